@@ -1,0 +1,61 @@
+#ifndef KBO_CLIENT_OUTBOX_H_
+#define KBO_CLIENT_OUTBOX_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "client/store.h"
+#include "shared/change_set.h"
+#include "shared/signing.h"
+
+namespace kbo::client {
+
+// A change set as the device signed it, kept verbatim until acknowledged.
+struct SealedChangeSet {
+  uint64_t seq = 0;
+  std::string bytes;      // EncodeChangeSet output
+  Signature signature{};  // over kChangeSetDomain and `bytes`
+  Sha256Digest hash{};    // SHA-256 of `bytes`: the next set's prev_hash
+  bool acked = false;
+};
+
+// Turns pending local writes into signed change sets (DESIGN §5): numbered
+// 1, 2, 3 ... per device with no gaps, each naming the previous one's hash.
+// Not thread-safe; borrows the store.
+class Outbox {
+ public:
+  // Row changes per sealed change set. Default 2,000 (~0.6 MB of
+  // attendance), well under the decoder's limits and one HTTP request.
+  static constexpr size_t kDefaultMaxRows = 2000;
+
+  explicit Outbox(ClientStore& store) : store_(store) {}
+  Outbox(const Outbox&) = delete;
+  Outbox& operator=(const Outbox&) = delete;
+
+  // Seals up to `max_rows` pending row changes (oldest first) into the next
+  // change set, in one transaction: the sealed bytes, the signature and the
+  // outbox entries' link to it commit together. nullopt if nothing pending.
+  Result<std::optional<SealedChangeSet>> SealNext(size_t max_rows = kDefaultMaxRows);
+
+  // Seals everything pending (in sets of `max_rows`); returns how many sets.
+  Result<size_t> SealAll(size_t max_rows = kDefaultMaxRows);
+
+  // Sealed change sets not yet acknowledged, in sequence order.
+  Result<std::vector<SealedChangeSet>> Unacked();
+  // Every sealed change set from `from_seq` on (for a bundle export).
+  Result<std::vector<SealedChangeSet>> SealedFrom(uint64_t from_seq);
+
+  // Marks change set `seq` acknowledged, keeping the server's `receipt`.
+  // Call only after verifying the receipt's signature. kNotFound if no such
+  // set; acknowledging twice is harmless.
+  Status Acknowledge(uint64_t seq, std::string_view receipt);
+
+ private:
+  ClientStore& store_;
+};
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_OUTBOX_H_

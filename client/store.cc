@@ -1,0 +1,485 @@
+#include "client/store.h"
+
+#include <ctime>
+
+#include "schema/schema.h"
+#include "shared/change_set_codec.h"
+#include "shared/fs.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::client {
+namespace {
+
+const Entity* LookupEntity(std::string_view name, Status* error) {
+  const Entity* e = FindEntity(name);
+  if (e == nullptr) {
+    std::string known;
+    for (const Entity& x : Catalogue()) {
+      known += known.empty() ? "" : ", ";
+      known += x.name;
+    }
+    *error = Status::InvalidArgument("unknown entity '" + std::string(name) +
+                                     "' (one of: " + known + ")");
+  }
+  return e;
+}
+
+// The parent whose district a new row inherits (DESIGN §3: every row has a
+// district_code, and a mark belongs to its workshop's district).
+std::string_view DistrictParentColumn(std::string_view entity) {
+  if (entity == "product") return "producer_id";
+  if (entity == "enrolment" || entity == "attendance") return "workshop_id";
+  if (entity == "visit") return "producer_id";
+  if (entity == "progress" || entity == "contest_score") return "product_id";
+  if (entity == "photo") return "subject_id";
+  return {};
+}
+
+std::string SelectColumns(const Entity& e) {
+  std::string cols = "id";
+  for (const Column& c : e.columns) {
+    cols += ", ";
+    cols += c.name;
+  }
+  return cols + ", deleted";
+}
+
+StoredRow ReadRow(const Entity& e, Statement& st) {
+  StoredRow row;
+  row.id = Uuid::Parse(st.ColumnText(0)).value();
+  int i = 1;
+  for (const Column& c : e.columns) row.values[std::string(c.name)] = st.ColumnValue(i++);
+  row.deleted = st.ColumnInt(i) != 0;
+  return row;
+}
+
+bool IsNaturalKey(const Entity& e, std::string_view column) {
+  for (std::string_view k : e.natural_key) {
+    if (k == column) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
+                                                       WallClock* wall) {
+  std::unique_ptr<ClientStore> store(new ClientStore());
+  store->paths_ = PathsFor(dir);
+  store->wall_ = wall;
+  if (Status s = EnsureDir(dir); !s.ok()) return s;
+  if (Status s = EnsureDir(store->paths_.blobs); !s.ok()) return s;
+  auto db = Db::Open(store->paths_.db);
+  if (!db.ok()) return db.status();
+  store->db_ = std::move(db).value();
+  Db& d = *store->db_;
+  if (Status s = Migrate(d, schema::kClientMigrations, schema::kClientMigrations_count);
+      !s.ok()) {
+    return s;
+  }
+
+  Transaction txn(d);
+  if (!txn.status().ok()) return txn.status();
+  std::optional<std::string> device_text, public_hex;
+  {
+    Statement st(d, "SELECT device_id, public_key FROM device WHERE singleton = 1");
+    if (st.Step()) {
+      device_text = st.ColumnText(0);
+      public_hex = st.ColumnText(1);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  if (!device_text) {
+    // First use. The key file is written first: if we crash before the
+    // device row commits, the next start finds the key and reuses it.
+    Result<KeyPair> key = KeyPair::LoadFromFile(store->paths_.key);
+    if (!key.ok() && key.status().code() != Code::kNotFound) return key.status();
+    if (!key.ok()) {
+      KeyPair fresh = KeyPair::Generate();
+      if (Status s = fresh.SaveToFile(store->paths_.key); !s.ok()) return s;
+      key = std::move(fresh);
+    }
+    store->key_ = std::make_unique<KeyPair>(std::move(key).value());
+    store->device_id_ = Uuid::Random();
+    Statement ins(d,
+                  "INSERT INTO device (singleton, device_id, public_key, created_at) "
+                  "VALUES (1, ?1, ?2, ?3)");
+    ins.Bind(1, std::string_view(store->device_id_.ToString()))
+        .Bind(2, std::string_view(store->key_->public_key().ToHex()))
+        .Bind(3, std::string_view(store->NowIso()));
+    if (Status s = ins.Run(); !s.ok()) return s;
+    Hlc zero;
+    zero.device = store->device_id_;
+    Statement clock(d, "INSERT INTO clock_state (singleton, hlc) VALUES (1, ?1)");
+    clock.Bind(1, std::string_view(zero.ToString()));
+    if (Status s = clock.Run(); !s.ok()) return s;
+    if (Status s = d.Exec("INSERT INTO sync_state (singleton) VALUES (1)"); !s.ok()) {
+      return s;
+    }
+  } else {
+    Result<Uuid> id = Uuid::Parse(*device_text);
+    if (!id.ok()) return Status::Corruption("device id in field.db is damaged");
+    store->device_id_ = *id;
+    Result<KeyPair> key = KeyPair::LoadFromFile(store->paths_.key);
+    if (!key.ok()) {
+      if (key.status().code() == Code::kNotFound) {
+        return Status::FailedPrecondition(
+            "the device key " + store->paths_.key +
+            " is missing; field.db belongs to device " + *device_text +
+            ". Restore the key from a backup; without it this device cannot "
+            "sign what it records");
+      }
+      return key.status();
+    }
+    if (key->public_key().ToHex() != *public_hex) {
+      return Status::FailedPrecondition("the device key " + store->paths_.key +
+                                        " belongs to another device");
+    }
+    store->key_ = std::make_unique<KeyPair>(std::move(key).value());
+  }
+  Hlc last;
+  {
+    Statement st(d, "SELECT hlc FROM clock_state WHERE singleton = 1");
+    if (!st.Step()) return Status::Corruption("clock state missing from field.db");
+    Result<Hlc> h = Hlc::Parse(st.ColumnText(0));
+    if (!h.ok()) return Status::Corruption("clock state in field.db is damaged");
+    last = *h;
+  }
+  store->clock_ = std::make_unique<HybridClock>(wall, store->device_id_, last);
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return store;
+}
+
+ClientStore::~ClientStore() = default;
+
+std::string ClientStore::NowIso() {
+  const time_t secs = static_cast<time_t>(wall_->NowMillis() / 1000);
+  struct tm tm_utc;
+  gmtime_r(&secs, &tm_utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+  return buf;
+}
+
+Status ClientStore::SaveClock() {
+  Statement& st = db_->Cached("UPDATE clock_state SET hlc = ?1 WHERE singleton = 1");
+  st.Bind(1, std::string_view(clock_->State().ToString()));
+  return st.Run();
+}
+
+Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view column,
+                                     std::string_view text) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  const Column* c = e->FindColumn(column);
+  if (!c) {
+    return Status::InvalidArgument(std::string(entity) + " has no column '" +
+                                   std::string(column) + "'");
+  }
+  return ParseCellText(*e, *c, text);
+}
+
+Result<std::optional<StoredRow>> ClientStore::Find(const Entity& e, const Uuid& id) {
+  Statement& st = db_->Cached("SELECT " + SelectColumns(e) + " FROM " +
+                              std::string(e.name) + " WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString()));
+  std::optional<StoredRow> row;
+  if (st.Step()) row = ReadRow(e, st);
+  if (!st.status().ok()) return st.status();
+  return row;
+}
+
+Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* row) {
+  // Every reference must name a live row.
+  std::map<std::string, StoredRow> parents;
+  for (const Column& c : e.columns) {
+    if (c.type != ColumnType::kRef) continue;
+    auto it = row->find(c.name);
+    if (it == row->end() || it->second.is_null()) continue;
+    std::string_view target = c.ref_entity;
+    if (target.empty()) {  // photo.subject_id: the entity named by subject_type
+      auto type = row->find("subject_type");
+      if (type == row->end() || type->second.is_null()) {
+        return Status::InvalidArgument("subject_type is required with subject_id");
+      }
+      target = type->second.text();
+    }
+    const Entity* te = FindEntity(target);
+    if (!te) return Status::InvalidArgument("unknown entity '" + std::string(target) + "'");
+    Result<Uuid> ref = Uuid::Parse(it->second.text());
+    if (!ref.ok()) {
+      return Status::InvalidArgument(std::string(c.name) + ": " + ref.status().message());
+    }
+    auto found = Find(*te, *ref);
+    if (!found.ok()) return found.status();
+    if (!found->has_value() || (*found)->deleted) {
+      return Status::NotFound("no " + std::string(target) + " with id " +
+                              ref->ToString() +
+                              (found->has_value() ? " (it was deleted)" : ""));
+    }
+    parents[std::string(c.name)] = std::move(**found);
+  }
+  // Inherit the parent's district when none was given.
+  const std::string_view parent_col = DistrictParentColumn(e.name);
+  if (!parent_col.empty()) {
+    auto district = row->find(kDistrictColumn);
+    auto parent = parents.find(std::string(parent_col));
+    if ((district == row->end() || district->second.is_null()) &&
+        parent != parents.end()) {
+      (*row)[std::string(kDistrictColumn)] =
+          parent->second.values[std::string(kDistrictColumn)];
+    }
+  }
+  if (e.name == "attendance") {
+    auto ws = parents.find("workshop_id");
+    auto en = parents.find("enrolment_id");
+    auto day = row->find("day");
+    if (ws != parents.end() && day != row->end() && !day->second.is_null()) {
+      const Value& days = ws->second.values["days"];
+      const int64_t n = days.is_null() ? 5 : days.integer();
+      if (day->second.integer() < 1 || day->second.integer() > n) {
+        return Status::InvalidArgument(
+            "day " + std::to_string(day->second.integer()) +
+            " is outside the workshop's days (1 to " + std::to_string(n) + ")");
+      }
+    }
+    if (ws != parents.end() && en != parents.end() &&
+        en->second.values["workshop_id"] != Value::Text(ws->second.id.ToString())) {
+      return Status::InvalidArgument("enrolment " + en->second.id.ToString() +
+                                     " belongs to another workshop");
+    }
+  }
+  (void)id;
+  return Status();
+}
+
+Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, const RowValues& cells) {
+  auto versions = ReadCellVersions(*db_, e.name, id);
+  if (!versions.ok()) return versions.status();
+  RowChange change;
+  change.entity = std::string(e.name);
+  change.row_id = id;
+  change.hlc = clock_->Now();
+  change.cells.reserve(cells.size());
+  for (const auto& [column, value] : cells) {
+    uint64_t base = 0;
+    if (auto it = versions->find(column); it != versions->end()) base = it->second.seq;
+    change.cells.push_back(CellWrite{column, value, base});
+  }
+  if (Status s = ApplyRowChange(*db_, change, ApplyOptions{}); !s.ok()) return s;
+  ChangeSet one;
+  one.device = device_id_;
+  one.rows.push_back(std::move(change));
+  Statement& st = db_->Cached(
+      "INSERT INTO outbox (entity, row_id, hlc, cells, created_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5)");
+  st.Bind(1, e.name)
+      .Bind(2, std::string_view(id.ToString()))
+      .Bind(3, std::string_view(one.rows[0].hlc.ToString()))
+      .BindBlob(4, EncodeChangeSet(one))
+      .Bind(5, std::string_view(NowIso()));
+  if (Status s = st.Run(); !s.ok()) return s;
+  return SaveClock();
+}
+
+Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
+  if (row.count(std::string(kIdColumn)) || row.count(std::string(kDeletedColumn))) {
+    return Status::InvalidArgument("id and deleted are set by the system");
+  }
+  ApplyDefaults(e, &row);
+  if (Status s = CheckReferences(e, nullptr, &row); !s.ok()) return s;
+  if (Status s = ValidateNewRow(e, row); !s.ok()) return s;
+  Uuid id;
+  if (!e.natural_key.empty()) {
+    Result<Uuid> derived = DerivedRowId(e, row);
+    if (!derived.ok()) return derived.status();
+    id = *derived;
+    // Recording the same key again edits the row, and brings back a mark
+    // that was deleted: the person recorded it anew.
+    auto existing = Find(e, id);
+    if (!existing.ok()) return existing.status();
+    if (existing->has_value() && (*existing)->deleted) {
+      row[std::string(kDeletedColumn)] = Value::Integer(0);
+    }
+  } else {
+    id = Uuid::Random();
+  }
+  if (Status s = WriteLocal(e, id, row); !s.ok()) return s;
+  return id;
+}
+
+Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  Result<Uuid> id = RecordInTxn(*e, std::move(row));
+  if (!id.ok()) return id;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return id;
+}
+
+Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
+                                                 std::vector<RowValues> rows,
+                                                 size_t* failed_index) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  std::vector<Uuid> ids;
+  ids.reserve(rows.size());
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
+    if (!id.ok()) {
+      if (failed_index) *failed_index = i;
+      return id.status();
+    }
+    ids.push_back(*id);
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return ids;
+}
+
+Status ClientStore::Edit(std::string_view entity, const Uuid& id,
+                         const RowValues& changes) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  if (changes.empty()) return Status::InvalidArgument("nothing to change");
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  auto existing = Find(*e, id);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value() || (*existing)->deleted) {
+    return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
+                            (existing->has_value() ? " (it was deleted)" : ""));
+  }
+  RowValues merged = (*existing)->values;
+  for (const auto& [column, value] : changes) {
+    const Column* c = e->FindColumn(column);
+    if (!c) {
+      return Status::InvalidArgument(std::string(entity) + " has no column '" +
+                                     column + "'");
+    }
+    if (IsNaturalKey(*e, column)) {
+      return Status::InvalidArgument(
+          column + " names this " + std::string(entity) +
+          " and cannot be edited; record a new one instead");
+    }
+    if (Status s = ValidateCell(*e, *c, value); !s.ok()) return s;
+    if (c->required && value.is_null()) {
+      return Status::InvalidArgument(column + " is required and cannot be emptied");
+    }
+    merged[column] = value;
+  }
+  RowValues check = merged;
+  if (Status s = CheckReferences(*e, &id, &check); !s.ok()) return s;
+  if (Status s = WriteLocal(*e, id, changes); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  auto existing = Find(*e, id);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value() || (*existing)->deleted) {
+    return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
+                            (existing->has_value() ? " (already deleted)" : ""));
+  }
+  RowValues tombstone;
+  tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
+  if (Status s = WriteLocal(*e, id, tombstone); !s.ok()) return s;
+  return txn.Commit();
+}
+
+Result<std::vector<StoredRow>> ClientStore::List(std::string_view entity,
+                                                 const std::vector<Filter>& filters) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  std::string sql = "SELECT " + SelectColumns(*e) + " FROM " + std::string(e->name) +
+                    " WHERE deleted = 0";
+  std::vector<Value> binds;
+  for (const Filter& f : filters) {
+    if (f.column == kIdColumn) {
+      Result<Uuid> u = Uuid::Parse(f.text);
+      if (!u.ok()) return u.status();
+      binds.push_back(Value::Text(u->ToString()));
+    } else {
+      const Column* c = e->FindColumn(f.column);
+      if (!c) {
+        return Status::InvalidArgument(std::string(entity) + " has no column '" +
+                                       f.column + "'");
+      }
+      Result<Value> v = ParseCellText(*e, *c, f.text);
+      if (!v.ok()) return v.status();
+      binds.push_back(*v);
+    }
+    sql += " AND " + f.column + (binds.back().is_null() ? " IS ?" : " = ?") +
+           std::to_string(binds.size());
+  }
+  sql += " ORDER BY rowid";
+  Statement st(*db_, sql);
+  for (size_t i = 0; i < binds.size(); ++i) st.Bind(static_cast<int>(i + 1), binds[i]);
+  std::vector<StoredRow> rows;
+  while (st.Step()) rows.push_back(ReadRow(*e, st));
+  if (!st.status().ok()) return st.status();
+  return rows;
+}
+
+Result<StoredRow> ClientStore::Show(std::string_view entity, const Uuid& id) {
+  Status error;
+  const Entity* e = LookupEntity(entity, &error);
+  if (!e) return error;
+  auto row = Find(*e, id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) {
+    return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString());
+  }
+  return std::move(**row);
+}
+
+Result<StoreStatus> ClientStore::GetStatus() {
+  StoreStatus out;
+  out.device_id = device_id_;
+  {
+    Statement st(*db_, "SELECT server_url, role, districts FROM device WHERE singleton = 1");
+    if (st.Step()) {
+      out.enrolled = !st.IsNull(0);
+      out.server = st.ColumnText(0);
+      out.role = st.ColumnText(1);
+      out.districts = st.ColumnText(2);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  {
+    Statement st(*db_,
+                 "SELECT "
+                 " (SELECT count(*) FROM outbox o LEFT JOIN change_set c"
+                 "    ON c.seq = o.change_set_seq WHERE c.acked_at IS NULL),"
+                 " (SELECT count(*) FROM outbox o JOIN change_set c"
+                 "    ON c.seq = o.change_set_seq WHERE c.acked_at IS NOT NULL),"
+                 " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL),"
+                 " (SELECT last_sync_at FROM sync_state WHERE singleton = 1),"
+                 " (SELECT last_error FROM sync_state WHERE singleton = 1)");
+    if (st.Step()) {
+      out.pending_changes = st.ColumnInt(0);
+      out.confirmed_changes = st.ColumnInt(1);
+      out.pending_blobs = st.ColumnInt(2);
+      out.last_sync = st.ColumnText(3);
+      out.last_error = st.ColumnText(4);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  return out;
+}
+
+}  // namespace kbo::client

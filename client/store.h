@@ -1,0 +1,141 @@
+#ifndef KBO_CLIENT_STORE_H_
+#define KBO_CLIENT_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/home.h"
+#include "shared/change_set.h"
+#include "shared/entities.h"
+#include "shared/hlc.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+#include "shared/sqlite/db.h"
+#include "shared/uuid.h"
+#include "shared/wall_clock.h"
+
+namespace kbo::client {
+
+// A row as read back: its id, every column (null where unset), and the
+// tombstone.
+struct StoredRow {
+  Uuid id;
+  RowValues values;  // every catalogue column of the entity
+  bool deleted = false;
+};
+
+// One equality filter of `list --where COLUMN=VALUE` (value as typed).
+struct Filter {
+  std::string column;
+  std::string text;
+};
+
+struct StoreStatus {
+  Uuid device_id;
+  bool enrolled = false;
+  std::string server;          // empty if not enrolled
+  std::string role;            // from enrolment
+  std::string districts;       // from enrolment: "5011,5009" or "all"
+  int64_t pending_changes = 0; // row changes not yet acknowledged by the server
+  int64_t pending_blobs = 0;   // photos not yet uploaded
+  int64_t confirmed_changes = 0;  // row changes the server has acknowledged
+  std::string last_sync;       // ISO 8601 UTC, empty if never
+  std::string last_error;      // of the last sync attempt, empty if none
+};
+
+// The client's local store: field.db in the home folder, the device key, and
+// the persisted clock. Every user action is one transaction: the row, its
+// cell versions, its outbox entry and the clock state commit together or not
+// at all (DESIGN §8). Not thread-safe: one ClientStore per thread.
+class ClientStore {
+ public:
+  // Opens the home `dir`, creating it on first use (folder 0700, key file
+  // 0600, database migrated). kFailedPrecondition if the database is newer
+  // than this program or the device key is missing for an existing device.
+  static Result<std::unique_ptr<ClientStore>> Open(
+      const std::string& dir, WallClock* wall = SystemWallClock::Default());
+  ~ClientStore();
+  ClientStore(const ClientStore&) = delete;
+  ClientStore& operator=(const ClientStore&) = delete;
+
+  // Records a new row of `entity` from `row` (column -> value; no id) and
+  // returns its id. Fills defaults and the district from the parent row
+  // (e.g. an attendance mark takes its workshop's district). For entities
+  // with a natural key the id is derived, and recording the same key again
+  // edits that row. Errors, with nothing written:
+  //   kInvalidArgument: a value fails validation, a required column is
+  //     missing, the day is outside the workshop's days, an enrolment of
+  //     another workshop;
+  //   kNotFound: a referenced row does not exist (or was deleted).
+  Result<Uuid> Record(std::string_view entity, RowValues row);
+
+  // Records many rows in ONE transaction (CSV import, a roll-call): all or
+  // none. On error, `failed_index` (if given) is set to the index of the row
+  // that was refused.
+  Result<std::vector<Uuid>> RecordAll(std::string_view entity,
+                                      std::vector<RowValues> rows,
+                                      size_t* failed_index = nullptr);
+
+  // Sets columns of an existing row. kNotFound if the row does not exist or
+  // was deleted; kInvalidArgument for an invalid value, an unknown column,
+  // or a natural-key column (change those by recording a new row).
+  Status Edit(std::string_view entity, const Uuid& id, const RowValues& changes);
+
+  // Writes the tombstone (deleted = 1): the row and its values stay, and the
+  // delete syncs like any edit. kNotFound if absent or already deleted.
+  Status Delete(std::string_view entity, const Uuid& id);
+
+  // Rows of `entity` matching every filter, deleted rows excluded, in
+  // creation order. kInvalidArgument for an unknown entity or column, or a
+  // filter value that does not parse for its column.
+  Result<std::vector<StoredRow>> List(std::string_view entity,
+                                      const std::vector<Filter>& filters = {});
+  // kNotFound if absent. Deleted rows are returned with deleted = true.
+  Result<StoredRow> Show(std::string_view entity, const Uuid& id);
+
+  Result<StoreStatus> GetStatus();
+
+  // Converts person-typed text to the column's value (ParseCellText with the
+  // entity/column looked up). kInvalidArgument for unknown names.
+  static Result<Value> ParseText(std::string_view entity, std::string_view column,
+                                 std::string_view text);
+
+  const Uuid& device_id() const { return device_id_; }
+  const KeyPair& key() const { return *key_; }
+  const HomePaths& paths() const { return paths_; }
+  HybridClock& clock() { return *clock_; }
+  WallClock& wall() { return *wall_; }
+  Db& db() { return *db_; }
+
+  // Persists the clock state; call inside the transaction that used it.
+  Status SaveClock();
+
+  // Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ".
+  std::string NowIso();
+
+ private:
+  ClientStore() = default;
+  // Record() inside an open transaction.
+  Result<Uuid> RecordInTxn(const Entity& entity, RowValues row);
+  // Writes one row change through the applier and the outbox (in a txn).
+  Status WriteLocal(const Entity& entity, const Uuid& id, const RowValues& cells);
+  // Cross-row rules: refs exist, districts inherited, attendance day.
+  Status CheckReferences(const Entity& entity, const Uuid* id, RowValues* row);
+  Result<std::optional<StoredRow>> Find(const Entity& entity, const Uuid& id);
+
+  HomePaths paths_;
+  WallClock* wall_ = nullptr;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<KeyPair> key_;
+  std::unique_ptr<HybridClock> clock_;
+  Uuid device_id_;
+};
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_STORE_H_

@@ -1,0 +1,4 @@
+// Placeholder translation unit until the client library lands.
+namespace kbo::client {
+int Placeholder() { return 0; }
+}  // namespace kbo::client

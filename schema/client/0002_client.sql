@@ -1,0 +1,64 @@
+-- Client-only tables: the device, its clock, the outbox, sync progress.
+
+-- One row: this device's identity and enrolment.
+CREATE TABLE device (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  device_id TEXT NOT NULL,
+  public_key TEXT NOT NULL,
+  created_at TEXT NOT NULL,
+  server_url TEXT,
+  server_public_key TEXT,
+  role TEXT,
+  districts TEXT,            -- comma-separated district codes, or 'all'
+  enrolled_at TEXT
+);
+
+-- The persisted hybrid logical clock (written with the data it stamps).
+CREATE TABLE clock_state (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  hlc TEXT NOT NULL
+);
+
+-- Local writes not yet acknowledged by the server. One row per row change
+-- (one user action may write several). change_set_seq is set when the entry
+-- is sealed into a signed change set; acked when the server's signed receipt
+-- for that change set has been verified.
+CREATE TABLE outbox (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  entity TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  hlc TEXT NOT NULL,
+  cells BLOB NOT NULL,       -- encoded cells (shared/change_set_codec.h)
+  created_at TEXT NOT NULL,
+  change_set_seq INTEGER     -- NULL while pending
+);
+CREATE INDEX outbox_pending ON outbox(change_set_seq);
+
+-- Sealed, signed change sets, kept verbatim until acknowledged (and after,
+-- for audit). seq is this device's change set sequence (1, 2, 3 ...).
+CREATE TABLE change_set (
+  seq INTEGER PRIMARY KEY,
+  hash BLOB NOT NULL,
+  bytes BLOB NOT NULL,
+  signature BLOB NOT NULL,
+  created_at TEXT NOT NULL,
+  acked_at TEXT,
+  receipt BLOB
+);
+
+CREATE TABLE sync_state (
+  singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
+  pull_cursor INTEGER NOT NULL DEFAULT 0,
+  last_sync_at TEXT,
+  last_push_at TEXT,
+  last_error TEXT
+);
+
+-- Photos to upload: content hash, size, and how much the server holds.
+CREATE TABLE blob_upload (
+  sha256 TEXT PRIMARY KEY NOT NULL,
+  bytes INTEGER NOT NULL,
+  mime TEXT NOT NULL,
+  uploaded_bytes INTEGER NOT NULL DEFAULT 0,
+  done_at TEXT
+);

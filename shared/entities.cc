@@ -1,0 +1,976 @@
+#include "shared/entities.h"
+
+#include <charconv>
+#include <cmath>
+#include <cstdint>
+#include <string>
+#include <system_error>
+#include <utility>
+
+#include "schema/schema.h"
+#include "shared/csv.h"
+
+// The catalogue is data: one table per entity below, in the column order of
+// schema/shared/0001_entities.sql (minus id and deleted), which
+// tests/shared/entities_test.cc checks against the embedded SQL.
+//
+// Validation rules and why:
+//   - Types are exact (an integer column takes only an integer value), so a
+//     value means the same thing on every replica and compares bit for bit.
+//     Real columns also take integers: "lat 18" is a fine latitude.
+//   - Text is valid UTF-8 with no control characters other than tab, CR and
+//     LF. NUL would truncate in C APIs; the others (0x1f above all, the
+//     separator of derived-id names) have no business in a person's text and
+//     would make two different natural keys name the same row.
+//   - Text is capped at kShortTextMaxBytes (names, places, phone numbers:
+//     4,000 bytes, about 1,300 Thai characters) or, for free-form notes, at
+//     kLongTextMaxBytes (64 KiB: the change set codec's per-value cap, so
+//     whatever passes here can travel).
+//   - Dates and datetimes are canonical ISO 8601 (the one form that sorts and
+//     compares as text), of a day that exists, Gregorian years 1900-2399. The
+//     upper bound catches a Buddhist Era year typed as a Gregorian one (2567
+//     for 2024), a real mistake in Thai paperwork, with a message saying so.
+//   - Refs are canonical lowercase uuid text, not nil.
+
+namespace kbo {
+namespace {
+
+constexpr size_t kShortTextMaxBytes = 4000;
+constexpr size_t kLongTextMaxBytes = 65536;
+constexpr int kMinYear = 1900;
+constexpr int kMaxYear = 2399;
+constexpr int kBuddhistEraOffset = 543;
+// How much of a refused value a message quotes back.
+constexpr size_t kQuoteMaxBytes = 60;
+
+constexpr bool kRequired = true;
+constexpr bool kOptional = false;
+
+// ---- Catalogue construction -----------------------------------------------
+
+Column MakeColumn(std::string_view name, ColumnType type, bool required) {
+  Column c;
+  c.name = name;
+  c.type = type;
+  c.required = required;
+  return c;
+}
+
+Column TextColumn(std::string_view name, bool required = kOptional) {
+  return MakeColumn(name, ColumnType::kText, required);
+}
+
+Column IntegerColumn(std::string_view name, double min, double max,
+                     bool required = kOptional) {
+  Column c = MakeColumn(name, ColumnType::kInteger, required);
+  c.has_range = true;
+  c.min = min;
+  c.max = max;
+  return c;
+}
+
+Column RealColumn(std::string_view name, double min, double max,
+                  bool required = kOptional) {
+  Column c = MakeColumn(name, ColumnType::kReal, required);
+  c.has_range = true;
+  c.min = min;
+  c.max = max;
+  return c;
+}
+
+Column EnumColumn(std::string_view name, std::vector<std::string_view> values,
+                  bool required = kOptional) {
+  Column c = MakeColumn(name, ColumnType::kEnum, required);
+  c.enum_values = std::move(values);
+  return c;
+}
+
+// `ref_entity` empty: the row may be of any entity (photo.subject_id).
+Column RefColumn(std::string_view name, std::string_view ref_entity,
+                 bool required = kOptional) {
+  Column c = MakeColumn(name, ColumnType::kRef, required);
+  c.ref_entity = ref_entity;
+  return c;
+}
+
+Column DistrictColumn() {
+  return MakeColumn(kDistrictColumn, ColumnType::kDistrict, kRequired);
+}
+
+Column DateColumn(std::string_view name, bool required = kOptional) {
+  return MakeColumn(name, ColumnType::kDate, required);
+}
+
+Column DateTimeColumn(std::string_view name, bool required = kOptional) {
+  return MakeColumn(name, ColumnType::kDateTime, required);
+}
+
+std::vector<Entity> BuildCatalogue() {
+  // OTOP's five product categories (../shared/data/README.md).
+  const std::vector<std::string_view> categories = {
+      "food", "beverage", "textile", "household_decor_souvenir",
+      "herbal_nonfood"};
+  // The product development path, in order: kForward relies on it.
+  const std::vector<std::string_view> stages = {
+      "idea", "design", "prototype", "packaging", "market_ready"};
+  // Five criteria of the KBO CM CONTEST, 20 points each, 100 in all.
+  constexpr double kMaxCriterionScore = 20;
+
+  std::vector<Entity> entities;
+
+  Entity producer;
+  producer.name = "producer";
+  producer.columns = {
+      EnumColumn("kind", {"group", "entrepreneur"}, kRequired),
+      TextColumn("name", kRequired),
+      DistrictColumn(),
+      TextColumn("tambon"),
+      TextColumn("village"),
+      TextColumn("contact"),
+      TextColumn("phone"),
+      EnumColumn("category", categories),
+      IntegerColumn("otop_stars", 0, 5),
+      IntegerColumn("members", 0, 100000),
+      TextColumn("cluster_brand"),
+  };
+  entities.push_back(std::move(producer));
+
+  Entity product;
+  product.name = "product";
+  Column product_stage = EnumColumn("stage", stages);
+  product_stage.policy = MergePolicy::kForward;  // stages only move ahead
+  product_stage.default_text = "idea";
+  product.columns = {
+      RefColumn("producer_id", "producer", kRequired),
+      TextColumn("name", kRequired),
+      DistrictColumn(),
+      EnumColumn("category", categories),
+      TextColumn("description"),
+      TextColumn("identity_story"),
+      std::move(product_stage),
+  };
+  entities.push_back(std::move(product));
+
+  Entity workshop;
+  workshop.name = "workshop";
+  Column days = IntegerColumn("days", 1, 30);
+  days.default_integer = 5;  // the KBO course is five days
+  days.has_default_integer = true;
+  workshop.columns = {
+      TextColumn("title", kRequired),
+      IntegerColumn("fiscal_year", 2500, 2700, kRequired),  // Buddhist Era
+      TextColumn("venue"),
+      DistrictColumn(),
+      DateColumn("start_date", kRequired),
+      std::move(days),
+      IntegerColumn("target_participants", 0, 100000),
+  };
+  entities.push_back(std::move(workshop));
+
+  Entity enrolment;
+  enrolment.name = "enrolment";
+  enrolment.columns = {
+      RefColumn("workshop_id", "workshop", kRequired),
+      RefColumn("producer_id", "producer", kRequired),
+      TextColumn("participant_name", kRequired),
+      DistrictColumn(),
+  };
+  entities.push_back(std::move(enrolment));
+
+  Entity attendance;
+  attendance.name = "attendance";
+  attendance.columns = {
+      RefColumn("workshop_id", "workshop", kRequired),
+      RefColumn("enrolment_id", "enrolment", kRequired),
+      // "Within the workshop's days" needs the workshop row: the store checks.
+      IntegerColumn("day", 1, 30, kRequired),
+      EnumColumn("status", {"present", "late", "absent", "excused"},
+                 kRequired),
+      TextColumn("note"),
+      DistrictColumn(),
+  };
+  attendance.natural_key = {"workshop_id", "enrolment_id", "day"};
+  entities.push_back(std::move(attendance));
+
+  Entity visit;
+  visit.name = "visit";
+  visit.columns = {
+      RefColumn("producer_id", "producer", kRequired),
+      DateTimeColumn("visited_at", kRequired),
+      RealColumn("lat", -90, 90),
+      RealColumn("lon", -180, 180),
+      RealColumn("accuracy_m", 0, 100000),
+      TextColumn("purpose"),
+      TextColumn("notes"),
+      TextColumn("follow_up"),
+      DateColumn("next_visit"),
+      DistrictColumn(),
+  };
+  entities.push_back(std::move(visit));
+
+  Entity progress;
+  progress.name = "progress";
+  progress.columns = {
+      RefColumn("product_id", "product", kRequired),
+      RefColumn("workshop_id", "workshop"),
+      // A history entry, not the product's current stage: last writer wins.
+      EnumColumn("stage", stages, kRequired),
+      IntegerColumn("percent", 0, 100),
+      TextColumn("notes"),
+      DistrictColumn(),
+  };
+  entities.push_back(std::move(progress));
+
+  // Before photo: a photo may be of a contest score, so this keeps the list in
+  // dependency order (DESIGN §3's table lists photo first).
+  Entity contest_score;
+  contest_score.name = "contest_score";
+  contest_score.columns = {
+      RefColumn("product_id", "product", kRequired),
+      TextColumn("contest", kRequired),
+      TextColumn("judge", kRequired),
+      IntegerColumn("identity", 0, kMaxCriterionScore, kRequired),
+      IntegerColumn("uniqueness", 0, kMaxCriterionScore, kRequired),
+      IntegerColumn("quality", 0, kMaxCriterionScore, kRequired),
+      IntegerColumn("packaging", 0, kMaxCriterionScore, kRequired),
+      IntegerColumn("marketability", 0, kMaxCriterionScore, kRequired),
+      TextColumn("comment"),
+      DistrictColumn(),
+  };
+  contest_score.natural_key = {"product_id", "contest", "judge"};
+  entities.push_back(std::move(contest_score));
+
+  Entity photo;
+  photo.name = "photo";
+  photo.columns = {
+      EnumColumn("subject_type",
+                 {"producer", "product", "workshop", "enrolment",
+                  "attendance", "visit", "progress", "contest_score"},
+                 kRequired),
+      RefColumn("subject_id", "", kRequired),
+      MakeColumn("sha256", ColumnType::kSha256, kRequired),
+      // Photos are uploaded in chunks; 2 GiB is far above any phone photo and
+      // keeps the size in a signed 32-bit range for every client.
+      IntegerColumn("bytes", 1, 2147483648.0),
+      EnumColumn("mime", {"image/jpeg", "image/png"}, kRequired),
+      IntegerColumn("width", 1, 100000),
+      IntegerColumn("height", 1, 100000),
+      DateTimeColumn("taken_at"),
+      RealColumn("lat", -90, 90),
+      RealColumn("lon", -180, 180),
+      TextColumn("caption"),
+      DistrictColumn(),
+  };
+  entities.push_back(std::move(photo));
+
+  return entities;
+}
+
+// Free-form columns that get the long cap; every other text the short one.
+bool IsLongText(std::string_view column) {
+  return column == "description" || column == "identity_story" ||
+         column == "notes" || column == "note" || column == "follow_up" ||
+         column == "comment" || column == "caption";
+}
+
+// ---- Message helpers ------------------------------------------------------
+
+// 'text' for quoting a refused value back to a person: cut on a character
+// boundary, and never invalid UTF-8 (messages end up in JSON and terminals).
+std::string Quoted(std::string_view text) {
+  if (!IsValidUtf8(text)) return "text that is not valid UTF-8";
+  std::string out = "'";
+  if (text.size() <= kQuoteMaxBytes) {
+    out.append(text);
+  } else {
+    size_t cut = kQuoteMaxBytes;
+    while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
+    out.append(text.substr(0, cut));
+    out.append("...");
+  }
+  for (char& c : out) {
+    if (static_cast<uint8_t>(c) < 0x20) c = ' ';  // keep messages one line
+  }
+  out.push_back('\'');
+  return out;
+}
+
+// A value as a person would recognise it: 7, 2.5, 'here', nothing.
+std::string Describe(const Value& value) {
+  switch (value.type()) {
+    case Value::Type::kNull:
+      return "nothing";
+    case Value::Type::kInteger:
+    case Value::Type::kReal:
+      return value.ToDisplay();
+    case Value::Type::kText:
+      return Quoted(value.text());
+    case Value::Type::kBlob:
+      return "blob " + Quoted(value.text());
+  }
+  return "?";
+}
+
+std::string FormatBound(double bound) {
+  if (std::fabs(bound) < 1e15 && bound == std::floor(bound)) {
+    return std::to_string(static_cast<int64_t>(bound));
+  }
+  return Value::Real(bound).ToDisplay();
+}
+
+std::string JoinEnum(const Column& column) {
+  std::string out;
+  for (size_t i = 0; i < column.enum_values.size(); ++i) {
+    if (i > 0) out += ", ";
+    out.append(column.enum_values[i]);
+  }
+  return out;
+}
+
+std::string Name(const Column& column) { return std::string(column.name); }
+
+// ---- Lexical checks -------------------------------------------------------
+
+bool IsAsciiSpace(char c) {
+  return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' ||
+         c == '\f';
+}
+
+std::string_view TrimAsciiSpace(std::string_view s) {
+  while (!s.empty() && IsAsciiSpace(s.front())) s.remove_prefix(1);
+  while (!s.empty() && IsAsciiSpace(s.back())) s.remove_suffix(1);
+  return s;
+}
+
+// True iff `text` holds nothing a person would call content: ASCII spaces,
+// and the Unicode blanks that Thai input produces (no-break space, zero-width
+// space, which Thai word processors insert between words, ideographic space,
+// BOM). Assumes valid UTF-8.
+bool IsBlank(std::string_view text) {
+  static constexpr std::string_view kUnicodeBlanks[] = {
+      "\xC2\xA0",      // U+00A0 no-break space
+      "\xE2\x80\x8B",  // U+200B zero-width space
+      "\xE3\x80\x80",  // U+3000 ideographic space
+      "\xEF\xBB\xBF",  // U+FEFF zero-width no-break space (BOM)
+  };
+  size_t i = 0;
+  while (i < text.size()) {
+    if (IsAsciiSpace(text[i])) {
+      ++i;
+      continue;
+    }
+    bool matched = false;
+    for (std::string_view blank : kUnicodeBlanks) {
+      if (text.substr(i, blank.size()) == blank) {
+        i += blank.size();
+        matched = true;
+        break;
+      }
+    }
+    if (!matched) return false;
+  }
+  return true;
+}
+
+bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+
+bool AllDigits(std::string_view s) {
+  for (char c : s) {
+    if (!IsDigit(c)) return false;
+  }
+  return !s.empty();
+}
+
+int ToInt(std::string_view digits) {
+  int v = 0;
+  for (char c : digits) v = v * 10 + (c - '0');
+  return v;
+}
+
+bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+int DaysInMonth(int y, int m) {
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
+  return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
+}
+
+// Checks a YYYY-MM-DD prefix (`text` is the whole value, for messages).
+Status CheckDatePart(const Column& column, std::string_view date,
+                     std::string_view text, std::string_view form) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-' ||
+      !AllDigits(date.substr(0, 4)) || !AllDigits(date.substr(5, 2)) ||
+      !AllDigits(date.substr(8, 2))) {
+    return Status::InvalidArgument(Name(column) + " must be a date written " +
+                                   std::string(form) + " (got " +
+                                   Quoted(text) + ")");
+  }
+  const int y = ToInt(date.substr(0, 4));
+  const int m = ToInt(date.substr(5, 2));
+  const int d = ToInt(date.substr(8, 2));
+  if (y > kMaxYear && y - kBuddhistEraOffset >= kMinYear &&
+      y - kBuddhistEraOffset <= kMaxYear) {
+    return Status::InvalidArgument(
+        Name(column) + " " + Quoted(text) +
+        " has a Buddhist Era year; dates are Gregorian (" + std::to_string(y) +
+        " BE is " + std::to_string(y - kBuddhistEraOffset) + ")");
+  }
+  if (y < kMinYear || y > kMaxYear) {
+    return Status::InvalidArgument(
+        Name(column) + " year must be from " + std::to_string(kMinYear) +
+        " to " + std::to_string(kMaxYear) + " (got " + Quoted(text) + ")");
+  }
+  if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
+    return Status::InvalidArgument(Name(column) + " " + Quoted(text) +
+                                   " is not a day of the calendar");
+  }
+  return Status();
+}
+
+Status CheckDate(const Column& column, std::string_view text) {
+  return CheckDatePart(column, text, text, "YYYY-MM-DD, e.g. 2024-02-29");
+}
+
+Status CheckDateTime(const Column& column, std::string_view text) {
+  constexpr std::string_view kForm = "YYYY-MM-DDTHH:MM:SSZ (UTC), e.g. "
+                                     "2024-02-29T09:30:00Z";
+  if (text.size() != 20 || text[10] != 'T' || text[13] != ':' ||
+      text[16] != ':' || text[19] != 'Z' || !AllDigits(text.substr(11, 2)) ||
+      !AllDigits(text.substr(14, 2)) || !AllDigits(text.substr(17, 2))) {
+    return Status::InvalidArgument(Name(column) + " must be a time written " +
+                                   std::string(kForm) + " (got " +
+                                   Quoted(text) + ")");
+  }
+  if (Status s = CheckDatePart(column, text.substr(0, 10), text, kForm);
+      !s.ok()) {
+    return s;
+  }
+  // No leap second (:60): UTC timestamps from phones never carry one, and
+  // accepting it would give two spellings of one instant.
+  if (ToInt(text.substr(11, 2)) > 23 || ToInt(text.substr(14, 2)) > 59 ||
+      ToInt(text.substr(17, 2)) > 59) {
+    return Status::InvalidArgument(Name(column) + " " + Quoted(text) +
+                                   " is not a time of day");
+  }
+  return Status();
+}
+
+bool IsLowerHex(std::string_view s) {
+  for (char c : s) {
+    if (!IsDigit(c) && !(c >= 'a' && c <= 'f')) return false;
+  }
+  return true;
+}
+
+Status CheckText(const Column& column, std::string_view text) {
+  if (!IsValidUtf8(text)) {
+    return Status::InvalidArgument(Name(column) +
+                                   " is not valid UTF-8 text");
+  }
+  for (char c : text) {
+    const auto b = static_cast<uint8_t>(c);
+    if (b < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      return Status::InvalidArgument(
+          Name(column) + " contains a control character (code " +
+          std::to_string(b) + "); only tab and line breaks are allowed");
+    }
+  }
+  const size_t cap =
+      IsLongText(column.name) ? kLongTextMaxBytes : kShortTextMaxBytes;
+  if (text.size() > cap) {
+    return Status::InvalidArgument(
+        Name(column) + " is too long: " + std::to_string(text.size()) +
+        " bytes, at most " + std::to_string(cap) +
+        " (a Thai character takes 3 bytes)");
+  }
+  return Status();
+}
+
+Status CheckRange(const Column& column, double v, const Value& value) {
+  if (!column.has_range || (v >= column.min && v <= column.max)) {
+    return Status();
+  }
+  return Status::InvalidArgument(Name(column) + " must be from " +
+                                 FormatBound(column.min) + " to " +
+                                 FormatBound(column.max) + " (got " +
+                                 Describe(value) + ")");
+}
+
+Status WrongType(const Column& column, std::string_view expected,
+                 const Value& value) {
+  return Status::InvalidArgument(Name(column) + " must be " +
+                                 std::string(expected) + " (got " +
+                                 TypeName(value.type()) + " " +
+                                 Describe(value) + ")");
+}
+
+std::string DistrictExample() {
+  const District* phrao = FindDistrict("5011");
+  if (phrao == nullptr) return "";
+  return " (e.g. " + std::string(phrao->code) + " " +
+         std::string(phrao->name_en) + ")";
+}
+
+// ---- Person-typed text ----------------------------------------------------
+
+// Thai digits (U+0E50..U+0E59, UTF-8 E0 B9 90..99) to ASCII: Thai keyboards
+// and forms produce them, and they mean the same numbers.
+std::string NormalizeThaiDigits(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i + 2 < s.size() && s[i] == '\xE0' && s[i + 1] == '\xB9' &&
+        static_cast<uint8_t>(s[i + 2]) >= 0x90 &&
+        static_cast<uint8_t>(s[i + 2]) <= 0x99) {
+      out.push_back(static_cast<char>('0' + (static_cast<uint8_t>(s[i + 2]) -
+                                             0x90)));
+      i += 2;
+      continue;
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
+
+std::string AsciiLower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+// Strict decimal: [+-]?[0-9]+, nothing else, within int64.
+Result<int64_t> ParseInteger(const Column& column, std::string_view typed) {
+  const std::string s = NormalizeThaiDigits(typed);
+  std::string_view digits = s;
+  bool negative = false;
+  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
+    negative = digits.front() == '-';
+    digits.remove_prefix(1);
+  }
+  if (!AllDigits(digits)) {
+    return Status::InvalidArgument(Name(column) +
+                                   " must be a whole number (got " +
+                                   Quoted(typed) + ")");
+  }
+  // Parse with the sign so that INT64_MIN is representable.
+  const std::string signed_digits =
+      (negative ? "-" : "") + std::string(digits);
+  int64_t v = 0;
+  const char* begin = signed_digits.data();
+  const char* end = begin + signed_digits.size();
+  const auto [ptr, ec] = std::from_chars(begin, end, v);
+  if (ec == std::errc::result_out_of_range) {
+    return Status::InvalidArgument(Name(column) + " is too large a number (got " +
+                                   Quoted(typed) + ")");
+  }
+  if (ec != std::errc() || ptr != end) {
+    return Status::InvalidArgument(Name(column) +
+                                   " must be a whole number (got " +
+                                   Quoted(typed) + ")");
+  }
+  return v;
+}
+
+// Strict decimal real: [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?. No hex, inf or nan,
+// and no locale: from_chars reads '.' whatever LC_NUMERIC says.
+Result<double> ParseReal(const Column& column, std::string_view typed) {
+  const std::string s = NormalizeThaiDigits(typed);
+  auto refuse = [&]() {
+    return Status::InvalidArgument(Name(column) + " must be a number (got " +
+                                   Quoted(typed) + ")");
+  };
+  size_t i = 0;
+  const size_t n = s.size();
+  if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+  const size_t mantissa_start = i;
+  auto skip_digits = [&]() {
+    size_t count = 0;
+    while (i < n && IsDigit(s[i])) {
+      ++i;
+      ++count;
+    }
+    return count;
+  };
+  size_t mantissa_digits = skip_digits();
+  if (i < n && s[i] == '.') {
+    ++i;
+    mantissa_digits += skip_digits();
+  }
+  if (mantissa_digits == 0) return refuse();
+  if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+    ++i;
+    if (i < n && (s[i] == '+' || s[i] == '-')) ++i;
+    if (skip_digits() == 0) return refuse();
+  }
+  if (i != n) return refuse();
+  // from_chars takes no '+'; the sign is re-applied after.
+  const bool negative = s[0] == '-';
+  const char* begin = s.data() + mantissa_start;
+  const char* end = s.data() + n;
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(begin, end, v);
+  if (ec == std::errc::result_out_of_range) {
+    return Status::InvalidArgument(Name(column) +
+                                   " is out of the range of numbers (got " +
+                                   Quoted(typed) + ")");
+  }
+  if (ec != std::errc() || ptr != end || !std::isfinite(v)) return refuse();
+  return negative ? -v : v;
+}
+
+// A district by code, English name (any case) or Thai name.
+const District* FindDistrictByAnyName(std::string_view typed) {
+  if (const District* d = FindDistrict(typed)) return d;
+  const std::string lower = AsciiLower(typed);
+  for (const District& d : Districts()) {
+    if (d.name_th == typed || AsciiLower(d.name_en) == lower) return &d;
+  }
+  return nullptr;
+}
+
+// The fixed namespace of derived ids. Changing it (or the name layout in
+// DerivedRowId) would give every attendance and contest score a new id.
+const Uuid& DerivedIdNamespace() {
+  static const Uuid ns = Uuid::Derived(Uuid{}, "kbo-field/derived-ids/v1");
+  return ns;
+}
+
+struct DistrictTable {
+  std::vector<CsvRecord> records;  // owns the text District points into
+  std::vector<District> districts;
+};
+
+// Fills `table` in place, so the views into `records` are made after the
+// strings have reached their final address.
+void LoadDistricts(DistrictTable* table) {
+  if (schema::kDistrictsCsv_count == 0) return;
+  Result<std::vector<CsvRecord>> parsed =
+      ParseCsv(schema::kDistrictsCsv[0].bytes);
+  // Build-time data, checked by a unit test; an empty list is the only
+  // non-throwing way to fail here.
+  if (!parsed.ok()) return;
+  table->records = std::move(parsed).value();
+  for (const CsvRecord& r : table->records) {
+    if (r.fields.size() != 3 || r.fields[0] == "code") continue;  // header
+    table->districts.push_back(
+        District{r.fields[0], r.fields[1], r.fields[2]});
+  }
+}
+
+}  // namespace
+
+// ---- Catalogue ----------------------------------------------------------
+
+const Column* Entity::FindColumn(std::string_view column) const {
+  for (const Column& c : columns) {
+    if (c.name == column) return &c;
+  }
+  return nullptr;
+}
+
+const std::vector<Entity>& Catalogue() {
+  static const std::vector<Entity>* const catalogue =
+      new std::vector<Entity>(BuildCatalogue());
+  return *catalogue;
+}
+
+const Entity* FindEntity(std::string_view name) {
+  for (const Entity& e : Catalogue()) {
+    if (e.name == name) return &e;
+  }
+  return nullptr;
+}
+
+const std::vector<District>& Districts() {
+  // Heap-allocated and never freed: the string_views handed out must stay
+  // valid during static destruction too.
+  static const DistrictTable* const table = [] {
+    auto* t = new DistrictTable;
+    LoadDistricts(t);
+    return t;
+  }();
+  return table->districts;
+}
+
+const District* FindDistrict(std::string_view code) {
+  for (const District& d : Districts()) {
+    if (d.code == code) return &d;
+  }
+  return nullptr;
+}
+
+// ---- Validation -----------------------------------------------------------
+
+Status ValidateCell(const Entity& /*entity*/, const Column& column,
+                    const Value& value) {
+  if (value.is_null()) return Status();
+  const bool is_text = value.type() == Value::Type::kText;
+  switch (column.type) {
+    case ColumnType::kText:
+      if (!is_text) return WrongType(column, "text", value);
+      return CheckText(column, value.text());
+
+    case ColumnType::kInteger:
+      if (value.type() != Value::Type::kInteger) {
+        return WrongType(column, "a whole number", value);
+      }
+      return CheckRange(column, static_cast<double>(value.integer()), value);
+
+    case ColumnType::kReal: {
+      double v = 0;
+      if (value.type() == Value::Type::kReal) {
+        v = value.real();
+        if (!std::isfinite(v)) {
+          return Status::InvalidArgument(Name(column) +
+                                         " must be a finite number");
+        }
+      } else if (value.type() == Value::Type::kInteger) {
+        v = static_cast<double>(value.integer());
+      } else {
+        return WrongType(column, "a number", value);
+      }
+      return CheckRange(column, v, value);
+    }
+
+    case ColumnType::kEnum:
+      if (is_text) {
+        for (std::string_view allowed : column.enum_values) {
+          if (value.text() == allowed) return Status();
+        }
+      }
+      return Status::InvalidArgument(Name(column) + " must be one of " +
+                                     JoinEnum(column) + " (got " +
+                                     Describe(value) + ")");
+
+    case ColumnType::kRef: {
+      const std::string what =
+          column.ref_entity.empty()
+              ? std::string("the id of a row")
+              : "the id of a " + std::string(column.ref_entity);
+      if (!is_text) return WrongType(column, what, value);
+      Result<Uuid> id = Uuid::Parse(value.text());
+      if (!id.ok() || id->ToString() != value.text()) {
+        return Status::InvalidArgument(
+            Name(column) + " must be " + what +
+            ", written as a lowercase 8-4-4-4-12 uuid (got " +
+            Describe(value) + ")");
+      }
+      if (id->IsNil()) {
+        return Status::InvalidArgument(Name(column) + " must be " + what +
+                                       ", not the nil id");
+      }
+      return Status();
+    }
+
+    case ColumnType::kDistrict:
+      if (!is_text) {
+        return WrongType(column, "a Chiang Mai district code as text", value);
+      }
+      if (FindDistrict(value.text()) == nullptr) {
+        return Status::InvalidArgument(Name(column) + " " +
+                                       Quoted(value.text()) +
+                                       " is not a Chiang Mai district" +
+                                       DistrictExample());
+      }
+      return Status();
+
+    case ColumnType::kDate:
+      if (!is_text) return WrongType(column, "a date as text", value);
+      return CheckDate(column, value.text());
+
+    case ColumnType::kDateTime:
+      if (!is_text) return WrongType(column, "a UTC time as text", value);
+      return CheckDateTime(column, value.text());
+
+    case ColumnType::kSha256:
+      if ((!is_text && value.type() != Value::Type::kBlob) ||
+          value.text().size() != 64 || !IsLowerHex(value.text())) {
+        return Status::InvalidArgument(
+            Name(column) +
+            " must be a SHA-256 digest: 64 lowercase hex characters (got " +
+            Describe(value) + ")");
+      }
+      return Status();
+  }
+  return Status::Internal("unknown column type of " + Name(column));
+}
+
+Status ValidateCell(const Entity& entity, std::string_view column,
+                    const Value& value) {
+  if (column == kDeletedColumn) {
+    if (value.type() == Value::Type::kInteger &&
+        (value.integer() == 0 || value.integer() == 1)) {
+      return Status();
+    }
+    return Status::InvalidArgument("deleted must be 0 or 1 (got " +
+                                   Describe(value) + ")");
+  }
+  const Column* c = entity.FindColumn(column);
+  if (c == nullptr) {
+    return Status::InvalidArgument(std::string(entity.name) +
+                                   " has no column " + Quoted(column));
+  }
+  return ValidateCell(entity, *c, value);
+}
+
+Status ValidateNewRow(const Entity& entity, const RowValues& row) {
+  // Every problem at once, in a stable order (unknown columns, then the
+  // catalogue's order): a person fixing a form wants the whole list.
+  std::string problems;
+  auto add = [&problems](const std::string& problem) {
+    if (!problems.empty()) problems += "; ";
+    problems += problem;
+  };
+  for (const auto& [name, value] : row) {
+    if (name == kIdColumn) {
+      add("id is given by the system, not by the row's values");
+    } else if (name == kDeletedColumn) {
+      // A tombstone is an edit of an existing row; a new row starts alive.
+      if (value != Value::Integer(0)) add("a new row cannot start deleted");
+    } else if (entity.FindColumn(name) == nullptr) {
+      add(std::string(entity.name) + " has no column " + Quoted(name));
+    }
+  }
+  for (const Column& column : entity.columns) {
+    const auto it = row.find(column.name);
+    const bool missing =
+        it == row.end() || it->second.is_null() ||
+        (it->second.type() == Value::Type::kText &&
+         IsValidUtf8(it->second.text()) && IsBlank(it->second.text()));
+    if (missing) {
+      if (column.required) {
+        add(Name(column) + " is required for a " + std::string(entity.name));
+      }
+      continue;
+    }
+    if (Status s = ValidateCell(entity, column, it->second); !s.ok()) {
+      add(s.message());
+    }
+  }
+  if (problems.empty()) return Status();
+  return Status::InvalidArgument(problems);
+}
+
+void ApplyDefaults(const Entity& entity, RowValues* row) {
+  for (const Column& column : entity.columns) {
+    const auto it = row->find(column.name);
+    // Null counts as absent: an empty form field is "not given".
+    if (it != row->end() && !it->second.is_null()) continue;
+    Value v;
+    if (!column.default_text.empty()) {
+      v = Value::Text(std::string(column.default_text));
+    } else if (column.has_default_integer) {
+      v = Value::Integer(column.default_integer);
+    } else {
+      continue;
+    }
+    (*row)[std::string(column.name)] = std::move(v);
+  }
+}
+
+Result<Value> ParseCellText(const Entity& entity, const Column& column,
+                            std::string_view text) {
+  Value value;
+  if (column.type == ColumnType::kText) {
+    // A person's text is kept byte for byte (Thai has no case and trimming
+    // could change meaning); only empty means "nothing".
+    if (text.empty()) return Value();
+    value = Value::Text(std::string(text));
+  } else {
+    // Everything else is a code, a number or a date: surrounding spaces from
+    // a CSV cell or a form are not part of it.
+    const std::string_view typed = TrimAsciiSpace(text);
+    if (typed.empty()) return Value();
+    switch (column.type) {
+      case ColumnType::kInteger: {
+        Result<int64_t> v = ParseInteger(column, typed);
+        if (!v.ok()) return v.status();
+        value = Value::Integer(*v);
+        break;
+      }
+      case ColumnType::kReal: {
+        Result<double> v = ParseReal(column, typed);
+        if (!v.ok()) return v.status();
+        value = Value::Real(*v);
+        break;
+      }
+      case ColumnType::kEnum: {
+        // "Present" means present; a case-only difference is not an error.
+        std::string chosen(typed);
+        const std::string lower = AsciiLower(typed);
+        for (std::string_view allowed : column.enum_values) {
+          if (allowed == lower) chosen = lower;
+        }
+        value = Value::Text(std::move(chosen));
+        break;
+      }
+      case ColumnType::kRef:
+      case ColumnType::kSha256:
+        // Canonical ids and digests are lowercase; a pasted uppercase one
+        // names the same thing.
+        value = Value::Text(AsciiLower(typed));
+        break;
+      case ColumnType::kDistrict: {
+        // An office spreadsheet may say "พร้าว" or "Phrao" for 5011.
+        const District* d = FindDistrictByAnyName(typed);
+        value = Value::Text(d != nullptr ? std::string(d->code)
+                                         : std::string(typed));
+        break;
+      }
+      case ColumnType::kDate:
+      case ColumnType::kDateTime:
+        value = Value::Text(NormalizeThaiDigits(typed));
+        break;
+      case ColumnType::kText:
+        break;  // handled above
+    }
+  }
+  if (Status s = ValidateCell(entity, column, value); !s.ok()) return s;
+  return value;
+}
+
+Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
+  if (entity.natural_key.empty()) {
+    return Status::FailedPrecondition(std::string(entity.name) +
+                                      " rows have random ids, not derived "
+                                      "ones");
+  }
+  // name := entity 0x1f key_1 0x1f ... key_n, each key as Value::ToDisplay().
+  // It depends on nothing else (no device, no time), so every device that
+  // records the same thing derives the same id. Validated text cannot contain
+  // 0x1f, so the layout is unambiguous; it is refused here too.
+  std::string name(entity.name);
+  for (std::string_view key : entity.natural_key) {
+    const auto it = row.find(key);
+    if (it == row.end() || it->second.is_null() ||
+        (it->second.type() == Value::Type::kText &&
+         it->second.text().empty())) {
+      return Status::InvalidArgument(std::string(key) +
+                                     " is needed to identify a " +
+                                     std::string(entity.name));
+    }
+    const std::string display = it->second.ToDisplay();
+    if (display.find('\x1f') != std::string::npos) {
+      return Status::InvalidArgument(std::string(key) +
+                                     " contains a control character");
+    }
+    name.push_back('\x1f');
+    name += display;
+  }
+  return Uuid::Derived(DerivedIdNamespace(), name);
+}
+
+int EnumRank(const Column& column, const Value& value) {
+  if (column.type != ColumnType::kEnum ||
+      value.type() != Value::Type::kText) {
+    return -1;
+  }
+  for (size_t i = 0; i < column.enum_values.size(); ++i) {
+    if (column.enum_values[i] == value.text()) return static_cast<int>(i);
+  }
+  return -1;
+}
+
+}  // namespace kbo

@@ -1,0 +1,119 @@
+#ifndef KBO_SHARED_ENTITIES_H_
+#define KBO_SHARED_ENTITIES_H_
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/result.h"
+#include "shared/uuid.h"
+#include "shared/value.h"
+
+namespace kbo {
+
+// The entity catalogue (DESIGN §3): the nine synced entities, their columns,
+// types, enumerations and validation. Both sides validate every write
+// against it; the schema's entity tables have exactly these columns.
+
+enum class ColumnType : uint8_t {
+  kText,      // free UTF-8 text
+  kInteger,
+  kReal,
+  kEnum,      // text, one of `enum_values`
+  kRef,       // text uuid of a row of `ref_entity`
+  kDistrict,  // DOPA district code of Chiang Mai, e.g. "5011"
+  kDate,      // YYYY-MM-DD
+  kDateTime,  // ISO 8601 UTC, YYYY-MM-DDTHH:MM:SSZ
+  kSha256,    // lowercase hex SHA-256 (a blob reference)
+};
+
+enum class MergePolicy : uint8_t {
+  kLastWriterWins,  // highest hlc wins
+  kForward,         // ordered enumeration: furthest value wins, then hlc
+};
+
+struct Column {
+  std::string_view name;
+  ColumnType type;
+  bool required = false;                       // must be non-null on insert
+  std::vector<std::string_view> enum_values;   // kEnum (ordered for kForward)
+  std::string_view ref_entity;                 // kRef
+  bool has_range = false;                      // kInteger / kReal bounds
+  double min = 0;
+  double max = 0;
+  MergePolicy policy = MergePolicy::kLastWriterWins;
+  std::string_view default_text;               // applied on insert if absent
+  int64_t default_integer = 0;
+  bool has_default_integer = false;
+};
+
+// Every synced entity table also has these columns, managed by the system:
+//   id TEXT PRIMARY KEY, deleted INTEGER NOT NULL DEFAULT 0 (the tombstone).
+inline constexpr std::string_view kIdColumn = "id";
+inline constexpr std::string_view kDeletedColumn = "deleted";
+inline constexpr std::string_view kDistrictColumn = "district_code";
+
+struct Entity {
+  std::string_view name;        // also the table name
+  std::vector<Column> columns;  // includes district_code; excludes id, deleted
+  // Columns whose values name the row (attendance: workshop_id, enrolment_id,
+  // day); empty when ids are random.
+  std::vector<std::string_view> natural_key;
+
+  const Column* FindColumn(std::string_view column) const;
+};
+
+// All nine entities, in dependency order (producer first).
+const std::vector<Entity>& Catalogue();
+// nullptr if unknown.
+const Entity* FindEntity(std::string_view name);
+
+// A row's values by column name (no id). Thai text is plain UTF-8.
+using RowValues = std::map<std::string, Value, std::less<>>;
+
+// Checks one value against its column: type, enumeration, range, format.
+// Null is accepted here (required-ness is a row rule). kInvalidArgument with
+// a message in the person's terms ("stars must be 0 to 5, got 7").
+Status ValidateCell(const Entity& entity, const Column& column,
+                    const Value& value);
+// As above, looking up the column, and also accepts the system column
+// "deleted" (0 or 1). kInvalidArgument for an unknown column.
+Status ValidateCell(const Entity& entity, std::string_view column,
+                    const Value& value);
+
+// Validates a whole new row: every column known and valid, every required
+// column present and non-null (empty or all-space text counts as missing).
+Status ValidateNewRow(const Entity& entity, const RowValues& row);
+
+// Fills defaults (workshop days = 5, product stage = "idea", ...) into `row`
+// for columns that are absent.
+void ApplyDefaults(const Entity& entity, RowValues* row);
+
+// Converts text typed by a person (CLI flag, CSV cell, form field) into the
+// column's value type. Empty text is null. kInvalidArgument if it does not
+// parse ("members must be a whole number, got 'ten'").
+Result<Value> ParseCellText(const Entity& entity, const Column& column,
+                            std::string_view text);
+
+// The derived id for rows with a natural key (DESIGN §3): a name-based uuid
+// over the entity name and the key columns' values. kInvalidArgument if a key
+// column is missing; kFailedPrecondition if the entity has no natural key.
+Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row);
+
+// Ordinal of `value` in a kForward column's enumeration; -1 if not found.
+int EnumRank(const Column& column, const Value& value);
+
+// Chiang Mai districts (from schema/chiangmai-districts.csv).
+struct District {
+  std::string_view code;     // "5011"
+  std::string_view name_th;  // "พร้าว"
+  std::string_view name_en;  // "Phrao"
+};
+const std::vector<District>& Districts();
+const District* FindDistrict(std::string_view code);
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_ENTITIES_H_

@@ -1,0 +1,179 @@
+#include "shared/fs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <utility>
+
+namespace kbo {
+namespace {
+
+Status Errno(const char* op, const std::string& path, int err) {
+  return Status::IOError(std::string(op) + " '" + path +
+                         "': " + std::strerror(err));
+}
+
+// close() that keeps errno out of the caller's way; used on error paths
+// where the first error is the one worth reporting.
+void CloseQuietly(int fd) {
+  const int saved = errno;
+  ::close(fd);
+  errno = saved;
+}
+
+// The directory holding `path`, for the fsync that makes a rename durable.
+std::string DirName(const std::string& path) {
+  const size_t slash = path.find_last_of('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+Status WriteAll(int fd, std::string_view bytes, const std::string& path) {
+  const char* p = bytes.data();
+  size_t left = bytes.size();
+  while (left > 0) {
+    const ssize_t n = ::write(fd, p, left);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return Errno("write", path, errno);
+    }
+    p += n;
+    left -= static_cast<size_t>(n);
+  }
+  return Status();
+}
+
+Status FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open directory", dir, errno);
+  if (::fsync(fd) != 0) {
+    const int err = errno;
+    CloseQuietly(fd);
+    return Errno("fsync directory", dir, err);
+  }
+  ::close(fd);
+  return Status();
+}
+
+}  // namespace
+
+Status WriteFileAtomically(const std::string& path, std::string_view bytes,
+                           mode_t mode) {
+  const std::string tmp = path + ".tmp";
+  // O_TRUNC rather than O_EXCL: a ".tmp" left by a crash must not block every
+  // later write. O_NOFOLLOW: never write through a planted symlink.
+  const int fd = ::open(tmp.c_str(),
+                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
+                        mode);
+  if (fd < 0) return Errno("create", tmp, errno);
+
+  Status s;
+  // The umask may have cleared bits, and a leftover .tmp keeps its old
+  // mode: set the mode explicitly, before any secret byte is written.
+  if (::fchmod(fd, mode) != 0) s = Errno("chmod", tmp, errno);
+  if (s.ok()) s = WriteAll(fd, bytes, tmp);
+  if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", tmp, errno);
+  if (!s.ok()) {
+    CloseQuietly(fd);
+    ::unlink(tmp.c_str());
+    return s;
+  }
+  if (::close(fd) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Errno("close", tmp, err);
+  }
+  if (::rename(tmp.c_str(), path.c_str()) != 0) {
+    const int err = errno;
+    ::unlink(tmp.c_str());
+    return Errno("rename to", path, err);
+  }
+  return FsyncDir(DirName(path));
+}
+
+Result<std::string> ReadFileBounded(const std::string& path,
+                                    size_t max_bytes) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("no such file: '" + path + "'");
+    return Errno("open", path, errno);
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    CloseQuietly(fd);
+    return Errno("stat", path, err);
+  }
+  if (S_ISDIR(st.st_mode)) {
+    CloseQuietly(fd);
+    return Status::IOError("'" + path + "' is a directory, not a file");
+  }
+  const auto too_large = [&](uint64_t size) {
+    return Status::ResourceExhausted("'" + path + "' is " +
+                                     std::to_string(size) + " bytes, limit " +
+                                     std::to_string(max_bytes));
+  };
+  if (st.st_size > 0 && static_cast<uint64_t>(st.st_size) > max_bytes) {
+    CloseQuietly(fd);
+    return too_large(static_cast<uint64_t>(st.st_size));
+  }
+
+  // st_size is a hint only (the file may grow, or be a pipe): read in chunks
+  // and stop one byte past the cap.
+  std::string out;
+  if (st.st_size > 0) out.reserve(static_cast<size_t>(st.st_size));
+  char chunk[16384];
+  for (;;) {
+    const size_t room = max_bytes - out.size();  // out.size() <= max_bytes
+    const size_t want = room < sizeof chunk ? room + 1 : sizeof chunk;
+    const ssize_t n = ::read(fd, chunk, want);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      CloseQuietly(fd);
+      return Errno("read", path, err);
+    }
+    if (n == 0) break;
+    if (static_cast<size_t>(n) > room) {
+      CloseQuietly(fd);
+      return too_large(out.size() + static_cast<size_t>(n));
+    }
+    out.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return Result<std::string>(std::move(out));
+}
+
+Status EnsureDir(const std::string& dir) {
+  if (dir.empty()) return Status::InvalidArgument("empty directory path");
+  // Walk the components so that every missing parent is created 0700 too
+  // (std::filesystem::create_directories would use 0777 & ~umask).
+  size_t pos = 0;
+  while (pos != std::string::npos) {
+    pos = dir.find('/', pos + 1);
+    const std::string prefix = dir.substr(0, pos);
+    if (prefix.empty() || prefix == "/") continue;
+    if (::mkdir(prefix.c_str(), 0700) == 0) continue;
+    const int err = errno;
+    struct stat st;
+    if (err == EEXIST && ::stat(prefix.c_str(), &st) == 0) {
+      if (S_ISDIR(st.st_mode)) continue;
+      return Status::IOError("'" + prefix + "' exists and is not a directory");
+    }
+    return Errno("create directory", prefix, err);
+  }
+  return Status();
+}
+
+bool FileExists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0;
+}
+
+}  // namespace kbo

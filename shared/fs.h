@@ -1,0 +1,31 @@
+#ifndef KBO_SHARED_FS_H_
+#define KBO_SHARED_FS_H_
+
+#include <sys/types.h>
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "shared/result.h"
+
+namespace kbo {
+
+// Writes `bytes` to "<path>.tmp" (created with `mode`), fsyncs it, renames it
+// over `path`, then fsyncs the directory: a crash leaves the old file or the
+// new one, never half of either.
+Status WriteFileAtomically(const std::string& path, std::string_view bytes,
+                           mode_t mode);
+
+// Reads a whole file. kNotFound if absent; kResourceExhausted if larger than
+// `max_bytes` (nothing beyond the cap is read).
+Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
+
+// Creates `dir` and its parents (mode 0700 for the ones it creates).
+Status EnsureDir(const std::string& dir);
+
+bool FileExists(const std::string& path);
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_FS_H_

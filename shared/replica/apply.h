@@ -1,0 +1,84 @@
+#ifndef KBO_SHARED_REPLICA_APPLY_H_
+#define KBO_SHARED_REPLICA_APPLY_H_
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+
+#include "shared/change_set.h"
+#include "shared/merge.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo {
+
+// Applies change sets to a replica: a SQLite database with the entity tables
+// of schema/shared and the row_version table (one row per entity row holding
+// every cell's version: hlc of the winning write, which names its device, and
+// its server sequence). One version row per entity row, not one per cell, so a
+// merge costs a read and two writes per row (docs/decisions.md).
+// Client pull, client local writes and server push all call it, so every
+// replica merges by the same rule (shared/merge.h).
+
+// A conflict found while applying (server side). `current` is the value the
+// cell held when the incoming write arrived; `incoming` is the new write.
+struct ConflictEvent {
+  std::string entity;
+  Uuid row_id;
+  std::string column;
+  CellVersion current;
+  uint64_t current_seq = 0;
+  CellVersion incoming;
+  uint64_t incoming_base = 0;
+  uint64_t incoming_seq = 0;  // server sequence given to the incoming write
+  bool incoming_won = false;  // which value LWW now shows
+};
+
+class ConflictSink {
+ public:
+  virtual ~ConflictSink() = default;
+  // Called inside the applying transaction; an error aborts the whole apply.
+  virtual Status OnConflict(const ConflictEvent& event) = 0;
+};
+
+struct ApplyOptions {
+  // Server sequence to record for the cells this row change wins; 0 keeps
+  // each cell's existing sequence (a local write: the next edit's `base` is
+  // still the last value received from the server).
+  uint64_t seq = 0;
+  // If set, every cell write is checked with IsConflict() against the
+  // current value, and conflicts are reported here (server push).
+  ConflictSink* conflicts = nullptr;
+};
+
+// Validates every cell against the catalogue, then merges `row` into the
+// replica: each cell written iff it wins (shared/merge.h), the row created
+// if absent. Must be called inside a Transaction; on error the caller rolls
+// back. kInvalidArgument for an unknown entity/column or an invalid value.
+// `applied_cells`, if given, is incremented by the number of cells that won.
+Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
+                      size_t* applied_cells = nullptr);
+
+// Applies every row change of `cs`. If options.seq != 0, row change i is
+// given sequence options.seq + i (the server numbers every accepted write).
+// Same contract as ApplyRowChange.
+Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options);
+
+// The version of each written cell of one row: the hlc of the winning write
+// and its server sequence as this replica knows it (the `base` of the next
+// local edit of that cell). Empty map if the row does not exist.
+struct StoredCellVersion {
+  Hlc hlc;
+  uint64_t seq = 0;
+};
+Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
+    Db& db, std::string_view entity, const Uuid& row_id);
+
+// A canonical dump of the replicated state: every entity table row by row
+// (id order) and every cell's hlc. Equal dumps = identical replicas. For
+// tests and diagnostics.
+Result<std::string> DumpReplicaState(Db& db);
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_REPLICA_APPLY_H_

@@ -1,0 +1,351 @@
+#include "shared/signing.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <mutex>
+#include <utility>
+
+#include <sodium.h>
+
+#include "shared/fs.h"
+
+namespace kbo {
+namespace {
+
+// Key file, version 1: three lines of text, so a person can see what the
+// file is; mode 0600.
+//   kbo-device-key v1
+//   public <64 lowercase hex: Ed25519 public key>
+//   secret <128 lowercase hex: libsodium secret key, seed || public key>
+constexpr std::string_view kKeyFileHeader = "kbo-device-key v1";
+// A valid key file is 223 bytes; anything much larger is not one, and is
+// not read into memory.
+constexpr size_t kMaxKeyFileBytes = 4096;
+
+static_assert(crypto_sign_PUBLICKEYBYTES == 32, "PublicKey::bytes size");
+static_assert(crypto_sign_SECRETKEYBYTES == 64, "KeyPair secret size");
+static_assert(crypto_sign_BYTES == 64, "Signature size");
+static_assert(crypto_hash_sha256_BYTES == 32, "Sha256Digest size");
+
+// Wipes secret material held in a std::string before it is freed.
+void Wipe(std::string& s) {
+  if (!s.empty()) sodium_memzero(s.data(), s.size());
+}
+
+// domain || 0x00 || message. The separator keeps the encoding prefix-free:
+// no (domain, message) pair can produce the bytes of another pair, since no
+// domain contains 0x00.
+std::string SignedBytes(std::string_view domain, std::string_view message) {
+  std::string buf;
+  buf.reserve(domain.size() + 1 + message.size());
+  buf.append(domain);
+  buf.push_back('\0');
+  buf.append(message);
+  return buf;
+}
+
+int HexValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+std::string HexOf(const uint8_t* data, size_t n) {
+  return HexEncode(
+      std::string_view(reinterpret_cast<const char*>(data), n));
+}
+
+// Decodes exactly `n` bytes of hex into `out`.
+Status DecodeFixedHex(std::string_view hex, uint8_t* out, size_t n,
+                      const char* what) {
+  if (hex.size() != 2 * n) {
+    return Status::InvalidArgument(std::string(what) + " must be " +
+                                   std::to_string(2 * n) +
+                                   " hex digits, got " +
+                                   std::to_string(hex.size()));
+  }
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = HexValue(hex[2 * i]);
+    const int lo = HexValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Status::InvalidArgument(std::string(what) +
+                                     " has a non-hex digit");
+    }
+    out[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return Status();
+}
+
+// Reads the key file through one descriptor, so the mode checked is the mode
+// of the file read.
+Result<std::string> ReadKeyFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == ENOENT) {
+      return Status::NotFound("no device key at '" + path + "'");
+    }
+    return Status::IOError("open '" + path + "': " + std::strerror(err));
+  }
+  struct stat st;
+  if (::fstat(fd, &st) != 0) {
+    const int err = errno;
+    ::close(fd);
+    return Status::IOError("stat '" + path + "': " + std::strerror(err));
+  }
+  if (!S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return Status::Corruption("'" + path + "' is not a regular file");
+  }
+  if ((st.st_mode & 077) != 0) {
+    ::close(fd);
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o",
+                  static_cast<unsigned>(st.st_mode & 07777));
+    return Status::PermissionDenied(
+        "device key '" + path + "' has mode " + mode +
+        "; it must be 0600 (readable by its owner only). Treat the key as "
+        "possibly leaked: re-enrol the device, or chmod 600 the file if you "
+        "are sure nobody else could read it");
+  }
+  std::string text;
+  text.reserve(kMaxKeyFileBytes + 1);  // no reallocation: no stray copies
+  char chunk[512];
+  for (;;) {
+    const ssize_t n = ::read(fd, chunk, sizeof chunk);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      const int err = errno;
+      ::close(fd);
+      sodium_memzero(chunk, sizeof chunk);
+      Wipe(text);
+      return Status::IOError("read '" + path + "': " + std::strerror(err));
+    }
+    if (n == 0) break;
+    if (text.size() + static_cast<size_t>(n) > kMaxKeyFileBytes) {
+      ::close(fd);
+      sodium_memzero(chunk, sizeof chunk);
+      Wipe(text);
+      return Status::Corruption("'" + path + "' is too large for a key file");
+    }
+    text.append(chunk, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  sodium_memzero(chunk, sizeof chunk);
+  // Moved, never copied: a copy of the secret would outlive Wipe().
+  return Result<std::string>(std::move(text));
+}
+
+// Splits off the next '\n'-terminated line of `*rest`; false if none.
+bool NextLine(std::string_view* rest, std::string_view* line) {
+  const size_t nl = rest->find('\n');
+  if (nl == std::string_view::npos) return false;
+  *line = rest->substr(0, nl);
+  rest->remove_prefix(nl + 1);
+  return true;
+}
+
+bool TakePrefix(std::string_view* s, std::string_view prefix) {
+  if (s->substr(0, prefix.size()) != prefix) return false;
+  s->remove_prefix(prefix.size());
+  return true;
+}
+
+}  // namespace
+
+void InitCrypto() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    if (sodium_init() < 0) {
+      std::fputs("kbo: libsodium failed to initialize (no entropy source?)\n",
+                 stderr);
+      std::abort();
+    }
+  });
+}
+
+Sha256Digest Sha256(std::string_view bytes) {
+  InitCrypto();
+  Sha256Digest d;
+  crypto_hash_sha256(d.data(),
+                     reinterpret_cast<const unsigned char*>(bytes.data()),
+                     bytes.size());
+  return d;
+}
+
+std::string HexEncode(std::string_view bytes) {
+  static const char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(bytes.size() * 2);
+  for (char c : bytes) {
+    const auto b = static_cast<unsigned char>(c);
+    out.push_back(kHex[b >> 4]);
+    out.push_back(kHex[b & 0x0f]);
+  }
+  return out;
+}
+
+std::string HexEncode(const Sha256Digest& digest) {
+  return HexOf(digest.data(), digest.size());
+}
+
+Result<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return Status::InvalidArgument("hex text has an odd number of digits (" +
+                                   std::to_string(hex.size()) + ")");
+  }
+  std::string out(hex.size() / 2, '\0');
+  Status s = DecodeFixedHex(hex, reinterpret_cast<uint8_t*>(out.data()),
+                            out.size(), "hex text");
+  if (!s.ok()) return s;
+  return Result<std::string>(std::move(out));
+}
+
+std::string PublicKey::ToHex() const { return HexOf(bytes.data(), bytes.size()); }
+
+Result<PublicKey> PublicKey::FromHex(std::string_view hex) {
+  PublicKey key;
+  Status s = DecodeFixedHex(hex, key.bytes.data(), key.bytes.size(),
+                            "public key");
+  if (!s.ok()) return s;
+  return key;
+}
+
+KeyPair KeyPair::Generate() {
+  InitCrypto();
+  KeyPair kp;
+  crypto_sign_keypair(kp.public_.bytes.data(), kp.secret_.data());
+  return kp;
+}
+
+KeyPair::KeyPair(KeyPair&& other) noexcept
+    : public_(other.public_), secret_(other.secret_) {
+  sodium_memzero(other.secret_.data(), other.secret_.size());
+}
+
+KeyPair& KeyPair::operator=(KeyPair&& other) noexcept {
+  if (this != &other) {
+    public_ = other.public_;
+    secret_ = other.secret_;
+    sodium_memzero(other.secret_.data(), other.secret_.size());
+  }
+  return *this;
+}
+
+KeyPair::~KeyPair() { sodium_memzero(secret_.data(), secret_.size()); }
+
+Signature KeyPair::Sign(std::string_view domain,
+                        std::string_view message) const {
+  InitCrypto();
+  const std::string buf = SignedBytes(domain, message);
+  Signature sig;
+  crypto_sign_detached(sig.data(), nullptr,
+                       reinterpret_cast<const unsigned char*>(buf.data()),
+                       buf.size(), secret_.data());
+  return sig;
+}
+
+Status KeyPair::SaveToFile(const std::string& path) const {
+  std::string text;
+  text.reserve(256);  // one allocation: no stray copies of the secret
+  text.append(kKeyFileHeader);
+  text.append("\npublic ");
+  text.append(public_.ToHex());
+  text.append("\nsecret ");
+  std::string secret_hex = HexOf(secret_.data(), secret_.size());
+  text.append(secret_hex);
+  text.append("\n");
+  Wipe(secret_hex);
+  Status s = WriteFileAtomically(path, text, 0600);
+  Wipe(text);
+  return s;
+}
+
+Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
+  InitCrypto();
+  Result<std::string> file = ReadKeyFile(path);
+  if (!file.ok()) return file.status();
+  std::string& text = *file;
+
+  const auto malformed = [&](const std::string& why) {
+    Wipe(text);
+    return Status::Corruption("'" + path + "' is not a kbo device key: " +
+                              why);
+  };
+  std::string_view rest = text;
+  std::string_view header, pub_line, sec_line;
+  if (!NextLine(&rest, &header) || header != kKeyFileHeader) {
+    return malformed("first line is not \"" + std::string(kKeyFileHeader) +
+                     "\"");
+  }
+  if (!NextLine(&rest, &pub_line) || !TakePrefix(&pub_line, "public ")) {
+    return malformed("second line is not \"public <hex>\"");
+  }
+  if (!NextLine(&rest, &sec_line) || !TakePrefix(&sec_line, "secret ")) {
+    return malformed("third line is not \"secret <hex>\"");
+  }
+  if (!rest.empty()) return malformed("unexpected text after the secret key");
+
+  KeyPair kp;
+  if (Status s = DecodeFixedHex(pub_line, kp.public_.bytes.data(),
+                                kp.public_.bytes.size(), "public key");
+      !s.ok()) {
+    return malformed(s.message());
+  }
+  if (Status s = DecodeFixedHex(sec_line, kp.secret_.data(),
+                                kp.secret_.size(), "secret key");
+      !s.ok()) {
+    return malformed(s.message());
+  }
+  Wipe(text);
+
+  // Rebuild the pair from the seed and compare both halves: a secret key
+  // whose embedded public key was edited (or a mismatched public line) would
+  // otherwise sign with one key while the server checks another.
+  // (crypto_sign_ed25519_sk_to_pk only copies the embedded half.)
+  unsigned char seed[crypto_sign_SEEDBYTES];
+  unsigned char pk[crypto_sign_PUBLICKEYBYTES];
+  unsigned char sk[crypto_sign_SECRETKEYBYTES];
+  crypto_sign_ed25519_sk_to_seed(seed, kp.secret_.data());
+  crypto_sign_seed_keypair(pk, sk, seed);
+  const bool matches =
+      sodium_memcmp(pk, kp.public_.bytes.data(), sizeof pk) == 0 &&
+      sodium_memcmp(sk, kp.secret_.data(), sizeof sk) == 0;
+  sodium_memzero(seed, sizeof seed);
+  sodium_memzero(sk, sizeof sk);
+  if (!matches) {
+    return Status::Corruption("'" + path +
+                              "': public key does not match the secret key");
+  }
+  return Result<KeyPair>(std::move(kp));
+}
+
+bool Verify(const PublicKey& key, std::string_view domain,
+            std::string_view message, const Signature& signature) {
+  InitCrypto();
+  const std::string buf = SignedBytes(domain, message);
+  return crypto_sign_verify_detached(
+             signature.data(),
+             reinterpret_cast<const unsigned char*>(buf.data()), buf.size(),
+             key.bytes.data()) == 0;
+}
+
+std::string SignatureToHex(const Signature& s) {
+  return HexOf(s.data(), s.size());
+}
+
+Result<Signature> SignatureFromHex(std::string_view hex) {
+  Signature sig;
+  Status s = DecodeFixedHex(hex, sig.data(), sig.size(), "signature");
+  if (!s.ok()) return s;
+  return sig;
+}
+
+}  // namespace kbo

@@ -1,0 +1,201 @@
+#include "shared/sqlite/db.h"
+
+#include <sqlite3.h>
+
+namespace kbo {
+namespace {
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+    return Status::Corruption("database file is damaged: " + msg);
+  }
+  return Status::IOError(msg);
+}
+
+}  // namespace
+
+Db::Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+
+Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
+                                     const DbOptions& options) {
+  sqlite3* raw = nullptr;
+  const int rc = sqlite3_open_v2(
+      path.c_str(), &raw,
+      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+      nullptr);
+  if (rc != SQLITE_OK) {
+    Status s = SqliteError(raw, rc, "cannot open database " + path);
+    sqlite3_close(raw);
+    return s;
+  }
+  std::unique_ptr<Db> db(new Db(raw, path));
+  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  sqlite3_extended_result_codes(raw, 1);
+  std::string pragmas = "PRAGMA foreign_keys = OFF;";
+  if (options.wal && path != ":memory:") pragmas += "PRAGMA journal_mode = WAL;";
+  pragmas += options.synchronous_full ? "PRAGMA synchronous = FULL;"
+                                      : "PRAGMA synchronous = NORMAL;";
+  if (Status s = db->Exec(pragmas); !s.ok()) return s;
+  return db;
+}
+
+Db::~Db() {
+  cache_.clear();  // finalize statements before closing
+  sqlite3_close(db_);
+}
+
+Status Db::Exec(std::string_view sql) {
+  char* err = nullptr;
+  const std::string text(sql);
+  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+  if (rc != SQLITE_OK) {
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+    return Status::IOError(msg);
+  }
+  return Status();
+}
+
+Statement& Db::Cached(const std::string& sql) {
+  auto it = cache_.find(sql);
+  if (it == cache_.end()) {
+    it = cache_.emplace(sql, std::make_unique<Statement>(*this, sql)).first;
+  } else {
+    (void)it->second->Reset();
+  }
+  return *it->second;
+}
+
+int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
+int Db::Changes() const { return sqlite3_changes(db_); }
+
+Statement::Statement(Db& db, std::string_view sql) : db_(db.handle()) {
+  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
+                                    &stmt_, nullptr);
+  if (rc != SQLITE_OK) {
+    status_ = SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
+  }
+}
+
+Statement::~Statement() { sqlite3_finalize(stmt_); }
+
+namespace {
+void CheckBind(sqlite3* db, int rc, Status* status) {
+  if (rc != SQLITE_OK && status->ok()) *status = SqliteError(db, rc, "bind");
+}
+}  // namespace
+
+Statement& Statement::BindNull(int i) {
+  if (stmt_) CheckBind(db_, sqlite3_bind_null(stmt_, i), &status_);
+  return *this;
+}
+Statement& Statement::Bind(int i, int64_t v) {
+  if (stmt_) CheckBind(db_, sqlite3_bind_int64(stmt_, i, v), &status_);
+  return *this;
+}
+Statement& Statement::Bind(int i, double v) {
+  if (stmt_) CheckBind(db_, sqlite3_bind_double(stmt_, i, v), &status_);
+  return *this;
+}
+Statement& Statement::Bind(int i, std::string_view text) {
+  if (stmt_) {
+    CheckBind(db_, sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
+                                       SQLITE_TRANSIENT, SQLITE_UTF8),
+              &status_);
+  }
+  return *this;
+}
+Statement& Statement::BindBlob(int i, std::string_view bytes) {
+  if (stmt_) {
+    CheckBind(db_, sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
+                                       SQLITE_TRANSIENT),
+              &status_);
+  }
+  return *this;
+}
+Statement& Statement::Bind(int i, const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull: return BindNull(i);
+    case Value::Type::kInteger: return Bind(i, v.integer());
+    case Value::Type::kReal: return Bind(i, v.real());
+    case Value::Type::kText:
+    case Value::Type::kBlob: return Bind(i, std::string_view(v.text()));
+  }
+  return *this;
+}
+
+bool Statement::Step() {
+  if (!stmt_ || !status_.ok()) return false;
+  const int rc = sqlite3_step(stmt_);
+  if (rc == SQLITE_ROW) return true;
+  if (rc != SQLITE_DONE) status_ = SqliteError(db_, rc, "step");
+  return false;
+}
+
+Status Statement::Run() {
+  while (Step()) {
+  }
+  return status_;
+}
+
+Status Statement::Reset() {
+  if (!stmt_) return status_;
+  sqlite3_reset(stmt_);
+  sqlite3_clear_bindings(stmt_);
+  status_ = Status();
+  return status_;
+}
+
+bool Statement::IsNull(int col) {
+  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+}
+int64_t Statement::ColumnInt(int col) { return sqlite3_column_int64(stmt_, col); }
+double Statement::ColumnDouble(int col) {
+  return sqlite3_column_double(stmt_, col);
+}
+std::string Statement::ColumnText(int col) {
+  const unsigned char* p = sqlite3_column_text(stmt_, col);
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
+           : std::string();
+}
+std::string Statement::ColumnBlob(int col) {
+  const void* p = sqlite3_column_blob(stmt_, col);
+  const int n = sqlite3_column_bytes(stmt_, col);
+  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
+           : std::string();
+}
+Value Statement::ColumnValue(int col) {
+  switch (sqlite3_column_type(stmt_, col)) {
+    case SQLITE_INTEGER: return Value::Integer(ColumnInt(col));
+    case SQLITE_FLOAT: return Value::Real(ColumnDouble(col));
+    case SQLITE_TEXT: return Value::Text(ColumnText(col));
+    case SQLITE_BLOB: return Value::Text(ColumnBlob(col));
+    default: return Value::Null();
+  }
+}
+
+Transaction::Transaction(Db& db) : db_(db) {
+  status_ = db_.Exec("BEGIN IMMEDIATE");
+  if (!status_.ok()) done_ = true;
+}
+
+Transaction::~Transaction() {
+  if (!done_) (void)db_.Exec("ROLLBACK");
+}
+
+Status Transaction::Commit() {
+  if (done_) return status_.ok() ? Status::Internal("transaction already ended")
+                                 : status_;
+  done_ = true;
+  Status s = db_.Exec("COMMIT");
+  if (!s.ok()) (void)db_.Exec("ROLLBACK");
+  return s;
+}
+
+}  // namespace kbo

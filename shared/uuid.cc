@@ -1,0 +1,80 @@
+#include "shared/uuid.h"
+
+#include <sodium.h>
+
+#include "shared/signing.h"
+
+namespace kbo {
+namespace {
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+}  // namespace
+
+Uuid Uuid::Random() {
+  InitCrypto();
+  Uuid u;
+  randombytes_buf(u.bytes.data(), u.bytes.size());
+  u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x40);
+  u.bytes[8] = static_cast<uint8_t>((u.bytes[8] & 0x3f) | 0x80);
+  return u;
+}
+
+Uuid Uuid::Derived(const Uuid& name_space, std::string_view name) {
+  std::string input(reinterpret_cast<const char*>(name_space.bytes.data()),
+                    name_space.bytes.size());
+  input.append(name);
+  const Sha256Digest digest = Sha256(input);
+  Uuid u;
+  for (size_t i = 0; i < u.bytes.size(); ++i) u.bytes[i] = digest[i];
+  u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x80);  // v8
+  u.bytes[8] = static_cast<uint8_t>((u.bytes[8] & 0x3f) | 0x80);  // RFC variant
+  return u;
+}
+
+Result<Uuid> Uuid::Parse(std::string_view text) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' ||
+      text[18] != '-' || text[23] != '-') {
+    return Status::InvalidArgument("not an id (expected 8-4-4-4-12 hex): '" +
+                                   std::string(text.substr(0, 64)) + "'");
+  }
+  Uuid u;
+  size_t out = 0;
+  for (size_t i = 0; i < text.size(); i += 2) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) ++i;  // the four dashes
+    const int hi = HexDigit(text[i]);
+    const int lo = HexDigit(text[i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Status::InvalidArgument("not an id (bad hex digit): '" +
+                                     std::string(text) + "'");
+    }
+    u.bytes[out++] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return u;
+}
+
+std::string Uuid::ToString() const {
+  static const char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(36);
+  for (size_t i = 0; i < bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
+    s.push_back(kHex[bytes[i] >> 4]);
+    s.push_back(kHex[bytes[i] & 0x0f]);
+  }
+  return s;
+}
+
+bool Uuid::IsNil() const {
+  for (uint8_t b : bytes) {
+    if (b != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace kbo

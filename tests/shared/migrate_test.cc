@@ -1,0 +1,110 @@
+#include "shared/sqlite/migrate.h"
+
+#include <set>
+
+#include <catch2/catch.hpp>
+
+#include "schema/schema.h"
+#include "shared/entities.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo {
+namespace {
+
+std::unique_ptr<Db> Migrated(const EmbeddedFile* m, size_t n) {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  REQUIRE(Migrate(**db, m, n).ok());
+  return std::move(db).value();
+}
+
+std::string EntityDdl(Db& db) {
+  std::string ddl;
+  Statement st(db, "SELECT name, sql FROM sqlite_master ORDER BY name");
+  std::set<std::string> synced = {"row_version"};
+  for (const Entity& e : Catalogue()) synced.insert(std::string(e.name));
+  while (st.Step()) {
+    if (synced.count(st.ColumnText(0))) ddl += st.ColumnText(1) + ";\n";
+  }
+  return ddl;
+}
+
+int UserVersion(Db& db) {
+  Statement st(db, "PRAGMA user_version");
+  REQUIRE(st.Step());
+  return static_cast<int>(st.ColumnInt(0));
+}
+
+TEST_CASE("Migrate: client and server entity tables are identical", "[migrate]") {
+  auto client = Migrated(schema::kClientMigrations, schema::kClientMigrations_count);
+  auto server = Migrated(schema::kServerMigrations, schema::kServerMigrations_count);
+  const std::string ddl = EntityDdl(*client);
+  CHECK(ddl.find("CREATE TABLE attendance") != std::string::npos);
+  CHECK(ddl == EntityDdl(*server));
+}
+
+TEST_CASE("Migrate: every catalogue entity has exactly its table's columns",
+          "[migrate][entities]") {
+  auto db = Migrated(schema::kReplicaMigrations, schema::kReplicaMigrations_count);
+  REQUIRE(Catalogue().size() == 9);
+  for (const Entity& e : Catalogue()) {
+    CAPTURE(e.name);
+    std::vector<std::string> table;
+    Statement st(*db, "PRAGMA table_info(" + std::string(e.name) + ")");
+    while (st.Step()) table.push_back(st.ColumnText(1));
+    std::vector<std::string> expected = {"id"};
+    for (const Column& c : e.columns) expected.emplace_back(c.name);
+    expected.emplace_back("deleted");
+    CHECK(table == expected);
+  }
+}
+
+TEST_CASE("Migrate: sets user_version, is idempotent, refuses a newer database",
+          "[migrate]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("field.db");
+  {
+    auto db = Db::Open(path);
+    REQUIRE(db.ok());
+    REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
+    CHECK(UserVersion(**db) == 2);
+    REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
+    CHECK(UserVersion(**db) == 2);
+    REQUIRE((*db)->Exec("PRAGMA user_version = 99").ok());
+  }
+  auto db = Db::Open(path);
+  REQUIRE(db.ok());
+  const Status s =
+      Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count);
+  CHECK(s.code() == Code::kFailedPrecondition);
+  CHECK(s.message().find("newer") != std::string::npos);
+}
+
+TEST_CASE("Migrate: a failing migration leaves nothing behind", "[migrate]") {
+  const EmbeddedFile bad[] = {
+      {"0001_ok.sql", "CREATE TABLE a (x INTEGER);"},
+      {"0002_bad.sql", "CREATE TABLE b (y INTEGER); THIS IS NOT SQL;"},
+  };
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  CHECK_FALSE(Migrate(**db, bad, 2).ok());
+  Statement st(**db, "SELECT count(*) FROM sqlite_master");
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 0);
+  CHECK(UserVersion(**db) == 0);
+}
+
+TEST_CASE("Db: WAL and full sync are on for files", "[migrate]") {
+  testing::TempDir dir;
+  auto db = Db::Open(dir.File("x.db"));
+  REQUIRE(db.ok());
+  Statement mode(**db, "PRAGMA journal_mode");
+  REQUIRE(mode.Step());
+  CHECK(mode.ColumnText(0) == "wal");
+  Statement sync(**db, "PRAGMA synchronous");
+  REQUIRE(sync.Step());
+  CHECK(sync.ColumnInt(0) == 2);  // FULL
+}
+
+}  // namespace
+}  // namespace kbo

@@ -1,0 +1,43 @@
+#ifndef KBO_TESTS_SUPPORT_REPLICA_H_
+#define KBO_TESTS_SUPPORT_REPLICA_H_
+
+#include <memory>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "schema/schema.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/db.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::testing {
+
+// A bare replica (entity tables + row_version) in memory.
+inline std::unique_ptr<Db> NewReplica() {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  Status s = Migrate(**db, schema::kReplicaMigrations,
+                     schema::kReplicaMigrations_count);
+  REQUIRE(s.ok());
+  return std::move(db).value();
+}
+
+// Applies `cs` in one transaction; returns the status.
+inline Status ApplyInTxn(Db& db, const ChangeSet& cs,
+                         const ApplyOptions& options = ApplyOptions{}) {
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = ApplyChangeSet(db, cs, options); !s.ok()) return s;
+  return txn.Commit();
+}
+
+inline std::string Dump(Db& db) {
+  auto d = DumpReplicaState(db);
+  REQUIRE(d.ok());
+  return *d;
+}
+
+}  // namespace kbo::testing
+
+#endif  // KBO_TESTS_SUPPORT_REPLICA_H_
