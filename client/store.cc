@@ -212,6 +212,11 @@ Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* 
     if (!ref.ok()) {
       return Status::InvalidArgument(std::string(c.name) + ": " + ref.status().message());
     }
+    const std::string cache_key = std::string(te->name) + ":" + ref->ToString();
+    if (auto cached = parent_cache_.find(cache_key); cached != parent_cache_.end()) {
+      parents[std::string(c.name)] = cached->second;
+      continue;
+    }
     auto found = Find(*te, *ref);
     if (!found.ok()) return found.status();
     if (!found->has_value() || (*found)->deleted) {
@@ -219,6 +224,8 @@ Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* 
                               ref->ToString() +
                               (found->has_value() ? " (it was deleted)" : ""));
     }
+    // In a batch, parents are read once: nothing else writes them meanwhile.
+    if (in_batch_) parent_cache_[cache_key] = **found;
     parents[std::string(c.name)] = std::move(**found);
   }
   // Inherit the parent's district when none was given.
@@ -256,32 +263,28 @@ Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* 
 }
 
 Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, const RowValues& cells) {
-  auto versions = ReadCellVersions(*db_, e.name, id);
-  if (!versions.ok()) return versions.status();
-  RowChange change;
+  ChangeSet one;
+  one.device = device_id_;
+  one.rows.emplace_back();
+  RowChange& change = one.rows.back();
   change.entity = std::string(e.name);
   change.row_id = id;
   change.hlc = clock_->Now();
   change.cells.reserve(cells.size());
-  for (const auto& [column, value] : cells) {
-    uint64_t base = 0;
-    if (auto it = versions->find(column); it != versions->end()) base = it->second.seq;
-    change.cells.push_back(CellWrite{column, value, base});
-  }
-  if (Status s = ApplyRowChange(*db_, change, ApplyOptions{}); !s.ok()) return s;
-  ChangeSet one;
-  one.device = device_id_;
-  one.rows.push_back(std::move(change));
+  for (const auto& [column, value] : cells) change.cells.push_back(CellWrite{column, value, 0});
+  // Applies locally and fills each cell's base from the replica's versions.
+  if (Status s = ApplyLocalRowChange(*db_, &change); !s.ok()) return s;
   Statement& st = db_->Cached(
       "INSERT INTO outbox (entity, row_id, hlc, cells, created_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");
   st.Bind(1, e.name)
       .Bind(2, std::string_view(id.ToString()))
-      .Bind(3, std::string_view(one.rows[0].hlc.ToString()))
+      .Bind(3, std::string_view(change.hlc.ToString()))
       .BindBlob(4, EncodeChangeSet(one))
       .Bind(5, std::string_view(NowIso()));
   if (Status s = st.Run(); !s.ok()) return s;
-  return SaveClock();
+  // In a batch the clock is saved once, before the batch commits.
+  return in_batch_ ? Status() : SaveClock();
 }
 
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
@@ -332,6 +335,15 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
   if (!txn.status().ok()) return txn.status();
   std::vector<Uuid> ids;
   ids.reserve(rows.size());
+  in_batch_ = true;
+  parent_cache_.clear();
+  struct EndBatch {
+    ClientStore* store;
+    ~EndBatch() {
+      store->in_batch_ = false;
+      store->parent_cache_.clear();
+    }
+  } end_batch{this};
   for (size_t i = 0; i < rows.size(); ++i) {
     Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
     if (!id.ok()) {
@@ -340,6 +352,7 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
     }
     ids.push_back(*id);
   }
+  if (Status s = SaveClock(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return ids;
 }

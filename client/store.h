@@ -2,6 +2,7 @@
 #define KBO_CLIENT_STORE_H_
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -134,6 +135,10 @@ class ClientStore {
   std::unique_ptr<KeyPair> key_;
   std::unique_ptr<HybridClock> clock_;
   Uuid device_id_;
+  // Inside RecordAll: the clock is saved once at the end, and referenced
+  // parent rows ("workshop:<id>") are read once.
+  bool in_batch_ = false;
+  std::map<std::string, StoredRow> parent_cache_;
 };
 
 }  // namespace kbo::client

@@ -230,8 +230,8 @@ Status ReadName(Reader& in, const DecodeLimits& limits, const char* what,
   if (Status s = in.Read(&len, what); !s.ok()) return s;
   if (len == 0) return Status::Corruption(std::string(what) + " is empty");
   if (len > limits.max_name_bytes) {
-    return Status::Corruption(std::string(what) + " is " +
-                              std::to_string(len) + " bytes, limit " +
+    return Status::Corruption(std::string(what) + " is " + std::to_string(len) +
+                              " bytes, limit " +
                               std::to_string(limits.max_name_bytes));
   }
   if (Status s = in.ReadString(len, out, what); !s.ok()) return s;
@@ -381,10 +381,10 @@ Status DecodeBody(Reader& in, const DecodeLimits& limits, ChangeSet* cs) {
     return s;
   }
   if (cs->format_version != ChangeSet::kFormatVersion) {
-    return Status::Corruption(
-        "unsupported change set format version " +
-        std::to_string(cs->format_version) + " (this build reads version " +
-        std::to_string(ChangeSet::kFormatVersion) + ")");
+    return Status::Corruption("unsupported change set format version " +
+                              std::to_string(cs->format_version) +
+                              " (this build reads version " +
+                              std::to_string(ChangeSet::kFormatVersion) + ")");
   }
   if (Status s = in.Read(&cs->schema_version, "schema version"); !s.ok()) {
     return s;

@@ -5,10 +5,9 @@
 
 // Reader grammar (RFC 4180, with the line endings real spreadsheets write):
 //   document := [BOM] record*
-//   record   := field ("," field)* eol | eol            (an empty line: skipped)
-//   field    := quoted | bare
-//   quoted   := '"' (any byte but '"' | '""')* '"'      (may span lines)
-//   bare     := (any byte but ',' '"' CR LF)*
+//   record   := field ("," field)* eol | eol            (an empty line:
+//   skipped) field    := quoted | bare quoted   := '"' (any byte but '"' |
+//   '""')* '"'      (may span lines) bare     := (any byte but ',' '"' CR LF)*
 //   eol      := CRLF | LF | CR | end of text
 // A lone CR is a line end because Excel for Mac ("CSV (Macintosh)") still
 // writes one. Line numbers count physical lines (what an editor shows), so a

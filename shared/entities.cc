@@ -111,8 +111,8 @@ std::vector<Entity> BuildCatalogue() {
       "food", "beverage", "textile", "household_decor_souvenir",
       "herbal_nonfood"};
   // The product development path, in order: kForward relies on it.
-  const std::vector<std::string_view> stages = {
-      "idea", "design", "prototype", "packaging", "market_ready"};
+  const std::vector<std::string_view> stages = {"idea", "design", "prototype",
+                                                "packaging", "market_ready"};
   // Five criteria of the KBO CM CONTEST, 20 points each, 100 in all.
   constexpr double kMaxCriterionScore = 20;
 
@@ -184,8 +184,7 @@ std::vector<Entity> BuildCatalogue() {
       RefColumn("enrolment_id", "enrolment", kRequired),
       // "Within the workshop's days" needs the workshop row: the store checks.
       IntegerColumn("day", 1, 30, kRequired),
-      EnumColumn("status", {"present", "late", "absent", "excused"},
-                 kRequired),
+      EnumColumn("status", {"present", "late", "absent", "excused"}, kRequired),
       TextColumn("note"),
       DistrictColumn(),
   };
@@ -244,8 +243,8 @@ std::vector<Entity> BuildCatalogue() {
   photo.name = "photo";
   photo.columns = {
       EnumColumn("subject_type",
-                 {"producer", "product", "workshop", "enrolment",
-                  "attendance", "visit", "progress", "contest_score"},
+                 {"producer", "product", "workshop", "enrolment", "attendance",
+                  "visit", "progress", "contest_score"},
                  kRequired),
       RefColumn("subject_id", "", kRequired),
       MakeColumn("sha256", ColumnType::kSha256, kRequired),
@@ -402,8 +401,8 @@ Status CheckDatePart(const Column& column, std::string_view date,
       !AllDigits(date.substr(0, 4)) || !AllDigits(date.substr(5, 2)) ||
       !AllDigits(date.substr(8, 2))) {
     return Status::InvalidArgument(Name(column) + " must be a date written " +
-                                   std::string(form) + " (got " +
-                                   Quoted(text) + ")");
+                                   std::string(form) + " (got " + Quoted(text) +
+                                   ")");
   }
   const int y = ToInt(date.substr(0, 4));
   const int m = ToInt(date.substr(5, 2));
@@ -432,8 +431,9 @@ Status CheckDate(const Column& column, std::string_view text) {
 }
 
 Status CheckDateTime(const Column& column, std::string_view text) {
-  constexpr std::string_view kForm = "YYYY-MM-DDTHH:MM:SSZ (UTC), e.g. "
-                                     "2024-02-29T09:30:00Z";
+  constexpr std::string_view kForm =
+      "YYYY-MM-DDTHH:MM:SSZ (UTC), e.g. "
+      "2024-02-29T09:30:00Z";
   if (text.size() != 20 || text[10] != 'T' || text[13] != ':' ||
       text[16] != ':' || text[19] != 'Z' || !AllDigits(text.substr(11, 2)) ||
       !AllDigits(text.substr(14, 2)) || !AllDigits(text.substr(17, 2))) {
@@ -464,8 +464,7 @@ bool IsLowerHex(std::string_view s) {
 
 Status CheckText(const Column& column, std::string_view text) {
   if (!IsValidUtf8(text)) {
-    return Status::InvalidArgument(Name(column) +
-                                   " is not valid UTF-8 text");
+    return Status::InvalidArgument(Name(column) + " is not valid UTF-8 text");
   }
   for (char c : text) {
     const auto b = static_cast<uint8_t>(c);
@@ -490,18 +489,16 @@ Status CheckRange(const Column& column, double v, const Value& value) {
   if (!column.has_range || (v >= column.min && v <= column.max)) {
     return Status();
   }
-  return Status::InvalidArgument(Name(column) + " must be from " +
-                                 FormatBound(column.min) + " to " +
-                                 FormatBound(column.max) + " (got " +
-                                 Describe(value) + ")");
+  return Status::InvalidArgument(
+      Name(column) + " must be from " + FormatBound(column.min) + " to " +
+      FormatBound(column.max) + " (got " + Describe(value) + ")");
 }
 
 Status WrongType(const Column& column, std::string_view expected,
                  const Value& value) {
-  return Status::InvalidArgument(Name(column) + " must be " +
-                                 std::string(expected) + " (got " +
-                                 TypeName(value.type()) + " " +
-                                 Describe(value) + ")");
+  return Status::InvalidArgument(
+      Name(column) + " must be " + std::string(expected) + " (got " +
+      TypeName(value.type()) + " " + Describe(value) + ")");
 }
 
 std::string DistrictExample() {
@@ -522,8 +519,8 @@ std::string NormalizeThaiDigits(std::string_view s) {
     if (i + 2 < s.size() && s[i] == '\xE0' && s[i + 1] == '\xB9' &&
         static_cast<uint8_t>(s[i + 2]) >= 0x90 &&
         static_cast<uint8_t>(s[i + 2]) <= 0x99) {
-      out.push_back(static_cast<char>('0' + (static_cast<uint8_t>(s[i + 2]) -
-                                             0x90)));
+      out.push_back(
+          static_cast<char>('0' + (static_cast<uint8_t>(s[i + 2]) - 0x90)));
       i += 2;
       continue;
     }
@@ -550,25 +547,22 @@ Result<int64_t> ParseInteger(const Column& column, std::string_view typed) {
     digits.remove_prefix(1);
   }
   if (!AllDigits(digits)) {
-    return Status::InvalidArgument(Name(column) +
-                                   " must be a whole number (got " +
-                                   Quoted(typed) + ")");
+    return Status::InvalidArgument(
+        Name(column) + " must be a whole number (got " + Quoted(typed) + ")");
   }
   // Parse with the sign so that INT64_MIN is representable.
-  const std::string signed_digits =
-      (negative ? "-" : "") + std::string(digits);
+  const std::string signed_digits = (negative ? "-" : "") + std::string(digits);
   int64_t v = 0;
   const char* begin = signed_digits.data();
   const char* end = begin + signed_digits.size();
   const auto [ptr, ec] = std::from_chars(begin, end, v);
   if (ec == std::errc::result_out_of_range) {
-    return Status::InvalidArgument(Name(column) + " is too large a number (got " +
-                                   Quoted(typed) + ")");
+    return Status::InvalidArgument(
+        Name(column) + " is too large a number (got " + Quoted(typed) + ")");
   }
   if (ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument(Name(column) +
-                                   " must be a whole number (got " +
-                                   Quoted(typed) + ")");
+    return Status::InvalidArgument(
+        Name(column) + " must be a whole number (got " + Quoted(typed) + ")");
   }
   return v;
 }
@@ -654,8 +648,7 @@ void LoadDistricts(DistrictTable* table) {
   table->records = std::move(parsed).value();
   for (const CsvRecord& r : table->records) {
     if (r.fields.size() != 3 || r.fields[0] == "code") continue;  // header
-    table->districts.push_back(
-        District{r.fields[0], r.fields[1], r.fields[2]});
+    table->districts.push_back(District{r.fields[0], r.fields[1], r.fields[2]});
   }
 }
 
@@ -754,8 +747,8 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
       if (!id.ok() || id->ToString() != value.text()) {
         return Status::InvalidArgument(
             Name(column) + " must be " + what +
-            ", written as a lowercase 8-4-4-4-12 uuid (got " +
-            Describe(value) + ")");
+            ", written as a lowercase 8-4-4-4-12 uuid (got " + Describe(value) +
+            ")");
       }
       if (id->IsNil()) {
         return Status::InvalidArgument(Name(column) + " must be " + what +
@@ -769,10 +762,9 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
         return WrongType(column, "a Chiang Mai district code as text", value);
       }
       if (FindDistrict(value.text()) == nullptr) {
-        return Status::InvalidArgument(Name(column) + " " +
-                                       Quoted(value.text()) +
-                                       " is not a Chiang Mai district" +
-                                       DistrictExample());
+        return Status::InvalidArgument(
+            Name(column) + " " + Quoted(value.text()) +
+            " is not a Chiang Mai district" + DistrictExample());
       }
       return Status();
 
@@ -963,8 +955,7 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
 }
 
 int EnumRank(const Column& column, const Value& value) {
-  if (column.type != ColumnType::kEnum ||
-      value.type() != Value::Type::kText) {
+  if (column.type != ColumnType::kEnum || value.type() != Value::Type::kText) {
     return -1;
   }
   for (size_t i = 0; i < column.enum_values.size(); ++i) {

@@ -68,9 +68,8 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
   const std::string tmp = path + ".tmp";
   // O_TRUNC rather than O_EXCL: a ".tmp" left by a crash must not block every
   // later write. O_NOFOLLOW: never write through a planted symlink.
-  const int fd = ::open(tmp.c_str(),
-                        O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
-                        mode);
+  const int fd = ::open(
+      tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
   if (fd < 0) return Errno("create", tmp, errno);
 
   Status s;
@@ -97,11 +96,11 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
   return FsyncDir(DirName(path));
 }
 
-Result<std::string> ReadFileBounded(const std::string& path,
-                                    size_t max_bytes) {
+Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT) return Status::NotFound("no such file: '" + path + "'");
+    if (errno == ENOENT)
+      return Status::NotFound("no such file: '" + path + "'");
     return Errno("open", path, errno);
   }
   struct stat st;

@@ -58,8 +58,7 @@ int HexValue(char c) {
 }
 
 std::string HexOf(const uint8_t* data, size_t n) {
-  return HexEncode(
-      std::string_view(reinterpret_cast<const char*>(data), n));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(data), n));
 }
 
 // Decodes exactly `n` bytes of hex into `out`.
@@ -67,8 +66,7 @@ Status DecodeFixedHex(std::string_view hex, uint8_t* out, size_t n,
                       const char* what) {
   if (hex.size() != 2 * n) {
     return Status::InvalidArgument(std::string(what) + " must be " +
-                                   std::to_string(2 * n) +
-                                   " hex digits, got " +
+                                   std::to_string(2 * n) + " hex digits, got " +
                                    std::to_string(hex.size()));
   }
   for (size_t i = 0; i < n; ++i) {
@@ -208,12 +206,14 @@ Result<std::string> HexDecode(std::string_view hex) {
   return Result<std::string>(std::move(out));
 }
 
-std::string PublicKey::ToHex() const { return HexOf(bytes.data(), bytes.size()); }
+std::string PublicKey::ToHex() const {
+  return HexOf(bytes.data(), bytes.size());
+}
 
 Result<PublicKey> PublicKey::FromHex(std::string_view hex) {
   PublicKey key;
-  Status s = DecodeFixedHex(hex, key.bytes.data(), key.bytes.size(),
-                            "public key");
+  Status s =
+      DecodeFixedHex(hex, key.bytes.data(), key.bytes.size(), "public key");
   if (!s.ok()) return s;
   return key;
 }
@@ -276,8 +276,7 @@ Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
 
   const auto malformed = [&](const std::string& why) {
     Wipe(text);
-    return Status::Corruption("'" + path + "' is not a kbo device key: " +
-                              why);
+    return Status::Corruption("'" + path + "' is not a kbo device key: " + why);
   };
   std::string_view rest = text;
   std::string_view header, pub_line, sec_line;
@@ -299,8 +298,8 @@ Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
       !s.ok()) {
     return malformed(s.message());
   }
-  if (Status s = DecodeFixedHex(sec_line, kp.secret_.data(),
-                                kp.secret_.size(), "secret key");
+  if (Status s = DecodeFixedHex(sec_line, kp.secret_.data(), kp.secret_.size(),
+                                "secret key");
       !s.ok()) {
     return malformed(s.message());
   }

@@ -93,10 +93,29 @@ struct PlannedCell {
   uint64_t base;
 };
 
+Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
+                 size_t* applied_cells, std::vector<uint64_t>* bases_out);
+
 }  // namespace
 
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
                       size_t* applied_cells) {
+  return ApplyImpl(db, row, options, applied_cells, nullptr);
+}
+
+Status ApplyLocalRowChange(Db& db, RowChange* row) {
+  std::vector<uint64_t> bases;
+  if (Status s = ApplyImpl(db, *row, ApplyOptions{}, nullptr, &bases); !s.ok()) {
+    return s;
+  }
+  for (size_t i = 0; i < row->cells.size(); ++i) row->cells[i].base = bases[i];
+  return Status();
+}
+
+namespace {
+
+Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
+                 size_t* applied_cells, std::vector<uint64_t>* bases_out) {
   const Entity* entity = FindEntity(row.entity);
   if (entity == nullptr) {
     return Status::InvalidArgument("unknown entity '" + row.entity + "'");
@@ -166,6 +185,7 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
     } else if (!exists && cell.name == kDeletedColumn) {
       current.value = Value::Integer(0);
     }
+    if (bases_out) bases_out->push_back(current_seq);
     const CellVersion incoming{row.hlc, cell.value};
     const bool wins = cell.column ? Wins(*cell.column, incoming, current)
                                   : WinsLww(incoming, current);
@@ -234,6 +254,8 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
   }
   return Status();
 }
+
+}  // namespace
 
 Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
     Db& db, std::string_view entity, const Uuid& row_id) {

@@ -59,6 +59,13 @@ struct ApplyOptions {
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
                       size_t* applied_cells = nullptr);
 
+// A local write (the client recording what a person did): fills each cell's
+// `base` with the server sequence this replica holds for that cell (DESIGN
+// §4: the base of an edit is the value's sequence as last received), then
+// applies `row` like ApplyRowChange with default options. One read of the
+// row's versions serves both.
+Status ApplyLocalRowChange(Db& db, RowChange* row);
+
 // Applies every row change of `cs`. If options.seq != 0, row change i is
 // given sequence options.seq + i (the server numbers every accepted write).
 // Same contract as ApplyRowChange.

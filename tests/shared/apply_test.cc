@@ -82,7 +82,9 @@ TEST_CASE("Conflicts: an edit made after receiving the current value is none",
           "[apply][conflict]") {
   Server server;
   TestDevice office, officer;
-  const uint64_t created = server.Push(office.Write(kRow, NewProducer("กลุ่มทอผ้า")));
+  const RowChange create = office.Write(kRow, NewProducer("กลุ่มทอผ้า"));
+  const uint64_t created = server.Push(create);
+  officer.Received(create);
   // The officer pulled the row (base = its sequence) and edits the name.
   server.Push(officer.Write(kRow, {Set("name", Value::Text("กลุ่มทอผ้าพร้าว"), created)}));
   CHECK(server.sink.events.empty());

@@ -108,16 +108,14 @@ Code DecodeCode(std::string_view bytes,
   return DecodeChangeSet(bytes, limits).status().code();
 }
 
-TEST_CASE("ChangeSetCodec: every value type survives a round trip",
-          "[codec]") {
+TEST_CASE("ChangeSetCodec: every value type survives a round trip", "[codec]") {
   const Value value = GENERATE(
       Value::Null(), Value::Integer(0), Value::Integer(-1),
       Value::Integer(std::numeric_limits<int64_t>::max()),
       Value::Integer(std::numeric_limits<int64_t>::min()), Value::Real(0.0),
       Value::Real(-0.0), Value::Real(0.1), Value::Real(-1e300),
-      Value::Real(std::numeric_limits<double>::denorm_min()),
-      Value::Text(""), Value::Text("present"), Value::Text(kThaiNote),
-      Value::Blob(kPhotoSha));
+      Value::Real(std::numeric_limits<double>::denorm_min()), Value::Text(""),
+      Value::Text("present"), Value::Text(kThaiNote), Value::Blob(kPhotoSha));
   CAPTURE(TypeName(value.type()), value.ToDisplay());
   const ChangeSet cs = OneCellSet(value);
   Result<ChangeSet> back = DecodeChangeSet(EncodeChangeSet(cs));
@@ -163,13 +161,13 @@ TEST_CASE("ChangeSetCodec: the header layout is the documented one",
   const std::string bytes = EncodeChangeSet(EmptySet());
   REQUIRE(bytes.size() == kFirstRowOffset);
   CHECK(bytes.substr(0, 4) == "KBOC");
-  CHECK(bytes[4] == '\x01');                       // little-endian marker
+  CHECK(bytes[4] == '\x01');  // little-endian marker
   CHECK(bytes.substr(5, 2) == std::string("\x01\x00", 2));  // format 1
   CHECK(bytes.substr(7, 2) == std::string("\x03\x00", 2));  // schema 3
   CHECK(bytes.substr(9, 16) == std::string(16, '\xd1'));    // device
   CHECK(bytes.substr(25, 8) ==
         std::string("\x07\x00\x00\x00\x00\x00\x00\x00", 8));  // seq 7
-  CHECK(bytes[33] == '\x01');                                // prev_hash[0]
+  CHECK(bytes[33] == '\x01');                                 // prev_hash[0]
   CHECK(bytes.substr(kRowCountOffset, 4) == std::string(4, '\0'));
 }
 
@@ -188,6 +186,7 @@ TEST_CASE("ChangeSetCodec: one attendance row has a pinned encoding",
   row.cells = {{"status", Value::Text("absent"), 0}};
   cs.rows.push_back(row);
   const std::string bytes = EncodeChangeSet(cs);
+  // clang-format off
   CHECK(HexEncode(bytes) ==
         "4b424f4301"                                 // magic, marker
         "0100" "0100"                                // format, schema
@@ -203,6 +202,7 @@ TEST_CASE("ChangeSetCodec: one attendance row has a pinned encoding",
         "06000000" "737461747573"                    // "status"
         "03" "06000000" "616273656e74"               // text "absent"
         "0000000000000000");                         // base
+  // clang-format on
   // Header 69 + row 62 (name 14, id 16, hlc 28, count 4) + cell 29.
   CHECK(bytes.size() == 160);
 }
@@ -217,9 +217,10 @@ TEST_CASE("ChangeSetCodec: a truncated set is corruption, not a crash",
   }
 }
 
-TEST_CASE("ChangeSetCodec: random byte flips give an error or a set that "
-          "re-encodes to the same bytes",
-          "[codec][untrusted]") {
+TEST_CASE(
+    "ChangeSetCodec: random byte flips give an error or a set that "
+    "re-encodes to the same bytes",
+    "[codec][untrusted]") {
   const std::string bytes = EncodeChangeSet(SampleChangeSet());
   const uint32_t seed = GENERATE(take(4, random(1u, 1000000000u)));
   CAPTURE(seed);  // a failure prints the seed that replays it
@@ -247,9 +248,10 @@ TEST_CASE("ChangeSetCodec: random byte flips give an error or a set that "
   CHECK(decoded < 1000);
 }
 
-TEST_CASE("ChangeSetCodec: a huge length prefix is refused before any "
-          "allocation",
-          "[codec][untrusted]") {
+TEST_CASE(
+    "ChangeSetCodec: a huge length prefix is refused before any "
+    "allocation",
+    "[codec][untrusted]") {
   const std::string good = EncodeChangeSet(OneCellSet(Value::Text("late")));
   REQUIRE(DecodeChangeSet(good).ok());
   const size_t remaining_after_length = good.size() - kValueLengthOffset - 4;
@@ -271,13 +273,14 @@ TEST_CASE("ChangeSetCodec: a huge length prefix is refused before any "
   }
 }
 
-TEST_CASE("ChangeSetCodec: a huge row or cell count is refused before any "
-          "allocation",
-          "[codec][untrusted]") {
+TEST_CASE(
+    "ChangeSetCodec: a huge row or cell count is refused before any "
+    "allocation",
+    "[codec][untrusted]") {
   const std::string good = EncodeChangeSet(OneCellSet(Value::Integer(1)));
-  const uint32_t count = GENERATE(std::numeric_limits<uint32_t>::max(),
-                                  uint32_t{1} << 30, uint32_t{50000},
-                                  uint32_t{64}, uint32_t{2});
+  const uint32_t count =
+      GENERATE(std::numeric_limits<uint32_t>::max(), uint32_t{1} << 30,
+               uint32_t{50000}, uint32_t{64}, uint32_t{2});
   CAPTURE(count);
 
   SECTION("row count") {
@@ -294,9 +297,10 @@ TEST_CASE("ChangeSetCodec: a huge row or cell count is refused before any "
   }
 }
 
-TEST_CASE("ChangeSetCodec: counts and lengths beyond the limits are refused "
-          "even when the bytes are there",
-          "[codec][untrusted]") {
+TEST_CASE(
+    "ChangeSetCodec: counts and lengths beyond the limits are refused "
+    "even when the bytes are there",
+    "[codec][untrusted]") {
   const ChangeSet sample = SampleChangeSet();  // 2 rows, 5 cells each
   const std::string bytes = EncodeChangeSet(sample);
   DecodeLimits limits;
@@ -380,12 +384,12 @@ TEST_CASE("ChangeSetCodec: an unknown value type is corruption", "[codec]") {
 TEST_CASE("ChangeSetCodec: text that is not strict UTF-8 is corruption",
           "[codec]") {
   const std::string bad = GENERATE(
-      std::string("\xff"), std::string("\x80"),           // stray bytes
+      std::string("\xff"), std::string("\x80"),              // stray bytes
       std::string("\xc0\xaf"), std::string("\xe0\x80\xaf"),  // overlong '/'
-      std::string("\xed\xa0\x80"),                        // a surrogate
-      std::string("\xf4\x90\x80\x80"),                    // above U+10FFFF
-      std::string("\xe0\xb8"),                            // cut-off Thai
-      std::string("ok\xe0\xb8\x41"));                     // bad continuation
+      std::string("\xed\xa0\x80"),                           // a surrogate
+      std::string("\xf4\x90\x80\x80"),                       // above U+10FFFF
+      std::string("\xe0\xb8"),                               // cut-off Thai
+      std::string("ok\xe0\xb8\x41"));                        // bad continuation
   CAPTURE(HexEncode(bad));
   CHECK(DecodeCode(EncodeChangeSet(OneCellSet(Value::Text(bad)))) ==
         Code::kCorruption);
@@ -395,10 +399,9 @@ TEST_CASE("ChangeSetCodec: a blob reference must be 64 lowercase hex digits",
           "[codec]") {
   std::string upper = kPhotoSha;
   for (char& c : upper) c = static_cast<char>(std::toupper(c));
-  const std::string bad =
-      GENERATE_COPY(upper, std::string(kPhotoSha).substr(0, 63),
-                    std::string(kPhotoSha) + "0", std::string(64, 'g'),
-                    std::string(""));
+  const std::string bad = GENERATE_COPY(
+      std::string(upper), std::string(kPhotoSha).substr(0, 63),
+      std::string(kPhotoSha) + "0", std::string(64, 'g'), std::string(""));
   CAPTURE(bad);
   CHECK(DecodeCode(EncodeChangeSet(OneCellSet(Value::Blob(bad)))) ==
         Code::kCorruption);
@@ -414,9 +417,9 @@ TEST_CASE("ChangeSetCodec: a NaN or infinite real is corruption", "[codec]") {
 
 TEST_CASE("ChangeSetCodec: names are 1..max_name_bytes of [a-z0-9_]",
           "[codec]") {
-  const std::string bad = GENERATE(std::string(""), std::string("Status"),
-                                   std::string("day-1"), std::string("วัน"),
-                                   std::string("a b"), std::string(65, 'a'));
+  const std::string bad =
+      GENERATE(std::string(""), std::string("Status"), std::string("day-1"),
+               std::string("วัน"), std::string("a b"), std::string(65, 'a'));
   CAPTURE(bad);
   ChangeSet column = OneCellSet(Value::Integer(1));
   column.rows[0].cells[0].column = bad;
@@ -437,9 +440,10 @@ TEST_CASE("ChangeSetCodec: a column written twice in one row is corruption",
   CHECK(DecodeCode(EncodeChangeSet(cs)) == Code::kCorruption);
 }
 
-TEST_CASE("ChangeSetCodec: an hlc wall time outside the text form's range "
-          "is corruption",
-          "[codec]") {
+TEST_CASE(
+    "ChangeSetCodec: an hlc wall time outside the text form's range "
+    "is corruption",
+    "[codec]") {
   const int64_t bad = GENERATE(int64_t{-1}, Hlc::kMaxWallMs + 1,
                                std::numeric_limits<int64_t>::min());
   ChangeSet cs = OneCellSet(Value::Integer(1));
@@ -449,9 +453,10 @@ TEST_CASE("ChangeSetCodec: an hlc wall time outside the text form's range "
   CHECK(DecodeChangeSet(EncodeChangeSet(cs)).ok());
 }
 
-TEST_CASE("ChangeSetCodec: the hash is SHA-256 of the encoded bytes and "
-          "chains sets",
-          "[codec]") {
+TEST_CASE(
+    "ChangeSetCodec: the hash is SHA-256 of the encoded bytes and "
+    "chains sets",
+    "[codec]") {
   ChangeSet first = SampleChangeSet();
   first.seq = 1;
   first.prev_hash = Sha256Digest{};

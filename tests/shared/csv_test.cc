@@ -1,7 +1,6 @@
 #include "shared/csv.h"
 
 #include <catch2/catch.hpp>
-
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,9 +28,8 @@ bool Contains(const std::string& haystack, std::string_view needle) {
 
 TEST_CASE("Csv: plain records, LF or CRLF, last line without an ending",
           "[csv]") {
-  for (std::string_view text :
-       {"a,b,c\n1,2,3\n", "a,b,c\r\n1,2,3\r\n", "a,b,c\n1,2,3",
-        "a,b,c\r1,2,3\r"}) {
+  for (std::string_view text : {"a,b,c\n1,2,3\n", "a,b,c\r\n1,2,3\r\n",
+                                "a,b,c\n1,2,3", "a,b,c\r1,2,3\r"}) {
     CAPTURE(text);
     Result<std::vector<CsvRecord>> r = ParseCsv(text);
     REQUIRE(r.ok());
@@ -56,11 +54,11 @@ TEST_CASE("Csv: quoted fields hold commas, doubled quotes and line breaks",
       "last,\"\"\r\n";
   Result<std::vector<CsvRecord>> r = ParseCsv(text);
   REQUIRE(r.ok());
-  CHECK(Rows(*r) == std::vector<CsvRow>{{"name", "note"},
-                                        {"Doi Saket, Chiang Mai",
-                                         "said \"hello\""},
-                                        {"two\nlines", "crlf\r\ninside"},
-                                        {"last", ""}});
+  CHECK(Rows(*r) ==
+        std::vector<CsvRow>{{"name", "note"},
+                            {"Doi Saket, Chiang Mai", "said \"hello\""},
+                            {"two\nlines", "crlf\r\ninside"},
+                            {"last", ""}});
   // A record's line is where it starts; embedded breaks move later ones on.
   CHECK(Lines(*r) == std::vector<size_t>{1, 2, 3, 6});
 }
@@ -129,8 +127,7 @@ TEST_CASE("Csv: errors name the line", "[csv]") {
   }
 }
 
-TEST_CASE("Csv: FormatCsvRow quotes only where needed, ends in CRLF",
-          "[csv]") {
+TEST_CASE("Csv: FormatCsvRow quotes only where needed, ends in CRLF", "[csv]") {
   CHECK(FormatCsvRow({"a", "b", "c"}) == "a,b,c\r\n");
   CHECK(FormatCsvRow({"พร้าว", "5011"}) == "พร้าว,5011\r\n");
   CHECK(FormatCsvRow({"a,b"}) == "\"a,b\"\r\n");
@@ -179,7 +176,7 @@ TEST_CASE("Csv: IsValidUtf8 is strict", "[csv]") {
         "\xED\xA0\x80", "\xED\xBF\xBF",          // surrogates
         "\xF4\x90\x80\x80", "\xF5\x80\x80\x80",  // above U+10FFFF
         "\xF8\x88\x80\x80\x80", "\xFF", "\xFE",
-        "\xE0\xB8",                              // truncated Thai
+        "\xE0\xB8",  // truncated Thai
         "\xE0\xB8\x41", "\xC2", "ok\xE0"}) {
     CAPTURE(bad);
     CHECK_FALSE(IsValidUtf8(bad));

@@ -1,7 +1,6 @@
 #include "shared/entities.h"
 
 #include <catch2/catch.hpp>
-
 #include <cctype>
 #include <cmath>
 #include <limits>
@@ -44,8 +43,7 @@ Value T(std::string_view s) { return Value::Text(std::string(s)); }
 Value I(int64_t v) { return Value::Integer(v); }
 Value R(double v) { return Value::Real(v); }
 
-Status Cell(std::string_view entity, std::string_view column,
-            const Value& v) {
+Status Cell(std::string_view entity, std::string_view column, const Value& v) {
   return ValidateCell(E(entity), column, v);
 }
 
@@ -78,12 +76,9 @@ RowValues ValidRow(std::string_view entity) {
             {"stage", T("prototype")}};
   }
   if (entity == "workshop") {
-    return {{"title", T("KBO CM 2557")},
-            {"fiscal_year", I(2557)},
-            {"venue", T("ศาลาหมู่บ้าน")},
-            {"district_code", T("5011")},
-            {"start_date", T("2014-03-10")},
-            {"days", I(5)},
+    return {{"title", T("KBO CM 2557")},     {"fiscal_year", I(2557)},
+            {"venue", T("ศาลาหมู่บ้าน")},       {"district_code", T("5011")},
+            {"start_date", T("2014-03-10")}, {"days", I(5)},
             {"target_participants", I(300)}};
   }
   if (entity == "enrolment") {
@@ -113,12 +108,9 @@ RowValues ValidRow(std::string_view entity) {
             {"district_code", T("5011")}};
   }
   if (entity == "progress") {
-    return {{"product_id", T(kProductId)},
-            {"workshop_id", T(kWorkshopId)},
-            {"stage", T("design")},
-            {"percent", I(40)},
-            {"notes", T("ร่างแบบเสร็จ")},
-            {"district_code", T("5011")}};
+    return {{"product_id", T(kProductId)}, {"workshop_id", T(kWorkshopId)},
+            {"stage", T("design")},        {"percent", I(40)},
+            {"notes", T("ร่างแบบเสร็จ")},    {"district_code", T("5011")}};
   }
   if (entity == "photo") {
     return {{"subject_type", T("product")},
@@ -135,16 +127,12 @@ RowValues ValidRow(std::string_view entity) {
             {"district_code", T("5011")}};
   }
   if (entity == "contest_score") {
-    return {{"product_id", T(kProductId)},
-            {"contest", T("KBO CM CONTEST 2557")},
-            {"judge", T("อาจารย์ใจดี")},
-            {"identity", I(18)},
-            {"uniqueness", I(17)},
-            {"quality", I(19)},
-            {"packaging", I(15)},
-            {"marketability", I(16)},
-            {"comment", T("โดดเด่น")},
-            {"district_code", T("5011")}};
+    return {
+        {"product_id", T(kProductId)}, {"contest", T("KBO CM CONTEST 2557")},
+        {"judge", T("อาจารย์ใจดี")},     {"identity", I(18)},
+        {"uniqueness", I(17)},         {"quality", I(19)},
+        {"packaging", I(15)},          {"marketability", I(16)},
+        {"comment", T("โดดเด่น")},      {"district_code", T("5011")}};
   }
   FAIL("no sample row for " << entity);
   return {};
@@ -164,8 +152,8 @@ std::vector<std::string> SqlColumns(std::string_view sql,
   while (!body.empty()) {
     size_t nl = body.find('\n');
     std::string_view line = body.substr(0, nl);
-    body = nl == std::string_view::npos ? std::string_view()
-                                        : body.substr(nl + 1);
+    body =
+        nl == std::string_view::npos ? std::string_view() : body.substr(nl + 1);
     while (!line.empty() && line.front() == ' ') line.remove_prefix(1);
     const size_t space = line.find(' ');
     if (line.empty() || space == std::string_view::npos) continue;
@@ -179,8 +167,8 @@ std::vector<std::string> SqlColumns(std::string_view sql,
 TEST_CASE("Entities: the catalogue holds the nine entities of DESIGN §3",
           "[entities]") {
   const std::set<std::string_view> expected = {
-      "producer",   "product", "workshop", "enrolment",    "attendance",
-      "visit",      "progress", "photo",   "contest_score"};
+      "producer", "product",  "workshop", "enrolment",    "attendance",
+      "visit",    "progress", "photo",    "contest_score"};
   std::set<std::string_view> names;
   for (const Entity& e : Catalogue()) names.insert(e.name);
   CHECK(Catalogue().size() == 9);
@@ -383,8 +371,9 @@ TEST_CASE("Entities: a row's problems are all reported, naming each column",
   const Status s = ValidateNewRow(E("producer"), row);
   CHECK(s.code() == Code::kInvalidArgument);
   CHECK(Contains(s.message(), "otop_stars must be from 0 to 5 (got 7)"));
-  CHECK(Contains(s.message(),
-                 "kind must be one of group, entrepreneur (got 'cooperative')"));
+  CHECK(
+      Contains(s.message(),
+               "kind must be one of group, entrepreneur (got 'cooperative')"));
   CHECK(Contains(s.message(), "name is required"));
 }
 
@@ -395,8 +384,8 @@ TEST_CASE("Entities: every enumeration accepts its values and only them",
   const std::vector<std::string_view> categories = {
       "food", "beverage", "textile", "household_decor_souvenir",
       "herbal_nonfood"};
-  const std::vector<std::string_view> stages = {
-      "idea", "design", "prototype", "packaging", "market_ready"};
+  const std::vector<std::string_view> stages = {"idea", "design", "prototype",
+                                                "packaging", "market_ready"};
   struct Case {
     std::string_view entity;
     std::string_view column;
@@ -487,9 +476,9 @@ TEST_CASE("Entities: integer ranges hold at both ends and refuse one beyond",
     CHECK(Cell(c.entity, c.column, I(c.min)).ok());
     CHECK(Cell(c.entity, c.column, I(c.max)).ok());
     CHECK(Cell(c.entity, c.column, I((c.min + c.max) / 2)).ok());
-    for (int64_t bad : {c.min - 1, c.max + 1,
-                        std::numeric_limits<int64_t>::min(),
-                        std::numeric_limits<int64_t>::max()}) {
+    for (int64_t bad :
+         {c.min - 1, c.max + 1, std::numeric_limits<int64_t>::min(),
+          std::numeric_limits<int64_t>::max()}) {
       CAPTURE(bad);
       const Status s = Cell(c.entity, c.column, I(bad));
       CHECK(s.code() == Code::kInvalidArgument);
@@ -516,7 +505,7 @@ TEST_CASE("Entities: real ranges (lat, lon, accuracy) and finiteness",
     double max;
   };
   const std::vector<Case> cases = {
-      {"visit", "lat", -90, 90},         {"visit", "lon", -180, 180},
+      {"visit", "lat", -90, 90},          {"visit", "lon", -180, 180},
       {"visit", "accuracy_m", 0, 100000}, {"photo", "lat", -90, 90},
       {"photo", "lon", -180, 180},
   };
@@ -533,8 +522,8 @@ TEST_CASE("Entities: real ranges (lat, lon, accuracy) and finiteness",
       CHECK(s.code() == Code::kInvalidArgument);
       CHECK(Contains(s.message(), c.column));
     }
-    CHECK_FALSE(Cell(c.entity, c.column, I(static_cast<int64_t>(c.max) + 1))
-                    .ok());
+    CHECK_FALSE(
+        Cell(c.entity, c.column, I(static_cast<int64_t>(c.max) + 1)).ok());
     CHECK_FALSE(
         Cell(c.entity, c.column, R(std::numeric_limits<double>::quiet_NaN()))
             .ok());
@@ -547,7 +536,8 @@ TEST_CASE("Entities: real ranges (lat, lon, accuracy) and finiteness",
         "lat must be from -90 to 90 (got 90.5)");
 }
 
-// ---- Districts ----------------------------------------------------------------
+// ---- Districts
+// ----------------------------------------------------------------
 
 TEST_CASE("Entities: the 25 districts of Chiang Mai, and no 5025",
           "[entities]") {
@@ -588,12 +578,13 @@ TEST_CASE("Entities: district_code must be a Chiang Mai district",
         "district_code '5099' is not a Chiang Mai district (e.g. 5011 Phrao)");
 }
 
-// ---- Dates and times ------------------------------------------------------------
+// ---- Dates and times
+// ------------------------------------------------------------
 
 TEST_CASE("Entities: dates are YYYY-MM-DD days that exist", "[entities]") {
-  for (std::string_view ok : {"2024-02-29", "2000-02-29", "2023-02-28",
-                              "2024-12-31", "2024-01-01", "1900-01-01",
-                              "2399-12-31"}) {
+  for (std::string_view ok :
+       {"2024-02-29", "2000-02-29", "2023-02-28", "2024-12-31", "2024-01-01",
+        "1900-01-01", "2399-12-31"}) {
     CAPTURE(ok);
     CHECK(Cell("workshop", "start_date", T(ok)).ok());
     CHECK(Cell("visit", "next_visit", T(ok)).ok());
@@ -622,8 +613,8 @@ TEST_CASE("Entities: a Buddhist Era year in a date is refused, with a hint",
 
 TEST_CASE("Entities: datetimes are exactly YYYY-MM-DDTHH:MM:SSZ",
           "[entities]") {
-  for (std::string_view ok :
-       {"2024-02-29T09:30:00Z", "2024-12-31T23:59:59Z", "2024-01-01T00:00:00Z"}) {
+  for (std::string_view ok : {"2024-02-29T09:30:00Z", "2024-12-31T23:59:59Z",
+                              "2024-01-01T00:00:00Z"}) {
     CAPTURE(ok);
     CHECK(Cell("visit", "visited_at", T(ok)).ok());
     CHECK(Cell("photo", "taken_at", T(ok)).ok());
@@ -640,7 +631,8 @@ TEST_CASE("Entities: datetimes are exactly YYYY-MM-DDTHH:MM:SSZ",
   }
 }
 
-// ---- Refs and digests ----------------------------------------------------------
+// ---- Refs and digests
+// ----------------------------------------------------------
 
 TEST_CASE("Entities: refs are canonical lowercase uuids", "[entities]") {
   CHECK(Cell("product", "producer_id", T(kProducerId)).ok());
@@ -679,17 +671,20 @@ TEST_CASE("Entities: sha256 is 64 lowercase hex, as text or blob",
   CHECK_FALSE(Cell("photo", "sha256", I(1)).ok());
 }
 
-// ---- Text -------------------------------------------------------------------------
+// ---- Text
+// -------------------------------------------------------------------------
 
 TEST_CASE("Entities: text must be valid UTF-8 without control characters",
           "[entities]") {
   CHECK(Cell("producer", "name", T("กลุ่มทอผ้าบ้านป่าตุ้ม")).ok());
   CHECK(Cell("visit", "notes", T("บรรทัดแรก\nบรรทัดสอง\tแท็บ\r\n")).ok());
   for (const std::string& bad :
-       {std::string("\xff"), std::string("\xc0\xaf"),      // overlong '/'
-        std::string("\xed\xa0\x80"),                        // surrogate
-        std::string("\xe0\xb8"),                            // truncated Thai
-        std::string("ab\0c", 4), std::string("a\x1f" "b"),
+       {std::string("\xff"), std::string("\xc0\xaf"),  // overlong '/'
+        std::string("\xed\xa0\x80"),                   // surrogate
+        std::string("\xe0\xb8"),                       // truncated Thai
+        std::string("ab\0c", 4),
+        std::string("a\x1f"
+                    "b"),
         std::string("\x1b[31m")}) {
     CAPTURE(bad);
     const Status s = Cell("producer", "name", T(bad));
@@ -716,9 +711,10 @@ TEST_CASE("Entities: text caps, short for names and long for notes",
 
 TEST_CASE("Entities: Thai text round-trips unchanged", "[entities]") {
   const Entity& producer = E("producer");
-  for (std::string_view thai :
-       {"กลุ่มทอผ้าบ้านป่าตุ้ม", "พร้าว", " ผ้าฝ้าย ทอมือ ",
-        "นางสาว" "\xE2\x80\x8B" "สมศรี"}) {  // with a zero-width space
+  for (std::string_view thai : {"กลุ่มทอผ้าบ้านป่าตุ้ม", "พร้าว", " ผ้าฝ้าย ทอมือ ",
+                                "นางสาว"
+                                "\xE2\x80\x8B"
+                                "สมศรี"}) {  // with a zero-width space
     CAPTURE(thai);
     Result<Value> v = ParseCellText(producer, C("producer", "name"), thai);
     REQUIRE(v.ok());
@@ -731,7 +727,8 @@ TEST_CASE("Entities: Thai text round-trips unchanged", "[entities]") {
   }
 }
 
-// ---- System column ---------------------------------------------------------------
+// ---- System column
+// ---------------------------------------------------------------
 
 TEST_CASE("Entities: deleted is 0 or 1; unknown columns are refused",
           "[entities]") {
@@ -749,7 +746,8 @@ TEST_CASE("Entities: deleted is 0 or 1; unknown columns are refused",
   }
 }
 
-// ---- Person-typed text -----------------------------------------------------------
+// ---- Person-typed text
+// -----------------------------------------------------------
 
 TEST_CASE("Entities: ParseCellText reads whole numbers strictly",
           "[entities]") {
@@ -846,9 +844,9 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
           .ok());
   CHECK(*ParseCellText(E("visit"), C("visit", "visited_at"),
                        "2024-02-29T09:30:00Z") == T("2024-02-29T09:30:00Z"));
-  CHECK_FALSE(ParseCellText(E("visit"), C("visit", "visited_at"),
-                            "2024-02-29 09:30")
-                  .ok());
+  CHECK_FALSE(
+      ParseCellText(E("visit"), C("visit", "visited_at"), "2024-02-29 09:30")
+          .ok());
 
   // Free text: byte for byte, even surrounding spaces; empty is null.
   CHECK(*ParseCellText(E("visit"), C("visit", "notes"), "  ok  ") ==
@@ -858,7 +856,8 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
       ParseCellText(E("producer"), C("producer", "name"), "\xff\xfe").ok());
 }
 
-// ---- Defaults ---------------------------------------------------------------------
+// ---- Defaults
+// ---------------------------------------------------------------------
 
 TEST_CASE("Entities: defaults fill absent columns only", "[entities]") {
   RowValues workshop = ValidRow("workshop");
@@ -891,7 +890,8 @@ TEST_CASE("Entities: defaults fill absent columns only", "[entities]") {
   CHECK(producer == before);
 }
 
-// ---- Derived ids --------------------------------------------------------------------
+// ---- Derived ids
+// --------------------------------------------------------------------
 
 TEST_CASE("Entities: the same attendance key always derives the same id",
           "[entities]") {
@@ -921,7 +921,12 @@ TEST_CASE("Entities: the same attendance key always derives the same id",
   const Uuid ns = Uuid::Derived(Uuid{}, "kbo-field/derived-ids/v1");
   CHECK(*ida == Uuid::Derived(ns, "attendance\x1f" + std::string(kWorkshopId) +
                                       "\x1f" + std::string(kEnrolmentId) +
-                                      "\x1f" "3"));
+                                      "\x1f"
+                                      "3"));
+  // Pinned (computed independently with Python's hashlib): a derived id that
+  // changes between releases would split one attendance row into two.
+  CHECK(ns.ToString() == "eb40c608-8a4c-8290-9453-e988c5e62cb4");
+  CHECK(ida->ToString() == "691218a9-c5f9-8163-b0b4-26d566d51a8a");
 
   RowValues day4 = a;
   day4["day"] = I(4);
@@ -952,7 +957,9 @@ TEST_CASE("Entities: contest scores derive ids from product, contest, judge",
 
   // The separator cannot be smuggled in to make two keys collide.
   RowValues smuggled = row;
-  smuggled["contest"] = T("a\x1f" "b");
+  smuggled["contest"] =
+      T("a\x1f"
+        "b");
   CHECK(DerivedRowId(score, smuggled).status().code() ==
         Code::kInvalidArgument);
 }

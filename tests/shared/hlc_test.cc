@@ -36,8 +36,8 @@ Hlc RandomHlc(std::mt19937& rng) {
     h.wall_ms = static_cast<int64_t>(rng() % 3);
     h.counter = rng() % 3;
   } else {
-    h.wall_ms = static_cast<int64_t>(
-        ((uint64_t{rng()} << 32) | rng()) % (uint64_t{1} << 48));
+    h.wall_ms = static_cast<int64_t>(((uint64_t{rng()} << 32) | rng()) %
+                                     (uint64_t{1} << 48));
     h.counter = rng();
   }
   for (uint8_t& b : h.device.bytes) b = static_cast<uint8_t>(rng() % 3);
@@ -91,12 +91,12 @@ TEST_CASE("Hlc: Parse refuses all but the exact text form", "[hlc]") {
   REQUIRE(Hlc::Parse(good).ok());
   std::string upper = good;
   upper[11] = 'A';  // hex digits are lower case, or text order breaks
-  const std::string bad = GENERATE_COPY(
-      std::string(""), good.substr(1), good + "0", upper,
-      std::string(good).replace(12, 1, "-"),
-      std::string(good).replace(21, 1, ":"),
-      std::string(good).replace(0, 1, "g"),
-      std::string(good).replace(22, 1, "Z"));
+  const std::string bad =
+      GENERATE_COPY(std::string(""), good.substr(1), good + "0", upper,
+                    std::string(good).replace(12, 1, "-"),
+                    std::string(good).replace(21, 1, ":"),
+                    std::string(good).replace(0, 1, "g"),
+                    std::string(good).replace(22, 1, "Z"));
   CAPTURE(bad);
   CHECK(Hlc::Parse(bad).status().code() == Code::kInvalidArgument);
 }
@@ -119,9 +119,10 @@ TEST_CASE("HybridClock: the counter counts writes within one millisecond",
   CHECK(clock.State() == d);
 }
 
-TEST_CASE("HybridClock: stays monotonic when the wall clock jumps back an "
-          "hour",
-          "[hlc]") {
+TEST_CASE(
+    "HybridClock: stays monotonic when the wall clock jumps back an "
+    "hour",
+    "[hlc]") {
   ManualWallClock wall(kJune2024Ms);
   HybridClock clock(&wall, DeviceOf(1));
   Hlc last = clock.Now();
@@ -139,9 +140,10 @@ TEST_CASE("HybridClock: stays monotonic when the wall clock jumps back an "
   CHECK(caught_up.wall_ms == kJune2024Ms + 1);
 }
 
-TEST_CASE("HybridClock: a restart from the persisted state continues above "
-          "it",
-          "[hlc]") {
+TEST_CASE(
+    "HybridClock: a restart from the persisted state continues above "
+    "it",
+    "[hlc]") {
   ManualWallClock wall(kJune2024Ms);
   Hlc persisted;
   {
@@ -154,9 +156,10 @@ TEST_CASE("HybridClock: a restart from the persisted state continues above "
   CHECK(restarted.Now() > persisted);
 }
 
-TEST_CASE("HybridClock: after observing a remote hlc ahead within the "
-          "bound, the next local hlc is later",
-          "[hlc]") {
+TEST_CASE(
+    "HybridClock: after observing a remote hlc ahead within the "
+    "bound, the next local hlc is later",
+    "[hlc]") {
   ManualWallClock wall(kJune2024Ms);
   HybridClock clock(&wall, DeviceOf(1));
   clock.Now();
@@ -172,9 +175,10 @@ TEST_CASE("HybridClock: after observing a remote hlc ahead within the "
   CHECK(next.device == DeviceOf(1));
 }
 
-TEST_CASE("HybridClock: a remote hlc beyond the skew bound is refused and "
-          "the clock is unchanged",
-          "[hlc]") {
+TEST_CASE(
+    "HybridClock: a remote hlc beyond the skew bound is refused and "
+    "the clock is unchanged",
+    "[hlc]") {
   ManualWallClock wall(kJune2024Ms);
   HybridClock clock(&wall, DeviceOf(1), Hlc{}, /*max_skew_ms=*/kHourMs);
   clock.Now();

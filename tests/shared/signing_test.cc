@@ -38,16 +38,14 @@ std::string SmallEncodedSet() {
   return EncodeChangeSet(cs);
 }
 
-TEST_CASE("Signing: SHA-256 matches the FIPS 180-2 test vector",
-          "[signing]") {
+TEST_CASE("Signing: SHA-256 matches the FIPS 180-2 test vector", "[signing]") {
   CHECK(HexEncode(Sha256("abc")) ==
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(HexEncode(Sha256("")) ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
-TEST_CASE("Signing: hex round trips and refuses what is not hex",
-          "[signing]") {
+TEST_CASE("Signing: hex round trips and refuses what is not hex", "[signing]") {
   const std::string bytes("\x00\x01\x7f\x80\xfe\xff", 6);
   CHECK(HexEncode(bytes) == "00017f80feff");
   Result<std::string> back = HexDecode("00017f80feff");
@@ -70,9 +68,10 @@ TEST_CASE("Signing: a signature verifies with its key, domain and message",
   CHECK(key.Sign(kChangeSetDomain, message) == sig);
 }
 
-TEST_CASE("Signing: one flipped bit anywhere in a signed change set fails "
-          "verification",
-          "[signing][untrusted]") {
+TEST_CASE(
+    "Signing: one flipped bit anywhere in a signed change set fails "
+    "verification",
+    "[signing][untrusted]") {
   const KeyPair key = KeyPair::Generate();
   const std::string message = SmallEncodedSet();
   const Signature sig = key.Sign(kChangeSetDomain, message);
@@ -117,8 +116,7 @@ TEST_CASE("Signing: another device's key does not verify", "[signing]") {
   CHECK_FALSE(Verify(other.public_key(), kChangeSetDomain, message, sig));
 }
 
-TEST_CASE("Signing: keys and signatures round trip through hex",
-          "[signing]") {
+TEST_CASE("Signing: keys and signatures round trip through hex", "[signing]") {
   const KeyPair key = KeyPair::Generate();
   const std::string hex = key.public_key().ToHex();
   CHECK(hex.size() == 64);
@@ -189,8 +187,7 @@ TEST_CASE("Signing: a missing key file is not found", "[signing]") {
         Code::kNotFound);
 }
 
-TEST_CASE("Signing: a key file that is not a key is corruption",
-          "[signing]") {
+TEST_CASE("Signing: a key file that is not a key is corruption", "[signing]") {
   testing::TempDir dir;
   const std::string path = dir.File("device.key");
   const KeyPair key = KeyPair::Generate();
@@ -211,8 +208,8 @@ TEST_CASE("Signing: a key file that is not a key is corruption",
 
   const std::string garbage = GENERATE_COPY(
       std::string(""), std::string("hello\n"), std::string(300, '\xff'),
-      good->substr(0, good->size() - 1),            // no final newline
-      *good + "\n",                                 // trailing text
+      good->substr(0, good->size() - 1),  // no final newline
+      *good + "\n",                       // trailing text
       good->substr(0, secret_at) + "zz" + good->substr(secret_at + 2),
       good->substr(0, secret_at) + good->substr(secret_at + 2),  // short
       mismatched, embedded, bad_seed, std::string(5000, 'a'));

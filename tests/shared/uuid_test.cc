@@ -54,35 +54,34 @@ TEST_CASE("Uuid: Parse accepts upper case and formats it back in lower case",
 TEST_CASE("Uuid: Parse refuses anything but the 8-4-4-4-12 form", "[uuid]") {
   const std::string bad = GENERATE(
       std::string(""), std::string("not a uuid"),
-      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1"),     // 35 chars
-      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d111"),   // 37 chars
-      std::string("5f0c5a523b1e4d6a9c1e0a4b8e2f7d11"),        // no dashes
-      std::string("{5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1}"),   // braces
-      std::string("5f0c5a52_3b1e-4d6a-9c1e-0a4b8e2f7d11"),    // '_' for '-'
-      std::string("5f0c5a5-23b1e-4d6a-9c1e-0a4b8e2f7d11"),    // dash moved
-      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1g"),    // 'g'
-      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f 7d1"),    // space
+      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1"),    // 35 chars
+      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d111"),  // 37 chars
+      std::string("5f0c5a523b1e4d6a9c1e0a4b8e2f7d11"),       // no dashes
+      std::string("{5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1}"),  // braces
+      std::string("5f0c5a52_3b1e-4d6a-9c1e-0a4b8e2f7d11"),   // '_' for '-'
+      std::string("5f0c5a5-23b1e-4d6a-9c1e-0a4b8e2f7d11"),   // dash moved
+      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f7d1g"),   // 'g'
+      std::string("5f0c5a52-3b1e-4d6a-9c1e-0a4b8e2f 7d1"),   // space
       std::string("5f0c5a52-3b1e-4d6a-9c1e-\xe0\xb8\x81\xe0\xb8\x82\xe0\xb8"
-                  "\x83\x30\x31\x32"));                       // Thai
+                  "\x83\x30\x31\x32"));  // Thai
   CAPTURE(bad);
   CHECK(Uuid::Parse(bad).status().code() == Code::kInvalidArgument);
 }
 
-// TODO(uuid owner): Uuid::Parse skips a '-' anywhere, so extra dashes that
-// keep the hex digits paired give a 15-byte read with the last byte left 0.
-// Tagged [!mayfail] until uuid.cc checks that dashes appear only at 8, 13,
-// 18 and 23; then drop the tag.
+// An earlier Parse skipped a '-' anywhere, so extra dashes that kept the
+// hex digits paired read 15 bytes and left the last one zero.
 TEST_CASE("Uuid: Parse refuses extra dashes that keep digits paired",
-          "[uuid][!mayfail]") {
+          "[uuid]") {
   CHECK(Uuid::Parse("-123456--abcd-abcd-abcd-abcdefabcdef").status().code() ==
         Code::kInvalidArgument);
   CHECK(Uuid::Parse("12345678-abcd-abcd-abcd---abcdefabcd").status().code() ==
         Code::kInvalidArgument);
 }
 
-TEST_CASE("Uuid: Derived is a deterministic version 8 id of namespace and "
-          "name",
-          "[uuid]") {
+TEST_CASE(
+    "Uuid: Derived is a deterministic version 8 id of namespace and "
+    "name",
+    "[uuid]") {
   const Uuid ns = Uuid::Derived(Uuid{}, "kbo-field/derived-ids/v1");
   // Pinned: natural keys must address the same row on every device and
   // every version forever (SHA-256(namespace || name), RFC 9562 v8 bits).

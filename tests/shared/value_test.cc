@@ -1,6 +1,8 @@
 #include "shared/value.h"
 
 #include <cmath>
+#include <cstdint>
+#include <cstdlib>
 #include <limits>
 #include <string>
 
@@ -66,8 +68,9 @@ TEST_CASE("Value: ToDisplay is the human and CSV form", "[value]") {
 
 TEST_CASE("Value: ToDisplay of a real reads back to the same double",
           "[value]") {
-  for (double d : {0.1, 1.0 / 3, 1e-300, 123456789.123456789, -2.2250738585072014e-308,
-                   std::numeric_limits<double>::max()}) {
+  for (double d :
+       {0.1, 1.0 / 3, 1e-300, 123456789.123456789, -2.2250738585072014e-308,
+        std::numeric_limits<double>::max()}) {
     CAPTURE(d);
     CHECK(std::strtod(Value::Real(d).ToDisplay().c_str(), nullptr) == d);
   }

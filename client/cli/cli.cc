@@ -1,0 +1,370 @@
+#include "client/cli/cli.h"
+
+#include <exception>
+#include <iostream>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/cli/command.h"
+#include "client/home.h"
+#include "shared/version.h"
+
+// Command line grammar:
+//   kbo [--home DIR | --home=DIR]... [--help | -h | --version] COMMAND ARGS...
+//   COMMAND := NOUN [VERB]             (see the table in Commands())
+// `--help` or `-h` among a command's arguments prints that command's usage.
+
+namespace kbo::client {
+
+int ExitCodeFor(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 0;
+    case Code::kInvalidArgument:
+    case Code::kCorruption:
+      return 2;
+    case Code::kNotFound:
+      return 3;
+    case Code::kUnavailable:
+      return 4;
+    case Code::kUnauthenticated:
+    case Code::kPermissionDenied:
+    case Code::kSequenceGap:
+      return 5;
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+    case Code::kResourceExhausted:
+    case Code::kIOError:
+    case Code::kInternal:
+      return 1;
+  }
+  return 1;
+}
+
+namespace cli {
+
+// ---- Context and argument helpers ------------------------------------------
+
+Result<ClientStore*> Context::Store() {
+  if (store_) return store_.get();
+  Result<std::string> dir = ResolveHomeDir(home_flag);
+  if (!dir.ok()) return dir.status();
+  Result<std::unique_ptr<ClientStore>> opened = ClientStore::Open(*dir);
+  if (!opened.ok()) {
+    // A damaged field.db or key is not the person's input (exit 2 would say
+    // "you typed it wrong"): report it as the I/O failure it is.
+    if (opened.status().code() == Code::kCorruption) {
+      return Status::IOError(dir.value() + ": " + opened.status().message());
+    }
+    return opened.status();
+  }
+  store_ = std::move(opened).value();
+  return store_.get();
+}
+
+Status UsageError(Context& ctx, std::string message) {
+  ctx.usage_error = true;
+  return Status::InvalidArgument(std::move(message));
+}
+
+bool ParsedArgs::Has(std::string_view name) const { return Get(name) != nullptr; }
+
+const std::string* ParsedArgs::Get(std::string_view name) const {
+  const std::string* found = nullptr;
+  for (const auto& [flag, value] : flags) {
+    if (flag == name) found = &value;
+  }
+  return found;
+}
+
+std::vector<std::string> ParsedArgs::GetAll(std::string_view name) const {
+  std::vector<std::string> out;
+  for (const auto& [flag, value] : flags) {
+    if (flag == name) out.push_back(value);
+  }
+  return out;
+}
+
+Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
+                 const std::vector<FlagSpec>& specs,
+                 const std::vector<std::string_view>& positional,
+                 ParsedArgs* parsed) {
+  bool flags_done = false;
+  for (size_t i = 0; i < args.size(); ++i) {
+    const std::string& arg = args[i];
+    if (flags_done || arg.size() < 2 || arg[0] != '-' ||
+        (arg[1] != '-' && arg != "-h")) {
+      // Not a flag ("-" alone and "-98.5" are values too).
+      if (parsed->positional.size() >= positional.size()) {
+        return UsageError(ctx, "unexpected argument '" + arg + "'");
+      }
+      parsed->positional.push_back(arg);
+      continue;
+    }
+    if (arg == "--") {
+      flags_done = true;
+      continue;
+    }
+    std::string name = arg.substr(2);
+    std::optional<std::string> value;
+    if (size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    const FlagSpec* spec = nullptr;
+    FlagSpec home{"home"};
+    if (name == "home") {
+      spec = &home;
+    } else {
+      for (const FlagSpec& s : specs) {
+        if (s.name == name) spec = &s;
+      }
+    }
+    if (spec == nullptr) return UsageError(ctx, "unknown flag --" + name);
+    if (!spec->takes_value) {
+      if (value) return UsageError(ctx, "--" + name + " takes no value");
+      value = "";
+    } else if (!value) {
+      // A following "--flag" is the next flag, not this one's value: the
+      // value was forgotten. (Values that start with "--" can use --f=V.)
+      if (i + 1 >= args.size() || args[i + 1].rfind("--", 0) == 0) {
+        return UsageError(ctx, "--" + name + " needs a value");
+      }
+      value = args[++i];
+    }
+    if (spec == &home) {
+      ctx.home_flag = *value;
+      continue;
+    }
+    if (!spec->repeatable && parsed->Has(name)) {
+      return UsageError(ctx, "--" + name + " is given twice");
+    }
+    parsed->flags.emplace_back(std::move(name), std::move(*value));
+  }
+  for (const FlagSpec& s : specs) {
+    if (s.required && !parsed->Has(s.name)) {
+      return UsageError(ctx, "missing --" + std::string(s.name));
+    }
+  }
+  if (parsed->positional.size() < positional.size()) {
+    return UsageError(ctx, "missing " +
+                               std::string(positional[parsed->positional.size()]));
+  }
+  return Status();
+}
+
+Result<const Entity*> EntityArg(std::string_view name) {
+  std::string normal(name);
+  for (char& c : normal) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '-') c = '_';
+  }
+  if (const Entity* e = FindEntity(normal)) return e;
+  if (normal.size() > 1 && normal.back() == 's') {
+    normal.pop_back();
+    if (const Entity* e = FindEntity(normal)) return e;
+  }
+  std::string known;
+  for (const Entity& e : Catalogue()) {
+    if (!known.empty()) known += ", ";
+    known.append(e.name);
+  }
+  return Status::InvalidArgument("unknown entity '" + std::string(name) +
+                                 "' (one of: " + known + ")");
+}
+
+Result<Uuid> IdArg(std::string_view text, std::string_view what) {
+  Result<Uuid> id = Uuid::Parse(text);
+  if (!id.ok()) {
+    return Status::InvalidArgument("'" + std::string(text) + "' is not a " +
+                                   std::string(what) +
+                                   " (ids look like 1b4e28ba-2fa1-41d2-883f-"
+                                   "0016d3cca427)");
+  }
+  return id;
+}
+
+std::string Plural(std::string_view entity, size_t n) {
+  std::string out(entity);
+  if (n == 1) return out;
+  if (entity == "progress") return "progress entries";
+  return out + "s";
+}
+
+namespace {
+
+// ---- The command table -----------------------------------------------------
+
+Status RunInit(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {}, {}, &parsed); !s.ok()) return s;
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  ctx.out << (*store)->device_id().ToString() << '\n';
+  ctx.err << "kbo: home is " << (*store)->paths().dir << '\n';
+  return Status();
+}
+
+const std::vector<Command>& Commands();
+
+// `prefix` + the command's synopsis, its continuation lines indented under
+// the command's first flag.
+std::string Synopsis(std::string_view prefix, const Command& c) {
+  const size_t indent = prefix.size() + c.noun.size() + c.verb.size() + 2;
+  std::string out(prefix);
+  for (char ch : c.usage) {
+    out += ch;
+    if (ch == '\n') out.append(indent, ' ');
+  }
+  return out;
+}
+
+void PrintUsage(std::ostream& os) {
+  os << "usage: kbo [--home DIR] COMMAND [ARGS...]\n"
+        "       kbo --help | --version\n"
+        "\n"
+        "The home folder (field.db, the device key, blobs/) is --home, else\n"
+        "$KBO_HOME, else ~/.local/share/kbo; it is created on first use.\n"
+        "Every add prints the new id alone on stdout. Exit codes: 0 done,\n"
+        "2 invalid input or usage (nothing written), 3 not found, 4 server\n"
+        "unreachable, 5 rejected by the server, 1 anything else.\n"
+        "\n"
+        "Commands:\n";
+  for (const Command& c : Commands()) {
+    os << Synopsis("  kbo ", c) << "\n      " << c.summary << "\n";
+  }
+  os << "\nSee docs/cli.md for examples.\n";
+}
+
+Status RunHelp(Context& ctx, const std::vector<std::string>& args) {
+  if (args.empty()) {
+    PrintUsage(ctx.out);
+    return Status();
+  }
+  bool any = false;
+  for (const Command& c : Commands()) {
+    if (c.noun == args[0] && (args.size() < 2 || c.verb == args[1])) {
+      ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+      any = true;
+    }
+  }
+  if (!any) return UsageError(ctx, "no command '" + args[0] + "'");
+  return Status();
+}
+
+const std::vector<Command>& Commands() {
+  static const std::vector<Command>* const commands = [] {
+    auto* all = new std::vector<Command>();
+    all->push_back({"init", "", "init",
+                    "create the home folder and print this device's id", RunInit});
+    for (auto* part : {RecordCommands, PhotoCommands, DataCommands}) {
+      for (Command& c : part()) all->push_back(std::move(c));
+    }
+    all->push_back({"help", "", "help [COMMAND]", "print this help", RunHelp});
+    return all;
+  }();
+  return *commands;
+}
+
+bool IsHelpFlag(std::string_view arg) { return arg == "--help" || arg == "-h"; }
+
+// Runs `args` (argv without the program name); statuses come back to RunCli.
+Status Dispatch(Context& ctx, const std::vector<std::string>& args,
+                const Command** chosen) {
+  size_t i = 0;
+  // Global flags, before the command.
+  for (; i < args.size() && args[i].rfind("-", 0) == 0; ++i) {
+    const std::string& arg = args[i];
+    if (IsHelpFlag(arg)) {
+      PrintUsage(ctx.out);
+      return Status();
+    }
+    if (arg == "--version") {
+      ctx.out << "kbo " << kVersion << '\n';
+      return Status();
+    }
+    if (arg == "--home") {
+      if (i + 1 >= args.size()) return UsageError(ctx, "--home needs a value");
+      ctx.home_flag = args[++i];
+    } else if (arg.rfind("--home=", 0) == 0) {
+      ctx.home_flag = arg.substr(7);
+    } else {
+      return UsageError(ctx, "unknown flag " + arg);
+    }
+  }
+  if (i >= args.size()) return UsageError(ctx, "no command given");
+  const std::string& noun = args[i];
+  bool noun_known = false;
+  for (const Command& c : Commands()) {
+    if (c.noun != noun) continue;
+    noun_known = true;
+    size_t rest = i + 1;
+    if (!c.verb.empty()) {
+      if (rest >= args.size() || args[rest] != c.verb) continue;
+      ++rest;
+    }
+    *chosen = &c;
+    std::vector<std::string> tail(args.begin() + static_cast<std::ptrdiff_t>(rest),
+                                  args.end());
+    for (const std::string& a : tail) {
+      if (a == "--") break;
+      if (IsHelpFlag(a)) {
+        ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+        return Status();
+      }
+    }
+    return c.run(ctx, tail);
+  }
+  if (noun_known) {
+    std::string verbs;
+    for (const Command& c : Commands()) {
+      if (c.noun == noun) verbs += (verbs.empty() ? "" : ", ") + std::string(c.verb);
+    }
+    const std::string given = i + 1 < args.size() ? " '" + args[i + 1] + "'" : "";
+    return UsageError(ctx, "kbo " + noun + " needs one of: " + verbs +
+                               (given.empty() ? "" : " (got" + given + ")"));
+  }
+  return UsageError(ctx, "unknown command '" + noun + "'");
+}
+
+}  // namespace
+}  // namespace cli
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  try {
+    cli::Context ctx(out, err, "");
+    const cli::Command* chosen = nullptr;
+    const Status s = cli::Dispatch(ctx, args, &chosen);
+    out.flush();
+    if (s.ok()) return 0;
+    err << "kbo: " << s.message() << '\n';
+    if (ctx.usage_error) {
+      if (chosen != nullptr) {
+        err << cli::Synopsis("usage: kbo ", *chosen) << '\n';
+      } else {
+        err << "usage: kbo [--home DIR] COMMAND [ARGS...]  (kbo --help lists "
+               "the commands)\n";
+      }
+    }
+    err.flush();
+    return ExitCodeFor(s.code());
+  } catch (const std::exception& e) {
+    err << "kbo: internal error: " << e.what() << '\n';
+  } catch (...) {
+    err << "kbo: internal error\n";
+  }
+  return ExitCodeFor(Code::kInternal);
+}
+
+int RunCli(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  const int code = RunCli(args, std::cout, std::cerr);
+  std::cout.flush();
+  return code;
+}
+
+}  // namespace kbo::client

@@ -1,0 +1,349 @@
+// Commands over rows that exist: edit, delete, list, show; and import, status.
+//
+// Output forms (docs/cli.md):
+//   list         a tab-separated table: a header row "id<TAB>column..." and
+//                one line per live row, values as typed (null is empty).
+//                Tabs and line breaks inside a value are shown as spaces so
+//                that every row stays one line; --json gives exact values.
+//   list --json  [{"id": ..., <every column>: ..., "deleted": false}, ...]
+//                integers and reals as JSON numbers, null as null, text as
+//                UTF-8 strings; columns in catalogue order.
+//   show         "column: value" lines (id first, deleted last as yes/no).
+//   show --json  one object as in list --json.
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "client/cli/command.h"
+#include "client/csv_import.h"
+#include "shared/fs.h"
+
+namespace kbo::client::cli {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+Json ValueJson(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      return nullptr;
+    case Value::Type::kInteger:
+      return v.integer();
+    case Value::Type::kReal:
+      return v.real();
+    case Value::Type::kText:
+    case Value::Type::kBlob:
+      return v.text();
+  }
+  return nullptr;
+}
+
+Json RowJson(const Entity& entity, const StoredRow& row) {
+  Json obj = Json::object();
+  obj["id"] = row.id.ToString();
+  for (const Column& c : entity.columns) {
+    auto it = row.values.find(c.name);
+    obj[std::string(c.name)] = it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
+  }
+  obj["deleted"] = row.deleted;
+  return obj;
+}
+
+// Writes `json` and a newline. Text in the store is validated UTF-8, so the
+// strict handler cannot fire; if it ever did, it is a bug, reported as one.
+Status PrintJson(Context& ctx, const Json& json) {
+  try {
+    ctx.out << json.dump(-1, ' ', false, Json::error_handler_t::strict) << '\n';
+  } catch (const Json::exception& e) {
+    return Status::Internal(std::string("cannot write JSON: ") + e.what());
+  }
+  return Status();
+}
+
+// One table cell: the value as typed, on one line.
+std::string Cell(const Value& v) {
+  std::string s = v.ToDisplay();
+  for (char& c : s) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return s;
+}
+
+std::string KnownColumns(const Entity& entity) {
+  std::string out;
+  for (const Column& c : entity.columns) {
+    if (!out.empty()) out += ", ";
+    out.append(c.name);
+  }
+  return out;
+}
+
+// The column a person named in --set / --where, or kInvalidArgument.
+Result<const Column*> ColumnArg(const Entity& entity, std::string_view name) {
+  const Column* c = ResolveColumnName(entity, name);
+  if (c == nullptr) {
+    return Status::InvalidArgument(std::string(entity.name) + " has no column '" +
+                                   std::string(name) + "' (columns: " +
+                                   KnownColumns(entity) + ")");
+  }
+  return c;
+}
+
+// "COLUMN=VALUE" -> (COLUMN, VALUE); a usage error without '='.
+Status SplitAssignment(Context& ctx, std::string_view flag, const std::string& text,
+                       std::string* column, std::string* value) {
+  const size_t eq = text.find('=');
+  if (eq == std::string::npos || eq == 0) {
+    return UsageError(ctx, "--" + std::string(flag) + " needs COLUMN=VALUE (got '" +
+                               text + "')");
+  }
+  *column = text.substr(0, eq);
+  *value = text.substr(eq + 1);
+  return Status();
+}
+
+// ---- edit / delete -----------------------------------------------------------
+
+Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"set", true, true, true}}, {"ENTITY", "ID"},
+                           &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<const Entity*> entity = EntityArg(parsed.positional[0]);
+  if (!entity.ok()) return entity.status();
+  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  if (!id.ok()) return id.status();
+  RowValues changes;
+  for (const std::string& set : parsed.GetAll("set")) {
+    std::string name, text;
+    if (Status s = SplitAssignment(ctx, "set", set, &name, &text); !s.ok()) return s;
+    if (name == kIdColumn || name == kDeletedColumn) {
+      return Status::InvalidArgument(name +
+                                     " is set by the system (use kbo delete to "
+                                     "delete a row)");
+    }
+    Result<const Column*> column = ColumnArg(**entity, name);
+    if (!column.ok()) return column.status();
+    Result<Value> value =
+        ClientStore::ParseText((*entity)->name, (*column)->name, text);
+    if (!value.ok()) return value.status();
+    if (!changes.emplace(std::string((*column)->name), std::move(*value)).second) {
+      return UsageError(ctx, "--set " + std::string((*column)->name) +
+                                 " is given twice");
+    }
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  return (*store)->Edit((*entity)->name, *id, changes);
+}
+
+Status RunDelete(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "ID"}, &parsed); !s.ok()) return s;
+  Result<const Entity*> entity = EntityArg(parsed.positional[0]);
+  if (!entity.ok()) return entity.status();
+  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  if (!id.ok()) return id.status();
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  return (*store)->Delete((*entity)->name, *id);
+}
+
+// ---- list / show ---------------------------------------------------------------
+
+Status RunList(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args,
+                           {{"json", false, false}, {"where", false, true, true}},
+                           {"ENTITY"}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<const Entity*> entity = EntityArg(parsed.positional[0]);
+  if (!entity.ok()) return entity.status();
+  std::vector<Filter> filters;
+  for (const std::string& where : parsed.GetAll("where")) {
+    std::string name, text;
+    if (Status s = SplitAssignment(ctx, "where", where, &name, &text); !s.ok()) {
+      return s;
+    }
+    if (name == kIdColumn) {
+      filters.push_back(Filter{name, text});
+      continue;
+    }
+    Result<const Column*> column = ColumnArg(**entity, name);
+    if (!column.ok()) return column.status();
+    filters.push_back(Filter{std::string((*column)->name), text});
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<std::vector<StoredRow>> rows = (*store)->List((*entity)->name, filters);
+  if (!rows.ok()) return rows.status();
+
+  if (parsed.Has("json")) {
+    Json array = Json::array();
+    for (const StoredRow& row : *rows) array.push_back(RowJson(**entity, row));
+    return PrintJson(ctx, array);
+  }
+  std::string table = "id";
+  for (const Column& c : (*entity)->columns) {
+    table += '\t';
+    table.append(c.name);
+  }
+  table += '\n';
+  for (const StoredRow& row : *rows) {
+    table += row.id.ToString();
+    for (const Column& c : (*entity)->columns) {
+      table += '\t';
+      auto it = row.values.find(c.name);
+      if (it != row.values.end()) table += Cell(it->second);
+    }
+    table += '\n';
+  }
+  ctx.out << table;
+  return Status();
+}
+
+Status RunShow(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {"ENTITY", "ID"},
+                           &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<const Entity*> entity = EntityArg(parsed.positional[0]);
+  if (!entity.ok()) return entity.status();
+  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  if (!id.ok()) return id.status();
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<StoredRow> row = (*store)->Show((*entity)->name, *id);
+  if (!row.ok()) return row.status();
+  if (parsed.Has("json")) return PrintJson(ctx, RowJson(**entity, *row));
+  std::string text = "id: " + row->id.ToString() + "\n";
+  for (const Column& c : (*entity)->columns) {
+    auto it = row->values.find(c.name);
+    text.append(c.name);
+    text += ": ";
+    if (it != row->values.end()) text += Cell(it->second);
+    text += '\n';
+  }
+  text += row->deleted ? "deleted: yes\n" : "deleted: no\n";
+  ctx.out << text;
+  return Status();
+}
+
+// ---- import ----------------------------------------------------------------------
+
+Status RunImport(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "FILE.csv"}, &parsed); !s.ok()) {
+    return s;
+  }
+  Result<const Entity*> entity = EntityArg(parsed.positional[0]);
+  if (!entity.ok()) return entity.status();
+  const std::string& path = parsed.positional[1];
+  Result<std::string> text = ReadFileBounded(path, kMaxImportBytes);
+  if (!text.ok()) {
+    switch (text.status().code()) {
+      case Code::kNotFound:
+        return Status::NotFound("no file " + path);
+      case Code::kResourceExhausted:
+        return Status::InvalidArgument(path + " is larger than " +
+                                       std::to_string(kMaxImportBytes >> 20) +
+                                       " MiB; split it into smaller files");
+      default:
+        return Status::FromCode(text.status().code(),
+                                path + ": " + text.status().message());
+    }
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<std::vector<Uuid>> ids = ImportCsv(**store, (*entity)->name, *text);
+  if (!ids.ok()) {
+    return Status::FromCode(ids.status().code(),
+                            path + ": " + ids.status().message() +
+                                " (nothing was imported)");
+  }
+  std::string out;
+  for (const Uuid& id : *ids) out += id.ToString() + "\n";
+  ctx.out << out;
+  ctx.err << "imported " << ids->size() << ' ' << Plural((*entity)->name, ids->size())
+          << '\n';
+  return Status();
+}
+
+// ---- status ------------------------------------------------------------------------
+
+Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {}, &parsed); !s.ok()) {
+    return s;
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<StoreStatus> st = (*store)->GetStatus();
+  if (!st.ok()) return st.status();
+  if (parsed.Has("json")) {
+    auto text_or_null = [](const std::string& s) {
+      return s.empty() ? Json(nullptr) : Json(s);
+    };
+    Json obj = Json::object();
+    obj["device_id"] = st->device_id.ToString();
+    obj["enrolled"] = st->enrolled;
+    obj["server"] = text_or_null(st->server);
+    obj["role"] = text_or_null(st->role);
+    obj["districts"] = text_or_null(st->districts);
+    obj["pending_changes"] = st->pending_changes;
+    obj["pending_blobs"] = st->pending_blobs;
+    obj["confirmed_changes"] = st->confirmed_changes;
+    obj["last_sync"] = text_or_null(st->last_sync);
+    obj["last_error"] = text_or_null(st->last_error);
+    return PrintJson(ctx, obj);
+  }
+  auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  ctx.out << "device id:          " << st->device_id.ToString() << '\n'
+          << "home:               " << (*store)->paths().dir << '\n'
+          << "enrolled:           " << (st->enrolled ? "yes" : "no") << '\n'
+          << "server:             " << or_dash(st->server) << '\n'
+          << "role:               " << or_dash(st->role) << '\n'
+          << "districts:          " << or_dash(st->districts) << '\n'
+          << "pending changes:    " << st->pending_changes << '\n'
+          << "photos to upload:   " << st->pending_blobs << '\n'
+          << "confirmed changes:  " << st->confirmed_changes << '\n'
+          << "last sync:          " << (st->last_sync.empty() ? "never" : st->last_sync)
+          << '\n'
+          << "last error:         " << or_dash(st->last_error) << '\n';
+  return Status();
+}
+
+}  // namespace
+
+std::vector<Command> DataCommands() {
+  std::vector<Command> c;
+  c.push_back({"edit", "", "edit ENTITY ID --set COLUMN=VALUE [--set ...]",
+               "change columns of a row (an empty VALUE clears an optional column)",
+               RunEdit});
+  c.push_back({"delete", "", "delete ENTITY ID",
+               "delete a row (a tombstone that syncs like any edit)", RunDelete});
+  c.push_back({"list", "", "list ENTITY [--json] [--where COLUMN=VALUE ...]",
+               "list the rows of an entity (tab-separated, or JSON)", RunList});
+  c.push_back({"show", "", "show ENTITY ID [--json]",
+               "show one row, deleted or not", RunShow});
+  c.push_back({"import", "", "import producers|enrolments FILE.csv",
+               "record every row of a UTF-8 CSV file, all or nothing; prints "
+               "the new ids",
+               RunImport});
+  c.push_back({"status", "", "status [--json]",
+               "device id, enrolment, pending changes and photos, last sync",
+               RunStatus});
+  return c;
+}
+
+}  // namespace kbo::client::cli

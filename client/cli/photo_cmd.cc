@@ -1,0 +1,168 @@
+// kbo photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]
+//
+// Copies the photo into the home's blobs/ (content-addressed, atomic), then
+// records a photo row with what the image's own headers say (type, size,
+// EXIF date and position) and queues the blob for upload, in one
+// transaction. Prints the photo row's id.
+//
+// Order and what is left behind: the subject is checked first (a photo of a
+// row that does not exist is refused before anything is copied); if the row
+// is then refused, the copied blob stays in blobs/ unreferenced. That is
+// harmless: blobs are content-addressed, so adding the photo again reuses it.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/blob_store.h"
+#include "client/cli/command.h"
+
+namespace kbo::client::cli {
+namespace {
+
+// The photo catalogue caps a photo at 2 GiB (photo.bytes); --max-mib cannot
+// go beyond it.
+constexpr int64_t kMaxMaxMib = 2048;
+
+// For the duration of one photo add, a TEMP trigger (this connection only)
+// queues each new photo row's blob for upload. It fires inside the store's
+// Record() transaction, so the photo row, its outbox entry and its
+// blob_upload entry commit together or not at all (DESIGN §8), without the
+// store knowing about blobs. Photo rows pulled from the server never fire
+// it: this device does not hold their blobs and must not upload them.
+class QueueBlobUploads {
+ public:
+  explicit QueueBlobUploads(Db& db) : db_(db) {
+    status_ = db_.Exec(
+        "CREATE TEMP TRIGGER IF NOT EXISTS kbo_cli_queue_blob_upload "
+        "AFTER INSERT ON main.photo BEGIN "
+        "INSERT INTO blob_upload (sha256, bytes, mime) "
+        "SELECT NEW.sha256, NEW.bytes, NEW.mime "
+        "WHERE NOT EXISTS (SELECT 1 FROM blob_upload WHERE sha256 = NEW.sha256); "
+        "END");
+  }
+  ~QueueBlobUploads() {
+    (void)db_.Exec("DROP TRIGGER IF EXISTS temp.kbo_cli_queue_blob_upload");
+  }
+  QueueBlobUploads(const QueueBlobUploads&) = delete;
+  QueueBlobUploads& operator=(const QueueBlobUploads&) = delete;
+  const Status& status() const { return status_; }
+
+ private:
+  Db& db_;
+  Status status_;
+};
+
+Result<size_t> MaxBytesArg(const std::string* text) {
+  if (text == nullptr) return kDefaultMaxPhotoBytes;
+  int64_t mib = 0;
+  bool digits = !text->empty() && text->size() <= 6;
+  for (char c : *text) {
+    if (c < '0' || c > '9') {
+      digits = false;
+      break;
+    }
+    mib = mib * 10 + (c - '0');
+  }
+  if (!digits || mib < 1 || mib > kMaxMaxMib) {
+    return Status::InvalidArgument("--max-mib must be a whole number from 1 to " +
+                                   std::to_string(kMaxMaxMib) + " (got '" + *text +
+                                   "')");
+  }
+  return static_cast<size_t>(mib) << 20;
+}
+
+Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args,
+                           {{"subject", true}, {"caption", false}, {"max-mib", false}},
+                           {"FILE"}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  const std::string& path = parsed.positional[0];
+
+  // --subject ENTITY:ID
+  const std::string& subject = *parsed.Get("subject");
+  const size_t colon = subject.find(':');
+  if (colon == std::string::npos) {
+    return UsageError(ctx, "--subject needs ENTITY:ID, e.g. producer:1b4e28ba-"
+                           "2fa1-41d2-883f-0016d3cca427 (got '" + subject + "')");
+  }
+  Result<const Entity*> entity = EntityArg(subject.substr(0, colon));
+  if (!entity.ok()) return entity.status();
+  Result<Value> subject_type =
+      ClientStore::ParseText("photo", "subject_type", (*entity)->name);
+  if (!subject_type.ok()) {
+    return Status::InvalidArgument("--subject: " + subject_type.status().message());
+  }
+  Result<Uuid> subject_id =
+      IdArg(subject.substr(colon + 1), std::string((*entity)->name) + " id");
+  if (!subject_id.ok()) return subject_id.status();
+
+  RowValues row;
+  row["subject_type"] = std::move(*subject_type);
+  row["subject_id"] = Value::Text(subject_id->ToString());
+  if (const std::string* caption = parsed.Get("caption")) {
+    Result<Value> v = ClientStore::ParseText("photo", "caption", *caption);
+    if (!v.ok()) return Status::InvalidArgument("--caption: " + v.status().message());
+    if (!v->is_null()) row["caption"] = std::move(*v);
+  }
+  Result<size_t> max_bytes = MaxBytesArg(parsed.Get("max-mib"));
+  if (!max_bytes.ok()) return max_bytes.status();
+
+  Result<ClientStore*> opened = ctx.Store();
+  if (!opened.ok()) return opened.status();
+  ClientStore& store = **opened;
+  // Refuse a photo of nothing before copying it anywhere.
+  Result<StoredRow> target = store.Show((*entity)->name, *subject_id);
+  if (!target.ok()) return target.status();
+  if (target->deleted) {
+    return Status::NotFound("no " + std::string((*entity)->name) + " with id " +
+                            subject_id->ToString() + " (it was deleted)");
+  }
+
+  // Messages from here name the file as given ("photo.txt is not a JPEG or
+  // PNG image", "photo.jpg is 25.3 MiB; the limit is 20 MiB").
+  BlobStore blobs(store.paths().blobs);
+  Result<StoredBlob> blob = blobs.AddPhotoFile(path, *max_bytes);
+  if (!blob.ok()) return blob.status();
+  row["sha256"] = Value::Text(blob->sha256);
+  row["bytes"] = Value::Integer(blob->bytes);
+  row["mime"] = Value::Text(blob->info.mime);
+  row["width"] = Value::Integer(blob->info.width);
+  row["height"] = Value::Integer(blob->info.height);
+  if (blob->info.taken_at) row["taken_at"] = Value::Text(*blob->info.taken_at);
+  if (blob->info.lat && blob->info.lon) {
+    row["lat"] = Value::Real(*blob->info.lat);
+    row["lon"] = Value::Real(*blob->info.lon);
+  }
+
+  QueueBlobUploads queue(store.db());
+  if (!queue.status().ok()) return queue.status();
+  Result<Uuid> id = store.Record("photo", std::move(row));
+  if (!id.ok()) {
+    if (id.status().code() == Code::kInvalidArgument) {
+      return Status::InvalidArgument(path + ": " + id.status().message());
+    }
+    return id.status();
+  }
+  ctx.out << id->ToString() << '\n';
+  return Status();
+}
+
+}  // namespace
+
+std::vector<Command> PhotoCommands() {
+  std::vector<Command> c;
+  c.push_back({"photo", "add",
+               "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]",
+               "store a JPEG or PNG photo of a row (date and GPS from its EXIF); "
+               "--max-mib defaults to 20",
+               RunPhotoAdd});
+  return c;
+}
+
+}  // namespace kbo::client::cli

@@ -1,0 +1,246 @@
+// The commands that record one row: producer add, product add, workshop add,
+// enrolment add, attendance mark, visit add, progress add, contest score.
+// Each prints the row's id alone on stdout (DESIGN §7).
+//
+// Flags map to catalogue columns by ResolveColumnName (client/csv_import.h),
+// the same names a CSV header may use, and every flag's text is converted by
+// ClientStore::ParseText, so the messages are the catalogue's.
+
+#include <cstdint>
+#include <cstdio>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/cli/command.h"
+#include "client/csv_import.h"
+
+namespace kbo::client::cli {
+namespace {
+
+struct RecordSpec {
+  std::string_view noun;
+  std::string_view verb;
+  std::string_view entity;
+  std::string usage;
+  std::string_view summary;
+  std::vector<FlagSpec> flags;
+};
+
+FlagSpec Required(std::string_view name) { return FlagSpec{name, true}; }
+FlagSpec Optional(std::string_view name) { return FlagSpec{name, false}; }
+
+// ---- --at with a UTC offset ------------------------------------------------
+
+bool Digits(std::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+int Num(std::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
+// days_from_civil), and back.
+int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
+  y -= m <= 2;
+  const int64_t era = (y >= 0 ? y : y - 399) / 400;
+  const int64_t yoe = y - era * 400;
+  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+  return era * 146097 + doe - 719468;
+}
+
+void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
+  z += 719468;
+  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+  const int64_t doe = z - era * 146097;
+  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+  const int64_t mp = (5 * doy + 2) / 153;
+  *d = doy - (153 * mp + 2) / 5 + 1;
+  *m = mp < 10 ? mp + 3 : mp - 9;
+  *y = yoe + era * 400 + (*m <= 2);
+}
+
+bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
+
+// A phone or a person gives local time with its offset
+// ("2024-02-29T16:30:00+07:00", or "+0700"); the catalogue stores UTC
+// ("2024-02-29T09:30:00Z"). Anything else is returned unchanged for the
+// catalogue to accept or refuse with its own message.
+std::string OffsetTimeToUtc(const std::string& text) {
+  const size_t n = text.size();
+  if ((n != 25 && n != 24) || text[10] != 'T' || text[4] != '-' ||
+      text[7] != '-' || text[13] != ':' || text[16] != ':' ||
+      (text[19] != '+' && text[19] != '-')) {
+    return text;
+  }
+  const std::string_view t = text;
+  const std::string_view oh = t.substr(20, 2);
+  const std::string_view om = n == 25 ? t.substr(23, 2) : t.substr(22, 2);
+  if ((n == 25 && t[22] != ':') || !Digits(t.substr(0, 4)) ||
+      !Digits(t.substr(5, 2)) || !Digits(t.substr(8, 2)) ||
+      !Digits(t.substr(11, 2)) || !Digits(t.substr(14, 2)) ||
+      !Digits(t.substr(17, 2)) || !Digits(oh) || !Digits(om)) {
+    return text;
+  }
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const int y = Num(t.substr(0, 4)), mo = Num(t.substr(5, 2)),
+            d = Num(t.substr(8, 2)), h = Num(t.substr(11, 2)),
+            mi = Num(t.substr(14, 2)), s = Num(t.substr(17, 2));
+  if (mo < 1 || mo > 12 || d < 1 ||
+      d > (mo == 2 && IsLeap(y) ? 29 : kDays[mo - 1]) || h > 23 || mi > 59 ||
+      s > 59 || Num(oh) > 14 || Num(om) > 59) {
+    return text;
+  }
+  const int64_t offset = (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
+  const int64_t secs =
+      DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
+  const int64_t rem = secs - days * 86400;
+  int64_t uy = 0, um = 0, ud = 0;
+  CivilFromDays(days, &uy, &um, &ud);
+  char buf[128];
+  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
+                static_cast<long long>(uy), static_cast<long long>(um),
+                static_cast<long long>(ud), static_cast<long long>(rem / 3600),
+                static_cast<long long>(rem % 3600 / 60),
+                static_cast<long long>(rem % 60));
+  return buf;
+}
+
+// ---- The commands ------------------------------------------------------------
+
+Status RunRecord(const RecordSpec& spec, Context& ctx,
+                 const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, spec.flags, {}, &parsed); !s.ok()) return s;
+  const Entity* entity = FindEntity(spec.entity);
+  if (entity == nullptr) return Status::Internal("no entity " + std::string(spec.entity));
+
+  RowValues row;
+  for (const auto& [flag, text] : parsed.flags) {
+    const Column* column = ResolveColumnName(*entity, flag);
+    if (column == nullptr) {
+      return Status::Internal("--" + flag + " names no column of " +
+                              std::string(spec.entity));
+    }
+    std::string typed = text;
+    if (column->type == ColumnType::kDateTime) typed = OffsetTimeToUtc(typed);
+    Result<Value> value = ClientStore::ParseText(entity->name, column->name, typed);
+    if (!value.ok()) {
+      return Status::FromCode(value.status().code(),
+                              "--" + flag + ": " + value.status().message());
+    }
+    // Empty text is "nothing": leave the column unset, so a required one is
+    // refused as missing and an optional one takes its default.
+    if (!value->is_null()) row[std::string(column->name)] = std::move(*value);
+  }
+
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  // A visit is recorded where and when it happens: --at defaults to now.
+  if (spec.entity == "visit" && !parsed.Has("at")) {
+    row["visited_at"] = Value::Text((*store)->NowIso());
+  }
+  Result<Uuid> id = (*store)->Record(entity->name, std::move(row));
+  if (!id.ok()) return id.status();
+  ctx.out << id->ToString() << '\n';
+  return Status();
+}
+
+std::vector<RecordSpec> Specs() {
+  std::vector<RecordSpec> specs;
+  specs.push_back(
+      {"producer", "add", "producer",
+       "producer add --kind group|entrepreneur --name N --district CODE\n"
+       "[--tambon T --village V --contact C --phone P --category CAT\n"
+       "--stars 0-5 --members N --cluster-brand B]",
+       "record an OTOP producer (a group or an entrepreneur)",
+       {Required("kind"), Required("name"), Required("district"), Optional("tambon"),
+        Optional("village"), Optional("contact"), Optional("phone"),
+        Optional("category"), Optional("stars"), Optional("members"),
+        Optional("cluster-brand")}});
+  specs.push_back(
+      {"product", "add", "product",
+       "product add --producer ID --name N [--category CAT --stage STAGE\n"
+       "--description D --identity-story S]",
+       "record a product of a producer (stage: idea, design, prototype, "
+       "packaging, market_ready)",
+       {Required("producer"), Required("name"), Optional("category"),
+        Optional("stage"), Optional("description"), Optional("identity-story")}});
+  specs.push_back(
+      {"workshop", "add", "workshop",
+       "workshop add --title T --fiscal-year BE --district CODE --start DATE\n"
+       "[--days 5 --venue V --target N]",
+       "record a workshop (fiscal year in Buddhist Era, start as YYYY-MM-DD)",
+       {Required("title"), Required("fiscal-year"), Required("district"),
+        Required("start"), Optional("days"), Optional("venue"), Optional("target")}});
+  specs.push_back({"enrolment", "add", "enrolment",
+                   "enrolment add --workshop ID --producer ID --participant NAME",
+                   "enrol a producer's participant in a workshop",
+                   {Required("workshop"), Required("producer"),
+                    Required("participant")}});
+  specs.push_back(
+      {"attendance", "mark", "attendance",
+       "attendance mark --workshop ID --enrolment ID --day N\n"
+       "--status present|late|absent|excused [--note TEXT]",
+       "mark a participant on one day; marking again updates the same mark",
+       {Required("workshop"), Required("enrolment"), Required("day"),
+        Required("status"), Optional("note")}});
+  specs.push_back(
+      {"visit", "add", "visit",
+       "visit add --producer ID [--at ISO8601 --lat X --lon Y --accuracy M\n"
+       "--purpose P --notes N --follow-up F --next-visit DATE]",
+       "record a field visit (--at defaults to now; UTC, or give an offset "
+       "such as +07:00)",
+       {Required("producer"), Optional("at"), Optional("lat"), Optional("lon"),
+        Optional("accuracy"), Optional("purpose"), Optional("notes"),
+        Optional("follow-up"), Optional("next-visit")}});
+  specs.push_back(
+      {"progress", "add", "progress",
+       "progress add --product ID --stage STAGE [--percent N --notes N\n"
+       "--workshop ID]",
+       "record a prototype progress entry for a product",
+       {Required("product"), Required("stage"), Optional("percent"),
+        Optional("notes"), Optional("workshop")}});
+  specs.push_back(
+      {"contest", "score", "contest_score",
+       "contest score --product ID --contest NAME --judge NAME --identity N\n"
+       "--uniqueness N --quality N --packaging N --marketability N\n"
+       "[--comment C]",
+       "record a judge's scores (0-20 each); scoring again updates the same "
+       "score",
+       {Required("product"), Required("contest"), Required("judge"),
+        Required("identity"), Required("uniqueness"), Required("quality"),
+        Required("packaging"), Required("marketability"), Optional("comment")}});
+  return specs;
+}
+
+}  // namespace
+
+std::vector<Command> RecordCommands() {
+  std::vector<Command> commands;
+  for (RecordSpec& spec : Specs()) {
+    Command c;
+    c.noun = spec.noun;
+    c.verb = spec.verb;
+    c.usage = spec.usage;
+    c.summary = spec.summary;
+    c.run = [held = std::move(spec)](Context& ctx,
+                                     const std::vector<std::string>& args) {
+      return RunRecord(held, ctx, args);
+    };
+    commands.push_back(std::move(c));
+  }
+  return commands;
+}
+
+}  // namespace kbo::client::cli

@@ -1,0 +1,54 @@
+#ifndef KBO_CLIENT_CSV_IMPORT_H_
+#define KBO_CLIENT_CSV_IMPORT_H_
+
+#include <cstddef>
+#include <string_view>
+#include <vector>
+
+#include "client/store.h"
+#include "shared/entities.h"
+#include "shared/result.h"
+#include "shared/uuid.h"
+
+namespace kbo::client {
+
+// Largest CSV file `kbo import` reads: 64 MiB is some 300,000 producer rows,
+// far beyond a province's OTOP register, and still fits comfortably in the
+// memory of the field laptops the import runs on.
+inline constexpr size_t kMaxImportBytes = size_t{64} << 20;
+
+// The column of `entity` that a person's name for it denotes, or nullptr.
+// Accepted, after trimming ASCII spaces, lowercasing ASCII and turning '-' and
+// ' ' into '_': the catalogue column name ("district_code", "otop_stars") and
+// the `kbo` flag spelling of it ("district", "stars", "participant",
+// "workshop", "producer", "fiscal-year", "cluster-brand", ...). Used for CSV
+// headers and for `kbo edit --set` / `kbo list --where`. Never "id" or
+// "deleted": those are the system's.
+const Column* ResolveColumnName(const Entity& entity, std::string_view name);
+
+// Records every data row of `csv_text` as a new row of `entity` ("producer",
+// "enrolment", or any other catalogue entity), all in ONE transaction
+// (ClientStore::RecordAll): either every row is recorded or none is.
+//
+// The text is UTF-8 CSV (RFC 4180), optionally starting with a byte order
+// mark (as Excel writes it). Its first record is a header naming one column
+// per field (see ResolveColumnName); each later record is one row. Every cell
+// is converted with ClientStore::ParseText, so typed forms are accepted
+// ("พร้าว" or "Phrao" for district 5011, Thai digits); an empty cell leaves
+// the column unset (its default applies). Records whose fields are all empty
+// (trailing ",,,," rows from spreadsheets) are skipped.
+//
+// Returns the new ids in row order. Errors, with nothing written; messages
+// name the line of the file ("line 4: district_code '5099' is not ..."):
+//   kInvalidArgument: not UTF-8 or malformed CSV, no header, an unknown,
+//     empty or repeated header column, a record with the wrong number of
+//     fields, a value that does not parse or validate, a missing required
+//     column;
+//   kNotFound: a row references a row that does not exist (line named);
+//   others as ClientStore::RecordAll (kIOError ...).
+Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity,
+                                    std::string_view csv_text);
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_CSV_IMPORT_H_

@@ -1,0 +1,149 @@
+#include "shared/fs.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "tests/support/temp_dir.h"
+
+namespace kbo {
+namespace {
+
+mode_t ModeOf(const std::string& path) {
+  struct stat st;
+  REQUIRE(::stat(path.c_str(), &st) == 0);
+  return st.st_mode & 07777;
+}
+
+std::string Contents(const std::string& path) {
+  Result<std::string> r = ReadFileBounded(path, 1 << 20);
+  REQUIRE(r.ok());
+  return *r;
+}
+
+// Sets the process umask for one test and restores it.
+class ScopedUmask {
+ public:
+  explicit ScopedUmask(mode_t mask) : old_(::umask(mask)) {}
+  ~ScopedUmask() { ::umask(old_); }
+  ScopedUmask(const ScopedUmask&) = delete;
+  ScopedUmask& operator=(const ScopedUmask&) = delete;
+
+ private:
+  mode_t old_;
+};
+
+TEST_CASE(
+    "Fs: an atomic write creates the file with the requested mode, "
+    "whatever the umask",
+    "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("state.txt");
+  const mode_t mode = GENERATE(mode_t{0600}, mode_t{0644}, mode_t{0640});
+  const mode_t mask = GENERATE(mode_t{022}, mode_t{077}, mode_t{0});
+  CAPTURE(mode, mask);
+  ScopedUmask umask_guard(mask);
+  REQUIRE(WriteFileAtomically(path, "ขาดเรียน\n", mode).ok());
+  CHECK(ModeOf(path) == mode);
+  CHECK(Contents(path) == "ขาดเรียน\n");
+  CHECK_FALSE(FileExists(path + ".tmp"));
+}
+
+TEST_CASE("Fs: an atomic write replaces the contents and leaves no .tmp",
+          "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("cursor");
+  REQUIRE(WriteFileAtomically(path, "a much longer first version", 0600).ok());
+  REQUIRE(WriteFileAtomically(path, "v2", 0600).ok());
+  CHECK(Contents(path) == "v2");
+  REQUIRE(WriteFileAtomically(path, "", 0600).ok());
+  CHECK(Contents(path).empty());
+  CHECK_FALSE(FileExists(path + ".tmp"));
+}
+
+TEST_CASE("Fs: a .tmp left by a crash is overwritten with the new mode",
+          "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("device.key");
+  {
+    std::ofstream stale(path + ".tmp");
+    stale << "half a key from before the crash, and more bytes than the new";
+  }
+  REQUIRE(::chmod((path + ".tmp").c_str(), 0644) == 0);
+  REQUIRE(WriteFileAtomically(path, "secret", 0600).ok());
+  CHECK(ModeOf(path) == 0600);
+  CHECK(Contents(path) == "secret");
+  CHECK_FALSE(FileExists(path + ".tmp"));
+}
+
+TEST_CASE(
+    "Fs: an atomic write into a missing directory is an I/O error "
+    "naming the path",
+    "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("no/such/dir/file");
+  Status s = WriteFileAtomically(path, "x", 0600);
+  CHECK(s.code() == Code::kIOError);
+  CHECK(s.message().find(path) != std::string::npos);
+  CHECK_FALSE(FileExists(path));
+}
+
+TEST_CASE("Fs: ReadFileBounded reads up to the cap and refuses more", "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("body");
+  const std::string bytes(100000, 'k');
+  REQUIRE(WriteFileAtomically(path, bytes, 0600).ok());
+
+  Result<std::string> exact = ReadFileBounded(path, bytes.size());
+  REQUIRE(exact.ok());
+  CHECK(*exact == bytes);
+  CHECK(ReadFileBounded(path, bytes.size() - 1).status().code() ==
+        Code::kResourceExhausted);
+  CHECK(ReadFileBounded(path, 0).status().code() == Code::kResourceExhausted);
+
+  REQUIRE(WriteFileAtomically(path, "", 0600).ok());
+  Result<std::string> empty = ReadFileBounded(path, 0);
+  REQUIRE(empty.ok());
+  CHECK(empty->empty());
+}
+
+TEST_CASE("Fs: ReadFileBounded of a missing file is not found", "[fs]") {
+  testing::TempDir dir;
+  Result<std::string> r = ReadFileBounded(dir.File("absent"), 100);
+  CHECK(r.status().code() == Code::kNotFound);
+  CHECK(ReadFileBounded(dir.path(), 100).status().code() == Code::kIOError);
+}
+
+TEST_CASE("Fs: EnsureDir creates missing parents with mode 0700", "[fs]") {
+  testing::TempDir dir;
+  const std::string deep = dir.File("kbo-data/outbox/photos");
+  ScopedUmask umask_guard(0);
+  REQUIRE(EnsureDir(deep).ok());
+  CHECK(ModeOf(dir.File("kbo-data")) == 0700);
+  CHECK(ModeOf(dir.File("kbo-data/outbox")) == 0700);
+  CHECK(ModeOf(deep) == 0700);
+  CHECK(EnsureDir(deep).ok());        // already there: fine
+  CHECK(EnsureDir(deep + "/").ok());  // trailing slash: fine
+  CHECK(EnsureDir("").code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("Fs: EnsureDir refuses when a file is in the way", "[fs]") {
+  testing::TempDir dir;
+  REQUIRE(WriteFileAtomically(dir.File("data"), "x", 0600).ok());
+  CHECK(EnsureDir(dir.File("data")).code() == Code::kIOError);
+  CHECK(EnsureDir(dir.File("data/sub")).code() == Code::kIOError);
+}
+
+TEST_CASE("Fs: FileExists says whether a path exists", "[fs]") {
+  testing::TempDir dir;
+  CHECK(FileExists(dir.path()));
+  CHECK_FALSE(FileExists(dir.File("absent")));
+  REQUIRE(WriteFileAtomically(dir.File("present"), "", 0600).ok());
+  CHECK(FileExists(dir.File("present")));
+}
+
+}  // namespace
+}  // namespace kbo
