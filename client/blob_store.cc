@@ -49,10 +49,9 @@ std::string HumanSize(uint64_t bytes, bool round_up) {
 }
 
 Status TooLarge(std::string_view name, uint64_t size, size_t max_bytes) {
-  return Status::InvalidArgument(std::string(name) + " is " +
-                                 HumanSize(size, /*round_up=*/true) +
-                                 "; the limit is " +
-                                 HumanSize(max_bytes, /*round_up=*/false));
+  return Status::InvalidArgument(
+      std::string(name) + " is " + HumanSize(size, /*round_up=*/true) +
+      "; the limit is " + HumanSize(max_bytes, /*round_up=*/false));
 }
 
 }  // namespace
@@ -84,8 +83,8 @@ bool BlobStore::Has(std::string_view sha256) const {
 Result<std::string> BlobStore::Read(std::string_view sha256,
                                     size_t max_bytes) const {
   if (!IsBlobName(sha256)) {
-    return Status::InvalidArgument("not a blob name: \"" +
-                                   std::string(sha256) + "\"");
+    return Status::InvalidArgument("not a blob name: \"" + std::string(sha256) +
+                                   "\"");
   }
   Result<std::string> bytes = ReadFileBounded(PathFor(sha256), max_bytes);
   if (!bytes.ok()) {

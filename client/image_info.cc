@@ -12,8 +12,8 @@
 // computed in uint64_t so that no sum of 32-bit file values can wrap.
 //
 // PNG (ISO/IEC 15948); IHDR must be the first chunk:
-//   png    := 89 50 4E 47 0D 0A 1A 0A  length:u32be=13 "IHDR" ihdr crc:u32be ...
-//   ihdr   := width:u32be height:u32be depth:u8 color:u8 compression:u8
+//   png    := 89 50 4E 47 0D 0A 1A 0A  length:u32be=13 "IHDR" ihdr crc:u32be
+//   ... ihdr   := width:u32be height:u32be depth:u8 color:u8 compression:u8
 //             filter:u8 interlace:u8
 //
 // JPEG (ITU-T T.81, with JFIF/EXIF application segments):
@@ -156,11 +156,25 @@ struct IfdEntry {
 // know (such entries are skipped).
 uint64_t TypeSize(uint16_t type) {
   switch (type) {
-    case 1: case 2: case 6: case 7: return 1;  // BYTE ASCII SBYTE UNDEFINED
-    case 3: case 8: return 2;                  // SHORT SSHORT
-    case 4: case 9: case 11: case 13: return 4;  // LONG SLONG FLOAT IFD
-    case 5: case 10: case 12: return 8;          // RATIONAL SRATIONAL DOUBLE
-    default: return 0;
+    case 1:
+    case 2:
+    case 6:
+    case 7:
+      return 1;  // BYTE ASCII SBYTE UNDEFINED
+    case 3:
+    case 8:
+      return 2;  // SHORT SSHORT
+    case 4:
+    case 9:
+    case 11:
+    case 13:
+      return 4;  // LONG SLONG FLOAT IFD
+    case 5:
+    case 10:
+    case 12:
+      return 8;  // RATIONAL SRATIONAL DOUBLE
+    default:
+      return 0;
   }
 }
 
@@ -323,9 +337,8 @@ std::optional<int> ParseUtcOffset(std::string_view s) {
 // "YYYY-MM-DDTHH:MM:SSZ"; nullopt if the UTC year is not four digits.
 std::optional<std::string> ToUtcIso8601(const CivilTime& t,
                                         int offset_minutes) {
-  const int64_t local_seconds =
-      DaysFromCivil(t.year, t.month, t.day) * 86400 + t.hour * 3600 +
-      t.minute * 60 + t.second;
+  const int64_t local_seconds = DaysFromCivil(t.year, t.month, t.day) * 86400 +
+                                t.hour * 3600 + t.minute * 60 + t.second;
   const int64_t utc = local_seconds - int64_t{offset_minutes} * 60;
   // Floor division: utc may be negative only for years before 1970.
   int64_t days = utc / 86400;
@@ -341,8 +354,8 @@ std::optional<std::string> ToUtcIso8601(const CivilTime& t,
   char buf[64];
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
                 static_cast<int>(year), month, day,
-                static_cast<int>(secs / 3600),
-                static_cast<int>(secs / 60 % 60), static_cast<int>(secs % 60));
+                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
+                static_cast<int>(secs % 60));
   return std::string(buf);
 }
 
@@ -425,8 +438,8 @@ void ReadExif(std::string_view tiff_bytes, ImageInfo* info) {
   if (!info->taken_at) {
     // IFD0 DateTime is the file's last-change time; second best, but on a
     // phone photo it is the capture time too.
-    info->taken_at = TakenAt(FindTag(ifd0, kTagDateTime),
-                             FindTag(exif, kTagOffsetTime));
+    info->taken_at =
+        TakenAt(FindTag(ifd0, kTagDateTime), FindTag(exif, kTagOffsetTime));
   }
 
   std::vector<IfdEntry> gps;
@@ -451,8 +464,8 @@ void ReadExif(std::string_view tiff_bytes, ImageInfo* info) {
 // SOF0..SOF15 carry the frame size; C4 (DHT), C8 (JPG) and CC (DAC) share
 // the range but are not frame headers.
 bool IsStartOfFrame(uint8_t marker) {
-  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
-         marker != 0xC8 && marker != 0xCC;
+  return marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 &&
+         marker != 0xCC;
 }
 
 Result<ImageInfo> ReadJpeg(std::string_view bytes) {
@@ -475,7 +488,8 @@ Result<ImageInfo> ReadJpeg(std::string_view bytes) {
     ++pos;
     if (marker == 0xD9 || marker == 0xDA) break;  // EOI, SOS
     if (marker == 0x00) break;  // a stuffed byte is not a marker
-    if (marker == 0x01 || marker == 0xD8 || (marker >= 0xD0 && marker <= 0xD7)) {
+    if (marker == 0x01 || marker == 0xD8 ||
+        (marker >= 0xD0 && marker <= 0xD7)) {
       continue;  // TEM, SOI, RSTn: no length field
     }
     uint16_t length = 0;

@@ -36,6 +36,10 @@
 //   - so the decoder never allocates more than about the input's own size.
 // Anything that is not exactly what EncodeChangeSet produces for some valid
 // change set is kCorruption, and no partial result is returned.
+//
+// The encoder does not validate (it cannot fail): a set that breaks these
+// rules (a NaN, an upper-case name, a 65-byte name) still encodes, and the
+// decoder refuses the bytes. Sets are built from catalogue-validated rows.
 
 #include "shared/change_set_codec.h"
 

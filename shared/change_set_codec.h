@@ -11,9 +11,11 @@
 
 namespace kbo {
 
-// Bounds for decoding untrusted bytes. Every length prefix is also checked
-// against the bytes that remain, so no input can make the decoder allocate
-// more than `max_bytes` in total.
+// Bounds for decoding untrusted bytes. The input is capped at `max_bytes`
+// before decoding, and every length prefix and count is checked against the
+// limits and the bytes that remain before anything is allocated, so memory
+// use is proportional to the input (at most ~7x: a 14-byte cell becomes a
+// ~96-byte object) and no length prefix can cause a large allocation.
 struct DecodeLimits {
   // Whole encoded change set, checked before decoding. Default: 8 MiB.
   size_t max_bytes = size_t{8} << 20;

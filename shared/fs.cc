@@ -99,8 +99,9 @@ Status WriteFileAtomically(const std::string& path, std::string_view bytes,
 Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    if (errno == ENOENT)
+    if (errno == ENOENT) {
       return Status::NotFound("no such file: '" + path + "'");
+    }
     return Errno("open", path, errno);
   }
   struct stat st;

@@ -1,5 +1,6 @@
 #include "client/cli/cli.h"
 
+#include <cstddef>
 #include <exception>
 #include <iostream>
 #include <optional>
@@ -136,6 +137,7 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
       value = args[++i];
     }
     if (spec == &home) {
+      if (value->empty()) return UsageError(ctx, "--home needs a folder");
       ctx.home_flag = *value;
       continue;
     }
@@ -287,13 +289,14 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
       return Status();
     }
     if (arg == "--home") {
-      if (i + 1 >= args.size()) return UsageError(ctx, "--home needs a value");
+      if (i + 1 >= args.size()) return UsageError(ctx, "--home needs a folder");
       ctx.home_flag = args[++i];
     } else if (arg.rfind("--home=", 0) == 0) {
       ctx.home_flag = arg.substr(7);
     } else {
       return UsageError(ctx, "unknown flag " + arg);
     }
+    if (ctx.home_flag.empty()) return UsageError(ctx, "--home needs a folder");
   }
   if (i >= args.size()) return UsageError(ctx, "no command given");
   const std::string& noun = args[i];
@@ -321,7 +324,9 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
   if (noun_known) {
     std::string verbs;
     for (const Command& c : Commands()) {
-      if (c.noun == noun) verbs += (verbs.empty() ? "" : ", ") + std::string(c.verb);
+      if (c.noun != noun) continue;
+      verbs += (verbs.empty() ? "" : ", ") + std::string(c.verb);
+      if (*chosen == nullptr) *chosen = &c;  // its usage follows the message
     }
     const std::string given = i + 1 < args.size() ? " '" + args[i + 1] + "'" : "";
     return UsageError(ctx, "kbo " + noun + " needs one of: " + verbs +

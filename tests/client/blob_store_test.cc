@@ -2,12 +2,12 @@
 
 #include <sys/stat.h>
 
-#include <catch2/catch.hpp>
-
 #include <filesystem>
 #include <fstream>
 #include <string>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 #include "shared/signing.h"
 #include "tests/support/temp_dir.h"
@@ -175,16 +175,14 @@ TEST_CASE("BlobStore: a file over the cap is refused in MiB, nothing stored",
     auto r = store.AddPhotoFile(path);
     REQUIRE_FALSE(r.ok());
     CHECK(r.status().code() == Code::kInvalidArgument);
-    CHECK(r.status().message() ==
-          path + " is 25.3 MiB; the limit is 20 MiB");
+    CHECK(r.status().message() == path + " is 25.3 MiB; the limit is 20 MiB");
   }
   SECTION("one byte over never reads as equal to the limit") {
     WriteFile(path, "");
     fs::resize_file(path, kDefaultMaxPhotoBytes + 1);
     auto r = store.AddPhotoFile(path);
     REQUIRE_FALSE(r.ok());
-    CHECK(r.status().message() ==
-          path + " is 20.1 MiB; the limit is 20 MiB");
+    CHECK(r.status().message() == path + " is 20.1 MiB; the limit is 20 MiB");
   }
   SECTION("a configured cap") {
     WriteFile(path, TinyJpeg(640, 480));

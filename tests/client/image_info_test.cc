@@ -1,12 +1,12 @@
 #include "client/image_info.h"
 
-#include <catch2/catch.hpp>
-
 #include <cstdint>
 #include <random>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include <catch2/catch.hpp>
 
 namespace kbo::client {
 namespace {
@@ -77,7 +77,9 @@ Tag Raw(uint16_t tag, uint16_t type, uint32_t count, uint32_t field) {
   return Tag{tag, type, count, "", true, field};
 }
 
-size_t IfdSize(const std::vector<Tag>& tags) { return 2 + 12 * tags.size() + 4; }
+size_t IfdSize(const std::vector<Tag>& tags) {
+  return 2 + 12 * tags.size() + 4;
+}
 
 // TIFF data of an EXIF block: header, IFD0, then the Exif IFD and the GPS
 // IFD (each only if it has tags; IFD0 gets the pointers to them), then the
@@ -170,8 +172,8 @@ Jpeg BuildJpeg(std::string_view tiff, uint16_t width = 640,
   j.bytes += Segment(0xC4, std::string("\x10\x00\x07\x00\x09\x01\x01", 7));
   j.bytes += Segment(sof, FramePayload(width, height));
   j.frame_end = j.bytes.size();
-  j.bytes += Segment(0xDA, std::string("\x03\x01\x00\x02\x11\x03\x11\x00\x3F\x00",
-                                       10));
+  j.bytes += Segment(
+      0xDA, std::string("\x03\x01\x00\x02\x11\x03\x11\x00\x3F\x00", 10));
   j.bytes += std::string("\x12\x34\xFF\x00\x56\xFF\xD0\x78", 8);
   j.bytes += "\xFF\xD9";
   return j;
@@ -205,8 +207,8 @@ Result<ImageInfo> ReadExact(std::string_view bytes) {
 std::string FromHex(std::string_view hex) {
   std::string out;
   for (size_t i = 0; i + 1 < hex.size(); i += 2) {
-    out.push_back(static_cast<char>(std::stoi(std::string(hex.substr(i, 2)),
-                                              nullptr, 16)));
+    out.push_back(static_cast<char>(
+        std::stoi(std::string(hex.substr(i, 2)), nullptr, 16)));
   }
   return out;
 }
@@ -273,7 +275,8 @@ TEST_CASE("ImageInfo: a complete 1x1 PNG", "[image]") {
 }
 
 TEST_CASE("ImageInfo: a PNG with zero width or height is refused", "[image]") {
-  const std::vector<std::pair<uint32_t, uint32_t>> sizes = {{0, 10}, {10, 0}, {0, 0}};
+  const std::vector<std::pair<uint32_t, uint32_t>> sizes = {
+      {0, 10}, {10, 0}, {0, 0}};
   for (auto [w, h] : sizes) {
     auto r = ReadImageInfo(PngHeader(w, h));
     REQUIRE_FALSE(r.ok());
@@ -343,11 +346,12 @@ TEST_CASE("ImageInfo: a JPEG without EXIF has a size and nothing else",
   CHECK_FALSE(r->lon);
 }
 
-TEST_CASE("ImageInfo: progressive and other SOFn frames give the size; DHT, "
-          "JPG and DAC do not",
-          "[image]") {
-  for (uint8_t sof : {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD,
-                      0xCF}) {
+TEST_CASE(
+    "ImageInfo: progressive and other SOFn frames give the size; DHT, "
+    "JPG and DAC do not",
+    "[image]") {
+  for (uint8_t sof :
+       {0xC0, 0xC1, 0xC2, 0xC3, 0xC5, 0xC7, 0xC9, 0xCB, 0xCD, 0xCF}) {
     CAPTURE(static_cast<int>(sof));
     auto r = ReadImageInfo(BuildJpeg("", 800, 600, sof).bytes);
     REQUIRE(r.ok());
@@ -454,8 +458,7 @@ TEST_CASE("ImageInfo: IFD0 DateTime is the fallback, with OffsetTime",
   SECTION("OffsetTime applies to DateTime, OffsetTimeOriginal does not") {
     auto r = ReadImageInfo(
         BuildJpeg(BuildTiff(big_endian, {Ascii(0x0132, "2024:05:01 08:15:30")},
-                            {Ascii(0x9010, "+01:00"),
-                             Ascii(0x9011, "+03:00")},
+                            {Ascii(0x9010, "+01:00"), Ascii(0x9011, "+03:00")},
                             {}))
             .bytes);
     REQUIRE(r.ok());
@@ -477,13 +480,13 @@ TEST_CASE("ImageInfo: southern and western coordinates are negative",
           "[image]") {
   const bool big_endian = GENERATE(false, true);
   auto r = ReadImageInfo(
-      BuildJpeg(BuildTiff(
-                    big_endian, {}, {},
-                    {Ascii(0x0001, "S"),
-                     Rationals(big_endian, 0x0002, {{33, 1}, {51, 1}, {54, 1}}),
-                     Ascii(0x0003, "W"),
-                     Rationals(big_endian, 0x0004,
-                               {{70, 1}, {3075, 100}, {0, 1}})}))
+      BuildJpeg(
+          BuildTiff(
+              big_endian, {}, {},
+              {Ascii(0x0001, "S"),
+               Rationals(big_endian, 0x0002, {{33, 1}, {51, 1}, {54, 1}}),
+               Ascii(0x0003, "W"),
+               Rationals(big_endian, 0x0004, {{70, 1}, {3075, 100}, {0, 1}})}))
           .bytes);
   REQUIRE(r.ok());
   REQUIRE(r->lat);
@@ -523,8 +526,8 @@ TEST_CASE("ImageInfo: unusable GPS gives no position, the rest still read",
   for (const auto& [name, gps] : cases) {
     CAPTURE(name);
     auto r = ReadImageInfo(
-        BuildJpeg(BuildTiff(be, {}, {Ascii(0x9003, "2024:03:15 14:30:00")},
-                            gps))
+        BuildJpeg(
+            BuildTiff(be, {}, {Ascii(0x9003, "2024:03:15 14:30:00")}, gps))
             .bytes);
     REQUIRE(r.ok());
     CHECK(r->width == 640);
@@ -579,8 +582,8 @@ TEST_CASE("ImageInfo: huge EXIF counts and offsets are not followed",
   }
   SECTION("sub-IFD pointers past the end, and pointing at IFD0") {
     const std::string tiff = BuildTiff(
-        big_endian,
-        {Raw(0x8769, 4, 1, 0xFFFFFFFF), Raw(0x8825, 4, 1, 8)}, {}, {});
+        big_endian, {Raw(0x8769, 4, 1, 0xFFFFFFFF), Raw(0x8825, 4, 1, 8)}, {},
+        {});
     auto r = ReadExact(BuildJpeg(tiff).bytes);
     REQUIRE(r.ok());
     CHECK_FALSE(r->taken_at);
@@ -607,9 +610,10 @@ TEST_CASE("ImageInfo: huge EXIF counts and offsets are not followed",
   }
 }
 
-TEST_CASE("ImageInfo: a JPEG truncated at every length is refused or read, "
-          "never over-read",
-          "[image][untrusted]") {
+TEST_CASE(
+    "ImageInfo: a JPEG truncated at every length is refused or read, "
+    "never over-read",
+    "[image][untrusted]") {
   const bool big_endian = GENERATE(false, true);
   CAPTURE(big_endian);
   const Jpeg jpeg = BuildJpeg(SampleTiff(big_endian));

@@ -11,7 +11,7 @@
 namespace kbo {
 namespace {
 
-constexpr int64_t kHourMs = 3600 * 1000;
+constexpr int64_t kHourMs = int64_t{3600} * 1000;
 constexpr int64_t kJune2024Ms = 1718000000000;
 
 Uuid DeviceOf(uint8_t last) {
@@ -163,7 +163,7 @@ TEST_CASE(
   ManualWallClock wall(kJune2024Ms);
   HybridClock clock(&wall, DeviceOf(1));
   clock.Now();
-  const int64_t ahead = GENERATE(int64_t{0}, int64_t{1}, 5 * 60 * 1000,
+  const int64_t ahead = GENERATE(int64_t{0}, int64_t{1}, int64_t{5} * 60 * 1000,
                                  HybridClock::kDefaultMaxSkewMs);
   const uint32_t counter = GENERATE(0u, 7u, UINT32_MAX - 1);
   const uint8_t device = GENERATE(uint8_t{0}, uint8_t{0xff});

@@ -1,0 +1,596 @@
+// The `kbo` command line as a contract (DESIGN §7): these tests run the real
+// binary, as a script would, and check stdout, stderr and the exit code.
+
+#include <cstdint>
+#include <fstream>
+#include <map>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/support/run_cli.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo::testing {
+namespace {
+
+using nlohmann::json;
+
+const char* const kPhraoGroup = "กลุ่มทอผ้าบ้านป่าแป๋";
+const char* const kParticipant = "นางสมศรี ใจดี";
+
+bool IsOneIdLine(const std::string& out) {
+  static const std::regex id_line(
+      "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\n");
+  return std::regex_match(out, id_line);
+}
+
+// A fresh home folder and `kbo --home <it> ...`.
+class Kbo {
+ public:
+  Kbo() : home_(dir_.File("home")) {}
+
+  CliResult Run(std::vector<std::string> args,
+                std::map<std::string, std::string> env = {}) const {
+    args.insert(args.begin(), {"--home", home_});
+    env.emplace("KBO_HOME", "\x01unset");
+    return RunKbo(args, env);
+  }
+
+  // Runs an add; requires success and exactly one id line; returns the id.
+  std::string Add(const std::vector<std::string>& args) const {
+    const CliResult r = Run(args);
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(IsOneIdLine(r.out));
+    CHECK(r.err.empty());
+    return r.out.substr(0, 36);
+  }
+
+  json Json(const std::vector<std::string>& args) const {
+    const CliResult r = Run(args);
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    json j = json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+  }
+
+  std::string Producer() const {
+    return Add({"producer", "add", "--kind", "group", "--name", kPhraoGroup,
+                "--district", "5011"});
+  }
+  std::string Workshop(const std::string& days = "5") const {
+    return Add({"workshop", "add", "--title", "อบรม KBO อำเภอพร้าว", "--fiscal-year",
+                "2567", "--district", "5011", "--start", "2024-03-04", "--days", days});
+  }
+
+  const std::string& home() const { return home_; }
+  std::string File(const std::string& name) const { return dir_.File(name); }
+
+ private:
+  TempDir dir_;
+  std::string home_;
+};
+
+void WriteFile(const std::string& path, const std::string& bytes) {
+  std::ofstream f(path, std::ios::binary);
+  f << bytes;
+}
+
+// A minimal PNG: signature and IHDR (what the header reader needs).
+std::string TinyPng(uint32_t width, uint32_t height) {
+  std::string png("\x89PNG\r\n\x1a\n", 8);
+  auto u32 = [&png](uint32_t v) {
+    for (int shift = 24; shift >= 0; shift -= 8) {
+      png.push_back(static_cast<char>((v >> shift) & 0xFF));
+    }
+  };
+  u32(13);
+  png += "IHDR";
+  u32(width);
+  u32(height);
+  png += std::string("\x08\x02\x00\x00\x00", 5);
+  u32(0);  // CRC: not checked by the header reader
+  u32(0);
+  png += "IEND";
+  u32(0xAE426082);
+  return png;
+}
+
+TEST_CASE("kbo: the binary under test is built", "[cli]") {
+  INFO("build the kbo target first: ninja kbo (" << KboBinary() << ")");
+  REQUIRE(access(KboBinary().c_str(), X_OK) == 0);
+}
+
+TEST_CASE("kbo: --version and --help exit 0 on stdout", "[cli]") {
+  CliResult v = RunKbo({"--version"});
+  CHECK(v.exit_code == 0);
+  CHECK(v.out == "kbo 0.1.0\n");
+  CHECK(v.err.empty());
+
+  for (const char* flag : {"--help", "-h", "help"}) {
+    CAPTURE(flag);
+    CliResult h = RunKbo({flag});
+    CHECK(h.exit_code == 0);
+    CHECK(h.out.find("kbo producer add") != std::string::npos);
+    CHECK(h.out.find("kbo attendance mark") != std::string::npos);
+    CHECK(h.err.empty());
+  }
+  CliResult one = RunKbo({"producer", "add", "--help"});
+  CHECK(one.exit_code == 0);
+  CHECK(one.out.find("--cluster-brand") != std::string::npos);
+}
+
+TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
+  Kbo kbo;
+  struct Case {
+    std::vector<std::string> args;
+    std::string mentions;
+  };
+  const std::vector<Case> cases = {
+      {{}, "no command"},
+      {{"frobnicate"}, "unknown command 'frobnicate'"},
+      {{"producer", "frob"}, "add"},
+      {{"producer", "add", "--kind", "group", "--name", "x", "--district", "5011",
+        "--colour", "red"},
+       "unknown flag --colour"},
+      {{"producer", "add", "--kind", "group", "--name", "x"}, "missing --district"},
+      {{"producer", "add", "--kind", "group", "--name", "--district", "5011"},
+       "--name needs a value"},
+      {{"producer", "add", "--kind", "group", "--name", "x", "--name", "y",
+        "--district", "5011"},
+       "--name is given twice"},
+      {{"list"}, "missing ENTITY"},
+      {{"--home", "", "status"}, "--home needs a folder"},
+      {{"list", "producer", "extra"}, "unexpected argument 'extra'"},
+      {{"list", "gadgets"}, "unknown entity 'gadgets'"},
+      {{"show", "producer", "not-an-id"}, "not-an-id"},
+      {{"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "--set", "name"},
+       "COLUMN=VALUE"},
+  };
+  for (const Case& c : cases) {
+    std::string joined;
+    for (const std::string& a : c.args) joined += a + " ";
+    CAPTURE(joined);
+    const CliResult r = kbo.Run(c.args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.rfind("kbo: ", 0) == 0);
+    CHECK(r.err.find(c.mentions) != std::string::npos);
+  }
+  // A global flag the program does not know.
+  const CliResult g = RunKbo({"--frob", "status"});
+  CHECK(g.exit_code == 2);
+  CHECK(g.err.find("--frob") != std::string::npos);
+}
+
+TEST_CASE("kbo: init creates the home and prints the device id", "[cli]") {
+  Kbo kbo;
+  const CliResult first = kbo.Run({"init"});
+  REQUIRE(first.exit_code == 0);
+  REQUIRE(IsOneIdLine(first.out));
+  const CliResult again = kbo.Run({"init"});
+  CHECK(again.out == first.out);  // the same device, not a new one
+  const json status = kbo.Json({"status", "--json"});
+  CHECK(status["device_id"] == first.out.substr(0, 36));
+}
+
+TEST_CASE("kbo: the home comes from $KBO_HOME when --home is absent", "[cli]") {
+  TempDir dir;
+  const std::string home = dir.File("from-env");
+  const CliResult r = RunKbo({"init"}, {{"KBO_HOME", home}});
+  REQUIRE(r.exit_code == 0);
+  const CliResult s = RunKbo({"--home", home, "status", "--json"});
+  REQUIRE(s.exit_code == 0);
+  CHECK(json::parse(s.out)["device_id"] == r.out.substr(0, 36));
+}
+
+TEST_CASE("kbo: every add prints exactly one id line", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Add(
+      {"producer", "add", "--kind", "entrepreneur", "--name", "นายสมชาย ทองดี",
+       "--district", "พร้าว", "--tambon", "เวียง", "--village", "บ้านป่าแป๋",
+       "--contact", "สมชาย", "--phone", "0812345678", "--category", "textile",
+       "--stars", "3", "--members", "1", "--cluster-brand", "ผ้าทอพร้าว"});
+  const std::string product = kbo.Add(
+      {"product", "add", "--producer", producer, "--name", "ผ้าซิ่นตีนจก", "--category",
+       "textile", "--stage", "design", "--description", "ทอมือ", "--identity-story",
+       "ลายจากบ้านป่าแป๋"});
+  const std::string workshop = kbo.Add(
+      {"workshop", "add", "--title", "อบรม KBO", "--fiscal-year", "2567",
+       "--district", "5011", "--start", "2024-03-04", "--days", "3", "--venue",
+       "ที่ว่าการอำเภอพร้าว", "--target", "30"});
+  const std::string enrolment =
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
+               "--participant", kParticipant});
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment", enrolment,
+           "--day", "1", "--status", "present", "--note", "ตรงเวลา"});
+  kbo.Add({"visit", "add", "--producer", producer, "--at", "2024-03-05T10:00:00Z",
+           "--lat", "19.36", "--lon", "99.20", "--accuracy", "8", "--purpose",
+           "ติดตามผล", "--notes", "ลูกค้าเพิ่ม", "--follow-up", "ทำบรรจุภัณฑ์",
+           "--next-visit", "2024-04-05"});
+  kbo.Add({"progress", "add", "--product", product, "--stage", "prototype",
+           "--percent", "40", "--notes", "ต้นแบบแรก", "--workshop", workshop});
+  kbo.Add({"contest", "score", "--product", product, "--contest", "KBO CM 2567",
+           "--judge", "อ.วิชัย", "--identity", "18", "--uniqueness", "17",
+           "--quality", "16", "--packaging", "15", "--marketability", "14",
+           "--comment", "ดีมาก"});
+  WriteFile(kbo.File("sign.png"), TinyPng(640, 480));
+  kbo.Add({"photo", "add", kbo.File("sign.png"), "--subject", "product:" + product,
+           "--caption", "ป้ายกลุ่ม"});
+
+  // The flags reached their columns.
+  const json p = kbo.Json({"show", "producer", producer, "--json"});
+  CHECK(p["district_code"] == "5011");  // "พร้าว" is Phrao's code
+  CHECK(p["otop_stars"] == 3);
+  CHECK(p["cluster_brand"] == "ผ้าทอพร้าว");
+  const json v = kbo.Json({"list", "visit", "--json"});
+  REQUIRE(v.size() == 1);
+  CHECK(v[0]["accuracy_m"] == 8.0);
+  CHECK(v[0]["follow_up"] == "ทำบรรจุภัณฑ์");
+  CHECK(v[0]["next_visit"] == "2024-04-05");
+  const json w = kbo.Json({"show", "workshop", workshop, "--json"});
+  CHECK(w["target_participants"] == 30);
+  CHECK(w["fiscal_year"] == 2567);
+}
+
+TEST_CASE("kbo: a Thai name round-trips byte for byte", "[cli]") {
+  Kbo kbo;
+  const std::string id = kbo.Producer();
+  const CliResult list = kbo.Run({"list", "producer", "--json"});
+  REQUIRE(list.exit_code == 0);
+  // Raw UTF-8 on stdout, not \u escapes.
+  CHECK(list.out.find(kPhraoGroup) != std::string::npos);
+  const json rows = json::parse(list.out);
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["id"] == id);
+  CHECK(rows[0]["name"].get<std::string>() == kPhraoGroup);
+  CHECK(rows[0]["deleted"] == false);
+  CHECK(rows[0]["tambon"].is_null());
+  CHECK(rows[0]["otop_stars"].is_null());
+
+  const json one = kbo.Json({"show", "producer", id, "--json"});
+  CHECK(one == rows[0]);
+
+  const CliResult table = kbo.Run({"list", "producers"});
+  REQUIRE(table.exit_code == 0);
+  CHECK(table.out.rfind("id\tkind\tname\tdistrict_code\t", 0) == 0);
+  CHECK(table.out.find(id + "\tgroup\t" + kPhraoGroup + "\t5011\t") !=
+        std::string::npos);
+  const CliResult show = kbo.Run({"show", "producer", id});
+  CHECK(show.out.find(std::string("name: ") + kPhraoGroup + "\n") != std::string::npos);
+  CHECK(show.out.find("deleted: no\n") != std::string::npos);
+}
+
+TEST_CASE("kbo: invalid input exits 2 and writes nothing", "[cli]") {
+  Kbo kbo;
+  SECTION("an unknown district") {
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name",
+                                 kPhraoGroup, "--district", "5099"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("5099") != std::string::npos);
+    CHECK(r.err.find("district") != std::string::npos);
+  }
+  SECTION("stars 7") {
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name", "x",
+                                 "--district", "5011", "--stars", "7"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("--stars") != std::string::npos);
+  }
+  SECTION("an empty name") {
+    const CliResult r = kbo.Run(
+        {"producer", "add", "--kind", "group", "--name", "", "--district", "5011"});
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("name") != std::string::npos);
+  }
+  SECTION("an unknown kind") {
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "cooperative",
+                                 "--name", "x", "--district", "5011"});
+    CHECK(r.exit_code == 2);
+  }
+  const json rows = kbo.Json({"list", "producer", "--json"});
+  CHECK(rows.empty());
+  CHECK(kbo.Json({"status", "--json"})["pending_changes"] == 0);
+}
+
+TEST_CASE("kbo: bad values on rows that refer to others", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  const std::string workshop = kbo.Workshop("3");
+  const std::string enrolment =
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
+               "--participant", kParticipant});
+  const json before = kbo.Json({"status", "--json"});
+
+  auto mark = [&](const std::string& day, const std::string& status) {
+    return kbo.Run({"attendance", "mark", "--workshop", workshop, "--enrolment",
+                    enrolment, "--day", day, "--status", status});
+  };
+  const CliResult unknown_status = mark("1", "sleeping");
+  CHECK(unknown_status.exit_code == 2);
+  CHECK(unknown_status.err.find("sleeping") != std::string::npos);
+
+  const CliResult day4 = mark("4", "present");
+  CHECK(day4.exit_code == 2);
+  CHECK(day4.err.find("day 4") != std::string::npos);
+
+  const CliResult lat = kbo.Run({"visit", "add", "--producer", producer, "--lat", "91"});
+  CHECK(lat.exit_code == 2);
+  CHECK(lat.err.find("lat") != std::string::npos);
+
+  const CliResult bad_id = kbo.Run({"visit", "add", "--producer", "nonsense"});
+  CHECK(bad_id.exit_code == 2);
+
+  const CliResult missing = kbo.Run({"visit", "add", "--producer",
+                                     "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
+  CHECK(missing.exit_code == 3);
+  CHECK(missing.err.find("1b4e28ba-2fa1-41d2-883f-0016d3cca427") != std::string::npos);
+
+  const CliResult show_missing =
+      kbo.Run({"show", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
+  CHECK(show_missing.exit_code == 3);
+
+  // Nothing of the refused commands was written.
+  CHECK(kbo.Json({"status", "--json"})["pending_changes"] == before["pending_changes"]);
+  CHECK(kbo.Json({"list", "attendance", "--json"}).empty());
+  CHECK(kbo.Json({"list", "visit", "--json"}).empty());
+}
+
+TEST_CASE("kbo: marking the same person and day twice edits one mark", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  const std::string workshop = kbo.Workshop();
+  const std::string enrolment =
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
+               "--participant", kParticipant});
+  const std::string first = kbo.Add({"attendance", "mark", "--workshop", workshop,
+                                     "--enrolment", enrolment, "--day", "2",
+                                     "--status", "present"});
+  const std::string second = kbo.Add({"attendance", "mark", "--workshop", workshop,
+                                      "--enrolment", enrolment, "--day", "2",
+                                      "--status", "Late", "--note", "มาสาย"});
+  CHECK(first == second);
+  const json rows = kbo.Json({"list", "attendance", "--json"});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["status"] == "late");
+  CHECK(rows[0]["note"] == "มาสาย");
+  CHECK(rows[0]["district_code"] == "5011");  // from the workshop
+}
+
+TEST_CASE("kbo: a judge scoring a product twice edits one score", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  const std::string product =
+      kbo.Add({"product", "add", "--producer", producer, "--name", "ผ้าซิ่นตีนจก"});
+  auto score = [&](const std::string& identity) {
+    return kbo.Add({"contest", "score", "--product", product, "--contest",
+                    "KBO CM 2567", "--judge", "อ.วิชัย", "--identity", identity,
+                    "--uniqueness", "17", "--quality", "16", "--packaging", "15",
+                    "--marketability", "14"});
+  };
+  const std::string first = score("18");
+  const std::string second = score("19");
+  CHECK(first == second);
+  const json rows = kbo.Json({"list", "contest_score", "--json"});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["identity"] == 19);
+
+  const CliResult over = kbo.Run({"contest", "score", "--product", product, "--contest",
+                                  "KBO CM 2567", "--judge", "อ.สุดา", "--identity",
+                                  "21", "--uniqueness", "17", "--quality", "16",
+                                  "--packaging", "15", "--marketability", "14"});
+  CHECK(over.exit_code == 2);
+}
+
+TEST_CASE("kbo: edit --set changes columns", "[cli]") {
+  Kbo kbo;
+  const std::string id = kbo.Producer();
+  const CliResult edit = kbo.Run({"edit", "producer", id, "--set", "stars=4", "--set",
+                                  "phone=053-123456", "--set", "tambon=น้ำแพร่"});
+  INFO(edit.err);
+  REQUIRE(edit.exit_code == 0);
+  CHECK(edit.out.empty());
+  json row = kbo.Json({"show", "producer", id, "--json"});
+  CHECK(row["otop_stars"] == 4);
+  CHECK(row["phone"] == "053-123456");
+  CHECK(row["tambon"] == "น้ำแพร่");
+
+  CHECK(kbo.Run({"edit", "producer", id, "--set", "otop_stars=9"}).exit_code == 2);
+  CHECK(kbo.Run({"edit", "producer", id, "--set", "name="}).exit_code == 2);
+  CHECK(kbo.Run({"edit", "producer", id, "--set", "colour=red"}).exit_code == 2);
+  CHECK(kbo.Run({"edit", "producer", id}).exit_code == 2);  // --set is required
+  CHECK(kbo.Run({"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "--set",
+                 "stars=1"})
+            .exit_code == 3);
+  // An empty value clears an optional column.
+  REQUIRE(kbo.Run({"edit", "producer", id, "--set", "phone="}).exit_code == 0);
+  row = kbo.Json({"show", "producer", id, "--json"});
+  CHECK(row["phone"].is_null());
+  CHECK(row["otop_stars"] == 4);
+}
+
+TEST_CASE("kbo: delete leaves a tombstone that show reports and list omits", "[cli]") {
+  Kbo kbo;
+  const std::string gone = kbo.Producer();
+  const std::string kept = kbo.Producer();
+  const CliResult del = kbo.Run({"delete", "producer", gone});
+  REQUIRE(del.exit_code == 0);
+  CHECK(del.out.empty());
+
+  const json row = kbo.Json({"show", "producer", gone, "--json"});
+  CHECK(row["deleted"] == true);
+  CHECK(row["name"] == kPhraoGroup);
+  CHECK(kbo.Run({"show", "producer", gone}).out.find("deleted: yes\n") !=
+        std::string::npos);
+
+  const json rows = kbo.Json({"list", "producer", "--json"});
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["id"] == kept);
+  CHECK(kbo.Run({"delete", "producer", gone}).exit_code == 3);
+  CHECK(kbo.Run({"edit", "producer", gone, "--set", "stars=1"}).exit_code == 3);
+}
+
+TEST_CASE("kbo: list --where filters by typed values", "[cli]") {
+  Kbo kbo;
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ก", "--district", "5011",
+           "--stars", "2"});
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ข", "--district", "5011",
+           "--stars", "4"});
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ค", "--district", "5004",
+           "--stars", "4"});
+  CHECK(kbo.Json({"list", "producer", "--json", "--where", "district=Phrao"}).size() ==
+        2);
+  const json both = kbo.Json({"list", "producer", "--json", "--where",
+                              "district=5011", "--where", "otop_stars=4"});
+  REQUIRE(both.size() == 1);
+  CHECK(both[0]["name"] == "ข");
+  CHECK(kbo.Run({"list", "producer", "--where", "stars=many"}).exit_code == 2);
+}
+
+TEST_CASE("kbo: status --json reports the device and counts writes", "[cli]") {
+  Kbo kbo;
+  json s = kbo.Json({"status", "--json"});
+  for (const char* key : {"device_id", "enrolled", "server", "role", "districts",
+                          "pending_changes", "pending_blobs", "confirmed_changes",
+                          "last_sync", "last_error"}) {
+    CAPTURE(key);
+    CHECK(s.contains(key));
+  }
+  CHECK(s["enrolled"] == false);
+  CHECK(s["server"].is_null());
+  CHECK(s["last_sync"].is_null());
+  CHECK(s["pending_changes"] == 0);
+  CHECK(s["pending_blobs"] == 0);
+
+  const std::string id = kbo.Producer();
+  kbo.Producer();
+  REQUIRE(kbo.Run({"edit", "producer", id, "--set", "stars=1"}).exit_code == 0);
+  s = kbo.Json({"status", "--json"});
+  CHECK(s["pending_changes"] == 3);
+
+  const CliResult human = kbo.Run({"status"});
+  CHECK(human.exit_code == 0);
+  CHECK(human.out.find("pending changes:    3") != std::string::npos);
+}
+
+TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  const std::string local = kbo.Add(
+      {"visit", "add", "--producer", producer, "--at", "2024-03-01T06:30:00+07:00"});
+  CHECK(kbo.Json({"show", "visit", local, "--json"})["visited_at"] ==
+        "2024-02-29T23:30:00Z");
+  const std::string now = kbo.Add({"visit", "add", "--producer", producer});
+  const std::string at =
+      kbo.Json({"show", "visit", now, "--json"})["visited_at"].get<std::string>();
+  CHECK(std::regex_match(at, std::regex("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z")));
+  CHECK(kbo.Run({"visit", "add", "--producer", producer, "--at", "yesterday"})
+            .exit_code == 2);
+}
+
+TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  WriteFile(kbo.File("group.png"), TinyPng(4, 3));
+  const std::string photo = kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
+                                     "producer:" + producer, "--caption", "ป้ายกลุ่ม"});
+  const json row = kbo.Json({"show", "photo", photo, "--json"});
+  CHECK(row["subject_type"] == "producer");
+  CHECK(row["subject_id"] == producer);
+  CHECK(row["mime"] == "image/png");
+  CHECK(row["width"] == 4);
+  CHECK(row["height"] == 3);
+  CHECK(row["bytes"] == static_cast<int64_t>(TinyPng(4, 3).size()));
+  CHECK(row["caption"] == "ป้ายกลุ่ม");
+  CHECK(row["district_code"] == "5011");
+  CHECK(row["sha256"].get<std::string>().size() == 64);
+  CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
+
+  // The same photo again: a second row, still one blob to upload.
+  kbo.Add({"photo", "add", kbo.File("group.png"), "--subject", "producer:" + producer});
+  CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
+
+  WriteFile(kbo.File("notes.txt"), "not a photo");
+  const CliResult text = kbo.Run(
+      {"photo", "add", kbo.File("notes.txt"), "--subject", "producer:" + producer});
+  CHECK(text.exit_code == 2);
+  CHECK(text.err.find("notes.txt") != std::string::npos);
+
+  CHECK(kbo.Run({"photo", "add", kbo.File("group.png"), "--subject",
+                 "producer:1b4e28ba-2fa1-41d2-883f-0016d3cca427"})
+            .exit_code == 3);
+  CHECK(kbo.Run({"photo", "add", kbo.File("absent.png"), "--subject",
+                 "producer:" + producer})
+            .exit_code == 3);
+  CHECK(kbo.Run({"photo", "add", kbo.File("group.png"), "--subject", producer})
+            .exit_code == 2);
+  CHECK(kbo.Json({"list", "photo", "--json"}).size() == 2);
+}
+
+TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
+  Kbo kbo;
+  SECTION("a bad line 3 imports nothing") {
+    WriteFile(kbo.File("bad.csv"),
+              "kind,name,district\n"
+              "group,กลุ่มจักสานบ้านโป่ง,5011\n"
+              "group,กลุ่มแม่บ้านสันทราย,5099\n");
+    const CliResult r = kbo.Run({"import", "producers", kbo.File("bad.csv")});
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("line 3") != std::string::npos);
+    CHECK(r.err.find("5099") != std::string::npos);
+    CHECK(kbo.Json({"list", "producer", "--json"}).empty());
+  }
+  SECTION("a BOM, CRLF and Thai are accepted; ids on stdout") {
+    WriteFile(kbo.File("ok.csv"),
+              "\xEF\xBB\xBFkind,name,district,stars,tambon\r\n"
+              "group,กลุ่มจักสานบ้านโป่ง,พร้าว,2,เวียง\r\n"
+              "entrepreneur,นายสมชาย ทองดี,Phrao,,\r\n");
+    const CliResult r = kbo.Run({"import", "producers", kbo.File("ok.csv")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(std::regex_match(r.out, std::regex("([0-9a-f-]{36}\n){2}")));
+    CHECK(r.err == "imported 2 producers\n");
+    const json rows = kbo.Json({"list", "producer", "--json"});
+    REQUIRE(rows.size() == 2);
+    CHECK(rows[0]["id"] == r.out.substr(0, 36));
+    CHECK(rows[0]["name"] == "กลุ่มจักสานบ้านโป่ง");
+    CHECK(rows[0]["tambon"] == "เวียง");
+    CHECK(rows[0]["otop_stars"] == 2);
+    CHECK(rows[1]["district_code"] == "5011");
+  }
+  SECTION("enrolments with the flag spellings as headers") {
+    const std::string producer = kbo.Producer();
+    const std::string workshop = kbo.Workshop();
+    WriteFile(kbo.File("enrol.csv"), "workshop,producer,participant\n" + workshop +
+                                         "," + producer + ",นางสมศรี ใจดี\n" +
+                                         workshop + "," + producer + ",นายบุญมี\n");
+    const CliResult r = kbo.Run({"import", "enrolment", kbo.File("enrol.csv")});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(r.err == "imported 2 enrolments\n");
+    CHECK(kbo.Json({"list", "enrolment", "--json"}).size() == 2);
+  }
+  SECTION("an unknown column and a short row are refused") {
+    WriteFile(kbo.File("col.csv"), "kind,name,district,colour\n");
+    const CliResult col = kbo.Run({"import", "producers", kbo.File("col.csv")});
+    CHECK(col.exit_code == 2);
+    CHECK(col.err.find("colour") != std::string::npos);
+    WriteFile(kbo.File("short.csv"), "kind,name,district\ngroup,x,5011\ngroup,y\n");
+    const CliResult short_row = kbo.Run({"import", "producers", kbo.File("short.csv")});
+    CHECK(short_row.exit_code == 2);
+    CHECK(short_row.err.find("line 3") != std::string::npos);
+    CHECK(kbo.Json({"list", "producer", "--json"}).empty());
+  }
+  SECTION("a missing file is not found") {
+    CHECK(kbo.Run({"import", "producers", kbo.File("absent.csv")}).exit_code == 3);
+  }
+}
+
+}  // namespace
+}  // namespace kbo::testing

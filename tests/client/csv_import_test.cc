@@ -1,0 +1,178 @@
+#include "client/csv_import.h"
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+
+#include "client/store.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo::client {
+namespace {
+
+using kbo::testing::TempDir;
+
+std::unique_ptr<ClientStore> OpenStore(const TempDir& dir) {
+  auto store = ClientStore::Open(dir.File("home"));
+  REQUIRE(store.ok());
+  return std::move(store).value();
+}
+
+size_t LiveRows(ClientStore& store, const char* entity) {
+  auto rows = store.List(entity);
+  REQUIRE(rows.ok());
+  return rows->size();
+}
+
+std::string Text(const StoredRow& row, const char* column) {
+  auto it = row.values.find(column);
+  REQUIRE(it != row.values.end());
+  return it->second.ToDisplay();
+}
+
+TEST_CASE("ResolveColumnName: catalogue names and flag spellings", "[csv_import]") {
+  const Entity& producer = *FindEntity("producer");
+  CHECK(ResolveColumnName(producer, "district_code")->name == "district_code");
+  CHECK(ResolveColumnName(producer, " District ")->name == "district_code");
+  CHECK(ResolveColumnName(producer, "stars")->name == "otop_stars");
+  CHECK(ResolveColumnName(producer, "cluster-brand")->name == "cluster_brand");
+  CHECK(ResolveColumnName(producer, "Cluster Brand")->name == "cluster_brand");
+  CHECK(ResolveColumnName(producer, "producer") == nullptr);  // not a producer column
+  CHECK(ResolveColumnName(producer, "id") == nullptr);
+  CHECK(ResolveColumnName(producer, "deleted") == nullptr);
+  CHECK(ResolveColumnName(producer, "colour") == nullptr);
+
+  const Entity& enrolment = *FindEntity("enrolment");
+  CHECK(ResolveColumnName(enrolment, "workshop")->name == "workshop_id");
+  CHECK(ResolveColumnName(enrolment, "producer")->name == "producer_id");
+  CHECK(ResolveColumnName(enrolment, "participant")->name == "participant_name");
+  CHECK(ResolveColumnName(*FindEntity("visit"), "at")->name == "visited_at");
+  CHECK(ResolveColumnName(*FindEntity("workshop"), "fiscal-year")->name ==
+        "fiscal_year");
+}
+
+TEST_CASE("ImportCsv: producers with a BOM, Thai names and typed forms",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const std::string csv =
+      "\xEF\xBB\xBF"
+      "kind,name,district,stars,members,tambon\r\n"
+      "group,กลุ่มทอผ้าบ้านป่าแป๋,พร้าว,๓,12,เวียง\r\n"
+      "Entrepreneur,\"นายสมชาย, ทองดี\",Phrao,,,\r\n"
+      ",,,,,\r\n";  // a spreadsheet's empty trailing row
+  auto ids = ImportCsv(*store, "producer", csv);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 2);
+  auto rows = store->List("producer");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK((*rows)[0].id == (*ids)[0]);
+  CHECK(Text((*rows)[0], "name") == "กลุ่มทอผ้าบ้านป่าแป๋");
+  CHECK(Text((*rows)[0], "district_code") == "5011");
+  CHECK((*rows)[0].values.at("otop_stars") == Value::Integer(3));  // Thai digit
+  CHECK(Text((*rows)[0], "tambon") == "เวียง");
+  CHECK(Text((*rows)[1], "kind") == "entrepreneur");
+  CHECK(Text((*rows)[1], "name") == "นายสมชาย, ทองดี");
+  CHECK((*rows)[1].values.at("otop_stars").is_null());
+}
+
+TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  struct Case {
+    const char* what;
+    std::string csv;
+    std::string mentions;
+  };
+  const std::vector<Case> cases = {
+      {"unknown district",
+       "kind,name,district\ngroup,ก,5011\ngroup,ข,5011\ngroup,ค,5099\n",
+       "line 4: district_code '5099' is not a Chiang Mai district"},
+      {"missing required value", "kind,name,district\ngroup,ก,5011\ngroup,,5011\n",
+       "line 3: name is required"},
+      {"blank line before the bad row",
+       "kind,name,district\n\ngroup,ก,5011\ngroup,ข,5011\ngroup,ค,5011,extra\n",
+       "line 5: expected 3 fields"},
+      {"stars out of range", "kind,name,district,stars\ngroup,ก,5011,7\n",
+       "line 2: otop_stars must be from 0 to 5"},
+      {"unknown column", "kind,name,district,colour\ngroup,ก,5011,red\n",
+       "line 1: unknown column 'colour'"},
+      {"repeated column", "kind,name,district,district_code\n",
+       "both name district_code"},
+      {"system column", "id,kind,name,district\n", "'id' is set by the system"},
+      {"empty header cell", "kind,,district\n", "column 2 of the header"},
+      {"unterminated quote", "kind,name,district\ngroup,\"ก,5011\n", "line 2"},
+      {"not UTF-8", "kind,name,district\ngroup,\xff,5011\n", "line 2"},
+      {"empty file", "", "empty"},
+  };
+  for (const Case& c : cases) {
+    CAPTURE(c.what);
+    auto ids = ImportCsv(*store, "producer", c.csv);
+    REQUIRE_FALSE(ids.ok());
+    CHECK(ids.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(ids.status().message(), Catch::Contains(c.mentions));
+  }
+  CHECK(LiveRows(*store, "producer") == 0);
+}
+
+TEST_CASE("ImportCsv: enrolments; a row naming a missing workshop is not found",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  RowValues producer;
+  producer["kind"] = Value::Text("group");
+  producer["name"] = Value::Text("กลุ่มทอผ้าบ้านป่าแป๋");
+  producer["district_code"] = Value::Text("5011");
+  auto p = store->Record("producer", producer);
+  REQUIRE(p.ok());
+  RowValues workshop;
+  workshop["title"] = Value::Text("อบรม KBO");
+  workshop["fiscal_year"] = Value::Integer(2567);
+  workshop["district_code"] = Value::Text("5011");
+  workshop["start_date"] = Value::Text("2024-03-04");
+  auto w = store->Record("workshop", workshop);
+  REQUIRE(w.ok());
+  const std::string pid = p->ToString();
+  const std::string wid = w->ToString();
+
+  const std::string missing = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+  auto refused = ImportCsv(*store, "enrolment",
+                           "workshop,producer,participant\n" + wid + "," + pid +
+                               ",นางสมศรี ใจดี\n" + missing + "," + pid + ",นายบุญมี\n");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kNotFound);
+  CHECK_THAT(refused.status().message(), Catch::StartsWith("line 3: "));
+  CHECK(LiveRows(*store, "enrolment") == 0);
+
+  auto ids = ImportCsv(*store, "enrolment",
+                       "workshop_id,producer_id,participant_name\n" + wid + "," + pid +
+                           ",นางสมศรี ใจดี\n" + wid + "," + pid + ",นายบุญมี\n");
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  CHECK(ids->size() == 2);
+  auto rows = store->List("enrolment");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 2);
+  CHECK(Text((*rows)[1], "participant_name") == "นายบุญมี");
+  CHECK(Text((*rows)[1], "district_code") == "5011");  // from the workshop
+}
+
+TEST_CASE("ImportCsv: a header alone imports nothing; unknown entity refused",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto none = ImportCsv(*store, "producer", "kind,name,district\r\n");
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+  auto bad = ImportCsv(*store, "gadget", "a,b\n");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.status().code() == Code::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace kbo::client
