@@ -49,6 +49,7 @@ CREATE TABLE change_set (
 CREATE TABLE sync_state (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
   pull_cursor INTEGER NOT NULL DEFAULT 0,
+  conflict_cursor INTEGER NOT NULL DEFAULT 0,
   last_sync_at TEXT,
   last_push_at TEXT,
   last_error TEXT
@@ -61,4 +62,25 @@ CREATE TABLE blob_upload (
   mime TEXT NOT NULL,
   uploaded_bytes INTEGER NOT NULL DEFAULT 0,
   done_at TEXT
+);
+
+-- Conflicts the server reported for rows in this device's scope (read-only
+-- here; the central office resolves them). Mirrors the server's record.
+CREATE TABLE conflict (
+  id TEXT PRIMARY KEY NOT NULL,
+  entity TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  column_name TEXT NOT NULL,
+  district_code TEXT,
+  current_value TEXT,
+  current_device TEXT,
+  current_hlc TEXT,
+  incoming_value TEXT,
+  incoming_device TEXT,
+  incoming_hlc TEXT,
+  incoming_base INTEGER,
+  winner TEXT,
+  detected_at TEXT,
+  resolved_at TEXT,
+  server_seq INTEGER NOT NULL    -- position in the server's conflict feed
 );

@@ -1,11 +1,26 @@
 -- Server-only tables: devices, enrolment tokens, nonces, the append-only
 -- change set log, conflicts, blobs.
 
+-- The server's own identity (it writes conflict resolutions as an ordinary
+-- device would) and the next global server sequence number.
 CREATE TABLE server_state (
   singleton INTEGER PRIMARY KEY CHECK (singleton = 1),
-  next_seq INTEGER NOT NULL DEFAULT 1
+  next_seq INTEGER NOT NULL DEFAULT 1,
+  server_id TEXT,            -- uuid, set on first start
+  clock_hlc TEXT             -- the server's persisted hybrid logical clock
 );
 INSERT INTO server_state(singleton, next_seq) VALUES (1, 1);
+
+-- Pull index: for every row, the highest server sequence of any of its cells
+-- and its current district (for scope). Pull pages walk it in max_seq order.
+CREATE TABLE row_seq (
+  entity TEXT NOT NULL,
+  row_id TEXT NOT NULL,
+  max_seq INTEGER NOT NULL,
+  district_code TEXT,
+  PRIMARY KEY (entity, row_id)
+) WITHOUT ROWID;
+CREATE INDEX row_seq_by_seq ON row_seq(max_seq);
 
 CREATE TABLE enrol_token (
   token_hash TEXT PRIMARY KEY NOT NULL,   -- SHA-256 hex; the token itself is never stored
@@ -50,6 +65,10 @@ CREATE TABLE change_set_log (
   PRIMARY KEY (device_id, seq)
 );
 
+-- Every conflict the merge found (DESIGN §4): both values, both writers,
+-- both times, the base. `feed_seq` is taken from the global server sequence
+-- when the conflict is detected and again when it is resolved, so devices
+-- pull conflict records after a cursor like rows.
 CREATE TABLE conflict (
   id TEXT PRIMARY KEY NOT NULL,
   entity TEXT NOT NULL,
@@ -58,18 +77,23 @@ CREATE TABLE conflict (
   district_code TEXT,
   current_value TEXT,
   current_type TEXT NOT NULL,
+  current_device TEXT NOT NULL,
   current_hlc TEXT NOT NULL,
   current_seq INTEGER NOT NULL,
   incoming_value TEXT,
   incoming_type TEXT NOT NULL,
+  incoming_device TEXT NOT NULL,
   incoming_hlc TEXT NOT NULL,
   incoming_base INTEGER NOT NULL,
   incoming_seq INTEGER NOT NULL,
   winner TEXT NOT NULL,             -- 'current' or 'incoming' (what LWW shows)
   detected_at TEXT NOT NULL,
   resolved_at TEXT,
-  resolution_hlc TEXT
+  resolved_value TEXT,
+  resolution_seq INTEGER,
+  feed_seq INTEGER NOT NULL
 );
+CREATE INDEX conflict_feed ON conflict(feed_seq);
 CREATE INDEX conflict_open ON conflict(resolved_at);
 
 CREATE TABLE blob (

@@ -173,6 +173,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
 
   // Decide each cell with the pure rule.
   std::vector<const PlannedCell*> winners;
+  bool versions_changed = false;
   for (const PlannedCell& cell : cells) {
     CellVersion current;
     uint64_t current_seq = 0;
@@ -204,14 +205,27 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       event.incoming_won = wins;
       if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
     }
-    if (!wins) continue;
+    if (!wins) {
+      if (options.seq_from_base && current.hlc == row.hlc) {
+        auto it = versions.find(cell.name);
+        if (it != versions.end() && it->second.seq != cell.base) {
+          it->second.seq = cell.base;
+          versions_changed = true;
+        }
+      }
+      continue;
+    }
     winners.push_back(&cell);
     StoredVersion& v = versions[cell.name];
     v.hlc = row.hlc;
-    if (options.seq != 0) v.seq = options.seq;
+    if (options.seq_from_base) {
+      v.seq = cell.base;
+    } else if (options.seq != 0) {
+      v.seq = options.seq;
+    }
   }
   if (applied_cells) *applied_cells += winners.size();
-  if (winners.empty() && exists) return Status();
+  if (winners.empty() && exists && !versions_changed) return Status();
 
   // Write the winners: one INSERT or UPDATE of the entity row, one upsert of
   // its versions. Statement text depends only on the set of columns, so the
@@ -236,7 +250,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     }
     sql += " WHERE id = ?1";
   }
-  {
+  if (!winners.empty() || !exists) {
     Statement& st = db.Cached(sql);
     st.Bind(1, std::string_view(row_id));
     int n = 2;

@@ -49,6 +49,11 @@ struct ApplyOptions {
   // If set, every cell write is checked with IsConflict() against the
   // current value, and conflicts are reported here (server push).
   ConflictSink* conflicts = nullptr;
+  // Client pull: each cell's `base` is the server sequence of that cell's
+  // value (docs/protocol.md). A cell that wins records it; a cell whose hlc
+  // equals the stored one (the device's own write coming back) records it
+  // too, so the next local edit carries the right base. Ignores `seq`.
+  bool seq_from_base = false;
 };
 
 // Validates every cell against the catalogue, then merges `row` into the

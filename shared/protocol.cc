@@ -1,0 +1,54 @@
+#include "shared/protocol.h"
+
+#include <cstring>
+
+namespace kbo::protocol {
+
+std::string CanonicalRequest(std::string_view method, std::string_view path_with_query,
+                             int64_t time_ms, std::string_view nonce,
+                             std::string_view body) {
+  std::string s;
+  s.reserve(method.size() + path_with_query.size() + nonce.size() + 100);
+  s.append(method).append("\n").append(path_with_query).append("\n");
+  s.append(std::to_string(time_ms)).append("\n").append(nonce).append("\n");
+  s.append(HexEncode(Sha256(body)));
+  return s;
+}
+
+std::string EncodePushBody(const Signature& signature, std::string_view change_set) {
+  std::string body(reinterpret_cast<const char*>(signature.data()), signature.size());
+  body.append(change_set);
+  return body;
+}
+
+Status DecodePushBody(std::string_view body, Signature* signature,
+                      std::string_view* change_set) {
+  if (body.size() < signature->size()) {
+    return Status::Corruption("push body shorter than a signature");
+  }
+  std::memcpy(signature->data(), body.data(), signature->size());
+  *change_set = body.substr(signature->size());
+  return Status();
+}
+
+std::string ReceiptMessage(const Receipt& r) {
+  return "kbo-receipt-v1\n" + r.device_id + "\n" + std::to_string(r.seq) + "\n" +
+         r.hash + "\n" + std::to_string(r.first_server_seq) + "\n" +
+         std::to_string(r.last_server_seq) + "\n" + std::to_string(r.rows) + "\n" +
+         std::to_string(r.conflicts) + "\n" + r.received_at;
+}
+
+std::string PullPageMessage(std::string_view device_id, uint64_t after,
+                            uint64_t next_cursor, bool more, std::string_view body) {
+  return std::string(device_id) + "\n" + std::to_string(after) + "\n" +
+         std::to_string(next_cursor) + "\n" + (more ? "1" : "0") + "\n" +
+         HexEncode(Sha256(body));
+}
+
+std::string ConflictsMessage(std::string_view device_id, uint64_t after,
+                             std::string_view body) {
+  return std::string(device_id) + "\nconflicts\n" + std::to_string(after) + "\n" +
+         HexEncode(Sha256(body));
+}
+
+}  // namespace kbo::protocol

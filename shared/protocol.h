@@ -1,0 +1,109 @@
+#ifndef KBO_SHARED_PROTOCOL_H_
+#define KBO_SHARED_PROTOCOL_H_
+
+// The sync protocol's vocabulary, shared by kbo (client/sync_client.cc) and
+// kbo-server (server/http_api.cc). docs/protocol.md is the full text.
+//
+// Protocol versions:
+//   1  (0.1.0) enrolment, signed requests, push with signed receipts, signed
+//      pull pages, conflicts, resumable blob upload, bundles.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "shared/change_set.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+
+namespace kbo::protocol {
+
+inline constexpr int kVersion = 1;
+
+// Paths.
+inline constexpr std::string_view kEnrollPath = "/v1/enroll";
+inline constexpr std::string_view kPushPath = "/v1/push";
+inline constexpr std::string_view kPullPath = "/v1/pull";           // ?after=N&limit=M
+inline constexpr std::string_view kConflictsPath = "/v1/conflicts"; // ?after=N
+inline constexpr std::string_view kBlobsMissingPath = "/v1/blobs/missing";
+inline constexpr std::string_view kBlobPathPrefix = "/v1/blobs/";   // + sha256 hex
+inline constexpr std::string_view kHealthPath = "/v1/health";
+
+// Request authentication headers (every /v1 request except enroll, health).
+inline constexpr const char* kDeviceHeader = "X-KBO-Device";
+inline constexpr const char* kTimeHeader = "X-KBO-Time";        // unix ms
+inline constexpr const char* kNonceHeader = "X-KBO-Nonce";      // 32 hex
+inline constexpr const char* kSignatureHeader = "X-KBO-Signature";  // 128 hex
+// Pull page headers (signed with the page: see PullPageMessage).
+inline constexpr const char* kNextCursorHeader = "X-KBO-Next-Cursor";
+inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"
+// Blob chunk header: SHA-256 hex of the chunk's bytes.
+inline constexpr const char* kChunkHashHeader = "X-KBO-Chunk-Sha256";
+
+// Limits (server-enforced; the client stays within them).
+// A request's clock may differ from the server's by at most this. 5 minutes.
+inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
+// Push body (signature + change set). 16 MiB.
+inline constexpr size_t kMaxPushBytes = size_t{16} << 20;
+// One blob chunk. 1 MiB: small enough to resume cheaply on a rural link.
+inline constexpr size_t kBlobChunkBytes = size_t{1} << 20;
+// Any other request body (JSON). 64 KiB.
+inline constexpr size_t kMaxJsonBytes = 64 << 10;
+// Row changes per pull page: default and cap.
+inline constexpr int kDefaultPullLimit = 2000;
+inline constexpr int kMaxPullLimit = 5000;
+// A device whose clock is off by more than this is flagged in `device list`.
+inline constexpr int64_t kClockFlagMs = 10 * 60 * 1000;
+
+// The string a device signs (domain kRequestDomain) for one request:
+//   METHOD "\n" PATH_WITH_QUERY "\n" TIME_MS "\n" NONCE "\n" hex(SHA-256(body))
+std::string CanonicalRequest(std::string_view method, std::string_view path_with_query,
+                             int64_t time_ms, std::string_view nonce,
+                             std::string_view body);
+
+// A push body: the device's detached signature (64 bytes) followed by the
+// encoded change set, so the server keeps exactly what was signed.
+std::string EncodePushBody(const Signature& signature, std::string_view change_set);
+// kCorruption if shorter than a signature.
+Status DecodePushBody(std::string_view body, Signature* signature,
+                      std::string_view* change_set);
+
+// The receipt the server signs (domain kReceiptDomain) for an accepted
+// change set; the client verifies it with the pinned server key before it
+// marks the change set acknowledged.
+struct Receipt {
+  std::string device_id;
+  uint64_t seq = 0;
+  std::string hash;          // hex SHA-256 of the change set bytes
+  uint64_t first_server_seq = 0;
+  uint64_t last_server_seq = 0;
+  uint64_t rows = 0;
+  uint64_t conflicts = 0;
+  std::string received_at;   // ISO 8601 UTC
+};
+// "kbo-receipt-v1\n" device "\n" seq "\n" hash "\n" first "\n" last "\n"
+// rows "\n" conflicts "\n" received_at
+std::string ReceiptMessage(const Receipt& r);
+
+// The message the server signs (domain kPullPageDomain) for one pull page:
+//   device "\n" after "\n" next_cursor "\n" more(0|1) "\n" hex(SHA-256(body))
+// In a pull page (an encoded ChangeSet with device = nil, seq = 0), each
+// cell's `base` carries the server sequence of that cell's current value.
+std::string PullPageMessage(std::string_view device_id, uint64_t after,
+                            uint64_t next_cursor, bool more, std::string_view body);
+
+// The same for the JSON conflicts list (domain kPullPageDomain):
+//   device "\n" "conflicts" "\n" after "\n" hex(SHA-256(body))
+std::string ConflictsMessage(std::string_view device_id, uint64_t after,
+                             std::string_view body);
+
+// A bundle file (kbo bundle export / kbo-server bundle import):
+//   "KBOBUNDLE1\n" then records: kind:u8 len:u32le bytes[len]
+//   kind 1 = push body (signature + change set), kind 2 = blob (64 hex
+//   sha256 + bytes). Records are independent; import applies each through
+//   the same checks as a push, idempotently.
+inline constexpr std::string_view kBundleMagic = "KBOBUNDLE1\n";
+
+}  // namespace kbo::protocol
+
+#endif  // KBO_SHARED_PROTOCOL_H_
