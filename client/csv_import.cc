@@ -79,12 +79,13 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   return nullptr;
 }
 
-Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity_name,
+Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
+                                    std::string_view entity_name,
                                     std::string_view csv_text) {
   const Entity* entity = FindEntity(entity_name);
   if (entity == nullptr) {
-    return Status::InvalidArgument("unknown entity '" + std::string(entity_name) +
-                                   "'");
+    return Status::InvalidArgument("unknown entity '" +
+                                   std::string(entity_name) + "'");
   }
   Result<std::vector<CsvRecord>> parsed = ParseCsv(csv_text);
   if (!parsed.ok()) return parsed.status();
@@ -108,21 +109,23 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity_
                                      " of the header has no name");
     }
     if (normal == kIdColumn || normal == kDeletedColumn) {
-      return Status::InvalidArgument(LinePrefix(header.line) + "column '" + name +
+      return Status::InvalidArgument(LinePrefix(header.line) + "column '" +
+                                     name +
                                      "' is set by the system and cannot be "
                                      "imported");
     }
     const Column* column = ResolveColumnName(*entity, name);
     if (column == nullptr) {
-      return Status::InvalidArgument(LinePrefix(header.line) + "unknown column '" +
-                                     name + "' for " + std::string(entity->name) +
+      return Status::InvalidArgument(LinePrefix(header.line) +
+                                     "unknown column '" + name + "' for " +
+                                     std::string(entity->name) +
                                      " (known: " + KnownColumns(*entity) + ")");
     }
     for (size_t j = 0; j < i; ++j) {
       if (columns[j] == column) {
         return Status::InvalidArgument(
-            LinePrefix(header.line) + "columns '" + header.fields[j] + "' and '" +
-            name + "' both name " + std::string(column->name));
+            LinePrefix(header.line) + "columns '" + header.fields[j] +
+            "' and '" + name + "' both name " + std::string(column->name));
       }
     }
     columns.push_back(column);
@@ -138,20 +141,23 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity_
     const CsvRecord& record = records[r];
     if (IsAllBlank(record.fields)) continue;
     if (record.fields.size() != columns.size()) {
-      return Status::InvalidArgument(
-          LinePrefix(record.line) + "expected " + std::to_string(columns.size()) +
-          " fields like the header, found " + std::to_string(record.fields.size()));
+      return Status::InvalidArgument(LinePrefix(record.line) + "expected " +
+                                     std::to_string(columns.size()) +
+                                     " fields like the header, found " +
+                                     std::to_string(record.fields.size()));
     }
     RowValues row;
     for (size_t i = 0; i < columns.size(); ++i) {
-      Result<Value> value =
-          ClientStore::ParseText(entity->name, columns[i]->name, record.fields[i]);
+      Result<Value> value = ClientStore::ParseText(
+          entity->name, columns[i]->name, record.fields[i]);
       if (!value.ok()) {
-        return Status::FromCode(value.status().code(),
-                                LinePrefix(record.line) + value.status().message());
+        return Status::FromCode(
+            value.status().code(),
+            LinePrefix(record.line) + value.status().message());
       }
       // An empty cell leaves the column unset, so its default applies.
-      if (!value->is_null()) row[std::string(columns[i]->name)] = std::move(*value);
+      if (!value->is_null())
+        row[std::string(columns[i]->name)] = std::move(*value);
     }
     rows.push_back(std::move(row));
     lines.push_back(record.line);
@@ -159,11 +165,12 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity_
   if (rows.empty()) return std::vector<Uuid>{};
 
   size_t failed = rows.size();
-  Result<std::vector<Uuid>> ids = store.RecordAll(entity->name, std::move(rows), &failed);
+  Result<std::vector<Uuid>> ids =
+      store.RecordAll(entity->name, std::move(rows), &failed);
   if (!ids.ok()) {
     if (failed < lines.size()) {
-      return Status::FromCode(ids.status().code(),
-                              LinePrefix(lines[failed]) + ids.status().message());
+      return Status::FromCode(ids.status().code(), LinePrefix(lines[failed]) +
+                                                       ids.status().message());
     }
     return ids.status();
   }

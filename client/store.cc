@@ -191,11 +191,18 @@ Result<std::optional<StoredRow>> ClientStore::Find(const Entity& e, const Uuid& 
   return row;
 }
 
-Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* row) {
+Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
+                                    RowValues* row) {
   // Every reference must name a live row.
   std::map<std::string, StoredRow> parents;
   for (const Column& c : e.columns) {
     if (c.type != ColumnType::kRef) continue;
+    // An edit checks only what it changes: a product whose producer was
+    // deleted can still have its description corrected.
+    if (changed && !changed->count(c.name) &&
+        !(c.ref_entity.empty() && changed->count("subject_type"))) {
+      continue;
+    }
     auto it = row->find(c.name);
     if (it == row->end() || it->second.is_null()) continue;
     std::string_view target = c.ref_entity;
@@ -258,7 +265,6 @@ Status ClientStore::CheckReferences(const Entity& e, const Uuid* id, RowValues* 
                                      " belongs to another workshop");
     }
   }
-  (void)id;
   return Status();
 }
 
@@ -303,8 +309,15 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
     // that was deleted: the person recorded it anew.
     auto existing = Find(e, id);
     if (!existing.ok()) return existing.status();
-    if (existing->has_value() && (*existing)->deleted) {
-      row[std::string(kDeletedColumn)] = Value::Integer(0);
+    if (existing->has_value()) {
+      if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
+      // A mark or score recorded again is a whole new statement: columns
+      // not given (an old note) are cleared, not silently kept.
+      for (const Column& c : e.columns) {
+        if (!row.count(c.name) && !(*existing)->values[std::string(c.name)].is_null()) {
+          row[std::string(c.name)] = Value::Null();
+        }
+      }
     }
   } else {
     id = Uuid::Random();
@@ -321,6 +334,23 @@ Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
   if (!txn.status().ok()) return txn.status();
   Result<Uuid> id = RecordInTxn(*e, std::move(row));
   if (!id.ok()) return id;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return id;
+}
+
+Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
+  const Entity* e = FindEntity("photo");
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  const Value sha = row.count("sha256") ? row["sha256"] : Value();
+  const Value bytes = row.count("bytes") ? row["bytes"] : Value();
+  const Value mime = row.count("mime") ? row["mime"] : Value();
+  Result<Uuid> id = RecordInTxn(*e, std::move(row));
+  if (!id.ok()) return id;
+  Statement& st = db_->Cached(
+      "INSERT OR IGNORE INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2, ?3)");
+  st.Bind(1, sha).Bind(2, bytes).Bind(3, mime);
+  if (Status s = st.Run(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return id;
 }
@@ -390,7 +420,7 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     merged[column] = value;
   }
   RowValues check = merged;
-  if (Status s = CheckReferences(*e, &id, &check); !s.ok()) return s;
+  if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
   if (Status s = WriteLocal(*e, id, changes); !s.ok()) return s;
   return txn.Commit();
 }

@@ -68,12 +68,19 @@ class ClientStore {
   // returns its id. Fills defaults and the district from the parent row
   // (e.g. an attendance mark takes its workshop's district). For entities
   // with a natural key the id is derived, and recording the same key again
-  // edits that row. Errors, with nothing written:
+  // replaces that row's values (a column not given, such as an old note,
+  // becomes empty: a new mark is a whole statement). Errors, with nothing
+  // written:
   //   kInvalidArgument: a value fails validation, a required column is
   //     missing, the day is outside the workshop's days, an enrolment of
   //     another workshop;
   //   kNotFound: a referenced row does not exist (or was deleted).
   Result<Uuid> Record(std::string_view entity, RowValues row);
+
+  // Records a photo row (Record("photo", row)) and queues its blob
+  // (row's sha256, bytes, mime) for upload, in one transaction. The blob must
+  // already be in the home's blobs/ (BlobStore).
+  Result<Uuid> RecordPhoto(RowValues row);
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
   // none. On error, `failed_index` (if given) is set to the index of the row
@@ -125,8 +132,9 @@ class ClientStore {
   Result<Uuid> RecordInTxn(const Entity& entity, RowValues row);
   // Writes one row change through the applier and the outbox (in a txn).
   Status WriteLocal(const Entity& entity, const Uuid& id, const RowValues& cells);
-  // Cross-row rules: refs exist, districts inherited, attendance day.
-  Status CheckReferences(const Entity& entity, const Uuid* id, RowValues* row);
+  // Cross-row rules: refs exist, districts inherited, attendance day. Only
+  // references in `changed` are looked up (all of them if null).
+  Status CheckReferences(const Entity& entity, const RowValues* changed, RowValues* row);
   Result<std::optional<StoredRow>> Find(const Entity& entity, const Uuid& id);
 
   HomePaths paths_;

@@ -71,7 +71,9 @@ Status UsageError(Context& ctx, std::string message) {
   return Status::InvalidArgument(std::move(message));
 }
 
-bool ParsedArgs::Has(std::string_view name) const { return Get(name) != nullptr; }
+bool ParsedArgs::Has(std::string_view name) const {
+  return Get(name) != nullptr;
+}
 
 const std::string* ParsedArgs::Get(std::string_view name) const {
   const std::string* found = nullptr;
@@ -152,8 +154,8 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
     }
   }
   if (parsed->positional.size() < positional.size()) {
-    return UsageError(ctx, "missing " +
-                               std::string(positional[parsed->positional.size()]));
+    return UsageError(
+        ctx, "missing " + std::string(positional[parsed->positional.size()]));
   }
   return Status();
 }
@@ -261,7 +263,8 @@ const std::vector<Command>& Commands() {
   static const std::vector<Command>* const commands = [] {
     auto* all = new std::vector<Command>();
     all->push_back({"init", "", "init",
-                    "create the home folder and print this device's id", RunInit});
+                    "create the home folder and print this device's id",
+                    RunInit});
     for (auto* part : {RecordCommands, PhotoCommands, DataCommands}) {
       for (Command& c : part()) all->push_back(std::move(c));
     }
@@ -310,8 +313,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
       ++rest;
     }
     *chosen = &c;
-    std::vector<std::string> tail(args.begin() + static_cast<std::ptrdiff_t>(rest),
-                                  args.end());
+    std::vector<std::string> tail(
+        args.begin() + static_cast<std::ptrdiff_t>(rest), args.end());
     for (const std::string& a : tail) {
       if (a == "--") break;
       if (IsHelpFlag(a)) {
@@ -328,7 +331,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
       verbs += (verbs.empty() ? "" : ", ") + std::string(c.verb);
       if (*chosen == nullptr) *chosen = &c;  // its usage follows the message
     }
-    const std::string given = i + 1 < args.size() ? " '" + args[i + 1] + "'" : "";
+    const std::string given =
+        i + 1 < args.size() ? " '" + args[i + 1] + "'" : "";
     return UsageError(ctx, "kbo " + noun + " needs one of: " + verbs +
                                (given.empty() ? "" : " (got" + given + ")"));
   }
@@ -338,7 +342,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
 }  // namespace
 }  // namespace cli
 
-int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
   try {
     cli::Context ctx(out, err, "");
     const cli::Command* chosen = nullptr;

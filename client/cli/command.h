@@ -50,8 +50,8 @@ Status UsageError(Context& ctx, std::string message);
 struct FlagSpec {
   std::string_view name;  // without the leading "--"
   bool required = false;
-  bool takes_value = true;   // false: a switch such as --json
-  bool repeatable = false;   // --set, --where
+  bool takes_value = true;  // false: a switch such as --json
+  bool repeatable = false;  // --set, --where
 };
 
 // Flags in the order given, and the positional arguments.

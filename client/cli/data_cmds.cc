@@ -11,12 +11,11 @@
 //   show         "column: value" lines (id first, deleted last as yes/no).
 //   show --json  one object as in list --json.
 
+#include <nlohmann/json.hpp>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "client/cli/command.h"
 #include "client/csv_import.h"
@@ -47,7 +46,8 @@ Json RowJson(const Entity& entity, const StoredRow& row) {
   obj["id"] = row.id.ToString();
   for (const Column& c : entity.columns) {
     auto it = row.values.find(c.name);
-    obj[std::string(c.name)] = it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
+    obj[std::string(c.name)] =
+        it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
   }
   obj["deleted"] = row.deleted;
   return obj;
@@ -86,43 +86,47 @@ std::string KnownColumns(const Entity& entity) {
 Result<const Column*> ColumnArg(const Entity& entity, std::string_view name) {
   const Column* c = ResolveColumnName(entity, name);
   if (c == nullptr) {
-    return Status::InvalidArgument(std::string(entity.name) + " has no column '" +
-                                   std::string(name) + "' (columns: " +
-                                   KnownColumns(entity) + ")");
+    return Status::InvalidArgument(std::string(entity.name) +
+                                   " has no column '" + std::string(name) +
+                                   "' (columns: " + KnownColumns(entity) + ")");
   }
   return c;
 }
 
 // "COLUMN=VALUE" -> (COLUMN, VALUE); a usage error without '='.
-Status SplitAssignment(Context& ctx, std::string_view flag, const std::string& text,
-                       std::string* column, std::string* value) {
+Status SplitAssignment(Context& ctx, std::string_view flag,
+                       const std::string& text, std::string* column,
+                       std::string* value) {
   const size_t eq = text.find('=');
   if (eq == std::string::npos || eq == 0) {
-    return UsageError(ctx, "--" + std::string(flag) + " needs COLUMN=VALUE (got '" +
-                               text + "')");
+    return UsageError(ctx, "--" + std::string(flag) +
+                               " needs COLUMN=VALUE (got '" + text + "')");
   }
   *column = text.substr(0, eq);
   *value = text.substr(eq + 1);
   return Status();
 }
 
-// ---- edit / delete -----------------------------------------------------------
+// ---- edit / delete
+// -----------------------------------------------------------
 
 Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {{"set", true, true, true}}, {"ENTITY", "ID"},
-                           &parsed);
+  if (Status s = ParseArgs(ctx, args, {{"set", true, true, true}},
+                           {"ENTITY", "ID"}, &parsed);
       !s.ok()) {
     return s;
   }
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
   if (!entity.ok()) return entity.status();
-  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  Result<Uuid> id =
+      IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
   if (!id.ok()) return id.status();
   RowValues changes;
   for (const std::string& set : parsed.GetAll("set")) {
     std::string name, text;
-    if (Status s = SplitAssignment(ctx, "set", set, &name, &text); !s.ok()) return s;
+    if (Status s = SplitAssignment(ctx, "set", set, &name, &text); !s.ok())
+      return s;
     if (name == kIdColumn || name == kDeletedColumn) {
       return Status::InvalidArgument(name +
                                      " is set by the system (use kbo delete to "
@@ -133,9 +137,10 @@ Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
     Result<Value> value =
         ClientStore::ParseText((*entity)->name, (*column)->name, text);
     if (!value.ok()) return value.status();
-    if (!changes.emplace(std::string((*column)->name), std::move(*value)).second) {
-      return UsageError(ctx, "--set " + std::string((*column)->name) +
-                                 " is given twice");
+    if (!changes.emplace(std::string((*column)->name), std::move(*value))
+             .second) {
+      return UsageError(
+          ctx, "--set " + std::string((*column)->name) + " is given twice");
     }
   }
   Result<ClientStore*> store = ctx.Store();
@@ -145,23 +150,26 @@ Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
 
 Status RunDelete(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "ID"}, &parsed); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "ID"}, &parsed); !s.ok())
+    return s;
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
   if (!entity.ok()) return entity.status();
-  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  Result<Uuid> id =
+      IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
   if (!id.ok()) return id.status();
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   return (*store)->Delete((*entity)->name, *id);
 }
 
-// ---- list / show ---------------------------------------------------------------
+// ---- list / show
+// ---------------------------------------------------------------
 
 Status RunList(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args,
-                           {{"json", false, false}, {"where", false, true, true}},
-                           {"ENTITY"}, &parsed);
+  if (Status s = ParseArgs(
+          ctx, args, {{"json", false, false}, {"where", false, true, true}},
+          {"ENTITY"}, &parsed);
       !s.ok()) {
     return s;
   }
@@ -170,7 +178,8 @@ Status RunList(Context& ctx, const std::vector<std::string>& args) {
   std::vector<Filter> filters;
   for (const std::string& where : parsed.GetAll("where")) {
     std::string name, text;
-    if (Status s = SplitAssignment(ctx, "where", where, &name, &text); !s.ok()) {
+    if (Status s = SplitAssignment(ctx, "where", where, &name, &text);
+        !s.ok()) {
       return s;
     }
     if (name == kIdColumn) {
@@ -183,7 +192,8 @@ Status RunList(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  Result<std::vector<StoredRow>> rows = (*store)->List((*entity)->name, filters);
+  Result<std::vector<StoredRow>> rows =
+      (*store)->List((*entity)->name, filters);
   if (!rows.ok()) return rows.status();
 
   if (parsed.Has("json")) {
@@ -212,14 +222,15 @@ Status RunList(Context& ctx, const std::vector<std::string>& args) {
 
 Status RunShow(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {"ENTITY", "ID"},
-                           &parsed);
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}},
+                           {"ENTITY", "ID"}, &parsed);
       !s.ok()) {
     return s;
   }
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
   if (!entity.ok()) return entity.status();
-  Result<Uuid> id = IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
+  Result<Uuid> id =
+      IdArg(parsed.positional[1], std::string((*entity)->name) + " id");
   if (!id.ok()) return id.status();
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
@@ -239,11 +250,13 @@ Status RunShow(Context& ctx, const std::vector<std::string>& args) {
   return Status();
 }
 
-// ---- import ----------------------------------------------------------------------
+// ---- import
+// ----------------------------------------------------------------------
 
 Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "FILE.csv"}, &parsed); !s.ok()) {
+  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "FILE.csv"}, &parsed);
+      !s.ok()) {
     return s;
   }
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
@@ -267,23 +280,25 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   if (!store.ok()) return store.status();
   Result<std::vector<Uuid>> ids = ImportCsv(**store, (*entity)->name, *text);
   if (!ids.ok()) {
-    return Status::FromCode(ids.status().code(),
-                            path + ": " + ids.status().message() +
-                                " (nothing was imported)");
+    return Status::FromCode(
+        ids.status().code(),
+        path + ": " + ids.status().message() + " (nothing was imported)");
   }
   std::string out;
   for (const Uuid& id : *ids) out += id.ToString() + "\n";
   ctx.out << out;
-  ctx.err << "imported " << ids->size() << ' ' << Plural((*entity)->name, ids->size())
-          << '\n';
+  ctx.err << "imported " << ids->size() << ' '
+          << Plural((*entity)->name, ids->size()) << '\n';
   return Status();
 }
 
-// ---- status ------------------------------------------------------------------------
+// ---- status
+// ------------------------------------------------------------------------
 
 Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {}, &parsed); !s.ok()) {
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {}, &parsed);
+      !s.ok()) {
     return s;
   }
   Result<ClientStore*> store = ctx.Store();
@@ -307,7 +322,9 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
     obj["last_error"] = text_or_null(st->last_error);
     return PrintJson(ctx, obj);
   }
-  auto or_dash = [](const std::string& s) { return s.empty() ? std::string("-") : s; };
+  auto or_dash = [](const std::string& s) {
+    return s.empty() ? std::string("-") : s;
+  };
   ctx.out << "device id:          " << st->device_id.ToString() << '\n'
           << "home:               " << (*store)->paths().dir << '\n'
           << "enrolled:           " << (st->enrolled ? "yes" : "no") << '\n'
@@ -317,8 +334,8 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << "pending changes:    " << st->pending_changes << '\n'
           << "photos to upload:   " << st->pending_blobs << '\n'
           << "confirmed changes:  " << st->confirmed_changes << '\n'
-          << "last sync:          " << (st->last_sync.empty() ? "never" : st->last_sync)
-          << '\n'
+          << "last sync:          "
+          << (st->last_sync.empty() ? "never" : st->last_sync) << '\n'
           << "last error:         " << or_dash(st->last_error) << '\n';
   return Status();
 }
@@ -327,11 +344,13 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
 
 std::vector<Command> DataCommands() {
   std::vector<Command> c;
-  c.push_back({"edit", "", "edit ENTITY ID --set COLUMN=VALUE [--set ...]",
-               "change columns of a row (an empty VALUE clears an optional column)",
-               RunEdit});
+  c.push_back(
+      {"edit", "", "edit ENTITY ID --set COLUMN=VALUE [--set ...]",
+       "change columns of a row (an empty VALUE clears an optional column)",
+       RunEdit});
   c.push_back({"delete", "", "delete ENTITY ID",
-               "delete a row (a tombstone that syncs like any edit)", RunDelete});
+               "delete a row (a tombstone that syncs like any edit)",
+               RunDelete});
   c.push_back({"list", "", "list ENTITY [--json] [--where COLUMN=VALUE ...]",
                "list the rows of an entity (tab-separated, or JSON)", RunList});
   c.push_back({"show", "", "show ENTITY ID [--json]",

@@ -26,35 +26,6 @@ namespace {
 // go beyond it.
 constexpr int64_t kMaxMaxMib = 2048;
 
-// For the duration of one photo add, a TEMP trigger (this connection only)
-// queues each new photo row's blob for upload. It fires inside the store's
-// Record() transaction, so the photo row, its outbox entry and its
-// blob_upload entry commit together or not at all (DESIGN §8), without the
-// store knowing about blobs. Photo rows pulled from the server never fire
-// it: this device does not hold their blobs and must not upload them.
-class QueueBlobUploads {
- public:
-  explicit QueueBlobUploads(Db& db) : db_(db) {
-    status_ = db_.Exec(
-        "CREATE TEMP TRIGGER IF NOT EXISTS kbo_cli_queue_blob_upload "
-        "AFTER INSERT ON main.photo BEGIN "
-        "INSERT INTO blob_upload (sha256, bytes, mime) "
-        "SELECT NEW.sha256, NEW.bytes, NEW.mime "
-        "WHERE NOT EXISTS (SELECT 1 FROM blob_upload WHERE sha256 = NEW.sha256); "
-        "END");
-  }
-  ~QueueBlobUploads() {
-    (void)db_.Exec("DROP TRIGGER IF EXISTS temp.kbo_cli_queue_blob_upload");
-  }
-  QueueBlobUploads(const QueueBlobUploads&) = delete;
-  QueueBlobUploads& operator=(const QueueBlobUploads&) = delete;
-  const Status& status() const { return status_; }
-
- private:
-  Db& db_;
-  Status status_;
-};
-
 Result<size_t> MaxBytesArg(const std::string* text) {
   if (text == nullptr) return kDefaultMaxPhotoBytes;
   int64_t mib = 0;
@@ -67,18 +38,19 @@ Result<size_t> MaxBytesArg(const std::string* text) {
     mib = mib * 10 + (c - '0');
   }
   if (!digits || mib < 1 || mib > kMaxMaxMib) {
-    return Status::InvalidArgument("--max-mib must be a whole number from 1 to " +
-                                   std::to_string(kMaxMaxMib) + " (got '" + *text +
-                                   "')");
+    return Status::InvalidArgument(
+        "--max-mib must be a whole number from 1 to " +
+        std::to_string(kMaxMaxMib) + " (got '" + *text + "')");
   }
   return static_cast<size_t>(mib) << 20;
 }
 
 Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args,
-                           {{"subject", true}, {"caption", false}, {"max-mib", false}},
-                           {"FILE"}, &parsed);
+  if (Status s =
+          ParseArgs(ctx, args,
+                    {{"subject", true}, {"caption", false}, {"max-mib", false}},
+                    {"FILE"}, &parsed);
       !s.ok()) {
     return s;
   }
@@ -88,15 +60,18 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
   const std::string& subject = *parsed.Get("subject");
   const size_t colon = subject.find(':');
   if (colon == std::string::npos) {
-    return UsageError(ctx, "--subject needs ENTITY:ID, e.g. producer:1b4e28ba-"
-                           "2fa1-41d2-883f-0016d3cca427 (got '" + subject + "')");
+    return UsageError(ctx,
+                      "--subject needs ENTITY:ID, e.g. producer:1b4e28ba-"
+                      "2fa1-41d2-883f-0016d3cca427 (got '" +
+                          subject + "')");
   }
   Result<const Entity*> entity = EntityArg(subject.substr(0, colon));
   if (!entity.ok()) return entity.status();
   Result<Value> subject_type =
       ClientStore::ParseText("photo", "subject_type", (*entity)->name);
   if (!subject_type.ok()) {
-    return Status::InvalidArgument("--subject: " + subject_type.status().message());
+    return Status::InvalidArgument("--subject: " +
+                                   subject_type.status().message());
   }
   Result<Uuid> subject_id =
       IdArg(subject.substr(colon + 1), std::string((*entity)->name) + " id");
@@ -107,7 +82,8 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
   row["subject_id"] = Value::Text(subject_id->ToString());
   if (const std::string* caption = parsed.Get("caption")) {
     Result<Value> v = ClientStore::ParseText("photo", "caption", *caption);
-    if (!v.ok()) return Status::InvalidArgument("--caption: " + v.status().message());
+    if (!v.ok())
+      return Status::InvalidArgument("--caption: " + v.status().message());
     if (!v->is_null()) row["caption"] = std::move(*v);
   }
   Result<size_t> max_bytes = MaxBytesArg(parsed.Get("max-mib"));
@@ -140,9 +116,8 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
     row["lon"] = Value::Real(*blob->info.lon);
   }
 
-  QueueBlobUploads queue(store.db());
-  if (!queue.status().ok()) return queue.status();
-  Result<Uuid> id = store.Record("photo", std::move(row));
+  // The photo row, its outbox entry and its upload queue entry commit together.
+  Result<Uuid> id = store.RecordPhoto(std::move(row));
   if (!id.ok()) {
     if (id.status().code() == Code::kInvalidArgument) {
       return Status::InvalidArgument(path + ": " + id.status().message());
@@ -157,11 +132,12 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
 
 std::vector<Command> PhotoCommands() {
   std::vector<Command> c;
-  c.push_back({"photo", "add",
-               "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]",
-               "store a JPEG or PNG photo of a row (date and GPS from its EXIF); "
-               "--max-mib defaults to 20",
-               RunPhotoAdd});
+  c.push_back(
+      {"photo", "add",
+       "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]",
+       "store a JPEG or PNG photo of a row (date and GPS from its EXIF); "
+       "--max-mib defaults to 20",
+       RunPhotoAdd});
   return c;
 }
 

@@ -91,7 +91,8 @@ std::string OffsetTimeToUtc(const std::string& text) {
       !Digits(t.substr(17, 2)) || !Digits(oh) || !Digits(om)) {
     return text;
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
+                                  31, 31, 30, 31, 30, 31};
   const int y = Num(t.substr(0, 4)), mo = Num(t.substr(5, 2)),
             d = Num(t.substr(8, 2)), h = Num(t.substr(11, 2)),
             mi = Num(t.substr(14, 2)), s = Num(t.substr(17, 2));
@@ -100,7 +101,8 @@ std::string OffsetTimeToUtc(const std::string& text) {
       s > 59 || Num(oh) > 14 || Num(om) > 59) {
     return text;
   }
-  const int64_t offset = (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
+  const int64_t offset =
+      (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
   const int64_t secs =
       DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
   const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
@@ -116,14 +118,17 @@ std::string OffsetTimeToUtc(const std::string& text) {
   return buf;
 }
 
-// ---- The commands ------------------------------------------------------------
+// ---- The commands
+// ------------------------------------------------------------
 
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, spec.flags, {}, &parsed); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, spec.flags, {}, &parsed); !s.ok())
+    return s;
   const Entity* entity = FindEntity(spec.entity);
-  if (entity == nullptr) return Status::Internal("no entity " + std::string(spec.entity));
+  if (entity == nullptr)
+    return Status::Internal("no entity " + std::string(spec.entity));
 
   RowValues row;
   for (const auto& [flag, text] : parsed.flags) {
@@ -134,7 +139,8 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     }
     std::string typed = text;
     if (column->type == ColumnType::kDateTime) typed = OffsetTimeToUtc(typed);
-    Result<Value> value = ClientStore::ParseText(entity->name, column->name, typed);
+    Result<Value> value =
+        ClientStore::ParseText(entity->name, column->name, typed);
     if (!value.ok()) {
       return Status::FromCode(value.status().code(),
                               "--" + flag + ": " + value.status().message());
@@ -159,44 +165,58 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
 std::vector<RecordSpec> Specs() {
   std::vector<RecordSpec> specs;
   specs.push_back(
-      {"producer", "add", "producer",
+      {"producer",
+       "add",
+       "producer",
        "producer add --kind group|entrepreneur --name N --district CODE\n"
        "[--tambon T --village V --contact C --phone P --category CAT\n"
        "--stars 0-5 --members N --cluster-brand B]",
        "record an OTOP producer (a group or an entrepreneur)",
-       {Required("kind"), Required("name"), Required("district"), Optional("tambon"),
-        Optional("village"), Optional("contact"), Optional("phone"),
-        Optional("category"), Optional("stars"), Optional("members"),
-        Optional("cluster-brand")}});
+       {Required("kind"), Required("name"), Required("district"),
+        Optional("tambon"), Optional("village"), Optional("contact"),
+        Optional("phone"), Optional("category"), Optional("stars"),
+        Optional("members"), Optional("cluster-brand")}});
   specs.push_back(
-      {"product", "add", "product",
+      {"product",
+       "add",
+       "product",
        "product add --producer ID --name N [--category CAT --stage STAGE\n"
        "--description D --identity-story S]",
        "record a product of a producer (stage: idea, design, prototype, "
        "packaging, market_ready)",
        {Required("producer"), Required("name"), Optional("category"),
-        Optional("stage"), Optional("description"), Optional("identity-story")}});
+        Optional("stage"), Optional("description"),
+        Optional("identity-story")}});
   specs.push_back(
-      {"workshop", "add", "workshop",
+      {"workshop",
+       "add",
+       "workshop",
        "workshop add --title T --fiscal-year BE --district CODE --start DATE\n"
        "[--days 5 --venue V --target N]",
        "record a workshop (fiscal year in Buddhist Era, start as YYYY-MM-DD)",
        {Required("title"), Required("fiscal-year"), Required("district"),
-        Required("start"), Optional("days"), Optional("venue"), Optional("target")}});
-  specs.push_back({"enrolment", "add", "enrolment",
-                   "enrolment add --workshop ID --producer ID --participant NAME",
-                   "enrol a producer's participant in a workshop",
-                   {Required("workshop"), Required("producer"),
-                    Required("participant")}});
+        Required("start"), Optional("days"), Optional("venue"),
+        Optional("target")}});
   specs.push_back(
-      {"attendance", "mark", "attendance",
+      {"enrolment",
+       "add",
+       "enrolment",
+       "enrolment add --workshop ID --producer ID --participant NAME",
+       "enrol a producer's participant in a workshop",
+       {Required("workshop"), Required("producer"), Required("participant")}});
+  specs.push_back(
+      {"attendance",
+       "mark",
+       "attendance",
        "attendance mark --workshop ID --enrolment ID --day N\n"
        "--status present|late|absent|excused [--note TEXT]",
        "mark a participant on one day; marking again updates the same mark",
        {Required("workshop"), Required("enrolment"), Required("day"),
         Required("status"), Optional("note")}});
   specs.push_back(
-      {"visit", "add", "visit",
+      {"visit",
+       "add",
+       "visit",
        "visit add --producer ID [--at ISO8601 --lat X --lon Y --accuracy M\n"
        "--purpose P --notes N --follow-up F --next-visit DATE]",
        "record a field visit (--at defaults to now; UTC, or give an offset "
@@ -205,14 +225,18 @@ std::vector<RecordSpec> Specs() {
         Optional("accuracy"), Optional("purpose"), Optional("notes"),
         Optional("follow-up"), Optional("next-visit")}});
   specs.push_back(
-      {"progress", "add", "progress",
+      {"progress",
+       "add",
+       "progress",
        "progress add --product ID --stage STAGE [--percent N --notes N\n"
        "--workshop ID]",
        "record a prototype progress entry for a product",
        {Required("product"), Required("stage"), Optional("percent"),
         Optional("notes"), Optional("workshop")}});
   specs.push_back(
-      {"contest", "score", "contest_score",
+      {"contest",
+       "score",
+       "contest_score",
        "contest score --product ID --contest NAME --judge NAME --identity N\n"
        "--uniqueness N --quality N --packaging N --marketability N\n"
        "[--comment C]",
@@ -220,7 +244,8 @@ std::vector<RecordSpec> Specs() {
        "score",
        {Required("product"), Required("contest"), Required("judge"),
         Required("identity"), Required("uniqueness"), Required("quality"),
-        Required("packaging"), Required("marketability"), Optional("comment")}});
+        Required("packaging"), Required("marketability"),
+        Optional("comment")}});
   return specs;
 }
 

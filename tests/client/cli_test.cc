@@ -1,15 +1,14 @@
 // The `kbo` command line as a contract (DESIGN §7): these tests run the real
 // binary, as a script would, and check stdout, stderr and the exit code.
 
+#include <catch2/catch.hpp>
 #include <cstdint>
 #include <fstream>
 #include <map>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
 
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
@@ -64,8 +63,9 @@ class Kbo {
                 "--district", "5011"});
   }
   std::string Workshop(const std::string& days = "5") const {
-    return Add({"workshop", "add", "--title", "อบรม KBO อำเภอพร้าว", "--fiscal-year",
-                "2567", "--district", "5011", "--start", "2024-03-04", "--days", days});
+    return Add({"workshop", "add", "--title", "อบรม KBO อำเภอพร้าว",
+                "--fiscal-year", "2567", "--district", "5011", "--start",
+                "2024-03-04", "--days", days});
   }
 
   const std::string& home() const { return home_; }
@@ -135,10 +135,11 @@ TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
       {{}, "no command"},
       {{"frobnicate"}, "unknown command 'frobnicate'"},
       {{"producer", "frob"}, "add"},
-      {{"producer", "add", "--kind", "group", "--name", "x", "--district", "5011",
-        "--colour", "red"},
+      {{"producer", "add", "--kind", "group", "--name", "x", "--district",
+        "5011", "--colour", "red"},
        "unknown flag --colour"},
-      {{"producer", "add", "--kind", "group", "--name", "x"}, "missing --district"},
+      {{"producer", "add", "--kind", "group", "--name", "x"},
+       "missing --district"},
       {{"producer", "add", "--kind", "group", "--name", "--district", "5011"},
        "--name needs a value"},
       {{"producer", "add", "--kind", "group", "--name", "x", "--name", "y",
@@ -149,7 +150,8 @@ TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
       {{"list", "producer", "extra"}, "unexpected argument 'extra'"},
       {{"list", "gadgets"}, "unknown entity 'gadgets'"},
       {{"show", "producer", "not-an-id"}, "not-an-id"},
-      {{"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "--set", "name"},
+      {{"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "--set",
+        "name"},
        "COLUMN=VALUE"},
   };
   for (const Case& c : cases) {
@@ -191,37 +193,49 @@ TEST_CASE("kbo: the home comes from $KBO_HOME when --home is absent", "[cli]") {
 
 TEST_CASE("kbo: every add prints exactly one id line", "[cli]") {
   Kbo kbo;
-  const std::string producer = kbo.Add(
-      {"producer", "add", "--kind", "entrepreneur", "--name", "นายสมชาย ทองดี",
-       "--district", "พร้าว", "--tambon", "เวียง", "--village", "บ้านป่าแป๋",
-       "--contact", "สมชาย", "--phone", "0812345678", "--category", "textile",
-       "--stars", "3", "--members", "1", "--cluster-brand", "ผ้าทอพร้าว"});
-  const std::string product = kbo.Add(
-      {"product", "add", "--producer", producer, "--name", "ผ้าซิ่นตีนจก", "--category",
-       "textile", "--stage", "design", "--description", "ทอมือ", "--identity-story",
-       "ลายจากบ้านป่าแป๋"});
-  const std::string workshop = kbo.Add(
-      {"workshop", "add", "--title", "อบรม KBO", "--fiscal-year", "2567",
-       "--district", "5011", "--start", "2024-03-04", "--days", "3", "--venue",
-       "ที่ว่าการอำเภอพร้าว", "--target", "30"});
+  const std::string producer = kbo.Add({"producer",        "add",
+                                        "--kind",          "entrepreneur",
+                                        "--name",          "นายสมชาย ทองดี",
+                                        "--district",      "พร้าว",
+                                        "--tambon",        "เวียง",
+                                        "--village",       "บ้านป่าแป๋",
+                                        "--contact",       "สมชาย",
+                                        "--phone",         "0812345678",
+                                        "--category",      "textile",
+                                        "--stars",         "3",
+                                        "--members",       "1",
+                                        "--cluster-brand", "ผ้าทอพร้าว"});
+  const std::string product =
+      kbo.Add({"product", "add", "--producer", producer, "--name", "ผ้าซิ่นตีนจก",
+               "--category", "textile", "--stage", "design", "--description",
+               "ทอมือ", "--identity-story", "ลายจากบ้านป่าแป๋"});
+  const std::string workshop =
+      kbo.Add({"workshop", "add", "--title", "อบรม KBO", "--fiscal-year",
+               "2567", "--district", "5011", "--start", "2024-03-04", "--days",
+               "3", "--venue", "ที่ว่าการอำเภอพร้าว", "--target", "30"});
   const std::string enrolment =
-      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
-               "--participant", kParticipant});
-  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment", enrolment,
-           "--day", "1", "--status", "present", "--note", "ตรงเวลา"});
-  kbo.Add({"visit", "add", "--producer", producer, "--at", "2024-03-05T10:00:00Z",
-           "--lat", "19.36", "--lon", "99.20", "--accuracy", "8", "--purpose",
-           "ติดตามผล", "--notes", "ลูกค้าเพิ่ม", "--follow-up", "ทำบรรจุภัณฑ์",
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer",
+               producer, "--participant", kParticipant});
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment",
+           enrolment, "--day", "1", "--status", "present", "--note",
+           "ตรงเวลา"});
+  kbo.Add({"visit",        "add",         "--producer",
+           producer,       "--at",        "2024-03-05T10:00:00Z",
+           "--lat",        "19.36",       "--lon",
+           "99.20",        "--accuracy",  "8",
+           "--purpose",    "ติดตามผล",     "--notes",
+           "ลูกค้าเพิ่ม",      "--follow-up", "ทำบรรจุภัณฑ์",
            "--next-visit", "2024-04-05"});
   kbo.Add({"progress", "add", "--product", product, "--stage", "prototype",
            "--percent", "40", "--notes", "ต้นแบบแรก", "--workshop", workshop});
-  kbo.Add({"contest", "score", "--product", product, "--contest", "KBO CM 2567",
-           "--judge", "อ.วิชัย", "--identity", "18", "--uniqueness", "17",
-           "--quality", "16", "--packaging", "15", "--marketability", "14",
-           "--comment", "ดีมาก"});
+  kbo.Add({"contest",         "score",       "--product",    product,
+           "--contest",       "KBO CM 2567", "--judge",      "อ.วิชัย",
+           "--identity",      "18",          "--uniqueness", "17",
+           "--quality",       "16",          "--packaging",  "15",
+           "--marketability", "14",          "--comment",    "ดีมาก"});
   WriteFile(kbo.File("sign.png"), TinyPng(640, 480));
-  kbo.Add({"photo", "add", kbo.File("sign.png"), "--subject", "product:" + product,
-           "--caption", "ป้ายกลุ่ม"});
+  kbo.Add({"photo", "add", kbo.File("sign.png"), "--subject",
+           "product:" + product, "--caption", "ป้ายกลุ่ม"});
 
   // The flags reached their columns.
   const json p = kbo.Json({"show", "producer", producer, "--json"});
@@ -262,7 +276,8 @@ TEST_CASE("kbo: a Thai name round-trips byte for byte", "[cli]") {
   CHECK(table.out.find(id + "\tgroup\t" + kPhraoGroup + "\t5011\t") !=
         std::string::npos);
   const CliResult show = kbo.Run({"show", "producer", id});
-  CHECK(show.out.find(std::string("name: ") + kPhraoGroup + "\n") != std::string::npos);
+  CHECK(show.out.find(std::string("name: ") + kPhraoGroup + "\n") !=
+        std::string::npos);
   CHECK(show.out.find("deleted: no\n") != std::string::npos);
 }
 
@@ -277,14 +292,14 @@ TEST_CASE("kbo: invalid input exits 2 and writes nothing", "[cli]") {
     CHECK(r.err.find("district") != std::string::npos);
   }
   SECTION("stars 7") {
-    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name", "x",
-                                 "--district", "5011", "--stars", "7"});
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name",
+                                 "x", "--district", "5011", "--stars", "7"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("--stars") != std::string::npos);
   }
   SECTION("an empty name") {
-    const CliResult r = kbo.Run(
-        {"producer", "add", "--kind", "group", "--name", "", "--district", "5011"});
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name",
+                                 "", "--district", "5011"});
     CHECK(r.exit_code == 2);
     CHECK(r.err.find("name") != std::string::npos);
   }
@@ -303,8 +318,8 @@ TEST_CASE("kbo: bad values on rows that refer to others", "[cli]") {
   const std::string producer = kbo.Producer();
   const std::string workshop = kbo.Workshop("3");
   const std::string enrolment =
-      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
-               "--participant", kParticipant});
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer",
+               producer, "--participant", kParticipant});
   const json before = kbo.Json({"status", "--json"});
 
   auto mark = [&](const std::string& day, const std::string& status) {
@@ -319,41 +334,45 @@ TEST_CASE("kbo: bad values on rows that refer to others", "[cli]") {
   CHECK(day4.exit_code == 2);
   CHECK(day4.err.find("day 4") != std::string::npos);
 
-  const CliResult lat = kbo.Run({"visit", "add", "--producer", producer, "--lat", "91"});
+  const CliResult lat =
+      kbo.Run({"visit", "add", "--producer", producer, "--lat", "91"});
   CHECK(lat.exit_code == 2);
   CHECK(lat.err.find("lat") != std::string::npos);
 
   const CliResult bad_id = kbo.Run({"visit", "add", "--producer", "nonsense"});
   CHECK(bad_id.exit_code == 2);
 
-  const CliResult missing = kbo.Run({"visit", "add", "--producer",
-                                     "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
+  const CliResult missing = kbo.Run(
+      {"visit", "add", "--producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
   CHECK(missing.exit_code == 3);
-  CHECK(missing.err.find("1b4e28ba-2fa1-41d2-883f-0016d3cca427") != std::string::npos);
+  CHECK(missing.err.find("1b4e28ba-2fa1-41d2-883f-0016d3cca427") !=
+        std::string::npos);
 
   const CliResult show_missing =
       kbo.Run({"show", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
   CHECK(show_missing.exit_code == 3);
 
   // Nothing of the refused commands was written.
-  CHECK(kbo.Json({"status", "--json"})["pending_changes"] == before["pending_changes"]);
+  CHECK(kbo.Json({"status", "--json"})["pending_changes"] ==
+        before["pending_changes"]);
   CHECK(kbo.Json({"list", "attendance", "--json"}).empty());
   CHECK(kbo.Json({"list", "visit", "--json"}).empty());
 }
 
-TEST_CASE("kbo: marking the same person and day twice edits one mark", "[cli]") {
+TEST_CASE("kbo: marking the same person and day twice edits one mark",
+          "[cli]") {
   Kbo kbo;
   const std::string producer = kbo.Producer();
   const std::string workshop = kbo.Workshop();
   const std::string enrolment =
-      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
-               "--participant", kParticipant});
-  const std::string first = kbo.Add({"attendance", "mark", "--workshop", workshop,
-                                     "--enrolment", enrolment, "--day", "2",
-                                     "--status", "present"});
-  const std::string second = kbo.Add({"attendance", "mark", "--workshop", workshop,
-                                      "--enrolment", enrolment, "--day", "2",
-                                      "--status", "Late", "--note", "มาสาย"});
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer",
+               producer, "--participant", kParticipant});
+  const std::string first =
+      kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment",
+               enrolment, "--day", "2", "--status", "present"});
+  const std::string second =
+      kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment",
+               enrolment, "--day", "2", "--status", "Late", "--note", "มาสาย"});
   CHECK(first == second);
   const json rows = kbo.Json({"list", "attendance", "--json"});
   REQUIRE(rows.size() == 1);
@@ -370,8 +389,8 @@ TEST_CASE("kbo: a judge scoring a product twice edits one score", "[cli]") {
   auto score = [&](const std::string& identity) {
     return kbo.Add({"contest", "score", "--product", product, "--contest",
                     "KBO CM 2567", "--judge", "อ.วิชัย", "--identity", identity,
-                    "--uniqueness", "17", "--quality", "16", "--packaging", "15",
-                    "--marketability", "14"});
+                    "--uniqueness", "17", "--quality", "16", "--packaging",
+                    "15", "--marketability", "14"});
   };
   const std::string first = score("18");
   const std::string second = score("19");
@@ -380,18 +399,19 @@ TEST_CASE("kbo: a judge scoring a product twice edits one score", "[cli]") {
   REQUIRE(rows.size() == 1);
   CHECK(rows[0]["identity"] == 19);
 
-  const CliResult over = kbo.Run({"contest", "score", "--product", product, "--contest",
-                                  "KBO CM 2567", "--judge", "อ.สุดา", "--identity",
-                                  "21", "--uniqueness", "17", "--quality", "16",
-                                  "--packaging", "15", "--marketability", "14"});
+  const CliResult over = kbo.Run(
+      {"contest", "score", "--product", product, "--contest", "KBO CM 2567",
+       "--judge", "อ.สุดา", "--identity", "21", "--uniqueness", "17",
+       "--quality", "16", "--packaging", "15", "--marketability", "14"});
   CHECK(over.exit_code == 2);
 }
 
 TEST_CASE("kbo: edit --set changes columns", "[cli]") {
   Kbo kbo;
   const std::string id = kbo.Producer();
-  const CliResult edit = kbo.Run({"edit", "producer", id, "--set", "stars=4", "--set",
-                                  "phone=053-123456", "--set", "tambon=น้ำแพร่"});
+  const CliResult edit =
+      kbo.Run({"edit", "producer", id, "--set", "stars=4", "--set",
+               "phone=053-123456", "--set", "tambon=น้ำแพร่"});
   INFO(edit.err);
   REQUIRE(edit.exit_code == 0);
   CHECK(edit.out.empty());
@@ -400,12 +420,14 @@ TEST_CASE("kbo: edit --set changes columns", "[cli]") {
   CHECK(row["phone"] == "053-123456");
   CHECK(row["tambon"] == "น้ำแพร่");
 
-  CHECK(kbo.Run({"edit", "producer", id, "--set", "otop_stars=9"}).exit_code == 2);
+  CHECK(kbo.Run({"edit", "producer", id, "--set", "otop_stars=9"}).exit_code ==
+        2);
   CHECK(kbo.Run({"edit", "producer", id, "--set", "name="}).exit_code == 2);
-  CHECK(kbo.Run({"edit", "producer", id, "--set", "colour=red"}).exit_code == 2);
+  CHECK(kbo.Run({"edit", "producer", id, "--set", "colour=red"}).exit_code ==
+        2);
   CHECK(kbo.Run({"edit", "producer", id}).exit_code == 2);  // --set is required
-  CHECK(kbo.Run({"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427", "--set",
-                 "stars=1"})
+  CHECK(kbo.Run({"edit", "producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427",
+                 "--set", "stars=1"})
             .exit_code == 3);
   // An empty value clears an optional column.
   REQUIRE(kbo.Run({"edit", "producer", id, "--set", "phone="}).exit_code == 0);
@@ -414,7 +436,8 @@ TEST_CASE("kbo: edit --set changes columns", "[cli]") {
   CHECK(row["otop_stars"] == 4);
 }
 
-TEST_CASE("kbo: delete leaves a tombstone that show reports and list omits", "[cli]") {
+TEST_CASE("kbo: delete leaves a tombstone that show reports and list omits",
+          "[cli]") {
   Kbo kbo;
   const std::string gone = kbo.Producer();
   const std::string kept = kbo.Producer();
@@ -437,14 +460,14 @@ TEST_CASE("kbo: delete leaves a tombstone that show reports and list omits", "[c
 
 TEST_CASE("kbo: list --where filters by typed values", "[cli]") {
   Kbo kbo;
-  kbo.Add({"producer", "add", "--kind", "group", "--name", "ก", "--district", "5011",
-           "--stars", "2"});
-  kbo.Add({"producer", "add", "--kind", "group", "--name", "ข", "--district", "5011",
-           "--stars", "4"});
-  kbo.Add({"producer", "add", "--kind", "group", "--name", "ค", "--district", "5004",
-           "--stars", "4"});
-  CHECK(kbo.Json({"list", "producer", "--json", "--where", "district=Phrao"}).size() ==
-        2);
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ก", "--district",
+           "5011", "--stars", "2"});
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ข", "--district",
+           "5011", "--stars", "4"});
+  kbo.Add({"producer", "add", "--kind", "group", "--name", "ค", "--district",
+           "5004", "--stars", "4"});
+  CHECK(kbo.Json({"list", "producer", "--json", "--where", "district=Phrao"})
+            .size() == 2);
   const json both = kbo.Json({"list", "producer", "--json", "--where",
                               "district=5011", "--where", "otop_stars=4"});
   REQUIRE(both.size() == 1);
@@ -455,9 +478,9 @@ TEST_CASE("kbo: list --where filters by typed values", "[cli]") {
 TEST_CASE("kbo: status --json reports the device and counts writes", "[cli]") {
   Kbo kbo;
   json s = kbo.Json({"status", "--json"});
-  for (const char* key : {"device_id", "enrolled", "server", "role", "districts",
-                          "pending_changes", "pending_blobs", "confirmed_changes",
-                          "last_sync", "last_error"}) {
+  for (const char* key : {"device_id", "enrolled", "server", "role",
+                          "districts", "pending_changes", "pending_blobs",
+                          "confirmed_changes", "last_sync", "last_error"}) {
     CAPTURE(key);
     CHECK(s.contains(key));
   }
@@ -481,14 +504,16 @@ TEST_CASE("kbo: status --json reports the device and counts writes", "[cli]") {
 TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
   Kbo kbo;
   const std::string producer = kbo.Producer();
-  const std::string local = kbo.Add(
-      {"visit", "add", "--producer", producer, "--at", "2024-03-01T06:30:00+07:00"});
+  const std::string local = kbo.Add({"visit", "add", "--producer", producer,
+                                     "--at", "2024-03-01T06:30:00+07:00"});
   CHECK(kbo.Json({"show", "visit", local, "--json"})["visited_at"] ==
         "2024-02-29T23:30:00Z");
   const std::string now = kbo.Add({"visit", "add", "--producer", producer});
   const std::string at =
-      kbo.Json({"show", "visit", now, "--json"})["visited_at"].get<std::string>();
-  CHECK(std::regex_match(at, std::regex("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z")));
+      kbo.Json({"show", "visit", now, "--json"})["visited_at"]
+          .get<std::string>();
+  CHECK(std::regex_match(
+      at, std::regex("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z")));
   CHECK(kbo.Run({"visit", "add", "--producer", producer, "--at", "yesterday"})
             .exit_code == 2);
 }
@@ -497,8 +522,9 @@ TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   Kbo kbo;
   const std::string producer = kbo.Producer();
   WriteFile(kbo.File("group.png"), TinyPng(4, 3));
-  const std::string photo = kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
-                                     "producer:" + producer, "--caption", "ป้ายกลุ่ม"});
+  const std::string photo =
+      kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
+               "producer:" + producer, "--caption", "ป้ายกลุ่ม"});
   const json row = kbo.Json({"show", "photo", photo, "--json"});
   CHECK(row["subject_type"] == "producer");
   CHECK(row["subject_id"] == producer);
@@ -512,12 +538,13 @@ TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
 
   // The same photo again: a second row, still one blob to upload.
-  kbo.Add({"photo", "add", kbo.File("group.png"), "--subject", "producer:" + producer});
+  kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
+           "producer:" + producer});
   CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
 
   WriteFile(kbo.File("notes.txt"), "not a photo");
-  const CliResult text = kbo.Run(
-      {"photo", "add", kbo.File("notes.txt"), "--subject", "producer:" + producer});
+  const CliResult text = kbo.Run({"photo", "add", kbo.File("notes.txt"),
+                                  "--subject", "producer:" + producer});
   CHECK(text.exit_code == 2);
   CHECK(text.err.find("notes.txt") != std::string::npos);
 
@@ -567,9 +594,9 @@ TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
   SECTION("enrolments with the flag spellings as headers") {
     const std::string producer = kbo.Producer();
     const std::string workshop = kbo.Workshop();
-    WriteFile(kbo.File("enrol.csv"), "workshop,producer,participant\n" + workshop +
-                                         "," + producer + ",นางสมศรี ใจดี\n" +
-                                         workshop + "," + producer + ",นายบุญมี\n");
+    WriteFile(kbo.File("enrol.csv"),
+              "workshop,producer,participant\n" + workshop + "," + producer +
+                  ",นางสมศรี ใจดี\n" + workshop + "," + producer + ",นายบุญมี\n");
     const CliResult r = kbo.Run({"import", "enrolment", kbo.File("enrol.csv")});
     INFO(r.err);
     REQUIRE(r.exit_code == 0);
@@ -581,14 +608,17 @@ TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
     const CliResult col = kbo.Run({"import", "producers", kbo.File("col.csv")});
     CHECK(col.exit_code == 2);
     CHECK(col.err.find("colour") != std::string::npos);
-    WriteFile(kbo.File("short.csv"), "kind,name,district\ngroup,x,5011\ngroup,y\n");
-    const CliResult short_row = kbo.Run({"import", "producers", kbo.File("short.csv")});
+    WriteFile(kbo.File("short.csv"),
+              "kind,name,district\ngroup,x,5011\ngroup,y\n");
+    const CliResult short_row =
+        kbo.Run({"import", "producers", kbo.File("short.csv")});
     CHECK(short_row.exit_code == 2);
     CHECK(short_row.err.find("line 3") != std::string::npos);
     CHECK(kbo.Json({"list", "producer", "--json"}).empty());
   }
   SECTION("a missing file is not found") {
-    CHECK(kbo.Run({"import", "producers", kbo.File("absent.csv")}).exit_code == 3);
+    CHECK(kbo.Run({"import", "producers", kbo.File("absent.csv")}).exit_code ==
+          3);
   }
 }
 

@@ -1,10 +1,9 @@
 #include "client/csv_import.h"
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "client/store.h"
 #include "tests/support/temp_dir.h"
@@ -32,14 +31,16 @@ std::string Text(const StoredRow& row, const char* column) {
   return it->second.ToDisplay();
 }
 
-TEST_CASE("ResolveColumnName: catalogue names and flag spellings", "[csv_import]") {
+TEST_CASE("ResolveColumnName: catalogue names and flag spellings",
+          "[csv_import]") {
   const Entity& producer = *FindEntity("producer");
   CHECK(ResolveColumnName(producer, "district_code")->name == "district_code");
   CHECK(ResolveColumnName(producer, " District ")->name == "district_code");
   CHECK(ResolveColumnName(producer, "stars")->name == "otop_stars");
   CHECK(ResolveColumnName(producer, "cluster-brand")->name == "cluster_brand");
   CHECK(ResolveColumnName(producer, "Cluster Brand")->name == "cluster_brand");
-  CHECK(ResolveColumnName(producer, "producer") == nullptr);  // not a producer column
+  CHECK(ResolveColumnName(producer, "producer") ==
+        nullptr);  // not a producer column
   CHECK(ResolveColumnName(producer, "id") == nullptr);
   CHECK(ResolveColumnName(producer, "deleted") == nullptr);
   CHECK(ResolveColumnName(producer, "colour") == nullptr);
@@ -47,7 +48,8 @@ TEST_CASE("ResolveColumnName: catalogue names and flag spellings", "[csv_import]
   const Entity& enrolment = *FindEntity("enrolment");
   CHECK(ResolveColumnName(enrolment, "workshop")->name == "workshop_id");
   CHECK(ResolveColumnName(enrolment, "producer")->name == "producer_id");
-  CHECK(ResolveColumnName(enrolment, "participant")->name == "participant_name");
+  CHECK(ResolveColumnName(enrolment, "participant")->name ==
+        "participant_name");
   CHECK(ResolveColumnName(*FindEntity("visit"), "at")->name == "visited_at");
   CHECK(ResolveColumnName(*FindEntity("workshop"), "fiscal-year")->name ==
         "fiscal_year");
@@ -93,7 +95,8 @@ TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
       {"unknown district",
        "kind,name,district\ngroup,ก,5011\ngroup,ข,5011\ngroup,ค,5099\n",
        "line 4: district_code '5099' is not a Chiang Mai district"},
-      {"missing required value", "kind,name,district\ngroup,ก,5011\ngroup,,5011\n",
+      {"missing required value",
+       "kind,name,district\ngroup,ก,5011\ngroup,,5011\n",
        "line 3: name is required"},
       {"blank line before the bad row",
        "kind,name,district\n\ngroup,ก,5011\ngroup,ข,5011\ngroup,ค,5011,extra\n",
@@ -141,17 +144,19 @@ TEST_CASE("ImportCsv: enrolments; a row naming a missing workshop is not found",
   const std::string wid = w->ToString();
 
   const std::string missing = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
-  auto refused = ImportCsv(*store, "enrolment",
-                           "workshop,producer,participant\n" + wid + "," + pid +
-                               ",นางสมศรี ใจดี\n" + missing + "," + pid + ",นายบุญมี\n");
+  auto refused =
+      ImportCsv(*store, "enrolment",
+                "workshop,producer,participant\n" + wid + "," + pid +
+                    ",นางสมศรี ใจดี\n" + missing + "," + pid + ",นายบุญมี\n");
   REQUIRE_FALSE(refused.ok());
   CHECK(refused.status().code() == Code::kNotFound);
   CHECK_THAT(refused.status().message(), Catch::StartsWith("line 3: "));
   CHECK(LiveRows(*store, "enrolment") == 0);
 
-  auto ids = ImportCsv(*store, "enrolment",
-                       "workshop_id,producer_id,participant_name\n" + wid + "," + pid +
-                           ",นางสมศรี ใจดี\n" + wid + "," + pid + ",นายบุญมี\n");
+  auto ids =
+      ImportCsv(*store, "enrolment",
+                "workshop_id,producer_id,participant_name\n" + wid + "," + pid +
+                    ",นางสมศรี ใจดี\n" + wid + "," + pid + ",นายบุญมี\n");
   INFO(ids.status().ToString());
   REQUIRE(ids.ok());
   CHECK(ids->size() == 2);

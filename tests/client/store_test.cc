@@ -179,3 +179,40 @@ TEST_CASE("Store: the clock survives a restart and a backwards wall clock",
 
 }  // namespace
 }  // namespace kbo::client
+
+namespace kbo::client {
+namespace {
+
+TEST_CASE("Store: a mark recorded again is a whole statement (old note cleared)",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  RowValues late = f.Mark(1, "late");
+  late["note"] = Value::Text("มาสาย ฝนตก");
+  auto id = store->Record("attendance", late);
+  REQUIRE(id.ok());
+  REQUIRE(store->Record("attendance", f.Mark(1, "present")).ok());
+  auto row = store->Show("attendance", *id);
+  CHECK(row->values["status"] == Value::Text("present"));
+  CHECK(row->values["note"].is_null());
+}
+
+TEST_CASE("Store: a row whose parent was deleted can still be corrected",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                           {"name", Value::Text("กระเป๋าผ้า")}});
+  REQUIRE(product.ok());
+  REQUIRE(store->Delete("producer", f.producer).ok());
+  CHECK(store->Edit("product", *product, {{"description", Value::Text("แก้ไข")}}).ok());
+  // But pointing a row at a deleted parent is refused.
+  CHECK(store->Edit("product", *product,
+                    {{"producer_id", Value::Text(f.producer.ToString())}})
+            .code() == Code::kNotFound);
+}
+
+}  // namespace
+}  // namespace kbo::client

@@ -28,7 +28,9 @@ struct CliResult {
 };
 
 #ifdef KBO_BINARY_DIR
-inline std::string KboBinary() { return std::string(KBO_BINARY_DIR) + "/client/kbo"; }
+inline std::string KboBinary() {
+  return std::string(KBO_BINARY_DIR) + "/client/kbo";
+}
 #endif
 
 // Runs `binary` with `args` (argv[1..]). `env` overrides or adds
@@ -69,7 +71,8 @@ inline CliResult RunBinary(const std::string& binary,
   }
   const pid_t pid = fork();
   if (pid < 0) {
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      close(fd);
     return result;
   }
   if (pid == 0) {
@@ -77,7 +80,8 @@ inline CliResult RunBinary(const std::string& binary,
     if (null_fd >= 0) dup2(null_fd, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (int fd : {out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      close(fd);
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
