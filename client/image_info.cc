@@ -35,6 +35,8 @@
 // read, each at most once, and next_ifd_offset is never followed: no chain
 // and no cycle can make the reader loop.
 
+#include "shared/civil_time.h"
+
 namespace kbo::client {
 namespace {
 
@@ -247,40 +249,6 @@ struct CivilTime {
   int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
 };
 
-bool IsLeapYear(int64_t y) {
-  return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-}
-
-int DaysInMonth(int64_t year, int month) {
-  static constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30,
-                                                31, 31, 30, 31, 30, 31};
-  return month == 2 && IsLeapYear(year) ? 29 : kDays[month - 1];
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2 ? 1 : 0;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m > 2 ? m - 3 : m + 9) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-// The inverse of DaysFromCivil (H. Hinnant's civil_from_days).
-void CivilFromDays(int64_t z, int64_t* y, int* m, int* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = static_cast<int>(doy - (153 * mp + 2) / 5 + 1);
-  *m = static_cast<int>(mp < 10 ? mp + 3 : mp - 9);
-  *y = yoe + era * 400 + (*m <= 2 ? 1 : 0);
-}
-
 // Reads `n` decimal digits at `pos`; false if any is not a digit.
 bool Digits(std::string_view s, size_t pos, size_t n, int* out) {
   if (pos > s.size() || n > s.size() - pos) return false;
@@ -340,23 +308,11 @@ std::optional<std::string> ToUtcIso8601(const CivilTime& t,
   const int64_t local_seconds = DaysFromCivil(t.year, t.month, t.day) * 86400 +
                                 t.hour * 3600 + t.minute * 60 + t.second;
   const int64_t utc = local_seconds - int64_t{offset_minutes} * 60;
-  // Floor division: utc may be negative only for years before 1970.
-  int64_t days = utc / 86400;
-  int64_t secs = utc % 86400;
-  if (secs < 0) {
-    secs += 86400;
-    days -= 1;
+  if (utc < DaysFromCivil(1, 1, 1) * 86400 ||
+      utc >= DaysFromCivil(10000, 1, 1) * 86400) {
+    return std::nullopt;  // the UTC year would not be four digits
   }
-  int64_t year = 0;
-  int month = 0, day = 0;
-  CivilFromDays(days, &year, &month, &day);
-  if (year < 1 || year > 9999) return std::nullopt;
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02dZ",
-                static_cast<int>(year), month, day,
-                static_cast<int>(secs / 3600), static_cast<int>(secs / 60 % 60),
-                static_cast<int>(secs % 60));
-  return std::string(buf);
+  return FormatIsoUtc(utc);
 }
 
 // taken_at from a date tag and its offset tag, if the date is readable.

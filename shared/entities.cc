@@ -32,6 +32,8 @@
 //     for 2024), a real mistake in Thai paperwork, with a message saying so.
 //   - Refs are canonical lowercase uuid text, not nil.
 
+#include "shared/civil_time.h"
+
 namespace kbo {
 namespace {
 
@@ -386,13 +388,6 @@ int ToInt(std::string_view digits) {
   return v;
 }
 
-bool IsLeapYear(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
-  return m == 2 && IsLeapYear(y) ? 29 : kDays[m - 1];
-}
 
 // Checks a YYYY-MM-DD prefix (`text` is the whole value, for messages).
 Status CheckDatePart(const Column& column, std::string_view date,

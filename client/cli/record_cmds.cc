@@ -16,6 +16,8 @@
 #include "client/cli/command.h"
 #include "client/csv_import.h"
 
+#include "shared/civil_time.h"
+
 namespace kbo::client::cli {
 namespace {
 
@@ -46,30 +48,6 @@ int Num(std::string_view s) {
   return v;
 }
 
-// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's
-// days_from_civil), and back.
-int64_t DaysFromCivil(int64_t y, int64_t m, int64_t d) {
-  y -= m <= 2;
-  const int64_t era = (y >= 0 ? y : y - 399) / 400;
-  const int64_t yoe = y - era * 400;
-  const int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  const int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-void CivilFromDays(int64_t z, int64_t* y, int64_t* m, int64_t* d) {
-  z += 719468;
-  const int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-  const int64_t doe = z - era * 146097;
-  const int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-  const int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-  const int64_t mp = (5 * doy + 2) / 153;
-  *d = doy - (153 * mp + 2) / 5 + 1;
-  *m = mp < 10 ? mp + 3 : mp - 9;
-  *y = yoe + era * 400 + (*m <= 2);
-}
-
-bool IsLeap(int y) { return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0; }
 
 // A phone or a person gives local time with its offset
 // ("2024-02-29T16:30:00+07:00", or "+0700"); the catalogue stores UTC
@@ -91,13 +69,11 @@ std::string OffsetTimeToUtc(const std::string& text) {
       !Digits(t.substr(17, 2)) || !Digits(oh) || !Digits(om)) {
     return text;
   }
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30,
-                                  31, 31, 30, 31, 30, 31};
   const int y = Num(t.substr(0, 4)), mo = Num(t.substr(5, 2)),
             d = Num(t.substr(8, 2)), h = Num(t.substr(11, 2)),
             mi = Num(t.substr(14, 2)), s = Num(t.substr(17, 2));
   if (mo < 1 || mo > 12 || d < 1 ||
-      d > (mo == 2 && IsLeap(y) ? 29 : kDays[mo - 1]) || h > 23 || mi > 59 ||
+      d > DaysInMonth(y, mo) || h > 23 || mi > 59 ||
       s > 59 || Num(oh) > 14 || Num(om) > 59) {
     return text;
   }
@@ -105,17 +81,7 @@ std::string OffsetTimeToUtc(const std::string& text) {
       (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
   const int64_t secs =
       DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
-  const int64_t days = secs >= 0 ? secs / 86400 : (secs - 86399) / 86400;
-  const int64_t rem = secs - days * 86400;
-  int64_t uy = 0, um = 0, ud = 0;
-  CivilFromDays(days, &uy, &um, &ud);
-  char buf[128];
-  std::snprintf(buf, sizeof buf, "%04lld-%02lld-%02lldT%02lld:%02lld:%02lldZ",
-                static_cast<long long>(uy), static_cast<long long>(um),
-                static_cast<long long>(ud), static_cast<long long>(rem / 3600),
-                static_cast<long long>(rem % 3600 / 60),
-                static_cast<long long>(rem % 60));
-  return buf;
+  return FormatIsoUtc(secs);
 }
 
 // ---- The commands
