@@ -11,6 +11,7 @@
 
 #include "client/cli/command.h"
 #include "client/home.h"
+#include "client/ui/ui_cmd.h"
 #include "shared/version.h"
 
 // Command line grammar:
@@ -212,6 +213,16 @@ Status RunInit(Context& ctx, const std::vector<std::string>& args) {
   return Status();
 }
 
+// kbo ui [--listen ADDR:PORT]: the mobile web UI (client/ui/ui_cmd.h).
+Status RunUiCmd(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;  // checks the flags and takes --home
+  if (Status s = ParseArgs(ctx, args, {{"listen"}}, {}, &parsed); !s.ok())
+    return s;
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  return ui::RunUiCommand(**store, args, ctx.out);
+}
+
 const std::vector<Command>& Commands();
 
 // `prefix` + the command's synopsis, its continuation lines indented under
@@ -265,9 +276,12 @@ const std::vector<Command>& Commands() {
     all->push_back({"init", "", "init",
                     "create the home folder and print this device's id",
                     RunInit});
-    for (auto* part : {RecordCommands, PhotoCommands, DataCommands}) {
+    for (auto* part :
+         {RecordCommands, PhotoCommands, DataCommands, SyncCommands}) {
       for (Command& c : part()) all->push_back(std::move(c));
     }
+    all->push_back({"ui", "", std::string(ui::kUiCommandUsage),
+                    ui::kUiCommandSummary, RunUiCmd});
     all->push_back({"help", "", "help [COMMAND]", "print this help", RunHelp});
     return all;
   }();

@@ -2,7 +2,8 @@
 #define KBO_CLIENT_CLI_COMMAND_H_
 
 // Internal to client/cli: the command table and the argument parser shared
-// by the command files (record_cmds.cc, data_cmds.cc, photo_cmd.cc). Nothing
+// by the command files (record_cmds.cc, data_cmds.cc, photo_cmd.cc,
+// sync_cmds.cc). Nothing
 // outside client/cli includes this.
 
 #include <functional>
@@ -100,6 +101,7 @@ struct Command {
 std::vector<Command> RecordCommands();  // producer add ... contest score
 std::vector<Command> DataCommands();    // edit delete list show import status
 std::vector<Command> PhotoCommands();   // photo add
+std::vector<Command> SyncCommands();    // enroll sync bundle export
 
 }  // namespace kbo::client::cli
 

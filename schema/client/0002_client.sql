@@ -65,7 +65,11 @@ CREATE TABLE blob_upload (
 );
 
 -- Conflicts the server reported for rows in this device's scope (read-only
--- here; the central office resolves them). Mirrors the server's record.
+-- here; the central office resolves them). Mirrors the server's record
+-- (schema/server `conflict`): values as text with their type, both writers,
+-- both hlcs, the base the incoming writer had seen, and the resolution once
+-- there is one. `server_seq` is the record's position in the server's
+-- conflict feed (its feed_seq); sync_state.conflict_cursor follows it.
 CREATE TABLE conflict (
   id TEXT PRIMARY KEY NOT NULL,
   entity TEXT NOT NULL,
@@ -73,14 +77,21 @@ CREATE TABLE conflict (
   column_name TEXT NOT NULL,
   district_code TEXT,
   current_value TEXT,
+  current_type TEXT,
   current_device TEXT,
   current_hlc TEXT,
+  current_seq INTEGER,
   incoming_value TEXT,
+  incoming_type TEXT,
   incoming_device TEXT,
   incoming_hlc TEXT,
   incoming_base INTEGER,
-  winner TEXT,
+  incoming_seq INTEGER,
+  winner TEXT,                   -- 'current' or 'incoming': what LWW shows
   detected_at TEXT,
   resolved_at TEXT,
+  resolved_value TEXT,
+  resolution_seq INTEGER,
   server_seq INTEGER NOT NULL    -- position in the server's conflict feed
 );
+CREATE INDEX conflict_open ON conflict(resolved_at);

@@ -21,6 +21,8 @@ CREATE TABLE row_seq (
   PRIMARY KEY (entity, row_id)
 ) WITHOUT ROWID;
 CREATE INDEX row_seq_by_seq ON row_seq(max_seq);
+-- A scoped pull walks one district's rows in sequence order.
+CREATE INDEX row_seq_by_district ON row_seq(district_code, max_seq);
 
 CREATE TABLE enrol_token (
   token_hash TEXT PRIMARY KEY NOT NULL,   -- SHA-256 hex; the token itself is never stored
@@ -51,6 +53,8 @@ CREATE TABLE nonce (
   seen_at_ms INTEGER NOT NULL,
   PRIMARY KEY (device_id, nonce)
 ) WITHOUT ROWID;
+-- Nonces older than two request windows are pruned (server/request_auth.cc).
+CREATE INDEX nonce_by_time ON nonce(seen_at_ms);
 
 -- Verbatim signed change sets, append-only.
 CREATE TABLE change_set_log (
@@ -96,9 +100,14 @@ CREATE TABLE conflict (
 CREATE INDEX conflict_feed ON conflict(feed_seq);
 CREATE INDEX conflict_open ON conflict(resolved_at);
 
+-- Photo blobs, content-addressed. While an upload is in progress its bytes
+-- are in blobs/partial/<sha256>; `received_bytes` is what the server holds
+-- (advanced only after the chunk is on disk and fsynced, so a crash never
+-- claims bytes it does not have). Complete blobs are blobs/<sha256>.
 CREATE TABLE blob (
   sha256 TEXT PRIMARY KEY NOT NULL,
-  bytes INTEGER NOT NULL,
+  bytes INTEGER NOT NULL,            -- total size, given with the first chunk
   received_bytes INTEGER NOT NULL DEFAULT 0,
+  started_at TEXT,
   complete_at TEXT
 );

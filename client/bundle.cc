@@ -1,0 +1,123 @@
+#include "client/bundle.h"
+
+#include <sys/stat.h>
+
+#include "client/blob_store.h"
+#include "client/outbox.h"
+#include "shared/fs.h"
+#include "shared/protocol.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::client {
+namespace {
+
+// A record's length is a u32: 4 GiB, far above the 2 GiB photo cap.
+constexpr uint64_t kMaxRecordBytes = UINT32_MAX;
+
+Status AppendRecord(std::string* out, uint8_t kind, std::string_view a,
+                    std::string_view b = {}) {
+  const uint64_t len = a.size() + b.size();
+  if (len > kMaxRecordBytes) {
+    return Status::ResourceExhausted("a bundle record is larger than 4 GiB");
+  }
+  out->push_back(static_cast<char>(kind));
+  for (int i = 0; i < 4; ++i)
+    out->push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
+  out->append(a);
+  out->append(b);
+  return Status();
+}
+
+}  // namespace
+
+Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
+                                   bool include_photos) {
+  Outbox outbox(store);
+  if (Result<size_t> sealed = outbox.SealAll(); !sealed.ok())
+    return sealed.status();
+  Result<std::vector<SealedChangeSet>> sets = outbox.Unacked();
+  if (!sets.ok()) return sets.status();
+
+  BundleSummary summary;
+  std::string out(protocol::kBundleMagic);
+  for (const SealedChangeSet& set : *sets) {
+    if (Status s =
+            AppendRecord(&out, kBundleChangeSet,
+                         protocol::EncodePushBody(set.signature, set.bytes));
+        !s.ok()) {
+      return s;
+    }
+    Statement st(store.db(),
+                 "SELECT count(*) FROM outbox WHERE change_set_seq = ?1");
+    st.Bind(1, static_cast<int64_t>(set.seq));
+    if (st.Step()) summary.rows += static_cast<uint64_t>(st.ColumnInt(0));
+    if (!st.status().ok()) return st.status();
+    if (summary.change_sets++ == 0) summary.first_seq = set.seq;
+    summary.last_seq = set.seq;
+  }
+
+  if (include_photos) {
+    std::vector<std::pair<std::string, int64_t>> photos;
+    {
+      Statement st(store.db(),
+                   "SELECT sha256, bytes FROM blob_upload"
+                   " WHERE done_at IS NULL ORDER BY rowid");
+      while (st.Step()) photos.emplace_back(st.ColumnText(0), st.ColumnInt(1));
+      if (!st.status().ok()) return st.status();
+    }
+    BlobStore blobs(store.paths().blobs);
+    for (const auto& [sha, bytes] : photos) {
+      Result<std::string> photo = blobs.Read(sha, static_cast<size_t>(bytes));
+      if (!photo.ok()) {
+        return Status::IOError("photo " + sha + " cannot go into the bundle: " +
+                               photo.status().message() +
+                               " (nothing was written)");
+      }
+      if (Status s = AppendRecord(&out, kBundlePhoto, sha, *photo); !s.ok())
+        return s;
+      ++summary.photos;
+      summary.photo_bytes += photo->size();
+    }
+  }
+
+  summary.file_bytes = out.size();
+  if (Status s = WriteFileAtomically(path, out, S_IRUSR | S_IWUSR); !s.ok()) {
+    return Status::IOError("cannot write " + path + ": " + s.message());
+  }
+  return summary;
+}
+
+Result<std::vector<BundleRecord>> ParseBundle(std::string_view bundle) {
+  if (bundle.substr(0, protocol::kBundleMagic.size()) !=
+      protocol::kBundleMagic) {
+    return Status::Corruption("not a KBO bundle (no KBOBUNDLE1 header)");
+  }
+  std::vector<BundleRecord> records;
+  size_t at = protocol::kBundleMagic.size();
+  while (at < bundle.size()) {
+    if (bundle.size() - at < 5)
+      return Status::Corruption("a truncated record header");
+    const uint8_t kind = static_cast<uint8_t>(bundle[at]);
+    uint64_t len = 0;
+    for (int i = 0; i < 4; ++i) {
+      len |= uint64_t{static_cast<uint8_t>(
+                 bundle[at + 1 + static_cast<size_t>(i)])}
+             << (8 * i);
+    }
+    at += 5;
+    if (kind != kBundleChangeSet && kind != kBundlePhoto) {
+      return Status::Corruption("unknown record kind " + std::to_string(kind));
+    }
+    if (len > bundle.size() - at) {
+      return Status::Corruption("a record of " + std::to_string(len) +
+                                " bytes with only " +
+                                std::to_string(bundle.size() - at) + " left");
+    }
+    records.push_back(
+        {kind, std::string(bundle.substr(at, static_cast<size_t>(len)))});
+    at += static_cast<size_t>(len);
+  }
+  return records;
+}
+
+}  // namespace kbo::client

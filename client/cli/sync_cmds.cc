@@ -1,0 +1,250 @@
+// kbo enroll --server URL --token TOKEN [--force]
+// kbo sync [--server URL]
+// kbo bundle export FILE [--photos]
+//
+// Output (docs/cli.md):
+//   enroll  "device id: …", "server: …", "role: …", "districts: …" lines on
+//           stdout.
+//   sync    progress lines on stderr when stderr is a terminal; one summary
+//           line on stdout: "synced with URL: pushed 2 change sets (40
+//           changes), pulled 12 changes, uploaded 1 photo (2.4 MiB)".
+//   bundle  one line on stdout naming what was written.
+//
+// Exit codes (DESIGN §7): 2 not enrolled / usage; 4 the server cannot be
+// reached or failed (everything is kept); 5 the server refused (its reason
+// printed); 1 an answer that does not verify against the pinned key or does
+// not decode, a wrong device clock, a photo missing from blobs/. Every 4xx
+// from the server is exit 5, whatever its code would map to: the server, not
+// the person's typing, refused it (ForExit).
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "client/bundle.h"
+#include "client/cli/cli.h"
+#include "client/cli/command.h"
+#include "client/sync_client.h"
+
+namespace kbo::client::cli {
+namespace {
+
+constexpr const char* kHowToEnroll =
+    "ask the central office for an enrolment token, then run: kbo enroll "
+    "--server URL --token TOKEN";
+
+// The Status RunCli maps to the exit code for a failed enroll or sync.
+Status ForExit(const SyncClient& client, const Status& s) {
+  if (client.refused_by_server()) {
+    // DESIGN §7: 5 = rejected by the server, with its reason.
+    if (ExitCodeFor(s.code()) == 5) return s;
+    return Status::PermissionDenied(s.message());
+  }
+  if (s.code() == Code::kCorruption || s.code() == Code::kUnauthenticated) {
+    // Not the person's input (exit 2), not a refusal by the server (exit 5):
+    // an answer that does not decode, or does not verify against the pinned
+    // key. Exit 1, with the message.
+    return Status::Internal(s.message());
+  }
+  return s;
+}
+
+std::string MiB(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB",
+                static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+// Progress on a terminal: one line per phase, rewritten in place.
+class ProgressLine {
+ public:
+  explicit ProgressLine(std::ostream& err) : err_(err) {}
+  ProgressLine(const ProgressLine&) = delete;
+  ProgressLine& operator=(const ProgressLine&) = delete;
+  ~ProgressLine() { Finish(); }
+
+  // Ends the line being rewritten (before anything else is printed).
+  void Finish() {
+    if (open_) err_ << '\n' << std::flush;
+    open_ = false;
+  }
+
+  void Show(SyncPhase phase, uint64_t done, uint64_t total) {
+    if (open_ && phase != phase_) err_ << '\n';
+    std::string text = "kbo: " + std::string(SyncPhaseName(phase)) + ": ";
+    switch (phase) {
+      case SyncPhase::kPush:
+        text +=
+            std::to_string(done) + "/" + std::to_string(total) + " change sets";
+        break;
+      case SyncPhase::kPull:
+        text += std::to_string(done) + " changes";
+        break;
+      case SyncPhase::kConflicts:
+        text += std::to_string(done) + " records";
+        break;
+      case SyncPhase::kPhotos:
+        text += MiB(done) + " of " + MiB(total);
+        break;
+    }
+    err_ << '\r' << text << "\x1b[K" << std::flush;
+    open_ = true;
+    phase_ = phase;
+  }
+
+ private:
+  std::ostream& err_;
+  bool open_ = false;
+  SyncPhase phase_ = SyncPhase::kPush;
+};
+
+Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(
+          ctx, args,
+          {{"server", true}, {"token", true}, {"force", false, false}}, {},
+          &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<std::string> url = NormalizeServerUrl(*parsed.Get("server"));
+  if (!url.ok())
+    return Status::InvalidArgument("--server: " + url.status().message());
+  if (parsed.Get("token")->empty()) return UsageError(ctx, "--token is empty");
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  SyncClient client(**store);
+  Result<EnrollResult> r =
+      client.Enroll(*url, *parsed.Get("token"), parsed.Has("force"));
+  if (!r.ok()) {
+    if (r.status().code() == Code::kFailedPrecondition &&
+        !client.refused_by_server()) {
+      // Enrolled elsewhere with data still on its way there: the person
+      // decides (--force); nothing was written.
+      return Status::InvalidArgument(r.status().message());
+    }
+    return ForExit(client, r.status());
+  }
+  ctx.out << "device id:  " << r->device_id.ToString() << '\n'
+          << "server:     " << r->server_url << '\n'
+          << "role:       " << r->role << '\n'
+          << "districts:  " << r->districts << '\n';
+  ctx.err << "kbo: enrolled; the server's key "
+          << r->server_public_key.substr(0, 16) << "… is pinned"
+          << (r->server_changed
+                  ? " (this device was enrolled with another server "
+                    "before; its changes will go to this one)"
+                  : "")
+          << '\n';
+  return Status();
+}
+
+Status RunSync(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"server", false}}, {}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  SyncOptions options;
+  if (const std::string* server = parsed.Get("server")) {
+    Result<std::string> url = NormalizeServerUrl(*server);
+    if (!url.ok())
+      return Status::InvalidArgument("--server: " + url.status().message());
+    options.server_url = *url;
+  }
+  Result<ClientStore*> opened = ctx.Store();
+  if (!opened.ok()) return opened.status();
+  ClientStore& store = **opened;
+  Result<StoreStatus> st = store.GetStatus();
+  if (!st.ok()) return st.status();
+  if (!st->enrolled) {
+    return Status::InvalidArgument("this device is not enrolled yet: " +
+                                   std::string(kHowToEnroll));
+  }
+  const std::string url =
+      options.server_url.empty() ? st->server : options.server_url;
+
+  ProgressLine line(ctx.err);
+  if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
+    options.progress = [&line](SyncPhase phase, uint64_t done, uint64_t total) {
+      line.Show(phase, done, total);
+    };
+  }
+  SyncClient client(store, options);
+  Result<SyncSummary> r = client.Sync();
+  line.Finish();
+  if (!r.ok()) return ForExit(client, r.status());
+  ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
+  return Status();
+}
+
+Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s =
+          ParseArgs(ctx, args, {{"photos", false, false}}, {"FILE"}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  const std::string& path = parsed.positional[0];
+  Result<ClientStore*> opened = ctx.Store();
+  if (!opened.ok()) return opened.status();
+  ClientStore& store = **opened;
+  Result<StoreStatus> st = store.GetStatus();
+  if (!st.ok()) return st.status();
+  Result<BundleSummary> b = ExportBundle(store, path, parsed.Has("photos"));
+  if (!b.ok()) return b.status();
+
+  std::string line = "wrote " + path + ": ";
+  if (b->change_sets == 0) {
+    line += "no change sets (nothing is waiting for the server)";
+  } else {
+    line += std::to_string(b->change_sets) +
+            (b->change_sets == 1 ? " change set (#" : " change sets (#") +
+            std::to_string(b->first_seq) +
+            (b->first_seq == b->last_seq ? ""
+                                         : "-#" + std::to_string(b->last_seq)) +
+            ", " + std::to_string(b->rows) +
+            (b->rows == 1 ? " change)" : " changes)");
+  }
+  if (parsed.Has("photos")) {
+    line += ", " + std::to_string(b->photos) +
+            (b->photos == 1 ? " photo (" : " photos (") + MiB(b->photo_bytes) +
+            ")";
+  }
+  line += "; " + std::to_string(b->file_bytes) + " bytes";
+  ctx.out << line << '\n';
+  if (!st->enrolled) {
+    ctx.err << "kbo: this device is not enrolled yet; the server refuses its "
+               "change sets until it is ("
+            << kHowToEnroll << ")\n";
+  } else if (!parsed.Has("photos") && st->pending_blobs > 0) {
+    ctx.err
+        << "kbo: " << st->pending_blobs
+        << " photos are not in the bundle (add --photos to carry them too)\n";
+  }
+  return Status();
+}
+
+}  // namespace
+
+std::vector<Command> SyncCommands() {
+  std::vector<Command> c;
+  c.push_back({"enroll", "", "enroll --server URL --token TOKEN [--force]",
+               "register this device with the server, once (token from the "
+               "office)",
+               RunEnroll});
+  c.push_back({"sync", "", "sync [--server URL]",
+               "push changes, pull this device's districts, upload photos",
+               RunSync});
+  c.push_back(
+      {"bundle", "export", "bundle export FILE [--photos]",
+       "write unsynced changes (and photos) to a file for bundle import",
+       RunBundleExport});
+  return c;
+}
+
+}  // namespace kbo::client::cli

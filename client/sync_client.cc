@@ -1,0 +1,1341 @@
+#include "client/sync_client.h"
+
+#include <httplib.h>
+
+#include <algorithm>
+#include <cctype>
+#include <chrono>
+#include <exception>
+#include <nlohmann/json.hpp>
+#include <thread>
+#include <utility>
+
+#include "client/blob_store.h"
+#include "shared/change_set_codec.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/db.h"
+
+// Wire forms this file speaks (shared/protocol.h; docs/protocol.md is the
+// full text). Every request but enrolment carries X-KBO-Device, -Time,
+// -Nonce and -Signature (SignRequest). Answers other than 2xx are
+// {"error": code, "message": text} plus, where named, a number:
+//
+//   POST /v1/enroll  {"token", "device_id", "public_key": hex, "clock_ms"}
+//     200 {"server_public_key": hex, "role", "districts": ["5011"] |
+//     "5011,5009"
+//          | "all", "device_id"?}
+//   POST /v1/push    signature[64] || change set bytes
+//     200 receipt   {"device_id", "seq", "hash", "first_server_seq",
+//                    "last_server_seq", "rows", "conflicts", "received_at",
+//                    "signature": hex}
+//     409 {"error": "sequence_gap", "expected": N} | {"error":
+//     "sequence_conflict"}
+//   GET  /v1/pull?after=N&limit=M
+//     200 encoded ChangeSet (device nil, seq 0; each cell's base = its server
+//         sequence), X-KBO-Next-Cursor, X-KBO-More, X-KBO-Signature
+//   GET  /v1/conflicts?after=N
+//     200 {"conflicts": [conflict...], "next": N, "more": bool} (or a bare
+//         array: one page)
+//         X-KBO-Signature over ConflictsMessage; conflict = the server's
+//         conflict record (schema/server), "feed_seq" its feed position
+//   GET  /v1/blobs/<sha256>
+//     200 {"received": R, "complete": bool}   404: nothing held yet
+//   PUT  /v1/blobs/<sha256>?offset=R&total=T  chunk bytes, X-KBO-Chunk-Sha256
+//     200 {"received": R', "complete": bool}
+//     409 {"error": "offset_mismatch", "received": R}
+//
+// Bounds on what is read from the network (all answers are read through a
+// capped receiver, whatever Content-Length says):
+//   JSON answers      protocol::kMaxJsonBytes (64 KiB)
+//   a pull page       kMaxPageBytes (16 MiB, the push cap: a page is no more
+//                     than a change set), then DecodeChangeSet's limits
+//   a conflicts list  kMaxConflictsBytes (4 MiB: ~8,000 records)
+
+namespace kbo::client {
+namespace {
+
+using Json = nlohmann::json;
+
+constexpr size_t kMaxPageBytes = protocol::kMaxPushBytes;
+constexpr size_t kMaxConflictsBytes = size_t{4} << 20;
+// A server that keeps redirecting the push (sequence_gap) or the upload
+// (offset_mismatch) is broken; stop rather than loop.
+constexpr int kMaxRedirects = 3;
+// Conflict list pages per sync: a guard against a server whose feed never
+// ends. (Pull pages need none: each must move the cursor, VerifyPullPage.)
+constexpr int kMaxConflictPages = 1000;
+
+constexpr const char* kRetryLater = " — everything is kept; try again later";
+
+std::string Lower(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  }
+  return out;
+}
+
+// Strict unsigned decimal (no sign, no spaces, no overflow).
+bool ParseU64(std::string_view text, uint64_t* out) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    const uint64_t digit = static_cast<uint64_t>(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  *out = v;
+  return true;
+}
+
+// JSON field readers that never throw: false if absent or of another type.
+bool GetU64(const Json& obj, const char* key, uint64_t* out) {
+  if (!obj.is_object()) return false;
+  auto it = obj.find(key);
+  if (it == obj.end()) return false;
+  if (it->is_number_unsigned()) {
+    *out = it->get<uint64_t>();
+    return true;
+  }
+  if (it->is_number_integer() && it->get<int64_t>() >= 0) {
+    *out = static_cast<uint64_t>(it->get<int64_t>());
+    return true;
+  }
+  if (it->is_string()) return ParseU64(it->get_ref<const std::string&>(), out);
+  return false;
+}
+
+bool GetText(const Json& obj, const char* key, std::string* out) {
+  if (!obj.is_object()) return false;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_string()) return false;
+  *out = it->get<std::string>();
+  return true;
+}
+
+bool GetBool(const Json& obj, const char* key, bool* out) {
+  if (!obj.is_object()) return false;
+  auto it = obj.find(key);
+  if (it == obj.end() || !it->is_boolean()) return false;
+  *out = it->get<bool>();
+  return true;
+}
+
+Json ParseJson(std::string_view text) {
+  return Json::parse(text.begin(), text.end(), nullptr,
+                     /*allow_exceptions=*/false);
+}
+
+std::string MiB(uint64_t bytes) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f MiB",
+                static_cast<double>(bytes) / (1 << 20));
+  return buf;
+}
+
+std::string Count(uint64_t n, std::string_view one, std::string_view many) {
+  return std::to_string(n) + " " + std::string(n == 1 ? one : many);
+}
+
+// The Code for a refusal: the server's JSON "error" (a CodeName() or a more
+// precise reason such as "revoked", "replay", "clock_skew"), else the HTTP
+// status. Reasons this client acts on are named; other reasons follow the
+// HTTP status, which the server picks from its own code.
+Code CodeForServerError(std::string_view error, int http_status) {
+  if (error == "sequence_gap") return Code::kSequenceGap;
+  if (error == "sequence_conflict" || error == "prev_hash_mismatch" ||
+      error == "failed_precondition" || error == "offset_mismatch") {
+    return Code::kFailedPrecondition;
+  }
+  if (error == "unauthenticated") return Code::kUnauthenticated;
+  if (error == "out_of_scope" || error == "revoked")
+    return Code::kPermissionDenied;
+  if (error == "invalid_argument") return Code::kInvalidArgument;
+  if (error == "bad_change_set") return Code::kCorruption;
+  if (error == "not_found") return Code::kNotFound;
+  if (error == "too_large") return Code::kResourceExhausted;
+  if (error == "already_exists") return Code::kAlreadyExists;
+  switch (http_status) {
+    case 401:
+      return Code::kUnauthenticated;
+    case 403:
+      return Code::kPermissionDenied;
+    case 404:
+      return Code::kNotFound;
+    case 409:
+      return Code::kFailedPrecondition;
+    case 413:
+      return Code::kResourceExhausted;
+    default:
+      return Code::kInvalidArgument;
+  }
+}
+
+// ---- The real transport
+// -------------------------------------------------------
+
+class HttplibTransport final : public HttpTransport {
+ public:
+  explicit HttplibTransport(const HttpTimeouts& timeouts)
+      : timeouts_(timeouts) {}
+
+  Result<HttpResponse> Send(const std::string& base_url,
+                            const HttpRequest& request) override {
+    // cpp-httplib and std::regex inside it may throw; nothing crosses this.
+    try {
+      return SendOrThrow(base_url, request);
+    } catch (const std::exception& e) {
+      client_.reset();
+      return Status::Internal(std::string("HTTP client: ") + e.what());
+    }
+  }
+
+ private:
+  // cpp-httplib's error names ("Connection", "Read") for a person.
+  static std::string Describe(httplib::Error error) {
+    switch (error) {
+      case httplib::Error::Connection:
+        return "could not connect (no network, a wrong address, or the server "
+               "is not running)";
+      case httplib::Error::ConnectionTimeout:
+        return "no answer to the connection attempt in time";
+      case httplib::Error::Read:
+        return "the connection broke or stalled while receiving";
+      case httplib::Error::Write:
+        return "the connection broke or stalled while sending";
+      case httplib::Error::SSLConnection:
+        return "the TLS (https) connection failed";
+      case httplib::Error::SSLServerVerification:
+        return "the server's TLS certificate is not trusted";
+      case httplib::Error::SSLLoadingCerts:
+        return "cannot load the system's TLS certificates";
+      default:
+        return "HTTP error: " + httplib::to_string(error);
+    }
+  }
+
+  static void SplitMs(int64_t ms, time_t* sec, time_t* usec) {
+    *sec = static_cast<time_t>(ms / 1000);
+    *usec = static_cast<time_t>((ms % 1000) * 1000);
+  }
+
+  Result<HttpResponse> SendOrThrow(const std::string& base_url,
+                                   const HttpRequest& request) {
+    if (!client_ || client_url_ != base_url) {
+      client_ = std::make_unique<httplib::Client>(base_url);
+      if (!client_->is_valid()) {
+        client_.reset();
+        return Status::InvalidArgument("cannot use the server URL " + base_url);
+      }
+      time_t sec = 0, usec = 0;
+      SplitMs(timeouts_.connect_ms, &sec, &usec);
+      client_->set_connection_timeout(sec, usec);
+      SplitMs(timeouts_.read_ms, &sec, &usec);
+      client_->set_read_timeout(sec, usec);
+      SplitMs(timeouts_.write_ms, &sec, &usec);
+      client_->set_write_timeout(sec, usec);
+      client_->set_keep_alive(true);
+      client_->set_follow_location(false);
+      client_url_ = base_url;
+    }
+    httplib::Request req;
+    req.method = request.method;
+    req.path = request.path;
+    req.body = request.body;
+    for (const auto& [name, value] : request.headers)
+      req.headers.emplace(name, value);
+    if (!request.content_type.empty()) {
+      req.headers.emplace("Content-Type", request.content_type);
+    }
+    HttpResponse out;
+    bool too_large = false;
+    const size_t cap = request.max_response_bytes;
+    req.content_receiver = [&out, &too_large, cap](const char* data, size_t n,
+                                                   uint64_t, uint64_t) {
+      if (n > cap - out.body.size()) {
+        too_large = true;
+        return false;
+      }
+      out.body.append(data, n);
+      return true;
+    };
+    httplib::Result res = client_->send(req);
+    if (too_large) {
+      client_.reset();
+      return Status::ResourceExhausted("the answer to " + request.method + " " +
+                                       request.path + " is larger than " +
+                                       std::to_string(cap) + " bytes");
+    }
+    if (!res) {
+      // A failed exchange may leave a half-used keep-alive socket: start over.
+      client_.reset();
+      return Status::Unavailable(Describe(res.error()));
+    }
+    out.status = res->status;
+    for (const auto& [name, value] : res->headers)
+      out.headers[Lower(name)] = value;
+    return out;
+  }
+
+  HttpTimeouts timeouts_;
+  std::unique_ptr<httplib::Client> client_;
+  std::string client_url_;
+};
+
+// ---- Local state helpers
+// --------------------------------------------------------
+
+Result<uint64_t> ReadCursor(Db& db, const char* column) {
+  Statement st(db, std::string("SELECT ") + column +
+                       " FROM sync_state WHERE singleton = 1");
+  uint64_t v = 0;
+  if (st.Step()) v = static_cast<uint64_t>(st.ColumnInt(0));
+  if (!st.status().ok()) return st.status();
+  return v;
+}
+
+Status SetCursor(Db& db, const char* column, uint64_t value) {
+  Statement st(db, std::string("UPDATE sync_state SET ") + column +
+                       " = ?1 WHERE singleton = 1");
+  st.Bind(1, static_cast<int64_t>(value));
+  return st.Run();
+}
+
+// A conflict record as JSON -> the local conflict table (one upsert).
+// kCorruption if a required field is missing.
+Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq) {
+  std::string id, entity, row_id, column;
+  if (!GetText(c, "id", &id) || !GetText(c, "entity", &entity) ||
+      !GetText(c, "row_id", &row_id) ||
+      !(GetText(c, "column", &column) || GetText(c, "column_name", &column)) ||
+      !(GetU64(c, "feed_seq", feed_seq) || GetU64(c, "server_seq", feed_seq))) {
+    return Status::Corruption(
+        "a conflict record lacks id, entity, row_id, column or feed_seq");
+  }
+  Statement& st = db.Cached(
+      "INSERT INTO conflict (id, entity, row_id, column_name, district_code,"
+      " current_value, current_type, current_device, current_hlc, current_seq,"
+      " incoming_value, incoming_type, incoming_device, incoming_hlc,"
+      " incoming_base, incoming_seq, winner, detected_at, resolved_at,"
+      " resolved_value, resolution_seq, server_seq)"
+      " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
+      " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+      " ON CONFLICT(id) DO UPDATE SET entity = excluded.entity,"
+      " row_id = excluded.row_id, column_name = excluded.column_name,"
+      " district_code = excluded.district_code,"
+      " current_value = excluded.current_value,"
+      " current_type = excluded.current_type,"
+      " current_device = excluded.current_device,"
+      " current_hlc = excluded.current_hlc, current_seq = excluded.current_seq,"
+      " incoming_value = excluded.incoming_value,"
+      " incoming_type = excluded.incoming_type,"
+      " incoming_device = excluded.incoming_device,"
+      " incoming_hlc = excluded.incoming_hlc,"
+      " incoming_base = excluded.incoming_base,"
+      " incoming_seq = excluded.incoming_seq, winner = excluded.winner,"
+      " detected_at = excluded.detected_at, resolved_at = excluded.resolved_at,"
+      " resolved_value = excluded.resolved_value,"
+      " resolution_seq = excluded.resolution_seq,"
+      " server_seq = excluded.server_seq");
+  if (!st.status().ok()) return st.status();
+  // Text columns: strings as they are, numbers as their JSON text, null and
+  // absent as NULL.
+  auto bind_text = [&st, &c](int i, const char* key) {
+    auto it = c.find(key);
+    if (it == c.end() || it->is_null()) {
+      st.BindNull(i);
+    } else if (it->is_string()) {
+      st.Bind(i, std::string_view(it->get_ref<const std::string&>()));
+    } else {
+      st.Bind(i, std::string_view(it->dump()));
+    }
+  };
+  auto bind_int = [&st, &c](int i, const char* key) {
+    uint64_t v = 0;
+    if (GetU64(c, key, &v)) {
+      st.Bind(i, static_cast<int64_t>(v));
+    } else {
+      st.BindNull(i);
+    }
+  };
+  st.Bind(1, std::string_view(id))
+      .Bind(2, std::string_view(entity))
+      .Bind(3, std::string_view(row_id))
+      .Bind(4, std::string_view(column));
+  bind_text(5, "district_code");
+  bind_text(6, "current_value");
+  bind_text(7, "current_type");
+  bind_text(8, "current_device");
+  bind_text(9, "current_hlc");
+  bind_int(10, "current_seq");
+  bind_text(11, "incoming_value");
+  bind_text(12, "incoming_type");
+  bind_text(13, "incoming_device");
+  bind_text(14, "incoming_hlc");
+  bind_int(15, "incoming_base");
+  bind_int(16, "incoming_seq");
+  bind_text(17, "winner");
+  bind_text(18, "detected_at");
+  bind_text(19, "resolved_at");
+  bind_text(20, "resolved_value");
+  bind_int(21, "resolution_seq");
+  st.Bind(22, static_cast<int64_t>(*feed_seq));
+  return st.Run();
+}
+
+}  // namespace
+
+// ---- Free functions
+// ---------------------------------------------------------------
+
+const char* SyncPhaseName(SyncPhase phase) {
+  switch (phase) {
+    case SyncPhase::kPush:
+      return "push";
+    case SyncPhase::kPull:
+      return "pull";
+    case SyncPhase::kConflicts:
+      return "conflicts";
+    case SyncPhase::kPhotos:
+      return "photos";
+  }
+  return "sync";
+}
+
+const std::string* HttpResponse::Header(std::string_view name) const {
+  auto it = headers.find(Lower(name));
+  return it == headers.end() ? nullptr : &it->second;
+}
+
+std::unique_ptr<HttpTransport> NewHttpTransport(const HttpTimeouts& timeouts) {
+  return std::make_unique<HttplibTransport>(timeouts);
+}
+
+std::string DescribeSummary(const SyncSummary& s) {
+  std::string out;
+  if (s.pushed_sets == 0) {
+    out = "nothing to push";
+  } else {
+    out = "pushed " + Count(s.pushed_sets, "change set", "change sets") + " (" +
+          Count(s.pushed_rows, "change", "changes") + ")";
+  }
+  out += s.pulled_rows == 0
+             ? ", nothing new to pull"
+             : ", pulled " + Count(s.pulled_rows, "change", "changes");
+  if (s.conflicts > 0) {
+    out +=
+        ", " + Count(s.conflicts, "conflict", "conflicts") + " from the server";
+  }
+  if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
+    out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
+           MiB(s.blob_bytes) + ")";
+  }
+  return out;
+}
+
+Result<std::string> NormalizeServerUrl(std::string_view url) {
+  const std::string given(url);
+  auto bad = [&given](const std::string& why) {
+    return Status::InvalidArgument("'" + given + "' is not a server URL (" +
+                                   why +
+                                   "; e.g. https://kbo.example.go.th or "
+                                   "http://192.168.1.10:8787)");
+  };
+  const size_t sep = url.find("://");
+  if (sep == std::string_view::npos) return bad("it needs http:// or https://");
+  const std::string scheme = Lower(url.substr(0, sep));
+  if (scheme != "http" && scheme != "https") {
+    return bad("only http:// and https:// are supported");
+  }
+  std::string_view rest = url.substr(sep + 3);
+  while (!rest.empty() && rest.back() == '/') rest.remove_suffix(1);
+  if (rest.find_first_of("/?#") != std::string_view::npos) {
+    return bad("a path after the host is not supported");
+  }
+  if (rest.find('@') != std::string_view::npos)
+    return bad("no user name in it");
+  std::string_view host = rest, port;
+  if (!rest.empty() && rest.front() == '[') {
+    const size_t close = rest.find(']');
+    if (close == std::string_view::npos) return bad("unclosed [");
+    host = rest.substr(0, close + 1);
+    std::string_view after = rest.substr(close + 1);
+    if (!after.empty()) {
+      if (after.front() != ':') return bad("unexpected text after ]");
+      port = after.substr(1);
+      if (port.empty()) return bad("an empty port");
+    }
+  } else if (const size_t colon = rest.rfind(':');
+             colon != std::string_view::npos) {
+    host = rest.substr(0, colon);
+    port = rest.substr(colon + 1);
+    if (port.empty()) return bad("an empty port");
+  }
+  if (host.empty()) return bad("no host");
+  if (host.front() != '[') {
+    for (char c : host) {
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '-' ||
+            c == '.' || c == '_')) {
+        return bad("the host has a character that is not allowed");
+      }
+    }
+  }
+  uint64_t port_number = 0;
+  if (!port.empty() && (!ParseU64(port, &port_number) || port_number == 0 ||
+                        port_number > 65535)) {
+    return bad("the port must be 1 to 65535");
+  }
+  std::string out = scheme + "://" + Lower(host);
+  if (!port.empty()) out += ":" + std::to_string(port_number);
+  return out;
+}
+
+std::string NewNonce() {
+  // 128 random bits: two v4 uuids (122 random bits each) through SHA-256.
+  const Uuid a = Uuid::Random();
+  const Uuid b = Uuid::Random();
+  std::string seed(reinterpret_cast<const char*>(a.bytes.data()),
+                   a.bytes.size());
+  seed.append(reinterpret_cast<const char*>(b.bytes.data()), b.bytes.size());
+  const Sha256Digest d = Sha256(seed);
+  return HexEncode(
+      std::string_view(reinterpret_cast<const char*>(d.data()), 16));
+}
+
+std::vector<std::pair<std::string, std::string>> SignRequest(
+    const KeyPair& key, const Uuid& device, std::string_view method,
+    std::string_view path_with_query, std::string_view body, int64_t time_ms,
+    std::string_view nonce) {
+  const Signature sig = key.Sign(
+      kRequestDomain, protocol::CanonicalRequest(method, path_with_query,
+                                                 time_ms, nonce, body));
+  return {{protocol::kDeviceHeader, device.ToString()},
+          {protocol::kTimeHeader, std::to_string(time_ms)},
+          {protocol::kNonceHeader, std::string(nonce)},
+          {protocol::kSignatureHeader, SignatureToHex(sig)}};
+}
+
+Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
+                     uint64_t seq, const Sha256Digest& hash,
+                     std::string_view json, protocol::Receipt* receipt) {
+  const std::string what =
+      "the server's receipt for change set " + std::to_string(seq);
+  const Json top = ParseJson(json);
+  if (!top.is_object()) return Status::Unauthenticated(what + " is not JSON");
+  const Json* obj = &top;
+  if (auto it = top.find("receipt"); it != top.end() && it->is_object())
+    obj = &*it;
+  protocol::Receipt r;
+  std::string sig_hex;
+  if (!GetText(*obj, "signature", &sig_hex) &&
+      !GetText(top, "signature", &sig_hex)) {
+    return Status::Unauthenticated(what + " has no signature");
+  }
+  if (!GetText(*obj, "device_id", &r.device_id) ||
+      !GetU64(*obj, "seq", &r.seq) || !GetText(*obj, "hash", &r.hash) ||
+      !GetU64(*obj, "first_server_seq", &r.first_server_seq) ||
+      !GetU64(*obj, "last_server_seq", &r.last_server_seq) ||
+      !GetU64(*obj, "rows", &r.rows) ||
+      !GetU64(*obj, "conflicts", &r.conflicts) ||
+      !GetText(*obj, "received_at", &r.received_at)) {
+    return Status::Unauthenticated(what + " lacks one of its fields");
+  }
+  Result<Signature> sig = SignatureFromHex(sig_hex);
+  if (!sig.ok() ||
+      !Verify(server_key, kReceiptDomain, protocol::ReceiptMessage(r), *sig)) {
+    return Status::Unauthenticated(what +
+                                   " is not signed by the server key pinned at "
+                                   "enrolment");
+  }
+  const std::string sent_hash = HexEncode(hash);
+  if (r.device_id != device.ToString() || r.seq != seq ||
+      Lower(r.hash) != sent_hash) {
+    return Status::Unauthenticated(
+        what + " names " + r.device_id + " #" + std::to_string(r.seq) + " " +
+        r.hash + ", not the change set sent (" + device.ToString() + " #" +
+        std::to_string(seq) + " " + sent_hash + ")");
+  }
+  *receipt = std::move(r);
+  return Status();
+}
+
+Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
+                      uint64_t after, const HttpResponse& page,
+                      uint64_t* next_cursor, bool* more) {
+  const std::string what = "the pull page after " + std::to_string(after);
+  const std::string* next_text = page.Header(protocol::kNextCursorHeader);
+  const std::string* more_text = page.Header(protocol::kMoreHeader);
+  const std::string* sig_text = page.Header(protocol::kSignatureHeader);
+  uint64_t next = 0;
+  if (next_text == nullptr || !ParseU64(*next_text, &next)) {
+    return Status::Unauthenticated(what + " has no valid " +
+                                   protocol::kNextCursorHeader);
+  }
+  if (more_text == nullptr || (*more_text != "0" && *more_text != "1")) {
+    return Status::Unauthenticated(what + " has no valid " +
+                                   protocol::kMoreHeader);
+  }
+  const bool has_more = *more_text == "1";
+  if (sig_text == nullptr) {
+    return Status::Unauthenticated(what + " is not signed");
+  }
+  Result<Signature> sig = SignatureFromHex(*sig_text);
+  if (!sig.ok() || !Verify(server_key, kPullPageDomain,
+                           protocol::PullPageMessage(device.ToString(), after,
+                                                     next, has_more, page.body),
+                           *sig)) {
+    return Status::Unauthenticated(what +
+                                   " is not signed by the server key pinned at "
+                                   "enrolment; nothing of it was applied");
+  }
+  if (next < after || (has_more && next == after)) {
+    return Status::Corruption(what + " moves the cursor to " +
+                              std::to_string(next) +
+                              (has_more ? " and says there is more" : ""));
+  }
+  *next_cursor = next;
+  *more = has_more;
+  return Status();
+}
+
+Status VerifyConflicts(const PublicKey& server_key, const Uuid& device,
+                       uint64_t after, const HttpResponse& answer) {
+  const std::string* sig_text = answer.Header(protocol::kSignatureHeader);
+  Result<Signature> sig =
+      sig_text == nullptr
+          ? Result<Signature>(Status::Unauthenticated("unsigned"))
+          : SignatureFromHex(*sig_text);
+  if (!sig.ok() ||
+      !Verify(server_key, kPullPageDomain,
+              protocol::ConflictsMessage(device.ToString(), after, answer.body),
+              *sig)) {
+    return Status::Unauthenticated(
+        "the conflict list after " + std::to_string(after) +
+        " is not signed by the server key pinned at enrolment");
+  }
+  return Status();
+}
+
+// ---- SyncClient
+// ---------------------------------------------------------------------
+
+struct SyncClient::Enrolment {
+  std::string server_url;  // where to talk to this time
+  std::string enrolled_url;
+  PublicKey server_key;
+};
+
+SyncClient::SyncClient(ClientStore& store, SyncOptions options)
+    : store_(store), options_(std::move(options)) {
+  if (options_.transport != nullptr) {
+    transport_ = options_.transport;
+  } else {
+    own_transport_ = NewHttpTransport(options_.timeouts);
+    transport_ = own_transport_.get();
+  }
+}
+
+SyncClient::~SyncClient() = default;
+
+void SyncClient::Progress(SyncPhase phase, uint64_t done, uint64_t total) {
+  if (options_.progress) options_.progress(phase, done, total);
+}
+
+Result<SyncClient::Enrolment> SyncClient::LoadEnrolment() {
+  Enrolment e;
+  std::string key_hex;
+  {
+    Statement st(
+        store_.db(),
+        "SELECT server_url, server_public_key FROM device WHERE singleton = 1");
+    bool enrolled = false;
+    if (st.Step() && !st.IsNull(0) && !st.IsNull(1)) {
+      enrolled = true;
+      e.enrolled_url = st.ColumnText(0);
+      key_hex = st.ColumnText(1);
+    }
+    if (!st.status().ok()) return st.status();
+    if (!enrolled) {
+      return Status::FailedPrecondition(
+          "this device is not enrolled; ask the central office for a token, "
+          "then run: kbo enroll --server URL --token TOKEN");
+    }
+  }
+  Result<PublicKey> key = PublicKey::FromHex(key_hex);
+  if (!key.ok())
+    return Status::Corruption("the pinned server key in field.db is damaged");
+  e.server_key = *key;
+  e.server_url = e.enrolled_url;
+  if (!options_.server_url.empty()) {
+    Result<std::string> url = NormalizeServerUrl(options_.server_url);
+    if (!url.ok()) return url.status();
+    e.server_url = *url;
+  }
+  base_url_ = e.server_url;
+  return e;
+}
+
+Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
+                                      std::string body,
+                                      std::string_view content_type,
+                                      size_t max_response_bytes,
+                                      Headers extra_headers, bool sign) {
+  HttpRequest req;
+  req.method = std::string(method);
+  req.path = std::move(path);
+  req.body = std::move(body);
+  req.content_type = std::string(content_type);
+  req.max_response_bytes = max_response_bytes;
+  for (size_t attempt = 0;; ++attempt) {
+    req.headers = extra_headers;
+    if (sign) {
+      // A fresh time and nonce for every try: the server never accepts a
+      // nonce twice, and the first try may have reached it.
+      for (auto& h :
+           SignRequest(store_.key(), store_.device_id(), req.method, req.path,
+                       req.body, store_.wall().NowMillis(), NewNonce())) {
+        req.headers.push_back(std::move(h));
+      }
+    }
+    Result<HttpResponse> r = transport_->Send(base_url_, req);
+    if (r.ok()) {
+      if (counters_ != nullptr) {
+        counters_->bytes_sent += req.body.size();
+        counters_->bytes_received += r->body.size();
+      }
+      return r;
+    }
+    if (r.status().code() != Code::kUnavailable) {
+      return Status::FromCode(r.status().code(),
+                              base_url_ + ": " + r.status().message());
+    }
+    if (attempt >= options_.retry_backoff_ms.size()) {
+      return Status::Unavailable("cannot reach " + base_url_ + ": " +
+                                 r.status().message() + kRetryLater);
+    }
+    const int64_t ms = options_.retry_backoff_ms[attempt];
+    if (options_.sleep_ms) {
+      options_.sleep_ms(ms);
+    } else {
+      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+    }
+  }
+}
+
+Status SyncClient::Refusal(const HttpResponse& response,
+                           std::string_view what) {
+  const Json body = ParseJson(response.body);
+  std::string error, message;
+  GetText(body, "error", &error);
+  GetText(body, "message", &message);
+  const std::string http = "HTTP " + std::to_string(response.status);
+  if (response.status >= 500 || response.status < 100) {
+    return Status::Unavailable(
+        base_url_ + " could not answer " + std::string(what) + " (" + http +
+        (message.empty() ? "" : ": " + message) + ")" + kRetryLater);
+  }
+  if (response.status < 400) {
+    // 1xx/3xx: nothing we asked for (redirects are not followed: the
+    // signature covers the path).
+    return Status::Unavailable(base_url_ + " answered " + std::string(what) +
+                               " with " + http + kRetryLater);
+  }
+  refused_ = true;
+  return Status::FromCode(CodeForServerError(error, response.status),
+                          base_url_ + " refused " + std::string(what) + ": " +
+                              (message.empty() ? http : message) + " (" +
+                              (error.empty() ? http : error) + ")");
+}
+
+Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
+                                        const std::string& token, bool force) {
+  refused_ = false;
+  counters_ = nullptr;
+  Result<std::string> url = NormalizeServerUrl(server_url);
+  if (!url.ok()) return url.status();
+  if (token.empty()) return Status::InvalidArgument("the token is empty");
+  Result<StoreStatus> st = store_.GetStatus();
+  if (!st.ok()) return st.status();
+  if (st->enrolled && st->server != *url && !force &&
+      (st->pending_changes > 0 || st->pending_blobs > 0)) {
+    return Status::FailedPrecondition(
+        "this device is enrolled with " + st->server + " and " +
+        Count(static_cast<uint64_t>(st->pending_changes), "change", "changes") +
+        " and " +
+        Count(static_cast<uint64_t>(st->pending_blobs), "photo", "photos") +
+        " have not reached it yet. Run kbo sync first, or kbo enroll again "
+        "with --force to send them to " +
+        *url + " instead (nothing is deleted either way)");
+  }
+  base_url_ = *url;
+  Json req = Json::object();
+  req["token"] = token;
+  req["device_id"] = store_.device_id().ToString();
+  req["public_key"] = store_.key().public_key().ToHex();
+  req["clock_ms"] = store_.wall().NowMillis();
+  std::string body;
+  try {
+    body = req.dump(-1, ' ', false, Json::error_handler_t::strict);
+  } catch (const Json::exception&) {
+    return Status::InvalidArgument("the token is not valid UTF-8 text");
+  }
+  Result<HttpResponse> r =
+      Call("POST", std::string(protocol::kEnrollPath), std::move(body),
+           "application/json", protocol::kMaxJsonBytes, {}, /*sign=*/false);
+  if (!r.ok()) return r.status();
+  if (r->status != 200) return Refusal(*r, "the enrolment");
+
+  const Json answer = ParseJson(r->body);
+  EnrollResult out;
+  out.device_id = store_.device_id();
+  out.server_url = *url;
+  std::string device_text;
+  if (!answer.is_object() ||
+      !GetText(answer, "server_public_key", &out.server_public_key) ||
+      !GetText(answer, "role", &out.role) || out.role.empty()) {
+    return Status::Corruption(*url +
+                              " did not answer the enrolment with a "
+                              "server_public_key and a role; nothing was "
+                              "saved");
+  }
+  if (GetText(answer, "device_id", &device_text) &&
+      device_text != store_.device_id().ToString()) {
+    return Status::Corruption(
+        *url + " enrolled device " + device_text + ", not this one (" +
+        store_.device_id().ToString() + "); nothing was saved");
+  }
+  Result<PublicKey> key = PublicKey::FromHex(out.server_public_key);
+  if (!key.ok()) {
+    return Status::Corruption(
+        *url +
+        " sent a server key that is not a public key; nothing was saved");
+  }
+  out.server_public_key = key->ToHex();
+  if (auto it = answer.find("districts");
+      it != answer.end() && it->is_array()) {
+    for (const Json& d : *it) {
+      if (!d.is_string()) continue;
+      if (d.get<std::string>() == "all") {
+        out.districts = "all";
+        break;
+      }
+      out.districts +=
+          (out.districts.empty() ? "" : ",") + d.get<std::string>();
+    }
+  } else {
+    GetText(answer, "districts", &out.districts);
+  }
+  if (out.districts.empty()) {
+    return Status::Corruption(
+        *url +
+        " did not say which districts this device may record; nothing "
+        "was saved");
+  }
+
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  {
+    Statement old(
+        db,
+        "SELECT server_url, server_public_key FROM device WHERE singleton = 1");
+    if (old.Step() && !old.IsNull(0)) {
+      out.server_changed = old.ColumnText(0) != out.server_url ||
+                           old.ColumnText(1) != out.server_public_key;
+    }
+    if (!old.status().ok()) return old.status();
+  }
+  {
+    Statement up(
+        db,
+        "UPDATE device SET server_url = ?1, server_public_key = ?2,"
+        " role = ?3, districts = ?4, enrolled_at = ?5 WHERE singleton = 1");
+    up.Bind(1, std::string_view(out.server_url))
+        .Bind(2, std::string_view(out.server_public_key))
+        .Bind(3, std::string_view(out.role))
+        .Bind(4, std::string_view(out.districts))
+        .Bind(5, std::string_view(store_.NowIso()));
+    if (Status s = up.Run(); !s.ok()) return s;
+  }
+  if (Status s =
+          db.Exec("UPDATE sync_state SET pull_cursor = 0, conflict_cursor = 0,"
+                  " last_error = NULL WHERE singleton = 1");
+      !s.ok()) {
+    return s;
+  }
+  if (out.server_changed) {
+    // Another server's conflict records and upload progress mean nothing to
+    // this one. Change sets stay: the new server asks for the sequence it
+    // expects (409 sequence_gap) and Push() follows it.
+    if (Status s = db.Exec(
+            "DELETE FROM conflict;"
+            "UPDATE blob_upload SET uploaded_bytes = 0, done_at = NULL");
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return out;
+}
+
+Result<SyncSummary> SyncClient::Sync() {
+  refused_ = false;
+  SyncSummary summary;
+  Status s = Push(&summary);
+  if (s.ok()) s = Pull(&summary);
+  if (s.ok()) s = UploadBlobs(&summary);
+  counters_ = nullptr;
+  if (!s.ok()) return RecordSyncError(s);
+
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  {
+    Statement st(db,
+                 "UPDATE sync_state SET last_sync_at = ?1, last_error = NULL"
+                 " WHERE singleton = 1");
+    st.Bind(1, std::string_view(store_.NowIso()));
+    if (Status e = st.Run(); !e.ok()) return e;
+  }
+  if (!options_.server_url.empty()) {
+    // Every answer of this sync verified with the pinned key: the same server
+    // at a new address. Remember it.
+    Statement st(db, "UPDATE device SET server_url = ?1 WHERE singleton = 1");
+    st.Bind(1, std::string_view(base_url_));
+    if (Status e = st.Run(); !e.ok()) return e;
+  }
+  if (Status e = txn.Commit(); !e.ok()) return e;
+  return summary;
+}
+
+Status SyncClient::RecordSyncError(const Status& error) {
+  Statement st(store_.db(),
+               "UPDATE sync_state SET last_error = ?1 WHERE singleton = 1");
+  st.Bind(1, std::string_view(error.message()));
+  // The sync's own error matters more than failing to note it.
+  (void)st.Run();
+  return error;
+}
+
+Status SyncClient::Push(SyncSummary* summary) {
+  refused_ = false;
+  counters_ = summary;
+  Result<Enrolment> e = LoadEnrolment();
+  if (!e.ok()) return e.status();
+  Outbox outbox(store_);
+  if (Result<size_t> sealed = outbox.SealAll(); !sealed.ok())
+    return sealed.status();
+  Result<std::vector<SealedChangeSet>> pending = outbox.Unacked();
+  if (!pending.ok()) return pending.status();
+  std::vector<SealedChangeSet> sets = std::move(pending).value();
+  if (sets.empty()) return Status();
+
+  const Uuid& device = store_.device_id();
+  int redirects = 0;
+  uint64_t acked = 0;
+  size_t i = 0;
+  Progress(SyncPhase::kPush, 0, sets.size());
+  while (i < sets.size()) {
+    const uint64_t seq = sets[i].seq;
+    const std::string what = "change set " + std::to_string(seq);
+    Result<HttpResponse> r =
+        Call("POST", std::string(protocol::kPushPath),
+             protocol::EncodePushBody(sets[i].signature, sets[i].bytes),
+             "application/octet-stream", protocol::kMaxJsonBytes);
+    if (!r.ok()) return r.status();
+    if (r->status == 200) {
+      protocol::Receipt receipt;
+      if (Status s = VerifyReceipt(e->server_key, device, seq, sets[i].hash,
+                                   r->body, &receipt);
+          !s.ok()) {
+        return Status::Unauthenticated(
+            s.message() + "; change set " + std::to_string(seq) +
+            " stays unconfirmed and will be sent again");
+      }
+      if (Status s = outbox.Acknowledge(seq, r->body); !s.ok()) return s;
+      ++acked;
+      if (summary != nullptr) {
+        ++summary->pushed_sets;
+        summary->pushed_rows += receipt.rows;
+      }
+      ++i;
+      Progress(SyncPhase::kPush, i, sets.size());
+      continue;
+    }
+    const Json body = ParseJson(r->body);
+    std::string error;
+    uint64_t expected = 0;
+    GetText(body, "error", &error);
+    if (r->status == 409 && error == "sequence_gap" &&
+        GetU64(body, "expected", &expected)) {
+      if (++redirects > kMaxRedirects || expected == seq || expected == 0) {
+        refused_ = true;
+        return Status::SequenceGap(base_url_ + " keeps asking for change set " +
+                                   std::to_string(expected) + " while " + what +
+                                   " is sent; tell the central office");
+      }
+      if (expected > seq) {
+        // The server already holds seq .. expected-1 (e.g. from a bundle);
+        // they stay unconfirmed here until it sends their receipts again.
+        auto next = std::find_if(
+            sets.begin() + static_cast<std::ptrdiff_t>(i), sets.end(),
+            [expected](const SealedChangeSet& x) { return x.seq == expected; });
+        if (next != sets.end()) {
+          i = static_cast<size_t>(next - sets.begin());
+          continue;
+        }
+        if (expected == sets.back().seq + 1) break;  // it holds them all
+        refused_ = true;
+        return Status::FailedPrecondition(
+            base_url_ + " expects change set " + std::to_string(expected) +
+            ", but this device has made only " +
+            std::to_string(sets.back().seq) +
+            ". Another device may be using this device's identity: contact "
+            "the central office (nothing here was changed)");
+      }
+      // The server lost change sets we sent (or this is a new server):
+      // send them again from the copies the outbox keeps.
+      Result<std::vector<SealedChangeSet>> again = outbox.SealedFrom(expected);
+      if (!again.ok()) return again.status();
+      if (again->empty() || again->front().seq != expected) {
+        refused_ = true;
+        return Status::SequenceGap(
+            base_url_ + " expects change set " + std::to_string(expected) +
+            ", which this device no longer holds; contact the central office");
+      }
+      sets = std::move(again).value();
+      i = 0;
+      Progress(SyncPhase::kPush, 0, sets.size());
+      continue;
+    }
+    if (r->status == 409 &&
+        (error == "sequence_conflict" || error == "prev_hash_mismatch")) {
+      refused_ = true;
+      std::string message;
+      GetText(body, "message", &message);
+      return Status::FailedPrecondition(
+          base_url_ + " refused " + what + ": " +
+          (message.empty() ? "it already holds a different change set under "
+                             "this device's number " +
+                                 std::to_string(seq)
+                           : message) +
+          " (" + error +
+          "). This device's records have forked from what the "
+          "server holds; nothing here was changed. Contact the central office "
+          "before recording more.");
+    }
+    return Refusal(*r, "the push of " + what);
+  }
+  if (acked > 0) {
+    Statement st(store_.db(),
+                 "UPDATE sync_state SET last_push_at = ?1 WHERE singleton = 1");
+    st.Bind(1, std::string_view(store_.NowIso()));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  return Status();
+}
+
+Status SyncClient::Pull(SyncSummary* summary) {
+  refused_ = false;
+  counters_ = summary;
+  Result<Enrolment> e = LoadEnrolment();
+  if (!e.ok()) return e.status();
+  Db& db = store_.db();
+  Result<uint64_t> cursor = ReadCursor(db, "pull_cursor");
+  if (!cursor.ok()) return cursor.status();
+  uint64_t after = *cursor;
+  const int limit = std::clamp(options_.pull_limit, 1, protocol::kMaxPullLimit);
+  DecodeLimits limits;
+  limits.max_bytes = kMaxPageBytes;
+  limits.max_rows = static_cast<uint32_t>(protocol::kMaxPullLimit);
+  uint64_t pulled = 0;
+  Progress(SyncPhase::kPull, 0, 0);
+  for (;;) {
+    const std::string what = "the pull after " + std::to_string(after);
+    Result<HttpResponse> r = Call("GET",
+                                  std::string(protocol::kPullPath) +
+                                      "?after=" + std::to_string(after) +
+                                      "&limit=" + std::to_string(limit),
+                                  "", "", kMaxPageBytes);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Refusal(*r, what);
+    uint64_t next = 0;
+    bool more = false;
+    // Verified before a byte of it is decoded.
+    if (Status s = VerifyPullPage(e->server_key, store_.device_id(), after, *r,
+                                  &next, &more);
+        !s.ok()) {
+      return s;
+    }
+    ChangeSet page;
+    if (!r->body.empty()) {
+      Result<ChangeSet> decoded = DecodeChangeSet(r->body, limits);
+      if (!decoded.ok()) {
+        return Status::Corruption(
+            what + " from " + base_url_ + " does not decode (" +
+            decoded.status().message() + "); nothing of it was applied");
+      }
+      page = std::move(decoded).value();
+    }
+    // Every hlc is checked before any is observed: a refused page moves
+    // neither the data nor the clock.
+    for (const RowChange& row : page.rows) {
+      if (Status s = store_.clock().CheckSkew(row.hlc); !s.ok()) {
+        return Status::FailedPrecondition(
+            "a change from " + base_url_ + " is dated " + row.hlc.ToString() +
+            ", more than a day ahead of this device's clock. Set this device's "
+            "date and time, then sync again (nothing of that page was "
+            "applied)");
+      }
+    }
+    for (const RowChange& row : page.rows) {
+      if (Status s = store_.clock().Observe(row.hlc); !s.ok()) return s;
+    }
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    ApplyOptions options;
+    options.seq_from_base = true;
+    if (Status s = ApplyChangeSet(db, page, options); !s.ok()) {
+      if (s.code() == Code::kIOError) return s;  // our disk, not their page
+      return Status::Corruption(what + " from " + base_url_ +
+                                " does not apply (" + s.message() +
+                                "); nothing of it was applied");
+    }
+    if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return s;
+    if (Status s = store_.SaveClock(); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    pulled += page.rows.size();
+    if (summary != nullptr) {
+      summary->pulled_rows += page.rows.size();
+      ++summary->pull_pages;
+    }
+    Progress(SyncPhase::kPull, pulled, 0);
+    after = next;
+    if (!more) break;
+  }
+  return PullConflicts(*e, summary);
+}
+
+Status SyncClient::PullConflicts(const Enrolment& e, SyncSummary* summary) {
+  Db& db = store_.db();
+  Result<uint64_t> cursor = ReadCursor(db, "conflict_cursor");
+  if (!cursor.ok()) return cursor.status();
+  uint64_t after = *cursor;
+  uint64_t received = 0;
+  for (int page = 0; page < kMaxConflictPages; ++page) {
+    const std::string what = "the conflict list after " + std::to_string(after);
+    Result<HttpResponse> r = Call("GET",
+                                  std::string(protocol::kConflictsPath) +
+                                      "?after=" + std::to_string(after),
+                                  "", "", kMaxConflictsBytes);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Refusal(*r, what);
+    if (Status s = VerifyConflicts(e.server_key, store_.device_id(), after, *r);
+        !s.ok()) {
+      return s;
+    }
+    const Json body = ParseJson(r->body);
+    const Json* list = nullptr;
+    bool more = false;
+    uint64_t next = after;
+    if (body.is_array()) {
+      list = &body;
+    } else if (body.is_object()) {
+      if (auto it = body.find("conflicts");
+          it != body.end() && it->is_array()) {
+        list = &*it;
+      }
+      GetBool(body, "more", &more);
+      uint64_t stated = 0;
+      if (GetU64(body, "next", &stated) ||
+          GetU64(body, "next_cursor", &stated)) {
+        next = std::max(next, stated);
+      }
+    }
+    if (list == nullptr) {
+      return Status::Corruption(what + " from " + base_url_ + " is not a list");
+    }
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    for (const Json& c : *list) {
+      uint64_t feed_seq = 0;
+      if (Status s = UpsertConflict(db, c, &feed_seq); !s.ok()) {
+        return Status::FromCode(s.code(), what + " from " + base_url_ + ": " +
+                                              s.message() +
+                                              "; nothing of it was kept");
+      }
+      next = std::max(next, feed_seq);
+    }
+    if (Status s = SetCursor(db, "conflict_cursor", next); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    received += list->size();
+    if (summary != nullptr) summary->conflicts += list->size();
+    Progress(SyncPhase::kConflicts, received, 0);
+    if (!more || next == after) break;
+    after = next;
+  }
+  return Status();
+}
+
+Status SyncClient::UploadBlobs(SyncSummary* summary) {
+  refused_ = false;
+  counters_ = summary;
+  Result<Enrolment> e = LoadEnrolment();
+  if (!e.ok()) return e.status();
+  struct Pending {
+    std::string sha256;
+    uint64_t bytes;
+    uint64_t uploaded;
+  };
+  std::vector<Pending> pending;
+  {
+    Statement st(store_.db(),
+                 "SELECT sha256, bytes, uploaded_bytes FROM blob_upload"
+                 " WHERE done_at IS NULL ORDER BY rowid");
+    while (st.Step()) {
+      pending.push_back({st.ColumnText(0),
+                         static_cast<uint64_t>(st.ColumnInt(1)),
+                         static_cast<uint64_t>(st.ColumnInt(2))});
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  if (pending.empty()) return Status();
+  photo_total_ = 0;
+  photo_done_ = 0;
+  for (const Pending& p : pending) {
+    photo_total_ += p.bytes;
+    photo_done_ += std::min(p.uploaded, p.bytes);
+  }
+  Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+  Status first_local_error;
+  for (const Pending& p : pending) {
+    bool local = false;
+    Status s = UploadOne(p.sha256, p.bytes, p.uploaded, summary, &local);
+    if (s.ok()) continue;
+    // A photo missing or damaged on this device must not hold back the
+    // others; it is reported at the end.
+    if (!local) return s;
+    if (first_local_error.ok()) first_local_error = s;
+  }
+  return first_local_error;
+}
+
+Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
+                             uint64_t uploaded, SyncSummary* summary,
+                             bool* local) {
+  const std::string what = "photo " + sha256.substr(0, 12);
+  const std::string path = std::string(protocol::kBlobPathPrefix) + sha256;
+  Db& db = store_.db();
+  auto save = [&db, &sha256](uint64_t received, bool done,
+                             const std::string& now) {
+    Statement st(
+        db,
+        done ? "UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3"
+               " WHERE sha256 = ?1"
+             : "UPDATE blob_upload SET uploaded_bytes = ?2 WHERE sha256 = ?1");
+    st.Bind(1, std::string_view(sha256))
+        .Bind(2, static_cast<int64_t>(received));
+    if (done) st.Bind(3, std::string_view(now));
+    return st.Run();
+  };
+
+  // How much does the server hold? (404: nothing yet.)
+  Result<HttpResponse> r = Call("GET", path, "", "", protocol::kMaxJsonBytes);
+  if (!r.ok()) return r.status();
+  uint64_t received = 0;
+  bool complete = false;
+  if (r->status >= 200 && r->status < 300) {
+    const Json body = ParseJson(r->body);
+    GetU64(body, "received", &received);
+    if (!GetBool(body, "complete", &complete))
+      complete = received >= total && total > 0;
+  } else if (r->status != 404) {
+    return Refusal(*r, "the state of " + what);
+  }
+  if (complete) {
+    // Deduplicated: another device, or a bundle, brought it already.
+    photo_done_ += total - std::min(uploaded, total);
+    Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+    if (summary != nullptr) ++summary->blobs_uploaded;
+    return save(total, true, store_.NowIso());
+  }
+
+  BlobStore blobs(store_.paths().blobs);
+  Result<std::string> bytes = blobs.Read(sha256, static_cast<size_t>(total));
+  if (!bytes.ok()) {
+    *local = true;
+    return Status::IOError(what + " (" + sha256 +
+                           ") cannot be uploaded: " + bytes.status().message());
+  }
+  total = bytes->size();
+  if (received > total) received = 0;  // nonsense: start over
+  // The progress bar counts what the server holds.
+  if (received != uploaded) {
+    photo_done_ = photo_done_ - std::min(uploaded, photo_done_) + received;
+    if (Status s = save(received, false, ""); !s.ok()) return s;
+  }
+  int mismatches = 0;
+  while (received < total && !complete) {
+    const size_t n = static_cast<size_t>(
+        std::min<uint64_t>(protocol::kBlobChunkBytes, total - received));
+    const std::string_view chunk =
+        std::string_view(*bytes).substr(static_cast<size_t>(received), n);
+    Result<HttpResponse> put = Call(
+        "PUT",
+        path + "?offset=" + std::to_string(received) +
+            "&total=" + std::to_string(total),
+        std::string(chunk), "application/octet-stream", protocol::kMaxJsonBytes,
+        {{protocol::kChunkHashHeader, HexEncode(Sha256(chunk))}});
+    if (!put.ok()) return put.status();
+    const Json body = ParseJson(put->body);
+    if (put->status >= 200 && put->status < 300) {
+      uint64_t now_held = received + n;
+      GetU64(body, "received", &now_held);
+      if (!GetBool(body, "complete", &complete)) complete = now_held >= total;
+      if (now_held <= received && !complete) {
+        refused_ = true;
+        return Status::FailedPrecondition(
+            base_url_ + " took a chunk of " + what + " at " +
+            std::to_string(received) + " but holds no more of it");
+      }
+      if (summary != nullptr) summary->blob_bytes += n;
+      photo_done_ += std::min(now_held, total) - received;
+      received = std::min(now_held, total);
+      if (Status s = save(received, false, ""); !s.ok()) return s;
+      Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+      continue;
+    }
+    std::string error;
+    uint64_t server_has = 0;
+    GetText(body, "error", &error);
+    if (put->status == 409 && error == "offset_mismatch" &&
+        GetU64(body, "received", &server_has) && server_has <= total &&
+        ++mismatches <= kMaxRedirects) {
+      photo_done_ = photo_done_ - std::min(received, photo_done_) + server_has;
+      received = server_has;
+      if (Status s = save(received, false, ""); !s.ok()) return s;
+      continue;
+    }
+    return Refusal(*put, "a chunk of " + what);
+  }
+  if (!complete) {
+    refused_ = true;
+    return Status::FailedPrecondition(
+        base_url_ + " holds all " + std::to_string(total) + " bytes of " +
+        what + " but does not accept it as complete");
+  }
+  if (summary != nullptr) ++summary->blobs_uploaded;
+  return save(total, true, store_.NowIso());
+}
+
+Status RunSyncForUi(ClientStore& store, std::string* summary) {
+  summary->clear();
+  SyncClient client(store);
+  Result<SyncSummary> r = client.Sync();
+  if (!r.ok()) return r.status();
+  *summary = DescribeSummary(*r);
+  return Status();
+}
+
+}  // namespace kbo::client

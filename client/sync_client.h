@@ -1,0 +1,323 @@
+#ifndef KBO_CLIENT_SYNC_CLIENT_H_
+#define KBO_CLIENT_SYNC_CLIENT_H_
+
+// The client half of sync (DESIGN §6, docs/protocol.md): enrolment, signed
+// push with verified receipts, verified pull pages and conflicts, resumable
+// photo upload. The only client file that makes HTTP calls (cpp-httplib is
+// an implementation detail of sync_client.cc, behind HttpTransport).
+//
+// What a failed call leaves behind, in every case: nothing local is lost.
+// Change sets stay in the outbox until a receipt signed by the pinned server
+// key has been verified; a pull page is applied together with its cursor or
+// not at all; a photo's upload position is saved after every chunk.
+
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/outbox.h"
+#include "client/store.h"
+#include "shared/protocol.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+#include "shared/uuid.h"
+
+namespace kbo::client {
+
+// ---- Progress ---------------------------------------------------------------
+
+enum class SyncPhase {
+  kPush,       // done/total: change sets
+  kPull,       // done: row changes applied so far; total: 0 (unknown)
+  kConflicts,  // done: conflict records received; total: 0
+  kPhotos,     // done/total: photo bytes the server holds / to upload
+};
+// "push", "pull", "conflicts", "photos".
+const char* SyncPhaseName(SyncPhase phase);
+
+// Called on the calling thread after each step of a phase (a change set, a
+// pull page, a photo chunk). Must not call back into the SyncClient.
+using SyncProgress =
+    std::function<void(SyncPhase phase, uint64_t done, uint64_t total)>;
+
+// ---- The transport seam -----------------------------------------------------
+
+// One HTTP exchange, as SyncClient builds it (already signed).
+struct HttpRequest {
+  std::string method;  // "GET", "POST", "PUT"
+  std::string path;    // with the query, exactly as signed
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string body;
+  std::string content_type;  // for a body; "" for none
+  // The transport stops reading (kResourceExhausted) past this many bytes of
+  // response body: nothing from the network is read unbounded.
+  size_t max_response_bytes = protocol::kMaxJsonBytes;
+};
+
+struct HttpResponse {
+  int status = 0;
+  std::map<std::string, std::string> headers;  // names lower-cased
+  std::string body;
+
+  // The header's value (name in any case), or nullptr.
+  const std::string* Header(std::string_view name) const;
+};
+
+// Speaks HTTP for SyncClient. The real one is NewHttpTransport (cpp-httplib);
+// tests pass their own to play the server in-process.
+class HttpTransport {
+ public:
+  virtual ~HttpTransport() = default;
+  // Sends `request` to the server at `base_url` ("http[s]://host[:port]").
+  // Any HTTP status, 4xx and 5xx included, is a response. Errors:
+  //   kUnavailable        the exchange did not complete: connection refused,
+  //                       DNS, TLS, timeout, a cut connection. The only
+  //                       error SyncClient retries.
+  //   kResourceExhausted  the response body exceeds max_response_bytes.
+  virtual Result<HttpResponse> Send(const std::string& base_url,
+                                    const HttpRequest& request) = 0;
+};
+
+// Timeouts of the real transport. Defaults: connect 10 s, read and write
+// 30 s (a rural mobile link stalls; a dead one must not hang `kbo sync`).
+struct HttpTimeouts {
+  int64_t connect_ms = 10000;
+  int64_t read_ms = 30000;
+  int64_t write_ms = 30000;
+};
+// cpp-httplib with keep-alive; one connection per base URL at a time; no
+// redirects followed (a signed path must not change). https:// verifies the
+// server's certificate against the system's CA store. Not thread-safe.
+std::unique_ptr<HttpTransport> NewHttpTransport(const HttpTimeouts& timeouts);
+
+// ---- Options and results ----------------------------------------------------
+
+struct SyncOptions {
+  // The server to talk to instead of the enrolled one ("" = the enrolled
+  // one). The pinned key still applies, so this only finds the same server
+  // at a new address; Sync() saves it as the enrolled URL after a sync that
+  // verified.
+  std::string server_url;
+  HttpTimeouts timeouts;
+  // A network error (HttpTransport's kUnavailable) is retried once after
+  // each of these delays, so 4 tries in all by default: 0.5 s, 1 s, 2 s.
+  // An HTTP answer, 4xx or 5xx, is never retried. Every try is signed anew
+  // (fresh time and nonce): a nonce is never sent twice.
+  std::vector<int64_t> retry_backoff_ms = {500, 1000, 2000};
+  // Row changes per pull page requested. Default protocol::kDefaultPullLimit;
+  // at most protocol::kMaxPullLimit.
+  int pull_limit = protocol::kDefaultPullLimit;
+  SyncProgress progress;
+  // Sleeps between retries; null: std::this_thread::sleep_for. Tests pass a
+  // recorder.
+  std::function<void(int64_t ms)> sleep_ms;
+  // null: NewHttpTransport(timeouts). Not owned; must outlive the client.
+  HttpTransport* transport = nullptr;
+};
+
+struct EnrollResult {
+  Uuid device_id;
+  std::string server_url;         // normalized: scheme://host[:port]
+  std::string role;               // field_officer | trainer | central_office
+  std::string districts;          // "5011,5009" or "all"
+  std::string server_public_key;  // hex; pinned
+  bool server_changed = false;  // enrolled with another server (or key) before
+};
+
+// What one Sync() (or a phase of it) did.
+struct SyncSummary {
+  uint64_t pushed_sets = 0;  // change sets acknowledged by a receipt
+  uint64_t pushed_rows = 0;  // their row changes (the receipts' count)
+  uint64_t pulled_rows = 0;  // row changes in the pull pages applied
+  uint64_t pull_pages = 0;
+  uint64_t conflicts = 0;       // conflict records received (new or updated)
+  uint64_t blobs_uploaded = 0;  // photos the server now holds whole
+  uint64_t blob_bytes = 0;      // photo bytes sent
+  uint64_t bytes_sent = 0;      // HTTP request bodies
+  uint64_t bytes_received = 0;  // HTTP response bodies
+};
+// One line for a person: "pushed 2 change sets (1,204 changes), pulled 310
+// changes, 1 conflict, uploaded 1 photo (2.4 MiB)".
+std::string DescribeSummary(const SyncSummary& summary);
+
+// ---- Pieces of the protocol, exposed for tests and tools --------------------
+
+// "http[s]://host[:port]" with the scheme and host lower-cased and a trailing
+// "/" dropped. kInvalidArgument for another scheme, a missing host, a bad
+// port, or a path (the request signature covers the path the server sees,
+// so a server behind a path prefix is not supported).
+Result<std::string> NormalizeServerUrl(std::string_view url);
+
+// 32 lowercase hex digits from the CSPRNG: the X-KBO-Nonce of one request.
+std::string NewNonce();
+
+// The four authentication headers (X-KBO-Device, -Time, -Nonce, -Signature)
+// of a request: `key` signs protocol::CanonicalRequest(method,
+// path_with_query, time_ms, nonce, body) under kRequestDomain.
+std::vector<std::pair<std::string, std::string>> SignRequest(
+    const KeyPair& key, const Uuid& device, std::string_view method,
+    std::string_view path_with_query, std::string_view body, int64_t time_ms,
+    std::string_view nonce);
+
+// Parses a push answer (JSON; docs/protocol.md):
+//   {"device_id", "seq", "hash", "first_server_seq", "last_server_seq",
+//    "rows", "conflicts", "received_at", "signature": 128 hex}
+// (the receipt's fields may also sit in a nested "receipt" object), and
+// accepts it only if the signature verifies with `server_key` over
+// protocol::ReceiptMessage under kReceiptDomain AND it names `device`, `seq`
+// and hex(`hash`) — the change set that was sent. kUnauthenticated otherwise
+// (also for a body that does not parse); `receipt` is set only on success.
+Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
+                     uint64_t seq, const Sha256Digest& hash,
+                     std::string_view json, protocol::Receipt* receipt);
+
+// Checks a pull page answer before anything of it is decoded: the
+// X-KBO-Next-Cursor and X-KBO-More headers are well formed and
+// X-KBO-Signature verifies with `server_key` over
+// protocol::PullPageMessage(device, after, next, more, body) under
+// kPullPageDomain (kUnauthenticated otherwise); then that the cursor does not
+// go back, and moves when more = 1 (kCorruption otherwise: a loop).
+Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
+                      uint64_t after, const HttpResponse& page,
+                      uint64_t* next_cursor, bool* more);
+
+// The same for a conflicts answer: protocol::ConflictsMessage(device, after,
+// body) under kPullPageDomain. kUnauthenticated if it does not verify.
+Status VerifyConflicts(const PublicKey& server_key, const Uuid& device,
+                       uint64_t after, const HttpResponse& answer);
+
+// ---- The client -------------------------------------------------------------
+
+// Talks to kbo-server for one ClientStore. Every request except enrolment
+// carries the device's signature (SignRequest), with the time taken from the
+// store's wall clock. Not thread-safe; borrows the store, which must outlive
+// it.
+class SyncClient {
+ public:
+  explicit SyncClient(ClientStore& store, SyncOptions options = SyncOptions{});
+  ~SyncClient();
+  SyncClient(const SyncClient&) = delete;
+  SyncClient& operator=(const SyncClient&) = delete;
+
+  // POST /v1/enroll {token, device_id, public_key, clock_ms}. On 200 stores
+  // the server URL, its public key (pinned from now on), the role, the
+  // districts and the time in the device row, in one transaction, and resets
+  // the pull and conflict cursors (a new scope may cover older rows; a pull
+  // is idempotent). With another server (URL or key) than before it also
+  // forgets that server's conflict records and photo upload progress; change
+  // sets are kept and pushed to the new server from the sequence it asks for.
+  // Errors, with nothing written:
+  //   kInvalidArgument    `server_url` is not a server URL; empty token;
+  //   kFailedPrecondition enrolled with another server and changes or photos
+  //                       are still waiting to go there (unless `force`);
+  //   kUnavailable        the server cannot be reached;
+  //   kUnauthenticated, kPermissionDenied, kInvalidArgument ... the server
+  //                       refused (its message included; refused_by_server());
+  //   kCorruption         the answer is not an enrolment answer.
+  Result<EnrollResult> Enroll(const std::string& server_url,
+                              const std::string& token, bool force = false);
+
+  // Push, then pull (rows and conflicts), then photos. On success records
+  // sync_state.last_sync_at and clears last_error; on failure records
+  // last_error (the message) and stops at the failing phase, keeping what
+  // the earlier phases did. kFailedPrecondition if the device is not
+  // enrolled. Errors of the phases below.
+  Result<SyncSummary> Sync();
+
+  // Seals everything pending, then pushes each unacknowledged change set in
+  // sequence order, marking each acknowledged only after its receipt
+  // verifies (VerifyReceipt). A 409 sequence_gap naming an expected sequence
+  // is followed (forward: the server already holds the earlier sets; back:
+  // the server lost sets, which are pushed again from the outbox's copies).
+  //   kUnauthenticated    a receipt that does not verify (nothing more is
+  //                       acknowledged), or the server refused the signature;
+  //   kFailedPrecondition the server holds another change set under one of
+  //                       our sequence numbers (a forked device: contact the
+  //                       office); nothing local changed;
+  //   kSequenceGap        the server expects a change set this device no
+  //                       longer has, or keeps asking for another one;
+  //   others as for every request (below).
+  Status Push(SyncSummary* summary);
+
+  // Pulls pages after sync_state.pull_cursor while the server says there is
+  // more. Each page is verified (VerifyPullPage) before it is decoded
+  // (bounded), every row's hlc is checked against the clock's skew bound,
+  // and then the page, the new cursor and the clock state commit in ONE
+  // transaction. Then the conflict feed after conflict_cursor: verified,
+  // upserted into the conflict table with the new cursor in one transaction.
+  //   kUnauthenticated    a page or conflict list whose signature fails;
+  //   kCorruption         a page that does not decode or apply;
+  //   kFailedPrecondition a row dated more than 24 h past this device's
+  //                       clock (its clock is wrong): nothing of that page
+  //                       is applied.
+  Status Pull(SyncSummary* summary);
+
+  // Uploads every photo in blob_upload that is not done: asks the server how
+  // much it holds (GET /v1/blobs/<sha>), then PUTs the rest in chunks of
+  // protocol::kBlobChunkBytes, saving uploaded_bytes after each chunk (the
+  // resume point of the next try) and done_at once the server holds it
+  // whole. A 409 offset_mismatch resumes from the server's position.
+  //   kIOError            a photo missing or damaged in blobs/ (the others
+  //                       are still uploaded; the error names it).
+  Status UploadBlobs(SyncSummary* summary);
+
+  // True iff the last failed call failed because the server refused a
+  // request (an HTTP 4xx). `kbo` exits 5 for these (DESIGN §7).
+  bool refused_by_server() const { return refused_; }
+
+  // Push, Pull and UploadBlobs add what they did to `summary` (may be null).
+  //
+  // Errors of every request:
+  //   kUnavailable  "cannot reach <url>: <why> — everything is kept; try
+  //                 again later" after the retries, or an HTTP 5xx;
+  //   4xx           the server's JSON "error" mapped to a code
+  //                 (unauthenticated, out_of_scope/permission_denied,
+  //                 sequence_gap, sequence_conflict -> kFailedPrecondition,
+  //                 invalid_argument, not_found, too_large ...), the
+  //                 server's "message" included.
+
+ private:
+  struct Enrolment;
+  Result<Enrolment> LoadEnrolment();
+  using Headers = std::vector<std::pair<std::string, std::string>>;
+  // Sends a request with `extra_headers`, signed unless `sign` is false,
+  // with the retry policy of SyncOptions.
+  Result<HttpResponse> Call(std::string_view method, std::string path,
+                            std::string body, std::string_view content_type,
+                            size_t max_response_bytes,
+                            Headers extra_headers = {}, bool sign = true);
+  // The Status for a non-2xx answer to `what` ("the push of change set 3").
+  Status Refusal(const HttpResponse& response, std::string_view what);
+  Status PullConflicts(const Enrolment& e, SyncSummary* summary);
+  // One photo. `local` is set if the failure is this device's copy.
+  Status UploadOne(const std::string& sha256, uint64_t total, uint64_t uploaded,
+                   SyncSummary* summary, bool* local);
+  Status RecordSyncError(const Status& error);
+  void Progress(SyncPhase phase, uint64_t done, uint64_t total);
+
+  ClientStore& store_;
+  SyncOptions options_;
+  std::unique_ptr<HttpTransport> own_transport_;
+  HttpTransport* transport_ = nullptr;
+  std::string base_url_;             // of the call in progress
+  SyncSummary* counters_ = nullptr;  // bytes_sent / bytes_received
+  bool refused_ = false;
+  uint64_t photo_total_ = 0;
+  uint64_t photo_done_ = 0;
+};
+
+// The web UI's sync button (client/ui): Sync() with the default options and
+// no progress. On success `summary` is DescribeSummary's line; on failure
+// the returned Status carries the message to show (and `summary` is empty).
+// kFailedPrecondition if the device is not enrolled.
+Status RunSyncForUi(ClientStore& store, std::string* summary);
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_SYNC_CLIENT_H_

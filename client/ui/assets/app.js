@@ -1,0 +1,1265 @@
+// KBO Field: the mobile web UI served by `kbo ui` (docs/ui.md).
+// Plain modern JavaScript, no framework, no network beyond this device.
+// Every write is one request = one store transaction; forms keep what was
+// typed when the store refuses it, and show each problem next to its field
+// in the person's language.
+'use strict';
+
+(() => {
+  // ---- state --------------------------------------------------------------
+  const LANG_KEY = 'kbo.lang';
+  const JUDGE_KEY = 'kbo.judge';
+  const CONTEST_KEY = 'kbo.contest';
+  const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
+  const STATUS_CYCLE = ['present', 'late', 'absent', 'excused'];
+  const STATUS_MARK = { present: '✓', late: '⏱', absent: '✗', excused: '✉' };
+
+  const state = {
+    lang: localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'th',
+    dict: {},
+    fallback: {},
+    ref: null,
+    renderToken: 0,
+  };
+
+  // ---- small DOM helpers ---------------------------------------------------
+  function h(tag, props, ...kids) {
+    const el = document.createElement(tag);
+    if (props) {
+      for (const [k, v] of Object.entries(props)) {
+        if (v === undefined || v === null || v === false) continue;
+        if (k === 'class') el.className = v;
+        else if (k === 'text') el.textContent = v;
+        else if (k === 'dataset') Object.assign(el.dataset, v);
+        else if (k.startsWith('on') && typeof v === 'function') el.addEventListener(k.slice(2), v);
+        else if (k === 'value') el.value = v;
+        else if (k === 'checked' || k === 'selected') el[k] = !!v;
+        else el.setAttribute(k, v === true ? '' : String(v));
+      }
+    }
+    for (const kid of kids.flat(Infinity)) {
+      if (kid === undefined || kid === null || kid === false) continue;
+      el.append(kid instanceof Node ? kid : String(kid));
+    }
+    return el;
+  }
+  const $ = (sel, root = document) => root.querySelector(sel);
+  const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
+
+  // ---- i18n -------------------------------------------------------------------
+  function t(key, params) {
+    let s = state.dict[key];
+    if (s === undefined) s = state.fallback[key];
+    if (s === undefined) s = key;
+    if (params) s = s.replace(/\{(\w+)\}/g, (m, p) => (p in params ? String(params[p]) : m));
+    return s;
+  }
+  function has(key) { return key in state.dict || key in state.fallback; }
+
+  async function loadLang(lang) {
+    const get = async (l) => {
+      const r = await fetch(`${l}.json`, { cache: 'no-cache' });
+      return r.ok ? r.json() : {};
+    };
+    state.fallback = await get('en');
+    state.dict = lang === 'en' ? state.fallback : await get(lang);
+    state.lang = lang;
+    document.documentElement.lang = lang;
+    $('#lang').textContent = lang === 'th' ? 'EN' : 'ไทย';
+    $('#lang').setAttribute('aria-label', t('lang.switch'));
+    document.title = t('app.title');
+  }
+
+  function colLabel(entity, col) {
+    const specific = `col.${entity}.${col}`;
+    return has(specific) ? t(specific) : t(`col.${col}`);
+  }
+  function named(list, value) {
+    const item = (state.ref && state.ref[list] || []).find((x) => x.value === value);
+    if (!item) return value == null ? '' : String(value);
+    return state.lang === 'th' ? item.name_th : item.name_en;
+  }
+  function districtName(code) {
+    const d = state.ref && state.ref.districts.find((x) => x.code === code);
+    if (!d) return code || '';
+    return state.lang === 'th' ? d.name_th : d.name_en;
+  }
+  function entityLabel(entity) { return t(`entity.${entity}`); }
+
+  // ---- dates: Thai local time, Buddhist Era in Thai ---------------------------
+  const TZ = 'Asia/Bangkok';
+  function locale() { return state.lang === 'th' ? 'th-TH-u-ca-buddhist' : 'en-GB'; }
+  function fmtDateTime(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return iso;
+    return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeStyle: 'short', timeZone: TZ }).format(d);
+  }
+  function fmtDate(ymd) {
+    if (!ymd) return '';
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(ymd);
+    if (!m) return ymd;
+    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3]));
+    return new Intl.DateTimeFormat(locale(), { dateStyle: 'medium', timeZone: 'UTC' }).format(d);
+  }
+  function bangkokParts(date) {
+    const parts = new Intl.DateTimeFormat('en-CA', {
+      timeZone: TZ, year: 'numeric', month: '2-digit', day: '2-digit',
+      hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+    }).formatToParts(date);
+    const o = {};
+    for (const p of parts) o[p.type] = p.value;
+    return o;
+  }
+  // Fiscal years run from 1 October, in Buddhist Era.
+  function currentFiscalYear() {
+    const p = bangkokParts(new Date());
+    return (+p.month >= 10 ? +p.year + 1 : +p.year) + 543;
+  }
+  function localInputNow() {
+    const d = new Date();
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
+  function localInputToUtc(value) {
+    if (!value) return '';
+    const d = new Date(value);
+    if (Number.isNaN(d.getTime())) return value;
+    return d.toISOString().slice(0, 19) + 'Z';
+  }
+  function todayIso() {
+    const p = bangkokParts(new Date());
+    return `${p.year}-${p.month}-${p.day}`;
+  }
+
+  // ---- API ----------------------------------------------------------------------
+  async function api(method, path, body) {
+    const init = { method, headers: {}, credentials: 'same-origin' };
+    if (body instanceof FormData) {
+      init.body = body;
+    } else if (body !== undefined) {
+      init.body = JSON.stringify(body);
+      init.headers['Content-Type'] = 'application/json';
+    }
+    let res;
+    try {
+      res = await fetch(path, init);
+    } catch (e) {
+      return { ok: false, status: 0, data: { error: 'network', message: String(e) } };
+    }
+    let data = null;
+    try { data = await res.json(); } catch (e) { data = null; }
+    if (res.status === 401 && path !== '/api/pin') {
+      showPin();
+      return { ok: false, status: 401, data: data || { error: 'unauthenticated', message: '' }, stop: true };
+    }
+    if (!data) data = res.ok ? {} : { error: 'internal', message: `HTTP ${res.status}` };
+    return { ok: res.ok, status: res.status, data };
+  }
+  async function getJson(path) {
+    const r = await api('GET', path);
+    if (!r.ok) throw r;
+    return r.data;
+  }
+
+  // The store's English messages, in the person's words and language.
+  // Each pattern names the column it is about ({label}).
+  const ERRORS = [
+    [/^(\w+) is required for an? (\w+)$/, 'err.required'],
+    [/^(\w+) is required and cannot be emptied$/, 'err.required'],
+    [/^(\w+) must be from (\S+) to (\S+) \(got (.*)\)$/, 'err.range', (m) => ({ min: m[2], max: m[3], got: m[4] })],
+    [/^(\w+) must be a whole number \(got (.*)\)$/, 'err.integer', (m) => ({ got: m[2] })],
+    [/^(\w+) must be a whole number/, 'err.integer', () => ({ got: '' })],
+    [/^(\w+) must be a number \(got (.*)\)$/, 'err.number', (m) => ({ got: m[2] })],
+    [/^(\w+) must be a finite number$/, 'err.number', () => ({ got: '' })],
+    [/^(\w+) is too large a number/, 'err.too_big'],
+    [/^(\w+) is out of the range of numbers/, 'err.too_big'],
+    [/^(\w+) must be one of (.*) \(got (.*)\)$/, 'err.enum', (m) => ({ got: m[3] })],
+    [/^(\w+) '(\d+)-\d\d-\d\d.*' has a Buddhist Era year; dates are Gregorian \((\d+) BE is (\d+)\)$/, 'err.be_year', (m) => ({ be: m[3], ce: m[4] })],
+    [/^(\w+) must be a date written/, 'err.date'],
+    [/^(\w+) must be a time written/, 'err.datetime'],
+    [/^(\w+) year must be from (\d+) to (\d+)/, 'err.year', (m) => ({ min: m[2], max: m[3] })],
+    [/^(\w+) '(.*)' is not a day of the calendar$/, 'err.no_such_day'],
+    [/^(\w+) '(.*)' is not a time of day$/, 'err.datetime'],
+    [/^(\w+) '(.*)' is not a Chiang Mai district/, 'err.district'],
+    [/^(\w+) is too long: (\d+) bytes, at most (\d+)/, 'err.too_long', (m) => ({ bytes: m[2], max: m[3] })],
+    [/^(\w+) contains a control character/, 'err.control'],
+    [/^(\w+) is not valid UTF-8 text$/, 'err.control'],
+    [/^(\w+) must be the id of a/, 'err.ref'],
+    [/^(\w+) must be text or a number$/, 'err.type'],
+    [/^(\w+) is given twice$/, 'err.twice'],
+    [/^day (\d+) is outside the workshop's days \(1 to (\d+)\)$/, 'err.day_outside', (m) => ({ day: m[1], days: m[2] }), 'day'],
+    [/^no (\w+) with id \S+ \((it was deleted|already deleted)\)$/, 'err.deleted', (m) => ({ entity: entityLabel(m[1]) }), ''],
+    [/^no (\w+) with id \S+$/, 'err.not_found_ref', (m) => ({ entity: entityLabel(m[1]) }), ''],
+    [/^enrolment \S+ belongs to another workshop$/, 'err.other_workshop', null, 'enrolment_id'],
+    [/is not a JPEG or PNG image$/, 'err.not_image', null, 'photo'],
+    [/is ([\d.]+) MiB; the limit is (\d+) MiB$/, 'err.photo_too_big', (m) => ({ size: m[1], max: m[2] }), 'photo'],
+    [/^choose a photo to add$/, 'err.choose_photo', null, 'file'],
+    [/has no column/, 'err.unknown_column', null, ''],
+    [/^(\w+) names this \w+ and cannot be edited/, 'err.natural_key'],
+    [/^nothing to change$/, 'err.nothing_to_change', null, ''],
+    [/larger than 64 KiB/, 'err.too_large', null, ''],
+    [/larger than 20 MiB|too large/, 'err.photo_too_big', () => ({ size: '>20', max: 20 }), ''],
+    [/^wrong PIN$/, 'err.wrong_pin', null, ''],
+    [/^too many wrong PINs/, 'err.pin_locked', null, ''],
+  ];
+  function translateError(message, entity) {
+    if (!message) return t('err.generic');
+    for (const [re, key, params, col] of ERRORS) {
+      const m = re.exec(message);
+      if (!m) continue;
+      const column = col !== undefined ? col : m[1];
+      const p = Object.assign({ label: column ? colLabel(entity, column) : '' }, params ? params(m) : {});
+      return t(key, p);
+    }
+    // Not a known phrase: the store's own words, in English.
+    return state.lang === 'th' ? `${t('err.prefix')} ${message}` : message;
+  }
+  function replyMessage(reply, entity) {
+    const d = reply.data || {};
+    if (d.error === 'network') return t('err.network');
+    if (d.error === 'internal') return t('err.internal');
+    return translateError(d.message, entity);
+  }
+
+  // ---- toast ----------------------------------------------------------------------
+  let toastTimer = 0;
+  function toast(text, bad) {
+    const el = $('#toast');
+    el.textContent = text;
+    el.className = bad ? 'toast bad' : 'toast';
+    el.hidden = false;
+    clearTimeout(toastTimer);
+    toastTimer = setTimeout(() => { el.hidden = true; }, bad ? 6000 : 2500);
+  }
+
+  // ---- forms ------------------------------------------------------------------------
+  // A field spec: {col, type, required, options, rows, rowLabel, hint,
+  // inputmode, min, max, step, value, accept}. Types: text, textarea,
+  // number, decimal, tel, date, datetime, select, seg (radio buttons),
+  // picker (search a list of rows), file (photo).
+  function fieldView(entity, f, value) {
+    const id = `f-${f.col}`;
+    const label = f.label || colLabel(entity, f.col);
+    const required = f.required ? h('span', { class: 'req', 'aria-hidden': 'true' }, ' *') : null;
+    const err = h('p', { class: 'field-error', id: `e-${f.col}`, role: 'alert', hidden: true });
+    const common = { id, name: f.col, 'aria-describedby': `e-${f.col}` };
+    let control;
+    const v = value === undefined || value === null ? '' : String(value);
+    switch (f.type) {
+      case 'textarea':
+        control = h('textarea', Object.assign({ rows: 3 }, common), v);
+        break;
+      case 'select': {
+        control = h('select', common,
+          h('option', { value: '' }, f.required ? t('form.choose') : '—'),
+          (f.options || []).map((o) => h('option', { value: o.value, selected: o.value === v }, o.label)));
+        break;
+      }
+      case 'seg': {
+        control = h('div', { class: 'seg', role: 'radiogroup', 'aria-labelledby': `l-${f.col}`, id },
+          (f.options || []).map((o) => h('label', null,
+            h('input', { type: 'radio', name: f.col, value: o.value, checked: o.value === v }), o.label)));
+        return h('div', { class: 'field', dataset: { col: f.col } },
+          h('span', { class: 'label', id: `l-${f.col}` }, label, required), control, err,
+          f.hint ? h('p', { class: 'hint' }, f.hint) : null);
+      }
+      case 'picker':
+        control = pickerView(f, v);
+        return h('div', { class: 'field', dataset: { col: f.col } },
+          h('label', { for: `${id}-search` }, label, required), control, err,
+          f.hint ? h('p', { class: 'hint' }, f.hint) : null);
+      case 'file':
+        control = h('input', Object.assign({ type: 'file', accept: 'image/*', capture: 'environment' }, common));
+        break;
+      default: {
+        const types = { number: 'number', decimal: 'text', tel: 'tel', date: 'date', datetime: 'datetime-local', text: 'text' };
+        const modes = { number: 'numeric', decimal: 'decimal', tel: 'tel' };
+        control = h('input', Object.assign({
+          type: types[f.type] || 'text',
+          inputmode: f.inputmode || modes[f.type],
+          min: f.min, max: f.max, step: f.step,
+          list: f.list, autocomplete: 'off', value: v,
+        }, common));
+      }
+    }
+    return h('div', { class: 'field', dataset: { col: f.col } },
+      h('label', { for: id }, label, required), control, err,
+      f.hint ? h('p', { class: 'hint' }, f.hint) : null);
+  }
+
+  // Search a list of rows and pick one; the chosen id goes in a hidden input.
+  function pickerView(f, value) {
+    const hidden = h('input', { type: 'hidden', name: f.col, id: `f-${f.col}`, value });
+    const search = h('input', {
+      type: 'search', id: `f-${f.col}-search`, name: `${f.col}_search`, autocomplete: 'off',
+      placeholder: t('form.search'), 'aria-describedby': `e-${f.col}`,
+    });
+    const options = h('ul', { class: 'picker-options', hidden: true });
+    const picked = h('div', { class: 'picked', hidden: true });
+    const rows = f.rows || [];
+    const show = (row) => {
+      hidden.value = row ? row.id : '';
+      picked.replaceChildren();
+      if (row) {
+        picked.append(h('span', null, f.rowLabel(row)),
+          h('button', { type: 'button', onclick: () => { show(null); search.focus(); } }, t('form.change')));
+      }
+      picked.hidden = !row;
+      search.hidden = !!row;
+      options.hidden = true;
+      hidden.dispatchEvent(new Event('change', { bubbles: true }));
+    };
+    const filter = () => {
+      const q = search.value.trim().toLowerCase();
+      const hits = rows.filter((r) => !q || f.rowLabel(r).toLowerCase().includes(q) ||
+        (f.rowSearch && f.rowSearch(r).toLowerCase().includes(q))).slice(0, 8);
+      options.replaceChildren(...hits.map((r) => h('li', null,
+        h('button', { type: 'button', class: 'pick-option', onclick: () => show(r) }, f.rowLabel(r)))));
+      if (!hits.length) options.append(h('li', { class: 'empty' }, t('form.no_match')));
+      options.hidden = false;
+    };
+    search.addEventListener('input', filter);
+    search.addEventListener('focus', filter);
+    const wrap = h('div', { class: 'picker' }, hidden, search, picked, options);
+    const initial = rows.find((r) => r.id === value);
+    if (initial) show(initial);
+    if (f.onPick) hidden.addEventListener('change', () => f.onPick(rows.find((r) => r.id === hidden.value) || null));
+    return wrap;
+  }
+
+  // A form over `fields`; `submit(values, form)` returns an api() reply.
+  function formView(entity, fields, values, opts) {
+    const formErr = h('p', { class: 'form-error', role: 'alert', hidden: true });
+    const saveBtn = h('button', { type: 'submit', class: 'primary big' }, opts.submitLabel || t('form.save'));
+    const form = h('form', { novalidate: true, autocomplete: 'off' }, formErr,
+      fields.map((f) => (f.node ? f.node : fieldView(entity, f, values[f.col]))),
+      opts.extra || null,
+      h('div', { class: 'actions' }, saveBtn, opts.secondary || null));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      if (saveBtn.disabled) return;
+      clearErrors(form);
+      saveBtn.disabled = true;
+      const label = saveBtn.textContent;
+      saveBtn.textContent = t('form.saving');
+      try {
+        const reply = await opts.submit(readForm(form), form);
+        if (reply && !reply.ok && !reply.stop) showErrors(form, reply, entity);
+      } finally {
+        saveBtn.disabled = false;
+        saveBtn.textContent = label;
+      }
+    });
+    return form;
+  }
+
+  function readForm(form) {
+    const out = {};
+    for (const el of form.elements) {
+      if (!el.name || el.type === 'file' || el.name.endsWith('_search')) continue;
+      if (el.type === 'radio') {
+        if (el.checked) out[el.name] = el.value;
+        else if (!(el.name in out)) out[el.name] = '';
+        continue;
+      }
+      out[el.name] = el.value;
+    }
+    return out;
+  }
+
+  function clearErrors(form) {
+    for (const p of $$('.field-error, .form-error', form)) { p.hidden = true; p.textContent = ''; }
+    for (const el of $$('[aria-invalid]', form)) el.removeAttribute('aria-invalid');
+  }
+
+  // Puts each problem next to its field; the rest above the form. What the
+  // person typed stays in the form.
+  function showErrors(form, reply, entity) {
+    const d = reply.data || {};
+    const fields = d.fields || (d.field ? { [d.field]: d.message } : {});
+    const loose = [];
+    let first = null;
+    for (const [col, msg] of Object.entries(fields)) {
+      const box = form.querySelector(`.field[data-col="${CSS.escape(col)}"]`);
+      const text = msg.split('; ').map((m) => translateError(m, entity)).join(' ');
+      if (!box) { loose.push(text); continue; }
+      const p = $('.field-error', box);
+      p.textContent = text;
+      p.hidden = false;
+      for (const c of $$('input, select, textarea', box)) c.setAttribute('aria-invalid', 'true');
+      if (!first) first = box;
+    }
+    if (!Object.keys(fields).length) loose.push(replyMessage(reply, entity));
+    if (loose.length) {
+      const fe = $('.form-error', form);
+      fe.textContent = `${t('form.not_saved')} ${loose.join(' ')}`;
+      fe.hidden = false;
+      if (!first) first = fe;
+    }
+    toast(t('form.not_saved_toast'), true);
+    if (first) first.scrollIntoView({ block: 'center' });
+  }
+
+  function setFieldError(form, col, text) {
+    const box = form.querySelector(`.field[data-col="${CSS.escape(col)}"]`);
+    if (!box) return;
+    const p = $('.field-error', box);
+    p.textContent = text;
+    p.hidden = false;
+    for (const c of $$('input, select, textarea', box)) c.setAttribute('aria-invalid', 'true');
+  }
+
+  // An edit sends only what changed; with no change there is nothing to do.
+  async function patch(entity, id, values, original) {
+    const diff = changed(values, original);
+    if (!Object.keys(diff).length) {
+      toast(t('form.no_changes'));
+      return { ok: true, status: 200, data: { id } };
+    }
+    return api('PATCH', `/api/${entity}/${id}`, diff);
+  }
+
+  // Only what changed, for an edit.
+  function changed(values, original) {
+    const out = {};
+    for (const [k, v] of Object.entries(values)) {
+      const before = original[k] === null || original[k] === undefined ? '' : String(original[k]);
+      if (v !== before) out[k] = v;
+    }
+    return out;
+  }
+
+  // A photo input with a preview and a size check before anything is sent.
+  function photoField(col, label) {
+    const node = fieldView('photo', { col, type: 'file', label: label || t('photo.take') });
+    const input = $('input', node);
+    const preview = h('img', { class: 'preview', alt: '', hidden: true });
+    node.insertBefore(preview, $('.field-error', node));
+    input.addEventListener('change', () => {
+      const file = input.files && input.files[0];
+      if (preview.src) URL.revokeObjectURL(preview.src);
+      preview.hidden = !file;
+      if (file) preview.src = URL.createObjectURL(file);
+    });
+    return node;
+  }
+  function checkPhoto(form, col) {
+    const input = form.querySelector(`input[name="${col}"]`);
+    const file = input && input.files && input.files[0];
+    if (file && file.size > MAX_PHOTO_BYTES) {
+      setFieldError(form, col, t('err.photo_too_big', { size: (file.size / 1048576).toFixed(1), max: 20 }));
+      toast(t('form.not_saved_toast'), true);
+      return { ok: false, file };
+    }
+    return { ok: true, file };
+  }
+
+  // ---- option lists -------------------------------------------------------------------
+  const opts = (list) => (state.ref[list] || []).map((x) => ({ value: x.value, label: state.lang === 'th' ? x.name_th : x.name_en }));
+  const districtOpts = () => state.ref.districts.map((d) => ({
+    value: d.code, label: state.lang === 'th' ? `${d.name_th} (${d.name_en})` : `${d.name_en} (${d.name_th})`,
+  }));
+  function producerLabel(p) { return p.name; }
+  function producerSearch(p) { return `${p.name} ${p.village || ''} ${p.tambon || ''} ${p.cluster_brand || ''} ${districtName(p.district_code)}`; }
+
+  // ---- photos strip ---------------------------------------------------------------------
+  function thumb(p) {
+    return h('figure', { class: 'thumb' },
+      h('a', { href: `/blob/${p.sha256}`, target: '_blank', rel: 'noopener' },
+        h('img', { src: `/blob/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined })),
+      h('figcaption', null, p.caption || '', p.taken_at ? h('span', { class: 'sub' }, ` ${fmtDateTime(p.taken_at)}`) : null));
+  }
+  async function photoSection(subjectType, subjectId) {
+    const box = h('section', { class: 'photos' }, h('h2', null, t('photo.title')));
+    const grid = h('div', { class: 'thumbs' });
+    const load = async () => {
+      const list = await getJson(`/api/photo?subject_id=${subjectId}`);
+      grid.replaceChildren(...list.map(thumb));
+      if (!list.length) grid.append(h('p', { class: 'empty' }, t('photo.none')));
+    };
+    await load();
+    const form = formView('photo', [{ node: photoField('file') }, { col: 'caption', type: 'text' }], {}, {
+      submitLabel: t('photo.add'),
+      submit: async (values, f) => {
+        const check = checkPhoto(f, 'file');
+        if (!check.ok) return null;
+        if (!check.file) { setFieldError(f, 'file', t('err.choose_photo')); return null; }
+        const fd = new FormData();
+        fd.append('subject', `${subjectType}:${subjectId}`);
+        fd.append('caption', values.caption || '');
+        fd.append('file', check.file, check.file.name || 'photo.jpg');
+        const r = await api('POST', '/api/photo', fd);
+        if (r.ok) {
+          toast(t('form.saved'));
+          f.reset();
+          const pv = $('.preview', f);
+          if (pv) pv.hidden = true;
+          await load();
+        }
+        return r;
+      },
+    });
+    box.append(grid, form);
+    return box;
+  }
+
+  // ---- screens ---------------------------------------------------------------------------
+  const NAV = [
+    ['home', '#/'], ['producers', '#/producers'], ['workshops', '#/workshops'],
+    ['visits', '#/visits'], ['products', '#/products'], ['photos', '#/photos'],
+    ['contest', '#/contest'], ['conflicts', '#/conflicts'],
+  ];
+  function renderNav(active) {
+    $('#nav').replaceChildren(...NAV.map(([key, href]) =>
+      h('a', { href, 'aria-current': key === active ? 'page' : null, dataset: { nav: key } }, t(`nav.${key}`))));
+  }
+
+  function page(title, ...kids) {
+    return [h('h1', null, title), ...kids];
+  }
+
+  // Home: what is waiting, what the province confirmed, and the sync button.
+  async function homeScreen() {
+    const st = await getJson('/api/status');
+    const card = (key, num, cls) => h('div', { class: `card ${cls || ''}`, dataset: { stat: key } },
+      h('div', { class: 'num' }, num), h('div', { class: 'lbl' }, t(`home.${key}`)));
+    const outcome = h('div', { class: 'outcome', id: 'sync-outcome', role: 'status', 'aria-live': 'polite', hidden: true });
+    const progress = h('div', { class: 'progress', id: 'sync-progress', hidden: true }, h('span'));
+    const progressText = h('p', { id: 'sync-progress-text', hidden: true });
+    const btn = h('button', { type: 'button', class: 'primary big', id: 'sync' }, t('home.sync'));
+    btn.addEventListener('click', async () => {
+      btn.disabled = true;
+      outcome.hidden = true;
+      progress.hidden = false;
+      progressText.hidden = false;
+      const start = Date.now();
+      const tick = () => { progressText.textContent = t('home.syncing', { s: Math.round((Date.now() - start) / 1000) }); };
+      tick();
+      const timer = setInterval(tick, 1000);
+      const r = await api('POST', '/api/sync', {});
+      clearInterval(timer);
+      progress.hidden = true;
+      progressText.hidden = true;
+      btn.disabled = false;
+      outcome.replaceChildren();
+      if (r.ok) {
+        outcome.className = 'outcome ok';
+        outcome.dataset.outcome = 'ok';
+        outcome.append(t('home.sync_ok'), r.data.summary ? h('div', { class: 'detail' }, r.data.summary) : null);
+      } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
+        outcome.className = 'outcome offline';
+        outcome.dataset.outcome = 'unavailable';
+        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, r.data.message || ''));
+      } else if (!r.stop) {
+        outcome.className = 'outcome bad';
+        outcome.dataset.outcome = 'error';
+        outcome.append(t('home.sync_failed'), h('div', { class: 'detail' }, replyMessage(r, '')));
+      }
+      outcome.hidden = false;
+      // Counts after the attempt (the outcome box stays).
+      const fresh = await api('GET', '/api/status');
+      if (fresh.ok) updateCards(fresh.data);
+    });
+    const cards = h('div', { class: 'cards', id: 'status-cards' });
+    const updateCards = (s) => {
+      cards.replaceChildren(
+        card('pending_changes', s.pending_changes),
+        card('pending_blobs', s.pending_blobs),
+        card('confirmed_changes', s.confirmed_changes),
+        h('a', { class: 'card', href: '#/conflicts', dataset: { stat: 'open_conflicts' } },
+          h('div', { class: 'num' }, s.open_conflicts), h('div', { class: 'lbl' }, t('home.open_conflicts'))),
+        h('div', { class: 'card wide', dataset: { stat: 'last_sync' } },
+          h('div', { class: 'lbl' }, t('home.last_sync')),
+          h('div', { class: 'title' }, s.last_sync ? fmtDateTime(s.last_sync) : t('home.never')),
+          s.last_error ? h('div', { class: 'sub' }, `${t('home.last_error')}: ${s.last_error}`) : null),
+      );
+    };
+    updateCards(st);
+    return page(t('nav.home'),
+      st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: st.role || '' }))
+        : h('p', { class: 'notice' }, t('home.not_enrolled')),
+      cards,
+      h('section', { class: 'sync-box' }, btn, progress, progressText, outcome,
+        h('p', { class: 'hint' }, t('home.sync_hint'))),
+      h('div', { class: 'actions' },
+        h('a', { class: 'button', href: '#/workshops' }, t('nav.workshops')),
+        h('a', { class: 'button', href: '#/visits/new' }, t('visit.new'))),
+      h('p', { class: 'sub' }, `${t('home.device')}: ${st.device_id} · kbo ${st.version}`));
+  }
+
+  // ---- producers ----
+  async function producersScreen() {
+    const rows = await getJson('/api/producer');
+    const q = h('input', { type: 'search', id: 'producer-search', placeholder: t('producer.search'), 'aria-label': t('producer.search') });
+    const district = h('select', { id: 'producer-district', 'aria-label': t('col.district_code') },
+      h('option', { value: '' }, t('producer.all_districts')),
+      districtOpts().map((o) => h('option', { value: o.value }, o.label)));
+    const list = h('ul', { class: 'list', id: 'producer-list' });
+    const draw = () => {
+      const needle = q.value.trim().toLowerCase();
+      const hits = rows.filter((p) => (!district.value || p.district_code === district.value) &&
+        (!needle || producerSearch(p).toLowerCase().includes(needle)));
+      list.replaceChildren(...hits.map((p) => h('li', null, h('a', { class: 'row-link', href: `#/producers/${p.id}` },
+        h('span', { class: 'title' }, p.name), p.otop_stars != null ? h('span', { class: 'badge' }, `${'★'.repeat(p.otop_stars)}${p.otop_stars ? '' : '0★'}`) : null,
+        h('span', { class: 'sub', style: null }, ` · ${named('kinds', p.kind)} · ${districtName(p.district_code)}${p.tambon ? ' · ' + p.tambon : ''}`)))));
+      if (!hits.length) list.append(h('li', { class: 'empty' }, rows.length ? t('form.no_match') : t('producer.none')));
+    };
+    q.addEventListener('input', draw);
+    district.addEventListener('change', draw);
+    draw();
+    return page(t('nav.producers'),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/producers/new', id: 'producer-add' }, t('producer.add'))),
+      h('div', { class: 'filters' }, q, district), list);
+  }
+
+  function tambonField(districtCode, value) {
+    const list = state.ref.tambon[districtCode];
+    const f = { col: 'tambon', type: 'text', list: 'tambon-list' };
+    const node = fieldView('producer', f, value);
+    const dl = h('datalist', { id: 'tambon-list' },
+      (list || []).map((x) => h('option', { value: x.name_th }, x.name_en)));
+    node.append(dl);
+    return node;
+  }
+
+  async function producerForm(id) {
+    const original = id ? await getJson(`/api/producer/${id}`) : { district_code: '5011', kind: 'group' };
+    const fields = [
+      { col: 'kind', type: 'seg', required: true, options: opts('kinds') },
+      { col: 'name', type: 'text', required: true },
+      { col: 'district_code', type: 'select', required: true, options: districtOpts() },
+      { node: tambonField(original.district_code, original.tambon) },
+      { col: 'village', type: 'text' },
+      { col: 'contact', type: 'text' },
+      { col: 'phone', type: 'tel' },
+      { col: 'category', type: 'select', options: opts('categories') },
+      { col: 'otop_stars', type: 'number', min: 0, max: 5, hint: t('producer.stars_hint') },
+      { col: 'members', type: 'number', min: 0 },
+      { col: 'cluster_brand', type: 'text' },
+    ];
+    const del = id ? h('button', { type: 'button', class: 'danger', id: 'producer-delete' }, t('form.delete')) : null;
+    const form = formView('producer', fields, original, {
+      secondary: del,
+      submit: async (values) => {
+        const r = id ? await patch('producer', id, values, original)
+          : await api('POST', '/api/producer', values);
+        if (r.ok) { toast(t('form.saved')); location.hash = id ? `#/producers/${id}` : `#/producers/${r.data.id}`; if (id) render(); }
+        return r;
+      },
+    });
+    // The tambon list follows the district.
+    const sel = form.querySelector('select[name="district_code"]');
+    sel.addEventListener('change', () => {
+      const dl = $('#tambon-list', form);
+      dl.replaceChildren(...(state.ref.tambon[sel.value] || []).map((x) => h('option', { value: x.name_th }, x.name_en)));
+    });
+    if (del) del.addEventListener('click', () => deleteRow('producer', id, '#/producers'));
+    const kids = [h('p', null, h('a', { class: 'back', href: '#/producers' }, `← ${t('nav.producers')}`)), form];
+    if (id) kids.push(await photoSection('producer', id));
+    return page(id ? original.name : t('producer.add'), ...kids);
+  }
+
+  async function deleteRow(entity, id, back) {
+    if (!confirm(t('form.confirm_delete'))) return;
+    const r = await api('DELETE', `/api/${entity}/${id}`);
+    if (r.ok) { toast(t('form.deleted')); location.hash = back; } else if (!r.stop) toast(replyMessage(r, entity), true);
+  }
+
+  // ---- workshops ----
+  async function workshopsScreen() {
+    const [rows, enrolments] = await Promise.all([getJson('/api/workshop'), getJson('/api/enrolment')]);
+    const count = {};
+    for (const e of enrolments) count[e.workshop_id] = (count[e.workshop_id] || 0) + 1;
+    const list = h('ul', { class: 'list', id: 'workshop-list' }, rows.slice().reverse().map((w) => h('li', null,
+      h('a', { class: 'row-link', href: `#/workshops/${w.id}` },
+        h('span', { class: 'title' }, w.title),
+        h('span', { class: 'sub' }, ` · ${t('workshop.fy', { fy: w.fiscal_year })}`),
+        h('span', { class: 'sub', style: null }, h('br'),
+          `${fmtDate(w.start_date)} · ${t('workshop.days_n', { n: w.days })} · ${districtName(w.district_code)} · ${t('workshop.enrolled_n', { n: count[w.id] || 0 })}`)))));
+    if (!rows.length) list.append(h('li', { class: 'empty' }, t('workshop.none')));
+    return page(t('nav.workshops'),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/workshops/new', id: 'workshop-add' }, t('workshop.add'))), list);
+  }
+
+  async function workshopForm(id) {
+    const original = id ? await getJson(`/api/workshop/${id}`)
+      : { fiscal_year: currentFiscalYear(), days: 5, district_code: '5011', start_date: todayIso() };
+    const fields = [
+      { col: 'title', type: 'text', required: true },
+      { col: 'fiscal_year', type: 'number', required: true, hint: t('workshop.fy_hint') },
+      { col: 'venue', type: 'text' },
+      { col: 'district_code', type: 'select', required: true, options: districtOpts() },
+      { col: 'start_date', type: 'date', required: true },
+      { col: 'days', type: 'number', min: 1, max: 30 },
+      { col: 'target_participants', type: 'number', min: 0 },
+    ];
+    const form = formView('workshop', fields, original, {
+      submit: async (values) => {
+        const r = id ? await patch('workshop', id, values, original)
+          : await api('POST', '/api/workshop', values);
+        if (r.ok) { toast(t('form.saved')); location.hash = `#/workshops/${id || r.data.id}`; }
+        return r;
+      },
+    });
+    return page(id ? original.title : t('workshop.add'),
+      h('p', null, h('a', { class: 'back', href: id ? `#/workshops/${id}` : '#/workshops' }, `← ${t('form.back')}`)), form);
+  }
+
+  async function workshopScreen(id, tab, dayParam) {
+    const w = await getJson(`/api/workshop/${id}`);
+    const days = w.days || 5;
+    const day = Math.min(Math.max(parseInt(dayParam || '1', 10) || 1, 1), days);
+    const tabs = h('div', { class: 'actions' },
+      h('a', { class: `button ${tab === 'rollcall' ? 'primary' : ''}`, href: `#/workshops/${id}/rollcall/${day}`, id: 'tab-rollcall' }, t('workshop.rollcall')),
+      h('a', { class: `button ${tab === 'people' ? 'primary' : ''}`, href: `#/workshops/${id}/people`, id: 'tab-people' }, t('workshop.people')),
+      h('a', { class: 'button', href: `#/workshops/${id}/edit` }, t('form.edit')));
+    const info = h('p', { class: 'sub' },
+      `${t('workshop.fy', { fy: w.fiscal_year })} · ${fmtDate(w.start_date)} · ${t('workshop.days_n', { n: days })} · ${districtName(w.district_code)}${w.venue ? ' · ' + w.venue : ''}`);
+    const body = tab === 'people' ? await peopleView(w) : await rollCallView(w, day);
+    return page(w.title, h('p', null, h('a', { class: 'back', href: '#/workshops' }, `← ${t('nav.workshops')}`)), info, tabs, body);
+  }
+
+  async function peopleView(w) {
+    const [producers, enrolments] = await Promise.all([getJson('/api/producer'), getJson(`/api/enrolment?workshop_id=${w.id}`)]);
+    const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
+    const list = h('ol', { class: 'list', id: 'enrolment-list' }, enrolments.map((e) => h('li', null,
+      h('div', { class: 'row-link' }, h('span', { class: 'title' }, e.participant_name),
+        h('span', { class: 'sub' }, ` · ${byId[e.producer_id] ? byId[e.producer_id].name : ''}`)))));
+    if (!enrolments.length) list.append(h('li', { class: 'empty' }, t('workshop.no_people')));
+    const form = formView('enrolment', [
+      { col: 'producer_id', type: 'picker', required: true, rows: producers, rowLabel: producerLabel, rowSearch: producerSearch,
+        onPick: (p) => { const n = form.querySelector('input[name="participant_name"]'); if (p && !n.value) n.value = p.contact || ''; } },
+      { col: 'participant_name', type: 'text', required: true },
+    ], {}, {
+      submitLabel: t('workshop.enrol'),
+      submit: async (values) => {
+        const r = await api('POST', '/api/enrolment', Object.assign({ workshop_id: w.id }, values));
+        if (r.ok) { toast(t('form.saved')); render(); }
+        return r;
+      },
+    });
+    return h('section', null, h('h2', null, t('workshop.enrol_title')), form,
+      h('h2', null, t('workshop.people_n', { n: enrolments.length })), list);
+  }
+
+  // Roll-call: one tap cycles present → late → absent → excused; each tap is
+  // saved at once as one action, in the order tapped.
+  async function rollCallView(w, day) {
+    const rc = await getJson(`/api/workshop/${w.id}/rollcall?day=${day}`);
+    let queue = Promise.resolve();
+    let pending = 0;
+    const pendingEl = h('span', { id: 'rc-pending', dataset: { pending: '0' } });
+    const counts = h('div', { class: 'counts', id: 'rc-counts' });
+    const setPending = (d) => {
+      pending += d;
+      pendingEl.dataset.pending = String(pending);
+      pendingEl.textContent = pending ? t('rollcall.saving', { n: pending }) : t('rollcall.all_saved');
+    };
+    const drawCounts = () => {
+      const c = { present: 0, late: 0, absent: 0, excused: 0, unmarked: 0 };
+      for (const r of rc.rows) c[r.status || 'unmarked'] += 1;
+      counts.replaceChildren(...['present', 'late', 'absent', 'excused', 'unmarked'].map((s) =>
+        h('span', { dataset: { count: s } }, `${s === 'unmarked' ? t('rollcall.unmarked') : named('statuses', s)} ${c[s]}`)));
+    };
+    const save = (row, status, note) => {
+      setPending(1);
+      const body = { workshop_id: w.id, enrolment_id: row.enrolment_id, day, status };
+      if (note) body.note = note;
+      const p = queue.then(() => api('POST', '/api/attendance', body));
+      queue = p.catch(() => null);
+      return p.finally(() => setPending(-1));
+    };
+    const rowView = (row) => {
+      const li = h('li', { class: 'rc-row', dataset: { enrolment: row.enrolment_id } });
+      const btn = h('button', { type: 'button', class: 'st' });
+      const noteBtn = h('button', { type: 'button', class: 'note-btn', 'aria-label': t('rollcall.note') }, '✎');
+      const noteLine = h('div', { class: 'rc-note' });
+      const errLine = h('p', { class: 'rc-error', role: 'alert', hidden: true });
+      const extra = h('div', { class: 'rc-extra', hidden: true });
+      let saved = { status: row.status, note: row.note };
+      const draw = () => {
+        const s = row.status;
+        btn.className = `st ${s || 'unmarked'}`;
+        btn.dataset.status = s || '';
+        btn.textContent = s ? `${STATUS_MARK[s]} ${named('statuses', s)}` : t('rollcall.tap');
+        btn.setAttribute('aria-label', `${row.participant_name}: ${s ? named('statuses', s) : t('rollcall.unmarked')}`);
+        noteBtn.classList.toggle('has-note', !!row.note);
+        noteLine.textContent = row.note || '';
+        noteLine.hidden = !row.note;
+      };
+      const commit = async () => {
+        li.classList.add('saving');
+        errLine.hidden = true;
+        const r = await save(row, row.status, row.note);
+        li.classList.remove('saving');
+        if (r.ok) {
+          saved = { status: row.status, note: row.note };
+        } else if (!r.stop) {
+          errLine.textContent = replyMessage(r, 'attendance');
+          errLine.hidden = false;
+          row.status = saved.status; row.note = saved.note;
+          draw(); drawCounts();
+        }
+        return r;
+      };
+      btn.addEventListener('click', () => {
+        const i = STATUS_CYCLE.indexOf(row.status);
+        row.status = STATUS_CYCLE[(i + 1) % STATUS_CYCLE.length];
+        draw(); drawCounts();
+        commit();
+      });
+      noteBtn.addEventListener('click', () => {
+        if (!extra.hidden) { extra.hidden = true; return; }
+        const input = h('input', { type: 'text', value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note' });
+        const ok = h('button', { type: 'submit', class: 'primary' }, t('form.save'));
+        const f = h('form', { class: 'note-form' }, input, ok);
+        f.addEventListener('submit', async (ev) => {
+          ev.preventDefault();
+          if (!row.status) { errLine.textContent = t('rollcall.status_first'); errLine.hidden = false; return; }
+          row.note = input.value;
+          draw();
+          const r = await commit();
+          if (r.ok) extra.hidden = true;
+        });
+        extra.replaceChildren(f);
+        extra.hidden = false;
+        input.focus();
+      });
+      draw();
+      li.append(btn, h('div', { class: 'rc-name' }, h('span', { class: 'n' }, row.participant_name),
+        h('span', { class: 'p' }, row.producer_name || '')), noteBtn, noteLine, extra, errLine);
+      return li;
+    };
+    const dayBtns = h('div', { class: 'days', role: 'group', 'aria-label': t('rollcall.day') },
+      Array.from({ length: rc.days }, (_, i) => i + 1).map((d) => h('a', {
+        class: `button ${d === day ? 'primary' : ''}`, href: `#/workshops/${w.id}/rollcall/${d}`,
+        'aria-current': d === day ? 'true' : null, dataset: { day: d },
+      }, t('rollcall.day_n', { n: d }))));
+    const allPresent = h('button', { type: 'button', id: 'rc-all-present' }, t('rollcall.rest_present'));
+    allPresent.addEventListener('click', async () => {
+      const rest = rc.rows.filter((r) => !r.status);
+      if (!rest.length) return;
+      allPresent.disabled = true;
+      setPending(1);
+      const marks = rest.map((r) => ({ workshop_id: w.id, enrolment_id: r.enrolment_id, day, status: 'present' }));
+      const p = queue.then(() => api('POST', '/api/attendance', { marks }));
+      queue = p.catch(() => null);
+      const r = await p;
+      setPending(-1);
+      allPresent.disabled = false;
+      if (r.ok) render(); else if (!r.stop) toast(replyMessage(r, 'attendance'), true);
+    });
+    drawCounts();
+    setPending(0);
+    const list = h('ol', { class: 'rollcall', id: 'rollcall' }, rc.rows.map(rowView));
+    if (!rc.rows.length) list.append(h('li', { class: 'empty' }, t('workshop.no_people')));
+    return h('section', null, dayBtns,
+      h('div', { class: 'rc-head' }, h('strong', null, t('rollcall.title', { n: day, date: dayDate(w, day) })), counts, pendingEl),
+      h('p', { class: 'hint' }, t('rollcall.hint')), list,
+      rc.rows.length ? h('div', { class: 'actions' }, allPresent) : null);
+  }
+  function dayDate(w, day) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(w.start_date || '');
+    if (!m) return '';
+    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + day - 1));
+    return fmtDate(d.toISOString().slice(0, 10));
+  }
+
+  // ---- visits ----
+  async function visitsScreen() {
+    const [visits, producers] = await Promise.all([getJson('/api/visit'), getJson('/api/producer')]);
+    const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
+    const sorted = visits.slice().sort((a, b) => (a.visited_at < b.visited_at ? 1 : -1));
+    const list = h('ul', { class: 'list', id: 'visit-list' }, sorted.map((v) => h('li', null,
+      h('a', { class: 'row-link', href: `#/visits/${v.id}` },
+        h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : v.producer_id),
+        h('span', { class: 'sub' }, ` · ${fmtDateTime(v.visited_at)}`),
+        v.purpose ? h('span', { class: 'sub' }, h('br'), v.purpose) : null,
+        v.follow_up ? h('span', { class: 'sub' }, h('br'), `${t('col.follow_up')}: ${v.follow_up}`) : null))));
+    if (!visits.length) list.append(h('li', { class: 'empty' }, t('visit.none')));
+    return page(t('nav.visits'),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/visits/new', id: 'visit-add' }, t('visit.new'))), list);
+  }
+
+  async function visitForm(producerId) {
+    const producers = await getJson('/api/producer');
+    const geoStatus = h('p', { class: 'hint', id: 'geo-status' }, t('visit.geo_manual'));
+    const geoBtn = h('button', { type: 'button', id: 'geo' }, t('visit.use_location'));
+    const fields = [
+      { col: 'producer_id', type: 'picker', required: true, rows: producers, rowLabel: producerLabel, rowSearch: producerSearch },
+      { col: 'visited_at', type: 'datetime', required: true },
+      { node: h('div', { class: 'field' }, h('span', { class: 'label' }, t('visit.location')), geoStatus, h('div', { class: 'actions' }, geoBtn)) },
+      { node: h('div', { class: 'two' }, fieldView('visit', { col: 'lat', type: 'decimal' }), fieldView('visit', { col: 'lon', type: 'decimal' })) },
+      { col: 'accuracy_m', type: 'decimal' },
+      { col: 'purpose', type: 'text', list: 'purpose-list' },
+      { col: 'notes', type: 'textarea' },
+      { col: 'follow_up', type: 'textarea' },
+      { col: 'next_visit', type: 'date' },
+      { node: photoField('photo') },
+      { col: 'photo_caption', type: 'text', label: t('col.caption') },
+    ];
+    const form = formView('visit', fields, { producer_id: producerId || '', visited_at: localInputNow() }, {
+      submit: async (values, f) => {
+        const check = checkPhoto(f, 'photo');
+        if (!check.ok) return null;
+        const fd = new FormData();
+        for (const [k, v] of Object.entries(values)) {
+          if (k === 'photo_caption') continue;
+          fd.append(k, k === 'visited_at' ? localInputToUtc(v) : v);
+        }
+        if (check.file) {
+          fd.append('photo', check.file, check.file.name || 'photo.jpg');
+          fd.append('photo_caption', values.photo_caption || '');
+        }
+        const r = await api('POST', '/api/visit', fd);
+        if (r.ok) { toast(t('form.saved')); location.hash = `#/visits/${r.data.id}`; }
+        return r;
+      },
+    });
+    form.append(h('datalist', { id: 'purpose-list' }, ['purpose.follow_up', 'purpose.product_dev', 'purpose.packaging', 'purpose.marketing', 'purpose.register']
+      .map((k) => h('option', { value: t(k) }))));
+    const setPos = (pos) => {
+      form.querySelector('input[name="lat"]').value = pos.coords.latitude.toFixed(6);
+      form.querySelector('input[name="lon"]').value = pos.coords.longitude.toFixed(6);
+      form.querySelector('input[name="accuracy_m"]').value = Math.round(pos.coords.accuracy || 0);
+      geoStatus.textContent = t('visit.geo_ok', { m: Math.round(pos.coords.accuracy || 0) });
+      geoStatus.dataset.state = 'ok';
+    };
+    const locate = () => {
+      if (!navigator.geolocation || !window.isSecureContext) {
+        geoStatus.textContent = t('visit.geo_unavailable');
+        geoStatus.dataset.state = 'unavailable';
+        return;
+      }
+      geoStatus.textContent = t('visit.geo_wait');
+      navigator.geolocation.getCurrentPosition(setPos, () => {
+        geoStatus.textContent = t('visit.geo_denied');
+        geoStatus.dataset.state = 'denied';
+      }, { enableHighAccuracy: true, timeout: 15000, maximumAge: 60000 });
+    };
+    geoBtn.addEventListener('click', locate);
+    // Ask without a button press only when the person has already allowed it.
+    if (navigator.permissions && navigator.geolocation && window.isSecureContext) {
+      navigator.permissions.query({ name: 'geolocation' }).then((p) => { if (p.state === 'granted') locate(); }).catch(() => {});
+    }
+    return page(t('visit.new'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), form);
+  }
+
+  async function visitScreen(id) {
+    const v = await getJson(`/api/visit/${id}`);
+    const p = await api('GET', `/api/producer/${v.producer_id}`);
+    const kv = h('dl', { class: 'kv' },
+      [['producer_id', p.ok ? p.data.name : v.producer_id], ['visited_at', fmtDateTime(v.visited_at)],
+        ['lat', v.lat != null ? `${v.lat}, ${v.lon}${v.accuracy_m != null ? ` (±${Math.round(v.accuracy_m)} m)` : ''}` : ''],
+        ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
+        .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
+    return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), kv,
+      await photoSection('visit', id));
+  }
+
+  // ---- products ----
+  async function productsScreen() {
+    const [products, producers, progress] = await Promise.all([getJson('/api/product'), getJson('/api/producer'), getJson('/api/progress')]);
+    const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
+    const latest = {};
+    for (const e of progress) latest[e.product_id] = e;
+    const list = h('ul', { class: 'list', id: 'product-list' }, products.map((p) => h('li', null,
+      h('a', { class: 'row-link', href: `#/products/${p.id}` },
+        h('span', { class: 'title' }, p.name), h('span', { class: 'badge' }, named('stages', p.stage)),
+        h('span', { class: 'sub' }, h('br'), `${byId[p.producer_id] ? byId[p.producer_id].name : ''}${p.category ? ' · ' + named('categories', p.category) : ''}${latest[p.id] && latest[p.id].percent != null ? ` · ${latest[p.id].percent}%` : ''}`)))));
+    if (!products.length) list.append(h('li', { class: 'empty' }, t('product.none')));
+    return page(t('nav.products'),
+      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/products/new', id: 'product-add' }, t('product.add'))), list);
+  }
+
+  async function productForm(id) {
+    const producers = await getJson('/api/producer');
+    const original = id ? await getJson(`/api/product/${id}`) : { stage: 'idea' };
+    const fields = [
+      { col: 'producer_id', type: 'picker', required: true, rows: producers, rowLabel: producerLabel, rowSearch: producerSearch },
+      { col: 'name', type: 'text', required: true },
+      { col: 'category', type: 'select', options: opts('categories') },
+      { col: 'stage', type: 'select', options: opts('stages'), hint: t('product.stage_hint') },
+      { col: 'description', type: 'textarea' },
+      { col: 'identity_story', type: 'textarea' },
+    ];
+    if (id) fields.shift();  // the producer is part of what the product is
+    const form = formView('product', fields, original, {
+      submit: async (values) => {
+        const r = id ? await patch('product', id, values, original)
+          : await api('POST', '/api/product', values);
+        if (r.ok) { toast(t('form.saved')); location.hash = `#/products/${id || r.data.id}`; }
+        return r;
+      },
+    });
+    return page(id ? original.name : t('product.add'),
+      h('p', null, h('a', { class: 'back', href: id ? `#/products/${id}` : '#/products' }, `← ${t('form.back')}`)), form);
+  }
+
+  async function productScreen(id) {
+    const [p, entries, workshops] = await Promise.all([getJson(`/api/product/${id}`), getJson(`/api/progress?product_id=${id}`), getJson('/api/workshop')]);
+    const producer = await api('GET', `/api/producer/${p.producer_id}`);
+    const wsName = Object.fromEntries(workshops.map((w) => [w.id, w.title]));
+    const timeline = h('ol', { class: 'list', id: 'progress-list' }, entries.slice().reverse().map((e) => h('li', null,
+      h('div', { class: 'row-link' }, h('span', { class: 'title' }, named('stages', e.stage)),
+        e.percent != null ? h('span', { class: 'badge' }, `${e.percent}%`) : null,
+        e.workshop_id ? h('span', { class: 'sub' }, ` · ${wsName[e.workshop_id] || ''}`) : null,
+        e.notes ? h('span', { class: 'sub' }, h('br'), e.notes) : null))));
+    if (!entries.length) timeline.append(h('li', { class: 'empty' }, t('product.no_progress')));
+    const form = formView('progress', [
+      { col: 'stage', type: 'select', required: true, options: opts('stages') },
+      { col: 'percent', type: 'number', min: 0, max: 100 },
+      { col: 'workshop_id', type: 'select', options: workshops.map((w) => ({ value: w.id, label: w.title })) },
+      { col: 'notes', type: 'textarea' },
+      { node: photoField('photo') },
+    ], { stage: p.stage }, {
+      submitLabel: t('product.add_progress'),
+      submit: async (values, f) => {
+        const check = checkPhoto(f, 'photo');
+        if (!check.ok) return null;
+        const fd = new FormData();
+        fd.append('product_id', id);
+        for (const [k, v] of Object.entries(values)) fd.append(k, v);
+        if (check.file) fd.append('photo', check.file, check.file.name || 'photo.jpg');
+        const r = await api('POST', '/api/progress', fd);
+        if (r.ok) { toast(t('form.saved')); render(); }
+        return r;
+      },
+    });
+    const kv = h('dl', { class: 'kv' },
+      [['producer_id', producer.ok ? producer.data.name : ''], ['stage', named('stages', p.stage)], ['category', named('categories', p.category)],
+        ['description', p.description], ['identity_story', p.identity_story]]
+        .filter(([, v]) => v).map(([k, v]) => [h('dt', null, colLabel('product', k)), h('dd', null, v)]));
+    return page(p.name, h('p', null, h('a', { class: 'back', href: '#/products' }, `← ${t('nav.products')}`)), kv,
+      h('div', { class: 'actions' }, h('a', { class: 'button', href: `#/products/${id}/edit` }, t('form.edit'))),
+      h('h2', null, t('product.progress')), timeline, h('h2', null, t('product.add_progress')), form,
+      await photoSection('product', id));
+  }
+
+  // ---- photos ----
+  const SUBJECTS = ['producer', 'product', 'workshop', 'visit'];
+  async function photosScreen() {
+    const [photos, ...lists] = await Promise.all([getJson('/api/photo'), ...SUBJECTS.map((s) => getJson(`/api/${s}`))]);
+    const rowsOf = Object.fromEntries(SUBJECTS.map((s, i) => [s, lists[i]]));
+    const producerName = Object.fromEntries(rowsOf.producer.map((p) => [p.id, p.name]));
+    const labelOf = (type, r) => {
+      if (type === 'producer' || type === 'product') return r.name;
+      if (type === 'workshop') return r.title;
+      if (type === 'visit') return `${producerName[r.producer_id] || ''} · ${fmtDateTime(r.visited_at)}`;
+      return r.id;
+    };
+    const typeSel = fieldView('photo', { col: 'subject_type', type: 'select', required: true, options: SUBJECTS.map((s) => ({ value: s, label: entityLabel(s) })) }, 'producer');
+    const rowBox = h('div');
+    const drawRows = () => {
+      const type = $('select', typeSel).value;
+      rowBox.replaceChildren(fieldView('photo', { col: 'subject_id', type: 'picker', required: true, rows: rowsOf[type] || [], rowLabel: (r) => labelOf(type, r) }, ''));
+    };
+    $('select', typeSel).addEventListener('change', drawRows);
+    drawRows();
+    const form = formView('photo', [{ node: typeSel }, { node: rowBox }, { node: photoField('file') }, { col: 'caption', type: 'text' }], {}, {
+      submitLabel: t('photo.add'),
+      submit: async (values, f) => {
+        const check = checkPhoto(f, 'file');
+        if (!check.ok) return null;
+        if (!check.file) { setFieldError(f, 'file', t('err.choose_photo')); toast(t('form.not_saved_toast'), true); return null; }
+        const fd = new FormData();
+        fd.append('subject_type', values.subject_type);
+        fd.append('subject_id', values.subject_id);
+        fd.append('caption', values.caption || '');
+        fd.append('file', check.file, check.file.name || 'photo.jpg');
+        const r = await api('POST', '/api/photo', fd);
+        if (r.ok) { toast(t('form.saved')); render(); }
+        return r;
+      },
+    });
+    const grid = h('div', { class: 'thumbs', id: 'photo-grid' }, photos.slice().reverse().map((p) => {
+      const f = thumb(p);
+      const rows = rowsOf[p.subject_type] || [];
+      const row = rows.find((r) => r.id === p.subject_id);
+      $('figcaption', f).prepend(h('strong', null, `${entityLabel(p.subject_type)}${row ? ': ' + labelOf(p.subject_type, row) : ''}`), h('br'));
+      return f;
+    }));
+    if (!photos.length) grid.append(h('p', { class: 'empty' }, t('photo.none')));
+    return page(t('nav.photos'), h('p', { class: 'sub' }, t('photo.hint')), form, h('h2', null, t('photo.all')), grid);
+  }
+
+  // ---- contest ----
+  async function contestScreen() {
+    const [products, scores, producers] = await Promise.all([getJson('/api/product'), getJson('/api/contest_score'), getJson('/api/producer')]);
+    const producerName = Object.fromEntries(producers.map((p) => [p.id, p.name]));
+    const criteria = state.ref.criteria;
+    const contest = localStorage.getItem(CONTEST_KEY) || `KBO CM CONTEST ${currentFiscalYear()}`;
+    const judge = localStorage.getItem(JUDGE_KEY) || '';
+    const total = h('div', { class: 'total', id: 'score-total' });
+    const crit = criteria.map((c) => {
+      const input = h('input', { type: 'number', inputmode: 'numeric', min: 0, max: c.max, id: `f-${c.value}`, name: c.value, 'aria-describedby': `e-${c.value}` });
+      const step = (d) => () => {
+        const v = Math.min(c.max, Math.max(0, (parseInt(input.value, 10) || 0) + d));
+        input.value = String(v);
+        input.dispatchEvent(new Event('input', { bubbles: true }));
+      };
+      return h('div', { class: 'field criterion', dataset: { col: c.value } },
+        h('label', { for: `f-${c.value}` }, `${state.lang === 'th' ? c.name_th : c.name_en} (0–${c.max})`),
+        h('button', { type: 'button', 'aria-label': '−1', onclick: step(-1) }, '−'), input,
+        h('button', { type: 'button', 'aria-label': '+1', onclick: step(1) }, '+'),
+        h('p', { class: 'field-error', id: `e-${c.value}`, role: 'alert', hidden: true }));
+    });
+    const sumUp = (form) => {
+      let sum = 0;
+      for (const c of criteria) sum += parseInt(form.querySelector(`input[name="${c.value}"]`).value, 10) || 0;
+      total.textContent = t('contest.total', { n: sum });
+    };
+    const fill = (form) => {
+      const v = readForm(form);
+      const s = scores.find((x) => x.product_id === v.product_id && x.contest === v.contest && x.judge === v.judge);
+      for (const c of criteria) form.querySelector(`input[name="${c.value}"]`).value = s ? s[c.value] : '';
+      form.querySelector('[name="comment"]').value = s && s.comment ? s.comment : '';
+      sumUp(form);
+    };
+    const form = formView('contest_score', [
+      { col: 'contest', type: 'text', required: true },
+      { col: 'judge', type: 'text', required: true },
+      { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => fill(form) },
+      ...crit.map((node) => ({ node })),
+      { node: total },
+      { col: 'comment', type: 'textarea' },
+    ], { contest, judge }, {
+      submitLabel: t('contest.save'),
+      submit: async (values) => {
+        localStorage.setItem(JUDGE_KEY, values.judge);
+        localStorage.setItem(CONTEST_KEY, values.contest);
+        const r = await api('POST', '/api/contest_score', values);
+        if (r.ok) { toast(t('form.saved')); render(); }
+        return r;
+      },
+    });
+    form.addEventListener('input', () => sumUp(form));
+    sumUp(form);
+    return page(t('nav.contest'), h('p', { class: 'sub' }, t('contest.hint')), form,
+      h('h2', null, t('contest.ranking')), rankingView(scores, products, producerName, contest));
+  }
+
+  function rankingView(scores, products, producerName, contest) {
+    const criteria = state.ref.criteria.map((c) => c.value);
+    const byProduct = {};
+    for (const s of scores) {
+      if (s.contest !== contest) continue;
+      const sum = criteria.reduce((a, c) => a + (s[c] || 0), 0);
+      (byProduct[s.product_id] = byProduct[s.product_id] || []).push(sum);
+    }
+    const rows = Object.entries(byProduct).map(([pid, totals]) => ({
+      pid, judges: totals.length, avg: totals.reduce((a, b) => a + b, 0) / totals.length,
+    })).sort((a, b) => b.avg - a.avg);
+    const name = (pid) => { const p = products.find((x) => x.id === pid); return p ? `${p.name} · ${producerName[p.producer_id] || ''}` : pid; };
+    if (!rows.length) return h('p', { class: 'empty' }, t('contest.no_scores', { contest }));
+    let rank = 0;
+    let prev = null;
+    return h('div', null, h('p', { class: 'sub' }, contest), h('table', { id: 'ranking' },
+      h('thead', null, h('tr', null, h('th', { class: 'n' }, '#'), h('th', null, t('entity.product')), h('th', { class: 'n' }, t('contest.judges')), h('th', { class: 'n' }, t('contest.average')))),
+      h('tbody', null, rows.map((r, i) => {
+        if (r.avg !== prev) { rank = i + 1; prev = r.avg; }
+        return h('tr', null, h('td', { class: 'n' }, rank), h('td', null, name(r.pid)), h('td', { class: 'n' }, r.judges),
+          h('td', { class: 'n' }, r.avg.toLocaleString(locale(), { maximumFractionDigits: 1 })));
+      }))));
+  }
+
+  // ---- conflicts (read-only) ----
+  async function conflictsScreen() {
+    const rows = await getJson('/api/conflicts');
+    const list = h('div', { id: 'conflict-list' }, rows.map((c) => h('div', { class: 'conflict' },
+      h('div', null, h('strong', null, `${entityLabel(c.entity)} · ${colLabel(c.entity, c.column_name)}`),
+        h('span', { class: 'badge' }, c.resolved_at ? t('conflict.resolved') : t('conflict.open'))),
+      h('div', { class: 'vals' },
+        h('span', { class: 'sub' }, t('conflict.shown')), h('span', null, c.current_value == null ? '—' : String(c.current_value)),
+        h('span', { class: 'sub' }, t('conflict.other')), h('span', null, c.incoming_value == null ? '—' : String(c.incoming_value)),
+        h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at))),
+      h('div', { class: 'sub' }, `${t('conflict.row')} ${c.row_id}`))));
+    if (!rows.length) list.append(h('p', { class: 'empty' }, t('conflict.none')));
+    return page(t('nav.conflicts'), h('p', { class: 'notice' }, t('conflict.hint')), list);
+  }
+
+  // ---- PIN (a tablet shared in a hall) ----
+  let pinShown = false;
+  function showPin() {
+    if (pinShown) return;
+    pinShown = true;
+    state.renderToken += 1;
+    renderNav('');
+    const input = h('input', { type: 'text', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 6, id: 'f-pin', name: 'pin', 'aria-describedby': 'e-pin' });
+    const err = h('p', { class: 'field-error', id: 'e-pin', role: 'alert', hidden: true });
+    const form = h('form', { class: 'pin-box', novalidate: true },
+      h('div', { class: 'field', dataset: { col: 'pin' } }, h('label', { for: 'f-pin' }, t('pin.label')), input, err),
+      h('button', { type: 'submit', class: 'primary big' }, t('pin.ok')));
+    form.addEventListener('submit', async (ev) => {
+      ev.preventDefault();
+      const r = await api('POST', '/api/pin', { pin: input.value.trim() });
+      if (r.ok) { pinShown = false; render(); return; }
+      err.textContent = replyMessage(r, '');
+      err.hidden = false;
+      input.setAttribute('aria-invalid', 'true');
+      input.select();
+    });
+    $('#app').replaceChildren(h('h1', null, t('pin.title')), h('p', null, t('pin.hint')), form);
+    input.focus();
+  }
+
+  // ---- router ----
+  const ROUTES = [
+    [/^\/?$/, 'home', () => homeScreen()],
+    [/^\/producers$/, 'producers', () => producersScreen()],
+    [/^\/producers\/new$/, 'producers', () => producerForm(null)],
+    [/^\/producers\/([0-9a-f-]{36})$/, 'producers', (m) => producerForm(m[1])],
+    [/^\/workshops$/, 'workshops', () => workshopsScreen()],
+    [/^\/workshops\/new$/, 'workshops', () => workshopForm(null)],
+    [/^\/workshops\/([0-9a-f-]{36})\/edit$/, 'workshops', (m) => workshopForm(m[1])],
+    [/^\/workshops\/([0-9a-f-]{36})\/people$/, 'workshops', (m) => workshopScreen(m[1], 'people')],
+    [/^\/workshops\/([0-9a-f-]{36})(?:\/rollcall(?:\/(\d+))?)?$/, 'workshops', (m) => workshopScreen(m[1], 'rollcall', m[2])],
+    [/^\/visits$/, 'visits', () => visitsScreen()],
+    [/^\/visits\/new(?:\/([0-9a-f-]{36}))?$/, 'visits', (m) => visitForm(m[1])],
+    [/^\/visits\/([0-9a-f-]{36})$/, 'visits', (m) => visitScreen(m[1])],
+    [/^\/products$/, 'products', () => productsScreen()],
+    [/^\/products\/new$/, 'products', () => productForm(null)],
+    [/^\/products\/([0-9a-f-]{36})\/edit$/, 'products', (m) => productForm(m[1])],
+    [/^\/products\/([0-9a-f-]{36})$/, 'products', (m) => productScreen(m[1])],
+    [/^\/photos$/, 'photos', () => photosScreen()],
+    [/^\/contest$/, 'contest', () => contestScreen()],
+    [/^\/conflicts$/, 'conflicts', () => conflictsScreen()],
+  ];
+
+  async function render() {
+    const token = ++state.renderToken;
+    const path = location.hash.replace(/^#/, '') || '/';
+    const route = ROUTES.find(([re]) => re.test(path));
+    const app = $('#app');
+    if (!route) { location.hash = '#/'; return; }
+    renderNav(route[1]);
+    document.body.dataset.screen = route[1];
+    try {
+      if (!state.ref) state.ref = await getJson('/api/reference');
+      const kids = await route[2](route[0].exec(path));
+      if (token !== state.renderToken) return;  // the person moved on
+      app.replaceChildren(...[].concat(kids));
+      app.dataset.ready = path;
+    } catch (e) {
+      if (token !== state.renderToken || (e && e.stop)) return;
+      const msg = e && e.data ? replyMessage(e, '') : String(e);
+      app.replaceChildren(h('h1', null, t('err.title')), h('p', { class: 'form-error' }, msg),
+        h('p', null, h('a', { class: 'button', href: '#/' }, t('nav.home'))));
+      app.dataset.ready = path;
+    }
+  }
+
+  async function start() {
+    await loadLang(state.lang);
+    $('#lang').addEventListener('click', async () => {
+      const next = state.lang === 'th' ? 'en' : 'th';
+      localStorage.setItem(LANG_KEY, next);
+      await loadLang(next);
+      if (pinShown) { pinShown = false; showPin(); } else render();
+    });
+    window.addEventListener('hashchange', () => { if (!pinShown) render(); });
+    render();
+  }
+  start();
+})();

@@ -1,0 +1,1081 @@
+#include "client/ui/ui_api.h"
+
+// Request bodies:
+//   create  := JSON object { COLUMN: text | number | null, ... }
+//              (COLUMN as `kbo` names it: "otop_stars" or "stars"); text is
+//              converted by ClientStore::ParseText exactly as a CLI flag is.
+//              Empty text and null leave the column unset.
+//            | multipart/form-data: the same columns as text fields, plus
+//              optional file parts named "photo" and a "photo_caption".
+//   edit    := JSON object { COLUMN: text | number | null }; null or "" clears.
+//   marks   := { "marks": [ create, ... ] }   (POST /api/attendance)
+// Replies are JSON; rows are {"id", every column in catalogue order,
+// "deleted"} as `kbo list --json` prints them.
+
+#include <algorithm>
+#include <cstdint>
+#include <exception>
+#include <iterator>
+#include <map>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "client/blob_store.h"
+#include "client/csv_import.h"
+#include "client/image_info.h"
+#include "shared/entities.h"
+#include "shared/sqlite/db.h"
+#include "shared/uuid.h"
+#include "shared/version.h"
+
+namespace kbo::client::ui {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Blobs served back to the browser: photos taken with `kbo photo add
+// --max-mib` may exceed the upload cap; anything beyond this is not a photo
+// a phone should download as a thumbnail.
+constexpr size_t kMaxServedBlobBytes = size_t{64} << 20;
+// Conflicts listed at most (newest first): a device's scope never comes near.
+constexpr int kMaxConflictsListed = 1000;
+
+// ---- Reference data that the catalogue keeps as codes ---------------------
+
+struct Named {
+  std::string_view value;
+  std::string_view name_th;
+  std::string_view name_en;
+};
+
+// ../shared/data/README.md: OTOP's five product categories.
+constexpr Named kCategories[] = {
+    {"food", "อาหาร", "Food"},
+    {"beverage", "เครื่องดื่ม", "Beverage"},
+    {"textile", "ผ้า เครื่องแต่งกาย", "Textiles and clothing"},
+    {"household_decor_souvenir", "ของใช้ ของตกแต่ง ของที่ระลึก",
+     "Household goods, decorations and souvenirs"},
+    {"herbal_nonfood", "สมุนไพรที่ไม่ใช่อาหาร", "Herbal non-food products"},
+};
+
+constexpr Named kStages[] = {
+    {"idea", "แนวคิด", "Idea"},
+    {"design", "ออกแบบ", "Design"},
+    {"prototype", "ต้นแบบ", "Prototype"},
+    {"packaging", "บรรจุภัณฑ์", "Packaging"},
+    {"market_ready", "พร้อมจำหน่าย", "Market ready"},
+};
+
+constexpr Named kStatuses[] = {
+    {"present", "มา", "Present"},
+    {"late", "สาย", "Late"},
+    {"absent", "ขาด", "Absent"},
+    {"excused", "ลา", "Excused"},
+};
+
+constexpr Named kKinds[] = {
+    {"group", "กลุ่มผู้ผลิต", "Producer group"},
+    {"entrepreneur", "ผู้ประกอบการ", "Entrepreneur"},
+};
+
+// The five criteria of the KBO CM CONTEST, 20 points each.
+constexpr Named kCriteria[] = {
+    {"identity", "อัตลักษณ์", "Identity"},
+    {"uniqueness", "ความโดดเด่น", "Uniqueness"},
+    {"quality", "คุณภาพ", "Quality"},
+    {"packaging", "บรรจุภัณฑ์", "Packaging"},
+    {"marketability", "โอกาสทางการตลาด", "Marketability"},
+};
+
+// ../shared/data/README.md: Phrao's 11 tambon, in geocode order.
+constexpr Named kPhraoTambon[] = {
+    {"", "เวียง", "Wiang"},           {"", "ทุ่งหลวง", "Thung Luang"},
+    {"", "ป่าตุ้ม", "Pa Tum"},         {"", "ป่าไหน่", "Pa Nai"},
+    {"", "สันทราย", "San Sai"},       {"", "บ้านโป่ง", "Ban Pong"},
+    {"", "น้ำแพร่", "Nam Phrae"},      {"", "เขื่อนผาก", "Khuean Phak"},
+    {"", "แม่แวน", "Mae Waen"},       {"", "แม่ปั๋ง", "Mae Pang"},
+    {"", "โหล่งขอด", "Long Khot"},
+};
+
+// ---- JSON helpers ------------------------------------------------------------
+
+Json ValueJson(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull:
+      return nullptr;
+    case Value::Type::kInteger:
+      return v.integer();
+    case Value::Type::kReal:
+      return v.real();
+    case Value::Type::kText:
+    case Value::Type::kBlob:
+      return v.text();
+  }
+  return nullptr;
+}
+
+Json RowJson(const Entity& entity, const StoredRow& row) {
+  Json obj = Json::object();
+  obj["id"] = row.id.ToString();
+  for (const Column& c : entity.columns) {
+    auto it = row.values.find(c.name);
+    obj[std::string(c.name)] =
+        it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
+  }
+  obj["deleted"] = row.deleted;
+  return obj;
+}
+
+ApiReply JsonReply(int status, const Json& body) {
+  ApiReply reply;
+  reply.http_status = status;
+  // Store text is validated UTF-8; `replace` keeps a reply from ever
+  // throwing on bytes that are not.
+  reply.body = body.dump(-1, ' ', false, Json::error_handler_t::replace);
+  return reply;
+}
+
+std::string ColumnTypeName(ColumnType type) {
+  switch (type) {
+    case ColumnType::kText:
+      return "text";
+    case ColumnType::kInteger:
+      return "integer";
+    case ColumnType::kReal:
+      return "real";
+    case ColumnType::kEnum:
+      return "enum";
+    case ColumnType::kRef:
+      return "ref";
+    case ColumnType::kDistrict:
+      return "district";
+    case ColumnType::kDate:
+      return "date";
+    case ColumnType::kDateTime:
+      return "datetime";
+    case ColumnType::kSha256:
+      return "sha256";
+  }
+  return "text";
+}
+
+// ---- Errors --------------------------------------------------------------------
+
+// A refused request: the message, and per column what is wrong with it.
+struct Refusal {
+  Status status;
+  std::vector<std::pair<std::string, std::string>> fields;  // column, message
+  std::optional<int64_t> index;  // of the refused mark in a batch
+};
+
+// Splits a store message into the problems it lists ("a; b"), each with the
+// column it is about. A piece that names no column belongs to the one
+// before it (a "; " inside a quoted value).
+std::vector<std::pair<std::string, std::string>> FieldsOf(
+    std::string_view entity, const std::string& message) {
+  std::vector<std::pair<std::string, std::string>> out;
+  size_t start = 0;
+  while (start <= message.size()) {
+    size_t end = message.find("; ", start);
+    if (end == std::string::npos) end = message.size();
+    const std::string piece = message.substr(start, end - start);
+    const std::string field = FieldOfMessage(entity, piece);
+    if (!field.empty() || out.empty()) {
+      out.emplace_back(field, piece);
+    } else {
+      out.back().second += "; " + piece;
+    }
+    start = end + 2;
+  }
+  out.erase(std::remove_if(out.begin(), out.end(),
+                           [](const auto& f) { return f.first.empty(); }),
+            out.end());
+  return out;
+}
+
+ApiReply ErrorReply(const Refusal& refusal) {
+  const Status& s = refusal.status;
+  const int http = HttpStatusFor(s.code());
+  Json body = Json::object();
+  if (http >= 500 && s.code() != Code::kUnavailable) {
+    // Details go to the terminal (CONVENTIONS §2), not into a page.
+    std::cerr << "kbo ui: " << s.ToString() << std::endl;
+    body["error"] = "internal";
+    body["message"] =
+        "something went wrong on this device (details are in the terminal "
+        "running kbo ui): nothing was saved by this action";
+    return JsonReply(http, body);
+  }
+  body["error"] = CodeName(s.code());
+  body["message"] = s.message();
+  if (!refusal.fields.empty()) {
+    body["field"] = refusal.fields.front().first;
+    Json fields = Json::object();
+    for (const auto& [column, message] : refusal.fields) {
+      if (fields.contains(column)) {
+        fields[column] = fields[column].get<std::string>() + "; " + message;
+      } else {
+        fields[column] = message;
+      }
+    }
+    body["fields"] = std::move(fields);
+  }
+  if (refusal.index) body["index"] = *refusal.index;
+  return JsonReply(http, body);
+}
+
+ApiReply ErrorReply(const Status& s, std::string_view entity = {}) {
+  Refusal r{s, {}, std::nullopt};
+  if (!entity.empty() &&
+      (s.code() == Code::kInvalidArgument || s.code() == Code::kNotFound)) {
+    r.fields = FieldsOf(entity, s.message());
+  }
+  return ErrorReply(r);
+}
+
+ApiReply FieldError(std::string field, std::string message) {
+  Refusal r{Status::InvalidArgument(message), {}, std::nullopt};
+  r.fields.emplace_back(std::move(field), std::move(message));
+  return ErrorReply(r);
+}
+
+// ---- Request parsing -------------------------------------------------------------
+
+bool IsJsonContentType(std::string_view content_type) {
+  return content_type.rfind("application/json", 0) == 0;
+}
+
+// The request body as a JSON object; a reply to send instead if it is not.
+std::optional<ApiReply> ParseJsonObject(const ApiRequest& req, Json* out) {
+  if (req.body.size() > kMaxJsonBodyBytes) {
+    return ErrorReply(Status::ResourceExhausted(
+        "the request is larger than 64 KiB; a form never is"));
+  }
+  *out = Json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (out->is_discarded()) {
+    return ErrorReply(
+        Status::InvalidArgument("the request body is not valid JSON"));
+  }
+  if (!out->is_object()) {
+    return ErrorReply(
+        Status::InvalidArgument("the request body must be a JSON object"));
+  }
+  return std::nullopt;
+}
+
+// The text a person typed, from a JSON value; nullopt if the value is not
+// text, a number or null.
+std::optional<std::string> JsonText(const Json& v) {
+  if (v.is_null()) return std::string();
+  if (v.is_string()) return v.get<std::string>();
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_float()) return v.dump();
+  return std::nullopt;
+}
+
+const Entity* EntityOfSegment(std::string_view segment) {
+  std::string name(segment);
+  std::replace(name.begin(), name.end(), '-', '_');
+  return FindEntity(name);
+}
+
+// Converts a form's values (column -> typed text) into a row. For a new row
+// empty text leaves the column unset; for an edit it clears it. Every
+// problem is reported at once, each with its column.
+std::optional<Refusal> FormToRow(const Entity& entity,
+                                 const std::vector<std::pair<std::string, Json>>& form,
+                                 bool for_edit, RowValues* row) {
+  Refusal refusal{Status(), {}, std::nullopt};
+  std::vector<std::string> problems;
+  auto refuse = [&](const std::string& field, const std::string& message) {
+    refusal.fields.emplace_back(field, message);
+    problems.push_back(message);
+  };
+  for (const auto& [key, json] : form) {
+    if (key == kIdColumn || key == kDeletedColumn) {
+      refuse(key, "id and deleted are set by the system");
+      continue;
+    }
+    const Column* column = ResolveColumnName(entity, key);
+    if (column == nullptr) {
+      refuse(key, std::string(entity.name) + " has no column '" + key + "'");
+      continue;
+    }
+    const std::string name(column->name);
+    std::optional<std::string> text = JsonText(json);
+    if (!text) {
+      refuse(name, name + " must be text or a number");
+      continue;
+    }
+    Result<Value> value = ClientStore::ParseText(entity.name, name, *text);
+    if (!value.ok()) {
+      refuse(name, value.status().message());
+      continue;
+    }
+    if (row->count(name) != 0) {
+      refuse(name, name + " is given twice");
+      continue;
+    }
+    if (value->is_null()) {
+      if (for_edit) (*row)[name] = Value::Null();
+      continue;
+    }
+    (*row)[name] = std::move(*value);
+  }
+  if (problems.empty()) return std::nullopt;
+  // The store would also refuse required columns sent empty; list them with
+  // the other problems (in the store's words), so the person sees them all.
+  if (!for_edit) {
+    for (const auto& [key, json] : form) {
+      const Column* column = ResolveColumnName(entity, key);
+      if (column == nullptr || !column->required) continue;
+      const std::string name(column->name);
+      std::optional<std::string> text = JsonText(json);
+      if (!text || row->count(name) != 0) continue;
+      Result<Value> value = ClientStore::ParseText(entity.name, name, *text);
+      if (!value.ok() || !value->is_null()) continue;
+      refuse(name, name + " is required for a " + std::string(entity.name));
+    }
+  }
+  std::string message;
+  for (const std::string& p : problems) {
+    message += message.empty() ? "" : "; ";
+    message += p;
+  }
+  refusal.status = Status::InvalidArgument(message);
+  return refusal;
+}
+
+std::vector<std::pair<std::string, Json>> ObjectEntries(const Json& obj) {
+  std::vector<std::pair<std::string, Json>> out;
+  for (auto it = obj.begin(); it != obj.end(); ++it) {
+    out.emplace_back(it.key(), it.value());
+  }
+  return out;
+}
+
+// "visit:ID" or a subject_type and a subject_id: the photographed row.
+struct Subject {
+  const Entity* entity = nullptr;
+  Uuid id;
+};
+
+Result<Subject> ParseSubject(std::string_view type_text, std::string_view id_text) {
+  const Entity* entity = EntityOfSegment(type_text);
+  Result<Value> type = ClientStore::ParseText(
+      "photo", "subject_type",
+      entity != nullptr ? entity->name : type_text);
+  if (!type.ok()) return type.status();
+  if (type->is_null() || entity == nullptr) {
+    return Status::InvalidArgument("subject_type is required for a photo");
+  }
+  Result<Value> id = ClientStore::ParseText("photo", "subject_id", id_text);
+  if (!id.ok()) return id.status();
+  if (id->is_null()) {
+    return Status::InvalidArgument("subject_id is required for a photo");
+  }
+  Result<Uuid> uuid = Uuid::Parse(id->text());
+  if (!uuid.ok()) return uuid.status();
+  return Subject{entity, *uuid};
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// ---- The handler --------------------------------------------------------------
+
+class Handler {
+ public:
+  Handler(ClientStore& store, const SyncHook& sync) : store_(store), sync_(sync) {}
+
+  ApiReply Handle(const ApiRequest& req) {
+    std::vector<std::string_view> seg;
+    std::string_view path = req.path;
+    while (!path.empty()) {
+      if (path.front() == '/') {
+        path.remove_prefix(1);
+        continue;
+      }
+      const size_t slash = path.find('/');
+      seg.push_back(path.substr(0, slash));
+      if (slash == std::string_view::npos) break;
+      path.remove_prefix(slash);
+    }
+    if (seg.empty() || seg[0] != "api") return NotFound(req);
+    seg.erase(seg.begin());
+    const std::string& m = req.method;
+    if (seg.size() == 1) {
+      if (seg[0] == "status" && m == "GET") return GetStatus();
+      if (seg[0] == "reference" && m == "GET") return Reference();
+      if (seg[0] == "conflicts" && m == "GET") return Conflicts();
+      if (seg[0] == "sync" && m == "POST") return Sync();
+      if (seg[0] == "photo" && m == "POST") return AddPhoto(req);
+    }
+    if (seg.size() == 3 && seg[0] == "workshop" && seg[2] == "rollcall" &&
+        m == "GET") {
+      return RollCall(seg[1], req);
+    }
+    if (seg.empty() || seg.size() > 2) return NotFound(req);
+    const Entity* entity = EntityOfSegment(seg[0]);
+    if (entity == nullptr) return NotFound(req);
+    if (seg.size() == 1) {
+      if (m == "GET") return List(*entity, req);
+      if (m == "POST") return Create(*entity, req);
+      return MethodNotAllowed(req);
+    }
+    Result<Uuid> id = Uuid::Parse(seg[1]);
+    if (!id.ok()) {
+      return ErrorReply(Status::InvalidArgument(
+          "'" + std::string(seg[1]) + "' is not a " +
+          std::string(entity->name) + " id"));
+    }
+    if (m == "GET") return Show(*entity, *id);
+    if (m == "PATCH") return Edit(*entity, *id, req);
+    if (m == "DELETE") return Delete(*entity, *id);
+    return MethodNotAllowed(req);
+  }
+
+ private:
+  static ApiReply NotFound(const ApiRequest& req) {
+    return ErrorReply(Status::NotFound("no such API: " + req.method + " " + req.path));
+  }
+  static ApiReply MethodNotAllowed(const ApiRequest& req) {
+    Json body = {{"error", "method_not_allowed"},
+                 {"message", req.method + " is not allowed on " + req.path}};
+    return JsonReply(405, body);
+  }
+
+  // ---- status, reference, conflicts, sync ----------------------------------
+
+  Result<Json> StatusJson() {
+    Result<StoreStatus> st = store_.GetStatus();
+    if (!st.ok()) return st.status();
+    auto text_or_null = [](const std::string& s) {
+      return s.empty() ? Json(nullptr) : Json(s);
+    };
+    Json obj = Json::object();
+    obj["device_id"] = st->device_id.ToString();
+    obj["enrolled"] = st->enrolled;
+    obj["server"] = text_or_null(st->server);
+    obj["role"] = text_or_null(st->role);
+    obj["districts"] = text_or_null(st->districts);
+    obj["pending_changes"] = st->pending_changes;
+    obj["pending_blobs"] = st->pending_blobs;
+    obj["confirmed_changes"] = st->confirmed_changes;
+    obj["last_sync"] = text_or_null(st->last_sync);
+    obj["last_error"] = text_or_null(st->last_error);
+    Statement q(store_.db(),
+                "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
+    int64_t open = 0;
+    if (q.Step()) open = q.ColumnInt(0);
+    if (!q.status().ok()) return q.status();
+    obj["open_conflicts"] = open;
+    obj["sync_available"] = static_cast<bool>(sync_);
+    obj["version"] = kVersion;
+    return obj;
+  }
+
+  ApiReply GetStatus() {
+    Result<Json> st = StatusJson();
+    if (!st.ok()) return ErrorReply(st.status());
+    return JsonReply(200, *st);
+  }
+
+  static Json NamedList(const Column* column, const Named* table, size_t n) {
+    // The catalogue's values, in its order, named from the table.
+    Json out = Json::array();
+    std::vector<std::string_view> values;
+    if (column != nullptr) {
+      values = column->enum_values;
+    } else {
+      for (size_t i = 0; i < n; ++i) values.push_back(table[i].value);
+    }
+    for (std::string_view v : values) {
+      Json item = {{"value", v}, {"name_th", v}, {"name_en", v}};
+      for (size_t i = 0; i < n; ++i) {
+        if (table[i].value == v) {
+          item["name_th"] = table[i].name_th;
+          item["name_en"] = table[i].name_en;
+        }
+      }
+      out.push_back(std::move(item));
+    }
+    return out;
+  }
+
+  template <size_t N>
+  static Json NamedList(std::string_view entity, std::string_view column,
+                        const Named (&table)[N]) {
+    const Entity* e = FindEntity(entity);
+    const Column* c = e != nullptr ? e->FindColumn(column) : nullptr;
+    return NamedList(c, table, N);
+  }
+
+  static ApiReply Reference() {
+    Json ref = Json::object();
+    Json districts = Json::array();
+    for (const District& d : Districts()) {
+      districts.push_back(
+          {{"code", d.code}, {"name_th", d.name_th}, {"name_en", d.name_en}});
+    }
+    ref["districts"] = std::move(districts);
+    Json phrao = Json::array();
+    for (const Named& t : kPhraoTambon) {
+      phrao.push_back({{"name_th", t.name_th}, {"name_en", t.name_en}});
+    }
+    ref["tambon"] = {{"5011", std::move(phrao)}};
+    ref["categories"] = NamedList("producer", "category", kCategories);
+    ref["stages"] = NamedList("product", "stage", kStages);
+    ref["statuses"] = NamedList("attendance", "status", kStatuses);
+    ref["kinds"] = NamedList("producer", "kind", kKinds);
+    Json criteria = NamedList(nullptr, kCriteria, std::size(kCriteria));
+    const Entity* score = FindEntity("contest_score");
+    for (Json& c : criteria) {
+      const Column* col =
+          score != nullptr ? score->FindColumn(c["value"].get<std::string>())
+                           : nullptr;
+      c["max"] = col != nullptr ? col->max : 20;
+    }
+    ref["criteria"] = std::move(criteria);
+    Json entities = Json::object();
+    for (const Entity& e : Catalogue()) {
+      Json cols = Json::array();
+      for (const Column& c : e.columns) {
+        Json col = {{"name", c.name},
+                    {"type", ColumnTypeName(c.type)},
+                    {"required", c.required}};
+        if (c.has_range) {
+          col["min"] = c.min;
+          col["max"] = c.max;
+        }
+        if (!c.enum_values.empty()) col["values"] = c.enum_values;
+        if (!c.ref_entity.empty()) col["ref"] = c.ref_entity;
+        cols.push_back(std::move(col));
+      }
+      entities[std::string(e.name)] = std::move(cols);
+    }
+    ref["entities"] = std::move(entities);
+    return JsonReply(200, ref);
+  }
+
+  ApiReply Conflicts() {
+    static constexpr const char* kColumns[] = {
+        "id",           "entity",          "row_id",          "column_name",
+        "district_code", "current_value",  "current_device",  "current_hlc",
+        "incoming_value", "incoming_device", "incoming_hlc",   "incoming_base",
+        "winner",       "detected_at",     "resolved_at",     "server_seq"};
+    std::string sql = "SELECT ";
+    for (size_t i = 0; i < std::size(kColumns); ++i) {
+      sql += (i ? ", " : "") + std::string(kColumns[i]);
+    }
+    sql += " FROM conflict ORDER BY server_seq DESC LIMIT " +
+           std::to_string(kMaxConflictsListed);
+    Statement q(store_.db(), sql);
+    Json rows = Json::array();
+    while (q.Step()) {
+      Json row = Json::object();
+      for (size_t i = 0; i < std::size(kColumns); ++i) {
+        row[kColumns[i]] = ValueJson(q.ColumnValue(static_cast<int>(i)));
+      }
+      rows.push_back(std::move(row));
+    }
+    if (!q.status().ok()) return ErrorReply(q.status());
+    return JsonReply(200, rows);
+  }
+
+  ApiReply Sync() {
+    if (!sync_) {
+      return JsonReply(503, {{"error", "unavailable"},
+                             {"message", "sync not available"}});
+    }
+    std::string summary;
+    const Status s = sync_(&summary);
+    if (!s.ok()) return ErrorReply(s);
+    Json body = {{"ok", true}, {"summary", summary}};
+    Result<Json> st = StatusJson();
+    if (st.ok()) body["status"] = *st;
+    return JsonReply(200, body);
+  }
+
+  // ---- rows ---------------------------------------------------------------
+
+  ApiReply List(const Entity& entity, const ApiRequest& req) {
+    std::vector<Filter> filters;
+    for (const auto& [key, text] : req.query) {
+      if (key == kIdColumn) {
+        filters.push_back(Filter{key, text});
+        continue;
+      }
+      const Column* column = ResolveColumnName(entity, key);
+      if (column == nullptr) {
+        return FieldError(key, std::string(entity.name) + " has no column '" +
+                                   key + "'");
+      }
+      filters.push_back(Filter{std::string(column->name), text});
+    }
+    Result<std::vector<StoredRow>> rows = store_.List(entity.name, filters);
+    if (!rows.ok()) return ErrorReply(rows.status(), entity.name);
+    Json out = Json::array();
+    for (const StoredRow& row : *rows) out.push_back(RowJson(entity, row));
+    return JsonReply(200, out);
+  }
+
+  ApiReply Show(const Entity& entity, const Uuid& id) {
+    Result<StoredRow> row = store_.Show(entity.name, id);
+    if (!row.ok()) return ErrorReply(row.status());
+    return JsonReply(200, RowJson(entity, *row));
+  }
+
+  // The form of a create request: a JSON object, or multipart text fields
+  // (then `photos` gets the file parts and `caption` the photo caption).
+  std::optional<ApiReply> ReadForm(const ApiRequest& req,
+                                   std::vector<std::pair<std::string, Json>>* form,
+                                   std::vector<const FormPart*>* photos,
+                                   std::string* caption) {
+    if (!req.form.empty() || req.content_type.rfind("multipart/form-data", 0) == 0) {
+      for (const FormPart& part : req.form) {
+        if (part.name == "photo") {
+          // An empty file input still sends a part: no photo chosen.
+          if (!part.content.empty()) photos->push_back(&part);
+        } else if (part.name == "photo_caption") {
+          *caption = part.content;
+        } else if (part.content.size() > kMaxJsonBodyBytes) {
+          return FieldError(part.name, part.name + " is larger than 64 KiB");
+        } else {
+          form->emplace_back(part.name, Json(part.content));
+        }
+      }
+      return std::nullopt;
+    }
+    if (!IsJsonContentType(req.content_type)) {
+      return ErrorReply(Status::InvalidArgument(
+          "send the form as application/json or multipart/form-data"));
+    }
+    Json obj;
+    if (auto bad = ParseJsonObject(req, &obj)) return bad;
+    *form = ObjectEntries(obj);
+    return std::nullopt;
+  }
+
+  ApiReply Create(const Entity& entity, const ApiRequest& req) {
+    if (entity.name == "photo") return AddPhoto(req);
+    std::vector<std::pair<std::string, Json>> form;
+    std::vector<const FormPart*> photo_parts;
+    std::string caption;
+    if (auto bad = ReadForm(req, &form, &photo_parts, &caption)) return *bad;
+
+    // A roll-call sheet: many marks, one transaction.
+    if (entity.name == "attendance" && form.size() == 1 &&
+        form[0].first == "marks") {
+      return RecordMarks(entity, form[0].second);
+    }
+
+    RowValues row;
+    if (auto refused = FormToRow(entity, form, /*for_edit=*/false, &row)) {
+      return ErrorReply(*refused);
+    }
+    // A visit is recorded where and when it happens (as `kbo visit add`).
+    if (entity.name == "visit" && row.count("visited_at") == 0) {
+      row["visited_at"] = Value::Text(store_.NowIso());
+    }
+    // Photos are checked and stored (content-addressed, harmless if the row
+    // is then refused) before the row is written, so a refused photo
+    // leaves nothing recorded.
+    BlobStore blobs(store_.paths().blobs);
+    std::vector<StoredBlob> stored;
+    for (const FormPart* part : photo_parts) {
+      Result<StoredBlob> blob = blobs.AddPhotoBytes(
+          part->content, part->filename.empty() ? "the photo" : part->filename,
+          kMaxPhotoUploadBytes);
+      if (!blob.ok()) {
+        if (blob.status().code() == Code::kInvalidArgument) {
+          return FieldError("photo", blob.status().message());
+        }
+        return ErrorReply(blob.status());
+      }
+      stored.push_back(std::move(*blob));
+    }
+    Result<Uuid> id = store_.Record(entity.name, std::move(row));
+    if (!id.ok()) return ErrorReply(id.status(), entity.name);
+    Json body = {{"id", id->ToString()}};
+    Json photo_ids = Json::array();
+    for (const StoredBlob& blob : stored) {
+      Result<Uuid> photo = RecordPhotoRow(entity, *id, blob, caption);
+      if (!photo.ok()) {
+        // The row is kept; its photo is not recorded. Say so plainly.
+        std::cerr << "kbo ui: photo of " << entity.name << " " << id->ToString()
+                  << ": " << photo.status().ToString() << std::endl;
+        body["photo_error"] = photo.status().message();
+        body["error"] = CodeName(photo.status().code());
+        body["message"] = "the " + std::string(entity.name) +
+                          " was saved, but its photo was not: " +
+                          photo.status().message();
+        return JsonReply(HttpStatusFor(photo.status().code()), body);
+      }
+      photo_ids.push_back(photo->ToString());
+    }
+    if (!photo_ids.empty()) body["photos"] = std::move(photo_ids);
+    return JsonReply(201, body);
+  }
+
+  ApiReply RecordMarks(const Entity& entity, const Json& marks) {
+    if (!marks.is_array()) {
+      return FieldError("marks", "marks must be a list of attendance marks");
+    }
+    std::vector<RowValues> rows;
+    for (size_t i = 0; i < marks.size(); ++i) {
+      if (!marks[i].is_object()) {
+        return FieldError("marks", "each mark must be a JSON object");
+      }
+      RowValues row;
+      if (auto refused =
+              FormToRow(entity, ObjectEntries(marks[i]), false, &row)) {
+        refused->index = static_cast<int64_t>(i);
+        return ErrorReply(*refused);
+      }
+      rows.push_back(std::move(row));
+    }
+    size_t failed = 0;
+    Result<std::vector<Uuid>> ids =
+        store_.RecordAll(entity.name, std::move(rows), &failed);
+    if (!ids.ok()) {
+      Refusal r{ids.status(), {}, static_cast<int64_t>(failed)};
+      if (ids.status().code() == Code::kInvalidArgument ||
+          ids.status().code() == Code::kNotFound) {
+        r.fields = FieldsOf(entity.name, ids.status().message());
+      }
+      return ErrorReply(r);
+    }
+    Json out = Json::array();
+    for (const Uuid& id : *ids) out.push_back(id.ToString());
+    return JsonReply(201, {{"ids", out}});
+  }
+
+  Result<Uuid> RecordPhotoRow(const Entity& subject_entity, const Uuid& subject_id,
+                              const StoredBlob& blob, const std::string& caption) {
+    RowValues row;
+    row["subject_type"] = Value::Text(std::string(subject_entity.name));
+    row["subject_id"] = Value::Text(subject_id.ToString());
+    row["sha256"] = Value::Text(blob.sha256);
+    row["bytes"] = Value::Integer(blob.bytes);
+    row["mime"] = Value::Text(blob.info.mime);
+    row["width"] = Value::Integer(blob.info.width);
+    row["height"] = Value::Integer(blob.info.height);
+    if (blob.info.taken_at) row["taken_at"] = Value::Text(*blob.info.taken_at);
+    if (blob.info.lat && blob.info.lon) {
+      row["lat"] = Value::Real(*blob.info.lat);
+      row["lon"] = Value::Real(*blob.info.lon);
+    }
+    if (!caption.empty()) {
+      Result<Value> v = ClientStore::ParseText("photo", "caption", caption);
+      if (!v.ok()) return v.status();
+      if (!v->is_null()) row["caption"] = std::move(*v);
+    }
+    // The photo row, its outbox entry and its upload queue entry
+    // (blob_upload) commit together.
+    return store_.RecordPhoto(std::move(row));
+  }
+
+  ApiReply AddPhoto(const ApiRequest& req) {
+    std::string subject, subject_type, subject_id, caption, filename;
+    const std::string* bytes = nullptr;
+    auto query = [&req](const char* key) {
+      auto it = req.query.find(key);
+      return it == req.query.end() ? std::string() : it->second;
+    };
+    if (!req.form.empty()) {
+      for (const FormPart& part : req.form) {
+        if (part.name == "file" || part.name == "photo") {
+          bytes = &part.content;
+          filename = part.filename;
+        } else if (part.name == "subject") {
+          subject = part.content;
+        } else if (part.name == "subject_type") {
+          subject_type = part.content;
+        } else if (part.name == "subject_id") {
+          subject_id = part.content;
+        } else if (part.name == "caption") {
+          caption = part.content;
+        }
+      }
+    } else {
+      bytes = &req.body;
+      subject = query("subject");
+      subject_type = query("subject_type");
+      subject_id = query("subject_id");
+      caption = query("caption");
+      filename = query("filename");
+    }
+    if (!subject.empty()) {
+      const size_t colon = subject.find(':');
+      if (colon == std::string::npos) {
+        return FieldError("subject",
+                          "subject must be ENTITY:ID, e.g. visit:1b4e28ba-"
+                          "2fa1-41d2-883f-0016d3cca427 (got '" +
+                              subject + "')");
+      }
+      subject_type = subject.substr(0, colon);
+      subject_id = subject.substr(colon + 1);
+    }
+    Result<Subject> target = ParseSubject(subject_type, subject_id);
+    if (!target.ok()) {
+      return ErrorReply(target.status(), "photo");
+    }
+    if (caption.size() > kMaxJsonBodyBytes) {
+      return FieldError("caption", "caption is larger than 64 KiB");
+    }
+    if (bytes == nullptr || bytes->empty()) {
+      return FieldError("file", "choose a photo to add");
+    }
+    // Refuse a photo of nothing before storing anything.
+    Result<StoredRow> row = store_.Show(target->entity->name, target->id);
+    if (!row.ok()) {
+      Refusal r{row.status(), {{"subject_id", row.status().message()}},
+                std::nullopt};
+      return ErrorReply(r);
+    }
+    if (row->deleted) {
+      const std::string msg = "no " + std::string(target->entity->name) +
+                              " with id " + target->id.ToString() +
+                              " (it was deleted)";
+      Refusal r{Status::NotFound(msg), {{"subject_id", msg}}, std::nullopt};
+      return ErrorReply(r);
+    }
+    BlobStore blobs(store_.paths().blobs);
+    Result<StoredBlob> blob = blobs.AddPhotoBytes(
+        *bytes, filename.empty() ? "the photo" : filename, kMaxPhotoUploadBytes);
+    if (!blob.ok()) {
+      if (blob.status().code() == Code::kInvalidArgument) {
+        return FieldError("file", blob.status().message());
+      }
+      return ErrorReply(blob.status());
+    }
+    Result<Uuid> id = RecordPhotoRow(*target->entity, target->id, *blob, caption);
+    if (!id.ok()) return ErrorReply(id.status(), "photo");
+    return JsonReply(201, {{"id", id->ToString()},
+                           {"sha256", blob->sha256},
+                           {"mime", blob->info.mime},
+                           {"width", blob->info.width},
+                           {"height", blob->info.height}});
+  }
+
+  ApiReply Edit(const Entity& entity, const Uuid& id, const ApiRequest& req) {
+    if (!IsJsonContentType(req.content_type)) {
+      return ErrorReply(
+          Status::InvalidArgument("send the changes as application/json"));
+    }
+    Json obj;
+    if (auto bad = ParseJsonObject(req, &obj)) return *bad;
+    RowValues changes;
+    if (auto refused = FormToRow(entity, ObjectEntries(obj), true, &changes)) {
+      return ErrorReply(*refused);
+    }
+    if (Status s = store_.Edit(entity.name, id, changes); !s.ok()) {
+      return ErrorReply(s, entity.name);
+    }
+    return Show(entity, id);
+  }
+
+  ApiReply Delete(const Entity& entity, const Uuid& id) {
+    if (Status s = store_.Delete(entity.name, id); !s.ok()) {
+      return ErrorReply(s);
+    }
+    return JsonReply(200, {{"id", id.ToString()}, {"deleted", true}});
+  }
+
+  // ---- roll-call ------------------------------------------------------------
+
+  ApiReply RollCall(std::string_view id_text, const ApiRequest& req) {
+    Result<Uuid> id = Uuid::Parse(id_text);
+    if (!id.ok()) {
+      return ErrorReply(Status::InvalidArgument(
+          "'" + std::string(id_text) + "' is not a workshop id"));
+    }
+    const Entity* workshop = FindEntity("workshop");
+    Result<StoredRow> ws = store_.Show("workshop", *id);
+    if (!ws.ok()) return ErrorReply(ws.status());
+    if (ws->deleted) {
+      return ErrorReply(Status::NotFound("no workshop with id " +
+                                         id->ToString() + " (it was deleted)"));
+    }
+    const Value& days_value = ws->values["days"];
+    const int64_t days = days_value.is_null() ? 5 : days_value.integer();
+    int64_t day = 1;
+    if (auto it = req.query.find("day"); it != req.query.end()) {
+      Result<Value> v = ClientStore::ParseText("attendance", "day", it->second);
+      if (!v.ok()) return FieldError("day", v.status().message());
+      if (!v->is_null()) day = v->integer();
+    }
+    if (day < 1 || day > days) {
+      return FieldError("day", "day " + std::to_string(day) +
+                                   " is outside the workshop's days (1 to " +
+                                   std::to_string(days) + ")");
+    }
+    const std::string ws_id = id->ToString();
+    Result<std::vector<StoredRow>> enrolments =
+        store_.List("enrolment", {Filter{"workshop_id", ws_id}});
+    if (!enrolments.ok()) return ErrorReply(enrolments.status());
+    Result<std::vector<StoredRow>> marks = store_.List(
+        "attendance",
+        {Filter{"workshop_id", ws_id}, Filter{"day", std::to_string(day)}});
+    if (!marks.ok()) return ErrorReply(marks.status());
+    Result<std::vector<StoredRow>> producers = store_.List("producer");
+    if (!producers.ok()) return ErrorReply(producers.status());
+    std::map<std::string, std::string> producer_names;
+    for (StoredRow& p : *producers) {
+      producer_names[p.id.ToString()] = p.values["name"].text();
+    }
+    std::map<std::string, StoredRow*> by_enrolment;
+    for (StoredRow& mark : *marks) {
+      by_enrolment[mark.values["enrolment_id"].text()] = &mark;
+    }
+    Json rows = Json::array();
+    Json counts = Json::object();
+    for (const Named& s : kStatuses) counts[std::string(s.value)] = 0;
+    counts["unmarked"] = 0;
+    for (StoredRow& e : *enrolments) {
+      const std::string eid = e.id.ToString();
+      const std::string pid = e.values["producer_id"].text();
+      Json row = {{"enrolment_id", eid},
+                  {"participant_name", e.values["participant_name"].text()},
+                  {"producer_id", pid},
+                  {"producer_name", producer_names.count(pid)
+                                        ? Json(producer_names[pid])
+                                        : Json(nullptr)},
+                  {"attendance_id", nullptr},
+                  {"status", nullptr},
+                  {"note", nullptr}};
+      auto mark = by_enrolment.find(eid);
+      if (mark != by_enrolment.end()) {
+        row["attendance_id"] = mark->second->id.ToString();
+        row["status"] = ValueJson(mark->second->values["status"]);
+        row["note"] = ValueJson(mark->second->values["note"]);
+        const std::string status = mark->second->values["status"].text();
+        counts[status] = counts.value(status, 0) + 1;
+      } else {
+        counts["unmarked"] = counts["unmarked"].get<int64_t>() + 1;
+      }
+      rows.push_back(std::move(row));
+    }
+    Json body = {{"workshop", RowJson(*workshop, *ws)},
+                 {"day", day},
+                 {"days", days},
+                 {"rows", std::move(rows)},
+                 {"counts", std::move(counts)}};
+    return JsonReply(200, body);
+  }
+
+  ClientStore& store_;
+  const SyncHook& sync_;
+};
+
+}  // namespace
+
+int HttpStatusFor(Code code) {
+  switch (code) {
+    case Code::kOk:
+      return 200;
+    case Code::kInvalidArgument:
+    case Code::kCorruption:
+      return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kSequenceGap:
+    case Code::kAlreadyExists:
+    case Code::kFailedPrecondition:
+      return 409;
+    case Code::kResourceExhausted:
+      return 413;
+    case Code::kIOError:
+    case Code::kInternal:
+      return 500;
+  }
+  return 500;
+}
+
+std::string FieldOfMessage(std::string_view entity_name,
+                           std::string_view message) {
+  const Entity* entity = FindEntity(entity_name);
+  if (entity == nullptr) return "";
+  // The column whose name starts the message, the longest one
+  // ("subject_type ..." rather than a shorter column that is its prefix).
+  std::string_view best;
+  for (const Column& c : entity->columns) {
+    const std::string_view name = c.name;
+    if (StartsWith(message, name) && name.size() > best.size() &&
+        (message.size() == name.size() || message[name.size()] == ' ' ||
+         message[name.size()] == ':')) {
+      best = name;
+    }
+  }
+  if (!best.empty()) return std::string(best);
+  // "no producer with id ...": the reference to a producer.
+  if (StartsWith(message, "no ")) {
+    const std::string_view rest = message.substr(3);
+    const size_t space = rest.find(' ');
+    const std::string_view target = rest.substr(0, space);
+    for (const Column& c : entity->columns) {
+      if (c.type == ColumnType::kRef &&
+          (c.ref_entity == target || c.ref_entity.empty())) {
+        return std::string(c.name);
+      }
+    }
+  }
+  if (entity_name == "attendance" && StartsWith(message, "enrolment ") &&
+      message.find("belongs to another workshop") != std::string_view::npos) {
+    return "enrolment_id";
+  }
+  return "";
+}
+
+UiApi::UiApi(ClientStore& store, SyncHook sync)
+    : store_(store), sync_(std::move(sync)) {}
+
+ApiReply UiApi::Handle(const ApiRequest& request) {
+  try {
+    std::lock_guard<std::mutex> lock(mu_);
+    Handler handler(store_, sync_);
+    return handler.Handle(request);
+  } catch (const std::exception& e) {
+    return ErrorReply(Status::Internal(std::string("exception: ") + e.what()));
+  } catch (...) {
+    return ErrorReply(Status::Internal("unknown exception"));
+  }
+}
+
+ApiReply UiApi::Blob(std::string_view sha256) {
+  if (!IsBlobName(sha256)) {
+    return ErrorReply(Status::InvalidArgument(
+        "a photo is named by 64 lowercase hex digits (its SHA-256)"));
+  }
+  try {
+    // Blob files are written atomically and never changed, so reading
+    // needs no lock (and thumbnails load while a form is being saved).
+    BlobStore blobs(store_.paths().blobs);
+    Result<std::string> bytes = blobs.Read(sha256, kMaxServedBlobBytes);
+    if (!bytes.ok()) return ErrorReply(bytes.status());
+    ApiReply reply;
+    Result<ImageInfo> info = ReadImageInfo(*bytes);
+    reply.content_type = info.ok() ? info->mime : "application/octet-stream";
+    reply.body = std::move(*bytes);
+    return reply;
+  } catch (const std::exception& e) {
+    return ErrorReply(Status::Internal(std::string("exception: ") + e.what()));
+  }
+}
+
+}  // namespace kbo::client::ui

@@ -1,0 +1,117 @@
+#ifndef KBO_CLIENT_UI_UI_API_H_
+#define KBO_CLIENT_UI_UI_API_H_
+
+// The JSON API of `kbo ui` over ClientStore, with no HTTP types: the server
+// (client/ui/ui_server.cc) turns an httplib request into an ApiRequest and
+// the ApiReply back, so the API can be tested without a socket. Every write
+// goes through the same ClientStore calls the CLI makes (same validation,
+// same messages, one transaction per action). docs/ui.md lists the routes.
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "client/blob_store.h"
+#include "client/store.h"
+#include "shared/status.h"
+
+namespace kbo::client::ui {
+
+// Largest JSON request body: 64 KiB, the catalogue's cap on one long text
+// value; a form never comes near it.
+inline constexpr size_t kMaxJsonBodyBytes = size_t{64} << 10;
+// Largest photo upload: the CLI's default cap (client/blob_store.h).
+inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
+
+// Called by POST /api/sync; fills `summary` with a line for a person on
+// success. kUnavailable means "no signal" (everything stays in the store).
+// Called with the API's store lock held, so it may use the same ClientStore
+// (which is not thread-safe); other UI requests wait until it returns.
+using SyncHook = std::function<Status(std::string* summary)>;
+
+// One part of a multipart/form-data body: a text field (filename empty) or
+// a file.
+struct FormPart {
+  std::string name;
+  std::string filename;
+  std::string content_type;
+  std::string content;
+};
+
+struct ApiRequest {
+  std::string method;  // "GET", "POST", "PATCH", "DELETE"
+  std::string path;    // "/api/producer/ID", without the query
+  std::multimap<std::string, std::string> query;
+  std::string content_type;  // of the body, as sent
+  std::string body;          // JSON, or raw photo bytes
+  std::vector<FormPart> form;  // multipart/form-data parts, if any
+};
+
+struct ApiReply {
+  int http_status = 200;
+  std::string content_type = "application/json; charset=utf-8";
+  std::string body;
+};
+
+// Routes (all JSON unless noted; errors are
+//   {"error": code name, "message": text, "field": column?, "fields": {...}?}
+// with 400 for invalid input, 404 not found, 503 unavailable, 500 internal):
+//   GET    /api/status                  store status and sync facts
+//   GET    /api/reference               districts, tambon, enums, columns
+//   GET    /api/ENTITY[?COLUMN=VALUE]   live rows (any of the nine entities)
+//   GET    /api/ENTITY/ID               one row (deleted ones too)
+//   POST   /api/ENTITY                  record (JSON object, or multipart
+//                                       with optional "photo" file parts)
+//   PATCH  /api/ENTITY/ID               edit the given columns
+//   DELETE /api/ENTITY/ID               tombstone
+//   POST   /api/attendance              one mark, or {"marks": [...]} in one
+//                                       transaction
+//   GET    /api/workshop/ID/rollcall?day=N
+//   POST   /api/photo                   multipart (file, subject, caption) or
+//                                       raw image body (?subject=&caption=)
+//   GET    /api/conflicts               the local conflict table, read-only
+//   POST   /api/sync                    the SyncHook
+// Thread-safe: requests are served one at a time (a mutex around the store).
+class UiApi {
+ public:
+  // `store` must outlive the UiApi. `sync` may be empty (503 "sync not
+  // available").
+  UiApi(ClientStore& store, SyncHook sync);
+  UiApi(const UiApi&) = delete;
+  UiApi& operator=(const UiApi&) = delete;
+
+  // Answers one /api request. Never throws.
+  ApiReply Handle(const ApiRequest& request);
+
+  // GET /blob/SHA256: the stored photo with its mime type (from its own
+  // header bytes). 400 for a name that is not 64 lowercase hex digits, 404
+  // if the store does not hold it.
+  ApiReply Blob(std::string_view sha256);
+
+  bool sync_available() const { return static_cast<bool>(sync_); }
+
+ private:
+  ClientStore& store_;
+  SyncHook sync_;
+  std::mutex mu_;
+};
+
+// The HTTP status for a Status code at the UI's edge (CONVENTIONS §2's table):
+// invalid input 400, not found 404, unavailable 503, unauthenticated 401,
+// permission 403, sequence gap / exists / precondition 409, too large 413,
+// everything else 500.
+int HttpStatusFor(Code code);
+
+// The column of `entity` a store message is about, or "" if none: the
+// column whose name starts the message ("otop_stars must be from 0 to 5"),
+// the reference a "no producer with id ..." message names, "day" for a day
+// outside the workshop, "enrolment_id" for an enrolment of another workshop.
+std::string FieldOfMessage(std::string_view entity, std::string_view message);
+
+}  // namespace kbo::client::ui
+
+#endif  // KBO_CLIENT_UI_UI_API_H_

@@ -1,0 +1,269 @@
+#include "server/blob_service.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cstring>
+#include <string>
+
+#include "shared/fs.h"
+#include "shared/protocol.h"
+#include "shared/signing.h"
+
+namespace kbo::server {
+namespace {
+
+Status Errno(const char* op, const std::string& path) {
+  return Status::IOError(std::string(op) + " '" + path + "': " + std::strerror(errno));
+}
+
+Status FsyncDir(const std::string& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return Errno("open directory", dir);
+  const int rc = ::fsync(fd);
+  ::close(fd);
+  if (rc != 0) return Errno("fsync directory", dir);
+  return Status();
+}
+
+// Truncates `path` to `keep` bytes (discarding anything a crash left beyond
+// what the database says is held), writes `chunk` at `keep`, and fsyncs.
+Status AppendDurably(const std::string& path, uint64_t keep, std::string_view chunk) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd < 0) return Errno("open", path);
+  Status s;
+  if (::ftruncate(fd, static_cast<off_t>(keep)) != 0) s = Errno("truncate", path);
+  const char* p = chunk.data();
+  size_t left = chunk.size();
+  off_t at = static_cast<off_t>(keep);
+  while (s.ok() && left > 0) {
+    const ssize_t n = ::pwrite(fd, p, left, at);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      s = Errno("write", path);
+      break;
+    }
+    p += n;
+    at += n;
+    left -= static_cast<size_t>(n);
+  }
+  if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", path);
+  if (::close(fd) != 0 && s.ok()) s = Errno("close", path);
+  return s;
+}
+
+std::string LowerHex(std::string_view s) {
+  std::string out(s);
+  for (char& c : out) {
+    if (c >= 'A' && c <= 'F') c = static_cast<char>(c - 'A' + 'a');
+  }
+  return out;
+}
+
+}  // namespace
+
+bool IsBlobName(std::string_view sha256) {
+  if (sha256.size() != 64) return false;
+  for (char c : sha256) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return false;
+  }
+  return true;
+}
+
+std::string BlobService::PathFor(std::string_view sha256) const {
+  return store_.paths().blobs + "/" + std::string(sha256);
+}
+
+Result<BlobState> BlobService::State(std::string_view sha256) {
+  if (!IsBlobName(sha256)) {
+    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+  }
+  BlobState state;
+  state.sha256 = std::string(sha256);
+  Statement& st = store_.db().Cached(
+      "SELECT bytes, received_bytes, complete_at FROM blob WHERE sha256 = ?1");
+  st.Bind(1, sha256);
+  if (st.Step()) {
+    state.total = static_cast<uint64_t>(st.ColumnInt(0));
+    state.received = static_cast<uint64_t>(st.ColumnInt(1));
+    state.complete = !st.IsNull(2);
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  // The file is the truth for completeness: it is only ever put in place
+  // after its hash was checked.
+  if (state.complete && !FileExists(PathFor(sha256))) {
+    state = BlobState{std::string(sha256), 0, 0, false};
+  } else if (!state.complete && FileExists(PathFor(sha256))) {
+    state.complete = true;
+  }
+  if (state.complete) state.received = state.total;
+  return state;
+}
+
+Result<BlobState> BlobService::PutChunk(std::string_view sha256, uint64_t offset,
+                                        uint64_t total, std::string_view chunk_sha256,
+                                        std::string_view chunk, ErrorDetail* detail) {
+  if (!IsBlobName(sha256)) {
+    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+  }
+  if (chunk.size() > protocol::kBlobChunkBytes) {
+    return Status::ResourceExhausted("a chunk may carry at most " +
+                                     std::to_string(protocol::kBlobChunkBytes) + " bytes");
+  }
+  if (total == 0) return Status::InvalidArgument("total must be the blob's size in bytes");
+  if (total > max_blob_bytes_) {
+    return Status::ResourceExhausted("this server accepts blobs of at most " +
+                                     std::to_string(max_blob_bytes_ >> 20) + " MiB");
+  }
+  Result<BlobState> now = State(sha256);
+  if (!now.ok()) return now.status();
+  if (now->complete) return now;  // deduplicated: nothing to write
+  if (LowerHex(chunk_sha256) != HexEncode(Sha256(chunk))) {
+    return Refuse(detail, "bad_chunk",
+                  Status::InvalidArgument("the chunk's bytes do not match its "
+                                          "X-KBO-Chunk-Sha256; nothing was written"));
+  }
+  return Write(sha256, offset, total, chunk, detail);
+}
+
+Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
+                                     uint64_t total, std::string_view chunk,
+                                     ErrorDetail* detail) {
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<BlobState> held = State(sha256);
+  if (!held.ok()) return held.status();
+  if (held->complete) return held;
+  if (held->total != 0 && held->total != total) {
+    return Status::InvalidArgument("this blob's upload began with total " +
+                                   std::to_string(held->total) + " bytes, not " +
+                                   std::to_string(total));
+  }
+  if (offset != held->received) {
+    if (detail != nullptr) detail->received = held->received;
+    return Refuse(detail, "offset_mismatch",
+                  Status::SequenceGap("the server holds " + std::to_string(held->received) +
+                                      " bytes of this blob; resume from there"));
+  }
+  if (chunk.size() > total - offset) {
+    return Refuse(detail, "bad_chunk",
+                  Status::InvalidArgument("the chunk runs past the blob's total size"));
+  }
+  const std::string partial = store_.paths().partial + "/" + std::string(sha256);
+  if (Status s = AppendDurably(partial, offset, chunk); !s.ok()) return s;
+  BlobState state;
+  state.sha256 = std::string(sha256);
+  state.total = total;
+  state.received = offset + chunk.size();
+  const std::string now = store_.NowIso();
+
+  if (state.received == total) {
+    Result<std::string> whole = ReadFileBounded(partial, total);
+    if (!whole.ok()) return whole.status();
+    if (HexEncode(Sha256(*whole)) != sha256) {
+      ::unlink(partial.c_str());
+      Statement& del = db.Cached("DELETE FROM blob WHERE sha256 = ?1");
+      del.Bind(1, sha256);
+      if (Status s = del.Run(); !s.ok()) return s;
+      if (Status s = txn.Commit(); !s.ok()) return s;
+      return Refuse(detail, "hash_mismatch",
+                    Status::Corruption("the uploaded bytes do not hash to " +
+                                       std::string(sha256) +
+                                       "; the upload was discarded, send it again from 0"));
+    }
+    const std::string final_path = PathFor(sha256);
+    if (::rename(partial.c_str(), final_path.c_str()) != 0) return Errno("rename", partial);
+    if (Status s = FsyncDir(store_.paths().blobs); !s.ok()) return s;
+    state.complete = true;
+  }
+  Statement& st = db.Cached(
+      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, complete_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sha256) DO UPDATE SET "
+      "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
+      "complete_at = excluded.complete_at");
+  st.Bind(1, sha256)
+      .Bind(2, static_cast<int64_t>(total))
+      .Bind(3, static_cast<int64_t>(state.received))
+      .Bind(4, std::string_view(now));
+  if (state.complete) {
+    st.Bind(5, std::string_view(now));
+  } else {
+    st.BindNull(5);
+  }
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return state;
+}
+
+Result<BlobState> BlobService::PutWhole(std::string_view sha256, std::string_view bytes,
+                                        ErrorDetail* detail) {
+  if (!IsBlobName(sha256)) {
+    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+  }
+  if (bytes.empty()) return Status::InvalidArgument("an empty blob is not a photo");
+  if (bytes.size() > max_blob_bytes_) {
+    return Status::ResourceExhausted("this server accepts blobs of at most " +
+                                     std::to_string(max_blob_bytes_ >> 20) + " MiB");
+  }
+  Result<BlobState> now = State(sha256);
+  if (!now.ok()) return now.status();
+  if (now->complete) return now;
+  if (HexEncode(Sha256(bytes)) != sha256) {
+    return Refuse(detail, "hash_mismatch",
+                  Status::Corruption("the blob's bytes do not hash to " +
+                                     std::string(sha256) + "; nothing was written"));
+  }
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = WriteFileAtomically(PathFor(sha256), bytes, 0600); !s.ok()) return s;
+  const std::string partial = store_.paths().partial + "/" + std::string(sha256);
+  ::unlink(partial.c_str());
+  const std::string at = store_.NowIso();
+  Statement& st = db.Cached(
+      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, complete_at) "
+      "VALUES (?1, ?2, ?2, ?3, ?3) ON CONFLICT (sha256) DO UPDATE SET "
+      "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
+      "complete_at = excluded.complete_at");
+  st.Bind(1, sha256).Bind(2, static_cast<int64_t>(bytes.size())).Bind(3, std::string_view(at));
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
+}
+
+Result<std::vector<std::string>> BlobService::Missing(const DeviceRecord& device,
+                                                      size_t limit) {
+  std::string sql =
+      "SELECT DISTINCT p.sha256 FROM photo p WHERE p.deleted = 0 AND "
+      "p.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blob b WHERE "
+      "b.sha256 = p.sha256 AND b.complete_at IS NOT NULL)";
+  if (!device.scope.all) {
+    sql += " AND p.district_code IN (";
+    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    }
+    if (device.scope.districts.empty()) sql += "NULL";
+    sql += ")";
+  }
+  sql += " ORDER BY p.sha256 LIMIT ?1";
+  Statement& st = store_.db().Cached(sql);
+  st.Bind(1, static_cast<int64_t>(limit));
+  if (!device.scope.all) {
+    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
+      st.Bind(static_cast<int>(i + 2), std::string_view(device.scope.districts[i]));
+    }
+  }
+  std::vector<std::string> out;
+  while (st.Step()) {
+    std::string sha = st.ColumnText(0);
+    if (IsBlobName(sha)) out.push_back(std::move(sha));
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+}  // namespace kbo::server

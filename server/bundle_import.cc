@@ -1,0 +1,144 @@
+#include "server/bundle_import.h"
+
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <memory>
+
+#include "server/blob_service.h"
+#include "server/push_service.h"
+#include "shared/change_set_codec.h"
+#include "shared/protocol.h"
+
+namespace kbo::server {
+namespace {
+
+// Bundle, version 1 (shared/protocol.h):
+//   bundle := "KBOBUNDLE1\n" record*
+//   record := kind:u8 len:u32le bytes[len]
+//   kind 1 := push body (64-byte signature || encoded change set)
+//   kind 2 := blob: 64 lowercase hex digits (its SHA-256) || its bytes
+constexpr uint8_t kPushRecord = 1;
+constexpr uint8_t kBlobRecord = 2;
+
+struct FileCloser {
+  void operator()(std::FILE* f) const { std::fclose(f); }
+};
+
+// Reads exactly n bytes; false on a short read.
+bool ReadExactly(std::FILE* f, size_t n, std::string* out) {
+  out->resize(n);
+  return n == 0 || std::fread(out->data(), 1, n, f) == n;
+}
+
+std::string Describe(const std::string& reason, const Status& s) {
+  return (reason.empty() ? std::string(CodeName(s.code())) : reason) + ": " + s.message();
+}
+
+}  // namespace
+
+Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) {
+  std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
+  if (!file) {
+    if (errno == ENOENT) return Status::NotFound("no such file: '" + path + "'");
+    return Status::IOError("cannot open '" + path + "': " + std::strerror(errno));
+  }
+  std::string magic;
+  if (!ReadExactly(file.get(), protocol::kBundleMagic.size(), &magic) ||
+      magic != protocol::kBundleMagic) {
+    return Status::InvalidArgument("'" + path + "' is not a KBO bundle (it does not "
+                                   "start with KBOBUNDLE1)");
+  }
+
+  PushService push(store);
+  BlobService blobs(store);
+  BundleSummary summary;
+  std::string bytes;
+  for (size_t index = 1;; ++index) {
+    const long at = std::ftell(file.get());
+    const int kind = std::fgetc(file.get());
+    if (kind == EOF) {
+      if (std::ferror(file.get())) {
+        summary.framing = Status::IOError("read error in '" + path + "'");
+      }
+      break;
+    }
+    std::string len_bytes;
+    if (!ReadExactly(file.get(), 4, &len_bytes)) {
+      summary.framing = Status::Corruption("record " + std::to_string(index) +
+                                           " at byte " + std::to_string(at) +
+                                           " is cut short (no length)");
+      break;
+    }
+    uint32_t len = 0;
+    for (int i = 3; i >= 0; --i) len = len << 8 | static_cast<uint8_t>(len_bytes[i]);
+    const uint64_t cap = kind == kPushRecord   ? protocol::kMaxPushBytes
+                         : kind == kBlobRecord ? 64 + BlobService::kDefaultMaxBlobBytes
+                                               : 0;
+    if (cap == 0) {
+      summary.framing = Status::Corruption("record " + std::to_string(index) +
+                                           " at byte " + std::to_string(at) +
+                                           " has unknown kind " + std::to_string(kind));
+      break;
+    }
+    if (len > cap) {
+      summary.framing = Status::Corruption(
+          "record " + std::to_string(index) + " at byte " + std::to_string(at) +
+          " claims " + std::to_string(len) + " bytes, over the limit of " +
+          std::to_string(cap));
+      break;
+    }
+    if (!ReadExactly(file.get(), len, &bytes)) {
+      summary.framing = Status::Corruption("record " + std::to_string(index) +
+                                           " at byte " + std::to_string(at) +
+                                           " is cut short (the file ends early)");
+      break;
+    }
+
+    ErrorDetail detail;
+    if (kind == kPushRecord) {
+      Result<PushResult> r = push.PushFromBundle(bytes, &detail);
+      if (r.ok()) {
+        ++(r->repeated ? summary.change_sets_repeated : summary.change_sets_applied);
+        continue;
+      }
+      ++summary.change_sets_refused;
+      std::string what = "record " + std::to_string(index);
+      Signature sig{};
+      std::string_view cs_bytes;
+      if (protocol::DecodePushBody(bytes, &sig, &cs_bytes).ok()) {
+        Result<ChangeSet> cs = DecodeChangeSet(cs_bytes);
+        if (cs.ok()) {
+          what += " (change set " + std::to_string(cs->seq) + " of device " +
+                  cs->device.ToString() + ")";
+        }
+      }
+      std::string line = what + ": " + Describe(detail.reason, r.status());
+      if (detail.expected) line += " (expected " + std::to_string(*detail.expected) + ")";
+      summary.refusals.push_back(std::move(line));
+    } else {
+      if (len < 64) {
+        ++summary.blobs_refused;
+        summary.refusals.push_back("record " + std::to_string(index) +
+                                   ": a blob record shorter than its name");
+        continue;
+      }
+      const std::string sha = bytes.substr(0, 64);
+      Result<BlobState> before = blobs.State(sha);
+      const bool had = before.ok() && before->complete;
+      Result<BlobState> r =
+          blobs.PutWhole(sha, std::string_view(bytes).substr(64), &detail);
+      if (r.ok()) {
+        ++(had ? summary.blobs_present : summary.blobs_stored);
+        continue;
+      }
+      ++summary.blobs_refused;
+      summary.refusals.push_back("record " + std::to_string(index) + " (blob " + sha +
+                                 "): " + Describe(detail.reason, r.status()));
+    }
+  }
+  return summary;
+}
+
+}  // namespace kbo::server

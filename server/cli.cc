@@ -1,0 +1,544 @@
+#include "server/cli.h"
+
+#include <cstdint>
+#include <exception>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "server/bundle_import.h"
+#include "server/conflicts.h"
+#include "server/csv_export.h"
+#include "server/enrolment.h"
+#include "server/http_api.h"
+#include "server/server_store.h"
+#include "shared/hlc.h"
+#include "shared/protocol.h"
+#include "shared/version.h"
+
+// Command line grammar:
+//   kbo-server [--data DIR | --data=DIR] [--help | -h | --version] COMMAND ARGS...
+// Flags take their value as the next argument or after '='; `--` ends flags.
+
+namespace kbo::server {
+
+int ExitCodeFor(Code code) {
+  switch (code) {
+    case Code::kOk: return 0;
+    case Code::kInvalidArgument:
+    case Code::kCorruption: return 2;
+    case Code::kNotFound: return 3;
+    case Code::kUnauthenticated:
+    case Code::kPermissionDenied:
+    case Code::kSequenceGap: return 5;
+    default: return 1;
+  }
+}
+
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kUsage =
+    "usage: kbo-server [--data DIR] COMMAND ...\n"
+    "\n"
+    "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
+    "  token create --role field_officer|trainer|central_office\n"
+    "               --districts CODE[,CODE...]|all [--ttl 24h]\n"
+    "  device list [--json]\n"
+    "  device revoke ID\n"
+    "  list ENTITY [--json]\n"
+    "  conflicts list [--json] [--open]\n"
+    "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
+    "  export csv --out DIR\n"
+    "  bundle import FILE\n"
+    "\n"
+    "--data DIR   the server's data folder (default ./kbo-data)\n"
+    "--help       this text;  --version  the version\n";
+
+struct Context {
+  std::ostream& out;
+  std::ostream& err;
+  std::string data_dir;
+  bool usage_error = false;
+  std::unique_ptr<ServerStore> store;
+
+  Result<ServerStore*> Store() {
+    if (!store) {
+      Result<std::unique_ptr<ServerStore>> opened = ServerStore::Open(data_dir);
+      if (!opened.ok()) {
+        if (opened.status().code() == Code::kCorruption ||
+            opened.status().code() == Code::kInvalidArgument) {
+          return Status::IOError(data_dir + ": " + opened.status().message());
+        }
+        return opened.status();
+      }
+      store = std::move(opened).value();
+    }
+    return store.get();
+  }
+
+  Status Usage(std::string message) {
+    usage_error = true;
+    return Status::InvalidArgument(std::move(message));
+  }
+};
+
+// Parsed flags and positional arguments of one command.
+struct Args {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> values;
+  std::set<std::string, std::less<>> switches;
+
+  const std::string* Get(std::string_view name) const {
+    auto it = values.find(name);
+    return it == values.end() ? nullptr : &it->second;
+  }
+  bool Has(std::string_view name) const { return switches.count(name) > 0; }
+};
+
+Status ParseArgs(Context& ctx, const std::vector<std::string>& args, size_t from,
+                 const std::set<std::string, std::less<>>& value_flags,
+                 const std::set<std::string, std::less<>>& switch_flags,
+                 size_t max_positional, Args* parsed) {
+  bool flags_done = false;
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (!flags_done && a == "--") {
+      flags_done = true;
+      continue;
+    }
+    if (flags_done || a.size() < 3 || a.compare(0, 2, "--") != 0) {
+      if (parsed->positional.size() >= max_positional) {
+        return ctx.Usage("unexpected argument '" + a + "'");
+      }
+      parsed->positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (switch_flags.count(name)) {
+      if (value) return ctx.Usage("--" + name + " takes no value");
+      parsed->switches.insert(name);
+      continue;
+    }
+    if (!value_flags.count(name)) return ctx.Usage("unknown option --" + name);
+    if (!value) {
+      if (i + 1 >= args.size()) return ctx.Usage("--" + name + " needs a value");
+      value = args[++i];
+    }
+    if (parsed->values.count(name)) return ctx.Usage("--" + name + " given twice");
+    parsed->values[name] = *value;
+  }
+  return Status();
+}
+
+std::string Pad(std::string s, size_t width) {
+  // Width in code points, so Thai and ASCII columns line up roughly.
+  size_t cps = 0;
+  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
+  if (cps < width) s.append(width - cps, ' ');
+  return s;
+}
+
+std::string OffsetText(const DeviceRecord& d) {
+  if (!d.clock_offset_ms) return "-";
+  const int64_t ms = *d.clock_offset_ms;
+  const int64_t abs_ms = ms < 0 ? -ms : ms;
+  std::string text = ms < 0 ? "-" : "+";
+  if (abs_ms < 120000) {
+    text += std::to_string(abs_ms / 1000) + "s";
+  } else if (abs_ms < 48LL * 3600000) {
+    text += std::to_string(abs_ms / 60000) + "m";
+  } else {
+    text += std::to_string(abs_ms / 86400000) + "d";
+  }
+  return text;
+}
+
+json DistrictsJson(const Scope& scope) {
+  json a = json::array();
+  if (scope.all) {
+    a.push_back("all");
+  } else {
+    for (const std::string& d : scope.districts) a.push_back(d);
+  }
+  return a;
+}
+
+json ValueJson(const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kNull: return nullptr;
+    case Value::Type::kInteger: return v.integer();
+    case Value::Type::kReal: return v.real();
+    case Value::Type::kText:
+    case Value::Type::kBlob: return v.text();
+  }
+  return nullptr;
+}
+
+std::string HlcTime(const std::string& text) {
+  Result<Hlc> h = Hlc::Parse(text);
+  return h.ok() ? FormatIsoUtc(h->wall_ms) : text;
+}
+
+std::string Shown(const Value& v) {
+  return v.is_null() ? "(empty)" : "'" + v.ToDisplay() + "'";
+}
+
+// ---- Commands -----------------------------------------------------------------
+
+Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {"listen", "tls-cert", "tls-key"}, {}, 0, &a);
+      !s.ok()) {
+    return s;
+  }
+  ServeOptions options;
+  if (const std::string* listen = a.Get("listen")) {
+    if (Status s = ParseListen(*listen, &options); !s.ok()) return ctx.Usage(s.message());
+  }
+  if (const std::string* f = a.Get("tls-cert")) options.tls_cert = *f;
+  if (const std::string* f = a.Get("tls-key")) options.tls_key = *f;
+  if (options.tls_cert.empty() != options.tls_key.empty()) {
+    return ctx.Usage("TLS needs both --tls-cert and --tls-key");
+  }
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  return kbo::server::Serve(**store, options, ctx.out);
+}
+
+Status TokenCreate(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {"role", "districts", "ttl"}, {}, 0, &a);
+      !s.ok()) {
+    return s;
+  }
+  const std::string* role = a.Get("role");
+  const std::string* districts = a.Get("districts");
+  if (role == nullptr || districts == nullptr) {
+    return ctx.Usage("token create needs --role and --districts");
+  }
+  int64_t ttl = Enrolment::kDefaultTtlMs;
+  if (const std::string* t = a.Get("ttl")) {
+    Result<int64_t> parsed = ParseTtl(*t);
+    if (!parsed.ok()) return parsed.status();
+    ttl = *parsed;
+  }
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  Result<std::string> token = enrolment.CreateToken(*role, *districts, ttl);
+  if (!token.ok()) return token.status();
+  ctx.out << *token << "\n";
+  ctx.err << "one-time token for a " << *role << " in " << *districts << ", valid until "
+          << FormatIsoUtc((*store)->NowMillis() + ttl) << "\n";
+  return Status();
+}
+
+Status DeviceList(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok()) return s;
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  Result<std::vector<DeviceRecord>> devices = enrolment.ListDevices();
+  if (!devices.ok()) return devices.status();
+  if (a.Has("json")) {
+    json list = json::array();
+    for (const DeviceRecord& d : *devices) {
+      list.push_back({{"device_id", d.id.ToString()},
+                      {"role", d.role},
+                      {"districts", DistrictsJson(d.scope)},
+                      {"enrolled_at", d.enrolled_at},
+                      {"revoked", d.revoked()},
+                      {"revoked_at", d.revoked() ? json(d.revoked_at) : json(nullptr)},
+                      {"last_seq", d.last_seq},
+                      {"last_seen_at", d.last_seen_at.empty() ? json(nullptr)
+                                                              : json(d.last_seen_at)},
+                      {"clock_offset_ms", d.clock_offset_ms ? json(*d.clock_offset_ms)
+                                                            : json(nullptr)},
+                      {"clock_off", d.clock_off()}});
+    }
+    ctx.out << list.dump(2) << "\n";
+    return Status();
+  }
+  if (devices->empty()) {
+    ctx.out << "no devices enrolled\n";
+    return Status();
+  }
+  ctx.out << Pad("DEVICE", 38) << Pad("ROLE", 16) << Pad("DISTRICTS", 16)
+          << Pad("ENROLLED", 22) << Pad("LAST SEQ", 10) << Pad("LAST SEEN", 22)
+          << Pad("CLOCK", 8) << "STATUS\n";
+  for (const DeviceRecord& d : *devices) {
+    std::string status = d.revoked() ? "revoked " + d.revoked_at : "active";
+    if (d.clock_off()) status += "  clock off";
+    ctx.out << Pad(d.id.ToString(), 38) << Pad(d.role, 16) << Pad(d.scope.ToString(), 16)
+            << Pad(d.enrolled_at, 22) << Pad(std::to_string(d.last_seq), 10)
+            << Pad(d.last_seen_at.empty() ? "-" : d.last_seen_at, 22)
+            << Pad(OffsetText(d), 8) << status << "\n";
+  }
+  return Status();
+}
+
+Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("device revoke needs a device id");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  if (Status s = enrolment.Revoke(a.positional[0]); !s.ok()) return s;
+  ctx.out << "revoked " << a.positional[0] << "\n";
+  return Status();
+}
+
+Status ListEntity(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("list needs an entity, e.g. list producer");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<EntityTable> table = ReadEntityTable((*store)->db(), a.positional[0]);
+  if (!table.ok()) return table.status();
+  if (a.Has("json")) {
+    json rows = json::array();
+    for (const std::vector<Value>& row : table->rows) {
+      json o = json::object();
+      for (size_t i = 0; i < row.size(); ++i) o[table->header[i]] = ValueJson(row[i]);
+      rows.push_back(std::move(o));
+    }
+    ctx.out << rows.dump(2) << "\n";
+    return Status();
+  }
+  for (size_t i = 0; i < table->header.size(); ++i) {
+    ctx.out << (i ? "\t" : "") << table->header[i];
+  }
+  ctx.out << "\n";
+  for (const std::vector<Value>& row : table->rows) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      std::string cell = row[i].ToDisplay();
+      for (char& c : cell) {
+        if (c == '\t' || c == '\n' || c == '\r') c = ' ';  // one row, one line
+      }
+      ctx.out << (i ? "\t" : "") << cell;
+    }
+    ctx.out << "\n";
+  }
+  return Status();
+}
+
+Status ConflictsList(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json", "open"}, 0, &a); !s.ok()) return s;
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Conflicts conflicts(**store);
+  Result<std::vector<ConflictRecord>> list = conflicts.List(a.Has("open"));
+  if (!list.ok()) return list.status();
+  if (a.Has("json")) {
+    json arr = json::array();
+    for (const ConflictRecord& c : *list) arr.push_back(json::parse(ConflictJson(c)));
+    ctx.out << arr.dump(2) << "\n";
+    return Status();
+  }
+  if (list->empty()) {
+    ctx.out << "no conflicts\n";
+    return Status();
+  }
+  for (const ConflictRecord& c : *list) {
+    ctx.out << "conflict " << c.id << "  "
+            << (c.resolved() ? "resolved " + c.resolved_at + " -> '" + c.resolved_value + "'"
+                             : std::string("OPEN"))
+            << "\n";
+    ctx.out << "  " << c.entity << " " << c.row_id << " ." << c.column_name
+            << "  (district " << (c.district_code.empty() ? "-" : c.district_code)
+            << ")\n";
+    ctx.out << "  current : " << Shown(c.current_value) << " by " << c.current_device
+            << " at " << HlcTime(c.current_hlc) << "  [seq " << c.current_seq << "]\n";
+    ctx.out << "  incoming: " << Shown(c.incoming_value) << " by " << c.incoming_device
+            << " at " << HlcTime(c.incoming_hlc) << "  [seq " << c.incoming_seq
+            << ", base " << c.incoming_base << "]\n";
+    ctx.out << "  shown now: " << c.winner << "; detected " << c.detected_at << "\n";
+  }
+  return Status();
+}
+
+Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {"value", "keep"}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("conflicts resolve needs a conflict id");
+  const std::string* value = a.Get("value");
+  const std::string* keep = a.Get("keep");
+  if ((value == nullptr) == (keep == nullptr)) {
+    return ctx.Usage("conflicts resolve needs exactly one of --value V or --keep "
+                     "SEQ|current|incoming");
+  }
+  Resolution how;
+  if (value != nullptr) {
+    how.kind = Resolution::Kind::kValue;
+    how.text = *value;
+  } else if (*keep == "current") {
+    how.kind = Resolution::Kind::kKeepCurrent;
+  } else if (*keep == "incoming") {
+    how.kind = Resolution::Kind::kKeepIncoming;
+  } else {
+    how.kind = Resolution::Kind::kKeepSeq;
+    if (keep->empty() || keep->size() > 19 ||
+        keep->find_first_not_of("0123456789") != std::string::npos) {
+      return ctx.Usage("--keep takes a sequence number, current or incoming");
+    }
+    how.seq = std::stoull(*keep);
+  }
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Conflicts conflicts(**store);
+  Result<ResolveOutcome> r = conflicts.Resolve(a.positional[0], how);
+  if (!r.ok()) return r.status();
+  ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name << " = '"
+          << r->conflict.resolved_value << "' (server sequence " << r->seq << ")\n";
+  return Status();
+}
+
+Status ExportCsvCmd(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {"out"}, {}, 0, &a); !s.ok()) return s;
+  const std::string* dir = a.Get("out");
+  if (dir == nullptr || dir->empty()) return ctx.Usage("export csv needs --out DIR");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<std::vector<std::pair<std::string, size_t>>> files =
+      ExportCsv((*store)->db(), *dir);
+  if (!files.ok()) return files.status();
+  for (const auto& [path, rows] : *files) ctx.out << path << "\t" << rows << " rows\n";
+  return Status();
+}
+
+Status BundleImport(Context& ctx, const std::vector<std::string>& args, size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("bundle import needs a FILE");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<BundleSummary> summary = ImportBundle(**store, a.positional[0]);
+  if (!summary.ok()) return summary.status();
+  const BundleSummary& s = *summary;
+  ctx.out << "change sets: " << s.change_sets_applied << " applied, "
+          << s.change_sets_repeated << " already applied, " << s.change_sets_refused
+          << " refused\n";
+  ctx.out << "photos: " << s.blobs_stored << " stored, " << s.blobs_present
+          << " already held, " << s.blobs_refused << " refused\n";
+  for (const std::string& line : s.refusals) ctx.err << "kbo-server: refused " << line << "\n";
+  if (!s.framing.ok()) {
+    return Status::Corruption("the bundle is damaged: " + s.framing.message() +
+                              "; the records before it were imported");
+  }
+  if (s.change_sets_refused + s.blobs_refused > 0) {
+    return Status::PermissionDenied(std::to_string(s.change_sets_refused + s.blobs_refused) +
+                                    " record(s) refused; see above");
+  }
+  return Status();
+}
+
+Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
+  const std::string& noun = args[at];
+  const std::string verb = at + 1 < args.size() ? args[at + 1] : "";
+  if (noun == "serve") return Serve(ctx, args, at + 1);
+  if (noun == "list") return ListEntity(ctx, args, at + 1);
+  if (noun == "token" && verb == "create") return TokenCreate(ctx, args, at + 2);
+  if (noun == "device" && verb == "list") return DeviceList(ctx, args, at + 2);
+  if (noun == "device" && verb == "revoke") return DeviceRevoke(ctx, args, at + 2);
+  if (noun == "conflicts" && verb == "list") return ConflictsList(ctx, args, at + 2);
+  if (noun == "conflicts" && verb == "resolve") return ConflictsResolve(ctx, args, at + 2);
+  if (noun == "export" && verb == "csv") return ExportCsvCmd(ctx, args, at + 2);
+  if (noun == "bundle" && verb == "import") return BundleImport(ctx, args, at + 2);
+  return ctx.Usage("unknown command '" + noun + (verb.empty() ? "" : " " + verb) + "'");
+}
+
+int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  Context ctx{out, err, "kbo-data", false, nullptr};
+  size_t i = 0;
+  for (; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a == "--help" || a == "-h") {
+      out << kUsage;
+      return 0;
+    }
+    if (a == "--version") {
+      out << "kbo-server " << kVersion << " (protocol " << protocol::kVersion << ")\n";
+      return 0;
+    }
+    if (a == "--data") {
+      if (i + 1 >= args.size()) {
+        err << "kbo-server: --data needs a folder\n" << kUsage;
+        return 2;
+      }
+      ctx.data_dir = args[++i];
+      continue;
+    }
+    if (a.rfind("--data=", 0) == 0) {
+      ctx.data_dir = a.substr(7);
+      continue;
+    }
+    if (a.size() > 1 && a[0] == '-') {
+      err << "kbo-server: unknown option " << a << "\n" << kUsage;
+      return 2;
+    }
+    break;
+  }
+  if (i >= args.size()) {
+    err << kUsage;
+    return 2;
+  }
+  if (ctx.data_dir.empty()) {
+    err << "kbo-server: --data needs a folder\n";
+    return 2;
+  }
+  for (size_t j = i; j < args.size(); ++j) {
+    if (args[j] == "--help" || args[j] == "-h") {
+      out << kUsage;
+      return 0;
+    }
+  }
+  const Status s = Dispatch(ctx, args, i);
+  if (s.ok()) return 0;
+  err << "kbo-server: " << s.message() << "\n";
+  if (ctx.usage_error) {
+    err << kUsage;
+    return 2;
+  }
+  return ExitCodeFor(s.code());
+}
+
+}  // namespace
+
+int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+  try {
+    return Run(args, out, err);
+  } catch (const std::exception& e) {
+    err << "kbo-server: internal error: " << e.what() << "\n";
+  } catch (...) {
+    err << "kbo-server: internal error\n";
+  }
+  return 1;
+}
+
+int RunCli(int argc, char** argv) {
+  std::vector<std::string> args;
+  for (int i = 1; i < argc; ++i) args.emplace_back(argv[i]);
+  return RunCli(args, std::cout, std::cerr);
+}
+
+}  // namespace kbo::server

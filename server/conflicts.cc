@@ -1,0 +1,319 @@
+#include "server/conflicts.h"
+
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/schema.h"
+#include "server/server_apply.h"
+#include "shared/change_set_codec.h"
+#include "shared/entities.h"
+#include "shared/hlc.h"
+#include "shared/protocol.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kSelectConflict =
+    "SELECT id, entity, row_id, column_name, district_code, current_value, "
+    "current_type, current_device, current_hlc, current_seq, incoming_value, "
+    "incoming_type, incoming_device, incoming_hlc, incoming_base, incoming_seq, "
+    "winner, detected_at, resolved_at, resolved_value, resolution_seq, feed_seq "
+    "FROM conflict ";
+
+// A value back from its display text and type name (Value::ToDisplay and
+// TypeName). Reals are displayed in their shortest exact form, so this is
+// lossless.
+Value ValueFromDisplay(bool is_null, const std::string& text, const std::string& type) {
+  if (is_null || type == "null") return Value();
+  if (type == "integer") return Value::Integer(std::strtoll(text.c_str(), nullptr, 10));
+  if (type == "real") return Value::Real(std::strtod(text.c_str(), nullptr));
+  if (type == "blob") return Value::Blob(text);
+  return Value::Text(text);
+}
+
+ConflictRecord ReadRecord(Statement& st) {
+  ConflictRecord c;
+  const auto text = [&](int col) { return st.IsNull(col) ? std::string() : st.ColumnText(col); };
+  c.id = text(0);
+  c.entity = text(1);
+  c.row_id = text(2);
+  c.column_name = text(3);
+  c.district_code = text(4);
+  c.current_value = ValueFromDisplay(st.IsNull(5), text(5), text(6));
+  c.current_device = text(7);
+  c.current_hlc = text(8);
+  c.current_seq = static_cast<uint64_t>(st.ColumnInt(9));
+  c.incoming_value = ValueFromDisplay(st.IsNull(10), text(10), text(11));
+  c.incoming_device = text(12);
+  c.incoming_hlc = text(13);
+  c.incoming_base = static_cast<uint64_t>(st.ColumnInt(14));
+  c.incoming_seq = static_cast<uint64_t>(st.ColumnInt(15));
+  c.winner = text(16);
+  c.detected_at = text(17);
+  c.resolved_at = text(18);
+  c.resolved_value = text(19);
+  c.resolution_seq = static_cast<uint64_t>(st.ColumnInt(20));
+  c.feed_seq = static_cast<uint64_t>(st.ColumnInt(21));
+  return c;
+}
+
+json DisplayJson(const Value& v) {
+  if (v.is_null()) return nullptr;
+  return v.ToDisplay();
+}
+
+std::string HlcTime(const std::string& hlc_text) {
+  Result<Hlc> h = Hlc::Parse(hlc_text);
+  return h.ok() ? FormatIsoUtc(h->wall_ms) : std::string();
+}
+
+Result<Value> ParseResolutionText(const Entity& entity, const std::string& column,
+                                  const std::string& text) {
+  if (column == kDeletedColumn) {
+    if (text == "0") return Value::Integer(0);
+    if (text == "1") return Value::Integer(1);
+    return Status::InvalidArgument("deleted must be 0 or 1");
+  }
+  const Column* col = entity.FindColumn(column);
+  if (col == nullptr) {
+    return Status::InvalidArgument("unknown column " + column + " of " +
+                                   std::string(entity.name));
+  }
+  return ParseCellText(entity, *col, text);
+}
+
+}  // namespace
+
+std::string ConflictJson(const ConflictRecord& c) {
+  json j = {{"id", c.id},
+            {"entity", c.entity},
+            {"row_id", c.row_id},
+            {"column_name", c.column_name},
+            {"district_code", c.district_code.empty() ? json(nullptr) : json(c.district_code)},
+            {"current_value", DisplayJson(c.current_value)},
+            {"current_type", TypeName(c.current_value.type())},
+            {"current_device", c.current_device},
+            {"current_hlc", c.current_hlc},
+            {"current_time", HlcTime(c.current_hlc)},
+            {"current_seq", c.current_seq},
+            {"incoming_value", DisplayJson(c.incoming_value)},
+            {"incoming_type", TypeName(c.incoming_value.type())},
+            {"incoming_device", c.incoming_device},
+            {"incoming_hlc", c.incoming_hlc},
+            {"incoming_time", HlcTime(c.incoming_hlc)},
+            {"incoming_base", c.incoming_base},
+            {"incoming_seq", c.incoming_seq},
+            {"winner", c.winner},
+            {"detected_at", c.detected_at},
+            {"resolved", c.resolved()},
+            {"resolved_at", c.resolved() ? json(c.resolved_at) : json(nullptr)},
+            {"resolved_value", c.resolved() ? json(c.resolved_value) : json(nullptr)},
+            {"resolution_seq", c.resolved() ? json(c.resolution_seq) : json(nullptr)},
+            {"feed_seq", c.feed_seq}};
+  return j.dump();
+}
+
+Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
+                                                 const Scope& scope, size_t limit) {
+  std::string sql = std::string(kSelectConflict) + "WHERE feed_seq > ?1";
+  if (!scope.all) {
+    sql += " AND district_code IN (";
+    for (size_t i = 0; i < scope.districts.size(); ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(i + 3);
+    }
+    if (scope.districts.empty()) sql += "NULL";
+    sql += ")";
+  }
+  sql += " ORDER BY feed_seq LIMIT ?2";
+  Statement& st = db.Cached(sql);
+  st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  if (!scope.all) {
+    for (size_t i = 0; i < scope.districts.size(); ++i) {
+      st.Bind(static_cast<int>(i + 3), std::string_view(scope.districts[i]));
+    }
+  }
+  std::vector<ConflictRecord> out;
+  while (st.Step()) out.push_back(ReadRecord(st));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
+  Statement st(store_.db(), std::string(kSelectConflict) +
+                                (open_only ? "WHERE resolved_at IS NULL " : "") +
+                                "ORDER BY detected_at, feed_seq");
+  if (!st.status().ok()) return st.status();
+  std::vector<ConflictRecord> out;
+  while (st.Step()) out.push_back(ReadRecord(st));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<ConflictRecord> Conflicts::Get(std::string_view id) {
+  Statement& st = store_.db().Cached(std::string(kSelectConflict) + "WHERE id = ?1");
+  st.Bind(1, id);
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::NotFound("no conflict " + std::string(id));
+  }
+  ConflictRecord c = ReadRecord(st);
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return c;
+}
+
+Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution& how) {
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<ConflictRecord> found = Get(id);
+  if (!found.ok()) return found.status();
+  const ConflictRecord& c = *found;
+  if (c.resolved()) {
+    return Status::FailedPrecondition("conflict " + c.id + " was already resolved on " +
+                                      c.resolved_at + " (value " +
+                                      (c.resolved_value.empty() ? "empty" : "'" + c.resolved_value + "'") +
+                                      ")");
+  }
+  const Entity* entity = FindEntity(c.entity);
+  Result<Uuid> row_id = Uuid::Parse(c.row_id);
+  if (entity == nullptr || !row_id.ok()) {
+    return Status::Corruption("conflict " + c.id + " names an unknown row");
+  }
+
+  Value value;
+  switch (how.kind) {
+    case Resolution::Kind::kValue: {
+      Result<Value> v = ParseResolutionText(*entity, c.column_name, how.text);
+      if (!v.ok()) return v.status();
+      value = *v;
+      break;
+    }
+    case Resolution::Kind::kKeepCurrent:
+      value = c.current_value;
+      break;
+    case Resolution::Kind::kKeepIncoming:
+      value = c.incoming_value;
+      break;
+    case Resolution::Kind::kKeepSeq:
+      if (how.seq == c.current_seq) {
+        value = c.current_value;
+      } else if (how.seq == c.incoming_seq) {
+        value = c.incoming_value;
+      } else {
+        return Status::InvalidArgument(
+            "conflict " + c.id + " is between the writes with sequence " +
+            std::to_string(c.current_seq) + " (current) and " +
+            std::to_string(c.incoming_seq) + " (incoming); --keep one of those");
+      }
+      break;
+  }
+  if (Status s = ValidateCell(*entity, c.column_name, value); !s.ok()) return s;
+
+  // The cell as it is now: the resolution is stamped after it and covers it.
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(db, c.entity, *row_id);
+  if (!versions.ok()) return versions.status();
+  StoredCellVersion current;
+  if (auto it = versions->find(c.column_name); it != versions->end()) current = it->second;
+
+  Result<Hlc> last = store_.LoadClock();
+  if (!last.ok()) return last.status();
+  HybridClock clock(&store_.wall(), store_.server_id(), *last);
+  if (current.seq != 0) {
+    if (Status s = clock.Observe(current.hlc); !s.ok()) return s;
+  }
+  RowChange change;
+  change.entity = c.entity;
+  change.row_id = *row_id;
+  change.hlc = clock.Now();
+  change.cells.push_back({c.column_name, value, current.seq});
+  if (Status s = store_.SaveClock(clock.State()); !s.ok()) return s;
+
+  // Sealed and signed like a device's change set, in the server's own chain.
+  ChangeSet cs;
+  cs.device = store_.server_id();
+  cs.schema_version = static_cast<uint16_t>(
+      LatestSchemaVersion(schema::kReplicaMigrations, schema::kReplicaMigrations_count));
+  cs.seq = 1;
+  {
+    Statement& st = db.Cached(
+        "SELECT seq, hash FROM change_set_log WHERE device_id = ?1 "
+        "ORDER BY seq DESC LIMIT 1");
+    st.Bind(1, std::string_view(store_.server_id().ToString()));
+    if (st.Step()) {
+      cs.seq = static_cast<uint64_t>(st.ColumnInt(0)) + 1;
+      const std::string hash = st.ColumnBlob(1);
+      if (hash.size() != cs.prev_hash.size()) {
+        return Status::Corruption("the server's last change set hash is damaged");
+      }
+      std::memcpy(cs.prev_hash.data(), hash.data(), hash.size());
+    }
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  cs.rows.push_back(change);
+  const std::string bytes = EncodeChangeSet(cs);
+  const Signature signature = store_.key().Sign(kChangeSetDomain, bytes);
+
+  Result<AppliedSet> applied = ApplyAtServer(store_, cs, nullptr, nullptr);
+  if (!applied.ok()) return applied.status();
+  {
+    Result<std::map<std::string, StoredCellVersion, std::less<>>> after =
+        ReadCellVersions(db, c.entity, *row_id);
+    if (!after.ok()) return after.status();
+    auto it = after->find(c.column_name);
+    if (it == after->end() || it->second.hlc != change.hlc) {
+      return Status::FailedPrecondition(
+          "'" + value.ToDisplay() + "' cannot replace the current value of " +
+          c.column_name + ": this column only moves forward (e.g. a product's "
+          "stage never goes back)");
+    }
+  }
+
+  const Sha256Digest hash = HashChangeSetBytes(bytes);
+  protocol::Receipt r;
+  r.device_id = cs.device.ToString();
+  r.seq = cs.seq;
+  r.hash = HexEncode(hash);
+  r.first_server_seq = applied->first_seq;
+  r.last_server_seq = applied->last_seq;
+  r.rows = applied->rows;
+  r.conflicts = applied->conflicts;
+  r.received_at = store_.NowIso();
+  if (Status s = AppendToLog(db, r, hash, bytes, signature,
+                             SignedReceiptJson(store_.key(), r));
+      !s.ok()) {
+    return s;
+  }
+
+  Result<uint64_t> feed = store_.TakeSeqs(1);
+  if (!feed.ok()) return feed.status();
+  {
+    Statement& st = db.Cached(
+        "UPDATE conflict SET resolved_at = ?2, resolved_value = ?3, resolution_seq = ?4, "
+        "feed_seq = ?5 WHERE id = ?1");
+    st.Bind(1, std::string_view(c.id))
+        .Bind(2, std::string_view(r.received_at))
+        .Bind(3, std::string_view(value.ToDisplay()))
+        .Bind(4, static_cast<int64_t>(applied->first_seq))
+        .Bind(5, static_cast<int64_t>(*feed));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  Result<ConflictRecord> stored = Get(c.id);
+  if (!stored.ok()) return stored.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  ResolveOutcome out;
+  out.conflict = std::move(stored).value();
+  out.seq = applied->first_seq;
+  return out;
+}
+
+}  // namespace kbo::server

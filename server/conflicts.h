@@ -1,0 +1,100 @@
+#ifndef KBO_SERVER_CONFLICTS_H_
+#define KBO_SERVER_CONFLICTS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/enrolment.h"
+#include "server/server_store.h"
+#include "shared/result.h"
+#include "shared/value.h"
+
+namespace kbo::server {
+
+// One row of table `conflict` (DESIGN §4): an incoming write whose writer
+// had not seen the cell's current value. Values are display text plus the
+// value type, so either side can be written back exactly.
+struct ConflictRecord {
+  std::string id;
+  std::string entity;
+  std::string row_id;
+  std::string column_name;
+  std::string district_code;
+  Value current_value;
+  std::string current_device;
+  std::string current_hlc;
+  uint64_t current_seq = 0;
+  Value incoming_value;
+  std::string incoming_device;
+  std::string incoming_hlc;
+  uint64_t incoming_base = 0;
+  uint64_t incoming_seq = 0;
+  std::string winner;         // "current" or "incoming": what LWW shows now
+  std::string detected_at;
+  std::string resolved_at;    // empty while open
+  std::string resolved_value; // display text of the resolution
+  uint64_t resolution_seq = 0;
+  uint64_t feed_seq = 0;
+
+  bool resolved() const { return !resolved_at.empty(); }
+};
+
+// The conflict as one JSON object, keys named as the table's columns
+// (docs/protocol.md "Conflicts"): values as display text (null for null)
+// with *_type beside them, times of both writes as ISO 8601 (*_time), and
+// "resolved" as a boolean.
+std::string ConflictJson(const ConflictRecord& c);
+
+// Conflicts with feed_seq > `after` whose row is in `scope`, by feed_seq,
+// at most `limit`.
+Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
+                                                 const Scope& scope, size_t limit);
+
+// How a person resolves a conflict (`kbo-server conflicts resolve`).
+struct Resolution {
+  enum class Kind { kValue, kKeepSeq, kKeepCurrent, kKeepIncoming };
+  Kind kind = Kind::kValue;
+  std::string text;  // kValue: the value as a person types it
+  uint64_t seq = 0;  // kKeepSeq: the server sequence of the side to keep
+};
+
+struct ResolveOutcome {
+  ConflictRecord conflict;  // as now stored (resolved)
+  uint64_t seq = 0;         // server sequence of the resolving write
+};
+
+// Lists and resolves conflicts. Not thread-safe (see ServerStore).
+class Conflicts {
+ public:
+  explicit Conflicts(ServerStore& store) : store_(store) {}
+  Conflicts(const Conflicts&) = delete;
+  Conflicts& operator=(const Conflicts&) = delete;
+
+  // All conflicts, oldest first; only unresolved ones if `open_only`.
+  Result<std::vector<ConflictRecord>> List(bool open_only = false);
+  // kNotFound if there is no conflict `id`.
+  Result<ConflictRecord> Get(std::string_view id);
+
+  // Writes the chosen value as an ordinary change from the server's own
+  // identity, in one transaction: a RowChange stamped by the server's
+  // hybrid clock after observing the cell's current hlc, with base = the
+  // cell's current server sequence (so it is no conflict itself), sealed in
+  // a change set signed by the server key (kept in change_set_log like a
+  // device's), merged with a fresh sequence and indexed for pull, so every
+  // device in scope pulls it. The conflict is then marked resolved with a
+  // new feed sequence, so devices pull the resolution too.
+  //   kNotFound: no such conflict;  kFailedPrecondition: already resolved,
+  //   or the value cannot win (a `forward` column such as a product's stage
+  //   never moves back);  kInvalidArgument: a value that does not parse or
+  //   validate for the column, or a SEQ that is neither side's.
+  Result<ResolveOutcome> Resolve(std::string_view id, const Resolution& how);
+
+ private:
+  ServerStore& store_;
+};
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_CONFLICTS_H_

@@ -1,0 +1,128 @@
+#ifndef KBO_SERVER_ENROLMENT_H_
+#define KBO_SERVER_ENROLMENT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/error_detail.h"
+#include "server/server_store.h"
+#include "shared/change_set.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+#include "shared/uuid.h"
+
+namespace kbo::server {
+
+// The roles of DESIGN §1, as written in tokens and on devices.
+inline constexpr std::string_view kRoles[] = {"field_officer", "trainer",
+                                              "central_office"};
+bool IsRole(std::string_view role);
+
+// The districts a device may read and write: a list of Chiang Mai district
+// codes, or every district ("all").
+struct Scope {
+  bool all = false;
+  std::vector<std::string> districts;  // sorted, unique; empty when `all`
+
+  bool Contains(std::string_view district_code) const;
+  // "all" or "5009,5011" (the form stored and shown).
+  std::string ToString() const;
+  // Parses "all" or a comma-separated list of known district codes (spaces
+  // around codes ignored). kInvalidArgument naming the bad code otherwise.
+  static Result<Scope> Parse(std::string_view text);
+};
+
+// A device as the server knows it (table `device`).
+struct DeviceRecord {
+  Uuid id;
+  PublicKey public_key;
+  std::string role;
+  Scope scope;
+  std::string enrolled_at;
+  std::string revoked_at;          // empty unless revoked
+  uint64_t last_seq = 0;           // last accepted change set
+  Sha256Digest last_hash{};        // its hash; zero before the first
+  std::string last_seen_at;        // last authenticated request; may be empty
+  std::optional<int64_t> clock_offset_ms;  // device clock - server clock
+
+  bool revoked() const { return !revoked_at.empty(); }
+  // |clock offset| > protocol::kClockFlagMs.
+  bool clock_off() const;
+};
+
+// Loads one device. nullopt if unknown; kCorruption if its row is damaged.
+Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id);
+
+// POST /v1/enroll, as parsed from its JSON body.
+struct EnrollRequest {
+  std::string token;       // 64 hex digits, as printed by `token create`
+  Uuid device_id;
+  PublicKey public_key;
+  std::optional<int64_t> clock_ms;  // the device's clock when it asked
+};
+// Parses {"token", "device_id", "public_key" (hex), "clock_ms"}.
+// kInvalidArgument naming the field that is missing or malformed.
+Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text);
+
+struct EnrollReply {
+  Uuid device_id;
+  std::string role;
+  Scope scope;
+  Uuid server_id;
+  PublicKey server_public_key;
+};
+// {"device_id", "role", "districts": [codes] or ["all"], "server_id",
+//  "server_public_key" (hex), "protocol": 1}
+std::string EnrollReplyJson(const EnrollReply& reply);
+
+// Parses a token lifetime: a positive whole number with a unit, "90s",
+// "30m", "24h", "7d"; at most 30 days. kInvalidArgument otherwise.
+Result<int64_t> ParseTtl(std::string_view text);
+
+// Enrolment tokens and the device registry (DESIGN §6). Not thread-safe
+// (see ServerStore).
+class Enrolment {
+ public:
+  // Tokens live 24 h unless told otherwise.
+  static constexpr int64_t kDefaultTtlMs = 24LL * 3600 * 1000;
+
+  explicit Enrolment(ServerStore& store) : store_(store) {}
+  Enrolment(const Enrolment&) = delete;
+  Enrolment& operator=(const Enrolment&) = delete;
+
+  // Makes a one-time token bound to `role` and `districts` ("all" or codes),
+  // expiring `ttl_ms` from now, and returns it (64 hex digits). Only its
+  // SHA-256 is stored. kInvalidArgument for an unknown role or district.
+  Result<std::string> CreateToken(std::string_view role,
+                                  std::string_view districts, int64_t ttl_ms);
+
+  // Redeems a token for a device, in one transaction:
+  //   kUnauthenticated: the token is unknown, expired or already used (by
+  //     another device, or by this device with another key);
+  //   kAlreadyExists (reason "device_exists"): the device id is enrolled with
+  //     another key, or the key belongs to another device;
+  //   kPermissionDenied (reason "revoked"): the device was revoked.
+  // Asking again with the same token, device and key after a lost answer
+  // returns the same reply (idempotent). A device already enrolled with the
+  // same key may redeem a NEW token to change its role and districts.
+  // Records the device's clock offset when `clock_ms` is given.
+  Result<EnrollReply> Enroll(const EnrollRequest& request, ErrorDetail* detail);
+
+  // Every device, in enrolment order.
+  Result<std::vector<DeviceRecord>> ListDevices();
+
+  // Revokes a device: from now on every request it signs is refused (403)
+  // and bundles it signed are refused. kNotFound if unknown; revoking twice
+  // keeps the first time.
+  Status Revoke(std::string_view device_id);
+
+ private:
+  ServerStore& store_;
+};
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_ENROLMENT_H_

@@ -1,0 +1,488 @@
+#include "server/http_api.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <exception>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <thread>
+
+#include <httplib.h>
+#include <nlohmann/json.hpp>
+
+#include "server/blob_service.h"
+#include "server/enrolment.h"
+#include "server/error_detail.h"
+#include "server/log.h"
+#include "server/pull_service.h"
+#include "server/push_service.h"
+#include "server/reports.h"
+#include "server/request_auth.h"
+#include "shared/protocol.h"
+
+// The only file of kbo-server that includes <httplib.h> (tools/check-layering).
+// It maps routes to services and Status to HTTP; it decides nothing else.
+
+namespace kbo::server {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kJson = "application/json; charset=utf-8";
+// A slow rural link may pause for a while mid-chunk; an idle socket beyond
+// this is dropped so it cannot hold a worker thread.
+constexpr time_t kReadTimeoutSec = 30;
+constexpr time_t kWriteTimeoutSec = 30;
+
+// ---- Status -> HTTP ---------------------------------------------------------
+
+void WriteJson(httplib::Response& res, int status, const json& body) {
+  res.status = status;
+  res.set_content(body.dump(), kJson);
+}
+
+// {"error": reason or CodeName, "message": ..., plus the detail's numbers}.
+// A 5xx never carries internals: they go to the log.
+void WriteError(const httplib::Request& req, httplib::Response& res, const Status& s,
+                const ErrorDetail& detail = ErrorDetail()) {
+  const int status = HttpStatusFor(s.code(), detail.reason);
+  json body;
+  if (status >= 500) {
+    LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
+    body = {{"error", "internal"},
+            {"message", "the server could not complete this request; it has been "
+                        "logged. Nothing was half-applied; try again later."}};
+  } else {
+    body = {{"error", detail.reason.empty() ? CodeName(s.code()) : detail.reason},
+            {"message", s.message()}};
+    if (detail.expected) body["expected"] = *detail.expected;
+    if (detail.received) body["received"] = *detail.received;
+  }
+  WriteJson(res, status, body);
+}
+
+// Strict decimal uint64 query parameter; `fallback` when absent.
+bool ParamU64(const httplib::Request& req, const char* name, uint64_t fallback,
+              uint64_t* out) {
+  if (!req.has_param(name)) {
+    *out = fallback;
+    return true;
+  }
+  const std::string v = req.get_param_value(name);
+  if (v.empty() || v.size() > 19) return false;
+  uint64_t n = 0;
+  for (char c : v) {
+    if (c < '0' || c > '9') return false;
+    n = n * 10 + static_cast<uint64_t>(c - '0');
+  }
+  *out = n;
+  return true;
+}
+
+// ---- Request log --------------------------------------------------------------
+
+thread_local std::chrono::steady_clock::time_point t_request_start;
+
+void LogRequest(const httplib::Request& req, const httplib::Response& res) {
+  const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::steady_clock::now() - t_request_start)
+                      .count();
+  std::string device = req.get_header_value(protocol::kDeviceHeader);
+  if (device.size() > 36) device.resize(36);
+  LogLine(req.method + " " + req.path + " " + std::to_string(res.status) + " " +
+          std::to_string(ms) + "ms" + (device.empty() ? "" : " " + device));
+  t_request_start = std::chrono::steady_clock::now();
+}
+
+// ---- Routes -------------------------------------------------------------------
+
+class Api {
+ public:
+  explicit Api(ServerStore& store)
+      : store_(store), enrolment_(store), auth_(store), push_(store), pull_(store),
+        blobs_(store) {}
+
+  void Install(httplib::Server& svr) {
+    svr.set_payload_max_length(protocol::kMaxPushBytes);
+    svr.set_read_timeout(kReadTimeoutSec, 0);
+    svr.set_write_timeout(kWriteTimeoutSec, 0);
+    svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
+      t_request_start = std::chrono::steady_clock::now();
+      return httplib::Server::HandlerResponse::Unhandled;
+    });
+    svr.set_logger(LogRequest);
+    // Without this, 0.11.4 puts e.what() in a response header.
+    svr.set_exception_handler(
+        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
+          std::string what = "unknown exception";
+          try {
+            if (ep) std::rethrow_exception(ep);
+          } catch (const std::exception& e) {
+            what = e.what();
+          } catch (...) {
+          }
+          res.headers.clear();
+          WriteError(req, res, Status::Internal("exception: " + what));
+        });
+    // Errors httplib produces itself (no route, body too large, bad request)
+    // get a JSON body too; ours already have one.
+    svr.set_error_handler(httplib::Server::HandlerWithResponse(
+        [](const httplib::Request&, httplib::Response& res) {
+      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
+      std::string error = "bad_request";
+      std::string message = "the request could not be understood";
+      if (res.status == 404) {
+        error = "not_found";
+        message = "no such endpoint";
+      } else if (res.status == 413) {
+        error = "too_large";
+        message = "the request body is larger than this server accepts (" +
+                  std::to_string(protocol::kMaxPushBytes >> 20) + " MiB)";
+      } else if (res.status == 405) {
+        error = "method_not_allowed";
+        message = "this endpoint does not take that method";
+      } else if (res.status >= 500) {
+        error = "internal";
+        message = "the server could not complete this request";
+      }
+      res.set_content(json({{"error", error}, {"message", message}}).dump(), kJson);
+      return httplib::Server::HandlerResponse::Handled;
+    }));
+
+    svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
+      std::lock_guard<std::mutex> lock(store_.mutex());
+      Result<Overview> o = ReadOverview(store_.db());
+      if (!o.ok()) return WriteError(req, res, o.status());
+      res.set_content(DashboardHtml(*o), "text/html; charset=utf-8");
+    });
+    svr.Get(std::string(protocol::kHealthPath),
+            [](const httplib::Request&, httplib::Response& res) {
+              WriteJson(res, 200, {{"ok", true}, {"protocol", protocol::kVersion}});
+            });
+    svr.Post(std::string(protocol::kEnrollPath),
+             [this](const httplib::Request& req, httplib::Response& res) {
+               Enroll(req, res);
+             });
+    svr.Post(std::string(protocol::kPushPath),
+             [this](const httplib::Request& req, httplib::Response& res) {
+               Push(req, res);
+             });
+    svr.Get(std::string(protocol::kPullPath),
+            [this](const httplib::Request& req, httplib::Response& res) {
+              Pull(req, res);
+            });
+    svr.Get(std::string(protocol::kConflictsPath),
+            [this](const httplib::Request& req, httplib::Response& res) {
+              ConflictFeed(req, res);
+            });
+    // Registered before the blob pattern: the first match wins.
+    svr.Get(std::string(protocol::kBlobsMissingPath),
+            [this](const httplib::Request& req, httplib::Response& res) {
+              MissingBlobs(req, res);
+            });
+    const std::string blob_pattern = std::string(protocol::kBlobPathPrefix) + "([^/]+)";
+    svr.Get(blob_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+      BlobStateOf(req, res);
+    });
+    svr.Put(blob_pattern, [this](const httplib::Request& req, httplib::Response& res) {
+      PutBlobChunk(req, res);
+    });
+  }
+
+ private:
+  // Verifies the request signature; on refusal writes the error and returns
+  // nullopt. Call with the store lock held.
+  std::optional<DeviceRecord> Authenticate(const httplib::Request& req,
+                                           httplib::Response& res) {
+    const std::string device = req.get_header_value(protocol::kDeviceHeader);
+    const std::string time = req.get_header_value(protocol::kTimeHeader);
+    const std::string nonce = req.get_header_value(protocol::kNonceHeader);
+    const std::string signature = req.get_header_value(protocol::kSignatureHeader);
+    SignedRequest signed_request{req.method, req.target, device, time,
+                                 nonce,      signature,  req.body};
+    ErrorDetail detail;
+    Result<DeviceRecord> d = auth_.Authenticate(signed_request, &detail);
+    if (!d.ok()) {
+      WriteError(req, res, d.status(), detail);
+      return std::nullopt;
+    }
+    return std::move(d).value();
+  }
+
+  void Enroll(const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > protocol::kMaxJsonBytes) {
+      return WriteError(req, res, Status::ResourceExhausted("the enrolment request is too large"));
+    }
+    Result<EnrollRequest> parsed = ParseEnrollRequest(req.body);
+    if (!parsed.ok()) return WriteError(req, res, parsed.status());
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    ErrorDetail detail;
+    Result<EnrollReply> reply = enrolment_.Enroll(*parsed, &detail);
+    if (!reply.ok()) return WriteError(req, res, reply.status(), detail);
+    res.status = 200;
+    res.set_content(EnrollReplyJson(*reply), kJson);
+  }
+
+  void Push(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    ErrorDetail detail;
+    Result<PushResult> r = push_.Push(*device, req.body, &detail);
+    if (!r.ok()) return WriteError(req, res, r.status(), detail);
+    res.status = 200;
+    res.set_content(r->response_json, kJson);
+  }
+
+  void Pull(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    uint64_t after = 0, limit = 0;
+    if (!ParamU64(req, "after", 0, &after) || !ParamU64(req, "limit", 0, &limit)) {
+      return WriteError(req, res,
+                        Status::InvalidArgument("after and limit must be whole numbers"));
+    }
+    Result<PullPage> page = pull_.Pull(
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
+    if (!page.ok()) return WriteError(req, res, page.status());
+    res.status = 200;
+    res.set_header(protocol::kNextCursorHeader, std::to_string(page->next_cursor));
+    res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");
+    res.set_header(protocol::kSignatureHeader, page->signature_hex);
+    res.set_content(page->body, "application/octet-stream");
+  }
+
+  void ConflictFeed(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    uint64_t after = 0, limit = 0;
+    if (!ParamU64(req, "after", 0, &after) || !ParamU64(req, "limit", 0, &limit)) {
+      return WriteError(req, res,
+                        Status::InvalidArgument("after and limit must be whole numbers"));
+    }
+    Result<ConflictsPage> page = pull_.ConflictsAfter(
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
+    if (!page.ok()) return WriteError(req, res, page.status());
+    res.status = 200;
+    res.set_header(protocol::kSignatureHeader, page->signature_hex);
+    res.set_content(page->body, kJson);
+  }
+
+  void MissingBlobs(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    Result<std::vector<std::string>> missing = blobs_.Missing(*device);
+    if (!missing.ok()) return WriteError(req, res, missing.status());
+    WriteJson(res, 200, {{"missing", *missing}});
+  }
+
+  static json StateJson(const BlobState& s) {
+    return {{"sha256", s.sha256},
+            {"received", s.received},
+            {"total", s.total},
+            {"complete", s.complete}};
+  }
+
+  void BlobStateOf(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    Result<BlobState> state = blobs_.State(req.matches[1].str());
+    if (!state.ok()) return WriteError(req, res, state.status());
+    WriteJson(res, 200, StateJson(*state));
+  }
+
+  void PutBlobChunk(const httplib::Request& req, httplib::Response& res) {
+    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    uint64_t offset = 0, total = 0;
+    if (!req.has_param("offset") || !req.has_param("total") ||
+        !ParamU64(req, "offset", 0, &offset) || !ParamU64(req, "total", 0, &total)) {
+      return WriteError(req, res, Status::InvalidArgument(
+                                      "a chunk needs ?offset=O&total=T as whole numbers"));
+    }
+    if (!req.has_header(protocol::kChunkHashHeader)) {
+      ErrorDetail detail;
+      detail.reason = "bad_chunk";
+      return WriteError(req, res,
+                        Status::InvalidArgument(std::string("a chunk needs the ") +
+                                                protocol::kChunkHashHeader + " header"),
+                        detail);
+    }
+    ErrorDetail detail;
+    Result<BlobState> state = blobs_.PutChunk(
+        req.matches[1].str(), offset, total,
+        req.get_header_value(protocol::kChunkHashHeader), req.body, &detail);
+    if (!state.ok()) return WriteError(req, res, state.status(), detail);
+    WriteJson(res, 200, StateJson(*state));
+  }
+
+  ServerStore& store_;
+  Enrolment enrolment_;
+  RequestAuth auth_;
+  PushService push_;
+  PullService pull_;
+  BlobService blobs_;
+};
+
+// ---- Signals ------------------------------------------------------------------
+
+// Self-pipe: the handler only write()s (async-signal-safe); a watcher thread
+// turns the byte into svr.stop().
+int g_signal_pipe[2] = {-1, -1};
+
+extern "C" void OnStopSignal(int) {
+  const int saved = errno;
+  const char byte = 1;
+  if (g_signal_pipe[1] >= 0) {
+    ssize_t ignored = ::write(g_signal_pipe[1], &byte, 1);
+    (void)ignored;
+  }
+  errno = saved;
+}
+
+}  // namespace
+
+int HttpStatusFor(Code code, std::string_view reason) {
+  if (reason == "hash_mismatch") return 422;
+  switch (code) {
+    case Code::kOk: return 200;
+    case Code::kInvalidArgument:
+    case Code::kCorruption: return 400;
+    case Code::kNotFound: return 404;
+    case Code::kAlreadyExists: return 409;
+    case Code::kUnavailable: return 503;
+    case Code::kUnauthenticated: return 401;
+    case Code::kPermissionDenied: return 403;
+    case Code::kSequenceGap: return 409;
+    case Code::kFailedPrecondition: return 409;
+    case Code::kResourceExhausted: return 413;
+    case Code::kIOError:
+    case Code::kInternal: return 500;
+  }
+  return 500;
+}
+
+Status ParseListen(std::string_view text, ServeOptions* options) {
+  const auto bad = [&] {
+    return Status::InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8787; got '" +
+                                   std::string(text) + "'");
+  };
+  std::string host;
+  std::string_view port;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() ||
+        text[close + 1] != ':') {
+      return bad();
+    }
+    host = std::string(text.substr(1, close - 1));
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return bad();
+    host = std::string(text.substr(0, colon));
+    port = text.substr(colon + 1);
+  }
+  if (host.empty() || port.empty() || port.size() > 5) return bad();
+  int p = 0;
+  for (char c : port) {
+    if (c < '0' || c > '9') return bad();
+    p = p * 10 + (c - '0');
+  }
+  if (p > 65535) return bad();
+  options->host = host;
+  options->port = p;
+  return Status();
+}
+
+Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& ready) {
+  std::unique_ptr<httplib::Server> svr;
+  if (!options.tls_cert.empty() || !options.tls_key.empty()) {
+    if (options.tls_cert.empty() || options.tls_key.empty()) {
+      return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
+    }
+    svr = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
+                                               options.tls_key.c_str());
+  } else {
+    svr = std::make_unique<httplib::Server>();
+  }
+  if (!svr->is_valid()) {
+    return Status::InvalidArgument("cannot load the TLS certificate '" + options.tls_cert +
+                                   "' and key '" + options.tls_key + "'");
+  }
+  Api api(store);
+  api.Install(*svr);
+
+  int port = options.port;
+  if (port == 0) {
+    port = svr->bind_to_any_port(options.host);
+    if (port <= 0) {
+      return Status::Unavailable("cannot listen on " + options.host + " (any port)");
+    }
+  } else if (!svr->bind_to_port(options.host, port)) {
+    return Status::Unavailable("cannot listen on " + options.host + ":" +
+                               std::to_string(port) + " (in use, or not this machine's address?)");
+  }
+
+  if (::pipe(g_signal_pipe) != 0) return Status::IOError("cannot create a pipe");
+  struct sigaction action {};
+  action.sa_handler = OnStopSignal;
+  sigemptyset(&action.sa_mask);
+  struct sigaction old_int {}, old_term {}, old_pipe {};
+  sigaction(SIGINT, &action, &old_int);
+  sigaction(SIGTERM, &action, &old_term);
+  struct sigaction ignore {};
+  ignore.sa_handler = SIG_IGN;
+  sigemptyset(&ignore.sa_mask);
+  sigaction(SIGPIPE, &ignore, &old_pipe);
+
+  std::atomic<bool> listen_done{false};
+  std::thread watcher([&] {
+    pollfd pfd{g_signal_pipe[0], POLLIN, 0};
+    while (::poll(&pfd, 1, -1) < 0 && errno == EINTR) {
+    }
+    if (listen_done.load()) return;
+    LogLine("stopping: finishing requests in flight");
+    // stop() before listen_after_bind() has started is a no-op: keep asking.
+    while (!listen_done.load()) {
+      svr->stop();
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  });
+
+  ready << "listening on " << options.host << ":" << port << std::endl;
+  LogLine(std::string("kbo-server listening on ") + options.host + ":" +
+          std::to_string(port) + (options.tls_cert.empty() ? "" : " (TLS)") +
+          ", data in " + store.paths().dir);
+  const bool clean = svr->listen_after_bind();
+  listen_done.store(true);
+  {
+    const char byte = 0;
+    ssize_t ignored = ::write(g_signal_pipe[1], &byte, 1);  // wake the watcher
+    (void)ignored;
+  }
+  watcher.join();
+  sigaction(SIGINT, &old_int, nullptr);
+  sigaction(SIGTERM, &old_term, nullptr);
+  sigaction(SIGPIPE, &old_pipe, nullptr);
+  ::close(g_signal_pipe[0]);
+  ::close(g_signal_pipe[1]);
+  g_signal_pipe[0] = g_signal_pipe[1] = -1;
+  (void)clean;  // listen_after_bind() returns false after stop() too
+  LogLine("stopped");
+  return Status();
+}
+
+}  // namespace kbo::server

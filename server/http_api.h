@@ -1,0 +1,46 @@
+#ifndef KBO_SERVER_HTTP_API_H_
+#define KBO_SERVER_HTTP_API_H_
+
+#include <ostream>
+#include <string>
+#include <string_view>
+
+#include "server/server_store.h"
+#include "shared/result.h"
+#include "shared/status.h"
+
+namespace kbo::server {
+
+struct ServeOptions {
+  // Loopback by default: exposing the server is a deliberate act.
+  std::string host = "127.0.0.1";
+  // 0 binds a free port (tests, scripts).
+  int port = 8787;
+  // Both set: HTTPS (httplib::SSLServer) with this PEM certificate and key.
+  std::string tls_cert;
+  std::string tls_key;
+};
+
+// Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",
+// "[::1]:8787"). kInvalidArgument otherwise.
+Status ParseListen(std::string_view text, ServeOptions* options);
+
+// The HTTP status for a Status code (CONVENTIONS §2.2), with the one reason
+// that overrides it ("hash_mismatch" -> 422). Exposed for tests.
+int HttpStatusFor(Code code, std::string_view reason);
+
+// Serves the sync protocol (docs/protocol.md) and the dashboard at / until
+// SIGINT or SIGTERM, then stops gracefully (requests in flight finish) and
+// returns OK. Once the socket is bound, writes exactly one line
+// "listening on HOST:PORT" to `ready` and flushes it. Requests are served
+// by a thread pool; service calls are serialized on store.mutex(). Each
+// request is logged to stderr: method, path, status, milliseconds, device.
+//   kUnavailable: the address cannot be bound;
+//   kInvalidArgument: the TLS certificate or key cannot be loaded.
+// Installs SIGINT/SIGTERM handlers for its duration (restored on return)
+// and ignores SIGPIPE.
+Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& ready);
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_HTTP_API_H_

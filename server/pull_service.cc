@@ -1,0 +1,185 @@
+#include "server/pull_service.h"
+
+#include <algorithm>
+#include <map>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "schema/schema.h"
+#include "server/conflicts.h"
+#include "shared/change_set_codec.h"
+#include "shared/entities.h"
+#include "shared/protocol.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::server {
+namespace {
+
+int ClampLimit(int limit) {
+  if (limit <= 0) return protocol::kDefaultPullLimit;
+  return std::min(limit, protocol::kMaxPullLimit);
+}
+
+// " AND district_code IN (?first, ...)" for a scoped device; "" for "all".
+std::string ScopeClause(const Scope& scope, int first) {
+  if (scope.all) return "";
+  std::string sql = " AND district_code IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += (i ? ", ?" : "?") + std::to_string(first + static_cast<int>(i));
+  }
+  if (scope.districts.empty()) sql += "NULL";
+  return sql + ")";
+}
+
+void BindScope(Statement& st, const Scope& scope, int first) {
+  if (scope.all) return;
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    st.Bind(first + static_cast<int>(i), std::string_view(scope.districts[i]));
+  }
+}
+
+struct IndexedRow {
+  std::string entity;
+  std::string row_id;
+  uint64_t max_seq = 0;
+};
+
+// The RowChanges of one row that a device with cursor `after` lacks, and a
+// rough size of their encoding (for the page size bound).
+Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
+                       std::vector<RowChange>* out, size_t* approx_bytes) {
+  const Entity* entity = FindEntity(row.entity);
+  Result<Uuid> id = Uuid::Parse(row.row_id);
+  if (entity == nullptr || !id.ok()) {
+    return Status::Corruption("row_seq names an unknown row " + row.entity + " " +
+                              row.row_id);
+  }
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(db, entity->name, *id);
+  if (!versions.ok()) return versions.status();
+
+  std::string sql = "SELECT ";
+  for (const Column& c : entity->columns) sql += std::string(c.name) + ", ";
+  sql += "deleted FROM " + std::string(entity->name) + " WHERE id = ?1";
+  Statement& st = db.Cached(sql);
+  st.Bind(1, std::string_view(row.row_id));
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::Corruption("row_seq names a missing row " + row.entity + " " +
+                              row.row_id);
+  }
+  std::map<std::string_view, Value> values;
+  int i = 0;
+  for (const Column& c : entity->columns) values[c.name] = st.ColumnValue(i++);
+  values[kDeletedColumn] = st.ColumnValue(i);
+  if (Status s = st.Reset(); !s.ok()) return s;
+
+  std::map<Hlc, RowChange> by_hlc;
+  for (const auto& [column, version] : *versions) {
+    if (version.seq <= after) continue;
+    auto v = values.find(column);
+    if (v == values.end()) continue;  // not a column this catalogue knows
+    RowChange& rc = by_hlc[version.hlc];
+    if (rc.cells.empty()) {
+      rc.entity = std::string(entity->name);
+      rc.row_id = *id;
+      rc.hlc = version.hlc;
+      *approx_bytes += rc.entity.size() + 64;
+    }
+    rc.cells.push_back({column, v->second, version.seq});
+    *approx_bytes += column.size() + v->second.text().size() + 24;
+  }
+  for (auto& [hlc, rc] : by_hlc) out->push_back(std::move(rc));
+  return Status();
+}
+
+}  // namespace
+
+Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
+                                   int limit) {
+  const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
+  Db& db = store_.db();
+  Transaction txn(db);  // one snapshot for the whole page
+  if (!txn.status().ok()) return txn.status();
+
+  // Every row yields at least one RowChange, so limit + 1 rows are enough to
+  // fill the page and know whether more remain.
+  std::vector<IndexedRow> candidates;
+  {
+    Statement& st = db.Cached(
+        "SELECT entity, row_id, max_seq FROM row_seq WHERE max_seq > ?1" +
+        ScopeClause(device.scope, 3) + " ORDER BY max_seq LIMIT ?2");
+    st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(max_changes + 1));
+    BindScope(st, device.scope, 3);
+    while (st.Step()) {
+      candidates.push_back({st.ColumnText(0), st.ColumnText(1),
+                            static_cast<uint64_t>(st.ColumnInt(2))});
+    }
+    if (!st.status().ok()) return st.status();
+  }
+
+  PullPage page;
+  page.after = after;
+  page.next_cursor = after;
+  ChangeSet cs;
+  cs.schema_version = static_cast<uint16_t>(
+      LatestSchemaVersion(schema::kReplicaMigrations, schema::kReplicaMigrations_count));
+  size_t bytes = 0;
+  size_t consumed = 0;
+  for (const IndexedRow& row : candidates) {
+    std::vector<RowChange> changes;
+    size_t row_bytes = 0;
+    if (Status s = RowChangesAfter(db, row, after, &changes, &row_bytes); !s.ok()) {
+      return s;
+    }
+    if (page.rows > 0 && (cs.rows.size() + changes.size() > max_changes ||
+                          bytes + row_bytes > kMaxPageBytes)) {
+      break;
+    }
+    for (RowChange& rc : changes) cs.rows.push_back(std::move(rc));
+    bytes += row_bytes;
+    if (!changes.empty()) ++page.rows;
+    page.next_cursor = row.max_seq;
+    ++consumed;
+  }
+  page.more = consumed < candidates.size() || candidates.size() == max_changes + 1;
+  page.row_changes = cs.rows.size();
+  page.body = EncodeChangeSet(cs);
+  const Signature sig = store_.key().Sign(
+      kPullPageDomain, protocol::PullPageMessage(device.id.ToString(), after,
+                                                 page.next_cursor, page.more, page.body));
+  page.signature_hex = SignatureToHex(sig);
+  return page;
+}
+
+Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
+                                                  uint64_t after, int limit) {
+  const size_t max = static_cast<size_t>(ClampLimit(limit));
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<std::vector<ConflictRecord>> feed = ConflictFeed(db, after, device.scope, max + 1);
+  if (!feed.ok()) return feed.status();
+  ConflictsPage page;
+  page.after = after;
+  page.next = after;
+  page.more = feed->size() > max;
+  if (page.more) feed->resize(max);
+  std::string list;
+  for (const ConflictRecord& c : *feed) {
+    if (!list.empty()) list += ',';
+    list += ConflictJson(c);
+    page.next = std::max(page.next, c.feed_seq);
+  }
+  page.count = feed->size();
+  page.body = "{\"conflicts\":[" + list + "],\"next\":" + std::to_string(page.next) +
+              ",\"more\":" + (page.more ? "true" : "false") + "}";
+  const Signature sig = store_.key().Sign(
+      kPullPageDomain, protocol::ConflictsMessage(device.id.ToString(), after, page.body));
+  page.signature_hex = SignatureToHex(sig);
+  return page;
+}
+
+}  // namespace kbo::server

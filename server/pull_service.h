@@ -1,0 +1,70 @@
+#ifndef KBO_SERVER_PULL_SERVICE_H_
+#define KBO_SERVER_PULL_SERVICE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+
+#include "server/enrolment.h"
+#include "server/server_store.h"
+#include "shared/result.h"
+
+namespace kbo::server {
+
+// One pull page (GET /v1/pull?after=N&limit=M), signed by the server.
+struct PullPage {
+  // EncodeChangeSet(ChangeSet{device = nil, seq = 0, prev_hash = 0, rows}):
+  // for every row in the device's districts whose newest write has a
+  // server sequence > after, in that sequence's order, the row's cells
+  // written after `after`, grouped into one RowChange per hlc (ascending),
+  // each cell's `base` = the server sequence of the cell's current value.
+  std::string body;
+  uint64_t after = 0;
+  uint64_t next_cursor = 0;  // max_seq of the last row sent; `after` if none
+  bool more = false;         // rows remain after next_cursor
+  std::string signature_hex; // server Sign(kPullPageDomain, PullPageMessage(...))
+  size_t rows = 0;           // entity rows in the page
+  size_t row_changes = 0;    // RowChanges in the page (what `limit` counts)
+};
+
+// GET /v1/conflicts?after=N: {"conflicts": [ConflictJson...], "next": N,
+// "more": bool}, signed like a pull page over protocol::ConflictsMessage.
+struct ConflictsPage {
+  std::string body;
+  uint64_t after = 0;
+  uint64_t next = 0;  // max feed_seq in the page; `after` if none
+  bool more = false;
+  std::string signature_hex;
+  size_t count = 0;
+};
+
+// Serves pull pages and the conflict feed, scoped to a device's districts.
+// Not thread-safe (see ServerStore).
+class PullService {
+ public:
+  // A page also stops before its encoded size passes this (the client's
+  // decoder refuses more than 8 MiB by default): at least one row is always
+  // sent, and one row is at most ~14 cells of 64 KiB.
+  static constexpr size_t kMaxPageBytes = size_t{4} << 20;
+
+  explicit PullService(ServerStore& store) : store_(store) {}
+  PullService(const PullService&) = delete;
+  PullService& operator=(const PullService&) = delete;
+
+  // `limit` counts RowChanges: <= 0 means protocol::kDefaultPullLimit, and
+  // it is capped at protocol::kMaxPullLimit. A row's RowChanges are never
+  // split across pages. Reads one consistent snapshot.
+  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit);
+
+  // Conflicts in the device's districts with feed_seq > after, at most
+  // `limit` (same defaults and cap as Pull).
+  Result<ConflictsPage> ConflictsAfter(const DeviceRecord& device, uint64_t after,
+                                       int limit);
+
+ private:
+  ServerStore& store_;
+};
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_PULL_SERVICE_H_

@@ -1,0 +1,233 @@
+#include "server/push_service.h"
+
+#include <optional>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "schema/schema.h"
+#include "server/log.h"
+#include "server/server_apply.h"
+#include "shared/change_set_codec.h"
+#include "shared/hlc.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::server {
+namespace {
+
+using nlohmann::json;
+
+}  // namespace
+
+Result<PushResult> ParsePushResponse(std::string_view json_text,
+                                     Signature* signature) {
+  const json j = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  const auto bad = [] { return Status::Corruption("not a push receipt"); };
+  if (j.is_discarded() || !j.is_object()) return bad();
+  auto rit = j.find("receipt");
+  auto sit = j.find("signature");
+  if (rit == j.end() || !rit->is_object() || sit == j.end() || !sit->is_string()) {
+    return bad();
+  }
+  const json& r = *rit;
+  PushResult out;
+  const auto text = [&](const char* name, std::string* v) {
+    auto it = r.find(name);
+    if (it == r.end() || !it->is_string()) return false;
+    *v = it->get<std::string>();
+    return true;
+  };
+  const auto number = [&](const char* name, uint64_t* v) {
+    auto it = r.find(name);
+    if (it == r.end() || !it->is_number_unsigned()) return false;
+    *v = it->get<uint64_t>();
+    return true;
+  };
+  protocol::Receipt& rc = out.receipt;
+  if (!text("device_id", &rc.device_id) || !number("seq", &rc.seq) ||
+      !text("hash", &rc.hash) || !number("first_server_seq", &rc.first_server_seq) ||
+      !number("last_server_seq", &rc.last_server_seq) || !number("rows", &rc.rows) ||
+      !number("conflicts", &rc.conflicts) || !text("received_at", &rc.received_at)) {
+    return bad();
+  }
+  Result<Signature> sig = SignatureFromHex(sit->get<std::string>());
+  if (!sig.ok()) return bad();
+  if (signature != nullptr) *signature = *sig;
+  out.response_json = std::string(json_text);
+  return out;
+}
+
+Result<PushResult> PushService::Push(const DeviceRecord& device, std::string_view body,
+                                     ErrorDetail* detail) {
+  return Ingest(&device.id, body, detail);
+}
+
+Result<PushResult> PushService::PushFromBundle(std::string_view body,
+                                               ErrorDetail* detail) {
+  return Ingest(nullptr, body, detail);
+}
+
+Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_view body,
+                                       ErrorDetail* detail) {
+  if (body.size() > protocol::kMaxPushBytes) {
+    return Status::ResourceExhausted(
+        "a push may carry at most " + std::to_string(protocol::kMaxPushBytes >> 20) +
+        " MiB; send smaller change sets");
+  }
+  Signature signature{};
+  std::string_view cs_bytes;
+  if (Status s = protocol::DecodePushBody(body, &signature, &cs_bytes); !s.ok()) {
+    return s;
+  }
+  DecodeLimits limits;
+  limits.max_bytes = protocol::kMaxPushBytes;
+  Result<ChangeSet> decoded = DecodeChangeSet(cs_bytes, limits);
+  if (!decoded.ok()) {
+    return Refuse(detail, "bad_change_set",
+                  Status::Corruption("the change set does not decode: " +
+                                     decoded.status().message()));
+  }
+  const ChangeSet& cs = *decoded;
+  const std::string device_text = cs.device.ToString();
+  if (authenticated != nullptr && cs.device != *authenticated) {
+    return Refuse(detail, "wrong_device",
+                  Status::PermissionDenied("the change set is device " + device_text +
+                                           "'s, but the request was signed by " +
+                                           authenticated->ToString()));
+  }
+  static const int kSchema = LatestSchemaVersion(schema::kReplicaMigrations,
+                                                 schema::kReplicaMigrations_count);
+  if (cs.schema_version > kSchema) {
+    return Refuse(detail, "unsupported_schema",
+                  Status::InvalidArgument(
+                      "the change set uses schema " + std::to_string(cs.schema_version) +
+                      " but this server knows schema " + std::to_string(kSchema) +
+                      "; update kbo-server"));
+  }
+  if (cs.seq == 0) {
+    return Status::InvalidArgument("change set sequence numbers start at 1");
+  }
+
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<std::optional<DeviceRecord>> loaded = LoadDevice(db, cs.device);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status::Unauthenticated("device " + device_text +
+                                   " is not enrolled on this server");
+  }
+  const DeviceRecord& device = **loaded;
+  if (device.revoked()) {
+    return Refuse(detail, "revoked",
+                  Status::PermissionDenied("device " + device_text + " was revoked on " +
+                                           device.revoked_at));
+  }
+  if (!Verify(device.public_key, kChangeSetDomain, cs_bytes, signature)) {
+    return Refuse(detail, "bad_signature",
+                  Status::Unauthenticated(
+                      "the change set signature does not verify with device " +
+                      device_text + "'s key; nothing was stored"));
+  }
+  const int64_t now = store_.NowMillis();
+  for (size_t i = 0; i < cs.rows.size(); ++i) {
+    const RowChange& row = cs.rows[i];
+    if (row.hlc.device != cs.device) {
+      return Refuse(detail, "forged_hlc",
+                    Status::PermissionDenied(
+                        "row " + std::to_string(i + 1) + " (" + row.entity + " " +
+                        row.row_id.ToString() + ") is stamped by device " +
+                        row.hlc.device.ToString() + ", not by " + device_text));
+    }
+    if (row.hlc.wall_ms > now &&
+        row.hlc.wall_ms - now > HybridClock::kDefaultMaxSkewMs) {
+      return Refuse(
+          detail, "clock_ahead",
+          Status::InvalidArgument(
+              "row " + std::to_string(i + 1) + " was recorded at " +
+              FormatIsoUtc(row.hlc.wall_ms) + " by the device's clock, more than 24 "
+              "hours ahead of the server (" + FormatIsoUtc(now) +
+              "); set the device's date and time correctly. Nothing was stored"));
+    }
+  }
+
+  const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
+  const std::string hash_hex = HexEncode(hash);
+  if (cs.seq <= device.last_seq) {
+    Statement& st = db.Cached(
+        "SELECT hash, receipt FROM change_set_log WHERE device_id = ?1 AND seq = ?2");
+    st.Bind(1, std::string_view(device_text)).Bind(2, static_cast<int64_t>(cs.seq));
+    if (!st.Step()) {
+      if (!st.status().ok()) return st.status();
+      return Status::Internal("change set " + std::to_string(cs.seq) + " of device " +
+                              device_text + " is accepted but missing from the log");
+    }
+    const std::string logged_hash = st.ColumnBlob(0);
+    std::string stored = st.ColumnText(1);
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (logged_hash == std::string_view(reinterpret_cast<const char*>(hash.data()),
+                                        hash.size())) {
+      Result<PushResult> again = ParsePushResponse(stored, nullptr);
+      if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
+      again->repeated = true;
+      return again;
+    }
+    LogLine("FORKED DEVICE " + device_text + ": change set " + std::to_string(cs.seq) +
+            " arrived with hash " + hash_hex + " but the server accepted another set " +
+            "with that number (hash " + HexEncode(logged_hash) +
+            "); refused. The device may have been restored from a backup or cloned.");
+    return Refuse(detail, "sequence_conflict",
+                  Status::SequenceGap(
+                      "the server already holds a different change set " +
+                      std::to_string(cs.seq) + " from this device; it was refused "
+                      "and logged. Has this device been restored from a backup or "
+                      "copied? Ask the central office."));
+  }
+  if (cs.seq > device.last_seq + 1) {
+    if (detail != nullptr) detail->expected = device.last_seq + 1;
+    return Refuse(detail, "sequence_gap",
+                  Status::SequenceGap("change set " + std::to_string(cs.seq) +
+                                      " arrived but the server expects " +
+                                      std::to_string(device.last_seq + 1) +
+                                      "; send the earlier ones first"));
+  }
+  if (cs.prev_hash != device.last_hash) {
+    return Refuse(detail, "prev_hash_mismatch",
+                  Status::SequenceGap(
+                      "change set " + std::to_string(cs.seq) +
+                      " does not follow the last one the server accepted from this "
+                      "device (previous hash differs); refused"));
+  }
+
+  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device.scope, detail);
+  if (!applied.ok()) return applied.status();
+
+  PushResult result;
+  protocol::Receipt& r = result.receipt;
+  r.device_id = device_text;
+  r.seq = cs.seq;
+  r.hash = hash_hex;
+  r.first_server_seq = applied->first_seq;
+  r.last_server_seq = applied->last_seq;
+  r.rows = applied->rows;
+  r.conflicts = applied->conflicts;
+  r.received_at = FormatIsoUtc(now);
+  result.response_json = SignedReceiptJson(store_.key(), r);
+  if (Status s = AppendToLog(db, r, hash, cs_bytes, signature, result.response_json);
+      !s.ok()) {
+    return s;
+  }
+  {
+    Statement& st = db.Cached(
+        "UPDATE device SET last_seq = ?2, last_hash = ?3 WHERE device_id = ?1");
+    st.Bind(1, std::string_view(device_text))
+        .Bind(2, static_cast<int64_t>(cs.seq))
+        .BindBlob(3, std::string_view(reinterpret_cast<const char*>(hash.data()),
+                                      hash.size()));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return result;
+}
+
+}  // namespace kbo::server

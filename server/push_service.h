@@ -1,0 +1,85 @@
+#ifndef KBO_SERVER_PUSH_SERVICE_H_
+#define KBO_SERVER_PUSH_SERVICE_H_
+
+#include <string>
+#include <string_view>
+
+#include "server/enrolment.h"
+#include "server/error_detail.h"
+#include "server/server_store.h"
+#include "shared/protocol.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+#include "shared/uuid.h"
+
+namespace kbo::server {
+
+// The answer to an accepted push.
+struct PushResult {
+  protocol::Receipt receipt;
+  // The response body, exactly as first sent and as kept in change_set_log:
+  //   {"receipt": {device_id, seq, hash, first_server_seq, last_server_seq,
+  //                rows, conflicts, received_at},
+  //    "signature": hex(server Sign(kReceiptDomain, ReceiptMessage(receipt)))}
+  std::string response_json;
+  // True when this change set had been applied before and this is the stored
+  // answer again (an idempotent re-push); nothing was written.
+  bool repeated = false;
+};
+
+// Parses a push response body (for clients and tests); does not verify.
+// kCorruption if it is not the shape above.
+Result<PushResult> ParsePushResponse(std::string_view json_text,
+                                     Signature* signature);
+
+// Accepts signed change sets from devices (DESIGN §6), over HTTP or from a
+// bundle, through the same checks. No HTTP types. Not thread-safe (see
+// ServerStore).
+class PushService {
+ public:
+  explicit PushService(ServerStore& store) : store_(store) {}
+  PushService(const PushService&) = delete;
+  PushService& operator=(const PushService&) = delete;
+
+  // POST /v1/push from `device`, whose request signature RequestAuth has
+  // verified. `body` is protocol::EncodePushBody(signature, change set).
+  // Everything below happens in ONE transaction; on any refusal nothing is
+  // stored. Refusals, in the order checked:
+  //   kResourceExhausted: body over protocol::kMaxPushBytes;
+  //   kCorruption: the body or the change set does not decode;
+  //   kPermissionDenied ("wrong_device"): the set names another device;
+  //   kInvalidArgument ("unsupported_schema"): a newer schema than ours;
+  //   kUnauthenticated: the device is unknown; kPermissionDenied
+  //     ("revoked"): it was revoked;
+  //   kUnauthenticated ("bad_signature"): the change set signature does not
+  //     verify with the device's key (kChangeSetDomain);
+  //   kPermissionDenied ("forged_hlc"): a row's hlc names another device;
+  //   kInvalidArgument ("clock_ahead"): a row's hlc is more than 24 h ahead
+  //     of the server's clock;
+  //   sequence: seq <= last_seq with the same hash -> the stored answer
+  //     again (repeated = true); with another hash -> kSequenceGap
+  //     ("sequence_conflict", logged: a forked device); seq > last_seq + 1 ->
+  //     kSequenceGap ("sequence_gap", detail->expected = last_seq + 1);
+  //     prev_hash != hash of the device's previous set -> kSequenceGap
+  //     ("prev_hash_mismatch");
+  //   scope and values: see ApplyAtServer (server/server_apply.h).
+  // Then: merged (row i gets server sequence first + i), conflicts recorded,
+  // the signed set kept verbatim in change_set_log with its answer, and the
+  // device's last_seq/last_hash advanced.
+  Result<PushResult> Push(const DeviceRecord& device, std::string_view body,
+                          ErrorDetail* detail);
+
+  // A push body from a bundle file: the change set's own signature by an
+  // enrolled, unrevoked device authenticates it. Otherwise as Push.
+  Result<PushResult> PushFromBundle(std::string_view body, ErrorDetail* detail);
+
+ private:
+  Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body,
+                            ErrorDetail* detail);
+
+  ServerStore& store_;
+};
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_PUSH_SERVICE_H_

@@ -1,0 +1,140 @@
+#include "server/request_auth.h"
+
+#include <string>
+
+#include "shared/protocol.h"
+#include "shared/signing.h"
+
+namespace kbo::server {
+namespace {
+
+// Pruning more often than this buys nothing: the window is minutes long.
+constexpr int64_t kPruneEveryMs = 60 * 1000;
+
+bool IsHexDigits(std::string_view s) {
+  for (char c : s) {
+    const bool hex = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+                     (c >= 'A' && c <= 'F');
+    if (!hex) return false;
+  }
+  return true;
+}
+
+// Decimal int64, optionally negative; no spaces, no '+'.
+bool ParseMillis(std::string_view s, int64_t* out) {
+  if (s.empty() || s.size() > 19) return false;
+  bool negative = false;
+  if (s[0] == '-') {
+    negative = true;
+    s.remove_prefix(1);
+    if (s.empty()) return false;
+  }
+  int64_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+    v = v * 10 + (c - '0');
+  }
+  *out = negative ? -v : v;
+  return true;
+}
+
+std::string Minutes(int64_t ms) {
+  const int64_t abs_ms = ms < 0 ? -ms : ms;
+  if (abs_ms < 120 * 1000) return std::to_string(abs_ms / 1000) + " seconds";
+  if (abs_ms < 48LL * 3600 * 1000) return std::to_string(abs_ms / 60000) + " minutes";
+  return std::to_string(abs_ms / (24LL * 3600 * 1000)) + " days";
+}
+
+}  // namespace
+
+Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
+                                               ErrorDetail* detail) {
+  const auto missing = [](const char* header) {
+    return Status::Unauthenticated(std::string("the request has no valid ") + header +
+                                   " header; is this device enrolled?");
+  };
+  Result<Uuid> device_id = Uuid::Parse(request.device);
+  if (request.device.empty() || !device_id.ok()) {
+    return missing(protocol::kDeviceHeader);
+  }
+  int64_t time_ms = 0;
+  if (!ParseMillis(request.time, &time_ms)) return missing(protocol::kTimeHeader);
+  if (request.nonce.size() != 32 || !IsHexDigits(request.nonce)) {
+    return missing(protocol::kNonceHeader);
+  }
+  Result<Signature> signature = SignatureFromHex(request.signature);
+  if (!signature.ok()) return missing(protocol::kSignatureHeader);
+
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<std::optional<DeviceRecord>> loaded = LoadDevice(db, *device_id);
+  if (!loaded.ok()) return loaded.status();
+  if (!loaded->has_value()) {
+    return Status::Unauthenticated("device " + device_id->ToString() +
+                                   " is not enrolled on this server");
+  }
+  DeviceRecord device = std::move(**loaded);
+  const std::string canonical = protocol::CanonicalRequest(
+      request.method, request.path_with_query, time_ms, request.nonce, request.body);
+  if (!Verify(device.public_key, kRequestDomain, canonical, *signature)) {
+    return Status::Unauthenticated(
+        "the request signature does not verify with this device's enrolled key");
+  }
+  if (device.revoked()) {
+    return Refuse(detail, "revoked",
+                  Status::PermissionDenied("device " + device.id.ToString() +
+                                           " was revoked on " + device.revoked_at +
+                                           "; ask the central office"));
+  }
+
+  const int64_t now = store_.NowMillis();
+  const int64_t offset = time_ms - now;
+  {
+    Statement& st = db.Cached(
+        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE device_id = ?1");
+    st.Bind(1, std::string_view(device.id.ToString()))
+        .Bind(2, offset)
+        .Bind(3, std::string_view(FormatIsoUtc(now)));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  device.clock_offset_ms = offset;
+  device.last_seen_at = FormatIsoUtc(now);
+  if (offset > protocol::kRequestWindowMs || offset < -protocol::kRequestWindowMs) {
+    // Keep the offset for `device list`: it is why this device cannot sync.
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    return Refuse(
+        detail, "clock_skew",
+        Status::Unauthenticated(
+            "this device's clock is " + Minutes(offset) +
+            (offset > 0 ? " ahead of" : " behind") +
+            " the server's; set the device's date, time and time zone correctly "
+            "(automatic time is best) and sync again"));
+  }
+
+  {
+    Statement& st = db.Cached(
+        "INSERT INTO nonce (device_id, nonce, seen_at_ms) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (device_id, nonce) DO NOTHING");
+    st.Bind(1, std::string_view(device.id.ToString()))
+        .Bind(2, request.nonce)
+        .Bind(3, now);
+    if (Status s = st.Run(); !s.ok()) return s;
+    if (db.Changes() == 0) {
+      return Refuse(detail, "replay",
+                    Status::Unauthenticated(
+                        "this request was already received once (a replayed "
+                        "nonce); nothing was done"));
+    }
+  }
+  if (now - last_prune_ms_ >= kPruneEveryMs || now < last_prune_ms_) {
+    Statement& st = db.Cached("DELETE FROM nonce WHERE seen_at_ms < ?1");
+    st.Bind(1, now - 2 * protocol::kRequestWindowMs);
+    if (Status s = st.Run(); !s.ok()) return s;
+    last_prune_ms_ = now;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return device;
+}
+
+}  // namespace kbo::server

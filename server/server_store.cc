@@ -1,0 +1,168 @@
+#include "server/server_store.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <ctime>
+#include <utility>
+
+#include "schema/schema.h"
+#include "shared/fs.h"
+#include "shared/sqlite/migrate.h"
+
+namespace kbo::server {
+
+ServerPaths PathsFor(const std::string& dir) {
+  ServerPaths p;
+  p.dir = dir;
+  while (p.dir.size() > 1 && p.dir.back() == '/') p.dir.pop_back();
+  p.db = p.dir + "/server.db";
+  p.key = p.dir + "/server.key";
+  p.blobs = p.dir + "/blobs";
+  p.partial = p.dir + "/blobs/partial";
+  return p;
+}
+
+std::string FormatIsoUtc(int64_t unix_ms) {
+  int64_t secs = unix_ms / 1000;
+  if (unix_ms < 0 && unix_ms % 1000 != 0) --secs;  // floor, not truncation
+  const std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm_utc{};
+  gmtime_r(&t, &tm_utc);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+  return buf;
+}
+
+ServerStore::~ServerStore() = default;
+
+Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
+                                                       WallClock* wall) {
+  std::unique_ptr<ServerStore> store(new ServerStore());
+  store->paths_ = PathsFor(dir);
+  store->wall_ = wall;
+  const ServerPaths& p = store->paths_;
+  for (const std::string* d : {&p.dir, &p.blobs, &p.partial}) {
+    if (Status s = EnsureDir(*d); !s.ok()) return s;
+  }
+
+  // Names and phone numbers live here: only the owner may read the file
+  // (SQLite gives its -wal and -shm files the same mode).
+  if (!FileExists(p.db)) {
+    const int fd = ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd >= 0) ::close(fd);
+  }
+  Result<std::unique_ptr<Db>> db = Db::Open(p.db);
+  if (!db.ok()) return db.status();
+  store->db_ = std::move(db).value();
+  Db& d = *store->db_;
+  if (Status s = Migrate(d, schema::kServerMigrations,
+                         schema::kServerMigrations_count);
+      !s.ok()) {
+    return s;
+  }
+
+  std::string server_id;
+  {
+    Statement st(d, "SELECT server_id FROM server_state WHERE singleton = 1");
+    if (!st.Step()) {
+      if (!st.status().ok()) return st.status();
+      return Status::Corruption("server_state is missing from " + p.db);
+    }
+    if (!st.IsNull(0)) server_id = st.ColumnText(0);
+  }
+
+  // The key before the id: a crash between the two must never leave an id
+  // without its key (Open would then refuse the data directory for good).
+  Result<KeyPair> key = KeyPair::LoadFromFile(p.key);
+  if (!key.ok() && key.status().code() == Code::kNotFound) {
+    if (!server_id.empty()) {
+      return Status::FailedPrecondition(
+          p.key + " is missing but this server already has an identity; "
+          "restore server.key from your backup (a new key would make every "
+          "enrolled device refuse this server)");
+    }
+    KeyPair made = KeyPair::Generate();
+    if (Status s = made.SaveToFile(p.key); !s.ok()) return s;
+    key = std::move(made);
+  }
+  if (!key.ok()) return key.status();
+  store->key_ = std::make_unique<KeyPair>(std::move(key).value());
+
+  if (server_id.empty()) {
+    Transaction txn(d);
+    if (!txn.status().ok()) return txn.status();
+    const Uuid id = Uuid::Random();
+    Hlc zero;
+    zero.device = id;
+    Statement st(d,
+                 "UPDATE server_state SET server_id = ?1, clock_hlc = ?2 "
+                 "WHERE singleton = 1 AND server_id IS NULL");
+    st.Bind(1, std::string_view(id.ToString()))
+        .Bind(2, std::string_view(zero.ToString()));
+    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    Statement again(d, "SELECT server_id FROM server_state WHERE singleton = 1");
+    if (!again.Step() || again.IsNull(0)) {
+      return Status::Corruption("server_state has no server id");
+    }
+    server_id = again.ColumnText(0);
+  }
+  Result<Uuid> id = Uuid::Parse(server_id);
+  if (!id.ok()) return Status::Corruption("server id in " + p.db + " is damaged");
+  store->server_id_ = *id;
+  return store;
+}
+
+Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
+  Statement& get = db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
+  if (!get.Step()) {
+    if (!get.status().ok()) return get.status();
+    return Status::Corruption("server_state is missing");
+  }
+  const int64_t first = get.ColumnInt(0);
+  if (Status s = get.Reset(); !s.ok()) return s;
+  if (first < 1) return Status::Corruption("server_state.next_seq is damaged");
+  Statement& put = db_->Cached(
+      "UPDATE server_state SET next_seq = next_seq + ?1 WHERE singleton = 1");
+  put.Bind(1, static_cast<int64_t>(n));
+  if (Status s = put.Run(); !s.ok()) return s;
+  return static_cast<uint64_t>(first);
+}
+
+Result<uint64_t> ServerStore::LastSeq() {
+  Statement& get = db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
+  if (!get.Step()) {
+    if (!get.status().ok()) return get.status();
+    return Status::Corruption("server_state is missing");
+  }
+  const int64_t next = get.ColumnInt(0);
+  if (Status s = get.Reset(); !s.ok()) return s;
+  return next > 0 ? static_cast<uint64_t>(next - 1) : 0;
+}
+
+Result<Hlc> ServerStore::LoadClock() {
+  Statement& get = db_->Cached("SELECT clock_hlc FROM server_state WHERE singleton = 1");
+  if (!get.Step()) {
+    if (!get.status().ok()) return get.status();
+    return Status::Corruption("server_state is missing");
+  }
+  Hlc last;
+  last.device = server_id_;
+  if (!get.IsNull(0)) {
+    Result<Hlc> h = Hlc::Parse(get.ColumnText(0));
+    if (!h.ok()) return Status::Corruption("server clock state is damaged");
+    last = *h;
+  }
+  if (Status s = get.Reset(); !s.ok()) return s;
+  return last;
+}
+
+Status ServerStore::SaveClock(const Hlc& state) {
+  Statement& put =
+      db_->Cached("UPDATE server_state SET clock_hlc = ?1 WHERE singleton = 1");
+  put.Bind(1, std::string_view(state.ToString()));
+  return put.Run();
+}
+
+}  // namespace kbo::server

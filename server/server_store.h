@@ -1,0 +1,97 @@
+#ifndef KBO_SERVER_SERVER_STORE_H_
+#define KBO_SERVER_SERVER_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "shared/hlc.h"
+#include "shared/result.h"
+#include "shared/signing.h"
+#include "shared/sqlite/db.h"
+#include "shared/uuid.h"
+#include "shared/wall_clock.h"
+
+namespace kbo::server {
+
+// The files of a data directory (`kbo-server --data DIR`, default ./kbo-data):
+//   DIR/              0700
+//   DIR/server.db     SQLite (WAL), schema/shared + schema/server migrations
+//   DIR/server.key    the server's Ed25519 key pair, 0600, made once
+//   DIR/blobs/        complete photo blobs, named by SHA-256
+//   DIR/blobs/partial uploads in progress
+struct ServerPaths {
+  std::string dir;
+  std::string db;
+  std::string key;
+  std::string blobs;
+  std::string partial;
+};
+ServerPaths PathsFor(const std::string& dir);
+
+// ISO 8601 UTC with second precision, "2024-03-10T02:15:00Z".
+std::string FormatIsoUtc(int64_t unix_ms);
+
+// The server's storage: its database, key, identity and clock. Every service
+// borrows one ServerStore.
+//
+// Thread-safety: Db is one connection and is not thread-safe, so callers that
+// share a ServerStore across threads (server/http_api.cc) hold mutex() for
+// the whole of each service call. Several processes may open the same data
+// directory (a `token create` while `serve` runs): everything that must be
+// consistent (the next server sequence, the server clock) is read and
+// written inside the caller's transaction, never cached in memory.
+class ServerStore {
+ public:
+  // Opens `dir`, creating it (0700), the database (migrated), the blob
+  // folders, the key file (0600) and the server id on first use.
+  //   kFailedPrecondition: the database is newer than this program, or the
+  //     server has an id but server.key is missing (restore it from backup:
+  //     a new key would break every enrolled device's pinned key);
+  //   kPermissionDenied: server.key is readable by group or others;
+  //   kIOError / kCorruption: the folder, database or key file is unusable.
+  static Result<std::unique_ptr<ServerStore>> Open(
+      const std::string& dir, WallClock* wall = SystemWallClock::Default());
+  ~ServerStore();
+  ServerStore(const ServerStore&) = delete;
+  ServerStore& operator=(const ServerStore&) = delete;
+
+  Db& db() { return *db_; }
+  const KeyPair& key() const { return *key_; }
+  const Uuid& server_id() const { return server_id_; }
+  const ServerPaths& paths() const { return paths_; }
+  WallClock& wall() { return *wall_; }
+  std::mutex& mutex() { return mu_; }
+
+  int64_t NowMillis() { return wall_->NowMillis(); }
+  std::string NowIso() { return FormatIsoUtc(wall_->NowMillis()); }
+
+  // Reserves `n` consecutive global server sequence numbers and returns the
+  // first (server_state.next_seq advances by n). Call inside a Transaction:
+  // the numbers are the caller's only if it commits. Sequence numbers are
+  // handed out in commit order (SQLite has one writer), so a pull cursor
+  // never skips a write that commits later with a lower number.
+  Result<uint64_t> TakeSeqs(uint64_t n);
+  // The highest sequence handed out so far (0 if none).
+  Result<uint64_t> LastSeq();
+
+  // The server's hybrid logical clock as persisted (server_state.clock_hlc).
+  // Load, use, save, all inside one Transaction.
+  Result<Hlc> LoadClock();
+  Status SaveClock(const Hlc& state);
+
+ private:
+  ServerStore() = default;
+
+  ServerPaths paths_;
+  WallClock* wall_ = nullptr;
+  std::unique_ptr<Db> db_;
+  std::unique_ptr<KeyPair> key_;
+  Uuid server_id_;
+  std::mutex mu_;
+};
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_SERVER_STORE_H_

@@ -1,0 +1,1074 @@
+// The client half of sync without a server process: the protocol pieces
+// (request signatures, receipts, pull pages), the bundle file, and SyncClient
+// against an in-process fake server (an HttpTransport that plays the server
+// with its own key). End-to-end tests against a real kbo-server live in
+// tests/integration/.
+
+#include "client/sync_client.h"
+
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "client/blob_store.h"
+#include "client/bundle.h"
+#include "client/outbox.h"
+#include "shared/change_set_codec.h"
+#include "shared/fs.h"
+#include "shared/protocol.h"
+#include "shared/replica/apply.h"
+#include "tests/support/run_cli.h"
+#include "tests/support/sample_data.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo::client {
+namespace {
+
+using Json = nlohmann::json;
+using testing::PhraoFixture;
+using testing::TempDir;
+
+constexpr int64_t kNowMs = 1710000000000;  // 2024-03-09T16:00:00Z
+constexpr const char* kUrl = "http://fake.kbo.test:8787";
+
+std::string JsonBody(const Json& j) { return j.dump(); }
+
+HttpResponse Answer(int status, std::string body,
+                    std::map<std::string, std::string> headers = {}) {
+  HttpResponse r;
+  r.status = status;
+  r.body = std::move(body);
+  for (auto& [k, v] : headers) {
+    std::string lower = k;
+    for (char& c : lower)
+      c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    r.headers[lower] = v;
+  }
+  return r;
+}
+
+HttpResponse ErrorAnswer(int status, const std::string& error,
+                         const std::string& message,
+                         Json extra = Json::object()) {
+  extra["error"] = error;
+  extra["message"] = message;
+  return Answer(status, JsonBody(extra));
+}
+
+// The receipt the real server sends (server/push_service.h).
+std::string ReceiptJson(const KeyPair& server, const protocol::Receipt& r) {
+  Json receipt = {{"device_id", r.device_id},
+                  {"seq", r.seq},
+                  {"hash", r.hash},
+                  {"first_server_seq", r.first_server_seq},
+                  {"last_server_seq", r.last_server_seq},
+                  {"rows", r.rows},
+                  {"conflicts", r.conflicts},
+                  {"received_at", r.received_at}};
+  const Signature sig =
+      server.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
+  return JsonBody({{"receipt", receipt}, {"signature", SignatureToHex(sig)}});
+}
+
+HttpResponse PageAnswer(const KeyPair& server, const Uuid& device,
+                        uint64_t after, uint64_t next, bool more,
+                        const std::string& body) {
+  const Signature sig = server.Sign(
+      kPullPageDomain,
+      protocol::PullPageMessage(device.ToString(), after, next, more, body));
+  return Answer(200, body,
+                {{protocol::kNextCursorHeader, std::to_string(next)},
+                 {protocol::kMoreHeader, more ? "1" : "0"},
+                 {protocol::kSignatureHeader, SignatureToHex(sig)}});
+}
+
+std::string HeaderOf(const HttpRequest& req, const std::string& name) {
+  for (const auto& [k, v] : req.headers) {
+    if (k == name) return v;
+  }
+  return "";
+}
+
+uint64_t QueryNumber(const std::string& path, const std::string& name) {
+  const size_t at = path.find(name + "=");
+  REQUIRE(at != std::string::npos);
+  return std::stoull(path.substr(at + name.size() + 1));
+}
+
+// An in-process server: checks every request's signature like the real
+// one (nonce never reused), then hands it to `handler`. `network_failures`
+// makes the next tries fail as a cut connection would.
+class FakeServer : public HttpTransport {
+ public:
+  using Handler = std::function<HttpResponse(const HttpRequest&)>;
+
+  explicit FakeServer(const PublicKey& device_key) : device_key_(device_key) {}
+
+  Result<HttpResponse> Send(const std::string& base_url,
+                            const HttpRequest& req) override {
+    urls.push_back(base_url);
+    requests.push_back(req);
+    if (network_failures > 0) {
+      --network_failures;
+      return Status::Unavailable("Connection");
+    }
+    if (req.path != protocol::kEnrollPath) {
+      const std::string nonce = HeaderOf(req, protocol::kNonceHeader);
+      const std::string time = HeaderOf(req, protocol::kTimeHeader);
+      Result<Signature> sig =
+          SignatureFromHex(HeaderOf(req, protocol::kSignatureHeader));
+      if (nonce.size() != 32 || time.empty() || !sig.ok() ||
+          !Verify(device_key_, kRequestDomain,
+                  protocol::CanonicalRequest(req.method, req.path,
+                                             std::stoll(time), nonce, req.body),
+                  *sig)) {
+        return ErrorAnswer(401, "unauthenticated", "bad request signature");
+      }
+      if (!nonces_.insert(nonce).second) {
+        return ErrorAnswer(401, "replay", "nonce seen before");
+      }
+    }
+    if (!handler) return ErrorAnswer(404, "not_found", "no handler");
+    HttpResponse answer = handler(req);
+    if (lost_answers > 0) {
+      --lost_answers;
+      return Status::Unavailable(
+          "Read");  // the server acted; the answer is lost
+    }
+    return answer;
+  }
+
+  Handler handler;
+  int network_failures = 0;
+  int lost_answers = 0;
+  std::vector<HttpRequest> requests;
+  std::vector<std::string> urls;
+
+ private:
+  PublicKey device_key_;
+  std::set<std::string> nonces_;
+};
+
+// A device home with a manual clock, enrolled with the fake server.
+struct Device {
+  TempDir dir;
+  ManualWallClock wall{kNowMs};
+  std::unique_ptr<ClientStore> store;
+  KeyPair server = KeyPair::Generate();
+  std::unique_ptr<FakeServer> fake;
+  std::vector<int64_t> sleeps;
+
+  Device() {
+    auto opened = ClientStore::Open(dir.path(), &wall);
+    REQUIRE(opened.ok());
+    store = std::move(opened).value();
+    fake = std::make_unique<FakeServer>(store->key().public_key());
+  }
+
+  SyncOptions Options() {
+    SyncOptions o;
+    o.transport = fake.get();
+    o.sleep_ms = [this](int64_t ms) { sleeps.push_back(ms); };
+    return o;
+  }
+
+  void Enroll() {
+    fake->handler = [this](const HttpRequest& req) {
+      REQUIRE(req.path == protocol::kEnrollPath);
+      Json body = Json::parse(req.body);
+      CHECK(body["token"] == "tok-1");
+      CHECK(body["device_id"] == store->device_id().ToString());
+      CHECK(body["public_key"] == store->key().public_key().ToHex());
+      CHECK(body["clock_ms"] == kNowMs);
+      return Answer(
+          200, JsonBody({{"device_id", store->device_id().ToString()},
+                         {"role", "trainer"},
+                         {"districts", {"5011"}},
+                         {"server_public_key", server.public_key().ToHex()},
+                         {"protocol", 1}}));
+    };
+    SyncClient client(*store, Options());
+    auto r = client.Enroll(kUrl, "tok-1");
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    fake->handler = nullptr;
+  }
+
+  // The push side of the fake server: checks each change set's signature
+  // and chain, numbers rows, answers with a receipt signed by `signer`.
+  void ServePushes(const KeyPair* signer = nullptr) {
+    if (signer == nullptr) signer = &server;
+    fake->handler = [this, signer](const HttpRequest& req) {
+      REQUIRE(req.path == protocol::kPushPath);
+      Signature sig;
+      std::string_view bytes;
+      REQUIRE(protocol::DecodePushBody(req.body, &sig, &bytes).ok());
+      REQUIRE(Verify(store->key().public_key(), kChangeSetDomain, bytes, sig));
+      auto cs = DecodeChangeSet(bytes);
+      REQUIRE(cs.ok());
+      if (cs->seq != last_seq + 1 && cs->seq > last_seq) {
+        return ErrorAnswer(409, "sequence_gap", "gap",
+                           {{"expected", last_seq + 1}});
+      }
+      if (cs->seq == last_seq + 1) last_seq = cs->seq;
+      pushed.push_back(cs->seq);
+      protocol::Receipt r;
+      r.device_id = cs->device.ToString();
+      r.seq = cs->seq;
+      r.hash = HexEncode(HashChangeSetBytes(bytes));
+      r.first_server_seq = next_server_seq;
+      r.last_server_seq = next_server_seq + cs->rows.size() - 1;
+      next_server_seq += cs->rows.size();
+      r.rows = cs->rows.size();
+      r.received_at = "2024-03-09T16:00:00Z";
+      return Answer(200, ReceiptJson(*signer, r));
+    };
+  }
+
+  int64_t Count(const std::string& sql) {
+    Statement st(store->db(), sql);
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  }
+
+  uint64_t last_seq = 0;
+  uint64_t next_server_seq = 1;
+  std::vector<uint64_t> pushed;
+};
+
+// A row change as another device made it, with server sequence `seq` in
+// every cell's base (a pull page's form).
+RowChange ForeignProducer(const Uuid& other, int64_t wall_ms, uint64_t seq,
+                          const char* name) {
+  RowChange row;
+  row.entity = "producer";
+  row.row_id = Uuid::Random();
+  row.hlc = Hlc{wall_ms, 0, other};
+  row.cells = {{"kind", Value::Text("entrepreneur"), seq},
+               {"name", Value::Text(name), seq},
+               {"district_code", Value::Text("5011"), seq}};
+  return row;
+}
+
+std::string PageBytes(std::vector<RowChange> rows) {
+  ChangeSet page;
+  page.rows = std::move(rows);
+  return EncodeChangeSet(page);
+}
+
+// ---- Protocol pieces
+// ----------------------------------------------------------
+
+TEST_CASE("Sync: a signed request verifies with the device key and no other",
+          "[sync]") {
+  const KeyPair device = KeyPair::Generate();
+  const Uuid id = Uuid::Random();
+  const std::string nonce = NewNonce();
+  CHECK(nonce.size() == 32);
+  CHECK(nonce.find_first_not_of("0123456789abcdef") == std::string::npos);
+  CHECK(NewNonce() != nonce);
+
+  auto headers = SignRequest(device, id, "GET", "/v1/pull?after=0&limit=2000",
+                             "", kNowMs, nonce);
+  std::map<std::string, std::string> h(headers.begin(), headers.end());
+  CHECK(h[protocol::kDeviceHeader] == id.ToString());
+  CHECK(h[protocol::kTimeHeader] == std::to_string(kNowMs));
+  CHECK(h[protocol::kNonceHeader] == nonce);
+  auto sig = SignatureFromHex(h[protocol::kSignatureHeader]);
+  REQUIRE(sig.ok());
+  const std::string canonical = protocol::CanonicalRequest(
+      "GET", "/v1/pull?after=0&limit=2000", kNowMs, nonce, "");
+  CHECK(Verify(device.public_key(), kRequestDomain, canonical, *sig));
+  // Another key, another domain, another path or another time: no.
+  CHECK_FALSE(Verify(KeyPair::Generate().public_key(), kRequestDomain,
+                     canonical, *sig));
+  CHECK_FALSE(Verify(device.public_key(), kReceiptDomain, canonical, *sig));
+  CHECK_FALSE(
+      Verify(device.public_key(), kRequestDomain,
+             protocol::CanonicalRequest("GET", "/v1/pull?after=1&limit=2000",
+                                        kNowMs, nonce, ""),
+             *sig));
+  CHECK_FALSE(
+      Verify(device.public_key(), kRequestDomain,
+             protocol::CanonicalRequest("GET", "/v1/pull?after=0&limit=2000",
+                                        kNowMs + 1, nonce, ""),
+             *sig));
+}
+
+TEST_CASE("Sync: a receipt verifies only with the pinned key, for the set sent",
+          "[sync]") {
+  const KeyPair server = KeyPair::Generate();
+  const Uuid device = Uuid::Random();
+  const Sha256Digest hash = Sha256("change set bytes");
+  protocol::Receipt r;
+  r.device_id = device.ToString();
+  r.seq = 3;
+  r.hash = HexEncode(hash);
+  r.first_server_seq = 10;
+  r.last_server_seq = 14;
+  r.rows = 5;
+  r.conflicts = 1;
+  r.received_at = "2024-03-09T16:00:00Z";
+
+  protocol::Receipt out;
+  REQUIRE(VerifyReceipt(server.public_key(), device, 3, hash,
+                        ReceiptJson(server, r), &out)
+              .ok());
+  CHECK(out.rows == 5);
+  CHECK(out.first_server_seq == 10);
+
+  SECTION("signed by another key") {
+    const KeyPair other = KeyPair::Generate();
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash,
+                        ReceiptJson(other, r), &out)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("one flipped bit in the signature") {
+    Json j = Json::parse(ReceiptJson(server, r));
+    std::string sig = j["signature"];
+    sig[5] = sig[5] == '0' ? '1' : '0';
+    j["signature"] = sig;
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, j.dump(), &out)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("a field changed after signing") {
+    Json j = Json::parse(ReceiptJson(server, r));
+    j["receipt"]["rows"] = 6;
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, j.dump(), &out)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("a valid receipt for another change set") {
+    CHECK(VerifyReceipt(server.public_key(), device, 4, hash,
+                        ReceiptJson(server, r), &out)
+              .code() == Code::kUnauthenticated);
+    CHECK(VerifyReceipt(server.public_key(), device, 3, Sha256("other"),
+                        ReceiptJson(server, r), &out)
+              .code() == Code::kUnauthenticated);
+    CHECK(VerifyReceipt(server.public_key(), Uuid::Random(), 3, hash,
+                        ReceiptJson(server, r), &out)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("not a receipt") {
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, "<html>", &out)
+              .code() == Code::kUnauthenticated);
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash,
+                        "{\"seq\": \"x\"}", &out)
+              .code() == Code::kUnauthenticated);
+  }
+}
+
+TEST_CASE("Sync: a pull page is verified before it is decoded", "[sync]") {
+  const KeyPair server = KeyPair::Generate();
+  const Uuid device = Uuid::Random();
+  const std::string body =
+      PageBytes({ForeignProducer(Uuid::Random(), kNowMs, 7, "นายสมชาย ทองดี")});
+  HttpResponse page = PageAnswer(server, device, 5, 7, true, body);
+  uint64_t next = 0;
+  bool more = false;
+  REQUIRE(
+      VerifyPullPage(server.public_key(), device, 5, page, &next, &more).ok());
+  CHECK(next == 7);
+  CHECK(more);
+
+  SECTION("a tampered body") {
+    page.body[page.body.size() / 2] ^= 0x01;
+    CHECK(VerifyPullPage(server.public_key(), device, 5, page, &next, &more)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("a tampered header") {
+    page.headers["x-kbo-more"] = "0";
+    CHECK(VerifyPullPage(server.public_key(), device, 5, page, &next, &more)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("another device's page, or another cursor") {
+    CHECK(VerifyPullPage(server.public_key(), Uuid::Random(), 5, page, &next,
+                         &more)
+              .code() == Code::kUnauthenticated);
+    CHECK(VerifyPullPage(server.public_key(), device, 4, page, &next, &more)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("signed by another key") {
+    const KeyPair other = KeyPair::Generate();
+    CHECK(VerifyPullPage(server.public_key(), device, 5,
+                         PageAnswer(other, device, 5, 7, true, body), &next,
+                         &more)
+              .code() == Code::kUnauthenticated);
+  }
+  SECTION("a cursor that does not move while there is more") {
+    CHECK_FALSE(VerifyPullPage(server.public_key(), device, 5,
+                               PageAnswer(server, device, 5, 5, true, body),
+                               &next, &more)
+                    .ok());
+  }
+}
+
+TEST_CASE("Sync: server URLs are normalized; paths and other schemes refused",
+          "[sync]") {
+  CHECK(*NormalizeServerUrl("HTTP://Example.ORG:8787/") ==
+        "http://example.org:8787");
+  CHECK(*NormalizeServerUrl("https://kbo.example.go.th") ==
+        "https://kbo.example.go.th");
+  CHECK(*NormalizeServerUrl("http://[::1]:8787") == "http://[::1]:8787");
+  for (const char* bad :
+       {"example.org", "ftp://example.org", "http://", "http://h:0",
+        "http://h:99999", "http://h/kbo", "http://u@h", "http://h:"}) {
+    CAPTURE(bad);
+    CHECK(NormalizeServerUrl(bad).status().code() == Code::kInvalidArgument);
+  }
+}
+
+// ---- Bundle
+// -------------------------------------------------------------------------
+
+TEST_CASE(
+    "Bundle: export writes the unconfirmed change sets and photos as "
+    "records that decode and verify",
+    "[sync][bundle]") {
+  TempDir dir;
+  auto opened = ClientStore::Open(dir.File("home"));
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  PhraoFixture f(store);
+  Outbox outbox(store);
+  REQUIRE(outbox.SealAll(2).ok());  // 3 rows: sets 1 (2 rows) and 2 (1 row)
+  REQUIRE(outbox.Acknowledge(1, "{}").ok());
+  REQUIRE(store.Record("attendance", f.Mark(1, "present")).ok());  // pending
+
+  // A photo waiting for upload.
+  std::string jpeg = "\xFF\xD8\xFF\xC0";
+  jpeg += std::string(
+      "\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01",
+      17);
+  jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10) +
+          std::string(5000, 'p') + "\xFF\xD9";
+  BlobStore blobs(store.paths().blobs);
+  auto blob = blobs.AddPhotoBytes(jpeg, "p.jpg");
+  REQUIRE(blob.ok());
+  {
+    Statement st(
+        store.db(),
+        "INSERT INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2, ?3)");
+    st.Bind(1, std::string_view(blob->sha256))
+        .Bind(2, static_cast<int64_t>(jpeg.size()))
+        .Bind(3, std::string_view("image/jpeg"));
+    REQUIRE(st.Run().ok());
+  }
+
+  const std::string path = dir.File("kbo-bundle.bin");
+  auto summary = ExportBundle(store, path, /*include_photos=*/true);
+  REQUIRE(summary.ok());
+  CHECK(summary->change_sets == 2);  // #2 and the freshly sealed #3
+  CHECK(summary->first_seq == 2);
+  CHECK(summary->last_seq == 3);
+  CHECK(summary->rows == 2);
+  CHECK(summary->photos == 1);
+  CHECK(summary->photo_bytes == jpeg.size());
+
+  struct stat st;
+  REQUIRE(stat(path.c_str(), &st) == 0);
+  CHECK((st.st_mode & 0777) == 0600);
+  auto bytes = ReadFileBounded(path, 1 << 20);
+  REQUIRE(bytes.ok());
+  CHECK(bytes->size() == summary->file_bytes);
+  auto records = ParseBundle(*bytes);
+  REQUIRE(records.ok());
+  REQUIRE(records->size() == 3);
+  uint64_t seq = 2;
+  for (size_t i = 0; i < 2; ++i) {
+    const BundleRecord& rec = (*records)[i];
+    CHECK(rec.kind == kBundleChangeSet);
+    Signature sig;
+    std::string_view cs_bytes;
+    REQUIRE(protocol::DecodePushBody(rec.bytes, &sig, &cs_bytes).ok());
+    CHECK(Verify(store.key().public_key(), kChangeSetDomain, cs_bytes, sig));
+    auto cs = DecodeChangeSet(cs_bytes);
+    REQUIRE(cs.ok());
+    CHECK(cs->device == store.device_id());
+    CHECK(cs->seq == seq++);
+  }
+  const BundleRecord& photo = (*records)[2];
+  CHECK(photo.kind == kBundlePhoto);
+  CHECK(photo.bytes.substr(0, 64) == blob->sha256);
+  CHECK(photo.bytes.substr(64) == jpeg);
+  CHECK(HexEncode(Sha256(photo.bytes.substr(64))) == blob->sha256);
+
+  // Nothing was marked confirmed by the export.
+  auto unacked = outbox.Unacked();
+  REQUIRE(unacked.ok());
+  CHECK(unacked->size() == 2);
+
+  SECTION("a damaged bundle is refused, not misread") {
+    CHECK(ParseBundle("KBOBUNDLE2\n").status().code() == Code::kCorruption);
+    CHECK(ParseBundle(bytes->substr(0, bytes->size() - 1)).status().code() ==
+          Code::kCorruption);
+  }
+}
+
+// ---- SyncClient against a fake server
+// -----------------------------------------------
+
+TEST_CASE("SyncClient: enrolment pins the server key, role and districts",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  auto st = d.store->GetStatus();
+  REQUIRE(st.ok());
+  CHECK(st->enrolled);
+  CHECK(st->server == kUrl);
+  CHECK(st->role == "trainer");
+  CHECK(st->districts == "5011");
+  Statement key(d.store->db(), "SELECT server_public_key FROM device");
+  REQUIRE(key.Step());
+  CHECK(key.ColumnText(0) == d.server.public_key().ToHex());
+  CHECK(d.fake->urls.back() == kUrl);
+  // Enrolment is the one unsigned request.
+  CHECK(HeaderOf(d.fake->requests.back(), protocol::kSignatureHeader).empty());
+
+  SECTION("another server is refused while changes wait for this one") {
+    PhraoFixture f(*d.store);
+    d.fake->handler = [](const HttpRequest&) {
+      FAIL("no request may be sent");
+      return HttpResponse{};
+    };
+    SyncClient client(*d.store, d.Options());
+    auto r = client.Enroll("http://other.kbo.test", "tok-2");
+    CHECK(r.status().code() == Code::kFailedPrecondition);
+    CHECK_FALSE(client.refused_by_server());
+    auto after = d.store->GetStatus();
+    CHECK(after->server == kUrl);  // nothing written
+  }
+  SECTION("--force moves to another server; nothing pending is dropped") {
+    PhraoFixture f(*d.store);
+    REQUIRE(
+        d.store->db()
+            .Exec(
+                "UPDATE sync_state SET pull_cursor = 40, conflict_cursor = 9;"
+                "INSERT INTO blob_upload (sha256, bytes, mime, uploaded_bytes,"
+                " done_at) VALUES ('" +
+                std::string(64, 'a') +
+                "', 10, 'image/jpeg', 10, '2024-03-09T16:00:00Z');"
+                "INSERT INTO conflict (id, entity, row_id, column_name,"
+                " server_seq) VALUES ('c', 'producer', 'r', 'name', 9)")
+            .ok());
+    const KeyPair other_server = KeyPair::Generate();
+    d.fake->handler = [&](const HttpRequest&) {
+      return Answer(
+          200,
+          JsonBody({{"role", "field_officer"},
+                    {"districts", {"5011", "5009"}},
+                    {"server_public_key", other_server.public_key().ToHex()}}));
+    };
+    SyncClient client(*d.store, d.Options());
+    auto r = client.Enroll("http://other.kbo.test/", "tok-2", /*force=*/true);
+    REQUIRE(r.ok());
+    CHECK(r->server_changed);
+    CHECK(r->server_url == "http://other.kbo.test");
+    CHECK(r->districts == "5011,5009");
+    auto after = d.store->GetStatus();
+    CHECK(after->server == "http://other.kbo.test");
+    CHECK(after->role == "field_officer");
+    CHECK(after->pending_changes == 3);
+    CHECK(after->pending_blobs == 1);  // to be uploaded to the new server
+    CHECK(d.Count("SELECT pull_cursor + conflict_cursor FROM sync_state") == 0);
+    CHECK(d.Count("SELECT count(*) FROM conflict") == 0);
+  }
+  SECTION("a refused token is the server's refusal, with its message") {
+    d.fake->handler = [](const HttpRequest&) {
+      return ErrorAnswer(401, "unauthenticated", "the token was already used");
+    };
+    SyncClient client(*d.store, d.Options());
+    auto r = client.Enroll(kUrl, "tok-2");
+    CHECK(r.status().code() == Code::kUnauthenticated);
+    CHECK(r.status().message().find("the token was already used") !=
+          std::string::npos);
+    CHECK(client.refused_by_server());
+    CHECK(d.sleeps.empty());  // a 4xx is never retried
+  }
+}
+
+TEST_CASE(
+    "SyncClient: push acknowledges each change set only after its "
+    "receipt verifies",
+    "[sync]") {
+  Device d;
+  d.Enroll();
+  PhraoFixture f(*d.store);
+  for (int day = 1; day <= 5; ++day) {
+    REQUIRE(d.store->Record("attendance", f.Mark(day, "present")).ok());
+  }
+  Outbox outbox(*d.store);
+  REQUIRE(outbox.SealAll(3).ok());  // 8 rows: sets of 3, 3, 2
+
+  SECTION("a good server: all confirmed") {
+    d.ServePushes();
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Push(&summary).ok());
+    CHECK(summary.pushed_sets == 3);
+    CHECK(summary.pushed_rows == 8);
+    CHECK(summary.bytes_sent > 0);
+    CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3});
+    CHECK(outbox.Unacked()->empty());
+    auto st = d.store->GetStatus();
+    CHECK(st->pending_changes == 0);
+    CHECK(st->confirmed_changes == 8);
+    // Every request carried a fresh nonce (the fake refuses a reused one).
+    CHECK(d.fake->requests.size() == 4);  // enroll + 3 pushes
+  }
+  SECTION("a receipt signed by another key: nothing acknowledged") {
+    const KeyPair impostor = KeyPair::Generate();
+    d.ServePushes(&impostor);
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.Push(&summary);
+    CHECK(s.code() == Code::kUnauthenticated);
+    CHECK(summary.pushed_sets == 0);
+    CHECK(outbox.Unacked()->size() == 3);
+    CHECK(d.store->GetStatus()->confirmed_changes == 0);
+  }
+  SECTION("sequence_gap backwards: the server lost sets, they are sent again") {
+    d.ServePushes();
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Push(&summary).ok());
+    REQUIRE(d.store->Record("attendance", f.Mark(1, "late")).ok());
+    d.last_seq = 1;  // the server restored a backup holding only set 1
+    d.pushed.clear();
+    REQUIRE(client.Push(&summary).ok());
+    CHECK(d.pushed ==
+          std::vector<uint64_t>{2, 3, 4});  // 4 refused, then 2.. again
+    CHECK(outbox.Unacked()->empty());
+  }
+  SECTION("sequence_gap forwards: the server holds the earlier sets") {
+    d.last_seq = 2;  // e.g. imported from a bundle
+    d.ServePushes();
+    // This fake answers a re-push of an old set with a gap, as a server
+    // without stored receipts would.
+    auto inner = d.fake->handler;
+    d.fake->handler = [inner](const HttpRequest& req) {
+      Signature sig;
+      std::string_view bytes;
+      REQUIRE(protocol::DecodePushBody(req.body, &sig, &bytes).ok());
+      if (DecodeChangeSet(bytes)->seq <= 2) {
+        return ErrorAnswer(409, "sequence_gap", "gap", {{"expected", 3}});
+      }
+      return inner(req);
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Push(&summary).ok());
+    CHECK(d.pushed == std::vector<uint64_t>{3});
+    CHECK(outbox.Unacked()->size() == 2);  // 1 and 2 await their receipts
+  }
+  SECTION("sequence_conflict: a forked device, nothing changed locally") {
+    d.fake->handler = [](const HttpRequest&) {
+      return ErrorAnswer(409, "sequence_conflict", "change set 1 differs");
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.Push(&summary);
+    CHECK(s.code() == Code::kFailedPrecondition);
+    CHECK(s.message().find("central office") != std::string::npos);
+    CHECK(client.refused_by_server());
+    CHECK(outbox.Unacked()->size() == 3);
+  }
+  SECTION("network errors are retried with backoff, each try signed anew") {
+    d.ServePushes();
+    d.fake->network_failures = 2;
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Push(&summary).ok());
+    CHECK(d.sleeps == std::vector<int64_t>{500, 1000});
+    CHECK(outbox.Unacked()->empty());
+    std::set<std::string> nonces;
+    for (const HttpRequest& r : d.fake->requests) {
+      if (r.path == protocol::kPushPath) {
+        CHECK(nonces.insert(HeaderOf(r, protocol::kNonceHeader)).second);
+      }
+    }
+  }
+  SECTION("a server error (5xx) is 'unavailable' and not retried") {
+    d.fake->handler = [](const HttpRequest&) {
+      return ErrorAnswer(503, "unavailable", "shutting down");
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.Push(&summary);
+    CHECK(s.code() == Code::kUnavailable);
+    CHECK(d.sleeps.empty());
+    CHECK_FALSE(client.refused_by_server());
+    CHECK(outbox.Unacked()->size() == 3);
+  }
+}
+
+TEST_CASE(
+    "SyncClient: pull applies verified pages with their cursor and "
+    "keeps each cell's server sequence",
+    "[sync]") {
+  Device d;
+  d.Enroll();
+  const Uuid other = Uuid::Random();
+  const RowChange a = ForeignProducer(other, kNowMs - 1000, 7, "นายสมชาย ทองดี");
+  const RowChange b = ForeignProducer(other, kNowMs - 500, 8, "นางบัวคำ ใจมา");
+  std::vector<std::pair<uint64_t, HttpResponse>> pages;  // after -> answer
+  Json conflicts = Json::array();
+  auto serve = [&](const HttpRequest& req) {
+    if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+      CHECK(QueryNumber(req.path, "limit") == protocol::kDefaultPullLimit);
+      const uint64_t after = QueryNumber(req.path, "after");
+      for (auto& [from, answer] : pages) {
+        if (from == after) return answer;
+      }
+      return PageAnswer(d.server, d.store->device_id(), after, after, false,
+                        "");
+    }
+    if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+      const uint64_t after = QueryNumber(req.path, "after");
+      Json list = Json::array();
+      for (const Json& c : conflicts) {
+        if (c["feed_seq"].get<uint64_t>() > after) list.push_back(c);
+      }
+      const std::string body = list.dump();
+      const Signature sig = d.server.Sign(
+          kPullPageDomain, protocol::ConflictsMessage(
+                               d.store->device_id().ToString(), after, body));
+      return Answer(200, body,
+                    {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+    }
+    return ErrorAnswer(404, "not_found", req.path);
+  };
+  d.fake->handler = serve;
+  pages.emplace_back(0, PageAnswer(d.server, d.store->device_id(), 0, 7, true,
+                                   PageBytes({a})));
+  pages.emplace_back(7, PageAnswer(d.server, d.store->device_id(), 7, 8, false,
+                                   PageBytes({b})));
+
+  SECTION("two pages, then the conflict feed") {
+    conflicts.push_back({{"id", "c-1"},
+                         {"entity", "producer"},
+                         {"row_id", a.row_id.ToString()},
+                         {"column", "name"},
+                         {"district_code", "5011"},
+                         {"current_value", "นายสมชาย ทองดี"},
+                         {"current_type", "text"},
+                         {"current_device", other.ToString()},
+                         {"current_hlc", a.hlc.ToString()},
+                         {"current_seq", 7},
+                         {"incoming_value", "นายสมชาย ทองดีมาก"},
+                         {"incoming_type", "text"},
+                         {"incoming_device", Uuid::Random().ToString()},
+                         {"incoming_hlc", a.hlc.ToString()},
+                         {"incoming_base", 0},
+                         {"incoming_seq", 9},
+                         {"winner", "current"},
+                         {"detected_at", "2024-03-09T16:00:00Z"},
+                         {"resolved_at", nullptr},
+                         {"feed_seq", 9}});
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Pull(&summary).ok());
+    CHECK(summary.pulled_rows == 2);
+    CHECK(summary.pull_pages == 2);
+    CHECK(summary.conflicts == 1);
+    auto row = d.store->Show("producer", a.row_id);
+    REQUIRE(row.ok());
+    CHECK(row->values["name"] == Value::Text("นายสมชาย ทองดี"));
+    auto versions = ReadCellVersions(d.store->db(), "producer", b.row_id);
+    REQUIRE(versions.ok());
+    CHECK(versions->at("name").seq == 8);  // the base of the next local edit
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 8);
+    CHECK(d.Count("SELECT conflict_cursor FROM sync_state") == 9);
+    CHECK(d.Count("SELECT count(*) FROM conflict WHERE id = 'c-1' AND "
+                  "incoming_seq = 9"
+                  " AND resolved_at IS NULL") == 1);
+    // The clock moved up to what it saw: the next local write is later.
+    CHECK(d.store->clock().State().wall_ms == b.hlc.wall_ms);
+
+    // Again: nothing new; the resolution of the conflict updates its record.
+    conflicts[0]["resolved_at"] = "2024-03-10T01:00:00Z";
+    conflicts[0]["feed_seq"] = 12;
+    SyncSummary again;
+    REQUIRE(client.Pull(&again).ok());
+    CHECK(again.pulled_rows == 0);
+    CHECK(again.conflicts == 1);
+    CHECK(d.Count(
+              "SELECT count(*) FROM conflict WHERE resolved_at IS NOT NULL") ==
+          1);
+    CHECK(d.Count("SELECT conflict_cursor FROM sync_state") == 12);
+  }
+  SECTION(
+      "a tampered second page: the first stays applied, nothing of the "
+      "second") {
+    pages[1].second.body[pages[1].second.body.size() - 3] ^= 0x20;
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.Pull(&summary);
+    CHECK(s.code() == Code::kUnauthenticated);
+    CHECK(d.store->Show("producer", a.row_id).ok());
+    CHECK(d.store->Show("producer", b.row_id).status().code() ==
+          Code::kNotFound);
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 7);
+  }
+  SECTION("a row dated two days ahead: refused, neither data nor clock move") {
+    const Hlc before = d.store->clock().State();
+    pages[0].second = PageAnswer(
+        d.server, d.store->device_id(), 0, 7, true,
+        PageBytes(
+            {a, ForeignProducer(other, kNowMs + 2 * 86400000LL, 7, "อนาคต")}));
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.Pull(&summary);
+    CHECK(s.code() == Code::kFailedPrecondition);
+    CHECK(s.message().find("date and time") != std::string::npos);
+    CHECK(d.store->Show("producer", a.row_id).status().code() ==
+          Code::kNotFound);
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 0);
+    CHECK(d.store->clock().State() == before);
+  }
+  SECTION("a conflict list signed by another key is refused") {
+    const KeyPair other_key = KeyPair::Generate();
+    d.fake->handler = [&](const HttpRequest& req) {
+      if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+        const std::string body = "[]";
+        const Signature sig = other_key.Sign(
+            kPullPageDomain, protocol::ConflictsMessage(
+                                 d.store->device_id().ToString(), 0, body));
+        return Answer(200, body,
+                      {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+      }
+      return serve(req);
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    CHECK(client.Pull(&summary).code() == Code::kUnauthenticated);
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 8);  // rows came in
+  }
+}
+
+TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  // A 2.5 MiB photo: three chunks.
+  std::string jpeg = "\xFF\xD8\xFF\xC0";
+  jpeg += std::string(
+      "\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01",
+      17);
+  jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+  jpeg += std::string((size_t{5} << 19) - jpeg.size() - 2, 'x') + "\xFF\xD9";
+  BlobStore blobs(d.store->paths().blobs);
+  auto blob = blobs.AddPhotoBytes(jpeg, "big.jpg", size_t{8} << 20);
+  REQUIRE(blob.ok());
+  {
+    Statement st(d.store->db(),
+                 "INSERT INTO blob_upload (sha256, bytes, mime) VALUES (?1, "
+                 "?2, 'image/jpeg')");
+    st.Bind(1, std::string_view(blob->sha256))
+        .Bind(2, static_cast<int64_t>(jpeg.size()));
+    REQUIRE(st.Run().ok());
+  }
+  std::string held;  // what the fake server holds
+  int puts = 0;
+  d.fake->handler = [&](const HttpRequest& req) {
+    const std::string base =
+        std::string(protocol::kBlobPathPrefix) + blob->sha256;
+    if (req.method == "GET" && req.path == base) {
+      if (held.empty()) return ErrorAnswer(404, "not_found", "no such blob");
+      return Answer(200, JsonBody({{"received", held.size()},
+                                   {"complete", held.size() == jpeg.size()}}));
+    }
+    if (req.method == "PUT" && req.path.rfind(base + "?", 0) == 0) {
+      ++puts;
+      CHECK(QueryNumber(req.path, "total") == jpeg.size());
+      CHECK(HeaderOf(req, protocol::kChunkHashHeader) ==
+            HexEncode(Sha256(req.body)));
+      CHECK(req.body.size() <= protocol::kBlobChunkBytes);
+      const uint64_t offset = QueryNumber(req.path, "offset");
+      if (offset != held.size()) {
+        return ErrorAnswer(409, "offset_mismatch",
+                           "expected " + std::to_string(held.size()),
+                           {{"received", held.size()}});
+      }
+      held += req.body;
+      return Answer(200, JsonBody({{"received", held.size()},
+                                   {"complete", held.size() == jpeg.size()}}));
+    }
+    return ErrorAnswer(404, "not_found", req.path);
+  };
+  auto uploaded = [&] {
+    return d.Count("SELECT uploaded_bytes FROM blob_upload");
+  };
+
+  SECTION("in one go") {
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.UploadBlobs(&summary).ok());
+    CHECK(held == jpeg);
+    CHECK(puts == 3);
+    CHECK(summary.blobs_uploaded == 1);
+    CHECK(summary.blob_bytes == jpeg.size());
+    CHECK(d.store->GetStatus()->pending_blobs == 0);
+  }
+  SECTION("cut after the first chunk, then resumed") {
+    {
+      // The second chunk reaches the server but its answer is lost, and the
+      // link stays down for every retry.
+      d.fake->handler = [inner = d.fake->handler, &d,
+                         &puts](const HttpRequest& req) {
+        HttpResponse r = inner(req);
+        if (req.method == "PUT" && puts == 2) {
+          d.fake->lost_answers = 1;
+          d.fake->network_failures = 100;
+        }
+        return r;
+      };
+      SyncClient client(*d.store, d.Options());
+      SyncSummary summary;
+      Status s = client.UploadBlobs(&summary);
+      CHECK(s.code() == Code::kUnavailable);
+      CHECK(s.message().find("everything is kept") != std::string::npos);
+      // Chunk 1 confirmed and saved; chunk 2 reached the server unconfirmed.
+      CHECK(uploaded() == static_cast<int64_t>(protocol::kBlobChunkBytes));
+      CHECK(held.size() == 2 * protocol::kBlobChunkBytes);
+    }
+    d.fake->network_failures = 0;
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.UploadBlobs(&summary).ok());
+    CHECK(held == jpeg);
+    // Resumed from what the server said it holds: only the last chunk again.
+    CHECK(summary.blob_bytes == jpeg.size() - 2 * protocol::kBlobChunkBytes);
+    CHECK(
+        d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NOT NULL") ==
+        1);
+  }
+  SECTION("offset_mismatch resumes from the server's position") {
+    held = jpeg.substr(0, protocol::kBlobChunkBytes);
+    // The client believes nothing was sent, and the server's GET lies low:
+    // the PUT at 0 is answered with the true position.
+    d.fake->handler = [inner = d.fake->handler](const HttpRequest& req) {
+      if (req.method == "GET") return ErrorAnswer(404, "not_found", "?");
+      return inner(req);
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.UploadBlobs(&summary).ok());
+    CHECK(held == jpeg);
+    CHECK(summary.blob_bytes == jpeg.size() - protocol::kBlobChunkBytes);
+  }
+  SECTION("the server already has it: nothing sent") {
+    held = jpeg;
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.UploadBlobs(&summary).ok());
+    CHECK(puts == 0);
+    CHECK(d.store->GetStatus()->pending_blobs == 0);
+  }
+}
+
+TEST_CASE("SyncClient: an unreachable server keeps everything", "[sync]") {
+  TempDir dir;
+  ManualWallClock wall(kNowMs);
+  auto opened = ClientStore::Open(dir.path(), &wall);
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  {
+    Statement st(
+        store.db(),
+        "UPDATE device SET server_url = 'http://127.0.0.1:1', "
+        "server_public_key = ?1, role = 'trainer', districts = '5011'");
+    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
+    REQUIRE(st.Run().ok());
+  }
+  PhraoFixture f(store);
+  SyncOptions options;  // the real HTTP transport
+  std::vector<int64_t> sleeps;
+  options.sleep_ms = [&](int64_t ms) { sleeps.push_back(ms); };
+  options.timeouts.connect_ms = 2000;
+  SyncClient client(store, options);
+  auto r = client.Sync();
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kUnavailable);
+  CHECK(r.status().message().find("cannot reach http://127.0.0.1:1") !=
+        std::string::npos);
+  CHECK(r.status().message().find("everything is kept") != std::string::npos);
+  CHECK(sleeps == std::vector<int64_t>{500, 1000, 2000});
+  CHECK_FALSE(client.refused_by_server());
+  // Sealed (so the change sets are fixed) but none acknowledged.
+  Outbox outbox(store);
+  auto unacked = outbox.Unacked();
+  REQUIRE(unacked.ok());
+  CHECK(unacked->size() == 1);
+  auto st = store.GetStatus();
+  CHECK(st->pending_changes == 3);
+  CHECK(st->confirmed_changes == 0);
+  CHECK(st->last_sync.empty());
+  CHECK(st->last_error.find("cannot reach") != std::string::npos);
+}
+
+// ---- The command line
+// -------------------------------------------------------------
+
+TEST_CASE("kbo sync / enroll / bundle export: exit codes", "[sync][cli]") {
+  TempDir dir;
+  const std::string home = dir.File("home");
+  auto kbo = [&home](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", home});
+    return testing::RunKbo(args, {{"KBO_HOME", "\x01unset"}});
+  };
+
+  auto not_enrolled = kbo({"sync"});
+  CHECK(not_enrolled.exit_code == 2);
+  CHECK(not_enrolled.err.find("kbo enroll --server URL --token TOKEN") !=
+        std::string::npos);
+  CHECK(not_enrolled.out.empty());
+
+  CHECK(kbo({"enroll", "--server", "ftp://x", "--token", "t"}).exit_code == 2);
+  CHECK(kbo({"enroll", "--server", "http://127.0.0.1:1"}).exit_code == 2);
+
+  auto producer = kbo({"producer", "add", "--kind", "group", "--name",
+                       "กลุ่มทอผ้าบ้านป่าแป๋", "--district", "5011"});
+  REQUIRE(producer.exit_code == 0);
+
+  // Enrolled with a server that is not there.
+  {
+    auto opened = ClientStore::Open(home);
+    REQUIRE(opened.ok());
+    Statement st(
+        (*opened)->db(),
+        "UPDATE device SET server_url = 'http://127.0.0.1:1', "
+        "server_public_key = ?1, role = 'trainer', districts = '5011'");
+    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
+    REQUIRE(st.Run().ok());
+  }
+  auto down = kbo({"sync"});
+  CHECK(down.exit_code == 4);
+  CHECK(down.out.empty());
+  CHECK(down.err.find("kbo: cannot reach http://127.0.0.1:1") !=
+        std::string::npos);
+  CHECK(down.err.find("everything is kept") != std::string::npos);
+  auto status = kbo({"status", "--json"});
+  REQUIRE(status.exit_code == 0);
+  Json st = Json::parse(status.out);
+  CHECK(st["pending_changes"] == 1);
+  CHECK(st["confirmed_changes"] == 0);
+  CHECK(st["last_error"].get<std::string>().find("cannot reach") !=
+        std::string::npos);
+
+  const std::string bundle = dir.File("to-office.kbo");
+  auto exported = kbo({"bundle", "export", bundle});
+  CHECK(exported.exit_code == 0);
+  CHECK(exported.out.rfind("wrote " + bundle + ": 1 change set (#1, 1 change)",
+                           0) == 0);
+  CHECK(FileExists(bundle));
+  CHECK(kbo({"bundle", "export"}).exit_code == 2);
+}
+
+}  // namespace
+}  // namespace kbo::client

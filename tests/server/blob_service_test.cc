@@ -1,0 +1,173 @@
+#include "server/blob_service.h"
+
+#include <catch2/catch.hpp>
+
+#include "server/push_service.h"
+#include "shared/fs.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+// Photo-like bytes of a given size.
+std::string PhotoBytes(size_t n, char seed = 'a') {
+  std::string s(n, '\0');
+  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + (i * 31 % 251));
+  return s;
+}
+
+std::string ShaHex(std::string_view bytes) { return HexEncode(Sha256(bytes)); }
+
+TEST_CASE("BlobService: an upload cut half-way resumes from what the server "
+          "holds", "[server][blob]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(protocol::kBlobChunkBytes + 1000);
+  const std::string sha = ShaHex(photo);
+  const std::string first = photo.substr(0, protocol::kBlobChunkBytes);
+  const std::string rest = photo.substr(protocol::kBlobChunkBytes);
+
+  auto s1 = blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, nullptr);
+  REQUIRE(s1.ok());
+  CHECK(s1->received == first.size());
+  CHECK_FALSE(s1->complete);
+
+  // The connection dropped; the phone asks what the server has.
+  auto state = blobs.State(sha);
+  REQUIRE(state.ok());
+  CHECK(state->received == first.size());
+  CHECK(state->total == photo.size());
+
+  // Sending the first chunk again is refused, naming where to resume.
+  ErrorDetail detail;
+  auto dup = blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, &detail);
+  CHECK(dup.status().code() == Code::kSequenceGap);
+  CHECK(detail.reason == "offset_mismatch");
+  CHECK(*detail.received == first.size());
+
+  auto s2 = blobs.PutChunk(sha, first.size(), photo.size(), ShaHex(rest), rest, nullptr);
+  REQUIRE(s2.ok());
+  CHECK(s2->complete);
+  CHECK(s2->received == photo.size());
+  auto stored = ReadFileBounded(blobs.PathFor(sha), photo.size());
+  REQUIRE(stored.ok());
+  CHECK(*stored == photo);
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+}
+
+TEST_CASE("BlobService: a chunk whose bytes do not match its hash is refused and "
+          "nothing is written", "[server][blob][untrusted]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(5000);
+  const std::string sha = ShaHex(photo);
+  std::string damaged = photo;
+  damaged[10] ^= 0x40;
+  ErrorDetail detail;
+  auto r = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged, &detail);
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  CHECK(detail.reason == "bad_chunk");
+  CHECK(blobs.State(sha)->received == 0);
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo, nullptr)->complete);
+}
+
+TEST_CASE("BlobService: a whole that does not hash to its name is discarded with "
+          "hash_mismatch", "[server][blob][untrusted]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(3000);
+  const std::string other = PhotoBytes(3000, 'z');
+  const std::string sha = ShaHex(photo);
+  ErrorDetail detail;
+  auto r = blobs.PutChunk(sha, 0, other.size(), ShaHex(other), other, &detail);
+  CHECK(r.status().code() == Code::kCorruption);
+  CHECK(detail.reason == "hash_mismatch");
+  CHECK(blobs.State(sha)->received == 0);
+  CHECK_FALSE(FileExists(blobs.PathFor(sha)));
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+}
+
+TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
+          "[server][blob]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(2000);
+  const std::string sha = ShaHex(photo);
+  REQUIRE(blobs.PutWhole(sha, photo, nullptr)->complete);
+  // Any chunk for it now answers "complete" and writes nothing.
+  const std::string part = photo.substr(0, 100);
+  auto r = blobs.PutChunk(sha, 0, photo.size(), ShaHex(part), part, nullptr);
+  REQUIRE(r.ok());
+  CHECK(r->complete);
+  CHECK(r->received == photo.size());
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK(blobs.PutWhole(sha, photo, nullptr)->complete);
+  ErrorDetail detail;
+  CHECK(blobs.PutWhole(ShaHex("x"), photo, &detail).status().code() == Code::kCorruption);
+  CHECK(detail.reason == "hash_mismatch");
+}
+
+TEST_CASE("BlobService: names must be 64 lowercase hex digits; chunks and totals "
+          "are bounded", "[server][blob][untrusted]") {
+  ServerFixture f;
+  BlobService blobs(*f.store, /*max_blob_bytes=*/4 << 20);
+  const std::string chunk = "abc";
+  for (const std::string& name :
+       {std::string("../../server.key"), std::string(64, 'A'), std::string(63, 'a'),
+        std::string(64, 'a') + "/", std::string("partial/") + std::string(56, 'a')}) {
+    CAPTURE(name);
+    CHECK(blobs.PutChunk(name, 0, 3, ShaHex(chunk), chunk, nullptr).status().code() ==
+          Code::kInvalidArgument);
+    CHECK(blobs.State(name).status().code() == Code::kInvalidArgument);
+  }
+  const std::string sha(64, 'a');
+  const std::string big(protocol::kBlobChunkBytes + 1, 'x');
+  CHECK(blobs.PutChunk(sha, 0, 8 << 20, ShaHex(big), big, nullptr).status().code() ==
+        Code::kResourceExhausted);
+  CHECK(blobs.PutChunk(sha, 0, 5 << 20, ShaHex(chunk), chunk, nullptr).status().code() ==
+        Code::kResourceExhausted);
+  CHECK(blobs.PutChunk(sha, 0, 0, ShaHex(chunk), chunk, nullptr).status().code() ==
+        Code::kInvalidArgument);
+  ErrorDetail detail;
+  CHECK(blobs.PutChunk(sha, 0, 2, ShaHex(chunk), chunk, &detail).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(detail.reason == "bad_chunk");
+}
+
+TEST_CASE("BlobService: the missing list names photos in scope whose blob the "
+          "server lacks", "[server][blob]") {
+  ServerFixture f;
+  TestDevice phrao, fang;
+  f.Enroll(phrao, kPhrao);
+  f.Enroll(fang, kFang);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string held = PhotoBytes(100, 'h'), lacking = PhotoBytes(100, 'l'),
+                    fang_photo = PhotoBytes(100, 'f');
+  const auto photo_row = [](TestDevice& d, const std::string& bytes,
+                            const std::string& district) {
+    return Row("photo", Uuid::Random(), d.HlcAt(kT0),
+               {{"subject_type", T("producer"), 0},
+                {"subject_id", T(Uuid::Random().ToString()), 0},
+                {"sha256", T(ShaHex(bytes)), 0},
+                {"bytes", I(static_cast<int64_t>(bytes.size())), 0},
+                {"mime", T("image/jpeg"), 0},
+                {"district_code", T(district), 0}});
+  };
+  REQUIRE(push.Push(f.Record(phrao.id),
+                    phrao.SealNext({photo_row(phrao, held, kPhrao),
+                                    photo_row(phrao, lacking, kPhrao)}),
+                    nullptr)
+              .ok());
+  REQUIRE(push.Push(f.Record(fang.id), fang.SealNext({photo_row(fang, fang_photo, kFang)}),
+                    nullptr)
+              .ok());
+  REQUIRE(blobs.PutWhole(ShaHex(held), held, nullptr).ok());
+  auto missing = blobs.Missing(f.Record(phrao.id));
+  REQUIRE(missing.ok());
+  CHECK(*missing == std::vector<std::string>{ShaHex(lacking)});
+}
+
+}  // namespace
+}  // namespace kbo::server::testing

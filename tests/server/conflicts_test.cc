@@ -1,0 +1,153 @@
+#include "server/conflicts.h"
+
+#include <algorithm>
+
+#include <catch2/catch.hpp>
+
+#include "server/pull_service.h"
+#include "server/push_service.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+// Two Phrao devices edit one producer's phone offline: one conflict.
+struct PhoneConflict {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  Uuid producer = Uuid::Random();
+  ConflictRecord conflict;
+
+  PhoneConflict() {
+    f.Enroll(officer, kPhrao, "field_officer");
+    f.Enroll(trainer, kPhrao);
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(officer.id),
+                      officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao),
+                                        Row("producer", producer, officer.HlcAt(kT0 + 10),
+                                            {{"phone", T("0811111111"), 0}})}),
+                      nullptr)
+                .ok());  // seqs 1, 2
+    REQUIRE(push.Push(f.Record(trainer.id),
+                      trainer.SealNext({Row("producer", producer, trainer.HlcAt(kT0 + 20),
+                                            {{"phone", T("0822222222"), 0}})}),
+                      nullptr)
+                .ok());  // seq 3, conflict feed 4
+    auto list = Conflicts(*f.store).List();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+    conflict = list->front();
+  }
+};
+
+TEST_CASE("Conflicts: resolving writes an ordinary change every device pulls, "
+          "and marks the conflict resolved", "[server][conflict]") {
+  PhoneConflict c;
+  ServerFixture& f = c.f;
+  f.wall.Advance(3600 * 1000);
+  Conflicts conflicts(*f.store);
+  auto r = conflicts.Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepCurrent, "", 0});
+  REQUIRE(r.ok());
+  CHECK(r->seq == 5);
+  CHECK(r->conflict.resolved());
+  CHECK(r->conflict.resolved_value == "0811111111");
+  CHECK(r->conflict.resolution_seq == 5);
+  CHECK(r->conflict.feed_seq == 6);
+  CHECK(f.Text("SELECT phone FROM producer") == "0811111111");
+  CHECK(conflicts.List(/*open_only=*/true)->empty());
+
+  // The trainer pulls from its cursor (3) and receives the resolution,
+  // stamped by the server after the value it replaces, base = that value.
+  PullService pull(*f.store);
+  auto page = pull.Pull(f.Record(c.trainer.id), 3, 0);
+  REQUIRE(page.ok());
+  auto cs = DecodeChangeSet(page->body);
+  REQUIRE(cs.ok());
+  REQUIRE(cs->rows.size() == 1);
+  const RowChange& row = cs->rows[0];
+  CHECK(row.row_id == c.producer);
+  CHECK(row.hlc.device == f.store->server_id());
+  CHECK(row.hlc.wall_ms == kT0 + 3600 * 1000);
+  REQUIRE(row.cells.size() == 1);
+  CHECK(row.cells[0].column == "phone");
+  CHECK(row.cells[0].value == T("0811111111"));
+  CHECK(row.cells[0].base == 5);
+
+  // The resolution itself is in the feed, after the trainer's conflict cursor.
+  auto feed = pull.ConflictsAfter(f.Record(c.trainer.id), 4, 0);
+  REQUIRE(feed.ok());
+  CHECK(feed->count == 1);
+  CHECK(feed->next == 6);
+
+  // It is logged as the server's own signed change set.
+  Statement st(f.store->db(),
+               "SELECT bytes, signature FROM change_set_log WHERE device_id = '" +
+                   f.store->server_id().ToString() + "'");
+  REQUIRE(st.Step());
+  const std::string bytes = st.ColumnBlob(0);
+  const std::string sig_bytes = st.ColumnBlob(1);
+  Signature sig{};
+  REQUIRE(sig_bytes.size() == sig.size());
+  std::copy(sig_bytes.begin(), sig_bytes.end(), sig.begin());
+  CHECK(Verify(f.store->key().public_key(), kChangeSetDomain, bytes, sig));
+
+  // Resolving twice is refused.
+  CHECK(conflicts.Resolve(c.conflict.id, Resolution{}).status().code() ==
+        Code::kFailedPrecondition);
+}
+
+TEST_CASE("Conflicts: a typed value, or either side by its sequence",
+          "[server][conflict]") {
+  SECTION("--value, parsed for the column") {
+    PhoneConflict c;
+    Conflicts conflicts(*c.f.store);
+    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kValue, "053-111222", 0}).ok());
+    CHECK(c.f.Text("SELECT phone FROM producer") == "053-111222");
+  }
+  SECTION("--keep SEQ") {
+    PhoneConflict c;
+    Conflicts conflicts(*c.f.store);
+    auto bad = conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 99});
+    CHECK(bad.status().code() == Code::kInvalidArgument);
+    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 3}).ok());
+    CHECK(c.f.Text("SELECT phone FROM producer") == "0822222222");
+  }
+  SECTION("unknown id") {
+    PhoneConflict c;
+    Conflicts conflicts(*c.f.store);
+    CHECK(conflicts.Resolve("nope", {}).status().code() == Code::kNotFound);
+  }
+}
+
+TEST_CASE("Conflicts: an invalid value resolves nothing", "[server][conflict]") {
+  ServerFixture f;
+  TestDevice a, b;
+  f.Enroll(a, kPhrao);
+  f.Enroll(b, kPhrao);
+  PushService push(*f.store);
+  const Uuid id = Uuid::Random();
+  REQUIRE(push.Push(f.Record(a.id),
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao),
+                                Row("producer", id, a.HlcAt(kT0 + 1), {{"otop_stars", I(3), 0}})}),
+                    nullptr).ok());
+  REQUIRE(push.Push(f.Record(b.id),
+                    b.SealNext({Row("producer", id, b.HlcAt(kT0 + 2), {{"otop_stars", I(4), 0}})}),
+                    nullptr).ok());
+  Conflicts conflicts(*f.store);
+  auto list = conflicts.List();
+  REQUIRE(list->size() == 1);
+  const uint64_t next = f.NextSeq();
+  CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "9", 0})
+            .status().code() == Code::kInvalidArgument);
+  CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "five", 0})
+            .status().code() == Code::kInvalidArgument);
+  CHECK(f.NextSeq() == next);
+  CHECK(conflicts.List(true)->size() == 1);
+  CHECK(f.Count("SELECT otop_stars FROM producer") == 4);
+  auto ok = conflicts.Resolve(list->front().id, {Resolution::Kind::kKeepIncoming, "", 0});
+  REQUIRE(ok.ok());
+  CHECK(ok->conflict.resolved_value == "4");
+}
+
+}  // namespace
+}  // namespace kbo::server::testing

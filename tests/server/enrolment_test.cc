@@ -1,0 +1,169 @@
+#include "server/enrolment.h"
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+EnrollRequest RequestFor(const TestDevice& d, const std::string& token) {
+  EnrollRequest r;
+  r.token = token;
+  r.device_id = d.id;
+  r.public_key = d.key.public_key();
+  return r;
+}
+
+TEST_CASE("Enrolment: a token enrols one device with its role and districts, "
+          "and the reply pins the server key", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto token = enrolment.CreateToken("trainer", "5011, 5009", Enrolment::kDefaultTtlMs);
+  REQUIRE(token.ok());
+  CHECK(token->size() == 64);
+  // Only the token's hash is stored.
+  CHECK(f.Count("SELECT COUNT(*) FROM enrol_token WHERE token_hash = '" + *token + "'") == 0);
+
+  TestDevice d;
+  EnrollRequest req = RequestFor(d, *token);
+  req.clock_ms = kT0 - 90 * 1000;
+  auto reply = enrolment.Enroll(req, nullptr);
+  REQUIRE(reply.ok());
+  CHECK(reply->device_id == d.id);
+  CHECK(reply->role == "trainer");
+  CHECK(reply->scope.ToString() == "5009,5011");
+  CHECK(reply->server_id == f.store->server_id());
+  CHECK(reply->server_public_key == f.store->key().public_key());
+
+  const auto j = nlohmann::json::parse(EnrollReplyJson(*reply));
+  CHECK(j["districts"] == nlohmann::json::array({"5009", "5011"}));
+  CHECK(j["protocol"] == 1);
+  CHECK(j["server_public_key"] == f.store->key().public_key().ToHex());
+
+  const DeviceRecord rec = f.Record(d.id);
+  CHECK(rec.role == "trainer");
+  CHECK(rec.enrolled_at == "2024-03-10T02:00:00Z");
+  CHECK(*rec.clock_offset_ms == -90 * 1000);
+  CHECK(rec.scope.Contains("5011"));
+  CHECK_FALSE(rec.scope.Contains("5013"));
+}
+
+TEST_CASE("Enrolment: a used token is refused for another device, and answers "
+          "the same device again", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto token = enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(token.ok());
+  TestDevice d, other;
+  auto first = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  REQUIRE(first.ok());
+  auto again = enrolment.Enroll(RequestFor(d, *token), nullptr);  // lost answer
+  REQUIRE(again.ok());
+  CHECK(EnrollReplyJson(*again) == EnrollReplyJson(*first));
+  auto used = enrolment.Enroll(RequestFor(other, *token), nullptr);
+  CHECK(used.status().code() == Code::kUnauthenticated);
+  CHECK_THAT(used.status().message(), Catch::Contains("already been used"));
+  CHECK(f.Count("SELECT COUNT(*) FROM device") == 1);
+}
+
+TEST_CASE("Enrolment: an expired or unknown token is refused", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto token = enrolment.CreateToken("trainer", "5011", 3600 * 1000);
+  REQUIRE(token.ok());
+  f.wall.Advance(3600 * 1000);
+  TestDevice d;
+  auto expired = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  CHECK(expired.status().code() == Code::kUnauthenticated);
+  CHECK_THAT(expired.status().message(), Catch::Contains("expired"));
+  auto unknown = enrolment.Enroll(RequestFor(d, std::string(64, 'a')), nullptr);
+  CHECK(unknown.status().code() == Code::kUnauthenticated);
+  CHECK(f.Count("SELECT COUNT(*) FROM device") == 0);
+}
+
+TEST_CASE("Enrolment: a wrong role, an unknown district or a bad lifetime makes "
+          "no token", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  CHECK(enrolment.CreateToken("admin", "5011", 1000).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(enrolment.CreateToken("trainer", "9999", 1000).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(enrolment.CreateToken("trainer", "", 1000).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(enrolment.CreateToken("trainer", "5011,", 1000).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(enrolment.CreateToken("central_office", "all", 0).status().code() ==
+        Code::kInvalidArgument);
+  CHECK(f.Count("SELECT COUNT(*) FROM enrol_token") == 0);
+  CHECK(enrolment.CreateToken("central_office", "all", 1000).ok());
+
+  CHECK(*ParseTtl("24h") == 24LL * 3600 * 1000);
+  CHECK(*ParseTtl("90s") == 90 * 1000);
+  CHECK(*ParseTtl("7d") == 7LL * 86400 * 1000);
+  CHECK_FALSE(ParseTtl("31d").ok());
+  CHECK_FALSE(ParseTtl("0h").ok());
+  CHECK_FALSE(ParseTtl("h").ok());
+  CHECK_FALSE(ParseTtl("12").ok());
+  CHECK_FALSE(ParseTtl("-1h").ok());
+}
+
+TEST_CASE("Enrolment: a device id enrolled with another key is refused; the same "
+          "key may take a new token", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  TestDevice d;
+  f.Enroll(d, "5011");
+  TestDevice thief;
+  thief.id = d.id;
+  auto token = enrolment.CreateToken("central_office", "all", Enrolment::kDefaultTtlMs);
+  REQUIRE(token.ok());
+  ErrorDetail detail;
+  auto stolen = enrolment.Enroll(RequestFor(thief, *token), &detail);
+  CHECK(stolen.status().code() == Code::kAlreadyExists);
+  CHECK(detail.reason == "device_exists");
+  CHECK(f.Record(d.id).role == "trainer");
+
+  auto moved = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  REQUIRE(moved.ok());
+  CHECK(f.Record(d.id).role == "central_office");
+  CHECK(f.Record(d.id).scope.all);
+}
+
+TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  TestDevice a, b;
+  f.Enroll(a, "5011");
+  f.wall.Advance(1000);
+  f.Enroll(b, "all", "central_office");
+  REQUIRE(enrolment.Revoke(a.id.ToString()).ok());
+  f.wall.Advance(1000);
+  REQUIRE(enrolment.Revoke(a.id.ToString()).ok());  // keeps the first time
+  CHECK(enrolment.Revoke(Uuid::Random().ToString()).code() == Code::kNotFound);
+  CHECK(enrolment.Revoke("nope").code() == Code::kInvalidArgument);
+  auto list = enrolment.ListDevices();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK((*list)[0].id == a.id);
+  CHECK((*list)[0].revoked_at == "2024-03-10T02:00:01Z");
+  CHECK_FALSE((*list)[1].revoked());
+
+  const std::string good = "{\"token\":\"" + std::string(64, 'a') +
+                           "\",\"device_id\":\"" + a.id.ToString() +
+                           "\",\"public_key\":\"" + a.key.public_key().ToHex() +
+                           "\",\"clock_ms\":" + std::to_string(kT0) + "}";
+  auto parsed = ParseEnrollRequest(good);
+  REQUIRE(parsed.ok());
+  CHECK(parsed->device_id == a.id);
+  CHECK(*parsed->clock_ms == kT0);
+  CHECK_FALSE(ParseEnrollRequest("{").ok());
+  CHECK_FALSE(ParseEnrollRequest("[]").ok());
+  CHECK_FALSE(ParseEnrollRequest("{\"token\":1}").ok());
+  CHECK_FALSE(ParseEnrollRequest("{\"token\":\"ab\",\"device_id\":\"x\",\"public_key\":\"y\"}").ok());
+}
+
+}  // namespace
+}  // namespace kbo::server::testing

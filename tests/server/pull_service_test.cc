@@ -1,0 +1,198 @@
+#include "server/pull_service.h"
+
+#include <set>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "server/push_service.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+ChangeSet DecodePage(const ServerFixture& f, const DeviceRecord& device, const PullPage& page) {
+  // What the client does first: verify the page with the pinned key.
+  auto sig = SignatureFromHex(page.signature_hex);
+  REQUIRE(sig.ok());
+  REQUIRE(Verify(f.store->key().public_key(), kPullPageDomain,
+                 protocol::PullPageMessage(device.id.ToString(), page.after,
+                                           page.next_cursor, page.more, page.body),
+                 *sig));
+  auto cs = DecodeChangeSet(page.body);
+  REQUIRE(cs.ok());
+  CHECK(cs->device.IsNil());
+  CHECK(cs->seq == 0);
+  return *cs;
+}
+
+std::set<std::string> RowIds(const ChangeSet& cs) {
+  std::set<std::string> ids;
+  for (const RowChange& r : cs.rows) ids.insert(r.row_id.ToString());
+  return ids;
+}
+
+TEST_CASE("PullService: a Phrao device never receives a Fang row",
+          "[server][pull][scope]") {
+  ServerFixture f;
+  TestDevice phrao, fang, office;
+  f.Enroll(phrao, kPhrao);
+  f.Enroll(fang, kFang);
+  f.Enroll(office, "all", "central_office");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random(), q = Uuid::Random();
+  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext({Producer(p, phrao.HlcAt(kT0), kPhrao)}),
+                    nullptr).ok());
+  REQUIRE(push.Push(f.Record(fang.id), fang.SealNext({Producer(q, fang.HlcAt(kT0), kFang)}),
+                    nullptr).ok());
+
+  PullService pull(*f.store);
+  auto phrao_page = pull.Pull(f.Record(phrao.id), 0, 0);
+  REQUIRE(phrao_page.ok());
+  CHECK(RowIds(DecodePage(f, f.Record(phrao.id), *phrao_page)) ==
+        std::set<std::string>{p.ToString()});
+  auto fang_page = pull.Pull(f.Record(fang.id), 0, 0);
+  REQUIRE(fang_page.ok());
+  CHECK(RowIds(DecodePage(f, f.Record(fang.id), *fang_page)) ==
+        std::set<std::string>{q.ToString()});
+  auto all_page = pull.Pull(f.Record(office.id), 0, 0);
+  REQUIRE(all_page.ok());
+  CHECK(RowIds(DecodePage(f, f.Record(office.id), *all_page)).size() == 2);
+  CHECK(all_page->next_cursor == 2);
+  CHECK_FALSE(all_page->more);
+  // The cursor still moves past what the device may not see.
+  CHECK(phrao_page->next_cursor == 1);
+}
+
+TEST_CASE("PullService: pages follow the cursor, say whether more remain, and "
+          "are signed", "[server][pull]") {
+  ServerFixture f;
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  std::vector<RowChange> rows;
+  std::set<std::string> all;
+  for (int i = 0; i < 5; ++i) {
+    const Uuid id = Uuid::Random();
+    all.insert(id.ToString());
+    rows.push_back(Producer(id, trainer.HlcAt(kT0), kPhrao));
+  }
+  REQUIRE(push.Push(f.Record(trainer.id), trainer.SealNext(rows), nullptr).ok());
+
+  PullService pull(*f.store);
+  const DeviceRecord d = f.Record(trainer.id);
+  std::set<std::string> seen;
+  uint64_t cursor = 0;
+  std::vector<uint64_t> cursors;
+  for (int page_no = 0; page_no < 10; ++page_no) {
+    auto page = pull.Pull(d, cursor, 2);
+    REQUIRE(page.ok());
+    const ChangeSet cs = DecodePage(f, d, *page);
+    CHECK(cs.rows.size() <= 2);
+    for (const std::string& id : RowIds(cs)) CHECK(seen.insert(id).second);
+    cursor = page->next_cursor;
+    cursors.push_back(cursor);
+    if (!page->more) break;
+  }
+  CHECK(seen == all);
+  CHECK(cursors == std::vector<uint64_t>{2, 4, 5});
+  // Nothing after the end; the cursor stays.
+  auto empty = pull.Pull(d, cursor, 2);
+  REQUIRE(empty.ok());
+  CHECK(empty->next_cursor == cursor);
+  CHECK_FALSE(empty->more);
+  CHECK(DecodePage(f, d, *empty).rows.empty());
+
+  // A signature checked against another cursor fails.
+  auto page = pull.Pull(d, 0, 2);
+  REQUIRE(page.ok());
+  auto sig = SignatureFromHex(page->signature_hex);
+  CHECK_FALSE(Verify(f.store->key().public_key(), kPullPageDomain,
+                     protocol::PullPageMessage(d.id.ToString(), 0, page->next_cursor + 1,
+                                               page->more, page->body),
+                     *sig));
+}
+
+TEST_CASE("PullService: each cell's base is its server sequence, and only cells "
+          "written after the cursor come down", "[server][pull]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  const Uuid id = Uuid::Random();
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}), nullptr)
+              .ok());  // seq 1
+  const Hlc edit_hlc = trainer.HlcAt(kT0 + 5000);
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", id, edit_hlc,
+                                          {{"phone", T("053-123456"), 1},
+                                           {"members", I(25), 0}})}),
+                    nullptr)
+              .ok());  // seq 2
+
+  PullService pull(*f.store);
+  const DeviceRecord d = f.Record(officer.id);
+  auto full = pull.Pull(d, 0, 0);
+  REQUIRE(full.ok());
+  const ChangeSet all = DecodePage(f, d, *full);
+  REQUIRE(all.rows.size() == 2);  // two hlcs: the creation and the edit
+  CHECK(all.rows[0].hlc.device == officer.id);
+  CHECK(all.rows[1].hlc == edit_hlc);
+  for (const CellWrite& c : all.rows[0].cells) CHECK(c.base == 1);
+  for (const CellWrite& c : all.rows[1].cells) CHECK(c.base == 2);
+
+  auto since = pull.Pull(d, 1, 0);
+  REQUIRE(since.ok());
+  const ChangeSet later = DecodePage(f, d, *since);
+  REQUIRE(later.rows.size() == 1);
+  REQUIRE(later.rows[0].cells.size() == 2);
+  CHECK(later.rows[0].cells[0].column == "members");
+  CHECK(later.rows[0].cells[0].value == I(25));
+  CHECK(later.rows[0].cells[1].column == "phone");
+  CHECK(later.rows[0].cells[1].value == T("053-123456"));
+  CHECK(later.rows[0].cells[1].base == 2);
+}
+
+TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",
+          "[server][pull][conflict]") {
+  ServerFixture f;
+  TestDevice a, b, fang;
+  f.Enroll(a, kPhrao);
+  f.Enroll(b, kPhrao);
+  f.Enroll(fang, kFang);
+  PushService push(*f.store);
+  const Uuid id = Uuid::Random();
+  REQUIRE(push.Push(f.Record(a.id), a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao)}), nullptr)
+              .ok());
+  REQUIRE(push.Push(f.Record(b.id),
+                    b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
+                                    {{"name", T("กลุ่มใหม่"), 0}})}),
+                    nullptr)
+              .ok());
+  PullService pull(*f.store);
+  auto page = pull.ConflictsAfter(f.Record(a.id), 0, 0);
+  REQUIRE(page.ok());
+  auto sig = SignatureFromHex(page->signature_hex);
+  REQUIRE(sig.ok());
+  CHECK(Verify(f.store->key().public_key(), kPullPageDomain,
+               protocol::ConflictsMessage(a.id.ToString(), 0, page->body), *sig));
+  const auto j = nlohmann::json::parse(page->body);
+  REQUIRE(j["conflicts"].size() == 1);
+  CHECK(j["conflicts"][0]["column_name"] == "name");
+  CHECK(j["conflicts"][0]["current_value"] == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+  CHECK(j["conflicts"][0]["incoming_value"] == "กลุ่มใหม่");
+  CHECK(j["next"] == 3);
+  CHECK(j["more"] == false);
+
+  auto after = pull.ConflictsAfter(f.Record(a.id), 3, 0);
+  REQUIRE(after.ok());
+  CHECK(nlohmann::json::parse(after->body)["conflicts"].empty());
+  auto other = pull.ConflictsAfter(f.Record(fang.id), 0, 0);
+  REQUIRE(other.ok());
+  CHECK(nlohmann::json::parse(other->body)["conflicts"].empty());
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
