@@ -16,7 +16,8 @@ namespace kbo::server {
 namespace {
 
 Status Errno(const char* op, const std::string& path) {
-  return Status::IOError(std::string(op) + " '" + path + "': " + std::strerror(errno));
+  return Status::IOError(std::string(op) + " '" + path +
+                         "': " + std::strerror(errno));
 }
 
 Status FsyncDir(const std::string& dir) {
@@ -30,11 +31,14 @@ Status FsyncDir(const std::string& dir) {
 
 // Truncates `path` to `keep` bytes (discarding anything a crash left beyond
 // what the database says is held), writes `chunk` at `keep`, and fsyncs.
-Status AppendDurably(const std::string& path, uint64_t keep, std::string_view chunk) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+Status AppendDurably(const std::string& path, uint64_t keep,
+                     std::string_view chunk) {
+  const int fd =
+      ::open(path.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
   if (fd < 0) return Errno("open", path);
   Status s;
-  if (::ftruncate(fd, static_cast<off_t>(keep)) != 0) s = Errno("truncate", path);
+  if (::ftruncate(fd, static_cast<off_t>(keep)) != 0)
+    s = Errno("truncate", path);
   const char* p = chunk.data();
   size_t left = chunk.size();
   off_t at = static_cast<off_t>(keep);
@@ -78,7 +82,8 @@ std::string BlobService::PathFor(std::string_view sha256) const {
 
 Result<BlobState> BlobService::State(std::string_view sha256) {
   if (!IsBlobName(sha256)) {
-    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+    return Status::InvalidArgument(
+        "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
   BlobState state;
   state.sha256 = std::string(sha256);
@@ -103,28 +108,35 @@ Result<BlobState> BlobService::State(std::string_view sha256) {
   return state;
 }
 
-Result<BlobState> BlobService::PutChunk(std::string_view sha256, uint64_t offset,
-                                        uint64_t total, std::string_view chunk_sha256,
-                                        std::string_view chunk, ErrorDetail* detail) {
+Result<BlobState> BlobService::PutChunk(std::string_view sha256,
+                                        uint64_t offset, uint64_t total,
+                                        std::string_view chunk_sha256,
+                                        std::string_view chunk,
+                                        ErrorDetail* detail) {
   if (!IsBlobName(sha256)) {
-    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+    return Status::InvalidArgument(
+        "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
   if (chunk.size() > protocol::kBlobChunkBytes) {
     return Status::ResourceExhausted("a chunk may carry at most " +
-                                     std::to_string(protocol::kBlobChunkBytes) + " bytes");
+                                     std::to_string(protocol::kBlobChunkBytes) +
+                                     " bytes");
   }
-  if (total == 0) return Status::InvalidArgument("total must be the blob's size in bytes");
+  if (total == 0)
+    return Status::InvalidArgument("total must be the blob's size in bytes");
   if (total > max_blob_bytes_) {
     return Status::ResourceExhausted("this server accepts blobs of at most " +
-                                     std::to_string(max_blob_bytes_ >> 20) + " MiB");
+                                     std::to_string(max_blob_bytes_ >> 20) +
+                                     " MiB");
   }
   Result<BlobState> now = State(sha256);
   if (!now.ok()) return now.status();
   if (now->complete) return now;  // deduplicated: nothing to write
   if (LowerHex(chunk_sha256) != HexEncode(Sha256(chunk))) {
-    return Refuse(detail, "bad_chunk",
-                  Status::InvalidArgument("the chunk's bytes do not match its "
-                                          "X-KBO-Chunk-Sha256; nothing was written"));
+    return Refuse(
+        detail, "bad_chunk",
+        Status::InvalidArgument("the chunk's bytes do not match its "
+                                "X-KBO-Chunk-Sha256; nothing was written"));
   }
   return Write(sha256, offset, total, chunk, detail);
 }
@@ -140,20 +152,23 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   if (held->complete) return held;
   if (held->total != 0 && held->total != total) {
     return Status::InvalidArgument("this blob's upload began with total " +
-                                   std::to_string(held->total) + " bytes, not " +
-                                   std::to_string(total));
+                                   std::to_string(held->total) +
+                                   " bytes, not " + std::to_string(total));
   }
   if (offset != held->received) {
     if (detail != nullptr) detail->received = held->received;
     return Refuse(detail, "offset_mismatch",
-                  Status::SequenceGap("the server holds " + std::to_string(held->received) +
-                                      " bytes of this blob; resume from there"));
+                  Status::SequenceGap(
+                      "the server holds " + std::to_string(held->received) +
+                      " bytes of this blob; resume from there"));
   }
   if (chunk.size() > total - offset) {
-    return Refuse(detail, "bad_chunk",
-                  Status::InvalidArgument("the chunk runs past the blob's total size"));
+    return Refuse(
+        detail, "bad_chunk",
+        Status::InvalidArgument("the chunk runs past the blob's total size"));
   }
-  const std::string partial = store_.paths().partial + "/" + std::string(sha256);
+  const std::string partial =
+      store_.paths().partial + "/" + std::string(sha256);
   if (Status s = AppendDurably(partial, offset, chunk); !s.ok()) return s;
   BlobState state;
   state.sha256 = std::string(sha256);
@@ -170,18 +185,21 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
       del.Bind(1, sha256);
       if (Status s = del.Run(); !s.ok()) return s;
       if (Status s = txn.Commit(); !s.ok()) return s;
-      return Refuse(detail, "hash_mismatch",
-                    Status::Corruption("the uploaded bytes do not hash to " +
-                                       std::string(sha256) +
-                                       "; the upload was discarded, send it again from 0"));
+      return Refuse(
+          detail, "hash_mismatch",
+          Status::Corruption(
+              "the uploaded bytes do not hash to " + std::string(sha256) +
+              "; the upload was discarded, send it again from 0"));
     }
     const std::string final_path = PathFor(sha256);
-    if (::rename(partial.c_str(), final_path.c_str()) != 0) return Errno("rename", partial);
+    if (::rename(partial.c_str(), final_path.c_str()) != 0)
+      return Errno("rename", partial);
     if (Status s = FsyncDir(store_.paths().blobs); !s.ok()) return s;
     state.complete = true;
   }
   Statement& st = db.Cached(
-      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, complete_at) "
+      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, "
+      "complete_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sha256) DO UPDATE SET "
       "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
       "complete_at = excluded.complete_at");
@@ -199,44 +217,54 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   return state;
 }
 
-Result<BlobState> BlobService::PutWhole(std::string_view sha256, std::string_view bytes,
+Result<BlobState> BlobService::PutWhole(std::string_view sha256,
+                                        std::string_view bytes,
                                         ErrorDetail* detail) {
   if (!IsBlobName(sha256)) {
-    return Status::InvalidArgument("a blob is named by its SHA-256: 64 lowercase hex digits");
+    return Status::InvalidArgument(
+        "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
-  if (bytes.empty()) return Status::InvalidArgument("an empty blob is not a photo");
+  if (bytes.empty())
+    return Status::InvalidArgument("an empty blob is not a photo");
   if (bytes.size() > max_blob_bytes_) {
     return Status::ResourceExhausted("this server accepts blobs of at most " +
-                                     std::to_string(max_blob_bytes_ >> 20) + " MiB");
+                                     std::to_string(max_blob_bytes_ >> 20) +
+                                     " MiB");
   }
   Result<BlobState> now = State(sha256);
   if (!now.ok()) return now.status();
   if (now->complete) return now;
   if (HexEncode(Sha256(bytes)) != sha256) {
-    return Refuse(detail, "hash_mismatch",
-                  Status::Corruption("the blob's bytes do not hash to " +
-                                     std::string(sha256) + "; nothing was written"));
+    return Refuse(
+        detail, "hash_mismatch",
+        Status::Corruption("the blob's bytes do not hash to " +
+                           std::string(sha256) + "; nothing was written"));
   }
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
-  if (Status s = WriteFileAtomically(PathFor(sha256), bytes, 0600); !s.ok()) return s;
-  const std::string partial = store_.paths().partial + "/" + std::string(sha256);
+  if (Status s = WriteFileAtomically(PathFor(sha256), bytes, 0600); !s.ok())
+    return s;
+  const std::string partial =
+      store_.paths().partial + "/" + std::string(sha256);
   ::unlink(partial.c_str());
   const std::string at = store_.NowIso();
   Statement& st = db.Cached(
-      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, complete_at) "
+      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, "
+      "complete_at) "
       "VALUES (?1, ?2, ?2, ?3, ?3) ON CONFLICT (sha256) DO UPDATE SET "
       "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
       "complete_at = excluded.complete_at");
-  st.Bind(1, sha256).Bind(2, static_cast<int64_t>(bytes.size())).Bind(3, std::string_view(at));
+  st.Bind(1, sha256)
+      .Bind(2, static_cast<int64_t>(bytes.size()))
+      .Bind(3, std::string_view(at));
   if (Status s = st.Run(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
 }
 
-Result<std::vector<std::string>> BlobService::Missing(const DeviceRecord& device,
-                                                      size_t limit) {
+Result<std::vector<std::string>> BlobService::Missing(
+    const DeviceRecord& device, size_t limit) {
   std::string sql =
       "SELECT DISTINCT p.sha256 FROM photo p WHERE p.deleted = 0 AND "
       "p.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blob b WHERE "
@@ -254,7 +282,8 @@ Result<std::vector<std::string>> BlobService::Missing(const DeviceRecord& device
   st.Bind(1, static_cast<int64_t>(limit));
   if (!device.scope.all) {
     for (size_t i = 0; i < device.scope.districts.size(); ++i) {
-      st.Bind(static_cast<int>(i + 2), std::string_view(device.scope.districts[i]));
+      st.Bind(static_cast<int>(i + 2),
+              std::string_view(device.scope.districts[i]));
     }
   }
   std::vector<std::string> out;

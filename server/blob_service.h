@@ -60,9 +60,9 @@ class BlobService {
   // bytes reach `total` the whole blob is hashed: equal to `sha256` -> moved
   // to blobs/<sha256>, complete; otherwise the partial upload is discarded
   // and kCorruption ("hash_mismatch") is returned (upload again from 0).
-  Result<BlobState> PutChunk(std::string_view sha256, uint64_t offset, uint64_t total,
-                             std::string_view chunk_sha256, std::string_view chunk,
-                             ErrorDetail* detail);
+  Result<BlobState> PutChunk(std::string_view sha256, uint64_t offset,
+                             uint64_t total, std::string_view chunk_sha256,
+                             std::string_view chunk, ErrorDetail* detail);
 
   // A whole blob at once (bundle import): the same checks and result as one
   // chunk covering everything, without the chunk size limit.
@@ -83,8 +83,9 @@ class BlobService {
   std::string PathFor(std::string_view sha256) const;
 
  private:
-  Result<BlobState> Write(std::string_view sha256, uint64_t offset, uint64_t total,
-                          std::string_view chunk, ErrorDetail* detail);
+  Result<BlobState> Write(std::string_view sha256, uint64_t offset,
+                          uint64_t total, std::string_view chunk,
+                          ErrorDetail* detail);
 
   ServerStore& store_;
   uint64_t max_blob_bytes_;

@@ -33,21 +33,26 @@ bool ReadExactly(std::FILE* f, size_t n, std::string* out) {
 }
 
 std::string Describe(const std::string& reason, const Status& s) {
-  return (reason.empty() ? std::string(CodeName(s.code())) : reason) + ": " + s.message();
+  return (reason.empty() ? std::string(CodeName(s.code())) : reason) + ": " +
+         s.message();
 }
 
 }  // namespace
 
-Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) {
+Result<BundleSummary> ImportBundle(ServerStore& store,
+                                   const std::string& path) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
-    if (errno == ENOENT) return Status::NotFound("no such file: '" + path + "'");
-    return Status::IOError("cannot open '" + path + "': " + std::strerror(errno));
+    if (errno == ENOENT)
+      return Status::NotFound("no such file: '" + path + "'");
+    return Status::IOError("cannot open '" + path +
+                           "': " + std::strerror(errno));
   }
   std::string magic;
   if (!ReadExactly(file.get(), protocol::kBundleMagic.size(), &magic) ||
       magic != protocol::kBundleMagic) {
-    return Status::InvalidArgument("'" + path + "' is not a KBO bundle (it does not "
+    return Status::InvalidArgument("'" + path +
+                                   "' is not a KBO bundle (it does not "
                                    "start with KBOBUNDLE1)");
   }
 
@@ -66,20 +71,22 @@ Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) 
     }
     std::string len_bytes;
     if (!ReadExactly(file.get(), 4, &len_bytes)) {
-      summary.framing = Status::Corruption("record " + std::to_string(index) +
-                                           " at byte " + std::to_string(at) +
-                                           " is cut short (no length)");
+      summary.framing =
+          Status::Corruption("record " + std::to_string(index) + " at byte " +
+                             std::to_string(at) + " is cut short (no length)");
       break;
     }
     uint32_t len = 0;
-    for (int i = 3; i >= 0; --i) len = len << 8 | static_cast<uint8_t>(len_bytes[i]);
-    const uint64_t cap = kind == kPushRecord   ? protocol::kMaxPushBytes
-                         : kind == kBlobRecord ? 64 + BlobService::kDefaultMaxBlobBytes
-                                               : 0;
+    for (int i = 3; i >= 0; --i)
+      len = len << 8 | static_cast<uint8_t>(len_bytes[i]);
+    const uint64_t cap = kind == kPushRecord ? protocol::kMaxPushBytes
+                         : kind == kBlobRecord
+                             ? 64 + BlobService::kDefaultMaxBlobBytes
+                             : 0;
     if (cap == 0) {
-      summary.framing = Status::Corruption("record " + std::to_string(index) +
-                                           " at byte " + std::to_string(at) +
-                                           " has unknown kind " + std::to_string(kind));
+      summary.framing = Status::Corruption(
+          "record " + std::to_string(index) + " at byte " + std::to_string(at) +
+          " has unknown kind " + std::to_string(kind));
       break;
     }
     if (len > cap) {
@@ -90,9 +97,9 @@ Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) 
       break;
     }
     if (!ReadExactly(file.get(), len, &bytes)) {
-      summary.framing = Status::Corruption("record " + std::to_string(index) +
-                                           " at byte " + std::to_string(at) +
-                                           " is cut short (the file ends early)");
+      summary.framing = Status::Corruption(
+          "record " + std::to_string(index) + " at byte " + std::to_string(at) +
+          " is cut short (the file ends early)");
       break;
     }
 
@@ -100,7 +107,8 @@ Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) 
     if (kind == kPushRecord) {
       Result<PushResult> r = push.PushFromBundle(bytes, &detail);
       if (r.ok()) {
-        ++(r->repeated ? summary.change_sets_repeated : summary.change_sets_applied);
+        ++(r->repeated ? summary.change_sets_repeated
+                       : summary.change_sets_applied);
         continue;
       }
       ++summary.change_sets_refused;
@@ -115,7 +123,8 @@ Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) 
         }
       }
       std::string line = what + ": " + Describe(detail.reason, r.status());
-      if (detail.expected) line += " (expected " + std::to_string(*detail.expected) + ")";
+      if (detail.expected)
+        line += " (expected " + std::to_string(*detail.expected) + ")";
       summary.refusals.push_back(std::move(line));
     } else {
       if (len < 64) {
@@ -134,7 +143,8 @@ Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path) 
         continue;
       }
       ++summary.blobs_refused;
-      summary.refusals.push_back("record " + std::to_string(index) + " (blob " + sha +
+      summary.refusals.push_back("record " + std::to_string(index) + " (blob " +
+                                 sha +
                                  "): " + Describe(detail.reason, r.status()));
     }
   }

@@ -16,7 +16,7 @@ struct BundleSummary {
   size_t change_sets_repeated = 0;  // applied before (idempotent)
   size_t change_sets_refused = 0;
   size_t blobs_stored = 0;
-  size_t blobs_present = 0;         // the server already had them
+  size_t blobs_present = 0;  // the server already had them
   size_t blobs_refused = 0;
   // One line per refused record: "record 3 (change set 7 of device D): ...".
   std::vector<std::string> refusals;

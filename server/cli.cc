@@ -5,14 +5,13 @@
 #include <iostream>
 #include <map>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "server/bundle_import.h"
 #include "server/conflicts.h"
@@ -25,21 +24,27 @@
 #include "shared/version.h"
 
 // Command line grammar:
-//   kbo-server [--data DIR | --data=DIR] [--help | -h | --version] COMMAND ARGS...
+//   kbo-server [--data DIR | --data=DIR] [--help | -h | --version] COMMAND
+//   ARGS...
 // Flags take their value as the next argument or after '='; `--` ends flags.
 
 namespace kbo::server {
 
 int ExitCodeFor(Code code) {
   switch (code) {
-    case Code::kOk: return 0;
+    case Code::kOk:
+      return 0;
     case Code::kInvalidArgument:
-    case Code::kCorruption: return 2;
-    case Code::kNotFound: return 3;
+    case Code::kCorruption:
+      return 2;
+    case Code::kNotFound:
+      return 3;
     case Code::kUnauthenticated:
     case Code::kPermissionDenied:
-    case Code::kSequenceGap: return 5;
-    default: return 1;
+    case Code::kSequenceGap:
+      return 5;
+    default:
+      return 1;
   }
 }
 
@@ -105,7 +110,8 @@ struct Args {
   bool Has(std::string_view name) const { return switches.count(name) > 0; }
 };
 
-Status ParseArgs(Context& ctx, const std::vector<std::string>& args, size_t from,
+Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
+                 size_t from,
                  const std::set<std::string, std::less<>>& value_flags,
                  const std::set<std::string, std::less<>>& switch_flags,
                  size_t max_positional, Args* parsed) {
@@ -136,10 +142,12 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args, size_t from
     }
     if (!value_flags.count(name)) return ctx.Usage("unknown option --" + name);
     if (!value) {
-      if (i + 1 >= args.size()) return ctx.Usage("--" + name + " needs a value");
+      if (i + 1 >= args.size())
+        return ctx.Usage("--" + name + " needs a value");
       value = args[++i];
     }
-    if (parsed->values.count(name)) return ctx.Usage("--" + name + " given twice");
+    if (parsed->values.count(name))
+      return ctx.Usage("--" + name + " given twice");
     parsed->values[name] = *value;
   }
   return Status();
@@ -180,11 +188,15 @@ json DistrictsJson(const Scope& scope) {
 
 json ValueJson(const Value& v) {
   switch (v.type()) {
-    case Value::Type::kNull: return nullptr;
-    case Value::Type::kInteger: return v.integer();
-    case Value::Type::kReal: return v.real();
+    case Value::Type::kNull:
+      return nullptr;
+    case Value::Type::kInteger:
+      return v.integer();
+    case Value::Type::kReal:
+      return v.real();
     case Value::Type::kText:
-    case Value::Type::kBlob: return v.text();
+    case Value::Type::kBlob:
+      return v.text();
   }
   return nullptr;
 }
@@ -198,17 +210,19 @@ std::string Shown(const Value& v) {
   return v.is_null() ? "(empty)" : "'" + v.ToDisplay() + "'";
 }
 
-// ---- Commands -----------------------------------------------------------------
+// ---- Commands
 
 Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"listen", "tls-cert", "tls-key"}, {}, 0, &a);
+  if (Status s = ParseArgs(ctx, args, from, {"listen", "tls-cert", "tls-key"},
+                           {}, 0, &a);
       !s.ok()) {
     return s;
   }
   ServeOptions options;
   if (const std::string* listen = a.Get("listen")) {
-    if (Status s = ParseListen(*listen, &options); !s.ok()) return ctx.Usage(s.message());
+    if (Status s = ParseListen(*listen, &options); !s.ok())
+      return ctx.Usage(s.message());
   }
   if (const std::string* f = a.Get("tls-cert")) options.tls_cert = *f;
   if (const std::string* f = a.Get("tls-key")) options.tls_key = *f;
@@ -220,9 +234,11 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   return kbo::server::Serve(**store, options, ctx.out);
 }
 
-Status TokenCreate(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
+                   size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"role", "districts", "ttl"}, {}, 0, &a);
+  if (Status s =
+          ParseArgs(ctx, args, from, {"role", "districts", "ttl"}, {}, 0, &a);
       !s.ok()) {
     return s;
   }
@@ -243,14 +259,17 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args, size_t fr
   Result<std::string> token = enrolment.CreateToken(*role, *districts, ttl);
   if (!token.ok()) return token.status();
   ctx.out << *token << "\n";
-  ctx.err << "one-time token for a " << *role << " in " << *districts << ", valid until "
-          << FormatIsoUtc((*store)->NowMillis() + ttl) << "\n";
+  ctx.err << "one-time token for a " << *role << " in " << *districts
+          << ", valid until " << FormatIsoUtc((*store)->NowMillis() + ttl)
+          << "\n";
   return Status();
 }
 
-Status DeviceList(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status DeviceList(Context& ctx, const std::vector<std::string>& args,
+                  size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok())
+    return s;
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
@@ -259,18 +278,19 @@ Status DeviceList(Context& ctx, const std::vector<std::string>& args, size_t fro
   if (a.Has("json")) {
     json list = json::array();
     for (const DeviceRecord& d : *devices) {
-      list.push_back({{"device_id", d.id.ToString()},
-                      {"role", d.role},
-                      {"districts", DistrictsJson(d.scope)},
-                      {"enrolled_at", d.enrolled_at},
-                      {"revoked", d.revoked()},
-                      {"revoked_at", d.revoked() ? json(d.revoked_at) : json(nullptr)},
-                      {"last_seq", d.last_seq},
-                      {"last_seen_at", d.last_seen_at.empty() ? json(nullptr)
-                                                              : json(d.last_seen_at)},
-                      {"clock_offset_ms", d.clock_offset_ms ? json(*d.clock_offset_ms)
-                                                            : json(nullptr)},
-                      {"clock_off", d.clock_off()}});
+      list.push_back(
+          {{"device_id", d.id.ToString()},
+           {"role", d.role},
+           {"districts", DistrictsJson(d.scope)},
+           {"enrolled_at", d.enrolled_at},
+           {"revoked", d.revoked()},
+           {"revoked_at", d.revoked() ? json(d.revoked_at) : json(nullptr)},
+           {"last_seq", d.last_seq},
+           {"last_seen_at",
+            d.last_seen_at.empty() ? json(nullptr) : json(d.last_seen_at)},
+           {"clock_offset_ms",
+            d.clock_offset_ms ? json(*d.clock_offset_ms) : json(nullptr)},
+           {"clock_off", d.clock_off()}});
     }
     ctx.out << list.dump(2) << "\n";
     return Status();
@@ -285,18 +305,21 @@ Status DeviceList(Context& ctx, const std::vector<std::string>& args, size_t fro
   for (const DeviceRecord& d : *devices) {
     std::string status = d.revoked() ? "revoked " + d.revoked_at : "active";
     if (d.clock_off()) status += "  clock off";
-    ctx.out << Pad(d.id.ToString(), 38) << Pad(d.role, 16) << Pad(d.scope.ToString(), 16)
-            << Pad(d.enrolled_at, 22) << Pad(std::to_string(d.last_seq), 10)
+    ctx.out << Pad(d.id.ToString(), 38) << Pad(d.role, 16)
+            << Pad(d.scope.ToString(), 16) << Pad(d.enrolled_at, 22)
+            << Pad(std::to_string(d.last_seq), 10)
             << Pad(d.last_seen_at.empty() ? "-" : d.last_seen_at, 22)
             << Pad(OffsetText(d), 8) << status << "\n";
   }
   return Status();
 }
 
-Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args,
+                    size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
-  if (a.positional.size() != 1) return ctx.Usage("device revoke needs a device id");
+  if (a.positional.size() != 1)
+    return ctx.Usage("device revoke needs a device id");
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
@@ -305,10 +328,13 @@ Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args, size_t f
   return Status();
 }
 
-Status ListEntity(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status ListEntity(Context& ctx, const std::vector<std::string>& args,
+                  size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 1, &a); !s.ok()) return s;
-  if (a.positional.size() != 1) return ctx.Usage("list needs an entity, e.g. list producer");
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 1, &a); !s.ok())
+    return s;
+  if (a.positional.size() != 1)
+    return ctx.Usage("list needs an entity, e.g. list producer");
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Result<EntityTable> table = ReadEntityTable((*store)->db(), a.positional[0]);
@@ -317,7 +343,8 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args, size_t fro
     json rows = json::array();
     for (const std::vector<Value>& row : table->rows) {
       json o = json::object();
-      for (size_t i = 0; i < row.size(); ++i) o[table->header[i]] = ValueJson(row[i]);
+      for (size_t i = 0; i < row.size(); ++i)
+        o[table->header[i]] = ValueJson(row[i]);
       rows.push_back(std::move(o));
     }
     ctx.out << rows.dump(2) << "\n";
@@ -340,9 +367,12 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args, size_t fro
   return Status();
 }
 
-Status ConflictsList(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
+                     size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {"json", "open"}, 0, &a); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json", "open"}, 0, &a);
+      !s.ok())
+    return s;
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Conflicts conflicts(**store);
@@ -350,7 +380,8 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args, size_t 
   if (!list.ok()) return list.status();
   if (a.Has("json")) {
     json arr = json::array();
-    for (const ConflictRecord& c : *list) arr.push_back(json::parse(ConflictJson(c)));
+    for (const ConflictRecord& c : *list)
+      arr.push_back(json::parse(ConflictJson(c)));
     ctx.out << arr.dump(2) << "\n";
     return Status();
   }
@@ -360,31 +391,40 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args, size_t 
   }
   for (const ConflictRecord& c : *list) {
     ctx.out << "conflict " << c.id << "  "
-            << (c.resolved() ? "resolved " + c.resolved_at + " -> '" + c.resolved_value + "'"
+            << (c.resolved() ? "resolved " + c.resolved_at + " -> '" +
+                                   c.resolved_value + "'"
                              : std::string("OPEN"))
             << "\n";
     ctx.out << "  " << c.entity << " " << c.row_id << " ." << c.column_name
-            << "  (district " << (c.district_code.empty() ? "-" : c.district_code)
-            << ")\n";
-    ctx.out << "  current : " << Shown(c.current_value) << " by " << c.current_device
-            << " at " << HlcTime(c.current_hlc) << "  [seq " << c.current_seq << "]\n";
-    ctx.out << "  incoming: " << Shown(c.incoming_value) << " by " << c.incoming_device
-            << " at " << HlcTime(c.incoming_hlc) << "  [seq " << c.incoming_seq
-            << ", base " << c.incoming_base << "]\n";
-    ctx.out << "  shown now: " << c.winner << "; detected " << c.detected_at << "\n";
+            << "  (district "
+            << (c.district_code.empty() ? "-" : c.district_code) << ")\n";
+    ctx.out << "  current : " << Shown(c.current_value) << " by "
+            << c.current_device << " at " << HlcTime(c.current_hlc) << "  [seq "
+            << c.current_seq << "]\n";
+    ctx.out << "  incoming: " << Shown(c.incoming_value) << " by "
+            << c.incoming_device << " at " << HlcTime(c.incoming_hlc)
+            << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
+            << "]\n";
+    ctx.out << "  shown now: " << c.winner << "; detected " << c.detected_at
+            << "\n";
   }
   return Status();
 }
 
-Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
+                        size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"value", "keep"}, {}, 1, &a); !s.ok()) return s;
-  if (a.positional.size() != 1) return ctx.Usage("conflicts resolve needs a conflict id");
+  if (Status s = ParseArgs(ctx, args, from, {"value", "keep"}, {}, 1, &a);
+      !s.ok())
+    return s;
+  if (a.positional.size() != 1)
+    return ctx.Usage("conflicts resolve needs a conflict id");
   const std::string* value = a.Get("value");
   const std::string* keep = a.Get("keep");
   if ((value == nullptr) == (keep == nullptr)) {
-    return ctx.Usage("conflicts resolve needs exactly one of --value V or --keep "
-                     "SEQ|current|incoming");
+    return ctx.Usage(
+        "conflicts resolve needs exactly one of --value V or --keep "
+        "SEQ|current|incoming");
   }
   Resolution how;
   if (value != nullptr) {
@@ -407,26 +447,32 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args, size
   Conflicts conflicts(**store);
   Result<ResolveOutcome> r = conflicts.Resolve(a.positional[0], how);
   if (!r.ok()) return r.status();
-  ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name << " = '"
-          << r->conflict.resolved_value << "' (server sequence " << r->seq << ")\n";
+  ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name
+          << " = '" << r->conflict.resolved_value << "' (server sequence "
+          << r->seq << ")\n";
   return Status();
 }
 
-Status ExportCsvCmd(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status ExportCsvCmd(Context& ctx, const std::vector<std::string>& args,
+                    size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"out"}, {}, 0, &a); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, from, {"out"}, {}, 0, &a); !s.ok())
+    return s;
   const std::string* dir = a.Get("out");
-  if (dir == nullptr || dir->empty()) return ctx.Usage("export csv needs --out DIR");
+  if (dir == nullptr || dir->empty())
+    return ctx.Usage("export csv needs --out DIR");
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Result<std::vector<std::pair<std::string, size_t>>> files =
       ExportCsv((*store)->db(), *dir);
   if (!files.ok()) return files.status();
-  for (const auto& [path, rows] : *files) ctx.out << path << "\t" << rows << " rows\n";
+  for (const auto& [path, rows] : *files)
+    ctx.out << path << "\t" << rows << " rows\n";
   return Status();
 }
 
-Status BundleImport(Context& ctx, const std::vector<std::string>& args, size_t from) {
+Status BundleImport(Context& ctx, const std::vector<std::string>& args,
+                    size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
   if (a.positional.size() != 1) return ctx.Usage("bundle import needs a FILE");
@@ -436,18 +482,20 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args, size_t f
   if (!summary.ok()) return summary.status();
   const BundleSummary& s = *summary;
   ctx.out << "change sets: " << s.change_sets_applied << " applied, "
-          << s.change_sets_repeated << " already applied, " << s.change_sets_refused
-          << " refused\n";
+          << s.change_sets_repeated << " already applied, "
+          << s.change_sets_refused << " refused\n";
   ctx.out << "photos: " << s.blobs_stored << " stored, " << s.blobs_present
           << " already held, " << s.blobs_refused << " refused\n";
-  for (const std::string& line : s.refusals) ctx.err << "kbo-server: refused " << line << "\n";
+  for (const std::string& line : s.refusals)
+    ctx.err << "kbo-server: refused " << line << "\n";
   if (!s.framing.ok()) {
     return Status::Corruption("the bundle is damaged: " + s.framing.message() +
                               "; the records before it were imported");
   }
   if (s.change_sets_refused + s.blobs_refused > 0) {
-    return Status::PermissionDenied(std::to_string(s.change_sets_refused + s.blobs_refused) +
-                                    " record(s) refused; see above");
+    return Status::PermissionDenied(
+        std::to_string(s.change_sets_refused + s.blobs_refused) +
+        " record(s) refused; see above");
   }
   return Status();
 }
@@ -457,17 +505,24 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   const std::string verb = at + 1 < args.size() ? args[at + 1] : "";
   if (noun == "serve") return Serve(ctx, args, at + 1);
   if (noun == "list") return ListEntity(ctx, args, at + 1);
-  if (noun == "token" && verb == "create") return TokenCreate(ctx, args, at + 2);
+  if (noun == "token" && verb == "create")
+    return TokenCreate(ctx, args, at + 2);
   if (noun == "device" && verb == "list") return DeviceList(ctx, args, at + 2);
-  if (noun == "device" && verb == "revoke") return DeviceRevoke(ctx, args, at + 2);
-  if (noun == "conflicts" && verb == "list") return ConflictsList(ctx, args, at + 2);
-  if (noun == "conflicts" && verb == "resolve") return ConflictsResolve(ctx, args, at + 2);
+  if (noun == "device" && verb == "revoke")
+    return DeviceRevoke(ctx, args, at + 2);
+  if (noun == "conflicts" && verb == "list")
+    return ConflictsList(ctx, args, at + 2);
+  if (noun == "conflicts" && verb == "resolve")
+    return ConflictsResolve(ctx, args, at + 2);
   if (noun == "export" && verb == "csv") return ExportCsvCmd(ctx, args, at + 2);
-  if (noun == "bundle" && verb == "import") return BundleImport(ctx, args, at + 2);
-  return ctx.Usage("unknown command '" + noun + (verb.empty() ? "" : " " + verb) + "'");
+  if (noun == "bundle" && verb == "import")
+    return BundleImport(ctx, args, at + 2);
+  return ctx.Usage("unknown command '" + noun +
+                   (verb.empty() ? "" : " " + verb) + "'");
 }
 
-int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int Run(const std::vector<std::string>& args, std::ostream& out,
+        std::ostream& err) {
   Context ctx{out, err, "kbo-data", false, nullptr};
   size_t i = 0;
   for (; i < args.size(); ++i) {
@@ -477,7 +532,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
       return 0;
     }
     if (a == "--version") {
-      out << "kbo-server " << kVersion << " (protocol " << protocol::kVersion << ")\n";
+      out << "kbo-server " << kVersion << " (protocol " << protocol::kVersion
+          << ")\n";
       return 0;
     }
     if (a == "--data") {
@@ -524,7 +580,8 @@ int Run(const std::vector<std::string>& args, std::ostream& out, std::ostream& e
 
 }  // namespace
 
-int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err) {
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err) {
   try {
     return Run(args, out, err);
   } catch (const std::exception& e) {

@@ -25,7 +25,8 @@ namespace kbo::server {
 // "kbo-server: <message>". Exit codes (ExitCodeFor): 0 done; 2 usage or
 // invalid input; 3 not found; 5 refused (a bundle record refused, ...);
 // 1 anything else. Never throws.
-int RunCli(const std::vector<std::string>& args, std::ostream& out, std::ostream& err);
+int RunCli(const std::vector<std::string>& args, std::ostream& out,
+           std::ostream& err);
 
 // main(): RunCli with std::cout / std::cerr.
 int RunCli(int argc, char** argv);

@@ -3,9 +3,8 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "schema/schema.h"
 #include "server/server_apply.h"
@@ -24,16 +23,20 @@ using nlohmann::json;
 constexpr const char* kSelectConflict =
     "SELECT id, entity, row_id, column_name, district_code, current_value, "
     "current_type, current_device, current_hlc, current_seq, incoming_value, "
-    "incoming_type, incoming_device, incoming_hlc, incoming_base, incoming_seq, "
-    "winner, detected_at, resolved_at, resolved_value, resolution_seq, feed_seq "
+    "incoming_type, incoming_device, incoming_hlc, incoming_base, "
+    "incoming_seq, "
+    "winner, detected_at, resolved_at, resolved_value, resolution_seq, "
+    "feed_seq "
     "FROM conflict ";
 
 // A value back from its display text and type name (Value::ToDisplay and
 // TypeName). Reals are displayed in their shortest exact form, so this is
 // lossless.
-Value ValueFromDisplay(bool is_null, const std::string& text, const std::string& type) {
+Value ValueFromDisplay(bool is_null, const std::string& text,
+                       const std::string& type) {
   if (is_null || type == "null") return Value();
-  if (type == "integer") return Value::Integer(std::strtoll(text.c_str(), nullptr, 10));
+  if (type == "integer")
+    return Value::Integer(std::strtoll(text.c_str(), nullptr, 10));
   if (type == "real") return Value::Real(std::strtod(text.c_str(), nullptr));
   if (type == "blob") return Value::Blob(text);
   return Value::Text(text);
@@ -41,7 +44,9 @@ Value ValueFromDisplay(bool is_null, const std::string& text, const std::string&
 
 ConflictRecord ReadRecord(Statement& st) {
   ConflictRecord c;
-  const auto text = [&](int col) { return st.IsNull(col) ? std::string() : st.ColumnText(col); };
+  const auto text = [&](int col) {
+    return st.IsNull(col) ? std::string() : st.ColumnText(col);
+  };
   c.id = text(0);
   c.entity = text(1);
   c.row_id = text(2);
@@ -75,7 +80,8 @@ std::string HlcTime(const std::string& hlc_text) {
   return h.ok() ? FormatIsoUtc(h->wall_ms) : std::string();
 }
 
-Result<Value> ParseResolutionText(const Entity& entity, const std::string& column,
+Result<Value> ParseResolutionText(const Entity& entity,
+                                  const std::string& column,
                                   const std::string& text) {
   if (column == kDeletedColumn) {
     if (text == "0") return Value::Integer(0);
@@ -93,36 +99,39 @@ Result<Value> ParseResolutionText(const Entity& entity, const std::string& colum
 }  // namespace
 
 std::string ConflictJson(const ConflictRecord& c) {
-  json j = {{"id", c.id},
-            {"entity", c.entity},
-            {"row_id", c.row_id},
-            {"column_name", c.column_name},
-            {"district_code", c.district_code.empty() ? json(nullptr) : json(c.district_code)},
-            {"current_value", DisplayJson(c.current_value)},
-            {"current_type", TypeName(c.current_value.type())},
-            {"current_device", c.current_device},
-            {"current_hlc", c.current_hlc},
-            {"current_time", HlcTime(c.current_hlc)},
-            {"current_seq", c.current_seq},
-            {"incoming_value", DisplayJson(c.incoming_value)},
-            {"incoming_type", TypeName(c.incoming_value.type())},
-            {"incoming_device", c.incoming_device},
-            {"incoming_hlc", c.incoming_hlc},
-            {"incoming_time", HlcTime(c.incoming_hlc)},
-            {"incoming_base", c.incoming_base},
-            {"incoming_seq", c.incoming_seq},
-            {"winner", c.winner},
-            {"detected_at", c.detected_at},
-            {"resolved", c.resolved()},
-            {"resolved_at", c.resolved() ? json(c.resolved_at) : json(nullptr)},
-            {"resolved_value", c.resolved() ? json(c.resolved_value) : json(nullptr)},
-            {"resolution_seq", c.resolved() ? json(c.resolution_seq) : json(nullptr)},
-            {"feed_seq", c.feed_seq}};
+  json j = {
+      {"id", c.id},
+      {"entity", c.entity},
+      {"row_id", c.row_id},
+      {"column_name", c.column_name},
+      {"district_code",
+       c.district_code.empty() ? json(nullptr) : json(c.district_code)},
+      {"current_value", DisplayJson(c.current_value)},
+      {"current_type", TypeName(c.current_value.type())},
+      {"current_device", c.current_device},
+      {"current_hlc", c.current_hlc},
+      {"current_time", HlcTime(c.current_hlc)},
+      {"current_seq", c.current_seq},
+      {"incoming_value", DisplayJson(c.incoming_value)},
+      {"incoming_type", TypeName(c.incoming_value.type())},
+      {"incoming_device", c.incoming_device},
+      {"incoming_hlc", c.incoming_hlc},
+      {"incoming_time", HlcTime(c.incoming_hlc)},
+      {"incoming_base", c.incoming_base},
+      {"incoming_seq", c.incoming_seq},
+      {"winner", c.winner},
+      {"detected_at", c.detected_at},
+      {"resolved", c.resolved()},
+      {"resolved_at", c.resolved() ? json(c.resolved_at) : json(nullptr)},
+      {"resolved_value", c.resolved() ? json(c.resolved_value) : json(nullptr)},
+      {"resolution_seq", c.resolved() ? json(c.resolution_seq) : json(nullptr)},
+      {"feed_seq", c.feed_seq}};
   return j.dump();
 }
 
 Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
-                                                 const Scope& scope, size_t limit) {
+                                                 const Scope& scope,
+                                                 size_t limit) {
   std::string sql = std::string(kSelectConflict) + "WHERE feed_seq > ?1";
   if (!scope.all) {
     sql += " AND district_code IN (";
@@ -147,9 +156,10 @@ Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
 }
 
 Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
-  Statement st(store_.db(), std::string(kSelectConflict) +
-                                (open_only ? "WHERE resolved_at IS NULL " : "") +
-                                "ORDER BY detected_at, feed_seq");
+  Statement st(store_.db(),
+               std::string(kSelectConflict) +
+                   (open_only ? "WHERE resolved_at IS NULL " : "") +
+                   "ORDER BY detected_at, feed_seq");
   if (!st.status().ok()) return st.status();
   std::vector<ConflictRecord> out;
   while (st.Step()) out.push_back(ReadRecord(st));
@@ -158,7 +168,8 @@ Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
 }
 
 Result<ConflictRecord> Conflicts::Get(std::string_view id) {
-  Statement& st = store_.db().Cached(std::string(kSelectConflict) + "WHERE id = ?1");
+  Statement& st =
+      store_.db().Cached(std::string(kSelectConflict) + "WHERE id = ?1");
   st.Bind(1, id);
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
@@ -169,7 +180,8 @@ Result<ConflictRecord> Conflicts::Get(std::string_view id) {
   return c;
 }
 
-Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution& how) {
+Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
+                                          const Resolution& how) {
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
@@ -177,10 +189,11 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
   if (!found.ok()) return found.status();
   const ConflictRecord& c = *found;
   if (c.resolved()) {
-    return Status::FailedPrecondition("conflict " + c.id + " was already resolved on " +
-                                      c.resolved_at + " (value " +
-                                      (c.resolved_value.empty() ? "empty" : "'" + c.resolved_value + "'") +
-                                      ")");
+    return Status::FailedPrecondition(
+        "conflict " + c.id + " was already resolved on " + c.resolved_at +
+        " (value " +
+        (c.resolved_value.empty() ? "empty" : "'" + c.resolved_value + "'") +
+        ")");
   }
   const Entity* entity = FindEntity(c.entity);
   Result<Uuid> row_id = Uuid::Parse(c.row_id);
@@ -211,7 +224,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
         return Status::InvalidArgument(
             "conflict " + c.id + " is between the writes with sequence " +
             std::to_string(c.current_seq) + " (current) and " +
-            std::to_string(c.incoming_seq) + " (incoming); --keep one of those");
+            std::to_string(c.incoming_seq) +
+            " (incoming); --keep one of those");
       }
       break;
   }
@@ -222,7 +236,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
       ReadCellVersions(db, c.entity, *row_id);
   if (!versions.ok()) return versions.status();
   StoredCellVersion current;
-  if (auto it = versions->find(c.column_name); it != versions->end()) current = it->second;
+  if (auto it = versions->find(c.column_name); it != versions->end())
+    current = it->second;
 
   Result<Hlc> last = store_.LoadClock();
   if (!last.ok()) return last.status();
@@ -240,8 +255,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
   // Sealed and signed like a device's change set, in the server's own chain.
   ChangeSet cs;
   cs.device = store_.server_id();
-  cs.schema_version = static_cast<uint16_t>(
-      LatestSchemaVersion(schema::kReplicaMigrations, schema::kReplicaMigrations_count));
+  cs.schema_version = static_cast<uint16_t>(LatestSchemaVersion(
+      schema::kReplicaMigrations, schema::kReplicaMigrations_count));
   cs.seq = 1;
   {
     Statement& st = db.Cached(
@@ -252,7 +267,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
       cs.seq = static_cast<uint64_t>(st.ColumnInt(0)) + 1;
       const std::string hash = st.ColumnBlob(1);
       if (hash.size() != cs.prev_hash.size()) {
-        return Status::Corruption("the server's last change set hash is damaged");
+        return Status::Corruption(
+            "the server's last change set hash is damaged");
       }
       std::memcpy(cs.prev_hash.data(), hash.data(), hash.size());
     }
@@ -273,7 +289,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
     if (it == after->end() || it->second.hlc != change.hlc) {
       return Status::FailedPrecondition(
           "'" + value.ToDisplay() + "' cannot replace the current value of " +
-          c.column_name + ": this column only moves forward (e.g. a product's "
+          c.column_name +
+          ": this column only moves forward (e.g. a product's "
           "stage never goes back)");
     }
   }
@@ -298,7 +315,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id, const Resolution&
   if (!feed.ok()) return feed.status();
   {
     Statement& st = db.Cached(
-        "UPDATE conflict SET resolved_at = ?2, resolved_value = ?3, resolution_seq = ?4, "
+        "UPDATE conflict SET resolved_at = ?2, resolved_value = ?3, "
+        "resolution_seq = ?4, "
         "feed_seq = ?5 WHERE id = ?1");
     st.Bind(1, std::string_view(c.id))
         .Bind(2, std::string_view(r.received_at))

@@ -31,10 +31,10 @@ struct ConflictRecord {
   std::string incoming_hlc;
   uint64_t incoming_base = 0;
   uint64_t incoming_seq = 0;
-  std::string winner;         // "current" or "incoming": what LWW shows now
+  std::string winner;  // "current" or "incoming": what LWW shows now
   std::string detected_at;
-  std::string resolved_at;    // empty while open
-  std::string resolved_value; // display text of the resolution
+  std::string resolved_at;     // empty while open
+  std::string resolved_value;  // display text of the resolution
   uint64_t resolution_seq = 0;
   uint64_t feed_seq = 0;
 
@@ -50,7 +50,8 @@ std::string ConflictJson(const ConflictRecord& c);
 // Conflicts with feed_seq > `after` whose row is in `scope`, by feed_seq,
 // at most `limit`.
 Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
-                                                 const Scope& scope, size_t limit);
+                                                 const Scope& scope,
+                                                 size_t limit);
 
 // How a person resolves a conflict (`kbo-server conflicts resolve`).
 struct Resolution {

@@ -13,8 +13,8 @@ Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity_name) {
       known += known.empty() ? "" : ", ";
       known += e.name;
     }
-    return Status::InvalidArgument("unknown entity '" + std::string(entity_name) +
-                                   "'; one of: " + known);
+    return Status::InvalidArgument(
+        "unknown entity '" + std::string(entity_name) + "'; one of: " + known);
   }
   EntityTable table;
   table.entity = entity;
@@ -47,8 +47,8 @@ std::string GuardFormula(std::string_view text) {
   return std::string(text);
 }
 
-Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(Db& db,
-                                                             const std::string& dir) {
+Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
+    Db& db, const std::string& dir) {
   if (Status s = EnsureDir(dir); !s.ok()) return s;
   std::vector<std::pair<std::string, size_t>> written;
   for (const Entity& entity : Catalogue()) {

@@ -18,8 +18,8 @@ namespace kbo::server {
 // ones too, with deleted = 1), by id.
 struct EntityTable {
   const Entity* entity = nullptr;
-  std::vector<std::string> header;           // id, catalogue columns, deleted
-  std::vector<std::vector<Value>> rows;      // in header order
+  std::vector<std::string> header;       // id, catalogue columns, deleted
+  std::vector<std::vector<Value>> rows;  // in header order
 };
 // kInvalidArgument for an unknown entity (the message lists the known ones).
 Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity);
@@ -35,8 +35,8 @@ std::string GuardFormula(std::string_view text);
 // row first, each file written atomically (mode 0600: the rows hold names
 // and phone numbers). Creates DIR if needed. Returns (file path, row count)
 // for each file. kIOError if a file cannot be written.
-Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(Db& db,
-                                                             const std::string& dir);
+Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
+    Db& db, const std::string& dir);
 
 }  // namespace kbo::server
 

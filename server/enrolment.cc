@@ -3,9 +3,8 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <utility>
-
 #include <nlohmann/json.hpp>
+#include <utility>
 
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -18,14 +17,17 @@ using nlohmann::json;
 constexpr int64_t kMaxTtlMs = 30LL * 24 * 3600 * 1000;
 
 std::string_view Trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t'))
+    s.remove_suffix(1);
   return s;
 }
 
 bool IsHex(std::string_view s) {
   return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') ||
+           (c >= 'A' && c <= 'F');
   });
 }
 
@@ -67,7 +69,8 @@ EnrollReply ReplyFor(ServerStore& store, const Uuid& device, std::string role,
 }  // namespace
 
 bool IsRole(std::string_view role) {
-  return std::find(std::begin(kRoles), std::end(kRoles), role) != std::end(kRoles);
+  return std::find(std::begin(kRoles), std::end(kRoles), role) !=
+         std::end(kRoles);
 }
 
 bool Scope::Contains(std::string_view district_code) const {
@@ -111,8 +114,9 @@ Result<Scope> Scope::Parse(std::string_view text) {
     pos = comma + 1;
   }
   std::sort(scope.districts.begin(), scope.districts.end());
-  scope.districts.erase(std::unique(scope.districts.begin(), scope.districts.end()),
-                        scope.districts.end());
+  scope.districts.erase(
+      std::unique(scope.districts.begin(), scope.districts.end()),
+      scope.districts.end());
   return scope;
 }
 
@@ -124,7 +128,8 @@ bool DeviceRecord::clock_off() const {
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   Statement& st = db.Cached(
       "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms FROM device WHERE device_id = ?1");
+      "last_hash, last_seen_at, clock_offset_ms FROM device WHERE device_id = "
+      "?1");
   st.Bind(1, std::string_view(id.ToString()));
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
@@ -158,16 +163,18 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
 }
 
 Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text) {
-  const json j = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  const json j =
+      json::parse(json_text.begin(), json_text.end(), nullptr, false);
   if (j.is_discarded() || !j.is_object()) {
-    return Status::InvalidArgument("the enrolment request is not a JSON object");
+    return Status::InvalidArgument(
+        "the enrolment request is not a JSON object");
   }
   EnrollRequest r;
   const auto text_field = [&](const char* name, std::string* out) -> Status {
     auto it = j.find(name);
     if (it == j.end() || !it->is_string()) {
-      return Status::InvalidArgument(std::string("the enrolment request needs \"") +
-                                     name + "\" as text");
+      return Status::InvalidArgument(
+          std::string("the enrolment request needs \"") + name + "\" as text");
     }
     *out = it->get<std::string>();
     return Status();
@@ -188,12 +195,14 @@ Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text) {
   r.device_id = *id;
   Result<PublicKey> pk = PublicKey::FromHex(key);
   if (!pk.ok()) {
-    return Status::InvalidArgument("public_key must be 64 hex digits (Ed25519)");
+    return Status::InvalidArgument(
+        "public_key must be 64 hex digits (Ed25519)");
   }
   r.public_key = *pk;
   if (auto it = j.find("clock_ms"); it != j.end() && !it->is_null()) {
     if (!it->is_number_integer()) {
-      return Status::InvalidArgument("clock_ms must be a whole number of milliseconds");
+      return Status::InvalidArgument(
+          "clock_ms must be a whole number of milliseconds");
     }
     r.clock_ms = it->get<int64_t>();
   }
@@ -218,19 +227,29 @@ std::string EnrollReplyJson(const EnrollReply& reply) {
 
 Result<int64_t> ParseTtl(std::string_view text) {
   const auto bad = [&] {
-    return Status::InvalidArgument("--ttl must be a number with a unit s, m, h "
-                                   "or d (e.g. 24h, 7d), at most 30d; got '" +
-                                   std::string(text) + "'");
+    return Status::InvalidArgument(
+        "--ttl must be a number with a unit s, m, h "
+        "or d (e.g. 24h, 7d), at most 30d; got '" +
+        std::string(text) + "'");
   };
   if (text.size() < 2 || text.size() > 12) return bad();
   const char unit = text.back();
   int64_t scale = 0;
   switch (unit) {
-    case 's': scale = 1000; break;
-    case 'm': scale = 60LL * 1000; break;
-    case 'h': scale = 3600LL * 1000; break;
-    case 'd': scale = 24LL * 3600 * 1000; break;
-    default: return bad();
+    case 's':
+      scale = 1000;
+      break;
+    case 'm':
+      scale = 60LL * 1000;
+      break;
+    case 'h':
+      scale = 3600LL * 1000;
+      break;
+    case 'd':
+      scale = 24LL * 3600 * 1000;
+      break;
+    default:
+      return bad();
   }
   int64_t n = 0;
   for (char c : text.substr(0, text.size() - 1)) {
@@ -246,8 +265,10 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
                                            std::string_view districts,
                                            int64_t ttl_ms) {
   if (!IsRole(role)) {
-    return Status::InvalidArgument("role must be field_officer, trainer or "
-                                   "central_office; got '" + std::string(role) + "'");
+    return Status::InvalidArgument(
+        "role must be field_officer, trainer or "
+        "central_office; got '" +
+        std::string(role) + "'");
   }
   Result<Scope> scope = Scope::Parse(districts);
   if (!scope.ok()) return scope.status();
@@ -257,7 +278,8 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
   const std::string token = RandomTokenHex();
   const int64_t now = store_.NowMillis();
   Statement& st = store_.db().Cached(
-      "INSERT INTO enrol_token (token_hash, role, districts, created_at, expires_at) "
+      "INSERT INTO enrol_token (token_hash, role, districts, created_at, "
+      "expires_at) "
       "VALUES (?1, ?2, ?3, ?4, ?5)");
   st.Bind(1, std::string_view(TokenHash(token)))
       .Bind(2, role)
@@ -295,9 +317,11 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
     if (Status s = st.Reset(); !s.ok()) return s;
   }
   Result<Scope> token_scope = Scope::Parse(districts);
-  if (!token_scope.ok()) return Status::Corruption("enrolment token scope is damaged");
+  if (!token_scope.ok())
+    return Status::Corruption("enrolment token scope is damaged");
 
-  Result<std::optional<DeviceRecord>> existing = LoadDevice(db, request.device_id);
+  Result<std::optional<DeviceRecord>> existing =
+      LoadDevice(db, request.device_id);
   if (!existing.ok()) return existing.status();
   const std::optional<DeviceRecord>& device = *existing;
   const std::string device_text = request.device_id.ToString();
@@ -305,8 +329,8 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
 
   if (used) {
     // The same device asking again after a lost answer gets the same answer.
-    if (used_by == device_text && device && device->public_key == request.public_key &&
-        !device->revoked()) {
+    if (used_by == device_text && device &&
+        device->public_key == request.public_key && !device->revoked()) {
       return ReplyFor(store_, device->id, device->role, device->scope);
     }
     return Status::Unauthenticated(
@@ -314,20 +338,23 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
         "device once, so ask the central office for a new one");
   }
   if (FormatIsoUtc(now) >= expires_at) {
-    return Status::Unauthenticated("this enrolment token expired at " + expires_at +
+    return Status::Unauthenticated("this enrolment token expired at " +
+                                   expires_at +
                                    "; ask the central office for a new one");
   }
 
   if (device) {
     if (!(device->public_key == request.public_key)) {
-      return Refuse(detail, "device_exists",
-                    Status::AlreadyExists("device " + device_text +
-                                          " is already enrolled with another key"));
+      return Refuse(
+          detail, "device_exists",
+          Status::AlreadyExists("device " + device_text +
+                                " is already enrolled with another key"));
     }
     if (device->revoked()) {
-      return Refuse(detail, "revoked",
-                    Status::PermissionDenied("device " + device_text +
-                                             " was revoked on " + device->revoked_at));
+      return Refuse(
+          detail, "revoked",
+          Status::PermissionDenied("device " + device_text +
+                                   " was revoked on " + device->revoked_at));
     }
     Statement& st = db.Cached(
         "UPDATE device SET role = ?2, districts = ?3 WHERE device_id = ?1");
@@ -337,19 +364,22 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
     if (Status s = st.Run(); !s.ok()) return s;
   } else {
     {
-      Statement& st = db.Cached("SELECT device_id FROM device WHERE public_key = ?1");
+      Statement& st =
+          db.Cached("SELECT device_id FROM device WHERE public_key = ?1");
       st.Bind(1, std::string_view(request.public_key.ToHex()));
       const bool taken = st.Step();
       if (!st.status().ok()) return st.status();
       if (Status s = st.Reset(); !s.ok()) return s;
       if (taken) {
-        return Refuse(detail, "device_exists",
-                      Status::AlreadyExists(
-                          "this public key is already enrolled for another device"));
+        return Refuse(
+            detail, "device_exists",
+            Status::AlreadyExists(
+                "this public key is already enrolled for another device"));
       }
     }
     Statement& st = db.Cached(
-        "INSERT INTO device (device_id, public_key, role, districts, enrolled_at) "
+        "INSERT INTO device (device_id, public_key, role, districts, "
+        "enrolled_at) "
         "VALUES (?1, ?2, ?3, ?4, ?5)");
     st.Bind(1, std::string_view(device_text))
         .Bind(2, std::string_view(request.public_key.ToHex()))
@@ -360,7 +390,8 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
   }
   if (request.clock_ms) {
     Statement& st = db.Cached(
-        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE device_id = ?1");
+        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE "
+        "device_id = ?1");
     st.Bind(1, std::string_view(device_text))
         .Bind(2, *request.clock_ms - now)
         .Bind(3, std::string_view(FormatIsoUtc(now)));
@@ -368,24 +399,29 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
   }
   {
     Statement& st = db.Cached(
-        "UPDATE enrol_token SET used_at = ?2, used_by = ?3 WHERE token_hash = ?1");
+        "UPDATE enrol_token SET used_at = ?2, used_by = ?3 WHERE token_hash = "
+        "?1");
     st.Bind(1, std::string_view(TokenHash(request.token)))
         .Bind(2, std::string_view(FormatIsoUtc(now)))
         .Bind(3, std::string_view(device_text));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
-  return ReplyFor(store_, request.device_id, role, std::move(token_scope).value());
+  return ReplyFor(store_, request.device_id, role,
+                  std::move(token_scope).value());
 }
 
 Result<std::vector<DeviceRecord>> Enrolment::ListDevices() {
   std::vector<Uuid> ids;
   {
-    Statement st(store_.db(), "SELECT device_id FROM device ORDER BY enrolled_at, device_id");
+    Statement st(
+        store_.db(),
+        "SELECT device_id FROM device ORDER BY enrolled_at, device_id");
     if (!st.status().ok()) return st.status();
     while (st.Step()) {
       Result<Uuid> id = Uuid::Parse(st.ColumnText(0));
-      if (!id.ok()) return Status::Corruption("a device id in server.db is damaged");
+      if (!id.ok())
+        return Status::Corruption("a device id in server.db is damaged");
       ids.push_back(*id);
     }
     if (!st.status().ok()) return st.status();
@@ -402,10 +438,12 @@ Result<std::vector<DeviceRecord>> Enrolment::ListDevices() {
 Status Enrolment::Revoke(std::string_view device_id) {
   Result<Uuid> id = Uuid::Parse(device_id);
   if (!id.ok()) {
-    return Status::InvalidArgument("'" + std::string(device_id) + "' is not a device id");
+    return Status::InvalidArgument("'" + std::string(device_id) +
+                                   "' is not a device id");
   }
   Statement& st = store_.db().Cached(
-      "UPDATE device SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id = ?1");
+      "UPDATE device SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id "
+      "= ?1");
   st.Bind(1, std::string_view(id->ToString()))
       .Bind(2, std::string_view(store_.NowIso()));
   if (Status s = st.Run(); !s.ok()) return s;

@@ -42,10 +42,10 @@ struct DeviceRecord {
   std::string role;
   Scope scope;
   std::string enrolled_at;
-  std::string revoked_at;          // empty unless revoked
-  uint64_t last_seq = 0;           // last accepted change set
-  Sha256Digest last_hash{};        // its hash; zero before the first
-  std::string last_seen_at;        // last authenticated request; may be empty
+  std::string revoked_at;    // empty unless revoked
+  uint64_t last_seq = 0;     // last accepted change set
+  Sha256Digest last_hash{};  // its hash; zero before the first
+  std::string last_seen_at;  // last authenticated request; may be empty
   std::optional<int64_t> clock_offset_ms;  // device clock - server clock
 
   bool revoked() const { return !revoked_at.empty(); }
@@ -58,7 +58,7 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id);
 
 // POST /v1/enroll, as parsed from its JSON body.
 struct EnrollRequest {
-  std::string token;       // 64 hex digits, as printed by `token create`
+  std::string token;  // 64 hex digits, as printed by `token create`
   Uuid device_id;
   PublicKey public_key;
   std::optional<int64_t> clock_ms;  // the device's clock when it asked

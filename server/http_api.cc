@@ -1,6 +1,7 @@
 #include "server/http_api.h"
 
 #include <errno.h>
+#include <httplib.h>
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
@@ -10,12 +11,10 @@
 #include <exception>
 #include <memory>
 #include <mutex>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <thread>
-
-#include <httplib.h>
-#include <nlohmann/json.hpp>
 
 #include "server/blob_service.h"
 #include "server/enrolment.h"
@@ -50,18 +49,20 @@ void WriteJson(httplib::Response& res, int status, const json& body) {
 
 // {"error": reason or CodeName, "message": ..., plus the detail's numbers}.
 // A 5xx never carries internals: they go to the log.
-void WriteError(const httplib::Request& req, httplib::Response& res, const Status& s,
-                const ErrorDetail& detail = ErrorDetail()) {
+void WriteError(const httplib::Request& req, httplib::Response& res,
+                const Status& s, const ErrorDetail& detail = ErrorDetail()) {
   const int status = HttpStatusFor(s.code(), detail.reason);
   json body;
   if (status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
     body = {{"error", "internal"},
-            {"message", "the server could not complete this request; it has been "
-                        "logged. Nothing was half-applied; try again later."}};
+            {"message",
+             "the server could not complete this request; it has been "
+             "logged. Nothing was half-applied; try again later."}};
   } else {
-    body = {{"error", detail.reason.empty() ? CodeName(s.code()) : detail.reason},
-            {"message", s.message()}};
+    body = {
+        {"error", detail.reason.empty() ? CodeName(s.code()) : detail.reason},
+        {"message", s.message()}};
     if (detail.expected) body["expected"] = *detail.expected;
     if (detail.received) body["received"] = *detail.received;
   }
@@ -86,7 +87,7 @@ bool ParamU64(const httplib::Request& req, const char* name, uint64_t fallback,
   return true;
 }
 
-// ---- Request log --------------------------------------------------------------
+// ---- Request log
 
 thread_local std::chrono::steady_clock::time_point t_request_start;
 
@@ -101,60 +102,68 @@ void LogRequest(const httplib::Request& req, const httplib::Response& res) {
   t_request_start = std::chrono::steady_clock::now();
 }
 
-// ---- Routes -------------------------------------------------------------------
+// ---- Routes
 
 class Api {
  public:
   explicit Api(ServerStore& store)
-      : store_(store), enrolment_(store), auth_(store), push_(store), pull_(store),
+      : store_(store),
+        enrolment_(store),
+        auth_(store),
+        push_(store),
+        pull_(store),
         blobs_(store) {}
 
   void Install(httplib::Server& svr) {
     svr.set_payload_max_length(protocol::kMaxPushBytes);
     svr.set_read_timeout(kReadTimeoutSec, 0);
     svr.set_write_timeout(kWriteTimeoutSec, 0);
-    svr.set_pre_routing_handler([](const httplib::Request&, httplib::Response&) {
-      t_request_start = std::chrono::steady_clock::now();
-      return httplib::Server::HandlerResponse::Unhandled;
-    });
+    svr.set_pre_routing_handler(
+        [](const httplib::Request&, httplib::Response&) {
+          t_request_start = std::chrono::steady_clock::now();
+          return httplib::Server::HandlerResponse::Unhandled;
+        });
     svr.set_logger(LogRequest);
     // Without this, 0.11.4 puts e.what() in a response header.
-    svr.set_exception_handler(
-        [](const httplib::Request& req, httplib::Response& res, std::exception_ptr ep) {
-          std::string what = "unknown exception";
-          try {
-            if (ep) std::rethrow_exception(ep);
-          } catch (const std::exception& e) {
-            what = e.what();
-          } catch (...) {
-          }
-          res.headers.clear();
-          WriteError(req, res, Status::Internal("exception: " + what));
-        });
+    svr.set_exception_handler([](const httplib::Request& req,
+                                 httplib::Response& res,
+                                 std::exception_ptr ep) {
+      std::string what = "unknown exception";
+      try {
+        if (ep) std::rethrow_exception(ep);
+      } catch (const std::exception& e) {
+        what = e.what();
+      } catch (...) {
+      }
+      res.headers.clear();
+      WriteError(req, res, Status::Internal("exception: " + what));
+    });
     // Errors httplib produces itself (no route, body too large, bad request)
     // get a JSON body too; ours already have one.
     svr.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request&, httplib::Response& res) {
-      if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-      std::string error = "bad_request";
-      std::string message = "the request could not be understood";
-      if (res.status == 404) {
-        error = "not_found";
-        message = "no such endpoint";
-      } else if (res.status == 413) {
-        error = "too_large";
-        message = "the request body is larger than this server accepts (" +
-                  std::to_string(protocol::kMaxPushBytes >> 20) + " MiB)";
-      } else if (res.status == 405) {
-        error = "method_not_allowed";
-        message = "this endpoint does not take that method";
-      } else if (res.status >= 500) {
-        error = "internal";
-        message = "the server could not complete this request";
-      }
-      res.set_content(json({{"error", error}, {"message", message}}).dump(), kJson);
-      return httplib::Server::HandlerResponse::Handled;
-    }));
+          if (!res.body.empty())
+            return httplib::Server::HandlerResponse::Unhandled;
+          std::string error = "bad_request";
+          std::string message = "the request could not be understood";
+          if (res.status == 404) {
+            error = "not_found";
+            message = "no such endpoint";
+          } else if (res.status == 413) {
+            error = "too_large";
+            message = "the request body is larger than this server accepts (" +
+                      std::to_string(protocol::kMaxPushBytes >> 20) + " MiB)";
+          } else if (res.status == 405) {
+            error = "method_not_allowed";
+            message = "this endpoint does not take that method";
+          } else if (res.status >= 500) {
+            error = "internal";
+            message = "the server could not complete this request";
+          }
+          res.set_content(json({{"error", error}, {"message", message}}).dump(),
+                          kJson);
+          return httplib::Server::HandlerResponse::Handled;
+        }));
 
     svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
       std::lock_guard<std::mutex> lock(store_.mutex());
@@ -162,10 +171,10 @@ class Api {
       if (!o.ok()) return WriteError(req, res, o.status());
       res.set_content(DashboardHtml(*o), "text/html; charset=utf-8");
     });
-    svr.Get(std::string(protocol::kHealthPath),
-            [](const httplib::Request&, httplib::Response& res) {
-              WriteJson(res, 200, {{"ok", true}, {"protocol", protocol::kVersion}});
-            });
+    svr.Get(std::string(protocol::kHealthPath), [](const httplib::Request&,
+                                                   httplib::Response& res) {
+      WriteJson(res, 200, {{"ok", true}, {"protocol", protocol::kVersion}});
+    });
     svr.Post(std::string(protocol::kEnrollPath),
              [this](const httplib::Request& req, httplib::Response& res) {
                Enroll(req, res);
@@ -187,13 +196,16 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               MissingBlobs(req, res);
             });
-    const std::string blob_pattern = std::string(protocol::kBlobPathPrefix) + "([^/]+)";
-    svr.Get(blob_pattern, [this](const httplib::Request& req, httplib::Response& res) {
-      BlobStateOf(req, res);
-    });
-    svr.Put(blob_pattern, [this](const httplib::Request& req, httplib::Response& res) {
-      PutBlobChunk(req, res);
-    });
+    const std::string blob_pattern =
+        std::string(protocol::kBlobPathPrefix) + "([^/]+)";
+    svr.Get(blob_pattern,
+            [this](const httplib::Request& req, httplib::Response& res) {
+              BlobStateOf(req, res);
+            });
+    svr.Put(blob_pattern,
+            [this](const httplib::Request& req, httplib::Response& res) {
+              PutBlobChunk(req, res);
+            });
   }
 
  private:
@@ -204,8 +216,9 @@ class Api {
     const std::string device = req.get_header_value(protocol::kDeviceHeader);
     const std::string time = req.get_header_value(protocol::kTimeHeader);
     const std::string nonce = req.get_header_value(protocol::kNonceHeader);
-    const std::string signature = req.get_header_value(protocol::kSignatureHeader);
-    SignedRequest signed_request{req.method, req.target, device, time,
+    const std::string signature =
+        req.get_header_value(protocol::kSignatureHeader);
+    SignedRequest signed_request{req.method, req.target, device,  time,
                                  nonce,      signature,  req.body};
     ErrorDetail detail;
     Result<DeviceRecord> d = auth_.Authenticate(signed_request, &detail);
@@ -218,7 +231,9 @@ class Api {
 
   void Enroll(const httplib::Request& req, httplib::Response& res) {
     if (req.body.size() > protocol::kMaxJsonBytes) {
-      return WriteError(req, res, Status::ResourceExhausted("the enrolment request is too large"));
+      return WriteError(
+          req, res,
+          Status::ResourceExhausted("the enrolment request is too large"));
     }
     Result<EnrollRequest> parsed = ParseEnrollRequest(req.body);
     if (!parsed.ok()) return WriteError(req, res, parsed.status());
@@ -246,15 +261,18 @@ class Api {
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     uint64_t after = 0, limit = 0;
-    if (!ParamU64(req, "after", 0, &after) || !ParamU64(req, "limit", 0, &limit)) {
-      return WriteError(req, res,
-                        Status::InvalidArgument("after and limit must be whole numbers"));
+    if (!ParamU64(req, "after", 0, &after) ||
+        !ParamU64(req, "limit", 0, &limit)) {
+      return WriteError(
+          req, res,
+          Status::InvalidArgument("after and limit must be whole numbers"));
     }
     Result<PullPage> page = pull_.Pull(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
     if (!page.ok()) return WriteError(req, res, page.status());
     res.status = 200;
-    res.set_header(protocol::kNextCursorHeader, std::to_string(page->next_cursor));
+    res.set_header(protocol::kNextCursorHeader,
+                   std::to_string(page->next_cursor));
     res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
     res.set_content(page->body, "application/octet-stream");
@@ -265,9 +283,11 @@ class Api {
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     uint64_t after = 0, limit = 0;
-    if (!ParamU64(req, "after", 0, &after) || !ParamU64(req, "limit", 0, &limit)) {
-      return WriteError(req, res,
-                        Status::InvalidArgument("after and limit must be whole numbers"));
+    if (!ParamU64(req, "after", 0, &after) ||
+        !ParamU64(req, "limit", 0, &limit)) {
+      return WriteError(
+          req, res,
+          Status::InvalidArgument("after and limit must be whole numbers"));
     }
     Result<ConflictsPage> page = pull_.ConflictsAfter(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
@@ -308,17 +328,21 @@ class Api {
     if (!device) return;
     uint64_t offset = 0, total = 0;
     if (!req.has_param("offset") || !req.has_param("total") ||
-        !ParamU64(req, "offset", 0, &offset) || !ParamU64(req, "total", 0, &total)) {
-      return WriteError(req, res, Status::InvalidArgument(
-                                      "a chunk needs ?offset=O&total=T as whole numbers"));
+        !ParamU64(req, "offset", 0, &offset) ||
+        !ParamU64(req, "total", 0, &total)) {
+      return WriteError(
+          req, res,
+          Status::InvalidArgument(
+              "a chunk needs ?offset=O&total=T as whole numbers"));
     }
     if (!req.has_header(protocol::kChunkHashHeader)) {
       ErrorDetail detail;
       detail.reason = "bad_chunk";
-      return WriteError(req, res,
-                        Status::InvalidArgument(std::string("a chunk needs the ") +
-                                                protocol::kChunkHashHeader + " header"),
-                        detail);
+      return WriteError(
+          req, res,
+          Status::InvalidArgument(std::string("a chunk needs the ") +
+                                  protocol::kChunkHashHeader + " header"),
+          detail);
     }
     ErrorDetail detail;
     Result<BlobState> state = blobs_.PutChunk(
@@ -336,7 +360,7 @@ class Api {
   BlobService blobs_;
 };
 
-// ---- Signals ------------------------------------------------------------------
+// ---- Signals
 
 // Self-pipe: the handler only write()s (async-signal-safe); a watcher thread
 // turns the byte into svr.stop().
@@ -357,27 +381,39 @@ extern "C" void OnStopSignal(int) {
 int HttpStatusFor(Code code, std::string_view reason) {
   if (reason == "hash_mismatch") return 422;
   switch (code) {
-    case Code::kOk: return 200;
+    case Code::kOk:
+      return 200;
     case Code::kInvalidArgument:
-    case Code::kCorruption: return 400;
-    case Code::kNotFound: return 404;
-    case Code::kAlreadyExists: return 409;
-    case Code::kUnavailable: return 503;
-    case Code::kUnauthenticated: return 401;
-    case Code::kPermissionDenied: return 403;
-    case Code::kSequenceGap: return 409;
-    case Code::kFailedPrecondition: return 409;
-    case Code::kResourceExhausted: return 413;
+    case Code::kCorruption:
+      return 400;
+    case Code::kNotFound:
+      return 404;
+    case Code::kAlreadyExists:
+      return 409;
+    case Code::kUnavailable:
+      return 503;
+    case Code::kUnauthenticated:
+      return 401;
+    case Code::kPermissionDenied:
+      return 403;
+    case Code::kSequenceGap:
+      return 409;
+    case Code::kFailedPrecondition:
+      return 409;
+    case Code::kResourceExhausted:
+      return 413;
     case Code::kIOError:
-    case Code::kInternal: return 500;
+    case Code::kInternal:
+      return 500;
   }
   return 500;
 }
 
 Status ParseListen(std::string_view text, ServeOptions* options) {
   const auto bad = [&] {
-    return Status::InvalidArgument("--listen must be HOST:PORT, e.g. 127.0.0.1:8787; got '" +
-                                   std::string(text) + "'");
+    return Status::InvalidArgument(
+        "--listen must be HOST:PORT, e.g. 127.0.0.1:8787; got '" +
+        std::string(text) + "'");
   };
   std::string host;
   std::string_view port;
@@ -407,7 +443,8 @@ Status ParseListen(std::string_view text, ServeOptions* options) {
   return Status();
 }
 
-Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& ready) {
+Status Serve(ServerStore& store, const ServeOptions& options,
+             std::ostream& ready) {
   std::unique_ptr<httplib::Server> svr;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
     if (options.tls_cert.empty() || options.tls_key.empty()) {
@@ -419,8 +456,9 @@ Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& read
     svr = std::make_unique<httplib::Server>();
   }
   if (!svr->is_valid()) {
-    return Status::InvalidArgument("cannot load the TLS certificate '" + options.tls_cert +
-                                   "' and key '" + options.tls_key + "'");
+    return Status::InvalidArgument("cannot load the TLS certificate '" +
+                                   options.tls_cert + "' and key '" +
+                                   options.tls_key + "'");
   }
   Api api(store);
   api.Install(*svr);
@@ -429,18 +467,22 @@ Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& read
   if (port == 0) {
     port = svr->bind_to_any_port(options.host);
     if (port <= 0) {
-      return Status::Unavailable("cannot listen on " + options.host + " (any port)");
+      return Status::Unavailable("cannot listen on " + options.host +
+                                 " (any port)");
     }
   } else if (!svr->bind_to_port(options.host, port)) {
     return Status::Unavailable("cannot listen on " + options.host + ":" +
-                               std::to_string(port) + " (in use, or not this machine's address?)");
+                               std::to_string(port) +
+                               " (in use, or not this machine's address?)");
   }
 
-  if (::pipe(g_signal_pipe) != 0) return Status::IOError("cannot create a pipe");
+  if (::pipe(g_signal_pipe) != 0)
+    return Status::IOError("cannot create a pipe");
   struct sigaction action {};
   action.sa_handler = OnStopSignal;
   sigemptyset(&action.sa_mask);
-  struct sigaction old_int {}, old_term {}, old_pipe {};
+  struct sigaction old_int {
+  }, old_term{}, old_pipe{};
   sigaction(SIGINT, &action, &old_int);
   sigaction(SIGTERM, &action, &old_term);
   struct sigaction ignore {};

@@ -39,7 +39,8 @@ int HttpStatusFor(Code code, std::string_view reason);
 //   kInvalidArgument: the TLS certificate or key cannot be loaded.
 // Installs SIGINT/SIGTERM handlers for its duration (restored on return)
 // and ignores SIGPIPE.
-Status Serve(ServerStore& store, const ServeOptions& options, std::ostream& ready);
+Status Serve(ServerStore& store, const ServeOptions& options,
+             std::ostream& ready);
 
 }  // namespace kbo::server
 

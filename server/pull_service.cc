@@ -53,8 +53,8 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
   const Entity* entity = FindEntity(row.entity);
   Result<Uuid> id = Uuid::Parse(row.row_id);
   if (entity == nullptr || !id.ok()) {
-    return Status::Corruption("row_seq names an unknown row " + row.entity + " " +
-                              row.row_id);
+    return Status::Corruption("row_seq names an unknown row " + row.entity +
+                              " " + row.row_id);
   }
   Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
       ReadCellVersions(db, entity->name, *id);
@@ -67,8 +67,8 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
   st.Bind(1, std::string_view(row.row_id));
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
-    return Status::Corruption("row_seq names a missing row " + row.entity + " " +
-                              row.row_id);
+    return Status::Corruption("row_seq names a missing row " + row.entity +
+                              " " + row.row_id);
   }
   std::map<std::string_view, Value> values;
   int i = 0;
@@ -111,7 +111,8 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     Statement& st = db.Cached(
         "SELECT entity, row_id, max_seq FROM row_seq WHERE max_seq > ?1" +
         ScopeClause(device.scope, 3) + " ORDER BY max_seq LIMIT ?2");
-    st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(max_changes + 1));
+    st.Bind(1, static_cast<int64_t>(after))
+        .Bind(2, static_cast<int64_t>(max_changes + 1));
     BindScope(st, device.scope, 3);
     while (st.Step()) {
       candidates.push_back({st.ColumnText(0), st.ColumnText(1),
@@ -124,14 +125,15 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   page.after = after;
   page.next_cursor = after;
   ChangeSet cs;
-  cs.schema_version = static_cast<uint16_t>(
-      LatestSchemaVersion(schema::kReplicaMigrations, schema::kReplicaMigrations_count));
+  cs.schema_version = static_cast<uint16_t>(LatestSchemaVersion(
+      schema::kReplicaMigrations, schema::kReplicaMigrations_count));
   size_t bytes = 0;
   size_t consumed = 0;
   for (const IndexedRow& row : candidates) {
     std::vector<RowChange> changes;
     size_t row_bytes = 0;
-    if (Status s = RowChangesAfter(db, row, after, &changes, &row_bytes); !s.ok()) {
+    if (Status s = RowChangesAfter(db, row, after, &changes, &row_bytes);
+        !s.ok()) {
       return s;
     }
     if (page.rows > 0 && (cs.rows.size() + changes.size() > max_changes ||
@@ -144,12 +146,14 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     page.next_cursor = row.max_seq;
     ++consumed;
   }
-  page.more = consumed < candidates.size() || candidates.size() == max_changes + 1;
+  page.more =
+      consumed < candidates.size() || candidates.size() == max_changes + 1;
   page.row_changes = cs.rows.size();
   page.body = EncodeChangeSet(cs);
   const Signature sig = store_.key().Sign(
-      kPullPageDomain, protocol::PullPageMessage(device.id.ToString(), after,
-                                                 page.next_cursor, page.more, page.body));
+      kPullPageDomain,
+      protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
+                                page.more, page.body));
   page.signature_hex = SignatureToHex(sig);
   return page;
 }
@@ -160,7 +164,8 @@ Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
-  Result<std::vector<ConflictRecord>> feed = ConflictFeed(db, after, device.scope, max + 1);
+  Result<std::vector<ConflictRecord>> feed =
+      ConflictFeed(db, after, device.scope, max + 1);
   if (!feed.ok()) return feed.status();
   ConflictsPage page;
   page.after = after;
@@ -174,10 +179,12 @@ Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
     page.next = std::max(page.next, c.feed_seq);
   }
   page.count = feed->size();
-  page.body = "{\"conflicts\":[" + list + "],\"next\":" + std::to_string(page.next) +
+  page.body = "{\"conflicts\":[" + list +
+              "],\"next\":" + std::to_string(page.next) +
               ",\"more\":" + (page.more ? "true" : "false") + "}";
   const Signature sig = store_.key().Sign(
-      kPullPageDomain, protocol::ConflictsMessage(device.id.ToString(), after, page.body));
+      kPullPageDomain,
+      protocol::ConflictsMessage(device.id.ToString(), after, page.body));
   page.signature_hex = SignatureToHex(sig);
   return page;
 }

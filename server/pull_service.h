@@ -22,9 +22,10 @@ struct PullPage {
   uint64_t after = 0;
   uint64_t next_cursor = 0;  // max_seq of the last row sent; `after` if none
   bool more = false;         // rows remain after next_cursor
-  std::string signature_hex; // server Sign(kPullPageDomain, PullPageMessage(...))
-  size_t rows = 0;           // entity rows in the page
-  size_t row_changes = 0;    // RowChanges in the page (what `limit` counts)
+  std::string
+      signature_hex;       // server Sign(kPullPageDomain, PullPageMessage(...))
+  size_t rows = 0;         // entity rows in the page
+  size_t row_changes = 0;  // RowChanges in the page (what `limit` counts)
 };
 
 // GET /v1/conflicts?after=N: {"conflicts": [ConflictJson...], "next": N,
@@ -58,8 +59,8 @@ class PullService {
 
   // Conflicts in the device's districts with feed_seq > after, at most
   // `limit` (same defaults and cap as Pull).
-  Result<ConflictsPage> ConflictsAfter(const DeviceRecord& device, uint64_t after,
-                                       int limit);
+  Result<ConflictsPage> ConflictsAfter(const DeviceRecord& device,
+                                       uint64_t after, int limit);
 
  private:
   ServerStore& store_;

@@ -1,9 +1,8 @@
 #include "server/push_service.h"
 
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <utility>
-
-#include <nlohmann/json.hpp>
 
 #include "schema/schema.h"
 #include "server/log.h"
@@ -21,12 +20,14 @@ using nlohmann::json;
 
 Result<PushResult> ParsePushResponse(std::string_view json_text,
                                      Signature* signature) {
-  const json j = json::parse(json_text.begin(), json_text.end(), nullptr, false);
+  const json j =
+      json::parse(json_text.begin(), json_text.end(), nullptr, false);
   const auto bad = [] { return Status::Corruption("not a push receipt"); };
   if (j.is_discarded() || !j.is_object()) return bad();
   auto rit = j.find("receipt");
   auto sit = j.find("signature");
-  if (rit == j.end() || !rit->is_object() || sit == j.end() || !sit->is_string()) {
+  if (rit == j.end() || !rit->is_object() || sit == j.end() ||
+      !sit->is_string()) {
     return bad();
   }
   const json& r = *rit;
@@ -45,9 +46,11 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
   };
   protocol::Receipt& rc = out.receipt;
   if (!text("device_id", &rc.device_id) || !number("seq", &rc.seq) ||
-      !text("hash", &rc.hash) || !number("first_server_seq", &rc.first_server_seq) ||
-      !number("last_server_seq", &rc.last_server_seq) || !number("rows", &rc.rows) ||
-      !number("conflicts", &rc.conflicts) || !text("received_at", &rc.received_at)) {
+      !text("hash", &rc.hash) ||
+      !number("first_server_seq", &rc.first_server_seq) ||
+      !number("last_server_seq", &rc.last_server_seq) ||
+      !number("rows", &rc.rows) || !number("conflicts", &rc.conflicts) ||
+      !text("received_at", &rc.received_at)) {
     return bad();
   }
   Result<Signature> sig = SignatureFromHex(sit->get<std::string>());
@@ -57,7 +60,8 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
   return out;
 }
 
-Result<PushResult> PushService::Push(const DeviceRecord& device, std::string_view body,
+Result<PushResult> PushService::Push(const DeviceRecord& device,
+                                     std::string_view body,
                                      ErrorDetail* detail) {
   return Ingest(&device.id, body, detail);
 }
@@ -67,16 +71,19 @@ Result<PushResult> PushService::PushFromBundle(std::string_view body,
   return Ingest(nullptr, body, detail);
 }
 
-Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_view body,
+Result<PushResult> PushService::Ingest(const Uuid* authenticated,
+                                       std::string_view body,
                                        ErrorDetail* detail) {
   if (body.size() > protocol::kMaxPushBytes) {
     return Status::ResourceExhausted(
-        "a push may carry at most " + std::to_string(protocol::kMaxPushBytes >> 20) +
+        "a push may carry at most " +
+        std::to_string(protocol::kMaxPushBytes >> 20) +
         " MiB; send smaller change sets");
   }
   Signature signature{};
   std::string_view cs_bytes;
-  if (Status s = protocol::DecodePushBody(body, &signature, &cs_bytes); !s.ok()) {
+  if (Status s = protocol::DecodePushBody(body, &signature, &cs_bytes);
+      !s.ok()) {
     return s;
   }
   DecodeLimits limits;
@@ -90,19 +97,21 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
   const ChangeSet& cs = *decoded;
   const std::string device_text = cs.device.ToString();
   if (authenticated != nullptr && cs.device != *authenticated) {
-    return Refuse(detail, "wrong_device",
-                  Status::PermissionDenied("the change set is device " + device_text +
-                                           "'s, but the request was signed by " +
-                                           authenticated->ToString()));
+    return Refuse(
+        detail, "wrong_device",
+        Status::PermissionDenied("the change set is device " + device_text +
+                                 "'s, but the request was signed by " +
+                                 authenticated->ToString()));
   }
-  static const int kSchema = LatestSchemaVersion(schema::kReplicaMigrations,
-                                                 schema::kReplicaMigrations_count);
+  static const int kSchema = LatestSchemaVersion(
+      schema::kReplicaMigrations, schema::kReplicaMigrations_count);
   if (cs.schema_version > kSchema) {
     return Refuse(detail, "unsupported_schema",
-                  Status::InvalidArgument(
-                      "the change set uses schema " + std::to_string(cs.schema_version) +
-                      " but this server knows schema " + std::to_string(kSchema) +
-                      "; update kbo-server"));
+                  Status::InvalidArgument("the change set uses schema " +
+                                          std::to_string(cs.schema_version) +
+                                          " but this server knows schema " +
+                                          std::to_string(kSchema) +
+                                          "; update kbo-server"));
   }
   if (cs.seq == 0) {
     return Status::InvalidArgument("change set sequence numbers start at 1");
@@ -119,9 +128,10 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
   }
   const DeviceRecord& device = **loaded;
   if (device.revoked()) {
-    return Refuse(detail, "revoked",
-                  Status::PermissionDenied("device " + device_text + " was revoked on " +
-                                           device.revoked_at));
+    return Refuse(
+        detail, "revoked",
+        Status::PermissionDenied("device " + device_text + " was revoked on " +
+                                 device.revoked_at));
   }
   if (!Verify(device.public_key, kChangeSetDomain, cs_bytes, signature)) {
     return Refuse(detail, "bad_signature",
@@ -133,21 +143,24 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     if (row.hlc.device != cs.device) {
-      return Refuse(detail, "forged_hlc",
-                    Status::PermissionDenied(
-                        "row " + std::to_string(i + 1) + " (" + row.entity + " " +
-                        row.row_id.ToString() + ") is stamped by device " +
-                        row.hlc.device.ToString() + ", not by " + device_text));
+      return Refuse(
+          detail, "forged_hlc",
+          Status::PermissionDenied(
+              "row " + std::to_string(i + 1) + " (" + row.entity + " " +
+              row.row_id.ToString() + ") is stamped by device " +
+              row.hlc.device.ToString() + ", not by " + device_text));
     }
     if (row.hlc.wall_ms > now &&
         row.hlc.wall_ms - now > HybridClock::kDefaultMaxSkewMs) {
-      return Refuse(
-          detail, "clock_ahead",
-          Status::InvalidArgument(
-              "row " + std::to_string(i + 1) + " was recorded at " +
-              FormatIsoUtc(row.hlc.wall_ms) + " by the device's clock, more than 24 "
-              "hours ahead of the server (" + FormatIsoUtc(now) +
-              "); set the device's date and time correctly. Nothing was stored"));
+      return Refuse(detail, "clock_ahead",
+                    Status::InvalidArgument(
+                        "row " + std::to_string(i + 1) + " was recorded at " +
+                        FormatIsoUtc(row.hlc.wall_ms) +
+                        " by the device's clock, more than 24 "
+                        "hours ahead of the server (" +
+                        FormatIsoUtc(now) +
+                        "); set the device's date and time correctly. Nothing "
+                        "was stored"));
     }
   }
 
@@ -155,33 +168,41 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
   const std::string hash_hex = HexEncode(hash);
   if (cs.seq <= device.last_seq) {
     Statement& st = db.Cached(
-        "SELECT hash, receipt FROM change_set_log WHERE device_id = ?1 AND seq = ?2");
-    st.Bind(1, std::string_view(device_text)).Bind(2, static_cast<int64_t>(cs.seq));
+        "SELECT hash, receipt FROM change_set_log WHERE device_id = ?1 AND seq "
+        "= ?2");
+    st.Bind(1, std::string_view(device_text))
+        .Bind(2, static_cast<int64_t>(cs.seq));
     if (!st.Step()) {
       if (!st.status().ok()) return st.status();
-      return Status::Internal("change set " + std::to_string(cs.seq) + " of device " +
-                              device_text + " is accepted but missing from the log");
+      return Status::Internal("change set " + std::to_string(cs.seq) +
+                              " of device " + device_text +
+                              " is accepted but missing from the log");
     }
     const std::string logged_hash = st.ColumnBlob(0);
     std::string stored = st.ColumnText(1);
     if (Status s = st.Reset(); !s.ok()) return s;
-    if (logged_hash == std::string_view(reinterpret_cast<const char*>(hash.data()),
-                                        hash.size())) {
+    if (logged_hash ==
+        std::string_view(reinterpret_cast<const char*>(hash.data()),
+                         hash.size())) {
       Result<PushResult> again = ParsePushResponse(stored, nullptr);
       if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
       again->repeated = true;
       return again;
     }
-    LogLine("FORKED DEVICE " + device_text + ": change set " + std::to_string(cs.seq) +
-            " arrived with hash " + hash_hex + " but the server accepted another set " +
+    LogLine("FORKED DEVICE " + device_text + ": change set " +
+            std::to_string(cs.seq) + " arrived with hash " + hash_hex +
+            " but the server accepted another set " +
             "with that number (hash " + HexEncode(logged_hash) +
-            "); refused. The device may have been restored from a backup or cloned.");
-    return Refuse(detail, "sequence_conflict",
-                  Status::SequenceGap(
-                      "the server already holds a different change set " +
-                      std::to_string(cs.seq) + " from this device; it was refused "
-                      "and logged. Has this device been restored from a backup or "
-                      "copied? Ask the central office."));
+            "); refused. The device may have been restored from a backup or "
+            "cloned.");
+    return Refuse(
+        detail, "sequence_conflict",
+        Status::SequenceGap(
+            "the server already holds a different change set " +
+            std::to_string(cs.seq) +
+            " from this device; it was refused "
+            "and logged. Has this device been restored from a backup or "
+            "copied? Ask the central office."));
   }
   if (cs.seq > device.last_seq + 1) {
     if (detail != nullptr) detail->expected = device.last_seq + 1;
@@ -192,11 +213,12 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
                                       "; send the earlier ones first"));
   }
   if (cs.prev_hash != device.last_hash) {
-    return Refuse(detail, "prev_hash_mismatch",
-                  Status::SequenceGap(
-                      "change set " + std::to_string(cs.seq) +
-                      " does not follow the last one the server accepted from this "
-                      "device (previous hash differs); refused"));
+    return Refuse(
+        detail, "prev_hash_mismatch",
+        Status::SequenceGap(
+            "change set " + std::to_string(cs.seq) +
+            " does not follow the last one the server accepted from this "
+            "device (previous hash differs); refused"));
   }
 
   Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device.scope, detail);
@@ -213,7 +235,8 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
   r.conflicts = applied->conflicts;
   r.received_at = FormatIsoUtc(now);
   result.response_json = SignedReceiptJson(store_.key(), r);
-  if (Status s = AppendToLog(db, r, hash, cs_bytes, signature, result.response_json);
+  if (Status s =
+          AppendToLog(db, r, hash, cs_bytes, signature, result.response_json);
       !s.ok()) {
     return s;
   }
@@ -222,8 +245,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated, std::string_vi
         "UPDATE device SET last_seq = ?2, last_hash = ?3 WHERE device_id = ?1");
     st.Bind(1, std::string_view(device_text))
         .Bind(2, static_cast<int64_t>(cs.seq))
-        .BindBlob(3, std::string_view(reinterpret_cast<const char*>(hash.data()),
-                                      hash.size()));
+        .BindBlob(3,
+                  std::string_view(reinterpret_cast<const char*>(hash.data()),
+                                   hash.size()));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;

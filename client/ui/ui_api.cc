@@ -15,9 +15,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <exception>
+#include <iostream>
 #include <iterator>
 #include <map>
-#include <iostream>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -95,15 +95,16 @@ constexpr Named kCriteria[] = {
 
 // ../shared/data/README.md: Phrao's 11 tambon, in geocode order.
 constexpr Named kPhraoTambon[] = {
-    {"", "เวียง", "Wiang"},           {"", "ทุ่งหลวง", "Thung Luang"},
-    {"", "ป่าตุ้ม", "Pa Tum"},         {"", "ป่าไหน่", "Pa Nai"},
-    {"", "สันทราย", "San Sai"},       {"", "บ้านโป่ง", "Ban Pong"},
-    {"", "น้ำแพร่", "Nam Phrae"},      {"", "เขื่อนผาก", "Khuean Phak"},
-    {"", "แม่แวน", "Mae Waen"},       {"", "แม่ปั๋ง", "Mae Pang"},
+    {"", "เวียง", "Wiang"},        {"", "ทุ่งหลวง", "Thung Luang"},
+    {"", "ป่าตุ้ม", "Pa Tum"},       {"", "ป่าไหน่", "Pa Nai"},
+    {"", "สันทราย", "San Sai"},    {"", "บ้านโป่ง", "Ban Pong"},
+    {"", "น้ำแพร่", "Nam Phrae"},   {"", "เขื่อนผาก", "Khuean Phak"},
+    {"", "แม่แวน", "Mae Waen"},    {"", "แม่ปั๋ง", "Mae Pang"},
     {"", "โหล่งขอด", "Long Khot"},
 };
 
-// ---- JSON helpers ------------------------------------------------------------
+// ---- JSON helpers
+// ------------------------------------------------------------
 
 Json ValueJson(const Value& v) {
   switch (v.type()) {
@@ -165,7 +166,8 @@ std::string ColumnTypeName(ColumnType type) {
   return "text";
 }
 
-// ---- Errors --------------------------------------------------------------------
+// ---- Errors
+// --------------------------------------------------------------------
 
 // A refused request: the message, and per column what is wrong with it.
 struct Refusal {
@@ -245,7 +247,8 @@ ApiReply FieldError(std::string field, std::string message) {
   return ErrorReply(r);
 }
 
-// ---- Request parsing -------------------------------------------------------------
+// ---- Request parsing
+// -------------------------------------------------------------
 
 bool IsJsonContentType(std::string_view content_type) {
   return content_type.rfind("application/json", 0) == 0;
@@ -289,9 +292,9 @@ const Entity* EntityOfSegment(std::string_view segment) {
 // Converts a form's values (column -> typed text) into a row. For a new row
 // empty text leaves the column unset; for an edit it clears it. Every
 // problem is reported at once, each with its column.
-std::optional<Refusal> FormToRow(const Entity& entity,
-                                 const std::vector<std::pair<std::string, Json>>& form,
-                                 bool for_edit, RowValues* row) {
+std::optional<Refusal> FormToRow(
+    const Entity& entity, const std::vector<std::pair<std::string, Json>>& form,
+    bool for_edit, RowValues* row) {
   Refusal refusal{Status(), {}, std::nullopt};
   std::vector<std::string> problems;
   auto refuse = [&](const std::string& field, const std::string& message) {
@@ -367,11 +370,11 @@ struct Subject {
   Uuid id;
 };
 
-Result<Subject> ParseSubject(std::string_view type_text, std::string_view id_text) {
+Result<Subject> ParseSubject(std::string_view type_text,
+                             std::string_view id_text) {
   const Entity* entity = EntityOfSegment(type_text);
   Result<Value> type = ClientStore::ParseText(
-      "photo", "subject_type",
-      entity != nullptr ? entity->name : type_text);
+      "photo", "subject_type", entity != nullptr ? entity->name : type_text);
   if (!type.ok()) return type.status();
   if (type->is_null() || entity == nullptr) {
     return Status::InvalidArgument("subject_type is required for a photo");
@@ -390,11 +393,13 @@ bool StartsWith(std::string_view s, std::string_view prefix) {
   return s.substr(0, prefix.size()) == prefix;
 }
 
-// ---- The handler --------------------------------------------------------------
+// ---- The handler
+// --------------------------------------------------------------
 
 class Handler {
  public:
-  Handler(ClientStore& store, const SyncHook& sync) : store_(store), sync_(sync) {}
+  Handler(ClientStore& store, const SyncHook& sync)
+      : store_(store), sync_(sync) {}
 
   ApiReply Handle(const ApiRequest& req) {
     std::vector<std::string_view> seg;
@@ -433,9 +438,9 @@ class Handler {
     }
     Result<Uuid> id = Uuid::Parse(seg[1]);
     if (!id.ok()) {
-      return ErrorReply(Status::InvalidArgument(
-          "'" + std::string(seg[1]) + "' is not a " +
-          std::string(entity->name) + " id"));
+      return ErrorReply(
+          Status::InvalidArgument("'" + std::string(seg[1]) + "' is not a " +
+                                  std::string(entity->name) + " id"));
     }
     if (m == "GET") return Show(*entity, *id);
     if (m == "PATCH") return Edit(*entity, *id, req);
@@ -445,7 +450,8 @@ class Handler {
 
  private:
   static ApiReply NotFound(const ApiRequest& req) {
-    return ErrorReply(Status::NotFound("no such API: " + req.method + " " + req.path));
+    return ErrorReply(
+        Status::NotFound("no such API: " + req.method + " " + req.path));
   }
   static ApiReply MethodNotAllowed(const ApiRequest& req) {
     Json body = {{"error", "method_not_allowed"},
@@ -539,9 +545,9 @@ class Handler {
     Json criteria = NamedList(nullptr, kCriteria, std::size(kCriteria));
     const Entity* score = FindEntity("contest_score");
     for (Json& c : criteria) {
-      const Column* col =
-          score != nullptr ? score->FindColumn(c["value"].get<std::string>())
-                           : nullptr;
+      const Column* col = score != nullptr
+                              ? score->FindColumn(c["value"].get<std::string>())
+                              : nullptr;
       c["max"] = col != nullptr ? col->max : 20;
     }
     ref["criteria"] = std::move(criteria);
@@ -567,11 +573,22 @@ class Handler {
   }
 
   ApiReply Conflicts() {
-    static constexpr const char* kColumns[] = {
-        "id",           "entity",          "row_id",          "column_name",
-        "district_code", "current_value",  "current_device",  "current_hlc",
-        "incoming_value", "incoming_device", "incoming_hlc",   "incoming_base",
-        "winner",       "detected_at",     "resolved_at",     "server_seq"};
+    static constexpr const char* kColumns[] = {"id",
+                                               "entity",
+                                               "row_id",
+                                               "column_name",
+                                               "district_code",
+                                               "current_value",
+                                               "current_device",
+                                               "current_hlc",
+                                               "incoming_value",
+                                               "incoming_device",
+                                               "incoming_hlc",
+                                               "incoming_base",
+                                               "winner",
+                                               "detected_at",
+                                               "resolved_at",
+                                               "server_seq"};
     std::string sql = "SELECT ";
     for (size_t i = 0; i < std::size(kColumns); ++i) {
       sql += (i ? ", " : "") + std::string(kColumns[i]);
@@ -593,8 +610,8 @@ class Handler {
 
   ApiReply Sync() {
     if (!sync_) {
-      return JsonReply(503, {{"error", "unavailable"},
-                             {"message", "sync not available"}});
+      return JsonReply(
+          503, {{"error", "unavailable"}, {"message", "sync not available"}});
     }
     std::string summary;
     const Status s = sync_(&summary);
@@ -616,8 +633,8 @@ class Handler {
       }
       const Column* column = ResolveColumnName(entity, key);
       if (column == nullptr) {
-        return FieldError(key, std::string(entity.name) + " has no column '" +
-                                   key + "'");
+        return FieldError(
+            key, std::string(entity.name) + " has no column '" + key + "'");
       }
       filters.push_back(Filter{std::string(column->name), text});
     }
@@ -636,11 +653,11 @@ class Handler {
 
   // The form of a create request: a JSON object, or multipart text fields
   // (then `photos` gets the file parts and `caption` the photo caption).
-  std::optional<ApiReply> ReadForm(const ApiRequest& req,
-                                   std::vector<std::pair<std::string, Json>>* form,
-                                   std::vector<const FormPart*>* photos,
-                                   std::string* caption) {
-    if (!req.form.empty() || req.content_type.rfind("multipart/form-data", 0) == 0) {
+  std::optional<ApiReply> ReadForm(
+      const ApiRequest& req, std::vector<std::pair<std::string, Json>>* form,
+      std::vector<const FormPart*>* photos, std::string* caption) {
+    if (!req.form.empty() ||
+        req.content_type.rfind("multipart/form-data", 0) == 0) {
       for (const FormPart& part : req.form) {
         if (part.name == "photo") {
           // An empty file input still sends a part: no photo chosen.
@@ -715,9 +732,9 @@ class Handler {
                   << ": " << photo.status().ToString() << std::endl;
         body["photo_error"] = photo.status().message();
         body["error"] = CodeName(photo.status().code());
-        body["message"] = "the " + std::string(entity.name) +
-                          " was saved, but its photo was not: " +
-                          photo.status().message();
+        body["message"] =
+            "the " + std::string(entity.name) +
+            " was saved, but its photo was not: " + photo.status().message();
         return JsonReply(HttpStatusFor(photo.status().code()), body);
       }
       photo_ids.push_back(photo->ToString());
@@ -759,8 +776,9 @@ class Handler {
     return JsonReply(201, {{"ids", out}});
   }
 
-  Result<Uuid> RecordPhotoRow(const Entity& subject_entity, const Uuid& subject_id,
-                              const StoredBlob& blob, const std::string& caption) {
+  Result<Uuid> RecordPhotoRow(const Entity& subject_entity,
+                              const Uuid& subject_id, const StoredBlob& blob,
+                              const std::string& caption) {
     RowValues row;
     row["subject_type"] = Value::Text(std::string(subject_entity.name));
     row["subject_id"] = Value::Text(subject_id.ToString());
@@ -838,8 +856,8 @@ class Handler {
     // Refuse a photo of nothing before storing anything.
     Result<StoredRow> row = store_.Show(target->entity->name, target->id);
     if (!row.ok()) {
-      Refusal r{row.status(), {{"subject_id", row.status().message()}},
-                std::nullopt};
+      Refusal r{
+          row.status(), {{"subject_id", row.status().message()}}, std::nullopt};
       return ErrorReply(r);
     }
     if (row->deleted) {
@@ -850,15 +868,17 @@ class Handler {
       return ErrorReply(r);
     }
     BlobStore blobs(store_.paths().blobs);
-    Result<StoredBlob> blob = blobs.AddPhotoBytes(
-        *bytes, filename.empty() ? "the photo" : filename, kMaxPhotoUploadBytes);
+    Result<StoredBlob> blob =
+        blobs.AddPhotoBytes(*bytes, filename.empty() ? "the photo" : filename,
+                            kMaxPhotoUploadBytes);
     if (!blob.ok()) {
       if (blob.status().code() == Code::kInvalidArgument) {
         return FieldError("file", blob.status().message());
       }
       return ErrorReply(blob.status());
     }
-    Result<Uuid> id = RecordPhotoRow(*target->entity, target->id, *blob, caption);
+    Result<Uuid> id =
+        RecordPhotoRow(*target->entity, target->id, *blob, caption);
     if (!id.ok()) return ErrorReply(id.status(), "photo");
     return JsonReply(201, {{"id", id->ToString()},
                            {"sha256", blob->sha256},
@@ -896,8 +916,8 @@ class Handler {
   ApiReply RollCall(std::string_view id_text, const ApiRequest& req) {
     Result<Uuid> id = Uuid::Parse(id_text);
     if (!id.ok()) {
-      return ErrorReply(Status::InvalidArgument(
-          "'" + std::string(id_text) + "' is not a workshop id"));
+      return ErrorReply(Status::InvalidArgument("'" + std::string(id_text) +
+                                                "' is not a workshop id"));
     }
     const Entity* workshop = FindEntity("workshop");
     Result<StoredRow> ws = store_.Show("workshop", *id);

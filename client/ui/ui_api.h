@@ -46,8 +46,8 @@ struct ApiRequest {
   std::string method;  // "GET", "POST", "PATCH", "DELETE"
   std::string path;    // "/api/producer/ID", without the query
   std::multimap<std::string, std::string> query;
-  std::string content_type;  // of the body, as sent
-  std::string body;          // JSON, or raw photo bytes
+  std::string content_type;    // of the body, as sent
+  std::string body;            // JSON, or raw photo bytes
   std::vector<FormPart> form;  // multipart/form-data parts, if any
 };
 

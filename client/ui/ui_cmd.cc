@@ -10,6 +10,7 @@
 #include <thread>
 #include <utility>
 
+#include "client/sync_client.h"
 #include "client/ui/ui_server.h"
 
 namespace kbo::client::ui {
@@ -36,7 +37,7 @@ class StopSignals {
   bool blocked() const { return blocked_; }
   // True if a stop signal arrived within ~200 ms.
   bool Wait() const {
-    timespec timeout{0, 200 * 1000 * 1000};
+    timespec timeout{0, 200L * 1000 * 1000};
     return sigtimedwait(&set_, nullptr, &timeout) > 0;
   }
 
@@ -74,13 +75,7 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
   StopSignals signals;
   Result<std::unique_ptr<UiServer>> server = UiServer::Bind(store, opts);
   if (!server.ok()) return server.status();
-  out << "listening on " << (*server)->url() << '\n';
-  if ((*server)->pin_required()) {
-    out << "PIN: " << (*server)->pin()
-        << "  (other devices must enter it; share it only with the people "
-           "at this workshop)\n";
-  }
-  out.flush();
+  PrintBanner(**server, out);
   std::atomic<bool> done{false};
   UiServer* raw = server->get();
   std::thread watcher([&signals, &done, raw] {
@@ -96,6 +91,16 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
   done = true;
   watcher.join();
   return served;
+}
+
+SyncHook SyncHookFor(ClientStore& store) {
+  return [&store](std::string* summary) -> Status {
+    SyncClient client(store);
+    Result<SyncSummary> r = client.Sync();
+    if (!r.ok()) return r.status();
+    *summary = DescribeSummary(*r);
+    return Status();
+  };
 }
 
 }  // namespace kbo::client::ui

@@ -16,7 +16,8 @@
 namespace kbo::client::ui {
 
 // The synopsis after "kbo " and the one-line summary, for `kbo help`.
-inline constexpr std::string_view kUiCommandUsage = "ui [--listen 127.0.0.1:8080]";
+inline constexpr std::string_view kUiCommandUsage =
+    "ui [--listen 127.0.0.1:8080]";
 inline constexpr std::string_view kUiCommandSummary =
     "serve the mobile web UI on this device (port 0 picks a free port; an "
     "address other than loopback needs the PIN it prints)";
@@ -31,6 +32,14 @@ inline constexpr std::string_view kUiCommandSummary =
 // reports "sync not available".
 Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
                     std::ostream& out, SyncHook sync = nullptr);
+
+// What `kbo sync` does, as a SyncHook for the UI's sync button:
+// SyncClient(store).Sync() with the default options (the enrolled server,
+// retries, timeouts), the summary being DescribeSummary's line. `store` must
+// outlive the hook. Errors as SyncClient::Sync: kUnavailable when the server
+// cannot be reached ("no signal"), kFailedPrecondition when the device is not
+// enrolled, the server's refusal otherwise.
+SyncHook SyncHookFor(ClientStore& store);
 
 }  // namespace kbo::client::ui
 

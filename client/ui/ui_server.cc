@@ -140,7 +140,8 @@ std::string HostOnly(const std::string& host_header) {
                                       : host_header.substr(1, close - 1);
   }
   const size_t colon = host_header.rfind(':');
-  return colon == std::string::npos ? host_header : host_header.substr(0, colon);
+  return colon == std::string::npos ? host_header
+                                    : host_header.substr(0, colon);
 }
 
 bool IsWrite(const std::string& method) {
@@ -236,10 +237,10 @@ struct UiServer::Impl {
     if (req.has_header("Content-Length")) {
       const size_t cap = TakesPhoto(req) ? kMaxPayloadBytes : kMaxJsonBodyBytes;
       const std::string text = req.get_header_value("Content-Length");
-      const bool digits =
-          !text.empty() && text.size() < 19 &&
-          std::all_of(text.begin(), text.end(),
-                      [](char c) { return c >= '0' && c <= '9'; });
+      const bool digits = !text.empty() && text.size() < 19 &&
+                          std::all_of(text.begin(), text.end(), [](char c) {
+                            return c >= '0' && c <= '9';
+                          });
       if (!digits || std::stoull(text) > cap) {
         // The body stays unread: close the connection after the reply.
         res.set_header("Connection", "close");
@@ -251,9 +252,9 @@ struct UiServer::Impl {
         return HR::Handled;
       }
     }
-    const bool guarded = (StartsWith(req.path, "/api/") &&
-                          req.path != "/api/pin") ||
-                         StartsWith(req.path, "/blob/");
+    const bool guarded =
+        (StartsWith(req.path, "/api/") && req.path != "/api/pin") ||
+        StartsWith(req.path, "/blob/");
     if (!loopback && guarded) {
       if (req.has_header(kPinHeader)) {
         const int verdict = CheckPin(req.get_header_value(kPinHeader));
@@ -358,21 +359,21 @@ struct UiServer::Impl {
                [](const httplib::Request&, httplib::Response& res) {
                  res.status = 204;
                });
-    server.Get("/([A-Za-z0-9_.-]*)", [](const httplib::Request& req,
-                                        httplib::Response& res) {
-      std::string name = req.matches[1];
-      if (name.empty()) name = "index.html";
-      const EmbeddedFile* asset = FindAsset(name);
-      if (asset == nullptr) {
-        SetError(res, 404, "not_found", "no page " + req.path);
-        return;
-      }
-      res.set_content(asset->bytes.data(), asset->bytes.size(),
-                      MimeOf(asset->name));
-      // Small files, served from memory: always revalidate, so a new kbo
-      // binary's page is never mixed with an old script.
-      res.set_header("Cache-Control", "no-cache");
-    });
+    server.Get("/([A-Za-z0-9_.-]*)",
+               [](const httplib::Request& req, httplib::Response& res) {
+                 std::string name = req.matches[1];
+                 if (name.empty()) name = "index.html";
+                 const EmbeddedFile* asset = FindAsset(name);
+                 if (asset == nullptr) {
+                   SetError(res, 404, "not_found", "no page " + req.path);
+                   return;
+                 }
+                 res.set_content(asset->bytes.data(), asset->bytes.size(),
+                                 MimeOf(asset->name));
+                 // Small files, served from memory: always revalidate, so a new
+                 // kbo binary's page is never mixed with an old script.
+                 res.set_header("Cache-Control", "no-cache");
+               });
     server.set_error_handler(httplib::Server::HandlerWithResponse(
         [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty()) {
@@ -404,7 +405,7 @@ struct UiServer::Impl {
         }));
     server.set_exception_handler([](const httplib::Request& req,
                                     httplib::Response& res,
-                                    std::exception_ptr ep) {
+                                    const std::exception_ptr& ep) {
       std::string what = "unknown exception";
       try {
         if (ep) std::rethrow_exception(ep);
@@ -503,17 +504,20 @@ void UiServer::Stop() {
   }
 }
 
-Status RunUi(ClientStore& store, const UiOptions& opts) {
-  Result<std::unique_ptr<UiServer>> server = UiServer::Bind(store, opts);
-  if (!server.ok()) return server.status();
-  std::ostream& out = opts.out != nullptr ? *opts.out : std::cout;
-  out << "listening on " << (*server)->url() << '\n';
-  if ((*server)->pin_required()) {
-    out << "PIN: " << (*server)->pin()
+void PrintBanner(const UiServer& server, std::ostream& out) {
+  out << "listening on " << server.url() << '\n';
+  if (server.pin_required()) {
+    out << "PIN: " << server.pin()
         << "  (other devices must enter it; share it only with the people "
            "at this workshop)\n";
   }
   out.flush();
+}
+
+Status RunUi(ClientStore& store, const UiOptions& opts) {
+  Result<std::unique_ptr<UiServer>> server = UiServer::Bind(store, opts);
+  if (!server.ok()) return server.status();
+  PrintBanner(**server, opts.out != nullptr ? *opts.out : std::cout);
   return (*server)->Serve();
 }
 
@@ -544,7 +548,8 @@ Status ParseListenAddress(const std::string& text, std::string* host,
   auto refuse = [&text]() {
     return Status::InvalidArgument(
         "--listen needs HOST:PORT, e.g. 127.0.0.1:8080 or 0.0.0.0:8080 "
-        "(got '" + text + "')");
+        "(got '" +
+        text + "')");
   };
   std::string port_text;
   if (!text.empty() && text.front() == '[') {
@@ -576,8 +581,8 @@ Status ParseListenAddress(const std::string& text, std::string* host,
   }
   *port = std::stoi(port_text);
   if (*port > 65535) {
-    return Status::InvalidArgument("--listen port must be from 0 to 65535 (got " +
-                                   port_text + ")");
+    return Status::InvalidArgument(
+        "--listen port must be from 0 to 65535 (got " + port_text + ")");
   }
   return Status();
 }

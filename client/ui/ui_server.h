@@ -78,6 +78,10 @@ class UiServer {
   std::unique_ptr<Impl> impl_;
 };
 
+// Prints "listening on http://HOST:PORT" and, off loopback, the PIN line to
+// `out`, and flushes it.
+void PrintBanner(const UiServer& server, std::ostream& out);
+
 // Binds, prints "listening on http://HOST:PORT" (and, off loopback,
 // "PIN: NNNNNN ...") to opts.out, flushed, then serves until the process is
 // stopped. Errors as UiServer::Bind / Serve.
@@ -88,7 +92,8 @@ bool IsLoopbackHost(const std::string& host);
 
 // Splits "HOST:PORT", "[V6]:PORT" or "PORT" into host and port (0-65535).
 // kInvalidArgument with a message naming the flag otherwise.
-Status ParseListenAddress(const std::string& text, std::string* host, int* port);
+Status ParseListenAddress(const std::string& text, std::string* host,
+                          int* port);
 
 }  // namespace kbo::client::ui
 

@@ -161,10 +161,14 @@ async function go(page, hash) {
   await ready(page);
 }
 
-let shot = 0;
+// artifacts/NAME.png, the whole page (docs/ui.md links them by name).
+const shots = new Set();
 async function screenshot(page, name) {
-  shot += 1;
-  await page.screenshot({ path: path.join(ARTIFACTS, `${String(shot).padStart(2, '0')}-${name}.png`), fullPage: true });
+  assert.ok(!shots.has(name), `screenshot ${name} taken twice`);
+  shots.add(name);
+  // The app bar is sticky: from the top, it is drawn once, at the top.
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.screenshot({ path: path.join(ARTIFACTS, `${name}.png`), fullPage: true });
 }
 
 // Nothing wider than the phone, and every control a finger can hit.
@@ -173,7 +177,7 @@ async function checkLayout(page, where) {
     const small = [];
     for (const el of document.querySelectorAll('button, a[href], input:not([type=radio]):not([type=hidden]), select, textarea')) {
       const b = el.getBoundingClientRect();
-      if (b.width === 0 && b.height === 0) continue;  // hidden
+      if ((b.width === 0 && b.height === 0) || el.classList.contains('vh')) continue;  // hidden
       if (b.height < 44 || b.width < 44) small.push(`${el.tagName}#${el.id}.${el.className} ${Math.round(b.width)}x${Math.round(b.height)}`);
     }
     return { width: document.documentElement.scrollWidth, small };

@@ -12,14 +12,17 @@ namespace {
 // Photo-like bytes of a given size.
 std::string PhotoBytes(size_t n, char seed = 'a') {
   std::string s(n, '\0');
-  for (size_t i = 0; i < n; ++i) s[i] = static_cast<char>(seed + (i * 31 % 251));
+  for (size_t i = 0; i < n; ++i)
+    s[i] = static_cast<char>(seed + (i * 31 % 251));
   return s;
 }
 
 std::string ShaHex(std::string_view bytes) { return HexEncode(Sha256(bytes)); }
 
-TEST_CASE("BlobService: an upload cut half-way resumes from what the server "
-          "holds", "[server][blob]") {
+TEST_CASE(
+    "BlobService: an upload cut half-way resumes from what the server "
+    "holds",
+    "[server][blob]") {
   ServerFixture f;
   BlobService blobs(*f.store);
   const std::string photo = PhotoBytes(protocol::kBlobChunkBytes + 1000);
@@ -40,12 +43,14 @@ TEST_CASE("BlobService: an upload cut half-way resumes from what the server "
 
   // Sending the first chunk again is refused, naming where to resume.
   ErrorDetail detail;
-  auto dup = blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, &detail);
+  auto dup =
+      blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, &detail);
   CHECK(dup.status().code() == Code::kSequenceGap);
   CHECK(detail.reason == "offset_mismatch");
   CHECK(*detail.received == first.size());
 
-  auto s2 = blobs.PutChunk(sha, first.size(), photo.size(), ShaHex(rest), rest, nullptr);
+  auto s2 = blobs.PutChunk(sha, first.size(), photo.size(), ShaHex(rest), rest,
+                           nullptr);
   REQUIRE(s2.ok());
   CHECK(s2->complete);
   CHECK(s2->received == photo.size());
@@ -55,8 +60,10 @@ TEST_CASE("BlobService: an upload cut half-way resumes from what the server "
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
 }
 
-TEST_CASE("BlobService: a chunk whose bytes do not match its hash is refused and "
-          "nothing is written", "[server][blob][untrusted]") {
+TEST_CASE(
+    "BlobService: a chunk whose bytes do not match its hash is refused and "
+    "nothing is written",
+    "[server][blob][untrusted]") {
   ServerFixture f;
   BlobService blobs(*f.store);
   const std::string photo = PhotoBytes(5000);
@@ -64,16 +71,20 @@ TEST_CASE("BlobService: a chunk whose bytes do not match its hash is refused and
   std::string damaged = photo;
   damaged[10] ^= 0x40;
   ErrorDetail detail;
-  auto r = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged, &detail);
+  auto r =
+      blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged, &detail);
   CHECK(r.status().code() == Code::kInvalidArgument);
   CHECK(detail.reason == "bad_chunk");
   CHECK(blobs.State(sha)->received == 0);
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
-  CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo, nullptr)->complete);
+  CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo, nullptr)
+            ->complete);
 }
 
-TEST_CASE("BlobService: a whole that does not hash to its name is discarded with "
-          "hash_mismatch", "[server][blob][untrusted]") {
+TEST_CASE(
+    "BlobService: a whole that does not hash to its name is discarded with "
+    "hash_mismatch",
+    "[server][blob][untrusted]") {
   ServerFixture f;
   BlobService blobs(*f.store);
   const std::string photo = PhotoBytes(3000);
@@ -104,39 +115,50 @@ TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
   CHECK(blobs.PutWhole(sha, photo, nullptr)->complete);
   ErrorDetail detail;
-  CHECK(blobs.PutWhole(ShaHex("x"), photo, &detail).status().code() == Code::kCorruption);
+  CHECK(blobs.PutWhole(ShaHex("x"), photo, &detail).status().code() ==
+        Code::kCorruption);
   CHECK(detail.reason == "hash_mismatch");
 }
 
-TEST_CASE("BlobService: names must be 64 lowercase hex digits; chunks and totals "
-          "are bounded", "[server][blob][untrusted]") {
+TEST_CASE(
+    "BlobService: names must be 64 lowercase hex digits; chunks and totals "
+    "are bounded",
+    "[server][blob][untrusted]") {
   ServerFixture f;
   BlobService blobs(*f.store, /*max_blob_bytes=*/4 << 20);
   const std::string chunk = "abc";
   for (const std::string& name :
-       {std::string("../../server.key"), std::string(64, 'A'), std::string(63, 'a'),
-        std::string(64, 'a') + "/", std::string("partial/") + std::string(56, 'a')}) {
+       {std::string("../../server.key"), std::string(64, 'A'),
+        std::string(63, 'a'), std::string(64, 'a') + "/",
+        std::string("partial/") + std::string(56, 'a')}) {
     CAPTURE(name);
-    CHECK(blobs.PutChunk(name, 0, 3, ShaHex(chunk), chunk, nullptr).status().code() ==
-          Code::kInvalidArgument);
+    CHECK(blobs.PutChunk(name, 0, 3, ShaHex(chunk), chunk, nullptr)
+              .status()
+              .code() == Code::kInvalidArgument);
     CHECK(blobs.State(name).status().code() == Code::kInvalidArgument);
   }
   const std::string sha(64, 'a');
   const std::string big(protocol::kBlobChunkBytes + 1, 'x');
-  CHECK(blobs.PutChunk(sha, 0, 8 << 20, ShaHex(big), big, nullptr).status().code() ==
-        Code::kResourceExhausted);
-  CHECK(blobs.PutChunk(sha, 0, 5 << 20, ShaHex(chunk), chunk, nullptr).status().code() ==
-        Code::kResourceExhausted);
-  CHECK(blobs.PutChunk(sha, 0, 0, ShaHex(chunk), chunk, nullptr).status().code() ==
-        Code::kInvalidArgument);
+  CHECK(blobs.PutChunk(sha, 0, 8 << 20, ShaHex(big), big, nullptr)
+            .status()
+            .code() == Code::kResourceExhausted);
+  CHECK(blobs.PutChunk(sha, 0, 5 << 20, ShaHex(chunk), chunk, nullptr)
+            .status()
+            .code() == Code::kResourceExhausted);
+  CHECK(blobs.PutChunk(sha, 0, 0, ShaHex(chunk), chunk, nullptr)
+            .status()
+            .code() == Code::kInvalidArgument);
   ErrorDetail detail;
-  CHECK(blobs.PutChunk(sha, 0, 2, ShaHex(chunk), chunk, &detail).status().code() ==
-        Code::kInvalidArgument);
+  CHECK(blobs.PutChunk(sha, 0, 2, ShaHex(chunk), chunk, &detail)
+            .status()
+            .code() == Code::kInvalidArgument);
   CHECK(detail.reason == "bad_chunk");
 }
 
-TEST_CASE("BlobService: the missing list names photos in scope whose blob the "
-          "server lacks", "[server][blob]") {
+TEST_CASE(
+    "BlobService: the missing list names photos in scope whose blob the "
+    "server lacks",
+    "[server][blob]") {
   ServerFixture f;
   TestDevice phrao, fang;
   f.Enroll(phrao, kPhrao);
@@ -160,7 +182,8 @@ TEST_CASE("BlobService: the missing list names photos in scope whose blob the "
                                     photo_row(phrao, lacking, kPhrao)}),
                     nullptr)
               .ok());
-  REQUIRE(push.Push(f.Record(fang.id), fang.SealNext({photo_row(fang, fang_photo, kFang)}),
+  REQUIRE(push.Push(f.Record(fang.id),
+                    fang.SealNext({photo_row(fang, fang_photo, kFang)}),
                     nullptr)
               .ok());
   REQUIRE(blobs.PutWhole(ShaHex(held), held, nullptr).ok());

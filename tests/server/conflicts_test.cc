@@ -1,7 +1,6 @@
 #include "server/conflicts.h"
 
 #include <algorithm>
-
 #include <catch2/catch.hpp>
 
 #include "server/pull_service.h"
@@ -23,14 +22,16 @@ struct PhoneConflict {
     f.Enroll(trainer, kPhrao);
     PushService push(*f.store);
     REQUIRE(push.Push(f.Record(officer.id),
-                      officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao),
-                                        Row("producer", producer, officer.HlcAt(kT0 + 10),
-                                            {{"phone", T("0811111111"), 0}})}),
+                      officer.SealNext(
+                          {Producer(producer, officer.HlcAt(kT0), kPhrao),
+                           Row("producer", producer, officer.HlcAt(kT0 + 10),
+                               {{"phone", T("0811111111"), 0}})}),
                       nullptr)
                 .ok());  // seqs 1, 2
     REQUIRE(push.Push(f.Record(trainer.id),
-                      trainer.SealNext({Row("producer", producer, trainer.HlcAt(kT0 + 20),
-                                            {{"phone", T("0822222222"), 0}})}),
+                      trainer.SealNext(
+                          {Row("producer", producer, trainer.HlcAt(kT0 + 20),
+                               {{"phone", T("0822222222"), 0}})}),
                       nullptr)
                 .ok());  // seq 3, conflict feed 4
     auto list = Conflicts(*f.store).List();
@@ -40,13 +41,16 @@ struct PhoneConflict {
   }
 };
 
-TEST_CASE("Conflicts: resolving writes an ordinary change every device pulls, "
-          "and marks the conflict resolved", "[server][conflict]") {
+TEST_CASE(
+    "Conflicts: resolving writes an ordinary change every device pulls, "
+    "and marks the conflict resolved",
+    "[server][conflict]") {
   PhoneConflict c;
   ServerFixture& f = c.f;
   f.wall.Advance(3600 * 1000);
   Conflicts conflicts(*f.store);
-  auto r = conflicts.Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepCurrent, "", 0});
+  auto r = conflicts.Resolve(c.conflict.id,
+                             Resolution{Resolution::Kind::kKeepCurrent, "", 0});
   REQUIRE(r.ok());
   CHECK(r->seq == 5);
   CHECK(r->conflict.resolved());
@@ -80,9 +84,10 @@ TEST_CASE("Conflicts: resolving writes an ordinary change every device pulls, "
   CHECK(feed->next == 6);
 
   // It is logged as the server's own signed change set.
-  Statement st(f.store->db(),
-               "SELECT bytes, signature FROM change_set_log WHERE device_id = '" +
-                   f.store->server_id().ToString() + "'");
+  Statement st(
+      f.store->db(),
+      "SELECT bytes, signature FROM change_set_log WHERE device_id = '" +
+          f.store->server_id().ToString() + "'");
   REQUIRE(st.Step());
   const std::string bytes = st.ColumnBlob(0);
   const std::string sig_bytes = st.ColumnBlob(1);
@@ -101,15 +106,20 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
   SECTION("--value, parsed for the column") {
     PhoneConflict c;
     Conflicts conflicts(*c.f.store);
-    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kValue, "053-111222", 0}).ok());
+    CHECK(
+        conflicts
+            .Resolve(c.conflict.id, {Resolution::Kind::kValue, "053-111222", 0})
+            .ok());
     CHECK(c.f.Text("SELECT phone FROM producer") == "053-111222");
   }
   SECTION("--keep SEQ") {
     PhoneConflict c;
     Conflicts conflicts(*c.f.store);
-    auto bad = conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 99});
+    auto bad =
+        conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 99});
     CHECK(bad.status().code() == Code::kInvalidArgument);
-    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 3}).ok());
+    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 3})
+              .ok());
     CHECK(c.f.Text("SELECT phone FROM producer") == "0822222222");
   }
   SECTION("unknown id") {
@@ -119,7 +129,8 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
   }
 }
 
-TEST_CASE("Conflicts: an invalid value resolves nothing", "[server][conflict]") {
+TEST_CASE("Conflicts: an invalid value resolves nothing",
+          "[server][conflict]") {
   ServerFixture f;
   TestDevice a, b;
   f.Enroll(a, kPhrao);
@@ -128,23 +139,31 @@ TEST_CASE("Conflicts: an invalid value resolves nothing", "[server][conflict]") 
   const Uuid id = Uuid::Random();
   REQUIRE(push.Push(f.Record(a.id),
                     a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao),
-                                Row("producer", id, a.HlcAt(kT0 + 1), {{"otop_stars", I(3), 0}})}),
-                    nullptr).ok());
+                                Row("producer", id, a.HlcAt(kT0 + 1),
+                                    {{"otop_stars", I(3), 0}})}),
+                    nullptr)
+              .ok());
   REQUIRE(push.Push(f.Record(b.id),
-                    b.SealNext({Row("producer", id, b.HlcAt(kT0 + 2), {{"otop_stars", I(4), 0}})}),
-                    nullptr).ok());
+                    b.SealNext({Row("producer", id, b.HlcAt(kT0 + 2),
+                                    {{"otop_stars", I(4), 0}})}),
+                    nullptr)
+              .ok());
   Conflicts conflicts(*f.store);
   auto list = conflicts.List();
   REQUIRE(list->size() == 1);
   const uint64_t next = f.NextSeq();
   CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "9", 0})
-            .status().code() == Code::kInvalidArgument);
-  CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "five", 0})
-            .status().code() == Code::kInvalidArgument);
+            .status()
+            .code() == Code::kInvalidArgument);
+  CHECK(
+      conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "five", 0})
+          .status()
+          .code() == Code::kInvalidArgument);
   CHECK(f.NextSeq() == next);
   CHECK(conflicts.List(true)->size() == 1);
   CHECK(f.Count("SELECT otop_stars FROM producer") == 4);
-  auto ok = conflicts.Resolve(list->front().id, {Resolution::Kind::kKeepIncoming, "", 0});
+  auto ok = conflicts.Resolve(list->front().id,
+                              {Resolution::Kind::kKeepIncoming, "", 0});
   REQUIRE(ok.ok());
   CHECK(ok->conflict.resolved_value == "4");
 }

@@ -16,15 +16,19 @@ EnrollRequest RequestFor(const TestDevice& d, const std::string& token) {
   return r;
 }
 
-TEST_CASE("Enrolment: a token enrols one device with its role and districts, "
-          "and the reply pins the server key", "[server][enrol]") {
+TEST_CASE(
+    "Enrolment: a token enrols one device with its role and districts, "
+    "and the reply pins the server key",
+    "[server][enrol]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
-  auto token = enrolment.CreateToken("trainer", "5011, 5009", Enrolment::kDefaultTtlMs);
+  auto token =
+      enrolment.CreateToken("trainer", "5011, 5009", Enrolment::kDefaultTtlMs);
   REQUIRE(token.ok());
   CHECK(token->size() == 64);
   // Only the token's hash is stored.
-  CHECK(f.Count("SELECT COUNT(*) FROM enrol_token WHERE token_hash = '" + *token + "'") == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM enrol_token WHERE token_hash = '" +
+                *token + "'") == 0);
 
   TestDevice d;
   EnrollRequest req = RequestFor(d, *token);
@@ -50,11 +54,14 @@ TEST_CASE("Enrolment: a token enrols one device with its role and districts, "
   CHECK_FALSE(rec.scope.Contains("5013"));
 }
 
-TEST_CASE("Enrolment: a used token is refused for another device, and answers "
-          "the same device again", "[server][enrol]") {
+TEST_CASE(
+    "Enrolment: a used token is refused for another device, and answers "
+    "the same device again",
+    "[server][enrol]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
-  auto token = enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
+  auto token =
+      enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
   REQUIRE(token.ok());
   TestDevice d, other;
   auto first = enrolment.Enroll(RequestFor(d, *token), nullptr);
@@ -68,7 +75,8 @@ TEST_CASE("Enrolment: a used token is refused for another device, and answers "
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 1);
 }
 
-TEST_CASE("Enrolment: an expired or unknown token is refused", "[server][enrol]") {
+TEST_CASE("Enrolment: an expired or unknown token is refused",
+          "[server][enrol]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
   auto token = enrolment.CreateToken("trainer", "5011", 3600 * 1000);
@@ -83,8 +91,10 @@ TEST_CASE("Enrolment: an expired or unknown token is refused", "[server][enrol]"
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 0);
 }
 
-TEST_CASE("Enrolment: a wrong role, an unknown district or a bad lifetime makes "
-          "no token", "[server][enrol]") {
+TEST_CASE(
+    "Enrolment: a wrong role, an unknown district or a bad lifetime makes "
+    "no token",
+    "[server][enrol]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
   CHECK(enrolment.CreateToken("admin", "5011", 1000).status().code() ==
@@ -110,15 +120,18 @@ TEST_CASE("Enrolment: a wrong role, an unknown district or a bad lifetime makes 
   CHECK_FALSE(ParseTtl("-1h").ok());
 }
 
-TEST_CASE("Enrolment: a device id enrolled with another key is refused; the same "
-          "key may take a new token", "[server][enrol]") {
+TEST_CASE(
+    "Enrolment: a device id enrolled with another key is refused; the same "
+    "key may take a new token",
+    "[server][enrol]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
   TestDevice d;
   f.Enroll(d, "5011");
   TestDevice thief;
   thief.id = d.id;
-  auto token = enrolment.CreateToken("central_office", "all", Enrolment::kDefaultTtlMs);
+  auto token =
+      enrolment.CreateToken("central_office", "all", Enrolment::kDefaultTtlMs);
   REQUIRE(token.ok());
   ErrorDetail detail;
   auto stolen = enrolment.Enroll(RequestFor(thief, *token), &detail);
@@ -162,7 +175,9 @@ TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
   CHECK_FALSE(ParseEnrollRequest("{").ok());
   CHECK_FALSE(ParseEnrollRequest("[]").ok());
   CHECK_FALSE(ParseEnrollRequest("{\"token\":1}").ok());
-  CHECK_FALSE(ParseEnrollRequest("{\"token\":\"ab\",\"device_id\":\"x\",\"public_key\":\"y\"}").ok());
+  CHECK_FALSE(ParseEnrollRequest(
+                  "{\"token\":\"ab\",\"device_id\":\"x\",\"public_key\":\"y\"}")
+                  .ok());
 }
 
 }  // namespace

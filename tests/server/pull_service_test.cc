@@ -1,9 +1,8 @@
 #include "server/pull_service.h"
 
-#include <set>
-
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <set>
 
 #include "server/push_service.h"
 #include "tests/server/server_fixture.h"
@@ -11,14 +10,16 @@
 namespace kbo::server::testing {
 namespace {
 
-ChangeSet DecodePage(const ServerFixture& f, const DeviceRecord& device, const PullPage& page) {
+ChangeSet DecodePage(const ServerFixture& f, const DeviceRecord& device,
+                     const PullPage& page) {
   // What the client does first: verify the page with the pinned key.
   auto sig = SignatureFromHex(page.signature_hex);
   REQUIRE(sig.ok());
-  REQUIRE(Verify(f.store->key().public_key(), kPullPageDomain,
-                 protocol::PullPageMessage(device.id.ToString(), page.after,
-                                           page.next_cursor, page.more, page.body),
-                 *sig));
+  REQUIRE(
+      Verify(f.store->key().public_key(), kPullPageDomain,
+             protocol::PullPageMessage(device.id.ToString(), page.after,
+                                       page.next_cursor, page.more, page.body),
+             *sig));
   auto cs = DecodeChangeSet(page.body);
   REQUIRE(cs.ok());
   CHECK(cs->device.IsNil());
@@ -41,10 +42,14 @@ TEST_CASE("PullService: a Phrao device never receives a Fang row",
   f.Enroll(office, "all", "central_office");
   PushService push(*f.store);
   const Uuid p = Uuid::Random(), q = Uuid::Random();
-  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext({Producer(p, phrao.HlcAt(kT0), kPhrao)}),
-                    nullptr).ok());
-  REQUIRE(push.Push(f.Record(fang.id), fang.SealNext({Producer(q, fang.HlcAt(kT0), kFang)}),
-                    nullptr).ok());
+  REQUIRE(push.Push(f.Record(phrao.id),
+                    phrao.SealNext({Producer(p, phrao.HlcAt(kT0), kPhrao)}),
+                    nullptr)
+              .ok());
+  REQUIRE(push.Push(f.Record(fang.id),
+                    fang.SealNext({Producer(q, fang.HlcAt(kT0), kFang)}),
+                    nullptr)
+              .ok());
 
   PullService pull(*f.store);
   auto phrao_page = pull.Pull(f.Record(phrao.id), 0, 0);
@@ -64,8 +69,10 @@ TEST_CASE("PullService: a Phrao device never receives a Fang row",
   CHECK(phrao_page->next_cursor == 1);
 }
 
-TEST_CASE("PullService: pages follow the cursor, say whether more remain, and "
-          "are signed", "[server][pull]") {
+TEST_CASE(
+    "PullService: pages follow the cursor, say whether more remain, and "
+    "are signed",
+    "[server][pull]") {
   ServerFixture f;
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
@@ -77,7 +84,8 @@ TEST_CASE("PullService: pages follow the cursor, say whether more remain, and "
     all.insert(id.ToString());
     rows.push_back(Producer(id, trainer.HlcAt(kT0), kPhrao));
   }
-  REQUIRE(push.Push(f.Record(trainer.id), trainer.SealNext(rows), nullptr).ok());
+  REQUIRE(
+      push.Push(f.Record(trainer.id), trainer.SealNext(rows), nullptr).ok());
 
   PullService pull(*f.store);
   const DeviceRecord d = f.Record(trainer.id);
@@ -107,23 +115,28 @@ TEST_CASE("PullService: pages follow the cursor, say whether more remain, and "
   auto page = pull.Pull(d, 0, 2);
   REQUIRE(page.ok());
   auto sig = SignatureFromHex(page->signature_hex);
-  CHECK_FALSE(Verify(f.store->key().public_key(), kPullPageDomain,
-                     protocol::PullPageMessage(d.id.ToString(), 0, page->next_cursor + 1,
-                                               page->more, page->body),
-                     *sig));
+  CHECK_FALSE(Verify(
+      f.store->key().public_key(), kPullPageDomain,
+      protocol::PullPageMessage(d.id.ToString(), 0, page->next_cursor + 1,
+                                page->more, page->body),
+      *sig));
 }
 
-TEST_CASE("PullService: each cell's base is its server sequence, and only cells "
-          "written after the cursor come down", "[server][pull]") {
+TEST_CASE(
+    "PullService: each cell's base is its server sequence, and only cells "
+    "written after the cursor come down",
+    "[server][pull]") {
   ServerFixture f;
   TestDevice officer, trainer;
   f.Enroll(officer, kPhrao, "field_officer");
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const Uuid id = Uuid::Random();
-  REQUIRE(push.Push(f.Record(officer.id),
-                    officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}), nullptr)
-              .ok());  // seq 1
+  REQUIRE(
+      push.Push(f.Record(officer.id),
+                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}),
+                nullptr)
+          .ok());  // seq 1
   const Hlc edit_hlc = trainer.HlcAt(kT0 + 5000);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", id, edit_hlc,
@@ -164,7 +177,8 @@ TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",
   f.Enroll(fang, kFang);
   PushService push(*f.store);
   const Uuid id = Uuid::Random();
-  REQUIRE(push.Push(f.Record(a.id), a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao)}), nullptr)
+  REQUIRE(push.Push(f.Record(a.id),
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao)}), nullptr)
               .ok());
   REQUIRE(push.Push(f.Record(b.id),
                     b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
@@ -177,7 +191,8 @@ TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",
   auto sig = SignatureFromHex(page->signature_hex);
   REQUIRE(sig.ok());
   CHECK(Verify(f.store->key().public_key(), kPullPageDomain,
-               protocol::ConflictsMessage(a.id.ToString(), 0, page->body), *sig));
+               protocol::ConflictsMessage(a.id.ToString(), 0, page->body),
+               *sig));
   const auto j = nlohmann::json::parse(page->body);
   REQUIRE(j["conflicts"].size() == 1);
   CHECK(j["conflicts"][0]["column_name"] == "name");

@@ -20,16 +20,19 @@ void CheckNothingStored(ServerFixture& f, uint64_t next_seq, int64_t producers,
   CHECK(f.Record(device.id).last_seq == last_seq);
 }
 
-TEST_CASE("PushService: an accepted change set is merged, indexed, logged and "
-          "answered with a receipt signed by the server", "[server][push]") {
+TEST_CASE(
+    "PushService: an accepted change set is merged, indexed, logged and "
+    "answered with a receipt signed by the server",
+    "[server][push]") {
   ServerFixture f;
   TestDevice trainer;
   const DeviceRecord record = f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
 
   const Uuid p1 = Uuid::Random(), p2 = Uuid::Random();
-  const std::string body = trainer.SealNext(
-      {Producer(p1, trainer.HlcAt(kT0), kPhrao), Producer(p2, trainer.HlcAt(kT0), kPhrao)});
+  const std::string body =
+      trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao),
+                        Producer(p2, trainer.HlcAt(kT0), kPhrao)});
   auto r = push.Push(record, body, nullptr);
   REQUIRE(r.ok());
   CHECK_FALSE(r->repeated);
@@ -49,17 +52,21 @@ TEST_CASE("PushService: an accepted change set is merged, indexed, logged and "
   CHECK(Verify(f.store->key().public_key(), kReceiptDomain,
                protocol::ReceiptMessage(receipt), sig));
 
-  CHECK(f.Count("SELECT COUNT(*) FROM producer WHERE district_code = '5011'") == 2);
-  CHECK(f.Count("SELECT max_seq FROM row_seq WHERE row_id = '" + p2.ToString() + "'") == 2);
-  CHECK(f.Text("SELECT district_code FROM row_seq WHERE row_id = '" + p1.ToString() + "'") ==
-        kPhrao);
+  CHECK(f.Count("SELECT COUNT(*) FROM producer WHERE district_code = '5011'") ==
+        2);
+  CHECK(f.Count("SELECT max_seq FROM row_seq WHERE row_id = '" + p2.ToString() +
+                "'") == 2);
+  CHECK(f.Text("SELECT district_code FROM row_seq WHERE row_id = '" +
+               p1.ToString() + "'") == kPhrao);
   CHECK(f.Count("SELECT COUNT(*) FROM change_set_log") == 1);
   CHECK(f.Record(trainer.id).last_seq == 1);
   CHECK(f.NextSeq() == 3);
 }
 
-TEST_CASE("PushService: re-pushing an applied change set returns the identical "
-          "receipt and applies nothing", "[server][push]") {
+TEST_CASE(
+    "PushService: re-pushing an applied change set returns the identical "
+    "receipt and applies nothing",
+    "[server][push]") {
   ServerFixture f;
   TestDevice trainer;
   const DeviceRecord record = f.Enroll(trainer, kPhrao);
@@ -79,7 +86,8 @@ TEST_CASE("PushService: re-pushing an applied change set returns the identical "
 
   // And after later sets too.
   REQUIRE(push.Push(f.Record(trainer.id),
-                    trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
+                    trainer.SealNext(
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
                     nullptr)
               .ok());
   auto old = push.Push(f.Record(trainer.id), body, nullptr);
@@ -94,10 +102,12 @@ TEST_CASE("PushService: a sequence gap is refused naming the expected sequence",
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   REQUIRE(push.Push(f.Record(trainer.id),
-                    trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
+                    trainer.SealNext(
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
                     nullptr)
               .ok());
-  trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});  // set 2: lost
+  trainer.SealNext(
+      {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});  // set 2: lost
   const std::string third =
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
   ErrorDetail detail;
@@ -109,22 +119,25 @@ TEST_CASE("PushService: a sequence gap is refused naming the expected sequence",
   CheckNothingStored(f, 2, 1, trainer, 1);
 }
 
-TEST_CASE("PushService: a forked sequence (same number, other bytes) is refused "
-          "and logged", "[server][push]") {
+TEST_CASE(
+    "PushService: a forked sequence (same number, other bytes) is refused "
+    "and logged",
+    "[server][push]") {
   ServerFixture f;
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const ChangeSet original =
       trainer.Next({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
-  REQUIRE(push.Push(f.Record(trainer.id), trainer.Seal(original), nullptr).ok());
+  REQUIRE(
+      push.Push(f.Record(trainer.id), trainer.Seal(original), nullptr).ok());
 
   // A restored backup of the phone makes another set 1.
   TestDevice clone = std::move(trainer);
   clone.seq = 0;
   clone.prev = Sha256Digest{};
-  const std::string forked =
-      clone.SealNext({Producer(Uuid::Random(), clone.HlcAt(kT0), kPhrao, "อื่น")});
+  const std::string forked = clone.SealNext(
+      {Producer(Uuid::Random(), clone.HlcAt(kT0), kPhrao, "อื่น")});
   ErrorDetail detail;
   auto r = push.Push(f.Record(clone.id), forked, &detail);
   CHECK(r.status().code() == Code::kSequenceGap);
@@ -132,17 +145,21 @@ TEST_CASE("PushService: a forked sequence (same number, other bytes) is refused 
   CheckNothingStored(f, 2, 1, clone, 1);
 }
 
-TEST_CASE("PushService: a change set whose previous hash is not the last one "
-          "accepted is refused", "[server][push]") {
+TEST_CASE(
+    "PushService: a change set whose previous hash is not the last one "
+    "accepted is refused",
+    "[server][push]") {
   ServerFixture f;
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   REQUIRE(push.Push(f.Record(trainer.id),
-                    trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
+                    trainer.SealNext(
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
                     nullptr)
               .ok());
-  ChangeSet next = trainer.Next({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
+  ChangeSet next =
+      trainer.Next({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
   next.prev_hash[0] ^= 1;
   ErrorDetail detail;
   auto r = push.Push(f.Record(trainer.id), trainer.Seal(next), &detail);
@@ -151,16 +168,19 @@ TEST_CASE("PushService: a change set whose previous hash is not the last one "
   CheckNothingStored(f, 2, 1, trainer, 1);
 }
 
-TEST_CASE("PushService: one flipped bit in a change set or its signature is "
-          "refused whole", "[server][push][untrusted]") {
+TEST_CASE(
+    "PushService: one flipped bit in a change set or its signature is "
+    "refused whole",
+    "[server][push][untrusted]") {
   ServerFixture f;
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
-  const std::string body = trainer.SealNext(
-      {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao),
-       Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
-  for (size_t byte : {size_t{0}, size_t{63}, size_t{64}, size_t{100}, body.size() - 1}) {
+  const std::string body =
+      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao),
+                        Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
+  for (size_t byte :
+       {size_t{0}, size_t{63}, size_t{64}, size_t{100}, body.size() - 1}) {
     for (int bit : {0, 7}) {
       CAPTURE(byte, bit);
       std::string flipped = body;
@@ -181,8 +201,10 @@ TEST_CASE("PushService: one flipped bit in a change set or its signature is "
   CHECK(push.Push(f.Record(trainer.id), body, nullptr).ok());
 }
 
-TEST_CASE("PushService: a Phrao device cannot write Fang's rows; nothing of the "
-          "set is stored", "[server][push][scope]") {
+TEST_CASE(
+    "PushService: a Phrao device cannot write Fang's rows; nothing of the "
+    "set is stored",
+    "[server][push][scope]") {
   ServerFixture f;
   TestDevice phrao, fang;
   f.Enroll(phrao, kPhrao);
@@ -190,34 +212,39 @@ TEST_CASE("PushService: a Phrao device cannot write Fang's rows; nothing of the 
   PushService push(*f.store);
   const Uuid fang_row = Uuid::Random();
   REQUIRE(push.Push(f.Record(fang.id),
-                    fang.SealNext({Producer(fang_row, fang.HlcAt(kT0), kFang)}), nullptr)
+                    fang.SealNext({Producer(fang_row, fang.HlcAt(kT0), kFang)}),
+                    nullptr)
               .ok());
   const uint64_t next = f.NextSeq();
 
   SECTION("a new row in Fang, after a good Phrao row in the same set") {
     ErrorDetail detail;
-    auto r = push.Push(f.Record(phrao.id),
-                       phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0), kPhrao),
-                                       Producer(Uuid::Random(), phrao.HlcAt(kT0), kFang)}),
-                       &detail);
+    auto r = push.Push(
+        f.Record(phrao.id),
+        phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0), kPhrao),
+                        Producer(Uuid::Random(), phrao.HlcAt(kT0), kFang)}),
+        &detail);
     CHECK(r.status().code() == Code::kPermissionDenied);
     CHECK(detail.reason == "out_of_scope");
-    CHECK_THAT(r.status().message(), Catch::Contains("row 2") && Catch::Contains("5009"));
+    CHECK_THAT(r.status().message(),
+               Catch::Contains("row 2") && Catch::Contains("5009"));
   }
   SECTION("an edit of a Fang row that names no district") {
     ErrorDetail detail;
-    auto r = push.Push(f.Record(phrao.id),
-                       phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
-                                           {{"phone", T("0811111111"), 0}})}),
-                       &detail);
+    auto r =
+        push.Push(f.Record(phrao.id),
+                  phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
+                                      {{"phone", T("0811111111"), 0}})}),
+                  &detail);
     CHECK(detail.reason == "out_of_scope");
   }
   SECTION("moving a Fang row into Phrao") {
     ErrorDetail detail;
-    auto r = push.Push(f.Record(phrao.id),
-                       phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
-                                           {{"district_code", T(kPhrao), 1}})}),
-                       &detail);
+    auto r =
+        push.Push(f.Record(phrao.id),
+                  phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
+                                      {{"district_code", T(kPhrao), 1}})}),
+                  &detail);
     CHECK(detail.reason == "out_of_scope");
   }
   CheckNothingStored(f, next, 1, phrao, 0);
@@ -259,29 +286,35 @@ TEST_CASE("PushService: a row stamped with another device's hlc is refused",
   PushService push(*f.store);
   ErrorDetail detail;
   auto r = push.Push(f.Record(trainer.id),
-                     trainer.SealNext({Producer(Uuid::Random(), victim.HlcAt(kT0 + 99999), kPhrao)}),
+                     trainer.SealNext({Producer(
+                         Uuid::Random(), victim.HlcAt(kT0 + 99999), kPhrao)}),
                      &detail);
   CHECK(r.status().code() == Code::kPermissionDenied);
   CHECK(detail.reason == "forged_hlc");
   CheckNothingStored(f, 1, 0, trainer, 0);
 }
 
-TEST_CASE("PushService: a change set from a device other than the signer of the "
-          "request is refused", "[server][push]") {
+TEST_CASE(
+    "PushService: a change set from a device other than the signer of the "
+    "request is refused",
+    "[server][push]") {
   ServerFixture f;
   TestDevice a, b;
   f.Enroll(a, kPhrao);
   f.Enroll(b, kPhrao);
   PushService push(*f.store);
   ErrorDetail detail;
-  auto r = push.Push(f.Record(b.id),
-                     a.SealNext({Producer(Uuid::Random(), a.HlcAt(kT0), kPhrao)}), &detail);
+  auto r = push.Push(
+      f.Record(b.id),
+      a.SealNext({Producer(Uuid::Random(), a.HlcAt(kT0), kPhrao)}), &detail);
   CHECK(r.status().code() == Code::kPermissionDenied);
   CHECK(detail.reason == "wrong_device");
 }
 
-TEST_CASE("PushService: an hlc more than 24 hours ahead of the server is refused "
-          "with a clear message", "[server][push]") {
+TEST_CASE(
+    "PushService: an hlc more than 24 hours ahead of the server is refused "
+    "with a clear message",
+    "[server][push]") {
   ServerFixture f;
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
@@ -289,8 +322,8 @@ TEST_CASE("PushService: an hlc more than 24 hours ahead of the server is refused
   ErrorDetail detail;
   auto r = push.Push(
       f.Record(trainer.id),
-      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0 + 25LL * 3600 * 1000),
-                                 kPhrao)}),
+      trainer.SealNext({Producer(
+          Uuid::Random(), trainer.HlcAt(kT0 + 25LL * 3600 * 1000), kPhrao)}),
       &detail);
   CHECK(r.status().code() == Code::kInvalidArgument);
   CHECK(detail.reason == "clock_ahead");
@@ -298,29 +331,35 @@ TEST_CASE("PushService: an hlc more than 24 hours ahead of the server is refused
   CheckNothingStored(f, 1, 0, trainer, 0);
 }
 
-TEST_CASE("PushService: concurrent edits of one cell record a conflict with both "
-          "values; edits of other columns do not", "[server][push][conflict]") {
+TEST_CASE(
+    "PushService: concurrent edits of one cell record a conflict with both "
+    "values; edits of other columns do not",
+    "[server][push][conflict]") {
   ServerFixture f;
   TestDevice officer, trainer;
   f.Enroll(officer, kPhrao, "field_officer");
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const Uuid id = Uuid::Random();
-  REQUIRE(push.Push(f.Record(officer.id),
-                    officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}), nullptr)
-              .ok());  // seq 1
+  REQUIRE(
+      push.Push(f.Record(officer.id),
+                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}),
+                nullptr)
+          .ok());  // seq 1
   // Both edit the phone offline, having seen the producer at seq 1 ...
-  REQUIRE(push.Push(f.Record(officer.id),
-                    officer.SealNext({Row("producer", id, officer.HlcAt(kT0 + 1000),
-                                          {{"phone", T("0811111111"), 0}})}),
-                    nullptr)
-              .ok());  // seq 2
+  REQUIRE(
+      push.Push(f.Record(officer.id),
+                officer.SealNext({Row("producer", id, officer.HlcAt(kT0 + 1000),
+                                      {{"phone", T("0811111111"), 0}})}),
+                nullptr)
+          .ok());  // seq 2
   // ... the trainer later, and also the village, which nobody else touched.
-  auto r = push.Push(f.Record(trainer.id),
-                     trainer.SealNext({Row("producer", id, trainer.HlcAt(kT0 + 2000),
-                                           {{"phone", T("0822222222"), 0},
-                                            {"village", T("บ้านป่าตุ้ม"), 0}})}),
-                     nullptr);
+  auto r = push.Push(
+      f.Record(trainer.id),
+      trainer.SealNext(
+          {Row("producer", id, trainer.HlcAt(kT0 + 2000),
+               {{"phone", T("0822222222"), 0}, {"village", T("บ้านป่าตุ้ม"), 0}})}),
+      nullptr);
   REQUIRE(r.ok());
   CHECK(r->receipt.conflicts == 1);
 
@@ -340,15 +379,18 @@ TEST_CASE("PushService: concurrent edits of one cell record a conflict with both
   CHECK(c.incoming_device == trainer.id.ToString());
   CHECK(c.incoming_base == 0);
   CHECK(c.incoming_seq == 3);
-  CHECK(c.winner == "incoming");  // later hlc: LWW shows it, the other stays here
+  CHECK(c.winner ==
+        "incoming");  // later hlc: LWW shows it, the other stays here
   CHECK(c.feed_seq == 4);
   CHECK_FALSE(c.resolved());
   CHECK(f.Text("SELECT phone FROM producer") == "0822222222");
   CHECK(f.Text("SELECT village FROM producer") == "บ้านป่าตุ้ม");
 }
 
-TEST_CASE("PushService: a bundle's change set is authenticated by its own "
-          "signature; revoked or unknown devices are refused", "[server][push][bundle]") {
+TEST_CASE(
+    "PushService: a bundle's change set is authenticated by its own "
+    "signature; revoked or unknown devices are refused",
+    "[server][push][bundle]") {
   ServerFixture f;
   TestDevice trainer, stranger;
   f.Enroll(trainer, kPhrao);
@@ -362,19 +404,23 @@ TEST_CASE("PushService: a bundle's change set is authenticated by its own "
   CHECK(again->repeated);
 
   auto unknown = push.PushFromBundle(
-      stranger.SealNext({Producer(Uuid::Random(), stranger.HlcAt(kT0), kPhrao)}), nullptr);
+      stranger.SealNext(
+          {Producer(Uuid::Random(), stranger.HlcAt(kT0), kPhrao)}),
+      nullptr);
   CHECK(unknown.status().code() == Code::kUnauthenticated);
 
   REQUIRE(Enrolment(*f.store).Revoke(trainer.id.ToString()).ok());
   ErrorDetail detail;
   auto revoked = push.PushFromBundle(
-      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}), &detail);
+      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
+      &detail);
   CHECK(revoked.status().code() == Code::kPermissionDenied);
   CHECK(detail.reason == "revoked");
 }
 
-TEST_CASE("PushService: garbage and oversized bodies are refused without a crash",
-          "[server][push][untrusted]") {
+TEST_CASE(
+    "PushService: garbage and oversized bodies are refused without a crash",
+    "[server][push][untrusted]") {
   ServerFixture f;
   TestDevice trainer;
   const DeviceRecord record = f.Enroll(trainer, kPhrao);
@@ -384,15 +430,17 @@ TEST_CASE("PushService: garbage and oversized bodies are refused without a crash
         Code::kCorruption);
   CHECK(push.Push(record, std::string(200, '\xff'), nullptr).status().code() ==
         Code::kCorruption);
-  CHECK(push.Push(record, std::string(protocol::kMaxPushBytes + 1, 'x'), nullptr)
-            .status()
-            .code() == Code::kResourceExhausted);
+  CHECK(
+      push.Push(record, std::string(protocol::kMaxPushBytes + 1, 'x'), nullptr)
+          .status()
+          .code() == Code::kResourceExhausted);
   // A value the catalogue refuses: the whole set is refused.
-  auto bad = push.Push(record,
-                       trainer.SealNext({Row("producer", Uuid::Random(), trainer.HlcAt(kT0),
-                                             {{"district_code", T(kPhrao), 0},
-                                              {"otop_stars", I(9), 0}})}),
-                       nullptr);
+  auto bad = push.Push(
+      record,
+      trainer.SealNext(
+          {Row("producer", Uuid::Random(), trainer.HlcAt(kT0),
+               {{"district_code", T(kPhrao), 0}, {"otop_stars", I(9), 0}})}),
+      nullptr);
   CHECK(bad.status().code() == Code::kInvalidArgument);
   CheckNothingStored(f, 1, 0, trainer, 0);
 }

@@ -33,7 +33,8 @@ Signed Sign(const TestDevice& d, int64_t time_ms, const std::string& nonce,
   s.time = std::to_string(time_ms);
   s.nonce = nonce;
   s.signature = SignatureToHex(d.key.Sign(
-      kRequestDomain, protocol::CanonicalRequest(s.method, s.target, time_ms, nonce, body)));
+      kRequestDomain,
+      protocol::CanonicalRequest(s.method, s.target, time_ms, nonce, body)));
   return s;
 }
 
@@ -42,8 +43,10 @@ std::string Nonce(int i) {
   return n.substr(n.size() - 32);
 }
 
-TEST_CASE("RequestAuth: a correctly signed request names its device and records "
-          "its clock offset", "[server][auth]") {
+TEST_CASE(
+    "RequestAuth: a correctly signed request names its device and records "
+    "its clock offset",
+    "[server][auth]") {
   ServerFixture f;
   TestDevice d;
   f.Enroll(d, kPhrao);
@@ -71,28 +74,34 @@ TEST_CASE("RequestAuth: one flipped bit anywhere signed is refused",
     for (size_t i = 0; i < 128; i += 9) {
       Signed s = Sign(d, kT0, Nonce(++n));
       s.signature[i] = s.signature[i] == '0' ? '1' : '0';
-      CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+      CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+            Code::kUnauthenticated);
     }
   }
   SECTION("in the body, the path, the query, the time or the method") {
     Signed s = Sign(d, kT0, Nonce(++n), "/v1/push", "abc");
     s.body = "abd";
-    CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+    CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+          Code::kUnauthenticated);
     s = Sign(d, kT0, Nonce(++n));
     s.target = "/v1/pull?after=0&limit=101";
-    CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+    CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+          Code::kUnauthenticated);
     s = Sign(d, kT0, Nonce(++n));
     s.time = std::to_string(kT0 + 1);
-    CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+    CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+          Code::kUnauthenticated);
     s = Sign(d, kT0, Nonce(++n));
     s.method = "PUT";
-    CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+    CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+          Code::kUnauthenticated);
   }
   SECTION("a signature by another key") {
     TestDevice impostor;
     impostor.id = d.id;
     const Signed s = Sign(impostor, kT0, Nonce(++n));
-    CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+    CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+          Code::kUnauthenticated);
   }
   // Refused requests leave no nonce behind.
   CHECK(f.Count("SELECT COUNT(*) FROM nonce") == 0);
@@ -116,22 +125,27 @@ TEST_CASE("RequestAuth: a replayed request is refused", "[server][auth]") {
   CHECK(auth.Authenticate(Sign(other, kT0, Nonce(7)).View(), nullptr).ok());
 }
 
-TEST_CASE("RequestAuth: a request outside the clock window is refused with a "
-          "hint, and the offset is kept for the office", "[server][auth]") {
+TEST_CASE(
+    "RequestAuth: a request outside the clock window is refused with a "
+    "hint, and the offset is kept for the office",
+    "[server][auth]") {
   ServerFixture f;
   TestDevice d;
   f.Enroll(d, kPhrao);
   RequestAuth auth(*f.store);
   const int64_t window = protocol::kRequestWindowMs;
-  CHECK(auth.Authenticate(Sign(d, kT0 + window, Nonce(1)).View(), nullptr).ok());
-  CHECK(auth.Authenticate(Sign(d, kT0 - window, Nonce(2)).View(), nullptr).ok());
+  CHECK(
+      auth.Authenticate(Sign(d, kT0 + window, Nonce(1)).View(), nullptr).ok());
+  CHECK(
+      auth.Authenticate(Sign(d, kT0 - window, Nonce(2)).View(), nullptr).ok());
   ErrorDetail detail;
-  auto ahead = auth.Authenticate(Sign(d, kT0 + window + 1, Nonce(3)).View(), &detail);
+  auto ahead =
+      auth.Authenticate(Sign(d, kT0 + window + 1, Nonce(3)).View(), &detail);
   CHECK(ahead.status().code() == Code::kUnauthenticated);
   CHECK(detail.reason == "clock_skew");
   CHECK_THAT(ahead.status().message(), Catch::Contains("date, time"));
-  auto behind =
-      auth.Authenticate(Sign(d, kT0 - 3 * 3600 * 1000, Nonce(4)).View(), &detail);
+  auto behind = auth.Authenticate(
+      Sign(d, kT0 - 3 * 3600 * 1000, Nonce(4)).View(), &detail);
   CHECK(behind.status().code() == Code::kUnauthenticated);
   CHECK_THAT(behind.status().message(), Catch::Contains("180 minutes behind"));
   const DeviceRecord rec = f.Record(d.id);
@@ -139,7 +153,8 @@ TEST_CASE("RequestAuth: a request outside the clock window is refused with a "
   CHECK(rec.clock_off());
 }
 
-TEST_CASE("RequestAuth: revoked and unknown devices are refused", "[server][auth]") {
+TEST_CASE("RequestAuth: revoked and unknown devices are refused",
+          "[server][auth]") {
   ServerFixture f;
   TestDevice d, stranger;
   f.Enroll(d, kPhrao);
@@ -149,7 +164,8 @@ TEST_CASE("RequestAuth: revoked and unknown devices are refused", "[server][auth
   auto revoked = auth.Authenticate(Sign(d, kT0, Nonce(1)).View(), &detail);
   CHECK(revoked.status().code() == Code::kPermissionDenied);
   CHECK(detail.reason == "revoked");
-  auto unknown = auth.Authenticate(Sign(stranger, kT0, Nonce(1)).View(), nullptr);
+  auto unknown =
+      auth.Authenticate(Sign(stranger, kT0, Nonce(1)).View(), nullptr);
   CHECK(unknown.status().code() == Code::kUnauthenticated);
 }
 
@@ -162,20 +178,25 @@ TEST_CASE("RequestAuth: missing or malformed headers are refused",
   const Signed good = Sign(d, kT0, Nonce(1));
   Signed s = good;
   s.device = "";
-  CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+  CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+        Code::kUnauthenticated);
   s = good;
   s.time = "12x";
-  CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+  CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+        Code::kUnauthenticated);
   s = good;
   s.nonce = "short";
-  CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+  CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+        Code::kUnauthenticated);
   s = good;
   s.signature = "zz";
-  CHECK(auth.Authenticate(s.View(), nullptr).status().code() == Code::kUnauthenticated);
+  CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+        Code::kUnauthenticated);
   CHECK(auth.Authenticate(good.View(), nullptr).ok());
 }
 
-TEST_CASE("RequestAuth: nonces older than two windows are pruned", "[server][auth]") {
+TEST_CASE("RequestAuth: nonces older than two windows are pruned",
+          "[server][auth]") {
   ServerFixture f;
   TestDevice d;
   f.Enroll(d, kPhrao);
@@ -183,7 +204,9 @@ TEST_CASE("RequestAuth: nonces older than two windows are pruned", "[server][aut
   REQUIRE(auth.Authenticate(Sign(d, kT0, Nonce(1)).View(), nullptr).ok());
   CHECK(f.Count("SELECT COUNT(*) FROM nonce") == 1);
   f.wall.Advance(2 * protocol::kRequestWindowMs + 60 * 1000);
-  REQUIRE(auth.Authenticate(Sign(d, f.wall.NowMillis(), Nonce(2)).View(), nullptr).ok());
+  REQUIRE(
+      auth.Authenticate(Sign(d, f.wall.NowMillis(), Nonce(2)).View(), nullptr)
+          .ok());
   CHECK(f.Count("SELECT COUNT(*) FROM nonce") == 1);
 }
 

@@ -1,12 +1,12 @@
 // kbo-server as a program: its command line, and a real server process on a
 // loopback port spoken to over a plain socket (tests/support/server_process.h).
 
+#include <catch2/catch.hpp>
 #include <fstream>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
-
-#include <catch2/catch.hpp>
-#include <nlohmann/json.hpp>
+#include <thread>
 
 #include "server/conflicts.h"
 #include "server/push_service.h"
@@ -60,37 +60,42 @@ json EnrollOverHttp(const std::string& data, int port, const TestDevice& device,
   return json::parse(r.body);
 }
 
-TEST_CASE("kbo-server CLI: token create prints the token alone; usage errors exit 2",
-          "[server][cli]") {
+TEST_CASE(
+    "kbo-server CLI: token create prints the token alone; usage errors exit 2",
+    "[server][cli]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
-  CliResult r = RunServerCli({"--data", data, "token", "create", "--role", "trainer",
-                              "--districts", "5011", "--ttl", "2h"});
+  CliResult r = RunServerCli({"--data", data, "token", "create", "--role",
+                              "trainer", "--districts", "5011", "--ttl", "2h"});
   CHECK(r.exit_code == 0);
   CHECK(std::regex_match(r.out, std::regex("[0-9a-f]{64}\n")));
   CHECK_THAT(r.err, Catch::Contains("valid until"));
 
-  CHECK(RunServerCli({"--data", data, "token", "create", "--role", "boss", "--districts",
-                      "5011"}).exit_code == 2);
-  CHECK(RunServerCli({"--data", data, "token", "create", "--role", "trainer"}).exit_code ==
-        2);
+  CHECK(RunServerCli({"--data", data, "token", "create", "--role", "boss",
+                      "--districts", "5011"})
+            .exit_code == 2);
+  CHECK(RunServerCli({"--data", data, "token", "create", "--role", "trainer"})
+            .exit_code == 2);
   CHECK(RunServerCli({"--data", data, "frobnicate"}).exit_code == 2);
-  CHECK(RunServerCli({"--data", data, "token", "create", "--bogus"}).exit_code == 2);
+  CHECK(
+      RunServerCli({"--data", data, "token", "create", "--bogus"}).exit_code ==
+      2);
   CHECK(RunServerCli({}).exit_code == 2);
   CliResult help = RunServerCli({"--help"});
   CHECK(help.exit_code == 0);
   CHECK_THAT(help.out, Catch::Contains("conflicts resolve"));
   CHECK(RunServerCli({"--version"}).out.rfind("kbo-server ", 0) == 0);
-  CliResult revoke = RunServerCli({"--data", data, "device", "revoke",
-                                   Uuid::Random().ToString()});
+  CliResult revoke = RunServerCli(
+      {"--data", data, "device", "revoke", Uuid::Random().ToString()});
   CHECK(revoke.exit_code == 3);
   CHECK_THAT(revoke.err, Catch::StartsWith("kbo-server: "));
   CHECK(RunServerCli({"--data", data, "list", "spaceship"}).exit_code == 2);
 }
 
-TEST_CASE("kbo-server serve: enrol, push, pull, replay and limits over real HTTP; "
-          "SIGTERM stops it cleanly and a restart keeps everything",
-          "[server][process]") {
+TEST_CASE(
+    "kbo-server serve: enrol, push, pull, replay and limits over real HTTP; "
+    "SIGTERM stops it cleanly and a restart keeps everything",
+    "[server][process]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   ServerProcess server(data);
@@ -104,40 +109,47 @@ TEST_CASE("kbo-server serve: enrol, push, pull, replay and limits over real HTTP
   TestDevice d;
   const json enrolled = EnrollOverHttp(data, port, d, "5011");
   CHECK(enrolled["districts"] == json::array({"5011"}));
-  auto server_key = PublicKey::FromHex(enrolled["server_public_key"].get<std::string>());
+  auto server_key =
+      PublicKey::FromHex(enrolled["server_public_key"].get<std::string>());
   REQUIRE(server_key.ok());
 
   const Uuid producer = Uuid::Random();
-  const std::string body = d.SealNext({Producer(producer, d.HlcAt(NowMs()), kPhrao)});
-  HttpReply pushed = HttpCall(port, "POST", "/v1/push", body,
-                              SignedHeaders(d.key, d.id, "POST", "/v1/push", body, NowMs()));
+  const std::string body =
+      d.SealNext({Producer(producer, d.HlcAt(NowMs()), kPhrao)});
+  HttpReply pushed =
+      HttpCall(port, "POST", "/v1/push", body,
+               SignedHeaders(d.key, d.id, "POST", "/v1/push", body, NowMs()));
   REQUIRE(pushed.status == 200);
   Signature receipt_sig{};
   auto receipt = ParsePushResponse(pushed.body, &receipt_sig);
   REQUIRE(receipt.ok());
-  CHECK(Verify(*server_key, kReceiptDomain, protocol::ReceiptMessage(receipt->receipt),
-               receipt_sig));
+  CHECK(Verify(*server_key, kReceiptDomain,
+               protocol::ReceiptMessage(receipt->receipt), receipt_sig));
 
   // The same request replayed byte for byte is refused.
-  const auto headers = SignedHeaders(d.key, d.id, "GET", "/v1/pull?after=0", "", NowMs());
+  const auto headers =
+      SignedHeaders(d.key, d.id, "GET", "/v1/pull?after=0", "", NowMs());
   HttpReply pulled = HttpCall(port, "GET", "/v1/pull?after=0", "", headers);
   REQUIRE(pulled.status == 200);
   CHECK(pulled.Header("x-kbo-next-cursor") == "1");
   CHECK(pulled.Header("x-kbo-more") == "0");
   auto page_sig = SignatureFromHex(pulled.Header("x-kbo-signature"));
   REQUIRE(page_sig.ok());
-  CHECK(Verify(*server_key, kPullPageDomain,
-               protocol::PullPageMessage(d.id.ToString(), 0, 1, false, pulled.body),
-               *page_sig));
+  CHECK(Verify(
+      *server_key, kPullPageDomain,
+      protocol::PullPageMessage(d.id.ToString(), 0, 1, false, pulled.body),
+      *page_sig));
   HttpReply replay = HttpCall(port, "GET", "/v1/pull?after=0", "", headers);
   CHECK(replay.status == 401);
   CHECK(json::parse(replay.body)["error"] == "replay");
 
   // A sequence gap names what the server expects.
   d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)});
-  const std::string third = d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)});
-  HttpReply gap = HttpCall(port, "POST", "/v1/push", third,
-                           SignedHeaders(d.key, d.id, "POST", "/v1/push", third, NowMs()));
+  const std::string third =
+      d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)});
+  HttpReply gap =
+      HttpCall(port, "POST", "/v1/push", third,
+               SignedHeaders(d.key, d.id, "POST", "/v1/push", third, NowMs()));
   CHECK(gap.status == 409);
   CHECK(json::parse(gap.body)["error"] == "sequence_gap");
   CHECK(json::parse(gap.body)["expected"] == 2);
@@ -154,13 +166,14 @@ TEST_CASE("kbo-server serve: enrol, push, pull, replay and limits over real HTTP
   CHECK(huge.status == 413);
   CHECK(json::parse(huge.body)["error"] == "too_large");
   HttpReply big_chunk = HttpCall(
-      port, "PUT", "/v1/blobs/" + std::string(64, 'a') + "?offset=0&total=9999999",
-      std::string(protocol::kBlobChunkBytes + 1, 'x'),
-      [&] {
+      port, "PUT",
+      "/v1/blobs/" + std::string(64, 'a') + "?offset=0&total=9999999",
+      std::string(protocol::kBlobChunkBytes + 1, 'x'), [&] {
         const std::string target =
             "/v1/blobs/" + std::string(64, 'a') + "?offset=0&total=9999999";
         auto h = SignedHeaders(d.key, d.id, "PUT", target,
-                               std::string(protocol::kBlobChunkBytes + 1, 'x'), NowMs());
+                               std::string(protocol::kBlobChunkBytes + 1, 'x'),
+                               NowMs());
         h[protocol::kChunkHashHeader] = std::string(64, '0');
         return h;
       }());
@@ -168,18 +181,22 @@ TEST_CASE("kbo-server serve: enrol, push, pull, replay and limits over real HTTP
 
   HttpReply dashboard = HttpCall(port, "GET", "/");
   CHECK(dashboard.status == 200);
-  CHECK_THAT(dashboard.body, Catch::Contains("viewport") && Catch::Contains("พร้าว"));
+  CHECK_THAT(dashboard.body,
+             Catch::Contains("viewport") && Catch::Contains("พร้าว"));
 
   CHECK(server.Stop() == 0);
   CHECK_THAT(server.log(), Catch::Contains("POST /v1/push 200") &&
                                Catch::Contains(d.id.ToString()));
   // Nothing internal leaks into a response, and everything survives a restart.
   REQUIRE(server.Start());
-  const auto again = SignedHeaders(d.key, d.id, "GET", "/v1/pull?after=0&limit=10", "", NowMs());
-  HttpReply after_restart = HttpCall(server.port(), "GET", "/v1/pull?after=0&limit=10", "", again);
+  const auto again = SignedHeaders(d.key, d.id, "GET",
+                                   "/v1/pull?after=0&limit=10", "", NowMs());
+  HttpReply after_restart =
+      HttpCall(server.port(), "GET", "/v1/pull?after=0&limit=10", "", again);
   CHECK(after_restart.status == 200);
   CHECK(after_restart.body == pulled.body);
-  CliResult devices = RunServerCli({"--data", data, "device", "list", "--json"});
+  CliResult devices =
+      RunServerCli({"--data", data, "device", "list", "--json"});
   REQUIRE(devices.exit_code == 0);
   const json list = json::parse(devices.out);
   REQUIRE(list.size() == 1);
@@ -187,8 +204,48 @@ TEST_CASE("kbo-server serve: enrol, push, pull, replay and limits over real HTTP
   CHECK(list[0]["clock_off"] == false);
 }
 
-TEST_CASE("kbo-server export csv: UTF-8 with BOM, formulas defused, numbers kept",
-          "[server][cli][csv]") {
+TEST_CASE(
+    "kbo-server serve: devices pushing at once are all applied exactly once",
+    "[server][process]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  ServerProcess server(data);
+  REQUIRE(server.running());
+  constexpr int kDevices = 4, kSets = 5, kRows = 20;
+  std::vector<TestDevice> devices(kDevices);
+  for (TestDevice& d : devices) EnrollOverHttp(data, server.port(), d, "5011");
+  std::vector<int> failures(kDevices, 0);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kDevices; ++t) {
+    threads.emplace_back([&, t] {
+      TestDevice& d = devices[static_cast<size_t>(t)];
+      for (int s = 0; s < kSets; ++s) {
+        std::vector<RowChange> rows;
+        for (int i = 0; i < kRows; ++i) {
+          rows.push_back(Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao));
+        }
+        const std::string body = d.SealNext(rows);
+        // Each set is sent twice: a retry after a lost answer.
+        for (int attempt = 0; attempt < 2; ++attempt) {
+          HttpReply r = HttpCall(
+              server.port(), "POST", "/v1/push", body,
+              SignedHeaders(d.key, d.id, "POST", "/v1/push", body, NowMs()));
+          if (r.status != 200) ++failures[static_cast<size_t>(t)];
+        }
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  CHECK(failures == std::vector<int>(kDevices, 0));
+  CHECK(server.Stop() == 0);
+  CliResult rows = RunServerCli({"--data", data, "list", "producer", "--json"});
+  REQUIRE(rows.exit_code == 0);
+  CHECK(json::parse(rows.out).size() == kDevices * kSets * kRows);
+}
+
+TEST_CASE(
+    "kbo-server export csv: UTF-8 with BOM, formulas defused, numbers kept",
+    "[server][cli][csv]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   {
@@ -203,15 +260,16 @@ TEST_CASE("kbo-server export csv: UTF-8 with BOM, formulas defused, numbers kept
     PushService push(**store);
     const Uuid visit = Uuid::Random();
     REQUIRE(push.PushFromBundle(
-                    d.SealNext({Producer(Uuid::Random(), d.HlcAt(kT0), kPhrao,
-                                         "=HYPERLINK(\"http://evil\",\"กลุ่ม\")"),
-                                Row("visit", visit, d.HlcAt(kT0),
-                                    {{"producer_id", T(Uuid::Random().ToString()), 0},
-                                     {"visited_at", T("2024-03-10T02:00:00Z"), 0},
-                                     {"lat", Value::Real(19.3667), 0},
-                                     {"lon", Value::Real(-99.25), 0},
-                                     {"notes", T("-ไม่มี-"), 0},
-                                     {"district_code", T(kPhrao), 0}})}),
+                    d.SealNext(
+                        {Producer(Uuid::Random(), d.HlcAt(kT0), kPhrao,
+                                  "=HYPERLINK(\"http://evil\",\"กลุ่ม\")"),
+                         Row("visit", visit, d.HlcAt(kT0),
+                             {{"producer_id", T(Uuid::Random().ToString()), 0},
+                              {"visited_at", T("2024-03-10T02:00:00Z"), 0},
+                              {"lat", Value::Real(19.3667), 0},
+                              {"lon", Value::Real(-99.25), 0},
+                              {"notes", T("-ไม่มี-"), 0},
+                              {"district_code", T(kPhrao), 0}})}),
                     nullptr)
                 .ok());
   }
@@ -219,8 +277,12 @@ TEST_CASE("kbo-server export csv: UTF-8 with BOM, formulas defused, numbers kept
   CliResult r = RunServerCli({"--data", data, "export", "csv", "--out", out});
   REQUIRE(r.exit_code == 0);
   const std::string producers = ReadAll(out + "/producer.csv");
-  CHECK(producers.rfind("\xEF\xBB\xBF" "id,kind,name,district_code", 0) == 0);
-  CHECK_THAT(producers, Catch::Contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"กลุ่ม\"\")\""));
+  CHECK(producers.rfind("\xEF\xBB\xBF"
+                        "id,kind,name,district_code",
+                        0) == 0);
+  CHECK_THAT(
+      producers,
+      Catch::Contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"กลุ่ม\"\")\""));
   const std::string visits = ReadAll(out + "/visit.csv");
   CHECK_THAT(visits, Catch::Contains(",19.3667,-99.25,"));
   CHECK_THAT(visits, Catch::Contains("'-ไม่มี-"));
@@ -234,8 +296,10 @@ TEST_CASE("kbo-server export csv: UTF-8 with BOM, formulas defused, numbers kept
   CHECK(rows[0]["deleted"] == 0);
 }
 
-TEST_CASE("kbo-server bundle import: the same checks as a push, idempotent, and a "
-          "damaged file stops with a clear error", "[server][cli][bundle]") {
+TEST_CASE(
+    "kbo-server bundle import: the same checks as a push, idempotent, and a "
+    "damaged file stops with a clear error",
+    "[server][cli][bundle]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   TestDevice d, stranger;
@@ -251,15 +315,20 @@ TEST_CASE("kbo-server bundle import: the same checks as a push, idempotent, and 
   const std::string photo = "\xFF\xD8\xFF photo bytes";
   const std::string sha = HexEncode(Sha256(photo));
   std::string bundle(protocol::kBundleMagic);
-  bundle += BundleRecord(1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
-  bundle += BundleRecord(1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
+  bundle += BundleRecord(
+      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
+  bundle += BundleRecord(
+      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
   bundle += BundleRecord(2, sha + photo);
   WriteAll(tmp.File("b1.kbo"), bundle);
 
-  CliResult first = RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
+  CliResult first =
+      RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
   CHECK(first.exit_code == 0);
-  CHECK_THAT(first.out, Catch::Contains("2 applied") && Catch::Contains("1 stored"));
-  CliResult second = RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
+  CHECK_THAT(first.out,
+             Catch::Contains("2 applied") && Catch::Contains("1 stored"));
+  CliResult second =
+      RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
   CHECK(second.exit_code == 0);
   CHECK_THAT(second.out, Catch::Contains("0 applied, 2 already applied") &&
                              Catch::Contains("1 already held"));
@@ -267,20 +336,27 @@ TEST_CASE("kbo-server bundle import: the same checks as a push, idempotent, and 
 
   // A stranger's set is refused; a truncated record stops the import.
   std::string bad(protocol::kBundleMagic);
-  bad += BundleRecord(1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
-  bad += BundleRecord(1, stranger.SealNext({Producer(Uuid::Random(), stranger.HlcAt(NowMs()),
-                                                     kPhrao)}));
-  const std::string cut = BundleRecord(1, d.SealNext({Producer(Uuid::Random(),
-                                                               d.HlcAt(NowMs()), kPhrao)}));
+  bad += BundleRecord(
+      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
+  bad += BundleRecord(
+      1, stranger.SealNext(
+             {Producer(Uuid::Random(), stranger.HlcAt(NowMs()), kPhrao)}));
+  const std::string cut = BundleRecord(
+      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
   bad += cut.substr(0, cut.size() - 5);
   WriteAll(tmp.File("b2.kbo"), bad);
-  CliResult damaged = RunServerCli({"--data", data, "bundle", "import", tmp.File("b2.kbo")});
+  CliResult damaged =
+      RunServerCli({"--data", data, "bundle", "import", tmp.File("b2.kbo")});
   CHECK(damaged.exit_code == 2);
-  CHECK_THAT(damaged.out, Catch::Contains("1 applied") && Catch::Contains("1 refused"));
-  CHECK_THAT(damaged.err, Catch::Contains("cut short") && Catch::Contains("not enrolled"));
+  CHECK_THAT(damaged.out,
+             Catch::Contains("1 applied") && Catch::Contains("1 refused"));
+  CHECK_THAT(damaged.err,
+             Catch::Contains("cut short") && Catch::Contains("not enrolled"));
   WriteAll(tmp.File("b3.kbo"), "not a bundle");
-  CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("b3.kbo")}).exit_code == 2);
-  CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("none.kbo")}).exit_code == 3);
+  CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("b3.kbo")})
+            .exit_code == 2);
+  CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("none.kbo")})
+            .exit_code == 3);
 }
 
 TEST_CASE("kbo-server conflicts list and resolve from the command line",
@@ -300,13 +376,18 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
     }
     PushService push(**store);
     const Uuid id = Uuid::Random();
-    REQUIRE(push.PushFromBundle(a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}),
-                                nullptr).ok());
     REQUIRE(push.PushFromBundle(
-                    b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1), {{"name", T("กลุ่มใหม่"), 0}})}),
-                    nullptr).ok());
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}),
+                    nullptr)
+                .ok());
+    REQUIRE(
+        push.PushFromBundle(b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
+                                            {{"name", T("กลุ่มใหม่"), 0}})}),
+                            nullptr)
+            .ok());
   }
-  CliResult list = RunServerCli({"--data", data, "conflicts", "list", "--json"});
+  CliResult list =
+      RunServerCli({"--data", data, "conflicts", "list", "--json"});
   REQUIRE(list.exit_code == 0);
   const json conflicts = json::parse(list.out);
   REQUIRE(conflicts.size() == 1);
@@ -317,18 +398,22 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
   CHECK_THAT(text.out, Catch::Contains("OPEN") && Catch::Contains("กลุ่มเก่า"));
 
-  CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id}).exit_code == 2);
-  CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id, "--keep", "x"}).exit_code ==
+  CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id}).exit_code ==
         2);
-  CliResult resolved = RunServerCli(
-      {"--data", data, "conflicts", "resolve", id, "--value", "กลุ่มทอผ้าบ้านป่าตุ้ม"});
+  CHECK(
+      RunServerCli({"--data", data, "conflicts", "resolve", id, "--keep", "x"})
+          .exit_code == 2);
+  CliResult resolved = RunServerCli({"--data", data, "conflicts", "resolve", id,
+                                     "--value", "กลุ่มทอผ้าบ้านป่าตุ้ม"});
   CHECK(resolved.exit_code == 0);
   CHECK_THAT(resolved.out, Catch::Contains("resolved " + id));
-  CliResult after = RunServerCli({"--data", data, "conflicts", "list", "--json"});
+  CliResult after =
+      RunServerCli({"--data", data, "conflicts", "list", "--json"});
   CHECK(json::parse(after.out)[0]["resolved"] == true);
   CliResult rows = RunServerCli({"--data", data, "list", "producer"});
   CHECK_THAT(rows.out, Catch::Contains("กลุ่มทอผ้าบ้านป่าตุ้ม"));
-  CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id, "--keep", "current"})
+  CHECK(RunServerCli(
+            {"--data", data, "conflicts", "resolve", id, "--keep", "current"})
             .exit_code == 1);
 }
 

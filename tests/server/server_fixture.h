@@ -4,12 +4,11 @@
 // A server in a temp directory with a manual clock, and devices that make
 // signed change sets, for the server's unit tests.
 
+#include <catch2/catch.hpp>
 #include <memory>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <catch2/catch.hpp>
 
 #include "server/enrolment.h"
 #include "server/log.h"
@@ -67,7 +66,9 @@ struct TestDevice {
     return protocol::EncodePushBody(key.Sign(kChangeSetDomain, bytes), bytes);
   }
 
-  std::string SealNext(std::vector<RowChange> rows) { return Seal(Next(std::move(rows))); }
+  std::string SealNext(std::vector<RowChange> rows) {
+    return Seal(Next(std::move(rows)));
+  }
 };
 
 inline RowChange Row(const std::string& entity, const Uuid& id, const Hlc& hlc,
@@ -81,7 +82,8 @@ inline RowChange Row(const std::string& entity, const Uuid& id, const Hlc& hlc,
 }
 
 // A producer group row in `district`.
-inline RowChange Producer(const Uuid& id, const Hlc& hlc, const std::string& district,
+inline RowChange Producer(const Uuid& id, const Hlc& hlc,
+                          const std::string& district,
                           const std::string& name = "กลุ่มทอผ้าบ้านป่าตุ้ม") {
   return Row("producer", id, hlc,
              {{"kind", T("group"), 0},
@@ -104,7 +106,8 @@ class ServerFixture {
   DeviceRecord Enroll(TestDevice& device, const std::string& districts,
                       const std::string& role = "trainer") {
     Enrolment enrolment(*store);
-    auto token = enrolment.CreateToken(role, districts, Enrolment::kDefaultTtlMs);
+    auto token =
+        enrolment.CreateToken(role, districts, Enrolment::kDefaultTtlMs);
     REQUIRE(token.ok());
     EnrollRequest req;
     req.token = *token;
@@ -136,7 +139,9 @@ class ServerFixture {
     return st.ColumnText(0);
   }
 
-  uint64_t NextSeq() { return static_cast<uint64_t>(Count("SELECT next_seq FROM server_state")); }
+  uint64_t NextSeq() {
+    return static_cast<uint64_t>(Count("SELECT next_seq FROM server_state"));
+  }
 
   kbo::testing::TempDir tmp;
   ManualWallClock wall;

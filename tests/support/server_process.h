@@ -2,9 +2,9 @@
 #define KBO_TESTS_SUPPORT_SERVER_PROCESS_H_
 
 // A real `kbo-server` for integration tests (POSIX, tests only):
-//   ServerProcess server(tmp.File("data"));    // --data DIR serve --listen 127.0.0.1:0
-//   REQUIRE(server.running());
-//   HttpReply r = HttpCall(server.port(), "GET", "/v1/health");
+//   ServerProcess server(tmp.File("data"));    // --data DIR serve --listen
+//   127.0.0.1:0 REQUIRE(server.running()); HttpReply r =
+//   HttpCall(server.port(), "GET", "/v1/health");
 // It learns the port from the one "listening on 127.0.0.1:PORT" line the
 // server prints, sends stderr (the request log) to `<data>-server.log`, and
 // stops the server with SIGTERM (then SIGKILL after 10 s) in its destructor.
@@ -48,8 +48,9 @@ inline std::string KboServerBinary() {
 
 // The built `kbo-server` with `args` (argv[1..]), e.g.
 // RunServerCli({"--data", dir, "token", "create", "--role", "trainer", ...}).
-inline CliResult RunServerCli(const std::vector<std::string>& args,
-                              const std::map<std::string, std::string>& env = {}) {
+inline CliResult RunServerCli(
+    const std::vector<std::string>& args,
+    const std::map<std::string, std::string>& env = {}) {
   return RunBinary(KboServerBinary(), args, env);
 }
 #endif
@@ -58,8 +59,10 @@ class ServerProcess {
  public:
 #ifdef KBO_BINARY_DIR
   // Starts `kbo-server --data <data_dir> serve --listen 127.0.0.1:0 <extra>`.
-  explicit ServerProcess(std::string data_dir, std::vector<std::string> extra_args = {})
-      : ServerProcess(KboServerBinary(), std::move(data_dir), std::move(extra_args)) {}
+  explicit ServerProcess(std::string data_dir,
+                         std::vector<std::string> extra_args = {})
+      : ServerProcess(KboServerBinary(), std::move(data_dir),
+                      std::move(extra_args)) {}
 #endif
   ServerProcess(std::string binary, std::string data_dir,
                 std::vector<std::string> extra_args)
@@ -76,8 +79,8 @@ class ServerProcess {
   // if it did not print its "listening on" line within 15 s (see log()).
   bool Start() {
     if (pid_ > 0) return true;
-    std::vector<std::string> argv_store = {binary_, "--data", data_dir_, "serve",
-                                           "--listen", "127.0.0.1:0"};
+    std::vector<std::string> argv_store = {binary_, "--data",   data_dir_,
+                                           "serve", "--listen", "127.0.0.1:0"};
     argv_store.insert(argv_store.end(), extra_args_.begin(), extra_args_.end());
     std::vector<char*> argv;
     for (std::string& a : argv_store) argv.push_back(a.data());
@@ -94,7 +97,8 @@ class ServerProcess {
     if (pid == 0) {
       const int null_fd = open("/dev/null", O_RDONLY);
       if (null_fd >= 0) dup2(null_fd, 0);
-      const int log_fd = open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+      const int log_fd =
+          open(log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
       if (log_fd >= 0) dup2(log_fd, 2);
       dup2(out_pipe[1], 1);
       close(out_pipe[0]);
@@ -106,7 +110,8 @@ class ServerProcess {
     pid_ = pid;
     // Read stdout until the one "listening on HOST:PORT" line.
     std::string line;
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::seconds(15);
     while (line.find('\n') == std::string::npos) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           deadline - std::chrono::steady_clock::now());
@@ -139,7 +144,9 @@ class ServerProcess {
   bool running() const { return pid_ > 0 && port_ > 0; }
   int port() const { return port_; }
   pid_t pid() const { return pid_; }
-  std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
+  std::string url() const {
+    return "http://127.0.0.1:" + std::to_string(port_);
+  }
   const std::string& data_dir() const { return data_dir_; }
   // The server's stderr so far (request log, errors).
   std::string log() const {
@@ -182,10 +189,10 @@ class ServerProcess {
   int port_ = 0;
 };
 
-// ---- A minimal HTTP/1.1 client over a socket (tests only) --------------------
+// ---- A minimal HTTP/1.1 client over a socket (tests only)
 
 struct HttpReply {
-  int status = 0;  // 0 if the exchange failed
+  int status = 0;                              // 0 if the exchange failed
   std::map<std::string, std::string> headers;  // names lowercased
   std::string body;
 
@@ -197,9 +204,10 @@ struct HttpReply {
 
 // One request with "Connection: close" to 127.0.0.1:port; reads the whole
 // reply. `target` is the path with its query, sent exactly as given.
-inline HttpReply HttpCall(int port, const std::string& method, const std::string& target,
-                          const std::string& body = "",
-                          const std::map<std::string, std::string>& headers = {}) {
+inline HttpReply HttpCall(
+    int port, const std::string& method, const std::string& target,
+    const std::string& body = "",
+    const std::map<std::string, std::string>& headers = {}) {
   HttpReply reply;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return reply;
@@ -211,7 +219,8 @@ inline HttpReply HttpCall(int port, const std::string& method, const std::string
     close(fd);
     return reply;
   }
-  std::string req = method + " " + target + " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+  std::string req = method + " " + target +
+                    " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
                     "Connection: close\r\nContent-Length: " +
                     std::to_string(body.size()) + "\r\n";
   for (const auto& [k, v] : headers) req += k + ": " + v + "\r\n";
@@ -219,7 +228,8 @@ inline HttpReply HttpCall(int port, const std::string& method, const std::string
   req += body;
   size_t sent = 0;
   while (sent < req.size()) {
-    const ssize_t n = send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
+    const ssize_t n =
+        send(fd, req.data() + sent, req.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) break;  // the server may refuse early (413); read its answer
     sent += static_cast<size_t>(n);
@@ -234,7 +244,8 @@ inline HttpReply HttpCall(int port, const std::string& method, const std::string
   }
   close(fd);
   const size_t end = raw.find("\r\n\r\n");
-  if (end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0) return reply;
+  if (end == std::string::npos || raw.compare(0, 9, "HTTP/1.1 ") != 0)
+    return reply;
   reply.status = std::atoi(raw.c_str() + 9);
   size_t pos = raw.find("\r\n") + 2;
   while (pos < end) {
@@ -243,7 +254,8 @@ inline HttpReply HttpCall(int port, const std::string& method, const std::string
     const size_t colon = line.find(':');
     if (colon != std::string::npos) {
       std::string name = line.substr(0, colon);
-      for (char& c : name) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+      for (char& c : name)
+        c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
       size_t v = colon + 1;
       while (v < line.size() && line[v] == ' ') ++v;
       reply.headers[name] = line.substr(v);
@@ -259,7 +271,8 @@ inline std::map<std::string, std::string> SignedHeaders(
     const KeyPair& key, const Uuid& device, const std::string& method,
     const std::string& target, const std::string& body, int64_t time_ms,
     std::string nonce = "") {
-  if (nonce.empty()) nonce = HexEncode(Sha256(Uuid::Random().ToString())).substr(0, 32);
+  if (nonce.empty())
+    nonce = HexEncode(Sha256(Uuid::Random().ToString())).substr(0, 32);
   const std::string canonical =
       protocol::CanonicalRequest(method, target, time_ms, nonce, body);
   return {{protocol::kDeviceHeader, device.ToString()},

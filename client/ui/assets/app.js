@@ -12,7 +12,7 @@
   const CONTEST_KEY = 'kbo.contest';
   const MAX_PHOTO_BYTES = 20 * 1024 * 1024;
   const STATUS_CYCLE = ['present', 'late', 'absent', 'excused'];
-  const STATUS_MARK = { present: '✓', late: '⏱', absent: '✗', excused: '✉' };
+  const STATUS_MARK = { present: '✓', late: '◐', absent: '✗', excused: '✉' };
 
   const state = {
     lang: localStorage.getItem(LANG_KEY) === 'en' ? 'en' : 'th',
@@ -200,6 +200,7 @@
     [/^nothing to change$/, 'err.nothing_to_change', null, ''],
     [/larger than 64 KiB/, 'err.too_large', null, ''],
     [/larger than 20 MiB|too large/, 'err.photo_too_big', () => ({ size: '>20', max: 20 }), ''],
+    [/^sync not available$/, 'err.sync_unavailable', null, ''],
     [/^wrong PIN$/, 'err.wrong_pin', null, ''],
     [/^too many wrong PINs/, 'err.pin_locked', null, ''],
   ];
@@ -269,9 +270,19 @@
         return h('div', { class: 'field', dataset: { col: f.col } },
           h('label', { for: `${id}-search` }, label, required), control, err,
           f.hint ? h('p', { class: 'hint' }, f.hint) : null);
-      case 'file':
-        control = h('input', Object.assign({ type: 'file', accept: 'image/*', capture: 'environment' }, common));
-        break;
+      case 'file': {
+        // The native control says "Choose File" in the browser's language;
+        // a big label in the person's language opens it instead.
+        const input = h('input', Object.assign({ type: 'file', accept: 'image/*', capture: 'environment', class: 'vh' }, common));
+        const chosen = h('span', { class: 'file-name' }, t('photo.none_chosen'));
+        input.addEventListener('change', () => {
+          const file = input.files && input.files[0];
+          chosen.textContent = file ? file.name : t('photo.none_chosen');
+        });
+        return h('div', { class: 'field', dataset: { col: f.col } },
+          h('span', { class: 'label' }, label, required),
+          h('label', { for: id, class: 'button file-btn' }, `📷 ${t('photo.choose')}`), input, chosen, err);
+      }
       default: {
         const types = { number: 'number', decimal: 'text', tel: 'tel', date: 'date', datetime: 'datetime-local', text: 'text' };
         const modes = { number: 'numeric', decimal: 'decimal', tel: 'tel' };
@@ -493,8 +504,7 @@
         if (r.ok) {
           toast(t('form.saved'));
           f.reset();
-          const pv = $('.preview', f);
-          if (pv) pv.hidden = true;
+          for (const i of $$('input[type=file]', f)) i.dispatchEvent(new Event('change'));
           await load();
         }
         return r;
@@ -550,7 +560,7 @@
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
-        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, r.data.message || ''));
+        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, r.data.message ? translateError(r.data.message, '') : ''));
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
@@ -832,10 +842,11 @@
       return li;
     };
     const dayBtns = h('div', { class: 'days', role: 'group', 'aria-label': t('rollcall.day') },
+      h('span', { class: 'days-label' }, t('rollcall.day')),
       Array.from({ length: rc.days }, (_, i) => i + 1).map((d) => h('a', {
         class: `button ${d === day ? 'primary' : ''}`, href: `#/workshops/${w.id}/rollcall/${d}`,
-        'aria-current': d === day ? 'true' : null, dataset: { day: d },
-      }, t('rollcall.day_n', { n: d }))));
+        'aria-current': d === day ? 'true' : null, 'aria-label': t('rollcall.day_n', { n: d }), dataset: { day: d },
+      }, String(d))));
     const allPresent = h('button', { type: 'button', id: 'rc-all-present' }, t('rollcall.rest_present'));
     allPresent.addEventListener('click', async () => {
       const rest = rc.rows.filter((r) => !r.status);

@@ -1,0 +1,540 @@
+#include "client/ui/ui_api.h"
+
+#include <httplib.h>
+
+#include <catch2/catch.hpp>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "client/store.h"
+#include "client/ui/ui_server.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo::client::ui {
+namespace {
+
+using Json = nlohmann::json;
+using testing::TempDir;
+
+std::unique_ptr<ClientStore> OpenStore(const std::string& dir) {
+  auto s = ClientStore::Open(dir);
+  REQUIRE(s.ok());
+  return std::move(s).value();
+}
+
+// SOI, SOF0 (width x height), a scan, EOI: enough for ReadImageInfo.
+std::string SmallJpeg(uint16_t width, uint16_t height) {
+  std::string j = "\xFF\xD8\xFF\xC0";
+  j += std::string("\x00\x11\x08", 3);
+  j.push_back(static_cast<char>(height >> 8));
+  j.push_back(static_cast<char>(height & 0xFF));
+  j.push_back(static_cast<char>(width >> 8));
+  j.push_back(static_cast<char>(width & 0xFF));
+  j += std::string("\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
+  j += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+  j += std::string(100, 'q');
+  j += "\xFF\xD9";
+  return j;
+}
+
+ApiRequest JsonRequest(std::string method, std::string path, const Json& body) {
+  ApiRequest r;
+  r.method = std::move(method);
+  r.path = std::move(path);
+  r.content_type = "application/json";
+  r.body = body.dump();
+  return r;
+}
+
+ApiRequest Get(std::string path) {
+  ApiRequest r;
+  r.method = "GET";
+  const size_t q = path.find('?');
+  if (q != std::string::npos) {
+    std::string query = path.substr(q + 1);
+    path.resize(q);
+    size_t pos = 0;
+    while (pos <= query.size()) {
+      size_t amp = query.find('&', pos);
+      if (amp == std::string::npos) amp = query.size();
+      const std::string kv = query.substr(pos, amp - pos);
+      const size_t eq = kv.find('=');
+      r.query.emplace(kv.substr(0, eq),
+                      eq == std::string::npos ? "" : kv.substr(eq + 1));
+      pos = amp + 1;
+    }
+  }
+  r.path = std::move(path);
+  return r;
+}
+
+Json Body(const ApiReply& reply) {
+  Json j = Json::parse(reply.body, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  return j;
+}
+
+size_t Rows(ClientStore& store, const std::string& entity) {
+  auto rows = store.List(entity);
+  REQUIRE(rows.ok());
+  return rows->size();
+}
+
+std::string Create(UiApi& api, const std::string& entity, const Json& body) {
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/" + entity, body));
+  INFO(r.body);
+  REQUIRE(r.http_status == 201);
+  return Body(r)["id"].get<std::string>();
+}
+
+struct Phrao {
+  std::string producer, workshop;
+  std::vector<std::string> enrolments;
+};
+
+Phrao Seed(UiApi& api, int people) {
+  Phrao p;
+  p.producer = Create(api, "producer",
+                      {{"kind", "group"},
+                       {"name", "กลุ่มทอผ้าบ้านป่าตุ้ม"},
+                       {"district", "พร้าว"},
+                       {"tambon", "ป่าตุ้ม"}});
+  p.workshop = Create(api, "workshop",
+                      {{"title", "KBO พร้าว"},
+                       {"fiscal_year", 2567},
+                       {"district_code", "5011"},
+                       {"start_date", "2024-02-26"}});
+  for (int i = 0; i < people; ++i) {
+    p.enrolments.push_back(
+        Create(api, "enrolment",
+               {{"workshop_id", p.workshop},
+                {"producer_id", p.producer},
+                {"participant_name", "คนที่ " + std::to_string(i)}}));
+  }
+  return p;
+}
+
+TEST_CASE("UiApi: a refused form names every field, and nothing is written",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  ApiReply r = api.Handle(JsonRequest(
+      "POST", "/api/producer",
+      {{"kind", "group"}, {"name", ""}, {"district", "5011"}, {"stars", "7"}}));
+  CHECK(r.http_status == 400);
+  Json body = Body(r);
+  CHECK(body["error"] == "invalid_argument");
+  CHECK(body["field"] == "otop_stars");
+  CHECK(body["fields"]["otop_stars"] ==
+        "otop_stars must be from 0 to 5 (got 7)");
+  CHECK(body["fields"]["name"] == "name is required for a producer");
+  CHECK(Rows(*store, "producer") == 0);
+
+  // The store's own refusal (no parse error first) is mapped the same way.
+  r = api.Handle(JsonRequest("POST", "/api/producer",
+                             {{"kind", "group"}, {"district", "5011"}}));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "name");
+
+  // Unknown columns, wrong JSON types, bad JSON.
+  r = api.Handle(JsonRequest("POST", "/api/producer", {{"colour", "red"}}));
+  CHECK(Body(r)["field"] == "colour");
+  r = api.Handle(JsonRequest("POST", "/api/producer", {{"name", true}}));
+  CHECK(Body(r)["field"] == "name");
+  ApiRequest bad = JsonRequest("POST", "/api/producer", Json::object());
+  bad.body = "{not json";
+  CHECK(api.Handle(bad).http_status == 400);
+  bad.body = "[1, 2]";
+  CHECK(api.Handle(bad).http_status == 400);
+  CHECK(Rows(*store, "producer") == 0);
+}
+
+TEST_CASE("UiApi: record, list with filters, show, edit, delete", "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  const std::string id = Create(api, "producer",
+                                {{"kind", "entrepreneur"},
+                                 {"name", "Khun Somsri"},
+                                 {"district", "Phrao"},
+                                 {"stars", 3},
+                                 {"members", "๑๒"}});
+  Json rows = Body(api.Handle(Get("/api/producer?district_code=5011")));
+  REQUIRE(rows.size() == 1);
+  CHECK(rows[0]["otop_stars"] == 3);
+  CHECK(rows[0]["members"] == 12);  // Thai digits, as the CLI accepts them
+  CHECK(Body(api.Handle(Get("/api/producer?district_code=5001"))).empty());
+  CHECK(Body(api.Handle(Get("/api/producer?colour=red")))["field"] == "colour");
+
+  ApiReply r = api.Handle(JsonRequest("PATCH", "/api/producer/" + id,
+                                      {{"otop_stars", "5"}, {"phone", ""}}));
+  INFO(r.body);
+  CHECK(r.http_status == 200);
+  CHECK(Body(r)["otop_stars"] == 5);
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + id, {{"name", ""}}));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "name");
+
+  ApiRequest del;
+  del.method = "DELETE";
+  del.path = "/api/producer/" + id;
+  CHECK(api.Handle(del).http_status == 200);
+  CHECK(api.Handle(del).http_status == 404);
+  CHECK(Body(api.Handle(Get("/api/producer/" + id)))["deleted"] == true);
+  CHECK(api.Handle(Get("/api/producer/not-an-id")).http_status == 400);
+  CHECK(api.Handle(Get("/api/nothing")).http_status == 404);
+  CHECK(api.Handle(Get("/api/producer/" + id + "/x/y")).http_status == 404);
+
+  // A reference to a row that does not exist names its column.
+  r = api.Handle(
+      JsonRequest("POST", "/api/product",
+                  {{"producer_id", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"},
+                   {"name", "x"}}));
+  CHECK(r.http_status == 404);
+  CHECK(Body(r)["field"] == "producer_id");
+}
+
+TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 3);
+
+  Json mark = {{"workshop_id", p.workshop},
+               {"enrolment_id", p.enrolments[0]},
+               {"day", 1},
+               {"status", "late"},
+               {"note", "รถติด"}};
+  const std::string a = Create(api, "attendance", mark);
+  mark["status"] = "present";
+  mark.erase("note");
+  CHECK(Create(api, "attendance", mark) == a);  // derived id: the same mark
+
+  Json view =
+      Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
+  REQUIRE(view["rows"].size() == 3);
+  CHECK(view["rows"][0]["status"] == "present");
+  CHECK(view["rows"][0]["note"].is_null());
+  CHECK(view["rows"][0]["producer_name"] == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+  CHECK(view["rows"][1]["status"].is_null());
+  CHECK(view["counts"]["present"] == 1);
+  CHECK(view["counts"]["unmarked"] == 2);
+
+  // A sheet with a bad mark: nothing of it is written.
+  Json marks = Json::array();
+  for (size_t i = 1; i < 3; ++i) {
+    marks.push_back({{"workshop_id", p.workshop},
+                     {"enrolment_id", p.enrolments[i]},
+                     {"day", 2},
+                     {"status", i == 2 ? "asleep" : "present"}});
+  }
+  ApiReply r =
+      api.Handle(JsonRequest("POST", "/api/attendance", {{"marks", marks}}));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["index"] == 1);
+  CHECK(Body(r)["field"] == "status");
+  CHECK(Rows(*store, "attendance") == 1);
+  marks[1]["status"] = "excused";
+  r = api.Handle(JsonRequest("POST", "/api/attendance", {{"marks", marks}}));
+  CHECK(r.http_status == 201);
+  CHECK(Body(r)["ids"].size() == 2);
+  CHECK(Rows(*store, "attendance") == 3);
+
+  // Days outside the workshop.
+  r = api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=6"));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "day");
+  mark["day"] = 6;
+  r = api.Handle(JsonRequest("POST", "/api/attendance", mark));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "day");
+}
+
+TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 0);
+
+  // A visit with a photo part (multipart, as the form sends it).
+  ApiRequest visit;
+  visit.method = "POST";
+  visit.path = "/api/visit";
+  visit.content_type = "multipart/form-data; boundary=x";
+  visit.form = {{"producer_id", "", "", p.producer},
+                {"lat", "", "", "19.36"},
+                {"lon", "", "", "99.2"},
+                {"purpose", "", "", "ติดตามผล"},
+                {"photo", "notes.txt", "text/plain", "not a photo"}};
+  ApiReply r = api.Handle(visit);
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "photo");
+  CHECK(Rows(*store, "visit") == 0);  // a refused photo saves nothing
+
+  visit.form.back() = {"photo", "p.jpg", "image/jpeg", SmallJpeg(32, 24)};
+  visit.form.push_back({"photo_caption", "", "", "หน้าร้าน"});
+  r = api.Handle(visit);
+  INFO(r.body);
+  REQUIRE(r.http_status == 201);
+  Json made = Body(r);
+  REQUIRE(made["photos"].size() == 1);
+  Json photo = Body(
+      api.Handle(Get("/api/photo/" + made["photos"][0].get<std::string>())));
+  CHECK(photo["subject_type"] == "visit");
+  CHECK(photo["subject_id"] == made["id"]);
+  CHECK(photo["width"] == 32);
+  CHECK(photo["caption"] == "หน้าร้าน");
+  CHECK(Body(api.Handle(Get("/api/status")))["pending_blobs"] == 1);
+
+  ApiReply blob = api.Blob(photo["sha256"].get<std::string>());
+  CHECK(blob.http_status == 200);
+  CHECK(blob.content_type == "image/jpeg");
+  CHECK(blob.body == SmallJpeg(32, 24));
+  CHECK(api.Blob("../../etc/passwd").http_status == 400);
+  CHECK(api.Blob(std::string(64, 'a')).http_status == 404);
+
+  // POST /api/photo with a raw body and ?subject=.
+  ApiRequest raw;
+  raw.method = "POST";
+  raw.path = "/api/photo";
+  raw.content_type = "image/jpeg";
+  raw.body = SmallJpeg(10, 10);
+  raw.query.emplace("subject", "producer:" + p.producer);
+  raw.query.emplace("caption", "ป้าย");
+  r = api.Handle(raw);
+  INFO(r.body);
+  CHECK(r.http_status == 201);
+  raw.query = {{"subject", "producer:1b4e28ba-2fa1-41d2-883f-0016d3cca427"}};
+  r = api.Handle(raw);
+  CHECK(r.http_status == 404);
+  CHECK(Body(r)["field"] == "subject_id");
+  raw.query = {{"subject", "nonsense"}};
+  CHECK(Body(api.Handle(raw))["field"] == "subject");
+  CHECK(Rows(*store, "photo") == 2);
+}
+
+TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  {
+    UiApi api(*store, nullptr);
+    ApiRequest sync;
+    sync.method = "POST";
+    sync.path = "/api/sync";
+    ApiReply r = api.Handle(sync);
+    CHECK(r.http_status == 503);
+    CHECK(Body(r)["error"] == "unavailable");
+    CHECK(Body(r)["message"] == "sync not available");
+
+    Json ref = Body(api.Handle(Get("/api/reference")));
+    CHECK(ref["districts"].size() == 25);
+    CHECK(ref["tambon"]["5011"].size() == 11);
+    CHECK(ref["tambon"]["5011"][0]["name_th"] == "เวียง");
+    CHECK(ref["categories"][0]["name_th"] == "อาหาร");
+    CHECK(ref["stages"].size() == 5);
+    CHECK(ref["criteria"][0]["max"] == 20);
+
+    Statement ins(store->db(),
+                  "INSERT INTO conflict (id, entity, row_id, column_name, "
+                  "current_value, incoming_value, server_seq) VALUES "
+                  "('c1', 'producer', 'r1', 'phone', '081', '089', 7)");
+    REQUIRE(ins.Run().ok());
+    Json conflicts = Body(api.Handle(Get("/api/conflicts")));
+    REQUIRE(conflicts.size() == 1);
+    CHECK(conflicts[0]["incoming_value"] == "089");
+    CHECK(Body(api.Handle(Get("/api/status")))["open_conflicts"] == 1);
+  }
+  int calls = 0;
+  UiApi offline(*store, [&calls](std::string*) {
+    ++calls;
+    return Status::Unavailable("cannot reach the server");
+  });
+  ApiRequest sync;
+  sync.method = "POST";
+  sync.path = "/api/sync";
+  ApiReply r = offline.Handle(sync);
+  CHECK(r.http_status == 503);
+  CHECK(Body(r)["error"] == "unavailable");
+  CHECK(calls == 1);
+  UiApi online(*store, [](std::string* summary) {
+    *summary = "sent 3, received 0";
+    return Status();
+  });
+  r = online.Handle(sync);
+  CHECK(r.http_status == 200);
+  CHECK(Body(r)["summary"] == "sent 3, received 0");
+  CHECK(Body(r)["status"]["sync_available"] == true);
+}
+
+TEST_CASE("UiApi: store messages map to their columns", "[ui]") {
+  CHECK(FieldOfMessage("producer", "otop_stars must be from 0 to 5 (got 7)") ==
+        "otop_stars");
+  CHECK(FieldOfMessage("photo", "subject_type is required with subject_id") ==
+        "subject_type");
+  CHECK(FieldOfMessage("attendance",
+                       "day 6 is outside the workshop's days (1 to 5)") ==
+        "day");
+  CHECK(FieldOfMessage("attendance",
+                       "no enrolment with id 1b4e28ba-2fa1-41d2-"
+                       "883f-0016d3cca427") == "enrolment_id");
+  CHECK(FieldOfMessage("attendance",
+                       "enrolment 1b4e28ba-2fa1-41d2-883f-"
+                       "0016d3cca427 belongs to another "
+                       "workshop") == "enrolment_id");
+  CHECK(FieldOfMessage("producer", "something else").empty());
+  CHECK(FieldOfMessage("nothing", "name is required").empty());
+}
+
+TEST_CASE("UiServer: listen addresses and loopback", "[ui]") {
+  std::string host;
+  int port = -1;
+  CHECK(ParseListenAddress("127.0.0.1:8080", &host, &port).ok());
+  CHECK((host == "127.0.0.1" && port == 8080));
+  CHECK(ParseListenAddress("[::1]:0", &host, &port).ok());
+  CHECK((host == "::1" && port == 0));
+  CHECK(ParseListenAddress("9000", &host, &port).ok());
+  CHECK((host == "127.0.0.1" && port == 9000));
+  CHECK_FALSE(ParseListenAddress("127.0.0.1:99999", &host, &port).ok());
+  CHECK_FALSE(ParseListenAddress("127.0.0.1:", &host, &port).ok());
+  CHECK_FALSE(ParseListenAddress("::1:80", &host, &port).ok());
+  CHECK_FALSE(ParseListenAddress("a b:80", &host, &port).ok());
+  CHECK(IsLoopbackHost("127.0.0.1"));
+  CHECK(IsLoopbackHost("127.3.2.1"));
+  CHECK(IsLoopbackHost("localhost"));
+  CHECK(IsLoopbackHost("::1"));
+  CHECK_FALSE(IsLoopbackHost("0.0.0.0"));
+  CHECK_FALSE(IsLoopbackHost("127.0.0.1.evil.example"));
+  CHECK_FALSE(IsLoopbackHost("192.168.1.10"));
+}
+
+// Serves `server` on a thread for the life of the object.
+class Serving {
+ public:
+  explicit Serving(UiServer& server) : server_(server) {
+    thread_ = std::thread([this] { (void)server_.Serve(); });
+  }
+  ~Serving() {
+    server_.Stop();
+    thread_.join();
+  }
+
+ private:
+  UiServer& server_;
+  std::thread thread_;
+};
+
+TEST_CASE("UiServer: assets, limits, and the loopback guards over HTTP",
+          "[ui][http]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiOptions opts;
+  opts.listen = "127.0.0.1:0";
+  auto bound = UiServer::Bind(*store, opts);
+  REQUIRE(bound.ok());
+  UiServer& server = **bound;
+  CHECK_FALSE(server.pin_required());
+  Serving serving(server);
+  httplib::Client http("127.0.0.1", server.port());
+
+  auto index = http.Get("/");
+  REQUIRE(index);
+  CHECK(index->status == 200);
+  CHECK(index->get_header_value("Content-Type") == "text/html; charset=utf-8");
+  CHECK(index->get_header_value("Content-Security-Policy")
+            .find("default-src 'self'") == 0);
+  CHECK(index->body.find("app.js") != std::string::npos);
+  auto js = http.Get("/app.js");
+  REQUIRE(js);
+  CHECK(js->get_header_value("Content-Type") ==
+        "text/javascript; charset=utf-8");
+  auto missing = http.Get("/nothing.js");
+  REQUIRE(missing);
+  CHECK(missing->status == 404);
+  CHECK(Json::parse(missing->body)["error"] == "not_found");
+
+  auto status = http.Get("/api/status");
+  REQUIRE(status);
+  CHECK(status->status == 200);
+  CHECK(Json::parse(status->body)["sync_available"] == false);
+
+  // DNS rebinding: another name for this address is refused.
+  auto rebound = http.Get("/api/status", {{"Host", "evil.example:80"}});
+  REQUIRE(rebound);
+  CHECK(rebound->status == 403);
+  // A page of another site cannot post here.
+  auto cross = http.Post("/api/producer", {{"Origin", "http://evil.example"}},
+                         "{}", "application/json");
+  REQUIRE(cross);
+  CHECK(cross->status == 403);
+  // JSON routes take 64 KiB at most, refused before reading the body.
+  auto big =
+      http.Post("/api/producer", std::string(70000, ' '), "application/json");
+  REQUIRE(big);
+  CHECK(big->status == 413);
+  CHECK(Json::parse(big->body)["error"] == "too_large");
+  CHECK(Rows(*store, "producer") == 0);
+}
+
+TEST_CASE("UiServer: off loopback the API needs the PIN", "[ui][http]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiOptions opts;
+  opts.listen = "0.0.0.0:0";
+  opts.pin = "246810";
+  auto bound = UiServer::Bind(*store, opts);
+  REQUIRE(bound.ok());
+  UiServer& server = **bound;
+  CHECK(server.pin_required());
+  Serving serving(server);
+  httplib::Client http("127.0.0.1", server.port());
+
+  auto bare = http.Get("/api/status");
+  REQUIRE(bare);
+  CHECK(bare->status == 401);
+  CHECK(Json::parse(bare->body)["error"] == "unauthenticated");
+  CHECK(http.Get("/blob/" + std::string(64, 'a'))->status == 401);
+  CHECK(http.Get("/")->status == 200);  // the page itself asks for the PIN
+  auto wrong = http.Get("/api/status", {{"X-KBO-PIN", "000000"}});
+  REQUIRE(wrong);
+  CHECK(wrong->status == 401);
+  auto right = http.Get("/api/status", {{"X-KBO-PIN", "246810"}});
+  REQUIRE(right);
+  CHECK(right->status == 200);
+
+  auto login = http.Post("/api/pin", R"({"pin":"246810"})", "application/json");
+  REQUIRE(login);
+  CHECK(login->status == 200);
+  const std::string cookie = login->get_header_value("Set-Cookie");
+  CHECK(cookie.find("HttpOnly") != std::string::npos);
+  const std::string session = cookie.substr(0, cookie.find(';'));
+  auto with_cookie = http.Get("/api/producer", {{"Cookie", session}});
+  REQUIRE(with_cookie);
+  CHECK(with_cookie->status == 200);
+  auto forged = http.Get("/api/producer", {{"Cookie", "kbo_session=forged"}});
+  REQUIRE(forged);
+  CHECK(forged->status == 401);
+}
+
+TEST_CASE("RunUi: prints the address line, and the PIN off loopback",
+          "[ui][http]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiOptions opts;
+  opts.listen = "nonsense";
+  std::ostringstream out;
+  opts.out = &out;
+  Status s = RunUi(*store, opts);
+  CHECK(s.code() == Code::kInvalidArgument);
+  CHECK(out.str().empty());
+}
+
+}  // namespace
+}  // namespace kbo::client::ui
