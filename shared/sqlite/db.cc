@@ -71,6 +71,10 @@ Statement& Db::Cached(const std::string& sql) {
   return *it->second;
 }
 
+void Db::ResetCached() {
+  for (auto& entry : cache_) (void)entry.second->Reset();
+}
+
 int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
 int Db::Changes() const { return sqlite3_changes(db_); }
 
@@ -181,18 +185,23 @@ Value Statement::ColumnValue(int col) {
 }
 
 Transaction::Transaction(Db& db) : db_(db) {
+  db_.ResetCached();
   status_ = db_.Exec("BEGIN IMMEDIATE");
   if (!status_.ok()) done_ = true;
 }
 
 Transaction::~Transaction() {
-  if (!done_) (void)db_.Exec("ROLLBACK");
+  if (!done_) {
+    db_.ResetCached();
+    (void)db_.Exec("ROLLBACK");
+  }
 }
 
 Status Transaction::Commit() {
   if (done_) return status_.ok() ? Status::Internal("transaction already ended")
                                  : status_;
   done_ = true;
+  db_.ResetCached();
   Status s = db_.Exec("COMMIT");
   if (!s.ok()) (void)db_.Exec("ROLLBACK");
   return s;

@@ -44,6 +44,12 @@ class Db {
   // its bindings cleared. For hot paths (the applier, the store). Check
   // status() of the result. The reference stays valid until ~Db.
   Statement& Cached(const std::string& sql);
+  // Resets every cached statement, ending the read transaction a statement
+  // left mid-result would otherwise keep open (in WAL mode a stale snapshot
+  // makes the next write fail at once with "database is locked" when another
+  // connection wrote meanwhile, and it holds back checkpoints). Transaction
+  // calls it before BEGIN and after COMMIT/ROLLBACK.
+  void ResetCached();
   sqlite3* handle() { return db_; }
   int64_t LastInsertRowId() const;
   int Changes() const;

@@ -736,8 +736,15 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   // The server gone: the same button says "no signal", and keeps everything.
   server.kill('SIGTERM');
   await new Promise((r) => server.once('exit', r));
-  kboOk(home, 'producer', 'add', '--kind', 'group', '--name', 'หลังซิงก์', '--district', '5011');
+  const added = await page.evaluate(async () => (await fetch('/api/producer', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ kind: 'group', name: 'หลังซิงก์', district: '5011' }),
+  })).status);
+  assert.equal(added, 201);
   await page.click('#sync');
-  await page.waitForSelector('#sync-outcome[data-outcome="unavailable"]', { timeout: 60000 });
+  await page.waitForSelector('#sync-outcome[data-outcome]:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'unavailable', await page.textContent('#sync-outcome'));
   assert.match(await page.textContent('#sync-outcome'), /ไม่มีสัญญาณ/);
+  await screenshot(page, 'home-sync-offline');
+  assert.equal(JSON.parse(kboOk(home, 'status', '--json')).pending_changes, 1, 'the new producer is kept');
 });

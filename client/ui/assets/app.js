@@ -216,6 +216,12 @@
     // Not a known phrase: the store's own words, in English.
     return state.lang === 'th' ? `${t('err.prefix')} ${message}` : message;
   }
+  // A known phrase translated; anything else in the words it came in (the
+  // sync client's own explanation, say), without the "not saved" prefix.
+  function detailText(message) {
+    if (!message) return '';
+    return ERRORS.some(([re]) => re.test(message)) ? translateError(message, '') : message;
+  }
   function replyMessage(reply, entity) {
     const d = reply.data || {};
     if (d.error === 'network') return t('err.network');
@@ -560,11 +566,12 @@
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
-        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, r.data.message ? translateError(r.data.message, '') : ''));
+        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, detailText(r.data.message)));
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
-        outcome.append(t('home.sync_failed'), h('div', { class: 'detail' }, replyMessage(r, '')));
+        outcome.append(t('home.sync_failed'), h('div', { class: 'detail' },
+          r.data.error === 'internal' ? t('err.internal') : detailText(r.data.message)));
       }
       outcome.hidden = false;
       // Counts after the attempt (the outcome box stays).
@@ -587,7 +594,7 @@
     };
     updateCards(st);
     return page(t('nav.home'),
-      st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: st.role || '' }))
+      st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: has(`role.${st.role}`) ? t(`role.${st.role}`) : st.role || '' }))
         : h('p', { class: 'notice' }, t('home.not_enrolled')),
       cards,
       h('section', { class: 'sync-box' }, btn, progress, progressText, outcome,
