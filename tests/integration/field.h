@@ -1,0 +1,136 @@
+#ifndef KBO_TESTS_INTEGRATION_FIELD_H_
+#define KBO_TESTS_INTEGRATION_FIELD_H_
+
+// A province in a test: one real kbo-server on a loopback port and any
+// number of kbo devices, each with its own home, enrolled with a real token.
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include "schema/schema.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/db.h"
+#include "tests/support/run_cli.h"
+#include "tests/support/server_process.h"
+#include "tests/support/temp_dir.h"
+
+namespace kbo::testing {
+
+using nlohmann::json;
+
+class Field {
+ public:
+  Field() : server_(tmp_.File("server")) { REQUIRE(server_.running()); }
+
+  ServerProcess& server() { return server_; }
+  std::string url() const { return server_.url(); }
+  const std::string& dir() const { return tmp_.path(); }
+
+  // kbo-server --data <data> ARGS
+  CliResult Server(std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", server_.data_dir()});
+    return RunServerCli(args);
+  }
+
+  std::string Token(const std::string& role, const std::string& districts,
+                    const std::string& ttl = "24h") {
+    CliResult r = Server({"token", "create", "--role", role, "--districts", districts,
+                          "--ttl", ttl});
+    REQUIRE(r.exit_code == 0);
+    std::string token = r.out.substr(0, r.out.find('\n'));
+    REQUIRE(token.size() == 64);
+    return token;
+  }
+
+  // A new device home (not enrolled).
+  std::string NewHome(const std::string& name) { return tmp_.File(name); }
+
+  // A new device enrolled as `role` for `districts`; returns its home.
+  std::string Enrolled(const std::string& name, const std::string& role,
+                       const std::string& districts) {
+    const std::string home = NewHome(name);
+    CliResult r = Kbo(home, {"enroll", "--server", url(), "--token",
+                             Token(role, districts)});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    return home;
+  }
+
+  // kbo --home HOME ARGS
+  CliResult Kbo(const std::string& home, std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", home});
+    return RunKbo(args);
+  }
+  // Runs an add and returns the printed id.
+  std::string Add(const std::string& home, const std::vector<std::string>& args) {
+    CliResult r = Kbo(home, args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    REQUIRE(r.out.size() == 37);
+    return r.out.substr(0, 36);
+  }
+  // kbo sync against the server's current address.
+  CliResult Sync(const std::string& home) {
+    return Kbo(home, {"sync", "--server", url()});
+  }
+  void SyncOk(const std::string& home) {
+    CliResult r = Sync(home);
+    INFO(r.err << server_.log());
+    REQUIRE(r.exit_code == 0);
+  }
+
+  json KboJson(const std::string& home, std::vector<std::string> args) {
+    args.push_back("--json");
+    CliResult r = Kbo(home, args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    json j = json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+  }
+  json ServerJson(std::vector<std::string> args) {
+    args.push_back("--json");
+    CliResult r = Server(args);
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+    json j = json::parse(r.out, nullptr, false);
+    REQUIRE_FALSE(j.is_discarded());
+    return j;
+  }
+
+  // The replicated state (entity tables and cell hlcs) of a SQLite file.
+  static std::string State(const std::string& db_path) {
+    auto db = Db::Open(db_path);
+    REQUIRE(db.ok());
+    auto dump = DumpReplicaState(**db);
+    REQUIRE(dump.ok());
+    return *dump;
+  }
+  std::string ServerState() { return State(server_.data_dir() + "/server.db"); }
+  static std::string DeviceState(const std::string& home) {
+    return State(home + "/field.db");
+  }
+  static int64_t Count(const std::string& db_path, const std::string& sql) {
+    auto db = Db::Open(db_path);
+    REQUIRE(db.ok());
+    Statement st(**db, sql);
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  }
+  int64_t ServerCount(const std::string& sql) {
+    return Count(server_.data_dir() + "/server.db", sql);
+  }
+
+ private:
+  TempDir tmp_;
+  ServerProcess server_;
+};
+
+}  // namespace kbo::testing
+
+#endif  // KBO_TESTS_INTEGRATION_FIELD_H_

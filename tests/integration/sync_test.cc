@@ -1,0 +1,210 @@
+// End-to-end sync (issue #4) through the command lines of DESIGN §7: a real
+// kbo-server on a loopback port and real kbo devices in Phrao (5011) and
+// Fang (5009).
+#include <set>
+#include <thread>
+
+#include "tests/integration/field.h"
+
+namespace kbo::testing {
+namespace {
+
+std::vector<std::string> NewProducer(const std::string& name, const std::string& district) {
+  return {"producer", "add", "--kind", "group", "--name", name, "--district", district};
+}
+
+std::set<std::string> Ids(const json& rows) {
+  std::set<std::string> ids;
+  for (const json& r : rows) ids.insert(r["id"].get<std::string>());
+  return ids;
+}
+
+TEST_CASE("Sync: devices recording offline converge with each other and the server",
+          "[sync][integration]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string office = f.Enrolled("office", "central_office", "5011");
+
+  // Everyone records offline first.
+  const std::string p = f.Add(officer, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
+  f.Add(officer, {"visit", "add", "--producer", p, "--lat", "19.3667", "--lon", "99.2",
+                  "--purpose", "ติดตามต้นแบบ"});
+  const std::string w = f.Add(trainer, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
+                                        "--fiscal-year", "2557", "--district", "5011",
+                                        "--start", "2014-03-10"});
+  f.Add(office, NewProducer("ร้านน้ำพริกแม่แวน", "5011"));
+
+  // Syncs in an awkward order, each device twice.
+  for (const std::string& home : {officer, trainer, office, trainer, officer, office}) {
+    f.SyncOk(home);
+  }
+  // The trainer enrols the officer's producer, seen only through the server.
+  const std::string e = f.Add(trainer, {"enrolment", "add", "--workshop", w, "--producer", p,
+                                        "--participant", "นางสมศรี ใจดี"});
+  f.Add(trainer, {"attendance", "mark", "--workshop", w, "--enrolment", e, "--day", "1",
+                  "--status", "present"});
+  for (const std::string& home : {trainer, officer, office}) f.SyncOk(home);
+
+  const std::string server_state = f.ServerState();
+  CHECK(server_state.find("นางสมศรี ใจดี") != std::string::npos);
+  CHECK(Field::DeviceState(trainer) == server_state);
+  CHECK(Field::DeviceState(officer) == server_state);
+  CHECK(Field::DeviceState(office) == server_state);
+  auto status = f.KboJson(officer, {"status"});
+  CHECK(status["pending_changes"] == 0);
+  CHECK(status["enrolled"] == true);
+}
+
+TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a "
+          "resolution reaches every device", "[sync][integration][conflict]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string p = f.Add(trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  // Both change the phone offline; the officer also fixes the village.
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", p, "--set", "phone=0811111111"}).exit_code == 0);
+  REQUIRE(f.Kbo(officer, {"edit", "producer", p, "--set", "phone=0822222222",
+                          "--set", "village=บ้านแม่แวน"}).exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  json conflicts = f.ServerJson({"conflicts", "list"});
+  REQUIRE(conflicts.size() == 1);
+  const json& c = conflicts[0];
+  CHECK(c["entity"] == "producer");
+  CHECK(c["row_id"] == p);
+  CHECK(c["column_name"] == "phone");
+  CHECK(c["current_value"] == "0811111111");
+  CHECK(c["incoming_value"] == "0822222222");
+  CHECK(c["resolved"] == false);
+  // The other column was no conflict: both edits survive.
+  json shown = f.KboJson(trainer, {"show", "producer", p});
+  f.SyncOk(trainer);
+  shown = f.KboJson(trainer, {"show", "producer", p});
+  CHECK(shown["village"] == "บ้านแม่แวน");
+
+  // The central office resolves; both devices receive it like any change.
+  CliResult r = f.Server({"conflicts", "resolve", c["id"].get<std::string>(), "--value",
+                          "0833333333"});
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  CHECK(f.KboJson(trainer, {"show", "producer", p})["phone"] == "0833333333");
+  CHECK(f.KboJson(officer, {"show", "producer", p})["phone"] == "0833333333");
+  CHECK(f.ServerJson({"conflicts", "list"})[0]["resolved"] == true);
+  CHECK(Field::Count(officer + "/field.db", "SELECT count(*) FROM conflict") == 1);
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+}
+
+TEST_CASE("Sync: an out-of-scope write is refused and nothing of its change set "
+          "is stored", "[sync][integration][scope]") {
+  Field f;
+  const std::string fang = f.Enrolled("fang", "field_officer", "5009");
+  f.Add(fang, NewProducer("กลุ่มฝาง", "5009"));
+  f.Add(fang, NewProducer("แอบเขียนพร้าว", "5011"));  // not Fang's to write
+  CliResult r = f.Sync(fang);
+  CHECK(r.exit_code == 5);
+  CHECK(r.err.find("5011") != std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 0);
+  // Nothing is lost on the device either.
+  CHECK(f.KboJson(fang, {"status"})["pending_changes"] == 2);
+}
+
+TEST_CASE("Sync: a device never receives rows outside its districts",
+          "[sync][integration][scope]") {
+  Field f;
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "trainer", "5011");
+  const std::string in_phrao = f.Add(office, NewProducer("พร้าว", "5011"));
+  const std::string in_fang = f.Add(office, NewProducer("ฝาง", "5009"));
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  const std::set<std::string> ids = Ids(f.KboJson(phrao, {"list", "producer"}));
+  CHECK(ids.count(in_phrao) == 1);
+  CHECK(ids.count(in_fang) == 0);
+  CHECK(Field::DeviceState(phrao).find("ฝาง") == std::string::npos);
+}
+
+TEST_CASE("Sync: a change set pushed again is applied once", "[sync][integration]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  f.Add(trainer, NewProducer("ครั้งเดียว", "5011"));
+  f.SyncOk(trainer);
+  // The receipt was lost on the way back: the device pushes again.
+  {
+    auto db = Db::Open(trainer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE change_set SET acked_at = NULL, receipt = NULL").ok());
+  }
+  CHECK(f.KboJson(trainer, {"status"})["pending_changes"] == 1);
+  f.SyncOk(trainer);
+  CHECK(f.KboJson(trainer, {"status"})["pending_changes"] == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
+}
+
+TEST_CASE("Sync: tokens are one-time and expire; revoked devices are refused",
+          "[sync][integration][enrol]") {
+  Field f;
+  const std::string token = f.Token("trainer", "5011");
+  const std::string a = f.NewHome("a");
+  const std::string b = f.NewHome("b");
+  REQUIRE(f.Kbo(a, {"enroll", "--server", f.url(), "--token", token}).exit_code == 0);
+  CliResult used = f.Kbo(b, {"enroll", "--server", f.url(), "--token", token});
+  CHECK(used.exit_code == 5);
+
+  const std::string short_lived = f.Token("trainer", "5011", "1s");
+  std::this_thread::sleep_for(std::chrono::milliseconds(2100));
+  CHECK(f.Kbo(b, {"enroll", "--server", f.url(), "--token", short_lived}).exit_code == 5);
+
+  const std::string id = f.KboJson(a, {"status"})["device_id"];
+  REQUIRE(f.Server({"device", "revoke", id}).exit_code == 0);
+  f.Add(a, NewProducer("หลังถูกเพิกถอน", "5011"));
+  CliResult revoked = f.Sync(a);
+  CHECK(revoked.exit_code == 5);
+  CHECK(f.KboJson(a, {"status"})["pending_changes"] == 1);  // kept
+}
+
+TEST_CASE("Sync: no server, exit 4 and everything kept; a restarted server keeps "
+          "everything", "[sync][integration]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  f.Add(trainer, NewProducer("ก่อนดับ", "5011"));
+  f.SyncOk(trainer);
+  const std::string before = f.ServerState();
+  REQUIRE(f.server().Stop() == 0);
+  f.Add(trainer, NewProducer("ระหว่างไม่มีสัญญาณ", "5011"));
+  CliResult down = f.Kbo(trainer, {"sync"});
+  CHECK(down.exit_code == 4);
+  CHECK(f.KboJson(trainer, {"status"})["pending_changes"] == 1);
+  REQUIRE(f.server().Start());
+  CHECK(f.ServerState() == before);
+  f.SyncOk(trainer);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 2);
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+}
+
+TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the device's "
+          "later sync is idempotent", "[sync][integration][bundle]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  f.Add(officer, NewProducer("ผ่าน USB", "5011"));
+  const std::string bundle = f.dir() + "/officer.kbo";
+  REQUIRE(f.Kbo(officer, {"bundle", "export", bundle}).exit_code == 0);
+  REQUIRE(f.Server({"bundle", "import", bundle}).exit_code == 0);
+  REQUIRE(f.Server({"bundle", "import", bundle}).exit_code == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+  f.SyncOk(officer);
+  CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+}
+
+}  // namespace
+}  // namespace kbo::testing
