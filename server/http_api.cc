@@ -4,6 +4,7 @@
 #include <httplib.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -463,6 +464,17 @@ Status Serve(ServerStore& store, const ServeOptions& options,
   Api api(store);
   api.Install(*svr);
 
+  // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's
+  // library), so 200 devices finding a signal at once overflow the kernel's
+  // accept queue and get dropped or reset. Keep the listening socket and
+  // listen again with the system maximum after binding (Linux updates the
+  // backlog of a listening socket).
+  int listen_fd = -1;
+  svr->set_socket_options([&listen_fd](socket_t sock) {
+    httplib::default_socket_options(sock);
+    listen_fd = sock;
+  });
+
   int port = options.port;
   if (port == 0) {
     port = svr->bind_to_any_port(options.host);
@@ -475,6 +487,8 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                std::to_string(port) +
                                " (in use, or not this machine's address?)");
   }
+
+  if (listen_fd >= 0) (void)::listen(listen_fd, SOMAXCONN);
 
   if (::pipe(g_signal_pipe) != 0)
     return Status::IOError("cannot create a pipe");

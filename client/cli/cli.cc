@@ -220,7 +220,7 @@ Status RunUiCmd(Context& ctx, const std::vector<std::string>& args) {
     return s;
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  return ui::RunUiCommand(**store, args, ctx.out);
+  return ui::RunUiCommand(**store, args, ctx.out, ui::SyncHookFor(**store));
 }
 
 const std::vector<Command>& Commands();

@@ -1069,7 +1069,13 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
   try {
     std::lock_guard<std::mutex> lock(mu_);
     Handler handler(store_, sync_);
-    return handler.Handle(request);
+    ApiReply reply = handler.Handle(request);
+    // A cached statement left stepped (a one-row lookup) would hold this
+    // connection's read snapshot until the next write: the UI would then
+    // miss rows that `kbo import` or `kbo sync` write meanwhile. Each
+    // request ends with none held.
+    store_.db().ResetCached();
+    return reply;
   } catch (const std::exception& e) {
     return ErrorReply(Status::Internal(std::string("exception: ") + e.what()));
   } catch (...) {

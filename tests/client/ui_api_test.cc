@@ -374,6 +374,27 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(Body(r)["status"]["sync_available"] == true);
 }
 
+TEST_CASE("UiApi: rows another connection writes are seen by the next request",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  auto other = OpenStore(tmp.path());  // as `kbo import` in a terminal would
+  UiApi api(*store, nullptr);
+  const std::string id =
+      Create(api, "producer",
+             {{"kind", "group"}, {"name", "A"}, {"district", "5011"}});
+  // A one-row read: its statement must not keep the snapshot afterwards.
+  REQUIRE(api.Handle(Get("/api/producer/" + id)).http_status == 200);
+  RowValues row = {{"kind", Value::Text("group")},
+                   {"name", Value::Text("B")},
+                   {"district_code", Value::Text("5011")}};
+  REQUIRE(other->Record("producer", row).ok());
+  CHECK(Body(api.Handle(Get("/api/producer"))).size() == 2);
+  Create(api, "producer",
+         {{"kind", "group"}, {"name", "C"}, {"district", "5011"}});
+  CHECK(Rows(*other, "producer") == 3);
+}
+
 TEST_CASE("UiApi: store messages map to their columns", "[ui]") {
   CHECK(FieldOfMessage("producer", "otop_stars must be from 0 to 5 (got 7)") ==
         "otop_stars");

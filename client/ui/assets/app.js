@@ -201,6 +201,7 @@
     [/larger than 64 KiB/, 'err.too_large', null, ''],
     [/larger than 20 MiB|too large/, 'err.photo_too_big', () => ({ size: '>20', max: 20 }), ''],
     [/^sync not available$/, 'err.sync_unavailable', null, ''],
+    [/^this device is not enrolled/, 'err.not_enrolled', null, ''],
     [/^wrong PIN$/, 'err.wrong_pin', null, ''],
     [/^too many wrong PINs/, 'err.pin_locked', null, ''],
   ];

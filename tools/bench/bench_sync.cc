@@ -1,0 +1,171 @@
+// Sync throughput benchmark (issue #4 §14): the attendance workload of
+// ../shared/bench-workload.md recorded offline on device A, pushed to the
+// real kbo-server over loopback HTTP and pulled into a fresh device B, each
+// figure beside the raw SQLite floor for writing the same rows, measured in
+// the same run (tools/bench/sync_support.h).
+//
+// Not timed: starting the server, enrolling A and B (trainer tokens for
+// district 5011), A's parent rows (producer, workshops, one enrolment per
+// participant) pushed and pulled into B, and A recording the N marks.
+// Timed:
+//   push  SyncClient::Push on A from a fresh connection: seal the N pending
+//         row changes into signed change sets (Outbox, 2,000 rows a set),
+//         POST each, the server's checks + signature verification + merge +
+//         commit, the signed receipt verified and acknowledged on A. The
+//         seal is timed separately as well (it is part of the push).
+//   pull  SyncClient::Pull on B from a fresh connection: every signed page
+//         (2,000 row changes, the client's default) verified, decoded and
+//         applied with its cursor in one transaction, then the conflict feed.
+// Bytes on the wire: HTTP bodies (SyncSummary), per record; the HTTP
+// headers (~0.5 KB a request, 50 requests for 100,000 records) are not in
+// them.
+// The floor: a prepared INSERT of the same N rows into the same attendance
+// table in one transaction, same pragmas; the median of three runs.
+//
+// Prints one JSON line. Usage: bench_sync [N=100000]
+// The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tools/bench/sync_support.h"
+
+namespace {
+
+constexpr const char* kTool = "bench_sync";
+
+using kbo::bench::Check;
+using kbo::bench::Clock;
+using kbo::bench::Die;
+using kbo::bench::Seconds;
+using kbo::client::SyncClient;
+using kbo::client::SyncSummary;
+
+int64_t CountRows(kbo::Db& db, const char* table) {
+  kbo::Statement st(db, std::string("SELECT count(*) FROM ") + table);
+  if (!st.Step()) Check(kTool, st.status(), "count");
+  return st.ColumnInt(0);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100000;
+  if (n == 0) Die(kTool, "usage: bench_sync [N]");
+  const auto w = kbo::bench::GenerateWorkload(n, 42);
+  const std::string root = kbo::bench::MakeRoot("kbo-bench-sync");
+  const std::string data = root + "/server";
+
+  // Tokens first: the CLI creates the data folder and the server key.
+  const std::string token_a = kbo::bench::CreateToken(kTool, data);
+  const std::string token_b = kbo::bench::CreateToken(kTool, data);
+  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {});
+  if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
+
+  // ---- Setup (not timed).
+  kbo::bench::Device a;
+  {
+    auto opened = kbo::client::ClientStore::Open(root + "/a");
+    if (!opened.ok()) Check(kTool, opened.status(), "open A");
+    a.store = std::move(opened).value();
+  }
+  {
+    SyncClient c(*a.store);
+    auto e = c.Enroll(server.url(), token_a);
+    if (!e.ok()) Check(kTool, e.status(), "enrol A");
+    kbo::bench::RecordParents(kTool, a, w.records, 0, n);
+    Check(kTool, c.Push(nullptr), "A pushes its parent rows");
+  }
+  std::unique_ptr<kbo::client::ClientStore> b;
+  {
+    auto opened = kbo::client::ClientStore::Open(root + "/b");
+    if (!opened.ok()) Check(kTool, opened.status(), "open B");
+    b = std::move(opened).value();
+    SyncClient c(*b);
+    auto e = c.Enroll(server.url(), token_b);
+    if (!e.ok()) Check(kTool, e.status(), "enrol B");
+    Check(kTool, c.Pull(nullptr), "B pulls the parent rows");
+  }
+  kbo::bench::RecordAttendance(kTool, a, w.records, 0, n);
+
+  // ---- Push (timed): seal + POST + server merge + receipts.
+  size_t log_from = server.log().size();
+  SyncSummary push;
+  double seal_s = 0, push_s = 0;
+  {
+    SyncClient c(*a.store);
+    const auto t = Clock::now();
+    kbo::client::Outbox outbox(*a.store);
+    auto sealed = outbox.SealAll();
+    if (!sealed.ok()) Check(kTool, sealed.status(), "seal");
+    seal_s = Seconds(t);
+    Check(kTool, c.Push(&push), "push");
+    push_s = Seconds(t);
+  }
+  if (push.pushed_rows != n) {
+    Die(kTool, "the server acknowledged " + std::to_string(push.pushed_rows) +
+                   " row changes, not " + std::to_string(n));
+  }
+  double push_server_ms = 0;
+  kbo::bench::SumRequestMs(server.log(), log_from, "POST /v1/push",
+                           &push_server_ms);
+
+  // ---- Pull (timed): verified pages applied on B.
+  log_from = server.log().size();
+  SyncSummary pull;
+  double pull_s = 0;
+  const int64_t before = CountRows(b->db(), "attendance");
+  {
+    SyncClient c(*b);
+    const auto t = Clock::now();
+    Check(kTool, c.Pull(&pull), "pull");
+    pull_s = Seconds(t);
+  }
+  const int64_t got = CountRows(b->db(), "attendance") - before;
+  if (pull.pulled_rows != n || got != static_cast<int64_t>(n)) {
+    Die(kTool, "B pulled " + std::to_string(pull.pulled_rows) +
+                   " row changes and holds " + std::to_string(got) +
+                   " new attendance rows, not " + std::to_string(n));
+  }
+  double pull_server_ms = 0;
+  kbo::bench::SumRequestMs(server.log(), log_from, "GET /v1/pull",
+                           &pull_server_ms);
+  const long server_hwm_kib = kbo::bench::ProcStatusKib(server.pid(), "VmHWM");
+
+  // ---- The floor, same rows, same run.
+  std::vector<double> floors;
+  for (int i = 0; i < 3; ++i) {
+    floors.push_back(kbo::bench::RawFloorPerSecond(
+        kTool, root + "/raw-" + std::to_string(i) + ".db", w.records, 0, n));
+  }
+  const double floor = kbo::bench::Median(floors);
+
+  server.Stop();
+  a.store.reset();
+  b.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
+
+  const double dn = static_cast<double>(n);
+  const double push_rate = dn / push_s, pull_rate = dn / pull_s;
+  std::printf(
+      "{\"bench\":\"sync\",\"n\":%zu,"
+      "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"seal_s\":%.3f,\"server_s\":%.3f,"
+      "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f},"
+      "\"pull\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,\"pages\":%llu,"
+      "\"bytes_per_record\":%.1f,\"ratio\":%.3f},"
+      "\"floor_per_s\":%.0f,\"server_peak_mib\":%.1f,"
+      "\"target_ratio\":{\"push\":0.25,\"pull\":0.25}}\n",
+      n, push_rate, push_s, seal_s, push_server_ms / 1000.0,
+      static_cast<unsigned long long>(push.pushed_sets),
+      static_cast<double>(push.bytes_sent) / dn, push_rate / floor, pull_rate,
+      pull_s, pull_server_ms / 1000.0,
+      static_cast<unsigned long long>(pull.pull_pages),
+      static_cast<double>(pull.bytes_received) / dn, pull_rate / floor, floor,
+      static_cast<double>(server_hwm_kib) / 1024.0);
+  return 0;
+}

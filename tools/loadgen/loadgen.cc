@@ -1,0 +1,352 @@
+// Many-devices load generator (issue #4 §14): a bounded number of simulated
+// devices push to the real kbo-server over loopback at the same moment.
+//
+// Every device is real: its own ClientStore in a temp home (its own Ed25519
+// key), enrolled with its own one-time trainer token for district 5011, its
+// records taken from the attendance workload of ../shared/bench-workload.md
+// (device d gets records [d*R, (d+1)*R): 200 x 500 is exactly the 100,000
+// of bench_sync), recorded through ClientStore like bench_client_write.
+//
+// Not timed (prepare and warm-up): tokens, enrolment, each device's parent
+// rows (producer, the workshops it uses, one enrolment per participant)
+// pushed, its R marks recorded and sealed into one signed change set. The
+// seal is device-local work that 200 real tablets do on their own CPUs, so
+// it is kept out of the server's load here (bench_sync times it).
+//
+// Single-device rate, same run, same server: one more device pushes S
+// records (default 10 x R) alone, sealed in sets of R rows like the others,
+// i.e. the rate one device reaches when nothing else is pushing.
+//
+// Timed: all D devices' SyncClient::Push at once, one thread and one push
+// (one change set of R rows, one HTTP connection) per device: bounded. Each
+// latency runs from the common start to that device's verified receipt.
+// Errors: a push that fails, or whose receipt does not count R rows (the
+// client's own retries on network errors are counted apart, as retries).
+// Server memory: VmHWM (peak resident set) of the kbo-server process.
+//
+// Prints one JSON line.
+// Usage: loadgen [--devices D=200] [--records R=500] [--solo-records S=10R]
+//                [--setup-threads T=2]
+// The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
+#include <unistd.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tools/bench/sync_support.h"
+
+namespace {
+
+constexpr const char* kTool = "loadgen";
+
+using kbo::bench::Check;
+using kbo::bench::Clock;
+using kbo::bench::Die;
+using kbo::bench::Seconds;
+using kbo::client::SyncClient;
+using kbo::client::SyncSummary;
+
+struct Options {
+  size_t devices = 200;
+  size_t records = 500;
+  size_t solo_records = 0;  // 0: 10 x records
+  size_t setup_threads = 2;
+};
+
+Options ParseArgs(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    auto value = [&]() -> size_t {
+      if (i + 1 >= argc) Die(kTool, arg + " needs a number");
+      return std::strtoul(argv[++i], nullptr, 10);
+    };
+    if (arg == "--devices") {
+      o.devices = value();
+    } else if (arg == "--records") {
+      o.records = value();
+    } else if (arg == "--solo-records") {
+      o.solo_records = value();
+    } else if (arg == "--setup-threads") {
+      o.setup_threads = value();
+    } else {
+      Die(kTool,
+          "usage: loadgen [--devices 200] [--records 500] "
+          "[--solo-records 5000] [--setup-threads 2]");
+    }
+  }
+  if (o.solo_records == 0) o.solo_records = 10 * o.records;
+  if (o.devices == 0 || o.records == 0 || o.setup_threads == 0) {
+    Die(kTool, "--devices, --records and --setup-threads must be > 0");
+  }
+  return o;
+}
+
+// TcpExt ListenOverflows (system-wide): connections the kernel dropped
+// because a listen queue was full. A diagnostic for the accept backlog.
+long ListenOverflows() {
+  std::ifstream in("/proc/net/netstat");
+  std::string names, values;
+  while (std::getline(in, names) && std::getline(in, values)) {
+    if (names.rfind("TcpExt:", 0) != 0) continue;
+    std::istringstream n(names), v(values);
+    std::string name, val;
+    while (n >> name && v >> val) {
+      if (name == "ListenOverflows") return std::strtol(val.c_str(), nullptr, 10);
+    }
+  }
+  return -1;
+}
+
+// Opens, enrols and prepares one device with records [begin, end): parent
+// rows pushed, marks recorded and sealed in sets of `set_rows`.
+void PrepareDevice(kbo::bench::Device& d, const std::string& home,
+                   const std::string& url, const std::string& token,
+                   const std::vector<kbo::bench::AttendanceRecord>& records,
+                   size_t begin, size_t end, size_t set_rows) {
+  auto opened = kbo::client::ClientStore::Open(home);
+  if (!opened.ok()) Check(kTool, opened.status(), "open " + home);
+  d.store = std::move(opened).value();
+  SyncClient c(*d.store);
+  auto e = c.Enroll(url, token);
+  if (!e.ok()) Check(kTool, e.status(), "enrol " + home);
+  kbo::bench::RecordParents(kTool, d, records, begin, end);
+  Check(kTool, c.Push(nullptr), "warm-up push of " + home);
+  kbo::bench::RecordAttendance(kTool, d, records, begin, end);
+  kbo::client::Outbox outbox(*d.store);
+  auto sealed = outbox.SealAll(set_rows);
+  if (!sealed.ok()) Check(kTool, sealed.status(), "seal " + home);
+}
+
+// The real transport, noting why an exchange failed (each failure is retried
+// by SyncClient after a back-off, and counted as a retry).
+class NotingTransport : public kbo::client::HttpTransport {
+ public:
+  NotingTransport(std::mutex* mu, std::map<std::string, size_t>* causes)
+      : inner_(kbo::client::NewHttpTransport(kbo::client::HttpTimeouts{})),
+        mu_(mu),
+        causes_(causes) {}
+  kbo::Result<kbo::client::HttpResponse> Send(
+      const std::string& base_url,
+      const kbo::client::HttpRequest& request) override {
+    auto r = inner_->Send(base_url, request);
+    if (!r.ok()) {
+      std::lock_guard<std::mutex> lock(*mu_);
+      ++(*causes_)[r.status().message()];
+    }
+    return r;
+  }
+
+ private:
+  std::unique_ptr<kbo::client::HttpTransport> inner_;
+  std::mutex* mu_;
+  std::map<std::string, size_t>* causes_;
+};
+
+struct DeviceRun {
+  double latency_ms = 0;
+  bool ok = false;
+  std::string error;
+};
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  // Nearest rank.
+  size_t rank = static_cast<size_t>(p / 100.0 * static_cast<double>(v.size()) + 0.999999);
+  rank = std::min(std::max<size_t>(rank, 1), v.size());
+  return v[rank - 1];
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options opt = ParseArgs(argc, argv);
+  const size_t total = opt.devices * opt.records;
+  const auto w =
+      kbo::bench::GenerateWorkload(std::max(total, opt.solo_records), 42);
+  const std::string root = kbo::bench::MakeRoot("kbo-loadgen");
+  const std::string data = root + "/server";
+  const auto setup_start = Clock::now();
+
+  // ---- Prepare (not timed).
+  std::vector<std::string> tokens;
+  for (size_t i = 0; i <= opt.devices; ++i)
+    tokens.push_back(kbo::bench::CreateToken(kTool, data));
+  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {});
+  if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
+  const std::string url = server.url();
+
+  std::vector<kbo::bench::Device> devices(opt.devices);
+  {
+    std::atomic<size_t> next{0};
+    std::vector<std::thread> workers;
+    for (size_t t = 0; t < std::min(opt.setup_threads, opt.devices); ++t) {
+      workers.emplace_back([&] {
+        for (size_t d = next++; d < opt.devices; d = next++) {
+          PrepareDevice(devices[d], root + "/dev-" + std::to_string(d), url,
+                        tokens[d], w.records, d * opt.records,
+                        (d + 1) * opt.records, opt.records);
+        }
+      });
+    }
+    for (std::thread& t : workers) t.join();
+  }
+  kbo::bench::Device solo;
+  PrepareDevice(solo, root + "/solo", url, tokens[opt.devices], w.records, 0,
+                opt.solo_records, opt.records);
+  const double setup_s = Seconds(setup_start);
+
+  // ---- One device alone (timed): the single-device rate of this run.
+  double solo_s = 0;
+  SyncSummary solo_summary;
+  {
+    SyncClient c(*solo.store);
+    const auto t = Clock::now();
+    Check(kTool, c.Push(&solo_summary), "solo push");
+    solo_s = Seconds(t);
+  }
+  if (solo_summary.pushed_rows != opt.solo_records) {
+    Die(kTool, "the solo push was acknowledged for " +
+                   std::to_string(solo_summary.pushed_rows) + " rows");
+  }
+  const double solo_rate = static_cast<double>(opt.solo_records) / solo_s;
+
+  // ---- All devices at once (timed).
+  const size_t log_from = server.log().size();
+  const long overflows_before = ListenOverflows();
+  std::vector<DeviceRun> runs(opt.devices);
+  std::atomic<uint64_t> retries{0};
+  std::mutex causes_mu;
+  std::map<std::string, size_t> causes;  // failed exchanges by reason
+  std::mutex mu;
+  std::condition_variable cv;
+  bool go = false;
+  Clock::time_point start;
+  std::vector<Clock::time_point> ends(opt.devices);
+  std::vector<std::thread> threads;
+  threads.reserve(opt.devices);
+  for (size_t d = 0; d < opt.devices; ++d) {
+    threads.emplace_back([&, d] {
+      NotingTransport transport(&causes_mu, &causes);
+      kbo::client::SyncOptions so;
+      so.transport = &transport;
+      so.sleep_ms = [&retries](int64_t ms) {
+        ++retries;
+        std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+      };
+      SyncSummary summary;
+      kbo::Status s;
+      {
+        // One client, one connection, one push; closed when it returns.
+        SyncClient c(*devices[d].store, so);
+        {
+          std::unique_lock<std::mutex> lock(mu);
+          cv.wait(lock, [&] { return go; });
+        }
+        s = c.Push(&summary);
+      }
+      ends[d] = Clock::now();
+      DeviceRun& r = runs[d];
+      r.ok = s.ok() && summary.pushed_rows == opt.records;
+      if (!s.ok()) {
+        r.error = s.ToString();
+      } else if (!r.ok) {
+        r.error = "receipt for " + std::to_string(summary.pushed_rows) +
+                  " rows, not " + std::to_string(opt.records);
+      }
+    });
+  }
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    start = Clock::now();
+    go = true;
+  }
+  cv.notify_all();
+  for (std::thread& t : threads) t.join();
+  Clock::time_point last = start;
+  std::vector<double> latencies;
+  size_t errors = 0;
+  std::string first_error;
+  for (size_t d = 0; d < opt.devices; ++d) {
+    last = std::max(last, ends[d]);
+    runs[d].latency_ms =
+        std::chrono::duration<double, std::milli>(ends[d] - start).count();
+    latencies.push_back(runs[d].latency_ms);
+    if (!runs[d].ok) {
+      ++errors;
+      if (first_error.empty()) first_error = runs[d].error;
+    }
+  }
+  const double wall_s = std::chrono::duration<double>(last - start).count();
+  const long overflows = ListenOverflows() - overflows_before;
+  const std::string log = server.log();
+  size_t logged_ok = 0;
+  for (size_t at = log.find(" POST /v1/push 200 ", log_from);
+       at != std::string::npos; at = log.find(" POST /v1/push 200 ", at + 1)) {
+    ++logged_ok;
+  }
+  const long hwm_kib = kbo::bench::ProcStatusKib(server.pid(), "VmHWM");
+  const long rss_kib = kbo::bench::ProcStatusKib(server.pid(), "VmRSS");
+  for (const auto& [why, count] : causes) {
+    std::fprintf(stderr, "loadgen: %zu exchange(s) failed and were retried: %s\n",
+                 count, why.c_str());
+  }
+  if (!first_error.empty()) {
+    std::fprintf(stderr, "loadgen: %zu push(es) failed; first: %s\n", errors,
+                 first_error.c_str());
+  }
+
+  server.Stop();
+  // Every acknowledged mark must be on the server: count them in its file.
+  const size_t expected = total + opt.solo_records;
+  int64_t stored = -1;
+  {
+    auto db = kbo::Db::Open(data + "/server.db");
+    if (!db.ok()) Check(kTool, db.status(), "open server.db");
+    kbo::Statement st(**db, "SELECT count(*) FROM attendance");
+    if (st.Step()) stored = st.ColumnInt(0);
+  }
+  if (stored != static_cast<int64_t>(expected)) {
+    std::fprintf(stderr, "loadgen: the server holds %lld attendance rows, not %zu\n",
+                 static_cast<long long>(stored), expected);
+    ++errors;
+  }
+  devices.clear();
+  solo.store.reset();
+  std::error_code ec;
+  std::filesystem::remove_all(root, ec);
+
+  const double rate = static_cast<double>(total) / wall_s;
+  const double hwm_mib = static_cast<double>(hwm_kib) / 1024.0;
+  std::printf(
+      "{\"bench\":\"loadgen\",\"devices\":%zu,\"records_per_device\":%zu,"
+      "\"records\":%zu,\"s\":%.3f,\"per_s\":%.0f,"
+      "\"latency_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
+      "\"errors\":%zu,\"retries\":%llu,\"server_pushes_ok\":%zu,"
+      "\"server_rows\":%lld,"
+      "\"listen_overflows\":%ld,"
+      "\"solo\":{\"records\":%zu,\"sets\":%llu,\"per_s\":%.0f},"
+      "\"ratio_vs_solo\":%.3f,\"server_peak_mib\":%.1f,\"server_rss_mib\":%.1f,"
+      "\"setup_s\":%.1f,"
+      "\"targets\":{\"errors\":0,\"ratio_vs_solo\":0.5,\"server_peak_mib\":256}}\n",
+      opt.devices, opt.records, total, wall_s, rate,
+      Percentile(latencies, 50), Percentile(latencies, 99),
+      Percentile(latencies, 100), errors,
+      static_cast<unsigned long long>(retries.load()), logged_ok,
+      static_cast<long long>(stored),
+      overflows, opt.solo_records,
+      static_cast<unsigned long long>(solo_summary.pushed_sets),
+      solo_rate, rate / solo_rate, hwm_mib,
+      static_cast<double>(rss_kib) / 1024.0, setup_s);
+  return errors == 0 ? 0 : 1;
+}
