@@ -212,7 +212,7 @@ TEST_CASE("BlobStore: AddPhotoBytes names the photo as told", "[blob]") {
   CHECK(store.Has(good->sha256));
 }
 
-TEST_CASE("BlobStore: Read detects a damaged blob; adding again repairs it",
+TEST_CASE("BlobStore: Read detects a damaged blob, adding again repairs it",
           "[blob]") {
   testing::TempDir home;
   BlobStore store(home.File("blobs"));

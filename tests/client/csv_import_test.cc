@@ -123,7 +123,7 @@ TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
   CHECK(LiveRows(*store, "producer") == 0);
 }
 
-TEST_CASE("ImportCsv: enrolments; a row naming a missing workshop is not found",
+TEST_CASE("ImportCsv: enrolments, a row naming a missing workshop is not found",
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);
@@ -167,7 +167,7 @@ TEST_CASE("ImportCsv: enrolments; a row naming a missing workshop is not found",
   CHECK(Text((*rows)[1], "district_code") == "5011");  // from the workshop
 }
 
-TEST_CASE("ImportCsv: a header alone imports nothing; unknown entity refused",
+TEST_CASE("ImportCsv: a header alone imports nothing, unknown entity refused",
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);

@@ -347,7 +347,7 @@ TEST_CASE("ImageInfo: a JPEG without EXIF has a size and nothing else",
 }
 
 TEST_CASE(
-    "ImageInfo: progressive and other SOFn frames give the size; DHT, "
+    "ImageInfo: progressive and other SOFn frames give the size, DHT, "
     "JPG and DAC do not",
     "[image]") {
   for (uint8_t sof :

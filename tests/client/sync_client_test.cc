@@ -408,7 +408,7 @@ TEST_CASE("Sync: a pull page is verified before it is decoded", "[sync]") {
   }
 }
 
-TEST_CASE("Sync: server URLs are normalized; paths and other schemes refused",
+TEST_CASE("Sync: server URLs are normalized, paths and other schemes refused",
           "[sync]") {
   CHECK(*NormalizeServerUrl("HTTP://Example.ORG:8787/") ==
         "http://example.org:8787");

@@ -155,7 +155,7 @@ std::string BigPng(size_t extra) {
 }
 
 TEST_CASE("Faults: a photo upload cut half-way resumes from the server's last "
-          "chunk; a chunk with wrong bytes is refused", "[fault][integration][photo]") {
+          "chunk, a chunk with wrong bytes is refused", "[fault][integration][photo]") {
   Field f;
   const Device d = Load(f, f.Enrolled("officer", "field_officer", "5011"));
   const std::string p = f.Add(d.home, NewProducer("มีรูป"));

@@ -150,7 +150,7 @@ TEST_CASE("Sync: a change set pushed again is applied once", "[sync][integration
   CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
 }
 
-TEST_CASE("Sync: tokens are one-time and expire; revoked devices are refused",
+TEST_CASE("Sync: tokens are one-time and expire, revoked devices are refused",
           "[sync][integration][enrol]") {
   Field f;
   const std::string token = f.Token("trainer", "5011");
@@ -172,7 +172,7 @@ TEST_CASE("Sync: tokens are one-time and expire; revoked devices are refused",
   CHECK(f.KboJson(a, {"status"})["pending_changes"] == 1);  // kept
 }
 
-TEST_CASE("Sync: no server, exit 4 and everything kept; a restarted server keeps "
+TEST_CASE("Sync: no server, exit 4 and everything kept, a restarted server keeps "
           "everything", "[sync][integration]") {
   Field f;
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");

@@ -121,7 +121,7 @@ TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
 }
 
 TEST_CASE(
-    "BlobService: names must be 64 lowercase hex digits; chunks and totals "
+    "BlobService: names must be 64 lowercase hex digits, chunks and totals "
     "are bounded",
     "[server][blob][untrusted]") {
   ServerFixture f;

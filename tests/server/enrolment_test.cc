@@ -121,7 +121,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "Enrolment: a device id enrolled with another key is refused; the same "
+    "Enrolment: a device id enrolled with another key is refused, the same "
     "key may take a new token",
     "[server][enrol]") {
   ServerFixture f;

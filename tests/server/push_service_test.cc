@@ -202,7 +202,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "PushService: a Phrao device cannot write Fang's rows; nothing of the "
+    "PushService: a Phrao device cannot write Fang's rows, nothing of the "
     "set is stored",
     "[server][push][scope]") {
   ServerFixture f;
@@ -333,7 +333,7 @@ TEST_CASE(
 
 TEST_CASE(
     "PushService: concurrent edits of one cell record a conflict with both "
-    "values; edits of other columns do not",
+    "values, edits of other columns do not",
     "[server][push][conflict]") {
   ServerFixture f;
   TestDevice officer, trainer;
@@ -389,7 +389,7 @@ TEST_CASE(
 
 TEST_CASE(
     "PushService: a bundle's change set is authenticated by its own "
-    "signature; revoked or unknown devices are refused",
+    "signature, revoked or unknown devices are refused",
     "[server][push][bundle]") {
   ServerFixture f;
   TestDevice trainer, stranger;

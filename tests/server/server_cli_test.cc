@@ -61,7 +61,7 @@ json EnrollOverHttp(const std::string& data, int port, const TestDevice& device,
 }
 
 TEST_CASE(
-    "kbo-server CLI: token create prints the token alone; usage errors exit 2",
+    "kbo-server CLI: token create prints the token alone, usage errors exit 2",
     "[server][cli]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
@@ -93,7 +93,7 @@ TEST_CASE(
 }
 
 TEST_CASE(
-    "kbo-server serve: enrol, push, pull, replay and limits over real HTTP; "
+    "kbo-server serve: enrol, push, pull, replay and limits over real HTTP, "
     "SIGTERM stops it cleanly and a restart keeps everything",
     "[server][process]") {
   kbo::testing::TempDir tmp;

@@ -219,7 +219,7 @@ TEST_CASE("Apply: unknown entity or column, and a column written twice, are refu
   CHECK(ApplyRowChange(*db, row, {}).code() == Code::kInvalidArgument);
 }
 
-TEST_CASE("Apply: a delete is a tombstone; the row and its values stay",
+TEST_CASE("Apply: a delete is a tombstone, the row and its values stay",
           "[apply]") {
   auto db = NewReplica();
   TestDevice a;

@@ -63,7 +63,7 @@ TEST_CASE("Csv: quoted fields hold commas, doubled quotes and line breaks",
   CHECK(Lines(*r) == std::vector<size_t>{1, 2, 3, 6});
 }
 
-TEST_CASE("Csv: a byte order mark is skipped; blank lines are skipped",
+TEST_CASE("Csv: a byte order mark is skipped, blank lines are skipped",
           "[csv]") {
   const std::string text = std::string(kUtf8Bom) +
                            "code,name_th\r\n"

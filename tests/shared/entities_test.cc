@@ -730,7 +730,7 @@ TEST_CASE("Entities: Thai text round-trips unchanged", "[entities]") {
 // ---- System column
 // ---------------------------------------------------------------
 
-TEST_CASE("Entities: deleted is 0 or 1; unknown columns are refused",
+TEST_CASE("Entities: deleted is 0 or 1, unknown columns are refused",
           "[entities]") {
   for (const Entity& e : Catalogue()) {
     CAPTURE(e.name);
