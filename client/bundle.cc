@@ -48,7 +48,7 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
       return s;
     }
     Statement st(store.db(),
-                 "SELECT count(*) FROM outbox WHERE change_set_seq = ?1");
+                 "SELECT row_count FROM change_set WHERE seq = ?1");
     st.Bind(1, static_cast<int64_t>(set.seq));
     if (st.Step()) summary.rows += static_cast<uint64_t>(st.ColumnInt(0));
     if (!st.status().ok()) return st.status();

@@ -1,6 +1,8 @@
 #include "client/outbox.h"
 
+#include <algorithm>
 #include <cstring>
+#include <vector>
 
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
@@ -59,23 +61,91 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
     }
     if (!st.status().ok()) return st.status();
   }
-  int64_t last_id = 0;
+  // Which pending rows go into this set. Entries are taken oldest first;
+  // an action (its entries share COALESCE(action_id, id)) goes whole into
+  // one set if it fits in max_rows. One that does not fit in what is left
+  // of the set waits for the next set; one larger than max_rows is split in
+  // order, max_rows rows per set, starting a set of its own.
+  struct Take {
+    int64_t id;
+    int64_t first;  // rows [first, first + count) of the entry
+    int64_t count;
+    int64_t total;  // the entry's row_count
+  };
+  std::vector<Take> takes;
   {
-    Statement st(db, "SELECT id, cells FROM outbox WHERE change_set_seq IS NULL "
-                     "ORDER BY id LIMIT ?1");
-    st.Bind(1, static_cast<int64_t>(max_rows));
-    while (st.Step()) {
-      last_id = st.ColumnInt(0);
-      Result<ChangeSet> one = DecodeChangeSet(st.ColumnBlob(1));
-      if (!one.ok() || one->rows.size() != 1) {
-        return Status::Corruption("outbox entry " + std::to_string(last_id) +
+    const int64_t cap = static_cast<int64_t>(max_rows);
+    int64_t taken = 0;
+    bool full = cap == 0;
+    std::vector<Take> group;  // the pending rows of one action
+    int64_t group_key = 0, group_rows = 0;
+    // Decides on the action in `group`; false once the set is closed.
+    auto decide = [&]() {
+      if (group.empty()) return true;
+      if (taken + group_rows <= cap) {
+        takes.insert(takes.end(), group.begin(), group.end());
+        taken += group_rows;
+      } else if (taken == 0) {
+        for (Take t : group) {
+          if (taken == cap) break;
+          t.count = std::min(t.count, cap - taken);
+          takes.push_back(t);
+          taken += t.count;
+        }
+        full = true;
+      } else {
+        full = true;
+      }
+      group.clear();
+      group_rows = 0;
+      return !full && taken < cap;
+    };
+    Statement st(db, "SELECT id, COALESCE(action_id, id), row_count, sealed_rows "
+                     "FROM outbox WHERE change_set_seq IS NULL ORDER BY id");
+    while (!full && st.Step()) {
+      const int64_t id = st.ColumnInt(0);
+      const int64_t key = st.ColumnInt(1);
+      const int64_t total = st.ColumnInt(2);
+      const int64_t sealed_rows = st.ColumnInt(3);
+      if (total <= 0 || sealed_rows < 0 || sealed_rows >= total) {
+        return Status::Corruption("outbox entry " + std::to_string(id) +
                                   " in field.db is damaged");
       }
-      cs.rows.push_back(std::move(one->rows[0]));
+      if (!group.empty() && key != group_key && !decide()) break;
+      group_key = key;
+      group.push_back({id, sealed_rows, total - sealed_rows, total});
+      group_rows += total - sealed_rows;
     }
     if (!st.status().ok()) return st.status();
+    if (!full) decide();
   }
-  if (cs.rows.empty()) return std::optional<SealedChangeSet>();
+  if (takes.empty()) return std::optional<SealedChangeSet>();
+
+  {
+    // Local, trusted bytes, but checked as any: a damaged entry is refused,
+    // never signed.
+    DecodeLimits limits;
+    limits.max_bytes = size_t{256} << 20;
+    limits.max_rows = 1u << 30;
+    Statement& st = db.Cached("SELECT cells FROM outbox WHERE id = ?1");
+    for (const Take& t : takes) {
+      (void)st.Reset();
+      st.Bind(1, t.id);
+      if (!st.Step()) {
+        if (!st.status().ok()) return st.status();
+        return Status::Corruption("outbox entry " + std::to_string(t.id) + " vanished");
+      }
+      Result<ChangeSet> entry = DecodeChangeSet(st.ColumnBlob(0), limits);
+      if (!entry.ok() || entry->rows.size() != static_cast<size_t>(t.total)) {
+        return Status::Corruption("outbox entry " + std::to_string(t.id) +
+                                  " in field.db is damaged");
+      }
+      for (int64_t i = t.first; i < t.first + t.count; ++i) {
+        cs.rows.push_back(std::move(entry->rows[static_cast<size_t>(i)]));
+      }
+    }
+    (void)st.Reset();
+  }
 
   SealedChangeSet sealed;
   sealed.seq = cs.seq;
@@ -83,22 +153,38 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
   sealed.signature = store_.key().Sign(kChangeSetDomain, sealed.bytes);
   sealed.hash = HashChangeSetBytes(sealed.bytes);
   {
-    Statement st(db, "INSERT INTO change_set (seq, hash, bytes, signature, created_at) "
-                     "VALUES (?1, ?2, ?3, ?4, ?5)");
+    Statement st(db, "INSERT INTO change_set (seq, hash, bytes, signature, created_at, "
+                     "row_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     st.Bind(1, static_cast<int64_t>(sealed.seq))
         .BindBlob(2, std::string_view(reinterpret_cast<const char*>(sealed.hash.data()),
                                       sealed.hash.size()))
         .BindBlob(3, sealed.bytes)
         .BindBlob(4, std::string_view(reinterpret_cast<const char*>(sealed.signature.data()),
                                       sealed.signature.size()))
-        .Bind(5, std::string_view(store_.NowIso()));
+        .Bind(5, std::string_view(store_.NowIso()))
+        .Bind(6, static_cast<int64_t>(cs.rows.size()));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   {
-    Statement st(db, "UPDATE outbox SET change_set_seq = ?1 "
-                     "WHERE change_set_seq IS NULL AND id <= ?2");
-    st.Bind(1, static_cast<int64_t>(sealed.seq)).Bind(2, last_id);
-    if (Status s = st.Run(); !s.ok()) return s;
+    // Every pending entry up to the last one taken whole is now sealed
+    // (entries are taken in order, none skipped); only the last take may be
+    // part of an entry.
+    int64_t last_whole = 0;
+    for (const Take& t : takes) {
+      if (t.first + t.count == t.total) last_whole = t.id;
+    }
+    if (last_whole != 0) {
+      Statement st(db, "UPDATE outbox SET change_set_seq = ?1, sealed_rows = row_count "
+                       "WHERE change_set_seq IS NULL AND id <= ?2");
+      st.Bind(1, static_cast<int64_t>(sealed.seq)).Bind(2, last_whole);
+      if (Status s = st.Run(); !s.ok()) return s;
+    }
+    const Take& last = takes.back();
+    if (last.first + last.count != last.total) {
+      Statement st(db, "UPDATE outbox SET sealed_rows = ?2 WHERE id = ?1");
+      st.Bind(1, last.id).Bind(2, last.first + last.count);
+      if (Status s = st.Run(); !s.ok()) return s;
+    }
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   return std::optional<SealedChangeSet>(std::move(sealed));

@@ -54,6 +54,38 @@ StoredRow ReadRow(const Entity& e, Statement& st) {
   return row;
 }
 
+// The canonical text of a uuid in a caller's buffer (no allocation).
+std::string_view IdText(const Uuid& u, char (&out)[36]) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t o = 0;
+  for (size_t i = 0; i < u.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = kHex[u.bytes[i] >> 4];
+    out[o++] = kHex[u.bytes[i] & 0x0f];
+  }
+  return std::string_view(out, sizeof out);
+}
+
+// Bytes `row` takes in an encoded change set (docs/changeset-format.md).
+size_t EncodedSize(const RowChange& row) {
+  size_t n = 4 + row.entity.size() + 16 + (8 + 4 + 16) + 4;
+  for (const CellWrite& c : row.cells) {
+    n += 4 + c.column.size() + 1 + 8;
+    switch (c.value.type()) {
+      case Value::Type::kNull: break;
+      case Value::Type::kInteger:
+      case Value::Type::kReal: n += 8; break;
+      case Value::Type::kText:
+      case Value::Type::kBlob: n += 4 + c.value.text().size(); break;
+    }
+  }
+  return n;
+}
+
+// Keys of statements cached by Db::CachedBy.
+const char kFindKey = 0;
+const char kOutboxInsertKey = 0;
+
 bool IsNaturalKey(const Entity& e, std::string_view column) {
   for (std::string_view k : e.natural_key) {
     if (k == column) return true;
@@ -182,25 +214,36 @@ Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view c
 }
 
 Result<std::optional<StoredRow>> ClientStore::Find(const Entity& e, const Uuid& id) {
-  Statement& st = db_->Cached("SELECT " + SelectColumns(e) + " FROM " +
-                              std::string(e.name) + " WHERE id = ?1");
-  st.Bind(1, std::string_view(id.ToString()));
+  Statement& st = db_->CachedBy(&kFindKey, static_cast<uint64_t>(&e - Catalogue().data()),
+                                [&e] {
+                                  return "SELECT " + SelectColumns(e) + " FROM " +
+                                         std::string(e.name) + " WHERE id = ?1";
+                                });
+  char text[36];
+  st.BindNoCopy(1, IdText(id, text));
   std::optional<StoredRow> row;
   if (st.Step()) row = ReadRow(e, st);
   if (!st.status().ok()) return st.status();
+  (void)st.Reset();  // done with it, and with `text` bound
   return row;
 }
 
 Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
                                     RowValues* row) {
-  // Every reference must name a live row.
-  std::map<std::string, StoredRow> parents;
+  // Every reference must name a live row. The parents found, by column:
+  // rows of the batch's cache, or of `found` (reserved: addresses stay put).
+  struct Parent {
+    std::string_view column;
+    const StoredRow* row;
+  };
+  std::vector<Parent> parents;
+  std::vector<StoredRow> found_rows;
   for (const Column& c : e.columns) {
     if (c.type != ColumnType::kRef) continue;
     // An edit checks only what it changes: a product whose producer was
     // deleted can still have its description corrected.
-    if (changed && !changed->count(c.name) &&
-        !(c.ref_entity.empty() && changed->count("subject_type"))) {
+    if (changed && changed->find(c.name) == changed->end() &&
+        !(c.ref_entity.empty() && changed->find("subject_type") != changed->end())) {
       continue;
     }
     auto it = row->find(c.name);
@@ -215,14 +258,23 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     const Entity* te = FindEntity(target);
     if (!te) return Status::InvalidArgument("unknown entity '" + std::string(target) + "'");
-    Result<Uuid> ref = Uuid::Parse(it->second.text());
+    if (parents.empty()) {
+      parents.reserve(e.columns.size());
+      found_rows.reserve(e.columns.size());
+    }
+    const std::string& text = it->second.text();
+    // In a batch, parents are read once: nothing else writes them meanwhile.
+    std::map<std::string, StoredRow, std::less<>>* cache =
+        in_batch_ ? &parent_cache_[te] : nullptr;
+    if (cache) {
+      if (auto hit = cache->find(text); hit != cache->end()) {
+        parents.push_back({c.name, &hit->second});
+        continue;
+      }
+    }
+    Result<Uuid> ref = Uuid::Parse(text);
     if (!ref.ok()) {
       return Status::InvalidArgument(std::string(c.name) + ": " + ref.status().message());
-    }
-    const std::string cache_key = std::string(te->name) + ":" + ref->ToString();
-    if (auto cached = parent_cache_.find(cache_key); cached != parent_cache_.end()) {
-      parents[std::string(c.name)] = cached->second;
-      continue;
     }
     auto found = Find(*te, *ref);
     if (!found.ok()) return found.status();
@@ -231,98 +283,191 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
                               ref->ToString() +
                               (found->has_value() ? " (it was deleted)" : ""));
     }
-    // In a batch, parents are read once: nothing else writes them meanwhile.
-    if (in_batch_) parent_cache_[cache_key] = **found;
-    parents[std::string(c.name)] = std::move(**found);
+    if (cache) {
+      auto added = cache->emplace(text, std::move(**found)).first;
+      parents.push_back({c.name, &added->second});
+    } else {
+      found_rows.push_back(std::move(**found));
+      parents.push_back({c.name, &found_rows.back()});
+    }
   }
+  auto parent_of = [&parents](std::string_view column) -> const StoredRow* {
+    for (const Parent& p : parents) {
+      if (p.column == column) return p.row;
+    }
+    return nullptr;
+  };
   // Inherit the parent's district when none was given.
   const std::string_view parent_col = DistrictParentColumn(e.name);
   if (!parent_col.empty()) {
     auto district = row->find(kDistrictColumn);
-    auto parent = parents.find(std::string(parent_col));
-    if ((district == row->end() || district->second.is_null()) &&
-        parent != parents.end()) {
+    const StoredRow* parent = parent_of(parent_col);
+    if ((district == row->end() || district->second.is_null()) && parent != nullptr) {
+      auto inherited = parent->values.find(kDistrictColumn);
       (*row)[std::string(kDistrictColumn)] =
-          parent->second.values[std::string(kDistrictColumn)];
+          inherited != parent->values.end() ? inherited->second : Value();
     }
   }
   if (e.name == "attendance") {
-    auto ws = parents.find("workshop_id");
-    auto en = parents.find("enrolment_id");
+    const StoredRow* ws = parent_of("workshop_id");
+    const StoredRow* en = parent_of("enrolment_id");
     auto day = row->find("day");
-    if (ws != parents.end() && day != row->end() && !day->second.is_null()) {
-      const Value& days = ws->second.values["days"];
-      const int64_t n = days.is_null() ? 5 : days.integer();
+    if (ws != nullptr && day != row->end() && !day->second.is_null()) {
+      auto days_it = ws->values.find("days");
+      const int64_t n = days_it == ws->values.end() || days_it->second.is_null()
+                            ? 5
+                            : days_it->second.integer();
       if (day->second.integer() < 1 || day->second.integer() > n) {
         return Status::InvalidArgument(
             "day " + std::to_string(day->second.integer()) +
             " is outside the workshop's days (1 to " + std::to_string(n) + ")");
       }
     }
-    if (ws != parents.end() && en != parents.end() &&
-        en->second.values["workshop_id"] != Value::Text(ws->second.id.ToString())) {
-      return Status::InvalidArgument("enrolment " + en->second.id.ToString() +
-                                     " belongs to another workshop");
+    if (ws != nullptr && en != nullptr) {
+      char ws_text[36];
+      auto en_ws = en->values.find("workshop_id");
+      const bool same = en_ws != en->values.end() &&
+                        en_ws->second.type() == Value::Type::kText &&
+                        en_ws->second.text() == IdText(ws->id, ws_text);
+      if (!same) {
+        return Status::InvalidArgument("enrolment " + en->id.ToString() +
+                                       " belongs to another workshop");
+      }
     }
   }
   return Status();
 }
 
-Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, const RowValues& cells) {
-  ChangeSet one;
-  one.device = device_id_;
-  one.rows.emplace_back();
-  RowChange& change = one.rows.back();
+Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells,
+                               bool validated, bool absent) {
+  RowChange change;
   change.entity = std::string(e.name);
   change.row_id = id;
   change.hlc = clock_->Now();
-  change.cells.reserve(cells.size());
-  for (const auto& [column, value] : cells) change.cells.push_back(CellWrite{column, value, 0});
+  change.cells.reserve(cells->size());
+  for (auto& [column, value] : *cells) {
+    change.cells.push_back(CellWrite{column, std::move(value), 0});
+  }
   // Applies locally and fills each cell's base from the replica's versions.
-  if (Status s = ApplyLocalRowChange(*db_, &change); !s.ok()) return s;
-  Statement& st = db_->Cached(
-      "INSERT INTO outbox (entity, row_id, hlc, cells, created_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
-  st.Bind(1, e.name)
-      .Bind(2, std::string_view(id.ToString()))
-      .Bind(3, std::string_view(change.hlc.ToString()))
-      .BindBlob(4, EncodeChangeSet(one))
-      .Bind(5, std::string_view(NowIso()));
-  if (Status s = st.Run(); !s.ok()) return s;
-  // In a batch the clock is saved once, before the batch commits.
-  return in_batch_ ? Status() : SaveClock();
+  ApplyOptions options;
+  options.cells_validated = validated;
+  options.row_absent = absent;
+  if (Status s = ApplyLocalRowChange(*db_, &change, options); !s.ok()) {
+    // Taken as new, but the row exists (the same key recorded again):
+    // nothing was written; the values go back for the caller to retry.
+    for (CellWrite& c : change.cells) (*cells)[c.column] = std::move(c.value);
+    return s;
+  }
+  action_bytes_ += EncodedSize(change);
+  action_rows_.push_back(std::move(change));
+  if (action_rows_.size() >= kOutboxEntryMaxRows || action_bytes_ >= kOutboxEntryMaxBytes) {
+    return FlushOutbox();
+  }
+  return Status();
 }
 
+Status ClientStore::FlushOutbox() {
+  if (action_rows_.empty()) return Status();
+  ChangeSet entry;
+  entry.device = device_id_;
+  entry.rows = std::move(action_rows_);
+  action_rows_.clear();
+  action_bytes_ = 0;
+  const std::string encoded = EncodeChangeSet(entry);
+  Statement& st = db_->CachedBy(&kOutboxInsertKey, 0, [] {
+    return std::string(
+        "INSERT INTO outbox (action_id, row_count, cells, created_at) "
+        "VALUES (?1, ?2, ?3, ?4)");
+  });
+  if (action_id_ != 0) {
+    st.Bind(1, action_id_);
+  } else {
+    st.BindNull(1);
+  }
+  st.Bind(2, static_cast<int64_t>(entry.rows.size()))
+      .BindBlobNoCopy(3, encoded)
+      .Bind(4, std::string_view(NowIso()));
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (action_id_ == 0) action_id_ = db_->LastInsertRowId();
+  return Status();
+}
+
+Status ClientStore::FinishAction() {
+  if (Status s = FlushOutbox(); !s.ok()) return s;
+  return SaveClock();
+}
+
+// One user action: starts with nothing pending and, however it ends, leaves
+// nothing pending (on an error the transaction rolls back what was written).
+class ClientStore::ActionScope {
+ public:
+  explicit ActionScope(ClientStore* store, bool batch = false) : store_(store) {
+    Clear();
+    store_->in_batch_ = batch;
+  }
+  ~ActionScope() { Clear(); }
+  ActionScope(const ActionScope&) = delete;
+  ActionScope& operator=(const ActionScope&) = delete;
+
+ private:
+  void Clear() {
+    store_->in_batch_ = false;
+    store_->parent_cache_.clear();
+    store_->action_rows_.clear();
+    store_->action_bytes_ = 0;
+    store_->action_id_ = 0;
+  }
+  ClientStore* store_;
+};
+
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
-  if (row.count(std::string(kIdColumn)) || row.count(std::string(kDeletedColumn))) {
+  if (row.find(kIdColumn) != row.end() || row.find(kDeletedColumn) != row.end()) {
     return Status::InvalidArgument("id and deleted are set by the system");
   }
   ApplyDefaults(e, &row);
   if (Status s = CheckReferences(e, nullptr, &row); !s.ok()) return s;
   if (Status s = ValidateNewRow(e, row); !s.ok()) return s;
-  Uuid id;
-  if (!e.natural_key.empty()) {
-    Result<Uuid> derived = DerivedRowId(e, row);
-    if (!derived.ok()) return derived.status();
-    id = *derived;
-    // Recording the same key again edits the row, and brings back a mark
-    // that was deleted: the person recorded it anew.
-    auto existing = Find(e, id);
-    if (!existing.ok()) return existing.status();
-    if (existing->has_value()) {
-      if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
-      // A mark or score recorded again is a whole new statement: columns
-      // not given (an old note) are cleared, not silently kept.
-      for (const Column& c : e.columns) {
-        if (!row.count(c.name) && !(*existing)->values[std::string(c.name)].is_null()) {
-          row[std::string(c.name)] = Value::Null();
-        }
-      }
+  if (e.natural_key.empty()) {
+    // New: 122 random bits name no existing row.
+    const Uuid id = Uuid::Random();
+    if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/true); !s.ok()) {
+      return s;
     }
-  } else {
-    id = Uuid::Random();
+    return id;
   }
-  if (Status s = WriteLocal(e, id, row); !s.ok()) return s;
+  Result<Uuid> derived = DerivedRowId(e, row);
+  if (!derived.ok()) return derived.status();
+  const Uuid id = *derived;
+  // Most keys are recorded once: write the row as new, which costs no read.
+  // If it exists (kAlreadyExists: nothing was written), this is an edit.
+  if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/true);
+      s.code() != Code::kAlreadyExists) {
+    if (!s.ok()) return s;
+    return id;
+  }
+  // Recording the same key again edits the row, and brings back a mark
+  // that was deleted: the person recorded it anew.
+  auto existing = Find(e, id);
+  if (!existing.ok()) return existing.status();
+  if (!existing->has_value()) {
+    return Status::Corruption(std::string(e.name) + " " + id.ToString() +
+                              " has versions but no row in field.db");
+  }
+  if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
+  // A mark or score recorded again is a whole new statement: columns not
+  // given (an old note) are cleared, not silently kept.
+  for (const Column& c : e.columns) {
+    if (row.find(c.name) != row.end()) continue;
+    auto old = (*existing)->values.find(c.name);
+    if (old != (*existing)->values.end() && !old->second.is_null()) {
+      row[std::string(c.name)] = Value::Null();
+    }
+  }
+  // Every cell is valid: ValidateNewRow checked the row, and what was added
+  // since (nulls, deleted = 0) is valid for any row.
+  if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/false); !s.ok()) {
+    return s;
+  }
   return id;
 }
 
@@ -332,8 +477,10 @@ Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
   if (!e) return error;
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
+  ActionScope action(this);
   Result<Uuid> id = RecordInTxn(*e, std::move(row));
   if (!id.ok()) return id;
+  if (Status s = FinishAction(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return id;
 }
@@ -342,6 +489,7 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
   const Entity* e = FindEntity("photo");
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
+  ActionScope action(this);
   const Value sha = row.count("sha256") ? row["sha256"] : Value();
   const Value bytes = row.count("bytes") ? row["bytes"] : Value();
   const Value mime = row.count("mime") ? row["mime"] : Value();
@@ -351,6 +499,7 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
       "INSERT OR IGNORE INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2, ?3)");
   st.Bind(1, sha).Bind(2, bytes).Bind(3, mime);
   if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = FinishAction(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return id;
 }
@@ -365,15 +514,7 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
   if (!txn.status().ok()) return txn.status();
   std::vector<Uuid> ids;
   ids.reserve(rows.size());
-  in_batch_ = true;
-  parent_cache_.clear();
-  struct EndBatch {
-    ClientStore* store;
-    ~EndBatch() {
-      store->in_batch_ = false;
-      store->parent_cache_.clear();
-    }
-  } end_batch{this};
+  ActionScope action(this, /*batch=*/true);
   for (size_t i = 0; i < rows.size(); ++i) {
     Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
     if (!id.ok()) {
@@ -382,7 +523,7 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
     }
     ids.push_back(*id);
   }
-  if (Status s = SaveClock(); !s.ok()) return s;
+  if (Status s = FinishAction(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return ids;
 }
@@ -395,6 +536,7 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   if (changes.empty()) return Status::InvalidArgument("nothing to change");
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
+  ActionScope action(this);
   auto existing = Find(*e, id);
   if (!existing.ok()) return existing.status();
   if (!existing->has_value() || (*existing)->deleted) {
@@ -421,7 +563,13 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   RowValues check = merged;
   if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
-  if (Status s = WriteLocal(*e, id, changes); !s.ok()) return s;
+  // Every change passed ValidateCell above.
+  RowValues cells = changes;
+  if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = FinishAction(); !s.ok()) return s;
   return txn.Commit();
 }
 
@@ -431,6 +579,7 @@ Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
   if (!e) return error;
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
+  ActionScope action(this);
   auto existing = Find(*e, id);
   if (!existing.ok()) return existing.status();
   if (!existing->has_value() || (*existing)->deleted) {
@@ -439,7 +588,12 @@ Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
   }
   RowValues tombstone;
   tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
-  if (Status s = WriteLocal(*e, id, tombstone); !s.ok()) return s;
+  if (Status s = WriteLocal(*e, id, &tombstone, /*validated=*/true,
+                            /*absent=*/false);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = FinishAction(); !s.ok()) return s;
   return txn.Commit();
 }
 
@@ -504,12 +658,17 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (!st.status().ok()) return st.status();
   }
   {
+    // Row changes, not outbox entries (one entry holds a whole action):
+    // those not yet sealed plus those in unacknowledged sets; confirmed are
+    // those in acknowledged sets.
     Statement st(*db_,
                  "SELECT "
-                 " (SELECT count(*) FROM outbox o LEFT JOIN change_set c"
-                 "    ON c.seq = o.change_set_seq WHERE c.acked_at IS NULL),"
-                 " (SELECT count(*) FROM outbox o JOIN change_set c"
-                 "    ON c.seq = o.change_set_seq WHERE c.acked_at IS NOT NULL),"
+                 " (SELECT COALESCE(SUM(row_count - sealed_rows), 0) FROM outbox"
+                 "    WHERE change_set_seq IS NULL)"
+                 "  + (SELECT COALESCE(SUM(row_count), 0) FROM change_set"
+                 "    WHERE acked_at IS NULL),"
+                 " (SELECT COALESCE(SUM(row_count), 0) FROM change_set"
+                 "    WHERE acked_at IS NOT NULL),"
                  " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL),"
                  " (SELECT last_sync_at FROM sync_state WHERE singleton = 1),"
                  " (SELECT last_error FROM sync_state WHERE singleton = 1)");

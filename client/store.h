@@ -83,8 +83,8 @@ class ClientStore {
   Result<Uuid> RecordPhoto(RowValues row);
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
-  // none. On error, `failed_index` (if given) is set to the index of the row
-  // that was refused.
+  // none, and one outbox entry (one action). On error, `failed_index` (if
+  // given) is set to the index of the row that was refused.
   Result<std::vector<Uuid>> RecordAll(std::string_view entity,
                                       std::vector<RowValues> rows,
                                       size_t* failed_index = nullptr);
@@ -108,6 +108,13 @@ class ClientStore {
 
   Result<StoreStatus> GetStatus();
 
+  // An action's row changes go to the outbox as one entry (an encoded change
+  // set); a larger action is stored as consecutive entries of at most this
+  // many rows and about this many bytes, so each decodes within the codec's
+  // default limits.
+  static constexpr size_t kOutboxEntryMaxRows = 2000;
+  static constexpr size_t kOutboxEntryMaxBytes = size_t{4} << 20;
+
   // Converts person-typed text to the column's value (ParseCellText with the
   // entity/column looked up). kInvalidArgument for unknown names.
   static Result<Value> ParseText(std::string_view entity, std::string_view column,
@@ -128,10 +135,21 @@ class ClientStore {
 
  private:
   ClientStore() = default;
-  // Record() inside an open transaction.
+  class ActionScope;
+  // Record() inside an open transaction and action.
   Result<Uuid> RecordInTxn(const Entity& entity, RowValues row);
-  // Writes one row change through the applier and the outbox (in a txn).
-  Status WriteLocal(const Entity& entity, const Uuid& id, const RowValues& cells);
+  // Writes one row change through the applier and adds it to the action's
+  // outbox content (in a txn), moving the values out of `cells`.
+  // `validated`: every cell already passed the catalogue's checks. `absent`:
+  // write it as a new row; if the row exists, kAlreadyExists with nothing
+  // written and the values back in `cells`.
+  Status WriteLocal(const Entity& entity, const Uuid& id, RowValues* cells,
+                    bool validated, bool absent);
+  // Writes the action's pending row changes as one outbox entry.
+  Status FlushOutbox();
+  // Ends a successful action inside its transaction: the outbox entry and
+  // the clock.
+  Status FinishAction();
   // Cross-row rules: refs exist, districts inherited, attendance day. Only
   // references in `changed` are looked up (all of them if null).
   Status CheckReferences(const Entity& entity, const RowValues* changed, RowValues* row);
@@ -143,10 +161,15 @@ class ClientStore {
   std::unique_ptr<KeyPair> key_;
   std::unique_ptr<HybridClock> clock_;
   Uuid device_id_;
-  // Inside RecordAll: the clock is saved once at the end, and referenced
-  // parent rows ("workshop:<id>") are read once.
+  // Inside RecordAll: referenced parent rows are read once (by entity, then
+  // id as written).
   bool in_batch_ = false;
-  std::map<std::string, StoredRow> parent_cache_;
+  std::map<const Entity*, std::map<std::string, StoredRow, std::less<>>> parent_cache_;
+  // The action in progress: its row changes not yet in the outbox, their
+  // encoded size, and the outbox id of its first entry (0 before that).
+  std::vector<RowChange> action_rows_;
+  size_t action_bytes_ = 0;
+  int64_t action_id_ = 0;
 };
 
 }  // namespace kbo::client

@@ -6,6 +6,7 @@
 #include <cctype>
 #include <chrono>
 #include <exception>
+#include <future>
 #include <nlohmann/json.hpp>
 #include <thread>
 #include <utility>
@@ -1036,6 +1037,19 @@ Status SyncClient::Push(SyncSummary* summary) {
   return Status();
 }
 
+namespace {
+
+// One pull page as fetched, verified and decoded (off the applying thread).
+struct FetchedPage {
+  Result<HttpResponse> response = Status::Unavailable("not fetched");
+  Status status;  // verification or decoding, once the answer is a 200
+  uint64_t next = 0;
+  bool more = false;
+  ChangeSet rows;
+};
+
+}  // namespace
+
 Status SyncClient::Pull(SyncSummary* summary) {
   refused_ = false;
   counters_ = summary;
@@ -1049,35 +1063,53 @@ Status SyncClient::Pull(SyncSummary* summary) {
   DecodeLimits limits;
   limits.max_bytes = kMaxPageBytes;
   limits.max_rows = static_cast<uint32_t>(protocol::kMaxPullLimit);
+  const PublicKey server_key = e->server_key;
+  // Request, signature check and decoding of the page after `from`. Touches
+  // only the transport, the device key and the wall clock, never the
+  // database: while page k is applied, page k+1 is fetched with this on
+  // another thread (the server builds it and the signature is checked in
+  // the meantime). It is still applied only after page k is committed, and
+  // only if it verified.
+  const auto fetch = [this, limit, limits, server_key](uint64_t from) {
+    FetchedPage f;
+    f.response = Call("GET",
+                      std::string(protocol::kPullPath) +
+                          "?after=" + std::to_string(from) +
+                          "&limit=" + std::to_string(limit),
+                      "", "", kMaxPageBytes);
+    if (!f.response.ok() || f.response->status != 200) return f;
+    // Verified before a byte of it is decoded.
+    f.status = VerifyPullPage(server_key, store_.device_id(), from,
+                              *f.response, &f.next, &f.more);
+    if (!f.status.ok() || f.response->body.empty()) return f;
+    Result<ChangeSet> decoded = DecodeChangeSet(f.response->body, limits);
+    if (!decoded.ok()) {
+      f.status = Status::Corruption(
+          "the pull after " + std::to_string(from) + " from " + base_url_ +
+          " does not decode (" + decoded.status().message() +
+          "); nothing of it was applied");
+      return f;
+    }
+    f.rows = std::move(decoded).value();
+    return f;
+  };
   uint64_t pulled = 0;
   Progress(SyncPhase::kPull, 0, 0);
+  FetchedPage current = fetch(after);
+  // Declared after everything `fetch` uses: a pending fetch is waited for
+  // before any of it goes away, whichever way this function returns.
+  std::future<FetchedPage> ahead;
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
-    Result<HttpResponse> r = Call("GET",
-                                  std::string(protocol::kPullPath) +
-                                      "?after=" + std::to_string(after) +
-                                      "&limit=" + std::to_string(limit),
-                                  "", "", kMaxPageBytes);
-    if (!r.ok()) return r.status();
-    if (r->status != 200) return Refusal(*r, what);
-    uint64_t next = 0;
-    bool more = false;
-    // Verified before a byte of it is decoded.
-    if (Status s = VerifyPullPage(e->server_key, store_.device_id(), after, *r,
-                                  &next, &more);
-        !s.ok()) {
-      return s;
+    if (!current.response.ok()) return current.response.status();
+    if (current.response->status != 200) {
+      return Refusal(*current.response, what);
     }
-    ChangeSet page;
-    if (!r->body.empty()) {
-      Result<ChangeSet> decoded = DecodeChangeSet(r->body, limits);
-      if (!decoded.ok()) {
-        return Status::Corruption(
-            what + " from " + base_url_ + " does not decode (" +
-            decoded.status().message() + "); nothing of it was applied");
-      }
-      page = std::move(decoded).value();
-    }
+    if (!current.status.ok()) return current.status;
+    const uint64_t next = current.next;
+    const bool more = current.more;
+    ChangeSet& page = current.rows;
+    if (more) ahead = std::async(std::launch::async, fetch, next);
     // Every hlc is checked before any is observed: a refused page moves
     // neither the data nor the clock.
     for (const RowChange& row : page.rows) {
@@ -1113,6 +1145,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     Progress(SyncPhase::kPull, pulled, 0);
     after = next;
     if (!more) break;
+    current = ahead.get();
   }
   return PullConflicts(*e, summary);
 }

@@ -8,6 +8,7 @@
 
 #include "schema/schema.h"
 #include "server/conflicts.h"
+#include "server/fast_hash.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -152,7 +153,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   page.body = EncodeChangeSet(cs);
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
-      protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
+      FastPullPageMessage(device.id.ToString(), after, page.next_cursor,
                                 page.more, page.body));
   page.signature_hex = SignatureToHex(sig);
   return page;

@@ -19,6 +19,10 @@ struct RowInfo {
   bool exists_before = false;    // in the entity table before this set
   std::string district_before;   // its district then ("" if null)
   bool writes_district = false;  // some row change of the set writes it
+  // Every district_code the set writes is this one (meaningful only with
+  // writes_district; false once two different values are written).
+  bool one_district_written = true;
+  std::string district_written;
   uint64_t max_seq = 0;          // highest sequence of a change that won a cell
   std::string district_after;    // filled after applying
 };
@@ -111,6 +115,11 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       if (Status s = ValidateCell(*entity, cell.column, cell.value); !s.ok()) {
         return Status::InvalidArgument(RowLabel(i, row) + ": " + s.message());
       }
+      if (!info.writes_district) {
+        info.district_written = cell.value.text();
+      } else if (info.district_written != cell.value.text()) {
+        info.one_district_written = false;
+      }
       info.writes_district = true;
       districts.push_back(cell.value.text());
     }
@@ -165,7 +174,14 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   // 3. The pull index: where each row is now and its newest write.
   for (auto& [key, info] : rows) {
     info.district_after = info.district_before;
-    if (info.writes_district) {
+    if (info.writes_district && info.one_district_written &&
+        (!info.exists_before ||
+         info.district_before == info.district_written)) {
+      // Known without reading the row back: every write of the set gives the
+      // same district, and either the row is new (a write to a cell that has
+      // no version yet always wins) or it is already in that district.
+      info.district_after = info.district_written;
+    } else if (info.writes_district) {
       Result<std::optional<std::string>> now =
           CurrentDistrict(db, *info.entity, key.second);
       if (!now.ok()) return now.status();

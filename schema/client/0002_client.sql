@@ -19,18 +19,25 @@ CREATE TABLE clock_state (
   hlc TEXT NOT NULL
 );
 
--- Local writes not yet acknowledged by the server. One row per row change
--- (one user action may write several). change_set_seq is set when the entry
--- is sealed into a signed change set; acked when the server's signed receipt
--- for that change set has been verified.
+-- Local writes not yet acknowledged by the server: one entry per user
+-- action (a roll-call or an import of many rows is one action), holding the
+-- action's row changes as an encoded change set (shared/change_set_codec.h:
+-- seq 0, this device). An action of more than 2,000 rows (or about 4 MiB) is
+-- stored as consecutive entries; action_id names its first entry (NULL on
+-- the first entry itself). row_count counts the entry's row changes and
+-- sealed_rows how many of them are already in sealed change sets (an entry
+-- is split only when its action does not fit in one change set).
+-- change_set_seq is set when the entry's last row is sealed into a signed
+-- change set; acked when the server's signed receipt for that change set has
+-- been verified.
 CREATE TABLE outbox (
-  id INTEGER PRIMARY KEY AUTOINCREMENT,
-  entity TEXT NOT NULL,
-  row_id TEXT NOT NULL,
-  hlc TEXT NOT NULL,
-  cells BLOB NOT NULL,       -- encoded cells (shared/change_set_codec.h)
+  id INTEGER PRIMARY KEY,
+  action_id INTEGER,
+  row_count INTEGER NOT NULL,
+  sealed_rows INTEGER NOT NULL DEFAULT 0,
+  cells BLOB NOT NULL,       -- encoded change set (shared/change_set_codec.h)
   created_at TEXT NOT NULL,
-  change_set_seq INTEGER     -- NULL while pending
+  change_set_seq INTEGER     -- NULL while any of its rows is pending
 );
 CREATE INDEX outbox_pending ON outbox(change_set_seq);
 
@@ -43,7 +50,8 @@ CREATE TABLE change_set (
   signature BLOB NOT NULL,
   created_at TEXT NOT NULL,
   acked_at TEXT,
-  receipt BLOB
+  receipt BLOB,
+  row_count INTEGER NOT NULL DEFAULT 0  -- row changes in the set
 );
 
 CREATE TABLE sync_state (

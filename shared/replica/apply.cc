@@ -1,10 +1,11 @@
 #include "shared/replica/apply.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <map>
-#include <set>
 #include <sstream>
+#include <vector>
 
 #include "shared/entities.h"
 
@@ -19,9 +20,6 @@ namespace {
 using StoredVersion = StoredCellVersion;
 using Versions = std::map<std::string, StoredVersion, std::less<>>;
 
-void PutLe(std::string* out, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) out->push_back(static_cast<char>(v >> (8 * i)));
-}
 uint64_t GetLe(const char* p, int bytes) {
   uint64_t v = 0;
   for (int i = bytes - 1; i >= 0; --i) {
@@ -30,21 +28,9 @@ uint64_t GetLe(const char* p, int bytes) {
   return v;
 }
 
-std::string EncodeVersions(const Versions& versions) {
-  std::string out;
-  out.reserve(versions.size() * 48);
-  for (const auto& [name, v] : versions) {
-    out.push_back(static_cast<char>(name.size()));
-    out += name;
-    PutLe(&out, static_cast<uint64_t>(v.hlc.wall_ms), 8);
-    PutLe(&out, v.hlc.counter, 4);
-    out.append(reinterpret_cast<const char*>(v.hlc.device.bytes.data()), 16);
-    PutLe(&out, v.seq, 8);
-  }
-  return out;
-}
-
-Status DecodeVersions(std::string_view bytes, Versions* out) {
+// Decodes `bytes`, calling put(name, version) for each cell in order.
+template <typename Put>
+Status DecodeVersionsTo(std::string_view bytes, Put&& put) {
   constexpr size_t kFixed = 8 + 4 + 16 + 8;
   size_t pos = 0;
   while (pos < bytes.size()) {
@@ -52,7 +38,7 @@ Status DecodeVersions(std::string_view bytes, Versions* out) {
     if (name_len == 0 || bytes.size() - pos < name_len + kFixed) {
       return Status::Corruption("row_version entry is damaged");
     }
-    std::string name(bytes.substr(pos, name_len));
+    const std::string_view name = bytes.substr(pos, name_len);
     pos += name_len;
     StoredVersion v;
     v.hlc.wall_ms = static_cast<int64_t>(GetLe(bytes.data() + pos, 8));
@@ -60,20 +46,90 @@ Status DecodeVersions(std::string_view bytes, Versions* out) {
     std::memcpy(v.hlc.device.bytes.data(), bytes.data() + pos + 12, 16);
     v.seq = GetLe(bytes.data() + pos + 28, 8);
     pos += kFixed;
-    (*out)[std::move(name)] = v;
+    put(name, v);
   }
   return Status();
 }
 
+Status DecodeVersions(std::string_view bytes, Versions* out) {
+  return DecodeVersionsTo(bytes, [out](std::string_view name, const StoredVersion& v) {
+    (*out)[std::string(name)] = v;
+  });
+}
+
+// The versions of the row being merged, sorted by column name like the
+// encoding (and like Versions, which it replaces on the hot path: no node
+// or string per cell). Names point into the catalogue or into the bytes the
+// versions were decoded from, which outlive the list.
+class VersionList {
+ public:
+  struct Entry {
+    std::string_view name;
+    StoredVersion v;
+  };
+
+  // The entry for `name`, created (zero) if absent; a second put of a name
+  // replaces the first, as with the map.
+  StoredVersion& operator[](std::string_view name) {
+    auto it = LowerBound(name);
+    if (it == entries_.end() || it->name != name) {
+      it = entries_.insert(it, Entry{name, StoredVersion{}});
+    }
+    return it->v;
+  }
+  StoredVersion* Find(std::string_view name) {
+    auto it = LowerBound(name);
+    return it == entries_.end() || it->name != name ? nullptr : &it->v;
+  }
+  const std::vector<Entry>& entries() const { return entries_; }
+  void Reserve(size_t n) { entries_.reserve(n); }
+
+ private:
+  std::vector<Entry>::iterator LowerBound(std::string_view name) {
+    return std::lower_bound(
+        entries_.begin(), entries_.end(), name,
+        [](const Entry& e, std::string_view n) { return e.name < n; });
+  }
+  std::vector<Entry> entries_;
+};
+
+void StoreLe(char* p, uint64_t v, int bytes) {
+  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * i));
+}
+
+std::string EncodeVersions(const VersionList& versions) {
+  constexpr size_t kFixed = 8 + 4 + 16 + 8;
+  size_t size = 0;
+  for (const VersionList::Entry& e : versions.entries()) size += 1 + e.name.size() + kFixed;
+  std::string out(size, '\0');
+  char* p = out.data();
+  for (const VersionList::Entry& e : versions.entries()) {
+    *p++ = static_cast<char>(e.name.size());
+    std::memcpy(p, e.name.data(), e.name.size());
+    p += e.name.size();
+    StoreLe(p, static_cast<uint64_t>(e.v.hlc.wall_ms), 8);
+    StoreLe(p + 8, e.v.hlc.counter, 4);
+    std::memcpy(p + 12, e.v.hlc.device.bytes.data(), 16);
+    StoreLe(p + 28, e.v.seq, 8);
+    p += kFixed;
+  }
+  return out;
+}
+
 // Values are stored in the column's SQLite type, so compare and store them in
 // that type too: a real column holds 18 as 18.0, a blob reference as text.
-Value Normalize(const Column* column, const Value& v) {
-  if (column == nullptr) return v;
-  if (column->type == ColumnType::kReal && v.type() == Value::Type::kInteger) {
-    return Value::Real(static_cast<double>(v.integer()));
+// Returns whether `v` needs converting, and if so the converted value.
+bool Normalize(const Column* column, const Value& v, Value* out) {
+  if (column != nullptr && column->type == ColumnType::kReal &&
+      v.type() == Value::Type::kInteger) {
+    *out = Value::Real(static_cast<double>(v.integer()));
+    return true;
   }
-  if (v.type() == Value::Type::kBlob) return Value::Text(v.text());
-  return v;
+  if (v.type() == Value::Type::kBlob) {
+    *out = Value::Text(v.text());
+    return true;
+  }
+  return false;
 }
 
 std::string SelectList(const Entity& entity) {
@@ -86,12 +142,29 @@ std::string SelectList(const Entity& entity) {
   return cols;
 }
 
+// The canonical text of a uuid, without a heap allocation.
+void FormatUuid(const Uuid& u, char out[36]) {
+  static const char kHex[] = "0123456789abcdef";
+  size_t o = 0;
+  for (size_t i = 0; i < u.bytes.size(); ++i) {
+    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
+    out[o++] = kHex[u.bytes[i] >> 4];
+    out[o++] = kHex[u.bytes[i] & 0x0f];
+  }
+}
+
 struct PlannedCell {
   const Column* column;  // nullptr for "deleted"
-  std::string name;
-  Value value;           // normalized
+  std::string_view name; // the catalogue's name (static)
+  const Value* value;    // normalized: the write's own value or a converted copy
   uint64_t base;
+  size_t index;          // column's place in the entity (deleted: last)
 };
+
+// Keys of statements cached by Db::CachedBy (their addresses are the keys).
+const char kSelectVersionsKey = 0;
+const char kUpsertVersionsKey = 0;
+const char kInsertVersionsKey = 0;
 
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
                  size_t* applied_cells, std::vector<uint64_t>* bases_out);
@@ -103,9 +176,13 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
   return ApplyImpl(db, row, options, applied_cells, nullptr);
 }
 
-Status ApplyLocalRowChange(Db& db, RowChange* row) {
+Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) {
+  ApplyOptions local;
+  local.cells_validated = options.cells_validated;
+  local.row_absent = options.row_absent;
   std::vector<uint64_t> bases;
-  if (Status s = ApplyImpl(db, *row, ApplyOptions{}, nullptr, &bases); !s.ok()) {
+  bases.reserve(row->cells.size());
+  if (Status s = ApplyImpl(db, *row, local, nullptr, &bases); !s.ok()) {
     return s;
   }
   for (size_t i = 0; i < row->cells.size(); ++i) row->cells[i].base = bases[i];
@@ -121,46 +198,82 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     return Status::InvalidArgument("unknown entity '" + row.entity + "'");
   }
   if (row.row_id.IsNil()) return Status::InvalidArgument("nil row id");
+  const size_t ncolumns = entity->columns.size();
+  if (ncolumns + 1 > 62) return Status::Internal("entity has too many columns");
 
   // Validate everything before touching the database.
   std::vector<PlannedCell> cells;
   cells.reserve(row.cells.size());
-  std::set<std::string_view> seen;
+  std::vector<Value> converted;  // reserved: addresses stay put
+  converted.reserve(row.cells.size());
   bool needs_current_values = options.conflicts != nullptr;
   for (const CellWrite& cell : row.cells) {
-    if (!seen.insert(cell.column).second) {
-      return Status::InvalidArgument("column '" + cell.column +
-                                     "' written twice in one row change");
-    }
-    if (Status s = ValidateCell(*entity, cell.column, cell.value); !s.ok()) {
-      return s;
+    for (const PlannedCell& earlier : cells) {
+      if (earlier.name == cell.column) {
+        return Status::InvalidArgument("column '" + cell.column +
+                                       "' written twice in one row change");
+      }
     }
     const Column* column = entity->FindColumn(cell.column);
+    if (!options.cells_validated) {
+      if (Status s = column ? ValidateCell(*entity, *column, cell.value)
+                            : ValidateCell(*entity, cell.column, cell.value);
+          !s.ok()) {
+        return s;
+      }
+    } else if (column == nullptr && cell.column != kDeletedColumn) {
+      return Status::InvalidArgument(std::string(entity->name) + " has no column '" +
+                                     cell.column + "'");
+    }
     if (column && column->policy == MergePolicy::kForward) {
       needs_current_values = true;
     }
-    cells.push_back({column, cell.column, Normalize(column, cell.value), cell.base});
+    const Value* value = &cell.value;
+    Value normalized;
+    if (Normalize(column, cell.value, &normalized)) {
+      converted.push_back(std::move(normalized));
+      value = &converted.back();
+    }
+    cells.push_back({column, column ? column->name : kDeletedColumn, value, cell.base,
+                     column ? static_cast<size_t>(column - entity->columns.data())
+                            : ncolumns});
   }
-  const std::string row_id = row.row_id.ToString();
+  char row_id_text[36];
+  FormatUuid(row.row_id, row_id_text);
+  const std::string_view row_id(row_id_text, sizeof row_id_text);
 
   // Current versions (and, when needed, current values) of the row.
-  Versions versions;
+  VersionList versions;
+  versions.Reserve(ncolumns + 1);
+  std::string version_bytes;  // the names in `versions` point into it
   bool exists = false;
-  {
-    Statement& st = db.Cached(
-        "SELECT versions FROM row_version WHERE entity = ?1 AND row_id = ?2");
-    st.Bind(1, std::string_view(entity->name)).Bind(2, std::string_view(row_id));
+  if (!options.row_absent) {
+    Statement& st = db.CachedBy(&kSelectVersionsKey, 0, [] {
+      return std::string(
+          "SELECT versions FROM row_version WHERE entity = ?1 AND row_id = ?2");
+    });
+    st.BindNoCopy(1, entity->name).BindNoCopy(2, row_id);
     if (st.Step()) {
       exists = true;
-      if (Status s = DecodeVersions(st.ColumnBlob(0), &versions); !s.ok()) return s;
+      version_bytes = st.ColumnBlob(0);
+      if (Status s = DecodeVersionsTo(
+              version_bytes,
+              [&versions](std::string_view name, const StoredVersion& v) {
+                versions[name] = v;
+              });
+          !s.ok()) {
+        return s;
+      }
     }
     if (!st.status().ok()) return st.status();
   }
   std::map<std::string, Value, std::less<>> current_values;
   if (exists && needs_current_values) {
-    Statement& st = db.Cached("SELECT " + SelectList(*entity) + " FROM " +
-                              std::string(entity->name) + " WHERE id = ?1");
-    st.Bind(1, std::string_view(row_id));
+    Statement& st = db.CachedBy(entity, 0, [entity] {
+      return "SELECT " + SelectList(*entity) + " FROM " + std::string(entity->name) +
+             " WHERE id = ?1";
+    });
+    st.BindNoCopy(1, row_id);
     if (st.Step()) {
       int i = 1;
       for (const Column& c : entity->columns) {
@@ -172,44 +285,53 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   }
 
   // Decide each cell with the pure rule.
+  static const Value kNull;
+  static const Value kAlive = Value::Integer(0);
   std::vector<const PlannedCell*> winners;
+  winners.reserve(cells.size());
   bool versions_changed = false;
   for (const PlannedCell& cell : cells) {
-    CellVersion current;
+    Hlc current_hlc;
     uint64_t current_seq = 0;
-    if (auto it = versions.find(cell.name); it != versions.end()) {
-      current.hlc = it->second.hlc;
-      current_seq = it->second.seq;
+    if (const StoredVersion* v = versions.Find(cell.name)) {
+      current_hlc = v->hlc;
+      current_seq = v->seq;
     }
+    const Value* current_value = &kNull;
     if (auto it = current_values.find(cell.name); it != current_values.end()) {
-      current.value = it->second;
+      current_value = &it->second;
     } else if (!exists && cell.name == kDeletedColumn) {
-      current.value = Value::Integer(0);
+      current_value = &kAlive;
     }
     if (bases_out) bases_out->push_back(current_seq);
-    const CellVersion incoming{row.hlc, cell.value};
-    const bool wins = cell.column ? Wins(*cell.column, incoming, current)
-                                  : WinsLww(incoming, current);
+    bool wins;
+    if (cell.column && cell.column->policy != MergePolicy::kLastWriterWins) {
+      wins = Wins(*cell.column, CellVersion{row.hlc, *cell.value},
+                  CellVersion{current_hlc, *current_value});
+    } else {
+      // Last writer wins looks at the hlcs only: no need to copy values.
+      wins = WinsLww(CellVersion{row.hlc, Value()}, CellVersion{current_hlc, Value()});
+    }
     if (options.conflicts && current_seq > 0 &&
-        IsConflict({row.hlc.device, cell.value, cell.base},
-                   {current.hlc.device, current.value, current_seq})) {
+        IsConflict({row.hlc.device, *cell.value, cell.base},
+                   {current_hlc.device, *current_value, current_seq})) {
       ConflictEvent event;
       event.entity = std::string(entity->name);
       event.row_id = row.row_id;
-      event.column = cell.name;
-      event.current = current;
+      event.column = std::string(cell.name);
+      event.current = CellVersion{current_hlc, *current_value};
       event.current_seq = current_seq;
-      event.incoming = incoming;
+      event.incoming = CellVersion{row.hlc, *cell.value};
       event.incoming_base = cell.base;
       event.incoming_seq = options.seq;
       event.incoming_won = wins;
       if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
     }
     if (!wins) {
-      if (options.seq_from_base && current.hlc == row.hlc) {
-        auto it = versions.find(cell.name);
-        if (it != versions.end() && it->second.seq != cell.base) {
-          it->second.seq = cell.base;
+      if (options.seq_from_base && current_hlc == row.hlc) {
+        StoredVersion* v = versions.Find(cell.name);
+        if (v != nullptr && v->seq != cell.base) {
+          v->seq = cell.base;
           versions_changed = true;
         }
       }
@@ -228,42 +350,65 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   if (winners.empty() && exists && !versions_changed) return Status();
 
   // Write the winners: one INSERT or UPDATE of the entity row, one upsert of
-  // its versions. Statement text depends only on the set of columns, so the
-  // cache holds one statement per shape (a roll-call reuses one).
-  const std::string table(entity->name);
-  std::string sql;
-  if (!exists) {
-    sql = "INSERT INTO " + table + " (id";
-    std::string params = "?1";
-    int n = 2;
-    for (const PlannedCell* c : winners) {
-      sql += ", " + c->name;
-      params += ", ?" + std::to_string(n++);
-    }
-    sql += ") VALUES (" + params + ")";
-  } else {
-    sql = "UPDATE " + table + " SET ";
-    int n = 2;
-    for (const PlannedCell* c : winners) {
-      if (n > 2) sql += ", ";
-      sql += c->name + " = ?" + std::to_string(n++);
-    }
-    sql += " WHERE id = ?1";
-  }
+  // its versions. The statement names the winning columns in catalogue
+  // order, so it depends only on the set of columns and is cached under
+  // that set (a roll-call reuses one).
+  std::sort(winners.begin(), winners.end(),
+            [](const PlannedCell* a, const PlannedCell* b) { return a->index < b->index; });
+  uint64_t mask = 0;
+  for (const PlannedCell* c : winners) mask |= uint64_t{1} << c->index;
   if (!winners.empty() || !exists) {
-    Statement& st = db.Cached(sql);
-    st.Bind(1, std::string_view(row_id));
+    const uint64_t variant = mask | (exists ? uint64_t{1} << 63 : 0);
+    Statement& st = db.CachedBy(entity, variant, [&] {
+      const std::string table(entity->name);
+      std::string sql;
+      if (!exists) {
+        sql = "INSERT INTO " + table + " (id";
+        std::string params = "?1";
+        int n = 2;
+        for (const PlannedCell* c : winners) {
+          sql += ", " + std::string(c->name);
+          params += ", ?" + std::to_string(n++);
+        }
+        sql += ") VALUES (" + params + ")";
+      } else {
+        sql = "UPDATE " + table + " SET ";
+        int n = 2;
+        for (const PlannedCell* c : winners) {
+          if (n > 2) sql += ", ";
+          sql += std::string(c->name) + " = ?" + std::to_string(n++);
+        }
+        sql += " WHERE id = ?1";
+      }
+      return sql;
+    });
+    st.BindNoCopy(1, row_id);
     int n = 2;
-    for (const PlannedCell* c : winners) st.Bind(n++, c->value);
-    if (Status s = st.Run(); !s.ok()) return s;
+    for (const PlannedCell* c : winners) st.BindNoCopy(n++, *c->value);
+    if (Status s = st.Run(); !s.ok()) {
+      // The first write of this apply: a refused insert leaves nothing.
+      if (options.row_absent && st.duplicate_key()) {
+        return Status::AlreadyExists(std::string(entity->name) + " " +
+                                     std::string(row_id) + " exists");
+      }
+      return s;
+    }
   }
   {
-    Statement& st = db.Cached(
-        "INSERT INTO row_version (entity, row_id, versions) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (entity, row_id) DO UPDATE SET versions = excluded.versions");
-    st.Bind(1, std::string_view(entity->name))
-        .Bind(2, std::string_view(row_id))
-        .BindBlob(3, EncodeVersions(versions));
+    const std::string encoded = EncodeVersions(versions);
+    // A row taken as absent gets its first versions: a plain insert, which
+    // refuses rather than overwrites.
+    Statement& st = options.row_absent
+        ? db.CachedBy(&kInsertVersionsKey, 0, [] {
+            return std::string(
+                "INSERT INTO row_version (entity, row_id, versions) VALUES (?1, ?2, ?3)");
+          })
+        : db.CachedBy(&kUpsertVersionsKey, 0, [] {
+            return std::string(
+                "INSERT INTO row_version (entity, row_id, versions) VALUES (?1, ?2, ?3) "
+                "ON CONFLICT (entity, row_id) DO UPDATE SET versions = excluded.versions");
+          });
+    st.BindNoCopy(1, entity->name).BindNoCopy(2, row_id).BindBlobNoCopy(3, encoded);
     if (Status s = st.Run(); !s.ok()) return s;
   }
   return Status();

@@ -54,6 +54,18 @@ struct ApplyOptions {
   // equals the stored one (the device's own write coming back) records it
   // too, so the next local edit carries the right base. Ignores `seq`.
   bool seq_from_base = false;
+  // Local writes only (ApplyLocalRowChange). The caller has already checked
+  // every cell against the catalogue (ValidateNewRow / ValidateCell), so the
+  // applier does not check them a second time. Unknown columns and columns
+  // written twice are still refused.
+  bool cells_validated = false;
+  // Local writes only. The caller expects the row not to exist (a new
+  // random id, or a derived id seen for the first time), so the applier does
+  // not read its versions: every cell's base is 0, and the row and its
+  // versions are inserted. If the row exists after all, kAlreadyExists and
+  // nothing is written (the caller then writes it as an edit); nothing is
+  // ever overwritten this way.
+  bool row_absent = false;
 };
 
 // Validates every cell against the catalogue, then merges `row` into the
@@ -69,7 +81,9 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
 // §4: the base of an edit is the value's sequence as last received), then
 // applies `row` like ApplyRowChange with default options. One read of the
 // row's versions serves both.
-Status ApplyLocalRowChange(Db& db, RowChange* row);
+// `options` may only set cells_validated and row_absent.
+Status ApplyLocalRowChange(Db& db, RowChange* row,
+                           const ApplyOptions& options = ApplyOptions{});
 
 // Applies every row change of `cs`. If options.seq != 0, row change i is
 // given sequence options.seq + i (the server numbers every accepted write).

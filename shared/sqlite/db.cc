@@ -44,6 +44,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
 }
 
 Db::~Db() {
+  keyed_.clear();
   cache_.clear();  // finalize statements before closing
   sqlite3_close(db_);
 }
@@ -69,6 +70,19 @@ Statement& Db::Cached(const std::string& sql) {
     (void)it->second->Reset();
   }
   return *it->second;
+}
+
+Statement* Db::FindKeyed(const void* owner, uint64_t variant) {
+  auto it = keyed_.find({owner, variant});
+  if (it == keyed_.end()) return nullptr;
+  (void)it->second->Reset();
+  return it->second;
+}
+
+Statement& Db::AddKeyed(const void* owner, uint64_t variant, const std::string& sql) {
+  Statement& st = Cached(sql);
+  keyed_[{owner, variant}] = &st;
+  return st;
 }
 
 void Db::ResetCached() {
@@ -122,6 +136,29 @@ Statement& Statement::BindBlob(int i, std::string_view bytes) {
   }
   return *this;
 }
+Statement& Statement::BindNoCopy(int i, std::string_view text) {
+  if (stmt_) {
+    CheckBind(db_, sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
+                                       SQLITE_STATIC, SQLITE_UTF8),
+              &status_);
+  }
+  return *this;
+}
+Statement& Statement::BindBlobNoCopy(int i, std::string_view bytes) {
+  if (stmt_) {
+    CheckBind(db_, sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
+                                       SQLITE_STATIC),
+              &status_);
+  }
+  return *this;
+}
+Statement& Statement::BindNoCopy(int i, const Value& v) {
+  switch (v.type()) {
+    case Value::Type::kText:
+    case Value::Type::kBlob: return BindNoCopy(i, std::string_view(v.text()));
+    default: return Bind(i, v);
+  }
+}
 Statement& Statement::Bind(int i, const Value& v) {
   switch (v.type()) {
     case Value::Type::kNull: return BindNull(i);
@@ -137,7 +174,10 @@ bool Statement::Step() {
   if (!stmt_ || !status_.ok()) return false;
   const int rc = sqlite3_step(stmt_);
   if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) status_ = SqliteError(db_, rc, "step");
+  if (rc != SQLITE_DONE) {
+    status_ = SqliteError(db_, rc, "step");
+    duplicate_key_ = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+  }
   return false;
 }
 
@@ -152,6 +192,7 @@ Status Statement::Reset() {
   sqlite3_reset(stmt_);
   sqlite3_clear_bindings(stmt_);
   status_ = Status();
+  duplicate_key_ = false;
   return status_;
 }
 

@@ -6,6 +6,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "shared/result.h"
 #include "shared/value.h"
@@ -44,6 +45,16 @@ class Db {
   // its bindings cleared. For hot paths (the applier, the store). Check
   // status() of the result. The reference stays valid until ~Db.
   Statement& Cached(const std::string& sql);
+  // As Cached(sql), but found by a caller-chosen key instead of by its text,
+  // so a hot path need not build the SQL to find its statement. A key
+  // (`owner`, e.g. a catalogue entity's address, and `variant`, e.g. a mask
+  // of columns) must always stand for the same SQL text; `make_sql()` is
+  // called on first use only.
+  template <typename MakeSql>
+  Statement& CachedBy(const void* owner, uint64_t variant, MakeSql&& make_sql) {
+    if (Statement* st = FindKeyed(owner, variant)) return *st;
+    return AddKeyed(owner, variant, make_sql());
+  }
   // Resets every cached statement, ending the read transaction a statement
   // left mid-result would otherwise keep open (in WAL mode a stale snapshot
   // makes the next write fail at once with "database is locked" when another
@@ -57,9 +68,14 @@ class Db {
 
  private:
   explicit Db(sqlite3* db, std::string path);
+  // Resets and returns the statement cached under the key, or nullptr.
+  Statement* FindKeyed(const void* owner, uint64_t variant);
+  Statement& AddKeyed(const void* owner, uint64_t variant, const std::string& sql);
   sqlite3* db_;
   std::string path_;
   std::map<std::string, std::unique_ptr<Statement>> cache_;
+  // Keyed views of statements owned by cache_.
+  std::map<std::pair<const void*, uint64_t>, Statement*> keyed_;
 };
 
 // A prepared statement. Bind indexes are 1-based; column indexes 0-based.
@@ -71,12 +87,21 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   const Status& status() const { return status_; }
+  // Whether the error in status() is a primary key refused as a duplicate
+  // (an INSERT of a row that exists; the statement wrote nothing).
+  bool duplicate_key() const { return duplicate_key_; }
 
   Statement& BindNull(int i);
   Statement& Bind(int i, int64_t v);
   Statement& Bind(int i, double v);
   Statement& Bind(int i, std::string_view text);
   Statement& BindBlob(int i, std::string_view bytes);
+  // As Bind(i, text) and Bind(i, v), without SQLite's private copy: the bytes
+  // must stay valid and unchanged until the statement is reset (for hot
+  // paths that bind, run and are done).
+  Statement& BindNoCopy(int i, std::string_view text);
+  Statement& BindNoCopy(int i, const Value& v);
+  Statement& BindBlobNoCopy(int i, std::string_view bytes);
   // Text and blob references bind as TEXT.
   Statement& Bind(int i, const Value& v);
 
@@ -98,6 +123,7 @@ class Statement {
   sqlite3* db_;
   sqlite3_stmt* stmt_ = nullptr;
   Status status_;
+  bool duplicate_key_ = false;
 };
 
 // BEGIN IMMEDIATE on construction; rolls back on destruction unless
