@@ -17,6 +17,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/row_json.h"
 #include "client/cli/command.h"
 #include "client/csv_import.h"
 #include "shared/fs.h"
@@ -26,32 +27,6 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-Json ValueJson(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      return nullptr;
-    case Value::Type::kInteger:
-      return v.integer();
-    case Value::Type::kReal:
-      return v.real();
-    case Value::Type::kText:
-    case Value::Type::kBlob:
-      return v.text();
-  }
-  return nullptr;
-}
-
-Json RowJson(const Entity& entity, const StoredRow& row) {
-  Json obj = Json::object();
-  obj["id"] = row.id.ToString();
-  for (const Column& c : entity.columns) {
-    auto it = row.values.find(c.name);
-    obj[std::string(c.name)] =
-        it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
-  }
-  obj["deleted"] = row.deleted;
-  return obj;
-}
 
 // Writes `json` and a newline. Text in the store is validated UTF-8, so the
 // strict handler cannot fire; if it ever did, it is a bug, reported as one.

@@ -1,3 +1,4 @@
+#include "client/row_json.h"
 #include "client/ui/ui_api.h"
 
 // Request bodies:
@@ -106,32 +107,6 @@ constexpr Named kPhraoTambon[] = {
 // ---- JSON helpers
 // ------------------------------------------------------------
 
-Json ValueJson(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      return nullptr;
-    case Value::Type::kInteger:
-      return v.integer();
-    case Value::Type::kReal:
-      return v.real();
-    case Value::Type::kText:
-    case Value::Type::kBlob:
-      return v.text();
-  }
-  return nullptr;
-}
-
-Json RowJson(const Entity& entity, const StoredRow& row) {
-  Json obj = Json::object();
-  obj["id"] = row.id.ToString();
-  for (const Column& c : entity.columns) {
-    auto it = row.values.find(c.name);
-    obj[std::string(c.name)] =
-        it == row.values.end() ? Json(nullptr) : ValueJson(it->second);
-  }
-  obj["deleted"] = row.deleted;
-  return obj;
-}
 
 ApiReply JsonReply(int status, const Json& body) {
   ApiReply reply;

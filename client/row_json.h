@@ -1,0 +1,22 @@
+#ifndef KBO_CLIENT_ROW_JSON_H_
+#define KBO_CLIENT_ROW_JSON_H_
+
+#include <nlohmann/json.hpp>
+
+#include "client/store.h"
+#include "shared/entities.h"
+#include "shared/value.h"
+
+namespace kbo::client {
+
+// JSON for `kbo list/show --json` and the web UI's API: one object per row
+// with "id", every catalogue column in catalogue order (integers and reals as
+// numbers, null as null, text as UTF-8 strings) and "deleted" as a boolean.
+using RowJsonValue = nlohmann::ordered_json;
+
+RowJsonValue ValueJson(const Value& v);
+RowJsonValue RowJson(const Entity& entity, const StoredRow& row);
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_ROW_JSON_H_

@@ -1,4 +1,0 @@
-// Placeholder translation unit until the client library lands.
-namespace kbo::client {
-int Placeholder() { return 0; }
-}  // namespace kbo::client
