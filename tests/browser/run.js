@@ -546,6 +546,11 @@ test('Thai by default, English on request (remembered), Buddhist Era dates in Th
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   await ready(page);
   assert.equal(await page.textContent('.nav a[data-nav="home"]'), 'Home');
+  // The list re-renders after the switch (it refetches): wait for it rather
+  // than reading it at once, which raced on a busy machine.
+  await page.waitForFunction(
+      () => /29 Feb 2024/.test(document.querySelector('#workshop-list')?.textContent || ''),
+      null, { timeout: 15000 });
   assert.match(await page.textContent('#workshop-list'), /29 Feb 2024/);
   await screenshot(page, 'workshops-en');
 

@@ -1251,6 +1251,9 @@
     const path = location.hash.replace(/^#/, '') || '/';
     const route = ROUTES.find(([re]) => re.test(path));
     const app = $('#app');
+    // Not ready until this render finishes (a language switch re-renders
+    // the same path: the old mark must not claim the new text is there).
+    delete app.dataset.ready;
     if (!route) { location.hash = '#/'; return; }
     renderNav(route[1]);
     document.body.dataset.screen = route[1];
