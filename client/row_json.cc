@@ -29,4 +29,22 @@ RowJsonValue RowJson(const Entity& entity, const StoredRow& row) {
   return obj;
 }
 
+RowJsonValue StatusJson(const StoreStatus& st) {
+  auto text_or_null = [](const std::string& s) {
+    return s.empty() ? RowJsonValue(nullptr) : RowJsonValue(s);
+  };
+  RowJsonValue obj = RowJsonValue::object();
+  obj["device_id"] = st.device_id.ToString();
+  obj["enrolled"] = st.enrolled;
+  obj["server"] = text_or_null(st.server);
+  obj["role"] = text_or_null(st.role);
+  obj["districts"] = text_or_null(st.districts);
+  obj["pending_changes"] = st.pending_changes;
+  obj["pending_blobs"] = st.pending_blobs;
+  obj["confirmed_changes"] = st.confirmed_changes;
+  obj["last_sync"] = text_or_null(st.last_sync);
+  obj["last_error"] = text_or_null(st.last_error);
+  return obj;
+}
+
 }  // namespace kbo::client

@@ -16,6 +16,8 @@ using RowJsonValue = nlohmann::ordered_json;
 
 RowJsonValue ValueJson(const Value& v);
 RowJsonValue RowJson(const Entity& entity, const StoredRow& row);
+// `kbo status --json` and the UI's /api/status: empty strings become null.
+RowJsonValue StatusJson(const StoreStatus& st);
 
 }  // namespace kbo::client
 

@@ -439,20 +439,7 @@ class Handler {
   Result<Json> StatusJson() {
     Result<StoreStatus> st = store_.GetStatus();
     if (!st.ok()) return st.status();
-    auto text_or_null = [](const std::string& s) {
-      return s.empty() ? Json(nullptr) : Json(s);
-    };
-    Json obj = Json::object();
-    obj["device_id"] = st->device_id.ToString();
-    obj["enrolled"] = st->enrolled;
-    obj["server"] = text_or_null(st->server);
-    obj["role"] = text_or_null(st->role);
-    obj["districts"] = text_or_null(st->districts);
-    obj["pending_changes"] = st->pending_changes;
-    obj["pending_blobs"] = st->pending_blobs;
-    obj["confirmed_changes"] = st->confirmed_changes;
-    obj["last_sync"] = text_or_null(st->last_sync);
-    obj["last_error"] = text_or_null(st->last_error);
+    Json obj = client::StatusJson(*st);
     Statement q(store_.db(),
                 "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
     int64_t open = 0;
