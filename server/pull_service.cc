@@ -8,7 +8,6 @@
 
 #include "schema/schema.h"
 #include "server/conflicts.h"
-#include "server/fast_hash.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -57,31 +56,27 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
     return Status::Corruption("row_seq names an unknown row " + row.entity +
                               " " + row.row_id);
   }
-  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
-      ReadCellVersions(db, entity->name, *id);
-  if (!versions.ok()) return versions.status();
-
-  std::string sql = "SELECT ";
-  for (const Column& c : entity->columns) sql += std::string(c.name) + ", ";
-  sql += "deleted FROM " + std::string(entity->name) + " WHERE id = ?1";
-  Statement& st = db.Cached(sql);
-  st.Bind(1, std::string_view(row.row_id));
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
+  Result<std::optional<ReplicaRow>> stored = ReadReplicaRow(db, *entity, *id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
     return Status::Corruption("row_seq names a missing row " + row.entity +
                               " " + row.row_id);
   }
-  std::map<std::string_view, Value> values;
-  int i = 0;
-  for (const Column& c : entity->columns) values[c.name] = st.ColumnValue(i++);
-  values[kDeletedColumn] = st.ColumnValue(i);
-  if (Status s = st.Reset(); !s.ok()) return s;
+  const ReplicaRow& current = **stored;
+  // Values by column name: the catalogue's columns, then deleted.
+  auto value_of = [entity, &current](std::string_view column) -> const Value* {
+    for (size_t i = 0; i < entity->columns.size(); ++i) {
+      if (entity->columns[i].name == column) return &current.values[i];
+    }
+    if (column == kDeletedColumn) return &current.values.back();
+    return nullptr;
+  };
 
   std::map<Hlc, RowChange> by_hlc;
-  for (const auto& [column, version] : *versions) {
+  for (const auto& [column, version] : current.versions) {
     if (version.seq <= after) continue;
-    auto v = values.find(column);
-    if (v == values.end()) continue;  // not a column this catalogue knows
+    const Value* v = value_of(column);
+    if (v == nullptr) continue;  // not a column this catalogue knows
     RowChange& rc = by_hlc[version.hlc];
     if (rc.cells.empty()) {
       rc.entity = std::string(entity->name);
@@ -89,8 +84,8 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
       rc.hlc = version.hlc;
       *approx_bytes += rc.entity.size() + 64;
     }
-    rc.cells.push_back({column, v->second, version.seq});
-    *approx_bytes += column.size() + v->second.text().size() + 24;
+    rc.cells.push_back({column, *v, version.seq});
+    *approx_bytes += column.size() + v->text().size() + 24;
   }
   for (auto& [hlc, rc] : by_hlc) out->push_back(std::move(rc));
   return Status();
@@ -153,7 +148,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   page.body = EncodeChangeSet(cs);
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
-      FastPullPageMessage(device.id.ToString(), after, page.next_cursor,
+      protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
                                 page.more, page.body));
   page.signature_hex = SignatureToHex(sig);
   return page;

@@ -5,7 +5,6 @@
 #include <utility>
 
 #include "schema/schema.h"
-#include "server/fast_hash.h"
 #include "server/log.h"
 #include "server/server_apply.h"
 #include "shared/change_set_codec.h"
@@ -165,7 +164,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     }
   }
 
-  const Sha256Digest hash = FastHashChangeSetBytes(cs_bytes);
+  const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
   const std::string hash_hex = HexEncode(hash);
   if (cs.seq <= device.last_seq) {
     Statement& st = db.Cached(

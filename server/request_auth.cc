@@ -2,7 +2,6 @@
 
 #include <string>
 
-#include "server/fast_hash.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
 
@@ -80,7 +79,7 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
   }
   DeviceRecord device = std::move(**loaded);
   const std::string canonical =
-      FastCanonicalRequest(request.method, request.path_with_query,
+      protocol::CanonicalRequest(request.method, request.path_with_query,
                                  time_ms, request.nonce, request.body);
   if (!Verify(device.public_key, kRequestDomain, canonical, *signature)) {
     return Status::Unauthenticated(

@@ -15,7 +15,11 @@ namespace kbo {
 // Aborts the process if libsodium cannot initialize (no entropy source).
 void InitCrypto();
 
+// SHA-256 (FIPS 180-4), through libcrypto. Thread-safe.
 Sha256Digest Sha256(std::string_view bytes);
+// The same function through libsodium's portable C: Sha256's fallback, and
+// the reference its tests compare against.
+Sha256Digest Sha256Portable(std::string_view bytes);
 std::string HexEncode(std::string_view bytes);
 std::string HexEncode(const Sha256Digest& digest);
 // kInvalidArgument for odd length or a non-hex digit.

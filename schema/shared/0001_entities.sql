@@ -2,7 +2,13 @@
 -- checks), so replicas converge byte for byte. Columns are nullable except
 -- id and deleted: the catalogue (shared/entities.cc) validates writes, and a
 -- merge may create a row from an edit before the rest of it arrives.
--- Each table: id (uuid text), district_code, deleted (tombstone).
+-- Each table: id (uuid text), district_code, deleted (tombstone), and
+-- cell_versions: the version of every cell of the row (not per cell in rows
+-- of their own: see docs/decisions.md). It is the applier's private encoding
+-- (shared/replica/apply.cc): for each written column, its name, the hlc of
+-- the winning write (which names the writer's device) and the server
+-- sequence of that write as this replica knows it (0: not from the server).
+-- It is not a catalogue column: never shown, exported or synced as one.
 
 CREATE TABLE producer (
   id TEXT PRIMARY KEY NOT NULL,
@@ -17,7 +23,8 @@ CREATE TABLE producer (
   otop_stars INTEGER,
   members INTEGER,
   cluster_brand TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE product (
@@ -29,7 +36,8 @@ CREATE TABLE product (
   description TEXT,
   identity_story TEXT,
   stage TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE workshop (
@@ -41,7 +49,8 @@ CREATE TABLE workshop (
   start_date TEXT,
   days INTEGER,
   target_participants INTEGER,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE enrolment (
@@ -50,7 +59,8 @@ CREATE TABLE enrolment (
   producer_id TEXT,
   participant_name TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE attendance (
@@ -61,7 +71,8 @@ CREATE TABLE attendance (
   status TEXT,
   note TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE visit (
@@ -76,7 +87,8 @@ CREATE TABLE visit (
   follow_up TEXT,
   next_visit TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE progress (
@@ -87,7 +99,8 @@ CREATE TABLE progress (
   percent INTEGER,
   notes TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE photo (
@@ -104,7 +117,8 @@ CREATE TABLE photo (
   lon REAL,
   caption TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
 
 CREATE TABLE contest_score (
@@ -119,20 +133,9 @@ CREATE TABLE contest_score (
   marketability INTEGER,
   comment TEXT,
   district_code TEXT,
-  deleted INTEGER NOT NULL DEFAULT 0
+  deleted INTEGER NOT NULL DEFAULT 0,
+  cell_versions BLOB
 );
-
--- Version of every cell of every row, one row per entity row (not per cell:
--- see docs/decisions.md). `versions` is the applier's private encoding
--- (shared/replica/apply.cc): for each written column, its name, the hlc of
--- the winning write (which names the writer's device) and the server
--- sequence of that write as this replica knows it (0: not from the server).
-CREATE TABLE row_version (
-  entity TEXT NOT NULL,
-  row_id TEXT NOT NULL,
-  versions BLOB NOT NULL,
-  PRIMARY KEY (entity, row_id)
-) WITHOUT ROWID;
 
 CREATE INDEX enrolment_by_workshop ON enrolment(workshop_id);
 CREATE INDEX attendance_by_workshop ON attendance(workshop_id, day);

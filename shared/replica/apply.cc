@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstring>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <vector>
 
@@ -12,13 +13,20 @@
 namespace kbo {
 namespace {
 
-// row_version.versions, this file's private encoding (trusted, but a damaged
-// database must not crash us, so it is decoded with bounds):
-//   versions := cell*
-//   cell     := name_len:u8 name wall_ms:i64le counter:u32le device:16 seq:u64le
-// Cells are sorted by column name, so equal states give equal bytes.
+// The cell_versions column of every entity row holds this file's private
+// encoding of the row's cell versions (trusted, but a damaged database must
+// not crash us, so it is decoded with bounds). Cells written by the same
+// change share its hlc and sequence, so they are grouped:
+//   versions := group*
+//   group    := wall_ms:i64le counter:u32le device:16 seq:u64le count:u8
+//               (name_len:u8 name){count}
+// Groups are ordered by (hlc, seq) and names within a group by name, so
+// equal states give equal bytes. A new attendance row (six cells, one
+// change) takes 36 + 1 + 55 bytes instead of six times 36 + its names.
 using StoredVersion = StoredCellVersion;
 using Versions = std::map<std::string, StoredVersion, std::less<>>;
+
+constexpr size_t kGroupHeader = 8 + 4 + 16 + 8 + 1;
 
 uint64_t GetLe(const char* p, int bytes) {
   uint64_t v = 0;
@@ -28,33 +36,31 @@ uint64_t GetLe(const char* p, int bytes) {
   return v;
 }
 
-// Decodes `bytes`, calling put(name, version) for each cell in order.
+// Decodes `bytes`, calling put(name, version) for each cell.
 template <typename Put>
 Status DecodeVersionsTo(std::string_view bytes, Put&& put) {
-  constexpr size_t kFixed = 8 + 4 + 16 + 8;
+  const Status damaged = Status::Corruption("a row's cell versions are damaged");
   size_t pos = 0;
   while (pos < bytes.size()) {
-    const size_t name_len = static_cast<uint8_t>(bytes[pos++]);
-    if (name_len == 0 || bytes.size() - pos < name_len + kFixed) {
-      return Status::Corruption("row_version entry is damaged");
-    }
-    const std::string_view name = bytes.substr(pos, name_len);
-    pos += name_len;
+    if (bytes.size() - pos < kGroupHeader) return damaged;
     StoredVersion v;
-    v.hlc.wall_ms = static_cast<int64_t>(GetLe(bytes.data() + pos, 8));
-    v.hlc.counter = static_cast<uint32_t>(GetLe(bytes.data() + pos + 8, 4));
-    std::memcpy(v.hlc.device.bytes.data(), bytes.data() + pos + 12, 16);
-    v.seq = GetLe(bytes.data() + pos + 28, 8);
-    pos += kFixed;
-    put(name, v);
+    const char* p = bytes.data() + pos;
+    v.hlc.wall_ms = static_cast<int64_t>(GetLe(p, 8));
+    v.hlc.counter = static_cast<uint32_t>(GetLe(p + 8, 4));
+    std::memcpy(v.hlc.device.bytes.data(), p + 12, 16);
+    v.seq = GetLe(p + 28, 8);
+    const size_t count = static_cast<uint8_t>(p[36]);
+    pos += kGroupHeader;
+    if (count == 0) return damaged;
+    for (size_t i = 0; i < count; ++i) {
+      if (pos >= bytes.size()) return damaged;
+      const size_t name_len = static_cast<uint8_t>(bytes[pos++]);
+      if (name_len == 0 || bytes.size() - pos < name_len) return damaged;
+      put(bytes.substr(pos, name_len), v);
+      pos += name_len;
+    }
   }
   return Status();
-}
-
-Status DecodeVersions(std::string_view bytes, Versions* out) {
-  return DecodeVersionsTo(bytes, [out](std::string_view name, const StoredVersion& v) {
-    (*out)[std::string(name)] = v;
-  });
 }
 
 // The versions of the row being merged, sorted by column name like the
@@ -97,22 +103,46 @@ void StoreLe(char* p, uint64_t v, int bytes) {
   for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * i));
 }
 
+bool GroupBefore(const StoredVersion& a, const StoredVersion& b) {
+  if (a.hlc != b.hlc) return a.hlc < b.hlc;
+  return a.seq < b.seq;
+}
+
 std::string EncodeVersions(const VersionList& versions) {
-  constexpr size_t kFixed = 8 + 4 + 16 + 8;
+  const std::vector<VersionList::Entry>& entries = versions.entries();
+  // Entries are sorted by name; a stable sort by version keeps names sorted
+  // within each group.
+  std::vector<const VersionList::Entry*> order;
+  order.reserve(entries.size());
   size_t size = 0;
-  for (const VersionList::Entry& e : versions.entries()) size += 1 + e.name.size() + kFixed;
+  for (const VersionList::Entry& e : entries) {
+    order.push_back(&e);
+    size += kGroupHeader + 1 + e.name.size();  // at most; trimmed below
+  }
+  std::stable_sort(order.begin(), order.end(),
+                   [](const VersionList::Entry* a, const VersionList::Entry* b) {
+                     return GroupBefore(a->v, b->v);
+                   });
   std::string out(size, '\0');
   char* p = out.data();
-  for (const VersionList::Entry& e : versions.entries()) {
-    *p++ = static_cast<char>(e.name.size());
-    std::memcpy(p, e.name.data(), e.name.size());
-    p += e.name.size();
-    StoreLe(p, static_cast<uint64_t>(e.v.hlc.wall_ms), 8);
-    StoreLe(p + 8, e.v.hlc.counter, 4);
-    std::memcpy(p + 12, e.v.hlc.device.bytes.data(), 16);
-    StoreLe(p + 28, e.v.seq, 8);
-    p += kFixed;
+  for (size_t i = 0; i < order.size();) {
+    const StoredVersion& v = order[i]->v;
+    size_t end = i + 1;
+    while (end < order.size() && end - i < 255 && !GroupBefore(v, order[end]->v)) ++end;
+    StoreLe(p, static_cast<uint64_t>(v.hlc.wall_ms), 8);
+    StoreLe(p + 8, v.hlc.counter, 4);
+    std::memcpy(p + 12, v.hlc.device.bytes.data(), 16);
+    StoreLe(p + 28, v.seq, 8);
+    p[36] = static_cast<char>(end - i);
+    p += kGroupHeader;
+    for (; i < end; ++i) {
+      const std::string_view name = order[i]->name;
+      *p++ = static_cast<char>(name.size());
+      std::memcpy(p, name.data(), name.size());
+      p += name.size();
+    }
   }
+  out.resize(static_cast<size_t>(p - out.data()));
   return out;
 }
 
@@ -161,10 +191,16 @@ struct PlannedCell {
   size_t index;          // column's place in the entity (deleted: last)
 };
 
-// Keys of statements cached by Db::CachedBy (their addresses are the keys).
+// Keys of statements cached by Db::CachedBy (their addresses are the keys;
+// the variant is the entity's index in the catalogue).
 const char kSelectVersionsKey = 0;
-const char kUpsertVersionsKey = 0;
-const char kInsertVersionsKey = 0;
+const char kSelectRowKey = 0;
+const char kUpdateVersionsKey = 0;
+const char kWriteKey = 0;
+
+uint64_t EntityIndex(const Entity* entity) {
+  return static_cast<uint64_t>(entity - Catalogue().data());
+}
 
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
                  size_t* applied_cells, std::vector<uint64_t>* bases_out);
@@ -242,20 +278,38 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   FormatUuid(row.row_id, row_id_text);
   const std::string_view row_id(row_id_text, sizeof row_id_text);
 
-  // Current versions (and, when needed, current values) of the row.
+  // Current versions (and, when needed, current values) of the row: one
+  // point lookup, which also says whether the row exists.
   VersionList versions;
   versions.Reserve(ncolumns + 1);
   std::string version_bytes;  // the names in `versions` point into it
   bool exists = false;
+  std::map<std::string, Value, std::less<>> current_values;
   if (!options.row_absent) {
-    Statement& st = db.CachedBy(&kSelectVersionsKey, 0, [] {
-      return std::string(
-          "SELECT versions FROM row_version WHERE entity = ?1 AND row_id = ?2");
-    });
-    st.BindNoCopy(1, entity->name).BindNoCopy(2, row_id);
+    Statement& st =
+        needs_current_values
+            ? db.CachedBy(&kSelectRowKey, EntityIndex(entity),
+                          [entity] {
+                            return "SELECT " + SelectList(*entity) + ", " +
+                                   std::string(kVersionsColumn) + " FROM " +
+                                   std::string(entity->name) + " WHERE id = ?1";
+                          })
+            : db.CachedBy(&kSelectVersionsKey, EntityIndex(entity), [entity] {
+                return "SELECT " + std::string(kVersionsColumn) + " FROM " +
+                       std::string(entity->name) + " WHERE id = ?1";
+              });
+    st.BindNoCopy(1, row_id);
     if (st.Step()) {
       exists = true;
-      version_bytes = st.ColumnBlob(0);
+      int i = 0;
+      if (needs_current_values) {
+        i = 1;
+        for (const Column& c : entity->columns) {
+          current_values[std::string(c.name)] = st.ColumnValue(i++);
+        }
+        current_values[std::string(kDeletedColumn)] = st.ColumnValue(i++);
+      }
+      if (!st.IsNull(i)) version_bytes = st.ColumnBlob(i);
       if (Status s = DecodeVersionsTo(
               version_bytes,
               [&versions](std::string_view name, const StoredVersion& v) {
@@ -266,22 +320,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       }
     }
     if (!st.status().ok()) return st.status();
-  }
-  std::map<std::string, Value, std::less<>> current_values;
-  if (exists && needs_current_values) {
-    Statement& st = db.CachedBy(entity, 0, [entity] {
-      return "SELECT " + SelectList(*entity) + " FROM " + std::string(entity->name) +
-             " WHERE id = ?1";
-    });
-    st.BindNoCopy(1, row_id);
-    if (st.Step()) {
-      int i = 1;
-      for (const Column& c : entity->columns) {
-        current_values[std::string(c.name)] = st.ColumnValue(i++);
-      }
-      current_values[std::string(kDeletedColumn)] = st.ColumnValue(i);
-    }
-    if (!st.status().ok()) return st.status();
+    (void)st.Reset();  // done with it, and with `row_id` bound
   }
 
   // Decide each cell with the pure rule.
@@ -349,84 +388,110 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   if (applied_cells) *applied_cells += winners.size();
   if (winners.empty() && exists && !versions_changed) return Status();
 
-  // Write the winners: one INSERT or UPDATE of the entity row, one upsert of
-  // its versions. The statement names the winning columns in catalogue
-  // order, so it depends only on the set of columns and is cached under
-  // that set (a roll-call reuses one).
+  // Write the winners and the row's versions: one INSERT or UPDATE of the
+  // entity row. The statement names the winning columns in catalogue order,
+  // so it depends only on the set of columns and is cached under that set
+  // (a roll-call reuses one).
   std::sort(winners.begin(), winners.end(),
             [](const PlannedCell* a, const PlannedCell* b) { return a->index < b->index; });
   uint64_t mask = 0;
   for (const PlannedCell* c : winners) mask |= uint64_t{1} << c->index;
-  if (!winners.empty() || !exists) {
-    const uint64_t variant = mask | (exists ? uint64_t{1} << 63 : 0);
-    Statement& st = db.CachedBy(entity, variant, [&] {
-      const std::string table(entity->name);
-      std::string sql;
-      if (!exists) {
-        sql = "INSERT INTO " + table + " (id";
-        std::string params = "?1";
-        int n = 2;
-        for (const PlannedCell* c : winners) {
-          sql += ", " + std::string(c->name);
-          params += ", ?" + std::to_string(n++);
-        }
-        sql += ") VALUES (" + params + ")";
-      } else {
-        sql = "UPDATE " + table + " SET ";
-        int n = 2;
-        for (const PlannedCell* c : winners) {
-          if (n > 2) sql += ", ";
-          sql += std::string(c->name) + " = ?" + std::to_string(n++);
-        }
-        sql += " WHERE id = ?1";
-      }
-      return sql;
+  const std::string encoded = EncodeVersions(versions);
+  if (winners.empty() && exists) {
+    // Only sequences changed (client pull: the device's own write came back).
+    Statement& st = db.CachedBy(&kUpdateVersionsKey, EntityIndex(entity), [entity] {
+      return "UPDATE " + std::string(entity->name) + " SET " +
+             std::string(kVersionsColumn) + " = ?2 WHERE id = ?1";
     });
-    st.BindNoCopy(1, row_id);
-    int n = 2;
-    for (const PlannedCell* c : winners) st.BindNoCopy(n++, *c->value);
-    if (Status s = st.Run(); !s.ok()) {
-      // The first write of this apply: a refused insert leaves nothing.
-      if (options.row_absent && st.duplicate_key()) {
-        return Status::AlreadyExists(std::string(entity->name) + " " +
-                                     std::string(row_id) + " exists");
-      }
-      return s;
-    }
+    st.BindNoCopy(1, row_id).BindBlobNoCopy(2, encoded);
+    return st.Run();
   }
-  {
-    const std::string encoded = EncodeVersions(versions);
-    // A row taken as absent gets its first versions: a plain insert, which
-    // refuses rather than overwrites.
-    Statement& st = options.row_absent
-        ? db.CachedBy(&kInsertVersionsKey, 0, [] {
-            return std::string(
-                "INSERT INTO row_version (entity, row_id, versions) VALUES (?1, ?2, ?3)");
-          })
-        : db.CachedBy(&kUpsertVersionsKey, 0, [] {
-            return std::string(
-                "INSERT INTO row_version (entity, row_id, versions) VALUES (?1, ?2, ?3) "
-                "ON CONFLICT (entity, row_id) DO UPDATE SET versions = excluded.versions");
-          });
-    st.BindNoCopy(1, entity->name).BindNoCopy(2, row_id).BindBlobNoCopy(3, encoded);
-    if (Status s = st.Run(); !s.ok()) return s;
+  const uint64_t variant = mask | (exists ? uint64_t{1} << 63 : 0);
+  // Both keys of this cache: the entity's index in the high bits would
+  // collide with bit 63, so the entity pointer is the owner instead.
+  Statement& st = db.CachedBy(entity, variant, [&] {
+    const std::string table(entity->name);
+    std::string sql;
+    int n = 2;
+    if (!exists) {
+      // A plain insert: it refuses rather than overwrites (row_absent).
+      sql = "INSERT INTO " + table + " (id";
+      std::string params = "?1";
+      for (const PlannedCell* c : winners) {
+        sql += ", " + std::string(c->name);
+        params += ", ?" + std::to_string(n++);
+      }
+      sql += ", " + std::string(kVersionsColumn) + ") VALUES (" + params + ", ?" +
+             std::to_string(n) + ")";
+    } else {
+      sql = "UPDATE " + table + " SET ";
+      for (const PlannedCell* c : winners) {
+        sql += std::string(c->name) + " = ?" + std::to_string(n++) + ", ";
+      }
+      sql += std::string(kVersionsColumn) + " = ?" + std::to_string(n) + " WHERE id = ?1";
+    }
+    return sql;
+  });
+  st.BindNoCopy(1, row_id);
+  int n = 2;
+  for (const PlannedCell* c : winners) st.BindNoCopy(n++, *c->value);
+  st.BindBlobNoCopy(n, encoded);
+  if (Status s = st.Run(); !s.ok()) {
+    // The only write of this apply: a refused insert leaves nothing.
+    if (options.row_absent && st.duplicate_key()) {
+      return Status::AlreadyExists(std::string(entity->name) + " " +
+                                   std::string(row_id) + " exists");
+    }
+    return s;
   }
   return Status();
 }
 
 }  // namespace
 
-Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
-    Db& db, std::string_view entity, const Uuid& row_id) {
-  Versions versions;
-  Statement& st = db.Cached(
-      "SELECT versions FROM row_version WHERE entity = ?1 AND row_id = ?2");
-  st.Bind(1, entity).Bind(2, std::string_view(row_id.ToString()));
+Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
+                                                 const Uuid& row_id) {
+  Statement& st = db.CachedBy(&kSelectRowKey, EntityIndex(&entity), [&entity] {
+    return "SELECT " + SelectList(entity) + ", " + std::string(kVersionsColumn) +
+           " FROM " + std::string(entity.name) + " WHERE id = ?1";
+  });
+  char id_text[36];
+  FormatUuid(row_id, id_text);
+  st.BindNoCopy(1, std::string_view(id_text, sizeof id_text));
+  std::optional<ReplicaRow> row;
   if (st.Step()) {
-    if (Status s = DecodeVersions(st.ColumnBlob(0), &versions); !s.ok()) return s;
+    row.emplace();
+    const int nvalues = static_cast<int>(entity.columns.size()) + 1;
+    row->values.reserve(static_cast<size_t>(nvalues));
+    for (int i = 1; i <= nvalues; ++i) row->values.push_back(st.ColumnValue(i));
+    if (!st.IsNull(nvalues + 1)) {
+      const std::string bytes = st.ColumnBlob(nvalues + 1);
+      Versions& out = row->versions;
+      if (Status s = DecodeVersionsTo(
+              bytes, [&out](std::string_view name, const StoredVersion& v) {
+                out[std::string(name)] = v;
+              });
+          !s.ok()) {
+        (void)st.Reset();
+        return s;
+      }
+    }
   }
   if (!st.status().ok()) return st.status();
-  return versions;
+  (void)st.Reset();
+  return row;
+}
+
+Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
+    Db& db, std::string_view entity, const Uuid& row_id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("unknown entity '" + std::string(entity) + "'");
+  }
+  Result<std::optional<ReplicaRow>> row = ReadReplicaRow(db, *e, row_id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return Versions();
+  return std::move((*row)->versions);
 }
 
 Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) {
@@ -459,17 +524,30 @@ Result<std::string> DumpReplicaState(Db& db) {
     }
     if (!st.status().ok()) return st.status();
   }
-  out << "# row_version\n";
-  Statement st(db, "SELECT entity, row_id, versions FROM row_version "
-                   "ORDER BY entity, row_id");
-  while (st.Step()) {
-    Versions versions;
-    if (Status s = DecodeVersions(st.ColumnBlob(2), &versions); !s.ok()) return s;
-    out << st.ColumnText(0) << " " << st.ColumnText(1);
-    for (const auto& [name, v] : versions) out << " " << name << "@" << v.hlc.ToString();
-    out << "\n";
+  out << "# cell versions\n";
+  for (const Entity& entity : Catalogue()) {
+    Statement st(db, "SELECT id, " + std::string(kVersionsColumn) + " FROM " +
+                         std::string(entity.name) + " ORDER BY id");
+    while (st.Step()) {
+      Versions versions;
+      if (!st.IsNull(1)) {
+        const std::string bytes = st.ColumnBlob(1);
+        if (Status s = DecodeVersionsTo(
+                bytes, [&versions](std::string_view name, const StoredVersion& v) {
+                  versions[std::string(name)] = v;
+                });
+            !s.ok()) {
+          return s;
+        }
+      }
+      out << entity.name << " " << st.ColumnText(0);
+      for (const auto& [name, v] : versions) {
+        out << " " << name << "@" << v.hlc.ToString();
+      }
+      out << "\n";
+    }
+    if (!st.status().ok()) return st.status();
   }
-  if (!st.status().ok()) return st.status();
   return out.str();
 }
 

@@ -4,7 +4,10 @@
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "shared/change_set.h"
 #include "shared/merge.h"
@@ -12,11 +15,18 @@
 
 namespace kbo {
 
+struct Entity;
+
+// The column of every entity table that holds its cells' versions (the
+// applier's private encoding; not a catalogue column, never synced as one).
+inline constexpr std::string_view kVersionsColumn = "cell_versions";
+
 // Applies change sets to a replica: a SQLite database with the entity tables
-// of schema/shared and the row_version table (one row per entity row holding
-// every cell's version: hlc of the winning write, which names its device, and
-// its server sequence). One version row per entity row, not one per cell, so a
-// merge costs a read and two writes per row (docs/decisions.md).
+// of schema/shared. Each entity row carries, in its cell_versions column,
+// every cell's version: the hlc of the winning write, which names its
+// device, and its server sequence. Versions live in the row itself, not in a
+// row or table of their own, so a merge costs one read and one write per row
+// (docs/decisions.md).
 // Client pull, client local writes and server push all call it, so every
 // replica merges by the same rule (shared/merge.h).
 
@@ -99,6 +109,16 @@ struct StoredCellVersion {
 };
 Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
     Db& db, std::string_view entity, const Uuid& row_id);
+
+// One entity row as the replica holds it, read with one lookup: `values` in
+// catalogue column order, then `deleted`; `versions` as ReadCellVersions.
+struct ReplicaRow {
+  std::vector<Value> values;
+  std::map<std::string, StoredCellVersion, std::less<>> versions;
+};
+// nullopt if the row does not exist.
+Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
+                                                 const Uuid& row_id);
 
 // A canonical dump of the replicated state: every entity table row by row
 // (id order) and every cell's hlc. Equal dumps = identical replicas. For

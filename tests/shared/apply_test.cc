@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/entities.h"
 #include "tests/support/replica.h"
 
 namespace kbo {
@@ -232,6 +233,135 @@ TEST_CASE("Apply: a delete is a tombstone, the row and its values stay",
   REQUIRE(st.Step());
   CHECK(st.ColumnText(0) == "ยังอยู่");
   CHECK(st.ColumnInt(1) == 1);
+}
+
+
+std::string VersionsBlob(Db& db, const Uuid& id) {
+  Statement st(db, "SELECT cell_versions FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString()));
+  REQUIRE(st.Step());
+  return st.ColumnBlob(0);
+}
+
+void SetVersionsBlob(Db& db, const Uuid& id, const std::string& bytes) {
+  Statement st(db, "UPDATE producer SET cell_versions = ?2 WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString())).BindBlob(2, bytes);
+  REQUIRE(st.Run().ok());
+}
+
+TEST_CASE("Apply: each cell's version lives in its row, with its server sequence",
+          "[apply]") {
+  Server server;
+  TestDevice a, b;
+  const uint64_t created = server.Push(a.Write(kRow, NewProducer("เดิม")));
+  const RowChange edit = b.Write(kRow, {Set("name", Value::Text("ใหม่"), created)});
+  const uint64_t edited = server.Push(edit);
+
+  auto versions = ReadCellVersions(*server.db, "producer", kRow);
+  REQUIRE(versions.ok());
+  REQUIRE(versions->size() == 3);
+  CHECK(versions->at("kind").seq == created);
+  CHECK(versions->at("district_code").seq == created);
+  CHECK(versions->at("name").seq == edited);
+  CHECK(versions->at("name").hlc == edit.hlc);
+  CHECK(versions->at("kind").hlc.device == a.id);
+
+  const Entity* producer = FindEntity("producer");
+  auto row = ReadReplicaRow(*server.db, *producer, kRow);
+  REQUIRE(row.ok());
+  REQUIRE(row->has_value());
+  REQUIRE((*row)->values.size() == producer->columns.size() + 1);
+  CHECK((*row)->values[static_cast<size_t>(producer->FindColumn("name") -
+                                            producer->columns.data())] ==
+        Value::Text("ใหม่"));
+  CHECK((*row)->values.back() == Value::Integer(0));  // deleted
+  CHECK((*row)->versions.size() == 3);
+
+  auto missing = ReadReplicaRow(*server.db, *producer, Uuid::Random());
+  REQUIRE(missing.ok());
+  CHECK_FALSE(missing->has_value());
+  CHECK(ReadCellVersions(*server.db, "producer", Uuid::Random())->empty());
+  CHECK(ReadCellVersions(*server.db, "farmer", kRow).status().code() ==
+        Code::kInvalidArgument);
+}
+
+TEST_CASE("Apply: the same writes in any order give the same version bytes",
+          "[apply]") {
+  TestDevice a, b;
+  const RowChange create = a.Write(kRow, NewProducer("เดิม"));
+  b.wall.Advance(10000);  // b's edit is the later one: it wins
+  const RowChange name = b.Write(kRow, {Set("name", Value::Text("ใหม่"), 0)});
+  const RowChange phone = a.Write(kRow, {Set("phone", Value::Text("053000000"), 0)});
+  auto in_order = NewReplica();
+  auto reversed = NewReplica();
+  for (const RowChange* r : {&create, &name, &phone}) {
+    Transaction txn(*in_order);
+    REQUIRE(ApplyRowChange(*in_order, *r, {}).ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  for (const RowChange* r : {&phone, &name, &create}) {
+    Transaction txn(*reversed);
+    REQUIRE(ApplyRowChange(*reversed, *r, {}).ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  const std::string bytes = VersionsBlob(*in_order, kRow);
+  CHECK(bytes == VersionsBlob(*reversed, kRow));
+  // Three writes: three groups of (hlc, seq) = 37 bytes each, plus the
+  // names (kind, name, district_code, phone) with a length byte each.
+  CHECK(bytes.size() == 3 * 37 + (1 + 4) + (1 + 4) + (1 + 13) + (1 + 5));
+}
+
+TEST_CASE("Apply: a change with no cells still creates its row", "[apply]") {
+  auto db = NewReplica();
+  TestDevice a;
+  const Uuid id = Uuid::Random();
+  Transaction txn(*db);
+  REQUIRE(ApplyRowChange(*db, a.Write(id, {}), {}).ok());
+  REQUIRE(ApplyRowChange(*db, a.Write(id, NewProducer("ต่อมา")), {}).ok());
+  REQUIRE(txn.Commit().ok());
+  Statement st(*db, "SELECT name FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString()));
+  REQUIRE(st.Step());
+  CHECK(st.ColumnText(0) == "ต่อมา");
+}
+
+TEST_CASE("Apply: damaged cell versions are reported as corruption, never read "
+          "past their end",
+          "[apply]") {
+  auto db = NewReplica();
+  TestDevice a, b;
+  {
+    Transaction txn(*db);
+    REQUIRE(ApplyRowChange(*db, a.Write(kRow, NewProducer("เดิม")), {}).ok());
+    REQUIRE(ApplyRowChange(*db, b.Write(kRow, {Set("name", Value::Text("ใหม่"), 0)}), {})
+                .ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  const std::string good = VersionsBlob(*db, kRow);
+  const RowChange later = a.Write(kRow, {Set("phone", Value::Text("053"), 0)});
+  // Every truncation (sanitizers watch the reads): either it ends on a
+  // group boundary and reads as fewer versions, or it is refused.
+  int refused = 0;
+  for (size_t n = 1; n < good.size(); ++n) {
+    SetVersionsBlob(*db, kRow, good.substr(0, n));
+    Transaction txn(*db);
+    const Status s = ApplyRowChange(*db, later, {});
+    if (!s.ok()) {
+      CHECK(s.code() == Code::kCorruption);
+      ++refused;
+    }
+  }
+  CHECK(refused >= static_cast<int>(good.size()) - 3);
+  // A group of zero names, and a name running past the end.
+  std::string zero = good.substr(0, 37);
+  zero[36] = 0;
+  SetVersionsBlob(*db, kRow, zero);
+  CHECK(ReadCellVersions(*db, "producer", kRow).status().code() == Code::kCorruption);
+  std::string overrun = good.substr(0, 38);
+  overrun[37] = 100;
+  SetVersionsBlob(*db, kRow, overrun + "kind");
+  CHECK(ReadCellVersions(*db, "producer", kRow).status().code() == Code::kCorruption);
+  CHECK(DumpReplicaState(*db).status().code() == Code::kCorruption);
 }
 
 }  // namespace

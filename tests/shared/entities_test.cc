@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "schema/schema.h"
+#include "shared/replica/apply.h"
 #include "shared/status.h"
 #include "shared/uuid.h"
 #include "shared/value.h"
@@ -179,15 +180,17 @@ TEST_CASE("Entities: the catalogue holds the nine entities of DESIGN §3",
   CHECK(FindEntity("producer") == &Catalogue().front());
 }
 
-TEST_CASE("Entities: columns are the schema's, minus id and deleted, in order",
+TEST_CASE("Entities: columns are the schema's, minus id, deleted and versions, in order",
           "[entities]") {
   REQUIRE(schema::kReplicaMigrations_count >= 1);
   const std::string_view sql = schema::kReplicaMigrations[0].bytes;
   for (const Entity& e : Catalogue()) {
     CAPTURE(e.name);
     std::vector<std::string> want = SqlColumns(sql, e.name);
-    REQUIRE(want.size() >= 2);
+    REQUIRE(want.size() >= 3);
     CHECK(want.front() == "id");
+    CHECK(want.back() == kVersionsColumn);
+    want.pop_back();
     CHECK(want.back() == "deleted");
     want.erase(want.begin());
     want.pop_back();

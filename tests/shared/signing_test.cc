@@ -2,8 +2,11 @@
 
 #include <sys/stat.h>
 
+#include <atomic>
 #include <string>
+#include <thread>
 #include <utility>
+#include <vector>
 
 #include <catch2/catch.hpp>
 
@@ -43,6 +46,45 @@ TEST_CASE("Signing: SHA-256 matches the FIPS 180-2 test vector", "[signing]") {
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
   CHECK(HexEncode(Sha256("")) ==
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+}
+
+TEST_CASE("Signing: SHA-256 matches the FIPS 180-2 two-block and long vectors",
+          "[signing]") {
+  CHECK(HexEncode(Sha256(
+            "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq")) ==
+        "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1");
+  CHECK(HexEncode(Sha256(std::string(1000000, 'a'))) ==
+        "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
+TEST_CASE("Signing: SHA-256 (libcrypto) equals libsodium's for every length",
+          "[signing]") {
+  // Every length across the one-, two- and three-block boundaries, and a
+  // large input, with bytes that change with the length.
+  std::string bytes;
+  for (size_t n = 0; n <= 300; ++n) {
+    CHECK(Sha256(bytes) == Sha256Portable(bytes));
+    bytes.push_back(static_cast<char>(n * 131 + 7));
+  }
+  std::string big(3 * 1024 * 1024 + 17, '\0');
+  for (size_t i = 0; i < big.size(); ++i) big[i] = static_cast<char>(i * 2654435761u >> 24);
+  CHECK(Sha256(big) == Sha256Portable(big));
+}
+
+TEST_CASE("Signing: SHA-256 is safe from many threads at once", "[signing]") {
+  const std::string input = "kbo/derived/attendance|" + std::string(90, 'x');
+  const Sha256Digest expected = Sha256Portable(input);
+  std::atomic<int> wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 2000; ++i) {
+        if (Sha256(input) != expected) ++wrong;
+      }
+    });
+  }
+  for (std::thread& th : threads) th.join();
+  CHECK(wrong.load() == 0);
 }
 
 TEST_CASE("Signing: hex round trips and refuses what is not hex", "[signing]") {

@@ -13,7 +13,7 @@
 
 namespace kbo::testing {
 
-// A bare replica (entity tables + row_version) in memory.
+// A bare replica (the entity tables, with their cell versions) in memory.
 inline std::unique_ptr<Db> NewReplica() {
   auto db = Db::Open(":memory:");
   REQUIRE(db.ok());
