@@ -253,7 +253,9 @@ TEST_CASE("Apply: each cell's version lives in its row, with its server sequence
           "[apply]") {
   Server server;
   TestDevice a, b;
-  const uint64_t created = server.Push(a.Write(kRow, NewProducer("เดิม")));
+  const RowChange create = a.Write(kRow, NewProducer("เดิม"));
+  const uint64_t created = server.Push(create);
+  b.Received(create);  // b's edit comes after the row it saw
   const RowChange edit = b.Write(kRow, {Set("name", Value::Text("ใหม่"), created)});
   const uint64_t edited = server.Push(edit);
 
