@@ -264,7 +264,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     const std::string& text = it->second.text();
     // In a batch, parents are read once: nothing else writes them meanwhile.
-    std::map<std::string, StoredRow, std::less<>>* cache =
+    std::unordered_map<std::string, StoredRow>* cache =
         in_batch_ ? &parent_cache_[te] : nullptr;
     if (cache) {
       if (auto hit = cache->find(text); hit != cache->end()) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <unordered_map>
 #include <vector>
 
 #include "client/home.h"
@@ -162,9 +163,9 @@ class ClientStore {
   std::unique_ptr<HybridClock> clock_;
   Uuid device_id_;
   // Inside RecordAll: referenced parent rows are read once (by entity, then
-  // id as written).
+  // id as written; hashed: an import looks one up for every row).
   bool in_batch_ = false;
-  std::map<const Entity*, std::map<std::string, StoredRow, std::less<>>> parent_cache_;
+  std::map<const Entity*, std::unordered_map<std::string, StoredRow>> parent_cache_;
   // The action in progress: its row changes not yet in the outbox, their
   // encoded size, and the outbox id of its first entry (0 before that).
   std::vector<RowChange> action_rows_;

@@ -108,8 +108,41 @@ bool GroupBefore(const StoredVersion& a, const StoredVersion& b) {
   return a.seq < b.seq;
 }
 
+// The common case: every cell from one write (a new row), one group.
+bool OneGroup(const std::vector<VersionList::Entry>& entries) {
+  if (entries.empty() || entries.size() > 255) return false;
+  for (const VersionList::Entry& e : entries) {
+    if (e.v.hlc != entries.front().v.hlc || e.v.seq != entries.front().v.seq) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void PutGroupHeader(char* p, const StoredVersion& v, size_t count) {
+  StoreLe(p, static_cast<uint64_t>(v.hlc.wall_ms), 8);
+  StoreLe(p + 8, v.hlc.counter, 4);
+  std::memcpy(p + 12, v.hlc.device.bytes.data(), 16);
+  StoreLe(p + 28, v.seq, 8);
+  p[36] = static_cast<char>(count);
+}
+
 std::string EncodeVersions(const VersionList& versions) {
   const std::vector<VersionList::Entry>& entries = versions.entries();
+  if (OneGroup(entries)) {
+    size_t size = kGroupHeader;
+    for (const VersionList::Entry& e : entries) size += 1 + e.name.size();
+    std::string out(size, '\0');
+    char* p = out.data();
+    PutGroupHeader(p, entries.front().v, entries.size());
+    p += kGroupHeader;
+    for (const VersionList::Entry& e : entries) {
+      *p++ = static_cast<char>(e.name.size());
+      std::memcpy(p, e.name.data(), e.name.size());
+      p += e.name.size();
+    }
+    return out;
+  }
   // Entries are sorted by name; a stable sort by version keeps names sorted
   // within each group.
   std::vector<const VersionList::Entry*> order;
@@ -129,11 +162,7 @@ std::string EncodeVersions(const VersionList& versions) {
     const StoredVersion& v = order[i]->v;
     size_t end = i + 1;
     while (end < order.size() && end - i < 255 && !GroupBefore(v, order[end]->v)) ++end;
-    StoreLe(p, static_cast<uint64_t>(v.hlc.wall_ms), 8);
-    StoreLe(p + 8, v.hlc.counter, 4);
-    std::memcpy(p + 12, v.hlc.device.bytes.data(), 16);
-    StoreLe(p + 28, v.seq, 8);
-    p[36] = static_cast<char>(end - i);
+    PutGroupHeader(p, v, end - i);
     p += kGroupHeader;
     for (; i < end; ++i) {
       const std::string_view name = order[i]->name;
