@@ -24,6 +24,10 @@ struct RowInfo {
   bool one_district_written = true;
   std::string district_written;
   uint64_t max_seq = 0;          // highest sequence of a change that won a cell
+  // The row's pull index entry before this set (its highest cell sequence;
+  // 0: none), taken from the first merge of the row in this set.
+  bool applied = false;
+  uint64_t indexed_seq = 0;
   std::string district_after;    // filled after applying
 };
 using RowKey = std::pair<std::string, std::string>;  // entity, row id text
@@ -163,12 +167,16 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     ApplyOptions options;
     options.seq = *first + i;
     options.conflicts = &sink;
-    size_t won = 0;
-    if (Status s = ApplyRowChange(db, row, options, &won); !s.ok()) {
+    RowApplyInfo result;
+    if (Status s = ApplyRowChange(db, row, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
-    if (won > 0)
-      rows[RowKey(row.entity, row.row_id.ToString())].max_seq = *first + i;
+    RowInfo& info = rows[RowKey(row.entity, row.row_id.ToString())];
+    if (!info.applied) {
+      info.applied = true;
+      info.indexed_seq = result.max_seq_before;
+    }
+    if (result.won_cells > 0) info.max_seq = *first + i;
   }
 
   // 3. The pull index: where each row is now and its newest write.
@@ -188,10 +196,16 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       if (now->has_value()) info.district_after = **now;
     }
     if (info.max_seq == 0) continue;
+    // The index is keyed by sequence, so a new entry is an append; the
+    // row's previous entry (keyed by its previous highest sequence) goes.
+    if (info.indexed_seq != 0) {
+      Statement& del = db.Cached("DELETE FROM row_seq WHERE max_seq = ?1");
+      del.Bind(1, static_cast<int64_t>(info.indexed_seq));
+      if (Status s = del.Run(); !s.ok()) return s;
+    }
     Statement& st = db.Cached(
         "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "
-        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (entity, row_id) DO UPDATE SET "
-        "max_seq = excluded.max_seq, district_code = excluded.district_code");
+        "VALUES (?1, ?2, ?3, ?4)");
     st.Bind(1, std::string_view(key.first))
         .Bind(2, std::string_view(key.second))
         .Bind(3, static_cast<int64_t>(info.max_seq));

@@ -11,16 +11,18 @@ CREATE TABLE server_state (
 );
 INSERT INTO server_state(singleton, next_seq) VALUES (1, 1);
 
--- Pull index: for every row, the highest server sequence of any of its cells
--- and its current district (for scope). Pull pages walk it in max_seq order.
+-- Pull index: one entry per row, keyed by the highest server sequence of
+-- any of its cells, with its current district (for scope). Pull pages walk
+-- it in max_seq order. Keyed by sequence (the rowid), a push appends its
+-- entries at the end of the b-tree instead of scattering them by row id;
+-- a row written again loses its old entry (found by the old highest
+-- sequence, which the merge reads from the row's cell versions).
 CREATE TABLE row_seq (
+  max_seq INTEGER PRIMARY KEY,
   entity TEXT NOT NULL,
   row_id TEXT NOT NULL,
-  max_seq INTEGER NOT NULL,
-  district_code TEXT,
-  PRIMARY KEY (entity, row_id)
-) WITHOUT ROWID;
-CREATE INDEX row_seq_by_seq ON row_seq(max_seq);
+  district_code TEXT
+);
 -- A scoped pull walks one district's rows in sequence order.
 CREATE INDEX row_seq_by_district ON row_seq(district_code, max_seq);
 

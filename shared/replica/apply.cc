@@ -232,13 +232,22 @@ uint64_t EntityIndex(const Entity* entity) {
 }
 
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
-                 size_t* applied_cells, std::vector<uint64_t>* bases_out);
+                 RowApplyInfo* info, std::vector<uint64_t>* bases_out);
 
 }  // namespace
 
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
                       size_t* applied_cells) {
-  return ApplyImpl(db, row, options, applied_cells, nullptr);
+  RowApplyInfo info;
+  Status s = ApplyImpl(db, row, options, &info, nullptr);
+  if (s.ok() && applied_cells) *applied_cells += info.won_cells;
+  return s;
+}
+
+Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
+                      RowApplyInfo* info) {
+  RowApplyInfo local;
+  return ApplyImpl(db, row, options, info ? info : &local, nullptr);
 }
 
 Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) {
@@ -247,7 +256,8 @@ Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) 
   local.row_absent = options.row_absent;
   std::vector<uint64_t> bases;
   bases.reserve(row->cells.size());
-  if (Status s = ApplyImpl(db, *row, local, nullptr, &bases); !s.ok()) {
+  RowApplyInfo info;
+  if (Status s = ApplyImpl(db, *row, local, &info, &bases); !s.ok()) {
     return s;
   }
   for (size_t i = 0; i < row->cells.size(); ++i) row->cells[i].base = bases[i];
@@ -257,7 +267,8 @@ Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) 
 namespace {
 
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
-                 size_t* applied_cells, std::vector<uint64_t>* bases_out) {
+                 RowApplyInfo* info, std::vector<uint64_t>* bases_out) {
+  *info = RowApplyInfo{};
   const Entity* entity = FindEntity(row.entity);
   if (entity == nullptr) {
     return Status::InvalidArgument("unknown entity '" + row.entity + "'");
@@ -350,6 +361,9 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     }
     if (!st.status().ok()) return st.status();
     (void)st.Reset();  // done with it, and with `row_id` bound
+    for (const VersionList::Entry& e : versions.entries()) {
+      info->max_seq_before = std::max(info->max_seq_before, e.v.seq);
+    }
   }
 
   // Decide each cell with the pure rule.
@@ -414,7 +428,8 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       v.seq = options.seq;
     }
   }
-  if (applied_cells) *applied_cells += winners.size();
+  info->won_cells = winners.size();
+  info->existed = exists;
   if (winners.empty() && exists && !versions_changed) return Status();
 
   // Write the winners and the row's versions: one INSERT or UPDATE of the

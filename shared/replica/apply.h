@@ -86,6 +86,16 @@ struct ApplyOptions {
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
                       size_t* applied_cells = nullptr);
 
+// What ApplyRowChange found and did, for callers that index rows by their
+// newest write (the server's pull index).
+struct RowApplyInfo {
+  size_t won_cells = 0;        // cells this change wrote
+  bool existed = false;        // the row was in the replica before it
+  uint64_t max_seq_before = 0; // its highest cell sequence then (0: none)
+};
+Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
+                      RowApplyInfo* info);
+
 // A local write (the client recording what a person did): fills each cell's
 // `base` with the server sequence this replica holds for that cell (DESIGN
 // §4: the base of an edit is the value's sequence as last received), then

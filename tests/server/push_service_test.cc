@@ -1,8 +1,11 @@
 #include "server/push_service.h"
 
+#include <algorithm>
+
 #include <catch2/catch.hpp>
 
 #include "server/conflicts.h"
+#include "shared/replica/apply.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -61,6 +64,55 @@ TEST_CASE(
   CHECK(f.Count("SELECT COUNT(*) FROM change_set_log") == 1);
   CHECK(f.Record(trainer.id).last_seq == 1);
   CHECK(f.NextSeq() == 3);
+}
+
+TEST_CASE(
+    "PushService: a row written again moves to the end of the pull index, "
+    "one entry per row",
+    "[server][push]") {
+  ServerFixture f;
+  TestDevice trainer;
+  const DeviceRecord record = f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  const Uuid p1 = Uuid::Random(), p2 = Uuid::Random();
+  auto seq_of = [&f](const Uuid& id) {
+    return f.Count("SELECT max_seq FROM row_seq WHERE row_id = '" + id.ToString() + "'");
+  };
+  REQUIRE(push.Push(record, trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao),
+                                              Producer(p2, trainer.HlcAt(kT0), kPhrao)}),
+                    nullptr)
+              .ok());
+  CHECK(seq_of(p1) == 1);
+  CHECK(seq_of(p2) == 2);
+
+  // Set 2: p1 edited twice (sequences 3 and 4): its entry moves to 4.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext(
+                        {Row("producer", p1, trainer.HlcAt(kT0 + 1000), {{"phone", T("053"), 1}}),
+                         Row("producer", p1, trainer.HlcAt(kT0 + 2000),
+                             {{"name", T("กลุ่มใหม่"), 1}})}),
+                    nullptr)
+              .ok());
+  CHECK(seq_of(p1) == 4);
+  CHECK(seq_of(p2) == 2);
+  CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == 2);
+
+  // Set 3: a write older than what p2 holds wins no cell: p2 stays at 2.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", p2, trainer.HlcAt(kT0 - 5000),
+                                          {{"name", T("เก่า"), 0}})}),
+                    nullptr)
+              .ok());
+  CHECK(seq_of(p2) == 2);
+  CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == 2);
+  // Each entry is the row's highest cell sequence.
+  for (const Uuid& id : {p1, p2}) {
+    auto versions = ReadCellVersions(f.store->db(), "producer", id);
+    REQUIRE(versions.ok());
+    uint64_t highest = 0;
+    for (const auto& [column, v] : *versions) highest = std::max(highest, v.seq);
+    CHECK(seq_of(id) == static_cast<int64_t>(highest));
+  }
 }
 
 TEST_CASE(
