@@ -13,8 +13,9 @@ namespace {
 
 Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where,
                                                 int64_t arg) {
-  Statement st(db, "SELECT seq, bytes, signature, hash, acked_at IS NOT NULL "
-                   "FROM change_set WHERE " + where + " ORDER BY seq");
+  Statement st(db, "SELECT c.seq, b.bytes, c.signature, c.hash, "
+                   "c.acked_at IS NOT NULL FROM change_set c JOIN change_set_bytes b "
+                   "ON b.seq = c.seq WHERE " + where + " ORDER BY c.seq");
   st.Bind(1, arg);
   std::vector<SealedChangeSet> out;
   while (st.Step()) {
@@ -127,7 +128,7 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
     DecodeLimits limits;
     limits.max_bytes = size_t{256} << 20;
     limits.max_rows = 1u << 30;
-    Statement& st = db.Cached("SELECT cells FROM outbox WHERE id = ?1");
+    Statement& st = db.Cached("SELECT cells FROM outbox_cells WHERE id = ?1");
     for (const Take& t : takes) {
       (void)st.Reset();
       st.Bind(1, t.id);
@@ -153,16 +154,18 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
   sealed.signature = store_.key().Sign(kChangeSetDomain, sealed.bytes);
   sealed.hash = HashChangeSetBytes(sealed.bytes);
   {
-    Statement st(db, "INSERT INTO change_set (seq, hash, bytes, signature, created_at, "
-                     "row_count) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    Statement bytes(db, "INSERT INTO change_set_bytes (seq, bytes) VALUES (?1, ?2)");
+    bytes.Bind(1, static_cast<int64_t>(sealed.seq)).BindBlobNoCopy(2, sealed.bytes);
+    if (Status s = bytes.Run(); !s.ok()) return s;
+    Statement st(db, "INSERT INTO change_set (seq, hash, signature, created_at, "
+                     "row_count) VALUES (?1, ?2, ?3, ?4, ?5)");
     st.Bind(1, static_cast<int64_t>(sealed.seq))
         .BindBlob(2, std::string_view(reinterpret_cast<const char*>(sealed.hash.data()),
                                       sealed.hash.size()))
-        .BindBlob(3, sealed.bytes)
-        .BindBlob(4, std::string_view(reinterpret_cast<const char*>(sealed.signature.data()),
+        .BindBlob(3, std::string_view(reinterpret_cast<const char*>(sealed.signature.data()),
                                       sealed.signature.size()))
-        .Bind(5, std::string_view(store_.NowIso()))
-        .Bind(6, static_cast<int64_t>(cs.rows.size()));
+        .Bind(4, std::string_view(store_.NowIso()))
+        .Bind(5, static_cast<int64_t>(cs.rows.size()));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   {
@@ -201,11 +204,11 @@ Result<size_t> Outbox::SealAll(size_t max_rows) {
 }
 
 Result<std::vector<SealedChangeSet>> Outbox::Unacked() {
-  return ReadSealed(store_.db(), "acked_at IS NULL AND seq >= ?1", 0);
+  return ReadSealed(store_.db(), "c.acked_at IS NULL AND c.seq >= ?1", 0);
 }
 
 Result<std::vector<SealedChangeSet>> Outbox::SealedFrom(uint64_t from_seq) {
-  return ReadSealed(store_.db(), "seq >= ?1", static_cast<int64_t>(from_seq));
+  return ReadSealed(store_.db(), "c.seq >= ?1", static_cast<int64_t>(from_seq));
 }
 
 Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt) {

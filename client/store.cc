@@ -85,6 +85,7 @@ size_t EncodedSize(const RowChange& row) {
 // Keys of statements cached by Db::CachedBy.
 const char kFindKey = 0;
 const char kOutboxInsertKey = 0;
+const char kOutboxCellsInsertKey = 0;
 
 bool IsNaturalKey(const Entity& e, std::string_view column) {
   for (std::string_view k : e.natural_key) {
@@ -376,8 +377,7 @@ Status ClientStore::FlushOutbox() {
   const std::string encoded = EncodeChangeSet(entry);
   Statement& st = db_->CachedBy(&kOutboxInsertKey, 0, [] {
     return std::string(
-        "INSERT INTO outbox (action_id, row_count, cells, created_at) "
-        "VALUES (?1, ?2, ?3, ?4)");
+        "INSERT INTO outbox (action_id, row_count, created_at) VALUES (?1, ?2, ?3)");
   });
   if (action_id_ != 0) {
     st.Bind(1, action_id_);
@@ -385,11 +385,15 @@ Status ClientStore::FlushOutbox() {
     st.BindNull(1);
   }
   st.Bind(2, static_cast<int64_t>(entry.rows.size()))
-      .BindBlobNoCopy(3, encoded)
-      .Bind(4, std::string_view(NowIso()));
+      .Bind(3, std::string_view(NowIso()));
   if (Status s = st.Run(); !s.ok()) return s;
-  if (action_id_ == 0) action_id_ = db_->LastInsertRowId();
-  return Status();
+  const int64_t id = db_->LastInsertRowId();
+  if (action_id_ == 0) action_id_ = id;
+  Statement& cells = db_->CachedBy(&kOutboxCellsInsertKey, 0, [] {
+    return std::string("INSERT INTO outbox_cells (id, cells) VALUES (?1, ?2)");
+  });
+  cells.Bind(1, id).BindBlobNoCopy(2, encoded);
+  return cells.Run();
 }
 
 Status ClientStore::FinishAction() {

@@ -30,28 +30,39 @@ CREATE TABLE clock_state (
 -- change_set_seq is set when the entry's last row is sealed into a signed
 -- change set; acked when the server's signed receipt for that change set has
 -- been verified.
+-- The encoded row changes live in outbox_cells, not in the entry: SQLite
+-- rewrites a whole row, overflow pages included, when an update changes its
+-- size, so sealing (which sets change_set_seq) would copy up to 4 MiB again.
 CREATE TABLE outbox (
   id INTEGER PRIMARY KEY,
   action_id INTEGER,
   row_count INTEGER NOT NULL,
   sealed_rows INTEGER NOT NULL DEFAULT 0,
-  cells BLOB NOT NULL,       -- encoded change set (shared/change_set_codec.h)
   created_at TEXT NOT NULL,
   change_set_seq INTEGER     -- NULL while any of its rows is pending
 );
 CREATE INDEX outbox_pending ON outbox(change_set_seq);
+CREATE TABLE outbox_cells (
+  id INTEGER PRIMARY KEY,    -- = outbox.id
+  cells BLOB NOT NULL        -- encoded change set (shared/change_set_codec.h)
+);
 
 -- Sealed, signed change sets, kept verbatim until acknowledged (and after,
 -- for audit). seq is this device's change set sequence (1, 2, 3 ...).
+-- The bytes are in change_set_bytes, apart from what acknowledging updates
+-- (see outbox_cells).
 CREATE TABLE change_set (
   seq INTEGER PRIMARY KEY,
   hash BLOB NOT NULL,
-  bytes BLOB NOT NULL,
   signature BLOB NOT NULL,
   created_at TEXT NOT NULL,
   acked_at TEXT,
   receipt BLOB,
   row_count INTEGER NOT NULL DEFAULT 0  -- row changes in the set
+);
+CREATE TABLE change_set_bytes (
+  seq INTEGER PRIMARY KEY,   -- = change_set.seq
+  bytes BLOB NOT NULL        -- the signed encoding, verbatim
 );
 
 CREATE TABLE sync_state (

@@ -104,7 +104,7 @@ TEST_CASE("Crash safety: SIGKILL mid-burst loses no printed write and leaves "
   }
   // The outbox replays to exactly the store's rows.
   auto replica = testing::NewReplica();
-  Statement st((*store)->db(), "SELECT cells FROM outbox ORDER BY id");
+  Statement st((*store)->db(), "SELECT cells FROM outbox_cells ORDER BY id");
   Transaction txn(*replica);
   while (st.Step()) {
     auto cs = DecodeChangeSet(st.ColumnBlob(0));

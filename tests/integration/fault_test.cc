@@ -45,7 +45,8 @@ std::vector<Sealed> SealAll(Field& f, const Device& d) {
   REQUIRE(f.Kbo(d.home, {"bundle", "export", d.home + "/seal.kbo"}).exit_code == 0);
   auto db = Db::Open(d.home + "/field.db");
   REQUIRE(db.ok());
-  Statement st(**db, "SELECT seq, bytes, signature FROM change_set ORDER BY seq");
+  Statement st(**db, "SELECT c.seq, b.bytes, c.signature FROM change_set c "
+                     "JOIN change_set_bytes b ON b.seq = c.seq ORDER BY c.seq");
   std::vector<Sealed> out;
   while (st.Step()) {
     Sealed s;
