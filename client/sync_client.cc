@@ -237,6 +237,9 @@ class HttplibTransport final : public HttpTransport {
       SplitMs(timeouts_.write_ms, &sec, &usec);
       client_->set_write_timeout(sec, usec);
       client_->set_keep_alive(true);
+      // Without it, the last segment of a request waits for the server's
+      // delayed ACK (Nagle): up to 40 ms per request, 28 ms measured.
+      client_->set_tcp_nodelay(true);
       client_->set_follow_location(false);
       client_url_ = base_url;
     }

@@ -117,6 +117,8 @@ class Api {
 
   void Install(httplib::Server& svr) {
     svr.set_payload_max_length(protocol::kMaxPushBytes);
+    // Answers go out at once, not after the client's delayed ACK (Nagle).
+    svr.set_tcp_nodelay(true);
     svr.set_read_timeout(kReadTimeoutSec, 0);
     svr.set_write_timeout(kWriteTimeoutSec, 0);
     svr.set_pre_routing_handler(
