@@ -203,6 +203,16 @@ Result<size_t> Outbox::SealAll(size_t max_rows) {
   }
 }
 
+Result<uint64_t> Outbox::PendingRows() {
+  Statement st(store_.db(),
+               "SELECT COALESCE(SUM(row_count - sealed_rows), 0) FROM outbox "
+               "WHERE change_set_seq IS NULL");
+  uint64_t n = 0;
+  if (st.Step()) n = static_cast<uint64_t>(st.ColumnInt(0));
+  if (!st.status().ok()) return st.status();
+  return n;
+}
+
 Result<std::vector<SealedChangeSet>> Outbox::Unacked() {
   return ReadSealed(store_.db(), "c.acked_at IS NULL AND c.seq >= ?1", 0);
 }

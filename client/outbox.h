@@ -41,6 +41,8 @@ class Outbox {
 
   // Seals everything pending (in sets of `max_rows`); returns how many sets.
   Result<size_t> SealAll(size_t max_rows = kDefaultMaxRows);
+  // Row changes recorded but not yet sealed into a change set.
+  Result<uint64_t> PendingRows();
 
   // Sealed change sets not yet acknowledged, in sequence order.
   Result<std::vector<SealedChangeSet>> Unacked();

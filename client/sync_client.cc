@@ -928,25 +928,64 @@ Status SyncClient::Push(SyncSummary* summary) {
   Result<Enrolment> e = LoadEnrolment();
   if (!e.ok()) return e.status();
   Outbox outbox(store_);
-  if (Result<size_t> sealed = outbox.SealAll(); !sealed.ok())
-    return sealed.status();
+  // Sets sealed earlier and not yet confirmed go first. What is still
+  // pending is sealed one set at a time, each while the set before it is on
+  // its way: the exchange runs on a second thread (network, request
+  // signature: never the database), sealing on this one. Sets are still
+  // sent strictly in order, one at a time, and each is sealed (committed
+  // here) before it is sent.
   Result<std::vector<SealedChangeSet>> pending = outbox.Unacked();
   if (!pending.ok()) return pending.status();
   std::vector<SealedChangeSet> sets = std::move(pending).value();
+  Result<uint64_t> unsealed = outbox.PendingRows();
+  if (!unsealed.ok()) return unsealed.status();
+  bool more_to_seal = *unsealed > 0;
+  // Seals the next set onto `sets`; false when nothing is left to seal.
+  auto seal_one = [&]() -> Result<bool> {
+    if (!more_to_seal) return false;
+    Result<std::optional<SealedChangeSet>> next = outbox.SealNext();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) {
+      more_to_seal = false;
+      return false;
+    }
+    sets.push_back(std::move(**next));
+    return true;
+  };
+  if (sets.empty()) {
+    if (Result<bool> sealed = seal_one(); !sealed.ok()) return sealed.status();
+  }
   if (sets.empty()) return Status();
+  // For progress: the sets there are, and about how many the rest makes.
+  const size_t per_set = Outbox::kDefaultMaxRows;
+  size_t expected_sets =
+      sets.size() + static_cast<size_t>((*unsealed + per_set - 1) / per_set);
+  auto total = [&]() {
+    expected_sets = std::max(expected_sets, sets.size());
+    return expected_sets;
+  };
 
   const Uuid& device = store_.device_id();
   int redirects = 0;
   uint64_t acked = 0;
   size_t i = 0;
-  Progress(SyncPhase::kPush, 0, sets.size());
+  Progress(SyncPhase::kPush, 0, total());
   while (i < sets.size()) {
     const uint64_t seq = sets[i].seq;
     const std::string what = "change set " + std::to_string(seq);
-    Result<HttpResponse> r =
-        Call("POST", std::string(protocol::kPushPath),
-             protocol::EncodePushBody(sets[i].signature, sets[i].bytes),
-             "application/octet-stream", protocol::kMaxJsonBytes);
+    Result<HttpResponse> r = Status::Internal("not sent");
+    Status sealed_meanwhile;
+    {
+      const std::string body =
+          protocol::EncodePushBody(sets[i].signature, sets[i].bytes);
+      std::future<Result<HttpResponse>> exchange =
+          std::async(std::launch::async, [this, &body] {
+            return Call("POST", std::string(protocol::kPushPath), body,
+                        "application/octet-stream", protocol::kMaxJsonBytes);
+          });
+      if (i + 1 == sets.size()) sealed_meanwhile = seal_one().status();
+      r = exchange.get();
+    }
     if (!r.ok()) return r.status();
     if (r->status == 200) {
       protocol::Receipt receipt;
@@ -964,9 +1003,13 @@ Status SyncClient::Push(SyncSummary* summary) {
         summary->pushed_rows += receipt.rows;
       }
       ++i;
-      Progress(SyncPhase::kPush, i, sets.size());
+      Progress(SyncPhase::kPush, i, total());
+      // A failed seal (this device's disk) stops the push once the set that
+      // was on its way is confirmed.
+      if (!sealed_meanwhile.ok()) return sealed_meanwhile;
       continue;
     }
+    if (!sealed_meanwhile.ok()) return sealed_meanwhile;
     const Json body = ParseJson(r->body);
     std::string error;
     uint64_t expected = 0;
@@ -989,7 +1032,14 @@ Status SyncClient::Push(SyncSummary* summary) {
           i = static_cast<size_t>(next - sets.begin());
           continue;
         }
-        if (expected == sets.back().seq + 1) break;  // it holds them all
+        if (expected == sets.back().seq + 1) {
+          // It holds every set sealed so far: go on with what is pending.
+          Result<bool> sealed = seal_one();
+          if (!sealed.ok()) return sealed.status();
+          if (!*sealed) break;
+          i = sets.size() - 1;
+          continue;
+        }
         refused_ = true;
         return Status::FailedPrecondition(
             base_url_ + " expects change set " + std::to_string(expected) +
@@ -1010,7 +1060,8 @@ Status SyncClient::Push(SyncSummary* summary) {
       }
       sets = std::move(again).value();
       i = 0;
-      Progress(SyncPhase::kPush, 0, sets.size());
+      expected_sets = 0;
+      Progress(SyncPhase::kPush, 0, total());
       continue;
     }
     if (r->status == 409 &&

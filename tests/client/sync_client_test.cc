@@ -593,6 +593,51 @@ TEST_CASE("SyncClient: enrolment pins the server key, role and districts",
 }
 
 TEST_CASE(
+    "SyncClient: push sends sets sealed before, then seals the rest one set "
+    "at a time while sending, in order",
+    "[sync]") {
+  Device d;
+  d.Enroll();
+  PhraoFixture f(*d.store);
+  for (int day = 1; day <= 5; ++day) {
+    REQUIRE(d.store->Record("attendance", f.Mark(day, "present")).ok());
+  }
+  Outbox outbox(*d.store);
+  REQUIRE(outbox.SealAll(3).ok());  // 8 rows: sets 1-3 of 3, 3, 2
+  // One import of 2,500 producers, not yet sealed: sets 4 (2,000) and 5.
+  std::vector<RowValues> producers;
+  for (int i = 0; i < 2500; ++i) {
+    producers.push_back({{"kind", Value::Text("entrepreneur")},
+                         {"name", Value::Text("ผู้ผลิต " + std::to_string(i))},
+                         {"district_code", Value::Text("5011")}});
+  }
+  REQUIRE(d.store->RecordAll("producer", std::move(producers)).ok());
+  REQUIRE(*outbox.PendingRows() == 2500);
+
+  d.ServePushes();
+  SyncOptions options = d.Options();
+  std::vector<std::pair<uint64_t, uint64_t>> shown;
+  options.progress = [&shown](SyncPhase phase, uint64_t done, uint64_t total) {
+    if (phase == SyncPhase::kPush) shown.emplace_back(done, total);
+  };
+  SyncClient client(*d.store, options);
+  SyncSummary summary;
+  REQUIRE(client.Push(&summary).ok());
+  CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3, 4, 5});
+  CHECK(summary.pushed_sets == 5);
+  CHECK(summary.pushed_rows == 2508);
+  CHECK(*outbox.PendingRows() == 0);
+  CHECK(outbox.Unacked()->empty());
+  CHECK(d.store->GetStatus()->confirmed_changes == 2508);
+  // Progress counts up to every set, against a total known from the start.
+  REQUIRE(shown.size() == 6);
+  for (size_t i = 0; i < shown.size(); ++i) {
+    CHECK(shown[i].first == i);
+    CHECK(shown[i].second == 5);
+  }
+}
+
+TEST_CASE(
     "SyncClient: push acknowledges each change set only after its "
     "receipt verifies",
     "[sync]") {
