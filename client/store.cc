@@ -66,22 +66,6 @@ std::string_view IdText(const Uuid& u, char (&out)[36]) {
   return std::string_view(out, sizeof out);
 }
 
-// Bytes `row` takes in an encoded change set (docs/changeset-format.md).
-size_t EncodedSize(const RowChange& row) {
-  size_t n = 4 + row.entity.size() + 16 + (8 + 4 + 16) + 4;
-  for (const CellWrite& c : row.cells) {
-    n += 4 + c.column.size() + 1 + 8;
-    switch (c.value.type()) {
-      case Value::Type::kNull: break;
-      case Value::Type::kInteger:
-      case Value::Type::kReal: n += 8; break;
-      case Value::Type::kText:
-      case Value::Type::kBlob: n += 4 + c.value.text().size(); break;
-    }
-  }
-  return n;
-}
-
 // Keys of statements cached by Db::CachedBy.
 const char kFindKey = 0;
 const char kOutboxInsertKey = 0;
@@ -359,22 +343,26 @@ Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells
     for (CellWrite& c : change.cells) (*cells)[c.column] = std::move(c.value);
     return s;
   }
-  action_bytes_ += EncodedSize(change);
-  action_rows_.push_back(std::move(change));
-  if (action_rows_.size() >= kOutboxEntryMaxRows || action_bytes_ >= kOutboxEntryMaxBytes) {
+  // Encoded now, while the row is in cache; the entry's header is put
+  // before the rows when it is flushed.
+  AppendEncodedRow(change, &action_encoded_);
+  ++action_row_count_;
+  if (action_row_count_ >= kOutboxEntryMaxRows ||
+      action_encoded_.size() >= kOutboxEntryMaxBytes) {
     return FlushOutbox();
   }
   return Status();
 }
 
 Status ClientStore::FlushOutbox() {
-  if (action_rows_.empty()) return Status();
-  ChangeSet entry;
-  entry.device = device_id_;
-  entry.rows = std::move(action_rows_);
-  action_rows_.clear();
-  action_bytes_ = 0;
-  const std::string encoded = EncodeChangeSet(entry);
+  if (action_row_count_ == 0) return Status();
+  ChangeSet header;
+  header.device = device_id_;
+  const size_t rows = action_row_count_;
+  const std::string encoded = EncodeChangeSetWithRows(
+      header, static_cast<uint32_t>(rows), action_encoded_);
+  action_encoded_.clear();
+  action_row_count_ = 0;
   Statement& st = db_->CachedBy(&kOutboxInsertKey, 0, [] {
     return std::string(
         "INSERT INTO outbox (action_id, row_count, created_at) VALUES (?1, ?2, ?3)");
@@ -384,7 +372,7 @@ Status ClientStore::FlushOutbox() {
   } else {
     st.BindNull(1);
   }
-  st.Bind(2, static_cast<int64_t>(entry.rows.size()))
+  st.Bind(2, static_cast<int64_t>(rows))
       .Bind(3, std::string_view(NowIso()));
   if (Status s = st.Run(); !s.ok()) return s;
   const int64_t id = db_->LastInsertRowId();
@@ -417,8 +405,8 @@ class ClientStore::ActionScope {
   void Clear() {
     store_->in_batch_ = false;
     store_->parent_cache_.clear();
-    store_->action_rows_.clear();
-    store_->action_bytes_ = 0;
+    store_->action_encoded_.clear();
+    store_->action_row_count_ = 0;
     store_->action_id_ = 0;
   }
   ClientStore* store_;

@@ -166,10 +166,11 @@ class ClientStore {
   // id as written; hashed: an import looks one up for every row).
   bool in_batch_ = false;
   std::map<const Entity*, std::unordered_map<std::string, StoredRow>> parent_cache_;
-  // The action in progress: its row changes not yet in the outbox, their
-  // encoded size, and the outbox id of its first entry (0 before that).
-  std::vector<RowChange> action_rows_;
-  size_t action_bytes_ = 0;
+  // The action in progress: its row changes not yet in the outbox, encoded
+  // (AppendEncodedRow), how many, and the outbox id of its first entry (0
+  // before that).
+  std::string action_encoded_;
+  size_t action_row_count_ = 0;
   int64_t action_id_ = 0;
 };
 

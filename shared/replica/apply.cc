@@ -225,7 +225,6 @@ struct PlannedCell {
 const char kSelectVersionsKey = 0;
 const char kSelectRowKey = 0;
 const char kUpdateVersionsKey = 0;
-const char kWriteKey = 0;
 
 uint64_t EntityIndex(const Entity* entity) {
   return static_cast<uint64_t>(entity - Catalogue().data());
