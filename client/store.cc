@@ -68,6 +68,7 @@ std::string_view IdText(const Uuid& u, char (&out)[36]) {
 
 // Keys of statements cached by Db::CachedBy.
 const char kFindKey = 0;
+const char kFindParentKey = 0;
 const char kOutboxInsertKey = 0;
 const char kOutboxCellsInsertKey = 0;
 
@@ -213,16 +214,44 @@ Result<std::optional<StoredRow>> ClientStore::Find(const Entity& e, const Uuid& 
   return row;
 }
 
+Result<std::optional<ClientStore::ParentRow>> ClientStore::FindParent(const Entity& e,
+                                                                     const Uuid& id) {
+  Statement& st = db_->CachedBy(&kFindParentKey, static_cast<uint64_t>(&e - Catalogue().data()),
+                                [&e] {
+                                  auto col = [&e](std::string_view name) {
+                                    return e.FindColumn(name) ? std::string(name)
+                                                              : std::string("NULL");
+                                  };
+                                  return "SELECT deleted, " + col(kDistrictColumn) + ", " +
+                                         col("days") + ", " + col("workshop_id") + " FROM " +
+                                         std::string(e.name) + " WHERE id = ?1";
+                                });
+  char text[36];
+  st.BindNoCopy(1, IdText(id, text));
+  std::optional<ParentRow> row;
+  if (st.Step()) {
+    row.emplace();
+    row->id = id;
+    row->deleted = st.ColumnInt(0) != 0;
+    row->district_code = st.ColumnValue(1);
+    row->days = st.ColumnValue(2);
+    row->workshop_id = st.ColumnValue(3);
+  }
+  if (!st.status().ok()) return st.status();
+  (void)st.Reset();  // done with it, and with `text` bound
+  return row;
+}
+
 Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
                                     RowValues* row) {
   // Every reference must name a live row. The parents found, by column:
   // rows of the batch's cache, or of `found` (reserved: addresses stay put).
   struct Parent {
     std::string_view column;
-    const StoredRow* row;
+    const ParentRow* row;
   };
   std::vector<Parent> parents;
-  std::vector<StoredRow> found_rows;
+  std::vector<ParentRow> found_rows;
   for (const Column& c : e.columns) {
     if (c.type != ColumnType::kRef) continue;
     // An edit checks only what it changes: a product whose producer was
@@ -249,7 +278,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     const std::string& text = it->second.text();
     // In a batch, parents are read once: nothing else writes them meanwhile.
-    std::unordered_map<std::string, StoredRow>* cache =
+    std::unordered_map<std::string, ParentRow>* cache =
         in_batch_ ? &parent_cache_[te] : nullptr;
     if (cache) {
       if (auto hit = cache->find(text); hit != cache->end()) {
@@ -261,7 +290,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     if (!ref.ok()) {
       return Status::InvalidArgument(std::string(c.name) + ": " + ref.status().message());
     }
-    auto found = Find(*te, *ref);
+    auto found = FindParent(*te, *ref);
     if (!found.ok()) return found.status();
     if (!found->has_value() || (*found)->deleted) {
       return Status::NotFound("no " + std::string(target) + " with id " +
@@ -276,7 +305,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
       parents.push_back({c.name, &found_rows.back()});
     }
   }
-  auto parent_of = [&parents](std::string_view column) -> const StoredRow* {
+  auto parent_of = [&parents](std::string_view column) -> const ParentRow* {
     for (const Parent& p : parents) {
       if (p.column == column) return p.row;
     }
@@ -286,22 +315,17 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
   const std::string_view parent_col = DistrictParentColumn(e.name);
   if (!parent_col.empty()) {
     auto district = row->find(kDistrictColumn);
-    const StoredRow* parent = parent_of(parent_col);
+    const ParentRow* parent = parent_of(parent_col);
     if ((district == row->end() || district->second.is_null()) && parent != nullptr) {
-      auto inherited = parent->values.find(kDistrictColumn);
-      (*row)[std::string(kDistrictColumn)] =
-          inherited != parent->values.end() ? inherited->second : Value();
+      (*row)[std::string(kDistrictColumn)] = parent->district_code;
     }
   }
   if (e.name == "attendance") {
-    const StoredRow* ws = parent_of("workshop_id");
-    const StoredRow* en = parent_of("enrolment_id");
+    const ParentRow* ws = parent_of("workshop_id");
+    const ParentRow* en = parent_of("enrolment_id");
     auto day = row->find("day");
     if (ws != nullptr && day != row->end() && !day->second.is_null()) {
-      auto days_it = ws->values.find("days");
-      const int64_t n = days_it == ws->values.end() || days_it->second.is_null()
-                            ? 5
-                            : days_it->second.integer();
+      const int64_t n = ws->days.type() == Value::Type::kInteger ? ws->days.integer() : 5;
       if (day->second.integer() < 1 || day->second.integer() > n) {
         return Status::InvalidArgument(
             "day " + std::to_string(day->second.integer()) +
@@ -310,10 +334,8 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     if (ws != nullptr && en != nullptr) {
       char ws_text[36];
-      auto en_ws = en->values.find("workshop_id");
-      const bool same = en_ws != en->values.end() &&
-                        en_ws->second.type() == Value::Type::kText &&
-                        en_ws->second.text() == IdText(ws->id, ws_text);
+      const bool same = en->workshop_id.type() == Value::Type::kText &&
+                        en->workshop_id.text() == IdText(ws->id, ws_text);
       if (!same) {
         return Status::InvalidArgument("enrolment " + en->id.ToString() +
                                        " belongs to another workshop");

@@ -155,6 +155,17 @@ class ClientStore {
   // references in `changed` are looked up (all of them if null).
   Status CheckReferences(const Entity& entity, const RowValues* changed, RowValues* row);
   Result<std::optional<StoredRow>> Find(const Entity& entity, const Uuid& id);
+  // What the cross-row rules need of a referenced row: whether it is
+  // deleted, its district, and (where the entity has them) a workshop's
+  // days and an enrolment's workshop. One lookup, no whole-row read.
+  struct ParentRow {
+    Uuid id;
+    bool deleted = false;
+    Value district_code;
+    Value days;
+    Value workshop_id;
+  };
+  Result<std::optional<ParentRow>> FindParent(const Entity& entity, const Uuid& id);
 
   HomePaths paths_;
   WallClock* wall_ = nullptr;
@@ -165,7 +176,7 @@ class ClientStore {
   // Inside RecordAll: referenced parent rows are read once (by entity, then
   // id as written; hashed: an import looks one up for every row).
   bool in_batch_ = false;
-  std::map<const Entity*, std::unordered_map<std::string, StoredRow>> parent_cache_;
+  std::map<const Entity*, std::unordered_map<std::string, ParentRow>> parent_cache_;
   // The action in progress: its row changes not yet in the outbox, encoded
   // (AppendEncodedRow), how many, and the outbox id of its first entry (0
   // before that).
