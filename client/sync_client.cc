@@ -887,6 +887,10 @@ Result<SyncSummary> SyncClient::Sync() {
   refused_ = false;
   SyncSummary summary;
   Status s = Push(&summary);
+  if (s.ok() && options_.full_pull) {
+    s = store_.db().Exec(
+        "UPDATE sync_state SET pull_cursor = 0, conflict_cursor = 0 WHERE singleton = 1");
+  }
   if (s.ok()) s = Pull(&summary);
   if (s.ok()) s = UploadBlobs(&summary);
   counters_ = nullptr;

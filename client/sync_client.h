@@ -114,6 +114,10 @@ struct SyncOptions {
   // at most protocol::kMaxPullLimit.
   int pull_limit = protocol::kDefaultPullLimit;
   SyncProgress progress;
+  // Sync(): pull everything in scope again from the start (both cursors back
+  // to 0 after the push), as after a server was restored from a backup.
+  // The merge makes it harmless: what the device holds is not lost.
+  bool full_pull = false;
   // Sleeps between retries; null: std::this_thread::sleep_for. Tests pass a
   // recorder.
   std::function<void(int64_t ms)> sleep_ms;

@@ -1,5 +1,5 @@
 // kbo enroll --server URL --token TOKEN [--force]
-// kbo sync [--server URL]
+// kbo sync [--server URL] [--full]
 // kbo bundle export FILE [--photos]
 //
 // Output (docs/cli.md):
@@ -145,11 +145,13 @@ Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
 
 Status RunSync(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {{"server", false}}, {}, &parsed);
+  if (Status s =
+          ParseArgs(ctx, args, {{"server", false}, {"full", false, false}}, {}, &parsed);
       !s.ok()) {
     return s;
   }
   SyncOptions options;
+  options.full_pull = parsed.Has("full");
   if (const std::string* server = parsed.Get("server")) {
     Result<std::string> url = NormalizeServerUrl(*server);
     if (!url.ok())
@@ -237,8 +239,9 @@ std::vector<Command> SyncCommands() {
                "register this device with the server, once (token from the "
                "office)",
                RunEnroll});
-  c.push_back({"sync", "", "sync [--server URL]",
-               "push changes, pull this device's districts, upload photos",
+  c.push_back({"sync", "", "sync [--server URL] [--full]",
+               "push changes, pull this device's districts, upload photos "
+               "(--full: pull everything again, after a server restore)",
                RunSync});
   c.push_back(
       {"bundle", "export", "bundle export FILE [--photos]",

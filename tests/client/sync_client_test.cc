@@ -847,6 +847,32 @@ TEST_CASE(
           1);
     CHECK(d.Count("SELECT conflict_cursor FROM sync_state") == 12);
   }
+  SECTION("a full pull (kbo sync --full) reads everything again from 0") {
+    SyncClient client(*d.store, d.Options());
+    REQUIRE(client.Pull(nullptr).ok());
+    REQUIRE(d.Count("SELECT pull_cursor FROM sync_state") == 8);
+    const size_t before = d.fake->requests.size();
+    SyncOptions options = d.Options();
+    options.full_pull = true;
+    SyncClient full(*d.store, options);
+    auto summary = full.Sync();
+    INFO(summary.status().ToString());
+    REQUIRE(summary.ok());
+    CHECK(summary->pulled_rows == 2);  // both pages again
+    bool from_zero = false;
+    for (size_t i = before; i < d.fake->requests.size(); ++i) {
+      const std::string& path = d.fake->requests[i].path;
+      if (path.rfind(protocol::kPullPath, 0) == 0 && QueryNumber(path, "after") == 0) {
+        from_zero = true;
+      }
+    }
+    CHECK(from_zero);
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 8);
+    CHECK(d.Count("SELECT count(*) FROM producer") == 2);  // merged, not doubled
+    auto row = d.store->Show("producer", b.row_id);
+    REQUIRE(row.ok());
+    CHECK(row->values["name"] == Value::Text("นางบัวคำ ใจมา"));
+  }
   SECTION(
       "a tampered second page: the first stays applied, nothing of the "
       "second") {
