@@ -14,13 +14,18 @@ namespace {
 Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where,
                                                 int64_t arg) {
   Statement st(db, "SELECT c.seq, b.bytes, c.signature, c.hash, "
-                   "c.acked_at IS NOT NULL FROM change_set c JOIN change_set_bytes b "
-                   "ON b.seq = c.seq WHERE " + where + " ORDER BY c.seq");
+                   "c.acked_at IS NOT NULL, b.seq IS NULL FROM change_set c "
+                   "LEFT JOIN change_set_bytes b ON b.seq = c.seq WHERE " + where +
+                   " ORDER BY c.seq");
   st.Bind(1, arg);
   std::vector<SealedChangeSet> out;
   while (st.Step()) {
     SealedChangeSet s;
     s.seq = static_cast<uint64_t>(st.ColumnInt(0));
+    if (st.ColumnInt(5) != 0) {
+      return Status::Corruption("change set " + std::to_string(s.seq) +
+                                " in field.db has lost its bytes");
+    }
     s.bytes = st.ColumnBlob(1);
     const std::string sig = st.ColumnBlob(2);
     const std::string hash = st.ColumnBlob(3);

@@ -1,6 +1,7 @@
 #include "client/store.h"
 
 #include <ctime>
+#include <iterator>
 
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
@@ -94,6 +95,14 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
   Db& d = *store->db_;
   if (Status s = Migrate(d, schema::kClientMigrations, schema::kClientMigrations_count);
       !s.ok()) {
+    return s;
+  }
+  static const RequiredColumn kLayout[] = {
+      {"attendance", "cell_versions"},
+      {"outbox_cells", "cells"},
+      {"change_set_bytes", "bytes"},
+  };
+  if (Status s = CheckLayout(d, kLayout, std::size(kLayout), store->paths_.db); !s.ok()) {
     return s;
   }
 

@@ -1013,7 +1013,8 @@ Status SyncClient::Push(SyncSummary* summary) {
       if (!sealed_meanwhile.ok()) return sealed_meanwhile;
       continue;
     }
-    if (!sealed_meanwhile.ok()) return sealed_meanwhile;
+    // A refusal is reported before a failed seal (which the next sync
+    // meets again); the seal's error stops the push where it would go on.
     const Json body = ParseJson(r->body);
     std::string error;
     uint64_t expected = 0;
@@ -1032,6 +1033,7 @@ Status SyncClient::Push(SyncSummary* summary) {
         auto next = std::find_if(
             sets.begin() + static_cast<std::ptrdiff_t>(i), sets.end(),
             [expected](const SealedChangeSet& x) { return x.seq == expected; });
+        if (!sealed_meanwhile.ok()) return sealed_meanwhile;
         if (next != sets.end()) {
           i = static_cast<size_t>(next - sets.begin());
           continue;
@@ -1054,6 +1056,7 @@ Status SyncClient::Push(SyncSummary* summary) {
       }
       // The server lost change sets we sent (or this is a new server):
       // send them again from the copies the outbox keeps.
+      if (!sealed_meanwhile.ok()) return sealed_meanwhile;
       Result<std::vector<SealedChangeSet>> again = outbox.SealedFrom(expected);
       if (!again.ok()) return again.status();
       if (again->empty() || again->front().seq != expected) {

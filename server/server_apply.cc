@@ -199,9 +199,20 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.
     if (info.indexed_seq != 0) {
-      Statement& del = db.Cached("DELETE FROM row_seq WHERE max_seq = ?1");
-      del.Bind(1, static_cast<int64_t>(info.indexed_seq));
+      Statement& del = db.Cached(
+          "DELETE FROM row_seq WHERE max_seq = ?1 AND entity = ?2 AND row_id = ?3");
+      del.Bind(1, static_cast<int64_t>(info.indexed_seq))
+          .Bind(2, std::string_view(key.first))
+          .Bind(3, std::string_view(key.second));
       if (Status s = del.Run(); !s.ok()) return s;
+      if (db.Changes() != 1) {
+        // The index no longer matches the rows: refuse the set (nothing of
+        // it is kept) rather than lose a row from every device's pulls.
+        return Status::Corruption(
+            "the pull index has no entry " + std::to_string(info.indexed_seq) +
+            " for " + key.first + " " + key.second + "; the server database "
+            "needs repair (docs/operations.md)");
+      }
     }
     Statement& st = db.Cached(
         "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "

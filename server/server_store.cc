@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <ctime>
+#include <iterator>
 #include <utility>
 
 #include "schema/schema.h"
@@ -70,6 +71,13 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   if (Status s = Migrate(d, schema::kServerMigrations,
                          schema::kServerMigrations_count);
       !s.ok()) {
+    return s;
+  }
+  static const RequiredColumn kLayout[] = {
+      {"attendance", "cell_versions"},
+      {"row_seq", "max_seq", /*primary_key=*/true},
+  };
+  if (Status s = CheckLayout(d, kLayout, std::size(kLayout), p.db); !s.ok()) {
     return s;
   }
 

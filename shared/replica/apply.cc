@@ -355,6 +355,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
                 versions[name] = v;
               });
           !s.ok()) {
+        (void)st.Reset();  // not left mid-row, nor bound to `row_id`
         return s;
       }
     }

@@ -66,4 +66,25 @@ Status Migrate(Db& db, const EmbeddedFile* migrations, size_t count) {
   return txn.Commit();
 }
 
+Status CheckLayout(Db& db, const RequiredColumn* required, size_t count,
+                   const std::string& file) {
+  for (size_t i = 0; i < count; ++i) {
+    const RequiredColumn& r = required[i];
+    Statement st(db, "SELECT pk FROM pragma_table_info(?1) WHERE name = ?2");
+    st.Bind(1, std::string_view(r.table)).Bind(2, std::string_view(r.column));
+    const bool found = st.Step();
+    if (!st.status().ok()) return st.status();
+    const bool ok = found && (!r.primary_key || st.ColumnInt(0) == 1);
+    if (!ok) {
+      return Status::FailedPrecondition(
+          file + " was made by an earlier development build whose layout this "
+          "build cannot read (" + r.table + "." + r.column + " " +
+          (found ? "is not the primary key" : "is missing") +
+          "). Sync or export it with the build that made it, then move it "
+          "aside; nothing in it was changed");
+    }
+  }
+  return Status();
+}
+
 }  // namespace kbo

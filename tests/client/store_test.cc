@@ -7,6 +7,7 @@
 
 #include "client/outbox.h"
 #include "shared/fs.h"
+#include "shared/sqlite/db.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/temp_dir.h"
 
@@ -57,6 +58,24 @@ TEST_CASE("Store: a missing device key is refused, not silently replaced",
   REQUIRE_FALSE(store.ok());
   CHECK(store.status().code() == Code::kFailedPrecondition);
   CHECK(store.status().message().find("device.key") != std::string::npos);
+}
+
+TEST_CASE("Store: a field.db of an earlier development layout is refused, unchanged",
+          "[store]") {
+  TempDir tmp;
+  { OpenStore(tmp.path()); }
+  {
+    auto db = Db::Open(tmp.File("field.db"));
+    REQUIRE(db.ok());
+    // The layout before cell versions moved into the rows.
+    REQUIRE((*db)->Exec("ALTER TABLE attendance DROP COLUMN cell_versions").ok());
+  }
+  auto store = ClientStore::Open(tmp.path());
+  REQUIRE_FALSE(store.ok());
+  CHECK(store.status().code() == Code::kFailedPrecondition);
+  CHECK(store.status().message().find("earlier development build") != std::string::npos);
+  CHECK(store.status().message().find("attendance.cell_versions is missing") !=
+        std::string::npos);
 }
 
 TEST_CASE("Store: one action writes the row, its versions and its outbox entry",

@@ -116,6 +116,52 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "PushService: a pull index that lost a row's entry refuses the push "
+    "rather than hide the row",
+    "[server][push]") {
+  ServerFixture f;
+  TestDevice trainer;
+  const DeviceRecord record = f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  const Uuid p1 = Uuid::Random();
+  REQUIRE(push.Push(record, trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao)}),
+                    nullptr)
+              .ok());
+  REQUIRE(f.store->db().Exec("DELETE FROM row_seq").ok());  // damaged
+  auto r = push.Push(f.Record(trainer.id),
+                     trainer.SealNext({Row("producer", p1, trainer.HlcAt(kT0 + 1000),
+                                           {{"phone", T("053"), 1}})}),
+                     nullptr);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kCorruption);
+  CHECK(r.status().message().find("pull index") != std::string::npos);
+  CHECK(f.Count("SELECT COUNT(*) FROM change_set_log") == 1);  // nothing kept
+}
+
+TEST_CASE("ServerStore: a server.db of an earlier development layout is refused",
+          "[server][push]") {
+  kbo::testing::TempDir tmp;
+  ManualWallClock wall(kT0);
+  SetLogEnabled(false);
+  {
+    auto opened = ServerStore::Open(tmp.File("data"), &wall);
+    REQUIRE(opened.ok());
+    // The pull index as it was keyed before: by row, not by sequence.
+    REQUIRE((*opened)
+                ->db()
+                .Exec("DROP TABLE row_seq; CREATE TABLE row_seq (entity TEXT NOT NULL, "
+                      "row_id TEXT NOT NULL, max_seq INTEGER NOT NULL, district_code "
+                      "TEXT, PRIMARY KEY (entity, row_id)) WITHOUT ROWID")
+                .ok());
+  }
+  auto again = ServerStore::Open(tmp.File("data"), &wall);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.status().code() == Code::kFailedPrecondition);
+  CHECK(again.status().message().find("row_seq.max_seq is not the primary key") !=
+        std::string::npos);
+}
+
+TEST_CASE(
     "PushService: re-pushing an applied change set returns the identical "
     "receipt and applies nothing",
     "[server][push]") {
