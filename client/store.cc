@@ -1,5 +1,6 @@
 #include "client/store.h"
 
+#include <array>
 #include <ctime>
 #include <iterator>
 
@@ -254,13 +255,16 @@ Result<std::optional<ClientStore::ParentRow>> ClientStore::FindParent(const Enti
 Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
                                     RowValues* row) {
   // Every reference must name a live row. The parents found, by column:
-  // rows of the batch's cache, or of `found` (reserved: addresses stay put).
+  // rows of the batch's cache, or of `found_rows` (no allocation per row:
+  // an entity has at most a few references).
   struct Parent {
     std::string_view column;
     const ParentRow* row;
   };
-  std::vector<Parent> parents;
-  std::vector<ParentRow> found_rows;
+  constexpr size_t kMaxRefs = 8;
+  std::array<Parent, kMaxRefs> parents;
+  std::array<std::optional<ParentRow>, kMaxRefs> found_rows;  // none built yet
+  size_t nparents = 0, nfound = 0;
   for (const Column& c : e.columns) {
     if (c.type != ColumnType::kRef) continue;
     // An edit checks only what it changes: a product whose producer was
@@ -281,17 +285,14 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     const Entity* te = FindEntity(target);
     if (!te) return Status::InvalidArgument("unknown entity '" + std::string(target) + "'");
-    if (parents.empty()) {
-      parents.reserve(e.columns.size());
-      found_rows.reserve(e.columns.size());
-    }
+    if (nparents == kMaxRefs) return Status::Internal("too many references in one row");
     const std::string& text = it->second.text();
     // In a batch, parents are read once: nothing else writes them meanwhile.
     std::unordered_map<std::string, ParentRow>* cache =
         in_batch_ ? &parent_cache_[te] : nullptr;
     if (cache) {
       if (auto hit = cache->find(text); hit != cache->end()) {
-        parents.push_back({c.name, &hit->second});
+        parents[nparents++] = {c.name, &hit->second};
         continue;
       }
     }
@@ -308,15 +309,15 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     if (cache) {
       auto added = cache->emplace(text, std::move(**found)).first;
-      parents.push_back({c.name, &added->second});
+      parents[nparents++] = {c.name, &added->second};
     } else {
-      found_rows.push_back(std::move(**found));
-      parents.push_back({c.name, &found_rows.back()});
+      found_rows[nfound] = std::move(**found);
+      parents[nparents++] = {c.name, &*found_rows[nfound++]};
     }
   }
-  auto parent_of = [&parents](std::string_view column) -> const ParentRow* {
-    for (const Parent& p : parents) {
-      if (p.column == column) return p.row;
+  auto parent_of = [&parents, nparents](std::string_view column) -> const ParentRow* {
+    for (size_t i = 0; i < nparents; ++i) {
+      if (parents[i].column == column) return parents[i].row;
     }
     return nullptr;
   };

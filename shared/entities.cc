@@ -948,7 +948,9 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
   // It depends on nothing else (no device, no time), so every device that
   // records the same thing derives the same id. Validated text cannot contain
   // 0x1f, so the layout is unambiguous; it is refused here too.
-  std::string name(entity.name);
+  std::string name;
+  name.reserve(128);
+  name.append(entity.name);
   for (std::string_view key : entity.natural_key) {
     const auto it = row.find(key);
     if (it == row.end() || it->second.is_null() ||
@@ -958,13 +960,17 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
                                      " is needed to identify a " +
                                      std::string(entity.name));
     }
-    const std::string display = it->second.ToDisplay();
-    if (display.find('\x1f') != std::string::npos) {
+    const size_t at = name.size() + 1;
+    name.push_back('\x1f');
+    if (it->second.type() == Value::Type::kText) {
+      name += it->second.text();  // = ToDisplay(), without a copy
+    } else {
+      name += it->second.ToDisplay();
+    }
+    if (name.find('\x1f', at) != std::string::npos) {
       return Status::InvalidArgument(std::string(key) +
                                      " contains a control character");
     }
-    name.push_back('\x1f');
-    name += display;
   }
   return Uuid::Derived(DerivedIdNamespace(), name);
 }

@@ -195,17 +195,22 @@ EVP_MD_CTX* ThreadMdCtx() {
 
 }  // namespace
 
-Sha256Digest Sha256(std::string_view bytes) {
+Sha256Digest Sha256(std::string_view bytes) { return Sha256(bytes, {}); }
+
+Sha256Digest Sha256(std::string_view first, std::string_view second) {
   Sha256Digest d;
   const EVP_MD* md = OpenSslSha256();
   EVP_MD_CTX* ctx = md != nullptr ? ThreadMdCtx() : nullptr;
   unsigned int len = 0;
   if (ctx != nullptr && EVP_DigestInit_ex2(ctx, md, nullptr) == 1 &&
-      EVP_DigestUpdate(ctx, bytes.data(), bytes.size()) == 1 &&
+      EVP_DigestUpdate(ctx, first.data(), first.size()) == 1 &&
+      (second.empty() || EVP_DigestUpdate(ctx, second.data(), second.size()) == 1) &&
       EVP_DigestFinal_ex(ctx, d.data(), &len) == 1 && len == d.size()) {
     return d;
   }
-  return Sha256Portable(bytes);
+  std::string joined(first);
+  joined.append(second);
+  return Sha256Portable(joined);
 }
 
 Sha256Digest Sha256Portable(std::string_view bytes) {

@@ -17,6 +17,8 @@ void InitCrypto();
 
 // SHA-256 (FIPS 180-4), through libcrypto. Thread-safe.
 Sha256Digest Sha256(std::string_view bytes);
+// SHA-256 of `first` followed by `second`, without joining them.
+Sha256Digest Sha256(std::string_view first, std::string_view second);
 // The same function through libsodium's portable C: Sha256's fallback, and
 // the reference its tests compare against.
 Sha256Digest Sha256Portable(std::string_view bytes);

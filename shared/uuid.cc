@@ -26,10 +26,10 @@ Uuid Uuid::Random() {
 }
 
 Uuid Uuid::Derived(const Uuid& name_space, std::string_view name) {
-  std::string input(reinterpret_cast<const char*>(name_space.bytes.data()),
-                    name_space.bytes.size());
-  input.append(name);
-  const Sha256Digest digest = Sha256(input);
+  const Sha256Digest digest = Sha256(
+      std::string_view(reinterpret_cast<const char*>(name_space.bytes.data()),
+                       name_space.bytes.size()),
+      name);
   Uuid u;
   for (size_t i = 0; i < u.bytes.size(); ++i) u.bytes[i] = digest[i];
   u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x80);  // v8
