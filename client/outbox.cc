@@ -4,6 +4,7 @@
 #include <cstring>
 #include <vector>
 
+#include "client/outbox_codec.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
 #include "shared/sqlite/migrate.h"
@@ -130,9 +131,6 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
   {
     // Local, trusted bytes, but checked as any: a damaged entry is refused,
     // never signed.
-    DecodeLimits limits;
-    limits.max_bytes = size_t{256} << 20;
-    limits.max_rows = 1u << 30;
     Statement& st = db.Cached("SELECT cells FROM outbox_cells WHERE id = ?1");
     for (const Take& t : takes) {
       (void)st.Reset();
@@ -141,13 +139,13 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
         if (!st.status().ok()) return st.status();
         return Status::Corruption("outbox entry " + std::to_string(t.id) + " vanished");
       }
-      Result<ChangeSet> entry = DecodeChangeSet(st.ColumnBlob(0), limits);
-      if (!entry.ok() || entry->rows.size() != static_cast<size_t>(t.total)) {
+      Result<std::vector<RowChange>> entry = DecodeOutboxEntry(st.ColumnBlob(0));
+      if (!entry.ok() || entry->size() != static_cast<size_t>(t.total)) {
         return Status::Corruption("outbox entry " + std::to_string(t.id) +
                                   " in field.db is damaged");
       }
       for (int64_t i = t.first; i < t.first + t.count; ++i) {
-        cs.rows.push_back(std::move(entry->rows[static_cast<size_t>(i)]));
+        cs.rows.push_back(std::move((*entry)[static_cast<size_t>(i)]));
       }
     }
     (void)st.Reset();

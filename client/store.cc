@@ -375,26 +375,21 @@ Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells
     for (CellWrite& c : change.cells) (*cells)[c.column] = std::move(c.value);
     return s;
   }
-  // Encoded now, while the row is in cache; the entry's header is put
-  // before the rows when it is flushed.
-  AppendEncodedRow(change, &action_encoded_);
-  ++action_row_count_;
-  if (action_row_count_ >= kOutboxEntryMaxRows ||
-      action_encoded_.size() >= kOutboxEntryMaxBytes) {
+  // Encoded now, while the row is in cache; the entry's names go in front
+  // when it is flushed.
+  if (!action_entry_) action_entry_ = std::make_unique<OutboxEntryWriter>(device_id_);
+  action_entry_->Add(change);
+  if (action_entry_->rows() >= kOutboxEntryMaxRows ||
+      action_entry_->size() >= kOutboxEntryMaxBytes) {
     return FlushOutbox();
   }
   return Status();
 }
 
 Status ClientStore::FlushOutbox() {
-  if (action_row_count_ == 0) return Status();
-  ChangeSet header;
-  header.device = device_id_;
-  const size_t rows = action_row_count_;
-  const std::string encoded = EncodeChangeSetWithRows(
-      header, static_cast<uint32_t>(rows), action_encoded_);
-  action_encoded_.clear();
-  action_row_count_ = 0;
+  if (!action_entry_ || action_entry_->rows() == 0) return Status();
+  const size_t rows = action_entry_->rows();
+  const std::string encoded = action_entry_->Finish();
   Statement& st = db_->CachedBy(&kOutboxInsertKey, 0, [] {
     return std::string(
         "INSERT INTO outbox (action_id, row_count, created_at) VALUES (?1, ?2, ?3)");
@@ -437,8 +432,7 @@ class ClientStore::ActionScope {
   void Clear() {
     store_->in_batch_ = false;
     store_->parent_cache_.clear();
-    store_->action_encoded_.clear();
-    store_->action_row_count_ = 0;
+    if (store_->action_entry_) store_->action_entry_->Clear();
     store_->action_id_ = 0;
   }
   ClientStore* store_;

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "client/home.h"
+#include "client/outbox_codec.h"
 #include "shared/change_set.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
@@ -178,10 +179,9 @@ class ClientStore {
   bool in_batch_ = false;
   std::map<const Entity*, std::unordered_map<std::string, ParentRow>> parent_cache_;
   // The action in progress: its row changes not yet in the outbox, encoded
-  // (AppendEncodedRow), how many, and the outbox id of its first entry (0
-  // before that).
-  std::string action_encoded_;
-  size_t action_row_count_ = 0;
+  // as they are written (client/outbox_codec.h), and the outbox id of its
+  // first entry (0 before that).
+  std::unique_ptr<OutboxEntryWriter> action_entry_;
   int64_t action_id_ = 0;
 };
 

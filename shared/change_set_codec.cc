@@ -502,22 +502,6 @@ std::string EncodeChangeSet(const ChangeSet& cs) {
   return out;
 }
 
-void AppendEncodedRow(const RowChange& row, std::string* out) {
-  const size_t at = out->size();
-  out->resize(at + EncodedRowSize(row));
-  ByteWriter w(out->data() + at);
-  WriteRow(w, row);
-}
-
-std::string EncodeChangeSetWithRows(const ChangeSet& header, uint32_t row_count,
-                                    std::string_view encoded_rows) {
-  std::string out(kSetHeaderBytes + encoded_rows.size(), '\0');
-  ByteWriter w(out.data());
-  WriteSetHeader(w, header, row_count);
-  w.Raw(encoded_rows.data(), encoded_rows.size());
-  return out;
-}
-
 Result<ChangeSet> DecodeChangeSet(std::string_view bytes,
                                   const DecodeLimits& limits) {
   // Cap first: nothing below runs on an oversized body.

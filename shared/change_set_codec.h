@@ -33,16 +33,6 @@ struct DecodeLimits {
 // change sets give equal bytes.
 std::string EncodeChangeSet(const ChangeSet& cs);
 
-// The same bytes built a row at a time, for a writer that produces rows one
-// by one (the client's outbox): AppendEncodedRow appends one row change's
-// encoding to `out`; EncodeChangeSetWithRows puts the set header of
-// `header` (its rows ignored) with `row_count` before `encoded_rows`, which
-// must be exactly `row_count` rows appended that way. Then
-//   EncodeChangeSetWithRows(cs, n, rows) == EncodeChangeSet(cs with those n rows).
-void AppendEncodedRow(const RowChange& row, std::string* out);
-std::string EncodeChangeSetWithRows(const ChangeSet& header, uint32_t row_count,
-                                    std::string_view encoded_rows);
-
 // Decodes bytes produced by EncodeChangeSet. kCorruption with a reason for
 // anything else: truncation, trailing bytes, a length beyond what remains or
 // beyond `limits`, an unknown value type or format version, bytes over

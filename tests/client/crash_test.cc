@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "client/outbox_codec.h"
 #include "client/store.h"
 #include "shared/change_set_codec.h"
 #include "tests/support/replica.h"
@@ -107,9 +108,11 @@ TEST_CASE("Crash safety: SIGKILL mid-burst loses no printed write and leaves "
   Statement st((*store)->db(), "SELECT cells FROM outbox_cells ORDER BY id");
   Transaction txn(*replica);
   while (st.Step()) {
-    auto cs = DecodeChangeSet(st.ColumnBlob(0));
-    REQUIRE(cs.ok());
-    REQUIRE(ApplyChangeSet(*replica, *cs, ApplyOptions{}).ok());
+    auto rows = DecodeOutboxEntry(st.ColumnBlob(0));
+    REQUIRE(rows.ok());
+    ChangeSet cs;
+    cs.rows = std::move(rows).value();
+    REQUIRE(ApplyChangeSet(*replica, cs, ApplyOptions{}).ok());
   }
   REQUIRE(st.status().ok());
   REQUIRE(txn.Commit().ok());

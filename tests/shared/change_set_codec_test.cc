@@ -156,24 +156,6 @@ TEST_CASE("ChangeSetCodec: equal change sets encode to equal bytes",
   CHECK(EncodeChangeSet(other) != EncodeChangeSet(SampleChangeSet()));
 }
 
-TEST_CASE("ChangeSetCodec: a set built a row at a time is the same bytes",
-          "[codec]") {
-  for (const ChangeSet& cs : {EmptySet(), SampleChangeSet(),
-                              OneCellSet(Value::Text(kThaiNote)),
-                              OneCellSet(Value::Null())}) {
-    std::string rows;
-    for (const RowChange& row : cs.rows) AppendEncodedRow(row, &rows);
-    ChangeSet header = cs;
-    header.rows.clear();  // ignored: only the count given is written
-    const std::string built = EncodeChangeSetWithRows(
-        header, static_cast<uint32_t>(cs.rows.size()), rows);
-    CHECK(built == EncodeChangeSet(cs));
-    Result<ChangeSet> back = DecodeChangeSet(built);
-    REQUIRE(back.ok());
-    CHECK(*back == cs);
-  }
-}
-
 TEST_CASE("ChangeSetCodec: the header layout is the documented one",
           "[codec]") {
   const std::string bytes = EncodeChangeSet(EmptySet());
