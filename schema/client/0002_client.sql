@@ -21,8 +21,8 @@ CREATE TABLE clock_state (
 
 -- Local writes not yet acknowledged by the server: one entry per user
 -- action (a roll-call or an import of many rows is one action), holding the
--- action's row changes as an encoded change set (shared/change_set_codec.h:
--- seq 0, this device). An action of more than 2,000 rows (or about 4 MiB) is
+-- action's row changes in the outbox's compact encoding
+-- (client/outbox_codec.h). An action of more than 2,000 rows (or about 4 MiB) is
 -- stored as consecutive entries; action_id names its first entry (NULL on
 -- the first entry itself). row_count counts the entry's row changes and
 -- sealed_rows how many of them are already in sealed change sets (an entry
@@ -44,7 +44,7 @@ CREATE TABLE outbox (
 CREATE INDEX outbox_pending ON outbox(change_set_seq);
 CREATE TABLE outbox_cells (
   id INTEGER PRIMARY KEY,    -- = outbox.id
-  cells BLOB NOT NULL        -- encoded change set (shared/change_set_codec.h)
+  cells BLOB NOT NULL        -- encoded row changes (client/outbox_codec.h)
 );
 
 -- Sealed, signed change sets, kept verbatim until acknowledged (and after,
