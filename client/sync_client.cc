@@ -1001,6 +1001,9 @@ Status SyncClient::Push(SyncSummary* summary) {
             " stays unconfirmed and will be sent again");
       }
       if (Status s = outbox.Acknowledge(seq, r->body); !s.ok()) return s;
+      // Confirmed: its bytes are not needed here again (a server that asks
+      // for earlier sets gets them from the outbox's copies).
+      std::string().swap(sets[i].bytes);
       ++acked;
       if (summary != nullptr) {
         ++summary->pushed_sets;
