@@ -290,6 +290,15 @@ class HttplibTransport final : public HttpTransport {
 // ---- Local state helpers
 // --------------------------------------------------------
 
+// The highest change set sequence the server has confirmed (0: none).
+Result<uint64_t> LastConfirmedSeq(Db& db) {
+  Statement st(db, "SELECT COALESCE(MAX(seq), 0) FROM change_set WHERE acked_at IS NOT NULL");
+  uint64_t v = 0;
+  if (st.Step()) v = static_cast<uint64_t>(st.ColumnInt(0));
+  if (!st.status().ok()) return st.status();
+  return v;
+}
+
 Result<uint64_t> ReadCursor(Db& db, const char* column) {
   Statement st(db, std::string("SELECT ") + column +
                        " FROM sync_state WHERE singleton = 1");
@@ -434,6 +443,10 @@ std::string DescribeSummary(const SyncSummary& s) {
   if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
+  }
+  if (s.resent_sets > 0) {
+    out += "; sent " + Count(s.resent_sets, "change set", "change sets") +
+           " again that the server had lost (restored from a backup?)";
   }
   return out;
 }
@@ -891,7 +904,21 @@ Result<SyncSummary> SyncClient::Sync() {
     s = store_.db().Exec(
         "UPDATE sync_state SET pull_cursor = 0, conflict_cursor = 0 WHERE singleton = 1");
   }
+  server_device_seq_.reset();
   if (s.ok()) s = Pull(&summary);
+  if (s.ok() && server_device_seq_.has_value()) {
+    // The server says it holds fewer of this device's change sets than it
+    // confirmed (restored from a backup): send the rest again. It checks
+    // them like any push; nothing here is marked unconfirmed.
+    Result<uint64_t> confirmed = LastConfirmedSeq(store_.db());
+    if (!confirmed.ok()) {
+      s = confirmed.status();
+    } else if (*server_device_seq_ < *confirmed) {
+      summary.resent_sets = *confirmed - *server_device_seq_;
+      resend_from_ = *server_device_seq_ + 1;
+      s = Push(&summary);
+    }
+  }
   if (s.ok()) s = UploadBlobs(&summary);
   counters_ = nullptr;
   if (!s.ok()) return RecordSyncError(s);
@@ -938,7 +965,11 @@ Status SyncClient::Push(SyncSummary* summary) {
   // signature: never the database), sealing on this one. Sets are still
   // sent strictly in order, one at a time, and each is sealed (committed
   // here) before it is sent.
-  Result<std::vector<SealedChangeSet>> pending = outbox.Unacked();
+  // After a server restore (see Sync): the confirmed sets the server no
+  // longer holds go again, from the outbox's copies.
+  Result<std::vector<SealedChangeSet>> pending =
+      resend_from_ > 0 ? outbox.SealedFrom(resend_from_) : outbox.Unacked();
+  resend_from_ = 0;
   if (!pending.ok()) return pending.status();
   std::vector<SealedChangeSet> sets = std::move(pending).value();
   Result<uint64_t> unsealed = outbox.PendingRows();
@@ -1170,6 +1201,10 @@ Status SyncClient::Pull(SyncSummary* summary) {
       return Refusal(*current.response, what);
     }
     if (!current.status.ok()) return current.status;
+    if (const std::string* seq = current.response->Header(protocol::kDeviceLastSeqHeader)) {
+      uint64_t v = 0;
+      if (ParseU64(*seq, &v)) server_device_seq_ = v;
+    }
     const uint64_t next = current.next;
     const bool more = current.more;
     ChangeSet& page = current.rows;

@@ -115,7 +115,7 @@ struct SyncOptions {
   int pull_limit = protocol::kDefaultPullLimit;
   SyncProgress progress;
   // Sync(): pull everything in scope again from the start (both cursors back
-  // to 0 after the push), as after a server was restored from a backup.
+  // to 0 after the push).
   // The merge makes it harmless: what the device holds is not lost.
   bool full_pull = false;
   // Sleeps between retries; null: std::this_thread::sleep_for. Tests pass a
@@ -145,6 +145,9 @@ struct SyncSummary {
   uint64_t blob_bytes = 0;      // photo bytes sent
   uint64_t bytes_sent = 0;      // HTTP request bodies
   uint64_t bytes_received = 0;  // HTTP response bodies
+  // Confirmed change sets sent again because the server no longer held
+  // them (restored from a backup); also counted in pushed_sets.
+  uint64_t resent_sets = 0;
 };
 // One line for a person: "pushed 2 change sets (1,204 changes), pulled 310
 // changes, 1 conflict, uploaded 1 photo (2.4 MiB)".
@@ -311,6 +314,10 @@ class SyncClient {
   HttpTransport* transport_ = nullptr;
   std::string base_url_;             // of the call in progress
   SyncSummary* counters_ = nullptr;  // bytes_sent / bytes_received
+  // From the last pull: the server's last change set of this device
+  // (X-KBO-Device-Last-Seq), and where a push resends from (0: no resend).
+  std::optional<uint64_t> server_device_seq_;
+  uint64_t resend_from_ = 0;
   bool refused_ = false;
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;

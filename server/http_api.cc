@@ -277,6 +277,7 @@ class Api {
     res.set_header(protocol::kNextCursorHeader,
                    std::to_string(page->next_cursor));
     res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");
+    res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
     res.set_content(page->body, "application/octet-stream");
   }

@@ -251,6 +251,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     if (Status s = st.Run(); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  store_.NoteCommittedSequences();
   return result;
 }
 

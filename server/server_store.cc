@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <ctime>
 #include <iterator>
+#include <optional>
 #include <utility>
 
 #include "schema/schema.h"
+#include "server/log.h"
 #include "shared/fs.h"
 #include "shared/sqlite/migrate.h"
 
@@ -21,6 +24,7 @@ ServerPaths PathsFor(const std::string& dir) {
   p.key = p.dir + "/server.key";
   p.blobs = p.dir + "/blobs";
   p.partial = p.dir + "/blobs/partial";
+  p.high_water = p.dir + "/sequence-high-water";
   return p;
 }
 
@@ -80,6 +84,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   if (Status s = CheckLayout(d, kLayout, std::size(kLayout), p.db); !s.ok()) {
     return s;
   }
+  if (Status s = store->GuardSequences(); !s.ok()) return s;
 
   std::string server_id;
   {
@@ -151,6 +156,87 @@ Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
   put.Bind(1, static_cast<int64_t>(n));
   if (Status s = put.Run(); !s.ok()) return s;
   return static_cast<uint64_t>(first);
+}
+
+namespace {
+
+constexpr std::string_view kHighWaterPrefix = "next_seq ";
+
+// The file's next_seq; nullopt if it is absent or unreadable.
+std::optional<uint64_t> ReadHighWater(const std::string& path) {
+  Result<std::string> text = ReadFileBounded(path, 256);
+  if (!text.ok() || text->compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) {
+    return std::nullopt;
+  }
+  uint64_t v = 0;
+  bool digits = false;
+  for (size_t i = kHighWaterPrefix.size(); i < text->size() && (*text)[i] != '\n'; ++i) {
+    const char c = (*text)[i];
+    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return std::nullopt;
+    v = v * 10 + static_cast<uint64_t>(c - '0');
+    digits = true;
+  }
+  if (!digits) return std::nullopt;
+  return v;
+}
+
+}  // namespace
+
+void ServerStore::NoteCommittedSequences() {
+  Statement& get =
+      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
+  if (get.Step()) NoteHighWater(static_cast<uint64_t>(get.ColumnInt(0)));
+  (void)get.Reset();
+}
+
+void ServerStore::NoteHighWater(uint64_t next_seq) {
+  // Best effort and cheap (no fsync): after a crash the file may say less
+  // than server.db, which is normal; it only has to say more than a
+  // database restored from an older backup.
+  const std::string text = std::string(kHighWaterPrefix) + std::to_string(next_seq) + "\n";
+  const int fd = ::open(paths_.high_water.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return;
+  if (::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) {
+    (void)::ftruncate(fd, static_cast<off_t>(text.size()));
+  }
+  ::close(fd);
+}
+
+Status ServerStore::GuardSequences() {
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  Statement get(*db_, "SELECT next_seq FROM server_state WHERE singleton = 1");
+  if (!get.Step()) {
+    if (!get.status().ok()) return get.status();
+    return Status::Corruption("server_state is missing");
+  }
+  const uint64_t next = static_cast<uint64_t>(get.ColumnInt(0));
+  (void)get.Reset();
+  const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
+  // Rewound: this folder handed out higher numbers than server.db knows.
+  // No record at all, with a database that has handed out numbers: a
+  // backup restored into a fresh folder (or a folder from before this
+  // record existed). Either way, jump past anything a device may have seen.
+  const bool rewound = high.has_value() ? next < *high : next > 1;
+  uint64_t now = next;
+  if (rewound) {
+    now = std::max(next, high.value_or(0)) + kRestoreGap;
+    Statement put(*db_, "UPDATE server_state SET next_seq = ?1 WHERE singleton = 1");
+    put.Bind(1, static_cast<int64_t>(now));
+    if (Status s = put.Run(); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  if (rewound) {
+    LogLine("server.db is older than the sequences this data folder has handed out (" +
+            std::string(high.has_value() ? "restored from a backup?"
+                                         : "no record of them: restored into a new folder?") +
+            "): server sequences jump from " + std::to_string(next) + " to " +
+            std::to_string(now) +
+            " so that every device's pull cursor stays valid; change sets lost since the "
+            "backup come back from the devices' own copies");
+  }
+  NoteHighWater(now);
+  return Status();
 }
 
 Result<uint64_t> ServerStore::LastSeq() {

@@ -21,12 +21,15 @@ namespace kbo::server {
 //   DIR/server.key    the server's Ed25519 key pair, 0600, made once
 //   DIR/blobs/        complete photo blobs, named by SHA-256
 //   DIR/blobs/partial uploads in progress
+//   DIR/sequence-high-water  the highest server sequence handed out, so that
+//                     a server.db restored from a backup is noticed (below)
 struct ServerPaths {
   std::string dir;
   std::string db;
   std::string key;
   std::string blobs;
   std::string partial;
+  std::string high_water;
 };
 ServerPaths PathsFor(const std::string& dir);
 
@@ -57,7 +60,18 @@ class ServerStore {
   ServerStore(const ServerStore&) = delete;
   ServerStore& operator=(const ServerStore&) = delete;
 
+  // Server sequences jump by this much when server.db is found to be older
+  // than the sequences this data folder has handed out (restored from a
+  // backup, or put into a fresh folder): devices hold pull cursors up to
+  // what they saw, so numbers must never be handed out twice. 2^32 is more
+  // than any number of writes between a backup and its restore.
+  static constexpr uint64_t kRestoreGap = uint64_t{1} << 32;
+
   Db& db() { return *db_; }
+
+  // After a commit that handed out sequences (a push): records the highest
+  // in DIR/sequence-high-water. Best effort, no fsync.
+  void NoteCommittedSequences();
   const KeyPair& key() const { return *key_; }
   const Uuid& server_id() const { return server_id_; }
   const ServerPaths& paths() const { return paths_; }
@@ -82,6 +96,10 @@ class ServerStore {
   Status SaveClock(const Hlc& state);
 
  private:
+  // See kRestoreGap. Called by Open (its own transaction).
+  Status GuardSequences();
+  // Records that sequences below `next_seq` were handed out.
+  void NoteHighWater(uint64_t next_seq);
   ServerStore() = default;
 
   ServerPaths paths_;

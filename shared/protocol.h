@@ -37,6 +37,10 @@ inline constexpr const char* kSignatureHeader = "X-KBO-Signature";  // 128 hex
 // Pull page headers (signed with the page: see PullPageMessage).
 inline constexpr const char* kNextCursorHeader = "X-KBO-Next-Cursor";
 inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"
+// On a pull page: the last change set of this device the server holds. A
+// hint, not signed: a device that has more confirmed sends them again (the
+// server checks them as any push), so a forged value costs only traffic.
+inline constexpr const char* kDeviceLastSeqHeader = "X-KBO-Device-Last-Seq";
 // Blob chunk header: SHA-256 hex of the chunk's bytes.
 inline constexpr const char* kChunkHashHeader = "X-KBO-Chunk-Sha256";
 

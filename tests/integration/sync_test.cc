@@ -1,13 +1,17 @@
 // End-to-end sync (issue #4) through the command lines of DESIGN §7: a real
 // kbo-server on a loopback port and real kbo devices in Phrao (5011) and
 // Fang (5009).
+#include <filesystem>
 #include <set>
 #include <thread>
 
+#include "server/server_store.h"
 #include "tests/integration/field.h"
 
 namespace kbo::testing {
 namespace {
+
+using server::ServerStore;
 
 std::vector<std::string> NewProducer(const std::string& name, const std::string& district) {
   return {"producer", "add", "--kind", "group", "--name", name, "--district", district};
@@ -188,6 +192,59 @@ TEST_CASE("Sync: no server, exit 4 and everything kept, a restarted server keeps
   CHECK(f.ServerState() == before);
   f.SyncOk(trainer);
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 2);
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+}
+
+TEST_CASE("Sync: after the server is restored from a backup every device still "
+          "receives every later write", "[sync][integration][restore]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string other = f.Enrolled("other", "field_officer", "5011");
+  f.Add(trainer, NewProducer("ก่อนสำรอง", "5011"));
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  // The nightly backup (taken with the server stopped: a plain copy).
+  const std::string db = f.server().data_dir() + "/server.db";
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup.db";
+  std::filesystem::copy_file(db, backup);
+  REQUIRE(f.server().Start());
+
+  // After the backup: the trainer's work reaches the officer, whose pull
+  // cursor moves past everything the backup knows.
+  for (const char* name : {"หลังสำรอง ๑", "หลังสำรอง ๒", "หลังสำรอง ๓"}) {
+    f.Add(trainer, NewProducer(name, "5011"));
+  }
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  // The disk fails; the server comes back from the backup.
+  REQUIRE(f.server().Stop() == 0);
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(db + suffix);
+  }
+  std::filesystem::copy_file(backup, db);
+  REQUIRE(f.server().Start());
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+
+  // Another device records after the restore, before the trainer resends.
+  const std::string late = f.Add(other, NewProducer("หลังกู้คืน", "5011"));
+  f.SyncOk(other);
+  CHECK(f.ServerCount("SELECT min(max_seq) FROM row_seq WHERE row_id = '" + late + "'") >
+        static_cast<int64_t>(ServerStore::kRestoreGap));
+  // The officer pulls it, although its cursor is past the backup.
+  f.SyncOk(officer);
+  CHECK(f.KboJson(officer, {"show", "producer", late})["name"] == "หลังกู้คืน");
+  // The trainer's lost change sets come back from its own copies, and in
+  // the end every device holds what the server holds.
+  f.SyncOk(trainer);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 5);
+  f.SyncOk(officer);
+  f.SyncOk(other);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  CHECK(Field::DeviceState(other) == f.ServerState());
   CHECK(Field::DeviceState(trainer) == f.ServerState());
 }
 

@@ -1,6 +1,7 @@
 #include "server/push_service.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include <catch2/catch.hpp>
 
@@ -136,6 +137,74 @@ TEST_CASE(
   CHECK(r.status().code() == Code::kCorruption);
   CHECK(r.status().message().find("pull index") != std::string::npos);
   CHECK(f.Count("SELECT COUNT(*) FROM change_set_log") == 1);  // nothing kept
+}
+
+TEST_CASE("ServerStore: sequences jump ahead when server.db is older than its folder",
+          "[server][push]") {
+  kbo::testing::TempDir tmp;
+  ManualWallClock wall(kT0);
+  SetLogEnabled(false);
+  const std::string dir = tmp.File("data");
+  auto next_seq = [](ServerStore& store) {
+    Statement st(store.db(), "SELECT next_seq FROM server_state");
+    REQUIRE(st.Step());
+    return static_cast<uint64_t>(st.ColumnInt(0));
+  };
+  auto push_one = [&](ServerStore& store, TestDevice& device) {
+    Result<std::optional<DeviceRecord>> record = LoadDevice(store.db(), device.id);
+    REQUIRE(record.ok());
+    REQUIRE(record->has_value());
+    PushService push(store);
+    REQUIRE(push.Push(**record,
+                      device.SealNext({Producer(Uuid::Random(), device.HlcAt(kT0), kPhrao)}),
+                      nullptr)
+                .ok());
+  };
+  TestDevice trainer;
+  {
+    auto store = ServerStore::Open(dir, &wall);
+    REQUIRE(store.ok());
+    CHECK(next_seq(**store) == 1);  // a new server starts at 1
+    ServerFixture::EnrollInto(**store, trainer, kPhrao);
+    push_one(**store, trainer);
+  }
+  {
+    auto store = ServerStore::Open(dir, &wall);  // an ordinary restart
+    REQUIRE(store.ok());
+    CHECK(next_seq(**store) == 2);
+    REQUIRE((*store)->db().Exec("PRAGMA wal_checkpoint(TRUNCATE)").ok());
+  }
+  std::filesystem::copy_file(dir + "/server.db", tmp.File("backup.db"));
+  {
+    auto store = ServerStore::Open(dir, &wall);
+    REQUIRE(store.ok());
+    push_one(**store, trainer);  // sequence 2, after the backup
+    CHECK(next_seq(**store) == 3);
+  }
+  for (const char* suffix : {"", "-wal", "-shm"}) {
+    std::filesystem::remove(dir + "/server.db" + suffix);
+  }
+  std::filesystem::copy_file(tmp.File("backup.db"), dir + "/server.db");
+  {
+    auto store = ServerStore::Open(dir, &wall);  // restored in place
+    REQUIRE(store.ok());
+    CHECK(next_seq(**store) == 3 + ServerStore::kRestoreGap);
+  }
+  {
+    auto store = ServerStore::Open(dir, &wall);  // and stays put afterwards
+    REQUIRE(store.ok());
+    CHECK(next_seq(**store) == 3 + ServerStore::kRestoreGap);
+  }
+  // Restored into a new folder (server.db and server.key only): no record
+  // of what was handed out, so the numbers jump too.
+  const std::string fresh = tmp.File("fresh");
+  std::filesystem::create_directories(fresh);
+  std::filesystem::copy_file(tmp.File("backup.db"), fresh + "/server.db");
+  std::filesystem::copy_file(dir + "/server.key", fresh + "/server.key");
+  std::filesystem::permissions(fresh, std::filesystem::perms::owner_all);
+  auto moved = ServerStore::Open(fresh, &wall);
+  REQUIRE(moved.ok());
+  CHECK(next_seq(**moved) == 2 + ServerStore::kRestoreGap);
 }
 
 TEST_CASE("ServerStore: a server.db of an earlier development layout is refused",

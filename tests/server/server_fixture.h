@@ -105,7 +105,13 @@ class ServerFixture {
   // Enrols `device` with a fresh token for `role` and `districts`.
   DeviceRecord Enroll(TestDevice& device, const std::string& districts,
                       const std::string& role = "trainer") {
-    Enrolment enrolment(*store);
+    EnrollInto(*store, device, districts, role);
+    return Record(device.id);
+  }
+  static void EnrollInto(ServerStore& store, TestDevice& device,
+                         const std::string& districts,
+                         const std::string& role = "trainer") {
+    Enrolment enrolment(store);
     auto token =
         enrolment.CreateToken(role, districts, Enrolment::kDefaultTtlMs);
     REQUIRE(token.ok());
@@ -115,7 +121,6 @@ class ServerFixture {
     req.public_key = device.key.public_key();
     auto reply = enrolment.Enroll(req, nullptr);
     REQUIRE(reply.ok());
-    return Record(device.id);
   }
 
   DeviceRecord Record(const Uuid& id) {
