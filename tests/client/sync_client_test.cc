@@ -666,6 +666,50 @@ TEST_CASE(
     // Every request carried a fresh nonce (the fake refuses a reused one).
     CHECK(d.fake->requests.size() == 4);  // enroll + 3 pushes
   }
+  SECTION("the server lost confirmed sets (restored): sync sends them again") {
+    d.ServePushes();
+    const FakeServer::Handler pushes = d.fake->handler;
+    // Pull pages and the conflict feed, empty, with the server's count of
+    // this device's change sets.
+    d.fake->handler = [&d, pushes](const HttpRequest& req) {
+      if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+        const uint64_t after = QueryNumber(req.path, "after");
+        HttpResponse page =
+            PageAnswer(d.server, d.store->device_id(), after, after, false, "");
+        page.headers["x-kbo-device-last-seq"] = std::to_string(d.last_seq);
+        return page;
+      }
+      if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+        const uint64_t after = QueryNumber(req.path, "after");
+        const Signature sig = d.server.Sign(
+            kPullPageDomain,
+            protocol::ConflictsMessage(d.store->device_id().ToString(), after, "[]"));
+        return Answer(200, "[]", {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+      }
+      return pushes(req);
+    };
+    SyncClient client(*d.store, d.Options());
+    auto first = client.Sync();
+    INFO(first.status().ToString());
+    REQUIRE(first.ok());
+    CHECK(first->resent_sets == 0);
+    CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3});
+
+    d.last_seq = 1;  // restored from a backup taken after set 1
+    auto second = client.Sync();
+    INFO(second.status().ToString());
+    REQUIRE(second.ok());
+    CHECK(second->resent_sets == 2);
+    CHECK(second->pushed_sets == 2);
+    CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3, 2, 3});
+    CHECK(DescribeSummary(*second).find("again") != std::string::npos);
+    CHECK(d.store->GetStatus()->confirmed_changes == 8);  // nothing unconfirmed
+
+    auto third = client.Sync();  // the server holds them all again
+    REQUIRE(third.ok());
+    CHECK(third->resent_sets == 0);
+    CHECK(d.pushed.size() == 5);
+  }
   SECTION("a receipt signed by another key: nothing acknowledged") {
     const KeyPair impostor = KeyPair::Generate();
     d.ServePushes(&impostor);
