@@ -13,8 +13,9 @@ namespace kbo::client {
 namespace {
 
 Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where,
-                                                int64_t arg) {
-  Statement st(db, "SELECT c.seq, b.bytes, c.signature, c.hash, "
+                                                int64_t arg, bool with_bytes) {
+  Statement st(db, std::string("SELECT c.seq, ") + (with_bytes ? "b.bytes" : "NULL") +
+                   ", c.signature, c.hash, "
                    "c.acked_at IS NOT NULL, b.seq IS NULL FROM change_set c "
                    "LEFT JOIN change_set_bytes b ON b.seq = c.seq WHERE " + where +
                    " ORDER BY c.seq");
@@ -27,7 +28,7 @@ Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where
       return Status::Corruption("change set " + std::to_string(s.seq) +
                                 " in field.db has lost its bytes");
     }
-    s.bytes = st.ColumnBlob(1);
+    if (with_bytes) s.bytes = st.ColumnBlob(1);
     const std::string sig = st.ColumnBlob(2);
     const std::string hash = st.ColumnBlob(3);
     if (sig.size() != s.signature.size() || hash.size() != s.hash.size()) {
@@ -216,12 +217,26 @@ Result<uint64_t> Outbox::PendingRows() {
   return n;
 }
 
-Result<std::vector<SealedChangeSet>> Outbox::Unacked() {
-  return ReadSealed(store_.db(), "c.acked_at IS NULL AND c.seq >= ?1", 0);
+Result<std::vector<SealedChangeSet>> Outbox::Unacked(bool with_bytes) {
+  return ReadSealed(store_.db(), "c.acked_at IS NULL AND c.seq >= ?1", 0, with_bytes);
 }
 
-Result<std::vector<SealedChangeSet>> Outbox::SealedFrom(uint64_t from_seq) {
-  return ReadSealed(store_.db(), "c.seq >= ?1", static_cast<int64_t>(from_seq));
+Result<std::vector<SealedChangeSet>> Outbox::SealedFrom(uint64_t from_seq,
+                                                        bool with_bytes) {
+  return ReadSealed(store_.db(), "c.seq >= ?1", static_cast<int64_t>(from_seq),
+                    with_bytes);
+}
+
+Status Outbox::LoadBytes(SealedChangeSet* set) {
+  Statement st(store_.db(), "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
+  st.Bind(1, static_cast<int64_t>(set->seq));
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::Corruption("change set " + std::to_string(set->seq) +
+                              " in field.db has lost its bytes");
+  }
+  set->bytes = st.ColumnBlob(0);
+  return Status();
 }
 
 Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt) {

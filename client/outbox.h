@@ -44,10 +44,16 @@ class Outbox {
   // Row changes recorded but not yet sealed into a change set.
   Result<uint64_t> PendingRows();
 
-  // Sealed change sets not yet acknowledged, in sequence order.
-  Result<std::vector<SealedChangeSet>> Unacked();
-  // Every sealed change set from `from_seq` on (for a bundle export).
-  Result<std::vector<SealedChangeSet>> SealedFrom(uint64_t from_seq);
+  // Sealed change sets not yet acknowledged, in sequence order. Without
+  // `with_bytes`, each set's bytes are left empty (LoadBytes fills them):
+  // a push holds one or two sets in memory, not all of them.
+  Result<std::vector<SealedChangeSet>> Unacked(bool with_bytes = true);
+  // Every sealed change set from `from_seq` on (for a bundle export, or a
+  // server that lost sets).
+  Result<std::vector<SealedChangeSet>> SealedFrom(uint64_t from_seq,
+                                                  bool with_bytes = true);
+  // Reads `set->bytes` (kCorruption if they are missing).
+  Status LoadBytes(SealedChangeSet* set);
 
   // Marks change set `seq` acknowledged, keeping the server's `receipt`.
   // Call only after verifying the receipt's signature. kNotFound if no such

@@ -968,7 +968,8 @@ Status SyncClient::Push(SyncSummary* summary) {
   // After a server restore (see Sync): the confirmed sets the server no
   // longer holds go again, from the outbox's copies.
   Result<std::vector<SealedChangeSet>> pending =
-      resend_from_ > 0 ? outbox.SealedFrom(resend_from_) : outbox.Unacked();
+      resend_from_ > 0 ? outbox.SealedFrom(resend_from_, /*with_bytes=*/false)
+                       : outbox.Unacked(/*with_bytes=*/false);
   resend_from_ = 0;
   if (!pending.ok()) return pending.status();
   std::vector<SealedChangeSet> sets = std::move(pending).value();
@@ -1010,6 +1011,9 @@ Status SyncClient::Push(SyncSummary* summary) {
     const std::string what = "change set " + std::to_string(seq);
     Result<HttpResponse> r = Status::Internal("not sent");
     Status sealed_meanwhile;
+    if (sets[i].bytes.empty()) {
+      if (Status s = outbox.LoadBytes(&sets[i]); !s.ok()) return s;
+    }
     {
       const std::string body =
           protocol::EncodePushBody(sets[i].signature, sets[i].bytes);
@@ -1091,7 +1095,8 @@ Status SyncClient::Push(SyncSummary* summary) {
       // The server lost change sets we sent (or this is a new server):
       // send them again from the copies the outbox keeps.
       if (!sealed_meanwhile.ok()) return sealed_meanwhile;
-      Result<std::vector<SealedChangeSet>> again = outbox.SealedFrom(expected);
+      Result<std::vector<SealedChangeSet>> again =
+          outbox.SealedFrom(expected, /*with_bytes=*/false);
       if (!again.ok()) return again.status();
       if (again->empty() || again->front().seq != expected) {
         refused_ = true;
