@@ -219,6 +219,10 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
   }
   f.SyncOk(trainer);
   f.SyncOk(officer);
+  // A device enrolled after the backup.
+  const std::string newcomer = f.Enrolled("newcomer", "field_officer", "5011");
+  const std::string newcomers = f.Add(newcomer, NewProducer("ของผู้มาใหม่", "5011"));
+  f.SyncOk(newcomer);
 
   // The disk fails; the server comes back from the backup.
   REQUIRE(f.server().Stop() == 0);
@@ -241,8 +245,21 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
   // the end every device holds what the server holds.
   f.SyncOk(trainer);
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 5);
+  // The newcomer is unknown to the restored server until it enrols again;
+  // then everything it recorded goes up again.
+  CHECK(f.Sync(newcomer).exit_code == 5);
+  CliResult again = f.Kbo(newcomer, {"enroll", "--server", f.url(), "--token",
+                                     f.Token("field_officer", "5011")});
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  f.SyncOk(newcomer);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + newcomers + "'") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 6);
+  f.SyncOk(newcomer);
+  CHECK(Field::DeviceState(newcomer) == f.ServerState());
   f.SyncOk(officer);
   f.SyncOk(other);
+  f.SyncOk(trainer);
   CHECK(Field::DeviceState(officer) == f.ServerState());
   CHECK(Field::DeviceState(other) == f.ServerState());
   CHECK(Field::DeviceState(trainer) == f.ServerState());
