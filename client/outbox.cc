@@ -12,32 +12,26 @@
 namespace kbo::client {
 namespace {
 
+// Sealed sets matching `where` (bound to `arg`), in order, without their
+// bytes (Outbox::LoadBytes reads those).
 Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where,
-                                                int64_t arg, bool with_bytes) {
-  Statement st(db, std::string("SELECT c.seq, ") + (with_bytes ? "b.bytes" : "NULL") +
-                   ", c.signature, c.hash, "
-                   "c.acked_at IS NOT NULL, b.seq IS NULL FROM change_set c "
-                   "LEFT JOIN change_set_bytes b ON b.seq = c.seq WHERE " + where +
-                   " ORDER BY c.seq");
+                                                int64_t arg) {
+  Statement st(db, "SELECT seq, signature, hash, acked_at IS NOT NULL "
+                   "FROM change_set WHERE " + where + " ORDER BY seq");
   st.Bind(1, arg);
   std::vector<SealedChangeSet> out;
   while (st.Step()) {
     SealedChangeSet s;
     s.seq = static_cast<uint64_t>(st.ColumnInt(0));
-    if (st.ColumnInt(5) != 0) {
-      return Status::Corruption("change set " + std::to_string(s.seq) +
-                                " in field.db has lost its bytes");
-    }
-    if (with_bytes) s.bytes = st.ColumnBlob(1);
-    const std::string sig = st.ColumnBlob(2);
-    const std::string hash = st.ColumnBlob(3);
+    const std::string sig = st.ColumnBlob(1);
+    const std::string hash = st.ColumnBlob(2);
     if (sig.size() != s.signature.size() || hash.size() != s.hash.size()) {
       return Status::Corruption("change set " + std::to_string(s.seq) +
                                 " in field.db is damaged");
     }
     std::memcpy(s.signature.data(), sig.data(), sig.size());
     std::memcpy(s.hash.data(), hash.data(), hash.size());
-    s.acked = st.ColumnInt(4) != 0;
+    s.acked = st.ColumnInt(3) != 0;
     out.push_back(std::move(s));
   }
   if (!st.status().ok()) return st.status();
@@ -218,13 +212,22 @@ Result<uint64_t> Outbox::PendingRows() {
 }
 
 Result<std::vector<SealedChangeSet>> Outbox::Unacked(bool with_bytes) {
-  return ReadSealed(store_.db(), "c.acked_at IS NULL AND c.seq >= ?1", 0, with_bytes);
+  return Sealed("acked_at IS NULL AND seq >= ?1", 0, with_bytes);
 }
 
 Result<std::vector<SealedChangeSet>> Outbox::SealedFrom(uint64_t from_seq,
                                                         bool with_bytes) {
-  return ReadSealed(store_.db(), "c.seq >= ?1", static_cast<int64_t>(from_seq),
-                    with_bytes);
+  return Sealed("seq >= ?1", static_cast<int64_t>(from_seq), with_bytes);
+}
+
+Result<std::vector<SealedChangeSet>> Outbox::Sealed(const std::string& where, int64_t arg,
+                                                    bool with_bytes) {
+  Result<std::vector<SealedChangeSet>> sets = ReadSealed(store_.db(), where, arg);
+  if (!sets.ok() || !with_bytes) return sets;
+  for (SealedChangeSet& s : *sets) {
+    if (Status st = LoadBytes(&s); !st.ok()) return st;
+  }
+  return sets;
 }
 
 Status Outbox::LoadBytes(SealedChangeSet* set) {

@@ -61,6 +61,9 @@ class Outbox {
   Status Acknowledge(uint64_t seq, std::string_view receipt);
 
  private:
+  Result<std::vector<SealedChangeSet>> Sealed(const std::string& where, int64_t arg,
+                                              bool with_bytes);
+
   ClientStore& store_;
 };
 

@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <cstring>
+#include <optional>
 
 namespace kbo::client {
 namespace {
@@ -35,29 +36,16 @@ void PutRaw(std::string* out, const void* p, size_t n) {
   out->append(static_cast<const char*>(p), n);
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  return -1;
-}
-
-// The 16 bytes of `text` if it is a uuid in canonical lowercase form (so
-// that Uuid::ToString gives back exactly `text`).
-bool CanonicalUuidBytes(std::string_view text, uint8_t out[16]) {
-  if (text.size() != 36) return false;
-  size_t o = 0;
-  for (size_t i = 0; i < 36;) {
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (text[i] != '-') return false;
-      ++i;
-      continue;
-    }
-    const int hi = HexValue(text[i]), lo = HexValue(text[i + 1]);
-    if (hi < 0 || lo < 0) return false;
-    out[o++] = static_cast<uint8_t>(hi << 4 | lo);
-    i += 2;
+// `text` as a uuid if it is one in canonical lowercase form (so that
+// Uuid::ToString gives back exactly `text`).
+std::optional<Uuid> CanonicalUuid(std::string_view text) {
+  if (text.size() != 36) return std::nullopt;
+  for (char c : text) {
+    if (c >= 'A' && c <= 'F') return std::nullopt;
   }
-  return true;
+  Result<Uuid> u = Uuid::Parse(text);
+  if (!u.ok()) return std::nullopt;
+  return *u;
 }
 
 class Reader {
@@ -117,7 +105,6 @@ void OutboxEntryWriter::Add(const RowChange& row) {
   for (const CellWrite& cell : row.cells) {
     PutVarint(&body_, NameIndex(cell.column));
     const Value& v = cell.value;
-    uint8_t uuid[16];
     switch (v.type()) {
       case Value::Type::kNull:
         body_.push_back(static_cast<char>(Value::Type::kNull));
@@ -136,9 +123,9 @@ void OutboxEntryWriter::Add(const RowChange& row) {
         break;
       }
       case Value::Type::kText:
-        if (CanonicalUuidBytes(v.text(), uuid)) {
+        if (const std::optional<Uuid> uuid = CanonicalUuid(v.text())) {
           body_.push_back(static_cast<char>(kUuidText));
-          PutRaw(&body_, uuid, sizeof uuid);
+          PutRaw(&body_, uuid->bytes.data(), uuid->bytes.size());
           break;
         }
         [[fallthrough]];

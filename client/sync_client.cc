@@ -915,8 +915,7 @@ Result<SyncSummary> SyncClient::Sync() {
       s = confirmed.status();
     } else if (*server_device_seq_ < *confirmed) {
       summary.resent_sets = *confirmed - *server_device_seq_;
-      resend_from_ = *server_device_seq_ + 1;
-      s = Push(&summary);
+      s = PushFrom(&summary, *server_device_seq_ + 1);
     }
   }
   if (s.ok()) s = UploadBlobs(&summary);
@@ -953,7 +952,9 @@ Status SyncClient::RecordSyncError(const Status& error) {
   return error;
 }
 
-Status SyncClient::Push(SyncSummary* summary) {
+Status SyncClient::Push(SyncSummary* summary) { return PushFrom(summary, 0); }
+
+Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
   refused_ = false;
   counters_ = summary;
   Result<Enrolment> e = LoadEnrolment();
@@ -964,13 +965,11 @@ Status SyncClient::Push(SyncSummary* summary) {
   // its way: the exchange runs on a second thread (network, request
   // signature: never the database), sealing on this one. Sets are still
   // sent strictly in order, one at a time, and each is sealed (committed
-  // here) before it is sent.
-  // After a server restore (see Sync): the confirmed sets the server no
-  // longer holds go again, from the outbox's copies.
+  // here) before it is sent. After a server restore (see Sync) the sets it
+  // no longer holds go first instead, from the outbox's copies.
   Result<std::vector<SealedChangeSet>> pending =
-      resend_from_ > 0 ? outbox.SealedFrom(resend_from_, /*with_bytes=*/false)
-                       : outbox.Unacked(/*with_bytes=*/false);
-  resend_from_ = 0;
+      resend_from > 0 ? outbox.SealedFrom(resend_from, /*with_bytes=*/false)
+                      : outbox.Unacked(/*with_bytes=*/false);
   if (!pending.ok()) return pending.status();
   std::vector<SealedChangeSet> sets = std::move(pending).value();
   Result<uint64_t> unsealed = outbox.PendingRows();

@@ -290,6 +290,9 @@ class SyncClient {
   //                 server's "message" included.
 
  private:
+  // Push, starting with the sealed sets from `resend_from` (confirmed or
+  // not: a server that lost them) instead of the unconfirmed ones, if > 0.
+  Status PushFrom(SyncSummary* summary, uint64_t resend_from);
   struct Enrolment;
   Result<Enrolment> LoadEnrolment();
   using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -315,9 +318,8 @@ class SyncClient {
   std::string base_url_;             // of the call in progress
   SyncSummary* counters_ = nullptr;  // bytes_sent / bytes_received
   // From the last pull: the server's last change set of this device
-  // (X-KBO-Device-Last-Seq), and where a push resends from (0: no resend).
+  // (X-KBO-Device-Last-Seq).
   std::optional<uint64_t> server_device_seq_;
-  uint64_t resend_from_ = 0;
   bool refused_ = false;
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <charconv>
 #include <ctime>
 #include <iterator>
 #include <optional>
@@ -168,25 +169,18 @@ std::optional<uint64_t> ReadHighWater(const std::string& path) {
   if (!text.ok() || text->compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) {
     return std::nullopt;
   }
+  const char* begin = text->data() + kHighWaterPrefix.size();
+  const char* end = text->data() + text->size();
   uint64_t v = 0;
-  bool digits = false;
-  for (size_t i = kHighWaterPrefix.size(); i < text->size() && (*text)[i] != '\n'; ++i) {
-    const char c = (*text)[i];
-    if (c < '0' || c > '9' || v > (UINT64_MAX - 9) / 10) return std::nullopt;
-    v = v * 10 + static_cast<uint64_t>(c - '0');
-    digits = true;
-  }
-  if (!digits) return std::nullopt;
+  const auto [ptr, ec] = std::from_chars(begin, end, v);
+  if (ec != std::errc() || ptr == begin || ptr == end || *ptr != '\n') return std::nullopt;
   return v;
 }
 
 }  // namespace
 
 void ServerStore::NoteCommittedSequences() {
-  Statement& get =
-      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
-  if (get.Step()) NoteHighWater(static_cast<uint64_t>(get.ColumnInt(0)));
-  (void)get.Reset();
+  if (Result<uint64_t> last = LastSeq(); last.ok()) NoteHighWater(*last + 1);
 }
 
 void ServerStore::NoteHighWater(uint64_t next_seq) {
@@ -205,13 +199,9 @@ void ServerStore::NoteHighWater(uint64_t next_seq) {
 Status ServerStore::GuardSequences() {
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
-  Statement get(*db_, "SELECT next_seq FROM server_state WHERE singleton = 1");
-  if (!get.Step()) {
-    if (!get.status().ok()) return get.status();
-    return Status::Corruption("server_state is missing");
-  }
-  const uint64_t next = static_cast<uint64_t>(get.ColumnInt(0));
-  (void)get.Reset();
+  Result<uint64_t> last = LastSeq();
+  if (!last.ok()) return last.status();
+  const uint64_t next = *last + 1;
   const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
   // Rewound: this folder handed out higher numbers than server.db knows.
   // No record at all, with a database that has handed out numbers: a

@@ -419,62 +419,28 @@ Status DecodeBody(Reader& in, const DecodeLimits& limits, ChangeSet* cs) {
 
 }  // namespace
 
-namespace {
-
-// Bytes before the first row: magic, endian marker, format, schema, device,
-// seq, previous hash, row count.
-constexpr size_t kSetHeaderBytes = kHeaderBytes + 2 + 2 + 16 + 8 + 32 + 4;
-
-size_t EncodedRowSize(const RowChange& row) {
-  size_t size = 4 + row.entity.size() + 16 + 8 + 4 + 16 + 4;
-  for (const CellWrite& cell : row.cells) {
-    size += 4 + cell.column.size() + 1 + 8;
-    switch (cell.value.type()) {
-      case Value::Type::kNull: break;
-      case Value::Type::kInteger:
-      case Value::Type::kReal: size += 8; break;
-      case Value::Type::kText:
-      case Value::Type::kBlob: size += 4 + cell.value.text().size(); break;
-    }
-  }
-  return size;
-}
-
-void WriteRow(ByteWriter& w, const RowChange& row) {
-  w.LengthPrefixed(row.entity);
-  w.Raw(row.row_id.bytes.data(), row.row_id.bytes.size());
-  w.Le(static_cast<uint64_t>(row.hlc.wall_ms), 8);
-  w.Le(row.hlc.counter, 4);
-  w.Raw(row.hlc.device.bytes.data(), row.hlc.device.bytes.size());
-  w.Le(static_cast<uint32_t>(row.cells.size()), 4);
-  for (const CellWrite& cell : row.cells) {
-    w.LengthPrefixed(cell.column);
-    const Value& v = cell.value;
-    w.Le(static_cast<uint8_t>(v.type()), 1);
-    switch (v.type()) {
-      case Value::Type::kNull:
-        break;
-      case Value::Type::kInteger:
-        w.Le(static_cast<uint64_t>(v.integer()), 8);
-        break;
-      case Value::Type::kReal: {
-        uint64_t bits;
-        const double d = v.real();
-        static_assert(sizeof bits == sizeof d, "64-bit doubles");
-        std::memcpy(&bits, &d, sizeof bits);
-        w.Le(bits, 8);
-        break;
+std::string EncodeChangeSet(const ChangeSet& cs) {
+  // Written directly, byte for byte what the cereal portable archive with
+  // Options::LittleEndian() writes (its endian marker, then every integer
+  // little-endian and raw bytes as they are): the same bytes without a
+  // stream and a virtual call per field. The decoder still reads through
+  // cereal, and the codec tests pin the bytes.
+  size_t size = kHeaderBytes + 2 + 2 + 16 + 8 + 32 + 4;
+  for (const RowChange& row : cs.rows) {
+    size += 4 + row.entity.size() + 16 + 8 + 4 + 16 + 4;
+    for (const CellWrite& cell : row.cells) {
+      size += 4 + cell.column.size() + 1 + 8;
+      switch (cell.value.type()) {
+        case Value::Type::kNull: break;
+        case Value::Type::kInteger:
+        case Value::Type::kReal: size += 8; break;
+        case Value::Type::kText:
+        case Value::Type::kBlob: size += 4 + cell.value.text().size(); break;
       }
-      case Value::Type::kText:
-      case Value::Type::kBlob:
-        w.LengthPrefixed(v.text());
-        break;
     }
-    w.Le(cell.base, 8);
   }
-}
-
-void WriteSetHeader(ByteWriter& w, const ChangeSet& cs, uint32_t row_count) {
+  std::string out(size, '\0');
+  ByteWriter w(out.data());
   w.Raw(kMagic, sizeof kMagic);
   w.Le(kLittleEndianMarker, 1);
   w.Le(cs.format_version, 2);
@@ -482,23 +448,40 @@ void WriteSetHeader(ByteWriter& w, const ChangeSet& cs, uint32_t row_count) {
   w.Raw(cs.device.bytes.data(), cs.device.bytes.size());
   w.Le(cs.seq, 8);
   w.Raw(cs.prev_hash.data(), cs.prev_hash.size());
-  w.Le(row_count, 4);
-}
-
-}  // namespace
-
-std::string EncodeChangeSet(const ChangeSet& cs) {
-  // Written directly, byte for byte what the cereal portable archive with
-  // Options::LittleEndian() writes (its endian marker, then every integer
-  // little-endian and raw bytes as they are): the same bytes without a
-  // stream and a virtual call per field. The decoder still reads through
-  // cereal, and the codec tests pin the bytes.
-  size_t size = kSetHeaderBytes;
-  for (const RowChange& row : cs.rows) size += EncodedRowSize(row);
-  std::string out(size, '\0');
-  ByteWriter w(out.data());
-  WriteSetHeader(w, cs, static_cast<uint32_t>(cs.rows.size()));
-  for (const RowChange& row : cs.rows) WriteRow(w, row);
+  w.Le(static_cast<uint32_t>(cs.rows.size()), 4);
+  for (const RowChange& row : cs.rows) {
+    w.LengthPrefixed(row.entity);
+    w.Raw(row.row_id.bytes.data(), row.row_id.bytes.size());
+    w.Le(static_cast<uint64_t>(row.hlc.wall_ms), 8);
+    w.Le(row.hlc.counter, 4);
+    w.Raw(row.hlc.device.bytes.data(), row.hlc.device.bytes.size());
+    w.Le(static_cast<uint32_t>(row.cells.size()), 4);
+    for (const CellWrite& cell : row.cells) {
+      w.LengthPrefixed(cell.column);
+      const Value& v = cell.value;
+      w.Le(static_cast<uint8_t>(v.type()), 1);
+      switch (v.type()) {
+        case Value::Type::kNull:
+          break;
+        case Value::Type::kInteger:
+          w.Le(static_cast<uint64_t>(v.integer()), 8);
+          break;
+        case Value::Type::kReal: {
+          uint64_t bits;
+          const double d = v.real();
+          static_assert(sizeof bits == sizeof d, "64-bit doubles");
+          std::memcpy(&bits, &d, sizeof bits);
+          w.Le(bits, 8);
+          break;
+        }
+        case Value::Type::kText:
+        case Value::Type::kBlob:
+          w.LengthPrefixed(v.text());
+          break;
+      }
+      w.Le(cell.base, 8);
+    }
+  }
   return out;
 }
 

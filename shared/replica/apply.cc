@@ -63,6 +63,12 @@ Status DecodeVersionsTo(std::string_view bytes, Put&& put) {
   return Status();
 }
 
+Status DecodeVersions(std::string_view bytes, Versions* out) {
+  return DecodeVersionsTo(bytes, [out](std::string_view name, const StoredVersion& v) {
+    (*out)[std::string(name)] = v;
+  });
+}
+
 // The versions of the row being merged, sorted by column name like the
 // encoding (and like Versions, which it replaces on the hot path: no node
 // or string per cell). Names point into the catalogue or into the bytes the
@@ -119,6 +125,12 @@ bool OneGroup(const std::vector<VersionList::Entry>& entries) {
   return true;
 }
 
+char* PutName(char* p, std::string_view name) {
+  *p++ = static_cast<char>(name.size());
+  std::memcpy(p, name.data(), name.size());
+  return p + name.size();
+}
+
 void PutGroupHeader(char* p, const StoredVersion& v, size_t count) {
   StoreLe(p, static_cast<uint64_t>(v.hlc.wall_ms), 8);
   StoreLe(p + 8, v.hlc.counter, 4);
@@ -136,11 +148,7 @@ std::string EncodeVersions(const VersionList& versions) {
     char* p = out.data();
     PutGroupHeader(p, entries.front().v, entries.size());
     p += kGroupHeader;
-    for (const VersionList::Entry& e : entries) {
-      *p++ = static_cast<char>(e.name.size());
-      std::memcpy(p, e.name.data(), e.name.size());
-      p += e.name.size();
-    }
+    for (const VersionList::Entry& e : entries) p = PutName(p, e.name);
     return out;
   }
   // Entries are sorted by name; a stable sort by version keeps names sorted
@@ -164,12 +172,7 @@ std::string EncodeVersions(const VersionList& versions) {
     while (end < order.size() && end - i < 255 && !GroupBefore(v, order[end]->v)) ++end;
     PutGroupHeader(p, v, end - i);
     p += kGroupHeader;
-    for (; i < end; ++i) {
-      const std::string_view name = order[i]->name;
-      *p++ = static_cast<char>(name.size());
-      std::memcpy(p, name.data(), name.size());
-      p += name.size();
-    }
+    for (; i < end; ++i) p = PutName(p, order[i]->name);
   }
   out.resize(static_cast<size_t>(p - out.data()));
   return out;
@@ -429,7 +432,6 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     }
   }
   info->won_cells = winners.size();
-  info->existed = exists;
   if (winners.empty() && exists && !versions_changed) return Status();
 
   // Write the winners and the row's versions: one INSERT or UPDATE of the
@@ -450,9 +452,8 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     st.BindNoCopy(1, row_id).BindBlobNoCopy(2, encoded);
     return st.Run();
   }
+  // Keyed by the entity itself and the set of columns (bit 63: an update).
   const uint64_t variant = mask | (exists ? uint64_t{1} << 63 : 0);
-  // Both keys of this cache: the entity's index in the high bits would
-  // collide with bit 63, so the entity pointer is the owner instead.
   Statement& st = db.CachedBy(entity, variant, [&] {
     const std::string table(entity->name);
     std::string sql;
@@ -509,13 +510,7 @@ Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
     row->values.reserve(static_cast<size_t>(nvalues));
     for (int i = 1; i <= nvalues; ++i) row->values.push_back(st.ColumnValue(i));
     if (!st.IsNull(nvalues + 1)) {
-      const std::string bytes = st.ColumnBlob(nvalues + 1);
-      Versions& out = row->versions;
-      if (Status s = DecodeVersionsTo(
-              bytes, [&out](std::string_view name, const StoredVersion& v) {
-                out[std::string(name)] = v;
-              });
-          !s.ok()) {
+      if (Status s = DecodeVersions(st.ColumnBlob(nvalues + 1), &row->versions); !s.ok()) {
         (void)st.Reset();
         return s;
       }
@@ -575,14 +570,7 @@ Result<std::string> DumpReplicaState(Db& db) {
     while (st.Step()) {
       Versions versions;
       if (!st.IsNull(1)) {
-        const std::string bytes = st.ColumnBlob(1);
-        if (Status s = DecodeVersionsTo(
-                bytes, [&versions](std::string_view name, const StoredVersion& v) {
-                  versions[std::string(name)] = v;
-                });
-            !s.ok()) {
-          return s;
-        }
+        if (Status s = DecodeVersions(st.ColumnBlob(1), &versions); !s.ok()) return s;
       }
       out << entity.name << " " << st.ColumnText(0);
       for (const auto& [name, v] : versions) {

@@ -90,7 +90,6 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
 // newest write (the server's pull index).
 struct RowApplyInfo {
   size_t won_cells = 0;        // cells this change wrote
-  bool existed = false;        // the row was in the replica before it
   uint64_t max_seq_before = 0; // its highest cell sequence then (0: none)
 };
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
