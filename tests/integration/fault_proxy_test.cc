@@ -1,0 +1,713 @@
+// Fault suites (issue #9, Deliver 8): real kbo devices and a real kbo-server
+// on loopback, with a faulty link between them (tests/support/fault_proxy.h),
+// processes killed with SIGKILL at random moments, and the server's data on a
+// small filesystem that fills up. Each suite runs a small count by default
+// and a large one through an environment variable:
+//
+//   KBO_FAULT_SYNCS=500   syncs through the faulty proxy      (default 24)
+//   KBO_KILL_ROUNDS=100   rounds of kill -9, client and server (default 10)
+//   KBO_FAULT_SEED=N      replays a proxy run, KBO_KILL_SEED=N a kill run
+//
+// Every run prints its seed and one line of figures on stdout.
+#include <signal.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cstdio>
+#include <random>
+#include <set>
+#include <thread>
+
+#include "shared/fs.h"
+#include "shared/protocol.h"
+#include "shared/signing.h"
+#include "tests/integration/field.h"
+#include "tests/support/fault_proxy.h"
+
+namespace kbo::testing {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+double Seconds(Clock::time_point since) {
+  return std::chrono::duration<double>(Clock::now() - since).count();
+}
+
+// A PNG the photo reader accepts (signature + IHDR) padded with `extra`
+// bytes from `seed`, so every seed gives another blob.
+std::string Png(uint64_t seed, size_t extra) {
+  std::string png = std::string("\x89PNG\r\n\x1a\n", 8);
+  png += std::string("\0\0\0\x0dIHDR", 8);
+  png += std::string("\0\0\x02\x80\0\0\x01\xe0\x08\x02\0\0\0", 13);  // 640x480
+  png += std::string("\0\0\0\0", 4);  // CRC (unchecked)
+  std::mt19937_64 rng(seed);
+  for (size_t i = 0; i < extra; ++i) png.push_back(static_cast<char>(rng()));
+  return png;
+}
+
+// `kbo list ENTITY --json` and `kbo-server list ENTITY --json` print the same
+// rows in two spellings (key order, `deleted` as false/0): one spelling,
+// sorted by id.
+json Normalized(json rows) {
+  REQUIRE(rows.is_array());
+  for (json& row : rows) {
+    if (row.contains("deleted") && row["deleted"].is_number())
+      row["deleted"] = row["deleted"].get<int64_t>() != 0;
+  }
+  std::sort(rows.begin(), rows.end(), [](const json& a, const json& b) {
+    return a["id"].get<std::string>() < b["id"].get<std::string>();
+  });
+  return rows;
+}
+
+std::set<std::string> Ids(const json& rows) {
+  std::set<std::string> ids;
+  for (const json& row : rows) ids.insert(row["id"].get<std::string>());
+  return ids;
+}
+
+const std::vector<std::string> kEntities = {"producer", "product", "visit", "photo"};
+
+// What the devices recorded (an add that exited 0 and printed its id).
+struct Recorded {
+  std::map<std::string, std::set<std::string>> ids;  // entity -> ids
+  std::map<std::string, std::string> blobs;          // sha256 hex -> bytes
+  size_t rows() const {
+    size_t n = 0;
+    for (const auto& [entity, set] : ids) n += set.size();
+    return n;
+  }
+};
+
+struct Convergence {
+  size_t lost = 0;        // recorded, not on the server
+  size_t extra = 0;       // on the server, never recorded
+  int64_t dup_sets = 0;   // change sets applied more than once
+  int64_t gaps = 0;       // devices whose logged sets are not 1..n
+};
+
+// After clean syncs: the server holds exactly the union of what was recorded,
+// once; every replica equals it, row for row and cell version for cell
+// version; every photo's blob is on the server, byte-identical.
+Convergence CheckConverged(Field& f, const std::vector<std::string>& homes,
+                           const Recorded& recorded, bool exact) {
+  Convergence c;
+  for (const std::string& home : homes) {
+    const json status = f.KboJson(home, {"status"});
+    CHECK(status["pending_changes"] == 0);
+    CHECK(status["pending_blobs"] == 0);
+  }
+  for (const std::string& entity : kEntities) {
+    const json server_rows = Normalized(f.ServerJson({"list", entity}));
+    const std::set<std::string> on_server = Ids(server_rows);
+    CHECK(server_rows.size() == on_server.size());  // once each
+    auto it = recorded.ids.find(entity);
+    const std::set<std::string> want =
+        it == recorded.ids.end() ? std::set<std::string>() : it->second;
+    for (const std::string& id : want) c.lost += on_server.count(id) == 0 ? 1 : 0;
+    for (const std::string& id : on_server) c.extra += want.count(id) == 0 ? 1 : 0;
+    for (const std::string& home : homes) {
+      INFO(entity << " on " << home);
+      CHECK(Normalized(f.KboJson(home, {"list", entity})) == server_rows);
+    }
+  }
+  CHECK(c.lost == 0);
+  if (exact) CHECK(c.extra == 0);
+  c.dup_sets = f.ServerCount(
+      "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT device_id, seq "
+      "FROM change_set_log)) FROM change_set_log");
+  c.gaps = f.ServerCount(
+      "SELECT count(*) FROM (SELECT device_id, count(*) AS n, max(seq) AS m "
+      "FROM change_set_log GROUP BY device_id) WHERE n != m");
+  CHECK(c.dup_sets == 0);
+  CHECK(c.gaps == 0);
+  const std::string server_state = f.ServerState();
+  for (const std::string& home : homes) {
+    INFO("replica " << home);
+    CHECK(Field::DeviceState(home) == server_state);
+  }
+  for (const auto& [sha, bytes] : recorded.blobs) {
+    auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, bytes.size() + 1);
+    INFO("blob " << sha);
+    REQUIRE(stored.ok());
+    CHECK(HexEncode(Sha256(*stored)) == sha);
+    CHECK(*stored == bytes);
+  }
+  return c;
+}
+
+// Records one row of a random kind on `home`; false if kbo refused.
+void RecordSomething(Field& f, const std::string& home, std::mt19937_64& rng,
+                     std::vector<std::string>& producers, Recorded& recorded,
+                     int n) {
+  const uint64_t pick = producers.empty() ? 0 : rng() % 10;
+  const std::string tag = std::to_string(n);
+  if (pick < 4) {
+    const std::string id = f.Add(home, {"producer", "add", "--kind", "group", "--name",
+                                        "กลุ่ม " + tag, "--district", "5011"});
+    producers.push_back(id);
+    recorded.ids["producer"].insert(id);
+    return;
+  }
+  const std::string& producer = producers[rng() % producers.size()];
+  if (pick < 6) {
+    recorded.ids["product"].insert(f.Add(
+        home, {"product", "add", "--producer", producer, "--name", "ผ้า " + tag}));
+  } else if (pick < 8) {
+    recorded.ids["visit"].insert(f.Add(
+        home, {"visit", "add", "--producer", producer, "--purpose", "ติดตาม " + tag}));
+  } else if (pick < 9) {
+    CliResult r = f.Kbo(home, {"edit", "producer", producer, "--set", "village=บ้าน " + tag});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  } else {
+    const std::string png = Png(rng(), 2000 + rng() % 20000);
+    const std::string path = home + "-photo.png";
+    REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+    recorded.ids["photo"].insert(
+        f.Add(home, {"photo", "add", path, "--subject", "producer:" + producer}));
+    recorded.blobs[HexEncode(Sha256(png))] = png;
+  }
+}
+
+TEST_CASE("Fault proxy: three devices syncing through a link that cuts, resets, "
+          "stalls and delays at random bytes end with the union of their records, "
+          "once, on every replica", "[fault][integration][proxy]") {
+  const auto started = Clock::now();
+  const int syncs = CountFromEnv("KBO_FAULT_SYNCS", 24);
+  const uint64_t seed = SeedFromEnv("KBO_FAULT_SEED");
+  std::printf("fault proxy: KBO_FAULT_SEED=%llu KBO_FAULT_SYNCS=%d\n",
+              static_cast<unsigned long long>(seed), syncs);
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  std::vector<std::string> homes;
+  for (int i = 0; i < 3; ++i) {
+    homes.push_back(f.Enrolled("device" + std::to_string(i), "trainer", "5011"));
+  }
+  proxy.SetRandomFaults(seed);
+
+  std::mt19937_64 rng(seed);
+  Recorded recorded;
+  std::vector<std::vector<std::string>> producers(homes.size());
+  int ok = 0, unreachable = 0, n = 0;
+  for (int s = 0; s < syncs; ++s) {
+    const size_t d = static_cast<size_t>(s) % homes.size();
+    const int rows = 1 + static_cast<int>(rng() % 4);
+    for (int i = 0; i < rows; ++i) {
+      RecordSomething(f, homes[d], rng, producers[d], recorded, ++n);
+    }
+    CliResult r = f.Kbo(homes[d], {"sync", "--server", proxy.url()});
+    if (r.exit_code == 0) {
+      ++ok;
+    } else if (r.exit_code == 4) {
+      ++unreachable;  // the link failed four tries in a row: kept for later
+    } else {
+      INFO("sync " << s << " of device " << d << " exited " << r.exit_code << ": "
+           << r.err << "\nreplay with KBO_FAULT_SEED=" << seed << "\nproxy:\n");
+      for (const std::string& e : proxy.events()) UNSCOPED_INFO(e);
+      FAIL("an unexpected exit code through the faulty link");
+    }
+  }
+  const FaultProxyStats st = proxy.stats();
+
+  // The link heals: every device syncs straight to the server, twice (the
+  // first round pushes what is left, the second pulls the others').
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& home : homes) f.SyncOk(home);
+  }
+  const Convergence c = CheckConverged(f, homes, recorded, /*exact=*/true);
+  const int64_t sets = f.ServerCount("SELECT count(*) FROM change_set_log");
+  std::printf(
+      "fault proxy: %d syncs through the proxy (%d exit 0, %d exit 4), %llu "
+      "connections, %llu requests, %llu cuts, %llu resets, %llu stalls, %llu "
+      "delayed; %zu records (+ edits) in %lld change sets, %zu photos; lost %zu, "
+      "extra %zu, duplicated sets %lld, gaps %lld; replicas equal; %.1f s\n",
+      syncs, ok, unreachable, static_cast<unsigned long long>(st.connections),
+      static_cast<unsigned long long>(st.requests),
+      static_cast<unsigned long long>(st.cuts),
+      static_cast<unsigned long long>(st.resets),
+      static_cast<unsigned long long>(st.stalls),
+      static_cast<unsigned long long>(st.delayed), recorded.rows(),
+      static_cast<long long>(sets), recorded.blobs.size(), c.lost, c.extra,
+      static_cast<long long>(c.dup_sets), static_cast<long long>(c.gaps),
+      Seconds(started));
+  // The suite must have hurt: with a few dozen connections some faults fire.
+  CHECK(st.cuts + st.resets + st.stalls > 0);
+}
+
+TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where "
+          "the server stopped and ends byte-identical", "[fault][integration][proxy][photo]") {
+  const auto started = Clock::now();
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(
+      home, {"producer", "add", "--kind", "group", "--name", "มีรูป", "--district", "5011"});
+  f.SyncOk(home);
+
+  const size_t chunk = protocol::kBlobChunkBytes;
+  const size_t tail = 4321;
+  const size_t chunks = 4;  // 3 whole chunks and a short one
+  Recorded recorded;
+  recorded.ids["producer"].insert(producer);
+  int runs = 0, exit4 = 0;
+  for (size_t k = 0; k < chunks; ++k) {
+    const size_t len = k + 1 < chunks ? chunk : tail;
+    // Cut the request carrying chunk k before its first body byte, after
+    // one, one short of its end, and after all of it (the server stored the
+    // chunk; its answer is lost).
+    for (const size_t cut : {size_t{0}, size_t{1}, len - 1, len}) {
+      ++runs;
+      const std::string png = Png(1000 + runs, 3 * chunk + tail - 33);
+      REQUIRE(png.size() == 3 * chunk + tail);
+      const std::string sha = HexEncode(Sha256(png));
+      const std::string path = f.dir() + "/photo.png";
+      REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+      recorded.ids["photo"].insert(
+          f.Add(home, {"photo", "add", path, "--subject", "producer:" + producer}));
+      recorded.blobs[sha] = png;
+
+      proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha,
+                       "offset=" + std::to_string(k * chunk) + "&", cut);
+      const uint64_t body_before = proxy.stats().body_bytes_up;
+      CliResult r = f.Kbo(home, {"sync", "--server", proxy.url()});
+      INFO("chunk " << k << ", cut after " << cut << " body bytes: exit "
+                    << r.exit_code << " " << r.err << f.server().log());
+      CHECK_FALSE(proxy.rule_armed());  // the cut happened
+      // kbo retries a cut connection within the same sync.
+      CHECK((r.exit_code == 0 || r.exit_code == 4));
+      if (r.exit_code == 4) {
+        ++exit4;
+        CliResult again = f.Kbo(home, {"sync", "--server", proxy.url()});
+        REQUIRE(again.exit_code == 0);
+      }
+      CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
+      auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, png.size() + 1);
+      REQUIRE(stored.ok());
+      CHECK(HexEncode(Sha256(*stored)) == sha);
+      CHECK(*stored == png);
+      CHECK_FALSE(FileExists(f.server().data_dir() + "/blobs/partial/" + sha));
+      // Resumed, not started over: at most the cut chunk travels twice.
+      const uint64_t sent = proxy.stats().body_bytes_up - body_before;
+      CHECK(sent <= png.size() + chunk + 64 * 1024);
+    }
+  }
+  f.SyncOk(home);
+  const Convergence c = CheckConverged(f, {home}, recorded, /*exact=*/true);
+  std::printf("photo cuts: %d uploads of %zu bytes (%zu chunks) cut at every chunk "
+              "boundary (%d needed a second sync); %zu blobs byte-identical, lost %zu; "
+              "%.1f s\n",
+              runs, 3 * chunk + tail, chunks, exit4, recorded.blobs.size(), c.lost,
+              Seconds(started));
+}
+
+// ---- kill -9
+
+// A child process (a real binary) whose stdout and stderr go to files, so it
+// can be killed at any moment without a reader to wake.
+class Child {
+ public:
+  Child(const std::string& binary, std::vector<std::string> args, const std::string& out,
+        const std::string& err)
+      : out_(out), err_(err) {
+    args.insert(args.begin(), binary);
+    std::vector<char*> argv;
+    for (std::string& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    pid_ = fork();
+    if (pid_ == 0) {
+      const int in = open("/dev/null", O_RDONLY);
+      const int o = open(out.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      const int e = open(err.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+      if (in < 0 || o < 0 || e < 0) _exit(126);
+      dup2(in, 0);
+      dup2(o, 1);
+      dup2(e, 2);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+  }
+  ~Child() {
+    if (pid_ > 0 && !done_) {
+      kill(pid_, SIGKILL);
+      Wait(std::chrono::seconds(10));
+    }
+  }
+  Child(const Child&) = delete;
+  Child& operator=(const Child&) = delete;
+
+  bool started() const { return pid_ > 0; }
+  // True if it has exited (exit_code() then holds its code).
+  bool Poll() {
+    if (done_) return true;
+    int status = 0;
+    const pid_t r = waitpid(pid_, &status, WNOHANG);
+    if (r != pid_) return false;
+    done_ = true;
+    code_ = WIFEXITED(status) ? WEXITSTATUS(status)
+                              : WIFSIGNALED(status) ? 128 + WTERMSIG(status) : -1;
+    return true;
+  }
+  // Waits up to `limit`; false if it is still running.
+  bool Wait(std::chrono::milliseconds limit) {
+    const auto until = Clock::now() + limit;
+    while (!Poll()) {
+      if (Clock::now() > until) return false;
+      std::this_thread::sleep_for(std::chrono::milliseconds(2));
+    }
+    return true;
+  }
+  // SIGKILL unless it already exited; true if the signal found it running.
+  bool Kill() {
+    if (Poll()) return false;
+    kill(pid_, SIGKILL);
+    Wait(std::chrono::seconds(30));
+    return code_ == 128 + SIGKILL;
+  }
+  int exit_code() const { return code_; }
+  std::string out() const { return Slurp(out_); }
+  std::string err() const { return Slurp(err_); }
+
+ private:
+  static std::string Slurp(const std::string& path) {
+    auto r = ReadFileBounded(path, 1 << 20);
+    return r.ok() ? *r : std::string();
+  }
+  std::string out_, err_;
+  pid_t pid_ = -1;
+  bool done_ = false;
+  int code_ = -1;
+};
+
+TEST_CASE("Faults: kill -9 of kbo and of kbo-server at random moments loses no "
+          "acknowledged record", "[fault][integration][crash][kill]") {
+  const auto started = Clock::now();
+  const int rounds = CountFromEnv("KBO_KILL_ROUNDS", 10);
+  const uint64_t seed = SeedFromEnv("KBO_KILL_SEED");
+  std::printf("kill -9: KBO_KILL_SEED=%llu KBO_KILL_ROUNDS=%d\n",
+              static_cast<unsigned long long>(seed), rounds);
+  Field f;
+  // A clean pass-through proxy: the devices keep one address while the
+  // server restarts on new ports.
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  std::vector<std::string> homes;
+  for (int i = 0; i < 2; ++i) {
+    homes.push_back(f.Enrolled("device" + std::to_string(i), "trainer", "5011"));
+  }
+  std::mt19937_64 rng(seed);
+  Recorded acknowledged;
+  int client_kills = 0, add_kills = 0, server_kills = 0, syncs_done = 0, syncs_4 = 0;
+  const std::string out = f.dir() + "/child.out", err = f.dir() + "/child.err";
+  auto restart_server = [&] {
+    f.server().Kill();
+    ++server_kills;
+    INFO(f.server().log());
+    REQUIRE(f.server().Start());
+    proxy.SetUpstreamPort(f.server().port());
+  };
+
+  for (int round = 0; round < rounds; ++round) {
+    const std::string& home = homes[static_cast<size_t>(round) % homes.size()];
+    // Record: a few producers, some adds killed half-way; now and then a
+    // photo big enough (2 chunks) that its upload takes a while.
+    const int adds = 2 + static_cast<int>(rng() % 3);
+    for (int i = 0; i < adds; ++i) {
+      const bool kill_it = rng() % 5 == 0;
+      const auto kill_after = std::chrono::milliseconds(rng() % 40);
+      Child add(KboBinary(),
+                {"--home", home, "producer", "add", "--kind", "entrepreneur", "--name",
+                 "ผู้ผลิต " + std::to_string(round) + "-" + std::to_string(i),
+                 "--district", "5011"},
+                out, err);
+      REQUIRE(add.started());
+      if (kill_it) {
+        std::this_thread::sleep_for(kill_after);  // the random moment
+        add_kills += add.Kill() ? 1 : 0;
+      }
+      REQUIRE(add.Wait(std::chrono::seconds(60)));
+      if (add.exit_code() == 0) {
+        REQUIRE(add.out().size() == 37);
+        acknowledged.ids["producer"].insert(add.out().substr(0, 36));
+      } else {
+        INFO(add.err());
+        CHECK(add.exit_code() == 128 + SIGKILL);
+      }
+    }
+    if (round % 3 == 0 && !acknowledged.ids["producer"].empty()) {
+      const std::string png = Png(seed + static_cast<uint64_t>(round),
+                                  protocol::kBlobChunkBytes + 5000);
+      const std::string path = f.dir() + "/kill.png";
+      REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+      // A producer this device made (the other's may not have reached it).
+      const json mine = f.KboJson(home, {"list", "producer"});
+      REQUIRE(!mine.empty());
+      const std::string subject = mine[rng() % mine.size()]["id"].get<std::string>();
+      acknowledged.ids["photo"].insert(
+          f.Add(home, {"photo", "add", path, "--subject", "producer:" + subject}));
+      acknowledged.blobs[HexEncode(Sha256(png))] = png;
+    }
+
+    // Sync, and kill the client, the server, both or neither at random
+    // moments while it runs.
+    const bool kill_client = rng() % 4 != 0;
+    const bool kill_server = rng() % 2 == 0;
+    const int64_t client_at = static_cast<int64_t>(rng() % 300);
+    const int64_t server_at = static_cast<int64_t>(rng() % 300);
+    Child sync(KboBinary(), {"--home", home, "sync", "--server", proxy.url()}, out, err);
+    REQUIRE(sync.started());
+    const auto t0 = Clock::now();
+    std::vector<std::pair<int64_t, int>> moments;  // (ms, 0 client / 1 server)
+    if (kill_client) moments.push_back({client_at, 0});
+    if (kill_server) moments.push_back({server_at, 1});
+    std::sort(moments.begin(), moments.end());
+    for (const auto& [ms, who] : moments) {
+      std::this_thread::sleep_until(t0 + std::chrono::milliseconds(ms));
+      if (who == 0) {
+        client_kills += sync.Kill() ? 1 : 0;
+      } else {
+        restart_server();
+      }
+    }
+    // Without a kill, a sync ends by itself: a retried connection finds the
+    // restarted server through the proxy.
+    REQUIRE(sync.Wait(std::chrono::seconds(120)));
+    if (sync.exit_code() == 0) {
+      ++syncs_done;
+    } else if (sync.exit_code() == 4) {
+      ++syncs_4;
+    } else if (sync.exit_code() != 128 + SIGKILL) {
+      INFO("round " << round << ": kbo sync exited " << sync.exit_code() << ": "
+                    << sync.err() << "\nreplay with KBO_KILL_SEED=" << seed);
+      FAIL("an unexpected exit code after kill -9");
+    }
+  }
+
+  // Everything comes to rest: the server up, each device synced twice.
+  REQUIRE(f.server().running());
+  for (int round = 0; round < 2; ++round) {
+    for (const std::string& home : homes) f.SyncOk(home);
+  }
+  // Adds killed after their commit may have recorded a row that kbo never
+  // printed: kept and synced, but not acknowledged, so not counted as extra.
+  const Convergence c = CheckConverged(f, homes, acknowledged, /*exact=*/false);
+  std::printf(
+      "kill -9: %d rounds, %d kbo sync killed, %d kbo add killed, %d kbo-server "
+      "killed and restarted; syncs that finished: %d exit 0, %d exit 4; %zu "
+      "acknowledged records (%zu photos), lost %zu, kept unacknowledged %zu, "
+      "duplicated sets %lld; replicas equal; %.1f s\n",
+      rounds, client_kills, add_kills, server_kills, syncs_done, syncs_4,
+      acknowledged.rows(), acknowledged.blobs.size(), c.lost, c.extra,
+      static_cast<long long>(c.dup_sets), Seconds(started));
+}
+
+// ---- A full disk
+
+// A tmpfs of `size` mounted on `dir` for the life of this object (root
+// only: mount(2) needs CAP_SYS_ADMIN).
+class TmpfsMount {
+ public:
+  TmpfsMount(const std::string& dir, const std::string& size) : dir_(dir) {
+    ::mkdir(dir.c_str(), 0700);
+    const std::string opts = "size=" + size + ",mode=0700";
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", MS_NOSUID | MS_NODEV, opts.c_str()) == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~TmpfsMount() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  TmpfsMount(const TmpfsMount&) = delete;
+  TmpfsMount& operator=(const TmpfsMount&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Fills the filesystem of `path` (a new file) until the disk is full, then
+// gives back `leave` bytes. Returns the bytes the file holds.
+uint64_t Fill(const std::string& path, uint64_t leave) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  const std::string block(64 * 1024, 'f');
+  uint64_t written = 0;
+  for (;;) {
+    const ssize_t n = ::write(fd, block.data(), block.size());
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    written += static_cast<uint64_t>(n);
+  }
+  const uint64_t keep = written > leave ? written - leave : 0;
+  REQUIRE(::ftruncate(fd, static_cast<off_t>(keep)) == 0);
+  ::close(fd);
+  return keep;
+}
+
+bool IntegrityOk(const std::string& db_path) {
+  auto db = Db::Open(db_path);
+  if (!db.ok()) return false;
+  Statement st(**db, "PRAGMA integrity_check");
+  return st.Step() && st.ColumnText(0) == "ok";
+}
+
+TEST_CASE("Faults: the server's data folder fills up during a push and an upload: "
+          "clean errors, nothing half-written, and nothing lost once space is freed",
+          "[fault][integration][disk]") {
+  if (::geteuid() != 0) {
+    // mount(2) is root's; CI runs as root, so this skips only on a
+    // developer's machine.
+    WARN("skipped: a small filesystem needs root (mount -t tmpfs); run as root to test a "
+         "full disk");
+    return;
+  }
+  const auto started = Clock::now();
+  TempDir tmp;
+  const std::string data = tmp.File("data");
+  TmpfsMount mount(data, "8m");
+  INFO("mount -t tmpfs -o size=8m: " << mount.error());
+  REQUIRE(mount.mounted());  // root, yet no mount: fail, never skip
+  ServerProcess server(data);
+  REQUIRE(server.running());
+  auto server_cli = [&data](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data});
+    return RunServerCli(args);
+  };
+  CliResult token = server_cli({"token", "create", "--role", "trainer", "--districts", "5011"});
+  REQUIRE(token.exit_code == 0);
+  const std::string home = tmp.File("device");
+  auto kbo = [&home](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", home});
+    return RunKbo(args);
+  };
+  REQUIRE(kbo({"enroll", "--server", server.url(), "--token", token.out.substr(0, 64)})
+              .exit_code == 0);
+  std::set<std::string> recorded;
+  auto add_producers = [&](int count, const std::string& prefix) {
+    for (int i = 0; i < count; ++i) {
+      CliResult r = kbo({"producer", "add", "--kind", "group", "--name",
+                         prefix + " " + std::to_string(i) + std::string(200, 'x'),
+                         "--district", "5011"});
+      REQUIRE(r.exit_code == 0);
+      recorded.insert(r.out.substr(0, 36));
+    }
+  };
+  auto sync = [&] { return kbo({"sync", "--server", server.url()}); };
+  auto server_count = [&data](const std::string& sql) {
+    return Field::Count(data + "/server.db", sql);
+  };
+  auto healthy = [&] { return HttpCall(server.port(), "GET", "/v1/health").status == 200; };
+  add_producers(5, "ก่อน");
+  REQUIRE(sync().exit_code == 0);
+  const int64_t sets_before = server_count("SELECT count(*) FROM change_set_log");
+
+  // 1. A push that cannot fit: 64 KiB free, a change set of ~2000 rows.
+  const std::string filler = data + "/filler";
+  Fill(filler, 64 * 1024);
+  // kbo `import` would be faster, but adds are what a person does; a bundle
+  // of rows in one change set is what a long offline week pushes.
+  {
+    std::string csv = "kind,name,district_code\n";
+    for (int i = 0; i < 2000; ++i) {
+      csv += "entrepreneur,ผู้ผลิตที่ " + std::to_string(i) + " " + std::string(100, 'y') +
+             ",5011\n";
+    }
+    const std::string path = tmp.File("producers.csv");
+    REQUIRE(WriteFileAtomically(path, csv, 0644).ok());
+    CliResult r = kbo({"import", "producers", path});
+    INFO(r.err);
+    REQUIRE(r.exit_code == 0);
+  }
+  CliResult full_push = sync();
+  {
+    INFO(full_push.err << server.log());
+    CHECK((full_push.exit_code == 4 || full_push.exit_code == 5));
+    CHECK_FALSE(full_push.err.empty());
+    CHECK(healthy());  // the server is still up
+    CHECK(server.log().find("POST /v1/push 5") != std::string::npos);
+  }
+  // Nothing of the set that did not fit is there.
+  CHECK(server_count("SELECT count(*) FROM change_set_log") == sets_before);
+  CHECK(server_count("SELECT count(*) FROM producer") == 5);
+  CHECK(IntegrityOk(data + "/server.db"));
+
+  // 2. Space for the rows but not for a 3-chunk photo.
+  REQUIRE(::unlink(filler.c_str()) == 0);
+  REQUIRE(sync().exit_code == 0);
+  const json mine = json::parse(kbo({"list", "producer", "--json"}).out);
+  REQUIRE(mine.size() == 2005);
+  const std::string png = Png(99, 3 * protocol::kBlobChunkBytes + 777);
+  const std::string sha = HexEncode(Sha256(png));
+  const std::string photo_path = tmp.File("big.png");
+  REQUIRE(WriteFileAtomically(photo_path, png, 0644).ok());
+  CliResult photo = kbo({"photo", "add", photo_path, "--subject",
+                         "producer:" + mine[0]["id"].get<std::string>()});
+  REQUIRE(photo.exit_code == 0);
+  Fill(filler, protocol::kBlobChunkBytes + protocol::kBlobChunkBytes / 2);
+  CliResult full_upload = sync();
+  {
+    INFO(full_upload.err << server.log());
+    CHECK((full_upload.exit_code == 4 || full_upload.exit_code == 5));
+    CHECK_FALSE(full_upload.err.empty());
+    CHECK(healthy());
+    CHECK(server.log().find("PUT /v1/blobs/" + sha) != std::string::npos);
+  }
+  // Not in place, and what the server says it holds is whole chunks.
+  CHECK_FALSE(FileExists(data + "/blobs/" + sha));
+  const int64_t held = server_count("SELECT coalesce(max(received_bytes), 0) FROM blob "
+                                    "WHERE sha256 = '" + sha + "'");
+  CHECK(held % static_cast<int64_t>(protocol::kBlobChunkBytes) == 0);
+  CHECK(held < static_cast<int64_t>(png.size()));
+  CHECK(server_count("SELECT count(*) FROM blob WHERE complete_at IS NOT NULL AND sha256 = '" +
+                     sha + "'") == 0);
+  CHECK(kbo({"status", "--json"}).out.find("\"pending_blobs\":1") != std::string::npos);
+
+  // 3. Space again: the sync completes, nothing lost.
+  REQUIRE(::unlink(filler.c_str()) == 0);
+  CliResult healed = sync();
+  INFO(healed.err << server.log());
+  REQUIRE(healed.exit_code == 0);
+  auto stored = ReadFileBounded(data + "/blobs/" + sha, png.size() + 1);
+  REQUIRE(stored.ok());
+  CHECK(HexEncode(Sha256(*stored)) == sha);
+  CHECK(*stored == png);
+  recorded.insert(photo.out.substr(0, 36));
+  // What the device holds is what it recorded (its own adds and the import).
+  std::set<std::string> on_device;
+  for (const char* entity : {"producer", "photo"}) {
+    CliResult r = kbo({"list", entity, "--json"});
+    REQUIRE(r.exit_code == 0);
+    for (const std::string& id : Ids(json::parse(r.out))) on_device.insert(id);
+  }
+  for (const std::string& id : recorded) CHECK(on_device.count(id) == 1);
+  CHECK(on_device.size() == 2000 + 5 + 1);
+  std::set<std::string> on_server;
+  for (const char* entity : {"producer", "photo"}) {
+    CliResult r = server_cli({"list", entity, "--json"});
+    REQUIRE(r.exit_code == 0);
+    for (const std::string& id : Ids(json::parse(r.out))) on_server.insert(id);
+  }
+  CHECK(on_server == on_device);
+  CHECK(IntegrityOk(data + "/server.db"));
+  CHECK(Field::DeviceState(home) == Field::State(data + "/server.db"));
+  std::printf("full disk: a push of 2000 rows into 64 KiB and an upload of %zu bytes into "
+              "1.5 MiB refused cleanly (exit %d, %d), nothing half-written; after space "
+              "was freed %zu records and the photo arrived whole; %.1f s\n",
+              png.size(), full_push.exit_code, full_upload.exit_code, on_server.size(),
+              Seconds(started));
+}
+
+}  // namespace
+}  // namespace kbo::testing
