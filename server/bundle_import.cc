@@ -1,5 +1,7 @@
 #include "server/bundle_import.h"
 
+#include <sys/stat.h>
+
 #include <cerrno>
 #include <cstdint>
 #include <cstdio>
@@ -26,8 +28,18 @@ struct FileCloser {
   void operator()(std::FILE* f) const { std::fclose(f); }
 };
 
-// Reads exactly n bytes; false on a short read.
+// Reads exactly n bytes; false on a short read. A length prefix is checked
+// against what the file still holds before anything is allocated, so a
+// 15-byte file that claims a 64 MiB record allocates nothing (found by
+// tools/fuzz: tests/corpus/bundle/lying_photo_64mib).
 bool ReadExactly(std::FILE* f, size_t n, std::string* out) {
+  struct stat st;
+  const long at = std::ftell(f);
+  if (at >= 0 && fstat(fileno(f), &st) == 0 && S_ISREG(st.st_mode) &&
+      (at > st.st_size ||
+       n > static_cast<uint64_t>(st.st_size) - static_cast<uint64_t>(at))) {
+    return false;
+  }
   out->resize(n);
   return n == 0 || std::fread(out->data(), 1, n, f) == n;
 }

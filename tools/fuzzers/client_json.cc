@@ -1,0 +1,242 @@
+// libFuzzer target: every answer from the server that the client parses
+// (client/sync_client.h), driven through SyncClient itself with a fake
+// transport (tools/fuzzers/client_home.h), so that the fuzzed bytes reach the
+// same code a real answer does; and the push answer parser the server's
+// tools use (server/push_service.h ParsePushResponse).
+//
+// The fake transport signs what it serves with the key the device pinned,
+// so content behind a signature check (pull pages, conflict lists) is
+// reached too; what a forged signature does is covered by the tests.
+//
+// Input: mode:u8, then per mode:
+//   0 enrolment answer      body (POST /v1/enroll, HTTP 200)
+//   1 push receipt          body (VerifyReceipt, ParsePushResponse)
+//   2 pull page             next "\n" more "\n" device-last-seq "\n" body
+//                           (the headers as sent; body a change set)
+//   3 conflict list         body (GET /v1/conflicts, after an empty pull)
+//   4 refusal               status:u8 body (any 4xx/5xx answer's JSON)
+//   5 photo upload answers  status:u8 body ("\0" body)* (GET then PUTs)
+// The home is replaced every few thousand inputs (pulled rows accumulate).
+
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "client/blob_store.h"
+#include "server/push_service.h"
+#include "shared/protocol.h"
+#include "tools/fuzzers/client_home.h"
+
+namespace {
+
+using namespace kbo;
+using client::HttpRequest;
+using client::HttpResponse;
+
+// A 1x1 PNG header: all ReadImageInfo needs for a photo to upload.
+std::string TinyPng() {
+  static const unsigned char png[] = {
+      0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H', 'D',
+      'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 2, 0, 0, 0, 0x90, 0x77, 0x53, 0xde};
+  return std::string(reinterpret_cast<const char*>(png), sizeof png);
+}
+
+uint64_t Number(std::string_view text) {
+  return std::strtoull(std::string(text).c_str(), nullptr, 10);
+}
+
+uint64_t QueryAfter(const std::string& path) {
+  const size_t at = path.find("after=");
+  return at == std::string::npos ? 0 : Number(path.substr(at + 6));
+}
+
+bool StartsWith(const std::string& s, std::string_view prefix) {
+  return s.compare(0, prefix.size(), prefix) == 0;
+}
+
+struct Home {
+  fuzz::ClientHome home;
+  std::string photo_sha;
+  Home() {
+    client::BlobStore blobs(home.store().paths().blobs);
+    Result<client::StoredBlob> stored = blobs.AddPhotoBytes(TinyPng(), "tiny.png");
+    FUZZ_CHECK(stored.ok());
+    photo_sha = stored->sha256;
+    Statement st(home.store().db(),
+                 "INSERT INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2,"
+                 " 'image/png')");
+    st.Bind(1, std::string_view(photo_sha))
+        .Bind(2, static_cast<int64_t>(TinyPng().size()));
+    FUZZ_CHECK(st.Run().ok());
+  }
+  // Back to where every input starts: cursors at 0, the photo not uploaded.
+  void Reset() {
+    FUZZ_CHECK(home.store()
+                   .db()
+                   .Exec("UPDATE sync_state SET pull_cursor = 0,"
+                         " conflict_cursor = 0;"
+                         "UPDATE blob_upload SET uploaded_bytes = 0,"
+                         " done_at = NULL")
+                   .ok());
+  }
+};
+
+HttpResponse Signed(const fuzz::ClientHome& home, const Uuid& device,
+                    uint64_t after, uint64_t next, bool more,
+                    std::string_view next_text, std::string_view more_text,
+                    std::string body) {
+  HttpResponse r = fuzz::JsonAnswer(200, "");
+  const Signature sig = home.server_key().Sign(
+      kPullPageDomain,
+      protocol::PullPageMessage(device.ToString(), after, next, more, body));
+  r.headers["x-kbo-next-cursor"] = std::string(next_text);
+  r.headers["x-kbo-more"] = std::string(more_text);
+  r.headers["x-kbo-signature"] = SignatureToHex(sig);
+  r.headers["content-type"] = "application/octet-stream";
+  r.body = std::move(body);
+  return r;
+}
+
+HttpResponse SignedConflicts(const fuzz::ClientHome& home, const Uuid& device,
+                             uint64_t after, std::string body) {
+  HttpResponse r = fuzz::JsonAnswer(200, std::move(body));
+  const Signature sig = home.server_key().Sign(
+      kPullPageDomain, protocol::ConflictsMessage(device.ToString(), after, r.body));
+  r.headers["x-kbo-signature"] = SignatureToHex(sig);
+  return r;
+}
+
+HttpResponse EmptyPage(const fuzz::ClientHome& home, const Uuid& device,
+                       uint64_t after) {
+  return Signed(home, device, after, after, false, std::to_string(after), "0", "");
+}
+
+}  // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  static std::unique_ptr<Home> h;
+  static int uses = 0;
+  if (size == 0) return 0;
+  if (!h || ++uses >= 5000) {
+    h.reset();
+    h = std::make_unique<Home>();
+    uses = 0;
+  }
+  fuzz::ClientHome& home = h->home;
+  const Uuid device = home.store().device_id();
+  const uint8_t mode = data[0] % 6;
+  std::string_view in = fuzz::Bytes(data + 1, size - 1);
+  bool replace = false;
+  {
+  client::SyncClient sync(home.store(), home.Options());
+  fuzz::FakeTransport& transport = home.transport();
+
+  switch (mode) {
+    case 0: {
+      transport.handler = [&](const HttpRequest&) {
+        return fuzz::JsonAnswer(200, std::string(in));
+      };
+      Result<client::EnrollResult> r = sync.Enroll(fuzz::kServerUrl, "fuzz-token");
+      fuzz::Say("enrol", r.status().ToString());
+      if (r.ok()) {
+        FUZZ_CHECK(!r->role.empty() && !r->districts.empty());
+        FUZZ_CHECK(PublicKey::FromHex(r->server_public_key).ok());
+        replace = true;  // another key is pinned now: start from a fresh home
+      }
+      break;
+    }
+    case 1: {
+      protocol::Receipt receipt;
+      const Sha256Digest hash = Sha256("change set");
+      Status s = client::VerifyReceipt(home.server_key().public_key(), device, 1,
+                                       hash, in, &receipt);
+      FUZZ_CHECK(!s.ok());  // nothing here is signed by the pinned key
+      Signature sig;
+      Result<server::PushResult> parsed = server::ParsePushResponse(in, &sig);
+      fuzz::Say("receipt", s.ToString() + " / " + parsed.status().ToString());
+      break;
+    }
+    case 2: {
+      const std::string_view next_text = fuzz::TakeUntil(in, '\n');
+      const std::string_view more_text = fuzz::TakeUntil(in, '\n');
+      const std::string_view last_seq = fuzz::TakeUntil(in, '\n');
+      transport.handler = [&](const HttpRequest& req) {
+        const uint64_t after = QueryAfter(req.path);
+        if (StartsWith(req.path, protocol::kConflictsPath)) {
+          return SignedConflicts(home, device, after, "[]");
+        }
+        if (after != 0) return EmptyPage(home, device, after);
+        HttpResponse r = Signed(home, device, after, Number(next_text),
+                                more_text == "1", next_text, more_text,
+                                std::string(in));
+        r.headers["x-kbo-device-last-seq"] = std::string(last_seq);
+        return r;
+      };
+      client::SyncSummary summary;
+      Status s = sync.Pull(&summary);
+      fuzz::Say("pull", s.ToString() + " rows " + std::to_string(summary.pulled_rows) +
+                            " conflicts " + std::to_string(summary.conflicts));
+      break;
+    }
+    case 3: {
+      transport.handler = [&](const HttpRequest& req) {
+        const uint64_t after = QueryAfter(req.path);
+        if (StartsWith(req.path, protocol::kConflictsPath)) {
+          return SignedConflicts(home, device, after,
+                                 after == 0 ? std::string(in) : "[]");
+        }
+        return EmptyPage(home, device, after);
+      };
+      client::SyncSummary summary;
+      Status s = sync.Pull(&summary);
+      fuzz::Say("pull", s.ToString() + " rows " + std::to_string(summary.pulled_rows) +
+                            " conflicts " + std::to_string(summary.conflicts));
+      break;
+    }
+    case 4: {
+      if (in.empty()) break;
+      const int status = 400 + static_cast<uint8_t>(in[0]) % 200;
+      const std::string body(in.substr(1));
+      transport.handler = [&](const HttpRequest&) {
+        return fuzz::JsonAnswer(status, body);
+      };
+      Result<client::EnrollResult> r = sync.Enroll(fuzz::kServerUrl, "fuzz-token");
+      fuzz::Say("refusal", r.status().ToString());
+      FUZZ_CHECK(!r.ok());
+      break;
+    }
+    case 5: {
+      if (in.empty()) break;
+      const int first_status = static_cast<uint8_t>(in[0]) % 2 ? 200 : 404;
+      in.remove_prefix(1);
+      std::vector<std::string> bodies;
+      while (!in.empty() && bodies.size() < 8) {
+        bodies.emplace_back(fuzz::TakeUntil(in, '\0'));
+      }
+      size_t next = 0;
+      transport.handler = [&](const HttpRequest& req) {
+        std::string body = next < bodies.size() ? bodies[next] : "";
+        const bool first = next++ == 0;
+        if (first && req.method == "GET") {
+          return fuzz::JsonAnswer(first_status, body);
+        }
+        return fuzz::JsonAnswer(next <= bodies.size() ? 200 : 503, body);
+      };
+      client::SyncSummary summary;
+      Status s = sync.UploadBlobs(&summary);
+      fuzz::Say("upload", s.ToString() + " bytes " + std::to_string(summary.blob_bytes));
+      break;
+    }
+  }
+  transport.handler = nullptr;
+  }
+  if (replace) {
+    h.reset();
+  } else {
+    h->Reset();
+  }
+  return 0;
+}
