@@ -10,6 +10,7 @@
 #include <atomic>
 #include <chrono>
 #include <exception>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -25,6 +26,7 @@
 #include "server/push_service.h"
 #include "server/reports.h"
 #include "server/request_auth.h"
+#include "shared/edge_guard.h"
 #include "shared/protocol.h"
 
 // The only file of kbo-server that includes <httplib.h> (tools/check-layering).
@@ -40,6 +42,30 @@ constexpr const char* kJson = "application/json; charset=utf-8";
 // this is dropped so it cannot hold a worker thread.
 constexpr time_t kReadTimeoutSec = 30;
 constexpr time_t kWriteTimeoutSec = 30;
+
+// The network edge (shared/edge_guard.h, docs/decisions.md "The network
+// edge"). A device sends a handful of small headers and one connection at a
+// time; a hall or a carrier NAT may put dozens of devices behind one
+// address, hence 32. 256 threads: eight such addresses at their cap still
+// leave room, and an idle server shrinks back to none.
+edge::EdgeLimits ServerEdgeLimits() {
+  edge::EdgeLimits limits;
+  limits.max_head_bytes = 32 * 1024;
+  limits.max_headers = 64;
+  limits.head_deadline = std::chrono::seconds(10);
+  limits.keep_alive = std::chrono::seconds(5);
+  limits.io_timeout = std::chrono::seconds(kReadTimeoutSec);
+  limits.max_body_bytes = protocol::kMaxPushBytes;
+  limits.per_address = 32;
+  return limits;
+}
+constexpr size_t kMaxWorkers = 256;
+
+// Enrolment attempts per source address: a token is 256 random bits, so
+// this is about log noise and CPU, not guessing; a hall of 40 devices
+// enrolling at once stays within it.
+constexpr int kEnrolBurst = 60;
+constexpr auto kEnrolRefill = std::chrono::seconds(1);
 
 // ---- Status -> HTTP ---------------------------------------------------------
 
@@ -70,23 +96,70 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
   WriteJson(res, status, body);
 }
 
-// Strict decimal uint64 query parameter; `fallback` when absent.
+// Strict decimal query parameter from 0 to INT64_MAX (sequences and offsets
+// are int64 in the store, so nothing larger may wrap there); `fallback` when
+// absent. False for anything else, a repeated parameter included.
 bool ParamU64(const httplib::Request& req, const char* name, uint64_t fallback,
               uint64_t* out) {
   if (!req.has_param(name)) {
     *out = fallback;
     return true;
   }
+  if (req.get_param_value_count(name) != 1) return false;
   const std::string v = req.get_param_value(name);
   if (v.empty() || v.size() > 19) return false;
   uint64_t n = 0;
   for (char c : v) {
     if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');
+    n = n * 10 + static_cast<uint64_t>(c - '0');  // 19 digits fit in uint64
   }
+  if (n > static_cast<uint64_t>(INT64_MAX)) return false;
   *out = n;
   return true;
 }
+
+// A token bucket per source address (enrolment attempts). Thread-safe.
+class AddressRate {
+ public:
+  AddressRate(int burst, std::chrono::steady_clock::duration refill)
+      : burst_(burst), refill_(refill) {}
+  // True and counted if `address` has an attempt left.
+  bool Take(const std::string& address) {
+    const auto now = std::chrono::steady_clock::now();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (buckets_.size() > 10000) Prune(now);
+    Bucket& b = buckets_.try_emplace(address, Bucket{burst_, now}).first->second;
+    const auto earned = (now - b.at) / refill_;
+    if (earned > 0) {
+      b.tokens = static_cast<int>(
+          std::min<int64_t>(burst_, b.tokens + static_cast<int64_t>(earned)));
+      b.at += earned * refill_;
+    }
+    if (b.tokens <= 0) return false;
+    --b.tokens;
+    return true;
+  }
+
+ private:
+  struct Bucket {
+    int tokens;
+    std::chrono::steady_clock::time_point at;
+  };
+  // Drops full buckets (they hold nothing a fresh one would not).
+  void Prune(std::chrono::steady_clock::time_point now) {
+    for (auto it = buckets_.begin(); it != buckets_.end();) {
+      if ((now - it->second.at) / refill_ + it->second.tokens >= burst_) {
+        it = buckets_.erase(it);
+      } else {
+        ++it;
+      }
+    }
+  }
+  const int burst_;
+  const std::chrono::steady_clock::duration refill_;
+  std::mutex mu_;
+  std::map<std::string, Bucket> buckets_;
+};
 
 // ---- Request log
 
@@ -113,7 +186,8 @@ class Api {
         auth_(store),
         push_(store),
         pull_(store),
-        blobs_(store) {}
+        blobs_(store),
+        enrol_rate_(kEnrolBurst, kEnrolRefill) {}
 
   void Install(httplib::Server& svr) {
     svr.set_payload_max_length(protocol::kMaxPushBytes);
@@ -233,6 +307,14 @@ class Api {
   }
 
   void Enroll(const httplib::Request& req, httplib::Response& res) {
+    if (!enrol_rate_.Take(req.remote_addr)) {
+      res.set_header("Retry-After", "1");
+      return WriteJson(
+          res, 429,
+          {{"error", "too_many_attempts"},
+           {"message", "too many enrolment attempts from this address; wait "
+                       "a few seconds and try again"}});
+    }
     if (req.body.size() > protocol::kMaxJsonBytes) {
       return WriteError(
           req, res,
@@ -362,6 +444,78 @@ class Api {
   PushService push_;
   PullService pull_;
   BlobService blobs_;
+  AddressRate enrol_rate_;
+};
+
+// ---- The guarded edge (shared/edge_guard.h)
+
+// httplib's view of an EdgeConnection: reads serve the checked head first.
+class EdgeStream : public httplib::Stream {
+ public:
+  explicit EdgeStream(edge::EdgeConnection& conn) : conn_(conn) {}
+  using httplib::Stream::write;
+  bool is_readable() const override { return conn_.Readable(); }
+  bool is_writable() const override { return conn_.Writable(); }
+  ssize_t read(char* ptr, size_t size) override { return conn_.Read(ptr, size); }
+  ssize_t write(const char* ptr, size_t size) override {
+    return conn_.Write(ptr, size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = edge::PeerAddress(conn_.fd(), &port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = edge::LocalAddress(conn_.fd(), &port);
+  }
+  socket_t socket() const override { return conn_.fd(); }
+
+ private:
+  edge::EdgeConnection& conn_;
+};
+
+// httplib's task queue on an edge::WorkerPool (grows on demand, shrinks when
+// idle).
+class EdgePool : public httplib::TaskQueue {
+ public:
+  explicit EdgePool(size_t max_threads) : pool_(max_threads) {}
+  void enqueue(std::function<void()> fn) override {
+    pool_.Enqueue(std::move(fn));
+  }
+  void shutdown() override { pool_.Shutdown(); }
+
+ private:
+  edge::WorkerPool pool_;
+};
+
+// A plain-HTTP server whose connections pass the edge guard before httplib
+// parses a byte: httplib then parses a head that is already complete and
+// within the caps.
+class GuardedServer : public httplib::Server {
+ public:
+  explicit GuardedServer(edge::EdgeGuard& guard) : guard_(guard) {
+    new_task_queue = [] { return new EdgePool(kMaxWorkers); };
+    // What the guard enforces, so the Keep-Alive header tells the truth.
+    set_keep_alive_max_count(guard.limits().max_requests_per_connection);
+    set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(
+                               guard.limits().keep_alive)
+                               .count());
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    guard_.Handle(sock, [this](edge::EdgeConnection& conn) {
+      EdgeStream stream(conn);
+      guard_.ServeRequests(
+          conn,
+          [&](bool close_connection, bool& connection_closed) {
+            return process_request(stream, close_connection, connection_closed,
+                                   nullptr);
+          },
+          [this] { return svr_sock_ == INVALID_SOCKET; });
+    });
+    return true;
+  }
+
+  edge::EdgeGuard& guard_;
 };
 
 // ---- Signals
@@ -449,15 +603,21 @@ Status ParseListen(std::string_view text, ServeOptions* options) {
 
 Status Serve(ServerStore& store, const ServeOptions& options,
              std::ostream& ready) {
+  edge::EdgeGuard guard(ServerEdgeLimits(),
+                        [](std::string_view line) { LogLine(line); });
   std::unique_ptr<httplib::Server> svr;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {
     if (options.tls_cert.empty() || options.tls_key.empty()) {
       return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
     }
+    // TLS connections are parsed by httplib's SSLServer itself: of the edge
+    // they get the exclusive port and the pool, not the head guard
+    // (docs/decisions.md, "The network edge").
     svr = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
                                                options.tls_key.c_str());
+    svr->new_task_queue = [] { return new EdgePool(kMaxWorkers); };
   } else {
-    svr = std::make_unique<httplib::Server>();
+    svr = std::make_unique<GuardedServer>(guard);
   }
   if (!svr->is_valid()) {
     return Status::InvalidArgument("cannot load the TLS certificate '" +
@@ -474,7 +634,9 @@ Status Serve(ServerStore& store, const ServeOptions& options,
   // backlog of a listening socket).
   int listen_fd = -1;
   svr->set_socket_options([&listen_fd](socket_t sock) {
-    httplib::default_socket_options(sock);
+    // Not httplib's default (SO_REUSEPORT): a second server on this port
+    // must fail to bind, not share the requests.
+    edge::ExclusiveListenOptions(sock);
     listen_fd = sock;
   });
 
@@ -486,9 +648,11 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                  " (any port)");
     }
   } else if (!svr->bind_to_port(options.host, port)) {
-    return Status::Unavailable("cannot listen on " + options.host + ":" +
-                               std::to_string(port) +
-                               " (in use, or not this machine's address?)");
+    return Status::Unavailable(
+        "cannot listen on " + options.host + ":" + std::to_string(port) +
+        ": port " + std::to_string(port) +
+        " is in use (another kbo-server?), or the address is not this "
+        "machine's");
   }
 
   if (listen_fd >= 0) (void)::listen(listen_fd, SOMAXCONN);

@@ -6,6 +6,8 @@
 #include <mutex>
 #include <string>
 
+#include "shared/edge_guard.h"
+
 namespace kbo::server {
 namespace {
 
@@ -30,7 +32,9 @@ void LogLine(std::string_view line) {
   std::strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
   std::string out(stamp);
   out += ' ';
-  out.append(line);
+  // Request paths, headers and messages carry text a client chose: a
+  // newline in it must not forge a line ("... FORKED DEVICE ...").
+  out += edge::EscapeForLog(line);
   out += '\n';
   std::lock_guard<std::mutex> lock(LogMutex());
   std::fwrite(out.data(), 1, out.size(), stderr);

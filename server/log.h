@@ -5,7 +5,9 @@
 
 namespace kbo::server {
 
-// Writes one line to stderr: "<ISO 8601 UTC time> <line>\n". The request log
+// Writes one line to stderr: "<ISO 8601 UTC time> <line>\n", with every
+// control character of `line` escaped (\n, \r, \t, \xHH; a backslash as
+// \\), so no text a client sent can start a line of its own. The request log
 // and loud events (a forked device, an internal error) go here; response
 // bodies never carry internals. Thread-safe: lines never interleave.
 void LogLine(std::string_view line);

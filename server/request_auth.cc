@@ -20,7 +20,8 @@ bool IsHexDigits(std::string_view s) {
   return true;
 }
 
-// Decimal int64, optionally negative; no spaces, no '+'.
+// Decimal int64, optionally negative; no spaces, no '+'. At most 18 digits,
+// so the value can neither overflow nor wrap (a year 30000 time still fits).
 bool ParseMillis(std::string_view s, int64_t* out) {
   if (s.empty() || s.size() > 19) return false;
   bool negative = false;
@@ -29,6 +30,7 @@ bool ParseMillis(std::string_view s, int64_t* out) {
     s.remove_prefix(1);
     if (s.empty()) return false;
   }
+  if (s.size() > 18) return false;
   int64_t v = 0;
   for (char c : s) {
     if (c < '0' || c > '9') return false;
@@ -44,6 +46,21 @@ std::string Minutes(int64_t ms) {
   if (abs_ms < 48LL * 3600 * 1000)
     return std::to_string(abs_ms / 60000) + " minutes";
   return std::to_string(abs_ms / (24LL * 3600 * 1000)) + " days";
+}
+
+// One answer for an unknown device and for a signature that does not
+// verify, so a stranger cannot learn which device ids are enrolled.
+Status NotVerified() {
+  return Status::Unauthenticated(
+      "the request could not be verified: this device is not enrolled on "
+      "this server, or its signature does not match its enrolled key");
+}
+
+// A key no device holds: an unknown device's request is checked against it,
+// so that both refusals above also take the same time.
+const PublicKey& NobodysKey() {
+  static const PublicKey key = KeyPair::Generate().public_key();
+  return key;
 }
 
 }  // namespace
@@ -73,18 +90,16 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
   if (!txn.status().ok()) return txn.status();
   Result<std::optional<DeviceRecord>> loaded = LoadDevice(db, *device_id);
   if (!loaded.ok()) return loaded.status();
-  if (!loaded->has_value()) {
-    return Status::Unauthenticated("device " + device_id->ToString() +
-                                   " is not enrolled on this server");
-  }
-  DeviceRecord device = std::move(**loaded);
   const std::string canonical =
       protocol::CanonicalRequest(request.method, request.path_with_query,
                                  time_ms, request.nonce, request.body);
+  if (!loaded->has_value()) {
+    (void)Verify(NobodysKey(), kRequestDomain, canonical, *signature);
+    return NotVerified();
+  }
+  DeviceRecord device = std::move(**loaded);
   if (!Verify(device.public_key, kRequestDomain, canonical, *signature)) {
-    return Status::Unauthenticated(
-        "the request signature does not verify with this device's enrolled "
-        "key");
+    return NotVerified();
   }
   if (device.revoked()) {
     return Refuse(detail, "revoked",

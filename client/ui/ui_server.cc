@@ -12,6 +12,11 @@
 //     read (httplib 0.11.4's own default is unlimited);
 //   - io timeout 30 s between reads/writes (a stalled client frees its
 //     thread); keep-alive 5 s;
+//   - the network edge (shared/edge_guard.h): the request head within 10 s,
+//     32 KiB and 64 headers, 16 connections per client address, up to 64
+//     threads; the port is ours alone (no SO_REUSEPORT);
+//   - wrong PINs are counted per client address, with a growing wait
+//     (PinGate below), so one client's guessing never locks out another;
 //   - an exception handler, so a throw never leaks e.what() into a header
 //     (0.11.4 does that without one).
 
@@ -34,6 +39,7 @@
 #include <utility>
 
 #include "client/ui/assets.h"
+#include "shared/edge_guard.h"
 #include "shared/uuid.h"
 
 namespace kbo::client::ui {
@@ -42,8 +48,14 @@ namespace {
 using Json = nlohmann::json;
 
 constexpr size_t kMaxPayloadBytes = kMaxPhotoUploadBytes + (size_t{256} << 10);
-constexpr int kMaxWrongPins = 10;
-constexpr auto kPinLockout = std::chrono::seconds(60);
+// Wrong PINs a client address may enter before it has to wait; after
+// that each wrong one doubles the wait, from 1 s up to 15 min (about 100
+// guesses a day of a million PINs).
+constexpr int kFreeWrongPins = 5;
+constexpr auto kMaxPinWait = std::chrono::minutes(15);
+// Client addresses remembered at most (the oldest waits are dropped first).
+constexpr size_t kMaxPinClients = 4096;
+constexpr size_t kMaxWorkers = 64;
 constexpr const char* kPinHeader = "X-KBO-PIN";
 constexpr const char* kSessionCookie = "kbo_session";
 
@@ -164,16 +176,183 @@ bool TakesPhoto(const httplib::Request& req) {
          StartsWith(type, "multipart/form-data");
 }
 
+// Counts wrong PINs per client address (IPv6 by /64), each with its own
+// growing wait. A right PIN from an address that is not waiting clears its
+// count. Thread-safe.
+class PinGate {
+ public:
+  using Clock = std::chrono::steady_clock;
+  // 0 ok; 401 wrong; 429 this address must wait (`*wait_s`: seconds left,
+  // at least 1), the PIN not even compared.
+  int Check(const std::string& client, std::string_view attempt,
+            std::string_view pin, int64_t* wait_s) {
+    const std::string key = Key(client);
+    std::lock_guard<std::mutex> lock(mu_);
+    const auto now = Clock::now();
+    auto it = clients_.find(key);
+    if (it != clients_.end() && now < it->second.wait_until) {
+      *wait_s = std::max<int64_t>(
+          1, std::chrono::duration_cast<std::chrono::seconds>(
+                 it->second.wait_until - now + std::chrono::milliseconds(999))
+                 .count());
+      return 429;
+    }
+    if (SecretEquals(attempt, pin)) {
+      if (it != clients_.end()) clients_.erase(it);
+      return 0;
+    }
+    if (it == clients_.end()) {
+      if (clients_.size() >= kMaxPinClients) Evict(now);
+      it = clients_.emplace(key, Entry{}).first;
+    }
+    Entry& e = it->second;
+    ++e.wrong;
+    if (e.wrong >= kFreeWrongPins) {
+      const int doublings = std::min(e.wrong - kFreeWrongPins, 20);
+      auto wait = std::chrono::duration_cast<Clock::duration>(
+          std::chrono::seconds(int64_t{1} << doublings));
+      wait = std::min<Clock::duration>(wait, kMaxPinWait);
+      e.wait_until = now + wait;
+    }
+    e.last = now;
+    return 401;
+  }
+
+ private:
+  struct Entry {
+    int wrong = 0;
+    Clock::time_point wait_until{};
+    Clock::time_point last{};
+  };
+  static std::string Key(const std::string& client) {
+    if (client.find(':') == std::string::npos) return client;
+    // IPv6: the first four groups (a /64), as written.
+    size_t pos = 0;
+    for (int groups = 0; groups < 4 && pos != std::string::npos; ++groups) {
+      pos = client.find(':', pos == 0 ? 0 : pos + 1);
+    }
+    return pos == std::string::npos ? client : client.substr(0, pos) + "/64";
+  }
+  // Frees room: first every address no longer waiting, else the oldest.
+  void Evict(Clock::time_point now) {
+    for (auto it = clients_.begin(); it != clients_.end();) {
+      it = now >= it->second.wait_until + kMaxPinWait ? clients_.erase(it)
+                                                      : std::next(it);
+    }
+    if (clients_.size() < kMaxPinClients) return;
+    auto oldest = clients_.begin();
+    for (auto it = clients_.begin(); it != clients_.end(); ++it) {
+      if (it->second.last < oldest->second.last) oldest = it;
+    }
+    clients_.erase(oldest);
+  }
+  std::mutex mu_;
+  std::map<std::string, Entry> clients_;
+};
+
+std::string WaitMessage(int64_t seconds) {
+  return "too many wrong PINs from this device; wait " +
+         std::to_string(seconds) + (seconds == 1 ? " second" : " seconds") +
+         " and try again";
+}
+
+// ---- The guarded edge (shared/edge_guard.h); as in server/http_api.cc.
+
+// httplib's view of an EdgeConnection: reads serve the checked head first.
+class EdgeStream : public httplib::Stream {
+ public:
+  explicit EdgeStream(edge::EdgeConnection& conn) : conn_(conn) {}
+  using httplib::Stream::write;
+  bool is_readable() const override { return conn_.Readable(); }
+  bool is_writable() const override { return conn_.Writable(); }
+  ssize_t read(char* ptr, size_t size) override { return conn_.Read(ptr, size); }
+  ssize_t write(const char* ptr, size_t size) override {
+    return conn_.Write(ptr, size);
+  }
+  void get_remote_ip_and_port(std::string& ip, int& port) const override {
+    ip = edge::PeerAddress(conn_.fd(), &port);
+  }
+  void get_local_ip_and_port(std::string& ip, int& port) const override {
+    ip = edge::LocalAddress(conn_.fd(), &port);
+  }
+  socket_t socket() const override { return conn_.fd(); }
+
+ private:
+  edge::EdgeConnection& conn_;
+};
+
+class EdgePool : public httplib::TaskQueue {
+ public:
+  explicit EdgePool(size_t max_threads) : pool_(max_threads) {}
+  void enqueue(std::function<void()> fn) override {
+    pool_.Enqueue(std::move(fn));
+  }
+  void shutdown() override { pool_.Shutdown(); }
+
+ private:
+  edge::WorkerPool pool_;
+};
+
+class GuardedServer : public httplib::Server {
+ public:
+  explicit GuardedServer(edge::EdgeGuard& guard) : guard_(guard) {
+    new_task_queue = [] { return new EdgePool(kMaxWorkers); };
+    // What the guard enforces, so the Keep-Alive header tells the truth.
+    set_keep_alive_max_count(guard.limits().max_requests_per_connection);
+    set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(
+                               guard.limits().keep_alive)
+                               .count());
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    guard_.Handle(sock, [this](edge::EdgeConnection& conn) {
+      EdgeStream stream(conn);
+      guard_.ServeRequests(
+          conn,
+          [&](bool close_connection, bool& connection_closed) {
+            return process_request(stream, close_connection, connection_closed,
+                                   nullptr);
+          },
+          [this] { return svr_sock_ == INVALID_SOCKET; });
+    });
+    return true;
+  }
+
+  edge::EdgeGuard& guard_;
+};
+
+edge::EdgeLimits UiEdgeLimits(const UiOptions& o) {
+  edge::EdgeLimits limits;
+  limits.max_head_bytes = 32 * 1024;
+  limits.max_headers = 64;
+  limits.head_deadline = std::chrono::seconds(10);
+  limits.keep_alive = std::chrono::seconds(5);
+  limits.io_timeout = std::chrono::seconds(std::max(1, o.io_timeout_seconds));
+  limits.max_body_bytes = kMaxPayloadBytes;
+  limits.per_address = 16;  // a browser opens six per host
+  return limits;
+}
+
 }  // namespace
 
 struct UiServer::Impl {
   Impl(ClientStore& s, const UiOptions& o)
-      : store(s), options(o), api(s, o.sync) {}
+      : store(s),
+        options(o),
+        api(s, o.sync),
+        guard(UiEdgeLimits(o),
+              [](std::string_view line) {
+                std::cerr << "kbo ui: " << edge::EscapeForLog(line)
+                          << std::endl;
+              }),
+        server(guard) {}
 
   ClientStore& store;
   UiOptions options;
   UiApi api;
-  httplib::Server server;
+  edge::EdgeGuard guard;
+  GuardedServer server;
   std::string host;
   int port = 0;
   bool loopback = true;
@@ -181,26 +360,21 @@ struct UiServer::Impl {
 
   std::mutex auth_mu;
   std::set<std::string> sessions;
-  int wrong_pins = 0;
-  std::chrono::steady_clock::time_point locked_until{};
+  PinGate pin_gate;
 
   std::atomic<bool> serving{false};
   std::atomic<bool> stop_requested{false};
 
-  // Checks a PIN attempt, counting wrong ones. 0 ok, 401 wrong, 429 locked.
-  int CheckPin(std::string_view attempt) {
-    std::lock_guard<std::mutex> lock(auth_mu);
-    const auto now = std::chrono::steady_clock::now();
-    if (now < locked_until) return 429;
-    if (SecretEquals(attempt, pin)) {
-      wrong_pins = 0;
-      return 0;
-    }
-    if (++wrong_pins >= kMaxWrongPins) {
-      wrong_pins = 0;
-      locked_until = now + kPinLockout;
-    }
-    return 401;
+  // Checks a PIN attempt from `client` (its address). 0 ok, 401 wrong, 429
+  // this client must wait `*wait_s` seconds (PinGate).
+  int CheckPin(const std::string& client, std::string_view attempt,
+               int64_t* wait_s) {
+    return pin_gate.Check(client, attempt, pin, wait_s);
+  }
+
+  static void TooManyPins(httplib::Response& res, int64_t wait_s) {
+    res.set_header("Retry-After", std::to_string(wait_s));
+    SetError(res, 429, "too_many_attempts", WaitMessage(wait_s));
   }
 
   bool HasSession(const httplib::Request& req) {
@@ -257,10 +431,11 @@ struct UiServer::Impl {
         StartsWith(req.path, "/blob/");
     if (!loopback && guarded) {
       if (req.has_header(kPinHeader)) {
-        const int verdict = CheckPin(req.get_header_value(kPinHeader));
+        int64_t wait_s = 0;
+        const int verdict =
+            CheckPin(req.remote_addr, req.get_header_value(kPinHeader), &wait_s);
         if (verdict == 429) {
-          SetError(res, 429, "too_many_attempts",
-                   "too many wrong PINs; wait a minute and try again");
+          TooManyPins(res, wait_s);
           return HR::Handled;
         }
         if (verdict == 0) return HR::Unhandled;
@@ -288,10 +463,10 @@ struct UiServer::Impl {
     } else if (req.has_param("pin")) {
       attempt = req.get_param_value("pin");
     }
-    const int verdict = CheckPin(attempt);
+    int64_t wait_s = 0;
+    const int verdict = CheckPin(req.remote_addr, attempt, &wait_s);
     if (verdict == 429) {
-      SetError(res, 429, "too_many_attempts",
-               "too many wrong PINs; wait a minute and try again");
+      TooManyPins(res, wait_s);
       return;
     }
     if (verdict != 0) {
@@ -413,7 +588,8 @@ struct UiServer::Impl {
         what = e.what();
       } catch (...) {
       }
-      std::cerr << "kbo ui: " << req.method << " " << req.path << ": " << what
+      std::cerr << "kbo ui: "
+                << edge::EscapeForLog(req.method + " " + req.path + ": " + what)
                 << std::endl;
       SetError(res, 500, "internal",
                "something went wrong on this device (details are in the "
@@ -449,18 +625,26 @@ Result<std::unique_ptr<UiServer>> UiServer::Bind(ClientStore& store,
   impl->loopback = IsLoopbackHost(host);
   if (!impl->loopback) impl->pin = opts.pin.empty() ? RandomPin() : opts.pin;
   impl->Routes();
+  // Not httplib's default (SO_REUSEPORT): a second `kbo ui` on this port
+  // must fail to bind, not take half of this one's requests.
+  impl->server.set_socket_options(
+      [](socket_t sock) { edge::ExclusiveListenOptions(sock); });
   const std::string bind_host = host == "localhost" ? "127.0.0.1" : host;
   if (port == 0) {
     impl->port = impl->server.bind_to_any_port(bind_host);
     if (impl->port <= 0) {
-      return Status::Unavailable("cannot listen on " + host +
-                                 " (is it an address of this machine?)");
+      return Status::FailedPrecondition("cannot listen on " + host +
+                                        " (is it an address of this machine?)");
     }
   } else {
     if (!impl->server.bind_to_port(bind_host, port)) {
-      return Status::Unavailable("cannot listen on " + opts.listen +
-                                 " (is the port in use, or the address not "
-                                 "this machine's?)");
+      // kFailedPrecondition (exit 1), not kUnavailable (exit 4: "server
+      // unreachable, try again later").
+      return Status::FailedPrecondition(
+          "cannot listen on " + opts.listen + ": port " +
+          std::to_string(port) +
+          " is in use (another kbo ui?), or the address is not this "
+          "machine's");
     }
     impl->port = port;
   }

@@ -44,14 +44,18 @@ struct UiOptions {
 //   - A write (POST/PATCH/DELETE) carrying an Origin header must come from
 //     this server's own origin (no cross-site form posts).
 //   - Off loopback, /api and /blob need the PIN: header X-KBO-PIN, or the
-//     session cookie that POST /api/pin sets. Otherwise 401 JSON. After 10
-//     wrong PINs, PIN attempts are refused (429) for a minute.
+//     session cookie that POST /api/pin sets. Otherwise 401 JSON. Wrong
+//     PINs count per client address: after 5, that address waits 1 s, then
+//     2, 4, ... up to 15 min per further wrong PIN (429 with Retry-After;
+//     its PIN is not compared meanwhile); other addresses and open sessions
+//     are never affected.
 //   - Content-Length above the route's cap (64 KiB JSON, 20 MiB photos) is
 //     refused (413) before the body is read.
 class UiServer {
  public:
-  // Parses opts.listen and binds. kInvalidArgument for a malformed address;
-  // kUnavailable if the address cannot be bound (in use, not this machine's).
+  // Parses opts.listen and binds, exclusively (no SO_REUSEPORT).
+  // kInvalidArgument for a malformed address; kFailedPrecondition, naming
+  // the port, if the address cannot be bound (in use, not this machine's).
   // `store` must outlive the server.
   static Result<std::unique_ptr<UiServer>> Bind(ClientStore& store,
                                                 const UiOptions& opts);

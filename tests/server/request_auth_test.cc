@@ -169,6 +169,28 @@ TEST_CASE("RequestAuth: revoked and unknown devices are refused",
   CHECK(unknown.status().code() == Code::kUnauthenticated);
 }
 
+TEST_CASE("RequestAuth: an unknown device and a bad signature get one answer",
+          "[server][auth][untrusted]") {
+  ServerFixture f;
+  TestDevice d, stranger;
+  f.Enroll(d, kPhrao);
+  RequestAuth auth(*f.store);
+  ErrorDetail unknown_detail, forged_detail;
+  auto unknown =
+      auth.Authenticate(Sign(stranger, kT0, Nonce(1)).View(), &unknown_detail);
+  // Signed by the stranger's key in the enrolled device's name.
+  Signed forged = Sign(stranger, kT0, Nonce(2));
+  forged.device = d.id.ToString();
+  auto bad_signature = auth.Authenticate(forged.View(), &forged_detail);
+  REQUIRE_FALSE(unknown.ok());
+  REQUIRE_FALSE(bad_signature.ok());
+  CHECK(unknown.status().code() == bad_signature.status().code());
+  CHECK(unknown.status().message() == bad_signature.status().message());
+  CHECK(unknown_detail.reason == forged_detail.reason);
+  CHECK(unknown.status().message().find(stranger.id.ToString()) ==
+        std::string::npos);
+}
+
 TEST_CASE("RequestAuth: missing or malformed headers are refused",
           "[server][auth][untrusted]") {
   ServerFixture f;
@@ -182,6 +204,10 @@ TEST_CASE("RequestAuth: missing or malformed headers are refused",
         Code::kUnauthenticated);
   s = good;
   s.time = "12x";
+  CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
+        Code::kUnauthenticated);
+  s = good;
+  s.time = "9999999999999999999";  // 19 digits: above INT64_MAX, no wrap
   CHECK(auth.Authenticate(s.View(), nullptr).status().code() ==
         Code::kUnauthenticated);
   s = good;

@@ -1,0 +1,547 @@
+#include "shared/edge_guard.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace kbo::edge {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+int MillisLeft(Clock::time_point deadline) {
+  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+      deadline - Clock::now());
+  if (left.count() <= 0) return 0;
+  return static_cast<int>(std::min<int64_t>(left.count(), 1 << 30));
+}
+
+// poll() for `events` until `deadline`; true if ready.
+bool WaitFor(int fd, short events, Clock::time_point deadline) {
+  for (;;) {
+    const int ms = MillisLeft(deadline);
+    if (ms <= 0) return false;
+    pollfd pfd{fd, events, 0};
+    const int rc = ::poll(&pfd, 1, ms);
+    if (rc > 0) return true;
+    if (rc == 0) return false;
+    if (errno != EINTR) return false;
+  }
+}
+
+std::string AddressOf(const sockaddr_storage& ss, int* port) {
+  char text[INET6_ADDRSTRLEN] = {0};
+  if (ss.ss_family == AF_INET) {
+    const auto* in = reinterpret_cast<const sockaddr_in*>(&ss);
+    ::inet_ntop(AF_INET, &in->sin_addr, text, sizeof text);
+    if (port != nullptr) *port = ntohs(in->sin_port);
+  } else if (ss.ss_family == AF_INET6) {
+    const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+    ::inet_ntop(AF_INET6, &in6->sin6_addr, text, sizeof text);
+    if (port != nullptr) *port = ntohs(in6->sin6_port);
+  }
+  return text;
+}
+
+// The key an address is counted under: IPv4 as is, IPv6 by its /64 (one
+// host commonly holds a whole /64).
+std::string LimitKey(int fd, const std::string& peer) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0 ||
+      ss.ss_family != AF_INET6) {
+    return peer;
+  }
+  const auto* in6 = reinterpret_cast<const sockaddr_in6*>(&ss);
+  if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr)) return peer;
+  in6_addr prefix = in6->sin6_addr;
+  std::memset(prefix.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN] = {0};
+  ::inet_ntop(AF_INET6, &prefix, text, sizeof text);
+  return std::string(text) + "/64";
+}
+
+bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
+std::string_view Trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
+    s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t')) s.remove_suffix(1);
+  return s;
+}
+
+struct Refusal {
+  int status;
+  const char* reason;
+  const char* error;
+  const char* message;
+};
+
+Refusal RefusalFor(EdgeConnection::Head head) {
+  using H = EdgeConnection::Head;
+  switch (head) {
+    case H::kTimeout:
+      return {408, "Request Timeout", "timeout",
+              "the request head did not arrive in time"};
+    case H::kTooLarge:
+      return {431, "Request Header Fields Too Large", "headers_too_large",
+              "the request has too many or too large headers"};
+    case H::kLengthRequired:
+      return {411, "Length Required", "length_required",
+              "send the body with a Content-Length, not chunked"};
+    case H::kBodyTooLarge:
+      return {413, "Payload Too Large", "too_large",
+              "the request body is larger than this server accepts"};
+    case H::kBadRequest:
+    case H::kReady:
+    case H::kIdle:
+      break;
+  }
+  return {400, "Bad Request", "bad_request",
+          "the request head could not be understood"};
+}
+
+std::string ResponseFor(int status, const char* reason, const char* error,
+                        const char* message) {
+  const std::string body = std::string("{\"error\":\"") + error +
+                           "\",\"message\":\"" + message + "\"}";
+  return "HTTP/1.1 " + std::to_string(status) + " " + reason +
+         "\r\nContent-Type: application/json; charset=utf-8\r\n"
+         "Content-Length: " +
+         std::to_string(body.size()) + "\r\nConnection: close\r\n\r\n" + body;
+}
+
+}  // namespace
+
+void ExclusiveListenOptions(int fd) {
+  int yes = 1;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+  int no = 0;
+  ::setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &no, sizeof no);
+}
+
+std::string PeerAddress(int fd, int* port) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getpeername(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return AddressOf(ss, port);
+}
+
+std::string LocalAddress(int fd, int* port) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) return "";
+  return AddressOf(ss, port);
+}
+
+// ---- AddressLimiter
+
+bool AddressLimiter::Acquire(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Entry& e = by_address_[address];
+  if (e.active >= per_address_) {
+    ++e.refused;
+    return false;
+  }
+  ++e.active;
+  return true;
+}
+
+uint64_t AddressLimiter::Release(const std::string& address) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = by_address_.find(address);
+  if (it == by_address_.end()) return 0;
+  if (--it->second.active > 0) return 0;
+  const uint64_t refused = it->second.refused;
+  by_address_.erase(it);  // the map holds only addresses connected now
+  return refused;
+}
+
+size_t AddressLimiter::Active() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  size_t n = 0;
+  for (const auto& [address, e] : by_address_) n += static_cast<size_t>(e.active);
+  return n;
+}
+
+// ---- WorkerPool
+
+WorkerPool::WorkerPool(size_t max_threads, std::chrono::milliseconds idle)
+    : max_threads_(std::max<size_t>(1, max_threads)), idle_(idle) {}
+
+WorkerPool::~WorkerPool() { Shutdown(); }
+
+void WorkerPool::Enqueue(std::function<void()> job) {
+  std::lock_guard<std::mutex> lock(mu_);
+  JoinFinished();
+  jobs_.push_back(std::move(job));
+  if (idle_threads_ >= jobs_.size() || threads_.size() >= max_threads_) {
+    cv_.notify_one();
+    return;
+  }
+  std::thread t([this] { Work(); });
+  const std::thread::id id = t.get_id();
+  threads_.emplace(id, std::move(t));
+}
+
+void WorkerPool::Work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    ++idle_threads_;
+    const bool woke = cv_.wait_for(lock, idle_, [this] {
+      return !jobs_.empty() || shutdown_;
+    });
+    --idle_threads_;
+    if (!woke || (jobs_.empty() && shutdown_)) break;
+    std::function<void()> job = std::move(jobs_.front());
+    jobs_.pop_front();
+    lock.unlock();
+    job();
+    job = nullptr;  // its captures are released outside the lock
+    lock.lock();
+  }
+  if (!shutdown_) finished_.push_back(std::this_thread::get_id());
+}
+
+void WorkerPool::JoinFinished() {
+  for (const std::thread::id& id : finished_) {
+    auto it = threads_.find(id);
+    if (it == threads_.end()) continue;
+    it->second.join();  // it has left Work(): returns at once
+    threads_.erase(it);
+  }
+  finished_.clear();
+}
+
+void WorkerPool::Shutdown() {
+  std::map<std::thread::id, std::thread> threads;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (shutdown_ && threads_.empty()) return;
+    shutdown_ = true;
+    JoinFinished();
+    threads.swap(threads_);
+  }
+  cv_.notify_all();
+  for (auto& [id, t] : threads) t.join();
+}
+
+// ---- EdgeConnection
+
+EdgeConnection::Head EdgeConnection::ReadHead(
+    const std::function<bool()>& stopping, std::string* why) {
+  if (buffer_.empty()) {
+    const auto idle_deadline = Clock::now() + limits_.keep_alive;
+    for (;;) {
+      if (stopping && stopping()) return Head::kIdle;
+      const int left = MillisLeft(idle_deadline);
+      if (left <= 0) return Head::kIdle;
+      pollfd pfd{fd_, POLLIN, 0};
+      const int rc = ::poll(&pfd, 1, std::min(left, 100));
+      if (rc > 0) break;
+      if (rc < 0 && errno != EINTR) return Head::kIdle;
+    }
+  }
+  // The deadline runs from the first byte of the request; no byte restarts
+  // it.
+  const auto deadline = Clock::now() + limits_.head_deadline;
+  size_t newlines = 0;
+  size_t scanned = 0;
+  char chunk[4096];
+  for (;;) {
+    size_t end = buffer_.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
+    const size_t limit = end == std::string::npos ? buffer_.size() : end;
+    newlines += static_cast<size_t>(
+        std::count(buffer_.begin() + static_cast<std::ptrdiff_t>(scanned),
+                   buffer_.begin() + static_cast<std::ptrdiff_t>(
+                                         std::max(scanned, limit)),
+                   '\n'));
+    scanned = std::max(scanned, limit);
+    // `newlines` before the end counts the request line and all but the
+    // last header line.
+    if (newlines > limits_.max_headers) {
+      *why = "more than " + std::to_string(limits_.max_headers) + " headers";
+      return Head::kTooLarge;
+    }
+    if (end != std::string::npos) {
+      if (end + 4 > limits_.max_head_bytes) {
+        *why = "a head over " + std::to_string(limits_.max_head_bytes) +
+               " bytes";
+        return Head::kTooLarge;
+      }
+      return CheckHead(end + 4, why);
+    }
+    if (buffer_.size() >= limits_.max_head_bytes) {
+      *why = "a head over " + std::to_string(limits_.max_head_bytes) + " bytes";
+      return Head::kTooLarge;
+    }
+    if (!WaitFor(fd_, POLLIN, deadline)) {
+      *why = "the head took longer than " +
+             std::to_string(limits_.head_deadline.count()) + " ms";
+      return Head::kTimeout;
+    }
+    // Never more than the cap (+ the 4 terminator bytes) is held.
+    const size_t room = limits_.max_head_bytes + 4 - buffer_.size();
+    const ssize_t n = ::recv(fd_, chunk, std::min(sizeof chunk, room), 0);
+    if (n == 0) return Head::kIdle;
+    if (n < 0) {
+      if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
+      return Head::kIdle;
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
+  }
+}
+
+EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
+                                               std::string* why) {
+  const std::string_view head(buffer_.data(), head_len);
+  size_t pos = head.find("\r\n");
+  const std::string_view request_line = head.substr(0, pos);
+  const size_t space = request_line.find(' ');
+  if (space == 0 || space == std::string_view::npos ||
+      request_line.find(' ', space + 1) == std::string_view::npos) {
+    *why = "not an HTTP request line";
+    return Head::kBadRequest;
+  }
+  const std::string_view method = request_line.substr(0, space);
+  for (char c : method) {
+    if (c < 'A' || c > 'Z') {
+      *why = "not an HTTP method";
+      return Head::kBadRequest;
+    }
+  }
+  bool has_length = false;
+  uint64_t length = 0;
+  pos += 2;
+  while (pos < head_len - 2) {
+    const size_t eol = head.find("\r\n", pos);
+    const std::string_view line = head.substr(pos, eol - pos);
+    pos = eol + 2;
+    if (line.empty() || line.front() == ' ' || line.front() == '\t') {
+      *why = "a folded or empty header line";
+      return Head::kBadRequest;
+    }
+    const size_t colon = line.find(':');
+    if (colon == 0 || colon == std::string_view::npos) {
+      *why = "a header line without a name";
+      return Head::kBadRequest;
+    }
+    const std::string_view name = line.substr(0, colon);
+    const std::string_view value = Trim(line.substr(colon + 1));
+    if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
+      *why = "Transfer-Encoding";
+      return Head::kLengthRequired;
+    }
+    if (!EqualsIgnoreCase(name, "Content-Length")) continue;
+    uint64_t v = 0;
+    const bool digits =
+        !value.empty() && value.size() <= 18 &&
+        std::all_of(value.begin(), value.end(),
+                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits) {
+      *why = "a Content-Length that is not a number";
+      return Head::kBadRequest;
+    }
+    for (char c : value) v = v * 10 + static_cast<uint64_t>(c - '0');
+    if (has_length && v != length) {
+      *why = "two different Content-Lengths";
+      return Head::kBadRequest;
+    }
+    has_length = true;
+    length = v;
+  }
+  if (length > limits_.max_body_bytes) {
+    *why = "a body of " + std::to_string(length) + " bytes";
+    return Head::kBodyTooLarge;
+  }
+  if (!has_length && (method == "POST" || method == "PUT" ||
+                      method == "PATCH" || method == "DELETE")) {
+    // httplib 0.11.4 would read such a body until the peer closes.
+    static constexpr std::string_view kZero = "Content-Length: 0\r\n";
+    buffer_.insert(head_len - 2, kZero);
+    head_len += kZero.size();
+  }
+  request_bytes_ = head_len + length;
+  read_bytes_ = 0;
+  consumed_ = 0;
+  return Head::kReady;
+}
+
+void EdgeConnection::Refuse(Head head) {
+  const Refusal r = RefusalFor(head);
+  const std::string response = ResponseFor(r.status, r.reason, r.error,
+                                           r.message);
+  const auto deadline = Clock::now() + std::chrono::seconds(1);
+  size_t sent = 0;
+  while (sent < response.size() && WaitFor(fd_, POLLOUT, deadline)) {
+    const ssize_t n = ::send(fd_, response.data() + sent,
+                             response.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    sent += static_cast<size_t>(n);
+  }
+  // Let the peer read the answer before the close resets the connection:
+  // read (and drop) what it still sends, briefly and up to a bound.
+  ::shutdown(fd_, SHUT_WR);
+  const auto drain_deadline = Clock::now() + std::chrono::milliseconds(250);
+  char sink[4096];
+  size_t drained = 0;
+  while (drained < (256u << 10) && WaitFor(fd_, POLLIN, drain_deadline)) {
+    const ssize_t n = ::recv(fd_, sink, sizeof sink, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) break;
+    drained += static_cast<size_t>(n);
+  }
+}
+
+void EdgeConnection::RefuseBusy(int fd) {
+  const std::string response = ResponseFor(
+      503, "Service Unavailable", "busy",
+      "too many connections from this address at once; try again later");
+  (void)::send(fd, response.data(), response.size(),
+               MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+ssize_t EdgeConnection::Read(char* ptr, size_t size) {
+  if (read_bytes_ >= request_bytes_ || size == 0) return 0;
+  size = static_cast<size_t>(
+      std::min<uint64_t>(size, request_bytes_ - read_bytes_));
+  if (consumed_ < buffer_.size()) {
+    const size_t n = std::min(size, buffer_.size() - consumed_);
+    std::memcpy(ptr, buffer_.data() + consumed_, n);
+    consumed_ += n;
+    read_bytes_ += n;
+    return static_cast<ssize_t>(n);
+  }
+  const auto deadline = Clock::now() + limits_.io_timeout;
+  for (;;) {
+    if (!WaitFor(fd_, POLLIN, deadline)) return -1;
+    const ssize_t n = ::recv(fd_, ptr, size, 0);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+      continue;
+    if (n > 0) read_bytes_ += static_cast<uint64_t>(n);
+    return n;
+  }
+}
+
+ssize_t EdgeConnection::Write(const char* ptr, size_t size) {
+  const auto deadline = Clock::now() + limits_.io_timeout;
+  for (;;) {
+    if (!WaitFor(fd_, POLLOUT, deadline)) return -1;
+    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
+      continue;
+    return n;
+  }
+}
+
+bool EdgeConnection::Readable() const {
+  if (consumed_ < buffer_.size()) return true;
+  return WaitFor(fd_, POLLIN, Clock::now() + limits_.io_timeout);
+}
+
+bool EdgeConnection::Writable() const {
+  return WaitFor(fd_, POLLOUT, Clock::now() + limits_.io_timeout);
+}
+
+bool EdgeConnection::FinishRequest() {
+  const bool complete = read_bytes_ == request_bytes_;
+  buffer_.erase(0, consumed_);
+  consumed_ = 0;
+  read_bytes_ = request_bytes_ = 0;
+  return complete;
+}
+
+// ---- EdgeGuard
+
+void EdgeGuard::Handle(int fd,
+                       const std::function<void(EdgeConnection&)>& serve) {
+  const std::string peer = PeerAddress(fd);
+  const std::string key = LimitKey(fd, peer);
+  if (!limiter_.Acquire(key)) {
+    EdgeConnection::RefuseBusy(fd);
+  } else {
+    {
+      EdgeConnection conn(fd, limits_);
+      serve(conn);
+    }
+    if (const uint64_t refused = limiter_.Release(key); refused > 0 && log_) {
+      log_("refused " + std::to_string(refused) + " connection(s) from " +
+           EscapeForLog(key) + ": over " +
+           std::to_string(limits_.per_address) + " at once from one address");
+    }
+  }
+  ::shutdown(fd, SHUT_RDWR);
+  ::close(fd);
+}
+
+void EdgeGuard::ServeRequests(EdgeConnection& conn, const ServeOne& serve_one,
+                              const std::function<bool()>& stopping) {
+  const size_t max = std::max<size_t>(1, limits_.max_requests_per_connection);
+  for (size_t i = 0; i < max; ++i) {
+    std::string why;
+    const EdgeConnection::Head head = conn.ReadHead(stopping, &why);
+    if (head == EdgeConnection::Head::kIdle) return;
+    if (head != EdgeConnection::Head::kReady) {
+      if (log_) {
+        log_("refused " + std::to_string(RefusalFor(head).status) + " from " +
+             EscapeForLog(PeerAddress(conn.fd())) + ": " + why);
+      }
+      conn.Refuse(head);
+      return;
+    }
+    bool connection_closed = false;
+    const bool ok = serve_one(i + 1 == max, connection_closed);
+    if (!conn.FinishRequest() || !ok || connection_closed) return;
+  }
+}
+
+std::string EscapeForLog(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    switch (c) {
+      case '\n':
+        out += "\\n";
+        continue;
+      case '\r':
+        out += "\\r";
+        continue;
+      case '\t':
+        out += "\\t";
+        continue;
+      case '\\':
+        out += "\\\\";
+        continue;
+      default:
+        break;
+    }
+    if (c < 0x20 || c == 0x7f) {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 0xf];
+    } else {
+      out += ch;
+    }
+  }
+  return out;
+}
+
+}  // namespace kbo::edge
