@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#include <set>
+#include <string>
+#include <utility>
 #include <vector>
 
 #include "client/outbox_codec.h"
@@ -242,18 +245,66 @@ Status Outbox::LoadBytes(SealedChangeSet* set) {
   return Status();
 }
 
-Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt) {
+Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
+                           const std::vector<protocol::RefusedRow>& refused,
+                           std::string_view set_bytes) {
   Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  const std::string now = store_.NowIso();
   Statement st(db, "UPDATE change_set SET acked_at = COALESCE(acked_at, ?2), "
                    "receipt = COALESCE(receipt, ?3) WHERE seq = ?1");
   st.Bind(1, static_cast<int64_t>(seq))
-      .Bind(2, std::string_view(store_.NowIso()))
+      .Bind(2, std::string_view(now))
       .BindBlob(3, receipt);
   if (Status s = st.Run(); !s.ok()) return s;
   if (db.Changes() == 0) {
     return Status::NotFound("no sealed change set " + std::to_string(seq));
   }
-  return Status();
+  // A row refused before and now accepted (fixed and sent again): its old
+  // refusals are settled. Only read the set when there are refusals at all.
+  if (!set_bytes.empty()) {
+    bool any = false;
+    {
+      Statement q(db, "SELECT EXISTS (SELECT 1 FROM refused_row WHERE seq < ?1)");
+      q.Bind(1, static_cast<int64_t>(seq));
+      if (q.Step()) any = q.ColumnInt(0) != 0;
+      if (!q.status().ok()) return q.status();
+    }
+    if (any) {
+      Result<ChangeSet> cs = DecodeChangeSet(set_bytes);
+      if (!cs.ok()) return cs.status();
+      std::set<std::pair<std::string, std::string>> still_refused;
+      for (const protocol::RefusedRow& r : refused) {
+        still_refused.emplace(r.entity, r.row_id);
+      }
+      Statement del(db, "DELETE FROM refused_row WHERE seq < ?1 AND entity = ?2 "
+                        "AND row_id = ?3");
+      for (const RowChange& row : cs->rows) {
+        const std::string id = row.row_id.ToString();
+        if (still_refused.count({row.entity, id}) != 0) continue;
+        del.Bind(1, static_cast<int64_t>(seq))
+            .Bind(2, std::string_view(row.entity))
+            .Bind(3, std::string_view(id));
+        if (Status s = del.Run(); !s.ok()) return s;
+      }
+    }
+  }
+  Statement ins(db,
+                "INSERT OR REPLACE INTO refused_row (seq, row_index, entity, "
+                "row_id, reason, message, refused_at) VALUES (?1, ?2, ?3, ?4, "
+                "?5, ?6, ?7)");
+  for (const protocol::RefusedRow& r : refused) {
+    ins.Bind(1, static_cast<int64_t>(seq))
+        .Bind(2, static_cast<int64_t>(r.index))
+        .Bind(3, std::string_view(r.entity))
+        .Bind(4, std::string_view(r.row_id))
+        .Bind(5, std::string_view(r.reason))
+        .Bind(6, std::string_view(r.message))
+        .Bind(7, std::string_view(now));
+    if (Status s = ins.Run(); !s.ok()) return s;
+  }
+  return txn.Commit();
 }
 
 }  // namespace kbo::client

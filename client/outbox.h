@@ -8,6 +8,7 @@
 
 #include "client/store.h"
 #include "shared/change_set.h"
+#include "shared/protocol.h"
 #include "shared/signing.h"
 
 namespace kbo::client {
@@ -58,7 +59,13 @@ class Outbox {
   // Marks change set `seq` acknowledged, keeping the server's `receipt`.
   // Call only after verifying the receipt's signature. kNotFound if no such
   // set; acknowledging twice is harmless.
-  Status Acknowledge(uint64_t seq, std::string_view receipt);
+  // The rows the server refused (listed in the receipt) are kept in
+  // refused_row for a person to fix or delete; given the set's bytes, the
+  // earlier refusals of rows this set carried and the server accepted are
+  // settled. One transaction.
+  Status Acknowledge(uint64_t seq, std::string_view receipt,
+                     const std::vector<protocol::RefusedRow>& refused = {},
+                     std::string_view set_bytes = {});
 
  private:
   Result<std::vector<SealedChangeSet>> Sealed(const std::string& where, int64_t arg,

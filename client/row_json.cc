@@ -44,6 +44,22 @@ RowJsonValue StatusJson(const StoreStatus& st) {
   obj["confirmed_changes"] = st.confirmed_changes;
   obj["last_sync"] = text_or_null(st.last_sync);
   obj["last_error"] = text_or_null(st.last_error);
+  obj["refused_rows"] = st.refused_rows;
+  RowJsonValue refused = RowJsonValue::array();
+  for (const RefusedEntry& r : st.refused) refused.push_back(RefusedJson(r));
+  obj["refused"] = std::move(refused);
+  return obj;
+}
+
+RowJsonValue RefusedJson(const RefusedEntry& r) {
+  RowJsonValue obj = RowJsonValue::object();
+  obj["seq"] = r.seq;
+  obj["index"] = r.index;
+  obj["entity"] = r.entity;
+  obj["row_id"] = r.row_id;
+  obj["reason"] = r.reason;
+  obj["message"] = r.message;
+  obj["refused_at"] = r.refused_at;
   return obj;
 }
 

@@ -18,6 +18,8 @@ RowJsonValue ValueJson(const Value& v);
 RowJsonValue RowJson(const Entity& entity, const StoredRow& row);
 // `kbo status --json` and the UI's /api/status: empty strings become null.
 RowJsonValue StatusJson(const StoreStatus& st);
+// {"seq", "index", "entity", "row_id", "reason", "message", "refused_at"}
+RowJsonValue RefusedJson(const RefusedEntry& r);
 
 }  // namespace kbo::client
 

@@ -27,17 +27,6 @@ const Entity* LookupEntity(std::string_view name, Status* error) {
   return e;
 }
 
-// The parent whose district a new row inherits (DESIGN §3: every row has a
-// district_code, and a mark belongs to its workshop's district).
-std::string_view DistrictParentColumn(std::string_view entity) {
-  if (entity == "product") return "producer_id";
-  if (entity == "enrolment" || entity == "attendance") return "workshop_id";
-  if (entity == "visit") return "producer_id";
-  if (entity == "progress" || entity == "contest_score") return "product_id";
-  if (entity == "photo") return "subject_id";
-  return {};
-}
-
 std::string SelectColumns(const Entity& e) {
   std::string cols = "id";
   for (const Column& c : e.columns) {
@@ -73,6 +62,25 @@ const char kFindKey = 0;
 const char kFindParentKey = 0;
 const char kOutboxInsertKey = 0;
 const char kOutboxCellsInsertKey = 0;
+
+std::string JoinDistricts(const std::vector<std::string>& ds) {
+  std::string out;
+  for (const std::string& d : ds) out += (out.empty() ? "" : ",") + d;
+  return out;
+}
+
+// True if the server refused a change to this row and no later change of
+// it was accepted since.
+Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
+  Statement& st = db.Cached(
+      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE entity = ?1 AND row_id = ?2)");
+  st.Bind(1, entity).Bind(2, std::string_view(id.ToString()));
+  bool any = false;
+  if (st.Step()) any = st.ColumnInt(0) != 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return any;
+}
 
 bool IsNaturalKey(const Entity& e, std::string_view column) {
   for (std::string_view k : e.natural_key) {
@@ -321,13 +329,36 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     return nullptr;
   };
-  // Inherit the parent's district when none was given.
+  // Inherit the parent's district when none was given (DESIGN §3: a mark
+  // belongs to its workshop's district, a photo to its subject's).
   const std::string_view parent_col = DistrictParentColumn(e.name);
-  if (!parent_col.empty()) {
+  const ParentRow* district_parent =
+      parent_col.empty() ? nullptr : parent_of(parent_col);
+  if (district_parent != nullptr) {
     auto district = row->find(kDistrictColumn);
-    const ParentRow* parent = parent_of(parent_col);
-    if ((district == row->end() || district->second.is_null()) && parent != nullptr) {
-      (*row)[std::string(kDistrictColumn)] = parent->district_code;
+    if (district == row->end() || district->second.is_null()) {
+      (*row)[std::string(kDistrictColumn)] = district_parent->district_code;
+    } else if (district_parent->district_code.type() == Value::Type::kText &&
+               district->second != district_parent->district_code) {
+      return Status::InvalidArgument(
+          "a " + std::string(e.name) + " belongs to its " +
+          std::string(parent_col.substr(0, parent_col.size() - 3)) +
+          "'s district (" + district_parent->district_code.text() +
+          "), not " + district->second.ToDisplay());
+    }
+  }
+  // This device may not hang a row on a parent outside its districts: the
+  // server would refuse it (DESIGN §6).
+  if (permissions_.enrolled) {
+    for (size_t i = 0; i < nparents; ++i) {
+      const Value& d = parents[i].row->district_code;
+      if (d.type() == Value::Type::kText && !permissions_.Contains(d.text())) {
+        return Status::InvalidArgument(
+            std::string(parents[i].column) + " names a row in district " +
+            d.text() + ", outside this device's districts (" +
+            (permissions_.all ? std::string("all") : JoinDistricts(permissions_.districts)) +
+            ")");
+      }
     }
   }
   if (e.name == "attendance") {
@@ -438,6 +469,62 @@ class ClientStore::ActionScope {
   ClientStore* store_;
 };
 
+bool ClientStore::Permissions::Contains(std::string_view district) const {
+  if (all) return true;
+  for (const std::string& d : districts) {
+    if (d == district) return true;
+  }
+  return false;
+}
+
+Status ClientStore::LoadPermissions() {
+  Statement& st = db_->Cached(
+      "SELECT server_url, role, districts FROM device WHERE singleton = 1");
+  permissions_ = Permissions();
+  if (st.Step() && !st.IsNull(0) && !st.IsNull(1)) {
+    permissions_.enrolled = true;
+    permissions_.role = st.ColumnText(1);
+    const std::string ds = st.IsNull(2) ? std::string() : st.ColumnText(2);
+    if (ds == "all") {
+      permissions_.all = true;
+    } else {
+      size_t from = 0;
+      while (from <= ds.size()) {
+        size_t comma = ds.find(',', from);
+        if (comma == std::string::npos) comma = ds.size();
+        std::string code = ds.substr(from, comma - from);
+        while (!code.empty() && code.front() == ' ') code.erase(0, 1);
+        while (!code.empty() && code.back() == ' ') code.pop_back();
+        if (!code.empty()) permissions_.districts.push_back(code);
+        from = comma + 1;
+      }
+    }
+  }
+  if (!st.status().ok()) return st.status();
+  return st.Reset();
+}
+
+Status ClientStore::CheckWrite(const Entity& e, RowAction action,
+                               const RowValues& row, bool check_district) {
+  if (!permissions_.enrolled) return Status();
+  if (!RoleMayWrite(permissions_.role, e.name, action)) {
+    return Status::InvalidArgument(
+        "this device is enrolled as a " + permissions_.role + ", which may not " +
+        std::string(RowActionName(action)) + " a " + std::string(e.name) +
+        " (docs/roles.md); nothing was recorded");
+  }
+  if (!check_district) return Status();
+  auto d = row.find(kDistrictColumn);
+  if (d != row.end() && d->second.type() == Value::Type::kText &&
+      !permissions_.Contains(d->second.text())) {
+    return Status::InvalidArgument(
+        "district " + d->second.text() + " is outside this device's districts (" +
+        (permissions_.all ? std::string("all") : JoinDistricts(permissions_.districts)) +
+        "); the server would refuse it, so nothing was recorded");
+  }
+  return Status();
+}
+
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
   if (row.find(kIdColumn) != row.end() || row.find(kDeletedColumn) != row.end()) {
     return Status::InvalidArgument("id and deleted are set by the system");
@@ -445,6 +532,10 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
   ApplyDefaults(e, &row);
   if (Status s = CheckReferences(e, nullptr, &row); !s.ok()) return s;
   if (Status s = ValidateNewRow(e, row); !s.ok()) return s;
+  if (Status s = CheckWrite(e, RowAction::kCreate, row, /*check_district=*/true);
+      !s.ok()) {
+    return s;
+  }
   if (e.natural_key.empty()) {
     // New: 122 random bits name no existing row.
     const Uuid id = Uuid::Random();
@@ -496,6 +587,7 @@ Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   ActionScope action(this);
+  if (Status s = LoadPermissions(); !s.ok()) return s;
   Result<Uuid> id = RecordInTxn(*e, std::move(row));
   if (!id.ok()) return id;
   if (Status s = FinishAction(); !s.ok()) return s;
@@ -508,6 +600,7 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   ActionScope action(this);
+  if (Status s = LoadPermissions(); !s.ok()) return s;
   const Value sha = row.count("sha256") ? row["sha256"] : Value();
   const Value bytes = row.count("bytes") ? row["bytes"] : Value();
   const Value mime = row.count("mime") ? row["mime"] : Value();
@@ -533,6 +626,7 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
   std::vector<Uuid> ids;
   ids.reserve(rows.size());
   ActionScope action(this, /*batch=*/true);
+  if (Status s = LoadPermissions(); !s.ok()) return s;
   for (size_t i = 0; i < rows.size(); ++i) {
     Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
     if (!id.ok()) {
@@ -555,6 +649,7 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   ActionScope action(this);
+  if (Status s = LoadPermissions(); !s.ok()) return s;
   auto existing = Find(*e, id);
   if (!existing.ok()) return existing.status();
   if (!existing->has_value() || (*existing)->deleted) {
@@ -581,8 +676,22 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   RowValues check = merged;
   if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
+  if (Status s = CheckWrite(*e, RowAction::kEdit, check,
+                            changes.count(std::string(kDistrictColumn)) != 0);
+      !s.ok()) {
+    return s;
+  }
   // Every change passed ValidateCell above.
   RowValues cells = changes;
+  // A row the server refused goes whole with its fix: the server may not
+  // hold any of it.
+  Result<bool> was_refused = HasRefusal(*db_, e->name, id);
+  if (!was_refused.ok()) return was_refused.status();
+  if (*was_refused) {
+    for (const auto& [column, value] : merged) {
+      if (!value.is_null() && !IsNaturalKey(*e, column)) cells[column] = value;
+    }
+  }
   if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);
       !s.ok()) {
     return s;
@@ -598,11 +707,17 @@ Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   ActionScope action(this);
+  if (Status s = LoadPermissions(); !s.ok()) return s;
   auto existing = Find(*e, id);
   if (!existing.ok()) return existing.status();
   if (!existing->has_value() || (*existing)->deleted) {
     return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
                             (existing->has_value() ? " (already deleted)" : ""));
+  }
+  if (Status s = CheckWrite(*e, RowAction::kDelete, (*existing)->values,
+                            /*check_district=*/false);
+      !s.ok()) {
+    return s;
   }
   RowValues tombstone;
   tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
@@ -699,7 +814,47 @@ Result<StoreStatus> ClientStore::GetStatus() {
     }
     if (!st.status().ok()) return st.status();
   }
+  {
+    Statement st(*db_, "SELECT count(*) FROM refused_row");
+    if (st.Step()) out.refused_rows = st.ColumnInt(0);
+    if (!st.status().ok()) return st.status();
+  }
+  if (out.refused_rows > 0) {
+    Result<std::vector<RefusedEntry>> list = Refused(100);
+    if (!list.ok()) return list.status();
+    out.refused = std::move(*list);
+  }
   return out;
+}
+
+Result<std::vector<RefusedEntry>> ClientStore::Refused(size_t limit) {
+  Statement st(*db_,
+               "SELECT seq, row_index, entity, row_id, reason, message, refused_at "
+               "FROM refused_row ORDER BY seq DESC, row_index LIMIT ?1");
+  st.Bind(1, static_cast<int64_t>(limit));
+  std::vector<RefusedEntry> out;
+  while (st.Step()) {
+    RefusedEntry r;
+    r.seq = static_cast<uint64_t>(st.ColumnInt(0));
+    r.index = static_cast<uint64_t>(st.ColumnInt(1));
+    r.entity = st.ColumnText(2);
+    r.row_id = st.ColumnText(3);
+    r.reason = st.ColumnText(4);
+    r.message = st.ColumnText(5);
+    r.refused_at = st.ColumnText(6);
+    out.push_back(std::move(r));
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
+  Statement st(*db_, row_id.has_value()
+                         ? "DELETE FROM refused_row WHERE row_id = ?1"
+                         : "DELETE FROM refused_row");
+  if (row_id.has_value()) st.Bind(1, std::string_view(row_id->ToString()));
+  if (Status s = st.Run(); !s.ok()) return s;
+  return static_cast<int64_t>(db_->Changes());
 }
 
 }  // namespace kbo::client

@@ -17,6 +17,7 @@
 #include "shared/entities.h"
 #include "shared/hlc.h"
 #include "shared/result.h"
+#include "shared/roles.h"
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
@@ -38,6 +39,19 @@ struct Filter {
   std::string text;
 };
 
+// A row change the server refused (listed in its signed receipt): kept there
+// for the office, shown here for a person to fix (edit, which sends the row
+// whole again) or delete, then dismiss.
+struct RefusedEntry {
+  uint64_t seq = 0;       // the change set that carried it
+  uint64_t index = 0;     // its position in the set
+  std::string entity;
+  std::string row_id;
+  std::string reason;     // the server's stable code (docs/protocol.md)
+  std::string message;
+  std::string refused_at; // ISO 8601 UTC
+};
+
 struct StoreStatus {
   Uuid device_id;
   bool enrolled = false;
@@ -49,6 +63,8 @@ struct StoreStatus {
   int64_t confirmed_changes = 0;  // row changes the server has acknowledged
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none
+  int64_t refused_rows = 0;    // refusals not yet settled or dismissed
+  std::vector<RefusedEntry> refused;  // the newest 100 of them, newest first
 };
 
 // The client's local store: field.db in the home folder, the device key, and
@@ -109,6 +125,12 @@ class ClientStore {
   Result<StoredRow> Show(std::string_view entity, const Uuid& id);
 
   Result<StoreStatus> GetStatus();
+
+  // Refusals not yet settled, newest first (at most `limit`).
+  Result<std::vector<RefusedEntry>> Refused(size_t limit = 1000);
+  // Dismisses the refusals of one row (a person has dealt with it); returns
+  // how many went. `row_id` nullopt: all of them.
+  Result<int64_t> DismissRefused(const std::optional<Uuid>& row_id);
 
   // An action's row changes go to the outbox as one entry (an encoded change
   // set); a larger action is stored as consecutive entries of at most this
@@ -176,6 +198,20 @@ class ClientStore {
   Uuid device_id_;
   // Inside RecordAll: referenced parent rows are read once (by entity, then
   // id as written; hashed: an import looks one up for every row).
+  // What this device may write (DESIGN §6): its role and districts from
+  // enrolment, read at the start of each action. Before enrolment nothing
+  // is known and nothing is refused here (the server still checks).
+  struct Permissions {
+    bool enrolled = false;
+    std::string role;
+    bool all = false;
+    std::vector<std::string> districts;
+    bool Contains(std::string_view district) const;
+  };
+  Status LoadPermissions();
+  Status CheckWrite(const Entity& e, RowAction action, const RowValues& row,
+                    bool check_district);
+  Permissions permissions_;
   bool in_batch_ = false;
   std::map<const Entity*, std::unordered_map<std::string, ParentRow>> parent_cache_;
   // The action in progress: its row changes not yet in the outbox, encoded

@@ -51,6 +51,7 @@
 //   a pull page       kMaxPageBytes (16 MiB, the push cap: a page is no more
 //                     than a change set), then DecodeChangeSet's limits
 //   a conflicts list  kMaxConflictsBytes (4 MiB: ~8,000 records)
+//   a push receipt    kMaxReceiptBytes (4 MiB: it lists each refused row)
 
 namespace kbo::client {
 namespace {
@@ -59,6 +60,10 @@ using Json = nlohmann::json;
 
 constexpr size_t kMaxPageBytes = protocol::kMaxPushBytes;
 constexpr size_t kMaxConflictsBytes = size_t{4} << 20;
+// A receipt lists every refused row of its set (a few hundred bytes each):
+// a whole set of 2,000 refused rows fits well within 4 MiB.
+constexpr size_t kMaxReceiptBytes = size_t{4} << 20;
+constexpr size_t kMaxRefusedPerReceipt = 100000;
 // A server that keeps redirecting the push (sequence_gap) or the upload
 // (offset_mismatch) is broken; stop rather than loop.
 constexpr int kMaxRedirects = 3;
@@ -444,6 +449,11 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
   }
+  if (s.refused_rows > 0) {
+    out += "; the server refused " + Count(s.refused_rows, "change", "changes") +
+           " (kept there for the office; `kbo refused` lists them, to fix or "
+           "delete)";
+  }
   if (s.resent_sets > 0) {
     out += "; sent " + Count(s.resent_sets, "change set", "change sets") +
            " again that the server had lost (restored from a backup?)";
@@ -557,6 +567,23 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
       !GetU64(*obj, "conflicts", &r.conflicts) ||
       !GetText(*obj, "received_at", &r.received_at)) {
     return Status::Unauthenticated(what + " lacks one of its fields");
+  }
+  if (auto list = obj->find("refused"); list != obj->end()) {
+    // Rows the server kept for the office instead of applying (DESIGN §6).
+    if (!list->is_array() || list->size() > kMaxRefusedPerReceipt) {
+      return Status::Unauthenticated(what + " has a damaged refused list");
+    }
+    for (const Json& x : *list) {
+      protocol::RefusedRow row;
+      if (!x.is_object() || !GetU64(x, "index", &row.index) ||
+          !GetText(x, "entity", &row.entity) ||
+          !GetText(x, "row_id", &row.row_id) ||
+          !GetText(x, "reason", &row.reason) ||
+          !GetText(x, "message", &row.message)) {
+        return Status::Unauthenticated(what + " has a damaged refused list");
+      }
+      r.refused.push_back(std::move(row));
+    }
   }
   Result<Signature> sig = SignatureFromHex(sig_hex);
   if (!sig.ok() ||
@@ -1019,7 +1046,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
       std::future<Result<HttpResponse>> exchange =
           std::async(std::launch::async, [this, &body] {
             return Call("POST", std::string(protocol::kPushPath), body,
-                        "application/octet-stream", protocol::kMaxJsonBytes);
+                        "application/octet-stream", kMaxReceiptBytes);
           });
       if (i + 1 == sets.size()) sealed_meanwhile = seal_one().status();
       r = exchange.get();
@@ -1034,7 +1061,12 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
             s.message() + "; change set " + std::to_string(seq) +
             " stays unconfirmed and will be sent again");
       }
-      if (Status s = outbox.Acknowledge(seq, r->body); !s.ok()) return s;
+      if (Status s = outbox.Acknowledge(seq, r->body, receipt.refused,
+                                        sets[i].bytes);
+          !s.ok()) {
+        return s;
+      }
+      if (summary != nullptr) summary->refused_rows += receipt.refused.size();
       // Confirmed: its bytes are not needed here again (a server that asks
       // for earlier sets gets them from the outbox's copies).
       std::string().swap(sets[i].bytes);

@@ -23,9 +23,10 @@ int ClampLimit(int limit) {
 }
 
 // " AND district_code IN (?first, ...)" for a scoped device; "" for "all".
-std::string ScopeClause(const Scope& scope, int first) {
+std::string ScopeClause(const Scope& scope, int first,
+                        const char* prefix = "") {
   if (scope.all) return "";
-  std::string sql = " AND district_code IN (";
+  std::string sql = std::string(" AND ") + prefix + "district_code IN (";
   for (size_t i = 0; i < scope.districts.size(); ++i) {
     sql += (i ? ", ?" : "?") + std::to_string(first + static_cast<int>(i));
   }
@@ -44,6 +45,7 @@ struct IndexedRow {
   std::string entity;
   std::string row_id;
   uint64_t max_seq = 0;
+  uint64_t moved_seq = 0;  // the write that last moved it to another district
 };
 
 // The RowChanges of one row that a device with cursor `after` lacks, and a
@@ -105,14 +107,17 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   std::vector<IndexedRow> candidates;
   {
     Statement& st = db.Cached(
-        "SELECT entity, row_id, max_seq FROM row_seq WHERE max_seq > ?1" +
-        ScopeClause(device.scope, 3) + " ORDER BY max_seq LIMIT ?2");
+        "SELECT r.entity, r.row_id, r.max_seq, m.moved_seq FROM row_seq r "
+        "LEFT JOIN row_moved m ON m.entity = r.entity AND m.row_id = r.row_id "
+        "WHERE r.max_seq > ?1" +
+        ScopeClause(device.scope, 3, "r.") + " ORDER BY r.max_seq LIMIT ?2");
     st.Bind(1, static_cast<int64_t>(after))
         .Bind(2, static_cast<int64_t>(max_changes + 1));
     BindScope(st, device.scope, 3);
     while (st.Step()) {
       candidates.push_back({st.ColumnText(0), st.ColumnText(1),
-                            static_cast<uint64_t>(st.ColumnInt(2))});
+                            static_cast<uint64_t>(st.ColumnInt(2)),
+                            st.IsNull(3) ? 0 : static_cast<uint64_t>(st.ColumnInt(3))});
     }
     if (!st.status().ok()) return st.status();
   }
@@ -128,7 +133,10 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   for (const IndexedRow& row : candidates) {
     std::vector<RowChange> changes;
     size_t row_bytes = 0;
-    if (Status s = RowChangesAfter(db, row, after, &changes, &row_bytes);
+    // A row that moved district after the cursor goes whole: a device of
+    // its new district may never have had its older cells (issue 9, D8).
+    const uint64_t row_after = row.moved_seq > after ? 0 : after;
+    if (Status s = RowChangesAfter(db, row, row_after, &changes, &row_bytes);
         !s.ok()) {
       return s;
     }

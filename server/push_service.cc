@@ -53,6 +53,27 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
       !text("received_at", &rc.received_at)) {
     return bad();
   }
+  if (auto ref = r.find("refused"); ref != r.end()) {
+    if (!ref->is_array()) return bad();
+    for (const json& x : *ref) {
+      protocol::RefusedRow row;
+      if (!x.is_object()) return bad();
+      auto get_text = [&x](const char* name, std::string* v) {
+        auto it = x.find(name);
+        if (it == x.end() || !it->is_string()) return false;
+        *v = it->get<std::string>();
+        return true;
+      };
+      auto idx = x.find("index");
+      if (idx == x.end() || !idx->is_number_unsigned()) return bad();
+      row.index = idx->get<uint64_t>();
+      if (!get_text("entity", &row.entity) || !get_text("row_id", &row.row_id) ||
+          !get_text("reason", &row.reason) || !get_text("message", &row.message)) {
+        return bad();
+      }
+      rc.refused.push_back(std::move(row));
+    }
+  }
   Result<Signature> sig = SignatureFromHex(sit->get<std::string>());
   if (!sig.ok()) return bad();
   if (signature != nullptr) *signature = *sig;
@@ -221,7 +242,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
             "device (previous hash differs); refused"));
   }
 
-  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device.scope, detail);
+  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device, detail);
   if (!applied.ok()) return applied.status();
 
   PushResult result;
@@ -234,6 +255,12 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   r.rows = applied->rows;
   r.conflicts = applied->conflicts;
   r.received_at = FormatIsoUtc(now);
+  r.refused = std::move(applied->refused);
+  if (Status s = RecordRefusals(db, device_text, cs.seq, cs, r.refused,
+                                r.received_at);
+      !s.ok()) {
+    return s;
+  }
   result.response_json = SignedReceiptJson(store_.key(), r);
   if (Status s =
           AppendToLog(db, r, hash, cs_bytes, signature, result.response_json);

@@ -3,15 +3,25 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
+#include "shared/roles.h"
 
 namespace kbo::server {
 namespace {
+
+// Hybrid clock wall times before this (2020-01-01T00:00:00Z) are a device
+// whose clock was never set; its rows are refused (reason clock_behind).
+constexpr int64_t kEarliestWallMs = 1577836800000;
+
+// CheckRow's verdict for a tombstone of a row the server does not hold: not
+// applied, not refused.
+constexpr const char* kNothingToDelete = "nothing_to_delete";
 
 // What this change set does to one entity row.
 struct RowInfo {
@@ -76,25 +86,278 @@ void BindDisplay(Statement& st, int i, const Value& v) {
   }
 }
 
+// What a row as the server holds it (before a change) says, as values by
+// column name, with the change's cells laid over it.
+RowValues Effective(const Entity& entity, const std::optional<ReplicaRow>& current,
+                    const RowChange& row) {
+  RowValues v;
+  if (current.has_value()) {
+    for (size_t c = 0; c < entity.columns.size(); ++c) {
+      v[std::string(entity.columns[c].name)] = current->values[c];
+    }
+    v[std::string(kDeletedColumn)] = current->values.back();
+  }
+  for (const CellWrite& cell : row.cells) v[cell.column] = cell.value;
+  return v;
+}
+
+bool IsMissing(const Value& v) {
+  if (v.is_null()) return true;
+  if (v.type() != Value::Type::kText) return false;
+  for (char ch : v.text()) {
+    if (ch != ' ' && ch != '\t' && ch != '\n' && ch != '\r') return false;
+  }
+  return true;
+}
+
+struct ParentInfo {
+  bool exists = false;
+  std::string district;
+};
+
+Result<ParentInfo> ReadParent(Db& db, const Entity& entity, const std::string& id) {
+  Result<std::optional<std::string>> d = CurrentDistrict(db, entity, id);
+  if (!d.ok()) return d.status();
+  ParentInfo out;
+  out.exists = d->has_value();
+  if (out.exists) out.district = **d;
+  return out;
+}
+
+// Why row change `row` may not be applied by `device` (nullptr: the
+// server's own write, checked for integrity only); nullopt if it may.
+// Reads the replica as it is now, inside the set's transaction, so a parent
+// created by an earlier row change of the same set is found.
+struct Refusal {
+  std::string reason;
+  std::string message;
+};
+
+Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
+                                        const Entity& entity,
+                                        const DeviceRecord* device) {
+  using R = std::optional<Refusal>;
+  auto refuse = [](std::string reason, std::string message) {
+    return R(Refusal{std::move(reason), std::move(message)});
+  };
+  const Scope* scope = device != nullptr ? &device->scope : nullptr;
+  if (row.hlc.wall_ms < kEarliestWallMs) {
+    return refuse("clock_behind",
+                  "it was recorded at " + FormatIsoUtc(row.hlc.wall_ms) +
+                      " by the device's clock, before 2020; set the device's "
+                      "date and time correctly and record it again");
+  }
+  bool writes_tombstone = false;
+  std::vector<std::string> written_districts;
+  for (size_t k = 0; k < row.cells.size(); ++k) {
+    const CellWrite& cell = row.cells[k];
+    for (size_t j = 0; j < k; ++j) {
+      if (row.cells[j].column == cell.column) {
+        return refuse("invalid_value", "it writes " + cell.column + " twice");
+      }
+    }
+    if (Status s = ValidateCell(entity, cell.column, cell.value); !s.ok()) {
+      return refuse("invalid_value", s.message());
+    }
+    if (cell.column == kDeletedColumn) {
+      writes_tombstone = cell.value == Value::Integer(1);
+    } else if (cell.column == kDistrictColumn) {
+      if (cell.value.is_null()) {
+        return refuse("missing_column", "district_code cannot be cleared");
+      }
+      written_districts.push_back(cell.value.text());
+    }
+  }
+  Result<std::optional<ReplicaRow>> current =
+      ReadReplicaRow(db, entity, row.row_id);
+  if (!current.ok()) return current.status();
+  const bool exists = current->has_value();
+  if (!exists && writes_tombstone && row.cells.size() == 1) {
+    // Deleting a row the server never held (its creation was refused): there
+    // is nothing to delete, and nothing to keep.
+    return refuse(kNothingToDelete, "");
+  }
+  const RowValues effective = Effective(entity, *current, row);
+  const RowAction action = !exists          ? RowAction::kCreate
+                           : writes_tombstone ? RowAction::kDelete
+                                              : RowAction::kEdit;
+  if (device != nullptr &&
+      !RoleMayWrite(device->role, entity.name, action)) {
+    return refuse("role", "a " + device->role + "'s device may not " +
+                              std::string(RowActionName(action)) + " a " +
+                              std::string(entity.name) + " (docs/roles.md)");
+  }
+  // Districts: the one it writes and the one it is in now.
+  std::string current_district;
+  if (exists) {
+    const Value& now = (*current)->values[static_cast<size_t>(
+        entity.FindColumn(kDistrictColumn) - entity.columns.data())];
+    if (!now.is_null()) current_district = now.text();
+  }
+  if (!exists && written_districts.empty()) {
+    return refuse("missing_column",
+                  "the server does not hold this row and the change does not "
+                  "give its district_code");
+  }
+  if (scope != nullptr) {
+    std::vector<std::string> districts = written_districts;
+    if (!current_district.empty()) districts.push_back(current_district);
+    for (const std::string& d : districts) {
+      if (!scope->Contains(d)) {
+        return refuse("out_of_scope",
+                      "it is in district " + DistrictName(d) +
+                          ", outside this device's districts (" +
+                          scope->ToString() + ")");
+      }
+    }
+  }
+  // Required columns: all of them on a new row, none emptied on an edit.
+  for (const Column& c : entity.columns) {
+    auto it = effective.find(c.name);
+    const bool missing = it == effective.end() || IsMissing(it->second);
+    if (!c.required || !missing) continue;
+    if (!exists) {
+      return refuse("missing_column", std::string(c.name) +
+                                          " is required for a new " +
+                                          std::string(entity.name));
+    }
+    for (const CellWrite& cell : row.cells) {
+      if (cell.column == c.name) {
+        return refuse("missing_column",
+                      std::string(c.name) + " is required and cannot be emptied");
+      }
+    }
+  }
+  // References: each one it sets must name a row the server holds, in this
+  // device's districts; the district parent's district is the row's.
+  const std::string_view parent_column = DistrictParentColumn(entity.name);
+  auto effective_district = effective.find(kDistrictColumn);
+  for (const Column& c : entity.columns) {
+    if (c.type != ColumnType::kRef) continue;
+    bool written = !exists;
+    for (const CellWrite& cell : row.cells) {
+      if (cell.column == c.name ||
+          (c.ref_entity.empty() && cell.column == "subject_type") ||
+          (c.name == parent_column && cell.column == kDistrictColumn)) {
+        written = true;
+      }
+    }
+    if (!written) continue;
+    auto it = effective.find(c.name);
+    if (it == effective.end() || it->second.is_null()) continue;
+    std::string_view target = c.ref_entity;
+    if (target.empty()) {
+      auto type = effective.find("subject_type");
+      if (type == effective.end() || type->second.is_null()) {
+        return refuse("missing_column", "subject_type is required with subject_id");
+      }
+      target = type->second.text();
+    }
+    const Entity* te = FindEntity(target);
+    Result<Uuid> ref = Uuid::Parse(it->second.text());
+    if (te == nullptr || !ref.ok()) {
+      return refuse("invalid_value", std::string(c.name) + " is not a " +
+                                         std::string(target) + " id");
+    }
+    Result<ParentInfo> parent = ReadParent(db, *te, ref->ToString());
+    if (!parent.ok()) return parent.status();
+    if (!parent->exists) {
+      return refuse("unknown_reference",
+                    "its " + std::string(c.name) + " names " +
+                        std::string(target) + " " + ref->ToString() +
+                        ", which the server does not hold (was it refused, "
+                        "or recorded on a device that has not synced?)");
+    }
+    if (scope != nullptr && !parent->district.empty() &&
+        !scope->Contains(parent->district)) {
+      return refuse("out_of_scope",
+                    "its " + std::string(c.name) + " names a " +
+                        std::string(target) + " in district " +
+                        DistrictName(parent->district) +
+                        ", outside this device's districts (" +
+                        scope->ToString() + ")");
+    }
+    if (c.name == parent_column && !parent->district.empty() &&
+        effective_district != effective.end() &&
+        !effective_district->second.is_null() &&
+        effective_district->second.text() != parent->district) {
+      return refuse("wrong_district",
+                    "it says district " +
+                        DistrictName(effective_district->second.text()) +
+                        " but its " + std::string(target) + " is in " +
+                        DistrictName(parent->district) + "; a " +
+                        std::string(entity.name) + " belongs to its " +
+                        std::string(target) + "'s district");
+    }
+  }
+  // A derived id must be the one its natural key gives: no device can take
+  // another row's id (issue 9, D1).
+  if (!entity.natural_key.empty()) {
+    Result<Uuid> derived = DerivedRowId(entity, effective);
+    if (!derived.ok() || *derived != row.row_id) {
+      return refuse("derived_id",
+                    "its id is not the one its " + std::string(entity.name) +
+                        "'s key gives" +
+                        (derived.ok() ? " (" + derived->ToString() + ")" : ""));
+    }
+  }
+  return R();
+}
+
 }  // namespace
 
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const Scope* scope, ErrorDetail* detail) {
+                                 const DeviceRecord* device, ErrorDetail* detail) {
   Db& db = store.db();
   std::map<RowKey, RowInfo> rows;
+  AppliedSet applied;
+  if (cs.rows.empty()) return applied;
+  // Every row change gets its number; a refused one leaves a gap.
+  Result<uint64_t> first = store.TakeSeqs(cs.rows.size());
+  if (!first.ok()) return first.status();
+  applied.first_seq = *first;
+  applied.last_seq = *first + cs.rows.size() - 1;
+  CollectingSink sink;
+  std::set<RowKey> refused_rows;
 
-  // 1. Scope, before anything is written.
+  // 1. Each row change checked against the replica as the set's earlier
+  // changes left it, then merged -- or refused alone (DESIGN §6).
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     const Entity* entity = FindEntity(row.entity);
+    std::optional<Refusal> refusal;
+    const RowKey key(row.entity, row.row_id.ToString());
     if (entity == nullptr) {
-      return Status::InvalidArgument(RowLabel(i, row) + ": unknown entity '" +
-                                     row.entity + "'");
+      refusal = Refusal{"unknown_entity", "unknown entity '" + row.entity + "'"};
+    } else if (row.row_id.IsNil()) {
+      refusal = Refusal{"invalid_value", "nil row id"};
+    } else if (refused_rows.count(key) != 0) {
+      refusal = Refusal{"follows_refused",
+                        "an earlier change to this row in the same change set "
+                        "was refused"};
+    } else {
+      Result<std::optional<Refusal>> checked = CheckRow(db, row, *entity, device);
+      if (!checked.ok()) return checked.status();
+      refusal = std::move(*checked);
     }
-    if (row.row_id.IsNil()) {
-      return Status::InvalidArgument(RowLabel(i, row) + ": nil row id");
+    if (refusal.has_value() && refusal->reason == kNothingToDelete) continue;
+    if (refusal.has_value()) {
+      if (device == nullptr) {
+        // The server's own write (a resolution) must apply whole.
+        return Refuse(detail, "invalid_change",
+                      Status::InvalidArgument(RowLabel(i, row) + ": " +
+                                              refusal->message));
+      }
+      refused_rows.insert(key);
+      protocol::RefusedRow r;
+      r.index = i;
+      r.entity = row.entity;
+      r.row_id = row.row_id.ToString();
+      r.reason = refusal->reason;
+      r.message = RowLabel(i, row) + ": " + refusal->message;
+      applied.refused.push_back(std::move(r));
+      continue;
     }
-    const RowKey key(std::string(entity->name), row.row_id.ToString());
     auto [it, inserted] = rows.try_emplace(key);
     RowInfo& info = it->second;
     if (inserted) {
@@ -107,63 +370,15 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
         info.district_before = **current;
       }
     }
-    std::vector<std::string> districts;
     for (const CellWrite& cell : row.cells) {
       if (cell.column != kDistrictColumn) continue;
-      if (cell.value.is_null()) {
-        return Refuse(
-            detail, "missing_district",
-            Status::InvalidArgument(RowLabel(i, row) +
-                                    ": district_code cannot be cleared"));
-      }
-      if (Status s = ValidateCell(*entity, cell.column, cell.value); !s.ok()) {
-        return Status::InvalidArgument(RowLabel(i, row) + ": " + s.message());
-      }
       if (!info.writes_district) {
         info.district_written = cell.value.text();
       } else if (info.district_written != cell.value.text()) {
         info.one_district_written = false;
       }
       info.writes_district = true;
-      districts.push_back(cell.value.text());
     }
-    if (info.exists_before && !info.district_before.empty()) {
-      districts.push_back(info.district_before);
-    }
-    if (districts.empty() && !info.writes_district) {
-      // A row the server has never seen must say where it belongs.
-      if (!info.exists_before || scope == nullptr || !scope->all) {
-        return Refuse(detail, "missing_district",
-                      Status::InvalidArgument(
-                          RowLabel(i, row) +
-                          ": the server does not hold this row and the change "
-                          "does not give its district_code"));
-      }
-    }
-    if (scope == nullptr) continue;
-    for (const std::string& d : districts) {
-      if (!scope->Contains(d)) {
-        return Refuse(
-            detail, "out_of_scope",
-            Status::PermissionDenied(
-                RowLabel(i, row) + " is in district " + DistrictName(d) +
-                ", outside this device's districts (" + scope->ToString() +
-                "); nothing of this change set was stored"));
-      }
-    }
-  }
-
-  // 2. Merge, numbering every row change.
-  AppliedSet applied;
-  applied.rows = cs.rows.size();
-  if (cs.rows.empty()) return applied;
-  Result<uint64_t> first = store.TakeSeqs(cs.rows.size());
-  if (!first.ok()) return first.status();
-  applied.first_seq = *first;
-  applied.last_seq = *first + cs.rows.size() - 1;
-  CollectingSink sink;
-  for (size_t i = 0; i < cs.rows.size(); ++i) {
-    const RowChange& row = cs.rows[i];
     ApplyOptions options;
     options.seq = *first + i;
     options.conflicts = &sink;
@@ -171,12 +386,12 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     if (Status s = ApplyRowChange(db, row, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
-    RowInfo& info = rows[RowKey(row.entity, row.row_id.ToString())];
     if (!info.applied) {
       info.applied = true;
       info.indexed_seq = result.max_seq_before;
     }
     if (result.won_cells > 0) info.max_seq = *first + i;
+    ++applied.rows;
   }
 
   // 3. The pull index: where each row is now and its newest write.
@@ -196,6 +411,18 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       if (now->has_value()) info.district_after = **now;
     }
     if (info.max_seq == 0) continue;
+    if (info.exists_before && !info.district_before.empty() &&
+        info.district_after != info.district_before) {
+      // It moved: a device of its new district may never have had it, so
+      // pulls after this point send it whole (PullService).
+      Statement& mv = db.Cached(
+          "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
+          "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
+      mv.Bind(1, std::string_view(key.first))
+          .Bind(2, std::string_view(key.second))
+          .Bind(3, static_cast<int64_t>(info.max_seq));
+      if (Status s = mv.Run(); !s.ok()) return s;
+    }
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.
     if (info.indexed_seq != 0) {
@@ -274,20 +501,63 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   return applied;
 }
 
+Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
+                      const ChangeSet& cs,
+                      const std::vector<protocol::RefusedRow>& refused,
+                      std::string_view now_iso) {
+  for (const protocol::RefusedRow& r : refused) {
+    nlohmann::json cells = nlohmann::json::object();
+    if (r.index < cs.rows.size()) {
+      for (const CellWrite& cell : cs.rows[r.index].cells) {
+        cells[cell.column] = cell.value.is_null()
+                                 ? nlohmann::json()
+                                 : nlohmann::json(cell.value.ToDisplay());
+      }
+    }
+    Statement& st = db.Cached(
+        "INSERT INTO refused_row (device_id, seq, row_index, entity, row_id, "
+        "reason, message, cells, refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+        "?7, ?8, ?9)");
+    st.Bind(1, device_id)
+        .Bind(2, static_cast<int64_t>(seq))
+        .Bind(3, static_cast<int64_t>(r.index))
+        .Bind(4, std::string_view(r.entity))
+        .Bind(5, std::string_view(r.row_id))
+        .Bind(6, std::string_view(r.reason))
+        .Bind(7, std::string_view(r.message))
+        .Bind(8, std::string_view(cells.dump(-1, ' ', false,
+                                             nlohmann::json::error_handler_t::replace)))
+        .Bind(9, now_iso);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  return Status();
+}
+
 std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
   const Signature signature =
       key.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
-  const nlohmann::json body = {{"receipt",
-                                {{"device_id", r.device_id},
-                                 {"seq", r.seq},
-                                 {"hash", r.hash},
-                                 {"first_server_seq", r.first_server_seq},
-                                 {"last_server_seq", r.last_server_seq},
-                                 {"rows", r.rows},
-                                 {"conflicts", r.conflicts},
-                                 {"received_at", r.received_at}}},
+  nlohmann::json receipt = {{"device_id", r.device_id},
+                            {"seq", r.seq},
+                            {"hash", r.hash},
+                            {"first_server_seq", r.first_server_seq},
+                            {"last_server_seq", r.last_server_seq},
+                            {"rows", r.rows},
+                            {"conflicts", r.conflicts},
+                            {"received_at", r.received_at}};
+  if (!r.refused.empty()) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const protocol::RefusedRow& x : r.refused) {
+      list.push_back({{"index", x.index},
+                      {"entity", x.entity},
+                      {"row_id", x.row_id},
+                      {"reason", x.reason},
+                      {"message", x.message}});
+    }
+    receipt["refused"] = std::move(list);
+  }
+  const nlohmann::json body = {{"receipt", std::move(receipt)},
                                {"signature", SignatureToHex(signature)}};
-  return body.dump();
+  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 Status AppendToLog(Db& db, const protocol::Receipt& r, const Sha256Digest& hash,

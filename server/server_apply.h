@@ -2,6 +2,8 @@
 #define KBO_SERVER_SERVER_APPLY_H_
 
 #include <cstdint>
+#include <string_view>
+#include <vector>
 
 #include "server/enrolment.h"
 #include "server/error_detail.h"
@@ -21,28 +23,54 @@ namespace kbo::server {
 struct AppliedSet {
   uint64_t first_seq = 0;  // server sequence of row change 0 (0 if no rows)
   uint64_t last_seq = 0;   // of the last row change (0 if no rows)
-  uint64_t rows = 0;
+  uint64_t rows = 0;       // row changes applied
   uint64_t conflicts = 0;
+  // Row changes not applied, each with its reason (device writes only).
+  std::vector<protocol::RefusedRow> refused;
 };
 
-// Checks every row change of `cs` against `scope` (nullptr: no check, for
-// the server's own writes) and then applies it. Must run inside a
-// Transaction; on error the caller rolls back and nothing is kept.
-//   Scope (before anything is applied): a row's district is the
-//   district_code it writes, and, if the server already holds the row, the
-//   district it is in now; every one of them must be in `scope`.
-//     kInvalidArgument (reason "missing_district"): a row unknown to the
-//       server that writes no district_code, or one that writes null;
-//     kInvalidArgument: an unknown entity, an invalid district code;
-//     kPermissionDenied (reason "out_of_scope"): naming the row and district.
-//   Apply: row change i gets server sequence first_seq + i (ApplyRowChange
-//   with the conflict check); kInvalidArgument for a value the catalogue
-//   refuses. Then row_seq is updated for every row with a winning cell, and
-//   each conflict is recorded in `conflict` with both values as display text
-//   and their types, both devices and hlcs, the base, both sequences, the
-//   winner, the row's district and a fresh feed sequence.
+// Checks each row change of `cs` in order against the replica as the set's
+// earlier changes left it, applies it if `device` may write it, and lists it
+// in `refused` otherwise: one bad row never blocks the rest of the set or
+// the device's later sets (DESIGN §6). `device` nullptr: the server's own
+// write (a conflict resolution), checked for integrity only, and any refusal
+// fails the whole call. Must run inside a Transaction.
+//   A row change is refused (reason) when:
+//     unknown_entity / invalid_value: the entity or a value is not one the
+//       catalogue knows or accepts (also a column written twice);
+//     clock_behind: its hlc's wall time is before 2020;
+//     role: the device's role may not create / edit / delete that entity
+//       (shared/roles.h);
+//     missing_column: a new row without its district_code or another
+//       required column, or an edit that empties a required column;
+//     out_of_scope: the district it writes, the district it is in, or the
+//       district of a row it references is outside the device's districts;
+//     unknown_reference: a reference it sets names a row the server does not
+//       hold (nor an earlier change of the set created);
+//     wrong_district: its district is not its district parent's
+//       (shared/roles.h DistrictParentColumn);
+//     derived_id: an attendance or contest score whose id is not the one
+//       its natural key gives;
+//     follows_refused: an earlier change to the same row in the set was
+//       refused.
+//   Applied row change i gets server sequence first_seq + i (refused ones
+//   leave gaps). Then row_seq is updated for every row with a winning cell,
+//   a row that changed district is noted in row_moved (pulls send it whole),
+//   and each conflict is recorded in `conflict` with both values as display
+//   text and their types, both devices and hlcs, the base, both sequences,
+//   the winner, the row's district and a fresh feed sequence.
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const Scope* scope, ErrorDetail* detail);
+                                 const DeviceRecord* device,
+                                 ErrorDetail* detail);
+
+// Keeps each refused row change of device `device_id`'s change set `seq`
+// for the office (table refused_row: reason, message, the row's cells as
+// JSON; the set itself is verbatim in change_set_log). Inside the accepting
+// transaction.
+Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
+                      const ChangeSet& cs,
+                      const std::vector<protocol::RefusedRow>& refused,
+                      std::string_view now_iso);
 
 // The answer to an accepted change set: the receipt signed by `key`
 // (kReceiptDomain over protocol::ReceiptMessage), as the JSON body

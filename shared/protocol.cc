@@ -31,11 +31,24 @@ Status DecodePushBody(std::string_view body, Signature* signature,
   return Status();
 }
 
+namespace {
+
+std::string RefusedLines(const Receipt& r) {
+  std::string out;
+  for (const RefusedRow& x : r.refused) {
+    out += "\nrefused " + std::to_string(x.index) + " " + x.entity + " " +
+           x.row_id + " " + x.reason + " " + HexEncode(Sha256(x.message));
+  }
+  return out;
+}
+
+}  // namespace
+
 std::string ReceiptMessage(const Receipt& r) {
   return "kbo-receipt-v1\n" + r.device_id + "\n" + std::to_string(r.seq) + "\n" +
          r.hash + "\n" + std::to_string(r.first_server_seq) + "\n" +
          std::to_string(r.last_server_seq) + "\n" + std::to_string(r.rows) + "\n" +
-         std::to_string(r.conflicts) + "\n" + r.received_at;
+         std::to_string(r.conflicts) + "\n" + r.received_at + RefusedLines(r);
 }
 
 std::string PullPageMessage(std::string_view device_id, uint64_t after,

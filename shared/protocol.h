@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <string>
+#include <vector>
 #include <string_view>
 
 #include "shared/change_set.h"
@@ -75,6 +76,20 @@ Status DecodePushBody(std::string_view body, Signature* signature,
 // The receipt the server signs (domain kReceiptDomain) for an accepted
 // change set; the client verifies it with the pinned server key before it
 // marks the change set acknowledged.
+// A row change of an accepted change set that the server did not apply
+// (DESIGN §6): the rest of the set was applied, this one is kept verbatim in
+// the server's log for the office and shown on the device for a person to
+// fix or delete. It never blocks the device's later sets.
+struct RefusedRow {
+  uint64_t index = 0;      // position of the row change in the set, from 0
+  std::string entity;
+  std::string row_id;
+  std::string reason;      // stable code: out_of_scope, role, missing_column,
+                           // unknown_reference, derived_id, invalid_value,
+                           // clock_behind, follows_refused, ...
+  std::string message;     // for a person
+};
+
 struct Receipt {
   std::string device_id;
   uint64_t seq = 0;
@@ -84,9 +99,13 @@ struct Receipt {
   uint64_t rows = 0;
   uint64_t conflicts = 0;
   std::string received_at;   // ISO 8601 UTC
+  std::vector<RefusedRow> refused;  // in index order; `rows` counts the rest
 };
 // "kbo-receipt-v1\n" device "\n" seq "\n" hash "\n" first "\n" last "\n"
-// rows "\n" conflicts "\n" received_at
+// rows "\n" conflicts "\n" received_at, then for each refused row
+//   "\nrefused " index " " entity " " row_id " " reason " " hex(SHA-256(message))
+// (nothing more when none was refused: a receipt without refusals reads as
+// it always has).
 std::string ReceiptMessage(const Receipt& r);
 
 // The message the server signs (domain kPullPageDomain) for one pull page:

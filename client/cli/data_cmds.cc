@@ -11,7 +11,9 @@
 //   show         "column: value" lines (id first, deleted last as yes/no).
 //   show --json  one object as in list --json.
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -298,7 +300,70 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << "confirmed changes:  " << st->confirmed_changes << '\n'
           << "last sync:          "
           << (st->last_sync.empty() ? "never" : st->last_sync) << '\n'
-          << "last error:         " << or_dash(st->last_error) << '\n';
+          << "last error:         " << or_dash(st->last_error) << '\n'
+          << "refused by server:  " << st->refused_rows
+          << (st->refused_rows > 0 ? "  (kbo refused list)" : "") << '\n';
+  for (size_t i = 0; i < st->refused.size() && i < 5; ++i) {
+    const RefusedEntry& r = st->refused[i];
+    ctx.out << "  " << r.entity << ' ' << r.row_id << " [" << r.reason
+            << "]: " << r.message << '\n';
+  }
+  return Status();
+}
+
+// ---- refused
+// ------------------------------------------------------------------------
+
+Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}}, {}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<std::vector<RefusedEntry>> list = (*store)->Refused();
+  if (!list.ok()) return list.status();
+  if (parsed.Has("json")) {
+    Json arr = Json::array();
+    for (const RefusedEntry& r : *list) arr.push_back(RefusedJson(r));
+    return PrintJson(ctx, arr);
+  }
+  for (const RefusedEntry& r : *list) {
+    ctx.out << r.entity << '\t' << r.row_id << '\t' << r.reason << '\t'
+            << r.refused_at << '\t' << r.message << '\n';
+  }
+  if (list->empty()) ctx.err << "kbo: the server has refused nothing\n";
+  return Status();
+}
+
+Status RunRefusedDismiss(Context& ctx, const std::vector<std::string>& args) {
+  // ROW_ID or --all, not both.
+  const bool all =
+      std::find(args.begin(), args.end(), std::string("--all")) != args.end();
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"all", false, false}},
+                           all ? std::vector<std::string_view>{}
+                               : std::vector<std::string_view>{"ROW_ID"},
+                           &parsed);
+      !s.ok()) {
+    return s;
+  }
+  std::optional<Uuid> row;
+  if (!all) {
+    Result<Uuid> id = IdArg(parsed.positional[0], "row id");
+    if (!id.ok()) return id.status();
+    row = *id;
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Result<int64_t> n = (*store)->DismissRefused(row);
+  if (!n.ok()) return n.status();
+  if (!all && *n == 0) {
+    return Status::NotFound("no refusal of row " + row->ToString());
+  }
+  ctx.err << "kbo: dismissed " << *n << (*n == 1 ? " refusal" : " refusals")
+          << '\n';
   return Status();
 }
 
@@ -322,8 +387,16 @@ std::vector<Command> DataCommands() {
                "the new ids",
                RunImport});
   c.push_back({"status", "", "status [--json]",
-               "device id, enrolment, pending changes and photos, last sync",
+               "device id, enrolment, pending changes and photos, last sync, "
+               "rows the server refused",
                RunStatus});
+  c.push_back({"refused", "list", "refused list [--json]",
+               "rows the server refused, with its reasons (fix with edit, or "
+               "delete, then dismiss)",
+               RunRefusedList});
+  c.push_back({"refused", "dismiss", "refused dismiss ROW_ID | --all",
+               "forget the server's refusals of a row you have dealt with",
+               RunRefusedDismiss});
   return c;
 }
 

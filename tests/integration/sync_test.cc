@@ -106,19 +106,85 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   CHECK(Field::DeviceState(officer) == f.ServerState());
 }
 
-TEST_CASE("Sync: an out-of-scope write is refused and nothing of its change set "
-          "is stored", "[sync][integration][scope]") {
+TEST_CASE("Sync: kbo refuses, before recording, a row outside its districts, "
+          "on a parent outside them, or of an entity its role may not write",
+          "[sync][integration][scope][d1]") {
   Field f;
-  const std::string fang = f.Enrolled("fang", "field_officer", "5009");
-  f.Add(fang, NewProducer("กลุ่มฝาง", "5009"));
-  f.Add(fang, NewProducer("แอบเขียนพร้าว", "5011"));  // not Fang's to write
+  // A Phrao producer recorded before enrolment (nothing is known then).
+  const std::string fang = f.NewHome("fang");
+  const std::string phrao_producer = f.Add(fang, NewProducer("พร้าว", "5011"));
+  REQUIRE(f.Kbo(fang, {"enroll", "--server", f.url(), "--token",
+                       f.Token("field_officer", "5009")})
+              .exit_code == 0);
+  struct Case {
+    const char* what;
+    std::vector<std::string> args;
+    const char* says;
+  };
+  const std::vector<Case> cases = {
+      {"a producer in Phrao", NewProducer("แอบเขียนพร้าว", "5011"), "5011"},
+      {"a visit to a Phrao producer",
+       {"visit", "add", "--producer", phrao_producer}, "5011"},
+      {"a workshop (a field officer's role may not)",
+       {"workshop", "add", "--title", "อบรม", "--fiscal-year", "2567",
+        "--district", "5009", "--start", "2024-03-11"},
+       "field_officer"},
+  };
+  for (const Case& c : cases) {
+    INFO(c.what);
+    CliResult r = f.Kbo(fang, c.args);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+    CHECK(r.err.find(c.says) != std::string::npos);
+  }
+  CHECK(f.KboJson(fang, {"status"})["pending_changes"] == 1);  // the first
+  CHECK(f.KboJson(fang, {"list", "visit"}).empty());
+  CHECK(f.KboJson(fang, {"list", "workshop"}).empty());
+}
+
+TEST_CASE("Sync: a row the server refuses never blocks its device: the rest "
+          "goes in, the device shows the refusal, and deleting the row "
+          "settles it (D1)",
+          "[sync][integration][scope][d1]") {
+  Field f;
+  // Recorded before enrolment (no districts known yet, as older clients
+  // allowed at any time): one row in Phrao on what becomes a Fang device.
+  const std::string fang = f.NewHome("fang");
+  const std::string ok = f.Add(fang, NewProducer("กลุ่มฝาง", "5009"));
+  const std::string bad = f.Add(fang, NewProducer("แอบเขียนพร้าว", "5011"));
+  {
+    CliResult r = f.Kbo(fang, {"enroll", "--server", f.url(), "--token",
+                               f.Token("field_officer", "5009")});
+    REQUIRE(r.exit_code == 0);
+  }
   CliResult r = f.Sync(fang);
-  CHECK(r.exit_code == 5);
-  CHECK(r.err.find("5011") != std::string::npos);
-  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 0);
-  CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 0);
-  // Nothing is lost on the device either.
-  CHECK(f.KboJson(fang, {"status"})["pending_changes"] == 2);
+  INFO(r.err << f.server().log());
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("refused 1 change") != std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE name = 'กลุ่มฝาง'") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM refused_row WHERE reason = 'out_of_scope'") == 1);
+  json st = f.KboJson(fang, {"status"});
+  CHECK(st["pending_changes"] == 0);
+  CHECK(st["refused_rows"] == 1);
+  REQUIRE(st["refused"].size() == 1);
+  CHECK(st["refused"][0]["row_id"] == bad);
+  CHECK(st["refused"][0]["reason"] == "out_of_scope");
+  CHECK(st["refused"][0]["message"].get<std::string>().find("5011") != std::string::npos);
+  // The device keeps syncing.
+  const std::string later = f.Add(fang, NewProducer("กลุ่มใหม่", "5009"));
+  f.SyncOk(fang);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 2);
+  CHECK(f.KboJson(fang, {"status"})["pending_changes"] == 0);
+  // A person deletes the refused row: nothing is refused again, and the
+  // refusal is settled.
+  REQUIRE(f.Kbo(fang, {"delete", "producer", bad}).exit_code == 0);
+  f.SyncOk(fang);
+  st = f.KboJson(fang, {"status"});
+  CHECK(st["refused_rows"] == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM refused_row") == 1);  // the office's copy
+  (void)ok;
+  (void)later;
 }
 
 TEST_CASE("Sync: a device never receives rows outside its districts",

@@ -167,11 +167,23 @@ TEST_CASE(
   BlobService blobs(*f.store);
   const std::string held = PhotoBytes(100, 'h'), lacking = PhotoBytes(100, 'l'),
                     fang_photo = PhotoBytes(100, 'f');
-  const auto photo_row = [](TestDevice& d, const std::string& bytes,
-                            const std::string& district) {
+  // A photo hangs on a producer the server holds, in the photo's district.
+  const Uuid phrao_producer = Uuid::Random(), fang_producer = Uuid::Random();
+  REQUIRE(push.Push(f.Record(phrao.id),
+                    phrao.SealNext({Producer(phrao_producer, phrao.HlcAt(kT0), kPhrao)}),
+                    nullptr)
+              .ok());
+  REQUIRE(push.Push(f.Record(fang.id),
+                    fang.SealNext({Producer(fang_producer, fang.HlcAt(kT0), kFang)}),
+                    nullptr)
+              .ok());
+  const auto photo_row = [&](TestDevice& d, const std::string& bytes,
+                             const std::string& district) {
     return Row("photo", Uuid::Random(), d.HlcAt(kT0),
                {{"subject_type", T("producer"), 0},
-                {"subject_id", T(Uuid::Random().ToString()), 0},
+                {"subject_id",
+                 T((district == kPhrao ? phrao_producer : fang_producer).ToString()),
+                 0},
                 {"sha256", T(ShaHex(bytes)), 0},
                 {"bytes", I(static_cast<int64_t>(bytes.size())), 0},
                 {"mime", T("image/jpeg"), 0},

@@ -368,9 +368,20 @@ TEST_CASE(
   CHECK(push.Push(f.Record(trainer.id), body, nullptr).ok());
 }
 
+// The receipt of an accepted set lists each refused row: parsed, and its
+// signature checked over the refusals too.
+protocol::Receipt ReceiptOf(ServerFixture& f, const PushResult& r) {
+  Signature sig{};
+  auto parsed = ParsePushResponse(r.response_json, &sig);
+  REQUIRE(parsed.ok());
+  CHECK(Verify(f.store->key().public_key(), kReceiptDomain,
+               protocol::ReceiptMessage(parsed->receipt), sig));
+  return parsed->receipt;
+}
+
 TEST_CASE(
-    "PushService: a Phrao device cannot write Fang's rows, nothing of the "
-    "set is stored",
+    "PushService: a Phrao device cannot write Fang's rows; each is refused "
+    "alone, listed in the signed receipt and kept for the office",
     "[server][push][scope]") {
   ServerFixture f;
   TestDevice phrao, fang;
@@ -382,40 +393,64 @@ TEST_CASE(
                     fang.SealNext({Producer(fang_row, fang.HlcAt(kT0), kFang)}),
                     nullptr)
               .ok());
-  const uint64_t next = f.NextSeq();
+  int64_t producers = 1;
 
   SECTION("a new row in Fang, after a good Phrao row in the same set") {
-    ErrorDetail detail;
     auto r = push.Push(
         f.Record(phrao.id),
         phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0), kPhrao),
                         Producer(Uuid::Random(), phrao.HlcAt(kT0), kFang)}),
-        &detail);
-    CHECK(r.status().code() == Code::kPermissionDenied);
-    CHECK(detail.reason == "out_of_scope");
-    CHECK_THAT(r.status().message(),
+        nullptr);
+    REQUIRE(r.ok());
+    const protocol::Receipt receipt = ReceiptOf(f, *r);
+    CHECK(receipt.rows == 1);
+    REQUIRE(receipt.refused.size() == 1);
+    CHECK(receipt.refused[0].index == 1);
+    CHECK(receipt.refused[0].reason == "out_of_scope");
+    CHECK_THAT(receipt.refused[0].message,
                Catch::Contains("row 2") && Catch::Contains("5009"));
+    producers = 2;  // the good one
   }
   SECTION("an edit of a Fang row that names no district") {
-    ErrorDetail detail;
     auto r =
         push.Push(f.Record(phrao.id),
                   phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
                                       {{"phone", T("0811111111"), 0}})}),
-                  &detail);
-    CHECK(detail.reason == "out_of_scope");
+                  nullptr);
+    REQUIRE(r.ok());
+    const protocol::Receipt receipt = ReceiptOf(f, *r);
+    REQUIRE(receipt.refused.size() == 1);
+    CHECK(receipt.refused[0].reason == "out_of_scope");
   }
   SECTION("moving a Fang row into Phrao") {
-    ErrorDetail detail;
     auto r =
         push.Push(f.Record(phrao.id),
                   phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
                                       {{"district_code", T(kPhrao), 1}})}),
-                  &detail);
-    CHECK(detail.reason == "out_of_scope");
+                  nullptr);
+    REQUIRE(r.ok());
+    const protocol::Receipt receipt = ReceiptOf(f, *r);
+    REQUIRE(receipt.refused.size() == 1);
+    CHECK(receipt.refused[0].reason == "out_of_scope");
   }
-  CheckNothingStored(f, next, 1, phrao, 0);
-  CHECK(f.Text("SELECT name FROM producer") == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+  // Nothing of the refused row was stored; the set itself was accepted, so
+  // the device's next set goes through.
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == producers);
+  CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == producers);
+  CHECK(f.Text("SELECT name FROM producer WHERE id = '" + fang_row.ToString() +
+               "'") == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+  CHECK(f.Text("SELECT district_code FROM producer WHERE id = '" +
+               fang_row.ToString() + "'") == kFang);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE reason = "
+                "'out_of_scope' AND device_id = '" +
+                phrao.id.ToString() + "'") == 1);
+  CHECK(f.Record(phrao.id).last_seq == 1);
+  auto next = push.Push(
+      f.Record(phrao.id),
+      phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0 + 1), kPhrao)}),
+      nullptr);
+  REQUIRE(next.ok());
+  CHECK(ReceiptOf(f, *next).refused.empty());
 }
 
 TEST_CASE("PushService: a row the server has never seen must name its district",
@@ -425,14 +460,17 @@ TEST_CASE("PushService: a row the server has never seen must name its district",
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const Uuid id = Uuid::Random();
-  ErrorDetail detail;
   auto r = push.Push(f.Record(trainer.id),
                      trainer.SealNext({Row("producer", id, trainer.HlcAt(kT0),
                                            {{"phone", T("0811111111"), 0}})}),
-                     &detail);
-  CHECK(r.status().code() == Code::kInvalidArgument);
-  CHECK(detail.reason == "missing_district");
-  CheckNothingStored(f, 1, 0, trainer, 0);
+                     nullptr);
+  REQUIRE(r.ok());
+  const protocol::Receipt receipt = ReceiptOf(f, *r);
+  CHECK(receipt.rows == 0);
+  REQUIRE(receipt.refused.size() == 1);
+  CHECK(receipt.refused[0].reason == "missing_column");
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == 0);
 
   // Within one set, a later row change may rely on an earlier one's district.
   TestDevice other;
@@ -442,7 +480,8 @@ TEST_CASE("PushService: a row the server has never seen must name its district",
                                       Row("producer", id, other.HlcAt(kT0),
                                           {{"phone", T("0811111111"), 0}})}),
                       nullptr);
-  CHECK(ok.ok());
+  REQUIRE(ok.ok());
+  CHECK(ReceiptOf(f, *ok).refused.empty());
 }
 
 TEST_CASE("PushService: a row stamped with another device's hlc is refused",
@@ -601,15 +640,19 @@ TEST_CASE(
       push.Push(record, std::string(protocol::kMaxPushBytes + 1, 'x'), nullptr)
           .status()
           .code() == Code::kResourceExhausted);
-  // A value the catalogue refuses: the whole set is refused.
+  CheckNothingStored(f, 1, 0, trainer, 0);
+  // A value the catalogue refuses: that row is refused, nothing of it kept.
   auto bad = push.Push(
       record,
       trainer.SealNext(
           {Row("producer", Uuid::Random(), trainer.HlcAt(kT0),
                {{"district_code", T(kPhrao), 0}, {"otop_stars", I(9), 0}})}),
       nullptr);
-  CHECK(bad.status().code() == Code::kInvalidArgument);
-  CheckNothingStored(f, 1, 0, trainer, 0);
+  REQUIRE(bad.ok());
+  const protocol::Receipt receipt = ReceiptOf(f, *bad);
+  REQUIRE(receipt.refused.size() == 1);
+  CHECK(receipt.refused[0].reason == "invalid_value");
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 0);
 }
 
 }  // namespace

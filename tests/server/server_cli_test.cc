@@ -258,13 +258,13 @@ TEST_CASE(
     EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt};
     REQUIRE(enrolment.Enroll(req, nullptr).ok());
     PushService push(**store);
-    const Uuid visit = Uuid::Random();
+    const Uuid visit = Uuid::Random(), producer = Uuid::Random();
     REQUIRE(push.PushFromBundle(
                     d.SealNext(
-                        {Producer(Uuid::Random(), d.HlcAt(kT0), kPhrao,
+                        {Producer(producer, d.HlcAt(kT0), kPhrao,
                                   "=HYPERLINK(\"http://evil\",\"กลุ่ม\")"),
                          Row("visit", visit, d.HlcAt(kT0),
-                             {{"producer_id", T(Uuid::Random().ToString()), 0},
+                             {{"producer_id", T(producer.ToString()), 0},
                               {"visited_at", T("2024-03-10T02:00:00Z"), 0},
                               {"lat", Value::Real(19.3667), 0},
                               {"lon", Value::Real(-99.25), 0},

@@ -1,0 +1,406 @@
+// Issue 9, D1 and D8 and the row rules of DESIGN §6: each row of a pushed
+// change set is checked by its district and its parents', its role, its
+// required columns, its references and its derived id; a refused row is
+// refused alone (listed in the signed receipt, kept for the office, nothing
+// of it stored) and never blocks its device; a row that moves into a
+// device's districts reaches it whole.
+#include <catch2/catch.hpp>
+#include <map>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/pull_service.h"
+#include "server/push_service.h"
+#include "shared/entities.h"
+#include "shared/roles.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+constexpr const char* kMueang = "5001";
+
+protocol::Receipt Accepted(ServerFixture& f, const Result<PushResult>& r) {
+  REQUIRE(r.ok());
+  Signature sig{};
+  auto parsed = ParsePushResponse(r->response_json, &sig);
+  REQUIRE(parsed.ok());
+  REQUIRE(Verify(f.store->key().public_key(), kReceiptDomain,
+                 protocol::ReceiptMessage(parsed->receipt), sig));
+  return parsed->receipt;
+}
+
+// The reasons of a receipt's refusals, in order.
+std::vector<std::string> Reasons(const protocol::Receipt& r) {
+  std::vector<std::string> out;
+  for (const protocol::RefusedRow& x : r.refused) out.push_back(x.reason);
+  return out;
+}
+
+RowChange Workshop(const Uuid& id, const Hlc& hlc, const std::string& district) {
+  return Row("workshop", id, hlc,
+             {{"title", T("พัฒนาผลิตภัณฑ์ KBO"), 0},
+              {"fiscal_year", I(2567), 0},
+              {"district_code", T(district), 0},
+              {"start_date", T("2024-03-11"), 0},
+              {"days", I(5), 0}});
+}
+
+RowChange Enrolment(const Uuid& id, const Hlc& hlc, const Uuid& workshop,
+                    const Uuid& producer, const std::string& district) {
+  return Row("enrolment", id, hlc,
+             {{"workshop_id", T(workshop.ToString()), 0},
+              {"producer_id", T(producer.ToString()), 0},
+              {"participant_name", T("นางสมศรี ใจดี"), 0},
+              {"district_code", T(district), 0}});
+}
+
+Uuid AttendanceId(const Uuid& workshop, const Uuid& enrolment, int64_t day) {
+  RowValues key;
+  key["workshop_id"] = T(workshop.ToString());
+  key["enrolment_id"] = T(enrolment.ToString());
+  key["day"] = I(day);
+  return DerivedRowId(*FindEntity("attendance"), key).value();
+}
+
+RowChange Mark(const Uuid& id, const Hlc& hlc, const Uuid& workshop,
+               const Uuid& enrolment, int64_t day, const std::string& status,
+               const std::string& district) {
+  return Row("attendance", id, hlc,
+             {{"workshop_id", T(workshop.ToString()), 0},
+              {"enrolment_id", T(enrolment.ToString()), 0},
+              {"day", I(day), 0},
+              {"status", T(status), 0},
+              {"district_code", T(district), 0}});
+}
+
+// Everything the entity tables hold, to prove a refusal stored nothing.
+int64_t EntityRows(ServerFixture& f) {
+  int64_t n = 0;
+  for (const Entity& e : Catalogue()) {
+    n += f.Count("SELECT COUNT(*) FROM " + std::string(e.name));
+  }
+  return n;
+}
+
+struct Course {
+  Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+       enrolment = Uuid::Random();
+};
+
+// A Mueang (5001) trainer's course: producer, workshop, one enrolment.
+Course SeedCourse(ServerFixture& f, PushService& push, TestDevice& trainer) {
+  Course c;
+  const protocol::Receipt r = Accepted(
+      f, push.Push(f.Record(trainer.id),
+                   trainer.SealNext(
+                       {Producer(c.producer, trainer.HlcAt(kT0), kMueang),
+                        Workshop(c.workshop, trainer.HlcAt(kT0), kMueang),
+                        Enrolment(c.enrolment, trainer.HlcAt(kT0), c.workshop,
+                                  c.producer, kMueang)}),
+                   nullptr));
+  REQUIRE(r.refused.empty());
+  return c;
+}
+
+TEST_CASE(
+    "Row rules (D1): a Phrao device cannot take a Mueang mark's id, and the "
+    "Mueang trainer's own marks keep syncing",
+    "[server][push][attack][d1]") {
+  ServerFixture f;
+  TestDevice mueang, phrao;
+  f.Enroll(mueang, kMueang);
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  const Course c = SeedCourse(f, push, mueang);
+  const Uuid mark = AttendanceId(c.workshop, c.enrolment, 1);
+  const int64_t before = EntityRows(f);
+
+  SECTION("the attacker's row names the Mueang enrolment: out of scope") {
+    const protocol::Receipt r = Accepted(
+        f, push.Push(f.Record(phrao.id),
+                     phrao.SealNext({Mark(mark, phrao.HlcAt(kT0), c.workshop,
+                                          c.enrolment, 1, "absent", kPhrao)}),
+                     nullptr));
+    CHECK(Reasons(r) == std::vector<std::string>{"out_of_scope"});
+  }
+  SECTION("the attacker's row names its own workshop but takes the id") {
+    const Uuid own_ws = Uuid::Random(), own_producer = Uuid::Random(),
+               own_en = Uuid::Random();
+    const protocol::Receipt r = Accepted(
+        f, push.Push(
+               f.Record(phrao.id),
+               phrao.SealNext(
+                   {Producer(own_producer, phrao.HlcAt(kT0), kPhrao),
+                    Workshop(own_ws, phrao.HlcAt(kT0), kPhrao),
+                    Enrolment(own_en, phrao.HlcAt(kT0), own_ws, own_producer,
+                              kPhrao),
+                    Mark(mark, phrao.HlcAt(kT0), own_ws, own_en, 1, "absent",
+                         kPhrao)}),
+               nullptr));
+    CHECK(Reasons(r) == std::vector<std::string>{"derived_id"});
+    CHECK(r.refused[0].index == 3);
+    CHECK(EntityRows(f) == before + 3);  // its own three rows, not the mark
+  }
+  CHECK(f.Count("SELECT COUNT(*) FROM attendance") == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE device_id = '" +
+                phrao.id.ToString() + "'") == 1);
+
+  // The Mueang trainer's own mark for that day, and every later set, go in.
+  for (int day = 1; day <= 3; ++day) {
+    const protocol::Receipt r = Accepted(
+        f, push.Push(f.Record(mueang.id),
+                     mueang.SealNext({Mark(
+                         AttendanceId(c.workshop, c.enrolment, day),
+                         mueang.HlcAt(kT0 + day), c.workshop, c.enrolment, day,
+                         "present", kMueang)}),
+                     nullptr));
+    CHECK(r.refused.empty());
+  }
+  CHECK(f.Count("SELECT COUNT(*) FROM attendance WHERE district_code = '5001' "
+                "AND status = 'present'") == 3);
+}
+
+TEST_CASE(
+    "Row rules: a row refused alone never blocks its device; later rows of "
+    "the same set and later sets are applied",
+    "[server][push][d1]") {
+  ServerFixture f;
+  TestDevice phrao;
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  const Uuid bad = Uuid::Random(), good = Uuid::Random();
+  // A producer recorded in Mueang by mistake (kbo producer add --district
+  // 5001 on a Phrao device, as older clients allowed), then a good one, then
+  // an edit of the refused one: refused too, as following a refusal.
+  const protocol::Receipt r = Accepted(
+      f, push.Push(f.Record(phrao.id),
+                   phrao.SealNext({Producer(bad, phrao.HlcAt(kT0), kMueang),
+                                   Producer(good, phrao.HlcAt(kT0), kPhrao),
+                                   Row("producer", bad, phrao.HlcAt(kT0 + 1),
+                                       {{"phone", T("0811111111"), 0}})}),
+                   nullptr));
+  CHECK(Reasons(r) == std::vector<std::string>{"out_of_scope", "follows_refused"});
+  CHECK(r.rows == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
+  // Kept verbatim for the office: the set in the log, the row's cells here.
+  CHECK(f.Count("SELECT COUNT(*) FROM change_set_log") == 1);
+  CHECK_THAT(f.Text("SELECT cells FROM refused_row WHERE row_index = 0"),
+             Catch::Contains("กลุ่มทอผ้าบ้านป่าตุ้ม") && Catch::Contains("5001"));
+  // The person deletes the refused row: nothing to delete on the server,
+  // nothing refused again.
+  const protocol::Receipt del = Accepted(
+      f, push.Push(f.Record(phrao.id),
+                   phrao.SealNext({Row("producer", bad, phrao.HlcAt(kT0 + 2),
+                                       {{"deleted", I(1), 0}})}),
+                   nullptr));
+  CHECK(del.refused.empty());
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
+}
+
+TEST_CASE("Row rules: required columns, references, districts, clocks",
+          "[server][push][attack]") {
+  ServerFixture f;
+  TestDevice phrao, wide;
+  f.Enroll(phrao, kPhrao);
+  f.Enroll(wide, std::string(kPhrao) + "," + kMueang);
+  PushService push(*f.store);
+  TestDevice mueang;
+  f.Enroll(mueang, kMueang);
+  const Course c = SeedCourse(f, push, mueang);
+  const int64_t before = EntityRows(f);
+
+  struct Case {
+    const char* what;
+    TestDevice* device;
+    RowChange row;
+    const char* reason;
+  };
+  const Uuid phrao_ws = Uuid::Random();
+  Hlc old = phrao.HlcAt(kT0);
+  old.wall_ms = 0;  // 1970: a device whose clock was never set
+  std::vector<Case> cases;
+  cases.push_back({"a new producer without its name", &phrao,
+                   Row("producer", Uuid::Random(), phrao.HlcAt(kT0),
+                       {{"kind", T("group"), 0},
+                        {"district_code", T(kPhrao), 0}}),
+                   "missing_column"});
+  cases.push_back({"an enrolment in a workshop the server does not hold",
+                   &phrao,
+                   Enrolment(Uuid::Random(), phrao.HlcAt(kT0), phrao_ws,
+                             Uuid::Random(), kPhrao),
+                   "unknown_reference"});
+  cases.push_back({"an enrolment in Phrao of a Mueang workshop, by a device "
+                   "of both",
+                   &wide,
+                   Enrolment(Uuid::Random(), wide.HlcAt(kT0), c.workshop,
+                             c.producer, kPhrao),
+                   "wrong_district"});
+  cases.push_back({"a 1970 hlc", &phrao,
+                   Producer(Uuid::Random(), old, kPhrao), "clock_behind"});
+  cases.push_back({"emptying a required column", &mueang,
+                   Row("producer", c.producer, mueang.HlcAt(kT0 + 5),
+                       {{"name", Value::Null(), 0}}),
+                   "missing_column"});
+  for (Case& k : cases) {
+    INFO(k.what);
+    const protocol::Receipt r =
+        Accepted(f, push.Push(f.Record(k.device->id),
+                              k.device->SealNext({k.row}), nullptr));
+    CHECK(Reasons(r) == std::vector<std::string>{k.reason});
+  }
+  CHECK(EntityRows(f) == before);
+  CHECK(f.Text("SELECT name FROM producer WHERE id = '" + c.producer.ToString() +
+               "'") == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+}
+
+TEST_CASE("Row rules: the role x entity matrix (shared/roles.h)",
+          "[server][push][roles]") {
+  ServerFixture f;
+  PushService push(*f.store);
+  TestDevice office;
+  f.Enroll(office, "all", "central_office");
+  const Course c = SeedCourse(f, push, office);
+  const Uuid product = Uuid::Random();
+  REQUIRE(Accepted(f, push.Push(f.Record(office.id),
+                                office.SealNext({Row(
+                                    "product", product, office.HlcAt(kT0),
+                                    {{"producer_id", T(c.producer.ToString()), 0},
+                                     {"name", T("ผ้าทอ"), 0},
+                                     {"district_code", T(kMueang), 0}})}),
+                                nullptr))
+              .refused.empty());
+
+  // One new row of each entity, all valid, hung on the course above.
+  auto rows_for = [&](TestDevice& d) {
+    std::map<std::string, RowChange> m;
+    const Uuid ws = Uuid::Random(), en = Uuid::Random();
+    m.emplace("producer", Producer(Uuid::Random(), d.HlcAt(kT0), kMueang));
+    m.emplace("product", Row("product", Uuid::Random(), d.HlcAt(kT0),
+                             {{"producer_id", T(c.producer.ToString()), 0},
+                              {"name", T("ผ้าซิ่น"), 0},
+                              {"district_code", T(kMueang), 0}}));
+    m.emplace("workshop", Workshop(ws, d.HlcAt(kT0), kMueang));
+    m.emplace("enrolment", Enrolment(en, d.HlcAt(kT0), c.workshop, c.producer,
+                                     kMueang));
+    const Uuid mark = AttendanceId(c.workshop, c.enrolment, 2);
+    m.emplace("attendance", Mark(mark, d.HlcAt(kT0), c.workshop, c.enrolment,
+                                 2, "late", kMueang));
+    m.emplace("visit", Row("visit", Uuid::Random(), d.HlcAt(kT0),
+                           {{"producer_id", T(c.producer.ToString()), 0},
+                            {"visited_at", T("2024-03-10T02:00:00Z"), 0},
+                            {"district_code", T(kMueang), 0}}));
+    m.emplace("progress", Row("progress", Uuid::Random(), d.HlcAt(kT0),
+                              {{"product_id", T(product.ToString()), 0},
+                               {"stage", T("design"), 0},
+                               {"district_code", T(kMueang), 0}}));
+    RowValues key;
+    key["product_id"] = T(product.ToString());
+    key["contest"] = T("KBO CM CONTEST");
+    key["judge"] = T("judge-" + d.id.ToString());
+    m.emplace("contest_score",
+              Row("contest_score",
+                  DerivedRowId(*FindEntity("contest_score"), key).value(),
+                  d.HlcAt(kT0),
+                  {{"product_id", T(product.ToString()), 0},
+                   {"contest", T("KBO CM CONTEST"), 0},
+                   {"judge", T("judge-" + d.id.ToString()), 0},
+                   {"identity", I(4), 0},
+                   {"uniqueness", I(4), 0},
+                   {"quality", I(4), 0},
+                   {"packaging", I(4), 0},
+                   {"marketability", I(4), 0},
+                   {"district_code", T(kMueang), 0}}));
+    m.emplace("photo", Row("photo", Uuid::Random(), d.HlcAt(kT0),
+                           {{"subject_type", T("producer"), 0},
+                            {"subject_id", T(c.producer.ToString()), 0},
+                            {"sha256", T(std::string(64, 'a')), 0},
+                            {"mime", T("image/jpeg"), 0},
+                            {"district_code", T(kMueang), 0}}));
+    return m;
+  };
+  for (std::string_view role : kRoles) {
+    TestDevice d;
+    f.Enroll(d, kMueang, std::string(role));
+    for (auto& [entity, row] : rows_for(d)) {
+      INFO(std::string(role) + " creates a " + entity);
+      const int64_t before =
+          f.Count("SELECT COUNT(*) FROM " + entity);
+      const protocol::Receipt r =
+          Accepted(f, push.Push(f.Record(d.id), d.SealNext({row}), nullptr));
+      const bool may = RoleMayWrite(role, entity, RowAction::kCreate);
+      const bool existed = entity == "attendance" && before == 1;
+      if (may) {
+        CHECK(r.refused.empty());
+        CHECK(f.Count("SELECT COUNT(*) FROM " + entity) ==
+              before + (existed ? 0 : 1));
+      } else {
+        CHECK(Reasons(r) == std::vector<std::string>{"role"});
+        CHECK(f.Count("SELECT COUNT(*) FROM " + entity) == before);
+      }
+    }
+  }
+  // The matrix itself, as DESIGN §6 and docs/roles.md state it.
+  for (const Entity& e : Catalogue()) {
+    const std::string n(e.name);
+    const bool trainer_only = n == "workshop" || n == "enrolment" ||
+                              n == "attendance" || n == "contest_score";
+    for (RowAction a : {RowAction::kCreate, RowAction::kEdit, RowAction::kDelete}) {
+      CHECK(RoleMayWrite("central_office", n, a));
+      CHECK(RoleMayWrite("trainer", n, a));
+      CHECK(RoleMayWrite("field_officer", n, a) == !trainer_only);
+      CHECK_FALSE(RoleMayWrite("", n, a));
+      CHECK_FALSE(RoleMayWrite("admin", n, a));
+    }
+  }
+}
+
+TEST_CASE(
+    "Row rules (D8): a producer that moves into a device's district arrives "
+    "whole",
+    "[server][pull][d8]") {
+  ServerFixture f;
+  TestDevice office, phrao;
+  f.Enroll(office, "all", "central_office");
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  PullService pull(*f.store);
+  const Uuid moved = Uuid::Random();
+  REQUIRE(Accepted(f, push.Push(f.Record(office.id),
+                                office.SealNext({Producer(
+                                    moved, office.HlcAt(kT0), kMueang)}),
+                                nullptr))
+              .refused.empty());
+  // The Phrao device is up to date (nothing of Mueang).
+  auto first = pull.Pull(f.Record(phrao.id), 0, 100);
+  REQUIRE(first.ok());
+  const uint64_t cursor = first->next_cursor;
+  REQUIRE(Accepted(f, push.Push(f.Record(office.id),
+                                office.SealNext({Row(
+                                    "producer", moved, office.HlcAt(kT0 + 1),
+                                    {{"district_code", T(kPhrao), 1}})}),
+                                nullptr))
+              .refused.empty());
+  auto page = pull.Pull(f.Record(phrao.id), cursor, 100);
+  REQUIRE(page.ok());
+  auto cs = DecodeChangeSet(page->body);
+  REQUIRE(cs.ok());
+  std::set<std::string> columns;
+  for (const RowChange& rc : cs->rows) {
+    CHECK(rc.row_id == moved);
+    for (const CellWrite& cell : rc.cells) {
+      columns.insert(cell.column);
+      CHECK(cell.base > 0);  // every cell with its version
+    }
+  }
+  CHECK(columns == std::set<std::string>{"kind", "name", "district_code",
+                                         "category"});
+  // A device already past the move gets only what is new.
+  auto again = pull.Pull(f.Record(phrao.id), page->next_cursor, 100);
+  REQUIRE(again.ok());
+  CHECK(again->row_changes == 0);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
