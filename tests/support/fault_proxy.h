@@ -48,7 +48,7 @@ struct FaultProxyStats {
   uint64_t requests = 0;        // request heads seen (client->server)
   uint64_t bytes_up = 0;        // forwarded client->server
   uint64_t bytes_down = 0;      // forwarded server->client
-  uint64_t body_bytes_up = 0;   // of which request bodies
+  uint64_t body_bytes_up = 0;   // request body bytes received from clients
   uint64_t cuts = 0;            // faults that fired, by kind
   uint64_t resets = 0;
   uint64_t stalls = 0;
