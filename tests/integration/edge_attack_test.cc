@@ -396,9 +396,10 @@ TEST_CASE("Edge: 200 slowloris connections from one address starve no one",
 
   Slowloris attack("127.0.0.2", port, 200);
   // The attack is in place once the server has turned away the connections
-  // over its per-address cap (and so has seen all 200).
-  REQUIRE(PollUntil([&] { return attack.closed_by_server() >= 150; },
-                    std::chrono::seconds(10)));
+  // over its per-address cap (and so has seen all 200). (A server without
+  // the cap turns none away: the checks below then show what it costs.)
+  CHECK(PollUntil([&] { return attack.closed_by_server() >= 150; },
+                  std::chrono::seconds(10)));
   const long rss_attack = RssKib(pid);
 
   const RawReply health = RawExchange("127.0.0.3", port, Get("/v1/health"),
