@@ -1,7 +1,10 @@
 #include "server/http_api.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <httplib.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/socket.h>
@@ -502,7 +505,8 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    guard_.Handle(sock, [this](edge::EdgeConnection& conn) {
+    guard_.Handle(sock, [this, sock] {
+      edge::EdgeConnection conn(sock, guard_.limits());
       EdgeStream stream(conn);
       guard_.ServeRequests(
           conn,
@@ -513,6 +517,112 @@ class GuardedServer : public httplib::Server {
           [this] { return svr_sock_ == INVALID_SOCKET; });
     });
     return true;
+  }
+
+  edge::EdgeGuard& guard_;
+};
+
+// A TLS session on a non-blocking socket, for an EdgeConnection.
+class TlsTransport : public edge::Transport {
+ public:
+  explicit TlsTransport(SSL* ssl) : ssl_(ssl) {}
+  ssize_t Recv(int, char* ptr, size_t size) override {
+    ERR_clear_error();
+    const int n = SSL_read(ssl_, ptr, static_cast<int>(std::min<size_t>(
+                                          size, 1 << 20)));
+    return Result(n);
+  }
+  ssize_t Send(int, const char* ptr, size_t size) override {
+    ERR_clear_error();
+    const int n = SSL_write(ssl_, ptr, static_cast<int>(std::min<size_t>(
+                                           size, 1 << 20)));
+    return Result(n);
+  }
+  bool Pending() const override { return SSL_pending(ssl_) > 0; }
+
+ private:
+  ssize_t Result(int n) {
+    if (n > 0) return n;
+    switch (SSL_get_error(ssl_, n)) {
+      case SSL_ERROR_WANT_READ:
+      case SSL_ERROR_WANT_WRITE:
+        errno = EAGAIN;
+        return -1;
+      case SSL_ERROR_ZERO_RETURN:
+        return 0;
+      default:
+        errno = EIO;
+        return -1;
+    }
+  }
+  SSL* const ssl_;
+};
+
+// HTTPS with the same guard: httplib's SSLServer for the certificate and
+// its context, our handshake (within the head deadline, so a stalled
+// handshake is a stalled head) and our request loop.
+class GuardedSslServer : public httplib::SSLServer {
+ public:
+  GuardedSslServer(edge::EdgeGuard& guard, const char* cert, const char* key)
+      : httplib::SSLServer(cert, key), guard_(guard) {
+    new_task_queue = [] { return new EdgePool(kMaxWorkers); };
+    set_keep_alive_max_count(guard.limits().max_requests_per_connection);
+    set_keep_alive_timeout(std::chrono::duration_cast<std::chrono::seconds>(
+                               guard.limits().keep_alive)
+                               .count());
+  }
+
+ private:
+  bool process_and_close_socket(socket_t sock) override {
+    guard_.Handle(
+        sock,
+        [this, sock] {
+          SSL* ssl = SSL_new(ssl_context());
+          if (ssl == nullptr) return;
+          const int flags = ::fcntl(sock, F_GETFL);
+          if (flags < 0 || ::fcntl(sock, F_SETFL, flags | O_NONBLOCK) != 0 ||
+              SSL_set_fd(ssl, sock) != 1) {
+            SSL_free(ssl);
+            return;
+          }
+          SSL_set_mode(ssl, SSL_MODE_ENABLE_PARTIAL_WRITE |
+                                SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+          if (Handshake(ssl, sock)) {
+            TlsTransport tls(ssl);
+            edge::EdgeConnection conn(sock, guard_.limits(), &tls);
+            EdgeStream stream(conn);
+            guard_.ServeRequests(
+                conn,
+                [&](bool close_connection, bool& connection_closed) {
+                  return process_request(stream, close_connection,
+                                         connection_closed, nullptr);
+                },
+                [this] { return svr_sock_ == INVALID_SOCKET; });
+            ERR_clear_error();
+            (void)SSL_shutdown(ssl);  // close_notify, not waited for
+          }
+          SSL_free(ssl);
+        },
+        /*answer_busy=*/false);
+    return true;
+  }
+
+  // True once the TLS handshake is done; false if it failed or took longer
+  // than the head deadline.
+  bool Handshake(SSL* ssl, int sock) {
+    const auto deadline =
+        std::chrono::steady_clock::now() + guard_.limits().head_deadline;
+    for (;;) {
+      ERR_clear_error();
+      const int r = SSL_accept(ssl);
+      if (r == 1) return true;
+      const int e = SSL_get_error(ssl, r);
+      const short events = e == SSL_ERROR_WANT_READ    ? POLLIN
+                           : e == SSL_ERROR_WANT_WRITE ? POLLOUT
+                                                       : 0;
+      if (events == 0 || !edge::WaitForSocket(sock, events, deadline))
+        return false;
+    }
   }
 
   edge::EdgeGuard& guard_;
@@ -610,12 +720,8 @@ Status Serve(ServerStore& store, const ServeOptions& options,
     if (options.tls_cert.empty() || options.tls_key.empty()) {
       return Status::InvalidArgument("TLS needs both --tls-cert and --tls-key");
     }
-    // TLS connections are parsed by httplib's SSLServer itself: of the edge
-    // they get the exclusive port and the pool, not the head guard
-    // (docs/decisions.md, "The network edge").
-    svr = std::make_unique<httplib::SSLServer>(options.tls_cert.c_str(),
-                                               options.tls_key.c_str());
-    svr->new_task_queue = [] { return new EdgePool(kMaxWorkers); };
+    svr = std::make_unique<GuardedSslServer>(guard, options.tls_cert.c_str(),
+                                             options.tls_key.c_str());
   } else {
     svr = std::make_unique<GuardedServer>(guard);
   }

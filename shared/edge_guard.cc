@@ -22,7 +22,6 @@ int MillisLeft(Clock::time_point deadline) {
   return static_cast<int>(std::min<int64_t>(left.count(), 1 << 30));
 }
 
-// poll() for `events` until `deadline`; true if ready.
 bool WaitFor(int fd, short events, Clock::time_point deadline) {
   for (;;) {
     const int ms = MillisLeft(deadline);
@@ -127,6 +126,10 @@ std::string ResponseFor(int status, const char* reason, const char* error,
 }
 
 }  // namespace
+
+bool WaitForSocket(int fd, short events, Clock::time_point deadline) {
+  return WaitFor(fd, events, deadline);
+}
 
 void ExclusiveListenOptions(int fd) {
   int yes = 1;
@@ -245,7 +248,7 @@ void WorkerPool::Shutdown() {
 
 EdgeConnection::Head EdgeConnection::ReadHead(
     const std::function<bool()>& stopping, std::string* why) {
-  if (buffer_.empty()) {
+  if (buffer_.empty() && !(transport_ != nullptr && transport_->Pending())) {
     const auto idle_deadline = Clock::now() + limits_.keep_alive;
     for (;;) {
       if (stopping && stopping()) return Head::kIdle;
@@ -290,14 +293,14 @@ EdgeConnection::Head EdgeConnection::ReadHead(
       *why = "a head over " + std::to_string(limits_.max_head_bytes) + " bytes";
       return Head::kTooLarge;
     }
-    if (!WaitFor(fd_, POLLIN, deadline)) {
+    if (!WaitReadable(deadline)) {
       *why = "the head took longer than " +
              std::to_string(limits_.head_deadline.count()) + " ms";
       return Head::kTimeout;
     }
     // Never more than the cap (+ the 4 terminator bytes) is held.
     const size_t room = limits_.max_head_bytes + 4 - buffer_.size();
-    const ssize_t n = ::recv(fd_, chunk, std::min(sizeof chunk, room), 0);
+    const ssize_t n = RecvSome(chunk, std::min(sizeof chunk, room));
     if (n == 0) return Head::kIdle;
     if (n < 0) {
       if (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK) continue;
@@ -389,9 +392,8 @@ void EdgeConnection::Refuse(Head head) {
   const auto deadline = Clock::now() + std::chrono::seconds(1);
   size_t sent = 0;
   while (sent < response.size() && WaitFor(fd_, POLLOUT, deadline)) {
-    const ssize_t n = ::send(fd_, response.data() + sent,
-                             response.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
+    const ssize_t n = SendSome(response.data() + sent, response.size() - sent);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) break;
     sent += static_cast<size_t>(n);
   }
@@ -401,9 +403,9 @@ void EdgeConnection::Refuse(Head head) {
   const auto drain_deadline = Clock::now() + std::chrono::milliseconds(250);
   char sink[4096];
   size_t drained = 0;
-  while (drained < (256u << 10) && WaitFor(fd_, POLLIN, drain_deadline)) {
-    const ssize_t n = ::recv(fd_, sink, sizeof sink, 0);
-    if (n < 0 && errno == EINTR) continue;
+  while (drained < (256u << 10) && WaitReadable(drain_deadline)) {
+    const ssize_t n = RecvSome(sink, sizeof sink);
+    if (n < 0 && (errno == EINTR || errno == EAGAIN)) continue;
     if (n <= 0) break;
     drained += static_cast<size_t>(n);
   }
@@ -430,8 +432,8 @@ ssize_t EdgeConnection::Read(char* ptr, size_t size) {
   }
   const auto deadline = Clock::now() + limits_.io_timeout;
   for (;;) {
-    if (!WaitFor(fd_, POLLIN, deadline)) return -1;
-    const ssize_t n = ::recv(fd_, ptr, size, 0);
+    if (!WaitReadable(deadline)) return -1;
+    const ssize_t n = RecvSome(ptr, size);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
       continue;
     if (n > 0) read_bytes_ += static_cast<uint64_t>(n);
@@ -443,7 +445,7 @@ ssize_t EdgeConnection::Write(const char* ptr, size_t size) {
   const auto deadline = Clock::now() + limits_.io_timeout;
   for (;;) {
     if (!WaitFor(fd_, POLLOUT, deadline)) return -1;
-    const ssize_t n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+    const ssize_t n = SendSome(ptr, size);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
       continue;
     return n;
@@ -452,7 +454,22 @@ ssize_t EdgeConnection::Write(const char* ptr, size_t size) {
 
 bool EdgeConnection::Readable() const {
   if (consumed_ < buffer_.size()) return true;
-  return WaitFor(fd_, POLLIN, Clock::now() + limits_.io_timeout);
+  return WaitReadable(Clock::now() + limits_.io_timeout);
+}
+
+ssize_t EdgeConnection::RecvSome(char* ptr, size_t size) {
+  if (transport_ != nullptr) return transport_->Recv(fd_, ptr, size);
+  return ::recv(fd_, ptr, size, 0);
+}
+
+ssize_t EdgeConnection::SendSome(const char* ptr, size_t size) {
+  if (transport_ != nullptr) return transport_->Send(fd_, ptr, size);
+  return ::send(fd_, ptr, size, MSG_NOSIGNAL);
+}
+
+bool EdgeConnection::WaitReadable(Clock::time_point deadline) const {
+  if (transport_ != nullptr && transport_->Pending()) return true;
+  return WaitFor(fd_, POLLIN, deadline);
 }
 
 bool EdgeConnection::Writable() const {
@@ -469,17 +486,14 @@ bool EdgeConnection::FinishRequest() {
 
 // ---- EdgeGuard
 
-void EdgeGuard::Handle(int fd,
-                       const std::function<void(EdgeConnection&)>& serve) {
+void EdgeGuard::Handle(int fd, const std::function<void()>& serve,
+                       bool answer_busy) {
   const std::string peer = PeerAddress(fd);
   const std::string key = LimitKey(fd, peer);
   if (!limiter_.Acquire(key)) {
-    EdgeConnection::RefuseBusy(fd);
+    if (answer_busy) EdgeConnection::RefuseBusy(fd);
   } else {
-    {
-      EdgeConnection conn(fd, limits_);
-      serve(conn);
-    }
+    serve();
     if (const uint64_t refused = limiter_.Release(key); refused > 0 && log_) {
       log_("refused " + std::to_string(refused) + " connection(s) from " +
            EscapeForLog(key) + ": over " +

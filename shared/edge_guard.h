@@ -118,11 +118,32 @@ class WorkerPool {
   bool shutdown_ = false;
 };
 
+// poll() for `events` on `fd` until `deadline`; true if ready.
+bool WaitForSocket(int fd, short events,
+                   std::chrono::steady_clock::time_point deadline);
+
+// How a connection moves bytes when it is not the plain socket: a TLS
+// session set up by the HTTP file (its library's TLS types stay there).
+// The socket is non-blocking then.
+class Transport {
+ public:
+  virtual ~Transport() = default;
+  // As recv()/send(): bytes moved (> 0), 0 when the peer closed, or -1 with
+  // errno (EAGAIN: wait for the socket and call again).
+  virtual ssize_t Recv(int fd, char* ptr, size_t size) = 0;
+  virtual ssize_t Send(int fd, const char* ptr, size_t size) = 0;
+  // True if bytes already received wait inside (poll() cannot see them).
+  virtual bool Pending() const = 0;
+};
+
 // One accepted connection, read and written with deadlines. Reads serve the
-// bytes already buffered by ReadHead first.
+// bytes already buffered by ReadHead first. `transport` (optional, not
+// owned) replaces recv()/send() on the socket.
 class EdgeConnection {
  public:
-  EdgeConnection(int fd, const EdgeLimits& limits) : fd_(fd), limits_(limits) {}
+  EdgeConnection(int fd, const EdgeLimits& limits,
+                 Transport* transport = nullptr)
+      : fd_(fd), limits_(limits), transport_(transport) {}
 
   // Outcome of waiting for and reading one request head.
   enum class Head {
@@ -143,7 +164,7 @@ class EdgeConnection {
   // "Connection: close". For every Head but kReady and kIdle.
   void Refuse(Head head);
   // Sends "503" with a JSON body without waiting (MSG_DONTWAIT): for a
-  // connection refused before it is served.
+  // plain connection refused before it is served.
   static void RefuseBusy(int fd);
 
   // Stream primitives for the HTTP library.
@@ -162,9 +183,13 @@ class EdgeConnection {
   // Checks a complete head (buffer_[0, head_len)), rewriting it if it needs
   // "Content-Length: 0".
   Head CheckHead(size_t head_len, std::string* why);
+  ssize_t RecvSome(char* ptr, size_t size);
+  ssize_t SendSome(const char* ptr, size_t size);
+  bool WaitReadable(std::chrono::steady_clock::time_point deadline) const;
 
   const int fd_;
   const EdgeLimits& limits_;
+  Transport* const transport_;
   std::string buffer_;    // received, not yet read by the library
   size_t consumed_ = 0;   // bytes of buffer_ the library has read
   uint64_t request_bytes_ = 0;  // head + declared body of this request
@@ -188,10 +213,12 @@ class EdgeGuard {
   const AddressLimiter& limiter() const { return limiter_; }
 
   // Serves one accepted connection to the end and closes `fd`: over the
-  // per-address count it gets a 503 at once; else `serve(conn)` runs (it
-  // wraps conn in the library's stream and calls ServeRequests).
-  void Handle(int fd,
-              const std::function<void(EdgeConnection& conn)>& serve);
+  // per-address count it is closed at once (with a plain-text 503 if
+  // `answer_busy`: not on a TLS port); else `serve()` runs (it makes the
+  // EdgeConnection, wraps it in the library's stream and calls
+  // ServeRequests).
+  void Handle(int fd, const std::function<void()>& serve,
+              bool answer_busy = true);
 
   // The request loop: up to max_requests_per_connection heads, each
   // checked, then `serve_one`. Refusals are answered and logged.

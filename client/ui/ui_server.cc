@@ -306,7 +306,8 @@ class GuardedServer : public httplib::Server {
 
  private:
   bool process_and_close_socket(socket_t sock) override {
-    guard_.Handle(sock, [this](edge::EdgeConnection& conn) {
+    guard_.Handle(sock, [this, sock] {
+      edge::EdgeConnection conn(sock, guard_.limits());
       EdgeStream stream(conn);
       guard_.ServeRequests(
           conn,
