@@ -449,6 +449,10 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
   }
+  if (s.blobs_held_back > 0) {
+    out += "; " + Count(s.blobs_held_back, "photo", "photos") +
+           " kept here: the server holds no photo row for them (refused?)";
+  }
   if (s.refused_rows > 0) {
     out += "; the server refused " + Count(s.refused_rows, "change", "changes") +
            " (kept there for the office; `kbo refused` lists them, to fix or "
@@ -1484,6 +1488,13 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       received = server_has;
       if (Status s = save(received, false, ""); !s.ok()) return s;
       continue;
+    }
+    if (put->status == 403 && error == "blob_not_named") {
+      // The server holds no photo row in this device's districts for it
+      // (its row was refused, or deleted): it stays here, kept and queued,
+      // and the other photos go on.
+      if (summary != nullptr) ++summary->blobs_held_back;
+      return Status();
     }
     return Refusal(*put, "a chunk of " + what);
   }

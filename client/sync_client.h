@@ -138,6 +138,8 @@ struct EnrollResult {
 struct SyncSummary {
   uint64_t pushed_sets = 0;  // change sets acknowledged by a receipt
   uint64_t pushed_rows = 0;  // their row changes (the receipts' count)
+  uint64_t blobs_held_back = 0;  // photos the server would not take: no
+                                 // photo row of theirs in its districts
   uint64_t refused_rows = 0; // row changes the server refused (kept there,
                              // listed by `kbo refused`)
   uint64_t pulled_rows = 0;  // row changes in the pull pages applied

@@ -199,14 +199,20 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   }
   Statement& st = db.Cached(
       "INSERT INTO blob (sha256, bytes, received_bytes, started_at, "
-      "complete_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (sha256) DO UPDATE SET "
+      "complete_at, uploader, updated_at) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4) ON CONFLICT (sha256) DO UPDATE SET "
       "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
-      "complete_at = excluded.complete_at");
+      "complete_at = excluded.complete_at, uploader = excluded.uploader, "
+      "updated_at = excluded.updated_at");
   st.Bind(1, sha256)
       .Bind(2, static_cast<int64_t>(total))
       .Bind(3, static_cast<int64_t>(state.received))
       .Bind(4, std::string_view(now));
+  if (uploader_.empty()) {
+    st.BindNull(6);
+  } else {
+    st.Bind(6, std::string_view(uploader_));
+  }
   if (state.complete) {
     st.Bind(5, std::string_view(now));
   } else {
@@ -261,6 +267,126 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
   if (Status s = st.Run(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
+}
+
+Result<bool> BlobService::NamedInScope(const DeviceRecord& device,
+                                       std::string_view sha256) {
+  std::string sql =
+      "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0";
+  if (!device.scope.all) {
+    sql += " AND district_code IN (";
+    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+    }
+    if (device.scope.districts.empty()) sql += "NULL";
+    sql += ")";
+  }
+  sql += ")";
+  Statement& st = store_.db().Cached(sql);
+  st.Bind(1, sha256);
+  if (!device.scope.all) {
+    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
+      st.Bind(static_cast<int>(i + 2), std::string_view(device.scope.districts[i]));
+    }
+  }
+  bool named = false;
+  if (st.Step()) named = st.ColumnInt(0) != 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return named;
+}
+
+Result<BlobState> BlobService::StateFor(const DeviceRecord& device,
+                                        std::string_view sha256) {
+  if (!IsBlobName(sha256)) return State(sha256);  // its clear refusal
+  Result<bool> named = NamedInScope(device, sha256);
+  if (!named.ok()) return named.status();
+  if (!*named) {
+    return Status::NotFound("no photo in this device's districts names blob " +
+                            std::string(sha256));
+  }
+  return State(sha256);
+}
+
+Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
+                                           std::string_view sha256,
+                                           uint64_t offset, uint64_t total,
+                                           std::string_view chunk_sha256,
+                                           std::string_view chunk,
+                                           ErrorDetail* detail) {
+  if (!IsBlobName(sha256)) {
+    return Status::InvalidArgument(
+        "a blob is named by its SHA-256: 64 lowercase hex digits");
+  }
+  const int64_t now = store_.NowMillis();
+  if (now - last_reap_ms_ >= 60000) {
+    last_reap_ms_ = now;
+    if (Result<size_t> reaped = ReapPartials(); !reaped.ok()) {
+      return reaped.status();
+    }
+  }
+  Result<bool> named = NamedInScope(device, sha256);
+  if (!named.ok()) return named.status();
+  if (!*named) {
+    return Refuse(detail, "blob_not_named",
+                  Status::PermissionDenied(
+                      "no photo in this device's districts names blob " +
+                      std::string(sha256) +
+                      "; send the photo's row first (kbo sync does); nothing "
+                      "was written"));
+  }
+  {
+    // What this device already holds unfinished, other than this blob.
+    Statement& st = store_.db().Cached(
+        "SELECT COALESCE(SUM(received_bytes), 0) FROM blob WHERE uploader = ?1 "
+        "AND complete_at IS NULL AND sha256 != ?2");
+    const std::string id = device.id.ToString();
+    st.Bind(1, std::string_view(id)).Bind(2, sha256);
+    uint64_t held = 0;
+    if (st.Step()) held = static_cast<uint64_t>(st.ColumnInt(0));
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (held + offset + chunk.size() > max_partial_bytes_) {
+      return Refuse(detail, "partial_cap",
+                    Status::ResourceExhausted(
+                        "this device already has " + std::to_string(held >> 20) +
+                        " MiB of unfinished photo uploads on the server (at most " +
+                        std::to_string(max_partial_bytes_ >> 20) +
+                        " MiB); finish those first"));
+    }
+  }
+  uploader_ = device.id.ToString();
+  Result<BlobState> r = PutChunk(sha256, offset, total, chunk_sha256, chunk, detail);
+  uploader_.clear();
+  return r;
+}
+
+Result<size_t> BlobService::ReapPartials() {
+  const std::string cutoff = FormatIsoUtc(store_.NowMillis() - partial_ttl_ms_);
+  Db& db = store_.db();
+  std::vector<std::string> expired;
+  {
+    Statement& st = db.Cached(
+        "SELECT sha256 FROM blob WHERE complete_at IS NULL AND "
+        "COALESCE(updated_at, started_at, '') < ?1");
+    st.Bind(1, std::string_view(cutoff));
+    while (st.Step()) expired.push_back(st.ColumnText(0));
+    if (!st.status().ok()) return st.status();
+  }
+  for (const std::string& sha : expired) {
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    Statement& del = db.Cached(
+        "DELETE FROM blob WHERE sha256 = ?1 AND complete_at IS NULL");
+    del.Bind(1, std::string_view(sha));
+    if (Status s = del.Run(); !s.ok()) return s;
+    if (IsBlobName(sha)) {
+      const std::string partial = store_.paths().partial + "/" + sha;
+      ::unlink(partial.c_str());
+    }
+    if (Status s = txn.Commit(); !s.ok()) return s;
+  }
+  return expired.size();
 }
 
 Result<std::vector<std::string>> BlobService::Missing(

@@ -37,9 +37,40 @@ class BlobService {
   // a phone photo (the client refuses photos over 20 MiB by default).
   static constexpr uint64_t kDefaultMaxBlobBytes = uint64_t{64} << 20;
 
+  // What one device may hold in unfinished uploads at once (the bytes the
+  // server has of them): four whole maximum-size photos.
+  static constexpr uint64_t kDefaultMaxPartialBytesPerDevice = uint64_t{256} << 20;
+  // An unfinished upload with no chunk for this long is discarded; the
+  // device starts it again from 0 (it still has the photo).
+  static constexpr int64_t kDefaultPartialTtlMs = int64_t{7} * 24 * 3600 * 1000;
+
   explicit BlobService(ServerStore& store,
                        uint64_t max_blob_bytes = kDefaultMaxBlobBytes)
       : store_(store), max_blob_bytes_(max_blob_bytes) {}
+
+  void set_max_partial_bytes_per_device(uint64_t n) { max_partial_bytes_ = n; }
+  void set_partial_ttl_ms(int64_t ms) { partial_ttl_ms_ = ms; }
+
+  // A device may upload, and ask about, only a blob that a live photo row in
+  // its districts names (DESIGN §6; issue 9, D5): push the photo's row
+  // first, or in the same sync. False also for a blob no row names.
+  Result<bool> NamedInScope(const DeviceRecord& device, std::string_view sha256);
+
+  // PutChunk for `device`: kPermissionDenied ("blob_not_named") unless
+  // NamedInScope; kResourceExhausted ("partial_cap") if the chunk would take
+  // the device's unfinished uploads over their cap. Reaps expired partial
+  // uploads first (at most once a minute).
+  Result<BlobState> PutChunkFor(const DeviceRecord& device,
+                                std::string_view sha256, uint64_t offset,
+                                uint64_t total, std::string_view chunk_sha256,
+                                std::string_view chunk, ErrorDetail* detail);
+  // State for `device`: kNotFound, the same answer as for a blob nobody
+  // names, unless NamedInScope.
+  Result<BlobState> StateFor(const DeviceRecord& device, std::string_view sha256);
+
+  // Discards unfinished uploads idle for longer than the TTL (file and
+  // record); returns how many.
+  Result<size_t> ReapPartials();
   BlobService(const BlobService&) = delete;
   BlobService& operator=(const BlobService&) = delete;
 
@@ -89,6 +120,10 @@ class BlobService {
 
   ServerStore& store_;
   uint64_t max_blob_bytes_;
+  uint64_t max_partial_bytes_ = kDefaultMaxPartialBytesPerDevice;
+  int64_t partial_ttl_ms_ = kDefaultPartialTtlMs;
+  int64_t last_reap_ms_ = 0;
+  std::string uploader_;  // the device of the chunk being written, if any
 };
 
 }  // namespace kbo::server

@@ -49,9 +49,11 @@ constexpr time_t kWriteTimeoutSec = 30;
 // The network edge (shared/edge_guard.h, docs/decisions.md "The network
 // edge"). A device sends a handful of small headers and one connection at a
 // time; a hall or a carrier NAT may put dozens of devices behind one
-// address, hence 32. 256 threads: eight such addresses at their cap still
-// leave room, and an idle server shrinks back to none.
-edge::EdgeLimits ServerEdgeLimits() {
+// address, hence 32 by default (serve --connections-per-address: behind a
+// reverse proxy every device shares the proxy's address). 256 threads:
+// eight such addresses at their cap still leave room, and an idle server
+// shrinks back to none.
+edge::EdgeLimits ServerEdgeLimits(const ServeOptions& options) {
   edge::EdgeLimits limits;
   limits.max_head_bytes = 32 * 1024;
   limits.max_headers = 64;
@@ -59,7 +61,7 @@ edge::EdgeLimits ServerEdgeLimits() {
   limits.keep_alive = std::chrono::seconds(5);
   limits.io_timeout = std::chrono::seconds(kReadTimeoutSec);
   limits.max_body_bytes = protocol::kMaxPushBytes;
-  limits.per_address = 32;
+  limits.per_address = options.connections_per_address;
   return limits;
 }
 constexpr size_t kMaxWorkers = 256;
@@ -406,7 +408,7 @@ class Api {
     std::lock_guard<std::mutex> lock(store_.mutex());
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
-    Result<BlobState> state = blobs_.State(req.matches[1].str());
+    Result<BlobState> state = blobs_.StateFor(*device, req.matches[1].str());
     if (!state.ok()) return WriteError(req, res, state.status());
     WriteJson(res, 200, StateJson(*state));
   }
@@ -434,8 +436,8 @@ class Api {
           detail);
     }
     ErrorDetail detail;
-    Result<BlobState> state = blobs_.PutChunk(
-        req.matches[1].str(), offset, total,
+    Result<BlobState> state = blobs_.PutChunkFor(
+        *device, req.matches[1].str(), offset, total,
         req.get_header_value(protocol::kChunkHashHeader), req.body, &detail);
     if (!state.ok()) return WriteError(req, res, state.status(), detail);
     WriteJson(res, 200, StateJson(*state));
@@ -713,7 +715,7 @@ Status ParseListen(std::string_view text, ServeOptions* options) {
 
 Status Serve(ServerStore& store, const ServeOptions& options,
              std::ostream& ready) {
-  edge::EdgeGuard guard(ServerEdgeLimits(),
+  edge::EdgeGuard guard(ServerEdgeLimits(options),
                         [](std::string_view line) { LogLine(line); });
   std::unique_ptr<httplib::Server> svr;
   if (!options.tls_cert.empty() || !options.tls_key.empty()) {

@@ -32,3 +32,10 @@ CREATE TABLE row_moved (
 -- A blob may be uploaded only when a photo row in the device's districts
 -- names it: found by hash.
 CREATE INDEX photo_by_sha256 ON photo(sha256);
+
+-- Partial uploads belong to the device that sent their last chunk, so each
+-- device's partial bytes are capped, and an upload left idle expires and is
+-- reaped (BlobService).
+ALTER TABLE blob ADD COLUMN uploader TEXT;
+ALTER TABLE blob ADD COLUMN updated_at TEXT;
+CREATE INDEX blob_partial ON blob(uploader) WHERE complete_at IS NULL;

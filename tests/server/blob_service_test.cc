@@ -204,5 +204,111 @@ TEST_CASE(
   CHECK(*missing == std::vector<std::string>{ShaHex(lacking)});
 }
 
+TEST_CASE(
+    "BlobService (D5): a device uploads and asks about only blobs a photo in "
+    "its districts names; refusals write nothing",
+    "[server][blob][attack][d5]") {
+  ServerFixture f;
+  TestDevice phrao, fang;
+  f.Enroll(phrao, kPhrao);
+  f.Enroll(fang, kFang);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string named = PhotoBytes(1000, 'n'), stranger = PhotoBytes(1000, 's');
+  const Uuid producer = Uuid::Random();
+  REQUIRE(push.Push(f.Record(phrao.id),
+                    phrao.SealNext(
+                        {Producer(producer, phrao.HlcAt(kT0), kPhrao),
+                         Row("photo", Uuid::Random(), phrao.HlcAt(kT0),
+                             {{"subject_type", T("producer"), 0},
+                              {"subject_id", T(producer.ToString()), 0},
+                              {"sha256", T(ShaHex(named)), 0},
+                              {"mime", T("image/jpeg"), 0},
+                              {"district_code", T(kPhrao), 0}})}),
+                    nullptr)
+              .ok());
+  auto refused = [&](TestDevice& d, const std::string& bytes) {
+    ErrorDetail detail;
+    auto r = blobs.PutChunkFor(f.Record(d.id), ShaHex(bytes), 0, bytes.size(),
+                               ShaHex(bytes), bytes, &detail);
+    CHECK(r.status().code() == Code::kPermissionDenied);
+    CHECK(detail.reason == "blob_not_named");
+    CHECK(blobs.StateFor(f.Record(d.id), ShaHex(bytes)).status().code() ==
+          Code::kNotFound);
+  };
+  refused(phrao, stranger);  // nobody names it
+  refused(fang, named);      // a Phrao photo, not Fang's
+  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(named)));
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(stranger)));
+  // The Phrao device may.
+  auto ok = blobs.PutChunkFor(f.Record(phrao.id), ShaHex(named), 0, named.size(),
+                              ShaHex(named), named, nullptr);
+  REQUIRE(ok.ok());
+  CHECK(ok->complete);
+  CHECK(blobs.StateFor(f.Record(phrao.id), ShaHex(named))->complete);
+}
+
+TEST_CASE(
+    "BlobService (D5): unfinished uploads are capped per device and reaped "
+    "when idle",
+    "[server][blob][attack][d5]") {
+  ServerFixture f;
+  TestDevice phrao, other;
+  f.Enroll(phrao, kPhrao);
+  f.Enroll(other, kPhrao);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  blobs.set_max_partial_bytes_per_device(3 * protocol::kBlobChunkBytes);
+  const Uuid producer = Uuid::Random();
+  std::vector<RowChange> rows = {Producer(producer, phrao.HlcAt(kT0), kPhrao)};
+  std::vector<std::string> photos;
+  for (char seed : {'a', 'b', 'c', 'd'}) {
+    photos.push_back(PhotoBytes(2 * protocol::kBlobChunkBytes, seed));
+    rows.push_back(Row("photo", Uuid::Random(), phrao.HlcAt(kT0),
+                       {{"subject_type", T("producer"), 0},
+                        {"subject_id", T(producer.ToString()), 0},
+                        {"sha256", T(ShaHex(photos.back())), 0},
+                        {"mime", T("image/jpeg"), 0},
+                        {"district_code", T(kPhrao), 0}}));
+  }
+  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext(rows), nullptr).ok());
+  auto first_chunk = [&](TestDevice& d, const std::string& photo,
+                         ErrorDetail* detail) {
+    const std::string chunk = photo.substr(0, protocol::kBlobChunkBytes);
+    return blobs.PutChunkFor(f.Record(d.id), ShaHex(photo), 0, photo.size(),
+                             ShaHex(chunk), chunk, detail);
+  };
+  for (int i = 0; i < 3; ++i) REQUIRE(first_chunk(phrao, photos[i], nullptr).ok());
+  ErrorDetail detail;
+  auto over = first_chunk(phrao, photos[3], &detail);
+  CHECK(over.status().code() == Code::kResourceExhausted);
+  CHECK(detail.reason == "partial_cap");
+  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 3);
+  // Another device of the district is not held back by this one's cap.
+  CHECK(first_chunk(other, photos[3], nullptr).ok());
+
+  // A week and a minute later, nothing more arrived: all four are reaped.
+  f.wall.Advance(BlobService::kDefaultPartialTtlMs + 60000);
+  auto reaped = blobs.ReapPartials();
+  REQUIRE(reaped.ok());
+  CHECK(*reaped == 4);
+  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
+  for (const std::string& p : photos) {
+    CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(p)));
+  }
+  // The device starts again from 0 and finishes.
+  const std::string& p = photos[0];
+  uint64_t at = 0;
+  while (at < p.size()) {
+    const std::string chunk = p.substr(at, protocol::kBlobChunkBytes);
+    auto r = blobs.PutChunkFor(f.Record(phrao.id), ShaHex(p), at, p.size(),
+                               ShaHex(chunk), chunk, nullptr);
+    REQUIRE(r.ok());
+    at = r->received;
+  }
+  CHECK(blobs.State(ShaHex(p))->complete);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
