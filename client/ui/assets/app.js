@@ -591,6 +591,12 @@
           h('div', { class: 'lbl' }, t('home.last_sync')),
           h('div', { class: 'title' }, s.last_sync ? fmtDateTime(s.last_sync) : t('home.never')),
           s.last_error ? h('div', { class: 'sub' }, `${t('home.last_error')}: ${s.last_error}`) : null),
+        s.refused_rows > 0 ? h('div', { class: 'card wide refused', dataset: { stat: 'refused_rows' } },
+          h('div', { class: 'lbl' }, `${t('home.refused')}: ${s.refused_rows}`),
+          h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
+            h('span', { class: 'title' }, `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`),
+            h('div', { class: 'sub' }, r.message)))),
+          h('div', { class: 'sub' }, t('home.refused_hint'))) : null,
       );
     };
     updateCards(st);
