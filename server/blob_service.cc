@@ -318,6 +318,17 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
     return Status::InvalidArgument(
         "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
+  // The caps first: they cost nothing to check.
+  if (chunk.size() > protocol::kBlobChunkBytes) {
+    return Status::ResourceExhausted("a chunk may carry at most " +
+                                     std::to_string(protocol::kBlobChunkBytes) +
+                                     " bytes");
+  }
+  if (total > max_blob_bytes_) {
+    return Status::ResourceExhausted("this server accepts blobs of at most " +
+                                     std::to_string(max_blob_bytes_ >> 20) +
+                                     " MiB");
+  }
   const int64_t now = store_.NowMillis();
   if (now - last_reap_ms_ >= 60000) {
     last_reap_ms_ = now;
