@@ -22,6 +22,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <limits>
 #include <random>
 #include <set>
 #include <thread>
@@ -416,6 +417,30 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
               "%.1f s\n",
               runs, 3 * chunk + tail, chunks, exit4, recorded.blobs.size(), c.lost,
               Seconds(started));
+}
+
+TEST_CASE("Fault proxy: an enrolment cut half-way or whose answer is lost "
+          "succeeds on kbo's retry with the same one-time token",
+          "[fault][integration][proxy][enrol]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  // Cut after 10 bytes of the request body, and after all of it (the server
+  // used the token; kbo never heard so).
+  for (const uint64_t cut : {uint64_t{10}, std::numeric_limits<uint64_t>::max()}) {
+    const std::string home = f.NewHome("device" + std::to_string(cut % 1000));
+    proxy.CutRequest("POST", std::string(protocol::kEnrollPath), "", cut);
+    CliResult r = f.Kbo(home, {"enroll", "--server", proxy.url(), "--token",
+                               f.Token("trainer", "5011")});
+    INFO("cut after " << cut << " body bytes: " << r.err << f.server().log());
+    CHECK_FALSE(proxy.rule_armed());
+    REQUIRE(r.exit_code == 0);
+    const std::string id = f.Add(
+        home, {"producer", "add", "--kind", "group", "--name", "ใหม่", "--district", "5011"});
+    f.SyncOk(home);
+    CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + id + "'") == 1);
+  }
+  CHECK(f.ServerJson({"device", "list"}).size() == 2);
 }
 
 // ---- kill -9
