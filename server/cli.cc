@@ -56,6 +56,7 @@ constexpr const char* kUsage =
     "usage: kbo-server [--data DIR] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
+    "        [--connections-per-address 32]\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h]\n"
     "  device list [--json]\n"
@@ -214,7 +215,9 @@ std::string Shown(const Value& v) {
 
 Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"listen", "tls-cert", "tls-key"},
+  if (Status s = ParseArgs(ctx, args, from,
+                           {"listen", "tls-cert", "tls-key",
+                            "connections-per-address"},
                            {}, 0, &a);
       !s.ok()) {
     return s;
@@ -228,6 +231,17 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   if (const std::string* f = a.Get("tls-key")) options.tls_key = *f;
   if (options.tls_cert.empty() != options.tls_key.empty()) {
     return ctx.Usage("TLS needs both --tls-cert and --tls-key");
+  }
+  if (const std::string* n = a.Get("connections-per-address")) {
+    int v = 0;
+    const bool digits = !n->empty() && n->size() <= 4 &&
+                        n->find_first_not_of("0123456789") == std::string::npos;
+    if (digits) v = std::stoi(*n);
+    if (!digits || v < 1 || v > 4096) {
+      return ctx.Usage("--connections-per-address must be a whole number from "
+                       "1 to 4096; got '" + *n + "'");
+    }
+    options.connections_per_address = v;
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();

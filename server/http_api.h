@@ -19,6 +19,10 @@ struct ServeOptions {
   // Both set: HTTPS (httplib::SSLServer) with this PEM certificate and key.
   std::string tls_cert;
   std::string tls_key;
+  // Connections one client address may hold at once (shared/edge_guard.h);
+  // more are refused with 503 at once. Behind a reverse proxy every device
+  // arrives from the proxy's address: raise it to the proxy's own limit.
+  int connections_per_address = 32;
 };
 
 // Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",

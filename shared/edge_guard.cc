@@ -417,6 +417,13 @@ void EdgeConnection::RefuseBusy(int fd) {
       "too many connections from this address at once; try again later");
   (void)::send(fd, response.data(), response.size(),
                MSG_NOSIGNAL | MSG_DONTWAIT);
+  // Drop what the request already sent, without waiting: closing with unread
+  // bytes would reset the connection and could lose the answer.
+  ::shutdown(fd, SHUT_WR);
+  char sink[4096];
+  for (int i = 0; i < 16; ++i) {
+    if (::recv(fd, sink, sizeof sink, MSG_DONTWAIT) <= 0) break;
+  }
 }
 
 ssize_t EdgeConnection::Read(char* ptr, size_t size) {
