@@ -514,6 +514,63 @@ TEST_CASE("Edge: over TLS, 200 stalled handshakes from one address starve "
   CHECK(rss_after - rss_before < 32 * 1024);
 }
 
+TEST_CASE("Edge: connections over the per-address cap get 503 at once",
+          "[integration][edge][attack]") {
+  TempDir tmp;
+  CHECK(RunServerCli({"--data", tmp.File("bad"), "serve",
+                      "--connections-per-address", "0"})
+            .exit_code == 2);
+  ServerProcess server(tmp.File("data"), {"--connections-per-address", "2"});
+  REQUIRE(server.running());
+  // Two connections hold their places with an unfinished head...
+  const auto open_held = [&] {
+    const int fd = ConnectFrom("127.0.0.2", server.port());
+    const std::string part = "GET /v1/health HTTP/1.1\r\n";
+    if (fd >= 0) (void)::send(fd, part.data(), part.size(), MSG_NOSIGNAL);
+    return fd;
+  };
+  std::vector<int> held = {open_held(), open_held()};
+  // ...so the third from that address is turned away at once, before it
+  // sends a byte. Polled: the server takes connections up concurrently, so
+  // a later one may have taken a place first (then a held one was turned
+  // away, and is opened again).
+  RawReply third;
+  CHECK(PollUntil(
+      [&] {
+        for (int& fd : held) {
+          pollfd pfd{fd, POLLIN, 0};
+          if (fd < 0 || ::poll(&pfd, 1, 0) > 0) {
+            if (fd >= 0) ::close(fd);
+            fd = open_held();
+          }
+        }
+        third = RawExchange("127.0.0.2", server.port(), "",
+                            std::chrono::milliseconds(500));
+        return third.status == 503;
+      },
+      std::chrono::seconds(15)));
+  CHECK(third.seconds < 1.0);
+  CHECK_THAT(third.text, Catch::Contains("\"error\":\"busy\""));
+  // ...while another address is served.
+  CHECK(RawExchange("127.0.0.3", server.port(), Get("/v1/health"),
+                    std::chrono::seconds(5))
+            .status == 200);
+  for (int fd : held) ::close(fd);
+  CHECK(PollUntil(
+      [&] {
+        return RawExchange("127.0.0.2", server.port(), Get("/v1/health"),
+                           std::chrono::seconds(5))
+                   .status == 200;
+      },
+      std::chrono::seconds(5)));
+  CHECK(PollUntil(
+      [&] {
+        return server.log().find("refused ") != std::string::npos &&
+               server.log().find("over 2 at once") != std::string::npos;
+      },
+      std::chrono::seconds(5)));
+}
+
 TEST_CASE("Edge: 10,000 headers or 200 MB of headers are refused at once",
           "[integration][edge][attack]") {
   TempDir tmp;
