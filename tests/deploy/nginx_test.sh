@@ -32,6 +32,8 @@ fail() { echo "FAIL: $*" >&2; exit 1; }
 ok() { echo "ok: $* (${SECONDS} s)"; }
 [ -x "$kbo" ] || fail "no kbo binary at '$kbo'"
 [ -x "$server_bin" ] || fail "no kbo-server binary at '$server_bin'"
+kbo=$(realpath "$kbo")
+server_bin=$(realpath "$server_bin")
 command -v openssl >/dev/null || fail "openssl is not installed (tools/install-deps)"
 
 conf=$root/tools/deploy/nginx/kbo.conf

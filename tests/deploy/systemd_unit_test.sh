@@ -20,6 +20,7 @@ while (($#)); do
 done
 fail() { echo "FAIL: $*" >&2; exit 1; }
 [ -x "$server_bin" ] || fail "no kbo-server binary at '$server_bin'"
+server_bin=$(realpath "$server_bin")
 command -v systemd-analyze >/dev/null \
   || fail "systemd-analyze is not installed (apt-get install systemd, or tools/install-deps)"
 
