@@ -826,8 +826,29 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
                      sha + "'") == 0);
   CHECK(kbo({"status", "--json"}).out.find("\"pending_blobs\":1") != std::string::npos);
 
-  // 3. Space again: the sync completes, nothing lost.
+  // 3. The server crashes while the disk is full (not one byte free) and is
+  // started again: it serves, or refuses to start with a message; never a
+  // damaged database.
   REQUIRE(::unlink(filler.c_str()) == 0);
+  Fill(filler, 0);
+  server.Kill();
+  const bool started_full = server.Start();
+  int full_restart_sync = -1;
+  {
+    INFO(server.log());
+    if (started_full) {
+      CHECK(healthy());
+      CliResult r = sync();
+      full_restart_sync = r.exit_code;
+      CHECK((r.exit_code == 0 || r.exit_code == 4 || r.exit_code == 5));
+    }
+    server.Stop();
+  }
+  CHECK(IntegrityOk(data + "/server.db"));
+
+  // 4. Space again: the sync completes, nothing lost.
+  REQUIRE(::unlink(filler.c_str()) == 0);
+  REQUIRE(server.Start());
   CliResult healed = sync();
   INFO(healed.err << server.log());
   REQUIRE(healed.exit_code == 0);
@@ -855,9 +876,11 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
   CHECK(IntegrityOk(data + "/server.db"));
   CHECK(Field::DeviceState(home) == Field::State(data + "/server.db"));
   std::printf("full disk: a push of 2000 rows into 64 KiB and an upload of %zu bytes into "
-              "1.5 MiB refused cleanly (exit %d, %d), nothing half-written; after space "
+              "1.5 MiB refused cleanly (exit %d, %d), nothing half-written; a restart on a full "
+              "disk %s (sync exit %d); after space "
               "was freed %zu records and the photo arrived whole; %.1f s\n",
-              png.size(), full_push.exit_code, full_upload.exit_code, on_server.size(),
+              png.size(), full_push.exit_code, full_upload.exit_code,
+              started_full ? "served" : "was refused", full_restart_sync, on_server.size(),
               Seconds(started));
 }
 
