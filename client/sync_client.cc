@@ -1234,9 +1234,23 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // Declared after everything `fetch` uses: a pending fetch is waited for
   // before any of it goes away, whichever way this function returns.
   std::future<FetchedPage> ahead;
+  bool restarted = false;
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
     if (!current.response.ok()) return current.response.status();
+    if (current.response->status == 409 && !restarted && after > 0) {
+      // Granted more districts: their rows come whole from the start
+      // (docs/protocol.md §6). Pulling again from 0 is always safe.
+      std::string error;
+      GetText(ParseJson(current.response->body), "error", &error);
+      if (error == "pull_restart") {
+        restarted = true;
+        if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return s;
+        after = 0;
+        current = fetch(0);
+        continue;
+      }
+    }
     if (current.response->status != 200) {
       return Refusal(*current.response, what);
     }

@@ -61,6 +61,7 @@ constexpr const char* kUsage =
     "               --districts CODE[,CODE...]|all [--ttl 24h]\n"
     "  device list [--json]\n"
     "  device revoke ID\n"
+    "  device grant ID --districts CODE[,CODE...]|all\n"
     "  list ENTITY [--json]\n"
     "  conflicts list [--json] [--open]\n"
     "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
@@ -342,6 +343,24 @@ Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
+Status DeviceGrant(Context& ctx, const std::vector<std::string>& args,
+                   size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {"districts"}, {}, 1, &a); !s.ok())
+    return s;
+  const std::string* districts = a.Get("districts");
+  if (a.positional.size() != 1 || districts == nullptr)
+    return ctx.Usage("device grant needs a device id and --districts");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  Result<Scope> scope = enrolment.Grant(a.positional[0], *districts);
+  if (!scope.ok()) return scope.status();
+  ctx.out << "device " << a.positional[0] << " now holds " << scope->ToString()
+          << "; its next sync brings the new districts' rows whole\n";
+  return Status();
+}
+
 Status ListEntity(Context& ctx, const std::vector<std::string>& args,
                   size_t from) {
   Args a;
@@ -524,6 +543,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   if (noun == "device" && verb == "list") return DeviceList(ctx, args, at + 2);
   if (noun == "device" && verb == "revoke")
     return DeviceRevoke(ctx, args, at + 2);
+  if (noun == "device" && verb == "grant")
+    return DeviceGrant(ctx, args, at + 2);
   if (noun == "conflicts" && verb == "list")
     return ConflictsList(ctx, args, at + 2);
   if (noun == "conflicts" && verb == "resolve")

@@ -128,8 +128,8 @@ bool DeviceRecord::clock_off() const {
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   Statement& st = db.Cached(
       "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms FROM device WHERE device_id = "
-      "?1");
+      "last_hash, last_seen_at, clock_offset_ms, grant_seq FROM device WHERE "
+      "device_id = ?1");
   st.Bind(1, std::string_view(id.ToString()));
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
@@ -158,6 +158,7 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   }
   if (!st.IsNull(7)) d.last_seen_at = st.ColumnText(7);
   if (!st.IsNull(8)) d.clock_offset_ms = st.ColumnInt(8);
+  d.grant_seq = static_cast<uint64_t>(st.ColumnInt(9));
   if (Status s = st.Reset(); !s.ok()) return s;
   return std::optional<DeviceRecord>(std::move(d));
 }
@@ -451,6 +452,51 @@ Status Enrolment::Revoke(std::string_view device_id) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
   return Status();
+}
+
+Result<Scope> Enrolment::Grant(std::string_view device_id,
+                               std::string_view districts) {
+  Result<Uuid> id = Uuid::Parse(device_id);
+  if (!id.ok()) {
+    return Status::InvalidArgument("'" + std::string(device_id) +
+                                   "' is not a device id");
+  }
+  Result<Scope> added = Scope::Parse(districts);
+  if (!added.ok()) return added.status();
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  Result<std::optional<DeviceRecord>> device = LoadDevice(db, *id);
+  if (!device.ok()) return device.status();
+  if (!device->has_value()) {
+    return Status::NotFound("no device " + id->ToString() + " is enrolled");
+  }
+  if ((*device)->revoked()) {
+    return Status::FailedPrecondition("device " + id->ToString() +
+                                      " was revoked on " +
+                                      (*device)->revoked_at);
+  }
+  Scope scope = (*device)->scope;
+  if (added->all) {
+    scope = *added;
+  } else if (!scope.all) {
+    std::string text = scope.ToString();
+    for (const std::string& d : added->districts) text += "," + d;
+    Result<Scope> merged = Scope::Parse(text);
+    if (!merged.ok()) return merged.status();
+    scope = std::move(merged).value();
+  }
+  Result<uint64_t> seq = store_.TakeSeqs(1);
+  if (!seq.ok()) return seq.status();
+  Statement& st = db.Cached(
+      "UPDATE device SET districts = ?2, grant_seq = ?3 WHERE device_id = ?1");
+  st.Bind(1, std::string_view(id->ToString()))
+      .Bind(2, std::string_view(scope.ToString()))
+      .Bind(3, static_cast<int64_t>(*seq));
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  store_.NoteCommittedSequences();
+  return scope;
 }
 
 }  // namespace kbo::server

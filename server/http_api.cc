@@ -357,9 +357,11 @@ class Api {
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
+    ErrorDetail detail;
     Result<PullPage> page = pull_.Pull(
-        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
-    if (!page.ok()) return WriteError(req, res, page.status());
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
+        &detail);
+    if (!page.ok()) return WriteError(req, res, page.status(), detail);
     res.status = 200;
     res.set_header(protocol::kNextCursorHeader,
                    std::to_string(page->next_cursor));

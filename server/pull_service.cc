@@ -96,7 +96,13 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
 }  // namespace
 
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
-                                   int limit) {
+                                   int limit, ErrorDetail* detail) {
+  if (after > 0 && after < device.grant_seq) {
+    return Refuse(detail, "pull_restart",
+                  Status::SequenceGap(
+                      "this device was granted more districts; pull again "
+                      "from 0 to receive their rows whole"));
+  }
   const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
   Transaction txn(db);  // one snapshot for the whole page
@@ -152,6 +158,9 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   }
   page.more =
       consumed < candidates.size() || candidates.size() == max_changes + 1;
+  // The last page of a pull from before a grant moves the cursor past it,
+  // so the next pull is not sent back to 0 again.
+  if (!page.more) page.next_cursor = std::max(page.next_cursor, device.grant_seq);
   page.row_changes = cs.rows.size();
   page.body = EncodeChangeSet(cs);
   const Signature sig = store_.key().Sign(

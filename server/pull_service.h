@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/enrolment.h"
+#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/result.h"
 
@@ -55,7 +56,11 @@ class PullService {
   // `limit` counts RowChanges: <= 0 means protocol::kDefaultPullLimit, and
   // it is capped at protocol::kMaxPullLimit. A row's RowChanges are never
   // split across pages. Reads one consistent snapshot.
-  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit);
+  // A device granted districts since `after` (0 < after < grant_seq) is
+  // told to start again: kSequenceGap, reason "pull_restart" (409), and its
+  // pull from 0 ends with a cursor past the grant.
+  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit,
+                        ErrorDetail* detail = nullptr);
 
   // Conflicts in the device's districts with feed_seq > after, at most
   // `limit` (same defaults and cap as Pull).

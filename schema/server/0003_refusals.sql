@@ -39,3 +39,9 @@ CREATE INDEX photo_by_sha256 ON photo(sha256);
 ALTER TABLE blob ADD COLUMN uploader TEXT;
 ALTER TABLE blob ADD COLUMN updated_at TEXT;
 CREATE INDEX blob_partial ON blob(uploader) WHERE complete_at IS NULL;
+
+-- A device granted more districts (kbo-server device grant) must receive
+-- their rows whole, older ones too: a pull whose cursor is from before the
+-- grant (a sequence taken when it was made) is answered 409 pull_restart,
+-- and the device pulls again from 0.
+ALTER TABLE device ADD COLUMN grant_seq INTEGER NOT NULL DEFAULT 0;

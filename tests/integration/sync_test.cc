@@ -202,6 +202,40 @@ TEST_CASE("Sync: a device never receives rows outside its districts",
   CHECK(Field::DeviceState(phrao).find("ฝาง") == std::string::npos);
 }
 
+TEST_CASE("Sync: a device granted a district receives its rows whole at the "
+          "next sync (D8)",
+          "[sync][integration][scope][d8]") {
+  Field f;
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "trainer", "5011");
+  const std::string in_fang = f.Add(office, NewProducer("กลุ่มฝาง", "5009"));
+  REQUIRE(f.Kbo(office, {"edit", "producer", in_fang, "--set", "phone=0812345678"})
+              .exit_code == 0);
+  const std::string moving = f.Add(office, NewProducer("ย้ายมาพร้าว", "5009"));
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  CHECK(f.KboJson(phrao, {"list", "producer"}).empty());
+
+  // The office moves one producer into Phrao, and grants the device Fang.
+  REQUIRE(f.Kbo(office, {"edit", "producer", moving, "--set", "district_code=5011"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  json moved = f.KboJson(phrao, {"show", "producer", moving});
+  CHECK(moved["name"] == "ย้ายมาพร้าว");
+  CHECK(moved["kind"] == "group");
+  const std::string id = f.KboJson(phrao, {"status"})["device_id"].get<std::string>();
+  CliResult g = f.Server({"device", "grant", id, "--districts", "5009"});
+  INFO(g.err);
+  REQUIRE(g.exit_code == 0);
+  f.SyncOk(phrao);
+  json fang = f.KboJson(phrao, {"show", "producer", in_fang});
+  CHECK(fang["name"] == "กลุ่มฝาง");
+  CHECK(fang["phone"] == "0812345678");
+  CHECK(Field::DeviceState(phrao) == f.ServerState());
+  f.SyncOk(phrao);  // and the next sync is an ordinary one
+}
+
 TEST_CASE("Sync: a change set pushed again is applied once", "[sync][integration]") {
   Field f;
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");

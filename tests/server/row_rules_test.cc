@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/enrolment.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "shared/entities.h"
@@ -400,6 +401,61 @@ TEST_CASE(
   auto again = pull.Pull(f.Record(phrao.id), page->next_cursor, 100);
   REQUIRE(again.ok());
   CHECK(again->row_changes == 0);
+}
+
+TEST_CASE(
+    "Row rules (D8): a device granted a district receives its rows whole, "
+    "older ones too",
+    "[server][pull][d8]") {
+  ServerFixture f;
+  TestDevice office, phrao;
+  f.Enroll(office, "all", "central_office");
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  PullService pull(*f.store);
+  const Uuid fang_row = Uuid::Random(), phrao_row = Uuid::Random();
+  REQUIRE(Accepted(f, push.Push(f.Record(office.id),
+                                office.SealNext({Producer(fang_row, office.HlcAt(kT0), kFang),
+                                                 Producer(phrao_row, office.HlcAt(kT0), kPhrao)}),
+                                nullptr))
+              .refused.empty());
+  auto first = pull.Pull(f.Record(phrao.id), 0, 100);
+  REQUIRE(first.ok());
+  CHECK(first->rows == 1);
+  const uint64_t cursor = first->next_cursor;
+  REQUIRE(cursor > 0);
+
+  server::Enrolment enrolment(*f.store);
+  auto scope = enrolment.Grant(phrao.id.ToString(), kFang);
+  REQUIRE(scope.ok());
+  CHECK(scope->ToString() == "5009,5011");
+  CHECK(enrolment.Grant(Uuid::Random().ToString(), kFang).status().code() ==
+        Code::kNotFound);
+  CHECK(enrolment.Grant(phrao.id.ToString(), "9999").status().code() ==
+        Code::kInvalidArgument);
+
+  // A cursor from before the grant: start again.
+  ErrorDetail detail;
+  auto stale = pull.Pull(f.Record(phrao.id), cursor, 100, &detail);
+  CHECK(stale.status().code() == Code::kSequenceGap);
+  CHECK(detail.reason == "pull_restart");
+  // From 0: the Fang producer whole, and a cursor past the grant.
+  auto again = pull.Pull(f.Record(phrao.id), 0, 100);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->more);
+  auto cs = DecodeChangeSet(again->body);
+  REQUIRE(cs.ok());
+  std::set<std::string> fang_columns;
+  for (const RowChange& rc : cs->rows) {
+    if (rc.row_id != fang_row) continue;
+    for (const CellWrite& cell : rc.cells) fang_columns.insert(cell.column);
+  }
+  CHECK(fang_columns == std::set<std::string>{"kind", "name", "district_code",
+                                              "category"});
+  CHECK(again->next_cursor >= f.Record(phrao.id).grant_seq);
+  auto after = pull.Pull(f.Record(phrao.id), again->next_cursor, 100);
+  REQUIRE(after.ok());
+  CHECK(after->row_changes == 0);
 }
 
 }  // namespace
