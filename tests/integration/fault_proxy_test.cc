@@ -4,14 +4,19 @@
 // small filesystem that fills up. Each suite runs a small count by default
 // and a large one through an environment variable:
 //
-//   KBO_FAULT_SYNCS=500   syncs through the faulty proxy (default 24)
+//   KBO_FAULT_SYNCS=500   syncs through the faulty proxy, devices one after
+//                         another and (a second test) at the same time
+//                         (default 24 each)
 //   KBO_KILL_ROUNDS=100   kill -9 of `kbo sync` and of kbo-server, each side
 //                         this many times while a sync runs (default 10)
 //   KBO_FAULT_SEED=N      replays a proxy run, KBO_KILL_SEED=N a kill run
 //
 // Every run prints its seed and one line of figures on stdout (ctest -V, or
-// the test binary run by hand). The four tests take about a minute in all;
-// the large counts above about 7 and 2 minutes.
+// the test binary run by hand). The six tests take about a minute in all
+// (tag [proxy], [kill], [disk]); with the large counts above about 7, 2.5
+// and 2 minutes for the sequential, parallel and kill runs. The full-disk
+// test mounts a tmpfs: it needs root, and fails (never skips) as root if
+// the mount is refused.
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
