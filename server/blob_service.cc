@@ -76,6 +76,22 @@ bool IsBlobName(std::string_view sha256) {
   return true;
 }
 
+Status BlobService::CheckCaps(uint64_t total, size_t chunk_bytes) const {
+  if (chunk_bytes > protocol::kBlobChunkBytes) {
+    return Status::ResourceExhausted("a chunk may carry at most " +
+                                     std::to_string(protocol::kBlobChunkBytes) +
+                                     " bytes");
+  }
+  if (total == 0)
+    return Status::InvalidArgument("total must be the blob's size in bytes");
+  if (total > max_blob_bytes_) {
+    return Status::ResourceExhausted("this server accepts blobs of at most " +
+                                     std::to_string(max_blob_bytes_ >> 20) +
+                                     " MiB");
+  }
+  return Status();
+}
+
 std::string BlobService::PathFor(std::string_view sha256) const {
   return store_.paths().blobs + "/" + std::string(sha256);
 }
@@ -117,18 +133,7 @@ Result<BlobState> BlobService::PutChunk(std::string_view sha256,
     return Status::InvalidArgument(
         "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
-  if (chunk.size() > protocol::kBlobChunkBytes) {
-    return Status::ResourceExhausted("a chunk may carry at most " +
-                                     std::to_string(protocol::kBlobChunkBytes) +
-                                     " bytes");
-  }
-  if (total == 0)
-    return Status::InvalidArgument("total must be the blob's size in bytes");
-  if (total > max_blob_bytes_) {
-    return Status::ResourceExhausted("this server accepts blobs of at most " +
-                                     std::to_string(max_blob_bytes_ >> 20) +
-                                     " MiB");
-  }
+  if (Status s = CheckCaps(total, chunk.size()); !s.ok()) return s;
   Result<BlobState> now = State(sha256);
   if (!now.ok()) return now.status();
   if (now->complete) return now;  // deduplicated: nothing to write
@@ -319,16 +324,7 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
         "a blob is named by its SHA-256: 64 lowercase hex digits");
   }
   // The caps first: they cost nothing to check.
-  if (chunk.size() > protocol::kBlobChunkBytes) {
-    return Status::ResourceExhausted("a chunk may carry at most " +
-                                     std::to_string(protocol::kBlobChunkBytes) +
-                                     " bytes");
-  }
-  if (total > max_blob_bytes_) {
-    return Status::ResourceExhausted("this server accepts blobs of at most " +
-                                     std::to_string(max_blob_bytes_ >> 20) +
-                                     " MiB");
-  }
+  if (Status s = CheckCaps(total, chunk.size()); !s.ok()) return s;
   const int64_t now = store_.NowMillis();
   if (now - last_reap_ms_ >= 60000) {
     last_reap_ms_ = now;

@@ -114,6 +114,8 @@ class BlobService {
   std::string PathFor(std::string_view sha256) const;
 
  private:
+  // The size caps of one chunk of a blob of `total` bytes.
+  Status CheckCaps(uint64_t total, size_t chunk_bytes) const;
   Result<BlobState> Write(std::string_view sha256, uint64_t offset,
                           uint64_t total, std::string_view chunk,
                           ErrorDetail* detail);
