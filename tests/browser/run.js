@@ -50,7 +50,16 @@ if (!fs.existsSync(KBO_SERVER)) {
 if (spawnSync(KBO, ['sync', '--help'], { encoding: 'utf8' }).status !== 0) {
   cannotRun(`${KBO} has no working "sync" command (kbo sync --help failed)`);
 }
-if (!fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core', 'package.json'))) {
+// npm ci when node_modules is missing or holds another playwright-core than
+// package-lock.json pins (a checkout that predates the pin, say).
+function installedMatchesLock() {
+  const installed = path.join(HERE, 'node_modules', 'playwright-core', 'package.json');
+  if (!fs.existsSync(installed)) return false;
+  const lock = JSON.parse(fs.readFileSync(path.join(HERE, 'package-lock.json'), 'utf8'));
+  const want = lock.packages['node_modules/playwright-core'].version;
+  return JSON.parse(fs.readFileSync(installed, 'utf8')).version === want;
+}
+if (!installedMatchesLock()) {
   console.log('installing playwright-core (npm ci) ...');
   const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, stdio: 'inherit' });
   if (r.status !== 0) cannotRun('npm ci failed in tests/browser');
