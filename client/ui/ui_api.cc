@@ -30,6 +30,7 @@
 #include "client/blob_store.h"
 #include "client/csv_import.h"
 #include "client/image_info.h"
+#include "shared/edge_guard.h"
 #include "shared/entities.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
@@ -182,7 +183,7 @@ ApiReply ErrorReply(const Refusal& refusal) {
   Json body = Json::object();
   if (http >= 500 && s.code() != Code::kUnavailable) {
     // Details go to the terminal (CONVENTIONS §2), not into a page.
-    std::cerr << "kbo ui: " << s.ToString() << std::endl;
+    std::cerr << "kbo ui: " << edge::EscapeForLog(s.ToString()) << std::endl;
     body["error"] = "internal";
     body["message"] =
         "something went wrong on this device (details are in the terminal "
@@ -691,7 +692,8 @@ class Handler {
       if (!photo.ok()) {
         // The row is kept; its photo is not recorded. Say so plainly.
         std::cerr << "kbo ui: photo of " << entity.name << " " << id->ToString()
-                  << ": " << photo.status().ToString() << std::endl;
+                  << ": " << edge::EscapeForLog(photo.status().ToString())
+                  << std::endl;
         body["photo_error"] = photo.status().message();
         body["error"] = CodeName(photo.status().code());
         body["message"] =

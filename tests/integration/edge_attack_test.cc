@@ -743,6 +743,73 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
   f.SyncOk(device);
 }
 
+TEST_CASE("Edge: an unknown device and a bad signature get one answer",
+          "[integration][edge][attack]") {
+  Field f;
+  const std::string device = f.Enrolled("device", "trainer", "5011");
+  Result<Uuid> id = Uuid::Parse(
+      f.KboJson(device, {"status"})["device_id"].get<std::string>());
+  REQUIRE(id.ok());
+  const KeyPair stranger = KeyPair::Generate();
+  const auto signed_get = [&](const KeyPair& key, const Uuid& as) {
+    const std::string target = "/v1/pull?after=0";
+    std::string request = "GET " + target +
+                          " HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                          "Connection: close\r\n";
+    for (const auto& [k, v] : SignedHeaders(key, as, "GET", target, "", NowMs()))
+      request += k + ": " + v + "\r\n";
+    return RawExchange("127.0.0.1", f.server().port(), request + "\r\n",
+                       std::chrono::seconds(5));
+  };
+  const RawReply unknown = signed_get(stranger, Uuid::Random());
+  const RawReply forged = signed_get(stranger, *id);  // enrolled id, wrong key
+  CHECK(unknown.status == 401);
+  CHECK(forged.status == 401);
+  const auto body = [](const RawReply& r) {
+    return r.text.substr(r.text.find("\r\n\r\n") + 4);
+  };
+  CHECK(body(unknown) == body(forged));
+  CHECK_THAT(body(unknown), Catch::Contains("\"unauthenticated\""));
+}
+
+TEST_CASE("Edge: enrolment attempts are limited per source address",
+          "[integration][edge][attack]") {
+  TempDir tmp;
+  ServerProcess server(tmp.File("data"));
+  REQUIRE(server.running());
+  const std::string body =
+      "{\"token\":\"" + std::string(64, '0') + "\",\"device_id\":\"" +
+      Uuid::Random().ToString() + "\",\"public_key\":\"" +
+      std::string(64, '1') + "\"}";
+  const auto enroll = [&](const std::string& source) {
+    return RawExchange(source, server.port(),
+                       "POST /v1/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                       "Connection: close\r\nContent-Type: application/json\r\n"
+                       "Content-Length: " +
+                           std::to_string(body.size()) + "\r\n\r\n" + body,
+                       std::chrono::seconds(5));
+  };
+  // A burst of 60 is answered (the token is wrong: 401); then 429.
+  int answered = 0;
+  RawReply r;
+  for (int i = 0; i < 100; ++i) {
+    r = enroll("127.0.0.4");
+    if (r.status != 401) break;
+    ++answered;
+  }
+  CHECK(answered >= 60);
+  CHECK(answered < 100);
+  CHECK(r.status == 429);
+  CHECK_THAT(r.text, Catch::Contains("Retry-After"));
+  CHECK_THAT(r.text, Catch::Contains("too_many_attempts"));
+  // Another address is not affected.
+  CHECK(enroll("127.0.0.5").status == 401);
+  std::cout << "[edge] enrolment: " << answered
+            << " attempts from 127.0.0.4 answered, then 429; 127.0.0.5 still "
+               "answered"
+            << std::endl;
+}
+
 // Both binaries: a second process on a taken port exits 1 and names it.
 TEST_CASE("Edge: a second server on a taken port exits 1 naming the port",
           "[integration][edge][attack]") {
