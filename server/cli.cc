@@ -65,6 +65,7 @@ constexpr const char* kUsage =
     "  list ENTITY [--json]\n"
     "  conflicts list [--json] [--open]\n"
     "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
+    "  refused list [--json]   rows the server refused, kept for the office\n"
     "  export csv --out DIR\n"
     "  bundle import FILE\n"
     "\n"
@@ -400,6 +401,59 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
+// Rows of accepted change sets the server did not apply (DESIGN §6), newest
+// first: which device, which set, the reason, and the row's cells as sent.
+Status RefusedList(Context& ctx, const std::vector<std::string>& args,
+                   size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok())
+    return s;
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Statement st((*store)->db(),
+               "SELECT r.device_id, d.role, r.seq, r.row_index, r.entity, "
+               "r.row_id, r.reason, r.message, r.cells, r.refused_at FROM "
+               "refused_row r LEFT JOIN device d ON d.device_id = r.device_id "
+               "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
+  json arr = json::array();
+  while (st.Step()) {
+    json cells = json::parse(st.ColumnText(8), nullptr, false);
+    arr.push_back({{"device_id", st.ColumnText(0)},
+                   {"role", st.IsNull(1) ? json(nullptr) : json(st.ColumnText(1))},
+                   {"seq", st.ColumnInt(2)},
+                   {"index", st.ColumnInt(3)},
+                   {"entity", st.ColumnText(4)},
+                   {"row_id", st.ColumnText(5)},
+                   {"reason", st.ColumnText(6)},
+                   {"message", st.ColumnText(7)},
+                   {"cells", cells.is_discarded() ? json::object() : cells},
+                   {"refused_at", st.ColumnText(9)}});
+  }
+  if (!st.status().ok()) return st.status();
+  if (a.Has("json")) {
+    ctx.out << arr.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
+    return Status();
+  }
+  if (arr.empty()) {
+    ctx.out << "no refused rows\n";
+    return Status();
+  }
+  for (const json& r : arr) {
+    ctx.out << r["refused_at"].get<std::string>() << "  "
+            << r["entity"].get<std::string>() << " "
+            << r["row_id"].get<std::string>() << "  ["
+            << r["reason"].get<std::string>() << "]\n"
+            << "  from device " << r["device_id"].get<std::string>()
+            << (r["role"].is_string() ? " (" + r["role"].get<std::string>() + ")" : "")
+            << ", change set " << r["seq"].get<int64_t>() << "\n"
+            << "  " << r["message"].get<std::string>() << "\n"
+            << "  cells: "
+            << r["cells"].dump(-1, ' ', false, json::error_handler_t::replace)
+            << "\n";
+  }
+  return Status();
+}
+
 Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
                      size_t from) {
   Args a;
@@ -547,6 +601,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
     return DeviceGrant(ctx, args, at + 2);
   if (noun == "conflicts" && verb == "list")
     return ConflictsList(ctx, args, at + 2);
+  if (noun == "refused" && verb == "list") return RefusedList(ctx, args, at + 2);
   if (noun == "conflicts" && verb == "resolve")
     return ConflictsResolve(ctx, args, at + 2);
   if (noun == "export" && verb == "csv") return ExportCsvCmd(ctx, args, at + 2);

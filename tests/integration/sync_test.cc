@@ -164,6 +164,13 @@ TEST_CASE("Sync: a row the server refuses never blocks its device: the rest "
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
   CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE name = 'กลุ่มฝาง'") == 1);
   CHECK(f.ServerCount("SELECT count(*) FROM refused_row WHERE reason = 'out_of_scope'") == 1);
+  // The office sees it, with the row as it was sent.
+  json office = f.ServerJson({"refused", "list"});
+  REQUIRE(office.size() == 1);
+  CHECK(office[0]["row_id"] == bad);
+  CHECK(office[0]["reason"] == "out_of_scope");
+  CHECK(office[0]["role"] == "field_officer");
+  CHECK(office[0]["cells"]["name"] == "แอบเขียนพร้าว");
   json st = f.KboJson(fang, {"status"});
   CHECK(st["pending_changes"] == 0);
   CHECK(st["refused_rows"] == 1);
