@@ -651,6 +651,34 @@ void HttpRequests() {
   Put(t, "bad_request_line", "GET\r\n\r\n");
 }
 
+void EdgeHeads() {
+  const std::string t = "edge_head";
+  const std::string get = "GET /v1/health HTTP/1.1\r\nHost: x\r\n\r\n";
+  Put(t, "get", get);
+  Put(t, "pipelined", get + "POST /v1/push HTTP/1.1\r\nContent-Length: 4\r\n\r\nKBOC" + get);
+  Put(t, "post_no_length", "POST /v1/enroll HTTP/1.1\r\nHost: x\r\n\r\n");
+  Put(t, "body_shorter_than_length",
+      "PUT /v1/blobs/x HTTP/1.1\r\nContent-Length: 100\r\n\r\nabc");
+  Put(t, "transfer_encoding",
+      "POST /v1/push HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\n4\r\nKBOC\r\n0\r\n\r\n");
+  Put(t, "content_length_minus_1", "POST /v1/push HTTP/1.1\r\nContent-Length: -1\r\n\r\n");
+  Put(t, "content_length_twice",
+      "POST /v1/push HTTP/1.1\r\nContent-Length: 1\r\ncontent-length: 2\r\n\r\nab");
+  Put(t, "content_length_over_cap",
+      "POST /v1/push HTTP/1.1\r\nContent-Length: 99999999999999999999\r\n\r\n");
+  Put(t, "content_length_over_body_cap",
+      "PUT /v1/blobs/x HTTP/1.1\r\nContent-Length: 4097\r\n\r\n");
+  Put(t, "content_length_leading_zeros",
+      "POST /v1/push HTTP/1.1\r\nContent-Length: 000000000000000004\r\n\r\nKBOC");
+  std::string many = "GET / HTTP/1.1\r\n";
+  for (int i = 0; i < 20; ++i) many += "X-H" + std::to_string(i) + ": v\r\n";
+  Put(t, "too_many_headers", many + "\r\n");
+  Put(t, "head_over_cap", "GET / HTTP/1.1\r\nX-Big: " + std::string(3000, 'a') + "\r\n\r\n");
+  Put(t, "bare_lf", "GET / HTTP/1.1\nHost: x\n\n");
+  Put(t, "cut_head", "GET /v1/pull?after=0 HTTP/1.1\r\nHost:");
+  Put(t, "log_control_bytes", std::string("GET /v1/x%0a\x1b[2J\x7f\\ HTTP/1.1\r\n\r\n", 31));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -668,5 +696,6 @@ int main(int argc, char** argv) {
   CsvImports();
   ClientJson();
   HttpRequests();
+  EdgeHeads();
   return 0;
 }
