@@ -293,7 +293,14 @@ EdgeConnection::Head EdgeConnection::ReadHead(
       *why = "a head over " + std::to_string(limits_.max_head_bytes) + " bytes";
       return Head::kTooLarge;
     }
-    if (!WaitReadable(deadline)) {
+    // Waits in slices, so a server that stops does not wait out the head.
+    bool ready = false;
+    while (!ready && Clock::now() < deadline) {
+      if (stopping && stopping()) return Head::kIdle;
+      ready = WaitReadable(
+          std::min(deadline, Clock::now() + std::chrono::milliseconds(100)));
+    }
+    if (!ready) {
       *why = "the head took longer than " +
              std::to_string(limits_.head_deadline.count()) + " ms";
       return Head::kTimeout;

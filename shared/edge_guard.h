@@ -155,9 +155,10 @@ class EdgeConnection {
     kLengthRequired, // 411: Transfer-Encoding
     kBodyTooLarge,   // 413: Content-Length over max_body_bytes
   };
-  // Waits up to keep_alive for a request's first byte (`stopping` is asked
-  // every 100 ms), then reads its head under the limits. `why` gets a short
-  // reason for a refusal (for the log).
+  // Waits up to keep_alive for a request's first byte, then reads its head
+  // under the limits. `stopping` (may be empty) is asked every 100 ms while
+  // waiting: true gives kIdle. `why` gets a short reason for a refusal (for
+  // the log).
   Head ReadHead(const std::function<bool()>& stopping, std::string* why);
 
   // Writes the refusal's status line and a JSON error body with

@@ -569,6 +569,15 @@ TEST_CASE("Edge: connections over the per-address cap get 503 at once",
                server.log().find("over 2 at once") != std::string::npos;
       },
       std::chrono::seconds(5)));
+  // A stop does not wait out unfinished heads.
+  held = {open_held(), open_held()};
+  const auto stop_start = Clock::now();
+  CHECK(server.Stop() == 0);
+  const double stop_s = SecondsSince(stop_start);
+  CHECK(stop_s < 3.0);
+  for (int fd : held) ::close(fd);
+  std::cout << "[edge] SIGTERM with two unfinished heads open: stopped in "
+            << stop_s << " s" << std::endl;
 }
 
 TEST_CASE("Edge: 10,000 headers or 200 MB of headers are refused at once",
