@@ -611,11 +611,11 @@ class GuardedSslServer : public httplib::SSLServer {
     return true;
   }
 
-  // True once the TLS handshake is done; false if it failed or took longer
-  // than the head deadline.
+  // True once the TLS handshake is done; false if it failed, took longer
+  // than the head deadline, or the server stops meanwhile.
   bool Handshake(SSL* ssl, int sock) {
-    const auto deadline =
-        std::chrono::steady_clock::now() + guard_.limits().head_deadline;
+    using Clock = std::chrono::steady_clock;
+    const auto deadline = Clock::now() + guard_.limits().head_deadline;
     for (;;) {
       ERR_clear_error();
       const int r = SSL_accept(ssl);
@@ -624,8 +624,15 @@ class GuardedSslServer : public httplib::SSLServer {
       const short events = e == SSL_ERROR_WANT_READ    ? POLLIN
                            : e == SSL_ERROR_WANT_WRITE ? POLLOUT
                                                        : 0;
-      if (events == 0 || !edge::WaitForSocket(sock, events, deadline))
-        return false;
+      if (events == 0) return false;
+      bool ready = false;
+      while (!ready) {
+        if (svr_sock_ == INVALID_SOCKET || Clock::now() >= deadline)
+          return false;
+        ready = edge::WaitForSocket(
+            sock, events,
+            std::min(deadline, Clock::now() + std::chrono::milliseconds(100)));
+      }
     }
   }
 

@@ -512,6 +512,13 @@ TEST_CASE("Edge: over TLS, 200 stalled handshakes from one address starve "
             << " s more; RSS before " << rss_before << " KiB, after "
             << rss_after << " KiB" << std::endl;
   CHECK(rss_after - rss_before < 32 * 1024);
+  // A stop does not wait out a stalled handshake.
+  const int stalled = ConnectFrom("127.0.0.2", server.port());
+  CHECK(::send(stalled, "\x16", 1, MSG_NOSIGNAL) == 1);
+  const auto stop_start = Clock::now();
+  CHECK(server.Stop() == 0);
+  CHECK(SecondsSince(stop_start) < 3.0);
+  ::close(stalled);
 }
 
 TEST_CASE("Edge: connections over the per-address cap get 503 at once",
