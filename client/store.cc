@@ -688,8 +688,9 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   Result<bool> was_refused = HasRefusal(*db_, e->name, id);
   if (!was_refused.ok()) return was_refused.status();
   if (*was_refused) {
+    // Natural-key columns too: unchanged, they give the same derived id.
     for (const auto& [column, value] : merged) {
-      if (!value.is_null() && !IsNaturalKey(*e, column)) cells[column] = value;
+      if (!value.is_null()) cells[column] = value;
     }
   }
   if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);

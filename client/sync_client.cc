@@ -1259,6 +1259,14 @@ Status SyncClient::Pull(SyncSummary* summary) {
       uint64_t v = 0;
       if (ParseU64(*seq, &v)) server_device_seq_ = v;
     }
+    if (const std::string* ds = current.response->Header(protocol::kDeviceDistrictsHeader);
+        ds != nullptr && !ds->empty() && ds->size() <= 4096) {
+      // Granted more districts (docs/protocol.md §6): record in them too.
+      Statement st(db, "UPDATE device SET districts = ?1 WHERE singleton = 1 "
+                       "AND districts IS NOT ?1");
+      st.Bind(1, std::string_view(*ds));
+      if (Status s = st.Run(); !s.ok()) return s;
+    }
     const uint64_t next = current.next;
     const bool more = current.more;
     ChangeSet& page = current.rows;
@@ -1503,10 +1511,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       if (Status s = save(received, false, ""); !s.ok()) return s;
       continue;
     }
-    if (put->status == 403 && error == "blob_not_named") {
+    if ((put->status == 403 && error == "blob_not_named") ||
+        (put->status == 413 && error == "partial_cap")) {
       // The server holds no photo row in this device's districts for it
-      // (its row was refused, or deleted): it stays here, kept and queued,
-      // and the other photos go on.
+      // (its row was refused, or deleted), or this device's unfinished
+      // uploads there are at their cap: it stays here, kept and queued, and
+      // the other photos go on.
       if (summary != nullptr) ++summary->blobs_held_back;
       return Status();
     }

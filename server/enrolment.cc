@@ -486,6 +486,7 @@ Result<Scope> Enrolment::Grant(std::string_view device_id,
     if (!merged.ok()) return merged.status();
     scope = std::move(merged).value();
   }
+  if (scope.ToString() == (*device)->scope.ToString()) return scope;  // no change
   Result<uint64_t> seq = store_.TakeSeqs(1);
   if (!seq.ok()) return seq.status();
   Statement& st = db.Cached(

@@ -47,8 +47,9 @@ struct DeviceRecord {
   Sha256Digest last_hash{};  // its hash; zero before the first
   std::string last_seen_at;  // last authenticated request; may be empty
   std::optional<int64_t> clock_offset_ms;  // device clock - server clock
-  // A sequence taken when the device was last granted districts (0: never):
-  // its pulls from before it start again from 0 (PullService).
+  // Nonzero (the sequence taken when it was granted districts) until the
+  // device next pulls from 0: until then a pull from a cursor is answered
+  // pull_restart (PullService).
   uint64_t grant_seq = 0;
 
   bool revoked() const { return !revoked_at.empty(); }
@@ -123,9 +124,10 @@ class Enrolment {
   Status Revoke(std::string_view device_id);
 
   // Adds `districts` ("5009,5011" or "all") to a device's scope. Its next
-  // pull starts again from 0 (409 pull_restart to a cursor from before the
-  // grant), so the rows of the new districts reach it whole, with every
-  // cell's version. Returns the new scope. kNotFound for an unknown device,
+  // pull starts again from 0 (a pull from a cursor is answered 409
+  // pull_restart until it does), so the rows of the new districts reach it
+  // whole, with every cell's version; pull pages tell it its districts.
+  // Granting what it already has changes nothing. Returns the new scope. kNotFound for an unknown device,
   // kInvalidArgument for an unknown district code, kFailedPrecondition for
   // a revoked device.
   Result<Scope> Grant(std::string_view device_id, std::string_view districts);

@@ -367,6 +367,7 @@ class Api {
                    std::to_string(page->next_cursor));
     res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");
     res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
+    res.set_header(protocol::kDeviceDistrictsHeader, device->scope.ToString());
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
     res.set_content(page->body, "application/octet-stream");
   }

@@ -97,11 +97,20 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
 
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
                                    int limit, ErrorDetail* detail) {
-  if (after > 0 && after < device.grant_seq) {
-    return Refuse(detail, "pull_restart",
-                  Status::SequenceGap(
-                      "this device was granted more districts; pull again "
-                      "from 0 to receive their rows whole"));
+  if (device.grant_seq != 0) {
+    // Granted districts since its last pull from the start: a pull that
+    // goes on from a cursor is sent back to 0; one from 0 settles it (its
+    // later pages go on from their cursors as usual).
+    if (after > 0) {
+      return Refuse(detail, "pull_restart",
+                    Status::SequenceGap(
+                        "this device was granted more districts; pull again "
+                        "from 0 to receive their rows whole"));
+    }
+    Statement& st = store_.db().Cached(
+        "UPDATE device SET grant_seq = 0 WHERE device_id = ?1");
+    st.Bind(1, std::string_view(device.id.ToString()));
+    if (Status s = st.Run(); !s.ok()) return s;
   }
   const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
@@ -158,9 +167,6 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   }
   page.more =
       consumed < candidates.size() || candidates.size() == max_changes + 1;
-  // The last page of a pull from before a grant moves the cursor past it,
-  // so the next pull is not sent back to 0 again.
-  if (!page.more) page.next_cursor = std::max(page.next_cursor, device.grant_seq);
   page.row_changes = cs.rows.size();
   page.body = EncodeChangeSet(cs);
   const Signature sig = store_.key().Sign(

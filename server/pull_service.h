@@ -56,9 +56,9 @@ class PullService {
   // `limit` counts RowChanges: <= 0 means protocol::kDefaultPullLimit, and
   // it is capped at protocol::kMaxPullLimit. A row's RowChanges are never
   // split across pages. Reads one consistent snapshot.
-  // A device granted districts since `after` (0 < after < grant_seq) is
-  // told to start again: kSequenceGap, reason "pull_restart" (409), and its
-  // pull from 0 ends with a cursor past the grant.
+  // A device granted districts that has not pulled from 0 since is told to
+  // start again: a pull with after > 0 gets kSequenceGap, reason
+  // "pull_restart" (409); its pull from 0 clears that.
   Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit,
                         ErrorDetail* detail = nullptr);
 

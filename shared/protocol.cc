@@ -33,11 +33,17 @@ Status DecodePushBody(std::string_view body, Signature* signature,
 
 namespace {
 
+// Each field length-prefixed, so no text (an entity name comes from the
+// device) can pass for a field boundary.
 std::string RefusedLines(const Receipt& r) {
   std::string out;
   for (const RefusedRow& x : r.refused) {
-    out += "\nrefused " + std::to_string(x.index) + " " + x.entity + " " +
-           x.row_id + " " + x.reason + " " + HexEncode(Sha256(x.message));
+    std::string fields;
+    for (const std::string* f : {&x.entity, &x.row_id, &x.reason, &x.message}) {
+      fields += std::to_string(f->size()) + ":" + *f;
+    }
+    out += "\nrefused " + std::to_string(x.index) + " " +
+           HexEncode(Sha256(fields));
   }
   return out;
 }

@@ -42,6 +42,10 @@ inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"
 // hint, not signed: a device that has more confirmed sends them again (the
 // server checks them as any push), so a forged value costs only traffic.
 inline constexpr const char* kDeviceLastSeqHeader = "X-KBO-Device-Last-Seq";
+// On pull pages: the device's districts as the server holds them now ("all"
+// or "5009,5011"), so a device granted more (kbo-server device grant)
+// records in them too. Advisory: the server checks every row it receives.
+inline constexpr const char* kDeviceDistrictsHeader = "X-KBO-Device-Districts";
 // Blob chunk header: SHA-256 hex of the chunk's bytes.
 inline constexpr const char* kChunkHashHeader = "X-KBO-Chunk-Sha256";
 
@@ -103,7 +107,8 @@ struct Receipt {
 };
 // "kbo-receipt-v1\n" device "\n" seq "\n" hash "\n" first "\n" last "\n"
 // rows "\n" conflicts "\n" received_at, then for each refused row
-//   "\nrefused " index " " entity " " row_id " " reason " " hex(SHA-256(message))
+//   "\nrefused " index " " hex(SHA-256(len ":" entity len ":" row_id
+//                                     len ":" reason len ":" message))
 // (nothing more when none was refused: a receipt without refusals reads as
 // it always has).
 std::string ReceiptMessage(const Receipt& r);

@@ -240,7 +240,11 @@ TEST_CASE("Sync: a device granted a district receives its rows whole at the "
   CHECK(fang["name"] == "กลุ่มฝาง");
   CHECK(fang["phone"] == "0812345678");
   CHECK(Field::DeviceState(phrao) == f.ServerState());
-  f.SyncOk(phrao);  // and the next sync is an ordinary one
+  // It now records in Fang too, and the next sync is an ordinary one.
+  CHECK(f.KboJson(phrao, {"status"})["districts"] == "5009,5011");
+  f.Add(phrao, {"visit", "add", "--producer", in_fang, "--purpose", "ติดตาม"});
+  f.SyncOk(phrao);
+  CHECK(f.ServerCount("SELECT count(*) FROM visit WHERE district_code = '5009'") == 1);
 }
 
 TEST_CASE("Sync: a change set pushed again is applied once", "[sync][integration]") {

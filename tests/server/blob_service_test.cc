@@ -206,7 +206,7 @@ TEST_CASE(
 
 TEST_CASE(
     "BlobService (D5): a device uploads and asks about only blobs a photo in "
-    "its districts names; refusals write nothing",
+    "its districts names, refusals write nothing",
     "[server][blob][attack][d5]") {
   ServerFixture f;
   TestDevice phrao, fang;

@@ -380,7 +380,7 @@ protocol::Receipt ReceiptOf(ServerFixture& f, const PushResult& r) {
 }
 
 TEST_CASE(
-    "PushService: a Phrao device cannot write Fang's rows; each is refused "
+    "PushService: a Phrao device cannot write Fang's rows, each is refused "
     "alone, listed in the signed receipt and kept for the office",
     "[server][push][scope]") {
   ServerFixture f;
