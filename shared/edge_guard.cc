@@ -320,6 +320,18 @@ EdgeConnection::Head EdgeConnection::ReadHead(
 EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
                                                std::string* why) {
   const std::string_view head(buffer_.data(), head_len);
+  // Lines end in CRLF and nowhere else: a bare LF or CR (which httplib reads
+  // as a line end where this check would not) or a NUL could make the two
+  // see different headers, so that a Content-Length this guard never saw
+  // reaches the handler (found by the edge_head fuzz target).
+  for (size_t i = 0; i < head_len; ++i) {
+    const char c = head[i];
+    if (c == '\0' || (c == '\n' && (i == 0 || head[i - 1] != '\r')) ||
+        (c == '\r' && (i + 1 >= head_len || head[i + 1] != '\n'))) {
+      *why = "a line that does not end in CRLF";
+      return Head::kBadRequest;
+    }
+  }
   size_t pos = head.find("\r\n");
   const std::string_view request_line = head.substr(0, pos);
   const size_t space = request_line.find(' ');

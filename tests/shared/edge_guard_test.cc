@@ -158,6 +158,11 @@ TEST_CASE("EdgeConnection: heads over the caps or with bad lengths are refused",
        H::kLengthRequired},
       {"GET / HTTP/1.1\r\n folded\r\n\r\n", H::kBadRequest},
       {"get / HTTP/1.1\r\n\r\n", H::kBadRequest},
+      // Bare LF or CR: httplib would split lines where the guard does not,
+      // and read a Content-Length the guard never checked (fuzz finding).
+      {"PUT /x H\nContent-Length: 1!0\r\n\r\nabc", H::kBadRequest},
+      {"GET / HTTP/1.1\r\nA: 1\rContent-Length: 5\r\n\r\n", H::kBadRequest},
+      {std::string("GET / HTTP/1.1\r\nA: \0\r\n\r\n", 24), H::kBadRequest},
       {"GET / HTTP/1.1\r\nHost: x\r\n", H::kTimeout},  // never ends
   };
   for (const Case& c : cases) {
