@@ -364,6 +364,18 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
       return Head::kBadRequest;
     }
     const std::string_view name = line.substr(0, colon);
+    // A field name is a token (RFC 9110 §5.1): no space before the colon,
+    // which a parser that trims it would read as another header than this
+    // guard checked ("Content-Length :9..." found by the edge_head target).
+    const bool token = std::all_of(name.begin(), name.end(), [](char c) {
+      return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+             (c >= '0' && c <= '9') ||
+             std::string_view("!#$%&'*+-.^_`|~").find(c) != std::string_view::npos;
+    });
+    if (!token) {
+      *why = "a header name that is not a token";
+      return Head::kBadRequest;
+    }
     const std::string_view value = Trim(line.substr(colon + 1));
     if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
       *why = "Transfer-Encoding";

@@ -163,6 +163,8 @@ TEST_CASE("EdgeConnection: heads over the caps or with bad lengths are refused",
       {"PUT /x H\nContent-Length: 1!0\r\n\r\nabc", H::kBadRequest},
       {"GET / HTTP/1.1\r\nA: 1\rContent-Length: 5\r\n\r\n", H::kBadRequest},
       {std::string("GET / HTTP/1.1\r\nA: \0\r\n\r\n", 24), H::kBadRequest},
+      {"POST / HTTP/1.1\r\nContent-Length :40000\r\n\r\n", H::kBadRequest},
+      {"GET / HTTP/1.1\r\nBad Name: 1\r\n\r\n", H::kBadRequest},
       {"GET / HTTP/1.1\r\nHost: x\r\n", H::kTimeout},  // never ends
   };
   for (const Case& c : cases) {
