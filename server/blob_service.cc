@@ -66,6 +66,25 @@ std::string LowerHex(std::string_view s) {
   return out;
 }
 
+// " AND <column> IN (?2, ...)" for a scoped device, "" for "all"; the
+// districts are bound from parameter 2 on (BindScope).
+std::string ScopeClause(const Scope& scope, const char* column) {
+  if (scope.all) return "";
+  std::string sql = std::string(" AND ") + column + " IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += (i ? ", ?" : "?") + std::to_string(i + 2);
+  }
+  if (scope.districts.empty()) sql += "NULL";
+  return sql + ")";
+}
+
+void BindScope(Statement& st, const Scope& scope) {
+  if (scope.all) return;
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    st.Bind(static_cast<int>(i + 2), std::string_view(scope.districts[i]));
+  }
+}
+
 }  // namespace
 
 bool IsBlobName(std::string_view sha256) {
@@ -278,22 +297,10 @@ Result<bool> BlobService::NamedInScope(const DeviceRecord& device,
                                        std::string_view sha256) {
   std::string sql =
       "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0";
-  if (!device.scope.all) {
-    sql += " AND district_code IN (";
-    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
-      sql += (i ? ", ?" : "?") + std::to_string(i + 2);
-    }
-    if (device.scope.districts.empty()) sql += "NULL";
-    sql += ")";
-  }
-  sql += ")";
+  sql += ScopeClause(device.scope, "district_code") + ")";
   Statement& st = store_.db().Cached(sql);
   st.Bind(1, sha256);
-  if (!device.scope.all) {
-    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
-      st.Bind(static_cast<int>(i + 2), std::string_view(device.scope.districts[i]));
-    }
-  }
+  BindScope(st, device.scope);
   bool named = false;
   if (st.Step()) named = st.ColumnInt(0) != 0;
   if (!st.status().ok()) return st.status();
@@ -402,23 +409,11 @@ Result<std::vector<std::string>> BlobService::Missing(
       "SELECT DISTINCT p.sha256 FROM photo p WHERE p.deleted = 0 AND "
       "p.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blob b WHERE "
       "b.sha256 = p.sha256 AND b.complete_at IS NOT NULL)";
-  if (!device.scope.all) {
-    sql += " AND p.district_code IN (";
-    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
-      sql += (i ? ", ?" : "?") + std::to_string(i + 2);
-    }
-    if (device.scope.districts.empty()) sql += "NULL";
-    sql += ")";
-  }
+  sql += ScopeClause(device.scope, "p.district_code");
   sql += " ORDER BY p.sha256 LIMIT ?1";
   Statement& st = store_.db().Cached(sql);
   st.Bind(1, static_cast<int64_t>(limit));
-  if (!device.scope.all) {
-    for (size_t i = 0; i < device.scope.districts.size(); ++i) {
-      st.Bind(static_cast<int>(i + 2),
-              std::string_view(device.scope.districts[i]));
-    }
-  }
+  BindScope(st, device.scope);
   std::vector<std::string> out;
   while (st.Step()) {
     std::string sha = st.ColumnText(0);

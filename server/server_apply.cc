@@ -133,9 +133,12 @@ struct Refusal {
   std::string message;
 };
 
+// `held` is set to the district the row is in now ("" if none), or nullopt
+// if the server does not hold it, whenever the row could be read.
 Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                         const Entity& entity,
-                                        const DeviceRecord* device) {
+                                        const DeviceRecord* device,
+                                        std::optional<std::string>* held) {
   using R = std::optional<Refusal>;
   auto refuse = [](std::string reason, std::string message) {
     return R(Refusal{std::move(reason), std::move(message)});
@@ -172,6 +175,14 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       ReadReplicaRow(db, entity, row.row_id);
   if (!current.ok()) return current.status();
   const bool exists = current->has_value();
+  // The district it is in now.
+  std::string current_district;
+  if (exists) {
+    const Value& now = (*current)->values[static_cast<size_t>(
+        entity.FindColumn(kDistrictColumn) - entity.columns.data())];
+    if (!now.is_null()) current_district = now.text();
+    *held = current_district;
+  }
   if (!exists && writes_tombstone && row.cells.size() == 1) {
     // Deleting a row the server never held (its creation was refused): there
     // is nothing to delete, and nothing to keep.
@@ -188,12 +199,6 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                               std::string(entity.name) + " (docs/roles.md)");
   }
   // Districts: the one it writes and the one it is in now.
-  std::string current_district;
-  if (exists) {
-    const Value& now = (*current)->values[static_cast<size_t>(
-        entity.FindColumn(kDistrictColumn) - entity.columns.data())];
-    if (!now.is_null()) current_district = now.text();
-  }
   if (!exists && written_districts.empty()) {
     return refuse("missing_column",
                   "the server does not hold this row and the change does not "
@@ -326,6 +331,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     const RowChange& row = cs.rows[i];
     const Entity* entity = FindEntity(row.entity);
     std::optional<Refusal> refusal;
+    std::optional<std::string> held;  // the row's district before it
     const RowKey key(row.entity, row.row_id.ToString());
     if (entity == nullptr) {
       refusal = Refusal{"unknown_entity", "unknown entity '" + row.entity + "'"};
@@ -336,7 +342,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                         "an earlier change to this row in the same change set "
                         "was refused"};
     } else {
-      Result<std::optional<Refusal>> checked = CheckRow(db, row, *entity, device);
+      Result<std::optional<Refusal>> checked =
+          CheckRow(db, row, *entity, device, &held);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
     }
@@ -361,13 +368,11 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     auto [it, inserted] = rows.try_emplace(key);
     RowInfo& info = it->second;
     if (inserted) {
+      // As CheckRow read it just now: no second read.
       info.entity = entity;
-      Result<std::optional<std::string>> current =
-          CurrentDistrict(db, *entity, key.second);
-      if (!current.ok()) return current.status();
-      if (current->has_value()) {
+      if (held.has_value()) {
         info.exists_before = true;
-        info.district_before = **current;
+        info.district_before = *held;
       }
     }
     for (const CellWrite& cell : row.cells) {
