@@ -13,6 +13,7 @@
 
 #include "client/blob_store.h"
 #include "shared/change_set_codec.h"
+#include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 
@@ -545,6 +546,21 @@ std::vector<std::pair<std::string, std::string>> SignRequest(
           {protocol::kTimeHeader, std::to_string(time_ms)},
           {protocol::kNonceHeader, std::string(nonce)},
           {protocol::kSignatureHeader, SignatureToHex(sig)}};
+}
+
+// "all", or known district codes separated by commas (what the server's
+// X-KBO-Device-Districts says); anything else is ignored.
+static bool IsDistrictList(std::string_view text) {
+  if (text == "all") return true;
+  if (text.empty() || text.size() > 4096) return false;
+  size_t from = 0;
+  while (from <= text.size()) {
+    size_t comma = text.find(',', from);
+    if (comma == std::string_view::npos) comma = text.size();
+    if (FindDistrict(text.substr(from, comma - from)) == nullptr) return false;
+    from = comma + 1;
+  }
+  return true;
 }
 
 Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
@@ -1260,7 +1276,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
       if (ParseU64(*seq, &v)) server_device_seq_ = v;
     }
     if (const std::string* ds = current.response->Header(protocol::kDeviceDistrictsHeader);
-        ds != nullptr && !ds->empty() && ds->size() <= 4096) {
+        ds != nullptr && IsDistrictList(*ds)) {
       // Granted more districts (docs/protocol.md §6): record in them too.
       Statement st(db, "UPDATE device SET districts = ?1 WHERE singleton = 1 "
                        "AND districts IS NOT ?1");
