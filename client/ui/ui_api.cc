@@ -32,6 +32,7 @@
 #include "client/image_info.h"
 #include "shared/edge_guard.h"
 #include "shared/entities.h"
+#include "shared/labels.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
 #include "shared/version.h"
@@ -47,63 +48,6 @@ using Json = nlohmann::ordered_json;
 constexpr size_t kMaxServedBlobBytes = size_t{64} << 20;
 // Conflicts listed at most (newest first): a device's scope never comes near.
 constexpr int kMaxConflictsListed = 1000;
-
-// ---- Reference data that the catalogue keeps as codes ---------------------
-
-struct Named {
-  std::string_view value;
-  std::string_view name_th;
-  std::string_view name_en;
-};
-
-// ../shared/data/README.md: OTOP's five product categories.
-constexpr Named kCategories[] = {
-    {"food", "อาหาร", "Food"},
-    {"beverage", "เครื่องดื่ม", "Beverage"},
-    {"textile", "ผ้า เครื่องแต่งกาย", "Textiles and clothing"},
-    {"household_decor_souvenir", "ของใช้ ของตกแต่ง ของที่ระลึก",
-     "Household goods, decorations and souvenirs"},
-    {"herbal_nonfood", "สมุนไพรที่ไม่ใช่อาหาร", "Herbal non-food products"},
-};
-
-constexpr Named kStages[] = {
-    {"idea", "แนวคิด", "Idea"},
-    {"design", "ออกแบบ", "Design"},
-    {"prototype", "ต้นแบบ", "Prototype"},
-    {"packaging", "บรรจุภัณฑ์", "Packaging"},
-    {"market_ready", "พร้อมจำหน่าย", "Market ready"},
-};
-
-constexpr Named kStatuses[] = {
-    {"present", "มา", "Present"},
-    {"late", "สาย", "Late"},
-    {"absent", "ขาด", "Absent"},
-    {"excused", "ลา", "Excused"},
-};
-
-constexpr Named kKinds[] = {
-    {"group", "กลุ่มผู้ผลิต", "Producer group"},
-    {"entrepreneur", "ผู้ประกอบการ", "Entrepreneur"},
-};
-
-// The five criteria of the KBO CM CONTEST, 20 points each.
-constexpr Named kCriteria[] = {
-    {"identity", "อัตลักษณ์", "Identity"},
-    {"uniqueness", "ความโดดเด่น", "Uniqueness"},
-    {"quality", "คุณภาพ", "Quality"},
-    {"packaging", "บรรจุภัณฑ์", "Packaging"},
-    {"marketability", "โอกาสทางการตลาด", "Marketability"},
-};
-
-// ../shared/data/README.md: Phrao's 11 tambon, in geocode order.
-constexpr Named kPhraoTambon[] = {
-    {"", "เวียง", "Wiang"},        {"", "ทุ่งหลวง", "Thung Luang"},
-    {"", "ป่าตุ้ม", "Pa Tum"},       {"", "ป่าไหน่", "Pa Nai"},
-    {"", "สันทราย", "San Sai"},    {"", "บ้านโป่ง", "Ban Pong"},
-    {"", "น้ำแพร่", "Nam Phrae"},   {"", "เขื่อนผาก", "Khuean Phak"},
-    {"", "แม่แวน", "Mae Waen"},    {"", "แม่ปั๋ง", "Mae Pang"},
-    {"", "โหล่งขอด", "Long Khot"},
-};
 
 // ---- JSON helpers
 // ------------------------------------------------------------
@@ -458,34 +402,32 @@ class Handler {
     return JsonReply(200, *st);
   }
 
-  static Json NamedList(const Column* column, const Named* table, size_t n) {
-    // The catalogue's values, in its order, named from the table.
+  // The catalogue's values, in its order, named from `table`
+  // (shared/labels.h); all of `table` when `column` is null.
+  static Json NamedJson(const Column* column, kbo::NamedList table) {
     Json out = Json::array();
     std::vector<std::string_view> values;
     if (column != nullptr) {
       values = column->enum_values;
     } else {
-      for (size_t i = 0; i < n; ++i) values.push_back(table[i].value);
+      for (const Named& n : table) values.push_back(n.value);
     }
     for (std::string_view v : values) {
       Json item = {{"value", v}, {"name_th", v}, {"name_en", v}};
-      for (size_t i = 0; i < n; ++i) {
-        if (table[i].value == v) {
-          item["name_th"] = table[i].name_th;
-          item["name_en"] = table[i].name_en;
-        }
+      if (const Named* n = table.Find(v)) {
+        item["name_th"] = n->name_th;
+        item["name_en"] = n->name_en;
       }
       out.push_back(std::move(item));
     }
     return out;
   }
 
-  template <size_t N>
-  static Json NamedList(std::string_view entity, std::string_view column,
-                        const Named (&table)[N]) {
+  static Json NamedJson(std::string_view entity, std::string_view column,
+                        kbo::NamedList table) {
     const Entity* e = FindEntity(entity);
     const Column* c = e != nullptr ? e->FindColumn(column) : nullptr;
-    return NamedList(c, table, N);
+    return NamedJson(c, table);
   }
 
   static ApiReply Reference() {
@@ -497,15 +439,15 @@ class Handler {
     }
     ref["districts"] = std::move(districts);
     Json phrao = Json::array();
-    for (const Named& t : kPhraoTambon) {
+    for (const Named& t : PhraoTambon()) {
       phrao.push_back({{"name_th", t.name_th}, {"name_en", t.name_en}});
     }
     ref["tambon"] = {{"5011", std::move(phrao)}};
-    ref["categories"] = NamedList("producer", "category", kCategories);
-    ref["stages"] = NamedList("product", "stage", kStages);
-    ref["statuses"] = NamedList("attendance", "status", kStatuses);
-    ref["kinds"] = NamedList("producer", "kind", kKinds);
-    Json criteria = NamedList(nullptr, kCriteria, std::size(kCriteria));
+    ref["categories"] = NamedJson("producer", "category", Categories());
+    ref["stages"] = NamedJson("product", "stage", Stages());
+    ref["statuses"] = NamedJson("attendance", "status", Statuses());
+    ref["kinds"] = NamedJson("producer", "kind", Kinds());
+    Json criteria = NamedJson(nullptr, Criteria());
     const Entity* score = FindEntity("contest_score");
     for (Json& c : criteria) {
       const Column* col = score != nullptr
@@ -923,7 +865,7 @@ class Handler {
     }
     Json rows = Json::array();
     Json counts = Json::object();
-    for (const Named& s : kStatuses) counts[std::string(s.value)] = 0;
+    for (const Named& s : Statuses()) counts[std::string(s.value)] = 0;
     counts["unmarked"] = 0;
     for (StoredRow& e : *enrolments) {
       const std::string eid = e.id.ToString();

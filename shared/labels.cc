@@ -1,0 +1,302 @@
+#include "shared/labels.h"
+
+#include <cstdio>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "shared/civil_time.h"
+#include "shared/entities.h"
+#include "shared/label_files.h"
+
+namespace kbo {
+
+namespace {
+
+// ../shared/data/README.md: OTOP's five product categories.
+constexpr Named kCategories[] = {
+    {"food", "อาหาร", "Food"},
+    {"beverage", "เครื่องดื่ม", "Beverage"},
+    {"textile", "ผ้า เครื่องแต่งกาย", "Textiles and clothing"},
+    {"household_decor_souvenir", "ของใช้ ของตกแต่ง ของที่ระลึก",
+     "Household goods, decorations and souvenirs"},
+    {"herbal_nonfood", "สมุนไพรที่ไม่ใช่อาหาร", "Herbal non-food products"},
+};
+
+constexpr Named kStages[] = {
+    {"idea", "แนวคิด", "Idea"},
+    {"design", "ออกแบบ", "Design"},
+    {"prototype", "ต้นแบบ", "Prototype"},
+    {"packaging", "บรรจุภัณฑ์", "Packaging"},
+    {"market_ready", "พร้อมจำหน่าย", "Market ready"},
+};
+
+constexpr Named kStatuses[] = {
+    {"present", "มา", "Present"},
+    {"late", "สาย", "Late"},
+    {"absent", "ขาด", "Absent"},
+    {"excused", "ลา", "Excused"},
+};
+
+constexpr Named kKinds[] = {
+    {"group", "กลุ่มผู้ผลิต", "Producer group"},
+    {"entrepreneur", "ผู้ประกอบการ", "Entrepreneur"},
+};
+
+// The five criteria of the KBO CM CONTEST, 20 points each.
+constexpr Named kCriteria[] = {
+    {"identity", "อัตลักษณ์", "Identity"},
+    {"uniqueness", "ความโดดเด่น", "Uniqueness"},
+    {"quality", "คุณภาพ", "Quality"},
+    {"packaging", "บรรจุภัณฑ์", "Packaging"},
+    {"marketability", "โอกาสทางการตลาด", "Marketability"},
+};
+
+// ../shared/data/README.md: Phrao's 11 tambon, in geocode order.
+constexpr Named kPhraoTambon[] = {
+    {"", "เวียง", "Wiang"},        {"", "ทุ่งหลวง", "Thung Luang"},
+    {"", "ป่าตุ้ม", "Pa Tum"},       {"", "ป่าไหน่", "Pa Nai"},
+    {"", "สันทราย", "San Sai"},    {"", "บ้านโป่ง", "Ban Pong"},
+    {"", "น้ำแพร่", "Nam Phrae"},   {"", "เขื่อนผาก", "Khuean Phak"},
+    {"", "แม่แวน", "Mae Waen"},    {"", "แม่ปั๋ง", "Mae Pang"},
+    {"", "โหล่งขอด", "Long Khot"},
+};
+
+constexpr const char* kThaiMonths[] = {"ม.ค.", "ก.พ.", "มี.ค.", "เม.ย.",
+                                       "พ.ค.", "มิ.ย.", "ก.ค.", "ส.ค.",
+                                       "ก.ย.", "ต.ค.", "พ.ย.", "ธ.ค."};
+constexpr const char* kEnglishMonths[] = {"Jan", "Feb", "Mar", "Apr",
+                                          "May", "Jun", "Jul", "Aug",
+                                          "Sep", "Oct", "Nov", "Dec"};
+constexpr int64_t kBuddhistEraOffset = 543;
+
+using Words = std::map<std::string, std::string, std::less<>>;
+
+// Both files, parsed once (the files are compiled in and checked by a test:
+// a parse failure leaves the map empty and every key shows as itself).
+const Words& WordsOf(Lang lang) {
+  static const Words* const kWords = [] {
+    auto* words = new Words[2];
+    for (size_t i = 0; i < kLabelFiles_count; ++i) {
+      const EmbeddedFile& f = kLabelFiles[i];
+      const int slot = f.name == "th.json" ? 0 : f.name == "en.json" ? 1 : -1;
+      if (slot < 0) continue;
+      nlohmann::json doc = nlohmann::json::parse(f.bytes, nullptr, false);
+      if (!doc.is_object()) continue;
+      for (auto it = doc.begin(); it != doc.end(); ++it) {
+        if (it.value().is_string()) {
+          words[slot][it.key()] = it.value().get<std::string>();
+        }
+      }
+    }
+    return words;
+  }();
+  return kWords[lang == Lang::kTh ? 0 : 1];
+}
+
+bool ParseDigits(std::string_view text, size_t pos, size_t n, int64_t* out) {
+  if (pos + n > text.size()) return false;
+  int64_t v = 0;
+  for (size_t i = pos; i < pos + n; ++i) {
+    if (text[i] < '0' || text[i] > '9') return false;
+    v = v * 10 + (text[i] - '0');
+  }
+  *out = v;
+  return true;
+}
+
+// "YYYY-MM-DD" at the start of `text`.
+bool ParseDate(std::string_view text, int64_t* y, int* m, int* d) {
+  int64_t yy = 0, mm = 0, dd = 0;
+  if (text.size() < 10 || text[4] != '-' || text[7] != '-') return false;
+  if (!ParseDigits(text, 0, 4, &yy) || !ParseDigits(text, 5, 2, &mm) ||
+      !ParseDigits(text, 8, 2, &dd)) {
+    return false;
+  }
+  if (mm < 1 || mm > 12 || dd < 1 ||
+      dd > DaysInMonth(yy, static_cast<int>(mm))) {
+    return false;
+  }
+  *y = yy;
+  *m = static_cast<int>(mm);
+  *d = static_cast<int>(dd);
+  return true;
+}
+
+std::string DayMonthYear(Lang lang, int64_t y, int m, int d) {
+  if (lang == Lang::kTh) {
+    return std::to_string(d) + " " + kThaiMonths[m - 1] + " " +
+           std::to_string(y + kBuddhistEraOffset);
+  }
+  return std::to_string(d) + " " + kEnglishMonths[m - 1] + " " +
+         std::to_string(y);
+}
+
+}  // namespace
+
+std::optional<Lang> ParseLang(std::string_view code) {
+  if (code == "th") return Lang::kTh;
+  if (code == "en") return Lang::kEn;
+  return std::nullopt;
+}
+
+std::string_view LangCode(Lang lang) { return lang == Lang::kTh ? "th" : "en"; }
+
+std::string Label(Lang lang, std::string_view key) {
+  const Words& words = WordsOf(lang);
+  auto it = words.find(key);
+  return it == words.end() ? std::string(key) : it->second;
+}
+
+bool HasLabel(Lang lang, std::string_view key) {
+  const Words& words = WordsOf(lang);
+  return words.find(key) != words.end();
+}
+
+std::string EntityLabel(Lang lang, std::string_view entity) {
+  return Label(lang, "entity." + std::string(entity));
+}
+
+std::string ColumnLabel(Lang lang, std::string_view entity,
+                        std::string_view column) {
+  const std::string own =
+      "col." + std::string(entity) + "." + std::string(column);
+  if (HasLabel(lang, own)) return Label(lang, own);
+  if (column == "id") return lang == Lang::kTh ? "รหัส" : "ID";
+  if (column == "deleted") return lang == Lang::kTh ? "ลบแล้ว" : "Deleted";
+  return Label(lang, "col." + std::string(column));
+}
+
+const Named* NamedList::Find(std::string_view value) const {
+  for (const Named& n : *this) {
+    if (n.value == value) return &n;
+  }
+  return nullptr;
+}
+
+NamedList Categories() { return {kCategories, std::size(kCategories)}; }
+NamedList Stages() { return {kStages, std::size(kStages)}; }
+NamedList Statuses() { return {kStatuses, std::size(kStatuses)}; }
+NamedList Kinds() { return {kKinds, std::size(kKinds)}; }
+NamedList Criteria() { return {kCriteria, std::size(kCriteria)}; }
+NamedList PhraoTambon() { return {kPhraoTambon, std::size(kPhraoTambon)}; }
+
+std::string ValueLabel(Lang lang, std::string_view entity,
+                       std::string_view column, const Value& value) {
+  if (value.is_null()) return "";
+  const std::string text = value.ToDisplay();
+  if (column == "deleted") {
+    const bool yes = value.type() == Value::Type::kInteger && value.integer();
+    return lang == Lang::kTh ? (yes ? "ใช่" : "ไม่") : (yes ? "yes" : "no");
+  }
+  const Entity* e = FindEntity(entity);
+  const Column* c = e ? e->FindColumn(column) : nullptr;
+  if (c == nullptr) return text;
+  const NamedList* table = nullptr;
+  NamedList list{nullptr, 0};
+  if (column == "category") list = Categories(), table = &list;
+  if (column == "stage") list = Stages(), table = &list;
+  if (column == "status") list = Statuses(), table = &list;
+  if (column == "kind") list = Kinds(), table = &list;
+  if (table != nullptr) {
+    if (const Named* n = table->Find(text)) return std::string(n->name(lang));
+    return text;
+  }
+  if (column == "subject_type") return EntityLabel(lang, text);
+  if (column == "purpose" && HasLabel(lang, "purpose." + text)) {
+    return Label(lang, "purpose." + text);
+  }
+  switch (c->type) {
+    case ColumnType::kDistrict:
+      return DistrictLabel(lang, text);
+    case ColumnType::kDate:
+      return FormatDateLabel(lang, text);
+    case ColumnType::kDateTime:
+      return FormatIsoBangkok(lang, text);
+    default:
+      return text;
+  }
+}
+
+std::string RoleLabel(Lang lang, std::string_view role) {
+  const std::string key = "role." + std::string(role);
+  return HasLabel(lang, key) ? Label(lang, key) : std::string(role);
+}
+
+std::string DistrictLabel(Lang lang, std::string_view code) {
+  const District* d = FindDistrict(code);
+  if (d == nullptr) return std::string(code);
+  return std::string(lang == Lang::kTh ? d->name_th : d->name_en);
+}
+
+std::string FormatBangkokTime(Lang lang, int64_t unix_ms) {
+  // Floor division: times before 1970 still land on the right day.
+  int64_t seconds = unix_ms / 1000;
+  if (unix_ms % 1000 < 0) --seconds;
+  seconds += kBangkokOffsetSeconds;
+  int64_t days = seconds / 86400;
+  int64_t rest = seconds % 86400;
+  if (rest < 0) rest += 86400, --days;
+  int64_t y = 0;
+  int m = 0, d = 0;
+  CivilFromDays(days, &y, &m, &d);
+  char hm[8];
+  std::snprintf(hm, sizeof hm, "%02d:%02d", static_cast<int>(rest / 3600),
+                static_cast<int>(rest % 3600 / 60));
+  return DayMonthYear(lang, y, m, d) + " " + hm;
+}
+
+std::optional<int64_t> ParseIsoUtcMillis(std::string_view iso) {
+  int64_t y = 0;
+  int m = 0, d = 0;
+  int64_t hh = 0, mi = 0, ss = 0, ms = 0;
+  if (!ParseDate(iso, &y, &m, &d) || iso.size() < 20 || iso[10] != 'T' ||
+      iso[13] != ':' || iso[16] != ':' || !ParseDigits(iso, 11, 2, &hh) ||
+      !ParseDigits(iso, 14, 2, &mi) || !ParseDigits(iso, 17, 2, &ss) ||
+      hh > 23 || mi > 59 || ss > 60) {
+    return std::nullopt;
+  }
+  size_t pos = 19;
+  if (iso[pos] == '.') {
+    size_t digits = 0;
+    ++pos;
+    while (pos < iso.size() && iso[pos] >= '0' && iso[pos] <= '9') {
+      if (digits < 3) ms = ms * 10 + (iso[pos] - '0');
+      ++digits;
+      ++pos;
+    }
+    if (digits == 0) return std::nullopt;
+    for (; digits < 3; ++digits) ms *= 10;
+  }
+  if (pos + 1 != iso.size() || iso[pos] != 'Z') return std::nullopt;
+  return ((DaysFromCivil(y, m, d) * 86400 + hh * 3600 + mi * 60 + ss) * 1000) +
+         ms;
+}
+
+std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc) {
+  std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
+  if (!ms) return std::string(iso_utc);
+  return FormatBangkokTime(lang, *ms);
+}
+
+std::string FormatDateLabel(Lang lang, std::string_view text) {
+  int64_t y = 0;
+  int m = 0, d = 0;
+  if (text.size() != 10 || !ParseDate(text, &y, &m, &d)) {
+    return std::string(text);
+  }
+  return DayMonthYear(lang, y, m, d);
+}
+
+int64_t FiscalYearOf(int64_t year_ce, int month) {
+  return year_ce + kBuddhistEraOffset + (month >= 10 ? 1 : 0);
+}
+
+std::optional<int64_t> FiscalYearOfDate(std::string_view text) {
+  int64_t y = 0;
+  int m = 0, d = 0;
+  if (text.size() != 10 || !ParseDate(text, &y, &m, &d)) return std::nullopt;
+  return FiscalYearOf(y, m);
+}
+
+}  // namespace kbo

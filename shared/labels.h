@@ -1,0 +1,102 @@
+#ifndef KBO_SHARED_LABELS_H_
+#define KBO_SHARED_LABELS_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "shared/value.h"
+
+namespace kbo {
+
+// The words people read, in Thai and English: one source for the phone UI
+// (which serves shared/labels/th.json and en.json as they are), the office
+// console, reports and exports. Codes stay codes in the store and on the
+// wire; only what is shown goes through here.
+
+enum class Lang { kTh, kEn };
+
+// "th" or "en" (case-sensitive); nullopt otherwise.
+std::optional<Lang> ParseLang(std::string_view code);
+std::string_view LangCode(Lang lang);
+
+// The text of `key` in shared/labels/<lang>.json ("col.name", "role.trainer"),
+// or `key` itself if the file has no such key (a missing word shows as its
+// key, never as nothing).
+std::string Label(Lang lang, std::string_view key);
+// True if the file has `key`.
+bool HasLabel(Lang lang, std::string_view key);
+
+// "ผู้ผลิต" for producer.
+std::string EntityLabel(Lang lang, std::string_view entity);
+// The column's label: "col.ENTITY.COLUMN" where the entity needs its own
+// ("ชื่อผลิตภัณฑ์"), else "col.COLUMN".
+std::string ColumnLabel(Lang lang, std::string_view entity,
+                        std::string_view column);
+
+// A code with its two names (OTOP categories, stages, statuses, ...).
+struct Named {
+  std::string_view value;
+  std::string_view name_th;
+  std::string_view name_en;
+
+  std::string_view name(Lang lang) const {
+    return lang == Lang::kTh ? name_th : name_en;
+  }
+};
+struct NamedList {
+  const Named* items;
+  size_t size;
+  const Named* begin() const { return items; }
+  const Named* end() const { return items + size; }
+  // nullptr if `value` is not one of them.
+  const Named* Find(std::string_view value) const;
+};
+NamedList Categories();    // producer.category, product.category
+NamedList Stages();        // product.stage, progress.stage (in order)
+NamedList Statuses();      // attendance.status
+NamedList Kinds();         // producer.kind
+NamedList Criteria();      // the five contest criteria, 20 points each
+NamedList PhraoTambon();   // Phrao's 11 tambon, in geocode order (no codes)
+
+// A cell as a person reads it: enumerations by their names (ขาด, not
+// absent), districts by name, dates and times in Bangkok time with the
+// Buddhist Era in Thai; other values as their display text; null as "".
+std::string ValueLabel(Lang lang, std::string_view entity,
+                       std::string_view column, const Value& value);
+
+// A device role (field_officer, trainer, central_office) or web user role
+// (admin, office, viewer) by name; the code itself if unknown.
+std::string RoleLabel(Lang lang, std::string_view role);
+
+// The district's name ("พร้าว" / "Phrao"); the code itself if unknown.
+std::string DistrictLabel(Lang lang, std::string_view code);
+
+// ---- Time, as people in Chiang Mai read it ---------------------------------
+// Bangkok is UTC+7 all year (no daylight saving).
+inline constexpr int64_t kBangkokOffsetSeconds = 7 * 3600;
+
+// "2 ธ.ค. 2569 14:05" (Thai, Buddhist Era) or "2 Dec 2026 14:05" (English),
+// Bangkok time, for a Unix time in milliseconds.
+std::string FormatBangkokTime(Lang lang, int64_t unix_ms);
+// As above for an ISO 8601 UTC text ("2026-12-02T07:05:00Z", milliseconds
+// allowed); the text unchanged if it does not parse.
+std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc);
+// "2 ธ.ค. 2569" or "2 Dec 2026" for "2026-12-02"; unchanged if it does not
+// parse.
+std::string FormatDateLabel(Lang lang, std::string_view yyyy_mm_dd);
+// Milliseconds since the epoch of an ISO 8601 UTC text
+// ("YYYY-MM-DDTHH:MM:SS[.fff]Z"); nullopt if it does not parse.
+std::optional<int64_t> ParseIsoUtcMillis(std::string_view iso_utc);
+
+// The Thai fiscal year (Buddhist Era) a date falls in: fiscal years start on
+// 1 October, so 2025-10-01 is in 2569 and 2025-09-30 in 2568.
+int64_t FiscalYearOf(int64_t year_ce, int month);
+// The same for "YYYY-MM-DD"; nullopt if it does not parse.
+std::optional<int64_t> FiscalYearOfDate(std::string_view yyyy_mm_dd);
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_LABELS_H_
