@@ -269,7 +269,9 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
   Statement counts(
       db,
       "SELECT COUNT(DISTINCT w.id), COUNT(e.id) FROM workshop w"
-      " LEFT JOIN enrolment e ON e.workshop_id = w.id AND e.deleted = 0"
+      " LEFT JOIN (enrolment e LEFT JOIN producer p ON p.id = e.producer_id)"
+      "  ON e.workshop_id = w.id AND e.deleted = 0"
+      "  AND COALESCE(p.deleted, 0) = 0"
       " WHERE w.deleted = 0 AND w.fiscal_year = ?2 AND " +
           InScope("w.district_code"));
   BindScope(counts, *scope);
