@@ -47,4 +47,21 @@ class [[nodiscard]] Result {
 
 }  // namespace kbo
 
+// Early returns for code with many fallible steps (the console):
+//   KBO_RETURN_IF_ERROR(expr);            expr is a Status
+//   KBO_ASSIGN_OR_RETURN(T x, expr);      expr is a Result<T>
+#define KBO_RETURN_IF_ERROR(expr)            \
+  do {                                       \
+    ::kbo::Status kbo_status_ = (expr);      \
+    if (!kbo_status_.ok()) return kbo_status_; \
+  } while (false)
+#define KBO_CONCAT_INNER_(a, b) a##b
+#define KBO_CONCAT_(a, b) KBO_CONCAT_INNER_(a, b)
+#define KBO_ASSIGN_OR_RETURN(lhs, expr) \
+  KBO_ASSIGN_OR_RETURN_IMPL_(KBO_CONCAT_(kbo_result_, __LINE__), lhs, expr)
+#define KBO_ASSIGN_OR_RETURN_IMPL_(tmp, lhs, expr) \
+  auto tmp = (expr);                               \
+  if (!tmp.ok()) return tmp.status();              \
+  lhs = std::move(tmp).value()
+
 #endif  // KBO_SHARED_RESULT_H_

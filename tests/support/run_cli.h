@@ -34,10 +34,12 @@ inline std::string KboBinary() {
 #endif
 
 // Runs `binary` with `args` (argv[1..]). `env` overrides or adds
-// environment variables; a value of "\x01unset" removes one.
+// environment variables; a value of "\x01unset" removes one. Standard input
+// is `stdin_path` if given (a file the test wrote), else /dev/null.
 inline CliResult RunBinary(const std::string& binary,
                            const std::vector<std::string>& args,
-                           const std::map<std::string, std::string>& env = {}) {
+                           const std::map<std::string, std::string>& env = {},
+                           const std::string& stdin_path = "") {
   CliResult result;
   // Everything the child needs is built before fork(): after it, the child
   // only calls async-signal-safe functions.
@@ -76,7 +78,8 @@ inline CliResult RunBinary(const std::string& binary,
     return result;
   }
   if (pid == 0) {
-    const int null_fd = open("/dev/null", O_RDONLY);
+    const int null_fd = open(
+        stdin_path.empty() ? "/dev/null" : stdin_path.c_str(), O_RDONLY);
     if (null_fd >= 0) dup2(null_fd, 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);

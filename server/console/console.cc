@@ -1,0 +1,553 @@
+#include "server/console/console.h"
+
+#include <exception>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <utility>
+
+#include "server/console/users.h"
+#include "server/reports.h"
+#include "server/log.h"
+#include "shared/secrets.h"
+#include "shared/version.h"
+
+namespace kbo::server::console {
+namespace {
+
+constexpr char kSessionCookie[] = "kbo_session";
+constexpr char kLoginCookie[] = "kbo_login";  // double-submit for /login
+constexpr char kLangCookie[] = "kbo_lang";
+
+bool IsApi(std::string_view path) { return path.rfind("/api/", 0) == 0; }
+
+std::string ErrorJson(std::string_view error, std::string_view message) {
+  return nlohmann::json{{"error", error}, {"message", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Cookie(std::string_view name, std::string_view value,
+                   const Request& req, int64_t max_age_s) {
+  std::string c = std::string(name) + "=" + std::string(value) +
+                  "; Path=/; HttpOnly; SameSite=Strict";
+  if (max_age_s >= 0) c += "; Max-Age=" + std::to_string(max_age_s);
+  if (req.tls) c += "; Secure";
+  return c;
+}
+
+// A local path to go back to after sign-in; "/" for anything else (an
+// absolute or protocol-relative URL would be an open redirect).
+std::string SafeNext(const std::string& next) {
+  if (next.empty() || next[0] != '/' || next.rfind("//", 0) == 0 ||
+      next.find('\\') != std::string::npos ||
+      next.find_first_of("\r\n") != std::string::npos || next.size() > 1000) {
+    return "/";
+  }
+  return next;
+}
+
+constexpr char kStyle[] = R"css(
+:root{--ink:#1c2430;--muted:#5b6573;--line:#d8dde3;--brand:#7a3e12;--bg:#faf8f5;--ok:#236b2f;--warn:#9a5b00;--bad:#a4262c}
+*{box-sizing:border-box}
+body{margin:0;font:16px/1.5 "Noto Sans Thai","Loma","Garuda",system-ui,sans-serif;color:var(--ink);background:var(--bg)}
+header{background:var(--brand);color:#fff;padding:.5rem 1rem;display:flex;flex-wrap:wrap;gap:.25rem 1rem;align-items:center}
+header a,header button{color:#fff}
+header .brand{font-weight:700;text-decoration:none;margin-right:auto}
+nav{display:flex;flex-wrap:wrap;gap:.25rem .9rem}
+nav a{text-decoration:none;padding:.15rem 0}
+nav a.here{border-bottom:2px solid #fff}
+header form{display:inline;margin:0}
+header button{background:none;border:1px solid #fff;border-radius:4px;padding:.1rem .5rem;font:inherit;cursor:pointer}
+main{max-width:72rem;margin:0 auto;padding:1rem}
+h1{font-size:1.35rem;margin:.2rem 0 1rem}
+h2{font-size:1.1rem;margin:1.5rem 0 .5rem}
+table{border-collapse:collapse;width:100%;background:#fff}
+th,td{border:1px solid var(--line);padding:.3rem .45rem;text-align:left;vertical-align:top}
+th{background:#f0ece6}
+td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
+.scroll{overflow-x:auto}
+.muted{color:var(--muted)}
+.flash{padding:.6rem .8rem;border-radius:4px;margin:0 0 1rem;background:#e8f3ea;border:1px solid #b9dbbf}
+.flash.error{background:#fbeaea;border-color:#e6b7b9}
+.cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem;margin-bottom:1rem}
+.card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
+.card b{display:block;font-size:1.6rem}
+form.stack{display:grid;gap:.6rem;max-width:28rem}
+label{display:grid;gap:.15rem}
+input,select,textarea{font:inherit;padding:.35rem .45rem;border:1px solid #aab2bd;border-radius:4px;background:#fff;max-width:100%}
+button.primary,a.button{background:var(--brand);color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
+.filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:1rem}
+.badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.85em;background:#eee}
+.badge.open{background:#fde8c8}.badge.done{background:#dcefdc}
+svg{max-width:100%;height:auto}
+@media (max-width:40rem){main{padding:.6rem}table{font-size:.9rem}}
+@media print{header,.noprint,form.filters{display:none}body{background:#fff}main{max-width:none;padding:0}a{color:inherit;text-decoration:none}}
+)css";
+
+std::string Page(Lang lang, std::string_view title, std::string_view header,
+                 std::string_view body) {
+  std::string out;
+  out.reserve(body.size() + 4096);
+  out += "<!doctype html><html lang=\"";
+  out += LangCode(lang);
+  out += "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+         "content=\"width=device-width,initial-scale=1\"><title>";
+  out += Escape(title);
+  out += " · KBO Field</title><style>";
+  out += kStyle;
+  out += "</style></head><body>";
+  out += header;
+  out += "<main>";
+  out += body;
+  out += "</main></body></html>";
+  return out;
+}
+
+std::string T(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+struct NavItem {
+  const char* path;
+  const char* th;
+  const char* en;
+};
+constexpr NavItem kNav[] = {
+    {"/", "ภาพรวม", "Overview"},
+    {"/conflicts", "ข้อมูลขัดแย้ง", "Conflicts"},
+    {"/reports", "รายงาน", "Reports"},
+    {"/data", "ข้อมูล", "Data"},
+    {"/photos", "ภาพถ่าย", "Photos"},
+    {"/quality", "ต้องตรวจสอบ", "Needs attention"},
+    {"/exports", "ส่งออก", "Exports"},
+    {"/devices", "อุปกรณ์", "Devices"},
+    {"/users", "ผู้ใช้", "Users"},
+    {"/audit", "บันทึกการใช้งาน", "Audit log"},
+};
+
+const Route* FindRoute(const Router& router, std::string_view method,
+                       const std::string& path, std::smatch* m,
+                       bool* path_known) {
+  *path_known = false;
+  for (const Route& r : router.routes()) {
+    if (!std::regex_match(path, *m, r.re)) continue;
+    *path_known = true;
+    if (r.method == method || (method == "HEAD" && r.method == "GET")) {
+      return &r;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+std::string_view WebRoleName(WebRole role) {
+  switch (role) {
+    case WebRole::kViewer:
+      return "viewer";
+    case WebRole::kOffice:
+      return "office";
+    case WebRole::kAdmin:
+      return "admin";
+  }
+  return "viewer";
+}
+
+Result<WebRole> ParseWebRole(std::string_view text) {
+  if (text == "viewer") return WebRole::kViewer;
+  if (text == "office") return WebRole::kOffice;
+  if (text == "admin") return WebRole::kAdmin;
+  return Status::InvalidArgument("a user's role is admin, office or viewer, got '" +
+                                 std::string(text.substr(0, 40)) + "'");
+}
+
+std::string Request::Query(const std::string& name) const {
+  auto it = query.find(name);
+  return it == query.end() ? std::string() : it->second;
+}
+
+std::string Request::Form(const std::string& name) const {
+  auto it = form.find(name);
+  return it == form.end() ? std::string() : it->second;
+}
+
+Reply Reply::Html(std::string body, int status) {
+  Reply r;
+  r.status = status;
+  r.body = std::move(body);
+  return r;
+}
+
+Reply Reply::Json(std::string body, int status) {
+  Reply r;
+  r.status = status;
+  r.content_type = "application/json; charset=utf-8";
+  r.body = std::move(body);
+  return r;
+}
+
+Reply Reply::Redirect(std::string location) {
+  Reply r;
+  r.status = 303;
+  r.headers.emplace("Location", std::move(location));
+  return r;
+}
+
+Status Context::Audit(std::string_view action, std::string_view subject,
+                      std::string_view detail) const {
+  return AppendAudit(store, user().actor(), action, subject, detail,
+                     req.remote_addr);
+}
+
+void Router::Page(std::string method, std::string pattern, WebRole least,
+                  Handler handler) {
+  Route r;
+  r.method = std::move(method);
+  r.re = std::regex(pattern, std::regex::ECMAScript);
+  r.pattern = std::move(pattern);
+  r.least = least;
+  r.kind = RouteKind::kPage;
+  r.handler = std::move(handler);
+  routes_.push_back(std::move(r));
+}
+
+void Router::Api(std::string method, std::string pattern, WebRole least,
+                 Handler handler) {
+  Page(std::move(method), std::move(pattern), least, std::move(handler));
+  routes_.back().kind = RouteKind::kApi;
+}
+
+std::string Escape(std::string_view text) {
+  return HtmlEscape(std::string(text));
+}
+
+std::string UrlEncode(std::string_view text) {
+  static const char kHex[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+        (c >= '0' && c <= '9') || c == '-' || c == '_' || c == '.' ||
+        c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out;
+}
+
+std::string CsrfField(const Context& ctx) {
+  return "<input type=\"hidden\" name=\"csrf\" value=\"" +
+         Escape(ctx.session.csrf) + "\">";
+}
+
+std::string WithLang(const Context& ctx, std::string_view url) {
+  const std::string u(url);
+  return u + (u.find('?') == std::string::npos ? "?" : "&") +
+         "lang=" + std::string(LangCode(ctx.lang));
+}
+
+// The routes the frame links to are the ones registered; Layout needs the
+// router, so Console publishes it for the duration of a request.
+namespace {
+thread_local const Router* t_router = nullptr;
+}
+
+std::string Layout(const Context& ctx, std::string_view title,
+                   std::string_view body_html) {
+  const Lang lang = ctx.lang;
+  std::string h = "<header><a class=\"brand\" href=\"/\">KBO Field</a><nav>";
+  for (const NavItem& item : kNav) {
+    bool allowed = false;
+    if (t_router != nullptr) {
+      for (const Route& r : t_router->routes()) {
+        if (r.method == "GET" && r.kind == RouteKind::kPage &&
+            r.pattern == item.path && ctx.user().role >= r.least) {
+          allowed = true;
+        }
+      }
+    }
+    if (!allowed) continue;
+    const std::string path = item.path;
+    const bool here = ctx.req.path == path ||
+                      (path != "/" && ctx.req.path.rfind(path + "/", 0) == 0);
+    h += "<a href=\"" + path + "\"" + (here ? " class=\"here\"" : "") + ">" +
+         T(lang, item.th, item.en) + "</a>";
+  }
+  h += "</nav>";
+  // The language switch keeps the page (and its query).
+  std::string other = ctx.req.path + "?";
+  for (const auto& [k, v] : ctx.req.query) {
+    if (k == "lang") continue;
+    other += UrlEncode(k) + "=" + UrlEncode(v) + "&";
+  }
+  other += std::string("lang=") + (lang == Lang::kTh ? "en" : "th");
+  h += "<a href=\"" + Escape(other) + "\">" +
+       (lang == Lang::kTh ? "English" : "ภาษาไทย") + "</a>";
+  h += "<span>" + Escape(ctx.user().login) + " (" +
+       Escape(RoleLabel(lang, WebRoleName(ctx.user().role))) + ")</span>";
+  h += "<form method=\"post\" action=\"/logout\">" + CsrfField(ctx) +
+       "<button type=\"submit\">" + T(lang, "ออกจากระบบ", "Sign out") +
+       "</button></form></header>";
+  return Page(lang, title,
+              h, "<h1>" + Escape(title) + "</h1>" + std::string(body_html));
+}
+
+// ---- Console -------------------------------------------------------------
+
+Console::Console(ServerStore& store) : store_(store) {
+  RegisterHome(router_);
+  RegisterConflicts(router_);
+  RegisterReports(router_);
+  RegisterExports(router_);
+  RegisterDevices(router_);
+}
+
+Console::~Console() = default;
+
+bool Console::Owns(std::string_view path) {
+  return path.rfind("/v1/", 0) != 0 && path != "/v1";
+}
+
+Reply Console::Handle(const Request& request) {
+  std::lock_guard<std::mutex> lock(store_.mutex());
+  t_router = &router_;
+  Reply reply;
+  try {
+    reply = HandleLocked(request);
+  } catch (const std::exception& e) {
+    LogLine(std::string("error console ") + request.path + ": " + e.what());
+    reply = IsApi(request.path)
+                ? Reply::Json(ErrorJson("internal", "the server could not "
+                                                    "complete this request"),
+                              500)
+                : Reply::Html("<!doctype html><p>The server could not "
+                              "complete this request; it has been logged.",
+                              500);
+  }
+  t_router = nullptr;
+  // Pages are private and change: never cached by a shared proxy, and
+  // never framed by another site.
+  reply.headers.emplace("Cache-Control", "no-store");
+  reply.headers.emplace("X-Frame-Options", "DENY");
+  reply.headers.emplace("X-Content-Type-Options", "nosniff");
+  reply.headers.emplace("Referrer-Policy", "same-origin");
+  reply.headers.emplace(
+      "Content-Security-Policy",
+      "default-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' "
+      "data:; script-src 'self' 'unsafe-inline'; frame-ancestors 'none'; "
+      "form-action 'self'");
+  return reply;
+}
+
+namespace {
+
+std::string LoginPage(Lang lang, const std::string& login_token,
+                      const std::string& next, const std::string& login,
+                      const std::string& error) {
+  std::string b;
+  if (!error.empty()) b += "<p class=\"flash error\" role=\"alert\">" + Escape(error) + "</p>";
+  b += "<form class=\"stack\" method=\"post\" action=\"/login\">";
+  b += "<input type=\"hidden\" name=\"login_token\" value=\"" +
+       Escape(login_token) + "\">";
+  b += "<input type=\"hidden\" name=\"next\" value=\"" + Escape(next) + "\">";
+  b += "<input type=\"hidden\" name=\"lang\" value=\"" +
+       std::string(LangCode(lang)) + "\">";
+  b += "<label>" + T(lang, "ชื่อผู้ใช้", "Login") +
+       "<input name=\"login\" autocomplete=\"username\" autocapitalize=\"none\" "
+       "required value=\"" + Escape(login) + "\"></label>";
+  b += "<label>" + T(lang, "รหัสผ่าน", "Password") +
+       "<input name=\"password\" type=\"password\" "
+       "autocomplete=\"current-password\" required></label>";
+  b += "<button class=\"primary\" type=\"submit\">" +
+       T(lang, "เข้าสู่ระบบ", "Sign in") + "</button></form>";
+  b += std::string("<p class=\"muted\"><a href=\"/login?lang=") +
+       (lang == Lang::kTh ? "en\">English" : "th\">ภาษาไทย") + "</a></p>";
+  const std::string header =
+      "<header><span class=\"brand\">KBO Field</span></header>";
+  return Page(lang,
+              T(lang, "เข้าสู่ระบบ", "Sign in"), header,
+              "<h1>" + T(lang, "สำนักงานจังหวัด: เข้าสู่ระบบ",
+                         "Central office: sign in") +
+                  "</h1>" + b);
+}
+
+}  // namespace
+
+Reply Console::HandleLocked(const Request& req) {
+  // The language: ?lang= (remembered in a cookie), else the cookie, else Thai.
+  Lang lang = Lang::kTh;
+  bool set_lang = false;
+  std::string lang_param = req.Query("lang");
+  if (lang_param.empty()) lang_param = req.Form("lang");
+  if (auto l = ParseLang(lang_param)) {
+    lang = *l;
+    set_lang = true;
+  } else if (auto it = req.cookies.find(kLangCookie); it != req.cookies.end()) {
+    if (auto c = ParseLang(it->second)) lang = *c;
+  }
+  const auto finish = [&](Reply r) {
+    if (set_lang) {
+      r.headers.emplace("Set-Cookie",
+                        std::string(kLangCookie) + "=" +
+                            std::string(LangCode(lang)) +
+                            "; Path=/; SameSite=Strict; Max-Age=31536000");
+    }
+    return r;
+  };
+
+  Users users(store_);
+  const auto cookie_of = [&](const char* name) {
+    auto it = req.cookies.find(name);
+    return it == req.cookies.end() ? std::string() : it->second;
+  };
+
+  if (req.path == "/login") {
+    if (req.method == "GET" || req.method == "HEAD") {
+      if (users.SessionFor(cookie_of(kSessionCookie)).ok()) {
+        return finish(Reply::Redirect(SafeNext(req.Query("next"))));
+      }
+      std::string token = cookie_of(kLoginCookie);
+      Reply r;
+      if (token.size() != 32) token = RandomHex(16);
+      r = Reply::Html(LoginPage(lang, token, SafeNext(req.Query("next")), "",
+                                ""));
+      r.headers.emplace("Set-Cookie", Cookie(kLoginCookie, token, req, 3600));
+      return finish(std::move(r));
+    }
+    if (req.method != "POST") {
+      return finish(Reply::Html("method not allowed", 405));
+    }
+    const std::string token = cookie_of(kLoginCookie);
+    const std::string next = SafeNext(req.Form("next"));
+    const std::string login = req.Form("login");
+    if (token.size() != 32 ||
+        !ConstantTimeEqual(token, req.Form("login_token"))) {
+      // No matching pre-session token: a form posted from another site, or
+      // cookies off. Show a fresh form.
+      const std::string fresh = RandomHex(16);
+      Reply r = Reply::Html(
+          LoginPage(lang, fresh, next, login,
+                    T(lang,
+                      "แบบฟอร์มหมดอายุหรือเบราว์เซอร์ไม่รับคุกกี้ "
+                      "โปรดลองเข้าสู่ระบบอีกครั้ง",
+                      "The form expired or the browser refused its cookie; "
+                      "please sign in again.")),
+          403);
+      r.headers.emplace("Set-Cookie", Cookie(kLoginCookie, fresh, req, 3600));
+      return finish(std::move(r));
+    }
+    Result<SignInResult> s =
+        users.SignIn(login, req.Form("password"), req.remote_addr);
+    if (!s.ok()) {
+      const bool locked = s.status().code() == Code::kResourceExhausted;
+      std::string message;
+      if (locked) {
+        message = T(lang, "ใส่รหัสผ่านผิดหลายครั้งเกินไป: ",
+                    "Too many failed sign-ins: ") + s.status().message();
+      } else if (s.status().code() == Code::kUnauthenticated) {
+        message = T(lang, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง",
+                    "Wrong login or password.");
+      } else {
+        LogLine("error sign-in: " + s.status().ToString());
+        message = T(lang, "เข้าสู่ระบบไม่ได้ในขณะนี้ โปรดลองใหม่",
+                    "Signing in failed; please try again.");
+      }
+      Reply r = Reply::Html(LoginPage(lang, token, next, login, message),
+                            locked ? 429 : 401);
+      return finish(std::move(r));
+    }
+    Reply r = Reply::Redirect(next);
+    r.headers.emplace("Set-Cookie",
+                      Cookie(kSessionCookie, s->cookie, req, -1));
+    r.headers.emplace("Set-Cookie", Cookie(kLoginCookie, "", req, 0));
+    return finish(std::move(r));
+  }
+
+  const bool api = IsApi(req.path);
+  Result<Session> session = users.SessionFor(cookie_of(kSessionCookie));
+  if (!session.ok()) {
+    if (!session.status().ok() &&
+        session.status().code() != Code::kUnauthenticated) {
+      LogLine("error console session: " + session.status().ToString());
+    }
+    if (api) {
+      return finish(Reply::Json(
+          ErrorJson("unauthenticated", "sign in first (POST /login)"), 401));
+    }
+    if (req.method == "GET" || req.method == "HEAD") {
+      std::string target = req.path;
+      if (!req.query.empty()) {
+        target += "?";
+        bool first = true;
+        for (const auto& [k, v] : req.query) {
+          if (!first) target += "&";
+          first = false;
+          target += UrlEncode(k) + "=" + UrlEncode(v);
+        }
+      }
+      return finish(Reply::Redirect(
+          target == "/" ? "/login" : "/login?next=" + UrlEncode(target)));
+    }
+    return finish(Reply::Redirect("/login"));
+  }
+
+  Context ctx{store_, *session, lang, req};
+  const auto refuse = [&](int status, const char* error,
+                          const std::string& message) {
+    if (api) return Reply::Json(ErrorJson(error, message), status);
+    return Reply::Html(
+        Layout(ctx, T(lang, "ทำรายการนี้ไม่ได้", "Not possible"),
+               "<p class=\"flash error\">" + Escape(message) + "</p>"),
+        status);
+  };
+  const bool writes = req.method != "GET" && req.method != "HEAD";
+  if (writes) {
+    const std::string sent =
+        !req.csrf_header.empty() ? req.csrf_header : req.Form("csrf");
+    if (!ConstantTimeEqual(sent, session->csrf)) {
+      return finish(refuse(
+          403, "csrf",
+          T(lang,
+            "แบบฟอร์มนี้หมดอายุ (ไม่มีรหัสป้องกันการปลอมคำขอ) "
+            "โปรดเปิดหน้าใหม่แล้วลองอีกครั้ง",
+            "This form has expired (its anti-forgery token is missing or "
+            "wrong); reload the page and try again.")));
+    }
+  }
+  if (req.path == "/logout") {
+    if (!writes) return finish(refuse(405, "method_not_allowed", "POST only"));
+    Status s = users.SignOut(*session, req.remote_addr);
+    if (!s.ok()) LogLine("error sign-out: " + s.ToString());
+    Reply r = Reply::Redirect("/login");
+    r.headers.emplace("Set-Cookie", Cookie(kSessionCookie, "", req, 0));
+    return finish(std::move(r));
+  }
+
+  std::smatch m;
+  bool known = false;
+  const Route* route = FindRoute(router_, req.method, req.path, &m, &known);
+  if (route == nullptr) {
+    if (known) {
+      return finish(refuse(405, "method_not_allowed",
+                           "this address does not take that method"));
+    }
+    return finish(refuse(404, "not_found",
+                         T(lang, "ไม่มีหน้านี้", "There is no such page.")));
+  }
+  if (session->user.role < route->least) {
+    return finish(refuse(
+        403, "permission_denied",
+        T(lang, "บทบาทของท่านไม่มีสิทธิ์ทำรายการนี้ (ต้องเป็น ",
+          "Your role may not do this (it needs ") +
+            RoleLabel(lang, WebRoleName(route->least)) + ")"));
+  }
+  Request routed = req;
+  for (size_t i = 1; i < m.size(); ++i) routed.matches.push_back(m[i].str());
+  Context routed_ctx{store_, *session, lang, routed};
+  return finish(route->handler(routed_ctx));
+}
+
+}  // namespace kbo::server::console

@@ -1,0 +1,142 @@
+#include "server/console/user_cmds.h"
+
+#include <istream>
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "server/console/users.h"
+
+namespace kbo::server::console {
+namespace {
+
+constexpr char kUserUsage[] =
+    "user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
+    "user list [--json] | user disable LOGIN | user passwd LOGIN\n"
+    "(add and passwd read the password from the first line of standard "
+    "input)";
+
+// The first line of `in`, without its line end. kInvalidArgument if there
+// is none (an empty standard input) or it is empty.
+Result<std::string> ReadPassword(std::istream& in) {
+  std::string line;
+  if (!std::getline(in, line)) {
+    return Status::InvalidArgument(
+        "give the password on the first line of standard input, e.g. "
+        "read -rs P && printf '%s\\n' \"$P\" | kbo-server user add ...");
+  }
+  if (!line.empty() && line.back() == '\r') line.pop_back();
+  if (line.empty()) {
+    return Status::InvalidArgument("the password is empty");
+  }
+  return line;
+}
+
+}  // namespace
+
+Status UserCommand(const std::vector<std::string>& args,
+                   const std::function<Result<ServerStore*>()>& open_store,
+                   std::istream& in, std::ostream& out, std::ostream& err,
+                   bool* usage) {
+  const auto usage_error = [&](const std::string& message) {
+    *usage = true;
+    return Status::InvalidArgument(message + "\nusage: kbo-server " +
+                                   kUserUsage);
+  };
+  if (args.empty()) return usage_error("user needs a command");
+  const std::string verb = args[0];
+  // Flags and positionals after the verb.
+  std::vector<std::string> positional;
+  std::string role, districts;
+  bool json = false, has_role = false, has_districts = false;
+  for (size_t i = 1; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    const auto value = [&](std::string* into, bool* seen) -> Status {
+      if (*seen) return usage_error(a + " given twice");
+      if (i + 1 >= args.size()) return usage_error(a + " needs a value");
+      *into = args[++i];
+      *seen = true;
+      return Status();
+    };
+    if (a == "--role" && verb == "add") {
+      KBO_RETURN_IF_ERROR(value(&role, &has_role));
+    } else if (a == "--districts" && verb == "add") {
+      KBO_RETURN_IF_ERROR(value(&districts, &has_districts));
+    } else if (a == "--json" && verb == "list") {
+      json = true;
+    } else if (a.rfind("--", 0) == 0) {
+      return usage_error("user " + verb + " does not take " + a);
+    } else {
+      positional.push_back(a);
+    }
+  }
+  const size_t want = verb == "list" ? 0 : 1;
+  if (verb != "add" && verb != "list" && verb != "disable" &&
+      verb != "passwd") {
+    return usage_error("unknown command 'user " + verb + "'");
+  }
+  if (positional.size() != want) {
+    return usage_error(want == 0 ? "user list takes no LOGIN"
+                                 : "user " + verb + " needs one LOGIN");
+  }
+  if (verb == "add") {
+    if (!has_role) return usage_error("user add needs --role");
+    KBO_ASSIGN_OR_RETURN(WebRole r, ParseWebRole(role));
+    KBO_ASSIGN_OR_RETURN(Scope scope,
+                         Scope::Parse(has_districts ? districts : "all"));
+    KBO_RETURN_IF_ERROR(ValidateLogin(positional[0]));
+    KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
+    KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
+    Users users(*store);
+    KBO_ASSIGN_OR_RETURN(WebUser u,
+                         users.Add(positional[0], r, scope, password, "cli"));
+    out << u.id << "\n";
+    err << "user " << u.login << " (" << WebRoleName(u.role) << ", "
+        << u.scope.ToString() << ") may now sign in to the console\n";
+    return Status();
+  }
+  if (verb == "passwd") {
+    KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
+    KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
+    Users users(*store);
+    KBO_RETURN_IF_ERROR(users.SetPassword(positional[0], password, "cli"));
+    err << "password changed; " << positional[0]
+        << "'s sessions have ended\n";
+    return Status();
+  }
+  KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
+  Users users(*store);
+  if (verb == "disable") {
+    KBO_RETURN_IF_ERROR(users.Disable(positional[0], "cli"));
+    err << "user " << positional[0] << " disabled; their sessions have ended\n";
+    return Status();
+  }
+  KBO_ASSIGN_OR_RETURN(std::vector<WebUser> list, users.List());
+  if (json) {
+    nlohmann::json arr = nlohmann::json::array();
+    for (const WebUser& u : list) {
+      arr.push_back({{"id", u.id},
+                     {"login", u.login},
+                     {"role", WebRoleName(u.role)},
+                     {"districts", u.scope.ToString()},
+                     {"created_at", u.created_at},
+                     {"disabled", u.disabled()},
+                     {"disabled_at", u.disabled() ? nlohmann::json(u.disabled_at)
+                                                  : nlohmann::json(nullptr)}});
+    }
+    out << arr.dump(2) << "\n";
+    return Status();
+  }
+  if (list.empty()) {
+    out << "no users; add one with: kbo-server user add LOGIN --role admin\n";
+    return Status();
+  }
+  for (const WebUser& u : list) {
+    out << u.login << "\t" << WebRoleName(u.role) << "\t" << u.scope.ToString()
+        << "\t" << (u.disabled() ? "disabled " + u.disabled_at : "active")
+        << "\t" << u.id << "\n";
+  }
+  return Status();
+}
+
+}  // namespace kbo::server::console

@@ -1,0 +1,33 @@
+#ifndef KBO_SHARED_SECRETS_H_
+#define KBO_SHARED_SECRETS_H_
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "shared/result.h"
+
+namespace kbo {
+
+// Passwords and random tokens for the office console (libsodium).
+
+// A password as libsodium's crypto_pwhash_str keeps it: Argon2id with a
+// random salt and the "interactive" limits (64 MiB, about 0.1 s), all in
+// the returned text. kResourceExhausted if the memory cannot be had.
+Result<std::string> HashPassword(std::string_view password);
+// True if `password` matches `hash` (a HashPassword result). False for a
+// malformed hash. Takes as long as hashing does, so a missing user can be
+// answered in the same time (see DummyVerifyPassword).
+bool VerifyPassword(std::string_view hash, std::string_view password);
+// Spends the time of one VerifyPassword (for a login that does not exist).
+void DummyVerifyPassword(std::string_view password);
+
+// `bytes` random bytes from libsodium's CSPRNG, as lowercase hex.
+std::string RandomHex(size_t bytes);
+
+// Compares in time that depends only on the lengths.
+bool ConstantTimeEqual(std::string_view a, std::string_view b);
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_SECRETS_H_

@@ -1,0 +1,369 @@
+#include "server/console/console.h"
+
+#include <catch2/catch.hpp>
+#include <regex>
+#include <string>
+
+#include "server/console/users.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using console::Console;
+using console::Reply;
+using console::Request;
+using console::Users;
+using console::WebRole;
+
+constexpr char kPassword[] = "ผ้าทอพร้าว-2569";
+
+// A browser: keeps cookies, follows nothing, remembers the CSRF token.
+struct Browser {
+  explicit Browser(Console& c) : console(c) {}
+  Console& console;
+  std::string address = "192.0.2.10";
+  bool tls = false;
+  std::map<std::string, std::string> cookies;
+
+  Reply Send(Request r) {
+    r.cookies = cookies;
+    r.remote_addr = address;
+    r.tls = tls;
+    Reply reply = console.Handle(r);
+    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
+         ++it) {
+      const std::string& c = it->second;
+      const size_t eq = c.find('='), semi = c.find(';');
+      const std::string name = c.substr(0, eq);
+      const std::string value = c.substr(eq + 1, semi - eq - 1);
+      if (c.find("Max-Age=0") != std::string::npos) {
+        cookies.erase(name);
+      } else {
+        cookies[name] = value;
+      }
+    }
+    return reply;
+  }
+  Reply Get(const std::string& path,
+            std::multimap<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return Send(r);
+  }
+  Reply Post(const std::string& path,
+             std::multimap<std::string, std::string> form) {
+    Request r;
+    r.method = "POST";
+    r.path = path;
+    r.content_type = "application/x-www-form-urlencoded";
+    r.form = std::move(form);
+    return Send(r);
+  }
+  // GET /login, then POST it back with the hidden token.
+  Reply SignIn(const std::string& login, const std::string& password,
+               const std::string& next = "") {
+    Reply form = Get("/login");
+    REQUIRE(form.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+    std::multimap<std::string, std::string> fields = {
+        {"login", login}, {"password", password}, {"login_token", m[1].str()}};
+    if (!next.empty()) fields.emplace("next", next);
+    return Post("/login", fields);
+  }
+  std::string Csrf() {
+    Reply me = Get("/api/me");
+    REQUIRE(me.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(me.body, m,
+                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
+    return m[1].str();
+  }
+};
+
+std::string Header(const Reply& r, const std::string& name) {
+  auto it = r.headers.find(name);
+  return it == r.headers.end() ? "" : it->second;
+}
+
+struct ConsoleFixture {
+  ServerFixture f;
+  Console console{*f.store};
+
+  void AddUser(const std::string& login, WebRole role,
+               const std::string& districts = "all") {
+    Users users(*f.store);
+    auto scope = Scope::Parse(districts);
+    REQUIRE(scope.ok());
+    REQUIRE(users.Add(login, role, *scope, kPassword, "test").ok());
+  }
+};
+
+TEST_CASE("console: nothing without a session (pages go to /login, the API gets 401)",
+          "[console]") {
+  ConsoleFixture cf;
+  Browser b{cf.console};
+  Reply page = b.Get("/");
+  CHECK(page.status == 303);
+  CHECK(Header(page, "Location") == "/login");
+  Reply deep = b.Get("/conflicts", {{"district", "5011"}});
+  CHECK(deep.status == 303);
+  CHECK(Header(deep, "Location") == "/login?next=%2Fconflicts%3Fdistrict%3D5011");
+  Reply api = b.Get("/api/overview");
+  CHECK(api.status == 401);
+  CHECK_THAT(api.body, Catch::Contains("\"error\":\"unauthenticated\""));
+  // Every registered route, both kinds, refuses a stranger.
+  for (const console::Route& r : cf.console.router().routes()) {
+    INFO(r.method + " " + r.pattern);
+    Request req;
+    req.method = r.method;
+    req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
+                                  "zz");
+    Reply reply = b.Send(req);
+    CHECK((reply.status == 401 || reply.status == 303));
+  }
+  Reply login = b.Get("/login");
+  CHECK(login.status == 200);
+  CHECK_THAT(login.body, Catch::Contains("name=\"login\"") &&
+                             Catch::Contains("name=\"password\"") &&
+                             Catch::Contains("viewport"));
+}
+
+TEST_CASE("console: sign-in sets an HttpOnly SameSite=Strict session, sign-out ends it",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("somchai", WebRole::kOffice);
+  Browser b{cf.console};
+  Reply wrong = b.SignIn("somchai", "not the password");
+  CHECK(wrong.status == 401);
+  CHECK(b.cookies.count("kbo_session") == 0);
+  Reply nobody = b.SignIn("nobody", kPassword);
+  CHECK(nobody.status == 401);
+  // One answer for both: the page differs only in the login typed back.
+  CHECK_THAT(wrong.body, Catch::Contains("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"));
+  CHECK_THAT(nobody.body, Catch::Contains("ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง"));
+
+  Reply ok = b.SignIn("somchai", kPassword, "/reports?x=1");
+  REQUIRE(ok.status == 303);
+  CHECK(Header(ok, "Location") == "/reports?x=1");
+  std::string cookie;
+  for (auto [it, end] = ok.headers.equal_range("Set-Cookie"); it != end; ++it) {
+    if (it->second.rfind("kbo_session=", 0) == 0) cookie = it->second;
+  }
+  CHECK_THAT(cookie, Catch::Contains("HttpOnly") &&
+                         Catch::Contains("SameSite=Strict") &&
+                         !Catch::Contains("Secure"));
+  Reply home = b.Get("/");
+  CHECK(home.status == 200);
+  CHECK_THAT(home.body, Catch::Contains("ภาพรวม") && Catch::Contains("somchai"));
+  Reply en = b.Get("/", {{"lang", "en"}});
+  CHECK_THAT(en.body, Catch::Contains("Overview"));
+  CHECK(b.Get("/").body.find("Overview") != std::string::npos);  // remembered
+
+  // Sign-out needs the CSRF token, then the session is gone for good.
+  const std::string session = b.cookies["kbo_session"];
+  CHECK(b.Post("/logout", {}).status == 403);
+  Reply out = b.Post("/logout", {{"csrf", b.Csrf()}});
+  CHECK(out.status == 303);
+  CHECK(b.cookies.count("kbo_session") == 0);
+  b.cookies["kbo_session"] = session;  // a copied cookie is worth nothing
+  CHECK(b.Get("/api/me").status == 401);
+
+  // Under TLS the cookie is Secure.
+  Browser tls{cf.console};
+  tls.tls = true;
+  Reply secure = tls.SignIn("somchai", kPassword);
+  bool saw_secure = false;
+  for (auto [it, end] = secure.headers.equal_range("Set-Cookie"); it != end;
+       ++it) {
+    if (it->second.rfind("kbo_session=", 0) == 0) {
+      saw_secure = it->second.find("; Secure") != std::string::npos;
+    }
+  }
+  CHECK(saw_secure);
+}
+
+TEST_CASE("console: sign-in refuses a forged form and never redirects off-site",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("somchai", WebRole::kViewer);
+  Browser b{cf.console};
+  // No pre-session token (a form posted from another site).
+  Reply forged = b.Post("/login", {{"login", "somchai"},
+                                   {"password", kPassword},
+                                   {"login_token", std::string(32, 'a')}});
+  CHECK(forged.status == 403);
+  CHECK(b.cookies.count("kbo_session") == 0);
+  for (const char* next : {"//evil.example/x", "https://evil.example/",
+                           "/\\evil.example", "javascript:alert(1)"}) {
+    Browser other{cf.console};
+    Reply r = other.SignIn("somchai", kPassword, next);
+    REQUIRE(r.status == 303);
+    CHECK(Header(r, "Location") == "/");
+  }
+}
+
+TEST_CASE("console: every state-changing request needs the session's CSRF token",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("admin", WebRole::kAdmin);
+  Browser b{cf.console};
+  REQUIRE(b.SignIn("admin", kPassword).status == 303);
+  const std::string csrf = b.Csrf();
+  for (const console::Route& r : cf.console.router().routes()) {
+    if (r.method == "GET") continue;
+    INFO(r.method + " " + r.pattern);
+    Request req;
+    req.method = r.method;
+    req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
+                                  "zz");
+    REQUIRE(std::regex_match(req.path, r.re));
+    Reply none = b.Send(req);
+    CHECK(none.status == 403);
+    req.form.emplace("csrf", std::string(csrf.size(), '0'));
+    CHECK(b.Send(req).status == 403);
+  }
+  // The right token goes through (a user added from the form).
+  Reply added = b.Post("/users", {{"csrf", csrf},
+                                  {"login", "malee"},
+                                  {"role", "viewer"},
+                                  {"districts", "5011"},
+                                  {"password", kPassword}});
+  CHECK(added.status == 303);
+  CHECK_THAT(Header(added, "Location"), Catch::Contains("done="));
+  CHECK(Users(*cf.f.store).Find("malee").ok());
+  // A script may send it as X-CSRF-Token instead.
+  Request api;
+  api.method = "POST";
+  api.path = "/users/malee/disable";
+  api.csrf_header = csrf;
+  CHECK(b.Send(api).status == 303);
+  CHECK(Users(*cf.f.store).Find("malee")->disabled());
+}
+
+TEST_CASE("console: the role matrix is enforced on every route", "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("viewer", WebRole::kViewer, "5011");
+  cf.AddUser("office", WebRole::kOffice);
+  cf.AddUser("admin", WebRole::kAdmin);
+  for (WebRole role : {WebRole::kViewer, WebRole::kOffice, WebRole::kAdmin}) {
+    Browser b{cf.console};
+    const std::string login(console::WebRoleName(role));
+    REQUIRE(b.SignIn(login, kPassword).status == 303);
+    const std::string csrf = b.Csrf();
+    for (const console::Route& r : cf.console.router().routes()) {
+      INFO(login + ": " + r.method + " " + r.pattern);
+      Request req;
+      req.method = r.method;
+      req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
+                                    "zz");
+      REQUIRE(std::regex_match(req.path, r.re));
+      if (r.method != "GET") req.csrf_header = csrf;
+      Reply reply = b.Send(req);
+      if (role < r.least) {
+        CHECK(reply.status == 403);
+      } else {
+        CHECK(reply.status != 403);
+        CHECK(reply.status != 401);
+        CHECK(reply.status < 500);
+      }
+    }
+  }
+}
+
+TEST_CASE("console: sessions end when idle, when the user is disabled or gets a new password",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("office", WebRole::kOffice);
+  Browser b{cf.console};
+  REQUIRE(b.SignIn("office", kPassword).status == 303);
+  cf.f.wall.Advance(console::kSessionIdleMs - 1000);
+  CHECK(b.Get("/").status == 200);  // in use: the idle timer restarts
+  cf.f.wall.Advance(console::kSessionIdleMs - 1000);
+  CHECK(b.Get("/").status == 200);
+  cf.f.wall.Advance(console::kSessionIdleMs + 1);
+  CHECK(b.Get("/").status == 303);
+
+  REQUIRE(b.SignIn("office", kPassword).status == 303);
+  Users users(*cf.f.store);
+  REQUIRE(users.SetPassword("office", "a new password", "test").ok());
+  CHECK(b.Get("/api/me").status == 401);
+  CHECK(b.SignIn("office", kPassword).status == 401);
+  REQUIRE(b.SignIn("office", "a new password").status == 303);
+  REQUIRE(users.Disable("office", "test").ok());
+  CHECK(b.Get("/api/me").status == 401);
+  CHECK(b.SignIn("office", "a new password").status == 401);
+}
+
+TEST_CASE("console: failed sign-ins are limited per login and per address",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("office", WebRole::kOffice);
+  Browser guesser{cf.console};
+  for (int i = 0; i < console::kLoginFailures; ++i) {
+    CHECK(guesser.SignIn("office", "guess " + std::to_string(i)).status == 401);
+  }
+  // The guessing address waits, even with the right password ...
+  Reply locked = guesser.SignIn("office", kPassword);
+  CHECK(locked.status == 429);
+  CHECK_THAT(locked.body, Catch::Contains("5"));
+  // ... but the office, elsewhere, still gets in.
+  Browser office{cf.console};
+  office.address = "192.0.2.77";
+  CHECK(office.SignIn("office", kPassword).status == 303);
+  // After the lock, the guesser may try again.
+  cf.f.wall.Advance(console::kLockMs + 1);
+  CHECK(guesser.SignIn("office", kPassword).status == 303);
+
+  // One address guessing many logins is stopped too.
+  Browser sprayer{cf.console};
+  sprayer.address = "198.51.100.9";
+  for (int i = 0; i < console::kAddressFailures; ++i) {
+    CHECK(sprayer.SignIn("user" + std::to_string(i), "x").status == 401);
+  }
+  CHECK(sprayer.SignIn("office", kPassword).status == 429);
+
+  auto audit = console::ReadAudit(*cf.f.store, 1000);
+  REQUIRE(audit.ok());
+  int failed = 0, signed_in = 0, refused = 0;
+  for (const auto& e : *audit) {
+    failed += e.action == "sign_in_failed";
+    signed_in += e.action == "sign_in";
+    refused += e.action == "sign_in_locked";
+  }
+  CHECK(failed == console::kLoginFailures + console::kAddressFailures);
+  CHECK(signed_in == 2);
+  CHECK(refused == 2);
+}
+
+TEST_CASE("console: users are validated and their passwords kept only as Argon2id",
+          "[console]") {
+  ConsoleFixture cf;
+  Users users(*cf.f.store);
+  auto all = Scope::Parse("all");
+  REQUIRE(all.ok());
+  CHECK(users.Add("Somchai", WebRole::kAdmin, *all, kPassword, "t")
+            .status()
+            .code() == Code::kInvalidArgument);
+  CHECK(users.Add("a", WebRole::kAdmin, *all, kPassword, "t").status().code() ==
+        Code::kInvalidArgument);
+  CHECK(users.Add("somchai", WebRole::kAdmin, *all, "short", "t")
+            .status()
+            .code() == Code::kInvalidArgument);
+  REQUIRE(users.Add("somchai", WebRole::kAdmin, *all, kPassword, "t").ok());
+  CHECK(users.Add("somchai", WebRole::kViewer, *all, kPassword, "t")
+            .status()
+            .code() == Code::kAlreadyExists);
+  Statement st(cf.f.store->db(), "SELECT password_hash FROM web_user");
+  REQUIRE(st.Step());
+  const std::string hash = st.ColumnText(0);
+  CHECK(hash.rfind("$argon2id$", 0) == 0);
+  CHECK(hash.find(kPassword) == std::string::npos);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
