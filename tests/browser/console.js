@@ -1,0 +1,262 @@
+#!/usr/bin/env node
+// Browser tests of the office console on `kbo-server serve` in real headless
+// Chromium (Debian's /usr/bin/chromium, driven by playwright-core), at
+// 1280 px (an office desk) and 360 px (a phone). Each test starts a real
+// kbo-server on a fresh data folder, makes users with `kbo-server user add`
+// and devices with real `kbo` homes enrolled by real tokens, and checks what
+// the console shows against what the test itself recorded.
+//
+//   node console.js --kbo PATH/TO/kbo --kbo-server PATH/TO/kbo-server
+//
+// Never skips: anything missing fails the run with the reason. Screenshots
+// go to artifacts/console-*.png; the README's come from here
+// (docs/screenshots/console-*.png, refreshed with KBO_SCREENSHOTS=1).
+'use strict';
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { spawn, spawnSync } = require('node:child_process');
+
+const CHROMIUM = '/usr/bin/chromium';
+const HERE = __dirname;
+const ARTIFACTS = path.join(HERE, 'artifacts');
+const DOC_SHOTS = path.join(HERE, '../../docs/screenshots');
+
+function arg(name, fallback) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
+}
+const KBO = path.resolve(arg('kbo', process.env.KBO_BIN || path.join(HERE, '../../build/client/kbo')));
+const KBO_SERVER = path.resolve(arg('kbo-server', process.env.KBO_SERVER_BIN || path.join(path.dirname(KBO), '../server/kbo-server')));
+
+function cannotRun(why) {
+  console.error(`FAIL: console browser tests cannot run: ${why}`);
+  process.exit(1);
+}
+if (Number(process.versions.node.split('.')[0]) < 18) cannotRun(`Node.js ${process.versions.node} is older than 18`);
+if (!fs.existsSync(CHROMIUM)) cannotRun(`${CHROMIUM} is not installed (tools/install-deps)`);
+if (!fs.existsSync(KBO)) cannotRun(`no kbo binary at ${KBO}`);
+if (!fs.existsSync(KBO_SERVER)) cannotRun(`no kbo-server binary at ${KBO_SERVER}`);
+if (!fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) {
+  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, stdio: 'inherit' });
+  if (r.status !== 0) cannotRun('npm ci failed in tests/browser');
+}
+
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { chromium } = require('playwright-core');
+
+fs.mkdirSync(ARTIFACTS, { recursive: true });
+
+// ---- processes ----------------------------------------------------------------
+const dirs = [];
+function freshDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  dirs.push(dir);
+  return dir;
+}
+
+function run(binary, args, input) {
+  const r = spawnSync(binary, args, { encoding: 'utf8', input: input === undefined ? '' : input });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+function ok(binary, args, input) {
+  const r = run(binary, args, input);
+  assert.equal(r.code, 0, `${path.basename(binary)} ${args.join(' ')} failed (${r.code}): ${r.err}`);
+  return r.out;
+}
+
+function stopProcess(proc) {
+  return new Promise((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) { resolve(proc.exitCode); return; }
+    const kill = setTimeout(() => proc.kill('SIGKILL'), 10000);
+    proc.once('exit', (code) => { clearTimeout(kill); resolve(code); });
+    proc.kill('SIGTERM');
+  });
+}
+
+// A real kbo-server on a free loopback port, with its data folder.
+function startServer(t) {
+  const data = path.join(freshDir('kbo-console-'), 'data');
+  return new Promise((resolve, reject) => {
+    const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`kbo-server did not start: ${err}`)), 15000);
+    proc.stderr.on('data', (d) => { err += d; });
+    proc.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (\S+)/.exec(out);
+      if (m) {
+        clearTimeout(timer);
+        const server = {
+          url: `http://${m[1].replace(/\s.*$/, '')}`,
+          data,
+          log: () => err,
+          cli: (...args) => ok(KBO_SERVER, ['--data', data, ...args]),
+          cliInput: (input, ...args) => ok(KBO_SERVER, ['--data', data, ...args], input),
+          stop: () => stopProcess(proc),
+        };
+        t.after(() => server.stop());
+        resolve(server);
+      }
+    });
+    proc.once('exit', (code) => reject(new Error(`kbo-server exited (${code}): ${err}`)));
+  });
+}
+
+const PASSWORD = 'รหัสผ่านสำนักงาน-2569';
+function addUser(server, login, role, districts = 'all') {
+  return server.cliInput(`${PASSWORD}\n`, 'user', 'add', login, '--role', role, '--districts', districts).trim();
+}
+
+// A kbo home enrolled on `server` with a fresh token.
+function device(server, role, districts, label) {
+  const home = freshDir('kbo-device-');
+  const args = ['token', 'create', '--role', role, '--districts', districts];
+  if (label) args.push('--label', label);
+  const token = server.cli(...args).trim();
+  ok(KBO, ['--home', home, 'enroll', '--server', server.url, '--token', token]);
+  return {
+    home,
+    kbo: (...a) => ok(KBO, ['--home', home, ...a]),
+    sync: () => ok(KBO, ['--home', home, 'sync']),
+  };
+}
+
+// ---- the browser ----------------------------------------------------------------
+let browser;
+before(async () => {
+  browser = await chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+});
+after(async () => {
+  if (browser) await browser.close();
+  for (const dir of dirs) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+const DESK = { width: 1280, height: 900 };
+const PHONE = { width: 360, height: 740 };
+
+// A browser window (its own cookies). Fails the test on any script error.
+async function window(t, viewport = DESK, extra = {}) {
+  const context = await browser.newContext(Object.assign({
+    viewport, deviceScaleFactor: 1, locale: 'th-TH', timezoneId: 'Asia/Bangkok', acceptDownloads: true,
+  }, extra));
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  page.on('console', (m) => { if (m.type() === 'error' && !/status of [45]\d\d/.test(m.text())) errors.push(m.text()); });
+  t.after(async () => {
+    const seen = errors.slice();
+    await context.close();
+    assert.deepEqual(seen, [], 'errors in the page');
+  });
+  return page;
+}
+
+async function signIn(page, server, login, password = PASSWORD) {
+  await page.goto(`${server.url}/login`);
+  await page.fill('input[name=login]', login);
+  await page.fill('input[name=password]', password);
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+}
+
+const shots = new Set();
+async function screenshot(page, name) {
+  assert.ok(!shots.has(name), `screenshot ${name} taken twice`);
+  shots.add(name);
+  const file = path.join(ARTIFACTS, `console-${name}.png`);
+  await page.screenshot({ path: file, fullPage: true });
+  if (process.env.KBO_SCREENSHOTS === '1') fs.copyFileSync(file, path.join(DOC_SHOTS, `console-${name}.png`));
+}
+
+// Nothing wider than the window.
+async function fitsWidth(page, width, where) {
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  assert.ok(w <= width, `${where}: page is ${w}px wide in a ${width}px window`);
+}
+
+// ---- tests ----------------------------------------------------------------------
+
+test('sign-in and sign-out, at 1280 px and 360 px', async (t) => {
+  const server = await startServer(t);
+  const id = addUser(server, 'office', 'office');
+  assert.match(id, /^[0-9a-f-]{36}$/);
+  for (const [viewport, name] of [[DESK, '1280'], [PHONE, '360']]) {
+    const page = await window(t, viewport);
+    const first = await page.goto(`${server.url}/reports`);
+    assert.match(page.url(), /\/login\?next=%2Freports$/, 'a page without a session goes to /login');
+    assert.equal(first.status(), 200);
+    if (name === '360') await screenshot(page, `login-${name}`);
+    await fitsWidth(page, viewport.width, 'login');
+    // A wrong password: the same form again, with a message, no session.
+    await page.fill('input[name=login]', 'office');
+    await page.fill('input[name=password]', 'wrong password');
+    const refused = await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.equal(refused[0].status(), 401);
+    assert.match(await page.textContent('.flash.error'), /ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง/);
+    await page.fill('input[name=password]', PASSWORD);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+    assert.match(page.url(), /\/reports$/, 'back where the person was going');
+    await page.goto(`${server.url}/`);
+    assert.equal(await page.textContent('h1'), 'ภาพรวม');
+    await fitsWidth(page, viewport.width, 'overview');
+    await screenshot(page, `overview-${name}`);
+    const cookies = await page.context().cookies();
+    const session = cookies.find((c) => c.name === 'kbo_session');
+    assert.ok(session && session.httpOnly && session.sameSite === 'Strict', 'an HttpOnly, SameSite=Strict session cookie');
+    // Scripts in the page cannot read it.
+    assert.ok(!(await page.evaluate(() => document.cookie)).includes('kbo_session'));
+    // Sign out: back to /login, and the console is closed again.
+    await Promise.all([page.waitForNavigation(), page.click('header form button')]);
+    assert.match(page.url(), /\/login$/);
+    await page.goto(`${server.url}/`);
+    assert.match(page.url(), /\/login$/);
+  }
+});
+
+test('the role matrix, as a browser meets it', async (t) => {
+  const server = await startServer(t);
+  addUser(server, 'viewer', 'viewer', '5011');
+  addUser(server, 'office', 'office');
+  addUser(server, 'admin', 'admin');
+  const expect = {
+    viewer: { '/': 200, '/reports': 200, '/exports': 403, '/users': 403, '/devices': 403, '/audit': 403 },
+    office: { '/': 200, '/reports': 200, '/exports': 200, '/users': 403, '/devices': 403, '/audit': 403 },
+    admin: { '/': 200, '/reports': 200, '/exports': 200, '/users': 200, '/devices': 200, '/audit': 200 },
+  };
+  for (const [login, pages] of Object.entries(expect)) {
+    const page = await window(t);
+    await signIn(page, server, login);
+    for (const [url, status] of Object.entries(pages)) {
+      const r = await page.goto(`${server.url}${url}`);
+      assert.equal(r.status(), status, `${login} ${url}`);
+    }
+    // The navigation offers only what the role may open.
+    const links = await page.$$eval('header nav a', (as) => as.map((a) => a.getAttribute('href')));
+    assert.equal(links.includes('/users'), login === 'admin', `${login}: users link`);
+    // A write without the page's CSRF token is refused, even signed in.
+    const forged = await page.evaluate(async () => {
+      const r = await fetch('/users', { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'login=x&role=admin&districts=all&password=12345678' });
+      return r.status;
+    });
+    assert.equal(forged, 403, `${login}: a POST without the CSRF token`);
+  }
+  // The API answers 401 without a session.
+  const api = await fetch(`${server.url}/api/overview`);
+  assert.equal(api.status, 401);
+  // Every sign-in is in the audit log, which the admin reads.
+  const page = await window(t);
+  await signIn(page, server, 'admin');
+  await page.goto(`${server.url}/audit`);
+  const audit = await page.textContent('main');
+  for (const login of ['viewer', 'office', 'admin']) assert.match(audit, new RegExp(`user:${login}`));
+  assert.match(audit, /sign_in/);
+});
