@@ -19,6 +19,7 @@
 #include "server/enrolment.h"
 #include "server/http_api.h"
 #include "server/server_store.h"
+#include "server/xlsx_export.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
 #include "shared/version.h"
@@ -66,7 +67,10 @@ constexpr const char* kUsage =
     "  conflicts list [--json] [--open]\n"
     "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
     "  refused list [--json]   rows the server refused, kept for the office\n"
-    "  export csv --out DIR\n"
+    "  export csv --out DIR [--fiscal-year BE] [--district CODE]\n"
+    "             [--lang th|en] [--raw]\n"
+    "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
+    "             [--lang th|en]\n"
     "  bundle import FILE\n"
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
@@ -540,18 +544,46 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
-Status ExportCsvCmd(Context& ctx, const std::vector<std::string>& args,
-                    size_t from) {
+// `export csv` and `export xlsx` (docs/cli.md, "Exports"): people's files
+// by default (labels, names, Buddhist Era, deleted rows left out), codes
+// for machines with `csv --raw`.
+Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
+                 size_t from, bool xlsx) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {"out"}, {}, 0, &a); !s.ok())
+  std::set<std::string, std::less<>> switches;
+  if (!xlsx) switches.insert("raw");
+  if (Status s = ParseArgs(ctx, args, from,
+                           {"out", "fiscal-year", "district", "lang"},
+                           switches, 0, &a);
+      !s.ok())
     return s;
-  const std::string* dir = a.Get("out");
-  if (dir == nullptr || dir->empty())
-    return ctx.Usage("export csv needs --out DIR");
+  const std::string* out = a.Get("out");
+  if (out == nullptr || out->empty()) {
+    return ctx.Usage(xlsx ? "export xlsx needs --out FILE.xlsx"
+                          : "export csv needs --out DIR");
+  }
+  auto flag = [&](std::string_view name) {
+    const std::string* v = a.Get(name);
+    return v ? *v : std::string();
+  };
+  Result<ExportFilter> filter = ParseExportFilter(
+      flag("fiscal-year"), flag("district"), flag("lang"));
+  if (!filter.ok()) return ctx.Usage(filter.status().message());
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  if (xlsx) {
+    Result<XlsxSummary> sheets = ExportXlsx((*store)->db(), *out, *filter);
+    if (!sheets.ok()) return sheets.status();
+    ctx.out << *out << "\n";
+    for (const auto& [title, rows] : *sheets)
+      ctx.out << "  " << title << "\t" << rows << " rows\n";
+    return Status();
+  }
+  CsvExportOptions options;
+  options.filter = *filter;
+  options.raw = a.Has("raw");
   Result<std::vector<std::pair<std::string, size_t>>> files =
-      ExportCsv((*store)->db(), *dir);
+      ExportCsv((*store)->db(), *out, options);
   if (!files.ok()) return files.status();
   for (const auto& [path, rows] : *files)
     ctx.out << path << "\t" << rows << " rows\n";
@@ -604,7 +636,10 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   if (noun == "refused" && verb == "list") return RefusedList(ctx, args, at + 2);
   if (noun == "conflicts" && verb == "resolve")
     return ConflictsResolve(ctx, args, at + 2);
-  if (noun == "export" && verb == "csv") return ExportCsvCmd(ctx, args, at + 2);
+  if (noun == "export" && verb == "csv")
+    return ExportCmd(ctx, args, at + 2, /*xlsx=*/false);
+  if (noun == "export" && verb == "xlsx")
+    return ExportCmd(ctx, args, at + 2, /*xlsx=*/true);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
   return ctx.Usage("unknown command '" + noun +

@@ -5,40 +5,6 @@
 
 namespace kbo::server {
 
-Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity_name) {
-  const Entity* entity = FindEntity(entity_name);
-  if (entity == nullptr) {
-    std::string known;
-    for (const Entity& e : Catalogue()) {
-      known += known.empty() ? "" : ", ";
-      known += e.name;
-    }
-    return Status::InvalidArgument(
-        "unknown entity '" + std::string(entity_name) + "'; one of: " + known);
-  }
-  EntityTable table;
-  table.entity = entity;
-  table.header.emplace_back(kIdColumn);
-  std::string sql = "SELECT id";
-  for (const Column& c : entity->columns) {
-    table.header.emplace_back(c.name);
-    sql += ", " + std::string(c.name);
-  }
-  table.header.emplace_back(kDeletedColumn);
-  sql += ", deleted FROM " + std::string(entity->name) + " ORDER BY id";
-  Statement st(db, sql);
-  if (!st.status().ok()) return st.status();
-  const int n = static_cast<int>(table.header.size());
-  while (st.Step()) {
-    std::vector<Value> row;
-    row.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) row.push_back(st.ColumnValue(i));
-    table.rows.push_back(std::move(row));
-  }
-  if (!st.status().ok()) return st.status();
-  return table;
-}
-
 std::string GuardFormula(std::string_view text) {
   if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' ||
                         text[0] == '@' || text[0] == '\t' || text[0] == '\r')) {
@@ -47,27 +13,69 @@ std::string GuardFormula(std::string_view text) {
   return std::string(text);
 }
 
+std::string PhoneForSpreadsheet(std::string_view phone) {
+  if (phone.size() < 9 || phone.size() > 10 || phone[0] != '0' ||
+      phone.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::string(phone);
+  }
+  const std::string p(phone);
+  if (p.size() == 10)
+    return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
+  // Nine digits: Bangkok's 02 numbers, else a provincial 0XX number.
+  if (p[1] == '2')
+    return p.substr(0, 2) + "-" + p.substr(2, 3) + "-" + p.substr(5);
+  return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
+}
+
+Result<std::vector<ExportSheet>> BuildCsvSheets(
+    Db& db, const CsvExportOptions& options) {
+  if (options.raw) return BuildRawEntitySheets(db, options.filter);
+  return BuildPeopleSheets(db, options.filter);
+}
+
+std::string SheetCsv(const ExportSheet& sheet, bool raw) {
+  std::string out(kUtf8Bom);
+  out += FormatCsvRow(sheet.header);
+  CsvRow fields;
+  for (const std::vector<ExportCell>& row : sheet.rows) {
+    fields.clear();
+    for (const ExportCell& cell : row) {
+      switch (cell.kind) {
+        case ExportCell::Kind::kEmpty:
+          fields.emplace_back();
+          break;
+        case ExportCell::Kind::kNumber:
+        case ExportCell::Kind::kPercent:  // "80%": every spreadsheet reads it
+          fields.push_back(cell.text);
+          break;
+        case ExportCell::Kind::kPhone:
+          fields.push_back(
+              GuardFormula(raw ? cell.text : PhoneForSpreadsheet(cell.text)));
+          break;
+        case ExportCell::Kind::kText:
+          fields.push_back(GuardFormula(cell.text));
+          break;
+      }
+    }
+    out += FormatCsvRow(fields);
+  }
+  return out;
+}
+
 Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
-    Db& db, const std::string& dir) {
+    Db& db, const std::string& dir, const CsvExportOptions& options) {
+  Result<std::vector<ExportSheet>> sheets = BuildCsvSheets(db, options);
+  if (!sheets.ok()) return sheets.status();
   if (Status s = EnsureDir(dir); !s.ok()) return s;
   std::vector<std::pair<std::string, size_t>> written;
-  for (const Entity& entity : Catalogue()) {
-    Result<EntityTable> table = ReadEntityTable(db, entity.name);
-    if (!table.ok()) return table.status();
-    std::string out(kUtf8Bom);
-    out += FormatCsvRow(table->header);
-    for (const std::vector<Value>& row : table->rows) {
-      CsvRow fields;
-      fields.reserve(row.size());
-      for (const Value& v : row) {
-        fields.push_back(v.type() == Value::Type::kText ? GuardFormula(v.text())
-                                                        : v.ToDisplay());
-      }
-      out += FormatCsvRow(fields);
+  for (const ExportSheet& sheet : *sheets) {
+    const std::string path = dir + "/" + sheet.key + ".csv";
+    if (Status s =
+            WriteFileAtomically(path, SheetCsv(sheet, options.raw), 0600);
+        !s.ok()) {
+      return s;
     }
-    const std::string path = dir + "/" + std::string(entity.name) + ".csv";
-    if (Status s = WriteFileAtomically(path, out, 0600); !s.ok()) return s;
-    written.emplace_back(path, table->rows.size());
+    written.emplace_back(path, sheet.rows.size());
   }
   return written;
 }

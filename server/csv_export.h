@@ -7,22 +7,11 @@
 #include <utility>
 #include <vector>
 
-#include "shared/entities.h"
+#include "server/export_tables.h"
 #include "shared/result.h"
 #include "shared/sqlite/db.h"
-#include "shared/value.h"
 
 namespace kbo::server {
-
-// The merged state of one entity as the server holds it: every row (deleted
-// ones too, with deleted = 1), by id.
-struct EntityTable {
-  const Entity* entity = nullptr;
-  std::vector<std::string> header;       // id, catalogue columns, deleted
-  std::vector<std::vector<Value>> rows;  // in header order
-};
-// kInvalidArgument for an unknown entity (the message lists the known ones).
-Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity);
 
 // A text cell made safe for a spreadsheet: text starting with = + - @ (or a
 // tab or carriage return) is a formula to Excel and LibreOffice, so it gets
@@ -30,13 +19,42 @@ Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity);
 // a negative longitude stays a number.
 std::string GuardFormula(std::string_view text);
 
-// Writes DIR/<entity>.csv for every entity of the catalogue: UTF-8 with a
-// byte order mark (Excel then shows Thai correctly), RFC 4180, CRLF, header
-// row first, each file written atomically (mode 0600: the rows hold names
-// and phone numbers). Creates DIR if needed. Returns (file path, row count)
-// for each file. kIOError if a file cannot be written.
+// A phone number as a spreadsheet keeps it text: a Thai number written as
+// digits alone (0 and 8 or 9 more) gets the Thai grouping with hyphens
+// ("0812345678" → "081-234-5678", "021234567" → "02-123-4567",
+// "053123456" → "053-123-456"), which Excel, LibreOffice and Google Sheets
+// all read as text, leading 0 kept. Anything else is returned unchanged
+// (docs/decisions.md, "Exports").
+std::string PhoneForSpreadsheet(std::string_view phone);
+
+struct CsvExportOptions {
+  // Which rows, and the language of a people's export.
+  ExportFilter filter;
+  // For machines: catalogue column names, codes, ids, ISO 8601 UTC, every
+  // row with its deleted column, phone numbers exactly as recorded, one
+  // file per entity. Otherwise the people's export (export_tables.h):
+  // headers in filter.lang, labels, names, Buddhist Era dates, deleted rows
+  // left out, phone numbers through PhoneForSpreadsheet, and the attendance
+  // grid and contest ranking as files of their own.
+  bool raw = false;
+};
+
+// The people's sheets (entities, then the report sheets) or, with `raw`,
+// the machine's; the same sheets ExportCsv writes.
+Result<std::vector<ExportSheet>> BuildCsvSheets(
+    Db& db, const CsvExportOptions& options);
+
+// One sheet as a CSV file: UTF-8 with a byte order mark (Excel then shows
+// Thai correctly), RFC 4180, CRLF, the header row first; text through
+// GuardFormula, numbers as written.
+std::string SheetCsv(const ExportSheet& sheet, bool raw);
+
+// Writes DIR/<sheet key>.csv for every sheet of BuildCsvSheets, each file
+// written atomically (mode 0600: the rows hold names and phone numbers).
+// Creates DIR if needed. Returns (file path, row count) for each file.
+// kIOError if a file cannot be written (files written before it stay).
 Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
-    Db& db, const std::string& dir);
+    Db& db, const std::string& dir, const CsvExportOptions& options = {});
 
 }  // namespace kbo::server
 

@@ -277,9 +277,17 @@ TEST_CASE(
   CliResult r = RunServerCli({"--data", data, "export", "csv", "--out", out});
   REQUIRE(r.exit_code == 0);
   const std::string producers = ReadAll(out + "/producer.csv");
+  // People's files by default: Thai headers (xlsx_export_test has the rest).
   CHECK(producers.rfind("\xEF\xBB\xBF"
-                        "id,kind,name,district_code",
+                        "ประเภท,ชื่อ,อำเภอ",
                         0) == 0);
+  const std::string raw = tmp.File("raw");
+  REQUIRE(RunServerCli({"--data", data, "export", "csv", "--out", raw, "--raw"})
+              .exit_code == 0);
+  CHECK(ReadAll(raw + "/producer.csv")
+            .rfind("\xEF\xBB\xBF"
+                   "id,kind,name,district_code",
+                   0) == 0);
   CHECK_THAT(
       producers,
       Catch::Contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"กลุ่ม\"\")\""));
