@@ -17,6 +17,7 @@
 #include "server/conflicts.h"
 #include "server/csv_export.h"
 #include "server/enrolment.h"
+#include "server/report_cmds.h"
 #include "server/http_api.h"
 #include "server/server_store.h"
 #include "server/xlsx_export.h"
@@ -72,6 +73,7 @@ constexpr const char* kUsage =
     "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
+    KBO_SERVER_REPORT_USAGE
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
     "--help       this text;  --version  the version\n";
@@ -642,6 +644,13 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
     return ExportCmd(ctx, args, at + 2, /*xlsx=*/true);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
+  if (noun == "report" || noun == "target" || noun == "workshop") {
+    return ReportCommand(
+        noun,
+        std::vector<std::string>(args.begin() + static_cast<long>(at) + 1,
+                                 args.end()),
+        [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
+  }
   return ctx.Usage("unknown command '" + noun +
                    (verb.empty() ? "" : " " + verb) + "'");
 }

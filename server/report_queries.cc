@@ -826,6 +826,19 @@ std::string FollowupsJson(const FollowupReport& r) {
   return j.dump();
 }
 
+// ---- Dates --------------------------------------------------------------------
+
+std::string BangkokDate(int64_t unix_ms) {
+  const int64_t local_ms = unix_ms + kBangkokOffsetSeconds * 1000;
+  int64_t days = local_ms / 86400000;
+  if (local_ms % 86400000 < 0) --days;
+  return AddDays("1970-01-01", days);
+}
+
+std::string AddDaysToDate(const std::string& date, int64_t days) {
+  return AddDays(date, days);
+}
+
 // ---- Settings -----------------------------------------------------------------
 
 Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,

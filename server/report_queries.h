@@ -273,6 +273,13 @@ std::string StagesJson(const StageReport& r);
 //  "next_visit","follow_up","days_overdue"}]}
 std::string FollowupsJson(const FollowupReport& r);
 
+// ---- Dates ------------------------------------------------------------------
+// The Bangkok date ("YYYY-MM-DD") of a Unix time in milliseconds: "today"
+// for Followups and the default fiscal year.
+std::string BangkokDate(int64_t unix_ms);
+// "YYYY-MM-DD" plus `days` (may be negative); "" if `date` does not parse.
+std::string AddDaysToDate(const std::string& date, int64_t days);
+
 // ---- Settings ---------------------------------------------------------------
 // Sets a fiscal year's targets (upsert). kInvalidArgument for a year outside
 // 2400..2700 or a negative count, or producers < groups + entrepreneurs.

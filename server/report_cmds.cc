@@ -1,0 +1,619 @@
+#include "server/report_cmds.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <map>
+#include <optional>
+#include <set>
+#include <utility>
+
+#include "server/enrolment.h"
+#include "server/report_queries.h"
+#include "shared/labels.h"
+#include "shared/sqlite/db.h"
+
+// Text output: one heading line, then tab-separated rows (Thai text does not
+// align in fixed-width columns, and tabs paste into a spreadsheet), numbers
+// as digits, dates in Bangkok time with the Buddhist Era in Thai.
+
+namespace kbo::server {
+
+namespace {
+
+struct Words {
+  const char* th;
+  const char* en;
+};
+
+// The reports' own words (the data's words come from shared/labels.h).
+const std::map<std::string, Words, std::less<>>& WordTable() {
+  static const auto* table = new std::map<std::string, Words, std::less<>>{
+      {"reach", {"การเข้าถึงผู้ผลิต", "Producers reached"}},
+      {"fiscal_year", {"ปีงบประมาณ", "Fiscal year"}},
+      {"target", {"เป้าหมาย", "Target"}},
+      {"reached", {"เข้าถึงแล้ว", "Reached"}},
+      {"registered", {"ผู้ผลิตที่ลงทะเบียน", "Producers registered"}},
+      {"percent", {"ร้อยละของเป้าหมาย", "% of target"}},
+      {"total", {"รวม", "Total"}},
+      {"default_target",
+       {"เป้าหมายตั้งต้นของโครงการ", "the programme's default targets"}},
+      {"of_producers", {"จากผู้ผลิตทั้งหมด", "of producers"}},
+      {"workshops", {"การอบรม", "Workshops"}},
+      {"enrolments", {"ผู้เข้าอบรม", "Participants"}},
+      {"by_district", {"ตามอำเภอ", "By district"}},
+      {"by_category", {"ตามหมวดผลิตภัณฑ์ OTOP", "By OTOP category"}},
+      {"district", {"อำเภอ", "District"}},
+      {"category", {"หมวด", "Category"}},
+      {"none", {"ไม่ระบุ", "None"}},
+      {"attendance", {"การเข้าอบรมรายวัน", "Attendance by day"}},
+      {"participant", {"ผู้เข้าอบรม", "Participant"}},
+      {"producer", {"ผู้ผลิต", "Producer"}},
+      {"day", {"วันที่", "Day"}},
+      {"days_attended", {"วันที่เข้าอบรม", "Days attended"}},
+      {"rate", {"อัตราการเข้าอบรม", "Attendance rate"}},
+      {"unmarked", {"ยังไม่บันทึก", "Not marked"}},
+      {"start", {"เริ่ม", "Starts"}},
+      {"certificates", {"ผู้มีสิทธิ์ได้รับวุฒิบัตร", "Certificate eligibility"}},
+      {"min_days", {"ต้องเข้าอบรมอย่างน้อย (วัน)", "Days required"}},
+      {"eligible", {"มีสิทธิ์", "Eligible"}},
+      {"not_eligible", {"ไม่มีสิทธิ์", "Not eligible"}},
+      {"contest", {"ผลการประกวด", "Contest ranking"}},
+      {"contests", {"การประกวดทั้งหมด", "All contests"}},
+      {"rank", {"อันดับ", "Rank"}},
+      {"product", {"ผลิตภัณฑ์", "Product"}},
+      {"mean_total", {"คะแนนเฉลี่ย (เต็ม 100)", "Mean total (of 100)"}},
+      {"judges", {"กรรมการ", "Judges"}},
+      {"no_scores", {"ยังไม่มีคะแนน", "No scores yet"}},
+      {"stages", {"ผลิตภัณฑ์ตามขั้นการพัฒนา", "Products by stage"}},
+      {"stage", {"ขั้น", "Stage"}},
+      {"products", {"ผลิตภัณฑ์", "Products"}},
+      {"followups", {"การลงพื้นที่และการติดตามผล", "Visits and follow-ups"}},
+      {"visits", {"การลงพื้นที่", "Visits"}},
+      {"producers_visited", {"ผู้ผลิตที่ได้เยี่ยม", "Producers visited"}},
+      {"overdue", {"ติดตามผลเกินกำหนด", "Follow-ups overdue"}},
+      {"next_visit", {"นัดครั้งถัดไป", "Next visit"}},
+      {"last_visit", {"เยี่ยมล่าสุด", "Last visit"}},
+      {"days_overdue", {"เกินกำหนด (วัน)", "Days overdue"}},
+      {"follow_up", {"สิ่งที่ต้องติดตาม", "Follow-up"}},
+      {"as_of", {"ณ วันที่", "As of"}},
+      {"all_years", {"ทุกปี", "all years"}},
+      {"groups", {"กลุ่มผู้ผลิต", "Producer groups"}},
+      {"entrepreneurs", {"ผู้ประกอบการ", "Entrepreneurs"}},
+  };
+  return *table;
+}
+
+// "x/y" as a percentage with one decimal; "-" when y is 0.
+std::string Percent(double part, double whole) {
+  if (whole <= 0) return "-";
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.1f%%", 100.0 * part / whole);
+  return buf;
+}
+
+std::string Fixed(double v, int decimals) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.*f", decimals, v);
+  return buf;
+}
+
+std::string NamedLabel(NamedList list, Lang lang, std::string_view code) {
+  if (code.empty()) return ReportWord(lang, "none");
+  const Named* n = list.Find(code);
+  return n ? std::string(n->name(lang)) : std::string(code);
+}
+
+std::string District(Lang lang, const std::string& code) {
+  return code.empty() ? ReportWord(lang, "none") : DistrictLabel(lang, code);
+}
+
+std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
+  std::string out;
+  for (size_t i = 0; i < parts.size(); ++i) {
+    if (i) out += sep;
+    out += parts[i];
+  }
+  return out;
+}
+
+// ---- Arguments ------------------------------------------------------------------
+
+struct Parsed {
+  std::vector<std::string> positional;
+  std::map<std::string, std::string, std::less<>> values;
+  bool json = false;
+};
+
+Status Usage(bool* usage_error, std::string message) {
+  *usage_error = true;
+  return Status::InvalidArgument(std::move(message));
+}
+
+Status Parse(const std::vector<std::string>& args, size_t from,
+             const std::set<std::string, std::less<>>& flags, bool json_ok,
+             size_t max_positional, Parsed* p, bool* usage_error) {
+  for (size_t i = from; i < args.size(); ++i) {
+    const std::string& a = args[i];
+    if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
+      if (p->positional.size() >= max_positional) {
+        return Usage(usage_error, "unexpected argument '" + a + "'");
+      }
+      p->positional.push_back(a);
+      continue;
+    }
+    std::string name = a.substr(2);
+    std::optional<std::string> value;
+    if (const size_t eq = name.find('='); eq != std::string::npos) {
+      value = name.substr(eq + 1);
+      name.resize(eq);
+    }
+    if (json_ok && name == "json") {
+      if (value) return Usage(usage_error, "--json takes no value");
+      p->json = true;
+      continue;
+    }
+    if (!flags.count(name)) {
+      return Usage(usage_error, "unknown option --" + name);
+    }
+    if (!value) {
+      if (i + 1 >= args.size()) {
+        return Usage(usage_error, "--" + name + " needs a value");
+      }
+      value = args[++i];
+    }
+    if (p->values.count(name)) {
+      return Usage(usage_error, "--" + name + " given twice");
+    }
+    p->values[name] = *value;
+  }
+  return Status();
+}
+
+// A whole number in [lo, hi]; nullopt otherwise.
+std::optional<int64_t> Number(const std::string& text, int64_t lo, int64_t hi) {
+  if (text.empty() || text.size() > 12) return std::nullopt;
+  int64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + (c - '0');
+  }
+  if (v < lo || v > hi) return std::nullopt;
+  return v;
+}
+
+// ---- Text renderers -------------------------------------------------------------
+
+void ReachText(const ReachReport& r, Lang lang, std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  out << w("reach") << " — " << w("fiscal_year") << " " << r.fiscal_year
+      << "\n\n";
+  out << "\t" << w("target") << "\t" << w("reached") << "\t" << w("percent")
+      << "\n";
+  auto line = [&](const std::string& label, int64_t target, int64_t reached) {
+    out << label << "\t" << target << "\t" << reached << "\t"
+        << Percent(static_cast<double>(reached), static_cast<double>(target))
+        << "\n";
+  };
+  line(w("groups"), r.target.groups, r.reached.group);
+  line(w("entrepreneurs"), r.target.entrepreneurs, r.reached.entrepreneur);
+  line(w("total"), r.target.total(), r.reached.total);
+  out << "(" << (r.target.is_default ? w("default_target") + ", " : "")
+      << w("of_producers") << " " << r.target.producers << ")\n";
+  out << w("registered") << ": " << r.producers.total << "; "
+      << w("workshops") << ": " << r.workshops << "; " << w("enrolments")
+      << ": " << r.enrolments << "\n";
+  auto table = [&](const char* title, const char* key_word,
+                   const std::vector<ReachRow>& rows, bool districts) {
+    out << "\n" << w(title) << "\n"
+        << w(key_word) << "\t" << w("registered") << "\t" << w("groups")
+        << "\t" << w("entrepreneurs") << "\t" << w("reached") << "\n";
+    for (const ReachRow& row : rows) {
+      out << (districts ? District(lang, row.key)
+                        : NamedLabel(Categories(), lang, row.key))
+          << "\t" << row.producers.total << "\t" << row.reached.group << "\t"
+          << row.reached.entrepreneur << "\t" << row.reached.total << "\n";
+    }
+  };
+  table("by_district", "district", r.by_district, true);
+  table("by_category", "category", r.by_category, false);
+}
+
+std::string WorkshopLine(Lang lang, const std::string& title, int64_t fy,
+                         const std::string& district,
+                         const std::string& start) {
+  std::string s = title + " — " + ReportWord(lang, "fiscal_year") + " " +
+                  std::to_string(fy) + ", " + District(lang, district);
+  if (!start.empty()) {
+    s += ", " + ReportWord(lang, "start") + " " + FormatDateLabel(lang, start);
+  }
+  return s;
+}
+
+void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  out << w("attendance") << ": "
+      << WorkshopLine(lang, g.title, g.fiscal_year, g.district_code,
+                      g.start_date)
+      << "\n" << w("enrolments") << ": " << g.enrolled << "\n\n";
+  out << w("participant");
+  for (const AttendanceDay& d : g.daily) {
+    out << "\t" << w("day") << " " << d.day;
+    if (!d.date.empty()) out << " (" << FormatDateLabel(lang, d.date) << ")";
+  }
+  out << "\t" << w("days_attended") << "\n";
+  for (const AttendanceRow& row : g.participants) {
+    out << row.participant_name;
+    for (const std::string& s : row.statuses) {
+      out << "\t" << (s.empty() ? "-" : NamedLabel(Statuses(), lang, s));
+    }
+    out << "\t" << row.days_attended << "/" << g.days << "\n";
+  }
+  out << w("rate");
+  for (const AttendanceDay& d : g.daily) {
+    out << "\t"
+        << (d.rate ? Percent(static_cast<double>(d.present + d.late),
+                             static_cast<double>(g.enrolled))
+                   : "-");
+  }
+  out << "\n";
+  for (const Named& st : Statuses()) {
+    out << st.name(lang);
+    for (const AttendanceDay& d : g.daily) {
+      const int64_t n = st.value == "present" ? d.present
+                        : st.value == "late"  ? d.late
+                        : st.value == "absent" ? d.absent
+                                               : d.excused;
+      out << "\t" << n;
+    }
+    out << "\n";
+  }
+  out << w("unmarked");
+  for (const AttendanceDay& d : g.daily) out << "\t" << d.unmarked;
+  out << "\n";
+}
+
+void CertificatesText(const CertificateReport& r, Lang lang,
+                      std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  out << w("certificates") << ": " << r.title << "\n"
+      << w("min_days") << ": " << r.min_days << "/" << r.days << "; "
+      << w("eligible") << ": " << r.eligible << "/" << r.participants.size()
+      << "\n\n"
+      << w("participant") << "\t" << w("producer") << "\t"
+      << w("days_attended") << "\t" << w("eligible") << "\n";
+  for (const CertificateRow& c : r.participants) {
+    out << c.participant_name << "\t" << c.producer_name << "\t"
+        << c.days_attended << "\t"
+        << (c.eligible ? w("eligible") : w("not_eligible")) << "\n";
+  }
+}
+
+void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  if (r.contest.empty()) {
+    out << w("contest") << ": " << w("no_scores") << "\n";
+    return;
+  }
+  out << w("contest") << ": " << r.contest << "\n";
+  if (r.contests.size() > 1) {
+    out << w("contests") << ": " << Join(r.contests, ", ") << "\n";
+  }
+  out << "\n" << w("rank") << "\t" << w("product") << "\t" << w("producer")
+      << "\t" << w("district");
+  for (const Named& c : Criteria()) out << "\t" << c.name(lang);
+  out << "\t" << w("mean_total") << "\t" << w("judges") << "\n";
+  for (const ContestEntry& e : r.ranking) {
+    out << e.rank << "\t" << e.product_name << "\t" << e.producer_name << "\t"
+        << District(lang, e.district_code);
+    for (double c : e.criteria) out << "\t" << Fixed(c, 2);
+    out << "\t" << Fixed(e.mean_total, 2) << "\t" << e.judges.size() << ": "
+        << Join(e.judges, ", ") << "\n";
+  }
+}
+
+void StagesText(const StageReport& r, Lang lang, std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  out << w("stages");
+  if (r.fiscal_year) out << " — " << w("fiscal_year") << " " << *r.fiscal_year;
+  out << "\n\n" << w("stage") << "\t" << w("products") << "\n";
+  for (size_t i = 0; i < r.stages.size(); ++i) {
+    out << NamedLabel(kbo::Stages(), lang, r.stages[i]) << "\t" << r.counts[i]
+        << "\n";
+  }
+  out << w("total") << "\t" << r.total << "\n\n" << w("by_district") << "\n"
+      << w("district");
+  for (const std::string& s : r.stages) {
+    out << "\t" << NamedLabel(kbo::Stages(), lang, s);
+  }
+  out << "\t" << w("total") << "\n";
+  for (const StageRow& row : r.by_district) {
+    out << District(lang, row.key);
+    for (int64_t n : row.counts) out << "\t" << n;
+    out << "\t" << row.total << "\n";
+  }
+}
+
+void FollowupsText(const FollowupReport& r, Lang lang, std::ostream& out) {
+  auto w = [lang](const char* k) { return ReportWord(lang, k); };
+  out << w("followups") << " — " << w("as_of") << " "
+      << FormatDateLabel(lang, r.today);
+  if (r.fiscal_year) {
+    out << "; " << w("visits") << " " << w("fiscal_year") << " "
+        << *r.fiscal_year;
+  }
+  out << "\n" << w("visits") << ": " << r.visits << "; "
+      << w("producers_visited") << ": " << r.producers_visited << "; "
+      << w("overdue") << ": " << r.overdue.size() << "\n\n"
+      << w("district") << "\t" << w("visits") << "\t"
+      << w("producers_visited") << "\t" << w("overdue") << "\n";
+  for (const VisitDistrictRow& row : r.by_district) {
+    out << District(lang, row.district_code) << "\t" << row.visits << "\t"
+        << row.producers_visited << "\t" << row.overdue << "\n";
+  }
+  out << "\n" << w("overdue") << "\n"
+      << w("producer") << "\t" << w("district") << "\t" << w("last_visit")
+      << "\t" << w("next_visit") << "\t" << w("days_overdue") << "\t"
+      << w("follow_up") << "\n";
+  for (const OverdueFollowup& f : r.overdue) {
+    out << f.producer_name << "\t" << District(lang, f.district_code) << "\t"
+        << FormatIsoBangkok(lang, f.visited_at) << "\t"
+        << FormatDateLabel(lang, f.next_visit.substr(0, 10)) << "\t"
+        << f.days_overdue << "\t" << f.follow_up << "\n";
+  }
+}
+
+Status Audit(Db& db, const std::string& at, std::string_view action,
+             std::string_view subject, const std::string& detail) {
+  Statement st(db,
+               "INSERT INTO audit_log(at, actor, action, subject, detail,"
+               " address) VALUES (?1, 'cli', ?2, ?3, ?4, '')");
+  st.Bind(1, at).Bind(2, action).Bind(3, subject).Bind(4, detail);
+  return st.Run();
+}
+
+// ---- Commands -------------------------------------------------------------------
+
+Status Report(const std::vector<std::string>& args,
+              const std::function<Result<ServerStore*>()>& store,
+              std::ostream& out, bool* usage_error) {
+  if (args.empty()) {
+    return Usage(usage_error,
+                 "report needs a kind: reach, attendance, certificates, "
+                 "contest, stages or followups");
+  }
+  const std::string& kind = args[0];
+  static const std::set<std::string, std::less<>> kKinds = {
+      "reach", "attendance", "certificates", "contest", "stages", "followups"};
+  if (!kKinds.count(kind)) {
+    return Usage(usage_error, "unknown report '" + kind +
+                                  "' (reach, attendance, certificates, "
+                                  "contest, stages, followups)");
+  }
+  Parsed p;
+  if (Status s = Parse(args, 1,
+                       {"fiscal-year", "district", "workshop", "contest",
+                        "lang", "today"},
+                       true, 0, &p, usage_error);
+      !s.ok()) {
+    return s;
+  }
+  auto flag = [&](std::string_view name) {
+    auto it = p.values.find(name);
+    return it == p.values.end() ? std::string() : it->second;
+  };
+  ReportFilter filter;
+  filter.scope.all = true;  // a shell on the server sees every district
+  if (const std::string fy = flag("fiscal-year"); !fy.empty()) {
+    std::optional<int64_t> n = Number(fy, 2400, 2700);
+    if (!n) {
+      return Usage(usage_error, "--fiscal-year must be a Buddhist Era year "
+                                "such as 2569, not '" + fy + "'");
+    }
+    filter.fiscal_year = n;
+  }
+  filter.district = flag("district");
+  if (!filter.district.empty()) {
+    Result<Scope> d = Scope::Parse(filter.district);
+    if (!d.ok() || d->all || d->districts.size() != 1) {
+      return Usage(usage_error, "--district takes one district code, e.g. "
+                                "5011 (Phrao), not '" + filter.district + "'");
+    }
+  }
+  filter.workshop_id = flag("workshop");
+  filter.contest = flag("contest");
+  Lang lang = Lang::kTh;
+  if (const std::string l = flag("lang"); !l.empty()) {
+    std::optional<Lang> parsed = ParseLang(l);
+    if (!parsed) return Usage(usage_error, "--lang must be th or en");
+    lang = *parsed;
+  }
+  const bool needs_workshop = kind == "attendance" || kind == "certificates";
+  if (needs_workshop && filter.workshop_id.empty()) {
+    return Usage(usage_error, "report " + kind + " needs --workshop ID");
+  }
+  std::string today = flag("today");
+  if (!today.empty() && (today.size() != 10 || AddDaysToDate(today, 0) != today)) {
+    return Usage(usage_error, "--today must be a date YYYY-MM-DD");
+  }
+
+  Result<ServerStore*> opened = store();
+  if (!opened.ok()) return opened.status();
+  ServerStore& st = **opened;
+  Db& db = st.db();
+  if (today.empty()) today = BangkokDate(st.NowMillis());
+  Result<Scope> scope = EffectiveScope(filter);
+  if (!scope.ok()) return Usage(usage_error, scope.status().message());
+
+  if (kind == "reach") {
+    Result<ReachReport> r = Reach(db, filter);
+    if (!r.ok() && r.status().code() == Code::kNotFound &&
+        !filter.fiscal_year) {
+      // No workshop yet: this fiscal year, with nothing reached.
+      filter.fiscal_year = FiscalYearOfDate(today);
+      r = Reach(db, filter);
+    }
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << ReachJson(*r) << "\n";
+    } else {
+      ReachText(*r, lang, out);
+    }
+  } else if (kind == "attendance") {
+    Result<AttendanceGrid> r = Attendance(db, filter.workshop_id, *scope);
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << AttendanceJson(*r) << "\n";
+    } else {
+      AttendanceText(*r, lang, out);
+    }
+  } else if (kind == "certificates") {
+    Result<CertificateReport> r = Certificates(db, filter.workshop_id, *scope);
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << CertificatesJson(*r) << "\n";
+    } else {
+      CertificatesText(*r, lang, out);
+    }
+  } else if (kind == "contest") {
+    Result<ContestReport> r = Contest(db, filter);
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << ContestJson(*r) << "\n";
+    } else {
+      ContestText(*r, lang, out);
+    }
+  } else if (kind == "stages") {
+    Result<StageReport> r = Stages(db, filter);
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << StagesJson(*r) << "\n";
+    } else {
+      StagesText(*r, lang, out);
+    }
+  } else {
+    Result<FollowupReport> r = Followups(db, filter, today);
+    if (!r.ok()) return r.status();
+    if (p.json) {
+      out << FollowupsJson(*r) << "\n";
+    } else {
+      FollowupsText(*r, lang, out);
+    }
+  }
+  return Status();
+}
+
+Status TargetSet(const std::vector<std::string>& args,
+                 const std::function<Result<ServerStore*>()>& store,
+                 std::ostream& out, bool* usage_error) {
+  if (args.empty() || args[0] != "set") {
+    return Usage(usage_error, "target needs 'set'");
+  }
+  Parsed p;
+  if (Status s = Parse(args, 1,
+                       {"fiscal-year", "groups", "entrepreneurs", "producers"},
+                       false, 0, &p, usage_error);
+      !s.ok()) {
+    return s;
+  }
+  auto need = [&](const char* name, int64_t lo,
+                  int64_t hi) -> std::optional<int64_t> {
+    auto it = p.values.find(name);
+    if (it == p.values.end()) return std::nullopt;
+    return Number(it->second, lo, hi);
+  };
+  const std::optional<int64_t> fy = need("fiscal-year", 2400, 2700);
+  const std::optional<int64_t> groups = need("groups", 0, 1000000);
+  const std::optional<int64_t> ents = need("entrepreneurs", 0, 1000000);
+  if (!fy || !groups || !ents) {
+    return Usage(usage_error,
+                 "target set needs --fiscal-year BE (e.g. 2569) and "
+                 "--groups N --entrepreneurs N (whole numbers)");
+  }
+  Result<ServerStore*> opened = store();
+  if (!opened.ok()) return opened.status();
+  Db& db = (*opened)->db();
+  int64_t producers = 0;
+  if (p.values.count("producers")) {
+    std::optional<int64_t> n = need("producers", 0, 1000000);
+    if (!n) return Usage(usage_error, "--producers must be a whole number");
+    producers = *n;
+  } else {
+    Result<ReachTarget> current = LoadTarget(db, *fy);
+    if (!current.ok()) return current.status();
+    producers = std::max(current->producers, *groups + *ents);
+  }
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = SetTarget(db, *fy, *groups, *ents, producers); !s.ok()) {
+    if (s.code() == Code::kInvalidArgument) *usage_error = true;
+    return s;
+  }
+  const std::string detail = "groups " + std::to_string(*groups) +
+                             ", entrepreneurs " + std::to_string(*ents) +
+                             ", producers " + std::to_string(producers);
+  if (Status s = Audit(db, (*opened)->NowIso(), "target_set",
+                       "fiscal_year:" + std::to_string(*fy), detail);
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  out << "fiscal year " << *fy << ": " << detail << " (target "
+      << (*groups + *ents) << ")\n";
+  return Status();
+}
+
+Status WorkshopMinDays(const std::vector<std::string>& args,
+                       const std::function<Result<ServerStore*>()>& store,
+                       std::ostream& out, bool* usage_error) {
+  if (args.empty() || args[0] != "min-days") {
+    return Usage(usage_error, "workshop needs 'min-days ID N'");
+  }
+  Parsed p;
+  if (Status s = Parse(args, 1, {}, false, 2, &p, usage_error); !s.ok()) {
+    return s;
+  }
+  if (p.positional.size() != 2) {
+    return Usage(usage_error, "workshop min-days needs a workshop id and N");
+  }
+  const std::optional<int64_t> n = Number(p.positional[1], 1, 366);
+  if (!n) {
+    return Usage(usage_error, "N must be a whole number of days from 1 to "
+                              "366, not '" + p.positional[1] + "'");
+  }
+  Result<ServerStore*> opened = store();
+  if (!opened.ok()) return opened.status();
+  Db& db = (*opened)->db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  if (Status s = SetMinDays(db, p.positional[0], *n); !s.ok()) return s;
+  if (Status s = Audit(db, (*opened)->NowIso(), "min_days_set",
+                       "workshop:" + p.positional[0],
+                       "min days " + std::to_string(*n));
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  out << "workshop " << p.positional[0] << ": min days " << *n << "\n";
+  return Status();
+}
+
+}  // namespace
+
+std::string ReportWord(Lang lang, std::string_view key) {
+  const auto& table = WordTable();
+  auto it = table.find(key);
+  if (it == table.end()) return std::string(key);
+  return lang == Lang::kTh ? it->second.th : it->second.en;
+}
+
+Status ReportCommand(std::string_view noun,
+                     const std::vector<std::string>& args,
+                     const std::function<Result<ServerStore*>()>& store,
+                     std::ostream& out, bool* usage_error) {
+  if (noun == "report") return Report(args, store, out, usage_error);
+  if (noun == "target") return TargetSet(args, store, out, usage_error);
+  if (noun == "workshop") return WorkshopMinDays(args, store, out, usage_error);
+  return Usage(usage_error, "unknown command '" + std::string(noun) + "'");
+}
+
+}  // namespace kbo::server

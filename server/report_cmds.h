@@ -1,0 +1,55 @@
+#ifndef KBO_SERVER_REPORT_CMDS_H_
+#define KBO_SERVER_REPORT_CMDS_H_
+
+// The reports' commands of `kbo-server` (docs/cli.md, "Reports"), kept out
+// of server/cli.cc, which only hands them their arguments:
+//
+//   report reach|attendance|certificates|contest|stages|followups
+//          [--fiscal-year BE] [--district CODE] [--workshop ID]
+//          [--contest NAME] [--today YYYY-MM-DD] [--json] [--lang th|en]
+//   target set --fiscal-year BE --groups N --entrepreneurs N [--producers N]
+//   workshop min-days ID N
+//
+// A report prints text for people by default (Thai labels, Buddhist Era
+// dates; --lang en for English) and the JSON of server/report_queries.h
+// with --json. The shell sees every district. `target set` and
+// `workshop min-days` write the setting and an audit entry (actor "cli").
+
+#include <functional>
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/server_store.h"
+#include "shared/labels.h"
+#include "shared/result.h"
+
+namespace kbo::server {
+
+// `noun` is "report", "target" or "workshop"; `args` are the words after
+// it. `store` opens the store on first use. A usage error sets
+// *usage_error and returns kInvalidArgument (the caller prints the usage
+// and exits 2); kNotFound for an unknown workshop or contest (exit 3).
+Status ReportCommand(std::string_view noun,
+                     const std::vector<std::string>& args,
+                     const std::function<Result<ServerStore*>()>& store,
+                     std::ostream& out, bool* usage_error);
+
+// A word of the reports ("reach", "target", "eligible", ...) in `lang`; the
+// key itself if unknown. The console's report pages use them too.
+std::string ReportWord(Lang lang, std::string_view key);
+
+// The usage lines of these commands, spliced into kbo-server's usage text
+// (a literal, so it joins the literal there).
+#define KBO_SERVER_REPORT_USAGE                                              \
+  "  report reach|attendance|certificates|contest|stages|followups\n"       \
+  "         [--fiscal-year BE] [--district CODE] [--workshop ID]\n"         \
+  "         [--contest NAME] [--today YYYY-MM-DD] [--json] [--lang th|en]\n" \
+  "  target set --fiscal-year BE --groups N --entrepreneurs N\n"            \
+  "         [--producers N]   reach targets of a fiscal year\n"             \
+  "  workshop min-days ID N   days attended for a certificate (default 4)\n"
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_REPORT_CMDS_H_
