@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <utility>
 
+#include "shared/csv.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
 
@@ -66,7 +67,49 @@ EnrollReply ReplyFor(ServerStore& store, const Uuid& device, std::string role,
   return r;
 }
 
+// A token row of ListTokens/CancelToken: columns 0-5 are token_hash, role,
+// districts, label, created_at, expires_at.
+Result<TokenInfo> TokenFromRow(Statement& st) {
+  TokenInfo t;
+  t.id = st.ColumnText(0).substr(0, kTokenIdHexDigits);
+  t.role = st.ColumnText(1);
+  Result<Scope> scope = Scope::Parse(st.ColumnText(2));
+  if (!scope.ok()) {
+    return Status::Corruption("enrolment token " + t.id +
+                              ": its districts are damaged");
+  }
+  t.scope = std::move(scope).value();
+  t.label = st.ColumnText(3);
+  t.created_at = st.ColumnText(4);
+  t.expires_at = st.ColumnText(5);
+  return t;
+}
+
 }  // namespace
+
+Result<std::string> CleanLabel(std::string_view label) {
+  const std::string_view trimmed = Trim(label);
+  if (!IsValidUtf8(trimmed)) {
+    return Status::InvalidArgument("a label must be UTF-8 text");
+  }
+  for (unsigned char c : trimmed) {
+    if (c < 0x20 || c == 0x7f) {
+      return Status::InvalidArgument(
+          "a label is one line of text, without control characters");
+    }
+  }
+  if (trimmed.size() > kMaxLabelBytes) {
+    return Status::InvalidArgument(
+        "a label is at most " + std::to_string(kMaxLabelBytes) +
+        " bytes (about 60 Thai characters); got " +
+        std::to_string(trimmed.size()));
+  }
+  return std::string(trimmed);
+}
+
+std::string TokenId(std::string_view token) {
+  return TokenHash(token).substr(0, kTokenIdHexDigits);
+}
 
 bool IsRole(std::string_view role) {
   return std::find(std::begin(kRoles), std::end(kRoles), role) !=
@@ -128,8 +171,8 @@ bool DeviceRecord::clock_off() const {
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   Statement& st = db.Cached(
       "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms, grant_seq FROM device WHERE "
-      "device_id = ?1");
+      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label FROM device "
+      "WHERE device_id = ?1");
   st.Bind(1, std::string_view(id.ToString()));
   if (!st.Step()) {
     if (!st.status().ok()) return st.status();
@@ -159,6 +202,7 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   if (!st.IsNull(7)) d.last_seen_at = st.ColumnText(7);
   if (!st.IsNull(8)) d.clock_offset_ms = st.ColumnInt(8);
   d.grant_seq = static_cast<uint64_t>(st.ColumnInt(9));
+  d.label = st.ColumnText(10);
   if (Status s = st.Reset(); !s.ok()) return s;
   return std::optional<DeviceRecord>(std::move(d));
 }
@@ -264,7 +308,8 @@ Result<int64_t> ParseTtl(std::string_view text) {
 
 Result<std::string> Enrolment::CreateToken(std::string_view role,
                                            std::string_view districts,
-                                           int64_t ttl_ms) {
+                                           int64_t ttl_ms,
+                                           std::string_view label) {
   if (!IsRole(role)) {
     return Status::InvalidArgument(
         "role must be field_officer, trainer or "
@@ -276,17 +321,20 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
   if (ttl_ms <= 0 || ttl_ms > kMaxTtlMs) {
     return Status::InvalidArgument("a token lives between 1 s and 30 days");
   }
+  Result<std::string> clean_label = CleanLabel(label);
+  if (!clean_label.ok()) return clean_label.status();
   const std::string token = RandomTokenHex();
   const int64_t now = store_.NowMillis();
   Statement& st = store_.db().Cached(
       "INSERT INTO enrol_token (token_hash, role, districts, created_at, "
-      "expires_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5)");
+      "expires_at, label) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
   st.Bind(1, std::string_view(TokenHash(token)))
       .Bind(2, role)
       .Bind(3, std::string_view(scope->ToString()))
       .Bind(4, std::string_view(FormatIsoUtc(now)))
-      .Bind(5, std::string_view(FormatIsoUtc(now + ttl_ms)));
+      .Bind(5, std::string_view(FormatIsoUtc(now + ttl_ms)))
+      .Bind(6, std::string_view(*clean_label));
   if (Status s = st.Run(); !s.ok()) return s;
   return token;
 }
@@ -297,12 +345,12 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
 
-  std::string role, districts, expires_at, used_by;
+  std::string role, districts, expires_at, used_by, label, cancelled_at;
   bool used = false;
   {
     Statement& st = db.Cached(
-        "SELECT role, districts, expires_at, used_at, used_by FROM enrol_token "
-        "WHERE token_hash = ?1");
+        "SELECT role, districts, expires_at, used_at, used_by, label, "
+        "cancelled_at FROM enrol_token WHERE token_hash = ?1");
     st.Bind(1, std::string_view(TokenHash(request.token)));
     if (!st.Step()) {
       if (!st.status().ok()) return st.status();
@@ -315,6 +363,8 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
     expires_at = st.ColumnText(2);
     used = !st.IsNull(3);
     if (!st.IsNull(4)) used_by = st.ColumnText(4);
+    label = st.ColumnText(5);
+    if (!st.IsNull(6)) cancelled_at = st.ColumnText(6);
     if (Status s = st.Reset(); !s.ok()) return s;
   }
   Result<Scope> token_scope = Scope::Parse(districts);
@@ -338,6 +388,11 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
         "this enrolment token has already been used; each token enrols one "
         "device once, so ask the central office for a new one");
   }
+  if (!cancelled_at.empty()) {
+    return Status::Unauthenticated(
+        "this enrolment token was cancelled by the central office on " +
+        cancelled_at + "; ask them for a new one");
+  }
   if (FormatIsoUtc(now) >= expires_at) {
     return Status::Unauthenticated("this enrolment token expired at " +
                                    expires_at +
@@ -358,10 +413,12 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
                                    " was revoked on " + device->revoked_at));
     }
     Statement& st = db.Cached(
-        "UPDATE device SET role = ?2, districts = ?3 WHERE device_id = ?1");
+        "UPDATE device SET role = ?2, districts = ?3, label = CASE WHEN ?4 = "
+        "'' THEN label ELSE ?4 END WHERE device_id = ?1");
     st.Bind(1, std::string_view(device_text))
         .Bind(2, std::string_view(role))
-        .Bind(3, std::string_view(districts));
+        .Bind(3, std::string_view(districts))
+        .Bind(4, std::string_view(label));
     if (Status s = st.Run(); !s.ok()) return s;
   } else {
     {
@@ -380,13 +437,14 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
     }
     Statement& st = db.Cached(
         "INSERT INTO device (device_id, public_key, role, districts, "
-        "enrolled_at) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)");
+        "enrolled_at, label) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
     st.Bind(1, std::string_view(device_text))
         .Bind(2, std::string_view(request.public_key.ToHex()))
         .Bind(3, std::string_view(role))
         .Bind(4, std::string_view(districts))
-        .Bind(5, std::string_view(FormatIsoUtc(now)));
+        .Bind(5, std::string_view(FormatIsoUtc(now)))
+        .Bind(6, std::string_view(label));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   if (request.clock_ms) {
@@ -452,6 +510,102 @@ Status Enrolment::Revoke(std::string_view device_id) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
   return Status();
+}
+
+Status Enrolment::SetLabel(std::string_view device_id,
+                           std::string_view label) {
+  Result<Uuid> id = Uuid::Parse(device_id);
+  if (!id.ok()) {
+    return Status::InvalidArgument("'" + std::string(device_id) +
+                                   "' is not a device id");
+  }
+  Result<std::string> clean = CleanLabel(label);
+  if (!clean.ok()) return clean.status();
+  Statement& st =
+      store_.db().Cached("UPDATE device SET label = ?2 WHERE device_id = ?1");
+  st.Bind(1, std::string_view(id->ToString()))
+      .Bind(2, std::string_view(*clean));
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (store_.db().Changes() == 0) {
+    return Status::NotFound("no device " + id->ToString() + " is enrolled");
+  }
+  return Status();
+}
+
+Result<std::vector<TokenInfo>> Enrolment::ListTokens() {
+  Statement& st = store_.db().Cached(
+      "SELECT token_hash, role, districts, label, created_at, expires_at FROM "
+      "enrol_token WHERE used_at IS NULL AND cancelled_at IS NULL AND "
+      "expires_at > ?1 ORDER BY created_at DESC, token_hash");
+  st.Bind(1, std::string_view(store_.NowIso()));
+  std::vector<TokenInfo> out;
+  while (st.Step()) {
+    Result<TokenInfo> t = TokenFromRow(st);
+    if (!t.ok()) {
+      (void)st.Reset();
+      return t.status();
+    }
+    out.push_back(std::move(t).value());
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return out;
+}
+
+Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
+  const std::string prefix = Lower(Trim(id_prefix));
+  if (prefix.size() < 6 || prefix.size() > 64 || !IsHex(prefix)) {
+    return Status::InvalidArgument(
+        "a token id is 6 to 64 hex digits (the ID column of `token list`); "
+        "got '" + std::string(id_prefix.substr(0, 80)) + "'");
+  }
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  std::string hash, used_at, used_by;
+  TokenInfo info;
+  {
+    // token_hash is the primary key: a range on it finds the prefix by index.
+    Statement& st = db.Cached(
+        "SELECT token_hash, role, districts, label, created_at, expires_at, "
+        "used_at, used_by FROM enrol_token WHERE token_hash >= ?1 AND "
+        "token_hash < ?1 || 'g' ORDER BY token_hash LIMIT 2");
+    st.Bind(1, std::string_view(prefix));
+    int found = 0;
+    while (st.Step()) {
+      if (++found > 1) break;
+      Result<TokenInfo> t = TokenFromRow(st);
+      if (!t.ok()) {
+        (void)st.Reset();
+        return t.status();
+      }
+      info = std::move(t).value();
+      hash = st.ColumnText(0);
+      if (!st.IsNull(6)) used_at = st.ColumnText(6);
+      if (!st.IsNull(7)) used_by = st.ColumnText(7);
+    }
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (found == 0) {
+      return Status::NotFound("no enrolment token has the id " + prefix);
+    }
+    if (found > 1) {
+      return Status::InvalidArgument("more than one token's id starts with " +
+                                     prefix + "; give more digits");
+    }
+  }
+  if (!used_at.empty()) {
+    return Status::FailedPrecondition(
+        "token " + info.id + " was already used on " + used_at +
+        " by device " + used_by + "; revoke the device instead");
+  }
+  Statement& st = db.Cached(
+      "UPDATE enrol_token SET cancelled_at = COALESCE(cancelled_at, ?2) WHERE "
+      "token_hash = ?1");
+  st.Bind(1, std::string_view(hash)).Bind(2, std::string_view(store_.NowIso()));
+  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return info;
 }
 
 Result<Scope> Enrolment::Grant(std::string_view device_id,

@@ -41,6 +41,9 @@ struct DeviceRecord {
   PublicKey public_key;
   std::string role;
   Scope scope;
+  // For people: "สมชาย · Phrao · Samsung A14", taken from its token when it
+  // enrolled (a later token with a label replaces it); may be empty.
+  std::string label;
   std::string enrolled_at;
   std::string revoked_at;    // empty unless revoked
   uint64_t last_seq = 0;     // last accepted change set
@@ -56,6 +59,28 @@ struct DeviceRecord {
   // |clock offset| > protocol::kClockFlagMs.
   bool clock_off() const;
 };
+
+// Token and device labels: at most this many bytes of UTF-8, no control
+// characters (they are shown in pages, terminals and the audit log).
+inline constexpr size_t kMaxLabelBytes = 200;
+// Trims spaces around `label`; kInvalidArgument if it is not valid UTF-8,
+// holds a control character or is longer than kMaxLabelBytes.
+Result<std::string> CleanLabel(std::string_view label);
+
+// A token not yet used, expired or cancelled, as the office sees it (the
+// token itself is never stored, so never shown again).
+struct TokenInfo {
+  std::string id;  // the first 12 hex digits of the token's SHA-256
+  std::string role;
+  Scope scope;
+  std::string label;
+  std::string created_at;  // ISO 8601 UTC
+  std::string expires_at;
+};
+// Hex digits of a token's id (a prefix of its SHA-256), as TokenInfo::id.
+inline constexpr size_t kTokenIdHexDigits = 12;
+// The id TokenInfo names `token` by.
+std::string TokenId(std::string_view token);
 
 // Loads one device. nullopt if unknown; kCorruption if its row is damaged.
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id);
@@ -98,21 +123,36 @@ class Enrolment {
   Enrolment& operator=(const Enrolment&) = delete;
 
   // Makes a one-time token bound to `role` and `districts` ("all" or codes),
-  // expiring `ttl_ms` from now, and returns it (64 hex digits). Only its
-  // SHA-256 is stored. kInvalidArgument for an unknown role or district.
+  // expiring `ttl_ms` from now, labelled `label` (see CleanLabel; the device
+  // that enrols with it takes the label), and returns it (64 hex digits).
+  // Only its SHA-256 is stored. kInvalidArgument for an unknown role or
+  // district or a bad label.
   Result<std::string> CreateToken(std::string_view role,
-                                  std::string_view districts, int64_t ttl_ms);
+                                  std::string_view districts, int64_t ttl_ms,
+                                  std::string_view label = {});
+
+  // Tokens not yet used, not expired and not cancelled, newest first.
+  Result<std::vector<TokenInfo>> ListTokens();
+
+  // Cancels a token named by its id or a unique prefix of it (at least 6
+  // hex digits): from now on it enrols no device (Enroll refuses it like an
+  // expired one). Returns the token as it was. kInvalidArgument for a
+  // malformed or ambiguous prefix, kNotFound if no token has it,
+  // kFailedPrecondition if it was already used (revoke the device instead).
+  // Cancelling twice, or an expired token, keeps the first cancellation.
+  Result<TokenInfo> CancelToken(std::string_view id_prefix);
 
   // Redeems a token for a device, in one transaction:
-  //   kUnauthenticated: the token is unknown, expired or already used (by
-  //     another device, or by this device with another key);
+  //   kUnauthenticated: the token is unknown, expired, cancelled or already
+  //     used (by another device, or by this device with another key);
   //   kAlreadyExists (reason "device_exists"): the device id is enrolled with
   //     another key, or the key belongs to another device;
   //   kPermissionDenied (reason "revoked"): the device was revoked.
   // Asking again with the same token, device and key after a lost answer
   // returns the same reply (idempotent). A device already enrolled with the
   // same key may redeem a NEW token to change its role and districts.
-  // Records the device's clock offset when `clock_ms` is given.
+  // Records the device's clock offset when `clock_ms` is given. The device
+  // takes the token's label (unless the token has none).
   Result<EnrollReply> Enroll(const EnrollRequest& request, ErrorDetail* detail);
 
   // Every device, in enrolment order.
@@ -122,6 +162,10 @@ class Enrolment {
   // and bundles it signed are refused. kNotFound if unknown; revoking twice
   // keeps the first time.
   Status Revoke(std::string_view device_id);
+
+  // Sets a device's label (see CleanLabel). kNotFound if unknown,
+  // kInvalidArgument for a bad id or label.
+  Status SetLabel(std::string_view device_id, std::string_view label);
 
   // Adds `districts` ("5009,5011" or "all") to a device's scope. Its next
   // pull starts again from 0 (a pull from a cursor is answered 409

@@ -63,6 +63,12 @@ struct Request {
   std::string csrf_header;  // X-CSRF-Token, for API writes from scripts
   std::string remote_addr;
   bool tls = false;
+  // The Host header as sent (unchecked; "" if none), and the address the
+  // request came in on ("127.0.0.1:8787", "[::1]:8787"): pages that print
+  // the server's own address (enrolment QR codes) use the host when it is
+  // a plain host[:port], else the local address.
+  std::string host;
+  std::string local_address;
   // Set by the Router: the route pattern's capture groups.
   std::vector<std::string> matches;
 
@@ -139,6 +145,7 @@ void RegisterReports(Router& router);    // reports.cc: /reports/...
 void RegisterExports(Router& router);    // exports.cc: /exports/...
 void RegisterConflicts(Router& router);  // conflicts.cc: /conflicts/..., history
 void RegisterDevices(Router& router);    // devices.cc: /devices, /tokens
+void RegisterData(Router& router);       // data.cc: /data/..., /blob/SHA
 
 // The page frame every console page uses: the header with the navigation
 // (what the user's role may open), the language switch and sign-out (a POST
