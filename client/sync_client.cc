@@ -322,8 +322,11 @@ Status SetCursor(Db& db, const char* column, uint64_t value) {
 }
 
 // A conflict record as JSON -> the local conflict table (one upsert).
-// kCorruption if a required field is missing.
-Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq) {
+// `*is_new` tells whether it is one to announce: open, and not held before
+// (a resolution of a held conflict, or one received again after a pull from
+// 0, is not news). kCorruption if a required field is missing.
+Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq,
+                      bool* is_new) {
   std::string id, entity, row_id, column;
   if (!GetText(c, "id", &id) || !GetText(c, "entity", &entity) ||
       !GetText(c, "row_id", &row_id) ||
@@ -331,6 +334,15 @@ Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq) {
       !(GetU64(c, "feed_seq", feed_seq) || GetU64(c, "server_seq", feed_seq))) {
     return Status::Corruption(
         "a conflict record lacks id, entity, row_id, column or feed_seq");
+  }
+  {
+    Statement& held = db.Cached("SELECT 1 FROM conflict WHERE id = ?1");
+    held.Bind(1, std::string_view(id));
+    const bool known = held.Step();
+    if (!held.status().ok()) return held.status();
+    if (Status s = held.Reset(); !s.ok()) return s;
+    auto resolved = c.find("resolved_at");
+    *is_new = !known && (resolved == c.end() || resolved->is_null());
   }
   Statement& st = db.Cached(
       "INSERT INTO conflict (id, entity, row_id, column_name, district_code,"
@@ -442,9 +454,11 @@ std::string DescribeSummary(const SyncSummary& s) {
   out += s.pulled_rows == 0
              ? ", nothing new to pull"
              : ", pulled " + Count(s.pulled_rows, "change", "changes");
-  if (s.conflicts > 0) {
-    out +=
-        ", " + Count(s.conflicts, "conflict", "conflicts") + " from the server";
+  // Only news: a conflict the device already knew, or one that arrives
+  // already resolved, is not announced again.
+  if (s.new_conflicts > 0) {
+    out += ", " + Count(s.new_conflicts, "new conflict", "new conflicts") +
+           " from the server";
   }
   if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
@@ -1368,19 +1382,25 @@ Status SyncClient::PullConflicts(const Enrolment& e, SyncSummary* summary) {
     }
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
+    uint64_t fresh = 0;
     for (const Json& c : *list) {
       uint64_t feed_seq = 0;
-      if (Status s = UpsertConflict(db, c, &feed_seq); !s.ok()) {
+      bool is_new = false;
+      if (Status s = UpsertConflict(db, c, &feed_seq, &is_new); !s.ok()) {
         return Status::FromCode(s.code(), what + " from " + base_url_ + ": " +
                                               s.message() +
                                               "; nothing of it was kept");
       }
       next = std::max(next, feed_seq);
+      if (is_new) ++fresh;
     }
     if (Status s = SetCursor(db, "conflict_cursor", next); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
     received += list->size();
-    if (summary != nullptr) summary->conflicts += list->size();
+    if (summary != nullptr) {
+      summary->conflicts += list->size();
+      summary->new_conflicts += fresh;
+    }
     Progress(SyncPhase::kConflicts, received, 0);
     if (!more || next == after) break;
     after = next;

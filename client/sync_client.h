@@ -145,6 +145,8 @@ struct SyncSummary {
   uint64_t pulled_rows = 0;  // row changes in the pull pages applied
   uint64_t pull_pages = 0;
   uint64_t conflicts = 0;       // conflict records received (new or updated)
+  uint64_t new_conflicts = 0;   // of those, open ones this device had not
+                                // held: the ones `kbo sync` announces
   uint64_t blobs_uploaded = 0;  // photos the server now holds whole
   uint64_t blob_bytes = 0;      // photo bytes sent
   uint64_t bytes_sent = 0;      // HTTP request bodies

@@ -26,7 +26,7 @@ constexpr const char* kSelectConflict =
     "incoming_type, incoming_device, incoming_hlc, incoming_base, "
     "incoming_seq, "
     "winner, detected_at, resolved_at, resolved_value, resolution_seq, "
-    "feed_seq "
+    "feed_seq, resolved_by, resolution_reason "
     "FROM conflict ";
 
 // A value back from its display text and type name (Value::ToDisplay and
@@ -67,6 +67,8 @@ ConflictRecord ReadRecord(Statement& st) {
   c.resolved_value = text(19);
   c.resolution_seq = static_cast<uint64_t>(st.ColumnInt(20));
   c.feed_seq = static_cast<uint64_t>(st.ColumnInt(21));
+  c.resolved_by = text(22);
+  c.resolution_reason = text(23);
   return c;
 }
 
@@ -125,6 +127,9 @@ std::string ConflictJson(const ConflictRecord& c) {
       {"resolved_at", c.resolved() ? json(c.resolved_at) : json(nullptr)},
       {"resolved_value", c.resolved() ? json(c.resolved_value) : json(nullptr)},
       {"resolution_seq", c.resolved() ? json(c.resolution_seq) : json(nullptr)},
+      {"resolved_by", c.resolved() ? json(c.resolved_by) : json(nullptr)},
+      {"resolution_reason",
+       c.resolved() ? json(c.resolution_reason) : json(nullptr)},
       {"feed_seq", c.feed_seq}};
   return j.dump();
 }
@@ -180,12 +185,79 @@ Result<ConflictRecord> Conflicts::Get(std::string_view id) {
   return c;
 }
 
+Result<ConflictRecord> Conflicts::Find(std::string_view id_or_prefix) {
+  std::string prefix(id_or_prefix);
+  for (char& ch : prefix) {
+    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  {
+    Result<ConflictRecord> exact = Get(prefix);
+    if (exact.ok() || exact.status().code() != Code::kNotFound) return exact;
+  }
+  if (prefix.size() < kMinIdPrefix) {
+    return Status::InvalidArgument(
+        "a conflict id or the start of one (at least " +
+        std::to_string(kMinIdPrefix) + " characters) was expected, got '" +
+        prefix + "'");
+  }
+  // Ids are lowercase uuids: the prefix's range [prefix, prefix + '\x7f')
+  // walks the primary key index instead of the table.
+  Statement& st = store_.db().Cached(
+      std::string(kSelectConflict) +
+      "WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 4");
+  st.Bind(1, std::string_view(prefix))
+      .Bind(2, std::string_view(prefix + "\x7f"));
+  std::vector<ConflictRecord> found;
+  while (st.Step()) found.push_back(ReadRecord(st));
+  if (!st.status().ok()) return st.status();
+  if (found.empty()) {
+    return Status::NotFound("no conflict id starts with " + prefix);
+  }
+  if (found.size() > 1) {
+    std::string names;
+    for (size_t i = 0; i < found.size() && i < 3; ++i) {
+      names += (i ? ", " : "") + found[i].id;
+    }
+    return Status::InvalidArgument(
+        "the id prefix " + prefix + " matches " +
+        (found.size() > 3 ? std::string("more than 3") :
+                            std::to_string(found.size())) +
+        " conflicts (" + names + (found.size() > 3 ? ", ..." : "") +
+        "); give more of the id");
+  }
+  return std::move(found.front());
+}
+
+Result<std::vector<ConflictRecord>> Conflicts::OfRow(std::string_view entity,
+                                                     std::string_view row_id) {
+  Statement& st = store_.db().Cached(
+      std::string(kSelectConflict) +
+      "WHERE entity = ?1 AND row_id = ?2 ORDER BY feed_seq");
+  st.Bind(1, entity).Bind(2, row_id);
+  std::vector<ConflictRecord> out;
+  while (st.Step()) out.push_back(ReadRecord(st));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
 Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
-                                          const Resolution& how) {
+                                          const Resolution& how,
+                                          const Resolver& by) {
+  if (by.actor != "cli" &&
+      (by.actor.size() <= 5 || by.actor.compare(0, 5, "user:") != 0)) {
+    return Status::InvalidArgument(
+        "a resolution names who made it: 'cli' or 'user:LOGIN', not '" +
+        by.actor + "'");
+  }
+  if (by.reason.size() > kMaxReasonBytes) {
+    return Status::InvalidArgument("the reason is longer than " +
+                                   std::to_string(kMaxReasonBytes) +
+                                   " bytes");
+  }
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
-  Result<ConflictRecord> found = Get(id);
+  Result<ConflictRecord> found = Find(id);
   if (!found.ok()) return found.status();
   const ConflictRecord& c = *found;
   if (c.resolved()) {
@@ -317,12 +389,32 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     Statement& st = db.Cached(
         "UPDATE conflict SET resolved_at = ?2, resolved_value = ?3, "
         "resolution_seq = ?4, "
-        "feed_seq = ?5 WHERE id = ?1");
+        "feed_seq = ?5, resolved_by = ?6, resolution_reason = ?7 "
+        "WHERE id = ?1");
     st.Bind(1, std::string_view(c.id))
         .Bind(2, std::string_view(r.received_at))
         .Bind(3, std::string_view(value.ToDisplay()))
         .Bind(4, static_cast<int64_t>(applied->first_seq))
-        .Bind(5, static_cast<int64_t>(*feed));
+        .Bind(5, static_cast<int64_t>(*feed))
+        .Bind(6, std::string_view(by.actor))
+        .Bind(7, std::string_view(by.reason));
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  {
+    // The audit line a person reads: what was set, and why.
+    std::string detail = c.entity + " " + c.row_id + " " + c.column_name +
+                         " = " +
+                         (value.is_null() ? std::string("(empty)")
+                                          : "'" + value.ToDisplay() + "'");
+    if (!by.reason.empty()) detail += "; reason: " + by.reason;
+    Statement& st = db.Cached(
+        "INSERT INTO audit_log (at, actor, action, subject, detail, address) "
+        "VALUES (?1, ?2, 'resolve', ?3, ?4, ?5)");
+    st.Bind(1, std::string_view(r.received_at))
+        .Bind(2, std::string_view(by.actor))
+        .Bind(3, std::string_view("conflict:" + c.id))
+        .Bind(4, std::string_view(detail))
+        .Bind(5, std::string_view(by.address));
     if (Status s = st.Run(); !s.ok()) return s;
   }
   Result<ConflictRecord> stored = Get(c.id);

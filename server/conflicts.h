@@ -37,6 +37,8 @@ struct ConflictRecord {
   std::string resolved_value;  // display text of the resolution
   uint64_t resolution_seq = 0;
   uint64_t feed_seq = 0;
+  std::string resolved_by;        // 'user:LOGIN' or 'cli'; empty while open
+  std::string resolution_reason;  // as the person gave it; may be empty
 
   bool resolved() const { return !resolved_at.empty(); }
 };
@@ -61,6 +63,21 @@ struct Resolution {
   uint64_t seq = 0;  // kKeepSeq: the server sequence of the side to keep
 };
 
+// Who resolves, and why: kept with the conflict (resolved_by,
+// resolution_reason) and in the audit log (action "resolve").
+struct Resolver {
+  // 'user:LOGIN' (a console user) or 'cli' (a shell on the server).
+  std::string actor;
+  // Why, as the person wrote it (at most kMaxReasonBytes); the console
+  // requires one, the command line does not.
+  std::string reason;
+  // The browser's address for the audit log; empty from the shell.
+  std::string address;
+};
+inline constexpr size_t kMaxReasonBytes = 2000;
+// The shortest id prefix `Find` accepts.
+inline constexpr size_t kMinIdPrefix = 4;
+
 struct ResolveOutcome {
   ConflictRecord conflict;  // as now stored (resolved)
   uint64_t seq = 0;         // server sequence of the resolving write
@@ -77,6 +94,15 @@ class Conflicts {
   Result<std::vector<ConflictRecord>> List(bool open_only = false);
   // kNotFound if there is no conflict `id`.
   Result<ConflictRecord> Get(std::string_view id);
+  // The conflict whose id is `id_or_prefix` or starts with it (case
+  // insensitive, at least kMinIdPrefix characters, as people copy the start
+  // of an id from a list).
+  //   kNotFound: none matches;  kInvalidArgument: the prefix is too short,
+  //   or matches several (the message names some of them).
+  Result<ConflictRecord> Find(std::string_view id_or_prefix);
+  // The conflicts on one row, oldest first.
+  Result<std::vector<ConflictRecord>> OfRow(std::string_view entity,
+                                            std::string_view row_id);
 
   // Writes the chosen value as an ordinary change from the server's own
   // identity, in one transaction: a RowChange stamped by the server's
@@ -86,11 +112,18 @@ class Conflicts {
   // device's), merged with a fresh sequence and indexed for pull, so every
   // device in scope pulls it. The conflict is then marked resolved with a
   // new feed sequence, so devices pull the resolution too.
+  // `id` may be a unique prefix (Find). The conflict keeps `by.actor` and
+  // `by.reason` (resolved_by, resolution_reason), and one audit_log line
+  // (action "resolve", subject "conflict:ID") is appended, in the same
+  // transaction: a resolution never exists without its author.
   //   kNotFound: no such conflict;  kFailedPrecondition: already resolved,
   //   or the value cannot win (a `forward` column such as a product's stage
   //   never moves back);  kInvalidArgument: a value that does not parse or
-  //   validate for the column, or a SEQ that is neither side's.
-  Result<ResolveOutcome> Resolve(std::string_view id, const Resolution& how);
+  //   validate for the column, a SEQ that is neither side's, an ambiguous
+  //   prefix, an actor that is neither 'cli' nor 'user:LOGIN', or a reason
+  //   over kMaxReasonBytes. Nothing is written on any error.
+  Result<ResolveOutcome> Resolve(std::string_view id, const Resolution& how,
+                                 const Resolver& by);
 
  private:
   ServerStore& store_;

@@ -493,12 +493,15 @@ class Handler {
                                                "winner",
                                                "detected_at",
                                                "resolved_at",
+                                               "resolved_value",
                                                "server_seq"};
     std::string sql = "SELECT ";
     for (size_t i = 0; i < std::size(kColumns); ++i) {
       sql += (i ? ", " : "") + std::string(kColumns[i]);
     }
-    sql += " FROM conflict ORDER BY server_seq DESC LIMIT " +
+    // Open ones first (they are what the screen is for), newest first.
+    sql += " FROM conflict ORDER BY resolved_at IS NOT NULL, server_seq DESC"
+           " LIMIT " +
            std::to_string(kMaxConflictsListed);
     Statement q(store_.db(), sql);
     Json rows = Json::array();

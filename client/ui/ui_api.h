@@ -73,7 +73,9 @@ struct ApiReply {
 //   GET    /api/workshop/ID/rollcall?day=N
 //   POST   /api/photo                   multipart (file, subject, caption) or
 //                                       raw image body (?subject=&caption=)
-//   GET    /api/conflicts               the local conflict table, read-only
+//   GET    /api/conflicts               the local conflict table, read-only:
+//                                        open first; resolved ones with
+//                                        resolved_at and resolved_value
 //   POST   /api/sync                    the SyncHook
 // Thread-safe: requests are served one at a time (a mutex around the store).
 class UiApi {

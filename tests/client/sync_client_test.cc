@@ -865,6 +865,7 @@ TEST_CASE(
     CHECK(summary.pulled_rows == 2);
     CHECK(summary.pull_pages == 2);
     CHECK(summary.conflicts == 1);
+    CHECK(summary.new_conflicts == 1);  // announced: open and new here
     auto row = d.store->Show("producer", a.row_id);
     REQUIRE(row.ok());
     CHECK(row->values["name"] == Value::Text("นายสมชาย ทองดี"));
@@ -886,6 +887,9 @@ TEST_CASE(
     REQUIRE(client.Pull(&again).ok());
     CHECK(again.pulled_rows == 0);
     CHECK(again.conflicts == 1);
+    // Its resolution is not news: `kbo sync` says nothing of it.
+    CHECK(again.new_conflicts == 0);
+    CHECK_THAT(DescribeSummary(again), !Catch::Contains("conflict"));
     CHECK(d.Count(
               "SELECT count(*) FROM conflict WHERE resolved_at IS NOT NULL") ==
           1);

@@ -10,6 +10,8 @@
 namespace kbo::server::testing {
 namespace {
 
+const Resolver kCli{"cli", "", ""};
+
 // Two Phrao devices edit one producer's phone offline: one conflict.
 struct PhoneConflict {
   ServerFixture f;
@@ -50,7 +52,8 @@ TEST_CASE(
   f.wall.Advance(3600 * 1000);
   Conflicts conflicts(*f.store);
   auto r = conflicts.Resolve(c.conflict.id,
-                             Resolution{Resolution::Kind::kKeepCurrent, "", 0});
+                             Resolution{Resolution::Kind::kKeepCurrent, "", 0},
+                             kCli);
   REQUIRE(r.ok());
   CHECK(r->seq == 5);
   CHECK(r->conflict.resolved());
@@ -97,7 +100,7 @@ TEST_CASE(
   CHECK(Verify(f.store->key().public_key(), kChangeSetDomain, bytes, sig));
 
   // Resolving twice is refused.
-  CHECK(conflicts.Resolve(c.conflict.id, Resolution{}).status().code() ==
+  CHECK(conflicts.Resolve(c.conflict.id, Resolution{}, kCli).status().code() ==
         Code::kFailedPrecondition);
 }
 
@@ -108,7 +111,7 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
     Conflicts conflicts(*c.f.store);
     CHECK(
         conflicts
-            .Resolve(c.conflict.id, {Resolution::Kind::kValue, "053-111222", 0})
+            .Resolve(c.conflict.id, {Resolution::Kind::kValue, "053-111222", 0}, kCli)
             .ok());
     CHECK(c.f.Text("SELECT phone FROM producer") == "053-111222");
   }
@@ -116,16 +119,16 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
     PhoneConflict c;
     Conflicts conflicts(*c.f.store);
     auto bad =
-        conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 99});
+        conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 99}, kCli);
     CHECK(bad.status().code() == Code::kInvalidArgument);
-    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 3})
+    CHECK(conflicts.Resolve(c.conflict.id, {Resolution::Kind::kKeepSeq, "", 3}, kCli)
               .ok());
     CHECK(c.f.Text("SELECT phone FROM producer") == "0822222222");
   }
   SECTION("unknown id") {
     PhoneConflict c;
     Conflicts conflicts(*c.f.store);
-    CHECK(conflicts.Resolve("nope", {}).status().code() == Code::kNotFound);
+    CHECK(conflicts.Resolve("nope", {}, kCli).status().code() == Code::kNotFound);
   }
 }
 
@@ -152,18 +155,18 @@ TEST_CASE("Conflicts: an invalid value resolves nothing",
   auto list = conflicts.List();
   REQUIRE(list->size() == 1);
   const uint64_t next = f.NextSeq();
-  CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "9", 0})
+  CHECK(conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "9", 0}, kCli)
             .status()
             .code() == Code::kInvalidArgument);
   CHECK(
-      conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "five", 0})
+      conflicts.Resolve(list->front().id, {Resolution::Kind::kValue, "five", 0}, kCli)
           .status()
           .code() == Code::kInvalidArgument);
   CHECK(f.NextSeq() == next);
   CHECK(conflicts.List(true)->size() == 1);
   CHECK(f.Count("SELECT otop_stars FROM producer") == 4);
   auto ok = conflicts.Resolve(list->front().id,
-                              {Resolution::Kind::kKeepIncoming, "", 0});
+                              {Resolution::Kind::kKeepIncoming, "", 0}, kCli);
   REQUIRE(ok.ok());
   CHECK(ok->conflict.resolved_value == "4");
 }

@@ -1190,16 +1190,35 @@
   }
 
   // ---- conflicts (read-only) ----
+  // A cell's value as people read it: enumerations by name, districts by name.
+  function cellLabel(col, value) {
+    if (value == null || value === '') return '—';
+    const lists = { status: 'statuses', stage: 'stages', category: 'categories', kind: 'kinds' };
+    if (lists[col]) return named(lists[col], value);
+    if (col === 'district_code') return districtName(value);
+    return String(value);
+  }
   async function conflictsScreen() {
     const rows = await getJson('/api/conflicts');
-    const list = h('div', { id: 'conflict-list' }, rows.map((c) => h('div', { class: 'conflict' },
-      h('div', null, h('strong', null, `${entityLabel(c.entity)} · ${colLabel(c.entity, c.column_name)}`),
-        h('span', { class: 'badge' }, c.resolved_at ? t('conflict.resolved') : t('conflict.open'))),
-      h('div', { class: 'vals' },
-        h('span', { class: 'sub' }, t('conflict.shown')), h('span', null, c.current_value == null ? '—' : String(c.current_value)),
-        h('span', { class: 'sub' }, t('conflict.other')), h('span', null, c.incoming_value == null ? '—' : String(c.incoming_value)),
-        h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at))),
-      h('div', { class: 'sub' }, `${t('conflict.row')} ${c.row_id}`))));
+    const list = h('div', { id: 'conflict-list' }, rows.map((c) => {
+      const resolved = !!c.resolved_at;
+      const shown = c.winner === 'incoming' ? c.incoming_value : c.current_value;
+      const other = c.winner === 'incoming' ? c.current_value : c.incoming_value;
+      const vals = resolved
+        ? h('div', { class: 'vals' },
+          h('span', { class: 'sub' }, t('conflict.resolved_value')),
+          h('strong', { dataset: { resolved: '' } }, cellLabel(c.column_name, c.resolved_value)),
+          h('span', { class: 'sub' }, t('conflict.resolved_at')), h('span', null, fmtDateTime(c.resolved_at)))
+        : h('div', { class: 'vals' },
+          h('span', { class: 'sub' }, t('conflict.shown')), h('span', null, cellLabel(c.column_name, shown)),
+          h('span', { class: 'sub' }, t('conflict.other')), h('span', null, cellLabel(c.column_name, other)),
+          h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)));
+      return h('div', { class: resolved ? 'conflict resolved' : 'conflict', dataset: { id: c.id } },
+        h('div', null, h('strong', null, `${entityLabel(c.entity)} · ${colLabel(c.entity, c.column_name)}`),
+          h('span', { class: 'badge' }, resolved ? t('conflict.resolved') : t('conflict.open'))),
+        vals,
+        h('div', { class: 'sub' }, `${t('conflict.row')} ${c.row_id}`));
+    }));
     if (!rows.length) list.append(h('p', { class: 'empty' }, t('conflict.none')));
     return page(t('nav.conflicts'), h('p', { class: 'notice' }, t('conflict.hint')), list);
   }

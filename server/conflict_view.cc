@@ -1,0 +1,294 @@
+#include "server/conflict_view.h"
+
+#include <nlohmann/json.hpp>
+#include <utility>
+#include <vector>
+
+#include "server/row_names.h"
+#include "shared/entities.h"
+#include "shared/hlc.h"
+
+namespace kbo::server {
+namespace {
+
+using nlohmann::json;
+
+// Ids per query (see row_names.cc).
+constexpr size_t kIdsPerQuery = 500;
+
+std::string Word(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+// A stored display text back to a value of its column, so it can be shown
+// as a label; the text itself if it does not parse.
+Value ValueOfText(std::string_view entity_name, std::string_view column,
+                  const std::string& text) {
+  if (text.empty()) return Value();
+  const Entity* entity = FindEntity(entity_name);
+  if (column == kDeletedColumn) {
+    return Value::Integer(text == "1" ? 1 : 0);
+  }
+  if (entity != nullptr) {
+    if (const Column* col = entity->FindColumn(column)) {
+      Result<Value> v = ParseCellText(*entity, *col, text);
+      if (v.ok()) return *v;
+    }
+  }
+  return Value::Text(text);
+}
+
+std::string DeletedLabel(Lang lang, const Value& v) {
+  if (v.is_null()) return "";
+  const bool deleted = v.type() == Value::Type::kInteger && v.integer() != 0;
+  return deleted ? Word(lang, "ลบแล้ว", "deleted")
+                 : Word(lang, "ไม่ลบ", "not deleted");
+}
+
+WriteView SideOf(Lang lang, const ConflictRecord& c, const Value& value,
+                 const std::string& device, const std::string& hlc_text,
+                 uint64_t seq, const std::string& server_id,
+                 const std::map<std::string, DeviceLabel>& labels,
+                 const std::map<uint64_t, std::string>& resolvers) {
+  WriteView w;
+  w.value_null = value.is_null();
+  w.value_text = value.is_null() ? "" : value.ToDisplay();
+  w.value = c.column_name == kDeletedColumn
+                ? DeletedLabel(lang, value)
+                : ValueLabel(lang, c.entity, c.column_name, value);
+  auto r = resolvers.find(seq);
+  w.writer = DescribeWriter(lang, device, server_id, labels,
+                            r == resolvers.end() ? std::string() : r->second);
+  w.seq = seq;
+  Result<Hlc> h = Hlc::Parse(hlc_text);
+  if (h.ok()) {
+    w.when = FormatBangkokTime(lang, h->wall_ms);
+    w.when_iso = FormatIsoUtc(h->wall_ms);
+  }
+  return w;
+}
+
+json WriteJson(const WriteView& w) {
+  return {{"value", w.value_null ? json(nullptr) : json(w.value)},
+          {"value_text", w.value_null ? json(nullptr) : json(w.value_text)},
+          {"who", w.writer.who},
+          {"role", w.writer.role},
+          {"role_code", w.writer.role_code},
+          {"office", w.writer.office},
+          {"device_id", w.writer.device_id},
+          {"when", w.when},
+          {"when_iso", w.when_iso},
+          {"seq", w.seq}};
+}
+
+}  // namespace
+
+Result<std::map<std::string, DeviceLabel>> LoadDeviceLabels(
+    Db& db, const std::set<std::string>& device_ids) {
+  std::map<std::string, DeviceLabel> out;
+  std::vector<const std::string*> all;
+  for (const std::string& id : device_ids) all.push_back(&id);
+  for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
+    const size_t n = std::min(kIdsPerQuery, all.size() - from);
+    std::string sql =
+        "SELECT device_id, label, role FROM device WHERE device_id IN (";
+    for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
+    sql += ")";
+    Statement st(db, sql);
+    if (!st.status().ok()) return st.status();
+    for (size_t i = 0; i < n; ++i) {
+      st.Bind(static_cast<int>(i + 1), std::string_view(*all[from + i]));
+    }
+    while (st.Step()) {
+      out[st.ColumnText(0)] = {st.IsNull(1) ? "" : st.ColumnText(1),
+                               st.ColumnText(2)};
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  return out;
+}
+
+Result<std::string> LoadServerId(Db& db) {
+  Statement& st =
+      db.Cached("SELECT server_id FROM server_state WHERE singleton = 1");
+  std::string id;
+  if (st.Step() && !st.IsNull(0)) id = st.ColumnText(0);
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return id;
+}
+
+std::string ActorLabel(Lang lang, std::string_view actor) {
+  if (actor == "cli") {
+    return Word(lang, "คำสั่งบนเซิร์ฟเวอร์", "the server's command line");
+  }
+  if (actor.size() > 5 && actor.substr(0, 5) == "user:") {
+    return std::string(actor.substr(5));
+  }
+  return std::string(actor);
+}
+
+WriterInfo DescribeWriter(Lang lang, const std::string& device_id,
+                          const std::string& server_id,
+                          const std::map<std::string, DeviceLabel>& labels,
+                          const std::string& office_actor) {
+  WriterInfo w;
+  w.device_id = device_id;
+  if (!server_id.empty() && device_id == server_id) {
+    w.office = true;
+    w.who = office_actor.empty() ? Word(lang, "สำนักงาน", "the office")
+                                 : ActorLabel(lang, office_actor);
+    w.role_code = "central_office";
+    w.role = RoleLabel(lang, w.role_code);
+    return w;
+  }
+  auto it = labels.find(device_id);
+  if (it != labels.end()) {
+    w.role_code = it->second.role;
+    w.role = RoleLabel(lang, it->second.role);
+    if (!it->second.label.empty()) {
+      w.who = it->second.label;
+      return w;
+    }
+  }
+  w.who = Word(lang, "อุปกรณ์ ", "device ") + device_id.substr(0, 8);
+  return w;
+}
+
+Result<std::vector<ConflictView>> DescribeConflicts(
+    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang) {
+  // 1. Every row, device and server-side write the conflicts name.
+  RowNames names(db);
+  std::set<std::string> devices;
+  std::set<uint64_t> seqs;
+  for (const ConflictRecord& c : conflicts) {
+    names.Want(c.entity, c.row_id);
+    devices.insert(c.current_device);
+    devices.insert(c.incoming_device);
+    seqs.insert(c.current_seq);
+    seqs.insert(c.incoming_seq);
+  }
+  if (Status s = names.Load(3); !s.ok()) return s;
+  Result<std::map<std::string, DeviceLabel>> labels =
+      LoadDeviceLabels(db, devices);
+  if (!labels.ok()) return labels.status();
+  Result<std::string> server_id = LoadServerId(db);
+  if (!server_id.ok()) return server_id.status();
+  // Server-written values that were resolutions: who made them.
+  std::map<uint64_t, std::string> resolvers;
+  {
+    std::vector<uint64_t> all(seqs.begin(), seqs.end());
+    for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
+      const size_t n = std::min(kIdsPerQuery, all.size() - from);
+      std::string sql =
+          "SELECT resolution_seq, resolved_by FROM conflict WHERE "
+          "resolution_seq IN (";
+      for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
+      sql += ")";
+      Statement st(db, sql);
+      if (!st.status().ok()) return st.status();
+      for (size_t i = 0; i < n; ++i) {
+        st.Bind(static_cast<int>(i + 1), static_cast<int64_t>(all[from + i]));
+      }
+      while (st.Step()) {
+        if (!st.IsNull(1)) {
+          resolvers[static_cast<uint64_t>(st.ColumnInt(0))] = st.ColumnText(1);
+        }
+      }
+      if (!st.status().ok()) return st.status();
+    }
+  }
+
+  // 2. Each view from what was loaded.
+  std::vector<ConflictView> out;
+  out.reserve(conflicts.size());
+  for (const ConflictRecord& c : conflicts) {
+    ConflictView v;
+    v.conflict = c;
+    v.entity_label = EntityLabel(lang, c.entity);
+    v.column_label = c.column_name == kDeletedColumn
+                         ? Word(lang, "การลบ", "deleted")
+                         : ColumnLabel(lang, c.entity, c.column_name);
+    if (!c.district_code.empty())
+      v.district = DistrictLabel(lang, c.district_code);
+    const RowNames::Context ctx = names.ContextOf(c.entity, c.row_id);
+    v.producer_name = ctx.producer_name;
+    v.workshop_title = ctx.workshop_title;
+    v.participant_name = ctx.participant_name;
+    v.product_name = ctx.product_name;
+    v.day = ctx.day;
+    std::vector<std::string> parts;
+    if (c.entity == "producer" || c.entity == "visit") {
+      if (!v.producer_name.empty()) parts.push_back(v.producer_name);
+    }
+    if (!v.product_name.empty()) parts.push_back(v.product_name);
+    if (!v.workshop_title.empty()) parts.push_back(v.workshop_title);
+    if (!v.participant_name.empty()) parts.push_back(v.participant_name);
+    if (c.entity != "producer" && c.entity != "visit" &&
+        !v.producer_name.empty() && v.participant_name != v.producer_name) {
+      parts.push_back(v.producer_name);
+    }
+    if (v.day > 0) {
+      parts.push_back(Word(lang, "วันที่ ", "day ") + std::to_string(v.day));
+    }
+    if (parts.empty()) {
+      parts.push_back(v.entity_label + " " + c.row_id.substr(0, 8));
+    }
+    for (size_t i = 0; i < parts.size(); ++i) {
+      v.subject += (i ? " · " : "") + parts[i];
+    }
+    v.current = SideOf(lang, c, c.current_value, c.current_device,
+                       c.current_hlc, c.current_seq, *server_id, *labels,
+                       resolvers);
+    v.incoming = SideOf(lang, c, c.incoming_value, c.incoming_device,
+                        c.incoming_hlc, c.incoming_seq, *server_id, *labels,
+                        resolvers);
+    v.detected = FormatIsoBangkok(lang, c.detected_at);
+    if (c.resolved()) {
+      const Value resolved =
+          ValueOfText(c.entity, c.column_name, c.resolved_value);
+      v.resolved_value = c.column_name == kDeletedColumn
+                             ? DeletedLabel(lang, resolved)
+                             : ValueLabel(lang, c.entity, c.column_name,
+                                          resolved);
+      v.resolved_at = FormatIsoBangkok(lang, c.resolved_at);
+      v.resolved_by =
+          c.resolved_by.empty() ? "" : ActorLabel(lang, c.resolved_by);
+      v.reason = c.resolution_reason;
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
+                                      Lang lang) {
+  Result<std::vector<ConflictView>> all =
+      DescribeConflicts(db, {conflict}, lang);
+  if (!all.ok()) return all.status();
+  return std::move(all->front());
+}
+
+std::string ConflictViewJson(const ConflictView& v) {
+  json j = json::parse(ConflictJson(v.conflict));
+  j["entity_label"] = v.entity_label;
+  j["column_label"] = v.column_label;
+  j["district"] = v.district;
+  j["producer_name"] = v.producer_name;
+  j["workshop_title"] = v.workshop_title;
+  j["participant_name"] = v.participant_name;
+  j["product_name"] = v.product_name;
+  j["day"] = v.day;
+  j["subject"] = v.subject;
+  j["current"] = WriteJson(v.current);
+  j["incoming"] = WriteJson(v.incoming);
+  j["detected"] = v.detected;
+  const bool resolved = v.conflict.resolved();
+  j["resolved_value_label"] = resolved ? json(v.resolved_value) : json(nullptr);
+  j["resolved_at_label"] = resolved ? json(v.resolved_at) : json(nullptr);
+  j["resolved_by_label"] = resolved ? json(v.resolved_by) : json(nullptr);
+  j["reason"] = resolved ? json(v.reason) : json(nullptr);
+  return j.dump();
+}
+
+}  // namespace kbo::server
