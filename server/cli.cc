@@ -15,8 +15,11 @@
 
 #include "server/bundle_import.h"
 #include "server/conflicts.h"
+#include "server/console/user_cmds.h"
+#include "server/console/users.h"
 #include "server/csv_export.h"
 #include "server/enrolment.h"
+#include "server/report_cmds.h"
 #include "server/http_api.h"
 #include "server/row_history.h"
 #include "server/server_store.h"
@@ -60,10 +63,13 @@ constexpr const char* kUsage =
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
     "        [--connections-per-address 32]\n"
     "  token create --role field_officer|trainer|central_office\n"
-    "               --districts CODE[,CODE...]|all [--ttl 24h]\n"
+    "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
+    "  token list [--json]   tokens not yet used, expired or cancelled\n"
+    "  token cancel ID       (ID: the list's id, or a unique prefix)\n"
     "  device list [--json]\n"
     "  device revoke ID\n"
     "  device grant ID --districts CODE[,CODE...]|all\n"
+    "  device label ID TEXT\n"
     "  list ENTITY [--json]\n"
     "  conflicts list [--json] [--open]\n"
     "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
@@ -75,6 +81,10 @@ constexpr const char* kUsage =
     "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
+    KBO_SERVER_REPORT_USAGE
+    "  user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
+    "               (password on the first line of standard input)\n"
+    "  user list [--json] | user disable LOGIN | user passwd LOGIN\n"
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
     "--help       this text;  --version  the version\n";
@@ -220,6 +230,18 @@ std::string Shown(const Value& v) {
   return v.is_null() ? "(empty)" : "'" + v.ToDisplay() + "'";
 }
 
+// The audit log line of a token or device action from the shell (actor
+// "cli"). The action is already committed: a failure to record it is
+// reported, not undone.
+void Audit(ServerStore& store, std::string_view action,
+           std::string_view subject, std::string_view detail) {
+  Status s = console::AppendAudit(store, "cli", action, subject, detail, "");
+  if (!s.ok()) {
+    std::cerr << "kbo-server: could not write the audit log: " << s.ToString()
+              << "\n";
+  }
+}
+
 // ---- Commands
 
 Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
@@ -261,7 +283,8 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
                    size_t from) {
   Args a;
   if (Status s =
-          ParseArgs(ctx, args, from, {"role", "districts", "ttl"}, {}, 0, &a);
+          ParseArgs(ctx, args, from, {"role", "districts", "ttl", "label"}, {},
+                    0, &a);
       !s.ok()) {
     return s;
   }
@@ -279,12 +302,69 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
-  Result<std::string> token = enrolment.CreateToken(*role, *districts, ttl);
+  const std::string* label = a.Get("label");
+  Result<std::string> token = enrolment.CreateToken(
+      *role, *districts, ttl, label ? *label : std::string_view());
   if (!token.ok()) return token.status();
+  const std::string expires = FormatIsoUtc((*store)->NowMillis() + ttl);
+  Audit(**store, "token_create", TokenId(*token),
+        "role " + *role + ", districts " + *districts + ", label '" +
+            (label ? *label : "") + "', expires " + expires);
   ctx.out << *token << "\n";
-  ctx.err << "one-time token for a " << *role << " in " << *districts
-          << ", valid until " << FormatIsoUtc((*store)->NowMillis() + ttl)
-          << "\n";
+  ctx.err << "one-time token " << TokenId(*token) << " for a " << *role
+          << " in " << *districts << ", valid until " << expires << "\n";
+  return Status();
+}
+
+Status TokenList(Context& ctx, const std::vector<std::string>& args,
+                 size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok())
+    return s;
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  Result<std::vector<TokenInfo>> tokens = enrolment.ListTokens();
+  if (!tokens.ok()) return tokens.status();
+  if (a.Has("json")) {
+    json list = json::array();
+    for (const TokenInfo& t : *tokens) {
+      list.push_back({{"id", t.id},
+                      {"role", t.role},
+                      {"districts", DistrictsJson(t.scope)},
+                      {"label", t.label},
+                      {"created_at", t.created_at},
+                      {"expires_at", t.expires_at}});
+    }
+    ctx.out << list.dump(2) << "\n";
+    return Status();
+  }
+  if (tokens->empty()) {
+    ctx.out << "no tokens waiting to be used\n";
+    return Status();
+  }
+  ctx.out << Pad("ID", 14) << Pad("ROLE", 16) << Pad("DISTRICTS", 16)
+          << Pad("EXPIRES", 22) << "LABEL\n";
+  for (const TokenInfo& t : *tokens) {
+    ctx.out << Pad(t.id, 14) << Pad(t.role, 16) << Pad(t.scope.ToString(), 16)
+            << Pad(t.expires_at, 22) << t.label << "\n";
+  }
+  return Status();
+}
+
+Status TokenCancel(Context& ctx, const std::vector<std::string>& args,
+                   size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1)
+    return ctx.Usage("token cancel needs a token id (see token list)");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  Result<TokenInfo> t = enrolment.CancelToken(a.positional[0]);
+  if (!t.ok()) return t.status();
+  Audit(**store, "token_cancel", t->id, t->label);
+  ctx.out << "cancelled " << t->id << "\n";
   return Status();
 }
 
@@ -303,6 +383,7 @@ Status DeviceList(Context& ctx, const std::vector<std::string>& args,
     for (const DeviceRecord& d : *devices) {
       list.push_back(
           {{"device_id", d.id.ToString()},
+           {"label", d.label},
            {"role", d.role},
            {"districts", DistrictsJson(d.scope)},
            {"enrolled_at", d.enrolled_at},
@@ -322,13 +403,14 @@ Status DeviceList(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "no devices enrolled\n";
     return Status();
   }
-  ctx.out << Pad("DEVICE", 38) << Pad("ROLE", 16) << Pad("DISTRICTS", 16)
+  ctx.out << Pad("DEVICE", 38) << Pad("LABEL", 30) << Pad("ROLE", 16) << Pad("DISTRICTS", 16)
           << Pad("ENROLLED", 22) << Pad("LAST SEQ", 10) << Pad("LAST SEEN", 22)
           << Pad("CLOCK", 8) << "STATUS\n";
   for (const DeviceRecord& d : *devices) {
     std::string status = d.revoked() ? "revoked " + d.revoked_at : "active";
     if (d.clock_off()) status += "  clock off";
-    ctx.out << Pad(d.id.ToString(), 38) << Pad(d.role, 16)
+    ctx.out << Pad(d.id.ToString(), 38)
+            << Pad((d.label.empty() ? "-" : d.label) + " ", 30) << Pad(d.role, 16)
             << Pad(d.scope.ToString(), 16) << Pad(d.enrolled_at, 22)
             << Pad(std::to_string(d.last_seq), 10)
             << Pad(d.last_seen_at.empty() ? "-" : d.last_seen_at, 22)
@@ -347,6 +429,7 @@ Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args,
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
   if (Status s = enrolment.Revoke(a.positional[0]); !s.ok()) return s;
+  Audit(**store, "device_revoke", a.positional[0], "");
   ctx.out << "revoked " << a.positional[0] << "\n";
   return Status();
 }
@@ -364,8 +447,27 @@ Status DeviceGrant(Context& ctx, const std::vector<std::string>& args,
   Enrolment enrolment(**store);
   Result<Scope> scope = enrolment.Grant(a.positional[0], *districts);
   if (!scope.ok()) return scope.status();
+  Audit(**store, "device_grant", a.positional[0],
+        "added " + *districts + "; now " + scope->ToString());
   ctx.out << "device " << a.positional[0] << " now holds " << scope->ToString()
           << "; its next sync brings the new districts' rows whole\n";
+  return Status();
+}
+
+Status DeviceLabel(Context& ctx, const std::vector<std::string>& args,
+                   size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 2, &a); !s.ok()) return s;
+  if (a.positional.size() != 2)
+    return ctx.Usage("device label needs a device id and the label text");
+  Result<ServerStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  Enrolment enrolment(**store);
+  if (Status s = enrolment.SetLabel(a.positional[0], a.positional[1]); !s.ok())
+    return s;
+  Audit(**store, "device_label", a.positional[0], a.positional[1]);
+  ctx.out << "device " << a.positional[0] << " is labelled '"
+          << a.positional[1] << "'\n";
   return Status();
 }
 
@@ -668,6 +770,11 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   if (noun == "list") return ListEntity(ctx, args, at + 1);
   if (noun == "token" && verb == "create")
     return TokenCreate(ctx, args, at + 2);
+  if (noun == "token" && verb == "list") return TokenList(ctx, args, at + 2);
+  if (noun == "token" && verb == "cancel")
+    return TokenCancel(ctx, args, at + 2);
+  if (noun == "device" && verb == "label")
+    return DeviceLabel(ctx, args, at + 2);
   if (noun == "device" && verb == "list") return DeviceList(ctx, args, at + 2);
   if (noun == "device" && verb == "revoke")
     return DeviceRevoke(ctx, args, at + 2);
@@ -682,9 +789,23 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
     return ExportCmd(ctx, args, at + 2, /*xlsx=*/false);
   if (noun == "export" && verb == "xlsx")
     return ExportCmd(ctx, args, at + 2, /*xlsx=*/true);
+  if (noun == "user") {
+    return console::UserCommand(
+        std::vector<std::string>(args.begin() + static_cast<long>(at) + 1,
+                                 args.end()),
+        [&ctx] { return ctx.Store(); }, std::cin, ctx.out, ctx.err,
+        &ctx.usage_error);
+  }
   if (noun == "history") return HistoryCmd(ctx, args, at + 1);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
+  if (noun == "report" || noun == "target" || noun == "workshop") {
+    return ReportCommand(
+        noun,
+        std::vector<std::string>(args.begin() + static_cast<long>(at) + 1,
+                                 args.end()),
+        [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
+  }
   return ctx.Usage("unknown command '" + noun +
                    (verb.empty() ? "" : " " + verb) + "'");
 }
