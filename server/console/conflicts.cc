@@ -1,0 +1,492 @@
+// The conflict inbox and a row's history (issue 10, deliverables 2 and 3):
+//   GET  /conflicts                       inbox: open first; ?status=open|
+//                                         resolved|all, ?district=CODE
+//   GET  /conflicts/ID                    one conflict, and (office) the
+//                                         resolve form; ID may be a prefix
+//   POST /conflicts/ID/resolve            choice=current|incoming|other,
+//                                         value (other), reason (required)
+//   GET  /rows/ENTITY/ID/history          the row's history
+//   GET  /api/conflicts[?status&district] JSON twins of the above
+//   GET  /api/conflicts/ID
+//   POST /api/conflicts/ID/resolve        {"keep": "current"|"incoming"} or
+//                                         {"value": "..."}, and "reason"
+//   GET  /api/rows/ENTITY/ID/history
+// Everything is scoped to the user's districts: a conflict or row outside
+// them is answered 404, as if it did not exist.
+
+#include <algorithm>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "server/conflict_view.h"
+#include "server/conflicts.h"
+#include "server/console/console.h"
+#include "server/row_history.h"
+#include "shared/entities.h"
+
+namespace kbo::server::console {
+namespace {
+
+using nlohmann::json;
+
+// Conflicts shown on one inbox page: a province has about 200 at a time.
+constexpr size_t kMaxListed = 1000;
+
+std::string T(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+std::string JsonText(const json& j) {
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
+// The message a redirect carries back (?done= or ?error=).
+std::string Flash(const Context& ctx) {
+  const std::string ok = ctx.req.Query("done");
+  const std::string err = ctx.req.Query("error");
+  std::string out;
+  if (!ok.empty()) {
+    out += "<p class=\"flash\" role=\"status\">" + Escape(ok) + "</p>";
+  }
+  if (!err.empty()) {
+    out += "<p class=\"flash error\" role=\"alert\">" + Escape(err) + "</p>";
+  }
+  return out;
+}
+
+bool InScope(const Context& ctx, const std::string& district) {
+  const Scope& scope = ctx.user().scope;
+  return scope.all || (!district.empty() && scope.Contains(district));
+}
+
+Reply Error(const Context& ctx, bool api, int status, const char* code,
+            const std::string& message) {
+  if (api) {
+    return Reply::Json(JsonText({{"error", code}, {"message", message}}),
+                       status);
+  }
+  return Reply::Html(
+      Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
+             "<p class=\"flash error\" role=\"alert\">" + Escape(message) +
+                 "</p>"),
+      status);
+}
+
+Reply FromStatus(const Context& ctx, bool api, const Status& s) {
+  switch (s.code()) {
+    case Code::kNotFound:
+      return Error(ctx, api, 404, "not_found",
+                   T(ctx.lang, "ไม่พบข้อมูลขัดแย้งหรือรายการนี้",
+                     "No such conflict or row."));
+    case Code::kInvalidArgument:
+      return Error(ctx, api, 400, "invalid_argument", s.message());
+    case Code::kFailedPrecondition:
+      return Error(ctx, api, 409, "failed_precondition", s.message());
+    default:
+      return Error(ctx, api, 500, "internal",
+                   T(ctx.lang, "เกิดข้อผิดพลาดภายใน", "Internal error."));
+  }
+}
+
+// The conflict named in the path, if the user may see it.
+Result<ConflictRecord> Named(Context& ctx) {
+  Conflicts conflicts(ctx.store);
+  Result<ConflictRecord> c = conflicts.Find(ctx.req.matches.at(0));
+  if (!c.ok()) return c.status();
+  if (!InScope(ctx, c->district_code)) {
+    return Status::NotFound("no conflict " + ctx.req.matches.at(0));
+  }
+  return c;
+}
+
+// The inbox's conflicts after the filters, open first, newest first.
+Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped) {
+  Conflicts conflicts(ctx.store);
+  Result<std::vector<ConflictRecord>> all = conflicts.List();
+  if (!all.ok()) return all.status();
+  std::string status = ctx.req.Query("status");
+  if (status.empty()) status = "all";
+  const std::string district = ctx.req.Query("district");
+  std::vector<ConflictRecord> out;
+  for (ConflictRecord& c : *all) {
+    if (!InScope(ctx, c.district_code)) continue;
+    if (!district.empty() && c.district_code != district) continue;
+    if (status == "open" && c.resolved()) continue;
+    if (status == "resolved" && !c.resolved()) continue;
+    out.push_back(std::move(c));
+  }
+  std::stable_sort(out.begin(), out.end(),
+                   [](const ConflictRecord& a, const ConflictRecord& b) {
+                     if (a.resolved() != b.resolved()) return !a.resolved();
+                     return a.feed_seq > b.feed_seq;
+                   });
+  *capped = out.size() > kMaxListed;
+  if (*capped) out.resize(kMaxListed);
+  return out;
+}
+
+std::string SideHtml(Lang lang, const char* th, const char* en,
+                     const WriteView& w, bool shown) {
+  std::string h = "<div class=\"side\"><span class=\"muted\">" +
+                  T(lang, th, en) + "</span> <b class=\"value\">" +
+                  Escape(w.value_null ? "—" : w.value) + "</b>";
+  if (shown) {
+    h += " <span class=\"badge\">" +
+         T(lang, "แสดงอยู่ตอนนี้", "shown now") + "</span>";
+  }
+  h += "<br><span class=\"muted\">" + Escape(w.writer.who);
+  if (!w.writer.role.empty()) h += " · " + Escape(w.writer.role);
+  h += " · " + Escape(w.when) + "</span></div>";
+  return h;
+}
+
+std::string CardHtml(const Context& ctx, const ConflictView& v, bool link) {
+  const Lang lang = ctx.lang;
+  const ConflictRecord& c = v.conflict;
+  std::string h = "<article class=\"card conflict\" data-id=\"" +
+                  Escape(c.id) + "\">";
+  h += "<div><span class=\"badge " +
+       std::string(c.resolved() ? "done\">" : "open\">") +
+       (c.resolved() ? T(lang, "ยุติแล้ว", "resolved")
+                     : T(lang, "ยังไม่ยุติ", "open")) +
+       "</span> ";
+  const std::string title = v.subject;
+  if (link) {
+    h += "<a href=\"" + Escape(WithLang(ctx, "/conflicts/" + c.id)) + "\">" +
+         Escape(title) + "</a>";
+  } else {
+    h += "<b>" + Escape(title) + "</b>";
+  }
+  h += "</div><div class=\"muted\">" + Escape(v.entity_label) + " · " +
+       Escape(v.column_label) +
+       (v.district.empty() ? "" : " · " + Escape(v.district)) + "</div>";
+  h += SideHtml(lang, "ค่าเดิม", "Earlier value", v.current,
+                !c.resolved() && c.winner == "current");
+  h += SideHtml(lang, "ค่าที่ขัดแย้ง", "Conflicting value", v.incoming,
+                !c.resolved() && c.winner == "incoming");
+  if (c.resolved()) {
+    h += "<div class=\"side\"><span class=\"muted\">" +
+         T(lang, "ตัดสินเป็น", "Resolved as") + "</span> <b class=\"resolved\">" +
+         Escape(v.resolved_value.empty() ? "—" : v.resolved_value) +
+         "</b><br><span class=\"muted\">" + Escape(v.resolved_by) + " · " +
+         Escape(v.resolved_at) + "</span>";
+    if (!v.reason.empty()) {
+      h += "<br>" + T(lang, "เหตุผล: ", "Reason: ") + Escape(v.reason);
+    }
+    h += "</div>";
+  }
+  h += "</article>";
+  return h;
+}
+
+constexpr char kCardStyle[] =
+    "<style>.conflict{margin:0 0 .75rem}.conflict .side{margin-top:.4rem;"
+    "overflow-wrap:anywhere}.conflict .value,.conflict .resolved{font-size:"
+    "1.1rem}</style>";
+
+Reply Inbox(Context& ctx, bool api) {
+  bool capped = false;
+  Result<std::vector<ConflictRecord>> list = Listed(ctx, &capped);
+  if (!list.ok()) return FromStatus(ctx, api, list.status());
+  Result<std::vector<ConflictView>> views =
+      DescribeConflicts(ctx.store.db(), *list, ctx.lang);
+  if (!views.ok()) return FromStatus(ctx, api, views.status());
+  if (api) {
+    json arr = json::array();
+    for (const ConflictView& v : *views) {
+      arr.push_back(json::parse(ConflictViewJson(v)));
+    }
+    return Reply::Json(JsonText({{"conflicts", arr}, {"capped", capped}}));
+  }
+  const Lang lang = ctx.lang;
+  const std::string status = ctx.req.Query("status");
+  const std::string district = ctx.req.Query("district");
+  std::string body = kCardStyle;
+  body += "<form class=\"filters\" method=\"get\" action=\"/conflicts\">";
+  body += "<label>" + T(lang, "สถานะ", "Status") + "<select name=\"status\">";
+  const std::pair<const char*, std::string> statuses[] = {
+      {"all", T(lang, "ทั้งหมด", "All")},
+      {"open", T(lang, "ยังไม่ยุติ", "Open")},
+      {"resolved", T(lang, "ยุติแล้ว", "Resolved")}};
+  for (const auto& [code, name] : statuses) {
+    body += "<option value=\"" + std::string(code) + "\"" +
+            (status == code ? " selected" : "") + ">" + Escape(name) +
+            "</option>";
+  }
+  body += "</select></label><label>" + T(lang, "อำเภอ", "District") +
+          "<select name=\"district\"><option value=\"\">" +
+          T(lang, "ทุกอำเภอ", "All districts") + "</option>";
+  for (const District& d : Districts()) {
+    if (!InScope(ctx, std::string(d.code))) continue;
+    body += "<option value=\"" + std::string(d.code) + "\"" +
+            (district == d.code ? " selected" : "") + ">" +
+            Escape(DistrictLabel(lang, d.code)) + "</option>";
+  }
+  body += "</select></label><input type=\"hidden\" name=\"lang\" value=\"" +
+          std::string(LangCode(lang)) + "\"><button class=\"primary\" "
+          "type=\"submit\">" + T(lang, "แสดง", "Show") + "</button></form>";
+  size_t open = 0;
+  for (const ConflictView& v : *views) open += v.conflict.resolved() ? 0 : 1;
+  body += "<p id=\"conflict-count\">" +
+          T(lang, "ยังไม่ยุติ ", "Open: ") + std::to_string(open) + " · " +
+          T(lang, "ทั้งหมดที่แสดง ", "shown: ") +
+          std::to_string(views->size()) + "</p>";
+  if (capped) {
+    body += "<p class=\"muted\">" +
+            T(lang, "แสดงเพียง 1,000 รายการแรก ใช้ตัวกรองเพื่อดูรายการอื่น",
+              "Only the first 1,000 are shown; use the filters for the "
+              "rest.") +
+            "</p>";
+  }
+  if (views->empty()) {
+    body += "<p class=\"muted\">" +
+            T(lang, "ไม่มีข้อมูลขัดแย้ง", "No conflicts.") + "</p>";
+  }
+  for (const ConflictView& v : *views) body += CardHtml(ctx, v, true);
+  return Reply::Html(
+      Layout(ctx, T(lang, "ข้อมูลขัดแย้ง", "Conflicts"), body));
+}
+
+Reply Detail(Context& ctx, bool api) {
+  Result<ConflictRecord> c = Named(ctx);
+  if (!c.ok()) return FromStatus(ctx, api, c.status());
+  Result<ConflictView> v = DescribeConflict(ctx.store.db(), *c, ctx.lang);
+  if (!v.ok()) return FromStatus(ctx, api, v.status());
+  if (api) return Reply::Json(ConflictViewJson(*v));
+  const Lang lang = ctx.lang;
+  std::string body = kCardStyle;
+  body += Flash(ctx);
+  body += CardHtml(ctx, *v, false);
+  body += "<p><a href=\"" +
+          Escape(WithLang(ctx, "/rows/" + c->entity + "/" + c->row_id +
+                                   "/history")) +
+          "\">" + T(lang, "ประวัติของรายการนี้", "This row's history") +
+          "</a></p>";
+  if (!c->resolved() && ctx.user().role >= WebRole::kOffice) {
+    body += "<h2>" + T(lang, "ตัดสิน", "Resolve") + "</h2>";
+    body += "<form class=\"stack\" method=\"post\" action=\"/conflicts/" +
+            Escape(c->id) + "/resolve\">" + CsrfField(ctx);
+    const auto option = [&](const char* value, const std::string& label,
+                            bool checked) {
+      return "<label><span><input type=\"radio\" name=\"choice\" value=\"" +
+             std::string(value) + "\"" + (checked ? " checked" : "") + "> " +
+             label + "</span></label>";
+    };
+    body += option("current",
+                   T(lang, "ใช้ค่าเดิม: ", "Keep the earlier value: ") +
+                       Escape(v->current.value_null ? "—" : v->current.value),
+                   false);
+    body += option("incoming",
+                   T(lang, "ใช้ค่าที่ขัดแย้ง: ", "Keep the conflicting value: ") +
+                       Escape(v->incoming.value_null ? "—" : v->incoming.value),
+                   false);
+    body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
+                   false);
+    body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
+            "<input name=\"value\" autocomplete=\"off\"></label>";
+    body += "<label>" + T(lang, "เหตุผล (จำเป็น)", "Reason (required)") +
+            "<textarea name=\"reason\" required maxlength=\"2000\" "
+            "rows=\"3\"></textarea></label>";
+    body += "<input type=\"hidden\" name=\"lang\" value=\"" +
+            std::string(LangCode(lang)) + "\">";
+    body += "<button class=\"primary\" type=\"submit\">" +
+            T(lang, "บันทึกการตัดสิน", "Record the decision") +
+            "</button></form>";
+  }
+  return Reply::Html(Layout(ctx, v->subject, body));
+}
+
+Reply Resolve(Context& ctx, bool api) {
+  Result<ConflictRecord> c = Named(ctx);
+  if (!c.ok()) return FromStatus(ctx, api, c.status());
+  const Lang lang = ctx.lang;
+  Resolution how;
+  Resolver by;
+  by.actor = ctx.user().actor();
+  by.address = ctx.req.remote_addr;
+  if (api) {
+    json body = json::parse(ctx.req.body, nullptr, false);
+    if (!body.is_object()) {
+      return Error(ctx, api, 400, "invalid_argument",
+                   "the body must be a JSON object");
+    }
+    if (auto r = body.find("reason"); r != body.end() && r->is_string()) {
+      by.reason = r->get<std::string>();
+    }
+    auto keep = body.find("keep");
+    auto value = body.find("value");
+    if (keep != body.end() && keep->is_string() && *keep == "current") {
+      how.kind = Resolution::Kind::kKeepCurrent;
+    } else if (keep != body.end() && keep->is_string() &&
+               *keep == "incoming") {
+      how.kind = Resolution::Kind::kKeepIncoming;
+    } else if (keep == body.end() && value != body.end() &&
+               value->is_string()) {
+      how.kind = Resolution::Kind::kValue;
+      how.text = value->get<std::string>();
+    } else {
+      return Error(ctx, api, 400, "invalid_argument",
+                   "give \"keep\": \"current\" or \"incoming\", or "
+                   "\"value\": text");
+    }
+  } else {
+    by.reason = ctx.req.Form("reason");
+    const std::string choice = ctx.req.Form("choice");
+    if (choice == "current") {
+      how.kind = Resolution::Kind::kKeepCurrent;
+    } else if (choice == "incoming") {
+      how.kind = Resolution::Kind::kKeepIncoming;
+    } else if (choice == "other") {
+      how.kind = Resolution::Kind::kValue;
+      how.text = ctx.req.Form("value");
+    } else {
+      return Reply::Redirect(
+          WithLang(ctx, "/conflicts/" + c->id + "?error=" +
+                            UrlEncode(T(lang, "โปรดเลือกค่าที่จะใช้",
+                                        "Choose the value to keep."))));
+    }
+  }
+  const bool blank =
+      by.reason.find_first_not_of(" \t\r\n") == std::string::npos;
+  if (blank) {
+    const std::string message =
+        T(lang, "โปรดใส่เหตุผลของการตัดสิน", "Give a reason for the decision.");
+    if (api) return Error(ctx, api, 400, "invalid_argument", message);
+    return Reply::Redirect(WithLang(
+        ctx, "/conflicts/" + c->id + "?error=" + UrlEncode(message)));
+  }
+  Conflicts conflicts(ctx.store);
+  Result<ResolveOutcome> r = conflicts.Resolve(c->id, how, by);
+  if (!r.ok()) {
+    if (api || r.status().code() == Code::kInternal ||
+        r.status().code() == Code::kIOError) {
+      return FromStatus(ctx, api, r.status());
+    }
+    return Reply::Redirect(WithLang(
+        ctx, "/conflicts/" + c->id + "?error=" +
+                 UrlEncode(r.status().message())));
+  }
+  if (api) return Reply::Json(ConflictJson(r->conflict));
+  return Reply::Redirect(WithLang(
+      ctx, "/conflicts/" + c->id + "?done=" +
+               UrlEncode(T(lang, "บันทึกการตัดสินแล้ว อุปกรณ์จะได้รับเมื่อซิงก์",
+                           "Resolved; devices receive it when they sync."))));
+}
+
+const char* KindLabel(Lang lang, HistoryEntry::Kind k) {
+  switch (k) {
+    case HistoryEntry::Kind::kConflict:
+      return lang == Lang::kTh ? "ข้อมูลขัดแย้ง" : "Conflict";
+    case HistoryEntry::Kind::kResolution:
+      return lang == Lang::kTh ? "สำนักงานตัดสิน" : "Resolved by the office";
+    case HistoryEntry::Kind::kChange:
+      break;
+  }
+  return lang == Lang::kTh ? "แก้ไข" : "Change";
+}
+
+Reply History(Context& ctx, bool api) {
+  const std::string entity = ctx.req.matches.at(0);
+  const std::string row_id = ctx.req.matches.at(1);
+  const Entity* ent = FindEntity(entity);
+  if (ent == nullptr) {
+    return FromStatus(ctx, api, Status::NotFound("no entity " + entity));
+  }
+  // Scope: the row's district decides (404 outside, as for no row).
+  {
+    Statement st(ctx.store.db(), "SELECT district_code FROM " +
+                                     std::string(ent->name) +
+                                     " WHERE id = ?1");
+    if (!st.status().ok()) return FromStatus(ctx, api, st.status());
+    st.Bind(1, std::string_view(row_id));
+    if (!st.Step()) {
+      if (!st.status().ok()) return FromStatus(ctx, api, st.status());
+      return FromStatus(ctx, api, Status::NotFound("no row"));
+    }
+    const std::string district = st.IsNull(0) ? "" : st.ColumnText(0);
+    if (!InScope(ctx, district)) {
+      return FromStatus(ctx, api, Status::NotFound("no row"));
+    }
+  }
+  Result<RowHistory> h = LoadRowHistory(ctx.store, entity, row_id, ctx.lang);
+  if (!h.ok()) return FromStatus(ctx, api, h.status());
+  if (api) return Reply::Json(RowHistoryJson(entity, row_id, *h));
+  const Lang lang = ctx.lang;
+  std::string body;
+  body += "<p class=\"muted\">" + Escape(EntityLabel(lang, entity)) + " " +
+          Escape(row_id) + "</p>";
+  if (h->truncated) {
+    body += "<p class=\"flash\">" +
+            T(lang, "แสดงเฉพาะการแก้ไขล่าสุด ", "Only the latest ") +
+            std::to_string(h->change_sets) +
+            T(lang, " ชุด ที่เก่ากว่านั้นไม่ได้แสดง",
+              " change sets are shown; older ones are left out.") +
+            "</p>";
+  }
+  body += "<div class=\"scroll\"><table id=\"history\"><thead><tr><th>" +
+          T(lang, "เมื่อ", "When") + "</th><th>" + T(lang, "ใคร", "Who") +
+          "</th><th>" + T(lang, "อะไร", "What") + "</th></tr></thead><tbody>";
+  for (const HistoryEntry& e : h->entries) {
+    std::string who = Escape(e.writer.who);
+    if (!e.writer.role.empty()) who += "<br><span class=\"muted\">" +
+                                       Escape(e.writer.role) + "</span>";
+    std::string what = "<b>" + std::string(KindLabel(lang, e.kind)) + "</b>";
+    if (e.created) what += " (" + T(lang, "สร้าง", "created") + ")";
+    if (e.kind == HistoryEntry::Kind::kConflict) {
+      what += "<br>" + Escape(e.column_label) + ": " +
+              Escape(e.current_value) + " / " + Escape(e.incoming_value);
+    }
+    if (e.kind == HistoryEntry::Kind::kResolution) {
+      what += "<br>" + Escape(e.column_label) + " = " +
+              Escape(e.resolved_value);
+      if (!e.reason.empty()) {
+        what += "<br>" + T(lang, "เหตุผล: ", "Reason: ") + Escape(e.reason);
+      }
+    }
+    for (const HistoryCell& c : e.cells) {
+      what += "<br>" + Escape(c.column_label) + ": ";
+      if (!e.created) {
+        what += (c.old_known ? Escape(c.old_value.empty() ? "—" : c.old_value)
+                             : std::string("?")) +
+                " → ";
+      }
+      what += Escape(c.new_value.empty() ? "—" : c.new_value);
+      if (!c.applied) {
+        what += " <span class=\"muted\">(" +
+                T(lang, "ไม่มีผล", "not applied") + ")</span>";
+      }
+    }
+    body += "<tr><td>" + Escape(e.when) + "</td><td>" + who + "</td><td>" +
+            what + "</td></tr>";
+  }
+  body += "</tbody></table></div>";
+  return Reply::Html(Layout(ctx, T(lang, "ประวัติ", "History"), body));
+}
+
+}  // namespace
+
+void RegisterConflicts(Router& router) {
+  constexpr char kId[] = "([0-9A-Fa-f-]{4,36})";
+  constexpr char kRow[] = "/([a-z_]{1,32})/([0-9A-Fa-f-]{36})/history";
+  router.Page("GET", "/conflicts", WebRole::kViewer,
+              [](Context& ctx) { return Inbox(ctx, false); });
+  router.Page("GET", std::string("/conflicts/") + kId, WebRole::kViewer,
+              [](Context& ctx) { return Detail(ctx, false); });
+  router.Page("POST", std::string("/conflicts/") + kId + "/resolve",
+              WebRole::kOffice,
+              [](Context& ctx) { return Resolve(ctx, false); });
+  router.Page("GET", std::string("/rows") + kRow, WebRole::kViewer,
+              [](Context& ctx) { return History(ctx, false); });
+  router.Api("GET", "/api/conflicts", WebRole::kViewer,
+             [](Context& ctx) { return Inbox(ctx, true); });
+  router.Api("GET", std::string("/api/conflicts/") + kId, WebRole::kViewer,
+             [](Context& ctx) { return Detail(ctx, true); });
+  router.Api("POST", std::string("/api/conflicts/") + kId + "/resolve",
+             WebRole::kOffice,
+             [](Context& ctx) { return Resolve(ctx, true); });
+  router.Api("GET", std::string("/api/rows") + kRow, WebRole::kViewer,
+             [](Context& ctx) { return History(ctx, true); });
+}
+
+}  // namespace kbo::server::console
