@@ -247,6 +247,12 @@ Status WriteXlsx(const std::vector<ExportSheet>& sheets,
       worksheet_set_column(ws, static_cast<lxw_col_t>(c),
                            static_cast<lxw_col_t>(c), w, nullptr);
     }
+    // Phone numbers and ids are text on purpose: no green "number stored
+    // as text" triangles on every one of them.
+    if (!sheet.rows.empty()) {
+      worksheet_ignore_errors(ws, LXW_IGNORE_NUMBER_STORED_AS_TEXT,
+                              "A1:XFD1048576");
+    }
     worksheet_freeze_panes(ws, 1, 0);
     if (ncols > 0) {
       worksheet_autofilter(ws, 0, 0, static_cast<lxw_row_t>(sheet.rows.size()),
