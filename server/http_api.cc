@@ -22,6 +22,7 @@
 #include <thread>
 
 #include "server/blob_service.h"
+#include "server/console/console.h"
 #include "server/enrolment.h"
 #include "server/error_detail.h"
 #include "server/log.h"
@@ -65,6 +66,8 @@ edge::EdgeLimits ServerEdgeLimits(const ServeOptions& options) {
   return limits;
 }
 constexpr size_t kMaxWorkers = 256;
+// A console form or API write: a few fields, never a file.
+constexpr size_t kMaxConsoleBodyBytes = size_t{1} << 20;
 
 // Enrolment attempts per source address: a token is 256 random bits, so
 // this is about log noise and CPU, not guessing; a hall of 40 devices
@@ -185,8 +188,10 @@ void LogRequest(const httplib::Request& req, const httplib::Response& res) {
 
 class Api {
  public:
-  explicit Api(ServerStore& store)
+  Api(ServerStore& store, bool tls)
       : store_(store),
+        tls_(tls),
+        console_(store),
         enrolment_(store),
         auth_(store),
         push_(store),
@@ -247,12 +252,6 @@ class Api {
           return httplib::Server::HandlerResponse::Handled;
         }));
 
-    svr.Get("/", [this](const httplib::Request& req, httplib::Response& res) {
-      std::lock_guard<std::mutex> lock(store_.mutex());
-      Result<Overview> o = ReadOverview(store_.db());
-      if (!o.ok()) return WriteError(req, res, o.status());
-      res.set_content(DashboardHtml(*o), "text/html; charset=utf-8");
-    });
     svr.Get(std::string(protocol::kHealthPath), [](const httplib::Request&,
                                                    httplib::Response& res) {
       WriteJson(res, 200, {{"ok", true}, {"protocol", protocol::kVersion}});
@@ -288,6 +287,13 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               PutBlobChunk(req, res);
             });
+    // Everything outside /v1/ is the office console (server/console): its
+    // own sign-in, roles and CSRF checks. Registered last: the protocol's
+    // routes match first.
+    const auto console = [this](const httplib::Request& req,
+                                httplib::Response& res) { Console(req, res); };
+    svr.Get("/.*", console);
+    svr.Post("/.*", console);
   }
 
  private:
@@ -446,7 +452,75 @@ class Api {
     WriteJson(res, 200, StateJson(*state));
   }
 
+  // The console's HTTP-free request from httplib's, and its reply back.
+  void Console(const httplib::Request& req, httplib::Response& res) {
+    if (!console::Console::Owns(req.path)) {
+      return WriteError(req, res, Status::NotFound("no such endpoint"));
+    }
+    if (req.body.size() > kMaxConsoleBodyBytes) {
+      return WriteError(req, res,
+                        Status::ResourceExhausted("the form is too large"));
+    }
+    console::Request c;
+    c.method = req.method;
+    c.path = req.path;
+    c.content_type = req.get_header_value("Content-Type");
+    c.body = req.body;
+    const size_t q = req.target.find('?');
+    if (q != std::string::npos) {
+      httplib::detail::parse_query_text(req.target.substr(q + 1), c.query);
+    }
+    if (c.content_type.rfind("application/x-www-form-urlencoded", 0) == 0) {
+      httplib::detail::parse_query_text(req.body, c.form);
+    }
+    for (const auto& [name, file] : req.files) {
+      if (file.filename.empty()) c.form.emplace(name, file.content);
+    }
+    // Cookie: a=1; b=2 (the first of a repeated name wins).
+    const std::string cookies = req.get_header_value("Cookie");
+    size_t pos = 0;
+    while (pos < cookies.size()) {
+      size_t end = cookies.find(';', pos);
+      if (end == std::string::npos) end = cookies.size();
+      std::string part = cookies.substr(pos, end - pos);
+      const size_t first = part.find_first_not_of(' ');
+      part = first == std::string::npos ? "" : part.substr(first);
+      const size_t eq = part.find('=');
+      if (eq != std::string::npos && eq > 0) {
+        c.cookies.emplace(part.substr(0, eq), part.substr(eq + 1));
+      }
+      pos = end + 1;
+    }
+    c.csrf_header = req.get_header_value("X-CSRF-Token");
+    c.remote_addr = req.remote_addr;
+    // The console checks the Host text before printing it (enrolment QR).
+    c.host = req.get_header_value("Host").substr(0, 300);
+    c.local_address =
+        (req.local_addr.find(':') != std::string::npos
+             ? "[" + req.local_addr + "]"
+             : req.local_addr) +
+        ":" + std::to_string(req.local_port);
+    // Secure cookies when this process speaks TLS, or when nginx on this
+    // machine does (tools/deploy/nginx/kbo.conf sets X-Forwarded-Proto).
+    const bool local_proxy =
+        req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
+    c.tls = tls_ || (local_proxy &&
+                     req.get_header_value("X-Forwarded-Proto") == "https");
+    const std::string real_ip = req.get_header_value("X-Real-IP");
+    if (local_proxy && !real_ip.empty() && real_ip.size() <= 45 &&
+        real_ip.find_first_not_of("0123456789abcdefABCDEF.:") ==
+            std::string::npos) {
+      c.remote_addr = real_ip;
+    }
+    console::Reply r = console_.Handle(c);
+    res.status = r.status;
+    for (const auto& [k, v] : r.headers) res.headers.emplace(k, v);
+    res.set_content(std::move(r.body), r.content_type);
+  }
+
   ServerStore& store_;
+  const bool tls_;
+  console::Console console_;
   Enrolment enrolment_;
   RequestAuth auth_;
   PushService push_;
@@ -742,7 +816,7 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                    options.tls_cert + "' and key '" +
                                    options.tls_key + "'");
   }
-  Api api(store);
+  Api api(store, !options.tls_cert.empty());
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's

@@ -303,6 +303,7 @@ Console::Console(ServerStore& store) : store_(store) {
   RegisterReports(router_);
   RegisterExports(router_);
   RegisterDevices(router_);
+  RegisterData(router_);
 }
 
 Console::~Console() = default;

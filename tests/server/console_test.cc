@@ -5,6 +5,8 @@
 #include <string>
 
 #include "server/console/users.h"
+#include "server/pull_service.h"
+#include "server/push_service.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -85,6 +87,42 @@ struct Browser {
   }
 };
 
+// A path the route's pattern matches: each capture group replaced by the
+// first of a few samples ("zz", a uuid, a SHA-256, a district code) that
+// makes the whole pattern match.
+std::string SamplePath(const console::Route& r) {
+  static const char* const kSamples[] = {
+      "zz", "00000000-0000-0000-0000-000000000000",
+      "0000000000000000000000000000000000000000000000000000000000000000",
+      "5011", "producer"};
+  std::vector<std::string> parts;  // literal, group, literal, group, ...
+  const std::regex group("\\([^)]*\\)(\\{[0-9,]*\\}|[*+?])?");
+  std::string rest = r.pattern;
+  std::smatch m;
+  std::vector<std::string> literals;
+  while (std::regex_search(rest, m, group)) {
+    literals.push_back(m.prefix().str());
+    rest = m.suffix().str();
+  }
+  literals.push_back(rest);
+  const size_t groups = literals.size() - 1;
+  std::vector<size_t> pick(groups, 0);
+  const size_t n = std::size(kSamples);
+  for (;;) {
+    std::string path = literals[0];
+    for (size_t g = 0; g < groups; ++g) {
+      path += kSamples[pick[g]];
+      path += literals[g + 1];
+    }
+    if (std::regex_match(path, r.re)) return path;
+    size_t g = 0;
+    while (g < groups && ++pick[g] == n) pick[g++] = 0;
+    if (g == groups) break;
+  }
+  FAIL("no sample path matches " + r.pattern);
+  return "";
+}
+
 std::string Header(const Reply& r, const std::string& name) {
   auto it = r.headers.find(name);
   return it == r.headers.end() ? "" : it->second;
@@ -121,8 +159,7 @@ TEST_CASE("console: nothing without a session (pages go to /login, the API gets 
     INFO(r.method + " " + r.pattern);
     Request req;
     req.method = r.method;
-    req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
-                                  "zz");
+    req.path = SamplePath(r);
     Reply reply = b.Send(req);
     CHECK((reply.status == 401 || reply.status == 303));
   }
@@ -219,9 +256,7 @@ TEST_CASE("console: every state-changing request needs the session's CSRF token"
     INFO(r.method + " " + r.pattern);
     Request req;
     req.method = r.method;
-    req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
-                                  "zz");
-    REQUIRE(std::regex_match(req.path, r.re));
+    req.path = SamplePath(r);
     Reply none = b.Send(req);
     CHECK(none.status == 403);
     req.form.emplace("csrf", std::string(csrf.size(), '0'));
@@ -259,9 +294,7 @@ TEST_CASE("console: the role matrix is enforced on every route", "[console]") {
       INFO(login + ": " + r.method + " " + r.pattern);
       Request req;
       req.method = r.method;
-      req.path = std::regex_replace(r.pattern, std::regex("\\([^)]*\\)[^/]*"),
-                                    "zz");
-      REQUIRE(std::regex_match(req.path, r.re));
+      req.path = SamplePath(r);
       if (r.method != "GET") req.csrf_header = csrf;
       Reply reply = b.Send(req);
       if (role < r.least) {
@@ -363,6 +396,78 @@ TEST_CASE("console: users are validated and their passwords kept only as Argon2i
   const std::string hash = st.ColumnText(0);
   CHECK(hash.rfind("$argon2id$", 0) == 0);
   CHECK(hash.find(kPassword) == std::string::npos);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
+
+namespace kbo::server::testing {
+namespace {
+
+TEST_CASE("console data: rows by name in the user's districts, office edits go out as the server's signed change",
+          "[console]") {
+  ServerFixture f;
+  console::Console console(*f.store);
+  TestDevice officer;
+  f.Enroll(officer, "all", "central_office");
+  const Uuid phrao = Uuid::Random(), fang = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(phrao, officer.HlcAt(kT0), kPhrao),
+                                      Producer(fang, officer.HlcAt(kT0 + 1), kFang)}),
+                    nullptr)
+              .ok());
+  Users users(*f.store);
+  auto phrao_only = Scope::Parse(kPhrao);
+  auto all = Scope::Parse("all");
+  REQUIRE(users.Add("viewer", WebRole::kViewer, *phrao_only, kPassword, "t").ok());
+  REQUIRE(users.Add("office", WebRole::kOffice, *all, kPassword, "t").ok());
+
+  Browser viewer(console);
+  REQUIRE(viewer.SignIn("viewer", kPassword).status == 303);
+  Reply list = viewer.Get("/api/data/producer");
+  REQUIRE(list.status == 200);
+  CHECK_THAT(list.body, Catch::Contains(phrao.ToString()) &&
+                            !Catch::Contains(fang.ToString()));
+  CHECK(viewer.Get("/data/producer/" + fang.ToString()).status == 404);
+  Reply page = viewer.Get("/data/producer/" + phrao.ToString());
+  REQUIRE(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("พร้าว"));  // the district, by name
+  CHECK(page.body.find("name=\"set_phone\"") == std::string::npos);  // viewers only read
+
+  Browser office(console);
+  REQUIRE(office.SignIn("office", kPassword).status == 303);
+  const std::string csrf = office.Csrf();
+  const std::string url = "/data/producer/" + phrao.ToString();
+  // A reason is required, and a bad value changes nothing.
+  Reply no_reason = office.Post(url, {{"csrf", csrf}, {"set_phone", "0899999999"}});
+  CHECK_THAT(Header(no_reason, "Location"), Catch::Contains("error="));
+  Reply bad = office.Post(url, {{"csrf", csrf}, {"set_otop_stars", "9"}, {"reason", "x"}});
+  CHECK_THAT(Header(bad, "Location"), Catch::Contains("error="));
+  Reply edited = office.Post(url, {{"csrf", csrf},
+                                   {"set_phone", "0899999999"},
+                                   {"reason", "โทรยืนยันกับประธานกลุ่ม"}});
+  REQUIRE(edited.status == 303);
+  CHECK_THAT(Header(edited, "Location"), Catch::Contains("done="));
+  Statement st(f.store->db(), "SELECT phone FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(phrao.ToString()));
+  REQUIRE(st.Step());
+  CHECK(st.ColumnText(0) == "0899999999");
+  // The change is the server's own, signed and in the log, so devices pull it.
+  Statement log(f.store->db(),
+                "SELECT COUNT(*) FROM change_set_log WHERE device_id = ?1");
+  log.Bind(1, std::string_view(f.store->server_id().ToString()));
+  REQUIRE(log.Step());
+  CHECK(log.ColumnInt(0) == 1);
+  PullService pull(*f.store);
+  auto page1 = pull.Pull(f.Record(officer.id), 2, 100, nullptr);
+  REQUIRE(page1.ok());
+  CHECK_THAT(page1->body, Catch::Contains("0899999999"));
+  auto audit = console::ReadAudit(*f.store, 10);
+  REQUIRE(audit.ok());
+  REQUIRE(!audit->empty());
+  CHECK(audit->front().action == "edit");
+  CHECK_THAT(audit->front().detail, Catch::Contains("โทรยืนยันกับประธานกลุ่ม"));
 }
 
 }  // namespace

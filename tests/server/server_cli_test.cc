@@ -158,7 +158,7 @@ TEST_CASE(
   HttpReply unsigned_push = HttpCall(port, "POST", "/v1/push", body);
   CHECK(unsigned_push.status == 401);
   CHECK(json::parse(unsigned_push.body)["error"] == "unauthenticated");
-  HttpReply nowhere = HttpCall(port, "GET", "/v2/nothing");
+  HttpReply nowhere = HttpCall(port, "GET", "/v1/nothing");
   CHECK(nowhere.status == 404);
   CHECK(json::parse(nowhere.body)["error"] == "not_found");
   HttpReply huge = HttpCall(port, "POST", "/v1/push",
@@ -179,10 +179,13 @@ TEST_CASE(
       }());
   CHECK(big_chunk.status == 413);
 
+  // Outside /v1/ is the office console: sign in first.
   HttpReply dashboard = HttpCall(port, "GET", "/");
-  CHECK(dashboard.status == 200);
-  CHECK_THAT(dashboard.body,
-             Catch::Contains("viewport") && Catch::Contains("พร้าว"));
+  CHECK(dashboard.status == 303);
+  HttpReply login = HttpCall(port, "GET", "/login");
+  CHECK(login.status == 200);
+  CHECK_THAT(login.body, Catch::Contains("viewport") &&
+                             Catch::Contains("เข้าสู่ระบบ"));
 
   CHECK(server.Stop() == 0);
   CHECK_THAT(server.log(), Catch::Contains("POST /v1/push 200") &&

@@ -1,0 +1,672 @@
+// The console's data pages: each entity's rows with search and filters,
+// names instead of ids, a row's detail with its photos and history, office
+// edits as signed changes of the server's own identity, and photo bytes.
+
+#include <fstream>
+#include <iterator>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "server/console/console.h"
+#include "server/row_names.h"
+#include "server/server_write.h"
+#include "shared/entities.h"
+#include "shared/uuid.h"
+
+namespace kbo::server::console {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+constexpr int64_t kPageRows = 100;
+
+std::string T(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+std::string JsonText(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
+
+Reply NotFound(Context& ctx, const std::string& message) {
+  if (IsApi(ctx)) {
+    return Reply::Json(JsonText({{"error", "not_found"}, {"message", message}}),
+                       404);
+  }
+  return Reply::Html(Layout(ctx, T(ctx.lang, "ไม่พบ", "Not found"),
+                            "<p class=\"flash error\">" + Escape(message) +
+                                "</p>"),
+                     404);
+}
+
+Reply BadInput(Context& ctx, const std::string& message) {
+  if (IsApi(ctx)) {
+    return Reply::Json(
+        JsonText({{"error", "invalid_argument"}, {"message", message}}), 400);
+  }
+  return Reply::Html(Layout(ctx, T(ctx.lang, "ข้อมูลไม่ถูกต้อง", "Invalid input"),
+                            "<p class=\"flash error\">" + Escape(message) +
+                                "</p>"),
+                     400);
+}
+
+// "district_code IN (?,?)" for the user's districts, or "1" for all; the
+// codes are appended to `binds`.
+std::string ScopeClause(const Scope& scope, const std::string& column,
+                        std::vector<std::string>* binds) {
+  if (scope.all) return "1";
+  if (scope.districts.empty()) return "0";
+  std::string sql = column + " IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += i ? ",?" : "?";
+    binds->push_back(scope.districts[i]);
+  }
+  return sql + ")";
+}
+
+// The entity's column that names a row for people.
+std::string_view NameColumn(const Entity& e) {
+  for (std::string_view c : {"name", "title", "participant_name", "caption",
+                             "contest", "purpose"}) {
+    if (e.FindColumn(c) != nullptr) return c;
+  }
+  return "";
+}
+
+// A reference shown as the name of the row it names.
+std::string RefName(const RowNames& names, const Column& c,
+                    const std::string& id) {
+  if (id.empty()) return "";
+  const Entity* target = FindEntity(c.ref_entity);
+  if (target == nullptr) return id;
+  const std::string_view col = NameColumn(*target);
+  std::string name =
+      col.empty() ? std::string() : names.Text(c.ref_entity, id, col);
+  return name.empty() ? id.substr(0, 8) : name;
+}
+
+struct Filters {
+  std::string q, district, fiscal_year, workshop, category, stage;
+  bool deleted = false;
+  int64_t page = 0;
+};
+
+Filters ReadFilters(const Request& req) {
+  Filters f;
+  f.q = req.Query("q").substr(0, 200);
+  f.district = req.Query("district");
+  f.fiscal_year = req.Query("fiscal_year");
+  f.workshop = req.Query("workshop");
+  f.category = req.Query("category");
+  f.stage = req.Query("stage");
+  f.deleted = req.Query("deleted") == "1";
+  const std::string p = req.Query("page");
+  if (!p.empty() && p.size() < 7 &&
+      p.find_first_not_of("0123456789") == std::string::npos) {
+    f.page = std::stoll(p);
+  }
+  return f;
+}
+
+Reply DataIndex(Context& ctx) {
+  const Lang lang = ctx.lang;
+  Db& db = ctx.store.db();
+  Json counts = Json::object();
+  std::string b = "<table><thead><tr><th>" + T(lang, "ข้อมูล", "Data") +
+                  "</th><th class=\"num\">" +
+                  T(lang, "จำนวน (ไม่รวมที่ลบ)", "Rows (not deleted)") +
+                  "</th></tr></thead><tbody>";
+  for (const Entity& e : Catalogue()) {
+    std::vector<std::string> binds;
+    const std::string sql = "SELECT COUNT(*) FROM " + std::string(e.name) +
+                            " WHERE deleted = 0 AND " +
+                            ScopeClause(ctx.user().scope, "district_code",
+                                        &binds);
+    Statement st(db, sql);
+    for (size_t i = 0; i < binds.size(); ++i) {
+      st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
+    }
+    const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
+    if (!st.status().ok()) return Reply::Html("could not count rows", 500);
+    counts[std::string(e.name)] = n;
+    b += "<tr><td><a href=\"/data/" + std::string(e.name) + "\">" +
+         Escape(EntityLabel(lang, e.name)) + "</a></td><td class=\"num\">" +
+         std::to_string(n) + "</td></tr>";
+  }
+  b += "</tbody></table>";
+  if (IsApi(ctx)) return Reply::Json(JsonText({{"entities", counts}}));
+  return Reply::Html(Layout(ctx, T(lang, "ข้อมูล", "Data"), b));
+}
+
+Reply EntityRows(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity_name = ctx.req.matches.at(0);
+  const Entity* e = FindEntity(entity_name);
+  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  const Filters f = ReadFilters(ctx.req);
+  Db& db = ctx.store.db();
+
+  // The query: live rows in the user's districts, then each filter the
+  // entity has a column for.
+  std::vector<std::string> binds;
+  std::string where = ScopeClause(ctx.user().scope, "t.district_code", &binds);
+  if (!f.deleted) where += " AND t.deleted = 0";
+  if (!f.district.empty()) {
+    if (FindDistrict(f.district) == nullptr) {
+      return BadInput(ctx, "unknown district code '" + f.district + "'");
+    }
+    where += " AND t.district_code = ?";
+    binds.push_back(f.district);
+  }
+  if (!f.category.empty() && e->FindColumn("category") != nullptr) {
+    where += " AND t.category = ?";
+    binds.push_back(f.category);
+  }
+  if (!f.stage.empty() && e->FindColumn("stage") != nullptr) {
+    where += " AND t.stage = ?";
+    binds.push_back(f.stage);
+  }
+  if (!f.workshop.empty() && e->FindColumn("workshop_id") != nullptr) {
+    where += " AND t.workshop_id = ?";
+    binds.push_back(f.workshop);
+  }
+  if (!f.fiscal_year.empty()) {
+    if (f.fiscal_year.size() != 4 ||
+        f.fiscal_year.find_first_not_of("0123456789") != std::string::npos) {
+      return BadInput(ctx, T(lang, "ปีงบประมาณเป็นปี พ.ศ. 4 หลัก เช่น 2569",
+                             "The fiscal year is a Buddhist Era year, e.g. 2569"));
+    }
+    if (entity_name == "workshop") {
+      where += " AND t.fiscal_year = ?";
+      binds.push_back(f.fiscal_year);
+    } else if (e->FindColumn("workshop_id") != nullptr) {
+      where +=
+          " AND t.workshop_id IN (SELECT id FROM workshop WHERE fiscal_year "
+          "= ?)";
+      binds.push_back(f.fiscal_year);
+    }
+  }
+  const std::string_view name_col = NameColumn(*e);
+  if (!f.q.empty() && !name_col.empty()) {
+    where += " AND t." + std::string(name_col) + " LIKE ? ESCAPE '\\'";
+    std::string like;
+    for (char c : f.q) {
+      if (c == '%' || c == '_' || c == '\\') like += '\\';
+      like += c;
+    }
+    binds.push_back("%" + like + "%");
+  }
+  std::string cols = "t.id";
+  for (const Column& c : e->columns) cols += ", t." + std::string(c.name);
+  cols += ", t.deleted";
+  const std::string order =
+      entity_name == "attendance" ? "t.workshop_id, t.day, t.rowid"
+      : name_col.empty()          ? "t.rowid DESC"
+                                  : "t." + std::string(name_col) + ", t.rowid";
+  Statement st(db, "SELECT " + cols + " FROM " + entity_name + " t WHERE " +
+                       where + " ORDER BY " + order + " LIMIT " +
+                       std::to_string(kPageRows + 1) + " OFFSET " +
+                       std::to_string(f.page * kPageRows));
+  if (!st.status().ok()) return Reply::Html("could not read rows", 500);
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
+  }
+  std::vector<std::vector<Value>> rows;
+  while (st.Step() && rows.size() < static_cast<size_t>(kPageRows) + 1) {
+    std::vector<Value> row;
+    for (size_t i = 0; i < e->columns.size() + 2; ++i) {
+      row.push_back(st.ColumnValue(static_cast<int>(i)));
+    }
+    rows.push_back(std::move(row));
+  }
+  if (!st.status().ok()) return Reply::Html("could not read rows", 500);
+  const bool more = rows.size() > static_cast<size_t>(kPageRows);
+  if (more) rows.pop_back();
+
+  // Names for the references, one query per referenced entity.
+  RowNames names(db);
+  for (const auto& row : rows) {
+    for (size_t i = 0; i < e->columns.size(); ++i) {
+      const Column& c = e->columns[i];
+      if (c.type == ColumnType::kRef && !row[i + 1].is_null()) {
+        names.Want(c.ref_entity, row[i + 1].text());
+      }
+    }
+  }
+  if (!names.Load(1).ok()) return Reply::Html("could not read names", 500);
+
+  const auto shown = [&](size_t i, const Value& v) -> std::string {
+    const Column& c = e->columns[i];
+    if (c.type == ColumnType::kRef) {
+      return RefName(names, c, v.is_null() ? "" : v.text());
+    }
+    return ValueLabel(lang, entity_name, c.name, v);
+  };
+
+  if (IsApi(ctx)) {
+    Json arr = Json::array();
+    for (const auto& row : rows) {
+      Json j = {{"id", row[0].ToDisplay()}};
+      for (size_t i = 0; i < e->columns.size(); ++i) {
+        const std::string col(e->columns[i].name);
+        j[col] = row[i + 1].is_null() ? Json(nullptr) : Json(row[i + 1].ToDisplay());
+        if (e->columns[i].type == ColumnType::kRef ||
+            e->columns[i].type == ColumnType::kEnum ||
+            e->columns[i].type == ColumnType::kDistrict) {
+          j[col + "_label"] = shown(i, row[i + 1]);
+        }
+      }
+      j["deleted"] = row.back().integer() != 0;
+      arr.push_back(std::move(j));
+    }
+    return Reply::Json(JsonText(
+        {{"entity", entity_name}, {"page", f.page}, {"more", more}, {"rows", arr}}));
+  }
+
+  // The filter form: what this entity can be filtered by.
+  std::string b = "<form class=\"filters\" method=\"get\">";
+  if (!name_col.empty()) {
+    b += "<label>" + T(lang, "ค้นหา", "Search") + "<input name=\"q\" value=\"" +
+         Escape(f.q) + "\"></label>";
+  }
+  b += "<label>" + Escape(ColumnLabel(lang, entity_name, "district_code")) +
+       "<select name=\"district\"><option value=\"\">" +
+       T(lang, "ทุกอำเภอ", "All districts") + "</option>";
+  for (const District& d : Districts()) {
+    if (!ctx.user().scope.all && !ctx.user().scope.Contains(d.code)) continue;
+    b += "<option value=\"" + std::string(d.code) + "\"" +
+         (f.district == d.code ? " selected" : "") + ">" +
+         Escape(DistrictLabel(lang, d.code)) + "</option>";
+  }
+  b += "</select></label>";
+  if (entity_name == "workshop" || e->FindColumn("workshop_id") != nullptr) {
+    b += "<label>" + Escape(ColumnLabel(lang, "workshop", "fiscal_year")) +
+         "<input name=\"fiscal_year\" inputmode=\"numeric\" size=\"5\" value=\"" +
+         Escape(f.fiscal_year) + "\"></label>";
+  }
+  const auto enum_filter = [&](const char* column, NamedList list,
+                               const std::string& current) {
+    if (e->FindColumn(column) == nullptr) return;
+    b += "<label>" + Escape(ColumnLabel(lang, entity_name, column)) +
+         "<select name=\"" + column + "\"><option value=\"\">" +
+         T(lang, "ทั้งหมด", "All") + "</option>";
+    for (const Named& n : list) {
+      b += "<option value=\"" + std::string(n.value) + "\"" +
+           (current == n.value ? " selected" : "") + ">" +
+           Escape(std::string(n.name(lang))) + "</option>";
+    }
+    b += "</select></label>";
+  };
+  enum_filter("category", Categories(), f.category);
+  enum_filter("stage", Stages(), f.stage);
+  if (!f.workshop.empty()) {
+    b += "<input type=\"hidden\" name=\"workshop\" value=\"" +
+         Escape(f.workshop) + "\">";
+  }
+  b += "<label><span><input type=\"checkbox\" name=\"deleted\" value=\"1\"" +
+       std::string(f.deleted ? " checked" : "") + "> " +
+       T(lang, "แสดงรายการที่ลบแล้ว", "Show deleted rows") + "</span></label>";
+  b += "<button class=\"primary\" type=\"submit\">" + T(lang, "กรอง", "Filter") +
+       "</button></form>";
+
+  b += "<div class=\"scroll\"><table><thead><tr>";
+  for (const Column& c : e->columns) {
+    b += "<th>" + Escape(ColumnLabel(lang, entity_name, c.name)) + "</th>";
+  }
+  b += "</tr></thead><tbody>";
+  for (const auto& row : rows) {
+    const std::string id = row[0].ToDisplay();
+    const bool deleted = row.back().integer() != 0;
+    b += deleted ? "<tr class=\"muted\">" : "<tr>";
+    for (size_t i = 0; i < e->columns.size(); ++i) {
+      std::string cell = Escape(shown(i, row[i + 1]));
+      if (i == 0 || e->columns[i].name == name_col) {
+        if (cell.empty()) cell = Escape(id.substr(0, 8));
+        cell = "<a href=\"/data/" + entity_name + "/" + id + "\">" + cell +
+               "</a>";
+        if (deleted && i == 0) {
+          cell += " <span class=\"badge\">" + T(lang, "ลบแล้ว", "deleted") +
+                  "</span>";
+        }
+      }
+      b += "<td>" + cell + "</td>";
+    }
+    b += "</tr>";
+  }
+  if (rows.empty()) {
+    b += "<tr><td colspan=\"" + std::to_string(e->columns.size()) +
+         "\" class=\"muted\">" + T(lang, "ไม่มีรายการ", "No rows") +
+         "</td></tr>";
+  }
+  b += "</tbody></table></div>";
+  // Pages keep the filters.
+  const auto page_link = [&](int64_t page, const std::string& text) {
+    std::string url = "/data/" + entity_name + "?";
+    for (const auto& [k, v] : ctx.req.query) {
+      if (k != "page") url += UrlEncode(k) + "=" + UrlEncode(v) + "&";
+    }
+    return "<a href=\"" + Escape(url + "page=" + std::to_string(page)) +
+           "\">" + text + "</a> ";
+  };
+  b += "<p class=\"noprint\">";
+  if (f.page > 0) b += page_link(f.page - 1, T(lang, "« ก่อนหน้า", "« Previous"));
+  if (more) b += page_link(f.page + 1, T(lang, "ถัดไป »", "Next »"));
+  b += "</p>";
+  return Reply::Html(Layout(ctx, EntityLabel(lang, entity_name), b));
+}
+
+// The row, if held and in the user's districts.
+Result<std::vector<Value>> ReadRow(Context& ctx, const Entity& e,
+                                   const std::string& id) {
+  std::string cols = "id";
+  for (const Column& c : e.columns) cols += ", " + std::string(c.name);
+  cols += ", deleted";
+  Statement st(ctx.store.db(), "SELECT " + cols + " FROM " +
+                                   std::string(e.name) + " WHERE id = ?1");
+  st.Bind(1, std::string_view(id));
+  if (!st.Step()) {
+    KBO_RETURN_IF_ERROR(st.status());
+    return Status::NotFound("no " + std::string(e.name) + " " + id);
+  }
+  std::vector<Value> row;
+  for (size_t i = 0; i < e.columns.size() + 2; ++i) {
+    row.push_back(st.ColumnValue(static_cast<int>(i)));
+  }
+  const Column* district = e.FindColumn("district_code");
+  const size_t di = static_cast<size_t>(district - e.columns.data()) + 1;
+  const std::string code = row[di].is_null() ? "" : row[di].text();
+  if (!ctx.user().scope.all && !ctx.user().scope.Contains(code)) {
+    // Outside the user's districts: as if it did not exist.
+    return Status::NotFound("no " + std::string(e.name) + " " + id);
+  }
+  return row;
+}
+
+Reply RowDetail(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity_name = ctx.req.matches.at(0);
+  const std::string id = ctx.req.matches.at(1);
+  const Entity* e = FindEntity(entity_name);
+  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  Result<std::vector<Value>> row = ReadRow(ctx, *e, id);
+  if (!row.ok()) {
+    if (row.status().code() == Code::kNotFound) {
+      return NotFound(ctx, row.status().message());
+    }
+    return Reply::Html("could not read the row", 500);
+  }
+  Db& db = ctx.store.db();
+  RowNames names(db);
+  for (size_t i = 0; i < e->columns.size(); ++i) {
+    if (e->columns[i].type == ColumnType::kRef && !(*row)[i + 1].is_null()) {
+      names.Want(e->columns[i].ref_entity, (*row)[i + 1].text());
+    }
+  }
+  if (!names.Load(1).ok()) return Reply::Html("could not read names", 500);
+
+  // Its photos.
+  struct Photo {
+    std::string id, sha256, caption, taken_at;
+    bool complete = false;
+  };
+  std::vector<Photo> photos;
+  {
+    Statement& st = db.Cached(
+        "SELECT p.id, p.sha256, COALESCE(p.caption, ''), "
+        "COALESCE(p.taken_at, ''), b.complete_at IS NOT NULL FROM photo p "
+        "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.subject_type = ?1 "
+        "AND p.subject_id = ?2 AND p.deleted = 0 ORDER BY p.taken_at");
+    st.Bind(1, std::string_view(entity_name)).Bind(2, std::string_view(id));
+    while (st.Step()) {
+      photos.push_back({st.ColumnText(0), st.ColumnText(1), st.ColumnText(2),
+                        st.ColumnText(3), st.ColumnInt(4) != 0});
+    }
+    if (!st.status().ok()) return Reply::Html("could not read photos", 500);
+  }
+
+  if (IsApi(ctx)) {
+    Json j = {{"entity", entity_name}, {"id", id}};
+    for (size_t i = 0; i < e->columns.size(); ++i) {
+      const Value& v = (*row)[i + 1];
+      j[std::string(e->columns[i].name)] =
+          v.is_null() ? Json(nullptr) : Json(v.ToDisplay());
+    }
+    j["deleted"] = row->back().integer() != 0;
+    Json ps = Json::array();
+    for (const Photo& p : photos) {
+      ps.push_back({{"id", p.id},
+                    {"sha256", p.sha256},
+                    {"caption", p.caption},
+                    {"received", p.complete}});
+    }
+    j["photos"] = ps;
+    return Reply::Json(JsonText(j));
+  }
+
+  const bool can_edit =
+      ctx.user().role >= WebRole::kOffice && row->back().integer() == 0;
+  std::string b;
+  const std::string ok = ctx.req.Query("done");
+  if (!ok.empty()) b += "<p class=\"flash\" role=\"status\">" + Escape(ok) + "</p>";
+  const std::string err = ctx.req.Query("error");
+  if (!err.empty()) {
+    b += "<p class=\"flash error\" role=\"alert\">" + Escape(err) + "</p>";
+  }
+  if (row->back().integer() != 0) {
+    b += "<p class=\"flash error\">" +
+         T(lang, "รายการนี้ถูกลบแล้ว", "This row has been deleted.") + "</p>";
+  }
+  if (can_edit) {
+    b += "<form method=\"post\" action=\"/data/" + entity_name + "/" + id +
+         "\">" + CsrfField(ctx);
+  }
+  b += "<table><tbody>";
+  for (size_t i = 0; i < e->columns.size(); ++i) {
+    const Column& c = e->columns[i];
+    const Value& v = (*row)[i + 1];
+    std::string shown;
+    if (c.type == ColumnType::kRef && !v.is_null()) {
+      shown = "<a href=\"/data/" + std::string(c.ref_entity) + "/" +
+              Escape(v.text()) + "\">" +
+              Escape(RefName(names, c, v.text())) + "</a>";
+    } else {
+      shown = Escape(ValueLabel(lang, entity_name, c.name, v));
+    }
+    // Editable: plain values. References, districts (a row's district
+    // follows its parent) and blob hashes are not the office's to retype.
+    const bool editable =
+        can_edit && c.type != ColumnType::kRef &&
+        c.type != ColumnType::kDistrict && c.type != ColumnType::kSha256;
+    b += "<tr><th>" + Escape(ColumnLabel(lang, entity_name, c.name)) +
+         "</th><td>" + shown;
+    if (editable) {
+      const std::string name = "set_" + std::string(c.name);
+      if (c.type == ColumnType::kEnum) {
+        b += "<br><select name=\"" + name + "\" aria-label=\"" +
+             Escape(ColumnLabel(lang, entity_name, c.name)) + "\">";
+        for (std::string_view opt : c.enum_values) {
+          const bool sel = !v.is_null() && v.text() == opt;
+          b += "<option value=\"" + std::string(opt) + "\"" +
+               (sel ? " selected" : "") + ">" +
+               Escape(ValueLabel(lang, entity_name, c.name,
+                                 Value::Text(std::string(opt)))) +
+               "</option>";
+        }
+        b += "</select>";
+      } else {
+        b += "<br><input name=\"" + name + "\" aria-label=\"" +
+             Escape(ColumnLabel(lang, entity_name, c.name)) + "\" value=\"" +
+             Escape(v.ToDisplay()) + "\">";
+      }
+    }
+    b += "</td></tr>";
+  }
+  b += "</tbody></table>";
+  if (can_edit) {
+    b += "<p><label>" +
+         T(lang, "เหตุผลที่แก้ไข (บันทึกไว้ในประวัติ)",
+           "Why (kept in the audit log)") +
+         "<input name=\"reason\" required></label></p><button class=\"primary\" "
+         "type=\"submit\">" +
+         T(lang, "บันทึกการแก้ไข", "Save changes") +
+         "</button> <span class=\"muted\">" +
+         T(lang, "การแก้ไขจะส่งไปยังอุปกรณ์ทุกเครื่องในอำเภอนี้",
+           "The change goes to every device of this district.") +
+         "</span></form>";
+  }
+  b += "<p><a href=\"/rows/" + entity_name + "/" + id + "/history\">" +
+       T(lang, "ประวัติการแก้ไข", "History") + "</a></p>";
+  if (!photos.empty()) {
+    b += "<h2>" + T(lang, "ภาพถ่าย", "Photos") + "</h2><div class=\"cards\">";
+    for (const Photo& p : photos) {
+      b += "<figure class=\"card\">";
+      if (p.complete) {
+        b += "<a href=\"/blob/" + p.sha256 + "\"><img src=\"/blob/" +
+             p.sha256 + "?thumb=1\" alt=\"" + Escape(p.caption) +
+             "\" loading=\"lazy\" style=\"width:100%\"></a>";
+      } else {
+        b += "<p class=\"muted\">" +
+             T(lang, "ยังไม่ได้รับไฟล์ภาพ", "Not yet uploaded") + "</p>";
+      }
+      b += "<figcaption>" + Escape(p.caption) + "<br><span class=\"muted\">" +
+           Escape(FormatIsoBangkok(lang, p.taken_at)) +
+           "</span></figcaption></figure>";
+    }
+    b += "</div>";
+  }
+  std::string title = EntityLabel(lang, entity_name);
+  const std::string_view name_col = NameColumn(*e);
+  if (!name_col.empty()) {
+    const Column* nc = e->FindColumn(name_col);
+    const Value& v = (*row)[static_cast<size_t>(nc - e->columns.data()) + 1];
+    if (!v.is_null()) title += ": " + v.ToDisplay();
+  }
+  return Reply::Html(Layout(ctx, title, b));
+}
+
+Reply EditRow(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity_name = ctx.req.matches.at(0);
+  const std::string id = ctx.req.matches.at(1);
+  const Entity* e = FindEntity(entity_name);
+  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  Result<std::vector<Value>> row = ReadRow(ctx, *e, id);
+  if (!row.ok()) {
+    if (row.status().code() == Code::kNotFound) {
+      return NotFound(ctx, row.status().message());
+    }
+    return Reply::Html("could not read the row", 500);
+  }
+  const std::string back = "/data/" + entity_name + "/" + id;
+  const auto fail = [&](const std::string& message) {
+    return Reply::Redirect(back + "?error=" + UrlEncode(message));
+  };
+  const std::string reason = ctx.req.Form("reason");
+  if (reason.empty()) {
+    return fail(T(lang, "โปรดระบุเหตุผลที่แก้ไข", "Say why you change it."));
+  }
+  // Only the cells whose text changed.
+  std::vector<std::pair<std::string, Value>> cells;
+  std::string detail;
+  for (size_t i = 0; i < e->columns.size(); ++i) {
+    const Column& c = e->columns[i];
+    auto it = ctx.req.form.find("set_" + std::string(c.name));
+    if (it == ctx.req.form.end()) continue;
+    if (c.type == ColumnType::kRef || c.type == ColumnType::kDistrict ||
+        c.type == ColumnType::kSha256) {
+      return fail(std::string(c.name) + " cannot be edited here");
+    }
+    const Value& now = (*row)[i + 1];
+    if (it->second == now.ToDisplay()) continue;
+    Result<Value> v = ParseCellText(*e, c, it->second);
+    if (!v.ok()) return fail(v.status().message());
+    if (Status s = ValidateCell(*e, c, *v); !s.ok()) return fail(s.message());
+    cells.emplace_back(std::string(c.name), *v);
+    detail += std::string(c.name) + ": '" + now.ToDisplay() + "' -> '" +
+              v->ToDisplay() + "'; ";
+  }
+  if (cells.empty()) {
+    return fail(T(lang, "ไม่มีอะไรเปลี่ยน", "Nothing changed."));
+  }
+  Result<Uuid> row_id = Uuid::Parse(id);
+  if (!row_id.ok()) return NotFound(ctx, "no row " + id);
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
+  Result<ServerWrite> w = WriteAsServer(ctx.store, entity_name, *row_id, cells);
+  if (!w.ok()) {
+    if (w.status().code() == Code::kInvalidArgument) {
+      return fail(w.status().message());
+    }
+    return Reply::Html("could not write the change", 500);
+  }
+  if (!w->lost.empty()) {
+    std::string cols;
+    for (const std::string& c : w->lost) cols += (cols.empty() ? "" : ", ") + c;
+    return fail(T(lang, "ค่าใหม่แทนค่าเดิมไม่ได้ (ขั้นการพัฒนาย้อนกลับไม่ได้): ",
+                  "The new value cannot replace the current one (a stage "
+                  "never moves back): ") +
+                cols);
+  }
+  Status audit = ctx.Audit("edit", entity_name + ":" + id,
+                           detail + "reason: " + reason);
+  if (!audit.ok() || !tx.Commit().ok()) {
+    return Reply::Html("could not write the change", 500);
+  }
+  ctx.store.NoteCommittedSequences();
+  return Reply::Redirect(
+      back + "?done=" +
+      UrlEncode(T(lang, "บันทึกแล้ว อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+                  "Saved; devices receive it when they next sync.")));
+}
+
+// GET /blob/SHA: a photo's bytes, if a photo row in the user's districts
+// names it and the server holds it whole.
+Reply Blob(Context& ctx) {
+  const std::string sha = ctx.req.matches.at(0);
+  std::vector<std::string> binds;
+  const std::string scope =
+      ScopeClause(ctx.user().scope, "district_code", &binds);
+  Statement st(ctx.store.db(),
+               "SELECT COALESCE(mime, 'application/octet-stream') FROM photo "
+               "WHERE sha256 = ?1 AND deleted = 0 AND " +
+                   scope + " LIMIT 1");
+  st.Bind(1, std::string_view(sha));
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.Bind(static_cast<int>(i + 2), std::string_view(binds[i]));
+  }
+  if (!st.Step()) return NotFound(ctx, "no such photo");
+  std::string mime = st.ColumnText(0);
+  if (mime != "image/jpeg" && mime != "image/png" && mime != "image/webp") {
+    mime = "application/octet-stream";
+  }
+  std::ifstream in(ctx.store.paths().blobs + "/" + sha, std::ios::binary);
+  if (!in) return NotFound(ctx, "the photo has not been uploaded yet");
+  std::ostringstream bytes;
+  bytes << in.rdbuf();
+  Reply r;
+  r.content_type = mime;
+  r.body = bytes.str();
+  return r;
+}
+
+}  // namespace
+
+void RegisterData(Router& router) {
+  router.Page("GET", "/data", WebRole::kViewer, DataIndex);
+  router.Api("GET", "/api/data", WebRole::kViewer, DataIndex);
+  router.Page("GET", "/data/([a-z_]{1,32})", WebRole::kViewer, EntityRows);
+  router.Api("GET", "/api/data/([a-z_]{1,32})", WebRole::kViewer, EntityRows);
+  router.Page("GET", "/data/([a-z_]{1,32})/([0-9a-f-]{36})", WebRole::kViewer,
+              RowDetail);
+  router.Api("GET", "/api/data/([a-z_]{1,32})/([0-9a-f-]{36})",
+             WebRole::kViewer, RowDetail);
+  router.Page("POST", "/data/([a-z_]{1,32})/([0-9a-f-]{36})", WebRole::kOffice,
+              EditRow);
+  router.Page("GET", "/blob/([0-9a-f]{64})", WebRole::kViewer, Blob);
+}
+
+}  // namespace kbo::server::console
