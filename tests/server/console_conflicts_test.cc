@@ -1,0 +1,184 @@
+// The console's conflict inbox, resolve form and row history, through
+// Console::Handle (no socket): scope, roles, the reason, labels.
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "server/console/console.h"
+#include "server/console/users.h"
+#include "tests/server/conflict_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using console::Console;
+using console::Reply;
+using console::Request;
+using console::Users;
+using console::WebRole;
+
+constexpr char kPassword[] = "ผ้าทอพร้าว-2569";
+
+// A browser signed in as one user: keeps its cookies and CSRF token.
+struct Signed {
+  Signed(Console& c, const std::string& login) : console(c) {
+    Reply form = Get("/login");
+    REQUIRE(form.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+    Reply in = Post("/login", {{"login", login},
+                               {"password", kPassword},
+                               {"login_token", m[1].str()}});
+    REQUIRE(in.status == 303);
+    Reply me = Get("/api/me");
+    REQUIRE(me.status == 200);
+    REQUIRE(std::regex_search(me.body, m,
+                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
+    csrf = m[1].str();
+  }
+  Reply Send(Request r) {
+    r.cookies = cookies;
+    r.remote_addr = "192.0.2.10";
+    Reply reply = console.Handle(r);
+    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
+         ++it) {
+      const std::string& c = it->second;
+      const size_t eq = c.find('='), semi = c.find(';');
+      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
+    }
+    return reply;
+  }
+  Reply Get(const std::string& path,
+            std::multimap<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return Send(r);
+  }
+  Reply Post(const std::string& path,
+             std::multimap<std::string, std::string> form) {
+    Request r;
+    r.method = "POST";
+    r.path = path;
+    r.content_type = "application/x-www-form-urlencoded";
+    r.form = std::move(form);
+    return Send(r);
+  }
+  Console& console;
+  std::map<std::string, std::string> cookies;
+  std::string csrf;
+};
+
+std::string Location(const Reply& r) {
+  auto it = r.headers.find("Location");
+  return it == r.headers.end() ? "" : it->second;
+}
+
+void AddUser(ServerStore& store, const std::string& login, WebRole role,
+             const std::string& districts) {
+  Users users(store);
+  auto scope = Scope::Parse(districts);
+  REQUIRE(scope.ok());
+  REQUIRE(users.Add(login, role, *scope, kPassword, "test").ok());
+}
+
+TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
+          "districts, resolved by the office with a reason",
+          "[console][conflict]") {
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  AddUser(store, "phrao_viewer", WebRole::kViewer, "5011");
+  AddUser(store, "fang_viewer", WebRole::kViewer, "5009");
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  const std::string id = c.conflict.id;
+  const std::string history =
+      "/rows/attendance/" + c.attendance.ToString() + "/history";
+
+  // Fang sees nothing of Phrao's conflict or row.
+  Signed fang(console, "fang_viewer");
+  Reply fang_list = fang.Get("/conflicts");
+  REQUIRE(fang_list.status == 200);
+  CHECK(fang_list.body.find(id) == std::string::npos);
+  CHECK(fang.Get("/conflicts/" + id).status == 404);
+  CHECK(fang.Get(history).status == 404);
+  CHECK(fang.Get("/api/rows/attendance/" + c.attendance.ToString() + "/history")
+            .status == 404);
+
+  // A Phrao viewer reads it, with names and labels, but may not resolve.
+  Signed viewer(console, "phrao_viewer");
+  Reply list = viewer.Get("/conflicts");
+  REQUIRE(list.status == 200);
+  CHECK_THAT(list.body, Catch::Contains("นางสมศรี ใจดี") &&
+                            Catch::Contains("ขาด") && Catch::Contains("ลา") &&
+                            Catch::Contains("สมชาย พร้าว A14") &&
+                            Catch::Contains("width=device-width"));
+  Reply detail = viewer.Get("/conflicts/" + id.substr(0, 8));
+  REQUIRE(detail.status == 200);
+  CHECK(detail.body.find("name=\"reason\"") == std::string::npos);
+  CHECK(viewer
+            .Post("/conflicts/" + id + "/resolve",
+                  {{"csrf", viewer.csrf}, {"choice", "current"},
+                   {"reason", "x"}})
+            .status == 403);
+  Reply api = viewer.Get("/api/conflicts", {{"status", "open"}});
+  REQUIRE(api.status == 200);
+  auto j = nlohmann::json::parse(api.body);
+  REQUIRE(j["conflicts"].size() == 1);
+  CHECK(j["conflicts"][0]["current"]["value"] == "ขาด");
+  CHECK(j["conflicts"][0]["incoming"]["value"] == "ลา");
+
+  // The office: the form, a reason required, then the decision.
+  Signed office(console, "somying");
+  Reply form = office.Get("/conflicts/" + id);
+  CHECK_THAT(form.body, Catch::Contains("name=\"reason\"") &&
+                            Catch::Contains("name=\"csrf\""));
+  Reply no_reason = office.Post(
+      "/conflicts/" + id + "/resolve",
+      {{"csrf", office.csrf}, {"choice", "incoming"}, {"reason", "  "}});
+  CHECK(no_reason.status == 303);
+  CHECK_THAT(Location(no_reason), Catch::Contains("error="));
+  CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
+        1);
+  Reply done = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "incoming"},
+                            {"reason", "มีใบลาป่วยจากโรงพยาบาล"}});
+  CHECK(done.status == 303);
+  CHECK_THAT(Location(done), Catch::Contains("done="));
+  CHECK(c.f.Text("SELECT resolved_by FROM conflict") == "user:somying");
+  CHECK(c.f.Text("SELECT resolution_reason FROM conflict") ==
+        "มีใบลาป่วยจากโรงพยาบาล");
+  CHECK(c.f.Count("SELECT count(*) FROM audit_log WHERE action = 'resolve' "
+                  "AND actor = 'user:somying' AND address = '192.0.2.10'") ==
+        1);
+  Reply resolved = viewer.Get("/conflicts", {{"status", "resolved"}});
+  CHECK_THAT(resolved.body, Catch::Contains("somying") &&
+                                Catch::Contains("มีใบลาป่วยจากโรงพยาบาล"));
+  // Twice is refused (409 from the API).
+  Request again;
+  again.method = "POST";
+  again.path = "/api/conflicts/" + id + "/resolve";
+  again.csrf_header = office.csrf;
+  again.body = R"({"keep": "current", "reason": "again"})";
+  CHECK(office.Send(again).status == 409);
+
+  // The row's history, as a page and as JSON.
+  Reply h = viewer.Get(history);
+  REQUIRE(h.status == 200);
+  CHECK_THAT(h.body, Catch::Contains("ขาด") && Catch::Contains("ลา") &&
+                         Catch::Contains("somying"));
+  Reply hj = viewer.Get("/api/rows/attendance/" + c.attendance.ToString() +
+                        "/history");
+  REQUIRE(hj.status == 200);
+  auto hist = nlohmann::json::parse(hj.body);
+  CHECK(hist["entries"].size() == 4);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
