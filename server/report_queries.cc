@@ -826,6 +826,42 @@ std::string FollowupsJson(const FollowupReport& r) {
   return j.dump();
 }
 
+// ---- Workshops ----------------------------------------------------------------
+
+Result<std::vector<WorkshopSummary>> ListWorkshops(Db& db,
+                                                   const ReportFilter& filter) {
+  Result<Scope> scope = EffectiveScope(filter);
+  if (!scope.ok()) return scope.status();
+  Statement st(db,
+               "SELECT w.id, COALESCE(w.title, ''), COALESCE(w.fiscal_year, 0),"
+               " COALESCE(w.district_code, ''), COALESCE(w.start_date, ''),"
+               " (SELECT COUNT(*) FROM enrolment e WHERE e.workshop_id = w.id"
+               "  AND e.deleted = 0)"
+               " FROM workshop w WHERE w.deleted = 0 AND " +
+                   InScope("w.district_code") +
+                   " AND (?2 IS NULL OR w.fiscal_year = ?2)"
+                   " ORDER BY 3 DESC, 5 DESC, 2, 1");
+  BindScope(st, *scope);
+  if (filter.fiscal_year) {
+    st.Bind(2, *filter.fiscal_year);
+  } else {
+    st.BindNull(2);
+  }
+  std::vector<WorkshopSummary> out;
+  while (st.Step()) {
+    WorkshopSummary w;
+    w.id = st.ColumnText(0);
+    w.title = st.ColumnText(1);
+    w.fiscal_year = st.ColumnInt(2);
+    w.district_code = st.ColumnText(3);
+    w.start_date = st.ColumnText(4);
+    w.enrolled = st.ColumnInt(5);
+    out.push_back(std::move(w));
+  }
+  if (Status s = Failed(st); !s.ok()) return s;
+  return out;
+}
+
 // ---- Dates --------------------------------------------------------------------
 
 std::string BangkokDate(int64_t unix_ms) {

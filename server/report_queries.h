@@ -273,6 +273,20 @@ std::string StagesJson(const StageReport& r);
 //  "next_visit","follow_up","days_overdue"}]}
 std::string FollowupsJson(const FollowupReport& r);
 
+// ---- Workshops to choose from ----------------------------------------------
+struct WorkshopSummary {
+  std::string id;
+  std::string title;
+  int64_t fiscal_year = 0;
+  std::string district_code;
+  std::string start_date;
+  int64_t enrolled = 0;  // live enrolments
+};
+// Live workshops in the filter's scope (and fiscal year, if set), newest
+// first, for the pages that ask "which workshop?".
+Result<std::vector<WorkshopSummary>> ListWorkshops(Db& db,
+                                                   const ReportFilter& filter);
+
 // ---- Dates ------------------------------------------------------------------
 // The Bangkok date ("YYYY-MM-DD") of a Unix time in milliseconds: "today"
 // for Followups and the default fiscal year.

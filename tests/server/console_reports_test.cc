@@ -1,0 +1,271 @@
+// The console's report pages and their JSON twins (server/console/reports.cc)
+// over the Phrao course of tests/server/report_fixture.h, through the
+// console's own router: sessions, roles, CSRF, the user's districts.
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "server/console/console.h"
+#include "server/console/users.h"
+#include "tests/server/report_fixture.h"
+#include "tests/server/server_fixture.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using console::Console;
+using console::Reply;
+using console::Request;
+using console::WebRole;
+using nlohmann::json;
+
+constexpr char kPass[] = "รายงาน-พร้าว-2569";
+
+struct ReportBrowser {
+  explicit ReportBrowser(Console& c) : console(c) {}
+  Console& console;
+  std::map<std::string, std::string> cookies;
+
+  Reply Send(Request r) {
+    r.cookies = cookies;
+    r.remote_addr = "192.0.2.20";
+    Reply reply = console.Handle(r);
+    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
+         ++it) {
+      const std::string& c = it->second;
+      const size_t eq = c.find('='), semi = c.find(';');
+      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
+    }
+    return reply;
+  }
+  Reply Get(const std::string& path,
+            std::multimap<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return Send(r);
+  }
+  Reply Post(const std::string& path,
+             std::multimap<std::string, std::string> form) {
+    Request r;
+    r.method = "POST";
+    r.path = path;
+    r.content_type = "application/x-www-form-urlencoded";
+    r.form = std::move(form);
+    return Send(r);
+  }
+  void SignIn(const std::string& login) {
+    Reply form = Get("/login");
+    REQUIRE(form.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+    Reply r = Post("/login", {{"login", login},
+                              {"password", kPass},
+                              {"login_token", m[1].str()}});
+    REQUIRE(r.status == 303);
+  }
+  std::string Csrf() {
+    Reply me = Get("/api/me");
+    REQUIRE(me.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(me.body, m,
+                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
+    return m[1].str();
+  }
+};
+
+struct Fixture {
+  ServerFixture f;
+  ReportData d{f.store->db()};
+  Console console{*f.store};
+
+  Fixture() {
+    Add("viewer", WebRole::kViewer, "5011");
+    Add("office", WebRole::kOffice, "all");
+  }
+  void Add(const std::string& login, WebRole role, const std::string& districts) {
+    console::Users users(*f.store);
+    auto scope = Scope::Parse(districts);
+    REQUIRE(scope.ok());
+    REQUIRE(users.Add(login, role, *scope, kPass, "test").ok());
+  }
+};
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("Console reports: every page answers a viewer in its districts, "
+          "in Thai, with charts and print styles",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("viewer");
+
+  Reply index = b.Get("/reports");
+  REQUIRE(index.status == 200);
+  for (const char* page : {"/reports/reach", "/reports/attendance",
+                           "/reports/certificates", "/reports/contest",
+                           "/reports/stages", "/reports/followups"}) {
+    CHECK(Has(index.body, page));
+  }
+
+  Reply reach = b.Get("/reports/reach", {{"fiscal_year", "2569"}});
+  REQUIRE(reach.status == 200);
+  CHECK(Has(reach.body, "การเข้าถึงผู้ผลิต"));
+  CHECK(Has(reach.body, "<svg"));
+  CHECK(Has(reach.body, "class=\"target\""));
+  CHECK(Has(reach.body, "@media print"));
+  CHECK(Has(reach.body, "20/300"));
+  CHECK_FALSE(Has(reach.body, "ฝาง"));         // Fang is not the viewer's
+  CHECK_FALSE(Has(reach.body, "/reports/targets"));  // no edit form for a viewer
+
+  Reply grid = b.Get("/reports/attendance", {{"workshop", fx.d.course}});
+  REQUIRE(grid.status == 200);
+  CHECK(Has(grid.body, "หลักสูตร KBO พร้าว"));
+  CHECK(Has(grid.body, "1 ธ.ค. 2568"));
+  CHECK(Has(grid.body, "ขาด"));
+  CHECK(Has(grid.body, "55.0%"));
+  CHECK(Has(grid.body, "<svg"));
+  Reply list = b.Get("/reports/attendance");
+  REQUIRE(list.status == 200);
+  CHECK(Has(list.body, "workshop=" + fx.d.course));
+  CHECK_FALSE(Has(list.body, fx.d.fang_course));
+
+  Reply certs = b.Get("/reports/certificates", {{"workshop", fx.d.course}});
+  REQUIRE(certs.status == 200);
+  CHECK(Has(certs.body, "มีสิทธิ์"));
+  Reply contest = b.Get("/reports/contest", {{"contest", fx.d.contest}});
+  REQUIRE(contest.status == 200);
+  CHECK(Has(contest.body, "ผ้าทอลายดอกพร้าว"));
+  CHECK(Has(contest.body, "85.00"));
+  CHECK_FALSE(Has(contest.body, "ผ้าฝาง"));
+  Reply stages = b.Get("/reports/stages");
+  REQUIRE(stages.status == 200);
+  CHECK(Has(stages.body, "ต้นแบบ"));
+  CHECK(Has(stages.body, "<svg"));
+  Reply follow = b.Get("/reports/followups");
+  REQUIRE(follow.status == 200);
+  CHECK(Has(follow.body, "ติดตามผลเกินกำหนด"));
+
+  Reply english = b.Get("/reports/reach", {{"fiscal_year", "2569"}, {"lang", "en"}});
+  REQUIRE(english.status == 200);
+  CHECK(Has(english.body, "Producers reached"));
+}
+
+TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
+          "the user",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("viewer");
+  Reply api = b.Get("/api/reports/reach", {{"fiscal_year", "2569"}});
+  REQUIRE(api.status == 200);
+  CHECK(Has(api.content_type, "json"));
+  json j = json::parse(api.body);
+  CHECK(j["reached"]["total"] == 20);
+  CHECK(j["target"]["total"] == 300);
+  Reply twin = b.Get("/reports/reach", {{"fiscal_year", "2569"}, {"format", "json"}});
+  REQUIRE(twin.status == 200);
+  CHECK(twin.body == api.body);
+
+  j = json::parse(b.Get("/api/reports/attendance", {{"workshop", fx.d.course}}).body);
+  CHECK(j["enrolled"] == 20);
+  j = json::parse(b.Get("/api/reports/certificates", {{"workshop", fx.d.course}}).body);
+  CHECK(j["min_days"] == 4);
+  CHECK(j["participants"].size() == 20);
+  j = json::parse(b.Get("/api/reports/contest", {{"contest", fx.d.contest}}).body);
+  CHECK(j["ranking"].size() == 3);
+  j = json::parse(b.Get("/api/reports/stages").body);
+  CHECK(j["total"] == 6);
+  j = json::parse(b.Get("/api/reports/followups").body);
+  CHECK(j["by_district"].size() == 1);
+
+  // Another district's workshop is as unknown as a made-up one.
+  Reply fang = b.Get("/api/reports/attendance", {{"workshop", fx.d.fang_course}});
+  CHECK(fang.status == 404);
+  CHECK(Has(fang.body, "\"error\":\"not_found\""));
+  CHECK(b.Get("/reports/attendance", {{"workshop", "no-such"}}).status == 404);
+  CHECK(b.Get("/api/reports/reach", {{"fiscal_year", "25x9"}}).status == 400);
+  CHECK(b.Get("/api/reports/reach", {{"district", "9999"}}).status == 400);
+  CHECK(b.Get("/api/reports/contest", {{"contest", "ไม่มี"}}).status == 404);
+  CHECK(b.Get("/api/reports/certificates").status == 400);
+}
+
+TEST_CASE("Console reports: office users edit targets and min days, with "
+          "CSRF, audited",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser viewer{fx.console};
+  viewer.SignIn("viewer");
+  const std::string viewer_csrf = viewer.Csrf();
+  Reply denied = viewer.Post("/reports/targets", {{"csrf", viewer_csrf},
+                                                  {"fiscal_year", "2569"},
+                                                  {"groups", "1"},
+                                                  {"entrepreneurs", "1"},
+                                                  {"producers", "10"}});
+  CHECK(denied.status == 403);
+
+  ReportBrowser office{fx.console};
+  office.SignIn("office");
+  Reply page = office.Get("/reports/reach", {{"fiscal_year", "2569"}});
+  CHECK(Has(page.body, "action=\"/reports/targets\""));
+  CHECK(Has(page.body, "name=\"csrf\""));
+  Reply no_csrf = office.Post("/reports/targets", {{"fiscal_year", "2569"},
+                                                   {"groups", "10"},
+                                                   {"entrepreneurs", "15"},
+                                                   {"producers", "500"}});
+  CHECK(no_csrf.status == 403);
+  const std::string csrf = office.Csrf();
+  Reply saved = office.Post("/reports/targets", {{"csrf", csrf},
+                                                 {"fiscal_year", "2569"},
+                                                 {"groups", "10"},
+                                                 {"entrepreneurs", "15"},
+                                                 {"producers", "500"}});
+  CHECK(saved.status == 303);
+  json j = json::parse(
+      office.Get("/api/reports/reach", {{"fiscal_year", "2569"}}).body);
+  CHECK(j["target"]["total"] == 25);
+  CHECK(j["target"]["producers"] == 500);
+  CHECK(j["reached"]["total"] == 23);  // all districts for this user
+
+  Reply bad = office.Post("/reports/targets", {{"csrf", csrf},
+                                               {"fiscal_year", "2569"},
+                                               {"groups", "ten"},
+                                               {"entrepreneurs", "15"},
+                                               {"producers", "500"}});
+  CHECK(bad.status == 303);
+  CHECK(Has(bad.headers.find("Location")->second, "error="));
+
+  Reply days = office.Post("/reports/min-days", {{"csrf", csrf},
+                                                 {"workshop", fx.d.course},
+                                                 {"min_days", "3"}});
+  CHECK(days.status == 303);
+  j = json::parse(
+      office.Get("/api/reports/certificates", {{"workshop", fx.d.course}}).body);
+  CHECK(j["min_days"] == 3);
+  CHECK(office.Post("/reports/min-days", {{"csrf", csrf},
+                                          {"workshop", "no-such"},
+                                          {"min_days", "3"}})
+            .status == 404);
+
+  Statement st(fx.f.store->db(),
+               "SELECT actor, action, subject FROM audit_log"
+               " WHERE action IN ('target_set', 'min_days_set') ORDER BY id");
+  std::vector<std::string> rows;
+  while (st.Step()) {
+    rows.push_back(st.ColumnText(0) + " " + st.ColumnText(1) + " " +
+                   st.ColumnText(2));
+  }
+  CHECK(rows == std::vector<std::string>{
+                    "user:office target_set fiscal_year:2569",
+                    "user:office min_days_set workshop:" + fx.d.course});
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
