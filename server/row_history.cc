@@ -198,6 +198,21 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   if (!labels.ok()) return labels.status();
   Result<std::string> server_id = LoadServerId(db);
   if (!server_id.ok()) return server_id.status();
+  // Office edits (console/data.cc) are audited as action 'edit' with
+  // subject "ENTITY:ID" in the transaction that wrote them, at the same
+  // second as the change set's received_at: that names their author.
+  std::multimap<std::string, std::pair<std::string, std::string>> edits;
+  {
+    Statement& st = db.Cached(
+        "SELECT at, actor, detail FROM audit_log WHERE action = 'edit' AND "
+        "subject = ?1 ORDER BY id");
+    st.Bind(1, std::string_view(std::string(ent->name) + ":" + id_text));
+    while (st.Step()) {
+      edits.emplace(st.ColumnText(0),
+                    std::make_pair(st.ColumnText(1), st.ColumnText(2)));
+    }
+    if (!st.status().ok()) return st.status();
+  }
 
   // 4. Apply in sequence: each cell's old -> new under the merge rule.
   std::map<std::string, CellVersion> cells;
@@ -216,9 +231,20 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
         it != resolution_by_seq.end()) {
       resolution = it->second;
     }
+    std::string office_actor = resolution ? resolution->resolved_by : "";
+    if (resolution == nullptr &&
+        f.change.hlc.device.ToString() == *server_id) {
+      if (auto it = edits.find(f.received_at); it != edits.end()) {
+        office_actor = it->second.first;
+        const std::string& detail = it->second.second;
+        if (size_t r = detail.rfind("reason: "); r != std::string::npos) {
+          e.reason = detail.substr(r + 8);
+        }
+        edits.erase(it);
+      }
+    }
     e.writer = DescribeWriter(lang, f.change.hlc.device.ToString(), *server_id,
-                              *labels,
-                              resolution ? resolution->resolved_by : "");
+                              *labels, office_actor);
     for (const CellWrite& w : f.change.cells) {
       HistoryCell hc;
       hc.column = w.column;
@@ -364,6 +390,9 @@ std::string RowHistoryText(const RowHistory& h, Lang lang) {
     }
     out += e.when + "  " + who + "  [" + std::to_string(e.server_seq) + "]" +
            (e.created ? Word(lang, "  สร้าง", "  created") : "") + "\n";
+    if (!e.reason.empty()) {
+      out += Word(lang, "    เหตุผล: ", "    reason: ") + e.reason + "\n";
+    }
     if (e.cells.empty()) {
       out += Word(lang, "    (ไม่มีค่าที่เปลี่ยน)\n", "    (nothing changed)\n");
     }

@@ -60,7 +60,9 @@ struct HistoryEntry {
   std::string current_value;  // kConflict: the two values (labels)
   std::string incoming_value;
   std::string resolved_value;  // kResolution
-  std::string reason;          // kResolution: as the person gave it
+  // kResolution, and an office edit (kChange by the server, its author
+  // taken from the audit log): the reason as the person gave it.
+  std::string reason;
 };
 
 struct RowHistory {

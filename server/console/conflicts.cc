@@ -444,6 +444,9 @@ Reply History(Context& ctx, bool api) {
         what += "<br>" + T(lang, "เหตุผล: ", "Reason: ") + Escape(e.reason);
       }
     }
+    if (e.kind == HistoryEntry::Kind::kChange && !e.reason.empty()) {
+      what += "<br>" + T(lang, "เหตุผล: ", "Reason: ") + Escape(e.reason);
+    }
     for (const HistoryCell& c : e.cells) {
       what += "<br>" + Escape(c.column_label) + ": ";
       if (!e.created) {

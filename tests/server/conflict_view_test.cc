@@ -6,6 +6,7 @@
 #include "server/conflicts.h"
 #include "server/push_service.h"
 #include "server/row_history.h"
+#include "server/server_write.h"
 #include "shared/entities.h"
 #include "tests/server/conflict_fixture.h"
 #include "tests/server/server_fixture.h"
@@ -194,11 +195,33 @@ TEST_CASE("RowHistory: who changed what, old to new, the conflict and its "
                     nullptr)
               .ok());
 
+  // An office edit of the note (console/data.cc writes and audits it so).
+  f.wall.Advance(60 * 1000);
+  {
+    Transaction tx(f.store->db());
+    REQUIRE(WriteAsServer(*f.store, "attendance", c.attendance,
+                          {{"note", T("ป่วย มีใบรับรองแพทย์")}})
+                .ok());
+    Statement st(f.store->db(),
+                 "INSERT INTO audit_log (at, actor, action, subject, detail) "
+                 "VALUES (?1, 'user:office1', 'edit', ?2, ?3)");
+    st.Bind(1, std::string_view(f.store->NowIso()))
+        .Bind(2, std::string_view("attendance:" + c.attendance.ToString()))
+        .Bind(3, std::string_view("note = '...'; reason: แก้ตามใบรับรองแพทย์"));
+    REQUIRE(st.Run().ok());
+    REQUIRE(tx.Commit().ok());
+  }
+
   auto h = LoadRowHistory(*f.store, "attendance", c.attendance.ToString(),
                           Lang::kTh);
   REQUIRE(h.ok());
   CHECK_FALSE(h->truncated);
-  REQUIRE(h->entries.size() == 5);
+  REQUIRE(h->entries.size() == 6);
+  CHECK(h->entries[5].writer.office);
+  CHECK(h->entries[5].writer.who == "office1");
+  CHECK(h->entries[5].reason == "แก้ตามใบรับรองแพทย์");
+  REQUIRE(h->entries[5].cells.size() == 1);
+  CHECK(h->entries[5].cells[0].old_value == "ป่วย");
   const auto& e = h->entries;
   // 1. Created by Somchai: ขาด.
   CHECK(e[0].kind == HistoryEntry::Kind::kChange);
@@ -238,7 +261,7 @@ TEST_CASE("RowHistory: who changed what, old to new, the conflict and its "
 
   auto j = nlohmann::json::parse(
       RowHistoryJson("attendance", c.attendance.ToString(), *h));
-  CHECK(j["entries"].size() == 5);
+  CHECK(j["entries"].size() == 6);
   CHECK(j["entries"][3]["kind"] == "resolution");
   const std::string text = RowHistoryText(*h, Lang::kTh);
   CHECK_THAT(text, Catch::Contains("'ขาด' -> 'ลา'"));
