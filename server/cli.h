@@ -18,7 +18,10 @@ namespace kbo::server {
 //     list ENTITY [--json]
 //     conflicts list [--json] [--open]
 //     conflicts resolve ID --value V | --keep SEQ|current|incoming
-//     export csv --out DIR
+//     export csv --out DIR [--fiscal-year BE] [--district CODE]
+//                [--lang th|en] [--raw]
+//     export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]
+//                 [--lang th|en]
 //     bundle import FILE
 // Reports go to `out` (`token create` prints the token alone; `serve` prints
 // "listening on HOST:PORT" once bound); errors go to `err` as
