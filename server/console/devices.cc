@@ -33,15 +33,15 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-std::string T(Lang lang, const char* th, const char* en) {
+std::string T(Lang lang, const char *th, const char *en) {
   return lang == Lang::kTh ? th : en;
 }
 
-std::string JsonText(const Json& j) {
+std::string JsonText(const Json &j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
+bool IsApi(const Context &ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 std::string ErrorJson(std::string_view error, std::string_view message) {
   return JsonText({{"error", error}, {"message", message}});
@@ -49,38 +49,39 @@ std::string ErrorJson(std::string_view error, std::string_view message) {
 
 int HttpStatus(Code code) {
   switch (code) {
-    case Code::kInvalidArgument:
-      return 400;
-    case Code::kNotFound:
-      return 404;
-    case Code::kFailedPrecondition:
-      return 409;
-    default:
-      return 500;
+  case Code::kInvalidArgument:
+    return 400;
+  case Code::kNotFound:
+    return 404;
+  case Code::kFailedPrecondition:
+    return 409;
+  default:
+    return 500;
   }
 }
 
 // A failed store call: the person's own mistakes are told as they are, the
 // rest is logged and answered 500 without detail.
-Reply Failure(const Context& ctx, const Status& s, std::string_view back) {
+Reply Failure(const Context &ctx, const Status &s, std::string_view back) {
   const int status = HttpStatus(s.code());
-  if (status == 500) LogLine("error console " + ctx.req.path + ": " + s.ToString());
+  if (status == 500)
+    LogLine("error console " + ctx.req.path + ": " + s.ToString());
   const std::string message =
       status == 500 ? T(ctx.lang, "เซิร์ฟเวอร์ทำรายการนี้ไม่สำเร็จ",
                         "The server could not complete this request.")
                     : s.message();
-  if (IsApi(ctx)) return Reply::Json(ErrorJson(CodeName(s.code()), message), status);
+  if (IsApi(ctx))
+    return Reply::Json(ErrorJson(CodeName(s.code()), message), status);
   if (status == 500 || back.empty()) {
-    return Reply::Html(
-        Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
-               "<p class=\"flash error\" role=\"alert\">" + Escape(message) +
-                   "</p>"),
-        status);
+    return Reply::Html(Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
+                              "<p class=\"flash error\" role=\"alert\">" +
+                                  Escape(message) + "</p>"),
+                       status);
   }
   return Reply::Redirect(std::string(back) + "?error=" + UrlEncode(message));
 }
 
-std::string Flash(const Context& ctx) {
+std::string Flash(const Context &ctx) {
   const std::string ok = ctx.req.Query("done");
   const std::string err = ctx.req.Query("error");
   std::string out;
@@ -95,24 +96,28 @@ std::string Flash(const Context& ctx) {
 
 // Audit failures do not undo what was done (it is committed); they are
 // logged for the administrator.
-void AuditOrLog(const Context& ctx, std::string_view action,
+void AuditOrLog(const Context &ctx, std::string_view action,
                 std::string_view subject, std::string_view detail) {
   Status s = ctx.Audit(action, subject, detail);
-  if (!s.ok()) LogLine("error audit " + std::string(action) + ": " + s.ToString());
+  if (!s.ok())
+    LogLine("error audit " + std::string(action) + ": " + s.ToString());
 }
 
 // The form's or the JSON body's field (API writes send JSON or a form).
-std::string Field(const Context& ctx, const std::string& name) {
+std::string Field(const Context &ctx, const std::string &name) {
   if (ctx.req.content_type.rfind("application/json", 0) == 0) {
     const Json j = Json::parse(ctx.req.body, nullptr, false);
     if (j.is_object()) {
       auto it = j.find(name);
-      if (it != j.end() && it->is_string()) return it->get<std::string>();
+      if (it != j.end() && it->is_string())
+        return it->get<std::string>();
       if (it != j.end() && it->is_array()) {
         std::string joined;
-        for (const auto& v : *it) {
-          if (!v.is_string()) continue;
-          if (!joined.empty()) joined += ',';
+        for (const auto &v : *it) {
+          if (!v.is_string())
+            continue;
+          if (!joined.empty())
+            joined += ',';
           joined += v.get<std::string>();
         }
         return joined;
@@ -125,34 +130,40 @@ std::string Field(const Context& ctx, const std::string& name) {
 
 // Districts from a form: checkboxes named "district" (codes or "all"), or a
 // text field "districts" ("5011,5009" or "all").
-std::string DistrictsField(const Context& ctx) {
+std::string DistrictsField(const Context &ctx) {
   std::string text;
   auto [it, end] = ctx.req.form.equal_range("district");
   for (; it != end; ++it) {
-    if (it->second == "all") return "all";
-    if (!text.empty()) text += ',';
+    if (it->second == "all")
+      return "all";
+    if (!text.empty())
+      text += ',';
     text += it->second;
   }
-  if (text.empty()) text = Field(ctx, "districts");
+  if (text.empty())
+    text = Field(ctx, "districts");
   return text;
 }
 
-std::string DistrictNames(Lang lang, const Scope& scope) {
-  if (scope.all) return T(lang, "ทุกอำเภอ", "All districts");
+std::string DistrictNames(Lang lang, const Scope &scope) {
+  if (scope.all)
+    return T(lang, "ทุกอำเภอ", "All districts");
   std::string out;
-  for (const std::string& d : scope.districts) {
-    if (!out.empty()) out += ", ";
+  for (const std::string &d : scope.districts) {
+    if (!out.empty())
+      out += ", ";
     out += DistrictLabel(lang, d);
   }
   return out.empty() ? "-" : out;
 }
 
-Json DistrictsJson(const Scope& scope) {
+Json DistrictsJson(const Scope &scope) {
   Json a = Json::array();
   if (scope.all) {
     a.push_back("all");
   } else {
-    for (const std::string& d : scope.districts) a.push_back(d);
+    for (const std::string &d : scope.districts)
+      a.push_back(d);
   }
   return a;
 }
@@ -175,30 +186,30 @@ std::string OffsetText(Lang lang, int64_t ms) {
 
 // A host[:port] a browser may have sent: a DNS name or IPv4 address, or an
 // IPv6 address in brackets, and a port of 1 to 5 digits.
-bool IsPlainHost(const std::string& host) {
+bool IsPlainHost(const std::string &host) {
   static const std::regex kHost(
       "([A-Za-z0-9]([A-Za-z0-9.-]{0,252})|\\[[0-9A-Fa-f:.]{2,45}\\])"
       "(:[0-9]{1,5})?");
-  return !host.empty() && host.size() <= 260 &&
-         std::regex_match(host, kHost);
+  return !host.empty() && host.size() <= 260 && std::regex_match(host, kHost);
 }
 
 // "https://kbo.example.org" or "http://192.168.1.20:8787": the scheme the
 // browser used (TLS here or at the local proxy) and the Host it sent, if it
 // is plain; otherwise the address the request came in on.
-std::string BaseUrl(const Request& req) {
+std::string BaseUrl(const Request &req) {
   std::string host;
   if (IsPlainHost(req.host)) {
     host = req.host;
   } else if (IsPlainHost(req.local_address)) {
     host = req.local_address;
   } else {
-    host = "127.0.0.1:8787";  // serve's default --listen
+    host = "127.0.0.1:8787"; // serve's default --listen
   }
   return std::string(req.tls ? "https" : "http") + "://" + host;
 }
 
-// ---- Devices ------------------------------------------------------------------
+// ---- Devices
+// ------------------------------------------------------------------
 
 struct DeviceCounts {
   int64_t refused_rows = 0;
@@ -209,8 +220,8 @@ struct DeviceCounts {
 // districts whose picture the server has not yet received whole. One query:
 // missing photos are counted once per district, then summed over each
 // device's districts ("all", or codes matched in the comma-separated list).
-Result<std::map<std::string, DeviceCounts>> ReadDeviceCounts(Db& db) {
-  Statement& st = db.Cached(
+Result<std::map<std::string, DeviceCounts>> ReadDeviceCounts(Db &db) {
+  Statement &st = db.Cached(
       "WITH missing AS ("
       "  SELECT p.district_code AS district, COUNT(*) AS n FROM photo p"
       "  WHERE p.deleted = 0 AND p.sha256 IS NOT NULL AND NOT EXISTS ("
@@ -230,14 +241,16 @@ Result<std::map<std::string, DeviceCounts>> ReadDeviceCounts(Db& db) {
     c.pending_photos = st.ColumnInt(2);
     out[st.ColumnText(0)] = c;
   }
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
+  if (!st.status().ok())
+    return st.status();
+  if (Status s = st.Reset(); !s.ok())
+    return s;
   return out;
 }
 
-std::string ShortId(const Uuid& id) { return id.ToString().substr(0, 8); }
+std::string ShortId(const Uuid &id) { return id.ToString().substr(0, 8); }
 
-std::string DeviceName(Lang lang, const DeviceRecord& d) {
+std::string DeviceName(Lang lang, const DeviceRecord &d) {
   return d.label.empty() ? T(lang, "(ไม่มีชื่อ) ", "(no label) ") + ShortId(d.id)
                          : d.label;
 }
@@ -260,7 +273,7 @@ constexpr char kDeviceStyle[] = R"css(<style>
 @media print{.qr-box{border:0}}
 </style>)css";
 
-Json DeviceJson(const DeviceRecord& d, const DeviceCounts& c) {
+Json DeviceJson(const DeviceRecord &d, const DeviceCounts &c) {
   return {{"device_id", d.id.ToString()},
           {"label", d.label},
           {"role", d.role},
@@ -277,21 +290,24 @@ Json DeviceJson(const DeviceRecord& d, const DeviceCounts& c) {
           {"revoked_at", d.revoked() ? Json(d.revoked_at) : Json(nullptr)}};
 }
 
-Reply DevicesPage(Context& ctx) {
+Reply DevicesPage(Context &ctx) {
   const Lang lang = ctx.lang;
   Enrolment enrolment(ctx.store);
   Result<std::vector<DeviceRecord>> devices = enrolment.ListDevices();
-  if (!devices.ok()) return Failure(ctx, devices.status(), "");
+  if (!devices.ok())
+    return Failure(ctx, devices.status(), "");
   Result<std::map<std::string, DeviceCounts>> counts =
       ReadDeviceCounts(ctx.store.db());
-  if (!counts.ok()) return Failure(ctx, counts.status(), "");
-  const auto counts_of = [&](const DeviceRecord& d) {
+  if (!counts.ok())
+    return Failure(ctx, counts.status(), "");
+  const auto counts_of = [&](const DeviceRecord &d) {
     auto it = counts->find(d.id.ToString());
     return it == counts->end() ? DeviceCounts{} : it->second;
   };
   if (IsApi(ctx)) {
     Json arr = Json::array();
-    for (const DeviceRecord& d : *devices) arr.push_back(DeviceJson(d, counts_of(d)));
+    for (const DeviceRecord &d : *devices)
+      arr.push_back(DeviceJson(d, counts_of(d)));
     return Reply::Json(JsonText({{"devices", arr}}));
   }
   std::string b = kDeviceStyle;
@@ -302,25 +318,26 @@ Reply DevicesPage(Context& ctx) {
        "</a></p>";
   if (devices->empty()) {
     b += "<p class=\"muted\">" +
-         T(lang, "ยังไม่มีอุปกรณ์ลงทะเบียน", "No device is enrolled yet.") +
-         "</p>";
+         T(lang, "ยังไม่มีอุปกรณ์ลงทะเบียน", "No device is enrolled yet.") + "</p>";
     return Reply::Html(Layout(ctx, T(lang, "อุปกรณ์", "Devices"), b));
   }
   // Active devices first, each group in enrolment order.
-  std::vector<const DeviceRecord*> order;
-  for (const DeviceRecord& d : *devices) order.push_back(&d);
+  std::vector<const DeviceRecord *> order;
+  for (const DeviceRecord &d : *devices)
+    order.push_back(&d);
   std::stable_sort(order.begin(), order.end(),
-                   [](const DeviceRecord* a, const DeviceRecord* c) {
+                   [](const DeviceRecord *a, const DeviceRecord *c) {
                      return !a->revoked() && c->revoked();
                    });
   b += "<div class=\"devices\">";
-  for (const DeviceRecord* dp : order) {
-    const DeviceRecord& d = *dp;
+  for (const DeviceRecord *dp : order) {
+    const DeviceRecord &d = *dp;
     const DeviceCounts c = counts_of(d);
     const std::string id = d.id.ToString();
-    b += std::string("<section class=\"card") + (d.revoked() ? " revoked" : "") +
-         "\" id=\"d-" + id + "\"><h2>" + Escape(DeviceName(lang, d)) + "</h2><dl>";
-    const auto row = [&](const std::string& term, const std::string& html) {
+    b += std::string("<section class=\"card") +
+         (d.revoked() ? " revoked" : "") + "\" id=\"d-" + id + "\"><h2>" +
+         Escape(DeviceName(lang, d)) + "</h2><dl>";
+    const auto row = [&](const std::string &term, const std::string &html) {
       b += "<dt>" + Escape(term) + "</dt><dd>" + html + "</dd>";
     };
     row(T(lang, "บทบาท", "Role"), Escape(RoleLabel(lang, d.role)));
@@ -349,14 +366,12 @@ Reply DevicesPage(Context& ctx) {
     row(T(lang, "ภาพที่ยังไม่ได้รับ", "Photos pending"),
         std::to_string(c.pending_photos));
     row(T(lang, "สถานะ", "Status"),
-        d.revoked() ? "<span class=\"badge bad\">" +
-                          T(lang, "เพิกถอนแล้ว ", "revoked ") +
-                          Escape(FormatIsoBangkok(lang, d.revoked_at)) +
-                          "</span>"
-                    : "<span class=\"badge done\">" +
-                          T(lang, "ใช้งานได้", "active") + "</span>");
-    row(T(lang, "รหัสอุปกรณ์", "Device id"),
-        "<code>" + Escape(id) + "</code>");
+        d.revoked()
+            ? "<span class=\"badge bad\">" + T(lang, "เพิกถอนแล้ว ", "revoked ") +
+                  Escape(FormatIsoBangkok(lang, d.revoked_at)) + "</span>"
+            : "<span class=\"badge done\">" + T(lang, "ใช้งานได้", "active") +
+                  "</span>");
+    row(T(lang, "รหัสอุปกรณ์", "Device id"), "<code>" + Escape(id) + "</code>");
     b += "</dl>";
     if (!d.revoked()) {
       b += "<div class=\"actions noprint\">";
@@ -384,29 +399,32 @@ Reply DevicesPage(Context& ctx) {
 
 // The device a path names; kNotFound for anything else (a malformed id
 // included: to the person it is just not a device).
-Result<DeviceRecord> PathDevice(Context& ctx) {
-  const std::string& text = ctx.req.matches.at(0);
+Result<DeviceRecord> PathDevice(Context &ctx) {
+  const std::string &text = ctx.req.matches.at(0);
   Result<Uuid> id = Uuid::Parse(text);
   if (!id.ok()) {
     return Status::NotFound("no device " + text.substr(0, 40) + " is enrolled");
   }
   Result<std::optional<DeviceRecord>> d = LoadDevice(ctx.store.db(), *id);
-  if (!d.ok()) return d.status();
+  if (!d.ok())
+    return d.status();
   if (!d->has_value()) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
   return std::move(**d);
 }
 
-Reply RevokeConfirm(Context& ctx) {
+Reply RevokeConfirm(Context &ctx) {
   const Lang lang = ctx.lang;
   Result<DeviceRecord> d = PathDevice(ctx);
-  if (!d.ok()) return Failure(ctx, d.status(), "");
+  if (!d.ok())
+    return Failure(ctx, d.status(), "");
   const std::string id = d->id.ToString();
   std::string b = kDeviceStyle;
   if (d->revoked()) {
-    b += "<p>" + T(lang, "อุปกรณ์นี้ถูกเพิกถอนแล้วเมื่อ ",
-                   "This device was already revoked on ") +
+    b += "<p>" +
+         T(lang, "อุปกรณ์นี้ถูกเพิกถอนแล้วเมื่อ ",
+           "This device was already revoked on ") +
          Escape(FormatIsoBangkok(lang, d->revoked_at)) + ".</p>";
   } else {
     b += "<p>" +
@@ -433,27 +451,30 @@ Reply RevokeConfirm(Context& ctx) {
          T(lang, "ยืนยันการเพิกถอน", "Yes, revoke this device") +
          "</button></form>";
   }
-  b += "<p><a href=\"/devices\">" + T(lang, "กลับไปหน้าอุปกรณ์", "Back to devices") +
-       "</a></p>";
-  return Reply::Html(
-      Layout(ctx, T(lang, "เพิกถอนอุปกรณ์", "Revoke a device"), b));
+  b += "<p><a href=\"/devices\">" +
+       T(lang, "กลับไปหน้าอุปกรณ์", "Back to devices") + "</a></p>";
+  return Reply::Html(Layout(ctx, T(lang, "เพิกถอนอุปกรณ์", "Revoke a device"), b));
 }
 
-Reply Revoke(Context& ctx) {
+Reply Revoke(Context &ctx) {
   const Lang lang = ctx.lang;
   Result<DeviceRecord> d = PathDevice(ctx);
-  if (!d.ok()) return Failure(ctx, d.status(), "/devices");
+  if (!d.ok())
+    return Failure(ctx, d.status(), "/devices");
   const std::string id = d->id.ToString();
   if (!IsApi(ctx) && ctx.req.Form("confirm") != "1") {
     return Reply::Redirect("/devices/" + id + "/revoke");
   }
   const bool already = d->revoked();
   Enrolment enrolment(ctx.store);
-  if (Status s = enrolment.Revoke(id); !s.ok()) return Failure(ctx, s, "/devices");
-  if (!already) AuditOrLog(ctx, "device_revoke", id, d->label);
+  if (Status s = enrolment.Revoke(id); !s.ok())
+    return Failure(ctx, s, "/devices");
+  if (!already)
+    AuditOrLog(ctx, "device_revoke", id, d->label);
   if (IsApi(ctx)) {
     Result<DeviceRecord> now = PathDevice(ctx);
-    if (!now.ok()) return Failure(ctx, now.status(), "");
+    if (!now.ok())
+      return Failure(ctx, now.status(), "");
     return Reply::Json(JsonText(DeviceJson(*now, DeviceCounts{})));
   }
   return Reply::Redirect(
@@ -462,42 +483,46 @@ Reply Revoke(Context& ctx) {
                 DeviceName(lang, *d)));
 }
 
-Reply Grant(Context& ctx) {
+Reply Grant(Context &ctx) {
   const Lang lang = ctx.lang;
   Result<DeviceRecord> d = PathDevice(ctx);
-  if (!d.ok()) return Failure(ctx, d.status(), "/devices");
+  if (!d.ok())
+    return Failure(ctx, d.status(), "/devices");
   const std::string id = d->id.ToString();
   const std::string districts = DistrictsField(ctx);
   if (districts.empty()) {
-    return Failure(ctx,
-                   Status::InvalidArgument(T(
-                       lang, "โปรดระบุรหัสอำเภอที่จะเพิ่ม หรือ all",
-                       "Give the district codes to add, or all.")),
-                   "/devices");
+    return Failure(
+        ctx,
+        Status::InvalidArgument(T(lang, "โปรดระบุรหัสอำเภอที่จะเพิ่ม หรือ all",
+                                  "Give the district codes to add, or all.")),
+        "/devices");
   }
   Enrolment enrolment(ctx.store);
   Result<Scope> scope = enrolment.Grant(id, districts);
-  if (!scope.ok()) return Failure(ctx, scope.status(), "/devices");
+  if (!scope.ok())
+    return Failure(ctx, scope.status(), "/devices");
   if (scope->ToString() != d->scope.ToString()) {
     AuditOrLog(ctx, "device_grant", id,
                "added " + districts + "; now " + scope->ToString());
   }
   if (IsApi(ctx)) {
-    return Reply::Json(JsonText(
-        {{"device_id", id}, {"districts", DistrictsJson(*scope)}}));
+    return Reply::Json(
+        JsonText({{"device_id", id}, {"districts", DistrictsJson(*scope)}}));
   }
   return Reply::Redirect(
       "/devices?done=" +
-      UrlEncode(DeviceName(lang, *d) + T(lang, ": อำเภอตอนนี้ ", ": districts now ") +
+      UrlEncode(DeviceName(lang, *d) +
+                T(lang, ": อำเภอตอนนี้ ", ": districts now ") +
                 DistrictNames(lang, *scope) +
                 T(lang, " (ซิงค์ครั้งถัดไปจะได้ข้อมูลของอำเภอใหม่ทั้งหมด)",
                   " (its next sync brings the new districts' rows)")));
 }
 
-Reply Relabel(Context& ctx) {
+Reply Relabel(Context &ctx) {
   const Lang lang = ctx.lang;
   Result<DeviceRecord> d = PathDevice(ctx);
-  if (!d.ok()) return Failure(ctx, d.status(), "/devices");
+  if (!d.ok())
+    return Failure(ctx, d.status(), "/devices");
   const std::string id = d->id.ToString();
   const std::string label = Field(ctx, "label");
   Enrolment enrolment(ctx.store);
@@ -505,19 +530,22 @@ Reply Relabel(Context& ctx) {
     return Failure(ctx, s, "/devices");
   }
   Result<DeviceRecord> now = PathDevice(ctx);
-  if (!now.ok()) return Failure(ctx, now.status(), "");
+  if (!now.ok())
+    return Failure(ctx, now.status(), "");
   if (now->label != d->label) {
     AuditOrLog(ctx, "device_label", id, d->label + " -> " + now->label);
   }
-  if (IsApi(ctx)) return Reply::Json(JsonText(DeviceJson(*now, DeviceCounts{})));
+  if (IsApi(ctx))
+    return Reply::Json(JsonText(DeviceJson(*now, DeviceCounts{})));
   return Reply::Redirect("/devices?done=" +
                          UrlEncode(T(lang, "บันทึกชื่อแล้ว: ", "Label saved: ") +
                                    DeviceName(lang, *now)));
 }
 
-// ---- Tokens -------------------------------------------------------------------
+// ---- Tokens
+// -------------------------------------------------------------------
 
-Json TokenJson(const TokenInfo& t) {
+Json TokenJson(const TokenInfo &t) {
   return {{"id", t.id},
           {"role", t.role},
           {"districts", DistrictsJson(t.scope)},
@@ -526,19 +554,20 @@ Json TokenJson(const TokenInfo& t) {
           {"expires_at", t.expires_at}};
 }
 
-constexpr const char* kTtlChoices[][3] = {
-    {"1h", "1 ชั่วโมง", "1 hour"},   {"24h", "1 วัน", "1 day"},
-    {"3d", "3 วัน", "3 days"},       {"7d", "7 วัน", "7 days"},
+constexpr const char *kTtlChoices[][3] = {
+    {"1h", "1 ชั่วโมง", "1 hour"}, {"24h", "1 วัน", "1 day"},
+    {"3d", "3 วัน", "3 days"},    {"7d", "7 วัน", "7 days"},
     {"30d", "30 วัน", "30 days"},
 };
 
-std::string TokenForm(const Context& ctx) {
+std::string TokenForm(const Context &ctx) {
   const Lang lang = ctx.lang;
   std::string b = "<form class=\"stack\" method=\"post\" action=\"/tokens\">" +
                   CsrfField(ctx);
   b += "<label>" +
        T(lang, "ชื่อเรียก (ผู้ใช้และเครื่อง เช่น สมชาย · พร้าว · Samsung A14)",
-         "Label (the person and the phone, e.g. Somchai · Phrao · Samsung A14)") +
+         "Label (the person and the phone, e.g. Somchai · Phrao · Samsung "
+         "A14)") +
        "<input name=\"label\" maxlength=\"200\" required></label>";
   b += "<label>" + T(lang, "บทบาท", "Role") + "<select name=\"role\">";
   for (std::string_view role : kRoles) {
@@ -550,14 +579,14 @@ std::string TokenForm(const Context& ctx) {
        T(lang, "อำเภอที่บันทึกได้", "Districts it may record") + "</legend>";
   b += "<label><input type=\"checkbox\" name=\"district\" value=\"all\">" +
        T(lang, "ทุกอำเภอ", "All districts") + "</label>";
-  for (const District& d : Districts()) {
+  for (const District &d : Districts()) {
     b += "<label><input type=\"checkbox\" name=\"district\" value=\"" +
          std::string(d.code) + "\">" +
          Escape(lang == Lang::kTh ? d.name_th : d.name_en) + "</label>";
   }
   b += "</fieldset>";
   b += "<label>" + T(lang, "ใช้ได้ภายใน", "Valid for") + "<select name=\"ttl\">";
-  for (const auto& c : kTtlChoices) {
+  for (const auto &c : kTtlChoices) {
     b += "<option value=\"" + std::string(c[0]) + "\"" +
          (std::string_view(c[0]) == "24h" ? " selected" : "") + ">" +
          (lang == Lang::kTh ? c[1] : c[2]) + "</option>";
@@ -568,14 +597,16 @@ std::string TokenForm(const Context& ctx) {
   return b;
 }
 
-Reply TokensPage(Context& ctx) {
+Reply TokensPage(Context &ctx) {
   const Lang lang = ctx.lang;
   Enrolment enrolment(ctx.store);
   Result<std::vector<TokenInfo>> tokens = enrolment.ListTokens();
-  if (!tokens.ok()) return Failure(ctx, tokens.status(), "");
+  if (!tokens.ok())
+    return Failure(ctx, tokens.status(), "");
   if (IsApi(ctx)) {
     Json arr = Json::array();
-    for (const TokenInfo& t : *tokens) arr.push_back(TokenJson(t));
+    for (const TokenInfo &t : *tokens)
+      arr.push_back(TokenJson(t));
     return Reply::Json(JsonText({{"tokens", arr}}));
   }
   std::string b = kDeviceStyle;
@@ -583,20 +614,20 @@ Reply TokensPage(Context& ctx) {
   b += "<h2>" + T(lang, "รหัสที่ยังใช้ได้", "Tokens not yet used") + "</h2>";
   if (tokens->empty()) {
     b += "<p class=\"muted\">" +
-         T(lang, "ไม่มีรหัสที่รอใช้", "No token is waiting to be used.") +
-         "</p>";
+         T(lang, "ไม่มีรหัสที่รอใช้", "No token is waiting to be used.") + "</p>";
   } else {
     b += "<div class=\"scroll\"><table><thead><tr><th>" +
          T(lang, "ชื่อเรียก", "Label") + "</th><th>" + T(lang, "บทบาท", "Role") +
          "</th><th>" + T(lang, "อำเภอ", "Districts") + "</th><th>" +
          T(lang, "หมดอายุ", "Expires") + "</th><th>" + T(lang, "รหัส", "Id") +
          "</th><th></th></tr></thead><tbody>";
-    for (const TokenInfo& t : *tokens) {
+    for (const TokenInfo &t : *tokens) {
       b += "<tr><td>" + Escape(t.label.empty() ? "-" : t.label) + "</td><td>" +
            Escape(RoleLabel(lang, t.role)) + "</td><td>" +
            Escape(DistrictNames(lang, t.scope)) + "</td><td>" +
            Escape(FormatIsoBangkok(lang, t.expires_at)) + "</td><td><code>" +
-           Escape(t.id) + "</code></td><td><form method=\"post\" action=\"/tokens/" +
+           Escape(t.id) +
+           "</code></td><td><form method=\"post\" action=\"/tokens/" +
            Escape(t.id) + "/cancel\">" + CsrfField(ctx) +
            "<button type=\"submit\">" + T(lang, "ยกเลิกรหัส", "Cancel") +
            "</button></form></td></tr>";
@@ -610,31 +641,36 @@ Reply TokensPage(Context& ctx) {
       Layout(ctx, T(lang, "รหัสลงทะเบียนอุปกรณ์", "Enrolment tokens"), b));
 }
 
-Reply CreateToken(Context& ctx) {
+Reply CreateToken(Context &ctx) {
   const Lang lang = ctx.lang;
   const std::string role = Field(ctx, "role");
   const std::string districts = DistrictsField(ctx);
   const std::string label = Field(ctx, "label");
   std::string ttl_text = Field(ctx, "ttl");
-  if (ttl_text.empty()) ttl_text = "24h";
+  if (ttl_text.empty())
+    ttl_text = "24h";
   Status bad;
   if (role.empty()) {
     bad = Status::InvalidArgument(T(lang, "โปรดเลือกบทบาท", "Choose a role."));
   } else if (districts.empty()) {
-    bad = Status::InvalidArgument(
-        T(lang, "โปรดเลือกอำเภออย่างน้อยหนึ่งอำเภอ", "Choose at least one district."));
+    bad = Status::InvalidArgument(T(lang, "โปรดเลือกอำเภออย่างน้อยหนึ่งอำเภอ",
+                                    "Choose at least one district."));
   }
   Result<int64_t> ttl = ParseTtl(ttl_text);
-  if (bad.ok() && !ttl.ok()) bad = ttl.status();
+  if (bad.ok() && !ttl.ok())
+    bad = ttl.status();
   Result<std::string> token = std::string();
   Enrolment enrolment(ctx.store);
   if (bad.ok()) {
     token = enrolment.CreateToken(role, districts, *ttl, label);
-    if (!token.ok()) bad = token.status();
+    if (!token.ok())
+      bad = token.status();
   }
   if (!bad.ok()) {
-    if (bad.code() != Code::kInvalidArgument) return Failure(ctx, bad, "");
-    if (IsApi(ctx)) return Failure(ctx, bad, "");
+    if (bad.code() != Code::kInvalidArgument)
+      return Failure(ctx, bad, "");
+    if (IsApi(ctx))
+      return Failure(ctx, bad, "");
     std::string b = kDeviceStyle;
     b += "<p class=\"flash error\" role=\"alert\">" + Escape(bad.message()) +
          "</p>" + TokenForm(ctx);
@@ -644,7 +680,7 @@ Reply CreateToken(Context& ctx) {
         400);
   }
   const std::string id = TokenId(*token);
-  const Result<Scope> scope = Scope::Parse(districts);  // valid: it was made
+  const Result<Scope> scope = Scope::Parse(districts); // valid: it was made
   const std::string expires = FormatIsoUtc(ctx.store.NowMillis() + *ttl);
   AuditOrLog(ctx, "token_create", id,
              "role " + role + ", districts " +
@@ -652,20 +688,22 @@ Reply CreateToken(Context& ctx) {
                  label + "', expires " + expires);
   const std::string base = BaseUrl(ctx.req);
   const std::string url = base + "/app/#/enroll?token=" + *token;
-  const std::string command = "kbo enroll --server " + base + " --token " + *token;
+  const std::string command =
+      "kbo enroll --server " + base + " --token " + *token;
   const std::string svg = QrSvg(url);
   if (IsApi(ctx)) {
-    return Reply::Json(JsonText({{"id", id},
-                                 {"token", *token},
-                                 {"url", url},
-                                 {"command", command},
-                                 {"label", label},
-                                 {"role", role},
-                                 {"districts", scope.ok() ? DistrictsJson(*scope)
-                                                          : Json::array()},
-                                 {"expires_at", expires},
-                                 {"qr_svg", svg}}),
-                       201);
+    return Reply::Json(
+        JsonText(
+            {{"id", id},
+             {"token", *token},
+             {"url", url},
+             {"command", command},
+             {"label", label},
+             {"role", role},
+             {"districts", scope.ok() ? DistrictsJson(*scope) : Json::array()},
+             {"expires_at", expires},
+             {"qr_svg", svg}}),
+        201);
   }
   std::string b = kDeviceStyle;
   b += "<p class=\"flash\" role=\"status\"><b>" +
@@ -692,8 +730,8 @@ Reply CreateToken(Context& ctx) {
   b += "<p class=\"muted\">" + Escape(url) + "</p>";
   b += "<h2>" + T(lang, "หรือพิมพ์รหัส", "Or type the token") + "</h2>";
   b += "<code class=\"token\">" + Escape(*token) + "</code>";
-  b += "<h2>" + T(lang, "หรือลงทะเบียนจากบรรทัดคำสั่ง",
-                  "Or enrol from a command line") +
+  b += "<h2>" +
+       T(lang, "หรือลงทะเบียนจากบรรทัดคำสั่ง", "Or enrol from a command line") +
        "</h2>";
   b += "<code class=\"token\">" + Escape(command) + "</code>";
   b += "<p class=\"noprint\"><a href=\"/tokens\">" +
@@ -702,22 +740,24 @@ Reply CreateToken(Context& ctx) {
       Layout(ctx, T(lang, "รหัสลงทะเบียนใหม่", "New enrolment token"), b), 201);
 }
 
-Reply CancelToken(Context& ctx) {
+Reply CancelToken(Context &ctx) {
   const Lang lang = ctx.lang;
   Enrolment enrolment(ctx.store);
   Result<TokenInfo> t = enrolment.CancelToken(ctx.req.matches.at(0));
-  if (!t.ok()) return Failure(ctx, t.status(), "/tokens");
+  if (!t.ok())
+    return Failure(ctx, t.status(), "/tokens");
   AuditOrLog(ctx, "token_cancel", t->id, t->label);
-  if (IsApi(ctx)) return Reply::Json(JsonText(TokenJson(*t)));
+  if (IsApi(ctx))
+    return Reply::Json(JsonText(TokenJson(*t)));
   return Reply::Redirect(
       "/tokens?done=" +
       UrlEncode(T(lang, "ยกเลิกรหัสแล้ว: ", "Token cancelled: ") +
                 (t->label.empty() ? t->id : t->label)));
 }
 
-}  // namespace
+} // namespace
 
-void RegisterDevices(Router& router) {
+void RegisterDevices(Router &router) {
   router.Page("GET", "/devices", WebRole::kAdmin, DevicesPage);
   router.Api("GET", "/api/devices", WebRole::kAdmin, DevicesPage);
   router.Page("GET", "/devices/([^/]+)/revoke", WebRole::kAdmin, RevokeConfirm);
@@ -736,4 +776,4 @@ void RegisterDevices(Router& router) {
              CancelToken);
 }
 
-}  // namespace kbo::server::console
+} // namespace kbo::server::console

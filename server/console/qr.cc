@@ -23,41 +23,45 @@ namespace kbo::server::console {
 namespace {
 
 struct QrFree {
-  void operator()(QRcode* code) const { QRcode_free(code); }
+  void operator()(QRcode *code) const { QRcode_free(code); }
 };
 
 // libqrencode is thread-safe only when built with pthread (Debian's is);
 // a lock costs nothing next to the encoding and holds for any build.
-std::mutex& EncoderMutex() {
+std::mutex &EncoderMutex() {
   static std::mutex m;
   return m;
 }
 
-}  // namespace
+} // namespace
 
 std::optional<QrModules> QrEncode(std::string_view text) {
-  if (text.empty() || text.size() > kQrMaxBytes) return std::nullopt;
+  if (text.empty() || text.size() > kQrMaxBytes)
+    return std::nullopt;
   std::unique_ptr<QRcode, QrFree> code;
   {
     std::lock_guard<std::mutex> lock(EncoderMutex());
     code.reset(QRcode_encodeData(
         static_cast<int>(text.size()),
-        reinterpret_cast<const unsigned char*>(text.data()), 0, QR_ECLEVEL_M));
+        reinterpret_cast<const unsigned char *>(text.data()), 0, QR_ECLEVEL_M));
   }
-  if (!code || code->width <= 0 || code->data == nullptr) return std::nullopt;
+  if (!code || code->width <= 0 || code->data == nullptr)
+    return std::nullopt;
   QrModules m;
   m.size = code->width;
   const size_t n = static_cast<size_t>(m.size) * static_cast<size_t>(m.size);
   m.dark.resize(n);
   // Bit 0 of each byte is the module's colour (1 = dark); the other bits
   // say what the module is for (finder, timing, data).
-  for (size_t i = 0; i < n; ++i) m.dark[i] = (code->data[i] & 1) != 0;
+  for (size_t i = 0; i < n; ++i)
+    m.dark[i] = (code->data[i] & 1) != 0;
   return m;
 }
 
 std::string QrSvg(std::string_view text) {
   std::optional<QrModules> m = QrEncode(text);
-  if (!m) return "";
+  if (!m)
+    return "";
   const int side = m->size + 2 * kQrQuietModules;
   const std::string n = std::to_string(side);
   const std::string px = std::to_string(kQrPixels);
@@ -77,7 +81,8 @@ std::string QrSvg(std::string_view text) {
         continue;
       }
       int run = 1;
-      while (x + run < m->size && m->at(x + run, y)) ++run;
+      while (x + run < m->size && m->at(x + run, y))
+        ++run;
       svg += "M" + std::to_string(x + kQrQuietModules) + " " +
              std::to_string(y + kQrQuietModules) + "h" + std::to_string(run) +
              "v1h-" + std::to_string(run) + "z";
@@ -88,4 +93,4 @@ std::string QrSvg(std::string_view text) {
   return svg;
 }
 
-}  // namespace kbo::server::console
+} // namespace kbo::server::console

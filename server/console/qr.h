@@ -14,8 +14,8 @@ namespace kbo::server::console {
 
 // A QR symbol's modules, row by row, without the quiet zone.
 struct QrModules {
-  int size = 0;             // modules per side (21 for version 1, +4 a version)
-  std::vector<bool> dark;   // size * size, row-major
+  int size = 0;           // modules per side (21 for version 1, +4 a version)
+  std::vector<bool> dark; // size * size, row-major
 
   bool at(int x, int y) const {
     return dark[static_cast<size_t>(y) * static_cast<size_t>(size) +
@@ -44,6 +44,6 @@ std::optional<QrModules> QrEncode(std::string_view text);
 // `text` (escaped) as its title. "" if QrEncode fails.
 std::string QrSvg(std::string_view text);
 
-}  // namespace kbo::server::console
+} // namespace kbo::server::console
 
-#endif  // KBO_SERVER_CONSOLE_QR_H_
+#endif // KBO_SERVER_CONSOLE_QR_H_

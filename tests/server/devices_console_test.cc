@@ -33,8 +33,8 @@ constexpr char kLabel[] = "สมชาย · Phrao · Samsung A14";
 
 // A browser (as in console_test.cc): keeps cookies, follows nothing.
 struct Browser {
-  explicit Browser(Console& c) : console(c) {}
-  Console& console;
+  explicit Browser(Console &c) : console(c) {}
+  Console &console;
   std::string address = "192.0.2.10";
   bool tls = false;
   std::string host;
@@ -51,7 +51,7 @@ struct Browser {
     Reply reply = console.Handle(r);
     for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
          ++it) {
-      const std::string& c = it->second;
+      const std::string &c = it->second;
       const size_t eq = c.find('='), semi = c.find(';');
       const std::string name = c.substr(0, eq);
       const std::string value = c.substr(eq + 1, semi - eq - 1);
@@ -63,7 +63,7 @@ struct Browser {
     }
     return reply;
   }
-  Reply Get(const std::string& path,
+  Reply Get(const std::string &path,
             std::multimap<std::string, std::string> query = {}) {
     Request r;
     r.method = "GET";
@@ -72,7 +72,7 @@ struct Browser {
     return Send(r);
   }
   // A form post with the session's CSRF token unless `with_csrf` is false.
-  Reply Post(const std::string& path,
+  Reply Post(const std::string &path,
              std::multimap<std::string, std::string> form,
              bool with_csrf = true) {
     Request r;
@@ -80,10 +80,11 @@ struct Browser {
     r.path = path;
     r.content_type = "application/x-www-form-urlencoded";
     r.form = std::move(form);
-    if (with_csrf) r.form.emplace("csrf", csrf);
+    if (with_csrf)
+      r.form.emplace("csrf", csrf);
     return Send(r);
   }
-  Reply PostJson(const std::string& path, const json& body) {
+  Reply PostJson(const std::string &path, const json &body) {
     Request r;
     r.method = "POST";
     r.path = path;
@@ -92,19 +93,19 @@ struct Browser {
     r.csrf_header = csrf;
     return Send(r);
   }
-  void SignIn(const std::string& login) {
+  void SignIn(const std::string &login) {
     Reply form = Get("/login");
     REQUIRE(form.status == 200);
     std::smatch m;
     REQUIRE(std::regex_search(
-        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+        form.body, m,
+        std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
     Request r;
     r.method = "POST";
     r.path = "/login";
     r.content_type = "application/x-www-form-urlencoded";
-    r.form = {{"login", login},
-              {"password", kPassword},
-              {"login_token", m[1].str()}};
+    r.form = {
+        {"login", login}, {"password", kPassword}, {"login_token", m[1].str()}};
     REQUIRE(Send(r).status == 303);
     Reply me = Get("/api/me");
     REQUIRE(me.status == 200);
@@ -112,7 +113,7 @@ struct Browser {
   }
 };
 
-std::string Header(const Reply& r, const std::string& name) {
+std::string Header(const Reply &r, const std::string &name) {
   auto it = r.headers.find(name);
   return it == r.headers.end() ? "" : it->second;
 }
@@ -124,20 +125,22 @@ struct Fixture {
 
   Fixture() {
     Users users(*f.store);
-    REQUIRE(users.Add("admin", WebRole::kAdmin, Scope{true, {}}, kPassword,
-                      "test")
-                .ok());
-    REQUIRE(users.Add("office", WebRole::kOffice, Scope{true, {}}, kPassword,
-                      "test")
-                .ok());
+    REQUIRE(
+        users.Add("admin", WebRole::kAdmin, Scope{true, {}}, kPassword, "test")
+            .ok());
+    REQUIRE(
+        users
+            .Add("office", WebRole::kOffice, Scope{true, {}}, kPassword, "test")
+            .ok());
     admin.SignIn("admin");
   }
 
   // The audit log's lines with `action`, as "actor subject detail".
-  std::vector<std::string> Audit(const std::string& action) {
-    Statement st(f.store->db(),
-                 "SELECT actor, subject, detail FROM audit_log WHERE action = '" +
-                     action + "' ORDER BY id");
+  std::vector<std::string> Audit(const std::string &action) {
+    Statement st(
+        f.store->db(),
+        "SELECT actor, subject, detail FROM audit_log WHERE action = '" +
+            action + "' ORDER BY id");
     REQUIRE(st.status().ok());
     std::vector<std::string> out;
     while (st.Step()) {
@@ -148,7 +151,7 @@ struct Fixture {
   }
 };
 
-EnrollRequest RequestFor(const TestDevice& d, const std::string& token) {
+EnrollRequest RequestFor(const TestDevice &d, const std::string &token) {
   EnrollRequest r;
   r.token = token;
   r.device_id = d.id;
@@ -158,7 +161,7 @@ EnrollRequest RequestFor(const TestDevice& d, const std::string& token) {
 
 // What zbarimg reads from `svg` once rsvg-convert has drawn it `width_px`
 // wide (a real SVG renderer, then a real QR decoder).
-std::string DecodeSvg(const kbo::testing::TempDir& tmp, const std::string& svg,
+std::string DecodeSvg(const kbo::testing::TempDir &tmp, const std::string &svg,
                       int width_px) {
   const std::string svg_path = tmp.File("qr.svg");
   const std::string png_path = tmp.File("qr.png");
@@ -167,14 +170,13 @@ std::string DecodeSvg(const kbo::testing::TempDir& tmp, const std::string& svg,
     out << svg;
   }
   kbo::testing::CliResult drawn = kbo::testing::RunBinary(
-      "/usr/bin/rsvg-convert",
-      {"-w", std::to_string(width_px), "-b", "white", "-o", png_path,
-       svg_path});
+      "/usr/bin/rsvg-convert", {"-w", std::to_string(width_px), "-b", "white",
+                                "-o", png_path, svg_path});
   INFO("rsvg-convert (tools/install-deps installs librsvg2-bin): " + drawn.err);
   REQUIRE(drawn.exit_code == 0);
   kbo::testing::CliResult read = kbo::testing::RunBinary(
-      "/usr/bin/zbarimg", {"--quiet", "--raw", "-Sdisable", "-Sqrcode.enable",
-                           png_path});
+      "/usr/bin/zbarimg",
+      {"--quiet", "--raw", "-Sdisable", "-Sqrcode.enable", png_path});
   INFO("zbarimg (tools/install-deps installs zbar-tools): " + read.err);
   REQUIRE(read.exit_code == 0);
   std::string text = read.out;
@@ -184,24 +186,25 @@ std::string DecodeSvg(const kbo::testing::TempDir& tmp, const std::string& svg,
   return text;
 }
 
-// ---- Enrolment: labels, the list, cancelling ---------------------------------
+// ---- Enrolment: labels, the list, cancelling
+// ---------------------------------
 
 TEST_CASE("Tokens: a device takes its token's label when it enrols",
           "[server][enrol][devices]") {
   ServerFixture f;
   Enrolment enrolment(*f.store);
-  auto token = enrolment.CreateToken("field_officer", "5011",
-                                     Enrolment::kDefaultTtlMs,
-                                     std::string("  ") + kLabel + " ");
+  auto token =
+      enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs,
+                            std::string("  ") + kLabel + " ");
   REQUIRE(token.ok());
   TestDevice d;
   REQUIRE(enrolment.Enroll(RequestFor(d, *token), nullptr).ok());
-  CHECK(f.Record(d.id).label == kLabel);  // trimmed
+  CHECK(f.Record(d.id).label == kLabel); // trimmed
 
   // A later token without a label keeps the device's; one with a label
   // replaces it.
-  auto plain = enrolment.CreateToken("trainer", "5011,5009",
-                                     Enrolment::kDefaultTtlMs);
+  auto plain =
+      enrolment.CreateToken("trainer", "5011,5009", Enrolment::kDefaultTtlMs);
   REQUIRE(plain.ok());
   REQUIRE(enrolment.Enroll(RequestFor(d, *plain), nullptr).ok());
   CHECK(f.Record(d.id).label == kLabel);
@@ -231,10 +234,10 @@ TEST_CASE("Tokens: a label is one line of UTF-8 of at most 200 bytes",
         Code::kInvalidArgument);
   ServerFixture f;
   Enrolment enrolment(*f.store);
-  CHECK(enrolment
-            .CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs, "a\tb")
-            .status()
-            .code() == Code::kInvalidArgument);
+  CHECK(
+      enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs, "a\tb")
+          .status()
+          .code() == Code::kInvalidArgument);
   CHECK(f.Count("SELECT COUNT(*) FROM enrol_token") == 0);
 }
 
@@ -255,7 +258,7 @@ TEST_CASE("Tokens: listed until used, expired or cancelled",
   auto all = enrolment.ListTokens();
   REQUIRE(all.ok());
   REQUIRE(all->size() == 4);
-  CHECK(all->front().id == TokenId(*live));  // newest first
+  CHECK(all->front().id == TokenId(*live)); // newest first
   CHECK(all->front().id.size() == 12);
   CHECK(all->front().role == "central_office");
   CHECK(all->front().scope.all);
@@ -288,10 +291,12 @@ TEST_CASE("Tokens: a cancelled token enrols no device",
   REQUIRE(cancelled.ok());
   CHECK(cancelled->id == id);
   CHECK(cancelled->label == kLabel);
-  CHECK(f.Text("SELECT cancelled_at FROM enrol_token") == "2024-03-10T02:00:00Z");
+  CHECK(f.Text("SELECT cancelled_at FROM enrol_token") ==
+        "2024-03-10T02:00:00Z");
   f.wall.Advance(5000);
-  REQUIRE(enrolment.CancelToken(id).ok());  // twice keeps the first time
-  CHECK(f.Text("SELECT cancelled_at FROM enrol_token") == "2024-03-10T02:00:00Z");
+  REQUIRE(enrolment.CancelToken(id).ok()); // twice keeps the first time
+  CHECK(f.Text("SELECT cancelled_at FROM enrol_token") ==
+        "2024-03-10T02:00:00Z");
 
   TestDevice d;
   auto r = enrolment.Enroll(RequestFor(d, *token), nullptr);
@@ -301,7 +306,8 @@ TEST_CASE("Tokens: a cancelled token enrols no device",
   CHECK(f.Count("SELECT COUNT(*) FROM enrol_token WHERE used_at IS NULL") == 1);
 
   // A used token cannot be cancelled (revoke the device instead).
-  auto other = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  auto other =
+      enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
   REQUIRE(other.ok());
   REQUIRE(enrolment.Enroll(RequestFor(d, *other), nullptr).ok());
   CHECK(enrolment.CancelToken(TokenId(*other)).status().code() ==
@@ -341,14 +347,16 @@ TEST_CASE("Tokens: an ambiguous id prefix cancels nothing",
                 "NULL") == 1);
 }
 
-// ---- The QR code ---------------------------------------------------------------
+// ---- The QR code
+// ---------------------------------------------------------------
 
 TEST_CASE("QR: the SVG decodes to the exact enrolment URL",
           "[console][qr][devices]") {
   kbo::testing::TempDir tmp;
   const std::string url =
       "https://kbo.example.org:8443/app/#/enroll?token=" +
-      std::string("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
+      std::string(
+          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef");
   const std::string svg = console::QrSvg(url);
   REQUIRE_FALSE(svg.empty());
   CHECK_THAT(svg, Catch::StartsWith("<svg ") &&
@@ -360,9 +368,9 @@ TEST_CASE("QR: the SVG decodes to the exact enrolment URL",
   auto m = console::QrEncode(url);
   REQUIRE(m.has_value());
   CHECK((m->size - 17) % 4 == 0);
-  CHECK_THAT(svg, Catch::Contains("viewBox=\"0 0 " +
-                                  std::to_string(m->size + 8) + " " +
-                                  std::to_string(m->size + 8) + "\""));
+  CHECK_THAT(svg,
+             Catch::Contains("viewBox=\"0 0 " + std::to_string(m->size + 8) +
+                             " " + std::to_string(m->size + 8) + "\""));
   CHECK(DecodeSvg(tmp, svg, 360) == url);
   // Still readable drawn small (a phone screen, a printout).
   CHECK(DecodeSvg(tmp, svg, 150) == url);
@@ -378,32 +386,34 @@ TEST_CASE("QR: nothing for empty or overlong text", "[console][qr][devices]") {
   CHECK_THAT(console::QrSvg("<b>&"), Catch::Contains("<title>&lt;b&gt;&amp;"));
 }
 
-// ---- The console: tokens --------------------------------------------------------
+// ---- The console: tokens
+// --------------------------------------------------------
 
-std::string TokenIn(const std::string& body) {
+std::string TokenIn(const std::string &body) {
   std::smatch m;
-  if (!std::regex_search(body, m,
-                         std::regex("<code class=\"token\">([0-9a-f]{64})</code>"))) {
+  if (!std::regex_search(
+          body, m, std::regex("<code class=\"token\">([0-9a-f]{64})</code>"))) {
     return "";
   }
   return m[1].str();
 }
 
-TEST_CASE("Console tokens: made from the form, shown once as QR, text and command",
-          "[console][devices]") {
+TEST_CASE(
+    "Console tokens: made from the form, shown once as QR, text and command",
+    "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   b.tls = true;
   b.host = "kbo.example.org:8443";
 
   Reply page = b.Get("/tokens");
   REQUIRE(page.status == 200);
-  CHECK_THAT(page.body, Catch::Contains("name=\"label\"") &&
-                            Catch::Contains("name=\"role\"") &&
-                            Catch::Contains("name=\"district\" value=\"5011\"") &&
-                            Catch::Contains("name=\"ttl\"") &&
-                            Catch::Contains("พร้าว") &&
-                            Catch::Contains("name=\"csrf\""));
+  CHECK_THAT(page.body,
+             Catch::Contains("name=\"label\"") &&
+                 Catch::Contains("name=\"role\"") &&
+                 Catch::Contains("name=\"district\" value=\"5011\"") &&
+                 Catch::Contains("name=\"ttl\"") && Catch::Contains("พร้าว") &&
+                 Catch::Contains("name=\"csrf\""));
 
   // No CSRF token: refused by the Router, nothing made.
   CHECK(b.Post("/tokens", {{"role", "trainer"}, {"district", "5011"}}, false)
@@ -466,7 +476,7 @@ TEST_CASE("Console tokens: made from the form, shown once as QR, text and comman
 TEST_CASE("Console tokens: a bad form is shown again, a JSON twin makes one",
           "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   Reply no_district = b.Post("/tokens", {{"role", "trainer"}, {"label", "x"}});
   CHECK(no_district.status == 400);
   CHECK_THAT(no_district.body, Catch::Contains("flash error") &&
@@ -475,9 +485,8 @@ TEST_CASE("Console tokens: a bad form is shown again, a JSON twin makes one",
         400);
   CHECK(b.Post("/tokens", {{"role", "trainer"}, {"district", "9999"}}).status ==
         400);
-  CHECK(b.Post("/tokens", {{"role", "trainer"},
-                           {"district", "5011"},
-                           {"ttl", "99d"}})
+  CHECK(b.Post("/tokens",
+               {{"role", "trainer"}, {"district", "5011"}, {"ttl", "99d"}})
             .status == 400);
   CHECK(fx.f.Count("SELECT COUNT(*) FROM enrol_token") == 0);
 
@@ -500,24 +509,24 @@ TEST_CASE("Console tokens: a bad form is shown again, a JSON twin makes one",
 TEST_CASE("Console tokens: a Host that is not a plain host is not printed",
           "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   b.local_address = "10.0.0.5:8787";
-  for (const char* host : {"evil.example/\"><script>", "a b", "host:port",
+  for (const char *host : {"evil.example/\"><script>", "a b", "host:port",
                            "[::1", "-x.example", ""}) {
     INFO(host);
     b.host = host;
-    Reply made = b.PostJson("/api/tokens", {{"role", "trainer"},
-                                            {"districts", "5011"}});
+    Reply made =
+        b.PostJson("/api/tokens", {{"role", "trainer"}, {"districts", "5011"}});
     REQUIRE(made.status == 201);
     CHECK_THAT(json::parse(made.body)["url"].get<std::string>(),
                Catch::StartsWith("http://10.0.0.5:8787/app/#/enroll?token="));
   }
-  for (const char* host : {"kbo.example.org", "192.168.1.20:8787", "[::1]:8787",
+  for (const char *host : {"kbo.example.org", "192.168.1.20:8787", "[::1]:8787",
                            "localhost:8787"}) {
     INFO(host);
     b.host = host;
-    Reply made = b.PostJson("/api/tokens", {{"role", "trainer"},
-                                            {"districts", "5011"}});
+    Reply made =
+        b.PostJson("/api/tokens", {{"role", "trainer"}, {"districts", "5011"}});
     REQUIRE(made.status == 201);
     CHECK_THAT(json::parse(made.body)["url"].get<std::string>(),
                Catch::StartsWith(std::string("http://") + host + "/app/"));
@@ -527,7 +536,7 @@ TEST_CASE("Console tokens: a Host that is not a plain host is not printed",
 TEST_CASE("Console tokens: cancel from the list, then it enrols no one",
           "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   Enrolment enrolment(*fx.f.store);
   auto token = enrolment.CreateToken("trainer", "5011",
                                      Enrolment::kDefaultTtlMs, kLabel);
@@ -556,39 +565,43 @@ TEST_CASE("Console tokens: cancel from the list, then it enrols no one",
         404);
 }
 
-// ---- The console: devices --------------------------------------------------------
+// ---- The console: devices
+// --------------------------------------------------------
 
-TEST_CASE("Console devices: label, role, districts, last sync, clock, refused rows, pending photos",
+TEST_CASE("Console devices: label, role, districts, last sync, clock, refused "
+          "rows, pending photos",
           "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   Enrolment enrolment(*fx.f.store);
   auto token = enrolment.CreateToken("field_officer", "5011",
                                      Enrolment::kDefaultTtlMs, kLabel);
   REQUIRE(token.ok());
   TestDevice phrao;
   EnrollRequest req = RequestFor(phrao, *token);
-  req.clock_ms = kT0 + 25 * 60 * 1000;  // 25 minutes fast
+  req.clock_ms = kT0 + 25 * 60 * 1000; // 25 minutes fast
   REQUIRE(enrolment.Enroll(req, nullptr).ok());
   TestDevice office;
   fx.f.Enroll(office, "all", "central_office");
 
-  Db& db = fx.f.store->db();
+  Db &db = fx.f.store->db();
   // Two refused rows from the Phrao phone; photos: two in Phrao without
   // their picture (one begun), one in Phrao received, one in Fang missing,
   // one deleted.
-  REQUIRE(db.Exec("INSERT INTO refused_row (device_id, seq, row_index, entity, "
-                  "row_id, reason, message, cells, refused_at) VALUES ('" +
-                  phrao.id.ToString() +
-                  "', 1, 0, 'visit', 'r1', 'out_of_scope', 'm', '{}', 'x'), ('" +
-                  phrao.id.ToString() +
-                  "', 1, 1, 'visit', 'r2', 'out_of_scope', 'm', '{}', 'x')")
-              .ok());
-  const auto photo = [&](const std::string& id, const std::string& sha,
-                         const std::string& district, int deleted) {
+  REQUIRE(
+      db.Exec("INSERT INTO refused_row (device_id, seq, row_index, entity, "
+              "row_id, reason, message, cells, refused_at) VALUES ('" +
+              phrao.id.ToString() +
+              "', 1, 0, 'visit', 'r1', 'out_of_scope', 'm', '{}', 'x'), ('" +
+              phrao.id.ToString() +
+              "', 1, 1, 'visit', 'r2', 'out_of_scope', 'm', '{}', 'x')")
+          .ok());
+  const auto photo = [&](const std::string &id, const std::string &sha,
+                         const std::string &district, int deleted) {
     REQUIRE(db.Exec("INSERT INTO photo (id, sha256, district_code, deleted) "
-                    "VALUES ('" + id + "', '" + sha + "', '" + district +
-                    "', " + std::to_string(deleted) + ")")
+                    "VALUES ('" +
+                    id + "', '" + sha + "', '" + district + "', " +
+                    std::to_string(deleted) + ")")
                 .ok());
   };
   photo("p1", std::string(64, 'a'), "5011", 0);
@@ -597,9 +610,9 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused ro
   photo("p4", std::string(64, 'd'), "5009", 0);
   photo("p5", std::string(64, 'e'), "5011", 1);
   REQUIRE(db.Exec("INSERT INTO blob (sha256, bytes, received_bytes, "
-                  "complete_at) VALUES ('" + std::string(64, 'b') +
-                  "', 10, 5, NULL), ('" + std::string(64, 'c') +
-                  "', 10, 10, '2024-03-10T02:00:00Z')")
+                  "complete_at) VALUES ('" +
+                  std::string(64, 'b') + "', 10, 5, NULL), ('" +
+                  std::string(64, 'c') + "', 10, 10, '2024-03-10T02:00:00Z')")
               .ok());
 
   Reply api = b.Get("/api/devices");
@@ -607,7 +620,7 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused ro
   const json list = json::parse(api.body)["devices"];
   REQUIRE(list.size() == 2);
   json p, o;
-  for (const json& d : list) {
+  for (const json &d : list) {
     (d["device_id"] == phrao.id.ToString() ? p : o) = d;
   }
   CHECK(p["label"] == kLabel);
@@ -621,20 +634,21 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused ro
   CHECK(p["revoked"] == false);
   CHECK(o["label"] == "");
   CHECK(o["refused_rows"] == 0);
-  CHECK(o["pending_photos"] == 3);  // every district
+  CHECK(o["pending_photos"] == 3); // every district
   CHECK(o["clock_off"] == false);
 
   Reply page = b.Get("/devices");
   REQUIRE(page.status == 200);
-  CHECK_THAT(page.body,
-             Catch::Contains(kLabel) && Catch::Contains("เจ้าหน้าที่") &&
-                 Catch::Contains("พร้าว") &&
-                 Catch::Contains("10 มี.ค. 2567 09:00") &&  // Bangkok, BE
-                 Catch::Contains("นาฬิกาเครื่องคลาดเคลื่อน") &&
-                 Catch::Contains("/devices/" + phrao.id.ToString() + "/revoke") &&
-                 Catch::Contains("action=\"/devices/" + phrao.id.ToString() +
-                                 "/grant\"") &&
-                 Catch::Contains("viewport"));
+  CHECK_THAT(
+      page.body,
+      Catch::Contains(kLabel) && Catch::Contains("เจ้าหน้าที่") &&
+          Catch::Contains("พร้าว") &&
+          Catch::Contains("10 มี.ค. 2567 09:00") && // Bangkok, BE
+          Catch::Contains("นาฬิกาเครื่องคลาดเคลื่อน") &&
+          Catch::Contains("/devices/" + phrao.id.ToString() + "/revoke") &&
+          Catch::Contains("action=\"/devices/" + phrao.id.ToString() +
+                          "/grant\"") &&
+          Catch::Contains("viewport"));
   Reply en = b.Get("/devices", {{"lang", "en"}});
   CHECK_THAT(en.body, Catch::Contains("Phrao") && Catch::Contains("2024") &&
                           Catch::Contains("clock is off"));
@@ -647,10 +661,11 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused ro
   CHECK(officer.Get("/tokens").status == 403);
 }
 
-TEST_CASE("Console devices: revoke asks first, grant adds districts, both audited",
-          "[console][devices]") {
+TEST_CASE(
+    "Console devices: revoke asks first, grant adds districts, both audited",
+    "[console][devices]") {
   Fixture fx;
-  Browser& b = fx.admin;
+  Browser &b = fx.admin;
   Enrolment enrolment(*fx.f.store);
   auto token = enrolment.CreateToken("trainer", "5011",
                                      Enrolment::kDefaultTtlMs, kLabel);
@@ -668,7 +683,7 @@ TEST_CASE("Console devices: revoke asks first, grant adds districts, both audite
                                  " added 5009; now 5009,5011"});
   Reply again = b.Post("/devices/" + id + "/grant", {{"districts", "5009"}});
   CHECK(again.status == 303);
-  CHECK(fx.Audit("device_grant").size() == 1);  // nothing changed
+  CHECK(fx.Audit("device_grant").size() == 1); // nothing changed
   Reply bad = b.Post("/devices/" + id + "/grant", {{"districts", "9999"}});
   CHECK(bad.status == 303);
   CHECK_THAT(Header(bad, "Location"), Catch::StartsWith("/devices?error="));
@@ -687,8 +702,9 @@ TEST_CASE("Console devices: revoke asks first, grant adds districts, both audite
   CHECK(unconfirmed.status == 303);
   CHECK(Header(unconfirmed, "Location") == "/devices/" + id + "/revoke");
   CHECK_FALSE(fx.f.Record(d.id).revoked());
-  CHECK(b.Post("/devices/" + id + "/revoke", {{"confirm", "1"}}, false).status ==
-        403);
+  CHECK(
+      b.Post("/devices/" + id + "/revoke", {{"confirm", "1"}}, false).status ==
+      403);
   CHECK_FALSE(fx.f.Record(d.id).revoked());
   Reply revoked = b.Post("/devices/" + id + "/revoke", {{"confirm", "1"}});
   REQUIRE(revoked.status == 303);
@@ -710,14 +726,15 @@ TEST_CASE("Console devices: revoke asks first, grant adds districts, both audite
             .status == 404);
 }
 
-// ---- The command line -------------------------------------------------------------
+// ---- The command line
+// -------------------------------------------------------------
 
 struct Cli {
   int code = 0;
   std::string out, err;
 };
 
-Cli RunServer(const std::string& data, std::vector<std::string> args) {
+Cli RunServer(const std::string &data, std::vector<std::string> args) {
   args.insert(args.begin(), {"--data", data});
   std::ostringstream out, err;
   Cli r;
@@ -727,7 +744,8 @@ Cli RunServer(const std::string& data, std::vector<std::string> args) {
   return r;
 }
 
-TEST_CASE("kbo-server token create --label, token list, token cancel, device list, all audited",
+TEST_CASE("kbo-server token create --label, token list, token cancel, device "
+          "list, all audited",
           "[server][cli][devices]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
@@ -769,13 +787,13 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device lis
   const std::string device = dj[0]["device_id"];
 
   CHECK(RunServer(data, {"device", "label", device, "โทรศัพท์ศูนย์"}).code == 0);
-  CHECK(RunServer(data, {"device", "grant", device, "--districts", "5009"}).code ==
-        0);
+  CHECK(RunServer(data, {"device", "grant", device, "--districts", "5009"})
+            .code == 0);
   CHECK(RunServer(data, {"device", "revoke", device}).code == 0);
-  CHECK(RunServer(data, {"token", "cancel", id}).code != 0);  // used
+  CHECK(RunServer(data, {"token", "cancel", id}).code != 0); // used
 
-  Cli second = RunServer(data, {"token", "create", "--role", "trainer",
-                                "--districts", "all"});
+  Cli second = RunServer(
+      data, {"token", "create", "--role", "trainer", "--districts", "all"});
   REQUIRE(second.code == 0);
   const std::string second_id = TokenId(second.out.substr(0, 64));
   Cli cancel = RunServer(data, {"token", "cancel", second_id.substr(0, 8)});
@@ -808,5 +826,5 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device lis
                  });
 }
 
-}  // namespace
-}  // namespace kbo::server::testing
+} // namespace
+} // namespace kbo::server::testing
