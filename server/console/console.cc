@@ -80,6 +80,7 @@ button.primary,a.button{background:var(--brand);color:#fff;border:0;border-radiu
 .badge{display:inline-block;border-radius:3px;padding:0 .35rem;font-size:.85em;background:#eee}
 .badge.open{background:#fde8c8}.badge.done{background:#dcefdc}
 svg{max-width:100%;height:auto}
+p,dd,code,figcaption{overflow-wrap:anywhere}
 @media (max-width:40rem){main{padding:.6rem}table{font-size:.9rem}}
 @media print{header,.noprint,form.filters{display:none}body{background:#fff}main{max-width:none;padding:0}a{color:inherit;text-decoration:none}}
 )css";
@@ -304,6 +305,8 @@ Console::Console(ServerStore& store) : store_(store) {
   RegisterExports(router_);
   RegisterDevices(router_);
   RegisterData(router_);
+  RegisterQuality(router_);
+  RegisterPhotos(router_);
 }
 
 Console::~Console() = default;

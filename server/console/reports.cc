@@ -191,8 +191,15 @@ std::string JsonLink(const Context& ctx, const std::string& api_path) {
          "\">JSON</a></p>";
 }
 
+// The frame gives the page its <h1> (the title); a body that starts with its
+// own heading loses it.
 Reply Page(Context& ctx, const std::string& title, const std::string& body) {
-  return Reply::Html(Layout(ctx, title, kReportStyle + Flash(ctx) + body));
+  std::string b = body;
+  if (b.rfind("<h1>", 0) == 0) {
+    const size_t end = b.find("</h1>");
+    if (end != std::string::npos) b.erase(0, end + 5);
+  }
+  return Reply::Html(Layout(ctx, title, kReportStyle + Flash(ctx) + b));
 }
 
 // ---- Index ----------------------------------------------------------------------

@@ -260,3 +260,165 @@ test('the role matrix, as a browser meets it', async (t) => {
   for (const login of ['viewer', 'office', 'admin']) assert.match(audit, new RegExp(`user:${login}`));
   assert.match(audit, /sign_in/);
 });
+
+// ---- a Phrao course, as the office reconciles it --------------------------------
+
+// Who came on which day (participants × 5 days), as the trainer marks it.
+const GRID = [
+  ['present', 'present', 'present', 'present', 'present'],
+  ['present', 'late', 'absent', 'present', 'present'],
+  ['present', 'absent', 'absent', 'excused', 'present'],
+  ['late', 'late', 'late', 'late', 'absent'],
+  ['absent', 'present', 'present', 'absent', 'absent'],
+];
+const PRODUCERS = [
+  ['group', 'กลุ่มทอผ้าบ้านป่าตุ้ม', 'นางสมศรี ใจดี'],
+  ['group', 'กลุ่มจักสานไม้ไผ่แม่แวน', 'นางบัวผัน คำมา'],
+  ['group', 'กลุ่มแปรรูปกระเทียมพร้าว', 'นายสมาน ปัญญา'],
+  ['entrepreneur', 'ร้านน้ำพริกแม่แวน', 'นายบุญมี แก้วมา'],
+  ['entrepreneur', 'ร้านกาแฟโหล่งขอด', 'นางสาวแก้ว ดวงดี'],
+];
+// Judges' scores (identity, uniqueness, quality, packaging, marketability).
+const SCORES = {
+  'กระเป๋าผ้าทอลายดอกพร้าว': [[18, 16, 17, 12, 15], [17, 17, 18, 14, 16]],
+  'ตะกร้าไม้ไผ่ลายแม่แวน': [[15, 14, 16, 13, 12], [16, 15, 15, 15, 14]],
+};
+
+test('a Phrao course in the console: reports, a conflict resolved and received, Excel, a token QR', async (t) => {
+  const server = await startServer(t);
+  addUser(server, 'office', 'admin');
+  const trainer = device(server, 'trainer', '5011', 'วิทยากร อ.พร้าว');
+  const officer = device(server, 'field_officer', '5011', 'เจ้าหน้าที่ภาคสนาม อ.พร้าว');
+
+  // The trainer's course, recorded offline.
+  const producers = PRODUCERS.map(([kind, name]) =>
+    trainer.kbo('producer', 'add', '--kind', kind, '--name', name, '--district', '5011', '--phone', '0811111111').trim());
+  const w = trainer.kbo('workshop', 'add', '--title', 'พัฒนาผลิตภัณฑ์ KBO รุ่นที่ 1', '--fiscal-year', '2569',
+    '--district', '5011', '--start', '2025-11-03', '--days', '5', '--venue', 'หอประชุมอำเภอพร้าว').trim();
+  const enrolments = PRODUCERS.map(([, , person], i) =>
+    trainer.kbo('enrolment', 'add', '--workshop', w, '--producer', producers[i], '--participant', person).trim());
+  GRID.forEach((row, i) => row.forEach((status, d) =>
+    trainer.kbo('attendance', 'mark', '--workshop', w, '--enrolment', enrolments[i], '--day', String(d + 1), '--status', status)));
+  const products = Object.keys(SCORES).map((name, i) =>
+    trainer.kbo('product', 'add', '--producer', producers[i], '--name', name, '--category', 'textile').trim());
+  Object.values(SCORES).forEach((judges, i) => judges.forEach((s, j) =>
+    trainer.kbo('contest', 'score', '--product', products[i], '--contest', 'KBO CM CONTEST 2569',
+      '--judge', `กรรมการ ${j + 1}`, '--identity', String(s[0]), '--uniqueness', String(s[1]),
+      '--quality', String(s[2]), '--packaging', String(s[3]), '--marketability', String(s[4]))));
+  trainer.sync();
+  officer.sync();
+  // Both change the first group's phone without seeing the other.
+  trainer.kbo('edit', 'producer', producers[0], '--set', 'phone=0822222222');
+  officer.kbo('edit', 'producer', producers[0], '--set', 'phone=0833333333');
+  trainer.sync();
+  officer.sync();
+
+  // What the reports must say, worked out here from GRID, PRODUCERS, SCORES.
+  const attended = GRID.map((row) => row.filter((s) => s === 'present' || s === 'late').length);
+  const rates = [0, 1, 2, 3, 4].map((d) => GRID.filter((row) => row[d] === 'present' || row[d] === 'late').length / GRID.length);
+  const eligible = PRODUCERS.map(([, , person], i) => [person, attended[i] >= 4]);
+  const means = Object.entries(SCORES).map(([name, judges]) =>
+    [name, judges.reduce((a, s) => a + s.reduce((x, y) => x + y, 0), 0) / judges.length]).sort((a, b) => b[1] - a[1]);
+
+  const page = await window(t);
+  await signIn(page, server, 'office');
+  const api = (url) => page.evaluate(async (u) => (await fetch(u)).json(), url);
+
+  const grid = await api(`/api/reports/attendance?workshop=${w}`);
+  assert.deepEqual(grid.daily.map((d) => d.rate), rates, 'daily attendance rates');
+  const byName = (pairs) => Object.fromEntries(pairs);
+  assert.deepEqual(byName(grid.participants.map((p) => [p.participant_name, p.days_attended])),
+    byName(PRODUCERS.map(([, , person], i) => [person, attended[i]])), 'days attended');
+  const certs = await api(`/api/reports/certificates?workshop=${w}`);
+  assert.equal(certs.min_days, 4);
+  assert.deepEqual(byName(certs.participants.map((p) => [p.participant_name, p.eligible])), byName(eligible), 'certificates');
+  const contest = await api(`/api/reports/contest?contest=${encodeURIComponent('KBO CM CONTEST 2569')}`);
+  assert.deepEqual(contest.ranking.map((r) => [r.product_name, r.mean_total, r.judges.length]),
+    means.map(([name, m]) => [name, m, 2]), 'contest ranking');
+  const reach = await api('/api/reports/reach?fiscal_year=2569');
+  assert.deepEqual(reach.reached, { group: 3, entrepreneur: 2, total: 5 }, 'reach');
+  assert.deepEqual(reach.target, Object.assign({}, reach.target, { group: 94, entrepreneur: 206, total: 300 }));
+  // The pages say the same, in Thai, with their charts.
+  await page.goto(`${server.url}/reports/attendance?workshop=${w}`);
+  const gridText = await page.textContent('main');
+  for (const [, , person] of PRODUCERS) assert.ok(gridText.includes(person), `${person} in the grid`);
+  assert.ok(gridText.includes('ขาด') && gridText.includes('ลา') && gridText.includes('สาย'), 'statuses as Thai labels');
+  assert.ok(await page.$('main svg'), 'a chart of daily rates');
+  await screenshot(page, 'report-attendance-1280');
+  await page.goto(`${server.url}/reports/reach?fiscal_year=2569`);
+  assert.ok(await page.$('main svg'), 'reach drawn against the targets');
+  await page.goto(`${server.url}/reports/certificates?workshop=${w}`);
+  await screenshot(page, 'report-certificates-1280');
+
+  // The conflict inbox, with names and labels; resolved with a reason.
+  const inbox = await api('/api/conflicts');
+  const list = inbox.conflicts || inbox;
+  assert.equal(list.length, 1, 'one conflict');
+  const id = list[0].id;
+  await page.goto(`${server.url}/conflicts`);
+  const inboxText = await page.textContent('main');
+  assert.ok(inboxText.includes('กลุ่มทอผ้าบ้านป่าตุ้ม'), 'the producer by name');
+  assert.ok(inboxText.includes('โทรศัพท์'), 'the column by its label');
+  assert.ok(inboxText.includes('วิทยากร อ.พร้าว') && inboxText.includes('เจ้าหน้าที่ภาคสนาม อ.พร้าว'), 'who recorded each, by device label');
+  assert.match(inboxText, /25\d\d/, 'a Buddhist Era year');
+  await screenshot(page, 'conflicts-1280');
+  await page.goto(`${server.url}/conflicts/${id}`);
+  await page.check('input[name=choice][value=other]');
+  await page.fill('input[name=value]', '0899999999');
+  await page.fill('textarea[name=reason]', 'โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/resolve"] button[type=submit]')]);
+  const after = await api(`/api/conflicts/${id}`);
+  assert.ok(JSON.stringify(after).includes('0899999999'), 'resolved to the typed value');
+  assert.ok(JSON.stringify(after).includes('user:office'), 'the resolution names the office user');
+  // Both devices receive it, and stop announcing the conflict.
+  for (const d of [trainer, officer]) {
+    d.sync();
+    const row = JSON.parse(d.kbo('show', 'producer', producers[0], '--json'));
+    assert.equal(row.phone, '0899999999', 'the device holds the resolved value');
+    const again = d.sync();
+    assert.ok(!/conflict|ขัดแย้ง/i.test(again), `a later sync says nothing about the conflict: ${again}`);
+  }
+
+  // Excel: the workbook as the office downloads it, cells read back.
+  await page.goto(`${server.url}/exports`);
+  const [download] = await Promise.all([page.waitForEvent('download'),
+    page.click('form[action="/exports/xlsx"] button[type=submit]')]);
+  const xlsx = path.join(freshDir('kbo-xlsx-'), 'export.xlsx');
+  await download.saveAs(xlsx);
+  const unzip = (member) => {
+    const r = spawnSync('unzip', ['-p', xlsx, member], { encoding: 'utf8' });
+    assert.equal(r.status, 0, `unzip ${member}: ${r.stderr}`);
+    return r.stdout;
+  };
+  const strings = unzip('xl/sharedStrings.xml');
+  for (const text of ['ผู้ผลิต', 'ชื่อผู้เข้าอบรม', 'กลุ่มทอผ้าบ้านป่าตุ้ม', 'นางสมศรี ใจดี', 'ขาด', 'พร้าว', '0899999999']) {
+    assert.ok(strings.includes(text), `the workbook holds "${text}"`);
+  }
+  const workbook = unzip('xl/workbook.xml');
+  assert.ok(/ผู้ผลิต/.test(workbook), 'a sheet per entity, named in Thai');
+
+  // A token for a new phone, shown as a QR code that decodes to its address.
+  const phone = await window(t, PHONE);
+  await signIn(phone, server, 'office');
+  await phone.goto(`${server.url}/tokens`);
+  await phone.fill('input[name=label]', 'นางสาวแก้ว · พร้าว · Samsung A14');
+  await phone.selectOption('select[name=role]', 'trainer');
+  await phone.check('input[name=district][value="5011"]');
+  await Promise.all([phone.waitForNavigation(), phone.click('form[action="/tokens"] button[type=submit]')]);
+  const shown = await phone.textContent('main');
+  const url = /(http:\/\/[^\s/]+\/app\/#\/enroll\?token=[0-9a-f]{64})/.exec(shown);
+  assert.ok(url, 'the enrolment address as text');
+  await fitsWidth(phone, PHONE.width, 'token page');
+  const qrPng = path.join(ARTIFACTS, 'console-token-qr.png');
+  await phone.locator('main svg').first().screenshot({ path: qrPng });
+  await screenshot(phone, 'token-360');
+  const zbar = spawnSync('zbarimg', ['--quiet', '--raw', qrPng], { encoding: 'utf8' });
+  assert.equal(zbar.status, 0, `zbarimg could not read the QR code: ${zbar.stderr}`);
+  assert.equal(zbar.stdout.trim(), url[1], 'the QR code holds the enrolment address');
+  // The token works: a new phone enrols with it.
+  const token = /token=([0-9a-f]{64})/.exec(url[1])[1];
+  const home = freshDir('kbo-device-');
+  ok(KBO, ['--home', home, 'enroll', '--server', server.url, '--token', token]);
+  await phone.goto(`${server.url}/devices`);
+  assert.ok((await phone.textContent('main')).includes('นางสาวแก้ว · พร้าว · Samsung A14'), 'the device takes the token\'s label');
+});
