@@ -22,6 +22,8 @@
 #include <thread>
 
 #include "server/blob_service.h"
+#include "server/photo_downloads.h"
+#include "server/thumbnails.h"
 #include "server/console/console.h"
 #include "server/enrolment.h"
 #include "server/error_detail.h"
@@ -287,6 +289,15 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               PutBlobChunk(req, res);
             });
+    // Photos coming down to devices (docs/protocol.md §8).
+    svr.Get(std::string(protocol::kThumbPathPrefix) + "([^/]+)",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              PhotoThumb(req, res);
+            });
+    svr.Get(std::string(protocol::kOriginalPathPrefix) + "([^/]+)",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              PhotoOriginal(req, res);
+            });
     // Everything outside /v1/ is the office console (server/console): its
     // own sign-in, roles and CSRF checks. Registered last: the protocol's
     // routes match first.
@@ -450,6 +461,51 @@ class Api {
         req.get_header_value(protocol::kChunkHashHeader), req.body, &detail);
     if (!state.ok()) return WriteError(req, res, state.status(), detail);
     WriteJson(res, 200, StateJson(*state));
+  }
+
+  // GET /v1/thumbs/<sha256>: scope checked under the store lock, the
+  // thumbnail made (once; then cached) after releasing it, so a decode never
+  // holds up another device's sync (server/thumbnails.h).
+  void PhotoThumb(const httplib::Request& req, httplib::Response& res) {
+    const std::string sha = req.matches[1].str();
+    {
+      std::lock_guard<std::mutex> lock(store_.mutex());
+      std::optional<DeviceRecord> device = Authenticate(req, res);
+      if (!device) return;
+      Status s = AuthorizePhotoDownload(blobs_, *device, sha);
+      if (!s.ok()) return WriteError(req, res, s);
+    }
+    ErrorDetail detail;
+    Result<std::string> jpeg =
+        ThumbnailCache(store_.paths().blobs).Get(sha, &detail);
+    if (!jpeg.ok()) return WriteError(req, res, jpeg.status(), detail);
+    res.status = 200;
+    res.set_content(*jpeg, "image/jpeg");
+  }
+
+  // GET /v1/originals/<sha256>?offset=O: one chunk of the photo.
+  void PhotoOriginal(const httplib::Request& req, httplib::Response& res) {
+    const std::string sha = req.matches[1].str();
+    uint64_t offset = 0;
+    {
+      std::lock_guard<std::mutex> lock(store_.mutex());
+      std::optional<DeviceRecord> device = Authenticate(req, res);
+      if (!device) return;
+      if (!ParamU64(req, "offset", 0, &offset)) {
+        return WriteError(req, res,
+                          Status::InvalidArgument(
+                              "offset must be a whole number of bytes"));
+      }
+      Status s = AuthorizePhotoDownload(blobs_, *device, sha);
+      if (!s.ok()) return WriteError(req, res, s);
+    }
+    ErrorDetail detail;
+    Result<OriginalChunk> chunk =
+        ReadOriginalChunk(store_.paths().blobs, sha, offset, &detail);
+    if (!chunk.ok()) return WriteError(req, res, chunk.status(), detail);
+    res.status = 200;
+    res.set_header(protocol::kBlobTotalHeader, std::to_string(chunk->total));
+    res.set_content(chunk->bytes, "application/octet-stream");
   }
 
   // The console's HTTP-free request from httplib's, and its reply back.

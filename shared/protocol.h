@@ -7,6 +7,9 @@
 // Protocol versions:
 //   1  (0.1.0) enrolment, signed requests, push with signed receipts, signed
 //      pull pages, conflicts, resumable blob upload, bundles.
+//      Added within 1 (an older server answers 404, which kbo takes as "no
+//      thumbnails here" and goes on): GET /v1/thumbs/<sha256> and
+//      GET /v1/originals/<sha256>?offset=O, photos coming down to devices.
 
 #include <cstdint>
 #include <string>
@@ -29,6 +32,14 @@ inline constexpr std::string_view kConflictsPath = "/v1/conflicts"; // ?after=N
 inline constexpr std::string_view kBlobsMissingPath = "/v1/blobs/missing";
 inline constexpr std::string_view kBlobPathPrefix = "/v1/blobs/";   // + sha256 hex
 inline constexpr std::string_view kHealthPath = "/v1/health";
+// Photos coming down to devices (docs/protocol.md §8): a photo's thumbnail
+// (JPEG), and its original in chunks of kBlobChunkBytes from ?offset=O.
+inline constexpr std::string_view kThumbPathPrefix = "/v1/thumbs/";   // + sha256 hex
+inline constexpr std::string_view kOriginalPathPrefix = "/v1/originals/";  // + sha256 hex
+// On an original's chunk: the whole blob's size in bytes.
+inline constexpr const char* kBlobTotalHeader = "X-KBO-Blob-Total";
+// The largest thumbnail a device accepts (the server's are 15-40 KB).
+inline constexpr size_t kMaxThumbBytes = size_t{512} << 10;
 
 // Request authentication headers (every /v1 request except enroll, health).
 inline constexpr const char* kDeviceHeader = "X-KBO-Device";

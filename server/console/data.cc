@@ -525,8 +525,8 @@ Reply RowDetail(Context& ctx) {
     for (const Photo& p : photos) {
       b += "<figure class=\"card\">";
       if (p.complete) {
-        b += "<a href=\"/blob/" + p.sha256 + "\"><img src=\"/blob/" +
-             p.sha256 + "?thumb=1\" alt=\"" + Escape(p.caption) +
+        b += "<a href=\"/blob/" + p.sha256 + "\"><img src=\"/thumb/" +
+             p.sha256 + "\" alt=\"" + Escape(p.caption) +
              "\" loading=\"lazy\" style=\"width:100%\"></a>";
       } else {
         b += "<p class=\"muted\">" +

@@ -1,0 +1,448 @@
+// The console's photo gallery (issue 10, deliverable 6): /photos and its
+// JSON twin /api/photos, filterable by what a photo is of (workshop,
+// product, visit, producer) and by one such row, each photo with its
+// thumbnail, caption, who took it and when; and /thumb/SHA, the thumbnail
+// (server/thumbnails.h) of a photo in the user's districts.
+//
+// At province scale (5,000 photo rows) a page costs one query for its
+// photos, the names of their subjects in one batch per entity (RowNames),
+// one primary-key lookup per photo for its writer's hlc, and one query for
+// the devices' labels.
+
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/conflict_view.h"
+#include "server/console/console.h"
+#include "server/row_names.h"
+#include "server/thumbnails.h"
+#include "shared/replica/apply.h"
+#include "shared/uuid.h"
+
+namespace kbo::server::console {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// Photos per page: a 2-column phone screen shows 8 rows of them, a desktop
+// 6-8 columns.
+constexpr int64_t kPagePhotos = 48;
+// No page beyond this (an offset of 48 x 1000 = 48,000 photos): a bound on
+// the OFFSET a request can make SQLite skip.
+constexpr int64_t kMaxPage = 1000;
+
+std::string T(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+std::string JsonText(const Json& j) {
+  return j.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
+
+Reply Fail(Context& ctx, int status, const std::string& error,
+           const std::string& message) {
+  if (IsApi(ctx)) {
+    return Reply::Json(JsonText({{"error", error}, {"message", message}}),
+                       status);
+  }
+  return Reply::Html(
+      Layout(ctx, T(ctx.lang, "ภาพถ่าย", "Photos"),
+             "<p class=\"flash error\">" + Escape(message) + "</p>"),
+      status);
+}
+
+// " AND column IN (?,?)" for the user's districts ("" for all); the codes
+// are appended to `binds`.
+std::string ScopeClause(const Scope& scope, const std::string& column,
+                        std::vector<std::string>* binds) {
+  if (scope.all) return "";
+  if (scope.districts.empty()) return " AND 0";
+  std::string sql = " AND " + column + " IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += i ? ",?" : "?";
+    binds->push_back(scope.districts[i]);
+  }
+  return sql + ")";
+}
+
+bool InScope(const Scope& scope, const std::string& district) {
+  if (scope.all) return true;
+  for (const std::string& d : scope.districts) {
+    if (d == district) return true;
+  }
+  return false;
+}
+
+// What a photo can be of (photo.subject_type), in the order of the filter.
+constexpr const char* kSubjects[] = {"workshop", "product", "visit",
+                                     "producer"};
+
+bool IsSubject(const std::string& s) {
+  for (const char* k : kSubjects) {
+    if (s == k) return true;
+  }
+  return false;
+}
+
+bool IsUuidText(const std::string& s) {
+  static const std::regex re("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-"
+                             "[0-9a-f]{12}");
+  return std::regex_match(s, re);
+}
+
+struct Filters {
+  std::string subject;   // photo.subject_type, "" = any
+  std::string id;        // photo.subject_id, "" = any
+  std::string district;  // "" = every district of the user
+  int64_t page = 0;
+};
+
+struct PhotoRow {
+  std::string id, subject_type, subject_id, sha256, caption, taken_at,
+      district_code;
+  int64_t width = 0, height = 0, bytes = 0;
+  bool received = false;
+  std::string subject_name;
+  WriterInfo taken_by;
+};
+
+// The name a person knows the photo's subject by: the workshop's title,
+// the product's name (and its producer), the visit's producer and date.
+std::string SubjectName(Lang lang, const RowNames& names,
+                        const std::string& type, const std::string& id) {
+  std::string name;
+  if (type == "workshop") {
+    name = names.Text("workshop", id, "title");
+  } else if (type == "product") {
+    name = names.Text("product", id, "name");
+    const std::string producer = names.ContextOf("product", id).producer_name;
+    if (!producer.empty()) name += " · " + producer;
+  } else if (type == "visit") {
+    name = names.ContextOf("visit", id).producer_name;
+    const std::string at = names.Text("visit", id, "visited_at");
+    if (!at.empty()) {
+      name += (name.empty() ? "" : " · ") + FormatIsoBangkok(lang, at);
+    }
+  } else if (type == "producer") {
+    name = names.Text("producer", id, "name");
+  }
+  if (name.empty()) name = EntityLabel(lang, type) + " " + id.substr(0, 8);
+  return name;
+}
+
+// One page of photos, newest first, with their subjects' names and who
+// took them; `more` if another page follows.
+Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
+                                       bool* more) {
+  Db& db = ctx.store.db();
+  std::vector<std::string> binds;
+  std::string sql =
+      "SELECT p.id, p.subject_type, p.subject_id, p.sha256, "
+      "COALESCE(p.caption, ''), COALESCE(p.taken_at, ''), "
+      "COALESCE(p.district_code, ''), COALESCE(p.width, 0), "
+      "COALESCE(p.height, 0), COALESCE(p.bytes, 0), "
+      "b.complete_at IS NOT NULL FROM photo p "
+      "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.deleted = 0" +
+      ScopeClause(ctx.user().scope, "p.district_code", &binds);
+  if (!f.subject.empty()) {
+    sql += " AND p.subject_type = ?";
+    binds.push_back(f.subject);
+  }
+  if (!f.id.empty()) {
+    sql += " AND p.subject_id = ?";
+    binds.push_back(f.id);
+  }
+  if (!f.district.empty()) {
+    sql += " AND p.district_code = ?";
+    binds.push_back(f.district);
+  }
+  sql += " ORDER BY p.taken_at DESC, p.id LIMIT " +
+         std::to_string(kPagePhotos + 1) + " OFFSET " +
+         std::to_string(f.page * kPagePhotos);
+  std::vector<PhotoRow> rows;
+  {
+    Statement st(db, sql);
+    for (size_t i = 0; i < binds.size(); ++i) {
+      st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
+    }
+    while (st.Step()) {
+      PhotoRow r;
+      r.id = st.ColumnText(0);
+      r.subject_type = st.ColumnText(1);
+      r.subject_id = st.ColumnText(2);
+      r.sha256 = st.ColumnText(3);
+      r.caption = st.ColumnText(4);
+      r.taken_at = st.ColumnText(5);
+      r.district_code = st.ColumnText(6);
+      r.width = st.ColumnInt(7);
+      r.height = st.ColumnInt(8);
+      r.bytes = st.ColumnInt(9);
+      r.received = st.ColumnInt(10) != 0;
+      rows.push_back(std::move(r));
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  *more = static_cast<int64_t>(rows.size()) > kPagePhotos;
+  if (*more) rows.resize(kPagePhotos);
+
+  // Names of the subjects, in batches; visits and products name their
+  // producer (depth 2).
+  RowNames names(db);
+  for (const PhotoRow& r : rows) names.Want(r.subject_type, r.subject_id);
+  if (Status s = names.Load(2); !s.ok()) return s;
+
+  // Who took it: the device of the hlc that wrote the photo's sha256 (the
+  // picture itself; a later caption edit by someone else does not change
+  // who took it).
+  std::vector<std::string> writers(rows.size());
+  std::set<std::string> devices;
+  for (size_t i = 0; i < rows.size(); ++i) {
+    Result<Uuid> id = Uuid::Parse(rows[i].id);
+    if (!id.ok()) continue;
+    auto versions = ReadCellVersions(db, "photo", *id);
+    if (!versions.ok()) return versions.status();
+    auto it = versions->find("sha256");
+    if (it == versions->end() && !versions->empty()) it = versions->begin();
+    if (it == versions->end()) continue;
+    writers[i] = it->second.hlc.device.ToString();
+    devices.insert(writers[i]);
+  }
+  auto labels = LoadDeviceLabels(db, devices);
+  if (!labels.ok()) return labels.status();
+  Result<std::string> server_id = LoadServerId(db);
+  if (!server_id.ok()) return server_id.status();
+  for (size_t i = 0; i < rows.size(); ++i) {
+    rows[i].subject_name =
+        SubjectName(ctx.lang, names, rows[i].subject_type, rows[i].subject_id);
+    if (!writers[i].empty()) {
+      rows[i].taken_by =
+          DescribeWriter(ctx.lang, writers[i], *server_id, *labels, "");
+    }
+  }
+  return rows;
+}
+
+// The gallery's URL with `f` (and the language kept by WithLang).
+std::string GalleryUrl(const Filters& f, int64_t page) {
+  std::string url = "/photos?";
+  if (!f.subject.empty()) url += "subject=" + UrlEncode(f.subject) + "&";
+  if (!f.id.empty()) url += "id=" + UrlEncode(f.id) + "&";
+  if (!f.district.empty()) url += "district=" + UrlEncode(f.district) + "&";
+  return url + "page=" + std::to_string(page);
+}
+
+constexpr char kGalleryStyle[] = R"css(<style>
+.gallery{display:grid;grid-template-columns:repeat(auto-fill,minmax(9.5rem,1fr));gap:.6rem;margin:0 0 1rem}
+.gallery figure{margin:0;background:#fff;border:1px solid var(--line);border-radius:6px;overflow:hidden;display:flex;flex-direction:column}
+.gallery .pic{display:block;aspect-ratio:4/3;background:#eeeae4}
+.gallery .pic img{width:100%;height:100%;object-fit:cover;display:block}
+.gallery .pending{display:flex;align-items:center;justify-content:center;text-align:center;padding:.5rem;color:var(--muted);font-size:.9rem}
+.gallery figcaption{padding:.35rem .5rem;font-size:.9rem;line-height:1.35;overflow-wrap:anywhere}
+.gallery figcaption .of{display:block;font-weight:600}
+.gallery figcaption .by{display:block;color:var(--muted);font-size:.85rem}
+@media print{.gallery{grid-template-columns:repeat(4,1fr)}}
+</style>)css";
+
+Reply Gallery(Context& ctx) {
+  const Lang lang = ctx.lang;
+  Filters f;
+  f.subject = ctx.req.Query("subject");
+  f.id = ctx.req.Query("id");
+  f.district = ctx.req.Query("district");
+  const std::string page_text = ctx.req.Query("page");
+  if (!f.subject.empty() && !IsSubject(f.subject)) {
+    return Fail(ctx, 400, "invalid_argument",
+                "subject must be workshop, product, visit or producer");
+  }
+  if (!f.id.empty() && !IsUuidText(f.id)) {
+    return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid");
+  }
+  if (!f.district.empty() && !InScope(ctx.user().scope, f.district)) {
+    // Another district's photos are as absent as a missing page.
+    return Fail(ctx, 404, "not_found", "no such district among yours");
+  }
+  if (!page_text.empty()) {
+    if (page_text.size() > 4 ||
+        page_text.find_first_not_of("0123456789") != std::string::npos ||
+        std::stoll(page_text) > kMaxPage) {
+      return Fail(ctx, 400, "invalid_argument", "page must be 0 to 1000");
+    }
+    f.page = std::stoll(page_text);
+  }
+  bool more = false;
+  Result<std::vector<PhotoRow>> rows = LoadPage(ctx, f, &more);
+  if (!rows.ok()) return Fail(ctx, 500, "internal", "could not read photos");
+
+  if (IsApi(ctx)) {
+    Json list = Json::array();
+    for (const PhotoRow& r : *rows) {
+      Json by = nullptr;
+      if (!r.taken_by.device_id.empty()) {
+        by = {{"device_id", r.taken_by.device_id},
+              {"label", r.taken_by.who},
+              {"role", r.taken_by.role_code},
+              {"role_label", r.taken_by.role}};
+      }
+      list.push_back({{"id", r.id},
+                      {"subject_type", r.subject_type},
+                      {"subject_id", r.subject_id},
+                      {"subject_name", r.subject_name},
+                      {"sha256", r.sha256},
+                      {"caption", r.caption},
+                      {"taken_at", r.taken_at},
+                      {"taken_at_label", FormatIsoBangkok(lang, r.taken_at)},
+                      {"district_code", r.district_code},
+                      {"width", r.width},
+                      {"height", r.height},
+                      {"bytes", r.bytes},
+                      {"received", r.received},
+                      {"thumbnail_url", "/thumb/" + r.sha256},
+                      {"original_url", "/blob/" + r.sha256},
+                      {"taken_by", by}});
+    }
+    return Reply::Json(JsonText({{"page", f.page},
+                                 {"page_size", kPagePhotos},
+                                 {"more", more},
+                                 {"photos", list}}));
+  }
+
+  std::string b = kGalleryStyle;
+  // Filters: what the photos are of, and the district.
+  b += "<form class=\"filters noprint\" method=\"get\" action=\"/photos\">";
+  b += "<label>" + T(lang, "ภาพของ", "Photos of") +
+       "<select name=\"subject\"><option value=\"\">" +
+       T(lang, "ทั้งหมด", "Everything") + "</option>";
+  for (const char* s : kSubjects) {
+    b += "<option value=\"" + std::string(s) + "\"" +
+         (f.subject == s ? " selected" : "") + ">" +
+         Escape(EntityLabel(lang, s)) + "</option>";
+  }
+  b += "</select></label>";
+  const Scope& scope = ctx.user().scope;
+  if (scope.all || scope.districts.size() > 1) {
+    b += "<label>" + T(lang, "อำเภอ", "District") +
+         "<select name=\"district\"><option value=\"\">" +
+         T(lang, "ทุกอำเภอ", "All districts") + "</option>";
+    std::vector<std::string> codes = scope.districts;
+    if (scope.all) {
+      Statement st(ctx.store.db(),
+                   "SELECT DISTINCT district_code FROM photo WHERE deleted = 0 "
+                   "AND district_code IS NOT NULL ORDER BY district_code");
+      while (st.Step()) codes.push_back(st.ColumnText(0));
+    }
+    for (const std::string& c : codes) {
+      b += "<option value=\"" + Escape(c) + "\"" +
+           (f.district == c ? " selected" : "") + ">" +
+           Escape(DistrictLabel(lang, c)) + "</option>";
+    }
+    b += "</select></label>";
+  }
+  if (!f.id.empty()) {
+    b += "<input type=\"hidden\" name=\"id\" value=\"" + Escape(f.id) + "\">";
+  }
+  b += "<button class=\"primary\" type=\"submit\">" + T(lang, "กรอง", "Filter") +
+       "</button></form>";
+  if (!f.id.empty() && !rows->empty()) {
+    const PhotoRow& first = rows->front();
+    b += "<p><b>" + Escape(EntityLabel(lang, first.subject_type)) + ":</b> " +
+         "<a href=\"/data/" + Escape(first.subject_type) + "/" +
+         Escape(first.subject_id) + "\">" + Escape(first.subject_name) +
+         "</a> · <a href=\"" + Escape(WithLang(ctx, "/photos")) + "\">" +
+         T(lang, "ภาพทั้งหมด", "All photos") + "</a></p>";
+  }
+
+  b += "<div class=\"gallery\">";
+  for (const PhotoRow& r : *rows) {
+    b += "<figure>";
+    if (r.received) {
+      b += "<a class=\"pic\" href=\"/blob/" + r.sha256 + "\"><img src=\"/thumb/" +
+           r.sha256 + "\" alt=\"" + Escape(r.caption) + "\" loading=\"lazy\"></a>";
+    } else {
+      b += "<div class=\"pic pending\">" +
+           T(lang, "ยังไม่ได้อัปโหลดภาพ", "Not yet uploaded") + "</div>";
+    }
+    b += "<figcaption>";
+    b += "<a class=\"of\" href=\"" +
+         Escape(WithLang(ctx, "/photos?subject=" + r.subject_type + "&id=" +
+                                  r.subject_id)) +
+         "\">" + Escape(EntityLabel(lang, r.subject_type)) + ": " +
+         Escape(r.subject_name) + "</a>";
+    if (!r.caption.empty()) b += Escape(r.caption);
+    b += "<span class=\"by\">";
+    if (!r.taken_by.device_id.empty()) {
+      b += Escape(r.taken_by.who);
+      if (!r.taken_by.role.empty()) b += " (" + Escape(r.taken_by.role) + ")";
+      b += "<br>";
+    }
+    b += Escape(FormatIsoBangkok(lang, r.taken_at)) + "</span>";
+    b += "</figcaption></figure>";
+  }
+  b += "</div>";
+  if (rows->empty()) {
+    b += "<p class=\"muted\">" + T(lang, "ไม่มีภาพถ่าย", "No photos") + "</p>";
+  }
+  b += "<p class=\"noprint\">";
+  if (f.page > 0) {
+    b += "<a href=\"" + Escape(WithLang(ctx, GalleryUrl(f, f.page - 1))) +
+         "\">" + T(lang, "« ก่อนหน้า", "« Previous") + "</a> ";
+  }
+  if (more) {
+    b += "<a href=\"" + Escape(WithLang(ctx, GalleryUrl(f, f.page + 1))) +
+         "\">" + T(lang, "ถัดไป »", "Next »") + "</a>";
+  }
+  b += "</p>";
+  return Reply::Html(Layout(ctx, T(lang, "ภาพถ่าย", "Photos"), b));
+}
+
+// GET /thumb/SHA: the thumbnail of a photo a live photo row in the user's
+// districts names (404 otherwise, as for a photo that does not exist). A
+// photo that cannot have one (corrupt, too large) gets a placeholder.
+Reply Thumb(Context& ctx) {
+  const std::string sha = ctx.req.matches.at(0);
+  std::vector<std::string> binds;
+  Statement st(ctx.store.db(),
+               "SELECT 1 FROM photo WHERE sha256 = ? AND deleted = 0" +
+                   ScopeClause(ctx.user().scope, "district_code", &binds) +
+                   " LIMIT 1");
+  st.Bind(1, std::string_view(sha));
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.Bind(static_cast<int>(i + 2), std::string_view(binds[i]));
+  }
+  if (!st.Step()) return Fail(ctx, 404, "not_found", "no such photo");
+  ThumbnailCache thumbs(ctx.store.paths().blobs);
+  ErrorDetail detail;
+  Result<std::string> jpeg = thumbs.Get(sha, &detail);
+  Reply r;
+  // Content-addressed: a thumbnail never changes (private: it is scoped).
+  r.headers.emplace("Cache-Control", "private, max-age=86400");
+  if (jpeg.ok()) {
+    r.content_type = "image/jpeg";
+    r.body = std::move(*jpeg);
+    return r;
+  }
+  r.content_type = "image/svg+xml";
+  if (detail.reason == "not_uploaded") {
+    r.status = 404;
+    r.body = PlaceholderSvg(T(ctx.lang, "ยังไม่ได้อัปโหลด", "Not yet uploaded"));
+    r.headers.erase("Cache-Control");
+  } else if (detail.reason == "no_thumbnail" || detail.reason == "too_large") {
+    r.body = PlaceholderSvg(T(ctx.lang, "ไม่มีภาพย่อ", "No preview"));
+  } else {
+    return Fail(ctx, 500, "internal", "could not make the thumbnail");
+  }
+  return r;
+}
+
+}  // namespace
+
+void RegisterPhotos(Router& router) {
+  router.Page("GET", "/photos", WebRole::kViewer, Gallery);
+  router.Api("GET", "/api/photos", WebRole::kViewer, Gallery);
+  router.Page("GET", "/thumb/([0-9a-f]{64})", WebRole::kViewer, Thumb);
+}
+
+}  // namespace kbo::server::console
