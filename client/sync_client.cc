@@ -12,6 +12,7 @@
 #include <utility>
 
 #include "client/blob_store.h"
+#include "client/photo_fetch.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
@@ -463,6 +464,10 @@ std::string DescribeSummary(const SyncSummary& s) {
   if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
+  }
+  if (s.thumbnails_fetched > 0) {
+    out += ", received " +
+           Count(s.thumbnails_fetched, "photo preview", "photo previews");
   }
   if (s.blobs_held_back > 0) {
     out += "; " + Count(s.blobs_held_back, "photo", "photos") +
@@ -980,6 +985,12 @@ Result<SyncSummary> SyncClient::Sync() {
     }
   }
   if (s.ok()) s = UploadBlobs(&summary);
+  if (s.ok()) {
+    // Other devices' photos, as thumbnails (client/photo_fetch.h). Never
+    // fails the sync: what is not fetched now comes with the next one.
+    summary.thumbnails_fetched =
+        FetchThumbnails(store_, *transport_, base_url_).fetched;
+  }
   counters_ = nullptr;
   if (!s.ok()) return RecordSyncError(s);
 

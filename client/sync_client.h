@@ -154,6 +154,8 @@ struct SyncSummary {
   // Confirmed change sets sent again because the server no longer held
   // them (restored from a backup); also counted in pushed_sets.
   uint64_t resent_sets = 0;
+  // Thumbnails of other devices' photos received (client/photo_fetch.h).
+  uint64_t thumbnails_fetched = 0;
 };
 // One line for a person: "pushed 2 change sets (1,204 changes), pulled 310
 // changes, 1 conflict, uploaded 1 photo (2.4 MiB)".

@@ -11,6 +11,7 @@
 // harmless: blobs are content-addressed, so adding the photo again reuses it.
 
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -18,6 +19,8 @@
 
 #include "client/blob_store.h"
 #include "client/cli/command.h"
+#include "client/photo_fetch.h"
+#include "client/sync_client.h"
 
 namespace kbo::client::cli {
 namespace {
@@ -128,6 +131,38 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
   return Status();
 }
 
+// kbo photo fetch SHA256 [--server URL]
+//
+// Downloads the original of a photo this device knows only as a row (and
+// perhaps a thumbnail) from the server, resumably, checks its SHA-256 and
+// stores it in blobs/; prints the stored file's path.
+Status RunPhotoFetch(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"server", false}}, {"SHA256"}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  const std::string& sha = parsed.positional[0];
+  if (!IsBlobName(sha)) {
+    return UsageError(ctx, "SHA256 is the photo's sha256 (64 lowercase hex "
+                           "digits, as kbo list photo shows it); got '" +
+                               sha + "'");
+  }
+  std::string server;
+  if (const std::string* url = parsed.Get("server")) {
+    Result<std::string> normal = NormalizeServerUrl(*url);
+    if (!normal.ok()) return normal.status();
+    server = *normal;
+  }
+  Result<ClientStore*> opened = ctx.Store();
+  if (!opened.ok()) return opened.status();
+  std::unique_ptr<HttpTransport> transport = NewHttpTransport(HttpTimeouts{});
+  Result<StoredBlob> blob = FetchOriginal(**opened, *transport, sha, server);
+  if (!blob.ok()) return blob.status();
+  ctx.out << BlobStore((*opened)->paths().blobs).PathFor(blob->sha256) << '\n';
+  return Status();
+}
+
 }  // namespace
 
 std::vector<Command> PhotoCommands() {
@@ -138,6 +173,10 @@ std::vector<Command> PhotoCommands() {
        "store a JPEG or PNG photo of a row (date and GPS from its EXIF); "
        "--max-mib defaults to 20",
        RunPhotoAdd});
+  c.push_back({"photo", "fetch", "photo fetch SHA256 [--server URL]",
+               "download a photo's original from the server (this device may "
+               "hold only its thumbnail); prints where it is stored",
+               RunPhotoFetch});
   return c;
 }
 

@@ -28,6 +28,7 @@
 #include <vector>
 
 #include "client/blob_store.h"
+#include "client/photo_fetch.h"
 #include "client/csv_import.h"
 #include "client/image_info.h"
 #include "shared/edge_guard.h"
@@ -1002,6 +1003,17 @@ ApiReply UiApi::Blob(std::string_view sha256) {
     // needs no lock (and thumbnails load while a form is being saved).
     BlobStore blobs(store_.paths().blobs);
     Result<std::string> bytes = blobs.Read(sha256, kMaxServedBlobBytes);
+    if (!bytes.ok() && bytes.status().code() == Code::kNotFound) {
+      // Another device's photo: its thumbnail, fetched by kbo sync
+      // (client/photo_fetch.h); `kbo photo fetch` gets the original.
+      Result<std::string> thumb = ReadThumbnail(store_.paths().blobs, sha256);
+      if (thumb.ok()) {
+        ApiReply reply;
+        reply.content_type = "image/jpeg";
+        reply.body = std::move(*thumb);
+        return reply;
+      }
+    }
     if (!bytes.ok()) return ErrorReply(bytes.status());
     ApiReply reply;
     Result<ImageInfo> info = ReadImageInfo(*bytes);
