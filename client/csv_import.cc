@@ -1,8 +1,10 @@
 #include "client/csv_import.h"
 
+#include <optional>
 #include <string>
 #include <utility>
 
+#include "client/enrolment_rules.h"
 #include "shared/csv.h"
 
 namespace kbo::client {
@@ -81,7 +83,9 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
 
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                                     std::string_view entity_name,
-                                    std::string_view csv_text) {
+                                    std::string_view csv_text,
+                                    size_t* skipped) {
+  if (skipped) *skipped = 0;
   const Entity* entity = FindEntity(entity_name);
   if (entity == nullptr) {
     return Status::InvalidArgument("unknown entity '" +
@@ -161,6 +165,27 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     rows.push_back(std::move(row));
     lines.push_back(record.line);
+  }
+  // Enrolments already held are skipped, so the same sheet imported twice
+  // adds nothing the second time (a participant twice within the sheet is
+  // still refused by the store, naming the line).
+  if (entity->name == "enrolment") {
+    size_t kept = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
+      if (!same.ok()) return same.status();
+      if (same->has_value()) {
+        if (skipped) ++*skipped;
+        continue;
+      }
+      if (kept != i) {
+        rows[kept] = std::move(rows[i]);
+        lines[kept] = lines[i];
+      }
+      ++kept;
+    }
+    rows.resize(kept);
+    lines.resize(kept);
   }
   if (rows.empty()) return std::vector<Uuid>{};
 

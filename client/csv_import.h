@@ -38,6 +38,11 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name);
 // the column unset (its default applies). Records whose fields are all empty
 // (trailing ",,,," rows from spreadsheets) are skipped.
 //
+// Enrolments already held (the same participant, by PersonNameKey, for the
+// same producer in the same workshop: client/enrolment_rules.h) are skipped
+// and counted in *skipped (if given), so importing a sheet again adds
+// nothing; the same participant twice within the file is refused.
+//
 // Returns the new ids in row order. Errors, with nothing written; messages
 // name the line of the file ("line 4: district_code '5099' is not ..."):
 //   kInvalidArgument: not UTF-8 or malformed CSV, no header, an unknown,
@@ -47,7 +52,8 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name);
 //   kNotFound: a row references a row that does not exist (line named);
 //   others as ClientStore::RecordAll (kIOError ...).
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity,
-                                    std::string_view csv_text);
+                                    std::string_view csv_text,
+                                    size_t* skipped = nullptr);
 
 }  // namespace kbo::client
 

@@ -4,6 +4,7 @@
 #include <ctime>
 #include <iterator>
 
+#include "client/enrolment_rules.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
@@ -536,6 +537,10 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
       !s.ok()) {
     return s;
   }
+  // One participant once per producer and workshop (enrolment_rules.h).
+  if (e.name == "enrolment") {
+    if (Status s = CheckNotEnrolledTwice(*db_, row); !s.ok()) return s;
+  }
   if (e.natural_key.empty()) {
     // New: 122 random bits name no existing row.
     const Uuid id = Uuid::Random();
@@ -676,6 +681,11 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   RowValues check = merged;
   if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
+  if (e->name == "enrolment" &&
+      (changes.count("participant_name") || changes.count("producer_id") ||
+       changes.count("workshop_id"))) {
+    if (Status s = CheckNotEnrolledTwice(*db_, check, &id); !s.ok()) return s;
+  }
   if (Status s = CheckWrite(*e, RowAction::kEdit, check,
                             changes.count(std::string(kDistrictColumn)) != 0);
       !s.ok()) {

@@ -19,6 +19,7 @@
 #include "server/console/users.h"
 #include "server/csv_export.h"
 #include "server/enrolment.h"
+#include "server/quality_cmds.h"
 #include "server/report_cmds.h"
 #include "server/http_api.h"
 #include "server/row_history.h"
@@ -82,6 +83,7 @@ constexpr const char* kUsage =
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
     KBO_SERVER_REPORT_USAGE
+    KBO_SERVER_QUALITY_USAGE
     "  user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
     "               (password on the first line of standard input)\n"
     "  user list [--json] | user disable LOGIN | user passwd LOGIN\n"
@@ -799,6 +801,12 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   if (noun == "history") return HistoryCmd(ctx, args, at + 1);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
+  if (noun == "producer") {
+    return ProducerCommand(
+        std::vector<std::string>(args.begin() + static_cast<long>(at) + 1,
+                                 args.end()),
+        [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
+  }
   if (noun == "report" || noun == "target" || noun == "workshop") {
     return ReportCommand(
         noun,

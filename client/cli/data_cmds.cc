@@ -255,7 +255,9 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  Result<std::vector<Uuid>> ids = ImportCsv(**store, (*entity)->name, *text);
+  size_t skipped = 0;
+  Result<std::vector<Uuid>> ids =
+      ImportCsv(**store, (*entity)->name, *text, &skipped);
   if (!ids.ok()) {
     return Status::FromCode(
         ids.status().code(),
@@ -265,7 +267,9 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   for (const Uuid& id : *ids) out += id.ToString() + "\n";
   ctx.out << out;
   ctx.err << "imported " << ids->size() << ' '
-          << Plural((*entity)->name, ids->size()) << '\n';
+          << Plural((*entity)->name, ids->size());
+  if (skipped > 0) ctx.err << ", skipped " << skipped << " already enrolled";
+  ctx.err << '\n';
   return Status();
 }
 

@@ -146,6 +146,7 @@ void RegisterExports(Router& router);    // exports.cc: /exports/...
 void RegisterConflicts(Router& router);  // conflicts.cc: /conflicts/..., history
 void RegisterDevices(Router& router);    // devices.cc: /devices, /tokens
 void RegisterData(Router& router);       // data.cc: /data/..., /blob/SHA
+void RegisterQuality(Router& router);    // quality.cc: /quality, merge
 void RegisterPhotos(Router& router);     // photos.cc: /photos, /thumb/SHA
 
 // The page frame every console page uses: the header with the navigation

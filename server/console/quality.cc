@@ -1,0 +1,324 @@
+// The console's "needs attention" page (issue 10, deliverable 9): likely
+// duplicate producers with a merge, duplicate enrolments, workshops whose
+// fiscal year does not match their start date, and attendance not marked
+// for days already past. The findings and the merge are server/
+// data_quality.h; this file only shows them and takes the merge form.
+
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "server/console/console.h"
+#include "server/data_quality.h"
+#include "server/report_queries.h"
+#include "shared/labels.h"
+
+namespace kbo::server::console {
+namespace {
+
+std::string T(Lang lang, const char* th, const char* en) {
+  return lang == Lang::kTh ? th : en;
+}
+
+bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
+
+std::string ErrorJson(const char* error, const std::string& message) {
+  return nlohmann::json{{"error", error}, {"message", message}}.dump(
+      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+
+std::string Flash(const Context& ctx) {
+  const std::string ok = ctx.req.Query("done");
+  const std::string err = ctx.req.Query("error");
+  std::string out;
+  if (!ok.empty()) {
+    out += "<p class=\"flash\" role=\"status\">" + Escape(ok) + "</p>";
+  }
+  if (!err.empty()) {
+    out += "<p class=\"flash error\" role=\"alert\">" + Escape(err) + "</p>";
+  }
+  return out;
+}
+
+std::string Link(const std::string& href, const std::string& text) {
+  return "<a href=\"" + Escape(href) + "\">" + Escape(text) + "</a>";
+}
+
+std::string Num(int64_t n) { return "<td class=\"num\">" + std::to_string(n) + "</td>"; }
+
+std::string ProducerGroups(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"producers\">" +
+                  T(lang, "ผู้ผลิตที่อาจซ้ำกัน", "Likely duplicate producers") +
+                  " (" + std::to_string(r.duplicate_producers.size()) + ")</h2>";
+  if (r.duplicate_producers.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "ชื่อเดียวกัน (ไม่นับช่องว่าง ตัวพิมพ์ คำนำหน้าชื่อ และคำว่า "
+         "กลุ่ม/วิสาหกิจชุมชน) ในตำบลเดียวกัน หรือเบอร์โทรเดียวกัน",
+         "The same name (ignoring spacing, case, titles and words such as "
+         "กลุ่ม / วิสาหกิจชุมชน) in the same tambon, or the same phone "
+         "number.") +
+       "</p>";
+  const bool office = ctx.user().role >= WebRole::kOffice;
+  for (const DuplicateProducers& d : r.duplicate_producers) {
+    std::string why;
+    for (const std::string& reason : d.reasons) {
+      why += "<span class=\"badge open\">" +
+             (reason == "name" ? T(lang, "ชื่อและตำบลเดียวกัน", "same name and tambon")
+                               : T(lang, "เบอร์โทรเดียวกัน", "same phone")) +
+             "</span> ";
+    }
+    b += "<section class=\"dup\"><p>" + why + "</p><div class=\"scroll\"><table><thead><tr><th>" +
+         T(lang, "ชื่อ", "Name") + "</th><th>" + T(lang, "อำเภอ", "District") +
+         "</th><th>" + T(lang, "ตำบล", "Tambon") + "</th><th>" +
+         T(lang, "โทรศัพท์", "Phone") + "</th><th class=\"num\">" +
+         T(lang, "ลงทะเบียนอบรม", "Enrolments") + "</th><th class=\"num\">" +
+         T(lang, "ผลิตภัณฑ์", "Products") + "</th><th class=\"num\">" +
+         T(lang, "การเยี่ยม", "Visits") + "</th></tr></thead><tbody>";
+    for (const QualityProducer& p : d.members) {
+      b += "<tr><td>" + Link("/data/producer/" + p.id, p.name) +
+           " <span class=\"muted\">" + Escape(p.id.substr(0, 8)) +
+           "</span></td><td>" + Escape(DistrictLabel(lang, p.district_code)) +
+           "</td><td>" + Escape(p.tambon) + "</td><td>" + Escape(p.phone) +
+           "</td>" + Num(p.enrolments) + Num(p.products) + Num(p.visits) +
+           "</tr>";
+    }
+    b += "</tbody></table></div>";
+    if (!office) {
+      b += "</section>";
+      continue;
+    }
+    if (!d.same_district) {
+      b += "<p class=\"muted\">" +
+           T(lang, "อยู่ต่างอำเภอ รวมกันไม่ได้", "In different districts: cannot be merged.") +
+           "</p></section>";
+      continue;
+    }
+    // Keep the one with the most references by default.
+    size_t keep = 0;
+    for (size_t i = 1; i < d.members.size(); ++i) {
+      const QualityProducer& a = d.members[i];
+      const QualityProducer& k = d.members[keep];
+      if (a.enrolments + a.products + a.visits >
+          k.enrolments + k.products + k.visits) {
+        keep = i;
+      }
+    }
+    const size_t drop = keep == 0 ? 1 : 0;
+    auto options = [&](size_t selected) {
+      std::string o;
+      for (size_t i = 0; i < d.members.size(); ++i) {
+        const QualityProducer& p = d.members[i];
+        o += "<option value=\"" + Escape(p.id) + "\"" +
+             (i == selected ? " selected" : "") + ">" + Escape(p.name) + " (" +
+             Escape(p.id.substr(0, 8)) + ")</option>";
+      }
+      return o;
+    };
+    b += "<form class=\"filters\" method=\"post\" action=\"/quality/merge\">" +
+         CsrfField(ctx) + "<label>" + T(lang, "เก็บไว้", "Keep") +
+         "<select name=\"keep\">" + options(keep) + "</select></label><label>" +
+         T(lang, "รวมเข้าแล้วลบ", "Merge in and delete") +
+         "<select name=\"drop\">" + options(drop) + "</select></label><label>" +
+         T(lang, "เหตุผล", "Reason") +
+         "<input name=\"reason\" required maxlength=\"500\"></label>"
+         "<button class=\"primary\" type=\"submit\">" +
+         T(lang, "รวมผู้ผลิต", "Merge producers") + "</button></form></section>";
+  }
+  return b;
+}
+
+std::string EnrolmentTable(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"enrolments\">" +
+                  T(lang, "ลงทะเบียนซ้ำ", "Duplicate enrolments") + " (" +
+                  std::to_string(r.duplicate_enrolments.size()) + ")</h2>";
+  if (r.duplicate_enrolments.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "ผู้เข้าอบรมคนเดียวกันของผู้ผลิตเดียวกันถูกลงทะเบียนในการอบรมเดียวกันมากกว่าหนึ่งครั้ง "
+         "เก็บรายการที่มีการเช็กชื่อไว้ แล้วลบรายการอื่น",
+         "One participant of one producer enrolled more than once in one "
+         "workshop: keep the one with attendance marks and delete the "
+         "others.") +
+       "</p><div class=\"scroll\"><table><thead><tr><th>" +
+       T(lang, "การอบรม", "Workshop") + "</th><th>" +
+       T(lang, "ผู้ผลิต", "Producer") + "</th><th>" +
+       T(lang, "ผู้เข้าอบรม", "Participant") + "</th><th class=\"num\">" +
+       T(lang, "เช็กชื่อ (วัน)", "Marks (days)") + "</th></tr></thead><tbody>";
+  for (const DuplicateEnrolments& d : r.duplicate_enrolments) {
+    for (size_t i = 0; i < d.enrolments.size(); ++i) {
+      const auto& e = d.enrolments[i];
+      b += "<tr>";
+      if (i == 0) {
+        const std::string span =
+            " rowspan=\"" + std::to_string(d.enrolments.size()) + "\"";
+        b += "<td" + span + ">" + Link("/data/workshop/" + d.workshop_id, d.workshop_title) +
+             "</td><td" + span + ">" +
+             Link("/data/producer/" + d.producer_id, d.producer_name) + "</td>";
+      }
+      b += "<td>" + Link("/data/enrolment/" + e.id, e.participant_name) +
+           " <span class=\"muted\">" + Escape(e.id.substr(0, 8)) + "</span></td>" +
+           Num(e.marks) + "</tr>";
+    }
+  }
+  return b + "</tbody></table></div>";
+}
+
+std::string FiscalYearTable(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"fiscal-years\">" +
+                  T(lang, "ปีงบประมาณไม่ตรงกับวันเริ่มอบรม",
+                    "Fiscal year does not match the start date") +
+                  " (" + std::to_string(r.fiscal_year_mismatches.size()) + ")</h2>";
+  if (r.fiscal_year_mismatches.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang, "ปีงบประมาณเริ่ม 1 ตุลาคม",
+         "Thai fiscal years start on 1 October.") +
+       "</p><div class=\"scroll\"><table><thead><tr><th>" +
+       T(lang, "การอบรม", "Workshop") + "</th><th>" +
+       T(lang, "อำเภอ", "District") + "</th><th>" +
+       T(lang, "วันเริ่ม", "Start date") + "</th><th class=\"num\">" +
+       T(lang, "ปีงบประมาณที่บันทึก", "Fiscal year recorded") +
+       "</th><th class=\"num\">" +
+       T(lang, "ปีงบประมาณตามวันเริ่ม", "Fiscal year of the start date") +
+       "</th></tr></thead><tbody>";
+  for (const FiscalYearMismatch& m : r.fiscal_year_mismatches) {
+    b += "<tr><td>" + Link("/data/workshop/" + m.workshop_id, m.title) +
+         "</td><td>" + Escape(DistrictLabel(lang, m.district_code)) +
+         "</td><td>" + Escape(FormatDateLabel(lang, m.start_date)) + "</td>" +
+         Num(m.fiscal_year) + Num(m.expected_fiscal_year) + "</tr>";
+  }
+  return b + "</tbody></table></div>";
+}
+
+std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"attendance\">" +
+                  T(lang, "ยังไม่ได้เช็กชื่อวันที่ผ่านมาแล้ว",
+                    "Attendance missing for days already past") +
+                  " (" + std::to_string(r.missing_attendance.size()) + ")</h2>";
+  if (r.missing_attendance.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<div class=\"scroll\"><table><thead><tr><th>" +
+       T(lang, "การอบรม", "Workshop") + "</th><th class=\"num\">" +
+       T(lang, "วันที่", "Day") + "</th><th>" + T(lang, "วัน", "Date") +
+       "</th><th class=\"num\">" + T(lang, "ยังไม่เช็กชื่อ", "Not marked") +
+       "</th><th class=\"num\">" + T(lang, "ลงทะเบียน", "Enrolled") +
+       "</th></tr></thead><tbody>";
+  for (const MissingAttendance& m : r.missing_attendance) {
+    b += "<tr><td>" +
+         Link("/data/attendance?workshop=" + UrlEncode(m.workshop_id), m.title) +
+         "</td>" + Num(m.day) + "<td>" + Escape(FormatDateLabel(lang, m.date)) +
+         "</td>" + Num(m.missing) + Num(m.enrolled) + "</tr>";
+  }
+  return b + "</tbody></table></div>";
+}
+
+// GET /quality, /api/quality (and ?format=json).
+Reply Quality(Context& ctx) {
+  const Lang lang = ctx.lang;
+  Result<QualityReport> r = FindQualityIssues(
+      ctx.store.db(), ctx.user().scope, BangkokDate(ctx.store.NowMillis()));
+  if (!r.ok()) {
+    if (IsApi(ctx)) {
+      return Reply::Json(ErrorJson("internal", "could not read the data"), 500);
+    }
+    return Reply::Html("could not read the data", 500);
+  }
+  if (IsApi(ctx) || ctx.req.Query("format") == "json") {
+    return Reply::Json(QualityReportJson(*r));
+  }
+  std::string b = Flash(ctx);
+  b += "<div class=\"cards\">";
+  const auto card = [&](const char* anchor, const std::string& label, size_t n) {
+    b += std::string("<a class=\"card\" href=\"#") + anchor + "\"><b>" +
+         std::to_string(n) + "</b>" + Escape(label) + "</a>";
+  };
+  card("producers", T(lang, "ผู้ผลิตที่อาจซ้ำ", "Likely duplicate producers"),
+       r->duplicate_producers.size());
+  card("enrolments", T(lang, "ลงทะเบียนซ้ำ", "Duplicate enrolments"),
+       r->duplicate_enrolments.size());
+  card("fiscal-years", T(lang, "ปีงบประมาณไม่ตรง", "Fiscal year mismatches"),
+       r->fiscal_year_mismatches.size());
+  card("attendance", T(lang, "วันที่ยังไม่เช็กชื่อ", "Days not marked"),
+       r->missing_attendance.size());
+  b += "</div><p class=\"muted\">" +
+       Escape(T(lang, "ข้อมูล ณ ", "As of ") + FormatDateLabel(lang, r->today)) +
+       "</p>";
+  b += ProducerGroups(ctx, *r);
+  b += EnrolmentTable(ctx, *r);
+  b += FiscalYearTable(ctx, *r);
+  b += AttendanceTable(ctx, *r);
+  return Reply::Html(Layout(ctx, T(lang, "ต้องตรวจสอบ", "Needs attention"), b));
+}
+
+// POST /quality/merge: keep=ID drop=ID reason=R (CSRF checked by the
+// Router). Errors redirect back with the message (400/404 for the API).
+Reply Merge(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string keep = ctx.req.Form("keep");
+  const std::string drop = ctx.req.Form("drop");
+  const std::string reason = ctx.req.Form("reason");
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
+  Result<MergeCounts> m =
+      MergeProducers(ctx.store, ctx.user().scope, keep, drop, reason,
+                     ctx.user().actor(), ctx.req.remote_addr);
+  if (!m.ok()) {
+    const Code code = m.status().code();
+    if (code == Code::kInvalidArgument || code == Code::kNotFound) {
+      if (IsApi(ctx)) {
+        return Reply::Json(
+            ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
+                      m.status().message()),
+            code == Code::kNotFound ? 404 : 400);
+      }
+      Reply back = Reply::Redirect("/quality?error=" + UrlEncode(m.status().message()));
+      back.status = 303;
+      return back;
+    }
+    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not merge"), 500)
+                      : Reply::Html("could not merge the producers", 500);
+  }
+  if (Status s = tx.Commit(); !s.ok()) {
+    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not merge"), 500)
+                      : Reply::Html("could not merge the producers", 500);
+  }
+  ctx.store.NoteCommittedSequences();
+  const std::string done =
+      T(lang, "รวมแล้ว: ", "Merged: ") + m->drop_name + " → " + m->keep_name +
+      " (" + m->Summary() + "). " +
+      T(lang, "อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+        "Devices receive it when they next sync.");
+  if (IsApi(ctx)) {
+    return Reply::Json(nlohmann::json{{"keep", keep},
+                                      {"drop", drop},
+                                      {"products", m->products},
+                                      {"enrolments", m->enrolments},
+                                      {"visits", m->visits},
+                                      {"photos", m->photos}}
+                           .dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace));
+  }
+  return Reply::Redirect("/quality?done=" + UrlEncode(done));
+}
+
+}  // namespace
+
+void RegisterQuality(Router& router) {
+  router.Page("GET", "/quality", WebRole::kViewer, Quality);
+  router.Api("GET", "/api/quality", WebRole::kViewer, Quality);
+  router.Page("POST", "/quality/merge", WebRole::kOffice, Merge);
+  router.Api("POST", "/api/quality/merge", WebRole::kOffice, Merge);
+}
+
+}  // namespace kbo::server::console

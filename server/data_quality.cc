@@ -1,0 +1,504 @@
+#include "server/data_quality.h"
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <utility>
+
+#include "server/console/users.h"
+#include "server/report_queries.h"
+#include "server/server_write.h"
+#include "shared/labels.h"
+#include "shared/name_match.h"
+#include "shared/uuid.h"
+
+namespace kbo::server {
+namespace {
+
+using Json = nlohmann::ordered_json;
+
+// "<column> IN (?,?)" for the scope's districts ("1" for all, "0" for
+// none); the codes are appended to `binds`.
+std::string ScopeSql(const Scope& scope, const std::string& column,
+                     std::vector<std::string>* binds) {
+  if (scope.all) return "1";
+  if (scope.districts.empty()) return "0";
+  std::string sql = column + " IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += i ? ",?" : "?";
+    binds->push_back(scope.districts[i]);
+  }
+  return sql + ")";
+}
+
+void BindAll(Statement& st, const std::vector<std::string>& binds) {
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
+  }
+}
+
+// producer_id (or another key column) -> live rows of `table`.
+Result<std::map<std::string, int64_t>> CountBy(Db& db, const std::string& table,
+                                               const std::string& column) {
+  std::map<std::string, int64_t> out;
+  Statement st(db, "SELECT " + column + ", COUNT(*) FROM " + table +
+                       " WHERE deleted = 0 GROUP BY " + column);
+  if (!st.status().ok()) return st.status();
+  while (st.Step()) out[st.ColumnText(0)] = st.ColumnInt(1);
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+int64_t Get(const std::map<std::string, int64_t>& m, const std::string& k) {
+  auto it = m.find(k);
+  return it == m.end() ? 0 : it->second;
+}
+
+// Union-find over producer indexes.
+struct Sets {
+  std::vector<size_t> parent;
+  explicit Sets(size_t n) : parent(n) {
+    std::iota(parent.begin(), parent.end(), size_t{0});
+  }
+  size_t Find(size_t i) {
+    while (parent[i] != i) i = parent[i] = parent[parent[i]];
+    return i;
+  }
+  void Join(size_t a, size_t b) { parent[Find(a)] = Find(b); }
+};
+
+Status FindDuplicateProducers(Db& db, const Scope& scope,
+                              QualityReport* report) {
+  std::vector<std::string> binds;
+  Statement st(db,
+               "SELECT id, name, kind, district_code, tambon, phone FROM "
+               "producer WHERE deleted = 0 AND " +
+                   ScopeSql(scope, "district_code", &binds) + " ORDER BY id");
+  if (!st.status().ok()) return st.status();
+  BindAll(st, binds);
+  std::vector<QualityProducer> all;
+  while (st.Step()) {
+    QualityProducer p;
+    p.id = st.ColumnText(0);
+    p.name = st.ColumnText(1);
+    p.kind = st.ColumnText(2);
+    p.district_code = st.ColumnText(3);
+    p.tambon = st.ColumnText(4);
+    p.phone = st.ColumnText(5);
+    all.push_back(std::move(p));
+  }
+  if (!st.status().ok()) return st.status();
+
+  // Keys -> first producer with it; a later one joins that one's set.
+  Sets sets(all.size());
+  std::vector<bool> by_name(all.size()), by_phone(all.size());
+  std::map<std::string, size_t> names, phones;
+  for (size_t i = 0; i < all.size(); ++i) {
+    const std::string name = ProducerNameKey(all[i].name);
+    if (!name.empty()) {
+      const std::string key = all[i].district_code + '\x1f' +
+                              TambonKey(all[i].tambon) + '\x1f' + name;
+      auto [it, fresh] = names.emplace(key, i);
+      if (!fresh) {
+        sets.Join(i, it->second);
+        by_name[i] = by_name[it->second] = true;
+      }
+    }
+    const std::string phone = PhoneKey(all[i].phone);
+    if (!phone.empty()) {
+      auto [it, fresh] = phones.emplace(phone, i);
+      if (!fresh) {
+        sets.Join(i, it->second);
+        by_phone[i] = by_phone[it->second] = true;
+      }
+    }
+  }
+  std::map<size_t, std::vector<size_t>> groups;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (by_name[i] || by_phone[i]) groups[sets.Find(i)].push_back(i);
+  }
+  if (groups.empty()) return Status();
+
+  KBO_ASSIGN_OR_RETURN(auto enrolments, CountBy(db, "enrolment", "producer_id"));
+  KBO_ASSIGN_OR_RETURN(auto products, CountBy(db, "product", "producer_id"));
+  KBO_ASSIGN_OR_RETURN(auto visits, CountBy(db, "visit", "producer_id"));
+  for (auto& [root, members] : groups) {
+    (void)root;
+    DuplicateProducers d;
+    bool name = false, phone = false;
+    for (size_t i : members) {
+      QualityProducer p = all[i];
+      p.enrolments = Get(enrolments, p.id);
+      p.products = Get(products, p.id);
+      p.visits = Get(visits, p.id);
+      name = name || by_name[i];
+      phone = phone || by_phone[i];
+      if (p.district_code != all[members.front()].district_code) {
+        d.same_district = false;
+      }
+      d.members.push_back(std::move(p));
+    }
+    if (name) d.reasons.emplace_back("name");
+    if (phone) d.reasons.emplace_back("phone");
+    std::sort(d.members.begin(), d.members.end(),
+              [](const QualityProducer& a, const QualityProducer& b) {
+                return std::tie(a.name, a.id) < std::tie(b.name, b.id);
+              });
+    report->duplicate_producers.push_back(std::move(d));
+  }
+  std::sort(report->duplicate_producers.begin(),
+            report->duplicate_producers.end(),
+            [](const DuplicateProducers& a, const DuplicateProducers& b) {
+              return std::tie(a.members.front().district_code,
+                              a.members.front().name) <
+                     std::tie(b.members.front().district_code,
+                              b.members.front().name);
+            });
+  return Status();
+}
+
+Status FindDuplicateEnrolments(Db& db, const Scope& scope,
+                               QualityReport* report) {
+  std::vector<std::string> binds;
+  Statement st(
+      db,
+      "SELECT e.id, e.workshop_id, e.producer_id, e.participant_name, "
+      "w.title, w.district_code, p.name FROM enrolment e "
+      "JOIN workshop w ON w.id = e.workshop_id AND w.deleted = 0 "
+      "LEFT JOIN producer p ON p.id = e.producer_id "
+      "WHERE e.deleted = 0 AND " +
+          ScopeSql(scope, "w.district_code", &binds) + " ORDER BY e.id");
+  if (!st.status().ok()) return st.status();
+  BindAll(st, binds);
+  std::map<std::string, DuplicateEnrolments> by_key;
+  while (st.Step()) {
+    const std::string participant = st.ColumnText(3);
+    const std::string key = st.ColumnText(1) + '\x1f' + st.ColumnText(2) +
+                            '\x1f' + PersonNameKey(participant);
+    DuplicateEnrolments& d = by_key[key];
+    if (d.enrolments.empty()) {
+      d.workshop_id = st.ColumnText(1);
+      d.producer_id = st.ColumnText(2);
+      d.workshop_title = st.ColumnText(4);
+      d.district_code = st.ColumnText(5);
+      d.producer_name = st.ColumnText(6);
+    }
+    d.enrolments.push_back({st.ColumnText(0), participant, 0});
+  }
+  if (!st.status().ok()) return st.status();
+  std::vector<DuplicateEnrolments> found;
+  for (auto& [key, d] : by_key) {
+    (void)key;
+    if (d.enrolments.size() > 1) found.push_back(std::move(d));
+  }
+  if (found.empty()) return Status();
+  KBO_ASSIGN_OR_RETURN(auto marks, CountBy(db, "attendance", "enrolment_id"));
+  for (DuplicateEnrolments& d : found) {
+    for (auto& e : d.enrolments) e.marks = Get(marks, e.id);
+  }
+  std::sort(found.begin(), found.end(),
+            [](const DuplicateEnrolments& a, const DuplicateEnrolments& b) {
+              return std::tie(a.workshop_title, a.workshop_id,
+                              a.enrolments.front().participant_name) <
+                     std::tie(b.workshop_title, b.workshop_id,
+                              b.enrolments.front().participant_name);
+            });
+  report->duplicate_enrolments = std::move(found);
+  return Status();
+}
+
+Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
+  struct Workshop {
+    std::string id, title, district, start;
+    int64_t fiscal_year = 0, days = 5;
+  };
+  std::vector<Workshop> workshops;
+  {
+    std::vector<std::string> binds;
+    Statement st(db,
+                 "SELECT id, title, district_code, start_date, fiscal_year, "
+                 "days FROM workshop WHERE deleted = 0 AND " +
+                     ScopeSql(scope, "district_code", &binds) +
+                     " ORDER BY start_date, title, id");
+    if (!st.status().ok()) return st.status();
+    BindAll(st, binds);
+    while (st.Step()) {
+      Workshop w;
+      w.id = st.ColumnText(0);
+      w.title = st.ColumnText(1);
+      w.district = st.ColumnText(2);
+      w.start = st.ColumnText(3);
+      w.fiscal_year = st.IsNull(4) ? 0 : st.ColumnInt(4);
+      w.days = st.IsNull(5) ? 5 : st.ColumnInt(5);
+      workshops.push_back(std::move(w));
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  for (const Workshop& w : workshops) {
+    const std::optional<int64_t> expected = FiscalYearOfDate(w.start);
+    if (expected && *expected != w.fiscal_year) {
+      report->fiscal_year_mismatches.push_back(
+          {w.id, w.title, w.district, w.start, w.fiscal_year, *expected});
+    }
+  }
+  if (workshops.empty()) return Status();
+
+  KBO_ASSIGN_OR_RETURN(auto enrolled, CountBy(db, "enrolment", "workshop_id"));
+  // (workshop, day) -> live enrolments of that workshop with a live mark.
+  std::map<std::pair<std::string, int64_t>, int64_t> marked;
+  {
+    Statement st(db,
+                 "SELECT a.workshop_id, a.day, COUNT(DISTINCT a.enrolment_id) "
+                 "FROM attendance a JOIN enrolment e ON e.id = a.enrolment_id "
+                 "AND e.deleted = 0 AND e.workshop_id = a.workshop_id "
+                 "WHERE a.deleted = 0 GROUP BY a.workshop_id, a.day");
+    if (!st.status().ok()) return st.status();
+    while (st.Step()) {
+      marked[{st.ColumnText(0), st.ColumnInt(1)}] = st.ColumnInt(2);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  for (const Workshop& w : workshops) {
+    const int64_t n = Get(enrolled, w.id);
+    if (n == 0) continue;
+    for (int64_t day = 1; day <= w.days; ++day) {
+      const std::string date = AddDaysToDate(w.start, day - 1);
+      if (date.empty() || !(date < report->today)) break;
+      auto it = marked.find({w.id, day});
+      const int64_t have = it == marked.end() ? 0 : it->second;
+      if (have >= n) continue;
+      report->missing_attendance.push_back(
+          {w.id, w.title, w.district, date, day, n, n - have});
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
+Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
+                                        const std::string& today) {
+  if (AddDaysToDate(today, 0) != today) {
+    return Status::InvalidArgument("today must be a date YYYY-MM-DD, got '" +
+                                   today.substr(0, 40) + "'");
+  }
+  QualityReport report;
+  report.today = today;
+  KBO_RETURN_IF_ERROR(FindDuplicateProducers(db, scope, &report));
+  KBO_RETURN_IF_ERROR(FindDuplicateEnrolments(db, scope, &report));
+  KBO_RETURN_IF_ERROR(FindWorkshopIssues(db, scope, &report));
+  return report;
+}
+
+std::string QualityReportJson(const QualityReport& r) {
+  Json out = Json::object();
+  out["today"] = r.today;
+  Json dups = Json::array();
+  for (const DuplicateProducers& d : r.duplicate_producers) {
+    Json members = Json::array();
+    for (const QualityProducer& p : d.members) {
+      members.push_back({{"id", p.id},
+                         {"name", p.name},
+                         {"kind", p.kind},
+                         {"district_code", p.district_code},
+                         {"tambon", p.tambon},
+                         {"phone", p.phone},
+                         {"enrolments", p.enrolments},
+                         {"products", p.products},
+                         {"visits", p.visits}});
+    }
+    dups.push_back({{"reasons", d.reasons},
+                    {"same_district", d.same_district},
+                    {"members", std::move(members)}});
+  }
+  out["duplicate_producers"] = std::move(dups);
+  Json enrolments = Json::array();
+  for (const DuplicateEnrolments& d : r.duplicate_enrolments) {
+    Json list = Json::array();
+    for (const auto& e : d.enrolments) {
+      list.push_back({{"id", e.id},
+                      {"participant_name", e.participant_name},
+                      {"attendance_marks", e.marks}});
+    }
+    enrolments.push_back({{"workshop_id", d.workshop_id},
+                          {"workshop_title", d.workshop_title},
+                          {"producer_id", d.producer_id},
+                          {"producer_name", d.producer_name},
+                          {"district_code", d.district_code},
+                          {"enrolments", std::move(list)}});
+  }
+  out["duplicate_enrolments"] = std::move(enrolments);
+  Json years = Json::array();
+  for (const FiscalYearMismatch& m : r.fiscal_year_mismatches) {
+    years.push_back({{"workshop_id", m.workshop_id},
+                     {"title", m.title},
+                     {"district_code", m.district_code},
+                     {"start_date", m.start_date},
+                     {"fiscal_year", m.fiscal_year},
+                     {"expected_fiscal_year", m.expected_fiscal_year}});
+  }
+  out["fiscal_year_mismatches"] = std::move(years);
+  Json missing = Json::array();
+  for (const MissingAttendance& m : r.missing_attendance) {
+    missing.push_back({{"workshop_id", m.workshop_id},
+                       {"title", m.title},
+                       {"district_code", m.district_code},
+                       {"day", m.day},
+                       {"date", m.date},
+                       {"enrolled", m.enrolled},
+                       {"missing", m.missing}});
+  }
+  out["missing_attendance"] = std::move(missing);
+  return out.dump(-1, ' ', false, Json::error_handler_t::replace);
+}
+
+// ---- Merge ------------------------------------------------------------------
+
+std::string MergeCounts::Summary() const {
+  return "products=" + std::to_string(products) +
+         " enrolments=" + std::to_string(enrolments) +
+         " visits=" + std::to_string(visits) +
+         " photos=" + std::to_string(photos);
+}
+
+namespace {
+
+struct HeldProducer {
+  std::string name, district;
+  bool deleted = false;
+};
+
+Result<HeldProducer> LoadProducer(Db& db, const Scope& scope,
+                                  const std::string& id, const char* which) {
+  Statement st(db,
+               "SELECT name, district_code, deleted FROM producer WHERE id = ?1");
+  if (!st.status().ok()) return st.status();
+  st.Bind(1, std::string_view(id));
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::NotFound(std::string("no producer ") + which + " " + id);
+  }
+  HeldProducer p{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0};
+  if (!scope.Contains(p.district)) {
+    return Status::NotFound(std::string("no producer ") + which + " " + id);
+  }
+  return p;
+}
+
+Result<std::vector<std::string>> IdsWhere(Db& db, const std::string& sql,
+                                          const std::string& id) {
+  Statement st(db, sql);
+  if (!st.status().ok()) return st.status();
+  st.Bind(1, std::string_view(id));
+  std::vector<std::string> ids;
+  while (st.Step()) ids.push_back(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  return ids;
+}
+
+}  // namespace
+
+Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
+                                   std::string_view keep_id,
+                                   std::string_view drop_id,
+                                   std::string_view reason,
+                                   std::string_view actor,
+                                   std::string_view address) {
+  Result<Uuid> keep_uuid = Uuid::Parse(keep_id);
+  if (!keep_uuid.ok()) {
+    return Status::InvalidArgument("keep: not a producer id: '" +
+                                   std::string(keep_id.substr(0, 40)) + "'");
+  }
+  Result<Uuid> drop_uuid = Uuid::Parse(drop_id);
+  if (!drop_uuid.ok()) {
+    return Status::InvalidArgument("drop: not a producer id: '" +
+                                   std::string(drop_id.substr(0, 40)) + "'");
+  }
+  const std::string keep = keep_uuid->ToString();
+  const std::string drop = drop_uuid->ToString();
+  if (keep == drop) {
+    return Status::InvalidArgument("a producer cannot be merged into itself");
+  }
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Status::InvalidArgument("say why the two producers are one (reason)");
+  }
+  Db& db = store.db();
+  KBO_ASSIGN_OR_RETURN(HeldProducer kept, LoadProducer(db, scope, keep, "to keep"));
+  KBO_ASSIGN_OR_RETURN(HeldProducer dropped,
+                       LoadProducer(db, scope, drop, "to drop"));
+  if (kept.deleted || dropped.deleted) {
+    return Status::InvalidArgument(
+        "producer " + (kept.deleted ? keep : drop) +
+        " is deleted: only two live producers can be merged");
+  }
+  if (kept.district != dropped.district) {
+    return Status::InvalidArgument(
+        "the producers are in different districts (" + kept.district + ", " +
+        dropped.district + "): move one first, then merge");
+  }
+
+  MergeCounts counts;
+  counts.keep_name = kept.name;
+  counts.drop_name = dropped.name;
+  counts.district_code = kept.district;
+  struct Repoint {
+    const char* entity;
+    const char* column;
+    const char* sql;
+    int64_t* count;
+  };
+  const Repoint repoints[] = {
+      {"product", "producer_id",
+       "SELECT id FROM product WHERE producer_id = ?1 ORDER BY id",
+       &counts.products},
+      {"enrolment", "producer_id",
+       "SELECT id FROM enrolment WHERE producer_id = ?1 ORDER BY id",
+       &counts.enrolments},
+      {"visit", "producer_id",
+       "SELECT id FROM visit WHERE producer_id = ?1 ORDER BY id",
+       &counts.visits},
+      {"photo", "subject_id",
+       "SELECT id FROM photo WHERE subject_type = 'producer' AND "
+       "subject_id = ?1 ORDER BY id",
+       &counts.photos},
+  };
+  const std::string why(reason);
+  for (const Repoint& r : repoints) {
+    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids, IdsWhere(db, r.sql, drop));
+    for (const std::string& id : ids) {
+      KBO_ASSIGN_OR_RETURN(Uuid row, Uuid::Parse(id));
+      KBO_ASSIGN_OR_RETURN(
+          ServerWrite w,
+          WriteAsServer(store, r.entity, row, {{r.column, Value::Text(keep)}}));
+      if (!w.lost.empty()) {
+        return Status::Internal(std::string(r.entity) + " " + id +
+                                " could not be repointed");
+      }
+      KBO_RETURN_IF_ERROR(console::AppendAudit(
+          store, actor, "edit", std::string(r.entity) + ":" + id,
+          std::string(r.column) + ": '" + drop + "' -> '" + keep +
+              "' (producers merged); reason: " + why,
+          address));
+      ++*r.count;
+    }
+  }
+  KBO_ASSIGN_OR_RETURN(ServerWrite gone,
+                       WriteAsServer(store, "producer", *drop_uuid,
+                                     {{"deleted", Value::Integer(1)}}));
+  if (!gone.lost.empty()) {
+    return Status::Internal("producer " + drop + " could not be deleted");
+  }
+  KBO_RETURN_IF_ERROR(console::AppendAudit(
+      store, actor, "edit", "producer:" + drop,
+      "deleted: '0' -> '1' (merged into " + keep + "); reason: " + why,
+      address));
+  KBO_RETURN_IF_ERROR(console::AppendAudit(
+      store, actor, "merge_producers", "producer:" + keep,
+      "keep=" + keep + " drop=" + drop + " " + counts.Summary() +
+          "; reason: " + why,
+      address));
+  return counts;
+}
+
+}  // namespace kbo::server

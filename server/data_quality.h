@@ -1,0 +1,120 @@
+#ifndef KBO_SERVER_DATA_QUALITY_H_
+#define KBO_SERVER_DATA_QUALITY_H_
+
+// Data quality (issue 10, deliverable 9; docs/decisions.md, "Data
+// quality"): what needs the office's attention in the merged state, and
+// the merge of two records of one producer. Free of HTTP: the console
+// (console/quality.cc) and `kbo-server producer merge` (quality_cmds.cc)
+// call these.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "server/enrolment.h"
+#include "server/server_store.h"
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::server {
+
+// ---- Findings ------------------------------------------------------------
+
+struct QualityProducer {
+  std::string id, name, kind, district_code, tambon, phone;
+  int64_t enrolments = 0, products = 0, visits = 0;  // live rows naming it
+};
+
+// Live producers that are likely one: connected by the same
+// ProducerNameKey in the same district and TambonKey (empty tambon
+// matches empty tambon), or by the same PhoneKey (any district). Members
+// in name order; `reasons` holds "name" and/or "phone".
+struct DuplicateProducers {
+  std::vector<QualityProducer> members;
+  std::vector<std::string> reasons;
+  bool same_district = true;  // a merge is possible only then
+};
+
+// Live enrolments of one participant (PersonNameKey) for one producer in
+// one live workshop, more than one of them.
+struct DuplicateEnrolments {
+  std::string workshop_id, workshop_title, producer_id, producer_name,
+      district_code;
+  struct Entry {
+    std::string id, participant_name;
+    int64_t marks = 0;  // live attendance marks (which one to keep)
+  };
+  std::vector<Entry> enrolments;  // id order
+};
+
+// A live workshop whose fiscal_year is not the Thai fiscal year of its
+// start_date (fiscal years start on 1 October).
+struct FiscalYearMismatch {
+  std::string workshop_id, title, district_code, start_date;
+  int64_t fiscal_year = 0;           // as recorded
+  int64_t expected_fiscal_year = 0;  // of start_date
+};
+
+// Day `day` of a live workshop (its date start_date + day - 1, before
+// today) with live enrolments that have no live attendance mark for it.
+struct MissingAttendance {
+  std::string workshop_id, title, district_code, date;
+  int64_t day = 0;
+  int64_t enrolled = 0;  // live enrolments of the workshop
+  int64_t missing = 0;   // of them, without a mark for the day
+};
+
+struct QualityReport {
+  std::string today;  // "YYYY-MM-DD", Bangkok
+  std::vector<DuplicateProducers> duplicate_producers;
+  std::vector<DuplicateEnrolments> duplicate_enrolments;
+  std::vector<FiscalYearMismatch> fiscal_year_mismatches;
+  std::vector<MissingAttendance> missing_attendance;
+};
+
+// Everything that needs attention among the rows in `scope` (by each row's
+// district_code); `today` is the Bangkok date ("YYYY-MM-DD"). A fixed
+// number of grouped queries whatever the size (no query per row).
+// kInvalidArgument if `today` is not a date; SQLite errors as they come.
+Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
+                                        const std::string& today);
+
+// {"today", "duplicate_producers": [{"reasons", "same_district", "members":
+// [{"id","name","kind","district_code","tambon","phone","enrolments",
+// "products","visits"}]}], "duplicate_enrolments": [...],
+// "fiscal_year_mismatches": [...], "missing_attendance": [...]}
+std::string QualityReportJson(const QualityReport& report);
+
+// ---- Merge ----------------------------------------------------------------
+
+struct MergeCounts {
+  std::string keep_name, drop_name, district_code;
+  // Rows (live or deleted) repointed from the dropped producer to the kept.
+  int64_t products = 0, enrolments = 0, visits = 0, photos = 0;
+  std::string Summary() const;  // "products=2 enrolments=3 visits=1 photos=0"
+};
+
+// Merges producer `drop` into `keep`: every product, enrolment and visit
+// whose producer_id is `drop`, and every photo whose subject is producer
+// `drop`, is repointed to `keep`, then `drop` is tombstoned; each row
+// written with WriteAsServer (a signed change of the server's identity
+// that devices in scope pull). `actor` ("user:LOGIN" or "cli") and
+// `reason` go into the audit log: one "merge_producers" entry (subject
+// "producer:KEEP", both ids and the counts) and an "edit" entry per row
+// written, so each row's history names who merged and why.
+// Call inside a Transaction (the whole merge commits or none of it);
+// after the commit call store.NoteCommittedSequences().
+//   kInvalidArgument: keep == drop, an id that is not a uuid, an empty
+//     reason, either producer deleted, or the two in different districts;
+//   kNotFound: either producer not held, or outside `scope`.
+Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
+                                   std::string_view keep_id,
+                                   std::string_view drop_id,
+                                   std::string_view reason,
+                                   std::string_view actor,
+                                   std::string_view address);
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_DATA_QUALITY_H_

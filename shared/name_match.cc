@@ -1,0 +1,143 @@
+#include "shared/name_match.h"
+
+#include <cstddef>
+
+namespace kbo {
+namespace {
+
+// UTF-8 of the Thai block is E0 B8 80 .. E0 B9 BF (U+0E00 .. U+0E7F).
+// Consonants U+0E01..U+0E2E: E0 B8 81..AE. Leading vowels เ แ โ ใ ไ
+// U+0E40..U+0E44: E0 B9 80..84. Thai digits U+0E50..U+0E59: E0 B9 90..99.
+bool StartsThaiSyllable(std::string_view s) {
+  if (s.size() < 3 || static_cast<unsigned char>(s[0]) != 0xE0) return false;
+  const auto b1 = static_cast<unsigned char>(s[1]);
+  const auto b2 = static_cast<unsigned char>(s[2]);
+  if (b1 == 0xB8) return b2 >= 0x81 && b2 <= 0xAE;
+  if (b1 == 0xB9) return b2 >= 0x80 && b2 <= 0x84;
+  return false;
+}
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.size() >= prefix.size() && s.substr(0, prefix.size()) == prefix;
+}
+
+// Removes one leading word of `words` (ordered longest first, so นางสาว is
+// tried before นาง) from folded `s`, following the rules of PersonNameKey.
+// `thai` words may be glued to what follows if that starts a Thai syllable;
+// a word ending in '.' may be glued to anything; other words need a space.
+std::string StripLeading(const std::string& s, const std::string_view* words,
+                         size_t count, bool thai) {
+  for (size_t i = 0; i < count; ++i) {
+    const std::string_view w = words[i];
+    if (!StartsWith(s, w)) continue;
+    std::string_view rest = std::string_view(s).substr(w.size());
+    if (rest.empty()) return s;  // only the title: keep it
+    if (rest[0] == ' ') {
+      rest.remove_prefix(1);
+    } else if (w.back() == '.') {
+      // "น.ส.สมศรี", "mr.smith"
+    } else if (!(thai && StartsThaiSyllable(rest))) {
+      continue;  // "คุณากร", "missy": a name, not a title
+    }
+    if (rest.empty()) return s;
+    return std::string(rest);
+  }
+  return s;
+}
+
+constexpr std::string_view kThaiTitles[] = {
+    "เด็กหญิง", "เด็กชาย", "นางสาว", "น.ส.", "ด.ช.", "ด.ญ.",
+    "นาง",     "นาย",    "คุณ",
+};
+constexpr std::string_view kEnglishTitles[] = {
+    "miss", "mrs.", "mrs", "mr.", "ms.", "dr.", "mr", "ms", "dr",
+};
+constexpr std::string_view kOrganisationWords[] = {
+    "กลุ่มวิสาหกิจชุมชน", "ห้างหุ้นส่วนจำกัด", "วิสาหกิจชุมชน", "บริษัท",
+    "กลุ่ม",            "หจก.",            "บจก.",
+};
+constexpr std::string_view kTambonWords[] = {"ตำบล", "ต."};
+
+template <size_t N>
+std::string Strip(const std::string& s, const std::string_view (&words)[N],
+                  bool thai) {
+  return StripLeading(s, words, N, thai);
+}
+
+std::string StripTitle(const std::string& folded) {
+  std::string out = Strip(folded, kThaiTitles, /*thai=*/true);
+  if (out != folded) return out;
+  return Strip(folded, kEnglishTitles, /*thai=*/false);
+}
+
+}  // namespace
+
+std::string FoldSpaceAndCase(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (size_t i = 0; i < text.size();) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    size_t space_bytes = 0;
+    if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+      space_bytes = 1;
+    } else if (c == 0xC2 && i + 1 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) == 0xA0) {
+      space_bytes = 2;  // U+00A0 no-break space (pasted from Word, Excel)
+    } else if (c == 0xE3 && i + 2 < text.size() &&
+               static_cast<unsigned char>(text[i + 1]) == 0x80 &&
+               static_cast<unsigned char>(text[i + 2]) == 0x80) {
+      space_bytes = 3;  // U+3000 ideographic space
+    }
+    if (space_bytes > 0) {
+      pending_space = !out.empty();
+      i += space_bytes;
+      continue;
+    }
+    if (pending_space) out += ' ';
+    pending_space = false;
+    out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a')
+                                  : static_cast<char>(c);
+    ++i;
+  }
+  return out;
+}
+
+std::string PersonNameKey(std::string_view name) {
+  return StripTitle(FoldSpaceAndCase(name));
+}
+
+std::string ProducerNameKey(std::string_view name) {
+  const std::string folded = FoldSpaceAndCase(name);
+  return StripTitle(Strip(folded, kOrganisationWords, /*thai=*/true));
+}
+
+std::string TambonKey(std::string_view tambon) {
+  return Strip(FoldSpaceAndCase(tambon), kTambonWords, /*thai=*/true);
+}
+
+std::string PhoneKey(std::string_view phone) {
+  std::string digits;
+  for (size_t i = 0; i < phone.size(); ++i) {
+    const auto c = static_cast<unsigned char>(phone[i]);
+    if (c >= '0' && c <= '9') {
+      digits += static_cast<char>(c);
+    } else if (c == 0xE0 && i + 2 < phone.size() &&
+               static_cast<unsigned char>(phone[i + 1]) == 0xB9) {
+      const auto d = static_cast<unsigned char>(phone[i + 2]);
+      if (d >= 0x90 && d <= 0x99) {
+        digits += static_cast<char>('0' + (d - 0x90));
+        i += 2;
+      }
+    }
+  }
+  // +66 8x xxx xxxx (11 digits) is 08x xxx xxxx; +66 53 xxx xxx (10) is
+  // 053 xxx xxx.
+  if (digits.size() >= 10 && digits.compare(0, 2, "66") == 0) {
+    digits = "0" + digits.substr(2);
+  }
+  if (digits.size() < 9) return "";
+  return digits;
+}
+
+}  // namespace kbo

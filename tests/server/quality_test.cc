@@ -1,0 +1,604 @@
+// Data quality (issue 10, deliverable 9): the "needs attention" findings
+// over a fixture holding exactly the known problems and near-misses that
+// must not be flagged, the merge of two producers (references repointed,
+// the dropped one tombstoned, pulled by a device, audited, in the rows'
+// history, refused across districts), the console page and its JSON twin,
+// and `kbo-server producer merge`.
+
+#include <catch2/catch.hpp>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "server/console/console.h"
+#include "server/console/users.h"
+#include "server/data_quality.h"
+#include "server/pull_service.h"
+#include "server/row_history.h"
+#include "shared/change_set_codec.h"
+#include "tests/server/report_fixture.h"
+#include "tests/server/server_fixture.h"
+#include "tests/support/run_cli.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using console::Console;
+using console::Reply;
+using console::Request;
+using console::WebRole;
+using nlohmann::json;
+using kbo::testing::CliResult;
+using kbo::testing::RunBinary;
+using kbo::testing::TempDir;
+
+constexpr char kPass[] = "คุณภาพ-ข้อมูล-2567";
+// Days 1..3 of the Phrao course (from 2024-03-04) are past, day 4 is today.
+constexpr char kToday[] = "2024-03-07";
+
+std::string NewId() { return Uuid::Random().ToString(); }
+
+// The fixture: every row written straight into the entity tables.
+struct QualityData {
+  // Producers. p1/p2: one group spelled two ways (same tambon); p3: the
+  // same name in another tambon (near-miss); p4/p5: one phone written two
+  // ways; p6/p7: the same 8-digit number (too short: near-miss); p8: a
+  // deleted copy of p1; f1: p1's name in Fang (near-miss); f2: p4's phone
+  // in Fang (joins p4/p5 for a province-wide user, cannot be merged).
+  std::string p1 = NewId(), p2 = NewId(), p3 = NewId(), p4 = NewId(),
+              p5 = NewId(), p6 = NewId(), p7 = NewId(), p8 = NewId(),
+              f1 = NewId(), f2 = NewId();
+  // Workshops: w1 the Phrao course (FY right); w2 starts 30 Sep 2023 but
+  // says 2567 (wrong: 2566); w3 starts 1 Oct 2023 and says 2567 (right,
+  // the boundary); w4 deleted and wrong; w5 Fang and wrong.
+  std::string w1 = NewId(), w2 = NewId(), w3 = NewId(), w4 = NewId(),
+              w5 = NewId();
+  // Enrolments in w1: e1/e2 one participant twice for p1 (titles and
+  // spaces differ); e3 the same name for p2 (another producer: fine);
+  // e4 the same name for p1 but deleted; e5 another person for p4.
+  std::string e1 = NewId(), e2 = NewId(), e3 = NewId(), e4 = NewId(),
+              e5 = NewId();
+  // What p2 owns, to be repointed by a merge into p1.
+  std::string product = NewId(), visit = NewId(), photo = NewId(),
+              product_photo = NewId();
+
+  explicit QualityData(Db& db) {
+    auto producer = [&](const std::string& id, const std::string& name,
+                        const std::string& district, const std::string& tambon,
+                        const std::string& phone, int deleted = 0) {
+      InsertRow(db, "producer",
+                {{"id", Tx(id)},
+                 {"kind", Tx("group")},
+                 {"name", Tx(name)},
+                 {"district_code", Tx(district)},
+                 {"tambon", Tx(tambon)},
+                 {"phone", phone.empty() ? Value::Null() : Tx(phone)},
+                 {"category", Tx("textile")},
+                 {"deleted", In(deleted)}});
+    };
+    producer(p1, "กลุ่มทอผ้าบ้านป่าตุ้ม", kPhrao, "ป่าตุ้ม", "");
+    producer(p2, " กลุ่ม  ทอผ้าบ้านป่าตุ้ม ", kPhrao, "ตำบลป่าตุ้ม", "");
+    producer(p3, "ทอผ้าบ้านป่าตุ้ม", kPhrao, "เวียง", "");
+    producer(p4, "นางสมศรี ใจดี", kPhrao, "เวียง", "081-234-5678");
+    producer(p5, "Somsri Jaidee", kPhrao, "", "+66 81 234 5678");
+    producer(p6, "ร้านคุณากร", kPhrao, "สันทราย", "053-12345");
+    producer(p7, "ร้านจักสานแม่แวน", kPhrao, "แม่แวน", "053 12345");
+    producer(p8, "กลุ่มทอผ้าบ้านป่าตุ้ม", kPhrao, "ป่าตุ้ม", "", 1);
+    producer(f1, "กลุ่มทอผ้าบ้านป่าตุ้ม", kFang, "ป่าตุ้ม", "");
+    producer(f2, "กลุ่มกาแฟดอยแม่สูน", kFang, "แม่สูน", "0812345678");
+
+    auto workshop = [&](const std::string& id, const std::string& title,
+                        const std::string& district, int64_t fy,
+                        const std::string& start, int deleted = 0) {
+      InsertRow(db, "workshop",
+                {{"id", Tx(id)},
+                 {"title", Tx(title)},
+                 {"fiscal_year", In(fy)},
+                 {"district_code", Tx(district)},
+                 {"start_date", Tx(start)},
+                 {"days", In(5)},
+                 {"deleted", In(deleted)}});
+    };
+    workshop(w1, "อบรม KBO พร้าว", kPhrao, 2567, "2024-03-04");
+    workshop(w2, "อบรมก่อนปีงบ", kPhrao, 2567, "2023-09-30");
+    workshop(w3, "อบรมต้นปีงบ", kPhrao, 2567, "2023-10-01");
+    workshop(w4, "อบรมที่ลบแล้ว", kPhrao, 2500, "2024-01-01", 1);
+    workshop(w5, "อบรม KBO ฝาง", kFang, 2560, "2024-03-01");
+
+    auto enrol = [&](const std::string& id, const std::string& producer_id,
+                     const std::string& name, int deleted = 0) {
+      InsertRow(db, "enrolment",
+                {{"id", Tx(id)},
+                 {"workshop_id", Tx(w1)},
+                 {"producer_id", Tx(producer_id)},
+                 {"participant_name", Tx(name)},
+                 {"district_code", Tx(kPhrao)},
+                 {"deleted", In(deleted)}});
+    };
+    enrol(e1, p1, "นางสาว สมศรี  ใจดี");
+    enrol(e2, p1, "สมศรี ใจดี");
+    enrol(e3, p2, "สมศรี ใจดี");
+    enrol(e4, p1, "สมศรี ใจดี", 1);
+    enrol(e5, p4, "คุณากร มีสุข");
+
+    auto mark = [&](const std::string& enrolment, int64_t day,
+                    int deleted = 0) {
+      InsertRow(db, "attendance",
+                {{"id", Tx(NewId())},
+                 {"workshop_id", Tx(w1)},
+                 {"enrolment_id", Tx(enrolment)},
+                 {"day", In(day)},
+                 {"status", Tx("present")},
+                 {"district_code", Tx(kPhrao)},
+                 {"deleted", In(deleted)}});
+    };
+    // Day 1: everyone. Day 2: e5 only by a deleted mark (1 missing).
+    // Day 3: e1 only, and the deleted enrolment e4 (3 missing). Day 4 is
+    // today: not yet due.
+    for (const std::string& e : {e1, e2, e3, e5}) mark(e, 1);
+    for (const std::string& e : {e1, e2, e3}) mark(e, 2);
+    mark(e5, 2, /*deleted=*/1);
+    mark(e1, 3);
+    mark(e4, 3);
+
+    InsertRow(db, "product", {{"id", Tx(product)},
+                              {"producer_id", Tx(p2)},
+                              {"name", Tx("ผ้าซิ่นตีนจก")},
+                              {"stage", Tx("idea")},
+                              {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "visit", {{"id", Tx(visit)},
+                            {"producer_id", Tx(p2)},
+                            {"visited_at", Tx("2024-03-01T03:00:00Z")},
+                            {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "photo", {{"id", Tx(photo)},
+                            {"subject_type", Tx("producer")},
+                            {"subject_id", Tx(p2)},
+                            {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "photo", {{"id", Tx(product_photo)},
+                            {"subject_type", Tx("product")},
+                            {"subject_id", Tx(product)},
+                            {"district_code", Tx(kPhrao)}});
+  }
+};
+
+Scope ScopeOf(const std::string& text) {
+  auto s = Scope::Parse(text);
+  REQUIRE(s.ok());
+  return *s;
+}
+
+std::set<std::string> Ids(const DuplicateProducers& d) {
+  std::set<std::string> out;
+  for (const QualityProducer& p : d.members) out.insert(p.id);
+  return out;
+}
+
+TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
+          "[quality][server]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  auto r = FindQualityIssues(f.store->db(), ScopeOf("all"), kToday);
+  REQUIRE(r.ok());
+
+  // a. Producers: {p1, p2} by name, {p4, p5, f2} by phone.
+  REQUIRE(r->duplicate_producers.size() == 2);
+  std::map<std::set<std::string>, const DuplicateProducers*> groups;
+  for (const auto& g : r->duplicate_producers) groups[Ids(g)] = &g;
+  const std::set<std::string> by_name{d.p1, d.p2}, by_phone{d.p4, d.p5, d.f2};
+  REQUIRE(groups.count(by_name) == 1);
+  REQUIRE(groups.count(by_phone) == 1);
+  CHECK(groups[by_name]->reasons == std::vector<std::string>{"name"});
+  CHECK(groups[by_name]->same_district);
+  CHECK(groups[by_phone]->reasons == std::vector<std::string>{"phone"});
+  CHECK_FALSE(groups[by_phone]->same_district);
+  for (const QualityProducer& p : groups[by_name]->members) {
+    if (p.id == d.p1) {
+      CHECK(p.enrolments == 2);  // e1, e2 (e4 is deleted)
+      CHECK(p.products == 0);
+    } else {
+      CHECK(p.enrolments == 1);
+      CHECK(p.products == 1);
+      CHECK(p.visits == 1);
+      CHECK(p.tambon == "ตำบลป่าตุ้ม");
+    }
+  }
+
+  // b. Enrolments: e1 and e2 only.
+  REQUIRE(r->duplicate_enrolments.size() == 1);
+  const DuplicateEnrolments& de = r->duplicate_enrolments.front();
+  CHECK(de.workshop_id == d.w1);
+  CHECK(de.producer_id == d.p1);
+  REQUIRE(de.enrolments.size() == 2);
+  std::set<std::string> dup_ids{de.enrolments[0].id, de.enrolments[1].id};
+  CHECK(dup_ids == std::set<std::string>{d.e1, d.e2});
+  for (const auto& e : de.enrolments) CHECK(e.marks == (e.id == d.e1 ? 3 : 2));
+
+  // c. Fiscal years: w2 (2566 by its date) and w5 (Fang), not w3 or w4.
+  REQUIRE(r->fiscal_year_mismatches.size() == 2);
+  std::map<std::string, int64_t> expected;
+  for (const auto& m : r->fiscal_year_mismatches) {
+    expected[m.workshop_id] = m.expected_fiscal_year;
+  }
+  CHECK(expected == std::map<std::string, int64_t>{{d.w2, 2566}, {d.w5, 2567}});
+
+  // d. Attendance: w1 day 2 (1 missing) and day 3 (3 missing).
+  REQUIRE(r->missing_attendance.size() == 2);
+  CHECK(r->missing_attendance[0].workshop_id == d.w1);
+  CHECK(r->missing_attendance[0].day == 2);
+  CHECK(r->missing_attendance[0].date == "2024-03-05");
+  CHECK(r->missing_attendance[0].enrolled == 4);
+  CHECK(r->missing_attendance[0].missing == 1);
+  CHECK(r->missing_attendance[1].day == 3);
+  CHECK(r->missing_attendance[1].missing == 3);
+
+  // The day before, only days 1 and 2 were past.
+  auto earlier = FindQualityIssues(f.store->db(), ScopeOf("all"), "2024-03-06");
+  REQUIRE(earlier.ok());
+  REQUIRE(earlier->missing_attendance.size() == 1);
+  CHECK(earlier->missing_attendance[0].day == 2);
+
+  CHECK(FindQualityIssues(f.store->db(), ScopeOf("all"), "7 March").status()
+            .code() == Code::kInvalidArgument);
+}
+
+TEST_CASE("Quality: a Phrao user sees Phrao only", "[quality][server]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  REQUIRE(r.ok());
+  REQUIRE(r->duplicate_producers.size() == 2);
+  for (const auto& g : r->duplicate_producers) {
+    CHECK(g.same_district);
+    CHECK(Ids(g).count(d.f2) == 0);
+  }
+  REQUIRE(r->fiscal_year_mismatches.size() == 1);
+  CHECK(r->fiscal_year_mismatches[0].workshop_id == d.w2);
+  auto fang = FindQualityIssues(f.store->db(), ScopeOf(kFang), kToday);
+  REQUIRE(fang.ok());
+  CHECK(fang->duplicate_producers.empty());
+  CHECK(fang->duplicate_enrolments.empty());
+  CHECK(fang->missing_attendance.empty());
+  REQUIRE(fang->fiscal_year_mismatches.size() == 1);
+}
+
+int64_t Count(ServerFixture& f, const std::string& sql, const std::string& id) {
+  Statement st(f.store->db(), sql);
+  st.Bind(1, std::string_view(id));
+  REQUIRE(st.Step());
+  return st.ColumnInt(0);
+}
+
+TEST_CASE("Quality: a merge repoints every reference, tombstones the dropped "
+          "producer as signed server changes a device pulls, and is audited",
+          "[quality][server][merge]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  const uint64_t before = f.NextSeq();
+  const std::string reason = "กลุ่มเดียวกัน ประธานยืนยันทางโทรศัพท์";
+
+  Result<MergeCounts> m = [&] {
+    Transaction tx(f.store->db());
+    auto r = MergeProducers(*f.store, ScopeOf(kPhrao), d.p1, d.p2, reason,
+                            "user:office", "192.0.2.9");
+    if (r.ok()) REQUIRE(tx.Commit().ok());
+    return r;
+  }();
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  CHECK(m->products == 1);
+  CHECK(m->enrolments == 1);
+  CHECK(m->visits == 1);
+  CHECK(m->photos == 1);
+
+  CHECK(Count(f, "SELECT COUNT(*) FROM product WHERE producer_id = ?1", d.p1) == 1);
+  CHECK(Count(f, "SELECT COUNT(*) FROM enrolment WHERE producer_id = ?1", d.p2) == 0);
+  CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE producer_id = ?1", d.p1) == 1);
+  CHECK(Count(f, "SELECT COUNT(*) FROM photo WHERE subject_id = ?1", d.p1) == 1);
+  // The product's own photo still names the product.
+  CHECK(Count(f, "SELECT COUNT(*) FROM photo WHERE subject_id = ?1", d.product) == 1);
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.p2) == 1);
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.p1) == 0);
+  // Five server change sets: four rows repointed, one tombstone.
+  CHECK(Count(f, "SELECT COUNT(*) FROM change_set_log WHERE device_id = ?1",
+              f.store->server_id().ToString()) == 5);
+
+  // The device pulls the repointed rows and the tombstone.
+  PullService pull(*f.store);
+  auto page = pull.Pull(f.Record(trainer.id), before - 1, 0);
+  REQUIRE(page.ok());
+  DecodeLimits limits;
+  auto cs = DecodeChangeSet(page->body, limits);
+  REQUIRE(cs.ok());
+  std::map<std::string, std::string> pulled;  // "entity/row/column" -> value
+  for (const RowChange& row : cs->rows) {
+    for (const CellWrite& c : row.cells) {
+      pulled[row.entity + "/" + row.row_id.ToString() + "/" + c.column] =
+          c.value.ToDisplay();
+    }
+  }
+  CHECK(pulled["product/" + d.product + "/producer_id"] == d.p1);
+  CHECK(pulled["enrolment/" + d.e3 + "/producer_id"] == d.p1);
+  CHECK(pulled["visit/" + d.visit + "/producer_id"] == d.p1);
+  CHECK(pulled["photo/" + d.photo + "/subject_id"] == d.p1);
+  CHECK(pulled["producer/" + d.p2 + "/deleted"] == "1");
+
+  // Audit: the merge with both ids and the counts.
+  auto audit = console::ReadAudit(*f.store, 100);
+  REQUIRE(audit.ok());
+  int merges = 0;
+  for (const auto& a : *audit) {
+    if (a.action != "merge_producers") continue;
+    ++merges;
+    CHECK(a.actor == "user:office");
+    CHECK(a.subject == "producer:" + d.p1);
+    CHECK_THAT(a.detail, Catch::Contains("drop=" + d.p2));
+    CHECK_THAT(a.detail, Catch::Contains("products=1 enrolments=1 visits=1 photos=1"));
+    CHECK_THAT(a.detail, Catch::Contains(reason));
+  }
+  CHECK(merges == 1);
+
+  // The product's history names the office user and the reason.
+  auto history = LoadRowHistory(*f.store, "product", d.product, Lang::kEn);
+  REQUIRE(history.ok());
+  REQUIRE_FALSE(history->entries.empty());
+  CHECK(history->entries.back().reason == reason);
+  CHECK(history->entries.back().writer.office);
+  CHECK(history->entries.back().writer.who == "office");
+
+  // The pair is no longer listed.
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  REQUIRE(r.ok());
+  for (const auto& g : r->duplicate_producers) CHECK(Ids(g).count(d.p2) == 0);
+}
+
+TEST_CASE("Quality: a merge is refused across districts, for a deleted or "
+          "unknown producer, into itself and without a reason",
+          "[quality][server][merge]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  const uint64_t before = f.NextSeq();
+  auto merge = [&](const Scope& scope, const std::string& keep,
+                   const std::string& drop, const std::string& reason = "x") {
+    Transaction tx(f.store->db());
+    return MergeProducers(*f.store, scope, keep, drop, reason, "cli", "")
+        .status()
+        .code();
+  };
+  const Scope all = ScopeOf("all");
+  CHECK(merge(all, d.p1, d.f1) == Code::kInvalidArgument);  // Phrao vs Fang
+  CHECK(merge(all, d.p1, d.p8) == Code::kInvalidArgument);  // p8 deleted
+  CHECK(merge(all, d.p8, d.p1) == Code::kInvalidArgument);
+  CHECK(merge(all, d.p1, d.p1) == Code::kInvalidArgument);
+  CHECK(merge(all, d.p1, d.p2, "  ") == Code::kInvalidArgument);
+  CHECK(merge(all, d.p1, "not-an-id") == Code::kInvalidArgument);
+  CHECK(merge(all, d.p1, NewId()) == Code::kNotFound);
+  // A Phrao user cannot reach a Fang producer at all.
+  CHECK(merge(ScopeOf(kPhrao), d.p1, d.f1) == Code::kNotFound);
+  CHECK(f.NextSeq() == before);
+  CHECK(Count(f, "SELECT COUNT(*) FROM product WHERE producer_id = ?1", d.p2) == 1);
+}
+
+// ---- Through the console ----------------------------------------------------
+
+struct Browser {
+  explicit Browser(Console& c) : console(c) {}
+  Console& console;
+  std::map<std::string, std::string> cookies;
+
+  Reply Send(Request r) {
+    r.cookies = cookies;
+    r.remote_addr = "192.0.2.30";
+    Reply reply = console.Handle(r);
+    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
+         ++it) {
+      const std::string& c = it->second;
+      const size_t eq = c.find('='), semi = c.find(';');
+      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
+    }
+    return reply;
+  }
+  Reply Get(const std::string& path,
+            std::multimap<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return Send(r);
+  }
+  Reply Post(const std::string& path,
+             std::multimap<std::string, std::string> form) {
+    Request r;
+    r.method = "POST";
+    r.path = path;
+    r.content_type = "application/x-www-form-urlencoded";
+    r.form = std::move(form);
+    return Send(r);
+  }
+  void SignIn(const std::string& login) {
+    Reply form = Get("/login");
+    REQUIRE(form.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+    Reply r = Post("/login", {{"login", login},
+                              {"password", kPass},
+                              {"login_token", m[1].str()}});
+    REQUIRE(r.status == 303);
+  }
+  std::string Csrf() {
+    Reply me = Get("/api/me");
+    REQUIRE(me.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(me.body, m,
+                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
+    return m[1].str();
+  }
+};
+
+struct ConsoleFixture {
+  ServerFixture f;
+  QualityData d{f.store->db()};
+  Console console{*f.store};
+
+  ConsoleFixture() {
+    // 2024-03-07 10:00 Bangkok: days 1..3 of the Phrao course are past.
+    f.wall.Set(1709780400000);
+    Add("viewer", WebRole::kViewer, kPhrao);
+    Add("office", WebRole::kOffice, kPhrao);
+  }
+  void Add(const std::string& login, WebRole role, const std::string& districts) {
+    console::Users users(*f.store);
+    REQUIRE(users.Add(login, role, ScopeOf(districts), kPass, "test").ok());
+  }
+};
+
+bool Has(const std::string& text, const std::string& part) {
+  return text.find(part) != std::string::npos;
+}
+
+TEST_CASE("Quality console: a viewer reads the page and its JSON in its "
+          "districts but cannot merge",
+          "[quality][console]") {
+  ConsoleFixture fx;
+  Browser b{fx.console};
+  b.SignIn("viewer");
+  Reply page = b.Get("/quality");
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "ต้องตรวจสอบ"));
+  CHECK(Has(page.body, "href=\"/quality\""));  // in the navigation
+  CHECK(Has(page.body, "/data/attendance?workshop=" + fx.d.w1));
+  CHECK(Has(page.body, "อบรมก่อนปีงบ"));
+  CHECK_FALSE(Has(page.body, "อบรม KBO ฝาง"));
+  CHECK_FALSE(Has(page.body, "/quality/merge"));  // no merge form for a viewer
+
+  Reply api = b.Get("/api/quality");
+  REQUIRE(api.status == 200);
+  json j = json::parse(api.body, nullptr, false);
+  REQUIRE_FALSE(j.is_discarded());
+  CHECK(j["today"] == "2024-03-07");
+  CHECK(j["duplicate_producers"].size() == 2);
+  CHECK(j["duplicate_enrolments"].size() == 1);
+  CHECK(j["fiscal_year_mismatches"].size() == 1);
+  REQUIRE(j["missing_attendance"].size() == 2);
+  CHECK(j["missing_attendance"][1]["missing"] == 3);
+  CHECK(b.Get("/quality", {{"format", "json"}}).body == api.body);
+
+  Reply denied = b.Post("/quality/merge", {{"csrf", b.Csrf()},
+                                           {"keep", fx.d.p1},
+                                           {"drop", fx.d.p2},
+                                           {"reason", "x"}});
+  CHECK(denied.status == 403);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM producer WHERE deleted = 1") == 1);
+}
+
+TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
+          "cannot reach another district",
+          "[quality][console][merge]") {
+  ConsoleFixture fx;
+  Browser b{fx.console};
+  b.SignIn("office");
+  Reply page = b.Get("/quality", {{"lang", "en"}});
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "action=\"/quality/merge\""));
+  CHECK(Has(page.body, "Merge producers"));
+
+  Reply no_csrf = b.Post("/quality/merge", {{"keep", fx.d.p1},
+                                            {"drop", fx.d.p2},
+                                            {"reason", "x"}});
+  CHECK(no_csrf.status == 403);
+  const std::string csrf = b.Csrf();
+  Reply fang = b.Post("/quality/merge", {{"csrf", csrf},
+                                         {"keep", fx.d.p1},
+                                         {"drop", fx.d.f1},
+                                         {"reason", "x"}});
+  REQUIRE(fang.status == 303);
+  CHECK(Has(fang.headers.find("Location")->second, "error="));
+  Reply no_reason = b.Post("/quality/merge", {{"csrf", csrf},
+                                              {"keep", fx.d.p1},
+                                              {"drop", fx.d.p2}});
+  REQUIRE(no_reason.status == 303);
+  CHECK(Has(no_reason.headers.find("Location")->second, "error="));
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM producer WHERE deleted = 1") == 1);
+
+  Reply merged = b.Post("/quality/merge", {{"csrf", csrf},
+                                           {"keep", fx.d.p1},
+                                           {"drop", fx.d.p2},
+                                           {"reason", "same group"}});
+  REQUIRE(merged.status == 303);
+  CHECK(Has(merged.headers.find("Location")->second, "done="));
+  CHECK(Count(fx.f, "SELECT deleted FROM producer WHERE id = ?1", fx.d.p2) == 1);
+  CHECK(Count(fx.f, "SELECT COUNT(*) FROM product WHERE producer_id = ?1",
+              fx.d.p1) == 1);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = "
+                   "'merge_producers' AND actor = 'user:office'") == 1);
+  // Merged twice: the dropped one is deleted now.
+  Reply again = b.Post("/api/quality/merge", {{"keep", fx.d.p1},
+                                              {"drop", fx.d.p2},
+                                              {"reason", "again"}});
+  CHECK(again.status == 403);  // API writes need the CSRF header
+  Request r;
+  r.method = "POST";
+  r.path = "/api/quality/merge";
+  r.csrf_header = csrf;
+  r.form = {{"keep", fx.d.p1}, {"drop", fx.d.p2}, {"reason", "again"}};
+  Reply api_again = b.Send(r);
+  CHECK(api_again.status == 400);
+  CHECK(Has(api_again.body, "deleted"));
+}
+
+// ---- The command line ---------------------------------------------------------
+
+#ifdef KBO_BINARY_DIR
+TEST_CASE("kbo-server producer merge: merges, and exits 2 across districts "
+          "and 3 for an unknown producer",
+          "[quality][cli]") {
+  TempDir tmp;
+  const std::string data = tmp.File("data");
+  QualityData* d = nullptr;
+  std::unique_ptr<QualityData> keep_alive;
+  {
+    auto store = ServerStore::Open(data);
+    REQUIRE(store.ok());
+    keep_alive = std::make_unique<QualityData>((*store)->db());
+    d = keep_alive.get();
+  }
+  const std::string bin = std::string(KBO_BINARY_DIR) + "/server/kbo-server";
+  CliResult usage = RunBinary(bin, {"--data", data, "producer", "merge", d->p1});
+  CHECK(usage.exit_code == 2);
+  CliResult no_reason =
+      RunBinary(bin, {"--data", data, "producer", "merge", d->p1, d->p2});
+  CHECK(no_reason.exit_code == 2);
+  CliResult across = RunBinary(
+      bin, {"--data", data, "producer", "merge", d->p1, d->f1, "--reason", "x"});
+  CHECK(across.exit_code == 2);
+  CHECK_THAT(across.err, Catch::Contains("different districts"));
+  CliResult unknown = RunBinary(bin, {"--data", data, "producer", "merge",
+                                      d->p1, NewId(), "--reason", "x"});
+  CHECK(unknown.exit_code == 3);
+  CliResult ok = RunBinary(bin, {"--data", data, "producer", "merge", d->p1,
+                                 d->p2, "--reason", "ประธานยืนยัน"});
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK_THAT(ok.out, Catch::Contains("products=1 enrolments=1 visits=1 photos=1"));
+
+  auto store = ServerStore::Open(data);
+  REQUIRE(store.ok());
+  Statement st((*store)->db(), "SELECT deleted FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(d->p2));
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 1);
+  Statement audit((*store)->db(),
+                  "SELECT COUNT(*) FROM audit_log WHERE action = "
+                  "'merge_producers' AND actor = 'cli'");
+  REQUIRE(audit.Step());
+  CHECK(audit.ColumnInt(0) == 1);
+}
+#endif
+
+}  // namespace
+}  // namespace kbo::server::testing

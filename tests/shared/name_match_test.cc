@@ -1,0 +1,66 @@
+// The keys under which spellings of one name or phone number match
+// (shared/name_match.h): what they ignore, and what they must not.
+
+#include "shared/name_match.h"
+
+#include <catch2/catch.hpp>
+
+namespace kbo {
+namespace {
+
+TEST_CASE("NameMatch: spacing and ASCII case are ignored, Thai kept",
+          "[name_match]") {
+  CHECK(FoldSpaceAndCase("  Somchai \t  JAIDEE \n") == "somchai jaidee");
+  CHECK(FoldSpaceAndCase("สมศรี\xC2\xA0\xC2\xA0ใจดี") == "สมศรี ใจดี");
+  CHECK(FoldSpaceAndCase("") == "");
+  CHECK(FoldSpaceAndCase("   ") == "");
+}
+
+TEST_CASE("NameMatch: a person's title goes, a name that starts like one "
+          "stays",
+          "[name_match]") {
+  const std::string key = PersonNameKey("สมศรี ใจดี");
+  CHECK(PersonNameKey("นางสาว สมศรี  ใจดี") == key);
+  CHECK(PersonNameKey("นางสาวสมศรี ใจดี") == key);
+  CHECK(PersonNameKey("นางสมศรี ใจดี") == key);
+  CHECK(PersonNameKey("น.ส.สมศรี ใจดี") == key);
+  CHECK(PersonNameKey("คุณ สมศรี ใจดี") == key);
+  CHECK(PersonNameKey("Mrs. Somsri") == PersonNameKey("somsri"));
+  CHECK(PersonNameKey("MR Somchai") == "somchai");
+  // A given name, not คุณ + ากร; "Missy" is not Miss + y.
+  CHECK(PersonNameKey("คุณากร มีสุข") == "คุณากร มีสุข");
+  CHECK(PersonNameKey("Missy Chan") == "missy chan");
+  // นาง + สาวิตรี: the longer title นางสาว does not fit here.
+  CHECK(PersonNameKey("นางสาวิตรี ดีใจ") == "สาวิตรี ดีใจ");
+  // Only a title: kept, so it still names something.
+  CHECK(PersonNameKey("นาย") == "นาย");
+  // Different people stay different.
+  CHECK(PersonNameKey("สมศรี ใจดี") != PersonNameKey("สมศรี ใจงาม"));
+}
+
+TEST_CASE("NameMatch: a producer's organisation word goes", "[name_match]") {
+  const std::string key = ProducerNameKey("ทอผ้าบ้านป่าตุ้ม");
+  CHECK(ProducerNameKey("กลุ่มทอผ้าบ้านป่าตุ้ม") == key);
+  CHECK(ProducerNameKey(" กลุ่ม  ทอผ้าบ้านป่าตุ้ม ") == key);
+  CHECK(ProducerNameKey("วิสาหกิจชุมชนทอผ้าบ้านป่าตุ้ม") == key);
+  CHECK(ProducerNameKey("กลุ่มวิสาหกิจชุมชน ทอผ้าบ้านป่าตุ้ม") == key);
+  CHECK(ProducerNameKey("นางสมศรี ใจดี") == PersonNameKey("สมศรี ใจดี"));
+  CHECK(ProducerNameKey("ทอผ้าบ้านป่าแป๋") != key);
+  CHECK(TambonKey("ตำบลป่าตุ้ม") == TambonKey("ป่าตุ้ม"));
+  CHECK(TambonKey("ต. ป่าตุ้ม") == "ป่าตุ้ม");
+}
+
+TEST_CASE("NameMatch: phone numbers by their digits, nine at least",
+          "[name_match]") {
+  CHECK(PhoneKey("081-234-5678") == "0812345678");
+  CHECK(PhoneKey("+66 81 234 5678") == "0812345678");
+  CHECK(PhoneKey("(053) 123 456") == "053123456");
+  CHECK(PhoneKey("+66 53 123 456") == "053123456");
+  CHECK(PhoneKey("๐๘๑๒๓๔๕๖๗๘") == "0812345678");
+  CHECK(PhoneKey("053-12345") == "");  // 8 digits: too short
+  CHECK(PhoneKey("") == "");
+  CHECK(PhoneKey("ไม่มี") == "");
+}
+
+}  // namespace
+}  // namespace kbo
