@@ -8,6 +8,7 @@
 
 #include "schema/schema.h"
 #include "server/server_apply.h"
+#include "server/server_write.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
@@ -303,85 +304,20 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   }
   if (Status s = ValidateCell(*entity, c.column_name, value); !s.ok()) return s;
 
-  // The cell as it is now: the resolution is stamped after it and covers it.
-  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
-      ReadCellVersions(db, c.entity, *row_id);
-  if (!versions.ok()) return versions.status();
-  StoredCellVersion current;
-  if (auto it = versions->find(c.column_name); it != versions->end())
-    current = it->second;
-
-  Result<Hlc> last = store_.LoadClock();
-  if (!last.ok()) return last.status();
-  HybridClock clock(&store_.wall(), store_.server_id(), *last);
-  if (current.seq != 0) {
-    if (Status s = clock.Observe(current.hlc); !s.ok()) return s;
+  // An ordinary signed change of the server's own identity, stamped after
+  // the cell's current version and based on it (server/server_write.h).
+  Result<ServerWrite> written =
+      WriteAsServer(store_, c.entity, *row_id, {{c.column_name, value}});
+  if (!written.ok()) return written.status();
+  if (!written->lost.empty()) {
+    return Status::FailedPrecondition(
+        "'" + value.ToDisplay() + "' cannot replace the current value of " +
+        c.column_name +
+        ": this column only moves forward (e.g. a product's "
+        "stage never goes back)");
   }
-  RowChange change;
-  change.entity = c.entity;
-  change.row_id = *row_id;
-  change.hlc = clock.Now();
-  change.cells.push_back({c.column_name, value, current.seq});
-  if (Status s = store_.SaveClock(clock.State()); !s.ok()) return s;
-
-  // Sealed and signed like a device's change set, in the server's own chain.
-  ChangeSet cs;
-  cs.device = store_.server_id();
-  cs.schema_version = static_cast<uint16_t>(LatestSchemaVersion(
-      schema::kReplicaMigrations, schema::kReplicaMigrations_count));
-  cs.seq = 1;
-  {
-    Statement& st = db.Cached(
-        "SELECT seq, hash FROM change_set_log WHERE device_id = ?1 "
-        "ORDER BY seq DESC LIMIT 1");
-    st.Bind(1, std::string_view(store_.server_id().ToString()));
-    if (st.Step()) {
-      cs.seq = static_cast<uint64_t>(st.ColumnInt(0)) + 1;
-      const std::string hash = st.ColumnBlob(1);
-      if (hash.size() != cs.prev_hash.size()) {
-        return Status::Corruption(
-            "the server's last change set hash is damaged");
-      }
-      std::memcpy(cs.prev_hash.data(), hash.data(), hash.size());
-    }
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
-  }
-  cs.rows.push_back(change);
-  const std::string bytes = EncodeChangeSet(cs);
-  const Signature signature = store_.key().Sign(kChangeSetDomain, bytes);
-
-  Result<AppliedSet> applied = ApplyAtServer(store_, cs, nullptr, nullptr);
-  if (!applied.ok()) return applied.status();
-  {
-    Result<std::map<std::string, StoredCellVersion, std::less<>>> after =
-        ReadCellVersions(db, c.entity, *row_id);
-    if (!after.ok()) return after.status();
-    auto it = after->find(c.column_name);
-    if (it == after->end() || it->second.hlc != change.hlc) {
-      return Status::FailedPrecondition(
-          "'" + value.ToDisplay() + "' cannot replace the current value of " +
-          c.column_name +
-          ": this column only moves forward (e.g. a product's "
-          "stage never goes back)");
-    }
-  }
-
-  const Sha256Digest hash = HashChangeSetBytes(bytes);
-  protocol::Receipt r;
-  r.device_id = cs.device.ToString();
-  r.seq = cs.seq;
-  r.hash = HexEncode(hash);
-  r.first_server_seq = applied->first_seq;
-  r.last_server_seq = applied->last_seq;
-  r.rows = applied->rows;
-  r.conflicts = applied->conflicts;
-  r.received_at = store_.NowIso();
-  if (Status s = AppendToLog(db, r, hash, bytes, signature,
-                             SignedReceiptJson(store_.key(), r));
-      !s.ok()) {
-    return s;
-  }
+  const AppliedSet* applied = &written->applied;
+  const std::string resolved_at = store_.NowIso();
 
   Result<uint64_t> feed = store_.TakeSeqs(1);
   if (!feed.ok()) return feed.status();
@@ -392,7 +328,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         "feed_seq = ?5, resolved_by = ?6, resolution_reason = ?7 "
         "WHERE id = ?1");
     st.Bind(1, std::string_view(c.id))
-        .Bind(2, std::string_view(r.received_at))
+        .Bind(2, std::string_view(resolved_at))
         .Bind(3, std::string_view(value.ToDisplay()))
         .Bind(4, static_cast<int64_t>(applied->first_seq))
         .Bind(5, static_cast<int64_t>(*feed))
@@ -410,7 +346,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     Statement& st = db.Cached(
         "INSERT INTO audit_log (at, actor, action, subject, detail, address) "
         "VALUES (?1, ?2, 'resolve', ?3, ?4, ?5)");
-    st.Bind(1, std::string_view(r.received_at))
+    st.Bind(1, std::string_view(resolved_at))
         .Bind(2, std::string_view(by.actor))
         .Bind(3, std::string_view("conflict:" + c.id))
         .Bind(4, std::string_view(detail))
