@@ -37,6 +37,14 @@ bool StartVips() {
     vips_cache_set_max_mem(0);
     vips_cache_set_max_files(0);
     vips_block_untrusted_set(TRUE);
+    // A damaged photo makes libjpeg warn once per bad scan line; the
+    // outcome (a refusal, or a partial picture) is what matters, and the
+    // server's log is not the place for hundreds of lines about one upload.
+    g_log_set_handler(
+        "VIPS",
+        static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                                    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
     return true;
   }();
   return started;

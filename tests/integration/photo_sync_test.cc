@@ -1,0 +1,122 @@
+// Photos coming down to devices (issue 10, deliverable 6), end to end: a
+// real kbo-server on loopback, real kbo devices. A field officer takes a
+// photo and syncs; a trainer of the same district syncs and holds its
+// thumbnail (made by the server), then fetches the original on demand.
+
+#include <catch2/catch.hpp>
+#include <cstdio>
+#include <string>
+
+#include "shared/fs.h"
+#include "shared/signing.h"
+#include "tests/integration/field.h"
+#include "tests/support/test_images.h"
+
+namespace kbo::testing {
+namespace {
+
+bool Has(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, the original on demand",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = field.Enrolled("trainer", "trainer", "5011");
+  const std::string fang = field.Enrolled("fang", "field_officer", "5009");
+
+  const std::string producer =
+      field.Add(officer, {"producer", "add", "--kind", "group", "--name",
+                          "กลุ่มทอผ้าบ้านป่าตุ้ม", "--district", "5011"});
+  // Taken with the phone turned: stored 1600 x 1200, EXIF orientation 6.
+  const std::string jpeg = SampleJpeg(1600, 1200, 6);
+  const std::string file = field.dir() + "/IMG_0001.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string sha = HexEncode(Sha256(jpeg));
+  field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer,
+                      "--caption", "ผ้าทอลายน้ำไหล"});
+  field.SyncOk(officer);
+  REQUIRE(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                            "' AND complete_at IS NOT NULL") == 1);
+
+  // The trainer: the row, and the picture as a thumbnail.
+  CliResult sync = field.Sync(trainer);
+  INFO(sync.err << field.server().log());
+  REQUIRE(sync.exit_code == 0);
+  CHECK(Has(sync.out + sync.err, "photo preview"));
+  const std::string thumb_path = trainer + "/blobs/thumbs/" + sha + ".jpg";
+  auto thumb = ReadFileBounded(thumb_path, 1 << 20);
+  REQUIRE(thumb.ok());
+  auto size = DecodedSize(*thumb);
+  CHECK(size.width == 240);  // turned upright: portrait
+  CHECK(size.height == 320);
+  CHECK(thumb->size() < jpeg.size());
+  const std::string original_path =
+      trainer + "/blobs/" + sha.substr(0, 2) + "/" + sha;
+  CHECK_FALSE(FileExists(original_path));
+  // The server cached it.
+  CHECK(FileExists(field.server().data_dir() + "/blobs/thumbs/" + sha + ".jpg"));
+
+  // Again: nothing new to fetch.
+  CliResult again = field.Sync(trainer);
+  REQUIRE(again.exit_code == 0);
+  CHECK_FALSE(Has(again.out + again.err, "photo preview"));
+
+  // The original, on demand: the same bytes.
+  CliResult fetch = field.Kbo(trainer, {"photo", "fetch", sha});
+  INFO(fetch.err);
+  REQUIRE(fetch.exit_code == 0);
+  CHECK(Has(fetch.out, sha));
+  auto original = ReadFileBounded(original_path, 64 << 20);
+  REQUIRE(original.ok());
+  CHECK(HexEncode(Sha256(*original)) == sha);
+  CHECK(*original == jpeg);
+  CHECK_FALSE(FileExists(trainer + "/blobs/partial/" + sha));
+  // Fetched twice: already held, nothing downloaded.
+  CHECK(field.Kbo(trainer, {"photo", "fetch", sha}).exit_code == 0);
+
+  // Fang's officer never sees Phrao's photo, row or picture.
+  field.SyncOk(fang);
+  CHECK_FALSE(FileExists(fang + "/blobs/thumbs/" + sha + ".jpg"));
+  CliResult stranger = field.Kbo(fang, {"photo", "fetch", sha});
+  CHECK(stranger.exit_code == 3);
+
+  // A bad name is the person's input.
+  CHECK(field.Kbo(trainer, {"photo", "fetch", "not-a-sha"}).exit_code == 2);
+}
+
+TEST_CASE("photos: a photo not yet uploaded comes down with a later sync",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = field.Enrolled("trainer", "trainer", "5011");
+  const std::string producer =
+      field.Add(officer, {"producer", "add", "--kind", "group", "--name",
+                          "กลุ่มจักสาน", "--district", "5011"});
+  const std::string jpeg = SampleJpeg(800, 600);
+  const std::string file = field.dir() + "/IMG_0002.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string sha = HexEncode(Sha256(jpeg));
+  field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  field.SyncOk(officer);
+  // The blob vanishes from the server as if its upload had not finished.
+  const std::string blob = field.server().data_dir() + "/blobs/" + sha;
+  auto bytes = ReadFileBounded(blob, 64 << 20);
+  REQUIRE(bytes.ok());
+  REQUIRE(std::remove(blob.c_str()) == 0);
+
+  field.SyncOk(trainer);  // not fatal
+  CHECK_FALSE(FileExists(trainer + "/blobs/thumbs/" + sha + ".jpg"));
+  CHECK_FALSE(FileExists(trainer + "/blobs/thumbs/" + sha + ".none"));
+  CliResult fetch = field.Kbo(trainer, {"photo", "fetch", sha});
+  CHECK(fetch.exit_code != 0);
+  CHECK_FALSE(FileExists(trainer + "/blobs/" + sha.substr(0, 2) + "/" + sha));
+
+  REQUIRE(WriteFileAtomically(blob, *bytes, 0600).ok());
+  field.SyncOk(trainer);
+  CHECK(FileExists(trainer + "/blobs/thumbs/" + sha + ".jpg"));
+}
+
+}  // namespace
+}  // namespace kbo::testing

@@ -1,0 +1,346 @@
+// The console's photo gallery (issue 10, deliverable 6) through
+// console::Console::Handle: a signed-in viewer of Phrao sees Phrao's photos
+// with their subjects' names, captions, who took them and when, thumbnails
+// made by the server; another district's photo is 404.
+
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+#include <regex>
+#include <string>
+
+#include "server/blob_service.h"
+#include "server/console/console.h"
+#include "server/console/users.h"
+#include "server/photo_downloads.h"
+#include "server/push_service.h"
+#include "shared/fs.h"
+#include "shared/signing.h"
+#include "tests/server/server_fixture.h"
+#include "tests/support/test_images.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using console::Console;
+using console::Reply;
+using console::Request;
+using console::Users;
+using console::WebRole;
+using nlohmann::json;
+
+constexpr char kPassword[] = "ภาพถ่ายพร้าว-2569";
+
+// A browser: keeps cookies, follows nothing (from console_test.cc).
+struct Browser {
+  explicit Browser(Console& c) : console(c) {}
+  Console& console;
+  std::map<std::string, std::string> cookies;
+
+  Reply Send(Request r) {
+    r.cookies = cookies;
+    r.remote_addr = "192.0.2.10";
+    Reply reply = console.Handle(r);
+    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
+         ++it) {
+      const std::string& c = it->second;
+      const size_t eq = c.find('='), semi = c.find(';');
+      const std::string name = c.substr(0, eq);
+      const std::string value = c.substr(eq + 1, semi - eq - 1);
+      if (c.find("Max-Age=0") != std::string::npos) {
+        cookies.erase(name);
+      } else {
+        cookies[name] = value;
+      }
+    }
+    return reply;
+  }
+  Reply Get(const std::string& path,
+            std::multimap<std::string, std::string> query = {}) {
+    Request r;
+    r.method = "GET";
+    r.path = path;
+    r.query = std::move(query);
+    return Send(r);
+  }
+  Reply Post(const std::string& path,
+             std::multimap<std::string, std::string> form) {
+    Request r;
+    r.method = "POST";
+    r.path = path;
+    r.content_type = "application/x-www-form-urlencoded";
+    r.form = std::move(form);
+    return Send(r);
+  }
+  void SignIn(const std::string& login) {
+    Reply form = Get("/login");
+    REQUIRE(form.status == 200);
+    std::smatch m;
+    REQUIRE(std::regex_search(
+        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
+    Reply r = Post("/login", {{"login", login},
+                              {"password", kPassword},
+                              {"login_token", m[1].str()}});
+    REQUIRE(r.status == 303);
+  }
+};
+
+RowChange Photo(const Uuid& id, const Hlc& hlc, const std::string& subject_type,
+                const Uuid& subject, const std::string& sha,
+                const std::string& district, const std::string& caption,
+                const std::string& taken_at) {
+  return Row("photo", id, hlc,
+             {{"subject_type", T(subject_type), 0},
+              {"subject_id", T(subject.ToString()), 0},
+              {"sha256", T(sha), 0},
+              {"bytes", I(1000), 0},
+              {"mime", T("image/jpeg"), 0},
+              {"width", I(1600), 0},
+              {"height", I(1200), 0},
+              {"taken_at", T(taken_at), 0},
+              {"caption", T(caption), 0},
+              {"district_code", T(district), 0}});
+}
+
+struct GalleryFixture {
+  ServerFixture f;
+  Console console{*f.store};
+  TestDevice somchai, fang;
+  Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+       fang_producer = Uuid::Random();
+  Uuid photo = Uuid::Random(), pending = Uuid::Random(),
+       fang_photo = Uuid::Random();
+  std::string jpeg = kbo::testing::SampleJpeg(1600, 1200);
+  std::string sha = HexEncode(Sha256(jpeg));
+  std::string pending_sha = std::string(64, 'a');
+  std::string fang_jpeg = kbo::testing::SampleJpeg(640, 480);
+  std::string fang_sha = HexEncode(Sha256(fang_jpeg));
+
+  GalleryFixture() {
+    f.Enroll(somchai, kPhrao, "trainer");
+    f.Enroll(fang, kFang, "field_officer");
+    REQUIRE(f.store->db()
+                .Exec("UPDATE device SET label = 'สมชาย พร้าว A14' WHERE "
+                      "device_id = '" + somchai.id.ToString() + "'")
+                .ok());
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext(
+                          {Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                           Row("workshop", workshop, somchai.HlcAt(kT0),
+                               {{"title", T("อบรมพัฒนาผลิตภัณฑ์ KBO พร้าว"), 0},
+                                {"fiscal_year", I(2567), 0},
+                                {"district_code", T(kPhrao), 0},
+                                {"start_date", T("2024-03-11"), 0}}),
+                           Photo(photo, somchai.HlcAt(kT0 + 1), "workshop",
+                                 workshop, sha, kPhrao, "ต้นแบบกระเป๋าผ้าทอ",
+                                 "2024-03-11T03:15:00Z"),
+                           Photo(pending, somchai.HlcAt(kT0 + 2), "producer",
+                                 producer, pending_sha, kPhrao,
+                                 "ร้านของกลุ่ม", "2024-03-10T03:15:00Z")}),
+                      nullptr)
+                .ok());
+    REQUIRE(push.Push(f.Record(fang.id),
+                      fang.SealNext(
+                          {Producer(fang_producer, fang.HlcAt(kT0), kFang,
+                                    "กลุ่มเครื่องเงินฝาง"),
+                           Photo(fang_photo, fang.HlcAt(kT0 + 1), "producer",
+                                 fang_producer, fang_sha, kFang,
+                                 "เครื่องเงินฝาง", "2024-03-12T03:15:00Z")}),
+                      nullptr)
+                .ok());
+    BlobService blobs(*f.store);
+    REQUIRE(blobs.PutWhole(sha, jpeg, nullptr).ok());
+    REQUIRE(blobs.PutWhole(fang_sha, fang_jpeg, nullptr).ok());
+    Users users(*f.store);
+    auto phrao = Scope::Parse(kPhrao);
+    REQUIRE(phrao.ok());
+    REQUIRE(users.Add("viewer", WebRole::kViewer, *phrao, kPassword, "test").ok());
+    auto all = Scope::Parse("all");
+    REQUIRE(all.ok());
+    REQUIRE(users.Add("office", WebRole::kOffice, *all, kPassword, "test").ok());
+  }
+};
+
+bool Has(const std::string& hay, const std::string& needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+TEST_CASE("console photos: a Phrao viewer's gallery names subject, caption, taker and time",
+          "[console][photos]") {
+  GalleryFixture g;
+  Browser b{g.console};
+  b.SignIn("viewer");
+  Reply page = b.Get("/photos");
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "อบรมพัฒนาผลิตภัณฑ์ KBO พร้าว"));  // the workshop's title
+  CHECK(Has(page.body, "ต้นแบบกระเป๋าผ้าทอ"));           // the caption
+  CHECK(Has(page.body, "สมชาย พร้าว A14"));              // who took it
+  CHECK(Has(page.body, console::Escape(RoleLabel(Lang::kTh, "trainer"))));
+  CHECK(Has(page.body, "2567"));  // Buddhist Era
+  CHECK(Has(page.body, "10:15"));  // Bangkok time (03:15 UTC + 7)
+  CHECK(Has(page.body, "/thumb/" + g.sha));
+  CHECK(Has(page.body, "href=\"/blob/" + g.sha));
+  CHECK(Has(page.body, "viewport"));
+  // Not yet uploaded: said so, no broken image.
+  CHECK(Has(page.body, "ยังไม่ได้อัปโหลดภาพ"));
+  CHECK_FALSE(Has(page.body, "/thumb/" + g.pending_sha));
+  // Nothing of Fang.
+  CHECK_FALSE(Has(page.body, "เครื่องเงินฝาง"));
+  CHECK_FALSE(Has(page.body, g.fang_sha));
+
+  // English on request.
+  Reply en = b.Get("/photos", {{"lang", "en"}});
+  REQUIRE(en.status == 200);
+  CHECK(Has(en.body, "Not yet uploaded"));
+  CHECK(Has(en.body, "2024"));
+}
+
+TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]") {
+  GalleryFixture g;
+  Browser b{g.console};
+  b.SignIn("viewer");
+  Reply api = b.Get("/api/photos");
+  REQUIRE(api.status == 200);
+  json j = json::parse(api.body);
+  REQUIRE(j["photos"].size() == 2);
+  CHECK(j["more"] == false);
+  const json& first = j["photos"][0];  // newest first
+  CHECK(first["sha256"] == g.sha);
+  CHECK(first["subject_type"] == "workshop");
+  CHECK(first["subject_name"] == "อบรมพัฒนาผลิตภัณฑ์ KBO พร้าว");
+  CHECK(first["caption"] == "ต้นแบบกระเป๋าผ้าทอ");
+  CHECK(first["received"] == true);
+  CHECK(first["taken_by"]["label"] == "สมชาย พร้าว A14");
+  CHECK(first["taken_by"]["role"] == "trainer");
+  CHECK(first["thumbnail_url"] == "/thumb/" + g.sha);
+  CHECK(j["photos"][1]["received"] == false);
+  CHECK(j["photos"][1]["subject_name"] == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+
+  Reply only = b.Get("/api/photos", {{"subject", "workshop"},
+                                     {"id", g.workshop.ToString()}});
+  REQUIRE(only.status == 200);
+  CHECK(json::parse(only.body)["photos"].size() == 1);
+  Reply producers = b.Get("/api/photos", {{"subject", "producer"}});
+  CHECK(json::parse(producers.body)["photos"].size() == 1);
+  CHECK(b.Get("/api/photos", {{"subject", "nonsense"}}).status == 400);
+  CHECK(b.Get("/api/photos", {{"page", "-1"}}).status == 400);
+  CHECK(b.Get("/api/photos", {{"page", "1"}}).status == 200);
+  // Another district is as absent as a missing page.
+  CHECK(b.Get("/api/photos", {{"district", kFang}}).status == 404);
+
+  // The office (all districts) sees Fang too, and pages of 48.
+  Browser o{g.console};
+  o.SignIn("office");
+  json all = json::parse(o.Get("/api/photos").body);
+  CHECK(all["photos"].size() == 3);
+  PushService push(*g.f.store);
+  std::vector<RowChange> more;
+  for (int i = 0; i < 50; ++i) {
+    more.push_back(Photo(Uuid::Random(), g.somchai.HlcAt(kT0 + 100 + i),
+                         "workshop", g.workshop, std::string(63, 'b') +
+                         "0123456789"[i % 10], kPhrao, "ภาพที่ " + std::to_string(i),
+                         "2024-03-13T03:15:00Z"));
+  }
+  REQUIRE(push.Push(g.f.Record(g.somchai.id), g.somchai.SealNext(more), nullptr).ok());
+  json p0 = json::parse(o.Get("/api/photos").body);
+  CHECK(p0["photos"].size() == 48);
+  CHECK(p0["more"] == true);
+  json p1 = json::parse(o.Get("/api/photos", {{"page", "1"}}).body);
+  CHECK(p1["photos"].size() == 5);
+  CHECK(p1["more"] == false);
+  Reply html = o.Get("/photos", {{"page", "1"}});
+  REQUIRE(html.status == 200);
+  CHECK(Has(html.body, "page=0"));
+}
+
+TEST_CASE("console photos: thumbnails made by the server, scoped like the originals",
+          "[console][photos]") {
+  GalleryFixture g;
+  Browser b{g.console};
+  b.SignIn("viewer");
+  Reply thumb = b.Get("/thumb/" + g.sha);
+  REQUIRE(thumb.status == 200);
+  CHECK(thumb.content_type == "image/jpeg");
+  auto size = kbo::testing::DecodedSize(thumb.body);
+  CHECK(size.width == 320);
+  CHECK(size.height == 240);
+  CHECK(thumb.body.size() < g.jpeg.size());
+  // Cached on disk under blobs/thumbs/.
+  CHECK(FileExists(g.f.store->paths().blobs + "/thumbs/" + g.sha + ".jpg"));
+  Reply original = b.Get("/blob/" + g.sha);
+  REQUIRE(original.status == 200);
+  CHECK(original.body == g.jpeg);
+
+  // A photo of Fang, for a viewer of Phrao: 404, thumbnail and original.
+  CHECK(b.Get("/thumb/" + g.fang_sha).status == 404);
+  CHECK(b.Get("/blob/" + g.fang_sha).status == 404);
+  CHECK_FALSE(FileExists(g.f.store->paths().blobs + "/thumbs/" + g.fang_sha + ".jpg"));
+  // A photo nobody names: 404 too.
+  CHECK(b.Get("/thumb/" + std::string(64, 'c')).status == 404);
+  // Not uploaded yet: 404 with a placeholder picture.
+  Reply pending = b.Get("/thumb/" + g.pending_sha);
+  CHECK(pending.status == 404);
+  CHECK(pending.content_type == "image/svg+xml");
+
+  // A corrupt upload gets a placeholder, not an error page.
+  Browser o{g.console};
+  o.SignIn("office");
+  CHECK(o.Get("/thumb/" + g.fang_sha).status == 200);  // all districts
+}
+
+TEST_CASE("console photos: a corrupt photo gets the placeholder", "[console][photos]") {
+  GalleryFixture g;
+  const std::string junk = "\xFF\xD8\xFF\xE0 not really a JPEG at all";
+  const std::string junk_sha = HexEncode(Sha256(junk));
+  PushService push(*g.f.store);
+  REQUIRE(push.Push(g.f.Record(g.somchai.id),
+                    g.somchai.SealNext({Photo(Uuid::Random(),
+                                              g.somchai.HlcAt(kT0 + 50),
+                                              "workshop", g.workshop, junk_sha,
+                                              kPhrao, "เสีย", "2024-03-11T04:00:00Z")}),
+                    nullptr)
+              .ok());
+  BlobService blobs(*g.f.store);
+  REQUIRE(blobs.PutWhole(junk_sha, junk, nullptr).ok());
+  Browser b{g.console};
+  b.SignIn("viewer");
+  Reply r = b.Get("/thumb/" + junk_sha);
+  CHECK(r.status == 200);
+  CHECK(r.content_type == "image/svg+xml");
+  CHECK(Has(r.body, "ไม่มีภาพย่อ"));
+}
+
+TEST_CASE("photo downloads: a device gets only photos named in its districts, in chunks",
+          "[photos][untrusted]") {
+  GalleryFixture g;
+  BlobService blobs(*g.f.store);
+  CHECK(AuthorizePhotoDownload(blobs, g.f.Record(g.somchai.id), g.sha).ok());
+  CHECK(AuthorizePhotoDownload(blobs, g.f.Record(g.fang.id), g.sha).code() ==
+        Code::kNotFound);
+  CHECK(AuthorizePhotoDownload(blobs, g.f.Record(g.somchai.id), g.fang_sha)
+            .code() == Code::kNotFound);
+  CHECK(AuthorizePhotoDownload(blobs, g.f.Record(g.somchai.id), "../x").code() ==
+        Code::kInvalidArgument);
+
+  const std::string dir = g.f.store->paths().blobs;
+  ErrorDetail detail;
+  auto first = ReadOriginalChunk(dir, g.sha, 0, &detail);
+  REQUIRE(first.ok());
+  CHECK(first->total == g.jpeg.size());
+  CHECK(first->bytes == g.jpeg);  // under 1 MiB: one chunk
+  auto tail = ReadOriginalChunk(dir, g.sha, 100, &detail);
+  REQUIRE(tail.ok());
+  CHECK(tail->bytes == g.jpeg.substr(100));
+  auto end = ReadOriginalChunk(dir, g.sha, g.jpeg.size(), &detail);
+  REQUIRE(end.ok());
+  CHECK(end->bytes.empty());
+  CHECK(ReadOriginalChunk(dir, g.sha, g.jpeg.size() + 1, &detail).status().code() ==
+        Code::kInvalidArgument);
+  ErrorDetail missing;
+  CHECK(ReadOriginalChunk(dir, g.pending_sha, 0, &missing).status().code() ==
+        Code::kNotFound);
+  CHECK(missing.reason == "not_uploaded");
+}
+
+}  // namespace
+}  // namespace kbo::server::testing

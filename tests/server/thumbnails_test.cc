@@ -1,0 +1,202 @@
+#include "server/thumbnails.h"
+
+#include <catch2/catch.hpp>
+#include <string>
+
+#include "shared/fs.h"
+#include "shared/signing.h"
+#include "tests/support/temp_dir.h"
+#include "tests/support/test_images.h"
+
+namespace kbo::server::testing {
+namespace {
+
+using kbo::testing::DecodedSize;
+using kbo::testing::PixelAt;
+using kbo::testing::SampleJpeg;
+using kbo::testing::SamplePng;
+
+template <size_t N>
+std::string Bytes(const char (&s)[N]) {
+  return std::string(s, N - 1);
+}
+
+bool Contains(const std::string& hay, std::string_view needle) {
+  return hay.find(needle) != std::string::npos;
+}
+
+TEST_CASE("Thumbnails: the long edge is 320 px, as JPEG, never enlarged",
+          "[thumbnails]") {
+  ErrorDetail detail;
+  auto wide = MakeThumbnail(SampleJpeg(1600, 1200), ThumbnailOptions{}, &detail);
+  REQUIRE(wide.ok());
+  CHECK(wide->substr(0, 3) == "\xFF\xD8\xFF");
+  auto size = DecodedSize(*wide);
+  CHECK(size.width == 320);
+  CHECK(size.height == 240);
+
+  auto tall = MakeThumbnail(SampleJpeg(600, 1200), ThumbnailOptions{}, &detail);
+  REQUIRE(tall.ok());
+  size = DecodedSize(*tall);
+  CHECK(size.width == 160);
+  CHECK(size.height == 320);
+
+  auto small = MakeThumbnail(SampleJpeg(100, 80), ThumbnailOptions{}, &detail);
+  REQUIRE(small.ok());
+  size = DecodedSize(*small);
+  CHECK(size.width == 100);
+  CHECK(size.height == 80);
+}
+
+TEST_CASE("Thumbnails: EXIF orientation is applied and metadata stripped",
+          "[thumbnails]") {
+  // Stored 400 x 200 with orientation 6 (turn 90 degrees clockwise to view):
+  // the picture is portrait.
+  const std::string photo = SampleJpeg(400, 200, 6);
+  REQUIRE(Contains(photo, "Exif"));
+  ErrorDetail detail;
+  auto thumb = MakeThumbnail(photo, ThumbnailOptions{}, &detail);
+  REQUIRE(thumb.ok());
+  auto size = DecodedSize(*thumb);
+  CHECK(size.width == 160);
+  CHECK(size.height == 320);
+  // The gradient ran left (dark) to right (light); turned clockwise it runs
+  // top (dark) to bottom (light).
+  CHECK(PixelAt(*thumb, 80, 5) < 60);
+  CHECK(PixelAt(*thumb, 80, 314) > 190);
+  // No EXIF (no orientation to apply twice, no GPS), no XMP, no ICC.
+  CHECK_FALSE(Contains(*thumb, "Exif"));
+  CHECK_FALSE(Contains(*thumb, "http://ns.adobe.com/xap"));
+  CHECK_FALSE(Contains(*thumb, "ICC_PROFILE"));
+}
+
+TEST_CASE("Thumbnails: a PNG with alpha becomes a flat RGB JPEG",
+          "[thumbnails]") {
+  ErrorDetail detail;
+  auto thumb = MakeThumbnail(SamplePng(640, 480, true), ThumbnailOptions{}, &detail);
+  REQUIRE(thumb.ok());
+  auto size = DecodedSize(*thumb);
+  CHECK(size.width == 320);
+  CHECK(size.height == 240);
+  CHECK(size.bands == 3);
+}
+
+TEST_CASE("Thumbnails: garbage and truncated images are refused, never a crash",
+          "[thumbnails][untrusted]") {
+  const std::string photo = SampleJpeg(800, 600);
+  for (const std::string& bad :
+       {std::string(), std::string("not an image at all"),
+        Bytes("\xFF\xD8\xFF\xE0garbage after a JPEG start"),
+        Bytes("\x89PNG\r\n\x1A\n\0\0\0\rIHDRbroken"),
+        Bytes("RIFF\x10\0\0\0WEBPVP8 junk")}) {
+    CAPTURE(bad.size());
+    ErrorDetail detail;
+    auto r = MakeThumbnail(bad, ThumbnailOptions{}, &detail);
+    CHECK_FALSE(r.ok());
+    CHECK(detail.reason == "no_thumbnail");
+  }
+  // Every cut of a real photo: a refusal or a (partial) picture, no crash.
+  for (size_t len : {size_t{2}, size_t{3}, size_t{20}, size_t{100},
+                     size_t{400}, photo.size() / 3, photo.size() / 2,
+                     photo.size() - 10, photo.size() - 1}) {
+    CAPTURE(len);
+    ErrorDetail detail;
+    auto r = MakeThumbnail(photo.substr(0, len), ThumbnailOptions{}, &detail);
+    if (r.ok()) {
+      CHECK(DecodedSize(*r).width == 320);
+    } else {
+      CHECK(r.status().code() == Code::kFailedPrecondition);
+    }
+  }
+  // Bytes flipped in the middle of the scan data.
+  std::string flipped = photo;
+  for (size_t i = flipped.size() / 2; i < flipped.size() / 2 + 64; ++i) {
+    flipped[i] = static_cast<char>(flipped[i] ^ 0x5A);
+  }
+  ErrorDetail detail;
+  auto r = MakeThumbnail(flipped, ThumbnailOptions{}, &detail);
+  CHECK((r.ok() || detail.reason == "no_thumbnail"));
+}
+
+TEST_CASE("Thumbnails: absurd dimensions are refused from the header",
+          "[thumbnails][untrusted]") {
+  // A small JPEG whose frame header claims 60000 x 60000 (3.6 gigapixels):
+  // refused before a pixel is decoded (it would need 10 GB).
+  std::string photo = SampleJpeg(64, 48);
+  size_t sof = photo.find("\xFF\xC0");
+  REQUIRE(sof != std::string::npos);
+  // FFC0 len:2 precision:1 height:2 width:2
+  photo[sof + 5] = '\xEA';
+  photo[sof + 6] = '\x60';
+  photo[sof + 7] = '\xEA';
+  photo[sof + 8] = '\x60';
+  ErrorDetail detail;
+  auto r = MakeThumbnail(photo, ThumbnailOptions{}, &detail);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kResourceExhausted);
+  CHECK(detail.reason == "too_large");
+
+  // The cap is an option: 200 x 200 is over a 10,000-pixel cap.
+  ThumbnailOptions small;
+  small.max_pixels = 10000;
+  ErrorDetail d2;
+  auto capped = MakeThumbnail(SampleJpeg(200, 200), small, &d2);
+  REQUIRE_FALSE(capped.ok());
+  CHECK(d2.reason == "too_large");
+}
+
+TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",
+          "[thumbnails]") {
+  kbo::testing::TempDir tmp;
+  const std::string blobs = tmp.File("blobs");
+  REQUIRE(EnsureDir(blobs).ok());
+  const std::string photo = SampleJpeg(1024, 768);
+  const std::string sha = HexEncode(Sha256(photo));
+  ThumbnailCache cache(blobs);
+
+  ErrorDetail detail;
+  auto missing = cache.Get(sha, &detail);
+  REQUIRE_FALSE(missing.ok());
+  CHECK(missing.status().code() == Code::kNotFound);
+  CHECK(detail.reason == "not_uploaded");
+  CHECK_FALSE(FileExists(blobs + "/thumbs/" + sha + ".none"));
+
+  REQUIRE(WriteFileAtomically(blobs + "/" + sha, photo, 0600).ok());
+  auto first = cache.Get(sha, &detail);
+  REQUIRE(first.ok());
+  CHECK(DecodedSize(*first).width == 320);
+  REQUIRE(FileExists(cache.PathFor(sha)));
+  CHECK(cache.PathFor(sha) == blobs + "/thumbs/" + sha + ".jpg");
+  // The second answer is the file on disk.
+  REQUIRE(WriteFileAtomically(cache.PathFor(sha), "\xFF\xD8\xFF cached", 0600).ok());
+  auto second = cache.Get(sha, &detail);
+  REQUIRE(second.ok());
+  CHECK(*second == "\xFF\xD8\xFF cached");
+
+  // A corrupt "photo": refused once, then remembered without decoding.
+  const std::string junk = "\xFF\xD8\xFF\xE0 this is no JPEG";
+  const std::string junk_sha = HexEncode(Sha256(junk));
+  REQUIRE(WriteFileAtomically(blobs + "/" + junk_sha, junk, 0600).ok());
+  ErrorDetail d1, d2;
+  auto bad = cache.Get(junk_sha, &d1);
+  REQUIRE_FALSE(bad.ok());
+  CHECK(d1.reason == "no_thumbnail");
+  CHECK(FileExists(blobs + "/thumbs/" + junk_sha + ".none"));
+  auto again = cache.Get(junk_sha, &d2);
+  REQUIRE_FALSE(again.ok());
+  CHECK(d2.reason == "no_thumbnail");
+
+  ErrorDetail d3;
+  CHECK(cache.Get("../../etc/passwd", &d3).status().code() ==
+        Code::kInvalidArgument);
+}
+
+TEST_CASE("Thumbnails: the placeholder is SVG with its label escaped",
+          "[thumbnails]") {
+  const std::string svg = PlaceholderSvg("<ไม่มีภาพย่อ>");
+  CHECK(svg.rfind("<svg", 0) == 0);
+  CHECK(Contains(svg, "&lt;ไม่มีภาพย่อ&gt;"));
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
