@@ -9,6 +9,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "tests/server/console_client.h"
 #include "tests/server/conflict_fixture.h"
 
 namespace kbo::server::testing {
@@ -22,55 +23,12 @@ using console::WebRole;
 
 constexpr char kPassword[] = "ผ้าทอพร้าว-2569";
 
-// A browser signed in as one user: keeps its cookies and CSRF token.
-struct Signed {
-  Signed(Console& c, const std::string& login) : console(c) {
-    Reply form = Get("/login");
-    REQUIRE(form.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(
-        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
-    Reply in = Post("/login", {{"login", login},
-                               {"password", kPassword},
-                               {"login_token", m[1].str()}});
-    REQUIRE(in.status == 303);
-    Reply me = Get("/api/me");
-    REQUIRE(me.status == 200);
-    REQUIRE(std::regex_search(me.body, m,
-                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
-    csrf = m[1].str();
+// A browser signed in as one user, with its CSRF token.
+struct Signed : ConsoleClient {
+  Signed(Console& c, const std::string& login) : ConsoleClient(c, kPassword) {
+    SignIn(login);
+    csrf = Csrf();
   }
-  Reply Send(Request r) {
-    r.cookies = cookies;
-    r.remote_addr = "192.0.2.10";
-    Reply reply = console.Handle(r);
-    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
-         ++it) {
-      const std::string& c = it->second;
-      const size_t eq = c.find('='), semi = c.find(';');
-      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
-    }
-    return reply;
-  }
-  Reply Get(const std::string& path,
-            std::multimap<std::string, std::string> query = {}) {
-    Request r;
-    r.method = "GET";
-    r.path = path;
-    r.query = std::move(query);
-    return Send(r);
-  }
-  Reply Post(const std::string& path,
-             std::multimap<std::string, std::string> form) {
-    Request r;
-    r.method = "POST";
-    r.path = path;
-    r.content_type = "application/x-www-form-urlencoded";
-    r.form = std::move(form);
-    return Send(r);
-  }
-  Console& console;
-  std::map<std::string, std::string> cookies;
   std::string csrf;
 };
 

@@ -9,6 +9,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "tests/server/console_client.h"
 #include "tests/server/export_fixture.h"
 
 namespace kbo::server::testing {
@@ -22,46 +23,9 @@ using console::WebRole;
 
 constexpr char kPassword[] = "ผ้าทอพร้าว-2569";
 
-// Just enough of a browser: keeps cookies, signs in.
-struct Visitor {
-  Console& console;
-  std::map<std::string, std::string> cookies;
-
-  Reply Send(Request r) {
-    r.cookies = cookies;
-    r.remote_addr = "192.0.2.20";
-    Reply reply = console.Handle(r);
-    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
-         ++it) {
-      const std::string& c = it->second;
-      const size_t eq = c.find('='), semi = c.find(';');
-      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
-    }
-    return reply;
-  }
-  Reply Get(const std::string& path,
-            std::multimap<std::string, std::string> query = {}) {
-    Request r;
-    r.method = "GET";
-    r.path = path;
-    r.query = std::move(query);
-    return Send(r);
-  }
-  void SignIn(const std::string& login) {
-    Reply form = Get("/login");
-    REQUIRE(form.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(
-        form.body, m,
-        std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
-    Request r;
-    r.method = "POST";
-    r.path = "/login";
-    r.content_type = "application/x-www-form-urlencoded";
-    r.form = {
-        {"login", login}, {"password", kPassword}, {"login_token", m[1].str()}};
-    REQUIRE(Send(r).status == 303);
-  }
+// The console as a browser meets it, signing in with kPassword.
+struct Visitor : ConsoleClient {
+  explicit Visitor(Console& c) : ConsoleClient(c, kPassword, "192.0.2.20") {}
 };
 
 std::string Header(const Reply& r, const std::string& name) {
@@ -84,7 +48,7 @@ TEST_CASE("console exports: an office user downloads only their districts",
   AddUser(*fx.store, "viewer", WebRole::kViewer, "all");
   Console console(*fx.store);
 
-  Visitor office{console, {}};
+  Visitor office{console};
   office.SignIn("fang_office");
   Reply page = office.Get("/exports");
   REQUIRE(page.status == 200);
@@ -152,7 +116,7 @@ TEST_CASE("console exports: an office user downloads only their districts",
   CHECK(exports == 2);
 
   // A viewer reads, but does not export.
-  Visitor viewer{console, {}};
+  Visitor viewer{console};
   viewer.SignIn("viewer");
   CHECK(viewer.Get("/exports").status == 403);
   CHECK(viewer.Get("/exports/xlsx").status == 403);

@@ -10,6 +10,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "tests/server/console_client.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
 
@@ -24,59 +25,9 @@ using nlohmann::json;
 
 constexpr char kPass[] = "รายงาน-พร้าว-2569";
 
-struct ReportBrowser {
-  explicit ReportBrowser(Console& c) : console(c) {}
-  Console& console;
-  std::map<std::string, std::string> cookies;
-
-  Reply Send(Request r) {
-    r.cookies = cookies;
-    r.remote_addr = "192.0.2.20";
-    Reply reply = console.Handle(r);
-    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
-         ++it) {
-      const std::string& c = it->second;
-      const size_t eq = c.find('='), semi = c.find(';');
-      cookies[c.substr(0, eq)] = c.substr(eq + 1, semi - eq - 1);
-    }
-    return reply;
-  }
-  Reply Get(const std::string& path,
-            std::multimap<std::string, std::string> query = {}) {
-    Request r;
-    r.method = "GET";
-    r.path = path;
-    r.query = std::move(query);
-    return Send(r);
-  }
-  Reply Post(const std::string& path,
-             std::multimap<std::string, std::string> form) {
-    Request r;
-    r.method = "POST";
-    r.path = path;
-    r.content_type = "application/x-www-form-urlencoded";
-    r.form = std::move(form);
-    return Send(r);
-  }
-  void SignIn(const std::string& login) {
-    Reply form = Get("/login");
-    REQUIRE(form.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(
-        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
-    Reply r = Post("/login", {{"login", login},
-                              {"password", kPass},
-                              {"login_token", m[1].str()}});
-    REQUIRE(r.status == 303);
-  }
-  std::string Csrf() {
-    Reply me = Get("/api/me");
-    REQUIRE(me.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(me.body, m,
-                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
-    return m[1].str();
-  }
+// The console as a browser meets it, signing in with kPass.
+struct ReportBrowser : ConsoleClient {
+  explicit ReportBrowser(Console& c) : ConsoleClient(c, kPass, "192.0.2.20") {}
 };
 
 struct Fixture {

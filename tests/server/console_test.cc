@@ -7,6 +7,7 @@
 #include "server/console/users.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
+#include "tests/server/console_client.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -20,72 +21,8 @@ using console::WebRole;
 
 constexpr char kPassword[] = "ผ้าทอพร้าว-2569";
 
-// A browser: keeps cookies, follows nothing, remembers the CSRF token.
-struct Browser {
-  explicit Browser(Console& c) : console(c) {}
-  Console& console;
-  std::string address = "192.0.2.10";
-  bool tls = false;
-  std::map<std::string, std::string> cookies;
-
-  Reply Send(Request r) {
-    r.cookies = cookies;
-    r.remote_addr = address;
-    r.tls = tls;
-    Reply reply = console.Handle(r);
-    for (auto [it, end] = reply.headers.equal_range("Set-Cookie"); it != end;
-         ++it) {
-      const std::string& c = it->second;
-      const size_t eq = c.find('='), semi = c.find(';');
-      const std::string name = c.substr(0, eq);
-      const std::string value = c.substr(eq + 1, semi - eq - 1);
-      if (c.find("Max-Age=0") != std::string::npos) {
-        cookies.erase(name);
-      } else {
-        cookies[name] = value;
-      }
-    }
-    return reply;
-  }
-  Reply Get(const std::string& path,
-            std::multimap<std::string, std::string> query = {}) {
-    Request r;
-    r.method = "GET";
-    r.path = path;
-    r.query = std::move(query);
-    return Send(r);
-  }
-  Reply Post(const std::string& path,
-             std::multimap<std::string, std::string> form) {
-    Request r;
-    r.method = "POST";
-    r.path = path;
-    r.content_type = "application/x-www-form-urlencoded";
-    r.form = std::move(form);
-    return Send(r);
-  }
-  // GET /login, then POST it back with the hidden token.
-  Reply SignIn(const std::string& login, const std::string& password,
-               const std::string& next = "") {
-    Reply form = Get("/login");
-    REQUIRE(form.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(
-        form.body, m, std::regex("name=\"login_token\" value=\"([0-9a-f]+)\"")));
-    std::multimap<std::string, std::string> fields = {
-        {"login", login}, {"password", password}, {"login_token", m[1].str()}};
-    if (!next.empty()) fields.emplace("next", next);
-    return Post("/login", fields);
-  }
-  std::string Csrf() {
-    Reply me = Get("/api/me");
-    REQUIRE(me.status == 200);
-    std::smatch m;
-    REQUIRE(std::regex_search(me.body, m,
-                              std::regex("\"csrf\":\"([0-9a-f]+)\"")));
-    return m[1].str();
-  }
-};
+// The console as a browser meets it (tests/server/console_client.h).
+using Browser = ConsoleClient;
 
 // A path the route's pattern matches: each capture group replaced by the
 // first of a few samples ("zz", a uuid, a SHA-256, a district code) that
