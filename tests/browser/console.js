@@ -46,6 +46,7 @@ if (!fs.existsSync(path.join(HERE, 'node_modules', 'playwright-core'))) {
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { chromium } = require('playwright-core');
+const { makePng } = require('./png.js');
 
 fs.mkdirSync(ARTIFACTS, { recursive: true });
 
@@ -305,8 +306,15 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
     trainer.kbo('contest', 'score', '--product', products[i], '--contest', 'KBO CM CONTEST 2569',
       '--judge', `กรรมการ ${j + 1}`, '--identity', String(s[0]), '--uniqueness', String(s[1]),
       '--quality', String(s[2]), '--packaging', String(s[3]), '--marketability', String(s[4]))));
+  // A photo of the first prototype, and the officer's visit whose follow-up
+  // date has passed.
+  const png = path.join(freshDir('kbo-photo-'), 'prototype.png');
+  fs.writeFileSync(png, makePng(96, 64));
+  trainer.kbo('photo', 'add', png, '--subject', `product:${products[0]}`, '--caption', 'ต้นแบบกระเป๋าผ้าทอ');
   trainer.sync();
   officer.sync();
+  officer.kbo('visit', 'add', '--producer', producers[1], '--purpose', 'follow_up',
+    '--next-visit', '2025-11-20', '--notes', 'นัดดูต้นแบบตะกร้า');
   // Both change the first group's phone without seeing the other.
   trainer.kbo('edit', 'producer', producers[0], '--set', 'phone=0822222222');
   officer.kbo('edit', 'producer', producers[0], '--set', 'phone=0833333333');
@@ -338,6 +346,11 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   const reach = await api('/api/reports/reach?fiscal_year=2569');
   assert.deepEqual(reach.reached, { group: 3, entrepreneur: 2, total: 5 }, 'reach');
   assert.deepEqual(reach.target, Object.assign({}, reach.target, { group: 94, entrepreneur: 206, total: 300 }));
+  const stages = await api('/api/reports/stages');
+  assert.deepEqual(stages.by_stage.filter((st) => st.count > 0).map((st) => [st.stage, st.count]), [['idea', 2]],
+    'products by stage (both new products are ideas)');
+  const followups = await api('/api/reports/followups');
+  assert.deepEqual(followups.overdue.map((f) => f.producer_name), [PRODUCERS[1][1]], 'the overdue follow-up');
   // The pages say the same, in Thai, with their charts.
   await page.goto(`${server.url}/reports/attendance?workshop=${w}`);
   const gridText = await page.textContent('main');
@@ -378,6 +391,19 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
     const again = d.sync();
     assert.ok(!/conflict|ขัดแย้ง/i.test(again), `a later sync says nothing about the conflict: ${again}`);
   }
+
+  // The gallery: the trainer's photo, by product, with who took it, and a
+  // thumbnail the server made.
+  await page.goto(`${server.url}/photos`);
+  const gallery = await page.textContent('main');
+  assert.ok(gallery.includes('ต้นแบบกระเป๋าผ้าทอ'), 'the caption');
+  assert.ok(gallery.includes('กระเป๋าผ้าทอลายดอกพร้าว'), 'the product it shows');
+  assert.ok(gallery.includes('วิทยากร อ.พร้าว'), 'who took it, by device label');
+  const thumb = page.locator('main img').first();
+  await thumb.scrollIntoViewIfNeeded();
+  await page.waitForFunction(() => { const i = document.querySelector('main img'); return i && i.complete && i.naturalWidth > 0; });
+  assert.ok(await thumb.evaluate((i) => i.naturalWidth > 0 && i.naturalWidth <= 320), 'a thumbnail, not the original');
+  await screenshot(page, 'photos-1280');
 
   // Excel: the workbook as the office downloads it, cells read back.
   await page.goto(`${server.url}/exports`);
