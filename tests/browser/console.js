@@ -426,6 +426,18 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   // A token for a new phone, shown as a QR code that decodes to its address.
   const phone = await window(t, PHONE);
   await signIn(phone, server, 'office');
+  // Every page fits a 360 px phone (wide tables scroll inside themselves).
+  for (const url of ['/', '/conflicts', `/conflicts/${id}`, '/reports', '/reports/reach?fiscal_year=2569',
+    `/reports/attendance?workshop=${w}`, `/reports/certificates?workshop=${w}`, '/reports/contest',
+    '/reports/stages', '/reports/followups', '/data', '/data/producer', `/data/producer/${producers[0]}`,
+    `/rows/producer/${producers[0]}/history`, '/photos', '/quality', '/exports', '/devices', '/tokens',
+    '/users', '/audit']) {
+    const r = await phone.goto(`${server.url}${url}`);
+    assert.equal(r.status(), 200, url);
+    await fitsWidth(phone, PHONE.width, url);
+  }
+  await phone.goto(`${server.url}/reports/attendance?workshop=${w}`);
+  await screenshot(phone, 'report-attendance-360');
   await phone.goto(`${server.url}/tokens`);
   await phone.fill('input[name=label]', 'นางสาวแก้ว · พร้าว · Samsung A14');
   await phone.selectOption('select[name=role]', 'trainer');
