@@ -36,24 +36,6 @@
 
 namespace kbo::server {
 
-int ExitCodeFor(Code code) {
-  switch (code) {
-    case Code::kOk:
-      return 0;
-    case Code::kInvalidArgument:
-    case Code::kCorruption:
-      return 2;
-    case Code::kNotFound:
-      return 3;
-    case Code::kUnauthenticated:
-    case Code::kPermissionDenied:
-    case Code::kSequenceGap:
-      return 5;
-    default:
-      return 1;
-  }
-}
-
 namespace {
 
 using nlohmann::json;

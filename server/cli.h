@@ -25,18 +25,15 @@ namespace kbo::server {
 //     bundle import FILE
 // Reports go to `out` (`token create` prints the token alone; `serve` prints
 // "listening on HOST:PORT" once bound); errors go to `err` as
-// "kbo-server: <message>". Exit codes (ExitCodeFor): 0 done; 2 usage or
-// invalid input; 3 not found; 5 refused (a bundle record refused, ...);
+// "kbo-server: <message>". Exit codes (kbo::ExitCodeFor, shared/status.h): 0 done;
+// 2 usage or invalid input; 3 not found; 4 the database is busy or
+// unreachable (try again); 5 refused (a bundle record refused, ...);
 // 1 anything else. Never throws.
 int RunCli(const std::vector<std::string>& args, std::ostream& out,
            std::ostream& err);
 
 // main(): RunCli with std::cout / std::cerr.
 int RunCli(int argc, char** argv);
-
-// kInvalidArgument, kCorruption -> 2; kNotFound -> 3; kUnauthenticated,
-// kPermissionDenied, kSequenceGap -> 5; kOk -> 0; anything else -> 1.
-int ExitCodeFor(Code code);
 
 }  // namespace kbo::server
 

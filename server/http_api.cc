@@ -790,33 +790,7 @@ extern "C" void OnStopSignal(int) {
 
 int HttpStatusFor(Code code, std::string_view reason) {
   if (reason == "hash_mismatch") return 422;
-  switch (code) {
-    case Code::kOk:
-      return 200;
-    case Code::kInvalidArgument:
-    case Code::kCorruption:
-      return 400;
-    case Code::kNotFound:
-      return 404;
-    case Code::kAlreadyExists:
-      return 409;
-    case Code::kUnavailable:
-      return 503;
-    case Code::kUnauthenticated:
-      return 401;
-    case Code::kPermissionDenied:
-      return 403;
-    case Code::kSequenceGap:
-      return 409;
-    case Code::kFailedPrecondition:
-      return 409;
-    case Code::kResourceExhausted:
-      return 413;
-    case Code::kIOError:
-    case Code::kInternal:
-      return 500;
-  }
-  return 500;
+  return ::kbo::HttpStatusFor(code);
 }
 
 Status ParseListen(std::string_view text, ServeOptions* options) {

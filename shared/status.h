@@ -27,6 +27,16 @@ enum class Code {
 // Stable snake_case name of a code, used as the JSON "error" field.
 const char* CodeName(Code code);
 
+// The one mapping of a code to what each edge says (a single table in
+// status.cc, so the client, the server and the UI cannot disagree):
+// the HTTP status of an answer (kbo-server's API, the console, kbo ui's
+// JSON), and the exit code of a command (`kbo` and `kbo-server`, DESIGN §7:
+// 0 done; 2 invalid input or usage, nothing written; 3 not found; 4 server
+// or database unreachable, everything kept, try again later; 5 refused by
+// the server or not allowed; 1 anything else).
+int HttpStatusFor(Code code);
+int ExitCodeFor(Code code);
+
 // Status is OK or an error code with a message meant for a person.
 class [[nodiscard]] Status {
  public:

@@ -21,31 +21,6 @@
 
 namespace kbo::client {
 
-int ExitCodeFor(Code code) {
-  switch (code) {
-    case Code::kOk:
-      return 0;
-    case Code::kInvalidArgument:
-    case Code::kCorruption:
-      return 2;
-    case Code::kNotFound:
-      return 3;
-    case Code::kUnavailable:
-      return 4;
-    case Code::kUnauthenticated:
-    case Code::kPermissionDenied:
-    case Code::kSequenceGap:
-      return 5;
-    case Code::kAlreadyExists:
-    case Code::kFailedPrecondition:
-    case Code::kResourceExhausted:
-    case Code::kIOError:
-    case Code::kInternal:
-      return 1;
-  }
-  return 1;
-}
-
 namespace cli {
 
 // ---- Context and argument helpers ------------------------------------------

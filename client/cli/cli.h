@@ -17,7 +17,7 @@ namespace kbo::client {
 // their report on `out`; everything meant for a person (errors as
 // "kbo: <message>", progress, usage after a usage error) goes to `err`.
 //
-// Exit codes (ExitCodeFor): 0 done; 2 invalid input or usage, nothing
+// Exit codes (kbo::ExitCodeFor, shared/status.h): 0 done; 2 invalid input or usage, nothing
 // written; 3 not found; 4 server unreachable; 5 rejected by the server;
 // 1 anything else.
 //
@@ -31,11 +31,6 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
 
 // main(): RunCli with std::cout / std::cerr.
 int RunCli(int argc, char** argv);
-
-// The one mapping of the error vocabulary to exit codes (CONVENTIONS §2):
-// kInvalidArgument, kCorruption -> 2; kNotFound -> 3; kUnavailable -> 4;
-// kUnauthenticated, kPermissionDenied, kSequenceGap -> 5; kOk -> 0; else 1.
-int ExitCodeFor(Code code);
 
 }  // namespace kbo::client
 

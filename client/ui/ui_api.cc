@@ -909,34 +909,6 @@ class Handler {
 
 }  // namespace
 
-int HttpStatusFor(Code code) {
-  switch (code) {
-    case Code::kOk:
-      return 200;
-    case Code::kInvalidArgument:
-    case Code::kCorruption:
-      return 400;
-    case Code::kNotFound:
-      return 404;
-    case Code::kUnavailable:
-      return 503;
-    case Code::kUnauthenticated:
-      return 401;
-    case Code::kPermissionDenied:
-      return 403;
-    case Code::kSequenceGap:
-    case Code::kAlreadyExists:
-    case Code::kFailedPrecondition:
-      return 409;
-    case Code::kResourceExhausted:
-      return 413;
-    case Code::kIOError:
-    case Code::kInternal:
-      return 500;
-  }
-  return 500;
-}
-
 std::string FieldOfMessage(std::string_view entity_name,
                            std::string_view message) {
   const Entity* entity = FindEntity(entity_name);

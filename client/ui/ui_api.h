@@ -102,12 +102,6 @@ class UiApi {
   std::mutex mu_;
 };
 
-// The HTTP status for a Status code at the UI's edge (CONVENTIONS §2's table):
-// invalid input 400, not found 404, unavailable 503, unauthenticated 401,
-// permission 403, sequence gap / exists / precondition 409, too large 413,
-// everything else 500.
-int HttpStatusFor(Code code);
-
 // The column of `entity` a store message is about, or "" if none: the
 // column whose name starts the message ("otop_stars must be from 0 to 5"),
 // the reference a "no producer with id ..." message names, "day" for a day

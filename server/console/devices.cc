@@ -47,23 +47,10 @@ std::string ErrorJson(std::string_view error, std::string_view message) {
   return JsonText({{"error", error}, {"message", message}});
 }
 
-int HttpStatus(Code code) {
-  switch (code) {
-  case Code::kInvalidArgument:
-    return 400;
-  case Code::kNotFound:
-    return 404;
-  case Code::kFailedPrecondition:
-    return 409;
-  default:
-    return 500;
-  }
-}
-
 // A failed store call: the person's own mistakes are told as they are, the
 // rest is logged and answered 500 without detail.
 Reply Failure(const Context &ctx, const Status &s, std::string_view back) {
-  const int status = HttpStatus(s.code());
+  const int status = HttpStatusFor(s.code());
   if (status == 500)
     LogLine("error console " + ctx.req.path + ": " + s.ToString());
   const std::string message =
@@ -229,7 +216,8 @@ Result<std::map<std::string, DeviceCounts>> ReadDeviceCounts(Db &db) {
       "    b.complete_at IS NOT NULL)"
       "  GROUP BY p.district_code),"
       " refused AS ("
-      "  SELECT device_id, COUNT(*) AS n FROM refused_row GROUP BY device_id)"
+      "  SELECT device_id, COUNT(*) AS n FROM refused_row"
+      "  WHERE settled_at IS NULL GROUP BY device_id)"
       " SELECT d.device_id, COALESCE(r.n, 0),"
       "  (SELECT COALESCE(SUM(m.n), 0) FROM missing m WHERE d.districts = 'all'"
       "   OR instr(',' || d.districts || ',', ',' || m.district || ',') > 0)"
