@@ -8,6 +8,7 @@
 #include <cstring>
 #include <string>
 
+#include "server/log.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
@@ -339,6 +340,12 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
       return reaped.status();
     }
   }
+  if (now - last_collect_ms_ >= 3600 * 1000) {
+    last_collect_ms_ = now;
+    if (auto collected = CollectUnnamed(); !collected.ok()) {
+      return collected.status();
+    }
+  }
   Result<bool> named = NamedInScope(device, sha256);
   if (!named.ok()) return named.status();
   if (!*named) {
@@ -401,6 +408,81 @@ Result<size_t> BlobService::ReapPartials() {
     if (Status s = txn.Commit(); !s.ok()) return s;
   }
   return expired.size();
+}
+
+Result<std::vector<std::string>> BlobService::CollectUnnamed() {
+  Db& db = store_.db();
+  const std::string now = store_.NowIso();
+  const std::string cutoff =
+      FormatIsoUtc(store_.NowMillis() - unnamed_retention_ms_);
+  static constexpr const char* kNamed =
+      "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = blob.sha256 AND "
+      "p.deleted = 0)";
+  {
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    // Named again (a restored photo, a new row for the same picture).
+    if (Status s = db.Cached(std::string("UPDATE blob SET unnamed_since = NULL "
+                                         "WHERE unnamed_since IS NOT NULL AND ") +
+                             kNamed)
+                       .Run();
+        !s.ok()) {
+      return s;
+    }
+    Statement& mark = db.Cached(
+        std::string("UPDATE blob SET unnamed_since = ?1 WHERE complete_at IS "
+                    "NOT NULL AND unnamed_since IS NULL AND NOT ") +
+        kNamed);
+    mark.Bind(1, std::string_view(now));
+    if (Status s = mark.Run(); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+  }
+  std::vector<std::pair<std::string, int64_t>> due;
+  {
+    Statement& st = db.Cached(
+        "SELECT sha256, bytes FROM blob WHERE unnamed_since IS NOT NULL AND "
+        "unnamed_since < ?1 AND complete_at IS NOT NULL ORDER BY sha256");
+    st.Bind(1, std::string_view(cutoff));
+    while (st.Step()) due.emplace_back(st.ColumnText(0), st.ColumnInt(1));
+    if (!st.status().ok()) return st.status();
+  }
+  std::vector<std::string> collected;
+  int64_t bytes = 0;
+  for (const auto& [sha, size] : due) {
+    if (!IsBlobName(sha)) continue;
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    // Still unnamed now, in the transaction that deletes it.
+    Statement& del = db.Cached(
+        std::string("DELETE FROM blob WHERE sha256 = ?1 AND unnamed_since IS "
+                    "NOT NULL AND unnamed_since < ?2 AND NOT ") +
+        kNamed);
+    del.Bind(1, std::string_view(sha)).Bind(2, std::string_view(cutoff));
+    if (Status s = del.Run(); !s.ok()) return s;
+    if (db.Changes() == 0) continue;  // named again meanwhile
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    // The record is gone first: a crash here leaves a file nothing claims,
+    // never a record without its file.
+    const std::string path = PathFor(sha);
+    ::unlink(path.c_str());
+    const std::string thumb = store_.paths().blobs + "/thumbs/" + sha + ".jpg";
+    ::unlink(thumb.c_str());
+    collected.push_back(sha);
+    bytes += size;
+  }
+  if (!collected.empty()) {
+    std::string names;
+    for (size_t i = 0; i < collected.size() && i < 20; ++i)
+      names += (i ? ", " : "") + collected[i];
+    if (collected.size() > 20)
+      names += ", and " + std::to_string(collected.size() - 20) + " more";
+    LogLine("collected " + std::to_string(collected.size()) +
+            " photo blob(s), " + std::to_string(bytes) +
+            " bytes, that no live photo has named for " +
+            std::to_string(unnamed_retention_ms_ / (24 * 3600 * 1000)) +
+            " days: " + names);
+  }
+  return collected;
 }
 
 Result<std::vector<std::string>> BlobService::Missing(

@@ -43,6 +43,11 @@ class BlobService {
   // An unfinished upload with no chunk for this long is discarded; the
   // device starts it again from 0 (it still has the photo).
   static constexpr int64_t kDefaultPartialTtlMs = int64_t{7} * 24 * 3600 * 1000;
+  // A complete blob no live photo row names is kept this long after the
+  // server first sees it so (the office may restore a deleted photo
+  // meanwhile), then collected.
+  static constexpr int64_t kDefaultUnnamedRetentionMs =
+      int64_t{30} * 24 * 3600 * 1000;
 
   explicit BlobService(ServerStore& store,
                        uint64_t max_blob_bytes = kDefaultMaxBlobBytes)
@@ -50,6 +55,7 @@ class BlobService {
 
   void set_max_partial_bytes_per_device(uint64_t n) { max_partial_bytes_ = n; }
   void set_partial_ttl_ms(int64_t ms) { partial_ttl_ms_ = ms; }
+  void set_unnamed_retention_ms(int64_t ms) { unnamed_retention_ms_ = ms; }
 
   // A device may upload, and ask about, only a blob that a live photo row in
   // its districts names (DESIGN §6; issue 9, D5): push the photo's row
@@ -71,6 +77,15 @@ class BlobService {
   // Discards unfinished uploads idle for longer than the TTL (file and
   // record); returns how many.
   Result<size_t> ReapPartials();
+
+  // Complete blobs no live photo row names (every naming row deleted, or
+  // none ever): each is marked with the time the server first sees it so
+  // (unmarked again once a live row names it, e.g. a restored photo), and
+  // collected (record, file and cached thumbnail) once marked longer than
+  // the retention, re-checked in the deleting transaction. Runs with the
+  // partial reaper (PutChunkFor), at most once an hour; logs one line
+  // naming what it collected. Returns the collected blobs' names.
+  Result<std::vector<std::string>> CollectUnnamed();
   BlobService(const BlobService&) = delete;
   BlobService& operator=(const BlobService&) = delete;
 
@@ -124,7 +139,9 @@ class BlobService {
   uint64_t max_blob_bytes_;
   uint64_t max_partial_bytes_ = kDefaultMaxPartialBytesPerDevice;
   int64_t partial_ttl_ms_ = kDefaultPartialTtlMs;
+  int64_t unnamed_retention_ms_ = kDefaultUnnamedRetentionMs;
   int64_t last_reap_ms_ = 0;
+  int64_t last_collect_ms_ = 0;
   std::string uploader_;  // the device of the chunk being written, if any
 };
 

@@ -27,6 +27,7 @@
 #include "server/console/console.h"
 #include "server/enrolment.h"
 #include "server/error_detail.h"
+#include "server/http_params.h"
 #include "server/log.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
@@ -53,9 +54,12 @@ constexpr time_t kWriteTimeoutSec = 30;
 // edge"). A device sends a handful of small headers and one connection at a
 // time; a hall or a carrier NAT may put dozens of devices behind one
 // address, hence 32 by default (serve --connections-per-address: behind a
-// reverse proxy every device shares the proxy's address). 256 threads:
-// eight such addresses at their cap still leave room, and an idle server
-// shrinks back to none.
+// reverse proxy every device shares the proxy's address). 256 threads, and
+// once half are taken an address over its fair share is refused, so a new
+// address always finds a place; an idle server shrinks back to none. A body
+// must arrive at 2 KiB/s on average after 30 s: a 1 MiB photo chunk may
+// take 9 minutes, a 16 MiB push 2.3 hours, a drip is cut after ~30 s.
+constexpr size_t kMaxWorkers = 256;
 edge::EdgeLimits ServerEdgeLimits(const ServeOptions& options) {
   edge::EdgeLimits limits;
   limits.max_head_bytes = 32 * 1024;
@@ -65,9 +69,11 @@ edge::EdgeLimits ServerEdgeLimits(const ServeOptions& options) {
   limits.io_timeout = std::chrono::seconds(kReadTimeoutSec);
   limits.max_body_bytes = protocol::kMaxPushBytes;
   limits.per_address = options.connections_per_address;
+  limits.body_grace = std::chrono::seconds(30);
+  limits.body_min_rate = 2048;
+  limits.pool = kMaxWorkers;
   return limits;
 }
-constexpr size_t kMaxWorkers = 256;
 // A console form or API write: a few fields, never a file.
 constexpr size_t kMaxConsoleBodyBytes = size_t{1} << 20;
 
@@ -106,26 +112,13 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
   WriteJson(res, status, body);
 }
 
-// Strict decimal query parameter from 0 to INT64_MAX (sequences and offsets
-// are int64 in the store, so nothing larger may wrap there); `fallback` when
-// absent. False for anything else, a repeated parameter included.
+// A query number (server/http_params.h): `fallback` when absent; false if
+// repeated or not a strict decimal from 0 to INT64_MAX.
 bool ParamU64(const httplib::Request& req, const char* name, uint64_t fallback,
               uint64_t* out) {
-  if (!req.has_param(name)) {
-    *out = fallback;
-    return true;
-  }
-  if (req.get_param_value_count(name) != 1) return false;
-  const std::string v = req.get_param_value(name);
-  if (v.empty() || v.size() > 19) return false;
-  uint64_t n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');  // 19 digits fit in uint64
-  }
-  if (n > static_cast<uint64_t>(INT64_MAX)) return false;
-  *out = n;
-  return true;
+  const size_t count = req.get_param_value_count(name);
+  return QueryU64(count, count > 0 ? req.get_param_value(name) : "", fallback,
+                  out);
 }
 
 // A token bucket per source address (enrolment attempts). Thread-safe.

@@ -97,6 +97,9 @@ Refusal RefusalFor(EdgeConnection::Head head) {
     case H::kTimeout:
       return {408, "Request Timeout", "timeout",
               "the request head did not arrive in time"};
+    case H::kBodyTimeout:
+      return {408, "Request Timeout", "timeout",
+              "the request body arrived too slowly"};
     case H::kTooLarge:
       return {431, "Request Header Fields Too Large", "headers_too_large",
               "the request has too many or too large headers"};
@@ -156,30 +159,50 @@ std::string LocalAddress(int fd, int* port) {
 
 bool AddressLimiter::Acquire(const std::string& address) {
   std::lock_guard<std::mutex> lock(mu_);
-  Entry& e = by_address_[address];
-  if (e.active >= per_address_) {
-    ++e.refused;
+  auto it = by_address_.find(address);
+  const bool known = it != by_address_.end();
+  const int active = known ? it->second.active : 0;
+  if (active >= per_address_) {
+    if (known) ++it->second.refused;
     return false;
   }
-  ++e.active;
+  if (pool_ > 0) {
+    const size_t reserve = std::max<size_t>(1, pool_ / 16);
+    const size_t addresses = by_address_.size() + (known ? 0 : 1);
+    const size_t share = std::max<size_t>(1, (pool_ - reserve) / addresses);
+    const bool refuse =
+        total_ >= pool_ || (total_ >= pool_ - reserve && active > 0) ||
+        (total_ >= pool_ / 2 && static_cast<size_t>(active) >= share);
+    if (refuse) {
+      // An address holding nothing is not kept (the map holds only
+      // addresses connected now).
+      if (known) ++it->second.refused_fair;
+      return false;
+    }
+  }
+  if (!known) it = by_address_.emplace(address, Entry{}).first;
+  ++it->second.active;
+  ++total_;
   return true;
 }
 
-uint64_t AddressLimiter::Release(const std::string& address) {
+uint64_t AddressLimiter::Release(const std::string& address,
+                                 uint64_t* fair_refused) {
+  if (fair_refused != nullptr) *fair_refused = 0;
   std::lock_guard<std::mutex> lock(mu_);
   auto it = by_address_.find(address);
   if (it == by_address_.end()) return 0;
+  --total_;
   if (--it->second.active > 0) return 0;
   const uint64_t refused = it->second.refused;
+  if (fair_refused != nullptr) *fair_refused = it->second.refused_fair;
   by_address_.erase(it);  // the map holds only addresses connected now
   return refused;
 }
 
 size_t AddressLimiter::Active() const {
   std::lock_guard<std::mutex> lock(mu_);
-  size_t n = 0;
-  for (const auto& [address, e] : by_address_) n += static_cast<size_t>(e.active);
-  return n;
+  return total_;
 }
 
 // ---- WorkerPool
@@ -411,6 +434,9 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
     head_len += kZero.size();
   }
   request_bytes_ = head_len + length;
+  head_len_ = head_len;
+  head_done_ = Clock::now();
+  body_timed_out_ = false;
   read_bytes_ = 0;
   consumed_ = 0;
   return Head::kReady;
@@ -443,9 +469,10 @@ void EdgeConnection::Refuse(Head head) {
 }
 
 void EdgeConnection::RefuseBusy(int fd) {
-  const std::string response = ResponseFor(
+  std::string response = ResponseFor(
       503, "Service Unavailable", "busy",
       "too many connections from this address at once; try again later");
+  response.insert(response.find("\r\n") + 2, "Retry-After: 5\r\n");
   (void)::send(fd, response.data(), response.size(),
                MSG_NOSIGNAL | MSG_DONTWAIT);
   // Drop what the request already sent, without waiting: closing with unread
@@ -468,9 +495,8 @@ ssize_t EdgeConnection::Read(char* ptr, size_t size) {
     read_bytes_ += n;
     return static_cast<ssize_t>(n);
   }
-  const auto deadline = Clock::now() + limits_.io_timeout;
   for (;;) {
-    if (!WaitReadable(deadline)) return -1;
+    if (!WaitBody()) return -1;
     const ssize_t n = RecvSome(ptr, size);
     if (n < 0 && (errno == EINTR || errno == EAGAIN || errno == EWOULDBLOCK))
       continue;
@@ -480,6 +506,9 @@ ssize_t EdgeConnection::Read(char* ptr, size_t size) {
 }
 
 ssize_t EdgeConnection::Write(const char* ptr, size_t size) {
+  // The library's answer to a body cut at its deadline is dropped: the
+  // guard answers 408 instead.
+  if (body_timed_out_) return -1;
   const auto deadline = Clock::now() + limits_.io_timeout;
   for (;;) {
     if (!WaitFor(fd_, POLLOUT, deadline)) return -1;
@@ -492,7 +521,38 @@ ssize_t EdgeConnection::Write(const char* ptr, size_t size) {
 
 bool EdgeConnection::Readable() const {
   if (consumed_ < buffer_.size()) return true;
-  return WaitReadable(Clock::now() + limits_.io_timeout);
+  return WaitBody();
+}
+
+Clock::time_point EdgeConnection::BodyDeadline() const {
+  const uint64_t rate = std::max<uint64_t>(1, limits_.body_min_rate);
+  // Up to the bytes read so far and the next one, in whole milliseconds
+  // (a body of 16 MiB at 1 byte/s is 194 days: no overflow).
+  const uint64_t due_ms = (body_read() + 1) * 1000 / rate;
+  return head_done_ + limits_.body_grace +
+         std::chrono::milliseconds(static_cast<int64_t>(
+             std::min<uint64_t>(due_ms, uint64_t{1} << 40)));
+}
+
+bool EdgeConnection::WaitBody() const {
+  const auto io_deadline = Clock::now() + limits_.io_timeout;
+  // Only while the request's body is being read: never for the head (it is
+  // buffered whole) nor between requests.
+  if (read_bytes_ < head_len_ || read_bytes_ >= request_bytes_) {
+    return WaitReadable(io_deadline);
+  }
+  const auto body_deadline = BodyDeadline();
+  for (;;) {
+    if (WaitReadable(std::min(io_deadline, body_deadline))) return true;
+    // poll() waits whole milliseconds: it may give up just short of the
+    // deadline; then wait out the rest.
+    const auto now = Clock::now();
+    if (now >= body_deadline) {
+      body_timed_out_ = true;
+      return false;
+    }
+    if (now >= io_deadline) return false;
+  }
 }
 
 ssize_t EdgeConnection::RecvSome(char* ptr, size_t size) {
@@ -518,8 +578,8 @@ bool EdgeConnection::FinishRequest() {
   const bool complete = read_bytes_ == request_bytes_;
   buffer_.erase(0, consumed_);
   consumed_ = 0;
-  read_bytes_ = request_bytes_ = 0;
-  return complete;
+  read_bytes_ = request_bytes_ = head_len_ = 0;
+  return complete && !body_timed_out_;
 }
 
 // ---- EdgeGuard
@@ -532,10 +592,17 @@ void EdgeGuard::Handle(int fd, const std::function<void()>& serve,
     if (answer_busy) EdgeConnection::RefuseBusy(fd);
   } else {
     serve();
-    if (const uint64_t refused = limiter_.Release(key); refused > 0 && log_) {
+    uint64_t fair_refused = 0;
+    const uint64_t refused = limiter_.Release(key, &fair_refused);
+    if (refused > 0 && log_) {
       log_("refused " + std::to_string(refused) + " connection(s) from " +
            EscapeForLog(key) + ": over " +
            std::to_string(limits_.per_address) + " at once from one address");
+    }
+    if (fair_refused > 0 && log_) {
+      log_("refused " + std::to_string(fair_refused) + " connection(s) from " +
+           EscapeForLog(key) + ": over its fair share of a busy server (" +
+           std::to_string(limits_.pool) + " connections at once in all)");
     }
   }
   ::shutdown(fd, SHUT_RDWR);
@@ -559,6 +626,18 @@ void EdgeGuard::ServeRequests(EdgeConnection& conn, const ServeOne& serve_one,
     }
     bool connection_closed = false;
     const bool ok = serve_one(i + 1 == max, connection_closed);
+    if (conn.body_timed_out()) {
+      if (log_) {
+        log_("refused 408 from " + EscapeForLog(PeerAddress(conn.fd())) +
+             ": a body of " + std::to_string(conn.body_declared()) +
+             " bytes came slower than " +
+             std::to_string(limits_.body_min_rate) + " bytes/s after " +
+             std::to_string(limits_.body_grace.count()) + " ms (" +
+             std::to_string(conn.body_read()) + " bytes arrived)");
+      }
+      conn.Refuse(EdgeConnection::Head::kBodyTimeout);
+      return;
+    }
     if (!conn.FinishRequest() || !ok || connection_closed) return;
   }
 }

@@ -23,9 +23,23 @@
 //      read; Transfer-Encoding is refused (411): every client of ours sends
 //      a length. A POST/PUT/PATCH/DELETE without either has no body
 //      (RFC 9112 §6.3) and is passed on with "Content-Length: 0";
-//   6. a request whose body the library did not read to its end closes the
+//   6. the body arrives at `body_min_rate` bytes/s on average after a grace
+//      of `body_grace` from the end of the head: by time t after the head,
+//      at least (t - body_grace) * body_min_rate of its bytes (or all of
+//      them) must have arrived, else 408 and closed. A byte dripped now and
+//      then no longer holds a worker: a body of N bytes holds one at most
+//      body_grace + N / body_min_rate, and a drip is cut soon after the
+//      grace;
+//   7. a request whose body the library did not read to its end closes the
 //      connection (the unread bytes are never parsed as a request).
 // Reads and writes after the head wait at most `io_timeout` each.
+//
+// Per server, connections served at once are at most `pool` (the worker
+// pool). Once half of it is taken, an address holding more than its fair
+// share (pool - pool/16, split evenly among the addresses connected now)
+// is refused new connections (503, Retry-After), and the last pool/16
+// places go only to an address's first connection: a new address gets a
+// place even while a few busy ones hold the rest.
 
 #include <sys/types.h>
 
@@ -54,6 +68,11 @@ struct EdgeLimits {
   int per_address = 16;
   // Requests served on one connection before it is closed.
   size_t max_requests_per_connection = 100;
+  // The body's minimum average rate, after a grace from the end of the head.
+  std::chrono::milliseconds body_grace{30000};
+  uint64_t body_min_rate = 2048;  // bytes per second
+  // Connections served at once (the server's worker threads).
+  size_t pool = 256;
 };
 
 // Socket options for a listening socket: SO_REUSEADDR (a restart may bind
@@ -66,16 +85,26 @@ void ExclusiveListenOptions(int fd);
 std::string PeerAddress(int fd, int* port = nullptr);
 std::string LocalAddress(int fd, int* port = nullptr);
 
-// Counts connections per peer address (IPv6 by /64). Thread-safe.
+// Counts connections per peer address (IPv6 by /64) and in all. Thread-safe.
 class AddressLimiter {
  public:
-  explicit AddressLimiter(int per_address) : per_address_(per_address) {}
-  // True and counted if `address` holds fewer than per_address connections.
+  // `pool` 0: no pool-wide rule (per address only).
+  explicit AddressLimiter(int per_address, size_t pool = 0)
+      : per_address_(per_address), pool_(pool) {}
+  // True and counted if `address` may open one more connection: it holds
+  // fewer than per_address and, with a pool, (a) the pool is not full;
+  // (b) in the last pool/16 places (the reserve), only if it holds none;
+  // (c) with half of the pool taken, only if it holds fewer than its fair
+  // share: (pool - reserve) / the addresses connected now (this one
+  // included), at least 1.
   bool Acquire(const std::string& address);
   // Uncounts one. Returns how many connections of this address were refused
   // since its count was last zero, once it drops to zero (else 0), so a
   // flood costs one log line, not one per connection.
-  uint64_t Release(const std::string& address);
+  // `fair_refused` (optional) gets, at the same moment, how many were
+  // refused by the pool's rules (b, c).
+  uint64_t Release(const std::string& address,
+                   uint64_t* fair_refused = nullptr);
   // Connections counted now (tests, logs).
   size_t Active() const;
 
@@ -83,8 +112,11 @@ class AddressLimiter {
   struct Entry {
     int active = 0;
     uint64_t refused = 0;
+    uint64_t refused_fair = 0;
   };
   const int per_address_;
+  const size_t pool_;
+  size_t total_ = 0;
   mutable std::mutex mu_;
   std::map<std::string, Entry> by_address_;
 };
@@ -154,6 +186,8 @@ class EdgeConnection {
     kBadRequest,     // 400: not an HTTP head, or a bad Content-Length
     kLengthRequired, // 411: Transfer-Encoding
     kBodyTooLarge,   // 413: Content-Length over max_body_bytes
+    kBodyTimeout,    // 408: the body came slower than body_min_rate (only
+                     // from ServeRequests, after the library's read failed)
   };
   // Waits up to keep_alive for a request's first byte, then reads its head
   // under the limits. `stopping` (may be empty) is asked every 100 ms while
@@ -180,7 +214,23 @@ class EdgeConnection {
   // request's bytes from the buffer either way.
   bool FinishRequest();
 
+  // True once a read of this request's body passed its deadline (rule 6):
+  // the library's own answer is then dropped (Write fails) and the guard
+  // answers 408.
+  bool body_timed_out() const { return body_timed_out_; }
+  // Body bytes of this request read so far, and declared.
+  uint64_t body_read() const {
+    return read_bytes_ > head_len_ ? read_bytes_ - head_len_ : 0;
+  }
+  uint64_t body_declared() const { return request_bytes_ - head_len_; }
+
  private:
+  // When the body's next byte is due at the latest (rule 6).
+  std::chrono::steady_clock::time_point BodyDeadline() const;
+  // Waits until the socket is readable, up to io_timeout and the body's
+  // deadline; false (and body_timed_out_ set if it was the body deadline)
+  // otherwise.
+  bool WaitBody() const;
   // Checks a complete head (buffer_[0, head_len)), rewriting it if it needs
   // "Content-Length: 0".
   Head CheckHead(size_t head_len, std::string* why);
@@ -195,6 +245,9 @@ class EdgeConnection {
   size_t consumed_ = 0;   // bytes of buffer_ the library has read
   uint64_t request_bytes_ = 0;  // head + declared body of this request
   uint64_t read_bytes_ = 0;     // of those, read by the library so far
+  uint64_t head_len_ = 0;       // of those, the head's
+  std::chrono::steady_clock::time_point head_done_{};  // the head checked
+  mutable bool body_timed_out_ = false;
 };
 
 // What the servers share: the limits, the per-address count, a log sink.
@@ -208,7 +261,9 @@ class EdgeGuard {
       std::function<bool(bool close_connection, bool& connection_closed)>;
 
   EdgeGuard(EdgeLimits limits, Log log)
-      : limits_(limits), limiter_(limits.per_address), log_(std::move(log)) {}
+      : limits_(limits),
+        limiter_(limits.per_address, limits.pool),
+        log_(std::move(log)) {}
 
   const EdgeLimits& limits() const { return limits_; }
   const AddressLimiter& limiter() const { return limiter_; }

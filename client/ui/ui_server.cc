@@ -14,7 +14,9 @@
 //     thread); keep-alive 5 s;
 //   - the network edge (shared/edge_guard.h): the request head within 10 s,
 //     32 KiB and 64 headers, 16 connections per client address, up to 64
-//     threads; the port is ours alone (no SO_REUSEPORT);
+//     threads (an address over its fair share of a busy pool is refused),
+//     a body at 2 KiB/s on average after 30 s; the port is ours alone (no
+//     SO_REUSEPORT);
 //   - wrong PINs are counted per client address, with a growing wait
 //     (PinGate below), so one client's guessing never locks out another;
 //   - an exception handler, so a throw never leaks e.what() into a header
@@ -332,6 +334,9 @@ edge::EdgeLimits UiEdgeLimits(const UiOptions& o) {
   limits.io_timeout = std::chrono::seconds(std::max(1, o.io_timeout_seconds));
   limits.max_body_bytes = kMaxPayloadBytes;
   limits.per_address = 16;  // a browser opens six per host
+  limits.body_grace = std::chrono::seconds(30);
+  limits.body_min_rate = 2048;
+  limits.pool = kMaxWorkers;
   return limits;
 }
 

@@ -185,6 +185,16 @@ int64_t Users::LockedUntil(const std::string& key) {
 
 void Users::NoteFailure(const std::string& key, int limit) {
   const int64_t now = store_.NowMillis();
+  // Rows that no longer count for anything (their window is over and any
+  // lock has ended) are pruned on each write, up to kFailurePruneBatch at a
+  // time: the table holds what failed within the window, not every address
+  // that ever failed.
+  Statement& prune = store_.db().Cached(
+      "DELETE FROM sign_in_failure WHERE rowid IN (SELECT rowid FROM "
+      "sign_in_failure WHERE window_start_ms < ?1 - ?2 AND "
+      "locked_until_ms <= ?1 LIMIT ?3)");
+  prune.Bind(1, now).Bind(2, kFailureWindowMs).Bind(3, kFailurePruneBatch);
+  (void)prune.Run();
   Statement& st = store_.db().Cached(
       "INSERT INTO sign_in_failure(key, failures, window_start_ms) "
       "VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE SET "

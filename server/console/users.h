@@ -29,6 +29,10 @@ inline constexpr int kLoginFailures = 5;
 inline constexpr int kAddressFailures = 20;
 inline constexpr int64_t kFailureWindowMs = 15LL * 60 * 1000;
 inline constexpr int64_t kLockMs = 5LL * 60 * 1000;
+// Each failed sign-in also deletes up to this many failure rows whose
+// window is over and whose lock has ended (two rows are written per
+// failure, so stale rows never pile up).
+inline constexpr int64_t kFailurePruneBatch = 100;
 // Password length, in bytes.
 inline constexpr size_t kMinPasswordBytes = 8;
 inline constexpr size_t kMaxPasswordBytes = 1024;

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 namespace kbo::edge {
 namespace {
@@ -39,6 +40,59 @@ TEST_CASE("AddressLimiter: one address at its cap leaves others alone",
   CHECK(limiter.Release("127.0.0.3") == 0);
   CHECK(limiter.Active() == 0);
   CHECK(limiter.Release("127.0.0.9") == 0);  // never acquired
+}
+
+TEST_CASE("AddressLimiter: busy addresses leave a place for a new one",
+          "[edge]") {
+  AddressLimiter limiter(32, 256);
+  // Below half the pool an address reaches its own cap.
+  int first = 0;
+  while (first < 40 && limiter.Acquire("127.0.0.2")) ++first;
+  CHECK(first == 32);
+  // Nine addresses take all they can, one after the other...
+  std::vector<int> got = {first};
+  for (int a = 3; a <= 10; ++a) {
+    int n = 0;
+    while (n < 40 && limiter.Acquire("127.0.0." + std::to_string(a))) ++n;
+    got.push_back(n);
+  }
+  INFO("taken: " << got[0] << " " << got[5] << " " << got[7] << " "
+                 << got[8]);
+  CHECK(got[7] == 16);   // the eighth stops at 240 = 256 - the reserve
+  CHECK(got[8] == 1);    // the ninth gets one place of the reserve
+  CHECK(limiter.Active() == 241);
+  // ...and a new address still gets a place, but only one.
+  CHECK(limiter.Acquire("127.0.0.50"));
+  CHECK_FALSE(limiter.Acquire("127.0.0.50"));
+  // The refusals by the pool's rules are reported apart from those over
+  // the address's own cap, when the address lets go of its last connection.
+  CHECK_FALSE(limiter.Acquire("127.0.0.2"));   // over its 32
+  CHECK_FALSE(limiter.Acquire("127.0.0.10"));  // holds 1 in the reserve
+  for (int i = 0; i < 31; ++i) CHECK(limiter.Release("127.0.0.2") == 0);
+  uint64_t fair = 0;
+  CHECK(limiter.Release("127.0.0.2", &fair) == 2);  // its loop's and this one
+  CHECK(fair == 0);
+  CHECK(limiter.Release("127.0.0.10", &fair) == 0);
+  CHECK(fair == 2);  // its loop's and this one
+  // With those gone (209 now), 127.0.0.2 comes back only to its fair share
+  // of the 240 among the nine addresses connected: 26.
+  CHECK(limiter.Active() == 209);
+  int again = 0;
+  while (again < 40 && limiter.Acquire("127.0.0.2")) ++again;
+  CHECK(again == 26);
+}
+
+TEST_CASE("AddressLimiter: a full pool refuses even a new address",
+          "[edge]") {
+  AddressLimiter limiter(4, 16);  // reserve 1
+  for (int a = 0; a < 15; ++a)
+    REQUIRE(limiter.Acquire("10.0.0." + std::to_string(a)));
+  CHECK(limiter.Acquire("10.0.0.99"));  // the reserve
+  CHECK_FALSE(limiter.Acquire("10.0.0.100"));
+  CHECK(limiter.Active() == 16);
+  CHECK(limiter.Release("10.0.0.100") == 0);  // never counted
+  CHECK(limiter.Release("10.0.0.0") == 0);
+  CHECK(limiter.Acquire("10.0.0.100"));
 }
 
 // A connected socket pair: the test writes to .peer, the guard reads .fd.
@@ -196,6 +250,78 @@ TEST_CASE("WorkerPool: runs every job, beyond its threads too", "[edge]") {
     pool.Shutdown();  // twice is harmless
   }
   CHECK(done == 101);
+}
+
+TEST_CASE("EdgeConnection: a dripped body is cut soon after its grace",
+          "[edge][untrusted]") {
+  EdgeLimits limits = TestLimits();
+  limits.max_body_bytes = 1u << 20;
+  limits.io_timeout = std::chrono::seconds(5);  // each drip would restart it
+  limits.body_grace = std::chrono::milliseconds(1000);
+  limits.body_min_rate = 1000;  // bytes/s
+  Pair p;
+  const std::string head =
+      "PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 100000\r\n\r\n";
+  p.Send(head);
+  std::atomic<bool> stop{false};
+  std::thread drip([&] {
+    while (!stop) {
+      if (::send(p.peer, "x", 1, MSG_NOSIGNAL) != 1) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  });
+  EdgeConnection conn(p.fd, limits);
+  std::string why;
+  REQUIRE(conn.ReadHead(nullptr, &why) == EdgeConnection::Head::kReady);
+  const auto start = std::chrono::steady_clock::now();
+  std::string got;
+  char buf[4096];
+  ssize_t n = 0;
+  while ((n = conn.Read(buf, sizeof buf)) > 0)
+    got.append(buf, static_cast<size_t>(n));
+  const double s = std::chrono::duration<double>(
+                       std::chrono::steady_clock::now() - start)
+                       .count();
+  stop = true;
+  drip.join();
+  CHECK(n == -1);
+  CHECK(conn.body_timed_out());
+  CHECK(s >= 0.9);  // not before the grace
+  CHECK(s < 4.0);   // not the 5 s io timeout, never "forever"
+  CHECK(got.size() > head.size());  // the drip was read until the cut
+  CHECK(conn.body_read() < 100);
+  // The library's own answer is dropped; the guard answers 408.
+  CHECK(conn.Write("HTTP/1.1 400 x\r\n\r\n", 18) == -1);
+  CHECK_FALSE(conn.FinishRequest());
+}
+
+TEST_CASE("EdgeConnection: a body at the minimum rate is read whole",
+          "[edge][untrusted]") {
+  EdgeLimits limits = TestLimits();
+  limits.max_body_bytes = 1u << 20;
+  limits.io_timeout = std::chrono::seconds(5);
+  limits.body_grace = std::chrono::milliseconds(1000);
+  limits.body_min_rate = 1000;
+  Pair p;
+  const std::string head =
+      "PUT /b HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n";
+  p.Send(head);
+  // 2000 bytes in 1 s, in bursts of 400 with pauses: 2000 bytes/s.
+  std::thread sender([&] {
+    for (int i = 0; i < 5; ++i) {
+      const std::string part(400, 'b');
+      if (::send(p.peer, part.data(), part.size(), MSG_NOSIGNAL) != 400) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+  });
+  EdgeConnection conn(p.fd, limits);
+  std::string why;
+  REQUIRE(conn.ReadHead(nullptr, &why) == EdgeConnection::Head::kReady);
+  const std::string got = ReadRequest(conn);
+  sender.join();
+  CHECK(got.size() == head.size() + 2000);
+  CHECK_FALSE(conn.body_timed_out());
+  CHECK(conn.FinishRequest());
 }
 
 }  // namespace

@@ -11,9 +11,11 @@
 //   - POST /v1/enroll: ParseEnrollRequest, then Enrolment::Enroll;
 //   - every other /v1 route: RequestAuth::Authenticate on the signed-request
 //     headers and the request target (with one enrolled device whose id the
-//     seeds use, so lookups of a known device are reached).
-// Not reached (no header): http_api.cc's numeric query parameter parsing
-// (ParamU64) and its handlers; see docs/fuzzing.md.
+//     seeds use, so lookups of a known device are reached), and the query
+//     numbers (?after=, ?limit=, ?offset=, ?total=) through
+//     server/http_params.h, the parser http_api.cc's ParamU64 calls: a
+//     number it accepts must print back to its text (less leading zeros).
+// Not reached (no header): http_api.cc's handlers; see docs/fuzzing.md.
 
 #include <cstddef>
 #include <cstdint>
@@ -23,6 +25,7 @@
 #include <httplib.h>
 
 #include "server/enrolment.h"
+#include "server/http_params.h"
 #include "server/request_auth.h"
 #include "server/server_store.h"
 #include "shared/protocol.h"
@@ -96,10 +99,20 @@ class Server final : public httplib::Server {
       Result<server::DeviceRecord> d = auth_->Authenticate(signed_request, &detail);
       fuzz::Say(req.path.c_str(), d.status().ToString());
       FUZZ_CHECK(!d.ok());  // nothing here is signed by the enrolled key
-      (void)req.get_param_value("after");
-      (void)req.get_param_value("limit");
-      (void)req.get_param_value("offset");
-      (void)req.get_param_value("total");
+      for (const char* name : {"after", "limit", "offset", "total"}) {
+        const size_t count = req.get_param_value_count(name);
+        const std::string value = count > 0 ? req.get_param_value(name) : "";
+        uint64_t n = 7;
+        const bool ok = server::QueryU64(count, value, 7, &n);
+        fuzz::Say(name, ok ? std::to_string(n) : "refused");
+        // Leading zeros are allowed ("007" is 7); nothing else is dropped.
+        const size_t digits = value.find_first_not_of('0');
+        const std::string canonical =
+            digits == std::string::npos ? "0" : value.substr(digits);
+        FUZZ_CHECK(!ok || count == 0 || std::to_string(n) == canonical);
+        FUZZ_CHECK(!ok || n <= static_cast<uint64_t>(INT64_MAX));
+        FUZZ_CHECK(ok || n == 7);  // a refusal leaves the output alone
+      }
       res.status = 401;
     };
     Post(std::string(protocol::kEnrollPath),
