@@ -1,5 +1,7 @@
 #include "client/home.h"
 
+#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 
 namespace kbo::client {
@@ -19,6 +21,35 @@ Result<std::string> ResolveHomeDir(const std::string& flag) {
 
 HomePaths PathsFor(const std::string& dir) {
   return {dir, dir + "/field.db", dir + "/device.key", dir + "/blobs"};
+}
+
+namespace {
+
+class OffsetWallClock : public WallClock {
+ public:
+  explicit OffsetWallClock(int64_t offset_ms) : offset_ms_(offset_ms) {}
+  int64_t NowMillis() override {
+    return SystemWallClock::Default()->NowMillis() + offset_ms_;
+  }
+
+ private:
+  int64_t offset_ms_;
+};
+
+}  // namespace
+
+WallClock* ClientWallClock() {
+  static WallClock* const clock = []() -> WallClock* {
+    const char* env = std::getenv("KBO_TEST_CLOCK_OFFSET_MS");
+    if (env == nullptr || *env == '\0') return SystemWallClock::Default();
+    char* end = nullptr;
+    errno = 0;
+    const long long offset = std::strtoll(env, &end, 10);
+    if (errno != 0 || end == env || *end != '\0') return SystemWallClock::Default();
+    static OffsetWallClock shifted(static_cast<int64_t>(offset));
+    return &shifted;
+  }();
+  return clock;
 }
 
 }  // namespace kbo::client

@@ -4,6 +4,7 @@
 #include <string>
 
 #include "shared/result.h"
+#include "shared/wall_clock.h"
 
 namespace kbo::client {
 
@@ -22,6 +23,13 @@ struct HomePaths {
 Result<std::string> ResolveHomeDir(const std::string& flag);
 
 HomePaths PathsFor(const std::string& dir);
+
+// The wall clock kbo uses: the system's, shifted by $KBO_TEST_CLOCK_OFFSET_MS
+// milliseconds if that is set (a signed integer). For tests only: the
+// end-to-end tests play a phone whose date is wrong with it
+// (tests/integration/clock_test.cc; docs/cli.md). Anything else in the
+// variable is ignored.
+WallClock* ClientWallClock();
 
 }  // namespace kbo::client
 

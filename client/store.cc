@@ -199,6 +199,10 @@ std::string ClientStore::NowIso() {
   return buf;
 }
 
+void ClientStore::ResetClock(const Hlc& last) {
+  clock_ = std::make_unique<HybridClock>(wall_, device_id_, last);
+}
+
 Status ClientStore::SaveClock() {
   Statement& st = db_->Cached("UPDATE clock_state SET hlc = ?1 WHERE singleton = 1");
   st.Bind(1, std::string_view(clock_->State().ToString()));

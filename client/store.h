@@ -153,6 +153,10 @@ class ClientStore {
 
   // Persists the clock state; call inside the transaction that used it.
   Status SaveClock();
+  // Replaces the clock's state by `last` (which may be earlier than the
+  // current one: client/clock_repair.h re-dates a clock that ran ahead).
+  // Call inside a transaction, then SaveClock().
+  void ResetClock(const Hlc& last);
 
   // Current UTC time as ISO 8601 "YYYY-MM-DDTHH:MM:SSZ".
   std::string NowIso();

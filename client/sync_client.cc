@@ -5,13 +5,16 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
 #include <exception>
 #include <future>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
 #include <utility>
 
 #include "client/blob_store.h"
+#include "client/clock_repair.h"
 #include "client/photo_fetch.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
@@ -478,6 +481,12 @@ std::string DescribeSummary(const SyncSummary& s) {
            " (kept there for the office; `kbo refused` lists them, to fix or "
            "delete)";
   }
+  if (s.redated_rows > 0) {
+    out = "this device's clock was ahead (its changes were dated up to " +
+          ClockText(s.clock_ahead_until_ms) + "); " +
+          Count(s.redated_rows, "unsent change", "unsent changes") +
+          " re-dated to the right time; " + out;
+  }
   if (s.resent_sets > 0) {
     out += "; sent " + Count(s.resent_sets, "change set", "change sets") +
            " again that the server had lost (restored from a backup?)";
@@ -825,6 +834,15 @@ Status SyncClient::Refusal(const HttpResponse& response,
                                " with " + http + kRetryLater);
   }
   refused_ = true;
+  if (error == "clock_skew" || error == "clock_ahead") {
+    // Both clocks, so the person sees which one to set.
+    if (std::optional<int64_t> server_now =
+            ServerClockOf(response.body, response.Header("date"))) {
+      message += " (this device's clock: " +
+                 ClockText(store_.wall().NowMillis()) +
+                 "; the server's: " + ClockText(*server_now) + ")";
+    }
+  }
   return Status::FromCode(CodeForServerError(error, response.status),
                           base_url_ + " refused " + std::string(what) + ": " +
                               (message.empty() ? http : message) + " (" +
@@ -1202,6 +1220,10 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
           "server holds; nothing here was changed. Contact the central office "
           "before recording more.");
     }
+    if (error == "clock_ahead" && resend_from == 0 && !redating_) {
+      if (!sealed_meanwhile.ok()) return sealed_meanwhile;
+      return RedateAndPushAgain(*r, seq, summary);
+    }
     return Refusal(*r, "the push of " + what);
   }
   if (acked > 0) {
@@ -1211,6 +1233,43 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     if (Status s = st.Run(); !s.ok()) return s;
   }
   return Status();
+}
+
+Status SyncClient::RedateAndPushAgain(const HttpResponse& refusal, uint64_t seq,
+                                      SyncSummary* summary) {
+  const std::string what = "the push of change set " + std::to_string(seq);
+  // The server's clock from its answer (server_ms, else the Date header). A
+  // server that sends neither still checked this request's signed time
+  // against its own clock (protocol::kRequestWindowMs, 5 minutes): the two
+  // clocks agreed when it was sent.
+  const int64_t device_now = store_.wall().NowMillis();
+  const std::optional<int64_t> server_now =
+      ServerClockOf(refusal.body, refusal.Header("date"));
+  if (server_now && std::llabs(device_now - *server_now) > kClockAgreementMs) {
+    refused_ = true;
+    return Status::FailedPrecondition(
+        base_url_ + " refused " + what +
+        ": this device's clock says " + ClockText(device_now) +
+        " but the server's says " + ClockText(*server_now) +
+        ". Set this device's date, time and time zone (automatic time is "
+        "best), then run kbo sync again. Nothing here was changed "
+        "(clock_ahead)");
+  }
+  Result<RedateResult> redated = RedateFutureChanges(store_, seq);
+  if (!redated.ok()) return redated.status();
+  if (redated->redated_rows == 0) {
+    // Nothing here is dated ahead of the clock: not a wrong date after all.
+    return Refusal(refusal, what);
+  }
+  if (summary != nullptr) {
+    summary->redated_rows += redated->redated_rows;
+    summary->clock_ahead_until_ms =
+        std::max(summary->clock_ahead_until_ms, redated->ahead_until_ms);
+  }
+  redating_ = true;
+  Status again = PushFrom(summary, 0);
+  redating_ = false;
+  return again;
 }
 
 namespace {

@@ -156,6 +156,11 @@ struct SyncSummary {
   uint64_t resent_sets = 0;
   // Thumbnails of other devices' photos received (client/photo_fetch.h).
   uint64_t thumbnails_fetched = 0;
+  // The server refused a change set because this device's clock had run
+  // ahead, and its clock is right again: unsent row changes given a new
+  // hlc (client/clock_repair.h), and the newest wall time they had carried.
+  uint64_t redated_rows = 0;
+  int64_t clock_ahead_until_ms = 0;
 };
 // One line for a person: "pushed 2 change sets (1,204 changes), pulled 310
 // changes, 1 conflict, uploaded 1 photo (2.4 MiB)".
@@ -301,6 +306,11 @@ class SyncClient {
   // Push, starting with the sealed sets from `resend_from` (confirmed or
   // not: a server that lost them) instead of the unconfirmed ones, if > 0.
   Status PushFrom(SyncSummary* summary, uint64_t resend_from);
+  // A clock_ahead refusal of change set `seq`: if this device's clock now
+  // agrees with the server's, re-dates what is unsent and pushes again
+  // (once); otherwise a refusal naming both clocks, nothing changed.
+  Status RedateAndPushAgain(const HttpResponse& refusal, uint64_t seq,
+                            SyncSummary* summary);
   struct Enrolment;
   Result<Enrolment> LoadEnrolment();
   using Headers = std::vector<std::pair<std::string, std::string>>;
@@ -329,6 +339,7 @@ class SyncClient {
   // (X-KBO-Device-Last-Seq).
   std::optional<uint64_t> server_device_seq_;
   bool refused_ = false;
+  bool redating_ = false;  // inside RedateAndPushAgain
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;
 };

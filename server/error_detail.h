@@ -21,6 +21,9 @@ struct ErrorDetail {
   std::optional<uint64_t> expected;
   // offset_mismatch: the bytes of the blob the server holds.
   std::optional<uint64_t> received;
+  // clock_ahead, clock_skew: the server's clock (Unix ms), so a device can
+  // tell whether its own clock is still wrong (client/clock_repair.h).
+  std::optional<int64_t> server_ms;
 };
 
 // Sets `detail->reason` if `detail` is non-null; returns `status` unchanged.

@@ -108,6 +108,7 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
         {"message", s.message()}};
     if (detail.expected) body["expected"] = *detail.expected;
     if (detail.received) body["received"] = *detail.received;
+    if (detail.server_ms) body["server_ms"] = *detail.server_ms;
   }
   WriteJson(res, status, body);
 }

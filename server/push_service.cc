@@ -173,6 +173,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     }
     if (row.hlc.wall_ms > now &&
         row.hlc.wall_ms - now > HybridClock::kDefaultMaxSkewMs) {
+      if (detail != nullptr) detail->server_ms = now;
       return Refuse(detail, "clock_ahead",
                     Status::InvalidArgument(
                         "row " + std::to_string(i + 1) + " was recorded at " +

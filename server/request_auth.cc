@@ -125,6 +125,7 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
       offset < -protocol::kRequestWindowMs) {
     // Keep the offset for `device list`: it is why this device cannot sync.
     if (Status s = txn.Commit(); !s.ok()) return s;
+    if (detail != nullptr) detail->server_ms = now;
     return Refuse(
         detail, "clock_skew",
         Status::Unauthenticated("this device's clock is " + Minutes(offset) +

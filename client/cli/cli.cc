@@ -29,7 +29,7 @@ Result<ClientStore*> Context::Store() {
   if (store_) return store_.get();
   Result<std::string> dir = ResolveHomeDir(home_flag);
   if (!dir.ok()) return dir.status();
-  Result<std::unique_ptr<ClientStore>> opened = ClientStore::Open(*dir);
+  Result<std::unique_ptr<ClientStore>> opened = ClientStore::Open(*dir, ClientWallClock());
   if (!opened.ok()) {
     // A damaged field.db or key is not the person's input (exit 2 would say
     // "you typed it wrong"): report it as the I/O failure it is.

@@ -19,6 +19,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/clock_repair.h"
 #include "client/row_json.h"
 #include "client/cli/command.h"
 #include "client/csv_import.h"
@@ -304,7 +305,18 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << "confirmed changes:  " << st->confirmed_changes << '\n'
           << "last sync:          "
           << (st->last_sync.empty() ? "never" : st->last_sync) << '\n'
-          << "last error:         " << or_dash(st->last_error) << '\n'
+          << "last error:         " << or_dash(st->last_error) << '\n';
+  // A clock that ran ahead (client/clock_repair.h): what it stamps now is
+  // dated later than this device's wall clock.
+  if (const int64_t stamps = (*store)->clock().State().wall_ms,
+      now = (*store)->wall().NowMillis();
+      stamps - now > kClockAgreementMs) {
+    ctx.out << "clock:              ahead: changes are dated up to "
+            << ClockText(stamps) << ", this device's clock says "
+            << ClockText(now)
+            << " (if the date was wrong, kbo sync re-dates unsent changes)\n";
+  }
+  ctx.out
           << "refused by server:  " << st->refused_rows
           << (st->refused_rows > 0 ? "  (kbo refused list)" : "") << '\n';
   for (size_t i = 0; i < st->refused.size() && i < 5; ++i) {

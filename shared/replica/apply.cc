@@ -546,6 +546,66 @@ Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) 
   return Status();
 }
 
+Status RemapCellHlcs(Db& db, std::string_view entity, const Uuid& row_id,
+                     const std::map<Hlc, Hlc>& remap, size_t* changed) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("unknown entity '" + std::string(entity) + "'");
+  }
+  const std::string id = row_id.ToString();
+  std::string bytes;
+  {
+    Statement st(db, "SELECT " + std::string(kVersionsColumn) + " FROM " +
+                         std::string(e->name) + " WHERE id = ?1");
+    st.Bind(1, std::string_view(id));
+    if (!st.Step()) return st.status();  // no such row: nothing to do
+    if (st.IsNull(0)) return Status();
+    bytes = st.ColumnBlob(0);
+  }
+  VersionList versions;
+  size_t n = 0;
+  if (Status s = DecodeVersionsTo(bytes, [&](std::string_view name, const StoredVersion& v) {
+        StoredVersion out = v;
+        auto it = remap.find(v.hlc);
+        if (it != remap.end()) {
+          out.hlc = it->second;
+          ++n;
+        }
+        versions[name] = out;
+      });
+      !s.ok()) {
+    return s;
+  }
+  if (n == 0) return Status();
+  Statement up(db, "UPDATE " + std::string(e->name) + " SET " +
+                       std::string(kVersionsColumn) + " = ?2 WHERE id = ?1");
+  const std::string encoded = EncodeVersions(versions);
+  up.Bind(1, std::string_view(id)).BindBlob(2, encoded);
+  if (Status s = up.Run(); !s.ok()) return s;
+  if (changed != nullptr) *changed += n;
+  return Status();
+}
+
+Result<Hlc> NewestCellHlc(Db& db, const std::function<bool(const Hlc&)>& skip) {
+  Hlc newest;
+  for (const Entity& entity : Catalogue()) {
+    Statement st(db, "SELECT " + std::string(kVersionsColumn) + " FROM " +
+                         std::string(entity.name) + " WHERE " +
+                         std::string(kVersionsColumn) + " IS NOT NULL");
+    while (st.Step()) {
+      if (Status s = DecodeVersionsTo(st.ColumnBlob(0),
+                                      [&](std::string_view, const StoredVersion& v) {
+                                        if (v.hlc > newest && !skip(v.hlc)) newest = v.hlc;
+                                      });
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  return newest;
+}
+
 Result<std::string> DumpReplicaState(Db& db) {
   std::ostringstream out;
   for (const Entity& entity : Catalogue()) {

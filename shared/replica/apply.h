@@ -129,6 +129,33 @@ struct ReplicaRow {
 Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
                                                  const Uuid& row_id);
 
+// Puts row `row_id` of `entity` back to the cells `held`: the row as the
+// server holds it (RowChanges of that row, each cell's `base` the sequence of
+// its value, as a pull sends a row whole), value and version, whatever their
+// hlcs (not a merge: the server refused the newer local write). A cell the
+// held row lacks becomes null (deleted: 0) with no version. A cell whose
+// local version is newer than both `since` (the refused write's hlc) and the
+// held cell is kept: a later local write, not yet judged by the server. No
+// row here: nothing to do. `restored` (if given) is incremented by the
+// number of cells that changed. Inside the caller's transaction. Client only
+// (issue 9: a refused edit or delete ends with the device equal to the
+// server).
+Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
+                  const std::vector<RowChange>& held, const Hlc& since,
+                  size_t* restored = nullptr);
+
+// Re-dating a device's own writes (client/clock_repair.h). Replaces, in the
+// cell versions of row `row_id` of `entity`, every version whose hlc is a
+// key of `remap` by the mapped hlc (the sequence stays); values untouched.
+// `changed` (if given) is incremented by the number of cells rewritten.
+// Inside the caller's transaction.
+Status RemapCellHlcs(Db& db, std::string_view entity, const Uuid& row_id,
+                     const std::map<Hlc, Hlc>& remap, size_t* changed = nullptr);
+
+// The newest hlc in any cell version of the replica, skipping those for
+// which `skip` returns true; a zero Hlc if there is none.
+Result<Hlc> NewestCellHlc(Db& db, const std::function<bool(const Hlc&)>& skip);
+
 // A canonical dump of the replicated state: every entity table row by row
 // (id order) and every cell's hlc. Equal dumps = identical replicas. For
 // tests and diagnostics.

@@ -1,0 +1,141 @@
+// A device whose clock ran days ahead (issue 9) against a real kbo-server:
+// refused while the date is wrong, nothing changed; re-dated and synced in
+// one `kbo sync` once it is right; the UI's sync does the same. The device's
+// clock is shifted with KBO_TEST_CLOCK_OFFSET_MS (client/home.h, test only).
+#include <string>
+
+#include "client/clock_repair.h"
+#include "client/store.h"
+#include "client/sync_client.h"
+#include "shared/fs.h"
+#include "shared/signing.h"
+#include "tests/integration/field.h"
+#include "tests/support/test_images.h"
+
+namespace kbo::testing {
+namespace {
+
+const std::map<std::string, std::string> kThreeDaysAhead = {
+    {"KBO_TEST_CLOCK_OFFSET_MS", std::to_string(3LL * 24 * 3600 * 1000)}};
+
+CliResult KboAt(const std::map<std::string, std::string>& env, const std::string& home,
+                std::vector<std::string> args) {
+  args.insert(args.begin(), {"--home", home});
+  return RunKbo(args, env);
+}
+
+std::string AddAt(const std::map<std::string, std::string>& env, const std::string& home,
+                  std::vector<std::string> args) {
+  CliResult r = KboAt(env, home, std::move(args));
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  REQUIRE(r.out.size() == 37);
+  return r.out.substr(0, 36);
+}
+
+int64_t NowMs() { return SystemWallClock::Default()->NowMillis(); }
+
+TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is right",
+          "[clock][integration]") {
+  Field f;
+  const std::string home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string p1 = f.Add(home, {"producer", "add", "--kind", "group", "--name",
+                                      "กลุ่มทอผ้าบ้านป่าตุ้ม", "--district", "5011"});
+  f.SyncOk(home);
+  const int64_t confirmed_before =
+      Field::Count(home + "/field.db", "SELECT COUNT(*) FROM change_set WHERE acked_at IS NOT NULL");
+
+  // The phone's date is three days ahead: an edit of a synced row, a new
+  // producer and a photo of it.
+  REQUIRE(KboAt(kThreeDaysAhead, home, {"edit", "producer", p1, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  const std::string p2 = AddAt(kThreeDaysAhead, home,
+                               {"producer", "add", "--kind", "entrepreneur", "--name",
+                                "ร้านน้ำพริกแม่แวน", "--district", "5011"});
+  const std::string jpeg = SampleJpeg(64, 48, 1);
+  const std::string file = f.dir() + "/IMG_0002.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string sha = HexEncode(Sha256(jpeg));
+  AddAt(kThreeDaysAhead, home, {"photo", "add", file, "--subject", "producer:" + p2});
+
+  // Sync while the date is still wrong: refused (exit 5), both clocks named.
+  CliResult wrong = KboAt(kThreeDaysAhead, home, {"sync", "--server", f.url()});
+  INFO(wrong.err << f.server().log());
+  CHECK(wrong.exit_code == 5);
+  CHECK(wrong.err.find("clock_skew") != std::string::npos);
+  CHECK(wrong.err.find("this device's clock:") != std::string::npos);
+  CHECK(wrong.err.find("the server's:") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p2 + "'") == 0);
+  CHECK(Field::Count(home + "/field.db",
+                     "SELECT COUNT(*) FROM change_set WHERE acked_at IS NOT NULL") ==
+        confirmed_before);
+
+  // The date is fixed. The clock state is still three days ahead: status
+  // says so, and a row recorded now is stamped ahead too.
+  CliResult status = f.Kbo(home, {"status"});
+  CHECK(status.out.find("clock:              ahead: changes are dated up to") !=
+        std::string::npos);
+  const std::string p3 = f.Add(home, {"producer", "add", "--kind", "group", "--name",
+                                      "กลุ่มจักสานบ้านโป่ง", "--district", "5011"});
+
+  const int64_t before_sync = NowMs();
+  CliResult fixed = f.Sync(home);
+  INFO(fixed.err << f.server().log());
+  REQUIRE(fixed.exit_code == 0);
+  CHECK(fixed.out.find("this device's clock was ahead (its changes were dated up to ") !=
+        std::string::npos);
+  CHECK(fixed.out.find("4 unsent changes re-dated") != std::string::npos);
+  CHECK(fixed.out.find("uploaded 1 photo") != std::string::npos);
+
+  // Everything reached the server, dated now, values as recorded.
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id IN ('" + p2 + "', '" + p3 +
+                      "')") == 2);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p1 +
+                      "' AND phone = '0811111111'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM photo WHERE sha256 = '" + sha + "'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                      "' AND complete_at IS NOT NULL") == 1);
+  CHECK(Field::DeviceState(home) == f.ServerState());
+  const int64_t after_sync = NowMs();
+  {
+    auto db = Db::Open(f.server().data_dir() + "/server.db");
+    REQUIRE(db.ok());
+    auto versions = ReadCellVersions(**db, "producer", Uuid::Parse(p2).value());
+    REQUIRE(versions.ok());
+    REQUIRE(!versions->empty());
+    for (const auto& [column, v] : *versions) {
+      INFO(column);
+      CHECK(v.hlc.wall_ms >= before_sync - 1000);
+      CHECK(v.hlc.wall_ms <= after_sync + 1000);
+    }
+    // The edit of the synced row won over its first value.
+    auto p1v = ReadCellVersions(**db, "producer", Uuid::Parse(p1).value());
+    REQUIRE(p1v.ok());
+    CHECK(p1v->at("phone").hlc > p1v->at("name").hlc);
+  }
+  CHECK(f.Kbo(home, {"status"}).out.find("clock:") == std::string::npos);
+
+  // Again: an ordinary sync.
+  CliResult again = f.Sync(home);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("re-dated") == std::string::npos);
+  CHECK(again.out.find("nothing to push") != std::string::npos);
+}
+
+TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integration]") {
+  Field f;
+  const std::string home = f.Enrolled("trainer", "trainer", "5011");
+  AddAt(kThreeDaysAhead, home,
+        {"producer", "add", "--kind", "group", "--name", "กลุ่มแม่บ้าน", "--district", "5011"});
+  auto store = client::ClientStore::Open(home);
+  REQUIRE(store.ok());
+  std::string summary;
+  Status s = client::RunSyncForUi(**store, &summary);
+  INFO(s.ToString() << f.server().log());
+  REQUIRE(s.ok());
+  CHECK(summary.find("1 unsent change re-dated") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE name = 'กลุ่มแม่บ้าน'") == 1);
+}
+
+}  // namespace
+}  // namespace kbo::testing
