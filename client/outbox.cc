@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <utility>
@@ -10,6 +12,7 @@
 #include "client/outbox_codec.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
+#include "shared/replica/apply.h"
 #include "shared/sqlite/migrate.h"
 
 namespace kbo::client {
@@ -247,11 +250,19 @@ Status Outbox::LoadBytes(SealedChangeSet* set) {
 
 Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
                            const std::vector<protocol::RefusedRow>& refused,
-                           std::string_view set_bytes) {
+                           std::string_view set_bytes,
+                           std::string_view server_rows) {
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
   const std::string now = store_.NowIso();
+  bool first_ack = false;
+  {
+    Statement q(db, "SELECT acked_at IS NULL FROM change_set WHERE seq = ?1");
+    q.Bind(1, static_cast<int64_t>(seq));
+    if (q.Step()) first_ack = q.ColumnInt(0) != 0;
+    if (!q.status().ok()) return q.status();
+  }
   Statement st(db, "UPDATE change_set SET acked_at = COALESCE(acked_at, ?2), "
                    "receipt = COALESCE(receipt, ?3) WHERE seq = ?1");
   st.Bind(1, static_cast<int64_t>(seq))
@@ -263,6 +274,7 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
   }
   // A row refused before and now accepted (fixed and sent again): its old
   // refusals are settled. Only read the set when there are refusals at all.
+  Result<ChangeSet> decoded = Status::NotFound("not read");
   if (!set_bytes.empty()) {
     bool any = false;
     {
@@ -275,9 +287,11 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
     // must never stand in the way of the acknowledgement itself.
     DecodeLimits limits;
     limits.max_bytes = protocol::kMaxPushBytes;
-    Result<ChangeSet> cs = any ? DecodeChangeSet(set_bytes, limits)
-                               : Result<ChangeSet>(Status::NotFound("none"));
-    if (cs.ok()) {
+    decoded = any || !refused.empty()
+                  ? DecodeChangeSet(set_bytes, limits)
+                  : Result<ChangeSet>(Status::NotFound("none"));
+    const Result<ChangeSet>& cs = decoded;
+    if (cs.ok() && any) {
       std::set<std::pair<std::string, std::string>> still_refused;
       for (const protocol::RefusedRow& r : refused) {
         still_refused.emplace(r.entity, r.row_id);
@@ -294,18 +308,67 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
       }
     }
   }
+  // Issue 9: the refused rows the server holds are put back to its cells,
+  // so this device ends equal to the server; what was typed stays in
+  // refused_row.cells until the refusal is settled or dismissed.
+  std::set<std::pair<std::string, std::string>> restored;
+  if (first_ack && !server_rows.empty() && decoded.ok()) {
+    DecodeLimits limits;
+    limits.max_bytes = protocol::kMaxReceiptServerRowsBytes;
+    Result<ChangeSet> held = DecodeChangeSet(server_rows, limits);
+    if (!held.ok()) {
+      return Status::Corruption("the server's rows in the receipt for change set " +
+                                std::to_string(seq) + " do not decode: " +
+                                held.status().message());
+    }
+    // The newest refused write of each row: later local writes are kept.
+    std::map<std::pair<std::string, std::string>, Hlc> since;
+    for (const protocol::RefusedRow& r : refused) {
+      if (r.index >= decoded->rows.size()) continue;
+      const RowChange& rc = decoded->rows[r.index];
+      if (rc.entity != r.entity || rc.row_id.ToString() != r.row_id) continue;
+      Hlc& h = since[{r.entity, r.row_id}];
+      if (rc.hlc > h) h = rc.hlc;
+    }
+    std::map<std::pair<std::string, std::string>, std::vector<RowChange>> by_row;
+    for (RowChange& rc : held->rows) {
+      by_row[{rc.entity, rc.row_id.ToString()}].push_back(std::move(rc));
+    }
+    for (const auto& [key, changes] : by_row) {
+      auto it = since.find(key);
+      if (it == since.end()) continue;  // only the rows this set had refused
+      if (Status s = RestoreRow(db, key.first, changes.front().row_id, changes,
+                                it->second);
+          !s.ok()) {
+        return s;
+      }
+      restored.insert(key);
+    }
+  }
   Statement ins(db,
                 "INSERT OR REPLACE INTO refused_row (seq, row_index, entity, "
-                "row_id, reason, message, refused_at) VALUES (?1, ?2, ?3, ?4, "
-                "?5, ?6, ?7)");
+                "row_id, reason, message, refused_at, cells, restored) VALUES "
+                "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
   for (const protocol::RefusedRow& r : refused) {
+    // The values as sent (display text), so nothing typed is lost.
+    nlohmann::json cells = nlohmann::json::object();
+    if (decoded.ok() && r.index < decoded->rows.size()) {
+      for (const CellWrite& cell : decoded->rows[r.index].cells) {
+        cells[cell.column] = cell.value.is_null()
+                                 ? nlohmann::json()
+                                 : nlohmann::json(cell.value.ToDisplay());
+      }
+    }
     ins.Bind(1, static_cast<int64_t>(seq))
         .Bind(2, static_cast<int64_t>(r.index))
         .Bind(3, std::string_view(r.entity))
         .Bind(4, std::string_view(r.row_id))
         .Bind(5, std::string_view(r.reason))
         .Bind(6, std::string_view(r.message))
-        .Bind(7, std::string_view(now));
+        .Bind(7, std::string_view(now))
+        .Bind(8, std::string_view(cells.dump(
+                     -1, ' ', false, nlohmann::json::error_handler_t::replace)))
+        .Bind(9, static_cast<int64_t>(restored.count({r.entity, r.row_id})));
     if (Status s = ins.Run(); !s.ok()) return s;
   }
   return txn.Commit();

@@ -62,10 +62,16 @@ class Outbox {
   // The rows the server refused (listed in the receipt) are kept in
   // refused_row for a person to fix or delete; given the set's bytes, the
   // earlier refusals of rows this set carried and the server accepted are
-  // settled. One transaction.
+  // settled. Each refusal keeps the values the set carried for its row
+  // (refused_row.cells, display text). `server_rows` (the receipt's, its
+  // signature verified: an encoded ChangeSet of the rows the server holds)
+  // puts this device's copy of each refused row it names back to the
+  // server's cells (RestoreRow; refused_row.restored = 1), on the first
+  // acknowledgement only. One transaction.
   Status Acknowledge(uint64_t seq, std::string_view receipt,
                      const std::vector<protocol::RefusedRow>& refused = {},
-                     std::string_view set_bytes = {});
+                     std::string_view set_bytes = {},
+                     std::string_view server_rows = {});
 
  private:
   Result<std::vector<SealedChangeSet>> Sealed(const std::string& where, int64_t arg,

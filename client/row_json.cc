@@ -60,6 +60,10 @@ RowJsonValue RefusedJson(const RefusedEntry& r) {
   obj["reason"] = r.reason;
   obj["message"] = r.message;
   obj["refused_at"] = r.refused_at;
+  RowJsonValue cells = RowJsonValue::parse(r.cells, nullptr, false);
+  obj["cells"] = cells.is_object() ? cells : RowJsonValue::object();
+  obj["restored"] = r.restored;
+  obj["unaccepted"] = r.unaccepted;
   return obj;
 }
 

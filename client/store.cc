@@ -3,6 +3,9 @@
 #include <array>
 #include <ctime>
 #include <iterator>
+#include <algorithm>
+#include <cstdint>
+#include <set>
 
 #include "client/enrolment_rules.h"
 #include "schema/schema.h"
@@ -842,11 +845,45 @@ Result<StoreStatus> ClientStore::GetStatus() {
   return out;
 }
 
+namespace {
+
+// Whether the server never accepted any cell of a live local row: every cell
+// version's server sequence is 0 (a refused create).
+Result<bool> Unaccepted(Db& db, std::string_view entity, std::string_view row_id) {
+  const Entity* e = FindEntity(entity);
+  Result<Uuid> id = Uuid::Parse(row_id);
+  if (e == nullptr || !id.ok()) return false;
+  Result<std::optional<ReplicaRow>> row = ReadReplicaRow(db, *e, *id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return false;
+  const ReplicaRow& r = **row;
+  if (r.values.back() == Value::Integer(1)) return false;  // deleted already
+  for (const auto& [column, v] : r.versions) {
+    if (v.seq != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 Result<std::vector<RefusedEntry>> ClientStore::Refused(size_t limit) {
+  return ReadRefused(std::nullopt, limit);
+}
+
+Result<std::vector<RefusedEntry>> ClientStore::RefusedToDismiss(
+    const std::optional<Uuid>& row_id) {
+  return ReadRefused(row_id, static_cast<size_t>(INT64_MAX));
+}
+
+Result<std::vector<RefusedEntry>> ClientStore::ReadRefused(
+    const std::optional<Uuid>& row_id, size_t limit) {
   Statement st(*db_,
-               "SELECT seq, row_index, entity, row_id, reason, message, refused_at "
-               "FROM refused_row ORDER BY seq DESC, row_index LIMIT ?1");
-  st.Bind(1, static_cast<int64_t>(limit));
+               std::string("SELECT seq, row_index, entity, row_id, reason, message, "
+                           "refused_at, cells, restored FROM refused_row ") +
+                   (row_id.has_value() ? "WHERE row_id = ?2 " : "") +
+                   "ORDER BY seq DESC, row_index LIMIT ?1");
+  st.Bind(1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  if (row_id.has_value()) st.Bind(2, std::string_view(row_id->ToString()));
   std::vector<RefusedEntry> out;
   while (st.Step()) {
     RefusedEntry r;
@@ -857,19 +894,51 @@ Result<std::vector<RefusedEntry>> ClientStore::Refused(size_t limit) {
     r.reason = st.ColumnText(4);
     r.message = st.ColumnText(5);
     r.refused_at = st.ColumnText(6);
+    r.cells = st.ColumnText(7);
+    r.restored = st.ColumnInt(8) != 0;
     out.push_back(std::move(r));
   }
   if (!st.status().ok()) return st.status();
+  for (RefusedEntry& r : out) {
+    Result<bool> u = Unaccepted(*db_, r.entity, r.row_id);
+    if (!u.ok()) return u.status();
+    r.unaccepted = *u;
+  }
   return out;
 }
 
 Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  Result<std::vector<RefusedEntry>> entries = RefusedToDismiss(row_id);
+  if (!entries.ok()) return entries.status();
+  // A row the server never accepted goes here too: a tombstone, written as
+  // any delete but without the role check (the server refused the row, so
+  // there is nothing of it to protect there).
+  std::set<std::pair<std::string, std::string>> gone;
+  for (const RefusedEntry& r : *entries) {
+    if (!r.unaccepted || !gone.emplace(r.entity, r.row_id).second) continue;
+    const Entity* e = FindEntity(r.entity);
+    Result<Uuid> id = Uuid::Parse(r.row_id);
+    if (e == nullptr || !id.ok()) continue;
+    ActionScope action(this);
+    RowValues tombstone;
+    tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
+    if (Status s = WriteLocal(*e, *id, &tombstone, /*validated=*/true,
+                              /*absent=*/false);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = FinishAction(); !s.ok()) return s;
+  }
   Statement st(*db_, row_id.has_value()
                          ? "DELETE FROM refused_row WHERE row_id = ?1"
                          : "DELETE FROM refused_row");
   if (row_id.has_value()) st.Bind(1, std::string_view(row_id->ToString()));
   if (Status s = st.Run(); !s.ok()) return s;
-  return static_cast<int64_t>(db_->Changes());
+  const auto n = static_cast<int64_t>(db_->Changes());
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return n;
 }
 
 }  // namespace kbo::client

@@ -50,6 +50,14 @@ struct RefusedEntry {
   std::string reason;     // the server's stable code (docs/protocol.md)
   std::string message;
   std::string refused_at; // ISO 8601 UTC
+  std::string cells;      // the values sent, as JSON display text ("{}": unknown)
+  // This device's copy was put back to the server's cells when the receipt
+  // came (a refused edit or delete of a row the server holds).
+  bool restored = false;
+  // The server never accepted any cell of this row (every cell's server
+  // sequence here is 0) and it is not deleted here: dismissing the refusal
+  // deletes it here too (ClientStore::DismissRefused).
+  bool unaccepted = false;
 };
 
 struct StoreStatus {
@@ -129,8 +137,15 @@ class ClientStore {
   // Refusals not yet settled, newest first (at most `limit`).
   Result<std::vector<RefusedEntry>> Refused(size_t limit = 1000);
   // Dismisses the refusals of one row (a person has dealt with it); returns
-  // how many went. `row_id` nullopt: all of them.
+  // how many went. `row_id` nullopt: all of them. A row the server never
+  // accepted (RefusedEntry::unaccepted: a refused create) is deleted here
+  // too, in the same transaction (a tombstone through the outbox, which the
+  // server takes as nothing to delete and which settles its record), so the
+  // device ends equal to the server; callers show its values first
+  // (RefusedToDismiss).
   Result<int64_t> DismissRefused(const std::optional<Uuid>& row_id);
+  // The refusals DismissRefused(row_id) would dismiss, newest first.
+  Result<std::vector<RefusedEntry>> RefusedToDismiss(const std::optional<Uuid>& row_id);
 
   // An action's row changes go to the outbox as one entry (an encoded change
   // set); a larger action is stored as consecutive entries of at most this
@@ -182,6 +197,9 @@ class ClientStore {
   // references in `changed` are looked up (all of them if null).
   Status CheckReferences(const Entity& entity, const RowValues* changed, RowValues* row);
   Result<std::optional<StoredRow>> Find(const Entity& entity, const Uuid& id);
+  // refused_row entries (of one row, or all), newest first.
+  Result<std::vector<RefusedEntry>> ReadRefused(const std::optional<Uuid>& row_id,
+                                                size_t limit);
   // What the cross-row rules need of a referenced row: whether it is
   // deleted, its district, and (where the entity has them) a workshop's
   // days and an enrolment's workshop. One lookup, no whole-row read.

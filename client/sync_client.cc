@@ -640,6 +640,26 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
                                    " is not signed by the server key pinned at "
                                    "enrolment");
   }
+  // Issue 9: the server's rows of refused edits and deletes, under a second
+  // signature over the receipt and them (docs/protocol.md §5).
+  if (auto rows = obj->find("server_rows"); rows != obj->end()) {
+    std::string rows_sig_hex;
+    Result<std::string> bytes = rows->is_string()
+                                    ? HexDecode(rows->get<std::string>())
+                                    : Result<std::string>(Status::Corruption(""));
+    if (!bytes.ok() || bytes->size() > protocol::kMaxReceiptServerRowsBytes ||
+        !GetText(top, "rows_signature", &rows_sig_hex)) {
+      return Status::Unauthenticated(what + " has damaged server rows");
+    }
+    r.server_rows = std::move(*bytes);
+    Result<Signature> rows_sig = SignatureFromHex(rows_sig_hex);
+    if (!rows_sig.ok() || !Verify(server_key, kReceiptDomain,
+                                  protocol::ReceiptRowsMessage(r), *rows_sig)) {
+      return Status::Unauthenticated(what +
+                                     "'s server rows are not signed by the "
+                                     "server key pinned at enrolment");
+    }
+  }
   const std::string sent_hash = HexEncode(hash);
   if (r.device_id != device.ToString() || r.seq != seq ||
       Lower(r.hash) != sent_hash) {
@@ -1125,7 +1145,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
             " stays unconfirmed and will be sent again");
       }
       if (Status s = outbox.Acknowledge(seq, r->body, receipt.refused,
-                                        sets[i].bytes);
+                                        sets[i].bytes, receipt.server_rows);
           !s.ok()) {
         return s;
       }

@@ -57,7 +57,8 @@ constexpr const char* kUsage =
     "  conflicts list [--json] [--open]\n"
     "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
     "               [--reason R]   (ID may be a unique prefix)\n"
-    "  refused list [--json]   rows the server refused, kept for the office\n"
+    "  refused list [--all] [--json]   rows the server refused and the device\n"
+    "                          has not yet fixed (--all: settled ones too)\n"
     "  history ENTITY ID [--json] [--lang th|en]   a row's changes\n"
     "  export csv --out DIR [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en] [--raw]\n"
@@ -499,15 +500,20 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args,
 Status RefusedList(Context& ctx, const std::vector<std::string>& args,
                    size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {"json"}, 0, &a); !s.ok())
+  if (Status s = ParseArgs(ctx, args, from, {}, {"json", "all"}, 0, &a);
+      !s.ok())
     return s;
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  // Settled ones (sent again and accepted, or deleted) only with --all.
   Statement st((*store)->db(),
-               "SELECT r.device_id, d.role, r.seq, r.row_index, r.entity, "
-               "r.row_id, r.reason, r.message, r.cells, r.refused_at FROM "
-               "refused_row r LEFT JOIN device d ON d.device_id = r.device_id "
-               "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
+               std::string("SELECT r.device_id, d.role, r.seq, r.row_index, "
+                           "r.entity, r.row_id, r.reason, r.message, r.cells, "
+                           "r.refused_at, r.settled_at, r.settled_seq FROM "
+                           "refused_row r LEFT JOIN device d ON d.device_id = "
+                           "r.device_id ") +
+                   (a.Has("all") ? "" : "WHERE r.settled_at IS NULL ") +
+                   "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
   json arr = json::array();
   while (st.Step()) {
     json cells = json::parse(st.ColumnText(8), nullptr, false);
@@ -520,7 +526,9 @@ Status RefusedList(Context& ctx, const std::vector<std::string>& args,
                    {"reason", st.ColumnText(6)},
                    {"message", st.ColumnText(7)},
                    {"cells", cells.is_discarded() ? json::object() : cells},
-                   {"refused_at", st.ColumnText(9)}});
+                   {"refused_at", st.ColumnText(9)},
+                   {"settled_at", st.IsNull(10) ? json(nullptr) : json(st.ColumnText(10))},
+                   {"settled_seq", st.IsNull(11) ? json(nullptr) : json(st.ColumnInt(11))}});
   }
   if (!st.status().ok()) return st.status();
   if (a.Has("json")) {
@@ -528,7 +536,8 @@ Status RefusedList(Context& ctx, const std::vector<std::string>& args,
     return Status();
   }
   if (arr.empty()) {
-    ctx.out << "no refused rows\n";
+    ctx.out << (a.Has("all") ? "no refused rows\n"
+                             : "no open refused rows (--all shows settled ones)\n");
     return Status();
   }
   for (const json& r : arr) {
@@ -538,7 +547,13 @@ Status RefusedList(Context& ctx, const std::vector<std::string>& args,
             << r["reason"].get<std::string>() << "]\n"
             << "  from device " << r["device_id"].get<std::string>()
             << (r["role"].is_string() ? " (" + r["role"].get<std::string>() + ")" : "")
-            << ", change set " << r["seq"].get<int64_t>() << "\n"
+            << ", change set " << r["seq"].get<int64_t>()
+            << (r["settled_at"].is_string()
+                    ? "; settled " + r["settled_at"].get<std::string>() +
+                          " by change set " +
+                          std::to_string(r["settled_seq"].get<int64_t>())
+                    : std::string())
+            << "\n"
             << "  " << r["message"].get<std::string>() << "\n"
             << "  cells: "
             << r["cells"].dump(-1, ' ', false, json::error_handler_t::replace)

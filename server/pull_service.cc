@@ -95,6 +95,20 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
 
 }  // namespace
 
+Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
+                       std::vector<RowChange>* out, size_t* approx_bytes) {
+  const Entity* e = FindEntity(entity);
+  Result<Uuid> id = Uuid::Parse(row_id);
+  if (e == nullptr || !id.ok()) return Status();  // not a row anyone holds
+  Result<std::optional<ReplicaRow>> stored = ReadReplicaRow(db, *e, *id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) return Status();
+  IndexedRow row{std::string(e->name), id->ToString(), 0, 0};
+  size_t ignored = 0;
+  return RowChangesAfter(db, row, 0, out,
+                         approx_bytes != nullptr ? approx_bytes : &ignored);
+}
+
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
                                    int limit, ErrorDetail* detail) {
   if (device.grant_seq != 0) {

@@ -4,13 +4,24 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include "server/enrolment.h"
 #include "server/error_detail.h"
 #include "server/server_store.h"
+#include "shared/change_set.h"
 #include "shared/result.h"
 
 namespace kbo::server {
+
+// The row `row_id` of `entity` as the server holds it, whole, as a pull sends
+// a row that moved into a device's districts: one RowChange per hlc, each
+// cell's base its server sequence. Nothing appended if the server holds no
+// such row. `approx_bytes` (if given) grows by a rough size of the encoding.
+// Inside the caller's transaction (a push receipt's server_rows).
+Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
+                       std::vector<RowChange>* out, size_t* approx_bytes);
 
 // One pull page (GET /v1/pull?after=N&limit=M), signed by the server.
 struct PullPage {

@@ -2,12 +2,16 @@
 
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <utility>
+#include <vector>
 
 #include "schema/schema.h"
 #include "server/log.h"
+#include "server/pull_service.h"
 #include "server/server_apply.h"
 #include "shared/change_set_codec.h"
+#include "shared/entities.h"
 #include "shared/hlc.h"
 #include "shared/sqlite/migrate.h"
 
@@ -17,6 +21,44 @@ namespace {
 using nlohmann::json;
 
 }  // namespace
+
+// The rows the server holds of a receipt's refused row changes, in the
+// device's districts, whole (Receipt::server_rows); "" if none.
+Result<std::string> HeldRows(Db& db, const DeviceRecord& device,
+                             const std::vector<protocol::RefusedRow>& refused) {
+  ChangeSet held;
+  held.schema_version = static_cast<uint16_t>(LatestSchemaVersion(
+      schema::kReplicaMigrations, schema::kReplicaMigrations_count));
+  std::set<std::pair<std::string, std::string>> seen;
+  size_t bytes = 0;
+  for (const protocol::RefusedRow& r : refused) {
+    if (!seen.emplace(r.entity, r.row_id).second) continue;
+    const Entity* e = FindEntity(r.entity);
+    if (e == nullptr) continue;
+    Statement st(db, "SELECT district_code FROM " + std::string(e->name) +
+                         " WHERE id = ?1");
+    st.Bind(1, std::string_view(r.row_id));
+    if (!st.Step()) {
+      if (!st.status().ok()) return st.status();
+      continue;  // the server holds no such row: nothing to put back
+    }
+    const std::string district = st.ColumnText(0);
+    if (!device.scope.Contains(district)) continue;  // not the device's to see
+    std::vector<RowChange> changes;
+    size_t row_bytes = 0;
+    if (Status s = WholeRowChanges(db, r.entity, r.row_id, &changes, &row_bytes);
+        !s.ok()) {
+      return s;
+    }
+    if (bytes + row_bytes > protocol::kMaxReceiptServerRowsBytes / 2) break;
+    bytes += row_bytes;
+    for (RowChange& rc : changes) held.rows.push_back(std::move(rc));
+  }
+  if (held.rows.empty()) return std::string();
+  std::string encoded = EncodeChangeSet(held);
+  if (encoded.size() > protocol::kMaxReceiptServerRowsBytes) return std::string();
+  return encoded;
+}
 
 Result<PushResult> ParsePushResponse(std::string_view json_text,
                                      Signature* signature) {
@@ -73,6 +115,12 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
       }
       rc.refused.push_back(std::move(row));
     }
+  }
+  if (auto rows = r.find("server_rows"); rows != r.end()) {
+    if (!rows->is_string()) return bad();
+    Result<std::string> bytes = HexDecode(rows->get<std::string>());
+    if (!bytes.ok()) return bad();
+    rc.server_rows = std::move(*bytes);
   }
   Result<Signature> sig = SignatureFromHex(sit->get<std::string>());
   if (!sig.ok()) return bad();
@@ -257,10 +305,39 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   r.conflicts = applied->conflicts;
   r.received_at = FormatIsoUtc(now);
   r.refused = std::move(applied->refused);
+  if (Status s = SettleRefusals(db, device_text, cs.seq, cs, r.refused,
+                                r.received_at);
+      !s.ok()) {
+    return s;
+  }
+  if (!r.refused.empty()) {
+    Statement& st = db.Cached(
+        "SELECT count(*) FROM refused_row WHERE device_id = ?1 AND "
+        "settled_at IS NULL");
+    st.Bind(1, std::string_view(device_text));
+    const int64_t open = st.Step() ? st.ColumnInt(0) : 0;
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (open + static_cast<int64_t>(r.refused.size()) > max_open_refused_) {
+      return Refuse(
+          detail, "too_many_refused",
+          Status::ResourceExhausted(
+              "change set " + std::to_string(cs.seq) + " would leave " +
+              std::to_string(open + static_cast<int64_t>(r.refused.size())) +
+              " refused rows of this device unsettled, more than the " +
+              std::to_string(max_open_refused_) +
+              " the server keeps; nothing was stored. Fix or delete the "
+              "refused rows (kbo refused list), or ask the central office"));
+    }
+  }
   if (Status s = RecordRefusals(db, device_text, cs.seq, cs, r.refused,
                                 r.received_at);
       !s.ok()) {
     return s;
+  }
+  if (Result<std::string> held = HeldRows(db, device, r.refused); !held.ok()) {
+    return held.status();
+  } else {
+    r.server_rows = std::move(*held);
   }
   result.response_json = SignedReceiptJson(store_.key(), r);
   if (Status s =

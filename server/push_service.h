@@ -1,6 +1,7 @@
 #ifndef KBO_SERVER_PUSH_SERVICE_H_
 #define KBO_SERVER_PUSH_SERVICE_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -37,6 +38,13 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
 // ServerStore).
 class PushService {
  public:
+  // Refused rows one device may have open (not yet settled: sent again and
+  // accepted, or deleted) in refused_row. A set whose refusals would take
+  // the device beyond it is refused whole ("too_many_refused"): refused rows
+  // are stored twice (the log and refused_row), so a device must not grow
+  // them without end.
+  static constexpr int64_t kMaxOpenRefusedRows = 10000;
+
   explicit PushService(ServerStore& store) : store_(store) {}
   PushService(const PushService&) = delete;
   PushService& operator=(const PushService&) = delete;
@@ -62,10 +70,16 @@ class PushService {
   //     kSequenceGap ("sequence_gap", detail->expected = last_seq + 1);
   //     prev_hash != hash of the device's previous set -> kSequenceGap
   //     ("prev_hash_mismatch");
-  //   scope and values: see ApplyAtServer (server/server_apply.h).
+  //   scope and values: see ApplyAtServer (server/server_apply.h);
+  //   kResourceExhausted ("too_many_refused"): the device's open refused
+  //     rows and this set's would be more than max_open_refused().
   // Then: merged (row i gets server sequence first + i), conflicts recorded,
   // the signed set kept verbatim in change_set_log with its answer, and the
-  // device's last_seq/last_hash advanced.
+  // device's last_seq/last_hash advanced. The device's open refusals of
+  // rows this set carries and the server now accepted (or which it deletes)
+  // are settled (settled_at, settled_seq). The receipt carries the server's
+  // rows of the refused row changes of rows it holds in the device's
+  // districts (Receipt::server_rows, at most kMaxReceiptServerRowsBytes).
   Result<PushResult> Push(const DeviceRecord& device, std::string_view body,
                           ErrorDetail* detail);
 
@@ -73,11 +87,16 @@ class PushService {
   // enrolled, unrevoked device authenticates it. Otherwise as Push.
   Result<PushResult> PushFromBundle(std::string_view body, ErrorDetail* detail);
 
+  // Tests set a small cap.
+  void set_max_open_refused(int64_t n) { max_open_refused_ = n; }
+  int64_t max_open_refused() const { return max_open_refused_; }
+
  private:
   Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body,
                             ErrorDetail* detail);
 
   ServerStore& store_;
+  int64_t max_open_refused_ = kMaxOpenRefusedRows;
 };
 
 }  // namespace kbo::server

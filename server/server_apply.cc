@@ -538,6 +538,41 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
   return Status();
 }
 
+Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
+                      const ChangeSet& cs,
+                      const std::vector<protocol::RefusedRow>& refused,
+                      std::string_view now_iso) {
+  {
+    Statement& any = db.Cached(
+        "SELECT EXISTS (SELECT 1 FROM refused_row WHERE device_id = ?1 AND "
+        "settled_at IS NULL)");
+    any.Bind(1, device_id);
+    const bool open = any.Step() && any.ColumnInt(0) != 0;
+    if (Status s = any.Reset(); !s.ok()) return s;
+    if (!open) return Status();
+  }
+  std::set<RowKey> still_refused;
+  for (const protocol::RefusedRow& r : refused) {
+    still_refused.emplace(r.entity, r.row_id);
+  }
+  std::set<RowKey> done;
+  Statement& st = db.Cached(
+      "UPDATE refused_row SET settled_at = ?5, settled_seq = ?4 WHERE "
+      "device_id = ?1 AND entity = ?2 AND row_id = ?3 AND settled_at IS NULL "
+      "AND seq < ?4");
+  for (const RowChange& row : cs.rows) {
+    RowKey key(row.entity, row.row_id.ToString());
+    if (still_refused.count(key) != 0 || !done.insert(key).second) continue;
+    st.Bind(1, device_id)
+        .Bind(2, std::string_view(key.first))
+        .Bind(3, std::string_view(key.second))
+        .Bind(4, static_cast<int64_t>(seq))
+        .Bind(5, now_iso);
+    if (Status s = st.Run(); !s.ok()) return s;
+  }
+  return Status();
+}
+
 std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
   const Signature signature =
       key.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
@@ -560,8 +595,13 @@ std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
     }
     receipt["refused"] = std::move(list);
   }
-  const nlohmann::json body = {{"receipt", std::move(receipt)},
-                               {"signature", SignatureToHex(signature)}};
+  if (!r.server_rows.empty()) receipt["server_rows"] = HexEncode(r.server_rows);
+  nlohmann::json body = {{"receipt", std::move(receipt)},
+                         {"signature", SignatureToHex(signature)}};
+  if (!r.server_rows.empty()) {
+    body["rows_signature"] = SignatureToHex(
+        key.Sign(kReceiptDomain, protocol::ReceiptRowsMessage(r)));
+  }
   return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 

@@ -72,9 +72,21 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso);
 
+// Settles the open refusals (refused_row.settled_at IS NULL) of device
+// `device_id`'s earlier sets for every row that change set `seq` carries and
+// did not refuse (`refused`): sent again and accepted, or deleted (a
+// tombstone of a row the server never held included). settled_at = now,
+// settled_seq = seq. Inside the accepting transaction.
+Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
+                      const ChangeSet& cs,
+                      const std::vector<protocol::RefusedRow>& refused,
+                      std::string_view now_iso);
+
 // The answer to an accepted change set: the receipt signed by `key`
 // (kReceiptDomain over protocol::ReceiptMessage), as the JSON body
-//   {"receipt": {...the Receipt's fields...}, "signature": hex}.
+//   {"receipt": {...the Receipt's fields...}, "signature": hex}, and when
+// server_rows is not empty "server_rows": hex in the receipt and
+// "rows_signature": hex (kReceiptDomain over protocol::ReceiptRowsMessage).
 std::string SignedReceiptJson(const KeyPair& key,
                               const protocol::Receipt& receipt);
 

@@ -57,6 +57,11 @@ std::string ReceiptMessage(const Receipt& r) {
          std::to_string(r.conflicts) + "\n" + r.received_at + RefusedLines(r);
 }
 
+std::string ReceiptRowsMessage(const Receipt& r) {
+  return "kbo-receipt-rows-v1\n" + ReceiptMessage(r) + "\n" +
+         HexEncode(Sha256(r.server_rows));
+}
+
 std::string PullPageMessage(std::string_view device_id, uint64_t after,
                             uint64_t next_cursor, bool more, std::string_view body) {
   return std::string(device_id) + "\n" + std::to_string(after) + "\n" +

@@ -115,7 +115,16 @@ struct Receipt {
   uint64_t conflicts = 0;
   std::string received_at;   // ISO 8601 UTC
   std::vector<RefusedRow> refused;  // in index order; `rows` counts the rest
+  // Issue 9: the rows the server holds of the refused edits and deletes (in
+  // the device's districts), whole, as an encoded ChangeSet like a pull page
+  // (device nil, seq 0, each cell's base its server sequence): the device
+  // puts its copy back to them. Raw bytes; hex in the JSON ("server_rows"),
+  // signed by "rows_signature" over ReceiptRowsMessage. Empty: none.
+  std::string server_rows;
 };
+// Caps the server_rows of one receipt (encoded bytes): a client reads a push
+// answer up to 4 MiB. Rows beyond it are left out (docs/protocol.md).
+inline constexpr size_t kMaxReceiptServerRowsBytes = size_t{1} << 20;
 // "kbo-receipt-v1\n" device "\n" seq "\n" hash "\n" first "\n" last "\n"
 // rows "\n" conflicts "\n" received_at, then for each refused row
 //   "\nrefused " index " " hex(SHA-256(len ":" entity len ":" row_id
@@ -123,6 +132,12 @@ struct Receipt {
 // (nothing more when none was refused: a receipt without refusals reads as
 // it always has).
 std::string ReceiptMessage(const Receipt& r);
+// What "rows_signature" signs (domain kReceiptDomain) when server_rows is not
+// empty: "kbo-receipt-rows-v1\n" ReceiptMessage(r) "\n"
+// hex(SHA-256(server_rows)). A second signature, so that the receipt's own
+// signature (and so every older client, which ignores the new fields) is
+// unchanged; its first line is never a ReceiptMessage's.
+std::string ReceiptRowsMessage(const Receipt& r);
 
 // The message the server signs (domain kPullPageDomain) for one pull page:
 //   device "\n" after "\n" next_cursor "\n" more(0|1) "\n" hex(SHA-256(body))

@@ -347,7 +347,10 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
   }
   for (const RefusedEntry& r : *list) {
     ctx.out << r.entity << '\t' << r.row_id << '\t' << r.reason << '\t'
-            << r.refused_at << '\t' << r.message << '\n';
+            << r.refused_at << '\t' << r.message << '\t' << r.cells
+            << (r.restored ? "\t(put back to the server's values)" : "")
+            << (r.unaccepted ? "\t(the server never accepted this row)" : "")
+            << '\n';
   }
   if (list->empty()) ctx.err << "kbo: the server has refused nothing\n";
   return Status();
@@ -358,7 +361,7 @@ Status RunRefusedDismiss(Context& ctx, const std::vector<std::string>& args) {
   const bool all =
       std::find(args.begin(), args.end(), std::string("--all")) != args.end();
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {{"all", false, false}},
+  if (Status s = ParseArgs(ctx, args, {{"all", false, false}, {"yes", false, false}},
                            all ? std::vector<std::string_view>{}
                                : std::vector<std::string_view>{"ROW_ID"},
                            &parsed);
@@ -373,6 +376,25 @@ Status RunRefusedDismiss(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  // A row the server never accepted goes with its refusal: its values are
+  // shown, and --yes is needed (docs/decisions.md).
+  Result<std::vector<RefusedEntry>> entries = (*store)->RefusedToDismiss(row);
+  if (!entries.ok()) return entries.status();
+  size_t unaccepted = 0;
+  for (const RefusedEntry& r : *entries) {
+    if (!r.unaccepted) continue;
+    ++unaccepted;
+    ctx.out << r.entity << '\t' << r.row_id << '\t' << r.cells << '\n';
+  }
+  if (unaccepted > 0 && !parsed.Has("yes")) {
+    return Status::InvalidArgument(
+        "the server never accepted the row" +
+        std::string(unaccepted == 1 ? "" : "s") +
+        " above (values printed): dismissing deletes " +
+        (unaccepted == 1 ? "it" : "them") +
+        " here too. Run again with --yes to do so, or fix the row (kbo edit) "
+        "and sync; nothing was changed");
+  }
   Result<int64_t> n = (*store)->DismissRefused(row);
   if (!n.ok()) return n.status();
   if (!all && *n == 0) {
@@ -410,8 +432,9 @@ std::vector<Command> DataCommands() {
                "rows the server refused, with its reasons (fix with edit, or "
                "delete, then dismiss)",
                RunRefusedList});
-  c.push_back({"refused", "dismiss", "refused dismiss ROW_ID | --all",
-               "forget the server's refusals of a row you have dealt with",
+  c.push_back({"refused", "dismiss", "refused dismiss ROW_ID | --all [--yes]",
+               "forget the server's refusals of a row you have dealt with; a "
+               "row the server never accepted is deleted here too (--yes)",
                RunRefusedDismiss});
   return c;
 }

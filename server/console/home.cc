@@ -83,7 +83,7 @@ Result<Summary> ReadSummary(Context& ctx) {
   KBO_RETURN_IF_ERROR(c.status());
   s.devices = o.devices - o.revoked_devices;
   s.photos_missing = o.photos_missing;
-  Statement& r = db.Cached("SELECT COUNT(*) FROM refused_row");
+  Statement& r = db.Cached("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL");
   if (r.Step()) s.refused_rows = r.ColumnInt(0);
   KBO_RETURN_IF_ERROR(r.status());
   return s;

@@ -533,6 +533,102 @@ Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
   return std::move((*row)->versions);
 }
 
+Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
+                  const std::vector<RowChange>& held, const Hlc& since,
+                  size_t* restored) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("unknown entity '" + std::string(entity) + "'");
+  }
+  Result<std::optional<ReplicaRow>> local = ReadReplicaRow(db, *e, row_id);
+  if (!local.ok()) return local.status();
+  if (!local->has_value()) return Status();  // nothing here to put back
+  ReplicaRow row = std::move(**local);
+  // The held cells by column (the catalogue's static names).
+  struct HeldCell {
+    Value value;
+    StoredVersion v;
+  };
+  std::map<std::string_view, HeldCell> by_column;
+  const size_t ncols = e->columns.size();
+  auto index_of = [e, ncols](std::string_view name, std::string_view* stable) {
+    for (size_t i = 0; i < ncols; ++i) {
+      if (e->columns[i].name == name) {
+        *stable = e->columns[i].name;
+        return i;
+      }
+    }
+    *stable = kDeletedColumn;
+    return name == kDeletedColumn ? ncols : ncols + 1;
+  };
+  for (const RowChange& rc : held) {
+    if (rc.entity != e->name || rc.row_id != row_id) {
+      return Status::InvalidArgument("a held cell of another row");
+    }
+    for (const CellWrite& c : rc.cells) {
+      std::string_view name;
+      const size_t i = index_of(c.column, &name);
+      if (i > ncols) {
+        return Status::InvalidArgument("unknown column '" + c.column + "' of " +
+                                       std::string(e->name));
+      }
+      Value v = c.value;
+      if (Status s = ValidateCell(*e, c.column, v); !s.ok()) return s;
+      if (i < ncols) {
+        Value converted;
+        if (Normalize(&e->columns[i], v, &converted)) v = converted;
+      }
+      by_column[name] = HeldCell{std::move(v), StoredVersion{rc.hlc, c.base}};
+    }
+  }
+  VersionList versions;
+  size_t n = 0;
+  for (size_t i = 0; i <= ncols; ++i) {
+    const std::string_view name = i < ncols ? e->columns[i].name : kDeletedColumn;
+    auto mine = row.versions.find(name);
+    auto theirs = by_column.find(name);
+    // A later local write than both the refused one and the held cell is
+    // not undone: it goes to the server on its own and is judged there.
+    if (mine != row.versions.end() && mine->second.hlc > since &&
+        (theirs == by_column.end() || mine->second.hlc > theirs->second.v.hlc)) {
+      versions[name] = mine->second;
+      continue;
+    }
+    if (theirs != by_column.end()) {
+      if (mine == row.versions.end() || !(row.values[i] == theirs->second.value) ||
+          mine->second.hlc != theirs->second.v.hlc ||
+          mine->second.seq != theirs->second.v.seq) {
+        ++n;
+      }
+      row.values[i] = theirs->second.value;
+      versions[name] = theirs->second.v;
+    } else {
+      // The server holds no such cell: it was never written there.
+      if (mine != row.versions.end() || !row.values[i].is_null()) ++n;
+      row.values[i] = i < ncols ? Value() : Value::Integer(0);
+    }
+  }
+  if (n == 0) return Status();
+  std::string sql = "UPDATE " + std::string(e->name) + " SET ";
+  for (size_t i = 0; i < ncols; ++i) {
+    sql += std::string(e->columns[i].name) + " = ?" + std::to_string(i + 2) + ", ";
+  }
+  sql += "deleted = ?" + std::to_string(ncols + 2) + ", " + std::string(kVersionsColumn) +
+         " = ?" + std::to_string(ncols + 3) + " WHERE id = ?1";
+  Statement up(db, sql);
+  up.Bind(1, std::string_view(row_id.ToString()));
+  for (size_t i = 0; i <= ncols; ++i) up.Bind(static_cast<int>(i + 2), row.values[i]);
+  const std::string encoded = EncodeVersions(versions);
+  if (encoded.empty()) {
+    up.Bind(static_cast<int>(ncols + 3), Value());
+  } else {
+    up.BindBlob(static_cast<int>(ncols + 3), encoded);
+  }
+  if (Status s = up.Run(); !s.ok()) return s;
+  if (restored != nullptr) *restored += n;
+  return Status();
+}
+
 Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) {
   ApplyOptions row_options = options;
   for (size_t i = 0; i < cs.rows.size(); ++i) {

@@ -4,8 +4,10 @@
 #include <filesystem>
 
 #include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
 
 #include "server/conflicts.h"
+#include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
 #include "tests/server/server_fixture.h"
 
@@ -653,6 +655,198 @@ TEST_CASE(
   REQUIRE(receipt.refused.size() == 1);
   CHECK(receipt.refused[0].reason == "invalid_value");
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 0);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
+
+namespace kbo::server::testing {
+namespace {
+
+using json = nlohmann::json;
+
+// Issue 9: a trainer's Phrao producer, then a field officer of Phrao and
+// Fang who may edit producers but not workshops; refusals by role.
+TEST_CASE(
+    "PushService: a refused edit of a row the server holds comes back with "
+    "the server's row whole, under a second signature, the receipt's own "
+    "unchanged",
+    "[server][push][refused]") {
+  ServerFixture f;
+  TestDevice trainer, officer;
+  const DeviceRecord t = f.Enroll(trainer, kPhrao);
+  f.Enroll(officer, std::string(kPhrao) + "," + kFang, "field_officer");
+  PushService push(*f.store);
+  const Uuid w = Uuid::Random(), fang_w = Uuid::Random();
+  REQUIRE(push.Push(t,
+                    trainer.SealNext(
+                        {Row("workshop", w, trainer.HlcAt(kT0),
+                             {{"title", T("อบรม"), 0},
+                              {"fiscal_year", Value::Integer(2567), 0},
+                              {"district_code", T(kPhrao), 0},
+                              {"start_date", T("2024-03-11"), 0},
+                              {"days", Value::Integer(5), 0}})}),
+                    nullptr)
+              .ok());
+  // The officer (may not edit workshops) edits its title and deletes it.
+  auto r = push.Push(
+      f.Record(officer.id),
+      officer.SealNext({Row("workshop", w, officer.HlcAt(kT0 + 1000),
+                            {{"title", T("พิมพ์ผิดที่"), 1}}),
+                        Row("workshop", fang_w, officer.HlcAt(kT0 + 1000),
+                            {{"title", T("ไม่มี"), 0}})}),
+      nullptr);
+  REQUIRE(r.ok());
+  Signature sig{};
+  auto parsed = ParsePushResponse(r->response_json, &sig);
+  REQUIRE(parsed.ok());
+  const protocol::Receipt& receipt = parsed->receipt;
+  REQUIRE(receipt.refused.size() == 2);
+  CHECK(receipt.refused[0].reason == "role");
+  // The receipt's own signature is what it always was (older clients).
+  CHECK(Verify(f.store->key().public_key(), kReceiptDomain,
+               protocol::ReceiptMessage(receipt), sig));
+  // The held rows: only the workshop the server holds, whole, with versions.
+  REQUIRE_FALSE(receipt.server_rows.empty());
+  auto held = DecodeChangeSet(receipt.server_rows);
+  REQUIRE(held.ok());
+  REQUIRE(held->rows.size() == 1);
+  CHECK(held->rows[0].row_id == w);
+  CHECK(held->rows[0].hlc == trainer.HlcAt(kT0));
+  bool title = false;
+  for (const CellWrite& c : held->rows[0].cells) {
+    if (c.column == "title") {
+      title = true;
+      CHECK(c.value == T("อบรม"));
+      CHECK(c.base == 1);
+    }
+  }
+  CHECK(title);
+  // ... under a second signature over the receipt and them.
+  const json top = json::parse(r->response_json);
+  REQUIRE(top.contains("rows_signature"));
+  auto rows_sig = SignatureFromHex(top["rows_signature"].get<std::string>());
+  REQUIRE(rows_sig.ok());
+  CHECK(Verify(f.store->key().public_key(), kReceiptDomain,
+               protocol::ReceiptRowsMessage(receipt), *rows_sig));
+  // Bound to this receipt: another receipt's message does not verify.
+  protocol::Receipt other = receipt;
+  other.seq = 2;
+  CHECK_FALSE(Verify(f.store->key().public_key(), kReceiptDomain,
+                     protocol::ReceiptRowsMessage(other), *rows_sig));
+  other = receipt;
+  other.server_rows.back() ^= 1;
+  CHECK_FALSE(Verify(f.store->key().public_key(), kReceiptDomain,
+                     protocol::ReceiptRowsMessage(other), *rows_sig));
+  // The server's row is untouched.
+  CHECK(f.Text("SELECT title FROM workshop WHERE id = '" + w.ToString() + "'") ==
+        "อบรม");
+}
+
+TEST_CASE(
+    "PushService: a refused row of another district never brings the "
+    "server's row back to the device",
+    "[server][push][refused]") {
+  ServerFixture f;
+  TestDevice fang, phrao;
+  const DeviceRecord fr = f.Enroll(fang, kFang);
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  REQUIRE(push.Push(fr, fang.SealNext({Producer(p, fang.HlcAt(kT0), kFang)}),
+                    nullptr)
+              .ok());
+  // A Phrao device writes a Fang row it may not see.
+  auto r = push.Push(f.Record(phrao.id),
+                     phrao.SealNext({Row("producer", p, phrao.HlcAt(kT0 + 1),
+                                         {{"phone", T("053"), 0}})}),
+                     nullptr);
+  REQUIRE(r.ok());
+  REQUIRE(r->receipt.refused.size() == 1);
+  CHECK(r->receipt.refused[0].reason == "out_of_scope");
+  CHECK(r->receipt.server_rows.empty());
+  CHECK(r->response_json.find("server_rows") == std::string::npos);
+  CHECK(r->response_json.find("rows_signature") == std::string::npos);
+  CHECK(r->response_json.find("textile") == std::string::npos);
+}
+
+TEST_CASE(
+    "PushService: an open refusal is settled when the device sends the row "
+    "again and it is accepted, or deletes it",
+    "[server][push][refused]") {
+  ServerFixture f;
+  TestDevice officer;
+  const DeviceRecord o = f.Enroll(officer, kFang, "field_officer");
+  PushService push(*f.store);
+  const Uuid bad = Uuid::Random(), gone = Uuid::Random();
+  // Two producers without a kind (missing_column), refused.
+  auto r = push.Push(
+      o,
+      officer.SealNext({Row("producer", bad, officer.HlcAt(kT0),
+                            {{"name", T("ก"), 0}, {"district_code", T(kFang), 0}}),
+                        Row("producer", gone, officer.HlcAt(kT0),
+                            {{"name", T("ข"), 0}, {"district_code", T(kFang), 0}})}),
+      nullptr);
+  REQUIRE(r.ok());
+  REQUIRE(r->receipt.refused.size() == 2);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 2);
+  // Set 2: `bad` sent again whole and accepted; `gone` deleted.
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(bad, officer.HlcAt(kT0 + 1000), kFang),
+                                      Row("producer", gone, officer.HlcAt(kT0 + 1000),
+                                          {{"deleted", Value::Integer(1), 0}})}),
+                    nullptr)
+              ->receipt.refused.empty());
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_seq = 2 AND "
+                "settled_at = '2024-03-10T02:00:00Z'") == 2);
+  // Kept for the office all the same.
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row") == 2);
+}
+
+TEST_CASE(
+    "PushService: a set that takes a device beyond its open refused rows is "
+    "refused whole as too_many_refused and nothing is stored",
+    "[server][push][refused]") {
+  ServerFixture f;
+  TestDevice officer;
+  const DeviceRecord o = f.Enroll(officer, kFang, "field_officer");
+  PushService push(*f.store);
+  push.set_max_open_refused(3);
+  CHECK(PushService::kMaxOpenRefusedRows == 10000);
+  auto unnamed = [&](int64_t at) {
+    return Row("producer", Uuid::Random(), officer.HlcAt(at),
+               {{"name", T("ไม่มีประเภท"), 0}, {"district_code", T(kFang), 0}});
+  };
+  REQUIRE(push.Push(o, officer.SealNext({unnamed(kT0), unnamed(kT0)}), nullptr)
+              ->receipt.refused.size() == 2);
+  // Two more would make 4 open: refused whole, one good row included.
+  const Uuid good = Uuid::Random();
+  const uint64_t next = f.NextSeq();
+  const uint64_t seq_before = officer.seq;
+  const Sha256Digest prev_before = officer.prev;
+  ErrorDetail detail;
+  auto over = push.Push(f.Record(officer.id),
+                        officer.SealNext({Producer(good, officer.HlcAt(kT0 + 1), kFang),
+                                          unnamed(kT0 + 1), unnamed(kT0 + 1)}),
+                        &detail);
+  REQUIRE_FALSE(over.ok());
+  CHECK(over.status().code() == Code::kResourceExhausted);
+  CHECK(detail.reason == "too_many_refused");
+  CHECK(over.status().message().find("3") != std::string::npos);
+  CheckNothingStored(f, next, 0, officer, 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row") == 2);
+  // One more is within the cap: accepted, and the good row goes in.
+  officer.seq = seq_before;
+  officer.prev = prev_before;
+  auto within = push.Push(f.Record(officer.id),
+                          officer.SealNext({Producer(good, officer.HlcAt(kT0 + 1), kFang),
+                                         unnamed(kT0 + 1)}),
+                          nullptr);
+  REQUIRE(within.ok());
+  CHECK(within->receipt.refused.size() == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 3);
 }
 
 }  // namespace

@@ -1,0 +1,141 @@
+// Issue 9, finished: a refused edit or delete leaves the device equal to the
+// server, nothing typed is lost, a refused create is removed on dismissal,
+// and the office's record is settled.
+#include <string>
+#include <vector>
+
+#include "tests/integration/field.h"
+
+namespace kbo::testing {
+namespace {
+
+// A field officer's device that acts as an older client without the role
+// check: it believes it is the central office, so it records what the server
+// then refuses for its real role.
+void ForgetRoleCheck(const std::string& home) {
+  auto db = Db::Open(home + "/field.db");
+  REQUIRE(db.ok());
+  Statement st(**db, "UPDATE device SET role = 'central_office'");
+  REQUIRE(st.Run().ok());
+}
+
+// The live rows of an entity as the device lists them, and as the server
+// does (kbo-server list), by id -> title.
+std::map<std::string, std::string> Titles(const json& rows) {
+  std::map<std::string, std::string> out;
+  for (const json& r : rows) out[r["id"].get<std::string>()] = r["title"].get<std::string>();
+  return out;
+}
+
+TEST_CASE("Refused: a refused edit and a refused delete leave the device "
+          "equal to the server, the typed values listed until dismissed",
+          "[sync][integration][refused]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5009");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5009");
+  const std::string w = f.Add(
+      trainer, {"workshop", "add", "--title", "อบรมการตลาด", "--fiscal-year",
+                "2567", "--district", "5009", "--start", "2024-03-11"});
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  REQUIRE(Field::DeviceState(officer) == f.ServerState());
+
+  // A field officer may not edit workshops (docs/roles.md).
+  ForgetRoleCheck(officer);
+  REQUIRE(f.Kbo(officer, {"edit", "workshop", w, "--set", "title=ชื่อที่พิมพ์"})
+              .exit_code == 0);
+  CliResult r = f.Sync(officer);
+  INFO(r.err << f.server().log());
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("refused 1 change") != std::string::npos);
+  // The device's copy is the server's again, cell versions and all.
+  CHECK(f.KboJson(officer, {"show", "workshop", w})["title"] ==
+        "อบรมการตลาด");
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  // What the person typed is still listed.
+  json refused = f.KboJson(officer, {"refused", "list"});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["reason"] == "role");
+  CHECK(refused[0]["cells"]["title"] == "ชื่อที่พิมพ์");
+  CHECK(refused[0]["restored"] == true);
+  CHECK(refused[0]["unaccepted"] == false);
+  // Nothing more goes out, and a later sync changes nothing.
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+  f.SyncOk(officer);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+
+  // A refused delete: the row comes back.
+  REQUIRE(f.Kbo(officer, {"delete", "workshop", w}).exit_code == 0);
+  CHECK(f.KboJson(officer, {"list", "workshop"}).empty());
+  f.SyncOk(officer);
+  CHECK(Titles(f.KboJson(officer, {"list", "workshop"})) ==
+        std::map<std::string, std::string>{{w, "อบรมการตลาด"}});
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  CHECK(f.KboJson(officer, {"status"})["refused_rows"] == 2);
+
+  // Dismissing changes nothing but the list: the copies stay equal.
+  CliResult d = f.Kbo(officer, {"refused", "dismiss", w});
+  INFO(d.err);
+  REQUIRE(d.exit_code == 0);
+  CHECK(f.KboJson(officer, {"status"})["refused_rows"] == 0);
+  f.SyncOk(officer);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  // The office keeps both, open: this device never sent the row accepted.
+  CHECK(f.ServerJson({"refused", "list"}).size() == 2);
+
+  // The trainer, who may, still edits it, and the officer receives it.
+  REQUIRE(f.Kbo(trainer, {"edit", "workshop", w, "--set", "title=ใหม่"}).exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  CHECK(f.KboJson(officer, {"show", "workshop", w})["title"] == "ใหม่");
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+}
+
+TEST_CASE("Refused: dismissing a refused create deletes the row the server "
+          "never accepted, after showing its values, and settles the "
+          "office's record",
+          "[sync][integration][refused]") {
+  Field f;
+  const std::string fang = f.NewHome("fang");
+  // Recorded before enrolment: a Phrao producer on what becomes a Fang device.
+  const std::string bad = f.Add(
+      fang, {"producer", "add", "--kind", "group", "--name", "แอบเขียนพร้าว",
+             "--district", "5011"});
+  REQUIRE(f.Kbo(fang, {"enroll", "--server", f.url(), "--token",
+                       f.Token("field_officer", "5009")})
+              .exit_code == 0);
+  f.SyncOk(fang);
+  json refused = f.KboJson(fang, {"refused", "list"});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["unaccepted"] == true);
+  CHECK(refused[0]["restored"] == false);
+  CHECK(refused[0]["cells"]["name"] == "แอบเขียนพร้าว");
+
+  // Without --yes: the values are printed, nothing changes (exit 2).
+  CliResult no = f.Kbo(fang, {"refused", "dismiss", bad});
+  CHECK(no.exit_code == 2);
+  CHECK(no.out.find("แอบเขียนพร้าว") != std::string::npos);
+  CHECK(no.err.find("--yes") != std::string::npos);
+  CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 1);
+  CHECK(f.KboJson(fang, {"list", "producer"}).size() == 1);
+
+  CliResult yes = f.Kbo(fang, {"refused", "dismiss", bad, "--yes"});
+  INFO(yes.err);
+  REQUIRE(yes.exit_code == 0);
+  CHECK(yes.out.find("แอบเขียนพร้าว") != std::string::npos);
+  CHECK(f.KboJson(fang, {"list", "producer"}).empty());
+  CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 0);
+  f.SyncOk(fang);
+  CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 0);
+  // The office's record is settled by the tombstone: hidden by default.
+  CHECK(f.ServerJson({"refused", "list"}).empty());
+  json all = f.ServerJson({"refused", "list", "--all"});
+  REQUIRE(all.size() == 1);
+  CHECK(all[0]["row_id"] == bad);
+  CHECK(all[0]["settled_seq"] == 2);
+  CHECK(all[0]["settled_at"].is_string());
+}
+
+}  // namespace
+}  // namespace kbo::testing
