@@ -18,6 +18,7 @@
 #include <cstdio>
 #include <cstring>
 #include <fstream>
+#include <memory>
 #include <iostream>
 #include <sstream>
 #include <string>
@@ -1002,6 +1003,220 @@ TEST_CASE("Edge: kbo ui refuses 10,000 headers and a bad Content-Length",
   CHECK(RawExchange("127.0.0.1", port, Get("/api/status"),
                     std::chrono::seconds(5))
             .status == 200);
+}
+
+// Sends `head` (a complete request head and the body's first bytes), then
+// one more body byte every second, until the server answers or closes or
+// `timeout`: what it answered, and when.
+RawReply DripBody(const std::string& source, int port, const std::string& head,
+                  std::chrono::milliseconds timeout) {
+  RawReply reply;
+  const auto start = Clock::now();
+  const int fd = ConnectFrom(source, port);
+  if (fd < 0) return reply;
+  if (::send(fd, head.data(), head.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(head.size())) {
+    while (Clock::now() - start < timeout) {
+      pollfd pfd{fd, POLLIN, 0};
+      const int rc = ::poll(&pfd, 1, 1000);
+      if (rc > 0) {
+        char buf[4096];
+        const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+        if (n <= 0) break;
+        reply.text.append(buf, static_cast<size_t>(n));
+        if (WholeResponse(reply.text)) break;
+        continue;
+      }
+      if (rc == 0 && ::send(fd, "a", 1, MSG_NOSIGNAL) != 1) break;
+    }
+  }
+  reply.seconds = SecondsSince(start);
+  ::close(fd);
+  if (reply.text.rfind("HTTP/1.1 ", 0) == 0)
+    reply.status = std::atoi(reply.text.c_str() + 9);
+  return reply;
+}
+
+TEST_CASE("Edge: a request body dripped byte by byte is cut after its grace, "
+          "on both servers",
+          "[integration][edge][attack][ui]") {
+  Field f;
+  const std::string device = f.Enrolled("device", "trainer", "5011");
+  TempDir tmp;
+  Child ui({KboBinary(), "--home", tmp.File("tablet"), "ui", "--listen",
+            "127.0.0.1:0"});
+  REQUIRE(ui.WaitForOutput("\n", std::chrono::seconds(15)));
+  const int ui_port = PortOf(ui.out());
+  REQUIRE(ui_port > 0);
+  // A valid head, a large declared body, one byte a second: each byte would
+  // restart a read timeout, so without a deadline for the whole body this
+  // holds a worker thread for 185 days.
+  RawReply server_drip, ui_drip;
+  std::thread to_server([&] {
+    server_drip = DripBody(
+        "127.0.0.2", f.server().port(),
+        "POST /v1/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        "application/json\r\nContent-Length: 16000000\r\n\r\n{",
+        std::chrono::seconds(90));
+  });
+  std::thread to_ui([&] {
+    ui_drip = DripBody(
+        "127.0.0.1", ui_port,
+        "POST /api/producer HTTP/1.1\r\nHost: 127.0.0.1:" +
+            std::to_string(ui_port) +
+            "\r\nContent-Type: application/json\r\nContent-Length: "
+            "60000\r\n\r\n{",
+        std::chrono::seconds(90));
+  });
+  // Meanwhile a device syncs as usual (its pushes have bodies too).
+  f.Add(device, {"producer", "add", "--kind", "group", "--name", "A",
+                 "--district", "5011"});
+  const auto sync_start = Clock::now();
+  f.SyncOk(device);
+  const double sync_s = SecondsSince(sync_start);
+  to_server.join();
+  to_ui.join();
+  std::cout << "[edge] a body dripped at 1 byte/s: kbo-server answered "
+            << server_drip.status << " after " << server_drip.seconds
+            << " s, kbo ui " << ui_drip.status << " after " << ui_drip.seconds
+            << " s; a device synced meanwhile in " << sync_s << " s"
+            << std::endl;
+  for (const RawReply* r : {&server_drip, &ui_drip}) {
+    INFO(r->text);
+    CHECK(r->status == 408);
+    CHECK_THAT(r->text, Catch::Contains("\"error\":\"timeout\""));
+    CHECK(r->seconds >= 29.0);  // the grace: 30 s from the head
+    CHECK(r->seconds < 60.0);   // not held while the drip goes on
+  }
+  CHECK(sync_s < 20.0);
+  CHECK_THAT(f.server().log(),
+             Catch::Contains("refused 408 from 127.0.0.2: a body of 16000000 "
+                             "bytes came slower than 2048 bytes/s"));
+  CHECK_THAT(ui.Stderr(), Catch::Contains("refused 408 from 127.0.0.1"));
+}
+
+// `count` connections from `source`, each sending a complete head with a
+// large declared body and then one body byte a second; each one the server
+// closes or answers is opened again on the next tick.
+class BodyFlood {
+ public:
+  BodyFlood(std::string source, int port, int count)
+      : source_(std::move(source)), port_(port), count_(count) {
+    thread_ = std::thread([this] { Run(); });
+  }
+  ~BodyFlood() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  int opened() const { return opened_.load(); }
+  int busy() const { return busy_.load(); }          // answered 503
+  int retry_after() const { return retry_after_.load(); }
+
+ private:
+  void Run() {
+    const std::string head =
+        "POST /v1/enroll HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: "
+        "application/json\r\nContent-Length: 16000000\r\n\r\n{";
+    std::vector<int> fds(static_cast<size_t>(count_), -1);
+    while (!stop_) {
+      for (int& fd : fds) {
+        if (fd < 0) {
+          fd = ConnectFrom(source_, port_);
+          if (fd < 0) continue;
+          ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
+          (void)::send(fd, head.data(), head.size(), MSG_NOSIGNAL);
+          ++opened_;
+          continue;
+        }
+        char buf[1024];
+        const ssize_t r = ::recv(fd, buf, sizeof buf, 0);
+        if (r > 0) {
+          const std::string text(buf, static_cast<size_t>(r));
+          if (text.rfind("HTTP/1.1 503", 0) == 0) ++busy_;
+          if (text.find("Retry-After: ") != std::string::npos) ++retry_after_;
+        }
+        if (r >= 0 || (errno != EAGAIN && errno != EWOULDBLOCK)) {
+          ::close(fd);
+          fd = -1;
+          continue;
+        }
+        (void)::send(fd, "a", 1, MSG_NOSIGNAL);
+      }
+      for (int i = 0; i < 20 && !stop_; ++i)
+        std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    for (int fd : fds) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+
+  const std::string source_;
+  const int port_;
+  const int count_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> opened_{0};
+  std::atomic<int> busy_{0};
+  std::atomic<int> retry_after_{0};
+  std::thread thread_;
+};
+
+TEST_CASE("Edge: nine busy addresses cannot fill the pool, a new address is "
+          "served",
+          "[integration][edge][attack]") {
+  Field f;
+  const std::string device = f.Enrolled("device", "trainer", "5011");
+  f.Add(device, {"producer", "add", "--kind", "group", "--name", "A",
+                 "--district", "5011"});
+  const int port = f.server().port();
+  // Nine addresses at their cap of 32: 288 connections for a pool of 256,
+  // each holding its worker with a slow body.
+  std::vector<std::unique_ptr<BodyFlood>> attackers;
+  for (int a = 0; a < 9; ++a) {
+    attackers.push_back(std::make_unique<BodyFlood>(
+        "127.0.0." + std::to_string(20 + a), port, 32));
+  }
+  const auto opened = [&] {
+    int n = 0;
+    for (const auto& x : attackers) n += x->opened();
+    return n;
+  };
+  const auto busy = [&] {
+    int n = 0;
+    for (const auto& x : attackers) n += x->busy();
+    return n;
+  };
+  REQUIRE(PollUntil([&] { return opened() >= 288; }, std::chrono::seconds(15)));
+  // In place once the server has turned some away (a server without the
+  // fair share turns none away: the checks below then show what it costs).
+  CHECK(PollUntil([&] { return busy() >= 20; }, std::chrono::seconds(5)));
+
+  const RawReply health = RawExchange("127.0.0.50", port, Get("/v1/health"),
+                                      std::chrono::seconds(5));
+  CHECK(health.status == 200);
+  const auto sync_start = Clock::now();
+  CliResult sync = f.Sync(device);
+  const double sync_s = SecondsSince(sync_start);
+  INFO(sync.err);
+  CHECK(sync.exit_code == 0);
+  CHECK(sync_s < 15.0);
+  int retry_after = 0;
+  for (const auto& x : attackers) retry_after += x->retry_after();
+  const int refused = busy();
+  for (auto& x : attackers) x->Stop();
+  std::cout << "[edge] nine addresses x 32 slow bodies (288 for a pool of "
+               "256): health from a new address "
+            << health.status << " in " << health.seconds << " s; kbo sync in "
+            << sync_s << " s; attack connections answered 503: " << refused
+            << " (with Retry-After: " << retry_after << ")" << std::endl;
+  CHECK(retry_after == refused);
+  CHECK(f.ServerJson({"list", "producer"}).size() == 1);
+  CHECK(PollUntil(
+      [&] {
+        return f.server().log().find("over its fair share of a busy server") !=
+               std::string::npos;
+      },
+      std::chrono::seconds(40)));
 }
 
 }  // namespace
