@@ -1,6 +1,6 @@
 #include "shared/status.h"
 
-#include <catch2/catch_test_macros.hpp>
+#include <catch2/catch.hpp>
 
 #include <set>
 #include <string>
