@@ -535,6 +535,7 @@ TEST_CASE(
       &detail);
   CHECK(r.status().code() == Code::kInvalidArgument);
   CHECK(detail.reason == "clock_ahead");
+  CHECK(detail.server_ms == kT0);  // the server's clock, for the device
   CHECK_THAT(r.status().message(), Catch::Contains("date and time"));
   CheckNothingStored(f, 1, 0, trainer, 0);
 }

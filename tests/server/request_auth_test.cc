@@ -143,6 +143,7 @@ TEST_CASE(
       auth.Authenticate(Sign(d, kT0 + window + 1, Nonce(3)).View(), &detail);
   CHECK(ahead.status().code() == Code::kUnauthenticated);
   CHECK(detail.reason == "clock_skew");
+  CHECK(detail.server_ms == kT0);  // the server's clock, for the device
   CHECK_THAT(ahead.status().message(), Catch::Contains("date, time"));
   auto behind = auth.Authenticate(
       Sign(d, kT0 - 3 * 3600 * 1000, Nonce(4)).View(), &detail);
