@@ -65,7 +65,8 @@ class BlobService {
   // PutChunk for `device`: kPermissionDenied ("blob_not_named") unless
   // NamedInScope; kResourceExhausted ("partial_cap") if the chunk would take
   // the device's unfinished uploads over their cap. Reaps expired partial
-  // uploads first (at most once a minute).
+  // uploads first (at most once a minute), and collects unnamed complete
+  // blobs past their retention (CollectUnnamed, at most once an hour).
   Result<BlobState> PutChunkFor(const DeviceRecord& device,
                                 std::string_view sha256, uint64_t offset,
                                 uint64_t total, std::string_view chunk_sha256,
