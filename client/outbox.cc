@@ -305,6 +305,7 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
             .Bind(2, std::string_view(row.entity))
             .Bind(3, std::string_view(id));
         if (Status s = del.Run(); !s.ok()) return s;
+        if (Status s = del.Reset(); !s.ok()) return s;
       }
     }
   }
@@ -370,6 +371,7 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
                      -1, ' ', false, nlohmann::json::error_handler_t::replace)))
         .Bind(9, static_cast<int64_t>(restored.count({r.entity, r.row_id})));
     if (Status s = ins.Run(); !s.ok()) return s;
+    if (Status s = ins.Reset(); !s.ok()) return s;
   }
   return txn.Commit();
 }

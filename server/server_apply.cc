@@ -569,6 +569,7 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
         .Bind(4, static_cast<int64_t>(seq))
         .Bind(5, now_iso);
     if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = st.Reset(); !s.ok()) return s;
   }
   return Status();
 }

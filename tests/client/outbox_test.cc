@@ -1,8 +1,11 @@
 #include "client/outbox.h"
 
 #include <catch2/catch.hpp>
+#include <map>
 
 #include "shared/change_set_codec.h"
+#include "shared/entities.h"
+#include "shared/replica/apply.h"
 #include "tests/support/replica.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/temp_dir.h"
@@ -96,6 +99,109 @@ TEST_CASE("Outbox: every change carries the base of the value it replaced",
     CAPTURE(c.column);
     CHECK(c.base == (c.column == "phone" ? 41u : 0u));
   }
+}
+
+}  // namespace
+}  // namespace kbo::client
+
+namespace kbo::client {
+namespace {
+
+// The row as a server holding it would send it whole: one RowChange per hlc,
+// each cell's base `seq`.
+std::vector<RowChange> HeldRow(ClientStore& store, std::string_view entity,
+                               const Uuid& id, uint64_t seq) {
+  const Entity* e = FindEntity(entity);
+  REQUIRE(e != nullptr);
+  auto row = ReadReplicaRow(store.db(), *e, id);
+  REQUIRE(row.ok());
+  REQUIRE(row->has_value());
+  std::map<Hlc, RowChange> by_hlc;
+  for (const auto& [column, v] : (*row)->versions) {
+    size_t i = 0;
+    while (i < e->columns.size() && e->columns[i].name != column) ++i;
+    RowChange& rc = by_hlc[v.hlc];
+    rc.entity = std::string(entity);
+    rc.row_id = id;
+    rc.hlc = v.hlc;
+    rc.cells.push_back({column, (*row)->values[i], seq});
+  }
+  std::vector<RowChange> out;
+  for (auto& [h, rc] : by_hlc) out.push_back(std::move(rc));
+  return out;
+}
+
+TEST_CASE("Outbox: a receipt with the server's rows puts refused edits and "
+          "deletes back, keeps later local writes and what was typed",
+          "[outbox][refused]") {
+  TempDir tmp;
+  auto opened = ClientStore::Open(tmp.path());
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  PhraoFixture f(store);
+  Outbox outbox(store);
+  REQUIRE(outbox.SealAll().ok());
+  REQUIRE(outbox.Acknowledge(1, "receipt").ok());
+  // What the server holds: the rows as set 1 made them, at sequence 7.
+  ChangeSet held;
+  for (RowChange& rc : HeldRow(store, "producer", f.producer, 7)) held.rows.push_back(rc);
+  for (RowChange& rc : HeldRow(store, "enrolment", f.enrolment, 7)) held.rows.push_back(rc);
+  const std::string server_state = ClientEntityDump(store);
+
+  // Set 2: an edit and a delete, both refused by the server.
+  REQUIRE(store.Edit("producer", f.producer, {{"phone", Value::Text("0899999999")}}).ok());
+  REQUIRE(store.Delete("enrolment", f.enrolment).ok());
+  auto sealed = outbox.SealNext();
+  REQUIRE(sealed.ok());
+  REQUIRE(sealed->has_value());
+  const SealedChangeSet set2 = **sealed;
+  auto cs = DecodeChangeSet(set2.bytes);
+  REQUIRE(cs.ok());
+  REQUIRE(cs->rows.size() == 2);
+  // Made after set 2 was sealed: not yet judged, so kept.
+  REQUIRE(store.Edit("producer", f.producer, {{"tambon", Value::Text("ใหม่")}}).ok());
+
+  std::vector<protocol::RefusedRow> refused(2);
+  for (size_t i = 0; i < 2; ++i) {
+    refused[i].index = i;
+    refused[i].entity = cs->rows[i].entity;
+    refused[i].row_id = cs->rows[i].row_id.ToString();
+    refused[i].reason = "role";
+    refused[i].message = "not allowed";
+  }
+  REQUIRE(outbox.Acknowledge(2, "receipt", refused, set2.bytes, EncodeChangeSet(held)).ok());
+
+  auto producer = store.Show("producer", f.producer);
+  REQUIRE(producer.ok());
+  CHECK(producer->values.at("phone").is_null());
+  CHECK(producer->values.at("tambon") == Value::Text("ใหม่"));
+  auto versions = ReadCellVersions(store.db(), "producer", f.producer);
+  REQUIRE(versions.ok());
+  CHECK(versions->at("name").seq == 7);
+  CHECK(versions->count("phone") == 0);
+  auto enrolment = store.Show("enrolment", f.enrolment);
+  REQUIRE(enrolment.ok());
+  CHECK_FALSE(enrolment->deleted);
+  CHECK(ReadCellVersions(store.db(), "enrolment", f.enrolment)->at("participant_name").seq == 7);
+
+  auto list = store.Refused();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  for (const RefusedEntry& r : *list) {
+    CHECK(r.restored);
+    CHECK_FALSE(r.unaccepted);
+  }
+  CHECK(list->front().cells.find("0899999999") != std::string::npos);
+
+  // A second acknowledgement (the same receipt again) changes nothing.
+  const std::string after = ClientEntityDump(store);
+  REQUIRE(outbox.Acknowledge(2, "receipt", refused, set2.bytes, EncodeChangeSet(held)).ok());
+  CHECK(ClientEntityDump(store) == after);
+  // Only the later write differs from what the server holds.
+  CHECK(after != server_state);
+  // Dismissing a restored refusal leaves the rows as they are.
+  REQUIRE(store.DismissRefused(f.enrolment).ok());
+  CHECK(ClientEntityDump(store) == after);
 }
 
 }  // namespace
