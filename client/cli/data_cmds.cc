@@ -307,10 +307,10 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << (st->last_sync.empty() ? "never" : st->last_sync) << '\n'
           << "last error:         " << or_dash(st->last_error) << '\n';
   // A clock that ran ahead (client/clock_repair.h): what it stamps now is
-  // dated later than this device's wall clock.
+  // dated more than the server's bound after this device's wall clock.
   if (const int64_t stamps = (*store)->clock().State().wall_ms,
       now = (*store)->wall().NowMillis();
-      stamps - now > kClockAgreementMs) {
+      stamps - now > HybridClock::kDefaultMaxSkewMs) {
     ctx.out << "clock:              ahead: changes are dated up to "
             << ClockText(stamps) << ", this device's clock says "
             << ClockText(now)
