@@ -1,9 +1,10 @@
 #include "shared/status.h"
 
-#include <catch2/catch.hpp>
-
+#include <iterator>
 #include <set>
 #include <string>
+
+#include <catch2/catch.hpp>
 
 namespace kbo {
 namespace {
