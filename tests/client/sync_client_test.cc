@@ -354,6 +354,43 @@ TEST_CASE("Sync: a receipt verifies only with the pinned key, for the set sent",
                         ReceiptJson(server, r), &out)
               .code() == Code::kUnauthenticated);
   }
+  SECTION("the server's rows of refused changes, under their own signature") {
+    protocol::Receipt with = r;
+    with.server_rows = "encoded rows";
+    Json j = Json::parse(ReceiptJson(server, with));
+    j["receipt"]["server_rows"] = HexEncode(with.server_rows);
+    j["rows_signature"] = SignatureToHex(
+        server.Sign(kReceiptDomain, protocol::ReceiptRowsMessage(with)));
+    REQUIRE(VerifyReceipt(server.public_key(), device, 3, hash, j.dump(), &out).ok());
+    CHECK(out.server_rows == "encoded rows");
+    // The receipt's own signature is unchanged by them (older clients).
+    Json plain = j;
+    plain["receipt"].erase("server_rows");
+    plain.erase("rows_signature");
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, plain.dump(), &out).ok());
+    CHECK(out.server_rows.empty());
+    // Rows changed, or without their signature, or signed by another key:
+    // the receipt is not acknowledged.
+    Json changed = j;
+    changed["receipt"]["server_rows"] = HexEncode(std::string("encoded rowz"));
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, changed.dump(), &out)
+              .code() == Code::kUnauthenticated);
+    Json unsigned_rows = j;
+    unsigned_rows.erase("rows_signature");
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, unsigned_rows.dump(), &out)
+              .code() == Code::kUnauthenticated);
+    const KeyPair other = KeyPair::Generate();
+    Json forged = j;
+    forged["rows_signature"] = SignatureToHex(
+        other.Sign(kReceiptDomain, protocol::ReceiptRowsMessage(with)));
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, forged.dump(), &out)
+              .code() == Code::kUnauthenticated);
+    // The receipt's signature cannot stand for the rows'.
+    Json swapped = j;
+    swapped["rows_signature"] = j["signature"];
+    CHECK(VerifyReceipt(server.public_key(), device, 3, hash, swapped.dump(), &out)
+              .code() == Code::kUnauthenticated);
+  }
   SECTION("not a receipt") {
     CHECK(VerifyReceipt(server.public_key(), device, 3, hash, "<html>", &out)
               .code() == Code::kUnauthenticated);
