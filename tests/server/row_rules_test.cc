@@ -161,6 +161,16 @@ TEST_CASE(
   }
   CHECK(f.Count("SELECT COUNT(*) FROM attendance WHERE district_code = '5001' "
                 "AND status = 'present'") == 3);
+  // Now that the mark exists, writing its id again is refused and the
+  // receipt brings nothing of the Mueang row back to the Phrao device.
+  const protocol::Receipt again = Accepted(
+      f, push.Push(f.Record(phrao.id),
+                   phrao.SealNext({Row("attendance", mark, phrao.HlcAt(kT0 + 9),
+                                       {{"status", T("absent"), 0}})}),
+                   nullptr));
+  CHECK(Reasons(again) == std::vector<std::string>{"out_of_scope"});
+  CHECK(again.server_rows.empty());
+  CHECK(f.Count("SELECT COUNT(*) FROM attendance WHERE status = 'absent'") == 0);
 }
 
 TEST_CASE(
