@@ -860,11 +860,13 @@ Status Serve(ServerStore& store, const ServeOptions& options,
   if (port == 0) {
     port = svr->bind_to_any_port(options.host);
     if (port <= 0) {
-      return Status::Unavailable("cannot listen on " + options.host +
-                                 " (any port)");
+      return Status::FailedPrecondition("cannot listen on " + options.host +
+                                        " (any port)");
     }
   } else if (!svr->bind_to_port(options.host, port)) {
-    return Status::Unavailable(
+    // kFailedPrecondition (exit 1, as kbo ui), not kUnavailable (exit 4:
+    // "unreachable, try again later"): a taken port needs a person.
+    return Status::FailedPrecondition(
         "cannot listen on " + options.host + ":" + std::to_string(port) +
         ": port " + std::to_string(port) +
         " is in use (another kbo-server?), or the address is not this "
