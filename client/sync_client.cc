@@ -576,19 +576,36 @@ std::vector<std::pair<std::string, std::string>> SignRequest(
           {protocol::kSignatureHeader, SignatureToHex(sig)}};
 }
 
-// "all", or known district codes separated by commas (what the server's
-// X-KBO-Device-Districts says); anything else is ignored.
+// "all", or known district codes separated by commas, each once (what the
+// server's X-KBO-Device-Districts says: Scope::ToString). Anything else
+// refuses the page (SyncClient::Pull).
 static bool IsDistrictList(std::string_view text) {
   if (text == "all") return true;
   if (text.empty() || text.size() > 4096) return false;
+  std::vector<std::string_view> seen;
   size_t from = 0;
   while (from <= text.size()) {
     size_t comma = text.find(',', from);
     if (comma == std::string_view::npos) comma = text.size();
-    if (FindDistrict(text.substr(from, comma - from)) == nullptr) return false;
+    const std::string_view code = text.substr(from, comma - from);
+    if (FindDistrict(code) == nullptr) return false;
+    if (std::find(seen.begin(), seen.end(), code) != seen.end()) return false;
+    seen.push_back(code);
     from = comma + 1;
   }
   return true;
+}
+
+// At most 60 bytes of a header value for a message: printable ASCII kept,
+// anything else shown as '?'.
+static std::string ShownHeader(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size() && i < 60; ++i) {
+    const unsigned char c = static_cast<unsigned char>(text[i]);
+    out += (c >= 0x20 && c < 0x7f) ? static_cast<char>(c) : '?';
+  }
+  if (text.size() > 60) out += "...";
+  return out;
 }
 
 Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
@@ -1375,12 +1392,25 @@ Status SyncClient::Pull(SyncSummary* summary) {
       return Refusal(*current.response, what);
     }
     if (!current.status.ok()) return current.status;
+    const std::string* districts =
+        current.response->Header(protocol::kDeviceDistrictsHeader);
+    if (districts != nullptr && !IsDistrictList(*districts)) {
+      // Not what a server sends (it may be absent: an older server). Refused
+      // before anything of the page is used.
+      return Status::Corruption(
+          what + " from " + base_url_ + " names this device's districts as \"" +
+          ShownHeader(*districts) + "\" (" +
+          std::to_string(districts->size()) + " bytes of " +
+          protocol::kDeviceDistrictsHeader +
+          "), which is not 'all' or known district codes, each once; nothing "
+          "of that page was applied and this device's districts are "
+          "unchanged");
+    }
     if (const std::string* seq = current.response->Header(protocol::kDeviceLastSeqHeader)) {
       uint64_t v = 0;
       if (ParseU64(*seq, &v)) server_device_seq_ = v;
     }
-    if (const std::string* ds = current.response->Header(protocol::kDeviceDistrictsHeader);
-        ds != nullptr && IsDistrictList(*ds)) {
+    if (const std::string* ds = districts; ds != nullptr) {
       // Granted more districts (docs/protocol.md §6): record in them too.
       Statement st(db, "UPDATE device SET districts = ?1 WHERE singleton = 1 "
                        "AND districts IS NOT ?1");

@@ -1007,6 +1007,153 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "SyncClient: a pull page naming the device's districts in garbage is "
+    "refused whole and a good one records them",
+    "[sync]") {
+  Device d;
+  d.Enroll();  // districts 5011
+  const Uuid other = Uuid::Random();
+  const RowChange a = ForeignProducer(other, kNowMs - 1000, 7, "นายสมชาย ทองดี");
+  const RowChange b = ForeignProducer(other, kNowMs - 500, 8, "นางบัวคำ ใจมา");
+  // Page 0 -> 7 (row a, then more), page 7 -> 8 (row b); each may carry
+  // its own X-KBO-Device-Districts.
+  std::map<uint64_t, std::string> districts;
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+      const uint64_t after = QueryNumber(req.path, "after");
+      HttpResponse page =
+          after == 0   ? PageAnswer(d.server, d.store->device_id(), 0, 7, true,
+                                    PageBytes({a}))
+          : after == 7 ? PageAnswer(d.server, d.store->device_id(), 7, 8,
+                                    false, PageBytes({b}))
+                       : PageAnswer(d.server, d.store->device_id(), after,
+                                    after, false, "");
+      if (auto it = districts.find(after); it != districts.end()) {
+        page.headers["x-kbo-device-districts"] = it->second;
+      }
+      return page;
+    }
+    if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+      const uint64_t after = QueryNumber(req.path, "after");
+      const Signature sig = d.server.Sign(
+          kPullPageDomain, protocol::ConflictsMessage(
+                               d.store->device_id().ToString(), after, "[]"));
+      return Answer(200, "[]",
+                    {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+    }
+    return ErrorAnswer(404, "not_found", req.path);
+  };
+  const auto record_in = [&d](const char* district) {
+    return d.store
+        ->Record("producer", {{"kind", Value::Text("entrepreneur")},
+                              {"name", Value::Text("ผู้ผลิต")},
+                              {"district_code", Value::Text(district)}})
+        .status();
+  };
+  const auto stored_districts = [&d] {
+    Statement st(d.store->db(), "SELECT districts FROM device");
+    REQUIRE(st.Step());
+    return st.ColumnText(0);
+  };
+  REQUIRE(record_in("5009").code() == Code::kInvalidArgument);
+  const Hlc clock_before = d.store->clock().State();
+
+  std::string many;
+  for (int i = 0; i < 10000; ++i) many += (i == 0 ? "" : ",") + std::string("5011");
+  std::string bytes_0_to_31;
+  for (char c = 1; c < 0x20; ++c) bytes_0_to_31 += c;
+  const std::string bad[] = {
+      "",
+      "9999",
+      "5011,9999",
+      "all,5001",
+      "5001,all",
+      "ALL",
+      "all ",
+      " 5011",
+      "5011, 5009",
+      "5011 ,5009",
+      "5011,",
+      ",5011",
+      "5011,,5009",
+      many,
+      std::string("5011\0", 5),
+      "5011\r\nX-Evil: 1",
+      "\x1b[31m5011",
+      "5011" + bytes_0_to_31,
+      "\x7f",
+      "\xff\xfe",
+      "ฝาง",
+      "๕๐๑๑",  // Thai digits
+      "5011,5011",
+      "5009,5011,5009",
+  };
+  for (const std::string& value : bad) {
+    INFO("X-KBO-Device-Districts: [" + value.substr(0, 40) + "] " +
+         std::to_string(value.size()) + " bytes");
+    districts[0] = value;
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    const Status s = client.Pull(&summary);
+    INFO(s.ToString());
+    CHECK(s.code() == Code::kCorruption);
+    CHECK_THAT(s.message(),
+               Catch::Contains(protocol::kDeviceDistrictsHeader) &&
+                   Catch::Contains("not 'all' or known district codes") &&
+                   Catch::Contains("nothing of that page was applied"));
+    // The message shows at most 60 bytes of it, printable ASCII only.
+    CHECK(s.message().size() < 400);
+    bool printable = true;
+    for (char c : s.message()) printable = printable && c >= 0x20 && c < 0x7f;
+    CHECK(printable);
+    CHECK_FALSE(client.refused_by_server());
+    CHECK(summary.pulled_rows == 0);
+    CHECK(stored_districts() == "5011");
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 0);
+    CHECK(d.Count("SELECT count(*) FROM producer") == 0);
+    CHECK(d.store->clock().State() == clock_before);
+    CHECK(record_in("5009").code() == Code::kInvalidArgument);
+  }
+
+  SECTION("garbage on the second page: the first, with its districts, stays") {
+    districts[0] = "5009,5011";
+    districts[7] = "5009,5011,5009";
+    SyncClient client(*d.store, d.Options());
+    const Status s = client.Pull(nullptr);
+    CHECK(s.code() == Code::kCorruption);
+    CHECK_THAT(s.message(), Catch::StartsWith("the pull after 7 "));
+    CHECK(stored_districts() == "5009,5011");
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 7);
+    CHECK(d.store->Show("producer", a.row_id).ok());
+    CHECK(d.store->Show("producer", b.row_id).status().code() ==
+          Code::kNotFound);
+  }
+  SECTION("a good value is recorded, and the device records in it") {
+    districts[0] = "5009,5011";
+    districts[7] = "5009,5011";
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    const Status s = client.Pull(&summary);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    CHECK(summary.pulled_rows == 2);
+    CHECK(stored_districts() == "5009,5011");
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 8);
+    CHECK(d.store->GetStatus()->districts == "5009,5011");
+    CHECK(record_in("5009").ok());
+    CHECK(record_in("5001").code() == Code::kInvalidArgument);
+    // Then all; a server that says nothing (older) leaves it as it is.
+    districts[8] = "all";
+    REQUIRE(SyncClient(*d.store, d.Options()).Pull(nullptr).ok());
+    CHECK(stored_districts() == "all");
+    CHECK(record_in("5001").ok());
+    districts.erase(8);
+    REQUIRE(SyncClient(*d.store, d.Options()).Pull(nullptr).ok());
+    CHECK(stored_districts() == "all");
+  }
+}
+
 TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
           "[sync]") {
   Device d;
