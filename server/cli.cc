@@ -430,8 +430,14 @@ Status DeviceGrant(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
-  Result<Scope> scope = enrolment.Grant(a.positional[0], *districts);
+  bool changed = false;
+  Result<Scope> scope = enrolment.Grant(a.positional[0], *districts, &changed);
   if (!scope.ok()) return scope.status();
+  if (!changed) {
+    ctx.out << "device " << a.positional[0] << " already holds "
+            << scope->ToString() << "; nothing changed\n";
+    return Status();
+  }
   Audit(**store, "device_grant", a.positional[0],
         "added " + *districts + "; now " + scope->ToString());
   ctx.out << "device " << a.positional[0] << " now holds " << scope->ToString()

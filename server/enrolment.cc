@@ -609,7 +609,8 @@ Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
 }
 
 Result<Scope> Enrolment::Grant(std::string_view device_id,
-                               std::string_view districts) {
+                               std::string_view districts, bool* changed) {
+  if (changed != nullptr) *changed = false;
   Result<Uuid> id = Uuid::Parse(device_id);
   if (!id.ok()) {
     return Status::InvalidArgument("'" + std::string(device_id) +
@@ -651,6 +652,7 @@ Result<Scope> Enrolment::Grant(std::string_view device_id,
   if (Status s = st.Run(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   store_.NoteCommittedSequences();
+  if (changed != nullptr) *changed = true;
   return scope;
 }
 

@@ -171,10 +171,12 @@ class Enrolment {
   // pull starts again from 0 (a pull from a cursor is answered 409
   // pull_restart until it does), so the rows of the new districts reach it
   // whole, with every cell's version; pull pages tell it its districts.
-  // Granting what it already has changes nothing. Returns the new scope. kNotFound for an unknown device,
+  // Granting what it already has changes nothing (`*changed` false, if
+  // given). Returns the new scope. kNotFound for an unknown device,
   // kInvalidArgument for an unknown district code, kFailedPrecondition for
   // a revoked device.
-  Result<Scope> Grant(std::string_view device_id, std::string_view districts);
+  Result<Scope> Grant(std::string_view device_id, std::string_view districts,
+                      bool* changed = nullptr);
 
  private:
   ServerStore& store_;

@@ -826,5 +826,110 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
                  });
 }
 
+TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
+          "[server][cli][devices]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  // Two devices of Phrao; the second is revoked.
+  TestDevice phone, gone;
+  for (TestDevice *d : {&phone, &gone}) {
+    Cli made = RunServer(data, {"token", "create", "--role", "field_officer",
+                                "--districts", kPhrao});
+    REQUIRE(made.code == 0);
+    auto opened = ServerStore::Open(data);
+    REQUIRE(opened.ok());
+    Enrolment enrolment(**opened);
+    REQUIRE(enrolment.Enroll(RequestFor(*d, made.out.substr(0, 64)), nullptr)
+                .ok());
+  }
+  const std::string id = phone.id.ToString();
+  REQUIRE(RunServer(data, {"device", "revoke", gone.id.ToString()}).code == 0);
+  // What a grant stores: the districts, the restart mark, the audit line.
+  const auto stored = [&data](const TestDevice &d) {
+    auto opened = ServerStore::Open(data);
+    REQUIRE(opened.ok());
+    Statement st((*opened)->db(),
+                 "SELECT districts || ' grant_seq=' || grant_seq || ' audits=' "
+                 "|| (SELECT COUNT(*) FROM audit_log WHERE action = "
+                 "'device_grant' AND subject = device_id) FROM device WHERE "
+                 "device_id = '" +
+                     d.id.ToString() + "'");
+    REQUIRE(st.Step());
+    return st.ColumnText(0);
+  };
+  const std::string before = stored(phone);
+  const std::string gone_before = stored(gone);
+  CHECK(before == "5011 grant_seq=0 audits=0");
+
+  struct Bad {
+    std::vector<std::string> args;  // after "device grant"
+    int code;
+    std::string says;
+  };
+  const std::string random = Uuid::Random().ToString();
+  const Bad bad[] = {
+      {{"--districts", kFang}, 2, "needs a device id"},
+      {{}, 2, "needs a device id"},
+      {{random, "--districts", kFang}, 3, "no device " + random},
+      {{"phone-1", "--districts", kFang}, 2, "is not a device id"},
+      {{id, "--districts", "9999"}, 2, "'9999' is not a Chiang Mai district"},
+      {{id}, 2, "--districts"},
+      {{id, "--districts"}, 2, "--districts needs a value"},
+      {{id, "--districts", kFang, "--districts", "5001"}, 2,
+       "--districts given twice"},
+      {{id, "--districts", kFang, "now"}, 2, "unexpected argument 'now'"},
+      {{id, "now", "--districts", kFang}, 2, "unexpected argument"},
+      {{id, "--districts", ""}, 2, "district codes separated by commas"},
+      {{id, "--districts", "5009,"}, 2, "district codes separated by commas"},
+      {{id, "--districts", "all,5001"}, 2, "'all' is not a Chiang Mai"},
+      {{id, "--districts", "50 09"}, 2, "is not a Chiang Mai district"},
+      {{id, "--districts", "5009\n5001"}, 2, "is not a Chiang Mai district"},
+      {{id, "--districts", std::string("50\x01\x1b" "09")}, 2,
+       "is not a Chiang Mai district"},
+      {{id, "--districts", "ฝาง"}, 2, "is not a Chiang Mai district"},
+      {{id, "--districts", kFang, "--bogus"}, 2, "unknown option --bogus"},
+      {{gone.id.ToString(), "--districts", kFang}, 1, "was revoked on"},
+  };
+  for (const Bad &b : bad) {
+    std::vector<std::string> args = {"device", "grant"};
+    args.insert(args.end(), b.args.begin(), b.args.end());
+    std::string shown;
+    for (const std::string &a : b.args) shown += "[" + a + "] ";
+    INFO(shown);
+    Cli r = RunServer(data, args);
+    INFO(r.err);
+    CHECK(r.code == b.code);
+    CHECK_THAT(r.err, Catch::StartsWith("kbo-server: ") &&
+                          Catch::Contains(b.says));
+    CHECK(r.out.empty());
+  }
+  CHECK(stored(phone) == before);
+  CHECK(stored(gone) == gone_before);
+  CHECK_THAT(gone_before, Catch::StartsWith("5011 grant_seq=0"));
+
+  // Granting what it holds changes nothing, and says so: no restart, no
+  // audit line, exit 0.
+  Cli same = RunServer(data, {"device", "grant", id, "--districts", kPhrao});
+  CHECK(same.code == 0);
+  CHECK(same.out == "device " + id + " already holds 5011; nothing changed\n");
+  CHECK(same.err.empty());
+  CHECK(stored(phone) == before);
+
+  // A good grant stores all three; the same grant again nothing more.
+  Cli good = RunServer(data, {"device", "grant", id, "--districts", kFang});
+  REQUIRE(good.code == 0);
+  CHECK_THAT(good.out, Catch::Contains("now holds 5009,5011"));
+  const std::string granted = stored(phone);
+  CHECK_THAT(granted, Catch::StartsWith("5009,5011 grant_seq=") &&
+                          Catch::EndsWith(" audits=1") &&
+                          !Catch::Contains("grant_seq=0 "));
+  Cli again =
+      RunServer(data, {"device", "grant", id, "--districts", "5011,5009"});
+  CHECK(again.code == 0);
+  CHECK_THAT(again.out, Catch::Contains("nothing changed"));
+  CHECK(stored(phone) == granted);
+  CHECK(stored(gone) == gone_before);
+}
+
 } // namespace
 } // namespace kbo::server::testing
