@@ -24,13 +24,15 @@
 #include "server/http_api.h"
 #include "server/row_history.h"
 #include "server/server_store.h"
+#include "server/storage/pg_db.h"
 #include "server/xlsx_export.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
 #include "shared/version.h"
 
 // Command line grammar:
-//   kbo-server [--data DIR | --data=DIR] [--help | -h | --version] COMMAND
+//   kbo-server [--data DIR | --data=DIR] [--db URL | --db=URL]
+//              [--help | -h | --version] COMMAND
 //   ARGS...
 // Flags take their value as the next argument or after '='; `--` ends flags.
 
@@ -41,7 +43,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: kbo-server [--data DIR] COMMAND ...\n"
+    "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
     "        [--connections-per-address 32]\n"
@@ -72,18 +74,23 @@ constexpr const char* kUsage =
     "  user list [--json] | user disable LOGIN | user passwd LOGIN\n"
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
+    "--db URL     keep the database in PostgreSQL (postgresql://USER@HOST[:PORT]/DB;\n"
+    "             a password from ~/.pgpass or PGPASSWORD) instead of DIR/server.db;\n"
+    "             the key and photos stay in DIR (docs/operations.md)\n"
     "--help       this text;  --version  the version\n";
 
 struct Context {
   std::ostream& out;
   std::ostream& err;
   std::string data_dir;
+  std::string db_url;
   bool usage_error = false;
   std::unique_ptr<ServerStore> store;
 
   Result<ServerStore*> Store() {
     if (!store) {
-      Result<std::unique_ptr<ServerStore>> opened = ServerStore::Open(data_dir);
+      Result<std::unique_ptr<ServerStore>> opened = ServerStore::Open(
+          data_dir, SystemWallClock::Default(), db_url);
       if (!opened.ok()) {
         if (opened.status().code() == Code::kCorruption ||
             opened.status().code() == Code::kInvalidArgument) {
@@ -823,7 +830,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
 
 int Run(const std::vector<std::string>& args, std::ostream& out,
         std::ostream& err) {
-  Context ctx{out, err, "kbo-data", false, nullptr};
+  Context ctx{out, err, "kbo-data", "", false, nullptr};
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -846,6 +853,20 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
     }
     if (a.rfind("--data=", 0) == 0) {
       ctx.data_dir = a.substr(7);
+      continue;
+    }
+    if (a == "--db" || a.rfind("--db=", 0) == 0) {
+      if (a == "--db" && i + 1 >= args.size()) {
+        err << "kbo-server: --db needs a URL (postgresql://USER@HOST/DB)\n" << kUsage;
+        return 2;
+      }
+      ctx.db_url = a == "--db" ? args[++i] : a.substr(5);
+      if (!IsPostgresUrl(ctx.db_url)) {
+        err << "kbo-server: --db takes a PostgreSQL URL (postgresql://USER@HOST/DB), not '"
+            << RedactUrl(ctx.db_url).substr(0, 80)
+            << "'; without --db the database is DIR/server.db\n";
+        return 2;
+      }
       continue;
     }
     if (a.size() > 1 && a[0] == '-') {

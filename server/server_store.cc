@@ -13,6 +13,7 @@
 #include "schema/schema.h"
 #include "server/log.h"
 #include "shared/fs.h"
+#include "server/storage/pg_db.h"
 #include "shared/sqlite/migrate.h"
 
 namespace kbo::server {
@@ -43,7 +44,8 @@ std::string FormatIsoUtc(int64_t unix_ms) {
 ServerStore::~ServerStore() = default;
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
-                                                       WallClock* wall) {
+                                                       WallClock* wall,
+                                                       const std::string& db_url) {
   std::unique_ptr<ServerStore> store(new ServerStore());
   store->paths_ = PathsFor(dir);
   store->wall_ = wall;
@@ -52,39 +54,53 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     if (Status s = EnsureDir(*d); !s.ok()) return s;
   }
 
-  // Names and phone numbers live here: only the owner may read the file
-  // (SQLite gives its -wal and -shm files the same mode).
-  if (!FileExists(p.db)) {
-    const int fd =
-        ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-    if (fd >= 0) ::close(fd);
+  if (!db_url.empty()) {
+    Result<std::unique_ptr<Db>> db = OpenPostgres(db_url);
+    if (!db.ok()) return db.status();
+    store->db_ = std::move(db).value();
+    store->db_where_ = store->db_->path();
+    if (Status s = Migrate(*store->db_, schema::kServerPgMigrations,
+                           schema::kServerPgMigrations_count);
+        !s.ok()) {
+      return s;
+    }
+  } else {
+    store->db_where_ = p.db;
+    // Names and phone numbers live here: only the owner may read the file
+    // (SQLite gives its -wal and -shm files the same mode).
+    if (!FileExists(p.db)) {
+      const int fd =
+          ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+      if (fd >= 0) ::close(fd);
+    }
+    Result<std::unique_ptr<Db>> db = Db::Open(p.db);
+    if (!db.ok()) return db.status();
+    store->db_ = std::move(db).value();
+    Db& d = *store->db_;
+    // One server, many devices: a 64 MiB page cache keeps the b-trees a push
+    // walks (entity rows with their cell versions, row_seq) in memory, and
+    // checkpointing every ~32 MiB of WAL rather than every 4 MiB lets a page
+    // rewritten by several pushes be copied back once. Measured on 100,000
+    // attendance marks pushed in sets of 2,000: about 1.3x faster together.
+    if (Status s = d.Exec(
+            "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000");
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = Migrate(d, schema::kServerMigrations,
+                           schema::kServerMigrations_count);
+        !s.ok()) {
+      return s;
+    }
+    static const RequiredColumn kLayout[] = {
+        {"attendance", "cell_versions"},
+        {"row_seq", "max_seq", /*primary_key=*/true},
+    };
+    if (Status s = CheckLayout(d, kLayout, std::size(kLayout), p.db); !s.ok()) {
+      return s;
+    }
   }
-  Result<std::unique_ptr<Db>> db = Db::Open(p.db);
-  if (!db.ok()) return db.status();
-  store->db_ = std::move(db).value();
   Db& d = *store->db_;
-  // One server, many devices: a 64 MiB page cache keeps the b-trees a push
-  // walks (entity rows with their cell versions, row_seq) in memory, and checkpointing
-  // every ~32 MiB of WAL rather than every 4 MiB lets a page rewritten by
-  // several pushes be copied back once. Measured on 100,000 attendance marks
-  // pushed in sets of 2,000: about 1.3x faster together.
-  if (Status s = d.Exec(
-          "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000");
-      !s.ok()) {
-    return s;
-  }
-  if (Status s = Migrate(d, schema::kServerMigrations,
-                         schema::kServerMigrations_count);
-      !s.ok()) {
-    return s;
-  }
-  static const RequiredColumn kLayout[] = {
-      {"attendance", "cell_versions"},
-      {"row_seq", "max_seq", /*primary_key=*/true},
-  };
-  if (Status s = CheckLayout(d, kLayout, std::size(kLayout), p.db); !s.ok()) {
-    return s;
-  }
   if (Status s = store->GuardSequences(); !s.ok()) return s;
 
   std::string server_id;
@@ -92,7 +108,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     Statement st(d, "SELECT server_id FROM server_state WHERE singleton = 1");
     if (!st.Step()) {
       if (!st.status().ok()) return st.status();
-      return Status::Corruption("server_state is missing from " + p.db);
+      return Status::Corruption("server_state is missing from " + store->db_where_);
     }
     if (!st.IsNull(0)) server_id = st.ColumnText(0);
   }
@@ -137,7 +153,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   }
   Result<Uuid> id = Uuid::Parse(server_id);
   if (!id.ok())
-    return Status::Corruption("server id in " + p.db + " is damaged");
+    return Status::Corruption("server id in " + store->db_where_ + " is damaged");
   store->server_id_ = *id;
   return store;
 }

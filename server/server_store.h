@@ -54,8 +54,15 @@ class ServerStore {
   //     a new key would break every enrolled device's pinned key);
   //   kPermissionDenied: server.key is readable by group or others;
   //   kIOError / kCorruption: the folder, database or key file is unusable.
+  //
+  // `db_url` empty: the database is DIR/server.db (SQLite). A PostgreSQL URL
+  // (postgresql://user@host/db, server/storage/pg_db.h): the database is
+  // there, migrated with schema/server-pg; DIR still holds the key, the
+  // blobs and the high-water file, and several servers on one database
+  // share one DIR (docs/operations.md).
   static Result<std::unique_ptr<ServerStore>> Open(
-      const std::string& dir, WallClock* wall = SystemWallClock::Default());
+      const std::string& dir, WallClock* wall = SystemWallClock::Default(),
+      const std::string& db_url = std::string());
   ~ServerStore();
   ServerStore(const ServerStore&) = delete;
   ServerStore& operator=(const ServerStore&) = delete;
@@ -75,6 +82,9 @@ class ServerStore {
   const KeyPair& key() const { return *key_; }
   const Uuid& server_id() const { return server_id_; }
   const ServerPaths& paths() const { return paths_; }
+  // Where the database is: DIR/server.db, or the PostgreSQL URL without its
+  // password. For messages.
+  const std::string& db_where() const { return db_where_; }
   WallClock& wall() { return *wall_; }
   std::mutex& mutex() { return mu_; }
 
@@ -103,6 +113,7 @@ class ServerStore {
   ServerStore() = default;
 
   ServerPaths paths_;
+  std::string db_where_;
   WallClock* wall_ = nullptr;
   std::unique_ptr<Db> db_;
   std::unique_ptr<KeyPair> key_;

@@ -16,9 +16,138 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   return Status::IOError(msg);
 }
 
-}  // namespace
+class SqliteStatement final : public StatementImpl {
+ public:
+  SqliteStatement(sqlite3* db, std::string_view sql) : db_(db) {
+    const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
+                                      &stmt_, nullptr);
+    if (rc != SQLITE_OK) {
+      status_ = SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
+    }
+  }
+  ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
-Db::Db(sqlite3* db, std::string path) : db_(db), path_(std::move(path)) {}
+  void BindNull(int i) override {
+    if (stmt_) Check(sqlite3_bind_null(stmt_, i));
+  }
+  void BindInt(int i, int64_t v) override {
+    if (stmt_) Check(sqlite3_bind_int64(stmt_, i, v));
+  }
+  void BindDouble(int i, double v) override {
+    if (stmt_) Check(sqlite3_bind_double(stmt_, i, v));
+  }
+  void BindText(int i, std::string_view text, bool copy) override {
+    if (stmt_) {
+      Check(sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
+                                copy ? SQLITE_TRANSIENT : SQLITE_STATIC,
+                                SQLITE_UTF8));
+    }
+  }
+  void BindBlob(int i, std::string_view bytes, bool copy) override {
+    if (stmt_) {
+      Check(sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
+                                copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
+    }
+  }
+  bool Step() override {
+    if (!stmt_ || !status_.ok()) return false;
+    const int rc = sqlite3_step(stmt_);
+    if (rc == SQLITE_ROW) return true;
+    if (rc != SQLITE_DONE) {
+      status_ = SqliteError(db_, rc, "step");
+      duplicate_key_ = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+    }
+    return false;
+  }
+  void Reset() override {
+    if (!stmt_) return;
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+    status_ = Status();
+    duplicate_key_ = false;
+  }
+  bool IsNull(int col) override {
+    return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
+  }
+  int64_t ColumnInt(int col) override { return sqlite3_column_int64(stmt_, col); }
+  double ColumnDouble(int col) override { return sqlite3_column_double(stmt_, col); }
+  std::string ColumnText(int col) override {
+    const unsigned char* p = sqlite3_column_text(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
+             : std::string();
+  }
+  std::string ColumnBlob(int col) override {
+    const void* p = sqlite3_column_blob(stmt_, col);
+    const int n = sqlite3_column_bytes(stmt_, col);
+    return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
+             : std::string();
+  }
+  Value ColumnValue(int col) override {
+    switch (sqlite3_column_type(stmt_, col)) {
+      case SQLITE_INTEGER: return Value::Integer(ColumnInt(col));
+      case SQLITE_FLOAT: return Value::Real(ColumnDouble(col));
+      case SQLITE_TEXT: return Value::Text(ColumnText(col));
+      case SQLITE_BLOB: return Value::Text(ColumnBlob(col));
+      default: return Value::Null();
+    }
+  }
+
+ private:
+  void Check(int rc) {
+    if (rc != SQLITE_OK && status_.ok()) status_ = SqliteError(db_, rc, "bind");
+  }
+  sqlite3* db_;
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteDb final : public Db {
+ public:
+  SqliteDb(sqlite3* db, std::string path) : Db(std::move(path)), db_(db) {}
+  ~SqliteDb() override {
+    ClearCached();  // finalize statements before closing
+    sqlite3_close(db_);
+  }
+  SqlDialect dialect() const override { return SqlDialect::kSqlite; }
+
+  Status Exec(std::string_view sql) override {
+    char* err = nullptr;
+    const std::string text(sql);
+    const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
+    if (rc != SQLITE_OK) {
+      std::string msg = err ? err : sqlite3_errstr(rc);
+      sqlite3_free(err);
+      if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+      return Status::IOError(msg);
+    }
+    return Status();
+  }
+  int64_t LastInsertRowId() const override { return sqlite3_last_insert_rowid(db_); }
+  int Changes() const override { return sqlite3_changes(db_); }
+
+  Result<int> SchemaVersion() override {
+    Statement st(*this, "PRAGMA user_version");
+    if (!st.Step()) {
+      return st.status().ok() ? Status::Internal("user_version") : st.status();
+    }
+    return static_cast<int>(st.ColumnInt(0));
+  }
+  Status SetSchemaVersion(int version) override {
+    return Exec("PRAGMA user_version = " + std::to_string(version));
+  }
+
+  std::unique_ptr<StatementImpl> Prepare(std::string_view sql, bool) override {
+    return std::make_unique<SqliteStatement>(db_, sql);
+  }
+  Status BeginWrite() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() override { return Exec("COMMIT"); }
+  Status Rollback() override { return Exec("ROLLBACK"); }
+
+ private:
+  sqlite3* db_;
+};
+
+}  // namespace
 
 Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
                                      const DbOptions& options) {
@@ -32,7 +161,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
     sqlite3_close(raw);
     return s;
   }
-  std::unique_ptr<Db> db(new Db(raw, path));
+  std::unique_ptr<Db> db = std::make_unique<SqliteDb>(raw, path);
   sqlite3_busy_timeout(raw, options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   std::string pragmas = "PRAGMA foreign_keys = OFF;";
@@ -43,29 +172,17 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
   return db;
 }
 
-Db::~Db() {
-  keyed_.clear();
-  cache_.clear();  // finalize statements before closing
-  sqlite3_close(db_);
-}
+Db::~Db() = default;
 
-Status Db::Exec(std::string_view sql) {
-  char* err = nullptr;
-  const std::string text(sql);
-  const int rc = sqlite3_exec(db_, text.c_str(), nullptr, nullptr, &err);
-  if (rc != SQLITE_OK) {
-    std::string msg = err ? err : sqlite3_errstr(rc);
-    sqlite3_free(err);
-    if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
-    return Status::IOError(msg);
-  }
-  return Status();
+void Db::ClearCached() {
+  keyed_.clear();
+  cache_.clear();
 }
 
 Statement& Db::Cached(const std::string& sql) {
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
-    it = cache_.emplace(sql, std::make_unique<Statement>(*this, sql)).first;
+    it = cache_.emplace(sql, std::make_unique<Statement>(*this, sql, true)).first;
   } else {
     (void)it->second->Reset();
   }
@@ -89,69 +206,11 @@ void Db::ResetCached() {
   for (auto& entry : cache_) (void)entry.second->Reset();
 }
 
-int64_t Db::LastInsertRowId() const { return sqlite3_last_insert_rowid(db_); }
-int Db::Changes() const { return sqlite3_changes(db_); }
+Statement::Statement(Db& db, std::string_view sql) : impl_(db.Prepare(sql, false)) {}
+Statement::Statement(Db& db, std::string_view sql, bool cached)
+    : impl_(db.Prepare(sql, cached)) {}
+Statement::~Statement() = default;
 
-Statement::Statement(Db& db, std::string_view sql) : db_(db.handle()) {
-  const int rc = sqlite3_prepare_v2(db_, sql.data(), static_cast<int>(sql.size()),
-                                    &stmt_, nullptr);
-  if (rc != SQLITE_OK) {
-    status_ = SqliteError(db_, rc, "prepare '" + std::string(sql.substr(0, 80)) + "'");
-  }
-}
-
-Statement::~Statement() { sqlite3_finalize(stmt_); }
-
-namespace {
-void CheckBind(sqlite3* db, int rc, Status* status) {
-  if (rc != SQLITE_OK && status->ok()) *status = SqliteError(db, rc, "bind");
-}
-}  // namespace
-
-Statement& Statement::BindNull(int i) {
-  if (stmt_) CheckBind(db_, sqlite3_bind_null(stmt_, i), &status_);
-  return *this;
-}
-Statement& Statement::Bind(int i, int64_t v) {
-  if (stmt_) CheckBind(db_, sqlite3_bind_int64(stmt_, i, v), &status_);
-  return *this;
-}
-Statement& Statement::Bind(int i, double v) {
-  if (stmt_) CheckBind(db_, sqlite3_bind_double(stmt_, i, v), &status_);
-  return *this;
-}
-Statement& Statement::Bind(int i, std::string_view text) {
-  if (stmt_) {
-    CheckBind(db_, sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
-                                       SQLITE_TRANSIENT, SQLITE_UTF8),
-              &status_);
-  }
-  return *this;
-}
-Statement& Statement::BindBlob(int i, std::string_view bytes) {
-  if (stmt_) {
-    CheckBind(db_, sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
-                                       SQLITE_TRANSIENT),
-              &status_);
-  }
-  return *this;
-}
-Statement& Statement::BindNoCopy(int i, std::string_view text) {
-  if (stmt_) {
-    CheckBind(db_, sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
-                                       SQLITE_STATIC, SQLITE_UTF8),
-              &status_);
-  }
-  return *this;
-}
-Statement& Statement::BindBlobNoCopy(int i, std::string_view bytes) {
-  if (stmt_) {
-    CheckBind(db_, sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
-                                       SQLITE_STATIC),
-              &status_);
-  }
-  return *this;
-}
 Statement& Statement::BindNoCopy(int i, const Value& v) {
   switch (v.type()) {
     case Value::Type::kText:
@@ -170,71 +229,27 @@ Statement& Statement::Bind(int i, const Value& v) {
   return *this;
 }
 
-bool Statement::Step() {
-  if (!stmt_ || !status_.ok()) return false;
-  const int rc = sqlite3_step(stmt_);
-  if (rc == SQLITE_ROW) return true;
-  if (rc != SQLITE_DONE) {
-    status_ = SqliteError(db_, rc, "step");
-    duplicate_key_ = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
-  }
-  return false;
-}
-
 Status Statement::Run() {
   while (Step()) {
   }
-  return status_;
+  return status();
 }
 
 Status Statement::Reset() {
-  if (!stmt_) return status_;
-  sqlite3_reset(stmt_);
-  sqlite3_clear_bindings(stmt_);
-  status_ = Status();
-  duplicate_key_ = false;
-  return status_;
-}
-
-bool Statement::IsNull(int col) {
-  return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
-}
-int64_t Statement::ColumnInt(int col) { return sqlite3_column_int64(stmt_, col); }
-double Statement::ColumnDouble(int col) {
-  return sqlite3_column_double(stmt_, col);
-}
-std::string Statement::ColumnText(int col) {
-  const unsigned char* p = sqlite3_column_text(stmt_, col);
-  const int n = sqlite3_column_bytes(stmt_, col);
-  return p ? std::string(reinterpret_cast<const char*>(p), static_cast<size_t>(n))
-           : std::string();
-}
-std::string Statement::ColumnBlob(int col) {
-  const void* p = sqlite3_column_blob(stmt_, col);
-  const int n = sqlite3_column_bytes(stmt_, col);
-  return p ? std::string(static_cast<const char*>(p), static_cast<size_t>(n))
-           : std::string();
-}
-Value Statement::ColumnValue(int col) {
-  switch (sqlite3_column_type(stmt_, col)) {
-    case SQLITE_INTEGER: return Value::Integer(ColumnInt(col));
-    case SQLITE_FLOAT: return Value::Real(ColumnDouble(col));
-    case SQLITE_TEXT: return Value::Text(ColumnText(col));
-    case SQLITE_BLOB: return Value::Text(ColumnBlob(col));
-    default: return Value::Null();
-  }
+  impl_->Reset();
+  return status();
 }
 
 Transaction::Transaction(Db& db) : db_(db) {
   db_.ResetCached();
-  status_ = db_.Exec("BEGIN IMMEDIATE");
+  status_ = db_.BeginWrite();
   if (!status_.ok()) done_ = true;
 }
 
 Transaction::~Transaction() {
   if (!done_) {
     db_.ResetCached();
-    (void)db_.Exec("ROLLBACK");
+    (void)db_.Rollback();
   }
 }
 
@@ -243,8 +258,8 @@ Status Transaction::Commit() {
                                  : status_;
   done_ = true;
   db_.ResetCached();
-  Status s = db_.Exec("COMMIT");
-  if (!s.ok()) (void)db_.Exec("ROLLBACK");
+  Status s = db_.Commit();
+  if (!s.ok()) (void)db_.Rollback();
   return s;
 }
 

@@ -11,14 +11,17 @@
 #include "shared/result.h"
 #include "shared/value.h"
 
-struct sqlite3;
-struct sqlite3_stmt;
-
 namespace kbo {
 
 class Statement;
+class StatementImpl;
 
-// Durability/concurrency settings applied by Db::Open.
+// Which SQL a connection speaks. Most statements are written once, in the
+// subset both understand (numbered parameters ?1, ON CONFLICT ... DO,
+// RETURNING); the few that differ ask db.dialect() (docs/architecture.md).
+enum class SqlDialect { kSqlite, kPostgres };
+
+// Durability/concurrency settings applied by Db::Open (SQLite).
 struct DbOptions {
   // WAL journal; synchronous=FULL so a committed transaction survives a power
   // cut, not only a process crash (docs/decisions.md).
@@ -28,19 +31,24 @@ struct DbOptions {
   int busy_timeout_ms = 5000;
 };
 
-// One SQLite connection. Errors come back as Status (kIOError, with
-// SQLite's message). Move-only; not thread-safe (one per thread).
+// One database connection: SQLite here (Db::Open), PostgreSQL through libpq
+// in the server (server/storage/pg_db.h). Errors come back as Status
+// (kIOError, with the database's message). Not copyable; not thread-safe
+// (one per thread).
 class Db {
  public:
-  // Opens (creating if needed) the database at `path`; ":memory:" works.
+  // Opens (creating if needed) the SQLite database at `path`; ":memory:"
+  // works.
   static Result<std::unique_ptr<Db>> Open(const std::string& path,
                                           const DbOptions& options = DbOptions{});
-  ~Db();
+  virtual ~Db();
   Db(const Db&) = delete;
   Db& operator=(const Db&) = delete;
 
-  // Runs one or more statements without results.
-  Status Exec(std::string_view sql);
+  virtual SqlDialect dialect() const = 0;
+
+  // Runs one or more statements without parameters or results.
+  virtual Status Exec(std::string_view sql) = 0;
   // A prepared statement kept for the life of the connection, reset and with
   // its bindings cleared. For hot paths (the applier, the store). Check
   // status() of the result. The reference stays valid until ~Db.
@@ -61,73 +69,130 @@ class Db {
   // connection wrote meanwhile, and it holds back checkpoints). Transaction
   // calls it before BEGIN and after COMMIT/ROLLBACK.
   void ResetCached();
-  sqlite3* handle() { return db_; }
-  int64_t LastInsertRowId() const;
-  int Changes() const;
+  // SQLite only (0 on PostgreSQL: use RETURNING).
+  virtual int64_t LastInsertRowId() const = 0;
+  // Rows changed by the last INSERT, UPDATE or DELETE that ran.
+  virtual int Changes() const = 0;
+  // The file (SQLite) or the connection string without its password.
   const std::string& path() const { return path_; }
 
+  // The schema version the migrations brought the database to (0: none).
+  // SQLite keeps it in PRAGMA user_version, PostgreSQL in a table.
+  virtual Result<int> SchemaVersion() = 0;
+  virtual Status SetSchemaVersion(int version) = 0;
+
+  // For Statement and Transaction.
+  virtual std::unique_ptr<StatementImpl> Prepare(std::string_view sql,
+                                                 bool cached) = 0;
+  // Starts a write transaction that no other writer runs beside: SQLite's
+  // BEGIN IMMEDIATE; on PostgreSQL BEGIN and a transaction-scoped advisory
+  // lock, so writers of several server processes take turns exactly as
+  // SQLite's connections do (docs/decisions.md).
+  virtual Status BeginWrite() = 0;
+  virtual Status Commit() = 0;
+  virtual Status Rollback() = 0;
+
+ protected:
+  explicit Db(std::string path) : path_(std::move(path)) {}
+  // Drops every cached statement (before the connection closes).
+  void ClearCached();
+
  private:
-  explicit Db(sqlite3* db, std::string path);
   // Resets and returns the statement cached under the key, or nullptr.
   Statement* FindKeyed(const void* owner, uint64_t variant);
   Statement& AddKeyed(const void* owner, uint64_t variant, const std::string& sql);
-  sqlite3* db_;
   std::string path_;
   std::map<std::string, std::unique_ptr<Statement>> cache_;
   // Keyed views of statements owned by cache_.
   std::map<std::pair<const void*, uint64_t>, Statement*> keyed_;
 };
 
-// A prepared statement. Bind indexes are 1-based; column indexes 0-based.
-class Statement {
+// One backend's prepared statement (see Statement for the contract). Errors
+// go to status_; after an error, calls do nothing until Reset().
+class StatementImpl {
  public:
-  Statement(Db& db, std::string_view sql);  // check status() after
-  ~Statement();
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
+  virtual ~StatementImpl() = default;
+  virtual void BindNull(int i) = 0;
+  virtual void BindInt(int i, int64_t v) = 0;
+  virtual void BindDouble(int i, double v) = 0;
+  // `copy` false: the bytes stay valid until the statement is reset.
+  virtual void BindText(int i, std::string_view text, bool copy) = 0;
+  virtual void BindBlob(int i, std::string_view bytes, bool copy) = 0;
+  virtual bool Step() = 0;
+  virtual void Reset() = 0;
+  virtual bool IsNull(int col) = 0;
+  virtual int64_t ColumnInt(int col) = 0;
+  virtual double ColumnDouble(int col) = 0;
+  virtual std::string ColumnText(int col) = 0;
+  virtual std::string ColumnBlob(int col) = 0;
+  virtual Value ColumnValue(int col) = 0;
 
-  const Status& status() const { return status_; }
-  // Whether the error in status() is a primary key refused as a duplicate
-  // (an INSERT of a row that exists; the statement wrote nothing).
-  bool duplicate_key() const { return duplicate_key_; }
-
-  Statement& BindNull(int i);
-  Statement& Bind(int i, int64_t v);
-  Statement& Bind(int i, double v);
-  Statement& Bind(int i, std::string_view text);
-  Statement& BindBlob(int i, std::string_view bytes);
-  // As Bind(i, text) and Bind(i, v), without SQLite's private copy: the bytes
-  // must stay valid and unchanged until the statement is reset (for hot
-  // paths that bind, run and are done).
-  Statement& BindNoCopy(int i, std::string_view text);
-  Statement& BindNoCopy(int i, const Value& v);
-  Statement& BindBlobNoCopy(int i, std::string_view bytes);
-  // Text and blob references bind as TEXT.
-  Statement& Bind(int i, const Value& v);
-
-  // Advances: true with a row, false when done. Errors go to status().
-  bool Step();
-  // Runs to completion; returns the first error.
-  Status Run();
-  Status Reset();
-
-  bool IsNull(int col);
-  int64_t ColumnInt(int col);
-  double ColumnDouble(int col);
-  std::string ColumnText(int col);
-  std::string ColumnBlob(int col);
-  // NULL → null, INTEGER → integer, FLOAT → real, TEXT → text.
-  Value ColumnValue(int col);
-
- private:
-  sqlite3* db_;
-  sqlite3_stmt* stmt_ = nullptr;
   Status status_;
   bool duplicate_key_ = false;
 };
 
-// BEGIN IMMEDIATE on construction; rolls back on destruction unless
-// Commit() ran. Check status() before use.
+// A prepared statement. Bind indexes are 1-based; column indexes 0-based.
+// SQL uses numbered parameters (?1, ?2; a number may repeat); an unbound
+// parameter is NULL.
+class Statement {
+ public:
+  Statement(Db& db, std::string_view sql);  // check status() after
+  Statement(Db& db, std::string_view sql, bool cached);
+  ~Statement();
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  const Status& status() const { return impl_->status_; }
+  // Whether the error in status() is a primary key refused as a duplicate
+  // (an INSERT of a row that exists; the statement wrote nothing).
+  bool duplicate_key() const { return impl_->duplicate_key_; }
+
+  Statement& BindNull(int i) { impl_->BindNull(i); return *this; }
+  Statement& Bind(int i, int64_t v) { impl_->BindInt(i, v); return *this; }
+  Statement& Bind(int i, double v) { impl_->BindDouble(i, v); return *this; }
+  Statement& Bind(int i, std::string_view text) {
+    impl_->BindText(i, text, true);
+    return *this;
+  }
+  Statement& BindBlob(int i, std::string_view bytes) {
+    impl_->BindBlob(i, bytes, true);
+    return *this;
+  }
+  // As Bind(i, text) and Bind(i, v), without a private copy: the bytes
+  // must stay valid and unchanged until the statement is reset (for hot
+  // paths that bind, run and are done).
+  Statement& BindNoCopy(int i, std::string_view text) {
+    impl_->BindText(i, text, false);
+    return *this;
+  }
+  Statement& BindNoCopy(int i, const Value& v);
+  Statement& BindBlobNoCopy(int i, std::string_view bytes) {
+    impl_->BindBlob(i, bytes, false);
+    return *this;
+  }
+  // Text and blob references bind as TEXT.
+  Statement& Bind(int i, const Value& v);
+
+  // Advances: true with a row, false when done. Errors go to status().
+  bool Step() { return impl_->Step(); }
+  // Runs to completion; returns the first error.
+  Status Run();
+  Status Reset();
+
+  bool IsNull(int col) { return impl_->IsNull(col); }
+  int64_t ColumnInt(int col) { return impl_->ColumnInt(col); }
+  double ColumnDouble(int col) { return impl_->ColumnDouble(col); }
+  std::string ColumnText(int col) { return impl_->ColumnText(col); }
+  std::string ColumnBlob(int col) { return impl_->ColumnBlob(col); }
+  // NULL → null, INTEGER → integer, FLOAT → real, TEXT → text.
+  Value ColumnValue(int col) { return impl_->ColumnValue(col); }
+
+ private:
+  std::unique_ptr<StatementImpl> impl_;
+};
+
+// A write transaction (Db::BeginWrite) on construction; rolls back on
+// destruction unless Commit() ran. Check status() before use.
 class Transaction {
  public:
   explicit Transaction(Db& db);

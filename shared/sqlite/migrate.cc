@@ -30,12 +30,9 @@ int LatestSchemaVersion(const EmbeddedFile* migrations, size_t count) {
 Status Migrate(Db& db, const EmbeddedFile* migrations, size_t count) {
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
-  int current = 0;
-  {
-    Statement st(db, "PRAGMA user_version");
-    if (!st.Step()) return st.status().ok() ? Status::Internal("user_version") : st.status();
-    current = static_cast<int>(st.ColumnInt(0));
-  }
+  Result<int> version = db.SchemaVersion();
+  if (!version.ok()) return version.status();
+  const int current = *version;
   const int latest = LatestSchemaVersion(migrations, count);
   if (current > latest) {
     return Status::FailedPrecondition(
@@ -58,16 +55,16 @@ Status Migrate(Db& db, const EmbeddedFile* migrations, size_t count) {
     }
   }
   if (latest != current) {
-    if (Status s = db.Exec("PRAGMA user_version = " + std::to_string(latest));
-        !s.ok()) {
-      return s;
-    }
+    if (Status s = db.SetSchemaVersion(latest); !s.ok()) return s;
   }
   return txn.Commit();
 }
 
 Status CheckLayout(Db& db, const RequiredColumn* required, size_t count,
                    const std::string& file) {
+  // Only SQLite files outlive development builds; a PostgreSQL database is
+  // made by its own migrations (schema/server-pg) from the start.
+  if (db.dialect() != SqlDialect::kSqlite) return Status();
   for (size_t i = 0; i < count; ++i) {
     const RequiredColumn& r = required[i];
     Statement st(db, "SELECT pk FROM pragma_table_info(?1) WHERE name = ?2");

@@ -98,7 +98,7 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   CHECK(Field::DeviceState(home) == f.ServerState());
   const int64_t after_sync = NowMs();
   {
-    auto db = Db::Open(f.server().data_dir() + "/server.db");
+    auto db = OpenTestServerDb(f.server().data_dir());
     REQUIRE(db.ok());
     auto versions = ReadCellVersions(**db, "producer", Uuid::Parse(p2).value());
     REQUIRE(versions.ok());

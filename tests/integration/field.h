@@ -111,7 +111,16 @@ class Field {
     REQUIRE(dump.ok());
     return *dump;
   }
-  std::string ServerState() { return State(server_.data_dir() + "/server.db"); }
+  // The server's replicated state, from its database (SQLite or PostgreSQL:
+  // tests/support/test_db.h).
+  std::string ServerState() { return ServerStateOf(server_.data_dir()); }
+  static std::string ServerStateOf(const std::string& data_dir) {
+    auto db = OpenTestServerDb(data_dir);
+    REQUIRE(db.ok());
+    auto dump = DumpReplicaState(**db);
+    REQUIRE(dump.ok());
+    return *dump;
+  }
   static std::string DeviceState(const std::string& home) {
     return State(home + "/field.db");
   }
@@ -123,7 +132,14 @@ class Field {
     return st.ColumnInt(0);
   }
   int64_t ServerCount(const std::string& sql) {
-    return Count(server_.data_dir() + "/server.db", sql);
+    return ServerCountOf(server_.data_dir(), sql);
+  }
+  static int64_t ServerCountOf(const std::string& data_dir, const std::string& sql) {
+    auto db = OpenTestServerDb(data_dir);
+    REQUIRE(db.ok());
+    Statement st(**db, sql);
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
   }
 
  private:

@@ -308,6 +308,9 @@ TEST_CASE("Sync: no server, exit 4 and everything kept, a restarted server keeps
 
 TEST_CASE("Sync: after the server is restored from a backup every device still "
           "receives every later write", "[sync][integration][restore]") {
+  // A file-copy backup of server.db: SQLite only. A PostgreSQL database
+  // restored from pg_dump is not tested yet (docs/operations.md).
+  if (TestOnPostgres()) return;
   Field f;
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");

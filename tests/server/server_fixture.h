@@ -15,6 +15,7 @@
 #include "server/server_store.h"
 #include "shared/change_set_codec.h"
 #include "shared/protocol.h"
+#include "tests/support/test_db.h"
 #include "shared/signing.h"
 #include "shared/wall_clock.h"
 #include "tests/support/temp_dir.h"
@@ -96,7 +97,8 @@ class ServerFixture {
  public:
   ServerFixture() : wall(kT0) {
     SetLogEnabled(false);
-    auto opened = ServerStore::Open(tmp.File("data"), &wall);
+    auto opened = ServerStore::Open(tmp.File("data"), &wall,
+                                    testing::TestDbUrlFor(tmp.File("data")));
     REQUIRE(opened.ok());
     store = std::move(opened).value();
   }

@@ -38,6 +38,7 @@
 #include "shared/signing.h"
 #include "shared/uuid.h"
 #include "tests/support/run_cli.h"
+#include "tests/support/test_db.h"
 
 namespace kbo::testing {
 
@@ -51,7 +52,7 @@ inline std::string KboServerBinary() {
 inline CliResult RunServerCli(
     const std::vector<std::string>& args,
     const std::map<std::string, std::string>& env = {}) {
-  return RunBinary(KboServerBinary(), args, env);
+  return RunBinary(KboServerBinary(), WithTestDb(args), env);
 }
 #endif
 
@@ -82,6 +83,7 @@ class ServerProcess {
     std::vector<std::string> argv_store = {binary_, "--data",   data_dir_,
                                            "serve", "--listen", "127.0.0.1:0"};
     argv_store.insert(argv_store.end(), extra_args_.begin(), extra_args_.end());
+    argv_store = WithTestDb(std::move(argv_store));
     std::vector<char*> argv;
     for (std::string& a : argv_store) argv.push_back(a.data());
     argv.push_back(nullptr);

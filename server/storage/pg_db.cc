@@ -1,0 +1,458 @@
+#include "server/storage/pg_db.h"
+
+#include <libpq-fe.h>
+
+#include <charconv>
+#include <cstdlib>
+#include <cstring>
+#include <vector>
+
+namespace kbo::server {
+namespace {
+
+// Type OIDs (src/include/catalog/pg_type.dat); stable across versions.
+constexpr Oid kBoolOid = 16;
+constexpr Oid kByteaOid = 17;
+constexpr Oid kInt8Oid = 20;
+constexpr Oid kInt2Oid = 21;
+constexpr Oid kInt4Oid = 23;
+constexpr Oid kOidOid = 26;
+constexpr Oid kFloat4Oid = 700;
+constexpr Oid kFloat8Oid = 701;
+constexpr Oid kNumericOid = 1700;
+
+// Deallocate statements of the past in batches of this many.
+constexpr size_t kDeallocateBatch = 64;
+
+std::string Trimmed(const char* message) {
+  std::string s = message ? message : "";
+  while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
+  return s;
+}
+
+Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += Trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
+  const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
+  if (state && std::strncmp(state, "53100", 5) == 0) {
+    return Status::IOError("disk full: " + msg);
+  }
+  if (PQstatus(conn) != CONNECTION_OK) return Status::Unavailable(msg);
+  return Status::IOError(msg);
+}
+
+// "?12" -> "$12", "?" -> "$k" (k counting), outside quotes and comments.
+std::string ToPostgresParameters(std::string_view sql) {
+  std::string out;
+  out.reserve(sql.size() + 8);
+  int next = 1;
+  for (size_t i = 0; i < sql.size(); ++i) {
+    const char c = sql[i];
+    if (c == '\'' || c == '"') {
+      const size_t end = sql.find(c, i + 1);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end + 1;
+      out.append(sql.substr(i, stop - i));
+      i = stop - 1;
+    } else if (c == '-' && i + 1 < sql.size() && sql[i + 1] == '-') {
+      const size_t end = sql.find('\n', i);
+      const size_t stop = end == std::string_view::npos ? sql.size() : end;
+      out.append(sql.substr(i, stop - i));
+      i = stop - 1;
+    } else if (c == '?') {
+      size_t j = i + 1;
+      int n = 0;
+      while (j < sql.size() && sql[j] >= '0' && sql[j] <= '9' && n < 100000) {
+        n = n * 10 + (sql[j] - '0');
+        ++j;
+      }
+      if (j == i + 1) n = next;
+      next = n + 1;
+      out += '$';
+      out += std::to_string(n);
+      i = j - 1;
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+int HexDigit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// bytea's text output ("\x0a1b..."; bytea_output is set to hex).
+std::string DecodeBytea(const char* p, size_t n) {
+  std::string out;
+  if (n < 2 || p[0] != '\\' || p[1] != 'x') return std::string(p, n);
+  out.reserve((n - 2) / 2);
+  for (size_t i = 2; i + 1 < n; i += 2) {
+    const int hi = HexDigit(p[i]);
+    const int lo = HexDigit(p[i + 1]);
+    if (hi < 0 || lo < 0) break;
+    out += static_cast<char>((hi << 4) | lo);
+  }
+  return out;
+}
+
+class PgDb;
+
+class PgStatement final : public StatementImpl {
+ public:
+  PgStatement(PgDb& db, std::string_view sql, bool cached);
+  ~PgStatement() override;
+
+  void BindNull(int i) override {
+    if (Param* p = At(i)) *p = Param{};
+  }
+  void BindInt(int i, int64_t v) override {
+    if (Param* p = At(i)) {
+      char buf[24];
+      auto r = std::to_chars(buf, buf + sizeof buf, v);
+      Set(p, std::string_view(buf, static_cast<size_t>(r.ptr - buf)), true);
+    }
+  }
+  void BindDouble(int i, double v) override {
+    if (Param* p = At(i)) {
+      char buf[32];
+      auto r = std::to_chars(buf, buf + sizeof buf, v);
+      Set(p, std::string_view(buf, static_cast<size_t>(r.ptr - buf)), true);
+    }
+  }
+  void BindText(int i, std::string_view text, bool copy) override {
+    if (Param* p = At(i)) Set(p, text, copy);
+  }
+  void BindBlob(int i, std::string_view bytes, bool copy) override {
+    if (Param* p = At(i)) Set(p, bytes, copy);
+  }
+  bool Step() override;
+  void Reset() override {
+    PQclear(result_);
+    result_ = nullptr;
+    executed_ = false;
+    row_ = -1;
+    rows_ = 0;
+    for (Param& p : params_) p = Param{};
+    if (prepared_) {
+      status_ = Status();
+      duplicate_key_ = false;
+    }
+  }
+  bool IsNull(int col) override {
+    return !Valid(col) || PQgetisnull(result_, row_, col);
+  }
+  int64_t ColumnInt(int col) override {
+    if (IsNull(col)) return 0;
+    const char* p = PQgetvalue(result_, row_, col);
+    const size_t n = static_cast<size_t>(PQgetlength(result_, row_, col));
+    if (PQftype(result_, col) == kBoolOid) return p[0] == 't' ? 1 : 0;
+    int64_t v = 0;
+    auto r = std::from_chars(p, p + n, v);
+    if (r.ec == std::errc() && r.ptr == p + n) return v;
+    return static_cast<int64_t>(ColumnDouble(col));
+  }
+  double ColumnDouble(int col) override {
+    if (IsNull(col)) return 0;
+    const char* p = PQgetvalue(result_, row_, col);
+    const size_t n = static_cast<size_t>(PQgetlength(result_, row_, col));
+    double v = 0;
+    std::from_chars(p, p + n, v);
+    return v;
+  }
+  std::string ColumnText(int col) override {
+    if (IsNull(col)) return std::string();
+    const char* p = PQgetvalue(result_, row_, col);
+    const size_t n = static_cast<size_t>(PQgetlength(result_, row_, col));
+    const Oid type = PQftype(result_, col);
+    if (type == kByteaOid) return DecodeBytea(p, n);
+    if (type == kBoolOid) return p[0] == 't' ? "1" : "0";
+    return std::string(p, n);
+  }
+  std::string ColumnBlob(int col) override { return ColumnText(col); }
+  Value ColumnValue(int col) override {
+    if (IsNull(col)) return Value::Null();
+    switch (PQftype(result_, col)) {
+      case kBoolOid:
+      case kInt2Oid:
+      case kInt4Oid:
+      case kInt8Oid:
+      case kOidOid:
+        return Value::Integer(ColumnInt(col));
+      case kFloat4Oid:
+      case kFloat8Oid:
+        return Value::Real(ColumnDouble(col));
+      case kNumericOid: {
+        const std::string text = ColumnText(col);
+        if (text.find_first_of(".eEN") == std::string::npos) {
+          return Value::Integer(ColumnInt(col));
+        }
+        return Value::Real(ColumnDouble(col));
+      }
+      default:
+        return Value::Text(ColumnText(col));
+    }
+  }
+
+ private:
+  struct Param {
+    bool null = true;
+    std::string owned;
+    std::string_view bytes;
+  };
+  Param* At(int i) {
+    if (!prepared_ || !status_.ok()) return nullptr;
+    if (i < 1 || static_cast<size_t>(i) > params_.size()) {
+      status_ = Status::IOError("bind: parameter " + std::to_string(i) +
+                                " is out of range (the statement has " +
+                                std::to_string(params_.size()) + ")");
+      return nullptr;
+    }
+    return &params_[static_cast<size_t>(i - 1)];
+  }
+  static void Set(Param* p, std::string_view bytes, bool copy) {
+    p->null = false;
+    if (copy) {
+      p->owned.assign(bytes.data(), bytes.size());
+      p->bytes = p->owned;
+    } else {
+      p->owned.clear();
+      p->bytes = bytes;
+    }
+  }
+  bool Valid(int col) const {
+    return result_ && row_ >= 0 && row_ < rows_ && col >= 0 &&
+           col < PQnfields(result_);
+  }
+
+  PgDb& db_;
+  std::string name_;
+  bool prepared_ = false;
+  std::vector<Oid> types_;
+  std::vector<Param> params_;
+  PGresult* result_ = nullptr;
+  bool executed_ = false;
+  int row_ = -1;
+  int rows_ = 0;
+};
+
+class PgDb final : public Db {
+ public:
+  PgDb(PGconn* conn, std::string shown) : Db(std::move(shown)), conn_(conn) {}
+  ~PgDb() override {
+    ClearCached();
+    PQfinish(conn_);
+  }
+  SqlDialect dialect() const override { return SqlDialect::kPostgres; }
+
+  Status Exec(std::string_view sql) override {
+    FlushDeallocations();
+    const std::string text(sql);
+    PGresult* res = PQexec(conn_, text.c_str());
+    const ExecStatusType st = PQresultStatus(res);
+    Status s;
+    if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK) {
+      s = PgError(res, conn_, "exec '" + text.substr(0, 80) + "'");
+    } else {
+      NoteChanges(res);
+    }
+    PQclear(res);
+    return s;
+  }
+  int64_t LastInsertRowId() const override { return 0; }
+  int Changes() const override { return changes_; }
+
+  Result<int> SchemaVersion() override {
+    Statement exists(*this, "SELECT to_regclass('schema_version') IS NOT NULL");
+    if (!exists.Step()) {
+      return exists.status().ok() ? Status::Internal("schema_version") : exists.status();
+    }
+    if (exists.ColumnInt(0) == 0) return 0;
+    Statement st(*this, "SELECT COALESCE(MAX(version), 0) FROM schema_version");
+    if (!st.Step()) {
+      return st.status().ok() ? Status::Internal("schema_version") : st.status();
+    }
+    return static_cast<int>(st.ColumnInt(0));
+  }
+  // schema_version (schema/server-pg/0001_server.sql) holds one row.
+  Status SetSchemaVersion(int version) override {
+    return Exec("UPDATE schema_version SET version = " + std::to_string(version) +
+                " WHERE singleton = 1");
+  }
+
+  std::unique_ptr<StatementImpl> Prepare(std::string_view sql, bool cached) override {
+    return std::make_unique<PgStatement>(*this, sql, cached);
+  }
+  Status BeginWrite() override {
+    return Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) +
+                ")");
+  }
+  Status Commit() override { return Exec("COMMIT"); }
+  Status Rollback() override { return Exec("ROLLBACK"); }
+
+  PGconn* conn() { return conn_; }
+  std::string NextName() { return "kbo_" + std::to_string(++statements_); }
+  // A statement's server-side half to drop when the connection is next idle.
+  void Deallocate(std::string name) {
+    to_deallocate_.push_back(std::move(name));
+    if (to_deallocate_.size() >= kDeallocateBatch) FlushDeallocations();
+  }
+  void NoteChanges(const PGresult* res) {
+    const char* n = PQcmdTuples(const_cast<PGresult*>(res));
+    changes_ = n && *n ? std::atoi(n) : 0;
+  }
+
+ private:
+  void FlushDeallocations() {
+    if (to_deallocate_.empty() || flushing_) return;
+    // Not inside a failed transaction, where PostgreSQL refuses everything
+    // but ROLLBACK.
+    if (PQtransactionStatus(conn_) == PQTRANS_INERROR) return;
+    flushing_ = true;
+    std::string sql;
+    for (const std::string& name : to_deallocate_) sql += "DEALLOCATE " + name + ";";
+    to_deallocate_.clear();
+    PQclear(PQexec(conn_, sql.c_str()));
+    flushing_ = false;
+  }
+
+  PGconn* conn_;
+  int changes_ = 0;
+  uint64_t statements_ = 0;
+  std::vector<std::string> to_deallocate_;
+  bool flushing_ = false;
+};
+
+PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
+    : db_(db), name_(db.NextName()) {
+  (void)cached;  // every statement is prepared; uncached ones are dropped later
+  const std::string text = ToPostgresParameters(sql);
+  PGresult* res = PQprepare(db_.conn(), name_.c_str(), text.c_str(), 0, nullptr);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    status_ = PgError(res, db_.conn(), "prepare '" + std::string(sql.substr(0, 80)) + "'");
+    PQclear(res);
+    return;
+  }
+  PQclear(res);
+  res = PQdescribePrepared(db_.conn(), name_.c_str());
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    status_ = PgError(res, db_.conn(), "describe '" + std::string(sql.substr(0, 80)) + "'");
+    PQclear(res);
+    db_.Deallocate(name_);
+    return;
+  }
+  const int n = PQnparams(res);
+  types_.resize(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) types_[static_cast<size_t>(i)] = PQparamtype(res, i);
+  PQclear(res);
+  params_.resize(types_.size());
+  prepared_ = true;
+}
+
+PgStatement::~PgStatement() {
+  PQclear(result_);
+  if (prepared_) db_.Deallocate(std::move(name_));
+}
+
+bool PgStatement::Step() {
+  if (!prepared_ || !status_.ok()) return false;
+  if (!executed_) {
+    executed_ = true;
+    const size_t n = params_.size();
+    std::vector<const char*> values(n);
+    std::vector<int> lengths(n);
+    std::vector<int> formats(n);
+    for (size_t i = 0; i < n; ++i) {
+      const Param& p = params_[i];
+      if (p.null) continue;
+      // Text parameters must be NUL-terminated: copy views that aren't.
+      if (types_[i] == kByteaOid) {
+        values[i] = p.bytes.data() ? p.bytes.data() : "";
+        lengths[i] = static_cast<int>(p.bytes.size());
+        formats[i] = 1;
+      } else {
+        if (p.owned.data() != p.bytes.data()) {
+          Param& q = params_[i];
+          q.owned.assign(p.bytes.data(), p.bytes.size());
+          q.bytes = q.owned;
+        }
+        values[i] = p.owned.c_str();
+        lengths[i] = static_cast<int>(p.owned.size());
+        formats[i] = 0;
+      }
+    }
+    result_ = PQexecPrepared(db_.conn(), name_.c_str(), static_cast<int>(n),
+                             values.data(), lengths.data(), formats.data(), 0);
+    const ExecStatusType st = PQresultStatus(result_);
+    if (st == PGRES_TUPLES_OK) {
+      rows_ = PQntuples(result_);
+      db_.NoteChanges(result_);
+    } else if (st == PGRES_COMMAND_OK) {
+      rows_ = 0;
+      db_.NoteChanges(result_);
+    } else {
+      status_ = PgError(result_, db_.conn(), "step");
+      const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
+      const char* constraint = PQresultErrorField(result_, PG_DIAG_CONSTRAINT_NAME);
+      duplicate_key_ = state && std::strcmp(state, "23505") == 0 && constraint &&
+                       std::string_view(constraint).size() >= 5 &&
+                       std::string_view(constraint).substr(
+                           std::string_view(constraint).size() - 5) == "_pkey";
+      PQclear(result_);
+      result_ = nullptr;
+      return false;
+    }
+  }
+  ++row_;
+  return row_ < rows_;
+}
+
+}  // namespace
+
+bool IsPostgresUrl(std::string_view where) {
+  return where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0;
+}
+
+std::string RedactUrl(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return std::string(url);
+  const size_t start = scheme + 3;
+  const size_t at = url.find('@', start);
+  const size_t slash = url.find('/', start);
+  if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
+    return std::string(url);
+  }
+  const size_t colon = url.find(':', start);
+  if (colon == std::string_view::npos || colon > at) return std::string(url);
+  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+}
+
+Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
+  const std::string shown = RedactUrl(url);
+  if (!IsPostgresUrl(url)) {
+    return Status::InvalidArgument("not a PostgreSQL URL (postgresql://...): " + shown);
+  }
+  PGconn* conn = PQconnectdb(url.c_str());
+  if (!conn) return Status::Unavailable("cannot connect to " + shown + ": out of memory");
+  if (PQstatus(conn) != CONNECTION_OK) {
+    Status s = Status::Unavailable("cannot connect to " + shown + ": " +
+                                   Trimmed(PQerrorMessage(conn)));
+    PQfinish(conn);
+    return s;
+  }
+  std::unique_ptr<Db> db = std::make_unique<PgDb>(conn, shown);
+  if (PQsetClientEncoding(conn, "UTF8") != 0) {
+    return Status::IOError("cannot use UTF-8 with " + shown);
+  }
+  if (Status s = db->Exec("SET bytea_output = 'hex'; SET client_min_messages = warning;"
+                          "SET TIME ZONE 'UTC'");
+      !s.ok()) {
+    return s;
+  }
+  return db;
+}
+
+}  // namespace kbo::server

@@ -1,0 +1,44 @@
+#ifndef KBO_SERVER_STORAGE_PG_DB_H_
+#define KBO_SERVER_STORAGE_PG_DB_H_
+
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::server {
+
+// Whether `where` names a PostgreSQL database ("postgresql://..." or
+// "postgres://...") rather than a SQLite file.
+bool IsPostgresUrl(std::string_view where);
+
+// `url` with any password replaced by "***", for messages and logs.
+std::string RedactUrl(std::string_view url);
+
+// Opens a connection to the PostgreSQL database at `url` (a libpq URI:
+// postgresql://user[:password]@host[:port]/dbname[?param=value...]), in UTF-8.
+//   kUnavailable: the server can't be reached or refused the connection
+//     (the message is libpq's, with the password left out).
+//
+// The connection speaks SqlDialect::kPostgres behind the same Db, Statement
+// and Transaction as SQLite (shared/sqlite/db.h):
+// - numbered parameters ?N are sent as $N; each statement is prepared
+//   (cached ones once per connection), its parameter types read back, and
+//   bytea parameters sent as raw bytes, everything else as text;
+// - integer, boolean and numeric columns read as integers (numeric with a
+//   fraction as real), bytea as its bytes;
+// - Transaction takes pg_advisory_xact_lock(kWriterLock) after BEGIN, so
+//   write transactions of every process on the database run one at a time,
+//   in the order they asked, as SQLite's do (docs/decisions.md);
+// - an error inside a transaction ends it (PostgreSQL's rule): callers must
+//   not go on after a failed statement, only roll back.
+Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url);
+
+// The advisory lock key every writer takes ("KBOFIELD" in ASCII).
+inline constexpr long long kWriterLock = 0x4b424f4649454c44LL;
+
+}  // namespace kbo::server
+
+#endif  // KBO_SERVER_STORAGE_PG_DB_H_

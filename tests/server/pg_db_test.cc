@@ -1,0 +1,185 @@
+// The PostgreSQL side of Db / Statement / Transaction (server/storage/pg_db.h)
+// against the real PostgreSQL 15 that tools/pg-test-cluster starts.
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <thread>
+
+#include <catch2/catch.hpp>
+
+#include "server/storage/pg_db.h"
+#include "shared/sqlite/migrate.h"
+#include "tests/server/pg_test_util.h"
+
+namespace kbo::server {
+namespace {
+
+std::unique_ptr<Db> Connect(const std::string& url) {
+  Result<std::unique_ptr<Db>> db = OpenPostgres(url);
+  INFO(db.status().message());
+  REQUIRE(db.ok());
+  return std::move(db).value();
+}
+
+TEST_CASE("PostgreSQL Db: values of every kind round-trip", "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  REQUIRE(db->dialect() == SqlDialect::kPostgres);
+  REQUIRE(db->Exec("CREATE TABLE t (id TEXT PRIMARY KEY, i BIGINT, r DOUBLE "
+                   "PRECISION, b BYTEA, flag BOOLEAN)")
+              .ok());
+  const std::string thai = "กลุ่มแม่บ้านพร้าว ผ้าทอ";
+  const std::string bytes("\0\x01\xff\\x00'\"", 8);
+  Statement ins(*db, "INSERT INTO t (id, i, r, b, flag) VALUES (?1, ?2, ?3, ?4, ?5)");
+  REQUIRE(ins.status().ok());
+  ins.Bind(1, std::string_view(thai))
+      .Bind(2, std::numeric_limits<int64_t>::min())
+      .Bind(3, 0.1)
+      .BindBlob(4, bytes)
+      .Bind(5, int64_t{1});
+  REQUIRE(ins.Run().ok());
+  CHECK(db->Changes() == 1);
+  REQUIRE(ins.Reset().ok());
+  ins.Bind(1, std::string_view("max")).Bind(2, std::numeric_limits<int64_t>::max());
+  REQUIRE(ins.Run().ok());  // r, b and flag unbound: NULL
+
+  Statement get(*db, "SELECT id, i, r, b, flag, i IS NULL FROM t ORDER BY i");
+  REQUIRE(get.Step());
+  CHECK(get.ColumnText(0) == thai);
+  CHECK(get.ColumnInt(1) == std::numeric_limits<int64_t>::min());
+  CHECK(get.ColumnDouble(2) == 0.1);
+  CHECK(get.ColumnBlob(3) == bytes);
+  CHECK(get.ColumnValue(3).text() == bytes);
+  CHECK(get.ColumnInt(4) == 1);
+  CHECK(get.ColumnValue(4).integer() == 1);
+  CHECK(get.ColumnInt(5) == 0);
+  REQUIRE(get.Step());
+  CHECK(get.ColumnText(0) == "max");
+  CHECK(get.ColumnInt(1) == std::numeric_limits<int64_t>::max());
+  CHECK(get.IsNull(2));
+  CHECK(get.IsNull(3));
+  CHECK(get.ColumnValue(3).is_null());
+  CHECK_FALSE(get.Step());
+  CHECK(get.status().ok());
+}
+
+TEST_CASE("PostgreSQL Db: ?N parameters, question marks in quotes stay", "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  Statement st(*db, "SELECT ?2::bigint - ?1::bigint, '?1 stays', ?1::bigint -- ?9\n");
+  REQUIRE(st.status().ok());
+  st.Bind(1, int64_t{5}).Bind(2, int64_t{12});
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 7);
+  CHECK(st.ColumnText(1) == "?1 stays");
+  CHECK(st.ColumnInt(2) == 5);
+  // Sums of bigint are numeric in PostgreSQL: still integers here.
+  REQUIRE(db->Exec("CREATE TABLE n (v BIGINT)").ok());
+  REQUIRE(db->Exec("INSERT INTO n VALUES (1), (2), (3)").ok());
+  Statement sum(*db, "SELECT SUM(v), AVG(v) FROM n");
+  REQUIRE(sum.Step());
+  CHECK(sum.ColumnValue(0).type() == Value::Type::kInteger);
+  CHECK(sum.ColumnInt(0) == 6);
+  CHECK(sum.ColumnValue(1).type() == Value::Type::kReal);
+  // A bind past the statement's parameters is an error, not a crash.
+  Statement few(*db, "SELECT ?1::bigint");
+  few.Bind(2, int64_t{1});
+  CHECK_FALSE(few.status().ok());
+  CHECK_FALSE(few.Step());
+}
+
+TEST_CASE("PostgreSQL Db: errors, duplicate keys and many statements", "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  Statement bad(*db, "SELEC nonsense");
+  CHECK_FALSE(bad.status().ok());
+  CHECK_FALSE(bad.Step());
+  REQUIRE(db->Exec("CREATE TABLE k (id TEXT PRIMARY KEY)").ok());
+  // More statements than one deallocation batch: prepared and dropped.
+  for (int i = 0; i < 300; ++i) {
+    Statement ins(*db, "INSERT INTO k (id) VALUES (?1)");
+    ins.Bind(1, std::string_view(std::to_string(i)));
+    REQUIRE(ins.Run().ok());
+  }
+  Statement dup(*db, "INSERT INTO k (id) VALUES (?1)");
+  dup.Bind(1, std::string_view("7"));
+  CHECK_FALSE(dup.Run().ok());
+  CHECK(dup.duplicate_key());
+  // The same statement, reset, works again.
+  REQUIRE(dup.Reset().ok());
+  dup.Bind(1, std::string_view("new"));
+  CHECK(dup.Run().ok());
+  Statement& cached = db->Cached("SELECT count(*) FROM k");
+  REQUIRE(cached.Step());
+  CHECK(cached.ColumnInt(0) == 301);
+  CHECK(&db->Cached("SELECT count(*) FROM k") == &cached);
+}
+
+TEST_CASE("PostgreSQL Db: transactions commit, roll back and take turns", "[pg]") {
+  const test::PgSchema schema;
+  auto a = Connect(schema.url());
+  auto b = Connect(schema.url());
+  REQUIRE(a->Exec("CREATE TABLE log (n BIGINT)").ok());
+  {
+    Transaction t(*a);
+    REQUIRE(t.status().ok());
+    REQUIRE(a->Exec("INSERT INTO log VALUES (1)").ok());
+  }  // rolled back
+  Statement count(*b, "SELECT count(*) FROM log");
+  REQUIRE(count.Step());
+  CHECK(count.ColumnInt(0) == 0);
+
+  // A second writer waits for the first, then sees its row.
+  std::atomic<bool> b_began{false};
+  int64_t b_saw = -1;
+  auto t1 = std::make_unique<Transaction>(*a);
+  REQUIRE(t1->status().ok());
+  std::thread other([&] {
+    Transaction t2(*b);
+    b_began = true;
+    Statement st(*b, "SELECT count(*) FROM log");
+    if (st.Step()) b_saw = st.ColumnInt(0);
+    (void)b->Exec("INSERT INTO log VALUES (2)");
+    (void)t2.Commit();
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(b_began.load());
+  REQUIRE(a->Exec("INSERT INTO log VALUES (1)").ok());
+  REQUIRE(t1->Commit().ok());
+  other.join();
+  CHECK(b_saw == 1);
+  Statement again(*a, "SELECT count(*) FROM log");
+  REQUIRE(again.Step());
+  CHECK(again.ColumnInt(0) == 2);
+}
+
+TEST_CASE("PostgreSQL Db: schema version and a connection that fails", "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  Result<int> v = db->SchemaVersion();
+  REQUIRE(v.ok());
+  CHECK(*v == 0);  // no schema_version table yet
+  REQUIRE(db->Exec("CREATE TABLE schema_version (singleton BIGINT PRIMARY KEY, "
+                   "version BIGINT NOT NULL); INSERT INTO schema_version VALUES (1, 0)")
+              .ok());
+  REQUIRE(db->SetSchemaVersion(7).ok());
+  REQUIRE(db->SetSchemaVersion(8).ok());
+  v = db->SchemaVersion();
+  REQUIRE(v.ok());
+  CHECK(*v == 8);
+
+  Result<std::unique_ptr<Db>> refused =
+      OpenPostgres("postgresql://kbo:secret@127.0.0.1:1/kbo?connect_timeout=2");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kUnavailable);
+  CHECK(refused.status().message().find("secret") == std::string::npos);
+  CHECK(RedactUrl("postgresql://kbo:secret@h/db") == "postgresql://kbo:***@h/db");
+  CHECK(RedactUrl("postgresql://kbo@h/db") == "postgresql://kbo@h/db");
+  CHECK(RedactUrl("postgresql://h/db?x=a:b@c") == "postgresql://h/db?x=a:b@c");
+  CHECK_FALSE(OpenPostgres("/tmp/server.db").ok());
+}
+
+}  // namespace
+}  // namespace kbo::server

@@ -1,0 +1,58 @@
+#ifndef KBO_TESTS_SERVER_PG_TEST_UTIL_H_
+#define KBO_TESTS_SERVER_PG_TEST_UTIL_H_
+
+// A PostgreSQL schema of its own for one test, in the cluster that
+// tools/pg-test-cluster started (KBO_TEST_PG_URL). Tests running side by
+// side each get their own schema, dropped at the end. A test that needs
+// PostgreSQL fails, never skips, when the cluster is missing.
+#include <cstdlib>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "server/storage/pg_db.h"
+
+namespace kbo::test {
+
+inline std::string PgBaseUrl() {
+  const char* url = std::getenv("KBO_TEST_PG_URL");
+  INFO("KBO_TEST_PG_URL is not set: run through ctest (the pg fixture starts "
+       "PostgreSQL) or tools/pg-test-cluster start DIR");
+  REQUIRE(url != nullptr);
+  REQUIRE(*url != '\0');
+  return url;
+}
+
+class PgSchema {
+ public:
+  PgSchema() {
+    const std::string base = PgBaseUrl();
+    std::random_device rd;
+    name_ = "t_" + std::to_string(rd()) + std::to_string(rd());
+    Result<std::unique_ptr<Db>> admin = server::OpenPostgres(base);
+    INFO(admin.status().message());
+    REQUIRE(admin.ok());
+    admin_ = std::move(admin).value();
+    REQUIRE(admin_->Exec("CREATE SCHEMA " + name_).ok());
+    url_ = base + (base.find('?') == std::string::npos ? "?" : "&") +
+           "options=-csearch_path%3D" + name_;
+  }
+  ~PgSchema() { (void)admin_->Exec("DROP SCHEMA " + name_ + " CASCADE"); }
+  PgSchema(const PgSchema&) = delete;
+  PgSchema& operator=(const PgSchema&) = delete;
+
+  // A URL whose connections work in this schema only.
+  const std::string& url() const { return url_; }
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+  std::string url_;
+  std::unique_ptr<Db> admin_;
+};
+
+}  // namespace kbo::test
+
+#endif  // KBO_TESTS_SERVER_PG_TEST_UTIL_H_
