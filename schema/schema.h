@@ -12,6 +12,11 @@ extern const kbo::EmbeddedFile kClientMigrations[];
 extern const size_t kClientMigrations_count;
 extern const kbo::EmbeddedFile kServerMigrations[];
 extern const size_t kServerMigrations_count;
+// kbo-server on PostgreSQL (schema/server-pg): the same tables as
+// kServerMigrations (tests/pg/schema_test.cc), numbered on their own; the
+// version is in the table schema_version, not PRAGMA user_version.
+extern const kbo::EmbeddedFile kServerPgMigrations[];
+extern const size_t kServerPgMigrations_count;
 // Entity tables only: a bare replica for tests and tools.
 extern const kbo::EmbeddedFile kReplicaMigrations[];
 extern const size_t kReplicaMigrations_count;

@@ -24,7 +24,10 @@
 #include "server/http_api.h"
 #include "server/row_history.h"
 #include "server/server_store.h"
+#include "server/storage/copy_to_postgres.h"
 #include "server/storage/pg_db.h"
+#include "schema/schema.h"
+#include "shared/sqlite/migrate.h"
 #include "server/xlsx_export.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
@@ -67,6 +70,8 @@ constexpr const char* kUsage =
     "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
+    "  copy-to-postgres URL   copy DIR/server.db into a new PostgreSQL database\n"
+    "                         and check every table's count (docs/operations.md)\n"
     KBO_SERVER_REPORT_USAGE
     KBO_SERVER_QUALITY_USAGE
     "  user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
@@ -775,10 +780,47 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
+// kbo-server --data DIR copy-to-postgres URL: moves a province from
+// DIR/server.db to a new PostgreSQL database (docs/operations.md).
+Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, size_t at) {
+  if (!ctx.db_url.empty()) {
+    return ctx.Usage("copy-to-postgres reads DIR/server.db: give the PostgreSQL URL "
+                     "after the command, not as --db");
+  }
+  if (at >= args.size()) return ctx.Usage("copy-to-postgres needs the PostgreSQL URL");
+  if (at + 1 < args.size()) return ctx.Usage("unexpected argument: " + args[at + 1]);
+  const std::string& url = args[at];
+  if (!IsPostgresUrl(url)) {
+    return ctx.Usage("not a PostgreSQL URL (postgresql://USER@HOST/DB): " +
+                     RedactUrl(url).substr(0, 80));
+  }
+  KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
+  KBO_ASSIGN_OR_RETURN(std::unique_ptr<Db> pg, OpenPostgres(url));
+  if (Status s = Migrate(*pg, schema::kServerPgMigrations, schema::kServerPgMigrations_count);
+      !s.ok()) {
+    return s;
+  }
+  std::vector<CopiedTable> copied;
+  int64_t rows = 0;
+  Status s = CopyToPostgres(store->db(), *pg, &copied, [&](const CopiedTable& t) {
+    ctx.out << "  " << t.table << ": " << t.postgres_rows << " rows\n" << std::flush;
+  });
+  if (!s.ok()) return s;
+  for (const CopiedTable& t : copied) rows += t.postgres_rows;
+  ctx.out << "copied " << copied.size() << " tables, " << rows << " rows from "
+          << store->paths().db << " to " << RedactUrl(url)
+          << "; every table's count matches.\n"
+          << "Serve from it with: kbo-server --data " << ctx.data_dir << " --db URL serve\n"
+          << "(keep " << ctx.data_dir << ": it holds the server key and the photos; "
+          << "server.db is left as it was)\n";
+  return Status();
+}
+
 Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   const std::string& noun = args[at];
   const std::string verb = at + 1 < args.size() ? args[at + 1] : "";
   if (noun == "serve") return Serve(ctx, args, at + 1);
+  if (noun == "copy-to-postgres") return CopyToPostgresCmd(ctx, args, at + 1);
   if (noun == "list") return ListEntity(ctx, args, at + 1);
   if (noun == "token" && verb == "create")
     return TokenCreate(ctx, args, at + 2);

@@ -36,8 +36,13 @@ constexpr int64_t kDefaultMinDays = 4;
 constexpr int64_t kMinFiscalYear = 2400;
 constexpr int64_t kMaxFiscalYear = 2700;
 
-// "<col> in scope ?1".
-std::string InScope(std::string_view col) {
+// "<col> in scope ?1". The JSON array is read by SQLite's json_each, or
+// PostgreSQL's jsonb_array_elements_text.
+std::string InScope(const Db& db, std::string_view col) {
+  if (db.dialect() == SqlDialect::kPostgres) {
+    return "(CAST(?1 AS jsonb) IS NULL OR " + std::string(col) +
+           " IN (SELECT jsonb_array_elements_text(CAST(?1 AS jsonb))))";
+  }
   return "(?1 IS NULL OR " + std::string(col) +
          " IN (SELECT value FROM json_each(?1)))";
 }
@@ -203,7 +208,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
     r.fiscal_year = *filter.fiscal_year;
   } else {
     Statement st(db, "SELECT MAX(fiscal_year) FROM workshop WHERE deleted = 0"
-                     " AND " + InScope("district_code"));
+                     " AND " + InScope(db, "district_code"));
     BindScope(st, *scope);
     if (st.Step() && !st.IsNull(0)) r.fiscal_year = st.ColumnInt(0);
     if (Status s = Failed(st); !s.ok()) return s;
@@ -231,7 +236,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
       "  COALESCE(p.kind, ''), COUNT(*),"
       "  SUM(p.id IN (SELECT pid FROM reached))"
       " FROM producer p WHERE p.deleted = 0 AND " +
-          InScope("p.district_code") + " GROUP BY 1, 2, 3");
+          InScope(db, "p.district_code") + " GROUP BY 1, 2, 3");
   BindScope(st, *scope);
   st.Bind(2, r.fiscal_year);
   std::map<std::string, ReachRow> districts;
@@ -273,7 +278,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
       "  ON e.workshop_id = w.id AND e.deleted = 0"
       "  AND COALESCE(p.deleted, 0) = 0"
       " WHERE w.deleted = 0 AND w.fiscal_year = ?2 AND " +
-          InScope("w.district_code"));
+          InScope(db, "w.district_code"));
   BindScope(counts, *scope);
   counts.Bind(2, r.fiscal_year);
   if (counts.Step()) {
@@ -305,7 +310,7 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
   auto own = [&](const char* alias) {
     std::string d = district;
     d.replace(d.find('%'), 1, alias);
-    return InScope(d);
+    return InScope(db, d);
   };
   Statement en(db,
                "SELECT e.id, COALESCE(e.participant_name, ''),"
@@ -438,7 +443,7 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   const std::string where =
       " WHERE s.deleted = 0 AND COALESCE(pr.deleted, 0) = 0"
       " AND s.product_id IS NOT NULL AND " +
-      InScope("COALESCE(s.district_code, pr.district_code)");
+      InScope(db, "COALESCE(s.district_code, pr.district_code)");
   ContestReport r;
   {
     Statement st(db, "SELECT DISTINCT s.contest" + from + where +
@@ -539,7 +544,7 @@ Result<StageReport> Stages(Db& db, const ReportFilter& filter) {
       " COUNT(*) FROM product pr"
       " LEFT JOIN producer p ON p.id = pr.producer_id"
       " WHERE pr.deleted = 0 AND COALESCE(p.deleted, 0) = 0 AND " +
-      InScope("pr.district_code");
+      InScope(db, "pr.district_code");
   if (filter.fiscal_year.has_value()) {
     sql +=
         " AND pr.producer_id IN (SELECT e.producer_id FROM workshop w"
@@ -591,11 +596,24 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
   const std::string live =
       " FROM visit v LEFT JOIN producer p ON p.id = v.producer_id"
       " WHERE v.deleted = 0 AND COALESCE(p.deleted, 0) = 0 AND " +
-      InScope("COALESCE(v.district_code, p.district_code)");
+      InScope(db, "COALESCE(v.district_code, p.district_code)");
   // The Bangkok date of visited_at, and its fiscal year (1 October).
   const std::string fy =
-      "(CAST(strftime('%Y', v.visited_at, '+7 hours') AS INTEGER) + 543 +"
-      " (CAST(strftime('%m', v.visited_at, '+7 hours') AS INTEGER) >= 10))";
+      db.dialect() == SqlDialect::kPostgres
+          ? "(CAST(EXTRACT(YEAR FROM kbo_time(v.visited_at) + INTERVAL '7 hours')"
+            " AS BIGINT) + 543 + CAST(EXTRACT(MONTH FROM kbo_time(v.visited_at) +"
+            " INTERVAL '7 hours') >= 10 AS INTEGER))"
+          : "(CAST(strftime('%Y', v.visited_at, '+7 hours') AS INTEGER) + 543 +"
+            " (CAST(strftime('%m', v.visited_at, '+7 hours') AS INTEGER) >= 10))";
+  // Whole days from the date of next_visit to today (?3), NULL when
+  // next_visit holds no date.
+  const bool pg = db.dialect() == SqlDialect::kPostgres;
+  const std::string next_date =
+      pg ? "CAST(kbo_time(substr(next_visit, 1, 10)) AS DATE)"
+         : "julianday(substr(next_visit, 1, 10))";
+  const std::string days_late =
+      pg ? "(CAST(?3 AS DATE) - " + next_date + ")"
+         : "CAST(julianday(?3) - " + next_date + " AS INTEGER)";
   std::string where = live;
   if (filter.fiscal_year.has_value()) where += " AND " + fy + " = ?2";
 
@@ -630,18 +648,17 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
         db,
         "SELECT producer_id, producer_name, district_code, id, visited_at,"
         " next_visit, follow_up,"
-        " CAST(julianday(?3) - julianday(substr(next_visit, 1, 10))"
-        "  AS INTEGER) AS late"
+        " " + days_late + " AS late"
         " FROM (SELECT v.producer_id, COALESCE(p.name, '') AS producer_name,"
         "  COALESCE(v.district_code, p.district_code, '') AS district_code,"
         "  v.id, COALESCE(v.visited_at, '') AS visited_at,"
         "  v.next_visit, COALESCE(v.follow_up, '') AS follow_up,"
         "  ROW_NUMBER() OVER (PARTITION BY v.producer_id"
-        "   ORDER BY v.visited_at DESC, v.id DESC) AS n" +
+        "   ORDER BY v.visited_at DESC NULLS LAST, v.id DESC) AS n" +
             live +
-            " AND v.producer_id IS NOT NULL)"
+            " AND v.producer_id IS NOT NULL) AS latest"
             " WHERE n = 1 AND COALESCE(next_visit, '') <> ''"
-            " AND julianday(substr(next_visit, 1, 10)) IS NOT NULL"
+            " AND " + next_date + " IS NOT NULL"
             " AND substr(next_visit, 1, 10) < ?3"
             " ORDER BY late DESC, producer_name, producer_id");
     BindScope(st, *scope);
@@ -838,7 +855,7 @@ Result<std::vector<WorkshopSummary>> ListWorkshops(Db& db,
                " (SELECT COUNT(*) FROM enrolment e WHERE e.workshop_id = w.id"
                "  AND e.deleted = 0)"
                " FROM workshop w WHERE w.deleted = 0 AND " +
-                   InScope("w.district_code") +
+                   InScope(db, "w.district_code") +
                    " AND (?2 IS NULL OR w.fiscal_year = ?2)"
                    " ORDER BY 3 DESC, 5 DESC, 2, 1");
   BindScope(st, *scope);

@@ -192,7 +192,11 @@ Reply EntityRows(Context& ctx) {
   }
   const std::string_view name_col = NameColumn(*e);
   if (!f.q.empty() && !name_col.empty()) {
-    where += " AND t." + std::string(name_col) + " LIKE ? ESCAPE '\\'";
+    // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same
+    // (and Thai has no case).
+    where += " AND t." + std::string(name_col) +
+             (db.dialect() == SqlDialect::kSqlite ? " LIKE" : " ILIKE") +
+             " ? ESCAPE '\\'";
     std::string like;
     for (char c : f.q) {
       if (c == '%' || c == '_' || c == '\\') like += '\\';
@@ -203,10 +207,14 @@ Reply EntityRows(Context& ctx) {
   std::string cols = "t.id";
   for (const Column& c : e->columns) cols += ", t." + std::string(c.name);
   cols += ", t.deleted";
+  // Ties in arrival order on SQLite (its rowid); PostgreSQL keeps no
+  // arrival order, so there rows tie by id (stable pages either way).
+  const std::string tie =
+      db.dialect() == SqlDialect::kSqlite ? "t.rowid" : "t.id";
   const std::string order =
-      entity_name == "attendance" ? "t.workshop_id, t.day, t.rowid"
-      : name_col.empty()          ? "t.rowid DESC"
-                                  : "t." + std::string(name_col) + ", t.rowid";
+      entity_name == "attendance" ? "t.workshop_id, t.day, " + tie
+      : name_col.empty()          ? tie + " DESC"
+                                  : "t." + std::string(name_col) + ", " + tie;
   Statement st(db, "SELECT " + cols + " FROM " + entity_name + " t WHERE " +
                        where + " ORDER BY " + order + " LIMIT " +
                        std::to_string(kPageRows + 1) + " OFFSET " +

@@ -190,7 +190,7 @@ void Users::NoteFailure(const std::string& key, int limit) {
   // time: the table holds what failed within the window, not every address
   // that ever failed.
   Statement& prune = store_.db().Cached(
-      "DELETE FROM sign_in_failure WHERE rowid IN (SELECT rowid FROM "
+      "DELETE FROM sign_in_failure WHERE key IN (SELECT key FROM "
       "sign_in_failure WHERE window_start_ms < ?1 - ?2 AND "
       "locked_until_ms <= ?1 LIMIT ?3)");
   prune.Bind(1, now).Bind(2, kFailureWindowMs).Bind(3, kFailurePruneBatch);

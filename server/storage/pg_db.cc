@@ -228,8 +228,12 @@ class PgStatement final : public StatementImpl {
            col < PQnfields(result_);
   }
 
+  Status Prepare();
+
   PgDb& db_;
   std::string name_;
+  std::string text_;  // the SQL with $N parameters
+  uint64_t generation_ = 0;
   bool prepared_ = false;
   std::vector<Oid> types_;
   std::vector<Param> params_;
@@ -249,6 +253,9 @@ class PgDb final : public Db {
   SqlDialect dialect() const override { return SqlDialect::kPostgres; }
 
   Status Exec(std::string_view sql) override {
+    if (!in_transaction_) {
+      if (Status s = EnsureConnected(); !s.ok()) return s;
+    }
     FlushDeallocations();
     const std::string text(sql);
     PGresult* res = PQexec(conn_, text.c_str());
@@ -287,13 +294,53 @@ class PgDb final : public Db {
     return std::make_unique<PgStatement>(*this, sql, cached);
   }
   Status BeginWrite() override {
-    return Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) +
-                ")");
+    Status s = Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) +
+                    ")");
+    in_transaction_ = s.ok();
+    if (!s.ok()) (void)Exec("ROLLBACK");  // BEGIN may have run
+    return s;
   }
-  Status Commit() override { return Exec("COMMIT"); }
-  Status Rollback() override { return Exec("ROLLBACK"); }
+  // Never reconnects: a COMMIT that could not be sent must fail, not
+  // succeed on a new connection that has no transaction.
+  Status Commit() override {
+    Status s = Exec("COMMIT");
+    in_transaction_ = false;
+    return s;
+  }
+  Status Rollback() override {
+    Status s = Exec("ROLLBACK");
+    in_transaction_ = false;
+    return s;
+  }
+  bool in_transaction() const { return in_transaction_; }
 
   PGconn* conn() { return conn_; }
+  // Bumped by each reconnection: statements prepared before it are gone
+  // from the server and are prepared again on their next use.
+  uint64_t generation() const { return generation_; }
+
+  // A connection PostgreSQL dropped (a restart, a failover to the standby,
+  // a network cut) is opened again before the next statement, outside any
+  // transaction: the statement that saw it fail has failed (its request is
+  // answered 503 and sent again), the next one works.
+  Status EnsureConnected() {
+    if (PQstatus(conn_) == CONNECTION_OK) return Status();
+    PQreset(conn_);
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      return Status::Unavailable("lost the connection to " + path() + ": " +
+                                 Trimmed(PQerrorMessage(conn_)));
+    }
+    ++generation_;
+    to_deallocate_.clear();
+    return SetUpSession();
+  }
+  Status SetUpSession() {
+    if (PQsetClientEncoding(conn_, "UTF8") != 0) {
+      return Status::IOError("cannot use UTF-8 with " + path());
+    }
+    return Exec("SET bytea_output = 'hex'; SET client_min_messages = warning;"
+                "SET TIME ZONE 'UTC'");
+  }
   std::string NextName() { return "kbo_" + std::to_string(++statements_); }
   // A statement's server-side half to drop when the connection is next idle.
   void Deallocate(std::string name) {
@@ -322,45 +369,75 @@ class PgDb final : public Db {
   PGconn* conn_;
   int changes_ = 0;
   uint64_t statements_ = 0;
+  uint64_t generation_ = 0;
+  bool in_transaction_ = false;
   std::vector<std::string> to_deallocate_;
   bool flushing_ = false;
 };
 
 PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
-    : db_(db), name_(db.NextName()) {
+    : db_(db), name_(db.NextName()), text_(ToPostgresParameters(sql)) {
   (void)cached;  // every statement is prepared; uncached ones are dropped later
-  const std::string text = ToPostgresParameters(sql);
-  PGresult* res = PQprepare(db_.conn(), name_.c_str(), text.c_str(), 0, nullptr);
-  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-    status_ = PgError(res, db_.conn(), "prepare '" + std::string(sql.substr(0, 80)) + "'");
-    PQclear(res);
+  if (!db_.in_transaction()) {
+    if (Status s = db_.EnsureConnected(); !s.ok()) {
+      status_ = std::move(s);
+      return;
+    }
+  }
+  if (Status s = Prepare(); !s.ok()) {
+    status_ = std::move(s);
     return;
   }
+  params_.resize(types_.size());
+  prepared_ = true;
+}
+
+Status PgStatement::Prepare() {
+  const std::string shown = text_.substr(0, 80);
+  PGresult* res = PQprepare(db_.conn(), name_.c_str(), text_.c_str(), 0, nullptr);
+  if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    Status s = PgError(res, db_.conn(), "prepare '" + shown + "'");
+    PQclear(res);
+    return s;
+  }
   PQclear(res);
+  generation_ = db_.generation();
   res = PQdescribePrepared(db_.conn(), name_.c_str());
   if (PQresultStatus(res) != PGRES_COMMAND_OK) {
-    status_ = PgError(res, db_.conn(), "describe '" + std::string(sql.substr(0, 80)) + "'");
+    Status s = PgError(res, db_.conn(), "describe '" + shown + "'");
     PQclear(res);
     db_.Deallocate(name_);
-    return;
+    return s;
   }
   const int n = PQnparams(res);
   types_.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) types_[static_cast<size_t>(i)] = PQparamtype(res, i);
   PQclear(res);
-  params_.resize(types_.size());
-  prepared_ = true;
+  return Status();
 }
 
 PgStatement::~PgStatement() {
   PQclear(result_);
-  if (prepared_) db_.Deallocate(std::move(name_));
+  if (prepared_ && generation_ == db_.generation()) db_.Deallocate(std::move(name_));
 }
 
 bool PgStatement::Step() {
   if (!prepared_ || !status_.ok()) return false;
   if (!executed_) {
     executed_ = true;
+    if (!db_.in_transaction()) {
+      if (Status s = db_.EnsureConnected(); !s.ok()) {
+        status_ = std::move(s);
+        return false;
+      }
+    }
+    if (generation_ != db_.generation()) {
+      // Prepared on a connection since lost: again, on this one.
+      if (Status s = Prepare(); !s.ok()) {
+        status_ = std::move(s);
+        return false;
+      }
+    }
     const size_t n = params_.size();
     std::vector<const char*> values(n);
     std::vector<int> lengths(n);
@@ -443,14 +520,22 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
     PQfinish(conn);
     return s;
   }
-  std::unique_ptr<Db> db = std::make_unique<PgDb>(conn, shown);
-  if (PQsetClientEncoding(conn, "UTF8") != 0) {
-    return Status::IOError("cannot use UTF-8 with " + shown);
+  auto pg = std::make_unique<PgDb>(conn, shown);
+  if (Status s = pg->SetUpSession(); !s.ok()) return s;
+  std::unique_ptr<Db> db = std::move(pg);
+  // Text must sort by its bytes, as SQLite's does (docs/decisions.md).
+  Statement collation(*db,
+                      "SELECT datcollate FROM pg_database WHERE datname = current_database()");
+  if (!collation.Step()) {
+    return collation.status().ok() ? Status::IOError("cannot read the collation of " + shown)
+                                   : collation.status();
   }
-  if (Status s = db->Exec("SET bytea_output = 'hex'; SET client_min_messages = warning;"
-                          "SET TIME ZONE 'UTC'");
-      !s.ok()) {
-    return s;
+  const std::string collate = collation.ColumnText(0);
+  if (collate != "C" && collate != "POSIX" && collate.rfind("C.", 0) != 0) {
+    return Status::FailedPrecondition(
+        "the database of " + shown + " sorts text by the locale '" + collate +
+        "'; kbo-server needs C collation (text in byte order, as on SQLite): create it "
+        "with createdb --locale=C.UTF-8 --template=template0 (docs/operations.md)");
   }
   return db;
 }

@@ -98,7 +98,7 @@ class ServerFixture {
   ServerFixture() : wall(kT0) {
     SetLogEnabled(false);
     auto opened = ServerStore::Open(tmp.File("data"), &wall,
-                                    testing::TestDbUrlFor(tmp.File("data")));
+                                    kbo::testing::TestDbUrlFor(tmp.File("data")));
     REQUIRE(opened.ok());
     store = std::move(opened).value();
   }

@@ -5,7 +5,7 @@
 // the data folder. With KBO_TEST_BACKEND=postgres (CTest's "pg/" runs of the
 // server and integration suites, tests/CMakeLists.txt), every data folder
 // gets a PostgreSQL schema of its own in the cluster at KBO_TEST_PG_URL
-// (tools/pg-test-cluster), and every `kbo-server --data DIR` the tests run
+// (tools/pg-test-cluster, tests/support/pg_url.h), and every `kbo-server --data DIR` the tests run
 // gets `--db` with that schema's URL: the same tests, the other backend.
 #include <unistd.h>
 
@@ -22,6 +22,7 @@
 
 #include "server/storage/pg_db.h"
 #include "shared/sqlite/db.h"
+#include "tests/support/pg_url.h"
 
 namespace kbo::testing {
 
@@ -39,10 +40,7 @@ inline std::string TestDbUrlFor(const std::string& data_dir) {
   static std::map<std::string, std::string> made;
   std::lock_guard<std::mutex> lock(mu);
   if (auto it = made.find(data_dir); it != made.end()) return it->second;
-  const char* base = std::getenv("KBO_TEST_PG_URL");
-  if (!base || !*base) {
-    throw std::runtime_error("KBO_TEST_BACKEND=postgres but KBO_TEST_PG_URL is not set");
-  }
+  const std::string base = PgTestUrl();  // fails the test if there is none
   char name[40];
   std::snprintf(name, sizeof name, "d_%016zx_%d", std::hash<std::string>{}(data_dir),
                 static_cast<int>(::getpid()));
@@ -52,8 +50,7 @@ inline std::string TestDbUrlFor(const std::string& data_dir) {
       !s.ok()) {
     throw std::runtime_error(s.message());
   }
-  const std::string b(base);
-  std::string url = b + (b.find('?') == std::string::npos ? "?" : "&") +
+  std::string url = base + (base.find('?') == std::string::npos ? "?" : "&") +
                     "options=-csearch_path%3D" + name;
   made[data_dir] = url;
   return url;

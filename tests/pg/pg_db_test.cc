@@ -11,7 +11,7 @@
 
 #include "server/storage/pg_db.h"
 #include "shared/sqlite/migrate.h"
-#include "tests/server/pg_test_util.h"
+#include "tests/pg/pg_test_util.h"
 
 namespace kbo::server {
 namespace {
@@ -179,6 +179,38 @@ TEST_CASE("PostgreSQL Db: schema version and a connection that fails", "[pg]") {
   CHECK(RedactUrl("postgresql://kbo@h/db") == "postgresql://kbo@h/db");
   CHECK(RedactUrl("postgresql://h/db?x=a:b@c") == "postgresql://h/db?x=a:b@c");
   CHECK_FALSE(OpenPostgres("/tmp/server.db").ok());
+}
+
+TEST_CASE("PostgreSQL Db: a dropped connection is opened again for the next statement",
+          "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  auto admin = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE r (n BIGINT)").ok());
+  Statement& cached = db->Cached("SELECT count(*) FROM r");
+  REQUIRE(cached.Step());
+  Statement pid(*db, "SELECT pg_backend_pid()");
+  REQUIRE(pid.Step());
+  // PostgreSQL restarts, fails over, or a cable is cut: the backend is gone.
+  Statement kill(*admin, "SELECT pg_terminate_backend(?1::int)");
+  kill.Bind(1, pid.ColumnInt(0));
+  REQUIRE(kill.Step());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // The first statement after it fails, as its request does.
+  Statement lost(*db, "SELECT 1");
+  bool failed_once = !lost.status().ok() || !lost.Step();
+  if (!failed_once) failed_once = !db->Exec("SELECT 1").ok();
+  CHECK(failed_once);
+  // Then everything works again, the cached statement too.
+  REQUIRE(db->Exec("INSERT INTO r VALUES (1)").ok());
+  Statement& again = db->Cached("SELECT count(*) FROM r");
+  CHECK(&again == &cached);
+  REQUIRE(again.Step());
+  CHECK(again.ColumnInt(0) == 1);
+  Transaction t(*db);
+  REQUIRE(t.status().ok());
+  REQUIRE(db->Exec("INSERT INTO r VALUES (2)").ok());
+  REQUIRE(t.Commit().ok());
 }
 
 }  // namespace

@@ -1,36 +1,26 @@
-#ifndef KBO_TESTS_SERVER_PG_TEST_UTIL_H_
-#define KBO_TESTS_SERVER_PG_TEST_UTIL_H_
+#ifndef KBO_TESTS_PG_PG_TEST_UTIL_H_
+#define KBO_TESTS_PG_PG_TEST_UTIL_H_
 
 // A PostgreSQL schema of its own for one test, in the cluster that
-// tools/pg-test-cluster started (KBO_TEST_PG_URL). Tests running side by
-// side each get their own schema, dropped at the end. A test that needs
+// tools/pg-test-cluster started (tests/support/pg_url.h). Tests running side
+// by side each get their own schema, dropped at the end. A test that needs
 // PostgreSQL fails, never skips, when the cluster is missing.
 #include <cstdlib>
 #include <memory>
-#include <random>
 #include <string>
 
 #include <catch2/catch.hpp>
 
 #include "server/storage/pg_db.h"
+#include "tests/support/pg_url.h"
 
 namespace kbo::test {
-
-inline std::string PgBaseUrl() {
-  const char* url = std::getenv("KBO_TEST_PG_URL");
-  INFO("KBO_TEST_PG_URL is not set: run through ctest (the pg fixture starts "
-       "PostgreSQL) or tools/pg-test-cluster start DIR");
-  REQUIRE(url != nullptr);
-  REQUIRE(*url != '\0');
-  return url;
-}
 
 class PgSchema {
  public:
   PgSchema() {
-    const std::string base = PgBaseUrl();
-    std::random_device rd;
-    name_ = "t_" + std::to_string(rd()) + std::to_string(rd());
+    const std::string base = testing::PgTestUrl();
+    name_ = testing::UniquePgName("db_test");
     Result<std::unique_ptr<Db>> admin = server::OpenPostgres(base);
     INFO(admin.status().message());
     REQUIRE(admin.ok());
@@ -55,4 +45,4 @@ class PgSchema {
 
 }  // namespace kbo::test
 
-#endif  // KBO_TESTS_SERVER_PG_TEST_UTIL_H_
+#endif  // KBO_TESTS_PG_PG_TEST_UTIL_H_

@@ -1,0 +1,149 @@
+// Moving a province from SQLite to PostgreSQL with one command
+// (`kbo-server --data DIR copy-to-postgres URL`, server/storage/
+// copy_to_postgres.h): everything comes across, counts checked, and a
+// device can't tell (the same server id, sequences, pull pages, signatures).
+#include <memory>
+#include <string>
+
+#include <catch2/catch.hpp>
+
+#include "server/conflicts.h"
+#include "server/pull_service.h"
+#include "server/push_service.h"
+#include "server/storage/copy_to_postgres.h"
+#include "shared/replica/apply.h"
+#include "tests/pg/pg_test_util.h"
+#include "tests/server/server_fixture.h"
+#include "tests/support/server_process.h"
+
+namespace kbo::server::testing {
+namespace {
+
+// A Phrao province on SQLite: two devices, rows, a conflict, a refused row.
+struct Province {
+  ServerFixture f;
+  TestDevice trainer;
+  TestDevice officer;
+  Uuid producer = Uuid::Random();
+
+  Province() {
+    f.Enroll(trainer, kPhrao);
+    f.Enroll(officer, kPhrao, "field_officer");
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(trainer.id),
+                      trainer.SealNext({Producer(producer, trainer.HlcAt(kT0), kPhrao,
+                                                 "กลุ่มจักสานบ้านโหล่งขอด")}),
+                      nullptr)
+                .ok());
+    REQUIRE(push.Push(f.Record(officer.id),
+                      officer.SealNext({Producer(Uuid::Random(), officer.HlcAt(kT0 + 1),
+                                                 kPhrao, "วิสาหกิจชุมชนผ้าทอ")}),
+                      nullptr)
+                .ok());
+    // Both edit the same name from the same base: a conflict.
+    REQUIRE(push.Push(f.Record(trainer.id),
+                      trainer.SealNext({Row("producer", producer, trainer.HlcAt(kT0 + 10),
+                                            {{"name", T("ชื่อของครู"), 1}})}),
+                      nullptr)
+                .ok());
+    REQUIRE(push.Push(f.Record(officer.id),
+                      officer.SealNext({Row("producer", producer, officer.HlcAt(kT0 + 20),
+                                            {{"name", T("ชื่อของเจ้าหน้าที่"), 1}})}),
+                      nullptr)
+                .ok());
+    REQUIRE(f.Count("SELECT COUNT(*) FROM conflict") == 1);
+  }
+};
+
+std::string PullBody(ServerStore& store, const TestDevice& device) {
+  auto record = LoadDevice(store.db(), device.id);
+  REQUIRE(record.ok());
+  REQUIRE(record->has_value());
+  PullService pull(store);
+  auto page = pull.Pull(**record, 0, 0);
+  INFO(page.status().message());
+  REQUIRE(page.ok());
+  return page->body + "|" + std::to_string(page->next_cursor) + "|" + page->signature_hex;
+}
+
+TEST_CASE("copy-to-postgres: a province moves with every row, counts checked, "
+          "and its devices can't tell",
+          "[pg][copy]") {
+  Province p;
+  const kbo::test::PgSchema schema;
+  const std::string dir = p.f.tmp.File("data");
+  const std::string sqlite_state = [&] {
+    auto s = DumpReplicaState(p.f.store->db());
+    REQUIRE(s.ok());
+    return *s;
+  }();
+  const std::string sqlite_pull = PullBody(*p.f.store, p.trainer);
+  const Uuid sqlite_id = p.f.store->server_id();
+  const uint64_t sqlite_last = p.f.store->LastSeq().value();
+  p.f.store.reset();  // the server stops
+
+  kbo::testing::CliResult r =
+      kbo::testing::RunServerCli({"--data", dir, "copy-to-postgres", schema.url()});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out.find("device: 2 rows") != std::string::npos);
+  CHECK(r.out.find("conflict: 1 rows") != std::string::npos);
+  CHECK(r.out.find("every table's count matches") != std::string::npos);
+
+  auto opened = ServerStore::Open(dir, &p.f.wall, schema.url());
+  INFO(opened.status().message());
+  REQUIRE(opened.ok());
+  ServerStore& pg = **opened;
+  CHECK(pg.db().dialect() == SqlDialect::kPostgres);
+  CHECK(pg.server_id() == sqlite_id);
+  CHECK(pg.LastSeq().value() == sqlite_last);
+  auto pg_state = DumpReplicaState(pg.db());
+  REQUIRE(pg_state.ok());
+  CHECK(*pg_state == sqlite_state);
+  // The same page, byte for byte, with the same signature.
+  CHECK(PullBody(pg, p.trainer) == sqlite_pull);
+
+  // The devices go on where they were: the next set of the chain is
+  // accepted, a replay of an old one is not.
+  PushService push(pg);
+  auto record = LoadDevice(pg.db(), p.trainer.id);
+  REQUIRE(record.ok());
+  auto next = push.Push(**record,
+                        p.trainer.SealNext({Producer(Uuid::Random(), p.trainer.HlcAt(kT0 + 99),
+                                                     kPhrao, "หลังย้าย")}),
+                        nullptr);
+  INFO(next.status().message());
+  CHECK(next.ok());
+  CHECK(pg.LastSeq().value() > sqlite_last);
+
+  // A second copy into the same database is refused, and changes nothing.
+  kbo::testing::CliResult again =
+      kbo::testing::RunServerCli({"--data", dir, "copy-to-postgres", schema.url()});
+  CHECK(again.exit_code == 1);
+  CHECK(again.err.find("already belongs to a server") != std::string::npos);
+  Statement count(pg.db(), "SELECT COUNT(*) FROM producer");
+  REQUIRE(count.Step());
+  CHECK(count.ColumnInt(0) == 3);
+}
+
+TEST_CASE("copy-to-postgres: refuses --db, a missing or wrong URL, extra words",
+          "[pg][copy]") {
+  kbo::testing::TempDir tmp;
+  const std::string dir = tmp.File("data");
+  using kbo::testing::RunServerCli;
+  CHECK(RunServerCli({"--data", dir, "copy-to-postgres"}).exit_code == 2);
+  CHECK(RunServerCli({"--data", dir, "copy-to-postgres", "/tmp/x.db"}).exit_code == 2);
+  CHECK(RunServerCli({"--data", dir, "copy-to-postgres", "postgresql://h/db", "more"})
+            .exit_code == 2);
+  CHECK(RunServerCli({"--data", dir, "--db", "postgresql://h/db", "copy-to-postgres",
+                      "postgresql://h/db"})
+            .exit_code == 2);
+  kbo::testing::CliResult unreachable = RunServerCli(
+      {"--data", dir, "copy-to-postgres",
+       "postgresql://kbo:hunter2@127.0.0.1:1/kbo?connect_timeout=2"});
+  CHECK(unreachable.exit_code == 4);
+  CHECK(unreachable.err.find("hunter2") == std::string::npos);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
