@@ -234,7 +234,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
       "    AND e.producer_id IS NOT NULL)"
       " SELECT COALESCE(p.district_code, ''), COALESCE(p.category, ''),"
       "  COALESCE(p.kind, ''), COUNT(*),"
-      "  SUM(p.id IN (SELECT pid FROM reached))"
+      "  SUM(CASE WHEN p.id IN (SELECT pid FROM reached) THEN 1 ELSE 0 END)"
       " FROM producer p WHERE p.deleted = 0 AND " +
           InScope(db, "p.district_code") + " GROUP BY 1, 2, 3");
   BindScope(st, *scope);
@@ -612,7 +612,7 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
       pg ? "CAST(kbo_time(substr(next_visit, 1, 10)) AS DATE)"
          : "julianday(substr(next_visit, 1, 10))";
   const std::string days_late =
-      pg ? "(CAST(?3 AS DATE) - " + next_date + ")"
+      pg ? "(CAST(CAST(?3 AS TEXT) AS DATE) - " + next_date + ")"
          : "CAST(julianday(?3) - " + next_date + " AS INTEGER)";
   std::string where = live;
   if (filter.fiscal_year.has_value()) where += " AND " + fy + " = ?2";

@@ -58,8 +58,8 @@ Reply BadInput(Context& ctx, const std::string& message) {
 // codes are appended to `binds`.
 std::string ScopeClause(const Scope& scope, const std::string& column,
                         std::vector<std::string>* binds) {
-  if (scope.all) return "1";
-  if (scope.districts.empty()) return "0";
+  if (scope.all) return "1 = 1";
+  if (scope.districts.empty()) return "1 = 0";
   std::string sql = column + " IN (";
   for (size_t i = 0; i < scope.districts.size(); ++i) {
     sql += i ? ",?" : "?";

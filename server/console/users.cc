@@ -198,10 +198,10 @@ void Users::NoteFailure(const std::string& key, int limit) {
   Statement& st = store_.db().Cached(
       "INSERT INTO sign_in_failure(key, failures, window_start_ms) "
       "VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE SET "
-      "failures = CASE WHEN window_start_ms < ?2 - ?3 THEN 1 "
-      "ELSE failures + 1 END, "
-      "window_start_ms = CASE WHEN window_start_ms < ?2 - ?3 THEN ?2 "
-      "ELSE window_start_ms END");
+      "failures = CASE WHEN sign_in_failure.window_start_ms < ?2 - ?3 THEN 1 "
+      "ELSE sign_in_failure.failures + 1 END, "
+      "window_start_ms = CASE WHEN sign_in_failure.window_start_ms < ?2 - ?3 "
+      "THEN ?2 ELSE sign_in_failure.window_start_ms END");
   st.Bind(1, std::string_view(key)).Bind(2, now).Bind(3, kFailureWindowMs);
   (void)st.Run();
   Statement& lock = store_.db().Cached(

@@ -3,6 +3,8 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <optional>
+#include <unordered_map>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
@@ -43,7 +45,8 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
 }
 
 // "?12" -> "$12", "?" -> "$k" (k counting), outside quotes and comments.
-std::string ToPostgresParameters(std::string_view sql) {
+// `*count`: the highest parameter number.
+std::string ToPostgresParameters(std::string_view sql, int* count) {
   std::string out;
   out.reserve(sql.size() + 8);
   int next = 1;
@@ -68,6 +71,7 @@ std::string ToPostgresParameters(std::string_view sql) {
       }
       if (j == i + 1) n = next;
       next = n + 1;
+      if (n > *count) *count = n;
       out += '$';
       out += std::to_string(n);
       i = j - 1;
@@ -114,6 +118,7 @@ class PgStatement final : public StatementImpl {
       char buf[24];
       auto r = std::to_chars(buf, buf + sizeof buf, v);
       Set(p, std::string_view(buf, static_cast<size_t>(r.ptr - buf)), true);
+      p->bound = kInt8Oid;
     }
   }
   void BindDouble(int i, double v) override {
@@ -121,6 +126,7 @@ class PgStatement final : public StatementImpl {
       char buf[32];
       auto r = std::to_chars(buf, buf + sizeof buf, v);
       Set(p, std::string_view(buf, static_cast<size_t>(r.ptr - buf)), true);
+      p->bound = kFloat8Oid;
     }
   }
   void BindText(int i, std::string_view text, bool copy) override {
@@ -200,6 +206,7 @@ class PgStatement final : public StatementImpl {
  private:
   struct Param {
     bool null = true;
+    Oid bound = 0;  // int8 or float8 when bound as a number, else unknown
     std::string owned;
     std::string_view bytes;
   };
@@ -215,6 +222,7 @@ class PgStatement final : public StatementImpl {
   }
   static void Set(Param* p, std::string_view bytes, bool copy) {
     p->null = false;
+    p->bound = 0;
     if (copy) {
       p->owned.assign(bytes.data(), bytes.size());
       p->bytes = p->owned;
@@ -228,11 +236,20 @@ class PgStatement final : public StatementImpl {
            col < PQnfields(result_);
   }
 
-  Status Prepare();
+  // Prepares text_ as name_ with `types` (empty: PostgreSQL infers every
+  // parameter's type from the statement) and reads back the types.
+  Status Prepare(const std::vector<Oid>& types);
 
   PgDb& db_;
   std::string name_;
   std::string text_;  // the SQL with $N parameters
+  // PostgreSQL could not infer a parameter's type from the statement alone
+  // (SQLite's "?1 - ?2", "?1 IS NULL"): prepared at the first Step instead,
+  // with the types of the values bound (integer, real), and again when
+  // they change.
+  bool typed_ = false;
+  std::vector<Oid> typed_as_;
+  bool on_server_ = false;  // name_ is prepared on the connection
   uint64_t generation_ = 0;
   bool prepared_ = false;
   std::vector<Oid> types_;
@@ -313,6 +330,16 @@ class PgDb final : public Db {
     return s;
   }
   bool in_transaction() const { return in_transaction_; }
+  // Whether the statement `text` prepared without parameter types
+  // (nullopt: not tried on this connection yet).
+  std::optional<bool> UntypedOk(const std::string& text) const {
+    auto it = untyped_ok_.find(text);
+    if (it == untyped_ok_.end()) return std::nullopt;
+    return it->second;
+  }
+  void NoteUntyped(const std::string& text, bool ok) {
+    if (untyped_ok_.size() < 4096) untyped_ok_[text] = ok;
+  }
 
   PGconn* conn() { return conn_; }
   // Bumped by each reconnection: statements prepared before it are gone
@@ -372,53 +399,86 @@ class PgDb final : public Db {
   uint64_t generation_ = 0;
   bool in_transaction_ = false;
   std::vector<std::string> to_deallocate_;
+  std::unordered_map<std::string, bool> untyped_ok_;
   bool flushing_ = false;
 };
 
 PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
-    : db_(db), name_(db.NextName()), text_(ToPostgresParameters(sql)) {
+    : db_(db), name_(db.NextName()) {
   (void)cached;  // every statement is prepared; uncached ones are dropped later
+  int count = 0;
+  text_ = ToPostgresParameters(sql, &count);
   if (!db_.in_transaction()) {
     if (Status s = db_.EnsureConnected(); !s.ok()) {
       status_ = std::move(s);
       return;
     }
   }
-  if (Status s = Prepare(); !s.ok()) {
-    status_ = std::move(s);
-    return;
+  const std::optional<bool> untyped = db_.UntypedOk(text_);
+  if (untyped.has_value() && !*untyped) {
+    typed_ = true;  // known to need its values' types: prepared at Step
+    types_.assign(static_cast<size_t>(count), 0);
+  } else {
+    // A failed prepare aborts the transaction it runs in: the first try of
+    // a statement text inside one is fenced by a savepoint.
+    const bool fence = db_.in_transaction() && !untyped.has_value();
+    if (fence) (void)db_.Exec("SAVEPOINT kbo_prepare");
+    Status s = Prepare({});
+    if (fence) {
+      if (!s.ok()) (void)db_.Exec("ROLLBACK TO SAVEPOINT kbo_prepare");
+      (void)db_.Exec("RELEASE SAVEPOINT kbo_prepare");
+    }
+    if (s.ok() || typed_) db_.NoteUntyped(text_, s.ok());
+    if (!s.ok()) {
+      if (!typed_) {
+        status_ = std::move(s);
+        return;
+      }
+      types_.assign(static_cast<size_t>(count), 0);
+    }
   }
   params_.resize(types_.size());
   prepared_ = true;
 }
 
-Status PgStatement::Prepare() {
+Status PgStatement::Prepare(const std::vector<Oid>& types) {
   const std::string shown = text_.substr(0, 80);
-  PGresult* res = PQprepare(db_.conn(), name_.c_str(), text_.c_str(), 0, nullptr);
+  PGresult* res = PQprepare(db_.conn(), name_.c_str(), text_.c_str(),
+                            static_cast<int>(types.size()), types.empty() ? nullptr : types.data());
   if (PQresultStatus(res) != PGRES_COMMAND_OK) {
+    const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
+    // 42P18 indeterminate_datatype, 42725 ambiguous_function: a parameter
+    // whose type only its bound value tells.
+    if (types.empty() && state &&
+        (std::strcmp(state, "42P18") == 0 || std::strcmp(state, "42725") == 0)) {
+      typed_ = true;
+    }
     Status s = PgError(res, db_.conn(), "prepare '" + shown + "'");
     PQclear(res);
     return s;
   }
   PQclear(res);
   generation_ = db_.generation();
+  on_server_ = true;
   res = PQdescribePrepared(db_.conn(), name_.c_str());
   if (PQresultStatus(res) != PGRES_COMMAND_OK) {
     Status s = PgError(res, db_.conn(), "describe '" + shown + "'");
     PQclear(res);
     db_.Deallocate(name_);
+    on_server_ = false;
     return s;
   }
   const int n = PQnparams(res);
   types_.resize(static_cast<size_t>(n));
   for (int i = 0; i < n; ++i) types_[static_cast<size_t>(i)] = PQparamtype(res, i);
   PQclear(res);
+  if (typed_) typed_as_ = types;
   return Status();
 }
 
 PgStatement::~PgStatement() {
   PQclear(result_);
-  if (prepared_ && generation_ == db_.generation()) db_.Deallocate(std::move(name_));
+  if (on_server_ && generation_ == db_.generation()) db_.Deallocate(std::move(name_));
 }
 
 bool PgStatement::Step() {
@@ -431,9 +491,22 @@ bool PgStatement::Step() {
         return false;
       }
     }
-    if (generation_ != db_.generation()) {
+    if (typed_) {
+      std::vector<Oid> bound(params_.size());
+      for (size_t i = 0; i < params_.size(); ++i) bound[i] = params_[i].bound;
+      if (bound != typed_as_ || typed_as_.empty() || generation_ != db_.generation()) {
+        if (on_server_ && generation_ == db_.generation()) db_.Deallocate(name_);
+        on_server_ = false;
+        name_ = db_.NextName();
+        if (Status s = Prepare(bound); !s.ok()) {
+          status_ = std::move(s);
+          return false;
+        }
+        typed_as_ = bound;
+      }
+    } else if (generation_ != db_.generation()) {
       // Prepared on a connection since lost: again, on this one.
-      if (Status s = Prepare(); !s.ok()) {
+      if (Status s = Prepare({}); !s.ok()) {
         status_ = std::move(s);
         return false;
       }

@@ -182,6 +182,7 @@ TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
   ServerFixture f;
   QualityData d(f.store->db());
   auto r = FindQualityIssues(f.store->db(), ScopeOf("all"), kToday);
+  INFO(r.status().message());
   REQUIRE(r.ok());
 
   // a. Producers: {p1, p2} by name, {p4, p5, f2} by phone.

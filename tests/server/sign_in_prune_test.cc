@@ -10,7 +10,7 @@
 namespace kbo::server::testing {
 namespace {
 
-int64_t Rows(ServerStore& store, const std::string& where = "1") {
+int64_t Rows(ServerStore& store, const std::string& where = "1 = 1") {
   Statement& st =
       store.db().Cached("SELECT COUNT(*) FROM sign_in_failure WHERE " + where);
   int64_t n = st.Step() ? st.ColumnInt(0) : -1;
