@@ -18,6 +18,7 @@ constexpr Oid kByteaOid = 17;
 constexpr Oid kInt8Oid = 20;
 constexpr Oid kInt2Oid = 21;
 constexpr Oid kInt4Oid = 23;
+constexpr Oid kTextOid = 25;
 constexpr Oid kOidOid = 26;
 constexpr Oid kFloat4Oid = 700;
 constexpr Oid kFloat8Oid = 701;
@@ -45,8 +46,9 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
 }
 
 // "?12" -> "$12", "?" -> "$k" (k counting), outside quotes and comments.
-// `*count`: the highest parameter number.
-std::string ToPostgresParameters(std::string_view sql, int* count) {
+// `*count`: the highest parameter number; `used[n]`: whether $n appears.
+std::string ToPostgresParameters(std::string_view sql, int* count,
+                                 std::vector<bool>* used) {
   std::string out;
   out.reserve(sql.size() + 8);
   int next = 1;
@@ -72,6 +74,8 @@ std::string ToPostgresParameters(std::string_view sql, int* count) {
       if (j == i + 1) n = next;
       next = n + 1;
       if (n > *count) *count = n;
+      if (used->size() <= static_cast<size_t>(n)) used->resize(static_cast<size_t>(n) + 1);
+      (*used)[static_cast<size_t>(n)] = true;
       out += '$';
       out += std::to_string(n);
       i = j - 1;
@@ -249,6 +253,7 @@ class PgStatement final : public StatementImpl {
   // they change.
   bool typed_ = false;
   std::vector<Oid> typed_as_;
+  std::vector<Oid> gaps_;  // text for parameter numbers the SQL skips
   bool on_server_ = false;  // name_ is prepared on the connection
   uint64_t generation_ = 0;
   bool prepared_ = false;
@@ -407,7 +412,16 @@ PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
     : db_(db), name_(db.NextName()) {
   (void)cached;  // every statement is prepared; uncached ones are dropped later
   int count = 0;
-  text_ = ToPostgresParameters(sql, &count);
+  std::vector<bool> used;
+  text_ = ToPostgresParameters(sql, &count, &used);
+  // A number the SQL skips (?1 and ?3 but no ?2) has no type PostgreSQL
+  // could infer; any will do, as it is never read.
+  for (int n = 1; n <= count; ++n) {
+    if (static_cast<size_t>(n) >= used.size() || !used[static_cast<size_t>(n)]) {
+      gaps_.resize(static_cast<size_t>(count), 0);
+      gaps_[static_cast<size_t>(n - 1)] = kTextOid;
+    }
+  }
   if (!db_.in_transaction()) {
     if (Status s = db_.EnsureConnected(); !s.ok()) {
       status_ = std::move(s);
@@ -423,7 +437,7 @@ PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
     // a statement text inside one is fenced by a savepoint.
     const bool fence = db_.in_transaction() && !untyped.has_value();
     if (fence) (void)db_.Exec("SAVEPOINT kbo_prepare");
-    Status s = Prepare({});
+    Status s = Prepare(gaps_);
     if (fence) {
       if (!s.ok()) (void)db_.Exec("ROLLBACK TO SAVEPOINT kbo_prepare");
       (void)db_.Exec("RELEASE SAVEPOINT kbo_prepare");
@@ -449,7 +463,7 @@ Status PgStatement::Prepare(const std::vector<Oid>& types) {
     const char* state = PQresultErrorField(res, PG_DIAG_SQLSTATE);
     // 42P18 indeterminate_datatype, 42725 ambiguous_function: a parameter
     // whose type only its bound value tells.
-    if (types.empty() && state &&
+    if (!typed_ && state &&
         (std::strcmp(state, "42P18") == 0 || std::strcmp(state, "42725") == 0)) {
       typed_ = true;
     }
@@ -493,7 +507,10 @@ bool PgStatement::Step() {
     }
     if (typed_) {
       std::vector<Oid> bound(params_.size());
-      for (size_t i = 0; i < params_.size(); ++i) bound[i] = params_[i].bound;
+      for (size_t i = 0; i < params_.size(); ++i) {
+        bound[i] = params_[i].bound;
+        if (bound[i] == 0 && i < gaps_.size()) bound[i] = gaps_[i];
+      }
       if (bound != typed_as_ || typed_as_.empty() || generation_ != db_.generation()) {
         if (on_server_ && generation_ == db_.generation()) db_.Deallocate(name_);
         on_server_ = false;
@@ -506,7 +523,7 @@ bool PgStatement::Step() {
       }
     } else if (generation_ != db_.generation()) {
       // Prepared on a connection since lost: again, on this one.
-      if (Status s = Prepare({}); !s.ok()) {
+      if (Status s = Prepare(gaps_); !s.ok()) {
         status_ = std::move(s);
         return false;
       }

@@ -770,7 +770,8 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
 
   // Enrol a device with it; device list shows the label.
   {
-    auto opened = ServerStore::Open(data);
+    auto opened = ServerStore::Open(data, SystemWallClock::Default(),
+                                    kbo::testing::TestDbUrlFor(data));
     REQUIRE(opened.ok());
     Enrolment enrolment(**opened);
     TestDevice d;
@@ -807,7 +808,8 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
                          "5011", "--label", "a\nb"})
             .code == 2);
 
-  auto opened = ServerStore::Open(data);
+  auto opened = ServerStore::Open(data, SystemWallClock::Default(),
+                                    kbo::testing::TestDbUrlFor(data));
   REQUIRE(opened.ok());
   Statement st((*opened)->db(),
                "SELECT actor, action, subject FROM audit_log ORDER BY id");
@@ -836,7 +838,8 @@ TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
     Cli made = RunServer(data, {"token", "create", "--role", "field_officer",
                                 "--districts", kPhrao});
     REQUIRE(made.code == 0);
-    auto opened = ServerStore::Open(data);
+    auto opened = ServerStore::Open(data, SystemWallClock::Default(),
+                                    kbo::testing::TestDbUrlFor(data));
     REQUIRE(opened.ok());
     Enrolment enrolment(**opened);
     REQUIRE(enrolment.Enroll(RequestFor(*d, made.out.substr(0, 64)), nullptr)
@@ -846,7 +849,8 @@ TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
   REQUIRE(RunServer(data, {"device", "revoke", gone.id.ToString()}).code == 0);
   // What a grant stores: the districts, the restart mark, the audit line.
   const auto stored = [&data](const TestDevice &d) {
-    auto opened = ServerStore::Open(data);
+    auto opened = ServerStore::Open(data, SystemWallClock::Default(),
+                                    kbo::testing::TestDbUrlFor(data));
     REQUIRE(opened.ok());
     Statement st((*opened)->db(),
                  "SELECT districts || ' grant_seq=' || grant_seq || ' audits=' "

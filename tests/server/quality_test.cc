@@ -22,6 +22,7 @@
 #include "tests/server/console_client.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
+#include "tests/support/server_process.h"
 #include "tests/support/run_cli.h"
 
 namespace kbo::server::testing {
@@ -514,25 +515,25 @@ TEST_CASE("kbo-server producer merge: merges, and exits 2 across districts "
   QualityData* d = nullptr;
   std::unique_ptr<QualityData> keep_alive;
   {
-    auto store = ServerStore::Open(data);
+    auto store = ServerStore::Open(data, SystemWallClock::Default(),
+                                   kbo::testing::TestDbUrlFor(data));
     REQUIRE(store.ok());
     keep_alive = std::make_unique<QualityData>((*store)->db());
     d = keep_alive.get();
   }
   const std::string bin = std::string(KBO_BINARY_DIR) + "/server/kbo-server";
-  CliResult usage = RunBinary(bin, {"--data", data, "producer", "merge", d->p1});
+  CliResult usage = kbo::testing::RunServerCli({"--data", data, "producer", "merge", d->p1});
   CHECK(usage.exit_code == 2);
   CliResult no_reason =
-      RunBinary(bin, {"--data", data, "producer", "merge", d->p1, d->p2});
+      kbo::testing::RunServerCli({"--data", data, "producer", "merge", d->p1, d->p2});
   CHECK(no_reason.exit_code == 2);
-  CliResult across = RunBinary(
-      bin, {"--data", data, "producer", "merge", d->p1, d->f1, "--reason", "x"});
+  CliResult across = kbo::testing::RunServerCli({"--data", data, "producer", "merge", d->p1, d->f1, "--reason", "x"});
   CHECK(across.exit_code == 2);
   CHECK_THAT(across.err, Catch::Contains("different districts"));
-  CliResult unknown = RunBinary(bin, {"--data", data, "producer", "merge",
+  CliResult unknown = kbo::testing::RunServerCli({"--data", data, "producer", "merge",
                                       d->p1, NewId(), "--reason", "x"});
   CHECK(unknown.exit_code == 3);
-  CliResult ok = RunBinary(bin, {"--data", data, "producer", "merge", d->p1,
+  CliResult ok = kbo::testing::RunServerCli({"--data", data, "producer", "merge", d->p1,
                                  d->p2, "--reason", "ประธานยืนยัน"});
   INFO(ok.err);
   REQUIRE(ok.exit_code == 0);

@@ -58,23 +58,19 @@ TEST_CASE("kbo-server user: the password on stdin, garbage refused with nothing 
     std::vector<std::string> args = {"--data", data};
     args.insert(args.end(), b.args.begin(), b.args.end());
     INFO(b.args.back());
-    CliResult r = RunBinary(KboServerBinary(), args, {}, b.input);
+    CliResult r = RunServerCli(args, {}, b.input);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("kbo-server:"));
   }
   CHECK(Users(data) == 0);
 
   // A good one prints the id alone; the same login again is refused.
-  CliResult added = RunBinary(
-      KboServerBinary(),
-      {"--data", data, "user", "add", "somchai", "--role", "office",
+  CliResult added = RunServerCli({"--data", data, "user", "add", "somchai", "--role", "office",
        "--districts", "5011"},
       {}, good);
   REQUIRE(added.exit_code == 0);
   CHECK(added.out.size() == 37);  // uuid and a newline
-  CliResult twice = RunBinary(
-      KboServerBinary(),
-      {"--data", data, "user", "add", "somchai", "--role", "admin"}, {}, good);
+  CliResult twice = RunServerCli({"--data", data, "user", "add", "somchai", "--role", "admin"}, {}, good);
   CHECK(twice.exit_code != 0);
   const json list =
       json::parse(RunServerCli({"--data", data, "user", "list", "--json"}).out);
@@ -84,11 +80,9 @@ TEST_CASE("kbo-server user: the password on stdin, garbage refused with nothing 
 
   // Unknown logins: exit 3. A short new password: exit 2, the old one stays.
   CHECK(RunServerCli({"--data", data, "user", "disable", "nobody"}).exit_code == 3);
-  CHECK(RunBinary(KboServerBinary(),
-                  {"--data", data, "user", "passwd", "nobody"}, {}, good)
+  CHECK(RunServerCli({"--data", data, "user", "passwd", "nobody"}, {}, good)
             .exit_code == 3);
-  CHECK(RunBinary(KboServerBinary(),
-                  {"--data", data, "user", "passwd", "somchai"}, {},
+  CHECK(RunServerCli({"--data", data, "user", "passwd", "somchai"}, {},
                   Stdin(tmp, "short2", "abc\n"))
             .exit_code == 2);
   CHECK(RunServerCli({"--data", data, "user", "disable", "somchai"}).exit_code == 0);

@@ -49,10 +49,13 @@ inline std::string KboServerBinary() {
 
 // The built `kbo-server` with `args` (argv[1..]), e.g.
 // RunServerCli({"--data", dir, "token", "create", "--role", "trainer", ...}).
+// With the tests on PostgreSQL, `--db` is added for the `--data` folder
+// (tests/support/test_db.h). `stdin_path`: a file to read as standard input.
 inline CliResult RunServerCli(
     const std::vector<std::string>& args,
-    const std::map<std::string, std::string>& env = {}) {
-  return RunBinary(KboServerBinary(), WithTestDb(args), env);
+    const std::map<std::string, std::string>& env = {},
+    const std::string& stdin_path = "") {
+  return RunBinary(KboServerBinary(), WithTestDb(args), env, stdin_path);
 }
 #endif
 
