@@ -856,7 +856,7 @@ Result<std::vector<WorkshopSummary>> ListWorkshops(Db& db,
                "  AND e.deleted = 0)"
                " FROM workshop w WHERE w.deleted = 0 AND " +
                    InScope(db, "w.district_code") +
-                   " AND (?2 IS NULL OR w.fiscal_year = ?2)"
+                   " AND (CAST(?2 AS BIGINT) IS NULL OR w.fiscal_year = ?2)"
                    " ORDER BY 3 DESC, 5 DESC, 2, 1");
   BindScope(st, *scope);
   if (filter.fiscal_year) {

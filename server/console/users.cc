@@ -91,8 +91,7 @@ Result<WebUser> Users::Add(std::string_view login, WebRole role,
       .Bind(6, std::string_view(u.created_at));
   Status s = st.Run();
   if (!s.ok()) {
-    if (st.duplicate_key() ||
-        s.message().find("UNIQUE") != std::string::npos) {
+    if (st.unique_violation()) {
       return Status::AlreadyExists("there is already a user '" +
                                    std::string(login) + "'");
     }

@@ -150,6 +150,7 @@ class PgStatement final : public StatementImpl {
     if (prepared_) {
       status_ = Status();
       duplicate_key_ = false;
+      unique_violation_ = false;
     }
   }
   bool IsNull(int col) override {
@@ -564,7 +565,8 @@ bool PgStatement::Step() {
       status_ = PgError(result_, db_.conn(), "step");
       const char* state = PQresultErrorField(result_, PG_DIAG_SQLSTATE);
       const char* constraint = PQresultErrorField(result_, PG_DIAG_CONSTRAINT_NAME);
-      duplicate_key_ = state && std::strcmp(state, "23505") == 0 && constraint &&
+      unique_violation_ = state && std::strcmp(state, "23505") == 0;
+      duplicate_key_ = unique_violation_ && constraint &&
                        std::string_view(constraint).size() >= 5 &&
                        std::string_view(constraint).substr(
                            std::string_view(constraint).size() - 5) == "_pkey";

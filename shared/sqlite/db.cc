@@ -56,6 +56,7 @@ class SqliteStatement final : public StatementImpl {
     if (rc != SQLITE_DONE) {
       status_ = SqliteError(db_, rc, "step");
       duplicate_key_ = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
+      unique_violation_ = duplicate_key_ || rc == SQLITE_CONSTRAINT_UNIQUE;
     }
     return false;
   }
@@ -65,6 +66,7 @@ class SqliteStatement final : public StatementImpl {
     sqlite3_clear_bindings(stmt_);
     status_ = Status();
     duplicate_key_ = false;
+    unique_violation_ = false;
   }
   bool IsNull(int col) override {
     return sqlite3_column_type(stmt_, col) == SQLITE_NULL;

@@ -129,6 +129,7 @@ class StatementImpl {
 
   Status status_;
   bool duplicate_key_ = false;
+  bool unique_violation_ = false;
 };
 
 // A prepared statement. Bind indexes are 1-based; column indexes 0-based.
@@ -146,6 +147,9 @@ class Statement {
   // Whether the error in status() is a primary key refused as a duplicate
   // (an INSERT of a row that exists; the statement wrote nothing).
   bool duplicate_key() const { return impl_->duplicate_key_; }
+  // Whether the error is any key or UNIQUE constraint refusing a duplicate
+  // (the primary key included).
+  bool unique_violation() const { return impl_->unique_violation_; }
 
   Statement& BindNull(int i) { impl_->BindNull(i); return *this; }
   Statement& Bind(int i, int64_t v) { impl_->BindInt(i, v); return *this; }

@@ -539,7 +539,7 @@ TEST_CASE("kbo-server producer merge: merges, and exits 2 across districts "
   REQUIRE(ok.exit_code == 0);
   CHECK_THAT(ok.out, Catch::Contains("products=1 enrolments=1 visits=1 photos=1"));
 
-  auto store = ServerStore::Open(data);
+  auto store = ServerStore::Open(data, SystemWallClock::Default(), kbo::testing::TestDbUrlFor(data));
   REQUIRE(store.ok());
   Statement st((*store)->db(), "SELECT deleted FROM producer WHERE id = ?1");
   st.Bind(1, std::string_view(d->p2));

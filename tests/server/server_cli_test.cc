@@ -253,7 +253,7 @@ TEST_CASE(
   const std::string data = tmp.File("data");
   {
     ManualWallClock wall(kT0);
-    auto store = ServerStore::Open(data, &wall);
+    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
     REQUIRE(store.ok());
     TestDevice d;
     Enrolment enrolment(**store);
@@ -316,7 +316,7 @@ TEST_CASE(
   TestDevice d, stranger;
   {
     ManualWallClock wall(NowMs());
-    auto store = ServerStore::Open(data, &wall);
+    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
     REQUIRE(store.ok());
     Enrolment enrolment(**store);
     auto token = enrolment.CreateToken("trainer", "5011", 3600000);
@@ -377,7 +377,7 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   TestDevice a, b;
   {
     ManualWallClock wall(kT0);
-    auto store = ServerStore::Open(data, &wall);
+    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
     REQUIRE(store.ok());
     Enrolment enrolment(**store);
     for (TestDevice* d : {&a, &b}) {
