@@ -139,6 +139,20 @@ class Fields {
   Code code_;
 };
 
+// Keeps the first refusal of a run of field reads: step(f.Text(...)); ...
+// then one check.
+class FirstError {
+ public:
+  void operator()(Status s) {
+    if (status_.ok()) status_ = std::move(s);
+  }
+  bool ok() const { return status_.ok(); }
+  const Status& status() const { return status_; }
+
+ private:
+  Status status_;
+};
+
 // The whole text as one JSON object, or a Status of `code`.
 Status ParseObject(std::string_view text, const std::string& what, Code code,
                    json* out) {
@@ -195,10 +209,7 @@ Status ConflictFrom(const json& j, const std::string& what,
   const Fields f(j, what, Code::kCorruption);
   const Fields::Need opt = Fields::kOptional;  // an older server's record
   ConflictRecord c;
-  Status s;
-  const auto step = [&s](Status next) {
-    if (s.ok()) s = std::move(next);
-  };
+  FirstError step;
   step(f.Text("id", kMaxShortText, &c.id));
   step(f.Text("entity", kMaxShortText, &c.entity));
   step(f.Text("row_id", kMaxShortText, &c.row_id));
@@ -227,7 +238,7 @@ Status ConflictFrom(const json& j, const std::string& what,
   step(f.NullableText("resolved_by", kMaxShortText, &c.resolved_by));
   step(f.NullableText("resolution_reason", kMaxValueText,
                       &c.resolution_reason));
-  if (!s.ok()) return s;
+  if (!step.ok()) return step.status();
   *out = std::move(c);
   return Status();
 }
@@ -302,25 +313,20 @@ Result<EnrollReply> ParseEnrollReply(std::string_view json_text) {
   EnrollReply r;
   std::string device, server, key;
   const json* districts = nullptr;
-  Status s;
-  const auto step = [&s](Status next) {
-    if (s.ok()) s = std::move(next);
-  };
+  FirstError step;
   step(f.Text("device_id", kMaxShortText, &device));
   step(f.Text("role", kMaxShortText, &r.role));
   step(f.Array("districts", kMaxDistricts, &districts));
   step(f.Text("server_id", kMaxShortText, &server));
   step(f.Text("server_public_key", kMaxShortText, &key));
-  if (const json* p = f.Find("protocol"); s.ok() && p != nullptr) {
-    if (!p->is_number_integer()) {
-      s = f.Bad("protocol", "is not a whole number");
-    } else {
-      r.protocol = p->get<int64_t>();
-    }
-  } else if (s.ok()) {
-    s = f.Bad("protocol", "is missing");
+  if (const json* p = f.Find("protocol"); p == nullptr) {
+    step(f.Bad("protocol", "is missing"));
+  } else if (!p->is_number_integer()) {
+    step(f.Bad("protocol", "is not a whole number"));
+  } else {
+    r.protocol = p->get<int64_t>();
   }
-  if (!s.ok()) return s;
+  if (!step.ok()) return step.status();
   if (r.role.empty()) return f.Bad("role", "is empty");
   Result<Uuid> id = Uuid::Parse(device);
   if (!id.ok()) return f.Bad("device_id", "is not a uuid");
@@ -401,10 +407,7 @@ Result<ReceiptAnswer> ParseReceiptAnswer(std::string_view json_text) {
   if (!inner->is_object()) return outer.Bad("receipt", "is not an object");
   const Fields f(*inner, what, Code::kCorruption);
   protocol::Receipt& r = a.receipt;
-  Status s;
-  const auto step = [&s](Status next) {
-    if (s.ok()) s = std::move(next);
-  };
+  FirstError step;
   step(f.Text("device_id", kMaxShortText, &r.device_id));
   step(f.U64("seq", &r.seq));
   step(f.Text("hash", kMaxShortText, &r.hash));
@@ -413,7 +416,7 @@ Result<ReceiptAnswer> ParseReceiptAnswer(std::string_view json_text) {
   step(f.U64("rows", &r.rows));
   step(f.U64("conflicts", &r.conflicts));
   step(f.Text("received_at", kMaxShortText, &r.received_at));
-  if (!s.ok()) return s;
+  if (!step.ok()) return step.status();
   if (f.Find("refused") != nullptr) {
     // Rows the server kept for the office instead of applying (DESIGN §6).
     const json* list = nullptr;
@@ -432,7 +435,7 @@ Result<ReceiptAnswer> ParseReceiptAnswer(std::string_view json_text) {
       step(g.Text("row_id", kMaxShortText, &row.row_id));
       step(g.Text("reason", kMaxShortText, &row.reason));
       step(g.Text("message", kMaxMessageText, &row.message));
-      if (!s.ok()) return s;
+      if (!step.ok()) return step.status();
       r.refused.push_back(std::move(row));
     }
   }
@@ -558,15 +561,12 @@ Result<BlobState> ParseBlobState(std::string_view json_text) {
   }
   const Fields f(j, what, Code::kCorruption);
   BlobState b;
-  Status s;
-  const auto step = [&s](Status next) {
-    if (s.ok()) s = std::move(next);
-  };
+  FirstError step;
   step(f.Text("sha256", kMaxShortText, &b.sha256));
   step(f.U64("received", &b.received));
   step(f.U64("total", &b.total));
   step(f.Bool("complete", &b.complete));
-  if (!s.ok()) return s;
+  if (!step.ok()) return step.status();
   if (b.received > b.total) {
     return f.Bad("received", "is more than \"total\"");
   }
