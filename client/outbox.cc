@@ -14,6 +14,7 @@
 #include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/migrate.h"
+#include "shared/wire.h"
 
 namespace kbo::client {
 namespace {
@@ -316,7 +317,7 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
   if (first_ack && !server_rows.empty() && decoded.ok()) {
     DecodeLimits limits;
     limits.max_bytes = protocol::kMaxReceiptServerRowsBytes;
-    Result<ChangeSet> held = DecodeChangeSet(server_rows, limits);
+    Result<ChangeSet> held = wire::DecodePullPage(server_rows, limits);
     if (!held.ok()) {
       return Status::Corruption("the server's rows in the receipt for change set " +
                                 std::to_string(seq) + " do not decode: " +

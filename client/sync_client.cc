@@ -20,34 +20,30 @@
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
+#include "shared/wire.h"
 
 // Wire forms this file speaks (shared/protocol.h; docs/protocol.md is the
-// full text). Every request but enrolment carries X-KBO-Device, -Time,
-// -Nonce and -Signature (SignRequest). Answers other than 2xx are
-// {"error": code, "message": text} plus, where named, a number:
+// full text). Every JSON answer is read by its one parser in shared/wire.h
+// (wire::ParseEnrollReply, ParseReceiptAnswer, ParseConflictsPage,
+// ParseBlobState; a pull page by wire::DecodePullPage). Every request but
+// enrolment carries X-KBO-Device, -Time, -Nonce and -Signature
+// (SignRequest). Answers other than 2xx are {"error": code, "message": text}
+// plus, where named, a number:
 //
-//   POST /v1/enroll  {"token", "device_id", "public_key": hex, "clock_ms"}
-//     200 {"server_public_key": hex, "role", "districts": ["5011"] |
-//     "5011,5009"
-//          | "all", "device_id"?}
+//   POST /v1/enroll  wire::EnrollRequest -> 200 wire::EnrollReply
 //   POST /v1/push    signature[64] || change set bytes
-//     200 receipt   {"device_id", "seq", "hash", "first_server_seq",
-//                    "last_server_seq", "rows", "conflicts", "received_at",
-//                    "signature": hex}
+//     200 wire::ReceiptAnswer
 //     409 {"error": "sequence_gap", "expected": N} | {"error":
 //     "sequence_conflict"}
 //   GET  /v1/pull?after=N&limit=M
 //     200 encoded ChangeSet (device nil, seq 0; each cell's base = its server
 //         sequence), X-KBO-Next-Cursor, X-KBO-More, X-KBO-Signature
 //   GET  /v1/conflicts?after=N
-//     200 {"conflicts": [conflict...], "next": N, "more": bool} (or a bare
-//         array: one page)
-//         X-KBO-Signature over ConflictsMessage; conflict = the server's
-//         conflict record (schema/server), "feed_seq" its feed position
+//     200 wire::ConflictsPage, X-KBO-Signature over ConflictsMessage
 //   GET  /v1/blobs/<sha256>
-//     200 {"received": R, "complete": bool}   404: nothing held yet
+//     200 wire::BlobState   404: nothing held yet
 //   PUT  /v1/blobs/<sha256>?offset=R&total=T  chunk bytes, X-KBO-Chunk-Sha256
-//     200 {"received": R', "complete": bool}
+//     200 wire::BlobState
 //     409 {"error": "offset_mismatch", "received": R}
 //
 // Bounds on what is read from the network (all answers are read through a
@@ -68,7 +64,6 @@ constexpr size_t kMaxConflictsBytes = size_t{4} << 20;
 // A receipt lists every refused row of its set (a few hundred bytes each):
 // a whole set of 2,000 refused rows fits well within 4 MiB.
 constexpr size_t kMaxReceiptBytes = size_t{4} << 20;
-constexpr size_t kMaxRefusedPerReceipt = 100000;
 // A server that keeps redirecting the push (sequence_gap) or the upload
 // (offset_mismatch) is broken; stop rather than loop.
 constexpr int kMaxRedirects = 3;
@@ -122,14 +117,6 @@ bool GetText(const Json& obj, const char* key, std::string* out) {
   auto it = obj.find(key);
   if (it == obj.end() || !it->is_string()) return false;
   *out = it->get<std::string>();
-  return true;
-}
-
-bool GetBool(const Json& obj, const char* key, bool* out) {
-  if (!obj.is_object()) return false;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_boolean()) return false;
-  *out = it->get<bool>();
   return true;
 }
 
@@ -325,28 +312,18 @@ Status SetCursor(Db& db, const char* column, uint64_t value) {
   return st.Run();
 }
 
-// A conflict record as JSON -> the local conflict table (one upsert).
-// `*is_new` tells whether it is one to announce: open, and not held before
-// (a resolution of a held conflict, or one received again after a pull from
-// 0, is not news). kCorruption if a required field is missing.
-Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq,
-                      bool* is_new) {
-  std::string id, entity, row_id, column;
-  if (!GetText(c, "id", &id) || !GetText(c, "entity", &entity) ||
-      !GetText(c, "row_id", &row_id) ||
-      !(GetText(c, "column", &column) || GetText(c, "column_name", &column)) ||
-      !(GetU64(c, "feed_seq", feed_seq) || GetU64(c, "server_seq", feed_seq))) {
-    return Status::Corruption(
-        "a conflict record lacks id, entity, row_id, column or feed_seq");
-  }
+// A conflict record (wire::ParseConflictsPage) -> the local conflict table
+// (one upsert). `*is_new` tells whether it is one to announce: open, and not
+// held before (a resolution of a held conflict, or one received again after
+// a pull from 0, is not news).
+Status UpsertConflict(Db& db, const wire::ConflictRecord& c, bool* is_new) {
   {
     Statement& held = db.Cached("SELECT 1 FROM conflict WHERE id = ?1");
-    held.Bind(1, std::string_view(id));
+    held.Bind(1, std::string_view(c.id));
     const bool known = held.Step();
     if (!held.status().ok()) return held.status();
     if (Status s = held.Reset(); !s.ok()) return s;
-    auto resolved = c.find("resolved_at");
-    *is_new = !known && (resolved == c.end() || resolved->is_null());
+    *is_new = !known && !c.resolved_at.has_value();
   }
   Statement& st = db.Cached(
       "INSERT INTO conflict (id, entity, row_id, column_name, district_code,"
@@ -374,48 +351,50 @@ Status UpsertConflict(Db& db, const Json& c, uint64_t* feed_seq,
       " resolution_seq = excluded.resolution_seq,"
       " server_seq = excluded.server_seq");
   if (!st.status().ok()) return st.status();
-  // Text columns: strings as they are, numbers as their JSON text, null and
-  // absent as NULL.
-  auto bind_text = [&st, &c](int i, const char* key) {
-    auto it = c.find(key);
-    if (it == c.end() || it->is_null()) {
+  // Null (and, for text the record may leave out, empty) as NULL.
+  auto bind_text = [&st](int i, const std::string& v) {
+    if (v.empty()) {
       st.BindNull(i);
-    } else if (it->is_string()) {
-      st.Bind(i, std::string_view(it->get_ref<const std::string&>()));
     } else {
-      st.Bind(i, std::string_view(it->dump()));
+      st.Bind(i, std::string_view(v));
     }
   };
-  auto bind_int = [&st, &c](int i, const char* key) {
-    uint64_t v = 0;
-    if (GetU64(c, key, &v)) {
-      st.Bind(i, static_cast<int64_t>(v));
+  auto bind_opt = [&st](int i, const std::optional<std::string>& v) {
+    if (v) {
+      st.Bind(i, std::string_view(*v));
     } else {
       st.BindNull(i);
     }
   };
-  st.Bind(1, std::string_view(id))
-      .Bind(2, std::string_view(entity))
-      .Bind(3, std::string_view(row_id))
-      .Bind(4, std::string_view(column));
-  bind_text(5, "district_code");
-  bind_text(6, "current_value");
-  bind_text(7, "current_type");
-  bind_text(8, "current_device");
-  bind_text(9, "current_hlc");
-  bind_int(10, "current_seq");
-  bind_text(11, "incoming_value");
-  bind_text(12, "incoming_type");
-  bind_text(13, "incoming_device");
-  bind_text(14, "incoming_hlc");
-  bind_int(15, "incoming_base");
-  bind_int(16, "incoming_seq");
-  bind_text(17, "winner");
-  bind_text(18, "detected_at");
-  bind_text(19, "resolved_at");
-  bind_text(20, "resolved_value");
-  bind_int(21, "resolution_seq");
-  st.Bind(22, static_cast<int64_t>(*feed_seq));
+  auto bind_int = [&st](int i, uint64_t v) {
+    st.Bind(i, static_cast<int64_t>(v));
+  };
+  st.Bind(1, std::string_view(c.id))
+      .Bind(2, std::string_view(c.entity))
+      .Bind(3, std::string_view(c.row_id))
+      .Bind(4, std::string_view(c.column_name));
+  bind_opt(5, c.district_code);
+  bind_opt(6, c.current_value);
+  bind_text(7, c.current_type);
+  bind_text(8, c.current_device);
+  bind_text(9, c.current_hlc);
+  bind_int(10, c.current_seq);
+  bind_opt(11, c.incoming_value);
+  bind_text(12, c.incoming_type);
+  bind_text(13, c.incoming_device);
+  bind_text(14, c.incoming_hlc);
+  bind_int(15, c.incoming_base);
+  bind_int(16, c.incoming_seq);
+  bind_text(17, c.winner);
+  bind_text(18, c.detected_at);
+  bind_opt(19, c.resolved_at);
+  bind_opt(20, c.resolved_value);
+  if (c.resolution_seq) {
+    st.Bind(21, static_cast<int64_t>(*c.resolution_seq));
+  } else {
+    st.BindNull(21);
+  }
+  st.Bind(22, static_cast<int64_t>(c.feed_seq));
   return st.Run();
 }
 
@@ -613,69 +592,27 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
                      std::string_view json, protocol::Receipt* receipt) {
   const std::string what =
       "the server's receipt for change set " + std::to_string(seq);
-  const Json top = ParseJson(json);
-  if (!top.is_object()) return Status::Unauthenticated(what + " is not JSON");
-  const Json* obj = &top;
-  if (auto it = top.find("receipt"); it != top.end() && it->is_object())
-    obj = &*it;
-  protocol::Receipt r;
-  std::string sig_hex;
-  if (!GetText(*obj, "signature", &sig_hex) &&
-      !GetText(top, "signature", &sig_hex)) {
-    return Status::Unauthenticated(what + " has no signature");
+  Result<wire::ReceiptAnswer> answer = wire::ParseReceiptAnswer(json);
+  if (!answer.ok()) {
+    return Status::Unauthenticated(what + " is damaged: " +
+                                   answer.status().message());
   }
-  if (!GetText(*obj, "device_id", &r.device_id) ||
-      !GetU64(*obj, "seq", &r.seq) || !GetText(*obj, "hash", &r.hash) ||
-      !GetU64(*obj, "first_server_seq", &r.first_server_seq) ||
-      !GetU64(*obj, "last_server_seq", &r.last_server_seq) ||
-      !GetU64(*obj, "rows", &r.rows) ||
-      !GetU64(*obj, "conflicts", &r.conflicts) ||
-      !GetText(*obj, "received_at", &r.received_at)) {
-    return Status::Unauthenticated(what + " lacks one of its fields");
-  }
-  if (auto list = obj->find("refused"); list != obj->end()) {
-    // Rows the server kept for the office instead of applying (DESIGN §6).
-    if (!list->is_array() || list->size() > kMaxRefusedPerReceipt) {
-      return Status::Unauthenticated(what + " has a damaged refused list");
-    }
-    for (const Json& x : *list) {
-      protocol::RefusedRow row;
-      if (!x.is_object() || !GetU64(x, "index", &row.index) ||
-          !GetText(x, "entity", &row.entity) ||
-          !GetText(x, "row_id", &row.row_id) ||
-          !GetText(x, "reason", &row.reason) ||
-          !GetText(x, "message", &row.message)) {
-        return Status::Unauthenticated(what + " has a damaged refused list");
-      }
-      r.refused.push_back(std::move(row));
-    }
-  }
-  Result<Signature> sig = SignatureFromHex(sig_hex);
-  if (!sig.ok() ||
-      !Verify(server_key, kReceiptDomain, protocol::ReceiptMessage(r), *sig)) {
+  protocol::Receipt& r = answer->receipt;
+  if (!Verify(server_key, kReceiptDomain, protocol::ReceiptMessage(r),
+              answer->signature)) {
     return Status::Unauthenticated(what +
                                    " is not signed by the server key pinned at "
                                    "enrolment");
   }
   // Issue 9: the server's rows of refused edits and deletes, under a second
-  // signature over the receipt and them (docs/protocol.md §5).
-  if (auto rows = obj->find("server_rows"); rows != obj->end()) {
-    std::string rows_sig_hex;
-    Result<std::string> bytes = rows->is_string()
-                                    ? HexDecode(rows->get<std::string>())
-                                    : Result<std::string>(Status::Corruption(""));
-    if (!bytes.ok() || bytes->size() > protocol::kMaxReceiptServerRowsBytes ||
-        !GetText(top, "rows_signature", &rows_sig_hex)) {
-      return Status::Unauthenticated(what + " has damaged server rows");
-    }
-    r.server_rows = std::move(*bytes);
-    Result<Signature> rows_sig = SignatureFromHex(rows_sig_hex);
-    if (!rows_sig.ok() || !Verify(server_key, kReceiptDomain,
-                                  protocol::ReceiptRowsMessage(r), *rows_sig)) {
-      return Status::Unauthenticated(what +
-                                     "'s server rows are not signed by the "
-                                     "server key pinned at enrolment");
-    }
+  // signature over the receipt and them (docs/protocol.md §5); the parser
+  // refuses server_rows without a rows_signature.
+  if (!r.server_rows.empty() &&
+      !Verify(server_key, kReceiptDomain, protocol::ReceiptRowsMessage(r),
+              *answer->rows_signature)) {
+    return Status::Unauthenticated(what +
+                                   "'s server rows are not signed by the "
+                                   "server key pinned at enrolment");
   }
   const std::string sent_hash = HexEncode(hash);
   if (r.device_id != device.ToString() || r.seq != seq ||
@@ -907,68 +844,42 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
         *url + " instead (nothing is deleted either way)");
   }
   base_url_ = *url;
-  Json req = Json::object();
-  req["token"] = token;
-  req["device_id"] = store_.device_id().ToString();
-  req["public_key"] = store_.key().public_key().ToHex();
-  req["clock_ms"] = store_.wall().NowMillis();
-  std::string body;
-  try {
-    body = req.dump(-1, ' ', false, Json::error_handler_t::strict);
-  } catch (const Json::exception&) {
-    return Status::InvalidArgument("the token is not valid UTF-8 text");
-  }
+  wire::EnrollRequest req;
+  req.token = token;
+  req.device_id = store_.device_id();
+  req.public_key = store_.key().public_key();
+  req.clock_ms = store_.wall().NowMillis();
+  Result<std::string> body = wire::EncodeEnrollRequest(req);
+  if (!body.ok()) return body.status();
   Result<HttpResponse> r =
-      Call("POST", std::string(protocol::kEnrollPath), std::move(body),
+      Call("POST", std::string(protocol::kEnrollPath), std::move(*body),
            "application/json", protocol::kMaxJsonBytes, {}, /*sign=*/false);
   if (!r.ok()) return r.status();
   if (r->status != 200) return Refusal(*r, "the enrolment");
 
-  const Json answer = ParseJson(r->body);
+  Result<wire::EnrollReply> answer = wire::ParseEnrollReply(r->body);
+  if (!answer.ok()) {
+    return Status::Corruption(*url + " answered the enrolment wrongly (" +
+                              answer.status().message() +
+                              "); nothing was saved");
+  }
   EnrollResult out;
   out.device_id = store_.device_id();
   out.server_url = *url;
-  std::string device_text;
-  if (!answer.is_object() ||
-      !GetText(answer, "server_public_key", &out.server_public_key) ||
-      !GetText(answer, "role", &out.role) || out.role.empty()) {
-    return Status::Corruption(*url +
-                              " did not answer the enrolment with a "
-                              "server_public_key and a role; nothing was "
-                              "saved");
-  }
-  if (GetText(answer, "device_id", &device_text) &&
-      device_text != store_.device_id().ToString()) {
+  if (answer->device_id != store_.device_id()) {
     return Status::Corruption(
-        *url + " enrolled device " + device_text + ", not this one (" +
-        store_.device_id().ToString() + "); nothing was saved");
+        *url + " enrolled device " + answer->device_id.ToString() +
+        ", not this one (" + store_.device_id().ToString() +
+        "); nothing was saved");
   }
-  Result<PublicKey> key = PublicKey::FromHex(out.server_public_key);
-  if (!key.ok()) {
-    return Status::Corruption(
-        *url +
-        " sent a server key that is not a public key; nothing was saved");
-  }
-  out.server_public_key = key->ToHex();
-  if (auto it = answer.find("districts");
-      it != answer.end() && it->is_array()) {
-    for (const Json& d : *it) {
-      if (!d.is_string()) continue;
-      if (d.get<std::string>() == "all") {
-        out.districts = "all";
-        break;
-      }
-      out.districts +=
-          (out.districts.empty() ? "" : ",") + d.get<std::string>();
+  out.role = answer->role;
+  out.server_public_key = answer->server_public_key.ToHex();
+  for (const std::string& d : answer->districts) {
+    if (d == "all") {
+      out.districts = "all";
+      break;
     }
-  } else {
-    GetText(answer, "districts", &out.districts);
-  }
-  if (out.districts.empty()) {
-    return Status::Corruption(
-        *url +
-        " did not say which districts this device may record; nothing "
-        "was saved");
+    out.districts += (out.districts.empty() ? "" : ",") + d;
   }
 
   Db& db = store_.db();
@@ -1354,7 +1265,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     f.status = VerifyPullPage(server_key, store_.device_id(), from,
                               *f.response, &f.next, &f.more);
     if (!f.status.ok() || f.response->body.empty()) return f;
-    Result<ChangeSet> decoded = DecodeChangeSet(f.response->body, limits);
+    Result<ChangeSet> decoded = wire::DecodePullPage(f.response->body, limits);
     if (!decoded.ok()) {
       f.status = Status::Corruption(
           "the pull after " + std::to_string(from) + " from " + base_url_ +
@@ -1479,46 +1390,28 @@ Status SyncClient::PullConflicts(const Enrolment& e, SyncSummary* summary) {
         !s.ok()) {
       return s;
     }
-    const Json body = ParseJson(r->body);
-    const Json* list = nullptr;
-    bool more = false;
-    uint64_t next = after;
-    if (body.is_array()) {
-      list = &body;
-    } else if (body.is_object()) {
-      if (auto it = body.find("conflicts");
-          it != body.end() && it->is_array()) {
-        list = &*it;
-      }
-      GetBool(body, "more", &more);
-      uint64_t stated = 0;
-      if (GetU64(body, "next", &stated) ||
-          GetU64(body, "next_cursor", &stated)) {
-        next = std::max(next, stated);
-      }
+    Result<wire::ConflictsPage> parsed = wire::ParseConflictsPage(r->body);
+    if (!parsed.ok()) {
+      return Status::Corruption(what + " from " + base_url_ + ": " +
+                                parsed.status().message() +
+                                "; nothing of it was kept");
     }
-    if (list == nullptr) {
-      return Status::Corruption(what + " from " + base_url_ + " is not a list");
-    }
+    const bool more = parsed->more;
+    uint64_t next = std::max(after, parsed->next);
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
     uint64_t fresh = 0;
-    for (const Json& c : *list) {
-      uint64_t feed_seq = 0;
+    for (const wire::ConflictRecord& c : parsed->conflicts) {
       bool is_new = false;
-      if (Status s = UpsertConflict(db, c, &feed_seq, &is_new); !s.ok()) {
-        return Status::FromCode(s.code(), what + " from " + base_url_ + ": " +
-                                              s.message() +
-                                              "; nothing of it was kept");
-      }
-      next = std::max(next, feed_seq);
+      if (Status s = UpsertConflict(db, c, &is_new); !s.ok()) return s;
+      next = std::max(next, c.feed_seq);
       if (is_new) ++fresh;
     }
     if (Status s = SetCursor(db, "conflict_cursor", next); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
-    received += list->size();
+    received += parsed->conflicts.size();
     if (summary != nullptr) {
-      summary->conflicts += list->size();
+      summary->conflicts += parsed->conflicts.size();
       summary->new_conflicts += fresh;
     }
     Progress(SyncPhase::kConflicts, received, 0);
@@ -1596,10 +1489,13 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   uint64_t received = 0;
   bool complete = false;
   if (r->status >= 200 && r->status < 300) {
-    const Json body = ParseJson(r->body);
-    GetU64(body, "received", &received);
-    if (!GetBool(body, "complete", &complete))
-      complete = received >= total && total > 0;
+    Result<wire::BlobState> state = wire::ParseBlobState(r->body);
+    if (!state.ok()) {
+      return Status::Corruption(base_url_ + " answered the state of " + what +
+                                " wrongly: " + state.status().message());
+    }
+    received = state->received;
+    complete = state->complete;
   } else if (r->status != 404) {
     return Refusal(*r, "the state of " + what);
   }
@@ -1638,11 +1534,14 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
         std::string(chunk), "application/octet-stream", protocol::kMaxJsonBytes,
         {{protocol::kChunkHashHeader, HexEncode(Sha256(chunk))}});
     if (!put.ok()) return put.status();
-    const Json body = ParseJson(put->body);
     if (put->status >= 200 && put->status < 300) {
-      uint64_t now_held = received + n;
-      GetU64(body, "received", &now_held);
-      if (!GetBool(body, "complete", &complete)) complete = now_held >= total;
+      Result<wire::BlobState> state = wire::ParseBlobState(put->body);
+      if (!state.ok()) {
+        return Status::Corruption(base_url_ + " answered a chunk of " + what +
+                                  " wrongly: " + state.status().message());
+      }
+      const uint64_t now_held = state->received;
+      complete = state->complete;
       if (now_held <= received && !complete) {
         refused_ = true;
         return Status::FailedPrecondition(
@@ -1656,6 +1555,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
       continue;
     }
+    const Json body = ParseJson(put->body);
     std::string error;
     uint64_t server_has = 0;
     GetText(body, "error", &error);

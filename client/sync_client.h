@@ -185,13 +185,11 @@ std::vector<std::pair<std::string, std::string>> SignRequest(
     std::string_view path_with_query, std::string_view body, int64_t time_ms,
     std::string_view nonce);
 
-// Parses a push answer (JSON; docs/protocol.md):
-//   {"device_id", "seq", "hash", "first_server_seq", "last_server_seq",
-//    "rows", "conflicts", "received_at", "signature": 128 hex}
-// (the receipt's fields may also sit in a nested "receipt" object), and
+// Parses a push answer (wire::ParseReceiptAnswer; docs/protocol.md §5), and
 // accepts it only if the signature verifies with `server_key` over
 // protocol::ReceiptMessage under kReceiptDomain AND it names `device`, `seq`
-// and hex(`hash`) — the change set that was sent. kUnauthenticated otherwise
+// and hex(`hash`) — the change set that was sent, and, when it carries the
+// server's rows, its rows_signature verifies too. kUnauthenticated otherwise
 // (also for a body that does not parse); `receipt` is set only on success.
 Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
                      uint64_t seq, const Sha256Digest& hash,

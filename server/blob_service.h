@@ -11,6 +11,7 @@
 #include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/result.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 
@@ -19,12 +20,8 @@ namespace kbo::server {
 bool IsBlobName(std::string_view sha256);
 
 // What the server holds of one blob.
-struct BlobState {
-  std::string sha256;
-  uint64_t received = 0;  // bytes held (== total once complete)
-  uint64_t total = 0;     // 0 if the server has never heard of it
-  bool complete = false;
-};
+// What the server holds of a blob: the protocol's message (shared/wire.h).
+using BlobState = wire::BlobState;
 
 // Photo blobs: content-addressed, uploaded in resumable chunks, verified on
 // completion, deduplicated (DESIGN §6). Files live in the data directory's

@@ -3,7 +3,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
+#include <optional>
 #include <utility>
 
 #include "schema/schema.h"
@@ -15,11 +15,10 @@
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/migrate.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 namespace {
-
-using nlohmann::json;
 
 constexpr const char* kSelectConflict =
     "SELECT id, entity, row_id, column_name, district_code, current_value, "
@@ -73,8 +72,8 @@ ConflictRecord ReadRecord(Statement& st) {
   return c;
 }
 
-json DisplayJson(const Value& v) {
-  if (v.is_null()) return nullptr;
+std::optional<std::string> DisplayText(const Value& v) {
+  if (v.is_null()) return std::nullopt;
   return v.ToDisplay();
 }
 
@@ -101,38 +100,42 @@ Result<Value> ParseResolutionText(const Entity& entity,
 
 }  // namespace
 
+wire::ConflictRecord ToWire(const ConflictRecord& c) {
+  wire::ConflictRecord w;
+  w.id = c.id;
+  w.entity = c.entity;
+  w.row_id = c.row_id;
+  w.column_name = c.column_name;
+  if (!c.district_code.empty()) w.district_code = c.district_code;
+  w.current_value = DisplayText(c.current_value);
+  w.current_type = TypeName(c.current_value.type());
+  w.current_device = c.current_device;
+  w.current_hlc = c.current_hlc;
+  w.current_time = HlcTime(c.current_hlc);
+  w.current_seq = c.current_seq;
+  w.incoming_value = DisplayText(c.incoming_value);
+  w.incoming_type = TypeName(c.incoming_value.type());
+  w.incoming_device = c.incoming_device;
+  w.incoming_hlc = c.incoming_hlc;
+  w.incoming_time = HlcTime(c.incoming_hlc);
+  w.incoming_base = c.incoming_base;
+  w.incoming_seq = c.incoming_seq;
+  w.winner = c.winner;
+  w.detected_at = c.detected_at;
+  w.resolved = c.resolved();
+  if (c.resolved()) {
+    w.resolved_at = c.resolved_at;
+    w.resolved_value = c.resolved_value;
+    w.resolution_seq = c.resolution_seq;
+    w.resolved_by = c.resolved_by;
+    w.resolution_reason = c.resolution_reason;
+  }
+  w.feed_seq = c.feed_seq;
+  return w;
+}
+
 std::string ConflictJson(const ConflictRecord& c) {
-  json j = {
-      {"id", c.id},
-      {"entity", c.entity},
-      {"row_id", c.row_id},
-      {"column_name", c.column_name},
-      {"district_code",
-       c.district_code.empty() ? json(nullptr) : json(c.district_code)},
-      {"current_value", DisplayJson(c.current_value)},
-      {"current_type", TypeName(c.current_value.type())},
-      {"current_device", c.current_device},
-      {"current_hlc", c.current_hlc},
-      {"current_time", HlcTime(c.current_hlc)},
-      {"current_seq", c.current_seq},
-      {"incoming_value", DisplayJson(c.incoming_value)},
-      {"incoming_type", TypeName(c.incoming_value.type())},
-      {"incoming_device", c.incoming_device},
-      {"incoming_hlc", c.incoming_hlc},
-      {"incoming_time", HlcTime(c.incoming_hlc)},
-      {"incoming_base", c.incoming_base},
-      {"incoming_seq", c.incoming_seq},
-      {"winner", c.winner},
-      {"detected_at", c.detected_at},
-      {"resolved", c.resolved()},
-      {"resolved_at", c.resolved() ? json(c.resolved_at) : json(nullptr)},
-      {"resolved_value", c.resolved() ? json(c.resolved_value) : json(nullptr)},
-      {"resolution_seq", c.resolved() ? json(c.resolution_seq) : json(nullptr)},
-      {"resolved_by", c.resolved() ? json(c.resolved_by) : json(nullptr)},
-      {"resolution_reason",
-       c.resolved() ? json(c.resolution_reason) : json(nullptr)},
-      {"feed_seq", c.feed_seq}};
-  return j.dump();
+  return wire::EncodeConflict(ToWire(c));
 }
 
 Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,

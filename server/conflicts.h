@@ -10,6 +10,7 @@
 #include "server/server_store.h"
 #include "shared/result.h"
 #include "shared/value.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 
@@ -43,10 +44,11 @@ struct ConflictRecord {
   bool resolved() const { return !resolved_at.empty(); }
 };
 
-// The conflict as one JSON object, keys named as the table's columns
-// (docs/protocol.md "Conflicts"): values as display text (null for null)
-// with *_type beside them, times of both writes as ISO 8601 (*_time), and
-// "resolved" as a boolean.
+// The conflict as the protocol's record (shared/wire.h, docs/protocol.md
+// §7): values as display text (null for null) with *_type beside them,
+// times of both writes as ISO 8601 (*_time), "resolved" as a boolean.
+wire::ConflictRecord ToWire(const ConflictRecord& c);
+// wire::EncodeConflict(ToWire(c)): one JSON object.
 std::string ConflictJson(const ConflictRecord& c);
 
 // Conflicts with feed_seq > `after` whose row is in `scope`, by feed_seq,

@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <cstdlib>
 #include <cstring>
-#include <nlohmann/json.hpp>
 #include <utility>
 
 #include "shared/csv.h"
@@ -12,8 +11,6 @@
 
 namespace kbo::server {
 namespace {
-
-using nlohmann::json;
 
 constexpr int64_t kMaxTtlMs = 30LL * 24 * 3600 * 1000;
 
@@ -207,67 +204,18 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   return std::optional<DeviceRecord>(std::move(d));
 }
 
-Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text) {
-  const json j =
-      json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  if (j.is_discarded() || !j.is_object()) {
-    return Status::InvalidArgument(
-        "the enrolment request is not a JSON object");
-  }
-  EnrollRequest r;
-  const auto text_field = [&](const char* name, std::string* out) -> Status {
-    auto it = j.find(name);
-    if (it == j.end() || !it->is_string()) {
-      return Status::InvalidArgument(
-          std::string("the enrolment request needs \"") + name + "\" as text");
-    }
-    *out = it->get<std::string>();
-    return Status();
-  };
-  std::string device, key;
-  if (Status s = text_field("token", &r.token); !s.ok()) return s;
-  if (Status s = text_field("device_id", &device); !s.ok()) return s;
-  if (Status s = text_field("public_key", &key); !s.ok()) return s;
-  if (r.token.size() != 64 || !IsHex(r.token)) {
-    return Status::InvalidArgument(
-        "the enrolment token must be the 64 hex digits printed by "
-        "`kbo-server token create`");
-  }
-  Result<Uuid> id = Uuid::Parse(device);
-  if (!id.ok() || id->IsNil()) {
-    return Status::InvalidArgument("device_id must be a uuid");
-  }
-  r.device_id = *id;
-  Result<PublicKey> pk = PublicKey::FromHex(key);
-  if (!pk.ok()) {
-    return Status::InvalidArgument(
-        "public_key must be 64 hex digits (Ed25519)");
-  }
-  r.public_key = *pk;
-  if (auto it = j.find("clock_ms"); it != j.end() && !it->is_null()) {
-    if (!it->is_number_integer()) {
-      return Status::InvalidArgument(
-          "clock_ms must be a whole number of milliseconds");
-    }
-    r.clock_ms = it->get<int64_t>();
-  }
-  return r;
-}
-
 std::string EnrollReplyJson(const EnrollReply& reply) {
-  json districts = json::array();
+  wire::EnrollReply w;
+  w.device_id = reply.device_id;
+  w.role = reply.role;
   if (reply.scope.all) {
-    districts.push_back("all");
+    w.districts.push_back("all");
   } else {
-    for (const std::string& d : reply.scope.districts) districts.push_back(d);
+    w.districts = reply.scope.districts;
   }
-  json j = {{"device_id", reply.device_id.ToString()},
-            {"role", reply.role},
-            {"districts", districts},
-            {"server_id", reply.server_id.ToString()},
-            {"server_public_key", reply.server_public_key.ToHex()},
-            {"protocol", protocol::kVersion}};
-  return j.dump();
+  w.server_id = reply.server_id;
+  w.server_public_key = reply.server_public_key;
+  return wire::EncodeEnrollReply(w);
 }
 
 Result<int64_t> ParseTtl(std::string_view text) {

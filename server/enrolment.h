@@ -13,6 +13,7 @@
 #include "shared/result.h"
 #include "shared/signing.h"
 #include "shared/uuid.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 
@@ -86,15 +87,8 @@ std::string TokenId(std::string_view token);
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id);
 
 // POST /v1/enroll, as parsed from its JSON body.
-struct EnrollRequest {
-  std::string token;  // 64 hex digits, as printed by `token create`
-  Uuid device_id;
-  PublicKey public_key;
-  std::optional<int64_t> clock_ms;  // the device's clock when it asked
-};
-// Parses {"token", "device_id", "public_key" (hex), "clock_ms"}.
-// kInvalidArgument naming the field that is missing or malformed.
-Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text);
+// POST /v1/enroll's body: one parser, wire::ParseEnrollRequest.
+using EnrollRequest = wire::EnrollRequest;
 
 struct EnrollReply {
   Uuid device_id;
@@ -103,8 +97,8 @@ struct EnrollReply {
   Uuid server_id;
   PublicKey server_public_key;
 };
-// {"device_id", "role", "districts": [codes] or ["all"], "server_id",
-//  "server_public_key" (hex), "protocol": 1}
+// wire::EncodeEnrollReply: {"device_id", "role", "districts": [codes] or
+// ["all"], "server_id", "server_public_key" (hex), "protocol": 1}
 std::string EnrollReplyJson(const EnrollReply& reply);
 
 // Parses a token lifetime: a positive whole number with a unit, "90s",

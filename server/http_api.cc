@@ -35,6 +35,7 @@
 #include "server/request_auth.h"
 #include "shared/edge_guard.h"
 #include "shared/protocol.h"
+#include "shared/wire.h"
 
 // The only file of kbo-server that includes <httplib.h> (tools/check-layering).
 // It maps routes to services and Status to HTTP; it decides nothing else.
@@ -336,7 +337,7 @@ class Api {
           req, res,
           Status::ResourceExhausted("the enrolment request is too large"));
     }
-    Result<EnrollRequest> parsed = ParseEnrollRequest(req.body);
+    Result<EnrollRequest> parsed = wire::ParseEnrollRequest(req.body);
     if (!parsed.ok()) return WriteError(req, res, parsed.status());
     std::lock_guard<std::mutex> lock(store_.mutex());
     ErrorDetail detail;
@@ -408,14 +409,8 @@ class Api {
     if (!device) return;
     Result<std::vector<std::string>> missing = blobs_.Missing(*device);
     if (!missing.ok()) return WriteError(req, res, missing.status());
-    WriteJson(res, 200, {{"missing", *missing}});
-  }
-
-  static json StateJson(const BlobState& s) {
-    return {{"sha256", s.sha256},
-            {"received", s.received},
-            {"total", s.total},
-            {"complete", s.complete}};
+    res.status = 200;
+    res.set_content(wire::EncodeMissingBlobs(*missing), kJson);
   }
 
   void BlobStateOf(const httplib::Request& req, httplib::Response& res) {
@@ -424,7 +419,8 @@ class Api {
     if (!device) return;
     Result<BlobState> state = blobs_.StateFor(*device, req.matches[1].str());
     if (!state.ok()) return WriteError(req, res, state.status());
-    WriteJson(res, 200, StateJson(*state));
+    res.status = 200;
+    res.set_content(wire::EncodeBlobState(*state), kJson);
   }
 
   void PutBlobChunk(const httplib::Request& req, httplib::Response& res) {
@@ -454,7 +450,8 @@ class Api {
         *device, req.matches[1].str(), offset, total,
         req.get_header_value(protocol::kChunkHashHeader), req.body, &detail);
     if (!state.ok()) return WriteError(req, res, state.status(), detail);
-    WriteJson(res, 200, StateJson(*state));
+    res.status = 200;
+    res.set_content(wire::EncodeBlobState(*state), kJson);
   }
 
   // GET /v1/thumbs/<sha256>: scope checked under the store lock, the

@@ -13,6 +13,7 @@
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/migrate.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 namespace {
@@ -182,7 +183,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   page.more =
       consumed < candidates.size() || candidates.size() == max_changes + 1;
   page.row_changes = cs.rows.size();
-  page.body = EncodeChangeSet(cs);
+  page.body = wire::EncodePullPage(cs.schema_version, std::move(cs.rows));
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
       protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
@@ -205,16 +206,15 @@ Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
   page.next = after;
   page.more = feed->size() > max;
   if (page.more) feed->resize(max);
-  std::string list;
+  wire::ConflictsPage wire_page;
   for (const ConflictRecord& c : *feed) {
-    if (!list.empty()) list += ',';
-    list += ConflictJson(c);
+    wire_page.conflicts.push_back(ToWire(c));
     page.next = std::max(page.next, c.feed_seq);
   }
   page.count = feed->size();
-  page.body = "{\"conflicts\":[" + list +
-              "],\"next\":" + std::to_string(page.next) +
-              ",\"more\":" + (page.more ? "true" : "false") + "}";
+  wire_page.next = page.next;
+  wire_page.more = page.more;
+  page.body = wire::EncodeConflictsPage(wire_page);
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
       protocol::ConflictsMessage(device.id.ToString(), after, page.body));

@@ -40,8 +40,8 @@ struct PullPage {
   size_t row_changes = 0;  // RowChanges in the page (what `limit` counts)
 };
 
-// GET /v1/conflicts?after=N: {"conflicts": [ConflictJson...], "next": N,
-// "more": bool}, signed like a pull page over protocol::ConflictsMessage.
+// GET /v1/conflicts?after=N: wire::EncodeConflictsPage's body, signed like
+// a pull page over protocol::ConflictsMessage.
 struct ConflictsPage {
   std::string body;
   uint64_t after = 0;

@@ -1,6 +1,5 @@
 #include "server/push_service.h"
 
-#include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
 #include <utility>
@@ -14,13 +13,9 @@
 #include "shared/entities.h"
 #include "shared/hlc.h"
 #include "shared/sqlite/migrate.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
-namespace {
-
-using nlohmann::json;
-
-}  // namespace
 
 // The rows the server holds of a receipt's refused row changes, in the
 // device's districts, whole (Receipt::server_rows); "" if none.
@@ -55,76 +50,19 @@ Result<std::string> HeldRows(Db& db, const DeviceRecord& device,
     for (RowChange& rc : changes) held.rows.push_back(std::move(rc));
   }
   if (held.rows.empty()) return std::string();
-  std::string encoded = EncodeChangeSet(held);
+  std::string encoded =
+      wire::EncodePullPage(held.schema_version, std::move(held.rows));
   if (encoded.size() > protocol::kMaxReceiptServerRowsBytes) return std::string();
   return encoded;
 }
 
 Result<PushResult> ParsePushResponse(std::string_view json_text,
                                      Signature* signature) {
-  const json j =
-      json::parse(json_text.begin(), json_text.end(), nullptr, false);
-  const auto bad = [] { return Status::Corruption("not a push receipt"); };
-  if (j.is_discarded() || !j.is_object()) return bad();
-  auto rit = j.find("receipt");
-  auto sit = j.find("signature");
-  if (rit == j.end() || !rit->is_object() || sit == j.end() ||
-      !sit->is_string()) {
-    return bad();
-  }
-  const json& r = *rit;
+  Result<wire::ReceiptAnswer> answer = wire::ParseReceiptAnswer(json_text);
+  if (!answer.ok()) return answer.status();
   PushResult out;
-  const auto text = [&](const char* name, std::string* v) {
-    auto it = r.find(name);
-    if (it == r.end() || !it->is_string()) return false;
-    *v = it->get<std::string>();
-    return true;
-  };
-  const auto number = [&](const char* name, uint64_t* v) {
-    auto it = r.find(name);
-    if (it == r.end() || !it->is_number_unsigned()) return false;
-    *v = it->get<uint64_t>();
-    return true;
-  };
-  protocol::Receipt& rc = out.receipt;
-  if (!text("device_id", &rc.device_id) || !number("seq", &rc.seq) ||
-      !text("hash", &rc.hash) ||
-      !number("first_server_seq", &rc.first_server_seq) ||
-      !number("last_server_seq", &rc.last_server_seq) ||
-      !number("rows", &rc.rows) || !number("conflicts", &rc.conflicts) ||
-      !text("received_at", &rc.received_at)) {
-    return bad();
-  }
-  if (auto ref = r.find("refused"); ref != r.end()) {
-    if (!ref->is_array()) return bad();
-    for (const json& x : *ref) {
-      protocol::RefusedRow row;
-      if (!x.is_object()) return bad();
-      auto get_text = [&x](const char* name, std::string* v) {
-        auto it = x.find(name);
-        if (it == x.end() || !it->is_string()) return false;
-        *v = it->get<std::string>();
-        return true;
-      };
-      auto idx = x.find("index");
-      if (idx == x.end() || !idx->is_number_unsigned()) return bad();
-      row.index = idx->get<uint64_t>();
-      if (!get_text("entity", &row.entity) || !get_text("row_id", &row.row_id) ||
-          !get_text("reason", &row.reason) || !get_text("message", &row.message)) {
-        return bad();
-      }
-      rc.refused.push_back(std::move(row));
-    }
-  }
-  if (auto rows = r.find("server_rows"); rows != r.end()) {
-    if (!rows->is_string()) return bad();
-    Result<std::string> bytes = HexDecode(rows->get<std::string>());
-    if (!bytes.ok()) return bad();
-    rc.server_rows = std::move(*bytes);
-  }
-  Result<Signature> sig = SignatureFromHex(sit->get<std::string>());
-  if (!sig.ok()) return bad();
-  if (signature != nullptr) *signature = *sig;
+  out.receipt = std::move(answer->receipt);
+  if (signature != nullptr) *signature = answer->signature;
   out.response_json = std::string(json_text);
   return out;
 }

@@ -18,18 +18,17 @@ namespace kbo::server {
 // The answer to an accepted push.
 struct PushResult {
   protocol::Receipt receipt;
-  // The response body, exactly as first sent and as kept in change_set_log:
-  //   {"receipt": {device_id, seq, hash, first_server_seq, last_server_seq,
-  //                rows, conflicts, received_at},
-  //    "signature": hex(server Sign(kReceiptDomain, ReceiptMessage(receipt)))}
+  // The response body, exactly as first sent and as kept in change_set_log
+  // (wire::EncodeReceiptAnswer).
   std::string response_json;
   // True when this change set had been applied before and this is the stored
   // answer again (an idempotent re-push); nothing was written.
   bool repeated = false;
 };
 
-// Parses a push response body (for clients and tests); does not verify.
-// kCorruption if it is not the shape above.
+// A push response body through wire::ParseReceiptAnswer (the stored answer
+// of a repeated push, tools and tests); does not verify. kCorruption naming
+// the field if it is not one.
 Result<PushResult> ParsePushResponse(std::string_view json_text,
                                      Signature* signature);
 

@@ -11,6 +11,7 @@
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/roles.h"
+#include "shared/wire.h"
 
 namespace kbo::server {
 namespace {
@@ -575,35 +576,7 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
 }
 
 std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
-  const Signature signature =
-      key.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
-  nlohmann::json receipt = {{"device_id", r.device_id},
-                            {"seq", r.seq},
-                            {"hash", r.hash},
-                            {"first_server_seq", r.first_server_seq},
-                            {"last_server_seq", r.last_server_seq},
-                            {"rows", r.rows},
-                            {"conflicts", r.conflicts},
-                            {"received_at", r.received_at}};
-  if (!r.refused.empty()) {
-    nlohmann::json list = nlohmann::json::array();
-    for (const protocol::RefusedRow& x : r.refused) {
-      list.push_back({{"index", x.index},
-                      {"entity", x.entity},
-                      {"row_id", x.row_id},
-                      {"reason", x.reason},
-                      {"message", x.message}});
-    }
-    receipt["refused"] = std::move(list);
-  }
-  if (!r.server_rows.empty()) receipt["server_rows"] = HexEncode(r.server_rows);
-  nlohmann::json body = {{"receipt", std::move(receipt)},
-                         {"signature", SignatureToHex(signature)}};
-  if (!r.server_rows.empty()) {
-    body["rows_signature"] = SignatureToHex(
-        key.Sign(kReceiptDomain, protocol::ReceiptRowsMessage(r)));
-  }
-  return body.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return wire::EncodeReceiptAnswer(wire::SignReceipt(key, r));
 }
 
 Status AppendToLog(Db& db, const protocol::Receipt& r, const Sha256Digest& hash,

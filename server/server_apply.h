@@ -82,11 +82,8 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso);
 
-// The answer to an accepted change set: the receipt signed by `key`
-// (kReceiptDomain over protocol::ReceiptMessage), as the JSON body
-//   {"receipt": {...the Receipt's fields...}, "signature": hex}, and when
-// server_rows is not empty "server_rows": hex in the receipt and
-// "rows_signature": hex (kReceiptDomain over protocol::ReceiptRowsMessage).
+// The answer to an accepted change set: the receipt signed by `key`, as
+// shared/wire.h encodes it (wire::SignReceipt, wire::EncodeReceiptAnswer).
 std::string SignedReceiptJson(const KeyPair& key,
                               const protocol::Receipt& receipt);
 

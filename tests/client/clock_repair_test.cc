@@ -16,6 +16,7 @@
 #include "client/sync_client.h"
 #include "shared/change_set_codec.h"
 #include "shared/protocol.h"
+#include "shared/wire.h"
 #include "shared/replica/apply.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/temp_dir.h"
@@ -88,11 +89,13 @@ struct Device {
 
   HttpResponse Handle(const HttpRequest& req) {
     if (req.path == protocol::kEnrollPath) {
-      return Answer(200, Json{{"device_id", store->device_id().ToString()},
-                              {"role", "trainer"},
-                              {"districts", {"5011"}},
-                              {"server_public_key", server.public_key().ToHex()}}
-                             .dump());
+      wire::EnrollReply reply;
+      reply.device_id = store->device_id();
+      reply.role = "trainer";
+      reply.districts = {"5011"};
+      reply.server_id = Uuid::Random();
+      reply.server_public_key = server.public_key();
+      return Answer(200, wire::EncodeEnrollReply(reply));
     }
     REQUIRE(req.path == protocol::kPushPath);
     Signature sig;
@@ -131,16 +134,7 @@ struct Device {
     next_server_seq += cs->rows.size();
     r.rows = cs->rows.size();
     r.received_at = "2024-03-09T16:00:00Z";
-    const Json receipt = {{"device_id", r.device_id},
-                          {"seq", r.seq},
-                          {"hash", r.hash},
-                          {"first_server_seq", r.first_server_seq},
-                          {"last_server_seq", r.last_server_seq},
-                          {"rows", r.rows},
-                          {"conflicts", 0},
-                          {"received_at", r.received_at}};
-    const Signature s = server.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
-    return Answer(200, Json{{"receipt", receipt}, {"signature", SignatureToHex(s)}}.dump());
+    return Answer(200, wire::EncodeReceiptAnswer(wire::SignReceipt(server, r)));
   }
 
   Status Push(SyncSummary* summary) {

@@ -22,6 +22,7 @@
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
+#include "shared/wire.h"
 #include "shared/replica/apply.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/sample_data.h"
@@ -61,19 +62,43 @@ HttpResponse ErrorAnswer(int status, const std::string& error,
   return Answer(status, JsonBody(extra));
 }
 
-// The receipt the real server sends (server/push_service.h).
+// The receipt the real server sends (shared/wire.h).
 std::string ReceiptJson(const KeyPair& server, const protocol::Receipt& r) {
-  Json receipt = {{"device_id", r.device_id},
-                  {"seq", r.seq},
-                  {"hash", r.hash},
-                  {"first_server_seq", r.first_server_seq},
-                  {"last_server_seq", r.last_server_seq},
-                  {"rows", r.rows},
-                  {"conflicts", r.conflicts},
-                  {"received_at", r.received_at}};
-  const Signature sig =
-      server.Sign(kReceiptDomain, protocol::ReceiptMessage(r));
-  return JsonBody({{"receipt", receipt}, {"signature", SignatureToHex(sig)}});
+  return wire::EncodeReceiptAnswer(wire::SignReceipt(server, r));
+}
+
+// The enrolment answer the real server sends (shared/wire.h).
+std::string EnrollAnswer(const Uuid& device, const KeyPair& server,
+                         std::vector<std::string> districts,
+                         std::string role = "trainer") {
+  wire::EnrollReply r;
+  r.device_id = device;
+  r.role = std::move(role);
+  r.districts = std::move(districts);
+  r.server_id = Uuid::Random();
+  r.server_public_key = server.public_key();
+  return wire::EncodeEnrollReply(r);
+}
+
+std::string BlobStateJson(const std::string& sha256, uint64_t received,
+                          uint64_t total) {
+  wire::BlobState b;
+  b.sha256 = sha256;
+  b.received = received;
+  b.total = total;
+  b.complete = received == total;
+  return wire::EncodeBlobState(b);
+}
+
+// An empty conflicts page after `after`, signed by `server`.
+HttpResponse NoConflictsAnswer(const KeyPair& server, const Uuid& device,
+                               uint64_t after) {
+  wire::ConflictsPage page;
+  page.next = after;
+  const std::string body = wire::EncodeConflictsPage(page);
+  const Signature sig = server.Sign(
+      kPullPageDomain, protocol::ConflictsMessage(device.ToString(), after, body));
+  return Answer(200, body, {{protocol::kSignatureHeader, SignatureToHex(sig)}});
 }
 
 HttpResponse PageAnswer(const KeyPair& server, const Uuid& device,
@@ -186,12 +211,7 @@ struct Device {
       CHECK(body["device_id"] == store->device_id().ToString());
       CHECK(body["public_key"] == store->key().public_key().ToHex());
       CHECK(body["clock_ms"] == kNowMs);
-      return Answer(
-          200, JsonBody({{"device_id", store->device_id().ToString()},
-                         {"role", "trainer"},
-                         {"districts", {"5011"}},
-                         {"server_public_key", server.public_key().ToHex()},
-                         {"protocol", 1}}));
+      return Answer(200, EnrollAnswer(store->device_id(), server, {"5011"}));
     };
     SyncClient client(*store, Options());
     auto r = client.Enroll(kUrl, "tok-1");
@@ -358,9 +378,10 @@ TEST_CASE("Sync: a receipt verifies only with the pinned key, for the set sent",
     protocol::Receipt with = r;
     with.server_rows = "encoded rows";
     Json j = Json::parse(ReceiptJson(server, with));
-    j["receipt"]["server_rows"] = HexEncode(with.server_rows);
-    j["rows_signature"] = SignatureToHex(
-        server.Sign(kReceiptDomain, protocol::ReceiptRowsMessage(with)));
+    REQUIRE(j["receipt"]["server_rows"] == HexEncode(with.server_rows));
+    REQUIRE(j["rows_signature"] ==
+            SignatureToHex(server.Sign(kReceiptDomain,
+                                       protocol::ReceiptRowsMessage(with))));
     REQUIRE(VerifyReceipt(server.public_key(), device, 3, hash, j.dump(), &out).ok());
     CHECK(out.server_rows == "encoded rows");
     // The receipt's own signature is unchanged by them (older clients).
@@ -595,11 +616,8 @@ TEST_CASE("SyncClient: enrolment pins the server key, role and districts",
             .ok());
     const KeyPair other_server = KeyPair::Generate();
     d.fake->handler = [&](const HttpRequest&) {
-      return Answer(
-          200,
-          JsonBody({{"role", "field_officer"},
-                    {"districts", {"5011", "5009"}},
-                    {"server_public_key", other_server.public_key().ToHex()}}));
+      return Answer(200, EnrollAnswer(d.store->device_id(), other_server,
+                                      {"5011", "5009"}, "field_officer"));
     };
     SyncClient client(*d.store, d.Options());
     auto r = client.Enroll("http://other.kbo.test/", "tok-2", /*force=*/true);
@@ -626,6 +644,32 @@ TEST_CASE("SyncClient: enrolment pins the server key, role and districts",
           std::string::npos);
     CHECK(client.refused_by_server());
     CHECK(d.sleeps.empty());  // a 4xx is never retried
+  }
+  SECTION("an answer that is not the server's enrolment answer saves nothing") {
+    const KeyPair other_server = KeyPair::Generate();
+    Json answer = Json::parse(
+        EnrollAnswer(d.store->device_id(), other_server, {"5009"}, "field_officer"));
+    // What kbo once also read, which no server sent: districts as one
+    // string; and an answer without its server_id.
+    Json one_string = answer;
+    one_string["districts"] = "5009";
+    Json no_server_id = answer;
+    no_server_id.erase("server_id");
+    for (const auto& [bad, field] :
+         {std::pair<Json, std::string>{one_string, "\"districts\""},
+          {no_server_id, "\"server_id\""}}) {
+      const std::string body = bad.dump();
+      d.fake->handler = [&body](const HttpRequest&) { return Answer(200, body); };
+      SyncClient client(*d.store, d.Options());
+      auto r = client.Enroll("http://other.kbo.test", "tok-2", /*force=*/true);
+      CHECK(r.status().code() == Code::kCorruption);
+      CHECK_THAT(r.status().message(), Catch::Contains(field) &&
+                                           Catch::Contains("nothing was saved"));
+      auto after = d.store->GetStatus();
+      CHECK(after->server == kUrl);
+      CHECK(after->role == "trainer");
+      CHECK(after->districts == "5011");
+    }
   }
 }
 
@@ -717,11 +761,8 @@ TEST_CASE(
         return page;
       }
       if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
-        const uint64_t after = QueryNumber(req.path, "after");
-        const Signature sig = d.server.Sign(
-            kPullPageDomain,
-            protocol::ConflictsMessage(d.store->device_id().ToString(), after, "[]"));
-        return Answer(200, "[]", {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+        return NoConflictsAnswer(d.server, d.store->device_id(),
+                                 QueryNumber(req.path, "after"));
       }
       return pushes(req);
     };
@@ -843,7 +884,7 @@ TEST_CASE(
   const RowChange a = ForeignProducer(other, kNowMs - 1000, 7, "นายสมชาย ทองดี");
   const RowChange b = ForeignProducer(other, kNowMs - 500, 8, "นางบัวคำ ใจมา");
   std::vector<std::pair<uint64_t, HttpResponse>> pages;  // after -> answer
-  Json conflicts = Json::array();
+  std::vector<wire::ConflictRecord> conflicts;
   auto serve = [&](const HttpRequest& req) {
     if (req.path.rfind(protocol::kPullPath, 0) == 0) {
       CHECK(QueryNumber(req.path, "limit") == protocol::kDefaultPullLimit);
@@ -856,11 +897,15 @@ TEST_CASE(
     }
     if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
       const uint64_t after = QueryNumber(req.path, "after");
-      Json list = Json::array();
-      for (const Json& c : conflicts) {
-        if (c["feed_seq"].get<uint64_t>() > after) list.push_back(c);
+      wire::ConflictsPage page;
+      page.next = after;
+      for (const wire::ConflictRecord& c : conflicts) {
+        if (c.feed_seq > after) {
+          page.conflicts.push_back(c);
+          page.next = std::max(page.next, c.feed_seq);
+        }
       }
-      const std::string body = list.dump();
+      const std::string body = wire::EncodeConflictsPage(page);
       const Signature sig = d.server.Sign(
           kPullPageDomain, protocol::ConflictsMessage(
                                d.store->device_id().ToString(), after, body));
@@ -876,26 +921,27 @@ TEST_CASE(
                                    PageBytes({b})));
 
   SECTION("two pages, then the conflict feed") {
-    conflicts.push_back({{"id", "c-1"},
-                         {"entity", "producer"},
-                         {"row_id", a.row_id.ToString()},
-                         {"column", "name"},
-                         {"district_code", "5011"},
-                         {"current_value", "นายสมชาย ทองดี"},
-                         {"current_type", "text"},
-                         {"current_device", other.ToString()},
-                         {"current_hlc", a.hlc.ToString()},
-                         {"current_seq", 7},
-                         {"incoming_value", "นายสมชาย ทองดีมาก"},
-                         {"incoming_type", "text"},
-                         {"incoming_device", Uuid::Random().ToString()},
-                         {"incoming_hlc", a.hlc.ToString()},
-                         {"incoming_base", 0},
-                         {"incoming_seq", 9},
-                         {"winner", "current"},
-                         {"detected_at", "2024-03-09T16:00:00Z"},
-                         {"resolved_at", nullptr},
-                         {"feed_seq", 9}});
+    wire::ConflictRecord c;
+    c.id = "c-1";
+    c.entity = "producer";
+    c.row_id = a.row_id.ToString();
+    c.column_name = "name";
+    c.district_code = "5011";
+    c.current_value = "นายสมชาย ทองดี";
+    c.current_type = "text";
+    c.current_device = other.ToString();
+    c.current_hlc = a.hlc.ToString();
+    c.current_seq = 7;
+    c.incoming_value = "นายสมชาย ทองดีมาก";
+    c.incoming_type = "text";
+    c.incoming_device = Uuid::Random().ToString();
+    c.incoming_hlc = a.hlc.ToString();
+    c.incoming_base = 0;
+    c.incoming_seq = 9;
+    c.winner = "current";
+    c.detected_at = "2024-03-09T16:00:00Z";
+    c.feed_seq = 9;
+    conflicts.push_back(c);
     SyncClient client(*d.store, d.Options());
     SyncSummary summary;
     REQUIRE(client.Pull(&summary).ok());
@@ -918,8 +964,9 @@ TEST_CASE(
     CHECK(d.store->clock().State().wall_ms == b.hlc.wall_ms);
 
     // Again: nothing new; the resolution of the conflict updates its record.
-    conflicts[0]["resolved_at"] = "2024-03-10T01:00:00Z";
-    conflicts[0]["feed_seq"] = 12;
+    conflicts[0].resolved = true;
+    conflicts[0].resolved_at = "2024-03-10T01:00:00Z";
+    conflicts[0].feed_seq = 12;
     SyncSummary again;
     REQUIRE(client.Pull(&again).ok());
     CHECK(again.pulled_rows == 0);
@@ -991,12 +1038,7 @@ TEST_CASE(
     const KeyPair other_key = KeyPair::Generate();
     d.fake->handler = [&](const HttpRequest& req) {
       if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
-        const std::string body = "[]";
-        const Signature sig = other_key.Sign(
-            kPullPageDomain, protocol::ConflictsMessage(
-                                 d.store->device_id().ToString(), 0, body));
-        return Answer(200, body,
-                      {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+        return NoConflictsAnswer(other_key, d.store->device_id(), 0);
       }
       return serve(req);
     };
@@ -1035,12 +1077,8 @@ TEST_CASE(
       return page;
     }
     if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
-      const uint64_t after = QueryNumber(req.path, "after");
-      const Signature sig = d.server.Sign(
-          kPullPageDomain, protocol::ConflictsMessage(
-                               d.store->device_id().ToString(), after, "[]"));
-      return Answer(200, "[]",
-                    {{protocol::kSignatureHeader, SignatureToHex(sig)}});
+      return NoConflictsAnswer(d.server, d.store->device_id(),
+                               QueryNumber(req.path, "after"));
     }
     return ErrorAnswer(404, "not_found", req.path);
   };
@@ -1183,8 +1221,7 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
         std::string(protocol::kBlobPathPrefix) + blob->sha256;
     if (req.method == "GET" && req.path == base) {
       if (held.empty()) return ErrorAnswer(404, "not_found", "no such blob");
-      return Answer(200, JsonBody({{"received", held.size()},
-                                   {"complete", held.size() == jpeg.size()}}));
+      return Answer(200, BlobStateJson(blob->sha256, held.size(), jpeg.size()));
     }
     if (req.method == "PUT" && req.path.rfind(base + "?", 0) == 0) {
       ++puts;
@@ -1199,8 +1236,7 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
                            {{"received", held.size()}});
       }
       held += req.body;
-      return Answer(200, JsonBody({{"received", held.size()},
-                                   {"complete", held.size() == jpeg.size()}}));
+      return Answer(200, BlobStateJson(blob->sha256, held.size(), jpeg.size()));
     }
     return ErrorAnswer(404, "not_found", req.path);
   };

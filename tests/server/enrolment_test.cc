@@ -168,14 +168,14 @@ TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
                            "\",\"device_id\":\"" + a.id.ToString() +
                            "\",\"public_key\":\"" + a.key.public_key().ToHex() +
                            "\",\"clock_ms\":" + std::to_string(kT0) + "}";
-  auto parsed = ParseEnrollRequest(good);
+  auto parsed = wire::ParseEnrollRequest(good);
   REQUIRE(parsed.ok());
   CHECK(parsed->device_id == a.id);
   CHECK(*parsed->clock_ms == kT0);
-  CHECK_FALSE(ParseEnrollRequest("{").ok());
-  CHECK_FALSE(ParseEnrollRequest("[]").ok());
-  CHECK_FALSE(ParseEnrollRequest("{\"token\":1}").ok());
-  CHECK_FALSE(ParseEnrollRequest(
+  CHECK_FALSE(wire::ParseEnrollRequest("{").ok());
+  CHECK_FALSE(wire::ParseEnrollRequest("[]").ok());
+  CHECK_FALSE(wire::ParseEnrollRequest("{\"token\":1}").ok());
+  CHECK_FALSE(wire::ParseEnrollRequest(
                   "{\"token\":\"ab\",\"device_id\":\"x\",\"public_key\":\"y\"}")
                   .ok());
 }

@@ -18,6 +18,7 @@
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
 #include "shared/wall_clock.h"
+#include "shared/wire.h"
 #include "tools/fuzzers/fuzz_support.h"
 
 namespace kbo::fuzz {
@@ -59,11 +60,13 @@ class ClientHome {
     FUZZ_CHECK(opened.ok());
     store_ = std::move(opened).value();
     transport_.handler = [this](const client::HttpRequest&) {
-      return JsonAnswer(200, "{\"device_id\":\"" + store_->device_id().ToString() +
-                                 "\",\"role\":\"central_office\","
-                                 "\"districts\":[\"all\"],"
-                                 "\"server_public_key\":\"" +
-                                 server_.public_key().ToHex() + "\"}");
+      wire::EnrollReply reply;
+      reply.device_id = store_->device_id();
+      reply.role = "central_office";
+      reply.districts = {"all"};
+      reply.server_id = Uuid::Random();
+      reply.server_public_key = server_.public_key();
+      return JsonAnswer(200, wire::EncodeEnrollReply(reply));
     };
     {
       client::SyncClient c(*store_, Options());

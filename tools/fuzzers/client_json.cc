@@ -1,8 +1,9 @@
 // libFuzzer target: every answer from the server that the client parses
 // (client/sync_client.h), driven through SyncClient itself with a fake
 // transport (tools/fuzzers/client_home.h), so that the fuzzed bytes reach the
-// same code a real answer does; and the push answer parser the server's
-// tools use (server/push_service.h ParsePushResponse).
+// same code a real answer does; and each of the protocol's message parsers
+// (shared/wire.h) on its own, where what one accepts must encode and parse
+// back to the same message.
 //
 // The fake transport signs what it serves with the key the device pinned,
 // so content behind a signature check (pull pages, conflict lists) is
@@ -16,6 +17,9 @@
 //   3 conflict list         body (GET /v1/conflicts, after an empty pull)
 //   4 refusal               status:u8 body (any 4xx/5xx answer's JSON)
 //   5 photo upload answers  status:u8 body ("\0" body)* (GET then PUTs)
+//   6 every wire parser     body (enrolment answer and request, receipt,
+//                           conflict record and page, blob state, missing
+//                           blobs, pull page body)
 // The home is replaced every few thousand inputs (pulled rows accumulate).
 
 #include <cstddef>
@@ -26,8 +30,8 @@
 #include <vector>
 
 #include "client/blob_store.h"
-#include "server/push_service.h"
 #include "shared/protocol.h"
+#include "shared/wire.h"
 #include "tools/fuzzers/client_home.h"
 
 namespace {
@@ -109,6 +113,73 @@ HttpResponse SignedConflicts(const fuzz::ClientHome& home, const Uuid& device,
   return r;
 }
 
+std::string EmptyConflicts(uint64_t after) {
+  wire::ConflictsPage page;
+  page.next = after;
+  return wire::EncodeConflictsPage(page);
+}
+
+// Each wire parser on the same bytes; what one accepts must encode and
+// parse back to itself (the encoder and parser agree on every field).
+void EveryParser(std::string_view in) {
+  if (Result<wire::EnrollReply> r = wire::ParseEnrollReply(in); r.ok()) {
+    Result<wire::EnrollReply> again =
+        wire::ParseEnrollReply(wire::EncodeEnrollReply(*r));
+    FUZZ_CHECK(again.ok() && again->device_id == r->device_id &&
+               again->role == r->role && again->districts == r->districts &&
+               again->server_id == r->server_id &&
+               again->server_public_key.ToHex() == r->server_public_key.ToHex() &&
+               again->protocol == r->protocol);
+  }
+  if (Result<wire::EnrollRequest> r = wire::ParseEnrollRequest(in); r.ok()) {
+    Result<std::string> text = wire::EncodeEnrollRequest(*r);
+    FUZZ_CHECK(text.ok());
+    Result<wire::EnrollRequest> again = wire::ParseEnrollRequest(*text);
+    FUZZ_CHECK(again.ok() && again->token == r->token &&
+               again->device_id == r->device_id &&
+               again->clock_ms == r->clock_ms);
+  }
+  if (Result<wire::ReceiptAnswer> r = wire::ParseReceiptAnswer(in); r.ok()) {
+    FUZZ_CHECK(r->receipt.refused.size() <= wire::kMaxRefusedRows);
+    FUZZ_CHECK(r->receipt.server_rows.empty() || r->rows_signature);
+    // Text that is not UTF-8 is replaced when encoded: compare the rest.
+    Result<wire::ReceiptAnswer> again =
+        wire::ParseReceiptAnswer(wire::EncodeReceiptAnswer(*r));
+    FUZZ_CHECK(again.ok() && again->receipt.seq == r->receipt.seq &&
+               again->receipt.rows == r->receipt.rows &&
+               again->receipt.refused.size() == r->receipt.refused.size() &&
+               again->receipt.server_rows == r->receipt.server_rows &&
+               again->signature == r->signature &&
+               again->rows_signature == r->rows_signature);
+  }
+  if (Result<wire::ConflictsPage> r = wire::ParseConflictsPage(in); r.ok()) {
+    FUZZ_CHECK(r->conflicts.size() <= wire::kMaxConflictsPerPage);
+    FUZZ_CHECK(wire::ParseConflictsPage(wire::EncodeConflictsPage(*r)).ok());
+  }
+  if (Result<wire::ConflictRecord> r = wire::ParseConflict(in); r.ok()) {
+    Result<wire::ConflictRecord> again =
+        wire::ParseConflict(wire::EncodeConflict(*r));
+    FUZZ_CHECK(again.ok() && again->id.size() == r->id.size() &&
+               again->feed_seq == r->feed_seq &&
+               again->resolution_seq == r->resolution_seq &&
+               again->current_value.has_value() == r->current_value.has_value());
+  }
+  if (Result<wire::BlobState> r = wire::ParseBlobState(in); r.ok()) {
+    FUZZ_CHECK(r->received <= r->total);
+    Result<wire::BlobState> again = wire::ParseBlobState(wire::EncodeBlobState(*r));
+    FUZZ_CHECK(again.ok() && again->received == r->received &&
+               again->total == r->total && again->complete == r->complete);
+  }
+  if (Result<std::vector<std::string>> r = wire::ParseMissingBlobs(in); r.ok()) {
+    Result<std::vector<std::string>> again =
+        wire::ParseMissingBlobs(wire::EncodeMissingBlobs(*r));
+    FUZZ_CHECK(again.ok() && *again == *r);
+  }
+  if (Result<ChangeSet> r = wire::DecodePullPage(in, DecodeLimits()); r.ok()) {
+    FUZZ_CHECK(r->device.IsNil() && r->seq == 0);
+  }
+}
+
 HttpResponse EmptyPage(const fuzz::ClientHome& home, const Uuid& device,
                        uint64_t after) {
   return Signed(home, device, after, after, false, std::to_string(after), "0", "");
@@ -127,7 +198,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   }
   fuzz::ClientHome& home = h->home;
   const Uuid device = home.store().device_id();
-  const uint8_t mode = data[0] % 6;
+  const uint8_t mode = data[0] % 7;
   std::string_view in = fuzz::Bytes(data + 1, size - 1);
   bool replace = false;
   {
@@ -154,8 +225,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       Status s = client::VerifyReceipt(home.server_key().public_key(), device, 1,
                                        hash, in, &receipt);
       FUZZ_CHECK(!s.ok());  // nothing here is signed by the pinned key
-      Signature sig;
-      Result<server::PushResult> parsed = server::ParsePushResponse(in, &sig);
+      Result<wire::ReceiptAnswer> parsed = wire::ParseReceiptAnswer(in);
       fuzz::Say("receipt", s.ToString() + " / " + parsed.status().ToString());
       break;
     }
@@ -166,7 +236,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       transport.handler = [&](const HttpRequest& req) {
         const uint64_t after = QueryAfter(req.path);
         if (StartsWith(req.path, protocol::kConflictsPath)) {
-          return SignedConflicts(home, device, after, "[]");
+          return SignedConflicts(home, device, after, EmptyConflicts(after));
         }
         if (after != 0) return EmptyPage(home, device, after);
         HttpResponse r = Signed(home, device, after, Number(next_text),
@@ -186,7 +256,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint64_t after = QueryAfter(req.path);
         if (StartsWith(req.path, protocol::kConflictsPath)) {
           return SignedConflicts(home, device, after,
-                                 after == 0 ? std::string(in) : "[]");
+                                 after == 0 ? std::string(in)
+                                            : EmptyConflicts(after));
         }
         return EmptyPage(home, device, after);
       };
@@ -230,6 +301,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       fuzz::Say("upload", s.ToString() + " bytes " + std::to_string(summary.blob_bytes));
       break;
     }
+    case 6:
+      EveryParser(in);
+      break;
   }
   transport.handler = nullptr;
   }

@@ -8,7 +8,7 @@
 // (Server::process_request, protected, over an in-memory stream) with the
 // routes of docs/protocol.md (the same protocol.h paths and blob pattern),
 // and hands what it parsed to the pieces of ours that have a header:
-//   - POST /v1/enroll: ParseEnrollRequest, then Enrolment::Enroll;
+//   - POST /v1/enroll: wire::ParseEnrollRequest, then Enrolment::Enroll;
 //   - every other /v1 route: RequestAuth::Authenticate on the signed-request
 //     headers and the request target (with one enrolled device whose id the
 //     seeds use, so lookups of a known device are reached), and the query
@@ -118,7 +118,7 @@ class Server final : public httplib::Server {
     Post(std::string(protocol::kEnrollPath),
          [this](const httplib::Request& req, httplib::Response& res) {
            Result<server::EnrollRequest> parsed =
-               server::ParseEnrollRequest(req.body);
+               wire::ParseEnrollRequest(req.body);
            fuzz::Say("enroll", parsed.status().ToString());
            if (!parsed.ok()) {
              res.status = 400;

@@ -564,6 +564,8 @@ void ClientJson() {
                              "\",\"role\":\"trainer\",\"districts\":[\"5011\",\"5009\"],"
                              "\"server_id\":\"" + kOther.ToString() +
                              "\",\"server_public_key\":\"" + key + "\",\"protocol\":1}");
+  // The form no server sends (districts as one string, fields missing):
+  // refused.
   Put(t, "enrol_answer_all", std::string(1, '\0') +
                                  "{\"role\":\"central_office\",\"districts\":\"all\","
                                  "\"server_public_key\":\"" + key + "\"}");
@@ -591,13 +593,30 @@ void ClientJson() {
       "\",\"column_name\":\"name\",\"district_code\":\"5011\",\"current_value\":\"A\","
       "\"current_type\":\"text\",\"current_device\":\"" + kOther.ToString() +
       "\",\"current_hlc\":\"018e2a7b8c00.00000000." + kOther.ToString() +
-      "\",\"current_seq\":3,\"incoming_value\":42,\"incoming_type\":\"integer\","
+      "\",\"current_seq\":3,\"incoming_value\":\"42\",\"incoming_type\":\"integer\","
       "\"incoming_device\":\"" + kDevice.ToString() +
       "\",\"incoming_hlc\":\"018e2a7b8c01.00000000." + kDevice.ToString() +
       "\",\"incoming_base\":2,\"incoming_seq\":4,\"winner\":\"incoming\","
       "\"detected_at\":\"2024-03-09T16:00:00Z\",\"resolved\":false,\"resolved_at\":null,"
       "\"resolved_value\":null,\"resolution_seq\":null,\"feed_seq\":7}";
-  Put(t, "conflicts_list", std::string(1, '\3') + "[" + conflict + "]");
+  Put(t, "conflicts_list",
+      std::string(1, '\3') + "{\"conflicts\":[" + conflict + "],\"next\":7,\"more\":false}");
+  // A bare list, as no server sends it: refused.
+  Put(t, "conflicts_bare_list", std::string(1, '\3') + "[" + conflict + "]");
+  // Mode 6: each wire parser on its own (shared/wire.h).
+  Put(t, "wire_conflict", std::string(1, '\6') + conflict);
+  Put(t, "wire_receipt", std::string(1, '\6') + receipt);
+  Put(t, "wire_enrol", std::string(1, '\6') +
+                           "{\"device_id\":\"" + kDevice.ToString() +
+                           "\",\"role\":\"trainer\",\"districts\":[\"all\"],"
+                           "\"server_id\":\"" + kOther.ToString() +
+                           "\",\"server_public_key\":\"" + key + "\",\"protocol\":1}");
+  Put(t, "wire_blob_state", std::string(1, '\6') +
+                                "{\"complete\":false,\"received\":3,\"sha256\":\"" +
+                                HexEncode(Sha256("x")) + "\",\"total\":9}");
+  Put(t, "wire_missing", std::string(1, '\6') + "{\"missing\":[\"" +
+                             HexEncode(Sha256("x")) + "\"]}");
+  Put(t, "wire_pull_page", std::string(1, '\6') + EncodeChangeSet(page));
   Put(t, "conflicts_object_more",
       std::string(1, '\3') + "{\"conflicts\":[" + conflict + "],\"more\":true,\"next\":7}");
   Put(t, "conflicts_huge_seq",
@@ -610,8 +629,10 @@ void ClientJson() {
                             "{\"error\":\"internal\",\"message\":\"later\"}");
   Put(t, "refusal_not_json", std::string(1, '\4') + std::string(1, '\1') + "<html>");
   Put(t, "blob_upload", std::string(1, '\5') + std::string(1, '\1') +
-                            "{\"received\":0,\"complete\":false}" + std::string(1, '\0') +
-                            "{\"received\":33,\"complete\":true}");
+                            "{\"complete\":false,\"received\":0,\"sha256\":\"x\","
+                            "\"total\":33}" + std::string(1, '\0') +
+                            "{\"complete\":true,\"received\":33,\"sha256\":\"x\","
+                            "\"total\":33}");
   Put(t, "blob_upload_404_offsets",
       std::string(1, '\5') + std::string(1, '\0') + "{}" + std::string(1, '\0') +
           "{\"received\":18446744073709551615}" + std::string(1, '\0') + "{\"received\":1}");
