@@ -21,6 +21,9 @@
 namespace kbo {
 namespace {
 
+using testing::SetVersionsBlob;
+using testing::VersionsBlob;
+
 Uuid U(const char* text) { return Uuid::Parse(text).value(); }
 
 const Uuid kDevice = U("d0d0d0d0-0000-4000-8000-00000000000d");
@@ -149,18 +152,6 @@ TEST_CASE("Golden: an outbox entry keeps its bytes and still reads",
   CHECK(EncodeChangeSet(a) == EncodeChangeSet(b));
 }
 
-std::string VersionsBlob(Db& db, const Uuid& id) {
-  Statement st(db, "SELECT cell_versions FROM producer WHERE id = ?1");
-  st.Bind(1, std::string_view(id.ToString()));
-  REQUIRE(st.Step());
-  return st.ColumnBlob(0);
-}
-
-void SetVersionsBlob(Db& db, const Uuid& id, const std::string& bytes) {
-  Statement st(db, "UPDATE producer SET cell_versions = ?2 WHERE id = ?1");
-  st.Bind(1, std::string_view(id.ToString())).BindBlob(2, bytes);
-  REQUIRE(st.Run().ok());
-}
 
 RowChange Producer(Hlc hlc, std::vector<CellWrite> cells) {
   RowChange r;
