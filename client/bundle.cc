@@ -4,6 +4,7 @@
 
 #include "client/blob_store.h"
 #include "client/outbox.h"
+#include "shared/bytes.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/sqlite/db.h"
@@ -14,21 +15,21 @@ namespace {
 // A record's length is a u32: 4 GiB, far above the 2 GiB photo cap.
 constexpr uint64_t kMaxRecordBytes = UINT32_MAX;
 
-Status AppendRecord(std::string* out, uint8_t kind, std::string_view a,
-                    std::string_view b = {}) {
+}  // namespace
+
+Status AppendBundleRecord(std::string* out, uint8_t kind, std::string_view a,
+                          std::string_view b) {
   const uint64_t len = a.size() + b.size();
   if (len > kMaxRecordBytes) {
     return Status::ResourceExhausted("a bundle record is larger than 4 GiB");
   }
-  out->push_back(static_cast<char>(kind));
-  for (int i = 0; i < 4; ++i)
-    out->push_back(static_cast<char>((len >> (8 * i)) & 0xFF));
-  out->append(a);
-  out->append(b);
+  ByteWriter w(out);
+  w.U8(kind);
+  w.U32(static_cast<uint32_t>(len));
+  w.Raw(a);
+  w.Raw(b);
   return Status();
 }
-
-}  // namespace
 
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                    bool include_photos) {
@@ -42,7 +43,7 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
   std::string out(protocol::kBundleMagic);
   for (const SealedChangeSet& set : *sets) {
     if (Status s =
-            AppendRecord(&out, kBundleChangeSet,
+            AppendBundleRecord(&out, kBundleChangeSet,
                          protocol::EncodePushBody(set.signature, set.bytes));
         !s.ok()) {
       return s;
@@ -73,7 +74,7 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                photo.status().message() +
                                " (nothing was written)");
       }
-      if (Status s = AppendRecord(&out, kBundlePhoto, sha, *photo); !s.ok())
+      if (Status s = AppendBundleRecord(&out, kBundlePhoto, sha, *photo); !s.ok())
         return s;
       ++summary.photos;
       summary.photo_bytes += photo->size();
@@ -88,34 +89,18 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
 }
 
 Result<std::vector<BundleRecord>> ParseBundle(std::string_view bundle) {
-  if (bundle.substr(0, protocol::kBundleMagic.size()) !=
-      protocol::kBundleMagic) {
-    return Status::Corruption("not a KBO bundle (no KBOBUNDLE1 header)");
-  }
+  ByteReader in(bundle);
+  if (!in.Expect(protocol::kBundleMagic, "a KBO bundle")) return in.status();
   std::vector<BundleRecord> records;
-  size_t at = protocol::kBundleMagic.size();
-  while (at < bundle.size()) {
-    if (bundle.size() - at < 5)
-      return Status::Corruption("a truncated record header");
-    const uint8_t kind = static_cast<uint8_t>(bundle[at]);
-    uint64_t len = 0;
-    for (int i = 0; i < 4; ++i) {
-      len |= uint64_t{static_cast<uint8_t>(
-                 bundle[at + 1 + static_cast<size_t>(i)])}
-             << (8 * i);
-    }
-    at += 5;
+  while (!in.empty()) {
+    uint8_t kind = 0;
+    std::string_view bytes;
+    if (!in.U8(&kind, "record kind")) return in.status();
     if (kind != kBundleChangeSet && kind != kBundlePhoto) {
       return Status::Corruption("unknown record kind " + std::to_string(kind));
     }
-    if (len > bundle.size() - at) {
-      return Status::Corruption("a record of " + std::to_string(len) +
-                                " bytes with only " +
-                                std::to_string(bundle.size() - at) + " left");
-    }
-    records.push_back(
-        {kind, std::string(bundle.substr(at, static_cast<size_t>(len)))});
-    at += static_cast<size_t>(len);
+    if (!in.Bytes32(&bytes, kMaxRecordBytes, "record")) return in.status();
+    records.push_back({kind, std::string(bytes)});
   }
   return records;
 }

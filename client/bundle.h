@@ -52,6 +52,11 @@ struct BundleSummary {
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                    bool include_photos);
 
+// Appends one record (kind, then the u32 length of a || b, then a and b) to
+// `out`. kResourceExhausted if a and b together exceed 4 GiB.
+Status AppendBundleRecord(std::string* out, uint8_t kind, std::string_view a,
+                          std::string_view b = {});
+
 // One record of a bundle.
 struct BundleRecord {
   uint8_t kind = 0;

@@ -1,6 +1,6 @@
 #include "client/home.h"
+#include "shared/encoding.h"
 
-#include <cerrno>
 #include <cstdint>
 #include <cstdlib>
 
@@ -42,11 +42,9 @@ WallClock* ClientWallClock() {
   static WallClock* const clock = []() -> WallClock* {
     const char* env = std::getenv("KBO_TEST_CLOCK_OFFSET_MS");
     if (env == nullptr || *env == '\0') return SystemWallClock::Default();
-    char* end = nullptr;
-    errno = 0;
-    const long long offset = std::strtoll(env, &end, 10);
-    if (errno != 0 || end == env || *end != '\0') return SystemWallClock::Default();
-    static OffsetWallClock shifted(static_cast<int64_t>(offset));
+    const std::optional<int64_t> offset = ParseInt64(env);
+    if (!offset) return SystemWallClock::Default();
+    static OffsetWallClock shifted(*offset);
     return &shifted;
   }();
   return clock;

@@ -1,13 +1,16 @@
 #include "client/outbox_codec.h"
 
 #include <cmath>
-#include <cstring>
+#include <cstdint>
 #include <optional>
+
+#include "shared/bytes.h"
+#include "shared/change_set_codec.h"
 
 namespace kbo::client {
 namespace {
 
-constexpr char kMagic[4] = {'K', 'B', 'O', 'X'};
+constexpr std::string_view kMagic = "KBOX";
 constexpr uint8_t kVersion = 1;
 constexpr uint8_t kUuidText = 5;  // payload type beside Value::Type's 0..4
 constexpr uint8_t kOtherDevice = 1;
@@ -15,26 +18,14 @@ constexpr uint8_t kOtherDevice = 1;
 // entry holds at most 2,000 rows or about 4 MiB, a row at most 64 cells).
 constexpr uint64_t kMaxNames = 4096;
 constexpr uint64_t kMaxCells = 64;
-
-void PutVarint(std::string* out, uint64_t v) {
-  while (v >= 0x80) {
-    out->push_back(static_cast<char>((v & 0x7f) | 0x80));
-    v >>= 7;
-  }
-  out->push_back(static_cast<char>(v));
-}
-
-uint64_t ZigZag(int64_t v) {
-  return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63);
-}
-
-int64_t UnZigZag(uint64_t v) {
-  return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1);
-}
-
-void PutRaw(std::string* out, const void* p, size_t n) {
-  out->append(static_cast<const char*>(p), n);
-}
+// Names and values as the wire's limits (DecodeLimits): nothing longer can
+// be sealed into a change set anyway.
+constexpr uint64_t kMaxNameBytes = DecodeLimits{}.max_name_bytes;
+constexpr uint64_t kMaxTextBytes = DecodeLimits{}.max_text_bytes;
+// Smallest row: entity index, id, flags, wall, counter, cell count.
+constexpr uint64_t kMinRowBytes = 1 + 16 + 1 + 1 + 1 + 1;
+// Smallest cell: column index, type, base.
+constexpr uint64_t kMinCellBytes = 3;
 
 // `text` as a uuid if it is one in canonical lowercase form (so that
 // Uuid::ToString gives back exactly `text`).
@@ -48,41 +39,6 @@ std::optional<Uuid> CanonicalUuid(std::string_view text) {
   return *u;
 }
 
-class Reader {
- public:
-  explicit Reader(std::string_view bytes) : bytes_(bytes) {}
-  size_t remaining() const { return bytes_.size() - pos_; }
-
-  bool Varint(uint64_t* v) {
-    *v = 0;
-    for (int shift = 0; shift < 64; shift += 7) {
-      if (pos_ >= bytes_.size()) return false;
-      const uint8_t b = static_cast<uint8_t>(bytes_[pos_++]);
-      *v |= static_cast<uint64_t>(b & 0x7f) << shift;
-      if ((b & 0x80) == 0) return true;
-    }
-    return false;
-  }
-  bool Raw(void* out, size_t n) {
-    if (remaining() < n) return false;
-    if (n > 0) std::memcpy(out, bytes_.data() + pos_, n);
-    pos_ += n;
-    return true;
-  }
-  bool Bytes(std::string* out) {
-    uint64_t n = 0;
-    if (!Varint(&n) || n > remaining()) return false;
-    out->assign(bytes_.data() + pos_, static_cast<size_t>(n));
-    pos_ += static_cast<size_t>(n);
-    return true;
-  }
-  bool U8(uint8_t* v) { return Raw(v, 1); }
-
- private:
-  std::string_view bytes_;
-  size_t pos_ = 0;
-};
-
 }  // namespace
 
 uint64_t OutboxEntryWriter::NameIndex(std::string_view name) {
@@ -94,48 +50,43 @@ uint64_t OutboxEntryWriter::NameIndex(std::string_view name) {
 }
 
 void OutboxEntryWriter::Add(const RowChange& row) {
-  PutVarint(&body_, NameIndex(row.entity));
-  PutRaw(&body_, row.row_id.bytes.data(), row.row_id.bytes.size());
+  ByteWriter w(&body_);
+  w.Varint(NameIndex(row.entity));
+  w.Raw(row.row_id.bytes.data(), row.row_id.bytes.size());
   const bool other = row.hlc.device != device_;
-  body_.push_back(static_cast<char>(other ? kOtherDevice : 0));
-  if (other) PutRaw(&body_, row.hlc.device.bytes.data(), row.hlc.device.bytes.size());
-  PutVarint(&body_, ZigZag(row.hlc.wall_ms));
-  PutVarint(&body_, row.hlc.counter);
-  PutVarint(&body_, row.cells.size());
+  w.U8(other ? kOtherDevice : 0);
+  if (other) w.Raw(row.hlc.device.bytes.data(), row.hlc.device.bytes.size());
+  w.Varint(ZigZag(row.hlc.wall_ms));
+  w.Varint(row.hlc.counter);
+  w.Varint(row.cells.size());
   for (const CellWrite& cell : row.cells) {
-    PutVarint(&body_, NameIndex(cell.column));
+    w.Varint(NameIndex(cell.column));
     const Value& v = cell.value;
     switch (v.type()) {
       case Value::Type::kNull:
-        body_.push_back(static_cast<char>(Value::Type::kNull));
+        w.U8(static_cast<uint8_t>(Value::Type::kNull));
         break;
       case Value::Type::kInteger:
-        body_.push_back(static_cast<char>(Value::Type::kInteger));
-        PutVarint(&body_, ZigZag(v.integer()));
+        w.U8(static_cast<uint8_t>(Value::Type::kInteger));
+        w.Varint(ZigZag(v.integer()));
         break;
-      case Value::Type::kReal: {
-        body_.push_back(static_cast<char>(Value::Type::kReal));
-        uint64_t bits;
-        const double d = v.real();
-        static_assert(sizeof bits == sizeof d, "64-bit doubles");
-        std::memcpy(&bits, &d, sizeof bits);
-        for (int i = 0; i < 8; ++i) body_.push_back(static_cast<char>(bits >> (8 * i)));
+      case Value::Type::kReal:
+        w.U8(static_cast<uint8_t>(Value::Type::kReal));
+        w.F64(v.real());
         break;
-      }
       case Value::Type::kText:
         if (const std::optional<Uuid> uuid = CanonicalUuid(v.text())) {
-          body_.push_back(static_cast<char>(kUuidText));
-          PutRaw(&body_, uuid->bytes.data(), uuid->bytes.size());
+          w.U8(kUuidText);
+          w.Raw(uuid->bytes.data(), uuid->bytes.size());
           break;
         }
         [[fallthrough]];
       case Value::Type::kBlob:
-        body_.push_back(static_cast<char>(v.type()));
-        PutVarint(&body_, v.text().size());
-        PutRaw(&body_, v.text().data(), v.text().size());
+        w.U8(static_cast<uint8_t>(v.type()));
+        w.BytesVarint(v.text());
         break;
     }
-    PutVarint(&body_, cell.base);
+    w.Varint(cell.base);
   }
   ++rows_;
 }
@@ -144,17 +95,15 @@ std::string OutboxEntryWriter::Finish() {
   std::string out;
   size_t names_size = 0;
   for (const std::string& n : names_) names_size += n.size() + 2;
-  out.reserve(sizeof kMagic + 1 + 16 + 10 + names_size + 10 + body_.size());
-  PutRaw(&out, kMagic, sizeof kMagic);
-  out.push_back(static_cast<char>(kVersion));
-  PutRaw(&out, device_.bytes.data(), device_.bytes.size());
-  PutVarint(&out, names_.size());
-  for (const std::string& n : names_) {
-    PutVarint(&out, n.size());
-    out += n;
-  }
-  PutVarint(&out, rows_);
-  out += body_;
+  out.reserve(kMagic.size() + 1 + 16 + 10 + names_size + 10 + body_.size());
+  ByteWriter w(&out);
+  w.Raw(kMagic);
+  w.U8(kVersion);
+  w.Raw(device_.bytes.data(), device_.bytes.size());
+  w.Varint(names_.size());
+  for (const std::string& n : names_) w.BytesVarint(n);
+  w.Varint(rows_);
+  w.Raw(body_);
   Clear();
   return out;
 }
@@ -165,109 +114,117 @@ void OutboxEntryWriter::Clear() {
   rows_ = 0;
 }
 
-Result<std::vector<RowChange>> DecodeOutboxEntry(std::string_view bytes) {
-  const auto damaged = [](const char* what) {
-    return Status::Corruption(std::string("outbox entry is damaged (") + what + ")");
-  };
-  Reader in(bytes);
-  char magic[4];
+namespace {
+
+Status DecodeRows(ByteReader& in, std::vector<RowChange>* rows) {
+  if (!in.Expect(kMagic, "an outbox entry")) return in.status();
   uint8_t version = 0;
-  if (!in.Raw(magic, sizeof magic) || std::memcmp(magic, kMagic, sizeof magic) != 0) {
-    return damaged("not an outbox entry");
+  if (!in.U8(&version, "version")) return in.status();
+  if (version != kVersion) {
+    return Status::Corruption("unknown version " + std::to_string(version));
   }
-  if (!in.U8(&version) || version != kVersion) return damaged("unknown version");
   Uuid device;
-  if (!in.Raw(device.bytes.data(), device.bytes.size())) return damaged("device");
+  if (!in.Raw(device.bytes.data(), device.bytes.size(), "device")) return in.status();
   uint64_t nnames = 0;
-  if (!in.Varint(&nnames) || nnames > kMaxNames || nnames > in.remaining()) {
-    return damaged("name count");
+  if (!in.Varint(&nnames, "name count")) return in.status();
+  if (!in.CheckCount(nnames, kMaxNames, 2, "name count")) return in.status();
+  std::vector<std::string_view> names(static_cast<size_t>(nnames));
+  for (std::string_view& n : names) {
+    if (!in.BytesVarint(&n, kMaxNameBytes, "name")) return in.status();
+    if (n.empty()) return Status::Corruption("an empty name");
   }
-  std::vector<std::string> names(static_cast<size_t>(nnames));
-  for (std::string& n : names) {
-    if (!in.Bytes(&n) || n.empty()) return damaged("name");
-  }
-  auto name_at = [&names](uint64_t i, std::string* out) {
-    if (i >= names.size()) return false;
-    *out = names[static_cast<size_t>(i)];
+  auto name_at = [&](const char* what, std::string* out) {
+    uint64_t i = 0;
+    if (!in.Varint(&i, what)) return false;
+    if (i >= names.size()) {
+      return in.Fail(std::string(what) + " " + std::to_string(i) +
+                     " is not one of the " + std::to_string(names.size()) +
+                     " names");
+    }
+    out->assign(names[static_cast<size_t>(i)]);
     return true;
   };
   uint64_t nrows = 0;
-  // A row takes at least 16 + 5 bytes: the count cannot exceed that bound.
-  if (!in.Varint(&nrows) || nrows > in.remaining() / 21) return damaged("row count");
-  std::vector<RowChange> rows;
-  rows.reserve(static_cast<size_t>(nrows));
+  if (!in.Varint(&nrows, "row count")) return in.status();
+  if (!in.CheckCount(nrows, UINT64_MAX, kMinRowBytes, "row count")) return in.status();
+  rows->reserve(static_cast<size_t>(nrows));
   for (uint64_t r = 0; r < nrows; ++r) {
     RowChange row;
-    uint64_t entity = 0, wall = 0, counter = 0, ncells = 0;
     uint8_t flags = 0;
-    if (!in.Varint(&entity) || !name_at(entity, &row.entity)) return damaged("entity");
-    if (!in.Raw(row.row_id.bytes.data(), row.row_id.bytes.size()) || !in.U8(&flags) ||
-        (flags & ~kOtherDevice) != 0) {
-      return damaged("row header");
+    uint64_t wall = 0, counter = 0, ncells = 0;
+    if (!name_at("entity", &row.entity)) return in.status();
+    if (!in.Raw(row.row_id.bytes.data(), row.row_id.bytes.size(), "row id")) return in.status();
+    if (!in.U8(&flags, "row flags")) return in.status();
+    if ((flags & ~kOtherDevice) != 0) {
+      return Status::Corruption("unknown row flags " + std::to_string(flags));
     }
     row.hlc.device = device;
-    if ((flags & kOtherDevice) != 0 &&
-        !in.Raw(row.hlc.device.bytes.data(), row.hlc.device.bytes.size())) {
-      return damaged("row device");
+    if ((flags & kOtherDevice) != 0) {
+      if (!in.Raw(row.hlc.device.bytes.data(), row.hlc.device.bytes.size(), "row device")) return in.status();
     }
-    if (!in.Varint(&wall) || !in.Varint(&counter) || counter > UINT32_MAX) {
-      return damaged("row clock");
-    }
+    if (!in.Varint(&wall, "row wall_ms")) return in.status();
+    if (!in.Varint(&counter, "row counter")) return in.status();
+    if (counter > UINT32_MAX) return Status::Corruption("row counter over 32 bits");
     row.hlc.wall_ms = UnZigZag(wall);
     row.hlc.counter = static_cast<uint32_t>(counter);
-    if (!in.Varint(&ncells) || ncells > kMaxCells || ncells * 3 > in.remaining()) {
-      return damaged("cell count");
-    }
+    if (!in.Varint(&ncells, "cell count")) return in.status();
+    if (!in.CheckCount(ncells, kMaxCells, kMinCellBytes, "cell count")) return in.status();
     row.cells.resize(static_cast<size_t>(ncells));
     for (CellWrite& cell : row.cells) {
-      uint64_t column = 0;
       uint8_t type = 0;
-      if (!in.Varint(&column) || !name_at(column, &cell.column) || !in.U8(&type)) {
-        return damaged("cell");
-      }
+      if (!name_at("column", &cell.column)) return in.status();
+      if (!in.U8(&type, "value type")) return in.status();
       switch (type) {
         case static_cast<uint8_t>(Value::Type::kNull):
           break;
         case static_cast<uint8_t>(Value::Type::kInteger): {
           uint64_t v = 0;
-          if (!in.Varint(&v)) return damaged("integer");
+          if (!in.Varint(&v, "integer")) return in.status();
           cell.value = Value::Integer(UnZigZag(v));
           break;
         }
         case static_cast<uint8_t>(Value::Type::kReal): {
-          uint8_t b[8];
-          if (!in.Raw(b, sizeof b)) return damaged("real");
-          uint64_t bits = 0;
-          for (int i = 7; i >= 0; --i) bits = bits << 8 | b[i];
-          double d;
-          std::memcpy(&d, &bits, sizeof d);
-          if (!std::isfinite(d)) return damaged("real");  // never stored
+          double d = 0;
+          if (!in.F64(&d, "real")) return in.status();
+          // Never stored: NaN and inf are refused before they are written.
+          if (!std::isfinite(d)) return Status::Corruption("a NaN or infinite real");
           cell.value = Value::Real(d);
           break;
         }
         case static_cast<uint8_t>(Value::Type::kText):
         case static_cast<uint8_t>(Value::Type::kBlob): {
-          std::string text;
-          if (!in.Bytes(&text)) return damaged("text");
+          std::string_view text;
+          if (!in.BytesVarint(&text, kMaxTextBytes, "text")) return in.status();
           cell.value = type == static_cast<uint8_t>(Value::Type::kText)
-                           ? Value::Text(std::move(text))
-                           : Value::Blob(std::move(text));
+                           ? Value::Text(std::string(text))
+                           : Value::Blob(std::string(text));
           break;
         }
         case kUuidText: {
           Uuid u;
-          if (!in.Raw(u.bytes.data(), u.bytes.size())) return damaged("uuid");
+          if (!in.Raw(u.bytes.data(), u.bytes.size(), "uuid")) return in.status();
           cell.value = Value::Text(u.ToString());
           break;
         }
         default:
-          return damaged("value type");
+          return Status::Corruption("unknown value type " + std::to_string(type));
       }
-      if (!in.Varint(&cell.base)) return damaged("base");
+      if (!in.Varint(&cell.base, "base")) return in.status();
     }
-    rows.push_back(std::move(row));
+    rows->push_back(std::move(row));
   }
-  if (in.remaining() != 0) return damaged("trailing bytes");
+  if (!in.End("the last row")) return in.status();
+  return Status();
+}
+
+}  // namespace
+
+Result<std::vector<RowChange>> DecodeOutboxEntry(std::string_view bytes) {
+  ByteReader in(bytes);
+  std::vector<RowChange> rows;
+  if (Status s = DecodeRows(in, &rows); !s.ok()) {
+    return Status::Corruption("outbox entry is damaged (" + s.message() + ")");
+  }
   return rows;
 }
 

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "shared/encoding.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
@@ -280,12 +281,14 @@ Result<StoredBlob> FetchOriginal(ClientStore& store, HttpTransport& transport,
       return StatusOf(*r, base_url, "the photo " + sha.substr(0, 12));
     }
     const std::string* total_text = r->Header(protocol::kBlobTotalHeader);
-    if (total_text == nullptr || total_text->empty() ||
-        total_text->size() > 12 ||
-        total_text->find_first_not_of("0123456789") != std::string::npos) {
+    const std::optional<uint64_t> total_number =
+        total_text == nullptr || total_text->size() > 12
+            ? std::nullopt
+            : ParseUint64(*total_text);
+    if (!total_number) {
       return Status::Corruption("the server's answer has no photo size");
     }
-    total = std::stoull(*total_text);
+    total = *total_number;
     if (total > kMaxOriginalBytes) {
       return Status::ResourceExhausted("the photo is larger than 64 MiB");
     }

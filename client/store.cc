@@ -51,13 +51,7 @@ StoredRow ReadRow(const Entity& e, Statement& st) {
 
 // The canonical text of a uuid in a caller's buffer (no allocation).
 std::string_view IdText(const Uuid& u, char (&out)[36]) {
-  static const char kHex[] = "0123456789abcdef";
-  size_t o = 0;
-  for (size_t i = 0; i < u.bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = kHex[u.bytes[i] >> 4];
-    out[o++] = kHex[u.bytes[i] & 0x0f];
-  }
+  u.FormatTo(out);
   return std::string_view(out, sizeof out);
 }
 

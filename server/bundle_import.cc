@@ -10,6 +10,7 @@
 
 #include "server/blob_service.h"
 #include "server/push_service.h"
+#include "shared/bytes.h"
 #include "shared/change_set_codec.h"
 #include "shared/protocol.h"
 
@@ -82,15 +83,16 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
       break;
     }
     std::string len_bytes;
-    if (!ReadExactly(file.get(), 4, &len_bytes)) {
+    uint32_t len = 0;
+    // The record is read from the file as it goes (a bundle may hold
+    // gigabytes of photos); its 4-byte length through the one byte reader.
+    if (!ReadExactly(file.get(), 4, &len_bytes) ||
+        !ByteReader(len_bytes).U32(&len, "record length")) {
       summary.framing =
           Status::Corruption("record " + std::to_string(index) + " at byte " +
                              std::to_string(at) + " is cut short (no length)");
       break;
     }
-    uint32_t len = 0;
-    for (int i = 3; i >= 0; --i)
-      len = len << 8 | static_cast<uint8_t>(len_bytes[i]);
     const uint64_t cap = kind == kPushRecord ? protocol::kMaxPushBytes
                          : kind == kBlobRecord
                              ? 64 + BlobService::kDefaultMaxBlobBytes

@@ -29,6 +29,7 @@
 #include "schema/schema.h"
 #include "shared/sqlite/migrate.h"
 #include "server/xlsx_export.h"
+#include "shared/encoding.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
 #include "shared/version.h"
@@ -261,15 +262,12 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
     return ctx.Usage("TLS needs both --tls-cert and --tls-key");
   }
   if (const std::string* n = a.Get("connections-per-address")) {
-    int v = 0;
-    const bool digits = !n->empty() && n->size() <= 4 &&
-                        n->find_first_not_of("0123456789") == std::string::npos;
-    if (digits) v = std::stoi(*n);
-    if (!digits || v < 1 || v > 4096) {
+    const std::optional<int64_t> v = ParseInt64(*n, 1, 4096);
+    if (!v) {
       return ctx.Usage("--connections-per-address must be a whole number from "
                        "1 to 4096; got '" + *n + "'");
     }
-    options.connections_per_address = v;
+    options.connections_per_address = static_cast<int>(*v);
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
@@ -657,11 +655,11 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
     how.kind = Resolution::Kind::kKeepIncoming;
   } else {
     how.kind = Resolution::Kind::kKeepSeq;
-    if (keep->empty() || keep->size() > 19 ||
-        keep->find_first_not_of("0123456789") != std::string::npos) {
+    const std::optional<uint64_t> seq = ParseUint64(*keep, INT64_MAX);
+    if (!seq) {
       return ctx.Usage("--keep takes a sequence number, current or incoming");
     }
-    how.seq = std::stoull(*keep);
+    how.seq = *seq;
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();

@@ -10,6 +10,7 @@
 #include "server/server_apply.h"
 #include "server/server_write.h"
 #include "shared/change_set_codec.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
@@ -36,7 +37,7 @@ Value ValueFromDisplay(bool is_null, const std::string& text,
                        const std::string& type) {
   if (is_null || type == "null") return Value();
   if (type == "integer")
-    return Value::Integer(std::strtoll(text.c_str(), nullptr, 10));
+    return Value::Integer(ParseInt64(text).value_or(0));
   if (type == "real") return Value::Real(std::strtod(text.c_str(), nullptr));
   if (type == "blob") return Value::Blob(text);
   return Value::Text(text);

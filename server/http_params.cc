@@ -1,18 +1,18 @@
 #include "server/http_params.h"
 
 #include <cstdint>
+#include <optional>
+
+#include "shared/encoding.h"
 
 namespace kbo::server {
 
 bool ParseQueryU64(std::string_view text, uint64_t* out) {
-  if (text.empty() || text.size() > 19) return false;
-  uint64_t n = 0;
-  for (char c : text) {
-    if (c < '0' || c > '9') return false;
-    n = n * 10 + static_cast<uint64_t>(c - '0');  // 19 digits fit in uint64
-  }
-  if (n > static_cast<uint64_t>(INT64_MAX)) return false;
-  *out = n;
+  if (text.size() > 19) return false;
+  const std::optional<uint64_t> n =
+      ParseUint64(text, static_cast<uint64_t>(INT64_MAX));
+  if (!n) return false;
+  *out = *n;
   return true;
 }
 

@@ -4,7 +4,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <charconv>
 #include <ctime>
 #include <iterator>
 #include <optional>
@@ -12,6 +11,7 @@
 
 #include "schema/schema.h"
 #include "server/log.h"
+#include "shared/encoding.h"
 #include "shared/fs.h"
 #include "server/storage/pg_db.h"
 #include "shared/sqlite/migrate.h"
@@ -185,12 +185,10 @@ std::optional<uint64_t> ReadHighWater(const std::string& path) {
   if (!text.ok() || text->compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) {
     return std::nullopt;
   }
-  const char* begin = text->data() + kHighWaterPrefix.size();
-  const char* end = text->data() + text->size();
-  uint64_t v = 0;
-  const auto [ptr, ec] = std::from_chars(begin, end, v);
-  if (ec != std::errc() || ptr == begin || ptr == end || *ptr != '\n') return std::nullopt;
-  return v;
+  const size_t newline = text->find('\n', kHighWaterPrefix.size());
+  if (newline == std::string::npos) return std::nullopt;
+  return ParseUint64(std::string_view(*text).substr(
+      kHighWaterPrefix.size(), newline - kHighWaterPrefix.size()));
 }
 
 }  // namespace

@@ -16,55 +16,6 @@
 namespace kbo {
 namespace {
 
-// Returns the offset of the first byte that does not start a valid UTF-8
-// sequence, or text.size() if all of it is valid. Strict per RFC 3629 /
-// Unicode Table 3-7: no overlong forms, no surrogates (U+D800..U+DFFF), nothing
-// above U+10FFFF, no truncated sequence.
-size_t FirstInvalidUtf8(std::string_view text) {
-  const size_t n = text.size();
-  size_t i = 0;
-  while (i < n) {
-    const auto b0 = static_cast<uint8_t>(text[i]);
-    if (b0 < 0x80) {
-      ++i;
-      continue;
-    }
-    size_t len = 0;
-    uint8_t lo = 0x80;  // allowed range of the second byte
-    uint8_t hi = 0xBF;
-    if (b0 >= 0xC2 && b0 <= 0xDF) {
-      len = 2;
-    } else if (b0 == 0xE0) {
-      len = 3;
-      lo = 0xA0;  // below: overlong
-    } else if (b0 == 0xED) {
-      len = 3;
-      hi = 0x9F;  // above: surrogates
-    } else if (b0 >= 0xE1 && b0 <= 0xEF) {
-      len = 3;
-    } else if (b0 == 0xF0) {
-      len = 4;
-      lo = 0x90;  // below: overlong
-    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
-      len = 4;
-    } else if (b0 == 0xF4) {
-      len = 4;
-      hi = 0x8F;  // above: > U+10FFFF
-    } else {
-      return i;  // 0x80..0xC1 (continuation or overlong lead), 0xF5..0xFF
-    }
-    if (n - i < len) return i;
-    const auto b1 = static_cast<uint8_t>(text[i + 1]);
-    if (b1 < lo || b1 > hi) return i;
-    for (size_t k = 2; k < len; ++k) {
-      const auto b = static_cast<uint8_t>(text[i + k]);
-      if (b < 0x80 || b > 0xBF) return i;
-    }
-    i += len;
-  }
-  return n;
-}
-
 // 1-based physical line of byte `offset` (CRLF, LF and lone CR each end one).
 size_t LineOf(std::string_view text, size_t offset) {
   size_t line = 1;
@@ -85,10 +36,6 @@ Status LineError(size_t line, const std::string& what) {
 }
 
 }  // namespace
-
-bool IsValidUtf8(std::string_view text) {
-  return FirstInvalidUtf8(text) == text.size();
-}
 
 Result<std::vector<CsvRecord>> ParseCsv(std::string_view text) {
   if (text.substr(0, kUtf8Bom.size()) == kUtf8Bom) {

@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "shared/encoding.h"  // IsValidUtf8, for the callers of ParseCsv
 #include "shared/result.h"
 
 namespace kbo {
@@ -28,8 +29,6 @@ std::string FormatCsvRow(const CsvRow& row);
 // The UTF-8 byte order mark Excel needs to open Thai text correctly.
 inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 
-// True iff `text` is valid UTF-8 (no overlongs, no surrogates).
-bool IsValidUtf8(std::string_view text);
 
 }  // namespace kbo
 

@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "shared/encoding.h"
+
 namespace kbo::edge {
 namespace {
 
@@ -643,7 +645,6 @@ void EdgeGuard::ServeRequests(EdgeConnection& conn, const ServeOne& serve_one,
 }
 
 std::string EscapeForLog(std::string_view text) {
-  static constexpr char kHex[] = "0123456789abcdef";
   std::string out;
   out.reserve(text.size());
   for (char ch : text) {
@@ -665,9 +666,10 @@ std::string EscapeForLog(std::string_view text) {
         break;
     }
     if (c < 0x20 || c == 0x7f) {
+      char hex[2];
+      HexEncodeTo(&c, 1, hex);
       out += "\\x";
-      out += kHex[c >> 4];
-      out += kHex[c & 0xf];
+      out.append(hex, 2);
     } else {
       out += ch;
     }

@@ -9,6 +9,7 @@
 
 #include "schema/schema.h"
 #include "shared/csv.h"
+#include "shared/encoding.h"
 
 // The catalogue is data: one table per entity below, in the column order of
 // schema/shared/0001_entities.sql (minus id and deleted), which
@@ -450,13 +451,6 @@ Status CheckDateTime(const Column& column, std::string_view text) {
   return Status();
 }
 
-bool IsLowerHex(std::string_view s) {
-  for (char c : s) {
-    if (!IsDigit(c) && !(c >= 'a' && c <= 'f')) return false;
-  }
-  return true;
-}
-
 // What Uuid::Parse(text)->ToString() == text says, without building either:
 // 8-4-4-4-12 lowercase hex digits.
 bool IsCanonicalUuidText(std::string_view text) {
@@ -465,7 +459,7 @@ bool IsCanonicalUuidText(std::string_view text) {
     const char c = text[i];
     if (i == 8 || i == 13 || i == 18 || i == 23) {
       if (c != '-') return false;
-    } else if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) {
+    } else if (!IsLowerHexDigit(c)) {
       return false;
     }
   }
@@ -551,30 +545,21 @@ std::string AsciiLower(std::string_view s) {
 Result<int64_t> ParseInteger(const Column& column, std::string_view typed) {
   const std::string s = NormalizeThaiDigits(typed);
   std::string_view digits = s;
-  bool negative = false;
-  if (!digits.empty() && (digits.front() == '+' || digits.front() == '-')) {
-    negative = digits.front() == '-';
-    digits.remove_prefix(1);
-  }
-  if (!AllDigits(digits)) {
+  // A person may type a '+'; the shared parser takes none.
+  if (!digits.empty() && digits.front() == '+') digits.remove_prefix(1);
+  const std::string_view unsigned_part =
+      !digits.empty() && digits.front() == '-' ? digits.substr(1) : digits;
+  if (unsigned_part.empty() || !AllDigits(unsigned_part)) {
     return Status::InvalidArgument(
         Name(column) + " must be a whole number (got " + Quoted(typed) + ")");
   }
-  // Parse with the sign so that INT64_MIN is representable.
-  const std::string signed_digits = (negative ? "-" : "") + std::string(digits);
-  int64_t v = 0;
-  const char* begin = signed_digits.data();
-  const char* end = begin + signed_digits.size();
-  const auto [ptr, ec] = std::from_chars(begin, end, v);
-  if (ec == std::errc::result_out_of_range) {
+  // Digits only by now: the one thing left to refuse is overflow.
+  const std::optional<int64_t> v = ParseInt64(digits);
+  if (!v) {
     return Status::InvalidArgument(
         Name(column) + " is too large a number (got " + Quoted(typed) + ")");
   }
-  if (ec != std::errc() || ptr != end) {
-    return Status::InvalidArgument(
-        Name(column) + " must be a whole number (got " + Quoted(typed) + ")");
-  }
-  return v;
+  return *v;
 }
 
 // Strict decimal real: [+-]?(D+(.D*)?|.D+)([eE][+-]?D+)?. No hex, inf or nan,
@@ -793,7 +778,7 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
 
     case ColumnType::kSha256:
       if ((!is_text && value.type() != Value::Type::kBlob) ||
-          value.text().size() != 64 || !IsLowerHex(value.text())) {
+          !IsLowerHex(value.text(), 64)) {
         return Status::InvalidArgument(
             Name(column) +
             " must be a SHA-256 digest: 64 lowercase hex characters (got " +

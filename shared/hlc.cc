@@ -4,27 +4,9 @@
 #include <cinttypes>
 #include <cstdio>
 
+#include "shared/encoding.h"
+
 namespace kbo {
-namespace {
-
-bool ParseHex(std::string_view s, uint64_t* out) {
-  uint64_t v = 0;
-  for (char c : s) {
-    int d;
-    if (c >= '0' && c <= '9') {
-      d = c - '0';
-    } else if (c >= 'a' && c <= 'f') {
-      d = c - 'a' + 10;
-    } else {
-      return false;  // uppercase is not canonical: order would break
-    }
-    v = v << 4 | static_cast<uint64_t>(d);
-  }
-  *out = v;
-  return true;
-}
-
-}  // namespace
 
 std::string Hlc::ToString() const {
   char buf[32];
@@ -40,8 +22,8 @@ Result<Hlc> Hlc::Parse(std::string_view text) {
     return Status::InvalidArgument("not an hlc timestamp");
   }
   uint64_t wall = 0, counter = 0;
-  if (!ParseHex(text.substr(0, 12), &wall) ||
-      !ParseHex(text.substr(13, 8), &counter)) {
+  if (!ParseHexU64(text.substr(0, 12), &wall) ||
+      !ParseHexU64(text.substr(13, 8), &counter)) {
     return Status::InvalidArgument("not an hlc timestamp (bad hex)");
   }
   Result<Uuid> device = Uuid::Parse(text.substr(22));

@@ -52,35 +52,8 @@ std::string SignedBytes(std::string_view domain, std::string_view message) {
   return buf;
 }
 
-int HexValue(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
 std::string HexOf(const uint8_t* data, size_t n) {
   return HexEncode(std::string_view(reinterpret_cast<const char*>(data), n));
-}
-
-// Decodes exactly `n` bytes of hex into `out`.
-Status DecodeFixedHex(std::string_view hex, uint8_t* out, size_t n,
-                      const char* what) {
-  if (hex.size() != 2 * n) {
-    return Status::InvalidArgument(std::string(what) + " must be " +
-                                   std::to_string(2 * n) + " hex digits, got " +
-                                   std::to_string(hex.size()));
-  }
-  for (size_t i = 0; i < n; ++i) {
-    const int hi = HexValue(hex[2 * i]);
-    const int lo = HexValue(hex[2 * i + 1]);
-    if (hi < 0 || lo < 0) {
-      return Status::InvalidArgument(std::string(what) +
-                                     " has a non-hex digit");
-    }
-    out[i] = static_cast<uint8_t>(hi << 4 | lo);
-  }
-  return Status();
 }
 
 // Reads the key file through one descriptor, so the mode checked is the mode
@@ -222,32 +195,8 @@ Sha256Digest Sha256Portable(std::string_view bytes) {
   return d;
 }
 
-std::string HexEncode(std::string_view bytes) {
-  static const char kHex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(bytes.size() * 2);
-  for (char c : bytes) {
-    const auto b = static_cast<unsigned char>(c);
-    out.push_back(kHex[b >> 4]);
-    out.push_back(kHex[b & 0x0f]);
-  }
-  return out;
-}
-
 std::string HexEncode(const Sha256Digest& digest) {
   return HexOf(digest.data(), digest.size());
-}
-
-Result<std::string> HexDecode(std::string_view hex) {
-  if (hex.size() % 2 != 0) {
-    return Status::InvalidArgument("hex text has an odd number of digits (" +
-                                   std::to_string(hex.size()) + ")");
-  }
-  std::string out(hex.size() / 2, '\0');
-  Status s = DecodeFixedHex(hex, reinterpret_cast<uint8_t*>(out.data()),
-                            out.size(), "hex text");
-  if (!s.ok()) return s;
-  return Result<std::string>(std::move(out));
 }
 
 std::string PublicKey::ToHex() const {
@@ -257,7 +206,7 @@ std::string PublicKey::ToHex() const {
 Result<PublicKey> PublicKey::FromHex(std::string_view hex) {
   PublicKey key;
   Status s =
-      DecodeFixedHex(hex, key.bytes.data(), key.bytes.size(), "public key");
+      HexDecodeTo(hex, key.bytes.data(), key.bytes.size(), "public key");
   if (!s.ok()) return s;
   return key;
 }
@@ -337,12 +286,12 @@ Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
   if (!rest.empty()) return malformed("unexpected text after the secret key");
 
   KeyPair kp;
-  if (Status s = DecodeFixedHex(pub_line, kp.public_.bytes.data(),
+  if (Status s = HexDecodeTo(pub_line, kp.public_.bytes.data(),
                                 kp.public_.bytes.size(), "public key");
       !s.ok()) {
     return malformed(s.message());
   }
-  if (Status s = DecodeFixedHex(sec_line, kp.secret_.data(), kp.secret_.size(),
+  if (Status s = HexDecodeTo(sec_line, kp.secret_.data(), kp.secret_.size(),
                                 "secret key");
       !s.ok()) {
     return malformed(s.message());
@@ -386,7 +335,7 @@ std::string SignatureToHex(const Signature& s) {
 
 Result<Signature> SignatureFromHex(std::string_view hex) {
   Signature sig;
-  Status s = DecodeFixedHex(hex, sig.data(), sig.size(), "signature");
+  Status s = HexDecodeTo(hex, sig.data(), sig.size(), "signature");
   if (!s.ok()) return s;
   return sig;
 }

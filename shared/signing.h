@@ -7,6 +7,7 @@
 #include <string_view>
 
 #include "shared/change_set.h"
+#include "shared/encoding.h"
 #include "shared/result.h"
 
 namespace kbo {
@@ -22,10 +23,9 @@ Sha256Digest Sha256(std::string_view first, std::string_view second);
 // The same function through libsodium's portable C: Sha256's fallback, and
 // the reference its tests compare against.
 Sha256Digest Sha256Portable(std::string_view bytes);
-std::string HexEncode(std::string_view bytes);
+// Lowercase hex of a digest (HexEncode and HexDecode of bytes are in
+// shared/encoding.h).
 std::string HexEncode(const Sha256Digest& digest);
-// kInvalidArgument for odd length or a non-hex digit.
-Result<std::string> HexDecode(std::string_view hex);
 
 // Domain-separation prefixes: a signature made for one purpose can never be
 // replayed as another.

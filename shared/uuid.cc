@@ -2,19 +2,10 @@
 
 #include <sodium.h>
 
+#include "shared/encoding.h"
 #include "shared/signing.h"
 
 namespace kbo {
-namespace {
-
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-}  // namespace
 
 Uuid Uuid::Random() {
   InitCrypto();
@@ -47,8 +38,8 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
   size_t out = 0;
   for (size_t i = 0; i < text.size(); i += 2) {
     if (i == 8 || i == 13 || i == 18 || i == 23) ++i;  // the four dashes
-    const int hi = HexDigit(text[i]);
-    const int lo = HexDigit(text[i + 1]);
+    const int hi = HexDigitValue(text[i]);
+    const int lo = HexDigitValue(text[i + 1]);
     if (hi < 0 || lo < 0) {
       return Status::InvalidArgument("not an id (bad hex digit): '" +
                                      std::string(text) + "'");
@@ -58,16 +49,23 @@ Result<Uuid> Uuid::Parse(std::string_view text) {
   return u;
 }
 
+void Uuid::FormatTo(char (&out)[36]) const {
+  const uint8_t* b = bytes.data();
+  HexEncodeTo(b, 4, out);
+  out[8] = '-';
+  HexEncodeTo(b + 4, 2, out + 9);
+  out[13] = '-';
+  HexEncodeTo(b + 6, 2, out + 14);
+  out[18] = '-';
+  HexEncodeTo(b + 8, 2, out + 19);
+  out[23] = '-';
+  HexEncodeTo(b + 10, 6, out + 24);
+}
+
 std::string Uuid::ToString() const {
-  static const char kHex[] = "0123456789abcdef";
-  std::string s;
-  s.reserve(36);
-  for (size_t i = 0; i < bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) s.push_back('-');
-    s.push_back(kHex[bytes[i] >> 4]);
-    s.push_back(kHex[bytes[i] & 0x0f]);
-  }
-  return s;
+  char text[36];
+  FormatTo(text);
+  return std::string(text, sizeof text);
 }
 
 bool Uuid::IsNil() const {

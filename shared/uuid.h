@@ -25,6 +25,9 @@ struct Uuid {
   static Result<Uuid> Parse(std::string_view text);
 
   std::string ToString() const;
+  // The same 36 characters in a caller's buffer (no allocation; no
+  // terminator).
+  void FormatTo(char (&out)[36]) const;
   bool IsNil() const;
 
   friend bool operator==(const Uuid& a, const Uuid& b) {

@@ -42,6 +42,7 @@
 
 #include "client/ui/assets.h"
 #include "shared/edge_guard.h"
+#include "shared/encoding.h"
 #include "shared/uuid.h"
 
 namespace kbo::client::ui {
@@ -417,11 +418,7 @@ struct UiServer::Impl {
     if (req.has_header("Content-Length")) {
       const size_t cap = TakesPhoto(req) ? kMaxPayloadBytes : kMaxJsonBodyBytes;
       const std::string text = req.get_header_value("Content-Length");
-      const bool digits = !text.empty() && text.size() < 19 &&
-                          std::all_of(text.begin(), text.end(), [](char c) {
-                            return c >= '0' && c <= '9';
-                          });
-      if (!digits || std::stoull(text) > cap) {
+      if (!ParseUint64(text, cap)) {
         // The body stays unread: close the connection after the reply.
         res.set_header("Connection", "close");
         SetError(res, 413, "too_large",
@@ -721,10 +718,7 @@ bool IsLoopbackHost(const std::string& host) {
     size_t end = host.find('.', pos);
     if (end == std::string::npos) end = host.size();
     const std::string part = host.substr(pos, end - pos);
-    if (part.empty() || part.size() > 3 ||
-        !std::all_of(part.begin(), part.end(),
-                     [](char c) { return c >= '0' && c <= '9'; }) ||
-        std::stoi(part) > 255) {
+    if (part.size() > 3 || !ParseUint64(part, 255)) {
       return false;
     }
     ++parts;
@@ -759,17 +753,15 @@ Status ParseListenAddress(const std::string& text, std::string* host,
     port_text = text.substr(colon + 1);
     if (host->find(':') != std::string::npos) return refuse();  // bare IPv6
   }
-  if (host->empty() || port_text.empty() || port_text.size() > 5 ||
-      !std::all_of(port_text.begin(), port_text.end(),
-                   [](char c) { return c >= '0' && c <= '9'; })) {
-    return refuse();
-  }
+  const std::optional<uint64_t> port_number =
+      port_text.size() > 5 ? std::nullopt : ParseUint64(port_text);
+  if (host->empty() || !port_number) return refuse();
   for (char c : *host) {
     const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '-' || c == ':';
     if (!ok) return refuse();
   }
-  *port = std::stoi(port_text);
+  *port = static_cast<int>(*port_number);
   if (*port > 65535) {
     return Status::InvalidArgument(
         "--listen port must be from 0 to 65535 (got " + port_text + ")");

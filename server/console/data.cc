@@ -12,6 +12,7 @@
 #include "server/console/console.h"
 #include "server/row_names.h"
 #include "server/server_write.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/uuid.h"
 
@@ -105,9 +106,8 @@ Filters ReadFilters(const Request& req) {
   f.stage = req.Query("stage");
   f.deleted = req.Query("deleted") == "1";
   const std::string p = req.Query("page");
-  if (!p.empty() && p.size() < 7 &&
-      p.find_first_not_of("0123456789") == std::string::npos) {
-    f.page = std::stoll(p);
+  if (const std::optional<int64_t> page = ParseInt64(p, 0, 999999)) {
+    f.page = *page;
   }
   return f;
 }

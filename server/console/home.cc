@@ -9,6 +9,7 @@
 #include "server/console/console.h"
 #include "server/console/users.h"
 #include "server/reports.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 
 namespace kbo::server::console {
@@ -180,11 +181,10 @@ Reply Audit(Context& ctx) {
   int64_t before = 0;
   const std::string b_param = ctx.req.Query("before");
   if (!b_param.empty()) {
-    if (b_param.size() > 18 ||
-        b_param.find_first_not_of("0123456789") != std::string::npos) {
-      return Reply::Html("before must be a whole number", 400);
-    }
-    before = std::stoll(b_param);
+    const std::optional<int64_t> b =
+        b_param.size() > 18 ? std::nullopt : ParseInt64(b_param, 0);
+    if (!b) return Reply::Html("before must be a whole number", 400);
+    before = *b;
   }
   Result<std::vector<AuditEntry>> entries =
       ReadAudit(ctx.store, kAuditPage, before);

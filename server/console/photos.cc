@@ -18,6 +18,7 @@
 #include "server/console/console.h"
 #include "server/row_names.h"
 #include "server/thumbnails.h"
+#include "shared/encoding.h"
 #include "shared/replica/apply.h"
 #include "shared/uuid.h"
 
@@ -266,12 +267,11 @@ Reply Gallery(Context& ctx) {
     return Fail(ctx, 404, "not_found", "no such district among yours");
   }
   if (!page_text.empty()) {
-    if (page_text.size() > 4 ||
-        page_text.find_first_not_of("0123456789") != std::string::npos ||
-        std::stoll(page_text) > kMaxPage) {
+    const std::optional<int64_t> page = ParseInt64(page_text, 0, kMaxPage);
+    if (!page) {
       return Fail(ctx, 400, "invalid_argument", "page must be 0 to 1000");
     }
-    f.page = std::stoll(page_text);
+    f.page = *page;
   }
   bool more = false;
   Result<std::vector<PhotoRow>> rows = LoadPage(ctx, f, &more);

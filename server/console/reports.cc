@@ -16,6 +16,7 @@
 #include "server/console/svg_chart.h"
 #include "server/report_cmds.h"
 #include "server/report_queries.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
 
@@ -81,10 +82,12 @@ Result<ReportFilter> FilterOf(const Context& ctx) {
   f.scope = ctx.user().scope;
   const std::string fy = ctx.req.Query("fiscal_year");
   if (!fy.empty()) {
-    if (fy.size() != 4 || fy.find_first_not_of("0123456789") != std::string::npos) {
+    const std::optional<int64_t> year =
+        fy.size() == 4 ? ParseInt64(fy, 0, 9999) : std::nullopt;
+    if (!year) {
       return Status::InvalidArgument("fiscal_year must be a Buddhist Era year such as 2569");
     }
-    f.fiscal_year = std::stoll(fy);
+    f.fiscal_year = *year;
   }
   f.district = ctx.req.Query("district");
   f.workshop_id = ctx.req.Query("workshop");
@@ -346,13 +349,9 @@ Reply ReachPage(Context& ctx) {
 std::optional<int64_t> FormNumber(const Context& ctx, const char* name,
                                   int64_t lo, int64_t hi) {
   const std::string v = ctx.req.Form(name);
-  if (v.empty() || v.size() > 9 ||
-      v.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  const int64_t n = std::stoll(v);
-  if (n < lo || n > hi) return std::nullopt;
-  return n;
+  // No sign: a form's numbers here are counts and years.
+  if (v.size() > 9) return std::nullopt;
+  return ParseInt64(v, std::max<int64_t>(lo, 0), hi);
 }
 
 Reply Back(const Context& ctx, const std::string& path, const char* key,

@@ -8,6 +8,8 @@
 #include <sstream>
 #include <vector>
 
+#include "shared/bytes.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 
 namespace kbo {
@@ -28,36 +30,36 @@ using Versions = std::map<std::string, StoredVersion, std::less<>>;
 
 constexpr size_t kGroupHeader = 8 + 4 + 16 + 8 + 1;
 
-uint64_t GetLe(const char* p, int bytes) {
-  uint64_t v = 0;
-  for (int i = bytes - 1; i >= 0; --i) {
-    v = v << 8 | static_cast<uint8_t>(p[i]);
-  }
-  return v;
+Status Damaged(const Status& why) {
+  return Status::Corruption("a row's cell versions are damaged: " +
+                            why.message());
 }
+
+// At most 255 names a group, each at most 255 bytes (one-byte lengths).
+constexpr uint64_t kMaxNameBytes = 255;
 
 // Decodes `bytes`, calling put(name, version) for each cell.
 template <typename Put>
 Status DecodeVersionsTo(std::string_view bytes, Put&& put) {
-  const Status damaged = Status::Corruption("a row's cell versions are damaged");
-  size_t pos = 0;
-  while (pos < bytes.size()) {
-    if (bytes.size() - pos < kGroupHeader) return damaged;
+  ByteReader in(bytes);
+  while (!in.empty()) {
     StoredVersion v;
-    const char* p = bytes.data() + pos;
-    v.hlc.wall_ms = static_cast<int64_t>(GetLe(p, 8));
-    v.hlc.counter = static_cast<uint32_t>(GetLe(p + 8, 4));
-    std::memcpy(v.hlc.device.bytes.data(), p + 12, 16);
-    v.seq = GetLe(p + 28, 8);
-    const size_t count = static_cast<uint8_t>(p[36]);
-    pos += kGroupHeader;
-    if (count == 0) return damaged;
+    uint8_t count = 0;
+    if (!in.I64(&v.hlc.wall_ms, "hlc wall_ms") ||
+        !in.U32(&v.hlc.counter, "hlc counter") ||
+        !in.Raw(v.hlc.device.bytes.data(), v.hlc.device.bytes.size(),
+                "hlc device") ||
+        !in.U64(&v.seq, "sequence") || !in.U8(&count, "name count") ||
+        (count == 0 && !in.Fail("a group of no names"))) {
+      return Damaged(in.status());
+    }
     for (size_t i = 0; i < count; ++i) {
-      if (pos >= bytes.size()) return damaged;
-      const size_t name_len = static_cast<uint8_t>(bytes[pos++]);
-      if (name_len == 0 || bytes.size() - pos < name_len) return damaged;
-      put(bytes.substr(pos, name_len), v);
-      pos += name_len;
+      std::string_view name;
+      if (!in.Bytes8(&name, kMaxNameBytes, "column name") ||
+          (name.empty() && !in.Fail("an empty column name"))) {
+        return Damaged(in.status());
+      }
+      put(name, v);
     }
   }
   return Status();
@@ -105,10 +107,6 @@ class VersionList {
   std::vector<Entry> entries_;
 };
 
-void StoreLe(char* p, uint64_t v, int bytes) {
-  for (int i = 0; i < bytes; ++i) p[i] = static_cast<char>(v >> (8 * i));
-}
-
 bool GroupBefore(const StoredVersion& a, const StoredVersion& b) {
   if (a.hlc != b.hlc) return a.hlc < b.hlc;
   return a.seq < b.seq;
@@ -125,30 +123,24 @@ bool OneGroup(const std::vector<VersionList::Entry>& entries) {
   return true;
 }
 
-char* PutName(char* p, std::string_view name) {
-  *p++ = static_cast<char>(name.size());
-  std::memcpy(p, name.data(), name.size());
-  return p + name.size();
-}
-
-void PutGroupHeader(char* p, const StoredVersion& v, size_t count) {
-  StoreLe(p, static_cast<uint64_t>(v.hlc.wall_ms), 8);
-  StoreLe(p + 8, v.hlc.counter, 4);
-  std::memcpy(p + 12, v.hlc.device.bytes.data(), 16);
-  StoreLe(p + 28, v.seq, 8);
-  p[36] = static_cast<char>(count);
+void PutGroupHeader(ByteWriter& w, const StoredVersion& v, size_t count) {
+  w.I64(v.hlc.wall_ms);
+  w.U32(v.hlc.counter);
+  w.Raw(v.hlc.device.bytes.data(), v.hlc.device.bytes.size());
+  w.U64(v.seq);
+  w.U8(static_cast<uint8_t>(count));
 }
 
 std::string EncodeVersions(const VersionList& versions) {
   const std::vector<VersionList::Entry>& entries = versions.entries();
+  std::string out;
+  ByteWriter w(&out);
   if (OneGroup(entries)) {
     size_t size = kGroupHeader;
     for (const VersionList::Entry& e : entries) size += 1 + e.name.size();
-    std::string out(size, '\0');
-    char* p = out.data();
-    PutGroupHeader(p, entries.front().v, entries.size());
-    p += kGroupHeader;
-    for (const VersionList::Entry& e : entries) p = PutName(p, e.name);
+    out.reserve(size);
+    PutGroupHeader(w, entries.front().v, entries.size());
+    for (const VersionList::Entry& e : entries) w.Bytes8(e.name);
     return out;
   }
   // Entries are sorted by name; a stable sort by version keeps names sorted
@@ -158,23 +150,20 @@ std::string EncodeVersions(const VersionList& versions) {
   size_t size = 0;
   for (const VersionList::Entry& e : entries) {
     order.push_back(&e);
-    size += kGroupHeader + 1 + e.name.size();  // at most; trimmed below
+    size += kGroupHeader + 1 + e.name.size();  // at most
   }
   std::stable_sort(order.begin(), order.end(),
                    [](const VersionList::Entry* a, const VersionList::Entry* b) {
                      return GroupBefore(a->v, b->v);
                    });
-  std::string out(size, '\0');
-  char* p = out.data();
+  out.reserve(size);
   for (size_t i = 0; i < order.size();) {
     const StoredVersion& v = order[i]->v;
     size_t end = i + 1;
     while (end < order.size() && end - i < 255 && !GroupBefore(v, order[end]->v)) ++end;
-    PutGroupHeader(p, v, end - i);
-    p += kGroupHeader;
-    for (; i < end; ++i) p = PutName(p, order[i]->name);
+    PutGroupHeader(w, v, end - i);
+    for (; i < end; ++i) w.Bytes8(order[i]->name);
   }
-  out.resize(static_cast<size_t>(p - out.data()));
   return out;
 }
 
@@ -202,17 +191,6 @@ std::string SelectList(const Entity& entity) {
   }
   cols += ", deleted";
   return cols;
-}
-
-// The canonical text of a uuid, without a heap allocation.
-void FormatUuid(const Uuid& u, char out[36]) {
-  static const char kHex[] = "0123456789abcdef";
-  size_t o = 0;
-  for (size_t i = 0; i < u.bytes.size(); ++i) {
-    if (i == 4 || i == 6 || i == 8 || i == 10) out[o++] = '-';
-    out[o++] = kHex[u.bytes[i] >> 4];
-    out[o++] = kHex[u.bytes[i] & 0x0f];
-  }
 }
 
 struct PlannedCell {
@@ -317,7 +295,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
                             : ncolumns});
   }
   char row_id_text[36];
-  FormatUuid(row.row_id, row_id_text);
+  row.row_id.FormatTo(row_id_text);
   const std::string_view row_id(row_id_text, sizeof row_id_text);
 
   // Current versions (and, when needed, current values) of the row: one
@@ -501,7 +479,7 @@ Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
            " FROM " + std::string(entity.name) + " WHERE id = ?1";
   });
   char id_text[36];
-  FormatUuid(row_id, id_text);
+  row_id.FormatTo(id_text);
   st.BindNoCopy(1, std::string_view(id_text, sizeof id_text));
   std::optional<ReplicaRow> row;
   if (st.Step()) {

@@ -13,6 +13,8 @@ namespace {
 
 using testing::ApplyInTxn;
 using testing::NewReplica;
+using testing::SetVersionsBlob;
+using testing::VersionsBlob;
 
 class RecordingSink : public ConflictSink {
  public:
@@ -236,18 +238,6 @@ TEST_CASE("Apply: a delete is a tombstone, the row and its values stay",
 }
 
 
-std::string VersionsBlob(Db& db, const Uuid& id) {
-  Statement st(db, "SELECT cell_versions FROM producer WHERE id = ?1");
-  st.Bind(1, std::string_view(id.ToString()));
-  REQUIRE(st.Step());
-  return st.ColumnBlob(0);
-}
-
-void SetVersionsBlob(Db& db, const Uuid& id, const std::string& bytes) {
-  Statement st(db, "UPDATE producer SET cell_versions = ?2 WHERE id = ?1");
-  st.Bind(1, std::string_view(id.ToString())).BindBlob(2, bytes);
-  REQUIRE(st.Run().ok());
-}
 
 TEST_CASE("Apply: each cell's version lives in its row, with its server sequence",
           "[apply]") {

@@ -32,6 +32,21 @@ inline Status ApplyInTxn(Db& db, const ChangeSet& cs,
   return txn.Commit();
 }
 
+// The raw cell_versions of producer `id` (shared/replica/apply.cc's
+// private encoding), and a way to overwrite it with damaged bytes.
+inline std::string VersionsBlob(Db& db, const Uuid& id) {
+  Statement st(db, "SELECT cell_versions FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString()));
+  REQUIRE(st.Step());
+  return st.ColumnBlob(0);
+}
+
+inline void SetVersionsBlob(Db& db, const Uuid& id, const std::string& bytes) {
+  Statement st(db, "UPDATE producer SET cell_versions = ?2 WHERE id = ?1");
+  st.Bind(1, std::string_view(id.ToString())).BindBlob(2, bytes);
+  REQUIRE(st.Run().ok());
+}
+
 inline std::string Dump(Db& db) {
   auto d = DumpReplicaState(db);
   REQUIRE(d.ok());

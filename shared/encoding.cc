@@ -1,0 +1,165 @@
+#include "shared/encoding.h"
+
+#include <cstring>
+
+namespace kbo {
+
+// ---- UTF-8 -----------------------------------------------------------------
+
+// Strict per RFC 3629 / Unicode Table 3-7.
+size_t FirstInvalidUtf8(std::string_view text) {
+  const size_t n = text.size();
+  size_t i = 0;
+  while (i < n) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    if (b0 < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t len = 0;
+    uint8_t lo = 0x80;  // allowed range of the second byte
+    uint8_t hi = 0xBF;
+    if (b0 >= 0xC2 && b0 <= 0xDF) {
+      len = 2;
+    } else if (b0 == 0xE0) {
+      len = 3;
+      lo = 0xA0;  // below: overlong
+    } else if (b0 == 0xED) {
+      len = 3;
+      hi = 0x9F;  // above: surrogates U+D800..U+DFFF
+    } else if (b0 >= 0xE1 && b0 <= 0xEF) {
+      len = 3;
+    } else if (b0 == 0xF0) {
+      len = 4;
+      lo = 0x90;  // below: overlong
+    } else if (b0 >= 0xF1 && b0 <= 0xF3) {
+      len = 4;
+    } else if (b0 == 0xF4) {
+      len = 4;
+      hi = 0x8F;  // above: > U+10FFFF
+    } else {
+      return i;  // 0x80..0xC1 (continuation or overlong lead), 0xF5..0xFF
+    }
+    if (n - i < len) return i;
+    const auto b1 = static_cast<uint8_t>(text[i + 1]);
+    if (b1 < lo || b1 > hi) return i;
+    for (size_t k = 2; k < len; ++k) {
+      const auto b = static_cast<uint8_t>(text[i + k]);
+      if (b < 0x80 || b > 0xBF) return i;
+    }
+    i += len;
+  }
+  return n;
+}
+
+bool IsValidUtf8(std::string_view text) {
+  return FirstInvalidUtf8(text) == text.size();
+}
+
+// ---- hex -------------------------------------------------------------------
+
+void HexEncodeTo(const void* data, size_t n, char* out) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  const auto* p = static_cast<const uint8_t*>(data);
+  for (size_t i = 0; i < n; ++i) {
+    *out++ = kHex[p[i] >> 4];
+    *out++ = kHex[p[i] & 0x0f];
+  }
+}
+
+std::string HexEncode(std::string_view bytes) {
+  std::string out(bytes.size() * 2, '\0');
+  HexEncodeTo(bytes.data(), bytes.size(), out.data());
+  return out;
+}
+
+bool IsLowerHex(std::string_view text, size_t digits) {
+  if (text.empty() || (digits != 0 && text.size() != digits)) return false;
+  for (char c : text) {
+    if (!IsLowerHexDigit(c)) return false;
+  }
+  return true;
+}
+
+Status HexDecodeTo(std::string_view hex, void* out, size_t n,
+                   const char* what) {
+  if (hex.size() / 2 != n || hex.size() % 2 != 0) {
+    return Status::InvalidArgument(std::string(what) + " must be " +
+                                   std::to_string(2 * n) + " hex digits, got " +
+                                   std::to_string(hex.size()));
+  }
+  auto* p = static_cast<uint8_t*>(out);
+  for (size_t i = 0; i < n; ++i) {
+    const int hi = HexDigitValue(hex[2 * i]);
+    const int lo = HexDigitValue(hex[2 * i + 1]);
+    if (hi < 0 || lo < 0) {
+      return Status::InvalidArgument(std::string(what) +
+                                     " has a non-hex digit");
+    }
+    p[i] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return Status();
+}
+
+Result<std::string> HexDecode(std::string_view hex) {
+  if (hex.size() % 2 != 0) {
+    return Status::InvalidArgument("hex text has an odd number of digits (" +
+                                   std::to_string(hex.size()) + ")");
+  }
+  std::string out(hex.size() / 2, '\0');
+  if (Status s = HexDecodeTo(hex, out.data(), out.size(), "hex text");
+      !s.ok()) {
+    return s;
+  }
+  return Result<std::string>(std::move(out));
+}
+
+bool ParseHexU64(std::string_view hex, uint64_t* out) {
+  if (hex.empty() || hex.size() > 16) return false;
+  uint64_t v = 0;
+  for (char c : hex) {
+    if (!IsLowerHexDigit(c)) return false;
+    v = v << 4 | static_cast<uint64_t>(HexDigitValue(c));
+  }
+  *out = v;
+  return true;
+}
+
+// ---- decimal integers ------------------------------------------------------
+
+std::optional<uint64_t> ParseUint64(std::string_view text, uint64_t max) {
+  if (text.empty()) return std::nullopt;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return std::nullopt;
+    const auto d = static_cast<uint64_t>(c - '0');
+    if (v > (max - d) / 10) return std::nullopt;  // v * 10 + d > max
+    v = v * 10 + d;
+  }
+  return v;
+}
+
+std::optional<int64_t> ParseInt64(std::string_view text, int64_t min,
+                                  int64_t max) {
+  if (min > max) return std::nullopt;
+  const bool negative = !text.empty() && text.front() == '-';
+  if (negative) {
+    if (min >= 0) return std::nullopt;
+    text.remove_prefix(1);
+    // The magnitude of min, computed without overflowing on INT64_MIN.
+    const uint64_t limit =
+        max < 0 ? static_cast<uint64_t>(-(max + 1)) + 1 : 0;  // |max| if < 0
+    const uint64_t bound = static_cast<uint64_t>(-(min + 1)) + 1;  // |min|
+    std::optional<uint64_t> m = ParseUint64(text, bound);
+    if (!m || *m < limit) return std::nullopt;
+    if (*m == 0) return 0 >= min && 0 <= max ? std::optional<int64_t>(0)
+                                             : std::nullopt;
+    return static_cast<int64_t>(-static_cast<int64_t>(*m - 1) - 1);
+  }
+  if (max < 0) return std::nullopt;
+  std::optional<uint64_t> m = ParseUint64(text, static_cast<uint64_t>(max));
+  if (!m || static_cast<int64_t>(*m) < min) return std::nullopt;
+  return static_cast<int64_t>(*m);
+}
+
+}  // namespace kbo

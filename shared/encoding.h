@@ -1,0 +1,86 @@
+#ifndef KBO_SHARED_ENCODING_H_
+#define KBO_SHARED_ENCODING_H_
+
+// The text checks and conversions every layer needs, written once: strict
+// UTF-8, hex, decimal integers (docs/architecture.md, "The byte layer").
+// Pure functions; nothing here allocates except the strings returned.
+
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "shared/result.h"
+#include "shared/status.h"
+
+namespace kbo {
+
+// ---- UTF-8 -----------------------------------------------------------------
+
+// Offset of the first byte that does not start a valid UTF-8 sequence
+// (RFC 3629: no overlong forms, no surrogates, nothing above U+10FFFF, no
+// sequence cut short), or text.size() if all of it is valid. Text is
+// compared and stored byte for byte on every replica, so two spellings of
+// one character must never both be accepted.
+size_t FirstInvalidUtf8(std::string_view text);
+
+// True iff `text` is valid UTF-8 (FirstInvalidUtf8 finds nothing).
+bool IsValidUtf8(std::string_view text);
+
+// ---- hex -------------------------------------------------------------------
+
+// Lowercase hex of `bytes`, two digits a byte.
+std::string HexEncode(std::string_view bytes);
+// Writes 2 * n lowercase hex digits at `out` (no terminator).
+void HexEncodeTo(const void* data, size_t n, char* out);
+
+// The value of one hex digit (either case): 0..15, or -1.
+inline int HexDigitValue(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+inline bool IsLowerHexDigit(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f');
+}
+
+// True iff `text` is lowercase hex digits only, and exactly `digits` of
+// them when `digits` is not 0 (the canonical forms here are lowercase:
+// SHA-256 names of blobs, uuids, hlcs). False for an empty string.
+bool IsLowerHex(std::string_view text, size_t digits = 0);
+
+// The bytes `hex` spells (either case). kInvalidArgument for an odd number
+// of digits or a byte that is not a hex digit.
+Result<std::string> HexDecode(std::string_view hex);
+// Decodes exactly n bytes (2 * n digits, either case) into `out`.
+// kInvalidArgument naming `what` ("public key must be 64 hex digits, got
+// 63", "... has a non-hex digit"); `out` is then unspecified.
+Status HexDecodeTo(std::string_view hex, void* out, size_t n,
+                   const char* what);
+
+// 1 to 16 lowercase hex digits as a number (the fields of an hlc's text
+// form, where uppercase would break the text order). False otherwise.
+bool ParseHexU64(std::string_view hex, uint64_t* out);
+
+// ---- decimal integers ------------------------------------------------------
+
+// All of `text` as a decimal integer in [min, max]: an optional '-' (and
+// only if min < 0), then one or more ASCII digits; no '+', no spaces, no
+// other byte, no empty string. Leading zeros are accepted ("007" is 7).
+// Overflow is checked exactly (INT64_MIN parses). nullopt for anything else.
+std::optional<int64_t> ParseInt64(
+    std::string_view text,
+    int64_t min = std::numeric_limits<int64_t>::min(),
+    int64_t max = std::numeric_limits<int64_t>::max());
+
+// The same for unsigned numbers: digits only, no sign, in [0, max].
+std::optional<uint64_t> ParseUint64(
+    std::string_view text,
+    uint64_t max = std::numeric_limits<uint64_t>::max());
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_ENCODING_H_
