@@ -10,6 +10,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "shared/error_body.h"
+
 namespace kbo::edge {
 namespace {
 
@@ -120,8 +122,7 @@ Refusal RefusalFor(EdgeConnection::Head head) {
 
 std::string ResponseFor(int status, const char* reason, const char* error,
                         const char* message) {
-  const std::string body = std::string("{\"error\":\"") + error +
-                           "\",\"message\":\"" + message + "\"}";
+  const std::string body = EncodeErrorBody(error, message, status);
   return "HTTP/1.1 " + std::to_string(status) + " " + reason +
          "\r\nContent-Type: application/json; charset=utf-8\r\n"
          "Content-Length: " +

@@ -17,6 +17,7 @@
 #include "server/report_cmds.h"
 #include "server/report_queries.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 #include "shared/labels.h"
 
 namespace kbo::server::console {
@@ -62,10 +63,7 @@ Reply Fail(const Context& ctx, const Status& s) {
     message = s.message();
   }
   if (WantsJson(ctx)) {
-    nlohmann::json j = {{"error", error}, {"message", message}};
-    return Reply::Json(j.dump(-1, ' ', false,
-                              nlohmann::json::error_handler_t::replace),
-                       http);
+    return Reply::Json(EncodeErrorBody(error, message, http), http);
   }
   return Reply::Html(
       Layout(ctx, T(ctx, "รายงาน", "Reports"),
