@@ -13,6 +13,7 @@
 
 #include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
+#include "shared/error_body.h"
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
@@ -298,13 +299,10 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
 
 std::optional<int64_t> ServerClockOf(const std::string& json_body,
                                      const std::string* date_header) {
-  const nlohmann::json body =
-      nlohmann::json::parse(json_body, nullptr, /*allow_exceptions=*/false);
-  if (body.is_object()) {
-    auto it = body.find("server_ms");
-    if (it != body.end() && it->is_number_integer() && it->get<int64_t>() > 0) {
-      return it->get<int64_t>();
-    }
+  Status said;  // the error body (shared/error_body.h)
+  if (ParseErrorBody(json_body, /*http_status=*/400, &said).ok()) {
+    const int64_t* server_ms = said.IntegerField(field::kServerMs);
+    if (server_ms != nullptr && *server_ms > 0) return *server_ms;
   }
   if (date_header != nullptr) {
     // "Wed, 02 Dec 2026 22:20:59 GMT"

@@ -189,15 +189,22 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   }
   if (rows.empty()) return std::vector<Uuid>{};
 
-  size_t failed = rows.size();
   Result<std::vector<Uuid>> ids =
-      store.RecordAll(entity->name, std::move(rows), &failed);
+      store.RecordAll(entity->name, std::move(rows));
   if (!ids.ok()) {
-    if (failed < lines.size()) {
-      return Status::FromCode(ids.status().code(), LinePrefix(lines[failed]) +
-                                                       ids.status().message());
+    const Status& s = ids.status();
+    const int64_t* failed = s.IntegerField(field::kIndex);
+    if (failed != nullptr && *failed >= 0 &&
+        static_cast<uint64_t>(*failed) < lines.size()) {
+      // The line, for a person; the reason and fields stay as they were.
+      Status on_line = Status::FromCode(
+          s.code(),
+          LinePrefix(lines[static_cast<size_t>(*failed)]) + s.message());
+      on_line.WithReason(s.reason());
+      for (const StatusField& f : s.fields()) on_line.With(f);
+      return on_line;
     }
-    return ids.status();
+    return s;
   }
   return ids;
 }

@@ -55,7 +55,8 @@ Status CheckNotEnrolledTwice(Db& db, const RowValues& row, const Uuid* self) {
   return Status::InvalidArgument(
       "participant_name '" + row.at("participant_name").text() +
       "' is already enrolled in this workshop for this producer (enrolment " +
-      (*same)->ToString() + ")");
+      (*same)->ToString() + ")")
+      .With(field::kField, "participant_name");
 }
 
 }  // namespace kbo::client

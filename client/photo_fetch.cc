@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "shared/encoding.h"
+#include "shared/error_body.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
@@ -42,16 +43,13 @@ Result<HttpResponse> SignedGet(ClientStore& store, HttpTransport& transport,
   return transport.Send(base_url, req);
 }
 
-// The server's {"error", "message"} of a refusal.
+// The "error" (reason or code name) and message of a refusal
+// (shared/error_body.h); nothing from a body that does not parse.
 void ErrorOf(const HttpResponse& r, std::string* error, std::string* message) {
-  const nlohmann::json j = nlohmann::json::parse(r.body, nullptr, false);
-  if (!j.is_object()) return;
-  if (auto it = j.find("error"); it != j.end() && it->is_string()) {
-    *error = it->get<std::string>();
-  }
-  if (auto it = j.find("message"); it != j.end() && it->is_string()) {
-    *message = it->get<std::string>();
-  }
+  Status said;
+  if (!ParseErrorBody(r.body, r.status, &said).ok()) return;
+  *error = std::string(said.ReasonOrCodeName());
+  *message = said.message();
 }
 
 Status StatusOf(const HttpResponse& r, const std::string& base_url,

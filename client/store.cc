@@ -289,7 +289,9 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     if (target.empty()) {  // photo.subject_id: the entity named by subject_type
       auto type = row->find("subject_type");
       if (type == row->end() || type->second.is_null()) {
-        return Status::InvalidArgument("subject_type is required with subject_id");
+        return Status::InvalidArgument(
+                   "subject_type is required with subject_id")
+            .With(field::kField, "subject_type");
       }
       target = type->second.text();
     }
@@ -308,14 +310,17 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     Result<Uuid> ref = Uuid::Parse(text);
     if (!ref.ok()) {
-      return Status::InvalidArgument(std::string(c.name) + ": " + ref.status().message());
+      return Status::InvalidArgument(std::string(c.name) + ": " +
+                                     ref.status().message())
+          .With(field::kField, std::string(c.name));
     }
     auto found = FindParent(*te, *ref);
     if (!found.ok()) return found.status();
     if (!found->has_value() || (*found)->deleted) {
       return Status::NotFound("no " + std::string(target) + " with id " +
                               ref->ToString() +
-                              (found->has_value() ? " (it was deleted)" : ""));
+                              (found->has_value() ? " (it was deleted)" : ""))
+          .With(field::kField, std::string(c.name));
     }
     if (cache) {
       auto added = cache->emplace(text, std::move(**found)).first;
@@ -356,10 +361,13 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
       const Value& d = parents[i].row->district_code;
       if (d.type() == Value::Type::kText && !permissions_.Contains(d.text())) {
         return Status::InvalidArgument(
-            std::string(parents[i].column) + " names a row in district " +
-            d.text() + ", outside this device's districts (" +
-            (permissions_.all ? std::string("all") : JoinDistricts(permissions_.districts)) +
-            ")");
+                   std::string(parents[i].column) +
+                   " names a row in district " + d.text() +
+                   ", outside this device's districts (" +
+                   (permissions_.all ? std::string("all")
+                                     : JoinDistricts(permissions_.districts)) +
+                   ")")
+            .With(field::kField, std::string(parents[i].column));
       }
     }
   }
@@ -371,8 +379,10 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
       const int64_t n = ws->days.type() == Value::Type::kInteger ? ws->days.integer() : 5;
       if (day->second.integer() < 1 || day->second.integer() > n) {
         return Status::InvalidArgument(
-            "day " + std::to_string(day->second.integer()) +
-            " is outside the workshop's days (1 to " + std::to_string(n) + ")");
+                   "day " + std::to_string(day->second.integer()) +
+                   " is outside the workshop's days (1 to " +
+                   std::to_string(n) + ")")
+            .With(field::kField, "day");
       }
     }
     if (ws != nullptr && en != nullptr) {
@@ -381,7 +391,8 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
                         en->workshop_id.text() == IdText(ws->id, ws_text);
       if (!same) {
         return Status::InvalidArgument("enrolment " + en->id.ToString() +
-                                       " belongs to another workshop");
+                                       " belongs to another workshop")
+            .With(field::kField, "enrolment_id");
       }
     }
   }
@@ -622,8 +633,7 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
 }
 
 Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
-                                                 std::vector<RowValues> rows,
-                                                 size_t* failed_index) {
+                                                 std::vector<RowValues> rows) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
@@ -636,8 +646,8 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
   for (size_t i = 0; i < rows.size(); ++i) {
     Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
     if (!id.ok()) {
-      if (failed_index) *failed_index = i;
-      return id.status();
+      Status refused = id.status();
+      return std::move(refused).With(field::kIndex, i);
     }
     ids.push_back(*id);
   }
@@ -671,12 +681,15 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     }
     if (IsNaturalKey(*e, column)) {
       return Status::InvalidArgument(
-          column + " names this " + std::string(entity) +
-          " and cannot be edited; record a new one instead");
+                 column + " names this " + std::string(entity) +
+                 " and cannot be edited; record a new one instead")
+          .With(field::kField, column);
     }
     if (Status s = ValidateCell(*e, *c, value); !s.ok()) return s;
     if (c->required && value.is_null()) {
-      return Status::InvalidArgument(column + " is required and cannot be emptied");
+      return Status::InvalidArgument(column +
+                                     " is required and cannot be emptied")
+          .With(field::kField, column);
     }
     merged[column] = value;
   }

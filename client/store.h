@@ -109,11 +109,10 @@ class ClientStore {
   Result<Uuid> RecordPhoto(RowValues row);
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
-  // none, and one outbox entry (one action). On error, `failed_index` (if
-  // given) is set to the index of the row that was refused.
+  // none, and one outbox entry (one action). A refusal carries the index of
+  // the row refused as field::kIndex.
   Result<std::vector<Uuid>> RecordAll(std::string_view entity,
-                                      std::vector<RowValues> rows,
-                                      size_t* failed_index = nullptr);
+                                      std::vector<RowValues> rows);
 
   // Sets columns of an existing row. kNotFound if the row does not exist or
   // was deleted; kInvalidArgument for an invalid value, an unknown column,

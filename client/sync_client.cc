@@ -18,6 +18,7 @@
 #include "client/photo_fetch.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
@@ -136,38 +137,34 @@ std::string Count(uint64_t n, std::string_view one, std::string_view many) {
   return std::to_string(n) + " " + std::string(n == 1 ? one : many);
 }
 
-// The Code for a refusal: the server's JSON "error" (a CodeName() or a more
-// precise reason such as "revoked", "replay", "clock_skew"), else the HTTP
-// status. Reasons this client acts on are named; other reasons follow the
-// HTTP status, which the server picks from its own code.
-Code CodeForServerError(std::string_view error, int http_status) {
-  if (error == "sequence_gap") return Code::kSequenceGap;
-  if (error == "sequence_conflict" || error == "prev_hash_mismatch" ||
-      error == "failed_precondition" || error == "offset_mismatch") {
+// What a refusal says (shared/error_body.h: code, reason, message,
+// fields); a body that does not parse says only its HTTP status.
+Status ServerError(const HttpResponse& r) {
+  Status said;
+  if (!ParseErrorBody(r.body, r.status, &said).ok()) {
+    said = Status::FromCode(CodeForHttpStatus(r.status), "");
+  }
+  return said;
+}
+
+// The Code of a refusal: the server's, except that only "sequence_gap" is a
+// gap this device fills by sending what it holds; another 409 reason
+// (sequence_conflict, prev_hash_mismatch, offset_mismatch, pull_restart) is a
+// state it resolves otherwise.
+Code CodeForServerError(const Status& said) {
+  if (said.code() == Code::kSequenceGap && !said.reason().empty()) {
     return Code::kFailedPrecondition;
   }
-  if (error == "unauthenticated") return Code::kUnauthenticated;
-  if (error == "out_of_scope" || error == "revoked")
-    return Code::kPermissionDenied;
-  if (error == "invalid_argument") return Code::kInvalidArgument;
-  if (error == "bad_change_set") return Code::kCorruption;
-  if (error == "not_found") return Code::kNotFound;
-  if (error == "too_large") return Code::kResourceExhausted;
-  if (error == "already_exists") return Code::kAlreadyExists;
-  switch (http_status) {
-    case 401:
-      return Code::kUnauthenticated;
-    case 403:
-      return Code::kPermissionDenied;
-    case 404:
-      return Code::kNotFound;
-    case 409:
-      return Code::kFailedPrecondition;
-    case 413:
-      return Code::kResourceExhausted;
-    default:
-      return Code::kInvalidArgument;
-  }
+  return said.code();
+}
+
+// The server's "expected" or "received" (shared/status.h, field::), if a
+// number from 0 up.
+bool ServerNumber(const Status& said, std::string_view name, uint64_t* out) {
+  const int64_t* v = said.IntegerField(name);
+  if (v == nullptr || *v < 0) return false;
+  *out = static_cast<uint64_t>(*v);
+  return true;
 }
 
 // ---- The real transport
@@ -791,10 +788,9 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
 
 Status SyncClient::Refusal(const HttpResponse& response,
                            std::string_view what) {
-  const Json body = ParseJson(response.body);
-  std::string error, message;
-  GetText(body, "error", &error);
-  GetText(body, "message", &message);
+  const Status said = ServerError(response);
+  const std::string error(said.ReasonOrCodeName());
+  std::string message = said.message();
   const std::string http = "HTTP " + std::to_string(response.status);
   if (response.status >= 500 || response.status < 100) {
     return Status::Unavailable(
@@ -817,10 +813,14 @@ Status SyncClient::Refusal(const HttpResponse& response,
                  "; the server's: " + ClockText(*server_now) + ")";
     }
   }
-  return Status::FromCode(CodeForServerError(error, response.status),
-                          base_url_ + " refused " + std::string(what) + ": " +
-                              (message.empty() ? http : message) + " (" +
-                              (error.empty() ? http : error) + ")");
+  Status refused =
+      Status::FromCode(CodeForServerError(said),
+                       base_url_ + " refused " + std::string(what) + ": " +
+                           (message.empty() ? http : message) + " (" +
+                           (error.empty() ? http : error) + ")");
+  refused.WithReason(said.reason());
+  for (const StatusField& f : said.fields()) refused.With(f);
+  return refused;
 }
 
 Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
@@ -1095,12 +1095,11 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     }
     // A refusal is reported before a failed seal (which the next sync
     // meets again); the seal's error stops the push where it would go on.
-    const Json body = ParseJson(r->body);
-    std::string error;
+    const Status said = ServerError(*r);
+    const std::string error(said.ReasonOrCodeName());
     uint64_t expected = 0;
-    GetText(body, "error", &error);
     if (r->status == 409 && error == "sequence_gap" &&
-        GetU64(body, "expected", &expected)) {
+        ServerNumber(said, field::kExpected, &expected)) {
       if (++redirects > kMaxRedirects || expected == seq || expected == 0) {
         refused_ = true;
         return Status::SequenceGap(base_url_ + " keeps asking for change set " +
@@ -1155,8 +1154,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     if (r->status == 409 &&
         (error == "sequence_conflict" || error == "prev_hash_mismatch")) {
       refused_ = true;
-      std::string message;
-      GetText(body, "message", &message);
+      const std::string& message = said.message();
       return Status::FailedPrecondition(
           base_url_ + " refused " + what + ": " +
           (message.empty() ? "it already holds a different change set under "
@@ -1289,9 +1287,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (current.response->status == 409 && !restarted && after > 0) {
       // Granted more districts: their rows come whole from the start
       // (docs/protocol.md §6). Pulling again from 0 is always safe.
-      std::string error;
-      GetText(ParseJson(current.response->body), "error", &error);
-      if (error == "pull_restart") {
+      if (ServerError(*current.response).reason() == "pull_restart") {
         restarted = true;
         if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return s;
         after = 0;
@@ -1555,13 +1551,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
       continue;
     }
-    const Json body = ParseJson(put->body);
-    std::string error;
+    const Status said = ServerError(*put);
+    const std::string_view error = said.ReasonOrCodeName();
     uint64_t server_has = 0;
-    GetText(body, "error", &error);
     if (put->status == 409 && error == "offset_mismatch" &&
-        GetU64(body, "received", &server_has) && server_has <= total &&
-        ++mismatches <= kMaxRedirects) {
+        ServerNumber(said, field::kReceived, &server_has) &&
+        server_has <= total && ++mismatches <= kMaxRedirects) {
       photo_done_ = photo_done_ - std::min(received, photo_done_) + server_has;
       received = server_has;
       if (Status s = save(received, false, ""); !s.ok()) return s;

@@ -147,8 +147,7 @@ Result<BlobState> BlobService::State(std::string_view sha256) {
 Result<BlobState> BlobService::PutChunk(std::string_view sha256,
                                         uint64_t offset, uint64_t total,
                                         std::string_view chunk_sha256,
-                                        std::string_view chunk,
-                                        ErrorDetail* detail) {
+                                        std::string_view chunk) {
   if (!IsBlobName(sha256)) {
     return Status::InvalidArgument(
         "a blob is named by its SHA-256: 64 lowercase hex digits");
@@ -158,17 +157,16 @@ Result<BlobState> BlobService::PutChunk(std::string_view sha256,
   if (!now.ok()) return now.status();
   if (now->complete) return now;  // deduplicated: nothing to write
   if (LowerHex(chunk_sha256) != HexEncode(Sha256(chunk))) {
-    return Refuse(
-        detail, "bad_chunk",
-        Status::InvalidArgument("the chunk's bytes do not match its "
-                                "X-KBO-Chunk-Sha256; nothing was written"));
+    return Status::InvalidArgument(
+               "the chunk's bytes do not match its "
+               "X-KBO-Chunk-Sha256; nothing was written")
+        .WithReason("bad_chunk");
   }
-  return Write(sha256, offset, total, chunk, detail);
+  return Write(sha256, offset, total, chunk);
 }
 
 Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
-                                     uint64_t total, std::string_view chunk,
-                                     ErrorDetail* detail) {
+                                     uint64_t total, std::string_view chunk) {
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
@@ -181,16 +179,15 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
                                    " bytes, not " + std::to_string(total));
   }
   if (offset != held->received) {
-    if (detail != nullptr) detail->received = held->received;
-    return Refuse(detail, "offset_mismatch",
-                  Status::SequenceGap(
-                      "the server holds " + std::to_string(held->received) +
-                      " bytes of this blob; resume from there"));
+    return Status::SequenceGap("the server holds " +
+                               std::to_string(held->received) +
+                               " bytes of this blob; resume from there")
+        .WithReason("offset_mismatch")
+        .With(field::kReceived, held->received);
   }
   if (chunk.size() > total - offset) {
-    return Refuse(
-        detail, "bad_chunk",
-        Status::InvalidArgument("the chunk runs past the blob's total size"));
+    return Status::InvalidArgument("the chunk runs past the blob's total size")
+        .WithReason("bad_chunk");
   }
   const std::string partial =
       store_.paths().partial + "/" + std::string(sha256);
@@ -210,11 +207,10 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
       del.Bind(1, sha256);
       if (Status s = del.Run(); !s.ok()) return s;
       if (Status s = txn.Commit(); !s.ok()) return s;
-      return Refuse(
-          detail, "hash_mismatch",
-          Status::Corruption(
-              "the uploaded bytes do not hash to " + std::string(sha256) +
-              "; the upload was discarded, send it again from 0"));
+      return Status::Corruption(
+                 "the uploaded bytes do not hash to " + std::string(sha256) +
+                 "; the upload was discarded, send it again from 0")
+          .WithReason("hash_mismatch");
     }
     const std::string final_path = PathFor(sha256);
     if (::rename(partial.c_str(), final_path.c_str()) != 0)
@@ -249,8 +245,7 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
 }
 
 Result<BlobState> BlobService::PutWhole(std::string_view sha256,
-                                        std::string_view bytes,
-                                        ErrorDetail* detail) {
+                                        std::string_view bytes) {
   if (!IsBlobName(sha256)) {
     return Status::InvalidArgument(
         "a blob is named by its SHA-256: 64 lowercase hex digits");
@@ -266,10 +261,9 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
   if (!now.ok()) return now.status();
   if (now->complete) return now;
   if (HexEncode(Sha256(bytes)) != sha256) {
-    return Refuse(
-        detail, "hash_mismatch",
-        Status::Corruption("the blob's bytes do not hash to " +
-                           std::string(sha256) + "; nothing was written"));
+    return Status::Corruption("the blob's bytes do not hash to " +
+                              std::string(sha256) + "; nothing was written")
+        .WithReason("hash_mismatch");
   }
   Db& db = store_.db();
   Transaction txn(db);
@@ -325,8 +319,7 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
                                            std::string_view sha256,
                                            uint64_t offset, uint64_t total,
                                            std::string_view chunk_sha256,
-                                           std::string_view chunk,
-                                           ErrorDetail* detail) {
+                                           std::string_view chunk) {
   if (!IsBlobName(sha256)) {
     return Status::InvalidArgument(
         "a blob is named by its SHA-256: 64 lowercase hex digits");
@@ -349,12 +342,12 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
   Result<bool> named = NamedInScope(device, sha256);
   if (!named.ok()) return named.status();
   if (!*named) {
-    return Refuse(detail, "blob_not_named",
-                  Status::PermissionDenied(
-                      "no photo in this device's districts names blob " +
-                      std::string(sha256) +
-                      "; send the photo's row first (kbo sync does); nothing "
-                      "was written"));
+    return Status::PermissionDenied(
+               "no photo in this device's districts names blob " +
+               std::string(sha256) +
+               "; send the photo's row first (kbo sync does); nothing "
+               "was written")
+        .WithReason("blob_not_named");
   }
   {
     // What this device already holds unfinished, other than this blob.
@@ -368,16 +361,16 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
     if (!st.status().ok()) return st.status();
     if (Status s = st.Reset(); !s.ok()) return s;
     if (held + offset + chunk.size() > max_partial_bytes_) {
-      return Refuse(detail, "partial_cap",
-                    Status::ResourceExhausted(
-                        "this device already has " + std::to_string(held >> 20) +
-                        " MiB of unfinished photo uploads on the server (at most " +
-                        std::to_string(max_partial_bytes_ >> 20) +
-                        " MiB); finish those first"));
+      return Status::ResourceExhausted(
+                 "this device already has " + std::to_string(held >> 20) +
+                 " MiB of unfinished photo uploads on the server (at most " +
+                 std::to_string(max_partial_bytes_ >> 20) +
+                 " MiB); finish those first")
+          .WithReason("partial_cap");
     }
   }
   uploader_ = device.id.ToString();
-  Result<BlobState> r = PutChunk(sha256, offset, total, chunk_sha256, chunk, detail);
+  Result<BlobState> r = PutChunk(sha256, offset, total, chunk_sha256, chunk);
   uploader_.clear();
   return r;
 }

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/result.h"
 #include "shared/wire.h"
@@ -67,7 +66,7 @@ class BlobService {
   Result<BlobState> PutChunkFor(const DeviceRecord& device,
                                 std::string_view sha256, uint64_t offset,
                                 uint64_t total, std::string_view chunk_sha256,
-                                std::string_view chunk, ErrorDetail* detail);
+                                std::string_view chunk);
   // State for `device`: kNotFound, the same answer as for a blob nobody
   // names, unless NamedInScope.
   Result<BlobState> StateFor(const DeviceRecord& device, std::string_view sha256);
@@ -97,7 +96,7 @@ class BlobService {
   //   already complete: returns the state (complete, nothing written);
   //   kInvalidArgument ("bad_chunk"): the chunk's SHA-256 is not
   //     `chunk_sha256`, or it runs past `total`;
-  //   kSequenceGap ("offset_mismatch", detail->received): `offset` is not
+  //   kSequenceGap ("offset_mismatch", field "received"): `offset` is not
   //     the number of bytes the server holds.
   // The chunk is written at `offset` and fsynced before the held count
   // advances, so a crash never claims bytes it does not have. When the held
@@ -106,12 +105,11 @@ class BlobService {
   // and kCorruption ("hash_mismatch") is returned (upload again from 0).
   Result<BlobState> PutChunk(std::string_view sha256, uint64_t offset,
                              uint64_t total, std::string_view chunk_sha256,
-                             std::string_view chunk, ErrorDetail* detail);
+                             std::string_view chunk);
 
   // A whole blob at once (bundle import): the same checks and result as one
   // chunk covering everything, without the chunk size limit.
-  Result<BlobState> PutWhole(std::string_view sha256, std::string_view bytes,
-                             ErrorDetail* detail);
+  Result<BlobState> PutWhole(std::string_view sha256, std::string_view bytes);
 
   // GET /v1/blobs/<sha256>: what the server holds (zeros if nothing).
   // kInvalidArgument if `sha256` is not a blob name.
@@ -130,8 +128,7 @@ class BlobService {
   // The size caps of one chunk of a blob of `total` bytes.
   Status CheckCaps(uint64_t total, size_t chunk_bytes) const;
   Result<BlobState> Write(std::string_view sha256, uint64_t offset,
-                          uint64_t total, std::string_view chunk,
-                          ErrorDetail* detail);
+                          uint64_t total, std::string_view chunk);
 
   ServerStore& store_;
   uint64_t max_blob_bytes_;

@@ -45,9 +45,8 @@ bool ReadExactly(std::FILE* f, size_t n, std::string* out) {
   return n == 0 || std::fread(out->data(), 1, n, f) == n;
 }
 
-std::string Describe(const std::string& reason, const Status& s) {
-  return (reason.empty() ? std::string(CodeName(s.code())) : reason) + ": " +
-         s.message();
+std::string Describe(const Status& s) {
+  return std::string(s.ReasonOrCodeName()) + ": " + s.message();
 }
 
 }  // namespace
@@ -117,9 +116,8 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
       break;
     }
 
-    ErrorDetail detail;
     if (kind == kPushRecord) {
-      Result<PushResult> r = push.PushFromBundle(bytes, &detail);
+      Result<PushResult> r = push.PushFromBundle(bytes);
       if (r.ok()) {
         ++(r->repeated ? summary.change_sets_repeated
                        : summary.change_sets_applied);
@@ -136,9 +134,9 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
                   cs->device.ToString() + ")";
         }
       }
-      std::string line = what + ": " + Describe(detail.reason, r.status());
-      if (detail.expected)
-        line += " (expected " + std::to_string(*detail.expected) + ")";
+      std::string line = what + ": " + Describe(r.status());
+      if (const int64_t* expected = r.status().IntegerField(field::kExpected))
+        line += " (expected " + std::to_string(*expected) + ")";
       summary.refusals.push_back(std::move(line));
     } else {
       if (len < 64) {
@@ -151,15 +149,14 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
       Result<BlobState> before = blobs.State(sha);
       const bool had = before.ok() && before->complete;
       Result<BlobState> r =
-          blobs.PutWhole(sha, std::string_view(bytes).substr(64), &detail);
+          blobs.PutWhole(sha, std::string_view(bytes).substr(64));
       if (r.ok()) {
         ++(had ? summary.blobs_present : summary.blobs_stored);
         continue;
       }
       ++summary.blobs_refused;
       summary.refusals.push_back("record " + std::to_string(index) + " (blob " +
-                                 sha +
-                                 "): " + Describe(detail.reason, r.status()));
+                                 sha + "): " + Describe(r.status()));
     }
   }
   return summary;

@@ -287,8 +287,7 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
   return token;
 }
 
-Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
-                                      ErrorDetail* detail) {
+Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
@@ -349,16 +348,14 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
 
   if (device) {
     if (!(device->public_key == request.public_key)) {
-      return Refuse(
-          detail, "device_exists",
-          Status::AlreadyExists("device " + device_text +
-                                " is already enrolled with another key"));
+      return Status::AlreadyExists("device " + device_text +
+                                   " is already enrolled with another key")
+          .WithReason("device_exists");
     }
     if (device->revoked()) {
-      return Refuse(
-          detail, "revoked",
-          Status::PermissionDenied("device " + device_text +
-                                   " was revoked on " + device->revoked_at));
+      return Status::PermissionDenied("device " + device_text +
+                                      " was revoked on " + device->revoked_at)
+          .WithReason("revoked");
     }
     Statement& st = db.Cached(
         "UPDATE device SET role = ?2, districts = ?3, label = CASE WHEN ?4 = "
@@ -377,10 +374,9 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request,
       if (!st.status().ok()) return st.status();
       if (Status s = st.Reset(); !s.ok()) return s;
       if (taken) {
-        return Refuse(
-            detail, "device_exists",
-            Status::AlreadyExists(
-                "this public key is already enrolled for another device"));
+        return Status::AlreadyExists(
+                   "this public key is already enrolled for another device")
+            .WithReason("device_exists");
       }
     }
     Statement& st = db.Cached(

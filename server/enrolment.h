@@ -7,7 +7,6 @@
 #include <string_view>
 #include <vector>
 
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/change_set.h"
 #include "shared/result.h"
@@ -147,7 +146,7 @@ class Enrolment {
   // same key may redeem a NEW token to change its role and districts.
   // Records the device's clock offset when `clock_ms` is given. The device
   // takes the token's label (unless the token has none).
-  Result<EnrollReply> Enroll(const EnrollRequest& request, ErrorDetail* detail);
+  Result<EnrollReply> Enroll(const EnrollRequest& request);
 
   // Every device, in enrolment order.
   Result<std::vector<DeviceRecord>> ListDevices();

@@ -26,7 +26,6 @@
 #include "server/thumbnails.h"
 #include "server/console/console.h"
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/http_params.h"
 #include "server/log.h"
 #include "server/pull_service.h"
@@ -34,6 +33,7 @@
 #include "server/reports.h"
 #include "server/request_auth.h"
 #include "shared/edge_guard.h"
+#include "shared/error_body.h"
 #include "shared/protocol.h"
 #include "shared/wire.h"
 
@@ -91,27 +91,21 @@ void WriteJson(httplib::Response& res, int status, const json& body) {
   res.set_content(body.dump(), kJson);
 }
 
-// {"error": reason or CodeName, "message": ..., plus the detail's numbers}.
-// A 5xx never carries internals: they go to the log.
+// The error body (shared/error_body.h) of `s`: its reason, message and
+// fields. A 5xx never carries internals: they go to the log.
 void WriteError(const httplib::Request& req, httplib::Response& res,
-                const Status& s, const ErrorDetail& detail = ErrorDetail()) {
-  const int status = HttpStatusFor(s.code(), detail.reason);
-  json body;
-  if (status >= 500) {
+                const Status& s) {
+  res.status = HttpStatusOfError(s);
+  if (res.status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
-    body = {{"error", "internal"},
-            {"message",
-             "the server could not complete this request; it has been "
-             "logged. Nothing was half-applied; try again later."}};
-  } else {
-    body = {
-        {"error", detail.reason.empty() ? CodeName(s.code()) : detail.reason},
-        {"message", s.message()}};
-    if (detail.expected) body["expected"] = *detail.expected;
-    if (detail.received) body["received"] = *detail.received;
-    if (detail.server_ms) body["server_ms"] = *detail.server_ms;
+    res.set_content(
+        EncodeErrorBody(Status::Internal(
+            "the server could not complete this request; it has been "
+            "logged. Nothing was half-applied; try again later.")),
+        kJson);
+    return;
   }
-  WriteJson(res, status, body);
+  res.set_content(EncodeErrorBody(s), kJson);
 }
 
 // A query number (server/http_params.h): `fallback` when absent; false if
@@ -244,8 +238,7 @@ class Api {
             error = "internal";
             message = "the server could not complete this request";
           }
-          res.set_content(json({{"error", error}, {"message", message}}).dump(),
-                          kJson);
+          res.set_content(EncodeErrorBody(error, message, res.status), kJson);
           return httplib::Server::HandlerResponse::Handled;
         }));
 
@@ -314,10 +307,9 @@ class Api {
         req.get_header_value(protocol::kSignatureHeader);
     SignedRequest signed_request{req.method, req.target, device,  time,
                                  nonce,      signature,  req.body};
-    ErrorDetail detail;
-    Result<DeviceRecord> d = auth_.Authenticate(signed_request, &detail);
+    Result<DeviceRecord> d = auth_.Authenticate(signed_request);
     if (!d.ok()) {
-      WriteError(req, res, d.status(), detail);
+      WriteError(req, res, d.status());
       return std::nullopt;
     }
     return std::move(d).value();
@@ -326,11 +318,13 @@ class Api {
   void Enroll(const httplib::Request& req, httplib::Response& res) {
     if (!enrol_rate_.Take(req.remote_addr)) {
       res.set_header("Retry-After", "1");
-      return WriteJson(
-          res, 429,
-          {{"error", "too_many_attempts"},
-           {"message", "too many enrolment attempts from this address; wait "
-                       "a few seconds and try again"}});
+      res.status = 429;
+      return res.set_content(
+          EncodeErrorBody("too_many_attempts",
+                          "too many enrolment attempts from this address; "
+                          "wait a few seconds and try again",
+                          429),
+          kJson);
     }
     if (req.body.size() > protocol::kMaxJsonBytes) {
       return WriteError(
@@ -340,9 +334,8 @@ class Api {
     Result<EnrollRequest> parsed = wire::ParseEnrollRequest(req.body);
     if (!parsed.ok()) return WriteError(req, res, parsed.status());
     std::lock_guard<std::mutex> lock(store_.mutex());
-    ErrorDetail detail;
-    Result<EnrollReply> reply = enrolment_.Enroll(*parsed, &detail);
-    if (!reply.ok()) return WriteError(req, res, reply.status(), detail);
+    Result<EnrollReply> reply = enrolment_.Enroll(*parsed);
+    if (!reply.ok()) return WriteError(req, res, reply.status());
     res.status = 200;
     res.set_content(EnrollReplyJson(*reply), kJson);
   }
@@ -351,9 +344,8 @@ class Api {
     std::lock_guard<std::mutex> lock(store_.mutex());
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
-    ErrorDetail detail;
-    Result<PushResult> r = push_.Push(*device, req.body, &detail);
-    if (!r.ok()) return WriteError(req, res, r.status(), detail);
+    Result<PushResult> r = push_.Push(*device, req.body);
+    if (!r.ok()) return WriteError(req, res, r.status());
     res.status = 200;
     res.set_content(r->response_json, kJson);
   }
@@ -369,11 +361,9 @@ class Api {
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
-    ErrorDetail detail;
     Result<PullPage> page = pull_.Pull(
-        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
-        &detail);
-    if (!page.ok()) return WriteError(req, res, page.status(), detail);
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
+    if (!page.ok()) return WriteError(req, res, page.status());
     res.status = 200;
     res.set_header(protocol::kNextCursorHeader,
                    std::to_string(page->next_cursor));
@@ -437,19 +427,16 @@ class Api {
               "a chunk needs ?offset=O&total=T as whole numbers"));
     }
     if (!req.has_header(protocol::kChunkHashHeader)) {
-      ErrorDetail detail;
-      detail.reason = "bad_chunk";
       return WriteError(
           req, res,
           Status::InvalidArgument(std::string("a chunk needs the ") +
-                                  protocol::kChunkHashHeader + " header"),
-          detail);
+                                  protocol::kChunkHashHeader + " header")
+              .WithReason("bad_chunk"));
     }
-    ErrorDetail detail;
     Result<BlobState> state = blobs_.PutChunkFor(
         *device, req.matches[1].str(), offset, total,
-        req.get_header_value(protocol::kChunkHashHeader), req.body, &detail);
-    if (!state.ok()) return WriteError(req, res, state.status(), detail);
+        req.get_header_value(protocol::kChunkHashHeader), req.body);
+    if (!state.ok()) return WriteError(req, res, state.status());
     res.status = 200;
     res.set_content(wire::EncodeBlobState(*state), kJson);
   }
@@ -466,10 +453,8 @@ class Api {
       Status s = AuthorizePhotoDownload(blobs_, *device, sha);
       if (!s.ok()) return WriteError(req, res, s);
     }
-    ErrorDetail detail;
-    Result<std::string> jpeg =
-        ThumbnailCache(store_.paths().blobs).Get(sha, &detail);
-    if (!jpeg.ok()) return WriteError(req, res, jpeg.status(), detail);
+    Result<std::string> jpeg = ThumbnailCache(store_.paths().blobs).Get(sha);
+    if (!jpeg.ok()) return WriteError(req, res, jpeg.status());
     res.status = 200;
     res.set_content(*jpeg, "image/jpeg");
   }
@@ -490,10 +475,9 @@ class Api {
       Status s = AuthorizePhotoDownload(blobs_, *device, sha);
       if (!s.ok()) return WriteError(req, res, s);
     }
-    ErrorDetail detail;
     Result<OriginalChunk> chunk =
-        ReadOriginalChunk(store_.paths().blobs, sha, offset, &detail);
-    if (!chunk.ok()) return WriteError(req, res, chunk.status(), detail);
+        ReadOriginalChunk(store_.paths().blobs, sha, offset);
+    if (!chunk.ok()) return WriteError(req, res, chunk.status());
     res.status = 200;
     res.set_header(protocol::kBlobTotalHeader, std::to_string(chunk->total));
     res.set_content(chunk->bytes, "application/octet-stream");
@@ -778,11 +762,6 @@ extern "C" void OnStopSignal(int) {
 }
 
 }  // namespace
-
-int HttpStatusFor(Code code, std::string_view reason) {
-  if (reason == "hash_mismatch") return 422;
-  return ::kbo::HttpStatusFor(code);
-}
 
 Status ParseListen(std::string_view text, ServeOptions* options) {
   const auto bad = [&] {

@@ -29,10 +29,6 @@ struct ServeOptions {
 // "[::1]:8787"). kInvalidArgument otherwise.
 Status ParseListen(std::string_view text, ServeOptions* options);
 
-// The HTTP status for a Status code (CONVENTIONS §2.2), with the one reason
-// that overrides it ("hash_mismatch" -> 422). Exposed for tests.
-int HttpStatusFor(Code code, std::string_view reason);
-
 // Serves the sync protocol (docs/protocol.md) and the dashboard at / until
 // SIGINT or SIGTERM, then stops gracefully (requests in flight finish) and
 // returns OK. Once the socket is bound, writes exactly one line

@@ -30,7 +30,7 @@ Status AuthorizePhotoDownload(BlobService& blobs, const DeviceRecord& device,
 
 Result<OriginalChunk> ReadOriginalChunk(const std::string& blobs_dir,
                                         std::string_view sha256,
-                                        uint64_t offset, ErrorDetail* detail) {
+                                        uint64_t offset) {
   if (!IsBlobName(sha256)) {
     return Status::InvalidArgument(
         "a photo is named by its SHA-256: 64 lowercase hex digits");
@@ -39,8 +39,8 @@ Result<OriginalChunk> ReadOriginalChunk(const std::string& blobs_dir,
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) {
-      return Refuse(detail, "not_uploaded",
-                    Status::NotFound("the photo has not been uploaded yet"));
+      return Status::NotFound("the photo has not been uploaded yet")
+          .WithReason("not_uploaded");
     }
     return Status::IOError("open '" + path + "': " + std::strerror(errno));
   }

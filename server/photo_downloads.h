@@ -12,7 +12,6 @@
 
 #include "server/blob_service.h"
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "shared/result.h"
 
 namespace kbo::server {
@@ -39,7 +38,7 @@ struct OriginalChunk {
 //   kIOError                  the file could not be read.
 Result<OriginalChunk> ReadOriginalChunk(const std::string& blobs_dir,
                                         std::string_view sha256,
-                                        uint64_t offset, ErrorDetail* detail);
+                                        uint64_t offset);
 
 }  // namespace kbo::server
 

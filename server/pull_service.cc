@@ -111,16 +111,16 @@ Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
 }
 
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
-                                   int limit, ErrorDetail* detail) {
+                                   int limit) {
   if (device.grant_seq != 0) {
     // Granted districts since its last pull from the start: a pull that
     // goes on from a cursor is sent back to 0; one from 0 settles it (its
     // later pages go on from their cursors as usual).
     if (after > 0) {
-      return Refuse(detail, "pull_restart",
-                    Status::SequenceGap(
-                        "this device was granted more districts; pull again "
-                        "from 0 to receive their rows whole"));
+      return Status::SequenceGap(
+                 "this device was granted more districts; pull again "
+                 "from 0 to receive their rows whole")
+          .WithReason("pull_restart");
     }
     Statement& st = store_.db().Cached(
         "UPDATE device SET grant_seq = 0 WHERE device_id = ?1");

@@ -8,7 +8,6 @@
 #include <vector>
 
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/change_set.h"
 #include "shared/result.h"
@@ -70,8 +69,7 @@ class PullService {
   // A device granted districts that has not pulled from 0 since is told to
   // start again: a pull with after > 0 gets kSequenceGap, reason
   // "pull_restart" (409); its pull from 0 clears that.
-  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit,
-                        ErrorDetail* detail = nullptr);
+  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit);
 
   // Conflicts in the device's districts with feed_seq > after, at most
   // `limit` (same defaults and cap as Pull).

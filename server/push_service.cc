@@ -68,19 +68,16 @@ Result<PushResult> ParsePushResponse(std::string_view json_text,
 }
 
 Result<PushResult> PushService::Push(const DeviceRecord& device,
-                                     std::string_view body,
-                                     ErrorDetail* detail) {
-  return Ingest(&device.id, body, detail);
+                                     std::string_view body) {
+  return Ingest(&device.id, body);
 }
 
-Result<PushResult> PushService::PushFromBundle(std::string_view body,
-                                               ErrorDetail* detail) {
-  return Ingest(nullptr, body, detail);
+Result<PushResult> PushService::PushFromBundle(std::string_view body) {
+  return Ingest(nullptr, body);
 }
 
 Result<PushResult> PushService::Ingest(const Uuid* authenticated,
-                                       std::string_view body,
-                                       ErrorDetail* detail) {
+                                       std::string_view body) {
   if (body.size() > protocol::kMaxPushBytes) {
     return Status::ResourceExhausted(
         "a push may carry at most " +
@@ -97,28 +94,27 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   limits.max_bytes = protocol::kMaxPushBytes;
   Result<ChangeSet> decoded = DecodeChangeSet(cs_bytes, limits);
   if (!decoded.ok()) {
-    return Refuse(detail, "bad_change_set",
-                  Status::Corruption("the change set does not decode: " +
-                                     decoded.status().message()));
+    return Status::Corruption("the change set does not decode: " +
+                              decoded.status().message())
+        .WithReason("bad_change_set");
   }
   const ChangeSet& cs = *decoded;
   const std::string device_text = cs.device.ToString();
   if (authenticated != nullptr && cs.device != *authenticated) {
-    return Refuse(
-        detail, "wrong_device",
-        Status::PermissionDenied("the change set is device " + device_text +
-                                 "'s, but the request was signed by " +
-                                 authenticated->ToString()));
+    return Status::PermissionDenied("the change set is device " + device_text +
+                                    "'s, but the request was signed by " +
+                                    authenticated->ToString())
+        .WithReason("wrong_device");
   }
   static const int kSchema = LatestSchemaVersion(
       schema::kReplicaMigrations, schema::kReplicaMigrations_count);
   if (cs.schema_version > kSchema) {
-    return Refuse(detail, "unsupported_schema",
-                  Status::InvalidArgument("the change set uses schema " +
-                                          std::to_string(cs.schema_version) +
-                                          " but this server knows schema " +
-                                          std::to_string(kSchema) +
-                                          "; update kbo-server"));
+    return Status::InvalidArgument("the change set uses schema " +
+                                   std::to_string(cs.schema_version) +
+                                   " but this server knows schema " +
+                                   std::to_string(kSchema) +
+                                   "; update kbo-server")
+        .WithReason("unsupported_schema");
   }
   if (cs.seq == 0) {
     return Status::InvalidArgument("change set sequence numbers start at 1");
@@ -135,40 +131,38 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   }
   const DeviceRecord& device = **loaded;
   if (device.revoked()) {
-    return Refuse(
-        detail, "revoked",
-        Status::PermissionDenied("device " + device_text + " was revoked on " +
-                                 device.revoked_at));
+    return Status::PermissionDenied("device " + device_text +
+                                    " was revoked on " + device.revoked_at)
+        .WithReason("revoked");
   }
   if (!Verify(device.public_key, kChangeSetDomain, cs_bytes, signature)) {
-    return Refuse(detail, "bad_signature",
-                  Status::Unauthenticated(
-                      "the change set signature does not verify with device " +
-                      device_text + "'s key; nothing was stored"));
+    return Status::Unauthenticated(
+               "the change set signature does not verify with device " +
+               device_text + "'s key; nothing was stored")
+        .WithReason("bad_signature");
   }
   const int64_t now = store_.NowMillis();
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     if (row.hlc.device != cs.device) {
-      return Refuse(
-          detail, "forged_hlc",
-          Status::PermissionDenied(
-              "row " + std::to_string(i + 1) + " (" + row.entity + " " +
-              row.row_id.ToString() + ") is stamped by device " +
-              row.hlc.device.ToString() + ", not by " + device_text));
+      return Status::PermissionDenied(
+                 "row " + std::to_string(i + 1) + " (" + row.entity + " " +
+                 row.row_id.ToString() + ") is stamped by device " +
+                 row.hlc.device.ToString() + ", not by " + device_text)
+          .WithReason("forged_hlc");
     }
     if (row.hlc.wall_ms > now &&
         row.hlc.wall_ms - now > HybridClock::kDefaultMaxSkewMs) {
-      if (detail != nullptr) detail->server_ms = now;
-      return Refuse(detail, "clock_ahead",
-                    Status::InvalidArgument(
-                        "row " + std::to_string(i + 1) + " was recorded at " +
-                        FormatIsoUtc(row.hlc.wall_ms) +
-                        " by the device's clock, more than 24 "
-                        "hours ahead of the server (" +
-                        FormatIsoUtc(now) +
-                        "); set the device's date and time correctly. Nothing "
-                        "was stored"));
+      return Status::InvalidArgument(
+                 "row " + std::to_string(i + 1) + " was recorded at " +
+                 FormatIsoUtc(row.hlc.wall_ms) +
+                 " by the device's clock, more than 24 "
+                 "hours ahead of the server (" +
+                 FormatIsoUtc(now) +
+                 "); set the device's date and time correctly. Nothing "
+                 "was stored")
+          .WithReason("clock_ahead")
+          .With(field::kServerMs, now);
     }
   }
 
@@ -203,33 +197,31 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
             "with that number (hash " + HexEncode(logged_hash) +
             "); refused. The device may have been restored from a backup or "
             "cloned.");
-    return Refuse(
-        detail, "sequence_conflict",
-        Status::SequenceGap(
-            "the server already holds a different change set " +
-            std::to_string(cs.seq) +
-            " from this device; it was refused "
-            "and logged. Has this device been restored from a backup or "
-            "copied? Ask the central office."));
+    return Status::SequenceGap(
+               "the server already holds a different change set " +
+               std::to_string(cs.seq) +
+               " from this device; it was refused "
+               "and logged. Has this device been restored from a backup or "
+               "copied? Ask the central office.")
+        .WithReason("sequence_conflict");
   }
   if (cs.seq > device.last_seq + 1) {
-    if (detail != nullptr) detail->expected = device.last_seq + 1;
-    return Refuse(detail, "sequence_gap",
-                  Status::SequenceGap("change set " + std::to_string(cs.seq) +
-                                      " arrived but the server expects " +
-                                      std::to_string(device.last_seq + 1) +
-                                      "; send the earlier ones first"));
+    return Status::SequenceGap("change set " + std::to_string(cs.seq) +
+                               " arrived but the server expects " +
+                               std::to_string(device.last_seq + 1) +
+                               "; send the earlier ones first")
+        .WithReason("sequence_gap")
+        .With(field::kExpected, device.last_seq + 1);
   }
   if (cs.prev_hash != device.last_hash) {
-    return Refuse(
-        detail, "prev_hash_mismatch",
-        Status::SequenceGap(
-            "change set " + std::to_string(cs.seq) +
-            " does not follow the last one the server accepted from this "
-            "device (previous hash differs); refused"));
+    return Status::SequenceGap(
+               "change set " + std::to_string(cs.seq) +
+               " does not follow the last one the server accepted from this "
+               "device (previous hash differs); refused")
+        .WithReason("prev_hash_mismatch");
   }
 
-  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device, detail);
+  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device);
   if (!applied.ok()) return applied.status();
 
   PushResult result;
@@ -256,15 +248,14 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     const int64_t open = st.Step() ? st.ColumnInt(0) : 0;
     if (Status s = st.Reset(); !s.ok()) return s;
     if (open + static_cast<int64_t>(r.refused.size()) > max_open_refused_) {
-      return Refuse(
-          detail, "too_many_refused",
-          Status::ResourceExhausted(
-              "change set " + std::to_string(cs.seq) + " would leave " +
-              std::to_string(open + static_cast<int64_t>(r.refused.size())) +
-              " refused rows of this device unsettled, more than the " +
-              std::to_string(max_open_refused_) +
-              " the server keeps; nothing was stored. Fix or delete the "
-              "refused rows (kbo refused list), or ask the central office"));
+      return Status::ResourceExhausted(
+                 "change set " + std::to_string(cs.seq) + " would leave " +
+                 std::to_string(open + static_cast<int64_t>(r.refused.size())) +
+                 " refused rows of this device unsettled, more than the " +
+                 std::to_string(max_open_refused_) +
+                 " the server keeps; nothing was stored. Fix or delete the "
+                 "refused rows (kbo refused list), or ask the central office")
+          .WithReason("too_many_refused");
     }
   }
   if (Status s = RecordRefusals(db, device_text, cs.seq, cs, r.refused,

@@ -6,7 +6,6 @@
 #include <string_view>
 
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/protocol.h"
 #include "shared/result.h"
@@ -66,7 +65,7 @@ class PushService {
   //   sequence: seq <= last_seq with the same hash -> the stored answer
   //     again (repeated = true); with another hash -> kSequenceGap
   //     ("sequence_conflict", logged: a forked device); seq > last_seq + 1 ->
-  //     kSequenceGap ("sequence_gap", detail->expected = last_seq + 1);
+  //     kSequenceGap ("sequence_gap", field "expected" = last_seq + 1);
   //     prev_hash != hash of the device's previous set -> kSequenceGap
   //     ("prev_hash_mismatch");
   //   scope and values: see ApplyAtServer (server/server_apply.h);
@@ -79,20 +78,18 @@ class PushService {
   // are settled (settled_at, settled_seq). The receipt carries the server's
   // rows of the refused row changes of rows it holds in the device's
   // districts (Receipt::server_rows, at most kMaxReceiptServerRowsBytes).
-  Result<PushResult> Push(const DeviceRecord& device, std::string_view body,
-                          ErrorDetail* detail);
+  Result<PushResult> Push(const DeviceRecord& device, std::string_view body);
 
   // A push body from a bundle file: the change set's own signature by an
   // enrolled, unrevoked device authenticates it. Otherwise as Push.
-  Result<PushResult> PushFromBundle(std::string_view body, ErrorDetail* detail);
+  Result<PushResult> PushFromBundle(std::string_view body);
 
   // Tests set a small cap.
   void set_max_open_refused(int64_t n) { max_open_refused_ = n; }
   int64_t max_open_refused() const { return max_open_refused_; }
 
  private:
-  Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body,
-                            ErrorDetail* detail);
+  Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body);
 
   ServerStore& store_;
   int64_t max_open_refused_ = kMaxOpenRefusedRows;

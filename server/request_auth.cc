@@ -65,8 +65,7 @@ const PublicKey& NobodysKey() {
 
 }  // namespace
 
-Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
-                                               ErrorDetail* detail) {
+Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request) {
   const auto missing = [](const char* header) {
     return Status::Unauthenticated(std::string("the request has no valid ") +
                                    header +
@@ -102,10 +101,10 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
     return NotVerified();
   }
   if (device.revoked()) {
-    return Refuse(detail, "revoked",
-                  Status::PermissionDenied(
-                      "device " + device.id.ToString() + " was revoked on " +
-                      device.revoked_at + "; ask the central office"));
+    return Status::PermissionDenied("device " + device.id.ToString() +
+                                    " was revoked on " + device.revoked_at +
+                                    "; ask the central office")
+        .WithReason("revoked");
   }
 
   const int64_t now = store_.NowMillis();
@@ -125,14 +124,13 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
       offset < -protocol::kRequestWindowMs) {
     // Keep the offset for `device list`: it is why this device cannot sync.
     if (Status s = txn.Commit(); !s.ok()) return s;
-    if (detail != nullptr) detail->server_ms = now;
-    return Refuse(
-        detail, "clock_skew",
-        Status::Unauthenticated("this device's clock is " + Minutes(offset) +
-                                (offset > 0 ? " ahead of" : " behind") +
-                                " the server's; set the device's date, time "
-                                "and time zone correctly "
-                                "(automatic time is best) and sync again"));
+    return Status::Unauthenticated("this device's clock is " + Minutes(offset) +
+                                   (offset > 0 ? " ahead of" : " behind") +
+                                   " the server's; set the device's date, time "
+                                   "and time zone correctly "
+                                   "(automatic time is best) and sync again")
+        .WithReason("clock_skew")
+        .With(field::kServerMs, now);
   }
 
   {
@@ -144,10 +142,10 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request,
         .Bind(3, now);
     if (Status s = st.Run(); !s.ok()) return s;
     if (db.Changes() == 0) {
-      return Refuse(detail, "replay",
-                    Status::Unauthenticated(
-                        "this request was already received once (a replayed "
-                        "nonce); nothing was done"));
+      return Status::Unauthenticated(
+                 "this request was already received once (a replayed "
+                 "nonce); nothing was done")
+          .WithReason("replay");
     }
   }
   if (now - last_prune_ms_ >= kPruneEveryMs || now < last_prune_ms_) {

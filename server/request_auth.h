@@ -5,7 +5,6 @@
 #include <string_view>
 
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/result.h"
 
@@ -46,8 +45,7 @@ class RequestAuth {
   // clock) records the device's clock offset and last_seen_at; an accepted
   // one records its nonce. Nonces older than two windows are pruned, since
   // the window alone refuses them.
-  Result<DeviceRecord> Authenticate(const SignedRequest& request,
-                                    ErrorDetail* detail);
+  Result<DeviceRecord> Authenticate(const SignedRequest& request);
 
  private:
   ServerStore& store_;

@@ -313,7 +313,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
 }  // namespace
 
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const DeviceRecord* device, ErrorDetail* detail) {
+                                 const DeviceRecord* device) {
   Db& db = store.db();
   std::map<RowKey, RowInfo> rows;
   AppliedSet applied;
@@ -352,9 +352,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     if (refusal.has_value()) {
       if (device == nullptr) {
         // The server's own write (a resolution) must apply whole.
-        return Refuse(detail, "invalid_change",
-                      Status::InvalidArgument(RowLabel(i, row) + ": " +
-                                              refusal->message));
+        return Status::InvalidArgument(RowLabel(i, row) + ": " +
+                                       refusal->message)
+            .WithReason("invalid_change");
       }
       refused_rows.insert(key);
       protocol::RefusedRow r;

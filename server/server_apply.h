@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "server/enrolment.h"
-#include "server/error_detail.h"
 #include "server/server_store.h"
 #include "shared/change_set.h"
 #include "shared/protocol.h"
@@ -60,8 +59,7 @@ struct AppliedSet {
 //   text and their types, both devices and hlcs, the base, both sequences,
 //   the winner, the row's district and a fresh feed sequence.
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const DeviceRecord* device,
-                                 ErrorDetail* detail);
+                                 const DeviceRecord* device);
 
 // Keeps each refused row change of device `device_id`'s change set `seq`
 // for the office (table refused_row: reason, message, the row's cells as

@@ -77,7 +77,7 @@ Result<ServerWrite> WriteAsServer(
 
   ServerWrite out;
   out.hlc = change.hlc;
-  KBO_ASSIGN_OR_RETURN(out.applied, ApplyAtServer(store, cs, nullptr, nullptr));
+  KBO_ASSIGN_OR_RETURN(out.applied, ApplyAtServer(store, cs, nullptr));
   KBO_ASSIGN_OR_RETURN(auto after, ReadCellVersions(db, entity_name, row_id));
   for (const auto& [column, value] : cells) {
     (void)value;

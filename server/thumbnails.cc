@@ -87,26 +87,23 @@ bool IsPhotoFormat(std::string_view b) {
          (b.size() >= 12 && StartsWith(b, "RIFF") && b.substr(8, 4) == "WEBP");
 }
 
-Status NoThumbnail(ErrorDetail* detail, std::string message) {
-  return Refuse(detail, "no_thumbnail",
-                Status::FailedPrecondition(std::move(message)));
+Status NoThumbnail(std::string message) {
+  return Status::FailedPrecondition(std::move(message))
+      .WithReason("no_thumbnail");
 }
-Status TooLarge(ErrorDetail* detail, std::string message) {
-  return Refuse(detail, "too_large",
-                Status::ResourceExhausted(std::move(message)));
+Status TooLarge(std::string message) {
+  return Status::ResourceExhausted(std::move(message)).WithReason("too_large");
 }
 
 // MakeThumbnail with VipsMutex held.
 Result<std::string> MakeLocked(std::string_view image,
-                               const ThumbnailOptions& options,
-                               ErrorDetail* detail) {
+                               const ThumbnailOptions& options) {
   if (image.size() > options.max_input_bytes) {
-    return TooLarge(detail, "the photo is larger than " +
-                                std::to_string(options.max_input_bytes >> 20) +
-                                " MiB");
+    return TooLarge("the photo is larger than " +
+                    std::to_string(options.max_input_bytes >> 20) + " MiB");
   }
   if (!IsPhotoFormat(image)) {
-    return NoThumbnail(detail, "not a JPEG, PNG or WebP image");
+    return NoThumbnail("not a JPEG, PNG or WebP image");
   }
   if (!StartVips()) return Status::Internal("libvips did not start");
   void* data = const_cast<char*>(image.data());
@@ -117,19 +114,18 @@ Result<std::string> MakeLocked(std::string_view image,
     header.image = vips_image_new_from_buffer(data, image.size(), "", "access",
                                               VIPS_ACCESS_SEQUENTIAL, nullptr);
     if (header.image == nullptr) {
-      return NoThumbnail(detail, "the image does not decode: " + VipsError());
+      return NoThumbnail("the image does not decode: " + VipsError());
     }
     const int64_t w = vips_image_get_width(header.image);
     const int64_t h = vips_image_get_height(header.image);
-    if (w <= 0 || h <= 0) return NoThumbnail(detail, "the image has no pixels");
+    if (w <= 0 || h <= 0) return NoThumbnail("the image has no pixels");
     if (w > options.max_edge || h > options.max_edge ||
         static_cast<uint64_t>(w) * static_cast<uint64_t>(h) >
             options.max_pixels) {
-      return TooLarge(detail, "the image is " + std::to_string(w) + " x " +
-                                  std::to_string(h) +
-                                  " pixels; thumbnails are made up to " +
-                                  std::to_string(options.max_pixels / 1000000) +
-                                  " megapixels");
+      return TooLarge(
+          "the image is " + std::to_string(w) + " x " + std::to_string(h) +
+          " pixels; thumbnails are made up to " +
+          std::to_string(options.max_pixels / 1000000) + " megapixels");
     }
   }
 
@@ -139,7 +135,7 @@ Result<std::string> MakeLocked(std::string_view image,
   if (vips_thumbnail_buffer(data, image.size(), &thumb.image,
                             options.long_edge, "height", options.long_edge,
                             "size", VIPS_SIZE_DOWN, nullptr) != 0) {
-    return NoThumbnail(detail, "the image does not decode: " + VipsError());
+    return NoThumbnail("the image does not decode: " + VipsError());
   }
   if (vips_image_hasalpha(thumb.image)) {
     double white = 255;
@@ -149,7 +145,7 @@ Result<std::string> MakeLocked(std::string_view image,
                                 nullptr);
     vips_area_unref(VIPS_AREA(background));
     if (rc != 0) {
-      return NoThumbnail(detail, "the image does not flatten: " + VipsError());
+      return NoThumbnail("the image does not flatten: " + VipsError());
     }
     thumb.Reset(flat);
   }
@@ -160,7 +156,7 @@ Result<std::string> MakeLocked(std::string_view image,
   if (vips_jpegsave_buffer(thumb.image, &out, &out_bytes, "Q", options.quality,
                            "strip", TRUE, "optimize_coding", TRUE,
                            nullptr) != 0) {
-    return NoThumbnail(detail, "the image does not decode: " + VipsError());
+    return NoThumbnail("the image does not decode: " + VipsError());
   }
   std::string jpeg(static_cast<const char*>(out), out_bytes);
   g_free(out);
@@ -170,10 +166,9 @@ Result<std::string> MakeLocked(std::string_view image,
 }  // namespace
 
 Result<std::string> MakeThumbnail(std::string_view image,
-                                  const ThumbnailOptions& options,
-                                  ErrorDetail* detail) {
+                                  const ThumbnailOptions& options) {
   std::lock_guard<std::mutex> lock(VipsMutex());
-  return MakeLocked(image, options, detail);
+  return MakeLocked(image, options);
 }
 
 ThumbnailCache::ThumbnailCache(std::string blobs_dir, ThumbnailOptions options)
@@ -183,8 +178,7 @@ std::string ThumbnailCache::PathFor(std::string_view sha256) const {
   return blobs_dir_ + "/thumbs/" + std::string(sha256) + ".jpg";
 }
 
-Result<std::string> ThumbnailCache::Get(std::string_view sha256,
-                                        ErrorDetail* detail) {
+Result<std::string> ThumbnailCache::Get(std::string_view sha256) {
   if (!IsBlobName(sha256)) {
     return Status::InvalidArgument(
         "a photo is named by its SHA-256: 64 lowercase hex digits");
@@ -199,8 +193,8 @@ Result<std::string> ThumbnailCache::Get(std::string_view sha256,
     const std::string reason = why->substr(0, nl);
     const std::string message =
         nl == std::string::npos ? "no thumbnail" : why->substr(nl + 1);
-    if (reason == "too_large") return TooLarge(detail, message);
-    return NoThumbnail(detail, message);
+    if (reason == "too_large") return TooLarge(message);
+    return NoThumbnail(message);
   };
   const auto cached = [&]() -> std::optional<Result<std::string>> {
     Result<std::string> bytes = ReadFileBounded(jpg, kMaxThumbnailBytes);
@@ -222,31 +216,29 @@ Result<std::string> ThumbnailCache::Get(std::string_view sha256,
   if (auto hit = cached()) return std::move(*hit);
   Result<std::string> blob = ReadFileBounded(
       blobs_dir_ + "/" + std::string(sha256), options_.max_input_bytes);
-  ErrorDetail why;
   Result<std::string> thumb = Status::Internal("unset");
   if (!blob.ok() && blob.status().code() == Code::kNotFound) {
-    return Refuse(detail, "not_uploaded",
-                  Status::NotFound("the photo has not been uploaded yet"));
+    return Status::NotFound("the photo has not been uploaded yet")
+        .WithReason("not_uploaded");
   } else if (!blob.ok() &&
              blob.status().code() == Code::kResourceExhausted) {
-    thumb = TooLarge(&why, "the photo is larger than " +
-                               std::to_string(options_.max_input_bytes >> 20) +
-                               " MiB");
+    thumb = TooLarge("the photo is larger than " +
+                     std::to_string(options_.max_input_bytes >> 20) + " MiB");
   } else if (!blob.ok()) {
     return Status::IOError("photo blob: " + blob.status().message());
   } else {
-    thumb = MakeLocked(*blob, options_, &why);
+    thumb = MakeLocked(*blob, options_);
   }
   if (Status s = EnsureDir(blobs_dir_ + "/thumbs"); !s.ok()) return s;
   if (!thumb.ok()) {
-    if (why.reason.empty()) return thumb.status();  // not the image's fault
+    const std::string& why = thumb.status().reason();
+    if (why.empty()) return thumb.status();  // not the image's fault
     // Remembered, so a bad photo costs one decode, not one per request.
     if (Status s = WriteFileAtomically(
-            none, why.reason + "\n" + thumb.status().message(), 0600);
+            none, why + "\n" + thumb.status().message(), 0600);
         !s.ok()) {
       return s;
     }
-    if (detail != nullptr) *detail = why;
     return thumb.status();
   }
   if (Status s = WriteFileAtomically(jpg, *thumb, 0600); !s.ok()) return s;

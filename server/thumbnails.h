@@ -20,7 +20,6 @@
 #include <string>
 #include <string_view>
 
-#include "server/error_detail.h"
 #include "shared/result.h"
 
 namespace kbo::server {
@@ -46,14 +45,13 @@ struct ThumbnailOptions {
 // options.long_edge (never enlarged), turned upright by its EXIF orientation,
 // flattened on white if it has alpha, in sRGB, with every piece of metadata
 // (EXIF, GPS, XMP, ICC) stripped. Never crashes on bad bytes. Errors, each
-// with detail->reason set:
+// with its Status::reason():
 //   kFailedPrecondition "no_thumbnail": not a JPEG/PNG/WebP, or it does not
 //     decode (garbage; a truncated file may still give a partial picture);
 //   kResourceExhausted "too_large": its header says more than max_pixels
 //     or an edge longer than max_edge, or the bytes exceed max_input_bytes.
 Result<std::string> MakeThumbnail(std::string_view image,
-                                  const ThumbnailOptions& options,
-                                  ErrorDetail* detail);
+                                  const ThumbnailOptions& options);
 
 // Thumbnails of the complete blobs in `blobs_dir` (the server's blobs/),
 // cached as <blobs_dir>/thumbs/<sha256>.jpg (written atomically, mode 0600)
@@ -76,7 +74,7 @@ class ThumbnailCache {
   //   kFailedPrecondition "no_thumbnail" / kResourceExhausted "too_large":
   //     as MakeThumbnail, now or remembered from an earlier try;
   //   kIOError: the cache could not be read or written.
-  Result<std::string> Get(std::string_view sha256, ErrorDetail* detail);
+  Result<std::string> Get(std::string_view sha256);
 
   // <blobs_dir>/thumbs/<sha256>.jpg (whether or not it exists).
   std::string PathFor(std::string_view sha256) const;

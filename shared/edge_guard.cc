@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "shared/encoding.h"
+#include "shared/error_body.h"
 
 namespace kbo::edge {
 namespace {
@@ -122,8 +123,7 @@ Refusal RefusalFor(EdgeConnection::Head head) {
 
 std::string ResponseFor(int status, const char* reason, const char* error,
                         const char* message) {
-  const std::string body = std::string("{\"error\":\"") + error +
-                           "\",\"message\":\"" + message + "\"}";
+  const std::string body = EncodeErrorBody(error, message, status);
   return "HTTP/1.1 " + std::to_string(status) + " " + reason +
          "\r\nContent-Type: application/json; charset=utf-8\r\n"
          "Content-Length: " +

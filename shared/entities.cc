@@ -6,6 +6,7 @@
 #include <string>
 #include <system_error>
 #include <utility>
+#include <vector>
 
 #include "schema/schema.h"
 #include "shared/csv.h"
@@ -691,8 +692,9 @@ const District* FindDistrict(std::string_view code) {
 
 // ---- Validation -----------------------------------------------------------
 
-Status ValidateCell(const Entity& /*entity*/, const Column& column,
-                    const Value& value) {
+namespace {
+
+Status CheckCell(const Column& column, const Value& value) {
   if (value.is_null()) return Status();
   const bool is_text = value.type() == Value::Type::kText;
   switch (column.type) {
@@ -789,6 +791,17 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
   return Status::Internal("unknown column type of " + Name(column));
 }
 
+}  // namespace
+
+Status ValidateCell(const Entity& /*entity*/, const Column& column,
+                    const Value& value) {
+  Status s = CheckCell(column, value);
+  if (!s.ok() && s.code() != Code::kInternal) {
+    s.With(field::kField, std::string(column.name));
+  }
+  return s;
+}
+
 Status ValidateCell(const Entity& entity, std::string_view column,
                     const Value& value) {
   if (column == kDeletedColumn) {
@@ -811,9 +824,13 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
   // Every problem at once, in a stable order (unknown columns, then the
   // catalogue's order): a person fixing a form wants the whole list.
   std::string problems;
-  auto add = [&problems](const std::string& problem) {
+  // Per column, what is wrong with it (a form shows it beside the field).
+  std::vector<std::pair<std::string, std::string>> fields;
+  auto add = [&problems, &fields](const std::string& problem,
+                                  std::string_view column = {}) {
     if (!problems.empty()) problems += "; ";
     problems += problem;
+    if (!column.empty()) fields.emplace_back(std::string(column), problem);
   };
   for (const auto& [name, value] : row) {
     if (name == kIdColumn) {
@@ -833,16 +850,22 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
          IsBlank(it->second.text()) && IsValidUtf8(it->second.text()));
     if (missing) {
       if (column.required) {
-        add(Name(column) + " is required for a " + std::string(entity.name));
+        add(Name(column) + " is required for a " + std::string(entity.name),
+            column.name);
       }
       continue;
     }
     if (Status s = ValidateCell(entity, column, it->second); !s.ok()) {
-      add(s.message());
+      add(s.message(), column.name);
     }
   }
   if (problems.empty()) return Status();
-  return Status::InvalidArgument(problems);
+  Status s = Status::InvalidArgument(problems);
+  if (!fields.empty()) {
+    s.With(field::kField, fields.front().first);
+    s.With(field::kFields, std::move(fields));
+  }
+  return s;
 }
 
 void ApplyDefaults(const Entity& entity, RowValues* row) {

@@ -75,7 +75,8 @@ using RowValues = std::map<std::string, Value, std::less<>>;
 
 // Checks one value against its column: type, enumeration, range, format.
 // Null is accepted here (required-ness is a row rule). kInvalidArgument with
-// a message in the person's terms ("stars must be 0 to 5, got 7").
+// a message in the person's terms ("stars must be 0 to 5, got 7") and the
+// column as field::kField.
 Status ValidateCell(const Entity& entity, const Column& column,
                     const Value& value);
 // As above, looking up the column, and also accepts the system column
@@ -85,6 +86,9 @@ Status ValidateCell(const Entity& entity, std::string_view column,
 
 // Validates a whole new row: every column known and valid, every required
 // column present and non-null (empty or all-space text counts as missing).
+// Every problem at once ("a; b"); those about a column are also in
+// field::kFields (column -> problem, catalogue order), the first one's column
+// in field::kField.
 Status ValidateNewRow(const Entity& entity, const RowValues& row);
 
 // Fills defaults (workshop days = 5, product stage = "idea", ...) into `row`

@@ -1,8 +1,13 @@
 #ifndef KBO_SHARED_STATUS_H_
 #define KBO_SHARED_STATUS_H_
 
+#include <cstdint>
+#include <memory>
 #include <string>
+#include <string_view>
+#include <type_traits>
 #include <utility>
+#include <vector>
 
 namespace kbo {
 
@@ -36,8 +41,37 @@ const char* CodeName(Code code);
 // the server or not allowed; 1 anything else).
 int HttpStatusFor(Code code);
 int ExitCodeFor(Code code);
+// The code whose CodeName() is `name`; false if none is.
+bool CodeFromName(std::string_view name, Code* code);
 
-// Status is OK or an error code with a message meant for a person.
+// A named value an error carries for a program to act on (docs/protocol.md,
+// "Errors"): a text, an integer, or texts by name (a form's column -> what is
+// wrong with it). Encoded as one key of the error body (shared/error_body.h).
+struct StatusField {
+  enum class Kind : uint8_t { kText, kInteger, kTexts };
+  std::string name;
+  Kind kind = Kind::kText;
+  std::string text;                                        // kText
+  int64_t integer = 0;                                     // kInteger
+  std::vector<std::pair<std::string, std::string>> texts;  // kTexts, in order
+};
+
+// Field names every edge agrees on (the error body's keys).
+namespace field {
+inline constexpr std::string_view kField = "field";  // text: the invalid input
+inline constexpr std::string_view kFields =
+    "fields";                                        // texts: column -> problem
+inline constexpr std::string_view kIndex = "index";  // integer: item of a batch
+inline constexpr std::string_view kRow = "row";      // text: the refused row id
+inline constexpr std::string_view kExpected = "expected";  // integer: next seq
+inline constexpr std::string_view kReceived =
+    "received";  // integer: bytes held
+inline constexpr std::string_view kServerMs = "server_ms";  // integer: Unix ms
+}  // namespace field
+
+// Status is OK or an error: a code, a message meant for a person, and for a
+// program a reason and fields (the refused row, the expected sequence, the
+// invalid form field), so no edge parses the English message.
 class [[nodiscard]] Status {
  public:
   Status() = default;  // OK
@@ -84,14 +118,77 @@ class [[nodiscard]] Status {
 
   bool ok() const { return code_ == Code::kOk; }
   Code code() const { return code_; }
-  const std::string& message() const { return message_; }
+  const std::string& message() const;
+  // A stable snake_case word more precise than the code ("clock_ahead",
+  // "revoked", "hash_mismatch"); "" if none was given.
+  const std::string& reason() const;
+  // reason() if given, else CodeName(code()): the error body's "error".
+  std::string_view ReasonOrCodeName() const;
+  // The fields in the order they were added (a name at most once).
+  const std::vector<StatusField>& fields() const;
+  const StatusField* Field(std::string_view name) const;
+  // The named text or integer field, if present with that kind.
+  const std::string* TextField(std::string_view name) const;
+  const int64_t* IntegerField(std::string_view name) const;
+  const std::vector<std::pair<std::string, std::string>>* TextsField(
+      std::string_view name) const;
+
+  // Builders for an error: return Status::SequenceGap("...")
+  //     .WithReason("sequence_conflict").With(field::kExpected, 7);
+  // On an OK status they do nothing (OK carries nothing). A name given again
+  // replaces its earlier value.
+  Status WithReason(std::string reason) &&;
+  Status& WithReason(std::string reason) &;
+  Status With(std::string_view name, std::string text) &&;
+  Status& With(std::string_view name, std::string text) &;
+  // Any integer type; a value past INT64_MAX is kept as INT64_MAX.
+  template <typename I, typename = std::enable_if_t<std::is_integral_v<I> &&
+                                                    !std::is_same_v<I, bool>>>
+  Status With(std::string_view name, I integer) && {
+    return std::move(*this).WithInteger(name, ClampToInt64(integer));
+  }
+  template <typename I, typename = std::enable_if_t<std::is_integral_v<I> &&
+                                                    !std::is_same_v<I, bool>>>
+  Status& With(std::string_view name, I integer) & {
+    return WithInteger(name, ClampToInt64(integer));
+  }
+  Status With(std::string_view name,
+              std::vector<std::pair<std::string, std::string>> texts) &&;
+  Status& With(std::string_view name,
+               std::vector<std::pair<std::string, std::string>> texts) &;
+  Status With(StatusField f) &&;
+  Status& With(StatusField f) &;
+
   // "<code name>: <message>", or "ok".
   std::string ToString() const;
 
+  Status(const Status& other);
+  Status& operator=(const Status& other);
+  Status(Status&&) noexcept = default;
+  Status& operator=(Status&&) noexcept = default;
+  ~Status() = default;
+
  private:
-  Status(Code code, std::string msg) : code_(code), message_(std::move(msg)) {}
+  // Everything an error says, behind one pointer: an OK status is a code and
+  // a null pointer, and allocates nothing (it is on every hot path).
+  struct Rep {
+    std::string message;
+    std::string reason;
+    std::vector<StatusField> fields;
+  };
+  Status(Code code, std::string msg);
+  Status WithInteger(std::string_view name, int64_t integer) &&;
+  Status& WithInteger(std::string_view name, int64_t integer) &;
+  template <typename I>
+  static int64_t ClampToInt64(I v) {
+    if constexpr (std::is_unsigned_v<I>) {
+      if (v > static_cast<std::make_unsigned_t<int64_t>>(INT64_MAX))
+        return INT64_MAX;
+    }
+    return static_cast<int64_t>(v);
+  }
   Code code_ = Code::kOk;
-  std::string message_;
+  std::unique_ptr<Rep> rep_;
 };
 
 }  // namespace kbo

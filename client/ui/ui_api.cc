@@ -33,6 +33,7 @@
 #include "client/image_info.h"
 #include "shared/edge_guard.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 #include "shared/labels.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
@@ -90,82 +91,64 @@ std::string ColumnTypeName(ColumnType type) {
 // ---- Errors
 // --------------------------------------------------------------------
 
-// A refused request: the message, and per column what is wrong with it.
-struct Refusal {
-  Status status;
-  std::vector<std::pair<std::string, std::string>> fields;  // column, message
-  std::optional<int64_t> index;  // of the refused mark in a batch
-};
-
-// Splits a store message into the problems it lists ("a; b"), each with the
-// column it is about. A piece that names no column belongs to the one
-// before it (a "; " inside a quoted value).
-std::vector<std::pair<std::string, std::string>> FieldsOf(
-    std::string_view entity, const std::string& message) {
-  std::vector<std::pair<std::string, std::string>> out;
-  size_t start = 0;
-  while (start <= message.size()) {
-    size_t end = message.find("; ", start);
-    if (end == std::string::npos) end = message.size();
-    const std::string piece = message.substr(start, end - start);
-    const std::string field = FieldOfMessage(entity, piece);
-    if (!field.empty() || out.empty()) {
-      out.emplace_back(field, piece);
-    } else {
-      out.back().second += "; " + piece;
-    }
-    start = end + 2;
-  }
-  out.erase(std::remove_if(out.begin(), out.end(),
-                           [](const auto& f) { return f.first.empty(); }),
-            out.end());
-  return out;
-}
-
-ApiReply ErrorReply(const Refusal& refusal) {
-  const Status& s = refusal.status;
-  const int http = HttpStatusFor(s.code());
-  Json body = Json::object();
+// A refused request as the one error body (shared/error_body.h). Which
+// column is wrong comes with the Status (field::kField, and field::kFields:
+// column -> what is wrong with it), from the store or the form, never from
+// its message. A Status naming one column gets it as the one entry of
+// "fields" too, which the page reads.
+ApiReply ErrorReply(const Status& s) {
+  const int http = HttpStatusOfError(s);
+  ApiReply reply;
+  reply.http_status = http;
   if (http >= 500 && s.code() != Code::kUnavailable) {
     // Details go to the terminal (CONVENTIONS §2), not into a page.
     std::cerr << "kbo ui: " << edge::EscapeForLog(s.ToString()) << std::endl;
-    body["error"] = "internal";
-    body["message"] =
+    reply.body = EncodeErrorBody(Status::Internal(
         "something went wrong on this device (details are in the terminal "
-        "running kbo ui): nothing was saved by this action";
-    return JsonReply(http, body);
+        "running kbo ui): nothing was saved by this action"));
+    return reply;
   }
-  body["error"] = CodeName(s.code());
-  body["message"] = s.message();
-  if (!refusal.fields.empty()) {
-    body["field"] = refusal.fields.front().first;
-    Json fields = Json::object();
-    for (const auto& [column, message] : refusal.fields) {
-      if (fields.contains(column)) {
-        fields[column] = fields[column].get<std::string>() + "; " + message;
-      } else {
-        fields[column] = message;
-      }
-    }
-    body["fields"] = std::move(fields);
+  const std::string* column = s.TextField(field::kField);
+  if (column != nullptr && s.TextsField(field::kFields) == nullptr) {
+    Status one = s;
+    one.With(field::kFields, std::vector<std::pair<std::string, std::string>>{
+                                 {*column, s.message()}});
+    reply.body = EncodeErrorBody(one);
+  } else {
+    reply.body = EncodeErrorBody(s);
   }
-  if (refusal.index) body["index"] = *refusal.index;
-  return JsonReply(http, body);
-}
-
-ApiReply ErrorReply(const Status& s, std::string_view entity = {}) {
-  Refusal r{s, {}, std::nullopt};
-  if (!entity.empty() &&
-      (s.code() == Code::kInvalidArgument || s.code() == Code::kNotFound)) {
-    r.fields = FieldsOf(entity, s.message());
-  }
-  return ErrorReply(r);
+  return reply;
 }
 
 ApiReply FieldError(std::string field, std::string message) {
-  Refusal r{Status::InvalidArgument(message), {}, std::nullopt};
-  r.fields.emplace_back(std::move(field), std::move(message));
-  return ErrorReply(r);
+  return ErrorReply(Status::InvalidArgument(std::move(message))
+                        .With(field::kField, std::move(field)));
+}
+
+// An InvalidArgument listing `problems` ("a; b"), each with its column in
+// field::kFields (a column's problems joined by "; "), the first column in
+// field::kField.
+Status FieldsRefusal(
+    const std::vector<std::pair<std::string, std::string>>& problems) {
+  std::string message;
+  std::vector<std::pair<std::string, std::string>> fields;
+  for (const auto& [column, problem] : problems) {
+    message += message.empty() ? "" : "; ";
+    message += problem;
+    auto same = std::find_if(fields.begin(), fields.end(),
+                             [&](const auto& f) { return f.first == column; });
+    if (same != fields.end()) {
+      same->second += "; " + problem;
+    } else {
+      fields.emplace_back(column, problem);
+    }
+  }
+  Status s = Status::InvalidArgument(std::move(message));
+  if (!fields.empty()) {
+    s.With(field::kField, fields.front().first);
+    s.With(field::kFields, std::move(fields));
+  }
+  return s;
 }
 
 // ---- Request parsing
@@ -213,14 +196,12 @@ const Entity* EntityOfSegment(std::string_view segment) {
 // Converts a form's values (column -> typed text) into a row. For a new row
 // empty text leaves the column unset; for an edit it clears it. Every
 // problem is reported at once, each with its column.
-std::optional<Refusal> FormToRow(
+std::optional<Status> FormToRow(
     const Entity& entity, const std::vector<std::pair<std::string, Json>>& form,
     bool for_edit, RowValues* row) {
-  Refusal refusal{Status(), {}, std::nullopt};
-  std::vector<std::string> problems;
+  std::vector<std::pair<std::string, std::string>> problems;  // column, what
   auto refuse = [&](const std::string& field, const std::string& message) {
-    refusal.fields.emplace_back(field, message);
-    problems.push_back(message);
+    problems.emplace_back(field, message);
   };
   for (const auto& [key, json] : form) {
     if (key == kIdColumn || key == kDeletedColumn) {
@@ -268,13 +249,7 @@ std::optional<Refusal> FormToRow(
       refuse(name, name + " is required for a " + std::string(entity.name));
     }
   }
-  std::string message;
-  for (const std::string& p : problems) {
-    message += message.empty() ? "" : "; ";
-    message += p;
-  }
-  refusal.status = Status::InvalidArgument(message);
-  return refusal;
+  return FieldsRefusal(problems);
 }
 
 std::vector<std::pair<std::string, Json>> ObjectEntries(const Json& obj) {
@@ -308,10 +283,6 @@ Result<Subject> ParseSubject(std::string_view type_text,
   Result<Uuid> uuid = Uuid::Parse(id->text());
   if (!uuid.ok()) return uuid.status();
   return Subject{entity, *uuid};
-}
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
 }
 
 // ---- The handler
@@ -375,9 +346,12 @@ class Handler {
         Status::NotFound("no such API: " + req.method + " " + req.path));
   }
   static ApiReply MethodNotAllowed(const ApiRequest& req) {
-    Json body = {{"error", "method_not_allowed"},
-                 {"message", req.method + " is not allowed on " + req.path}};
-    return JsonReply(405, body);
+    ApiReply reply;
+    reply.http_status = 405;
+    reply.body =
+        EncodeErrorBody("method_not_allowed",
+                        req.method + " is not allowed on " + req.path, 405);
+    return reply;
   }
 
   // ---- status, reference, conflicts, sync ----------------------------------
@@ -519,8 +493,7 @@ class Handler {
 
   ApiReply Sync() {
     if (!sync_) {
-      return JsonReply(
-          503, {{"error", "unavailable"}, {"message", "sync not available"}});
+      return ErrorReply(Status::Unavailable("sync not available"));
     }
     std::string summary;
     const Status s = sync_(&summary);
@@ -548,7 +521,7 @@ class Handler {
       filters.push_back(Filter{std::string(column->name), text});
     }
     Result<std::vector<StoredRow>> rows = store_.List(entity.name, filters);
-    if (!rows.ok()) return ErrorReply(rows.status(), entity.name);
+    if (!rows.ok()) return ErrorReply(rows.status());
     Json out = Json::array();
     for (const StoredRow& row : *rows) out.push_back(RowJson(entity, row));
     return JsonReply(200, out);
@@ -630,7 +603,7 @@ class Handler {
       stored.push_back(std::move(*blob));
     }
     Result<Uuid> id = store_.Record(entity.name, std::move(row));
-    if (!id.ok()) return ErrorReply(id.status(), entity.name);
+    if (!id.ok()) return ErrorReply(id.status());
     Json body = {{"id", id->ToString()}};
     Json photo_ids = Json::array();
     for (const StoredBlob& blob : stored) {
@@ -640,12 +613,16 @@ class Handler {
         std::cerr << "kbo ui: photo of " << entity.name << " " << id->ToString()
                   << ": " << edge::EscapeForLog(photo.status().ToString())
                   << std::endl;
-        body["photo_error"] = photo.status().message();
-        body["error"] = CodeName(photo.status().code());
-        body["message"] =
-            "the " + std::string(entity.name) +
-            " was saved, but its photo was not: " + photo.status().message();
-        return JsonReply(HttpStatusFor(photo.status().code()), body);
+        ApiReply reply;
+        reply.http_status = HttpStatusOfError(photo.status());
+        reply.body = EncodeErrorBody(
+            Status::FromCode(photo.status().code(),
+                             "the " + std::string(entity.name) +
+                                 " was saved, but its photo was not: " +
+                                 photo.status().message())
+                .With("id", id->ToString())
+                .With("photo_error", photo.status().message()));
+        return reply;
       }
       photo_ids.push_back(photo->ToString());
     }
@@ -665,22 +642,13 @@ class Handler {
       RowValues row;
       if (auto refused =
               FormToRow(entity, ObjectEntries(marks[i]), false, &row)) {
-        refused->index = static_cast<int64_t>(i);
-        return ErrorReply(*refused);
+        return ErrorReply(std::move(*refused).With(field::kIndex, i));
       }
       rows.push_back(std::move(row));
     }
-    size_t failed = 0;
     Result<std::vector<Uuid>> ids =
-        store_.RecordAll(entity.name, std::move(rows), &failed);
-    if (!ids.ok()) {
-      Refusal r{ids.status(), {}, static_cast<int64_t>(failed)};
-      if (ids.status().code() == Code::kInvalidArgument ||
-          ids.status().code() == Code::kNotFound) {
-        r.fields = FieldsOf(entity.name, ids.status().message());
-      }
-      return ErrorReply(r);
-    }
+        store_.RecordAll(entity.name, std::move(rows));
+    if (!ids.ok()) return ErrorReply(ids.status());  // with its field::kIndex
     Json out = Json::array();
     for (const Uuid& id : *ids) out.push_back(id.ToString());
     return JsonReply(201, {{"ids", out}});
@@ -755,7 +723,7 @@ class Handler {
     }
     Result<Subject> target = ParseSubject(subject_type, subject_id);
     if (!target.ok()) {
-      return ErrorReply(target.status(), "photo");
+      return ErrorReply(target.status());
     }
     if (caption.size() > kMaxJsonBodyBytes) {
       return FieldError("caption", "caption is larger than 64 KiB");
@@ -766,16 +734,15 @@ class Handler {
     // Refuse a photo of nothing before storing anything.
     Result<StoredRow> row = store_.Show(target->entity->name, target->id);
     if (!row.ok()) {
-      Refusal r{
-          row.status(), {{"subject_id", row.status().message()}}, std::nullopt};
-      return ErrorReply(r);
+      Status s = row.status();
+      return ErrorReply(std::move(s).With(field::kField, "subject_id"));
     }
     if (row->deleted) {
       const std::string msg = "no " + std::string(target->entity->name) +
                               " with id " + target->id.ToString() +
                               " (it was deleted)";
-      Refusal r{Status::NotFound(msg), {{"subject_id", msg}}, std::nullopt};
-      return ErrorReply(r);
+      return ErrorReply(
+          Status::NotFound(msg).With(field::kField, "subject_id"));
     }
     BlobStore blobs(store_.paths().blobs);
     Result<StoredBlob> blob =
@@ -789,7 +756,7 @@ class Handler {
     }
     Result<Uuid> id =
         RecordPhotoRow(*target->entity, target->id, *blob, caption);
-    if (!id.ok()) return ErrorReply(id.status(), "photo");
+    if (!id.ok()) return ErrorReply(id.status());
     return JsonReply(201, {{"id", id->ToString()},
                            {"sha256", blob->sha256},
                            {"mime", blob->info.mime},
@@ -809,7 +776,7 @@ class Handler {
       return ErrorReply(*refused);
     }
     if (Status s = store_.Edit(entity.name, id, changes); !s.ok()) {
-      return ErrorReply(s, entity.name);
+      return ErrorReply(s);
     }
     return Show(entity, id);
   }
@@ -908,41 +875,6 @@ class Handler {
 };
 
 }  // namespace
-
-std::string FieldOfMessage(std::string_view entity_name,
-                           std::string_view message) {
-  const Entity* entity = FindEntity(entity_name);
-  if (entity == nullptr) return "";
-  // The column whose name starts the message, the longest one
-  // ("subject_type ..." rather than a shorter column that is its prefix).
-  std::string_view best;
-  for (const Column& c : entity->columns) {
-    const std::string_view name = c.name;
-    if (StartsWith(message, name) && name.size() > best.size() &&
-        (message.size() == name.size() || message[name.size()] == ' ' ||
-         message[name.size()] == ':')) {
-      best = name;
-    }
-  }
-  if (!best.empty()) return std::string(best);
-  // "no producer with id ...": the reference to a producer.
-  if (StartsWith(message, "no ")) {
-    const std::string_view rest = message.substr(3);
-    const size_t space = rest.find(' ');
-    const std::string_view target = rest.substr(0, space);
-    for (const Column& c : entity->columns) {
-      if (c.type == ColumnType::kRef &&
-          (c.ref_entity == target || c.ref_entity.empty())) {
-        return std::string(c.name);
-      }
-    }
-  }
-  if (entity_name == "attendance" && StartsWith(message, "enrolment ") &&
-      message.find("belongs to another workshop") != std::string_view::npos) {
-    return "enrolment_id";
-  }
-  return "";
-}
 
 UiApi::UiApi(ClientStore& store, SyncHook sync)
     : store_(store), sync_(std::move(sync)) {}

@@ -102,12 +102,6 @@ class UiApi {
   std::mutex mu_;
 };
 
-// The column of `entity` a store message is about, or "" if none: the
-// column whose name starts the message ("otop_stars must be from 0 to 5"),
-// the reference a "no producer with id ..." message names, "day" for a day
-// outside the workshop, "enrolment_id" for an enrolment of another workshop.
-std::string FieldOfMessage(std::string_view entity, std::string_view message);
-
 }  // namespace kbo::client::ui
 
 #endif  // KBO_CLIENT_UI_UI_API_H_

@@ -43,6 +43,7 @@
 #include "client/ui/assets.h"
 #include "shared/edge_guard.h"
 #include "shared/encoding.h"
+#include "shared/error_body.h"
 #include "shared/uuid.h"
 
 namespace kbo::client::ui {
@@ -75,7 +76,9 @@ void SetJson(httplib::Response& res, int status, const Json& body) {
 
 void SetError(httplib::Response& res, int status, const char* error,
               const std::string& message) {
-  SetJson(res, status, Json{{"error", error}, {"message", message}});
+  res.status = status;
+  res.set_content(EncodeErrorBody(error, message, status),
+                  "application/json; charset=utf-8");
 }
 
 std::string MimeOf(std::string_view name) {
@@ -473,10 +476,11 @@ struct UiServer::Impl {
       return;
     }
     if (verdict != 0) {
-      Json err = {{"error", "unauthenticated"},
-                  {"message", "wrong PIN"},
-                  {"field", "pin"}};
-      SetJson(res, 401, err);
+      res.status = 401;
+      res.set_content(
+          EncodeErrorBody(
+              Status::Unauthenticated("wrong PIN").With(field::kField, "pin")),
+          "application/json; charset=utf-8");
       return;
     }
     const std::string token = RandomToken();

@@ -24,6 +24,7 @@
 #include "server/console/console.h"
 #include "server/row_history.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 
 namespace kbo::server::console {
 namespace {
@@ -63,8 +64,7 @@ bool InScope(const Context& ctx, const std::string& district) {
 Reply Error(const Context& ctx, bool api, int status, const char* code,
             const std::string& message) {
   if (api) {
-    return Reply::Json(JsonText({{"error", code}, {"message", message}}),
-                       status);
+    return Reply::Json(EncodeErrorBody(code, message, status), status);
   }
   return Reply::Html(
       Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),

@@ -9,6 +9,7 @@
 #include "server/console/users.h"
 #include "server/reports.h"
 #include "server/log.h"
+#include "shared/error_body.h"
 #include "shared/secrets.h"
 #include "shared/version.h"
 
@@ -21,9 +22,8 @@ constexpr char kLangCookie[] = "kbo_lang";
 
 bool IsApi(std::string_view path) { return path.rfind("/api/", 0) == 0; }
 
-std::string ErrorJson(std::string_view error, std::string_view message) {
-  return nlohmann::json{{"error", error}, {"message", message}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string ErrorJson(std::string_view error, std::string message, int status) {
+  return EncodeErrorBody(error, std::move(message), status);
 }
 
 std::string Cookie(std::string_view name, std::string_view value,
@@ -324,12 +324,15 @@ Reply Console::Handle(const Request& request) {
   } catch (const std::exception& e) {
     LogLine(std::string("error console ") + request.path + ": " + e.what());
     reply = IsApi(request.path)
-                ? Reply::Json(ErrorJson("internal", "the server could not "
-                                                    "complete this request"),
+                ? Reply::Json(ErrorJson("internal",
+                                        "the server could not "
+                                        "complete this request",
+                                        500),
                               500)
-                : Reply::Html("<!doctype html><p>The server could not "
-                              "complete this request; it has been logged.",
-                              500);
+                : Reply::Html(
+                      "<!doctype html><p>The server could not "
+                      "complete this request; it has been logged.",
+                      500);
   }
   t_router = nullptr;
   // Pages are private and change: never cached by a shared proxy, and
@@ -479,7 +482,8 @@ Reply Console::HandleLocked(const Request& req) {
     }
     if (api) {
       return finish(Reply::Json(
-          ErrorJson("unauthenticated", "sign in first (POST /login)"), 401));
+          ErrorJson("unauthenticated", "sign in first (POST /login)", 401),
+          401));
     }
     if (req.method == "GET" || req.method == "HEAD") {
       std::string target = req.path;
@@ -501,7 +505,7 @@ Reply Console::HandleLocked(const Request& req) {
   Context ctx{store_, *session, lang, req};
   const auto refuse = [&](int status, const char* error,
                           const std::string& message) {
-    if (api) return Reply::Json(ErrorJson(error, message), status);
+    if (api) return Reply::Json(ErrorJson(error, message, status), status);
     return Reply::Html(
         Layout(ctx, T(lang, "ทำรายการนี้ไม่ได้", "Not possible"),
                "<p class=\"flash error\">" + Escape(message) + "</p>"),

@@ -14,6 +14,7 @@
 #include "server/server_write.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 #include "shared/uuid.h"
 
 namespace kbo::server::console {
@@ -35,8 +36,7 @@ bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 Reply NotFound(Context& ctx, const std::string& message) {
   if (IsApi(ctx)) {
-    return Reply::Json(JsonText({{"error", "not_found"}, {"message", message}}),
-                       404);
+    return Reply::Json(EncodeErrorBody(Status::NotFound(message)), 404);
   }
   return Reply::Html(Layout(ctx, T(ctx.lang, "ไม่พบ", "Not found"),
                             "<p class=\"flash error\">" + Escape(message) +
@@ -46,8 +46,7 @@ Reply NotFound(Context& ctx, const std::string& message) {
 
 Reply BadInput(Context& ctx, const std::string& message) {
   if (IsApi(ctx)) {
-    return Reply::Json(
-        JsonText({{"error", "invalid_argument"}, {"message", message}}), 400);
+    return Reply::Json(EncodeErrorBody(Status::InvalidArgument(message)), 400);
   }
   return Reply::Html(Layout(ctx, T(ctx.lang, "ข้อมูลไม่ถูกต้อง", "Invalid input"),
                             "<p class=\"flash error\">" + Escape(message) +

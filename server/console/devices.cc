@@ -27,6 +27,7 @@
 #include "server/console/users.h"
 #include "server/log.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 
 namespace kbo::server::console {
 namespace {
@@ -43,8 +44,9 @@ std::string JsonText(const Json &j) {
 
 bool IsApi(const Context &ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
-std::string ErrorJson(std::string_view error, std::string_view message) {
-  return JsonText({{"error", error}, {"message", message}});
+std::string ErrorJson(const Status &s, std::string message) {
+  return EncodeErrorBody(
+      Status::FromCode(s.code(), std::move(message)).WithReason(s.reason()));
 }
 
 // A failed store call: the person's own mistakes are told as they are, the
@@ -57,8 +59,7 @@ Reply Failure(const Context &ctx, const Status &s, std::string_view back) {
       status == 500 ? T(ctx.lang, "เซิร์ฟเวอร์ทำรายการนี้ไม่สำเร็จ",
                         "The server could not complete this request.")
                     : s.message();
-  if (IsApi(ctx))
-    return Reply::Json(ErrorJson(CodeName(s.code()), message), status);
+  if (IsApi(ctx)) return Reply::Json(ErrorJson(s, message), status);
   if (status == 500 || back.empty()) {
     return Reply::Html(Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
                               "<p class=\"flash error\" role=\"alert\">" +

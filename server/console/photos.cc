@@ -19,6 +19,7 @@
 #include "server/row_names.h"
 #include "server/thumbnails.h"
 #include "shared/encoding.h"
+#include "shared/error_body.h"
 #include "shared/replica/apply.h"
 #include "shared/uuid.h"
 
@@ -47,8 +48,7 @@ bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 Reply Fail(Context& ctx, int status, const std::string& error,
            const std::string& message) {
   if (IsApi(ctx)) {
-    return Reply::Json(JsonText({{"error", error}, {"message", message}}),
-                       status);
+    return Reply::Json(EncodeErrorBody(error, message, status), status);
   }
   return Reply::Html(
       Layout(ctx, T(ctx.lang, "ภาพถ่าย", "Photos"),
@@ -414,8 +414,7 @@ Reply Thumb(Context& ctx) {
   }
   if (!st.Step()) return Fail(ctx, 404, "not_found", "no such photo");
   ThumbnailCache thumbs(ctx.store.paths().blobs);
-  ErrorDetail detail;
-  Result<std::string> jpeg = thumbs.Get(sha, &detail);
+  Result<std::string> jpeg = thumbs.Get(sha);
   Reply r;
   // Content-addressed: a thumbnail never changes (private: it is scoped).
   r.headers.emplace("Cache-Control", "private, max-age=86400");
@@ -425,11 +424,12 @@ Reply Thumb(Context& ctx) {
     return r;
   }
   r.content_type = "image/svg+xml";
-  if (detail.reason == "not_uploaded") {
+  if (jpeg.status().reason() == "not_uploaded") {
     r.status = 404;
     r.body = PlaceholderSvg(T(ctx.lang, "ยังไม่ได้อัปโหลด", "Not yet uploaded"));
     r.headers.erase("Cache-Control");
-  } else if (detail.reason == "no_thumbnail" || detail.reason == "too_large") {
+  } else if (jpeg.status().reason() == "no_thumbnail" ||
+             jpeg.status().reason() == "too_large") {
     r.body = PlaceholderSvg(T(ctx.lang, "ไม่มีภาพย่อ", "No preview"));
   } else {
     return Fail(ctx, 500, "internal", "could not make the thumbnail");

@@ -11,6 +11,7 @@
 #include "server/console/console.h"
 #include "server/data_quality.h"
 #include "server/report_queries.h"
+#include "shared/error_body.h"
 #include "shared/labels.h"
 
 namespace kbo::server::console {
@@ -23,8 +24,9 @@ std::string T(Lang lang, const char* th, const char* en) {
 bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 std::string ErrorJson(const char* error, const std::string& message) {
-  return nlohmann::json{{"error", error}, {"message", message}}.dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
+  Code code = Code::kInternal;
+  CodeFromName(error, &code);
+  return EncodeErrorBody(Status::FromCode(code, message));
 }
 
 std::string Flash(const Context& ctx) {

@@ -18,6 +18,7 @@
 #include "server/report_queries.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
+#include "shared/error_body.h"
 #include "shared/labels.h"
 
 namespace kbo::server::console {
@@ -63,10 +64,7 @@ Reply Fail(const Context& ctx, const Status& s) {
     message = s.message();
   }
   if (WantsJson(ctx)) {
-    nlohmann::json j = {{"error", error}, {"message", message}};
-    return Reply::Json(j.dump(-1, ' ', false,
-                              nlohmann::json::error_handler_t::replace),
-                       http);
+    return Reply::Json(EncodeErrorBody(error, message, http), http);
   }
   return Reply::Html(
       Layout(ctx, T(ctx, "รายงาน", "Reports"),

@@ -124,10 +124,13 @@ TEST_CASE("Store: refusals write nothing", "[store]") {
     rows.push_back({{"kind", T("group")}, {"name", T("หนึ่ง")}, {"district_code", T("5011")}});
     rows.push_back({{"kind", T("group")}, {"name", T("สอง")}, {"district_code", T("5011")},
                     {"otop_stars", I(7)}});
-    size_t failed = 99;
-    auto r = store->RecordAll("producer", rows, &failed);
+    auto r = store->RecordAll("producer", rows);
     CHECK(r.status().code() == Code::kInvalidArgument);
-    CHECK(failed == 1);
+    // Which row, and which of its columns, without reading the message.
+    REQUIRE(r.status().IntegerField(field::kIndex) != nullptr);
+    CHECK(*r.status().IntegerField(field::kIndex) == 1);
+    REQUIRE(r.status().TextField(field::kField) != nullptr);
+    CHECK(*r.status().TextField(field::kField) == "otop_stars");
     CHECK(store->List("producer")->size() == 1);
   }
   CHECK(Count(*store, "SELECT count(*) FROM outbox") == before);

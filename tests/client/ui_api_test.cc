@@ -4,6 +4,7 @@
 
 #include <catch2/catch.hpp>
 #include <memory>
+#include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
 #include <string>
@@ -395,23 +396,49 @@ TEST_CASE("UiApi: rows another connection writes are seen by the next request",
   CHECK(Rows(*other, "producer") == 3);
 }
 
-TEST_CASE("UiApi: store messages map to their columns", "[ui]") {
-  CHECK(FieldOfMessage("producer", "otop_stars must be from 0 to 5 (got 7)") ==
-        "otop_stars");
-  CHECK(FieldOfMessage("photo", "subject_type is required with subject_id") ==
-        "subject_type");
-  CHECK(FieldOfMessage("attendance",
-                       "day 6 is outside the workshop's days (1 to 5)") ==
-        "day");
-  CHECK(FieldOfMessage("attendance",
-                       "no enrolment with id 1b4e28ba-2fa1-41d2-"
-                       "883f-0016d3cca427") == "enrolment_id");
-  CHECK(FieldOfMessage("attendance",
-                       "enrolment 1b4e28ba-2fa1-41d2-883f-"
-                       "0016d3cca427 belongs to another "
-                       "workshop") == "enrolment_id");
-  CHECK(FieldOfMessage("producer", "something else").empty());
-  CHECK(FieldOfMessage("nothing", "name is required").empty());
+TEST_CASE("UiApi: the store names a refused column in its Status, not in words",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  // Two problems at once: each column with its own, the first in "field".
+  RowValues row = {{"kind", Value::Text("group")},
+                   {"district_code", Value::Text("5011")},
+                   {"otop_stars", Value::Integer(7)}};
+  Result<Uuid> r = store->Record("producer", row);
+  REQUIRE_FALSE(r.ok());
+  const auto* fields = r.status().TextsField(field::kFields);
+  REQUIRE(fields != nullptr);
+  REQUIRE(fields->size() == 2);
+  std::set<std::string> columns;
+  for (const auto& [column, problem] : *fields) {
+    columns.insert(column);
+    CHECK(r.status().message().find(problem) != std::string::npos);
+  }
+  CHECK(columns == std::set<std::string>{"name", "otop_stars"});
+  REQUIRE(r.status().TextField(field::kField) != nullptr);
+  CHECK(*r.status().TextField(field::kField) == fields->front().first);
+
+  // A reference to nothing: the reference column, whatever the words say.
+  RowValues product = {
+      {"producer_id", Value::Text("1b4e28ba-2fa1-41d2-883f-0016d3cca427")},
+      {"name", Value::Text("ผ้าทอ")}};
+  r = store->Record("product", product);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kNotFound);
+  REQUIRE(r.status().TextField(field::kField) != nullptr);
+  CHECK(*r.status().TextField(field::kField) == "producer_id");
+
+  // The UI's answer carries them as they are: a message that names no
+  // column still puts the problem beside its field.
+  UiApi api(*store, nullptr);
+  ApiReply reply = api.Handle(JsonRequest(
+      "POST", "/api/product",
+      {{"producer_id", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"},
+       {"name", "x"}}));
+  Json body = Body(reply);
+  CHECK(body["code"] == "not_found");
+  CHECK(body["field"] == "producer_id");
+  CHECK(body["fields"]["producer_id"] == body["message"]);
 }
 
 TEST_CASE("UiServer: listen addresses and loopback", "[ui]") {

@@ -48,10 +48,10 @@ TEST_CASE("BlobService: a blob no live photo names is collected after the "
                         {"mime", T("image/jpeg"), 0},
                         {"district_code", T(kPhrao), 0}}));
   }
-  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext(rows), nullptr).ok());
+  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext(rows)).ok());
   for (const std::string* bytes : {&a, &b}) {
     auto put = blobs.PutChunkFor(f.Record(phrao.id), Sha(*bytes), 0,
-                                 bytes->size(), Sha(*bytes), *bytes, nullptr);
+                                 bytes->size(), Sha(*bytes), *bytes);
     REQUIRE(put.ok());
     REQUIRE(put->complete);
   }
@@ -108,7 +108,7 @@ TEST_CASE("BlobService: a blob no live photo names is collected after the "
   // next chunk any device sends (here c's).
   f.wall.Advance(2 * kDay);
   auto put = blobs.PutChunkFor(f.Record(phrao.id), Sha(c), 0, c.size(), Sha(c),
-                               c, nullptr);
+                               c);
   REQUIRE(put.ok());
   CHECK_FALSE(held(a));
   CHECK(f.Count("SELECT COUNT(*) FROM blob WHERE sha256 = '" + Sha(a) + "'") ==

@@ -30,7 +30,7 @@ TEST_CASE(
   const std::string first = photo.substr(0, protocol::kBlobChunkBytes);
   const std::string rest = photo.substr(protocol::kBlobChunkBytes);
 
-  auto s1 = blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, nullptr);
+  auto s1 = blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first);
   REQUIRE(s1.ok());
   CHECK(s1->received == first.size());
   CHECK_FALSE(s1->complete);
@@ -42,15 +42,15 @@ TEST_CASE(
   CHECK(state->total == photo.size());
 
   // Sending the first chunk again is refused, naming where to resume.
-  ErrorDetail detail;
   auto dup =
-      blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first, &detail);
+      blobs.PutChunk(sha, 0, photo.size(), ShaHex(first), first);
   CHECK(dup.status().code() == Code::kSequenceGap);
-  CHECK(detail.reason == "offset_mismatch");
-  CHECK(*detail.received == first.size());
+  CHECK(dup.status().reason() == "offset_mismatch");
+  REQUIRE(dup.status().IntegerField(field::kReceived) != nullptr);
+  CHECK(*dup.status().IntegerField(field::kReceived) ==
+        static_cast<int64_t>(first.size()));
 
-  auto s2 = blobs.PutChunk(sha, first.size(), photo.size(), ShaHex(rest), rest,
-                           nullptr);
+  auto s2 = blobs.PutChunk(sha, first.size(), photo.size(), ShaHex(rest), rest);
   REQUIRE(s2.ok());
   CHECK(s2->complete);
   CHECK(s2->received == photo.size());
@@ -70,14 +70,13 @@ TEST_CASE(
   const std::string sha = ShaHex(photo);
   std::string damaged = photo;
   damaged[10] ^= 0x40;
-  ErrorDetail detail;
   auto r =
-      blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged, &detail);
+      blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged);
   CHECK(r.status().code() == Code::kInvalidArgument);
-  CHECK(detail.reason == "bad_chunk");
+  CHECK(r.status().reason() == "bad_chunk");
   CHECK(blobs.State(sha)->received == 0);
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
-  CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo, nullptr)
+  CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo)
             ->complete);
 }
 
@@ -90,10 +89,9 @@ TEST_CASE(
   const std::string photo = PhotoBytes(3000);
   const std::string other = PhotoBytes(3000, 'z');
   const std::string sha = ShaHex(photo);
-  ErrorDetail detail;
-  auto r = blobs.PutChunk(sha, 0, other.size(), ShaHex(other), other, &detail);
+  auto r = blobs.PutChunk(sha, 0, other.size(), ShaHex(other), other);
   CHECK(r.status().code() == Code::kCorruption);
-  CHECK(detail.reason == "hash_mismatch");
+  CHECK(r.status().reason() == "hash_mismatch");
   CHECK(blobs.State(sha)->received == 0);
   CHECK_FALSE(FileExists(blobs.PathFor(sha)));
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
@@ -105,19 +103,18 @@ TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
   BlobService blobs(*f.store);
   const std::string photo = PhotoBytes(2000);
   const std::string sha = ShaHex(photo);
-  REQUIRE(blobs.PutWhole(sha, photo, nullptr)->complete);
+  REQUIRE(blobs.PutWhole(sha, photo)->complete);
   // Any chunk for it now answers "complete" and writes nothing.
   const std::string part = photo.substr(0, 100);
-  auto r = blobs.PutChunk(sha, 0, photo.size(), ShaHex(part), part, nullptr);
+  auto r = blobs.PutChunk(sha, 0, photo.size(), ShaHex(part), part);
   REQUIRE(r.ok());
   CHECK(r->complete);
   CHECK(r->received == photo.size());
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
-  CHECK(blobs.PutWhole(sha, photo, nullptr)->complete);
-  ErrorDetail detail;
-  CHECK(blobs.PutWhole(ShaHex("x"), photo, &detail).status().code() ==
-        Code::kCorruption);
-  CHECK(detail.reason == "hash_mismatch");
+  CHECK(blobs.PutWhole(sha, photo)->complete);
+  auto misnamed = blobs.PutWhole(ShaHex("x"), photo);
+  CHECK(misnamed.status().code() == Code::kCorruption);
+  CHECK(misnamed.status().reason() == "hash_mismatch");
 }
 
 TEST_CASE(
@@ -132,27 +129,25 @@ TEST_CASE(
         std::string(63, 'a'), std::string(64, 'a') + "/",
         std::string("partial/") + std::string(56, 'a')}) {
     CAPTURE(name);
-    CHECK(blobs.PutChunk(name, 0, 3, ShaHex(chunk), chunk, nullptr)
+    CHECK(blobs.PutChunk(name, 0, 3, ShaHex(chunk), chunk)
               .status()
               .code() == Code::kInvalidArgument);
     CHECK(blobs.State(name).status().code() == Code::kInvalidArgument);
   }
   const std::string sha(64, 'a');
   const std::string big(protocol::kBlobChunkBytes + 1, 'x');
-  CHECK(blobs.PutChunk(sha, 0, 8 << 20, ShaHex(big), big, nullptr)
+  CHECK(blobs.PutChunk(sha, 0, 8 << 20, ShaHex(big), big)
             .status()
             .code() == Code::kResourceExhausted);
-  CHECK(blobs.PutChunk(sha, 0, 5 << 20, ShaHex(chunk), chunk, nullptr)
+  CHECK(blobs.PutChunk(sha, 0, 5 << 20, ShaHex(chunk), chunk)
             .status()
             .code() == Code::kResourceExhausted);
-  CHECK(blobs.PutChunk(sha, 0, 0, ShaHex(chunk), chunk, nullptr)
+  CHECK(blobs.PutChunk(sha, 0, 0, ShaHex(chunk), chunk)
             .status()
             .code() == Code::kInvalidArgument);
-  ErrorDetail detail;
-  CHECK(blobs.PutChunk(sha, 0, 2, ShaHex(chunk), chunk, &detail)
-            .status()
-            .code() == Code::kInvalidArgument);
-  CHECK(detail.reason == "bad_chunk");
+  auto past_end = blobs.PutChunk(sha, 0, 2, ShaHex(chunk), chunk);
+  CHECK(past_end.status().code() == Code::kInvalidArgument);
+  CHECK(past_end.status().reason() == "bad_chunk");
 }
 
 TEST_CASE(
@@ -170,12 +165,10 @@ TEST_CASE(
   // A photo hangs on a producer the server holds, in the photo's district.
   const Uuid phrao_producer = Uuid::Random(), fang_producer = Uuid::Random();
   REQUIRE(push.Push(f.Record(phrao.id),
-                    phrao.SealNext({Producer(phrao_producer, phrao.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                    phrao.SealNext({Producer(phrao_producer, phrao.HlcAt(kT0), kPhrao)}))
               .ok());
   REQUIRE(push.Push(f.Record(fang.id),
-                    fang.SealNext({Producer(fang_producer, fang.HlcAt(kT0), kFang)}),
-                    nullptr)
+                    fang.SealNext({Producer(fang_producer, fang.HlcAt(kT0), kFang)}))
               .ok());
   const auto photo_row = [&](TestDevice& d, const std::string& bytes,
                              const std::string& district) {
@@ -191,14 +184,12 @@ TEST_CASE(
   };
   REQUIRE(push.Push(f.Record(phrao.id),
                     phrao.SealNext({photo_row(phrao, held, kPhrao),
-                                    photo_row(phrao, lacking, kPhrao)}),
-                    nullptr)
+                                    photo_row(phrao, lacking, kPhrao)}))
               .ok());
   REQUIRE(push.Push(f.Record(fang.id),
-                    fang.SealNext({photo_row(fang, fang_photo, kFang)}),
-                    nullptr)
+                    fang.SealNext({photo_row(fang, fang_photo, kFang)}))
               .ok());
-  REQUIRE(blobs.PutWhole(ShaHex(held), held, nullptr).ok());
+  REQUIRE(blobs.PutWhole(ShaHex(held), held).ok());
   auto missing = blobs.Missing(f.Record(phrao.id));
   REQUIRE(missing.ok());
   CHECK(*missing == std::vector<std::string>{ShaHex(lacking)});
@@ -224,15 +215,13 @@ TEST_CASE(
                               {"subject_id", T(producer.ToString()), 0},
                               {"sha256", T(ShaHex(named)), 0},
                               {"mime", T("image/jpeg"), 0},
-                              {"district_code", T(kPhrao), 0}})}),
-                    nullptr)
+                              {"district_code", T(kPhrao), 0}})}))
               .ok());
   auto refused = [&](TestDevice& d, const std::string& bytes) {
-    ErrorDetail detail;
     auto r = blobs.PutChunkFor(f.Record(d.id), ShaHex(bytes), 0, bytes.size(),
-                               ShaHex(bytes), bytes, &detail);
+                               ShaHex(bytes), bytes);
     CHECK(r.status().code() == Code::kPermissionDenied);
-    CHECK(detail.reason == "blob_not_named");
+    CHECK(r.status().reason() == "blob_not_named");
     CHECK(blobs.StateFor(f.Record(d.id), ShaHex(bytes)).status().code() ==
           Code::kNotFound);
   };
@@ -243,7 +232,7 @@ TEST_CASE(
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(stranger)));
   // The Phrao device may.
   auto ok = blobs.PutChunkFor(f.Record(phrao.id), ShaHex(named), 0, named.size(),
-                              ShaHex(named), named, nullptr);
+                              ShaHex(named), named);
   REQUIRE(ok.ok());
   CHECK(ok->complete);
   CHECK(blobs.StateFor(f.Record(phrao.id), ShaHex(named))->complete);
@@ -272,21 +261,19 @@ TEST_CASE(
                         {"mime", T("image/jpeg"), 0},
                         {"district_code", T(kPhrao), 0}}));
   }
-  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext(rows), nullptr).ok());
-  auto first_chunk = [&](TestDevice& d, const std::string& photo,
-                         ErrorDetail* detail) {
+  REQUIRE(push.Push(f.Record(phrao.id), phrao.SealNext(rows)).ok());
+  auto first_chunk = [&](TestDevice& d, const std::string& photo) {
     const std::string chunk = photo.substr(0, protocol::kBlobChunkBytes);
     return blobs.PutChunkFor(f.Record(d.id), ShaHex(photo), 0, photo.size(),
-                             ShaHex(chunk), chunk, detail);
+                             ShaHex(chunk), chunk);
   };
-  for (int i = 0; i < 3; ++i) REQUIRE(first_chunk(phrao, photos[i], nullptr).ok());
-  ErrorDetail detail;
-  auto over = first_chunk(phrao, photos[3], &detail);
+  for (int i = 0; i < 3; ++i) REQUIRE(first_chunk(phrao, photos[i]).ok());
+  auto over = first_chunk(phrao, photos[3]);
   CHECK(over.status().code() == Code::kResourceExhausted);
-  CHECK(detail.reason == "partial_cap");
+  CHECK(over.status().reason() == "partial_cap");
   CHECK(f.Count("SELECT COUNT(*) FROM blob") == 3);
   // Another device of the district is not held back by this one's cap.
-  CHECK(first_chunk(other, photos[3], nullptr).ok());
+  CHECK(first_chunk(other, photos[3]).ok());
 
   // A week and a minute later, nothing more arrived: all four are reaped.
   f.wall.Advance(BlobService::kDefaultPartialTtlMs + 60000);
@@ -303,7 +290,7 @@ TEST_CASE(
   while (at < p.size()) {
     const std::string chunk = p.substr(at, protocol::kBlobChunkBytes);
     auto r = blobs.PutChunkFor(f.Record(phrao.id), ShaHex(p), at, p.size(),
-                               ShaHex(chunk), chunk, nullptr);
+                               ShaHex(chunk), chunk);
     REQUIRE(r.ok());
     at = r->received;
   }

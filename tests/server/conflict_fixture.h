@@ -67,13 +67,11 @@ struct AttendanceConflict {
                               {"participant_name", T("นางสมศรี ใจดี"), 0},
                               {"district_code", T(kPhrao), 0}}),
                          Mark(attendance, somchai.HlcAt(kT0 + 10), workshop,
-                              enrolment, 3, "absent")}),
-                    nullptr)
+                              enrolment, 3, "absent")}))
                 .ok());  // seqs 1..4
     REQUIRE(push.Push(f.Record(malee.id),
                       malee.SealNext({Mark(attendance, malee.HlcAt(kT0 + 20),
-                                           workshop, enrolment, 3, "excused")}),
-                      nullptr)
+                                           workshop, enrolment, 3, "excused")}))
                 .ok());
     auto list = Conflicts(*f.store).List();
     REQUIRE(list.ok());

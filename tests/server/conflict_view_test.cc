@@ -125,14 +125,12 @@ TEST_CASE("Conflicts: found by a unique id prefix, an ambiguous or short one "
   REQUIRE(push.Push(f.Record(c.somchai.id),
                     c.somchai.SealNext(
                         {Row("producer", c.producer, c.somchai.HlcAt(kT0 + 30),
-                             {{"phone", T("0811111111"), 0}})}),
-                    nullptr)
+                             {{"phone", T("0811111111"), 0}})}))
               .ok());
   REQUIRE(push.Push(f.Record(c.malee.id),
                     c.malee.SealNext(
                         {Row("producer", c.producer, c.malee.HlcAt(kT0 + 40),
-                             {{"phone", T("0822222222"), 0}})}),
-                    nullptr)
+                             {{"phone", T("0822222222"), 0}})}))
               .ok());
   REQUIRE(f.Count("SELECT count(*) FROM conflict") == 2);
   REQUIRE(f.store->db()
@@ -191,8 +189,7 @@ TEST_CASE("RowHistory: who changed what, old to new, the conflict and its "
   REQUIRE(push.Push(f.Record(c.somchai.id),
                     c.somchai.SealNext({Row("attendance", c.attendance,
                                             c.somchai.HlcAt(kT0 + 7200 * 1000),
-                                            {{"note", T("ป่วย"), 8}})}),
-                    nullptr)
+                                            {{"note", T("ป่วย"), 8}})}))
               .ok());
 
   // An office edit of the note (console/data.cc writes and audits it so).

@@ -27,14 +27,12 @@ struct PhoneConflict {
                       officer.SealNext(
                           {Producer(producer, officer.HlcAt(kT0), kPhrao),
                            Row("producer", producer, officer.HlcAt(kT0 + 10),
-                               {{"phone", T("0811111111"), 0}})}),
-                      nullptr)
+                               {{"phone", T("0811111111"), 0}})}))
                 .ok());  // seqs 1, 2
     REQUIRE(push.Push(f.Record(trainer.id),
                       trainer.SealNext(
                           {Row("producer", producer, trainer.HlcAt(kT0 + 20),
-                               {{"phone", T("0822222222"), 0}})}),
-                      nullptr)
+                               {{"phone", T("0822222222"), 0}})}))
                 .ok());  // seq 3, conflict feed 4
     auto list = Conflicts(*f.store).List();
     REQUIRE(list.ok());
@@ -143,13 +141,11 @@ TEST_CASE("Conflicts: an invalid value resolves nothing",
   REQUIRE(push.Push(f.Record(a.id),
                     a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao),
                                 Row("producer", id, a.HlcAt(kT0 + 1),
-                                    {{"otop_stars", I(3), 0}})}),
-                    nullptr)
+                                    {{"otop_stars", I(3), 0}})}))
               .ok());
   REQUIRE(push.Push(f.Record(b.id),
                     b.SealNext({Row("producer", id, b.HlcAt(kT0 + 2),
-                                    {{"otop_stars", I(4), 0}})}),
-                    nullptr)
+                                    {{"otop_stars", I(4), 0}})}))
               .ok());
   Conflicts conflicts(*f.store);
   auto list = conflicts.List();

@@ -136,8 +136,7 @@ struct GalleryFixture {
                                  "2024-03-11T03:15:00Z"),
                            Photo(pending, somchai.HlcAt(kT0 + 2), "producer",
                                  producer, pending_sha, kPhrao,
-                                 "ร้านของกลุ่ม", "2024-03-10T03:15:00Z")}),
-                      nullptr)
+                                 "ร้านของกลุ่ม", "2024-03-10T03:15:00Z")}))
                 .ok());
     REQUIRE(push.Push(f.Record(fang.id),
                       fang.SealNext(
@@ -145,12 +144,11 @@ struct GalleryFixture {
                                     "กลุ่มเครื่องเงินฝาง"),
                            Photo(fang_photo, fang.HlcAt(kT0 + 1), "producer",
                                  fang_producer, fang_sha, kFang,
-                                 "เครื่องเงินฝาง", "2024-03-12T03:15:00Z")}),
-                      nullptr)
+                                 "เครื่องเงินฝาง", "2024-03-12T03:15:00Z")}))
                 .ok());
     BlobService blobs(*f.store);
-    REQUIRE(blobs.PutWhole(sha, jpeg, nullptr).ok());
-    REQUIRE(blobs.PutWhole(fang_sha, fang_jpeg, nullptr).ok());
+    REQUIRE(blobs.PutWhole(sha, jpeg).ok());
+    REQUIRE(blobs.PutWhole(fang_sha, fang_jpeg).ok());
     Users users(*f.store);
     auto phrao = Scope::Parse(kPhrao);
     REQUIRE(phrao.ok());
@@ -241,7 +239,7 @@ TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]
                          "0123456789"[i % 10], kPhrao, "ภาพที่ " + std::to_string(i),
                          "2024-03-13T03:15:00Z"));
   }
-  REQUIRE(push.Push(g.f.Record(g.somchai.id), g.somchai.SealNext(more), nullptr).ok());
+  REQUIRE(push.Push(g.f.Record(g.somchai.id), g.somchai.SealNext(more)).ok());
   json p0 = json::parse(o.Get("/api/photos").body);
   CHECK(p0["photos"].size() == 48);
   CHECK(p0["more"] == true);
@@ -297,11 +295,10 @@ TEST_CASE("console photos: a corrupt photo gets the placeholder", "[console][pho
                     g.somchai.SealNext({Photo(Uuid::Random(),
                                               g.somchai.HlcAt(kT0 + 50),
                                               "workshop", g.workshop, junk_sha,
-                                              kPhrao, "เสีย", "2024-03-11T04:00:00Z")}),
-                    nullptr)
+                                              kPhrao, "เสีย", "2024-03-11T04:00:00Z")}))
               .ok());
   BlobService blobs(*g.f.store);
-  REQUIRE(blobs.PutWhole(junk_sha, junk, nullptr).ok());
+  REQUIRE(blobs.PutWhole(junk_sha, junk).ok());
   Browser b{g.console};
   b.SignIn("viewer");
   Reply r = b.Get("/thumb/" + junk_sha);
@@ -323,23 +320,21 @@ TEST_CASE("photo downloads: a device gets only photos named in its districts, in
         Code::kInvalidArgument);
 
   const std::string dir = g.f.store->paths().blobs;
-  ErrorDetail detail;
-  auto first = ReadOriginalChunk(dir, g.sha, 0, &detail);
+  auto first = ReadOriginalChunk(dir, g.sha, 0);
   REQUIRE(first.ok());
   CHECK(first->total == g.jpeg.size());
   CHECK(first->bytes == g.jpeg);  // under 1 MiB: one chunk
-  auto tail = ReadOriginalChunk(dir, g.sha, 100, &detail);
+  auto tail = ReadOriginalChunk(dir, g.sha, 100);
   REQUIRE(tail.ok());
   CHECK(tail->bytes == g.jpeg.substr(100));
-  auto end = ReadOriginalChunk(dir, g.sha, g.jpeg.size(), &detail);
+  auto end = ReadOriginalChunk(dir, g.sha, g.jpeg.size());
   REQUIRE(end.ok());
   CHECK(end->bytes.empty());
-  CHECK(ReadOriginalChunk(dir, g.sha, g.jpeg.size() + 1, &detail).status().code() ==
+  CHECK(ReadOriginalChunk(dir, g.sha, g.jpeg.size() + 1).status().code() ==
         Code::kInvalidArgument);
-  ErrorDetail missing;
-  CHECK(ReadOriginalChunk(dir, g.pending_sha, 0, &missing).status().code() ==
-        Code::kNotFound);
-  CHECK(missing.reason == "not_uploaded");
+  auto missing = ReadOriginalChunk(dir, g.pending_sha, 0);
+  CHECK(missing.status().code() == Code::kNotFound);
+  CHECK(missing.status().reason() == "not_uploaded");
 }
 
 }  // namespace

@@ -351,8 +351,7 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   PushService push(*f.store);
   REQUIRE(push.Push(f.Record(officer.id),
                     officer.SealNext({Producer(phrao, officer.HlcAt(kT0), kPhrao),
-                                      Producer(fang, officer.HlcAt(kT0 + 1), kFang)}),
-                    nullptr)
+                                      Producer(fang, officer.HlcAt(kT0 + 1), kFang)}))
               .ok());
   Users users(*f.store);
   auto phrao_only = Scope::Parse(kPhrao);
@@ -397,7 +396,7 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   REQUIRE(log.Step());
   CHECK(log.ColumnInt(0) == 1);
   PullService pull(*f.store);
-  auto page1 = pull.Pull(f.Record(officer.id), 2, 100, nullptr);
+  auto page1 = pull.Pull(f.Record(officer.id), 2, 100);
   REQUIRE(page1.ok());
   CHECK_THAT(page1->body, Catch::Contains("0899999999"));
   auto audit = console::ReadAudit(*f.store, 10);

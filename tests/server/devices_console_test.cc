@@ -198,7 +198,7 @@ TEST_CASE("Tokens: a device takes its token's label when it enrols",
                             std::string("  ") + kLabel + " ");
   REQUIRE(token.ok());
   TestDevice d;
-  REQUIRE(enrolment.Enroll(RequestFor(d, *token), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *token)).ok());
   CHECK(f.Record(d.id).label == kLabel); // trimmed
 
   // A later token without a label keeps the device's; one with a label
@@ -206,13 +206,13 @@ TEST_CASE("Tokens: a device takes its token's label when it enrols",
   auto plain =
       enrolment.CreateToken("trainer", "5011,5009", Enrolment::kDefaultTtlMs);
   REQUIRE(plain.ok());
-  REQUIRE(enrolment.Enroll(RequestFor(d, *plain), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *plain)).ok());
   CHECK(f.Record(d.id).label == kLabel);
   CHECK(f.Record(d.id).role == "trainer");
   auto relabel = enrolment.CreateToken("trainer", "5011",
                                        Enrolment::kDefaultTtlMs, "สมศรี · Fang");
   REQUIRE(relabel.ok());
-  REQUIRE(enrolment.Enroll(RequestFor(d, *relabel), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *relabel)).ok());
   CHECK(f.Record(d.id).label == "สมศรี · Fang");
 
   REQUIRE(enrolment.SetLabel(d.id.ToString(), "โทรศัพท์ศูนย์").ok());
@@ -269,7 +269,7 @@ TEST_CASE("Tokens: listed until used, expired or cancelled",
   CHECK(all->front().id != live->substr(0, 12));
 
   TestDevice d;
-  REQUIRE(enrolment.Enroll(RequestFor(d, *used), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *used)).ok());
   REQUIRE(enrolment.CancelToken(TokenId(*cancelled)).ok());
   f.wall.Advance(60 * 1000);
   all = enrolment.ListTokens();
@@ -299,7 +299,7 @@ TEST_CASE("Tokens: a cancelled token enrols no device",
         "2024-03-10T02:00:00Z");
 
   TestDevice d;
-  auto r = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  auto r = enrolment.Enroll(RequestFor(d, *token));
   CHECK(r.status().code() == Code::kUnauthenticated);
   CHECK_THAT(r.status().message(), Catch::Contains("cancelled"));
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 0);
@@ -309,11 +309,11 @@ TEST_CASE("Tokens: a cancelled token enrols no device",
   auto other =
       enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
   REQUIRE(other.ok());
-  REQUIRE(enrolment.Enroll(RequestFor(d, *other), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *other)).ok());
   CHECK(enrolment.CancelToken(TokenId(*other)).status().code() ==
         Code::kFailedPrecondition);
   // The device asking again after a lost answer still gets it.
-  CHECK(enrolment.Enroll(RequestFor(d, *other), nullptr).ok());
+  CHECK(enrolment.Enroll(RequestFor(d, *other)).ok());
 
   CHECK(enrolment.CancelToken("abc").status().code() == Code::kInvalidArgument);
   CHECK(enrolment.CancelToken("zzzzzzzz").status().code() ==
@@ -468,7 +468,7 @@ TEST_CASE(
   // The device that enrols with it takes the label.
   TestDevice d;
   Enrolment enrolment(*fx.f.store);
-  REQUIRE(enrolment.Enroll(RequestFor(d, token), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, token)).ok());
   CHECK(fx.f.Record(d.id).label == kLabel);
   CHECK(json::parse(b.Get("/api/tokens").body)["tokens"].empty());
 }
@@ -553,7 +553,7 @@ TEST_CASE("Console tokens: cancel from the list, then it enrols no one",
         std::vector<std::string>{"user:admin " + id + " " + kLabel});
   CHECK_THAT(b.Get("/tokens").body, !Catch::Contains(id));
   TestDevice d;
-  CHECK(enrolment.Enroll(RequestFor(d, *token), nullptr).status().code() ==
+  CHECK(enrolment.Enroll(RequestFor(d, *token)).status().code() ==
         Code::kUnauthenticated);
 
   // An unknown or malformed id is a message, not a failure.
@@ -580,7 +580,7 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused "
   TestDevice phrao;
   EnrollRequest req = RequestFor(phrao, *token);
   req.clock_ms = kT0 + 25 * 60 * 1000; // 25 minutes fast
-  REQUIRE(enrolment.Enroll(req, nullptr).ok());
+  REQUIRE(enrolment.Enroll(req).ok());
   TestDevice office;
   fx.f.Enroll(office, "all", "central_office");
 
@@ -671,7 +671,7 @@ TEST_CASE(
                                      Enrolment::kDefaultTtlMs, kLabel);
   REQUIRE(token.ok());
   TestDevice d;
-  REQUIRE(enrolment.Enroll(RequestFor(d, *token), nullptr).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *token)).ok());
   const std::string id = d.id.ToString();
 
   Reply grant = b.Post("/devices/" + id + "/grant", {{"districts", "5009"}});
@@ -775,7 +775,7 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
     REQUIRE(opened.ok());
     Enrolment enrolment(**opened);
     TestDevice d;
-    REQUIRE(enrolment.Enroll(RequestFor(d, token), nullptr).ok());
+    REQUIRE(enrolment.Enroll(RequestFor(d, token)).ok());
   }
   Cli devices = RunServer(data, {"device", "list"});
   REQUIRE(devices.code == 0);
@@ -842,7 +842,7 @@ TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
                                     kbo::testing::TestDbUrlFor(data));
     REQUIRE(opened.ok());
     Enrolment enrolment(**opened);
-    REQUIRE(enrolment.Enroll(RequestFor(*d, made.out.substr(0, 64)), nullptr)
+    REQUIRE(enrolment.Enroll(RequestFor(*d, made.out.substr(0, 64)))
                 .ok());
   }
   const std::string id = phone.id.ToString();

@@ -33,7 +33,7 @@ TEST_CASE(
   TestDevice d;
   EnrollRequest req = RequestFor(d, *token);
   req.clock_ms = kT0 - 90 * 1000;
-  auto reply = enrolment.Enroll(req, nullptr);
+  auto reply = enrolment.Enroll(req);
   REQUIRE(reply.ok());
   CHECK(reply->device_id == d.id);
   CHECK(reply->role == "trainer");
@@ -64,12 +64,12 @@ TEST_CASE(
       enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
   REQUIRE(token.ok());
   TestDevice d, other;
-  auto first = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  auto first = enrolment.Enroll(RequestFor(d, *token));
   REQUIRE(first.ok());
-  auto again = enrolment.Enroll(RequestFor(d, *token), nullptr);  // lost answer
+  auto again = enrolment.Enroll(RequestFor(d, *token));  // lost answer
   REQUIRE(again.ok());
   CHECK(EnrollReplyJson(*again) == EnrollReplyJson(*first));
-  auto used = enrolment.Enroll(RequestFor(other, *token), nullptr);
+  auto used = enrolment.Enroll(RequestFor(other, *token));
   CHECK(used.status().code() == Code::kUnauthenticated);
   CHECK_THAT(used.status().message(), Catch::Contains("already been used"));
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 1);
@@ -83,10 +83,10 @@ TEST_CASE("Enrolment: an expired or unknown token is refused",
   REQUIRE(token.ok());
   f.wall.Advance(3600 * 1000);
   TestDevice d;
-  auto expired = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  auto expired = enrolment.Enroll(RequestFor(d, *token));
   CHECK(expired.status().code() == Code::kUnauthenticated);
   CHECK_THAT(expired.status().message(), Catch::Contains("expired"));
-  auto unknown = enrolment.Enroll(RequestFor(d, std::string(64, 'a')), nullptr);
+  auto unknown = enrolment.Enroll(RequestFor(d, std::string(64, 'a')));
   CHECK(unknown.status().code() == Code::kUnauthenticated);
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 0);
 }
@@ -133,13 +133,12 @@ TEST_CASE(
   auto token =
       enrolment.CreateToken("central_office", "all", Enrolment::kDefaultTtlMs);
   REQUIRE(token.ok());
-  ErrorDetail detail;
-  auto stolen = enrolment.Enroll(RequestFor(thief, *token), &detail);
+  auto stolen = enrolment.Enroll(RequestFor(thief, *token));
   CHECK(stolen.status().code() == Code::kAlreadyExists);
-  CHECK(detail.reason == "device_exists");
+  CHECK(stolen.status().reason() == "device_exists");
   CHECK(f.Record(d.id).role == "trainer");
 
-  auto moved = enrolment.Enroll(RequestFor(d, *token), nullptr);
+  auto moved = enrolment.Enroll(RequestFor(d, *token));
   REQUIRE(moved.ok());
   CHECK(f.Record(d.id).role == "central_office");
   CHECK(f.Record(d.id).scope.all);

@@ -43,12 +43,10 @@ TEST_CASE("PullService: a Phrao device never receives a Fang row",
   PushService push(*f.store);
   const Uuid p = Uuid::Random(), q = Uuid::Random();
   REQUIRE(push.Push(f.Record(phrao.id),
-                    phrao.SealNext({Producer(p, phrao.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                    phrao.SealNext({Producer(p, phrao.HlcAt(kT0), kPhrao)}))
               .ok());
   REQUIRE(push.Push(f.Record(fang.id),
-                    fang.SealNext({Producer(q, fang.HlcAt(kT0), kFang)}),
-                    nullptr)
+                    fang.SealNext({Producer(q, fang.HlcAt(kT0), kFang)}))
               .ok());
 
   PullService pull(*f.store);
@@ -85,7 +83,7 @@ TEST_CASE(
     rows.push_back(Producer(id, trainer.HlcAt(kT0), kPhrao));
   }
   REQUIRE(
-      push.Push(f.Record(trainer.id), trainer.SealNext(rows), nullptr).ok());
+      push.Push(f.Record(trainer.id), trainer.SealNext(rows)).ok());
 
   PullService pull(*f.store);
   const DeviceRecord d = f.Record(trainer.id);
@@ -134,15 +132,13 @@ TEST_CASE(
   const Uuid id = Uuid::Random();
   REQUIRE(
       push.Push(f.Record(officer.id),
-                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}),
-                nullptr)
+                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}))
           .ok());  // seq 1
   const Hlc edit_hlc = trainer.HlcAt(kT0 + 5000);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", id, edit_hlc,
                                           {{"phone", T("053-123456"), 1},
-                                           {"members", I(25), 0}})}),
-                    nullptr)
+                                           {"members", I(25), 0}})}))
               .ok());  // seq 2
 
   PullService pull(*f.store);
@@ -178,12 +174,11 @@ TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",
   PushService push(*f.store);
   const Uuid id = Uuid::Random();
   REQUIRE(push.Push(f.Record(a.id),
-                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao)}), nullptr)
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao)}))
               .ok());
   REQUIRE(push.Push(f.Record(b.id),
                     b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
-                                    {{"name", T("กลุ่มใหม่"), 0}})}),
-                    nullptr)
+                                    {{"name", T("กลุ่มใหม่"), 0}})}))
               .ok());
   PullService pull(*f.store);
   auto page = pull.ConflictsAfter(f.Record(a.id), 0, 0);

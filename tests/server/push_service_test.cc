@@ -39,7 +39,7 @@ TEST_CASE(
   const std::string body =
       trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao),
                         Producer(p2, trainer.HlcAt(kT0), kPhrao)});
-  auto r = push.Push(record, body, nullptr);
+  auto r = push.Push(record, body);
   REQUIRE(r.ok());
   CHECK_FALSE(r->repeated);
 
@@ -82,8 +82,7 @@ TEST_CASE(
     return f.Count("SELECT max_seq FROM row_seq WHERE row_id = '" + id.ToString() + "'");
   };
   REQUIRE(push.Push(record, trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao),
-                                              Producer(p2, trainer.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                                              Producer(p2, trainer.HlcAt(kT0), kPhrao)}))
               .ok());
   CHECK(seq_of(p1) == 1);
   CHECK(seq_of(p2) == 2);
@@ -93,8 +92,7 @@ TEST_CASE(
                     trainer.SealNext(
                         {Row("producer", p1, trainer.HlcAt(kT0 + 1000), {{"phone", T("053"), 1}}),
                          Row("producer", p1, trainer.HlcAt(kT0 + 2000),
-                             {{"name", T("กลุ่มใหม่"), 1}})}),
-                    nullptr)
+                             {{"name", T("กลุ่มใหม่"), 1}})}))
               .ok());
   CHECK(seq_of(p1) == 4);
   CHECK(seq_of(p2) == 2);
@@ -103,8 +101,7 @@ TEST_CASE(
   // Set 3: a write older than what p2 holds wins no cell: p2 stays at 2.
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", p2, trainer.HlcAt(kT0 - 5000),
-                                          {{"name", T("เก่า"), 0}})}),
-                    nullptr)
+                                          {{"name", T("เก่า"), 0}})}))
               .ok());
   CHECK(seq_of(p2) == 2);
   CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == 2);
@@ -127,14 +124,12 @@ TEST_CASE(
   const DeviceRecord record = f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const Uuid p1 = Uuid::Random();
-  REQUIRE(push.Push(record, trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+  REQUIRE(push.Push(record, trainer.SealNext({Producer(p1, trainer.HlcAt(kT0), kPhrao)}))
               .ok());
   REQUIRE(f.store->db().Exec("DELETE FROM row_seq").ok());  // damaged
   auto r = push.Push(f.Record(trainer.id),
                      trainer.SealNext({Row("producer", p1, trainer.HlcAt(kT0 + 1000),
-                                           {{"phone", T("053"), 1}})}),
-                     nullptr);
+                                           {{"phone", T("053"), 1}})}));
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kCorruption);
   CHECK(r.status().message().find("pull index") != std::string::npos);
@@ -158,8 +153,7 @@ TEST_CASE("ServerStore: sequences jump ahead when server.db is older than its fo
     REQUIRE(record->has_value());
     PushService push(store);
     REQUIRE(push.Push(**record,
-                      device.SealNext({Producer(Uuid::Random(), device.HlcAt(kT0), kPhrao)}),
-                      nullptr)
+                      device.SealNext({Producer(Uuid::Random(), device.HlcAt(kT0), kPhrao)}))
                 .ok());
   };
   TestDevice trainer;
@@ -242,11 +236,11 @@ TEST_CASE(
   PushService push(*f.store);
   const std::string body =
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
-  auto first = push.Push(record, body, nullptr);
+  auto first = push.Push(record, body);
   REQUIRE(first.ok());
 
   f.wall.Advance(60 * 1000);  // the answer was lost; the phone retries later
-  auto again = push.Push(f.Record(trainer.id), body, nullptr);
+  auto again = push.Push(f.Record(trainer.id), body);
   REQUIRE(again.ok());
   CHECK(again->repeated);
   CHECK(again->response_json == first->response_json);
@@ -256,10 +250,9 @@ TEST_CASE(
   // And after later sets too.
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext(
-                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}))
               .ok());
-  auto old = push.Push(f.Record(trainer.id), body, nullptr);
+  auto old = push.Push(f.Record(trainer.id), body);
   REQUIRE(old.ok());
   CHECK(old->response_json == first->response_json);
 }
@@ -272,19 +265,17 @@ TEST_CASE("PushService: a sequence gap is refused naming the expected sequence",
   PushService push(*f.store);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext(
-                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}))
               .ok());
   trainer.SealNext(
       {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});  // set 2: lost
   const std::string third =
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
-  ErrorDetail detail;
-  auto r = push.Push(f.Record(trainer.id), third, &detail);
+  auto r = push.Push(f.Record(trainer.id), third);
   CHECK(r.status().code() == Code::kSequenceGap);
-  CHECK(detail.reason == "sequence_gap");
-  REQUIRE(detail.expected.has_value());
-  CHECK(*detail.expected == 2);
+  CHECK(r.status().reason() == "sequence_gap");
+  REQUIRE(r.status().IntegerField(field::kExpected) != nullptr);
+  CHECK(*r.status().IntegerField(field::kExpected) == 2);
   CheckNothingStored(f, 2, 1, trainer, 1);
 }
 
@@ -299,7 +290,7 @@ TEST_CASE(
   const ChangeSet original =
       trainer.Next({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
   REQUIRE(
-      push.Push(f.Record(trainer.id), trainer.Seal(original), nullptr).ok());
+      push.Push(f.Record(trainer.id), trainer.Seal(original)).ok());
 
   // A restored backup of the phone makes another set 1.
   TestDevice clone = std::move(trainer);
@@ -307,10 +298,9 @@ TEST_CASE(
   clone.prev = Sha256Digest{};
   const std::string forked = clone.SealNext(
       {Producer(Uuid::Random(), clone.HlcAt(kT0), kPhrao, "อื่น")});
-  ErrorDetail detail;
-  auto r = push.Push(f.Record(clone.id), forked, &detail);
+  auto r = push.Push(f.Record(clone.id), forked);
   CHECK(r.status().code() == Code::kSequenceGap);
-  CHECK(detail.reason == "sequence_conflict");
+  CHECK(r.status().reason() == "sequence_conflict");
   CheckNothingStored(f, 2, 1, clone, 1);
 }
 
@@ -324,16 +314,14 @@ TEST_CASE(
   PushService push(*f.store);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext(
-                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
-                    nullptr)
+                        {Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}))
               .ok());
   ChangeSet next =
       trainer.Next({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
   next.prev_hash[0] ^= 1;
-  ErrorDetail detail;
-  auto r = push.Push(f.Record(trainer.id), trainer.Seal(next), &detail);
+  auto r = push.Push(f.Record(trainer.id), trainer.Seal(next));
   CHECK(r.status().code() == Code::kSequenceGap);
-  CHECK(detail.reason == "prev_hash_mismatch");
+  CHECK(r.status().reason() == "prev_hash_mismatch");
   CheckNothingStored(f, 2, 1, trainer, 1);
 }
 
@@ -354,20 +342,19 @@ TEST_CASE(
       CAPTURE(byte, bit);
       std::string flipped = body;
       flipped[byte] = static_cast<char>(flipped[byte] ^ (1 << bit));
-      ErrorDetail detail;
-      auto r = push.Push(f.Record(trainer.id), flipped, &detail);
+      auto r = push.Push(f.Record(trainer.id), flipped);
       REQUIRE_FALSE(r.ok());
       // A flip in the signature, or in bytes that still decode, fails the
       // signature; anything else fails to decode.
       CHECK((r.status().code() == Code::kUnauthenticated ||
              r.status().code() == Code::kCorruption ||
              r.status().code() == Code::kPermissionDenied));
-      if (byte < 64) CHECK(detail.reason == "bad_signature");
+      if (byte < 64) CHECK(r.status().reason() == "bad_signature");
     }
   }
   CheckNothingStored(f, 1, 0, trainer, 0);
   // The untouched body still goes through.
-  CHECK(push.Push(f.Record(trainer.id), body, nullptr).ok());
+  CHECK(push.Push(f.Record(trainer.id), body).ok());
 }
 
 // The receipt of an accepted set lists each refused row: parsed, and its
@@ -392,8 +379,7 @@ TEST_CASE(
   PushService push(*f.store);
   const Uuid fang_row = Uuid::Random();
   REQUIRE(push.Push(f.Record(fang.id),
-                    fang.SealNext({Producer(fang_row, fang.HlcAt(kT0), kFang)}),
-                    nullptr)
+                    fang.SealNext({Producer(fang_row, fang.HlcAt(kT0), kFang)}))
               .ok());
   int64_t producers = 1;
 
@@ -401,8 +387,7 @@ TEST_CASE(
     auto r = push.Push(
         f.Record(phrao.id),
         phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0), kPhrao),
-                        Producer(Uuid::Random(), phrao.HlcAt(kT0), kFang)}),
-        nullptr);
+                        Producer(Uuid::Random(), phrao.HlcAt(kT0), kFang)}));
     REQUIRE(r.ok());
     const protocol::Receipt receipt = ReceiptOf(f, *r);
     CHECK(receipt.rows == 1);
@@ -417,8 +402,7 @@ TEST_CASE(
     auto r =
         push.Push(f.Record(phrao.id),
                   phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
-                                      {{"phone", T("0811111111"), 0}})}),
-                  nullptr);
+                                      {{"phone", T("0811111111"), 0}})}));
     REQUIRE(r.ok());
     const protocol::Receipt receipt = ReceiptOf(f, *r);
     REQUIRE(receipt.refused.size() == 1);
@@ -428,8 +412,7 @@ TEST_CASE(
     auto r =
         push.Push(f.Record(phrao.id),
                   phrao.SealNext({Row("producer", fang_row, phrao.HlcAt(kT0),
-                                      {{"district_code", T(kPhrao), 1}})}),
-                  nullptr);
+                                      {{"district_code", T(kPhrao), 1}})}));
     REQUIRE(r.ok());
     const protocol::Receipt receipt = ReceiptOf(f, *r);
     REQUIRE(receipt.refused.size() == 1);
@@ -449,8 +432,7 @@ TEST_CASE(
   CHECK(f.Record(phrao.id).last_seq == 1);
   auto next = push.Push(
       f.Record(phrao.id),
-      phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0 + 1), kPhrao)}),
-      nullptr);
+      phrao.SealNext({Producer(Uuid::Random(), phrao.HlcAt(kT0 + 1), kPhrao)}));
   REQUIRE(next.ok());
   CHECK(ReceiptOf(f, *next).refused.empty());
 }
@@ -464,8 +446,7 @@ TEST_CASE("PushService: a row the server has never seen must name its district",
   const Uuid id = Uuid::Random();
   auto r = push.Push(f.Record(trainer.id),
                      trainer.SealNext({Row("producer", id, trainer.HlcAt(kT0),
-                                           {{"phone", T("0811111111"), 0}})}),
-                     nullptr);
+                                           {{"phone", T("0811111111"), 0}})}));
   REQUIRE(r.ok());
   const protocol::Receipt receipt = ReceiptOf(f, *r);
   CHECK(receipt.rows == 0);
@@ -480,8 +461,7 @@ TEST_CASE("PushService: a row the server has never seen must name its district",
   auto ok = push.Push(f.Record(other.id),
                       other.SealNext({Producer(id, other.HlcAt(kT0), kPhrao),
                                       Row("producer", id, other.HlcAt(kT0),
-                                          {{"phone", T("0811111111"), 0}})}),
-                      nullptr);
+                                          {{"phone", T("0811111111"), 0}})}));
   REQUIRE(ok.ok());
   CHECK(ReceiptOf(f, *ok).refused.empty());
 }
@@ -492,13 +472,11 @@ TEST_CASE("PushService: a row stamped with another device's hlc is refused",
   TestDevice trainer, victim;
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
-  ErrorDetail detail;
   auto r = push.Push(f.Record(trainer.id),
                      trainer.SealNext({Producer(
-                         Uuid::Random(), victim.HlcAt(kT0 + 99999), kPhrao)}),
-                     &detail);
+                         Uuid::Random(), victim.HlcAt(kT0 + 99999), kPhrao)}));
   CHECK(r.status().code() == Code::kPermissionDenied);
-  CHECK(detail.reason == "forged_hlc");
+  CHECK(r.status().reason() == "forged_hlc");
   CheckNothingStored(f, 1, 0, trainer, 0);
 }
 
@@ -511,12 +489,11 @@ TEST_CASE(
   f.Enroll(a, kPhrao);
   f.Enroll(b, kPhrao);
   PushService push(*f.store);
-  ErrorDetail detail;
   auto r = push.Push(
       f.Record(b.id),
-      a.SealNext({Producer(Uuid::Random(), a.HlcAt(kT0), kPhrao)}), &detail);
+      a.SealNext({Producer(Uuid::Random(), a.HlcAt(kT0), kPhrao)}));
   CHECK(r.status().code() == Code::kPermissionDenied);
-  CHECK(detail.reason == "wrong_device");
+  CHECK(r.status().reason() == "wrong_device");
 }
 
 TEST_CASE(
@@ -527,15 +504,14 @@ TEST_CASE(
   TestDevice trainer;
   f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
-  ErrorDetail detail;
   auto r = push.Push(
       f.Record(trainer.id),
       trainer.SealNext({Producer(
-          Uuid::Random(), trainer.HlcAt(kT0 + 25LL * 3600 * 1000), kPhrao)}),
-      &detail);
+          Uuid::Random(), trainer.HlcAt(kT0 + 25LL * 3600 * 1000), kPhrao)}));
   CHECK(r.status().code() == Code::kInvalidArgument);
-  CHECK(detail.reason == "clock_ahead");
-  CHECK(detail.server_ms == kT0);  // the server's clock, for the device
+  CHECK(r.status().reason() == "clock_ahead");
+  REQUIRE(r.status().IntegerField(field::kServerMs) != nullptr);
+  CHECK(*r.status().IntegerField(field::kServerMs) == kT0);  // the server's clock, for the device
   CHECK_THAT(r.status().message(), Catch::Contains("date and time"));
   CheckNothingStored(f, 1, 0, trainer, 0);
 }
@@ -552,23 +528,20 @@ TEST_CASE(
   const Uuid id = Uuid::Random();
   REQUIRE(
       push.Push(f.Record(officer.id),
-                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}),
-                nullptr)
+                officer.SealNext({Producer(id, officer.HlcAt(kT0), kPhrao)}))
           .ok());  // seq 1
   // Both edit the phone offline, having seen the producer at seq 1 ...
   REQUIRE(
       push.Push(f.Record(officer.id),
                 officer.SealNext({Row("producer", id, officer.HlcAt(kT0 + 1000),
-                                      {{"phone", T("0811111111"), 0}})}),
-                nullptr)
+                                      {{"phone", T("0811111111"), 0}})}))
           .ok());  // seq 2
   // ... the trainer later, and also the village, which nobody else touched.
   auto r = push.Push(
       f.Record(trainer.id),
       trainer.SealNext(
           {Row("producer", id, trainer.HlcAt(kT0 + 2000),
-               {{"phone", T("0822222222"), 0}, {"village", T("บ้านป่าตุ้ม"), 0}})}),
-      nullptr);
+               {{"phone", T("0822222222"), 0}, {"village", T("บ้านป่าตุ้ม"), 0}})}));
   REQUIRE(r.ok());
   CHECK(r->receipt.conflicts == 1);
 
@@ -606,25 +579,22 @@ TEST_CASE(
   PushService push(*f.store);
   const std::string body =
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
-  auto r = push.PushFromBundle(body, nullptr);
+  auto r = push.PushFromBundle(body);
   REQUIRE(r.ok());
-  auto again = push.PushFromBundle(body, nullptr);
+  auto again = push.PushFromBundle(body);
   REQUIRE(again.ok());
   CHECK(again->repeated);
 
   auto unknown = push.PushFromBundle(
       stranger.SealNext(
-          {Producer(Uuid::Random(), stranger.HlcAt(kT0), kPhrao)}),
-      nullptr);
+          {Producer(Uuid::Random(), stranger.HlcAt(kT0), kPhrao)}));
   CHECK(unknown.status().code() == Code::kUnauthenticated);
 
   REQUIRE(Enrolment(*f.store).Revoke(trainer.id.ToString()).ok());
-  ErrorDetail detail;
   auto revoked = push.PushFromBundle(
-      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}),
-      &detail);
+      trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}));
   CHECK(revoked.status().code() == Code::kPermissionDenied);
-  CHECK(detail.reason == "revoked");
+  CHECK(revoked.status().reason() == "revoked");
 }
 
 TEST_CASE(
@@ -634,13 +604,13 @@ TEST_CASE(
   TestDevice trainer;
   const DeviceRecord record = f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
-  CHECK(push.Push(record, "", nullptr).status().code() == Code::kCorruption);
-  CHECK(push.Push(record, std::string(64, 'x'), nullptr).status().code() ==
+  CHECK(push.Push(record, "").status().code() == Code::kCorruption);
+  CHECK(push.Push(record, std::string(64, 'x')).status().code() ==
         Code::kCorruption);
-  CHECK(push.Push(record, std::string(200, '\xff'), nullptr).status().code() ==
+  CHECK(push.Push(record, std::string(200, '\xff')).status().code() ==
         Code::kCorruption);
   CHECK(
-      push.Push(record, std::string(protocol::kMaxPushBytes + 1, 'x'), nullptr)
+      push.Push(record, std::string(protocol::kMaxPushBytes + 1, 'x'))
           .status()
           .code() == Code::kResourceExhausted);
   CheckNothingStored(f, 1, 0, trainer, 0);
@@ -649,8 +619,7 @@ TEST_CASE(
       record,
       trainer.SealNext(
           {Row("producer", Uuid::Random(), trainer.HlcAt(kT0),
-               {{"district_code", T(kPhrao), 0}, {"otop_stars", I(9), 0}})}),
-      nullptr);
+               {{"district_code", T(kPhrao), 0}, {"otop_stars", I(9), 0}})}));
   REQUIRE(bad.ok());
   const protocol::Receipt receipt = ReceiptOf(f, *bad);
   REQUIRE(receipt.refused.size() == 1);
@@ -686,8 +655,7 @@ TEST_CASE(
                               {"fiscal_year", Value::Integer(2567), 0},
                               {"district_code", T(kPhrao), 0},
                               {"start_date", T("2024-03-11"), 0},
-                              {"days", Value::Integer(5), 0}})}),
-                    nullptr)
+                              {"days", Value::Integer(5), 0}})}))
               .ok());
   // The officer (may not edit workshops) edits its title and deletes it.
   auto r = push.Push(
@@ -695,8 +663,7 @@ TEST_CASE(
       officer.SealNext({Row("workshop", w, officer.HlcAt(kT0 + 1000),
                             {{"title", T("พิมพ์ผิดที่"), 1}}),
                         Row("workshop", fang_w, officer.HlcAt(kT0 + 1000),
-                            {{"title", T("ไม่มี"), 0}})}),
-      nullptr);
+                            {{"title", T("ไม่มี"), 0}})}));
   REQUIRE(r.ok());
   Signature sig{};
   auto parsed = ParsePushResponse(r->response_json, &sig);
@@ -755,14 +722,12 @@ TEST_CASE(
   f.Enroll(phrao, kPhrao);
   PushService push(*f.store);
   const Uuid p = Uuid::Random();
-  REQUIRE(push.Push(fr, fang.SealNext({Producer(p, fang.HlcAt(kT0), kFang)}),
-                    nullptr)
+  REQUIRE(push.Push(fr, fang.SealNext({Producer(p, fang.HlcAt(kT0), kFang)}))
               .ok());
   // A Phrao device writes a Fang row it may not see.
   auto r = push.Push(f.Record(phrao.id),
                      phrao.SealNext({Row("producer", p, phrao.HlcAt(kT0 + 1),
-                                         {{"phone", T("053"), 0}})}),
-                     nullptr);
+                                         {{"phone", T("053"), 0}})}));
   REQUIRE(r.ok());
   REQUIRE(r->receipt.refused.size() == 1);
   CHECK(r->receipt.refused[0].reason == "out_of_scope");
@@ -787,8 +752,7 @@ TEST_CASE(
       officer.SealNext({Row("producer", bad, officer.HlcAt(kT0),
                             {{"name", T("ก"), 0}, {"district_code", T(kFang), 0}}),
                         Row("producer", gone, officer.HlcAt(kT0),
-                            {{"name", T("ข"), 0}, {"district_code", T(kFang), 0}})}),
-      nullptr);
+                            {{"name", T("ข"), 0}, {"district_code", T(kFang), 0}})}));
   REQUIRE(r.ok());
   REQUIRE(r->receipt.refused.size() == 2);
   CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 2);
@@ -796,8 +760,7 @@ TEST_CASE(
   auto again = push.Push(f.Record(officer.id),
                          officer.SealNext({Producer(bad, officer.HlcAt(kT0 + 1000), kFang),
                                            Row("producer", gone, officer.HlcAt(kT0 + 1000),
-                                               {{"deleted", Value::Integer(1), 0}})}),
-                         nullptr);
+                                               {{"deleted", Value::Integer(1), 0}})}));
   INFO(again.status().ToString());
   REQUIRE(again.ok());
   CHECK(again->receipt.refused.empty());
@@ -822,21 +785,19 @@ TEST_CASE(
     return Row("producer", Uuid::Random(), officer.HlcAt(at),
                {{"name", T("ไม่มีประเภท"), 0}, {"district_code", T(kFang), 0}});
   };
-  REQUIRE(push.Push(o, officer.SealNext({unnamed(kT0), unnamed(kT0)}), nullptr)
+  REQUIRE(push.Push(o, officer.SealNext({unnamed(kT0), unnamed(kT0)}))
               ->receipt.refused.size() == 2);
   // Two more would make 4 open: refused whole, one good row included.
   const Uuid good = Uuid::Random();
   const uint64_t next = f.NextSeq();
   const uint64_t seq_before = officer.seq;
   const Sha256Digest prev_before = officer.prev;
-  ErrorDetail detail;
   auto over = push.Push(f.Record(officer.id),
                         officer.SealNext({Producer(good, officer.HlcAt(kT0 + 1), kFang),
-                                          unnamed(kT0 + 1), unnamed(kT0 + 1)}),
-                        &detail);
+                                          unnamed(kT0 + 1), unnamed(kT0 + 1)}));
   REQUIRE_FALSE(over.ok());
   CHECK(over.status().code() == Code::kResourceExhausted);
-  CHECK(detail.reason == "too_many_refused");
+  CHECK(over.status().reason() == "too_many_refused");
   CHECK(over.status().message().find("3") != std::string::npos);
   CheckNothingStored(f, next, 0, officer, 1);
   CHECK(f.Count("SELECT COUNT(*) FROM refused_row") == 2);
@@ -845,8 +806,7 @@ TEST_CASE(
   officer.prev = prev_before;
   auto within = push.Push(f.Record(officer.id),
                           officer.SealNext({Producer(good, officer.HlcAt(kT0 + 1), kFang),
-                                         unnamed(kT0 + 1)}),
-                          nullptr);
+                                         unnamed(kT0 + 1)}));
   REQUIRE(within.ok());
   CHECK(within->receipt.refused.size() == 1);
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);

@@ -99,8 +99,7 @@ Course SeedCourse(ServerFixture& f, PushService& push, TestDevice& trainer) {
                        {Producer(c.producer, trainer.HlcAt(kT0), kMueang),
                         Workshop(c.workshop, trainer.HlcAt(kT0), kMueang),
                         Enrolment(c.enrolment, trainer.HlcAt(kT0), c.workshop,
-                                  c.producer, kMueang)}),
-                   nullptr));
+                                  c.producer, kMueang)})));
   REQUIRE(r.refused.empty());
   return c;
 }
@@ -122,8 +121,7 @@ TEST_CASE(
     const protocol::Receipt r = Accepted(
         f, push.Push(f.Record(phrao.id),
                      phrao.SealNext({Mark(mark, phrao.HlcAt(kT0), c.workshop,
-                                          c.enrolment, 1, "absent", kPhrao)}),
-                     nullptr));
+                                          c.enrolment, 1, "absent", kPhrao)})));
     CHECK(Reasons(r) == std::vector<std::string>{"out_of_scope"});
   }
   SECTION("the attacker's row names its own workshop but takes the id") {
@@ -138,8 +136,7 @@ TEST_CASE(
                     Enrolment(own_en, phrao.HlcAt(kT0), own_ws, own_producer,
                               kPhrao),
                     Mark(mark, phrao.HlcAt(kT0), own_ws, own_en, 1, "absent",
-                         kPhrao)}),
-               nullptr));
+                         kPhrao)})));
     CHECK(Reasons(r) == std::vector<std::string>{"derived_id"});
     CHECK(r.refused[0].index == 3);
     CHECK(EntityRows(f) == before + 3);  // its own three rows, not the mark
@@ -155,8 +152,7 @@ TEST_CASE(
                      mueang.SealNext({Mark(
                          AttendanceId(c.workshop, c.enrolment, day),
                          mueang.HlcAt(kT0 + day), c.workshop, c.enrolment, day,
-                         "present", kMueang)}),
-                     nullptr));
+                         "present", kMueang)})));
     CHECK(r.refused.empty());
   }
   CHECK(f.Count("SELECT COUNT(*) FROM attendance WHERE district_code = '5001' "
@@ -166,8 +162,7 @@ TEST_CASE(
   const protocol::Receipt again = Accepted(
       f, push.Push(f.Record(phrao.id),
                    phrao.SealNext({Row("attendance", mark, phrao.HlcAt(kT0 + 9),
-                                       {{"status", T("absent"), 0}})}),
-                   nullptr));
+                                       {{"status", T("absent"), 0}})})));
   CHECK(Reasons(again) == std::vector<std::string>{"out_of_scope"});
   CHECK(again.server_rows.empty());
   CHECK(f.Count("SELECT COUNT(*) FROM attendance WHERE status = 'absent'") == 0);
@@ -190,8 +185,7 @@ TEST_CASE(
                    phrao.SealNext({Producer(bad, phrao.HlcAt(kT0), kMueang),
                                    Producer(good, phrao.HlcAt(kT0), kPhrao),
                                    Row("producer", bad, phrao.HlcAt(kT0 + 1),
-                                       {{"phone", T("0811111111"), 0}})}),
-                   nullptr));
+                                       {{"phone", T("0811111111"), 0}})})));
   CHECK(Reasons(r) == std::vector<std::string>{"out_of_scope", "follows_refused"});
   CHECK(r.rows == 1);
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
@@ -204,8 +198,7 @@ TEST_CASE(
   const protocol::Receipt del = Accepted(
       f, push.Push(f.Record(phrao.id),
                    phrao.SealNext({Row("producer", bad, phrao.HlcAt(kT0 + 2),
-                                       {{"deleted", I(1), 0}})}),
-                   nullptr));
+                                       {{"deleted", I(1), 0}})})));
   CHECK(del.refused.empty());
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
 }
@@ -258,7 +251,7 @@ TEST_CASE("Row rules: required columns, references, districts, clocks",
     INFO(k.what);
     const protocol::Receipt r =
         Accepted(f, push.Push(f.Record(k.device->id),
-                              k.device->SealNext({k.row}), nullptr));
+                              k.device->SealNext({k.row})));
     CHECK(Reasons(r) == std::vector<std::string>{k.reason});
   }
   CHECK(EntityRows(f) == before);
@@ -279,8 +272,7 @@ TEST_CASE("Row rules: the role x entity matrix (shared/roles.h)",
                                     "product", product, office.HlcAt(kT0),
                                     {{"producer_id", T(c.producer.ToString()), 0},
                                      {"name", T("ผ้าทอ"), 0},
-                                     {"district_code", T(kMueang), 0}})}),
-                                nullptr))
+                                     {"district_code", T(kMueang), 0}})})))
               .refused.empty());
 
   // One new row of each entity, all valid, hung on the course above.
@@ -339,7 +331,7 @@ TEST_CASE("Row rules: the role x entity matrix (shared/roles.h)",
       const int64_t before =
           f.Count("SELECT COUNT(*) FROM " + entity);
       const protocol::Receipt r =
-          Accepted(f, push.Push(f.Record(d.id), d.SealNext({row}), nullptr));
+          Accepted(f, push.Push(f.Record(d.id), d.SealNext({row})));
       const bool may = RoleMayWrite(role, entity, RowAction::kCreate);
       const bool existed = entity == "attendance" && before == 1;
       if (may) {
@@ -380,8 +372,7 @@ TEST_CASE(
   const Uuid moved = Uuid::Random();
   REQUIRE(Accepted(f, push.Push(f.Record(office.id),
                                 office.SealNext({Producer(
-                                    moved, office.HlcAt(kT0), kMueang)}),
-                                nullptr))
+                                    moved, office.HlcAt(kT0), kMueang)})))
               .refused.empty());
   // The Phrao device is up to date (nothing of Mueang).
   auto first = pull.Pull(f.Record(phrao.id), 0, 100);
@@ -390,8 +381,7 @@ TEST_CASE(
   REQUIRE(Accepted(f, push.Push(f.Record(office.id),
                                 office.SealNext({Row(
                                     "producer", moved, office.HlcAt(kT0 + 1),
-                                    {{"district_code", T(kPhrao), 1}})}),
-                                nullptr))
+                                    {{"district_code", T(kPhrao), 1}})})))
               .refused.empty());
   auto page = pull.Pull(f.Record(phrao.id), cursor, 100);
   REQUIRE(page.ok());
@@ -426,8 +416,7 @@ TEST_CASE(
   const Uuid fang_row = Uuid::Random(), phrao_row = Uuid::Random();
   REQUIRE(Accepted(f, push.Push(f.Record(office.id),
                                 office.SealNext({Producer(fang_row, office.HlcAt(kT0), kFang),
-                                                 Producer(phrao_row, office.HlcAt(kT0), kPhrao)}),
-                                nullptr))
+                                                 Producer(phrao_row, office.HlcAt(kT0), kPhrao)})))
               .refused.empty());
   auto first = pull.Pull(f.Record(phrao.id), 0, 100);
   REQUIRE(first.ok());
@@ -445,10 +434,9 @@ TEST_CASE(
         Code::kInvalidArgument);
 
   // A cursor from before the grant: start again.
-  ErrorDetail detail;
-  auto stale = pull.Pull(f.Record(phrao.id), cursor, 100, &detail);
+  auto stale = pull.Pull(f.Record(phrao.id), cursor, 100);
   CHECK(stale.status().code() == Code::kSequenceGap);
-  CHECK(detail.reason == "pull_restart");
+  CHECK(stale.status().reason() == "pull_restart");
   // From 0, one row a page: every page goes on from its cursor, and the
   // Fang producer comes whole.
   std::set<std::string> fang_columns;

@@ -259,7 +259,7 @@ TEST_CASE(
     Enrolment enrolment(**store);
     auto token = enrolment.CreateToken("trainer", "5011", 3600000);
     EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt};
-    REQUIRE(enrolment.Enroll(req, nullptr).ok());
+    REQUIRE(enrolment.Enroll(req).ok());
     PushService push(**store);
     const Uuid visit = Uuid::Random(), producer = Uuid::Random();
     REQUIRE(push.PushFromBundle(
@@ -272,8 +272,7 @@ TEST_CASE(
                               {"lat", Value::Real(19.3667), 0},
                               {"lon", Value::Real(-99.25), 0},
                               {"notes", T("-ไม่มี-"), 0},
-                              {"district_code", T(kPhrao), 0}})}),
-                    nullptr)
+                              {"district_code", T(kPhrao), 0}})}))
                 .ok());
   }
   const std::string out = tmp.File("csv");
@@ -321,7 +320,7 @@ TEST_CASE(
     Enrolment enrolment(**store);
     auto token = enrolment.CreateToken("trainer", "5011", 3600000);
     EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt};
-    REQUIRE(enrolment.Enroll(req, nullptr).ok());
+    REQUIRE(enrolment.Enroll(req).ok());
   }
   const std::string photo = "\xFF\xD8\xFF photo bytes";
   const std::string sha = HexEncode(Sha256(photo));
@@ -383,18 +382,16 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
     for (TestDevice* d : {&a, &b}) {
       auto token = enrolment.CreateToken("trainer", "5011", 3600000);
       EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
-      REQUIRE(enrolment.Enroll(req, nullptr).ok());
+      REQUIRE(enrolment.Enroll(req).ok());
     }
     PushService push(**store);
     const Uuid id = Uuid::Random();
     REQUIRE(push.PushFromBundle(
-                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}),
-                    nullptr)
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}))
                 .ok());
     REQUIRE(
         push.PushFromBundle(b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
-                                            {{"name", T("กลุ่มใหม่"), 0}})}),
-                            nullptr)
+                                            {{"name", T("กลุ่มใหม่"), 0}})}))
             .ok());
   }
   CliResult list =

@@ -121,7 +121,7 @@ class ServerFixture {
     req.token = *token;
     req.device_id = device.id;
     req.public_key = device.key.public_key();
-    auto reply = enrolment.Enroll(req, nullptr);
+    auto reply = enrolment.Enroll(req);
     REQUIRE(reply.ok());
   }
 

@@ -27,21 +27,20 @@ bool Contains(const std::string& hay, std::string_view needle) {
 
 TEST_CASE("Thumbnails: the long edge is 320 px, as JPEG, never enlarged",
           "[thumbnails]") {
-  ErrorDetail detail;
-  auto wide = MakeThumbnail(SampleJpeg(1600, 1200), ThumbnailOptions{}, &detail);
+  auto wide = MakeThumbnail(SampleJpeg(1600, 1200), ThumbnailOptions{});
   REQUIRE(wide.ok());
   CHECK(wide->substr(0, 3) == "\xFF\xD8\xFF");
   auto size = DecodedSize(*wide);
   CHECK(size.width == 320);
   CHECK(size.height == 240);
 
-  auto tall = MakeThumbnail(SampleJpeg(600, 1200), ThumbnailOptions{}, &detail);
+  auto tall = MakeThumbnail(SampleJpeg(600, 1200), ThumbnailOptions{});
   REQUIRE(tall.ok());
   size = DecodedSize(*tall);
   CHECK(size.width == 160);
   CHECK(size.height == 320);
 
-  auto small = MakeThumbnail(SampleJpeg(100, 80), ThumbnailOptions{}, &detail);
+  auto small = MakeThumbnail(SampleJpeg(100, 80), ThumbnailOptions{});
   REQUIRE(small.ok());
   size = DecodedSize(*small);
   CHECK(size.width == 100);
@@ -54,8 +53,7 @@ TEST_CASE("Thumbnails: EXIF orientation is applied and metadata stripped",
   // the picture is portrait.
   const std::string photo = SampleJpeg(400, 200, 6);
   REQUIRE(Contains(photo, "Exif"));
-  ErrorDetail detail;
-  auto thumb = MakeThumbnail(photo, ThumbnailOptions{}, &detail);
+  auto thumb = MakeThumbnail(photo, ThumbnailOptions{});
   REQUIRE(thumb.ok());
   auto size = DecodedSize(*thumb);
   CHECK(size.width == 160);
@@ -72,8 +70,7 @@ TEST_CASE("Thumbnails: EXIF orientation is applied and metadata stripped",
 
 TEST_CASE("Thumbnails: a PNG with alpha becomes a flat RGB JPEG",
           "[thumbnails]") {
-  ErrorDetail detail;
-  auto thumb = MakeThumbnail(SamplePng(640, 480, true), ThumbnailOptions{}, &detail);
+  auto thumb = MakeThumbnail(SamplePng(640, 480, true), ThumbnailOptions{});
   REQUIRE(thumb.ok());
   auto size = DecodedSize(*thumb);
   CHECK(size.width == 320);
@@ -90,18 +87,16 @@ TEST_CASE("Thumbnails: garbage and truncated images are refused, never a crash",
         Bytes("\x89PNG\r\n\x1A\n\0\0\0\rIHDRbroken"),
         Bytes("RIFF\x10\0\0\0WEBPVP8 junk")}) {
     CAPTURE(bad.size());
-    ErrorDetail detail;
-    auto r = MakeThumbnail(bad, ThumbnailOptions{}, &detail);
+    auto r = MakeThumbnail(bad, ThumbnailOptions{});
     CHECK_FALSE(r.ok());
-    CHECK(detail.reason == "no_thumbnail");
+    CHECK(r.status().reason() == "no_thumbnail");
   }
   // Every cut of a real photo: a refusal or a (partial) picture, no crash.
   for (size_t len : {size_t{2}, size_t{3}, size_t{20}, size_t{100},
                      size_t{400}, photo.size() / 3, photo.size() / 2,
                      photo.size() - 10, photo.size() - 1}) {
     CAPTURE(len);
-    ErrorDetail detail;
-    auto r = MakeThumbnail(photo.substr(0, len), ThumbnailOptions{}, &detail);
+    auto r = MakeThumbnail(photo.substr(0, len), ThumbnailOptions{});
     if (r.ok()) {
       CHECK(DecodedSize(*r).width == 320);
     } else {
@@ -113,9 +108,8 @@ TEST_CASE("Thumbnails: garbage and truncated images are refused, never a crash",
   for (size_t i = flipped.size() / 2; i < flipped.size() / 2 + 64; ++i) {
     flipped[i] = static_cast<char>(flipped[i] ^ 0x5A);
   }
-  ErrorDetail detail;
-  auto r = MakeThumbnail(flipped, ThumbnailOptions{}, &detail);
-  CHECK((r.ok() || detail.reason == "no_thumbnail"));
+  auto r = MakeThumbnail(flipped, ThumbnailOptions{});
+  CHECK((r.ok() || r.status().reason() == "no_thumbnail"));
 }
 
 TEST_CASE("Thumbnails: absurd dimensions are refused from the header",
@@ -130,19 +124,17 @@ TEST_CASE("Thumbnails: absurd dimensions are refused from the header",
   photo[sof + 6] = '\x60';
   photo[sof + 7] = '\xEA';
   photo[sof + 8] = '\x60';
-  ErrorDetail detail;
-  auto r = MakeThumbnail(photo, ThumbnailOptions{}, &detail);
+  auto r = MakeThumbnail(photo, ThumbnailOptions{});
   REQUIRE_FALSE(r.ok());
   CHECK(r.status().code() == Code::kResourceExhausted);
-  CHECK(detail.reason == "too_large");
+  CHECK(r.status().reason() == "too_large");
 
   // The cap is an option: 200 x 200 is over a 10,000-pixel cap.
   ThumbnailOptions small;
   small.max_pixels = 10000;
-  ErrorDetail d2;
-  auto capped = MakeThumbnail(SampleJpeg(200, 200), small, &d2);
+  auto capped = MakeThumbnail(SampleJpeg(200, 200), small);
   REQUIRE_FALSE(capped.ok());
-  CHECK(d2.reason == "too_large");
+  CHECK(capped.status().reason() == "too_large");
 }
 
 TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",
@@ -154,22 +146,21 @@ TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",
   const std::string sha = HexEncode(Sha256(photo));
   ThumbnailCache cache(blobs);
 
-  ErrorDetail detail;
-  auto missing = cache.Get(sha, &detail);
+  auto missing = cache.Get(sha);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == Code::kNotFound);
-  CHECK(detail.reason == "not_uploaded");
+  CHECK(missing.status().reason() == "not_uploaded");
   CHECK_FALSE(FileExists(blobs + "/thumbs/" + sha + ".none"));
 
   REQUIRE(WriteFileAtomically(blobs + "/" + sha, photo, 0600).ok());
-  auto first = cache.Get(sha, &detail);
+  auto first = cache.Get(sha);
   REQUIRE(first.ok());
   CHECK(DecodedSize(*first).width == 320);
   REQUIRE(FileExists(cache.PathFor(sha)));
   CHECK(cache.PathFor(sha) == blobs + "/thumbs/" + sha + ".jpg");
   // The second answer is the file on disk.
   REQUIRE(WriteFileAtomically(cache.PathFor(sha), "\xFF\xD8\xFF cached", 0600).ok());
-  auto second = cache.Get(sha, &detail);
+  auto second = cache.Get(sha);
   REQUIRE(second.ok());
   CHECK(*second == "\xFF\xD8\xFF cached");
 
@@ -177,17 +168,15 @@ TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",
   const std::string junk = "\xFF\xD8\xFF\xE0 this is no JPEG";
   const std::string junk_sha = HexEncode(Sha256(junk));
   REQUIRE(WriteFileAtomically(blobs + "/" + junk_sha, junk, 0600).ok());
-  ErrorDetail d1, d2;
-  auto bad = cache.Get(junk_sha, &d1);
+  auto bad = cache.Get(junk_sha);
   REQUIRE_FALSE(bad.ok());
-  CHECK(d1.reason == "no_thumbnail");
+  CHECK(bad.status().reason() == "no_thumbnail");
   CHECK(FileExists(blobs + "/thumbs/" + junk_sha + ".none"));
-  auto again = cache.Get(junk_sha, &d2);
+  auto again = cache.Get(junk_sha);
   REQUIRE_FALSE(again.ok());
-  CHECK(d2.reason == "no_thumbnail");
+  CHECK(again.status().reason() == "no_thumbnail");
 
-  ErrorDetail d3;
-  CHECK(cache.Get("../../etc/passwd", &d3).status().code() ==
+  CHECK(cache.Get("../../etc/passwd").status().code() ==
         Code::kInvalidArgument);
 }
 

@@ -84,8 +84,7 @@ class Server final : public httplib::Server {
     request.token = *token;
     request.device_id = *Uuid::Parse(kEnrolledDevice);
     request.public_key = KeyPair::Generate().public_key();
-    server::ErrorDetail detail;
-    FUZZ_CHECK(enrolment_->Enroll(request, &detail).ok());
+    FUZZ_CHECK(enrolment_->Enroll(request).ok());
 
     set_payload_max_length(protocol::kMaxPushBytes);
     auto authed = [this](const httplib::Request& req, httplib::Response& res) {
@@ -95,8 +94,7 @@ class Server final : public httplib::Server {
       const std::string sig = req.get_header_value(protocol::kSignatureHeader);
       const server::SignedRequest signed_request{
           req.method, req.target, device, time, nonce, sig, req.body};
-      server::ErrorDetail detail;
-      Result<server::DeviceRecord> d = auth_->Authenticate(signed_request, &detail);
+      Result<server::DeviceRecord> d = auth_->Authenticate(signed_request);
       fuzz::Say(req.path.c_str(), d.status().ToString());
       FUZZ_CHECK(!d.ok());  // nothing here is signed by the enrolled key
       for (const char* name : {"after", "limit", "offset", "total"}) {
@@ -124,8 +122,7 @@ class Server final : public httplib::Server {
              res.status = 400;
              return;
            }
-           server::ErrorDetail detail;
-           Result<server::EnrollReply> reply = enrolment_->Enroll(*parsed, &detail);
+           Result<server::EnrollReply> reply = enrolment_->Enroll(*parsed);
            res.status = reply.ok() ? 200 : 401;
          });
     Get(std::string(protocol::kHealthPath),
