@@ -96,36 +96,6 @@ bool ParseU64(std::string_view text, uint64_t* out) {
   return true;
 }
 
-// JSON field readers that never throw: false if absent or of another type.
-bool GetU64(const Json& obj, const char* key, uint64_t* out) {
-  if (!obj.is_object()) return false;
-  auto it = obj.find(key);
-  if (it == obj.end()) return false;
-  if (it->is_number_unsigned()) {
-    *out = it->get<uint64_t>();
-    return true;
-  }
-  if (it->is_number_integer() && it->get<int64_t>() >= 0) {
-    *out = static_cast<uint64_t>(it->get<int64_t>());
-    return true;
-  }
-  if (it->is_string()) return ParseU64(it->get_ref<const std::string&>(), out);
-  return false;
-}
-
-bool GetText(const Json& obj, const char* key, std::string* out) {
-  if (!obj.is_object()) return false;
-  auto it = obj.find(key);
-  if (it == obj.end() || !it->is_string()) return false;
-  *out = it->get<std::string>();
-  return true;
-}
-
-Json ParseJson(std::string_view text) {
-  return Json::parse(text.begin(), text.end(), nullptr,
-                     /*allow_exceptions=*/false);
-}
-
 std::string MiB(uint64_t bytes) {
   char buf[32];
   std::snprintf(buf, sizeof buf, "%.1f MiB",

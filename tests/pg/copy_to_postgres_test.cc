@@ -32,24 +32,20 @@ struct Province {
     PushService push(*f.store);
     REQUIRE(push.Push(f.Record(trainer.id),
                       trainer.SealNext({Producer(producer, trainer.HlcAt(kT0), kPhrao,
-                                                 "กลุ่มจักสานบ้านโหล่งขอด")}),
-                      nullptr)
+                                                 "กลุ่มจักสานบ้านโหล่งขอด")}))
                 .ok());
     REQUIRE(push.Push(f.Record(officer.id),
                       officer.SealNext({Producer(Uuid::Random(), officer.HlcAt(kT0 + 1),
-                                                 kPhrao, "วิสาหกิจชุมชนผ้าทอ")}),
-                      nullptr)
+                                                 kPhrao, "วิสาหกิจชุมชนผ้าทอ")}))
                 .ok());
     // Both edit the same name from the same base: a conflict.
     REQUIRE(push.Push(f.Record(trainer.id),
                       trainer.SealNext({Row("producer", producer, trainer.HlcAt(kT0 + 10),
-                                            {{"name", T("ชื่อของครู"), 1}})}),
-                      nullptr)
+                                            {{"name", T("ชื่อของครู"), 1}})}))
                 .ok());
     REQUIRE(push.Push(f.Record(officer.id),
                       officer.SealNext({Row("producer", producer, officer.HlcAt(kT0 + 20),
-                                            {{"name", T("ชื่อของเจ้าหน้าที่"), 1}})}),
-                      nullptr)
+                                            {{"name", T("ชื่อของเจ้าหน้าที่"), 1}})}))
                 .ok());
     REQUIRE(f.Count("SELECT COUNT(*) FROM conflict") == 1);
   }
@@ -110,8 +106,7 @@ TEST_CASE("copy-to-postgres: a province moves with every row, counts checked, "
   REQUIRE(record.ok());
   auto next = push.Push(**record,
                         p.trainer.SealNext({Producer(Uuid::Random(), p.trainer.HlcAt(kT0 + 99),
-                                                     kPhrao, "หลังย้าย")}),
-                        nullptr);
+                                                     kPhrao, "หลังย้าย")}));
   INFO(next.status().message());
   CHECK(next.ok());
   CHECK(pg.LastSeq().value() > sqlite_last);

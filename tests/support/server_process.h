@@ -38,7 +38,15 @@
 #include "shared/signing.h"
 #include "shared/uuid.h"
 #include "tests/support/run_cli.h"
+#ifndef KBO_NO_TEST_DB
 #include "tests/support/test_db.h"
+#else
+// Benchmarks (tools/bench) run kbo-server on SQLite only, without the
+// tests' libraries.
+namespace kbo::testing {
+inline std::vector<std::string> WithTestDb(std::vector<std::string> args) { return args; }
+}  // namespace kbo::testing
+#endif
 
 namespace kbo::testing {
 
