@@ -129,10 +129,10 @@ Convergence CheckConverged(Field& f, const std::vector<std::string>& homes,
   if (exact) CHECK(c.extra == 0);
   c.dup_sets = f.ServerCount(
       "SELECT count(*) - (SELECT count(*) FROM (SELECT DISTINCT device_id, seq "
-      "FROM change_set_log)) FROM change_set_log");
+      "FROM change_set_log) AS distinct_sets) FROM change_set_log");
   c.gaps = f.ServerCount(
       "SELECT count(*) FROM (SELECT device_id, count(*) AS n, max(seq) AS m "
-      "FROM change_set_log GROUP BY device_id) WHERE n != m");
+      "FROM change_set_log GROUP BY device_id) AS per_device WHERE n != m");
   CHECK(c.dup_sets == 0);
   CHECK(c.gaps == 0);
   const std::string server_state = f.ServerState();
@@ -725,6 +725,11 @@ bool ServerIntegrityOk(const std::string& data_dir) {
 TEST_CASE("Faults: the server's data folder fills up during a push and an upload: "
           "clean errors, nothing half-written, and nothing lost once space is freed",
           "[fault][integration][disk]") {
+  // The database must be on the small filesystem for a push to fill it:
+  // SQLite's server.db is, PostgreSQL's files are not (a PostgreSQL out of
+  // space answers SQLSTATE 53100, which the backend turns into "disk
+  // full"; not yet tested).
+  if (TestOnPostgres()) return;
   if (::geteuid() != 0) {
     // mount(2) is root's; CI runs as root, so this skips only on a
     // developer's machine.

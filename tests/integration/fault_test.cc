@@ -260,7 +260,7 @@ TEST_CASE("Faults: the server killed during a burst of pushes ends, after retrie
   CHECK(on_server == printed);
   // Each device's change sets are in the log once each, numbered 1..n.
   CHECK(f.ServerCount("SELECT count(*) FROM (SELECT device_id, count(*) AS n, max(seq) AS m "
-                      "FROM change_set_log GROUP BY device_id) WHERE n != m") == 0);
+                      "FROM change_set_log GROUP BY device_id) AS per_device WHERE n != m") == 0);
   for (const std::string& home : homes) {
     CHECK(Field::DeviceState(home) == f.ServerState());
   }

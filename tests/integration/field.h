@@ -138,7 +138,9 @@ class Field {
     auto db = OpenTestServerDb(data_dir);
     REQUIRE(db.ok());
     Statement st(**db, sql);
-    REQUIRE(st.Step());
+    const bool row = st.Step();
+    INFO(sql << ": " << st.status().message());
+    REQUIRE(row);
     return st.ColumnInt(0);
   }
 

@@ -736,6 +736,7 @@ struct Cli {
 
 Cli RunServer(const std::string &data, std::vector<std::string> args) {
   args.insert(args.begin(), {"--data", data});
+  args = kbo::testing::WithTestDb(std::move(args));
   std::ostringstream out, err;
   Cli r;
   r.code = RunCli(args, out, err);
@@ -775,7 +776,9 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
     REQUIRE(opened.ok());
     Enrolment enrolment(**opened);
     TestDevice d;
-    REQUIRE(enrolment.Enroll(RequestFor(d, token)).ok());
+    auto enrolled = enrolment.Enroll(RequestFor(d, token));
+    INFO(enrolled.status().message());
+    REQUIRE(enrolled.ok());
   }
   Cli devices = RunServer(data, {"device", "list"});
   REQUIRE(devices.code == 0);
