@@ -132,7 +132,9 @@ Status FieldsRefusal(
     const std::vector<std::pair<std::string, std::string>>& problems) {
   std::string message;
   std::vector<std::pair<std::string, std::string>> fields;
-  for (const auto& [column, problem] : problems) {
+  for (const auto& entry : problems) {
+    const std::string& column = entry.first;
+    const std::string& problem = entry.second;
     message += message.empty() ? "" : "; ";
     message += problem;
     auto same = std::find_if(fields.begin(), fields.end(),
