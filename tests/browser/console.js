@@ -77,11 +77,33 @@ function stopProcess(proc) {
   });
 }
 
-// A real kbo-server on a free loopback port, with its data folder.
+// KBO_TEST_BACKEND=postgres (the CTest test browser_console_pg): every
+// kbo-server of this run keeps its database in a PostgreSQL schema of its own
+// in the cluster whose URL is KBO_TEST_PG_URL or the file KBO_TEST_PG_URL_FILE
+// names (tests/support/test_db.h does the same for the C++ suites). Without a
+// URL the run fails: it never quietly tests SQLite instead.
+const ON_POSTGRES = process.env.KBO_TEST_BACKEND === 'postgres';
+let pgSchemas = 0;
+function databaseArgs(data) {
+  if (!ON_POSTGRES) return [];
+  let base = process.env.KBO_TEST_PG_URL || '';
+  const file = process.env.KBO_TEST_PG_URL_FILE;
+  if (!base && file && fs.existsSync(file)) base = fs.readFileSync(file, 'utf8').trim();
+  if (!base) cannotRun('KBO_TEST_BACKEND=postgres but no KBO_TEST_PG_URL (or KBO_TEST_PG_URL_FILE)');
+  const schema = `console_${process.pid}_${++pgSchemas}`;
+  const r = spawnSync('psql', ['-v', 'ON_ERROR_STOP=1', '-q', '-c', `CREATE SCHEMA ${schema}`, base],
+    { encoding: 'utf8' });
+  if (r.status !== 0) cannotRun(`psql could not make schema ${schema}: ${r.stderr || r.error}`);
+  return ['--db', `${base}${base.includes('?') ? '&' : '?'}options=-csearch_path%3D${schema}`];
+}
+
+// A real kbo-server on a free loopback port, with its data folder (and, on
+// PostgreSQL, its schema).
 function startServer(t) {
   const data = path.join(freshDir('kbo-console-'), 'data');
+  const where = ['--data', data, ...databaseArgs(data)];
   return new Promise((resolve, reject) => {
-    const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'],
+    const proc = spawn(KBO_SERVER, [...where, 'serve', '--listen', '127.0.0.1:0'],
       { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -96,8 +118,8 @@ function startServer(t) {
           url: `http://${m[1].replace(/\s.*$/, '')}`,
           data,
           log: () => err,
-          cli: (...args) => ok(KBO_SERVER, ['--data', data, ...args]),
-          cliInput: (input, ...args) => ok(KBO_SERVER, ['--data', data, ...args], input),
+          cli: (...args) => ok(KBO_SERVER, [...where, ...args]),
+          cliInput: (input, ...args) => ok(KBO_SERVER, [...where, ...args], input),
           stop: () => stopProcess(proc),
         };
         t.after(() => server.stop());
