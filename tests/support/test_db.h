@@ -12,6 +12,7 @@
 #include <cstddef>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
@@ -75,6 +76,64 @@ inline std::vector<std::string> WithTestDb(std::vector<std::string> args) {
 inline Result<std::unique_ptr<Db>> OpenTestServerDb(const std::string& data_dir) {
   if (TestOnPostgres()) return server::OpenPostgres(TestDbUrlFor(data_dir));
   return Db::Open(data_dir + "/server.db");
+}
+
+namespace test_db_detail {
+
+// `text` in single quotes for /bin/sh.
+inline std::string ShellQuoted(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+// A PostgreSQL 15 client program: Debian's versioned one, else PATH's.
+inline std::string PgTool(const std::string& name) {
+  const std::string versioned = "/usr/lib/postgresql/15/bin/" + name;
+  return std::filesystem::exists(versioned) ? versioned : name;
+}
+
+inline void Run(const std::string& command) {
+  if (std::system(command.c_str()) != 0) {
+    throw std::runtime_error("failed: " + command);
+  }
+}
+
+// The schema TestDbUrlFor gave `data_dir`.
+inline std::string SchemaOf(const std::string& data_dir) {
+  const std::string url = TestDbUrlFor(data_dir);
+  const std::string key = "search_path%3D";
+  return url.substr(url.rfind(key) + key.size());
+}
+
+}  // namespace test_db_detail
+
+// The backup an operator takes of a stopped server's database, into `file`,
+// and its restore over the database (docs/operations.md, "Backups"): a copy
+// of server.db on SQLite; on PostgreSQL `pg_dump -Fc` of the data folder's
+// schema, and `pg_restore` after the schema is dropped. Throws on failure.
+inline void BackupTestServerDb(const std::string& data_dir, const std::string& file) {
+  using namespace test_db_detail;
+  if (!TestOnPostgres()) {
+    std::filesystem::copy_file(data_dir + "/server.db", file);
+    return;
+  }
+  Run(PgTool("pg_dump") + " -Fc -n " + SchemaOf(data_dir) + " -f " + ShellQuoted(file) +
+      " -d " + ShellQuoted(PgTestUrl()));
+}
+
+inline void RestoreTestServerDb(const std::string& data_dir, const std::string& file) {
+  using namespace test_db_detail;
+  if (!TestOnPostgres()) {
+    const std::string db = data_dir + "/server.db";
+    for (const char* suffix : {"", "-wal", "-shm"}) std::filesystem::remove(db + suffix);
+    std::filesystem::copy_file(file, db);
+    return;
+  }
+  const std::string base = ShellQuoted(PgTestUrl());
+  Run(PgTool("psql") + " -q -v ON_ERROR_STOP=1 -c " +
+      ShellQuoted("SET client_min_messages = warning; DROP SCHEMA " + SchemaOf(data_dir) + " CASCADE") + " -d " + base);
+  Run(PgTool("pg_restore") + " --exit-on-error -d " + base + " " + ShellQuoted(file));
 }
 
 }  // namespace kbo::testing
