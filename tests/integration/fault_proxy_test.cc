@@ -26,6 +26,7 @@
 #include <unistd.h>
 
 #include <chrono>
+#include <filesystem>
 #include <cstdio>
 #include <limits>
 #include <random>
@@ -722,13 +723,157 @@ bool ServerIntegrityOk(const std::string& data_dir) {
   return st.Step() && st.ColumnText(0) == "ok";
 }
 
+// The database's tables and indexes on a tablespace of `size` bytes, a
+// tmpfs that the PostgreSQL server's own user owns (the cluster runs as an
+// unprivileged user, tools/pg-test-cluster). Root only, as TmpfsMount.
+class SmallTablespace {
+ public:
+  SmallTablespace(Db& admin, const std::string& dir, const std::string& size,
+                  const std::string& name)
+      : admin_(admin), mount_(dir, size), name_(name) {
+    if (!mount_.mounted()) return;
+    Statement where(admin, "SELECT setting FROM pg_settings WHERE name = 'data_directory'");
+    struct stat owner {};
+    if (!where.Step() || ::stat(where.ColumnText(0).c_str(), &owner) != 0 ||
+        ::chown(dir.c_str(), owner.st_uid, owner.st_gid) != 0 || ::chmod(dir.c_str(), 0700) != 0 ||
+        // The server's user must get through the test's 0700 temporary folder.
+        ::chmod(std::filesystem::path(dir).parent_path().c_str(), 0711) != 0) {
+      error_ = "cannot give the tmpfs to the PostgreSQL server's user";
+      return;
+    }
+    Status made = admin.Exec("CREATE TABLESPACE " + name + " LOCATION '" + dir + "'");
+    if (!made.ok()) error_ = made.message();
+    made_ = made.ok();
+  }
+  ~SmallTablespace() {
+    if (made_) (void)admin_.Exec("DROP TABLESPACE IF EXISTS " + name_);
+  }
+  bool ready() const { return mount_.mounted() && made_; }
+  std::string error() const { return mount_.error() + error_; }
+  // Moves every table and index of `schema` onto it.
+  Status Take(const std::string& schema) {
+    Statement rel(admin_, "SELECT c.relname, c.relkind = 'i' FROM pg_class c "
+                          "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                          "WHERE n.nspname = ?1 AND c.relkind IN ('r', 'i')");
+    rel.Bind(1, schema);
+    std::vector<std::pair<std::string, bool>> names;  // name, is an index
+    while (rel.Step()) names.emplace_back(rel.ColumnText(0), rel.ColumnInt(1) != 0);
+    if (!rel.status().ok()) return rel.status();
+    if (names.empty()) return Status::NotFound("no table in schema " + schema);
+    for (const auto& entry : names) {
+      Status moved = admin_.Exec(std::string(entry.second ? "ALTER INDEX " : "ALTER TABLE ") +
+                                 schema + "." + entry.first + " SET TABLESPACE " + name_);
+      if (!moved.ok()) return moved;
+    }
+    return Status();
+  }
+
+ private:
+  Db& admin_;
+  TmpfsMount mount_;
+  std::string name_;
+  std::string error_;
+  bool made_ = false;
+};
+
+TEST_CASE("Faults: PostgreSQL out of space during a push: a clean error, nothing of "
+          "the set stored, and everything arrives once space is freed",
+          "[fault][integration][disk]") {
+  // SQLite's counterpart is the test below (server.db on the small
+  // filesystem). Here the server's tables live on a small tablespace, and a
+  // push that cannot fit makes PostgreSQL answer SQLSTATE 53100.
+  if (!TestOnPostgres()) return;
+  if (::geteuid() != 0) {
+    WARN("skipped: a small filesystem needs root (mount -t tmpfs); run as root to test a "
+         "full disk");
+    return;
+  }
+  const auto started = Clock::now();
+  TempDir tmp;
+  const std::string data = tmp.File("data");
+  ServerProcess server(data);
+  REQUIRE(server.running());
+  auto server_cli = [&data](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data});
+    return RunServerCli(args);
+  };
+  CliResult token = server_cli({"token", "create", "--role", "trainer", "--districts", "5011"});
+  REQUIRE(token.exit_code == 0);
+  const std::string home = tmp.File("device");
+  auto kbo = [&home](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", home});
+    return RunKbo(args);
+  };
+  REQUIRE(kbo({"enroll", "--server", server.url(), "--token", token.out.substr(0, 64)})
+              .exit_code == 0);
+  auto sync = [&] { return kbo({"sync", "--server", server.url()}); };
+  auto server_count = [&data](const std::string& sql) {
+    return Field::ServerCountOf(data, sql);
+  };
+  REQUIRE(kbo({"producer", "add", "--kind", "group", "--name", "ก่อนเต็ม", "--district",
+               "5011"}).exit_code == 0);
+  REQUIRE(sync().exit_code == 0);
+  const int64_t sets_before = server_count("SELECT count(*) FROM change_set_log");
+
+  // The server's schema onto an 8 MiB tablespace, then that filled to 64 KiB.
+  REQUIRE(server.Stop() == 0);
+  auto admin = server::OpenPostgres(PgTestUrl());
+  REQUIRE(admin.ok());
+  const std::string url = TestDbUrlFor(data);
+  const std::string schema = url.substr(url.rfind("%3D") + 3);
+  SmallTablespace space(**admin, tmp.File("tablespace"), "8m", "small_" + schema);
+  INFO("tablespace: " << space.error());
+  REQUIRE(space.ready());  // root, yet no tablespace: fail, never skip
+  REQUIRE(space.Take(schema).ok());
+  REQUIRE(server.Start());
+  const std::string filler = tmp.File("tablespace") + "/filler";
+  Fill(filler, 64 * 1024);
+  {
+    std::string csv = "kind,name,district_code\n";
+    for (int i = 0; i < 2000; ++i) {
+      csv += "entrepreneur,ผู้ผลิตที่ " + std::to_string(i) + " " + std::string(100, 'y') +
+             ",5011\n";
+    }
+    const std::string path = tmp.File("producers.csv");
+    REQUIRE(WriteFileAtomically(path, csv, 0644).ok());
+    REQUIRE(kbo({"import", "producers", path}).exit_code == 0);
+  }
+  CliResult full_push = sync();
+  {
+    INFO(full_push.err << server.log());
+    CHECK((full_push.exit_code == 4 || full_push.exit_code == 5));
+    CHECK(full_push.err.find("HTTP 5") != std::string::npos);
+    CHECK(server.log().find("disk full") != std::string::npos);
+    CHECK(HttpCall(server.port(), "GET", "/v1/health").status == 200);
+  }
+  CHECK(server_count("SELECT count(*) FROM change_set_log") == sets_before);
+  CHECK(server_count("SELECT count(*) FROM producer") == 1);
+  CHECK(kbo({"status", "--json"}).out.find("\"pending_changes\":0") == std::string::npos);
+
+  // Space again: the same sync completes, every row once.
+  REQUIRE(::unlink(filler.c_str()) == 0);
+  CliResult healed = sync();
+  INFO(healed.err << server.log());
+  REQUIRE(healed.exit_code == 0);
+  CHECK(server_count("SELECT count(*) FROM producer") == 2001);
+  CHECK(server_count("SELECT count(*) FROM change_set_log") == sets_before + 1);
+  CHECK(Field::DeviceState(home) == Field::ServerStateOf(data));
+  REQUIRE(server.Stop() == 0);
+  // The tablespace must be empty before ~SmallTablespace drops it.
+  CHECK((*admin)->Exec("SET client_min_messages = warning; DROP SCHEMA " + schema +
+                       " CASCADE").ok());
+  std::printf("PostgreSQL full: a push of 2000 rows into 64 KiB of tablespace refused "
+              "(exit %d, 53100 logged as disk full), nothing stored; after space was freed "
+              "all 2001 records arrived once; %.1f s\n",
+              full_push.exit_code, Seconds(started));
+}
+
 TEST_CASE("Faults: the server's data folder fills up during a push and an upload: "
           "clean errors, nothing half-written, and nothing lost once space is freed",
           "[fault][integration][disk]") {
   // The database must be on the small filesystem for a push to fill it:
-  // SQLite's server.db is, PostgreSQL's files are not (a PostgreSQL out of
-  // space answers SQLSTATE 53100, which the backend turns into "disk
-  // full"; not yet tested).
+  // SQLite's server.db is, PostgreSQL's files are not (the test above puts
+  // them on a small tablespace instead).
   if (TestOnPostgres()) return;
   if (::geteuid() != 0) {
     // mount(2) is root's; CI runs as root, so this skips only on a
