@@ -3,11 +3,14 @@
 #include <libpq-fe.h>
 
 #include <charconv>
-#include <optional>
-#include <unordered_map>
 #include <cstdlib>
 #include <cstring>
+#include <optional>
+#include <string_view>
+#include <unordered_map>
 #include <vector>
+
+#include "shared/encoding.h"
 
 namespace kbo::server {
 namespace {
@@ -86,25 +89,12 @@ std::string ToPostgresParameters(std::string_view sql, int* count,
   return out;
 }
 
-int HexDigit(char c) {
-  if (c >= '0' && c <= '9') return c - '0';
-  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
-  return -1;
-}
-
-// bytea's text output ("\x0a1b..."; bytea_output is set to hex).
+// bytea's text output ("\x0a1b..."; bytea_output is set to hex). The server
+// sends well-formed hex; anything else is returned empty, never half-read.
 std::string DecodeBytea(const char* p, size_t n) {
-  std::string out;
   if (n < 2 || p[0] != '\\' || p[1] != 'x') return std::string(p, n);
-  out.reserve((n - 2) / 2);
-  for (size_t i = 2; i + 1 < n; i += 2) {
-    const int hi = HexDigit(p[i]);
-    const int lo = HexDigit(p[i + 1]);
-    if (hi < 0 || lo < 0) break;
-    out += static_cast<char>((hi << 4) | lo);
-  }
-  return out;
+  Result<std::string> bytes = HexDecode(std::string_view(p + 2, n - 2));
+  return bytes.ok() ? std::move(*bytes) : std::string();
 }
 
 class PgDb;
