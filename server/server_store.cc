@@ -100,6 +100,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   {
     Result<std::optional<std::string>> stored = state.ServerId();
     if (!stored.ok()) {
+      // ServerId's kCorruption is the missing row: name the database.
       if (stored.status().code() == Code::kCorruption) {
         return Status::Corruption("server_state is missing from " + store->db_where_);
       }
