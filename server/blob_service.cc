@@ -9,6 +9,7 @@
 #include <string>
 
 #include "server/log.h"
+#include "server/storage/blobs.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
@@ -67,25 +68,6 @@ std::string LowerHex(std::string_view s) {
   return out;
 }
 
-// " AND <column> IN (?2, ...)" for a scoped device, "" for "all"; the
-// districts are bound from parameter 2 on (BindScope).
-std::string ScopeClause(const Scope& scope, const char* column) {
-  if (scope.all) return "";
-  std::string sql = std::string(" AND ") + column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += (i ? ", ?" : "?") + std::to_string(i + 2);
-  }
-  if (scope.districts.empty()) sql += "NULL";
-  return sql + ")";
-}
-
-void BindScope(Statement& st, const Scope& scope) {
-  if (scope.all) return;
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    st.Bind(static_cast<int>(i + 2), std::string_view(scope.districts[i]));
-  }
-}
-
 }  // namespace
 
 bool IsBlobName(std::string_view sha256) {
@@ -123,16 +105,14 @@ Result<BlobState> BlobService::State(std::string_view sha256) {
   }
   BlobState state;
   state.sha256 = std::string(sha256);
-  Statement& st = store_.db().Cached(
-      "SELECT bytes, received_bytes, complete_at FROM blob WHERE sha256 = ?1");
-  st.Bind(1, sha256);
-  if (st.Step()) {
-    state.total = static_cast<uint64_t>(st.ColumnInt(0));
-    state.received = static_cast<uint64_t>(st.ColumnInt(1));
-    state.complete = !st.IsNull(2);
+  Result<std::optional<storage::BlobRow>> row =
+      storage::Blobs(store_.db()).Find(sha256);
+  if (!row.ok()) return row.status();
+  if (row->has_value()) {
+    state.total = (*row)->total;
+    state.received = (*row)->received;
+    state.complete = (*row)->complete;
   }
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
   // The file is the truth for completeness: it is only ever put in place
   // after its hash was checked.
   if (state.complete && !FileExists(PathFor(sha256))) {
@@ -203,9 +183,7 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
     if (!whole.ok()) return whole.status();
     if (HexEncode(Sha256(*whole)) != sha256) {
       ::unlink(partial.c_str());
-      Statement& del = db.Cached("DELETE FROM blob WHERE sha256 = ?1");
-      del.Bind(1, sha256);
-      if (Status s = del.Run(); !s.ok()) return s;
+      if (Status s = storage::Blobs(db).Delete(sha256); !s.ok()) return s;
       if (Status s = txn.Commit(); !s.ok()) return s;
       return Status::Corruption(
                  "the uploaded bytes do not hash to " + std::string(sha256) +
@@ -218,28 +196,14 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
     if (Status s = FsyncDir(store_.paths().blobs); !s.ok()) return s;
     state.complete = true;
   }
-  Statement& st = db.Cached(
-      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, "
-      "complete_at, uploader, updated_at) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?4) ON CONFLICT (sha256) DO UPDATE SET "
-      "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
-      "complete_at = excluded.complete_at, uploader = excluded.uploader, "
-      "updated_at = excluded.updated_at");
-  st.Bind(1, sha256)
-      .Bind(2, static_cast<int64_t>(total))
-      .Bind(3, static_cast<int64_t>(state.received))
-      .Bind(4, std::string_view(now));
-  if (uploader_.empty()) {
-    st.BindNull(6);
-  } else {
-    st.Bind(6, std::string_view(uploader_));
-  }
-  if (state.complete) {
-    st.Bind(5, std::string_view(now));
-  } else {
-    st.BindNull(5);
-  }
-  if (Status s = st.Run(); !s.ok()) return s;
+  storage::BlobProgress progress;
+  progress.sha256 = sha256;
+  progress.total = total;
+  progress.received = state.received;
+  progress.now_iso = now;
+  progress.complete = state.complete;
+  progress.uploader = uploader_;
+  if (Status s = storage::Blobs(db).RecordProgress(progress); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return state;
 }
@@ -274,33 +238,18 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
       store_.paths().partial + "/" + std::string(sha256);
   ::unlink(partial.c_str());
   const std::string at = store_.NowIso();
-  Statement& st = db.Cached(
-      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, "
-      "complete_at) "
-      "VALUES (?1, ?2, ?2, ?3, ?3) ON CONFLICT (sha256) DO UPDATE SET "
-      "bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
-      "complete_at = excluded.complete_at");
-  st.Bind(1, sha256)
-      .Bind(2, static_cast<int64_t>(bytes.size()))
-      .Bind(3, std::string_view(at));
-  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = storage::Blobs(db).RecordWhole(sha256, bytes.size(), at);
+      !s.ok()) {
+    return s;
+  }
   if (Status s = txn.Commit(); !s.ok()) return s;
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
 }
 
 Result<bool> BlobService::NamedInScope(const DeviceRecord& device,
                                        std::string_view sha256) {
-  std::string sql =
-      "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0";
-  sql += ScopeClause(device.scope, "district_code") + ")";
-  Statement& st = store_.db().Cached(sql);
-  st.Bind(1, sha256);
-  BindScope(st, device.scope);
-  bool named = false;
-  if (st.Step()) named = st.ColumnInt(0) != 0;
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return named;
+  return storage::Blobs(store_.db())
+      .NamedIn(sha256, device.scope.all, device.scope.districts);
 }
 
 Result<BlobState> BlobService::StateFor(const DeviceRecord& device,
@@ -351,15 +300,10 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
   }
   {
     // What this device already holds unfinished, other than this blob.
-    Statement& st = store_.db().Cached(
-        "SELECT COALESCE(SUM(received_bytes), 0) FROM blob WHERE uploader = ?1 "
-        "AND complete_at IS NULL AND sha256 != ?2");
-    const std::string id = device.id.ToString();
-    st.Bind(1, std::string_view(id)).Bind(2, sha256);
-    uint64_t held = 0;
-    if (st.Step()) held = static_cast<uint64_t>(st.ColumnInt(0));
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
+    Result<uint64_t> partial = storage::Blobs(store_.db())
+                                   .PartialBytesOf(device.id.ToString(), sha256);
+    if (!partial.ok()) return partial.status();
+    const uint64_t held = *partial;
     if (held + offset + chunk.size() > max_partial_bytes_) {
       return Status::ResourceExhausted(
                  "this device already has " + std::to_string(held >> 20) +
@@ -378,22 +322,14 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
 Result<size_t> BlobService::ReapPartials() {
   const std::string cutoff = FormatIsoUtc(store_.NowMillis() - partial_ttl_ms_);
   Db& db = store_.db();
-  std::vector<std::string> expired;
-  {
-    Statement& st = db.Cached(
-        "SELECT sha256 FROM blob WHERE complete_at IS NULL AND "
-        "COALESCE(updated_at, started_at, '') < ?1");
-    st.Bind(1, std::string_view(cutoff));
-    while (st.Step()) expired.push_back(st.ColumnText(0));
-    if (!st.status().ok()) return st.status();
-  }
+  storage::Blobs blobs(db);
+  Result<std::vector<std::string>> stale = blobs.StalePartials(cutoff);
+  if (!stale.ok()) return stale.status();
+  const std::vector<std::string>& expired = *stale;
   for (const std::string& sha : expired) {
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
-    Statement& del = db.Cached(
-        "DELETE FROM blob WHERE sha256 = ?1 AND complete_at IS NULL");
-    del.Bind(1, std::string_view(sha));
-    if (Status s = del.Run(); !s.ok()) return s;
+    if (Status s = blobs.DeletePartial(sha); !s.ok()) return s;
     if (IsBlobName(sha)) {
       const std::string partial = store_.paths().partial + "/" + sha;
       ::unlink(partial.c_str());
@@ -408,37 +344,17 @@ Result<std::vector<std::string>> BlobService::CollectUnnamed() {
   const std::string now = store_.NowIso();
   const std::string cutoff =
       FormatIsoUtc(store_.NowMillis() - unnamed_retention_ms_);
-  static constexpr const char* kNamed =
-      "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = blob.sha256 AND "
-      "p.deleted = 0)";
+  storage::Blobs blobs(db);
   {
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
-    // Named again (a restored photo, a new row for the same picture).
-    if (Status s = db.Cached(std::string("UPDATE blob SET unnamed_since = NULL "
-                                         "WHERE unnamed_since IS NOT NULL AND ") +
-                             kNamed)
-                       .Run();
-        !s.ok()) {
-      return s;
-    }
-    Statement& mark = db.Cached(
-        std::string("UPDATE blob SET unnamed_since = ?1 WHERE complete_at IS "
-                    "NOT NULL AND unnamed_since IS NULL AND NOT ") +
-        kNamed);
-    mark.Bind(1, std::string_view(now));
-    if (Status s = mark.Run(); !s.ok()) return s;
+    if (Status s = blobs.MarkUnnamed(now); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
   }
-  std::vector<std::pair<std::string, int64_t>> due;
-  {
-    Statement& st = db.Cached(
-        "SELECT sha256, bytes FROM blob WHERE unnamed_since IS NOT NULL AND "
-        "unnamed_since < ?1 AND complete_at IS NOT NULL ORDER BY sha256");
-    st.Bind(1, std::string_view(cutoff));
-    while (st.Step()) due.emplace_back(st.ColumnText(0), st.ColumnInt(1));
-    if (!st.status().ok()) return st.status();
-  }
+  Result<std::vector<std::pair<std::string, int64_t>>> unnamed =
+      blobs.UnnamedBefore(cutoff);
+  if (!unnamed.ok()) return unnamed.status();
+  const std::vector<std::pair<std::string, int64_t>>& due = *unnamed;
   std::vector<std::string> collected;
   int64_t bytes = 0;
   for (const auto& [sha, size] : due) {
@@ -446,13 +362,9 @@ Result<std::vector<std::string>> BlobService::CollectUnnamed() {
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
     // Still unnamed now, in the transaction that deletes it.
-    Statement& del = db.Cached(
-        std::string("DELETE FROM blob WHERE sha256 = ?1 AND unnamed_since IS "
-                    "NOT NULL AND unnamed_since < ?2 AND NOT ") +
-        kNamed);
-    del.Bind(1, std::string_view(sha)).Bind(2, std::string_view(cutoff));
-    if (Status s = del.Run(); !s.ok()) return s;
-    if (db.Changes() == 0) continue;  // named again meanwhile
+    Result<bool> deleted = blobs.DeleteIfUnnamed(sha, cutoff);
+    if (!deleted.ok()) return deleted.status();
+    if (!*deleted) continue;  // named again meanwhile
     if (Status s = txn.Commit(); !s.ok()) return s;
     // The record is gone first: a crash here leaves a file nothing claims,
     // never a record without its file.
@@ -480,21 +392,13 @@ Result<std::vector<std::string>> BlobService::CollectUnnamed() {
 
 Result<std::vector<std::string>> BlobService::Missing(
     const DeviceRecord& device, size_t limit) {
-  std::string sql =
-      "SELECT DISTINCT p.sha256 FROM photo p WHERE p.deleted = 0 AND "
-      "p.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blob b WHERE "
-      "b.sha256 = p.sha256 AND b.complete_at IS NOT NULL)";
-  sql += ScopeClause(device.scope, "p.district_code");
-  sql += " ORDER BY p.sha256 LIMIT ?1";
-  Statement& st = store_.db().Cached(sql);
-  st.Bind(1, static_cast<int64_t>(limit));
-  BindScope(st, device.scope);
+  Result<std::vector<std::string>> missing = storage::Blobs(store_.db()).MissingIn(
+      device.scope.all, device.scope.districts, limit);
+  if (!missing.ok()) return missing.status();
   std::vector<std::string> out;
-  while (st.Step()) {
-    std::string sha = st.ColumnText(0);
+  for (std::string& sha : *missing) {
     if (IsBlobName(sha)) out.push_back(std::move(sha));
   }
-  if (!st.status().ok()) return st.status();
   return out;
 }
 

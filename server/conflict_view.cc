@@ -5,6 +5,9 @@
 #include <vector>
 
 #include "server/row_names.h"
+#include "server/storage/conflicts.h"
+#include "server/storage/devices.h"
+#include "server/storage/server_state.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
 
@@ -12,9 +15,6 @@ namespace kbo::server {
 namespace {
 
 using nlohmann::json;
-
-// Ids per query (see row_names.cc).
-constexpr size_t kIdsPerQuery = 500;
 
 std::string Word(Lang lang, const char* th, const char* en) {
   return lang == Lang::kTh ? th : en;
@@ -85,37 +85,21 @@ json WriteJson(const WriteView& w) {
 
 Result<std::map<std::string, DeviceLabel>> LoadDeviceLabels(
     Db& db, const std::set<std::string>& device_ids) {
+  Result<std::map<std::string, storage::DeviceLabelRow>> rows =
+      storage::Devices(db).Labels(device_ids);
+  if (!rows.ok()) return rows.status();
   std::map<std::string, DeviceLabel> out;
-  std::vector<const std::string*> all;
-  for (const std::string& id : device_ids) all.push_back(&id);
-  for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
-    const size_t n = std::min(kIdsPerQuery, all.size() - from);
-    std::string sql =
-        "SELECT device_id, label, role FROM device WHERE device_id IN (";
-    for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
-    sql += ")";
-    Statement st(db, sql);
-    if (!st.status().ok()) return st.status();
-    for (size_t i = 0; i < n; ++i) {
-      st.Bind(static_cast<int>(i + 1), std::string_view(*all[from + i]));
-    }
-    while (st.Step()) {
-      out[st.ColumnText(0)] = {st.IsNull(1) ? "" : st.ColumnText(1),
-                               st.ColumnText(2)};
-    }
-    if (!st.status().ok()) return st.status();
+  for (auto& entry : *rows) {
+    out[entry.first] = {std::move(entry.second.label),
+                        std::move(entry.second.role)};
   }
   return out;
 }
 
 Result<std::string> LoadServerId(Db& db) {
-  Statement& st =
-      db.Cached("SELECT server_id FROM server_state WHERE singleton = 1");
-  std::string id;
-  if (st.Step() && !st.IsNull(0)) id = st.ColumnText(0);
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return id;
+  Result<std::optional<std::string>> id = storage::ServerState(db).ServerId();
+  if (!id.ok()) return id.status();
+  return id->value_or(std::string());
 }
 
 std::string ActorLabel(Lang lang, std::string_view actor) {
@@ -175,29 +159,11 @@ Result<std::vector<ConflictView>> DescribeConflicts(
   Result<std::string> server_id = LoadServerId(db);
   if (!server_id.ok()) return server_id.status();
   // Server-written values that were resolutions: who made them.
-  std::map<uint64_t, std::string> resolvers;
-  {
-    std::vector<uint64_t> all(seqs.begin(), seqs.end());
-    for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
-      const size_t n = std::min(kIdsPerQuery, all.size() - from);
-      std::string sql =
-          "SELECT resolution_seq, resolved_by FROM conflict WHERE "
-          "resolution_seq IN (";
-      for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
-      sql += ")";
-      Statement st(db, sql);
-      if (!st.status().ok()) return st.status();
-      for (size_t i = 0; i < n; ++i) {
-        st.Bind(static_cast<int>(i + 1), static_cast<int64_t>(all[from + i]));
-      }
-      while (st.Step()) {
-        if (!st.IsNull(1)) {
-          resolvers[static_cast<uint64_t>(st.ColumnInt(0))] = st.ColumnText(1);
-        }
-      }
-      if (!st.status().ok()) return st.status();
-    }
-  }
+  Result<std::map<uint64_t, std::string>> resolved_by =
+      storage::ConflictStore(db).ResolversOf(
+          std::vector<uint64_t>(seqs.begin(), seqs.end()));
+  if (!resolved_by.ok()) return resolved_by.status();
+  const std::map<uint64_t, std::string>& resolvers = *resolved_by;
 
   // 2. Each view from what was loaded.
   std::vector<ConflictView> out;

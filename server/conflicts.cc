@@ -21,58 +21,6 @@
 namespace kbo::server {
 namespace {
 
-constexpr const char* kSelectConflict =
-    "SELECT id, entity, row_id, column_name, district_code, current_value, "
-    "current_type, current_device, current_hlc, current_seq, incoming_value, "
-    "incoming_type, incoming_device, incoming_hlc, incoming_base, "
-    "incoming_seq, "
-    "winner, detected_at, resolved_at, resolved_value, resolution_seq, "
-    "feed_seq, resolved_by, resolution_reason "
-    "FROM conflict ";
-
-// A value back from its display text and type name (Value::ToDisplay and
-// TypeName). Reals are displayed in their shortest exact form, so this is
-// lossless.
-Value ValueFromDisplay(bool is_null, const std::string& text,
-                       const std::string& type) {
-  if (is_null || type == "null") return Value();
-  if (type == "integer")
-    return Value::Integer(ParseInt64(text).value_or(0));
-  if (type == "real") return Value::Real(std::strtod(text.c_str(), nullptr));
-  if (type == "blob") return Value::Blob(text);
-  return Value::Text(text);
-}
-
-ConflictRecord ReadRecord(Statement& st) {
-  ConflictRecord c;
-  const auto text = [&](int col) {
-    return st.IsNull(col) ? std::string() : st.ColumnText(col);
-  };
-  c.id = text(0);
-  c.entity = text(1);
-  c.row_id = text(2);
-  c.column_name = text(3);
-  c.district_code = text(4);
-  c.current_value = ValueFromDisplay(st.IsNull(5), text(5), text(6));
-  c.current_device = text(7);
-  c.current_hlc = text(8);
-  c.current_seq = static_cast<uint64_t>(st.ColumnInt(9));
-  c.incoming_value = ValueFromDisplay(st.IsNull(10), text(10), text(11));
-  c.incoming_device = text(12);
-  c.incoming_hlc = text(13);
-  c.incoming_base = static_cast<uint64_t>(st.ColumnInt(14));
-  c.incoming_seq = static_cast<uint64_t>(st.ColumnInt(15));
-  c.winner = text(16);
-  c.detected_at = text(17);
-  c.resolved_at = text(18);
-  c.resolved_value = text(19);
-  c.resolution_seq = static_cast<uint64_t>(st.ColumnInt(20));
-  c.feed_seq = static_cast<uint64_t>(st.ColumnInt(21));
-  c.resolved_by = text(22);
-  c.resolution_reason = text(23);
-  return c;
-}
-
 std::optional<std::string> DisplayText(const Value& v) {
   if (v.is_null()) return std::nullopt;
   return v.ToDisplay();
@@ -142,52 +90,20 @@ std::string ConflictJson(const ConflictRecord& c) {
 Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
                                                  const Scope& scope,
                                                  size_t limit) {
-  std::string sql = std::string(kSelectConflict) + "WHERE feed_seq > ?1";
-  if (!scope.all) {
-    sql += " AND district_code IN (";
-    for (size_t i = 0; i < scope.districts.size(); ++i) {
-      sql += (i ? ", ?" : "?") + std::to_string(i + 3);
-    }
-    if (scope.districts.empty()) sql += "NULL";
-    sql += ")";
-  }
-  sql += " ORDER BY feed_seq LIMIT ?2";
-  Statement& st = db.Cached(sql);
-  st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
-  if (!scope.all) {
-    for (size_t i = 0; i < scope.districts.size(); ++i) {
-      st.Bind(static_cast<int>(i + 3), std::string_view(scope.districts[i]));
-    }
-  }
-  std::vector<ConflictRecord> out;
-  while (st.Step()) out.push_back(ReadRecord(st));
-  if (!st.status().ok()) return st.status();
-  return out;
+  return storage::ConflictStore(db).Feed(after, scope.all, scope.districts,
+                                         limit);
 }
 
 Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
-  Statement st(store_.db(),
-               std::string(kSelectConflict) +
-                   (open_only ? "WHERE resolved_at IS NULL " : "") +
-                   "ORDER BY detected_at, feed_seq");
-  if (!st.status().ok()) return st.status();
-  std::vector<ConflictRecord> out;
-  while (st.Step()) out.push_back(ReadRecord(st));
-  if (!st.status().ok()) return st.status();
-  return out;
+  return storage::ConflictStore(store_.db()).List(open_only);
 }
 
 Result<ConflictRecord> Conflicts::Get(std::string_view id) {
-  Statement& st =
-      store_.db().Cached(std::string(kSelectConflict) + "WHERE id = ?1");
-  st.Bind(1, id);
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
-    return Status::NotFound("no conflict " + std::string(id));
-  }
-  ConflictRecord c = ReadRecord(st);
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return c;
+  Result<std::optional<ConflictRecord>> c =
+      storage::ConflictStore(store_.db()).Get(id);
+  if (!c.ok()) return c.status();
+  if (!c->has_value()) return Status::NotFound("no conflict " + std::string(id));
+  return std::move(**c);
 }
 
 Result<ConflictRecord> Conflicts::Find(std::string_view id_or_prefix) {
@@ -205,16 +121,10 @@ Result<ConflictRecord> Conflicts::Find(std::string_view id_or_prefix) {
         std::to_string(kMinIdPrefix) + " characters) was expected, got '" +
         prefix + "'");
   }
-  // Ids are lowercase uuids: the prefix's range [prefix, prefix + '\x7f')
-  // walks the primary key index instead of the table.
-  Statement& st = store_.db().Cached(
-      std::string(kSelectConflict) +
-      "WHERE id >= ?1 AND id < ?2 ORDER BY id LIMIT 4");
-  st.Bind(1, std::string_view(prefix))
-      .Bind(2, std::string_view(prefix + "\x7f"));
-  std::vector<ConflictRecord> found;
-  while (st.Step()) found.push_back(ReadRecord(st));
-  if (!st.status().ok()) return st.status();
+  Result<std::vector<ConflictRecord>> matching =
+      storage::ConflictStore(store_.db()).WithIdPrefix(prefix);
+  if (!matching.ok()) return matching.status();
+  std::vector<ConflictRecord>& found = *matching;
   if (found.empty()) {
     return Status::NotFound("no conflict id starts with " + prefix);
   }
@@ -235,14 +145,7 @@ Result<ConflictRecord> Conflicts::Find(std::string_view id_or_prefix) {
 
 Result<std::vector<ConflictRecord>> Conflicts::OfRow(std::string_view entity,
                                                      std::string_view row_id) {
-  Statement& st = store_.db().Cached(
-      std::string(kSelectConflict) +
-      "WHERE entity = ?1 AND row_id = ?2 ORDER BY feed_seq");
-  st.Bind(1, entity).Bind(2, row_id);
-  std::vector<ConflictRecord> out;
-  while (st.Step()) out.push_back(ReadRecord(st));
-  if (!st.status().ok()) return st.status();
-  return out;
+  return storage::ConflictStore(store_.db()).OfRow(entity, row_id);
 }
 
 Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
@@ -325,20 +228,12 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
 
   Result<uint64_t> feed = store_.TakeSeqs(1);
   if (!feed.ok()) return feed.status();
-  {
-    Statement& st = db.Cached(
-        "UPDATE conflict SET resolved_at = ?2, resolved_value = ?3, "
-        "resolution_seq = ?4, "
-        "feed_seq = ?5, resolved_by = ?6, resolution_reason = ?7 "
-        "WHERE id = ?1");
-    st.Bind(1, std::string_view(c.id))
-        .Bind(2, std::string_view(resolved_at))
-        .Bind(3, std::string_view(value.ToDisplay()))
-        .Bind(4, static_cast<int64_t>(applied->first_seq))
-        .Bind(5, static_cast<int64_t>(*feed))
-        .Bind(6, std::string_view(by.actor))
-        .Bind(7, std::string_view(by.reason));
-    if (Status s = st.Run(); !s.ok()) return s;
+  storage::ConflictStore conflicts(db);
+  if (Status s = conflicts.MarkResolved(c.id, resolved_at, value.ToDisplay(),
+                                        applied->first_seq, *feed, by.actor,
+                                        by.reason);
+      !s.ok()) {
+    return s;
   }
   {
     // The audit line a person reads: what was set, and why.
@@ -347,15 +242,12 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                          (value.is_null() ? std::string("(empty)")
                                           : "'" + value.ToDisplay() + "'");
     if (!by.reason.empty()) detail += "; reason: " + by.reason;
-    Statement& st = db.Cached(
-        "INSERT INTO audit_log (at, actor, action, subject, detail, address) "
-        "VALUES (?1, ?2, 'resolve', ?3, ?4, ?5)");
-    st.Bind(1, std::string_view(resolved_at))
-        .Bind(2, std::string_view(by.actor))
-        .Bind(3, std::string_view("conflict:" + c.id))
-        .Bind(4, std::string_view(detail))
-        .Bind(5, std::string_view(by.address));
-    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = conflicts.AuditResolution(resolved_at, by.actor,
+                                             "conflict:" + c.id, detail,
+                                             by.address);
+        !s.ok()) {
+      return s;
+    }
   }
   Result<ConflictRecord> stored = Get(c.id);
   if (!stored.ok()) return stored.status();

@@ -8,41 +8,15 @@
 
 #include "server/enrolment.h"
 #include "server/server_store.h"
+#include "server/storage/conflicts.h"
 #include "shared/result.h"
 #include "shared/value.h"
 #include "shared/wire.h"
 
 namespace kbo::server {
 
-// One row of table `conflict` (DESIGN §4): an incoming write whose writer
-// had not seen the cell's current value. Values are display text plus the
-// value type, so either side can be written back exactly.
-struct ConflictRecord {
-  std::string id;
-  std::string entity;
-  std::string row_id;
-  std::string column_name;
-  std::string district_code;
-  Value current_value;
-  std::string current_device;
-  std::string current_hlc;
-  uint64_t current_seq = 0;
-  Value incoming_value;
-  std::string incoming_device;
-  std::string incoming_hlc;
-  uint64_t incoming_base = 0;
-  uint64_t incoming_seq = 0;
-  std::string winner;  // "current" or "incoming": what LWW shows now
-  std::string detected_at;
-  std::string resolved_at;     // empty while open
-  std::string resolved_value;  // display text of the resolution
-  uint64_t resolution_seq = 0;
-  uint64_t feed_seq = 0;
-  std::string resolved_by;        // 'user:LOGIN' or 'cli'; empty while open
-  std::string resolution_reason;  // as the person gave it; may be empty
-
-  bool resolved() const { return !resolved_at.empty(); }
-};
+// One row of table `conflict` (server/storage/conflicts.h).
+using ConflictRecord = storage::ConflictRecord;
 
 // The conflict as the protocol's record (shared/wire.h, docs/protocol.md
 // §7): values as display text (null for null) with *_type beside them,

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "server/storage/devices.h"
 #include "shared/csv.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -64,21 +65,20 @@ EnrollReply ReplyFor(ServerStore& store, const Uuid& device, std::string role,
   return r;
 }
 
-// A token row of ListTokens/CancelToken: columns 0-5 are token_hash, role,
-// districts, label, created_at, expires_at.
-Result<TokenInfo> TokenFromRow(Statement& st) {
+// A token as ListTokens/CancelToken show it.
+Result<TokenInfo> TokenFromRow(const storage::TokenRow& row) {
   TokenInfo t;
-  t.id = st.ColumnText(0).substr(0, kTokenIdHexDigits);
-  t.role = st.ColumnText(1);
-  Result<Scope> scope = Scope::Parse(st.ColumnText(2));
+  t.id = row.token_hash.substr(0, kTokenIdHexDigits);
+  t.role = row.role;
+  Result<Scope> scope = Scope::Parse(row.districts);
   if (!scope.ok()) {
     return Status::Corruption("enrolment token " + t.id +
                               ": its districts are damaged");
   }
   t.scope = std::move(scope).value();
-  t.label = st.ColumnText(3);
-  t.created_at = st.ColumnText(4);
-  t.expires_at = st.ColumnText(5);
+  t.label = row.label;
+  t.created_at = row.created_at;
+  t.expires_at = row.expires_at;
   return t;
 }
 
@@ -166,41 +166,36 @@ bool DeviceRecord::clock_off() const {
 }
 
 Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
-  Statement& st = db.Cached(
-      "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label FROM device "
-      "WHERE device_id = ?1");
-  st.Bind(1, std::string_view(id.ToString()));
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
-    return std::optional<DeviceRecord>();
-  }
+  Result<std::optional<storage::DeviceRow>> found =
+      storage::Devices(db).Find(id.ToString());
+  if (!found.ok()) return found.status();
+  if (!found->has_value()) return std::optional<DeviceRecord>();
+  const storage::DeviceRow& row = **found;
   DeviceRecord d;
   d.id = id;
   const auto damaged = [&](const char* what) {
     return Status::Corruption("device " + id.ToString() + ": " + what +
                               " is damaged");
   };
-  Result<PublicKey> key = PublicKey::FromHex(st.ColumnText(0));
+  Result<PublicKey> key = PublicKey::FromHex(row.public_key_hex);
   if (!key.ok()) return damaged("public key");
   d.public_key = *key;
-  d.role = st.ColumnText(1);
-  Result<Scope> scope = Scope::Parse(st.ColumnText(2));
+  d.role = row.role;
+  Result<Scope> scope = Scope::Parse(row.districts);
   if (!scope.ok()) return damaged("districts");
   d.scope = std::move(scope).value();
-  d.enrolled_at = st.ColumnText(3);
-  if (!st.IsNull(4)) d.revoked_at = st.ColumnText(4);
-  d.last_seq = static_cast<uint64_t>(st.ColumnInt(5));
-  if (!st.IsNull(6)) {
-    const std::string hash = st.ColumnBlob(6);
+  d.enrolled_at = row.enrolled_at;
+  d.revoked_at = row.revoked_at;
+  d.last_seq = row.last_seq;
+  if (row.last_hash.has_value()) {
+    const std::string& hash = *row.last_hash;
     if (hash.size() != d.last_hash.size()) return damaged("last hash");
     std::memcpy(d.last_hash.data(), hash.data(), hash.size());
   }
-  if (!st.IsNull(7)) d.last_seen_at = st.ColumnText(7);
-  if (!st.IsNull(8)) d.clock_offset_ms = st.ColumnInt(8);
-  d.grant_seq = static_cast<uint64_t>(st.ColumnInt(9));
-  d.label = st.ColumnText(10);
-  if (Status s = st.Reset(); !s.ok()) return s;
+  d.last_seen_at = row.last_seen_at;
+  d.clock_offset_ms = row.clock_offset_ms;
+  d.grant_seq = row.grant_seq;
+  d.label = row.label;
   return std::optional<DeviceRecord>(std::move(d));
 }
 
@@ -273,17 +268,14 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
   if (!clean_label.ok()) return clean_label.status();
   const std::string token = RandomTokenHex();
   const int64_t now = store_.NowMillis();
-  Statement& st = store_.db().Cached(
-      "INSERT INTO enrol_token (token_hash, role, districts, created_at, "
-      "expires_at, label) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.Bind(1, std::string_view(TokenHash(token)))
-      .Bind(2, role)
-      .Bind(3, std::string_view(scope->ToString()))
-      .Bind(4, std::string_view(FormatIsoUtc(now)))
-      .Bind(5, std::string_view(FormatIsoUtc(now + ttl_ms)))
-      .Bind(6, std::string_view(*clean_label));
-  if (Status s = st.Run(); !s.ok()) return s;
+  storage::TokenRow row;
+  row.token_hash = TokenHash(token);
+  row.role = std::string(role);
+  row.districts = scope->ToString();
+  row.created_at = FormatIsoUtc(now);
+  row.expires_at = FormatIsoUtc(now + ttl_ms);
+  row.label = *clean_label;
+  if (Status s = storage::EnrolTokens(store_.db()).Insert(row); !s.ok()) return s;
   return token;
 }
 
@@ -294,25 +286,25 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
 
   std::string role, districts, expires_at, used_by, label, cancelled_at;
   bool used = false;
+  storage::EnrolTokens tokens(db);
+  storage::Devices devices(db);
   {
-    Statement& st = db.Cached(
-        "SELECT role, districts, expires_at, used_at, used_by, label, "
-        "cancelled_at FROM enrol_token WHERE token_hash = ?1");
-    st.Bind(1, std::string_view(TokenHash(request.token)));
-    if (!st.Step()) {
-      if (!st.status().ok()) return st.status();
+    Result<std::optional<storage::TokenRow>> token =
+        tokens.Find(TokenHash(request.token));
+    if (!token.ok()) return token.status();
+    if (!token->has_value()) {
       return Status::Unauthenticated(
           "this enrolment token is not known to the server; ask the central "
           "office for a new one");
     }
-    role = st.ColumnText(0);
-    districts = st.ColumnText(1);
-    expires_at = st.ColumnText(2);
-    used = !st.IsNull(3);
-    if (!st.IsNull(4)) used_by = st.ColumnText(4);
-    label = st.ColumnText(5);
-    if (!st.IsNull(6)) cancelled_at = st.ColumnText(6);
-    if (Status s = st.Reset(); !s.ok()) return s;
+    storage::TokenRow& t = **token;
+    role = std::move(t.role);
+    districts = std::move(t.districts);
+    expires_at = std::move(t.expires_at);
+    used = t.used_at.has_value();
+    used_by = std::move(t.used_by);
+    label = std::move(t.label);
+    cancelled_at = std::move(t.cancelled_at);
   }
   Result<Scope> token_scope = Scope::Parse(districts);
   if (!token_scope.ok())
@@ -357,57 +349,37 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
                                       " was revoked on " + device->revoked_at)
           .WithReason("revoked");
     }
-    Statement& st = db.Cached(
-        "UPDATE device SET role = ?2, districts = ?3, label = CASE WHEN ?4 = "
-        "'' THEN label ELSE ?4 END WHERE device_id = ?1");
-    st.Bind(1, std::string_view(device_text))
-        .Bind(2, std::string_view(role))
-        .Bind(3, std::string_view(districts))
-        .Bind(4, std::string_view(label));
-    if (Status s = st.Run(); !s.ok()) return s;
-  } else {
-    {
-      Statement& st =
-          db.Cached("SELECT device_id FROM device WHERE public_key = ?1");
-      st.Bind(1, std::string_view(request.public_key.ToHex()));
-      const bool taken = st.Step();
-      if (!st.status().ok()) return st.status();
-      if (Status s = st.Reset(); !s.ok()) return s;
-      if (taken) {
-        return Status::AlreadyExists(
-                   "this public key is already enrolled for another device")
-            .WithReason("device_exists");
-      }
+    if (Status s = devices.ReEnrol(device_text, role, districts, label); !s.ok()) {
+      return s;
     }
-    Statement& st = db.Cached(
-        "INSERT INTO device (device_id, public_key, role, districts, "
-        "enrolled_at, label) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-    st.Bind(1, std::string_view(device_text))
-        .Bind(2, std::string_view(request.public_key.ToHex()))
-        .Bind(3, std::string_view(role))
-        .Bind(4, std::string_view(districts))
-        .Bind(5, std::string_view(FormatIsoUtc(now)))
-        .Bind(6, std::string_view(label));
-    if (Status s = st.Run(); !s.ok()) return s;
+  } else {
+    Result<bool> taken = devices.PublicKeyTaken(request.public_key.ToHex());
+    if (!taken.ok()) return taken.status();
+    if (*taken) {
+      return Status::AlreadyExists(
+                 "this public key is already enrolled for another device")
+          .WithReason("device_exists");
+    }
+    storage::NewDevice d;
+    d.device_id = device_text;
+    d.public_key_hex = request.public_key.ToHex();
+    d.role = role;
+    d.districts = districts;
+    d.enrolled_at = FormatIsoUtc(now);
+    d.label = label;
+    if (Status s = devices.Insert(d); !s.ok()) return s;
   }
   if (request.clock_ms) {
-    Statement& st = db.Cached(
-        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE "
-        "device_id = ?1");
-    st.Bind(1, std::string_view(device_text))
-        .Bind(2, *request.clock_ms - now)
-        .Bind(3, std::string_view(FormatIsoUtc(now)));
-    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = devices.NoteSeen(device_text, *request.clock_ms - now,
+                                    FormatIsoUtc(now));
+        !s.ok()) {
+      return s;
+    }
   }
-  {
-    Statement& st = db.Cached(
-        "UPDATE enrol_token SET used_at = ?2, used_by = ?3 WHERE token_hash = "
-        "?1");
-    st.Bind(1, std::string_view(TokenHash(request.token)))
-        .Bind(2, std::string_view(FormatIsoUtc(now)))
-        .Bind(3, std::string_view(device_text));
-    if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = tokens.MarkUsed(TokenHash(request.token), FormatIsoUtc(now),
+                                 device_text);
+      !s.ok()) {
+    return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   return ReplyFor(store_, request.device_id, role,
@@ -417,17 +389,15 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
 Result<std::vector<DeviceRecord>> Enrolment::ListDevices() {
   std::vector<Uuid> ids;
   {
-    Statement st(
-        store_.db(),
-        "SELECT device_id FROM device ORDER BY enrolled_at, device_id");
-    if (!st.status().ok()) return st.status();
-    while (st.Step()) {
-      Result<Uuid> id = Uuid::Parse(st.ColumnText(0));
+    Result<std::vector<std::string>> stored =
+        storage::Devices(store_.db()).IdsByEnrolment();
+    if (!stored.ok()) return stored.status();
+    for (const std::string& text : *stored) {
+      Result<Uuid> id = Uuid::Parse(text);
       if (!id.ok())
         return Status::Corruption("a device id in server.db is damaged");
       ids.push_back(*id);
     }
-    if (!st.status().ok()) return st.status();
   }
   std::vector<DeviceRecord> out;
   for (const Uuid& id : ids) {
@@ -444,13 +414,10 @@ Status Enrolment::Revoke(std::string_view device_id) {
     return Status::InvalidArgument("'" + std::string(device_id) +
                                    "' is not a device id");
   }
-  Statement& st = store_.db().Cached(
-      "UPDATE device SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id "
-      "= ?1");
-  st.Bind(1, std::string_view(id->ToString()))
-      .Bind(2, std::string_view(store_.NowIso()));
-  if (Status s = st.Run(); !s.ok()) return s;
-  if (store_.db().Changes() == 0) {
+  Result<bool> found =
+      storage::Devices(store_.db()).Revoke(id->ToString(), store_.NowIso());
+  if (!found.ok()) return found.status();
+  if (!*found) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
   return Status();
@@ -465,34 +432,25 @@ Status Enrolment::SetLabel(std::string_view device_id,
   }
   Result<std::string> clean = CleanLabel(label);
   if (!clean.ok()) return clean.status();
-  Statement& st =
-      store_.db().Cached("UPDATE device SET label = ?2 WHERE device_id = ?1");
-  st.Bind(1, std::string_view(id->ToString()))
-      .Bind(2, std::string_view(*clean));
-  if (Status s = st.Run(); !s.ok()) return s;
-  if (store_.db().Changes() == 0) {
+  Result<bool> found =
+      storage::Devices(store_.db()).SetLabel(id->ToString(), *clean);
+  if (!found.ok()) return found.status();
+  if (!*found) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
   return Status();
 }
 
 Result<std::vector<TokenInfo>> Enrolment::ListTokens() {
-  Statement& st = store_.db().Cached(
-      "SELECT token_hash, role, districts, label, created_at, expires_at FROM "
-      "enrol_token WHERE used_at IS NULL AND cancelled_at IS NULL AND "
-      "expires_at > ?1 ORDER BY created_at DESC, token_hash");
-  st.Bind(1, std::string_view(store_.NowIso()));
+  Result<std::vector<storage::TokenRow>> rows =
+      storage::EnrolTokens(store_.db()).ListUsable(store_.NowIso());
+  if (!rows.ok()) return rows.status();
   std::vector<TokenInfo> out;
-  while (st.Step()) {
-    Result<TokenInfo> t = TokenFromRow(st);
-    if (!t.ok()) {
-      (void)st.Reset();
-      return t.status();
-    }
+  for (const storage::TokenRow& row : *rows) {
+    Result<TokenInfo> t = TokenFromRow(row);
+    if (!t.ok()) return t.status();
     out.push_back(std::move(t).value());
   }
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
   return out;
 }
 
@@ -508,28 +466,20 @@ Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
   if (!txn.status().ok()) return txn.status();
   std::string hash, used_at, used_by;
   TokenInfo info;
+  storage::EnrolTokens tokens(db);
   {
-    // token_hash is the primary key: a range on it finds the prefix by index.
-    Statement& st = db.Cached(
-        "SELECT token_hash, role, districts, label, created_at, expires_at, "
-        "used_at, used_by FROM enrol_token WHERE token_hash >= ?1 AND "
-        "token_hash < ?1 || 'g' ORDER BY token_hash LIMIT 2");
-    st.Bind(1, std::string_view(prefix));
-    int found = 0;
-    while (st.Step()) {
-      if (++found > 1) break;
-      Result<TokenInfo> t = TokenFromRow(st);
-      if (!t.ok()) {
-        (void)st.Reset();
-        return t.status();
-      }
+    Result<std::vector<storage::TokenRow>> rows = tokens.WithPrefix(prefix);
+    if (!rows.ok()) return rows.status();
+    const size_t found = rows->size();
+    if (found == 1) {
+      const storage::TokenRow& row = rows->front();
+      Result<TokenInfo> t = TokenFromRow(row);
+      if (!t.ok()) return t.status();
       info = std::move(t).value();
-      hash = st.ColumnText(0);
-      if (!st.IsNull(6)) used_at = st.ColumnText(6);
-      if (!st.IsNull(7)) used_by = st.ColumnText(7);
+      hash = row.token_hash;
+      used_at = row.used_at.value_or(std::string());
+      used_by = row.used_by;
     }
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
     if (found == 0) {
       return Status::NotFound("no enrolment token has the id " + prefix);
     }
@@ -543,11 +493,7 @@ Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
         "token " + info.id + " was already used on " + used_at +
         " by device " + used_by + "; revoke the device instead");
   }
-  Statement& st = db.Cached(
-      "UPDATE enrol_token SET cancelled_at = COALESCE(cancelled_at, ?2) WHERE "
-      "token_hash = ?1");
-  st.Bind(1, std::string_view(hash)).Bind(2, std::string_view(store_.NowIso()));
-  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = tokens.Cancel(hash, store_.NowIso()); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return info;
 }
@@ -588,12 +534,11 @@ Result<Scope> Enrolment::Grant(std::string_view device_id,
   if (scope.ToString() == (*device)->scope.ToString()) return scope;  // no change
   Result<uint64_t> seq = store_.TakeSeqs(1);
   if (!seq.ok()) return seq.status();
-  Statement& st = db.Cached(
-      "UPDATE device SET districts = ?2, grant_seq = ?3 WHERE device_id = ?1");
-  st.Bind(1, std::string_view(id->ToString()))
-      .Bind(2, std::string_view(scope.ToString()))
-      .Bind(3, static_cast<int64_t>(*seq));
-  if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = storage::Devices(db).SetDistricts(id->ToString(),
+                                                   scope.ToString(), *seq);
+      !s.ok()) {
+    return s;
+  }
   if (Status s = txn.Commit(); !s.ok()) return s;
   store_.NoteCommittedSequences();
   if (changed != nullptr) *changed = true;

@@ -8,6 +8,8 @@
 
 #include "schema/schema.h"
 #include "server/conflicts.h"
+#include "server/storage/devices.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -23,31 +25,7 @@ int ClampLimit(int limit) {
   return std::min(limit, protocol::kMaxPullLimit);
 }
 
-// " AND district_code IN (?first, ...)" for a scoped device; "" for "all".
-std::string ScopeClause(const Scope& scope, int first,
-                        const char* prefix = "") {
-  if (scope.all) return "";
-  std::string sql = std::string(" AND ") + prefix + "district_code IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += (i ? ", ?" : "?") + std::to_string(first + static_cast<int>(i));
-  }
-  if (scope.districts.empty()) sql += "NULL";
-  return sql + ")";
-}
-
-void BindScope(Statement& st, const Scope& scope, int first) {
-  if (scope.all) return;
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    st.Bind(first + static_cast<int>(i), std::string_view(scope.districts[i]));
-  }
-}
-
-struct IndexedRow {
-  std::string entity;
-  std::string row_id;
-  uint64_t max_seq = 0;
-  uint64_t moved_seq = 0;  // the write that last moved it to another district
-};
+using storage::IndexedRow;
 
 // The RowChanges of one row that a device with cursor `after` lacks, and a
 // rough size of their encoding (for the page size bound).
@@ -59,7 +37,7 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
     return Status::Corruption("row_seq names an unknown row " + row.entity +
                               " " + row.row_id);
   }
-  Result<std::optional<ReplicaRow>> stored = ReadReplicaRow(db, *entity, *id);
+  Result<std::optional<ReplicaRow>> stored = storage::Rows(db).Read(*entity, *id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) {
     return Status::Corruption("row_seq names a missing row " + row.entity +
@@ -101,7 +79,7 @@ Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
   const Entity* e = FindEntity(entity);
   Result<Uuid> id = Uuid::Parse(row_id);
   if (e == nullptr || !id.ok()) return Status();  // not a row anyone holds
-  Result<std::optional<ReplicaRow>> stored = ReadReplicaRow(db, *e, *id);
+  Result<std::optional<ReplicaRow>> stored = storage::Rows(db).Read(*e, *id);
   if (!stored.ok()) return stored.status();
   if (!stored->has_value()) return Status();
   IndexedRow row{std::string(e->name), id->ToString(), 0, 0};
@@ -122,10 +100,10 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
                  "from 0 to receive their rows whole")
           .WithReason("pull_restart");
     }
-    Statement& st = store_.db().Cached(
-        "UPDATE device SET grant_seq = 0 WHERE device_id = ?1");
-    st.Bind(1, std::string_view(device.id.ToString()));
-    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = storage::Devices(store_.db()).ClearGrant(device.id.ToString());
+        !s.ok()) {
+      return s;
+    }
   }
   const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
@@ -134,23 +112,10 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
 
   // Every row yields at least one RowChange, so limit + 1 rows are enough to
   // fill the page and know whether more remain.
-  std::vector<IndexedRow> candidates;
-  {
-    Statement& st = db.Cached(
-        "SELECT r.entity, r.row_id, r.max_seq, m.moved_seq FROM row_seq r "
-        "LEFT JOIN row_moved m ON m.entity = r.entity AND m.row_id = r.row_id "
-        "WHERE r.max_seq > ?1" +
-        ScopeClause(device.scope, 3, "r.") + " ORDER BY r.max_seq LIMIT ?2");
-    st.Bind(1, static_cast<int64_t>(after))
-        .Bind(2, static_cast<int64_t>(max_changes + 1));
-    BindScope(st, device.scope, 3);
-    while (st.Step()) {
-      candidates.push_back({st.ColumnText(0), st.ColumnText(1),
-                            static_cast<uint64_t>(st.ColumnInt(2)),
-                            st.IsNull(3) ? 0 : static_cast<uint64_t>(st.ColumnInt(3))});
-    }
-    if (!st.status().ok()) return st.status();
-  }
+  Result<std::vector<IndexedRow>> indexed = storage::PullIndex(db).After(
+      after, max_changes + 1, device.scope.all, device.scope.districts);
+  if (!indexed.ok()) return indexed.status();
+  const std::vector<IndexedRow>& candidates = *indexed;
 
   PullPage page;
   page.after = after;

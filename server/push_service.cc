@@ -9,6 +9,9 @@
 #include "server/log.h"
 #include "server/pull_service.h"
 #include "server/server_apply.h"
+#include "server/storage/change_log.h"
+#include "server/storage/devices.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
@@ -30,14 +33,12 @@ Result<std::string> HeldRows(Db& db, const DeviceRecord& device,
     if (!seen.emplace(r.entity, r.row_id).second) continue;
     const Entity* e = FindEntity(r.entity);
     if (e == nullptr) continue;
-    Statement st(db, "SELECT district_code FROM " + std::string(e->name) +
-                         " WHERE id = ?1");
-    st.Bind(1, std::string_view(r.row_id));
-    if (!st.Step()) {
-      if (!st.status().ok()) return st.status();
-      continue;  // the server holds no such row: nothing to put back
-    }
-    const std::string district = st.ColumnText(0);
+    Result<std::optional<std::string>> held_in =
+        storage::Rows(db).District(*e, r.row_id);
+    if (!held_in.ok()) return held_in.status();
+    // The server holds no such row: nothing to put back.
+    if (!held_in->has_value()) continue;
+    const std::string& district = **held_in;
     if (!device.scope.Contains(district)) continue;  // not the device's to see
     std::vector<RowChange> changes;
     size_t row_bytes = 0;
@@ -169,20 +170,16 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
   const std::string hash_hex = HexEncode(hash);
   if (cs.seq <= device.last_seq) {
-    Statement& st = db.Cached(
-        "SELECT hash, receipt FROM change_set_log WHERE device_id = ?1 AND seq "
-        "= ?2");
-    st.Bind(1, std::string_view(device_text))
-        .Bind(2, static_cast<int64_t>(cs.seq));
-    if (!st.Step()) {
-      if (!st.status().ok()) return st.status();
+    Result<std::optional<storage::LoggedReceipt>> logged =
+        storage::ChangeLog(db).Receipt(device_text, cs.seq);
+    if (!logged.ok()) return logged.status();
+    if (!logged->has_value()) {
       return Status::Internal("change set " + std::to_string(cs.seq) +
                               " of device " + device_text +
                               " is accepted but missing from the log");
     }
-    const std::string logged_hash = st.ColumnBlob(0);
-    std::string stored = st.ColumnText(1);
-    if (Status s = st.Reset(); !s.ok()) return s;
+    const std::string& logged_hash = (*logged)->hash;
+    const std::string& stored = (*logged)->receipt;
     if (logged_hash ==
         std::string_view(reinterpret_cast<const char*>(hash.data()),
                          hash.size())) {
@@ -241,12 +238,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     return s;
   }
   if (!r.refused.empty()) {
-    Statement& st = db.Cached(
-        "SELECT count(*) FROM refused_row WHERE device_id = ?1 AND "
-        "settled_at IS NULL");
-    st.Bind(1, std::string_view(device_text));
-    const int64_t open = st.Step() ? st.ColumnInt(0) : 0;
-    if (Status s = st.Reset(); !s.ok()) return s;
+    Result<int64_t> counted = storage::RefusedRows(db).CountOpen(device_text);
+    if (!counted.ok()) return counted.status();
+    const int64_t open = *counted;
     if (open + static_cast<int64_t>(r.refused.size()) > max_open_refused_) {
       return Status::ResourceExhausted(
                  "change set " + std::to_string(cs.seq) + " would leave " +
@@ -274,15 +268,12 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
       !s.ok()) {
     return s;
   }
-  {
-    Statement& st = db.Cached(
-        "UPDATE device SET last_seq = ?2, last_hash = ?3 WHERE device_id = ?1");
-    st.Bind(1, std::string_view(device_text))
-        .Bind(2, static_cast<int64_t>(cs.seq))
-        .BindBlob(3,
-                  std::string_view(reinterpret_cast<const char*>(hash.data()),
-                                   hash.size()));
-    if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = storage::Devices(db).RecordAccepted(
+          device_text, cs.seq,
+          std::string_view(reinterpret_cast<const char*>(hash.data()),
+                           hash.size()));
+      !s.ok()) {
+    return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   store_.NoteCommittedSequences();

@@ -2,6 +2,7 @@
 
 #include <string>
 
+#include "server/storage/devices.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
 
@@ -109,14 +110,10 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request) {
 
   const int64_t now = store_.NowMillis();
   const int64_t offset = time_ms - now;
-  {
-    Statement& st = db.Cached(
-        "UPDATE device SET clock_offset_ms = ?2, last_seen_at = ?3 WHERE "
-        "device_id = ?1");
-    st.Bind(1, std::string_view(device.id.ToString()))
-        .Bind(2, offset)
-        .Bind(3, std::string_view(FormatIsoUtc(now)));
-    if (Status s = st.Run(); !s.ok()) return s;
+  if (Status s = storage::Devices(db).NoteSeen(device.id.ToString(), offset,
+                                               FormatIsoUtc(now));
+      !s.ok()) {
+    return s;
   }
   device.clock_offset_ms = offset;
   device.last_seen_at = FormatIsoUtc(now);
@@ -133,15 +130,11 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request) {
         .With(field::kServerMs, now);
   }
 
+  storage::Nonces nonces(db);
   {
-    Statement& st = db.Cached(
-        "INSERT INTO nonce (device_id, nonce, seen_at_ms) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (device_id, nonce) DO NOTHING");
-    st.Bind(1, std::string_view(device.id.ToString()))
-        .Bind(2, request.nonce)
-        .Bind(3, now);
-    if (Status s = st.Run(); !s.ok()) return s;
-    if (db.Changes() == 0) {
+    Result<bool> fresh = nonces.Insert(device.id.ToString(), request.nonce, now);
+    if (!fresh.ok()) return fresh.status();
+    if (!*fresh) {
       return Status::Unauthenticated(
                  "this request was already received once (a replayed "
                  "nonce); nothing was done")
@@ -149,9 +142,10 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request) {
     }
   }
   if (now - last_prune_ms_ >= kPruneEveryMs || now < last_prune_ms_) {
-    Statement& st = db.Cached("DELETE FROM nonce WHERE seen_at_ms < ?1");
-    st.Bind(1, now - 2 * protocol::kRequestWindowMs);
-    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = nonces.PruneBefore(now - 2 * protocol::kRequestWindowMs);
+        !s.ok()) {
+      return s;
+    }
     last_prune_ms_ = now;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;

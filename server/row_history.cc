@@ -8,6 +8,9 @@
 #include <utility>
 
 #include "server/conflicts.h"
+#include "server/storage/change_log.h"
+#include "server/storage/history.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/merge.h"
@@ -92,12 +95,9 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   const std::string id_text = id->ToString();
   Db& db = store.db();
   {
-    Statement st(db, "SELECT 1 FROM " + std::string(ent->name) +
-                         " WHERE id = ?1");
-    if (!st.status().ok()) return st.status();
-    st.Bind(1, std::string_view(id_text));
-    if (!st.Step()) {
-      if (!st.status().ok()) return st.status();
+    Result<bool> held = storage::Rows(db).Exists(*ent, id_text);
+    if (!held.ok()) return held.status();
+    if (!*held) {
       return Status::NotFound("no " + std::string(ent->name) + " " + id_text);
     }
   }
@@ -106,35 +106,21 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   RowHistory history;
   std::vector<Candidate> sets;
   {
-    Statement& st = db.Cached(
-        "SELECT device_id, seq, bytes, first_server_seq, received_at "
-        "FROM change_set_log WHERE instr(bytes, ?1) > 0 "
-        "ORDER BY first_server_seq DESC, received_at DESC LIMIT ?2");
-    st.BindBlob(1, std::string_view(
-                       reinterpret_cast<const char*>(id->bytes.data()),
-                       id->bytes.size()))
-        .Bind(2, static_cast<int64_t>(limits.max_change_sets + 1));
-    size_t bytes = 0;
-    while (st.Step()) {
-      if (sets.size() == limits.max_change_sets) {
-        history.truncated = true;
-        break;
-      }
+    Result<storage::LoggedSets> logged = storage::ChangeLog(db).SetsMentioning(
+        std::string_view(reinterpret_cast<const char*>(id->bytes.data()),
+                         id->bytes.size()),
+        limits.max_change_sets, limits.max_bytes);
+    if (!logged.ok()) return logged.status();
+    history.truncated = logged->truncated;
+    for (storage::LoggedSet& set : logged->sets) {
       Candidate c;
-      c.bytes = st.ColumnBlob(2);
-      bytes += c.bytes.size();
-      if (bytes > limits.max_bytes) {
-        history.truncated = true;
-        break;
-      }
-      c.device_id = st.ColumnText(0);
-      c.seq = static_cast<uint64_t>(st.ColumnInt(1));
-      c.first_server_seq = static_cast<uint64_t>(st.ColumnInt(3));
-      c.received_at = st.ColumnText(4);
+      c.device_id = std::move(set.device_id);
+      c.seq = set.seq;
+      c.bytes = std::move(set.bytes);
+      c.first_server_seq = set.first_server_seq;
+      c.received_at = std::move(set.received_at);
       sets.push_back(std::move(c));
     }
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
   }
   std::reverse(sets.begin(), sets.end());
   history.change_sets = sets.size();
@@ -142,15 +128,10 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   // Row changes of this row the server refused: not part of its history.
   std::set<std::tuple<std::string, uint64_t, uint64_t>> refused;
   {
-    Statement& st = db.Cached(
-        "SELECT device_id, seq, row_index FROM refused_row "
-        "WHERE entity = ?1 AND row_id = ?2");
-    st.Bind(1, std::string_view(ent->name)).Bind(2, std::string_view(id_text));
-    while (st.Step()) {
-      refused.emplace(st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
-                      static_cast<uint64_t>(st.ColumnInt(2)));
-    }
-    if (!st.status().ok()) return st.status();
+    Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> of_row =
+        storage::RefusedRows(db).OfRow(ent->name, id_text);
+    if (!of_row.ok()) return of_row.status();
+    refused.insert(of_row->begin(), of_row->end());
   }
 
   // 2. The row changes, by server sequence.
@@ -203,15 +184,13 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   // second as the change set's received_at: that names their author.
   std::multimap<std::string, std::pair<std::string, std::string>> edits;
   {
-    Statement& st = db.Cached(
-        "SELECT at, actor, detail FROM audit_log WHERE action = 'edit' AND "
-        "subject = ?1 ORDER BY id");
-    st.Bind(1, std::string_view(std::string(ent->name) + ":" + id_text));
-    while (st.Step()) {
-      edits.emplace(st.ColumnText(0),
-                    std::make_pair(st.ColumnText(1), st.ColumnText(2)));
+    Result<std::vector<storage::OfficeEdit>> audited =
+        storage::History(db).OfficeEdits(std::string(ent->name) + ":" + id_text);
+    if (!audited.ok()) return audited.status();
+    for (storage::OfficeEdit& e : *audited) {
+      edits.emplace(std::move(e.at),
+                    std::make_pair(std::move(e.actor), std::move(e.detail)));
     }
-    if (!st.status().ok()) return st.status();
   }
 
   // 4. Apply in sequence: each cell's old -> new under the merge rule.

@@ -4,12 +4,10 @@
 #include <utility>
 #include <vector>
 
+#include "server/storage/rows.h"
+
 namespace kbo::server {
 namespace {
-
-// Ids per query: far below SQLite's 32,766 host parameters, and a page of
-// 200 conflicts needs one query per entity.
-constexpr size_t kIdsPerQuery = 500;
 
 std::string Key(std::string_view entity, std::string_view id) {
   std::string k(entity);
@@ -59,37 +57,11 @@ Status RowNames::Load(int depth) {
 
 Status RowNames::LoadEntity(const Entity& entity,
                             const std::set<std::string>& ids) {
-  std::string columns = "id, deleted";
-  for (const Column& col : entity.columns) {
-    columns += ", ";
-    columns += col.name;
-  }
+  Result<std::map<std::string, RowValues, std::less<>>> held =
+      storage::Rows(db_).ValuesByIds(entity, ids);
+  if (!held.ok()) return held.status();
   auto& table = rows_[std::string(entity.name)];
-  std::vector<const std::string*> all;
-  all.reserve(ids.size());
-  for (const std::string& id : ids) all.push_back(&id);
-  for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
-    const size_t n = std::min(kIdsPerQuery, all.size() - from);
-    std::string sql = "SELECT " + columns + " FROM " +
-                      std::string(entity.name) + " WHERE id IN (";
-    for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
-    sql += ")";
-    Statement st(db_, sql);
-    if (!st.status().ok()) return st.status();
-    for (size_t i = 0; i < n; ++i) {
-      st.Bind(static_cast<int>(i + 1), std::string_view(*all[from + i]));
-    }
-    while (st.Step()) {
-      RowValues row;
-      row["deleted"] = st.ColumnValue(1);
-      for (size_t c = 0; c < entity.columns.size(); ++c) {
-        row[std::string(entity.columns[c].name)] =
-            st.ColumnValue(static_cast<int>(c + 2));
-      }
-      table[st.ColumnText(0)] = std::move(row);
-    }
-    if (!st.status().ok()) return st.status();
-  }
+  for (auto& entry : *held) table[entry.first] = std::move(entry.second);
   return Status();
 }
 

@@ -8,6 +8,9 @@
 #include <utility>
 #include <vector>
 
+#include "server/storage/change_log.h"
+#include "server/storage/conflicts.h"
+#include "server/storage/rows.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/roles.h"
@@ -55,16 +58,7 @@ class CollectingSink : public ConflictSink {
 // The district the row is in now; nullopt if the server does not hold it.
 Result<std::optional<std::string>> CurrentDistrict(Db& db, const Entity& entity,
                                                    const std::string& row_id) {
-  Statement& st = db.Cached("SELECT district_code FROM " +
-                            std::string(entity.name) + " WHERE id = ?1");
-  st.Bind(1, std::string_view(row_id));
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
-    return std::optional<std::string>();
-  }
-  std::string district = st.IsNull(0) ? std::string() : st.ColumnText(0);
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return std::optional<std::string>(std::move(district));
+  return storage::Rows(db).District(entity, row_id);
 }
 
 std::string DistrictName(const std::string& code) {
@@ -76,15 +70,6 @@ std::string DistrictName(const std::string& code) {
 std::string RowLabel(size_t index, const RowChange& row) {
   return "row " + std::to_string(index + 1) + " (" + row.entity + " " +
          row.row_id.ToString() + ")";
-}
-
-// A value as display text (NULL for null); its type goes beside it.
-void BindDisplay(Statement& st, int i, const Value& v) {
-  if (v.is_null()) {
-    st.BindNull(i);
-  } else {
-    st.Bind(i, std::string_view(v.ToDisplay()));
-  }
 }
 
 // What a row as the server holds it (before a change) says, as values by
@@ -173,7 +158,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     }
   }
   Result<std::optional<ReplicaRow>> current =
-      ReadReplicaRow(db, entity, row.row_id);
+      storage::Rows(db).Read(entity, row.row_id);
   if (!current.ok()) return current.status();
   const bool exists = current->has_value();
   // The district it is in now.
@@ -315,6 +300,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                                  const DeviceRecord* device) {
   Db& db = store.db();
+  storage::PullIndex index(db);
   std::map<RowKey, RowInfo> rows;
   AppliedSet applied;
   if (cs.rows.empty()) return applied;
@@ -389,7 +375,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     options.seq = *first + i;
     options.conflicts = &sink;
     RowApplyInfo result;
-    if (Status s = ApplyRowChange(db, row, options, &result); !s.ok()) {
+    if (Status s = storage::Rows(db).Apply(row, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
     if (!info.applied) {
@@ -421,24 +407,17 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
         info.district_after != info.district_before) {
       // It moved: a device of its new district may never have had it, so
       // pulls after this point send it whole (PullService).
-      Statement& mv = db.Cached(
-          "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
-          "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
-      mv.Bind(1, std::string_view(key.first))
-          .Bind(2, std::string_view(key.second))
-          .Bind(3, static_cast<int64_t>(info.max_seq));
-      if (Status s = mv.Run(); !s.ok()) return s;
+      if (Status s = index.NoteMoved(key.first, key.second, info.max_seq);
+          !s.ok()) {
+        return s;
+      }
     }
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.
     if (info.indexed_seq != 0) {
-      Statement& del = db.Cached(
-          "DELETE FROM row_seq WHERE max_seq = ?1 AND entity = ?2 AND row_id = ?3");
-      del.Bind(1, static_cast<int64_t>(info.indexed_seq))
-          .Bind(2, std::string_view(key.first))
-          .Bind(3, std::string_view(key.second));
-      if (Status s = del.Run(); !s.ok()) return s;
-      if (db.Changes() != 1) {
+      Result<int> dropped = index.DropEntry(info.indexed_seq, key.first, key.second);
+      if (!dropped.ok()) return dropped.status();
+      if (*dropped != 1) {
         // The index no longer matches the rows: refuse the set (nothing of
         // it is kept) rather than lose a row from every device's pulls.
         return Status::Corruption(
@@ -447,18 +426,11 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
             "needs repair (docs/operations.md)");
       }
     }
-    Statement& st = db.Cached(
-        "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "
-        "VALUES (?1, ?2, ?3, ?4)");
-    st.Bind(1, std::string_view(key.first))
-        .Bind(2, std::string_view(key.second))
-        .Bind(3, static_cast<int64_t>(info.max_seq));
-    if (info.district_after.empty()) {
-      st.BindNull(4);
-    } else {
-      st.Bind(4, std::string_view(info.district_after));
+    if (Status s = index.AddEntry(key.first, key.second, info.max_seq,
+                                  info.district_after);
+        !s.ok()) {
+      return s;
     }
-    if (Status s = st.Run(); !s.ok()) return s;
   }
 
   // 4. Conflicts, each with a fresh feed sequence after the rows'.
@@ -467,42 +439,29 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   Result<uint64_t> feed = store.TakeSeqs(sink.events.size());
   if (!feed.ok()) return feed.status();
   const std::string now = store.NowIso();
+  storage::ConflictStore conflicts(db);
   for (size_t k = 0; k < sink.events.size(); ++k) {
     const ConflictEvent& e = sink.events[k];
     const RowInfo& info = rows[RowKey(e.entity, e.row_id.ToString())];
-    Statement& st = db.Cached(
-        "INSERT INTO conflict (id, entity, row_id, column_name, district_code, "
-        "current_value, current_type, current_device, current_hlc, "
-        "current_seq, "
-        "incoming_value, incoming_type, incoming_device, incoming_hlc, "
-        "incoming_base, incoming_seq, winner, detected_at, feed_seq) VALUES "
-        "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
-        "?16, "
-        "?17, ?18, ?19)");
-    st.Bind(1, std::string_view(Uuid::Random().ToString()))
-        .Bind(2, std::string_view(e.entity))
-        .Bind(3, std::string_view(e.row_id.ToString()))
-        .Bind(4, std::string_view(e.column));
-    if (info.district_after.empty()) {
-      st.BindNull(5);
-    } else {
-      st.Bind(5, std::string_view(info.district_after));
-    }
-    BindDisplay(st, 6, e.current.value);
-    st.Bind(7, std::string_view(TypeName(e.current.value.type())))
-        .Bind(8, std::string_view(e.current.hlc.device.ToString()))
-        .Bind(9, std::string_view(e.current.hlc.ToString()))
-        .Bind(10, static_cast<int64_t>(e.current_seq));
-    BindDisplay(st, 11, e.incoming.value);
-    st.Bind(12, std::string_view(TypeName(e.incoming.value.type())))
-        .Bind(13, std::string_view(e.incoming.hlc.device.ToString()))
-        .Bind(14, std::string_view(e.incoming.hlc.ToString()))
-        .Bind(15, static_cast<int64_t>(e.incoming_base))
-        .Bind(16, static_cast<int64_t>(e.incoming_seq))
-        .Bind(17, std::string_view(e.incoming_won ? "incoming" : "current"))
-        .Bind(18, std::string_view(now))
-        .Bind(19, static_cast<int64_t>(*feed + k));
-    if (Status s = st.Run(); !s.ok()) return s;
+    storage::ConflictRecord c;
+    c.id = Uuid::Random().ToString();
+    c.entity = e.entity;
+    c.row_id = e.row_id.ToString();
+    c.column_name = e.column;
+    c.district_code = info.district_after;
+    c.current_value = e.current.value;
+    c.current_device = e.current.hlc.device.ToString();
+    c.current_hlc = e.current.hlc.ToString();
+    c.current_seq = e.current_seq;
+    c.incoming_value = e.incoming.value;
+    c.incoming_device = e.incoming.hlc.device.ToString();
+    c.incoming_hlc = e.incoming.hlc.ToString();
+    c.incoming_base = e.incoming_base;
+    c.incoming_seq = e.incoming_seq;
+    c.winner = e.incoming_won ? "incoming" : "current";
+    c.detected_at = now;
+    c.feed_seq = *feed + k;
+    if (Status s = conflicts.Insert(c); !s.ok()) return s;
   }
   return applied;
 }
@@ -520,21 +479,18 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                                  : nlohmann::json(cell.value.ToDisplay());
       }
     }
-    Statement& st = db.Cached(
-        "INSERT INTO refused_row (device_id, seq, row_index, entity, row_id, "
-        "reason, message, cells, refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-        "?7, ?8, ?9)");
-    st.Bind(1, device_id)
-        .Bind(2, static_cast<int64_t>(seq))
-        .Bind(3, static_cast<int64_t>(r.index))
-        .Bind(4, std::string_view(r.entity))
-        .Bind(5, std::string_view(r.row_id))
-        .Bind(6, std::string_view(r.reason))
-        .Bind(7, std::string_view(r.message))
-        .Bind(8, std::string_view(cells.dump(-1, ' ', false,
-                                             nlohmann::json::error_handler_t::replace)))
-        .Bind(9, now_iso);
-    if (Status s = st.Run(); !s.ok()) return s;
+    storage::RefusedRowRecord record;
+    record.device_id = std::string(device_id);
+    record.seq = seq;
+    record.row_index = r.index;
+    record.entity = r.entity;
+    record.row_id = r.row_id;
+    record.reason = r.reason;
+    record.message = r.message;
+    record.cells_json =
+        cells.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    record.refused_at = std::string(now_iso);
+    if (Status s = storage::RefusedRows(db).Insert(record); !s.ok()) return s;
   }
   return Status();
 }
@@ -543,34 +499,24 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const ChangeSet& cs,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso) {
+  storage::RefusedRows refusals(db);
   {
-    Statement& any = db.Cached(
-        "SELECT EXISTS (SELECT 1 FROM refused_row WHERE device_id = ?1 AND "
-        "settled_at IS NULL)");
-    any.Bind(1, device_id);
-    const bool open = any.Step() && any.ColumnInt(0) != 0;
-    if (Status s = any.Reset(); !s.ok()) return s;
-    if (!open) return Status();
+    Result<bool> open = refusals.AnyOpen(device_id);
+    if (!open.ok()) return open.status();
+    if (!*open) return Status();
   }
   std::set<RowKey> still_refused;
   for (const protocol::RefusedRow& r : refused) {
     still_refused.emplace(r.entity, r.row_id);
   }
   std::set<RowKey> done;
-  Statement& st = db.Cached(
-      "UPDATE refused_row SET settled_at = ?5, settled_seq = ?4 WHERE "
-      "device_id = ?1 AND entity = ?2 AND row_id = ?3 AND settled_at IS NULL "
-      "AND seq < ?4");
   for (const RowChange& row : cs.rows) {
     RowKey key(row.entity, row.row_id.ToString());
     if (still_refused.count(key) != 0 || !done.insert(key).second) continue;
-    st.Bind(1, device_id)
-        .Bind(2, std::string_view(key.first))
-        .Bind(3, std::string_view(key.second))
-        .Bind(4, static_cast<int64_t>(seq))
-        .Bind(5, now_iso);
-    if (Status s = st.Run(); !s.ok()) return s;
-    if (Status s = st.Reset(); !s.ok()) return s;
+    if (Status s = refusals.Settle(device_id, key.first, key.second, seq, now_iso);
+        !s.ok()) {
+      return s;
+    }
   }
   return Status();
 }
@@ -582,22 +528,18 @@ std::string SignedReceiptJson(const KeyPair& key, const protocol::Receipt& r) {
 Status AppendToLog(Db& db, const protocol::Receipt& r, const Sha256Digest& hash,
                    std::string_view bytes, const Signature& signature,
                    std::string_view response_json) {
-  Statement& st = db.Cached(
-      "INSERT INTO change_set_log (device_id, seq, hash, bytes, signature, "
-      "received_at, first_server_seq, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-      "?7, ?8)");
-  st.Bind(1, std::string_view(r.device_id))
-      .Bind(2, static_cast<int64_t>(r.seq))
-      .BindBlob(3, std::string_view(reinterpret_cast<const char*>(hash.data()),
-                                    hash.size()))
-      .BindBlob(4, bytes)
-      .BindBlob(
-          5, std::string_view(reinterpret_cast<const char*>(signature.data()),
-                              signature.size()))
-      .Bind(6, std::string_view(r.received_at))
-      .Bind(7, static_cast<int64_t>(r.first_server_seq))
-      .Bind(8, response_json);
-  return st.Run();
+  storage::LogEntry set;
+  set.device_id = r.device_id;
+  set.seq = r.seq;
+  set.hash = std::string_view(reinterpret_cast<const char*>(hash.data()),
+                              hash.size());
+  set.bytes = bytes;
+  set.signature = std::string_view(
+      reinterpret_cast<const char*>(signature.data()), signature.size());
+  set.received_at = r.received_at;
+  set.first_server_seq = r.first_server_seq;
+  set.receipt = response_json;
+  return storage::ChangeLog(db).Append(set);
 }
 
 }  // namespace kbo::server

@@ -14,6 +14,7 @@
 #include "shared/encoding.h"
 #include "shared/fs.h"
 #include "server/storage/pg_db.h"
+#include "server/storage/server_state.h"
 #include "shared/sqlite/migrate.h"
 
 namespace kbo::server {
@@ -77,16 +78,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     if (!db.ok()) return db.status();
     store->db_ = std::move(db).value();
     Db& d = *store->db_;
-    // One server, many devices: a 64 MiB page cache keeps the b-trees a push
-    // walks (entity rows with their cell versions, row_seq) in memory, and
-    // checkpointing every ~32 MiB of WAL rather than every 4 MiB lets a page
-    // rewritten by several pushes be copied back once. Measured on 100,000
-    // attendance marks pushed in sets of 2,000: about 1.3x faster together.
-    if (Status s = d.Exec(
-            "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000");
-        !s.ok()) {
-      return s;
-    }
+    if (Status s = storage::TuneSqliteServerDb(d); !s.ok()) return s;
     if (Status s = Migrate(d, schema::kServerMigrations,
                            schema::kServerMigrations_count);
         !s.ok()) {
@@ -103,14 +95,18 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   Db& d = *store->db_;
   if (Status s = store->GuardSequences(); !s.ok()) return s;
 
+  storage::ServerState state(d);
   std::string server_id;
   {
-    Statement st(d, "SELECT server_id FROM server_state WHERE singleton = 1");
-    if (!st.Step()) {
-      if (!st.status().ok()) return st.status();
-      return Status::Corruption("server_state is missing from " + store->db_where_);
+    Result<std::optional<std::string>> stored = state.ServerId();
+    if (!stored.ok()) {
+      // ServerId's kCorruption is the missing row: name the database.
+      if (stored.status().code() == Code::kCorruption) {
+        return Status::Corruption("server_state is missing from " + store->db_where_);
+      }
+      return stored.status();
     }
-    if (!st.IsNull(0)) server_id = st.ColumnText(0);
+    if (stored->has_value()) server_id = **stored;
   }
 
   // The key before the id: a crash between the two must never leave an id
@@ -137,19 +133,13 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     const Uuid id = Uuid::Random();
     Hlc zero;
     zero.device = id;
-    Statement st(d,
-                 "UPDATE server_state SET server_id = ?1, clock_hlc = ?2 "
-                 "WHERE singleton = 1 AND server_id IS NULL");
-    st.Bind(1, std::string_view(id.ToString()))
-        .Bind(2, std::string_view(zero.ToString()));
-    if (Status s = st.Run(); !s.ok()) return s;
+    if (Status s = state.SetServerIdIfUnset(id, zero); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
-    Statement again(d,
-                    "SELECT server_id FROM server_state WHERE singleton = 1");
-    if (!again.Step() || again.IsNull(0)) {
+    Result<std::optional<std::string>> again = state.ServerId();
+    if (!again.ok() || !again->has_value()) {
       return Status::Corruption("server_state has no server id");
     }
-    server_id = again.ColumnText(0);
+    server_id = **again;
   }
   Result<Uuid> id = Uuid::Parse(server_id);
   if (!id.ok())
@@ -159,20 +149,12 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
 }
 
 Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
-  Statement& get =
-      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
-  if (!get.Step()) {
-    if (!get.status().ok()) return get.status();
-    return Status::Corruption("server_state is missing");
-  }
-  const int64_t first = get.ColumnInt(0);
-  if (Status s = get.Reset(); !s.ok()) return s;
-  if (first < 1) return Status::Corruption("server_state.next_seq is damaged");
-  Statement& put = db_->Cached(
-      "UPDATE server_state SET next_seq = next_seq + ?1 WHERE singleton = 1");
-  put.Bind(1, static_cast<int64_t>(n));
-  if (Status s = put.Run(); !s.ok()) return s;
-  return static_cast<uint64_t>(first);
+  storage::ServerState state(*db_);
+  Result<int64_t> first = state.NextSeq();
+  if (!first.ok()) return first.status();
+  if (*first < 1) return Status::Corruption("server_state.next_seq is damaged");
+  if (Status s = state.AdvanceNextSeq(n); !s.ok()) return s;
+  return static_cast<uint64_t>(*first);
 }
 
 namespace {
@@ -225,9 +207,7 @@ Status ServerStore::GuardSequences() {
   uint64_t now = next;
   if (rewound) {
     now = std::max(next, high.value_or(0)) + kRestoreGap;
-    Statement put(*db_, "UPDATE server_state SET next_seq = ?1 WHERE singleton = 1");
-    put.Bind(1, static_cast<int64_t>(now));
-    if (Status s = put.Run(); !s.ok()) return s;
+    if (Status s = storage::ServerState(*db_).SetNextSeq(now); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   if (rewound) {
@@ -244,40 +224,26 @@ Status ServerStore::GuardSequences() {
 }
 
 Result<uint64_t> ServerStore::LastSeq() {
-  Statement& get =
-      db_->Cached("SELECT next_seq FROM server_state WHERE singleton = 1");
-  if (!get.Step()) {
-    if (!get.status().ok()) return get.status();
-    return Status::Corruption("server_state is missing");
-  }
-  const int64_t next = get.ColumnInt(0);
-  if (Status s = get.Reset(); !s.ok()) return s;
-  return next > 0 ? static_cast<uint64_t>(next - 1) : 0;
+  Result<int64_t> next = storage::ServerState(*db_).NextSeq();
+  if (!next.ok()) return next.status();
+  return *next > 0 ? static_cast<uint64_t>(*next - 1) : 0;
 }
 
 Result<Hlc> ServerStore::LoadClock() {
-  Statement& get =
-      db_->Cached("SELECT clock_hlc FROM server_state WHERE singleton = 1");
-  if (!get.Step()) {
-    if (!get.status().ok()) return get.status();
-    return Status::Corruption("server_state is missing");
-  }
+  Result<std::optional<std::string>> text = storage::ServerState(*db_).ClockText();
+  if (!text.ok()) return text.status();
   Hlc last;
   last.device = server_id_;
-  if (!get.IsNull(0)) {
-    Result<Hlc> h = Hlc::Parse(get.ColumnText(0));
+  if (text->has_value()) {
+    Result<Hlc> h = Hlc::Parse(**text);
     if (!h.ok()) return Status::Corruption("server clock state is damaged");
     last = *h;
   }
-  if (Status s = get.Reset(); !s.ok()) return s;
   return last;
 }
 
 Status ServerStore::SaveClock(const Hlc& state) {
-  Statement& put =
-      db_->Cached("UPDATE server_state SET clock_hlc = ?1 WHERE singleton = 1");
-  put.Bind(1, std::string_view(state.ToString()));
-  return put.Run();
+  return storage::ServerState(*db_).SaveClock(state);
 }
 
 }  // namespace kbo::server

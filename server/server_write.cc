@@ -4,6 +4,8 @@
 #include <map>
 
 #include "schema/schema.h"
+#include "server/storage/change_log.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -26,7 +28,8 @@ Result<ServerWrite> WriteAsServer(
   for (const auto& [column, value] : cells) {
     KBO_RETURN_IF_ERROR(ValidateCell(*entity, column, value));
   }
-  KBO_ASSIGN_OR_RETURN(auto row, ReadReplicaRow(db, *entity, row_id));
+  storage::Rows rows(db);
+  KBO_ASSIGN_OR_RETURN(auto row, rows.Read(*entity, row_id));
   if (!row) {
     return Status::NotFound("no " + std::string(entity_name) + " with id " +
                             row_id.ToString());
@@ -55,21 +58,16 @@ Result<ServerWrite> WriteAsServer(
       schema::kReplicaMigrations, schema::kReplicaMigrations_count));
   cs.seq = 1;
   {
-    Statement& st = db.Cached(
-        "SELECT seq, hash FROM change_set_log WHERE device_id = ?1 "
-        "ORDER BY seq DESC LIMIT 1");
-    st.Bind(1, std::string_view(store.server_id().ToString()));
-    if (st.Step()) {
-      cs.seq = static_cast<uint64_t>(st.ColumnInt(0)) + 1;
-      const std::string hash = st.ColumnBlob(1);
-      if (hash.size() != cs.prev_hash.size()) {
+    KBO_ASSIGN_OR_RETURN(std::optional<storage::LatestSet> latest,
+                         storage::ChangeLog(db).Latest(store.server_id().ToString()));
+    if (latest.has_value()) {
+      cs.seq = latest->seq + 1;
+      if (latest->hash.size() != cs.prev_hash.size()) {
         return Status::Corruption(
             "the server's last change set hash is damaged");
       }
-      std::memcpy(cs.prev_hash.data(), hash.data(), hash.size());
+      std::memcpy(cs.prev_hash.data(), latest->hash.data(), latest->hash.size());
     }
-    KBO_RETURN_IF_ERROR(st.status());
-    KBO_RETURN_IF_ERROR(st.Reset());
   }
   cs.rows.push_back(change);
   const std::string bytes = EncodeChangeSet(cs);
@@ -78,7 +76,7 @@ Result<ServerWrite> WriteAsServer(
   ServerWrite out;
   out.hlc = change.hlc;
   KBO_ASSIGN_OR_RETURN(out.applied, ApplyAtServer(store, cs, nullptr));
-  KBO_ASSIGN_OR_RETURN(auto after, ReadCellVersions(db, entity_name, row_id));
+  KBO_ASSIGN_OR_RETURN(auto after, rows.CellVersions(entity_name, row_id));
   for (const auto& [column, value] : cells) {
     (void)value;
     auto it = after.find(column);

@@ -1,0 +1,81 @@
+#ifndef KBO_SERVER_STORAGE_BLOBS_H_
+#define KBO_SERVER_STORAGE_BLOBS_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::server::storage {
+
+// A photo blob's record (table blob); the bytes are files (BlobService).
+struct BlobRow {
+  uint64_t total = 0;
+  uint64_t received = 0;
+  bool complete = false;
+};
+
+// A blob upload's progress for RecordProgress.
+struct BlobProgress {
+  std::string_view sha256;
+  uint64_t total = 0;
+  uint64_t received = 0;
+  std::string_view now_iso;  // started_at of a new record, updated_at
+  bool complete = false;     // complete_at = now_iso, else NULL
+  std::string_view uploader; // "" stores NULL
+};
+
+// Blob metadata and partial uploads (table blob), with the photo rows
+// that name blobs (table photo). Callers hold the transactions.
+class Blobs {
+ public:
+  explicit Blobs(Db& db) : db_(db) {}
+
+  // nullopt if the server has no record of the blob.
+  Result<std::optional<BlobRow>> Find(std::string_view sha256);
+  Status Delete(std::string_view sha256);
+  // Inserts or updates the record of a chunked upload.
+  Status RecordProgress(const BlobProgress& p);
+  // Inserts or updates the record of a blob received whole at `at`.
+  Status RecordWhole(std::string_view sha256, uint64_t bytes, std::string_view at);
+
+  // Whether a live photo in the districts (all, or `districts`) names it.
+  Result<bool> NamedIn(std::string_view sha256, bool all_districts,
+                       const std::vector<std::string>& districts);
+  // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
+  Result<uint64_t> PartialBytesOf(std::string_view uploader,
+                                  std::string_view except_sha256);
+  // Unfinished uploads last written before `cutoff_iso`.
+  Result<std::vector<std::string>> StalePartials(std::string_view cutoff_iso);
+  // Deletes the record if the upload is still unfinished.
+  Status DeletePartial(std::string_view sha256);
+
+  // In one call: blobs named again lose their unnamed_since; complete blobs
+  // no live photo names get unnamed_since = now_iso (if not set).
+  Status MarkUnnamed(std::string_view now_iso);
+  // Complete blobs unnamed since before `cutoff_iso`: (sha256, bytes), by
+  // sha256.
+  Result<std::vector<std::pair<std::string, int64_t>>> UnnamedBefore(
+      std::string_view cutoff_iso);
+  // Deletes the record if it is still unnamed since before `cutoff_iso`;
+  // false if it was named again meanwhile.
+  Result<bool> DeleteIfUnnamed(std::string_view sha256, std::string_view cutoff_iso);
+
+  // Blobs live photos in the districts name that the server lacks whole,
+  // by sha256, at most `limit`.
+  Result<std::vector<std::string>> MissingIn(bool all_districts,
+                                             const std::vector<std::string>& districts,
+                                             size_t limit);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace kbo::server::storage
+
+#endif  // KBO_SERVER_STORAGE_BLOBS_H_

@@ -1,0 +1,188 @@
+#include "server/storage/change_log.h"
+
+#include <utility>
+
+namespace kbo::server::storage {
+
+Status ChangeLog::Append(const LogEntry& set) {
+  Statement& st = db_.Cached(
+      "INSERT INTO change_set_log (device_id, seq, hash, bytes, signature, "
+      "received_at, first_server_seq, receipt) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8)");
+  st.Bind(1, set.device_id)
+      .Bind(2, static_cast<int64_t>(set.seq))
+      .BindBlob(3, set.hash)
+      .BindBlob(4, set.bytes)
+      .BindBlob(5, set.signature)
+      .Bind(6, set.received_at)
+      .Bind(7, static_cast<int64_t>(set.first_server_seq))
+      .Bind(8, set.receipt);
+  return st.Run();
+}
+
+Result<std::optional<LoggedReceipt>> ChangeLog::Receipt(std::string_view device_id,
+                                                        uint64_t seq) {
+  Statement& st = db_.Cached(
+      "SELECT hash, receipt FROM change_set_log WHERE device_id = ?1 AND seq "
+      "= ?2");
+  st.Bind(1, device_id).Bind(2, static_cast<int64_t>(seq));
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return std::optional<LoggedReceipt>();
+  }
+  LoggedReceipt out;
+  out.hash = st.ColumnBlob(0);
+  out.receipt = st.ColumnText(1);
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return std::optional<LoggedReceipt>(std::move(out));
+}
+
+Result<std::optional<LatestSet>> ChangeLog::Latest(std::string_view device_id) {
+  Statement& st = db_.Cached(
+      "SELECT seq, hash FROM change_set_log WHERE device_id = ?1 "
+      "ORDER BY seq DESC LIMIT 1");
+  st.Bind(1, device_id);
+  std::optional<LatestSet> out;
+  if (st.Step()) {
+    out.emplace();
+    out->seq = static_cast<uint64_t>(st.ColumnInt(0));
+    out->hash = st.ColumnBlob(1);
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return out;
+}
+
+Result<LoggedSets> ChangeLog::SetsMentioning(std::string_view needle,
+                                             size_t max_sets, size_t max_bytes) {
+  Statement& st = db_.Cached(
+      "SELECT device_id, seq, bytes, first_server_seq, received_at "
+      "FROM change_set_log WHERE instr(bytes, ?1) > 0 "
+      "ORDER BY first_server_seq DESC, received_at DESC LIMIT ?2");
+  st.BindBlob(1, needle).Bind(2, static_cast<int64_t>(max_sets + 1));
+  LoggedSets out;
+  size_t bytes = 0;
+  while (st.Step()) {
+    if (out.sets.size() == max_sets) {
+      out.truncated = true;
+      break;
+    }
+    LoggedSet c;
+    c.bytes = st.ColumnBlob(2);
+    bytes += c.bytes.size();
+    if (bytes > max_bytes) {
+      out.truncated = true;
+      break;
+    }
+    c.device_id = st.ColumnText(0);
+    c.seq = static_cast<uint64_t>(st.ColumnInt(1));
+    c.first_server_seq = static_cast<uint64_t>(st.ColumnInt(3));
+    c.received_at = st.ColumnText(4);
+    out.sets.push_back(std::move(c));
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return out;
+}
+
+Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> RefusedRows::OfRow(
+    std::string_view entity, std::string_view row_id) {
+  Statement& st = db_.Cached(
+      "SELECT device_id, seq, row_index FROM refused_row "
+      "WHERE entity = ?1 AND row_id = ?2");
+  st.Bind(1, entity).Bind(2, row_id);
+  std::vector<std::tuple<std::string, uint64_t, uint64_t>> out;
+  while (st.Step()) {
+    out.emplace_back(st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
+                     static_cast<uint64_t>(st.ColumnInt(2)));
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<std::vector<RefusedRowView>> RefusedRows::List(bool include_settled) {
+  Statement st(db_,
+               std::string("SELECT r.device_id, d.role, r.seq, r.row_index, "
+                           "r.entity, r.row_id, r.reason, r.message, r.cells, "
+                           "r.refused_at, r.settled_at, r.settled_seq FROM "
+                           "refused_row r LEFT JOIN device d ON d.device_id = "
+                           "r.device_id ") +
+                   (include_settled ? "" : "WHERE r.settled_at IS NULL ") +
+                   "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
+  std::vector<RefusedRowView> out;
+  while (st.Step()) {
+    RefusedRowView v;
+    v.row.device_id = st.ColumnText(0);
+    if (!st.IsNull(1)) v.role = st.ColumnText(1);
+    v.row.seq = static_cast<uint64_t>(st.ColumnInt(2));
+    v.row.row_index = static_cast<uint64_t>(st.ColumnInt(3));
+    v.row.entity = st.ColumnText(4);
+    v.row.row_id = st.ColumnText(5);
+    v.row.reason = st.ColumnText(6);
+    v.row.message = st.ColumnText(7);
+    v.row.cells_json = st.ColumnText(8);
+    v.row.refused_at = st.ColumnText(9);
+    if (!st.IsNull(10)) v.settled_at = st.ColumnText(10);
+    if (!st.IsNull(11)) v.settled_seq = st.ColumnInt(11);
+    out.push_back(std::move(v));
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Status RefusedRows::Insert(const RefusedRowRecord& r) {
+  Statement& st = db_.Cached(
+      "INSERT INTO refused_row (device_id, seq, row_index, entity, row_id, "
+      "reason, message, cells, refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+      "?7, ?8, ?9)");
+  st.Bind(1, std::string_view(r.device_id))
+      .Bind(2, static_cast<int64_t>(r.seq))
+      .Bind(3, static_cast<int64_t>(r.row_index))
+      .Bind(4, std::string_view(r.entity))
+      .Bind(5, std::string_view(r.row_id))
+      .Bind(6, std::string_view(r.reason))
+      .Bind(7, std::string_view(r.message))
+      .Bind(8, std::string_view(r.cells_json))
+      .Bind(9, std::string_view(r.refused_at));
+  return st.Run();
+}
+
+Result<bool> RefusedRows::AnyOpen(std::string_view device_id) {
+  Statement& any = db_.Cached(
+      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE device_id = ?1 AND "
+      "settled_at IS NULL)");
+  any.Bind(1, device_id);
+  const bool open = any.Step() && any.ColumnInt(0) != 0;
+  if (!any.status().ok()) return any.status();
+  if (Status s = any.Reset(); !s.ok()) return s;
+  return open;
+}
+
+Result<int64_t> RefusedRows::CountOpen(std::string_view device_id) {
+  Statement& st = db_.Cached(
+      "SELECT count(*) FROM refused_row WHERE device_id = ?1 AND "
+      "settled_at IS NULL");
+  st.Bind(1, device_id);
+  const int64_t open = st.Step() ? st.ColumnInt(0) : 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return open;
+}
+
+Status RefusedRows::Settle(std::string_view device_id, std::string_view entity,
+                           std::string_view row_id, uint64_t seq,
+                           std::string_view now_iso) {
+  Statement& st = db_.Cached(
+      "UPDATE refused_row SET settled_at = ?5, settled_seq = ?4 WHERE "
+      "device_id = ?1 AND entity = ?2 AND row_id = ?3 AND settled_at IS NULL "
+      "AND seq < ?4");
+  st.Bind(1, device_id)
+      .Bind(2, entity)
+      .Bind(3, row_id)
+      .Bind(4, static_cast<int64_t>(seq))
+      .Bind(5, now_iso);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return st.Reset();
+}
+
+}  // namespace kbo::server::storage

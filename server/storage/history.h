@@ -1,0 +1,36 @@
+#ifndef KBO_SERVER_STORAGE_HISTORY_H_
+#define KBO_SERVER_STORAGE_HISTORY_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::server::storage {
+
+// One office edit as the audit log keeps it (action 'edit').
+struct OfficeEdit {
+  std::string at;
+  std::string actor;
+  std::string detail;
+};
+
+// What a row's history reads besides the change-set log and conflicts
+// (server/row_history.cc).
+class History {
+ public:
+  explicit History(Db& db) : db_(db) {}
+
+  // The office edits (console/data.cc) of `subject` ("ENTITY:ID"), oldest
+  // first.
+  Result<std::vector<OfficeEdit>> OfficeEdits(std::string_view subject);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace kbo::server::storage
+
+#endif  // KBO_SERVER_STORAGE_HISTORY_H_

@@ -1,0 +1,134 @@
+#include "server/storage/rows.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "server/storage/sql_parts.h"
+
+namespace kbo::server::storage {
+Result<std::optional<std::string>> Rows::District(const Entity& entity,
+                                                  std::string_view row_id) {
+  Statement& st = db_.Cached("SELECT district_code FROM " +
+                             std::string(entity.name) + " WHERE id = ?1");
+  st.Bind(1, row_id);
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return std::optional<std::string>();
+  }
+  std::string district = st.IsNull(0) ? std::string() : st.ColumnText(0);
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return std::optional<std::string>(std::move(district));
+}
+
+Result<bool> Rows::Exists(const Entity& entity, std::string_view row_id) {
+  Statement st(db_, "SELECT 1 FROM " + std::string(entity.name) + " WHERE id = ?1");
+  if (!st.status().ok()) return st.status();
+  st.Bind(1, row_id);
+  const bool held = st.Step();
+  if (!st.status().ok()) return st.status();
+  return held;
+}
+
+Result<std::map<std::string, RowValues, std::less<>>> Rows::ValuesByIds(
+    const Entity& entity, const std::set<std::string>& ids) {
+  std::string columns = "id, deleted";
+  for (const Column& col : entity.columns) {
+    columns += ", ";
+    columns += col.name;
+  }
+  std::map<std::string, RowValues, std::less<>> out;
+  std::vector<const std::string*> all;
+  all.reserve(ids.size());
+  for (const std::string& id : ids) all.push_back(&id);
+  for (size_t from = 0; from < all.size(); from += kIdsPerQuery) {
+    const size_t n = std::min(kIdsPerQuery, all.size() - from);
+    Statement st(db_, "SELECT " + columns + " FROM " + std::string(entity.name) +
+                          " WHERE id IN (" + Placeholders(n) + ")");
+    if (!st.status().ok()) return st.status();
+    for (size_t i = 0; i < n; ++i) {
+      st.Bind(static_cast<int>(i + 1), std::string_view(*all[from + i]));
+    }
+    while (st.Step()) {
+      RowValues row;
+      row["deleted"] = st.ColumnValue(1);
+      for (size_t c = 0; c < entity.columns.size(); ++c) {
+        row[std::string(entity.columns[c].name)] =
+            st.ColumnValue(static_cast<int>(c + 2));
+      }
+      out[st.ColumnText(0)] = std::move(row);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  return out;
+}
+
+Result<std::optional<ReplicaRow>> Rows::Read(const Entity& entity,
+                                             const Uuid& row_id) {
+  return ReadReplicaRow(db_, entity, row_id);
+}
+
+Result<std::map<std::string, StoredCellVersion, std::less<>>> Rows::CellVersions(
+    std::string_view entity, const Uuid& row_id) {
+  return ReadCellVersions(db_, entity, row_id);
+}
+
+Status Rows::Apply(const RowChange& row, const ApplyOptions& options,
+                   RowApplyInfo* info) {
+  return ApplyRowChange(db_, row, options, info);
+}
+
+Status PullIndex::NoteMoved(std::string_view entity, std::string_view row_id,
+                            uint64_t moved_seq) {
+  Statement& mv = db_.Cached(
+      "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
+  mv.Bind(1, entity).Bind(2, row_id).Bind(3, static_cast<int64_t>(moved_seq));
+  return mv.Run();
+}
+
+Result<int> PullIndex::DropEntry(uint64_t max_seq, std::string_view entity,
+                                 std::string_view row_id) {
+  Statement& del = db_.Cached(
+      "DELETE FROM row_seq WHERE max_seq = ?1 AND entity = ?2 AND row_id = ?3");
+  del.Bind(1, static_cast<int64_t>(max_seq)).Bind(2, entity).Bind(3, row_id);
+  if (Status s = del.Run(); !s.ok()) return s;
+  return db_.Changes();
+}
+
+Status PullIndex::AddEntry(std::string_view entity, std::string_view row_id,
+                           uint64_t max_seq, std::string_view district) {
+  Statement& st = db_.Cached(
+      "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "
+      "VALUES (?1, ?2, ?3, ?4)");
+  st.Bind(1, entity).Bind(2, row_id).Bind(3, static_cast<int64_t>(max_seq));
+  if (district.empty()) {
+    st.BindNull(4);
+  } else {
+    st.Bind(4, district);
+  }
+  return st.Run();
+}
+
+Result<std::vector<IndexedRow>> PullIndex::After(
+    uint64_t after, size_t limit, bool all_districts,
+    const std::vector<std::string>& districts) {
+  std::vector<IndexedRow> out;
+  const DistrictFilter filter{all_districts, &districts};
+  Statement& st = db_.Cached(
+      "SELECT r.entity, r.row_id, r.max_seq, m.moved_seq FROM row_seq r "
+      "LEFT JOIN row_moved m ON m.entity = r.entity AND m.row_id = r.row_id "
+      "WHERE r.max_seq > ?1" +
+      filter.Clause("r.district_code", 3) +
+      " ORDER BY r.max_seq LIMIT ?2");
+  st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  filter.Bind(st, 3);
+  while (st.Step()) {
+    out.push_back({st.ColumnText(0), st.ColumnText(1),
+                   static_cast<uint64_t>(st.ColumnInt(2)),
+                   st.IsNull(3) ? 0 : static_cast<uint64_t>(st.ColumnInt(3))});
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+}  // namespace kbo::server::storage

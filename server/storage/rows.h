@@ -1,0 +1,86 @@
+#ifndef KBO_SERVER_STORAGE_ROWS_H_
+#define KBO_SERVER_STORAGE_ROWS_H_
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/entities.h"
+#include "shared/replica/apply.h"
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+#include "shared/uuid.h"
+
+namespace kbo::server::storage {
+
+// The server's replica: entity rows with their cell versions (one table per
+// catalogue entity). Reads and merges go through the shared applier
+// (shared/replica/apply.h), the one merge rule of client and server.
+class Rows {
+ public:
+  explicit Rows(Db& db) : db_(db) {}
+
+  // The district the row is in now ("" if null); nullopt if the server does
+  // not hold it.
+  Result<std::optional<std::string>> District(const Entity& entity,
+                                              std::string_view row_id);
+  // Whether the server holds the row.
+  Result<bool> Exists(const Entity& entity, std::string_view row_id);
+  // The rows among `ids` the server holds: their values by column name
+  // (catalogue columns and "deleted"), by id.
+  Result<std::map<std::string, RowValues, std::less<>>> ValuesByIds(
+      const Entity& entity, const std::set<std::string>& ids);
+  // The row whole (values and cell versions); nullopt if not held.
+  Result<std::optional<ReplicaRow>> Read(const Entity& entity, const Uuid& row_id);
+  // The row's cell versions by column (empty if not held).
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> CellVersions(
+      std::string_view entity, const Uuid& row_id);
+  // Merges one row change (ApplyRowChange).
+  Status Apply(const RowChange& row, const ApplyOptions& options,
+               RowApplyInfo* info);
+
+ private:
+  Db& db_;
+};
+
+// A pull index entry (row_seq) with the row's last move (row_moved).
+struct IndexedRow {
+  std::string entity;
+  std::string row_id;
+  uint64_t max_seq = 0;
+  uint64_t moved_seq = 0;  // the write that last moved it to another district
+};
+
+// The pull index: row_seq (each row under its highest cell sequence, with
+// its district) and row_moved (rows that changed district).
+class PullIndex {
+ public:
+  explicit PullIndex(Db& db) : db_(db) {}
+
+  // Notes that the row moved district with write `moved_seq` (upsert).
+  Status NoteMoved(std::string_view entity, std::string_view row_id,
+                   uint64_t moved_seq);
+  // Drops the row's entry under `max_seq`; returns how many went (1 when
+  // the index matches the rows).
+  Result<int> DropEntry(uint64_t max_seq, std::string_view entity,
+                        std::string_view row_id);
+  // Adds the row's entry; `district` "" stores NULL.
+  Status AddEntry(std::string_view entity, std::string_view row_id,
+                  uint64_t max_seq, std::string_view district);
+  // Entries with max_seq > `after`, by max_seq, at most `limit`; only rows
+  // in `districts` unless `all_districts`.
+  Result<std::vector<IndexedRow>> After(uint64_t after, size_t limit,
+                                        bool all_districts,
+                                        const std::vector<std::string>& districts);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace kbo::server::storage
+
+#endif  // KBO_SERVER_STORAGE_ROWS_H_

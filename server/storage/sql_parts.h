@@ -1,0 +1,54 @@
+#ifndef KBO_SERVER_STORAGE_SQL_PARTS_H_
+#define KBO_SERVER_STORAGE_SQL_PARTS_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/sqlite/db.h"
+
+namespace kbo::server::storage {
+
+// Pieces of SQL text the stores share. Internal to server/storage/.
+
+// The largest number of ids one IN (...) list binds: far below SQLite's
+// 32,766 host parameters, and a page of 200 conflicts needs one query per
+// entity.
+inline constexpr size_t kIdsPerQuery = 500;
+
+// "?,?,...,?" with n anonymous placeholders (bound 1..n).
+inline std::string Placeholders(size_t n) {
+  std::string sql;
+  for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
+  return sql;
+}
+
+// A device's districts as a query filter: every district, or a list.
+struct DistrictFilter {
+  bool all = false;
+  const std::vector<std::string>* districts = nullptr;  // when !all
+
+  // " AND <column> IN (?first, ...)", "" for all districts; an empty list
+  // matches nothing (IN (NULL)).
+  std::string Clause(std::string_view column, int first) const {
+    if (all) return "";
+    std::string sql = " AND " + std::string(column) + " IN (";
+    const size_t n = districts != nullptr ? districts->size() : 0;
+    for (size_t i = 0; i < n; ++i) {
+      sql += (i ? ", ?" : "?") + std::to_string(first + static_cast<int>(i));
+    }
+    if (n == 0) sql += "NULL";
+    return sql + ")";
+  }
+  // Binds the districts of Clause(column, first).
+  void Bind(Statement& st, int first) const {
+    if (all || districts == nullptr) return;
+    for (size_t i = 0; i < districts->size(); ++i) {
+      st.Bind(first + static_cast<int>(i), std::string_view((*districts)[i]));
+    }
+  }
+};
+
+}  // namespace kbo::server::storage
+
+#endif  // KBO_SERVER_STORAGE_SQL_PARTS_H_
