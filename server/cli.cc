@@ -25,6 +25,7 @@
 #include "server/row_history.h"
 #include "server/server_store.h"
 #include "server/storage/copy_to_postgres.h"
+#include "server/storage/overview.h"
 #include "server/storage/pg_db.h"
 #include "schema/schema.h"
 #include "shared/sqlite/migrate.h"
@@ -522,31 +523,25 @@ Status RefusedList(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   // Settled ones (sent again and accepted, or deleted) only with --all.
-  Statement st((*store)->db(),
-               std::string("SELECT r.device_id, d.role, r.seq, r.row_index, "
-                           "r.entity, r.row_id, r.reason, r.message, r.cells, "
-                           "r.refused_at, r.settled_at, r.settled_seq FROM "
-                           "refused_row r LEFT JOIN device d ON d.device_id = "
-                           "r.device_id ") +
-                   (a.Has("all") ? "" : "WHERE r.settled_at IS NULL ") +
-                   "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
+  Result<std::vector<storage::RefusedRowEntry>> rows =
+      storage::OverviewStore((*store)->db()).RefusedRows(a.Has("all"));
+  if (!rows.ok()) return rows.status();
   json arr = json::array();
-  while (st.Step()) {
-    json cells = json::parse(st.ColumnText(8), nullptr, false);
-    arr.push_back({{"device_id", st.ColumnText(0)},
-                   {"role", st.IsNull(1) ? json(nullptr) : json(st.ColumnText(1))},
-                   {"seq", st.ColumnInt(2)},
-                   {"index", st.ColumnInt(3)},
-                   {"entity", st.ColumnText(4)},
-                   {"row_id", st.ColumnText(5)},
-                   {"reason", st.ColumnText(6)},
-                   {"message", st.ColumnText(7)},
+  for (const storage::RefusedRowEntry& r : *rows) {
+    json cells = json::parse(r.cells, nullptr, false);
+    arr.push_back({{"device_id", r.device_id},
+                   {"role", r.role ? json(*r.role) : json(nullptr)},
+                   {"seq", r.seq},
+                   {"index", r.row_index},
+                   {"entity", r.entity},
+                   {"row_id", r.row_id},
+                   {"reason", r.reason},
+                   {"message", r.message},
                    {"cells", cells.is_discarded() ? json::object() : cells},
-                   {"refused_at", st.ColumnText(9)},
-                   {"settled_at", st.IsNull(10) ? json(nullptr) : json(st.ColumnText(10))},
-                   {"settled_seq", st.IsNull(11) ? json(nullptr) : json(st.ColumnInt(11))}});
+                   {"refused_at", r.refused_at},
+                   {"settled_at", r.settled_at ? json(*r.settled_at) : json(nullptr)},
+                   {"settled_seq", r.settled_seq ? json(*r.settled_seq) : json(nullptr)}});
   }
-  if (!st.status().ok()) return st.status();
   if (a.Has("json")) {
     ctx.out << arr.dump(2, ' ', false, json::error_handler_t::replace) << "\n";
     return Status();

@@ -67,6 +67,37 @@ Result<int64_t> OverviewStore::UnsettledRefusedRows() {
   return n;
 }
 
+Result<std::vector<RefusedRowEntry>> OverviewStore::RefusedRows(
+    bool include_settled) {
+  Statement st(db_,
+               std::string("SELECT r.device_id, d.role, r.seq, r.row_index, "
+                           "r.entity, r.row_id, r.reason, r.message, r.cells, "
+                           "r.refused_at, r.settled_at, r.settled_seq FROM "
+                           "refused_row r LEFT JOIN device d ON d.device_id = "
+                           "r.device_id ") +
+                   (include_settled ? "" : "WHERE r.settled_at IS NULL ") +
+                   "ORDER BY r.refused_at DESC, r.device_id, r.seq, r.row_index");
+  std::vector<RefusedRowEntry> out;
+  while (st.Step()) {
+    RefusedRowEntry r;
+    r.device_id = st.ColumnText(0);
+    if (!st.IsNull(1)) r.role = st.ColumnText(1);
+    r.seq = st.ColumnInt(2);
+    r.row_index = st.ColumnInt(3);
+    r.entity = st.ColumnText(4);
+    r.row_id = st.ColumnText(5);
+    r.reason = st.ColumnText(6);
+    r.message = st.ColumnText(7);
+    r.cells = st.ColumnText(8);
+    r.refused_at = st.ColumnText(9);
+    if (!st.IsNull(10)) r.settled_at = st.ColumnText(10);
+    if (!st.IsNull(11)) r.settled_seq = st.ColumnInt(11);
+    out.push_back(std::move(r));
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
 Result<int64_t> OverviewStore::NextSeq() {
   return Count(db_, "SELECT next_seq FROM server_state WHERE singleton = 1", 1);
 }

@@ -10,7 +10,9 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "shared/entities.h"
 #include "shared/result.h"
@@ -23,6 +25,20 @@ namespace kbo::server::storage {
 struct DeviceBacklog {
   int64_t refused_rows = 0;
   int64_t pending_photos = 0;
+};
+
+// A row of an accepted change set that the server did not apply
+// (refused_row), with its device's role.
+struct RefusedRowEntry {
+  std::string device_id;
+  std::optional<std::string> role;  // nullopt if the device is not held
+  int64_t seq = 0;
+  int64_t row_index = 0;
+  std::string entity, row_id, reason, message;
+  std::string cells;  // the row's cells as sent (JSON text)
+  std::string refused_at;
+  std::optional<std::string> settled_at;
+  std::optional<int64_t> settled_seq;
 };
 
 class OverviewStore {
@@ -43,6 +59,9 @@ class OverviewStore {
   Result<int64_t> UnsettledRefusedRows();
   // server_state.next_seq (1 if the row is missing).
   Result<int64_t> NextSeq();
+  // Refused rows, newest first (then device, set, row); the settled ones
+  // only with `include_settled`.
+  Result<std::vector<RefusedRowEntry>> RefusedRows(bool include_settled);
   // By device id, every enrolled device.
   Result<std::map<std::string, DeviceBacklog>> DeviceBacklogs();
 
