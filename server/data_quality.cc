@@ -9,6 +9,7 @@
 #include "server/console/users.h"
 #include "server/report_queries.h"
 #include "server/server_write.h"
+#include "server/storage/quality_store.h"
 #include "shared/labels.h"
 #include "shared/name_match.h"
 #include "shared/uuid.h"
@@ -18,36 +19,12 @@ namespace {
 
 using Json = nlohmann::ordered_json;
 
-// "<column> IN (?,?)" for the scope's districts ("1" for all, "0" for
-// none); the codes are appended to `binds`.
-std::string ScopeSql(const Scope& scope, const std::string& column,
-                     std::vector<std::string>* binds) {
-  if (scope.all) return "1 = 1";
-  if (scope.districts.empty()) return "1 = 0";
-  std::string sql = column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
-}
-
-void BindAll(Statement& st, const std::vector<std::string>& binds) {
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-  }
-}
+using storage::QualityStore;
 
 // producer_id (or another key column) -> live rows of `table`.
 Result<std::map<std::string, int64_t>> CountBy(Db& db, const std::string& table,
                                                const std::string& column) {
-  std::map<std::string, int64_t> out;
-  Statement st(db, "SELECT " + column + ", COUNT(*) FROM " + table +
-                       " WHERE deleted = 0 GROUP BY " + column);
-  if (!st.status().ok()) return st.status();
-  while (st.Step()) out[st.ColumnText(0)] = st.ColumnInt(1);
-  if (!st.status().ok()) return st.status();
-  return out;
+  return QualityStore(db).LiveRowsPer(table, column);
 }
 
 int64_t Get(const std::map<std::string, int64_t>& m, const std::string& k) {
@@ -70,25 +47,19 @@ struct Sets {
 
 Status FindDuplicateProducers(Db& db, const Scope& scope,
                               QualityReport* report) {
-  std::vector<std::string> binds;
-  Statement st(db,
-               "SELECT id, name, kind, district_code, tambon, phone FROM "
-               "producer WHERE deleted = 0 AND " +
-                   ScopeSql(scope, "district_code", &binds) + " ORDER BY id");
-  if (!st.status().ok()) return st.status();
-  BindAll(st, binds);
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::QualityProducerRow> rows,
+                       QualityStore(db).LiveProducers(scope));
   std::vector<QualityProducer> all;
-  while (st.Step()) {
+  for (storage::QualityProducerRow& row : rows) {
     QualityProducer p;
-    p.id = st.ColumnText(0);
-    p.name = st.ColumnText(1);
-    p.kind = st.ColumnText(2);
-    p.district_code = st.ColumnText(3);
-    p.tambon = st.ColumnText(4);
-    p.phone = st.ColumnText(5);
+    p.id = std::move(row.id);
+    p.name = std::move(row.name);
+    p.kind = std::move(row.kind);
+    p.district_code = std::move(row.district_code);
+    p.tambon = std::move(row.tambon);
+    p.phone = std::move(row.phone);
     all.push_back(std::move(p));
   }
-  if (!st.status().ok()) return st.status();
 
   // Keys -> first producer with it; a later one joins that one's set.
   Sets sets(all.size());
@@ -160,33 +131,23 @@ Status FindDuplicateProducers(Db& db, const Scope& scope,
 
 Status FindDuplicateEnrolments(Db& db, const Scope& scope,
                                QualityReport* report) {
-  std::vector<std::string> binds;
-  Statement st(
-      db,
-      "SELECT e.id, e.workshop_id, e.producer_id, e.participant_name, "
-      "w.title, w.district_code, p.name FROM enrolment e "
-      "JOIN workshop w ON w.id = e.workshop_id AND w.deleted = 0 "
-      "LEFT JOIN producer p ON p.id = e.producer_id "
-      "WHERE e.deleted = 0 AND " +
-          ScopeSql(scope, "w.district_code", &binds) + " ORDER BY e.id");
-  if (!st.status().ok()) return st.status();
-  BindAll(st, binds);
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::QualityEnrolmentRow> rows,
+                       QualityStore(db).LiveEnrolments(scope));
   std::map<std::string, DuplicateEnrolments> by_key;
-  while (st.Step()) {
-    const std::string participant = st.ColumnText(3);
-    const std::string key = st.ColumnText(1) + '\x1f' + st.ColumnText(2) +
+  for (const storage::QualityEnrolmentRow& row : rows) {
+    const std::string& participant = row.participant_name;
+    const std::string key = row.workshop_id + '\x1f' + row.producer_id +
                             '\x1f' + PersonNameKey(participant);
     DuplicateEnrolments& d = by_key[key];
     if (d.enrolments.empty()) {
-      d.workshop_id = st.ColumnText(1);
-      d.producer_id = st.ColumnText(2);
-      d.workshop_title = st.ColumnText(4);
-      d.district_code = st.ColumnText(5);
-      d.producer_name = st.ColumnText(6);
+      d.workshop_id = row.workshop_id;
+      d.producer_id = row.producer_id;
+      d.workshop_title = row.workshop_title;
+      d.district_code = row.district_code;
+      d.producer_name = row.producer_name;
     }
-    d.enrolments.push_back({st.ColumnText(0), participant, 0});
+    d.enrolments.push_back({row.id, participant, 0});
   }
-  if (!st.status().ok()) return st.status();
   std::vector<DuplicateEnrolments> found;
   for (auto& [key, d] : by_key) {
     (void)key;
@@ -215,25 +176,18 @@ Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
   };
   std::vector<Workshop> workshops;
   {
-    std::vector<std::string> binds;
-    Statement st(db,
-                 "SELECT id, title, district_code, start_date, fiscal_year, "
-                 "days FROM workshop WHERE deleted = 0 AND " +
-                     ScopeSql(scope, "district_code", &binds) +
-                     " ORDER BY start_date, title, id");
-    if (!st.status().ok()) return st.status();
-    BindAll(st, binds);
-    while (st.Step()) {
+    KBO_ASSIGN_OR_RETURN(std::vector<storage::QualityWorkshopRow> rows,
+                         QualityStore(db).LiveWorkshops(scope));
+    for (storage::QualityWorkshopRow& row : rows) {
       Workshop w;
-      w.id = st.ColumnText(0);
-      w.title = st.ColumnText(1);
-      w.district = st.ColumnText(2);
-      w.start = st.ColumnText(3);
-      w.fiscal_year = st.IsNull(4) ? 0 : st.ColumnInt(4);
-      w.days = st.IsNull(5) ? 5 : st.ColumnInt(5);
+      w.id = std::move(row.id);
+      w.title = std::move(row.title);
+      w.district = std::move(row.district_code);
+      w.start = std::move(row.start_date);
+      w.fiscal_year = row.fiscal_year.value_or(0);
+      w.days = row.days.value_or(5);
       workshops.push_back(std::move(w));
     }
-    if (!st.status().ok()) return st.status();
   }
   for (const Workshop& w : workshops) {
     const std::optional<int64_t> expected = FiscalYearOfDate(w.start);
@@ -246,19 +200,7 @@ Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
 
   KBO_ASSIGN_OR_RETURN(auto enrolled, CountBy(db, "enrolment", "workshop_id"));
   // (workshop, day) -> live enrolments of that workshop with a live mark.
-  std::map<std::pair<std::string, int64_t>, int64_t> marked;
-  {
-    Statement st(db,
-                 "SELECT a.workshop_id, a.day, COUNT(DISTINCT a.enrolment_id) "
-                 "FROM attendance a JOIN enrolment e ON e.id = a.enrolment_id "
-                 "AND e.deleted = 0 AND e.workshop_id = a.workshop_id "
-                 "WHERE a.deleted = 0 GROUP BY a.workshop_id, a.day");
-    if (!st.status().ok()) return st.status();
-    while (st.Step()) {
-      marked[{st.ColumnText(0), st.ColumnInt(1)}] = st.ColumnInt(2);
-    }
-    if (!st.status().ok()) return st.status();
-  }
+  KBO_ASSIGN_OR_RETURN(const auto marked, QualityStore(db).MarkedPerDay());
   for (const Workshop& w : workshops) {
     const int64_t n = Get(enrolled, w.id);
     if (n == 0) continue;
@@ -371,30 +313,16 @@ struct HeldProducer {
 
 Result<HeldProducer> LoadProducer(Db& db, const Scope& scope,
                                   const std::string& id, const char* which) {
-  Statement st(db,
-               "SELECT name, district_code, deleted FROM producer WHERE id = ?1");
-  if (!st.status().ok()) return st.status();
-  st.Bind(1, std::string_view(id));
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::ProducerHead> found,
+                       QualityStore(db).FindProducer(id));
+  if (!found.has_value()) {
     return Status::NotFound(std::string("no producer ") + which + " " + id);
   }
-  HeldProducer p{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0};
+  HeldProducer p{found->name, found->district_code, found->deleted};
   if (!scope.Contains(p.district)) {
     return Status::NotFound(std::string("no producer ") + which + " " + id);
   }
   return p;
-}
-
-Result<std::vector<std::string>> IdsWhere(Db& db, const std::string& sql,
-                                          const std::string& id) {
-  Statement st(db, sql);
-  if (!st.status().ok()) return st.status();
-  st.Bind(1, std::string_view(id));
-  std::vector<std::string> ids;
-  while (st.Step()) ids.push_back(st.ColumnText(0));
-  if (!st.status().ok()) return st.status();
-  return ids;
 }
 
 }  // namespace
@@ -445,27 +373,18 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   struct Repoint {
     const char* entity;
     const char* column;
-    const char* sql;
     int64_t* count;
   };
   const Repoint repoints[] = {
-      {"product", "producer_id",
-       "SELECT id FROM product WHERE producer_id = ?1 ORDER BY id",
-       &counts.products},
-      {"enrolment", "producer_id",
-       "SELECT id FROM enrolment WHERE producer_id = ?1 ORDER BY id",
-       &counts.enrolments},
-      {"visit", "producer_id",
-       "SELECT id FROM visit WHERE producer_id = ?1 ORDER BY id",
-       &counts.visits},
-      {"photo", "subject_id",
-       "SELECT id FROM photo WHERE subject_type = 'producer' AND "
-       "subject_id = ?1 ORDER BY id",
-       &counts.photos},
+      {"product", "producer_id", &counts.products},
+      {"enrolment", "producer_id", &counts.enrolments},
+      {"visit", "producer_id", &counts.visits},
+      {"photo", "subject_id", &counts.photos},
   };
   const std::string why(reason);
   for (const Repoint& r : repoints) {
-    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids, IdsWhere(db, r.sql, drop));
+    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                         QualityStore(db).RowsNamingProducer(r.entity, drop));
     for (const std::string& id : ids) {
       KBO_ASSIGN_OR_RETURN(Uuid row, Uuid::Parse(id));
       KBO_ASSIGN_OR_RETURN(

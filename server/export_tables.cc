@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/storage/entity_reads.h"
 #include "shared/civil_time.h"
 #include "shared/entities.h"
 
@@ -28,23 +29,9 @@ Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity_name) {
   EntityTable table;
   table.entity = entity;
   table.header.emplace_back(kIdColumn);
-  std::string sql = "SELECT id";
-  for (const Column& c : entity->columns) {
-    table.header.emplace_back(c.name);
-    sql += ", " + std::string(c.name);
-  }
+  for (const Column& c : entity->columns) table.header.emplace_back(c.name);
   table.header.emplace_back(kDeletedColumn);
-  sql += ", deleted FROM " + std::string(entity->name) + " ORDER BY id";
-  Statement st(db, sql);
-  if (!st.status().ok()) return st.status();
-  const int n = static_cast<int>(table.header.size());
-  while (st.Step()) {
-    std::vector<Value> row;
-    row.reserve(static_cast<size_t>(n));
-    for (int i = 0; i < n; ++i) row.push_back(st.ColumnValue(i));
-    table.rows.push_back(std::move(row));
-  }
-  if (!st.status().ok()) return st.status();
+  KBO_ASSIGN_OR_RETURN(table.rows, storage::EntityReads(db).AllRows(*entity));
   return table;
 }
 

@@ -9,6 +9,7 @@
 
 #include "server/enrolment.h"
 #include "server/report_queries.h"
+#include "server/storage/users.h"
 #include "shared/labels.h"
 #include "shared/sqlite/db.h"
 
@@ -364,11 +365,13 @@ void FollowupsText(const FollowupReport& r, Lang lang, std::ostream& out) {
 
 Status Audit(Db& db, const std::string& at, std::string_view action,
              std::string_view subject, const std::string& detail) {
-  Statement st(db,
-               "INSERT INTO audit_log(at, actor, action, subject, detail,"
-               " address) VALUES (?1, 'cli', ?2, ?3, ?4, '')");
-  st.Bind(1, at).Bind(2, action).Bind(3, subject).Bind(4, detail);
-  return st.Run();
+  storage::AuditEntry e;
+  e.at = at;
+  e.actor = "cli";
+  e.action = std::string(action);
+  e.subject = std::string(subject);
+  e.detail = detail;
+  return storage::AuditLog(db).Append(e);
 }
 
 // ---- Commands -------------------------------------------------------------------

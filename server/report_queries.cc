@@ -8,21 +8,15 @@
 #include <set>
 #include <utility>
 
+#include "server/storage/report_store.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
 
-// How the reports read the store (see the header for the rules):
-// - The scope is one bound parameter, ?1: a JSON array of district codes
-//   read with json_each (SQLite's JSON functions are built in since 3.38),
-//   so one statement text serves every scope and a code is never spliced
-//   into SQL. Scope{all} binds NULL and the clause reads "?1 IS NULL OR ...".
-// - Parents are joined with LEFT JOIN and COALESCE(parent.deleted, 0) = 0:
-//   a row whose parent has not arrived yet still counts, one whose parent
-//   is deleted does not.
-// - Each report is a few grouped queries on the indexes of
-//   schema/shared/0001_entities.sql (enrolment_by_workshop,
-//   attendance_by_workshop, product_by_producer, visit_by_producer); the
-//   small grouped results are folded in C++.
+// How the reports read the store (see the header for the rules): the
+// queries are storage::ReportStore's (server/storage/report_store.h: the
+// scope is one bound JSON array, parents are joined so a deleted parent
+// hides its rows); each report is a few grouped reads whose small results
+// are folded here in C++.
 
 namespace kbo::server {
 namespace {
@@ -36,32 +30,7 @@ constexpr int64_t kDefaultMinDays = 4;
 constexpr int64_t kMinFiscalYear = 2400;
 constexpr int64_t kMaxFiscalYear = 2700;
 
-// "<col> in scope ?1". The JSON array is read by SQLite's json_each, or
-// PostgreSQL's jsonb_array_elements_text.
-std::string InScope(const Db& db, std::string_view col) {
-  if (db.dialect() == SqlDialect::kPostgres) {
-    return "(CAST(?1 AS jsonb) IS NULL OR " + std::string(col) +
-           " IN (SELECT jsonb_array_elements_text(CAST(?1 AS jsonb))))";
-  }
-  return "(?1 IS NULL OR " + std::string(col) +
-         " IN (SELECT value FROM json_each(?1)))";
-}
-
-void BindScope(Statement& st, const Scope& scope) {
-  if (scope.all) {
-    st.BindNull(1);
-    return;
-  }
-  st.Bind(1, Json(scope.districts).dump());
-}
-
-Status Failed(const Statement& st) {
-  return st.status().ok() ? Status() : st.status();
-}
-
-std::string Text(Statement& st, int col) {
-  return st.IsNull(col) ? std::string() : st.ColumnText(col);
-}
+using storage::ReportStore;
 
 void AddKind(KindCounts& c, std::string_view kind, int64_t n) {
   if (kind == "group") c.group += n;
@@ -131,22 +100,21 @@ Result<WorkshopHead> LoadWorkshop(Db& db, std::string_view workshop_id,
   if (workshop_id.empty()) {
     return Status::InvalidArgument("give a workshop id (--workshop ID)");
   }
-  Statement st(db,
-               "SELECT title, fiscal_year, district_code, venue, start_date,"
-               " days FROM workshop WHERE id = ?1 AND deleted = 0");
-  st.Bind(1, workshop_id);
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
+  Result<std::optional<storage::WorkshopRow>> row =
+      ReportStore(db).FindLiveWorkshop(workshop_id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) {
     return Status::NotFound("no workshop " + std::string(workshop_id));
   }
+  const storage::WorkshopRow& found = **row;
   WorkshopHead w;
-  w.title = Text(st, 0);
-  w.fiscal_year = st.IsNull(1) ? 0 : st.ColumnInt(1);
-  w.district_code = Text(st, 2);
-  w.venue = Text(st, 3);
-  w.start_date = Text(st, 4);
-  if (!st.IsNull(5) && st.ColumnInt(5) >= 1) {
-    w.days = std::min(st.ColumnInt(5), kMaxDays);
+  w.title = found.title;
+  w.fiscal_year = found.fiscal_year.value_or(0);
+  w.district_code = found.district_code;
+  w.venue = found.venue;
+  w.start_date = found.start_date;
+  if (found.days.has_value() && *found.days >= 1) {
+    w.days = std::min(*found.days, kMaxDays);
   }
   // Out of scope reads as unknown: a viewer learns nothing of it.
   if (!scope.Contains(w.district_code)) {
@@ -185,33 +153,30 @@ Result<Scope> EffectiveScope(const ReportFilter& filter) {
 // ---- Reach --------------------------------------------------------------------
 
 Result<ReachTarget> LoadTarget(Db& db, int64_t fiscal_year) {
-  Statement st(db,
-               "SELECT groups, entrepreneurs, producers FROM fiscal_target"
-               " WHERE fiscal_year = ?1");
-  st.Bind(1, fiscal_year);
+  Result<std::optional<storage::TargetRow>> row =
+      ReportStore(db).FindTarget(fiscal_year);
+  if (!row.ok()) return row.status();
   ReachTarget t;
-  if (st.Step()) {
-    t.groups = st.ColumnInt(0);
-    t.entrepreneurs = st.ColumnInt(1);
-    t.producers = st.ColumnInt(2);
+  if (row->has_value()) {
+    t.groups = (*row)->groups;
+    t.entrepreneurs = (*row)->entrepreneurs;
+    t.producers = (*row)->producers;
     t.is_default = false;
   }
-  if (Status s = Failed(st); !s.ok()) return s;
   return t;
 }
 
 Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
   Result<Scope> scope = EffectiveScope(filter);
   if (!scope.ok()) return scope.status();
+  ReportStore store(db);
   ReachReport r;
   if (filter.fiscal_year.has_value()) {
     r.fiscal_year = *filter.fiscal_year;
   } else {
-    Statement st(db, "SELECT MAX(fiscal_year) FROM workshop WHERE deleted = 0"
-                     " AND " + InScope(db, "district_code"));
-    BindScope(st, *scope);
-    if (st.Step() && !st.IsNull(0)) r.fiscal_year = st.ColumnInt(0);
-    if (Status s = Failed(st); !s.ok()) return s;
+    Result<std::optional<int64_t>> latest = store.LatestFiscalYear(*scope);
+    if (!latest.ok()) return latest.status();
+    r.fiscal_year = latest->value_or(0);
     if (r.fiscal_year == 0) {
       return Status::NotFound(
           "no workshop in scope to take a fiscal year from: give one "
@@ -223,31 +188,19 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
   r.target = *target;
 
   // Producers grouped by district, category and kind, with how many of
-  // them were reached: one pass over producer, the reached set built once
-  // from the year's workshops through enrolment_by_workshop.
-  Statement st(
-      db,
-      "WITH reached(pid) AS ("
-      "  SELECT DISTINCT e.producer_id FROM workshop w"
-      "  JOIN enrolment e ON e.workshop_id = w.id AND e.deleted = 0"
-      "  WHERE w.deleted = 0 AND w.fiscal_year = ?2"
-      "    AND e.producer_id IS NOT NULL)"
-      " SELECT COALESCE(p.district_code, ''), COALESCE(p.category, ''),"
-      "  COALESCE(p.kind, ''), COUNT(*),"
-      "  SUM(CASE WHEN p.id IN (SELECT pid FROM reached) THEN 1 ELSE 0 END)"
-      " FROM producer p WHERE p.deleted = 0 AND " +
-          InScope(db, "p.district_code") + " GROUP BY 1, 2, 3");
-  BindScope(st, *scope);
-  st.Bind(2, r.fiscal_year);
+  // them were reached.
+  Result<std::vector<storage::ProducerGroupRow>> groups =
+      store.ProducerGroups(*scope, r.fiscal_year);
+  if (!groups.ok()) return groups.status();
   std::map<std::string, ReachRow> districts;
   std::map<std::string, ReachRow> categories;
-  while (st.Step()) {
-    const std::string district = st.ColumnText(0);
-    std::string category = st.ColumnText(1);
+  for (const storage::ProducerGroupRow& g : *groups) {
+    const std::string& district = g.district_code;
+    std::string category = g.category;
     if (Categories().Find(category) == nullptr) category.clear();
-    const std::string kind = st.ColumnText(2);
-    const int64_t n = st.ColumnInt(3);
-    const int64_t reached = st.ColumnInt(4);
+    const std::string& kind = g.kind;
+    const int64_t n = g.producers;
+    const int64_t reached = g.reached;
     for (auto* row : {&districts[district], &categories[category]}) {
       AddKind(row->producers, kind, n);
       AddKind(row->reached, kind, reached);
@@ -255,7 +208,6 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
     AddKind(r.producers, kind, n);
     AddKind(r.reached, kind, reached);
   }
-  if (Status s = Failed(st); !s.ok()) return s;
   for (auto& [code, row] : districts) {
     row.key = code;
     r.by_district.push_back(std::move(row));
@@ -271,21 +223,11 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
     r.by_category.push_back(it->second);
   }
 
-  Statement counts(
-      db,
-      "SELECT COUNT(DISTINCT w.id), COUNT(e.id) FROM workshop w"
-      " LEFT JOIN (enrolment e LEFT JOIN producer p ON p.id = e.producer_id)"
-      "  ON e.workshop_id = w.id AND e.deleted = 0"
-      "  AND COALESCE(p.deleted, 0) = 0"
-      " WHERE w.deleted = 0 AND w.fiscal_year = ?2 AND " +
-          InScope(db, "w.district_code"));
-  BindScope(counts, *scope);
-  counts.Bind(2, r.fiscal_year);
-  if (counts.Step()) {
-    r.workshops = counts.ColumnInt(0);
-    r.enrolments = counts.ColumnInt(1);
-  }
-  if (Status s = Failed(counts); !s.ok()) return s;
+  Result<ReportStore::WorkshopTotals> totals =
+      store.CountWorkshops(*scope, r.fiscal_year);
+  if (!totals.ok()) return totals.status();
+  r.workshops = totals->workshops;
+  r.enrolments = totals->enrolments;
   return r;
 }
 
@@ -304,35 +246,20 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
   g.start_date = head->start_date;
   g.days = head->days;
 
-  // A row's own district, else its workshop's (rows take it from their
-  // parent; one not yet filled in is the workshop's).
-  const std::string district = "COALESCE(%.district_code, ?3)";
-  auto own = [&](const char* alias) {
-    std::string d = district;
-    d.replace(d.find('%'), 1, alias);
-    return InScope(db, d);
-  };
-  Statement en(db,
-               "SELECT e.id, COALESCE(e.participant_name, ''),"
-               " COALESCE(e.producer_id, ''), COALESCE(p.name, '')"
-               " FROM enrolment e LEFT JOIN producer p ON p.id = e.producer_id"
-               " WHERE e.workshop_id = ?2 AND e.deleted = 0"
-               " AND COALESCE(p.deleted, 0) = 0 AND " +
-                   own("e") + " ORDER BY 2, 1");
-  BindScope(en, scope);
-  en.Bind(2, workshop_id);
-  en.Bind(3, head->district_code);
+  ReportStore store(db);
+  Result<std::vector<storage::EnrolmentRow>> enrolments =
+      store.Enrolments(scope, workshop_id, head->district_code);
+  if (!enrolments.ok()) return enrolments.status();
   std::map<std::string, size_t> index;
-  while (en.Step()) {
+  for (storage::EnrolmentRow& e : *enrolments) {
     AttendanceRow row;
-    row.enrolment_id = en.ColumnText(0);
-    row.participant_name = en.ColumnText(1);
-    row.producer_id = en.ColumnText(2);
-    row.producer_name = en.ColumnText(3);
+    row.enrolment_id = std::move(e.id);
+    row.participant_name = std::move(e.participant_name);
+    row.producer_id = std::move(e.producer_id);
+    row.producer_name = std::move(e.producer_name);
     index[row.enrolment_id] = g.participants.size();
     g.participants.push_back(std::move(row));
   }
-  if (Status s = Failed(en); !s.ok()) return s;
   g.enrolled = static_cast<int64_t>(g.participants.size());
 
   struct Mark {
@@ -341,24 +268,16 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
     std::string status;
   };
   std::vector<Mark> marks;
-  Statement at(db,
-               "SELECT a.enrolment_id, a.day, a.status FROM attendance a"
-               " WHERE a.workshop_id = ?2 AND a.deleted = 0"
-               " AND a.status IS NOT NULL AND a.day BETWEEN 1 AND ?4 AND " +
-                   own("a") + " ORDER BY a.enrolment_id, a.day, a.id");
-  BindScope(at, scope);
-  at.Bind(2, workshop_id);
-  at.Bind(3, head->district_code);
-  at.Bind(4, kMaxDays);
-  while (at.Step()) {
-    auto it = index.find(Text(at, 0));
+  Result<std::vector<storage::AttendanceMarkRow>> rows =
+      store.AttendanceMarks(scope, workshop_id, head->district_code, kMaxDays);
+  if (!rows.ok()) return rows.status();
+  for (const storage::AttendanceMarkRow& m : *rows) {
+    auto it = index.find(m.enrolment_id);
     if (it == index.end()) continue;  // a deleted or other enrolment
-    const std::string status = at.ColumnText(2);
-    if (StatusIndex(status) < 0) continue;
-    marks.push_back({it->second, at.ColumnInt(1), status});
-    g.days = std::max(g.days, at.ColumnInt(1));
+    if (StatusIndex(m.status) < 0) continue;
+    marks.push_back({it->second, m.day, m.status});
+    g.days = std::max(g.days, m.day);
   }
-  if (Status s = Failed(at); !s.ok()) return s;
 
   for (AttendanceRow& row : g.participants) {
     row.statuses.assign(static_cast<size_t>(g.days), "");
@@ -399,12 +318,9 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
 // ---- Certificates -------------------------------------------------------------
 
 Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id) {
-  Statement st(db, "SELECT min_days FROM workshop_setting WHERE workshop_id = ?1");
-  st.Bind(1, workshop_id);
-  int64_t n = kDefaultMinDays;
-  if (st.Step()) n = st.ColumnInt(0);
-  if (Status s = Failed(st); !s.ok()) return s;
-  return n;
+  Result<std::optional<int64_t>> n = ReportStore(db).FindMinDays(workshop_id);
+  if (!n.ok()) return n.status();
+  return n->value_or(kDefaultMinDays);
 }
 
 Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
@@ -436,22 +352,11 @@ Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
 Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   Result<Scope> scope = EffectiveScope(filter);
   if (!scope.ok()) return scope.status();
-  // A score counts when it and its product are live; its district is the
-  // score's own (the product's, from the parent).
-  const std::string from =
-      " FROM contest_score s LEFT JOIN product pr ON pr.id = s.product_id";
-  const std::string where =
-      " WHERE s.deleted = 0 AND COALESCE(pr.deleted, 0) = 0"
-      " AND s.product_id IS NOT NULL AND " +
-      InScope(db, "COALESCE(s.district_code, pr.district_code)");
+  ReportStore store(db);
   ContestReport r;
-  {
-    Statement st(db, "SELECT DISTINCT s.contest" + from + where +
-                         " AND COALESCE(s.contest, '') <> '' ORDER BY 1");
-    BindScope(st, *scope);
-    while (st.Step()) r.contests.push_back(st.ColumnText(0));
-    if (Status s = Failed(st); !s.ok()) return s;
-  }
+  Result<std::vector<std::string>> contests = store.Contests(*scope);
+  if (!contests.ok()) return contests.status();
+  r.contests = std::move(*contests);
   r.contest = filter.contest;
   if (r.contest.empty()) {
     if (r.contests.empty()) return r;
@@ -469,34 +374,24 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
     std::set<std::string> judges;
   };
   std::map<std::string, Sum> sums;
-  Statement st(
-      db,
-      "SELECT s.product_id, COALESCE(pr.name, ''), COALESCE(p.name, ''),"
-      " COALESCE(pr.district_code, s.district_code, ''),"
-      " COALESCE(s.judge, ''), COALESCE(s.identity, 0),"
-      " COALESCE(s.uniqueness, 0), COALESCE(s.quality, 0),"
-      " COALESCE(s.packaging, 0), COALESCE(s.marketability, 0)" +
-          from + " LEFT JOIN producer p ON p.id = pr.producer_id" + where +
-          " AND s.contest = ?2");
-  BindScope(st, *scope);
-  st.Bind(2, r.contest);
-  while (st.Step()) {
-    Sum& sum = sums[st.ColumnText(0)];
+  Result<std::vector<storage::ScoreRow>> scores = store.Scores(*scope, r.contest);
+  if (!scores.ok()) return scores.status();
+  for (const storage::ScoreRow& score : *scores) {
+    Sum& sum = sums[score.product_id];
     if (sum.scores == 0) {
-      sum.entry.product_id = st.ColumnText(0);
-      sum.entry.product_name = st.ColumnText(1);
-      sum.entry.producer_name = st.ColumnText(2);
-      sum.entry.district_code = st.ColumnText(3);
+      sum.entry.product_id = score.product_id;
+      sum.entry.product_name = score.product_name;
+      sum.entry.producer_name = score.producer_name;
+      sum.entry.district_code = score.district_code;
     }
     ++sum.scores;
-    sum.judges.insert(st.ColumnText(4));
+    sum.judges.insert(score.judge);
     for (int c = 0; c < 5; ++c) {
-      const int64_t v = st.ColumnInt(5 + c);
+      const int64_t v = score.criteria[c];
       sum.criteria[c] += v;
       sum.total += v;
     }
   }
-  if (Status s = Failed(st); !s.ok()) return s;
 
   std::vector<Sum> ranked;
   for (auto& [id, sum] : sums) {
@@ -539,27 +434,14 @@ Result<StageReport> Stages(Db& db, const ReportFilter& filter) {
   for (const Named& s : kbo::Stages()) r.stages.emplace_back(s.value);
   r.stages.emplace_back("");
   r.counts.assign(r.stages.size(), 0);
-  std::string sql =
-      "SELECT COALESCE(pr.district_code, ''), COALESCE(pr.stage, ''),"
-      " COUNT(*) FROM product pr"
-      " LEFT JOIN producer p ON p.id = pr.producer_id"
-      " WHERE pr.deleted = 0 AND COALESCE(p.deleted, 0) = 0 AND " +
-      InScope(db, "pr.district_code");
-  if (filter.fiscal_year.has_value()) {
-    sql +=
-        " AND pr.producer_id IN (SELECT e.producer_id FROM workshop w"
-        " JOIN enrolment e ON e.workshop_id = w.id AND e.deleted = 0"
-        " WHERE w.deleted = 0 AND w.fiscal_year = ?2)";
-  }
-  sql += " GROUP BY 1, 2 ORDER BY 1";
-  Statement st(db, sql);
-  BindScope(st, *scope);
-  if (filter.fiscal_year.has_value()) st.Bind(2, *filter.fiscal_year);
+  Result<std::vector<storage::StageCountRow>> counts =
+      ReportStore(db).ProductsByStage(*scope, filter.fiscal_year);
+  if (!counts.ok()) return counts.status();
   std::map<std::string, StageRow> districts;
-  while (st.Step()) {
-    const std::string district = st.ColumnText(0);
-    const std::string stage = st.ColumnText(1);
-    const int64_t n = st.ColumnInt(2);
+  for (const storage::StageCountRow& c : *counts) {
+    const std::string& district = c.district_code;
+    const std::string& stage = c.stage;
+    const int64_t n = c.products;
     size_t i = r.stages.size() - 1;
     for (size_t k = 0; k + 1 < r.stages.size(); ++k) {
       if (r.stages[k] == stage) i = k;
@@ -574,7 +456,6 @@ Result<StageReport> Stages(Db& db, const ReportFilter& filter) {
     r.counts[i] += n;
     r.total += n;
   }
-  if (Status s = Failed(st); !s.ok()) return s;
   for (auto& [code, row] : districts) r.by_district.push_back(std::move(row));
   return r;
 }
@@ -593,92 +474,39 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
   r.fiscal_year = filter.fiscal_year;
   r.today = std::string(today);
 
-  const std::string live =
-      " FROM visit v LEFT JOIN producer p ON p.id = v.producer_id"
-      " WHERE v.deleted = 0 AND COALESCE(p.deleted, 0) = 0 AND " +
-      InScope(db, "COALESCE(v.district_code, p.district_code)");
-  // The Bangkok date of visited_at, and its fiscal year (1 October).
-  const std::string fy =
-      db.dialect() == SqlDialect::kPostgres
-          ? "(CAST(EXTRACT(YEAR FROM kbo_time(v.visited_at) + INTERVAL '7 hours')"
-            " AS BIGINT) + 543 + CAST(EXTRACT(MONTH FROM kbo_time(v.visited_at) +"
-            " INTERVAL '7 hours') >= 10 AS INTEGER))"
-          : "(CAST(strftime('%Y', v.visited_at, '+7 hours') AS INTEGER) + 543 +"
-            " (CAST(strftime('%m', v.visited_at, '+7 hours') AS INTEGER) >= 10))";
-  // Whole days from the date of next_visit to today (?3), NULL when
-  // next_visit holds no date.
-  const bool pg = db.dialect() == SqlDialect::kPostgres;
-  const std::string next_date =
-      pg ? "CAST(kbo_time(substr(next_visit, 1, 10)) AS DATE)"
-         : "julianday(substr(next_visit, 1, 10))";
-  const std::string days_late =
-      pg ? "(CAST(CAST(?3 AS TEXT) AS DATE) - " + next_date + ")"
-         : "CAST(julianday(?3) - " + next_date + " AS INTEGER)";
-  std::string where = live;
-  if (filter.fiscal_year.has_value()) where += " AND " + fy + " = ?2";
-
+  ReportStore store(db);
   std::map<std::string, VisitDistrictRow> districts;
-  {
-    Statement st(db,
-                 "SELECT COALESCE(v.district_code, p.district_code, ''),"
-                 " COUNT(*), COUNT(DISTINCT v.producer_id)" +
-                     where + " GROUP BY 1");
-    BindScope(st, *scope);
-    if (filter.fiscal_year.has_value()) st.Bind(2, *filter.fiscal_year);
-    while (st.Step()) {
-      VisitDistrictRow& row = districts[st.ColumnText(0)];
-      row.district_code = st.ColumnText(0);
-      row.visits = st.ColumnInt(1);
-      row.producers_visited = st.ColumnInt(2);
-      r.visits += row.visits;
-    }
-    if (Status s = Failed(st); !s.ok()) return s;
+  Result<std::vector<storage::VisitCountRow>> visits =
+      store.VisitsByDistrict(*scope, filter.fiscal_year);
+  if (!visits.ok()) return visits.status();
+  for (const storage::VisitCountRow& v : *visits) {
+    VisitDistrictRow& row = districts[v.district_code];
+    row.district_code = v.district_code;
+    row.visits = v.visits;
+    row.producers_visited = v.producers_visited;
+    r.visits += row.visits;
   }
-  {
-    Statement st(db, "SELECT COUNT(DISTINCT v.producer_id)" + where);
-    BindScope(st, *scope);
-    if (filter.fiscal_year.has_value()) st.Bind(2, *filter.fiscal_year);
-    if (st.Step()) r.producers_visited = st.ColumnInt(0);
-    if (Status s = Failed(st); !s.ok()) return s;
-  }
-  {
-    // The latest live visit in scope of each producer (one sort over the
-    // visits, by window), kept when its next_visit is before today.
-    Statement st(
-        db,
-        "SELECT producer_id, producer_name, district_code, id, visited_at,"
-        " next_visit, follow_up,"
-        " " + days_late + " AS late"
-        " FROM (SELECT v.producer_id, COALESCE(p.name, '') AS producer_name,"
-        "  COALESCE(v.district_code, p.district_code, '') AS district_code,"
-        "  v.id, COALESCE(v.visited_at, '') AS visited_at,"
-        "  v.next_visit, COALESCE(v.follow_up, '') AS follow_up,"
-        "  ROW_NUMBER() OVER (PARTITION BY v.producer_id"
-        "   ORDER BY v.visited_at DESC NULLS LAST, v.id DESC) AS n" +
-            live +
-            " AND v.producer_id IS NOT NULL) AS latest"
-            " WHERE n = 1 AND COALESCE(next_visit, '') <> ''"
-            " AND " + next_date + " IS NOT NULL"
-            " AND substr(next_visit, 1, 10) < ?3"
-            " ORDER BY late DESC, producer_name, producer_id");
-    BindScope(st, *scope);
-    st.Bind(3, today);
-    while (st.Step()) {
-      OverdueFollowup f;
-      f.producer_id = st.ColumnText(0);
-      f.producer_name = st.ColumnText(1);
-      f.district_code = st.ColumnText(2);
-      f.visit_id = st.ColumnText(3);
-      f.visited_at = st.ColumnText(4);
-      f.next_visit = st.ColumnText(5);
-      f.follow_up = st.ColumnText(6);
-      f.days_overdue = st.ColumnInt(7);
-      VisitDistrictRow& row = districts[f.district_code];
-      row.district_code = f.district_code;
-      ++row.overdue;
-      r.overdue.push_back(std::move(f));
-    }
-    if (Status s = Failed(st); !s.ok()) return s;
+  Result<int64_t> producers = store.ProducersVisited(*scope, filter.fiscal_year);
+  if (!producers.ok()) return producers.status();
+  r.producers_visited = *producers;
+  // The latest live visit of each producer, kept when its next_visit is
+  // before today.
+  Result<std::vector<storage::OverdueRow>> overdue = store.Overdue(*scope, today);
+  if (!overdue.ok()) return overdue.status();
+  for (storage::OverdueRow& o : *overdue) {
+    OverdueFollowup f;
+    f.producer_id = std::move(o.producer_id);
+    f.producer_name = std::move(o.producer_name);
+    f.district_code = std::move(o.district_code);
+    f.visit_id = std::move(o.visit_id);
+    f.visited_at = std::move(o.visited_at);
+    f.next_visit = std::move(o.next_visit);
+    f.follow_up = std::move(o.follow_up);
+    f.days_overdue = o.days_overdue;
+    VisitDistrictRow& row = districts[f.district_code];
+    row.district_code = f.district_code;
+    ++row.overdue;
+    r.overdue.push_back(std::move(f));
   }
   for (auto& [code, row] : districts) r.by_district.push_back(std::move(row));
   return r;
@@ -849,33 +677,20 @@ Result<std::vector<WorkshopSummary>> ListWorkshops(Db& db,
                                                    const ReportFilter& filter) {
   Result<Scope> scope = EffectiveScope(filter);
   if (!scope.ok()) return scope.status();
-  Statement st(db,
-               "SELECT w.id, COALESCE(w.title, ''), COALESCE(w.fiscal_year, 0),"
-               " COALESCE(w.district_code, ''), COALESCE(w.start_date, ''),"
-               " (SELECT COUNT(*) FROM enrolment e WHERE e.workshop_id = w.id"
-               "  AND e.deleted = 0)"
-               " FROM workshop w WHERE w.deleted = 0 AND " +
-                   InScope(db, "w.district_code") +
-                   " AND (CAST(?2 AS BIGINT) IS NULL OR w.fiscal_year = ?2)"
-                   " ORDER BY 3 DESC, 5 DESC, 2, 1");
-  BindScope(st, *scope);
-  if (filter.fiscal_year) {
-    st.Bind(2, *filter.fiscal_year);
-  } else {
-    st.BindNull(2);
-  }
+  Result<std::vector<storage::WorkshopListRow>> rows =
+      ReportStore(db).Workshops(*scope, filter.fiscal_year);
+  if (!rows.ok()) return rows.status();
   std::vector<WorkshopSummary> out;
-  while (st.Step()) {
+  for (storage::WorkshopListRow& row : *rows) {
     WorkshopSummary w;
-    w.id = st.ColumnText(0);
-    w.title = st.ColumnText(1);
-    w.fiscal_year = st.ColumnInt(2);
-    w.district_code = st.ColumnText(3);
-    w.start_date = st.ColumnText(4);
-    w.enrolled = st.ColumnInt(5);
+    w.id = std::move(row.id);
+    w.title = std::move(row.title);
+    w.fiscal_year = row.fiscal_year;
+    w.district_code = std::move(row.district_code);
+    w.start_date = std::move(row.start_date);
+    w.enrolled = row.enrolled;
     out.push_back(std::move(w));
   }
-  if (Status s = Failed(st); !s.ok()) return s;
   return out;
 }
 
@@ -910,13 +725,8 @@ Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
         ") must be at least groups + entrepreneurs (" +
         std::to_string(groups + entrepreneurs) + ")");
   }
-  Statement st(db,
-               "INSERT INTO fiscal_target(fiscal_year, groups, entrepreneurs,"
-               " producers) VALUES (?1, ?2, ?3, ?4)"
-               " ON CONFLICT(fiscal_year) DO UPDATE SET groups = ?2,"
-               " entrepreneurs = ?3, producers = ?4");
-  st.Bind(1, fiscal_year).Bind(2, groups).Bind(3, entrepreneurs).Bind(4, producers);
-  return st.Run();
+  return ReportStore(db).UpsertTarget(
+      fiscal_year, storage::TargetRow{groups, entrepreneurs, producers});
 }
 
 Status SetMinDays(Db& db, std::string_view workshop_id, int64_t n) {
@@ -924,19 +734,11 @@ Status SetMinDays(Db& db, std::string_view workshop_id, int64_t n) {
     return Status::InvalidArgument("min days must be from 1 to 366, not " +
                                    std::to_string(n));
   }
-  {
-    Statement st(db, "SELECT 1 FROM workshop WHERE id = ?1 AND deleted = 0");
-    st.Bind(1, workshop_id);
-    const bool found = st.Step();
-    if (Status s = Failed(st); !s.ok()) return s;
-    if (!found) return Status::NotFound("no workshop " + std::string(workshop_id));
-  }
-  Statement st(db,
-               "INSERT INTO workshop_setting(workshop_id, min_days)"
-               " VALUES (?1, ?2) ON CONFLICT(workshop_id) DO UPDATE"
-               " SET min_days = ?2");
-  st.Bind(1, workshop_id).Bind(2, n);
-  return st.Run();
+  ReportStore store(db);
+  Result<bool> live = store.WorkshopIsLive(workshop_id);
+  if (!live.ok()) return live.status();
+  if (!*live) return Status::NotFound("no workshop " + std::string(workshop_id));
+  return store.UpsertMinDays(workshop_id, n);
 }
 
 }  // namespace kbo::server

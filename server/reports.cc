@@ -2,19 +2,11 @@
 
 #include <set>
 
+#include "server/storage/overview.h"
 #include "shared/entities.h"
 
 namespace kbo::server {
 namespace {
-
-Result<int64_t> Count(Db& db, const std::string& sql) {
-  Statement st(db, sql);
-  if (!st.status().ok()) return st.status();
-  int64_t n = 0;
-  if (st.Step()) n = st.ColumnInt(0);
-  if (!st.status().ok()) return st.status();
-  return n;
-}
 
 std::string DistrictLabel(const std::string& code) {
   if (code.empty()) return "-";
@@ -54,53 +46,20 @@ std::string HtmlEscape(const std::string& text) {
 }
 
 Result<Overview> ReadOverview(Db& db) {
+  storage::OverviewStore store(db);
   Overview o;
   for (const Entity& entity : Catalogue()) {
     EntityCounts counts;
     counts.entity = std::string(entity.name);
-    Statement st(db, "SELECT COALESCE(district_code, ''), COUNT(*) FROM " +
-                         std::string(entity.name) +
-                         " WHERE deleted = 0 GROUP BY 1 ORDER BY 1");
-    if (!st.status().ok()) return st.status();
-    while (st.Step()) {
-      const int64_t n = st.ColumnInt(1);
-      counts.by_district[st.ColumnText(0)] = n;
-      counts.total += n;
-    }
-    if (!st.status().ok()) return st.status();
+    KBO_ASSIGN_OR_RETURN(counts.by_district, store.LiveRowsByDistrict(entity));
+    for (const auto& [district, n] : counts.by_district) counts.total += n;
     o.entities.push_back(std::move(counts));
   }
-  const auto count = [&](const char* sql, int64_t* out) -> Status {
-    Result<int64_t> n = Count(db, sql);
-    if (!n.ok()) return n.status();
-    *out = *n;
-    return Status();
-  };
-  if (Status s =
-          count("SELECT COUNT(*) FROM conflict WHERE resolved_at IS NULL",
-                &o.open_conflicts);
-      !s.ok())
-    return s;
-  if (Status s = count("SELECT COUNT(*) FROM device", &o.devices); !s.ok())
-    return s;
-  if (Status s =
-          count("SELECT COUNT(*) FROM device WHERE revoked_at IS NOT NULL",
-                &o.revoked_devices);
-      !s.ok())
-    return s;
-  if (Status s = count(
-          "SELECT COUNT(DISTINCT p.sha256) FROM photo p WHERE p.deleted = 0 "
-          "AND "
-          "p.sha256 IS NOT NULL AND NOT EXISTS (SELECT 1 FROM blob b WHERE "
-          "b.sha256 = p.sha256 AND b.complete_at IS NOT NULL)",
-          &o.photos_missing);
-      !s.ok())
-    return s;
-  int64_t next = 1;
-  if (Status s =
-          count("SELECT next_seq FROM server_state WHERE singleton = 1", &next);
-      !s.ok())
-    return s;
+  KBO_ASSIGN_OR_RETURN(o.open_conflicts, store.OpenConflicts());
+  KBO_ASSIGN_OR_RETURN(o.devices, store.Devices());
+  KBO_ASSIGN_OR_RETURN(o.revoked_devices, store.RevokedDevices());
+  KBO_ASSIGN_OR_RETURN(o.photos_missing, store.PhotosMissing());
+  KBO_ASSIGN_OR_RETURN(const int64_t next, store.NextSeq());
   o.last_seq = next > 0 ? static_cast<uint64_t>(next - 1) : 0;
   return o;
 }

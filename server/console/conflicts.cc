@@ -23,6 +23,7 @@
 #include "server/conflicts.h"
 #include "server/console/console.h"
 #include "server/row_history.h"
+#include "server/storage/entity_reads.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
 
@@ -395,17 +396,10 @@ Reply History(Context& ctx, bool api) {
   }
   // Scope: the row's district decides (404 outside, as for no row).
   {
-    Statement st(ctx.store.db(), "SELECT district_code FROM " +
-                                     std::string(ent->name) +
-                                     " WHERE id = ?1");
-    if (!st.status().ok()) return FromStatus(ctx, api, st.status());
-    st.Bind(1, std::string_view(row_id));
-    if (!st.Step()) {
-      if (!st.status().ok()) return FromStatus(ctx, api, st.status());
-      return FromStatus(ctx, api, Status::NotFound("no row"));
-    }
-    const std::string district = st.IsNull(0) ? "" : st.ColumnText(0);
-    if (!InScope(ctx, district)) {
+    Result<std::optional<std::string>> district =
+        storage::EntityReads(ctx.store.db()).RowDistrict(*ent, row_id);
+    if (!district.ok()) return FromStatus(ctx, api, district.status());
+    if (!district->has_value() || !InScope(ctx, **district)) {
       return FromStatus(ctx, api, Status::NotFound("no row"));
     }
   }

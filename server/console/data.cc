@@ -12,6 +12,7 @@
 #include "server/console/console.h"
 #include "server/row_names.h"
 #include "server/server_write.h"
+#include "server/storage/entity_reads.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
@@ -54,19 +55,7 @@ Reply BadInput(Context& ctx, const std::string& message) {
                      400);
 }
 
-// "district_code IN (?,?)" for the user's districts, or "1" for all; the
-// codes are appended to `binds`.
-std::string ScopeClause(const Scope& scope, const std::string& column,
-                        std::vector<std::string>* binds) {
-  if (scope.all) return "1 = 1";
-  if (scope.districts.empty()) return "1 = 0";
-  std::string sql = column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
-}
+using storage::EntityReads;
 
 // The entity's column that names a row for people.
 std::string_view NameColumn(const Entity& e) {
@@ -113,24 +102,16 @@ Filters ReadFilters(const Request& req) {
 
 Reply DataIndex(Context& ctx) {
   const Lang lang = ctx.lang;
-  Db& db = ctx.store.db();
+  EntityReads store(ctx.store.db());
   Json counts = Json::object();
   std::string b = "<table><thead><tr><th>" + T(lang, "ข้อมูล", "Data") +
                   "</th><th class=\"num\">" +
                   T(lang, "จำนวน (ไม่รวมที่ลบ)", "Rows (not deleted)") +
                   "</th></tr></thead><tbody>";
   for (const Entity& e : Catalogue()) {
-    std::vector<std::string> binds;
-    const std::string sql = "SELECT COUNT(*) FROM " + std::string(e.name) +
-                            " WHERE deleted = 0 AND " +
-                            ScopeClause(ctx.user().scope, "district_code",
-                                        &binds);
-    Statement st(db, sql);
-    for (size_t i = 0; i < binds.size(); ++i) {
-      st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-    }
-    const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
-    if (!st.status().ok()) return Reply::Html("could not count rows", 500);
+    Result<int64_t> count = store.CountLive(e, ctx.user().scope);
+    if (!count.ok()) return Reply::Html("could not count rows", 500);
+    const int64_t n = *count;
     counts[std::string(e.name)] = n;
     b += "<tr><td><a href=\"/data/" + std::string(e.name) + "\">" +
          Escape(EntityLabel(lang, e.name)) + "</a></td><td class=\"num\">" +
@@ -150,87 +131,35 @@ Reply EntityRows(Context& ctx) {
   Db& db = ctx.store.db();
 
   // The query: live rows in the user's districts, then each filter the
-  // entity has a column for.
-  std::vector<std::string> binds;
-  std::string where = ScopeClause(ctx.user().scope, "t.district_code", &binds);
-  if (!f.deleted) where += " AND t.deleted = 0";
-  if (!f.district.empty()) {
-    if (FindDistrict(f.district) == nullptr) {
-      return BadInput(ctx, "unknown district code '" + f.district + "'");
-    }
-    where += " AND t.district_code = ?";
-    binds.push_back(f.district);
+  // entity has a column for (checked here, applied by the store).
+  storage::RowPageQuery q;
+  q.scope = ctx.user().scope;
+  q.deleted = f.deleted;
+  if (!f.district.empty() && FindDistrict(f.district) == nullptr) {
+    return BadInput(ctx, "unknown district code '" + f.district + "'");
   }
-  if (!f.category.empty() && e->FindColumn("category") != nullptr) {
-    where += " AND t.category = ?";
-    binds.push_back(f.category);
-  }
-  if (!f.stage.empty() && e->FindColumn("stage") != nullptr) {
-    where += " AND t.stage = ?";
-    binds.push_back(f.stage);
-  }
-  if (!f.workshop.empty() && e->FindColumn("workshop_id") != nullptr) {
-    where += " AND t.workshop_id = ?";
-    binds.push_back(f.workshop);
-  }
+  q.district = f.district;
+  q.category = f.category;
+  q.stage = f.stage;
+  q.workshop = f.workshop;
   if (!f.fiscal_year.empty()) {
     if (f.fiscal_year.size() != 4 ||
         f.fiscal_year.find_first_not_of("0123456789") != std::string::npos) {
       return BadInput(ctx, T(lang, "ปีงบประมาณเป็นปี พ.ศ. 4 หลัก เช่น 2569",
                              "The fiscal year is a Buddhist Era year, e.g. 2569"));
     }
-    if (entity_name == "workshop") {
-      where += " AND t.fiscal_year = ?";
-      binds.push_back(f.fiscal_year);
-    } else if (e->FindColumn("workshop_id") != nullptr) {
-      where +=
-          " AND t.workshop_id IN (SELECT id FROM workshop WHERE fiscal_year "
-          "= ?)";
-      binds.push_back(f.fiscal_year);
-    }
+    q.fiscal_year = f.fiscal_year;
   }
   const std::string_view name_col = NameColumn(*e);
-  if (!f.q.empty() && !name_col.empty()) {
-    // SQLite's LIKE ignores ASCII case; PostgreSQL's ILIKE does the same
-    // (and Thai has no case).
-    where += " AND t." + std::string(name_col) +
-             (db.dialect() == SqlDialect::kSqlite ? " LIKE" : " ILIKE") +
-             " ? ESCAPE '\\'";
-    std::string like;
-    for (char c : f.q) {
-      if (c == '%' || c == '_' || c == '\\') like += '\\';
-      like += c;
-    }
-    binds.push_back("%" + like + "%");
-  }
-  std::string cols = "t.id";
-  for (const Column& c : e->columns) cols += ", t." + std::string(c.name);
-  cols += ", t.deleted";
-  // Ties in arrival order on SQLite (its rowid); PostgreSQL keeps no
-  // arrival order, so there rows tie by id (stable pages either way).
-  const std::string tie =
-      db.dialect() == SqlDialect::kSqlite ? "t.rowid" : "t.id";
-  const std::string order =
-      entity_name == "attendance" ? "t.workshop_id, t.day, " + tie
-      : name_col.empty()          ? tie + " DESC"
-                                  : "t." + std::string(name_col) + ", " + tie;
-  Statement st(db, "SELECT " + cols + " FROM " + entity_name + " t WHERE " +
-                       where + " ORDER BY " + order + " LIMIT " +
-                       std::to_string(kPageRows + 1) + " OFFSET " +
-                       std::to_string(f.page * kPageRows));
-  if (!st.status().ok()) return Reply::Html("could not read rows", 500);
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-  }
-  std::vector<std::vector<Value>> rows;
-  while (st.Step() && rows.size() < static_cast<size_t>(kPageRows) + 1) {
-    std::vector<Value> row;
-    for (size_t i = 0; i < e->columns.size() + 2; ++i) {
-      row.push_back(st.ColumnValue(static_cast<int>(i)));
-    }
-    rows.push_back(std::move(row));
-  }
-  if (!st.status().ok()) return Reply::Html("could not read rows", 500);
+  // A search ignores ASCII case on both backends (and Thai has no case).
+  q.name_column = std::string(name_col);
+  q.name_contains = f.q;
+  q.limit = kPageRows + 1;
+  q.offset = f.page * kPageRows;
+  Result<std::vector<std::vector<Value>>> read =
+      EntityReads(db).RowPage(*e, q);
+  if (!read.ok()) return Reply::Html("could not read rows", 500);
+  std::vector<std::vector<Value>> rows = std::move(*read);
   const bool more = rows.size() > static_cast<size_t>(kPageRows);
   if (more) rows.pop_back();
 
@@ -369,20 +298,12 @@ Reply EntityRows(Context& ctx) {
 // The row, if held and in the user's districts.
 Result<std::vector<Value>> ReadRow(Context& ctx, const Entity& e,
                                    const std::string& id) {
-  std::string cols = "id";
-  for (const Column& c : e.columns) cols += ", " + std::string(c.name);
-  cols += ", deleted";
-  Statement st(ctx.store.db(), "SELECT " + cols + " FROM " +
-                                   std::string(e.name) + " WHERE id = ?1");
-  st.Bind(1, std::string_view(id));
-  if (!st.Step()) {
-    KBO_RETURN_IF_ERROR(st.status());
+  KBO_ASSIGN_OR_RETURN(std::optional<std::vector<Value>> found,
+                       EntityReads(ctx.store.db()).FindRow(e, id));
+  if (!found.has_value()) {
     return Status::NotFound("no " + std::string(e.name) + " " + id);
   }
-  std::vector<Value> row;
-  for (size_t i = 0; i < e.columns.size() + 2; ++i) {
-    row.push_back(st.ColumnValue(static_cast<int>(i)));
-  }
+  std::vector<Value> row = std::move(*found);
   const Column* district = e.FindColumn("district_code");
   const size_t di = static_cast<size_t>(district - e.columns.data()) + 1;
   const std::string code = row[di].is_null() ? "" : row[di].text();
@@ -416,24 +337,11 @@ Reply RowDetail(Context& ctx) {
   if (!names.Load(1).ok()) return Reply::Html("could not read names", 500);
 
   // Its photos.
-  struct Photo {
-    std::string id, sha256, caption, taken_at;
-    bool complete = false;
-  };
-  std::vector<Photo> photos;
-  {
-    Statement& st = db.Cached(
-        "SELECT p.id, p.sha256, COALESCE(p.caption, ''), "
-        "COALESCE(p.taken_at, ''), b.complete_at IS NOT NULL FROM photo p "
-        "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.subject_type = ?1 "
-        "AND p.subject_id = ?2 AND p.deleted = 0 ORDER BY p.taken_at");
-    st.Bind(1, std::string_view(entity_name)).Bind(2, std::string_view(id));
-    while (st.Step()) {
-      photos.push_back({st.ColumnText(0), st.ColumnText(1), st.ColumnText(2),
-                        st.ColumnText(3), st.ColumnInt(4) != 0});
-    }
-    if (!st.status().ok()) return Reply::Html("could not read photos", 500);
-  }
+  using Photo = storage::RowPhoto;
+  Result<std::vector<Photo>> read_photos =
+      EntityReads(db).PhotosOf(entity_name, id);
+  if (!read_photos.ok()) return Reply::Html("could not read photos", 500);
+  const std::vector<Photo>& photos = *read_photos;
 
   if (IsApi(ctx)) {
     Json j = {{"entity", entity_name}, {"id", id}};
@@ -634,19 +542,11 @@ Reply EditRow(Context& ctx) {
 // names it and the server holds it whole.
 Reply Blob(Context& ctx) {
   const std::string sha = ctx.req.matches.at(0);
-  std::vector<std::string> binds;
-  const std::string scope =
-      ScopeClause(ctx.user().scope, "district_code", &binds);
-  Statement st(ctx.store.db(),
-               "SELECT COALESCE(mime, 'application/octet-stream') FROM photo "
-               "WHERE sha256 = ?1 AND deleted = 0 AND " +
-                   scope + " LIMIT 1");
-  st.Bind(1, std::string_view(sha));
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i + 2), std::string_view(binds[i]));
-  }
-  if (!st.Step()) return NotFound(ctx, "no such photo");
-  std::string mime = st.ColumnText(0);
+  Result<std::optional<std::string>> found =
+      EntityReads(ctx.store.db()).PhotoMime(sha, ctx.user().scope);
+  if (!found.ok()) return Reply::Html("could not read the photo", 500);
+  if (!found->has_value()) return NotFound(ctx, "no such photo");
+  std::string mime = **found;
   if (mime != "image/jpeg" && mime != "image/png" && mime != "image/webp") {
     mime = "application/octet-stream";
   }

@@ -26,6 +26,7 @@
 #include "server/console/qr.h"
 #include "server/console/users.h"
 #include "server/log.h"
+#include "server/storage/overview.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
 
@@ -199,42 +200,12 @@ std::string BaseUrl(const Request &req) {
 // ---- Devices
 // ------------------------------------------------------------------
 
-struct DeviceCounts {
-  int64_t refused_rows = 0;
-  int64_t pending_photos = 0;
-};
-
 // Per device: rows the server refused from it, and photo rows in its
-// districts whose picture the server has not yet received whole. One query:
-// missing photos are counted once per district, then summed over each
-// device's districts ("all", or codes matched in the comma-separated list).
+// districts whose picture the server has not yet received whole.
+using DeviceCounts = storage::DeviceBacklog;
+
 Result<std::map<std::string, DeviceCounts>> ReadDeviceCounts(Db &db) {
-  Statement &st = db.Cached(
-      "WITH missing AS ("
-      "  SELECT p.district_code AS district, COUNT(*) AS n FROM photo p"
-      "  WHERE p.deleted = 0 AND p.sha256 IS NOT NULL AND NOT EXISTS ("
-      "    SELECT 1 FROM blob b WHERE b.sha256 = p.sha256 AND"
-      "    b.complete_at IS NOT NULL)"
-      "  GROUP BY p.district_code),"
-      " refused AS ("
-      "  SELECT device_id, COUNT(*) AS n FROM refused_row"
-      "  WHERE settled_at IS NULL GROUP BY device_id)"
-      " SELECT d.device_id, COALESCE(r.n, 0),"
-      "  (SELECT COALESCE(SUM(m.n), 0) FROM missing m WHERE d.districts = 'all'"
-      "   OR instr(',' || d.districts || ',', ',' || m.district || ',') > 0)"
-      " FROM device d LEFT JOIN refused r ON r.device_id = d.device_id");
-  std::map<std::string, DeviceCounts> out;
-  while (st.Step()) {
-    DeviceCounts c;
-    c.refused_rows = st.ColumnInt(1);
-    c.pending_photos = st.ColumnInt(2);
-    out[st.ColumnText(0)] = c;
-  }
-  if (!st.status().ok())
-    return st.status();
-  if (Status s = st.Reset(); !s.ok())
-    return s;
-  return out;
+  return storage::OverviewStore(db).DeviceBacklogs();
 }
 
 std::string ShortId(const Uuid &id) { return id.ToString().substr(0, 8); }

@@ -19,6 +19,7 @@
 #include "server/console/console.h"
 #include "server/csv_export.h"
 #include "server/export_tables.h"
+#include "server/storage/report_store.h"
 #include "server/xlsx_export.h"
 #include "shared/entities.h"
 #include "shared/sqlite/db.h"
@@ -115,13 +116,12 @@ Reply Download(std::string body, const char* type, const std::string& name) {
 Reply ExportsPage(Context& ctx) {
   const Lang lang = ctx.lang;
   const Scope& scope = ctx.user().scope;
-  std::vector<int64_t> years;
-  {
-    Statement st(ctx.store.db(),
-                 "SELECT DISTINCT fiscal_year FROM workshop WHERE deleted = 0"
-                 " AND fiscal_year IS NOT NULL ORDER BY 1 DESC");
-    while (st.Step()) years.push_back(st.ColumnInt(0));
+  Result<std::vector<int64_t>> read_years =
+      storage::ReportStore(ctx.store.db()).WorkshopFiscalYears();
+  if (!read_years.ok()) {
+    return Reply::Html("could not read the fiscal years", 500);
   }
+  const std::vector<int64_t>& years = *read_years;
   const std::string chosen_year = ctx.req.Query("fiscal_year");
   const std::string chosen_district = ctx.req.Query("district");
 

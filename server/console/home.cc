@@ -9,6 +9,7 @@
 #include "server/console/console.h"
 #include "server/console/users.h"
 #include "server/reports.h"
+#include "server/storage/overview.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
 
@@ -72,21 +73,14 @@ Result<Summary> ReadSummary(Context& ctx) {
     }
     s.lines.push_back(std::move(line));
   }
-  Db& db = ctx.store.db();
-  Statement& c = db.Cached(
-      "SELECT COALESCE(district_code, ''), COUNT(*) FROM conflict WHERE "
-      "resolved_at IS NULL GROUP BY 1");
-  while (c.Step()) {
-    if (scope.all || scope.Contains(c.ColumnText(0))) {
-      s.open_conflicts += c.ColumnInt(1);
-    }
+  storage::OverviewStore store(ctx.store.db());
+  KBO_ASSIGN_OR_RETURN(const auto conflicts, store.OpenConflictsByDistrict());
+  for (const auto& [district, n] : conflicts) {
+    if (scope.all || scope.Contains(district)) s.open_conflicts += n;
   }
-  KBO_RETURN_IF_ERROR(c.status());
   s.devices = o.devices - o.revoked_devices;
   s.photos_missing = o.photos_missing;
-  Statement& r = db.Cached("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL");
-  if (r.Step()) s.refused_rows = r.ColumnInt(0);
-  KBO_RETURN_IF_ERROR(r.status());
+  KBO_ASSIGN_OR_RETURN(s.refused_rows, store.UnsettledRefusedRows());
   return s;
 }
 

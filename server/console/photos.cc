@@ -17,6 +17,7 @@
 #include "server/conflict_view.h"
 #include "server/console/console.h"
 #include "server/row_names.h"
+#include "server/storage/photo_gallery.h"
 #include "server/thumbnails.h"
 #include "shared/encoding.h"
 #include "shared/error_body.h"
@@ -54,20 +55,6 @@ Reply Fail(Context& ctx, int status, const std::string& error,
       Layout(ctx, T(ctx.lang, "ภาพถ่าย", "Photos"),
              "<p class=\"flash error\">" + Escape(message) + "</p>"),
       status);
-}
-
-// " AND column IN (?,?)" for the user's districts ("" for all); the codes
-// are appended to `binds`.
-std::string ScopeClause(const Scope& scope, const std::string& column,
-                        std::vector<std::string>* binds) {
-  if (scope.all) return "";
-  if (scope.districts.empty()) return " AND 0";
-  std::string sql = " AND " + column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
 }
 
 bool InScope(const Scope& scope, const std::string& district) {
@@ -140,52 +127,30 @@ std::string SubjectName(Lang lang, const RowNames& names,
 Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
                                        bool* more) {
   Db& db = ctx.store.db();
-  std::vector<std::string> binds;
-  std::string sql =
-      "SELECT p.id, p.subject_type, p.subject_id, p.sha256, "
-      "COALESCE(p.caption, ''), COALESCE(p.taken_at, ''), "
-      "COALESCE(p.district_code, ''), COALESCE(p.width, 0), "
-      "COALESCE(p.height, 0), COALESCE(p.bytes, 0), "
-      "b.complete_at IS NOT NULL FROM photo p "
-      "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.deleted = 0" +
-      ScopeClause(ctx.user().scope, "p.district_code", &binds);
-  if (!f.subject.empty()) {
-    sql += " AND p.subject_type = ?";
-    binds.push_back(f.subject);
-  }
-  if (!f.id.empty()) {
-    sql += " AND p.subject_id = ?";
-    binds.push_back(f.id);
-  }
-  if (!f.district.empty()) {
-    sql += " AND p.district_code = ?";
-    binds.push_back(f.district);
-  }
-  sql += " ORDER BY p.taken_at DESC, p.id LIMIT " +
-         std::to_string(kPagePhotos + 1) + " OFFSET " +
-         std::to_string(f.page * kPagePhotos);
+  storage::GalleryQuery q;
+  q.scope = ctx.user().scope;
+  q.subject_type = f.subject;
+  q.subject_id = f.id;
+  q.district = f.district;
+  q.limit = kPagePhotos + 1;
+  q.offset = f.page * kPagePhotos;
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::GalleryPhoto> found,
+                       storage::PhotoGalleryStore(db).Page(q));
   std::vector<PhotoRow> rows;
-  {
-    Statement st(db, sql);
-    for (size_t i = 0; i < binds.size(); ++i) {
-      st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-    }
-    while (st.Step()) {
-      PhotoRow r;
-      r.id = st.ColumnText(0);
-      r.subject_type = st.ColumnText(1);
-      r.subject_id = st.ColumnText(2);
-      r.sha256 = st.ColumnText(3);
-      r.caption = st.ColumnText(4);
-      r.taken_at = st.ColumnText(5);
-      r.district_code = st.ColumnText(6);
-      r.width = st.ColumnInt(7);
-      r.height = st.ColumnInt(8);
-      r.bytes = st.ColumnInt(9);
-      r.received = st.ColumnInt(10) != 0;
-      rows.push_back(std::move(r));
-    }
-    if (!st.status().ok()) return st.status();
+  for (storage::GalleryPhoto& g : found) {
+    PhotoRow r;
+    r.id = std::move(g.id);
+    r.subject_type = std::move(g.subject_type);
+    r.subject_id = std::move(g.subject_id);
+    r.sha256 = std::move(g.sha256);
+    r.caption = std::move(g.caption);
+    r.taken_at = std::move(g.taken_at);
+    r.district_code = std::move(g.district_code);
+    r.width = g.width;
+    r.height = g.height;
+    r.bytes = g.bytes;
+    r.received = g.received;
+    rows.push_back(std::move(r));
   }
   *more = static_cast<int64_t>(rows.size()) > kPagePhotos;
   if (*more) rows.resize(kPagePhotos);
@@ -329,10 +294,12 @@ Reply Gallery(Context& ctx) {
          T(lang, "ทุกอำเภอ", "All districts") + "</option>";
     std::vector<std::string> codes = scope.districts;
     if (scope.all) {
-      Statement st(ctx.store.db(),
-                   "SELECT DISTINCT district_code FROM photo WHERE deleted = 0 "
-                   "AND district_code IS NOT NULL ORDER BY district_code");
-      while (st.Step()) codes.push_back(st.ColumnText(0));
+      Result<std::vector<std::string>> held =
+          storage::PhotoGalleryStore(ctx.store.db()).Districts();
+      if (!held.ok()) {
+        return Fail(ctx, 500, "internal", "could not read the districts");
+      }
+      codes = std::move(*held);
     }
     for (const std::string& c : codes) {
       b += "<option value=\"" + Escape(c) + "\"" +
@@ -403,16 +370,10 @@ Reply Gallery(Context& ctx) {
 // photo that cannot have one (corrupt, too large) gets a placeholder.
 Reply Thumb(Context& ctx) {
   const std::string sha = ctx.req.matches.at(0);
-  std::vector<std::string> binds;
-  Statement st(ctx.store.db(),
-               "SELECT 1 FROM photo WHERE sha256 = ? AND deleted = 0" +
-                   ScopeClause(ctx.user().scope, "district_code", &binds) +
-                   " LIMIT 1");
-  st.Bind(1, std::string_view(sha));
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i + 2), std::string_view(binds[i]));
-  }
-  if (!st.Step()) return Fail(ctx, 404, "not_found", "no such photo");
+  Result<bool> named = storage::PhotoGalleryStore(ctx.store.db())
+                           .NamedInScope(sha, ctx.user().scope);
+  if (!named.ok()) return Fail(ctx, 500, "internal", "could not read the photo");
+  if (!*named) return Fail(ctx, 404, "not_found", "no such photo");
   ThumbnailCache thumbs(ctx.store.paths().blobs);
   Result<std::string> jpeg = thumbs.Get(sha);
   Reply r;

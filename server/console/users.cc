@@ -4,6 +4,7 @@
 #include <string>
 #include <utility>
 
+#include "server/storage/users.h"
 #include "shared/secrets.h"
 #include "shared/signing.h"
 #include "shared/uuid.h"
@@ -11,23 +12,26 @@
 namespace kbo::server::console {
 namespace {
 
-constexpr char kUserColumns[] =
-    "id, login, role, districts, created_at, disabled_at";
+using storage::AuditLog;
+using storage::SessionStore;
+using storage::SignInFailureStore;
+using storage::UserStore;
 
-Result<WebUser> ReadUser(Statement& st) {
+// A stored user with its role and districts parsed.
+Result<WebUser> ToWebUser(const storage::UserRow& row) {
   WebUser u;
-  u.id = st.ColumnText(0);
-  u.login = st.ColumnText(1);
-  Result<WebRole> role = ParseWebRole(st.ColumnText(2));
+  u.id = row.id;
+  u.login = row.login;
+  Result<WebRole> role = ParseWebRole(row.role);
   if (!role.ok()) return Status::Corruption("user " + u.login + ": bad role");
   u.role = *role;
-  Result<Scope> scope = Scope::Parse(st.ColumnText(3));
+  Result<Scope> scope = Scope::Parse(row.districts);
   if (!scope.ok()) {
     return Status::Corruption("user " + u.login + ": bad districts");
   }
   u.scope = *std::move(scope);
-  u.created_at = st.ColumnText(4);
-  if (!st.IsNull(5)) u.disabled_at = st.ColumnText(5);
+  u.created_at = row.created_at;
+  u.disabled_at = row.disabled_at.value_or("");
   return u;
 }
 
@@ -80,23 +84,14 @@ Result<WebUser> Users::Add(std::string_view login, WebRole role,
   u.role = role;
   u.scope = scope;
   u.created_at = store_.NowIso();
-  Statement& st = db.Cached(
-      "INSERT INTO web_user(id, login, role, districts, password_hash, "
-      "created_at, password_changed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)");
-  st.Bind(1, std::string_view(u.id))
-      .Bind(2, login)
-      .Bind(3, WebRoleName(role))
-      .Bind(4, std::string_view(scope.ToString()))
-      .Bind(5, std::string_view(hash))
-      .Bind(6, std::string_view(u.created_at));
-  Status s = st.Run();
-  if (!s.ok()) {
-    if (st.unique_violation()) {
-      return Status::AlreadyExists("there is already a user '" +
-                                   std::string(login) + "'");
-    }
-    return s;
-  }
+  storage::UserRow row;
+  row.id = u.id;
+  row.login = u.login;
+  row.role = std::string(WebRoleName(role));
+  row.districts = scope.ToString();
+  row.created_at = u.created_at;
+  // kAlreadyExists when the login is taken.
+  KBO_RETURN_IF_ERROR(UserStore(db).Insert(row, hash));
   KBO_RETURN_IF_ERROR(AppendAudit(
       store_, actor, "user_add", login,
       std::string(WebRoleName(role)) + " " + scope.ToString(), ""));
@@ -105,33 +100,27 @@ Result<WebUser> Users::Add(std::string_view login, WebRole role,
 }
 
 Result<std::vector<WebUser>> Users::List() {
-  Statement& st = store_.db().Cached(std::string("SELECT ") + kUserColumns +
-                                     " FROM web_user ORDER BY login");
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::UserRow> rows,
+                       UserStore(store_.db()).List());
   std::vector<WebUser> out;
-  while (st.Step()) {
-    KBO_ASSIGN_OR_RETURN(WebUser u, ReadUser(st));
+  for (const storage::UserRow& row : rows) {
+    KBO_ASSIGN_OR_RETURN(WebUser u, ToWebUser(row));
     out.push_back(std::move(u));
   }
-  KBO_RETURN_IF_ERROR(st.status());
   return out;
 }
 
 Result<WebUser> Users::Find(std::string_view login) {
-  Statement& st = store_.db().Cached(std::string("SELECT ") + kUserColumns +
-                                     " FROM web_user WHERE login = ?1");
-  st.Bind(1, login);
-  if (!st.Step()) {
-    KBO_RETURN_IF_ERROR(st.status());
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::UserRow> row,
+                       UserStore(store_.db()).FindByLogin(login));
+  if (!row.has_value()) {
     return Status::NotFound("no user '" + std::string(login) + "'");
   }
-  return ReadUser(st);
+  return ToWebUser(*row);
 }
 
 Status Users::EndSessionsOf(const std::string& user_id) {
-  Statement& st =
-      store_.db().Cached("DELETE FROM web_session WHERE user_id = ?1");
-  st.Bind(1, std::string_view(user_id));
-  return st.Run();
+  return SessionStore(store_.db()).DeleteOfUser(user_id);
 }
 
 Status Users::Disable(std::string_view login, std::string_view actor) {
@@ -140,11 +129,7 @@ Status Users::Disable(std::string_view login, std::string_view actor) {
   KBO_RETURN_IF_ERROR(tx.status());
   KBO_ASSIGN_OR_RETURN(WebUser u, Find(login));
   if (!u.disabled()) {
-    Statement& st = db.Cached(
-        "UPDATE web_user SET disabled_at = ?2 WHERE id = ?1");
-    st.Bind(1, std::string_view(u.id))
-        .Bind(2, std::string_view(store_.NowIso()));
-    KBO_RETURN_IF_ERROR(st.Run());
+    KBO_RETURN_IF_ERROR(UserStore(db).SetDisabledAt(u.id, store_.NowIso()));
   }
   KBO_RETURN_IF_ERROR(EndSessionsOf(u.id));
   KBO_RETURN_IF_ERROR(AppendAudit(store_, actor, "user_disable", login, "", ""));
@@ -159,27 +144,17 @@ Status Users::SetPassword(std::string_view login, std::string_view password,
   Transaction tx(db);
   KBO_RETURN_IF_ERROR(tx.status());
   KBO_ASSIGN_OR_RETURN(WebUser u, Find(login));
-  Statement& st = db.Cached(
-      "UPDATE web_user SET password_hash = ?2, password_changed_at = ?3 "
-      "WHERE id = ?1");
-  st.Bind(1, std::string_view(u.id))
-      .Bind(2, std::string_view(hash))
-      .Bind(3, std::string_view(store_.NowIso()));
-  KBO_RETURN_IF_ERROR(st.Run());
+  KBO_RETURN_IF_ERROR(
+      UserStore(db).SetPasswordHash(u.id, hash, store_.NowIso()));
   KBO_RETURN_IF_ERROR(EndSessionsOf(u.id));
   // The user's own failures are forgiven with a new password.
-  Statement& clear = db.Cached("DELETE FROM sign_in_failure WHERE key = ?1");
-  clear.Bind(1, std::string_view("login:" + u.login));
-  KBO_RETURN_IF_ERROR(clear.Run());
+  KBO_RETURN_IF_ERROR(SignInFailureStore(db).Clear("login:" + u.login));
   KBO_RETURN_IF_ERROR(AppendAudit(store_, actor, "user_passwd", login, "", ""));
   return tx.Commit();
 }
 
-int64_t Users::LockedUntil(const std::string& key) {
-  Statement& st = store_.db().Cached(
-      "SELECT locked_until_ms FROM sign_in_failure WHERE key = ?1");
-  st.Bind(1, std::string_view(key));
-  return st.Step() ? st.ColumnInt(0) : 0;
+Result<int64_t> Users::LockedUntil(const std::string& key) {
+  return SignInFailureStore(store_.db()).LockedUntil(key);
 }
 
 void Users::NoteFailure(const std::string& key, int limit) {
@@ -188,29 +163,13 @@ void Users::NoteFailure(const std::string& key, int limit) {
   // lock has ended) are pruned on each write, up to kFailurePruneBatch at a
   // time: the table holds what failed within the window, not every address
   // that ever failed.
-  Statement& prune = store_.db().Cached(
-      "DELETE FROM sign_in_failure WHERE key IN (SELECT key FROM "
-      "sign_in_failure WHERE window_start_ms < ?1 - ?2 AND "
-      "locked_until_ms <= ?1 LIMIT ?3)");
-  prune.Bind(1, now).Bind(2, kFailureWindowMs).Bind(3, kFailurePruneBatch);
-  (void)prune.Run();
-  Statement& st = store_.db().Cached(
-      "INSERT INTO sign_in_failure(key, failures, window_start_ms) "
-      "VALUES (?1, 1, ?2) ON CONFLICT(key) DO UPDATE SET "
-      "failures = CASE WHEN sign_in_failure.window_start_ms < ?2 - ?3 THEN 1 "
-      "ELSE sign_in_failure.failures + 1 END, "
-      "window_start_ms = CASE WHEN sign_in_failure.window_start_ms < ?2 - ?3 "
-      "THEN ?2 ELSE sign_in_failure.window_start_ms END");
-  st.Bind(1, std::string_view(key)).Bind(2, now).Bind(3, kFailureWindowMs);
-  (void)st.Run();
-  Statement& lock = store_.db().Cached(
-      "UPDATE sign_in_failure SET locked_until_ms = ?2 + ?3 "
-      "WHERE key = ?1 AND failures >= ?4");
-  lock.Bind(1, std::string_view(key))
-      .Bind(2, now)
-      .Bind(3, kLockMs)
-      .Bind(4, int64_t{limit});
-  (void)lock.Run();
+  //
+  // The bookkeeping is best effort: a failed write here must not turn a
+  // wrong password into a server error (the sign-in is refused anyway).
+  SignInFailureStore failures(store_.db());
+  (void)failures.Prune(now, kFailureWindowMs, kFailurePruneBatch);
+  (void)failures.Count(key, now, kFailureWindowMs);
+  (void)failures.LockIfAtLeast(key, int64_t{limit}, now, kLockMs);
 }
 
 Result<SignInResult> Users::SignIn(std::string_view login,
@@ -231,31 +190,27 @@ Result<SignInResult> Users::SignIn(std::string_view login,
         "too many failed sign-ins; try again in " +
         std::to_string((wait_s + 59) / 60) + " minute(s)");
   };
-  const int64_t addr_until = LockedUntil(addr_key);
+  KBO_ASSIGN_OR_RETURN(const int64_t addr_until, LockedUntil(addr_key));
   if (addr_until > now) return refuse_locked(addr_until);
-  const int64_t login_until = LockedUntil(login_key);
+  KBO_ASSIGN_OR_RETURN(const int64_t login_until, LockedUntil(login_key));
   if (login_until > now) {
     // A locked login still lets in an address that has not failed lately
     // (users.h): only addresses that took part in the guessing wait.
-    Statement& st = db.Cached(
-        "SELECT failures FROM sign_in_failure WHERE key = ?1 AND "
-        "window_start_ms >= ?2");
-    st.Bind(1, std::string_view(addr_key)).Bind(2, now - kFailureWindowMs);
-    if (st.Step() && st.ColumnInt(0) > 0) return refuse_locked(login_until);
+    KBO_ASSIGN_OR_RETURN(
+        const int64_t addr_failures,
+        SignInFailureStore(db).FailuresSince(addr_key, now - kFailureWindowMs));
+    if (addr_failures > 0) return refuse_locked(login_until);
   }
 
-  Statement& find = db.Cached(
-      "SELECT id, password_hash, disabled_at FROM web_user WHERE login = ?1");
-  find.Bind(1, login);
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::UserCredentials> found,
+                       UserStore(db).CredentialsOf(login));
   std::string user_id, hash;
   bool disabled = false;
-  if (find.Step()) {
-    user_id = find.ColumnText(0);
-    hash = find.ColumnText(1);
-    disabled = !find.IsNull(2);
+  if (found.has_value()) {
+    user_id = found->id;
+    hash = found->password_hash;
+    disabled = found->disabled;
   }
-  KBO_RETURN_IF_ERROR(find.status());
-  (void)find.Reset();
   bool good = false;
   if (user_id.empty()) {
     DummyVerifyPassword(password);
@@ -271,28 +226,18 @@ Result<SignInResult> Users::SignIn(std::string_view login,
     KBO_RETURN_IF_ERROR(tx.Commit());
     return Status::Unauthenticated("wrong login or password");
   }
-  Statement& clear = db.Cached("DELETE FROM sign_in_failure WHERE key = ?1");
-  clear.Bind(1, std::string_view(login_key));
-  KBO_RETURN_IF_ERROR(clear.Run());
+  KBO_RETURN_IF_ERROR(SignInFailureStore(db).Clear(login_key));
 
   SignInResult out;
   out.cookie = RandomHex(32);
   out.session.token_hash = SessionKey(out.cookie);
   out.session.csrf = RandomHex(32);
-  Statement& ins = db.Cached(
-      "INSERT INTO web_session(token_hash, user_id, csrf, created_ms, "
-      "last_seen_ms, address) VALUES (?1, ?2, ?3, ?4, ?4, ?5)");
-  ins.Bind(1, std::string_view(out.session.token_hash))
-      .Bind(2, std::string_view(user_id))
-      .Bind(3, std::string_view(out.session.csrf))
-      .Bind(4, now)
-      .Bind(5, address);
-  KBO_RETURN_IF_ERROR(ins.Run());
+  SessionStore sessions(db);
+  KBO_RETURN_IF_ERROR(sessions.Insert(out.session.token_hash, user_id,
+                                      out.session.csrf, now, address));
   // Sessions that ended long ago go with this one's start.
-  Statement& prune = db.Cached(
-      "DELETE FROM web_session WHERE last_seen_ms < ?1 OR created_ms < ?2");
-  prune.Bind(1, now - kSessionIdleMs).Bind(2, now - kSessionMaxMs);
-  KBO_RETURN_IF_ERROR(prune.Run());
+  KBO_RETURN_IF_ERROR(
+      sessions.DeleteEnded(now - kSessionIdleMs, now - kSessionMaxMs));
   KBO_ASSIGN_OR_RETURN(out.session.user, Find(login));
   KBO_RETURN_IF_ERROR(AppendAudit(store_, out.session.user.actor(), "sign_in",
                                   login, "", address));
@@ -303,48 +248,32 @@ Result<SignInResult> Users::SignIn(std::string_view login,
 Result<Session> Users::SessionFor(std::string_view cookie) {
   if (cookie.size() != 64) return Status::Unauthenticated("not signed in");
   const int64_t now = store_.NowMillis();
-  Db& db = store_.db();
-  Statement& st = db.Cached(
-      "SELECT s.token_hash, s.csrf, s.created_ms, s.last_seen_ms, u.login, "
-      "u.disabled_at FROM web_session s JOIN web_user u ON u.id = s.user_id "
-      "WHERE s.token_hash = ?1");
+  SessionStore sessions(store_.db());
   const std::string key = SessionKey(cookie);
-  st.Bind(1, std::string_view(key));
-  if (!st.Step()) {
-    KBO_RETURN_IF_ERROR(st.status());
-    return Status::Unauthenticated("not signed in");
-  }
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::SessionRow> row,
+                       sessions.Find(key));
+  if (!row.has_value()) return Status::Unauthenticated("not signed in");
   Session s;
-  s.token_hash = st.ColumnText(0);
-  s.csrf = st.ColumnText(1);
-  const int64_t created = st.ColumnInt(2);
-  const int64_t seen = st.ColumnInt(3);
-  const std::string login = st.ColumnText(4);
-  const bool disabled = !st.IsNull(5);
-  (void)st.Reset();
-  if (disabled || seen < now - kSessionIdleMs ||
-      created < now - kSessionMaxMs) {
-    Statement& del = db.Cached("DELETE FROM web_session WHERE token_hash = ?1");
-    del.Bind(1, std::string_view(key));
-    (void)del.Run();
+  s.token_hash = row->token_hash;
+  s.csrf = row->csrf;
+  const int64_t seen = row->last_seen_ms;
+  if (row->user_disabled || seen < now - kSessionIdleMs ||
+      row->created_ms < now - kSessionMaxMs) {
+    // Best effort: the session is refused whether or not the row goes now
+    // (the next sign-in prunes it).
+    (void)sessions.Delete(key);
     return Status::Unauthenticated("the session has ended; sign in again");
   }
-  KBO_ASSIGN_OR_RETURN(s.user, Find(login));
+  KBO_ASSIGN_OR_RETURN(s.user, Find(row->login));
   // Touch at most once a minute: a page of many requests writes once.
   if (now - seen > 60 * 1000) {
-    Statement& touch = db.Cached(
-        "UPDATE web_session SET last_seen_ms = ?2 WHERE token_hash = ?1");
-    touch.Bind(1, std::string_view(key)).Bind(2, now);
-    KBO_RETURN_IF_ERROR(touch.Run());
+    KBO_RETURN_IF_ERROR(sessions.Touch(key, now));
   }
   return s;
 }
 
 Status Users::SignOut(const Session& session, std::string_view address) {
-  Statement& del =
-      store_.db().Cached("DELETE FROM web_session WHERE token_hash = ?1");
-  del.Bind(1, std::string_view(session.token_hash));
-  KBO_RETURN_IF_ERROR(del.Run());
+  KBO_RETURN_IF_ERROR(SessionStore(store_.db()).Delete(session.token_hash));
   return AppendAudit(store_, session.user.actor(), "sign_out",
                      session.user.login, "", address);
 }
@@ -352,38 +281,19 @@ Status Users::SignOut(const Session& session, std::string_view address) {
 Status AppendAudit(ServerStore& store, std::string_view actor,
                    std::string_view action, std::string_view subject,
                    std::string_view detail, std::string_view address) {
-  Statement& st = store.db().Cached(
-      "INSERT INTO audit_log(at, actor, action, subject, detail, address) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.Bind(1, std::string_view(store.NowIso()))
-      .Bind(2, actor)
-      .Bind(3, action)
-      .Bind(4, subject)
-      .Bind(5, detail)
-      .Bind(6, address);
-  return st.Run();
+  AuditEntry e;
+  e.at = store.NowIso();
+  e.actor = std::string(actor);
+  e.action = std::string(action);
+  e.subject = std::string(subject);
+  e.detail = std::string(detail);
+  e.address = std::string(address);
+  return AuditLog(store.db()).Append(e);
 }
 
 Result<std::vector<AuditEntry>> ReadAudit(ServerStore& store, size_t limit,
                                           int64_t before) {
-  Statement& st = store.db().Cached(
-      "SELECT id, at, actor, action, subject, detail, address FROM audit_log "
-      "WHERE ?1 <= 0 OR id < ?1 ORDER BY id DESC LIMIT ?2");
-  st.Bind(1, before).Bind(2, static_cast<int64_t>(limit));
-  std::vector<AuditEntry> out;
-  while (st.Step()) {
-    AuditEntry e;
-    e.id = st.ColumnInt(0);
-    e.at = st.ColumnText(1);
-    e.actor = st.ColumnText(2);
-    e.action = st.ColumnText(3);
-    e.subject = st.ColumnText(4);
-    e.detail = st.ColumnText(5);
-    e.address = st.ColumnText(6);
-    out.push_back(std::move(e));
-  }
-  KBO_RETURN_IF_ERROR(st.status());
-  return out;
+  return AuditLog(store.db()).Read(limit, before);
 }
 
 }  // namespace kbo::server::console

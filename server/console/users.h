@@ -2,7 +2,8 @@
 #define KBO_SERVER_CONSOLE_USERS_H_
 
 // Web users of the console, their sessions, sign-in limits and the audit log
-// (tables of schema/server/0004_console.sql). Not thread-safe: callers hold
+// (tables of schema/server/0004_console.sql, read and written through
+// server/storage/users.h). Not thread-safe: callers hold
 // the store's mutex (server/console/console.cc does).
 
 #include <cstdint>
@@ -12,6 +13,7 @@
 
 #include "server/console/console.h"
 #include "server/server_store.h"
+#include "server/storage/users.h"
 #include "shared/result.h"
 
 namespace kbo::server::console {
@@ -81,7 +83,7 @@ class Users {
  private:
   Status EndSessionsOf(const std::string& user_id);
   // Failure bookkeeping; see kLoginFailures.
-  int64_t LockedUntil(const std::string& key);
+  Result<int64_t> LockedUntil(const std::string& key);
   void NoteFailure(const std::string& key, int limit);
   ServerStore& store_;
 };
@@ -91,15 +93,7 @@ Status AppendAudit(ServerStore& store, std::string_view actor,
                    std::string_view action, std::string_view subject,
                    std::string_view detail, std::string_view address);
 
-struct AuditEntry {
-  int64_t id = 0;
-  std::string at;
-  std::string actor;
-  std::string action;
-  std::string subject;
-  std::string detail;
-  std::string address;
-};
+using AuditEntry = storage::AuditEntry;
 // Newest first, at most `limit`, with id < `before` if before > 0.
 Result<std::vector<AuditEntry>> ReadAudit(ServerStore& store, size_t limit,
                                           int64_t before = 0);

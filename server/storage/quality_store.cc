@@ -1,0 +1,173 @@
+#include "server/storage/quality_store.h"
+
+namespace kbo::server::storage {
+namespace {
+
+// "<column> IN (?,?)" for the scope's districts ("1 = 1" for all, "1 = 0"
+// for none); the codes are appended to `binds`.
+std::string ScopeSql(const Scope& scope, const std::string& column,
+                     std::vector<std::string>* binds) {
+  if (scope.all) return "1 = 1";
+  if (scope.districts.empty()) return "1 = 0";
+  std::string sql = column + " IN (";
+  for (size_t i = 0; i < scope.districts.size(); ++i) {
+    sql += i ? ",?" : "?";
+    binds->push_back(scope.districts[i]);
+  }
+  return sql + ")";
+}
+
+void BindAll(Statement& st, const std::vector<std::string>& binds) {
+  for (size_t i = 0; i < binds.size(); ++i) {
+    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
+  }
+}
+
+}  // namespace
+
+Result<std::vector<QualityProducerRow>> QualityStore::LiveProducers(
+    const Scope& scope) {
+  std::vector<std::string> binds;
+  Statement st(db_,
+               "SELECT id, name, kind, district_code, tambon, phone FROM "
+               "producer WHERE deleted = 0 AND " +
+                   ScopeSql(scope, "district_code", &binds) + " ORDER BY id");
+  KBO_RETURN_IF_ERROR(st.status());
+  BindAll(st, binds);
+  std::vector<QualityProducerRow> all;
+  while (st.Step()) {
+    QualityProducerRow p;
+    p.id = st.ColumnText(0);
+    p.name = st.ColumnText(1);
+    p.kind = st.ColumnText(2);
+    p.district_code = st.ColumnText(3);
+    p.tambon = st.ColumnText(4);
+    p.phone = st.ColumnText(5);
+    all.push_back(std::move(p));
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return all;
+}
+
+Result<std::vector<QualityEnrolmentRow>> QualityStore::LiveEnrolments(
+    const Scope& scope) {
+  std::vector<std::string> binds;
+  Statement st(
+      db_,
+      "SELECT e.id, e.workshop_id, e.producer_id, e.participant_name, "
+      "w.title, w.district_code, p.name FROM enrolment e "
+      "JOIN workshop w ON w.id = e.workshop_id AND w.deleted = 0 "
+      "LEFT JOIN producer p ON p.id = e.producer_id "
+      "WHERE e.deleted = 0 AND " +
+          ScopeSql(scope, "w.district_code", &binds) + " ORDER BY e.id");
+  KBO_RETURN_IF_ERROR(st.status());
+  BindAll(st, binds);
+  std::vector<QualityEnrolmentRow> rows;
+  while (st.Step()) {
+    QualityEnrolmentRow r;
+    r.id = st.ColumnText(0);
+    r.workshop_id = st.ColumnText(1);
+    r.producer_id = st.ColumnText(2);
+    r.participant_name = st.ColumnText(3);
+    r.workshop_title = st.ColumnText(4);
+    r.district_code = st.ColumnText(5);
+    r.producer_name = st.ColumnText(6);
+    rows.push_back(std::move(r));
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return rows;
+}
+
+Result<std::vector<QualityWorkshopRow>> QualityStore::LiveWorkshops(
+    const Scope& scope) {
+  std::vector<std::string> binds;
+  Statement st(db_,
+               "SELECT id, title, district_code, start_date, fiscal_year, "
+               "days FROM workshop WHERE deleted = 0 AND " +
+                   ScopeSql(scope, "district_code", &binds) +
+                   " ORDER BY start_date, title, id");
+  KBO_RETURN_IF_ERROR(st.status());
+  BindAll(st, binds);
+  std::vector<QualityWorkshopRow> rows;
+  while (st.Step()) {
+    QualityWorkshopRow w;
+    w.id = st.ColumnText(0);
+    w.title = st.ColumnText(1);
+    w.district_code = st.ColumnText(2);
+    w.start_date = st.ColumnText(3);
+    if (!st.IsNull(4)) w.fiscal_year = st.ColumnInt(4);
+    if (!st.IsNull(5)) w.days = st.ColumnInt(5);
+    rows.push_back(std::move(w));
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return rows;
+}
+
+Result<std::map<std::pair<std::string, int64_t>, int64_t>>
+QualityStore::MarkedPerDay() {
+  Statement st(db_,
+               "SELECT a.workshop_id, a.day, COUNT(DISTINCT a.enrolment_id) "
+               "FROM attendance a JOIN enrolment e ON e.id = a.enrolment_id "
+               "AND e.deleted = 0 AND e.workshop_id = a.workshop_id "
+               "WHERE a.deleted = 0 GROUP BY a.workshop_id, a.day");
+  KBO_RETURN_IF_ERROR(st.status());
+  std::map<std::pair<std::string, int64_t>, int64_t> marked;
+  while (st.Step()) {
+    marked[{st.ColumnText(0), st.ColumnInt(1)}] = st.ColumnInt(2);
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return marked;
+}
+
+Result<std::map<std::string, int64_t>> QualityStore::LiveRowsPer(
+    std::string_view table, std::string_view column) {
+  const std::string t(table), c(column);
+  Statement st(db_, "SELECT " + c + ", COUNT(*) FROM " + t +
+                        " WHERE deleted = 0 GROUP BY " + c);
+  KBO_RETURN_IF_ERROR(st.status());
+  std::map<std::string, int64_t> out;
+  while (st.Step()) out[st.ColumnText(0)] = st.ColumnInt(1);
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Result<std::optional<ProducerHead>> QualityStore::FindProducer(
+    const std::string& id) {
+  Statement st(db_,
+               "SELECT name, district_code, deleted FROM producer WHERE id = ?1");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  std::optional<ProducerHead> p;
+  if (st.Step()) {
+    p = ProducerHead{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0};
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return p;
+}
+
+Result<std::vector<std::string>> QualityStore::RowsNamingProducer(
+    std::string_view entity, const std::string& producer_id) {
+  const char* sql = nullptr;
+  if (entity == "product") {
+    sql = "SELECT id FROM product WHERE producer_id = ?1 ORDER BY id";
+  } else if (entity == "enrolment") {
+    sql = "SELECT id FROM enrolment WHERE producer_id = ?1 ORDER BY id";
+  } else if (entity == "visit") {
+    sql = "SELECT id FROM visit WHERE producer_id = ?1 ORDER BY id";
+  } else if (entity == "photo") {
+    sql = "SELECT id FROM photo WHERE subject_type = 'producer' AND "
+          "subject_id = ?1 ORDER BY id";
+  } else {
+    return Status::InvalidArgument("no rows of " + std::string(entity) +
+                                   " name a producer");
+  }
+  Statement st(db_, sql);
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(producer_id));
+  std::vector<std::string> ids;
+  while (st.Step()) ids.push_back(st.ColumnText(0));
+  KBO_RETURN_IF_ERROR(st.status());
+  return ids;
+}
+
+}  // namespace kbo::server::storage

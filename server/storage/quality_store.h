@@ -1,0 +1,79 @@
+#ifndef KBO_SERVER_STORAGE_QUALITY_STORE_H_
+#define KBO_SERVER_STORAGE_QUALITY_STORE_H_
+
+// The reads of the data-quality findings and the producer merge
+// (server/data_quality.cc): live producers, enrolments and workshops in a
+// scope, live rows counted per key, and the rows that name a producer. A
+// fixed number of grouped queries whatever the size. Texts are as
+// Statement::ColumnText gives them ("" for NULL).
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "server/enrolment.h"
+#include "shared/result.h"
+#include "shared/sqlite/db.h"
+
+namespace kbo::server::storage {
+
+struct QualityProducerRow {
+  std::string id, name, kind, district_code, tambon, phone;
+};
+
+// A live enrolment of a live workshop, with the workshop's title and
+// district and the producer's name.
+struct QualityEnrolmentRow {
+  std::string id, workshop_id, producer_id, participant_name;
+  std::string workshop_title, district_code, producer_name;
+};
+
+struct QualityWorkshopRow {
+  std::string id, title, district_code, start_date;
+  std::optional<int64_t> fiscal_year;
+  std::optional<int64_t> days;
+};
+
+struct ProducerHead {
+  std::string name, district_code;
+  bool deleted = false;
+};
+
+class QualityStore {
+ public:
+  explicit QualityStore(Db& db) : db_(db) {}
+
+  // Live producers in scope, by id.
+  Result<std::vector<QualityProducerRow>> LiveProducers(const Scope& scope);
+  // Live enrolments of live workshops in scope (the workshop's district),
+  // by id.
+  Result<std::vector<QualityEnrolmentRow>> LiveEnrolments(const Scope& scope);
+  // Live workshops in scope, by start date, title, id.
+  Result<std::vector<QualityWorkshopRow>> LiveWorkshops(const Scope& scope);
+  // (workshop, day) -> live enrolments of that workshop with a live
+  // attendance mark for the day.
+  Result<std::map<std::pair<std::string, int64_t>, int64_t>> MarkedPerDay();
+  // Live rows of `table` per value of `column` (a table and column of the
+  // catalogue, e.g. enrolment and producer_id).
+  Result<std::map<std::string, int64_t>> LiveRowsPer(std::string_view table,
+                                                     std::string_view column);
+
+  // A producer, live or deleted, whatever its district; nullopt if not held.
+  Result<std::optional<ProducerHead>> FindProducer(const std::string& id);
+  // Ids (live or deleted) of the rows of `entity` that name the producer:
+  // product, enrolment and visit by producer_id, photo as its subject.
+  // kInvalidArgument for another entity.
+  Result<std::vector<std::string>> RowsNamingProducer(
+      std::string_view entity, const std::string& producer_id);
+
+ private:
+  Db& db_;
+};
+
+}  // namespace kbo::server::storage
+
+#endif  // KBO_SERVER_STORAGE_QUALITY_STORE_H_
