@@ -23,7 +23,15 @@
 // The floor: a prepared INSERT of the same N rows into the same attendance
 // table in one transaction, same pragmas; the median of three runs.
 //
-// Prints one JSON line. Usage: bench_sync [N=100000]
+// With --db URL, the server runs on that PostgreSQL database (`kbo-server
+// --db`, its tables in a schema of this run, dropped at the end), and the
+// floor is PostgreSQL's, on the same database in the same run
+// (tools/bench/pg_support.h): a libpq prepared INSERT of the same N rows
+// into a table like the server's attendance table, one transaction (the
+// ratios' floor), and COPY of the same rows (reported beside it); the median
+// of three runs each.
+//
+// Prints one JSON line. Usage: bench_sync [N=100000] [--db postgresql://...]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
 #include <unistd.h>
 
@@ -33,6 +41,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/bench/pg_support.h"
 #include "tools/bench/sync_support.h"
 
 namespace {
@@ -55,16 +64,34 @@ int64_t CountRows(kbo::Db& db, const char* table) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100000;
-  if (n == 0) Die(kTool, "usage: bench_sync [N]");
+  size_t n = 100000;
+  std::string db_url;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--db" && i + 1 < argc) {
+      db_url = argv[++i];
+    } else if (!arg.empty() && arg[0] != '-') {
+      n = std::strtoul(arg.c_str(), nullptr, 10);
+    } else {
+      n = 0;
+    }
+  }
+  if (n == 0) Die(kTool, "usage: bench_sync [N] [--db postgresql://...]");
   const auto w = kbo::bench::GenerateWorkload(n, 42);
   const std::string root = kbo::bench::MakeRoot("kbo-bench-sync");
   const std::string data = root + "/server";
+  // On PostgreSQL: the server's tables in a schema of this run.
+  std::unique_ptr<kbo::bench::PgRunSchema> schema;
+  std::vector<std::string> db_args;
+  if (!db_url.empty()) {
+    schema = std::make_unique<kbo::bench::PgRunSchema>(kTool, db_url, "kbo_bench_sync");
+    db_args = {"--db", schema->url()};
+  }
 
   // Tokens first: the CLI creates the data folder and the server key.
-  const std::string token_a = kbo::bench::CreateToken(kTool, data);
-  const std::string token_b = kbo::bench::CreateToken(kTool, data);
-  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {});
+  const std::string token_a = kbo::bench::CreateToken(kTool, data, db_args);
+  const std::string token_b = kbo::bench::CreateToken(kTool, data, db_args);
+  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {}, db_args);
   if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
 
   // ---- Setup (not timed).
@@ -136,14 +163,24 @@ int main(int argc, char** argv) {
   const long server_hwm_kib = kbo::bench::ProcStatusKib(server.pid(), "VmHWM");
 
   // ---- The floor, same rows, same run.
-  std::vector<double> floors;
-  for (int i = 0; i < 3; ++i) {
-    floors.push_back(kbo::bench::RawFloorPerSecond(
-        kTool, root + "/raw-" + std::to_string(i) + ".db", w.records, 0, n));
-  }
-  const double floor = kbo::bench::Median(floors);
-
   server.Stop();
+  double floor = 0, copy_floor = 0;
+  kbo::bench::PgSettings pg;
+  if (schema) {
+    pg = kbo::bench::ReadPgSettings(kTool, schema->url());
+    floor = kbo::bench::PgFloorMedian(kTool, schema->url(), w.records, 0, n,
+                                      kbo::bench::PgFloorWay::kPreparedInsert);
+    copy_floor = kbo::bench::PgFloorMedian(kTool, schema->url(), w.records, 0, n,
+                                           kbo::bench::PgFloorWay::kCopy);
+  } else {
+    std::vector<double> floors;
+    for (int i = 0; i < 3; ++i) {
+      floors.push_back(kbo::bench::RawFloorPerSecond(
+          kTool, root + "/raw-" + std::to_string(i) + ".db", w.records, 0, n));
+    }
+    floor = kbo::bench::Median(floors);
+  }
+
   a.store.reset();
   b.reset();
   std::error_code ec;
@@ -151,6 +188,28 @@ int main(int argc, char** argv) {
 
   const double dn = static_cast<double>(n);
   const double push_rate = dn / push_s, pull_rate = dn / pull_s;
+  if (schema) {
+    std::printf(
+        "{\"bench\":\"sync\",\"db\":\"postgresql\",\"n\":%zu,"
+        "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
+        "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f},"
+        "\"pull\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,\"pages\":%llu,"
+        "\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f},"
+        "\"floor_per_s\":%.0f,\"copy_per_s\":%.0f,"
+        "\"pg\":{\"version\":\"%s\",\"synchronous_commit\":\"%s\",\"fsync\":\"%s\"},"
+        "\"server_peak_mib\":%.1f,"
+        "\"target_ratio\":{\"push\":0.25,\"pull\":0.25}}\n",
+        n, push_rate, push_s, push_server_ms / 1000.0,
+        static_cast<unsigned long long>(push.pushed_sets),
+        static_cast<double>(push.bytes_sent) / dn, push_rate / floor,
+        push_rate / copy_floor, pull_rate, pull_s, pull_server_ms / 1000.0,
+        static_cast<unsigned long long>(pull.pull_pages),
+        static_cast<double>(pull.bytes_received) / dn, pull_rate / floor,
+        pull_rate / copy_floor, floor, copy_floor, pg.version.c_str(),
+        pg.synchronous_commit.c_str(), pg.fsync.c_str(),
+        static_cast<double>(server_hwm_kib) / 1024.0);
+    return 0;
+  }
   std::printf(
       "{\"bench\":\"sync\",\"n\":%zu,"
       "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"

@@ -58,13 +58,16 @@ inline std::string ServerBinary() {
 #endif
 }
 
-// `kbo-server --data DIR token create --role trainer --districts 5011`:
-// the printed one-time token. Works with the server running or not.
+// `kbo-server --data DIR [--db URL] token create --role trainer
+// --districts 5011`: the printed one-time token. Works with the server
+// running or not. `db_args`: {"--db", URL} on PostgreSQL, else empty.
 inline std::string CreateToken(const char* tool, const std::string& data_dir,
+                               const std::vector<std::string>& db_args = {},
                                const std::string& districts = "5011") {
-  kbo::testing::CliResult r = kbo::testing::RunBinary(
-      ServerBinary(), {"--data", data_dir, "token", "create", "--role",
-                       "trainer", "--districts", districts});
+  std::vector<std::string> args = {"--data", data_dir};
+  args.insert(args.end(), db_args.begin(), db_args.end());
+  args.insert(args.end(), {"token", "create", "--role", "trainer", "--districts", districts});
+  kbo::testing::CliResult r = kbo::testing::RunBinary(ServerBinary(), args);
   std::string token = r.out.substr(0, r.out.find('\n'));
   if (r.exit_code != 0 || token.size() != 64) {
     Die(tool, "token create failed (exit " + std::to_string(r.exit_code) +

@@ -24,9 +24,18 @@
 // client's own retries on network errors are counted apart, as retries).
 // Server memory: VmHWM (peak resident set) of the kbo-server process.
 //
+// Several servers (--servers N, issue 11): N kbo-server processes on one
+// database and one shared data folder (as tests/integration/scale_out_test),
+// device d syncing with server d mod N, the solo device with the first.
+// The figures are the aggregate over all of them; memory is each server's
+// VmHWM (server_peak_mib: the largest).
+// On PostgreSQL (--db URL): the servers run with `--db`, their tables in a
+// schema of this run (dropped at the end, tools/bench/pg_support.h).
+//
 // Prints one JSON line.
 // Usage: loadgen [--devices D=200] [--records R=500] [--solo-records S=10R]
-//                [--setup-threads T=2]
+//                [--setup-threads T=2] [--servers N=1]
+//                [--db postgresql://...]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
 #include <unistd.h>
 
@@ -42,6 +51,7 @@
 #include <thread>
 #include <vector>
 
+#include "tools/bench/pg_support.h"
 #include "tools/bench/sync_support.h"
 
 namespace {
@@ -60,6 +70,8 @@ struct Options {
   size_t records = 500;
   size_t solo_records = 0;  // 0: 10 x records
   size_t setup_threads = 2;
+  size_t servers = 1;
+  std::string db;  // a PostgreSQL URL, or empty for SQLite
 };
 
 Options ParseArgs(int argc, char** argv) {
@@ -78,15 +90,20 @@ Options ParseArgs(int argc, char** argv) {
       o.solo_records = value();
     } else if (arg == "--setup-threads") {
       o.setup_threads = value();
+    } else if (arg == "--servers") {
+      o.servers = value();
+    } else if (arg == "--db" && i + 1 < argc) {
+      o.db = argv[++i];
     } else {
       Die(kTool,
           "usage: loadgen [--devices 200] [--records 500] "
-          "[--solo-records 5000] [--setup-threads 2]");
+          "[--solo-records 5000] [--setup-threads 2] [--servers 1] "
+          "[--db postgresql://...]");
     }
   }
   if (o.solo_records == 0) o.solo_records = 10 * o.records;
-  if (o.devices == 0 || o.records == 0 || o.setup_threads == 0) {
-    Die(kTool, "--devices, --records and --setup-threads must be > 0");
+  if (o.devices == 0 || o.records == 0 || o.setup_threads == 0 || o.servers == 0) {
+    Die(kTool, "--devices, --records, --setup-threads and --servers must be > 0");
   }
   return o;
 }
@@ -177,14 +194,31 @@ int main(int argc, char** argv) {
   const std::string root = kbo::bench::MakeRoot("kbo-loadgen");
   const std::string data = root + "/server";
   const auto setup_start = Clock::now();
+  // On PostgreSQL: every server's tables in one schema of this run.
+  std::unique_ptr<kbo::bench::PgRunSchema> schema;
+  std::vector<std::string> db_args;
+  if (!opt.db.empty()) {
+    schema = std::make_unique<kbo::bench::PgRunSchema>(kTool, opt.db, "kbo_loadgen");
+    db_args = {"--db", schema->url()};
+  }
 
   // ---- Prepare (not timed).
   std::vector<std::string> tokens;
   for (size_t i = 0; i <= opt.devices; ++i)
-    tokens.push_back(kbo::bench::CreateToken(kTool, data));
-  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {});
-  if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
-  const std::string url = server.url();
+    tokens.push_back(kbo::bench::CreateToken(kTool, data, db_args));
+  // N servers on one database and one data folder (they share its log).
+  std::vector<std::unique_ptr<kbo::testing::ServerProcess>> servers;
+  std::vector<std::string> urls;
+  for (size_t i = 0; i < opt.servers; ++i) {
+    servers.push_back(std::make_unique<kbo::testing::ServerProcess>(
+        kbo::bench::ServerBinary(), data, std::vector<std::string>{}, db_args));
+    if (!servers.back()->running()) {
+      Die(kTool, "kbo-server " + std::to_string(i + 1) +
+                     " did not start: " + servers.back()->log());
+    }
+    urls.push_back(servers.back()->url());
+  }
+  kbo::testing::ServerProcess& server = *servers.front();
 
   std::vector<kbo::bench::Device> devices(opt.devices);
   {
@@ -193,7 +227,8 @@ int main(int argc, char** argv) {
     for (size_t t = 0; t < std::min(opt.setup_threads, opt.devices); ++t) {
       workers.emplace_back([&] {
         for (size_t d = next++; d < opt.devices; d = next++) {
-          PrepareDevice(devices[d], root + "/dev-" + std::to_string(d), url,
+          PrepareDevice(devices[d], root + "/dev-" + std::to_string(d),
+                        urls[d % urls.size()],
                         tokens[d], w.records, d * opt.records,
                         (d + 1) * opt.records, opt.records);
         }
@@ -202,7 +237,7 @@ int main(int argc, char** argv) {
     for (std::thread& t : workers) t.join();
   }
   kbo::bench::Device solo;
-  PrepareDevice(solo, root + "/solo", url, tokens[opt.devices], w.records, 0,
+  PrepareDevice(solo, root + "/solo", urls.front(), tokens[opt.devices], w.records, 0,
                 opt.solo_records, opt.records);
   const double setup_s = Seconds(setup_start);
 
@@ -295,8 +330,19 @@ int main(int argc, char** argv) {
        at != std::string::npos; at = log.find(" POST /v1/push 200 ", at + 1)) {
     ++logged_ok;
   }
-  const long hwm_kib = kbo::bench::ProcStatusKib(server.pid(), "VmHWM");
-  const long rss_kib = kbo::bench::ProcStatusKib(server.pid(), "VmRSS");
+  // Each server's peak and current resident set; the largest is reported
+  // as the server's.
+  long hwm_kib = 0, rss_kib = 0;
+  std::string each_hwm;
+  for (const auto& sp : servers) {
+    const long hwm = kbo::bench::ProcStatusKib(sp->pid(), "VmHWM");
+    hwm_kib = std::max(hwm_kib, hwm);
+    rss_kib = std::max(rss_kib, kbo::bench::ProcStatusKib(sp->pid(), "VmRSS"));
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%s%.1f", each_hwm.empty() ? "" : ",",
+                  static_cast<double>(hwm) / 1024.0);
+    each_hwm += buf;
+  }
   for (const auto& [why, count] : causes) {
     std::fprintf(stderr, "loadgen: %zu exchange(s) failed and were retried: %s\n",
                  count, why.c_str());
@@ -306,11 +352,14 @@ int main(int argc, char** argv) {
                  first_error.c_str());
   }
 
-  server.Stop();
-  // Every acknowledged mark must be on the server: count them in its file.
+  for (const auto& sp : servers) sp->Stop();
+  // Every acknowledged mark must be on the server: count them in its
+  // database.
   const size_t expected = total + opt.solo_records;
   int64_t stored = -1;
-  {
+  if (schema) {
+    stored = kbo::bench::PgCount(kTool, schema->url(), "attendance");
+  } else {
     auto db = kbo::Db::Open(data + "/server.db");
     if (!db.ok()) Check(kTool, db.status(), "open server.db");
     kbo::Statement st(**db, "SELECT count(*) FROM attendance");
@@ -329,7 +378,8 @@ int main(int argc, char** argv) {
   const double rate = static_cast<double>(total) / wall_s;
   const double hwm_mib = static_cast<double>(hwm_kib) / 1024.0;
   std::printf(
-      "{\"bench\":\"loadgen\",\"devices\":%zu,\"records_per_device\":%zu,"
+      "{\"bench\":\"loadgen\",\"db\":\"%s\",\"servers\":%zu,"
+      "\"devices\":%zu,\"records_per_device\":%zu,"
       "\"records\":%zu,\"s\":%.3f,\"per_s\":%.0f,"
       "\"latency_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
       "\"errors\":%zu,\"retries\":%llu,\"server_pushes_ok\":%zu,"
@@ -337,9 +387,11 @@ int main(int argc, char** argv) {
       "\"listen_overflows\":%ld,"
       "\"solo\":{\"records\":%zu,\"sets\":%llu,\"per_s\":%.0f},"
       "\"ratio_vs_solo\":%.3f,\"server_peak_mib\":%.1f,\"server_rss_mib\":%.1f,"
+      "\"servers_peak_mib\":[%s],"
       "\"setup_s\":%.1f,"
       "\"targets\":{\"errors\":0,\"ratio_vs_solo\":0.5,\"server_peak_mib\":256}}\n",
-      opt.devices, opt.records, total, wall_s, rate,
+      schema ? "postgresql" : "sqlite", opt.servers, opt.devices, opt.records, total,
+      wall_s, rate,
       Percentile(latencies, 50), Percentile(latencies, 99),
       Percentile(latencies, 100), errors,
       static_cast<unsigned long long>(retries.load()), logged_ok,
@@ -347,6 +399,6 @@ int main(int argc, char** argv) {
       overflows, opt.solo_records,
       static_cast<unsigned long long>(solo_summary.pushed_sets),
       solo_rate, rate / solo_rate, hwm_mib,
-      static_cast<double>(rss_kib) / 1024.0, setup_s);
+      static_cast<double>(rss_kib) / 1024.0, each_hwm.c_str(), setup_s);
   return errors == 0 ? 0 : 1;
 }
