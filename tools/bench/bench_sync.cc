@@ -29,7 +29,9 @@
 // (tools/bench/pg_support.h): a libpq prepared INSERT of the same N rows
 // into a table like the server's attendance table, one transaction (the
 // ratios' floor), and COPY of the same rows (reported beside it); the median
-// of three runs each.
+// of three rounds each, one before the push, one between push and pull and
+// one after the pull, so that a machine whose load changes during the run
+// moves the floor as it moves the sync.
 //
 // Prints one JSON line. Usage: bench_sync [N=100000] [--db postgresql://...]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
@@ -120,17 +122,48 @@ int main(int argc, char** argv) {
   }
   kbo::bench::RecordAttendance(kTool, a, w.records, 0, n);
 
+  // CPU seconds of this process (device A or B), the server and (on a local
+  // PostgreSQL) its backends: where a phase's wall time went.
+  std::vector<pid_t> backends;
+  if (schema) backends = kbo::bench::PgBackendPids(kTool, schema->url());
+  struct Cpu {
+    double client, server, pg;
+  };
+  auto cpu_now = [&] {
+    return Cpu{kbo::bench::ProcCpuSeconds(getpid()),
+               kbo::bench::ProcCpuSeconds(server.pid()), kbo::bench::CpuSecondsOf(backends)};
+  };
+  auto cpu_since = [&](const Cpu& from) {
+    const Cpu to = cpu_now();
+    return Cpu{to.client - from.client, to.server - from.server,
+               from.pg < 0 || to.pg < 0 ? -1 : to.pg - from.pg};
+  };
+
+  // On PostgreSQL, one round of each floor between the phases (above).
+  std::vector<double> pg_insert_floors, pg_copy_floors;
+  auto pg_floor_round = [&] {
+    if (!schema) return;
+    pg_insert_floors.push_back(kbo::bench::PgFloorPerSecond(
+        kTool, schema->url(), w.records, 0, n, kbo::bench::PgFloorWay::kPreparedInsert));
+    pg_copy_floors.push_back(kbo::bench::PgFloorPerSecond(
+        kTool, schema->url(), w.records, 0, n, kbo::bench::PgFloorWay::kCopy));
+  };
+  pg_floor_round();
+
   // ---- Push (timed): seal + POST + server merge + receipts. SyncClient
   // seals each set while the one before it is on its way, so the seal is
   // not timed apart.
   size_t log_from = server.log().size();
   SyncSummary push;
   double push_s = 0;
+  Cpu push_cpu{};
   {
     SyncClient c(*a.store);
+    const Cpu cpu = cpu_now();
     const auto t = Clock::now();
     Check(kTool, c.Push(&push), "push");
     push_s = Seconds(t);
+    push_cpu = cpu_since(cpu);
   }
   if (push.pushed_rows != n) {
     Die(kTool, "the server acknowledged " + std::to_string(push.pushed_rows) +
@@ -140,16 +173,21 @@ int main(int argc, char** argv) {
   kbo::bench::SumRequestMs(server.log(), log_from, "POST /v1/push",
                            &push_server_ms);
 
+  pg_floor_round();
+
   // ---- Pull (timed): verified pages applied on B.
   log_from = server.log().size();
   SyncSummary pull;
   double pull_s = 0;
+  Cpu pull_cpu{};
   const int64_t before = CountRows(b->db(), "attendance");
   {
     SyncClient c(*b);
+    const Cpu cpu = cpu_now();
     const auto t = Clock::now();
     Check(kTool, c.Pull(&pull), "pull");
     pull_s = Seconds(t);
+    pull_cpu = cpu_since(cpu);
   }
   const int64_t got = CountRows(b->db(), "attendance") - before;
   if (pull.pulled_rows != n || got != static_cast<int64_t>(n)) {
@@ -168,10 +206,9 @@ int main(int argc, char** argv) {
   kbo::bench::PgSettings pg;
   if (schema) {
     pg = kbo::bench::ReadPgSettings(kTool, schema->url());
-    floor = kbo::bench::PgFloorMedian(kTool, schema->url(), w.records, 0, n,
-                                      kbo::bench::PgFloorWay::kPreparedInsert);
-    copy_floor = kbo::bench::PgFloorMedian(kTool, schema->url(), w.records, 0, n,
-                                           kbo::bench::PgFloorWay::kCopy);
+    pg_floor_round();
+    floor = kbo::bench::Median(pg_insert_floors);
+    copy_floor = kbo::bench::Median(pg_copy_floors);
   } else {
     std::vector<double> floors;
     for (int i = 0; i < 3; ++i) {
@@ -192,9 +229,11 @@ int main(int argc, char** argv) {
     std::printf(
         "{\"bench\":\"sync\",\"db\":\"postgresql\",\"n\":%zu,"
         "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
-        "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f},"
+        "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f,"
+        "\"cpu_s\":{\"client\":%.3f,\"server\":%.3f,\"pg\":%.3f}},"
         "\"pull\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,\"pages\":%llu,"
-        "\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f},"
+        "\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f,"
+        "\"cpu_s\":{\"client\":%.3f,\"server\":%.3f,\"pg\":%.3f}},"
         "\"floor_per_s\":%.0f,\"copy_per_s\":%.0f,"
         "\"pg\":{\"version\":\"%s\",\"synchronous_commit\":\"%s\",\"fsync\":\"%s\"},"
         "\"server_peak_mib\":%.1f,"
@@ -202,10 +241,10 @@ int main(int argc, char** argv) {
         n, push_rate, push_s, push_server_ms / 1000.0,
         static_cast<unsigned long long>(push.pushed_sets),
         static_cast<double>(push.bytes_sent) / dn, push_rate / floor,
-        push_rate / copy_floor, pull_rate, pull_s, pull_server_ms / 1000.0,
-        static_cast<unsigned long long>(pull.pull_pages),
+        push_rate / copy_floor, push_cpu.client, push_cpu.server, push_cpu.pg, pull_rate,
+        pull_s, pull_server_ms / 1000.0, static_cast<unsigned long long>(pull.pull_pages),
         static_cast<double>(pull.bytes_received) / dn, pull_rate / floor,
-        pull_rate / copy_floor, floor, copy_floor, pg.version.c_str(),
+        pull_rate / copy_floor, pull_cpu.client, pull_cpu.server, pull_cpu.pg, floor, copy_floor, pg.version.c_str(),
         pg.synchronous_commit.c_str(), pg.fsync.c_str(),
         static_cast<double>(server_hwm_kib) / 1024.0);
     return 0;

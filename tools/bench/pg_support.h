@@ -230,13 +230,34 @@ inline double PgFloorPerSecond(const char* tool, const std::string& url,
   return rate;
 }
 
-// The median of three floor rounds the given way.
-inline double PgFloorMedian(const char* tool, const std::string& url,
-                            const std::vector<AttendanceRecord>& records, size_t begin,
-                            size_t end, PgFloorWay way) {
-  std::vector<double> v;
-  for (int i = 0; i < 3; ++i) v.push_back(PgFloorPerSecond(tool, url, records, begin, end, way));
-  return Median(v);
+// The process ids of the other client backends on this database (the
+// servers' connections, when nothing else is connected): their CPU time
+// is PostgreSQL's share of a run, when it runs on this machine.
+inline std::vector<pid_t> PgBackendPids(const char* tool, const std::string& url) {
+  PgConn c(tool, url);
+  PGresult* res = PQexec(c.get(),
+                         "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                         " AND datname = current_database() AND pid <> pg_backend_pid()");
+  std::vector<pid_t> pids;
+  if (PQresultStatus(res) == PGRES_TUPLES_OK) {
+    for (int i = 0; i < PQntuples(res); ++i) {
+      pids.push_back(static_cast<pid_t>(std::atol(PQgetvalue(res, i, 0))));
+    }
+  }
+  PQclear(res);
+  return pids;
+}
+
+// The CPU seconds of `pids` together; -1 if one cannot be read (PostgreSQL
+// on another machine).
+inline double CpuSecondsOf(const std::vector<pid_t>& pids) {
+  double sum = 0;
+  for (pid_t p : pids) {
+    const double s = ProcCpuSeconds(p);
+    if (s < 0) return -1;
+    sum += s;
+  }
+  return pids.empty() ? -1 : sum;
 }
 
 // SELECT count(*) FROM `table` in the run's schema.
