@@ -32,6 +32,14 @@
 // On PostgreSQL (--db URL): the servers run with `--db`, their tables in a
 // schema of this run (dropped at the end, tools/bench/pg_support.h).
 //
+// Many devices, one address: every simulated device connects from
+// 127.0.0.1, where real ones come from addresses of their own. So the
+// servers run with `--connections-per-address 4096` (the setting for a
+// reverse proxy in front, docs/decisions.md), and devices enrol through
+// short-lived extra servers on the same database, 50 devices each, because
+// enrolment attempts are limited per address and per process (60 at once,
+// then one a second): the servers measured never see an enrolment.
+//
 // Prints one JSON line.
 // Usage: loadgen [--devices D=200] [--records R=500] [--solo-records S=10R]
 //                [--setup-threads T=2] [--servers N=1]
@@ -124,18 +132,30 @@ long ListenOverflows() {
   return -1;
 }
 
-// Opens, enrols and prepares one device with records [begin, end): parent
-// rows pushed, marks recorded and sealed in sets of `set_rows`.
+// Devices enrolled through one enrolment server (the header comment).
+constexpr size_t kDevicesPerEnrolServer = 50;
+// What a server measured here is started with.
+const std::vector<std::string> kServeArgs = {"--connections-per-address", "4096"};
+
+// Opens, enrols (through `enrol_url`) and prepares one device with records
+// [begin, end) for the server at `url`: parent rows pushed there, marks
+// recorded and sealed in sets of `set_rows`.
 void PrepareDevice(kbo::bench::Device& d, const std::string& home,
-                   const std::string& url, const std::string& token,
+                   const std::string& enrol_url, const std::string& url,
+                   const std::string& token,
                    const std::vector<kbo::bench::AttendanceRecord>& records,
                    size_t begin, size_t end, size_t set_rows) {
   auto opened = kbo::client::ClientStore::Open(home);
   if (!opened.ok()) Check(kTool, opened.status(), "open " + home);
   d.store = std::move(opened).value();
-  SyncClient c(*d.store);
-  auto e = c.Enroll(url, token);
-  if (!e.ok()) Check(kTool, e.status(), "enrol " + home);
+  {
+    SyncClient enrol(*d.store);
+    auto e = enrol.Enroll(enrol_url, token);
+    if (!e.ok()) Check(kTool, e.status(), "enrol " + home);
+  }
+  kbo::client::SyncOptions so;
+  so.server_url = url;
+  SyncClient c(*d.store, so);
   kbo::bench::RecordParents(kTool, d, records, begin, end);
   Check(kTool, c.Push(nullptr), "warm-up push of " + home);
   kbo::bench::RecordAttendance(kTool, d, records, begin, end);
@@ -203,15 +223,16 @@ int main(int argc, char** argv) {
   }
 
   // ---- Prepare (not timed).
-  std::vector<std::string> tokens;
-  for (size_t i = 0; i <= opt.devices; ++i)
-    tokens.push_back(kbo::bench::CreateToken(kTool, data, db_args));
+  // The first token makes the data folder and the server key; the rest
+  // are made by the setup threads, each for its device.
+  std::vector<std::string> tokens(opt.devices + 1);
+  tokens[opt.devices] = kbo::bench::CreateToken(kTool, data, db_args);
   // N servers on one database and one data folder (they share its log).
   std::vector<std::unique_ptr<kbo::testing::ServerProcess>> servers;
   std::vector<std::string> urls;
   for (size_t i = 0; i < opt.servers; ++i) {
     servers.push_back(std::make_unique<kbo::testing::ServerProcess>(
-        kbo::bench::ServerBinary(), data, std::vector<std::string>{}, db_args));
+        kbo::bench::ServerBinary(), data, kServeArgs, db_args));
     if (!servers.back()->running()) {
       Die(kTool, "kbo-server " + std::to_string(i + 1) +
                      " did not start: " + servers.back()->log());
@@ -219,6 +240,18 @@ int main(int argc, char** argv) {
     urls.push_back(servers.back()->url());
   }
   kbo::testing::ServerProcess& server = *servers.front();
+  // The enrolment servers (stopped once every device is enrolled).
+  std::vector<std::unique_ptr<kbo::testing::ServerProcess>> enrollers;
+  for (size_t i = 0; i * kDevicesPerEnrolServer < opt.devices + 1; ++i) {
+    enrollers.push_back(std::make_unique<kbo::testing::ServerProcess>(
+        kbo::bench::ServerBinary(), data, kServeArgs, db_args));
+    if (!enrollers.back()->running()) {
+      Die(kTool, "an enrolment server did not start: " + enrollers.back()->log());
+    }
+  }
+  auto enrol_url = [&](size_t device) {
+    return enrollers[device / kDevicesPerEnrolServer]->url();
+  };
 
   std::vector<kbo::bench::Device> devices(opt.devices);
   {
@@ -227,8 +260,9 @@ int main(int argc, char** argv) {
     for (size_t t = 0; t < std::min(opt.setup_threads, opt.devices); ++t) {
       workers.emplace_back([&] {
         for (size_t d = next++; d < opt.devices; d = next++) {
+          tokens[d] = kbo::bench::CreateToken(kTool, data, db_args);
           PrepareDevice(devices[d], root + "/dev-" + std::to_string(d),
-                        urls[d % urls.size()],
+                        enrol_url(d), urls[d % urls.size()],
                         tokens[d], w.records, d * opt.records,
                         (d + 1) * opt.records, opt.records);
         }
@@ -237,15 +271,19 @@ int main(int argc, char** argv) {
     for (std::thread& t : workers) t.join();
   }
   kbo::bench::Device solo;
-  PrepareDevice(solo, root + "/solo", urls.front(), tokens[opt.devices], w.records, 0,
+  PrepareDevice(solo, root + "/solo", enrol_url(opt.devices), urls.front(),
+                tokens[opt.devices], w.records, 0,
                 opt.solo_records, opt.records);
+  enrollers.clear();  // stopped: only the measured servers run from here
   const double setup_s = Seconds(setup_start);
 
   // ---- One device alone (timed): the single-device rate of this run.
   double solo_s = 0;
   SyncSummary solo_summary;
   {
-    SyncClient c(*solo.store);
+    kbo::client::SyncOptions so;
+    so.server_url = urls.front();
+    SyncClient c(*solo.store, so);
     const auto t = Clock::now();
     Check(kTool, c.Push(&solo_summary), "solo push");
     solo_s = Seconds(t);
@@ -275,6 +313,7 @@ int main(int argc, char** argv) {
       NotingTransport transport(&causes_mu, &causes);
       kbo::client::SyncOptions so;
       so.transport = &transport;
+      so.server_url = urls[d % urls.size()];
       so.sleep_ms = [&retries](int64_t ms) {
         ++retries;
         std::this_thread::sleep_for(std::chrono::milliseconds(ms));
