@@ -49,6 +49,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -207,6 +208,10 @@ double Percentile(std::vector<double> v, double p) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // A server that closes a connection while a request is being written
+  // (its connection caps) must fail that exchange, not end this process
+  // without a word (the client library does not ignore SIGPIPE).
+  std::signal(SIGPIPE, SIG_IGN);
   const Options opt = ParseArgs(argc, argv);
   const size_t total = opt.devices * opt.records;
   const auto w =
