@@ -130,7 +130,7 @@ int main(int argc, char** argv) {
   // CPU seconds of this process (device A or B), the server and (on a local
   // PostgreSQL) its backends: where a phase's wall time went.
   std::vector<pid_t> backends;
-  if (schema) backends = kbo::bench::PgBackendPids(kTool, schema->url());
+  if (schema) backends = kbo::bench::PgBackendPids(kTool, *schema);
   struct Cpu {
     double client, server, pg;
   };

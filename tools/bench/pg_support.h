@@ -103,7 +103,9 @@ class PgRunSchema {
   PgRunSchema& operator=(const PgRunSchema&) = delete;
 
   const std::string& name() const { return name_; }
-  std::string url() const { return WithSearchPath(base_, name_); }
+  // Connections made with it are named after the schema (application_name),
+  // so that PgBackendPids finds this run's and no other's.
+  std::string url() const { return WithSearchPath(base_, name_) + "&application_name=" + name_; }
 
  private:
   const char* tool_;
@@ -230,14 +232,15 @@ inline double PgFloorPerSecond(const char* tool, const std::string& url,
   return rate;
 }
 
-// The process ids of the other client backends on this database (the
-// servers' connections, when nothing else is connected): their CPU time
-// is PostgreSQL's share of a run, when it runs on this machine.
-inline std::vector<pid_t> PgBackendPids(const char* tool, const std::string& url) {
-  PgConn c(tool, url);
+// The process ids of the other backends connected with the run schema's URL
+// (the servers' connections): their CPU time is PostgreSQL's share of a
+// run, when it runs on this machine.
+inline std::vector<pid_t> PgBackendPids(const char* tool, const PgRunSchema& schema) {
+  PgConn c(tool, schema.url());
   PGresult* res = PQexec(c.get(),
-                         "SELECT pid FROM pg_stat_activity WHERE backend_type = 'client backend'"
-                         " AND datname = current_database() AND pid <> pg_backend_pid()");
+                         ("SELECT pid FROM pg_stat_activity WHERE application_name = '" +
+                          schema.name() + "' AND pid <> pg_backend_pid()")
+                             .c_str());
   std::vector<pid_t> pids;
   if (PQresultStatus(res) == PGRES_TUPLES_OK) {
     for (int i = 0; i < PQntuples(res); ++i) {
