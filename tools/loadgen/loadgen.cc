@@ -133,6 +133,16 @@ long ListenOverflows() {
   return -1;
 }
 
+// The attendance rows the servers hold: on PostgreSQL in the run's schema,
+// else in the shared server.db (readable beside a running server: WAL).
+int64_t CountAttendance(const kbo::bench::PgRunSchema* schema, const std::string& data) {
+  if (schema != nullptr) return kbo::bench::PgCount(kTool, schema->url(), "attendance");
+  auto db = kbo::Db::Open(data + "/server.db");
+  if (!db.ok()) Check(kTool, db.status(), "open server.db");
+  kbo::Statement st(**db, "SELECT count(*) FROM attendance");
+  return st.Step() ? st.ColumnInt(0) : -1;
+}
+
 // Devices enrolled through one enrolment server (the header comment).
 constexpr size_t kDevicesPerEnrolServer = 50;
 // What a server measured here is started with.
@@ -352,6 +362,10 @@ int main(int argc, char** argv) {
   }
   cv.notify_all();
   for (std::thread& t : threads) t.join();
+  // What the servers had committed when the last device was done (or gave
+  // up): with errors, the records the devices offered are not what was
+  // merged in the window, so the merged rate is counted apart.
+  const int64_t stored_at_end = CountAttendance(schema.get(), data);
   Clock::time_point last = start;
   std::vector<double> latencies;
   size_t errors = 0;
@@ -420,11 +434,15 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(root, ec);
 
   const double rate = static_cast<double>(total) / wall_s;
+  // Merged in the timed window: rows held then, less the solo device's.
+  const int64_t merged = stored_at_end - static_cast<int64_t>(opt.solo_records);
+  const double merged_rate = static_cast<double>(merged) / wall_s;
   const double hwm_mib = static_cast<double>(hwm_kib) / 1024.0;
   std::printf(
       "{\"bench\":\"loadgen\",\"db\":\"%s\",\"servers\":%zu,"
       "\"devices\":%zu,\"records_per_device\":%zu,"
       "\"records\":%zu,\"s\":%.3f,\"per_s\":%.0f,"
+      "\"merged_in_window\":%lld,\"merged_per_s\":%.0f,"
       "\"latency_ms\":{\"p50\":%.0f,\"p99\":%.0f,\"max\":%.0f},"
       "\"errors\":%zu,\"retries\":%llu,\"server_pushes_ok\":%zu,"
       "\"server_rows\":%lld,"
@@ -435,7 +453,7 @@ int main(int argc, char** argv) {
       "\"setup_s\":%.1f,"
       "\"targets\":{\"errors\":0,\"ratio_vs_solo\":0.5,\"server_peak_mib\":256}}\n",
       schema ? "postgresql" : "sqlite", opt.servers, opt.devices, opt.records, total,
-      wall_s, rate,
+      wall_s, rate, static_cast<long long>(merged), merged_rate,
       Percentile(latencies, 50), Percentile(latencies, 99),
       Percentile(latencies, 100), errors,
       static_cast<unsigned long long>(retries.load()), logged_ok,
