@@ -41,8 +41,8 @@
 #ifndef KBO_NO_TEST_DB
 #include "tests/support/test_db.h"
 #else
-// Benchmarks (tools/bench) run kbo-server on SQLite only, without the
-// tests' libraries.
+// Benchmarks (tools/bench) run without the tests' libraries and name their
+// database themselves (ServerProcess's global_args: `--db URL`).
 namespace kbo::testing {
 inline std::vector<std::string> WithTestDb(std::vector<std::string> args) { return args; }
 }  // namespace kbo::testing
@@ -76,11 +76,15 @@ class ServerProcess {
       : ServerProcess(KboServerBinary(), std::move(data_dir),
                       std::move(extra_args)) {}
 #endif
+  // `global_args`: options before the command, after `--data DIR` (the
+  // benchmarks' `--db URL`).
   ServerProcess(std::string binary, std::string data_dir,
-                std::vector<std::string> extra_args)
+                std::vector<std::string> extra_args,
+                std::vector<std::string> global_args = {})
       : binary_(std::move(binary)),
         data_dir_(std::move(data_dir)),
-        extra_args_(std::move(extra_args)) {
+        extra_args_(std::move(extra_args)),
+        global_args_(std::move(global_args)) {
     Start();
   }
   ~ServerProcess() { Stop(); }
@@ -91,8 +95,9 @@ class ServerProcess {
   // if it did not print its "listening on" line within 15 s (see log()).
   bool Start() {
     if (pid_ > 0) return true;
-    std::vector<std::string> argv_store = {binary_, "--data",   data_dir_,
-                                           "serve", "--listen", "127.0.0.1:0"};
+    std::vector<std::string> argv_store = {binary_, "--data", data_dir_};
+    argv_store.insert(argv_store.end(), global_args_.begin(), global_args_.end());
+    argv_store.insert(argv_store.end(), {"serve", "--listen", "127.0.0.1:0"});
     argv_store.insert(argv_store.end(), extra_args_.begin(), extra_args_.end());
     argv_store = WithTestDb(std::move(argv_store));
     std::vector<char*> argv;
@@ -198,6 +203,7 @@ class ServerProcess {
   std::string binary_;
   std::string data_dir_;
   std::vector<std::string> extra_args_;
+  std::vector<std::string> global_args_;
   pid_t pid_ = -1;
   int port_ = 0;
 };

@@ -23,16 +23,28 @@
 // The floor: a prepared INSERT of the same N rows into the same attendance
 // table in one transaction, same pragmas; the median of three runs.
 //
-// Prints one JSON line. Usage: bench_sync [N=100000]
+// With --db URL, the server runs on that PostgreSQL database (`kbo-server
+// --db`, its tables in a schema of this run, dropped at the end), and the
+// floor is PostgreSQL's, on the same database in the same run
+// (tools/bench/pg_support.h): a libpq prepared INSERT of the same N rows
+// into a table like the server's attendance table, one transaction (the
+// ratios' floor), and COPY of the same rows (reported beside it); the median
+// of three rounds each, one before the push, one between push and pull and
+// one after the pull, so that a machine whose load changes during the run
+// moves the floor as it moves the sync.
+//
+// Prints one JSON line. Usage: bench_sync [N=100000] [--db postgresql://...]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <string>
 #include <vector>
 
+#include "tools/bench/pg_support.h"
 #include "tools/bench/sync_support.h"
 
 namespace {
@@ -55,16 +67,38 @@ int64_t CountRows(kbo::Db& db, const char* table) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const size_t n = argc > 1 ? std::strtoul(argv[1], nullptr, 10) : 100000;
-  if (n == 0) Die(kTool, "usage: bench_sync [N]");
+  // A server that closes a connection while a request is being written
+  // (its connection caps) must fail that exchange, not end this process
+  // without a word (the client library does not ignore SIGPIPE).
+  std::signal(SIGPIPE, SIG_IGN);
+  size_t n = 100000;
+  std::string db_url;
+  for (int i = 1; i < argc; ++i) {
+    const std::string arg = argv[i];
+    if (arg == "--db" && i + 1 < argc) {
+      db_url = argv[++i];
+    } else if (!arg.empty() && arg[0] != '-') {
+      n = std::strtoul(arg.c_str(), nullptr, 10);
+    } else {
+      n = 0;
+    }
+  }
+  if (n == 0) Die(kTool, "usage: bench_sync [N] [--db postgresql://...]");
   const auto w = kbo::bench::GenerateWorkload(n, 42);
   const std::string root = kbo::bench::MakeRoot("kbo-bench-sync");
   const std::string data = root + "/server";
+  // On PostgreSQL: the server's tables in a schema of this run.
+  std::unique_ptr<kbo::bench::PgRunSchema> schema;
+  std::vector<std::string> db_args;
+  if (!db_url.empty()) {
+    schema = std::make_unique<kbo::bench::PgRunSchema>(kTool, db_url, "kbo_bench_sync");
+    db_args = {"--db", schema->url()};
+  }
 
   // Tokens first: the CLI creates the data folder and the server key.
-  const std::string token_a = kbo::bench::CreateToken(kTool, data);
-  const std::string token_b = kbo::bench::CreateToken(kTool, data);
-  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {});
+  const std::string token_a = kbo::bench::CreateToken(kTool, data, db_args);
+  const std::string token_b = kbo::bench::CreateToken(kTool, data, db_args);
+  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {}, db_args);
   if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
 
   // ---- Setup (not timed).
@@ -93,17 +127,48 @@ int main(int argc, char** argv) {
   }
   kbo::bench::RecordAttendance(kTool, a, w.records, 0, n);
 
+  // CPU seconds of this process (device A or B), the server and (on a local
+  // PostgreSQL) its backends: where a phase's wall time went.
+  std::vector<pid_t> backends;
+  if (schema) backends = kbo::bench::PgBackendPids(kTool, *schema);
+  struct Cpu {
+    double client, server, pg;
+  };
+  auto cpu_now = [&] {
+    return Cpu{kbo::bench::ProcCpuSeconds(getpid()),
+               kbo::bench::ProcCpuSeconds(server.pid()), kbo::bench::CpuSecondsOf(backends)};
+  };
+  auto cpu_since = [&](const Cpu& from) {
+    const Cpu to = cpu_now();
+    return Cpu{to.client - from.client, to.server - from.server,
+               from.pg < 0 || to.pg < 0 ? -1 : to.pg - from.pg};
+  };
+
+  // On PostgreSQL, one round of each floor between the phases (above).
+  std::vector<double> pg_insert_floors, pg_copy_floors;
+  auto pg_floor_round = [&] {
+    if (!schema) return;
+    pg_insert_floors.push_back(kbo::bench::PgFloorPerSecond(
+        kTool, schema->url(), w.records, 0, n, kbo::bench::PgFloorWay::kPreparedInsert));
+    pg_copy_floors.push_back(kbo::bench::PgFloorPerSecond(
+        kTool, schema->url(), w.records, 0, n, kbo::bench::PgFloorWay::kCopy));
+  };
+  pg_floor_round();
+
   // ---- Push (timed): seal + POST + server merge + receipts. SyncClient
   // seals each set while the one before it is on its way, so the seal is
   // not timed apart.
   size_t log_from = server.log().size();
   SyncSummary push;
   double push_s = 0;
+  Cpu push_cpu{};
   {
     SyncClient c(*a.store);
+    const Cpu cpu = cpu_now();
     const auto t = Clock::now();
     Check(kTool, c.Push(&push), "push");
     push_s = Seconds(t);
+    push_cpu = cpu_since(cpu);
   }
   if (push.pushed_rows != n) {
     Die(kTool, "the server acknowledged " + std::to_string(push.pushed_rows) +
@@ -113,16 +178,21 @@ int main(int argc, char** argv) {
   kbo::bench::SumRequestMs(server.log(), log_from, "POST /v1/push",
                            &push_server_ms);
 
+  pg_floor_round();
+
   // ---- Pull (timed): verified pages applied on B.
   log_from = server.log().size();
   SyncSummary pull;
   double pull_s = 0;
+  Cpu pull_cpu{};
   const int64_t before = CountRows(b->db(), "attendance");
   {
     SyncClient c(*b);
+    const Cpu cpu = cpu_now();
     const auto t = Clock::now();
     Check(kTool, c.Pull(&pull), "pull");
     pull_s = Seconds(t);
+    pull_cpu = cpu_since(cpu);
   }
   const int64_t got = CountRows(b->db(), "attendance") - before;
   if (pull.pulled_rows != n || got != static_cast<int64_t>(n)) {
@@ -136,14 +206,23 @@ int main(int argc, char** argv) {
   const long server_hwm_kib = kbo::bench::ProcStatusKib(server.pid(), "VmHWM");
 
   // ---- The floor, same rows, same run.
-  std::vector<double> floors;
-  for (int i = 0; i < 3; ++i) {
-    floors.push_back(kbo::bench::RawFloorPerSecond(
-        kTool, root + "/raw-" + std::to_string(i) + ".db", w.records, 0, n));
-  }
-  const double floor = kbo::bench::Median(floors);
-
   server.Stop();
+  double floor = 0, copy_floor = 0;
+  kbo::bench::PgSettings pg;
+  if (schema) {
+    pg = kbo::bench::ReadPgSettings(kTool, schema->url());
+    pg_floor_round();
+    floor = kbo::bench::Median(pg_insert_floors);
+    copy_floor = kbo::bench::Median(pg_copy_floors);
+  } else {
+    std::vector<double> floors;
+    for (int i = 0; i < 3; ++i) {
+      floors.push_back(kbo::bench::RawFloorPerSecond(
+          kTool, root + "/raw-" + std::to_string(i) + ".db", w.records, 0, n));
+    }
+    floor = kbo::bench::Median(floors);
+  }
+
   a.store.reset();
   b.reset();
   std::error_code ec;
@@ -151,6 +230,30 @@ int main(int argc, char** argv) {
 
   const double dn = static_cast<double>(n);
   const double push_rate = dn / push_s, pull_rate = dn / pull_s;
+  if (schema) {
+    std::printf(
+        "{\"bench\":\"sync\",\"db\":\"postgresql\",\"n\":%zu,"
+        "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
+        "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f,"
+        "\"cpu_s\":{\"client\":%.3f,\"server\":%.3f,\"pg\":%.3f}},"
+        "\"pull\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,\"pages\":%llu,"
+        "\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f,"
+        "\"cpu_s\":{\"client\":%.3f,\"server\":%.3f,\"pg\":%.3f}},"
+        "\"floor_per_s\":%.0f,\"copy_per_s\":%.0f,"
+        "\"pg\":{\"version\":\"%s\",\"synchronous_commit\":\"%s\",\"fsync\":\"%s\"},"
+        "\"server_peak_mib\":%.1f,"
+        "\"target_ratio\":{\"push\":0.25,\"pull\":0.25}}\n",
+        n, push_rate, push_s, push_server_ms / 1000.0,
+        static_cast<unsigned long long>(push.pushed_sets),
+        static_cast<double>(push.bytes_sent) / dn, push_rate / floor,
+        push_rate / copy_floor, push_cpu.client, push_cpu.server, push_cpu.pg, pull_rate,
+        pull_s, pull_server_ms / 1000.0, static_cast<unsigned long long>(pull.pull_pages),
+        static_cast<double>(pull.bytes_received) / dn, pull_rate / floor,
+        pull_rate / copy_floor, pull_cpu.client, pull_cpu.server, pull_cpu.pg, floor, copy_floor, pg.version.c_str(),
+        pg.synchronous_commit.c_str(), pg.fsync.c_str(),
+        static_cast<double>(server_hwm_kib) / 1024.0);
+    return 0;
+  }
   std::printf(
       "{\"bench\":\"sync\",\"n\":%zu,"
       "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"

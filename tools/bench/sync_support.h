@@ -16,6 +16,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <memory>
 #include <set>
@@ -58,13 +59,16 @@ inline std::string ServerBinary() {
 #endif
 }
 
-// `kbo-server --data DIR token create --role trainer --districts 5011`:
-// the printed one-time token. Works with the server running or not.
+// `kbo-server --data DIR [--db URL] token create --role trainer
+// --districts 5011`: the printed one-time token. Works with the server
+// running or not. `db_args`: {"--db", URL} on PostgreSQL, else empty.
 inline std::string CreateToken(const char* tool, const std::string& data_dir,
+                               const std::vector<std::string>& db_args = {},
                                const std::string& districts = "5011") {
-  kbo::testing::CliResult r = kbo::testing::RunBinary(
-      ServerBinary(), {"--data", data_dir, "token", "create", "--role",
-                       "trainer", "--districts", districts});
+  std::vector<std::string> args = {"--data", data_dir};
+  args.insert(args.end(), db_args.begin(), db_args.end());
+  args.insert(args.end(), {"token", "create", "--role", "trainer", "--districts", districts});
+  kbo::testing::CliResult r = kbo::testing::RunBinary(ServerBinary(), args);
   std::string token = r.out.substr(0, r.out.find('\n'));
   if (r.exit_code != 0 || token.size() != 64) {
     Die(tool, "token create failed (exit " + std::to_string(r.exit_code) +
@@ -83,6 +87,23 @@ inline long ProcStatusKib(pid_t pid, const std::string& field) {
     }
   }
   return -1;
+}
+
+// CPU time (user + system) a process has used so far, in seconds, from
+// /proc/<pid>/stat; -1 if it cannot be read.
+inline double ProcCpuSeconds(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t paren = stat.rfind(')');
+  if (paren == std::string::npos) return -1;
+  std::istringstream fields(stat.substr(paren + 2));
+  std::string f;
+  double ticks = 0;
+  // Fields 3.. after the command; utime and stime are fields 14 and 15.
+  for (int field = 3; field <= 15 && fields >> f; ++field) {
+    if (field >= 14) ticks += std::strtod(f.c_str(), nullptr);
+  }
+  return ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 // The server's request log (ServerProcess sends stderr to <data>-server.log):
