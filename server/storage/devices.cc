@@ -150,6 +150,27 @@ Status Devices::ClearGrant(std::string_view device_id) {
   return st.Run();
 }
 
+namespace {
+
+// A token of a listing: token_hash, role, districts, label, created_at,
+// expires_at, and with `with_use` used_at and used_by after them.
+TokenRow TokenListed(Statement& st, bool with_use) {
+  TokenRow t;
+  t.token_hash = st.ColumnText(0);
+  t.role = st.ColumnText(1);
+  t.districts = st.ColumnText(2);
+  t.label = st.ColumnText(3);
+  t.created_at = st.ColumnText(4);
+  t.expires_at = st.ColumnText(5);
+  if (with_use) {
+    if (!st.IsNull(6)) t.used_at = st.ColumnText(6);
+    t.used_by = TextOrEmpty(st, 7);
+  }
+  return t;
+}
+
+}  // namespace
+
 Status EnrolTokens::Insert(const TokenRow& t) {
   Statement& st = db_.Cached(
       "INSERT INTO enrol_token (token_hash, role, districts, created_at, "
@@ -202,16 +223,7 @@ Result<std::vector<TokenRow>> EnrolTokens::ListUsable(std::string_view now_iso) 
       "expires_at > ?1 ORDER BY created_at DESC, token_hash");
   st.Bind(1, now_iso);
   std::vector<TokenRow> out;
-  while (st.Step()) {
-    TokenRow t;
-    t.token_hash = st.ColumnText(0);
-    t.role = st.ColumnText(1);
-    t.districts = st.ColumnText(2);
-    t.label = st.ColumnText(3);
-    t.created_at = st.ColumnText(4);
-    t.expires_at = st.ColumnText(5);
-    out.push_back(std::move(t));
-  }
+  while (st.Step()) out.push_back(TokenListed(st, /*with_use=*/false));
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
   return out;
@@ -225,18 +237,7 @@ Result<std::vector<TokenRow>> EnrolTokens::WithPrefix(std::string_view prefix) {
       "token_hash < ?1 || 'g' ORDER BY token_hash LIMIT 2");
   st.Bind(1, prefix);
   std::vector<TokenRow> out;
-  while (st.Step()) {
-    TokenRow t;
-    t.token_hash = st.ColumnText(0);
-    t.role = st.ColumnText(1);
-    t.districts = st.ColumnText(2);
-    t.label = st.ColumnText(3);
-    t.created_at = st.ColumnText(4);
-    t.expires_at = st.ColumnText(5);
-    if (!st.IsNull(6)) t.used_at = st.ColumnText(6);
-    t.used_by = TextOrEmpty(st, 7);
-    out.push_back(std::move(t));
-  }
+  while (st.Step()) out.push_back(TokenListed(st, /*with_use=*/true));
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
   return out;
