@@ -101,13 +101,30 @@ struct ParentInfo {
   std::string district;
 };
 
-Result<ParentInfo> ReadParent(Db& db, const Entity& entity, const std::string& id) {
+// The referenced rows' districts as the set's apply has read them, by
+// entity and row id. The set's marks name the same few workshops and
+// enrolments over and over, so each is read once per set. A row change the
+// set applies forgets its row (ForgetParent), which is read again when next
+// referenced: a parent created, moved or deleted by the set itself is seen
+// as the earlier changes left it, as without this.
+using ParentDistricts = std::map<RowKey, ParentInfo>;
+
+Result<ParentInfo> ReadParent(Db& db, ParentDistricts& known,
+                              const Entity& entity, const std::string& id) {
+  RowKey key(std::string(entity.name), id);
+  if (auto it = known.find(key); it != known.end()) return it->second;
   Result<std::optional<std::string>> d = CurrentDistrict(db, entity, id);
   if (!d.ok()) return d.status();
   ParentInfo out;
   out.exists = d->has_value();
   if (out.exists) out.district = **d;
+  known.emplace(std::move(key), out);
   return out;
+}
+
+void ForgetParent(ParentDistricts& known, const Entity& entity,
+                  const std::string& id) {
+  known.erase(RowKey(std::string(entity.name), id));
 }
 
 // Why row change `row` may not be applied by `device` (nullptr: the
@@ -120,11 +137,16 @@ struct Refusal {
 };
 
 // `held` is set to the district the row is in now ("" if none), or nullopt
-// if the server does not hold it, whenever the row could be read.
+// if the server does not hold it, whenever the row could be read; `current`
+// to the row itself (nullopt: not held), which the applier then takes
+// instead of reading it again. Whenever no refusal is returned, both are
+// set. `parents`: the referenced rows' districts known for the set.
 Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                         const Entity& entity,
                                         const DeviceRecord* device,
-                                        std::optional<std::string>* held) {
+                                        ParentDistricts& parents,
+                                        std::optional<std::string>* held,
+                                        std::optional<ReplicaRow>* current) {
   using R = std::optional<Refusal>;
   auto refuse = [](std::string reason, std::string message) {
     return R(Refusal{std::move(reason), std::move(message)});
@@ -157,9 +179,12 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       written_districts.push_back(cell.value.text());
     }
   }
-  Result<std::optional<ReplicaRow>> current =
-      storage::Rows(db).Read(entity, row.row_id);
-  if (!current.ok()) return current.status();
+  {
+    Result<std::optional<ReplicaRow>> read =
+        storage::Rows(db).Read(entity, row.row_id);
+    if (!read.ok()) return read.status();
+    *current = std::move(*read);
+  }
   const bool exists = current->has_value();
   // The district it is in now.
   std::string current_district;
@@ -250,7 +275,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       return refuse("invalid_value", std::string(c.name) + " is not a " +
                                          std::string(target) + " id");
     }
-    Result<ParentInfo> parent = ReadParent(db, *te, ref->ToString());
+    Result<ParentInfo> parent = ReadParent(db, parents, *te, ref->ToString());
     if (!parent.ok()) return parent.status();
     if (!parent->exists) {
       return refuse("unknown_reference",
@@ -311,6 +336,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   applied.last_seq = *first + cs.rows.size() - 1;
   CollectingSink sink;
   std::set<RowKey> refused_rows;
+  ParentDistricts parents;
 
   // 1. Each row change checked against the replica as the set's earlier
   // changes left it, then merged -- or refused alone (DESIGN §6).
@@ -319,6 +345,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     const Entity* entity = FindEntity(row.entity);
     std::optional<Refusal> refusal;
     std::optional<std::string> held;  // the row's district before it
+    std::optional<ReplicaRow> current;  // the row before it, as CheckRow read it
     const RowKey key(row.entity, row.row_id.ToString());
     if (entity == nullptr) {
       refusal = Refusal{"unknown_entity", "unknown entity '" + row.entity + "'"};
@@ -330,7 +357,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                         "was refused"};
     } else {
       Result<std::optional<Refusal>> checked =
-          CheckRow(db, row, *entity, device, &held);
+          CheckRow(db, row, *entity, device, parents, &held, &current);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
     }
@@ -374,10 +401,14 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     ApplyOptions options;
     options.seq = *first + i;
     options.conflicts = &sink;
+    options.current = &current;  // read by CheckRow: not read again
     RowApplyInfo result;
     if (Status s = storage::Rows(db).Apply(row, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
+    // Its district, existence or references may have changed: a later row
+    // change that references it reads it again.
+    ForgetParent(parents, *entity, key.second);
     if (!info.applied) {
       info.applied = true;
       info.indexed_seq = result.max_seq_before;

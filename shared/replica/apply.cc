@@ -246,6 +246,29 @@ Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) 
 
 namespace {
 
+// What ApplyImpl would read of the row, from a ReplicaRow the caller read
+// (ApplyOptions::current). The versions' names point into `current`.
+Status TakeCurrent(const Entity& entity, const std::optional<ReplicaRow>& current,
+                   bool needs_values, bool* exists,
+                   std::map<std::string, Value, std::less<>>* values,
+                   VersionList* versions) {
+  *exists = current.has_value();
+  if (!*exists) return Status();
+  const size_t ncolumns = entity.columns.size();
+  if (current->values.size() != ncolumns + 1) {
+    return Status::Internal("the row handed to the applier is not a " +
+                            std::string(entity.name));
+  }
+  if (needs_values) {
+    for (size_t c = 0; c < ncolumns; ++c) {
+      (*values)[std::string(entity.columns[c].name)] = current->values[c];
+    }
+    (*values)[std::string(kDeletedColumn)] = current->values.back();
+  }
+  for (const auto& [name, v] : current->versions) (*versions)[name] = v;
+  return Status();
+}
+
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
                  RowApplyInfo* info, std::vector<uint64_t>* bases_out) {
   *info = RowApplyInfo{};
@@ -305,7 +328,17 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   std::string version_bytes;  // the names in `versions` point into it
   bool exists = false;
   std::map<std::string, Value, std::less<>> current_values;
-  if (!options.row_absent) {
+  if (!options.row_absent && options.current != nullptr) {
+    // Read by the caller just now: the same row, values and versions.
+    if (Status s = TakeCurrent(*entity, *options.current, needs_current_values,
+                               &exists, &current_values, &versions);
+        !s.ok()) {
+      return s;
+    }
+    for (const VersionList::Entry& e : versions.entries()) {
+      info->max_seq_before = std::max(info->max_seq_before, e.v.seq);
+    }
+  } else if (!options.row_absent) {
     Statement& st =
         needs_current_values
             ? db.CachedBy(&kSelectRowKey, EntityIndex(entity),

@@ -51,6 +51,20 @@ class ConflictSink {
   virtual Status OnConflict(const ConflictEvent& event) = 0;
 };
 
+// The version of one cell: the hlc of the winning write and its server
+// sequence as this replica knows it.
+struct StoredCellVersion {
+  Hlc hlc;
+  uint64_t seq = 0;
+};
+
+// One entity row as the replica holds it: `values` in catalogue column
+// order, then `deleted`; `versions` by column name.
+struct ReplicaRow {
+  std::vector<Value> values;
+  std::map<std::string, StoredCellVersion, std::less<>> versions;
+};
+
 struct ApplyOptions {
   // Server sequence to record for the cells this row change wins; 0 keeps
   // each cell's existing sequence (a local write: the next edit's `base` is
@@ -76,6 +90,12 @@ struct ApplyOptions {
   // nothing is written (the caller then writes it as an edit); nothing is
   // ever overwritten this way.
   bool row_absent = false;
+  // Server push: the row as the caller read it (ReadReplicaRow) inside the
+  // same transaction, with nothing written to it since; nullopt inside: the
+  // row does not exist. The applier decides on it instead of reading the
+  // row a second time (one read per row change). Must outlive the call.
+  // Ignored with row_absent.
+  const std::optional<ReplicaRow>* current = nullptr;
 };
 
 // Validates every cell against the catalogue, then merges `row` into the
@@ -109,22 +129,14 @@ Status ApplyLocalRowChange(Db& db, RowChange* row,
 // Same contract as ApplyRowChange.
 Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options);
 
-// The version of each written cell of one row: the hlc of the winning write
-// and its server sequence as this replica knows it (the `base` of the next
-// local edit of that cell). Empty map if the row does not exist.
-struct StoredCellVersion {
-  Hlc hlc;
-  uint64_t seq = 0;
-};
+// The version of each written cell of one row (StoredCellVersion): the hlc
+// of the winning write and its server sequence as this replica knows it (the
+// `base` of the next local edit of that cell). Empty map if the row does not
+// exist.
 Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
     Db& db, std::string_view entity, const Uuid& row_id);
 
-// One entity row as the replica holds it, read with one lookup: `values` in
-// catalogue column order, then `deleted`; `versions` as ReadCellVersions.
-struct ReplicaRow {
-  std::vector<Value> values;
-  std::map<std::string, StoredCellVersion, std::less<>> versions;
-};
+// One entity row as the replica holds it (ReplicaRow), read with one lookup;
 // nullopt if the row does not exist.
 Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
                                                  const Uuid& row_id);

@@ -465,5 +465,85 @@ TEST_CASE(
   CHECK(f.Record(phrao.id).grant_seq == 0);
 }
 
+// A receipt's refusals by row index, for a set of `rows` row changes
+// ("" = accepted).
+std::vector<std::string> ReasonsByRow(const protocol::Receipt& r, size_t rows) {
+  std::vector<std::string> out(rows);
+  for (const protocol::RefusedRow& x : r.refused) {
+    if (x.index < rows) out[x.index] = x.reason;
+  }
+  return out;
+}
+
+// One change set of a Phrao+Mueang device that references a workshop
+// before creating it, creates it in Phrao with an enrolment and a mark,
+// moves it to Mueang, then marks again in each district: the references'
+// districts change within the set.
+std::vector<RowChange> SetThatMovesItsWorkshop(TestDevice& wide,
+                                               const Course& c) {
+  const Uuid &producer = c.producer, &workshop = c.workshop,
+             &enrolment = c.enrolment;
+  const Hlc t0 = wide.HlcAt(kT0), t1 = wide.HlcAt(kT0 + 1);
+  return {
+      // 0: its workshop is not held yet.
+      Mark(AttendanceId(workshop, enrolment, 4), t0, workshop, enrolment, 4,
+           "present", kPhrao),
+      Producer(producer, t0, kPhrao),
+      Workshop(workshop, t0, kPhrao),
+      Enrolment(enrolment, t0, workshop, producer, kPhrao),
+      // 4: now it is, in Phrao.
+      Mark(AttendanceId(workshop, enrolment, 1), t0, workshop, enrolment, 1,
+           "present", kPhrao),
+      // 5: the workshop moves to Mueang.
+      Row("workshop", workshop, t1, {{"district_code", T(kMueang), 0}}),
+      // 6: Phrao is no longer its workshop's district.
+      Mark(AttendanceId(workshop, enrolment, 2), t1, workshop, enrolment, 2,
+           "present", kPhrao),
+      // 7: Mueang is.
+      Mark(AttendanceId(workshop, enrolment, 3), t1, workshop, enrolment, 3,
+           "present", kMueang),
+  };
+}
+
+TEST_CASE(
+    "Row rules: a set that creates and moves a parent sees its own writes "
+    "(the districts remembered for the set)",
+    "[server][push][scope_cache]") {
+  // The same rows, once as one set (the references' districts remembered
+  // across its rows) and once one row per set (nothing carried over): the
+  // decisions must be the same.
+  ServerFixture one_set, row_by_row;
+  TestDevice wide, wide_too;
+  one_set.Enroll(wide, std::string(kPhrao) + "," + kMueang);
+  row_by_row.Enroll(wide_too, std::string(kPhrao) + "," + kMueang);
+  const Course ids;
+  const std::vector<RowChange> rows = SetThatMovesItsWorkshop(wide, ids);
+  const std::vector<std::string> expected = {
+      "unknown_reference", "", "", "", "", "", "wrong_district", ""};
+
+  PushService push(*one_set.store);
+  const protocol::Receipt whole =
+      Accepted(one_set, push.Push(one_set.Record(wide.id), wide.SealNext(rows)));
+  CHECK(ReasonsByRow(whole, rows.size()) == expected);
+
+  PushService push_each(*row_by_row.store);
+  std::vector<std::string> each;
+  for (const RowChange& row : SetThatMovesItsWorkshop(wide_too, ids)) {
+    const protocol::Receipt r = Accepted(
+        row_by_row, push_each.Push(row_by_row.Record(wide_too.id),
+                                   wide_too.SealNext({row})));
+    each.push_back(ReasonsByRow(r, 1).front());
+  }
+  CHECK(each == expected);
+
+  for (ServerFixture* f : {&one_set, &row_by_row}) {
+    CHECK(f->Count("SELECT COUNT(*) FROM attendance") == 2);
+    CHECK(f->Count("SELECT COUNT(*) FROM attendance WHERE district_code = '" +
+                   std::string(kMueang) + "'") == 1);
+    CHECK(f->Count("SELECT COUNT(*) FROM workshop WHERE district_code = '" +
+                   std::string(kMueang) + "'") == 1);
+  }
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
