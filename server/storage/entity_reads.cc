@@ -3,30 +3,10 @@
 #include <utility>
 
 #include "server/storage/sql_flavor.h"
+#include "server/storage/sql_parts.h"
 
 namespace kbo::server::storage {
 namespace {
-
-// "<column> IN (?,?)" for the scope's districts, "1 = 1" for all, "1 = 0"
-// for none; the codes are appended to `binds`. (These statements number
-// their parameters by position: ? without a number.)
-std::string ScopeClause(const Scope& scope, const std::string& column,
-                        std::vector<std::string>* binds) {
-  if (scope.all) return "1 = 1";
-  if (scope.districts.empty()) return "1 = 0";
-  std::string sql = column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
-}
-
-void BindAll(Statement& st, const std::vector<std::string>& binds, int first) {
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i) + first, std::string_view(binds[i]));
-  }
-}
 
 // [id, columns..., deleted] of the statement's current row.
 std::vector<Value> RowValues(Statement& st, const Entity& e) {
@@ -57,7 +37,7 @@ Result<int64_t> EntityReads::CountLive(const Entity& e, const Scope& scope) {
                           " WHERE deleted = 0 AND " +
                           ScopeClause(scope, "district_code", &binds);
   Statement st(db_, sql);
-  BindAll(st, binds, 1);
+  BindTexts(st, binds, 1);
   const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
   KBO_RETURN_IF_ERROR(st.status());
   return n;
@@ -120,7 +100,7 @@ Result<std::vector<std::vector<Value>>> EntityReads::RowPage(
                         std::to_string(q.limit) + " OFFSET " +
                         std::to_string(q.offset));
   KBO_RETURN_IF_ERROR(st.status());
-  BindAll(st, binds, 1);
+  BindTexts(st, binds, 1);
   std::vector<std::vector<Value>> rows;
   while (st.Step() && rows.size() < static_cast<size_t>(q.limit)) {
     rows.push_back(RowValues(st, e));
@@ -182,7 +162,7 @@ Result<std::optional<std::string>> EntityReads::PhotoMime(
                "WHERE sha256 = ?1 AND deleted = 0 AND " +
                    in_scope + " LIMIT 1");
   st.Bind(1, std::string_view(sha256));
-  BindAll(st, binds, 2);
+  BindTexts(st, binds, 2);
   std::optional<std::string> mime;
   if (st.Step()) mime = st.ColumnText(0);
   KBO_RETURN_IF_ERROR(st.status());

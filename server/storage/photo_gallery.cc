@@ -2,30 +2,9 @@
 
 #include <utility>
 
+#include "server/storage/sql_parts.h"
+
 namespace kbo::server::storage {
-namespace {
-
-// " AND column IN (?,?)" for the scope's districts ("" for all); the codes
-// are appended to `binds`. (Positional parameters: ? without a number.)
-std::string ScopeClause(const Scope& scope, const std::string& column,
-                        std::vector<std::string>* binds) {
-  if (scope.all) return "";
-  if (scope.districts.empty()) return " AND 0";
-  std::string sql = " AND " + column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
-}
-
-void BindAll(Statement& st, const std::vector<std::string>& binds, int first) {
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i) + first, std::string_view(binds[i]));
-  }
-}
-
-}  // namespace
 
 Result<std::vector<GalleryPhoto>> PhotoGalleryStore::Page(const GalleryQuery& q) {
   std::vector<std::string> binds;
@@ -35,7 +14,7 @@ Result<std::vector<GalleryPhoto>> PhotoGalleryStore::Page(const GalleryQuery& q)
       "COALESCE(p.district_code, ''), COALESCE(p.width, 0), "
       "COALESCE(p.height, 0), COALESCE(p.bytes, 0), "
       "b.complete_at IS NOT NULL FROM photo p "
-      "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.deleted = 0" +
+      "LEFT JOIN blob b ON b.sha256 = p.sha256 WHERE p.deleted = 0 AND " +
       ScopeClause(q.scope, "p.district_code", &binds);
   if (!q.subject_type.empty()) {
     sql += " AND p.subject_type = ?";
@@ -52,7 +31,7 @@ Result<std::vector<GalleryPhoto>> PhotoGalleryStore::Page(const GalleryQuery& q)
   sql += " ORDER BY p.taken_at DESC, p.id LIMIT " + std::to_string(q.limit) +
          " OFFSET " + std::to_string(q.offset);
   Statement st(db_, sql);
-  BindAll(st, binds, 1);
+  BindTexts(st, binds, 1);
   std::vector<GalleryPhoto> rows;
   while (st.Step()) {
     GalleryPhoto r;
@@ -86,11 +65,11 @@ Result<std::vector<std::string>> PhotoGalleryStore::Districts() {
 Result<bool> PhotoGalleryStore::NamedInScope(const std::string& sha256,
                                              const Scope& scope) {
   std::vector<std::string> binds;
-  Statement st(db_, "SELECT 1 FROM photo WHERE sha256 = ? AND deleted = 0" +
+  Statement st(db_, "SELECT 1 FROM photo WHERE sha256 = ? AND deleted = 0 AND " +
                         ScopeClause(scope, "district_code", &binds) +
                         " LIMIT 1");
   st.Bind(1, std::string_view(sha256));
-  BindAll(st, binds, 2);
+  BindTexts(st, binds, 2);
   const bool found = st.Step();
   KBO_RETURN_IF_ERROR(st.status());
   return found;

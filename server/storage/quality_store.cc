@@ -1,39 +1,17 @@
 #include "server/storage/quality_store.h"
 
+#include "server/storage/sql_parts.h"
+
 namespace kbo::server::storage {
-namespace {
-
-// "<column> IN (?,?)" for the scope's districts ("1 = 1" for all, "1 = 0"
-// for none); the codes are appended to `binds`.
-std::string ScopeSql(const Scope& scope, const std::string& column,
-                     std::vector<std::string>* binds) {
-  if (scope.all) return "1 = 1";
-  if (scope.districts.empty()) return "1 = 0";
-  std::string sql = column + " IN (";
-  for (size_t i = 0; i < scope.districts.size(); ++i) {
-    sql += i ? ",?" : "?";
-    binds->push_back(scope.districts[i]);
-  }
-  return sql + ")";
-}
-
-void BindAll(Statement& st, const std::vector<std::string>& binds) {
-  for (size_t i = 0; i < binds.size(); ++i) {
-    st.Bind(static_cast<int>(i + 1), std::string_view(binds[i]));
-  }
-}
-
-}  // namespace
-
 Result<std::vector<QualityProducerRow>> QualityStore::LiveProducers(
     const Scope& scope) {
   std::vector<std::string> binds;
   Statement st(db_,
                "SELECT id, name, kind, district_code, tambon, phone FROM "
                "producer WHERE deleted = 0 AND " +
-                   ScopeSql(scope, "district_code", &binds) + " ORDER BY id");
+                   ScopeClause(scope, "district_code", &binds) + " ORDER BY id");
   KBO_RETURN_IF_ERROR(st.status());
-  BindAll(st, binds);
+  BindTexts(st, binds);
   std::vector<QualityProducerRow> all;
   while (st.Step()) {
     QualityProducerRow p;
@@ -59,9 +37,9 @@ Result<std::vector<QualityEnrolmentRow>> QualityStore::LiveEnrolments(
       "JOIN workshop w ON w.id = e.workshop_id AND w.deleted = 0 "
       "LEFT JOIN producer p ON p.id = e.producer_id "
       "WHERE e.deleted = 0 AND " +
-          ScopeSql(scope, "w.district_code", &binds) + " ORDER BY e.id");
+          ScopeClause(scope, "w.district_code", &binds) + " ORDER BY e.id");
   KBO_RETURN_IF_ERROR(st.status());
-  BindAll(st, binds);
+  BindTexts(st, binds);
   std::vector<QualityEnrolmentRow> rows;
   while (st.Step()) {
     QualityEnrolmentRow r;
@@ -84,10 +62,10 @@ Result<std::vector<QualityWorkshopRow>> QualityStore::LiveWorkshops(
   Statement st(db_,
                "SELECT id, title, district_code, start_date, fiscal_year, "
                "days FROM workshop WHERE deleted = 0 AND " +
-                   ScopeSql(scope, "district_code", &binds) +
+                   ScopeClause(scope, "district_code", &binds) +
                    " ORDER BY start_date, title, id");
   KBO_RETURN_IF_ERROR(st.status());
-  BindAll(st, binds);
+  BindTexts(st, binds);
   std::vector<QualityWorkshopRow> rows;
   while (st.Step()) {
     QualityWorkshopRow w;

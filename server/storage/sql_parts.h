@@ -5,6 +5,7 @@
 #include <string_view>
 #include <vector>
 
+#include "server/enrolment.h"
 #include "shared/sqlite/db.h"
 
 namespace kbo::server::storage {
@@ -21,6 +22,24 @@ inline std::string Placeholders(size_t n) {
   std::string sql;
   for (size_t i = 0; i < n; ++i) sql += i ? ",?" : "?";
   return sql;
+}
+
+// "<column> IN (?,?)" for a user's scope ("1 = 1" for all districts,
+// "1 = 0" for none), with anonymous placeholders; the codes are appended to
+// `binds`, to be bound in order with BindTexts.
+inline std::string ScopeClause(const Scope& scope, const std::string& column,
+                               std::vector<std::string>* binds) {
+  if (scope.all) return "1 = 1";
+  if (scope.districts.empty()) return "1 = 0";
+  binds->insert(binds->end(), scope.districts.begin(), scope.districts.end());
+  return column + " IN (" + Placeholders(scope.districts.size()) + ")";
+}
+
+// Binds `texts` to parameters first, first + 1, ...
+inline void BindTexts(Statement& st, const std::vector<std::string>& texts, int first = 1) {
+  for (size_t i = 0; i < texts.size(); ++i) {
+    st.Bind(static_cast<int>(i) + first, std::string_view(texts[i]));
+  }
 }
 
 // A device's districts as a query filter: every district, or a list.
