@@ -17,6 +17,7 @@
 #include "client/clock_repair.h"
 #include "client/photo_fetch.h"
 #include "shared/change_set_codec.h"
+#include "shared/compression.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
 #include "shared/replica/apply.h"
@@ -135,6 +136,12 @@ bool ServerNumber(const Status& said, std::string_view name, uint64_t* out) {
   if (v == nullptr || *v < 0) return false;
   *out = static_cast<uint64_t>(*v);
   return true;
+}
+
+// True if the answer says the server takes zstd bodies (RFC 7694).
+bool SaysZstd(const HttpResponse& answer) {
+  const std::string* v = answer.Header(protocol::kAcceptEncodingHeader);
+  return v != nullptr && compression::AcceptsZstd(*v);
 }
 
 // ---- The real transport
@@ -699,6 +706,12 @@ Result<SyncClient::Enrolment> SyncClient::LoadEnrolment() {
   if (!key.ok())
     return Status::Corruption("the pinned server key in field.db is damaged");
   e.server_key = *key;
+  {
+    Statement st(store_.db(),
+                 "SELECT server_zstd FROM sync_state WHERE singleton = 1");
+    server_zstd_ = st.Step() && st.ColumnInt(0) != 0;
+    if (!st.status().ok()) return st.status();
+  }
   e.server_url = e.enrolled_url;
   if (!options_.server_url.empty()) {
     Result<std::string> url = NormalizeServerUrl(options_.server_url);
@@ -877,11 +890,13 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
         .Bind(5, std::string_view(store_.NowIso()));
     if (Status s = up.Run(); !s.ok()) return s;
   }
-  if (Status s =
-          db.Exec("UPDATE sync_state SET pull_cursor = 0, conflict_cursor = 0,"
-                  " last_error = NULL WHERE singleton = 1");
-      !s.ok()) {
-    return s;
+  {
+    // A new server may take zstd or not: what its answer said.
+    Statement reset(db,
+                    "UPDATE sync_state SET pull_cursor = 0, conflict_cursor = 0,"
+                    " last_error = NULL, server_zstd = ?1 WHERE singleton = 1");
+    reset.Bind(1, static_cast<int64_t>(SaysZstd(*r) ? 1 : 0));
+    if (Status s = reset.Run(); !s.ok()) return s;
   }
   if (out.server_changed) {
     // Another server's conflict records and upload progress mean nothing to
@@ -960,6 +975,19 @@ Status SyncClient::RecordSyncError(const Status& error) {
   return error;
 }
 
+Status SyncClient::NoteEncodings(const HttpResponse& answer) {
+  return SetServerZstd(SaysZstd(answer));
+}
+
+Status SyncClient::SetServerZstd(bool says) {
+  if (says == server_zstd_) return Status();
+  server_zstd_ = says;
+  Statement st(store_.db(),
+               "UPDATE sync_state SET server_zstd = ?1 WHERE singleton = 1");
+  st.Bind(1, static_cast<int64_t>(says ? 1 : 0));
+  return st.Run();
+}
+
 Status SyncClient::Push(SyncSummary* summary) { return PushFrom(summary, 0); }
 
 Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
@@ -1021,19 +1049,43 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     if (sets[i].bytes.empty()) {
       if (Status s = outbox.LoadBytes(&sets[i]); !s.ok()) return s;
     }
+    // zstd when the server has said it takes it (docs/protocol.md §9). The
+    // request signature covers the bytes sent; the change set's signature,
+    // inside, stays over the canonical bytes.
+    bool packed = false;
     {
-      const std::string body =
+      std::string body =
           protocol::EncodePushBody(sets[i].signature, sets[i].bytes);
+      Headers headers;
+      if (server_zstd_) {
+        std::string z = compression::ZstdCompress(body);
+        if (!z.empty() && z.size() < body.size()) {
+          body = std::move(z);
+          headers.emplace_back(protocol::kContentEncodingHeader,
+                               std::string(compression::kZstd));
+          packed = true;
+        }
+      }
       std::future<Result<HttpResponse>> exchange =
-          std::async(std::launch::async, [this, &body] {
+          std::async(std::launch::async, [this, &body, &headers] {
             return Call("POST", std::string(protocol::kPushPath), body,
-                        "application/octet-stream", kMaxReceiptBytes);
+                        "application/octet-stream", kMaxReceiptBytes, headers);
           });
       if (i + 1 == sets.size()) sealed_meanwhile = seal_one().status();
       r = exchange.get();
     }
     if (!r.ok()) return r.status();
+    if (packed && (r->status == 415 ||
+                   (r->status == 400 &&
+                    ServerError(*r).reason() == "bad_change_set"))) {
+      // A server that no longer takes zstd (serve --no-zstd: 415; one from
+      // before zstd reads the frame as a change set: bad_change_set). Sent
+      // again plain, once: server_zstd_ is now false.
+      if (Status s = SetServerZstd(false); !s.ok()) return s;
+      continue;
+    }
     if (r->status == 200) {
+      if (Status s = NoteEncodings(*r); !s.ok()) return s;
       protocol::Receipt receipt;
       if (Status s = VerifyReceipt(e->server_key, device, seq, sets[i].hash,
                                    r->body, &receipt);
@@ -1227,8 +1279,27 @@ Status SyncClient::Pull(SyncSummary* summary) {
                       std::string(protocol::kPullPath) +
                           "?after=" + std::to_string(from) +
                           "&limit=" + std::to_string(limit),
-                      "", "", kMaxPageBytes);
+                      "", "", kMaxPageBytes,
+                      {{protocol::kAcceptEncodingHeader,
+                        std::string(compression::kZstd)}});
     if (!f.response.ok() || f.response->status != 200) return f;
+    // A zstd page (docs/protocol.md §9): decoded within the page cap, then
+    // checked as any page (the signature is over the decoded bytes).
+    if (const std::string* coding =
+            f.response->Header(protocol::kContentEncodingHeader);
+        coding != nullptr && compression::IsZstdCoding(*coding)) {
+      Result<std::string> plain = compression::ZstdDecompress(
+          f.response->body, kMaxPageBytes, "the pull page");
+      if (!plain.ok()) {
+        f.status = Status::FromCode(
+            plain.status().code(),
+            "the pull after " + std::to_string(from) + " from " + base_url_ +
+                ": " + plain.status().message() +
+                "; nothing of it was applied");
+        return f;
+      }
+      f.response->body = std::move(plain).value();
+    }
     // Verified before a byte of it is decoded.
     f.status = VerifyPullPage(server_key, store_.device_id(), from,
                               *f.response, &f.next, &f.more);
@@ -1269,6 +1340,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
       return Refusal(*current.response, what);
     }
     if (!current.status.ok()) return current.status;
+    if (Status s = NoteEncodings(*current.response); !s.ok()) return s;
     const std::string* districts =
         current.response->Header(protocol::kDeviceDistrictsHeader);
     if (districts != nullptr && !IsDistrictList(*districts)) {

@@ -325,6 +325,10 @@ class SyncClient {
   Status UploadOne(const std::string& sha256, uint64_t total, uint64_t uploaded,
                    SyncSummary* summary, bool* local);
   Status RecordSyncError(const Status& error);
+  // Keeps what a 200 answer says of the codings the server takes
+  // (Accept-Encoding: zstd, RFC 7694) in server_zstd_ and sync_state.
+  Status NoteEncodings(const HttpResponse& answer);
+  Status SetServerZstd(bool takes_zstd);
   void Progress(SyncPhase phase, uint64_t done, uint64_t total);
 
   ClientStore& store_;
@@ -336,6 +340,9 @@ class SyncClient {
   // From the last pull: the server's last change set of this device
   // (X-KBO-Device-Last-Seq).
   std::optional<uint64_t> server_device_seq_;
+  // The server takes zstd push bodies (sync_state.server_zstd; docs/
+  // protocol.md §9): loaded with the enrolment, kept by NoteEncodings.
+  bool server_zstd_ = false;
   bool refused_ = false;
   bool redating_ = false;  // inside RedateAndPushAgain
   uint64_t photo_total_ = 0;

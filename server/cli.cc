@@ -51,7 +51,7 @@ constexpr const char* kUsage =
     "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
-    "        [--connections-per-address 32]\n"
+    "        [--connections-per-address 32] [--no-zstd]\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -248,7 +248,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   if (Status s = ParseArgs(ctx, args, from,
                            {"listen", "tls-cert", "tls-key",
                             "connections-per-address"},
-                           {}, 0, &a);
+                           {"no-zstd"}, 0, &a);
       !s.ok()) {
     return s;
   }
@@ -270,6 +270,9 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
     }
     options.connections_per_address = static_cast<int>(*v);
   }
+  // As a server from before zstd (docs/protocol.md §9): no compressed pull
+  // pages, zstd push bodies refused with 415, nothing said about encodings.
+  if (a.Has("no-zstd")) options.zstd = false;
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   return kbo::server::Serve(**store, options, ctx.out);

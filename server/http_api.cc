@@ -32,6 +32,7 @@
 #include "server/push_service.h"
 #include "server/reports.h"
 #include "server/request_auth.h"
+#include "shared/compression.h"
 #include "shared/edge_guard.h"
 #include "shared/error_body.h"
 #include "shared/protocol.h"
@@ -179,9 +180,10 @@ void LogRequest(const httplib::Request& req, const httplib::Response& res) {
 
 class Api {
  public:
-  Api(ServerStore& store, bool tls)
+  Api(ServerStore& store, bool tls, bool zstd)
       : store_(store),
         tls_(tls),
+        zstd_(zstd),
         console_(store),
         enrolment_(store),
         auth_(store),
@@ -337,6 +339,7 @@ class Api {
     Result<EnrollReply> reply = enrolment_.Enroll(*parsed);
     if (!reply.ok()) return WriteError(req, res, reply.status());
     res.status = 200;
+    SayEncodings(res);
     res.set_content(EnrollReplyJson(*reply), kJson);
   }
 
@@ -344,10 +347,57 @@ class Api {
     std::lock_guard<std::mutex> lock(store_.mutex());
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
-    Result<PushResult> r = push_.Push(*device, req.body);
+    // Decoded only after the request's signature (over the bytes as sent)
+    // verified: nobody but an enrolled device makes this server inflate.
+    std::string inflated;
+    std::string_view body = req.body;
+    if (!PushBodyOf(req, res, &inflated, &body)) return;
+    Result<PushResult> r = push_.Push(*device, body);
     if (!r.ok()) return WriteError(req, res, r.status());
     res.status = 200;
+    SayEncodings(res);
     res.set_content(r->response_json, kJson);
+  }
+
+  // Says this server takes zstd bodies (RFC 7694: Accept-Encoding on an
+  // answer names the codings a request may use), on the answers a device
+  // learns it from: enrolment, push and pull.
+  void SayEncodings(httplib::Response& res) const {
+    if (zstd_) {
+      res.set_header(protocol::kAcceptEncodingHeader,
+                     std::string(compression::kZstd));
+    }
+  }
+
+  // The push body as the device signed it (signature + change set): the
+  // request's body, or its zstd frame decoded within kMaxPushBytes. On
+  // refusal writes it (415 unknown coding or zstd turned off, 413 over the
+  // cap, 400 a damaged frame) and returns false; nothing is stored.
+  bool PushBodyOf(const httplib::Request& req, httplib::Response& res,
+                  std::string* inflated, std::string_view* body) {
+    const std::string coding =
+        req.get_header_value(protocol::kContentEncodingHeader);
+    if (compression::IsIdentityCoding(coding)) return true;
+    if (!zstd_ || !compression::IsZstdCoding(coding)) {
+      res.status = 415;
+      res.set_content(
+          EncodeErrorBody("unsupported_encoding",
+                          zstd_ ? "this server takes push bodies plain or as "
+                                  "zstd (Content-Encoding: zstd)"
+                                : "this server takes push bodies plain only",
+                          415),
+          kJson);
+      return false;
+    }
+    Result<std::string> plain = compression::ZstdDecompress(
+        req.body, protocol::kMaxPushBytes, "the push body");
+    if (!plain.ok()) {
+      WriteError(req, res, plain.status());
+      return false;
+    }
+    *inflated = std::move(plain).value();
+    *body = *inflated;
+    return true;
   }
 
   void Pull(const httplib::Request& req, httplib::Response& res) {
@@ -371,6 +421,20 @@ class Api {
     res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
     res.set_header(protocol::kDeviceDistrictsHeader, device->scope.ToString());
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
+    SayEncodings(res);
+    // The signature is over the page as built; a zstd page is the same
+    // bytes in a frame, decoded by the device before it checks them.
+    if (zstd_ && !page->body.empty() &&
+        compression::AcceptsZstd(
+            req.get_header_value(protocol::kAcceptEncodingHeader))) {
+      std::string packed = compression::ZstdCompress(page->body);
+      res.set_header("Vary", protocol::kAcceptEncodingHeader);
+      if (!packed.empty() && packed.size() < page->body.size()) {
+        res.set_header(protocol::kContentEncodingHeader,
+                       std::string(compression::kZstd));
+        return res.set_content(std::move(packed), "application/octet-stream");
+      }
+    }
     res.set_content(page->body, "application/octet-stream");
   }
 
@@ -551,6 +615,7 @@ class Api {
 
   ServerStore& store_;
   const bool tls_;
+  const bool zstd_;
   console::Console console_;
   Enrolment enrolment_;
   RequestAuth auth_;
@@ -816,7 +881,7 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                    options.tls_cert + "' and key '" +
                                    options.tls_key + "'");
   }
-  Api api(store, !options.tls_cert.empty());
+  Api api(store, !options.tls_cert.empty(), options.zstd);
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's

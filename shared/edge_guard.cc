@@ -109,6 +109,9 @@ Refusal RefusalFor(EdgeConnection::Head head) {
     case H::kLengthRequired:
       return {411, "Length Required", "length_required",
               "send the body with a Content-Length, not chunked"};
+    case H::kUnsupportedEncoding:
+      return {415, "Unsupported Media Type", "unsupported_encoding",
+              "send the body plain or as zstd (Content-Encoding: zstd)"};
     case H::kBodyTooLarge:
       return {413, "Payload Too Large", "too_large",
               "the request body is larger than this server accepts"};
@@ -405,6 +408,12 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
     if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
       *why = "Transfer-Encoding";
       return Head::kLengthRequired;
+    }
+    if (EqualsIgnoreCase(name, "Content-Encoding") &&
+        !EqualsIgnoreCase(value, "zstd") &&
+        !EqualsIgnoreCase(value, "identity")) {
+      *why = "Content-Encoding other than zstd";
+      return Head::kUnsupportedEncoding;
     }
     if (!EqualsIgnoreCase(name, "Content-Length")) continue;
     uint64_t v = 0;

@@ -21,7 +21,11 @@
 //   5. Content-Length, if given, is 1-18 decimal digits (one value) and at
 //      most `max_body_bytes`: else 400 / 413 and closed before the body is
 //      read; Transfer-Encoding is refused (411): every client of ours sends
-//      a length. A POST/PUT/PATCH/DELETE without either has no body
+//      a length. A Content-Encoding other than "zstd" or "identity" is
+//      refused (415): cpp-httplib would inflate gzip, deflate or br bodies
+//      itself with no bound on the output (a decompression bomb behind a
+//      small Content-Length); zstd is passed on untouched and decoded by our
+//      code with a cap (shared/compression.h). A POST/PUT/PATCH/DELETE without either has no body
 //      (RFC 9112 §6.3) and is passed on with "Content-Length: 0";
 //   6. the body arrives at `body_min_rate` bytes/s on average after a grace
 //      of `body_grace` from the end of the head: by time t after the head,
@@ -185,6 +189,8 @@ class EdgeConnection {
     kTooLarge,       // 431: too many header bytes or lines
     kBadRequest,     // 400: not an HTTP head, or a bad Content-Length
     kLengthRequired, // 411: Transfer-Encoding
+    kUnsupportedEncoding,  // 415: a Content-Encoding the library would
+                           // inflate unbounded (gzip, deflate, br, ...)
     kBodyTooLarge,   // 413: Content-Length over max_body_bytes
     kBodyTimeout,    // 408: the body came slower than body_min_rate (only
                      // from ServeRequests, after the library's read failed)

@@ -10,6 +10,13 @@
 //      Added within 1 (an older server answers 404, which kbo takes as "no
 //      thumbnails here" and goes on): GET /v1/thumbs/<sha256> and
 //      GET /v1/originals/<sha256>?offset=O, photos coming down to devices.
+//      Added within 1 (issue 12, docs/protocol.md §9): zstd bodies. A server
+//      that takes them says so with `Accept-Encoding: zstd` on its enrolment,
+//      push and pull answers (RFC 7694); a device that heard it sends push
+//      bodies with `Content-Encoding: zstd`. A device asks for compressed
+//      pull pages with `Accept-Encoding: zstd`. Neither side sends zstd to a
+//      peer that did not say it takes it, so older devices and servers are
+//      unaffected.
 
 #include <cstdint>
 #include <string>
@@ -57,13 +64,18 @@ inline constexpr const char* kDeviceLastSeqHeader = "X-KBO-Device-Last-Seq";
 // or "5009,5011"), so a device granted more (kbo-server device grant)
 // records in them too. Advisory: the server checks every row it receives.
 inline constexpr const char* kDeviceDistrictsHeader = "X-KBO-Device-Districts";
+// Compressed bodies (shared/compression.h). Standard HTTP header names; the
+// only coding is "zstd" (compression::kZstd).
+inline constexpr const char* kContentEncodingHeader = "Content-Encoding";
+inline constexpr const char* kAcceptEncodingHeader = "Accept-Encoding";
 // Blob chunk header: SHA-256 hex of the chunk's bytes.
 inline constexpr const char* kChunkHashHeader = "X-KBO-Chunk-Sha256";
 
 // Limits (server-enforced; the client stays within them).
 // A request's clock may differ from the server's by at most this. 5 minutes.
 inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
-// Push body (signature + change set). 16 MiB.
+// Push body (signature + change set). 16 MiB. A zstd push body is held to
+// it twice: as sent, and decompressed.
 inline constexpr size_t kMaxPushBytes = size_t{16} << 20;
 // One blob chunk. 1 MiB: small enough to resume cheaply on a rural link.
 inline constexpr size_t kBlobChunkBytes = size_t{1} << 20;

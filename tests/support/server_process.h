@@ -88,6 +88,9 @@ class ServerProcess {
     Start();
   }
   ~ServerProcess() { Stop(); }
+  // The serve options of the next Start() (after Stop): the same data, a
+  // server started another way.
+  void set_extra_args(std::vector<std::string> args) { extra_args_ = std::move(args); }
   ServerProcess(const ServerProcess&) = delete;
   ServerProcess& operator=(const ServerProcess&) = delete;
 
