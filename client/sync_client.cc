@@ -1049,7 +1049,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     if (sets[i].bytes.empty()) {
       if (Status s = outbox.LoadBytes(&sets[i]); !s.ok()) return s;
     }
-    // zstd when the server has said it takes it (docs/protocol.md §9). The
+    // zstd when the server has said it takes it (docs/protocol.md §1 "Compressed bodies"). The
     // request signature covers the bytes sent; the change set's signature,
     // inside, stays over the canonical bytes.
     bool packed = false;
@@ -1283,7 +1283,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
                       {{protocol::kAcceptEncodingHeader,
                         std::string(compression::kZstd)}});
     if (!f.response.ok() || f.response->status != 200) return f;
-    // A zstd page (docs/protocol.md §9): decoded within the page cap, then
+    // A zstd page (docs/protocol.md §1 "Compressed bodies"): decoded within the page cap, then
     // checked as any page (the signature is over the decoded bytes).
     if (const std::string* coding =
             f.response->Header(protocol::kContentEncodingHeader);

@@ -341,7 +341,8 @@ class SyncClient {
   // (X-KBO-Device-Last-Seq).
   std::optional<uint64_t> server_device_seq_;
   // The server takes zstd push bodies (sync_state.server_zstd; docs/
-  // protocol.md §9): loaded with the enrolment, kept by NoteEncodings.
+  // protocol.md §1 "Compressed bodies"): loaded with the enrolment, kept by
+  // NoteEncodings.
   bool server_zstd_ = false;
   bool refused_ = false;
   bool redating_ = false;  // inside RedateAndPushAgain

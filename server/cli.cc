@@ -270,7 +270,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
     }
     options.connections_per_address = static_cast<int>(*v);
   }
-  // As a server from before zstd (docs/protocol.md §9): no compressed pull
+  // As a server from before zstd (docs/protocol.md §1 "Compressed bodies"): no compressed pull
   // pages, zstd push bodies refused with 415, nothing said about encodings.
   if (a.Has("no-zstd")) options.zstd = false;
   Result<ServerStore*> store = ctx.Store();

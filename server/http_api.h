@@ -23,7 +23,7 @@ struct ServeOptions {
   // more are refused with 503 at once. Behind a reverse proxy every device
   // arrives from the proxy's address: raise it to the proxy's own limit.
   int connections_per_address = 32;
-  // zstd bodies (docs/protocol.md §9): push bodies taken with
+  // zstd bodies (docs/protocol.md §1 "Compressed bodies"): push bodies taken with
   // Content-Encoding: zstd, pull pages compressed for a device that asks,
   // and Accept-Encoding: zstd said on enrolment, push and pull answers.
   // false (serve --no-zstd): the server speaks as one from before zstd,

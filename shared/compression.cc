@@ -78,7 +78,7 @@ std::string ZstdCompress(std::string_view bytes, int level) {
   }
   if (cctx == nullptr || ZSTD_isError(n)) {
     // Out of memory only (the bound always fits): the one-shot API with its
-    // own context, whose level-3 window is within kMaxWindowLog.
+    // own context, whose level-1 window is within kMaxWindowLog.
     n = ZSTD_compress(out.data(), out.size(), bytes.data(), bytes.size(),
                       kDefaultLevel);
   }

@@ -10,10 +10,11 @@
 //      Added within 1 (an older server answers 404, which kbo takes as "no
 //      thumbnails here" and goes on): GET /v1/thumbs/<sha256> and
 //      GET /v1/originals/<sha256>?offset=O, photos coming down to devices.
-//      Added within 1 (issue 12, docs/protocol.md §9): zstd bodies. A server
-//      that takes them says so with `Accept-Encoding: zstd` on its enrolment,
-//      push and pull answers (RFC 7694); a device that heard it sends push
-//      bodies with `Content-Encoding: zstd`. A device asks for compressed
+//      Added within 1 (issue 12, docs/protocol.md §1 "Compressed bodies"):
+//      zstd bodies. A server that takes them says so with
+//      `Accept-Encoding: zstd` on its enrolment, push and pull answers
+//      (RFC 7694); a device that heard it sends push bodies with
+//      `Content-Encoding: zstd`. A device asks for compressed
 //      pull pages with `Accept-Encoding: zstd`. Neither side sends zstd to a
 //      peer that did not say it takes it, so older devices and servers are
 //      unaffected.

@@ -1,4 +1,4 @@
-// Compressed sync bodies (issue 12 item 1, docs/protocol.md §9) against a
+// Compressed sync bodies (issue 12 item 1, docs/protocol.md §1 "Compressed bodies") against a
 // real kbo-server: a device of the previous protocol (no encoding headers at
 // all) still pushes and pulls; a device asking for zstd gets pages whose
 // signature is over the plain bytes; a zstd push body is held to the cap

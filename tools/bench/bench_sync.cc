@@ -17,9 +17,12 @@
 //   pull  SyncClient::Pull on B from a fresh connection: every signed page
 //         (2,000 row changes, the client's default) verified, decoded and
 //         applied with its cursor in one transaction, then the conflict feed.
-// Bytes on the wire: HTTP bodies (SyncSummary), per record; the HTTP
-// headers (~0.5 KB a request, 50 requests for 100,000 records) are not in
-// them.
+// Bytes on the wire: HTTP bodies as sent (SyncSummary: push request bodies,
+// pull response bodies), per record: zstd-compressed (issue 12,
+// docs/protocol.md §1 "Compressed bodies"), or plain with --no-zstd (the
+// server started with `serve --no-zstd`, so neither side compresses: the
+// protocol as it was). The HTTP headers (~0.5 KB a request, 50 requests for
+// 100,000 records) are not in them.
 // The floor: a prepared INSERT of the same N rows into the same attendance
 // table in one transaction, same pragmas; the median of three runs.
 //
@@ -33,7 +36,8 @@
 // one after the pull, so that a machine whose load changes during the run
 // moves the floor as it moves the sync.
 //
-// Prints one JSON line. Usage: bench_sync [N=100000] [--db postgresql://...]
+// Prints one JSON line. Usage:
+//   bench_sync [N=100000] [--db postgresql://...] [--no-zstd]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
 #include <unistd.h>
 
@@ -73,17 +77,20 @@ int main(int argc, char** argv) {
   std::signal(SIGPIPE, SIG_IGN);
   size_t n = 100000;
   std::string db_url;
+  bool zstd = true;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--db" && i + 1 < argc) {
       db_url = argv[++i];
+    } else if (arg == "--no-zstd") {
+      zstd = false;
     } else if (!arg.empty() && arg[0] != '-') {
       n = std::strtoul(arg.c_str(), nullptr, 10);
     } else {
       n = 0;
     }
   }
-  if (n == 0) Die(kTool, "usage: bench_sync [N] [--db postgresql://...]");
+  if (n == 0) Die(kTool, "usage: bench_sync [N] [--db postgresql://...] [--no-zstd]");
   const auto w = kbo::bench::GenerateWorkload(n, 42);
   const std::string root = kbo::bench::MakeRoot("kbo-bench-sync");
   const std::string data = root + "/server";
@@ -98,7 +105,10 @@ int main(int argc, char** argv) {
   // Tokens first: the CLI creates the data folder and the server key.
   const std::string token_a = kbo::bench::CreateToken(kTool, data, db_args);
   const std::string token_b = kbo::bench::CreateToken(kTool, data, db_args);
-  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, {}, db_args);
+  std::vector<std::string> serve_args;
+  if (!zstd) serve_args.push_back("--no-zstd");
+  kbo::testing::ServerProcess server(kbo::bench::ServerBinary(), data, serve_args,
+                                     db_args);
   if (!server.running()) Die(kTool, "kbo-server did not start: " + server.log());
 
   // ---- Setup (not timed).
@@ -232,7 +242,7 @@ int main(int argc, char** argv) {
   const double push_rate = dn / push_s, pull_rate = dn / pull_s;
   if (schema) {
     std::printf(
-        "{\"bench\":\"sync\",\"db\":\"postgresql\",\"n\":%zu,"
+        "{\"bench\":\"sync\",\"db\":\"postgresql\",\"n\":%zu,\"zstd\":%s,"
         "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
         "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f,\"ratio_copy\":%.3f,"
         "\"cpu_s\":{\"client\":%.3f,\"server\":%.3f,\"pg\":%.3f}},"
@@ -243,7 +253,7 @@ int main(int argc, char** argv) {
         "\"pg\":{\"version\":\"%s\",\"synchronous_commit\":\"%s\",\"fsync\":\"%s\"},"
         "\"server_peak_mib\":%.1f,"
         "\"target_ratio\":{\"push\":0.25,\"pull\":0.25}}\n",
-        n, push_rate, push_s, push_server_ms / 1000.0,
+        n, zstd ? "true" : "false", push_rate, push_s, push_server_ms / 1000.0,
         static_cast<unsigned long long>(push.pushed_sets),
         static_cast<double>(push.bytes_sent) / dn, push_rate / floor,
         push_rate / copy_floor, push_cpu.client, push_cpu.server, push_cpu.pg, pull_rate,
@@ -255,14 +265,14 @@ int main(int argc, char** argv) {
     return 0;
   }
   std::printf(
-      "{\"bench\":\"sync\",\"n\":%zu,"
+      "{\"bench\":\"sync\",\"n\":%zu,\"zstd\":%s,"
       "\"push\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
       "\"sets\":%llu,\"bytes_per_record\":%.1f,\"ratio\":%.3f},"
       "\"pull\":{\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,\"pages\":%llu,"
       "\"bytes_per_record\":%.1f,\"ratio\":%.3f},"
       "\"floor_per_s\":%.0f,\"server_peak_mib\":%.1f,"
       "\"target_ratio\":{\"push\":0.25,\"pull\":0.25}}\n",
-      n, push_rate, push_s, push_server_ms / 1000.0,
+      n, zstd ? "true" : "false", push_rate, push_s, push_server_ms / 1000.0,
       static_cast<unsigned long long>(push.pushed_sets),
       static_cast<double>(push.bytes_sent) / dn, push_rate / floor, pull_rate,
       pull_s, pull_server_ms / 1000.0,
