@@ -8,8 +8,9 @@
 // transport only: what is signed, stored, hashed and logged is always the
 // uncompressed canonical bytes.
 //
-// Decompression never trusts the frame: the content size a frame declares is
-// ignored, the output is streamed into a buffer that stops at `max_bytes`,
+// Decompression never trusts the frame: only the current frame format is
+// read (not zstd 0.x's legacy formats, whose decoders ignore the window
+// cap), the content size a frame declares is ignored, the output is streamed into a buffer that stops at `max_bytes`,
 // and the window a frame may ask for is capped (kMaxWindowLog), so neither a
 // decompression bomb nor a lying header makes the reader allocate more than
 // about max_bytes plus a 4 MiB window.
@@ -42,7 +43,8 @@ std::string ZstdCompress(std::string_view bytes, int level = kDefaultLevel);
 //   kResourceExhausted (reason "too_large") if the output would pass
 //     `max_bytes`, or the frame asks for a window over kMaxWindowLog;
 //   kCorruption (reason "bad_encoding") if `frame` is not one complete,
-//     valid zstd frame with nothing after it (empty, truncated, damaged).
+//     valid zstd frame of the current format (magic 0xFD2FB528) with nothing
+//     after it (empty, truncated, damaged, legacy, skippable).
 // The message names `what` ("the push body", "the pull page").
 Result<std::string> ZstdDecompress(std::string_view frame, size_t max_bytes,
                                    std::string_view what = "the body");

@@ -142,6 +142,27 @@ TEST_CASE("zstd: damaged, truncated, trailing and empty input is corruption",
   }
 }
 
+TEST_CASE("zstd: legacy (0.x) and skippable frames are refused, before a "
+          "legacy decoder can size a buffer from their header",
+          "[compression][untrusted]") {
+  // Found by the zstd_body fuzz target: a zstd 0.6 frame whose header made
+  // libzstd's legacy decoder ask for 128 MiB, whatever the window cap.
+  const unsigned char v06[] = {
+      0x26, 0xb5, 0x2f, 0xfd, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f, 0x1f,
+      0x00, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87,
+      0x87, 0x87, 0x87, 0x87, 0x8f, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87,
+      0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x87, 0x00, 0x00,
+      0x00};
+  Result<std::string> legacy = ZstdDecompress(
+      std::string(reinterpret_cast<const char*>(v06), sizeof v06), 1 << 20);
+  REQUIRE_FALSE(legacy.ok());
+  CHECK(legacy.status().code() == Code::kCorruption);
+  // A skippable frame (magic 0x184D2A50, 4 bytes of content).
+  const std::string skippable = std::string("\x50\x2a\x4d\x18\x04\x00\x00\x00", 8) + "abcd";
+  CHECK_FALSE(ZstdDecompress(skippable, 1 << 20).ok());
+  CHECK_FALSE(ZstdDecompress(std::string("\x28\xb5\x2f", 3), 1 << 20).ok());
+}
+
 TEST_CASE("zstd: Accept-Encoding and Content-Encoding values",
           "[compression]") {
   CHECK(AcceptsZstd("zstd"));

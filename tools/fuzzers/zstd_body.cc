@@ -45,8 +45,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Result<std::string> plain = compression::ZstdDecompress(input, kCap, "fuzz");
   if (plain.ok()) {
     FUZZ_CHECK(plain->size() <= kCap);
-    // zstd's one-shot decoder agrees (ours takes exactly one frame, so it
-    // may refuse what that one accepts, never the other way round).
+    // zstd's one-shot decoder agrees (ours takes exactly one frame of the
+    // current format, so it may refuse what that one accepts, never the
+    // other way round).
     std::string reference(plain->size() + 1, '\0');
     const size_t n =
         ZSTD_decompress(reference.data(), reference.size(), input.data(), input.size());
