@@ -51,7 +51,7 @@ constexpr const char* kUsage =
     "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
-    "        [--connections-per-address 32]\n"
+    "        [--connections-per-address 32] [--max-write-wait 15]\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -247,7 +247,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from,
                            {"listen", "tls-cert", "tls-key",
-                            "connections-per-address"},
+                            "connections-per-address", "max-write-wait"},
                            {}, 0, &a);
       !s.ok()) {
     return s;
@@ -269,6 +269,14 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
                        "1 to 4096; got '" + *n + "'");
     }
     options.connections_per_address = static_cast<int>(*v);
+  }
+  if (const std::string* n = a.Get("max-write-wait")) {
+    const std::optional<int64_t> v = ParseInt64(*n, 1, 25);
+    if (!v) {
+      return ctx.Usage("--max-write-wait must be a whole number of seconds from "
+                       "1 to 25 (under the devices' 30 s timeout); got '" + *n + "'");
+    }
+    options.max_write_wait = std::chrono::seconds(*v);
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();

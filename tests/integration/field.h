@@ -26,6 +26,11 @@ using nlohmann::json;
 class Field {
  public:
   Field() : server_(tmp_.File("server")) { REQUIRE(server_.running()); }
+  // The server started with `serve_args` (after `serve`).
+  explicit Field(std::vector<std::string> serve_args)
+      : server_(tmp_.File("server"), std::move(serve_args)) {
+    REQUIRE(server_.running());
+  }
 
   ServerProcess& server() { return server_; }
   std::string url() const { return server_.url(); }
