@@ -1,7 +1,6 @@
 #include "client/sync_client.h"
 
 #include <httplib.h>
-#include <sodium.h>
 
 #include <algorithm>
 #include <cctype>
@@ -22,6 +21,7 @@
 #include "shared/entities.h"
 #include "shared/error_body.h"
 #include "shared/replica/apply.h"
+#include "shared/secrets.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
 
@@ -782,8 +782,8 @@ std::optional<int64_t> RetryAfterMs(const HttpResponse& response) {
   const int64_t s = std::clamp<int64_t>(*seconds, 1, protocol::kMaxRetryAfterS);
   // Up to a quarter more, so devices told the same number do not all come
   // back in the same millisecond.
-  return s * 1000 + static_cast<int64_t>(randombytes_uniform(
-                        static_cast<uint32_t>(s * 250 + 1)));
+  return s * 1000 +
+         static_cast<int64_t>(RandomBelow(static_cast<uint32_t>(s * 250 + 1)));
 }
 
 Status SyncClient::Refusal(const HttpResponse& response,
