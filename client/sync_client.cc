@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <exception>
 #include <future>
+#include <limits>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -21,6 +22,7 @@
 #include "shared/entities.h"
 #include "shared/error_body.h"
 #include "shared/replica/apply.h"
+#include "shared/secrets.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
 
@@ -733,7 +735,9 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
   req.body = std::move(body);
   req.content_type = std::string(content_type);
   req.max_response_bytes = max_response_bytes;
-  for (size_t attempt = 0;; ++attempt) {
+  size_t attempt = 0;     // network failures so far
+  int64_t waited_ms = 0;  // asked to wait by a busy server so far
+  for (;;) {
     req.headers = extra_headers;
     if (sign) {
       // A fresh time and nonce for every try: the server never accepts a
@@ -750,7 +754,14 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
         counters_->bytes_sent += req.body.size();
         counters_->bytes_received += r->body.size();
       }
-      return r;
+      const std::optional<int64_t> wait = RetryAfterMs(*r);
+      if (!wait || waited_ms + *wait > options_.busy_patience_ms) return r;
+      // Busy (503) or rate-limited (429) with Retry-After: nothing was
+      // stored; come back when asked, within the patience.
+      waited_ms += *wait;
+      if (options_.on_busy) options_.on_busy(*wait);
+      Sleep(*wait);
+      continue;
     }
     if (r.status().code() != Code::kUnavailable) {
       return Status::FromCode(r.status().code(),
@@ -760,13 +771,32 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
       return Status::Unavailable("cannot reach " + base_url_ + ": " +
                                  r.status().message() + kRetryLater);
     }
-    const int64_t ms = options_.retry_backoff_ms[attempt];
-    if (options_.sleep_ms) {
-      options_.sleep_ms(ms);
-    } else {
-      std::this_thread::sleep_for(std::chrono::milliseconds(ms));
-    }
+    Sleep(options_.retry_backoff_ms[attempt]);
+    ++attempt;
   }
+}
+
+void SyncClient::Sleep(int64_t ms) const {
+  if (options_.sleep_ms) {
+    options_.sleep_ms(ms);
+  } else {
+    std::this_thread::sleep_for(std::chrono::milliseconds(ms));
+  }
+}
+
+std::optional<int64_t> RetryAfterMs(const HttpResponse& response) {
+  if (response.status != 503 && response.status != 429) return std::nullopt;
+  const std::string* header = response.Header("retry-after");
+  if (header == nullptr) return std::nullopt;
+  // Delta-seconds only (an HTTP date is not something our server sends).
+  const std::optional<int64_t> seconds =
+      ParseInt64(*header, 0, std::numeric_limits<int64_t>::max());
+  if (!seconds) return std::nullopt;
+  const int64_t s = std::clamp<int64_t>(*seconds, 1, protocol::kMaxRetryAfterS);
+  // Up to a quarter more, so devices told the same number do not all come
+  // back in the same millisecond.
+  return s * 1000 +
+         static_cast<int64_t>(RandomBelow(static_cast<uint32_t>(s * 250 + 1)));
 }
 
 Status SyncClient::Refusal(const HttpResponse& response,

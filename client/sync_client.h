@@ -16,6 +16,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -107,9 +108,18 @@ struct SyncOptions {
   HttpTimeouts timeouts;
   // A network error (HttpTransport's kUnavailable) is retried once after
   // each of these delays, so 4 tries in all by default: 0.5 s, 1 s, 2 s.
-  // An HTTP answer, 4xx or 5xx, is never retried. Every try is signed anew
+  // An HTTP answer, 4xx or 5xx, is not retried, except a busy one
+  // (busy_patience_ms). Every try is signed anew
   // (fresh time and nonce): a nonce is never sent twice.
   std::vector<int64_t> retry_backoff_ms = {500, 1000, 2000};
+  // A server that answers 503 or 429 with Retry-After (busy with other
+  // devices' merges; nothing was stored) is asked again after that many
+  // seconds (up to a quarter more, at random), until this much waiting in
+  // all; then its answer stands. Default 10 minutes: an evening rush of
+  // hundreds of devices drains in a few.
+  int64_t busy_patience_ms = 10 * 60 * 1000;
+  // Told each such wait (ms) before it starts; null: silent.
+  std::function<void(int64_t wait_ms)> on_busy;
   // Row changes per pull page requested. Default protocol::kDefaultPullLimit;
   // at most protocol::kMaxPullLimit.
   int pull_limit = protocol::kDefaultPullLimit;
@@ -173,6 +183,11 @@ std::string DescribeSummary(const SyncSummary& summary);
 // port, or a path (the request signature covers the path the server sees,
 // so a server behind a path prefix is not supported).
 Result<std::string> NormalizeServerUrl(std::string_view url);
+
+// How long to wait before asking again after `response` (ms, with up to a
+// quarter more at random): set for a 503 or 429 whose Retry-After is whole
+// seconds (clamped to 1..protocol::kMaxRetryAfterS); nullopt otherwise.
+std::optional<int64_t> RetryAfterMs(const HttpResponse& response);
 
 // 32 lowercase hex digits from the CSPRNG: the X-KBO-Nonce of one request.
 std::string NewNonce();
@@ -312,6 +327,7 @@ class SyncClient {
   struct Enrolment;
   Result<Enrolment> LoadEnrolment();
   using Headers = std::vector<std::pair<std::string, std::string>>;
+  void Sleep(int64_t ms) const;
   // Sends a request with `extra_headers`, signed unless `sign` is false,
   // with the retry policy of SyncOptions.
   Result<HttpResponse> Call(std::string_view method, std::string path,

@@ -51,7 +51,8 @@ constexpr const char* kUsage =
     "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
-    "        [--connections-per-address 32] [--no-zstd]\n"
+    "        [--connections-per-address 32] [--max-write-wait 15]\n"
+    "        [--no-zstd]\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -247,7 +248,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from,
                            {"listen", "tls-cert", "tls-key",
-                            "connections-per-address"},
+                            "connections-per-address", "max-write-wait"},
                            {"no-zstd"}, 0, &a);
       !s.ok()) {
     return s;
@@ -270,8 +271,17 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
     }
     options.connections_per_address = static_cast<int>(*v);
   }
-  // As a server from before zstd (docs/protocol.md §1 "Compressed bodies"): no compressed pull
-  // pages, zstd push bodies refused with 415, nothing said about encodings.
+  if (const std::string* n = a.Get("max-write-wait")) {
+    const std::optional<int64_t> v = ParseInt64(*n, 1, 25);
+    if (!v) {
+      return ctx.Usage("--max-write-wait must be a whole number of seconds from "
+                       "1 to 25 (under the devices' 30 s timeout); got '" + *n + "'");
+    }
+    options.max_write_wait = std::chrono::seconds(*v);
+  }
+  // As a server from before zstd (docs/protocol.md §1 "Compressed bodies"):
+  // no compressed pull pages, zstd push bodies refused with 415, nothing
+  // said about encodings.
   if (a.Has("no-zstd")) options.zstd = false;
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <exception>
@@ -97,6 +98,14 @@ void WriteJson(httplib::Response& res, int status, const json& body) {
 void WriteError(const httplib::Request& req, httplib::Response& res,
                 const Status& s) {
   res.status = HttpStatusOfError(s);
+  if (s.reason() == kBusyReason) {
+    // Back-pressure, not a fault: the device is told to come back, and
+    // when (the Api puts its estimate in the status; 5 s if it did not).
+    const int64_t* wait_s = s.IntegerField(field::kRetryAfterS);
+    res.set_header("Retry-After", std::to_string(wait_s != nullptr ? *wait_s : 5));
+    res.set_content(EncodeErrorBody(s), kJson);
+    return;
+  }
   if (res.status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
     res.set_content(
@@ -176,14 +185,96 @@ void LogRequest(const httplib::Request& req, const httplib::Response& res) {
   t_request_start = std::chrono::steady_clock::now();
 }
 
+// ---- Back-pressure
+
+// How long the device requests of this process wait for the store, and
+// when a refused one should come back. One per Api. Thread-safe.
+//
+// Each device request takes its turn at the store (the one connection) for
+// at most `max_wait`; on PostgreSQL the writer lock shared by every server
+// is then waited for at most what is left. Past it the request is refused
+// with 503 "busy" and Retry-After: the queue ahead (requests waiting here
+// times the recent turn length), so a crowd of devices spreads out instead
+// of timing out on their 30 s read timeout while the server still works
+// for them.
+class TurnQueue {
+ public:
+  explicit TurnQueue(std::chrono::milliseconds max_wait) : max_wait_(max_wait) {}
+  std::chrono::milliseconds max_wait() const { return max_wait_; }
+  void Arrive() { ++waiting_; }
+  void Leave() { --waiting_; }
+  // A turn of `us` microseconds ended (moving average over ~16 turns).
+  void Served(int64_t us) {
+    const int64_t avg = avg_turn_us_.load(std::memory_order_relaxed);
+    avg_turn_us_.store(avg + (us - avg) / 16, std::memory_order_relaxed);
+  }
+  // Seconds a refused request should wait: the queue ahead, 1 to
+  // protocol::kMaxRetryAfterS.
+  int64_t RetryAfterSeconds() const {
+    const int64_t ahead = waiting_.load(std::memory_order_relaxed) + 1;
+    const int64_t us = ahead * avg_turn_us_.load(std::memory_order_relaxed);
+    return std::clamp<int64_t>((us + 999'999) / 1'000'000, 1,
+                               protocol::kMaxRetryAfterS);
+  }
+  // The busy refusal, with the Retry-After estimate.
+  Status Busy() const {
+    const int64_t wait_s = RetryAfterSeconds();
+    return Status::Unavailable(
+               "the server is busy merging other devices' changes and could "
+               "not take this request in time; nothing was stored. Try again "
+               "in " +
+               std::to_string(wait_s) + " s")
+        .WithReason(kBusyReason)
+        .With(field::kRetryAfterS, wait_s);
+  }
+  // `s`, or Busy() if `s` is a busy refusal (the database's own words about
+  // its lock are for no device).
+  Status Estimated(Status s) const {
+    return s.reason() == kBusyReason ? Busy() : s;
+  }
+
+ private:
+  const std::chrono::milliseconds max_wait_;
+  std::atomic<int64_t> waiting_{0};
+  std::atomic<int64_t> avg_turn_us_{50'000};
+};
+
+// A device request's turn at the store: the store lock, and the database's
+// write wait bounded by what is left of the request's (restored before the
+// lock is let go: members end in reverse order).
+class DeviceTurn {
+ public:
+  DeviceTurn(std::unique_lock<std::timed_mutex> lock, Db& db,
+             std::chrono::milliseconds left, TurnQueue& queue)
+      : queue_(queue),
+        lock_(std::move(lock)),
+        wait_(db, std::max<int64_t>(left.count(), 1)),
+        start_(std::chrono::steady_clock::now()) {}
+  ~DeviceTurn() {
+    queue_.Served(std::chrono::duration_cast<std::chrono::microseconds>(
+                      std::chrono::steady_clock::now() - start_)
+                      .count());
+  }
+  DeviceTurn(const DeviceTurn&) = delete;
+  DeviceTurn& operator=(const DeviceTurn&) = delete;
+
+ private:
+  TurnQueue& queue_;
+  std::unique_lock<std::timed_mutex> lock_;
+  WriteWaitScope wait_;
+  std::chrono::steady_clock::time_point start_;
+};
+
 // ---- Routes
 
 class Api {
  public:
-  Api(ServerStore& store, bool tls, bool zstd)
+  Api(ServerStore& store, bool tls, std::chrono::milliseconds max_write_wait,
+      bool zstd)
       : store_(store),
         tls_(tls),
         zstd_(zstd),
+        turns_(max_write_wait),
         console_(store),
         enrolment_(store),
         auth_(store),
@@ -311,7 +402,7 @@ class Api {
                                  nonce,      signature,  req.body};
     Result<DeviceRecord> d = auth_.Authenticate(signed_request);
     if (!d.ok()) {
-      WriteError(req, res, d.status());
+      Answer(req, res, d.status());
       return std::nullopt;
     }
     return std::move(d).value();
@@ -329,22 +420,23 @@ class Api {
           kJson);
     }
     if (req.body.size() > protocol::kMaxJsonBytes) {
-      return WriteError(
+      return Answer(
           req, res,
           Status::ResourceExhausted("the enrolment request is too large"));
     }
     Result<EnrollRequest> parsed = wire::ParseEnrollRequest(req.body);
-    if (!parsed.ok()) return WriteError(req, res, parsed.status());
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    if (!parsed.ok()) return Answer(req, res, parsed.status());
+    std::lock_guard<std::timed_mutex> lock(store_.mutex());
     Result<EnrollReply> reply = enrolment_.Enroll(*parsed);
-    if (!reply.ok()) return WriteError(req, res, reply.status());
+    if (!reply.ok()) return Answer(req, res, reply.status());
     res.status = 200;
     SayEncodings(res);
     res.set_content(EnrollReplyJson(*reply), kJson);
   }
 
   void Push(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     // Decoded only after the request's signature (over the bytes as sent)
@@ -353,7 +445,7 @@ class Api {
     std::string_view body = req.body;
     if (!PushBodyOf(req, res, &inflated, &body)) return;
     Result<PushResult> r = push_.Push(*device, body);
-    if (!r.ok()) return WriteError(req, res, r.status());
+    if (!r.ok()) return Answer(req, res, r.status());
     res.status = 200;
     SayEncodings(res);
     res.set_content(r->response_json, kJson);
@@ -401,19 +493,20 @@ class Api {
   }
 
   void Pull(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     uint64_t after = 0, limit = 0;
     if (!ParamU64(req, "after", 0, &after) ||
         !ParamU64(req, "limit", 0, &limit)) {
-      return WriteError(
+      return Answer(
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
     Result<PullPage> page = pull_.Pull(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
-    if (!page.ok()) return WriteError(req, res, page.status());
+    if (!page.ok()) return Answer(req, res, page.status());
     res.status = 200;
     res.set_header(protocol::kNextCursorHeader,
                    std::to_string(page->next_cursor));
@@ -439,59 +532,63 @@ class Api {
   }
 
   void ConflictFeed(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     uint64_t after = 0, limit = 0;
     if (!ParamU64(req, "after", 0, &after) ||
         !ParamU64(req, "limit", 0, &limit)) {
-      return WriteError(
+      return Answer(
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
     Result<ConflictsPage> page = pull_.ConflictsAfter(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
-    if (!page.ok()) return WriteError(req, res, page.status());
+    if (!page.ok()) return Answer(req, res, page.status());
     res.status = 200;
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
     res.set_content(page->body, kJson);
   }
 
   void MissingBlobs(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     Result<std::vector<std::string>> missing = blobs_.Missing(*device);
-    if (!missing.ok()) return WriteError(req, res, missing.status());
+    if (!missing.ok()) return Answer(req, res, missing.status());
     res.status = 200;
     res.set_content(wire::EncodeMissingBlobs(*missing), kJson);
   }
 
   void BlobStateOf(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     Result<BlobState> state = blobs_.StateFor(*device, req.matches[1].str());
-    if (!state.ok()) return WriteError(req, res, state.status());
+    if (!state.ok()) return Answer(req, res, state.status());
     res.status = 200;
     res.set_content(wire::EncodeBlobState(*state), kJson);
   }
 
   void PutBlobChunk(const httplib::Request& req, httplib::Response& res) {
-    std::lock_guard<std::mutex> lock(store_.mutex());
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
     std::optional<DeviceRecord> device = Authenticate(req, res);
     if (!device) return;
     uint64_t offset = 0, total = 0;
     if (!req.has_param("offset") || !req.has_param("total") ||
         !ParamU64(req, "offset", 0, &offset) ||
         !ParamU64(req, "total", 0, &total)) {
-      return WriteError(
+      return Answer(
           req, res,
           Status::InvalidArgument(
               "a chunk needs ?offset=O&total=T as whole numbers"));
     }
     if (!req.has_header(protocol::kChunkHashHeader)) {
-      return WriteError(
+      return Answer(
           req, res,
           Status::InvalidArgument(std::string("a chunk needs the ") +
                                   protocol::kChunkHashHeader + " header")
@@ -500,7 +597,7 @@ class Api {
     Result<BlobState> state = blobs_.PutChunkFor(
         *device, req.matches[1].str(), offset, total,
         req.get_header_value(protocol::kChunkHashHeader), req.body);
-    if (!state.ok()) return WriteError(req, res, state.status());
+    if (!state.ok()) return Answer(req, res, state.status());
     res.status = 200;
     res.set_content(wire::EncodeBlobState(*state), kJson);
   }
@@ -511,14 +608,15 @@ class Api {
   void PhotoThumb(const httplib::Request& req, httplib::Response& res) {
     const std::string sha = req.matches[1].str();
     {
-      std::lock_guard<std::mutex> lock(store_.mutex());
+      std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+      if (!turn) return;
       std::optional<DeviceRecord> device = Authenticate(req, res);
       if (!device) return;
       Status s = AuthorizePhotoDownload(blobs_, *device, sha);
-      if (!s.ok()) return WriteError(req, res, s);
+      if (!s.ok()) return Answer(req, res, s);
     }
     Result<std::string> jpeg = ThumbnailCache(store_.paths().blobs).Get(sha);
-    if (!jpeg.ok()) return WriteError(req, res, jpeg.status());
+    if (!jpeg.ok()) return Answer(req, res, jpeg.status());
     res.status = 200;
     res.set_content(*jpeg, "image/jpeg");
   }
@@ -528,20 +626,21 @@ class Api {
     const std::string sha = req.matches[1].str();
     uint64_t offset = 0;
     {
-      std::lock_guard<std::mutex> lock(store_.mutex());
+      std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+      if (!turn) return;
       std::optional<DeviceRecord> device = Authenticate(req, res);
       if (!device) return;
       if (!ParamU64(req, "offset", 0, &offset)) {
-        return WriteError(req, res,
+        return Answer(req, res,
                           Status::InvalidArgument(
                               "offset must be a whole number of bytes"));
       }
       Status s = AuthorizePhotoDownload(blobs_, *device, sha);
-      if (!s.ok()) return WriteError(req, res, s);
+      if (!s.ok()) return Answer(req, res, s);
     }
     Result<OriginalChunk> chunk =
         ReadOriginalChunk(store_.paths().blobs, sha, offset);
-    if (!chunk.ok()) return WriteError(req, res, chunk.status());
+    if (!chunk.ok()) return Answer(req, res, chunk.status());
     res.status = 200;
     res.set_header(protocol::kBlobTotalHeader, std::to_string(chunk->total));
     res.set_content(chunk->bytes, "application/octet-stream");
@@ -550,10 +649,10 @@ class Api {
   // The console's HTTP-free request from httplib's, and its reply back.
   void Console(const httplib::Request& req, httplib::Response& res) {
     if (!console::Console::Owns(req.path)) {
-      return WriteError(req, res, Status::NotFound("no such endpoint"));
+      return Answer(req, res, Status::NotFound("no such endpoint"));
     }
     if (req.body.size() > kMaxConsoleBodyBytes) {
-      return WriteError(req, res,
+      return Answer(req, res,
                         Status::ResourceExhausted("the form is too large"));
     }
     console::Request c;
@@ -613,9 +712,34 @@ class Api {
     res.set_content(std::move(r.body), r.content_type);
   }
 
+  // The store for a device request, within the write wait (TurnQueue);
+  // null, with 503 "busy" written, if it could not be had in time.
+  std::unique_ptr<DeviceTurn> TakeTurn(const httplib::Request& req,
+                                     httplib::Response& res) {
+    const auto deadline = std::chrono::steady_clock::now() + turns_.max_wait();
+    std::unique_lock<std::timed_mutex> lock(store_.mutex(), std::defer_lock);
+    turns_.Arrive();
+    const bool mine = lock.try_lock_until(deadline);
+    turns_.Leave();
+    if (!mine) {
+      WriteError(req, res, turns_.Busy());
+      return nullptr;
+    }
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    return std::make_unique<DeviceTurn>(std::move(lock), store_.db(), left,
+                                        turns_);
+  }
+  // WriteError, with the Retry-After estimate on a busy refusal.
+  void Answer(const httplib::Request& req, httplib::Response& res,
+              const Status& s) {
+    WriteError(req, res, turns_.Estimated(s));
+  }
+
   ServerStore& store_;
   const bool tls_;
   const bool zstd_;
+  TurnQueue turns_;
   console::Console console_;
   Enrolment enrolment_;
   RequestAuth auth_;
@@ -881,7 +1005,8 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                    options.tls_cert + "' and key '" +
                                    options.tls_key + "'");
   }
-  Api api(store, !options.tls_cert.empty(), options.zstd);
+  Api api(store, !options.tls_cert.empty(), options.max_write_wait,
+          options.zstd);
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's

@@ -1,11 +1,13 @@
 #ifndef KBO_SERVER_HTTP_API_H_
 #define KBO_SERVER_HTTP_API_H_
 
+#include <chrono>
 #include <ostream>
 #include <string>
 #include <string_view>
 
 #include "server/server_store.h"
+#include "shared/protocol.h"
 #include "shared/result.h"
 #include "shared/status.h"
 
@@ -29,6 +31,11 @@ struct ServeOptions {
   // false (serve --no-zstd): the server speaks as one from before zstd,
   // and refuses a zstd push body with 415.
   bool zstd = true;
+  // How long a device's request waits for its turn at the database (other
+  // devices' merges ahead of it) before it is refused with 503 "busy" and a
+  // Retry-After; nothing is stored then. Under the devices' 30 s read
+  // timeout (protocol::kDefaultMaxWriteWaitMs).
+  std::chrono::milliseconds max_write_wait{protocol::kDefaultMaxWriteWaitMs};
 };
 
 // Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",

@@ -86,7 +86,9 @@ class ServerStore {
   // password. For messages.
   const std::string& db_where() const { return db_where_; }
   WallClock& wall() { return *wall_; }
-  std::mutex& mutex() { return mu_; }
+  // Timed: a device's request waits for it at most its write wait
+  // (server/http_api.cc), then hears "busy".
+  std::timed_mutex& mutex() { return mu_; }
 
   int64_t NowMillis() { return wall_->NowMillis(); }
   std::string NowIso() { return FormatIsoUtc(wall_->NowMillis()); }
@@ -118,7 +120,7 @@ class ServerStore {
   std::unique_ptr<Db> db_;
   std::unique_ptr<KeyPair> key_;
   Uuid server_id_;
-  std::mutex mu_;
+  std::timed_mutex mu_;
 };
 
 }  // namespace kbo::server

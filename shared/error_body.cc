@@ -21,7 +21,8 @@ bool KnownKind(std::string_view name, StatusField::Kind* kind) {
   } else if (name == field::kFields) {
     *kind = StatusField::Kind::kTexts;
   } else if (name == field::kIndex || name == field::kExpected ||
-             name == field::kReceived || name == field::kServerMs) {
+             name == field::kReceived || name == field::kServerMs ||
+             name == field::kRetryAfterS) {
     *kind = StatusField::Kind::kInteger;
   } else {
     return false;

@@ -88,6 +88,14 @@ inline constexpr int kMaxPullLimit = 5000;
 // A device whose clock is off by more than this is flagged in `device list`.
 inline constexpr int64_t kClockFlagMs = 10 * 60 * 1000;
 
+// Back-pressure. A write that waited this long for the writer (other
+// devices' merges ahead of it) is refused with 503, reason kbo::kBusyReason (shared/status.h), a
+// Retry-After header and field::kRetryAfterS; nothing was stored. Well under
+// the client's 30 s read timeout, so the device hears "busy", not silence.
+inline constexpr int64_t kDefaultMaxWriteWaitMs = 15 * 1000;
+// The longest wait a server asks for, and the longest a client honours.
+inline constexpr int64_t kMaxRetryAfterS = 120;
+
 // The string a device signs (domain kRequestDomain) for one request:
 //   METHOD "\n" PATH_WITH_QUERY "\n" TIME_MS "\n" NONCE "\n" hex(SHA-256(body))
 std::string CanonicalRequest(std::string_view method, std::string_view path_with_query,

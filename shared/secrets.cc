@@ -55,6 +55,11 @@ std::string RandomHex(size_t bytes) {
   return HexEncode(raw);
 }
 
+uint32_t RandomBelow(uint32_t upper) {
+  InitSodium();
+  return upper == 0 ? 0 : randombytes_uniform(upper);
+}
+
 bool ConstantTimeEqual(std::string_view a, std::string_view b) {
   if (a.size() != b.size()) return false;
   unsigned char diff = 0;

@@ -2,6 +2,7 @@
 #define KBO_SHARED_SECRETS_H_
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -24,6 +25,9 @@ void DummyVerifyPassword(std::string_view password);
 
 // `bytes` random bytes from libsodium's CSPRNG, as lowercase hex.
 std::string RandomHex(size_t bytes);
+// A uniform random number in [0, upper) from the same CSPRNG; 0 if upper
+// is 0.
+uint32_t RandomBelow(uint32_t upper);
 
 // Compares in time that depends only on the lengths.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);

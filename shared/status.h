@@ -67,7 +67,15 @@ inline constexpr std::string_view kExpected = "expected";  // integer: next seq
 inline constexpr std::string_view kReceived =
     "received";  // integer: bytes held
 inline constexpr std::string_view kServerMs = "server_ms";  // integer: Unix ms
+inline constexpr std::string_view kRetryAfterS =
+    "retry_after_s";  // integer: seconds to wait before trying again
 }  // namespace field
+
+// Status::reason() of a write refused because the writer was taken for
+// longer than the caller would wait (Db::SetWriteWait): nothing was stored,
+// and trying again later is safe. The server answers it with 503 and
+// Retry-After.
+inline constexpr const char* kBusyReason = "busy";
 
 // Status is OK or an error: a code, a message meant for a person, and for a
 // program a reason and fields (the refused row, the expected sequence, the

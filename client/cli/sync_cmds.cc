@@ -176,6 +176,14 @@ Status RunSync(Context& ctx, const std::vector<std::string>& args) {
       line.Show(phase, done, total);
     };
   }
+  // A busy server (an evening rush) is waited for, said on stderr.
+  options.on_busy = [&line, &ctx](int64_t wait_ms) {
+    line.Finish();
+    ctx.err << "kbo: the server is busy with other devices' changes; trying "
+               "again in "
+            << (wait_ms + 999) / 1000 << " s (everything is kept)\n"
+            << std::flush;
+  };
   SyncClient client(store, options);
   Result<SyncSummary> r = client.Sync();
   line.Finish();

@@ -316,7 +316,7 @@ bool Console::Owns(std::string_view path) {
 }
 
 Reply Console::Handle(const Request& request) {
-  std::lock_guard<std::mutex> lock(store_.mutex());
+  std::lock_guard<std::timed_mutex> lock(store_.mutex());
   t_router = &router_;
   Reply reply;
   try {

@@ -44,6 +44,11 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
   if (state && std::strncmp(state, "53100", 5) == 0) {
     return Status::IOError("disk full: " + msg);
   }
+  // lock_not_available: only the writer lock waits with a lock_timeout.
+  if (state && std::strncmp(state, "55P03", 5) == 0) {
+    return Status::Unavailable("another writer held the database too long: " + msg)
+        .WithReason(kBusyReason);
+  }
   if (PQstatus(conn) != CONNECTION_OK) return Status::Unavailable(msg);
   return Status::IOError(msg);
 }
@@ -306,13 +311,22 @@ class PgDb final : public Db {
   std::unique_ptr<StatementImpl> Prepare(std::string_view sql, bool cached) override {
     return std::make_unique<PgStatement>(*this, sql, cached);
   }
+  // lock_timeout bounds the wait for the writer lock only: it is back to
+  // none (0) for the rest of the transaction.
   Status BeginWrite() override {
-    Status s = Exec("BEGIN; SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) +
-                    ")");
+    const std::string lock =
+        "SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) + ")";
+    Status s = Exec(write_wait_ms_ > 0
+                        ? "BEGIN; SET LOCAL lock_timeout = " +
+                              std::to_string(write_wait_ms_) + "; " + lock +
+                              "; SET LOCAL lock_timeout = 0"
+                        : "BEGIN; " + lock);
     in_transaction_ = s.ok();
     if (!s.ok()) (void)Exec("ROLLBACK");  // BEGIN may have run
     return s;
   }
+  void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
+  int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
   // succeed on a new connection that has no transaction.
   Status Commit() override {
@@ -394,6 +408,7 @@ class PgDb final : public Db {
   uint64_t statements_ = 0;
   uint64_t generation_ = 0;
   bool in_transaction_ = false;
+  int64_t write_wait_ms_ = 0;  // 0: wait for the writer lock as long as it takes
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;
   bool flushing_ = false;

@@ -2,6 +2,9 @@
 
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <cstdint>
+
 namespace kbo {
 namespace {
 
@@ -10,6 +13,12 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
   if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+  // Another connection kept the write lock past the busy timeout (the
+  // write wait): nothing of this statement happened.
+  if ((rc & 0xff) == SQLITE_BUSY) {
+    return Status::Unavailable("another writer held the database too long: " + msg)
+        .WithReason(kBusyReason);
+  }
   if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
     return Status::Corruption("database file is damaged: " + msg);
   }
@@ -105,7 +114,10 @@ class SqliteStatement final : public StatementImpl {
 
 class SqliteDb final : public Db {
  public:
-  SqliteDb(sqlite3* db, std::string path) : Db(std::move(path)), db_(db) {}
+  SqliteDb(sqlite3* db, std::string path, int default_wait_ms)
+      : Db(std::move(path)), db_(db), default_wait_ms_(default_wait_ms) {
+    sqlite3_busy_timeout(db_, default_wait_ms_);
+  }
   ~SqliteDb() override {
     ClearCached();  // finalize statements before closing
     sqlite3_close(db_);
@@ -141,12 +153,29 @@ class SqliteDb final : public Db {
   std::unique_ptr<StatementImpl> Prepare(std::string_view sql, bool) override {
     return std::make_unique<SqliteStatement>(db_, sql);
   }
-  Status BeginWrite() override { return Exec("BEGIN IMMEDIATE"); }
+  Status BeginWrite() override {
+    const int rc = sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr);
+    if ((rc & 0xff) == SQLITE_BUSY) {
+      return Status::Unavailable("another writer held " + path() + " for more than " +
+                                 std::to_string(wait_ms_ > 0 ? wait_ms_ : default_wait_ms_) +
+                                 " ms")
+          .WithReason(kBusyReason);
+    }
+    if (rc != SQLITE_OK) return SqliteError(db_, rc, "BEGIN IMMEDIATE");
+    return Status();
+  }
+  void SetWriteWait(int64_t ms) override {
+    wait_ms_ = ms > 0 ? static_cast<int>(std::min<int64_t>(ms, INT32_MAX)) : 0;
+    sqlite3_busy_timeout(db_, wait_ms_ > 0 ? wait_ms_ : default_wait_ms_);
+  }
+  int64_t write_wait() const override { return wait_ms_; }
   Status Commit() override { return Exec("COMMIT"); }
   Status Rollback() override { return Exec("ROLLBACK"); }
 
  private:
   sqlite3* db_;
+  const int default_wait_ms_;
+  int wait_ms_ = 0;
 };
 
 }  // namespace
@@ -163,8 +192,8 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
     sqlite3_close(raw);
     return s;
   }
-  std::unique_ptr<Db> db = std::make_unique<SqliteDb>(raw, path);
-  sqlite3_busy_timeout(raw, options.busy_timeout_ms);
+  std::unique_ptr<Db> db =
+      std::make_unique<SqliteDb>(raw, path, options.busy_timeout_ms);
   sqlite3_extended_result_codes(raw, 1);
   std::string pragmas = "PRAGMA foreign_keys = OFF;";
   if (options.wal && path != ":memory:") pragmas += "PRAGMA journal_mode = WAL;";

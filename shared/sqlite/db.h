@@ -88,7 +88,13 @@ class Db {
   // BEGIN IMMEDIATE; on PostgreSQL BEGIN and a transaction-scoped advisory
   // lock, so writers of several server processes take turns exactly as
   // SQLite's connections do (docs/decisions.md).
+  // Fails with kUnavailable, reason kBusyReason, if another writer holds
+  // the database for longer than the write wait (SetWriteWait).
   virtual Status BeginWrite() = 0;
+  // How long BeginWrite waits for another writer, in ms; 0: the backend's
+  // default (SQLite: DbOptions::busy_timeout_ms; PostgreSQL: no limit).
+  virtual void SetWriteWait(int64_t ms) = 0;
+  virtual int64_t write_wait() const = 0;
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
 
@@ -193,6 +199,21 @@ class Statement {
 
  private:
   std::unique_ptr<StatementImpl> impl_;
+};
+
+// Db::SetWriteWait for a scope; the previous wait again after it.
+class WriteWaitScope {
+ public:
+  WriteWaitScope(Db& db, int64_t ms) : db_(db), before_(db.write_wait()) {
+    db_.SetWriteWait(ms);
+  }
+  ~WriteWaitScope() { db_.SetWriteWait(before_); }
+  WriteWaitScope(const WriteWaitScope&) = delete;
+  WriteWaitScope& operator=(const WriteWaitScope&) = delete;
+
+ private:
+  Db& db_;
+  int64_t before_;
 };
 
 // A write transaction (Db::BeginWrite) on construction; rolls back on

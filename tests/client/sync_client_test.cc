@@ -872,6 +872,76 @@ TEST_CASE(
     CHECK_FALSE(client.refused_by_server());
     CHECK(outbox.Unacked()->size() == 3);
   }
+  SECTION("a busy server (503 with Retry-After) is asked again when it says") {
+    d.ServePushes();
+    const FakeServer::Handler serve = d.fake->handler;
+    int busy = 2;
+    d.fake->handler = [&busy, serve](const HttpRequest& req) {
+      if (busy == 0) return serve(req);
+      --busy;
+      return Answer(503,
+                    JsonBody({{"error", "busy"}, {"message", "busy"}, {"retry_after_s", 3}}),
+                    {{"Retry-After", "3"}});
+    };
+    SyncOptions o = d.Options();
+    std::vector<int64_t> told;
+    o.on_busy = [&told](int64_t ms) { told.push_back(ms); };
+    SyncClient client(*d.store, o);
+    SyncSummary summary;
+    REQUIRE(client.Push(&summary).ok());
+    CHECK(outbox.Unacked()->empty());
+    REQUIRE(d.sleeps.size() == 2);
+    CHECK(told == d.sleeps);
+    for (int64_t ms : d.sleeps) {
+      CHECK(ms >= 3000);
+      CHECK(ms <= 3750);  // up to a quarter more, at random
+    }
+  }
+  SECTION("a server busy past the patience: its answer stands, nothing is lost") {
+    d.fake->handler = [](const HttpRequest&) {
+      return Answer(503, JsonBody({{"error", "busy"}, {"message", "still busy"}}),
+                    {{"Retry-After", "100000"}});  // clamped to 120 s
+    };
+    SyncOptions o = d.Options();
+    o.busy_patience_ms = 5 * 60 * 1000;
+    SyncClient client(*d.store, o);
+    SyncSummary summary;
+    Status s = client.Push(&summary);
+    CHECK(s.code() == Code::kUnavailable);
+    CHECK(s.message().find("still busy") != std::string::npos);
+    REQUIRE(d.sleeps.size() == 2);  // 2 x 120..150 s fit in 5 minutes, a third does not
+    for (int64_t ms : d.sleeps) {
+      CHECK(ms >= 120000);
+      CHECK(ms <= 150000);
+    }
+    CHECK_FALSE(client.refused_by_server());
+    CHECK(outbox.Unacked()->size() == 3);
+  }
+}
+
+TEST_CASE("RetryAfterMs: only a 503 or 429 with whole seconds, clamped, with jitter",
+          "[sync]") {
+  auto with = [](int status, const std::string& value) {
+    return Answer(status, "", {{"Retry-After", value}});
+  };
+  CHECK_FALSE(RetryAfterMs(Answer(503, "")).has_value());
+  CHECK_FALSE(RetryAfterMs(with(500, "3")).has_value());
+  CHECK_FALSE(RetryAfterMs(with(200, "3")).has_value());
+  CHECK_FALSE(RetryAfterMs(with(503, "soon")).has_value());
+  CHECK_FALSE(RetryAfterMs(with(503, "-1")).has_value());
+  CHECK_FALSE(RetryAfterMs(with(503, "Wed, 21 Oct 2026 07:28:00 GMT")).has_value());
+  for (int i = 0; i < 50; ++i) {
+    const std::optional<int64_t> zero = RetryAfterMs(with(429, "0"));
+    REQUIRE(zero.has_value());
+    CHECK(*zero >= 1000);
+    CHECK(*zero <= 1250);
+    const std::optional<int64_t> huge = RetryAfterMs(with(503, "99999999999999999999"));
+    CHECK_FALSE(huge.has_value());  // past int64: not a number we act on
+    const std::optional<int64_t> big = RetryAfterMs(with(503, "86400"));
+    REQUIRE(big.has_value());
+    CHECK(*big >= 120000);
+    CHECK(*big <= 150000);
+  }
 }
 
 TEST_CASE(

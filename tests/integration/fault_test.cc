@@ -3,6 +3,7 @@
 // during a burst of pushes. Requests here are signed with the device's own
 // key, read from its home, exactly as kbo signs them.
 #include <atomic>
+#include <chrono>
 #include <mutex>
 #include <set>
 #include <fstream>
@@ -14,6 +15,7 @@
 #include "shared/protocol.h"
 #include "shared/signing.h"
 #include "tests/integration/field.h"
+#include "tests/support/test_db.h"
 
 namespace kbo::testing {
 namespace {
@@ -208,6 +210,68 @@ TEST_CASE("Faults: a photo upload cut half-way resumes from the server's last "
   auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, png.size() + 1);
   REQUIRE(stored.ok());
   CHECK(*stored == png);
+}
+
+// Back-pressure (issue 11): a device's request waits for the writer at
+// most `serve --max-write-wait`, then hears 503 "busy" with Retry-After;
+// nothing is stored, and kbo sync comes back when told and gets through.
+// The writer is held by another connection to the server's own database (on
+// PostgreSQL its advisory lock: the same wait as a second server's merge).
+TEST_CASE("Faults: a push held up past the write wait is refused as busy with "
+          "Retry-After, stores nothing, and kbo sync waits and gets through",
+          "[integration][faults]") {
+  Field f({"--max-write-wait", "1"});
+  const std::string home = f.Enrolled("trainer", "trainer", "5011");
+  f.Add(home, NewProducer("กลุ่มทอผ้าบ้านโป่ง"));
+  const Device d = Load(f, home);
+  const std::vector<Sealed> sets = SealAll(f, d);
+  REQUIRE(sets.size() == 1);
+
+  Result<std::unique_ptr<Db>> holder = OpenTestServerDb(f.server().data_dir());
+  REQUIRE(holder.ok());
+  Db& db = **holder;
+  REQUIRE(db.BeginWrite().ok());
+  auto producers = [&db] {
+    Statement st(db, "SELECT count(*) FROM producer");
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+
+  const auto t0 = std::chrono::steady_clock::now();
+  HttpReply busy = Push(f, d, sets[0].signature, sets[0].bytes);
+  const auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(busy.status == 503);
+  CHECK(waited >= std::chrono::milliseconds(900));
+  CHECK(waited < std::chrono::seconds(10));
+  const json body = json::parse(busy.body);
+  CHECK(body["error"] == "busy");
+  REQUIRE(body.contains("retry_after_s"));
+  const int64_t retry_after = body["retry_after_s"].get<int64_t>();
+  CHECK(retry_after >= 1);
+  CHECK(retry_after <= protocol::kMaxRetryAfterS);
+  CHECK(busy.Header("retry-after") == std::to_string(retry_after));
+  CHECK(body["message"].get<std::string>().find("nothing was stored") !=
+        std::string::npos);
+  CHECK(producers() == 0);
+  // Not an error of the server's: no "error" line, the database's own
+  // words about its lock not shown to the device.
+  CHECK(f.server().log().find("error POST") == std::string::npos);
+  CHECK(busy.body.find("lock") == std::string::npos);
+
+  // kbo sync meets the same wall, waits as told, and gets through once the
+  // writer is let go.
+  CliResult sync;
+  std::thread device([&] { sync = f.Sync(home); });
+  std::this_thread::sleep_for(std::chrono::milliseconds(2500));
+  REQUIRE(db.Rollback().ok());
+  device.join();
+  INFO(sync.err);
+  CHECK(sync.exit_code == 0);
+  CHECK(sync.err.find("the server is busy") != std::string::npos);
+  CHECK(producers() == 1);
+  const json listed = f.ServerJson({"list", "producer", "--json"});
+  REQUIRE(listed.size() == 1);
+  CHECK(listed[0]["name"] == "กลุ่มทอผ้าบ้านโป่ง");
 }
 
 TEST_CASE("Faults: the server killed during a burst of pushes ends, after retries, "

@@ -26,7 +26,7 @@ using nlohmann::json;
 class Field {
  public:
   Field() : server_(tmp_.File("server")) { REQUIRE(server_.running()); }
-  // A server started with `serve ... SERVE_ARGS` (e.g. {"--no-zstd"}).
+  // The server started with `serve_args` (after `serve`).
   explicit Field(std::vector<std::string> serve_args)
       : server_(tmp_.File("server"), std::move(serve_args)) {
     REQUIRE(server_.running());

@@ -4,11 +4,13 @@
 // both.
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <optional>
 #include <string>
 
 #include "server/storage/sql_flavor.h"
 #include "tests/server/server_fixture.h"
+#include "tests/support/test_db.h"
 
 namespace kbo::server::testing {
 namespace {
@@ -77,6 +79,40 @@ TEST_CASE("DaysFrom counts whole days from a DayValue", "[sql_flavor]") {
   // Only the date part of next_visit counts.
   CHECK(Eval(db, days, std::string("2025-12-31T23:00:00Z"), "2026-01-01") == 1);
   CHECK(Eval(db, days, std::string("2026-03-01"), "2026-02-01") == -28);
+}
+
+// Back-pressure (server/http_api.cc): a writer waits for another at most
+// its write wait, then fails "busy" with nothing done; on the test's backend
+// (PostgreSQL: the advisory writer lock every server takes).
+TEST_CASE("A write transaction waits at most the write wait for another "
+          "writer, then fails busy",
+          "[sql_flavor][busy]") {
+  ServerFixture f;
+  Db& db = f.store->db();
+  Result<std::unique_ptr<Db>> other =
+      kbo::testing::OpenTestServerDb(f.tmp.File("data"));
+  REQUIRE(other.ok());
+  REQUIRE((*other)->BeginWrite().ok());
+  {
+    WriteWaitScope wait(db, 300);
+    CHECK(db.write_wait() == 300);
+    const auto t0 = std::chrono::steady_clock::now();
+    Transaction txn(db);
+    const auto waited = std::chrono::steady_clock::now() - t0;
+    CHECK(txn.status().code() == Code::kUnavailable);
+    CHECK(txn.status().reason() == kBusyReason);
+    CHECK(waited >= std::chrono::milliseconds(250));
+    CHECK(waited < std::chrono::seconds(5));
+  }
+  CHECK(db.write_wait() == 0);  // the scope put the default back
+  REQUIRE((*other)->Rollback().ok());
+  // The writer free again: the same connection writes, and the wait did
+  // not outlive BeginWrite (a statement may take longer than it).
+  WriteWaitScope wait(db, 300);
+  Transaction txn(db);
+  REQUIRE(txn.status().ok());
+  REQUIRE(db.Exec("UPDATE server_state SET next_seq = next_seq").ok());
+  REQUIRE(txn.Commit().ok());
 }
 
 }  // namespace

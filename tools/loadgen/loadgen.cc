@@ -21,7 +21,10 @@
 // (one change set of R rows, one HTTP connection) per device: bounded. Each
 // latency runs from the common start to that device's verified receipt.
 // Errors: a push that fails, or whose receipt does not count R rows (the
-// client's own retries on network errors are counted apart, as retries).
+// client's own retries on network errors, and its waits when a busy server
+// answers 503 with Retry-After, are counted apart, as retries). Each device
+// is a real SyncClient with its defaults: 30 s read timeout, 10 minutes of
+// patience for a busy server.
 // Server memory: VmHWM (peak resident set) of the kbo-server process.
 //
 // Several servers (--servers N, issue 11): N kbo-server processes on one
@@ -175,8 +178,9 @@ void PrepareDevice(kbo::bench::Device& d, const std::string& home,
   if (!sealed.ok()) Check(kTool, sealed.status(), "seal " + home);
 }
 
-// The real transport, noting why an exchange failed (each failure is retried
-// by SyncClient after a back-off, and counted as a retry).
+// The real transport, noting why an exchange failed or was answered "come
+// back later" (each is retried by SyncClient after a wait, counted as a
+// retry).
 class NotingTransport : public kbo::client::HttpTransport {
  public:
   NotingTransport(std::mutex* mu, std::map<std::string, size_t>* causes)
@@ -190,6 +194,10 @@ class NotingTransport : public kbo::client::HttpTransport {
     if (!r.ok()) {
       std::lock_guard<std::mutex> lock(*mu_);
       ++(*causes_)[r.status().message()];
+    } else if (kbo::client::RetryAfterMs(*r)) {
+      // Back-pressure: the server said when to come back (SyncClient does).
+      std::lock_guard<std::mutex> lock(*mu_);
+      ++(*causes_)["HTTP " + std::to_string(r->status) + " with Retry-After"];
     }
     return r;
   }
