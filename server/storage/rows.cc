@@ -38,6 +38,8 @@ Status Finished(Statement& st) {
 
 }  // namespace
 
+bool Rows::ReadManyPays() const { return Flavor(db_).StatementsAreRoundTrips(); }
+
 Result<std::map<std::string, ReplicaRow, std::less<>>> Rows::ReadMany(
     const Entity& entity, const std::set<std::string>& ids) {
   std::map<std::string, ReplicaRow, std::less<>> out;
