@@ -127,6 +127,70 @@ void ForgetParent(ParentDistricts& known, const Entity& entity,
   known.erase(RowKey(std::string(entity.name), id));
 }
 
+// The set's rows as the server held them before the set (nullopt inside:
+// not held), read up front. CheckRow takes a row's entry out when it
+// checks the row's first change; every later change of that row reads the
+// row again (an earlier change of the set may have written it).
+using RowsAhead = std::map<RowKey, std::optional<ReplicaRow>>;
+
+// Reads ahead, with one query per entity (a few per set) instead of one
+// per row change -- on PostgreSQL each is a round trip under the writer
+// lock: the rows the set changes into `rows`, and the districts of the
+// rows its references name into `parents` (what ReadParent would read:
+// rows the set does not write stay as read; one it writes is forgotten
+// when it is applied, and read again if referenced after that).
+// Only where it pays (PostgreSQL): on SQLite, in-process, reading row by
+// row was faster (docs/performance.md).
+Status ReadAhead(Db& db, const ChangeSet& cs, RowsAhead* rows,
+                 ParentDistricts* parents) {
+  storage::Rows store(db);
+  if (!store.ReadManyPays()) return Status();
+  std::map<const Entity*, std::set<std::string>> row_ids;
+  std::map<const Entity*, std::set<std::string>> ref_ids;
+  for (const RowChange& row : cs.rows) {
+    const Entity* entity = FindEntity(row.entity);
+    if (entity == nullptr || row.row_id.IsNil()) continue;
+    row_ids[entity].insert(row.row_id.ToString());
+    for (const CellWrite& cell : row.cells) {
+      const Column* c = entity->FindColumn(cell.column);
+      if (c == nullptr || c->type != ColumnType::kRef || c->ref_entity.empty() ||
+          cell.value.type() != Value::Type::kText) {
+        continue;  // a photo's subject is read when checked
+      }
+      const Entity* target = FindEntity(c->ref_entity);
+      Result<Uuid> ref = Uuid::Parse(cell.value.text());
+      if (target != nullptr && ref.ok()) ref_ids[target].insert(ref->ToString());
+    }
+  }
+  for (const auto& entry : row_ids) {
+    const Entity& entity = *entry.first;
+    Result<std::map<std::string, ReplicaRow, std::less<>>> read =
+        store.ReadMany(entity, entry.second);
+    if (!read.ok()) return read.status();
+    for (const std::string& id : entry.second) {
+      std::optional<ReplicaRow>& slot = (*rows)[RowKey(std::string(entity.name), id)];
+      auto it = read->find(id);
+      if (it != read->end()) slot = std::move(it->second);
+    }
+  }
+  for (const auto& entry : ref_ids) {
+    const Entity& entity = *entry.first;
+    Result<std::map<std::string, std::string, std::less<>>> read =
+        store.DistrictsOf(entity, entry.second);
+    if (!read.ok()) return read.status();
+    for (const std::string& id : entry.second) {
+      ParentInfo info;
+      auto it = read->find(id);
+      if (it != read->end()) {
+        info.exists = true;
+        info.district = it->second;
+      }
+      parents->emplace(RowKey(std::string(entity.name), id), std::move(info));
+    }
+  }
+  return Status();
+}
+
 // Why row change `row` may not be applied by `device` (nullptr: the
 // server's own write, checked for integrity only); nullopt if it may.
 // Reads the replica as it is now, inside the set's transaction, so a parent
@@ -140,11 +204,13 @@ struct Refusal {
 // if the server does not hold it, whenever the row could be read; `current`
 // to the row itself (nullopt: not held), which the applier then takes
 // instead of reading it again. Whenever no refusal is returned, both are
-// set. `parents`: the referenced rows' districts known for the set.
+// set. `parents`: the referenced rows' districts known for the set;
+// `ahead`: the set's rows read up front (ReadAhead).
 Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                         const Entity& entity,
                                         const DeviceRecord* device,
                                         ParentDistricts& parents,
+                                        RowsAhead& ahead,
                                         std::optional<std::string>* held,
                                         std::optional<ReplicaRow>* current) {
   using R = std::optional<Refusal>;
@@ -179,7 +245,11 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       written_districts.push_back(cell.value.text());
     }
   }
-  {
+  if (auto it = ahead.find(RowKey(row.entity, row.row_id.ToString()));
+      it != ahead.end()) {
+    *current = std::move(it->second);
+    ahead.erase(it);
+  } else {
     Result<std::optional<ReplicaRow>> read =
         storage::Rows(db).Read(entity, row.row_id);
     if (!read.ok()) return read.status();
@@ -337,6 +407,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   CollectingSink sink;
   std::set<RowKey> refused_rows;
   ParentDistricts parents;
+  RowsAhead ahead;
+  if (Status s = ReadAhead(db, cs, &ahead, &parents); !s.ok()) return s;
 
   // 1. Each row change checked against the replica as the set's earlier
   // changes left it, then merged -- or refused alone (DESIGN §6).
@@ -357,7 +429,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                         "was refused"};
     } else {
       Result<std::optional<Refusal>> checked =
-          CheckRow(db, row, *entity, device, parents, &held, &current);
+          CheckRow(db, row, *entity, device, parents, ahead, &held, &current);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
     }
@@ -402,6 +474,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     options.seq = *first + i;
     options.conflicts = &sink;
     options.current = &current;  // read by CheckRow: not read again
+    // Nothing reads the write's answer: sent without waiting on PostgreSQL
+    // (an error fails the next statement that waits, or the commit).
+    options.defer_write = true;
     RowApplyInfo result;
     if (Status s = storage::Rows(db).Apply(row, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());

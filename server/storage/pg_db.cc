@@ -30,6 +30,11 @@ constexpr Oid kNumericOid = 1700;
 // Deallocate statements of the past in batches of this many.
 constexpr size_t kDeallocateBatch = 64;
 
+// At most this many deferred writes are in flight: then their answers are
+// read (one round trip). Bounds what the server queues for us, and what a
+// failure leaves unread.
+constexpr size_t kMaxDeferred = 256;
+
 std::string Trimmed(const char* message) {
   std::string s = message ? message : "";
   while (!s.empty() && (s.back() == '\n' || s.back() == ' ')) s.pop_back();
@@ -104,6 +109,15 @@ std::string DecodeBytea(const char* p, size_t n) {
 
 class PgDb;
 
+// A statement's parameters as PQexecPrepared and PQsendQueryPrepared take
+// them (pointing into the statement's bound values).
+struct Wire {
+  std::vector<const char*> values;
+  std::vector<int> lengths;
+  std::vector<int> formats;
+  int count() const { return static_cast<int>(values.size()); }
+};
+
 class PgStatement final : public StatementImpl {
  public:
   PgStatement(PgDb& db, std::string_view sql, bool cached);
@@ -135,6 +149,7 @@ class PgStatement final : public StatementImpl {
     if (Param* p = At(i)) Set(p, bytes, copy);
   }
   bool Step() override;
+  Status RunDeferred() override;
   void Reset() override {
     PQclear(result_);
     result_ = nullptr;
@@ -239,6 +254,12 @@ class PgStatement final : public StatementImpl {
   // Prepares text_ as name_ with `types` (empty: PostgreSQL infers every
   // parameter's type from the statement) and reads back the types.
   Status Prepare(const std::vector<Oid>& types);
+  // Prepares it again if the connection or the bound types changed.
+  Status ReadyToRun();
+  // The bound values as libpq takes them.
+  Wire ParamsForWire();
+  // The statement and the row it is about, for a deferred write's error.
+  std::string Describe() const;
 
   PgDb& db_;
   std::string name_;
@@ -274,6 +295,8 @@ class PgDb final : public Db {
     if (!in_transaction_) {
       if (Status s = EnsureConnected(); !s.ok()) return s;
     }
+    // PQexec waits: the deferred writes' answers first.
+    if (Status s = EndPipeline(); !s.ok()) return s;
     FlushDeallocations();
     const std::string text(sql);
     PGresult* res = PQexec(conn_, text.c_str());
@@ -328,18 +351,103 @@ class PgDb final : public Db {
   void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
   int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
-  // succeed on a new connection that has no transaction.
+  // succeed on a new connection that has no transaction. With deferred
+  // writes in flight, COMMIT goes with them (one round trip); if one of
+  // them failed, PostgreSQL skips the COMMIT, and the transaction is
+  // rolled back and the write's error returned.
   Status Commit() override {
-    Status s = Exec("COMMIT");
+    Status s;
+    if (!deferred_error_.ok()) {
+      s = deferred_error_;
+    } else if (pipelining()) {
+      PGresult* res = nullptr;
+      Status deferred;
+      s = SendInPipeline("COMMIT");
+      if (s.ok()) s = EndPipeline(&res, &deferred);
+      if (s.ok()) s = deferred;
+      if (s.ok()) s = CommitResult(res);
+      PQclear(res);
+    } else {
+      PGresult* res = PQexec(conn_, "COMMIT");
+      s = CommitResult(res);
+      PQclear(res);
+    }
+    if (!s.ok() && PQtransactionStatus(conn_) != PQTRANS_IDLE) {
+      DiscardPipeline();
+      deferred_error_ = Status();
+      PQclear(PQexec(conn_, "ROLLBACK"));
+    }
+    deferred_error_ = Status();
     in_transaction_ = false;
     return s;
   }
   Status Rollback() override {
+    DiscardPipeline();
+    deferred_error_ = Status();
     Status s = Exec("ROLLBACK");
     in_transaction_ = false;
     return s;
   }
+
+  // Runs prepared statement `name` and returns its result (never null; the
+  // caller clears it). Deferred writes in flight go first, in the same
+  // round trip; if one of them failed, `*deferred` is its error and the
+  // result is not this statement's.
+  PGresult* ExecPrepared(const std::string& name, const Wire& w, Status* deferred) {
+    if (!deferred_error_.ok()) {
+      *deferred = deferred_error_;
+      return nullptr;
+    }
+    if (!pipelining()) {
+      return PQexecPrepared(conn_, name.c_str(), w.count(), w.values.data(),
+                            w.lengths.data(), w.formats.data(), 0);
+    }
+    PGresult* own = nullptr;
+    if (PQsendQueryPrepared(conn_, name.c_str(), w.count(), w.values.data(),
+                            w.lengths.data(), w.formats.data(), 0) != 1) {
+      *deferred = SendFailed("send");
+      (void)EndPipeline();
+      return nullptr;
+    }
+    Status s = EndPipeline(&own, deferred);
+    if (!s.ok() && deferred->ok()) *deferred = s;
+    if (own == nullptr && deferred->ok()) *deferred = SendFailed("no answer to a statement");
+    return own;
+  }
+
+  // Sends prepared statement `name` without waiting (Statement::RunDeferred);
+  // `what` names it in the error if it fails.
+  Status SendDeferred(const std::string& name, const Wire& w, std::string what) {
+    if (!deferred_error_.ok()) return deferred_error_;
+    if (!pipelining() && PQenterPipelineMode(conn_) != 1) {
+      return SendFailed("pipeline mode");
+    }
+    if (PQsendQueryPrepared(conn_, name.c_str(), w.count(), w.values.data(),
+                            w.lengths.data(), w.formats.data(), 0) != 1) {
+      Status s = SendFailed("send " + what);
+      deferred_error_ = s;
+      DiscardPipeline();
+      return s;
+    }
+    pending_.push_back(std::move(what));
+    ++deferred_sent_;
+    if (pending_.size() >= kMaxDeferred) return EndPipeline();
+    return Status();
+  }
+
+  // Ends pipeline mode, reading the answer of every deferred write (one
+  // round trip). Returns the first failed write's error, which also fails
+  // everything after it in this transaction. Nothing to do outside
+  // pipeline mode.
+  Status EndPipeline() {
+    if (!deferred_error_.ok()) return deferred_error_;
+    Status deferred;
+    Status s = EndPipeline(nullptr, &deferred);
+    return s.ok() ? deferred : s;
+  }
   bool in_transaction() const { return in_transaction_; }
+  // Deferred writes sent on this connection (for tests).
+  uint64_t deferred_sent() const { return deferred_sent_; }
   // Whether the statement `text` prepared without parameter types
   // (nullopt: not tried on this connection yet).
   std::optional<bool> UntypedOk(const std::string& text) const {
@@ -390,8 +498,100 @@ class PgDb final : public Db {
   }
 
  private:
+  bool pipelining() const { return PQpipelineStatus(conn_) != PQ_PIPELINE_OFF; }
+  Status SendFailed(const std::string& what) {
+    return PgError(nullptr, conn_, what);
+  }
+  // A COMMIT's answer: PostgreSQL answers COMMIT of a failed transaction
+  // with "ROLLBACK" and no error; that is a failure here.
+  Status CommitResult(PGresult* res) {
+    if (PQresultStatus(res) != PGRES_COMMAND_OK) return PgError(res, conn_, "exec 'COMMIT'");
+    const char* tag = PQcmdStatus(res);
+    if (tag == nullptr || std::strcmp(tag, "COMMIT") != 0) {
+      return Status::IOError("COMMIT was answered '" + std::string(tag ? tag : "") +
+                             "': the transaction was rolled back");
+    }
+    return Status();
+  }
+  // Queues a statement without parameters in the pipeline (not deferred:
+  // its answer is the one EndPipeline hands back).
+  Status SendInPipeline(const char* sql) {
+    if (PQsendQueryParams(conn_, sql, 0, nullptr, nullptr, nullptr, nullptr, 0) != 1) {
+      return SendFailed(std::string("send '") + sql + "'");
+    }
+    return Status();
+  }
+  // EndPipeline, and the answer of one more statement sent after the
+  // deferred ones, into `*own` (if not null). `*deferred`: the first
+  // deferred write's error. Returns an error when the answers could not be
+  // read at all (the connection).
+  Status EndPipeline(PGresult** own, Status* deferred) {
+    if (!pipelining()) return Status();
+    if (PQpipelineSync(conn_) != 1) {
+      Status s = SendFailed("pipeline sync");
+      *deferred = s;
+      deferred_error_ = s;
+      pending_.clear();
+      (void)PQexitPipelineMode(conn_);
+      return s;
+    }
+    size_t answered = 0;
+    bool synced = false;
+    int nulls = 0;
+    Status first;
+    // Each statement's answer is one result and a null; the sync's is one
+    // result. Two nulls in a row: nothing more will come (connection lost).
+    while (true) {
+      PGresult* res = PQgetResult(conn_);
+      if (res == nullptr) {
+        if (++nulls >= 2 || PQstatus(conn_) != CONNECTION_OK) break;
+        continue;
+      }
+      nulls = 0;
+      const ExecStatusType st = PQresultStatus(res);
+      if (st == PGRES_PIPELINE_SYNC) {
+        PQclear(res);
+        synced = true;
+        break;
+      }
+      if (answered < pending_.size()) {
+        if (first.ok() && st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK &&
+            st != PGRES_PIPELINE_ABORTED) {
+          first = PgError(res, conn_, "deferred write " + pending_[answered]);
+        }
+        PQclear(res);
+      } else if (own != nullptr && *own == nullptr) {
+        *own = res;
+      } else {
+        PQclear(res);
+      }
+      ++answered;
+    }
+    const size_t expected = pending_.size() + (own != nullptr ? 1 : 0);
+    pending_.clear();
+    if (first.ok() && (!synced || answered < expected)) {
+      first = SendFailed("reading the answers of deferred writes");
+    }
+    if (PQexitPipelineMode(conn_) != 1 && first.ok()) {
+      first = SendFailed("leaving pipeline mode");
+    }
+    if (!first.ok()) {
+      deferred_error_ = first;
+      *deferred = first;
+    }
+    return Status();
+  }
+  // Ends pipeline mode, dropping the answers (a rollback follows).
+  void DiscardPipeline() {
+    Status ignored;
+    (void)EndPipeline(nullptr, &ignored);
+    pending_.clear();
+  }
+
   void FlushDeallocations() {
     if (to_deallocate_.empty() || flushing_) return;
+    // Not while statements are in flight (PQexec waits).
+    if (pipelining()) return;
     // Not inside a failed transaction, where PostgreSQL refuses everything
     // but ROLLBACK.
     if (PQtransactionStatus(conn_) == PQTRANS_INERROR) return;
@@ -412,6 +612,12 @@ class PgDb final : public Db {
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;
   bool flushing_ = false;
+  // Deferred writes sent and not yet answered, named for their errors.
+  std::vector<std::string> pending_;
+  // The first deferred write that failed in this transaction: every later
+  // statement of it, and its Commit, fail with this error.
+  Status deferred_error_;
+  uint64_t deferred_sent_ = 0;
 };
 
 PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
@@ -462,6 +668,8 @@ PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
 }
 
 Status PgStatement::Prepare(const std::vector<Oid>& types) {
+  // PQprepare waits: the deferred writes' answers first.
+  if (Status s = db_.EndPipeline(); !s.ok()) return s;
   const std::string shown = text_.substr(0, 80);
   PGresult* res = PQprepare(db_.conn(), name_.c_str(), text_.c_str(),
                             static_cast<int>(types.size()), types.empty() ? nullptr : types.data());
@@ -501,64 +709,89 @@ PgStatement::~PgStatement() {
   if (on_server_ && generation_ == db_.generation()) db_.Deallocate(std::move(name_));
 }
 
+Status PgStatement::ReadyToRun() {
+  if (!db_.in_transaction()) {
+    if (Status s = db_.EnsureConnected(); !s.ok()) return s;
+  }
+  if (typed_) {
+    std::vector<Oid> bound(params_.size());
+    for (size_t i = 0; i < params_.size(); ++i) {
+      bound[i] = params_[i].bound;
+      if (bound[i] == 0 && i < gaps_.size()) bound[i] = gaps_[i];
+    }
+    if (bound != typed_as_ || typed_as_.empty() || generation_ != db_.generation()) {
+      if (on_server_ && generation_ == db_.generation()) db_.Deallocate(name_);
+      on_server_ = false;
+      name_ = db_.NextName();
+      if (Status s = Prepare(bound); !s.ok()) return s;
+      typed_as_ = bound;
+    }
+  } else if (generation_ != db_.generation()) {
+    // Prepared on a connection since lost: again, on this one.
+    if (Status s = Prepare(gaps_); !s.ok()) return s;
+  }
+  return Status();
+}
+
+Wire PgStatement::ParamsForWire() {
+  const size_t n = params_.size();
+  Wire w;
+  w.values.resize(n);
+  w.lengths.resize(n);
+  w.formats.resize(n);
+  for (size_t i = 0; i < n; ++i) {
+    const Param& p = params_[i];
+    if (p.null) continue;
+    // Text parameters must be NUL-terminated: copy views that aren't.
+    if (types_[i] == kByteaOid) {
+      w.values[i] = p.bytes.data() ? p.bytes.data() : "";
+      w.lengths[i] = static_cast<int>(p.bytes.size());
+      w.formats[i] = 1;
+    } else {
+      if (p.owned.data() != p.bytes.data()) {
+        Param& q = params_[i];
+        q.owned.assign(p.bytes.data(), p.bytes.size());
+        q.bytes = q.owned;
+      }
+      w.values[i] = p.owned.c_str();
+      w.lengths[i] = static_cast<int>(p.owned.size());
+      w.formats[i] = 0;
+    }
+  }
+  return w;
+}
+
+std::string PgStatement::Describe() const {
+  std::string out = "'" + text_.substr(0, 60) + (text_.size() > 60 ? "...'" : "'");
+  // The first text parameter names the row in every deferred write (its id).
+  for (size_t i = 0; i < params_.size() && i < types_.size(); ++i) {
+    if (params_[i].null || types_[i] == kByteaOid || params_[i].bound != 0) continue;
+    out += " with $" + std::to_string(i + 1) + " = '" +
+           std::string(params_[i].bytes.substr(0, 40)) + "'";
+    break;
+  }
+  return out;
+}
+
 bool PgStatement::Step() {
   if (!prepared_ || !status_.ok()) return false;
   if (!executed_) {
     executed_ = true;
-    if (!db_.in_transaction()) {
-      if (Status s = db_.EnsureConnected(); !s.ok()) {
-        status_ = std::move(s);
-        return false;
-      }
+    if (Status s = ReadyToRun(); !s.ok()) {
+      status_ = std::move(s);
+      return false;
     }
-    if (typed_) {
-      std::vector<Oid> bound(params_.size());
-      for (size_t i = 0; i < params_.size(); ++i) {
-        bound[i] = params_[i].bound;
-        if (bound[i] == 0 && i < gaps_.size()) bound[i] = gaps_[i];
-      }
-      if (bound != typed_as_ || typed_as_.empty() || generation_ != db_.generation()) {
-        if (on_server_ && generation_ == db_.generation()) db_.Deallocate(name_);
-        on_server_ = false;
-        name_ = db_.NextName();
-        if (Status s = Prepare(bound); !s.ok()) {
-          status_ = std::move(s);
-          return false;
-        }
-        typed_as_ = bound;
-      }
-    } else if (generation_ != db_.generation()) {
-      // Prepared on a connection since lost: again, on this one.
-      if (Status s = Prepare(gaps_); !s.ok()) {
-        status_ = std::move(s);
-        return false;
-      }
+    const Wire w = ParamsForWire();
+    Status deferred;
+    result_ = db_.ExecPrepared(name_, w, &deferred);
+    if (!deferred.ok()) {
+      // A deferred write sent before this statement failed: this one did
+      // not run (PostgreSQL skipped it), and fails with that error.
+      PQclear(result_);
+      result_ = nullptr;
+      status_ = std::move(deferred);
+      return false;
     }
-    const size_t n = params_.size();
-    std::vector<const char*> values(n);
-    std::vector<int> lengths(n);
-    std::vector<int> formats(n);
-    for (size_t i = 0; i < n; ++i) {
-      const Param& p = params_[i];
-      if (p.null) continue;
-      // Text parameters must be NUL-terminated: copy views that aren't.
-      if (types_[i] == kByteaOid) {
-        values[i] = p.bytes.data() ? p.bytes.data() : "";
-        lengths[i] = static_cast<int>(p.bytes.size());
-        formats[i] = 1;
-      } else {
-        if (p.owned.data() != p.bytes.data()) {
-          Param& q = params_[i];
-          q.owned.assign(p.bytes.data(), p.bytes.size());
-          q.bytes = q.owned;
-        }
-        values[i] = p.owned.c_str();
-        lengths[i] = static_cast<int>(p.owned.size());
-        formats[i] = 0;
-      }
-    }
-    result_ = PQexecPrepared(db_.conn(), name_.c_str(), static_cast<int>(n),
-                             values.data(), lengths.data(), formats.data(), 0);
     const ExecStatusType st = PQresultStatus(result_);
     if (st == PGRES_TUPLES_OK) {
       rows_ = PQntuples(result_);
@@ -582,6 +815,26 @@ bool PgStatement::Step() {
   }
   ++row_;
   return row_ < rows_;
+}
+
+Status PgStatement::RunDeferred() {
+  // Outside a transaction nothing would report a late error: run it now.
+  if (!db_.in_transaction()) {
+    while (Step()) {
+    }
+    return status_;
+  }
+  if (!prepared_ || !status_.ok()) return status_;
+  if (executed_) return Status::Internal("a statement run twice without a reset");
+  executed_ = true;
+  if (Status s = ReadyToRun(); !s.ok()) {
+    status_ = s;
+    return s;
+  }
+  const Wire w = ParamsForWire();
+  Status s = db_.SendDeferred(name_, w, Describe());
+  if (!s.ok()) status_ = s;
+  return s;
 }
 
 }  // namespace

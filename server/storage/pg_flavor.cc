@@ -14,6 +14,11 @@ class Pg final : public SqlFlavor {
     return "(" + array + " IS NULL OR " + std::string(col) +
            " IN (SELECT jsonb_array_elements_text(" + array + ")))";
   }
+  std::string InJsonArray(std::string_view col, int param) const override {
+    return std::string(col) + " = ANY(ARRAY(SELECT jsonb_array_elements_text(CAST(" +
+           P(param) + " AS jsonb))))";
+  }
+  bool StatementsAreRoundTrips() const override { return true; }
   // kbo_time() (schema/server-pg/0002_sqlite_functions.sql) reads the
   // stored ISO 8601 text.
   std::string BangkokFiscalYear(std::string_view iso_time) const override {

@@ -3,9 +3,83 @@
 #include <algorithm>
 #include <utility>
 
+#include <nlohmann/json.hpp>
+
+#include "server/storage/sql_flavor.h"
 #include "server/storage/sql_parts.h"
 
 namespace kbo::server::storage {
+namespace {
+
+// Ids per query of ReadMany and DistrictsOf (bound as one JSON array).
+constexpr size_t kIdsPerJsonQuery = 2000;
+
+// Calls `each(json_array_text)` for the ids in groups of kIdsPerJsonQuery.
+template <typename Each>
+Status ForIdGroups(const std::set<std::string>& ids, Each&& each) {
+  nlohmann::json group = nlohmann::json::array();
+  for (const std::string& id : ids) {
+    group.push_back(id);
+    if (group.size() == kIdsPerJsonQuery) {
+      if (Status s = each(group.dump()); !s.ok()) return s;
+      group = nlohmann::json::array();
+    }
+  }
+  if (!group.empty()) return each(group.dump());
+  return Status();
+}
+
+// The error that ended `st`'s rows, if any, with `st` reset for its next use.
+Status Finished(Statement& st) {
+  Status s = st.status();
+  (void)st.Reset();
+  return s;
+}
+
+}  // namespace
+
+bool Rows::ReadManyPays() const { return Flavor(db_).StatementsAreRoundTrips(); }
+
+Result<std::map<std::string, ReplicaRow, std::less<>>> Rows::ReadMany(
+    const Entity& entity, const std::set<std::string>& ids) {
+  std::map<std::string, ReplicaRow, std::less<>> out;
+  const std::string sql = "SELECT " + ReplicaRowColumns(entity) + " FROM " +
+                          std::string(entity.name) + " WHERE " +
+                          Flavor(db_).InJsonArray("id", 1);
+  Status s = ForIdGroups(ids, [&](const std::string& group) {
+    Statement& st = db_.Cached(sql);
+    st.Bind(1, std::string_view(group));
+    while (st.Step()) {
+      Result<ReplicaRow> row = ReplicaRowAt(st, entity);
+      if (!row.ok()) {
+        (void)st.Reset();
+        return row.status();
+      }
+      out.emplace(st.ColumnText(0), std::move(*row));
+    }
+    return Finished(st);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
+Result<std::map<std::string, std::string, std::less<>>> Rows::DistrictsOf(
+    const Entity& entity, const std::set<std::string>& ids) {
+  std::map<std::string, std::string, std::less<>> out;
+  const std::string sql = "SELECT id, district_code FROM " + std::string(entity.name) +
+                          " WHERE " + Flavor(db_).InJsonArray("id", 1);
+  Status s = ForIdGroups(ids, [&](const std::string& group) {
+    Statement& st = db_.Cached(sql);
+    st.Bind(1, std::string_view(group));
+    while (st.Step()) {
+      out.emplace(st.ColumnText(0), st.IsNull(1) ? std::string() : st.ColumnText(1));
+    }
+    return Finished(st);
+  });
+  if (!s.ok()) return s;
+  return out;
+}
+
 Result<std::optional<std::string>> Rows::District(const Entity& entity,
                                                   std::string_view row_id) {
   Statement& st = db_.Cached("SELECT district_code FROM " +
@@ -83,7 +157,7 @@ Status PullIndex::NoteMoved(std::string_view entity, std::string_view row_id,
       "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
   mv.Bind(1, entity).Bind(2, row_id).Bind(3, static_cast<int64_t>(moved_seq));
-  return mv.Run();
+  return mv.RunDeferred();
 }
 
 Result<int> PullIndex::DropEntry(uint64_t max_seq, std::string_view entity,
@@ -106,7 +180,7 @@ Status PullIndex::AddEntry(std::string_view entity, std::string_view row_id,
   } else {
     st.Bind(4, district);
   }
-  return st.Run();
+  return st.RunDeferred();
 }
 
 Result<std::vector<IndexedRow>> PullIndex::After(

@@ -28,6 +28,17 @@ class SqlFlavor {
   virtual std::string InJsonArrayOrNull(std::string_view col,
                                         int param) const = 0;
 
+  // "<col> is in the JSON array of texts bound as ?<param>", in a form the
+  // planner answers with lookups in an index on <col> (one query for many
+  // ids: SQLite's IN over json_each, PostgreSQL's = ANY of an array).
+  virtual std::string InJsonArray(std::string_view col, int param) const = 0;
+
+  // Whether every statement is a round trip to another process
+  // (PostgreSQL), not a call into a library in this one (SQLite): reading
+  // many rows with one query instead of one each pays only then (measured,
+  // docs/performance.md; on SQLite it was slower).
+  virtual bool StatementsAreRoundTrips() const = 0;
+
   // The Buddhist Era fiscal year (from 1 October) of the Bangkok date of
   // `iso_time`, an ISO 8601 UTC text column: an integer.
   virtual std::string BangkokFiscalYear(std::string_view iso_time) const = 0;

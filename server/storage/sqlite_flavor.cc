@@ -14,6 +14,10 @@ class Sqlite final : public SqlFlavor {
     return "(" + P(param) + " IS NULL OR " + std::string(col) +
            " IN (SELECT value FROM json_each(" + P(param) + ")))";
   }
+  std::string InJsonArray(std::string_view col, int param) const override {
+    return std::string(col) + " IN (SELECT value FROM json_each(" + P(param) + "))";
+  }
+  bool StatementsAreRoundTrips() const override { return false; }
   std::string BangkokFiscalYear(std::string_view iso_time) const override {
     const std::string t(iso_time);
     return "(CAST(strftime('%Y', " + t + ", '+7 hours') AS INTEGER) + 543 +"

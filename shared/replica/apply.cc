@@ -461,7 +461,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
              std::string(kVersionsColumn) + " = ?2 WHERE id = ?1";
     });
     st.BindNoCopy(1, row_id).BindBlobNoCopy(2, encoded);
-    return st.Run();
+    return options.defer_write ? st.RunDeferred() : st.Run();
   }
   // Keyed by the entity itself and the set of columns (bit 63: an update).
   const uint64_t variant = mask | (exists ? uint64_t{1} << 63 : 0);
@@ -492,6 +492,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   int n = 2;
   for (const PlannedCell* c : winners) st.BindNoCopy(n++, *c->value);
   st.BindBlobNoCopy(n, encoded);
+  if (options.defer_write && !options.row_absent) return st.RunDeferred();
   if (Status s = st.Run(); !s.ok()) {
     // The only write of this apply: a refused insert leaves nothing.
     if (options.row_absent && st.duplicate_key()) {
@@ -505,27 +506,40 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
 
 }  // namespace
 
+std::string ReplicaRowColumns(const Entity& entity) {
+  return SelectList(entity) + ", " + std::string(kVersionsColumn);
+}
+
+Result<ReplicaRow> ReplicaRowAt(Statement& st, const Entity& entity) {
+  ReplicaRow row;
+  const int nvalues = static_cast<int>(entity.columns.size()) + 1;
+  row.values.reserve(static_cast<size_t>(nvalues));
+  for (int i = 1; i <= nvalues; ++i) row.values.push_back(st.ColumnValue(i));
+  if (!st.IsNull(nvalues + 1)) {
+    if (Status s = DecodeVersions(st.ColumnBlob(nvalues + 1), &row.versions); !s.ok()) {
+      return s;
+    }
+  }
+  return row;
+}
+
 Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
                                                  const Uuid& row_id) {
   Statement& st = db.CachedBy(&kSelectRowKey, EntityIndex(&entity), [&entity] {
-    return "SELECT " + SelectList(entity) + ", " + std::string(kVersionsColumn) +
-           " FROM " + std::string(entity.name) + " WHERE id = ?1";
+    return "SELECT " + ReplicaRowColumns(entity) + " FROM " + std::string(entity.name) +
+           " WHERE id = ?1";
   });
   char id_text[36];
   row_id.FormatTo(id_text);
   st.BindNoCopy(1, std::string_view(id_text, sizeof id_text));
   std::optional<ReplicaRow> row;
   if (st.Step()) {
-    row.emplace();
-    const int nvalues = static_cast<int>(entity.columns.size()) + 1;
-    row->values.reserve(static_cast<size_t>(nvalues));
-    for (int i = 1; i <= nvalues; ++i) row->values.push_back(st.ColumnValue(i));
-    if (!st.IsNull(nvalues + 1)) {
-      if (Status s = DecodeVersions(st.ColumnBlob(nvalues + 1), &row->versions); !s.ok()) {
-        (void)st.Reset();
-        return s;
-      }
+    Result<ReplicaRow> read = ReplicaRowAt(st, entity);
+    if (!read.ok()) {
+      (void)st.Reset();
+      return read.status();
     }
+    row = std::move(*read);
   }
   if (!st.status().ok()) return st.status();
   (void)st.Reset();

@@ -96,6 +96,11 @@ struct ApplyOptions {
   // row a second time (one read per row change). Must outlive the call.
   // Ignored with row_absent.
   const std::optional<ReplicaRow>* current = nullptr;
+  // Server push: the row's INSERT or UPDATE is sent with
+  // Statement::RunDeferred (on PostgreSQL it does not wait for its answer;
+  // a failure fails the next statement that waits, and the commit). Ignored
+  // with row_absent, which needs the insert's answer.
+  bool defer_write = false;
 };
 
 // Validates every cell against the catalogue, then merges `row` into the
@@ -140,6 +145,12 @@ Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
 // nullopt if the row does not exist.
 Result<std::optional<ReplicaRow>> ReadReplicaRow(Db& db, const Entity& entity,
                                                  const Uuid& row_id);
+
+// For reading many rows at once (the server reads a push's rows with one
+// query per entity): the columns to select, "id, <catalogue columns>,
+// deleted, cell_versions", and the row a statement over them is on.
+std::string ReplicaRowColumns(const Entity& entity);
+Result<ReplicaRow> ReplicaRowAt(Statement& st, const Entity& entity);
 
 // Puts row `row_id` of `entity` back to the cells `held`: the row as the
 // server holds it (RowChanges of that row, each cell's `base` the sequence of

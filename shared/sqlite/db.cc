@@ -266,6 +266,8 @@ Status Statement::Run() {
   return status();
 }
 
+Status Statement::RunDeferred() { return impl_->RunDeferred(); }
+
 Status Statement::Reset() {
   impl_->Reset();
   return status();

@@ -125,6 +125,12 @@ class StatementImpl {
   virtual void BindText(int i, std::string_view text, bool copy) = 0;
   virtual void BindBlob(int i, std::string_view bytes, bool copy) = 0;
   virtual bool Step() = 0;
+  // Statement::RunDeferred. By default (SQLite) the statement runs now.
+  virtual Status RunDeferred() {
+    while (Step()) {
+    }
+    return status_;
+  }
   virtual void Reset() = 0;
   virtual bool IsNull(int col) = 0;
   virtual int64_t ColumnInt(int col) = 0;
@@ -187,6 +193,17 @@ class Statement {
   bool Step() { return impl_->Step(); }
   // Runs to completion; returns the first error.
   Status Run();
+  // Runs a write whose outcome the caller does not look at: no rows, no
+  // Db::Changes(), no duplicate_key() (an INSERT or UPDATE without
+  // RETURNING). SQLite runs it now, as Run(). PostgreSQL, inside a write
+  // transaction, sends it without waiting for its answer (libpq pipeline
+  // mode, docs/decisions.md "Deferred writes"): the answer is read with the
+  // next statement that must wait (a Step, an Exec, Commit), and if the
+  // deferred write failed, that statement fails with its error, naming the
+  // deferred write, as does every later one and Commit (which rolls back):
+  // the error is never lost, only reported late. The returned Status is
+  // that of sending. The statement may be reset and run again at once.
+  Status RunDeferred();
   Status Reset();
 
   bool IsNull(int col) { return impl_->IsNull(col); }

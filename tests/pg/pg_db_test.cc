@@ -213,5 +213,98 @@ TEST_CASE("PostgreSQL Db: a dropped connection is opened again for the next stat
   REQUIRE(t.Commit().ok());
 }
 
+int64_t CountOf(Db& db, const std::string& sql) {
+  Statement st(db, sql);
+  REQUIRE(st.Step());
+  return st.ColumnInt(0);
+}
+
+TEST_CASE("PostgreSQL Db: deferred writes go without waiting and are read back in order",
+          "[pg][deferred]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE d (id TEXT PRIMARY KEY, n BIGINT CHECK (n >= 0))").ok());
+  {
+    Transaction t(*db);
+    REQUIRE(t.status().ok());
+    // More than one batch of deferred writes (256), then a read that must
+    // see them all, then more of them answered by the commit.
+    for (int i = 0; i < 600; ++i) {
+      Statement& ins = db->Cached("INSERT INTO d (id, n) VALUES (?1, ?2)");
+      ins.Bind(1, std::string_view("a" + std::to_string(i))).Bind(2, int64_t{i});
+      REQUIRE(ins.RunDeferred().ok());
+      if (i == 400) CHECK(CountOf(*db, "SELECT count(*) FROM d") == 401);
+    }
+    // A statement prepared for the first time among deferred writes.
+    Statement up(*db, "UPDATE d SET n = n + 1000 WHERE id = ?1");
+    REQUIRE(up.status().ok());
+    up.Bind(1, std::string_view("a0"));
+    REQUIRE(up.RunDeferred().ok());
+    REQUIRE(t.Commit().ok());
+  }
+  CHECK(CountOf(*db, "SELECT count(*) FROM d") == 600);
+  CHECK(CountOf(*db, "SELECT n FROM d WHERE id = 'a0'") == 1000);
+  // Outside a transaction a deferred write runs at once, error and all.
+  Statement dup(*db, "INSERT INTO d (id, n) VALUES (?1, 1)");
+  dup.Bind(1, std::string_view("a1"));
+  CHECK_FALSE(dup.RunDeferred().ok());
+}
+
+TEST_CASE("PostgreSQL Db: a deferred write that fails fails what follows and the commit",
+          "[pg][deferred]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE d (id TEXT PRIMARY KEY, n BIGINT CHECK (n >= 0))").ok());
+  REQUIRE(db->Exec("INSERT INTO d VALUES ('kept', 1)").ok());
+  auto defer = [&db](const std::string& id, int64_t n) {
+    Statement& ins = db->Cached("INSERT INTO d (id, n) VALUES (?1, ?2)");
+    ins.Bind(1, std::string_view(id)).Bind(2, n);
+    return ins.RunDeferred();
+  };
+  SECTION("the next read reports it, naming the write; so do Exec and Commit") {
+    Transaction t(*db);
+    REQUIRE(t.status().ok());
+    REQUIRE(defer("good", 1).ok());
+    REQUIRE(defer("bad-row", -1).ok());  // sent: its answer comes later
+    REQUIRE(defer("after", 2).ok());
+    Statement read(*db, "SELECT count(*) FROM d");
+    CHECK_FALSE(read.Step());
+    const std::string message = read.status().message();
+    INFO(message);
+    CHECK(message.find("deferred write") != std::string::npos);
+    CHECK(message.find("INSERT INTO d") != std::string::npos);
+    CHECK(message.find("bad-row") != std::string::npos);
+    CHECK(message.find("d_n_check") != std::string::npos);
+    CHECK_FALSE(defer("later", 3).ok());
+    CHECK_FALSE(db->Exec("SELECT 1").ok());
+    const Status committed = t.Commit();
+    CHECK_FALSE(committed.ok());
+    CHECK(committed.message().find("bad-row") != std::string::npos);
+  }
+  SECTION("the commit alone reports it") {
+    Transaction t(*db);
+    REQUIRE(t.status().ok());
+    REQUIRE(defer("good", 1).ok());
+    REQUIRE(defer("kept", 5).ok());  // a duplicate key
+    const Status committed = t.Commit();
+    CHECK_FALSE(committed.ok());
+    CHECK(committed.message().find("kept") != std::string::npos);
+    CHECK(committed.message().find("duplicate key") != std::string::npos);
+  }
+  SECTION("a rollback drops what was sent") {
+    Transaction t(*db);
+    REQUIRE(t.status().ok());
+    REQUIRE(defer("good", 1).ok());
+    REQUIRE(defer("bad", -1).ok());
+  }
+  // Nothing of the transaction stayed; the connection works on.
+  CHECK(CountOf(*db, "SELECT count(*) FROM d") == 1);
+  Transaction next(*db);
+  REQUIRE(next.status().ok());
+  REQUIRE(defer("next", 1).ok());
+  REQUIRE(next.Commit().ok());
+  CHECK(CountOf(*db, "SELECT count(*) FROM d") == 2);
+}
+
 }  // namespace
 }  // namespace kbo::server

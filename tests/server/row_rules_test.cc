@@ -14,6 +14,7 @@
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "shared/entities.h"
+#include "shared/replica/apply.h"
 #include "shared/roles.h"
 #include "tests/server/server_fixture.h"
 
@@ -543,6 +544,188 @@ TEST_CASE(
     CHECK(f->Count("SELECT COUNT(*) FROM workshop WHERE district_code = '" +
                    std::string(kMueang) + "'") == 1);
   }
+}
+
+// The pull index as (entity, row id, district) per row, whatever the
+// sequences (which differ between one set and one set per row).
+std::set<std::string> IndexedRows(ServerFixture& f) {
+  std::set<std::string> out;
+  Statement st(f.store->db(),
+               "SELECT entity, row_id, COALESCE(district_code, '') FROM row_seq");
+  while (st.Step()) {
+    out.insert(st.ColumnText(0) + " " + st.ColumnText(1) + " " + st.ColumnText(2));
+  }
+  REQUIRE(st.status().ok());
+  return out;
+}
+
+std::string Replica(ServerFixture& f) {
+  Result<std::string> dump = DumpReplicaState(f.store->db());
+  REQUIRE(dump.ok());
+  return *dump;
+}
+
+TEST_CASE(
+    "Row rules: a set of new rows, edits and rows of several entities, read "
+    "ahead, merges as the same rows pushed one per set",
+    "[server][push][read_ahead]") {
+  // ApplyAtServer reads a set's rows and their references' districts up
+  // front (one query per entity) and writes without waiting for answers on
+  // PostgreSQL. The same rows pushed one per set read everything when they
+  // come: both must decide and store the same.
+  ServerFixture one_set, row_by_row;
+  TestDevice trainer, trainer_too;
+  one_set.Enroll(trainer, kMueang);
+  row_by_row.Enroll(trainer_too, kMueang);
+  const Course c;
+  const Uuid enrolment2 = Uuid::Random();
+  const Uuid ghost = Uuid::Random();  // an enrolment nobody holds
+  auto rows_for = [&](TestDevice& d, bool seed) {
+    const Hlc t0 = d.HlcAt(kT0), t1 = d.HlcAt(kT0 + 1), t2 = d.HlcAt(kT0 + 2);
+    if (seed) {
+      return std::vector<RowChange>{
+          Producer(c.producer, t0, kMueang), Workshop(c.workshop, t0, kMueang),
+          Enrolment(c.enrolment, t0, c.workshop, c.producer, kMueang),
+          Mark(AttendanceId(c.workshop, c.enrolment, 1), t0, c.workshop,
+               c.enrolment, 1, "present", kMueang)};
+    }
+    return std::vector<RowChange>{
+        // 0: an edit of a held workshop.
+        Row("workshop", c.workshop, t1, {{"title", T("ผ้าทอ รุ่น 2"), 0}}),
+        // 1: a new enrolment, 2: a new mark that references it.
+        Enrolment(enrolment2, t1, c.workshop, c.producer, kMueang),
+        Mark(AttendanceId(c.workshop, enrolment2, 1), t1, c.workshop, enrolment2, 1,
+             "present", kMueang),
+        // 3: an edit of a held mark.
+        Row("attendance", AttendanceId(c.workshop, c.enrolment, 1), t1,
+            {{"status", T("late"), 0}}),
+        // 4: a new mark, 5: an edit of it in the same set.
+        Mark(AttendanceId(c.workshop, c.enrolment, 2), t1, c.workshop, c.enrolment, 2,
+             "absent", kMueang),
+        Row("attendance", AttendanceId(c.workshop, c.enrolment, 2), t2,
+            {{"status", T("excused"), 0}, {"note", T("ป่วย"), 0}}),
+        // 6: a mark of an enrolment nobody holds: refused alone.
+        Mark(AttendanceId(c.workshop, ghost, 1), t1, c.workshop, ghost, 1, "present",
+             kMueang),
+        // 7: an edit of a held producer, 8: an edit of the new enrolment.
+        Row("producer", c.producer, t2, {{"name", T("กลุ่มทอผ้า ใหม่"), 0}}),
+        Row("enrolment", enrolment2, t2, {{"participant_name", T("นายสมชาย"), 0}}),
+    };
+  };
+  const std::vector<std::string> expected = {
+      "", "", "", "", "", "", "unknown_reference", "", ""};
+
+  PushService push(*one_set.store);
+  REQUIRE(Accepted(one_set, push.Push(one_set.Record(trainer.id),
+                                      trainer.SealNext(rows_for(trainer, true))))
+              .refused.empty());
+  const std::vector<RowChange> rows = rows_for(trainer, false);
+  const protocol::Receipt whole =
+      Accepted(one_set, push.Push(one_set.Record(trainer.id), trainer.SealNext(rows)));
+  CHECK(ReasonsByRow(whole, rows.size()) == expected);
+
+  PushService push_each(*row_by_row.store);
+  std::vector<std::string> each;
+  for (bool seed : {true, false}) {
+    for (const RowChange& row : rows_for(trainer_too, seed)) {
+      const protocol::Receipt r = Accepted(
+          row_by_row,
+          push_each.Push(row_by_row.Record(trainer_too.id), trainer_too.SealNext({row})));
+      if (!seed) each.push_back(ReasonsByRow(r, 1).front());
+    }
+  }
+  CHECK(each == expected);
+
+  // Equal replicas (values and hlcs, the device ids aside) and pull index.
+  std::string a = Replica(one_set), b = Replica(row_by_row);
+  for (std::string* dump : {&a, &b}) {
+    const std::string id = (dump == &a ? trainer.id : trainer_too.id).ToString();
+    for (size_t at = dump->find(id); at != std::string::npos; at = dump->find(id)) {
+      dump->replace(at, id.size(), "DEVICE");
+    }
+  }
+  CHECK(a == b);
+  CHECK(IndexedRows(one_set) == IndexedRows(row_by_row));
+  CHECK(IndexedRows(one_set).size() == 7);  // producer, workshop, 2 enrolments, 3 marks
+  CHECK(one_set.Text("SELECT status FROM attendance WHERE id = '" +
+                     AttendanceId(c.workshop, c.enrolment, 1).ToString() + "'") == "late");
+  CHECK(one_set.Text("SELECT note FROM attendance WHERE id = '" +
+                     AttendanceId(c.workshop, c.enrolment, 2).ToString() + "'") == "ป่วย");
+  CHECK(one_set.Count("SELECT COUNT(*) FROM attendance") == 3);
+}
+
+TEST_CASE(
+    "Row rules: a write that fails after it was sent fails the push, nothing "
+    "stored, and the same set is accepted once it can be",
+    "[server][push][deferred_write]") {
+  // On PostgreSQL a row's INSERT is sent without waiting for its answer
+  // (Statement::RunDeferred); its error comes back with a later statement
+  // or the commit. It must still fail the whole push, naming the row.
+  ServerFixture f;
+  TestDevice trainer;
+  f.Enroll(trainer, kMueang);
+  PushService push(*f.store);
+  const Course c = SeedCourse(f, push, trainer);
+  Db& db = f.store->db();
+  // The database refuses an excused mark (a stand-in for any failure of
+  // the write itself: a full disk, a constraint).
+  const bool pg = db.dialect() == SqlDialect::kPostgres;
+  REQUIRE(db.Exec(pg ? "ALTER TABLE attendance ADD CONSTRAINT test_no_excused "
+                       "CHECK (status <> 'excused')"
+                     : "CREATE TRIGGER test_no_excused BEFORE INSERT ON attendance "
+                       "WHEN NEW.status = 'excused' BEGIN "
+                       "SELECT RAISE(ABORT, 'test_no_excused'); END")
+              .ok());
+  const Uuid refused_mark = AttendanceId(c.workshop, c.enrolment, 2);
+  const Uuid producer2 = Uuid::Random();
+  auto body_with_failure_at = [&](size_t at) {
+    std::vector<RowChange> rows = {
+        Mark(AttendanceId(c.workshop, c.enrolment, 1), trainer.HlcAt(kT0 + 1),
+             c.workshop, c.enrolment, 1, "present", kMueang),
+        Mark(AttendanceId(c.workshop, c.enrolment, 3), trainer.HlcAt(kT0 + 1),
+             c.workshop, c.enrolment, 3, "late", kMueang),
+        Producer(producer2, trainer.HlcAt(kT0 + 1), kMueang, "กลุ่มใหม่"),
+    };
+    rows.insert(rows.begin() + static_cast<std::ptrdiff_t>(at),
+                Mark(refused_mark, trainer.HlcAt(kT0 + 1), c.workshop, c.enrolment, 2,
+                     "excused", kMueang));
+    return trainer.SealNext(rows);
+  };
+  const uint64_t next_seq = f.NextSeq();
+  const int64_t entity_rows = EntityRows(f);
+  const int64_t indexed = f.Count("SELECT COUNT(*) FROM row_seq");
+  const uint64_t last_seq = f.Record(trainer.id).last_seq;
+  const Sha256Digest prev = trainer.prev;
+  // First, in the middle and last in the set (last: only the commit can
+  // report it).
+  for (size_t at : {size_t{0}, size_t{2}, size_t{3}}) {
+    INFO("the failing row at " << at);
+    const std::string body = body_with_failure_at(at);
+    Result<PushResult> r = push.Push(f.Record(trainer.id), body);
+    REQUIRE_FALSE(r.ok());
+    INFO(r.status().message());
+    CHECK(r.status().message().find("test_no_excused") != std::string::npos);
+    CHECK(r.status().message().find(refused_mark.ToString()) != std::string::npos);
+    // Nothing of the set: no row, no index entry, no sequence, no log.
+    CHECK(EntityRows(f) == entity_rows);
+    CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == indexed);
+    CHECK(f.NextSeq() == next_seq);
+    CHECK(f.Record(trainer.id).last_seq == last_seq);
+    CHECK(f.Count("SELECT COUNT(*) FROM change_set_log WHERE device_id = '" +
+                  trainer.id.ToString() + "'") == static_cast<int64_t>(last_seq));
+    trainer.seq = last_seq;  // the device sends the set again, as it was
+    trainer.prev = prev;
+  }
+  // Once the database takes it, the same set goes in whole.
+  REQUIRE(db.Exec(pg ? "ALTER TABLE attendance DROP CONSTRAINT test_no_excused"
+                     : "DROP TRIGGER test_no_excused")
+              .ok());
+  const std::string body = body_with_failure_at(1);
+  const protocol::Receipt ok = Accepted(f, push.Push(f.Record(trainer.id), body));
+  CHECK(ok.refused.empty());
+  CHECK(ok.rows == 4);
+  CHECK(EntityRows(f) == entity_rows + 4);
+  CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == indexed + 4);
 }
 
 }  // namespace

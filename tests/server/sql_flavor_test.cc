@@ -58,6 +58,28 @@ TEST_CASE("InJsonArrayOrNull reads a JSON array of codes, NULL as all",
   CHECK(Eval(db, in, std::nullopt, "5009") == 1);
 }
 
+TEST_CASE("InJsonArray picks the rows whose key is in a JSON array of texts",
+          "[sql_flavor]") {
+  ServerFixture f;
+  Db& db = f.store->db();
+  Statement st(db, "SELECT COUNT(*), COALESCE(MIN(device_id), '') FROM device WHERE " +
+                       Flavor(db).InJsonArray("device_id", 1));
+  REQUIRE(st.status().ok());
+  TestDevice a, b;
+  f.Enroll(a, "5011");
+  f.Enroll(b, "5011");
+  auto count = [&](const std::string& json) {
+    REQUIRE(st.Reset().ok());
+    st.Bind(1, std::string_view(json));
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+  CHECK(count("[\"" + a.id.ToString() + "\"]") == 1);
+  CHECK(count("[\"" + a.id.ToString() + "\",\"" + b.id.ToString() + "\",\"x\"]") == 2);
+  CHECK(count("[]") == 0);
+  CHECK(Flavor(db).StatementsAreRoundTrips() == (db.dialect() == SqlDialect::kPostgres));
+}
+
 TEST_CASE("BangkokFiscalYear turns on 1 October, Bangkok time", "[sql_flavor]") {
   ServerFixture f;
   Db& db = f.store->db();
