@@ -431,44 +431,59 @@ std::string TimeLeft(double seconds) {
 
 }  // namespace
 
-std::string FormatSyncProgress(const SyncProgressReport& r,
-                               uint64_t phase_wire_bytes, double phase_seconds) {
-  std::string text = std::string(SyncPhaseName(r.phase)) + ": ";
-  // What is counted, done and to do: records for push and pull, records for
-  // conflicts, bytes for photos.
-  const bool by_bytes = r.phase == SyncPhase::kPhotos;
-  const uint64_t done = by_bytes ? r.done
-                        : r.phase == SyncPhase::kConflicts ? r.done
-                                                            : r.records_done;
-  const uint64_t total = by_bytes ? r.total
-                         : r.phase == SyncPhase::kPush ? r.records_total
-                                                       : 0;
-  const char* unit = r.phase == SyncPhase::kConflicts ? " conflict records" : " records";
-  if (by_bytes) {
-    text += ShortBytes(static_cast<double>(done)) + " of " +
-            ShortBytes(static_cast<double>(total));
-  } else {
-    text += Grouped(done);
-    if (total > 0) text += " of " + Grouped(total);
-    text += unit;
+SyncProgressEstimate EstimateSyncProgress(const SyncProgressReport& r,
+                                          double phase_seconds) {
+  SyncProgressEstimate e;
+  switch (r.phase) {
+    case SyncPhase::kPush:
+      e.done = r.records_done;
+      e.total = r.records_total;
+      break;
+    case SyncPhase::kPull:
+      e.done = r.records_done;
+      break;
+    case SyncPhase::kConflicts:
+      e.done = r.done;
+      break;
+    case SyncPhase::kPhotos:
+      e.done = r.done;
+      e.total = r.total;
+      e.in_bytes = true;
+      break;
   }
-  if (!by_bytes && phase_wire_bytes > 0) {
-    text += ", " + ShortBytes(static_cast<double>(phase_wire_bytes)) +
-            (r.phase == SyncPhase::kPush ? " sent" : " received");
+  if (e.total > 0) {
+    e.fraction = std::min(1.0, static_cast<double>(e.done) / static_cast<double>(e.total));
   }
   // A rate needs a moment of measuring: not before a second, nor from
   // nothing done.
-  if (phase_seconds >= 1.0 && done > 0) {
-    const double rate = static_cast<double>(done) / phase_seconds;
-    if (by_bytes) {
-      text += ", " + ShortBytes(rate) + "/s";
-    } else {
-      text += ", " + Grouped(static_cast<uint64_t>(rate + 0.5)) + " records/s";
-    }
-    if (total > done && rate > 0) {
-      text += ", " + TimeLeft(static_cast<double>(total - done) / rate);
+  if (phase_seconds >= 1.0 && e.done > 0) {
+    e.per_s = static_cast<double>(e.done) / phase_seconds;
+    if (e.total > e.done) e.seconds_left = static_cast<double>(e.total - e.done) / e.per_s;
+  }
+  return e;
+}
+
+std::string FormatSyncProgress(const SyncProgressReport& r,
+                               uint64_t phase_wire_bytes, double phase_seconds) {
+  const SyncProgressEstimate e = EstimateSyncProgress(r, phase_seconds);
+  std::string text = std::string(SyncPhaseName(r.phase)) + ": ";
+  if (e.in_bytes) {
+    text += ShortBytes(static_cast<double>(e.done)) + " of " +
+            ShortBytes(static_cast<double>(e.total));
+  } else {
+    text += Grouped(e.done);
+    if (e.total > 0) text += " of " + Grouped(e.total);
+    text += r.phase == SyncPhase::kConflicts ? " conflict records" : " records";
+    if (phase_wire_bytes > 0) {
+      text += ", " + ShortBytes(static_cast<double>(phase_wire_bytes)) +
+              (r.phase == SyncPhase::kPush ? " sent" : " received");
     }
   }
+  if (e.per_s > 0) {
+    text += ", " + (e.in_bytes ? ShortBytes(e.per_s) + "/s"
+                               : Grouped(static_cast<uint64_t>(e.per_s + 0.5)) + " records/s");
+  }
+  if (e.seconds_left >= 0) text += ", " + TimeLeft(e.seconds_left);
   return text;
 }
 
@@ -1760,9 +1775,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   return save(total, true, store_.NowIso());
 }
 
-Status RunSyncForUi(ClientStore& store, std::string* summary) {
+Status RunSyncForUi(ClientStore& store, std::string* summary,
+                    const SyncProgress& progress) {
   summary->clear();
-  SyncClient client(store);
+  SyncOptions options;
+  options.progress = progress;
+  SyncClient client(store, options);
   Result<SyncSummary> r = client.Sync();
   if (!r.ok()) return r.status();
   *summary = DescribeSummary(*r);

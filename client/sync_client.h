@@ -74,6 +74,21 @@ using SyncProgress = std::function<void(const SyncProgressReport&)>;
 std::string FormatSyncProgress(const SyncProgressReport& report,
                                uint64_t phase_wire_bytes, double phase_seconds);
 
+// How far a phase is, for a bar: what is counted (records; bytes for
+// photos) done and in all (0: not known), the fraction done (-1: not
+// known), the rate per second and the seconds left (-1: not known; the rate
+// needs a second of measuring and something done).
+struct SyncProgressEstimate {
+  uint64_t done = 0;
+  uint64_t total = 0;
+  bool in_bytes = false;  // photos
+  double fraction = -1;
+  double per_s = 0;
+  double seconds_left = -1;
+};
+SyncProgressEstimate EstimateSyncProgress(const SyncProgressReport& report,
+                                          double phase_seconds);
+
 // ---- The transport seam -----------------------------------------------------
 
 // One HTTP exchange, as SyncClient builds it (already signed).
@@ -398,7 +413,8 @@ class SyncClient {
 // no progress. On success `summary` is DescribeSummary's line; on failure
 // the returned Status carries the message to show (and `summary` is empty).
 // kFailedPrecondition if the device is not enrolled.
-Status RunSyncForUi(ClientStore& store, std::string* summary);
+Status RunSyncForUi(ClientStore& store, std::string* summary,
+                    const SyncProgress& progress = nullptr);
 
 }  // namespace kbo::client
 

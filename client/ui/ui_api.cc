@@ -14,8 +14,10 @@
 // "deleted"} as `kbo list --json` prints them.
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -290,9 +292,12 @@ Result<Subject> ParseSubject(std::string_view type_text,
 // ---- The handler
 // --------------------------------------------------------------
 
+// Runs a sync (UiApi::RunSync); empty when the UI has none.
+using RunSyncFn = std::function<Status(std::string* summary)>;
+
 class Handler {
  public:
-  Handler(ClientStore& store, const SyncHook& sync)
+  Handler(ClientStore& store, const RunSyncFn& sync)
       : store_(store), sync_(sync) {}
 
   ApiReply Handle(const ApiRequest& req) {
@@ -873,7 +878,7 @@ class Handler {
   }
 
   ClientStore& store_;
-  const SyncHook& sync_;
+  const RunSyncFn& sync_;
 };
 
 }  // namespace
@@ -881,10 +886,59 @@ class Handler {
 UiApi::UiApi(ClientStore& store, SyncHook sync)
     : store_(store), sync_(std::move(sync)) {}
 
+Status UiApi::RunSync(std::string* summary) {
+  {
+    std::lock_guard<std::mutex> lock(board_.mu);
+    board_.running = true;
+    board_.reported = false;
+  }
+  const Status s = sync_(summary, [this](const SyncProgressReport& report) {
+    std::lock_guard<std::mutex> lock(board_.mu);
+    if (!board_.reported || report.phase != board_.last.phase) {
+      board_.phase_start = std::chrono::steady_clock::now();
+      board_.phase_bytes = report.wire_bytes;
+    }
+    board_.last = report;
+    board_.reported = true;
+  });
+  std::lock_guard<std::mutex> lock(board_.mu);
+  board_.running = false;
+  return s;
+}
+
+ApiReply UiApi::Progress() {
+  std::lock_guard<std::mutex> lock(board_.mu);
+  Json body = {{"running", board_.running}};
+  if (!board_.reported) {
+    body["phase"] = nullptr;
+    return JsonReply(200, body);
+  }
+  const SyncProgressReport& r = board_.last;
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - board_.phase_start)
+          .count();
+  const SyncProgressEstimate e = EstimateSyncProgress(r, seconds);
+  const uint64_t phase_bytes = r.wire_bytes - board_.phase_bytes;
+  body["phase"] = SyncPhaseName(r.phase);
+  body["done"] = e.done;
+  body["total"] = e.total;
+  body["unit"] = e.in_bytes ? "bytes" : "records";
+  body["fraction"] = e.fraction >= 0 ? Json(e.fraction) : Json(nullptr);
+  body["per_s"] = e.per_s;
+  body["seconds_left"] = e.seconds_left >= 0 ? Json(e.seconds_left) : Json(nullptr);
+  body["wire_bytes"] = phase_bytes;
+  body["text"] = FormatSyncProgress(r, phase_bytes, seconds);
+  return JsonReply(200, body);
+}
+
 ApiReply UiApi::Handle(const ApiRequest& request) {
   try {
+    // Answered while a sync holds the store (below): it reads only the board.
+    if (request.method == "GET" && request.path == "/api/sync/progress") return Progress();
     std::lock_guard<std::mutex> lock(mu_);
-    Handler handler(store_, sync_);
+    RunSyncFn run;
+    if (sync_) run = [this](std::string* summary) { return RunSync(summary); };
+    Handler handler(store_, run);
     ApiReply reply = handler.Handle(request);
     // A cached statement left stepped (a one-row lookup) would hold this
     // connection's read snapshot until the next write: the UI would then

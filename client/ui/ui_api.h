@@ -7,6 +7,7 @@
 // goes through the same ClientStore calls the CLI makes (same validation,
 // same messages, one transaction per action). docs/ui.md lists the routes.
 
+#include <chrono>
 #include <cstddef>
 #include <functional>
 #include <map>
@@ -17,6 +18,7 @@
 
 #include "client/blob_store.h"
 #include "client/store.h"
+#include "client/sync_client.h"
 #include "shared/status.h"
 
 namespace kbo::client::ui {
@@ -30,8 +32,11 @@ inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
 // Called by POST /api/sync; fills `summary` with a line for a person on
 // success. kUnavailable means "no signal" (everything stays in the store).
 // Called with the API's store lock held, so it may use the same ClientStore
-// (which is not thread-safe); other UI requests wait until it returns.
-using SyncHook = std::function<Status(std::string* summary)>;
+// (which is not thread-safe); other UI requests wait until it returns, but
+// GET /api/sync/progress, which reads only what the hook reports through
+// `progress` (call it as SyncOptions::progress is called).
+using SyncHook =
+    std::function<Status(std::string* summary, const SyncProgress& progress)>;
 
 // One part of a multipart/form-data body: a text field (filename empty) or
 // a file.
@@ -77,6 +82,13 @@ struct ApiReply {
 //                                        open first; resolved ones with
 //                                        resolved_at and resolved_value
 //   POST   /api/sync                    the SyncHook
+//   GET    /api/sync/progress           while a sync runs (answered without
+//                                        waiting for it): {"running", "phase",
+//                                        "done", "total" (0: unknown),
+//                                        "unit" ("records"|"bytes"),
+//                                        "fraction" (null: unknown),
+//                                        "per_s", "seconds_left" (null),
+//                                        "wire_bytes" (the phase's), "text"}
 // Thread-safe: requests are served one at a time (a mutex around the store).
 class UiApi {
  public:
@@ -97,9 +109,23 @@ class UiApi {
   bool sync_available() const { return static_cast<bool>(sync_); }
 
  private:
+  // Where the running sync is (GET /api/sync/progress): written by the
+  // hook's progress calls, read without the store lock.
+  struct SyncBoard {
+    std::mutex mu;
+    bool running = false;
+    bool reported = false;
+    SyncProgressReport last;
+    std::chrono::steady_clock::time_point phase_start;
+    uint64_t phase_bytes = 0;  // wire_bytes at the phase's first report
+  };
+  ApiReply Progress();
+  Status RunSync(std::string* summary);
+
   ClientStore& store_;
   SyncHook sync_;
   std::mutex mu_;
+  SyncBoard board_;
 };
 
 }  // namespace kbo::client::ui

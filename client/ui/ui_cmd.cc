@@ -94,12 +94,8 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
 }
 
 SyncHook SyncHookFor(ClientStore& store) {
-  return [&store](std::string* summary) -> Status {
-    SyncClient client(store);
-    Result<SyncSummary> r = client.Sync();
-    if (!r.ok()) return r.status();
-    *summary = DescribeSummary(*r);
-    return Status();
+  return [&store](std::string* summary, const SyncProgress& progress) -> Status {
+    return RunSyncForUi(store, summary, progress);
   };
 }
 

@@ -3,7 +3,9 @@
 #include <httplib.h>
 
 #include <catch2/catch.hpp>
+#include <condition_variable>
 #include <memory>
+#include <mutex>
 #include <set>
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -354,7 +356,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
     CHECK(Body(api.Handle(Get("/api/status")))["open_conflicts"] == 1);
   }
   int calls = 0;
-  UiApi offline(*store, [&calls](std::string*) {
+  UiApi offline(*store, [&calls](std::string*, const SyncProgress&) {
     ++calls;
     return Status::Unavailable("cannot reach the server");
   });
@@ -365,7 +367,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(r.http_status == 503);
   CHECK(Body(r)["error"] == "unavailable");
   CHECK(calls == 1);
-  UiApi online(*store, [](std::string* summary) {
+  UiApi online(*store, [](std::string* summary, const SyncProgress&) {
     *summary = "sent 3, received 0";
     return Status();
   });
@@ -373,6 +375,64 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(r.http_status == 200);
   CHECK(Body(r)["summary"] == "sent 3, received 0");
   CHECK(Body(r)["status"]["sync_available"] == true);
+}
+
+TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  std::mutex mu;
+  std::condition_variable cv;
+  bool reported = false, release = false;
+  UiApi api(*store, [&](std::string* summary, const SyncProgress& progress) {
+    SyncProgressReport r;
+    r.phase = SyncPhase::kPush;
+    r.done = 1;
+    r.total = 4;
+    r.records_done = 2000;
+    r.records_total = 8000;
+    r.wire_bytes = 70000;
+    progress(r);
+    std::unique_lock<std::mutex> lock(mu);
+    reported = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });
+    *summary = "done";
+    return Status();
+  });
+  // Before any sync: not running, nothing to show.
+  Json idle = Body(api.Handle(Get("/api/sync/progress")));
+  CHECK(idle["running"] == false);
+  CHECK(idle["phase"].is_null());
+
+  ApiRequest sync;
+  sync.method = "POST";
+  sync.path = "/api/sync";
+  std::thread syncing([&] { CHECK(api.Handle(sync).http_status == 200); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return reported; });
+  }
+  // The sync holds the store lock now; the progress is answered anyway.
+  Json p = Body(api.Handle(Get("/api/sync/progress")));
+  CHECK(p["running"] == true);
+  CHECK(p["phase"] == "push");
+  CHECK(p["done"] == 2000);
+  CHECK(p["total"] == 8000);
+  CHECK(p["unit"] == "records");
+  CHECK(p["fraction"] == 0.25);
+  CHECK(p["seconds_left"].is_null());  // no rate before a second
+  CHECK(p["wire_bytes"] == 0);         // the phase's own bytes: none since its start
+  CHECK(p["text"] == "push: 2,000 of 8,000 records");
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  syncing.join();
+  Json after = Body(api.Handle(Get("/api/sync/progress")));
+  CHECK(after["running"] == false);
+  CHECK(after["phase"] == "push");  // the last report stays for the screen
 }
 
 TEST_CASE("UiApi: rows another connection writes are seen by the next request",

@@ -56,6 +56,13 @@
   }
   function has(key) { return key in state.dict || key in state.fallback; }
 
+  // A byte count as a person reads it: "900 B", "142 KB", "3.4 MB".
+  function sizeText(n) {
+    if (n < 1024) return `${n} B`;
+    if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
+    return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+  }
+
   async function loadLang(lang) {
     const get = async (l) => {
       const r = await fetch(`${l}.json`, { cache: 'no-cache' });
@@ -551,9 +558,40 @@
       progress.hidden = false;
       progressText.hidden = false;
       const start = Date.now();
-      const tick = () => { progressText.textContent = t('home.syncing', { s: Math.round((Date.now() - start) / 1000) }); };
-      tick();
-      const timer = setInterval(tick, 1000);
+      const bar = progress.firstChild;
+      progress.classList.remove('determinate');
+      bar.style.width = '';
+      // What the sync has done, asked while it runs: records (bytes for
+      // photos) of the total, and the time left once it can be told.
+      let asking = false;
+      const tick = async () => {
+        const secs = Math.round((Date.now() - start) / 1000);
+        if (asking) return;
+        asking = true;
+        const p = await api('GET', '/api/sync/progress');
+        asking = false;
+        if (btn.disabled === false) return;  // the sync ended meanwhile
+        const d = p.ok ? p.data : null;
+        if (!d || !d.running || !d.phase) {
+          progressText.textContent = t('home.syncing', { s: secs });
+          return;
+        }
+        const amount = (n) => (d.unit === 'bytes' ? sizeText(n) : n.toLocaleString());
+        let text = t(d.total > 0 ? 'home.sync_of' : 'home.sync_count', {
+          phase: t(`home.sync_phase.${d.phase}`), done: amount(d.done), total: amount(d.total),
+        });
+        if (d.seconds_left !== null) text += ' · ' + t('home.sync_left', { s: Math.max(1, Math.round(d.seconds_left)) });
+        progressText.textContent = text;
+        if (d.fraction !== null) {
+          progress.classList.add('determinate');
+          bar.style.width = `${Math.round(d.fraction * 100)}%`;
+        } else {
+          progress.classList.remove('determinate');
+          bar.style.width = '';
+        }
+      };
+      progressText.textContent = t('home.syncing', { s: 0 });
+      const timer = setInterval(tick, 700);
       const r = await api('POST', '/api/sync', {});
       clearInterval(timer);
       progress.hidden = true;
