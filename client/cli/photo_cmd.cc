@@ -213,7 +213,8 @@ std::vector<Command> PhotoCommands() {
        "photo syncs as it is, EXIF and all); --max-mib defaults to 20",
        RunPhotoAdd});
   c.push_back({"photo", "fetch", "photo fetch SHA256 [--server URL]",
-               "download a photo's original from the server (this device may "
+               "download a photo as the server holds it (the recording device's "
+               "upload copy; this device may "
                "hold only its thumbnail); prints where it is stored",
                RunPhotoFetch});
   return c;
