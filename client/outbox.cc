@@ -23,7 +23,7 @@ namespace {
 // bytes (Outbox::LoadBytes reads those).
 Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where,
                                                 int64_t arg) {
-  Statement st(db, "SELECT seq, signature, hash, acked_at IS NOT NULL "
+  Statement st(db, "SELECT seq, signature, hash, acked_at IS NOT NULL, row_count "
                    "FROM change_set WHERE " + where + " ORDER BY seq");
   st.Bind(1, arg);
   std::vector<SealedChangeSet> out;
@@ -39,6 +39,7 @@ Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where
     std::memcpy(s.signature.data(), sig.data(), sig.size());
     std::memcpy(s.hash.data(), hash.data(), hash.size());
     s.acked = st.ColumnInt(3) != 0;
+    s.rows = static_cast<uint64_t>(std::max<int64_t>(0, st.ColumnInt(4)));
     out.push_back(std::move(s));
   }
   if (!st.status().ok()) return st.status();
@@ -155,6 +156,7 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
 
   SealedChangeSet sealed;
   sealed.seq = cs.seq;
+  sealed.rows = cs.rows.size();
   sealed.bytes = EncodeChangeSet(cs);
   sealed.signature = store_.key().Sign(kChangeSetDomain, sealed.bytes);
   sealed.hash = HashChangeSetBytes(sealed.bytes);

@@ -19,6 +19,7 @@ struct SealedChangeSet {
   std::string bytes;      // EncodeChangeSet output
   Signature signature{};  // over kChangeSetDomain and `bytes`
   Sha256Digest hash{};    // SHA-256 of `bytes`: the next set's prev_hash
+  uint64_t rows = 0;      // row changes in the set
   bool acked = false;
 };
 

@@ -393,6 +393,85 @@ const char* SyncPhaseName(SyncPhase phase) {
   return "sync";
 }
 
+namespace {
+
+// 1234567 -> "1,234,567".
+std::string Grouped(uint64_t n) {
+  std::string digits = std::to_string(n);
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ',';
+    out += digits[i];
+  }
+  return out;
+}
+
+// Bytes as a person reads them: "900 B", "142 KiB", "3.4 MiB".
+std::string ShortBytes(double bytes) {
+  char buf[32];
+  if (bytes < 1024) {
+    std::snprintf(buf, sizeof buf, "%.0f B", bytes);
+  } else if (bytes < 1024.0 * 1024) {
+    std::snprintf(buf, sizeof buf, "%.0f KiB", bytes / 1024);
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB", bytes / (1024.0 * 1024));
+  }
+  return buf;
+}
+
+// "about 5 s", "about 3 min", "about 2 h 10 min".
+std::string TimeLeft(double seconds) {
+  const uint64_t s = static_cast<uint64_t>(seconds + 0.5);
+  if (s < 60) return "about " + std::to_string(s < 1 ? 1 : s) + " s left";
+  const uint64_t min = (s + 30) / 60;
+  if (min < 60) return "about " + std::to_string(min) + " min left";
+  return "about " + std::to_string(min / 60) + " h " + std::to_string(min % 60) +
+         " min left";
+}
+
+}  // namespace
+
+std::string FormatSyncProgress(const SyncProgressReport& r,
+                               uint64_t phase_wire_bytes, double phase_seconds) {
+  std::string text = std::string(SyncPhaseName(r.phase)) + ": ";
+  // What is counted, done and to do: records for push and pull, records for
+  // conflicts, bytes for photos.
+  const bool by_bytes = r.phase == SyncPhase::kPhotos;
+  const uint64_t done = by_bytes ? r.done
+                        : r.phase == SyncPhase::kConflicts ? r.done
+                                                            : r.records_done;
+  const uint64_t total = by_bytes ? r.total
+                         : r.phase == SyncPhase::kPush ? r.records_total
+                                                       : 0;
+  const char* unit = r.phase == SyncPhase::kConflicts ? " conflict records" : " records";
+  if (by_bytes) {
+    text += ShortBytes(static_cast<double>(done)) + " of " +
+            ShortBytes(static_cast<double>(total));
+  } else {
+    text += Grouped(done);
+    if (total > 0) text += " of " + Grouped(total);
+    text += unit;
+  }
+  if (!by_bytes && phase_wire_bytes > 0) {
+    text += ", " + ShortBytes(static_cast<double>(phase_wire_bytes)) +
+            (r.phase == SyncPhase::kPush ? " sent" : " received");
+  }
+  // A rate needs a moment of measuring: not before a second, nor from
+  // nothing done.
+  if (phase_seconds >= 1.0 && done > 0) {
+    const double rate = static_cast<double>(done) / phase_seconds;
+    if (by_bytes) {
+      text += ", " + ShortBytes(rate) + "/s";
+    } else {
+      text += ", " + Grouped(static_cast<uint64_t>(rate + 0.5)) + " records/s";
+    }
+    if (total > done && rate > 0) {
+      text += ", " + TimeLeft(static_cast<double>(total - done) / rate);
+    }
+  }
+  return text;
+}
+
 const std::string* HttpResponse::Header(std::string_view name) const {
   auto it = headers.find(Lower(name));
   return it == headers.end() ? nullptr : &it->second;
@@ -680,8 +759,19 @@ SyncClient::SyncClient(ClientStore& store, SyncOptions options)
 
 SyncClient::~SyncClient() = default;
 
-void SyncClient::Progress(SyncPhase phase, uint64_t done, uint64_t total) {
-  if (options_.progress) options_.progress(phase, done, total);
+void SyncClient::Progress(SyncPhase phase, uint64_t done, uint64_t total,
+                          uint64_t records_done, uint64_t records_total) {
+  if (!options_.progress) return;
+  SyncProgressReport report;
+  report.phase = phase;
+  report.done = done;
+  report.total = total;
+  report.records_done = records_done;
+  report.records_total = records_total;
+  if (counters_ != nullptr) {
+    report.wire_bytes = counters_->bytes_sent + counters_->bytes_received;
+  }
+  options_.progress(report);
 }
 
 Result<SyncClient::Enrolment> SyncClient::LoadEnrolment() {
@@ -1041,6 +1131,11 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
   Result<uint64_t> unsealed = outbox.PendingRows();
   if (!unsealed.ok()) return unsealed.status();
   bool more_to_seal = *unsealed > 0;
+  // For progress, in row changes: those of the sets sealed before this sync
+  // and those still pending (what seal_one seals comes out of the latter).
+  uint64_t records_done = 0;
+  uint64_t records_total = *unsealed;
+  for (const SealedChangeSet& s : sets) records_total += s.rows;
   // Seals the next set onto `sets`; false when nothing is left to seal.
   auto seal_one = [&]() -> Result<bool> {
     if (!more_to_seal) return false;
@@ -1070,7 +1165,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
   int redirects = 0;
   uint64_t acked = 0;
   size_t i = 0;
-  Progress(SyncPhase::kPush, 0, total());
+  Progress(SyncPhase::kPush, 0, total(), 0, records_total);
   while (i < sets.size()) {
     const uint64_t seq = sets[i].seq;
     const std::string what = "change set " + std::to_string(seq);
@@ -1138,8 +1233,10 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
         ++summary->pushed_sets;
         summary->pushed_rows += receipt.rows;
       }
+      records_done += sets[i].rows;
+      records_total = std::max(records_total, records_done);
       ++i;
-      Progress(SyncPhase::kPush, i, total());
+      Progress(SyncPhase::kPush, i, total(), records_done, records_total);
       // A failed seal (this device's disk) stops the push once the set that
       // was on its way is confirmed.
       if (!sealed_meanwhile.ok()) return sealed_meanwhile;
@@ -1200,7 +1297,15 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
       sets = std::move(again).value();
       i = 0;
       expected_sets = 0;
-      Progress(SyncPhase::kPush, 0, total());
+      records_done = 0;
+      records_total = 0;
+      if (more_to_seal) {
+        Result<uint64_t> left = outbox.PendingRows();
+        if (!left.ok()) return left.status();
+        records_total = *left;
+      }
+      for (const SealedChangeSet& s : sets) records_total += s.rows;
+      Progress(SyncPhase::kPush, 0, total(), 0, records_total);
       continue;
     }
     if (r->status == 409 &&
@@ -1346,7 +1451,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     return f;
   };
   uint64_t pulled = 0;
-  Progress(SyncPhase::kPull, 0, 0);
+  Progress(SyncPhase::kPull, 0, 0, 0, 0);
   FetchedPage current = fetch(after);
   // Declared after everything `fetch` uses: a pending fetch is waited for
   // before any of it goes away, whichever way this function returns.
@@ -1432,7 +1537,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
       summary->pulled_rows += page.rows.size();
       ++summary->pull_pages;
     }
-    Progress(SyncPhase::kPull, pulled, 0);
+    Progress(SyncPhase::kPull, pulled, 0, pulled, 0);
     after = next;
     if (!more) break;
     current = ahead.get();

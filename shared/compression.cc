@@ -7,6 +7,8 @@
 #include <memory>
 #include <vector>
 
+#include "shared/encoding.h"
+
 namespace kbo::compression {
 namespace {
 
@@ -36,17 +38,6 @@ std::string_view Trim(std::string_view s) {
   while (!s.empty() && IsSpace(s.front())) s.remove_prefix(1);
   while (!s.empty() && IsSpace(s.back())) s.remove_suffix(1);
   return s;
-}
-
-bool EqualsNoCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
 }
 
 // A weight of exactly zero ("q=0", "q=0.0", "q=0.000"): refused.
@@ -148,12 +139,12 @@ Result<std::string> ZstdDecompress(std::string_view frame, size_t max_bytes,
 }
 
 bool IsZstdCoding(std::string_view content_encoding) {
-  return EqualsNoCase(Trim(content_encoding), kZstd);
+  return EqualsIgnoreAsciiCase(Trim(content_encoding), kZstd);
 }
 
 bool IsIdentityCoding(std::string_view content_encoding) {
   const std::string_view v = Trim(content_encoding);
-  return v.empty() || EqualsNoCase(v, "identity");
+  return v.empty() || EqualsIgnoreAsciiCase(v, "identity");
 }
 
 bool AcceptsZstd(std::string_view accept_encoding) {
@@ -164,7 +155,7 @@ bool AcceptsZstd(std::string_view accept_encoding) {
     rest = comma == std::string_view::npos ? "" : rest.substr(comma + 1);
     const size_t semi = item.find(';');
     const std::string_view name = Trim(item.substr(0, semi));
-    if (!EqualsNoCase(name, kZstd)) continue;
+    if (!EqualsIgnoreAsciiCase(name, kZstd)) continue;
     return semi == std::string_view::npos || !IsZeroWeight(item.substr(semi + 1));
   }
   return false;

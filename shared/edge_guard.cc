@@ -69,17 +69,6 @@ std::string LimitKey(int fd, const std::string& peer) {
   return std::string(text) + "/64";
 }
 
-bool EqualsIgnoreCase(std::string_view a, std::string_view b) {
-  if (a.size() != b.size()) return false;
-  for (size_t i = 0; i < a.size(); ++i) {
-    char x = a[i], y = b[i];
-    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
-    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
-    if (x != y) return false;
-  }
-  return true;
-}
-
 std::string_view Trim(std::string_view s) {
   while (!s.empty() && (s.front() == ' ' || s.front() == '\t'))
     s.remove_prefix(1);
@@ -405,17 +394,17 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
       return Head::kBadRequest;
     }
     const std::string_view value = Trim(line.substr(colon + 1));
-    if (EqualsIgnoreCase(name, "Transfer-Encoding")) {
+    if (EqualsIgnoreAsciiCase(name, "Transfer-Encoding")) {
       *why = "Transfer-Encoding";
       return Head::kLengthRequired;
     }
-    if (EqualsIgnoreCase(name, "Content-Encoding") &&
-        !EqualsIgnoreCase(value, "zstd") &&
-        !EqualsIgnoreCase(value, "identity")) {
+    if (EqualsIgnoreAsciiCase(name, "Content-Encoding") &&
+        !EqualsIgnoreAsciiCase(value, "zstd") &&
+        !EqualsIgnoreAsciiCase(value, "identity")) {
       *why = "Content-Encoding other than zstd";
       return Head::kUnsupportedEncoding;
     }
-    if (!EqualsIgnoreCase(name, "Content-Length")) continue;
+    if (!EqualsIgnoreAsciiCase(name, "Content-Length")) continue;
     uint64_t v = 0;
     const bool digits =
         !value.empty() && value.size() <= 18 &&

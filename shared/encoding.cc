@@ -125,6 +125,19 @@ bool ParseHexU64(std::string_view hex, uint64_t* out) {
   return true;
 }
 
+// ---- ASCII -----------------------------------------------------------------
+
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    char x = a[i], y = b[i];
+    if (x >= 'A' && x <= 'Z') x = static_cast<char>(x - 'A' + 'a');
+    if (y >= 'A' && y <= 'Z') y = static_cast<char>(y - 'A' + 'a');
+    if (x != y) return false;
+  }
+  return true;
+}
+
 // ---- decimal integers ------------------------------------------------------
 
 std::optional<uint64_t> ParseUint64(std::string_view text, uint64_t max) {

@@ -65,6 +65,12 @@ Status HexDecodeTo(std::string_view hex, void* out, size_t n,
 // form, where uppercase would break the text order). False otherwise.
 bool ParseHexU64(std::string_view hex, uint64_t* out);
 
+// ---- ASCII -----------------------------------------------------------------
+
+// True iff `a` and `b` are equal with ASCII letters compared without case
+// (HTTP header names and tokens); other bytes compare exactly.
+bool EqualsIgnoreAsciiCase(std::string_view a, std::string_view b);
+
 // ---- decimal integers ------------------------------------------------------
 
 // All of `text` as a decimal integer in [min, max]: an optional '-' (and

@@ -19,6 +19,7 @@
 
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <iostream>
 #include <string>
@@ -73,33 +74,32 @@ class ProgressLine {
     open_ = false;
   }
 
-  void Show(SyncPhase phase, uint64_t done, uint64_t total) {
-    if (open_ && phase != phase_) err_ << '\n';
-    std::string text = "kbo: " + std::string(SyncPhaseName(phase)) + ": ";
-    switch (phase) {
-      case SyncPhase::kPush:
-        text +=
-            std::to_string(done) + "/" + std::to_string(total) + " change sets";
-        break;
-      case SyncPhase::kPull:
-        text += std::to_string(done) + " changes";
-        break;
-      case SyncPhase::kConflicts:
-        text += std::to_string(done) + " records";
-        break;
-      case SyncPhase::kPhotos:
-        text += MiB(done) + " of " + MiB(total);
-        break;
+  // Records and bytes done, the rate and the time left (FormatSyncProgress),
+  // measured from the phase's first report.
+  void Show(const SyncProgressReport& report) {
+    const auto now = std::chrono::steady_clock::now();
+    if (!started_ || report.phase != phase_) {
+      if (open_) err_ << '\n';
+      phase_ = report.phase;
+      phase_start_ = now;
+      phase_bytes_ = report.wire_bytes;
+      started_ = true;
     }
-    err_ << '\r' << text << "\x1b[K" << std::flush;
+    const double seconds =
+        std::chrono::duration<double>(now - phase_start_).count();
+    err_ << "\rkbo: "
+         << FormatSyncProgress(report, report.wire_bytes - phase_bytes_, seconds)
+         << "\x1b[K" << std::flush;
     open_ = true;
-    phase_ = phase;
   }
 
  private:
   std::ostream& err_;
   bool open_ = false;
+  bool started_ = false;
   SyncPhase phase_ = SyncPhase::kPush;
+  std::chrono::steady_clock::time_point phase_start_;
+  uint64_t phase_bytes_ = 0;
 };
 
 Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
@@ -172,8 +172,8 @@ Status RunSync(Context& ctx, const std::vector<std::string>& args) {
 
   ProgressLine line(ctx.err);
   if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
-    options.progress = [&line](SyncPhase phase, uint64_t done, uint64_t total) {
-      line.Show(phase, done, total);
+    options.progress = [&line](const SyncProgressReport& report) {
+      line.Show(report);
     };
   }
   // A busy server (an evening rush) is waited for, said on stderr.

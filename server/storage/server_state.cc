@@ -78,7 +78,7 @@ Status TuneSqliteServerDb(Db& db) {
   // checkpointing every ~32 MiB of WAL rather than every 4 MiB lets a page
   // rewritten by several pushes be copied back once. Measured on 100,000
   // attendance marks pushed in sets of 2,000: about 1.3x faster together.
-  return db.Exec("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000");
+  return db.Exec(kSqliteServerPragmas);
 }
 
 }  // namespace kbo::server::storage

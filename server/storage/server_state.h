@@ -43,7 +43,11 @@ class ServerState {
 };
 
 // The SQLite server database's connection settings (page cache, WAL
-// checkpoint interval); SQLite only.
+// checkpoint interval); SQLite only. bench_sync's raw SQLite floor opens its
+// database with the same (docs/performance.md: a floor gets exactly the
+// settings of what it is compared with).
+inline constexpr char kSqliteServerPragmas[] =
+    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000";
 Status TuneSqliteServerDb(Db& db);
 
 }  // namespace kbo::server::storage

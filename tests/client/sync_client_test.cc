@@ -698,8 +698,11 @@ TEST_CASE(
   d.ServePushes();
   SyncOptions options = d.Options();
   std::vector<std::pair<uint64_t, uint64_t>> shown;
-  options.progress = [&shown](SyncPhase phase, uint64_t done, uint64_t total) {
-    if (phase == SyncPhase::kPush) shown.emplace_back(done, total);
+  std::vector<SyncProgressReport> reports;
+  options.progress = [&](const SyncProgressReport& r) {
+    if (r.phase != SyncPhase::kPush) return;
+    shown.emplace_back(r.done, r.total);
+    reports.push_back(r);
   };
   SyncClient client(*d.store, options);
   SyncSummary summary;
@@ -716,6 +719,48 @@ TEST_CASE(
     CHECK(shown[i].first == i);
     CHECK(shown[i].second == 5);
   }
+  // And in records: 2,508 to send from the start, counted up set by set
+  // (3, 3, 2, 2,000, 500), with the bytes on the wire growing.
+  const uint64_t done[] = {0, 3, 6, 8, 2008, 2508};
+  for (size_t i = 0; i < reports.size(); ++i) {
+    CHECK(reports[i].records_total == 2508);
+    CHECK(reports[i].records_done == done[i]);
+    if (i > 0) CHECK(reports[i].wire_bytes > reports[i - 1].wire_bytes);
+  }
+  CHECK(reports.back().records_done == 2508);
+  CHECK(reports.back().wire_bytes == summary.bytes_sent + summary.bytes_received);
+}
+
+TEST_CASE("FormatSyncProgress: records, bytes, rate and time left", "[sync]") {
+  SyncProgressReport r;
+  r.phase = SyncPhase::kPush;
+  r.done = 2;
+  r.total = 5;
+  r.records_done = 4000;
+  r.records_total = 10000;
+  // Under a second: no rate yet, nor a time left.
+  CHECK(FormatSyncProgress(r, 145000, 0.5) == "push: 4,000 of 10,000 records, 142 KiB sent");
+  // 4,000 in 2 s: 2,000/s, 6,000 left: 3 s.
+  CHECK(FormatSyncProgress(r, 145000, 2.0) ==
+        "push: 4,000 of 10,000 records, 142 KiB sent, 2,000 records/s, about 3 s left");
+  r.records_done = 10000;
+  CHECK(FormatSyncProgress(r, 2 << 20, 5.0) ==
+        "push: 10,000 of 10,000 records, 2.0 MiB sent, 2,000 records/s");
+  // Pull: no total known.
+  SyncProgressReport p;
+  p.phase = SyncPhase::kPull;
+  p.records_done = 1234567;
+  CHECK(FormatSyncProgress(p, 900, 10.0) ==
+        "pull: 1,234,567 records, 900 B received, 123,457 records/s");
+  // Photos, by bytes: 1 MiB of 9 MiB in 40 s over EDGE is about 5 min more.
+  SyncProgressReport ph;
+  ph.phase = SyncPhase::kPhotos;
+  ph.done = 1 << 20;
+  ph.total = 9 << 20;
+  CHECK(FormatSyncProgress(ph, 1 << 20, 40.0) ==
+        "photos: 1.0 MiB of 9.0 MiB, 26 KiB/s, about 5 min left");
+  ph.done = 0;
+  CHECK(FormatSyncProgress(ph, 0, 40.0) == "photos: 0 B of 9.0 MiB");
 }
 
 TEST_CASE(

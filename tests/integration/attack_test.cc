@@ -72,17 +72,8 @@ HttpReply Signed(Field& f, const KeyPair& key, const Uuid& as,
                  const std::string& body, int64_t time_ms = 0,
                  const std::string& nonce = "",
                  std::map<std::string, std::string> extra = {}) {
-  auto headers = SignedHeaders(key, as, method, target, body,
-                               time_ms ? time_ms : NowMs(), nonce);
-  headers.insert(extra.begin(), extra.end());
-  headers["Content-Type"] = "application/octet-stream";
-  return HttpCall(f.server().port(), method, target, body, headers);
-}
-
-std::string ErrorOf(const HttpReply& r) {
-  json j = json::parse(r.body, nullptr, false);
-  if (!j.is_object() || !j.contains("error") || !j["error"].is_string()) return "";
-  return j["error"].get<std::string>();
+  return SignedCall(f.server().port(), key, as, method, target, body, std::move(extra),
+                    time_ms, nonce);
 }
 
 // The reasons of the rows a 200 push answer refused.

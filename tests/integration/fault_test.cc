@@ -65,10 +65,7 @@ std::vector<Sealed> SealAll(Field& f, const Device& d) {
 HttpReply Send(Field& f, const Device& d, const std::string& method,
                const std::string& target, const std::string& body,
                std::map<std::string, std::string> extra = {}) {
-  auto headers = SignedHeaders(*d.key, d.id, method, target, body, NowMs());
-  headers.insert(extra.begin(), extra.end());
-  headers["Content-Type"] = "application/octet-stream";
-  return HttpCall(f.server().port(), method, target, body, headers);
+  return SignedCall(f.server().port(), *d.key, d.id, method, target, body, std::move(extra));
 }
 
 HttpReply Push(Field& f, const Device& d, const Signature& sig, const std::string& bytes) {

@@ -5,7 +5,6 @@
 // after decompression (a bomb is refused with 413, a damaged frame with
 // 400, nothing stored); and a new kbo syncs with a server that does not take
 // zstd (serve --no-zstd), also when its server stops taking it.
-#include <zstd.h>
 
 #include <chrono>
 #include <string>
@@ -19,6 +18,7 @@
 #include "shared/signing.h"
 #include "shared/wire.h"
 #include "tests/integration/field.h"
+#include "tests/support/zstd_frames.h"
 
 namespace kbo::testing {
 namespace {
@@ -83,42 +83,7 @@ PublicKey ServerKey(const std::string& home) {
 HttpReply Signed(Field& f, const Device& d, const std::string& method,
                  const std::string& target, const std::string& body,
                  std::map<std::string, std::string> extra = {}) {
-  auto headers = SignedHeaders(*d.key, d.id, method, target, body, NowMs());
-  headers.insert(extra.begin(), extra.end());
-  headers["Content-Type"] = "application/octet-stream";
-  return HttpCall(f.server().port(), method, target, body, headers);
-}
-
-std::string ErrorOf(const HttpReply& r) {
-  json j = json::parse(r.body, nullptr, false);
-  if (!j.is_object() || !j.contains("error") || !j["error"].is_string()) return "";
-  return j["error"].get<std::string>();
-}
-
-// `n` zero bytes as one zstd frame, made 1 MiB at a time.
-std::string ZstdZeros(size_t n) {
-  ZSTD_CCtx* c = ZSTD_createCCtx();
-  ZSTD_CCtx_setParameter(c, ZSTD_c_compressionLevel, 1);
-  const std::string zeros(size_t{1} << 20, '\0');
-  std::string out, buf(ZSTD_CStreamOutSize(), '\0');
-  size_t left = n;
-  bool done = false;
-  while (!done) {
-    const size_t piece = std::min(left, zeros.size());
-    left -= piece;
-    const ZSTD_EndDirective mode = left == 0 ? ZSTD_e_end : ZSTD_e_continue;
-    ZSTD_inBuffer in{zeros.data(), piece, 0};
-    size_t rest = 0;
-    do {
-      ZSTD_outBuffer o{buf.data(), buf.size(), 0};
-      rest = ZSTD_compressStream2(c, &o, &in, mode);
-      REQUIRE_FALSE(ZSTD_isError(rest));
-      out.append(buf.data(), o.pos);
-    } while (mode == ZSTD_e_end ? rest != 0 : in.pos < in.size);
-    done = mode == ZSTD_e_end;
-  }
-  ZSTD_freeCCtx(c);
-  return out;
+  return SignedCall(f.server().port(), *d.key, d.id, method, target, body, std::move(extra));
 }
 
 // The server's producer rows.
@@ -172,7 +137,7 @@ TEST_CASE("Zstd: a device of the previous protocol, with no encoding headers "
 }
 
 TEST_CASE("Zstd: a page asked for with Accept-Encoding: zstd comes compressed, "
-          "its signature over the plain bytes; a zstd push is stored as its "
+          "its signature over the plain bytes, and a zstd push is stored as its "
           "canonical change set",
           "[zstd][integration]") {
   Field f;
@@ -222,7 +187,7 @@ TEST_CASE("Zstd: a page asked for with Accept-Encoding: zstd comes compressed, "
   CHECK(refused.Header("content-encoding").empty());
 }
 
-TEST_CASE("Zstd: a push body is held to the cap after decompression; a bomb "
+TEST_CASE("Zstd: a push body is held to the cap after decompression: a bomb "
           "gets 413, a damaged frame 400, gzip 415, and nothing is stored",
           "[zstd][integration][attack]") {
   Field f;
@@ -240,20 +205,20 @@ TEST_CASE("Zstd: a push body is held to the cap after decompression; a bomb "
 
   // Exactly the cap decompressed: past the size check, refused only as a
   // change set (zeros are not one).
-  HttpReply at_cap = Signed(f, d, "POST", kPush, ZstdZeros(protocol::kMaxPushBytes), zstd);
+  HttpReply at_cap = Signed(f, d, "POST", kPush, kbo::testing::StreamedZeros(protocol::kMaxPushBytes), zstd);
   INFO(at_cap.body);
   CHECK(at_cap.status == 400);
   CHECK(ErrorOf(at_cap) == "bad_change_set");
   // One byte over: 413.
   HttpReply over =
-      Signed(f, d, "POST", kPush, ZstdZeros(protocol::kMaxPushBytes + 1), zstd);
+      Signed(f, d, "POST", kPush, kbo::testing::StreamedZeros(protocol::kMaxPushBytes + 1), zstd);
   INFO(over.body);
   CHECK(over.status == 413);
   CHECK(ErrorOf(over) == "too_large");
   CHECK_THAT(over.body, Catch::Contains("decompresses to more than"));
 
   // A bomb: 4 GiB of zeros in ~130 KB. Refused at the cap, at once.
-  const std::string bomb = ZstdZeros(size_t{4} << 30);
+  const std::string bomb = kbo::testing::StreamedZeros(size_t{4} << 30);
   CHECK(bomb.size() < 200000);
   auto [bombed, bomb_s] = seconds_of([&] { return Signed(f, d, "POST", kPush, bomb, zstd); });
   INFO(bombed.body);

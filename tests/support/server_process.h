@@ -34,6 +34,7 @@
 #include <thread>
 #include <vector>
 
+#include "shared/error_body.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
 #include "shared/uuid.h"
@@ -308,6 +309,29 @@ inline int64_t NowMs() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
       .count();
+}
+
+// A request signed as `device` with `key` (now, a fresh nonce unless given),
+// an octet-stream body, `extra` headers added: tests that speak the device
+// protocol by hand.
+inline HttpReply SignedCall(int port, const KeyPair& key, const Uuid& device,
+                            const std::string& method, const std::string& target,
+                            const std::string& body,
+                            std::map<std::string, std::string> extra = {},
+                            int64_t time_ms = 0, const std::string& nonce = "") {
+  auto headers = SignedHeaders(key, device, method, target, body,
+                               time_ms ? time_ms : NowMs(), nonce);
+  headers.insert(extra.begin(), extra.end());
+  headers["Content-Type"] = "application/octet-stream";
+  return HttpCall(port, method, target, body, headers);
+}
+
+// An error answer's "error" (its reason, or its code's name), read with the
+// one parser (shared/error_body.h); "" if the body is not an error body.
+inline std::string ErrorOf(const HttpReply& r) {
+  Status e;
+  if (!ParseErrorBody(r.body, r.status, &e).ok()) return "";
+  return std::string(e.ReasonOrCodeName());
 }
 
 }  // namespace kbo::testing

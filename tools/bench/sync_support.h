@@ -210,9 +210,10 @@ inline void RecordAttendance(const char* tool, Device& d,
 // the same rows, one transaction. Returns rows per second.
 inline double RawFloorPerSecond(const char* tool, const std::string& path,
                                 const std::vector<AttendanceRecord>& records,
-                                size_t begin, size_t end) {
+                                size_t begin, size_t end, const char* pragmas = nullptr) {
   auto db = Db::Open(path);
   if (!db.ok()) Check(tool, db.status(), "raw db");
+  if (pragmas != nullptr) Check(tool, (*db)->Exec(pragmas), "raw pragmas");
   Check(tool,
         Migrate(**db, schema::kReplicaMigrations,
                 schema::kReplicaMigrations_count),
