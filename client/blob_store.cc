@@ -102,8 +102,7 @@ Result<std::string> BlobStore::Read(std::string_view sha256,
   return bytes;
 }
 
-Result<StoredBlob> BlobStore::AddPhotoFile(const std::string& path,
-                                           size_t max_bytes) {
+Result<std::string> ReadPhotoFile(const std::string& path, size_t max_bytes) {
   // stat first: the size message needs the real size, and a file over the
   // cap is refused without reading any of it.
   struct stat st {};
@@ -134,6 +133,13 @@ Result<StoredBlob> BlobStore::AddPhotoFile(const std::string& path,
         return bytes.status();
     }
   }
+  return bytes;
+}
+
+Result<StoredBlob> BlobStore::AddPhotoFile(const std::string& path,
+                                           size_t max_bytes) {
+  Result<std::string> bytes = ReadPhotoFile(path, max_bytes);
+  if (!bytes.ok()) return bytes.status();
   return AddPhotoBytes(*bytes, path, max_bytes);
 }
 

@@ -27,6 +27,16 @@ struct StoredBlob {
 // accepts as a blob name (so a name can never step outside the store).
 bool IsBlobName(std::string_view sha256);
 
+// The bytes of the photo file at `path`, read whole, for AddPhotoBytes.
+// Messages name the file as `path` was given.
+//   kNotFound         no file at `path`;
+//   kInvalidArgument  a directory or not a regular file, or larger than
+//                     `max_bytes` ("photo.jpg is 25.3 MiB; the limit is
+//                     20 MiB"; nothing beyond the cap is read);
+//   kIOError          it could not be read.
+Result<std::string> ReadPhotoFile(const std::string& path,
+                                  size_t max_bytes = kDefaultMaxPhotoBytes);
+
 // Content-addressed photos under the client home's blobs/ folder:
 //   <dir>/<first 2 hex digits>/<64 hex digits>, mode 0600,
 // each written atomically (temp file, fsync, rename), so a crash leaves a
@@ -43,13 +53,9 @@ class BlobStore {
 
   // Copies the JPEG or PNG photo at `path` into the store and returns its
   // hash, size and image info. Messages name the file as `path` was given.
-  //   kNotFound         no file at `path`;
-  //   kInvalidArgument  a directory, larger than `max_bytes` ("photo.jpg is
-  //                     25.3 MiB; the limit is 20 MiB", and nothing beyond
-  //                     the cap is read), or not a JPEG/PNG image with a
-  //                     width and height ("photo.txt is not a JPEG or PNG
-  //                     image"); nothing is written then;
-  //   kIOError          the file or the store could not be read or written.
+  // Errors as ReadPhotoFile, and kInvalidArgument if it is not a JPEG/PNG
+  // image with a width and height ("photo.txt is not a JPEG or PNG image");
+  // nothing is written then; kIOError if the store could not be written.
   // If the store already holds the photo, nothing is written (a stored copy
   // found damaged is replaced).
   Result<StoredBlob> AddPhotoFile(const std::string& path,

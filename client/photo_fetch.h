@@ -4,7 +4,9 @@
 // Photos coming down from the server (docs/protocol.md §8; issue 10,
 // deliverable 6): after a pull, the thumbnails of the photo rows this
 // device holds but whose picture it does not (a trainer sees the field
-// officer's pictures); and a photo's original on demand (`kbo photo fetch`).
+// officer's pictures); and a photo's blob on demand (`kbo photo fetch`): the
+// recording device's upload copy (client/photo_copy.h), whose camera
+// original stays on that device.
 // Speaks HTTP only through sync_client.h's HttpTransport and SignRequest.
 //
 // Files, beside the content-addressed originals of client/blob_store.h:

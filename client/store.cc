@@ -612,7 +612,8 @@ Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
   return id;
 }
 
-Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
+Result<Uuid> ClientStore::RecordPhoto(RowValues row,
+                                      const PhotoOriginal* original) {
   const Entity* e = FindEntity("photo");
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
@@ -627,6 +628,21 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row) {
       "INSERT OR IGNORE INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2, ?3)");
   st.Bind(1, sha).Bind(2, bytes).Bind(3, mime);
   if (Status s = st.Run(); !s.ok()) return s;
+  if (original != nullptr) {
+    // The same upload copy comes from the same original (content
+    // addresses), so a second photo row of it has nothing new to say.
+    Statement& keep = db_->Cached(
+        "INSERT OR IGNORE INTO photo_original (upload_sha256, "
+        "original_sha256, original_bytes, original_mime, original_width, "
+        "original_height) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+    keep.Bind(1, sha)
+        .Bind(2, Value::Text(original->sha256))
+        .Bind(3, Value::Integer(original->bytes))
+        .Bind(4, Value::Text(original->mime))
+        .Bind(5, Value::Integer(original->width))
+        .Bind(6, Value::Integer(original->height));
+    if (Status s = keep.Run(); !s.ok()) return s;
+  }
   if (Status s = FinishAction(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return id;

@@ -103,10 +103,24 @@ class ClientStore {
   //   kNotFound: a referenced row does not exist (or was deleted).
   Result<Uuid> Record(std::string_view entity, RowValues row);
 
+  // The photo as it was taken, kept on the device when the photo row names a
+  // downscaled upload copy (client/photo_copy.h; table photo_original).
+  struct PhotoOriginal {
+    std::string sha256;  // = the row's sha256 when no copy was made
+    int64_t bytes = 0;
+    std::string mime;
+    int64_t width = 0;
+    int64_t height = 0;
+  };
+
   // Records a photo row (Record("photo", row)) and queues its blob
   // (row's sha256, bytes, mime) for upload, in one transaction. The blob must
-  // already be in the home's blobs/ (BlobStore).
-  Result<Uuid> RecordPhoto(RowValues row);
+  // already be in the home's blobs/ (BlobStore). With `original`, which
+  // original the row's blob was made from is remembered (photo_original),
+  // in the same transaction.
+  Result<Uuid> RecordPhoto(RowValues row,
+                           const PhotoOriginal* original = nullptr);
+
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
   // none, and one outbox entry (one action). A refusal carries the index of

@@ -1,7 +1,5 @@
 #include "server/thumbnails.h"
 
-#include <vips/vips.h>
-
 #include <mutex>
 #include <optional>
 #include <string>
@@ -17,74 +15,11 @@ namespace {
 // cache folder is not ours.
 constexpr size_t kMaxThumbnailBytes = size_t{4} << 20;
 
-// One thumbnail at a time in the process (see thumbnails.h): guards every
-// libvips call and the making of cache files.
-std::mutex& VipsMutex() {
+// Guards the making of cache files, so that two requests for one new
+// thumbnail decode it once (shared/image.h serialises the decoding itself).
+std::mutex& CacheMutex() {
   static std::mutex mu;
   return mu;
-}
-
-// Starts libvips once: one worker thread per operation (kbo-server's threads
-// already serve requests in parallel; the machine may have two cores), no
-// operation cache (each photo is thumbnailed once, then read from disk), and
-// no loader marked untrusted (ImageMagick, PDF, SVG ...): only the JPEG, PNG
-// and WebP loaders are ever reached anyway (magic bytes are checked first).
-bool StartVips() {
-  static const bool started = [] {
-    if (VIPS_INIT("kbo-server") != 0) return false;
-    vips_concurrency_set(1);
-    vips_cache_set_max(0);
-    vips_cache_set_max_mem(0);
-    vips_cache_set_max_files(0);
-    vips_block_untrusted_set(TRUE);
-    // A damaged photo makes libjpeg warn once per bad scan line; the
-    // outcome (a refusal, or a partial picture) is what matters, and the
-    // server's log is not the place for hundreds of lines about one upload.
-    g_log_set_handler(
-        "VIPS",
-        static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
-                                    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
-        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
-    return true;
-  }();
-  return started;
-}
-
-// The libvips error text (and clears it), one line, bounded.
-std::string VipsError() {
-  std::string e = vips_error_buffer();
-  vips_error_clear();
-  for (char& c : e) {
-    if (c == '\n' || c == '\r') c = ' ';
-  }
-  while (!e.empty() && e.back() == ' ') e.pop_back();
-  if (e.size() > 300) e.resize(300);
-  return e.empty() ? "unknown libvips error" : e;
-}
-
-// Owns one VipsImage reference.
-struct ImageRef {
-  VipsImage* image = nullptr;
-  ImageRef() = default;
-  ImageRef(const ImageRef&) = delete;
-  ImageRef& operator=(const ImageRef&) = delete;
-  ~ImageRef() {
-    if (image != nullptr) g_object_unref(image);
-  }
-  void Reset(VipsImage* next) {
-    if (image != nullptr) g_object_unref(image);
-    image = next;
-  }
-};
-
-bool StartsWith(std::string_view s, std::string_view prefix) {
-  return s.substr(0, prefix.size()) == prefix;
-}
-
-// The formats a phone's camera or gallery gives: JPEG, PNG, WebP.
-bool IsPhotoFormat(std::string_view b) {
-  return StartsWith(b, "\xFF\xD8\xFF") || StartsWith(b, "\x89PNG\r\n\x1A\n") ||
-         (b.size() >= 12 && StartsWith(b, "RIFF") && b.substr(8, 4) == "WEBP");
 }
 
 Status NoThumbnail(std::string message) {
@@ -95,80 +30,21 @@ Status TooLarge(std::string message) {
   return Status::ResourceExhausted(std::move(message)).WithReason("too_large");
 }
 
-// MakeThumbnail with VipsMutex held.
-Result<std::string> MakeLocked(std::string_view image,
-                               const ThumbnailOptions& options) {
-  if (image.size() > options.max_input_bytes) {
-    return TooLarge("the photo is larger than " +
-                    std::to_string(options.max_input_bytes >> 20) + " MiB");
-  }
-  if (!IsPhotoFormat(image)) {
-    return NoThumbnail("not a JPEG, PNG or WebP image");
-  }
-  if (!StartVips()) return Status::Internal("libvips did not start");
-  void* data = const_cast<char*>(image.data());
-
-  // The header first: its size decides whether a pixel is decoded at all.
-  {
-    ImageRef header;
-    header.image = vips_image_new_from_buffer(data, image.size(), "", "access",
-                                              VIPS_ACCESS_SEQUENTIAL, nullptr);
-    if (header.image == nullptr) {
-      return NoThumbnail("the image does not decode: " + VipsError());
-    }
-    const int64_t w = vips_image_get_width(header.image);
-    const int64_t h = vips_image_get_height(header.image);
-    if (w <= 0 || h <= 0) return NoThumbnail("the image has no pixels");
-    if (w > options.max_edge || h > options.max_edge ||
-        static_cast<uint64_t>(w) * static_cast<uint64_t>(h) >
-            options.max_pixels) {
-      return TooLarge(
-          "the image is " + std::to_string(w) + " x " + std::to_string(h) +
-          " pixels; thumbnails are made up to " +
-          std::to_string(options.max_pixels / 1000000) + " megapixels");
-    }
-  }
-
-  // Shrink-on-load where the format has it (JPEG decodes at 1/2..1/8),
-  // upright by EXIF orientation (vips_thumbnail's default), never enlarged.
-  ImageRef thumb;
-  if (vips_thumbnail_buffer(data, image.size(), &thumb.image,
-                            options.long_edge, "height", options.long_edge,
-                            "size", VIPS_SIZE_DOWN, nullptr) != 0) {
-    return NoThumbnail("the image does not decode: " + VipsError());
-  }
-  if (vips_image_hasalpha(thumb.image)) {
-    double white = 255;
-    VipsArrayDouble* background = vips_array_double_new(&white, 1);
-    VipsImage* flat = nullptr;
-    const int rc = vips_flatten(thumb.image, &flat, "background", background,
-                                nullptr);
-    vips_area_unref(VIPS_AREA(background));
-    if (rc != 0) {
-      return NoThumbnail("the image does not flatten: " + VipsError());
-    }
-    thumb.Reset(flat);
-  }
-  void* out = nullptr;
-  size_t out_bytes = 0;
-  // Pixels are decoded here (sequential access): a truncated or corrupt
-  // file fails here, or gives a partial picture, never a crash.
-  if (vips_jpegsave_buffer(thumb.image, &out, &out_bytes, "Q", options.quality,
-                           "strip", TRUE, "optimize_coding", TRUE,
-                           nullptr) != 0) {
-    return NoThumbnail("the image does not decode: " + VipsError());
-  }
-  std::string jpeg(static_cast<const char*>(out), out_bytes);
-  g_free(out);
-  return jpeg;
-}
-
 }  // namespace
 
 Result<std::string> MakeThumbnail(std::string_view image,
                                   const ThumbnailOptions& options) {
-  std::lock_guard<std::mutex> lock(VipsMutex());
-  return MakeLocked(image, options);
+  Result<JpegCopy> copy = MakeJpegCopy(image, options);
+  if (copy.ok()) return std::move(copy->jpeg);
+  const Status& s = copy.status();
+  switch (s.code()) {
+    case Code::kFailedPrecondition:
+      return NoThumbnail(s.message());
+    case Code::kResourceExhausted:
+      return TooLarge(s.message());
+    default:
+      return s;
+  }
 }
 
 ThumbnailCache::ThumbnailCache(std::string blobs_dir, ThumbnailOptions options)
@@ -211,7 +87,7 @@ Result<std::string> ThumbnailCache::Get(std::string_view sha256) {
   // Most requests end here, without the lock.
   if (auto hit = cached()) return std::move(*hit);
 
-  std::lock_guard<std::mutex> lock(VipsMutex());
+  std::lock_guard<std::mutex> lock(CacheMutex());
   // Another request may have made it while this one waited.
   if (auto hit = cached()) return std::move(*hit);
   Result<std::string> blob = ReadFileBounded(
@@ -227,7 +103,7 @@ Result<std::string> ThumbnailCache::Get(std::string_view sha256) {
   } else if (!blob.ok()) {
     return Status::IOError("photo blob: " + blob.status().message());
   } else {
-    thumb = MakeLocked(*blob, options_);
+    thumb = MakeThumbnail(*blob, options_);
   }
   if (Status s = EnsureDir(blobs_dir_ + "/thumbs"); !s.ok()) return s;
   if (!thumb.ok()) {

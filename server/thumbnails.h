@@ -4,41 +4,33 @@
 // Photo thumbnails, made on the server with libvips (docs/decisions.md,
 // "Thumbnails"): a small JPEG of a complete photo blob for the console's
 // gallery and for devices (GET /v1/thumbs/<sha256>, docs/protocol.md §8).
-// libvips is an implementation detail of thumbnails.cc, the only file that
-// includes it (tools/check-layering).
+// The image work is shared/image.h's MakeJpegCopy (the client makes its
+// upload copies with it too); libvips is included by shared/image.cc alone
+// (tools/check-layering).
 //
-// Threads: libvips is started once per process (VIPS_INIT) with its own
-// worker threads set to 1, its operation cache off and its untrusted loaders
-// blocked. Thumbnails are made one at a time, process-wide (a mutex of this
-// module, not the store's): a caller may hold the store mutex (the console
-// does, for the whole request) or not (the sync API checks scope under it,
-// then makes the thumbnail after releasing it). One at a time bounds memory:
-// one decode of at most ThumbnailOptions::max_pixels, never eight at once.
+// Threads: thumbnails are decoded one at a time, process-wide
+// (shared/image.h), and cache files are made under a mutex of this module,
+// not the store's: a caller may hold the store mutex (the console does, for
+// the whole request) or not (the sync API checks scope under it, then makes
+// the thumbnail after releasing it). One at a time bounds memory: one decode
+// of at most ThumbnailOptions::max_pixels, never eight at once.
 
 #include <cstddef>
 #include <cstdint>
 #include <string>
 #include <string_view>
 
+#include "shared/image.h"
 #include "shared/result.h"
 
 namespace kbo::server {
 
-struct ThumbnailOptions {
-  // The long edge of a thumbnail, in pixels. Default: 320 (a phone's gallery
-  // cell at 2x; 15-40 KB as JPEG).
-  int long_edge = 320;
-  // JPEG quality. Default: 80.
-  int quality = 80;
-  // Images whose header says more pixels than this get no thumbnail; checked
-  // before any pixel is decoded. Default: 50 megapixels (a phone camera is
-  // 12-50 MP; a "photo" of 30000 x 30000 is an attack, not a picture).
-  uint64_t max_pixels = 50'000'000;
-  // Longest edge accepted, whatever the pixel count (a 1 x 10^7 strip).
-  // Default: 20,000.
-  int max_edge = 20'000;
-  // Largest photo read into memory. Default: 64 MiB (the server's blob cap).
-  size_t max_input_bytes = size_t{64} << 20;
+// What MakeJpegCopy is given for a thumbnail (shared/image.h): its bounds
+// (50 megapixels, 20,000 px an edge, 64 MiB, the server's blob cap), JPEG
+// quality 80, and a long edge of 320 px (a phone's gallery cell at 2x;
+// 15-40 KB as JPEG).
+struct ThumbnailOptions : JpegCopyOptions {
+  ThumbnailOptions() { long_edge = 320; }
 };
 
 // A JPEG thumbnail of `image` (JPEG, PNG or WebP bytes): the long edge

@@ -1,14 +1,19 @@
 // kbo photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]
+//                    [--long-edge PX] [--quality Q] [--as-taken]
 //
-// Copies the photo into the home's blobs/ (content-addressed, atomic), then
-// records a photo row with what the image's own headers say (type, size,
-// EXIF date and position) and queues the blob for upload, in one
-// transaction. Prints the photo row's id.
+// Keeps the photo as it was taken in the home's blobs/originals/ and makes
+// its upload copy in blobs/ (client/photo_copy.h: downscaled to --long-edge,
+// JPEG at --quality, upright, no metadata; both content-addressed, atomic),
+// then records a photo row naming the copy, with the date and position from
+// the original's EXIF, queues the copy for upload and remembers which
+// original it came from, in one transaction. Prints the photo row's id.
 //
 // Order and what is left behind: the subject is checked first (a photo of a
-// row that does not exist is refused before anything is copied); if the row
-// is then refused, the copied blob stays in blobs/ unreferenced. That is
-// harmless: blobs are content-addressed, so adding the photo again reuses it.
+// row that does not exist is refused before anything is copied); a file
+// that is not a picture libvips can decode is refused before anything is
+// written; if the row is then refused, the stored files stay unreferenced.
+// That is harmless: they are content-addressed, so adding the photo again
+// reuses them.
 
 #include <cstdint>
 #include <memory>
@@ -19,6 +24,7 @@
 
 #include "client/blob_store.h"
 #include "client/cli/command.h"
+#include "client/photo_copy.h"
 #include "client/photo_fetch.h"
 #include "client/sync_client.h"
 
@@ -29,31 +35,46 @@ namespace {
 // go beyond it.
 constexpr int64_t kMaxMaxMib = 2048;
 
-Result<size_t> MaxBytesArg(const std::string* text) {
-  if (text == nullptr) return kDefaultMaxPhotoBytes;
-  int64_t mib = 0;
+// A whole number from `min` to `max` given as --`flag` (`fallback` when
+// absent).
+Result<int> BoundedIntArg(const std::string* text, const char* flag, int min,
+                          int max, int fallback) {
+  if (text == nullptr) return fallback;
+  int64_t n = 0;
   bool digits = !text->empty() && text->size() <= 6;
   for (char c : *text) {
     if (c < '0' || c > '9') {
       digits = false;
       break;
     }
-    mib = mib * 10 + (c - '0');
+    n = n * 10 + (c - '0');
   }
-  if (!digits || mib < 1 || mib > kMaxMaxMib) {
+  if (!digits || n < min || n > max) {
     return Status::InvalidArgument(
-        "--max-mib must be a whole number from 1 to " +
-        std::to_string(kMaxMaxMib) + " (got '" + *text + "')");
+        std::string("--") + flag + " must be a whole number from " +
+        std::to_string(min) + " to " + std::to_string(max) + " (got '" +
+        *text + "')");
   }
-  return static_cast<size_t>(mib) << 20;
+  return static_cast<int>(n);
+}
+
+Result<size_t> MaxBytesArg(const std::string* text) {
+  if (text == nullptr) return kDefaultMaxPhotoBytes;
+  Result<int> mib = BoundedIntArg(text, "max-mib", 1, kMaxMaxMib, 0);
+  if (!mib.ok()) return mib.status();
+  return static_cast<size_t>(*mib) << 20;
 }
 
 Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s =
-          ParseArgs(ctx, args,
-                    {{"subject", true}, {"caption", false}, {"max-mib", false}},
-                    {"FILE"}, &parsed);
+  if (Status s = ParseArgs(ctx, args,
+                           {{"subject", true},
+                            {"caption", false},
+                            {"max-mib", false},
+                            {"long-edge", false},
+                            {"quality", false},
+                            {"as-taken", false, /*takes_value=*/false}},
+                           {"FILE"}, &parsed);
       !s.ok()) {
     return s;
   }
@@ -89,8 +110,27 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
       return Status::InvalidArgument("--caption: " + v.status().message());
     if (!v->is_null()) row["caption"] = std::move(*v);
   }
+  UploadCopyOptions copy_options;
   Result<size_t> max_bytes = MaxBytesArg(parsed.Get("max-mib"));
   if (!max_bytes.ok()) return max_bytes.status();
+  copy_options.max_bytes = *max_bytes;
+  Result<int> long_edge =
+      BoundedIntArg(parsed.Get("long-edge"), "long-edge", kMinUploadLongEdge,
+                    kMaxUploadLongEdge, kDefaultUploadLongEdge);
+  if (!long_edge.ok()) return long_edge.status();
+  copy_options.long_edge = *long_edge;
+  Result<int> quality =
+      BoundedIntArg(parsed.Get("quality"), "quality", kMinUploadQuality,
+                    kMaxUploadQuality, kDefaultUploadQuality);
+  if (!quality.ok()) return quality.status();
+  copy_options.quality = *quality;
+  copy_options.as_taken = parsed.Has("as-taken");
+  if (copy_options.as_taken &&
+      (parsed.Get("long-edge") != nullptr || parsed.Get("quality") != nullptr)) {
+    return UsageError(ctx,
+                      "--as-taken sends the photo as it is: no --long-edge "
+                      "or --quality with it");
+  }
 
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
@@ -105,22 +145,17 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
 
   // Messages from here name the file as given ("photo.txt is not a JPEG or
   // PNG image", "photo.jpg is 25.3 MiB; the limit is 20 MiB").
-  BlobStore blobs(store.paths().blobs);
-  Result<StoredBlob> blob = blobs.AddPhotoFile(path, *max_bytes);
-  if (!blob.ok()) return blob.status();
-  row["sha256"] = Value::Text(blob->sha256);
-  row["bytes"] = Value::Integer(blob->bytes);
-  row["mime"] = Value::Text(blob->info.mime);
-  row["width"] = Value::Integer(blob->info.width);
-  row["height"] = Value::Integer(blob->info.height);
-  if (blob->info.taken_at) row["taken_at"] = Value::Text(*blob->info.taken_at);
-  if (blob->info.lat && blob->info.lon) {
-    row["lat"] = Value::Real(*blob->info.lat);
-    row["lon"] = Value::Real(*blob->info.lon);
-  }
+  Result<std::string> bytes = ReadPhotoFile(path, *max_bytes);
+  if (!bytes.ok()) return bytes.status();
+  Result<StoredPhoto> photo =
+      StorePhoto(store.paths().blobs, *bytes, path, copy_options);
+  if (!photo.ok()) return photo.status();
+  SetPhotoCells(*photo, &row);
+  const ClientStore::PhotoOriginal original = OriginalRecord(*photo);
 
-  // The photo row, its outbox entry and its upload queue entry commit together.
-  Result<Uuid> id = store.RecordPhoto(std::move(row));
+  // The photo row, its outbox entry, its upload queue entry and the note of
+  // its original commit together.
+  Result<Uuid> id = store.RecordPhoto(std::move(row), &original);
   if (!id.ok()) {
     if (id.status().code() == Code::kInvalidArgument) {
       return Status::InvalidArgument(path + ": " + id.status().message());
@@ -169,12 +204,17 @@ std::vector<Command> PhotoCommands() {
   std::vector<Command> c;
   c.push_back(
       {"photo", "add",
-       "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]",
-       "store a JPEG or PNG photo of a row (date and GPS from its EXIF); "
-       "--max-mib defaults to 20",
+       "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N] "
+       "[--long-edge PX] [--quality Q] [--as-taken]",
+       "store a JPEG or PNG photo of a row (date and GPS from its EXIF) and "
+       "its upload copy (what syncs: upright, no metadata, long edge "
+       "--long-edge 320-8192, default 1600, JPEG --quality 30-95, default "
+       "80); the original stays on this device (--as-taken: no copy, the "
+       "photo syncs as it is, EXIF and all); --max-mib defaults to 20",
        RunPhotoAdd});
   c.push_back({"photo", "fetch", "photo fetch SHA256 [--server URL]",
-               "download a photo's original from the server (this device may "
+               "download a photo as the server holds it (the recording device's "
+               "upload copy; this device may "
                "hold only its thumbnail); prints where it is stored",
                RunPhotoFetch});
   return c;

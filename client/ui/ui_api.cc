@@ -31,6 +31,7 @@
 
 #include "client/blob_store.h"
 #include "client/photo_fetch.h"
+#include "client/photo_copy.h"
 #include "client/csv_import.h"
 #include "client/image_info.h"
 #include "shared/edge_guard.h"
@@ -595,12 +596,10 @@ class Handler {
     // Photos are checked and stored (content-addressed, harmless if the row
     // is then refused) before the row is written, so a refused photo
     // leaves nothing recorded.
-    BlobStore blobs(store_.paths().blobs);
-    std::vector<StoredBlob> stored;
+    std::vector<StoredPhoto> stored;
     for (const FormPart* part : photo_parts) {
-      Result<StoredBlob> blob = blobs.AddPhotoBytes(
-          part->content, part->filename.empty() ? "the photo" : part->filename,
-          kMaxPhotoUploadBytes);
+      Result<StoredPhoto> blob = StorePhotoUpload(
+          part->content, part->filename.empty() ? "the photo" : part->filename);
       if (!blob.ok()) {
         if (blob.status().code() == Code::kInvalidArgument) {
           return FieldError("photo", blob.status().message());
@@ -613,7 +612,7 @@ class Handler {
     if (!id.ok()) return ErrorReply(id.status());
     Json body = {{"id", id->ToString()}};
     Json photo_ids = Json::array();
-    for (const StoredBlob& blob : stored) {
+    for (const StoredPhoto& blob : stored) {
       Result<Uuid> photo = RecordPhotoRow(entity, *id, blob, caption);
       if (!photo.ok()) {
         // The row is kept; its photo is not recorded. Say so plainly.
@@ -661,30 +660,32 @@ class Handler {
     return JsonReply(201, {{"ids", out}});
   }
 
+  // The photo as uploaded to the UI is kept as the original; its upload
+  // copy (client/photo_copy.h, the default size and quality) is what the
+  // photo row names and what syncs.
+  Result<StoredPhoto> StorePhotoUpload(std::string_view bytes,
+                                       std::string_view name) {
+    UploadCopyOptions options;
+    options.max_bytes = kMaxPhotoUploadBytes;
+    return StorePhoto(store_.paths().blobs, bytes, name, options);
+  }
+
   Result<Uuid> RecordPhotoRow(const Entity& subject_entity,
-                              const Uuid& subject_id, const StoredBlob& blob,
+                              const Uuid& subject_id, const StoredPhoto& photo,
                               const std::string& caption) {
     RowValues row;
     row["subject_type"] = Value::Text(std::string(subject_entity.name));
     row["subject_id"] = Value::Text(subject_id.ToString());
-    row["sha256"] = Value::Text(blob.sha256);
-    row["bytes"] = Value::Integer(blob.bytes);
-    row["mime"] = Value::Text(blob.info.mime);
-    row["width"] = Value::Integer(blob.info.width);
-    row["height"] = Value::Integer(blob.info.height);
-    if (blob.info.taken_at) row["taken_at"] = Value::Text(*blob.info.taken_at);
-    if (blob.info.lat && blob.info.lon) {
-      row["lat"] = Value::Real(*blob.info.lat);
-      row["lon"] = Value::Real(*blob.info.lon);
-    }
+    SetPhotoCells(photo, &row);
     if (!caption.empty()) {
       Result<Value> v = ClientStore::ParseText("photo", "caption", caption);
       if (!v.ok()) return v.status();
       if (!v->is_null()) row["caption"] = std::move(*v);
     }
-    // The photo row, its outbox entry and its upload queue entry
-    // (blob_upload) commit together.
-    return store_.RecordPhoto(std::move(row));
+    // The photo row, its outbox entry, its upload queue entry (blob_upload)
+    // and the note of its original (photo_original) commit together.
+    const ClientStore::PhotoOriginal original = OriginalRecord(photo);
+    return store_.RecordPhoto(std::move(row), &original);
   }
 
   ApiReply AddPhoto(const ApiRequest& req) {
@@ -751,10 +752,8 @@ class Handler {
       return ErrorReply(
           Status::NotFound(msg).With(field::kField, "subject_id"));
     }
-    BlobStore blobs(store_.paths().blobs);
-    Result<StoredBlob> blob =
-        blobs.AddPhotoBytes(*bytes, filename.empty() ? "the photo" : filename,
-                            kMaxPhotoUploadBytes);
+    Result<StoredPhoto> blob = StorePhotoUpload(
+        *bytes, filename.empty() ? "the photo" : filename);
     if (!blob.ok()) {
       if (blob.status().code() == Code::kInvalidArgument) {
         return FieldError("file", blob.status().message());
@@ -765,10 +764,10 @@ class Handler {
         RecordPhotoRow(*target->entity, target->id, *blob, caption);
     if (!id.ok()) return ErrorReply(id.status());
     return JsonReply(201, {{"id", id->ToString()},
-                           {"sha256", blob->sha256},
-                           {"mime", blob->info.mime},
-                           {"width", blob->info.width},
-                           {"height", blob->info.height}});
+                           {"sha256", blob->upload.sha256},
+                           {"mime", blob->upload.info.mime},
+                           {"width", blob->upload.info.width},
+                           {"height", blob->upload.info.height}});
   }
 
   ApiReply Edit(const Entity& entity, const Uuid& id, const ApiRequest& req) {

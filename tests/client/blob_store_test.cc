@@ -39,16 +39,7 @@ void WriteFile(const std::string& path, const std::string& bytes) {
   REQUIRE(out.good());
 }
 
-// Every regular file under `dir`, recursively (none if it does not exist).
-std::vector<std::string> FilesUnder(const std::string& dir) {
-  std::vector<std::string> files;
-  std::error_code ec;
-  if (!fs::exists(dir, ec)) return files;
-  for (const auto& e : fs::recursive_directory_iterator(dir)) {
-    if (e.is_regular_file()) files.push_back(e.path().string());
-  }
-  return files;
-}
+using testing::FilesUnder;
 
 TEST_CASE("BlobStore: a photo is stored under its SHA-256 with mode 0600",
           "[blob]") {

@@ -4,14 +4,18 @@
 #include <catch2/catch.hpp>
 #include <cstdint>
 #include <fstream>
+#include <iterator>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 #include <vector>
 
+#include "shared/signing.h"
+#include "shared/sqlite/db.h"
 #include "tests/support/run_cli.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 namespace {
@@ -79,26 +83,6 @@ class Kbo {
 void WriteFile(const std::string& path, const std::string& bytes) {
   std::ofstream f(path, std::ios::binary);
   f << bytes;
-}
-
-// A minimal PNG: signature and IHDR (what the header reader needs).
-std::string TinyPng(uint32_t width, uint32_t height) {
-  std::string png("\x89PNG\r\n\x1a\n", 8);
-  auto u32 = [&png](uint32_t v) {
-    for (int shift = 24; shift >= 0; shift -= 8) {
-      png.push_back(static_cast<char>((v >> shift) & 0xFF));
-    }
-  };
-  u32(13);
-  png += "IHDR";
-  u32(width);
-  u32(height);
-  png += std::string("\x08\x02\x00\x00\x00", 5);
-  u32(0);  // CRC: not checked by the header reader
-  u32(0);
-  png += "IEND";
-  u32(0xAE426082);
-  return png;
 }
 
 TEST_CASE("kbo: the binary under test is built", "[cli]") {
@@ -233,7 +217,7 @@ TEST_CASE("kbo: every add prints exactly one id line", "[cli]") {
            "--identity",      "18",          "--uniqueness", "17",
            "--quality",       "16",          "--packaging",  "15",
            "--marketability", "14",          "--comment",    "ดีมาก"});
-  WriteFile(kbo.File("sign.png"), TinyPng(640, 480));
+  WriteFile(kbo.File("sign.png"), testing::SamplePng(640, 480, false));
   kbo.Add({"photo", "add", kbo.File("sign.png"), "--subject",
            "product:" + product, "--caption", "ป้ายกลุ่ม"});
 
@@ -521,7 +505,9 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
 TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   Kbo kbo;
   const std::string producer = kbo.Producer();
-  WriteFile(kbo.File("group.png"), TinyPng(4, 3));
+  // Tiny, and no metadata: it goes as it is (a JPEG copy would be larger).
+  const std::string png = testing::SamplePng(4, 3, false);
+  WriteFile(kbo.File("group.png"), png);
   const std::string photo =
       kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
                "producer:" + producer, "--caption", "ป้ายกลุ่ม"});
@@ -531,7 +517,7 @@ TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   CHECK(row["mime"] == "image/png");
   CHECK(row["width"] == 4);
   CHECK(row["height"] == 3);
-  CHECK(row["bytes"] == static_cast<int64_t>(TinyPng(4, 3).size()));
+  CHECK(row["bytes"] == static_cast<int64_t>(png.size()));
   CHECK(row["caption"] == "ป้ายกลุ่ม");
   CHECK(row["district_code"] == "5011");
   CHECK(row["sha256"].get<std::string>().size() == 64);
@@ -557,6 +543,95 @@ TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   CHECK(kbo.Run({"photo", "add", kbo.File("group.png"), "--subject", producer})
             .exit_code == 2);
   CHECK(kbo.Json({"list", "photo", "--json"}).size() == 2);
+}
+
+TEST_CASE("kbo: photo add records an upload copy and keeps the original",
+          "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  // 3000 x 2000 as stored, EXIF orientation 6 and a GPS position.
+  const std::string camera = testing::CameraJpeg(3000, 2000, 6);
+  WriteFile(kbo.File("IMG_0001.jpg"), camera);
+  const std::string photo = kbo.Add({"photo", "add", kbo.File("IMG_0001.jpg"),
+                                     "--subject", "producer:" + producer});
+  const json row = kbo.Json({"show", "photo", photo, "--json"});
+  CHECK(row["mime"] == "image/jpeg");
+  CHECK(row["height"] == 1600);  // upright, long edge 1600
+  CHECK(row["width"].get<int>() < 1600);
+  CHECK(row["lat"].get<double>() == Approx(testing::kCameraLat));
+  CHECK(row["lon"].get<double>() == Approx(testing::kCameraLon));
+  const std::string sha = row["sha256"].get<std::string>();
+  const std::string camera_sha = HexEncode(Sha256(camera));
+  CHECK(sha != camera_sha);
+  std::ifstream copy_file(kbo.File("home/blobs/" + sha.substr(0, 2) + "/" + sha),
+                          std::ios::binary);
+  const std::string copy((std::istreambuf_iterator<char>(copy_file)),
+                         std::istreambuf_iterator<char>());
+  CHECK(static_cast<int64_t>(copy.size()) == row["bytes"].get<int64_t>());
+  CHECK(copy.find(std::string("Exif\0\0", 6)) == std::string::npos);
+  CHECK(testing::DecodedSize(copy).height == 1600);
+  std::ifstream kept(kbo.File("home/blobs/originals/" + camera_sha.substr(0, 2) +
+                              "/" + camera_sha),
+                     std::ios::binary);
+  const std::string original((std::istreambuf_iterator<char>(kept)),
+                             std::istreambuf_iterator<char>());
+  CHECK(original == camera);
+  {
+    auto db = Db::Open(kbo.home() + "/field.db");
+    REQUIRE(db.ok());
+    Statement st(**db,
+                 "SELECT original_sha256, original_bytes, original_width "
+                 "FROM photo_original WHERE upload_sha256 = ?1");
+    st.Bind(1, std::string_view(sha));
+    REQUIRE(st.Step());
+    CHECK(st.ColumnText(0) == camera_sha);
+    CHECK(st.ColumnInt(1) == static_cast<int64_t>(camera.size()));
+    CHECK(st.ColumnInt(2) == 3000);
+  }
+  CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
+
+  // --long-edge and --quality, bounded.
+  const std::string small =
+      kbo.Add({"photo", "add", kbo.File("IMG_0001.jpg"), "--subject",
+               "producer:" + producer, "--long-edge", "640", "--quality", "60"});
+  CHECK(kbo.Json({"show", "photo", small, "--json"})["height"] == 640);
+  for (const std::vector<std::string>& flags :
+       {std::vector<std::string>{"--long-edge", "319"},
+        {"--long-edge", "8193"},
+        {"--long-edge", "big"},
+        {"--quality", "29"},
+        {"--quality", "96"},
+        {"--as-taken", "--quality", "80"}}) {
+    std::vector<std::string> args = {"photo", "add", kbo.File("IMG_0001.jpg"),
+                                     "--subject", "producer:" + producer};
+    args.insert(args.end(), flags.begin(), flags.end());
+    const CliResult r = kbo.Run(args);
+    INFO(flags[0] << " " << flags[1]);
+    CHECK(r.exit_code == 2);
+    CHECK(r.out.empty());
+  }
+  // --as-taken: the file itself syncs.
+  const std::string as_taken =
+      kbo.Add({"photo", "add", kbo.File("IMG_0001.jpg"), "--subject",
+               "producer:" + producer, "--as-taken"});
+  CHECK(kbo.Json({"show", "photo", as_taken, "--json"})["sha256"] == camera_sha);
+
+  // A file whose headers read but which does not decode: refused, exit 2,
+  // nothing recorded, nothing more stored.
+  std::string broken = "\xFF\xD8\xFF\xC0";  // SOF0 640 x 480, no tables
+  broken += std::string("\x00\x11\x08\x01\xE0\x02\x80", 7);
+  broken += std::string("\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
+  broken += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+  broken += std::string(300, 'q') + "\xFF\xD9";
+  WriteFile(kbo.File("broken.jpg"), broken);
+  const size_t photos = kbo.Json({"list", "photo", "--json"}).size();
+  const CliResult refused = kbo.Run({"photo", "add", kbo.File("broken.jpg"),
+                                     "--subject", "producer:" + producer});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.err.find("broken.jpg does not decode as a picture") !=
+        std::string::npos);
+  CHECK(kbo.Json({"list", "photo", "--json"}).size() == photos);
+  CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 3);
 }
 
 TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {

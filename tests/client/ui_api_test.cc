@@ -16,7 +16,10 @@
 
 #include "client/store.h"
 #include "client/ui/ui_server.h"
+#include "shared/fs.h"
+#include "shared/signing.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::client::ui {
 namespace {
@@ -28,21 +31,6 @@ std::unique_ptr<ClientStore> OpenStore(const std::string& dir) {
   auto s = ClientStore::Open(dir);
   REQUIRE(s.ok());
   return std::move(s).value();
-}
-
-// SOI, SOF0 (width x height), a scan, EOI: enough for ReadImageInfo.
-std::string SmallJpeg(uint16_t width, uint16_t height) {
-  std::string j = "\xFF\xD8\xFF\xC0";
-  j += std::string("\x00\x11\x08", 3);
-  j.push_back(static_cast<char>(height >> 8));
-  j.push_back(static_cast<char>(height & 0xFF));
-  j.push_back(static_cast<char>(width >> 8));
-  j.push_back(static_cast<char>(width & 0xFF));
-  j += std::string("\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 10);
-  j += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
-  j += std::string(100, 'q');
-  j += "\xFF\xD9";
-  return j;
 }
 
 ApiRequest JsonRequest(std::string method, std::string path, const Json& body) {
@@ -267,7 +255,9 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   UiApi api(*store, nullptr);
   Phrao p = Seed(api, 0);
 
-  // A visit with a photo part (multipart, as the form sends it).
+  // A visit with a photo part (multipart, as the form sends it): as a
+  // phone camera writes it, 24 x 32 stored, EXIF orientation 6 and GPS.
+  const std::string camera = testing::CameraJpeg(24, 32, 6);
   ApiRequest visit;
   visit.method = "POST";
   visit.path = "/api/visit";
@@ -282,7 +272,7 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   CHECK(Body(r)["field"] == "photo");
   CHECK(Rows(*store, "visit") == 0);  // a refused photo saves nothing
 
-  visit.form.back() = {"photo", "p.jpg", "image/jpeg", SmallJpeg(32, 24)};
+  visit.form.back() = {"photo", "p.jpg", "image/jpeg", camera};
   visit.form.push_back({"photo_caption", "", "", "หน้าร้าน"});
   r = api.Handle(visit);
   INFO(r.body);
@@ -300,7 +290,15 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   ApiReply blob = api.Blob(photo["sha256"].get<std::string>());
   CHECK(blob.http_status == 200);
   CHECK(blob.content_type == "image/jpeg");
-  CHECK(blob.body == SmallJpeg(32, 24));
+  // What the row names is the upload copy: upright, no EXIF; the photo
+  // as uploaded stays under blobs/originals/ (client/photo_copy.h).
+  CHECK(blob.body != camera);
+  CHECK(testing::DecodedSize(blob.body).width == 32);
+  CHECK(blob.body.find("Exif") == std::string::npos);
+  CHECK(photo["lat"] == Approx(testing::kCameraLat));
+  const std::string camera_sha = HexEncode(Sha256(camera));
+  CHECK(FileExists(store->paths().blobs + "/originals/" +
+                   camera_sha.substr(0, 2) + "/" + camera_sha));
   CHECK(api.Blob("../../etc/passwd").http_status == 400);
   CHECK(api.Blob(std::string(64, 'a')).http_status == 404);
 
@@ -309,7 +307,7 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   raw.method = "POST";
   raw.path = "/api/photo";
   raw.content_type = "image/jpeg";
-  raw.body = SmallJpeg(10, 10);
+  raw.body = testing::SamplePng(10, 10, false);
   raw.query.emplace("subject", "producer:" + p.producer);
   raw.query.emplace("caption", "ป้าย");
   r = api.Handle(raw);

@@ -55,8 +55,9 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   const std::string jpeg = SampleJpeg(64, 48, 1);
   const std::string file = f.dir() + "/IMG_0002.jpg";
   REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
-  const std::string sha = HexEncode(Sha256(jpeg));
-  AddAt(kThreeDaysAhead, home, {"photo", "add", file, "--subject", "producer:" + p2});
+  const std::string sha = f.PhotoSha(
+      home,
+      AddAt(kThreeDaysAhead, home, {"photo", "add", file, "--subject", "producer:" + p2}));
 
   // Sync while the date is still wrong: refused (exit 5), both clocks named.
   CliResult wrong = KboAt(kThreeDaysAhead, home, {"sync", "--server", f.url()});

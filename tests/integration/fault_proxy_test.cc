@@ -50,6 +50,8 @@ double Seconds(Clock::time_point since) {
 
 // A PNG the photo reader accepts (signature + IHDR) padded with `extra`
 // bytes from `seed`, so every seed gives another blob.
+// Added with `photo add --as-taken` (no upload copy, so no decoding): it
+// syncs as it is, a blob of a known size.
 std::string Png(uint64_t seed, size_t extra) {
   std::string png = std::string("\x89PNG\r\n\x1a\n", 8);
   png += std::string("\0\0\0\x0dIHDR", 8);
@@ -194,7 +196,7 @@ std::string RecordSomething(const std::string& home, std::mt19937_64& rng,
     const std::string png = Png(rng(), 2000 + rng() % 20000);
     const std::string path = home + "-photo.png";
     if (!WriteFileAtomically(path, png, 0644).ok()) return "cannot write " + path;
-    error = add({"photo", "add", path, "--subject", "producer:" + producer}, &id);
+    error = add({"photo", "add", path, "--as-taken", "--subject", "producer:" + producer}, &id);
     if (error.empty()) {
       recorded.ids["photo"].insert(id);
       recorded.blobs[HexEncode(Sha256(png))] = png;
@@ -388,7 +390,7 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
       const std::string path = f.dir() + "/photo.png";
       REQUIRE(WriteFileAtomically(path, png, 0644).ok());
       recorded.ids["photo"].insert(
-          f.Add(home, {"photo", "add", path, "--subject", "producer:" + producer}));
+          f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer}));
       recorded.blobs[sha] = png;
 
       proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha,
@@ -603,7 +605,7 @@ TEST_CASE("Faults: kill -9 of kbo and of kbo-server at random moments loses no "
       REQUIRE(!mine.empty());
       const std::string subject = mine[rng() % mine.size()]["id"].get<std::string>();
       acknowledged.ids["photo"].insert(
-          f.Add(home, {"photo", "add", path, "--subject", "producer:" + subject}));
+          f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + subject}));
       acknowledged.blobs[HexEncode(Sha256(png))] = png;
     }
 
@@ -964,7 +966,7 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
   const std::string sha = HexEncode(Sha256(png));
   const std::string photo_path = tmp.File("big.png");
   REQUIRE(WriteFileAtomically(photo_path, png, 0644).ok());
-  CliResult photo = kbo({"photo", "add", photo_path, "--subject",
+  CliResult photo = kbo({"photo", "add", photo_path, "--as-taken", "--subject",
                          "producer:" + mine[0]["id"].get<std::string>()});
   REQUIRE(photo.exit_code == 0);
   Fill(filler, protocol::kBlobChunkBytes + protocol::kBlobChunkBytes / 2);

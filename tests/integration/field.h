@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include "schema/schema.h"
+#include "shared/fs.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 #include "tests/support/run_cli.h"
@@ -89,6 +90,25 @@ class Field {
     REQUIRE(r.exit_code == 0);
   }
 
+  // The sha256 photo row `id` names on `home`: its upload copy's
+  // (client/photo_copy.h), not the file's that was added.
+  std::string PhotoSha(const std::string& home, const std::string& id) {
+    return KboJson(home, {"show", "photo", id})["sha256"].get<std::string>();
+  }
+  // A group producer named `name` in `district`, added on `home`; its id.
+  std::string Producer(const std::string& home, const std::string& name,
+                       const std::string& district) {
+    return Add(home, {"producer", "add", "--kind", "group", "--name", name,
+                      "--district", district});
+  }
+  // The upload copy `home` holds as blob `sha` (what its sync sends).
+  std::string UploadCopy(const std::string& home, const std::string& sha) {
+    Result<std::string> bytes = ReadFileBounded(
+        home + "/blobs/" + sha.substr(0, 2) + "/" + sha, size_t{64} << 20);
+    INFO(bytes.status().ToString());
+    REQUIRE(bytes.ok());
+    return *bytes;
+  }
   json KboJson(const std::string& home, std::vector<std::string> args) {
     args.push_back("--json");
     CliResult r = Kbo(home, args);

@@ -33,9 +33,13 @@ TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, 
   const std::string jpeg = SampleJpeg(1600, 1200, 6);
   const std::string file = field.dir() + "/IMG_0001.jpg";
   REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
-  const std::string sha = HexEncode(Sha256(jpeg));
-  field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer,
-                      "--caption", "ผ้าทอลายน้ำไหล"});
+  // What syncs is the officer's upload copy (client/photo_copy.h): upright
+  // already, no EXIF.
+  const std::string sha = field.PhotoSha(
+      officer, field.Add(officer, {"photo", "add", file, "--subject",
+                                   "producer:" + producer, "--caption",
+                                   "ผ้าทอลายน้ำไหล"}));
+  const std::string copy = field.UploadCopy(officer, sha);
   field.SyncOk(officer);
   REQUIRE(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
                             "' AND complete_at IS NOT NULL") == 1);
@@ -63,7 +67,7 @@ TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, 
   REQUIRE(again.exit_code == 0);
   CHECK_FALSE(Has(again.out + again.err, "photo preview"));
 
-  // The original, on demand: the same bytes.
+  // The photo as the server holds it, on demand: the same bytes.
   CliResult fetch = field.Kbo(trainer, {"photo", "fetch", sha});
   INFO(fetch.err);
   REQUIRE(fetch.exit_code == 0);
@@ -71,7 +75,7 @@ TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, 
   auto original = ReadFileBounded(original_path, 64 << 20);
   REQUIRE(original.ok());
   CHECK(HexEncode(Sha256(*original)) == sha);
-  CHECK(*original == jpeg);
+  CHECK(*original == copy);
   CHECK_FALSE(FileExists(trainer + "/blobs/partial/" + sha));
   // Fetched twice: already held, nothing downloaded.
   CHECK(field.Kbo(trainer, {"photo", "fetch", sha}).exit_code == 0);
@@ -97,8 +101,9 @@ TEST_CASE("photos: a photo not yet uploaded comes down with a later sync",
   const std::string jpeg = SampleJpeg(800, 600);
   const std::string file = field.dir() + "/IMG_0002.jpg";
   REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
-  const std::string sha = HexEncode(Sha256(jpeg));
-  field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  const std::string sha = field.PhotoSha(
+      officer,
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
   field.SyncOk(officer);
   // The blob vanishes from the server as if its upload had not finished.
   const std::string blob = field.server().data_dir() + "/blobs/" + sha;
@@ -116,6 +121,59 @@ TEST_CASE("photos: a photo not yet uploaded comes down with a later sync",
   REQUIRE(WriteFileAtomically(blob, *bytes, 0600).ok());
   field.SyncOk(trainer);
   CHECK(FileExists(trainer + "/blobs/thumbs/" + sha + ".jpg"));
+}
+
+TEST_CASE("photos: what syncs is the upload copy; the original stays on the device",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มเครื่องเงิน", "5011");
+  // A camera's photo, taken with the phone turned: 3000 x 2000 stored,
+  // EXIF orientation 6.
+  const std::string jpeg = SampleJpeg(3000, 2000, 6);
+  const std::string original_sha = HexEncode(Sha256(jpeg));
+  const std::string file = field.dir() + "/IMG_0003.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string id =
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  const json row = field.KboJson(officer, {"show", "photo", id});
+  const std::string sha = row["sha256"].get<std::string>();
+  CHECK(sha != original_sha);
+  CHECK(row["mime"] == "image/jpeg");
+  CHECK(row["height"] == 1600);  // upright: portrait, the long edge 1600
+
+  field.SyncOk(officer);
+  // The server holds the copy, byte for byte, and nothing of the original.
+  auto held = ReadFileBounded(field.server().data_dir() + "/blobs/" + sha, 64 << 20);
+  REQUIRE(held.ok());
+  CHECK(*held == field.UploadCopy(officer, sha));
+  CHECK(HexEncode(Sha256(*held)) == sha);
+  CHECK(static_cast<int64_t>(held->size()) == row["bytes"].get<int64_t>());
+  CHECK(held->size() < jpeg.size());
+  const ImageSize size = DecodedSize(*held);
+  CHECK(size.width == row["width"].get<int>());
+  CHECK(size.height == 1600);
+  CHECK(size.width < size.height);
+  CHECK_FALSE(Has(*held, std::string("Exif\0\0", 6)));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                          "' AND complete_at IS NOT NULL") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" +
+                          original_sha + "'") == 0);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo WHERE sha256 = '" + sha +
+                          "' AND bytes = " + std::to_string(held->size()) +
+                          " AND height = 1600") == 1);
+  // The original, byte-identical, stays on the device.
+  auto kept = ReadFileBounded(officer + "/blobs/originals/" +
+                                  original_sha.substr(0, 2) + "/" + original_sha,
+                              64 << 20);
+  REQUIRE(kept.ok());
+  CHECK(*kept == jpeg);
+  CHECK(Field::Count(officer + "/field.db",
+                     "SELECT COUNT(*) FROM photo_original WHERE upload_sha256 = '" +
+                         sha + "' AND original_sha256 = '" + original_sha +
+                         "' AND original_bytes = " + std::to_string(jpeg.size())) ==
+        1);
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <system_error>
+#include <vector>
 
 namespace kbo::testing {
 
@@ -30,6 +32,17 @@ class TempDir {
  private:
   std::string path_;
 };
+
+// Every regular file under `dir`, recursively (none if it does not exist).
+inline std::vector<std::string> FilesUnder(const std::string& dir) {
+  std::vector<std::string> files;
+  std::error_code ec;
+  if (!std::filesystem::exists(dir, ec)) return files;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(dir)) {
+    if (e.is_regular_file()) files.push_back(e.path().string());
+  }
+  return files;
+}
 
 }  // namespace kbo::testing
 

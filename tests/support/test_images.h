@@ -12,6 +12,13 @@ namespace kbo::testing {
 // A w x h JPEG of a left-to-right gradient. `orientation` (1-8) is written
 // as its EXIF orientation tag.
 std::string SampleJpeg(int width, int height, int orientation = 1);
+// A w x h JPEG as a phone camera writes it: the gradient of SampleJpeg
+// with an EXIF block (little-endian TIFF, built here) holding `orientation`
+// and a GPS position, Chiang Mai's Tha Phae Gate: 18°47'24" N, 98°59'6" E
+// (18.79, 98.985 in decimal degrees).
+std::string CameraJpeg(int width, int height, int orientation);
+inline constexpr double kCameraLat = 18.79;
+inline constexpr double kCameraLon = 98.985;
 // A w x h PNG, RGBA (half transparent) if `alpha`, else RGB.
 std::string SamplePng(int width, int height, bool alpha);
 

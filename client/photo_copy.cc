@@ -1,0 +1,118 @@
+#include "client/photo_copy.h"
+
+#include <utility>
+
+#include "client/image_info.h"
+#include "shared/image.h"
+#include "shared/status.h"
+
+namespace kbo::client {
+
+std::string OriginalsDir(const std::string& blobs_dir) {
+  // BlobStore's fan-out folders are two hex digits: no clash.
+  return blobs_dir + "/originals";
+}
+
+Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
+                               std::string_view bytes,
+                               std::string_view display_name,
+                               const UploadCopyOptions& options) {
+  const std::string name(display_name);
+  if (bytes.size() > options.max_bytes) {
+    // BlobStore words it ("photo.jpg is 25.3 MiB; the limit is 20 MiB").
+    return BlobStore(blobs_dir).AddPhotoBytes(bytes, name, options.max_bytes)
+        .status();
+  }
+  if (options.as_taken) {
+    BlobStore blobs(blobs_dir);
+    Result<StoredBlob> stored =
+        blobs.AddPhotoBytes(bytes, name, options.max_bytes);
+    if (!stored.ok()) return stored.status();
+    StoredPhoto photo;
+    photo.upload = *stored;
+    photo.original = std::move(*stored);
+    return photo;
+  }
+  // The original's own headers: its type, and the date and position that
+  // go into the row (the copy carries no EXIF).
+  Result<ImageInfo> info = ReadImageInfo(bytes);
+  if (!info.ok()) {
+    return Status::InvalidArgument(name + " is " + info.status().message());
+  }
+  JpegCopyOptions copy_options;
+  copy_options.long_edge = options.long_edge;
+  copy_options.quality = options.quality;
+  copy_options.max_input_bytes = options.max_bytes;
+  Result<JpegCopy> copy = MakeJpegCopy(bytes, copy_options);
+  if (!copy.ok()) {
+    switch (copy.status().code()) {
+      case Code::kFailedPrecondition:
+        return Status::InvalidArgument(name + " does not decode as a picture (" +
+                                       copy.status().message() + ")");
+      case Code::kResourceExhausted:
+        return Status::InvalidArgument(name + ": " + copy.status().message());
+      default:
+        return copy.status();
+    }
+  }
+
+  // A photo already within the long edge is sent as it is only when the
+  // copy would gain nothing: it carries no metadata to strip (no EXIF, so
+  // no GPS, no camera serial, and it is upright already) and re-encoding
+  // does not make it smaller. Otherwise the copy goes, even if a few bytes
+  // larger: the position must travel in the row, never in the file, and a
+  // re-encode of a small picture costs little on the link.
+  const bool keep_as_is = !copy->downscaled && !copy->source_has_metadata &&
+                          copy->jpeg.size() >= bytes.size();
+
+  StoredPhoto photo;
+  BlobStore blobs(blobs_dir);
+  if (keep_as_is) {
+    Result<StoredBlob> stored = blobs.AddPhotoBytes(bytes, name, options.max_bytes);
+    if (!stored.ok()) return stored.status();
+    photo.upload = *stored;
+    photo.original = std::move(*stored);
+    photo.copied = false;
+    return photo;
+  }
+  Result<StoredBlob> upload =
+      blobs.AddPhotoBytes(copy->jpeg, name, copy->jpeg.size());
+  if (!upload.ok()) return upload.status();
+  BlobStore originals(OriginalsDir(blobs_dir));
+  Result<StoredBlob> original =
+      originals.AddPhotoBytes(bytes, name, options.max_bytes);
+  if (!original.ok()) return original.status();
+  photo.upload = std::move(*upload);
+  photo.upload.info.taken_at = info->taken_at;
+  photo.upload.info.lat = info->lat;
+  photo.upload.info.lon = info->lon;
+  photo.original = std::move(*original);
+  photo.copied = true;
+  return photo;
+}
+
+void SetPhotoCells(const StoredPhoto& photo, RowValues* row) {
+  const StoredBlob& blob = photo.upload;
+  (*row)["sha256"] = Value::Text(blob.sha256);
+  (*row)["bytes"] = Value::Integer(blob.bytes);
+  (*row)["mime"] = Value::Text(blob.info.mime);
+  (*row)["width"] = Value::Integer(blob.info.width);
+  (*row)["height"] = Value::Integer(blob.info.height);
+  if (blob.info.taken_at) (*row)["taken_at"] = Value::Text(*blob.info.taken_at);
+  if (blob.info.lat && blob.info.lon) {
+    (*row)["lat"] = Value::Real(*blob.info.lat);
+    (*row)["lon"] = Value::Real(*blob.info.lon);
+  }
+}
+
+ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo) {
+  ClientStore::PhotoOriginal o;
+  o.sha256 = photo.original.sha256;
+  o.bytes = photo.original.bytes;
+  o.mime = photo.original.info.mime;
+  o.width = photo.original.info.width;
+  o.height = photo.original.info.height;
+  return o;
+}
+
+}  // namespace kbo::client

@@ -1,0 +1,185 @@
+#include "shared/image.h"
+
+#include <vips/vips.h>
+
+#include <algorithm>
+#include <mutex>
+#include <string>
+#include <utility>
+
+namespace kbo {
+namespace {
+
+// One copy at a time in the process (see image.h): guards every libvips
+// call.
+std::mutex& VipsMutex() {
+  static std::mutex mu;
+  return mu;
+}
+
+// Starts libvips once: one worker thread per operation (the server's
+// threads already serve requests in parallel; the machine may have two
+// cores), no operation cache (each photo is copied once, then kept on
+// disk), and no loader marked untrusted (ImageMagick, PDF, SVG ...): only
+// the JPEG, PNG and WebP loaders are ever reached anyway (magic bytes are
+// checked first).
+bool StartVips() {
+  static const bool started = [] {
+    if (VIPS_INIT("kbo") != 0) return false;
+    vips_concurrency_set(1);
+    vips_cache_set_max(0);
+    vips_cache_set_max_mem(0);
+    vips_cache_set_max_files(0);
+    vips_block_untrusted_set(TRUE);
+    // A damaged photo makes libjpeg warn once per bad scan line; the
+    // outcome (a refusal, or a partial picture) is what matters, and a log
+    // or a terminal is not the place for hundreds of lines about one photo.
+    g_log_set_handler(
+        "VIPS",
+        static_cast<GLogLevelFlags>(G_LOG_LEVEL_WARNING | G_LOG_LEVEL_MESSAGE |
+                                    G_LOG_LEVEL_INFO | G_LOG_LEVEL_DEBUG),
+        [](const gchar*, GLogLevelFlags, const gchar*, gpointer) {}, nullptr);
+    return true;
+  }();
+  return started;
+}
+
+// The libvips error text (and clears it), one line, bounded.
+std::string VipsError() {
+  std::string e = vips_error_buffer();
+  vips_error_clear();
+  for (char& c : e) {
+    if (c == '\n' || c == '\r') c = ' ';
+  }
+  while (!e.empty() && e.back() == ' ') e.pop_back();
+  if (e.size() > 300) e.resize(300);
+  return e.empty() ? "unknown libvips error" : e;
+}
+
+// Owns one VipsImage reference.
+struct ImageRef {
+  VipsImage* image = nullptr;
+  ImageRef() = default;
+  ImageRef(const ImageRef&) = delete;
+  ImageRef& operator=(const ImageRef&) = delete;
+  ~ImageRef() {
+    if (image != nullptr) g_object_unref(image);
+  }
+  void Reset(VipsImage* next) {
+    if (image != nullptr) g_object_unref(image);
+    image = next;
+  }
+};
+
+bool StartsWith(std::string_view s, std::string_view prefix) {
+  return s.substr(0, prefix.size()) == prefix;
+}
+
+// The formats a phone's camera or gallery gives: JPEG, PNG, WebP.
+bool IsPhotoFormat(std::string_view b) {
+  return StartsWith(b, "\xFF\xD8\xFF") || StartsWith(b, "\x89PNG\r\n\x1A\n") ||
+         (b.size() >= 12 && StartsWith(b, "RIFF") && b.substr(8, 4) == "WEBP");
+}
+
+// EXIF, XMP, IPTC or PNG text chunks, as libvips names them when loading.
+bool HasMetadata(VipsImage* image) {
+  for (const char* name : {"exif-data", "xmp-data", "iptc-data"}) {
+    if (vips_image_get_typeof(image, name) != 0) return true;
+  }
+  gchar** fields = vips_image_get_fields(image);
+  bool found = false;
+  for (gchar** f = fields; f != nullptr && *f != nullptr; ++f) {
+    if (StartsWith(*f, "png-comment-")) found = true;
+  }
+  g_strfreev(fields);
+  return found;
+}
+
+Status Undecodable(std::string message) {
+  return Status::FailedPrecondition(std::move(message));
+}
+
+// MakeJpegCopy with VipsMutex held.
+Result<JpegCopy> MakeLocked(std::string_view image,
+                            const JpegCopyOptions& options) {
+  if (image.size() > options.max_input_bytes) {
+    return Status::ResourceExhausted(
+        "the photo is larger than " +
+        std::to_string(options.max_input_bytes >> 20) + " MiB");
+  }
+  if (!IsPhotoFormat(image)) {
+    return Undecodable("not a JPEG, PNG or WebP image");
+  }
+  if (!StartVips()) return Status::Internal("libvips did not start");
+  void* data = const_cast<char*>(image.data());
+  JpegCopy copy;
+
+  // The header first: its size decides whether a pixel is decoded at all.
+  {
+    ImageRef header;
+    header.image = vips_image_new_from_buffer(data, image.size(), "", "access",
+                                              VIPS_ACCESS_SEQUENTIAL, nullptr);
+    if (header.image == nullptr) {
+      return Undecodable("the image does not decode: " + VipsError());
+    }
+    const int64_t w = vips_image_get_width(header.image);
+    const int64_t h = vips_image_get_height(header.image);
+    if (w <= 0 || h <= 0) return Undecodable("the image has no pixels");
+    if (w > options.max_edge || h > options.max_edge ||
+        static_cast<uint64_t>(w) * static_cast<uint64_t>(h) >
+            options.max_pixels) {
+      return Status::ResourceExhausted(
+          "the image is " + std::to_string(w) + " x " + std::to_string(h) +
+          " pixels; the limit is " +
+          std::to_string(options.max_pixels / 1000000) + " megapixels");
+    }
+    // Turning upright swaps the edges, never changes the longer one.
+    copy.downscaled = std::max(w, h) > options.long_edge;
+    copy.source_has_metadata = HasMetadata(header.image);
+  }
+
+  // Shrink-on-load where the format has it (JPEG decodes at 1/2..1/8),
+  // upright by EXIF orientation (vips_thumbnail's default), never enlarged.
+  ImageRef out;
+  if (vips_thumbnail_buffer(data, image.size(), &out.image, options.long_edge,
+                            "height", options.long_edge, "size",
+                            VIPS_SIZE_DOWN, nullptr) != 0) {
+    return Undecodable("the image does not decode: " + VipsError());
+  }
+  if (vips_image_hasalpha(out.image)) {
+    double white = 255;
+    VipsArrayDouble* background = vips_array_double_new(&white, 1);
+    VipsImage* flat = nullptr;
+    const int rc =
+        vips_flatten(out.image, &flat, "background", background, nullptr);
+    vips_area_unref(VIPS_AREA(background));
+    if (rc != 0) {
+      return Undecodable("the image does not flatten: " + VipsError());
+    }
+    out.Reset(flat);
+  }
+  void* bytes = nullptr;
+  size_t size = 0;
+  // Pixels are decoded here (sequential access): a truncated or corrupt
+  // file fails here, or gives a partial picture, never a crash.
+  if (vips_jpegsave_buffer(out.image, &bytes, &size, "Q", options.quality,
+                           "strip", TRUE, "optimize_coding", TRUE,
+                           nullptr) != 0) {
+    return Undecodable("the image does not decode: " + VipsError());
+  }
+  copy.jpeg.assign(static_cast<const char*>(bytes), size);
+  g_free(bytes);
+  copy.width = vips_image_get_width(out.image);
+  copy.height = vips_image_get_height(out.image);
+  return copy;
+}
+
+}  // namespace
+
+Result<JpegCopy> MakeJpegCopy(std::string_view image,
+                              const JpegCopyOptions& options) {
+  std::lock_guard<std::mutex> lock(VipsMutex());
+  return MakeLocked(image, options);
+}
+
+}  // namespace kbo
