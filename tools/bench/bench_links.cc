@@ -64,7 +64,7 @@ std::string Kbo(const std::string& home, std::vector<std::string> args) {
 }
 
 // A camera-like photo: `width` x `height` colour, smooth noise (what a
-// JPEG encoder sees in foliage and fabric), quality 92, distinct for each
+// JPEG encoder sees in foliage and fabric), quality 80, distinct for each
 // `n` (a block drawn at a place of its own). About 3 MB at 3264 x 2448.
 std::string CameraJpeg(int n, int width = 3264, int height = 2448) {
   VipsImage* bands[3] = {};
@@ -74,7 +74,7 @@ std::string CameraJpeg(int n, int width = 3264, int height = 2448) {
       Die(kTool, std::string("vips_gaussnoise: ") + vips_error_buffer());
     }
     VipsImage* smooth = nullptr;
-    if (vips_gaussblur(noise, &smooth, 0.8, nullptr) != 0) {
+    if (vips_gaussblur(noise, &smooth, 1.0, nullptr) != 0) {
       Die(kTool, std::string("vips_gaussblur: ") + vips_error_buffer());
     }
     g_object_unref(noise);
@@ -102,7 +102,7 @@ std::string CameraJpeg(int n, int width = 3264, int height = 2448) {
   }
   void* buf = nullptr;
   size_t len = 0;
-  if (vips_jpegsave_buffer(srgb, &buf, &len, "Q", 92, nullptr) != 0) {
+  if (vips_jpegsave_buffer(srgb, &buf, &len, "Q", 80, nullptr) != 0) {
     Die(kTool, std::string("vips_jpegsave_buffer: ") + vips_error_buffer());
   }
   g_object_unref(srgb);
