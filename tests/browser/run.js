@@ -423,8 +423,11 @@ test('a visit with GPS and a photo is recorded; a refused photo saves nothing', 
   assert.equal(photos.length, 1);
   assert.equal(photos[0].subject_type, 'visit');
   assert.equal(photos[0].subject_id, visitId);
-  assert.equal(photos[0].mime, 'image/png');
+  // The row names the upload copy (a JPEG: smaller than the PNG; never
+  // enlarged), the PNG itself is kept on the device (blobs/originals/).
+  assert.equal(photos[0].mime, 'image/jpeg');
   assert.equal(photos[0].width, 64);
+  assert.equal(fs.readdirSync(path.join(home, 'blobs', 'originals')).length, 1, 'the original is kept');
   assert.equal(photos[0].caption, 'ต้นแบบบรรจุภัณฑ์');
   const status = JSON.parse(kboOk(home, 'status', '--json'));
   assert.equal(status.pending_blobs, 1, 'the photo waits for upload');
