@@ -9,6 +9,7 @@
 #include <exception>
 #include <future>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <thread>
@@ -1779,7 +1780,20 @@ Status RunSyncForUi(ClientStore& store, std::string* summary,
                     const SyncProgress& progress) {
   summary->clear();
   SyncOptions options;
-  options.progress = progress;
+  // The last report, repeated with the wait when the server is busy, so
+  // that the screen can say so.
+  auto last = std::make_shared<SyncProgressReport>();
+  if (progress) {
+    options.progress = [progress, last](const SyncProgressReport& r) {
+      *last = r;
+      progress(r);
+    };
+    options.on_busy = [progress, last](int64_t wait_ms) {
+      SyncProgressReport busy = *last;
+      busy.busy_wait_ms = std::max<int64_t>(1, wait_ms);
+      progress(busy);
+    };
+  }
   SyncClient client(store, options);
   Result<SyncSummary> r = client.Sync();
   if (!r.ok()) return r.status();

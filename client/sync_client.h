@@ -59,6 +59,10 @@ struct SyncProgressReport {
   // HTTP body bytes on the wire in this sync so far, both ways (as sent:
   // compressed where the bodies are).
   uint64_t wire_bytes = 0;
+  // > 0: the server is busy and asked to come back in this many ms; the
+  // sync waits, then goes on (RunSyncForUi reports it; the other fields are
+  // those of the report before).
+  int64_t busy_wait_ms = 0;
 };
 
 // Called on the calling thread after each step of a phase. Must not call

@@ -15,6 +15,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <exception>
 #include <functional>
@@ -890,9 +891,17 @@ Status UiApi::RunSync(std::string* summary) {
     std::lock_guard<std::mutex> lock(board_.mu);
     board_.running = true;
     board_.reported = false;
+    board_.busy_until = {};
   }
   const Status s = sync_(summary, [this](const SyncProgressReport& report) {
     std::lock_guard<std::mutex> lock(board_.mu);
+    if (report.busy_wait_ms > 0) {
+      // Waiting for a busy server: where the sync was stays as it was.
+      board_.busy_until =
+          std::chrono::steady_clock::now() + std::chrono::milliseconds(report.busy_wait_ms);
+      return;
+    }
+    board_.busy_until = {};
     if (!board_.reported || report.phase != board_.last.phase) {
       board_.phase_start = std::chrono::steady_clock::now();
       board_.phase_bytes = report.wire_bytes;
@@ -908,6 +917,10 @@ Status UiApi::RunSync(std::string* summary) {
 ApiReply UiApi::Progress() {
   std::lock_guard<std::mutex> lock(board_.mu);
   Json body = {{"running", board_.running}};
+  const auto now = std::chrono::steady_clock::now();
+  body["busy_s"] = board_.running && now < board_.busy_until
+                       ? Json(std::ceil(std::chrono::duration<double>(board_.busy_until - now).count()))
+                       : Json(nullptr);
   if (!board_.reported) {
     body["phase"] = nullptr;
     return JsonReply(200, body);

@@ -88,7 +88,9 @@ struct ApiReply {
 //                                        "unit" ("records"|"bytes"),
 //                                        "fraction" (null: unknown),
 //                                        "per_s", "seconds_left" (null),
-//                                        "wire_bytes" (the phase's), "text"}
+//                                        "wire_bytes" (the phase's), "text",
+//                                        "busy_s": seconds the busy server
+//                                        asked to wait, left (null: none)}
 // Thread-safe: requests are served one at a time (a mutex around the store).
 class UiApi {
  public:
@@ -117,6 +119,8 @@ class UiApi {
     bool reported = false;
     SyncProgressReport last;
     std::chrono::steady_clock::time_point phase_start;
+    // The server asked to wait until then (busy_wait_ms).
+    std::chrono::steady_clock::time_point busy_until;
     uint64_t phase_bytes = 0;  // wire_bytes at the phase's first report
   };
   ApiReply Progress();

@@ -391,6 +391,11 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
     r.records_total = 8000;
     r.wire_bytes = 70000;
     progress(r);
+    // Then the server is busy: asked to wait 30 s (RunSyncForUi repeats
+    // the last report with the wait).
+    SyncProgressReport busy = r;
+    busy.busy_wait_ms = 30000;
+    progress(busy);
     std::unique_lock<std::mutex> lock(mu);
     reported = true;
     cv.notify_all();
@@ -402,6 +407,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   Json idle = Body(api.Handle(Get("/api/sync/progress")));
   CHECK(idle["running"] == false);
   CHECK(idle["phase"].is_null());
+  CHECK(idle["busy_s"].is_null());
 
   ApiRequest sync;
   sync.method = "POST";
@@ -422,6 +428,10 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   CHECK(p["seconds_left"].is_null());  // no rate before a second
   CHECK(p["wire_bytes"] == 0);         // the phase's own bytes: none since its start
   CHECK(p["text"] == "push: 2,000 of 8,000 records");
+  // The wait is shown, counting down from 30 s; where the push was stays.
+  REQUIRE(p["busy_s"].is_number());
+  CHECK(p["busy_s"].get<double>() > 25);
+  CHECK(p["busy_s"].get<double>() <= 30);
   {
     std::lock_guard<std::mutex> lock(mu);
     release = true;
@@ -430,6 +440,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   syncing.join();
   Json after = Body(api.Handle(Get("/api/sync/progress")));
   CHECK(after["running"] == false);
+  CHECK(after["busy_s"].is_null());
   CHECK(after["phase"] == "push");  // the last report stays for the screen
 }
 

@@ -572,6 +572,11 @@
         asking = false;
         if (btn.disabled === false) return;  // the sync ended meanwhile
         const d = p.ok ? p.data : null;
+        if (d && d.running && d.busy_s !== null && d.busy_s !== undefined) {
+          // The province's server asked to wait (an evening rush): say so.
+          progressText.textContent = t('home.sync_busy', { s: Math.max(1, Math.round(d.busy_s)) });
+          return;
+        }
         if (!d || !d.running || !d.phase) {
           progressText.textContent = t('home.syncing', { s: secs });
           return;
