@@ -163,9 +163,12 @@ void LinkEmulator::DropLoop() {
     }
     for (auto& c : conns) {
       if (c->dead) continue;
+      {
+        // Counted before the cut: whoever sees the cut sees it counted.
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.drops;
+      }
       c->Kill(true);
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.drops;
     }
   }
 }
@@ -179,10 +182,13 @@ void LinkEmulator::AcceptLoop() {
     const int one = 1;
     setsockopt(dfd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     if (InOutage()) {
+      {
+        // Counted before the close, as drops.
+        std::lock_guard<std::mutex> lock(mu_);
+        ++stats_.refused;
+      }
       ResetOnClose(dfd);
       close(dfd);
-      std::lock_guard<std::mutex> lock(mu_);
-      ++stats_.refused;
       continue;
     }
     const int sfd = ConnectLoopback(upstream_port_);
