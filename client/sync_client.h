@@ -384,8 +384,10 @@ class SyncClient {
   Status Refusal(const HttpResponse& response, std::string_view what);
   Status PullConflicts(const Enrolment& e, SyncSummary* summary);
   // One photo. `local` is set if the failure is this device's copy.
+  // `listed_missing`: the server has just listed it as missing and nothing
+  // of it was confirmed here, so its state is not asked for first.
   Status UploadOne(const std::string& sha256, uint64_t total, uint64_t uploaded,
-                   SyncSummary* summary, bool* local);
+                   bool listed_missing, SyncSummary* summary, bool* local);
   Status RecordSyncError(const Status& error);
   // Keeps what a 200 answer says of the codings the server takes
   // (Accept-Encoding: zstd, RFC 7694) in server_zstd_ and sync_state.

@@ -118,8 +118,8 @@ class BlobService {
   // GET /v1/blobs/missing: the blobs named by live photo rows in the
   // device's districts that the server does not hold complete, sorted, at
   // most `limit`.
-  Result<std::vector<std::string>> Missing(const DeviceRecord& device,
-                                           size_t limit = 1000);
+  Result<std::vector<std::string>> Missing(
+      const DeviceRecord& device, size_t limit = protocol::kMissingBlobsListed);
 
   // Where a complete blob lives.
   std::string PathFor(std::string_view sha256) const;

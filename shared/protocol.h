@@ -38,6 +38,9 @@ inline constexpr std::string_view kPushPath = "/v1/push";
 inline constexpr std::string_view kPullPath = "/v1/pull";           // ?after=N&limit=M
 inline constexpr std::string_view kConflictsPath = "/v1/conflicts"; // ?after=N
 inline constexpr std::string_view kBlobsMissingPath = "/v1/blobs/missing";
+// The server lists at most this many missing blobs: a list this long may
+// have left some out.
+inline constexpr size_t kMissingBlobsListed = 1000;
 inline constexpr std::string_view kBlobPathPrefix = "/v1/blobs/";   // + sha256 hex
 inline constexpr std::string_view kHealthPath = "/v1/health";
 // Photos coming down to devices (docs/protocol.md §8): a photo's thumbnail

@@ -1307,6 +1307,78 @@ TEST_CASE(
   }
 }
 
+TEST_CASE("SyncClient: photos the server lists as missing go up without asking their state first",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  // Three small photos waiting: the server lists the first two as missing;
+  // the third it holds whole already (another device brought it).
+  BlobStore blobs(d.store->paths().blobs);
+  std::vector<std::string> shas, bodies;
+  for (int i = 0; i < 3; ++i) {
+    std::string jpeg = "\xFF\xD8\xFF\xC0";
+    jpeg += std::string(
+        "\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 17);
+    jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+    jpeg += std::string(1000 + static_cast<size_t>(i), 'x') + "\xFF\xD9";
+    auto blob = blobs.AddPhotoBytes(jpeg, "p.jpg", size_t{8} << 20);
+    REQUIRE(blob.ok());
+    Statement st(d.store->db(),
+                 "INSERT INTO blob_upload (sha256, bytes, mime) VALUES (?1, ?2, 'image/jpeg')");
+    st.Bind(1, std::string_view(blob->sha256)).Bind(2, static_cast<int64_t>(jpeg.size()));
+    REQUIRE(st.Run().ok());
+    shas.push_back(blob->sha256);
+    bodies.push_back(jpeg);
+  }
+  std::map<std::string, std::string> held = {{shas[2], bodies[2]}};
+  std::vector<std::string> asked;  // "GET missing", "GET <sha>", "PUT <sha>"
+  SECTION("nothing of them held") {}
+  // Another device is sending the same photo: the server holds part of it,
+  // and the chunk is answered with what it holds.
+  SECTION("part of one held") { held[shas[0]] = bodies[0].substr(0, 100); }
+  const bool partial = held.count(shas[0]) != 0;
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.method == "GET" && req.path == protocol::kBlobsMissingPath) {
+      asked.push_back("GET missing");
+      return Answer(200, wire::EncodeMissingBlobs({shas[0], shas[1]}));
+    }
+    for (size_t i = 0; i < shas.size(); ++i) {
+      const std::string base = std::string(protocol::kBlobPathPrefix) + shas[i];
+      const std::string& body = bodies[i];
+      std::string& have = held[shas[i]];
+      if (req.method == "GET" && req.path == base) {
+        asked.push_back("GET " + std::to_string(i));
+        return Answer(200, BlobStateJson(shas[i], have.size(), body.size()));
+      }
+      if (req.method == "PUT" && req.path.rfind(base + "?", 0) == 0) {
+        asked.push_back("PUT " + std::to_string(i));
+        if (have.size() == body.size()) {
+          return Answer(200, BlobStateJson(shas[i], have.size(), body.size()));
+        }
+        if (QueryNumber(req.path, "offset") != have.size()) {
+          return ErrorAnswer(409, "offset_mismatch", "expected " + std::to_string(have.size()),
+                             {{"received", have.size()}});
+        }
+        have += req.body;
+        return Answer(200, BlobStateJson(shas[i], have.size(), body.size()));
+      }
+    }
+    return ErrorAnswer(404, "not_found", req.path);
+  };
+  SyncClient client(*d.store, d.Options());
+  SyncSummary summary;
+  REQUIRE(client.UploadBlobs(&summary).ok());
+  for (size_t i = 0; i < 3; ++i) CHECK(held[shas[i]] == bodies[i]);
+  CHECK(d.store->GetStatus()->pending_blobs == 0);
+  // One request for the list; the listed photos straight up; the one not
+  // listed asked about, and not sent (the server holds it).
+  std::vector<std::string> expected = {"GET missing", "PUT 0", "PUT 1", "GET 2"};
+  if (partial) expected = {"GET missing", "PUT 0", "PUT 0", "PUT 1", "GET 2"};
+  CHECK(asked == expected);
+  // What the server took: all it did not hold.
+  CHECK(summary.blob_bytes == bodies[0].size() + bodies[1].size() - (partial ? 100 : 0));
+}
+
 TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
           "[sync]") {
   Device d;
