@@ -28,7 +28,7 @@ bool HasExif(const std::string& jpeg) {
 }
 
 TEST_CASE("PhotoCopy: a camera photo becomes an upright, smaller JPEG with no "
-          "EXIF; the position stays with the row, the original is kept",
+          "EXIF, the position stays with the row, and the original is kept",
           "[photo_copy]") {
   TempDir home;
   const std::string blobs = home.File("blobs");

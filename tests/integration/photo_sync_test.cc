@@ -123,7 +123,7 @@ TEST_CASE("photos: a photo not yet uploaded comes down with a later sync",
   CHECK(FileExists(trainer + "/blobs/thumbs/" + sha + ".jpg"));
 }
 
-TEST_CASE("photos: what syncs is the upload copy; the original stays on the device",
+TEST_CASE("photos: what syncs is the upload copy, and the original stays on the device",
           "[integration][photos]") {
   Field field;
   const std::string officer = field.Enrolled("officer", "field_officer", "5011");
