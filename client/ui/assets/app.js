@@ -642,7 +642,7 @@
           h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
             h('span', { class: 'title' }, `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`),
             h('div', { class: 'sub' }, r.message)))),
-          h('div', { class: 'sub' }, t('home.refused_hint'))) : null,
+          h('div', { class: 'sub' }, t('home.refused_hint'))) : '',  // replaceChildren writes null as "null"
       );
     };
     updateCards(st);
