@@ -905,7 +905,7 @@ Result<std::vector<RefusedEntry>> ClientStore::ReadRefused(
                            "refused_at, cells, restored FROM refused_row ") +
                    (row_id.has_value() ? "WHERE row_id = ?2 " : "") +
                    "ORDER BY seq DESC, row_index LIMIT ?1");
-  st.Bind(1, static_cast<int64_t>(std::min<size_t>(limit, INT64_MAX)));
+  st.Bind(1, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX)));
   if (row_id.has_value()) st.Bind(2, std::string_view(row_id->ToString()));
   std::vector<RefusedEntry> out;
   while (st.Step()) {

@@ -22,6 +22,7 @@
 //   sync_progress.cc     progress and summary lines for people
 #include <cstddef>
 #include <cstdint>
+#include <future>
 #include <string>
 #include <string_view>
 
@@ -48,6 +49,16 @@ inline constexpr int kMaxRedirects = 3;
 inline constexpr int kMaxConflictPages = 1000;
 
 inline constexpr const char* kRetryLater = " — everything is kept; try again later";
+
+// How the sync overlaps a network exchange with local work (sealing the
+// next change set, applying a pull page): on a second thread natively; in
+// turn, on the one thread, in the WebAssembly build (no threads there: the
+// app runs in one worker).
+#if defined(__EMSCRIPTEN__) && !defined(__EMSCRIPTEN_PTHREADS__)
+inline constexpr std::launch kOverlap = std::launch::deferred;
+#else
+inline constexpr std::launch kOverlap = std::launch::async;
+#endif
 
 // Lower-cased ASCII.
 std::string Lower(std::string_view s);

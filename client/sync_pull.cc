@@ -143,7 +143,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     const uint64_t next = current.next;
     const bool more = current.more;
     ChangeSet& page = current.rows;
-    if (more) ahead = std::async(std::launch::async, fetch, next);
+    if (more) ahead = std::async(kOverlap, fetch, next);
     // Every hlc is checked before any is observed: a refused page moves
     // neither the data nor the clock.
     for (const RowChange& row : page.rows) {

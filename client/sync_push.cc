@@ -97,7 +97,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
         }
       }
       std::future<Result<HttpResponse>> exchange =
-          std::async(std::launch::async, [this, &body, &headers] {
+          std::async(kOverlap, [this, &body, &headers] {
             return Call("POST", std::string(protocol::kPushPath), body,
                         "application/octet-stream", kMaxReceiptBytes, headers);
           });
