@@ -890,7 +890,8 @@ test('the contest is chosen from those with scores; a new one is named; no score
   assert.equal(list(home, 'contest_score').length, 3, 'nothing saved');
   await page.fill('#f-contest', 'KBO CM CONTEST 2570 รอบจังหวัด');
   await page.click('form button[type=submit]');
-  await page.waitForFunction(() => document.querySelector('#contest-showing')?.dataset.contest === 'KBO CM CONTEST 2570 รอบจังหวัด');
+  // Saved, the screen is drawn again with the new contest among the chosen.
+  await page.waitForFunction(() => document.querySelector('#f-contest-choice')?.value === 'KBO CM CONTEST 2570 รอบจังหวัด');
   await ready(page);
   const saved = list(home, 'contest_score').filter((s) => s.contest === 'KBO CM CONTEST 2570 รอบจังหวัด');
   assert.equal(saved.length, 1);
@@ -928,7 +929,7 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
 
   // A token the server does not know: its refusal, next to the token.
   await page.fill('#f-server', server.url);
-  await page.fill('#f-token', 'not-a-real-token');
+  await page.fill('#f-token', '0123456789abcdef'.repeat(4));
   await page.click('form button[type=submit]');
   await page.waitForSelector('#e-token:not([hidden])');
   assert.match(await page.textContent('#e-token'), /เซิร์ฟเวอร์ไม่รับรหัสนี้/);
