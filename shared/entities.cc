@@ -1,6 +1,8 @@
 #include "shared/entities.h"
 
+#include <cerrno>
 #include <charconv>
+#include <cstdlib>
 #include <cmath>
 #include <cstdint>
 #include <string>
@@ -46,6 +48,29 @@ constexpr int kMaxYear = 2399;
 constexpr int kBuddhistEraOffset = 543;
 // How much of a refused value a message quotes back.
 constexpr size_t kQuoteMaxBytes = 60;
+
+// std::from_chars for a double, on the standard libraries that have it.
+// libc++ 14 (emscripten 3.1.6's, the WebAssembly build) has only the
+// integer overloads; there musl's strtod, which rounds correctly as
+// from_chars does, reads the same digits (already checked to be a plain
+// decimal number) from a terminated copy. Either way: the value, and
+// result_out_of_range when it overflows or underflows.
+std::from_chars_result ParseDouble(const char* begin, const char* end,
+                                   double& value) {
+#if defined(_LIBCPP_VERSION) && _LIBCPP_VERSION < 170000
+  const std::string copy(begin, end);
+  char* stop = nullptr;
+  errno = 0;
+  const double v = std::strtod(copy.c_str(), &stop);
+  const char* ptr = begin + (stop - copy.c_str());
+  if (stop == copy.c_str()) return {begin, std::errc::invalid_argument};
+  if (errno == ERANGE) return {ptr, std::errc::result_out_of_range};
+  value = v;
+  return {ptr, std::errc()};
+#else
+  return std::from_chars(begin, end, value);
+#endif
+}
 
 constexpr bool kRequired = true;
 constexpr bool kOptional = false;
@@ -600,7 +625,7 @@ Result<double> ParseReal(const Column& column, std::string_view typed) {
   const char* begin = s.data() + mantissa_start;
   const char* end = s.data() + n;
   double v = 0;
-  const auto [ptr, ec] = std::from_chars(begin, end, v);
+  const auto [ptr, ec] = ParseDouble(begin, end, v);
   if (ec == std::errc::result_out_of_range) {
     return Status::InvalidArgument(Name(column) +
                                    " is out of the range of numbers (got " +

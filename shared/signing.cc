@@ -12,7 +12,9 @@
 #include <mutex>
 #include <utility>
 
+#if KBO_HAVE_LIBCRYPTO
 #include <openssl/evp.h>
+#endif
 #include <sodium.h>
 
 #include "shared/fs.h"
@@ -144,6 +146,7 @@ void InitCrypto() {
   });
 }
 
+#if KBO_HAVE_LIBCRYPTO
 namespace {
 
 // libcrypto's SHA-256 uses the CPU's SHA extensions (or AVX2) where present:
@@ -185,6 +188,25 @@ Sha256Digest Sha256(std::string_view first, std::string_view second) {
   joined.append(second);
   return Sha256Portable(joined);
 }
+
+#else  // !KBO_HAVE_LIBCRYPTO: the WebAssembly build, libsodium only.
+
+Sha256Digest Sha256(std::string_view bytes) { return Sha256Portable(bytes); }
+
+Sha256Digest Sha256(std::string_view first, std::string_view second) {
+  InitCrypto();
+  crypto_hash_sha256_state state;
+  crypto_hash_sha256_init(&state);
+  crypto_hash_sha256_update(
+      &state, reinterpret_cast<const unsigned char*>(first.data()), first.size());
+  crypto_hash_sha256_update(
+      &state, reinterpret_cast<const unsigned char*>(second.data()), second.size());
+  Sha256Digest d;
+  crypto_hash_sha256_final(&state, d.data());
+  return d;
+}
+
+#endif  // KBO_HAVE_LIBCRYPTO
 
 Sha256Digest Sha256Portable(std::string_view bytes) {
   InitCrypto();

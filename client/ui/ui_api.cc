@@ -17,6 +17,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <exception>
 #include <functional>
 #include <iostream>
@@ -33,8 +34,10 @@
 #include "client/blob_store.h"
 #include "client/photo_fetch.h"
 #include "client/photo_copy.h"
+#include "client/photo_thumb.h"
 #include "client/csv_import.h"
 #include "client/image_info.h"
+#include "shared/civil_time.h"
 #include "shared/edge_guard.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
@@ -291,6 +294,164 @@ Result<Subject> ParseSubject(std::string_view type_text,
   return Subject{entity, *uuid};
 }
 
+// ---- Conflicts as people read them
+// ----------------------------------------------------
+// A conflict names its row by entity and UUID; a trainer knows it as
+// "คุณสมใจ, day 3 of อบรม KBO พร้าว". These look the row up (deleted ones
+// too: a conflict may outlive its row) and say what it is, in the store's
+// own words; the page puts them in the person's language.
+
+class RowNames {
+ public:
+  explicit RowNames(ClientStore& store) : store_(store) {}
+
+  // The row, or nullptr if this device does not hold it (or `id` is not a
+  // UUID). Looked up once per request.
+  const StoredRow* Row(std::string_view entity, const std::string& id) {
+    const std::string key = std::string(entity) + "/" + id;
+    auto it = rows_.find(key);
+    if (it != rows_.end()) return it->second ? &*it->second : nullptr;
+    std::optional<StoredRow> row;
+    Result<Uuid> uuid = Uuid::Parse(id);
+    if (uuid.ok()) {
+      Result<StoredRow> shown = store_.Show(entity, *uuid);
+      if (shown.ok()) row = std::move(*shown);
+    }
+    auto [pos, added] = rows_.emplace(key, std::move(row));
+    (void)added;
+    return pos->second ? &*pos->second : nullptr;
+  }
+
+  // The name a person knows the row by; empty if not held.
+  std::string Name(std::string_view entity, const std::string& id) {
+    const StoredRow* row = Row(entity, id);
+    if (row == nullptr) return "";
+    if (entity == "producer" || entity == "product") return Text(*row, "name");
+    if (entity == "workshop") return Text(*row, "title");
+    if (entity == "enrolment") return Text(*row, "participant_name");
+    if (entity == "attendance") {
+      return Name("enrolment", Text(*row, "enrolment_id"));
+    }
+    if (entity == "visit") return Name("producer", Text(*row, "producer_id"));
+    if (entity == "progress" || entity == "contest_score") {
+      return Name("product", Text(*row, "product_id"));
+    }
+    if (entity == "photo") {
+      const std::string caption = Text(*row, "caption");
+      if (!caption.empty()) return caption;
+      return Name(Text(*row, "subject_type"), Text(*row, "subject_id"));
+    }
+    return "";
+  }
+
+  // {"name", "context", "day", "date", "at"}: who or what the row is, what
+  // it belongs to (the workshop of a participant, the producer of a
+  // product, the contest and judge of a score), the course day of an
+  // attendance mark and its date (the workshop's start + day - 1), a
+  // workshop's start date, a visit's time. Nulls where there is none.
+  Json Subject(std::string_view entity, const std::string& id) {
+    Json out = {{"name", nullptr},
+                {"context", nullptr},
+                {"day", nullptr},
+                {"date", nullptr},
+                {"at", nullptr}};
+    const StoredRow* row = Row(entity, id);
+    if (row == nullptr) return out;
+    const std::string name = Name(entity, id);
+    if (!name.empty()) out["name"] = name;
+    std::string context;
+    if (entity == "product") {
+      context = Name("producer", Text(*row, "producer_id"));
+    } else if (entity == "enrolment") {
+      context = Name("workshop", Text(*row, "workshop_id"));
+    } else if (entity == "attendance") {
+      const std::string ws = Text(*row, "workshop_id");
+      context = Name("workshop", ws);
+      auto day = row->values.find("day");
+      if (day != row->values.end() && day->second.type() == Value::Type::kInteger) {
+        out["day"] = day->second.integer();
+        const StoredRow* w = Row("workshop", ws);
+        if (w != nullptr) {
+          const std::string date =
+              CourseDate(Text(*w, "start_date"), day->second.integer());
+          if (!date.empty()) out["date"] = date;
+        }
+      }
+    } else if (entity == "workshop") {
+      const std::string start = Text(*row, "start_date");
+      if (!start.empty()) out["date"] = start;
+    } else if (entity == "visit") {
+      const std::string at = Text(*row, "visited_at");
+      if (!at.empty()) out["at"] = at;
+    } else if (entity == "progress") {
+      context = Name("workshop", Text(*row, "workshop_id"));
+    } else if (entity == "contest_score") {
+      context = Text(*row, "contest") + " · " + Text(*row, "judge");
+    }
+    if (!context.empty()) out["context"] = context;
+    return out;
+  }
+
+  // "YYYY-MM-DD" of course day `day` (1 = the start), or "" if `start` is
+  // not a date.
+  static std::string CourseDate(const std::string& start, int64_t day) {
+    int y = 0, m = 0, d = 0;
+    if (start.size() != 10 ||
+        std::sscanf(start.c_str(), "%4d-%2d-%2d", &y, &m, &d) != 3 || m < 1 ||
+        m > 12 || d < 1 || d > 31 || day < 1 || day > 366) {
+      return "";
+    }
+    int64_t year = 0;
+    int month = 0, mday = 0;
+    CivilFromDays(DaysFromCivil(y, m, d) + day - 1, &year, &month, &mday);
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(year),
+                  month, mday);
+    return buf;
+  }
+
+ private:
+  static std::string Text(const StoredRow& row, const char* column) {
+    auto it = row.values.find(column);
+    if (it == row.values.end() || it->second.type() != Value::Type::kText) {
+      return "";
+    }
+    return it->second.text();
+  }
+
+  ClientStore& store_;
+  std::map<std::string, std::optional<StoredRow>> rows_;
+};
+
+// A conflict row of GET /api/conflicts with what the page needs to show it
+// without codes or UUIDs: "subject" (RowNames::Subject) and, where the
+// column refers to another row, "current_name", "incoming_name" and
+// "resolved_name" (that row's name; null if not held).
+void AddConflictNames(RowNames& names, Json* row) {
+  const auto text = [row](const char* key) {
+    const Json& v = (*row)[key];
+    return v.is_string() ? v.get<std::string>() : std::string();
+  };
+  const std::string entity = text("entity");
+  (*row)["subject"] = names.Subject(entity, text("row_id"));
+  const Entity* e = FindEntity(entity);
+  const Column* c = e != nullptr ? e->FindColumn(text("column_name")) : nullptr;
+  if (c == nullptr || c->type != ColumnType::kRef) return;
+  for (const char* side : {"current", "incoming", "resolved"}) {
+    const std::string id = text((std::string(side) + "_value").c_str());
+    std::string ref = std::string(c->ref_entity);
+    if (ref.empty()) {
+      // photo.subject_id: the entity is the photo's subject_type.
+      const StoredRow* photo = names.Row(entity, text("row_id"));
+      auto type = photo != nullptr ? photo->values.find("subject_type")
+                                   : RowValues::const_iterator();
+      if (photo != nullptr && type != photo->values.end()) {
+        ref = type->second.text();
+      }
+    }
+    const std::string name = id.empty() || ref.empty() ? "" : names.Name(ref, id);
+    (*row)[std::string(side) + "_name"] = name.empty() ? Json(nullptr) : Json(name);
+  }
 // What a progress entry did to its product's stage (StageFollow):
 // {"product_id", "before", "after", "moved"}; null if it did nothing.
 Json StageFollowJson(const StageFollow& follow) {
@@ -511,6 +672,9 @@ class Handler {
       rows.push_back(std::move(row));
     }
     if (!q.status().ok()) return ErrorReply(q.status());
+    if (Status s = q.Reset(); !s.ok()) return ErrorReply(s);
+    RowNames names(store_);
+    for (Json& row : rows) AddConflictNames(names, &row);
     return JsonReply(200, rows);
   }
 
@@ -1076,6 +1240,29 @@ ApiReply UiApi::Blob(std::string_view sha256) {
     Result<ImageInfo> info = ReadImageInfo(*bytes);
     reply.content_type = info.ok() ? info->mime : "application/octet-stream";
     reply.body = std::move(*bytes);
+    return reply;
+  } catch (const std::exception& e) {
+    return ErrorReply(Status::Internal(std::string("exception: ") + e.what()));
+  }
+}
+
+ApiReply UiApi::Thumb(std::string_view sha256) {
+  try {
+    // Thumbnails are written atomically under a content-addressed name, so
+    // this needs no store lock either (shared/image.h serialises decodes).
+    Result<std::string> thumb = LocalThumbnail(store_.paths().blobs, sha256);
+    if (!thumb.ok()) {
+      if (thumb.status().code() == Code::kFailedPrecondition) {
+        ApiReply reply = ErrorReply(Status::InvalidArgument(
+            "the stored photo does not decode as a picture"));
+        reply.http_status = 415;
+        return reply;
+      }
+      return ErrorReply(thumb.status());
+    }
+    ApiReply reply;
+    reply.content_type = "image/jpeg";
+    reply.body = std::move(*thumb);
     return reply;
   } catch (const std::exception& e) {
     return ErrorReply(Status::Internal(std::string("exception: ") + e.what()));

@@ -125,6 +125,15 @@ class UiApi {
   // if the store does not hold it.
   ApiReply Blob(std::string_view sha256);
 
+  // GET /thumb/SHA256: the photo's thumbnail, a JPEG of at most 320 px on
+  // the long edge (client/photo_thumb.h: made from the stored photo on the
+  // first request and cached beside the blob store, or the one kbo sync
+  // fetched of another device's photo). The photo grids draw these; the
+  // whole photo (Blob) only when a person opens one. 400 for a bad name,
+  // 404 if neither the photo nor a thumbnail is held, 415 if the stored
+  // photo does not decode.
+  ApiReply Thumb(std::string_view sha256);
+
   bool sync_available() const { return static_cast<bool>(sync_); }
 
   // What POST /api/enrol runs; empty (the default): 503 "enrolment not

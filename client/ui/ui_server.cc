@@ -5,6 +5,7 @@
 //   GET  /NAME                   an embedded asset (app.js, style.css, ...)
 //   POST /api/pin                {"pin": "NNNNNN"} -> session cookie
 //   GET  /blob/SHA256            a stored photo (UiApi::Blob)
+//   GET  /thumb/SHA256           its thumbnail (UiApi::Thumb)
 //   *    /api/...                UiApi::Handle
 // Limits and why:
 //   - payload: 20 MiB photo + 256 KiB of form fields and multipart framing;
@@ -436,7 +437,7 @@ struct UiServer::Impl {
     }
     const bool guarded =
         (StartsWith(req.path, "/api/") && req.path != "/api/pin") ||
-        StartsWith(req.path, "/blob/");
+        StartsWith(req.path, "/blob/") || StartsWith(req.path, "/thumb/");
     if (!loopback && guarded) {
       if (req.has_header(kPinHeader)) {
         int64_t wait_s = 0;
@@ -536,6 +537,14 @@ struct UiServer::Impl {
       Reply(api.Blob(sha), res);
       if (res.status == 200) {
         // Content-addressed: the bytes behind a name never change.
+        res.set_header("Cache-Control", "private, max-age=31536000, immutable");
+      }
+    });
+    server.Get("/thumb/(.*)", [this](const httplib::Request& req,
+                                     httplib::Response& res) {
+      const std::string sha = req.matches[1];
+      Reply(api.Thumb(sha), res);
+      if (res.status == 200) {
         res.set_header("Cache-Control", "private, max-age=31536000, immutable");
       }
     });

@@ -71,7 +71,7 @@ TEST_CASE("Signing: SHA-256 (libcrypto) equals libsodium's for every length",
   CHECK(Sha256(big) == Sha256Portable(big));
 }
 
-TEST_CASE("Signing: SHA-256 is safe from many threads at once", "[signing]") {
+TEST_CASE("Signing: SHA-256 is safe from many threads at once", "[signing][threads]") {
   const std::string input = "kbo/derived/attendance|" + std::string(90, 'x');
   const Sha256Digest expected = Sha256Portable(input);
   std::atomic<int> wrong{0};

@@ -489,10 +489,13 @@
   function producerSearch(p) { return `${p.name} ${p.village || ''} ${p.tambon || ''} ${p.cluster_brand || ''} ${districtName(p.district_code)}`; }
 
   // ---- photos strip ---------------------------------------------------------------------
+  // The grid draws the small thumbnail (/thumb/, 320 px), at the photo's own
+  // aspect ratio (its width and height reserve the space before it loads);
+  // the upload copy (/blob/) opens when the person taps it.
   function thumb(p) {
     return h('figure', { class: 'thumb' },
       h('a', { href: `/blob/${p.sha256}`, target: '_blank', rel: 'noopener' },
-        h('img', { src: `/blob/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined })),
+        h('img', { src: `/thumb/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined })),
       h('figcaption', null, p.caption || '', p.taken_at ? h('span', { class: 'sub' }, ` ${fmtDateTime(p.taken_at)}`) : null));
   }
   async function photoSection(subjectType, subjectId) {
@@ -639,7 +642,7 @@
           h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
             h('span', { class: 'title' }, `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`),
             h('div', { class: 'sub' }, r.message)))),
-          h('div', { class: 'sub' }, t('home.refused_hint'))) : null,
+          h('div', { class: 'sub' }, t('home.refused_hint'))) : '',  // replaceChildren writes null as "null"
       );
     };
     updateCards(st);
@@ -851,8 +854,10 @@
     const [producers, enrolments] = await Promise.all([getJson('/api/producer'), getJson(`/api/enrolment?workshop_id=${w.id}`)]);
     const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
     const list = h('ol', { class: 'list', id: 'enrolment-list' }, enrolments.map((e) => h('li', null,
-      h('div', { class: 'row-link' }, h('span', { class: 'title' }, e.participant_name),
-        h('span', { class: 'sub' }, ` · ${byId[e.producer_id] ? byId[e.producer_id].name : ''}`)))));
+      h('a', { class: 'row-link', href: `#/workshops/${w.id}/people/${e.id}`, dataset: { enrolment: e.id } },
+        h('span', { class: 'title' }, e.participant_name),
+        h('span', { class: 'sub' }, ` · ${byId[e.producer_id] ? byId[e.producer_id].name : ''}`),
+        h('span', { class: 'sub go' }, ` › ${t('person.open', { n: w.days || 5 })}`)))));
     if (!enrolments.length) list.append(h('li', { class: 'empty' }, t('workshop.no_people')));
     const form = formView('enrolment', [
       { col: 'producer_id', type: 'picker', required: true, rows: producers, rowLabel: producerLabel, rowSearch: producerSearch,
@@ -868,6 +873,49 @@
     });
     return h('section', null, h('h2', null, t('workshop.enrol_title')), form,
       h('h2', null, t('workshop.people_n', { n: enrolments.length })), list);
+  }
+
+  // One participant over the course: each day's mark (with its date and
+  // note; a day links to that day's roll-call) and their producer's
+  // products with the latest progress.
+  async function personScreen(wsId, enrolmentId) {
+    const [w, e, marks] = await Promise.all([getJson(`/api/workshop/${wsId}`), getJson(`/api/enrolment/${enrolmentId}`),
+      getJson(`/api/attendance?enrolment_id=${enrolmentId}`)]);
+    const [producer, products] = await Promise.all([api('GET', `/api/producer/${e.producer_id}`),
+      getJson(`/api/product?producer_id=${e.producer_id}`)]);
+    const progress = await Promise.all(products.map((p) => getJson(`/api/progress?product_id=${p.id}`)));
+    const days = w.days || 5;
+    const byDay = {};
+    for (const m of marks) if (m.workshop_id === w.id) byDay[m.day] = m;
+    const count = { present: 0, late: 0, absent: 0, excused: 0, unmarked: 0 };
+    const dayList = h('ol', { class: 'list person-days', id: 'person-days' }, Array.from({ length: days }, (_, i) => {
+      const day = i + 1;
+      const m = byDay[day];
+      const s = m ? m.status : null;
+      count[s || 'unmarked'] += 1;
+      return h('li', { dataset: { day, status: s || '' } },
+        h('a', { class: 'row-link day-row', href: `#/workshops/${w.id}/rollcall/${day}` },
+          h('span', { class: 'day-name' }, h('span', { class: 'title' }, t('rollcall.day_n', { n: day })), h('br'),
+            h('span', { class: 'sub' }, dayDate(w, day))),
+          h('span', { class: `mark ${s || 'unmarked'}` }, s ? `${STATUS_MARK[s]} ${named('statuses', s)}` : t('rollcall.unmarked')),
+          m && m.note ? h('span', { class: 'sub day-note' }, m.note) : null));
+    }));
+    const summary = h('p', { class: 'counts', id: 'person-counts' }, ['present', 'late', 'absent', 'excused', 'unmarked'].map((k) =>
+      h('span', { dataset: { count: k } }, `${k === 'unmarked' ? t('rollcall.unmarked') : named('statuses', k)} ${count[k]}`)));
+    const producerName = producer.ok ? producer.data.name : '';
+    const productList = h('ul', { class: 'list', id: 'person-products' }, products.map((p, i) => {
+      const last = progress[i].length ? progress[i][progress[i].length - 1] : null;
+      return h('li', null, h('a', { class: 'row-link', href: `#/products/${p.id}` },
+        h('span', { class: 'title' }, p.name), h('span', { class: 'badge' }, named('stages', p.stage)), h('br'),
+        h('span', { class: 'sub' }, last ? `${named('stages', last.stage)}${last.percent != null ? ` · ${last.percent}%` : ''}${last.notes ? ` · ${last.notes}` : ''}`
+          : t('person.no_progress'))));
+    }));
+    if (!products.length) productList.append(h('li', { class: 'empty' }, t('person.no_products')));
+    return page(e.participant_name,
+      h('p', null, h('a', { class: 'back', href: `#/workshops/${w.id}/people` }, `← ${w.title}`)),
+      h('p', { class: 'sub' }, `${producerName}${producerName ? ' · ' : ''}${t('person.title')}`),
+      h('h2', null, t('person.days', { n: days })), summary, dayList,
+      h('h2', null, t('person.products', { name: producerName || e.participant_name })), productList);
   }
 
   // Roll-call: one tap cycles present → late → absent → excused; each tap is
@@ -1375,26 +1423,51 @@
     if (col === 'district_code') return districtName(value);
     return String(value);
   }
+  // A conflict's value as people read it: a referenced row by its name (the
+  // API sends current_name, incoming_name, resolved_name), dates and times
+  // in the person's calendar, codes by their names.
+  function conflictValue(c, side) {
+    const value = c[`${side}_value`];
+    if (value == null || value === '') return '—';
+    const name = c[`${side}_name`];
+    if (name) return name;
+    const cols = (state.ref.entities || {})[c.entity] || [];
+    const col = cols.find((x) => x.name === c.column_name);
+    if (col && col.type === 'date') return fmtDate(value);
+    if (col && col.type === 'datetime') return fmtDateTime(value);
+    if (c.column_name === 'subject_type') return entityLabel(value);
+    return cellLabel(c.column_name, value);
+  }
+  // Which row: its name (a participant, a product, a group), what it
+  // belongs to, and its day (a roll-call mark's course day and date).
+  function conflictSubject(c) {
+    const s = c.subject || {};
+    const when = s.day != null ? (s.date ? t('conflict.day', { n: s.day, date: fmtDate(s.date) }) : t('conflict.day_no_date', { n: s.day }))
+      : s.date ? fmtDate(s.date) : s.at ? fmtDateTime(s.at) : null;
+    return [
+      h('div', { class: 'conflict-head' }, h('strong', { class: 'conflict-name' }, `${entityLabel(c.entity)}: ${s.name || t('conflict.not_held')}`),
+        h('span', { class: 'badge' }, c.resolved_at ? t('conflict.resolved') : t('conflict.open'))),
+      s.context ? h('div', { class: 'sub conflict-context' }, s.context) : null,
+      when ? h('div', { class: 'conflict-when' }, when) : null,
+      h('div', { class: 'conflict-what' }, h('span', { class: 'sub' }, `${t('conflict.what')}: `), h('strong', null, colLabel(c.entity, c.column_name))),
+    ];
+  }
   async function conflictsScreen() {
     const rows = await getJson('/api/conflicts');
     const list = h('div', { id: 'conflict-list' }, rows.map((c) => {
       const resolved = !!c.resolved_at;
-      const shown = c.winner === 'incoming' ? c.incoming_value : c.current_value;
-      const other = c.winner === 'incoming' ? c.current_value : c.incoming_value;
+      const [shown, other] = c.winner === 'incoming' ? ['incoming', 'current'] : ['current', 'incoming'];
       const vals = resolved
         ? h('div', { class: 'vals' },
           h('span', { class: 'sub' }, t('conflict.resolved_value')),
-          h('strong', { dataset: { resolved: '' } }, cellLabel(c.column_name, c.resolved_value)),
+          h('strong', { dataset: { resolved: '' } }, conflictValue(c, 'resolved')),
           h('span', { class: 'sub' }, t('conflict.resolved_at')), h('span', null, fmtDateTime(c.resolved_at)))
         : h('div', { class: 'vals' },
-          h('span', { class: 'sub' }, t('conflict.shown')), h('span', null, cellLabel(c.column_name, shown)),
-          h('span', { class: 'sub' }, t('conflict.other')), h('span', null, cellLabel(c.column_name, other)),
+          h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown)),
+          h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other)),
           h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)));
-      return h('div', { class: resolved ? 'conflict resolved' : 'conflict', dataset: { id: c.id } },
-        h('div', null, h('strong', null, `${entityLabel(c.entity)} · ${colLabel(c.entity, c.column_name)}`),
-          h('span', { class: 'badge' }, resolved ? t('conflict.resolved') : t('conflict.open'))),
-        vals,
-        h('div', { class: 'sub' }, `${t('conflict.row')} ${c.row_id}`));
+      return h('div', { class: resolved ? 'conflict resolved' : 'conflict', dataset: { id: c.id, rowId: c.row_id } },
+        conflictSubject(c), vals);
     }));
     if (!rows.length) list.append(h('p', { class: 'empty' }, t('conflict.none')));
     return page(t('nav.conflicts'), h('p', { class: 'notice' }, t('conflict.hint')), list);
@@ -1435,6 +1508,7 @@
     [/^\/workshops\/new$/, 'workshops', () => workshopForm(null)],
     [/^\/workshops\/([0-9a-f-]{36})\/edit$/, 'workshops', (m) => workshopForm(m[1])],
     [/^\/workshops\/([0-9a-f-]{36})\/people$/, 'workshops', (m) => workshopScreen(m[1], 'people')],
+    [/^\/workshops\/([0-9a-f-]{36})\/people\/([0-9a-f-]{36})$/, 'workshops', (m) => personScreen(m[1], m[2])],
     [/^\/workshops\/([0-9a-f-]{36})(?:\/rollcall(?:\/(\d+))?)?$/, 'workshops', (m) => workshopScreen(m[1], 'rollcall', m[2])],
     [/^\/visits$/, 'visits', () => visitsScreen()],
     [/^\/visits\/new(?:\/([0-9a-f-]{36}))?$/, 'visits', (m) => visitForm(m[1])],

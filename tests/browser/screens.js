@@ -1,0 +1,281 @@
+#!/usr/bin/env node
+// Browser tests of what a Phrao trainer hit on the phone screens of `kbo ui`
+// (issue 13, item 4), each at 360 x 740 and 412 x 915 in real headless
+// Chromium: photo thumbnails at their own aspect ratio and small; every
+// screen of the menu in view; conflicts in words (labels, names, the day)
+// rather than codes and UUIDs; one participant's five course days.
+//
+//   node screens.js --kbo PATH/TO/kbo [--kbo-server PATH/TO/kbo-server]
+//
+// Exit 0: every test ran and passed; 1 anything else (harness.js).
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const H = require('./harness.js');
+const { test, before, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { makePng } = require('./png.js');
+
+before(H.launch);
+after(H.shutdown);
+
+const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+const tag = (vp) => `${vp.width}`;
+
+// ---- 1. photo thumbnails ----------------------------------------------------------
+test('photo thumbnails: drawn at the photo\'s own aspect ratio, a small thumbnail, the upload copy when opened', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  // A wide and a tall photo, larger than a thumbnail.
+  const shapes = { 'wide.png': [900, 600], 'tall.png': [480, 840] };
+  for (const [name, [w, hgt]] of Object.entries(shapes)) {
+    const fd = new FormData();
+    fd.append('subject', `producer:${producer}`);
+    fd.append('caption', `ภาพ ${name}`);
+    fd.append('file', new Blob([makePng(w, hgt)], { type: 'image/png' }), name);
+    const r = await fetch(`${ui.url}/api/photo`, { method: 'POST', body: fd });
+    assert.equal(r.status, 201, await r.text());
+  }
+  const photos = H.list(home, 'photo');
+  assert.equal(photos.length, 2);
+
+  for (const vp of H.PHONES) {
+    const page = await H.phone(t, vp);
+    for (const hash of ['#/photos', `#/producers/${producer}`]) {
+      await H.open(page, ui.url, hash);
+      await page.waitForFunction(() => {
+        const imgs = [...document.querySelectorAll('.thumbs img')];
+        return imgs.length === 2 && imgs.every((i) => i.complete && i.naturalWidth > 0);
+      });
+      const drawn = await page.$$eval('.thumbs img', (imgs) => imgs.map((i) => {
+        const b = i.getBoundingClientRect();
+        return { src: i.getAttribute('src'), href: i.closest('a').getAttribute('href'), w: b.width, h: b.height,
+          nw: i.naturalWidth, nh: i.naturalHeight };
+      }));
+      for (const d of drawn) {
+        const sha = /^\/(?:thumb|blob)\/([0-9a-f]{64})$/.exec(d.src);
+        const p = sha && photos.find((x) => x.sha256 === sha[1]);
+        assert.ok(p, `a photo of the store: ${d.src}`);
+        // Drawn at the photo's own shape (a tall strip was 100 x 600).
+        const want = p.width / p.height;
+        assert.ok(Math.abs(d.w / d.h - want) < 0.03,
+          `${hash} @${vp.width}: drawn ${Math.round(d.w)} x ${Math.round(d.h)}, the photo is ${p.width} x ${p.height}`);
+        assert.equal(d.src, `/thumb/${p.sha256}`, `${hash} @${vp.width}: the grid loads the thumbnail, not the photo`);
+        assert.ok(d.w >= 90 && d.w <= vp.width, `${hash} @${vp.width}: thumbnail ${d.w} px wide`);
+        // The thumbnail itself: 320 px on the long edge, the same shape.
+        assert.equal(Math.max(d.nw, d.nh), 320, `thumbnail ${d.nw} x ${d.nh}`);
+        assert.ok(Math.abs(d.nw / d.nh - want) < 0.02);
+        // Opening it gives the upload copy.
+        assert.equal(d.href, `/blob/${p.sha256}`);
+      }
+      await H.checkLayout(page, `${hash} @${vp.width}`);
+      await H.screenshot(page, `thumbs-${hash === '#/photos' ? 'photos' : 'producer'}-${tag(vp)}`);
+    }
+  }
+  // What the page downloads: the thumbnail is a small JPEG, cached beside
+  // the blob store; the whole photo only when opened.
+  for (const p of photos) {
+    const thumb = await fetch(`${ui.url}/thumb/${p.sha256}`);
+    assert.equal(thumb.status, 200);
+    assert.equal(thumb.headers.get('content-type'), 'image/jpeg');
+    const bytes = Buffer.from(await thumb.arrayBuffer());
+    assert.ok(bytes.length < p.bytes, `thumbnail ${bytes.length} B, photo ${p.bytes} B`);
+    assert.ok(fs.existsSync(path.join(home, 'blobs', 'thumbs', `${p.sha256}.jpg`)), 'cached on disk');
+    const whole = await fetch(`${ui.url}/blob/${p.sha256}`);
+    assert.equal(whole.status, 200);
+    assert.equal(Number(whole.headers.get('content-length')), p.bytes, 'the upload copy, whole');
+  }
+  assert.equal((await fetch(`${ui.url}/thumb/not-a-photo`)).status, 400);
+  assert.equal((await fetch(`${ui.url}/thumb/${'ab'.repeat(32)}`)).status, 404);
+});
+
+// The menu's labels fit: none cut off, and no English word broken across
+// lines ("Produce / rs"); a Thai label may take two lines.
+async function checkNavLabels(page, where, lang) {
+  const lines = await page.$$eval('#nav a', (as) => as.map((a) => {
+    const range = document.createRange();
+    range.selectNodeContents(a);
+    const tops = new Set([...range.getClientRects()].map((r) => Math.round(r.top)));
+    return { text: a.textContent, lines: tops.size, clipped: a.scrollWidth > a.clientWidth + 1 };
+  }));
+  for (const l of lines) {
+    assert.ok(!l.clipped, `${where}: "${l.text}" cut off`);
+    assert.ok(l.lines <= (lang === 'en' ? 1 : 2), `${where}: "${l.text}" on ${l.lines} lines`);
+  }
+}
+
+// ---- 2. the menu ---------------------------------------------------------------------
+test('the menu: all eight screens in view and tappable at 360 and 412 px, in Thai and English', async (t) => {
+  const home = H.freshHome();
+  H.importProducers(home, 1);
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  for (const vp of H.PHONES) {
+    const page = await H.phone(t, vp);
+    await H.open(page, ui.url, '#/');
+    for (const lang of ['th', 'en']) {
+      await H.setLang(page, lang);
+      const items = await page.$$eval('#nav a', (as) => as.map((a) => a.dataset.nav));
+      assert.equal(items.length, 8);
+      const nav = await page.$eval('#nav', (n) => ({ sw: n.scrollWidth, cw: n.clientWidth }));
+      assert.ok(nav.sw <= nav.cw, `@${vp.width} ${lang}: the menu scrolls sideways (${nav.sw} > ${nav.cw})`);
+      for (const key of items) {
+        await page.evaluate(() => window.scrollTo(0, 0));
+        const b = await page.$eval(`#nav a[data-nav="${key}"]`, (a) => {
+          const r = a.getBoundingClientRect();
+          const hit = document.elementFromPoint(r.left + r.width / 2, r.top + r.height / 2);
+          return { l: r.left, r: r.right, t: r.top, b: r.bottom, w: r.width, h: r.height, top: !!hit && a.contains(hit) };
+        });
+        assert.ok(b.l >= 0 && b.r <= vp.width && b.t >= 0 && b.b <= vp.height,
+          `@${vp.width} ${lang}: ${key} is at ${Math.round(b.l)}..${Math.round(b.r)}, ${Math.round(b.t)}..${Math.round(b.b)}: off the screen`);
+        assert.ok(b.w >= 44 && b.h >= 44, `@${vp.width} ${lang}: ${key} is ${b.w} x ${b.h}`);
+        assert.ok(b.top, `@${vp.width} ${lang}: ${key} is covered`);
+        // A real tap, where a finger would land.
+        await page.tap(`#nav a[data-nav="${key}"]`);
+        await page.waitForFunction((k) => document.body.dataset.screen === k, key);
+        await H.ready(page);
+        assert.equal(await page.getAttribute(`#nav a[data-nav="${key}"]`, 'aria-current'), 'page');
+        await checkNavLabels(page, `@${vp.width} ${lang} on ${key}`, lang);
+      }
+      await H.go(page, '#/');
+      await H.checkLayout(page, `home @${vp.width} ${lang}`);
+      await H.screenshot(page, `menu-${lang}-${tag(vp)}`);
+    }
+  }
+});
+
+// ---- 3. conflicts in words -------------------------------------------------------------
+// Two trainers' devices and a real kbo-server: the same mark, product and
+// producer changed on both without seeing each other's change.
+test('conflicts: labels, names and the course day instead of codes and UUIDs, in Thai and English', async (t) => {
+  const server = await H.startServer(t);
+  const a = H.freshHome();
+  const b = H.freshHome();
+  H.kboOk(a, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  H.kboOk(b, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  const [producer] = H.importProducers(a, 1);
+  const ws = H.kboOk(a, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 2', '--fiscal-year', '2567', '--district', '5011', '--start', '2024-02-26').trim();
+  const enrolment = H.kboOk(a, 'enrolment', 'add', '--workshop', ws, '--producer', producer, '--participant', 'นางบัวผัน ใจดี').trim();
+  const product = H.kboOk(a, 'product', 'add', '--producer', producer, '--name', 'น้ำพริกหนุ่มพร้าว', '--category', 'food').trim();
+  H.kboOk(a, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'present');
+  H.kboOk(a, 'sync');
+  H.kboOk(b, 'sync');
+  // A changes, syncs; B, not having seen it, changes the same cells.
+  H.kboOk(a, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'absent');
+  H.kboOk(a, 'edit', 'product', product, '--set', 'description=ซองฟอยล์');
+  H.kboOk(a, 'edit', 'producer', producer, '--set', 'phone=0811111111');
+  H.kboOk(a, 'sync');
+  H.kboOk(b, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'late');
+  H.kboOk(b, 'edit', 'product', product, '--set', 'description=กระปุกแก้ว');
+  H.kboOk(b, 'edit', 'producer', producer, '--set', 'phone=0822222222');
+  H.kboOk(b, 'sync');
+  const ui = await H.startUi(b);
+  H.defer(t, () => ui.stop());
+  const raw = await (await fetch(`${ui.url}/api/conflicts`)).json();
+  assert.equal(raw.length, 3, `three conflicts on B: ${JSON.stringify(raw)}`);
+
+  const want = {
+    th: {
+      attendance: ['การเข้าอบรม: นางบัวผัน ใจดี', 'อบรม KBO พร้าว รุ่นที่ 2', 'วันที่ 3 ของการอบรม · 28 ก.พ. 2567', 'สาย', 'ขาด'],
+      product: ['ผลิตภัณฑ์: น้ำพริกหนุ่มพร้าว', 'กลุ่มผู้ผลิตที่ 1 Producer 1', 'ซองฟอยล์', 'กระปุกแก้ว'],
+      producer: ['ผู้ผลิต: กลุ่มผู้ผลิตที่ 1 Producer 1', '0811111111', '0822222222'],
+    },
+    en: {
+      attendance: ['Attendance: นางบัวผัน ใจดี', 'อบรม KBO พร้าว รุ่นที่ 2', 'Course day 3 · 28 Feb 2024', 'Late', 'Absent'],
+      product: ['Product: น้ำพริกหนุ่มพร้าว', 'กลุ่มผู้ผลิตที่ 1 Producer 1', 'ซองฟอยล์', 'กระปุกแก้ว'],
+      producer: ['Producer: กลุ่มผู้ผลิตที่ 1 Producer 1', '0811111111', '0822222222'],
+    },
+  };
+  for (const vp of H.PHONES) {
+    const page = await H.phone(t, vp);
+    await H.open(page, ui.url, '#/conflicts');
+    for (const lang of ['th', 'en']) {
+      await H.setLang(page, lang);
+      const cards = await page.$$eval('#conflict-list .conflict', (els) => els.map((e) => ({ id: e.dataset.id, text: e.innerText })));
+      assert.equal(cards.length, 3);
+      for (const c of raw) {
+        const card = cards.find((x) => x.id === c.id);
+        for (const words of want[lang][c.entity]) {
+          assert.ok(card.text.includes(words), `@${vp.width} ${lang} ${c.entity}: "${words}" not in ${JSON.stringify(card.text)}`);
+        }
+        assert.doesNotMatch(card.text, UUID, `@${vp.width} ${lang}: a UUID shown`);
+        assert.doesNotMatch(card.text, /\b(absent|late|present|excused)\b/, `@${vp.width} ${lang}: a code shown`);
+      }
+      await H.checkLayout(page, `conflicts @${vp.width} ${lang}`);
+      await H.screenshot(page, `conflicts-${lang}-${tag(vp)}`);
+    }
+  }
+  // What the page is given: the row's name, what it belongs to, its day.
+  const mark = raw.find((c) => c.entity === 'attendance');
+  assert.deepEqual(mark.subject, { name: 'นางบัวผัน ใจดี', context: 'อบรม KBO พร้าว รุ่นที่ 2', day: 3, date: '2024-02-28', at: null });
+  assert.equal(raw.find((c) => c.entity === 'product').subject.context, 'กลุ่มผู้ผลิตที่ 1 Producer 1');
+});
+
+// ---- 4. one participant's five days ---------------------------------------------------
+test('one participant\'s five course days, with their products\' progress, in Thai and English', async (t) => {
+  const home = H.freshHome();
+  const [p1, p2] = H.importProducers(home, 2);
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 1', '--fiscal-year', '2567', '--district', '5011', '--start', '2024-02-26').trim();
+  const e1 = H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p1, '--participant', 'นางสาวดอกแก้ว บุญมา').trim();
+  const e2 = H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p2, '--participant', 'นายสมชาย แสนดี').trim();
+  const marks = { 1: 'present', 2: 'late', 3: 'absent', 5: 'excused' };
+  for (const [day, status] of Object.entries(marks)) {
+    const args = ['attendance', 'mark', '--workshop', ws, '--enrolment', e1, '--day', day, '--status', status];
+    if (day === '2') args.push('--note', 'รถเสียกลางทาง');
+    H.kboOk(home, ...args);
+  }
+  // The other participant's marks must not show up on this one's page.
+  H.kboOk(home, 'attendance', 'mark', '--workshop', ws, '--enrolment', e2, '--day', '4', '--status', 'present');
+  const product = H.kboOk(home, 'product', 'add', '--producer', p1, '--name', 'ผ้าฝ้ายทอมือลายดอกแก้ว', '--category', 'textile', '--stage', 'prototype').trim();
+  H.kboOk(home, 'progress', 'add', '--product', product, '--stage', 'prototype', '--percent', '60', '--notes', 'ปรับสีย้อมธรรมชาติ', '--workshop', ws);
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+
+  const dates = {
+    th: ['26 ก.พ. 2567', '27 ก.พ. 2567', '28 ก.พ. 2567', '29 ก.พ. 2567', '1 มี.ค. 2567'],
+    en: ['26 Feb 2024', '27 Feb 2024', '28 Feb 2024', '29 Feb 2024', '1 Mar 2024'],
+  };
+  const names = {
+    th: { present: 'มา', late: 'สาย', absent: 'ขาด', excused: 'ลา', unmarked: 'ยังไม่เช็ก' },
+    en: { present: 'Present', late: 'Late', absent: 'Absent', excused: 'Excused', unmarked: 'Not marked' },
+  };
+  for (const vp of H.PHONES) {
+    const page = await H.phone(t, vp);
+    await H.open(page, ui.url, `#/workshops/${ws}/people`);
+    for (const lang of ['th', 'en']) {
+      await H.setLang(page, lang);
+      if (lang === 'th') {
+        // Picked from the list of participants.
+        await page.tap(`#enrolment-list a[data-enrolment="${e1}"]`);
+        await page.waitForFunction((e) => location.hash.endsWith(`/people/${e}`), e1);
+        await H.ready(page);
+      }
+      assert.equal(await page.textContent('h1'), 'นางสาวดอกแก้ว บุญมา');
+      const days = await page.$$eval('#person-days > li', (lis) => lis.map((li) => ({ day: li.dataset.day, status: li.dataset.status, text: li.innerText })));
+      assert.equal(days.length, 5);
+      for (let d = 1; d <= 5; d++) {
+        const row = days[d - 1];
+        const status = marks[d] || '';
+        assert.equal(row.day, String(d));
+        assert.equal(row.status, status, `day ${d}`);
+        assert.ok(row.text.includes(dates[lang][d - 1]), `@${vp.width} ${lang} day ${d}: ${row.text}`);
+        assert.ok(row.text.includes(names[lang][status || 'unmarked']), `@${vp.width} ${lang} day ${d}: ${row.text}`);
+      }
+      assert.ok(days[1].text.includes('รถเสียกลางทาง'), 'the note of day 2');
+      const counts = await page.textContent('#person-counts');
+      assert.ok(counts.includes(`${names[lang].unmarked} 1`) && counts.includes(`${names[lang].present} 1`), counts);
+      const products = await page.textContent('#person-products');
+      assert.ok(products.includes('ผ้าฝ้ายทอมือลายดอกแก้ว') && products.includes('60%') && products.includes('ปรับสีย้อมธรรมชาติ'), products);
+      await H.checkLayout(page, `participant @${vp.width} ${lang}`);
+      await H.screenshot(page, `participant-${lang}-${tag(vp)}`);
+    }
+    // A day opens that day's roll-call.
+    await page.tap('#person-days > li[data-day="3"] a');
+    await page.waitForFunction((w) => location.hash === `#/workshops/${w}/rollcall/3`, ws);
+    await H.ready(page);
+    assert.equal(await page.getAttribute(`#rollcall .rc-row[data-enrolment="${e1}"] .st`, 'data-status'), 'absent');
+  }
+});
