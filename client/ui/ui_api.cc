@@ -452,6 +452,8 @@ void AddConflictNames(RowNames& names, Json* row) {
     const std::string name = id.empty() || ref.empty() ? "" : names.Name(ref, id);
     (*row)[std::string(side) + "_name"] = name.empty() ? Json(nullptr) : Json(name);
   }
+}
+
 // What a progress entry did to its product's stage (StageFollow):
 // {"product_id", "before", "after", "moved"}; null if it did nothing.
 Json StageFollowJson(const StageFollow& follow) {
