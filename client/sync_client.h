@@ -3,8 +3,9 @@
 
 // The client half of sync (DESIGN §6, docs/protocol.md): enrolment, signed
 // push with verified receipts, verified pull pages and conflicts, resumable
-// photo upload. The only client file that makes HTTP calls (cpp-httplib is
-// an implementation detail of sync_client.cc, behind HttpTransport).
+// photo upload. HTTP goes through HttpTransport only; cpp-httplib is an
+// implementation detail of http_transport.cc, the one file of the sync that
+// a browser build replaces (client/sync_internal.h lists the files).
 //
 // What a failed call leaves behind, in every case: nothing local is lost.
 // Change sets stay in the outbox until a receipt signed by the pinned server

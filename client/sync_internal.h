@@ -1,0 +1,89 @@
+#ifndef KBO_CLIENT_SYNC_INTERNAL_H_
+#define KBO_CLIENT_SYNC_INTERNAL_H_
+// What the client's sync files share (client/sync_client.cc, sync_push.cc,
+// sync_pull.cc, sync_photos.cc, sync_verify.cc, sync_progress.cc): bounds on
+// what is read from the network and small helpers. Not for other code: the
+// sync's interface is client/sync_client.h.
+//
+// The files of the client's sync, one concern each (docs/architecture.md):
+//   sync_client.h        the interface: SyncClient, the transport seam
+//                        (HttpTransport), options, progress, summary
+//   http_transport.cc    the native transport (cpp-httplib): the one file
+//                        that differs between the native and browser builds
+//   sync_verify.cc       signing requests, verifying receipts, pull pages
+//                        and conflict lists against the pinned server key
+//   sync_state.h/.cc     the sync's own state in the store (cursors, the
+//                        confirmed sequence, conflict records)
+//   sync_client.cc       enrolment, one call with retries and back-off, the
+//                        order of the phases
+//   sync_push.cc         push: seal, send, verify receipts, follow gaps
+//   sync_pull.cc         pull: pages and the conflict feed
+//   sync_photos.cc       photo upload, resumable
+//   sync_progress.cc     progress and summary lines for people
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "client/sync_client.h"
+#include "shared/protocol.h"
+#include "shared/status.h"
+#include "shared/wire.h"
+
+namespace kbo::client {
+
+inline constexpr size_t kMaxPageBytes = protocol::kMaxPushBytes;
+inline constexpr size_t kMaxConflictsBytes = size_t{4} << 20;
+// A receipt lists every refused row of its set (a few hundred bytes each):
+// a whole set of 2,000 refused rows fits well within 4 MiB.
+inline constexpr size_t kMaxReceiptBytes = size_t{4} << 20;
+// A missing-blobs list: at most wire::kMaxMissingBlobs names of 64 hex
+// digits, quoted, with commas.
+inline constexpr size_t kMaxMissingBytes = wire::kMaxMissingBlobs * 67 + 64;
+// A server that keeps redirecting the push (sequence_gap) or the upload
+// (offset_mismatch) is broken; stop rather than loop.
+inline constexpr int kMaxRedirects = 3;
+// Conflict list pages per sync: a guard against a server whose feed never
+// ends. (Pull pages need none: each must move the cursor, VerifyPullPage.)
+inline constexpr int kMaxConflictPages = 1000;
+
+inline constexpr const char* kRetryLater = " — everything is kept; try again later";
+
+// Lower-cased ASCII.
+std::string Lower(std::string_view s);
+// Strict unsigned decimal (no sign, no spaces, no overflow).
+bool ParseU64(std::string_view text, uint64_t* out);
+// "2.4 MiB".
+std::string MiB(uint64_t bytes);
+// "1 photo", "3 photos".
+std::string Count(uint64_t n, std::string_view one, std::string_view many);
+// What a refusal says (shared/error_body.h: code, reason, message,
+// fields); a body that does not parse says only its HTTP status.
+Status ServerError(const HttpResponse& r);
+// The Code of a refusal: the server's, except that only "sequence_gap" is a
+// gap this device fills by sending what it holds; another 409 reason is a
+// state it resolves otherwise.
+Code CodeForServerError(const Status& said);
+// The server's "expected" or "received" (shared/status.h, field::), if a
+// number from 0 up.
+bool ServerNumber(const Status& said, std::string_view name, uint64_t* out);
+// True if the answer says the server takes zstd bodies (RFC 7694).
+bool SaysZstd(const HttpResponse& answer);
+// "all", or known district codes separated by commas, each once (what the
+// server's X-KBO-Device-Districts says: Scope::ToString). Anything else
+// refuses the page (SyncClient::Pull).
+bool IsDistrictList(std::string_view text);
+// At most 60 bytes of a header value for a message: printable ASCII kept,
+// anything else shown as '?'.
+std::string ShownHeader(std::string_view text);
+
+// What SyncClient knows of its enrolment for one sync.
+struct SyncClient::Enrolment {
+  std::string server_url;  // where to talk to this time
+  std::string enrolled_url;
+  PublicKey server_key;
+};
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_SYNC_INTERNAL_H_

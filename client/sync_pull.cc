@@ -1,0 +1,237 @@
+#include "client/sync_client.h"
+
+#include <algorithm>
+#include <future>
+#include <utility>
+
+#include "client/sync_internal.h"
+#include "client/sync_state.h"
+#include "shared/compression.h"
+#include "shared/entities.h"
+#include "shared/replica/apply.h"
+#include "shared/sqlite/db.h"
+#include "shared/wire.h"
+
+namespace kbo::client {
+
+namespace {
+
+// One pull page as fetched, verified and decoded (off the applying thread).
+struct FetchedPage {
+  Result<HttpResponse> response = Status::Unavailable("not fetched");
+  Status status;  // verification or decoding, once the answer is a 200
+  uint64_t next = 0;
+  bool more = false;
+  ChangeSet rows;
+};
+
+}  // namespace
+
+Status SyncClient::Pull(SyncSummary* summary) {
+  refused_ = false;
+  counters_ = summary;
+  Result<Enrolment> e = LoadEnrolment();
+  if (!e.ok()) return e.status();
+  Db& db = store_.db();
+  Result<uint64_t> cursor = ReadCursor(db, "pull_cursor");
+  if (!cursor.ok()) return cursor.status();
+  uint64_t after = *cursor;
+  const int limit = std::clamp(options_.pull_limit, 1, protocol::kMaxPullLimit);
+  DecodeLimits limits;
+  limits.max_bytes = kMaxPageBytes;
+  limits.max_rows = static_cast<uint32_t>(protocol::kMaxPullLimit);
+  const PublicKey server_key = e->server_key;
+  // Request, signature check and decoding of the page after `from`. Touches
+  // only the transport, the device key and the wall clock, never the
+  // database: while page k is applied, page k+1 is fetched with this on
+  // another thread (the server builds it and the signature is checked in
+  // the meantime). It is still applied only after page k is committed, and
+  // only if it verified.
+  const auto fetch = [this, limit, limits, server_key](uint64_t from) {
+    FetchedPage f;
+    f.response = Call("GET",
+                      std::string(protocol::kPullPath) +
+                          "?after=" + std::to_string(from) +
+                          "&limit=" + std::to_string(limit),
+                      "", "", kMaxPageBytes,
+                      {{protocol::kAcceptEncodingHeader,
+                        std::string(compression::kZstd)}});
+    if (!f.response.ok() || f.response->status != 200) return f;
+    // A zstd page (docs/protocol.md §1 "Compressed bodies"): decoded within the page cap, then
+    // checked as any page (the signature is over the decoded bytes).
+    if (const std::string* coding =
+            f.response->Header(protocol::kContentEncodingHeader);
+        coding != nullptr && compression::IsZstdCoding(*coding)) {
+      Result<std::string> plain = compression::ZstdDecompress(
+          f.response->body, kMaxPageBytes, "the pull page");
+      if (!plain.ok()) {
+        f.status = Status::FromCode(
+            plain.status().code(),
+            "the pull after " + std::to_string(from) + " from " + base_url_ +
+                ": " + plain.status().message() +
+                "; nothing of it was applied");
+        return f;
+      }
+      f.response->body = std::move(plain).value();
+    }
+    // Verified before a byte of it is decoded.
+    f.status = VerifyPullPage(server_key, store_.device_id(), from,
+                              *f.response, &f.next, &f.more);
+    if (!f.status.ok() || f.response->body.empty()) return f;
+    Result<ChangeSet> decoded = wire::DecodePullPage(f.response->body, limits);
+    if (!decoded.ok()) {
+      f.status = Status::Corruption(
+          "the pull after " + std::to_string(from) + " from " + base_url_ +
+          " does not decode (" + decoded.status().message() +
+          "); nothing of it was applied");
+      return f;
+    }
+    f.rows = std::move(decoded).value();
+    return f;
+  };
+  uint64_t pulled = 0;
+  Progress(SyncPhase::kPull, 0, 0, 0, 0);
+  FetchedPage current = fetch(after);
+  // Declared after everything `fetch` uses: a pending fetch is waited for
+  // before any of it goes away, whichever way this function returns.
+  std::future<FetchedPage> ahead;
+  bool restarted = false;
+  for (;;) {
+    const std::string what = "the pull after " + std::to_string(after);
+    if (!current.response.ok()) return current.response.status();
+    if (current.response->status == 409 && !restarted && after > 0) {
+      // Granted more districts: their rows come whole from the start
+      // (docs/protocol.md §6). Pulling again from 0 is always safe.
+      if (ServerError(*current.response).reason() == "pull_restart") {
+        restarted = true;
+        if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return s;
+        after = 0;
+        current = fetch(0);
+        continue;
+      }
+    }
+    if (current.response->status != 200) {
+      return Refusal(*current.response, what);
+    }
+    if (!current.status.ok()) return current.status;
+    if (Status s = NoteEncodings(*current.response); !s.ok()) return s;
+    const std::string* districts =
+        current.response->Header(protocol::kDeviceDistrictsHeader);
+    if (districts != nullptr && !IsDistrictList(*districts)) {
+      // Not what a server sends (it may be absent: an older server). Refused
+      // before anything of the page is used.
+      return Status::Corruption(
+          what + " from " + base_url_ + " names this device's districts as \"" +
+          ShownHeader(*districts) + "\" (" +
+          std::to_string(districts->size()) + " bytes of " +
+          protocol::kDeviceDistrictsHeader +
+          "), which is not 'all' or known district codes, each once; nothing "
+          "of that page was applied and this device's districts are "
+          "unchanged");
+    }
+    if (const std::string* seq = current.response->Header(protocol::kDeviceLastSeqHeader)) {
+      uint64_t v = 0;
+      if (ParseU64(*seq, &v)) server_device_seq_ = v;
+    }
+    if (const std::string* ds = districts; ds != nullptr) {
+      // Granted more districts (docs/protocol.md §6): record in them too.
+      Statement st(db, "UPDATE device SET districts = ?1 WHERE singleton = 1 "
+                       "AND districts IS NOT ?1");
+      st.Bind(1, std::string_view(*ds));
+      if (Status s = st.Run(); !s.ok()) return s;
+    }
+    const uint64_t next = current.next;
+    const bool more = current.more;
+    ChangeSet& page = current.rows;
+    if (more) ahead = std::async(std::launch::async, fetch, next);
+    // Every hlc is checked before any is observed: a refused page moves
+    // neither the data nor the clock.
+    for (const RowChange& row : page.rows) {
+      if (Status s = store_.clock().CheckSkew(row.hlc); !s.ok()) {
+        return Status::FailedPrecondition(
+            "a change from " + base_url_ + " is dated " + row.hlc.ToString() +
+            ", more than a day ahead of this device's clock. Set this device's "
+            "date and time, then sync again (nothing of that page was "
+            "applied)");
+      }
+    }
+    for (const RowChange& row : page.rows) {
+      if (Status s = store_.clock().Observe(row.hlc); !s.ok()) return s;
+    }
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    ApplyOptions options;
+    options.seq_from_base = true;
+    if (Status s = ApplyChangeSet(db, page, options); !s.ok()) {
+      if (s.code() == Code::kIOError) return s;  // our disk, not their page
+      return Status::Corruption(what + " from " + base_url_ +
+                                " does not apply (" + s.message() +
+                                "); nothing of it was applied");
+    }
+    if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return s;
+    if (Status s = store_.SaveClock(); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    pulled += page.rows.size();
+    if (summary != nullptr) {
+      summary->pulled_rows += page.rows.size();
+      ++summary->pull_pages;
+    }
+    Progress(SyncPhase::kPull, pulled, 0, pulled, 0);
+    after = next;
+    if (!more) break;
+    current = ahead.get();
+  }
+  return PullConflicts(*e, summary);
+}
+
+Status SyncClient::PullConflicts(const Enrolment& e, SyncSummary* summary) {
+  Db& db = store_.db();
+  Result<uint64_t> cursor = ReadCursor(db, "conflict_cursor");
+  if (!cursor.ok()) return cursor.status();
+  uint64_t after = *cursor;
+  uint64_t received = 0;
+  for (int page = 0; page < kMaxConflictPages; ++page) {
+    const std::string what = "the conflict list after " + std::to_string(after);
+    Result<HttpResponse> r = Call("GET",
+                                  std::string(protocol::kConflictsPath) +
+                                      "?after=" + std::to_string(after),
+                                  "", "", kMaxConflictsBytes);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) return Refusal(*r, what);
+    if (Status s = VerifyConflicts(e.server_key, store_.device_id(), after, *r);
+        !s.ok()) {
+      return s;
+    }
+    Result<wire::ConflictsPage> parsed = wire::ParseConflictsPage(r->body);
+    if (!parsed.ok()) {
+      return Status::Corruption(what + " from " + base_url_ + ": " +
+                                parsed.status().message() +
+                                "; nothing of it was kept");
+    }
+    const bool more = parsed->more;
+    uint64_t next = std::max(after, parsed->next);
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
+    uint64_t fresh = 0;
+    for (const wire::ConflictRecord& c : parsed->conflicts) {
+      bool is_new = false;
+      if (Status s = UpsertConflict(db, c, &is_new); !s.ok()) return s;
+      next = std::max(next, c.feed_seq);
+      if (is_new) ++fresh;
+    }
+    if (Status s = SetCursor(db, "conflict_cursor", next); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    received += parsed->conflicts.size();
+    if (summary != nullptr) {
+      summary->conflicts += parsed->conflicts.size();
+      summary->new_conflicts += fresh;
+    }
+    Progress(SyncPhase::kConflicts, received, 0);
+    if (!more || next == after) break;
+    after = next;
+  }
+  return Status();
+}
+
+
+}  // namespace kbo::client
