@@ -6,6 +6,7 @@
 
 #include "client/enrolment_rules.h"
 #include "shared/csv.h"
+#include "shared/labels.h"
 
 namespace kbo::client {
 namespace {
@@ -57,11 +58,110 @@ bool IsAllBlank(const CsvRow& fields) {
   return true;
 }
 
+// Each column with its Thai label: "kind (ประเภท), name (ชื่อ), ...".
 std::string KnownColumns(const Entity& entity) {
   std::string out;
   for (const Column& c : entity.columns) {
     if (!out.empty()) out += ", ";
     out.append(c.name);
+    const std::string th = ColumnLabel(Lang::kTh, entity.name, c.name);
+    if (th != c.name && th.rfind("col.", 0) != 0) out += " (" + th + ")";
+  }
+  return out;
+}
+
+// A person's words compared loosely: ASCII letters lowercased, runs of
+// spaces (ASCII, and the no-break space spreadsheets write) as one space,
+// none at either end. Thai has no case; its letters are kept as they are.
+std::string LooseText(std::string_view text) {
+  std::string out;
+  bool space = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    bool is_space = IsAsciiSpace(c);
+    size_t skip = 0;
+    if (static_cast<unsigned char>(c) == 0xC2 && i + 1 < text.size() &&
+        static_cast<unsigned char>(text[i + 1]) == 0xA0) {
+      is_space = true;  // U+00A0
+      skip = 1;
+    }
+    if (is_space) {
+      space = true;
+      i += skip;
+      continue;
+    }
+    if (space && !out.empty()) out.push_back(' ');
+    space = false;
+    out.push_back(c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c);
+  }
+  return out;
+}
+
+// "ปีงบประมาณ (พ.ศ.)" -> "ปีงบประมาณ": a label's trailing note in
+// parentheses, which a spreadsheet's header may leave out.
+std::string WithoutNote(const std::string& loose) {
+  if (loose.empty() || loose.back() != ')') return loose;
+  const size_t open = loose.rfind(" (");
+  if (open == std::string::npos || open == 0) return loose;
+  return loose.substr(0, open);
+}
+
+// The column whose Thai or English label (shared/labels: the column's own
+// "col.ENTITY.COLUMN", or the shared "col.COLUMN") `name` is, loosely
+// (LooseText, with or without the label's parenthesised note). nullptr if
+// none, or if the words name two columns of the entity.
+const Column* ColumnByLabel(const Entity& entity, std::string_view name) {
+  const std::string wanted = LooseText(name);
+  if (wanted.empty()) return nullptr;
+  const Column* found = nullptr;
+  for (const Column& c : entity.columns) {
+    bool match = false;
+    for (Lang lang : {Lang::kTh, Lang::kEn}) {
+      const std::string own = "col." + std::string(entity.name) + "." +
+                              std::string(c.name);
+      const std::string shared = "col." + std::string(c.name);
+      for (const std::string& key : {own, shared}) {
+        if (!HasLabel(lang, key)) continue;
+        const std::string label = LooseText(Label(lang, key));
+        if (label == wanted || WithoutNote(label) == wanted) match = true;
+      }
+    }
+    if (!match) continue;
+    if (found != nullptr && found != &c) return nullptr;  // ambiguous
+    found = &c;
+  }
+  return found;
+}
+
+// The codes and names of an enumeration column's values, if it has them.
+std::optional<NamedList> NamesOf(const Column& column) {
+  if (column.type != ColumnType::kEnum) return std::nullopt;
+  if (column.name == "category") return Categories();
+  if (column.name == "stage") return Stages();
+  if (column.name == "status") return Statuses();
+  if (column.name == "kind") return Kinds();
+  return std::nullopt;
+}
+
+// For comparing names of values: LooseText without spaces and commas
+// ("ผ้า เครื่องแต่งกาย", "ผ้า,เครื่องแต่งกาย" and "ผ้าเครื่องแต่งกาย" are one).
+std::string Squeezed(std::string_view text) {
+  std::string out;
+  for (char c : LooseText(text)) {
+    if (c != ' ' && c != ',') out.push_back(c);
+  }
+  return out;
+}
+
+// "food (อาหาร), beverage (เครื่องดื่ม), ...".
+std::string ValueChoices(const Column& column) {
+  std::string out;
+  const std::optional<NamedList> names = NamesOf(column);
+  for (std::string_view v : column.enum_values) {
+    if (!out.empty()) out += ", ";
+    out.append(v);
+    const Named* n = names ? names->Find(v) : nullptr;
+    if (n != nullptr) out += " (" + std::string(n->name_th) + ")";
   }
   return out;
 }
@@ -78,7 +178,21 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   for (const Alias& a : kAliases) {
     if (a.name == normal) return entity.FindColumn(a.column);
   }
-  return nullptr;
+  return ColumnByLabel(entity, name);
+}
+
+std::string EnumCodeOfName(const Column& column, std::string_view text) {
+  const std::optional<NamedList> names = NamesOf(column);
+  if (!names) return std::string(text);
+  const std::string wanted = Squeezed(text);
+  if (wanted.empty()) return std::string(text);
+  for (const Named& n : *names) {
+    if (Squeezed(n.value) == wanted || Squeezed(n.name_th) == wanted ||
+        Squeezed(n.name_en) == wanted) {
+      return std::string(n.value);
+    }
+  }
+  return std::string(text);
 }
 
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
@@ -120,10 +234,11 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     const Column* column = ResolveColumnName(*entity, name);
     if (column == nullptr) {
-      return Status::InvalidArgument(LinePrefix(header.line) +
-                                     "unknown column '" + name + "' for " +
-                                     std::string(entity->name) +
-                                     " (known: " + KnownColumns(*entity) + ")");
+      return Status::InvalidArgument(
+          LinePrefix(header.line) + "unknown column '" + name + "' (column " +
+          std::to_string(i + 1) + " of the header) for " +
+          std::string(entity->name) + " (known: " + KnownColumns(*entity) +
+          "; a column may also be headed by its Thai or English label)");
     }
     for (size_t j = 0; j < i; ++j) {
       if (columns[j] == column) {
@@ -152,12 +267,32 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     RowValues row;
     for (size_t i = 0; i < columns.size(); ++i) {
-      Result<Value> value = ClientStore::ParseText(
-          entity->name, columns[i]->name, record.fields[i]);
+      const Column& column = *columns[i];
+      // A category, kind, stage or status may be written by its Thai or
+      // English name ("อาหาร", "Food") as well as its code ("food").
+      const std::string typed = EnumCodeOfName(column, record.fields[i]);
+      Result<Value> value =
+          ClientStore::ParseText(entity->name, column.name, typed);
       if (!value.ok()) {
-        return Status::FromCode(
+        // Which column of the file, in the header's own words.
+        const std::string where =
+            " (column " + std::to_string(i + 1) + ", '" + header.fields[i] +
+            "')";
+        if (column.type == ColumnType::kEnum) {
+          return Status::FromCode(
+                     value.status().code(),
+                     LinePrefix(record.line) + std::string(column.name) +
+                         " '" + record.fields[i] + "'" + where +
+                         " is not one of: " + ValueChoices(column))
+              .With(field::kField, std::string(column.name));
+        }
+        Status refused = Status::FromCode(
             value.status().code(),
-            LinePrefix(record.line) + value.status().message());
+            LinePrefix(record.line) + value.status().message() +
+                (NormalizeName(header.fields[i]) == column.name ? ""
+                                                                 : where));
+        for (const StatusField& f : value.status().fields()) refused.With(f);
+        return refused;
       }
       // An empty cell leaves the column unset, so its default applies.
       if (!value->is_null())

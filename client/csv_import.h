@@ -2,6 +2,7 @@
 #define KBO_CLIENT_CSV_IMPORT_H_
 
 #include <cstddef>
+#include <string>
 #include <string_view>
 #include <vector>
 
@@ -21,10 +22,20 @@ inline constexpr size_t kMaxImportBytes = size_t{64} << 20;
 // Accepted, after trimming ASCII spaces, lowercasing ASCII and turning '-' and
 // ' ' into '_': the catalogue column name ("district_code", "otop_stars") and
 // the `kbo` flag spelling of it ("district", "stars", "participant",
-// "workshop", "producer", "fiscal-year", "cluster-brand", ...). Used for CSV
-// headers and for `kbo edit --set` / `kbo list --where`. Never "id" or
-// "deleted": those are the system's.
+// "workshop", "producer", "fiscal-year", "cluster-brand", ...), and the
+// column's label in Thai or English as shared/labels has it ("ระดับดาว OTOP",
+// "OTOP stars", "ปีงบประมาณ (พ.ศ.)" or just "ปีงบประมาณ"; ASCII case and runs
+// of spaces ignored; words that label two columns of the entity name none).
+// Used for CSV headers and for `kbo edit --set` / `kbo list --where`. Never
+// "id" or "deleted": those are the system's.
 const Column* ResolveColumnName(const Entity& entity, std::string_view name);
+
+// The code that `text` names for an enumeration column with named values
+// (category, kind, stage, status: shared/labels.h): its code, its Thai name
+// or its English name ("food", "อาหาร", "Food"), ignoring ASCII case, spaces
+// and commas. Anything else (and any other column) comes back unchanged, for
+// the catalogue to accept or refuse.
+std::string EnumCodeOfName(const Column& column, std::string_view text);
 
 // Records every data row of `csv_text` as a new row of `entity` ("producer",
 // "enrolment", or any other catalogue entity), all in ONE transaction
@@ -34,7 +45,8 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name);
 // mark (as Excel writes it). Its first record is a header naming one column
 // per field (see ResolveColumnName); each later record is one row. Every cell
 // is converted with ClientStore::ParseText, so typed forms are accepted
-// ("พร้าว" or "Phrao" for district 5011, Thai digits); an empty cell leaves
+// ("พร้าว" or "Phrao" for district 5011, Thai digits; "อาหาร" or "Food" for
+// category food: EnumCodeOfName); an empty cell leaves
 // the column unset (its default applies). Records whose fields are all empty
 // (trailing ",,,," rows from spreadsheets) are skipped.
 //

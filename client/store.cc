@@ -466,6 +466,8 @@ class ClientStore::ActionScope {
  public:
   explicit ActionScope(ClientStore* store, bool batch = false) : store_(store) {
     Clear();
+    // Read by the caller after the action: cleared at the start only.
+    store_->stage_follow_ = StageFollow();
     store_->in_batch_ = batch;
   }
   ~ActionScope() { Clear(); }
@@ -554,10 +556,19 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
     if (Status s = CheckNotEnrolledTwice(*db_, row); !s.ok()) return s;
   }
   if (e.natural_key.empty()) {
+    // A progress entry may move its product ahead (stage_follow()).
+    Value product_id, stage;
+    if (e.name == "progress") {
+      product_id = row["product_id"];
+      stage = row["stage"];
+    }
     // New: 122 random bits name no existing row.
     const Uuid id = Uuid::Random();
     if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/true); !s.ok()) {
       return s;
+    }
+    if (e.name == "progress") {
+      if (Status s = FollowProgressStage(product_id, stage); !s.ok()) return s;
     }
     return id;
   }
@@ -737,8 +748,59 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
       !s.ok()) {
     return s;
   }
+  // A progress entry moved to a later stage (or to another product) may
+  // move its product ahead (stage_follow()).
+  if (e->name == "progress" &&
+      (changes.count("stage") != 0 || changes.count("product_id") != 0)) {
+    if (Status s = FollowProgressStage(merged["product_id"], merged["stage"]);
+        !s.ok()) {
+      return s;
+    }
+  }
   if (Status s = FinishAction(); !s.ok()) return s;
   return txn.Commit();
+}
+
+Status ClientStore::FollowProgressStage(const Value& product_id,
+                                        const Value& stage) {
+  if (product_id.type() != Value::Type::kText ||
+      stage.type() != Value::Type::kText) {
+    return Status();  // stage is required; nothing to follow without it
+  }
+  const Entity* product = FindEntity("product");
+  const Column* column = product != nullptr ? product->FindColumn("stage") : nullptr;
+  if (column == nullptr) return Status::Internal("the catalogue has no product.stage");
+  Result<Uuid> id = Uuid::Parse(product_id.text());
+  if (!id.ok()) return id.status();
+  auto existing = Find(*product, *id);
+  if (!existing.ok()) return existing.status();
+  // CheckReferences refused an entry of a missing or deleted product.
+  if (!existing->has_value() || (*existing)->deleted) return Status();
+  const Value& current = (*existing)->values["stage"];
+  StageFollow follow;
+  follow.applies = true;
+  follow.product_id = *id;
+  follow.entry_stage = stage.text();
+  follow.before = current.type() == Value::Type::kText ? current.text() : "";
+  follow.after = follow.before;
+  if (EnumRank(*column, stage) > EnumRank(*column, current)) {
+    RowValues cells;
+    cells["stage"] = stage;
+    if (Status s = CheckWrite(*product, RowAction::kEdit, (*existing)->values,
+                              /*check_district=*/false);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = WriteLocal(*product, *id, &cells, /*validated=*/true,
+                              /*absent=*/false);
+        !s.ok()) {
+      return s;
+    }
+    follow.after = stage.text();
+    follow.moved = true;
+  }
+  stage_follow_ = std::move(follow);
+  return Status();
 }
 
 Status ClientStore::Delete(std::string_view entity, const Uuid& id) {

@@ -60,6 +60,17 @@ struct RefusedEntry {
   bool unaccepted = false;
 };
 
+// What recording a progress entry did to its product's stage
+// (ClientStore::stage_follow()).
+struct StageFollow {
+  bool applies = false;     // the last action wrote a progress entry's stage
+  Uuid product_id;
+  std::string entry_stage;  // the entry's stage
+  std::string before;       // the product's stage before ("" if unset)
+  std::string after;        // the product's stage now
+  bool moved = false;       // the product moved ahead to entry_stage
+};
+
 struct StoreStatus {
   Uuid device_id;
   bool enrolled = false;
@@ -112,6 +123,17 @@ class ClientStore {
     int64_t width = 0;
     int64_t height = 0;
   };
+
+  // A progress entry whose stage is further along than its product's
+  // (stages in catalogue order: idea, design, prototype, packaging,
+  // market_ready) moves the product to that stage in the same action: the
+  // same transaction and the same outbox entry, so one change set carries
+  // both and each column merges as usual (stage is a `forward` column). An
+  // entry at the product's stage or an earlier one leaves the product as it
+  // is: a stage never moves back silently. Record, RecordAll and Edit (of a
+  // progress entry's stage) all do this; stage_follow() says what happened
+  // in the last action.
+  const StageFollow& stage_follow() const { return stage_follow_; }
 
   // Records a photo row (Record("photo", row)) and queues its blob
   // (row's sha256, bytes, mime) for upload, in one transaction. The blob must
@@ -194,6 +216,9 @@ class ClientStore {
   class ActionScope;
   // Record() inside an open transaction and action.
   Result<Uuid> RecordInTxn(const Entity& entity, RowValues row);
+  // Moves the product of a progress entry ahead to the entry's stage (see
+  // stage_follow()), inside the action's transaction; sets stage_follow_.
+  Status FollowProgressStage(const Value& product_id, const Value& stage);
   // Writes one row change through the applier and adds it to the action's
   // outbox content (in a txn), moving the values out of `cells`.
   // `validated`: every cell already passed the catalogue's checks. `absent`:
@@ -254,6 +279,7 @@ class ClientStore {
   // first entry (0 before that).
   std::unique_ptr<OutboxEntryWriter> action_entry_;
   int64_t action_id_ = 0;
+  StageFollow stage_follow_;
 };
 
 }  // namespace kbo::client

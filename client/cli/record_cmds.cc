@@ -87,6 +87,23 @@ std::string OffsetTimeToUtc(const std::string& text) {
 // ---- The commands
 // ------------------------------------------------------------
 
+// What a progress entry did to its product's stage, on stderr (stdout is the
+// id alone): moved ahead, or kept where it was (never moved back).
+void ReportStageFollow(Context& ctx, const StageFollow& follow) {
+  if (!follow.applies) return;
+  if (follow.moved) {
+    ctx.err << "kbo: product " << follow.product_id.ToString()
+            << " moved to stage " << follow.after
+            << (follow.before.empty() ? "" : " (was " + follow.before + ")")
+            << '\n';
+  } else if (follow.before != follow.entry_stage) {
+    ctx.err << "kbo: product " << follow.product_id.ToString()
+            << " stays at stage " << follow.after
+            << ": stages only move ahead, so this entry at "
+            << follow.entry_stage << " does not move it back\n";
+  }
+}
+
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {
   ParsedArgs parsed;
@@ -125,6 +142,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   Result<Uuid> id = (*store)->Record(entity->name, std::move(row));
   if (!id.ok()) return id.status();
   ctx.out << id->ToString() << '\n';
+  if (spec.entity == "progress") ReportStageFollow(ctx, (*store)->stage_follow());
   return Status();
 }
 

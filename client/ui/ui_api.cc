@@ -454,6 +454,17 @@ void AddConflictNames(RowNames& names, Json* row) {
   }
 }
 
+// What a progress entry did to its product's stage (StageFollow):
+// {"product_id", "before", "after", "moved"}; null if it did nothing.
+Json StageFollowJson(const StageFollow& follow) {
+  if (!follow.applies) return nullptr;
+  return {{"product_id", follow.product_id.ToString()},
+          {"entry_stage", follow.entry_stage},
+          {"before", follow.before.empty() ? Json(nullptr) : Json(follow.before)},
+          {"after", follow.after.empty() ? Json(nullptr) : Json(follow.after)},
+          {"moved", follow.moved}};
+}
+
 // ---- The handler
 // --------------------------------------------------------------
 
@@ -464,6 +475,7 @@ class Handler {
  public:
   Handler(ClientStore& store, const RunSyncFn& sync)
       : store_(store), sync_(sync) {}
+  void set_enrol(const EnrolHook* enrol) { enrol_ = enrol; }
 
   ApiReply Handle(const ApiRequest& req) {
     std::vector<std::string_view> seg;
@@ -486,6 +498,7 @@ class Handler {
       if (seg[0] == "reference" && m == "GET") return Reference();
       if (seg[0] == "conflicts" && m == "GET") return Conflicts();
       if (seg[0] == "sync" && m == "POST") return Sync();
+      if (seg[0] == "enrol" && m == "POST") return Enrol(req);
       if (seg[0] == "photo" && m == "POST") return AddPhoto(req);
     }
     if (seg.size() == 3 && seg[0] == "workshop" && seg[2] == "rollcall" &&
@@ -539,6 +552,7 @@ class Handler {
     if (!q.status().ok()) return q.status();
     obj["open_conflicts"] = open;
     obj["sync_available"] = static_cast<bool>(sync_);
+    obj["enrol_available"] = enrol_ != nullptr && *enrol_;
     obj["version"] = kVersion;
     return obj;
   }
@@ -666,6 +680,72 @@ class Handler {
     return JsonReply(200, rows);
   }
 
+  // POST /api/enrol: this device, with the province's server, as `kbo
+  // enroll` does; only while it is not enrolled (enrolling again, with data
+  // on its way to the old server, is the terminal's decision: kbo enroll).
+  ApiReply Enrol(const ApiRequest& req) {
+    if (enrol_ == nullptr || !*enrol_) {
+      return ErrorReply(Status::Unavailable("enrolment not available"));
+    }
+    if (!IsJsonContentType(req.content_type)) {
+      return ErrorReply(
+          Status::InvalidArgument("send the enrolment as application/json"));
+    }
+    Json obj;
+    if (auto bad = ParseJsonObject(req, &obj)) return *bad;
+    std::vector<std::pair<std::string, std::string>> problems;
+    std::string server, token;
+    const auto text_of = [&](const char* key, std::string* out) {
+      auto it = obj.find(key);
+      if (it == obj.end() || it->is_null()) return;
+      if (!it->is_string()) {
+        problems.emplace_back(key, std::string(key) + " must be text");
+        return;
+      }
+      *out = it->get<std::string>();
+      // Pasted or typed on a phone: spaces around it are not part of it.
+      const size_t a = out->find_first_not_of(" \t\r\n");
+      const size_t b = out->find_last_not_of(" \t\r\n");
+      *out = a == std::string::npos ? std::string() : out->substr(a, b - a + 1);
+    };
+    text_of("server", &server);
+    text_of("token", &token);
+    std::string url;
+    if (server.empty()) {
+      problems.emplace_back("server", "server is required to enrol");
+    } else if (Result<std::string> normal = NormalizeServerUrl(server);
+               !normal.ok()) {
+      problems.emplace_back("server", "server: " + normal.status().message());
+    } else {
+      url = *normal;
+    }
+    if (token.empty()) problems.emplace_back("token", "token is required to enrol");
+    if (!problems.empty()) return ErrorReply(FieldsRefusal(problems));
+    Result<StoreStatus> st = store_.GetStatus();
+    if (!st.ok()) return ErrorReply(st.status());
+    if (st->enrolled) {
+      return ErrorReply(
+          Status::FailedPrecondition(
+              "this device is already enrolled with " + st->server + " as " +
+              st->role + "; to enrol it again, run kbo enroll on it")
+              .WithReason("already_enrolled"));
+    }
+    Result<EnrollResult> r = (*enrol_)(url, token);
+    if (!r.ok()) {
+      Status s = r.status();
+      // The server's 401 or 403 for a token is not this page's PIN.
+      if (s.reason() != "enrol_refused" &&
+          (HttpStatusOfError(s) == 401 || HttpStatusOfError(s) == 403)) {
+        s = Status::InvalidArgument(s.message()).WithReason("enrol_refused");
+      }
+      return ErrorReply(s);
+    }
+    return JsonReply(200, {{"device_id", r->device_id.ToString()},
+                           {"server", r->server_url},
+                           {"role", r->role},
+                           {"districts", r->districts}});
+  }
+
   ApiReply Sync() {
     if (!sync_) {
       return ErrorReply(Status::Unavailable("sync not available"));
@@ -778,6 +858,9 @@ class Handler {
     Result<Uuid> id = store_.Record(entity.name, std::move(row));
     if (!id.ok()) return ErrorReply(id.status());
     Json body = {{"id", id->ToString()}};
+    if (entity.name == "progress") {
+      body["product_stage"] = StageFollowJson(store_.stage_follow());
+    }
     Json photo_ids = Json::array();
     for (const StoredPhoto& blob : stored) {
       Result<Uuid> photo = RecordPhotoRow(entity, *id, blob, caption);
@@ -1045,6 +1128,7 @@ class Handler {
 
   ClientStore& store_;
   const RunSyncFn& sync_;
+  const EnrolHook* enrol_ = nullptr;
 };
 
 }  // namespace
@@ -1117,6 +1201,7 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
     RunSyncFn run;
     if (sync_) run = [this](std::string* summary) { return RunSync(summary); };
     Handler handler(store_, run);
+    handler.set_enrol(&enrol_);
     ApiReply reply = handler.Handle(request);
     // A cached statement left stepped (a one-row lookup) would hold this
     // connection's read snapshot until the next write: the UI would then

@@ -14,6 +14,7 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "client/blob_store.h"
@@ -37,6 +38,17 @@ inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
 // `progress` (call it as SyncOptions::progress is called).
 using SyncHook =
     std::function<Status(std::string* summary, const SyncProgress& progress)>;
+
+// Called by POST /api/enrol with a server URL (already normalized by
+// NormalizeServerUrl) and a token: what `kbo enroll --server URL --token
+// TOKEN` does (SyncClient::Enroll, never --force). Errors as
+// SyncClient::Enroll; a refusal by the server should come back as
+// kInvalidArgument with reason "enrol_refused" (its message says why: an
+// unknown, used, expired or cancelled token). The API turns any other
+// 401/403 status into that too, so the page never takes it for its own PIN.
+// Called with the API's store lock held.
+using EnrolHook = std::function<Result<EnrollResult>(
+    const std::string& server_url, const std::string& token)>;
 
 // One part of a multipart/form-data body: a text field (filename empty) or
 // a file.
@@ -81,6 +93,11 @@ struct ApiReply {
 //   GET    /api/conflicts               the local conflict table, read-only:
 //                                        open first; resolved ones with
 //                                        resolved_at and resolved_value
+//   POST   /api/enrol                   {"server", "token"}: the EnrolHook,
+//                                        when the device is not enrolled
+//                                        (409 "already_enrolled" when it
+//                                        is); 200 {"device_id", "server",
+//                                        "role", "districts"}
 //   POST   /api/sync                    the SyncHook
 //   GET    /api/sync/progress           while a sync runs (answered without
 //                                        waiting for it): {"running", "phase",
@@ -119,6 +136,10 @@ class UiApi {
 
   bool sync_available() const { return static_cast<bool>(sync_); }
 
+  // What POST /api/enrol runs; empty (the default): 503 "enrolment not
+  // available". Set before serving.
+  void set_enrol(EnrolHook enrol) { enrol_ = std::move(enrol); }
+
  private:
   // Where the running sync is (GET /api/sync/progress): written by the
   // hook's progress calls, read without the store lock.
@@ -137,6 +158,7 @@ class UiApi {
 
   ClientStore& store_;
   SyncHook sync_;
+  EnrolHook enrol_;
   std::mutex mu_;
   SyncBoard board_;
 };

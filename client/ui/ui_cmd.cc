@@ -54,6 +54,7 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
   UiOptions opts;
   opts.out = &out;
   opts.sync = std::move(sync);
+  opts.enrol = EnrolHookFor(store);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];
     if (arg == "--listen" || arg == "--home") {
@@ -96,6 +97,17 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
 SyncHook SyncHookFor(ClientStore& store) {
   return [&store](std::string* summary, const SyncProgress& progress) -> Status {
     return RunSyncForUi(store, summary, progress);
+  };
+}
+
+EnrolHook EnrolHookFor(ClientStore& store) {
+  return [&store](const std::string& server_url,
+                  const std::string& token) -> Result<EnrollResult> {
+    SyncClient client(store);
+    Result<EnrollResult> r = client.Enroll(server_url, token);
+    if (r.ok() || !client.refused_by_server()) return r;
+    return Status::InvalidArgument(r.status().message())
+        .WithReason("enrol_refused");
   };
 }
 

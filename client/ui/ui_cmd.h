@@ -41,6 +41,12 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
 // enrolled, the server's refusal otherwise.
 SyncHook SyncHookFor(ClientStore& store);
 
+// What `kbo enroll --server URL --token TOKEN` does, as an EnrolHook for the
+// UI's enrolment screen: SyncClient(store).Enroll(url, token) (no --force),
+// a refusal by the server (refused_by_server()) as kInvalidArgument with
+// reason "enrol_refused". RunUiCommand wires it in. `store` must outlive it.
+EnrolHook EnrolHookFor(ClientStore& store);
+
 }  // namespace kbo::client::ui
 
 #endif  // KBO_CLIENT_UI_UI_CMD_H_

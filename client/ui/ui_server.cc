@@ -357,7 +357,9 @@ struct UiServer::Impl {
                 std::cerr << "kbo ui: " << edge::EscapeForLog(line)
                           << std::endl;
               }),
-        server(guard) {}
+        server(guard) {
+    api.set_enrol(o.enrol);
+  }
 
   ClientStore& store;
   UiOptions options;

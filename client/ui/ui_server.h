@@ -23,6 +23,9 @@ struct UiOptions {
   std::string listen = "127.0.0.1:8080";
   // POST /api/sync calls it (see SyncHook); empty: 503 "sync not available".
   SyncHook sync;
+  // POST /api/enrol calls it (see EnrolHook); empty: 503 "enrolment not
+  // available".
+  EnrolHook enrol;
   // Where the "listening on http://HOST:PORT" line (and the PIN) go.
   // nullptr: std::cout.
   std::ostream* out = nullptr;

@@ -767,3 +767,220 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await screenshot(page, 'home-sync-offline');
   assert.equal(JSON.parse(kboOk(home, 'status', '--json')).pending_changes, 1, 'the new producer is kept');
 });
+
+// ---- issue 13, item 4: stages, contests, enrolment ------------------------------------
+
+// A real kbo-server on a loopback port (stopped after the test); resolves to
+// {url, data}.
+async function startServer(t) {
+  const data = freshHome();
+  const server = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  defer(t, () => stopProcess(server));
+  const url = await new Promise((resolve, reject) => {
+    let out = '';
+    let err = '';
+    const timer = setTimeout(() => reject(new Error(`kbo-server did not start: ${out} ${err}`)), 15000);
+    server.stderr.on('data', (d) => { err += d; });
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = /listening on (?:http:\/\/)?(\S+:\d+)/.exec(out);
+      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
+    });
+    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kbo-server exited (${code}): ${err}`)); });
+  });
+  return { url, data, proc: server };
+}
+function serverToken(data, role, districts) {
+  const r = spawnSync(KBO_SERVER, ['--data', data, 'token', 'create', '--role', role, '--districts', districts], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  return r.stdout.trim();
+}
+
+test('a progress entry moves its product to a later stage, never back', async (t) => {
+  const home = freshHome();
+  const [p1] = importProducers(home, 1);
+  const product = kboOk(home, 'product', 'add', '--producer', p1, '--name', 'ผ้าฝ้ายทอมือ', '--stage', 'prototype').trim();
+  const ui = await startUi(home);
+  defer(t, () => ui.stop());
+  const page = await phone(t);
+  const stageShown = () => page.textContent('.kv');
+  await open(page, ui.url, `#/products/${product}`);
+  assert.match(await stageShown(), /ต้นแบบ/);
+
+  // Ahead: the product moves, and says so.
+  await page.selectOption('#f-stage', 'packaging');
+  await page.fill('#f-percent', '80');
+  await page.click('form:has(#f-percent) button[type=submit]');
+  await page.waitForFunction(() => /บรรจุภัณฑ์ \(จากขั้น ต้นแบบ\)/.test(document.querySelector('#toast').textContent));
+  await page.waitForFunction(() => document.querySelectorAll('#progress-list li:not(.empty)').length === 1);
+  await ready(page);
+  assert.match(await stageShown(), /บรรจุภัณฑ์/);
+  assert.equal(list(home, 'product')[0].stage, 'packaging');
+  await screenshot(page, 'product-stage-moved');
+
+  // Behind: the entry is kept, the product stays, and the person is told.
+  await page.selectOption('#f-stage', 'design');
+  await page.click('form:has(#f-percent) button[type=submit]');
+  await page.waitForFunction(() => /ยังอยู่ที่ขั้น บรรจุภัณฑ์/.test(document.querySelector('#toast').textContent));
+  await page.waitForFunction(() => document.querySelectorAll('#progress-list li:not(.empty)').length === 2);
+  await ready(page);
+  assert.equal(list(home, 'product')[0].stage, 'packaging');
+  assert.deepEqual(list(home, 'progress').map((e) => e.stage).sort(), ['design', 'packaging']);
+
+  // The CLI does the same, and says so on stderr (stdout: the id alone).
+  const cli = kbo(home, 'progress', 'add', '--product', product, '--stage', 'market_ready');
+  assert.equal(cli.code, 0, cli.err);
+  assert.match(cli.out.trim(), /^[0-9a-f-]{36}$/);
+  assert.match(cli.err, /moved to stage market_ready \(was packaging\)/);
+  assert.equal(list(home, 'product')[0].stage, 'market_ready');
+  const back = kbo(home, 'progress', 'add', '--product', product, '--stage', 'idea');
+  assert.equal(back.code, 0, back.err);
+  assert.match(back.err, /stays at stage market_ready/);
+  assert.equal(list(home, 'product')[0].stage, 'market_ready');
+});
+
+test('the contest is chosen from those with scores; a new one is named; no score is hidden by a default', async (t) => {
+  const home = freshHome();
+  const [p1, p2] = importProducers(home, 2);
+  const a = kboOk(home, 'product', 'add', '--producer', p1, '--name', 'ผ้าทอลายพร้าว').trim();
+  const b = kboOk(home, 'product', 'add', '--producer', p2, '--name', 'น้ำพริกแม่แวน').trim();
+  // Scores entered for 2567 (the trainer's complaint: they vanished under
+  // the current fiscal year's default name).
+  const score = (product, contest, judge, n) => kboOk(home, 'contest', 'score', '--product', product, '--contest', contest, '--judge', judge,
+    '--identity', n, '--uniqueness', n, '--quality', n, '--packaging', n, '--marketability', n);
+  score(a, 'KBO CM CONTEST 2566', 'อาจารย์สมศรี', '10');
+  score(a, 'KBO CM CONTEST 2567', 'อาจารย์สมศรี', '18');
+  score(b, 'KBO CM CONTEST 2567', 'อาจารย์สมศรี', '12');
+  const ui = await startUi(home);
+  defer(t, () => ui.stop());
+  const page = await phone(t);
+  await open(page, ui.url, '#/contest');
+
+  // The most recently scored contest is shown, with its scores.
+  const options = await page.$$eval('#f-contest-choice option', (os) => os.map((o) => [o.value, o.textContent]));
+  assert.deepEqual(options.map((o) => o[0]), ['KBO CM CONTEST 2567', 'KBO CM CONTEST 2566', '']);
+  assert.match(options[0][1], /2 คะแนน/);
+  assert.equal(await page.inputValue('#f-contest-choice'), 'KBO CM CONTEST 2567');
+  assert.equal(await page.getAttribute('#contest-showing', 'data-contest'), 'KBO CM CONTEST 2567');
+  assert.match(await page.textContent('#contest-showing'), /คะแนนของ: KBO CM CONTEST 2567/);
+  assert.equal(await page.locator('#ranking tbody tr').count(), 2);
+  assert.ok(await page.locator('#f-contest').isHidden(), 'no free text for a contest that exists');
+  await checkLayout(page, 'contest');
+  await screenshot(page, 'contest-choice');
+
+  // Another contest: its own scores.
+  await page.selectOption('#f-contest-choice', 'KBO CM CONTEST 2566');
+  await page.waitForFunction(() => document.querySelector('#contest-showing').dataset.contest === 'KBO CM CONTEST 2566');
+  assert.equal(await page.locator('#ranking tbody tr').count(), 1);
+
+  // A new contest: the name is checked, then scores go under it.
+  await page.selectOption('#f-contest-choice', '');
+  assert.ok(await page.locator('#f-contest').isVisible());
+  await page.fill('#f-judge', 'อาจารย์บุญมี');
+  await pick(page, 'product_id', 'น้ำพริกแม่แวน');
+  for (const c of ['identity', 'uniqueness', 'quality', 'packaging', 'marketability']) await page.fill(`#f-${c}`, '15');
+  await page.fill('#f-contest', ' x ');
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#e-contest:not([hidden])');
+  assert.match(await page.textContent('#e-contest'), /ตั้งชื่อรายการประกวด/);
+  await page.fill('#f-contest', 'kbo cm contest  2567');
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#e-contest:not([hidden])');
+  assert.match(await page.textContent('#e-contest'), /มีรายการประกวด KBO CM CONTEST 2567 อยู่แล้ว/);
+  assert.equal(list(home, 'contest_score').length, 3, 'nothing saved');
+  await page.fill('#f-contest', 'KBO CM CONTEST 2570 รอบจังหวัด');
+  await page.click('form button[type=submit]');
+  // Saved, the screen is drawn again with the new contest among the chosen.
+  await page.waitForFunction(() => document.querySelector('#f-contest-choice')?.value === 'KBO CM CONTEST 2570 รอบจังหวัด');
+  await ready(page);
+  const saved = list(home, 'contest_score').filter((s) => s.contest === 'KBO CM CONTEST 2570 รอบจังหวัด');
+  assert.equal(saved.length, 1);
+  assert.equal(saved[0].judge, 'อาจารย์บุญมี');
+  assert.equal(saved[0].product_id, b);
+  assert.equal(await page.inputValue('#f-contest-choice'), 'KBO CM CONTEST 2570 รอบจังหวัด', 'the new contest is chosen now');
+  assert.equal(await page.locator('#ranking tbody tr').count(), 1);
+  // Reopened, the 2567 scores are one choice away, and all still there.
+  await page.selectOption('#f-contest-choice', 'KBO CM CONTEST 2567');
+  await page.waitForFunction(() => document.querySelector('#contest-showing').dataset.contest === 'KBO CM CONTEST 2567');
+  assert.equal(await page.locator('#ranking tbody tr').count(), 2);
+  assert.equal(list(home, 'contest_score').length, 4);
+});
+
+test('a device is enrolled from the screens, against a real kbo-server', async (t) => {
+  const server = await startServer(t);
+  const home = freshHome();
+  importProducers(home, 2);
+  const ui = await startUi(home);
+  defer(t, () => ui.stop());
+  const page = await phone(t);
+  await open(page, ui.url, '#/');
+  await page.click('#enrol-open');
+  await ready(page);
+  assert.equal(await page.evaluate(() => location.hash), '#/enrol');
+  await checkLayout(page, 'enrol');
+  await screenshot(page, 'enrol');
+
+  // Nothing typed: both fields say what is missing.
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#e-server:not([hidden])');
+  await page.waitForSelector('#e-token:not([hidden])');
+  assert.match(await page.textContent('#e-server'), /ที่อยู่เซิร์ฟเวอร์ไม่ถูกต้อง/);
+  assert.match(await page.textContent('#e-token'), /ใส่รหัสลงทะเบียน/);
+
+  // A token the server does not know: its refusal, next to the token.
+  await page.fill('#f-server', server.url);
+  await page.fill('#f-token', '0123456789abcdef'.repeat(4));
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#e-token:not([hidden])');
+  assert.match(await page.textContent('#e-token'), /เซิร์ฟเวอร์ไม่รับรหัสนี้/);
+  assert.equal(await page.getAttribute('#enrol-outcome', 'data-outcome'), 'refused');
+  assert.match(await page.textContent('#enrol-outcome'), /not known/);
+  await screenshot(page, 'enrol-refused');
+  assert.equal(JSON.parse(kboOk(home, 'status', '--json')).enrolled, false);
+
+  // No server there: unreachable, in English too.
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'en');
+  await ready(page);
+  await page.fill('#f-server', 'http://127.0.0.1:1');
+  await page.fill('#f-token', serverToken(server.data, 'trainer', '5011'));
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#enrol-outcome[data-outcome="unavailable"]:not([hidden])', { timeout: 60000 });
+  assert.match(await page.textContent('#enrol-outcome'), /could not be reached/);
+  await page.click('#lang');
+  await page.waitForFunction(() => document.documentElement.lang === 'th');
+  await ready(page);
+
+  // The right server and a fresh token: enrolled, as kbo enroll would.
+  const token = serverToken(server.data, 'trainer', '5011');
+  await page.fill('#f-server', server.url);
+  await page.fill('#f-token', token);
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#enrol-outcome[data-outcome="ok"]:not([hidden])', { timeout: 60000 });
+  assert.match(await page.textContent('#enrol-outcome'), /ลงทะเบียนกับ/);
+  await screenshot(page, 'enrol-done');
+  const st = JSON.parse(kboOk(home, 'status', '--json'));
+  assert.equal(st.enrolled, true);
+  assert.equal(st.server, server.url);
+  assert.equal(st.role, 'trainer');
+
+  // Home knows, and the sync button now reaches the province.
+  await go(page, '#/');
+  assert.equal(await page.locator('#enrol-open').count(), 0);
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok', await page.textContent('#sync-outcome'));
+  const merged = spawnSync(KBO_SERVER, ['--data', server.data, 'list', 'producer', '--json'], { encoding: 'utf8' });
+  assert.equal(merged.status, 0, merged.stderr);
+  assert.equal(JSON.parse(merged.stdout).length, 2);
+
+  // Enrolled already: the screen says so, and the API refuses a second one.
+  await go(page, '#/enrol');
+  assert.match(await page.textContent('#enrol-already'), /ลงทะเบียนกับ/);
+  const again = await page.evaluate(async (u) => {
+    const r = await fetch('/api/enrol', { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ server: u, token: 'x' }) });
+    return { status: r.status, body: await r.json() };
+  }, server.url);
+  assert.equal(again.status, 409);
+  assert.equal(again.body.error, 'already_enrolled');
+});

@@ -210,8 +210,21 @@ TEST_CASE("kbo: every add prints exactly one id line", "[cli]") {
            "--purpose",    "ติดตามผล",     "--notes",
            "ลูกค้าเพิ่ม",      "--follow-up", "ทำบรรจุภัณฑ์",
            "--next-visit", "2024-04-05"});
-  kbo.Add({"progress", "add", "--product", product, "--stage", "prototype",
-           "--percent", "40", "--notes", "ต้นแบบแรก", "--workshop", workshop});
+  {
+    // The entry moves its product ahead (design -> prototype): the id alone
+    // on stdout, the move said on stderr.
+    const CliResult r =
+        kbo.Run({"progress", "add", "--product", product, "--stage",
+                 "prototype", "--percent", "40", "--notes", "ต้นแบบแรก",
+                 "--workshop", workshop});
+    INFO("stderr: " << r.err);
+    REQUIRE(r.exit_code == 0);
+    CHECK(IsOneIdLine(r.out));
+    CHECK(r.err == "kbo: product " + product +
+                       " moved to stage prototype (was design)\n");
+    CHECK(kbo.Json({"show", "product", product, "--json"})["stage"] ==
+          "prototype");
+  }
   kbo.Add({"contest",         "score",       "--product",    product,
            "--contest",       "KBO CM 2567", "--judge",      "อ.วิชัย",
            "--identity",      "18",          "--uniqueness", "17",

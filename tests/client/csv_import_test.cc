@@ -55,6 +55,151 @@ TEST_CASE("ResolveColumnName: catalogue names and flag spellings",
         "fiscal_year");
 }
 
+TEST_CASE("ResolveColumnName: Thai and English labels", "[csv_import][csv_thai]") {
+  const Entity& producer = *FindEntity("producer");
+  CHECK(ResolveColumnName(producer, "ประเภท")->name == "kind");
+  CHECK(ResolveColumnName(producer, "ชื่อ")->name == "name");
+  CHECK(ResolveColumnName(producer, " อำเภอ ")->name == "district_code");
+  CHECK(ResolveColumnName(producer, "ตำบล")->name == "tambon");
+  CHECK(ResolveColumnName(producer, "ประเภทผลิตภัณฑ์ OTOP")->name == "category");
+  CHECK(ResolveColumnName(producer, "ประเภทผลิตภัณฑ์  otop")->name == "category");
+  CHECK(ResolveColumnName(producer, "ระดับดาว OTOP")->name == "otop_stars");
+  CHECK(ResolveColumnName(producer, "OTOP stars")->name == "otop_stars");
+  CHECK(ResolveColumnName(producer, "Tambon (sub-district)")->name == "tambon");
+  CHECK(ResolveColumnName(producer, "tambon")->name == "tambon");
+  CHECK(ResolveColumnName(producer, "ผลิตภัณฑ์") == nullptr);  // no product here
+  CHECK(ResolveColumnName(producer, "สีประจำกลุ่ม") == nullptr);
+  const Entity& workshop = *FindEntity("workshop");
+  CHECK(ResolveColumnName(workshop, "ปีงบประมาณ (พ.ศ.)")->name == "fiscal_year");
+  CHECK(ResolveColumnName(workshop, "ปีงบประมาณ")->name == "fiscal_year");
+  CHECK(ResolveColumnName(workshop, "ชื่อการอบรม")->name == "title");
+  const Entity& product = *FindEntity("product");
+  CHECK(ResolveColumnName(product, "ชื่อผลิตภัณฑ์")->name == "name");
+  CHECK(ResolveColumnName(product, "ชื่อ")->name == "name");
+  const Entity& enrolment = *FindEntity("enrolment");
+  CHECK(ResolveColumnName(enrolment, "การอบรม")->name == "workshop_id");
+  CHECK(ResolveColumnName(enrolment, "ผู้ผลิต")->name == "producer_id");
+  CHECK(ResolveColumnName(enrolment, "ชื่อผู้เข้าอบรม")->name == "participant_name");
+}
+
+TEST_CASE("EnumCodeOfName: OTOP categories and kinds by their Thai or English names",
+          "[csv_import][csv_thai]") {
+  const Entity& producer = *FindEntity("producer");
+  const Column& category = *producer.FindColumn("category");
+  CHECK(EnumCodeOfName(category, "อาหาร") == "food");
+  CHECK(EnumCodeOfName(category, "เครื่องดื่ม") == "beverage");
+  CHECK(EnumCodeOfName(category, "ผ้า เครื่องแต่งกาย") == "textile");
+  CHECK(EnumCodeOfName(category, "ผ้า,เครื่องแต่งกาย") == "textile");
+  CHECK(EnumCodeOfName(category, "ของใช้ ของตกแต่ง ของที่ระลึก") == "household_decor_souvenir");
+  CHECK(EnumCodeOfName(category, "สมุนไพรที่ไม่ใช่อาหาร") == "herbal_nonfood");
+  CHECK(EnumCodeOfName(category, "Textiles and clothing") == "textile");
+  CHECK(EnumCodeOfName(category, "FOOD") == "food");
+  CHECK(EnumCodeOfName(category, "food") == "food");
+  CHECK(EnumCodeOfName(category, "ผ้าไหม") == "ผ้าไหม");  // unknown: unchanged
+  CHECK(EnumCodeOfName(*producer.FindColumn("kind"), "กลุ่มผู้ผลิต") == "group");
+  CHECK(EnumCodeOfName(*producer.FindColumn("kind"), "ผู้ประกอบการ") == "entrepreneur");
+  CHECK(EnumCodeOfName(*producer.FindColumn("name"), "อาหาร") == "อาหาร");
+}
+
+TEST_CASE("ImportCsv: a file headed in Thai with Thai category names",
+          "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  // As Excel saves "CSV UTF-8": a BOM, CRLF, the header in Thai labels.
+  const std::string csv =
+      "\xEF\xBB\xBFประเภท,ชื่อ,อำเภอ,ตำบล,ประเภทผลิตภัณฑ์ OTOP,ระดับดาว OTOP\r\n"
+      "กลุ่มผู้ผลิต,กลุ่มจักสานบ้านโป่ง,พร้าว,บ้านโป่ง,ของใช้ ของตกแต่ง ของที่ระลึก,2\r\n"
+      "ผู้ประกอบการ,นายสมชาย ทองดี,Phrao,เวียง,อาหาร,\r\n"
+      "group,กลุ่มทอผ้าป่าตุ้ม,5011,ป่าตุ้ม,textile,3\r\n"
+      "entrepreneur,น้ำพริกแม่แวน,5011,แม่แวน,Beverage,\r\n";
+  auto ids = ImportCsv(*store, "producer", csv);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 4);
+  auto rows = store->List("producer");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 4);
+  const StoredRow& first = (*rows)[0];
+  CHECK(Text(first, "kind") == "group");
+  CHECK(Text(first, "name") == "กลุ่มจักสานบ้านโป่ง");  // Thai round-trips
+  CHECK(Text(first, "district_code") == "5011");
+  CHECK(Text(first, "tambon") == "บ้านโป่ง");
+  CHECK(Text(first, "category") == "household_decor_souvenir");
+  CHECK(Text(first, "otop_stars") == "2");
+  CHECK(Text((*rows)[1], "kind") == "entrepreneur");
+  CHECK(Text((*rows)[1], "category") == "food");
+  CHECK(Text((*rows)[2], "category") == "textile");
+  CHECK(Text((*rows)[3], "category") == "beverage");
+}
+
+TEST_CASE("ImportCsv: an unknown Thai header or category imports nothing and names line and column",
+          "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  SECTION("unknown category") {
+    auto ids = ImportCsv(
+        *store, "producer",
+        "ประเภท,ชื่อ,อำเภอ,ประเภทผลิตภัณฑ์ OTOP\n"
+        "กลุ่มผู้ผลิต,กลุ่มหนึ่ง,พร้าว,อาหาร\n"
+        "กลุ่มผู้ผลิต,กลุ่มสอง,พร้าว,ผ้าไหม\n");
+    REQUIRE_FALSE(ids.ok());
+    CHECK(ids.status().code() == Code::kInvalidArgument);
+    const std::string& m = ids.status().message();
+    CHECK_THAT(m, Catch::StartsWith("line 3: category 'ผ้าไหม'"));
+    CHECK_THAT(m, Catch::Contains("column 4, 'ประเภทผลิตภัณฑ์ OTOP'"));
+    CHECK_THAT(m, Catch::Contains("food (อาหาร)"));
+    REQUIRE(ids.status().TextField(field::kField) != nullptr);
+    CHECK(*ids.status().TextField(field::kField) == "category");
+  }
+  SECTION("unknown header") {
+    auto ids = ImportCsv(*store, "producer",
+                         "ประเภท,ชื่อ,อำเภอ,สีประจำกลุ่ม\n"
+                         "กลุ่มผู้ผลิต,กลุ่มหนึ่ง,พร้าว,แดง\n");
+    REQUIRE_FALSE(ids.ok());
+    CHECK(ids.status().code() == Code::kInvalidArgument);
+    const std::string& m = ids.status().message();
+    CHECK_THAT(m, Catch::StartsWith("line 1: unknown column 'สีประจำกลุ่ม' (column 4"));
+    CHECK_THAT(m, Catch::Contains("category (ประเภทผลิตภัณฑ์ OTOP)"));
+  }
+  SECTION("a bad value under a Thai header names that header") {
+    auto ids = ImportCsv(*store, "producer",
+                         "ประเภท,ชื่อ,อำเภอ,ระดับดาว OTOP\n"
+                         "กลุ่มผู้ผลิต,กลุ่มหนึ่ง,พร้าว,9\n");
+    REQUIRE_FALSE(ids.ok());
+    CHECK_THAT(ids.status().message(), Catch::StartsWith("line 2: otop_stars must be from 0 to 5"));
+    CHECK_THAT(ids.status().message(), Catch::Contains("(column 4, 'ระดับดาว OTOP')"));
+  }
+  SECTION("two headers naming one column") {
+    auto ids = ImportCsv(*store, "producer", "kind,ชื่อ,name,district\n");
+    REQUIRE_FALSE(ids.ok());
+    CHECK_THAT(ids.status().message(), Catch::Contains("both name name"));
+  }
+  CHECK(LiveRows(*store, "producer") == 0);
+}
+
+TEST_CASE("ImportCsv: enrolments headed in Thai", "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto p = store->Record("producer", {{"kind", Value::Text("group")},
+                                      {"name", Value::Text("กลุ่มทอผ้าบ้านป่าแป๋")},
+                                      {"district_code", Value::Text("5011")}});
+  REQUIRE(p.ok());
+  auto w = store->Record("workshop", {{"title", Value::Text("อบรม KBO")},
+                                      {"fiscal_year", Value::Integer(2567)},
+                                      {"district_code", Value::Text("5011")},
+                                      {"start_date", Value::Text("2024-03-04")}});
+  REQUIRE(w.ok());
+  auto ids = ImportCsv(*store, "enrolment",
+                       "การอบรม,ผู้ผลิต,ชื่อผู้เข้าอบรม\n" + w->ToString() + "," +
+                           p->ToString() + ",นางสมศรี ใจดี\n");
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  auto rows = store->List("enrolment");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 1);
+  CHECK(Text((*rows)[0], "participant_name") == "นางสมศรี ใจดี");
+}
+
 TEST_CASE("ImportCsv: producers with a BOM, Thai names and typed forms",
           "[csv_import]") {
   TempDir dir;

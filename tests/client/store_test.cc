@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "client/outbox.h"
+#include "shared/change_set_codec.h"
 #include "shared/fs.h"
 #include "shared/sqlite/db.h"
 #include "tests/support/sample_data.h"
@@ -134,6 +135,121 @@ TEST_CASE("Store: refusals write nothing", "[store]") {
     CHECK(store->List("producer")->size() == 1);
   }
   CHECK(Count(*store, "SELECT count(*) FROM outbox") == before);
+}
+
+TEST_CASE("Store: a progress entry at a later stage moves its product, in the same change set",
+          "[store][progress_stage]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  PhraoFixture f(*store);
+  auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                           {"name", T("ผ้าฝ้ายทอมือลายพร้าว")},
+                                           {"stage", T("design")}});
+  REQUIRE(product.ok());
+  Outbox outbox(*store);
+  REQUIRE(outbox.SealAll().ok());  // what came before is one set apart
+  const std::string pid = product->ToString();
+  auto stage_of = [&] {
+    auto row = store->Show("product", *product);
+    REQUIRE(row.ok());
+    return row->values["stage"].text();
+  };
+
+  // Ahead: the entry and the product's stage, one action, one change set.
+  const int64_t entries = Count(*store, "SELECT count(*) FROM outbox");
+  auto entry = store->Record("progress", {{"product_id", Value::Text(pid)},
+                                          {"stage", T("packaging")},
+                                          {"percent", I(70)},
+                                          {"notes", T("ได้ฉลากใหม่")}});
+  REQUIRE(entry.ok());
+  CHECK(stage_of() == "packaging");
+  CHECK(store->stage_follow().applies);
+  CHECK(store->stage_follow().moved);
+  CHECK(store->stage_follow().before == "design");
+  CHECK(store->stage_follow().after == "packaging");
+  CHECK(Count(*store, "SELECT count(*) FROM outbox") == entries + 1);
+  auto sealed = outbox.SealNext();
+  REQUIRE(sealed.ok());
+  REQUIRE(sealed->has_value());
+  auto set = DecodeChangeSet((*sealed)->bytes);
+  REQUIRE(set.ok());
+  REQUIRE(set->rows.size() == 2);
+  CHECK(set->rows[0].entity == "progress");
+  CHECK(set->rows[0].row_id == *entry);
+  CHECK(set->rows[1].entity == "product");
+  CHECK(set->rows[1].row_id == *product);
+  REQUIRE(set->rows[1].cells.size() == 1);
+  CHECK(set->rows[1].cells[0].column == "stage");
+  CHECK(set->rows[1].cells[0].value == T("packaging"));
+
+  // Behind or level: the product stays where it is, and says so.
+  for (const char* stage : {"prototype", "packaging"}) {
+    CAPTURE(stage);
+    auto back = store->Record("progress", {{"product_id", Value::Text(pid)},
+                                           {"stage", T(stage)}});
+    REQUIRE(back.ok());
+    CHECK(stage_of() == "packaging");
+    CHECK(store->stage_follow().applies);
+    CHECK_FALSE(store->stage_follow().moved);
+    CHECK(store->stage_follow().before == "packaging");
+    CHECK(store->stage_follow().after == "packaging");
+    auto only = outbox.SealNext();
+    REQUIRE(only.ok());
+    REQUIRE(only->has_value());
+    auto one = DecodeChangeSet((*only)->bytes);
+    REQUIRE(one.ok());
+    REQUIRE(one->rows.size() == 1);
+    CHECK(one->rows[0].entity == "progress");
+  }
+
+  // An entry edited to a later stage moves the product too.
+  auto later = store->Record("progress", {{"product_id", Value::Text(pid)},
+                                          {"stage", T("design")}});
+  REQUIRE(later.ok());
+  REQUIRE(store->Edit("progress", *later, {{"stage", T("market_ready")}}).ok());
+  CHECK(stage_of() == "market_ready");
+  CHECK(store->stage_follow().moved);
+
+  // Another action leaves nothing to report.
+  REQUIRE(store->Record("producer", {{"kind", T("group")}, {"name", T("อื่น")},
+                                     {"district_code", T("5011")}}).ok());
+  CHECK_FALSE(store->stage_follow().applies);
+
+  // A refused entry moves nothing.
+  auto refused = store->Record("progress", {{"product_id", Value::Text(pid)},
+                                            {"stage", T("market_ready")},
+                                            {"percent", I(140)}});
+  CHECK_FALSE(refused.ok());
+  CHECK(stage_of() == "market_ready");
+}
+
+TEST_CASE("Store: progress entries imported together move each product once to its furthest stage",
+          "[store][progress_stage]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  PhraoFixture f(*store);
+  auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                           {"name", T("น้ำพริกหนุ่ม")}});
+  REQUIRE(product.ok());
+  const std::string pid = product->ToString();
+  std::vector<RowValues> rows;
+  for (const char* stage : {"design", "packaging", "prototype"}) {
+    rows.push_back({{"product_id", Value::Text(pid)}, {"stage", T(stage)}});
+  }
+  auto ids = store->RecordAll("progress", rows);
+  REQUIRE(ids.ok());
+  auto row = store->Show("product", *product);
+  REQUIRE(row.ok());
+  CHECK(row->values["stage"] == T("packaging"));
+  // One bad row: no entry, and the product's stage as it was.
+  rows.clear();
+  rows.push_back({{"product_id", Value::Text(pid)}, {"stage", T("market_ready")}});
+  rows.push_back({{"product_id", Value::Text(Uuid::Random().ToString())}, {"stage", T("idea")}});
+  CHECK_FALSE(store->RecordAll("progress", rows).ok());
+  row = store->Show("product", *product);
+  REQUIRE(row.ok());
+  CHECK(row->values["stage"] == T("packaging"));
+  CHECK(store->List("progress")->size() == 3);
 }
 
 TEST_CASE("Store: marking the same person on the same day edits one row",

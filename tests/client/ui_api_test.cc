@@ -375,6 +375,115 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(Body(r)["status"]["sync_available"] == true);
 }
 
+TEST_CASE("UiApi: enrolment from the screens, as kbo enroll, only when not enrolled",
+          "[ui][ui_enrol]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  {
+    UiApi none(*store, nullptr);
+    ApiReply r = none.Handle(JsonRequest("POST", "/api/enrol",
+                                         {{"server", "http://10.0.0.1:8443"}, {"token", "t"}}));
+    CHECK(r.http_status == 503);
+    CHECK(Body(none.Handle(Get("/api/status")))["enrol_available"] == false);
+  }
+  std::vector<std::pair<std::string, std::string>> calls;
+  Status answer;  // what the "server" says; OK: enrolled
+  UiApi api(*store, nullptr);
+  api.set_enrol([&](const std::string& url, const std::string& token) -> Result<EnrollResult> {
+    calls.emplace_back(url, token);
+    if (!answer.ok()) return answer;
+    Statement st(store->db(),
+                 "UPDATE device SET server_url = ?1, role = 'trainer', "
+                 "districts = '5011' WHERE singleton = 1");
+    st.Bind(1, std::string_view(url));
+    REQUIRE(st.Run().ok());
+    EnrollResult e;
+    e.device_id = store->device_id();
+    e.server_url = url;
+    e.role = "trainer";
+    e.districts = "5011";
+    return e;
+  });
+  CHECK(Body(api.Handle(Get("/api/status")))["enrol_available"] == true);
+  auto enrol = [&](const Json& body) {
+    return api.Handle(JsonRequest("POST", "/api/enrol", body));
+  };
+
+  // Typing mistakes are refused next to their fields; the server is not asked.
+  ApiReply r = enrol({{"server", "ftp://province"}, {"token", "  "}});
+  CHECK(r.http_status == 400);
+  Json j = Body(r);
+  CHECK(j["fields"].contains("server"));
+  CHECK(j["fields"].contains("token"));
+  r = enrol({{"server", ""}, {"token", "abc"}});
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "server");
+  CHECK(calls.empty());
+
+  // The server refuses the token: said as a refusal, never as a 401 (the
+  // page would ask for its PIN).
+  answer = Status::Unauthenticated(
+      "http://10.0.0.1:8443 refused the enrolment: this enrolment token is not "
+      "known to the server; ask the central office for a new one (unauthenticated)");
+  r = enrol({{"server", "HTTP://10.0.0.1:8443/"}, {"token", " abc \n"}});
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["error"] == "enrol_refused");
+  CHECK_THAT(Body(r)["message"].get<std::string>(), Catch::Contains("not known"));
+  REQUIRE(calls.size() == 1);
+  CHECK(calls[0].first == "http://10.0.0.1:8443");  // normalized
+  CHECK(calls[0].second == "abc");                   // trimmed
+
+  // No signal: unavailable, nothing changed.
+  answer = Status::Unavailable("cannot reach http://10.0.0.1:8443");
+  r = enrol({{"server", "http://10.0.0.1:8443"}, {"token", "abc"}});
+  CHECK(r.http_status == 503);
+  CHECK(Body(r)["error"] == "unavailable");
+  CHECK(Body(api.Handle(Get("/api/status")))["enrolled"] == false);
+
+  // Enrolled.
+  answer = Status();
+  r = enrol({{"server", "http://10.0.0.1:8443"}, {"token", "abc"}});
+  INFO(r.body);
+  CHECK(r.http_status == 200);
+  CHECK(Body(r)["role"] == "trainer");
+  CHECK(Body(r)["server"] == "http://10.0.0.1:8443");
+  CHECK(Body(api.Handle(Get("/api/status")))["enrolled"] == true);
+
+  // Already enrolled: refused without asking the server.
+  const size_t asked = calls.size();
+  r = enrol({{"server", "http://10.0.0.2:8443"}, {"token", "def"}});
+  CHECK(r.http_status == 409);
+  CHECK(Body(r)["error"] == "already_enrolled");
+  CHECK_THAT(Body(r)["message"].get<std::string>(), Catch::Contains("http://10.0.0.1:8443"));
+  CHECK(calls.size() == asked);
+}
+
+TEST_CASE("UiApi: a progress entry says what it did to its product's stage",
+          "[ui][progress_stage]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 0);
+  const std::string product = Create(
+      api, "product", {{"producer_id", p.producer}, {"name", "ผ้าทอลายพร้าว"}, {"stage", "prototype"}});
+  ApiReply r = api.Handle(JsonRequest(
+      "POST", "/api/progress", {{"product_id", product}, {"stage", "packaging"}, {"percent", 80}}));
+  REQUIRE(r.http_status == 201);
+  Json moved = Body(r)["product_stage"];
+  CHECK(moved["moved"] == true);
+  CHECK(moved["before"] == "prototype");
+  CHECK(moved["after"] == "packaging");
+  CHECK(Body(api.Handle(Get("/api/product/" + product)))["stage"] == "packaging");
+
+  r = api.Handle(JsonRequest("POST", "/api/progress", {{"product_id", product}, {"stage", "design"}}));
+  REQUIRE(r.http_status == 201);
+  Json kept = Body(r)["product_stage"];
+  CHECK(kept["moved"] == false);
+  CHECK(kept["entry_stage"] == "design");
+  CHECK(kept["after"] == "packaging");
+  CHECK(Body(api.Handle(Get("/api/product/" + product)))["stage"] == "packaging");
+}
+
 TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
           "[ui]") {
   TempDir tmp;

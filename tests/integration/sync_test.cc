@@ -106,6 +106,62 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   CHECK(Field::DeviceState(officer) == f.ServerState());
 }
 
+TEST_CASE("Sync: a progress entry's move of its product's stage travels in its change "
+          "set and merges per column with a concurrent edit",
+          "[sync][integration][progress_stage]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string p = f.Add(officer, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
+  const std::string product = f.Add(officer, {"product", "add", "--producer", p, "--name",
+                                              "ผ้าฝ้ายทอมือ", "--stage", "prototype"});
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+
+  // Offline at once: the trainer records progress at packaging (the
+  // product moves there); the officer renames the product.
+  CliResult entry = f.Kbo(trainer, {"progress", "add", "--product", product, "--stage",
+                                    "packaging", "--percent", "80", "--notes", "ได้ฉลากใหม่"});
+  INFO(entry.err);
+  REQUIRE(entry.exit_code == 0);
+  CHECK(entry.err.find("moved to stage packaging (was prototype)") != std::string::npos);
+  REQUIRE(f.Kbo(officer, {"edit", "product", product, "--set", "name=ผ้าฝ้ายทอมือลายพร้าว"})
+              .exit_code == 0);
+  f.SyncOk(officer);
+  CliResult pushed = f.Sync(trainer);
+  INFO(pushed.err);
+  REQUIRE(pushed.exit_code == 0);
+  // One change set: the entry and the product's stage.
+  CHECK(pushed.out.find("pushed 1 change set (2 changes)") != std::string::npos);
+  f.SyncOk(officer);
+
+  // Each column merged on its own: the officer's name, the trainer's stage;
+  // no conflict (different columns), and every replica the same.
+  const json server_product = f.ServerJson({"list", "product"});
+  REQUIRE(server_product.size() == 1);
+  CHECK(server_product[0]["stage"] == "packaging");
+  CHECK(server_product[0]["name"] == "ผ้าฝ้ายทอมือลายพร้าว");
+  CHECK(f.ServerJson({"conflicts", "list"}).empty());
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+
+  // Both devices record progress offline: the officer's further stage wins
+  // wherever the other arrives (stage only moves forward); the trainer's
+  // earlier-stage entry does not move the product back.
+  f.Add(officer, {"progress", "add", "--product", product, "--stage", "market_ready"});
+  CliResult behind = f.Kbo(trainer, {"progress", "add", "--product", product, "--stage", "design"});
+  REQUIRE(behind.exit_code == 0);
+  CHECK(behind.err.find("stays at stage packaging") != std::string::npos);
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  CHECK(f.ServerJson({"list", "product"})[0]["stage"] == "market_ready");
+  CHECK(f.KboJson(trainer, {"show", "product", product})["stage"] == "market_ready");
+  CHECK(f.ServerJson({"list", "progress"}).size() == 3);
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+}
+
 TEST_CASE("Sync: kbo refuses, before recording, a row outside its districts, "
           "on a parent outside them, or of an entity its role may not write",
           "[sync][integration][scope][d1]") {

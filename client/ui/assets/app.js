@@ -648,7 +648,7 @@
     updateCards(st);
     return page(t('nav.home'),
       st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: has(`role.${st.role}`) ? t(`role.${st.role}`) : st.role || '' }))
-        : h('p', { class: 'notice' }, t('home.not_enrolled')),
+        : enrolNotice(st),
       cards,
       h('section', { class: 'sync-box' }, btn, progress, progressText, outcome,
         h('p', { class: 'hint' }, t('home.sync_hint'))),
@@ -656,6 +656,66 @@
         h('a', { class: 'button', href: '#/workshops' }, t('nav.workshops')),
         h('a', { class: 'button', href: '#/visits/new' }, t('visit.new'))),
       h('p', { class: 'sub' }, `${t('home.device')}: ${st.device_id} · kbo ${st.version}`));
+  }
+
+  // ---- enrolment (as kbo enroll) ----
+  function roleName(role) { return has(`role.${role}`) ? t(`role.${role}`) : role || ''; }
+  function enrolNotice(st) {
+    return h('div', { class: 'notice', id: 'not-enrolled' }, h('p', null, t('home.not_enrolled')),
+      st.enrol_available ? h('a', { class: 'button primary', href: '#/enrol', id: 'enrol-open' }, t('enrol.open')) : null);
+  }
+  async function enrolScreen() {
+    const st = await getJson('/api/status');
+    const back = h('p', null, h('a', { class: 'back', href: '#/' }, `← ${t('nav.home')}`));
+    if (st.enrolled) {
+      return page(t('enrol.title'), back, h('p', { class: 'notice', id: 'enrol-already' },
+        t('enrol.already', { server: st.server || '', role: roleName(st.role) })));
+    }
+    if (!st.enrol_available) return page(t('enrol.title'), back, h('p', { class: 'notice' }, t('enrol.unavailable')));
+    const outcome = h('div', { class: 'outcome', id: 'enrol-outcome', role: 'status', 'aria-live': 'polite', hidden: true });
+    const say = (kind, text, detail) => {
+      outcome.className = `outcome ${{ ok: 'ok', unavailable: 'offline', working: '' }[kind] ?? 'bad'}`;
+      outcome.dataset.outcome = kind;
+      outcome.replaceChildren(text, detail ? h('div', { class: 'detail' }, detail) : null);
+      outcome.hidden = false;
+    };
+    const form = formView('enrol', [
+      { col: 'server', type: 'text', required: true, label: t('enrol.server'), inputmode: 'url' },
+      { col: 'token', type: 'text', required: true, label: t('enrol.token') },
+    ], { server: '' }, {
+      submitLabel: t('enrol.submit'),
+      submit: async (values, f) => {
+        outcome.hidden = true;
+        say('working', t('enrol.working'));
+        const r = await api('POST', '/api/enrol', values);
+        const d = r.data || {};
+        if (r.ok) {
+          say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: d.districts }));
+          toast(t('form.saved'));
+          $('button[type=submit]', f).hidden = true;
+          return r;
+        }
+        if (r.stop) return r;
+        outcome.hidden = true;
+        if (d.error === 'invalid_argument' && (d.fields || d.field)) {
+          const cols = Object.keys(d.fields || { [d.field]: d.message });
+          if (cols.includes('server')) setFieldError(f, 'server', t('enrol.err_server'));
+          if (cols.includes('token')) setFieldError(f, 'token', t('enrol.err_token'));
+        } else if (d.error === 'enrol_refused') {
+          setFieldError(f, 'token', t('enrol.err_refused'));
+          say('refused', t('enrol.err_refused'), d.message);
+        } else if (d.error === 'unavailable' || d.error === 'network') {
+          say('unavailable', d.error === 'network' ? t('err.network') : t('enrol.err_unreachable'), d.message);
+        } else if (d.error === 'already_enrolled') {
+          say('already', t('enrol.err_already'), d.message);
+        } else {
+          say('error', replyMessage(r, 'enrol'), d.error === 'internal' ? '' : d.message);
+        }
+        toast(t('form.not_saved_toast'), true);
+        return null;
+      },
+    });
+    return page(t('enrol.title'), back, h('p', { class: 'sub' }, t('enrol.hint')), form, outcome);
   }
 
   // ---- producers ----
@@ -1113,6 +1173,15 @@
       h('p', null, h('a', { class: 'back', href: id ? `#/products/${id}` : '#/products' }, `← ${t('form.back')}`)), form);
   }
 
+  // What a progress entry did to its product's stage (POST /api/progress
+  // answers product_stage): moved ahead, or kept (never moved back).
+  function stageToast(ps) {
+    if (!ps) return t('form.saved');
+    if (ps.moved) return t('product.stage_moved', { stage: named('stages', ps.after), before: ps.before ? named('stages', ps.before) : '—' });
+    if (ps.entry_stage !== ps.after) return t('product.stage_kept', { stage: named('stages', ps.after), entry: named('stages', ps.entry_stage) });
+    return t('form.saved');
+  }
+
   async function productScreen(id) {
     const [p, entries, workshops] = await Promise.all([getJson(`/api/product/${id}`), getJson(`/api/progress?product_id=${id}`), getJson('/api/workshop')]);
     const producer = await api('GET', `/api/producer/${p.producer_id}`);
@@ -1139,7 +1208,7 @@
         for (const [k, v] of Object.entries(values)) fd.append(k, v);
         if (check.file) fd.append('photo', check.file, check.file.name || 'photo.jpg');
         const r = await api('POST', '/api/progress', fd);
-        if (r.ok) { toast(t('form.saved')); render(); }
+        if (r.ok) { toast(stageToast(r.data.product_stage)); render(); }
         return r;
       },
     });
@@ -1205,7 +1274,8 @@
     const [products, scores, producers] = await Promise.all([getJson('/api/product'), getJson('/api/contest_score'), getJson('/api/producer')]);
     const producerName = Object.fromEntries(producers.map((p) => [p.id, p.name]));
     const criteria = state.ref.criteria;
-    const contest = localStorage.getItem(CONTEST_KEY) || `KBO CM CONTEST ${currentFiscalYear()}`;
+    const contests = contestsOf(scores);
+    const contest = initialContest(contests);
     const judge = localStorage.getItem(JUDGE_KEY) || '';
     const total = h('div', { class: 'total', id: 'score-total' });
     const crit = criteria.map((c) => {
@@ -1234,7 +1304,7 @@
       sumUp(form);
     };
     const form = formView('contest_score', [
-      { col: 'contest', type: 'text', required: true },
+      { node: contestField(contests, contest, (c, typing) => { drawRanking(c); if (!typing) fill(form); }) },
       { col: 'judge', type: 'text', required: true },
       { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => fill(form) },
       ...crit.map((node) => ({ node })),
@@ -1242,7 +1312,14 @@
       { col: 'comment', type: 'textarea' },
     ], { contest, judge }, {
       submitLabel: t('contest.save'),
-      submit: async (values) => {
+      submit: async (values, f) => {
+        const bad = contestProblem(contests, values.contest, f);
+        if (bad) {
+          setFieldError(f, 'contest', bad);
+          toast(t('form.not_saved_toast'), true);
+          return null;
+        }
+        values.contest = values.contest.trim();
         localStorage.setItem(JUDGE_KEY, values.judge);
         localStorage.setItem(CONTEST_KEY, values.contest);
         const r = await api('POST', '/api/contest_score', values);
@@ -1252,8 +1329,65 @@
     });
     form.addEventListener('input', () => sumUp(form));
     sumUp(form);
+    const rankingBox = h('div', { id: 'ranking-box' });
+    function drawRanking(c) { rankingBox.replaceChildren(rankingView(scores, products, producerName, c.trim())); }
+    drawRanking(contest);
     return page(t('nav.contest'), h('p', { class: 'sub' }, t('contest.hint')), form,
-      h('h2', null, t('contest.ranking')), rankingView(scores, products, producerName, contest));
+      h('h2', null, t('contest.ranking')), rankingBox);
+  }
+
+  // The contests that have scores here, the most recently scored first
+  // (rows come in the order they were recorded), with how many each has.
+  function contestsOf(scores) {
+    const seen = new Map();
+    scores.forEach((s, i) => {
+      const had = seen.get(s.contest);
+      seen.set(s.contest, { last: i, n: had ? had.n + 1 : 1 });
+    });
+    return [...seen.entries()].sort((a, b) => b[1].last - a[1].last).map(([name, v]) => ({ name, n: v.n }));
+  }
+  // The contest chosen last on this device if it has scores, else the most
+  // recently scored one; a suggested name only when there are none, so a
+  // default never hides scores.
+  function initialContest(contests) {
+    const remembered = localStorage.getItem(CONTEST_KEY);
+    if (remembered && contests.some((c) => c.name === remembered)) return remembered;
+    if (contests.length) return contests[0].name;
+    return `KBO CM CONTEST ${currentFiscalYear()}`;
+  }
+  const looseName = (s) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  // Why `name` cannot be the contest, or '' if it can.
+  function contestProblem(contests, name, form) {
+    const typed = (name || '').trim();
+    if ([...typed].length < 3) return t('err.contest_name');
+    const isNew = $('#f-contest-choice', form) && $('#f-contest-choice', form).value === '';
+    const same = contests.find((c) => looseName(c.name) === looseName(typed));
+    if (isNew && same && same.name !== typed) return t('err.contest_exists', { contest: same.name });
+    return '';
+  }
+  // The contest: one of those with scores, or a new one by name. The chosen
+  // name is the form's "contest" (the text box, hidden unless new).
+  function contestField(contests, initial, onChange) {
+    const input = h('input', { type: 'text', id: 'f-contest', name: 'contest', autocomplete: 'off', 'aria-describedby': 'e-contest', value: initial });
+    const known = contests.some((c) => c.name === initial);
+    const select = h('select', { id: 'f-contest-choice', 'aria-describedby': 'e-contest' },
+      contests.map((c) => h('option', { value: c.name, selected: c.name === initial }, t('contest.option', { contest: c.name, n: c.n }))),
+      h('option', { value: '', selected: !known }, t('contest.new')));
+    const newBox = h('div', { class: 'contest-new', hidden: known },
+      h('label', { for: 'f-contest' }, t('contest.new_name')), input,
+      h('p', { class: 'hint' }, contests.length ? t('contest.new_hint', { year: currentFiscalYear() }) : t('contest.none_yet')));
+    select.addEventListener('change', () => {
+      const isNew = select.value === '';
+      newBox.hidden = !isNew;
+      input.value = isNew ? '' : select.value;
+      if (isNew) input.focus();
+      onChange(input.value);
+    });
+    // Typing a new name shows its ranking; the scores typed stay.
+    input.addEventListener('input', () => onChange(input.value, true));
+    return h('div', { class: 'field', dataset: { col: 'contest' } },
+      h('label', { for: 'f-contest-choice' }, t('contest.choose'), h('span', { class: 'req', 'aria-hidden': 'true' }, ' *')),
+      select, newBox, h('p', { class: 'field-error', id: 'e-contest', role: 'alert', hidden: true }));
   }
 
   function rankingView(scores, products, producerName, contest) {
@@ -1268,10 +1402,10 @@
       pid, judges: totals.length, avg: totals.reduce((a, b) => a + b, 0) / totals.length,
     })).sort((a, b) => b.avg - a.avg);
     const name = (pid) => { const p = products.find((x) => x.id === pid); return p ? `${p.name} · ${producerName[p.producer_id] || ''}` : pid; };
-    if (!rows.length) return h('p', { class: 'empty' }, t('contest.no_scores', { contest }));
+    if (!rows.length) return h('p', { class: 'empty', id: 'contest-showing', dataset: { contest } }, t('contest.no_scores', { contest }));
     let rank = 0;
     let prev = null;
-    return h('div', null, h('p', { class: 'sub' }, contest), h('table', { id: 'ranking' },
+    return h('div', null, h('p', { class: 'sub', id: 'contest-showing', dataset: { contest } }, t('contest.showing', { contest })), h('table', { id: 'ranking' },
       h('thead', null, h('tr', null, h('th', { class: 'n' }, '#'), h('th', null, t('entity.product')), h('th', { class: 'n' }, t('contest.judges')), h('th', { class: 'n' }, t('contest.average')))),
       h('tbody', null, rows.map((r, i) => {
         if (r.avg !== prev) { rank = i + 1; prev = r.avg; }
@@ -1386,6 +1520,7 @@
     [/^\/photos$/, 'photos', () => photosScreen()],
     [/^\/contest$/, 'contest', () => contestScreen()],
     [/^\/conflicts$/, 'conflicts', () => conflictsScreen()],
+    [/^\/enrol$/, 'home', () => enrolScreen()],
   ];
 
   async function render() {
