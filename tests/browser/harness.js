@@ -1,6 +1,5 @@
 'use strict';
-// What the browser tests of `kbo ui` share (screens.js; run.js keeps its own
-// copy of the same helpers): the preconditions, a fresh home, `kbo ui` and
+// What the browser tests of `kbo ui` share (run.js, screens.js): the preconditions, a fresh home, `kbo ui` and
 // `kbo-server` started and stopped, a phone page, and waiting for a screen.
 // Exit codes and rules as run.js: a test that cannot run fails, never skips.
 
@@ -30,6 +29,9 @@ if (Number(process.versions.node.split('.')[0]) < 18) {
 if (!fs.existsSync(CHROMIUM)) cannotRun(`${CHROMIUM} is not installed (apt-get install chromium, or tools/install-deps)`);
 if (!fs.existsSync(KBO)) cannotRun(`no kbo binary at ${KBO} (build target kbo, or pass --kbo PATH)`);
 if (!fs.existsSync(KBO_SERVER)) cannotRun(`no kbo-server binary at ${KBO_SERVER} (build target kbo-server, or pass --kbo-server PATH)`);
+if (spawnSync(KBO, ['sync', '--help'], { encoding: 'utf8' }).status !== 0) {
+  cannotRun(`${KBO} has no working "sync" command (kbo sync --help failed)`);
+}
 function installedMatchesLock() {
   const installed = path.join(HERE, 'node_modules', 'playwright-core', 'package.json');
   if (!fs.existsSync(installed)) return false;
@@ -95,9 +97,10 @@ function list(home, entity) {
   return JSON.parse(kboOk(home, 'list', entity, '--json'));
 }
 
-function startUi(home) {
+// Starts `kbo ui`; resolves once it printed its address (and PIN).
+function startUi(home, listen = '127.0.0.1:0') {
   return new Promise((resolve, reject) => {
-    const proc = spawn(KBO, ['--home', home, 'ui', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(KBO, ['--home', home, 'ui', '--listen', listen], { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`kbo ui did not start: ${out} ${err}`)), 15000);
@@ -105,9 +108,18 @@ function startUi(home) {
     proc.stdout.on('data', (d) => {
       out += d;
       const m = /listening on (http:\/\/\S+)/.exec(out);
-      if (m) {
+      const needPin = !/127\.0\.0\.1|localhost|\[::1\]/.test(listen);
+      const pin = /PIN: (\d{6})/.exec(out);
+      if (m && (!needPin || pin)) {
         clearTimeout(timer);
-        resolve({ url: m[1], proc, stderr: () => err, stop: () => stopProcess(proc) });
+        const port = /:(\d+)$/.exec(m[1])[1];
+        resolve({
+          url: needPin ? `http://127.0.0.1:${port}` : m[1],
+          pin: pin ? pin[1] : null,
+          proc,
+          stderr: () => err,
+          stop: () => stopProcess(proc),
+        });
       }
     });
     proc.once('exit', (code) => reject(new Error(`kbo ui exited (${code}): ${err}`)));
@@ -229,7 +241,7 @@ function importProducers(home, n) {
 }
 
 module.exports = {
-  ARTIFACTS, KBO, KBO_SERVER, PHONES, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
+  CHROMIUM, homes, ARTIFACTS, KBO, KBO_SERVER, PHONES, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
   startServer, serverToken, launch, shutdown, phone, ready, open, go, setLang, screenshot,
   checkLayout, importProducers,
 };

@@ -15,54 +15,15 @@
 'use strict';
 
 const fs = require('node:fs');
-const os = require('node:os');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
 
-const CHROMIUM = '/usr/bin/chromium';
-const HERE = __dirname;
-const ARTIFACTS = path.join(HERE, 'artifacts');
-
-function arg(name, fallback) {
-  const i = process.argv.indexOf(`--${name}`);
-  return i > 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-const KBO = path.resolve(arg('kbo', process.env.KBO_BIN || path.join(HERE, '../../build/client/kbo')));
-const KBO_SERVER = path.resolve(arg('kbo-server', process.env.KBO_SERVER_BIN || path.join(path.dirname(KBO), '../server/kbo-server')));
-
-// ---- preconditions: each missing part fails the run, naming it ------------------
-function cannotRun(why) {
-  console.error(`FAIL: browser tests cannot run: ${why}`);
-  process.exit(1);
-}
-// playwright-core 1.61 (package-lock.json) runs on Node.js 18, Debian 12's.
-if (Number(process.versions.node.split('.')[0]) < 18) {
-  cannotRun(`Node.js ${process.versions.node} is older than 18 (apt-get install nodejs)`);
-}
-if (!fs.existsSync(CHROMIUM)) {
-  cannotRun(`${CHROMIUM} is not installed (apt-get install chromium, or tools/install-deps)`);
-}
-if (!fs.existsSync(KBO)) cannotRun(`no kbo binary at ${KBO} (build target kbo, or pass --kbo PATH)`);
-if (!fs.existsSync(KBO_SERVER)) {
-  cannotRun(`no kbo-server binary at ${KBO_SERVER} (build target kbo-server, or pass --kbo-server PATH)`);
-}
-if (spawnSync(KBO, ['sync', '--help'], { encoding: 'utf8' }).status !== 0) {
-  cannotRun(`${KBO} has no working "sync" command (kbo sync --help failed)`);
-}
-// npm ci when node_modules is missing or holds another playwright-core than
-// package-lock.json pins (a checkout that predates the pin, say).
-function installedMatchesLock() {
-  const installed = path.join(HERE, 'node_modules', 'playwright-core', 'package.json');
-  if (!fs.existsSync(installed)) return false;
-  const lock = JSON.parse(fs.readFileSync(path.join(HERE, 'package-lock.json'), 'utf8'));
-  const want = lock.packages['node_modules/playwright-core'].version;
-  return JSON.parse(fs.readFileSync(installed, 'utf8')).version === want;
-}
-if (!installedMatchesLock()) {
-  console.log('installing playwright-core (npm ci) ...');
-  const r = spawnSync('npm', ['ci', '--no-audit', '--no-fund'], { cwd: HERE, stdio: 'inherit' });
-  if (r.status !== 0) cannotRun('npm ci failed in tests/browser');
-}
+// The preconditions (each missing part fails the run, naming it), npm ci,
+// and the helpers every browser test file shares.
+const {
+  CHROMIUM, ARTIFACTS, KBO, KBO_SERVER, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
+  homes,
+} = require('./harness');
 
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -70,89 +31,6 @@ const { chromium } = require('playwright-core');
 
 fs.rmSync(ARTIFACTS, { recursive: true, force: true });
 fs.mkdirSync(ARTIFACTS, { recursive: true });
-
-// ---- helpers --------------------------------------------------------------------
-const homes = [];
-function freshHome() {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kbo-browser-'));
-  homes.push(dir);
-  return dir;
-}
-
-// Cleanup that runs last-in, first-out, whatever happens in the test: a page
-// is closed before the kbo ui it talks to is stopped, and kbo ui before the
-// server it syncs with. (node:test runs t.after hooks first-in, first-out:
-// with `t.after(() => ui.stop())` registered before the page's own hook, kbo
-// ui was killed while the page was still loading the screen the test had
-// just navigated to, and the page logged net::ERR_CONNECTION_REFUSED.)
-const cleanups = new WeakMap();
-function defer(t, fn) {
-  let stack = cleanups.get(t);
-  if (!stack) {
-    stack = [];
-    cleanups.set(t, stack);
-    t.after(async () => {
-      let first = null;
-      while (stack.length) {
-        try { await stack.pop()(); } catch (e) { first = first || e; }
-      }
-      if (first) throw first;
-    });
-  }
-  stack.push(fn);
-}
-
-// Waits for a child process to exit (SIGTERM, then SIGKILL after 10 s).
-function stopProcess(proc) {
-  return new Promise((resolve) => {
-    if (proc.exitCode !== null || proc.signalCode !== null) { resolve(proc.exitCode); return; }
-    const kill = setTimeout(() => proc.kill('SIGKILL'), 10000);
-    proc.once('exit', (code) => { clearTimeout(kill); resolve(code); });
-    proc.kill('SIGTERM');
-  });
-}
-
-function kbo(home, ...args) {
-  const r = spawnSync(KBO, ['--home', home, ...args], { encoding: 'utf8' });
-  return { code: r.status, out: r.stdout, err: r.stderr };
-}
-function kboOk(home, ...args) {
-  const r = kbo(home, ...args);
-  assert.equal(r.code, 0, `kbo ${args.join(' ')} failed: ${r.err}`);
-  return r.out;
-}
-function list(home, entity) {
-  return JSON.parse(kboOk(home, 'list', entity, '--json'));
-}
-
-// Starts `kbo ui`; resolves once it printed its address (and PIN).
-function startUi(home, listen = '127.0.0.1:0') {
-  return new Promise((resolve, reject) => {
-    const proc = spawn(KBO, ['--home', home, 'ui', '--listen', listen], { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`kbo ui did not start: ${out} ${err}`)), 15000);
-    proc.stderr.on('data', (d) => { err += d; });
-    proc.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (http:\/\/\S+)/.exec(out);
-      const needPin = !/127\.0\.0\.1|localhost|\[::1\]/.test(listen);
-      const pin = /PIN: (\d{6})/.exec(out);
-      if (m && (!needPin || pin)) {
-        clearTimeout(timer);
-        const port = /:(\d+)$/.exec(m[1])[1];
-        resolve({
-          url: needPin ? `http://127.0.0.1:${port}` : m[1],
-          pin: pin ? pin[1] : null,
-          proc,
-          stderr: () => err,
-          stop: () => stopProcess(proc),
-        });
-      }
-    });
-    proc.once('exit', (code) => reject(new Error(`kbo ui exited (${code}): ${err}`)));
-  });
-}
 
 let browser;
 before(async () => {
