@@ -22,7 +22,7 @@ const { spawn, spawnSync } = require('node:child_process');
 // and the helpers every browser test file shares.
 const {
   CHROMIUM, ARTIFACTS, KBO, KBO_SERVER, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
-  homes,
+  startServer, serverToken, homes,
 } = require('./harness');
 
 const { test, before, after } = require('node:test');
@@ -595,25 +595,9 @@ test('kbo ui sees rows written by another process and can still write', async (t
 });
 
 test('the sync button pushes to a real kbo-server on loopback and shows the result', async (t) => {
-  const data = freshHome();
-  const server = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  defer(t, () => stopProcess(server));
-  const serverUrl = await new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`kbo-server did not start: ${out} ${err}`)), 15000);
-    server.stderr.on('data', (d) => { err += d; });
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (?:http:\/\/)?(\S+:\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
-    });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kbo-server exited (${code}): ${err}`)); });
-  });
-  const token = spawnSync(KBO_SERVER, ['--data', data, 'token', 'create', '--role', 'field_officer', '--districts', '5011'], { encoding: 'utf8' });
-  assert.equal(token.status, 0, token.stderr);
+  const server = await startServer(t);
   const home = freshHome();
-  kboOk(home, 'enroll', '--server', serverUrl, '--token', token.stdout.trim());
+  kboOk(home, 'enroll', '--server', server.url, '--token', serverToken(server, 'field_officer', '5011'));
   importProducers(home, 2);
   const ui = await startUi(home);
   defer(t, () => ui.stop());
@@ -627,12 +611,12 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await page.waitForFunction(() => document.querySelector('[data-stat="pending_changes"] .num').textContent === '0');
   assert.notEqual(await page.textContent('[data-stat="confirmed_changes"] .num'), '0');
   await screenshot(page, 'home-synced');
-  const merged = spawnSync(KBO_SERVER, ['--data', data, 'list', 'producer', '--json'], { encoding: 'utf8' });
+  const merged = spawnSync(KBO_SERVER, ['--data', server.data, 'list', 'producer', '--json'], { encoding: 'utf8' });
   assert.equal(merged.status, 0, merged.stderr);
   assert.equal(JSON.parse(merged.stdout).length, 2, 'the province holds both producers');
 
   // The server gone: the same button says "no signal", and keeps everything.
-  await stopProcess(server);
+  await stopProcess(server.proc);
   const added = await page.evaluate(async () => (await fetch('/api/producer', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ kind: 'group', name: 'หลังซิงก์', district: '5011' }),
@@ -647,32 +631,6 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
 });
 
 // ---- issue 13, item 4: stages, contests, enrolment ------------------------------------
-
-// A real kbo-server on a loopback port (stopped after the test); resolves to
-// {url, data}.
-async function startServer(t) {
-  const data = freshHome();
-  const server = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  defer(t, () => stopProcess(server));
-  const url = await new Promise((resolve, reject) => {
-    let out = '';
-    let err = '';
-    const timer = setTimeout(() => reject(new Error(`kbo-server did not start: ${out} ${err}`)), 15000);
-    server.stderr.on('data', (d) => { err += d; });
-    server.stdout.on('data', (d) => {
-      out += d;
-      const m = /listening on (?:http:\/\/)?(\S+:\d+)/.exec(out);
-      if (m) { clearTimeout(timer); resolve(`http://${m[1]}`); }
-    });
-    server.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kbo-server exited (${code}): ${err}`)); });
-  });
-  return { url, data, proc: server };
-}
-function serverToken(data, role, districts) {
-  const r = spawnSync(KBO_SERVER, ['--data', data, 'token', 'create', '--role', role, '--districts', districts], { encoding: 'utf8' });
-  assert.equal(r.status, 0, r.stderr);
-  return r.stdout.trim();
-}
 
 test('a progress entry moves its product to a later stage, never back', async (t) => {
   const home = freshHome();
@@ -821,7 +779,7 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   await page.waitForFunction(() => document.documentElement.lang === 'en');
   await ready(page);
   await page.fill('#f-server', 'http://127.0.0.1:1');
-  await page.fill('#f-token', serverToken(server.data, 'trainer', '5011'));
+  await page.fill('#f-token', serverToken(server, 'trainer', '5011'));
   await page.click('form button[type=submit]');
   await page.waitForSelector('#enrol-outcome[data-outcome="unavailable"]:not([hidden])', { timeout: 60000 });
   assert.match(await page.textContent('#enrol-outcome'), /could not be reached/);
@@ -830,7 +788,7 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   await ready(page);
 
   // The right server and a fresh token: enrolled, as kbo enroll would.
-  const token = serverToken(server.data, 'trainer', '5011');
+  const token = serverToken(server, 'trainer', '5011');
   await page.fill('#f-server', server.url);
   await page.fill('#f-token', token);
   await page.click('form button[type=submit]');
