@@ -1336,11 +1336,29 @@ TEST_CASE("SyncClient: photos the server lists as missing go up without asking t
   // Another device is sending the same photo: the server holds part of it,
   // and the chunk is answered with what it holds.
   SECTION("part of one held") { held[shas[0]] = bodies[0].substr(0, 100); }
+  // A list that is not one, or none (a server from before the list): every
+  // photo's state is asked first, as before it, and nothing held is sent.
+  std::function<HttpResponse()> missing_answer = [&] {
+    return Answer(200, wire::EncodeMissingBlobs({shas[0], shas[1]}));
+  };
+  bool listed = true;
+  SECTION("a garbage list") {
+    missing_answer = [] { return Answer(200, std::string("\xFF\x00{\"missing\":[", 14)); };
+    listed = false;
+  }
+  SECTION("a list naming what is not a sha256") {
+    missing_answer = [] { return Answer(200, R"({"missing":["../../etc/passwd"]})"); };
+    listed = false;
+  }
+  SECTION("no list: an older server") {
+    missing_answer = [] { return ErrorAnswer(404, "not_found", "no such path"); };
+    listed = false;
+  }
   const bool partial = held.count(shas[0]) != 0;
   d.fake->handler = [&](const HttpRequest& req) {
     if (req.method == "GET" && req.path == protocol::kBlobsMissingPath) {
       asked.push_back("GET missing");
-      return Answer(200, wire::EncodeMissingBlobs({shas[0], shas[1]}));
+      return missing_answer();
     }
     for (size_t i = 0; i < shas.size(); ++i) {
       const std::string base = std::string(protocol::kBlobPathPrefix) + shas[i];
@@ -1374,6 +1392,7 @@ TEST_CASE("SyncClient: photos the server lists as missing go up without asking t
   // listed asked about, and not sent (the server holds it).
   std::vector<std::string> expected = {"GET missing", "PUT 0", "PUT 1", "GET 2"};
   if (partial) expected = {"GET missing", "PUT 0", "PUT 0", "PUT 1", "GET 2"};
+  if (!listed) expected = {"GET missing", "GET 0", "PUT 0", "GET 1", "PUT 1", "GET 2"};
   CHECK(asked == expected);
   // What the server took: all it did not hold.
   CHECK(summary.blob_bytes == bodies[0].size() + bodies[1].size() - (partial ? 100 : 0));
