@@ -14,8 +14,10 @@
 // index (row_seq), cell versions and change set log are what a server that
 // took M records from devices holds. Each chunk's marks are a workload of
 // their own (seed 1000 + k), so every device has its own workshops and
-// enrolments and every mark is a new row. The preload is not timed into
-// the ratio; its duration and rate are reported (`preload`).
+// enrolments and every mark is a new row. Each device records and seals
+// its chunk (in sets of kPreloadSetRows) while the previous one pushes. The
+// preload is not timed into the ratio; `preload` reports its wall seconds,
+// its push rate and the server's own seconds for it.
 //
 // Timed, in each case: SyncClient::Push of a device that recorded the
 // batch offline (its parents pushed before, untimed), from a fresh
