@@ -160,7 +160,7 @@ int main(int argc, char** argv) {
     char* end = nullptr;
     const std::string v = argv[++i];
     *slot = std::strtoul(v.c_str(), &end, 10);
-    if (v.empty() || *end != '\0') usage = true;
+    if (v.empty() || v[0] < '0' || v[0] > '9' || *end != '\0') usage = true;
   }
   if (usage || batch == 0 || preload == 0 || chunk == 0 || rounds == 0) {
     Die(kTool, "usage: bench_growth [--batch N] [--preload M] [--chunk C] [--rounds R]");
