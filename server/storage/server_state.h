@@ -47,7 +47,7 @@ class ServerState {
 // database with the same (docs/performance.md: a floor gets exactly the
 // settings of what it is compared with).
 inline constexpr char kSqliteServerPragmas[] =
-    "PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 8000";
+    "PRAGMA cache_size = -262144; PRAGMA wal_autocheckpoint = 32000";
 Status TuneSqliteServerDb(Db& db);
 
 }  // namespace kbo::server::storage

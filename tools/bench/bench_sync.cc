@@ -26,8 +26,8 @@
 // The floor: a prepared INSERT of the same N rows into the same attendance
 // table in one transaction; the median of three runs. Each ratio's floor has
 // the settings of the side it is compared with (issue 12 item 7): push's
-// the server database's (kSqliteServerPragmas: 64 MiB page cache, WAL
-// checkpoint every 8,000 pages), pull's a device database's (Db::Open's).
+// the server database's (kSqliteServerPragmas: 256 MiB page cache, WAL
+// checkpoint every 32,000 pages), pull's a device database's (Db::Open's).
 //
 // With --db URL, the server runs on that PostgreSQL database (`kbo-server
 // --db`, its tables in a schema of this run, dropped at the end), and the
