@@ -10,6 +10,7 @@
 #include "shared/fs.h"
 #include "shared/sqlite/db.h"
 #include "tests/support/sample_data.h"
+#include "tests/support/client_store.h"
 #include "tests/support/temp_dir.h"
 
 namespace kbo::client {
@@ -20,11 +21,7 @@ using testing::PhraoFixture;
 using testing::T;
 using testing::TempDir;
 
-std::unique_ptr<ClientStore> OpenStore(const std::string& dir) {
-  auto s = ClientStore::Open(dir);
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+using testing::OpenStore;
 
 int64_t Count(ClientStore& store, const std::string& sql) {
   Statement st(store.db(), sql);

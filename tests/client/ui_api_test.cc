@@ -18,6 +18,7 @@
 #include "client/ui/ui_server.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
+#include "tests/support/client_store.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_images.h"
 
@@ -27,11 +28,7 @@ namespace {
 using Json = nlohmann::json;
 using testing::TempDir;
 
-std::unique_ptr<ClientStore> OpenStore(const std::string& dir) {
-  auto s = ClientStore::Open(dir);
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+using testing::OpenStore;
 
 ApiRequest JsonRequest(std::string method, std::string path, const Json& body) {
   ApiRequest r;

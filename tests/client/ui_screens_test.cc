@@ -15,6 +15,7 @@
 #include "shared/fs.h"
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
+#include "tests/support/client_store.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_images.h"
 
@@ -24,11 +25,7 @@ namespace {
 using Json = nlohmann::json;
 using testing::TempDir;
 
-std::unique_ptr<ClientStore> OpenStore(const std::string& dir) {
-  auto s = ClientStore::Open(dir);
-  REQUIRE(s.ok());
-  return std::move(s).value();
-}
+using testing::OpenStore;
 
 ApiRequest Post(const std::string& entity, const Json& body) {
   ApiRequest r;
