@@ -22,7 +22,7 @@
 #include <string_view>
 
 #include "client/blob_store.h"
-#include "client/store.h"
+#include "client/photo_record.h"
 #include "shared/result.h"
 
 namespace kbo::client {
@@ -47,19 +47,6 @@ struct UploadCopyOptions {
   bool as_taken = false;
 };
 
-struct StoredPhoto {
-  // What the photo row names and what syncs, in blobs/. info holds the
-  // copy's mime, width and height, and the ORIGINAL's taken_at, lat, lon.
-  StoredBlob upload;
-  // The photo as given: in blobs/originals/, or, when `copied` is false,
-  // the very same file as `upload` (in blobs/ only).
-  StoredBlob original;
-  bool copied = false;
-};
-
-// blobs/originals/ of the home whose blobs/ folder is `blobs_dir`.
-std::string OriginalsDir(const std::string& blobs_dir);
-
 // Checks the photo `bytes`, makes its upload copy, and stores both (each
 // file atomically, the copy and the original decoded and encoded in memory
 // before anything is written). `display_name` names the photo in messages.
@@ -77,13 +64,6 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
                                std::string_view bytes,
                                std::string_view display_name,
                                const UploadCopyOptions& options);
-
-// The photo row's cells for `photo`: sha256, bytes, mime, width, height of
-// the upload copy; taken_at, lat, lon when the original's EXIF had them.
-void SetPhotoCells(const StoredPhoto& photo, RowValues* row);
-
-// What ClientStore::RecordPhoto remembers about the original.
-ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo);
 
 }  // namespace kbo::client
 

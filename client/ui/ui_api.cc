@@ -33,8 +33,7 @@
 
 #include "client/blob_store.h"
 #include "client/photo_fetch.h"
-#include "client/photo_copy.h"
-#include "client/photo_thumb.h"
+#include "client/photo_record.h"
 #include "client/csv_import.h"
 #include "client/image_info.h"
 #include "shared/civil_time.h"
@@ -473,8 +472,8 @@ using RunSyncFn = std::function<Status(std::string* summary)>;
 
 class Handler {
  public:
-  Handler(ClientStore& store, const RunSyncFn& sync)
-      : store_(store), sync_(sync) {}
+  Handler(ClientStore& store, const RunSyncFn& sync, const PhotoHooks& photos)
+      : store_(store), sync_(sync), photos_(photos) {}
   void set_enrol(const EnrolHook* enrol) { enrol_ = enrol; }
 
   ApiReply Handle(const ApiRequest& req) {
@@ -915,9 +914,7 @@ class Handler {
   // photo row names and what syncs.
   Result<StoredPhoto> StorePhotoUpload(std::string_view bytes,
                                        std::string_view name) {
-    UploadCopyOptions options;
-    options.max_bytes = kMaxPhotoUploadBytes;
-    return StorePhoto(store_.paths().blobs, bytes, name, options);
+    return photos_.store(store_.paths().blobs, bytes, name);
   }
 
   Result<Uuid> RecordPhotoRow(const Entity& subject_entity,
@@ -1128,13 +1125,14 @@ class Handler {
 
   ClientStore& store_;
   const RunSyncFn& sync_;
+  const PhotoHooks& photos_;
   const EnrolHook* enrol_ = nullptr;
 };
 
 }  // namespace
 
-UiApi::UiApi(ClientStore& store, SyncHook sync)
-    : store_(store), sync_(std::move(sync)) {}
+UiApi::UiApi(ClientStore& store, SyncHook sync, PhotoHooks photos)
+    : store_(store), sync_(std::move(sync)), photos_(std::move(photos)) {}
 
 Status UiApi::RunSync(std::string* summary) {
   {
@@ -1200,7 +1198,7 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
     std::lock_guard<std::mutex> lock(mu_);
     RunSyncFn run;
     if (sync_) run = [this](std::string* summary) { return RunSync(summary); };
-    Handler handler(store_, run);
+    Handler handler(store_, run, photos_);
     handler.set_enrol(&enrol_);
     ApiReply reply = handler.Handle(request);
     // A cached statement left stepped (a one-row lookup) would hold this
@@ -1252,7 +1250,7 @@ ApiReply UiApi::Thumb(std::string_view sha256) {
   try {
     // Thumbnails are written atomically under a content-addressed name, so
     // this needs no store lock either (shared/image.h serialises decodes).
-    Result<std::string> thumb = LocalThumbnail(store_.paths().blobs, sha256);
+    Result<std::string> thumb = photos_.thumbnail(store_.paths().blobs, sha256);
     if (!thumb.ok()) {
       if (thumb.status().code() == Code::kFailedPrecondition) {
         ApiReply reply = ErrorReply(Status::InvalidArgument(

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "client/blob_store.h"
+#include "client/photo_record.h"
 #include "client/store.h"
 #include "client/sync_client.h"
 #include "shared/status.h"
@@ -49,6 +50,29 @@ using SyncHook =
 // Called with the API's store lock held.
 using EnrolHook = std::function<Result<EnrollResult>(
     const std::string& server_url, const std::string& token)>;
+
+// How a photo given to the UI becomes blobs, and how its thumbnail is made:
+// one per build, like the transport (client/sync_client.h). Natively
+// (client/ui/photo_hooks_native.cc) with libvips: the upload copy of
+// client/photo_copy.h and the thumbnails of client/photo_thumb.h. In the
+// phone app (client/app/photo_hooks_app.cc) the page has already made the
+// upload copy with a canvas, so the core stores the bytes as given, and a
+// thumbnail is the one kbo sync fetched or else the photo itself.
+struct PhotoHooks {
+  // Stores the photo `bytes` (at most kMaxPhotoUploadBytes) under the
+  // blobs folder; errors as StorePhoto (kInvalidArgument: nothing written).
+  std::function<Result<StoredPhoto>(const std::string& blobs_dir,
+                                    std::string_view bytes,
+                                    std::string_view display_name)>
+      store;
+  // The thumbnail of photo `sha256`, as LocalThumbnail.
+  std::function<Result<std::string>(const std::string& blobs_dir,
+                                    std::string_view sha256)>
+      thumbnail;
+};
+
+// This build's PhotoHooks.
+PhotoHooks BuildPhotoHooks();
 
 // One part of a multipart/form-data body: a text field (filename empty) or
 // a file.
@@ -113,7 +137,8 @@ class UiApi {
  public:
   // `store` must outlive the UiApi. `sync` may be empty (503 "sync not
   // available").
-  UiApi(ClientStore& store, SyncHook sync);
+  UiApi(ClientStore& store, SyncHook sync,
+        PhotoHooks photos = BuildPhotoHooks());
   UiApi(const UiApi&) = delete;
   UiApi& operator=(const UiApi&) = delete;
 
@@ -158,6 +183,7 @@ class UiApi {
 
   ClientStore& store_;
   SyncHook sync_;
+  PhotoHooks photos_;
   EnrolHook enrol_;
   std::mutex mu_;
   SyncBoard board_;

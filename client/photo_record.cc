@@ -1,0 +1,49 @@
+#include "client/photo_record.h"
+
+#include <utility>
+
+namespace kbo::client {
+
+std::string OriginalsDir(const std::string& blobs_dir) {
+  // BlobStore's fan-out folders are two hex digits: no clash.
+  return blobs_dir + "/originals";
+}
+
+Result<StoredPhoto> StorePhotoAsGiven(const std::string& blobs_dir,
+                                      std::string_view bytes,
+                                      std::string_view display_name,
+                                      size_t max_bytes) {
+  BlobStore blobs(blobs_dir);
+  Result<StoredBlob> stored = blobs.AddPhotoBytes(bytes, display_name, max_bytes);
+  if (!stored.ok()) return stored.status();
+  StoredPhoto photo;
+  photo.upload = *stored;
+  photo.original = std::move(*stored);
+  return photo;
+}
+
+void SetPhotoCells(const StoredPhoto& photo, RowValues* row) {
+  const StoredBlob& blob = photo.upload;
+  (*row)["sha256"] = Value::Text(blob.sha256);
+  (*row)["bytes"] = Value::Integer(blob.bytes);
+  (*row)["mime"] = Value::Text(blob.info.mime);
+  (*row)["width"] = Value::Integer(blob.info.width);
+  (*row)["height"] = Value::Integer(blob.info.height);
+  if (blob.info.taken_at) (*row)["taken_at"] = Value::Text(*blob.info.taken_at);
+  if (blob.info.lat && blob.info.lon) {
+    (*row)["lat"] = Value::Real(*blob.info.lat);
+    (*row)["lon"] = Value::Real(*blob.info.lon);
+  }
+}
+
+ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo) {
+  ClientStore::PhotoOriginal o;
+  o.sha256 = photo.original.sha256;
+  o.bytes = photo.original.bytes;
+  o.mime = photo.original.info.mime;
+  o.width = photo.original.info.width;
+  o.height = photo.original.info.height;
+  return o;
+}
+
+}  // namespace kbo::client

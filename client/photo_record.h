@@ -1,0 +1,51 @@
+#ifndef KBO_CLIENT_PHOTO_RECORD_H_
+#define KBO_CLIENT_PHOTO_RECORD_H_
+
+// What a recorded photo is, in both builds of the client (no image
+// library): the files it is kept as and the photo row's cells. The native
+// client makes the upload copy with libvips (client/photo_copy.h); the
+// phone app's page makes it with a canvas before the core sees it, and the
+// core stores it as given (StorePhotoAsGiven).
+
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+#include "client/blob_store.h"
+#include "client/store.h"
+#include "shared/result.h"
+
+namespace kbo::client {
+
+struct StoredPhoto {
+  // What the photo row names and what syncs, in blobs/. info holds the
+  // copy's mime, width and height, and the ORIGINAL's taken_at, lat, lon.
+  StoredBlob upload;
+  // The photo as given: in blobs/originals/, or, when `copied` is false,
+  // the very same file as `upload` (in blobs/ only).
+  StoredBlob original;
+  bool copied = false;
+};
+
+// blobs/originals/ of the home whose blobs/ folder is `blobs_dir`.
+std::string OriginalsDir(const std::string& blobs_dir);
+
+// Stores `bytes` as they are (only their headers are read: a JPEG or PNG
+// image of at most `max_bytes`); the photo syncs as given. Errors as
+// BlobStore::AddPhotoBytes: kInvalidArgument (too large, not a JPEG or PNG
+// image; nothing written), kIOError.
+Result<StoredPhoto> StorePhotoAsGiven(const std::string& blobs_dir,
+                                      std::string_view bytes,
+                                      std::string_view display_name,
+                                      size_t max_bytes);
+
+// The photo row's cells for `photo`: sha256, bytes, mime, width, height of
+// the upload copy; taken_at, lat, lon when the original's EXIF had them.
+void SetPhotoCells(const StoredPhoto& photo, RowValues* row);
+
+// What ClientStore::RecordPhoto remembers about the original.
+ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo);
+
+}  // namespace kbo::client
+
+#endif  // KBO_CLIENT_PHOTO_RECORD_H_
