@@ -74,6 +74,20 @@ struct PhotoHooks {
 // This build's PhotoHooks.
 PhotoHooks BuildPhotoHooks();
 
+// What `kbo sync` does, as a SyncHook for the UI's sync button:
+// SyncClient(store).Sync() with the default options (the enrolled server,
+// retries, timeouts), the summary being DescribeSummary's line. `store` must
+// outlive the hook. Errors as SyncClient::Sync: kUnavailable when the server
+// cannot be reached ("no signal"), kFailedPrecondition when the device is not
+// enrolled, the server's refusal otherwise.
+SyncHook SyncHookFor(ClientStore& store);
+
+// What `kbo enroll --server URL --token TOKEN` does, as an EnrolHook for the
+// UI's enrolment screen: SyncClient(store).Enroll(url, token) (no --force),
+// a refusal by the server (refused_by_server()) as kInvalidArgument with
+// reason "enrol_refused". kbo ui (RunUiCommand) and the app wire it in. `store` must outlive it.
+EnrolHook EnrolHookFor(ClientStore& store);
+
 // One part of a multipart/form-data body: a text field (filename empty) or
 // a file.
 struct FormPart {

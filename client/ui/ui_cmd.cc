@@ -94,21 +94,4 @@ Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
   return served;
 }
 
-SyncHook SyncHookFor(ClientStore& store) {
-  return [&store](std::string* summary, const SyncProgress& progress) -> Status {
-    return RunSyncForUi(store, summary, progress);
-  };
-}
-
-EnrolHook EnrolHookFor(ClientStore& store) {
-  return [&store](const std::string& server_url,
-                  const std::string& token) -> Result<EnrollResult> {
-    SyncClient client(store);
-    Result<EnrollResult> r = client.Enroll(server_url, token);
-    if (r.ok() || !client.refused_by_server()) return r;
-    return Status::InvalidArgument(r.status().message())
-        .WithReason("enrol_refused");
-  };
-}
-
 }  // namespace kbo::client::ui

@@ -33,20 +33,6 @@ inline constexpr std::string_view kUiCommandSummary =
 Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
                     std::ostream& out, SyncHook sync = nullptr);
 
-// What `kbo sync` does, as a SyncHook for the UI's sync button:
-// SyncClient(store).Sync() with the default options (the enrolled server,
-// retries, timeouts), the summary being DescribeSummary's line. `store` must
-// outlive the hook. Errors as SyncClient::Sync: kUnavailable when the server
-// cannot be reached ("no signal"), kFailedPrecondition when the device is not
-// enrolled, the server's refusal otherwise.
-SyncHook SyncHookFor(ClientStore& store);
-
-// What `kbo enroll --server URL --token TOKEN` does, as an EnrolHook for the
-// UI's enrolment screen: SyncClient(store).Enroll(url, token) (no --force),
-// a refusal by the server (refused_by_server()) as kInvalidArgument with
-// reason "enrol_refused". RunUiCommand wires it in. `store` must outlive it.
-EnrolHook EnrolHookFor(ClientStore& store);
-
 }  // namespace kbo::client::ui
 
 #endif  // KBO_CLIENT_UI_UI_CMD_H_

@@ -1,4 +1,5 @@
-// KBO Field: the mobile web UI served by `kbo ui` (docs/ui.md).
+// KBO Field: the mobile web UI served by `kbo ui` (docs/ui.md), and the
+// phone app's screens when kbo-server serves it at /app/ (docs/phone-app.md).
 // Plain modern JavaScript, no framework, no network beyond this device.
 // Every write is one request = one store transaction; forms keep what was
 // typed when the store refuses it, and show each problem next to its field
@@ -21,6 +22,118 @@
     ref: null,
     renderToken: 0,
   };
+
+  // ---- the phone app: the same screens over the core in a worker ----------
+  // At /app/ on the province's server (docs/phone-app.md) there is no kbo ui
+  // behind the page: its /api, /blob and /thumb requests go to the client's
+  // core, compiled to WebAssembly, in a worker (client/app/web/worker.js),
+  // which keeps the records on this phone and syncs them itself.
+  const APP = /^\/app\//.test(location.pathname);
+  // The upload copy the page makes of a photo (as kbo photo add's): long
+  // edge and JPEG quality. Drawing it on a canvas turns it upright and
+  // leaves the camera's metadata (the position too) behind.
+  const APP_PHOTO_EDGE = 1600;
+  const APP_PHOTO_QUALITY = 0.8;
+  const core = APP ? startCore() : null;
+
+  function startCore() {
+    const worker = new Worker('worker.js');
+    const waiting = new Map();
+    let nextId = 1;
+    let syncing = 0;
+    let progress = null;
+    let fatal = null;
+    let readyDone;
+    const ready = new Promise((resolve) => { readyDone = resolve; });
+    const fail = (message) => {
+      fatal = message;
+      readyDone();
+      for (const done of waiting.values()) done(null);
+      waiting.clear();
+    };
+    worker.onmessage = (event) => {
+      const m = event.data;
+      if (m.ready) readyDone();
+      else if (m.fatal) fail(m.fatal);
+      else if (m.progress) { try { progress = JSON.parse(m.progress); } catch (e) { progress = null; } }
+      else if (waiting.has(m.id)) { const done = waiting.get(m.id); waiting.delete(m.id); done(m); }
+    };
+    worker.onerror = (event) => fail(event.message || 'the app could not start');
+    const encoder = new TextEncoder();
+    async function photoCopy(file) {
+      const bitmap = await createImageBitmap(file, { imageOrientation: 'from-image' });
+      const scale = Math.min(1, APP_PHOTO_EDGE / Math.max(bitmap.width, bitmap.height));
+      const w = Math.max(1, Math.round(bitmap.width * scale));
+      const hgt = Math.max(1, Math.round(bitmap.height * scale));
+      const canvas = new OffscreenCanvas(w, hgt);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0, w, hgt);
+      bitmap.close();
+      const blob = await canvas.convertToBlob({ type: 'image/jpeg', quality: APP_PHOTO_QUALITY });
+      return new Uint8Array(await blob.arrayBuffer());
+    }
+    async function part(name, value) {
+      if (typeof value === 'string') return { name, filename: '', type: '', data: encoder.encode(value) };
+      let data;
+      try {
+        data = await photoCopy(value);
+      } catch (e) {
+        data = new Uint8Array(await value.arrayBuffer());  // the core says why it is refused
+      }
+      const base = (value.name || 'photo').replace(/\.[^.]*$/, '');
+      return { name, filename: `${base}.jpg`, type: 'image/jpeg', data };
+    }
+    async function call(method, path, body) {
+      await ready;
+      if (fatal) throw new Error(fatal);
+      const url = new URL(path, location.origin);
+      const msg = { method, path: url.pathname, query: Array.from(url.searchParams.entries()) };
+      if (body instanceof FormData) {
+        msg.contentType = 'multipart/form-data';
+        msg.parts = [];
+        for (const [name, value] of body.entries()) msg.parts.push(await part(name, value));
+      } else if (body !== undefined) {
+        msg.contentType = 'application/json';
+        msg.body = encoder.encode(JSON.stringify(body));
+      }
+      msg.id = nextId++;
+      const sync = method === 'POST' && msg.path === '/api/sync';
+      if (sync) { syncing += 1; progress = null; }
+      try {
+        const reply = await new Promise((resolve) => { waiting.set(msg.id, resolve); worker.postMessage(msg); });
+        if (!reply) throw new Error(fatal || 'the app stopped');
+        return reply;
+      } finally {
+        if (sync) syncing -= 1;
+      }
+    }
+    const urls = new Map();
+    return {
+      call,
+      // GET /api/sync/progress, answered here: the worker is busy syncing.
+      progress: () => ({ ...(progress || {}), running: syncing > 0 && !!progress }),
+      // An object URL of a photo (/blob/SHA, /thumb/SHA) for an <img>.
+      async objectUrl(path) {
+        if (!urls.has(path)) {
+          urls.set(path, call('GET', path).then((r) => (r.status === 200
+            ? URL.createObjectURL(new Blob([r.body], { type: r.type })) : '')));
+        }
+        return urls.get(path);
+      },
+      startError: async () => { await ready; return fatal; },
+    };
+  }
+
+  function appShell() {
+    const link = document.createElement('link');
+    link.rel = 'manifest';
+    link.href = 'manifest.webmanifest';
+    document.head.append(link);
+    if ('serviceWorker' in navigator) {
+      navigator.serviceWorker.register('sw.js', { scope: './' }).catch((e) => console.warn('service worker:', e));
+    }
+    // Records must outlive the browser's clean-ups when space runs low.
+    if (navigator.storage && navigator.storage.persist) navigator.storage.persist().catch(() => {});
+  }
 
   // ---- small DOM helpers ---------------------------------------------------
   function h(tag, props, ...kids) {
@@ -141,6 +254,7 @@
 
   // ---- API ----------------------------------------------------------------------
   async function api(method, path, body) {
+    if (APP) return appApi(method, path, body);
     const init = { method, headers: {}, credentials: 'same-origin' };
     if (body instanceof FormData) {
       init.body = body;
@@ -162,6 +276,20 @@
     }
     if (!data) data = res.ok ? {} : { error: 'internal', message: `HTTP ${res.status}` };
     return { ok: res.ok, status: res.status, data };
+  }
+  async function appApi(method, path, body) {
+    if (method === 'GET' && path === '/api/sync/progress') return { ok: true, status: 200, data: core.progress() };
+    let reply;
+    try {
+      reply = await core.call(method, path, body);
+    } catch (e) {
+      return { ok: false, status: 503, data: { error: 'app', message: String(e && e.message ? e.message : e) } };
+    }
+    let data = null;
+    try { data = JSON.parse(new TextDecoder().decode(reply.body)); } catch (e) { data = null; }
+    const ok = reply.status >= 200 && reply.status < 300;
+    if (!data) data = ok ? {} : { error: 'internal', message: `HTTP ${reply.status}` };
+    return { ok, status: reply.status, data };
   }
   async function getJson(path) {
     const r = await api('GET', path);
@@ -493,9 +621,19 @@
   // aspect ratio (its width and height reserve the space before it loads);
   // the upload copy (/blob/) opens when the person taps it.
   function thumb(p) {
-    return h('figure', { class: 'thumb' },
-      h('a', { href: `/blob/${p.sha256}`, target: '_blank', rel: 'noopener' },
-        h('img', { src: `/thumb/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined })),
+    const img = h('img', { src: APP ? undefined : `/thumb/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined });
+    const link = h('a', { href: `/blob/${p.sha256}`, target: '_blank', rel: 'noopener' }, img);
+    if (APP) {
+      // The photos are in the app's worker, not at a URL of the server.
+      core.objectUrl(`/thumb/${p.sha256}`).then((u) => { if (u) img.src = u; });
+      link.href = '#';
+      link.addEventListener('click', async (event) => {
+        event.preventDefault();
+        const u = await core.objectUrl(`/blob/${p.sha256}`);
+        if (u) window.open(u, '_blank', 'noopener');
+      });
+    }
+    return h('figure', { class: 'thumb' }, link,
       h('figcaption', null, p.caption || '', p.taken_at ? h('span', { class: 'sub' }, ` ${fmtDateTime(p.taken_at)}`) : null));
   }
   async function photoSection(subjectType, subjectId) {
@@ -682,7 +820,7 @@
     const form = formView('enrol', [
       { col: 'server', type: 'text', required: true, label: t('enrol.server'), inputmode: 'url' },
       { col: 'token', type: 'text', required: true, label: t('enrol.token') },
-    ], { server: '' }, {
+    ], { server: APP ? location.origin : '' }, {
       submitLabel: t('enrol.submit'),
       submit: async (values, f) => {
         outcome.hidden = true;
@@ -1550,6 +1688,7 @@
   }
 
   async function start() {
+    if (APP) appShell();
     await loadLang(state.lang);
     $('#lang').addEventListener('click', async () => {
       const next = state.lang === 'th' ? 'en' : 'th';

@@ -1,0 +1,34 @@
+#ifndef KBO_CLIENT_APP_OPFS_VFS_H_
+#define KBO_CLIENT_APP_OPFS_VFS_H_
+
+// SQLite on the browser's Origin-Private File System (OPFS), for the phone
+// app's worker (docs/phone-app.md, "Storage"). A small SQLite VFS whose
+// files are OPFS sync access handles, which a dedicated worker may read,
+// write, truncate and flush synchronously: every commit of the client's
+// store is flushed to the browser's disk before the action is answered, as
+// natively. client/app/web/worker.js opens the handles before the core
+// starts (opening one is asynchronous) and lists them in Module.kboOpfs:
+//   { names: ["field.db", "field.db-journal"], handles: [...] }
+// A file SQLite opens whose base name is listed is that handle; any other
+// (temporary files) goes to the default VFS, in memory.
+//
+// No shared memory (xShm*), so the database runs with a rollback journal,
+// not WAL: `PRAGMA journal_mode = WAL` keeps DELETE, whose journal
+// "deletion" here is truncating it to nothing (the commit point; a journal
+// of size 0 does not exist for SQLite). Locks are no-ops: a sync access
+// handle is exclusive, so one tab at most holds the database (a second
+// tab's worker fails to open the handles and says so).
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// Registers the VFS as SQLite's default. 0 (SQLITE_OK) on success, or a
+// SQLite error code. Calling it again is harmless.
+int kbo_opfs_vfs_register(void);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // KBO_CLIENT_APP_OPFS_VFS_H_

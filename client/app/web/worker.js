@@ -1,0 +1,231 @@
+// The phone app's worker (docs/phone-app.md): runs the client's core
+// (kbo-core.wasm: the store, outbox, sync and the UI's JSON API, the same
+// C++ as kbo) and answers the page's /api requests one at a time.
+//
+// Storage, all in the Origin-Private File System (OPFS) under kbo/:
+//   field.db, field.db-journal   SQLite's files, read and written in place
+//                                through sync access handles by the core's
+//                                VFS (client/app/opfs_vfs.h): each commit
+//                                is on disk before the action is answered;
+//   home/...                     every other file of the client's home
+//                                (device.key, blobs/ with the photos),
+//                                copied into the core's memory file system
+//                                on start and written back after each
+//                                request, before it is answered. A photo
+//                                is written here before the core records
+//                                its row.
+//
+// Messages from the page: {id, method, path, query: [[k, v]...],
+// contentType, body: Uint8Array?, parts: [{name, filename, type, data}]?}.
+// To the page: {ready} or {fatal: message} once; {id, status, type, body}
+// for each request; {progress: JSON text} during a sync.
+'use strict';
+
+importScripts('kbo-core.js');
+
+const HOME = '/kbo';
+const DB_FILES = ['field.db', 'field.db-journal'];
+
+let core = null;
+let homeDir = null;  // OPFS kbo/home
+// What OPFS holds of each home file: path under HOME -> "size:mtime" of the
+// copy in memory when it was written (or read).
+const persisted = new Map();
+
+function isDbFile(rel) { return DB_FILES.includes(rel); }
+
+async function opfsDir(path, create) {
+  let dir = homeDir;
+  for (const part of path) dir = await dir.getDirectoryHandle(part, { create });
+  return dir;
+}
+
+async function writeOpfs(rel, bytes) {
+  const parts = rel.split('/');
+  const name = parts.pop();
+  const dir = await opfsDir(parts, true);
+  const fh = await dir.getFileHandle(name, { create: true });
+  const h = await fh.createSyncAccessHandle();
+  try {
+    h.truncate(0);
+    let at = 0;
+    while (at < bytes.length) at += h.write(bytes.subarray(at), { at });
+    h.flush();
+  } finally {
+    h.close();
+  }
+}
+
+async function removeOpfs(rel) {
+  const parts = rel.split('/');
+  const name = parts.pop();
+  try {
+    const dir = await opfsDir(parts, false);
+    await dir.removeEntry(name);
+  } catch (e) {
+    if (!(e && e.name === 'NotFoundError')) throw e;
+  }
+}
+
+function stamp(st) { return `${st.size}:${st.mtime.getTime()}`; }
+
+// Every file under HOME in the core's memory: rel path -> stat.
+function memFiles() {
+  const out = new Map();
+  const walk = (dir, rel) => {
+    for (const name of core.FS.readdir(dir)) {
+      if (name === '.' || name === '..') continue;
+      const path = `${dir}/${name}`;
+      const r = rel ? `${rel}/${name}` : name;
+      const st = core.FS.stat(path);
+      if (core.FS.isDir(st.mode)) walk(path, r);
+      else if (!isDbFile(r)) out.set(r, st);
+    }
+  };
+  walk(HOME, '');
+  return out;
+}
+
+// Copies OPFS kbo/home into the memory file system.
+async function restoreHome() {
+  const walk = async (dir, rel) => {
+    for await (const [name, entry] of dir.entries()) {
+      const r = rel ? `${rel}/${name}` : name;
+      const path = `${HOME}/${r}`;
+      if (entry.kind === 'directory') {
+        core.FS.mkdirTree(path);
+        await walk(entry, r);
+      } else {
+        const bytes = new Uint8Array(await (await entry.getFile()).arrayBuffer());
+        core.FS.writeFile(path, bytes);
+        if (r.endsWith('device.key')) core.FS.chmod(path, 0o600);
+        persisted.set(r, stamp(core.FS.stat(path)));
+      }
+    }
+  };
+  await walk(homeDir, '');
+}
+
+// Writes to OPFS what changed in memory since the last call.
+async function persistHome() {
+  const now = memFiles();
+  for (const [rel, st] of now) {
+    const s = stamp(st);
+    if (persisted.get(rel) === s) continue;
+    await writeOpfs(rel, core.FS.readFile(`${HOME}/${rel}`));
+    persisted.set(rel, s);
+  }
+  for (const rel of Array.from(persisted.keys())) {
+    if (!now.has(rel)) {
+      await removeOpfs(rel);
+      persisted.delete(rel);
+    }
+  }
+}
+
+// A photo on its way in: kept in OPFS under the name the core's blob
+// store gives it (blobs/<aa>/<sha256>) before the core records its row, so
+// a row is never on disk without its photo.
+async function prestorePhoto(bytes) {
+  if (!bytes || bytes.length === 0) return;
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  const sha = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
+  await writeOpfs(`blobs/${sha.slice(0, 2)}/${sha}`, bytes);
+}
+
+function cString(s) {
+  const n = core.lengthBytesUTF8(s) + 1;
+  const p = core._malloc(n);
+  core.stringToUTF8(s, p, n);
+  return p;
+}
+
+function withStrings(strings, fn) {
+  const ptrs = strings.map((s) => cString(s == null ? '' : String(s)));
+  try { return fn(...ptrs); } finally { ptrs.forEach((p) => core._free(p)); }
+}
+
+function withBytes(bytes, fn) {
+  const n = bytes ? bytes.length : 0;
+  const p = core._malloc(Math.max(n, 1));
+  if (n) core.HEAPU8.set(bytes, p);
+  try { return fn(p, n); } finally { core._free(p); }
+}
+
+async function call(msg) {
+  const photos = [];
+  for (const part of msg.parts || []) if (part.filename) photos.push(part.data);
+  if (msg.method === 'POST' && msg.path === '/api/photo' && msg.body) photos.push(msg.body);
+  for (const bytes of photos) await prestorePhoto(bytes);
+
+  withStrings([msg.method, msg.path, msg.contentType || ''], (m, p, t) => core._kbo_app_begin(m, p, t));
+  for (const [k, v] of msg.query || []) withStrings([k, v], (a, b) => core._kbo_app_query(a, b));
+  for (const part of msg.parts || []) {
+    withStrings([part.name, part.filename || '', part.type || ''], (n, f, t) =>
+      withBytes(part.data, (p, len) => core._kbo_app_part(n, f, t, p, len)));
+  }
+  const status = withBytes(msg.body, (p, n) => core._kbo_app_send(p, n));
+  const type = core.UTF8ToString(core._kbo_app_reply_type());
+  const at = core._kbo_app_reply_data();
+  const size = core._kbo_app_reply_size();
+  const body = core.HEAPU8.slice(at, at + size).buffer;
+  await persistHome();
+  return { status, type, body };
+}
+
+async function start() {
+  if (!navigator.storage || !navigator.storage.getDirectory) {
+    throw new Error('this browser has no Origin-Private File System: the app cannot keep records here');
+  }
+  const root = await navigator.storage.getDirectory();
+  const dir = await root.getDirectoryHandle('kbo', { create: true });
+  homeDir = await dir.getDirectoryHandle('home', { create: true });
+  const handles = [];
+  for (const name of DB_FILES) {
+    const fh = await dir.getFileHandle(name, { create: true });
+    try {
+      handles.push(await fh.createSyncAccessHandle());
+    } catch (e) {
+      handles.forEach((h) => h.close());
+      if (e && e.name === 'NoModificationAllowedError') {
+        throw new Error('KBO Field is already open in another tab or window: use that one');
+      }
+      throw e;
+    }
+  }
+  core = await KboCore({
+    kboOpfs: { names: DB_FILES, handles },
+    kboProgress: (json) => self.postMessage({ progress: json }),
+    print: (s) => console.log(s),
+    printErr: (s) => console.warn(s),
+  });
+  core.FS.mkdirTree(HOME);
+  await restoreHome();
+}
+
+// Requests wait their turn: the core answers one at a time.
+let queue = null;
+const started = (async () => {
+  try {
+    await start();
+    const rc = withStrings([HOME], (h) => core._kbo_app_open(h));
+    if (rc !== 0) throw new Error(core.UTF8ToString(core._kbo_app_open_error()));
+    await persistHome();
+    self.postMessage({ ready: true });
+  } catch (e) {
+    self.postMessage({ fatal: e && e.message ? e.message : String(e) });
+    throw e;
+  }
+})();
+queue = started;
+
+self.onmessage = (event) => {
+  const msg = event.data;
+  queue = queue.then(() => call(msg)).then(
+    (reply) => self.postMessage({ id: msg.id, ...reply }, [reply.body]),
+    (e) => {
+      const text = JSON.stringify({ error: 'internal', message: String(e && e.message ? e.message : e) });
+      const body = new TextEncoder().encode(text).buffer;
+      self.postMessage({ id: msg.id, status: 500, type: 'application/json', body }, [body]);
+    });
+};
