@@ -127,9 +127,10 @@ function startUi(home, listen = '127.0.0.1:0') {
 }
 
 // A real kbo-server on loopback; resolves to {url, data, proc}.
-async function startServer(t) {
+// `extra`: more arguments of serve (e.g. ['--app', DIR]).
+async function startServer(t, extra = []) {
   const data = freshHome();
-  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   defer(t, () => stopProcess(proc));
   const url = await new Promise((resolve, reject) => {
     let out = '';
@@ -229,6 +230,12 @@ async function checkLayout(page, where) {
   assert.deepEqual(r.small, [], `${where}: touch targets under 44px`);
 }
 
+// Chooses `text` in the searchable picker of column `col`.
+async function pick(page, col, text) {
+  await page.fill(`#f-${col}-search`, text);
+  await page.locator(`.field[data-col="${col}"] .pick-option`, { hasText: text }).first().click();
+}
+
 function importProducers(home, n) {
   const tambon = ['เวียง', 'ทุ่งหลวง', 'ป่าตุ้ม', 'ป่าไหน่', 'สันทราย', 'บ้านโป่ง', 'น้ำแพร่', 'เขื่อนผาก', 'แม่แวน', 'แม่ปั๋ง', 'โหล่งขอด'];
   const lines = ['kind,name,district,tambon,contact,category,stars'];
@@ -243,5 +250,5 @@ function importProducers(home, n) {
 module.exports = {
   CHROMIUM, homes, ARTIFACTS, KBO, KBO_SERVER, PHONES, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
   startServer, serverToken, launch, shutdown, phone, ready, open, go, setLang, screenshot,
-  checkLayout, importProducers,
+  checkLayout, importProducers, pick,
 };

@@ -747,7 +747,7 @@
       if (r.ok) {
         outcome.className = 'outcome ok';
         outcome.dataset.outcome = 'ok';
-        outcome.append(t('home.sync_ok'), r.data.summary ? h('div', { class: 'detail' }, r.data.summary) : null);
+        outcome.append(...[t('home.sync_ok'), r.data.summary ? h('div', { class: 'detail' }, r.data.summary) : null].filter(Boolean));
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
@@ -814,7 +814,7 @@
     const say = (kind, text, detail) => {
       outcome.className = `outcome ${{ ok: 'ok', unavailable: 'offline', working: '' }[kind] ?? 'bad'}`;
       outcome.dataset.outcome = kind;
-      outcome.replaceChildren(text, detail ? h('div', { class: 'detail' }, detail) : null);
+      outcome.replaceChildren(...[text, detail ? h('div', { class: 'detail' }, detail) : null].filter(Boolean));
       outcome.hidden = false;
     };
     const form = formView('enrol', [

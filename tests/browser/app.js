@@ -1,0 +1,323 @@
+#!/usr/bin/env node
+// Browser tests of the phone app (issue 13, docs/phone-app.md): the client's
+// core compiled to WebAssembly, served by a real kbo-server at /app/ and
+// run in real headless Chromium with a real profile folder, so that closing
+// and reopening the browser keeps (or loses) what a phone would.
+//
+//   node app.js --kbo PATH/TO/kbo [--kbo-server PATH] --app build-wasm/app
+//
+// (--app or $KBO_APP_DIR: the folder tools/wasm/build makes.) A native `kbo`
+// device plays the office's side: it prepares the course and checks what
+// arrived. Exit 0: every test ran and passed; 1 anything else.
+'use strict';
+
+const fs = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const H = require('./harness.js');
+const { test, after } = require('node:test');
+const assert = require('node:assert/strict');
+const { chromium } = require('playwright-core');
+const { makePng } = require('./png.js');
+
+function arg(name) {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? process.argv[i + 1] : undefined;
+}
+const APP_DIR = path.resolve(arg('app') || process.env.KBO_APP_DIR || path.join(__dirname, '../../build-wasm/app'));
+if (!fs.existsSync(path.join(APP_DIR, 'kbo-core.wasm'))) {
+  console.error(`app.js: no phone app in ${APP_DIR} (build it: tools/wasm/build; or pass --app DIR)`);
+  process.exit(1);
+}
+
+const PHRAO = '5011';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+after(H.shutdown);
+
+// A phone: Chromium with its own profile folder (the phone's storage),
+// which outlives close() so the next open() is the same phone reopened.
+function newPhone(viewport) {
+  const profile = H.freshHome();
+  let context = null;
+  const errors = [];
+  return {
+    profile,
+    errors,
+    async open() {
+      context = await chromium.launchPersistentContext(profile, {
+        executablePath: H.CHROMIUM,
+        headless: true,
+        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+          '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        viewport, deviceScaleFactor: 1, isMobile: true, hasTouch: true,
+        locale: 'th-TH', timezoneId: 'Asia/Bangkok',
+      });
+      const page = context.pages()[0] || await context.newPage();
+      page.on('pageerror', (e) => errors.push(e.message));
+      page.on('console', (m) => {
+        if (m.type() === 'error' && !/status of [45]\d\d|net::ERR_INTERNET_DISCONNECTED/.test(m.text())) errors.push(m.text());
+      });
+      return { context, page };
+    },
+    async close() {
+      if (context) await context.close();
+      context = null;
+    },
+  };
+}
+
+// A native kbo device of the office, enrolled; the course of 20 people in
+// Phrao recorded on it and synced (what the app's trainer then pulls).
+function officeDevice(server) {
+  const home = H.freshHome();
+  const producers = H.importProducers(home, 20);
+  H.kboOk(home, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', PHRAO));
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 1', '--fiscal-year', '2567',
+    '--district', PHRAO, '--start', '2024-02-26').trim();
+  const enrolments = producers.map((p, i) =>
+    H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p, '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  H.kboOk(home, 'sync');
+  return { home, producers, ws, enrolments };
+}
+
+async function ready(page, hash) {
+  await page.waitForFunction((want) => {
+    const app = document.querySelector('#app');
+    return app && app.dataset.ready === want;
+  }, hash.replace(/^#/, '') || '/', { timeout: 30000 });
+}
+async function openApp(page, server, hash = '#/') {
+  const response = await page.goto(`${server.url}/app/${hash}`);
+  await ready(page, hash);
+  return response;
+}
+async function go(page, hash) {
+  await page.evaluate((h) => { location.hash = h; }, hash);
+  await ready(page, hash);
+}
+async function enrolApp(page, server, role) {
+  await go(page, '#/enrol');
+  assert.equal(await page.inputValue('#f-server'), server.url, 'the server is the one the app came from');
+  await page.fill('#f-token', H.serverToken(server, role, PHRAO));
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#enrol-outcome[data-outcome="ok"]', { timeout: 30000 });
+}
+async function syncApp(page) {
+  await go(page, '#/');
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  const outcome = await page.getAttribute('#sync-outcome', 'data-outcome');
+  assert.equal(outcome, 'ok', `sync: ${await page.textContent('#sync-outcome')}`);
+}
+async function stat(page, key) {
+  await go(page, '#/');
+  return Number(await page.textContent(`[data-stat="${key}"] .num`));
+}
+// The service worker holds the app and controls the page.
+async function installed(page) {
+  await page.evaluate(async () => {
+    await navigator.serviceWorker.ready;
+    if (!navigator.serviceWorker.controller) {
+      await new Promise((resolve) => navigator.serviceWorker.addEventListener('controllerchange', resolve, { once: true }));
+    }
+  });
+}
+
+test('the app from the province\'s server: enrol, offline roll-call of 20 and a visit with a photo, reopened, synced exactly once', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  const office = officeDevice(server);
+  const phone = newPhone({ width: 412, height: 915 });
+  H.defer(t, () => phone.close());
+
+  let { context, page } = await phone.open();
+  const response = await openApp(page, server);
+  const headers = response.headers();
+  assert.equal(headers['cross-origin-opener-policy'], 'same-origin');
+  assert.equal(headers['cross-origin-embedder-policy'], 'require-corp');
+  assert.equal(await page.evaluate(() => self.crossOriginIsolated), true);
+  assert.ok(await page.locator('link[rel=manifest]').count(), 'the web app manifest');
+  assert.ok(await page.locator('#not-enrolled').count(), 'a new phone is not enrolled');
+
+  // Enrolled from the app: its key is made here and never leaves it.
+  await enrolApp(page, server, 'trainer');
+  await syncApp(page);
+  await installed(page);
+
+  // No signal from here on; the app still opens.
+  await context.setOffline(true);
+  await page.reload();
+  await ready(page, '#/');
+
+  // The roll-call of day 1: one tap present, two late, three absent, four excused.
+  await go(page, `#/workshops/${office.ws}/rollcall/1`);
+  const buttons = page.locator('#rollcall .st');
+  assert.equal(await buttons.count(), 20, 'the 20 participants pulled from the office');
+  await H.checkLayout(page, 'app roll-call');
+  const ids = await page.$$eval('#rollcall .rc-row', (els) => els.map((e) => e.dataset.enrolment));
+  const want = {};
+  for (let i = 0; i < 20; i++) {
+    for (let k = 0; k <= i % 4; k++) await buttons.nth(i).tap();
+    want[ids[i]] = ['present', 'late', 'absent', 'excused'][i % 4];
+  }
+  await page.waitForSelector('#rc-pending[data-pending="0"]');
+  await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
+  assert.equal(await page.locator('#rollcall .rc-error:not([hidden])').count(), 0);
+
+  // A visit with a photo (made smaller on the phone before it is kept).
+  const png = path.join(phone.profile, '..', `visit-${process.pid}.png`);
+  fs.writeFileSync(png, makePng(2000, 1500));
+  H.defer(t, () => fs.rmSync(png, { force: true }));
+  await go(page, '#/visits/new');
+  await H.pick(page, 'producer_id', 'Producer 3');
+  await page.fill('#f-purpose', 'ติดตามผล');
+  await page.fill('#f-notes', 'ต้นแบบบรรจุภัณฑ์ใหม่ ผ้าฝ้ายทอมือ');
+  await page.setInputFiles('#f-photo', png);
+  await page.fill('#f-photo_caption', 'ต้นแบบ');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 30000 });
+  const visitId = /#\/visits\/([0-9a-f-]{36})/.exec(page.url())[1];
+  await ready(page, `#/visits/${visitId}`);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('.thumbs img');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  assert.equal(await page.$eval('.thumbs img', (i) => i.naturalWidth), 1600, 'the upload copy: 1600 px on the long edge');
+  assert.equal(await stat(page, 'pending_blobs'), 1);
+
+  // The browser closed and opened again, still with no signal: all there.
+  await phone.close();
+  ({ context, page } = await phone.open());
+  await context.setOffline(true);
+  await openApp(page, server, `#/workshops/${office.ws}/rollcall/1`);
+  assert.deepEqual(await page.$$eval('#rollcall .st', (els) => els.map((e) => e.dataset.status)),
+    ids.map((e) => want[e]), 'the marks survived closing the browser');
+  await go(page, `#/visits/${visitId}`);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('.thumbs img');
+    return img && img.complete && img.naturalWidth === 1600;
+  });
+  const pending = await stat(page, 'pending_changes');
+  assert.ok(pending >= 21, `marks and the visit wait to be sent (${pending})`);
+
+  // Back online: one sync sends everything, the photo too.
+  await context.setOffline(false);
+  await syncApp(page);
+  assert.equal(await stat(page, 'pending_changes'), 0);
+  assert.equal(await stat(page, 'pending_blobs'), 0);
+  // A second sync sends nothing again.
+  await syncApp(page);
+
+  // The office's device pulls: every mark exactly once, the visit, the photo.
+  H.kboOk(office.home, 'sync');
+  const marks = H.list(office.home, 'attendance').filter((m) => m.workshop_id === office.ws && m.day === 1);
+  assert.equal(marks.length, 20, 'one mark per participant');
+  assert.equal(new Set(marks.map((m) => m.enrolment_id)).size, 20);
+  for (const m of marks) assert.equal(m.status, want[m.enrolment_id], `status of ${m.enrolment_id}`);
+  const visit = H.list(office.home, 'visit').find((v) => v.id === visitId);
+  assert.ok(visit, 'the visit reached the office');
+  assert.equal(visit.notes, 'ต้นแบบบรรจุภัณฑ์ใหม่ ผ้าฝ้ายทอมือ');
+  const photos = H.list(office.home, 'photo').filter((p) => p.subject_id === visitId);
+  assert.equal(photos.length, 1);
+  assert.equal(photos[0].width, 1600);
+  assert.equal(photos[0].height, 1200);
+  const held = [];
+  const walk = (dir) => {
+    for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(dir, e.name));
+      else held.push(e.name);
+    }
+  };
+  walk(path.join(server.data, 'blobs'));
+  assert.ok(held.includes(photos[0].sha256), 'the server holds the photo');
+  assert.deepEqual(phone.errors, [], 'errors in the page');
+});
+
+test('the app, a native kbo device and the server converge through a conflict', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  const office = officeDevice(server);
+  const producer = office.producers[4];
+  const phone = newPhone({ width: 360, height: 740 });
+  H.defer(t, () => phone.close());
+  const { page } = await phone.open();
+  await openApp(page, server);
+  await enrolApp(page, server, 'field_officer');
+  await syncApp(page);
+
+  // Both change the same producer's phone number while apart.
+  await go(page, `#/producers/${producer}`);
+  await page.fill('#f-phone', '081-111-1111');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#toast') && !document.querySelector('#toast').hidden);
+  H.kboOk(office.home, 'edit', 'producer', producer, '--set', 'phone=089-999-9999');
+  H.kboOk(office.home, 'sync');
+  await syncApp(page);
+  H.kboOk(office.home, 'sync');
+
+  // One value on all three, and the conflict kept for a person to decide.
+  const native = JSON.parse(H.kboOk(office.home, 'show', 'producer', producer, '--json'));
+  await go(page, `#/producers/${producer}`);
+  assert.equal(await page.inputValue('#f-phone'), native.phone, 'the app and the native device agree');
+  await go(page, '#/conflicts');
+  const text = await page.textContent('#app');
+  assert.match(text, /081-111-1111/);
+  assert.match(text, /089-999-9999/);
+  assert.equal(await stat(page, 'open_conflicts'), 1);
+  assert.deepEqual(phone.errors, [], 'errors in the page');
+});
+
+test('an app update while records wait in the outbox loses nothing', async (t) => {
+  // The app's folder, copied, so the test can publish a new version.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kbo-app-'));
+  H.defer(t, () => fs.rmSync(dir, { recursive: true, force: true }));
+  for (const f of fs.readdirSync(APP_DIR)) fs.copyFileSync(path.join(APP_DIR, f), path.join(dir, f));
+  const server = await H.startServer(t, ['--app', dir]);
+  const office = officeDevice(server);
+  const phone = newPhone({ width: 412, height: 915 });
+  H.defer(t, () => phone.close());
+  let { context, page } = await phone.open();
+  await openApp(page, server);
+  await enrolApp(page, server, 'trainer');
+  await installed(page);
+  const before = await page.evaluate(() => navigator.serviceWorker.controller.scriptURL);
+
+  // Offline, a new producer waits in the outbox.
+  await context.setOffline(true);
+  await go(page, '#/producers/new');
+  await page.fill('#f-name', 'กลุ่มจักสานบ้านโหล่งขอด');
+  await page.selectOption('#f-district_code', PHRAO);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/producers\/[0-9a-f-]{36}$/.test(location.hash));
+  const id = /#\/producers\/([0-9a-f-]{36})/.exec(page.url())[1];
+  assert.equal(await stat(page, 'pending_changes'), 1);
+
+  // The province publishes a new version of the app.
+  const sw = fs.readFileSync(path.join(dir, 'sw.js'), 'utf8');
+  const version = /const VERSION = '([0-9a-f]+)'/.exec(sw)[1];
+  fs.writeFileSync(path.join(dir, 'sw.js'), sw.replace(version, `${version}n`));
+  fs.appendFileSync(path.join(dir, 'app.js'), '\n// a new version\n');
+  await phone.close();
+
+  // Back online, the phone opens the app: the new version takes over.
+  ({ context, page } = await phone.open());
+  await openApp(page, server);
+  await page.evaluate(async (want) => {
+    const reg = await navigator.serviceWorker.getRegistration();
+    await reg.update();
+    const sw = reg.installing || reg.waiting;
+    if (sw) await new Promise((resolve) => sw.addEventListener('statechange', () => sw.state === 'activated' && resolve()));
+  }, version);
+  await page.reload();
+  await ready(page, '#/');
+  const cached = await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('kbo-app-')));
+  assert.deepEqual(cached, [`kbo-app-${version}n`], 'the new version, and only it, is kept');
+  assert.ok(before, 'a service worker controlled the old version');
+  assert.equal(await stat(page, 'pending_changes'), 1, 'the outbox survived the update');
+  await syncApp(page);
+  assert.equal(await stat(page, 'pending_changes'), 0);
+  H.kboOk(office.home, 'sync');
+  const got = JSON.parse(H.kboOk(office.home, 'show', 'producer', id, '--json'));
+  assert.equal(got.name, 'กลุ่มจักสานบ้านโหล่งขอด');
+  assert.deepEqual(phone.errors, [], 'errors in the page');
+  assert.ok(UUID.test(id));
+});
