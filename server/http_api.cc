@@ -701,6 +701,8 @@ class Api {
     res.set_header("Vary", "Accept-Encoding");
     if (EtagMatches(req.get_header_value("If-None-Match"), file->etag)) {
       res.status = 304;
+      // What a 200 would carry (RFC 9110 §8.6), not httplib's "0".
+      res.set_header("Content-Length", std::to_string(file->bytes.size()));
       return;
     }
     res.status = 200;

@@ -179,6 +179,8 @@ TEST_CASE("serve --app: the app's files at /app/ with types, isolation headers a
       CHECK(again.status == 304);
       CHECK(again.body.empty());
       CHECK(again.Header("etag") == etag);
+      // What a 200 would carry, or nothing (RFC 9110 §8.6); never "0".
+      CHECK(again.Header("content-length") == std::to_string(first.body.size()));
       RequireAppHeaders(again);
     }
     CHECK(Get(port, "/app/app.js", {{"If-None-Match", "\"0000\""}}).status == 200);
@@ -266,7 +268,7 @@ TEST_CASE("serve without an app: /app/ says it is not installed", "[app]") {
   AppDirEnv env(nullptr);
   Field field;
   const int port = field.server().port();
-  for (const std::string& t : {"/app/", "/app/index.html", "/app/kbo-core.wasm",
+  for (const char* t : {"/app/", "/app/index.html", "/app/kbo-core.wasm",
                                "/app/../secret.txt", "/app/sub/x"}) {
     INFO(t);
     HttpReply r = Get(port, t);
