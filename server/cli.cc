@@ -1,6 +1,7 @@
 #include "server/cli.h"
 
 #include <cstdint>
+#include <cstdlib>
 #include <exception>
 #include <iostream>
 #include <map>
@@ -13,6 +14,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/app_files.h"
 #include "server/bundle_import.h"
 #include "server/conflicts.h"
 #include "server/console/user_cmds.h"
@@ -52,7 +54,8 @@ constexpr const char* kUsage =
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
     "        [--connections-per-address 32] [--max-write-wait 15]\n"
-    "        [--no-zstd]\n"
+    "        [--no-zstd] [--app DIR]   (--app: serve the phone app from DIR at\n"
+    "        /app/; default $KBO_APP_DIR; DIR must hold index.html)\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -248,7 +251,8 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from,
                            {"listen", "tls-cert", "tls-key",
-                            "connections-per-address", "max-write-wait"},
+                            "connections-per-address", "max-write-wait",
+                            "app"},
                            {"no-zstd"}, 0, &a);
       !s.ok()) {
     return s;
@@ -283,6 +287,19 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   // no compressed pull pages, zstd push bodies refused with 415, nothing
   // said about encodings.
   if (a.Has("no-zstd")) options.zstd = false;
+  // The phone app's folder (docs/phone-app.md "Served by kbo-server"),
+  // checked before the store is opened: a wrong folder is exit 2 at once,
+  // not a server that answers /app/ with 404s.
+  if (const std::string* dir = a.Get("app")) {
+    options.app_dir = *dir;
+    if (Status s = CheckAppDir(options.app_dir); !s.ok()) return s;
+  } else if (const char* env = std::getenv("KBO_APP_DIR");
+             env != nullptr && *env != '\0') {
+    options.app_dir = env;
+    if (Status s = CheckAppDir(options.app_dir); !s.ok()) {
+      return Status::InvalidArgument("KBO_APP_DIR: " + s.message());
+    }
+  }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   return kbo::server::Serve(**store, options, ctx.out);

@@ -22,6 +22,7 @@
 #include <string>
 #include <thread>
 
+#include "server/app_files.h"
 #include "server/blob_service.h"
 #include "server/photo_downloads.h"
 #include "server/thumbnails.h"
@@ -270,10 +271,11 @@ class DeviceTurn {
 class Api {
  public:
   Api(ServerStore& store, bool tls, std::chrono::milliseconds max_write_wait,
-      bool zstd)
+      bool zstd, std::string app_dir)
       : store_(store),
         tls_(tls),
         zstd_(zstd),
+        app_dir_(std::move(app_dir)),
         turns_(max_write_wait),
         console_(store),
         enrolment_(store),
@@ -379,9 +381,22 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               PhotoOriginal(req, res);
             });
-    // Everything outside /v1/ is the office console (server/console): its
-    // own sign-in, roles and CSRF checks. Registered last: the protocol's
-    // routes match first.
+    // The phone app's files (server/app_files.h, docs/phone-app.md "Served
+    // by kbo-server"): before the console's catch-all, so /app never
+    // reaches the console (Console::Owns says so too). GET and HEAD only;
+    // another method under /app/ finds no route (404).
+    svr.Get("/app", [](const httplib::Request&, httplib::Response& res) {
+      SetAppHeaders(res);
+      res.status = 301;
+      res.set_header("Location", "/app/");
+    });
+    svr.Get("/app/(.*)",
+            [this](const httplib::Request& req, httplib::Response& res) {
+              AppFileAnswer(req, res);
+            });
+    // Everything else outside /v1/ is the office console (server/console):
+    // its own sign-in, roles and CSRF checks. Registered last: the
+    // protocol's and the app's routes match first.
     const auto console = [this](const httplib::Request& req,
                                 httplib::Response& res) { Console(req, res); };
     svr.Get("/.*", console);
@@ -646,6 +661,54 @@ class Api {
     res.set_content(chunk->bytes, "application/octet-stream");
   }
 
+  // The headers of every /app answer: cross-origin isolated (the app's
+  // SQLite on OPFS needs COOP + COEP), its files for this origin only,
+  // never sniffed, and revalidated on each use (the service worker and the
+  // browser ask again; an unchanged file costs a 304, no body).
+  static void SetAppHeaders(httplib::Response& res) {
+    res.set_header("Cross-Origin-Opener-Policy", "same-origin");
+    res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
+    res.set_header("Cross-Origin-Resource-Policy", "same-origin");
+    res.set_header("X-Content-Type-Options", "nosniff");
+    res.set_header("Cache-Control", "no-cache");
+  }
+
+  // GET /app/NAME (NAME empty: index.html), read from the app folder now,
+  // with a strong ETag; If-None-Match naming it: 304, no body.
+  void AppFileAnswer(const httplib::Request& req, httplib::Response& res) {
+    SetAppHeaders(res);
+    if (app_dir_.empty()) {
+      res.status = 404;
+      return res.set_content(AppNotInstalledPage(),
+                             "text/html; charset=utf-8");
+    }
+    std::string name = req.matches[1].str();
+    if (name.empty()) name = "index.html";
+    Result<AppFile> file = ReadAppFile(app_dir_, name);
+    if (!file.ok()) {
+      const Code code = file.status().code();
+      if (code == Code::kResourceExhausted) LogLine(file.status().message());
+      if (code == Code::kNotFound || code == Code::kResourceExhausted) {
+        res.status = 404;
+        return res.set_content(
+            EncodeErrorBody("not_found", "no such file in the app", 404),
+            kJson);
+      }
+      return WriteError(req, res, file.status());  // 500, logged
+    }
+    res.set_header("ETag", file->etag);
+    // httplib compresses text types for a client that accepts it.
+    res.set_header("Vary", "Accept-Encoding");
+    if (EtagMatches(req.get_header_value("If-None-Match"), file->etag)) {
+      res.status = 304;
+      // What a 200 would carry (RFC 9110 §8.6), not httplib's "0".
+      res.set_header("Content-Length", std::to_string(file->bytes.size()));
+      return;
+    }
+    res.status = 200;
+    res.set_content(std::move(file->bytes), AppContentType(name));
+  }
+
   // The console's HTTP-free request from httplib's, and its reply back.
   void Console(const httplib::Request& req, httplib::Response& res) {
     if (!console::Console::Owns(req.path)) {
@@ -739,6 +802,7 @@ class Api {
   ServerStore& store_;
   const bool tls_;
   const bool zstd_;
+  const std::string app_dir_;
   TurnQueue turns_;
   console::Console console_;
   Enrolment enrolment_;
@@ -1005,8 +1069,11 @@ Status Serve(ServerStore& store, const ServeOptions& options,
                                    options.tls_cert + "' and key '" +
                                    options.tls_key + "'");
   }
+  if (!options.app_dir.empty()) {
+    if (Status s = CheckAppDir(options.app_dir); !s.ok()) return s;
+  }
   Api api(store, !options.tls_cert.empty(), options.max_write_wait,
-          options.zstd);
+          options.zstd, options.app_dir);
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's
@@ -1072,7 +1139,9 @@ Status Serve(ServerStore& store, const ServeOptions& options,
   ready << "listening on " << options.host << ":" << port << std::endl;
   LogLine(std::string("kbo-server listening on ") + options.host + ":" +
           std::to_string(port) + (options.tls_cert.empty() ? "" : " (TLS)") +
-          ", data in " + store.paths().dir);
+          ", data in " + store.paths().dir +
+          (options.app_dir.empty() ? ", no phone app"
+                                   : ", phone app from " + options.app_dir));
   const bool clean = svr->listen_after_bind();
   listen_done.store(true);
   {

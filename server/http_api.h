@@ -36,20 +36,25 @@ struct ServeOptions {
   // Retry-After; nothing is stored then. Under the devices' 30 s read
   // timeout (protocol::kDefaultMaxWriteWaitMs).
   std::chrono::milliseconds max_write_wait{protocol::kDefaultMaxWriteWaitMs};
+  // The phone app's folder (serve --app DIR, else $KBO_APP_DIR), served at
+  // /app/ (server/app_files.h); empty: no app installed, /app/ says so.
+  std::string app_dir;
 };
 
 // Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",
 // "[::1]:8787"). kInvalidArgument otherwise.
 Status ParseListen(std::string_view text, ServeOptions* options);
 
-// Serves the sync protocol (docs/protocol.md) and the dashboard at / until
+// Serves the sync protocol (docs/protocol.md), the phone app at /app/ (when
+// options.app_dir is set) and the dashboard at / until
 // SIGINT or SIGTERM, then stops gracefully (requests in flight finish) and
 // returns OK. Once the socket is bound, writes exactly one line
 // "listening on HOST:PORT" to `ready` and flushes it. Requests are served
 // by a thread pool; service calls are serialized on store.mutex(). Each
 // request is logged to stderr: method, path, status, milliseconds, device.
 //   kUnavailable: the address cannot be bound;
-//   kInvalidArgument: the TLS certificate or key cannot be loaded.
+//   kInvalidArgument: the TLS certificate or key cannot be loaded, or
+//     options.app_dir is set but fails CheckAppDir (server/app_files.h).
 // Installs SIGINT/SIGTERM handlers for its duration (restored on return)
 // and ignores SIGPIPE.
 Status Serve(ServerStore& store, const ServeOptions& options,

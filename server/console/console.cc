@@ -312,7 +312,9 @@ Console::Console(ServerStore& store) : store_(store) {
 Console::~Console() = default;
 
 bool Console::Owns(std::string_view path) {
-  return path.rfind("/v1/", 0) != 0 && path != "/v1";
+  // /v1/: the sync protocol; /app/: the phone app's files (server/app_files.h).
+  return path.rfind("/v1/", 0) != 0 && path != "/v1" &&
+         path.rfind("/app/", 0) != 0 && path != "/app";
 }
 
 Reply Console::Handle(const Request& request) {

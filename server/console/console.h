@@ -174,7 +174,8 @@ class Console {
   Console(const Console&) = delete;
   Console& operator=(const Console&) = delete;
 
-  // True if `path` is the console's (not the sync protocol's /v1/...).
+  // True if `path` is the console's (not the sync protocol's /v1/... nor
+  // the phone app's /app/...).
   static bool Owns(std::string_view path);
   Reply Handle(const Request& request);
 
