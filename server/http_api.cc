@@ -673,6 +673,55 @@ class Api {
     res.set_header("Cache-Control", "no-cache");
   }
 
+  static bool AcceptsGzip(const std::string& accept) {
+    size_t pos = 0;
+    while (pos < accept.size()) {
+      size_t end = accept.find(',', pos);
+      if (end == std::string::npos) end = accept.size();
+      std::string item = accept.substr(pos, end - pos);
+      pos = end + 1;
+      const size_t semi = item.find(';');
+      std::string coding = item.substr(0, semi);
+      coding.erase(0, coding.find_first_not_of(' '));
+      coding.erase(coding.find_last_not_of(' ') + 1);
+      if (coding != "gzip") continue;
+      // "gzip;q=0" refuses it.
+      if (semi != std::string::npos &&
+          item.find("q=0", semi) != std::string::npos &&
+          item.find_first_of("123456789", item.find("q=0", semi)) ==
+              std::string::npos) {
+        return false;
+      }
+      return true;
+    }
+    return false;
+  }
+
+  // `file` gzipped, from a cache of the last few (by entity tag: a new
+  // version of the file is compressed once, on its first request). Null if
+  // zlib fails.
+  std::shared_ptr<const std::string> GzippedApp(const AppFile& file) {
+    {
+      std::lock_guard<std::mutex> lock(gzip_mu_);
+      for (const auto& [etag, packed] : gzip_cache_) {
+        if (etag == file.etag) return packed;
+      }
+    }
+    auto packed = std::make_shared<std::string>();
+    httplib::detail::gzip_compressor compressor;
+    const bool ok = compressor.compress(
+        file.bytes.data(), file.bytes.size(), /*last=*/true,
+        [&packed](const char* data, size_t n) {
+          packed->append(data, n);
+          return true;
+        });
+    if (!ok) return nullptr;
+    std::lock_guard<std::mutex> lock(gzip_mu_);
+    if (gzip_cache_.size() >= 4) gzip_cache_.erase(gzip_cache_.begin());
+    gzip_cache_.emplace_back(file.etag, packed);
+    return packed;
+  }
+
   // GET /app/NAME (NAME empty: index.html), read from the app folder now,
   // with a strong ETag; If-None-Match naming it: 304, no body.
   void AppFileAnswer(const httplib::Request& req, httplib::Response& res) {
@@ -696,9 +745,30 @@ class Api {
       }
       return WriteError(req, res, file.status());  // 500, logged
     }
-    res.set_header("ETag", file->etag);
-    // httplib compresses text types for a client that accepts it.
+    // httplib compresses text types for a client that accepts it; the
+    // WebAssembly (most of the app's bytes) is gzipped here, once per
+    // version of the file: 2.7 MB become 0.9 MB on a 3G link.
     res.set_header("Vary", "Accept-Encoding");
+    const bool gzip = AppContentType(name) == "application/wasm" &&
+                      AcceptsGzip(req.get_header_value("Accept-Encoding"));
+    if (gzip) {
+      std::shared_ptr<const std::string> packed = GzippedApp(*file);
+      if (packed) {
+        // Its own entity tag: another representation (RFC 9110 §8.8.3).
+        file->etag.insert(file->etag.size() - 1, "-gz");
+        res.set_header("ETag", file->etag);
+        if (EtagMatches(req.get_header_value("If-None-Match"), file->etag)) {
+          res.status = 304;
+          res.set_header("Content-Length", std::to_string(packed->size()));
+          return;
+        }
+        res.status = 200;
+        res.set_header("Content-Encoding", "gzip");
+        res.set_content(*packed, AppContentType(name));
+        return;
+      }
+    }
+    res.set_header("ETag", file->etag);
     if (EtagMatches(req.get_header_value("If-None-Match"), file->etag)) {
       res.status = 304;
       // What a 200 would carry (RFC 9110 §8.6), not httplib's "0".
@@ -803,6 +873,9 @@ class Api {
   const bool tls_;
   const bool zstd_;
   const std::string app_dir_;
+  std::mutex gzip_mu_;
+  std::vector<std::pair<std::string, std::shared_ptr<const std::string>>>
+      gzip_cache_;
   TurnQueue turns_;
   console::Console console_;
   Enrolment enrolment_;

@@ -152,6 +152,38 @@ TEST_CASE("serve --app: the app's files at /app/ with types, isolation headers a
           "{\"name\":\"KBO ภาคสนาม\",\"start_url\":\"/app/\"}");
   }
 
+  SECTION("the WebAssembly gzipped for a browser that accepts it, with its own ETag") {
+    // (That the bytes inflate to the module is shown by tests/browser/app.js:
+    // Chromium loads the app's core through this.)
+    const HttpReply plain = Get(port, "/app/kbo-core.wasm");
+    for (const char* accept : {"gzip, deflate", "deflate, gzip;q=0.5", "br,gzip"}) {
+      INFO(accept);
+      HttpReply r = Get(port, "/app/kbo-core.wasm", {{"Accept-Encoding", accept}});
+      REQUIRE(r.status == 200);
+      CHECK(r.Header("content-encoding") == "gzip");
+      CHECK(r.Header("content-type") == "application/wasm");
+      CHECK(r.Header("vary") == "Accept-Encoding");
+      REQUIRE(r.body.size() > 2);
+      CHECK(static_cast<unsigned char>(r.body[0]) == 0x1f);
+      CHECK(static_cast<unsigned char>(r.body[1]) == 0x8b);
+      CHECK(r.body.size() < app.wasm.size() / 4);  // 3000 equal bytes
+      CHECK(r.Header("etag") != plain.Header("etag"));
+      RequireAppHeaders(r);
+      HttpReply again = Get(port, "/app/kbo-core.wasm",
+                            {{"Accept-Encoding", accept}, {"If-None-Match", r.Header("etag")}});
+      CHECK(again.status == 304);
+      CHECK(again.body.empty());
+    }
+    for (const char* accept : {"deflate", "gzip;q=0", "identity"}) {
+      INFO(accept);
+      HttpReply r = Get(port, "/app/kbo-core.wasm", {{"Accept-Encoding", accept}});
+      REQUIRE(r.status == 200);
+      CHECK(r.Header("content-encoding").empty());
+      CHECK(r.body == app.wasm);
+      CHECK(r.Header("etag") == plain.Header("etag"));
+    }
+  }
+
   SECTION("HEAD: the headers and length, no body") {
     HttpReply r = HttpCall(port, "HEAD", "/app/kbo-core.wasm");
     REQUIRE(r.status == 200);
