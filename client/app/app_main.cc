@@ -8,7 +8,8 @@
 //   kbo_app_begin(method, path, content_type)   "/api/...", "/blob/SHA",
 //                                               "/thumb/SHA"
 //   kbo_app_query(key, value)                   each query parameter
-//   kbo_app_part(name, filename, type, p, n)    each multipart part
+//   kbo_app_part(name, filename, type, p, n, h, hn)  each multipart part
+//                                               (h: FormPart::taken_head)
 //   kbo_app_send(body, n)                       runs it; the HTTP status
 //   kbo_app_reply_type(), _reply_data(), _reply_size()
 // The reply stays valid until the next kbo_app_begin. Nothing here is
@@ -133,12 +134,14 @@ EMSCRIPTEN_KEEPALIVE void kbo_app_query(const char* key, const char* value) {
 
 EMSCRIPTEN_KEEPALIVE void kbo_app_part(const char* name, const char* filename,
                                        const char* content_type,
-                                       const char* data, size_t size) {
+                                       const char* data, size_t size,
+                                       const char* head, size_t head_size) {
   ui::FormPart part;
   part.name = name;
   part.filename = filename;
   part.content_type = content_type;
   part.content.assign(data, size);
+  part.taken_head.assign(head, head_size);
   TheApp().request.form.push_back(std::move(part));
 }
 

@@ -7,12 +7,10 @@
 #include <string.h>
 
 // clang-format off
-// The handle's index in Module.kboOpfs.names for `path`'s base name, or -1.
+// The handle's index in Module.kboOpfs.names for `path`, or -1.
 EM_JS(int, kbo_opfs_find, (const char* path), {
   const o = Module.kboOpfs;
-  if (!o) return -1;
-  const p = UTF8ToString(path);
-  return o.names.indexOf(p.slice(p.lastIndexOf("/") + 1));
+  return o ? o.names.indexOf(UTF8ToString(path)) : -1;
 })
 EM_JS(double, kbo_opfs_size, (int id), {
   try { return Module.kboOpfs.handles[id].getSize(); } catch (e) { Module.kboOpfs.error = String(e); return -1; }

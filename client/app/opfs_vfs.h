@@ -8,8 +8,8 @@
 // store is flushed to the browser's disk before the action is answered, as
 // natively. client/app/web/worker.js opens the handles before the core
 // starts (opening one is asynchronous) and lists them in Module.kboOpfs:
-//   { names: ["field.db", "field.db-journal"], handles: [...] }
-// A file SQLite opens whose base name is listed is that handle; any other
+//   { names: ["/kbo/field.db", "/kbo/field.db-journal"], handles: [...] }
+// A file SQLite opens whose path is listed is that handle; any other
 // (temporary files) goes to the default VFS, in memory.
 //
 // No shared memory (xShm*), so the database runs with a rollback journal,

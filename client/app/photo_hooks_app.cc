@@ -1,12 +1,16 @@
 // The phone app's PhotoHooks (client/ui/ui_api.h). The page makes the
-// upload copy before the core sees the photo (client/app/web/bridge.js:
-// drawn on a canvas at the upload size, which also turns it upright and
-// leaves the camera's metadata behind), so the core stores it as given.
+// upload copy before the core sees the photo (client/ui/assets/app.js,
+// photoCopy: drawn on a canvas at the upload size, which also turns it
+// upright and leaves the camera's metadata behind), so the core stores it
+// as given, with the date and position the page's copy no longer carries
+// read from the head of the photo as taken (FormPart::taken_head), as the
+// native client reads them from the original.
 // A thumbnail is the one kbo sync fetched of another device's photo, or the
 // photo itself (the page draws it at thumbnail size): no image library in
 // the app.
 
 #include "client/blob_store.h"
+#include "client/image_info.h"
 #include "client/photo_fetch.h"
 #include "client/ui/ui_api.h"
 
@@ -15,8 +19,19 @@ namespace kbo::client::ui {
 PhotoHooks BuildPhotoHooks() {
   PhotoHooks hooks;
   hooks.store = [](const std::string& blobs_dir, std::string_view bytes,
-                   std::string_view name) {
-    return StorePhotoAsGiven(blobs_dir, bytes, name, kMaxPhotoUploadBytes);
+                   std::string_view name,
+                   std::string_view taken_head) -> Result<StoredPhoto> {
+    Result<StoredPhoto> photo =
+        StorePhotoAsGiven(blobs_dir, bytes, name, kMaxPhotoUploadBytes);
+    if (!photo.ok() || taken_head.empty()) return photo;
+    // Only the headers are read; a head that does not parse adds nothing.
+    Result<ImageInfo> taken = ReadImageInfo(taken_head);
+    if (taken.ok()) {
+      photo->upload.info.taken_at = taken->taken_at;
+      photo->upload.info.lat = taken->lat;
+      photo->upload.info.lon = taken->lon;
+    }
+    return photo;
   };
   hooks.thumbnail = [](const std::string& blobs_dir,
                        std::string_view sha256) -> Result<std::string> {

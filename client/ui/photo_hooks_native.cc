@@ -10,8 +10,9 @@ namespace kbo::client::ui {
 
 PhotoHooks BuildPhotoHooks() {
   PhotoHooks hooks;
+  // The photo as taken is what `bytes` are here: its EXIF is read from it.
   hooks.store = [](const std::string& blobs_dir, std::string_view bytes,
-                   std::string_view name) {
+                   std::string_view name, std::string_view /*taken_head*/) {
     UploadCopyOptions options;
     options.max_bytes = kMaxPhotoUploadBytes;
     return StorePhoto(blobs_dir, bytes, name, options);

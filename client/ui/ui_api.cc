@@ -845,7 +845,8 @@ class Handler {
     std::vector<StoredPhoto> stored;
     for (const FormPart* part : photo_parts) {
       Result<StoredPhoto> blob = StorePhotoUpload(
-          part->content, part->filename.empty() ? "the photo" : part->filename);
+          part->content, part->filename.empty() ? "the photo" : part->filename,
+          part->taken_head);
       if (!blob.ok()) {
         if (blob.status().code() == Code::kInvalidArgument) {
           return FieldError("photo", blob.status().message());
@@ -913,8 +914,9 @@ class Handler {
   // copy (client/photo_copy.h, the default size and quality) is what the
   // photo row names and what syncs.
   Result<StoredPhoto> StorePhotoUpload(std::string_view bytes,
-                                       std::string_view name) {
-    return photos_.store(store_.paths().blobs, bytes, name);
+                                       std::string_view name,
+                                       std::string_view taken_head = {}) {
+    return photos_.store(store_.paths().blobs, bytes, name, taken_head);
   }
 
   Result<Uuid> RecordPhotoRow(const Entity& subject_entity,
@@ -938,6 +940,7 @@ class Handler {
   ApiReply AddPhoto(const ApiRequest& req) {
     std::string subject, subject_type, subject_id, caption, filename;
     const std::string* bytes = nullptr;
+    std::string_view taken_head;
     auto query = [&req](const char* key) {
       auto it = req.query.find(key);
       return it == req.query.end() ? std::string() : it->second;
@@ -947,6 +950,7 @@ class Handler {
         if (part.name == "file" || part.name == "photo") {
           bytes = &part.content;
           filename = part.filename;
+          taken_head = part.taken_head;
         } else if (part.name == "subject") {
           subject = part.content;
         } else if (part.name == "subject_type") {
@@ -1000,7 +1004,7 @@ class Handler {
           Status::NotFound(msg).With(field::kField, "subject_id"));
     }
     Result<StoredPhoto> blob = StorePhotoUpload(
-        *bytes, filename.empty() ? "the photo" : filename);
+        *bytes, filename.empty() ? "the photo" : filename, taken_head);
     if (!blob.ok()) {
       if (blob.status().code() == Code::kInvalidArgument) {
         return FieldError("file", blob.status().message());

@@ -61,9 +61,10 @@ using EnrolHook = std::function<Result<EnrollResult>(
 struct PhotoHooks {
   // Stores the photo `bytes` (at most kMaxPhotoUploadBytes) under the
   // blobs folder; errors as StorePhoto (kInvalidArgument: nothing written).
-  std::function<Result<StoredPhoto>(const std::string& blobs_dir,
-                                    std::string_view bytes,
-                                    std::string_view display_name)>
+  // `taken_head`: FormPart::taken_head (the app's), else empty.
+  std::function<Result<StoredPhoto>(
+      const std::string& blobs_dir, std::string_view bytes,
+      std::string_view display_name, std::string_view taken_head)>
       store;
   // The thumbnail of photo `sha256`, as LocalThumbnail.
   std::function<Result<std::string>(const std::string& blobs_dir,
@@ -95,6 +96,10 @@ struct FormPart {
   std::string filename;
   std::string content_type;
   std::string content;
+  // The phone app only: when `content` is the upload copy its page drew
+  // (client/app), the first bytes of the photo as taken, where its EXIF
+  // date and position are (the copy carries none). Empty otherwise.
+  std::string taken_head = {};
 };
 
 struct ApiRequest {

@@ -18,7 +18,7 @@ const H = require('./harness.js');
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { chromium } = require('playwright-core');
-const { makePng } = require('./png.js');
+const { spawnSync } = require('node:child_process');
 
 function arg(name) {
   const i = process.argv.indexOf(`--${name}`);
@@ -30,6 +30,7 @@ if (!fs.existsSync(path.join(APP_DIR, 'kbo-core.wasm'))) {
   process.exit(1);
 }
 
+const TEST_IMAGE = path.join(path.dirname(H.KBO), '../tests/kbo_test_image');
 const PHRAO = '5011';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
@@ -164,10 +165,12 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
   assert.equal(await page.locator('#rollcall .rc-error:not([hidden])').count(), 0);
 
-  // A visit with a photo (made smaller on the phone before it is kept).
-  const png = path.join(phone.profile, '..', `visit-${process.pid}.png`);
-  fs.writeFileSync(png, makePng(2000, 1500));
-  H.defer(t, () => fs.rmSync(png, { force: true }));
+  // A visit with a photo as a phone camera takes it: 2000 x 1500 pixels
+  // stored sideways (EXIF orientation 6) with a GPS position. The app keeps
+  // an upright copy of 1600 px and the position in the row, not the file.
+  const png = path.join(H.freshHome(), 'camera.jpg');
+  const made = spawnSync(TEST_IMAGE, ['camera', '2000', '1500', '6', png], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
   await go(page, '#/visits/new');
   await H.pick(page, 'producer_id', 'Producer 3');
   await page.fill('#f-purpose', 'ติดตามผล');
@@ -182,7 +185,8 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
     const img = document.querySelector('.thumbs img');
     return img && img.complete && img.naturalWidth > 0;
   });
-  assert.equal(await page.$eval('.thumbs img', (i) => i.naturalWidth), 1600, 'the upload copy: 1600 px on the long edge');
+  assert.deepEqual(await page.$eval('.thumbs img', (i) => [i.naturalWidth, i.naturalHeight]), [1200, 1600],
+    'the upload copy: upright, 1600 px on the long edge');
   assert.equal(await stat(page, 'pending_blobs'), 1);
 
   // The browser closed and opened again, still with no signal: all there.
@@ -195,7 +199,7 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   await go(page, `#/visits/${visitId}`);
   await page.waitForFunction(() => {
     const img = document.querySelector('.thumbs img');
-    return img && img.complete && img.naturalWidth === 1600;
+    return img && img.complete && img.naturalHeight === 1600;
   });
   const pending = await stat(page, 'pending_changes');
   assert.ok(pending >= 21, `marks and the visit wait to be sent (${pending})`);
@@ -219,8 +223,11 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   assert.equal(visit.notes, 'ต้นแบบบรรจุภัณฑ์ใหม่ ผ้าฝ้ายทอมือ');
   const photos = H.list(office.home, 'photo').filter((p) => p.subject_id === visitId);
   assert.equal(photos.length, 1);
-  assert.equal(photos[0].width, 1600);
-  assert.equal(photos[0].height, 1200);
+  assert.equal(photos[0].width, 1200);
+  assert.equal(photos[0].height, 1600);
+  assert.equal(photos[0].mime, 'image/jpeg');
+  assert.ok(Math.abs(photos[0].lat - 18.79) < 1e-4 && Math.abs(photos[0].lon - 98.985) < 1e-4,
+    `the camera's position, in the row (${photos[0].lat}, ${photos[0].lon})`);
   const held = [];
   const walk = (dir) => {
     for (const e of fs.readdirSync(dir, { withFileTypes: true })) {

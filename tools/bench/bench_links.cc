@@ -282,11 +282,7 @@ int main(int argc, char** argv) {
       Die(kTool, "usage: bench_links [--scenario day|course|all] [--profile edge|3g|drop|all]");
     }
   }
-  const std::vector<LinkProfile> profiles = {
-      {"edge", 200e3, 400, 0.02, 0, 0},
-      {"3g", 1e6, 150, 0.005, 0, 0},
-      {"drop", 1e6, 150, 0.005, 30, 5},
-  };
+  const std::vector<LinkProfile> profiles = kbo::bench::LinkProfiles();
   // Targets (issue 12): a day over EDGE <= 60 s and over 3G <= 15 s; the
   // course over EDGE <= 5 min.
   std::vector<Scenario> scenarios = {

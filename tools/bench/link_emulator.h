@@ -43,6 +43,16 @@ struct LinkProfile {
   int outage_s = 0;
 };
 
+// The slow-links benchmark's profiles (issue 12 item 3): EDGE, 3G, and 3G
+// dropping every 30 s for 5 s.
+inline std::vector<LinkProfile> LinkProfiles() {
+  return {
+      {"edge", 200e3, 400, 0.02, 0, 0},
+      {"3g", 1e6, 150, 0.005, 0, 0},
+      {"drop", 1e6, 150, 0.005, 30, 5},
+  };
+}
+
 struct LinkStats {
   uint64_t connections = 0;
   uint64_t bytes_up = 0;    // delivered to the server, headers included

@@ -16,7 +16,8 @@
 //                                its row.
 //
 // Messages from the page: {id, method, path, query: [[k, v]...],
-// contentType, body: Uint8Array?, parts: [{name, filename, type, data}]?}.
+// contentType, body: Uint8Array?, parts: [{name, filename, type, data,
+// head?}]?} (head: the first bytes of a photo as taken, data its copy).
 // To the page: {ready} or {fatal: message} once; {id, status, type, body}
 // for each request; {progress: JSON text} during a sync.
 'use strict';
@@ -24,7 +25,7 @@
 importScripts('kbo-core.js');
 
 const HOME = '/kbo';
-const DB_FILES = ['field.db', 'field.db-journal'];
+const DB_FILES = ['field.db', 'field.db-journal'];  // in OPFS kbo/, in the core HOME/
 
 let core = null;
 let homeDir = null;  // OPFS kbo/home
@@ -162,7 +163,8 @@ async function call(msg) {
   for (const [k, v] of msg.query || []) withStrings([k, v], (a, b) => core._kbo_app_query(a, b));
   for (const part of msg.parts || []) {
     withStrings([part.name, part.filename || '', part.type || ''], (n, f, t) =>
-      withBytes(part.data, (p, len) => core._kbo_app_part(n, f, t, p, len)));
+      withBytes(part.data, (p, len) => withBytes(part.head, (hp, hlen) =>
+        core._kbo_app_part(n, f, t, p, len, hp, hlen))));
   }
   const status = withBytes(msg.body, (p, n) => core._kbo_app_send(p, n));
   const type = core.UTF8ToString(core._kbo_app_reply_type());
@@ -194,7 +196,7 @@ async function start() {
     }
   }
   core = await KboCore({
-    kboOpfs: { names: DB_FILES, handles },
+    kboOpfs: { names: DB_FILES.map((f) => `${HOME}/${f}`), handles },
     kboProgress: (json) => self.postMessage({ progress: json }),
     print: (s) => console.log(s),
     printErr: (s) => console.warn(s),

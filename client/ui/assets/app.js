@@ -34,6 +34,7 @@
   // leaves the camera's metadata (the position too) behind.
   const APP_PHOTO_EDGE = 1600;
   const APP_PHOTO_QUALITY = 0.8;
+  const APP_PHOTO_HEAD = 256 * 1024;
   const core = APP ? startCore() : null;
 
   function startCore() {
@@ -77,10 +78,14 @@
       try {
         data = await photoCopy(value);
       } catch (e) {
-        data = new Uint8Array(await value.arrayBuffer());  // the core says why it is refused
+        // Not a picture the browser can draw: the core says why it is refused.
+        return { name, filename: value.name || 'photo', type: value.type, data: new Uint8Array(await value.arrayBuffer()) };
       }
+      // Its date and position, which the copy does not carry, are read by
+      // the core from the head of the photo as taken (its EXIF).
+      const head = new Uint8Array(await value.slice(0, APP_PHOTO_HEAD).arrayBuffer());
       const base = (value.name || 'photo').replace(/\.[^.]*$/, '');
-      return { name, filename: `${base}.jpg`, type: 'image/jpeg', data };
+      return { name, filename: `${base}.jpg`, type: 'image/jpeg', data, head };
     }
     async function call(method, path, body) {
       await ready;
