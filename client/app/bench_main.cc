@@ -19,8 +19,6 @@
 #include <utility>
 #include <vector>
 
-#include <sqlite3.h>
-
 #include "client/app/opfs_vfs.h"
 #include "tools/bench/client_write.h"
 
@@ -37,13 +35,6 @@ double Median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-// Empties a database's two OPFS files between rounds (the VFS "deletes" by
-// truncating them).
-void Clear(const std::string& db) {
-  sqlite3_vfs* vfs = sqlite3_vfs_find(nullptr);
-  vfs->xDelete(vfs, db.c_str(), 0);
-  vfs->xDelete(vfs, (db + "-journal").c_str(), 0);
-}
 
 std::string result;
 
@@ -62,8 +53,8 @@ EMSCRIPTEN_KEEPALIVE const char* kbo_bench_batch(int n_marks) {
   const auto w = kbo::bench::GenerateWorkload(n, 42);
   std::vector<double> store_runs, floor_runs;
   for (int round = 0; round < 3; ++round) {
-    Clear("/bench/store/field.db");
-    Clear("/bench/floor.db");
+    kbo_opfs_clear("/bench/store/field.db");
+    kbo_opfs_clear("/bench/floor.db");
     std::error_code ec;
     std::filesystem::remove_all("/bench/store", ec);  // its key, in memory
     kbo::bench::Prepared p = kbo::bench::Prepare("/bench/store", w, n);

@@ -4,6 +4,7 @@
 
 #include <emscripten.h>
 #include <sqlite3.h>
+#include <stdio.h>
 #include <string.h>
 
 // clang-format off
@@ -239,4 +240,18 @@ int kbo_opfs_vfs_register(void) {
                         : (int)sizeof(OpfsFile);
   g_next = next;
   return sqlite3_vfs_register(&g_opfs, 1);
+}
+
+int kbo_opfs_clear(const char* path) {
+  sqlite3_vfs* vfs = sqlite3_vfs_find(NULL);
+  if (vfs == NULL) return SQLITE_ERROR;
+  char journal[1100];
+  if (snprintf(journal, sizeof journal, "%s-journal", path) >=
+      (int)sizeof journal) {
+    return SQLITE_CANTOPEN;
+  }
+  int rc = vfs->xDelete(vfs, path, 0);
+  if (rc != SQLITE_OK && rc != SQLITE_IOERR_DELETE_NOENT) return rc;
+  rc = vfs->xDelete(vfs, journal, 0);
+  return rc == SQLITE_IOERR_DELETE_NOENT ? SQLITE_OK : rc;
 }

@@ -27,6 +27,11 @@ extern "C" {
 // SQLite error code. Calling it again is harmless.
 int kbo_opfs_vfs_register(void);
 
+// Empties the database at `path` and its journal (a listed file is
+// truncated, any other deleted), for the benchmark's rounds. 0 or a SQLite
+// error code.
+int kbo_opfs_clear(const char* path);
+
 #ifdef __cplusplus
 }
 #endif
