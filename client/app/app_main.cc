@@ -90,6 +90,11 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   }
   app.store = std::move(*store);
   ClientStore& s = *app.store;
+  if (Status pragmas = s.db().Exec(KBO_APP_SQLITE_PRAGMAS); !pragmas.ok()) {
+    app.open_error = pragmas.ToString();
+    app.store.reset();
+    return 1;
+  }
   // The worker is busy for the whole sync (its XMLHttpRequests are
   // synchronous), so the page cannot ask for the progress: each report is
   // sent to it, at most five a second, as GET /api/sync/progress answers.

@@ -61,12 +61,15 @@ EMSCRIPTEN_KEEPALIVE const char* kbo_bench_batch(int n_marks) {
     std::vector<kbo::RowValues> marks;
     marks.reserve(n);
     for (size_t i = 0; i < n; ++i) marks.push_back(kbo::bench::Mark(p, w.records[i]));
+    // The app's settings on both sides (client/app/opfs_vfs.h).
+    (void)p.store->db().Exec(KBO_APP_SQLITE_PRAGMAS);
     auto t = Clock::now();
     auto ids = p.store->RecordAll("attendance", std::move(marks));
     store_runs.push_back(Seconds(t));
     if (!ids.ok()) kbo::bench::Die(ids.status(), "store batch");
     p.store.reset();
     auto raw = kbo::bench::RawDb("/bench/floor.db");
+    (void)raw->Exec(KBO_APP_SQLITE_PRAGMAS);
     t = Clock::now();
     {
       kbo::Transaction txn(*raw);
