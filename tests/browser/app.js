@@ -144,6 +144,10 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   await enrolApp(page, server, 'trainer');
   await syncApp(page);
   await installed(page);
+  // The space used and left on the phone, on the home screen.
+  const storage = await page.$eval('#storage', (e) => ({ ...e.dataset, text: e.textContent }));
+  assert.ok(Number(storage.quota) > Number(storage.used) && Number(storage.used) > 0, JSON.stringify(storage));
+  assert.match(storage.text, /พื้นที่ในโทรศัพท์/);
 
   // No signal from here on; the app still opens.
   await context.setOffline(true);
@@ -247,8 +251,14 @@ test('the app, a native kbo device and the server converge through a conflict', 
   const phone = newPhone({ width: 360, height: 740 });
   H.defer(t, () => phone.close());
   const { page } = await phone.open();
-  await openApp(page, server);
-  await enrolApp(page, server, 'field_officer');
+  // Enrolled through the console's QR code: the phone's camera opens its
+  // address, <server>/app/#/enroll?token=TOKEN, with the token filled in.
+  const token = H.serverToken(server, 'field_officer', PHRAO);
+  await openApp(page, server, `#/enroll?token=${token}`);
+  assert.equal(await page.inputValue('#f-token'), token);
+  assert.equal(await page.inputValue('#f-server'), server.url);
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#enrol-outcome[data-outcome="ok"]', { timeout: 30000 });
   await syncApp(page);
 
   // Both change the same producer's phone number while apart.

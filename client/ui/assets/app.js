@@ -689,9 +689,21 @@
     return [h('h1', null, title), ...kids];
   }
 
+  // The app's room on the phone: used, left, and whether the browser keeps
+  // it when space runs low (persistent storage, asked for at start).
+  async function storageLine() {
+    if (!APP || !navigator.storage || !navigator.storage.estimate) return null;
+    const [est, kept] = await Promise.all([navigator.storage.estimate(),
+      navigator.storage.persisted ? navigator.storage.persisted() : Promise.resolve(false)]);
+    return h('p', { class: 'sub', id: 'storage', dataset: { used: est.usage, quota: est.quota, persisted: kept } },
+      t('home.storage', { used: sizeText(est.usage || 0), left: sizeText(Math.max(0, (est.quota || 0) - (est.usage || 0))) }),
+      ' · ', t(kept ? 'home.storage_kept' : 'home.storage_not_kept'));
+  }
+
   // Home: what is waiting, what the province confirmed, and the sync button.
   async function homeScreen() {
     const st = await getJson('/api/status');
+    const storage = await storageLine();
     const card = (key, num, cls) => h('div', { class: `card ${cls || ''}`, dataset: { stat: key } },
       h('div', { class: 'num' }, num), h('div', { class: 'lbl' }, t(`home.${key}`)));
     const outcome = h('div', { class: 'outcome', id: 'sync-outcome', role: 'status', 'aria-live': 'polite', hidden: true });
@@ -793,6 +805,7 @@
       st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: has(`role.${st.role}`) ? t(`role.${st.role}`) : st.role || '' }))
         : enrolNotice(st),
       cards,
+      storage,
       h('section', { class: 'sync-box' }, btn, progress, progressText, outcome,
         h('p', { class: 'hint' }, t('home.sync_hint'))),
       h('div', { class: 'actions' },
@@ -807,7 +820,7 @@
     return h('div', { class: 'notice', id: 'not-enrolled' }, h('p', null, t('home.not_enrolled')),
       st.enrol_available ? h('a', { class: 'button primary', href: '#/enrol', id: 'enrol-open' }, t('enrol.open')) : null);
   }
-  async function enrolScreen() {
+  async function enrolScreen(params = new URLSearchParams()) {
     const st = await getJson('/api/status');
     const back = h('p', null, h('a', { class: 'back', href: '#/' }, `← ${t('nav.home')}`));
     if (st.enrolled) {
@@ -825,8 +838,9 @@
     const form = formView('enrol', [
       { col: 'server', type: 'text', required: true, label: t('enrol.server'), inputmode: 'url' },
       { col: 'token', type: 'text', required: true, label: t('enrol.token') },
-    ], { server: APP ? location.origin : '' }, {
+    ], { server: APP ? location.origin : '', token: params.get('token') || '' }, {
       submitLabel: t('enrol.submit'),
+      extra: APP ? scanButton((token) => { $('#f-token', form).value = token; }) : null,
       submit: async (values, f) => {
         outcome.hidden = true;
         say('working', t('enrol.working'));
@@ -858,7 +872,58 @@
         return null;
       },
     });
-    return page(t('enrol.title'), back, h('p', { class: 'sub' }, t('enrol.hint')), form, outcome);
+    return page(t('enrol.title'), back, h('p', { class: 'sub' }, t(APP ? 'enrol.hint_app' : 'enrol.hint')), form, outcome);
+  }
+
+  // The console's enrolment QR code, read with the camera where the browser
+  // can (BarcodeDetector): it holds <server>/app/#/enroll?token=TOKEN. The
+  // app enrols only with the server it came from.
+  function scanButton(found) {
+    if (!('BarcodeDetector' in window) || !navigator.mediaDevices) return null;
+    const status = h('p', { class: 'sub', id: 'scan-status', role: 'status', hidden: true });
+    const video = h('video', { id: 'scan-video', playsinline: true, muted: true, hidden: true });
+    const btn = h('button', { type: 'button', class: 'big', id: 'scan' }, t('enrol.scan'));
+    let stream = null;
+    const stop = () => {
+      if (stream) stream.getTracks().forEach((tr) => tr.stop());
+      stream = null;
+      video.hidden = true;
+    };
+    btn.addEventListener('click', async () => {
+      if (stream) { stop(); return; }
+      status.hidden = false;
+      try {
+        stream = await navigator.mediaDevices.getUserMedia({ video: { facingMode: 'environment' } });
+      } catch (e) {
+        status.textContent = t('enrol.scan_no_camera');
+        return;
+      }
+      video.srcObject = stream;
+      video.hidden = false;
+      await video.play().catch(() => {});
+      status.textContent = t('enrol.scan_looking');
+      const detector = new BarcodeDetector({ formats: ['qr_code'] });
+      while (stream && document.body.contains(video)) {
+        const codes = await detector.detect(video).catch(() => []);
+        for (const c of codes) {
+          let url = null;
+          try { url = new URL(c.rawValue); } catch (e) { url = null; }
+          const token = url && new URLSearchParams(url.hash.replace(/^#[^?]*\??/, '')).get('token');
+          if (!token) { status.textContent = t('enrol.scan_not_ours'); continue; }
+          if (url.origin !== location.origin) {
+            status.textContent = t('enrol.scan_other_server', { server: url.origin });
+            continue;
+          }
+          found(token);
+          status.textContent = t('enrol.scan_done');
+          stop();
+          return;
+        }
+        await new Promise((r) => setTimeout(r, 300));
+      }
+      stop();
+    });
+    return h('div', { class: 'scan' }, btn, video, status);
   }
 
   // ---- producers ----
@@ -1663,7 +1728,9 @@
     [/^\/photos$/, 'photos', () => photosScreen()],
     [/^\/contest$/, 'contest', () => contestScreen()],
     [/^\/conflicts$/, 'conflicts', () => conflictsScreen()],
-    [/^\/enrol$/, 'home', () => enrolScreen()],
+    // #/enrol, and the console's QR code: #/enroll?token=TOKEN (opened by
+    // the phone's camera, or scanned in the app).
+    [/^\/enroll?(?:\?(.*))?$/, 'home', (m) => enrolScreen(new URLSearchParams(m[1] || ''))],
   ];
 
   async function render() {
