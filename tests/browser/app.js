@@ -148,6 +148,12 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   const storage = await page.$eval('#storage', (e) => ({ ...e.dataset, text: e.textContent }));
   assert.ok(Number(storage.quota) > Number(storage.used) && Number(storage.used) > 0, JSON.stringify(storage));
   assert.match(storage.text, /พื้นที่ในโทรศัพท์/);
+  await H.screenshot(page, 'app-home');
+  // Installable: Chromium finds nothing missing (manifest, icons, service
+  // worker, a secure origin).
+  const cdp = await context.newCDPSession(page);
+  const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
+  assert.deepEqual(installabilityErrors, [], 'Chromium would install the app');
 
   // No signal from here on; the app still opens.
   await context.setOffline(true);
@@ -168,6 +174,7 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   await page.waitForSelector('#rc-pending[data-pending="0"]');
   await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
   assert.equal(await page.locator('#rollcall .rc-error:not([hidden])').count(), 0);
+  await H.screenshot(page, 'app-rollcall-offline');
 
   // A visit with a photo as a phone camera takes it: 2000 x 1500 pixels
   // stored sideways (EXIF orientation 6) with a GPS position. The app keeps
@@ -191,6 +198,7 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   });
   assert.deepEqual(await page.$eval('.thumbs img', (i) => [i.naturalWidth, i.naturalHeight]), [1200, 1600],
     'the upload copy: upright, 1600 px on the long edge');
+  await H.screenshot(page, 'app-visit-offline');
   assert.equal(await stat(page, 'pending_blobs'), 1);
 
   // The browser closed and opened again, still with no signal: all there.
@@ -257,6 +265,7 @@ test('the app, a native kbo device and the server converge through a conflict', 
   await openApp(page, server, `#/enroll?token=${token}`);
   assert.equal(await page.inputValue('#f-token'), token);
   assert.equal(await page.inputValue('#f-server'), server.url);
+  await H.screenshot(page, 'app-enrol-link');
   await page.click('button[type=submit]');
   await page.waitForSelector('#enrol-outcome[data-outcome="ok"]', { timeout: 30000 });
   await syncApp(page);

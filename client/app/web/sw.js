@@ -12,7 +12,7 @@
 const VERSION = '@VERSION@';
 const CACHE = `kbo-app-${VERSION}`;
 const FILES = ['./', 'index.html', 'app.js', 'style.css', 'icon.svg', 'th.json', 'en.json',
-  'worker.js', 'kbo-core.js', 'kbo-core.wasm', 'manifest.webmanifest'];
+  'worker.js', 'kbo-core.js', 'kbo-core.wasm', 'manifest.webmanifest', 'icon-192.png', 'icon-512.png'];
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {

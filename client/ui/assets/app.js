@@ -174,11 +174,12 @@
   }
   function has(key) { return key in state.dict || key in state.fallback; }
 
-  // A byte count as a person reads it: "900 B", "142 KB", "3.4 MB".
+  // A byte count as a person reads it: "900 B", "142 KB", "3.4 MB", "10.0 GB".
   function sizeText(n) {
     if (n < 1024) return `${n} B`;
     if (n < 1024 * 1024) return `${Math.round(n / 1024)} KB`;
-    return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+    if (n < 1024 * 1024 * 1024) return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+    return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GB`;
   }
 
   async function loadLang(lang) {
