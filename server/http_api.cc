@@ -661,8 +661,8 @@ class Api {
     res.set_content(chunk->bytes, "application/octet-stream");
   }
 
-  // The headers of every /app answer: cross-origin isolated (the app's
-  // SQLite on OPFS needs COOP + COEP), its files for this origin only,
+  // The headers of every /app answer: cross-origin isolated (COOP + COEP;
+  // docs/phone-app.md says why), its files for this origin only,
   // never sniffed, and revalidated on each use (the service worker and the
   // browser ask again; an unchanged file costs a 304, no body).
   static void SetAppHeaders(httplib::Response& res) {
