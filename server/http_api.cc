@@ -666,6 +666,15 @@ class Api {
   // never sniffed, and revalidated on each use (the service worker and the
   // browser ask again; an unchanged file costs a 304, no body).
   static void SetAppHeaders(httplib::Response& res) {
+    // kbo ui's policy (client/ui/ui_server.cc), and what the app adds: its
+    // worker compiles WebAssembly; a photo opened or drawn is a blob: URL;
+    // the QR scan shows the camera.
+    res.set_header(
+        "Content-Security-Policy",
+        "default-src 'self'; img-src 'self' blob: data:; style-src 'self'; "
+        "script-src 'self' 'wasm-unsafe-eval'; worker-src 'self'; "
+        "connect-src 'self'; media-src 'self' blob:; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'");
     res.set_header("Cross-Origin-Opener-Policy", "same-origin");
     res.set_header("Cross-Origin-Embedder-Policy", "require-corp");
     res.set_header("Cross-Origin-Resource-Policy", "same-origin");

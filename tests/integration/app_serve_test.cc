@@ -74,6 +74,13 @@ void RequireAppHeaders(const HttpReply& r) {
   CHECK(r.Header("cross-origin-resource-policy") == "same-origin");
   CHECK(r.Header("x-content-type-options") == "nosniff");
   CHECK(r.Header("cache-control") == "no-cache");
+  // Scripts only from the app's own files (and WebAssembly), nothing
+  // framed, no plugins.
+  const std::string csp = r.Header("content-security-policy");
+  CHECK(csp.find("script-src 'self' 'wasm-unsafe-eval';") != std::string::npos);
+  CHECK(csp.find("frame-ancestors 'none'") != std::string::npos);
+  CHECK(csp.find("object-src 'none'") != std::string::npos);
+  CHECK(csp.find("unsafe-inline") == std::string::npos);
 }
 
 // Unsets KBO_APP_DIR for a test (a developer's shell may have it set), and
