@@ -213,6 +213,12 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
     const img = document.querySelector('.thumbs img');
     return img && img.complete && img.naturalHeight === 1600;
   });
+  // A second tab of the app on the same phone is told to use the first.
+  const tab = await context.newPage();
+  await tab.goto(`${server.url}/app/`);
+  await ready(tab, '#/');
+  assert.match(await tab.textContent('#app'), /เปิดอยู่แล้วในแท็บหรือหน้าต่างอื่น/);
+  await tab.close();
   const pending = await stat(page, 'pending_changes');
   assert.ok(pending >= 21, `marks and the visit wait to be sent (${pending})`);
 

@@ -18,7 +18,8 @@
 // Messages from the page: {id, method, path, query: [[k, v]...],
 // contentType, body: Uint8Array?, parts: [{name, filename, type, data,
 // head?}]?} (head: the first bytes of a photo as taken, data its copy).
-// To the page: {ready} or {fatal: message} once; {id, status, type, body}
+// To the page: {ready} or {fatal: message, code: "other_tab" | "no_storage" |
+// "start"} once; {id, status, type, body}
 // for each request; {progress: JSON text} during a sync.
 'use strict';
 
@@ -177,7 +178,8 @@ async function call(msg) {
 
 async function start() {
   if (!navigator.storage || !navigator.storage.getDirectory) {
-    throw new Error('this browser has no Origin-Private File System: the app cannot keep records here');
+    throw Object.assign(new Error('this browser has no Origin-Private File System: the app cannot keep records here'),
+      { code: 'no_storage' });
   }
   const root = await navigator.storage.getDirectory();
   const dir = await root.getDirectoryHandle('kbo', { create: true });
@@ -190,7 +192,8 @@ async function start() {
     } catch (e) {
       handles.forEach((h) => h.close());
       if (e && e.name === 'NoModificationAllowedError') {
-        throw new Error('KBO Field is already open in another tab or window: use that one');
+        throw Object.assign(new Error('KBO Field is already open in another tab or window: use that one'),
+          { code: 'other_tab' });
       }
       throw e;
     }
@@ -215,10 +218,12 @@ const started = (async () => {
     await persistHome();
     self.postMessage({ ready: true });
   } catch (e) {
-    self.postMessage({ fatal: e && e.message ? e.message : String(e) });
+    self.postMessage({ fatal: e && e.message ? e.message : String(e), code: (e && e.code) || 'start' });
     throw e;
   }
 })();
+// (Reported to the page above; each request then answers the failure.)
+started.catch(() => {});
 queue = started;
 
 self.onmessage = (event) => {

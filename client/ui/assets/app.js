@@ -44,10 +44,12 @@
     let syncing = 0;
     let progress = null;
     let fatal = null;
+    let fatalCode = null;
     let readyDone;
     const ready = new Promise((resolve) => { readyDone = resolve; });
-    const fail = (message) => {
+    const fail = (message, code) => {
       fatal = message;
+      fatalCode = code || 'start';
       readyDone();
       for (const done of waiting.values()) done(null);
       waiting.clear();
@@ -55,7 +57,7 @@
     worker.onmessage = (event) => {
       const m = event.data;
       if (m.ready) readyDone();
-      else if (m.fatal) fail(m.fatal);
+      else if (m.fatal) fail(m.fatal, m.code);
       else if (m.progress) { try { progress = JSON.parse(m.progress); } catch (e) { progress = null; } }
       else if (waiting.has(m.id)) { const done = waiting.get(m.id); waiting.delete(m.id); done(m); }
     };
@@ -124,7 +126,9 @@
         }
         return urls.get(path);
       },
-      startError: async () => { await ready; return fatal; },
+      // Why the app could not start (null: it did): "other_tab",
+      // "no_storage", "start".
+      failure: () => fatalCode,
     };
   }
 
@@ -289,7 +293,9 @@
     try {
       reply = await core.call(method, path, body);
     } catch (e) {
-      return { ok: false, status: 503, data: { error: 'app', message: String(e && e.message ? e.message : e) } };
+      const why = core.failure();
+      const message = why ? t(`app.${why}`) : String(e && e.message ? e.message : e);
+      return { ok: false, status: 503, data: { error: 'app', message, detail: String(e && e.message ? e.message : e) } };
     }
     let data = null;
     try { data = JSON.parse(new TextDecoder().decode(reply.body)); } catch (e) { data = null; }
@@ -367,6 +373,7 @@
   function replyMessage(reply, entity) {
     const d = reply.data || {};
     if (d.error === 'network') return t('err.network');
+    if (d.error === 'app') return d.message;  // the app's worker did not start
     if (d.error === 'internal') return t('err.internal');
     return translateError(d.message, entity);
   }
