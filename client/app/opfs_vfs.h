@@ -17,7 +17,9 @@
 // "deletion" here is truncating it to nothing (the commit point; a journal
 // of size 0 does not exist for SQLite). Locks are no-ops: a sync access
 // handle is exclusive, so one tab at most holds the database (a second
-// tab's worker fails to open the handles and says so).
+// tab's worker fails to open the handles and says so). The no-op locks also
+// assume ONE connection per database (Db::Open makes one): a second would
+// take the first one's live journal for a hot one and roll it back.
 
 // What the app runs on its database after opening it, and so the
 // benchmark's floor too (tools/bench/app.js): a page cache of 32 MiB. With

@@ -33,6 +33,10 @@ let homeDir = null;  // OPFS kbo/home
 // What OPFS holds of each home file: path under HOME -> "size:mtime" of the
 // copy in memory when it was written (or read).
 const persisted = new Map();
+// Photos written to OPFS before the core saw them (prestorePhoto): path ->
+// size. Content-addressed, so never written again; removed after the
+// request if the core did not keep them (a refused photo).
+const prestored = new Map();
 
 function isDbFile(rel) { return DB_FILES.includes(rel); }
 
@@ -111,6 +115,12 @@ async function restoreHome() {
 // Writes to OPFS what changed in memory since the last call.
 async function persistHome() {
   const now = memFiles();
+  for (const [rel, size] of prestored) {
+    const st = now.get(rel);
+    if (st && st.size === size) persisted.set(rel, stamp(st));
+    else if (!st) await removeOpfs(rel);
+    prestored.delete(rel);
+  }
   for (const [rel, st] of now) {
     const s = stamp(st);
     if (persisted.get(rel) === s) continue;
@@ -132,7 +142,10 @@ async function prestorePhoto(bytes) {
   if (!bytes || bytes.length === 0) return;
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   const sha = Array.from(digest, (b) => b.toString(16).padStart(2, '0')).join('');
-  await writeOpfs(`blobs/${sha.slice(0, 2)}/${sha}`, bytes);
+  const rel = `blobs/${sha.slice(0, 2)}/${sha}`;
+  if (persisted.has(rel)) return;  // held already: never rewritten
+  await writeOpfs(rel, bytes);
+  prestored.set(rel, bytes.length);
 }
 
 function cString(s) {
@@ -172,8 +185,28 @@ async function call(msg) {
   const at = core._kbo_app_reply_data();
   const size = core._kbo_app_reply_size();
   const body = core.HEAPU8.slice(at, at + size).buffer;
-  await persistHome();
+  // The core's answer stands (its commit is on disk): a failure to copy the
+  // other home files is retried after the next request, never reported as
+  // the action's failure (the person would record it twice).
+  try {
+    await persistHome();
+  } catch (e) {
+    console.warn('kbo: home files not yet written to storage, retried next time:', e);
+  }
   return { status, type, body };
+}
+
+// A reloaded page's worker may start before the old one let go of the
+// handles: a few tries over three seconds before "open elsewhere".
+async function openHandle(fh) {
+  for (let wait = 100; ; wait *= 2) {
+    try {
+      return await fh.createSyncAccessHandle();
+    } catch (e) {
+      if (!(e && e.name === 'NoModificationAllowedError') || wait > 1600) throw e;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
 }
 
 async function start() {
@@ -188,7 +221,7 @@ async function start() {
   for (const name of DB_FILES) {
     const fh = await dir.getFileHandle(name, { create: true });
     try {
-      handles.push(await fh.createSyncAccessHandle());
+      handles.push(await openHandle(fh));
     } catch (e) {
       handles.forEach((h) => h.close());
       if (e && e.name === 'NoModificationAllowedError') {

@@ -119,12 +119,26 @@
       // GET /api/sync/progress, answered here: the worker is busy syncing.
       progress: () => ({ ...(progress || {}), running: syncing > 0 && !!progress }),
       // An object URL of a photo (/blob/SHA, /thumb/SHA) for an <img>.
+      // Only photos found are remembered (one not yet synced down may come
+      // later); the oldest are let go past 200.
       async objectUrl(path) {
-        if (!urls.has(path)) {
-          urls.set(path, call('GET', path).then((r) => (r.status === 200
-            ? URL.createObjectURL(new Blob([r.body], { type: r.type })) : '')));
+        if (urls.has(path)) return urls.get(path);
+        let u = '';
+        try {
+          const r = await call('GET', path);
+          if (r.status === 200) u = URL.createObjectURL(new Blob([r.body], { type: r.type }));
+        } catch (e) {
+          u = '';
         }
-        return urls.get(path);
+        if (u) {
+          urls.set(path, u);
+          if (urls.size > 200) {
+            const [first, old] = urls.entries().next().value;
+            urls.delete(first);
+            URL.revokeObjectURL(old);
+          }
+        }
+        return u;
       },
       // Why the app could not start (null: it did): "other_tab",
       // "no_storage", "start".
@@ -880,6 +894,9 @@
         return null;
       },
     });
+    // The app enrols with the server it came from (its pages may reach no
+    // other: the server's Content-Security-Policy).
+    if (APP) $('#f-server', form).readOnly = true;
     return page(t('enrol.title'), back, h('p', { class: 'sub' }, t(APP ? 'enrol.hint_app' : 'enrol.hint')), form, outcome);
   }
 
