@@ -93,7 +93,9 @@ inline std::unique_ptr<kbo::Db> RawDb(const std::string& path) {
   return std::move(db).value();
 }
 
-inline void RawInsert(kbo::Db& db, const kbo::bench::AttendanceRecord& r) {
+// The floor's statement: one attendance row, prepared once per connection
+// (bench_client_write, the app's batch, bench_sync's raw floor).
+inline Status InsertRawAttendance(kbo::Db& db, const AttendanceRecord& r) {
   kbo::Statement& st = db.Cached(
       "INSERT INTO attendance (id, workshop_id, enrolment_id, day, status, note, "
       "district_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
@@ -104,7 +106,11 @@ inline void RawInsert(kbo::Db& db, const kbo::bench::AttendanceRecord& r) {
       .Bind(5, std::string_view(r.status))
       .Bind(6, std::string_view(r.note))
       .Bind(7, std::string_view("5011"));
-  if (auto s = st.Run(); !s.ok()) Die(s, "raw insert");
+  return st.Run();
+}
+
+inline void RawInsert(kbo::Db& db, const AttendanceRecord& r) {
+  if (auto s = InsertRawAttendance(db, r); !s.ok()) Die(s, "raw insert");
 }
 
 }  // namespace kbo::bench

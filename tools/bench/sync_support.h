@@ -30,6 +30,7 @@
 #include "schema/schema.h"
 #include "shared/sqlite/migrate.h"
 #include "tests/support/run_cli.h"
+#include "tools/bench/client_write.h"
 #include "tests/support/server_process.h"
 #include "tools/bench/workload.h"
 
@@ -222,18 +223,7 @@ inline double RawFloorPerSecond(const char* tool, const std::string& path,
   {
     Transaction txn(**db);
     for (size_t i = begin; i < end; ++i) {
-      const AttendanceRecord& r = records[i];
-      Statement& st = (*db)->Cached(
-          "INSERT INTO attendance (id, workshop_id, enrolment_id, day, status, "
-          "note, district_code) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)");
-      st.Bind(1, std::string_view(r.id))
-          .Bind(2, std::string_view(r.workshop_id))
-          .Bind(3, std::string_view(r.participant_id))
-          .Bind(4, static_cast<int64_t>(r.day))
-          .Bind(5, std::string_view(r.status))
-          .Bind(6, std::string_view(r.note))
-          .Bind(7, std::string_view("5011"));
-      Check(tool, st.Run(), "raw insert");
+      Check(tool, InsertRawAttendance(**db, records[i]), "raw insert");
     }
     Check(tool, txn.Commit(), "raw commit");
   }
