@@ -89,6 +89,30 @@ bool IsNaturalKey(const Entity& e, std::string_view column) {
 
 }  // namespace
 
+Status ClientStore::PrepareDeviceKey(const std::string& dir) {
+  const HomePaths paths = PathsFor(dir);
+  if (Status s = EnsureDir(dir); !s.ok()) return s;
+  Result<KeyPair> key = KeyPair::LoadFromFile(paths.key);
+  if (key.ok() || key.status().code() != Code::kNotFound) return key.status();
+  auto db = Db::Open(paths.db);
+  if (!db.ok()) return db.status();
+  bool has_device = false;
+  {
+    Statement st(**db,
+                 "SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE type = 'table' "
+                 "AND name = 'device')");
+    if (st.Step() && st.ColumnInt(0) != 0) {
+      Statement row(**db, "SELECT 1 FROM device WHERE singleton = 1");
+      has_device = row.Step();
+      if (!row.status().ok()) return row.status();
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  // A device without its key stays so: Open explains what to restore.
+  if (has_device) return Status();
+  return KeyPair::Generate().SaveToFile(paths.key);
+}
+
 Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
                                                        WallClock* wall) {
   std::unique_ptr<ClientStore> store(new ClientStore());

@@ -97,6 +97,13 @@ class ClientStore {
   // than this program or the device key is missing for an existing device.
   static Result<std::unique_ptr<ClientStore>> Open(
       const std::string& dir, WallClock* wall = SystemWallClock::Default());
+  // Makes the device key in `dir` if there is none and its field.db holds
+  // no device yet (a first start); otherwise changes nothing. Open does the
+  // same itself, key file first, then the device row; this is for a caller
+  // whose files become durable only when it copies them (the phone app,
+  // client/app/web/worker.js): it stores the key before Open commits the
+  // device row, so a start cut short never leaves a device without its key.
+  static Status PrepareDeviceKey(const std::string& dir);
   ~ClientStore();
   ClientStore(const ClientStore&) = delete;
   ClientStore& operator=(const ClientStore&) = delete;

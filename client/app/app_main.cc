@@ -119,6 +119,24 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   return 0;
 }
 
+// Before kbo_app_open on a first start: makes the device key in `home`
+// (ClientStore::PrepareDeviceKey) so the worker can store it in OPFS before
+// kbo_app_open commits the device row. 0 on success; else 1 and
+// kbo_app_open_error() says why.
+EMSCRIPTEN_KEEPALIVE int kbo_app_prepare_key(const char* home) {
+  App& app = TheApp();
+  if (const int rc = kbo_opfs_vfs_register(); rc != 0) {
+    app.open_error = "the browser's file storage (OPFS) could not be used as "
+                     "the database's (SQLite error " + std::to_string(rc) + ")";
+    return 1;
+  }
+  if (Status s = ClientStore::PrepareDeviceKey(home); !s.ok()) {
+    app.open_error = s.ToString();
+    return 1;
+  }
+  return 0;
+}
+
 EMSCRIPTEN_KEEPALIVE const char* kbo_app_open_error() {
   return TheApp().open_error.c_str();
 }

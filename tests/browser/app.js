@@ -14,6 +14,7 @@
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
+const crypto = require('node:crypto');
 const H = require('./harness.js');
 const { test, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -323,26 +324,42 @@ test('an app update while records wait in the outbox loses nothing', async (t) =
   const id = /#\/producers\/([0-9a-f-]{36})/.exec(page.url())[1];
   assert.equal(await stat(page, 'pending_changes'), 1);
 
-  // The province publishes a new version of the app.
+  // The province starts publishing a new version of the app: sw.js is
+  // copied, app.js not yet.
   const sw = fs.readFileSync(path.join(dir, 'sw.js'), 'utf8');
   const version = /const VERSION = '([0-9a-f]+)'/.exec(sw)[1];
-  fs.writeFileSync(path.join(dir, 'sw.js'), sw.replace(version, `${version}n`));
-  fs.appendFileSync(path.join(dir, 'app.js'), '\n// a new version\n');
+  const appJs = fs.readFileSync(path.join(dir, 'app.js'));
+  const newAppJs = Buffer.concat([appJs, Buffer.from('\n// a new version\n')]);
+  const sha = (b) => crypto.createHash('sha256').update(b).digest('hex');
+  fs.writeFileSync(path.join(dir, 'sw.js'),
+    sw.replace(version, `${version}n`).replace(sha(appJs), sha(newAppJs)));
   await phone.close();
-
-  // Back online, the phone opens the app: the new version takes over.
-  ({ context, page } = await phone.open());
-  await openApp(page, server);
-  await page.evaluate(async (want) => {
+  const update = (p) => p.evaluate(async () => {
     const reg = await navigator.serviceWorker.getRegistration();
     await reg.update();
     const sw = reg.installing || reg.waiting;
-    if (sw) await new Promise((resolve) => sw.addEventListener('statechange', () => sw.state === 'activated' && resolve()));
-  }, version);
+    if (!sw) return 'none';
+    return new Promise((resolve) => sw.addEventListener('statechange',
+      () => ['activated', 'redundant'].includes(sw.state) && resolve(sw.state)));
+  });
+  const versions = (p) => p.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('kbo-app-')));
+
+  // Back online, the phone opens the app mid-copy: the half-copied version
+  // is not taken, and the stored one goes on working.
+  ({ context, page } = await phone.open());
+  await openApp(page, server);
+  assert.equal(await update(page), 'redundant', 'a half-copied version is refused');
+  assert.deepEqual(await versions(page), [`kbo-app-${version}`], 'the old version, whole, is kept');
   await page.reload();
   await ready(page, '#/');
-  const cached = await page.evaluate(async () => (await caches.keys()).filter((k) => k.startsWith('kbo-app-')));
-  assert.deepEqual(cached, [`kbo-app-${version}n`], 'the new version, and only it, is kept');
+  assert.equal(await stat(page, 'pending_changes'), 1);
+
+  // The copy completes; the next opening takes the new version.
+  fs.writeFileSync(path.join(dir, 'app.js'), newAppJs);
+  assert.equal(await update(page), 'activated');
+  await page.reload();
+  await ready(page, '#/');
+  assert.deepEqual(await versions(page), [`kbo-app-${version}n`], 'the new version, and only it, is kept');
   assert.ok(before, 'a service worker controlled the old version');
   assert.equal(await stat(page, 'pending_changes'), 1, 'the outbox survived the update');
   await syncApp(page);

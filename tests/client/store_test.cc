@@ -58,6 +58,35 @@ TEST_CASE("Store: a missing device key is refused, not silently replaced",
   CHECK(store.status().message().find("device.key") != std::string::npos);
 }
 
+TEST_CASE("Store: PrepareDeviceKey makes the key only before the first device row",
+          "[store]") {
+  TempDir tmp;
+  const std::string home = tmp.File("home");
+  // A first start: the key exists before Open, and Open adopts it.
+  REQUIRE(ClientStore::PrepareDeviceKey(home).ok());
+  auto key = ReadFileBounded(home + "/device.key", 4096);
+  REQUIRE(key.ok());
+  REQUIRE(ClientStore::PrepareDeviceKey(home).ok());  // kept, not replaced
+  CHECK(*ReadFileBounded(home + "/device.key", 4096) == *key);
+  std::string public_key;
+  {
+    auto store = OpenStore(home);
+    Statement st(store->db(), "SELECT public_key FROM device");
+    REQUIRE(st.Step());
+    public_key = st.ColumnText(0);
+  }
+  CHECK(*ReadFileBounded(home + "/device.key", 4096) == *key);
+  // A device whose key went missing gets no new key: Open still says what
+  // to restore, instead of "belongs to another device".
+  REQUIRE(::unlink((home + "/device.key").c_str()) == 0);
+  REQUIRE(ClientStore::PrepareDeviceKey(home).ok());
+  CHECK_FALSE(FileExists(home + "/device.key"));
+  auto refused = ClientStore::Open(home);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().message().find("is missing") != std::string::npos);
+  CHECK(public_key.size() == 64);
+}
+
 TEST_CASE("Store: a field.db of an earlier development layout is refused, unchanged",
           "[store]") {
   TempDir tmp;

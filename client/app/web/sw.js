@@ -7,19 +7,41 @@
 // files are all fetched and stored before it takes over; until then, and
 // whenever there is no network, the app runs from the stored version. The
 // records themselves are never here: they live in the worker's database.
+//
+// A version is stored only whole: each file fetched must have the SHA-256
+// HASHES gives it. While the province is still copying a new version onto
+// the server, some files are the old version's and some the new one's (a
+// kbo-core.js that cannot load its kbo-core.wasm); such an install fails,
+// the stored version goes on running, and the browser tries again at the
+// next opening.
 'use strict';
 
 const VERSION = '@VERSION@';
 const CACHE = `kbo-app-${VERSION}`;
-const FILES = ['./', 'index.html', 'app.js', 'style.css', 'icon.svg', 'th.json', 'en.json',
-  'worker.js', 'kbo-core.js', 'kbo-core.wasm', 'manifest.webmanifest', 'icon-192.png', 'icon-512.png'];
+const HASHES = @HASHES@;
+HASHES['./'] = HASHES['index.html'];
+const FILES = Object.keys(HASHES);
+
+function hex(buffer) {
+  return Array.from(new Uint8Array(buffer), (b) => b.toString(16).padStart(2, '0')).join('');
+}
 
 self.addEventListener('install', (event) => {
   event.waitUntil((async () => {
-    const cache = await caches.open(CACHE);
     // Revalidated with the server (no-cache): never an older copy from the
-    // browser's HTTP cache.
-    await cache.addAll(FILES.map((f) => new Request(f, { cache: 'no-cache' })));
+    // browser's HTTP cache. All fetched and checked before any is stored.
+    const got = await Promise.all(FILES.map(async (f) => {
+      const request = new Request(f, { cache: 'no-cache' });
+      const response = await fetch(request);
+      if (!response.ok) throw new Error(`${f}: HTTP ${response.status}`);
+      const sha = hex(await crypto.subtle.digest('SHA-256', await response.clone().arrayBuffer()));
+      if (sha !== HASHES[f]) {
+        throw new Error(`${f} on the server is not version ${VERSION}'s (an update still being copied?)`);
+      }
+      return [request, response];
+    }));
+    const cache = await caches.open(CACHE);
+    await Promise.all(got.map(([request, response]) => cache.put(request, response)));
     await self.skipWaiting();
   })());
 });

@@ -246,6 +246,12 @@ let queue = null;
 const started = (async () => {
   try {
     await start();
+    // The device key is in OPFS before the device row is committed: a
+    // first start cut short never leaves a device that cannot sign.
+    if (withStrings([HOME], (h) => core._kbo_app_prepare_key(h)) !== 0) {
+      throw new Error(core.UTF8ToString(core._kbo_app_open_error()));
+    }
+    await persistHome();
     const rc = withStrings([HOME], (h) => core._kbo_app_open(h));
     if (rc !== 0) throw new Error(core.UTF8ToString(core._kbo_app_open_error()));
     await persistHome();
