@@ -74,7 +74,8 @@ async function installed(page) {
 // The app's files, as a browser that accepts gzip receives them.
 async function wireSize(server) {
   const sw = fs.readFileSync(path.join(APP_DIR, 'sw.js'), 'utf8');
-  const files = JSON.parse(/const FILES = (\[[^\]]*\])/s.exec(sw)[1].replace(/'/g, '"'));
+  const hashes = /const HASHES = (\{[^}]*\})/s.exec(sw)[1];
+  const files = ['./'].concat(Array.from(hashes.matchAll(/'([^']+)':/g), (m) => m[1]));
   let compressed = 0;
   let plain = 0;
   for (const f of files.concat(['sw.js'])) {
