@@ -5,7 +5,7 @@
 // SQLite compiled to WebAssembly, a prepared INSERT of the same rows into
 // the same table in one transaction. Both in the same worker, on the same
 // storage (the browser's OPFS through client/app/opfs_vfs.h), in the same
-// run, three rounds each, medians. Not part of the app: its own module
+// run, nine rounds each, medians. Not part of the app: its own module
 // (kbo-bench.js), run by tools/bench/app/bench-worker.js.
 
 #include <emscripten.h>
@@ -27,7 +27,7 @@ namespace {
 using Clock = std::chrono::steady_clock;
 // Rounds of each side; the medians are compared (the browser's storage
 // moves by a third between rounds on this machine).
-constexpr int kRounds = 5;
+constexpr int kRounds = 9;
 
 double Seconds(Clock::time_point since) {
   return std::chrono::duration<double>(Clock::now() - since).count();

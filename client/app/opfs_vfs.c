@@ -52,27 +52,61 @@ typedef struct OpfsFile {
 
 // Every call on a sync access handle costs about a millisecond in Chromium
 // (measured here: write, read and getSize alike, whatever the size), so
-// the VFS makes few of them. Each file's size is known here (nothing else
-// writes the handles while the core has them), and writes that follow one
-// another in the file (a commit writes its journal, then its pages, in
-// order) are gathered into one buffer and written with one call: before
-// the file is synced, truncated, read where the buffer would be, unlocked
-// (the end of a transaction) or closed. SQLite's order of durability is
-// kept: nothing it wrote before a sync is left unwritten after it.
-enum { kMaxFiles = 8, kGatherBytes = 1 << 20 };
+// the VFS makes few of them:
+// - each file's size is known here (nothing else writes the handles while
+//   the core has them);
+// - writes that follow one another in the file (a commit writes its
+//   journal, then its pages, in order) are gathered into one buffer and
+//   written with one call: before the file is synced, truncated, read from
+//   the handle, unlocked (the end of a transaction) or closed. SQLite's
+//   order of durability is kept: nothing it wrote before a sync is left
+//   unwritten after it;
+// - a file of up to kImageMaxBytes is read whole, once, on its first read,
+//   and its image in memory kept up to date by every write: later reads
+//   (the first tap on a screen reads tens of pages SQLite's cache has not
+//   seen) cost no call. A file that outgrows it is read from the handle.
+// After a failed call, what is known here is forgotten and asked again.
+// (The limits are smaller in tests/wasm/opfs_vfs_test.cc, to cross them.)
+#ifndef KBO_OPFS_GATHER_BYTES
+#define KBO_OPFS_GATHER_BYTES (1 << 20)
+#endif
+#ifndef KBO_OPFS_IMAGE_MAX_BYTES
+#define KBO_OPFS_IMAGE_MAX_BYTES (32 << 20)
+#endif
+enum {
+  kMaxFiles = 8,
+  kGatherBytes = KBO_OPFS_GATHER_BYTES,
+  kImageMaxBytes = KBO_OPFS_IMAGE_MAX_BYTES
+};
 
 typedef struct OpfsState {
   int size_known;
-  sqlite3_int64 size;    // the file's size, gathered bytes included
-  unsigned char* buf;    // gathered bytes (kGatherBytes, made on first use)
-  sqlite3_int64 at;      // where they go
+  sqlite3_int64 size;     // the file's size, gathered bytes included
+  unsigned char* buf;     // gathered bytes (kGatherBytes, made on first use)
+  sqlite3_int64 at;       // where they go
   int len;
+  unsigned char* image;   // the whole file (`size` bytes), or NULL
+  sqlite3_int64 image_capacity;
+  int image_refused;      // too large when last tried
 } OpfsState;
 
 static OpfsState g_files[kMaxFiles];
 
 static OpfsState* StateOf(int id) {
   return id >= 0 && id < kMaxFiles ? &g_files[id] : NULL;
+}
+
+static void DropImage(OpfsState* st) {
+  sqlite3_free(st->image);
+  st->image = NULL;
+  st->image_capacity = 0;
+}
+
+static void Forget(OpfsState* st) {
+  st->size_known = 0;
+  st->len = 0;
+  DropImage(st);
+  st->image_refused = 0;
 }
 
 // Writes what is gathered. SQLITE_OK, SQLITE_FULL or SQLITE_IOERR_WRITE.
@@ -82,8 +116,9 @@ static int WriteGathered(int id) {
   const int len = st->len;
   st->len = 0;
   const double put = kbo_opfs_write(id, st->buf, len, (double)st->at);
-  if (put == -2) return SQLITE_FULL;
-  return put == len ? SQLITE_OK : SQLITE_IOERR_WRITE;
+  if (put == len) return SQLITE_OK;
+  Forget(st);
+  return put == -2 ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
 // The file's size: asked of the handle once, then kept.
@@ -103,6 +138,65 @@ static int KnownSize(int id, sqlite3_int64* size) {
   return SQLITE_OK;
 }
 
+// Room in the image for `need` bytes, the new ones zero; 0 if the file is
+// now too large for one (the image is dropped).
+static int ImageReserve(OpfsState* st, sqlite3_int64 need) {
+  if (need > kImageMaxBytes) {
+    DropImage(st);
+    st->image_refused = 1;
+    return 0;
+  }
+  if (need > st->image_capacity) {
+    sqlite3_int64 capacity = st->image_capacity * 2;
+    if (capacity < need) capacity = need;
+    if (capacity < 65536) capacity = 65536;
+    if (capacity > kImageMaxBytes) capacity = kImageMaxBytes;
+    unsigned char* grown =
+        (unsigned char*)sqlite3_realloc64(st->image, (sqlite3_uint64)capacity);
+    if (grown == NULL) {
+      DropImage(st);
+      return 0;
+    }
+    memset(grown + st->image_capacity, 0,
+           (size_t)(capacity - st->image_capacity));
+    st->image = grown;
+    st->image_capacity = capacity;
+  }
+  return 1;
+}
+
+// The image after a write of [offset, offset + amount): the bytes between
+// the old end and `offset` are zero, as in the file.
+static void ImagePut(OpfsState* st, const void* buf, int amount,
+                     sqlite3_int64 offset, sqlite3_int64 old_size) {
+  if (st->image == NULL) return;
+  if (!ImageReserve(st, offset + amount)) return;
+  if (offset > old_size) memset(st->image + old_size, 0, (size_t)(offset - old_size));
+  memcpy(st->image + offset, buf, (size_t)amount);
+}
+
+// Reads the whole file into its image, with one call. 0 if it stays
+// without one (too large, no memory, or the read failed).
+static int ImageLoad(int id, OpfsState* st) {
+  if (st->image != NULL) return 1;
+  if (st->image_refused) return 0;
+  sqlite3_int64 size = 0;
+  if (WriteGathered(id) != SQLITE_OK || KnownSize(id, &size) != SQLITE_OK) {
+    return 0;
+  }
+  if (!ImageReserve(st, size)) return 0;
+  sqlite3_int64 got = 0;
+  while (got < size) {
+    const double n = kbo_opfs_read(id, st->image + got, (int)(size - got), (double)got);
+    if (n <= 0) {
+      Forget(st);
+      return 0;
+    }
+    got += (sqlite3_int64)n;
+  }
+  return 1;
+}
+
 // The VFS this one stands in front of (temporary files, time, randomness).
 static sqlite3_vfs* g_next = NULL;
 
@@ -114,9 +208,18 @@ static int OpfsClose(sqlite3_file* file) {
 static int OpfsRead(sqlite3_file* file, void* buf, int amount,
                     sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
-  const OpfsState* st = StateOf(f->id);
-  // A read reaching the gathered bytes (or the gap before them) sees them
-  // written first.
+  OpfsState* st = StateOf(f->id);
+  if (st != NULL && ImageLoad(f->id, st)) {
+    const sqlite3_int64 have = st->size > offset ? st->size - offset : 0;
+    const int got = have >= amount ? amount : (int)have;
+    memcpy(buf, st->image + offset, (size_t)(got > 0 ? got : 0));
+    if (got < amount) {
+      memset((char*)buf + got, 0, (size_t)(amount - got));
+      return SQLITE_IOERR_SHORT_READ;
+    }
+    return SQLITE_OK;
+  }
+  // From the handle, which must hold what was gathered first.
   if (st != NULL && st->len > 0 && offset + amount > st->at) {
     const int rc = WriteGathered(f->id);
     if (rc != SQLITE_OK) return rc;
@@ -135,10 +238,15 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
                      sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
   OpfsState* st = StateOf(f->id);
-  if (st != NULL && amount < kGatherBytes) {
+  int rc = SQLITE_OK;
+  if (st != NULL) {
     sqlite3_int64 size = 0;
-    int rc = KnownSize(f->id, &size);
+    rc = KnownSize(f->id, &size);
     if (rc != SQLITE_OK) return rc;
+    ImagePut(st, buf, amount, offset, size);
+    if (offset + amount > size) st->size = offset + amount;
+  }
+  if (st != NULL && amount < kGatherBytes) {
     if (st->len > 0 &&
         (offset != st->at + st->len || st->len + amount > kGatherBytes)) {
       rc = WriteGathered(f->id);
@@ -146,23 +254,22 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
     }
     if (st->buf == NULL) {
       st->buf = (unsigned char*)sqlite3_malloc(kGatherBytes);
-      if (st->buf == NULL) return SQLITE_NOMEM;
+      if (st->buf == NULL) {
+        Forget(st);
+        return SQLITE_NOMEM;
+      }
     }
     if (st->len == 0) st->at = offset;
     memcpy(st->buf + st->len, buf, (size_t)amount);
     st->len += amount;
-    if (offset + amount > st->size) st->size = offset + amount;
     return SQLITE_OK;
   }
-  int rc = WriteGathered(f->id);
+  rc = WriteGathered(f->id);
   if (rc != SQLITE_OK) return rc;
   const double put = kbo_opfs_write(f->id, buf, amount, (double)offset);
-  if (put == -2) return SQLITE_FULL;
-  if (put != amount) return SQLITE_IOERR_WRITE;
-  if (st != NULL && st->size_known && offset + amount > st->size) {
-    st->size = offset + amount;
-  }
-  return SQLITE_OK;
+  if (put == amount) return SQLITE_OK;
+  if (st != NULL) Forget(st);
+  return put == -2 ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
 static int OpfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
@@ -171,10 +278,16 @@ static int OpfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
   int rc = WriteGathered(f->id);
   if (rc != SQLITE_OK) return rc;
   rc = kbo_opfs_truncate(f->id, (double)size);
-  if (st != NULL) st->size_known = 0;  // asked again after a failure
-  if (rc == -2) return SQLITE_FULL;
-  if (rc != 0) return SQLITE_IOERR_TRUNCATE;
+  if (rc != 0) {
+    if (st != NULL) Forget(st);
+    return rc == -2 ? SQLITE_FULL : SQLITE_IOERR_TRUNCATE;
+  }
   if (st != NULL) {
+    if (st->image != NULL && size > st->size) {
+      ImagePut(st, "", 0, size, st->size);  // the new bytes are zero
+    } else if (st->image != NULL && size < st->image_capacity) {
+      memset(st->image + size, 0, (size_t)(st->image_capacity - size));
+    }
     st->size = size;
     st->size_known = 1;
   }
@@ -266,10 +379,7 @@ static int OpfsDelete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
   const int id = kbo_opfs_find(name);
   if (id < 0) return g_next->xDelete(g_next, name, sync_dir);
   OpfsState* st = StateOf(id);
-  if (st != NULL) {
-    st->len = 0;  // what was gathered is deleted with the rest
-    st->size_known = 0;
-  }
+  if (st != NULL) Forget(st);  // what was gathered is deleted with the rest
   if (kbo_opfs_truncate(id, 0) != 0) return SQLITE_IOERR_DELETE;
   if (kbo_opfs_flush(id) != 0) return SQLITE_IOERR_DELETE;
   if (st != NULL) {
@@ -363,4 +473,12 @@ int kbo_opfs_clear(const char* path) {
   if (rc != SQLITE_OK && rc != SQLITE_IOERR_DELETE_NOENT) return rc;
   rc = vfs->xDelete(vfs, journal, 0);
   return rc == SQLITE_IOERR_DELETE_NOENT ? SQLITE_OK : rc;
+}
+
+void kbo_opfs_forget(void) {
+  for (int id = 0; id < kMaxFiles; ++id) {
+    Forget(&g_files[id]);
+    sqlite3_free(g_files[id].buf);
+    g_files[id].buf = NULL;
+  }
 }

@@ -42,6 +42,10 @@ int kbo_opfs_vfs_register(void);
 // error code.
 int kbo_opfs_clear(const char* path);
 
+// Forgets what the VFS knows of the files (sizes, what it gathered, their
+// images), as a new worker starts: for tests, with no database open.
+void kbo_opfs_forget(void);
+
 #ifdef __cplusplus
 }
 #endif
