@@ -10,7 +10,9 @@
 // starts (opening one is asynchronous) and lists them in Module.kboOpfs:
 //   { names: ["/kbo/field.db", "/kbo/field.db-journal"], handles: [...] }
 // A file SQLite opens whose path is listed is that handle; any other
-// (temporary files) goes to the default VFS, in memory.
+// (temporary files) goes to the default VFS, in memory. Calls on a handle
+// are slow in Chromium (~1 ms each), so writes are gathered and a database
+// of up to 32 MiB is read once and kept in memory (opfs_vfs.c).
 //
 // No shared memory (xShm*), so the database runs with a rollback journal,
 // not WAL: `PRAGMA journal_mode = WAL` keeps DELETE, whose journal

@@ -176,7 +176,7 @@ async function phoneFigures(server) {
   });
   return {
     open_offline_s: { median: round(median(opens), 2), runs: opens.map((x) => round(x, 2)) },
-    tap_ms: { median: round(median(taps), 1), max: round(Math.max(...taps), 1), n: taps.length },
+    tap_ms: { median: round(median(taps), 1), max: round(Math.max(...taps), 1), n: taps.length, all: taps.map((x) => round(x, 0)) },
   };
 }
 
