@@ -413,9 +413,9 @@ Status SyncClient::SetServerZstd(bool says) {
 }
 
 
-Status RunSyncForUi(ClientStore& store, std::string* summary,
+Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
                     const SyncProgress& progress) {
-  summary->clear();
+  *summary = SyncSummary();
   SyncOptions options;
   // The last report, repeated with the wait when the server is busy, so
   // that the screen can say so.
@@ -434,7 +434,7 @@ Status RunSyncForUi(ClientStore& store, std::string* summary,
   SyncClient client(store, options);
   Result<SyncSummary> r = client.Sync();
   if (!r.ok()) return r.status();
-  *summary = DescribeSummary(*r);
+  *summary = *r;
   return Status();
 }
 

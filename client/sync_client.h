@@ -417,10 +417,10 @@ class SyncClient {
 };
 
 // The web UI's sync button (client/ui): Sync() with the default options and
-// no progress. On success `summary` is DescribeSummary's line; on failure
-// the returned Status carries the message to show (and `summary` is empty).
+// no progress. On success `summary` is what it did; on failure the returned
+// Status carries the message to show (and `summary` is all zero).
 // kFailedPrecondition if the device is not enrolled.
-Status RunSyncForUi(ClientStore& store, std::string* summary,
+Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
                     const SyncProgress& progress = nullptr);
 
 }  // namespace kbo::client

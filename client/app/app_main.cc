@@ -98,7 +98,7 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   // The worker is busy for the whole sync (its XMLHttpRequests are
   // synchronous), so the page cannot ask for the progress: each report is
   // sent to it, at most five a second, as GET /api/sync/progress answers.
-  ui::SyncHook sync = [&s, &app](std::string* summary,
+  ui::SyncHook sync = [&s, &app](kbo::client::SyncSummary* summary,
                                  const kbo::client::SyncProgress& progress) {
     double last_ms = 0;
     const kbo::client::SyncProgress tell =

@@ -468,7 +468,7 @@ Json StageFollowJson(const StageFollow& follow) {
 // --------------------------------------------------------------
 
 // Runs a sync (UiApi::RunSync); empty when the UI has none.
-using RunSyncFn = std::function<Status(std::string* summary)>;
+using RunSyncFn = std::function<Status(SyncSummary* summary)>;
 
 class Handler {
  public:
@@ -749,10 +749,25 @@ class Handler {
     if (!sync_) {
       return ErrorReply(Status::Unavailable("sync not available"));
     }
-    std::string summary;
+    SyncSummary summary;
     const Status s = sync_(&summary);
     if (!s.ok()) return ErrorReply(s);
-    Json body = {{"ok", true}, {"summary", summary}};
+    // The numbers, for the screen to say in the person's language; the
+    // English line as `kbo sync` prints it.
+    Json counts = {{"pushed_sets", summary.pushed_sets},
+                   {"pushed_rows", summary.pushed_rows},
+                   {"pulled_rows", summary.pulled_rows},
+                   {"new_conflicts", summary.new_conflicts},
+                   {"photos_sent", summary.blobs_uploaded},
+                   {"photo_bytes", summary.blob_bytes},
+                   {"previews", summary.thumbnails_fetched},
+                   {"photos_held_back", summary.blobs_held_back},
+                   {"refused_rows", summary.refused_rows},
+                   {"redated_rows", summary.redated_rows},
+                   {"resent_sets", summary.resent_sets}};
+    Json body = {{"ok", true},
+                 {"summary", DescribeSummary(summary)},
+                 {"counts", counts}};
     Result<Json> st = StatusJson();
     if (st.ok()) body["status"] = *st;
     return JsonReply(200, body);
@@ -1138,7 +1153,7 @@ class Handler {
 UiApi::UiApi(ClientStore& store, SyncHook sync, PhotoHooks photos)
     : store_(store), sync_(std::move(sync)), photos_(std::move(photos)) {}
 
-Status UiApi::RunSync(std::string* summary) {
+Status UiApi::RunSync(SyncSummary* summary) {
   {
     std::lock_guard<std::mutex> lock(board_.mu);
     board_.running = true;
@@ -1201,7 +1216,7 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
     if (request.method == "GET" && request.path == "/api/sync/progress") return Progress();
     std::lock_guard<std::mutex> lock(mu_);
     RunSyncFn run;
-    if (sync_) run = [this](std::string* summary) { return RunSync(summary); };
+    if (sync_) run = [this](SyncSummary* summary) { return RunSync(summary); };
     Handler handler(store_, run, photos_);
     handler.set_enrol(&enrol_);
     ApiReply reply = handler.Handle(request);
@@ -1274,7 +1289,7 @@ ApiReply UiApi::Thumb(std::string_view sha256) {
 }
 
 SyncHook SyncHookFor(ClientStore& store) {
-  return [&store](std::string* summary, const SyncProgress& progress) -> Status {
+  return [&store](SyncSummary* summary, const SyncProgress& progress) -> Status {
     return RunSyncForUi(store, summary, progress);
   };
 }

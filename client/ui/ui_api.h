@@ -37,8 +37,10 @@ inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
 // (which is not thread-safe); other UI requests wait until it returns, but
 // GET /api/sync/progress, which reads only what the hook reports through
 // `progress` (call it as SyncOptions::progress is called).
+// On success it fills `summary` (the screen says it in the person's
+// language; the API also gives DescribeSummary's English line).
 using SyncHook =
-    std::function<Status(std::string* summary, const SyncProgress& progress)>;
+    std::function<Status(SyncSummary* summary, const SyncProgress& progress)>;
 
 // Called by POST /api/enrol with a server URL (already normalized by
 // NormalizeServerUrl) and a token: what `kbo enroll --server URL --token
@@ -77,7 +79,7 @@ PhotoHooks BuildPhotoHooks();
 
 // What `kbo sync` does, as a SyncHook for the UI's sync button:
 // SyncClient(store).Sync() with the default options (the enrolled server,
-// retries, timeouts), the summary being DescribeSummary's line. `store` must
+// retries, timeouts), the summary being the sync's. `store` must
 // outlive the hook. Errors as SyncClient::Sync: kUnavailable when the server
 // cannot be reached ("no signal"), kFailedPrecondition when the device is not
 // enrolled, the server's refusal otherwise.
@@ -198,7 +200,7 @@ class UiApi {
     uint64_t phase_bytes = 0;  // wire_bytes at the phase's first report
   };
   ApiReply Progress();
-  Status RunSync(std::string* summary);
+  Status RunSync(SyncSummary* summary);
 
   ClientStore& store_;
   SyncHook sync_;

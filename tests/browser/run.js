@@ -608,6 +608,10 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await page.click('#sync');
   await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
   assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok', await page.textContent('#sync-outcome'));
+  // What it did, said in Thai (the counts, not the English line of kbo sync).
+  const said = await page.textContent('#sync-summary');
+  assert.match(said, /^ส่ง 2 รายการ · /, said);
+  assert.doesNotMatch(said, /[A-Za-z]/, said);
   await page.waitForFunction(() => document.querySelector('[data-stat="pending_changes"] .num').textContent === '0');
   assert.notEqual(await page.textContent('[data-stat="confirmed_changes"] .num'), '0');
   await screenshot(page, 'home-synced');

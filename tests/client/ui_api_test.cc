@@ -351,7 +351,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
     CHECK(Body(api.Handle(Get("/api/status")))["open_conflicts"] == 1);
   }
   int calls = 0;
-  UiApi offline(*store, [&calls](std::string*, const SyncProgress&) {
+  UiApi offline(*store, [&calls](SyncSummary*, const SyncProgress&) {
     ++calls;
     return Status::Unavailable("cannot reach the server");
   });
@@ -362,13 +362,31 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(r.http_status == 503);
   CHECK(Body(r)["error"] == "unavailable");
   CHECK(calls == 1);
-  UiApi online(*store, [](std::string* summary, const SyncProgress&) {
-    *summary = "sent 3, received 0";
+  UiApi online(*store, [](SyncSummary* summary, const SyncProgress&) {
+    summary->pushed_sets = 1;
+    summary->pushed_rows = 3;
+    summary->new_conflicts = 2;
+    summary->blobs_uploaded = 1;
+    summary->blob_bytes = 250000;
     return Status();
   });
   r = online.Handle(sync);
   CHECK(r.http_status == 200);
-  CHECK(Body(r)["summary"] == "sent 3, received 0");
+  CHECK(Body(r)["summary"] == DescribeSummary([] {
+          SyncSummary s;
+          s.pushed_sets = 1;
+          s.pushed_rows = 3;
+          s.new_conflicts = 2;
+          s.blobs_uploaded = 1;
+          s.blob_bytes = 250000;
+          return s;
+        }()));
+  // The numbers, for the screen's own language.
+  CHECK(Body(r)["counts"]["pushed_rows"] == 3);
+  CHECK(Body(r)["counts"]["pulled_rows"] == 0);
+  CHECK(Body(r)["counts"]["new_conflicts"] == 2);
+  CHECK(Body(r)["counts"]["photos_sent"] == 1);
+  CHECK(Body(r)["counts"]["photo_bytes"] == 250000);
   CHECK(Body(r)["status"]["sync_available"] == true);
 }
 
@@ -488,7 +506,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   std::mutex mu;
   std::condition_variable cv;
   bool reported = false, release = false;
-  UiApi api(*store, [&](std::string* summary, const SyncProgress& progress) {
+  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress& progress) {
     SyncProgressReport r;
     r.phase = SyncPhase::kPush;
     r.done = 1;
@@ -506,7 +524,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
     reported = true;
     cv.notify_all();
     cv.wait(lock, [&] { return release; });
-    *summary = "done";
+    summary->pulled_rows = 1;
     return Status();
   });
   // Before any sync: not running, nothing to show.

@@ -130,11 +130,13 @@ TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integrat
         {"producer", "add", "--kind", "group", "--name", "กลุ่มแม่บ้าน", "--district", "5011"});
   auto store = client::ClientStore::Open(home);
   REQUIRE(store.ok());
-  std::string summary;
+  client::SyncSummary summary;
   Status s = client::RunSyncForUi(**store, &summary);
   INFO(s.ToString() << f.server().log());
   REQUIRE(s.ok());
-  CHECK(summary.find("1 unsent change re-dated") != std::string::npos);
+  CHECK(summary.redated_rows == 1);
+  CHECK(client::DescribeSummary(summary).find("1 unsent change re-dated") !=
+        std::string::npos);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE name = 'กลุ่มแม่บ้าน'") == 1);
 }
 

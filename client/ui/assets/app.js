@@ -200,6 +200,22 @@
     return `${(n / (1024 * 1024 * 1024)).toFixed(1)} GB`;
   }
 
+  // What a sync did (the counts of POST /api/sync), in the person's language.
+  function syncSummaryText(c) {
+    const n = (x) => Number(x).toLocaleString(locale());
+    const parts = [];
+    if (c.redated_rows > 0) parts.push(t('home.sum.redated', { n: n(c.redated_rows) }));
+    parts.push(c.pushed_rows > 0 ? t('home.sum.sent', { n: n(c.pushed_rows) }) : t('home.sum.nothing_sent'));
+    parts.push(c.pulled_rows > 0 ? t('home.sum.received', { n: n(c.pulled_rows) }) : t('home.sum.nothing_received'));
+    if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
+    if (c.photos_sent > 0) parts.push(t('home.sum.photos', { n: n(c.photos_sent), size: sizeText(c.photo_bytes) }));
+    if (c.previews > 0) parts.push(t('home.sum.previews', { n: n(c.previews) }));
+    if (c.photos_held_back > 0) parts.push(t('home.sum.held_back', { n: n(c.photos_held_back) }));
+    if (c.refused_rows > 0) parts.push(t('home.sum.refused', { n: n(c.refused_rows) }));
+    if (c.resent_sets > 0) parts.push(t('home.sum.resent', { n: n(c.resent_sets) }));
+    return parts.join(' · ');
+  }
+
   async function loadLang(lang) {
     const get = async (l) => {
       const r = await fetch(`${l}.json`, { cache: 'no-cache' });
@@ -786,7 +802,8 @@
       if (r.ok) {
         outcome.className = 'outcome ok';
         outcome.dataset.outcome = 'ok';
-        outcome.append(...[t('home.sync_ok'), r.data.summary ? h('div', { class: 'detail' }, r.data.summary) : null].filter(Boolean));
+        const said = r.data.counts ? syncSummaryText(r.data.counts) : r.data.summary;
+        outcome.append(...[t('home.sync_ok'), said ? h('div', { class: 'detail', id: 'sync-summary' }, said) : null].filter(Boolean));
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
