@@ -22,8 +22,16 @@ class FakeSyncAccessHandle {
     view.set(this.data.subarray(at, at + n));
     return n;
   }
+  // A file may not grow past Module.fakeOpfs.quota bytes: as the browser,
+  // the call throws QuotaExceededError and changes nothing.
+  checkQuota(n) {
+    if (n > this.size && n > Module.fakeOpfs.quota) {
+      throw new DOMException('the origin is out of storage', 'QuotaExceededError');
+    }
+  }
   write(view, { at }) {
     Module.fakeOpfs.calls++;
+    this.checkQuota(at + view.length);
     this.reserve(at + view.length);
     if (at > this.size) this.data.fill(0, this.size, at);
     this.data.set(view, at);
@@ -33,6 +41,7 @@ class FakeSyncAccessHandle {
   }
   truncate(n) {
     Module.fakeOpfs.calls++;
+    this.checkQuota(n);
     this.reserve(n);
     if (n > this.size) this.data.fill(0, this.size, n);
     this.size = n;
@@ -56,6 +65,7 @@ Module.kboOpfs = {
 };
 Module.fakeOpfs = {
   calls: 0,
+  quota: Infinity,
   recording: false,
   written: [],  // the files as written, after each write or truncate
   flushed: [],  // the files as flushed, after each flush

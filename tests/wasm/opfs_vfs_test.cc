@@ -7,6 +7,8 @@
 //     a new worker reopens the files, exactly what SQLite's own VFS gives;
 //   - writes are gathered: a large transaction makes few handle calls, and
 //     a commit has reached the handles when it returns;
+//   - a full storage (the browser's quota) refuses the transaction, which
+//     leaves the last commit whole;
 //   - a crash at any point (a killed tab: every write so far; a power cut:
 //     what was flushed) leaves a database that passes integrity_check and
 //     holds one of the committed states, never a half-written one.
@@ -39,6 +41,10 @@ EM_JS(void, fake_restore, (int flushed, int index), {
 EM_JS(int, fake_take, (), {
   Module.fakeOpfs.written.push(Module.fakeOpfs.state('written'));
   return Module.fakeOpfs.written.length - 1;
+});
+// Files may not grow past `bytes` (0: no limit).
+EM_JS(void, fake_quota, (double bytes), {
+  Module.fakeOpfs.quota = bytes > 0 ? bytes : Infinity;
 });
 EM_JS(void, fake_empty, (), {
   Module.fakeOpfs.restore([new Uint8Array(0), new Uint8Array(0)]);
@@ -242,6 +248,54 @@ TEST_CASE("OPFS VFS: a commit is in the browser's hands when it returns",
       sqlite3_close(db);
     }
   }
+  fake_empty();
+  kbo_opfs_forget();
+}
+
+TEST_CASE("OPFS VFS: a full storage refuses the transaction and keeps the "
+          "last commit",
+          "[opfs]") {
+  fake_empty();
+  kbo_opfs_forget();
+  sqlite3* db = Open(kOpfsDb);
+  Exec(db, kCreate);
+  Workload w(3);
+  for (int i = 0; i < 5; ++i) w.Transaction({db}, 8, 3000);
+  const std::string before = Digest(db);
+  sqlite3_int64 pages = 0;
+  {
+    sqlite3_stmt* st = nullptr;
+    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr) == SQLITE_OK);
+    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+    pages = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+  }
+  // Room for 16 more pages; the transaction needs 250 (1 MiB, spilling
+  // through a cache of 8 pages).
+  fake_quota(static_cast<double>((pages + 16) * 4096));
+  const char* kBig =
+      "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE "
+      "i < 250) INSERT INTO t (k, v) SELECT 'big ' || i, zeroblob(4000) FROM n";
+  Exec(db, "BEGIN");
+  int rc = sqlite3_exec(db, kBig, nullptr, nullptr, nullptr);
+  if (rc == SQLITE_OK) rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+  CHECK((rc & 0xff) == SQLITE_FULL);
+  (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+  CHECK(Digest(db) == before);
+  sqlite3_close(db);
+  // A new worker finds the last commit, whole.
+  kbo_opfs_forget();
+  db = Open(kOpfsDb);
+  CHECK(IntegrityCheck(db) == "ok");
+  CHECK(Digest(db) == before);
+  // With room again, the same transaction commits.
+  fake_quota(0);
+  Exec(db, "BEGIN");
+  Exec(db, kBig);
+  Exec(db, "COMMIT");
+  CHECK(Digest(db) != before);
+  CHECK(IntegrityCheck(db) == "ok");
+  sqlite3_close(db);
   fake_empty();
   kbo_opfs_forget();
 }
