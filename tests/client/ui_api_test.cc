@@ -362,25 +362,19 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(r.http_status == 503);
   CHECK(Body(r)["error"] == "unavailable");
   CHECK(calls == 1);
-  UiApi online(*store, [](SyncSummary* summary, const SyncProgress&) {
-    summary->pushed_sets = 1;
-    summary->pushed_rows = 3;
-    summary->new_conflicts = 2;
-    summary->blobs_uploaded = 1;
-    summary->blob_bytes = 250000;
+  SyncSummary did;
+  did.pushed_sets = 1;
+  did.pushed_rows = 3;
+  did.new_conflicts = 2;
+  did.blobs_uploaded = 1;
+  did.blob_bytes = 250000;
+  UiApi online(*store, [&did](SyncSummary* summary, const SyncProgress&) {
+    *summary = did;
     return Status();
   });
   r = online.Handle(sync);
   CHECK(r.http_status == 200);
-  CHECK(Body(r)["summary"] == DescribeSummary([] {
-          SyncSummary s;
-          s.pushed_sets = 1;
-          s.pushed_rows = 3;
-          s.new_conflicts = 2;
-          s.blobs_uploaded = 1;
-          s.blob_bytes = 250000;
-          return s;
-        }()));
+  CHECK(Body(r)["summary"] == DescribeSummary(did));
   // The numbers, for the screen's own language.
   CHECK(Body(r)["counts"]["pushed_rows"] == 3);
   CHECK(Body(r)["counts"]["pulled_rows"] == 0);

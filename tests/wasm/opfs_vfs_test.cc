@@ -103,6 +103,15 @@ std::string Digest(sqlite3* db) {
   return std::to_string(rows) + ":" + std::to_string(h);
 }
 
+sqlite3_int64 PageCount(sqlite3* db) {
+  sqlite3_stmt* st = nullptr;
+  REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr) == SQLITE_OK);
+  REQUIRE(sqlite3_step(st) == SQLITE_ROW);
+  const sqlite3_int64 pages = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  return pages;
+}
+
 std::string IntegrityCheck(sqlite3* db) {
   sqlite3_stmt* st = nullptr;
   REQUIRE(sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &st, nullptr) ==
@@ -188,14 +197,7 @@ TEST_CASE("OPFS VFS: a random workload reads back as with SQLite's own VFS, "
   db = Open(kOpfsDb);
   CHECK(IntegrityCheck(db) == "ok");
   CHECK(Digest(db) == want);
-  sqlite3_int64 pages = 0;
-  {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    pages = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
+  const sqlite3_int64 pages = PageCount(db);
   CHECK(pages * 4096 > 256 * 1024);  // past the image limit
   sqlite3_close(db);
   sqlite3_close(ref);
@@ -262,14 +264,7 @@ TEST_CASE("OPFS VFS: a full storage refuses the transaction and keeps the "
   Workload w(3);
   for (int i = 0; i < 5; ++i) w.Transaction({db}, 8, 3000);
   const std::string before = Digest(db);
-  sqlite3_int64 pages = 0;
-  {
-    sqlite3_stmt* st = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db, "PRAGMA page_count", -1, &st, nullptr) == SQLITE_OK);
-    REQUIRE(sqlite3_step(st) == SQLITE_ROW);
-    pages = sqlite3_column_int64(st, 0);
-    sqlite3_finalize(st);
-  }
+  const sqlite3_int64 pages = PageCount(db);
   // Room for 16 more pages; the transaction needs 250 (1 MiB, spilling
   // through a cache of 8 pages).
   fake_quota(static_cast<double>((pages + 16) * 4096));
