@@ -214,6 +214,10 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
     const img = document.querySelector('.thumbs img');
     return img && img.complete && img.naturalHeight === 1600;
   });
+  // The photo was read from storage to be shown, and is not kept in the
+  // worker's memory: only the small files are (the device key).
+  const inMemory = Number(await page.evaluate(() => document.documentElement.dataset.kboHeld));
+  assert.ok(inMemory < 16 * 1024, `the worker holds ${inMemory} B of files in memory`);
   // A second tab of the app on the same phone is told to use the first.
   const tab = await context.newPage();
   await tab.goto(`${server.url}/app/`);
@@ -256,6 +260,7 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   };
   walk(path.join(server.data, 'blobs'));
   assert.ok(held.includes(photos[0].sha256), 'the server holds the photo');
+  assert.ok(photos[0].bytes > 16 * 1024, `a photo the worker does not keep in memory (${photos[0].bytes} B)`);
   assert.deepEqual(phone.errors, [], 'errors in the page');
 });
 

@@ -9,18 +9,22 @@
 //                                is on disk before the action is answered;
 //   home/...                     every other file of the client's home
 //                                (device.key, blobs/ with the photos),
-//                                copied into the core's memory file system
-//                                on start and written back after each
-//                                request, before it is answered. A photo
-//                                is written here before the core records
-//                                its row.
+//                                written back from the core's memory file
+//                                system after each request, before it is
+//                                answered. A photo is written here before
+//                                the core records its row. On start the
+//                                small files are copied into memory; a
+//                                larger one (a photo, a preview) only when
+//                                the core reads it, and dropped from memory
+//                                after the request (see makeLazy).
 //
 // Messages from the page: {id, method, path, query: [[k, v]...],
 // contentType, body: Uint8Array?, parts: [{name, filename, type, data,
 // head?}]?} (head: the first bytes of a photo as taken, data its copy).
 // To the page: {ready} or {fatal: message, code: "other_tab" | "no_storage" |
 // "start"} once; {id, status, type, body}
-// for each request; {progress: JSON text} during a sync.
+// for each request (and held: the bytes of the home's files in memory
+// after it); {progress: JSON text} during a sync.
 'use strict';
 
 importScripts('kbo-core.js');
@@ -39,6 +43,88 @@ const persisted = new Map();
 const prestored = new Map();
 
 function isDbFile(rel) { return DB_FILES.includes(rel); }
+
+// Files larger than this are held in memory only while a request reads
+// them: a phone's photos would otherwise all sit in the worker's memory
+// (about 30 MB per 100), read on every start.
+const LAZY_BYTES = 16 * 1024;
+// Lazy files whose bytes are in memory now (dropped after the request).
+const loaded = new Set();
+
+// The bytes of a lazy file, read synchronously from its OPFS File (a photo
+// is named by its SHA-256 and never changes, so the File stays valid).
+function ensureLoaded(node) {
+  if (!node.kboFile || node.contents) return;
+  let bytes;
+  try {
+    bytes = new Uint8Array(new FileReaderSync().readAsArrayBuffer(node.kboFile));
+  } catch (e) {
+    console.warn('kbo: a stored file could not be read:', e);
+    throw new core.FS.ErrnoError(29);  // EIO
+  }
+  if (bytes.length !== node.usedBytes) throw new core.FS.ErrnoError(29);
+  node.contents = bytes;
+  loaded.add(node);
+}
+
+// A lazy file changed in place becomes an ordinary file in memory again
+// (persistHome writes it back and makes it lazy anew).
+function unlazy(node) {
+  if (!node.kboFile) return;
+  ensureLoaded(node);
+  delete node.kboFile;
+  loaded.delete(node);
+  node.stream_ops = node.kboBase.stream;
+  node.node_ops = node.kboBase.node;
+}
+
+// Makes the file at `path` in the memory file system lazy: its bytes are
+// `file`'s (the OPFS copy, just written or found on start), read when the
+// core reads them. Its size and times stay, so persistHome sees no change.
+function makeLazy(path, file) {
+  const node = core.FS.lookupPath(path).node;
+  if (node.usedBytes !== file.size) return;  // not the same bytes: keep them
+  if (!node.kboBase) node.kboBase = { stream: node.stream_ops, node: node.node_ops };
+  const base = node.kboBase;
+  node.kboFile = file;
+  node.contents = null;
+  loaded.delete(node);
+  node.stream_ops = Object.assign({}, base.stream, {
+    read(stream, ...rest) { ensureLoaded(stream.node); return base.stream.read(stream, ...rest); },
+    write(stream, ...rest) { unlazy(stream.node); return base.stream.write(stream, ...rest); },
+    allocate(stream, ...rest) { unlazy(stream.node); return base.stream.allocate(stream, ...rest); },
+    mmap(stream, ...rest) { unlazy(stream.node); return base.stream.mmap(stream, ...rest); },
+  });
+  node.node_ops = Object.assign({}, base.node, {
+    setattr(n, attr) {
+      if (attr.size !== undefined) unlazy(n);
+      return base.node.setattr(n, attr);
+    },
+  });
+}
+
+// Drops the bytes the last request read: they stay in OPFS.
+function dropLoaded() {
+  for (const node of loaded) node.contents = null;
+  loaded.clear();
+}
+
+// Bytes of the home's files held in memory now.
+function heldBytes() {
+  let n = 0;
+  for (const rel of memFiles().keys()) {
+    const node = core.FS.lookupPath(`${HOME}/${rel}`).node;
+    if (node.contents) n += node.usedBytes;
+  }
+  return n;
+}
+
+async function opfsFile(rel) {
+  const parts = rel.split('/');
+  const name = parts.pop();
+  const dir = await opfsDir(parts, false);
+  return (await dir.getFileHandle(name)).getFile();
+}
 
 async function opfsDir(path, create) {
   let dir = homeDir;
@@ -60,6 +146,7 @@ async function writeOpfs(rel, bytes) {
   } finally {
     h.close();
   }
+  return fh;
 }
 
 async function removeOpfs(rel) {
@@ -102,8 +189,15 @@ async function restoreHome() {
         core.FS.mkdirTree(path);
         await walk(entry, r);
       } else {
-        const bytes = new Uint8Array(await (await entry.getFile()).arrayBuffer());
-        core.FS.writeFile(path, bytes);
+        const file = await entry.getFile();
+        if (file.size > LAZY_BYTES) {
+          // Its size now, its bytes when read.
+          core.FS.writeFile(path, new Uint8Array(0));
+          core.FS.lookupPath(path).node.usedBytes = file.size;
+          makeLazy(path, file);
+        } else {
+          core.FS.writeFile(path, new Uint8Array(await file.arrayBuffer()));
+        }
         if (r.endsWith('device.key')) core.FS.chmod(path, 0o600);
         persisted.set(r, stamp(core.FS.stat(path)));
       }
@@ -117,15 +211,20 @@ async function persistHome() {
   const now = memFiles();
   for (const [rel, size] of prestored) {
     const st = now.get(rel);
-    if (st && st.size === size) persisted.set(rel, stamp(st));
-    else if (!st) await removeOpfs(rel);
+    if (st && st.size === size) {
+      persisted.set(rel, stamp(st));
+      if (size > LAZY_BYTES) makeLazy(`${HOME}/${rel}`, await opfsFile(rel));
+    } else if (!st) {
+      await removeOpfs(rel);
+    }
     prestored.delete(rel);
   }
   for (const [rel, st] of now) {
     const s = stamp(st);
     if (persisted.get(rel) === s) continue;
-    await writeOpfs(rel, core.FS.readFile(`${HOME}/${rel}`));
+    const fh = await writeOpfs(rel, core.FS.readFile(`${HOME}/${rel}`));
     persisted.set(rel, s);
+    if (st.size > LAZY_BYTES) makeLazy(`${HOME}/${rel}`, await fh.getFile());
   }
   for (const rel of Array.from(persisted.keys())) {
     if (!now.has(rel)) {
@@ -193,7 +292,8 @@ async function call(msg) {
   } catch (e) {
     console.warn('kbo: home files not yet written to storage, retried next time:', e);
   }
-  return { status, type, body };
+  dropLoaded();
+  return { status, type, body, held: heldBytes() };
 }
 
 // A reloaded page's worker may start before the old one let go of the
