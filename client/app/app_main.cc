@@ -67,6 +67,17 @@ ui::ApiReply ErrorAnswer(int http, const std::string& code,
   return r;
 }
 
+// The OPFS VFS as SQLite's default; false (and open_error says why) if the
+// browser's storage cannot be used.
+bool RegisterStorage(App& app) {
+  if (const int rc = kbo_opfs_vfs_register(); rc != 0) {
+    app.open_error = "the browser's file storage (OPFS) could not be used as "
+                     "the database's (SQLite error " + std::to_string(rc) + ")";
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 extern "C" {
@@ -77,11 +88,7 @@ extern "C" {
 EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   App& app = TheApp();
   if (app.api) return 0;
-  if (const int rc = kbo_opfs_vfs_register(); rc != 0) {
-    app.open_error = "the browser's file storage (OPFS) could not be used as "
-                     "the database's (SQLite error " + std::to_string(rc) + ")";
-    return 1;
-  }
+  if (!RegisterStorage(app)) return 1;
   kbo::Result<std::unique_ptr<ClientStore>> store =
       ClientStore::Open(home, kbo::client::ClientWallClock());
   if (!store.ok()) {
@@ -125,11 +132,7 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
 // kbo_app_open_error() says why.
 EMSCRIPTEN_KEEPALIVE int kbo_app_prepare_key(const char* home) {
   App& app = TheApp();
-  if (const int rc = kbo_opfs_vfs_register(); rc != 0) {
-    app.open_error = "the browser's file storage (OPFS) could not be used as "
-                     "the database's (SQLite error " + std::to_string(rc) + ")";
-    return 1;
-  }
+  if (!RegisterStorage(app)) return 1;
   if (Status s = ClientStore::PrepareDeviceKey(home); !s.ok()) {
     app.open_error = s.ToString();
     return 1;

@@ -40,8 +40,9 @@ EM_JS(int, kbo_opfs_truncate, (int id, double size), {
 EM_JS(int, kbo_opfs_flush, (int id), {
   try { Module.kboOpfs.handles[id].flush(); return 0; } catch (e) { Module.kboOpfs.error = String(e); return -1; }
 })
-EM_JS(int, kbo_opfs_ready, (), {
-  return Module.kboOpfs && Module.kboOpfs.handles && Module.kboOpfs.handles.length > 0 ? 1 : 0;
+// How many handles the worker opened (0 if none).
+EM_JS(int, kbo_opfs_count, (), {
+  return Module.kboOpfs && Module.kboOpfs.handles ? Module.kboOpfs.handles.length : 0;
 })
 // clang-format on
 
@@ -66,6 +67,7 @@ typedef struct OpfsFile {
 //   (the first tap on a screen reads tens of pages SQLite's cache has not
 //   seen) cost no call. A file that outgrows it is read from the handle.
 // After a failed call, what is known here is forgotten and asked again.
+// At most kMaxFiles handles (the app has two, the benchmark four).
 // (The limits are smaller in tests/wasm/opfs_vfs_test.cc, to cross them.)
 #ifndef KBO_OPFS_GATHER_BYTES
 #define KBO_OPFS_GATHER_BYTES (1 << 20)
@@ -85,16 +87,15 @@ typedef struct OpfsState {
   unsigned char* buf;     // gathered bytes (kGatherBytes, made on first use)
   sqlite3_int64 at;       // where they go
   int len;
-  unsigned char* image;   // the whole file (`size` bytes), or NULL
+  unsigned char* image;   // the whole file (`size` bytes; zero after), or NULL
   sqlite3_int64 image_capacity;
   int image_refused;      // too large when last tried
 } OpfsState;
 
 static OpfsState g_files[kMaxFiles];
 
-static OpfsState* StateOf(int id) {
-  return id >= 0 && id < kMaxFiles ? &g_files[id] : NULL;
-}
+// (kbo_opfs_vfs_register refused more handles than kMaxFiles.)
+static OpfsState* StateOf(int id) { return &g_files[id]; }
 
 static void DropImage(OpfsState* st) {
   sqlite3_free(st->image);
@@ -112,7 +113,7 @@ static void Forget(OpfsState* st) {
 // Writes what is gathered. SQLITE_OK, SQLITE_FULL or SQLITE_IOERR_WRITE.
 static int WriteGathered(int id) {
   OpfsState* st = StateOf(id);
-  if (st == NULL || st->len == 0) return SQLITE_OK;
+  if (st->len == 0) return SQLITE_OK;
   const int len = st->len;
   st->len = 0;
   const double put = kbo_opfs_write(id, st->buf, len, (double)st->at);
@@ -124,22 +125,19 @@ static int WriteGathered(int id) {
 // The file's size: asked of the handle once, then kept.
 static int KnownSize(int id, sqlite3_int64* size) {
   OpfsState* st = StateOf(id);
-  if (st != NULL && st->size_known) {
-    *size = st->size;
-    return SQLITE_OK;
-  }
-  const double n = kbo_opfs_size(id);
-  if (n < 0) return SQLITE_IOERR_FSTAT;
-  *size = (sqlite3_int64)n;
-  if (st != NULL) {
-    st->size = *size;
+  if (!st->size_known) {
+    const double n = kbo_opfs_size(id);
+    if (n < 0) return SQLITE_IOERR_FSTAT;
+    st->size = (sqlite3_int64)n;
     st->size_known = 1;
   }
+  *size = st->size;
   return SQLITE_OK;
 }
 
-// Room in the image for `need` bytes, the new ones zero; 0 if the file is
-// now too large for one (the image is dropped).
+// Room in the image for `need` bytes, the new ones zero (so the bytes past
+// the file's end are always zero); 0 if the file is now too large for one
+// (the image is dropped).
 static int ImageReserve(OpfsState* st, sqlite3_int64 need) {
   if (need > kImageMaxBytes) {
     DropImage(st);
@@ -165,14 +163,13 @@ static int ImageReserve(OpfsState* st, sqlite3_int64 need) {
   return 1;
 }
 
-// The image after a write of [offset, offset + amount): the bytes between
-// the old end and `offset` are zero, as in the file.
+// The image after a write of [offset, offset + amount) (a gap before it
+// reads as zero, as in the file).
 static void ImagePut(OpfsState* st, const void* buf, int amount,
-                     sqlite3_int64 offset, sqlite3_int64 old_size) {
-  if (st->image == NULL) return;
-  if (!ImageReserve(st, offset + amount)) return;
-  if (offset > old_size) memset(st->image + old_size, 0, (size_t)(offset - old_size));
-  memcpy(st->image + offset, buf, (size_t)amount);
+                     sqlite3_int64 offset) {
+  if (st->image != NULL && ImageReserve(st, offset + amount)) {
+    memcpy(st->image + offset, buf, (size_t)amount);
+  }
 }
 
 // Reads the whole file into its image, with one call. 0 if it stays
@@ -209,7 +206,7 @@ static int OpfsRead(sqlite3_file* file, void* buf, int amount,
                     sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
   OpfsState* st = StateOf(f->id);
-  if (st != NULL && ImageLoad(f->id, st)) {
+  if (ImageLoad(f->id, st)) {
     const sqlite3_int64 have = st->size > offset ? st->size - offset : 0;
     const int got = have >= amount ? amount : (int)have;
     memcpy(buf, st->image + offset, (size_t)(got > 0 ? got : 0));
@@ -220,7 +217,7 @@ static int OpfsRead(sqlite3_file* file, void* buf, int amount,
     return SQLITE_OK;
   }
   // From the handle, which must hold what was gathered first.
-  if (st != NULL && st->len > 0 && offset + amount > st->at) {
+  if (st->len > 0 && offset + amount > st->at) {
     const int rc = WriteGathered(f->id);
     if (rc != SQLITE_OK) return rc;
   }
@@ -238,15 +235,12 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
                      sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
   OpfsState* st = StateOf(f->id);
-  int rc = SQLITE_OK;
-  if (st != NULL) {
-    sqlite3_int64 size = 0;
-    rc = KnownSize(f->id, &size);
-    if (rc != SQLITE_OK) return rc;
-    ImagePut(st, buf, amount, offset, size);
-    if (offset + amount > size) st->size = offset + amount;
-  }
-  if (st != NULL && amount < kGatherBytes) {
+  sqlite3_int64 size = 0;
+  int rc = KnownSize(f->id, &size);
+  if (rc != SQLITE_OK) return rc;
+  ImagePut(st, buf, amount, offset);
+  if (offset + amount > size) st->size = offset + amount;
+  if (amount < kGatherBytes) {
     if (st->len > 0 &&
         (offset != st->at + st->len || st->len + amount > kGatherBytes)) {
       rc = WriteGathered(f->id);
@@ -268,7 +262,7 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
   if (rc != SQLITE_OK) return rc;
   const double put = kbo_opfs_write(f->id, buf, amount, (double)offset);
   if (put == amount) return SQLITE_OK;
-  if (st != NULL) Forget(st);
+  Forget(st);
   return put == -2 ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
@@ -279,18 +273,16 @@ static int OpfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
   if (rc != SQLITE_OK) return rc;
   rc = kbo_opfs_truncate(f->id, (double)size);
   if (rc != 0) {
-    if (st != NULL) Forget(st);
+    Forget(st);
     return rc == -2 ? SQLITE_FULL : SQLITE_IOERR_TRUNCATE;
   }
-  if (st != NULL) {
-    if (st->image != NULL && size > st->size) {
-      ImagePut(st, "", 0, size, st->size);  // the new bytes are zero
-    } else if (st->image != NULL && size < st->image_capacity) {
-      memset(st->image + size, 0, (size_t)(st->image_capacity - size));
-    }
-    st->size = size;
-    st->size_known = 1;
+  if (st->image != NULL && size > st->size) {
+    ImageReserve(st, size);  // the new bytes are zero
+  } else if (st->image != NULL && size < st->size) {
+    memset(st->image + size, 0, (size_t)(st->size - size));
   }
+  st->size = size;
+  st->size_known = 1;
   return SQLITE_OK;
 }
 
@@ -379,13 +371,11 @@ static int OpfsDelete(sqlite3_vfs* vfs, const char* name, int sync_dir) {
   const int id = kbo_opfs_find(name);
   if (id < 0) return g_next->xDelete(g_next, name, sync_dir);
   OpfsState* st = StateOf(id);
-  if (st != NULL) Forget(st);  // what was gathered is deleted with the rest
+  Forget(st);  // what was gathered is deleted with the rest
   if (kbo_opfs_truncate(id, 0) != 0) return SQLITE_IOERR_DELETE;
   if (kbo_opfs_flush(id) != 0) return SQLITE_IOERR_DELETE;
-  if (st != NULL) {
-    st->size = 0;
-    st->size_known = 1;
-  }
+  st->size = 0;
+  st->size_known = 1;
   return SQLITE_OK;
 }
 
@@ -449,7 +439,8 @@ static sqlite3_vfs g_opfs = {
 
 int kbo_opfs_vfs_register(void) {
   if (g_next != NULL) return SQLITE_OK;
-  if (!kbo_opfs_ready()) return SQLITE_CANTOPEN;
+  const int handles = kbo_opfs_count();
+  if (handles <= 0 || handles > kMaxFiles) return SQLITE_CANTOPEN;
   const int rc = sqlite3_initialize();
   if (rc != SQLITE_OK) return rc;
   sqlite3_vfs* next = sqlite3_vfs_find(NULL);

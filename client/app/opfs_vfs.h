@@ -36,7 +36,8 @@ extern "C" {
 #endif
 
 // Registers the VFS as SQLite's default. 0 (SQLITE_OK) on success, or a
-// SQLite error code. Calling it again is harmless.
+// SQLite error code (SQLITE_CANTOPEN if the worker listed no handles, or
+// more than eight). Calling it again is harmless.
 int kbo_opfs_vfs_register(void);
 
 // Empties the database at `path` and its journal (a listed file is

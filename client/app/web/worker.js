@@ -110,12 +110,9 @@ function dropLoaded() {
 }
 
 // Bytes of the home's files held in memory now.
-function heldBytes() {
+function heldBytes(files) {
   let n = 0;
-  for (const rel of memFiles().keys()) {
-    const node = core.FS.lookupPath(`${HOME}/${rel}`).node;
-    if (node.contents) n += node.usedBytes;
-  }
+  for (const st of files.values()) if (st.node.contents) n += st.node.usedBytes;
   return n;
 }
 
@@ -162,7 +159,7 @@ async function removeOpfs(rel) {
 
 function stamp(st) { return `${st.size}:${st.mtime.getTime()}`; }
 
-// Every file under HOME in the core's memory: rel path -> stat.
+// Every file under HOME in the core's memory: rel path -> stat (and .node).
 function memFiles() {
   const out = new Map();
   const walk = (dir, rel) => {
@@ -170,7 +167,9 @@ function memFiles() {
       if (name === '.' || name === '..') continue;
       const path = `${dir}/${name}`;
       const r = rel ? `${rel}/${name}` : name;
-      const st = core.FS.stat(path);
+      const node = core.FS.lookupPath(path).node;
+      const st = node.node_ops.getattr(node);  // as FS.stat
+      st.node = node;
       if (core.FS.isDir(st.mode)) walk(path, r);
       else if (!isDbFile(r)) out.set(r, st);
     }
@@ -206,7 +205,8 @@ async function restoreHome() {
   await walk(homeDir, '');
 }
 
-// Writes to OPFS what changed in memory since the last call.
+// Writes to OPFS what changed in memory since the last call; returns the
+// files it found (memFiles).
 async function persistHome() {
   const now = memFiles();
   for (const [rel, size] of prestored) {
@@ -232,6 +232,7 @@ async function persistHome() {
       persisted.delete(rel);
     }
   }
+  return now;
 }
 
 // A photo on its way in: kept in OPFS under the name the core's blob
@@ -287,13 +288,14 @@ async function call(msg) {
   // The core's answer stands (its commit is on disk): a failure to copy the
   // other home files is retried after the next request, never reported as
   // the action's failure (the person would record it twice).
+  let files = null;
   try {
-    await persistHome();
+    files = await persistHome();
   } catch (e) {
     console.warn('kbo: home files not yet written to storage, retried next time:', e);
   }
   dropLoaded();
-  return { status, type, body, held: heldBytes() };
+  return { status, type, body, held: heldBytes(files || memFiles()) };
 }
 
 // A reloaded page's worker may start before the old one let go of the
