@@ -3,6 +3,7 @@
 #include <sys/stat.h>
 
 #include "client/blob_store.h"
+#include "client/photo_record.h"
 #include "client/outbox.h"
 #include "shared/bytes.h"
 #include "shared/fs.h"
@@ -66,9 +67,9 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
       while (st.Step()) photos.emplace_back(st.ColumnText(0), st.ColumnInt(1));
       if (!st.status().ok()) return st.status();
     }
-    BlobStore blobs(store.paths().blobs);
     for (const auto& [sha, bytes] : photos) {
-      Result<std::string> photo = blobs.Read(sha, static_cast<size_t>(bytes));
+      Result<std::string> photo =
+          ReadQueuedBlob(store.paths().blobs, sha, static_cast<size_t>(bytes));
       if (!photo.ok()) {
         return Status::IOError("photo " + sha + " cannot go into the bundle: " +
                                photo.status().message() +

@@ -9,6 +9,16 @@ std::string OriginalsDir(const std::string& blobs_dir) {
   return blobs_dir + "/originals";
 }
 
+Result<std::string> ReadQueuedBlob(const std::string& blobs_dir,
+                                   std::string_view sha256, size_t max_bytes) {
+  Result<std::string> bytes = BlobStore(blobs_dir).Read(sha256, max_bytes);
+  if (bytes.ok() || bytes.status().code() != Code::kNotFound) return bytes;
+  Result<std::string> original =
+      BlobStore(OriginalsDir(blobs_dir)).Read(sha256, max_bytes);
+  if (original.status().code() == Code::kNotFound) return bytes;  // its message
+  return original;
+}
+
 Result<StoredPhoto> StorePhotoAsGiven(const std::string& blobs_dir,
                                       std::string_view bytes,
                                       std::string_view display_name,

@@ -30,6 +30,12 @@ struct StoredPhoto {
 // blobs/originals/ of the home whose blobs/ folder is `blobs_dir`.
 std::string OriginalsDir(const std::string& blobs_dir);
 
+// The bytes of a blob queued for upload (blob_upload): an upload copy in
+// blobs/, or an original asked for (SyncClient::SendOriginals), which stays
+// in blobs/originals/. Errors as BlobStore::Read; kNotFound if in neither.
+Result<std::string> ReadQueuedBlob(const std::string& blobs_dir,
+                                   std::string_view sha256, size_t max_bytes);
+
 // Stores `bytes` as they are (only their headers are read: a JPEG or PNG
 // image of at most `max_bytes`); the photo syncs as given. Errors as
 // BlobStore::AddPhotoBytes: kInvalidArgument (too large, not a JPEG or PNG

@@ -683,6 +683,67 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row,
   return id;
 }
 
+Result<ClientStore::OriginalsAsked> ClientStore::AskForOriginals(
+    const std::vector<Uuid>& photos, bool all) {
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  const std::string now = NowIso();
+  OriginalsAsked asked;
+  std::vector<std::string> uploads;
+  for (const Uuid& id : photos) {
+    const std::string text = id.ToString();
+    Statement st(*db_,
+                 "SELECT p.sha256, o.upload_sha256 FROM photo p LEFT JOIN "
+                 "photo_original o ON o.upload_sha256 = p.sha256 WHERE p.id = "
+                 "?1 AND p.deleted = 0");
+    st.Bind(1, std::string_view(text));
+    const bool found = st.Step();
+    if (!st.status().ok()) return st.status();
+    if (!found) return Status::NotFound("no photo with id " + text);
+    if (st.IsNull(1)) {
+      return Status::NotFound("photo " + text +
+                              " has no original on this device (it was taken "
+                              "on another device, or recorded before kbo kept "
+                              "originals)");
+    }
+    uploads.push_back(st.ColumnText(1));
+  }
+  if (all) {
+    Statement st(*db_,
+                 "SELECT o.upload_sha256 FROM photo_original o WHERE "
+                 "o.original_sha256 != o.upload_sha256 AND EXISTS (SELECT 1 "
+                 "FROM photo p WHERE p.sha256 = o.upload_sha256 AND p.deleted "
+                 "= 0) ORDER BY o.rowid");
+    while (st.Step()) uploads.push_back(st.ColumnText(0));
+    if (!st.status().ok()) return st.status();
+  }
+  std::set<std::string> seen;
+  for (const std::string& upload : uploads) {
+    if (!seen.insert(upload).second) continue;
+    Statement& mark = db_->Cached(
+        "UPDATE photo_original SET requested_at = ?2 WHERE upload_sha256 = ?1 "
+        "AND requested_at IS NULL");
+    mark.Bind(1, std::string_view(upload)).Bind(2, std::string_view(now));
+    if (Status s = mark.Run(); !s.ok()) return s;
+    Statement& state = db_->Cached(
+        "SELECT original_bytes, announced_at IS NOT NULL FROM photo_original "
+        "WHERE upload_sha256 = ?1");
+    state.Bind(1, std::string_view(upload));
+    if (state.Step()) {
+      if (state.ColumnInt(1) != 0) {
+        ++asked.sent_before;
+      } else {
+        ++asked.originals;
+        asked.bytes += static_cast<uint64_t>(state.ColumnInt(0));
+      }
+    }
+    if (!state.status().ok()) return state.status();
+    if (Status s = state.Reset(); !s.ok()) return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return asked;
+}
+
 Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
                                                  std::vector<RowValues> rows) {
   Status error;

@@ -150,6 +150,21 @@ class ClientStore {
   Result<Uuid> RecordPhoto(RowValues row,
                            const PhotoOriginal* original = nullptr);
 
+  // What AskForOriginals marked.
+  struct OriginalsAsked {
+    size_t originals = 0;  // asked for now or before, not yet sent
+    uint64_t bytes = 0;    // their size
+    size_t sent_before = 0;  // announced to the server already
+  };
+  // Asks for the originals of `photos` (or, with `all`, of every live photo
+  // this device keeps an original of and sent as a copy) to go to the server
+  // with the next sync (SyncClient::SendOriginals; photo_original.
+  // requested_at), in one transaction: all or none.
+  //   kNotFound  a photo row that does not exist here or was deleted, or of
+  //              which this device keeps no original (taken on another
+  //              device, or recorded before originals were kept).
+  Result<OriginalsAsked> AskForOriginals(const std::vector<Uuid>& photos, bool all);
+
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
   // none, and one outbox entry (one action). A refusal carries the index of

@@ -360,6 +360,7 @@ Result<SyncSummary> SyncClient::Sync() {
     }
   }
   if (s.ok()) s = UploadBlobs(&summary);
+  if (s.ok()) s = SendOriginals(&summary);
   if (s.ok()) {
     // Other devices' photos, as thumbnails (client/photo_fetch.h). Never
     // fails the sync: what is not fetched now comes with the next one.

@@ -213,6 +213,13 @@ struct SyncSummary {
   uint64_t resent_sets = 0;
   // Thumbnails of other devices' photos received (client/photo_fetch.h).
   uint64_t thumbnails_fetched = 0;
+  // Originals of photos (as taken) the server now holds whole, of those
+  // asked for (SendOriginals), and their bytes sent (not in blob_bytes).
+  uint64_t originals_uploaded = 0;
+  uint64_t original_bytes = 0;
+  // Originals asked for that the server would not take (the photo deleted
+  // or changed there, taken on another device, an older server): kept here.
+  uint64_t originals_held_back = 0;
   // The server refused a change set because this device's clock had run
   // ahead, and its clock is right again: unsent row changes given a new
   // hlc (client/clock_repair.h), and the newest wall time they had carried.
@@ -347,6 +354,26 @@ class SyncClient {
   //                       are still uploaded; the error names it).
   Status UploadBlobs(SyncSummary* summary);
 
+  // Sends the originals asked for (docs/protocol.md §8, "Originals on
+  // request"): first, if the last pull said the office asked for some, it
+  // lists them (GET /v1/photos/originals) and marks them asked for here;
+  // then, for each original asked for (by the office or by `kbo photo
+  // upload-originals`) and not yet announced, it tells the server which
+  // photo's upload copy it belongs to (POST /v1/photos/originals) and
+  // uploads it like a photo (resumable; once announced it is in
+  // blob_upload, so an upload cut short goes on with the next sync's
+  // UploadBlobs). Refusals of one original (the photo deleted or changed
+  // on the server, taken elsewhere, a server without originals) keep it
+  // here, counted in originals_held_back, and the others go on.
+  //   kIOError   an original missing or damaged on this device (the others
+  //              are still sent; the error names it).
+  Status SendOriginals(SyncSummary* summary);
+  // Why the server refused each original held back by the last
+  // SendOriginals ("photo 1b4e28ba...: <the server's message>").
+  const std::vector<std::string>& original_refusals() const {
+    return original_refusals_;
+  }
+
   // True iff the last failed call failed because the server refused a
   // request (an HTTP 4xx). `kbo` exits 5 for these (DESIGN §7).
   bool refused_by_server() const { return refused_; }
@@ -414,6 +441,10 @@ class SyncClient {
   bool redating_ = false;  // inside RedateAndPushAgain
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;
+  // The last pull page said the office asked for originals of this
+  // device's photos (X-KBO-Originals-Requested).
+  bool originals_requested_ = false;
+  std::vector<std::string> original_refusals_;
 };
 
 // The web UI's sync button (client/ui): Sync() with the default options and

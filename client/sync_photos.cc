@@ -4,6 +4,7 @@
 #include <set>
 
 #include "client/blob_store.h"
+#include "client/photo_record.h"
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
 #include "shared/sqlite/db.h"
@@ -128,8 +129,8 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     return save(total, true, store_.NowIso());
   }
 
-  BlobStore blobs(store_.paths().blobs);
-  Result<std::string> bytes = blobs.Read(sha256, static_cast<size_t>(total));
+  Result<std::string> bytes =
+      ReadQueuedBlob(store_.paths().blobs, sha256, static_cast<size_t>(total));
   if (!bytes.ok()) {
     *local = true;
     return Status::IOError(what + " (" + sha256 +
@@ -208,5 +209,162 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   return save(total, true, store_.NowIso());
 }
 
+Status SyncClient::SendOriginals(SyncSummary* summary) {
+  original_refusals_.clear();
+  counters_ = summary;
+  Db& db = store_.db();
+  if (originals_requested_) {
+    originals_requested_ = false;
+    Result<HttpResponse> r = Call("GET", std::string(protocol::kOriginalsPath), "",
+                                  "", kMaxMissingBytes);
+    if (!r.ok()) return r.status();
+    if (r->status == 200) {
+      Result<std::vector<std::string>> asked = wire::ParseOriginalRequests(r->body);
+      if (!asked.ok()) {
+        return Status::Corruption(base_url_ +
+                                  " listed the originals asked for wrongly: " +
+                                  asked.status().message());
+      }
+      Transaction txn(db);
+      if (!txn.status().ok()) return txn.status();
+      const std::string now = store_.NowIso();
+      for (const std::string& upload : *asked) {
+        // One this device does not hold (recorded elsewhere, or as taken on
+        // an older kbo) matches no row: nothing to send.
+        Statement& mark = db.Cached(
+            "UPDATE photo_original SET requested_at = ?2 WHERE upload_sha256 = "
+            "?1 AND requested_at IS NULL");
+        mark.Bind(1, std::string_view(upload)).Bind(2, std::string_view(now));
+        if (Status s = mark.Run(); !s.ok()) return s;
+      }
+      if (Status s = txn.Commit(); !s.ok()) return s;
+    } else if (r->status != 404) {
+      // 404: a server without originals on request (older); nothing asked.
+      return Refusal(*r, "the list of originals asked for");
+    }
+  }
+
+  struct Asked {
+    std::string upload, original, mime;
+    uint64_t bytes = 0;
+  };
+  std::vector<Asked> asked;
+  {
+    Statement st(db,
+                 "SELECT upload_sha256, original_sha256, original_bytes, "
+                 "original_mime FROM photo_original WHERE requested_at IS NOT "
+                 "NULL AND announced_at IS NULL ORDER BY requested_at, rowid");
+    while (st.Step()) {
+      asked.push_back({st.ColumnText(0), st.ColumnText(1), st.ColumnText(3),
+                       static_cast<uint64_t>(st.ColumnInt(2))});
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  if (asked.empty()) return Status();
+  photo_total_ = 0;
+  photo_done_ = 0;
+  for (const Asked& a : asked) photo_total_ += a.bytes;
+  Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+  Status first_local_error;
+  for (const Asked& a : asked) {
+    std::string photo_id;
+    {
+      Statement st(db, "SELECT id FROM photo WHERE sha256 = ?1 AND deleted = 0 "
+                       "ORDER BY id LIMIT 1");
+      st.Bind(1, std::string_view(a.upload));
+      if (st.Step()) photo_id = st.ColumnText(0);
+      if (!st.status().ok()) return st.status();
+    }
+    Result<Uuid> id = Uuid::Parse(photo_id);
+    if (!id.ok()) {
+      // Deleted here since: its original goes nowhere.
+      if (summary != nullptr) ++summary->originals_held_back;
+      original_refusals_.push_back("the photo of " + a.upload.substr(0, 12) +
+                                   " was deleted on this device");
+      continue;
+    }
+    const std::string what = "the original of photo " + photo_id;
+    const BlobStore originals(OriginalsDir(store_.paths().blobs));
+    if (!originals.Has(a.original) && !BlobStore(store_.paths().blobs).Has(a.original)) {
+      if (first_local_error.ok()) {
+        first_local_error =
+            Status::IOError(what + " (" + a.original + ") is not on this device");
+      }
+      continue;
+    }
+    wire::OriginalNotice notice;
+    notice.photo_id = *id;
+    notice.upload_sha256 = a.upload;
+    notice.sha256 = a.original;
+    notice.bytes = a.bytes;
+    notice.mime = a.mime;
+    Result<HttpResponse> r =
+        Call("POST", std::string(protocol::kOriginalsPath),
+             wire::EncodeOriginalNotice(notice), "application/json",
+             protocol::kMaxJsonBytes);
+    if (!r.ok()) return r.status();
+    if (r->status != 200) {
+      const Status said = ServerError(*r);
+      if (r->status == 404 || r->status == 403 || r->status == 409 ||
+          r->status == 413) {
+        // This one cannot go (the photo deleted or changed there, taken on
+        // another device, too large, or a server without originals): it
+        // stays here, asked for, and the others go on.
+        if (summary != nullptr) ++summary->originals_held_back;
+        original_refusals_.push_back(what + ": " + said.message());
+        continue;
+      }
+      return Refusal(*r, what);
+    }
+    Result<wire::BlobState> state = wire::ParseBlobState(r->body);
+    if (!state.ok()) {
+      return Status::Corruption(base_url_ + " answered " + what +
+                                " wrongly: " + state.status().message());
+    }
+    {
+      // Announced: from now on it is an upload like a photo's, resumed by
+      // the next sync's UploadBlobs if this one is cut short.
+      Transaction txn(db);
+      if (!txn.status().ok()) return txn.status();
+      const std::string now = store_.NowIso();
+      Statement& note = db.Cached(
+          "UPDATE photo_original SET announced_at = ?2 WHERE upload_sha256 = ?1");
+      note.Bind(1, std::string_view(a.upload)).Bind(2, std::string_view(now));
+      if (Status s = note.Run(); !s.ok()) return s;
+      Statement& queue = db.Cached(
+          "INSERT OR IGNORE INTO blob_upload (sha256, bytes, mime) VALUES "
+          "(?1, ?2, ?3)");
+      queue.Bind(1, std::string_view(a.original))
+          .Bind(2, static_cast<int64_t>(a.bytes))
+          .Bind(3, std::string_view(a.mime));
+      if (Status s = queue.Run(); !s.ok()) return s;
+      if (Status s = txn.Commit(); !s.ok()) return s;
+    }
+    SyncSummary sent;
+    bool local = false;
+    const bool nothing_held = state->received == 0 && !state->complete &&
+                              a.bytes <= protocol::kBlobChunkBytes;
+    uint64_t uploaded = 0;
+    {
+      Statement st(db, "SELECT uploaded_bytes FROM blob_upload WHERE sha256 = ?1");
+      st.Bind(1, std::string_view(a.original));
+      if (st.Step()) uploaded = static_cast<uint64_t>(st.ColumnInt(0));
+      if (!st.status().ok()) return st.status();
+    }
+    // Counted as an original, not as a photo (the wire bytes go to
+    // `summary` through counters_ as for every call).
+    Status s = UploadOne(a.original, a.bytes, uploaded, nothing_held && uploaded == 0,
+                         &sent, &local);
+    if (summary != nullptr) {
+      summary->originals_uploaded += sent.blobs_uploaded;
+      summary->original_bytes += sent.blob_bytes;
+      summary->originals_held_back += sent.blobs_held_back;
+    }
+    if (s.ok()) continue;
+    if (!local) return s;
+    if (first_local_error.ok()) first_local_error = s;
+  }
+  return first_local_error;
+}
 
 }  // namespace kbo::client

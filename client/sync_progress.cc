@@ -213,6 +213,10 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
   }
+  if (s.originals_uploaded > 0) {
+    out += ", sent " + Count(s.originals_uploaded, "original", "originals") +
+           " as taken (" + MiB(s.original_bytes) + ")";
+  }
   if (s.thumbnails_fetched > 0) {
     out += ", received " +
            Count(s.thumbnails_fetched, "photo preview", "photo previews");
@@ -220,6 +224,11 @@ std::string DescribeSummary(const SyncSummary& s) {
   if (s.blobs_held_back > 0) {
     out += "; " + Count(s.blobs_held_back, "photo", "photos") +
            " kept here: the server holds no photo row for them (refused?)";
+  }
+  if (s.originals_held_back > 0) {
+    out += "; " + Count(s.originals_held_back, "original", "originals") +
+           " asked for but not taken by the server (kept here; `kbo photo "
+           "upload-originals` says why)";
   }
   if (s.refused_rows > 0) {
     out += "; the server refused " + Count(s.refused_rows, "change", "changes") +

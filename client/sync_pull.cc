@@ -133,6 +133,13 @@ Status SyncClient::Pull(SyncSummary* summary) {
       uint64_t v = 0;
       if (ParseU64(*seq, &v)) server_device_seq_ = v;
     }
+    if (const std::string* asked =
+            current.response->Header(protocol::kOriginalsRequestedHeader)) {
+      // The office asked for originals of this device's photos
+      // (SendOriginals lists them). A hint: anything but a number is none.
+      uint64_t n = 0;
+      originals_requested_ = ParseU64(*asked, &n) && n > 0;
+    }
     if (const std::string* ds = districts; ds != nullptr) {
       // Granted more districts (docs/protocol.md §6): record in them too.
       Statement st(db, "UPDATE device SET districts = ?1 WHERE singleton = 1 "

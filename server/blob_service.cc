@@ -10,6 +10,9 @@
 
 #include "server/log.h"
 #include "server/storage/blobs.h"
+#include "server/storage/originals.h"
+#include "shared/entities.h"
+#include "shared/replica/apply.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
@@ -400,6 +403,87 @@ Result<std::vector<std::string>> BlobService::Missing(
     if (IsBlobName(sha)) out.push_back(std::move(sha));
   }
   return out;
+}
+
+Result<BlobState> BlobService::AnnounceOriginal(const DeviceRecord& device,
+                                                const wire::OriginalNotice& n) {
+  const std::string photo = n.photo_id.ToString();
+  if (n.bytes > max_blob_bytes_) {
+    return Status::ResourceExhausted(
+               "the original of photo " + photo + " is " +
+               std::to_string(n.bytes) + " bytes; this server takes photos of "
+               "at most " + std::to_string(max_blob_bytes_) + " bytes")
+        .WithReason("too_large");
+  }
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  const Entity& entity = *FindEntity("photo");
+  Result<std::optional<ReplicaRow>> row = ReadReplicaRow(db, entity, n.photo_id);
+  if (!row.ok()) return row.status();
+  auto cell = [&](std::string_view column) -> const Value& {
+    const Column* c = entity.FindColumn(column);
+    return (*row)->values[static_cast<size_t>(c - entity.columns.data())];
+  };
+  bool live = row->has_value() && (*row)->values.size() == entity.columns.size() + 1;
+  if (live) {
+    const Value& deleted = (*row)->values.back();
+    const Value& district = cell("district_code");
+    live = !(deleted.type() == Value::Type::kInteger && deleted.integer() != 0) &&
+           district.type() == Value::Type::kText &&
+           device.scope.Contains(district.text());
+  }
+  if (!live) {
+    return Status::NotFound("no photo " + photo +
+                            " in this device's districts; nothing was written");
+  }
+  const Value& named = cell("sha256");
+  if (named.type() != Value::Type::kText || named.text() != n.upload_sha256) {
+    return Status::FailedPrecondition(
+               "photo " + photo + " names another picture now, not " +
+               n.upload_sha256.substr(0, 12) + "; nothing was written")
+        .WithReason("photo_changed");
+  }
+  const auto writer = (*row)->versions.find("sha256");
+  if (writer == (*row)->versions.end() || writer->second.hlc.device != device.id) {
+    return Status::PermissionDenied(
+               "photo " + photo + " was taken on another device; only that "
+               "device can send its original; nothing was written")
+        .WithReason("not_taken_here");
+  }
+  storage::Originals originals(db);
+  Result<std::optional<storage::OriginalRecord>> known =
+      originals.Find(n.upload_sha256);
+  if (!known.ok()) return known.status();
+  if (known->has_value()) {
+    if ((*known)->sha256 != n.sha256) {
+      return Status::AlreadyExists(
+                 "the original of photo " + photo + " is " +
+                 (*known)->sha256.substr(0, 12) + ", announced before, not " +
+                 n.sha256.substr(0, 12) + "; nothing was written")
+          .WithReason("original_differs");
+    }
+  } else {
+    storage::OriginalRecord r;
+    r.upload_sha256 = n.upload_sha256;
+    r.sha256 = n.sha256;
+    r.bytes = n.bytes;
+    r.mime = n.mime;
+    r.device_id = device.id.ToString();
+    r.announced_at = store_.NowIso();
+    if (Status s = originals.Record(r); !s.ok()) return s;
+  }
+  Result<BlobState> held = State(n.sha256);
+  if (!held.ok()) return held.status();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return held;
+}
+
+Result<std::vector<std::string>> BlobService::RequestedOriginals(
+    const DeviceRecord& device, size_t limit) {
+  return storage::Originals(store_.db())
+      .OpenFor(device.id.ToString(), device.scope.all, device.scope.districts,
+               limit);
 }
 
 }  // namespace kbo::server

@@ -121,6 +121,33 @@ class BlobService {
   Result<std::vector<std::string>> Missing(
       const DeviceRecord& device, size_t limit = protocol::kMissingBlobsListed);
 
+  // POST /v1/photos/originals (docs/protocol.md §8, "Originals on
+  // request"): `device` says which original the upload copy of photo
+  // n.photo_id was made from. Checks, in order, with nothing written on a
+  // refusal:
+  //   kResourceExhausted ("too_large"): the original is over the maximum
+  //     blob size;
+  //   kNotFound: no live photo row n.photo_id in the device's districts
+  //     (the same answer as for a photo that does not exist);
+  //   kFailedPrecondition ("photo_changed"): the row names another upload
+  //     copy now;
+  //   kPermissionDenied ("not_taken_here"): another device wrote the row's
+  //     picture (its sha256 cell): only the device that took a photo knows
+  //     its original;
+  //   kAlreadyExists ("original_differs"): a different original was
+  //     announced for this upload copy before.
+  // Then records it (once; the same notice again changes nothing), after
+  // which a blob upload of the original is named (NamedInScope), and
+  // returns what the server holds of the original.
+  Result<BlobState> AnnounceOriginal(const DeviceRecord& device,
+                                     const wire::OriginalNotice& notice);
+
+  // GET /v1/photos/originals: the upload copies whose originals the office
+  // asked `device` for (it took them) and the server does not hold whole,
+  // oldest request first, at most `limit`.
+  Result<std::vector<std::string>> RequestedOriginals(
+      const DeviceRecord& device, size_t limit = protocol::kMissingBlobsListed);
+
   // Where a complete blob lives.
   std::string PathFor(std::string_view sha256) const;
 

@@ -28,6 +28,7 @@
 #include "server/server_store.h"
 #include "server/storage/change_log.h"
 #include "server/storage/copy_to_postgres.h"
+#include "server/storage/originals.h"
 #include "server/storage/pg_db.h"
 #include "schema/schema.h"
 #include "shared/sqlite/migrate.h"
@@ -76,6 +77,9 @@ constexpr const char* kUsage =
     "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
+    "  photo ask-original PHOTO_ID   ask the device that took the photo for it\n"
+    "                         as taken (it syncs a downscaled copy); sent with\n"
+    "                         its next sync\n"
     "  copy-to-postgres URL   copy DIR/server.db into a new PostgreSQL database\n"
     "                         and check every table's count (docs/operations.md)\n"
     KBO_SERVER_REPORT_USAGE
@@ -804,6 +808,34 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
+// kbo-server photo ask-original PHOTO_ID: what the console's "Ask for the
+// original" does, from the shell (docs/protocol.md §8).
+Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
+                        size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("photo ask-original needs a photo id");
+  Result<Uuid> photo = Uuid::Parse(a.positional[0]);
+  if (!photo.ok()) {
+    return Status::InvalidArgument("not a photo id (a uuid): " + a.positional[0]);
+  }
+  KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
+  Scope everywhere;
+  everywhere.all = true;
+  std::string device;
+  {
+    Transaction txn(store->db());
+    if (!txn.status().ok()) return txn.status();
+    KBO_ASSIGN_OR_RETURN(device, storage::Originals(store->db())
+                                     .AskOf(*photo, everywhere, store->NowIso(), "cli"));
+    if (Status s = txn.Commit(); !s.ok()) return s;
+  }
+  Audit(*store, "original_request", "photo:" + photo->ToString(), "device " + device);
+  ctx.out << "asked device " << device << " for the original of photo "
+          << photo->ToString() << "; it is sent with the device's next sync\n";
+  return Status();
+}
+
 // kbo-server --data DIR copy-to-postgres URL: moves a province from
 // DIR/server.db to a new PostgreSQL database (docs/operations.md).
 Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, size_t at) {
@@ -875,6 +907,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
         &ctx.usage_error);
   }
   if (noun == "history") return HistoryCmd(ctx, args, at + 1);
+  if (noun == "photo" && verb == "ask-original")
+    return PhotoAskOriginal(ctx, args, at + 2);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
   if (noun == "producer") {

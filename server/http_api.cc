@@ -372,6 +372,15 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               PutBlobChunk(req, res);
             });
+    // Originals on request (docs/protocol.md §8).
+    svr.Post(std::string(protocol::kOriginalsPath),
+             [this](const httplib::Request& req, httplib::Response& res) {
+               AnnounceOriginal(req, res);
+             });
+    svr.Get(std::string(protocol::kOriginalsPath),
+            [this](const httplib::Request& req, httplib::Response& res) {
+              RequestedOriginals(req, res);
+            });
     // Photos coming down to devices (docs/protocol.md §8).
     svr.Get(std::string(protocol::kThumbPathPrefix) + "([^/]+)",
             [this](const httplib::Request& req, httplib::Response& res) {
@@ -529,6 +538,16 @@ class Api {
     res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
     res.set_header(protocol::kDeviceDistrictsHeader, device->scope.ToString());
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
+    if (!page->more) {
+      // The office's requests for this device's originals: said on the
+      // last page, so a device hears of them without a request of its own.
+      Result<std::vector<std::string>> asked = blobs_.RequestedOriginals(*device);
+      if (!asked.ok()) return Answer(req, res, asked.status());
+      if (!asked->empty()) {
+        res.set_header(protocol::kOriginalsRequestedHeader,
+                       std::to_string(asked->size()));
+      }
+    }
     SayEncodings(res);
     // The signature is over the page as built; a zstd page is the same
     // bytes in a frame, decoded by the device before it checks them.
@@ -575,6 +594,34 @@ class Api {
     if (!missing.ok()) return Answer(req, res, missing.status());
     res.status = 200;
     res.set_content(wire::EncodeMissingBlobs(*missing), kJson);
+  }
+
+  void AnnounceOriginal(const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > protocol::kMaxJsonBytes) {
+      return Answer(req, res,
+                    Status::ResourceExhausted("the original's notice is too large"));
+    }
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    Result<wire::OriginalNotice> notice = wire::ParseOriginalNotice(req.body);
+    if (!notice.ok()) return Answer(req, res, notice.status());
+    Result<BlobState> state = blobs_.AnnounceOriginal(*device, *notice);
+    if (!state.ok()) return Answer(req, res, state.status());
+    res.status = 200;
+    res.set_content(wire::EncodeBlobState(*state), kJson);
+  }
+
+  void RequestedOriginals(const httplib::Request& req, httplib::Response& res) {
+    std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+    if (!turn) return;
+    std::optional<DeviceRecord> device = Authenticate(req, res);
+    if (!device) return;
+    Result<std::vector<std::string>> asked = blobs_.RequestedOriginals(*device);
+    if (!asked.ok()) return Answer(req, res, asked.status());
+    res.status = 200;
+    res.set_content(wire::EncodeOriginalRequests(*asked), kJson);
   }
 
   void BlobStateOf(const httplib::Request& req, httplib::Response& res) {

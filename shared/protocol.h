@@ -18,6 +18,10 @@
 //      pull pages with `Accept-Encoding: zstd`. Neither side sends zstd to a
 //      peer that did not say it takes it, so older devices and servers are
 //      unaffected.
+//      Added within 1 (issue 12, docs/protocol.md §8 "Originals on
+//      request"): POST and GET /v1/photos/originals, and the pull page hint
+//      X-KBO-Originals-Requested. An older server answers 404, which kbo
+//      takes as "originals cannot go to this server yet" and keeps them.
 
 #include <cstdint>
 #include <string>
@@ -47,6 +51,14 @@ inline constexpr std::string_view kHealthPath = "/v1/health";
 // (JPEG), and its original in chunks of kBlobChunkBytes from ?offset=O.
 inline constexpr std::string_view kThumbPathPrefix = "/v1/thumbs/";   // + sha256 hex
 inline constexpr std::string_view kOriginalPathPrefix = "/v1/originals/";  // + sha256 hex
+// Originals on request (docs/protocol.md §8): POST says which original an
+// upload copy was made from; GET lists the originals the office asked this
+// device for.
+inline constexpr std::string_view kOriginalsPath = "/v1/photos/originals";
+// On pull pages: how many originals the office has asked this device for
+// and does not hold whole yet ("0" or absent: none). A hint, not signed: a
+// forged one costs one GET of the (signed-request, scoped) list.
+inline constexpr const char* kOriginalsRequestedHeader = "X-KBO-Originals-Requested";
 // On an original's chunk: the whole blob's size in bytes.
 inline constexpr const char* kBlobTotalHeader = "X-KBO-Blob-Total";
 // The largest thumbnail a device accepts (the server's are 15-40 KB).

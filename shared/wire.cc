@@ -577,26 +577,88 @@ std::string EncodeMissingBlobs(const std::vector<std::string>& sha256s) {
   return Dump({{"missing", sha256s}});
 }
 
-Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text) {
-  const std::string what = "the missing blob list";
+namespace {
+
+// {"<key>":["<64 hex>",...]}, at most kMaxMissingBlobs names.
+Result<std::vector<std::string>> ParseShaList(std::string_view json_text,
+                                              const std::string& what,
+                                              const char* key) {
   json j;
   if (Status s = ParseObject(json_text, what, Code::kCorruption, &j); !s.ok()) {
     return s;
   }
   const Fields f(j, what, Code::kCorruption);
   const json* list = nullptr;
-  if (Status s = f.Array("missing", kMaxMissingBlobs, &list); !s.ok()) return s;
+  if (Status s = f.Array(key, kMaxMissingBlobs, &list); !s.ok()) return s;
   std::vector<std::string> out;
   out.reserve(list->size());
   for (const json& x : *list) {
     if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
         !IsLowerHex(x.get_ref<const std::string&>())) {
-      return f.Bad("missing", "holds an entry that is not 64 lowercase hex "
-                              "digits");
+      return f.Bad(key, "holds an entry that is not 64 lowercase hex digits");
     }
     out.push_back(x.get<std::string>());
   }
   return out;
+}
+
+}  // namespace
+
+Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text) {
+  return ParseShaList(json_text, "the missing blob list", "missing");
+}
+
+std::string EncodeOriginalNotice(const OriginalNotice& n) {
+  return Dump({{"bytes", n.bytes},
+               {"mime", n.mime},
+               {"photo_id", n.photo_id.ToString()},
+               {"sha256", n.sha256},
+               {"upload_sha256", n.upload_sha256}});
+}
+
+Result<OriginalNotice> ParseOriginalNotice(std::string_view json_text) {
+  const std::string what = "the original's notice";
+  json j;
+  if (Status s = ParseObject(json_text, what, Code::kInvalidArgument, &j);
+      !s.ok()) {
+    return s;
+  }
+  const Fields f(j, what, Code::kInvalidArgument);
+  OriginalNotice n;
+  std::string photo;
+  if (Status s = f.Text("photo_id", kMaxShortText, &photo); !s.ok()) return s;
+  if (Status s = f.Text("upload_sha256", kMaxShortText, &n.upload_sha256); !s.ok()) {
+    return s;
+  }
+  if (Status s = f.Text("sha256", kMaxShortText, &n.sha256); !s.ok()) return s;
+  if (Status s = f.U64("bytes", &n.bytes); !s.ok()) return s;
+  if (Status s = f.Text("mime", kMaxShortText, &n.mime); !s.ok()) return s;
+  Result<Uuid> id = Uuid::Parse(photo);
+  if (!id.ok() || id->IsNil()) return f.Bad("photo_id", "must be a uuid");
+  n.photo_id = *id;
+  for (const auto& [name, sha] : {std::pair<const char*, const std::string*>{
+                                      "upload_sha256", &n.upload_sha256},
+                                  {"sha256", &n.sha256}}) {
+    if (sha->size() != 64 || !IsLowerHex(*sha)) {
+      return f.Bad(name, "must be 64 lowercase hex digits");
+    }
+  }
+  if (n.bytes == 0 || n.bytes > kMaxOriginalBytes) {
+    return f.Bad("bytes", "must be from 1 to " +
+                              std::to_string(kMaxOriginalBytes) + " bytes");
+  }
+  if (n.mime != "image/jpeg" && n.mime != "image/png") {
+    return f.Bad("mime", "must be image/jpeg or image/png");
+  }
+  return n;
+}
+
+std::string EncodeOriginalRequests(const std::vector<std::string>& upload_sha256s) {
+  return Dump({{"requested", upload_sha256s}});
+}
+
+Result<std::vector<std::string>> ParseOriginalRequests(std::string_view json_text) {
+  return ParseShaList(json_text, "the list of requested originals", "requested");
 }
 
 }  // namespace kbo::wire

@@ -201,6 +201,35 @@ std::string EncodeMissingBlobs(const std::vector<std::string>& sha256s);
 // kCorruption naming the field; each entry 64 lowercase hex digits.
 Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text);
 
+// ---- Originals on request (docs/protocol.md §8) ---------------------------
+
+// POST /v1/photos/originals: the device that took a photo says which
+// original its upload copy was made from.
+//   {"bytes":B,"mime":"image/jpeg","photo_id":"<uuid>",
+//    "sha256":"<64 hex>","upload_sha256":"<64 hex>"}
+// 200: the original's BlobState (what the server holds of it).
+struct OriginalNotice {
+  Uuid photo_id;              // a photo row that names the upload copy
+  std::string upload_sha256;  // the copy's sha256 (the row's sha256)
+  std::string sha256;         // the original's
+  uint64_t bytes = 0;         // the original's size, 1 to kMaxOriginalBytes
+  std::string mime;           // the original's: image/jpeg or image/png
+};
+// A photo row's bytes are at most 2 GiB (the catalogue's photo.bytes).
+inline constexpr uint64_t kMaxOriginalBytes = uint64_t{2} << 30;
+std::string EncodeOriginalNotice(const OriginalNotice& n);
+// kInvalidArgument naming the field: hashes of 64 lowercase hex digits, a
+// uuid, bytes from 1 to kMaxOriginalBytes, mime image/jpeg or image/png.
+Result<OriginalNotice> ParseOriginalNotice(std::string_view json_text);
+
+// GET /v1/photos/originals: the upload copies whose originals the office
+// asked this device for and does not hold whole yet.
+//   {"requested":["<upload sha256>",...]}
+std::string EncodeOriginalRequests(const std::vector<std::string>& upload_sha256s);
+// kCorruption naming the field; each entry 64 lowercase hex digits, at most
+// kMaxMissingBlobs of them.
+Result<std::vector<std::string>> ParseOriginalRequests(std::string_view json_text);
+
 }  // namespace kbo::wire
 
 #endif  // KBO_SHARED_WIRE_H_

@@ -192,6 +192,95 @@ Status RunSync(Context& ctx, const std::vector<std::string>& args) {
   return Status();
 }
 
+// kbo photo upload-originals (--photo ID ... | --all) [--server URL]
+//
+// Photos sync as downscaled upload copies; the originals stay here. This
+// asks for the originals of the given photos (or all) to go too, and syncs
+// at once (push first: the server takes an original only of a photo row it
+// holds). What could not go now stays asked for and goes with the next
+// `kbo sync`; so do the originals the office asks for in its console.
+// Exit codes as `kbo sync`; 3 for a photo with no original here; 5 when the
+// server refused an original (its reasons on stderr).
+Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args,
+                           {{"photo", false, true, true},
+                            {"all", false, false},
+                            {"server", false}},
+                           {}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  const std::vector<std::string> given = parsed.GetAll("photo");
+  if (given.empty() && !parsed.Has("all")) {
+    return UsageError(ctx, "name the photos (--photo ID, repeatable) or give --all");
+  }
+  std::vector<Uuid> photos;
+  for (const std::string& text : given) {
+    Result<Uuid> id = IdArg(text, "photo id");
+    if (!id.ok()) return id.status();
+    photos.push_back(*id);
+  }
+  SyncOptions options;
+  if (const std::string* server = parsed.Get("server")) {
+    Result<std::string> url = NormalizeServerUrl(*server);
+    if (!url.ok())
+      return Status::InvalidArgument("--server: " + url.status().message());
+    options.server_url = *url;
+  }
+  Result<ClientStore*> opened = ctx.Store();
+  if (!opened.ok()) return opened.status();
+  ClientStore& store = **opened;
+  Result<ClientStore::OriginalsAsked> asked =
+      store.AskForOriginals(photos, parsed.Has("all"));
+  if (!asked.ok()) return asked.status();
+  if (asked->originals == 0) {
+    ctx.out << "no originals to send"
+            << (asked->sent_before > 0
+                    ? " (" + std::to_string(asked->sent_before) +
+                          " sent before; `kbo sync` finishes any cut short)"
+                    : "")
+            << '\n';
+    return Status();
+  }
+  ctx.err << "kbo: " << asked->originals
+          << (asked->originals == 1 ? " original (" : " originals (")
+          << MiB(asked->bytes) << ") to send\n";
+  Result<StoreStatus> st = store.GetStatus();
+  if (!st.ok()) return st.status();
+  if (!st->enrolled) {
+    return Status::InvalidArgument(
+        "this device is not enrolled yet; the originals stay asked for and go "
+        "with the first sync: " +
+        std::string(kHowToEnroll));
+  }
+  const std::string url =
+      options.server_url.empty() ? st->server : options.server_url;
+  ProgressLine line(ctx.err);
+  if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
+    options.progress = [&line](const SyncProgressReport& report) {
+      line.Show(report);
+    };
+  }
+  SyncClient client(store, options);
+  Result<SyncSummary> r = client.Sync();
+  line.Finish();
+  if (!r.ok()) {
+    ctx.err << "kbo: the originals stay asked for; they go with the next kbo sync\n";
+    return ForExit(client, r.status());
+  }
+  ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
+  if (!client.original_refusals().empty()) {
+    for (const std::string& why : client.original_refusals()) {
+      ctx.err << "kbo: " << why << '\n';
+    }
+    return Status::PermissionDenied(
+        std::to_string(client.original_refusals().size()) +
+        " original(s) not taken by the server (kept here, still asked for)");
+  }
+  return Status();
+}
+
 Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
   if (Status s =
@@ -251,6 +340,13 @@ std::vector<Command> SyncCommands() {
                "push changes, pull this device's districts, upload photos "
                "(--full: pull everything again, after a server restore)",
                RunSync});
+  c.push_back(
+      {"photo", "upload-originals",
+       "photo upload-originals (--photo ID ... | --all) [--server URL]",
+       "send the photos as taken (photos sync as downscaled copies; the "
+       "originals stay on this device until asked for, here or by the office) "
+       "and sync now; what cannot go now goes with the next sync",
+       RunUploadOriginals});
   c.push_back(
       {"bundle", "export", "bundle export FILE [--photos]",
        "write unsynced changes (and photos) to a file for bundle import",

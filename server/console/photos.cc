@@ -2,7 +2,10 @@
 // JSON twin /api/photos, filterable by what a photo is of (workshop,
 // product, visit, producer) and by one such row, each photo with its
 // thumbnail, caption, who took it and when; and /thumb/SHA, the thumbnail
-// (server/thumbnails.h) of a photo in the user's districts.
+// (server/thumbnails.h) of a photo in the user's districts. The office
+// asks here for a photo's original (issue 12: devices sync a downscaled
+// upload copy and keep the photo as taken): POST /photos/original, and
+// the gallery shows whether it was asked for and, once received, links it.
 //
 // At province scale (5,000 photo rows) a page costs one query for its
 // photos, the names of their subjects in one batch per entity (RowNames),
@@ -17,6 +20,7 @@
 #include "server/conflict_view.h"
 #include "server/console/console.h"
 #include "server/row_names.h"
+#include "server/storage/originals.h"
 #include "server/storage/photo_gallery.h"
 #include "server/thumbnails.h"
 #include "shared/encoding.h"
@@ -96,6 +100,7 @@ struct PhotoRow {
   bool received = false;
   std::string subject_name;
   WriterInfo taken_by;
+  storage::OriginalState original;
 };
 
 // The name a person knows the photo's subject by: the workshop's title,
@@ -177,6 +182,11 @@ Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
     writers[i] = it->second.hlc.device.ToString();
     devices.insert(writers[i]);
   }
+  std::vector<std::string> shas;
+  for (const PhotoRow& r : rows) shas.push_back(r.sha256);
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::OriginalState> originals,
+                       storage::Originals(db).StatesOf(shas));
+  for (size_t i = 0; i < rows.size(); ++i) rows[i].original = std::move(originals[i]);
   auto labels = LoadDeviceLabels(db, devices);
   if (!labels.ok()) return labels.status();
   Result<std::string> server_id = LoadServerId(db);
@@ -190,6 +200,51 @@ Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
     }
   }
   return rows;
+}
+
+// "7.4 MB".
+std::string Megabytes(uint64_t bytes) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.1f MB", static_cast<double>(bytes) / 1e6);
+  return text;
+}
+
+// The photo as taken (its original), for /api/photos: null until asked
+// for or announced.
+Json OriginalJson(const storage::OriginalState& o) {
+  if (!o.requested && !o.announced) return nullptr;
+  Json j = {{"requested", o.requested},
+            {"requested_at", o.requested ? Json(o.requested_at) : Json(nullptr)},
+            {"sha256", o.announced ? Json(o.sha256) : Json(nullptr)},
+            {"bytes", o.announced ? Json(o.bytes) : Json(nullptr)},
+            {"received", o.complete}};
+  j["url"] = o.complete ? Json("/blob/" + o.sha256) : Json(nullptr);
+  return j;
+}
+
+// Under a photo: the original, once here; "asked for" while on its way;
+// else, for the office, a button that asks the device that took it.
+std::string OriginalHtml(const Context& ctx, const PhotoRow& r) {
+  const Lang lang = ctx.lang;
+  const storage::OriginalState& o = r.original;
+  if (o.complete) {
+    return "<a class=\"orig\" href=\"/blob/" + o.sha256 + "\">" +
+           T(lang, "ภาพต้นฉบับ", "Original") + " (" + Megabytes(o.bytes) +
+           ")</a>";
+  }
+  if (o.requested) {
+    return "<span class=\"orig muted\">" +
+           T(lang, "ขอภาพต้นฉบับแล้ว ", "Original asked for ") +
+           Escape(FormatIsoBangkok(lang, o.requested_at)) + "</span>";
+  }
+  if (ctx.user().role < WebRole::kOffice || !r.received ||
+      r.taken_by.device_id.empty()) {
+    return "";
+  }
+  return "<form class=\"orig noprint\" method=\"post\" action=\"/photos/original\">" +
+         CsrfField(ctx) + "<input type=\"hidden\" name=\"photo\" value=\"" +
+         Escape(r.id) + "\"><button type=\"submit\">" +
+         T(lang, "ขอภาพต้นฉบับ", "Ask for the original") + "</button></form>";
 }
 
 // The gallery's URL with `f` (and the language kept by WithLang).
@@ -210,6 +265,7 @@ constexpr char kGalleryStyle[] = R"css(<style>
 .gallery figcaption{padding:.35rem .5rem;font-size:.9rem;line-height:1.35;overflow-wrap:anywhere}
 .gallery figcaption .of{display:block;font-weight:600}
 .gallery figcaption .by{display:block;color:var(--muted);font-size:.85rem}
+.gallery figcaption .orig{display:block;margin-top:.3rem;font-size:.85rem}
 @media print{.gallery{grid-template-columns:repeat(4,1fr)}}
 </style>)css";
 
@@ -267,7 +323,8 @@ Reply Gallery(Context& ctx) {
                       {"received", r.received},
                       {"thumbnail_url", "/thumb/" + r.sha256},
                       {"original_url", "/blob/" + r.sha256},
-                      {"taken_by", by}});
+                      {"taken_by", by},
+                      {"as_taken", OriginalJson(r.original)}});
     }
     return Reply::Json(JsonText({{"page", f.page},
                                  {"page_size", kPagePhotos},
@@ -276,6 +333,14 @@ Reply Gallery(Context& ctx) {
   }
 
   std::string b = kGalleryStyle;
+  const std::string done = ctx.req.Query("done");
+  if (!done.empty()) {
+    b += "<p class=\"flash\" role=\"status\">" + Escape(done) + "</p>";
+  }
+  const std::string error = ctx.req.Query("error");
+  if (!error.empty()) {
+    b += "<p class=\"flash error\" role=\"alert\">" + Escape(error) + "</p>";
+  }
   // Filters: what the photos are of, and the district.
   b += "<form class=\"filters noprint\" method=\"get\" action=\"/photos\">";
   b += "<label>" + T(lang, "ภาพของ", "Photos of") +
@@ -346,6 +411,7 @@ Reply Gallery(Context& ctx) {
       b += "<br>";
     }
     b += Escape(FormatIsoBangkok(lang, r.taken_at)) + "</span>";
+    b += OriginalHtml(ctx, r);
     b += "</figcaption></figure>";
   }
   b += "</div>";
@@ -398,9 +464,66 @@ Reply Thumb(Context& ctx) {
   return r;
 }
 
+// POST /photos/original (form: photo, csrf) and /api/photos/original
+// ({"photo": id}): the office asks the device that took photo `photo` (the
+// writer of its sha256) for the photo as taken. The device hears of it on
+// its next sync and sends it (docs/protocol.md §8). Asking again changes
+// nothing.
+Reply AskOriginal(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const bool api = IsApi(ctx);
+  std::string photo;
+  if (api) {
+    const Json body = Json::parse(ctx.req.body, nullptr, false);
+    if (body.is_object() && body.contains("photo") && body["photo"].is_string()) {
+      photo = body["photo"].get<std::string>();
+    }
+  } else {
+    photo = ctx.req.Form("photo");
+  }
+  if (!IsUuidText(photo)) {
+    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid");
+  }
+  const auto back = [&](const char* key, const std::string& text) {
+    return Reply::Redirect(WithLang(ctx, std::string("/photos?") + key + "=" +
+                                             UrlEncode(text)));
+  };
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not ask");
+  Result<std::string> asked =
+      storage::Originals(ctx.store.db())
+          .AskOf(*Uuid::Parse(photo), ctx.user().scope, ctx.store.NowIso(),
+                 ctx.user().actor());
+  if (!asked.ok()) {
+    if (asked.status().code() == Code::kNotFound) {
+      return Fail(ctx, 404, "not_found", "no such photo");
+    }
+    if (asked.status().code() == Code::kFailedPrecondition) {
+      return Fail(ctx, 409, "failed_precondition",
+                  T(lang, "ไม่ทราบว่าอุปกรณ์ใดถ่ายภาพนี้",
+                    "No device is known to have taken this photo."));
+    }
+    return Fail(ctx, 500, "internal", "could not ask");
+  }
+  const std::string& device = *asked;
+  if (!ctx.Audit("original_request", "photo:" + photo, "device " + device).ok() ||
+      !tx.Commit().ok()) {
+    return Fail(ctx, 500, "internal", "could not ask");
+  }
+  if (api) {
+    return Reply::Json(JsonText({{"photo", photo}, {"device_id", device},
+                                 {"requested", true}}));
+  }
+  return back("done", T(lang, "ขอภาพต้นฉบับแล้ว อุปกรณ์ที่ถ่ายจะส่งมาเมื่อซิงก์ครั้งถัดไป",
+                        "Asked; the device that took it sends the original "
+                        "when it next syncs."));
+}
+
 }  // namespace
 
 void RegisterPhotos(Router& router) {
+  router.Page("POST", "/photos/original", WebRole::kOffice, AskOriginal);
+  router.Api("POST", "/api/photos/original", WebRole::kOffice, AskOriginal);
   router.Page("GET", "/photos", WebRole::kViewer, Gallery);
   router.Api("GET", "/api/photos", WebRole::kViewer, Gallery);
   router.Page("GET", "/thumb/([0-9a-f]{64})", WebRole::kViewer, Thumb);

@@ -5,10 +5,14 @@
 namespace kbo::server::storage {
 namespace {
 
-// Whether a live photo names the blob (inside a statement on table blob).
+// Whether a live photo names the blob, as its upload copy or as the
+// original the device that took it announced (table photo_original), inside
+// a statement on table blob.
 constexpr const char* kNamed =
-    "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = blob.sha256 AND "
-    "p.deleted = 0)";
+    "(EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = blob.sha256 AND "
+    "p.deleted = 0) OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p "
+    "ON p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = "
+    "blob.sha256))";
 
 }  // namespace
 
@@ -74,9 +78,14 @@ Status Blobs::RecordWhole(std::string_view sha256, uint64_t bytes,
 Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
                             const std::vector<std::string>& districts) {
   const DistrictFilter filter{all_districts, &districts};
+  const std::string in_districts = filter.Clause("p.district_code", 2);
   std::string sql =
-      "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0";
-  sql += filter.Clause("district_code", 2) + ")";
+      "SELECT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = ?1 AND "
+      "p.deleted = 0" +
+      in_districts +
+      ") OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.sha256 = "
+      "o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = ?1" +
+      in_districts + ")";
   Statement& st = db_.Cached(sql);
   st.Bind(1, sha256);
   filter.Bind(st, 2);

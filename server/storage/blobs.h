@@ -44,7 +44,8 @@ class Blobs {
   // Inserts or updates the record of a blob received whole at `at`.
   Status RecordWhole(std::string_view sha256, uint64_t bytes, std::string_view at);
 
-  // Whether a live photo in the districts (all, or `districts`) names it.
+  // Whether a live photo in the districts (all, or `districts`) names it:
+  // as its upload copy, or as the original its device announced.
   Result<bool> NamedIn(std::string_view sha256, bool all_districts,
                        const std::vector<std::string>& districts);
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.

@@ -176,5 +176,134 @@ TEST_CASE("photos: what syncs is the upload copy, and the original stays on the 
   CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
+// Originals on request (issue 12; docs/protocol.md §8): photos sync as
+// upload copies; the office asks for one photo as taken, and the device that
+// took it sends it with its next sync -- and only that device can.
+TEST_CASE("photos: the office asks for an original; the device that took it sends it with its next sync",
+          "[integration][photos][originals]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = field.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มผ้าฝ้ายพร้าว", "5011");
+  const std::string jpeg = SampleJpeg(3000, 2000, 6);
+  const std::string original_sha = HexEncode(Sha256(jpeg));
+  const std::string file = field.dir() + "/IMG_0004.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string id =
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  const std::string sha = field.PhotoSha(officer, id);
+  field.SyncOk(officer);
+  field.SyncOk(trainer);
+  const std::string held_original = field.server().data_dir() + "/blobs/" + original_sha;
+  CHECK_FALSE(FileExists(held_original));
+
+  // Nobody asked: a sync sends no original.
+  CliResult quiet = field.Sync(officer);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(Has(quiet.out, "original"));
+
+  // Asked for by a photo that does not exist, or not a uuid: refused.
+  CHECK(field.Server({"photo", "ask-original", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"})
+            .exit_code == 3);
+  CHECK(field.Server({"photo", "ask-original", "IMG_0004.jpg"}).exit_code == 2);
+  CliResult ask = field.Server({"photo", "ask-original", id});
+  INFO(ask.err);
+  REQUIRE(ask.exit_code == 0);
+  CHECK(Has(ask.out, "asked device"));
+  // Asking twice keeps one request.
+  REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request WHERE upload_sha256 = '" +
+                          sha + "'") == 1);
+
+  // The trainer syncs: not asked (the officer took it), sends nothing.
+  CliResult other = field.Sync(trainer);
+  REQUIRE(other.exit_code == 0);
+  CHECK_FALSE(Has(other.out, "original"));
+  // Nor can the trainer send it when it tries: it keeps no original of it.
+  CliResult not_here = field.Kbo(trainer, {"photo", "upload-originals", "--photo", id});
+  CHECK(not_here.exit_code == 3);
+  CHECK(Has(not_here.err, "no original on this device"));
+
+  // The officer's next sync sends it, byte for byte.
+  CliResult sent = field.Sync(officer);
+  INFO(sent.err << field.server().log());
+  REQUIRE(sent.exit_code == 0);
+  CHECK(Has(sent.out, "sent 1 original as taken"));
+  auto held = ReadFileBounded(held_original, 64 << 20);
+  REQUIRE(held.ok());
+  CHECK(*held == jpeg);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + original_sha +
+                          "' AND complete_at IS NOT NULL AND bytes = " +
+                          std::to_string(jpeg.size())) == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE upload_sha256 = '" +
+                          sha + "' AND sha256 = '" + original_sha +
+                          "' AND mime = 'image/jpeg'") == 1);
+  // The request is answered: the next sync sends nothing more, and the
+  // copy is untouched.
+  CliResult after = field.Sync(officer);
+  REQUIRE(after.exit_code == 0);
+  CHECK_FALSE(Has(after.out, "original"));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                          "' AND complete_at IS NOT NULL") == 1);
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
+}
+
+TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, they go with the next sync",
+          "[integration][photos][originals]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มเครื่องปั้นดินเผา", "5011");
+  std::vector<std::string> originals;
+  std::vector<std::string> ids;
+  for (int i = 0; i < 2; ++i) {
+    originals.push_back(SampleJpeg(2400 + 100 * i, 1800));
+    const std::string file = field.dir() + "/IMG_10" + std::to_string(i) + ".jpg";
+    REQUIRE(WriteFileAtomically(file, originals.back(), 0600).ok());
+    ids.push_back(
+        field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  }
+  // Usage: neither photos nor --all; a photo that is not a uuid.
+  CHECK(field.Kbo(officer, {"photo", "upload-originals"}).exit_code == 2);
+  CHECK(field.Kbo(officer, {"photo", "upload-originals", "--photo", "x"}).exit_code == 2);
+  CHECK(field.Kbo(officer, {"photo", "upload-originals", "--photo",
+                            "1b4e28ba-2fa1-41d2-883f-0016d3cca427"})
+            .exit_code == 3);
+
+  // The first photo, before its row was ever synced, with the server out of
+  // reach: exit 4, nothing lost, still asked for.
+  CliResult cut = field.Kbo(officer, {"photo", "upload-originals", "--photo", ids[0],
+                                      "--server", "http://127.0.0.1:9"});
+  CHECK(cut.exit_code == 4);
+  CHECK(Has(cut.err, "stay asked for"));
+  CHECK(Field::Count(officer + "/field.db",
+                     "SELECT COUNT(*) FROM photo_original WHERE requested_at IS NOT "
+                     "NULL AND announced_at IS NULL") == 1);
+  // The next plain sync pushes the row, the copy, then the original.
+  CliResult later = field.Sync(officer);
+  INFO(later.err << field.server().log());
+  REQUIRE(later.exit_code == 0);
+  CHECK(Has(later.out, "sent 1 original as taken"));
+  const auto server_holds = [&](const std::string& bytes) {
+    auto held = ReadFileBounded(
+        field.server().data_dir() + "/blobs/" + HexEncode(Sha256(bytes)), 64 << 20);
+    return held.ok() && *held == bytes;
+  };
+  CHECK(server_holds(originals[0]));
+  CHECK_FALSE(server_holds(originals[1]));
+
+  // --all: the other one, at once; the first is not sent again.
+  const std::string log_before = field.server().log();
+  CliResult all = field.Kbo(officer, {"photo", "upload-originals", "--all"});
+  INFO(all.err);
+  REQUIRE(all.exit_code == 0);
+  CHECK(Has(all.out, "sent 1 original as taken"));
+  CHECK(server_holds(originals[1]));
+  const std::string log_after = field.server().log().substr(log_before.size());
+  CHECK_FALSE(Has(log_after, HexEncode(Sha256(originals[0]))));
+  CliResult again = field.Kbo(officer, {"photo", "upload-originals", "--all"});
+  REQUIRE(again.exit_code == 0);
+  CHECK(Has(again.out, "no originals to send (2 sent before"));
+}
+
 }  // namespace
 }  // namespace kbo::testing
