@@ -13,6 +13,7 @@
 #include "server/row_names.h"
 #include "server/server_write.h"
 #include "server/storage/entity_reads.h"
+#include "server/storage/originals.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
@@ -539,11 +540,15 @@ Reply EditRow(Context& ctx) {
 }
 
 // GET /blob/SHA: a photo's bytes, if a photo row in the user's districts
-// names it and the server holds it whole.
+// names it (as its upload copy, or as the original its device sent on
+// request) and the server holds it whole.
 Reply Blob(Context& ctx) {
   const std::string sha = ctx.req.matches.at(0);
   Result<std::optional<std::string>> found =
       EntityReads(ctx.store.db()).PhotoMime(sha, ctx.user().scope);
+  if (found.ok() && !found->has_value()) {
+    found = storage::Originals(ctx.store.db()).MimeInScope(sha, ctx.user().scope);
+  }
   if (!found.ok()) return Reply::Html("could not read the photo", 500);
   if (!found->has_value()) return NotFound(ctx, "no such photo");
   std::string mime = **found;

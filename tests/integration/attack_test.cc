@@ -20,6 +20,7 @@
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
+#include "shared/wire.h"
 #include "tests/integration/field.h"
 #include "tests/support/test_images.h"
 
@@ -434,6 +435,140 @@ TEST_CASE("Attacks: photo downloads refuse the unsigned, the foreign, the "
   CHECK(served == 2);
   WARN("photo downloads: " << refusals << " hostile requests refused, "
                            << served << " honest ones served");
+}
+
+// Originals on request (POST and GET /v1/photos/originals) under attack:
+// unsigned and forged requests, hostile bodies, another device's photo, one
+// outside the district, a second original for the same copy -- each refused
+// with a JSON error and nothing stored; an original no device named cannot
+// be uploaded. The honest officer's notice and upload then go through.
+TEST_CASE("Attacks: originals on request refuse forged, malformed, foreign and "
+          "conflicting notices, storing nothing",
+          "[attack][integration][photos][originals]") {
+  Field f;
+  const std::string officer_home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer =
+      f.Add(officer_home, {"producer", "add", "--kind", "group", "--name",
+                           "กลุ่มพร้าว", "--district", "5011"});
+  const std::string jpeg = SampleJpeg(2400, 1800);
+  const std::string original_sha = HexEncode(Sha256(jpeg));
+  const std::string file = f.dir() + "/IMG_0009.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string photo =
+      f.Add(officer_home, {"photo", "add", file, "--subject", "producer:" + producer});
+  const std::string sha = f.PhotoSha(officer_home, photo);
+  f.SyncOk(officer_home);
+  Actor officer = Load(f, officer_home);
+  Actor trainer = Load(f, f.Enrolled("trainer", "trainer", "5011"));
+  Actor fang = Load(f, f.Enrolled("fang", "field_officer", "5009"));
+  const KeyPair stranger = KeyPair::Generate();
+  const std::string path(protocol::kOriginalsPath);
+  wire::OriginalNotice honest;
+  honest.photo_id = Uuid::Parse(photo).value();
+  honest.upload_sha256 = sha;
+  honest.sha256 = original_sha;
+  honest.bytes = jpeg.size();
+  honest.mime = "image/jpeg";
+  const std::string good = wire::EncodeOriginalNotice(honest);
+
+  const auto refused = [&](const std::string& what, const HttpReply& r,
+                           std::initializer_list<int> statuses) {
+    INFO(what << " -> " << r.status << " " << r.body.substr(0, 300));
+    CHECK(std::find(statuses.begin(), statuses.end(), r.status) != statuses.end());
+    CHECK(r.Header("content-type").rfind("application/json", 0) == 0);
+    CHECK(f.ServerCount("SELECT COUNT(*) FROM photo_original") == 0);
+  };
+  refused("unsigned", HttpCall(f.server().port(), "POST", path, good), {401});
+  refused("forged", Signed(f, stranger, officer.id, "POST", path, good), {401});
+  refused("unsigned list", HttpCall(f.server().port(), "GET", path), {401});
+  refused("another device's photo (same district)",
+          Signed(f, *trainer.key, trainer.id, "POST", path, good), {403});
+  refused("outside its districts", Signed(f, *fang.key, fang.id, "POST", path, good),
+          {404});
+  const auto with = [&](const std::string& key, const json& value) {
+    json j = json::parse(good);
+    if (value.is_discarded()) {
+      j.erase(key);
+    } else {
+      j[key] = value;
+    }
+    return j.dump();
+  };
+  std::string upper = original_sha;
+  for (char& c : upper) c = static_cast<char>(std::toupper(c));
+  const std::vector<std::pair<std::string, std::string>> bodies = {
+      {"empty", ""},
+      {"not JSON", "{\"photo_id\":"},
+      {"a list", "[1,2,3]"},
+      {"no photo_id", with("photo_id", json(json::value_t::discarded))},
+      {"photo_id not a uuid", with("photo_id", "../../etc/passwd")},
+      {"photo_id a number", with("photo_id", 7)},
+      {"nil uuid", with("photo_id", "00000000-0000-0000-0000-000000000000")},
+      {"upper-case sha256", with("sha256", upper)},
+      {"short sha256", with("sha256", original_sha.substr(1))},
+      {"path in sha256", with("sha256", "../" + original_sha.substr(3))},
+      {"upload_sha256 not hex", with("upload_sha256", std::string(64, 'z'))},
+      {"bytes 0", with("bytes", 0)},
+      {"bytes negative", with("bytes", -1)},
+      {"bytes a text", with("bytes", "12")},
+      {"bytes 2^64-1", with("bytes", UINT64_MAX)},
+      {"bytes over 2 GiB", with("bytes", (uint64_t{2} << 30) + 1)},
+      {"mime html", with("mime", "text/html")},
+      {"mime huge", with("mime", std::string(100000, 'a'))},
+      {"body over 64 KiB", std::string(70000, ' ') + good},
+  };
+  for (const auto& [what, body] : bodies) {
+    refused(what, Signed(f, *officer.key, officer.id, "POST", path, body), {400, 413});
+  }
+  refused("over the server's photo size",
+          Signed(f, *officer.key, officer.id, "POST", path,
+                 with("bytes", uint64_t{65} << 20)),
+          {413});
+  refused("a photo row that does not exist",
+          Signed(f, *officer.key, officer.id, "POST", path,
+                 with("photo_id", Uuid::Random().ToString())),
+          {404});
+  refused("another upload copy than the row names",
+          Signed(f, *officer.key, officer.id, "POST", path,
+                 with("upload_sha256", std::string(64, 'a'))),
+          {409});
+
+  // Not named by anyone yet: its upload is refused.
+  const auto put = [&](const Actor& who) {
+    return Signed(f, *who.key, who.id, "PUT",
+                  std::string(protocol::kBlobPathPrefix) + original_sha +
+                      "?offset=0&total=" + std::to_string(jpeg.size()),
+                  jpeg, 0, "", {{protocol::kChunkHashHeader, original_sha}});
+  };
+  HttpReply early = put(officer);
+  CHECK(early.status == 403);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + original_sha +
+                      "'") == 0);
+
+  // The honest notice; the same again changes nothing; another original for
+  // the same copy is refused.
+  HttpReply ok = Signed(f, *officer.key, officer.id, "POST", path, good);
+  INFO(ok.body);
+  REQUIRE(ok.status == 200);
+  CHECK(Signed(f, *officer.key, officer.id, "POST", path, good).status == 200);
+  HttpReply differs = Signed(f, *officer.key, officer.id, "POST", path,
+                             with("sha256", std::string(64, 'c')));
+  CHECK(differs.status == 409);
+  CHECK(differs.body.find("original_differs") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM photo_original WHERE sha256 = '" +
+                      original_sha + "'") == 1);
+  // Fang still may not upload it (outside its districts); the officer may.
+  CHECK(put(fang).status == 403);
+  HttpReply up = put(officer);
+  INFO(up.body);
+  CHECK(up.status == 200);
+  auto held = ReadFileBounded(f.server().data_dir() + "/blobs/" + original_sha, 64 << 20);
+  REQUIRE(held.ok());
+  CHECK(*held == jpeg);
+  // The list is each device's own and empty when nothing is asked.
+  HttpReply list = Signed(f, *fang.key, fang.id, "GET", path, "");
+  CHECK(list.status == 200);
+  CHECK(list.body == "{\"requested\":[]}");
 }
 
 }  // namespace

@@ -13,6 +13,7 @@
 #include "server/console/users.h"
 #include "server/photo_downloads.h"
 #include "server/push_service.h"
+#include "server/storage/blobs.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
 #include "tests/server/server_fixture.h"
@@ -305,6 +306,133 @@ TEST_CASE("console photos: a corrupt photo gets the placeholder", "[console][pho
   CHECK(r.status == 200);
   CHECK(r.content_type == "image/svg+xml");
   CHECK(Has(r.body, "ไม่มีภาพย่อ"));
+}
+
+// Originals on request (issue 12; docs/protocol.md §8): the office asks,
+// only the device that took the photo is asked and may name the original,
+// the original's upload is refused until named, and once whole the gallery
+// links it, scoped like the photo; it is kept while the photo lives.
+TEST_CASE("console photos: the office asks for an original; only the device that took it may send it",
+          "[console][photos][originals]") {
+  GalleryFixture g;
+  TestDevice malee;
+  g.f.Enroll(malee, kPhrao, "trainer");
+  const std::string original = kbo::testing::SampleJpeg(3200, 2400);
+  const std::string original_sha = HexEncode(Sha256(original));
+  BlobService blobs(*g.f.store);
+
+  // A viewer sees no button and may not ask.
+  Browser v{g.console};
+  v.SignIn("viewer");
+  CHECK_FALSE(Has(v.Get("/photos").body, "/photos/original"));
+  Browser o{g.console};
+  o.SignIn("office");
+  Reply page = o.Get("/photos");
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "action=\"/photos/original\""));
+  CHECK(Has(page.body, "ขอภาพต้นฉบับ"));
+  std::smatch m;
+  REQUIRE(std::regex_search(page.body, m,
+                            std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  const std::string csrf = m[1].str();
+  CHECK(v.Post("/photos/original", {{"photo", g.photo.ToString()}}).status == 403);
+  // Without the CSRF token: refused, nothing asked.
+  CHECK(o.Post("/photos/original", {{"photo", g.photo.ToString()}}).status == 403);
+  CHECK(o.Post("/photos/original", {{"csrf", csrf}, {"photo", "nonsense"}}).status == 400);
+  CHECK(o.Post("/photos/original", {{"csrf", csrf}, {"photo", Uuid::Random().ToString()}})
+            .status == 404);
+  Result<std::vector<std::string>> none = blobs.RequestedOriginals(g.f.Record(g.somchai.id));
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+
+  Reply asked = o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}});
+  REQUIRE(asked.status == 303);
+  CHECK(Has(o.Get("/photos").body, "ขอภาพต้นฉบับแล้ว"));
+  // Asked of Somchai, who took it; not of Malee (same district) or Fang.
+  auto of_somchai = blobs.RequestedOriginals(g.f.Record(g.somchai.id));
+  REQUIRE(of_somchai.ok());
+  CHECK(*of_somchai == std::vector<std::string>{g.sha});
+  CHECK(blobs.RequestedOriginals(g.f.Record(malee.id))->empty());
+  CHECK(blobs.RequestedOriginals(g.f.Record(g.fang.id))->empty());
+
+  // Its upload is refused until the device that took it names it.
+  const auto put = [&](const TestDevice& d) {
+    return blobs.PutChunkFor(g.f.Record(d.id), original_sha, 0, original.size(),
+                             HexEncode(Sha256(original)), original);
+  };
+  CHECK(put(g.somchai).status().reason() == "blob_not_named");
+  wire::OriginalNotice notice;
+  notice.photo_id = g.photo;
+  notice.upload_sha256 = g.sha;
+  notice.sha256 = original_sha;
+  notice.bytes = original.size();
+  notice.mime = "image/jpeg";
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.fang.id), notice).status().code() ==
+        Code::kNotFound);  // not in its districts
+  CHECK(blobs.AnnounceOriginal(g.f.Record(malee.id), notice).status().reason() ==
+        "not_taken_here");
+  wire::OriginalNotice stale = notice;
+  stale.upload_sha256 = std::string(64, 'e');
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), stale).status().reason() ==
+        "photo_changed");
+  wire::OriginalNotice huge = notice;
+  huge.bytes = BlobService::kDefaultMaxBlobBytes + 1;
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), huge).status().code() ==
+        Code::kResourceExhausted);
+  wire::OriginalNotice of_deleted = notice;
+  of_deleted.photo_id = Uuid::Random();
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), of_deleted).status().code() ==
+        Code::kNotFound);
+  CHECK(g.f.Count("SELECT count(*) FROM photo_original") == 0);
+
+  Result<BlobState> named = blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice);
+  REQUIRE(named.ok());
+  CHECK(named->received == 0);
+  CHECK_FALSE(named->complete);
+  // The same notice again changes nothing; another original is refused.
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice).ok());
+  wire::OriginalNotice other = notice;
+  other.sha256 = std::string(64, 'd');
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), other).status().reason() ==
+        "original_differs");
+  CHECK(g.f.Count("SELECT count(*) FROM photo_original") == 1);
+  // Named now: it goes up like any photo (checked whole against its name).
+  Result<BlobState> whole = put(g.somchai);
+  REQUIRE(whole.ok());
+  CHECK(whole->complete);
+  CHECK(blobs.RequestedOriginals(g.f.Record(g.somchai.id))->empty());
+
+  // The gallery links it; /blob serves it, scoped like its photo.
+  Reply linked = o.Get("/photos");
+  CHECK(Has(linked.body, "href=\"/blob/" + original_sha + "\""));
+  json api = json::parse(o.Get("/api/photos").body);
+  bool listed = false;
+  for (const json& p : api["photos"]) {
+    if (p["id"] == g.photo.ToString()) {
+      listed = true;
+      CHECK(p["as_taken"]["received"] == true);
+      CHECK(p["as_taken"]["sha256"] == original_sha);
+      CHECK(p["as_taken"]["url"] == "/blob/" + original_sha);
+    } else {
+      CHECK(p["as_taken"].is_null());
+    }
+  }
+  CHECK(listed);
+  Reply bytes = v.Get("/blob/" + original_sha);
+  REQUIRE(bytes.status == 200);
+  CHECK(bytes.body == original);
+  CHECK(bytes.content_type == "image/jpeg");
+  Users users(*g.f.store);
+  REQUIRE(users.Add("fangview", WebRole::kViewer, *Scope::Parse(kFang), kPassword, "test")
+              .ok());
+  Browser fv{g.console};
+  fv.SignIn("fangview");
+  CHECK(fv.Get("/blob/" + original_sha).status == 404);
+
+  // Kept while the photo lives: never marked unnamed.
+  REQUIRE(storage::Blobs(g.f.store->db()).MarkUnnamed("2030-01-01T00:00:00Z").ok());
+  CHECK(g.f.Count("SELECT count(*) FROM blob WHERE sha256 = '" + original_sha +
+                  "' AND unnamed_since IS NULL") == 1);
 }
 
 TEST_CASE("photo downloads: a device gets only photos named in its districts, in chunks",
