@@ -516,5 +516,63 @@ TEST_CASE("Wire: blob state and the missing list, byte for byte", "[wire]") {
             "\"missing\"") != std::string::npos);
 }
 
+const std::string kOriginalSha =
+    "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08";
+const std::string kOriginalNotice =
+    std::string("{\"bytes\":3145728,\"mime\":\"image/jpeg\",\"photo_id\":"
+                "\"1b4e28ba-2fa1-41d2-883f-0016d3cca427\",\"sha256\":\"") +
+    kOriginalSha + "\",\"upload_sha256\":\"" + kSha + "\"}";
+const std::string kRequested = std::string("{\"requested\":[\"") + kSha + "\"]}";
+
+TEST_CASE("Wire: an original's notice and the list of originals asked for, byte for byte",
+          "[wire][originals]") {
+  wire::OriginalNotice n;
+  n.photo_id = U("1b4e28ba-2fa1-41d2-883f-0016d3cca427");
+  n.upload_sha256 = kSha;
+  n.sha256 = kOriginalSha;
+  n.bytes = 3145728;
+  n.mime = "image/jpeg";
+  CHECK(wire::EncodeOriginalNotice(n) == kOriginalNotice);
+  CheckDocumented(kOriginalNotice);
+  Result<wire::OriginalNotice> back = wire::ParseOriginalNotice(kOriginalNotice);
+  REQUIRE(back.ok());
+  CHECK(back->photo_id == n.photo_id);
+  CHECK(back->upload_sha256 == kSha);
+  CHECK(back->sha256 == kOriginalSha);
+  CHECK(back->bytes == 3145728);
+  CHECK(back->mime == "image/jpeg");
+  const auto refused = [](const std::string& from, const std::string& to,
+                          const char* field) {
+    std::string text = kOriginalNotice;
+    const size_t at = text.find(from);
+    REQUIRE(at != std::string::npos);
+    text.replace(at, from.size(), to);
+    Result<wire::OriginalNotice> r = wire::ParseOriginalNotice(text);
+    INFO(text);
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message().find(std::string("\"") + field + "\"") !=
+          std::string::npos);
+  };
+  refused("3145728", "0", "bytes");
+  refused("3145728", "2147483649", "bytes");
+  refused("3145728", "-1", "bytes");
+  refused("\"image/jpeg\"", "\"image/gif\"", "mime");
+  refused("1b4e28ba-2fa1-41d2-883f-0016d3cca427", "00000000-0000-0000-0000-000000000000",
+          "photo_id");
+  refused(kOriginalSha, std::string(64, 'A'), "sha256");
+  refused(kSha, std::string(kSha).substr(0, 63), "upload_sha256");
+  CHECK(wire::ParseOriginalNotice("[]").status().code() == Code::kInvalidArgument);
+
+  CHECK(wire::EncodeOriginalRequests({kSha}) == kRequested);
+  CheckDocumented(kRequested);
+  Result<std::vector<std::string>> asked = wire::ParseOriginalRequests(kRequested);
+  REQUIRE(asked.ok());
+  CHECK(*asked == std::vector<std::string>{kSha});
+  CHECK(wire::ParseOriginalRequests("{\"requested\":[\"../x\"]}").status().code() ==
+        Code::kCorruption);
+  CHECK(wire::ParseOriginalRequests("{\"missing\":[]}").status().message().find(
+            "\"requested\"") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace kbo

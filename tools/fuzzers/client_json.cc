@@ -19,7 +19,8 @@
 //   5 photo upload answers  status:u8 body ("\0" body)* (GET then PUTs)
 //   6 every wire parser     body (enrolment answer and request, receipt,
 //                           conflict record and page, blob state, missing
-//                           blobs, pull page body)
+//                           blobs, originals asked for, an original's
+//                           notice, pull page body)
 // The home is replaced every few thousand inputs (pulled rows accumulate).
 
 #include <cstddef>
@@ -174,6 +175,19 @@ void EveryParser(std::string_view in) {
     Result<std::vector<std::string>> again =
         wire::ParseMissingBlobs(wire::EncodeMissingBlobs(*r));
     FUZZ_CHECK(again.ok() && *again == *r);
+  }
+  if (Result<std::vector<std::string>> r = wire::ParseOriginalRequests(in); r.ok()) {
+    Result<std::vector<std::string>> again =
+        wire::ParseOriginalRequests(wire::EncodeOriginalRequests(*r));
+    FUZZ_CHECK(again.ok() && *again == *r);
+  }
+  if (Result<wire::OriginalNotice> r = wire::ParseOriginalNotice(in); r.ok()) {
+    FUZZ_CHECK(r->bytes > 0 && r->bytes <= wire::kMaxOriginalBytes);
+    Result<wire::OriginalNotice> again =
+        wire::ParseOriginalNotice(wire::EncodeOriginalNotice(*r));
+    FUZZ_CHECK(again.ok() && again->photo_id == r->photo_id &&
+               again->sha256 == r->sha256 && again->upload_sha256 == r->upload_sha256 &&
+               again->bytes == r->bytes && again->mime == r->mime);
   }
   if (Result<ChangeSet> r = wire::DecodePullPage(in, DecodeLimits()); r.ok()) {
     FUZZ_CHECK(r->device.IsNil() && r->seq == 0);

@@ -131,6 +131,8 @@ class Server final : public httplib::Server {
     Get(std::string(protocol::kPullPath), authed);
     Get(std::string(protocol::kConflictsPath), authed);
     Get(std::string(protocol::kBlobsMissingPath), authed);
+    Get(std::string(protocol::kOriginalsPath), authed);
+    Post(std::string(protocol::kOriginalsPath), authed);
     const std::string blob_pattern =
         std::string(protocol::kBlobPathPrefix) + "([^/]+)";
     Get(blob_pattern, authed);
