@@ -338,7 +338,22 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
           .Bind(2, static_cast<int64_t>(a.bytes))
           .Bind(3, std::string_view(a.mime));
       if (Status s = queue.Run(); !s.ok()) return s;
+      if (state->complete) {
+        // Held whole already (a photo sent as taken: the original is the
+        // upload copy; or another device's identical file).
+        Statement& done = db.Cached(
+            "UPDATE blob_upload SET uploaded_bytes = bytes, done_at = ?2 "
+            "WHERE sha256 = ?1 AND done_at IS NULL");
+        done.Bind(1, std::string_view(a.original)).Bind(2, std::string_view(now));
+        if (Status s = done.Run(); !s.ok()) return s;
+      }
       if (Status s = txn.Commit(); !s.ok()) return s;
+    }
+    if (state->complete) {
+      photo_done_ += a.bytes;
+      Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+      if (summary != nullptr) ++summary->originals_uploaded;
+      continue;
     }
     SyncSummary sent;
     bool local = false;

@@ -248,6 +248,34 @@ TEST_CASE("photos: the office asks for an original; the device that took it send
   CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
+TEST_CASE("photos: asked for the original of a photo sent as taken, the device answers with what the server holds",
+          "[integration][photos][originals]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มจักสาน", "5011");
+  const std::string png = SampleJpeg(2000, 1500);
+  const std::string file = field.dir() + "/certificate.jpg";
+  REQUIRE(WriteFileAtomically(file, png, 0600).ok());
+  const std::string id = field.Add(
+      officer, {"photo", "add", file, "--subject", "producer:" + producer, "--as-taken"});
+  const std::string sha = field.PhotoSha(officer, id);
+  CHECK(sha == HexEncode(Sha256(png)));
+  field.SyncOk(officer);
+  REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
+  const std::string log_before = field.server().log();
+  CliResult answered = field.Sync(officer);
+  INFO(answered.err);
+  REQUIRE(answered.exit_code == 0);
+  CHECK(Has(answered.out, "sent 1 original as taken"));
+  // Nothing uploaded again: the notice's answer said it is whole.
+  CHECK_FALSE(Has(field.server().log().substr(log_before.size()), "PUT /v1/blobs/"));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE upload_sha256 = '" +
+                          sha + "' AND sha256 = '" + sha + "'") == 1);
+  CliResult quiet = field.Sync(officer);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(Has(quiet.out, "original"));
+}
+
 TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, they go with the next sync",
           "[integration][photos][originals]") {
   Field field;
