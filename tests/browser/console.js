@@ -426,6 +426,19 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   await page.waitForFunction(() => { const i = document.querySelector('main img'); return i && i.complete && i.naturalWidth > 0; });
   assert.ok(await thumb.evaluate((i) => i.naturalWidth > 0 && i.naturalWidth <= 320), 'a thumbnail, not the original');
   await screenshot(page, 'photos-1280');
+  // The photo as taken, on request: the office asks, the trainer's next sync
+  // sends it, the gallery links it.
+  await Promise.all([page.waitForNavigation(),
+    page.locator('form[action="/photos/original"] button[type=submit]').first().click()]);
+  assert.ok((await page.textContent('main')).includes('ขอภาพต้นฉบับแล้ว'), 'said: asked for');
+  const sentOriginal = trainer.sync();
+  assert.match(sentOriginal, /sent 1 original as taken/, `the trainer's sync sends it: ${sentOriginal}`);
+  await page.goto(`${server.url}/photos`);
+  const originalLink = page.locator('main a.orig');
+  assert.equal(await originalLink.count(), 1, 'the original linked');
+  const originalAnswer = await page.request.get(server.url + await originalLink.getAttribute('href'));
+  assert.equal(originalAnswer.status(), 200, 'the original served');
+  assert.match(originalAnswer.headers()['content-type'], /^image\//, 'as a picture');
 
   // Excel: the workbook as the office downloads it, cells read back.
   await page.goto(`${server.url}/exports`);
