@@ -23,6 +23,7 @@
 #include <cstdio>
 #include <iostream>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "client/bundle.h"
@@ -102,6 +103,55 @@ class ProgressLine {
   uint64_t phase_bytes_ = 0;
 };
 
+// --server URL into options.server_url (normalized).
+Status ServerArg(const ParsedArgs& parsed, SyncOptions* options) {
+  if (const std::string* server = parsed.Get("server")) {
+    Result<std::string> url = NormalizeServerUrl(*server);
+    if (!url.ok())
+      return Status::InvalidArgument("--server: " + url.status().message());
+    options->server_url = *url;
+  }
+  return Status();
+}
+
+// One sync of an enrolled `store`, as `kbo sync` shows it: progress on a
+// terminal, a busy server said on stderr, the summary line on stdout
+// ("synced with URL: ..."). `enrolled_url` is where it syncs unless
+// options.server_url says otherwise. On failure `on_failure` (if not empty)
+// is said on stderr, and the Status is the one for the exit code.
+// `original_refusals` (may be null) gets why the server would not take an
+// original asked for.
+Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
+                  const std::string& enrolled_url, const std::string& on_failure,
+                  std::vector<std::string>* original_refusals) {
+  const std::string url =
+      options.server_url.empty() ? enrolled_url : options.server_url;
+  ProgressLine line(ctx.err);
+  if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
+    options.progress = [&line](const SyncProgressReport& report) {
+      line.Show(report);
+    };
+  }
+  // A busy server (an evening rush) is waited for, said on stderr.
+  options.on_busy = [&line, &ctx](int64_t wait_ms) {
+    line.Finish();
+    ctx.err << "kbo: the server is busy with other devices' changes; trying "
+               "again in "
+            << (wait_ms + 999) / 1000 << " s (everything is kept)\n"
+            << std::flush;
+  };
+  SyncClient client(store, options);
+  Result<SyncSummary> r = client.Sync();
+  line.Finish();
+  if (!r.ok()) {
+    if (!on_failure.empty()) ctx.err << "kbo: " << on_failure << '\n';
+    return ForExit(client, r.status());
+  }
+  ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
+  if (original_refusals != nullptr) *original_refusals = client.original_refusals();
+  return Status();
+}
+
 Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
   if (Status s = ParseArgs(
@@ -152,12 +202,7 @@ Status RunSync(Context& ctx, const std::vector<std::string>& args) {
   }
   SyncOptions options;
   options.full_pull = parsed.Has("full");
-  if (const std::string* server = parsed.Get("server")) {
-    Result<std::string> url = NormalizeServerUrl(*server);
-    if (!url.ok())
-      return Status::InvalidArgument("--server: " + url.status().message());
-    options.server_url = *url;
-  }
+  if (Status s = ServerArg(parsed, &options); !s.ok()) return s;
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
   ClientStore& store = **opened;
@@ -167,29 +212,7 @@ Status RunSync(Context& ctx, const std::vector<std::string>& args) {
     return Status::InvalidArgument("this device is not enrolled yet: " +
                                    std::string(kHowToEnroll));
   }
-  const std::string url =
-      options.server_url.empty() ? st->server : options.server_url;
-
-  ProgressLine line(ctx.err);
-  if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
-    options.progress = [&line](const SyncProgressReport& report) {
-      line.Show(report);
-    };
-  }
-  // A busy server (an evening rush) is waited for, said on stderr.
-  options.on_busy = [&line, &ctx](int64_t wait_ms) {
-    line.Finish();
-    ctx.err << "kbo: the server is busy with other devices' changes; trying "
-               "again in "
-            << (wait_ms + 999) / 1000 << " s (everything is kept)\n"
-            << std::flush;
-  };
-  SyncClient client(store, options);
-  Result<SyncSummary> r = client.Sync();
-  line.Finish();
-  if (!r.ok()) return ForExit(client, r.status());
-  ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
-  return Status();
+  return SyncAndSay(ctx, store, std::move(options), st->server, "", nullptr);
 }
 
 // kbo photo upload-originals (--photo ID ... | --all) [--server URL]
@@ -222,12 +245,7 @@ Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
     photos.push_back(*id);
   }
   SyncOptions options;
-  if (const std::string* server = parsed.Get("server")) {
-    Result<std::string> url = NormalizeServerUrl(*server);
-    if (!url.ok())
-      return Status::InvalidArgument("--server: " + url.status().message());
-    options.server_url = *url;
-  }
+  if (Status s = ServerArg(parsed, &options); !s.ok()) return s;
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
   ClientStore& store = **opened;
@@ -254,28 +272,18 @@ Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
         "with the first sync: " +
         std::string(kHowToEnroll));
   }
-  const std::string url =
-      options.server_url.empty() ? st->server : options.server_url;
-  ProgressLine line(ctx.err);
-  if (&ctx.err == &std::cerr && isatty(STDERR_FILENO) == 1) {
-    options.progress = [&line](const SyncProgressReport& report) {
-      line.Show(report);
-    };
+  std::vector<std::string> refusals;
+  if (Status s = SyncAndSay(ctx, store, std::move(options), st->server,
+                            "the originals stay asked for; they go with the "
+                            "next kbo sync",
+                            &refusals);
+      !s.ok()) {
+    return s;
   }
-  SyncClient client(store, options);
-  Result<SyncSummary> r = client.Sync();
-  line.Finish();
-  if (!r.ok()) {
-    ctx.err << "kbo: the originals stay asked for; they go with the next kbo sync\n";
-    return ForExit(client, r.status());
-  }
-  ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
-  if (!client.original_refusals().empty()) {
-    for (const std::string& why : client.original_refusals()) {
-      ctx.err << "kbo: " << why << '\n';
-    }
+  if (!refusals.empty()) {
+    for (const std::string& why : refusals) ctx.err << "kbo: " << why << '\n';
     return Status::PermissionDenied(
-        std::to_string(client.original_refusals().size()) +
+        std::to_string(refusals.size()) +
         " original(s) not taken by the server (kept here, still asked for)");
   }
   return Status();
