@@ -5,7 +5,9 @@
 #include <iterator>
 #include <algorithm>
 #include <cstdint>
+#include <map>
 #include <set>
+#include <utility>
 
 #include "client/enrolment_rules.h"
 #include "schema/schema.h"
@@ -683,62 +685,102 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row,
   return id;
 }
 
+Result<std::optional<ClientStore::OwnOriginal>> ClientStore::OriginalOf(
+    const Uuid& photo) {
+  const std::string id = photo.ToString();
+  std::optional<OwnOriginal> own;
+  {
+    Statement& st = db_->Cached(
+        "SELECT p.sha256, o.original_sha256, o.original_bytes, o.original_mime "
+        "FROM photo p LEFT JOIN photo_original o ON o.upload_sha256 = p.sha256 "
+        "WHERE p.id = ?1 AND p.deleted = 0");
+    st.Bind(1, std::string_view(id));
+    const bool found = st.Step();
+    if (found && !st.IsNull(1)) {
+      own = OwnOriginal{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2),
+                        st.ColumnText(3)};
+    }
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (!found) return Status::NotFound("no photo with id " + id);
+  }
+  if (!own) return own;
+  // Taken here: this device wrote the row's picture. (A row of another
+  // device may name the same copy, pulled from the server.)
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(*db_, "photo", photo);
+  if (!versions.ok()) return versions.status();
+  const auto writer = versions->find("sha256");
+  if (writer == versions->end() || writer->second.hlc.device != device_id_) {
+    return std::optional<OwnOriginal>();
+  }
+  return own;
+}
+
 Result<ClientStore::OriginalsAsked> ClientStore::AskForOriginals(
     const std::vector<Uuid>& photos, bool all) {
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
-  const std::string now = NowIso();
-  OriginalsAsked asked;
-  std::vector<std::string> uploads;
+  std::vector<std::pair<Uuid, OwnOriginal>> asked_for;
   for (const Uuid& id : photos) {
-    const std::string text = id.ToString();
-    Statement st(*db_,
-                 "SELECT p.sha256, o.upload_sha256 FROM photo p LEFT JOIN "
-                 "photo_original o ON o.upload_sha256 = p.sha256 WHERE p.id = "
-                 "?1 AND p.deleted = 0");
-    st.Bind(1, std::string_view(text));
-    const bool found = st.Step();
-    if (!st.status().ok()) return st.status();
-    if (!found) return Status::NotFound("no photo with id " + text);
-    if (st.IsNull(1)) {
-      return Status::NotFound("photo " + text +
+    Result<std::optional<OwnOriginal>> own = OriginalOf(id);
+    if (!own.ok()) return own.status();
+    if (!own->has_value()) {
+      return Status::NotFound("photo " + id.ToString() +
                               " has no original on this device (it was taken "
                               "on another device, or recorded before kbo kept "
                               "originals)");
     }
-    uploads.push_back(st.ColumnText(1));
+    asked_for.emplace_back(id, **own);
   }
   if (all) {
+    std::vector<Uuid> candidates;
     Statement st(*db_,
-                 "SELECT o.upload_sha256 FROM photo_original o WHERE "
-                 "o.original_sha256 != o.upload_sha256 AND EXISTS (SELECT 1 "
-                 "FROM photo p WHERE p.sha256 = o.upload_sha256 AND p.deleted "
-                 "= 0) ORDER BY o.rowid");
-    while (st.Step()) uploads.push_back(st.ColumnText(0));
-    if (!st.status().ok()) return st.status();
-  }
-  std::set<std::string> seen;
-  for (const std::string& upload : uploads) {
-    if (!seen.insert(upload).second) continue;
-    Statement& mark = db_->Cached(
-        "UPDATE photo_original SET requested_at = ?2 WHERE upload_sha256 = ?1 "
-        "AND requested_at IS NULL");
-    mark.Bind(1, std::string_view(upload)).Bind(2, std::string_view(now));
-    if (Status s = mark.Run(); !s.ok()) return s;
-    Statement& state = db_->Cached(
-        "SELECT original_bytes, announced_at IS NOT NULL FROM photo_original "
-        "WHERE upload_sha256 = ?1");
-    state.Bind(1, std::string_view(upload));
-    if (state.Step()) {
-      if (state.ColumnInt(1) != 0) {
-        ++asked.sent_before;
-      } else {
-        ++asked.originals;
-        asked.bytes += static_cast<uint64_t>(state.ColumnInt(0));
+                 "SELECT p.id FROM photo p JOIN photo_original o ON "
+                 "o.upload_sha256 = p.sha256 WHERE p.deleted = 0 AND "
+                 "o.original_sha256 != o.upload_sha256 ORDER BY p.rowid");
+    while (st.Step()) {
+      if (Result<Uuid> id = Uuid::Parse(st.ColumnText(0)); id.ok()) {
+        candidates.push_back(*id);
       }
     }
+    if (!st.status().ok()) return st.status();
+    for (const Uuid& id : candidates) {
+      Result<std::optional<OwnOriginal>> own = OriginalOf(id);
+      if (!own.ok()) return own.status();
+      if (own->has_value()) asked_for.emplace_back(id, **own);
+    }
+  }
+  const std::string now = NowIso();
+  OriginalsAsked asked;
+  std::set<std::string> seen;
+  for (const auto& [id, own] : asked_for) {
+    const std::string text = id.ToString();
+    if (!seen.insert(text).second) continue;
+    // Asked again: an earlier refusal is forgotten; an announcement of the
+    // same copy stands (its upload goes on), of another copy does not.
+    Statement& mark = db_->Cached(
+        "INSERT INTO original_send (photo_id, upload_sha256, requested_at) "
+        "VALUES (?1, ?2, ?3) ON CONFLICT (photo_id) DO UPDATE SET "
+        "requested_at = excluded.requested_at, refused_at = NULL, refusal = "
+        "NULL, announced_at = CASE WHEN upload_sha256 = excluded.upload_sha256 "
+        "THEN announced_at END, upload_sha256 = excluded.upload_sha256");
+    mark.Bind(1, std::string_view(text))
+        .Bind(2, std::string_view(own.upload_sha256))
+        .Bind(3, std::string_view(now));
+    if (Status s = mark.Run(); !s.ok()) return s;
+    Statement& state =
+        db_->Cached("SELECT announced_at IS NOT NULL FROM original_send WHERE photo_id = ?1");
+    state.Bind(1, std::string_view(text));
+    const bool announced = state.Step() && state.ColumnInt(0) != 0;
     if (!state.status().ok()) return state.status();
     if (Status s = state.Reset(); !s.ok()) return s;
+    if (announced) {
+      ++asked.sent_before;
+    } else {
+      ++asked.originals;
+      asked.bytes += static_cast<uint64_t>(own.bytes);
+    }
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   return asked;

@@ -150,21 +150,34 @@ class ClientStore {
   Result<Uuid> RecordPhoto(RowValues row,
                            const PhotoOriginal* original = nullptr);
 
+  // The original this device keeps of a photo row it took (table
+  // photo_original, for the copy the row names now).
+  struct OwnOriginal {
+    std::string upload_sha256;
+    std::string original_sha256;
+    int64_t bytes = 0;
+    std::string mime;
+  };
+  // kNotFound if there is no live photo row `photo`; nullopt if this device
+  // did not take it (another device wrote its picture) or keeps no original
+  // of it (recorded before kbo kept originals).
+  Result<std::optional<OwnOriginal>> OriginalOf(const Uuid& photo);
+
   // What AskForOriginals marked.
   struct OriginalsAsked {
-    size_t originals = 0;  // asked for now or before, not yet sent
-    uint64_t bytes = 0;    // their size
+    size_t originals = 0;    // asked for now or before, not yet announced
+    uint64_t bytes = 0;      // their size
     size_t sent_before = 0;  // announced to the server already
   };
   // Asks for the originals of `photos` (or, with `all`, of every live photo
-  // this device keeps an original of and sent as a copy) to go to the server
-  // with the next sync (SyncClient::SendOriginals; photo_original.
-  // requested_at), in one transaction: all or none.
+  // this device took, keeps an original of, and sent as a copy) to go to
+  // the server with the next sync (SyncClient::SendOriginals; table
+  // original_send), in one transaction: all or none. Asking again clears an
+  // earlier refusal.
   //   kNotFound  a photo row that does not exist here or was deleted, or of
   //              which this device keeps no original (taken on another
-  //              device, or recorded before originals were kept).
+  //              device, or recorded before kbo kept originals).
   Result<OriginalsAsked> AskForOriginals(const std::vector<Uuid>& photos, bool all);
-
 
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
   // none, and one outbox entry (one action). A refusal carries the index of

@@ -328,7 +328,9 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     // expects (409 sequence_gap) and Push() follows it.
     if (Status s = db.Exec(
             "DELETE FROM conflict;"
-            "UPDATE blob_upload SET uploaded_bytes = 0, done_at = NULL");
+            "UPDATE blob_upload SET uploaded_bytes = 0, done_at = NULL;"
+            "UPDATE original_send SET announced_at = NULL, refused_at = NULL,"
+            " refusal = NULL");
         !s.ok()) {
       return s;
     }
@@ -359,8 +361,15 @@ Result<SyncSummary> SyncClient::Sync() {
       s = PushFrom(&summary, *server_device_seq_ + 1);
     }
   }
-  if (s.ok()) s = UploadBlobs(&summary);
-  if (s.ok()) s = SendOriginals(&summary);
+  if (s.ok()) {
+    s = UploadBlobs(&summary);
+    // A photo missing or damaged here (kIOError, after the others went)
+    // does not hold back the originals asked for.
+    if (s.ok() || s.code() == Code::kIOError) {
+      Status originals = SendOriginals(&summary);
+      if (s.ok()) s = originals;
+    }
+  }
   if (s.ok()) {
     // Other devices' photos, as thumbnails (client/photo_fetch.h). Never
     // fails the sync: what is not fetched now comes with the next one.

@@ -217,8 +217,13 @@ struct SyncSummary {
   // asked for (SendOriginals), and their bytes sent (not in blob_bytes).
   uint64_t originals_uploaded = 0;
   uint64_t original_bytes = 0;
-  // Originals asked for that the server would not take (the photo deleted
-  // or changed there, taken on another device, an older server): kept here.
+  // Originals asked for that the server already held whole (a photo sent
+  // as taken is its own original).
+  uint64_t originals_already_held = 0;
+  // Originals asked for that cannot go: the server would not take them
+  // (the photo deleted or changed there, taken on another device, an older
+  // server), or they are not on this device. Kept, and not tried again
+  // until asked again (SyncClient::original_refusals says why).
   uint64_t originals_held_back = 0;
   // The server refused a change set because this device's clock had run
   // ahead, and its clock is right again: unsent row changes given a new
@@ -364,9 +369,10 @@ class SyncClient {
   // blob_upload, so an upload cut short goes on with the next sync's
   // UploadBlobs). Refusals of one original (the photo deleted or changed
   // on the server, taken elsewhere, a server without originals) keep it
-  // here, counted in originals_held_back, and the others go on.
-  //   kIOError   an original missing or damaged on this device (the others
-  //              are still sent; the error names it).
+  // here, counted in originals_held_back and not tried again until asked
+  // again, and the others go on; so does an original missing or damaged on
+  // this device (the office is told it is missing). Asked by the office for
+  // a photo of which it keeps no original, it says so (a decline).
   Status SendOriginals(SyncSummary* summary);
   // Why the server refused each original held back by the last
   // SendOriginals ("photo 1b4e28ba...: <the server's message>").
@@ -412,10 +418,15 @@ class SyncClient {
   Status Refusal(const HttpResponse& response, std::string_view what);
   Status PullConflicts(const Enrolment& e, SyncSummary* summary);
   // One photo. `local` is set if the failure is this device's copy.
-  // `listed_missing`: the server has just listed it as missing and nothing
-  // of it was confirmed here, so its state is not asked for first.
+  // `known_held`: what the server has just said it holds of it (listed as
+  // missing: 0; an original's notice: its state), so its state is not
+  // asked for first.
   Status UploadOne(const std::string& sha256, uint64_t total, uint64_t uploaded,
-                   bool listed_missing, SyncSummary* summary, bool* local);
+                   std::optional<uint64_t> known_held, SyncSummary* summary,
+                   bool* local);
+  // Tells the server this device keeps no original of `photo` (reason
+  // "no_original" or "missing"), closing the office's request.
+  Status DeclineOriginal(const Uuid& photo, const char* reason);
   Status RecordSyncError(const Status& error);
   // Keeps what a 200 answer says of the codings the server takes
   // (Accept-Encoding: zstd, RFC 7694) in server_zstd_ and sync_state.

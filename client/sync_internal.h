@@ -41,6 +41,9 @@ inline constexpr size_t kMaxReceiptBytes = size_t{4} << 20;
 // A missing-blobs list: at most wire::kMaxMissingBlobs names of 64 hex
 // digits, quoted, with commas.
 inline constexpr size_t kMaxMissingBytes = wire::kMaxMissingBlobs * 67 + 64;
+// A list of originals asked for: at most wire::kMaxMissingBlobs uuids,
+// quoted, with commas.
+inline constexpr size_t kMaxRequestedBytes = wire::kMaxMissingBlobs * 39 + 64;
 // A server that keeps redirecting the push (sequence_gap) or the upload
 // (offset_mismatch) is broken; stop rather than loop.
 inline constexpr int kMaxRedirects = 3;

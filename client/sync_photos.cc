@@ -70,7 +70,9 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
     bool local = false;
     const bool nothing_held = p.uploaded == 0 && p.bytes <= protocol::kBlobChunkBytes &&
                               listed_missing.count(p.sha256) != 0;
-    Status s = UploadOne(p.sha256, p.bytes, p.uploaded, nothing_held, summary, &local);
+    Status s = UploadOne(p.sha256, p.bytes, p.uploaded,
+                         nothing_held ? std::optional<uint64_t>(0) : std::nullopt,
+                         summary, &local);
     if (s.ok()) continue;
     // A photo missing or damaged on this device must not hold back the
     // others; it is reported at the end.
@@ -81,7 +83,7 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
 }
 
 Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
-                             uint64_t uploaded, bool listed_missing,
+                             uint64_t uploaded, std::optional<uint64_t> known_held,
                              SyncSummary* summary, bool* local) {
   const std::string what = "photo " + sha256.substr(0, 12);
   const std::string path = std::string(protocol::kBlobPathPrefix) + sha256;
@@ -100,9 +102,10 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   };
 
   // How much does the server hold? (404: nothing yet.) Not asked when the
-  // server has just listed it as missing (UploadBlobs).
+  // server has just said (UploadBlobs: listed as missing; SendOriginals:
+  // the notice's answer).
   Result<HttpResponse> r = HttpResponse{};
-  if (listed_missing) {
+  if (known_held.has_value()) {
     r->status = 404;
   } else {
     r = Call("GET", path, "", "", protocol::kMaxJsonBytes);
@@ -120,6 +123,8 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     complete = state->complete;
   } else if (r->status != 404) {
     return Refusal(*r, "the state of " + what);
+  } else if (known_held.has_value()) {
+    received = *known_held;
   }
   if (complete) {
     // Deduplicated: another device, or a bundle, brought it already.
@@ -209,109 +214,150 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   return save(total, true, store_.NowIso());
 }
 
+Status SyncClient::DeclineOriginal(const Uuid& photo, const char* reason) {
+  wire::OriginalNotice notice;
+  notice.photo_id = photo;
+  notice.declined = reason;
+  Result<HttpResponse> r = Call("POST", std::string(protocol::kOriginalsPath),
+                                wire::EncodeOriginalNotice(notice),
+                                "application/json", protocol::kMaxJsonBytes);
+  if (!r.ok()) return r.status();
+  // A refusal (the row deleted or changed there since) leaves nothing to
+  // decline; the request is the server's to drop.
+  return Status();
+}
+
 Status SyncClient::SendOriginals(SyncSummary* summary) {
   original_refusals_.clear();
   counters_ = summary;
   Db& db = store_.db();
+  const auto hold_back = [&](const std::string& photo_id, const std::string& why) {
+    // Not tried again until the person asks again (kbo photo
+    // upload-originals).
+    if (summary != nullptr) ++summary->originals_held_back;
+    original_refusals_.push_back(why);
+    Statement& st = db.Cached(
+        "UPDATE original_send SET refused_at = ?2, refusal = ?3 WHERE photo_id = ?1");
+    st.Bind(1, std::string_view(photo_id))
+        .Bind(2, std::string_view(store_.NowIso()))
+        .Bind(3, std::string_view(why));
+    return st.Run();
+  };
   if (originals_requested_) {
     originals_requested_ = false;
     Result<HttpResponse> r = Call("GET", std::string(protocol::kOriginalsPath), "",
-                                  "", kMaxMissingBytes);
+                                  "", kMaxRequestedBytes);
     if (!r.ok()) return r.status();
     if (r->status == 200) {
-      Result<std::vector<std::string>> asked = wire::ParseOriginalRequests(r->body);
+      Result<std::vector<Uuid>> asked = wire::ParseOriginalRequests(r->body);
       if (!asked.ok()) {
         return Status::Corruption(base_url_ +
                                   " listed the originals asked for wrongly: " +
                                   asked.status().message());
       }
-      Transaction txn(db);
-      if (!txn.status().ok()) return txn.status();
-      const std::string now = store_.NowIso();
-      for (const std::string& upload : *asked) {
-        // One this device does not hold (recorded elsewhere, or as taken on
-        // an older kbo) matches no row: nothing to send.
+      for (const Uuid& photo : *asked) {
+        Result<std::optional<ClientStore::OwnOriginal>> own = store_.OriginalOf(photo);
+        if (!own.ok()) {
+          // Deleted here since: the deletion goes with the next push.
+          if (own.status().code() == Code::kNotFound) continue;
+          return own.status();
+        }
+        if (!own->has_value()) {
+          // None kept here (recorded before kbo kept originals): say so,
+          // so that the office is not left waiting.
+          if (Status s = DeclineOriginal(photo, "no_original"); !s.ok()) return s;
+          continue;
+        }
+        // The server lacks it whole: announce it again (the same notice
+        // changes nothing there) and let the upload go on; but an original
+        // the server refused waits for the person.
         Statement& mark = db.Cached(
-            "UPDATE photo_original SET requested_at = ?2 WHERE upload_sha256 = "
-            "?1 AND requested_at IS NULL");
-        mark.Bind(1, std::string_view(upload)).Bind(2, std::string_view(now));
+            "INSERT INTO original_send (photo_id, upload_sha256, requested_at) "
+            "VALUES (?1, ?2, ?3) ON CONFLICT (photo_id) DO UPDATE SET "
+            "announced_at = NULL, upload_sha256 = excluded.upload_sha256 "
+            "WHERE refused_at IS NULL");
+        const std::string id = photo.ToString();
+        mark.Bind(1, std::string_view(id))
+            .Bind(2, std::string_view((*own)->upload_sha256))
+            .Bind(3, std::string_view(store_.NowIso()));
         if (Status s = mark.Run(); !s.ok()) return s;
       }
-      if (Status s = txn.Commit(); !s.ok()) return s;
     } else if (r->status != 404) {
       // 404: a server without originals on request (older); nothing asked.
       return Refusal(*r, "the list of originals asked for");
     }
   }
 
-  struct Asked {
-    std::string upload, original, mime;
-    uint64_t bytes = 0;
-  };
-  std::vector<Asked> asked;
+  std::vector<std::string> pending;
   {
     Statement st(db,
-                 "SELECT upload_sha256, original_sha256, original_bytes, "
-                 "original_mime FROM photo_original WHERE requested_at IS NOT "
-                 "NULL AND announced_at IS NULL ORDER BY requested_at, rowid");
-    while (st.Step()) {
-      asked.push_back({st.ColumnText(0), st.ColumnText(1), st.ColumnText(3),
-                       static_cast<uint64_t>(st.ColumnInt(2))});
-    }
+                 "SELECT photo_id FROM original_send WHERE announced_at IS NULL "
+                 "AND refused_at IS NULL ORDER BY requested_at, photo_id");
+    while (st.Step()) pending.push_back(st.ColumnText(0));
     if (!st.status().ok()) return st.status();
   }
-  if (asked.empty()) return Status();
+  if (pending.empty()) return Status();
+  struct Asked {
+    Uuid photo;
+    ClientStore::OwnOriginal own;
+  };
+  std::vector<Asked> asked;
   photo_total_ = 0;
   photo_done_ = 0;
-  for (const Asked& a : asked) photo_total_ += a.bytes;
-  Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
-  Status first_local_error;
-  for (const Asked& a : asked) {
-    std::string photo_id;
-    {
-      Statement st(db, "SELECT id FROM photo WHERE sha256 = ?1 AND deleted = 0 "
-                       "ORDER BY id LIMIT 1");
-      st.Bind(1, std::string_view(a.upload));
-      if (st.Step()) photo_id = st.ColumnText(0);
-      if (!st.status().ok()) return st.status();
-    }
-    Result<Uuid> id = Uuid::Parse(photo_id);
-    if (!id.ok()) {
-      // Deleted here since: its original goes nowhere.
-      if (summary != nullptr) ++summary->originals_held_back;
-      original_refusals_.push_back("the photo of " + a.upload.substr(0, 12) +
-                                   " was deleted on this device");
+  for (const std::string& id : pending) {
+    Result<Uuid> photo = Uuid::Parse(id);
+    Result<std::optional<ClientStore::OwnOriginal>> own =
+        photo.ok() ? store_.OriginalOf(*photo)
+                   : Result<std::optional<ClientStore::OwnOriginal>>(
+                         Status::NotFound("not a photo id"));
+    if (!own.ok() && own.status().code() != Code::kNotFound) return own.status();
+    if (!own.ok() || !own->has_value()) {
+      if (Status s = hold_back(id, "photo " + id + " was deleted on this device, "
+                                   "or no longer names the picture taken here");
+          !s.ok()) {
+        return s;
+      }
       continue;
     }
-    const std::string what = "the original of photo " + photo_id;
-    const BlobStore originals(OriginalsDir(store_.paths().blobs));
-    if (!originals.Has(a.original) && !BlobStore(store_.paths().blobs).Has(a.original)) {
-      if (first_local_error.ok()) {
-        first_local_error =
-            Status::IOError(what + " (" + a.original + ") is not on this device");
+    asked.push_back({*photo, **own});
+    photo_total_ += static_cast<uint64_t>((*own)->bytes);
+  }
+  Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+  for (const Asked& a : asked) {
+    const std::string id = a.photo.ToString();
+    const std::string what = "the original of photo " + id;
+    const std::string& sha = a.own.original_sha256;
+    const uint64_t bytes = static_cast<uint64_t>(a.own.bytes);
+    if (!BlobStore(OriginalsDir(store_.paths().blobs)).Has(sha) &&
+        !BlobStore(store_.paths().blobs).Has(sha)) {
+      // Gone from this device: it can never be sent. The office hears so.
+      if (Status s = DeclineOriginal(a.photo, "missing"); !s.ok()) return s;
+      if (Status s = hold_back(id, what + " (" + sha + ") is not on this device");
+          !s.ok()) {
+        return s;
       }
       continue;
     }
     wire::OriginalNotice notice;
-    notice.photo_id = *id;
-    notice.upload_sha256 = a.upload;
-    notice.sha256 = a.original;
-    notice.bytes = a.bytes;
-    notice.mime = a.mime;
+    notice.photo_id = a.photo;
+    notice.upload_sha256 = a.own.upload_sha256;
+    notice.sha256 = sha;
+    notice.bytes = bytes;
+    notice.mime = a.own.mime;
     Result<HttpResponse> r =
         Call("POST", std::string(protocol::kOriginalsPath),
              wire::EncodeOriginalNotice(notice), "application/json",
              protocol::kMaxJsonBytes);
     if (!r.ok()) return r.status();
     if (r->status != 200) {
-      const Status said = ServerError(*r);
       if (r->status == 404 || r->status == 403 || r->status == 409 ||
           r->status == 413) {
         // This one cannot go (the photo deleted or changed there, taken on
         // another device, too large, or a server without originals): it
-        // stays here, asked for, and the others go on.
-        if (summary != nullptr) ++summary->originals_held_back;
-        original_refusals_.push_back(what + ": " + said.message());
+        // stays here, and the others go on.
+        if (Status s = hold_back(id, what + ": " + ServerError(*r).message()); !s.ok()) {
+          return s;
+        }
         continue;
       }
       return Refusal(*r, what);
@@ -328,48 +374,45 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
       if (!txn.status().ok()) return txn.status();
       const std::string now = store_.NowIso();
       Statement& note = db.Cached(
-          "UPDATE photo_original SET announced_at = ?2 WHERE upload_sha256 = ?1");
-      note.Bind(1, std::string_view(a.upload)).Bind(2, std::string_view(now));
+          "UPDATE original_send SET announced_at = ?2 WHERE photo_id = ?1");
+      note.Bind(1, std::string_view(id)).Bind(2, std::string_view(now));
       if (Status s = note.Run(); !s.ok()) return s;
       Statement& queue = db.Cached(
           "INSERT OR IGNORE INTO blob_upload (sha256, bytes, mime) VALUES "
           "(?1, ?2, ?3)");
-      queue.Bind(1, std::string_view(a.original))
-          .Bind(2, static_cast<int64_t>(a.bytes))
-          .Bind(3, std::string_view(a.mime));
+      queue.Bind(1, std::string_view(sha))
+          .Bind(2, static_cast<int64_t>(bytes))
+          .Bind(3, std::string_view(a.own.mime));
       if (Status s = queue.Run(); !s.ok()) return s;
+      // What the server says it holds is what the upload goes on from (a
+      // server restored from a backup may hold less than was confirmed).
+      Statement& held = db.Cached(
+          "UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3 WHERE "
+          "sha256 = ?1");
+      held.Bind(1, std::string_view(sha))
+          .Bind(2, static_cast<int64_t>(state->complete ? bytes : state->received));
       if (state->complete) {
-        // Held whole already (a photo sent as taken: the original is the
-        // upload copy; or another device's identical file).
-        Statement& done = db.Cached(
-            "UPDATE blob_upload SET uploaded_bytes = bytes, done_at = ?2 "
-            "WHERE sha256 = ?1 AND done_at IS NULL");
-        done.Bind(1, std::string_view(a.original)).Bind(2, std::string_view(now));
-        if (Status s = done.Run(); !s.ok()) return s;
+        held.Bind(3, std::string_view(now));
+      } else {
+        held.BindNull(3);
       }
+      if (Status s = held.Run(); !s.ok()) return s;
       if (Status s = txn.Commit(); !s.ok()) return s;
     }
     if (state->complete) {
-      photo_done_ += a.bytes;
+      // Held whole already (a photo sent as taken: its original is its
+      // upload copy).
+      photo_done_ += bytes;
       Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
-      if (summary != nullptr) ++summary->originals_uploaded;
+      if (summary != nullptr) ++summary->originals_already_held;
       continue;
     }
+    photo_done_ += std::min(state->received, bytes);
     SyncSummary sent;
     bool local = false;
-    const bool nothing_held = state->received == 0 && !state->complete &&
-                              a.bytes <= protocol::kBlobChunkBytes;
-    uint64_t uploaded = 0;
-    {
-      Statement st(db, "SELECT uploaded_bytes FROM blob_upload WHERE sha256 = ?1");
-      st.Bind(1, std::string_view(a.original));
-      if (st.Step()) uploaded = static_cast<uint64_t>(st.ColumnInt(0));
-      if (!st.status().ok()) return st.status();
-    }
     // Counted as an original, not as a photo (the wire bytes go to
     // `summary` through counters_ as for every call).
-    Status s = UploadOne(a.original, a.bytes, uploaded, nothing_held && uploaded == 0,
-                         &sent, &local);
+    Status s = UploadOne(sha, bytes, state->received, state->received, &sent, &local);
     if (summary != nullptr) {
       summary->originals_uploaded += sent.blobs_uploaded;
       summary->original_bytes += sent.blob_bytes;
@@ -377,9 +420,10 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
     }
     if (s.ok()) continue;
     if (!local) return s;
-    if (first_local_error.ok()) first_local_error = s;
+    // Read back damaged: it can never be sent as it is.
+    if (Status h = hold_back(id, s.message()); !h.ok()) return h;
   }
-  return first_local_error;
+  return Status();
 }
 
 }  // namespace kbo::client

@@ -217,6 +217,10 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", sent " + Count(s.originals_uploaded, "original", "originals") +
            " as taken (" + MiB(s.original_bytes) + ")";
   }
+  if (s.originals_already_held > 0) {
+    out += ", " + Count(s.originals_already_held, "original", "originals") +
+           " asked for already on the server (sent as taken)";
+  }
   if (s.thumbnails_fetched > 0) {
     out += ", received " +
            Count(s.thumbnails_fetched, "photo preview", "photo previews");
@@ -227,8 +231,8 @@ std::string DescribeSummary(const SyncSummary& s) {
   }
   if (s.originals_held_back > 0) {
     out += "; " + Count(s.originals_held_back, "original", "originals") +
-           " asked for but not taken by the server (kept here; `kbo photo "
-           "upload-originals` says why)";
+           " asked for could not go (kept here; `kbo photo upload-originals "
+           "--photo ID` tries one again and says why)";
   }
   if (s.refused_rows > 0) {
     out += "; the server refused " + Count(s.refused_rows, "change", "changes") +

@@ -405,10 +405,10 @@ Result<std::vector<std::string>> BlobService::Missing(
   return out;
 }
 
-Result<BlobState> BlobService::AnnounceOriginal(const DeviceRecord& device,
-                                                const wire::OriginalNotice& n) {
+Result<std::optional<BlobState>> BlobService::AnnounceOriginal(
+    const DeviceRecord& device, const wire::OriginalNotice& n) {
   const std::string photo = n.photo_id.ToString();
-  if (n.bytes > max_blob_bytes_) {
+  if (n.declined.empty() && n.bytes > max_blob_bytes_) {
     return Status::ResourceExhausted(
                "the original of photo " + photo + " is " +
                std::to_string(n.bytes) + " bytes; this server takes photos of "
@@ -437,13 +437,6 @@ Result<BlobState> BlobService::AnnounceOriginal(const DeviceRecord& device,
     return Status::NotFound("no photo " + photo +
                             " in this device's districts; nothing was written");
   }
-  const Value& named = cell("sha256");
-  if (named.type() != Value::Type::kText || named.text() != n.upload_sha256) {
-    return Status::FailedPrecondition(
-               "photo " + photo + " names another picture now, not " +
-               n.upload_sha256.substr(0, 12) + "; nothing was written")
-        .WithReason("photo_changed");
-  }
   const auto writer = (*row)->versions.find("sha256");
   if (writer == (*row)->versions.end() || writer->second.hlc.device != device.id) {
     return Status::PermissionDenied(
@@ -452,19 +445,35 @@ Result<BlobState> BlobService::AnnounceOriginal(const DeviceRecord& device,
         .WithReason("not_taken_here");
   }
   storage::Originals originals(db);
-  Result<std::optional<storage::OriginalRecord>> known =
-      originals.Find(n.upload_sha256);
-  if (!known.ok()) return known.status();
-  if (known->has_value()) {
-    if ((*known)->sha256 != n.sha256) {
-      return Status::AlreadyExists(
-                 "the original of photo " + photo + " is " +
-                 (*known)->sha256.substr(0, 12) + ", announced before, not " +
-                 n.sha256.substr(0, 12) + "; nothing was written")
-          .WithReason("original_differs");
+  if (!n.declined.empty()) {
+    if (Status s = originals.Decline(photo, n.declined, store_.NowIso()); !s.ok()) {
+      return s;
     }
-  } else {
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    return std::optional<BlobState>();
+  }
+  const Value& named = cell("sha256");
+  if (named.type() != Value::Type::kText || named.text() != n.upload_sha256) {
+    return Status::FailedPrecondition(
+               "photo " + photo + " names another picture now, not " +
+               n.upload_sha256.substr(0, 12) + "; nothing was written")
+        .WithReason("photo_changed");
+  }
+  Result<std::optional<storage::OriginalRecord>> known = originals.Find(photo);
+  if (!known.ok()) return known.status();
+  if (known->has_value() && (*known)->upload_sha256 == n.upload_sha256 &&
+      (*known)->sha256 != n.sha256) {
+    return Status::AlreadyExists(
+               "the original of photo " + photo + " is " +
+               (*known)->sha256.substr(0, 12) + ", announced before, not " +
+               n.sha256.substr(0, 12) + "; nothing was written")
+        .WithReason("original_differs");
+  }
+  if (!known->has_value() || (*known)->upload_sha256 != n.upload_sha256) {
+    // New, or for the copy the row names now (a record of an earlier copy
+    // no longer applies).
     storage::OriginalRecord r;
+    r.photo_id = photo;
     r.upload_sha256 = n.upload_sha256;
     r.sha256 = n.sha256;
     r.bytes = n.bytes;
@@ -476,7 +485,7 @@ Result<BlobState> BlobService::AnnounceOriginal(const DeviceRecord& device,
   Result<BlobState> held = State(n.sha256);
   if (!held.ok()) return held.status();
   if (Status s = txn.Commit(); !s.ok()) return s;
-  return held;
+  return std::optional<BlobState>(std::move(*held));
 }
 
 Result<std::vector<std::string>> BlobService::RequestedOriginals(

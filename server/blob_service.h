@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -122,29 +123,31 @@ class BlobService {
       const DeviceRecord& device, size_t limit = protocol::kMissingBlobsListed);
 
   // POST /v1/photos/originals (docs/protocol.md §8, "Originals on
-  // request"): `device` says which original the upload copy of photo
-  // n.photo_id was made from. Checks, in order, with nothing written on a
-  // refusal:
+  // request"): `device` says which original the upload copy of photo row
+  // n.photo_id was made from, or (n.declined) that it keeps none. Checks, in
+  // order, with nothing written on a refusal:
   //   kResourceExhausted ("too_large"): the original is over the maximum
   //     blob size;
   //   kNotFound: no live photo row n.photo_id in the device's districts
   //     (the same answer as for a photo that does not exist);
-  //   kFailedPrecondition ("photo_changed"): the row names another upload
-  //     copy now;
   //   kPermissionDenied ("not_taken_here"): another device wrote the row's
   //     picture (its sha256 cell): only the device that took a photo knows
   //     its original;
+  //   a decline closes the office's request for that row: nullopt;
+  //   kFailedPrecondition ("photo_changed"): the row names another upload
+  //     copy now;
   //   kAlreadyExists ("original_differs"): a different original was
-  //     announced for this upload copy before.
-  // Then records it (once; the same notice again changes nothing), after
-  // which a blob upload of the original is named (NamedInScope), and
-  // returns what the server holds of the original.
-  Result<BlobState> AnnounceOriginal(const DeviceRecord& device,
-                                     const wire::OriginalNotice& notice);
+  //     announced for this row and copy before.
+  // Then records it for the row (the same notice again changes nothing),
+  // after which a blob upload of the original is named (NamedInScope)
+  // while the row lives and names that copy, and returns what the server
+  // holds of the original.
+  Result<std::optional<BlobState>> AnnounceOriginal(const DeviceRecord& device,
+                                                    const wire::OriginalNotice& notice);
 
-  // GET /v1/photos/originals: the upload copies whose originals the office
-  // asked `device` for (it took them) and the server does not hold whole,
-  // oldest request first, at most `limit`.
+  // GET /v1/photos/originals: the photo rows whose originals the office
+  // asked `device` for (it took them), the server does not hold whole and
+  // the device has not declined, oldest request first, at most `limit`.
   Result<std::vector<std::string>> RequestedOriginals(
       const DeviceRecord& device, size_t limit = protocol::kMissingBlobsListed);
 

@@ -541,9 +541,9 @@ class Api {
     if (!page->more) {
       // The office's requests for this device's originals: said on the
       // last page, so a device hears of them without a request of its own.
+      // A hint: a failure to count them leaves it out, never the page.
       Result<std::vector<std::string>> asked = blobs_.RequestedOriginals(*device);
-      if (!asked.ok()) return Answer(req, res, asked.status());
-      if (!asked->empty()) {
+      if (asked.ok() && !asked->empty()) {
         res.set_header(protocol::kOriginalsRequestedHeader,
                        std::to_string(asked->size()));
       }
@@ -607,10 +607,11 @@ class Api {
     if (!device) return;
     Result<wire::OriginalNotice> notice = wire::ParseOriginalNotice(req.body);
     if (!notice.ok()) return Answer(req, res, notice.status());
-    Result<BlobState> state = blobs_.AnnounceOriginal(*device, *notice);
+    Result<std::optional<BlobState>> state = blobs_.AnnounceOriginal(*device, *notice);
     if (!state.ok()) return Answer(req, res, state.status());
     res.status = 200;
-    res.set_content(wire::EncodeBlobState(*state), kJson);
+    if (!state->has_value()) return res.set_content("{\"declined\":true}", kJson);
+    res.set_content(wire::EncodeBlobState(**state), kJson);
   }
 
   void RequestedOriginals(const httplib::Request& req, httplib::Response& res) {
@@ -620,8 +621,12 @@ class Api {
     if (!device) return;
     Result<std::vector<std::string>> asked = blobs_.RequestedOriginals(*device);
     if (!asked.ok()) return Answer(req, res, asked.status());
+    std::vector<Uuid> ids;
+    for (const std::string& id : *asked) {
+      if (Result<Uuid> u = Uuid::Parse(id); u.ok()) ids.push_back(*u);
+    }
     res.status = 200;
-    res.set_content(wire::EncodeOriginalRequests(*asked), kJson);
+    res.set_content(wire::EncodeOriginalRequests(ids), kJson);
   }
 
   void BlobStateOf(const httplib::Request& req, httplib::Response& res) {

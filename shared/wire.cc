@@ -577,38 +577,32 @@ std::string EncodeMissingBlobs(const std::vector<std::string>& sha256s) {
   return Dump({{"missing", sha256s}});
 }
 
-namespace {
-
-// {"<key>":["<64 hex>",...]}, at most kMaxMissingBlobs names.
-Result<std::vector<std::string>> ParseShaList(std::string_view json_text,
-                                              const std::string& what,
-                                              const char* key) {
+Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text) {
+  const std::string what = "the missing blob list";
   json j;
   if (Status s = ParseObject(json_text, what, Code::kCorruption, &j); !s.ok()) {
     return s;
   }
   const Fields f(j, what, Code::kCorruption);
   const json* list = nullptr;
-  if (Status s = f.Array(key, kMaxMissingBlobs, &list); !s.ok()) return s;
+  if (Status s = f.Array("missing", kMaxMissingBlobs, &list); !s.ok()) return s;
   std::vector<std::string> out;
   out.reserve(list->size());
   for (const json& x : *list) {
     if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
         !IsLowerHex(x.get_ref<const std::string&>())) {
-      return f.Bad(key, "holds an entry that is not 64 lowercase hex digits");
+      return f.Bad("missing", "holds an entry that is not 64 lowercase hex "
+                              "digits");
     }
     out.push_back(x.get<std::string>());
   }
   return out;
 }
 
-}  // namespace
-
-Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text) {
-  return ParseShaList(json_text, "the missing blob list", "missing");
-}
-
 std::string EncodeOriginalNotice(const OriginalNotice& n) {
+  if (!n.declined.empty()) {
+    return Dump({{"declined", n.declined}, {"photo_id", n.photo_id.ToString()}});
+  }
   return Dump({{"bytes", n.bytes},
                {"mime", n.mime},
                {"photo_id", n.photo_id.ToString()},
@@ -627,15 +621,25 @@ Result<OriginalNotice> ParseOriginalNotice(std::string_view json_text) {
   OriginalNotice n;
   std::string photo;
   if (Status s = f.Text("photo_id", kMaxShortText, &photo); !s.ok()) return s;
+  Result<Uuid> id = Uuid::Parse(photo);
+  if (!id.ok() || id->IsNil()) return f.Bad("photo_id", "must be a uuid");
+  n.photo_id = *id;
+  if (f.Find("declined") != nullptr) {
+    if (Status s = f.Text("declined", kMaxShortText, &n.declined); !s.ok()) return s;
+    bool known = false;
+    for (const char* reason : kDeclineReasons) known = known || n.declined == reason;
+    if (!known) return f.Bad("declined", "must be no_original or missing");
+    for (const char* other : {"upload_sha256", "sha256", "bytes", "mime"}) {
+      if (f.Find(other) != nullptr) return f.Bad(other, "comes with no \"declined\"");
+    }
+    return n;
+  }
   if (Status s = f.Text("upload_sha256", kMaxShortText, &n.upload_sha256); !s.ok()) {
     return s;
   }
   if (Status s = f.Text("sha256", kMaxShortText, &n.sha256); !s.ok()) return s;
   if (Status s = f.U64("bytes", &n.bytes); !s.ok()) return s;
   if (Status s = f.Text("mime", kMaxShortText, &n.mime); !s.ok()) return s;
-  Result<Uuid> id = Uuid::Parse(photo);
-  if (!id.ok() || id->IsNil()) return f.Bad("photo_id", "must be a uuid");
-  n.photo_id = *id;
   for (const auto& [name, sha] : {std::pair<const char*, const std::string*>{
                                       "upload_sha256", &n.upload_sha256},
                                   {"sha256", &n.sha256}}) {
@@ -653,12 +657,31 @@ Result<OriginalNotice> ParseOriginalNotice(std::string_view json_text) {
   return n;
 }
 
-std::string EncodeOriginalRequests(const std::vector<std::string>& upload_sha256s) {
-  return Dump({{"requested", upload_sha256s}});
+std::string EncodeOriginalRequests(const std::vector<Uuid>& photo_ids) {
+  std::vector<std::string> ids;
+  ids.reserve(photo_ids.size());
+  for (const Uuid& id : photo_ids) ids.push_back(id.ToString());
+  return Dump({{"requested", ids}});
 }
 
-Result<std::vector<std::string>> ParseOriginalRequests(std::string_view json_text) {
-  return ParseShaList(json_text, "the list of requested originals", "requested");
+Result<std::vector<Uuid>> ParseOriginalRequests(std::string_view json_text) {
+  const std::string what = "the list of originals asked for";
+  json j;
+  if (Status s = ParseObject(json_text, what, Code::kCorruption, &j); !s.ok()) {
+    return s;
+  }
+  const Fields f(j, what, Code::kCorruption);
+  const json* list = nullptr;
+  if (Status s = f.Array("requested", kMaxMissingBlobs, &list); !s.ok()) return s;
+  std::vector<Uuid> out;
+  out.reserve(list->size());
+  for (const json& x : *list) {
+    Result<Uuid> id = x.is_string() ? Uuid::Parse(x.get_ref<const std::string&>())
+                                    : Result<Uuid>(Status::Corruption(""));
+    if (!id.ok() || id->IsNil()) return f.Bad("requested", "holds an entry that is not a uuid");
+    out.push_back(*id);
+  }
+  return out;
 }
 
 }  // namespace kbo::wire

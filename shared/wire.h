@@ -203,32 +203,43 @@ Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text);
 
 // ---- Originals on request (docs/protocol.md §8) ---------------------------
 
-// POST /v1/photos/originals: the device that took a photo says which
-// original its upload copy was made from.
+// POST /v1/photos/originals: the device that took photo row `photo_id`
+// says which original its upload copy was made from,
 //   {"bytes":B,"mime":"image/jpeg","photo_id":"<uuid>",
 //    "sha256":"<64 hex>","upload_sha256":"<64 hex>"}
-// 200: the original's BlobState (what the server holds of it).
+// 200: the original's BlobState (what the server holds of it);
+// or that it keeps none (the office asked for one it cannot send),
+//   {"declined":"no_original","photo_id":"<uuid>"}
+// 200: {"declined":true}.
 struct OriginalNotice {
-  Uuid photo_id;              // a photo row that names the upload copy
+  Uuid photo_id;              // a photo row this device took
   std::string upload_sha256;  // the copy's sha256 (the row's sha256)
   std::string sha256;         // the original's
   uint64_t bytes = 0;         // the original's size, 1 to kMaxOriginalBytes
   std::string mime;           // the original's: image/jpeg or image/png
+  // Set instead of the four above: why there is no original to send
+  // (kDeclineReasons).
+  std::string declined;
 };
 // A photo row's bytes are at most 2 GiB (the catalogue's photo.bytes).
 inline constexpr uint64_t kMaxOriginalBytes = uint64_t{2} << 30;
+// "no_original": this device keeps no original of the photo (recorded
+// before originals were kept, in the phone app of an older version, or on
+// another device); "missing": it should, but the file is gone.
+inline constexpr const char* kDeclineReasons[] = {"no_original", "missing"};
 std::string EncodeOriginalNotice(const OriginalNotice& n);
-// kInvalidArgument naming the field: hashes of 64 lowercase hex digits, a
-// uuid, bytes from 1 to kMaxOriginalBytes, mime image/jpeg or image/png.
+// kInvalidArgument naming the field: a uuid; then either hashes of 64
+// lowercase hex digits, bytes from 1 to kMaxOriginalBytes, mime image/jpeg
+// or image/png, or one of kDeclineReasons and none of those.
 Result<OriginalNotice> ParseOriginalNotice(std::string_view json_text);
 
-// GET /v1/photos/originals: the upload copies whose originals the office
-// asked this device for and does not hold whole yet.
-//   {"requested":["<upload sha256>",...]}
-std::string EncodeOriginalRequests(const std::vector<std::string>& upload_sha256s);
-// kCorruption naming the field; each entry 64 lowercase hex digits, at most
+// GET /v1/photos/originals: the photo rows whose originals the office asked
+// this device for, and the server does not hold whole yet.
+//   {"requested":["<photo uuid>",...]}
+std::string EncodeOriginalRequests(const std::vector<Uuid>& photo_ids);
+// kCorruption naming the field; each entry a uuid, at most
 // kMaxMissingBlobs of them.
-Result<std::vector<std::string>> ParseOriginalRequests(std::string_view json_text);
+Result<std::vector<Uuid>> ParseOriginalRequests(std::string_view json_text);
 
 }  // namespace kbo::wire
 

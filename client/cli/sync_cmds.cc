@@ -249,6 +249,12 @@ Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
   ClientStore& store = **opened;
+  Result<StoreStatus> st = store.GetStatus();
+  if (!st.ok()) return st.status();
+  if (!st->enrolled) {
+    return Status::InvalidArgument("this device is not enrolled yet: " +
+                                   std::string(kHowToEnroll));
+  }
   Result<ClientStore::OriginalsAsked> asked =
       store.AskForOriginals(photos, parsed.Has("all"));
   if (!asked.ok()) return asked.status();
@@ -264,14 +270,6 @@ Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
   ctx.err << "kbo: " << asked->originals
           << (asked->originals == 1 ? " original (" : " originals (")
           << MiB(asked->bytes) << ") to send\n";
-  Result<StoreStatus> st = store.GetStatus();
-  if (!st.ok()) return st.status();
-  if (!st->enrolled) {
-    return Status::InvalidArgument(
-        "this device is not enrolled yet; the originals stay asked for and go "
-        "with the first sync: " +
-        std::string(kHowToEnroll));
-  }
   std::vector<std::string> refusals;
   if (Status s = SyncAndSay(ctx, store, std::move(options), st->server,
                             "the originals stay asked for; they go with the "

@@ -1,7 +1,8 @@
 -- schema/server/0007_photo_originals.sql: originals on request (issue 12).
 -- Read the SQLite file for what each table and column means.
 CREATE TABLE photo_original (
-  upload_sha256 TEXT PRIMARY KEY NOT NULL,
+  photo_id TEXT PRIMARY KEY NOT NULL,
+  upload_sha256 TEXT NOT NULL,
   sha256 TEXT NOT NULL,
   bytes BIGINT NOT NULL,
   mime TEXT NOT NULL,
@@ -11,9 +12,12 @@ CREATE TABLE photo_original (
 CREATE INDEX photo_original_sha256 ON photo_original(sha256);
 
 CREATE TABLE original_request (
-  upload_sha256 TEXT PRIMARY KEY NOT NULL,
+  photo_id TEXT PRIMARY KEY NOT NULL,
+  upload_sha256 TEXT NOT NULL,
   device_id TEXT NOT NULL,
   requested_at TEXT NOT NULL,
-  requested_by TEXT NOT NULL
+  requested_by TEXT NOT NULL,
+  declined_at TEXT,
+  declined_reason TEXT
 );
 CREATE INDEX original_request_device ON original_request(device_id);

@@ -9,8 +9,8 @@
 //
 // At province scale (5,000 photo rows) a page costs one query for its
 // photos, the names of their subjects in one batch per entity (RowNames),
-// one primary-key lookup per photo for its writer's hlc, and one query for
-// the devices' labels.
+// one primary-key lookup per photo for its writer's hlc, one query for
+// their originals' states, and one for the devices' labels.
 
 #include <nlohmann/json.hpp>
 #include <set>
@@ -182,10 +182,10 @@ Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
     writers[i] = it->second.hlc.device.ToString();
     devices.insert(writers[i]);
   }
-  std::vector<std::string> shas;
-  for (const PhotoRow& r : rows) shas.push_back(r.sha256);
+  std::vector<std::string> ids;
+  for (const PhotoRow& r : rows) ids.push_back(r.id);
   KBO_ASSIGN_OR_RETURN(std::vector<storage::OriginalState> originals,
-                       storage::Originals(db).StatesOf(shas));
+                       storage::Originals(db).StatesOf(ids));
   for (size_t i = 0; i < rows.size(); ++i) rows[i].original = std::move(originals[i]);
   auto labels = LoadDeviceLabels(db, devices);
   if (!labels.ok()) return labels.status();
@@ -212,18 +212,22 @@ std::string Megabytes(uint64_t bytes) {
 // The photo as taken (its original), for /api/photos: null until asked
 // for or announced.
 Json OriginalJson(const storage::OriginalState& o) {
-  if (!o.requested && !o.announced) return nullptr;
+  const bool announced = !o.sha256.empty();
+  if (!o.requested && !announced) return nullptr;
   Json j = {{"requested", o.requested},
             {"requested_at", o.requested ? Json(o.requested_at) : Json(nullptr)},
-            {"sha256", o.announced ? Json(o.sha256) : Json(nullptr)},
-            {"bytes", o.announced ? Json(o.bytes) : Json(nullptr)},
+            {"declined", o.declined_reason.empty() ? Json(nullptr)
+                                                   : Json(o.declined_reason)},
+            {"sha256", announced ? Json(o.sha256) : Json(nullptr)},
+            {"bytes", o.complete ? Json(o.bytes) : Json(nullptr)},
             {"received", o.complete}};
   j["url"] = o.complete ? Json("/blob/" + o.sha256) : Json(nullptr);
   return j;
 }
 
-// Under a photo: the original, once here; "asked for" while on its way;
-// else, for the office, a button that asks the device that took it.
+// Under a photo: the original, once here; "asked for" while on its way, or
+// the device's answer that it keeps none; else, for the office, a button
+// that asks the device that took it (again, after a decline).
 std::string OriginalHtml(const Context& ctx, const PhotoRow& r) {
   const Lang lang = ctx.lang;
   const storage::OriginalState& o = r.original;
@@ -232,16 +236,23 @@ std::string OriginalHtml(const Context& ctx, const PhotoRow& r) {
            T(lang, "ภาพต้นฉบับ", "Original") + " (" + Megabytes(o.bytes) +
            ")</a>";
   }
-  if (o.requested) {
+  std::string said;
+  if (o.requested && o.declined_reason.empty()) {
     return "<span class=\"orig muted\">" +
            T(lang, "ขอภาพต้นฉบับแล้ว ", "Original asked for ") +
            Escape(FormatIsoBangkok(lang, o.requested_at)) + "</span>";
   }
+  if (!o.declined_reason.empty()) {
+    said = "<span class=\"orig muted\">" +
+           T(lang, "อุปกรณ์ไม่มีภาพต้นฉบับนี้", "The device has no original of it") +
+           "</span>";
+  }
   if (ctx.user().role < WebRole::kOffice || !r.received ||
       r.taken_by.device_id.empty()) {
-    return "";
+    return said;
   }
-  return "<form class=\"orig noprint\" method=\"post\" action=\"/photos/original\">" +
+  return said +
+         "<form class=\"orig noprint\" method=\"post\" action=\"/photos/original\">" +
          CsrfField(ctx) + "<input type=\"hidden\" name=\"photo\" value=\"" +
          Escape(r.id) + "\"><button type=\"submit\">" +
          T(lang, "ขอภาพต้นฉบับ", "Ask for the original") + "</button></form>";

@@ -6,13 +6,13 @@ namespace kbo::server::storage {
 namespace {
 
 // Whether a live photo names the blob, as its upload copy or as the
-// original the device that took it announced (table photo_original), inside
-// a statement on table blob.
+// original the device that took it announced for the copy it still names
+// (table photo_original), inside a statement on table blob.
 constexpr const char* kNamed =
     "(EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = blob.sha256 AND "
     "p.deleted = 0) OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p "
-    "ON p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = "
-    "blob.sha256))";
+    "ON p.id = o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 "
+    "WHERE o.sha256 = blob.sha256))";
 
 }  // namespace
 
@@ -83,8 +83,9 @@ Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
       "SELECT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = ?1 AND "
       "p.deleted = 0" +
       in_districts +
-      ") OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.sha256 = "
-      "o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = ?1" +
+      ") OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.id = "
+      "o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE "
+      "o.sha256 = ?1" +
       in_districts + ")";
   Statement& st = db_.Cached(sql);
   st.Bind(1, sha256);

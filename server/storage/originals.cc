@@ -1,25 +1,29 @@
 #include "server/storage/originals.h"
 
+#include <algorithm>
+#include <map>
+
 #include "server/storage/sql_parts.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 
 namespace kbo::server::storage {
 
-Result<std::optional<OriginalRecord>> Originals::Find(std::string_view upload_sha256) {
+Result<std::optional<OriginalRecord>> Originals::Find(std::string_view photo_id) {
   Statement& st = db_.Cached(
-      "SELECT sha256, bytes, mime, device_id, announced_at FROM photo_original "
-      "WHERE upload_sha256 = ?1");
-  st.Bind(1, upload_sha256);
+      "SELECT upload_sha256, sha256, bytes, mime, device_id, announced_at FROM "
+      "photo_original WHERE photo_id = ?1");
+  st.Bind(1, photo_id);
   std::optional<OriginalRecord> out;
   if (st.Step()) {
     out.emplace();
-    out->upload_sha256 = std::string(upload_sha256);
-    out->sha256 = st.ColumnText(0);
-    out->bytes = static_cast<uint64_t>(st.ColumnInt(1));
-    out->mime = st.ColumnText(2);
-    out->device_id = st.ColumnText(3);
-    out->announced_at = st.ColumnText(4);
+    out->photo_id = std::string(photo_id);
+    out->upload_sha256 = st.ColumnText(0);
+    out->sha256 = st.ColumnText(1);
+    out->bytes = static_cast<uint64_t>(st.ColumnInt(2));
+    out->mime = st.ColumnText(3);
+    out->device_id = st.ColumnText(4);
+    out->announced_at = st.ColumnText(5);
   }
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
@@ -27,25 +31,22 @@ Result<std::optional<OriginalRecord>> Originals::Find(std::string_view upload_sh
 }
 
 Status Originals::Record(const OriginalRecord& r) {
+  // Two servers on one database may take the same notice at once: the
+  // second one's insert becomes an update to the same values.
   Statement& st = db_.Cached(
-      "INSERT INTO photo_original (upload_sha256, sha256, bytes, mime, "
-      "device_id, announced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
-  st.Bind(1, std::string_view(r.upload_sha256))
-      .Bind(2, std::string_view(r.sha256))
-      .Bind(3, static_cast<int64_t>(r.bytes))
-      .Bind(4, std::string_view(r.mime))
-      .Bind(5, std::string_view(r.device_id))
-      .Bind(6, std::string_view(r.announced_at));
-  return st.Run();
-}
-
-Status Originals::Request(std::string_view upload_sha256, std::string_view device_id,
-                          std::string_view now_iso, std::string_view by) {
-  Statement& st = db_.Cached(
-      "INSERT INTO original_request (upload_sha256, device_id, requested_at, "
-      "requested_by) VALUES (?1, ?2, ?3, ?4) ON CONFLICT (upload_sha256) DO "
-      "NOTHING");
-  st.Bind(1, upload_sha256).Bind(2, device_id).Bind(3, now_iso).Bind(4, by);
+      "INSERT INTO photo_original (photo_id, upload_sha256, sha256, bytes, "
+      "mime, device_id, announced_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7) "
+      "ON CONFLICT (photo_id) DO UPDATE SET upload_sha256 = "
+      "excluded.upload_sha256, sha256 = excluded.sha256, bytes = "
+      "excluded.bytes, mime = excluded.mime, device_id = excluded.device_id, "
+      "announced_at = excluded.announced_at");
+  st.Bind(1, std::string_view(r.photo_id))
+      .Bind(2, std::string_view(r.upload_sha256))
+      .Bind(3, std::string_view(r.sha256))
+      .Bind(4, static_cast<int64_t>(r.bytes))
+      .Bind(5, std::string_view(r.mime))
+      .Bind(6, std::string_view(r.device_id))
+      .Bind(7, std::string_view(r.announced_at));
   return st.Run();
 }
 
@@ -72,8 +73,30 @@ Result<std::string> Originals::AskOf(const Uuid& photo, const Scope& scope,
                                       photo.ToString());
   }
   const std::string device = writer->second.hlc.device.ToString();
-  if (Status s = Request(cell("sha256").text(), device, now_iso, by); !s.ok()) return s;
+  const std::string id = photo.ToString();
+  Statement& st = db_.Cached(
+      "INSERT INTO original_request (photo_id, upload_sha256, device_id, "
+      "requested_at, requested_by) VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT "
+      "(photo_id) DO UPDATE SET upload_sha256 = excluded.upload_sha256, "
+      "device_id = excluded.device_id, requested_at = excluded.requested_at, "
+      "requested_by = excluded.requested_by, declined_at = NULL, "
+      "declined_reason = NULL");
+  st.Bind(1, std::string_view(id))
+      .Bind(2, std::string_view(cell("sha256").text()))
+      .Bind(3, std::string_view(device))
+      .Bind(4, now_iso)
+      .Bind(5, by);
+  if (Status s = st.Run(); !s.ok()) return s;
   return device;
+}
+
+Status Originals::Decline(std::string_view photo_id, std::string_view reason,
+                          std::string_view now_iso) {
+  Statement& st = db_.Cached(
+      "UPDATE original_request SET declined_at = ?2, declined_reason = ?3 "
+      "WHERE photo_id = ?1 AND declined_at IS NULL");
+  st.Bind(1, photo_id).Bind(2, now_iso).Bind(3, reason);
+  return st.Run();
 }
 
 Result<std::vector<std::string>> Originals::OpenFor(
@@ -81,14 +104,14 @@ Result<std::vector<std::string>> Originals::OpenFor(
     const std::vector<std::string>& districts, size_t limit) {
   const DistrictFilter filter{all_districts, &districts};
   std::string sql =
-      "SELECT r.upload_sha256 FROM original_request r WHERE r.device_id = ?1 "
-      "AND EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = r.upload_sha256 AND "
-      "p.deleted = 0";
+      "SELECT r.photo_id FROM original_request r JOIN photo p ON p.id = "
+      "r.photo_id AND p.deleted = 0 AND p.sha256 = r.upload_sha256";
   sql += filter.Clause("p.district_code", 3);
   sql +=
-      ") AND NOT EXISTS (SELECT 1 FROM photo_original o JOIN blob b ON "
-      "b.sha256 = o.sha256 WHERE o.upload_sha256 = r.upload_sha256 AND "
-      "b.complete_at IS NOT NULL) ORDER BY r.requested_at, r.upload_sha256 "
+      " WHERE r.device_id = ?1 AND r.declined_at IS NULL AND NOT EXISTS "
+      "(SELECT 1 FROM photo_original o JOIN blob b ON b.sha256 = o.sha256 "
+      "WHERE o.photo_id = r.photo_id AND o.upload_sha256 = r.upload_sha256 "
+      "AND b.complete_at IS NOT NULL) ORDER BY r.requested_at, r.photo_id "
       "LIMIT ?2";
   Statement& st = db_.Cached(sql);
   st.Bind(1, device_id).Bind(2, static_cast<int64_t>(limit));
@@ -100,29 +123,39 @@ Result<std::vector<std::string>> Originals::OpenFor(
 }
 
 Result<std::vector<OriginalState>> Originals::StatesOf(
-    const std::vector<std::string>& upload_sha256s) {
-  std::vector<OriginalState> out(upload_sha256s.size());
-  Statement& st = db_.Cached(
-      "SELECT r.requested_at, o.sha256, o.bytes, b.complete_at FROM "
-      "(SELECT CAST(?1 AS TEXT) AS upload_sha256) k "
-      "LEFT JOIN original_request r ON r.upload_sha256 = k.upload_sha256 "
-      "LEFT JOIN photo_original o ON o.upload_sha256 = k.upload_sha256 "
-      "LEFT JOIN blob b ON b.sha256 = o.sha256");
-  for (size_t i = 0; i < upload_sha256s.size(); ++i) {
-    st.Bind(1, std::string_view(upload_sha256s[i]));
-    if (st.Step()) {
-      OriginalState& s = out[i];
-      s.requested = !st.IsNull(0);
-      if (s.requested) s.requested_at = st.ColumnText(0);
-      s.announced = !st.IsNull(1);
-      if (s.announced) {
-        s.sha256 = st.ColumnText(1);
-        s.bytes = static_cast<uint64_t>(st.ColumnInt(2));
-      }
-      s.complete = !st.IsNull(3);
+    const std::vector<std::string>& photo_ids) {
+  std::vector<OriginalState> out(photo_ids.size());
+  std::map<std::string, OriginalState> found;
+  // One query per kIdsPerQuery photos (a gallery page is 48).
+  for (size_t from = 0; from < photo_ids.size(); from += kIdsPerQuery) {
+    const size_t n = std::min(kIdsPerQuery, photo_ids.size() - from);
+    Statement st(db_,
+                 "SELECT p.id, r.requested_at, r.declined_reason, o.sha256, "
+                 "b.received_bytes, b.complete_at FROM photo p "
+                 "LEFT JOIN original_request r ON r.photo_id = p.id AND "
+                 "r.upload_sha256 = p.sha256 "
+                 "LEFT JOIN photo_original o ON o.photo_id = p.id AND "
+                 "o.upload_sha256 = p.sha256 "
+                 "LEFT JOIN blob b ON b.sha256 = o.sha256 WHERE p.id IN (" +
+                     Placeholders(n) + ")");
+    for (size_t i = 0; i < n; ++i) {
+      st.Bind(static_cast<int>(i) + 1, std::string_view(photo_ids[from + i]));
+    }
+    while (st.Step()) {
+      OriginalState s;
+      s.requested = !st.IsNull(1);
+      if (s.requested) s.requested_at = st.ColumnText(1);
+      if (!st.IsNull(2)) s.declined_reason = st.ColumnText(2);
+      if (!st.IsNull(3)) s.sha256 = st.ColumnText(3);
+      if (!st.IsNull(4)) s.bytes = static_cast<uint64_t>(st.ColumnInt(4));
+      s.complete = !st.IsNull(5);
+      found[st.ColumnText(0)] = std::move(s);
     }
     if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  for (size_t i = 0; i < photo_ids.size(); ++i) {
+    auto it = found.find(photo_ids[i]);
+    if (it != found.end()) out[i] = it->second;
   }
   return out;
 }
@@ -132,8 +165,9 @@ Result<std::optional<std::string>> Originals::MimeInScope(std::string_view sha25
   std::vector<std::string> binds;
   const std::string in_scope = ScopeClause(scope, "p.district_code", &binds);
   Statement st(db_,
-               "SELECT o.mime FROM photo_original o JOIN photo p ON p.sha256 = "
-               "o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = ?1 AND " +
+               "SELECT o.mime FROM photo_original o JOIN photo p ON p.id = "
+               "o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 "
+               "WHERE o.sha256 = ?1 AND " +
                    in_scope + " LIMIT 1");
   st.Bind(1, sha256);
   BindTexts(st, binds, 2);

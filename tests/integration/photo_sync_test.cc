@@ -6,9 +6,11 @@
 #include <catch2/catch.hpp>
 #include <cstdio>
 #include <string>
+#include <vector>
 
 #include "shared/fs.h"
 #include "shared/signing.h"
+#include "shared/sqlite/db.h"
 #include "tests/integration/field.h"
 #include "tests/support/test_images.h"
 
@@ -212,8 +214,8 @@ TEST_CASE("photos: the office asks for an original; the device that took it send
   CHECK(Has(ask.out, "asked device"));
   // Asking twice keeps one request.
   REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
-  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request WHERE upload_sha256 = '" +
-                          sha + "'") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request WHERE photo_id = '" +
+                          id + "' AND upload_sha256 = '" + sha + "'") == 1);
 
   // The trainer syncs: not asked (the officer took it), sends nothing.
   CliResult other = field.Sync(trainer);
@@ -235,9 +237,9 @@ TEST_CASE("photos: the office asks for an original; the device that took it send
   CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + original_sha +
                           "' AND complete_at IS NOT NULL AND bytes = " +
                           std::to_string(jpeg.size())) == 1);
-  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE upload_sha256 = '" +
-                          sha + "' AND sha256 = '" + original_sha +
-                          "' AND mime = 'image/jpeg'") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE photo_id = '" + id +
+                          "' AND upload_sha256 = '" + sha + "' AND sha256 = '" +
+                          original_sha + "' AND mime = 'image/jpeg'") == 1);
   // The request is answered: the next sync sends nothing more, and the
   // copy is untouched.
   CliResult after = field.Sync(officer);
@@ -266,14 +268,65 @@ TEST_CASE("photos: asked for the original of a photo sent as taken, the device a
   CliResult answered = field.Sync(officer);
   INFO(answered.err);
   REQUIRE(answered.exit_code == 0);
-  CHECK(Has(answered.out, "sent 1 original as taken"));
+  CHECK(Has(answered.out, "1 original asked for already on the server"));
   // Nothing uploaded again: the notice's answer said it is whole.
   CHECK_FALSE(Has(field.server().log().substr(log_before.size()), "PUT /v1/blobs/"));
-  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE upload_sha256 = '" +
-                          sha + "' AND sha256 = '" + sha + "'") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM photo_original WHERE photo_id = '" + id +
+                          "' AND upload_sha256 = '" + sha + "' AND sha256 = '" + sha +
+                          "'") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request") == 1);
   CliResult quiet = field.Sync(officer);
   REQUIRE(quiet.exit_code == 0);
   CHECK_FALSE(Has(quiet.out, "original"));
+}
+
+TEST_CASE("photos: a device that keeps no original, or lost it, says so; its sync and other photos go on",
+          "[integration][photos][originals]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มไม้แกะสลัก", "5011");
+  std::vector<std::string> ids, originals;
+  for (int i = 0; i < 2; ++i) {
+    originals.push_back(SampleJpeg(2600 + 100 * i, 1700));
+    const std::string file = field.dir() + "/IMG_20" + std::to_string(i) + ".jpg";
+    REQUIRE(WriteFileAtomically(file, originals.back(), 0600).ok());
+    ids.push_back(
+        field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  }
+  field.SyncOk(officer);
+  // The first as if recorded by a kbo that kept no originals; the second's
+  // file lost.
+  const std::string first_sha = field.PhotoSha(officer, ids[0]);
+  {
+    auto db = Db::Open(officer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("DELETE FROM photo_original WHERE upload_sha256 = '" +
+                        first_sha + "'").ok());
+  }
+  const std::string lost = HexEncode(Sha256(originals[1]));
+  REQUIRE(std::remove((officer + "/blobs/originals/" + lost.substr(0, 2) + "/" + lost)
+                          .c_str()) == 0);
+  REQUIRE(field.Server({"photo", "ask-original", ids[0]}).exit_code == 0);
+  REQUIRE(field.Server({"photo", "ask-original", ids[1]}).exit_code == 0);
+
+  CliResult said = field.Sync(officer);
+  INFO(said.out << said.err << field.server().log());
+  REQUIRE(said.exit_code == 0);  // the sync itself is fine
+  CHECK(Has(said.out, "1 original asked for could not go"));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request WHERE photo_id = '" +
+                          ids[0] + "' AND declined_reason = 'no_original'") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request WHERE photo_id = '" +
+                          ids[1] + "' AND declined_reason = 'missing'") == 1);
+  // Nothing is asked any more: the next sync is quiet and asks for no list.
+  const std::string log_before = field.server().log();
+  CliResult quiet = field.Sync(officer);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(Has(quiet.out, "original"));
+  CHECK_FALSE(Has(field.server().log().substr(log_before.size()), "/v1/photos/originals"));
+  // The person asks again for the lost one: refused at once, with why.
+  CliResult again = field.Kbo(officer, {"photo", "upload-originals", "--photo", ids[1]});
+  CHECK(again.exit_code == 5);
+  CHECK(Has(again.err, "is not on this device"));
 }
 
 TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, they go with the next sync",
@@ -304,8 +357,7 @@ TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, 
   CHECK(cut.exit_code == 4);
   CHECK(Has(cut.err, "stay asked for"));
   CHECK(Field::Count(officer + "/field.db",
-                     "SELECT COUNT(*) FROM photo_original WHERE requested_at IS NOT "
-                     "NULL AND announced_at IS NULL") == 1);
+                     "SELECT COUNT(*) FROM original_send WHERE announced_at IS NULL") == 1);
   // The next plain sync pushes the row, the copy, then the original.
   CliResult later = field.Sync(officer);
   INFO(later.err << field.server().log());

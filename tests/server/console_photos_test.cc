@@ -14,6 +14,7 @@
 #include "server/photo_downloads.h"
 #include "server/push_service.h"
 #include "server/storage/blobs.h"
+#include "server/storage/originals.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
 #include "tests/server/server_fixture.h"
@@ -351,7 +352,7 @@ TEST_CASE("console photos: the office asks for an original; only the device that
   // Asked of Somchai, who took it; not of Malee (same district) or Fang.
   auto of_somchai = blobs.RequestedOriginals(g.f.Record(g.somchai.id));
   REQUIRE(of_somchai.ok());
-  CHECK(*of_somchai == std::vector<std::string>{g.sha});
+  CHECK(*of_somchai == std::vector<std::string>{g.photo.ToString()});
   CHECK(blobs.RequestedOriginals(g.f.Record(malee.id))->empty());
   CHECK(blobs.RequestedOriginals(g.f.Record(g.fang.id))->empty());
 
@@ -379,23 +380,51 @@ TEST_CASE("console photos: the office asks for an original; only the device that
   huge.bytes = BlobService::kDefaultMaxBlobBytes + 1;
   CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), huge).status().code() ==
         Code::kResourceExhausted);
-  wire::OriginalNotice of_deleted = notice;
-  of_deleted.photo_id = Uuid::Random();
-  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), of_deleted).status().code() ==
+  wire::OriginalNotice of_nothing = notice;
+  of_nothing.photo_id = Uuid::Random();
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), of_nothing).status().code() ==
         Code::kNotFound);
-  CHECK(g.f.Count("SELECT count(*) FROM photo_original") == 0);
+  // Malee pushes a row of her own naming the same copy (she pulled it): she
+  // may name an "original" for HER row, but it is not the original of
+  // Somchai's photo, and it answers nobody's request.
+  PushService push(*g.f.store);
+  const Uuid copycat = Uuid::Random();
+  REQUIRE(push.Push(g.f.Record(malee.id),
+                    malee.SealNext({Photo(copycat, malee.HlcAt(kT0 + 5), "workshop",
+                                          g.workshop, g.sha, kPhrao, "สำเนา",
+                                          "2024-03-11T05:00:00Z")}))
+              .ok());
+  const std::string fake = kbo::testing::SampleJpeg(800, 600);
+  wire::OriginalNotice claim = notice;
+  claim.photo_id = copycat;
+  claim.sha256 = HexEncode(Sha256(fake));
+  claim.bytes = fake.size();
+  REQUIRE(blobs.AnnounceOriginal(g.f.Record(malee.id), claim).ok());
+  REQUIRE(blobs.PutWhole(claim.sha256, fake).ok());
+  CHECK(*blobs.RequestedOriginals(g.f.Record(g.somchai.id)) ==
+        std::vector<std::string>{g.photo.ToString()});
+  Result<std::vector<storage::OriginalState>> states =
+      storage::Originals(g.f.store->db()).StatesOf({g.photo.ToString()});
+  REQUIRE(states.ok());
+  CHECK((*states)[0].sha256.empty());
+  CHECK_FALSE((*states)[0].complete);
+  CHECK(g.f.Count("SELECT count(*) FROM photo_original WHERE photo_id = '" +
+                  g.photo.ToString() + "'") == 0);
 
-  Result<BlobState> named = blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice);
+  Result<std::optional<BlobState>> named =
+      blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice);
   REQUIRE(named.ok());
-  CHECK(named->received == 0);
-  CHECK_FALSE(named->complete);
+  REQUIRE(named->has_value());
+  CHECK((*named)->received == 0);
+  CHECK_FALSE((*named)->complete);
   // The same notice again changes nothing; another original is refused.
   CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice).ok());
   wire::OriginalNotice other = notice;
   other.sha256 = std::string(64, 'd');
   CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), other).status().reason() ==
         "original_differs");
-  CHECK(g.f.Count("SELECT count(*) FROM photo_original") == 1);
+  CHECK(g.f.Count("SELECT count(*) FROM photo_original WHERE photo_id = '" +
+                  g.photo.ToString() + "'") == 1);
   // Named now: it goes up like any photo (checked whole against its name).
   Result<BlobState> whole = put(g.somchai);
   REQUIRE(whole.ok());
@@ -413,6 +442,8 @@ TEST_CASE("console photos: the office asks for an original; only the device that
       CHECK(p["as_taken"]["received"] == true);
       CHECK(p["as_taken"]["sha256"] == original_sha);
       CHECK(p["as_taken"]["url"] == "/blob/" + original_sha);
+    } else if (p["id"] == copycat.ToString()) {
+      CHECK(p["as_taken"]["sha256"] == claim.sha256);  // Malee's own row only
     } else {
       CHECK(p["as_taken"].is_null());
     }
@@ -433,6 +464,53 @@ TEST_CASE("console photos: the office asks for an original; only the device that
   REQUIRE(storage::Blobs(g.f.store->db()).MarkUnnamed("2030-01-01T00:00:00Z").ok());
   CHECK(g.f.Count("SELECT count(*) FROM blob WHERE sha256 = '" + original_sha +
                   "' AND unnamed_since IS NULL") == 1);
+  // Deleted: its original is unnamed (collected after the retention), no
+  // longer served, and a notice for it is refused.
+  REQUIRE(push.Push(g.f.Record(g.somchai.id),
+                    g.somchai.SealNext({Row("photo", g.photo, g.somchai.HlcAt(kT0 + 9),
+                                            {{"deleted", I(1), 0}})}))
+              .ok());
+  REQUIRE(storage::Blobs(g.f.store->db()).MarkUnnamed("2030-01-02T00:00:00Z").ok());
+  CHECK(g.f.Count("SELECT count(*) FROM blob WHERE sha256 = '" + original_sha +
+                  "' AND unnamed_since = '2030-01-02T00:00:00Z'") == 1);
+  CHECK(v.Get("/blob/" + original_sha).status == 404);
+  CHECK(blobs.AnnounceOriginal(g.f.Record(g.somchai.id), notice).status().code() ==
+        Code::kNotFound);
+}
+
+TEST_CASE("console photos: a device that keeps no original declines, and asking again re-opens",
+          "[console][photos][originals]") {
+  GalleryFixture g;
+  BlobService blobs(*g.f.store);
+  Browser o{g.console};
+  o.SignIn("office");
+  json me = json::parse(o.Get("/api/me").body);
+  const std::string csrf = me["csrf"].get<std::string>();
+  REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
+              .status == 303);
+  wire::OriginalNotice no;
+  no.photo_id = g.photo;
+  no.declined = "no_original";
+  TestDevice malee;
+  g.f.Enroll(malee, kPhrao, "trainer");
+  CHECK(blobs.AnnounceOriginal(g.f.Record(malee.id), no).status().reason() ==
+        "not_taken_here");
+  Result<std::optional<BlobState>> declined =
+      blobs.AnnounceOriginal(g.f.Record(g.somchai.id), no);
+  REQUIRE(declined.ok());
+  CHECK_FALSE(declined->has_value());
+  CHECK(blobs.RequestedOriginals(g.f.Record(g.somchai.id))->empty());
+  Reply page = o.Get("/photos");
+  CHECK(Has(page.body, "อุปกรณ์ไม่มีภาพต้นฉบับนี้"));
+  CHECK(Has(page.body, "action=\"/photos/original\""));  // may ask again
+  json api = json::parse(o.Get("/api/photos").body);
+  for (const json& p : api["photos"]) {
+    if (p["id"] == g.photo.ToString()) CHECK(p["as_taken"]["declined"] == "no_original");
+  }
+  REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
+              .status == 303);
+  CHECK(*blobs.RequestedOriginals(g.f.Record(g.somchai.id)) ==
+        std::vector<std::string>{g.photo.ToString()});
 }
 
 TEST_CASE("photo downloads: a device gets only photos named in its districts, in chunks",

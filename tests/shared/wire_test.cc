@@ -522,7 +522,10 @@ const std::string kOriginalNotice =
     std::string("{\"bytes\":3145728,\"mime\":\"image/jpeg\",\"photo_id\":"
                 "\"1b4e28ba-2fa1-41d2-883f-0016d3cca427\",\"sha256\":\"") +
     kOriginalSha + "\",\"upload_sha256\":\"" + kSha + "\"}";
-const std::string kRequested = std::string("{\"requested\":[\"") + kSha + "\"]}";
+const std::string kRequested =
+    "{\"requested\":[\"1b4e28ba-2fa1-41d2-883f-0016d3cca427\"]}";
+const std::string kDeclined =
+    "{\"declined\":\"no_original\",\"photo_id\":\"1b4e28ba-2fa1-41d2-883f-0016d3cca427\"}";
 
 TEST_CASE("Wire: an original's notice and the list of originals asked for, byte for byte",
           "[wire][originals]") {
@@ -563,13 +566,34 @@ TEST_CASE("Wire: an original's notice and the list of originals asked for, byte 
   refused(kSha, std::string(kSha).substr(0, 63), "upload_sha256");
   CHECK(wire::ParseOriginalNotice("[]").status().code() == Code::kInvalidArgument);
 
-  CHECK(wire::EncodeOriginalRequests({kSha}) == kRequested);
+  wire::OriginalNotice no;
+  no.photo_id = n.photo_id;
+  no.declined = "no_original";
+  CHECK(wire::EncodeOriginalNotice(no) == kDeclined);
+  CheckDocumented(kDeclined);
+  Result<wire::OriginalNotice> declined = wire::ParseOriginalNotice(kDeclined);
+  REQUIRE(declined.ok());
+  CHECK(declined->declined == "no_original");
+  CHECK(wire::ParseOriginalNotice(
+            "{\"declined\":\"bored\",\"photo_id\":\"1b4e28ba-2fa1-41d2-883f-0016d3cca427\"}")
+            .status()
+            .message()
+            .find("\"declined\"") != std::string::npos);
+  // A decline names no file.
+  std::string both = kOriginalNotice;
+  both.insert(1, "\"declined\":\"missing\",");
+  CHECK(wire::ParseOriginalNotice(both).status().code() == Code::kInvalidArgument);
+
+  CHECK(wire::EncodeOriginalRequests({n.photo_id}) == kRequested);
   CheckDocumented(kRequested);
-  Result<std::vector<std::string>> asked = wire::ParseOriginalRequests(kRequested);
+  Result<std::vector<Uuid>> asked = wire::ParseOriginalRequests(kRequested);
   REQUIRE(asked.ok());
-  CHECK(*asked == std::vector<std::string>{kSha});
+  CHECK(*asked == std::vector<Uuid>{n.photo_id});
   CHECK(wire::ParseOriginalRequests("{\"requested\":[\"../x\"]}").status().code() ==
         Code::kCorruption);
+  CHECK(wire::ParseOriginalRequests(std::string("{\"requested\":[\"") + kSha + "\"]}")
+            .status()
+            .code() == Code::kCorruption);
   CHECK(wire::ParseOriginalRequests("{\"missing\":[]}").status().message().find(
             "\"requested\"") != std::string::npos);
 }

@@ -176,18 +176,19 @@ void EveryParser(std::string_view in) {
         wire::ParseMissingBlobs(wire::EncodeMissingBlobs(*r));
     FUZZ_CHECK(again.ok() && *again == *r);
   }
-  if (Result<std::vector<std::string>> r = wire::ParseOriginalRequests(in); r.ok()) {
-    Result<std::vector<std::string>> again =
+  if (Result<std::vector<Uuid>> r = wire::ParseOriginalRequests(in); r.ok()) {
+    Result<std::vector<Uuid>> again =
         wire::ParseOriginalRequests(wire::EncodeOriginalRequests(*r));
     FUZZ_CHECK(again.ok() && *again == *r);
   }
   if (Result<wire::OriginalNotice> r = wire::ParseOriginalNotice(in); r.ok()) {
-    FUZZ_CHECK(r->bytes > 0 && r->bytes <= wire::kMaxOriginalBytes);
+    FUZZ_CHECK(!r->declined.empty() || (r->bytes > 0 && r->bytes <= wire::kMaxOriginalBytes));
     Result<wire::OriginalNotice> again =
         wire::ParseOriginalNotice(wire::EncodeOriginalNotice(*r));
     FUZZ_CHECK(again.ok() && again->photo_id == r->photo_id &&
                again->sha256 == r->sha256 && again->upload_sha256 == r->upload_sha256 &&
-               again->bytes == r->bytes && again->mime == r->mime);
+               again->bytes == r->bytes && again->mime == r->mime &&
+               again->declined == r->declined);
   }
   if (Result<ChangeSet> r = wire::DecodePullPage(in, DecodeLimits()); r.ok()) {
     FUZZ_CHECK(r->device.IsNil() && r->seq == 0);
