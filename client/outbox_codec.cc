@@ -1,11 +1,12 @@
 #include "client/outbox_codec.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <optional>
 
 #include "shared/bytes.h"
 #include "shared/change_set_codec.h"
+#include "shared/encoding.h"
 
 namespace kbo::client {
 namespace {
@@ -27,30 +28,55 @@ constexpr uint64_t kMinRowBytes = 1 + 16 + 1 + 1 + 1 + 1;
 // Smallest cell: column index, type, base.
 constexpr uint64_t kMinCellBytes = 3;
 
-// `text` as a uuid if it is one in canonical lowercase form (so that
-// Uuid::ToString gives back exactly `text`).
-std::optional<Uuid> CanonicalUuid(std::string_view text) {
-  if (text.size() != 36) return std::nullopt;
-  for (char c : text) {
-    if (c >= 'A' && c <= 'F') return std::nullopt;
+// Whether `text` is a uuid in canonical lowercase form (so that
+// Uuid::ToString gives back exactly `text`), and if so its bytes in `out`.
+// Every reference of every row passes here: no Result, no message built
+// for the texts that are not one.
+bool CanonicalUuid(std::string_view text, Uuid* out) {
+  if (text.size() != 36 || text[8] != '-' || text[13] != '-' || text[18] != '-' ||
+      text[23] != '-') {
+    return false;
   }
-  Result<Uuid> u = Uuid::Parse(text);
-  if (!u.ok()) return std::nullopt;
-  return *u;
+  size_t at = 0;
+  for (size_t i = 0; i < 36; i += 2) {
+    if (i == 8 || i == 13 || i == 18 || i == 23) ++i;  // the four dashes
+    const uint8_t hi = kLowerHexValue[static_cast<uint8_t>(text[i])];
+    const uint8_t lo = kLowerHexValue[static_cast<uint8_t>(text[i + 1])];
+    if (hi > 15 || lo > 15) return false;
+    out->bytes[at++] = static_cast<uint8_t>(hi << 4 | lo);
+  }
+  return true;
 }
 
 }  // namespace
 
 uint64_t OutboxEntryWriter::NameIndex(std::string_view name) {
+  // The rows of one action name the same entity and columns in the same
+  // order, so the name after the last one found is nearly always the next.
+  if (next_name_ < names_.size() && names_[next_name_] == name) return next_name_++;
   for (size_t i = 0; i < names_.size(); ++i) {
-    if (names_[i] == name) return i;
+    if (names_[i] == name) {
+      next_name_ = i + 1;
+      return i;
+    }
   }
   names_.emplace_back(name);
+  next_name_ = names_.size();
   return names_.size() - 1;
 }
 
 void OutboxEntryWriter::Add(const RowChange& row) {
-  ByteWriter w(&body_);
+  // Room for the most the row can take, written without an append per
+  // field, then cut back: entity, id, flags, device, wall_ms, counter, cell
+  // count, and per cell its column, type, largest payload and base.
+  size_t bound = kMaxVarintBytes + 16 + 1 + 16 + 3 * kMaxVarintBytes;
+  for (const CellWrite& cell : row.cells) {
+    bound += 2 * kMaxVarintBytes + 1 +
+             std::max<size_t>(16, kMaxVarintBytes + cell.value.text().size());
+  }
+  const size_t at = body_.size();
+  body_.resize(at + bound);
+  SpanByteWriter w(&body_[at]);
   w.Varint(NameIndex(row.entity));
   w.Raw(row.row_id.bytes.data(), row.row_id.bytes.size());
   const bool other = row.hlc.device != device_;
@@ -75,9 +101,9 @@ void OutboxEntryWriter::Add(const RowChange& row) {
         w.F64(v.real());
         break;
       case Value::Type::kText:
-        if (const std::optional<Uuid> uuid = CanonicalUuid(v.text())) {
+        if (Uuid uuid; CanonicalUuid(v.text(), &uuid)) {
           w.U8(kUuidText);
-          w.Raw(uuid->bytes.data(), uuid->bytes.size());
+          w.Raw(uuid.bytes.data(), uuid.bytes.size());
           break;
         }
         [[fallthrough]];
@@ -88,6 +114,7 @@ void OutboxEntryWriter::Add(const RowChange& row) {
     }
     w.Varint(cell.base);
   }
+  body_.resize(static_cast<size_t>(w.end() - body_.data()));
   ++rows_;
 }
 
@@ -110,6 +137,7 @@ std::string OutboxEntryWriter::Finish() {
 
 void OutboxEntryWriter::Clear() {
   names_.clear();
+  next_name_ = 0;
   body_.clear();
   rows_ = 0;
 }

@@ -51,6 +51,7 @@ class OutboxEntryWriter {
 
   Uuid device_;
   std::vector<std::string> names_;
+  size_t next_name_ = 0;  // where NameIndex looks first
   std::string body_;
   size_t rows_ = 0;
 };

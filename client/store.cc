@@ -5,6 +5,7 @@
 #include <iterator>
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 #include <map>
 #include <set>
 #include <utility>
@@ -278,6 +279,7 @@ Result<std::optional<ClientStore::ParentRow>> ClientStore::FindParent(const Enti
   if (st.Step()) {
     row.emplace();
     row->id = id;
+    std::memcpy(row->id_text, text, sizeof text);
     row->deleted = st.ColumnInt(0) != 0;
     row->district_code = st.ColumnValue(1);
     row->days = st.ColumnValue(2);
@@ -412,9 +414,9 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
       }
     }
     if (ws != nullptr && en != nullptr) {
-      char ws_text[36];
       const bool same = en->workshop_id.type() == Value::Type::kText &&
-                        en->workshop_id.text() == IdText(ws->id, ws_text);
+                        en->workshop_id.text() ==
+                            std::string_view(ws->id_text, sizeof ws->id_text);
       if (!same) {
         return Status::InvalidArgument("enrolment " + en->id.ToString() +
                                        " belongs to another workshop")

@@ -278,6 +278,7 @@ class ClientStore {
   // days and an enrolment's workshop. One lookup, no whole-row read.
   struct ParentRow {
     Uuid id;
+    char id_text[36];  // id's canonical text
     bool deleted = false;
     Value district_code;
     Value days;

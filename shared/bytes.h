@@ -4,9 +4,11 @@
 // The byte layer under every hand-written binary codec: the change set
 // (shared/change_set_codec), the outbox entry (client/outbox_codec), the cell
 // versions of a replica row (shared/replica/apply) and the bundle file
-// (client/bundle, server/bundle_import). One writer and one bounded reader,
-// so that "every length prefix is checked against the bytes that remain
-// before anything is allocated" (CONVENTIONS §2.4) is written once.
+// (client/bundle, server/bundle_import). One writer (with SpanByteWriter,
+// the same bytes into memory sized beforehand, for per-row encoders) and one
+// bounded reader, so that "every length prefix is checked against the bytes
+// that remain before anything is allocated" (CONVENTIONS §2.4) is written
+// once.
 //
 // Integers are little-endian whatever the host. Varints are LEB128 (seven
 // bits a byte, low group first, high bit set on every byte but the last).
@@ -88,6 +90,60 @@ class ByteWriter {
 
  private:
   std::string* out_;
+};
+
+// The most bytes a Varint takes (a 64-bit value, seven bits a byte).
+constexpr size_t kMaxVarintBytes = 10;
+
+// Writes the same bytes as ByteWriter into memory the caller has already
+// sized: for the encoders that run once per row of a batch, where an append
+// per field (a call and a capacity check each) cost more than the encoding.
+// The caller sizes the memory for the most the fields can take (a string
+// resized to that bound, then cut back to end()).
+class SpanByteWriter {
+ public:
+  explicit SpanByteWriter(char* at) : p_(at) {}
+
+  void Le(uint64_t v, int bytes) {
+    for (int i = 0; i < bytes; ++i) *p_++ = static_cast<char>(v >> (8 * i));
+  }
+  void U8(uint8_t v) { *p_++ = static_cast<char>(v); }
+  void U32(uint32_t v) { Le(v, 4); }
+  void U64(uint64_t v) { Le(v, 8); }
+  void I64(int64_t v) { Le(static_cast<uint64_t>(v), 8); }
+  void F64(double v) {
+    uint64_t bits;
+    static_assert(sizeof bits == sizeof v, "64-bit doubles");
+    std::memcpy(&bits, &v, sizeof bits);
+    Le(bits, 8);
+  }
+  void Varint(uint64_t v) {
+    while (v >= 0x80) {
+      *p_++ = static_cast<char>((v & 0x7f) | 0x80);
+      v >>= 7;
+    }
+    *p_++ = static_cast<char>(v);
+  }
+  void Raw(const void* data, size_t n) {
+    if (n == 0) return;  // `data` may be null then
+    std::memcpy(p_, data, n);
+    p_ += n;
+  }
+  void Raw(std::string_view s) { Raw(s.data(), s.size()); }
+  void Bytes8(std::string_view s) {
+    U8(static_cast<uint8_t>(s.size()));
+    Raw(s);
+  }
+  void BytesVarint(std::string_view s) {
+    Varint(s.size());
+    Raw(s);
+  }
+
+  // One past the last byte written.
+  char* end() const { return p_; }
+
+ private:
+  char* p_;
 };
 
 // Zigzag: small negative numbers as small varints (-1 -> 1, 1 -> 2).

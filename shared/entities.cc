@@ -1,5 +1,6 @@
 #include "shared/entities.h"
 
+#include <array>
 #include <cerrno>
 #include <charconv>
 #include <cstdlib>
@@ -7,6 +8,7 @@
 #include <cstdint>
 #include <string>
 #include <system_error>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -387,6 +389,9 @@ bool IsBlank(std::string_view text) {
       ++i;
       continue;
     }
+    // Every Unicode blank starts with a byte of 0xC2 or above: other text
+    // (nearly every value of every row) is told apart at its first letter.
+    if (static_cast<uint8_t>(text[i]) < 0xC2) return false;
     bool matched = false;
     for (std::string_view blank : kUnicodeBlanks) {
       if (text.substr(i, blank.size()) == blank) {
@@ -709,10 +714,15 @@ const std::vector<District>& Districts() {
 }
 
 const District* FindDistrict(std::string_view code) {
-  for (const District& d : Districts()) {
-    if (d.code == code) return &d;
-  }
-  return nullptr;
+  // Hashed once: every row of an import or a roll-call checks its district.
+  // The first of equal codes, as a search in order would find.
+  static const auto* const index = [] {
+    auto* by_code = new std::unordered_map<std::string_view, const District*>;
+    for (const District& d : Districts()) by_code->emplace(d.code, &d);
+    return by_code;
+  }();
+  const auto it = index->find(code);
+  return it == index->end() ? nullptr : it->second;
 }
 
 // ---- Validation -----------------------------------------------------------
@@ -857,22 +867,32 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
     problems += problem;
     if (!column.empty()) fields.emplace_back(std::string(column), problem);
   };
+  // Each column's value, found while the row's names are checked (every
+  // row of an import or a roll-call passes here: no second lookup by name).
+  constexpr size_t kMaxColumns = 64;
+  std::array<const Value*, kMaxColumns> given{};
+  if (entity.columns.size() > kMaxColumns) {
+    return Status::Internal(std::string(entity.name) + " has too many columns");
+  }
   for (const auto& [name, value] : row) {
     if (name == kIdColumn) {
       add("id is given by the system, not by the row's values");
     } else if (name == kDeletedColumn) {
       // A tombstone is an edit of an existing row; a new row starts alive.
       if (value != Value::Integer(0)) add("a new row cannot start deleted");
-    } else if (entity.FindColumn(name) == nullptr) {
+    } else if (const Column* c = entity.FindColumn(name); c == nullptr) {
       add(std::string(entity.name) + " has no column " + Quoted(name));
+    } else {
+      given[static_cast<size_t>(c - entity.columns.data())] = &value;
     }
   }
-  for (const Column& column : entity.columns) {
-    const auto it = row.find(column.name);
+  for (size_t i = 0; i < entity.columns.size(); ++i) {
+    const Column& column = entity.columns[i];
+    const Value* value = given[i];
     const bool missing =
-        it == row.end() || it->second.is_null() ||
-        (it->second.type() == Value::Type::kText &&
-         IsBlank(it->second.text()) && IsValidUtf8(it->second.text()));
+        value == nullptr || value->is_null() ||
+        (value->type() == Value::Type::kText && IsBlank(value->text()) &&
+         IsValidUtf8(value->text()));
     if (missing) {
       if (column.required) {
         add(Name(column) + " is required for a " + std::string(entity.name),
@@ -880,7 +900,7 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
       }
       continue;
     }
-    if (Status s = ValidateCell(entity, column, it->second); !s.ok()) {
+    if (Status s = ValidateCell(entity, column, *value); !s.ok()) {
       add(s.message(), column.name);
     }
   }
@@ -895,6 +915,8 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
 
 void ApplyDefaults(const Entity& entity, RowValues* row) {
   for (const Column& column : entity.columns) {
+    // Most columns have no default: no lookup for them.
+    if (column.default_text.empty() && !column.has_default_integer) continue;
     const auto it = row->find(column.name);
     // Null counts as absent: an empty form field is "not given".
     if (it != row->end() && !it->second.is_null()) continue;
@@ -981,8 +1003,9 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
   // It depends on nothing else (no device, no time), so every device that
   // records the same thing derives the same id. Validated text cannot contain
   // 0x1f, so the layout is unambiguous; it is refused here too.
-  std::string name;
-  name.reserve(128);
+  // Reused: a roll-call derives an id per row, and a name is ~90 bytes.
+  thread_local std::string name;
+  name.clear();
   name.append(entity.name);
   for (std::string_view key : entity.natural_key) {
     const auto it = row.find(key);
@@ -997,6 +1020,11 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
     name.push_back('\x1f');
     if (it->second.type() == Value::Type::kText) {
       name += it->second.text();  // = ToDisplay(), without a copy
+    } else if (it->second.type() == Value::Type::kInteger) {
+      char digits[24];  // = ToDisplay() (std::to_string's decimal)
+      const auto end =
+          std::to_chars(digits, digits + sizeof digits, it->second.integer()).ptr;
+      name.append(digits, static_cast<size_t>(end - digits));
     } else {
       name += it->second.ToDisplay();
     }

@@ -2,6 +2,8 @@
 
 #include <sodium.h>
 
+#include <cstring>
+
 #include "shared/encoding.h"
 #include "shared/signing.h"
 
@@ -17,10 +19,19 @@ Uuid Uuid::Random() {
 }
 
 Uuid Uuid::Derived(const Uuid& name_space, std::string_view name) {
-  const Sha256Digest digest = Sha256(
-      std::string_view(reinterpret_cast<const char*>(name_space.bytes.data()),
-                       name_space.bytes.size()),
-      name);
+  const std::string_view ns(reinterpret_cast<const char*>(name_space.bytes.data()),
+                            name_space.bytes.size());
+  // A derived id's name is about 90 bytes: hashed as one piece from the
+  // stack, which saves a digest update per row of a roll-call.
+  char joined[256];
+  Sha256Digest digest;
+  if (ns.size() + name.size() <= sizeof joined) {
+    std::memcpy(joined, ns.data(), ns.size());
+    std::memcpy(joined + ns.size(), name.data(), name.size());
+    digest = Sha256(std::string_view(joined, ns.size() + name.size()));
+  } else {
+    digest = Sha256(ns, name);
+  }
   Uuid u;
   for (size_t i = 0; i < u.bytes.size(); ++i) u.bytes[i] = digest[i];
   u.bytes[6] = static_cast<uint8_t>((u.bytes[6] & 0x0f) | 0x80);  // v8

@@ -1,7 +1,9 @@
 #include "shared/replica/apply.h"
 
 #include <algorithm>
+#include <array>
 #include <cmath>
+#include <cstddef>
 #include <cstring>
 #include <map>
 #include <optional>
@@ -85,6 +87,12 @@ class VersionList {
   // The entry for `name`, created (zero) if absent; a second put of a name
   // replaces the first, as with the map.
   StoredVersion& operator[](std::string_view name) {
+    // Cells arrive in name order (a RowValues map) and so do decoded
+    // versions of one group: most names go at the end.
+    if (entries_.empty() || entries_.back().name < name) {
+      entries_.push_back(Entry{name, StoredVersion{}});
+      return entries_.back().v;
+    }
     auto it = LowerBound(name);
     if (it == entries_.end() || it->name != name) {
       it = entries_.insert(it, Entry{name, StoredVersion{}});
@@ -123,7 +131,7 @@ bool OneGroup(const std::vector<VersionList::Entry>& entries) {
   return true;
 }
 
-void PutGroupHeader(ByteWriter& w, const StoredVersion& v, size_t count) {
+void PutGroupHeader(SpanByteWriter& w, const StoredVersion& v, size_t count) {
   w.I64(v.hlc.wall_ms);
   w.U32(v.hlc.counter);
   w.Raw(v.hlc.device.bytes.data(), v.hlc.device.bytes.size());
@@ -134,11 +142,11 @@ void PutGroupHeader(ByteWriter& w, const StoredVersion& v, size_t count) {
 std::string EncodeVersions(const VersionList& versions) {
   const std::vector<VersionList::Entry>& entries = versions.entries();
   std::string out;
-  ByteWriter w(&out);
   if (OneGroup(entries)) {
     size_t size = kGroupHeader;
     for (const VersionList::Entry& e : entries) size += 1 + e.name.size();
-    out.reserve(size);
+    out.resize(size);
+    SpanByteWriter w(out.data());
     PutGroupHeader(w, entries.front().v, entries.size());
     for (const VersionList::Entry& e : entries) w.Bytes8(e.name);
     return out;
@@ -156,7 +164,8 @@ std::string EncodeVersions(const VersionList& versions) {
                    [](const VersionList::Entry* a, const VersionList::Entry* b) {
                      return GroupBefore(a->v, b->v);
                    });
-  out.reserve(size);
+  out.resize(size);
+  SpanByteWriter w(out.data());
   for (size_t i = 0; i < order.size();) {
     const StoredVersion& v = order[i]->v;
     size_t end = i + 1;
@@ -164,6 +173,7 @@ std::string EncodeVersions(const VersionList& versions) {
     PutGroupHeader(w, v, end - i);
     for (; i < end; ++i) w.Bytes8(order[i]->name);
   }
+  out.resize(static_cast<size_t>(w.end() - out.data()));
   return out;
 }
 
@@ -211,8 +221,17 @@ uint64_t EntityIndex(const Entity* entity) {
   return static_cast<uint64_t>(entity - Catalogue().data());
 }
 
+// Columns of an entity, and so cells of a row change, including "deleted":
+// the statement cache keys a write by a 64-bit mask of its columns, bit 63
+// for an update. A column written twice is refused, so the cells of a row
+// change that passes validation fit in arrays of this size (no allocation
+// per row).
+constexpr size_t kMaxRowCells = 62;
+
+// `bases_out`, if given, receives the base of row.cells[i] at [i] (room for
+// kMaxRowCells).
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
-                 RowApplyInfo* info, std::vector<uint64_t>* bases_out);
+                 RowApplyInfo* info, uint64_t* bases_out);
 
 }  // namespace
 
@@ -234,12 +253,12 @@ Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) 
   ApplyOptions local;
   local.cells_validated = options.cells_validated;
   local.row_absent = options.row_absent;
-  std::vector<uint64_t> bases;
-  bases.reserve(row->cells.size());
+  std::array<uint64_t, kMaxRowCells> bases;
   RowApplyInfo info;
-  if (Status s = ApplyImpl(db, *row, local, &info, &bases); !s.ok()) {
+  if (Status s = ApplyImpl(db, *row, local, &info, bases.data()); !s.ok()) {
     return s;
   }
+  // Applied, so every cell passed validation: at most kMaxRowCells of them.
   for (size_t i = 0; i < row->cells.size(); ++i) row->cells[i].base = bases[i];
   return Status();
 }
@@ -270,7 +289,7 @@ Status TakeCurrent(const Entity& entity, const std::optional<ReplicaRow>& curren
 }
 
 Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
-                 RowApplyInfo* info, std::vector<uint64_t>* bases_out) {
+                 RowApplyInfo* info, uint64_t* bases_out) {
   *info = RowApplyInfo{};
   const Entity* entity = FindEntity(row.entity);
   if (entity == nullptr) {
@@ -278,17 +297,16 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   }
   if (row.row_id.IsNil()) return Status::InvalidArgument("nil row id");
   const size_t ncolumns = entity->columns.size();
-  if (ncolumns + 1 > 62) return Status::Internal("entity has too many columns");
+  if (ncolumns + 1 > kMaxRowCells) return Status::Internal("entity has too many columns");
 
   // Validate everything before touching the database.
-  std::vector<PlannedCell> cells;
-  cells.reserve(row.cells.size());
-  std::vector<Value> converted;  // reserved: addresses stay put
-  converted.reserve(row.cells.size());
+  std::array<PlannedCell, kMaxRowCells> cells;  // the first ncells are set
+  size_t ncells = 0;
+  std::vector<Value> converted;  // reserved when first needed: addresses stay put
   bool needs_current_values = options.conflicts != nullptr;
   for (const CellWrite& cell : row.cells) {
-    for (const PlannedCell& earlier : cells) {
-      if (earlier.name == cell.column) {
+    for (size_t i = 0; i < ncells; ++i) {
+      if (cells[i].name == cell.column) {
         return Status::InvalidArgument("column '" + cell.column +
                                        "' written twice in one row change");
       }
@@ -310,12 +328,14 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     const Value* value = &cell.value;
     Value normalized;
     if (Normalize(column, cell.value, &normalized)) {
+      if (converted.empty()) converted.reserve(row.cells.size());
       converted.push_back(std::move(normalized));
       value = &converted.back();
     }
-    cells.push_back({column, column ? column->name : kDeletedColumn, value, cell.base,
-                     column ? static_cast<size_t>(column - entity->columns.data())
-                            : ncolumns});
+    // A known column or "deleted", and none twice: ncells <= ncolumns + 1.
+    cells[ncells++] = {column, column ? column->name : kDeletedColumn, value, cell.base,
+                       column ? static_cast<size_t>(column - entity->columns.data())
+                              : ncolumns};
   }
   char row_id_text[36];
   row.row_id.FormatTo(row_id_text);
@@ -383,13 +403,16 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   // Decide each cell with the pure rule.
   static const Value kNull;
   static const Value kAlive = Value::Integer(0);
-  std::vector<const PlannedCell*> winners;
-  winners.reserve(cells.size());
+  std::array<const PlannedCell*, kMaxRowCells> winners;  // the first nwinners
+  size_t nwinners = 0;
   bool versions_changed = false;
-  for (const PlannedCell& cell : cells) {
+  for (size_t c = 0; c < ncells; ++c) {
+    const PlannedCell& cell = cells[c];
     Hlc current_hlc;
     uint64_t current_seq = 0;
-    if (const StoredVersion* v = versions.Find(cell.name)) {
+    // A row that does not exist has no versions but this loop's own, of
+    // other columns.
+    if (const StoredVersion* v = exists ? versions.Find(cell.name) : nullptr) {
       current_hlc = v->hlc;
       current_seq = v->seq;
     }
@@ -399,7 +422,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     } else if (!exists && cell.name == kDeletedColumn) {
       current_value = &kAlive;
     }
-    if (bases_out) bases_out->push_back(current_seq);
+    if (bases_out) bases_out[c] = current_seq;
     bool wins;
     if (cell.column && cell.column->policy != MergePolicy::kLastWriterWins) {
       wins = Wins(*cell.column, CellVersion{row.hlc, *cell.value},
@@ -433,7 +456,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       }
       continue;
     }
-    winners.push_back(&cell);
+    winners[nwinners++] = &cell;
     StoredVersion& v = versions[cell.name];
     v.hlc = row.hlc;
     if (options.seq_from_base) {
@@ -442,19 +465,20 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       v.seq = options.seq;
     }
   }
-  info->won_cells = winners.size();
-  if (winners.empty() && exists && !versions_changed) return Status();
+  info->won_cells = nwinners;
+  if (nwinners == 0 && exists && !versions_changed) return Status();
 
   // Write the winners and the row's versions: one INSERT or UPDATE of the
   // entity row. The statement names the winning columns in catalogue order,
   // so it depends only on the set of columns and is cached under that set
   // (a roll-call reuses one).
-  std::sort(winners.begin(), winners.end(),
+  const auto winners_end = winners.begin() + static_cast<std::ptrdiff_t>(nwinners);
+  std::sort(winners.begin(), winners_end,
             [](const PlannedCell* a, const PlannedCell* b) { return a->index < b->index; });
   uint64_t mask = 0;
-  for (const PlannedCell* c : winners) mask |= uint64_t{1} << c->index;
+  for (auto c = winners.begin(); c != winners_end; ++c) mask |= uint64_t{1} << (*c)->index;
   const std::string encoded = EncodeVersions(versions);
-  if (winners.empty() && exists) {
+  if (nwinners == 0 && exists) {
     // Only sequences changed (client pull: the device's own write came back).
     Statement& st = db.CachedBy(&kUpdateVersionsKey, EntityIndex(entity), [entity] {
       return "UPDATE " + std::string(entity->name) + " SET " +
@@ -473,16 +497,16 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       // A plain insert: it refuses rather than overwrites (row_absent).
       sql = "INSERT INTO " + table + " (id";
       std::string params = "?1";
-      for (const PlannedCell* c : winners) {
-        sql += ", " + std::string(c->name);
+      for (auto c = winners.begin(); c != winners_end; ++c) {
+        sql += ", " + std::string((*c)->name);
         params += ", ?" + std::to_string(n++);
       }
       sql += ", " + std::string(kVersionsColumn) + ") VALUES (" + params + ", ?" +
              std::to_string(n) + ")";
     } else {
       sql = "UPDATE " + table + " SET ";
-      for (const PlannedCell* c : winners) {
-        sql += std::string(c->name) + " = ?" + std::to_string(n++) + ", ";
+      for (auto c = winners.begin(); c != winners_end; ++c) {
+        sql += std::string((*c)->name) + " = ?" + std::to_string(n++) + ", ";
       }
       sql += std::string(kVersionsColumn) + " = ?" + std::to_string(n) + " WHERE id = ?1";
     }
@@ -490,7 +514,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   });
   st.BindNoCopy(1, row_id);
   int n = 2;
-  for (const PlannedCell* c : winners) st.BindNoCopy(n++, *c->value);
+  for (auto c = winners.begin(); c != winners_end; ++c) st.BindNoCopy(n++, *(*c)->value);
   st.BindBlobNoCopy(n, encoded);
   if (options.defer_write && !options.row_absent) return st.RunDeferred();
   if (Status s = st.Run(); !s.ok()) {
