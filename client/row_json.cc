@@ -41,6 +41,8 @@ RowJsonValue StatusJson(const StoreStatus& st) {
   obj["districts"] = text_or_null(st.districts);
   obj["pending_changes"] = st.pending_changes;
   obj["pending_blobs"] = st.pending_blobs;
+  obj["originals_to_send"] = st.originals_to_send;
+  obj["originals_held_back"] = st.originals_held_back;
   obj["confirmed_changes"] = st.confirmed_changes;
   obj["last_sync"] = text_or_null(st.last_sync);
   obj["last_error"] = text_or_null(st.last_error);

@@ -1047,6 +1047,17 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (!st.status().ok()) return st.status();
   }
   {
+    Statement st(*db_,
+                 "SELECT count(*) FILTER (WHERE refused_at IS NULL), count(*) "
+                 "FILTER (WHERE refused_at IS NOT NULL) FROM original_send "
+                 "WHERE announced_at IS NULL");
+    if (st.Step()) {
+      out.originals_to_send = st.ColumnInt(0);
+      out.originals_held_back = st.ColumnInt(1);
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  {
     Statement st(*db_, "SELECT count(*) FROM refused_row");
     if (st.Step()) out.refused_rows = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();

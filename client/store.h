@@ -79,6 +79,10 @@ struct StoreStatus {
   std::string districts;       // from enrolment: "5011,5009" or "all"
   int64_t pending_changes = 0; // row changes not yet acknowledged by the server
   int64_t pending_blobs = 0;   // photos not yet uploaded
+  // Originals asked for (kbo photo upload-originals, the office) not yet
+  // announced to the server, and those that could not go (kept with why).
+  int64_t originals_to_send = 0;
+  int64_t originals_held_back = 0;
   int64_t confirmed_changes = 0;  // row changes the server has acknowledged
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none

@@ -302,6 +302,13 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << "districts:          " << or_dash(st->districts) << '\n'
           << "pending changes:    " << st->pending_changes << '\n'
           << "photos to upload:   " << st->pending_blobs << '\n'
+          << "originals to send:  " << st->originals_to_send
+          << (st->originals_held_back > 0
+                  ? " (" + std::to_string(st->originals_held_back) +
+                        " could not go; `kbo photo upload-originals --photo ID` "
+                        "tries one again and says why)"
+                  : std::string())
+          << '\n'
           << "confirmed changes:  " << st->confirmed_changes << '\n'
           << "last sync:          "
           << (st->last_sync.empty() ? "never" : st->last_sync) << '\n'

@@ -477,6 +477,7 @@ TEST_CASE("kbo: status --json reports the device and counts writes", "[cli]") {
   json s = kbo.Json({"status", "--json"});
   for (const char* key : {"device_id", "enrolled", "server", "role",
                           "districts", "pending_changes", "pending_blobs",
+                          "originals_to_send", "originals_held_back",
                           "confirmed_changes", "last_sync", "last_error"}) {
     CAPTURE(key);
     CHECK(s.contains(key));

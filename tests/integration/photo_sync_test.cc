@@ -327,6 +327,9 @@ TEST_CASE("photos: a device that keeps no original, or lost it, says so; its syn
   CliResult again = field.Kbo(officer, {"photo", "upload-originals", "--photo", ids[1]});
   CHECK(again.exit_code == 5);
   CHECK(Has(again.err, "is not on this device"));
+  const json status = field.KboJson(officer, {"status"});
+  CHECK(status["originals_held_back"] == 1);
+  CHECK(status["originals_to_send"] == 0);
 }
 
 TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, they go with the next sync",
@@ -358,6 +361,7 @@ TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, 
   CHECK(Has(cut.err, "stay asked for"));
   CHECK(Field::Count(officer + "/field.db",
                      "SELECT COUNT(*) FROM original_send WHERE announced_at IS NULL") == 1);
+  CHECK(field.KboJson(officer, {"status"})["originals_to_send"] == 1);
   // The next plain sync pushes the row, the copy, then the original.
   CliResult later = field.Sync(officer);
   INFO(later.err << field.server().log());
