@@ -181,7 +181,7 @@ TEST_CASE("photos: what syncs is the upload copy, and the original stays on the 
 // Originals on request (issue 12; docs/protocol.md §8): photos sync as
 // upload copies; the office asks for one photo as taken, and the device that
 // took it sends it with its next sync -- and only that device can.
-TEST_CASE("photos: the office asks for an original; the device that took it sends it with its next sync",
+TEST_CASE("photos: the office asks for an original, and the device that took it sends it with its next sync",
           "[integration][photos][originals]") {
   Field field;
   const std::string officer = field.Enrolled("officer", "field_officer", "5011");
@@ -280,7 +280,7 @@ TEST_CASE("photos: asked for the original of a photo sent as taken, the device a
   CHECK_FALSE(Has(quiet.out, "original"));
 }
 
-TEST_CASE("photos: a device that keeps no original, or lost it, says so; its sync and other photos go on",
+TEST_CASE("photos: a device that keeps no original, or lost it, says so, and its sync and other photos go on",
           "[integration][photos][originals]") {
   Field field;
   const std::string officer = field.Enrolled("officer", "field_officer", "5011");
@@ -332,7 +332,7 @@ TEST_CASE("photos: a device that keeps no original, or lost it, says so; its syn
   CHECK(status["originals_to_send"] == 0);
 }
 
-TEST_CASE("photos: kbo photo upload-originals sends the originals now; cut off, they go with the next sync",
+TEST_CASE("photos: kbo photo upload-originals sends the originals now, and cut off, they go with the next sync",
           "[integration][photos][originals]") {
   Field field;
   const std::string officer = field.Enrolled("officer", "field_officer", "5011");

@@ -313,7 +313,7 @@ TEST_CASE("console photos: a corrupt photo gets the placeholder", "[console][pho
 // only the device that took the photo is asked and may name the original,
 // the original's upload is refused until named, and once whole the gallery
 // links it, scoped like the photo; it is kept while the photo lives.
-TEST_CASE("console photos: the office asks for an original; only the device that took it may send it",
+TEST_CASE("console photos: the office asks for an original, and only the device that took it may send it",
           "[console][photos][originals]") {
   GalleryFixture g;
   TestDevice malee;
