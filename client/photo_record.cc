@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "client/image_info.h"
+
 namespace kbo::client {
 
 std::string OriginalsDir(const std::string& blobs_dir) {
@@ -46,7 +48,26 @@ void SetPhotoCells(const StoredPhoto& photo, RowValues* row) {
   }
 }
 
-ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo) {
+Result<StoredPhoto> StorePageCopy(const std::string& blobs_dir,
+                                  std::string_view bytes,
+                                  std::string_view display_name,
+                                  std::string_view taken_head,
+                                  size_t max_bytes) {
+  Result<StoredPhoto> photo =
+      StorePhotoAsGiven(blobs_dir, bytes, display_name, max_bytes);
+  if (!photo.ok() || taken_head.empty()) return photo;
+  photo->original_kept = false;
+  Result<ImageInfo> taken = ReadImageInfo(taken_head);
+  if (taken.ok()) {
+    photo->upload.info.taken_at = taken->taken_at;
+    photo->upload.info.lat = taken->lat;
+    photo->upload.info.lon = taken->lon;
+  }
+  return photo;
+}
+
+std::optional<ClientStore::PhotoOriginal> OriginalRecord(const StoredPhoto& photo) {
+  if (!photo.original_kept) return std::nullopt;
   ClientStore::PhotoOriginal o;
   o.sha256 = photo.original.sha256;
   o.bytes = photo.original.bytes;

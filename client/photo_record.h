@@ -8,6 +8,7 @@
 // core stores it as given (StorePhotoAsGiven).
 
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -25,6 +26,11 @@ struct StoredPhoto {
   // the very same file as `upload` (in blobs/ only).
   StoredBlob original;
   bool copied = false;
+  // False when `original` is not the photo as taken but a copy made before
+  // the core saw it (the phone app's page): the device holds no original,
+  // so nothing is noted (OriginalRecord) and a request for it is declined
+  // ("no_original") instead of being answered with the copy.
+  bool original_kept = true;
 };
 
 // blobs/originals/ of the home whose blobs/ folder is `blobs_dir`.
@@ -45,12 +51,27 @@ Result<StoredPhoto> StorePhotoAsGiven(const std::string& blobs_dir,
                                       std::string_view display_name,
                                       size_t max_bytes);
 
+// The phone app's photo: `bytes` is the page's upload copy (drawn on a
+// canvas at the upload size, upright, without the camera's metadata), and
+// `taken_head` the head of the photo as taken, from which its date and
+// position are read (only the headers; a head that does not parse adds
+// nothing). With a head, the photo as taken stayed on the page: the result
+// keeps no original (original_kept false). Without one (a picture the page
+// could not draw, passed on as it was), the bytes are the original. Errors
+// as StorePhotoAsGiven.
+Result<StoredPhoto> StorePageCopy(const std::string& blobs_dir,
+                                  std::string_view bytes,
+                                  std::string_view display_name,
+                                  std::string_view taken_head,
+                                  size_t max_bytes);
+
 // The photo row's cells for `photo`: sha256, bytes, mime, width, height of
 // the upload copy; taken_at, lat, lon when the original's EXIF had them.
 void SetPhotoCells(const StoredPhoto& photo, RowValues* row);
 
-// What ClientStore::RecordPhoto remembers about the original.
-ClientStore::PhotoOriginal OriginalRecord(const StoredPhoto& photo);
+// What ClientStore::RecordPhoto remembers about the original; nothing when
+// the device keeps none (original_kept false).
+std::optional<ClientStore::PhotoOriginal> OriginalRecord(const StoredPhoto& photo);
 
 }  // namespace kbo::client
 

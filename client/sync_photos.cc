@@ -21,16 +21,24 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
     std::string sha256;
     uint64_t bytes;
     uint64_t uploaded;
+    bool original;  // an original asked for, resumed here (SendOriginals)
   };
   std::vector<Pending> pending;
   {
+    // An original is one noted as some photo's original, other than its
+    // upload copy, that no photo row names: counted as an original, not as
+    // a photo, when its upload goes on here after a cut.
     Statement st(store_.db(),
-                 "SELECT sha256, bytes, uploaded_bytes FROM blob_upload"
-                 " WHERE done_at IS NULL ORDER BY rowid");
+                 "SELECT b.sha256, b.bytes, b.uploaded_bytes, "
+                 "EXISTS (SELECT 1 FROM photo_original o WHERE "
+                 "o.original_sha256 = b.sha256 AND o.upload_sha256 != b.sha256) "
+                 "AND NOT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = b.sha256) "
+                 "FROM blob_upload b WHERE b.done_at IS NULL ORDER BY b.rowid");
     while (st.Step()) {
       pending.push_back({st.ColumnText(0),
                          static_cast<uint64_t>(st.ColumnInt(1)),
-                         static_cast<uint64_t>(st.ColumnInt(2))});
+                         static_cast<uint64_t>(st.ColumnInt(2)),
+                         st.ColumnInt(3) != 0});
     }
     if (!st.status().ok()) return st.status();
   }
@@ -70,9 +78,15 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
     bool local = false;
     const bool nothing_held = p.uploaded == 0 && p.bytes <= protocol::kBlobChunkBytes &&
                               listed_missing.count(p.sha256) != 0;
+    SyncSummary original;
     Status s = UploadOne(p.sha256, p.bytes, p.uploaded,
                          nothing_held ? std::optional<uint64_t>(0) : std::nullopt,
-                         summary, &local);
+                         p.original ? &original : summary, &local);
+    if (p.original && summary != nullptr) {
+      summary->originals_uploaded += original.blobs_uploaded;
+      summary->original_bytes += original.blob_bytes;
+      summary->originals_held_back += original.blobs_held_back;
+    }
     if (s.ok()) continue;
     // A photo missing or damaged on this device must not hold back the
     // others; it is reported at the end.

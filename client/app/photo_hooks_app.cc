@@ -4,14 +4,16 @@
 // upright and leaves the camera's metadata behind), so the core stores it
 // as given, with the date and position the page's copy no longer carries
 // read from the head of the photo as taken (FormPart::taken_head), as the
-// native client reads them from the original.
+// native client reads them from the original (StorePageCopy). The photo as
+// taken never reaches the core, so the app keeps no original: the office's
+// request for one is declined ("no_original"), not answered with the copy.
 // A thumbnail is the one kbo sync fetched of another device's photo, or the
 // photo itself (the page draws it at thumbnail size): no image library in
 // the app.
 
 #include "client/blob_store.h"
-#include "client/image_info.h"
 #include "client/photo_fetch.h"
+#include "client/photo_record.h"
 #include "client/ui/ui_api.h"
 
 namespace kbo::client::ui {
@@ -21,17 +23,8 @@ PhotoHooks BuildPhotoHooks() {
   hooks.store = [](const std::string& blobs_dir, std::string_view bytes,
                    std::string_view name,
                    std::string_view taken_head) -> Result<StoredPhoto> {
-    Result<StoredPhoto> photo =
-        StorePhotoAsGiven(blobs_dir, bytes, name, kMaxPhotoUploadBytes);
-    if (!photo.ok() || taken_head.empty()) return photo;
-    // Only the headers are read; a head that does not parse adds nothing.
-    Result<ImageInfo> taken = ReadImageInfo(taken_head);
-    if (taken.ok()) {
-      photo->upload.info.taken_at = taken->taken_at;
-      photo->upload.info.lat = taken->lat;
-      photo->upload.info.lon = taken->lon;
-    }
-    return photo;
+    return StorePageCopy(blobs_dir, bytes, name, taken_head,
+                         kMaxPhotoUploadBytes);
   };
   hooks.thumbnail = [](const std::string& blobs_dir,
                        std::string_view sha256) -> Result<std::string> {

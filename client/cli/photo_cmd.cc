@@ -151,11 +151,13 @@ Status RunPhotoAdd(Context& ctx, const std::vector<std::string>& args) {
       StorePhoto(store.paths().blobs, *bytes, path, copy_options);
   if (!photo.ok()) return photo.status();
   SetPhotoCells(*photo, &row);
-  const ClientStore::PhotoOriginal original = OriginalRecord(*photo);
+  const std::optional<ClientStore::PhotoOriginal> original =
+      OriginalRecord(*photo);
 
   // The photo row, its outbox entry, its upload queue entry and the note of
   // its original commit together.
-  Result<Uuid> id = store.RecordPhoto(std::move(row), &original);
+  Result<Uuid> id = store.RecordPhoto(std::move(row),
+                                       original ? &*original : nullptr);
   if (!id.ok()) {
     if (id.status().code() == Code::kInvalidArgument) {
       return Status::InvalidArgument(path + ": " + id.status().message());

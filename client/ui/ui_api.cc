@@ -948,8 +948,9 @@ class Handler {
     }
     // The photo row, its outbox entry, its upload queue entry (blob_upload)
     // and the note of its original (photo_original) commit together.
-    const ClientStore::PhotoOriginal original = OriginalRecord(photo);
-    return store_.RecordPhoto(std::move(row), &original);
+    const std::optional<ClientStore::PhotoOriginal> original =
+        OriginalRecord(photo);
+    return store_.RecordPhoto(std::move(row), original ? &*original : nullptr);
   }
 
   ApiReply AddPhoto(const ApiRequest& req) {

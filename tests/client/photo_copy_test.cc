@@ -1,5 +1,6 @@
 #include "client/photo_copy.h"
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -8,6 +9,8 @@
 #include "client/image_info.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
+#include "tests/support/client_store.h"
+#include "tests/support/sample_data.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_images.h"
 
@@ -86,10 +89,69 @@ TEST_CASE("PhotoCopy: a camera photo becomes an upright, smaller JPEG with no "
   CHECK(row["height"] == Value::Integer(1600));
   CHECK(row["lat"] == Value::Real(*camera_info->lat));
   CHECK(row.count("taken_at") == 0);  // the fixture has no date
-  const ClientStore::PhotoOriginal original = OriginalRecord(*photo);
-  CHECK(original.sha256 == photo->original.sha256);
-  CHECK(original.bytes == static_cast<int64_t>(camera.size()));
-  CHECK(original.height == 2000);
+  const std::optional<ClientStore::PhotoOriginal> original =
+      OriginalRecord(*photo);
+  REQUIRE(original);
+  CHECK(original->sha256 == photo->original.sha256);
+  CHECK(original->bytes == static_cast<int64_t>(camera.size()));
+  CHECK(original->height == 2000);
+}
+
+TEST_CASE("StorePageCopy: the phone app's copy is stored as given with the "
+          "date and position of the photo as taken, and claims no original",
+          "[photo_copy]") {
+  TempDir home;
+  auto store = testing::OpenStore(home.File("device"));
+  testing::PhraoFixture f(*store);
+  const std::string blobs = store->paths().blobs;
+  // What the page sends: its canvas copy (no EXIF) and the head of the
+  // camera's file (EXIF with GPS).
+  const std::string camera = testing::CameraJpeg(3000, 2000, 6);
+  const std::string page_copy = testing::SampleJpeg(1600, 1067);
+  const std::string head = camera.substr(0, 64 * 1024);
+
+  Result<StoredPhoto> photo =
+      StorePageCopy(blobs, page_copy, "IMG_0002.jpg", head, size_t{20} << 20);
+  INFO(photo.status().ToString());
+  REQUIRE(photo.ok());
+  CHECK_FALSE(photo->original_kept);
+  CHECK(photo->upload.sha256 == HexEncode(Sha256(page_copy)));
+  REQUIRE(photo->upload.info.lat);
+  CHECK(*photo->upload.info.lat == Approx(testing::kCameraLat).margin(1e-6));
+  CHECK_FALSE(OriginalRecord(*photo));  // nothing to note, nothing to send
+  CHECK(FilesUnder(blobs).size() == 1);  // the copy only
+
+  // Recorded as the app records it, the office's request finds no original
+  // (SyncClient declines it: "no_original"), not the copy passed off as one.
+  RowValues row{{"subject_type", Value::Text("producer")},
+                {"subject_id", Value::Text(f.producer.ToString())},
+                {"district_code", Value::Text("5011")}};
+  SetPhotoCells(*photo, &row);
+  Result<Uuid> id = store->RecordPhoto(std::move(row), nullptr);
+  REQUIRE(id.ok());
+  Result<std::optional<ClientStore::OwnOriginal>> own = store->OriginalOf(*id);
+  REQUIRE(own.ok());
+  CHECK_FALSE(own->has_value());
+
+  // A picture the page could not draw comes as it was, with no head: those
+  // bytes are the original.
+  Result<StoredPhoto> as_is =
+      StorePageCopy(blobs, camera, "IMG_0003.jpg", "", size_t{20} << 20);
+  REQUIRE(as_is.ok());
+  CHECK(as_is->original_kept);
+  const std::optional<ClientStore::PhotoOriginal> kept = OriginalRecord(*as_is);
+  REQUIRE(kept);
+  CHECK(kept->sha256 == HexEncode(Sha256(camera)));
+  RowValues row2{{"subject_type", Value::Text("producer")},
+                 {"subject_id", Value::Text(f.producer.ToString())},
+                 {"district_code", Value::Text("5011")}};
+  SetPhotoCells(*as_is, &row2);
+  Result<Uuid> id2 = store->RecordPhoto(std::move(row2), &*kept);
+  REQUIRE(id2.ok());
+  Result<std::optional<ClientStore::OwnOriginal>> own2 = store->OriginalOf(*id2);
+  REQUIRE(own2.ok());
+  REQUIRE(own2->has_value());
+  CHECK((*own2)->original_sha256 == kept->sha256);
 }
 
 TEST_CASE("PhotoCopy: long edge and quality are the caller's", "[photo_copy]") {

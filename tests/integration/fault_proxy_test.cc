@@ -38,6 +38,7 @@
 #include "shared/signing.h"
 #include "tests/integration/field.h"
 #include "tests/support/fault_proxy.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 namespace {
@@ -425,6 +426,50 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
               "%.1f s\n",
               runs, 3 * chunk + tail, chunks, exit4, recorded.blobs.size(), c.lost,
               Seconds(started));
+}
+
+TEST_CASE("Fault proxy: an original cut off after it was announced goes with the "
+          "next sync, counted as an original, not as a photo",
+          "[fault][integration][proxy][photo][originals]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(
+      home, {"producer", "add", "--kind", "group", "--name", "ต้นฉบับ", "--district", "5011"});
+  const std::string original = SampleJpeg(2400, 1800);
+  const std::string sha = HexEncode(Sha256(original));
+  const std::string path = f.dir() + "/IMG_0042.jpg";
+  REQUIRE(WriteFileAtomically(path, original, 0644).ok());
+  const std::string id =
+      f.Add(home, {"photo", "add", path, "--subject", "producer:" + producer});
+  f.SyncOk(home);  // the row and its upload copy
+  REQUIRE(f.Server({"photo", "ask-original", id}).exit_code == 0);
+
+  // The link carries the notice, then cuts every try of the original's
+  // upload: kbo gives up for now (exit 4) with the original announced.
+  proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha, "", 100,
+                   /*times=*/1000);
+  CliResult cut = f.Kbo(home, {"sync", "--server", proxy.url()});
+  INFO(cut.out << cut.err << f.server().log());
+  CHECK(cut.exit_code == 4);
+  CHECK(proxy.stats().rule_fired >= 2);  // the upload was tried, and cut
+  proxy.CutRequest("", "", "", 0, /*times=*/0);
+  CHECK(Field::Count(home + "/field.db",
+                     "SELECT COUNT(*) FROM original_send WHERE announced_at IS NOT NULL") == 1);
+  CHECK(Field::Count(home + "/field.db",
+                     "SELECT COUNT(*) FROM blob_upload WHERE done_at IS NULL") == 1);
+
+  // The next sync resumes it: its line names an original, not a photo.
+  CliResult later = f.Sync(home);
+  INFO(later.out << later.err);
+  REQUIRE(later.exit_code == 0);
+  CHECK(later.out.find("sent 1 original as taken") != std::string::npos);
+  CHECK(later.out.find("photo") == std::string::npos);
+  auto held = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, 64 << 20);
+  REQUIRE(held.ok());
+  CHECK(*held == original);
+  CHECK(f.KboJson(home, {"status"})["originals_to_send"] == 0);
 }
 
 TEST_CASE("Fault proxy: an enrolment cut half-way or whose answer is lost "

@@ -162,9 +162,9 @@ void FaultProxy::SetRandomFaults(uint64_t seed) {
 void FaultProxy::CutRequest(const std::string& method,
                             const std::string& path_prefix,
                             const std::string& query_contains,
-                            uint64_t body_bytes) {
+                            uint64_t body_bytes, int times) {
   std::lock_guard<std::mutex> lock(mu_);
-  rule_ = Rule{method, path_prefix, query_contains, body_bytes, true};
+  rule_ = Rule{method, path_prefix, query_contains, body_bytes, times > 0, times};
 }
 
 bool FaultProxy::rule_armed() const {
@@ -200,7 +200,7 @@ bool FaultProxy::TakeRule(const std::string& method, const std::string& target,
       query.find(rule_.query_contains) == std::string::npos) {
     return false;
   }
-  rule_.armed = false;
+  rule_.armed = --rule_.times_left > 0;
   ++stats_.rule_fired;
   *body_bytes = rule_.body_bytes;
   return true;

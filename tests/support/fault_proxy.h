@@ -73,9 +73,12 @@ class FaultProxy {
   // Random faults for connections accepted from now on (numbered from 0
   // again). 0 turns them off.
   void SetRandomFaults(uint64_t seed);
-  // Arms a one-shot rule (see above). `query_contains` "" matches any query.
+  // Arms a rule (see above) for the next `times` matching requests (one by
+  // default; more outlast a client's retries within one sync).
+  // `query_contains` "" matches any query.
   void CutRequest(const std::string& method, const std::string& path_prefix,
-                  const std::string& query_contains, uint64_t body_bytes);
+                  const std::string& query_contains, uint64_t body_bytes,
+                  int times = 1);
   bool rule_armed() const;
 
   FaultProxyStats stats() const;
@@ -87,6 +90,7 @@ class FaultProxy {
     std::string method, path_prefix, query_contains;
     uint64_t body_bytes = 0;
     bool armed = false;
+    int times_left = 0;
   };
   struct Conn;
 
