@@ -762,6 +762,9 @@ class Handler {
                    {"photo_bytes", summary.blob_bytes},
                    {"previews", summary.thumbnails_fetched},
                    {"photos_held_back", summary.blobs_held_back},
+                   {"originals_sent", summary.originals_uploaded},
+                   {"original_bytes", summary.original_bytes},
+                   {"originals_held_back", summary.originals_held_back},
                    {"refused_rows", summary.refused_rows},
                    {"redated_rows", summary.redated_rows},
                    {"resent_sets", summary.resent_sets}};

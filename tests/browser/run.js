@@ -17,6 +17,7 @@
 const fs = require('node:fs');
 const path = require('node:path');
 const { spawn, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 
 // The preconditions (each missing part fails the run, naming it), npm ci,
 // and the helpers every browser test file shares.
@@ -618,6 +619,22 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   const merged = spawnSync(KBO_SERVER, ['--data', server.data, 'list', 'producer', '--json'], { encoding: 'utf8' });
   assert.equal(merged.status, 0, merged.stderr);
   assert.equal(JSON.parse(merged.stdout).length, 2, 'the province holds both producers');
+
+  // The office asks for a photo as taken: the next press sends it, said so.
+  const producerId = list(home, 'producer')[0].id;
+  const png = path.join(home, 'taken.png');
+  fs.writeFileSync(png, makePng(64, 48));
+  const photoId = kboOk(home, 'photo', 'add', png, '--subject', `producer:${producerId}`).trim();
+  kboOk(home, 'sync');  // the row and its upload copy (a JPEG)
+  const asked = spawnSync(KBO_SERVER, ['--data', server.data, 'photo', 'ask-original', photoId], { encoding: 'utf8' });
+  assert.equal(asked.status, 0, asked.stderr);
+  await page.click('#sync');
+  await page.waitForFunction(() => /ต้นฉบับ/.test((document.querySelector('#sync-summary') || {}).textContent || ''), null, { timeout: 60000 });
+  const saidOriginal = await page.textContent('#sync-summary');
+  assert.match(saidOriginal, /ส่งภาพต้นฉบับ 1 รูปตามที่สำนักงานขอ/, saidOriginal);
+  // Thai but for the size's unit (KB, MB: as Thai screens write them).
+  assert.doesNotMatch(saidOriginal.replace(/\([\d.,]+ [KMG]?B\)/g, ''), /[A-Za-z]/, saidOriginal);
+  assert.ok(fs.existsSync(path.join(server.data, 'blobs', crypto.createHash('sha256').update(fs.readFileSync(png)).digest('hex'))), 'the server holds the PNG as taken');
 
   // The server gone: the same button says "no signal", and keeps everything.
   await stopProcess(server.proc);

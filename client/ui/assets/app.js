@@ -215,8 +215,10 @@
     parts.push(c.pulled_rows > 0 ? t('home.sum.received', { n: n(c.pulled_rows) }) : t('home.sum.nothing_received'));
     if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
     if (c.photos_sent > 0) parts.push(t('home.sum.photos', { n: n(c.photos_sent), size: sizeText(c.photo_bytes) }));
+    if (c.originals_sent > 0) parts.push(t('home.sum.originals', { n: n(c.originals_sent), size: sizeText(c.original_bytes) }));
     if (c.previews > 0) parts.push(t('home.sum.previews', { n: n(c.previews) }));
     if (c.photos_held_back > 0) parts.push(t('home.sum.held_back', { n: n(c.photos_held_back) }));
+    if (c.originals_held_back > 0) parts.push(t('home.sum.originals_held_back', { n: n(c.originals_held_back) }));
     if (c.refused_rows > 0) parts.push(t('home.sum.refused', { n: n(c.refused_rows) }));
     if (c.resent_sets > 0) parts.push(t('home.sum.resent', { n: n(c.resent_sets) }));
     return parts.join(' · ');
