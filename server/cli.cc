@@ -78,6 +78,7 @@ constexpr const char* kUsage =
     "             [--lang th|en]\n"
     "  bundle import FILE\n"
     "  photo ask-original PHOTO_ID   ask the device that took the photo for it\n"
+    "  photo cancel-original PHOTO_ID  withdraw that request (while still open)\n"
     "                         as taken (it syncs a downscaled copy); sent with\n"
     "                         its next sync\n"
     "  copy-to-postgres URL   copy DIR/server.db into a new PostgreSQL database\n"
@@ -836,6 +837,36 @@ Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
+// kbo-server photo cancel-original PHOTO_ID: the console's "Cancel the
+// request", from the shell.
+Status PhotoCancelOriginal(Context& ctx, const std::vector<std::string>& args,
+                           size_t from) {
+  Args a;
+  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (a.positional.size() != 1) return ctx.Usage("photo cancel-original needs a photo id");
+  Result<Uuid> photo = Uuid::Parse(a.positional[0]);
+  if (!photo.ok()) {
+    return Status::InvalidArgument("not a photo id (a uuid): " + a.positional[0]);
+  }
+  KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
+  Scope everywhere;
+  everywhere.all = true;
+  std::string device;
+  {
+    Transaction txn(store->db());
+    if (!txn.status().ok()) return txn.status();
+    KBO_ASSIGN_OR_RETURN(device,
+                         storage::Originals(store->db()).Cancel(*photo, everywhere));
+    if (Status s = txn.Commit(); !s.ok()) return s;
+  }
+  Audit(*store, "original_request_cancelled", "photo:" + photo->ToString(),
+        "device " + device);
+  ctx.out << "withdrew the request for the original of photo " << photo->ToString()
+          << " (device " << device
+          << " is no longer asked; an upload it already began goes on)\n";
+  return Status();
+}
+
 // kbo-server --data DIR copy-to-postgres URL: moves a province from
 // DIR/server.db to a new PostgreSQL database (docs/operations.md).
 Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, size_t at) {
@@ -909,6 +940,8 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   if (noun == "history") return HistoryCmd(ctx, args, at + 1);
   if (noun == "photo" && verb == "ask-original")
     return PhotoAskOriginal(ctx, args, at + 2);
+  if (noun == "photo" && verb == "cancel-original")
+    return PhotoCancelOriginal(ctx, args, at + 2);
   if (noun == "bundle" && verb == "import")
     return BundleImport(ctx, args, at + 2);
   if (noun == "producer") {

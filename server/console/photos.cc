@@ -227,7 +227,8 @@ Json OriginalJson(const storage::OriginalState& o) {
 
 // Under a photo: the original, once here; "asked for" while on its way, or
 // the device's answer that it keeps none; else, for the office, a button
-// that asks the device that took it (again, after a decline).
+// that asks the device that took it (again, after a decline), or withdraws
+// the request while it is open.
 std::string OriginalHtml(const Context& ctx, const PhotoRow& r) {
   const Lang lang = ctx.lang;
   const storage::OriginalState& o = r.original;
@@ -238,9 +239,16 @@ std::string OriginalHtml(const Context& ctx, const PhotoRow& r) {
   }
   std::string said;
   if (o.requested && o.declined_reason.empty()) {
-    return "<span class=\"orig muted\">" +
-           T(lang, "ขอภาพต้นฉบับแล้ว ", "Original asked for ") +
-           Escape(FormatIsoBangkok(lang, o.requested_at)) + "</span>";
+    std::string asked = "<span class=\"orig muted\">" +
+                        T(lang, "ขอภาพต้นฉบับแล้ว ", "Original asked for ") +
+                        Escape(FormatIsoBangkok(lang, o.requested_at)) + "</span>";
+    if (ctx.user().role < WebRole::kOffice) return asked;
+    return asked +
+           "<form class=\"orig noprint\" method=\"post\" "
+           "action=\"/photos/original/cancel\">" +
+           CsrfField(ctx) + "<input type=\"hidden\" name=\"photo\" value=\"" +
+           Escape(r.id) + "\"><button type=\"submit\">" +
+           T(lang, "ยกเลิกคำขอ", "Cancel the request") + "</button></form>";
   }
   if (!o.declined_reason.empty()) {
     said = "<span class=\"orig muted\">" +
@@ -480,9 +488,9 @@ Reply Thumb(Context& ctx) {
 // writer of its sha256) for the photo as taken. The device hears of it on
 // its next sync and sends it (docs/protocol.md §8). Asking again changes
 // nothing.
-Reply AskOriginal(Context& ctx) {
-  const Lang lang = ctx.lang;
-  const bool api = IsApi(ctx);
+// The photo named by a request about its original: the form's `photo`, or
+// the JSON body's; "" unless a uuid.
+std::string PhotoParam(const Context& ctx, bool api) {
   std::string photo;
   if (api) {
     const Json body = Json::parse(ctx.req.body, nullptr, false);
@@ -492,12 +500,23 @@ Reply AskOriginal(Context& ctx) {
   } else {
     photo = ctx.req.Form("photo");
   }
-  if (!IsUuidText(photo)) {
+  return IsUuidText(photo) ? photo : std::string();
+}
+
+Reply BackToGallery(const Context& ctx, const char* key, const std::string& text) {
+  return Reply::Redirect(
+      WithLang(ctx, std::string("/photos?") + key + "=" + UrlEncode(text)));
+}
+
+Reply AskOriginal(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const bool api = IsApi(ctx);
+  const std::string photo = PhotoParam(ctx, api);
+  if (photo.empty()) {
     return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid");
   }
   const auto back = [&](const char* key, const std::string& text) {
-    return Reply::Redirect(WithLang(ctx, std::string("/photos?") + key + "=" +
-                                             UrlEncode(text)));
+    return BackToGallery(ctx, key, text);
   };
   Transaction tx(ctx.store.db());
   if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not ask");
@@ -530,11 +549,54 @@ Reply AskOriginal(Context& ctx) {
                         "when it next syncs."));
 }
 
+// POST /photos/original/cancel (form: photo, csrf) and
+// /api/photos/original/cancel ({"photo": id}): the office withdraws its
+// open request (asked by mistake, or the copy will do): the device is no
+// longer told of it. A device that already began to send it goes on.
+Reply CancelOriginal(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const bool api = IsApi(ctx);
+  const std::string photo = PhotoParam(ctx, api);
+  if (photo.empty()) {
+    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid");
+  }
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not cancel");
+  Result<std::string> cancelled = storage::Originals(ctx.store.db())
+                                      .Cancel(*Uuid::Parse(photo), ctx.user().scope);
+  if (!cancelled.ok()) {
+    if (cancelled.status().code() == Code::kNotFound) {
+      return Fail(ctx, 404, "not_found", "no such photo");
+    }
+    if (cancelled.status().code() == Code::kFailedPrecondition) {
+      return Fail(ctx, 409, "failed_precondition",
+                  T(lang, "ไม่มีคำขอภาพต้นฉบับที่ยังค้างอยู่สำหรับภาพนี้",
+                    "There is no open request for this photo's original."));
+    }
+    return Fail(ctx, 500, "internal", "could not cancel");
+  }
+  if (!ctx.Audit("original_request_cancelled", "photo:" + photo,
+                 "device " + *cancelled)
+           .ok() ||
+      !tx.Commit().ok()) {
+    return Fail(ctx, 500, "internal", "could not cancel");
+  }
+  if (api) {
+    return Reply::Json(JsonText({{"photo", photo}, {"device_id", *cancelled},
+                                 {"requested", false}}));
+  }
+  return BackToGallery(ctx, "done",
+                       T(lang, "ยกเลิกคำขอภาพต้นฉบับแล้ว",
+                         "The request for the original is withdrawn."));
+}
+
 }  // namespace
 
 void RegisterPhotos(Router& router) {
   router.Page("POST", "/photos/original", WebRole::kOffice, AskOriginal);
   router.Api("POST", "/api/photos/original", WebRole::kOffice, AskOriginal);
+  router.Page("POST", "/photos/original/cancel", WebRole::kOffice, CancelOriginal);
+  router.Api("POST", "/api/photos/original/cancel", WebRole::kOffice, CancelOriginal);
   router.Page("GET", "/photos", WebRole::kViewer, Gallery);
   router.Api("GET", "/api/photos", WebRole::kViewer, Gallery);
   router.Page("GET", "/thumb/([0-9a-f]{64})", WebRole::kViewer, Thumb);

@@ -90,6 +90,44 @@ Result<std::string> Originals::AskOf(const Uuid& photo, const Scope& scope,
   return device;
 }
 
+Result<std::string> Originals::Cancel(const Uuid& photo, const Scope& scope) {
+  const std::string id = photo.ToString();
+  std::string district;
+  {
+    Statement& st = db_.Cached(
+        "SELECT district_code FROM photo WHERE id = ?1 AND deleted = 0");
+    st.Bind(1, std::string_view(id));
+    const bool found = st.Step();
+    if (found) district = st.ColumnText(0);
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+    if (!found || !scope.Contains(district)) {
+      return Status::NotFound("no photo " + id);
+    }
+  }
+  Result<std::vector<OriginalState>> states = StatesOf({id});
+  if (!states.ok()) return states.status();
+  const OriginalState& o = states->front();
+  if (!o.requested || !o.declined_reason.empty() || o.complete) {
+    return Status::FailedPrecondition(
+        o.complete ? "the original of photo " + id + " is held already"
+                   : "no open request for the original of photo " + id);
+  }
+  std::string device;
+  {
+    Statement& st = db_.Cached(
+        "SELECT device_id FROM original_request WHERE photo_id = ?1");
+    st.Bind(1, std::string_view(id));
+    if (st.Step()) device = st.ColumnText(0);
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  Statement& del = db_.Cached("DELETE FROM original_request WHERE photo_id = ?1");
+  del.Bind(1, std::string_view(id));
+  if (Status s = del.Run(); !s.ok()) return s;
+  return device;
+}
+
 Status Originals::Decline(std::string_view photo_id, std::string_view reason,
                           std::string_view now_iso) {
   Statement& st = db_.Cached(

@@ -58,6 +58,15 @@ class Originals {
   //   kFailedPrecondition no device is known to have written its picture.
   Result<std::string> AskOf(const Uuid& photo, const Scope& scope,
                             std::string_view now_iso, std::string_view by);
+  // Withdraws the office's open request for the original of photo row
+  // `photo` (the console's "Cancel", `kbo-server photo cancel-original`):
+  // the device is no longer told of it. A device that already heard of it
+  // and began to send goes on (its notice is accepted as any device's
+  // own); what the server then holds is kept. Returns the device asked.
+  //   kNotFound           no live photo row `photo` in `scope`;
+  //   kFailedPrecondition no open request (never asked, declined, or the
+  //                       original is held whole already).
+  Result<std::string> Cancel(const Uuid& photo, const Scope& scope);
   // The device that took photo row `photo_id` keeps no original of it:
   // its open request (if any) is closed with `reason`.
   Status Decline(std::string_view photo_id, std::string_view reason,

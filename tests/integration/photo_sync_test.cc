@@ -250,6 +250,55 @@ TEST_CASE("photos: the office asks for an original, and the device that took it 
   CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
+TEST_CASE("photos: the office withdraws a request before the device syncs, and the original stays on the device",
+          "[integration][photos][originals]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มจักสานพร้าว", "5011");
+  const std::string jpeg = SampleJpeg(2600, 1800);
+  const std::string original_sha = HexEncode(Sha256(jpeg));
+  const std::string file = field.dir() + "/IMG_0007.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string id =
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  field.SyncOk(officer);
+  const std::string held_original = field.server().data_dir() + "/blobs/" + original_sha;
+
+  // Nothing asked: nothing to withdraw (exit 1, failed precondition); a
+  // photo that does not exist: exit 3; not a uuid: usage.
+  CliResult none = field.Server({"photo", "cancel-original", id});
+  CHECK(none.exit_code == 1);
+  CHECK(Has(none.err, "no open request"));
+  CHECK(field.Server({"photo", "cancel-original", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"})
+            .exit_code == 3);
+  CHECK(field.Server({"photo", "cancel-original", "IMG_0007.jpg"}).exit_code == 2);
+
+  // Asked by mistake, withdrawn: the device's sync sends nothing.
+  REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
+  CliResult cancel = field.Server({"photo", "cancel-original", id});
+  INFO(cancel.err);
+  REQUIRE(cancel.exit_code == 0);
+  CHECK(Has(cancel.out, "withdrew the request"));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM original_request") == 0);
+  CHECK(field.ServerCount(
+            "SELECT COUNT(*) FROM audit_log WHERE action = 'original_request_cancelled'") == 1);
+  CliResult quiet = field.Sync(officer);
+  REQUIRE(quiet.exit_code == 0);
+  CHECK_FALSE(Has(quiet.out, "original"));
+  CHECK_FALSE(FileExists(held_original));
+  CHECK(field.KboJson(officer, {"status"})["originals_to_send"] == 0);
+
+  // Asked again, it goes; once held, there is nothing left to withdraw.
+  REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
+  CliResult sent = field.Sync(officer);
+  REQUIRE(sent.exit_code == 0);
+  CHECK(Has(sent.out, "sent 1 original as taken"));
+  CHECK(FileExists(held_original));
+  CliResult late = field.Server({"photo", "cancel-original", id});
+  CHECK(late.exit_code == 1);
+  CHECK(Has(late.err, "held already"));
+}
+
 TEST_CASE("photos: asked for the original of a photo sent as taken, the device answers with what the server holds",
           "[integration][photos][originals]") {
   Field field;

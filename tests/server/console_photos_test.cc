@@ -513,6 +513,65 @@ TEST_CASE("console photos: a device that keeps no original declines, and asking 
         std::vector<std::string>{g.photo.ToString()});
 }
 
+TEST_CASE("console photos: the office withdraws an open request; a viewer may not; "
+          "nothing open, nothing to withdraw",
+          "[console][photos][originals]") {
+  GalleryFixture g;
+  BlobService blobs(*g.f.store);
+  Browser o{g.console};
+  o.SignIn("office");
+  json me = json::parse(o.Get("/api/me").body);
+  const std::string csrf = me["csrf"].get<std::string>();
+  const std::string id = g.photo.ToString();
+  // Nothing asked yet: no cancel button, and a cancel is refused (409).
+  CHECK_FALSE(Has(o.Get("/photos").body, "/photos/original/cancel"));
+  CHECK(o.Post("/photos/original/cancel", {{"csrf", csrf}, {"photo", id}}).status == 409);
+
+  REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", id}}).status == 303);
+  Reply page = o.Get("/photos");
+  CHECK(Has(page.body, "action=\"/photos/original/cancel\""));
+  CHECK(Has(page.body, "ยกเลิกคำขอ"));
+  // A viewer sees the request but no button, and may not withdraw it;
+  // without the CSRF token, nor may the office; bad or unknown photos.
+  Browser v{g.console};
+  v.SignIn("viewer");
+  const std::string viewer_page = v.Get("/photos").body;
+  CHECK(Has(viewer_page, "ขอภาพต้นฉบับแล้ว"));
+  CHECK_FALSE(Has(viewer_page, "/photos/original/cancel"));
+  CHECK(v.Post("/photos/original/cancel", {{"photo", id}}).status == 403);
+  CHECK(o.Post("/photos/original/cancel", {{"photo", id}}).status == 403);
+  CHECK(o.Post("/photos/original/cancel", {{"csrf", csrf}, {"photo", "x"}}).status == 400);
+  CHECK(o.Post("/photos/original/cancel",
+               {{"csrf", csrf}, {"photo", Uuid::Random().ToString()}})
+            .status == 404);
+  CHECK(*blobs.RequestedOriginals(g.f.Record(g.somchai.id)) ==
+        std::vector<std::string>{id});
+
+  // Withdrawn: the device is no longer asked, the gallery offers to ask
+  // again, and the audit log says who withdrew it.
+  Reply cancelled = o.Post("/photos/original/cancel", {{"csrf", csrf}, {"photo", id}});
+  REQUIRE(cancelled.status == 303);
+  CHECK(blobs.RequestedOriginals(g.f.Record(g.somchai.id))->empty());
+  page = o.Get("/photos");
+  CHECK_FALSE(Has(page.body, "ขอภาพต้นฉบับแล้ว"));
+  CHECK(Has(page.body, "action=\"/photos/original\""));
+  CHECK(g.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = "
+                  "'original_request_cancelled' AND subject = 'photo:" + id + "'") == 1);
+  // Twice: nothing left to withdraw. The JSON twin says the same.
+  CHECK(o.Post("/photos/original/cancel", {{"csrf", csrf}, {"photo", id}}).status == 409);
+  REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", id}}).status == 303);
+  console::Request json_req;
+  json_req.method = "POST";
+  json_req.path = "/api/photos/original/cancel";
+  json_req.content_type = "application/json";
+  json_req.body = json{{"photo", id}}.dump();
+  json_req.csrf_header = csrf;
+  Reply api = o.Send(json_req);
+  REQUIRE(api.status == 200);
+  CHECK(json::parse(api.body)["requested"] == false);
+  CHECK(blobs.RequestedOriginals(g.f.Record(g.somchai.id))->empty());
+}
+
 TEST_CASE("photo downloads: a device gets only photos named in its districts, in chunks",
           "[photos][untrusted]") {
   GalleryFixture g;
