@@ -15,6 +15,7 @@
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/signing.h"
+#include "shared/wire.h"
 
 namespace kbo::client {
 namespace {
@@ -167,8 +168,101 @@ ThumbnailFetch FetchThumbnails(ClientStore& store, HttpTransport& transport,
     out.left = wanted.size();
     return out;
   }
+  const size_t bound = std::min(wanted.size(), max);
+  // Keeps one thumbnail; false (with out.stopped) if it could not be written.
+  const auto keep = [&](const std::string& sha, const std::string& jpeg) {
+    if (!IsJpeg(jpeg)) return true;  // not kept, not asked again this sync
+    if (Status s = WriteFileAtomically(ThumbnailPath(blobs_dir, sha), jpeg, 0600);
+        !s.ok()) {
+      out.stopped = s;
+      return false;
+    }
+    ++out.fetched;
+    return true;
+  };
+  const auto never = [&](const std::string& sha, const std::string& why) {
+    // The server will never have one: remember, do not ask again.
+    (void)WriteFileAtomically(NonePath(blobs_dir, sha), why, 0600);
+    ++out.none;
+  };
   size_t i = 0;
-  for (; i < wanted.size() && i < max; ++i) {
+  // Several in one round trip (POST /v1/thumbs): a rural link's RTT is
+  // paid once per answer, not per photo. A server from before it answers
+  // 404 and the photos are asked for one by one below.
+  bool batches = true;
+  while (batches && i < bound) {
+    const size_t n = std::min(protocol::kThumbsPerRequest, bound - i);
+    const std::vector<std::string> asked(wanted.begin() + static_cast<std::ptrdiff_t>(i),
+                                         wanted.begin() + static_cast<std::ptrdiff_t>(i + n));
+    HttpRequest req;
+    req.method = "POST";
+    req.path = std::string(protocol::kThumbsPath);
+    req.body = wire::EncodeThumbsRequest(asked);
+    req.content_type = "application/json";
+    req.max_response_bytes =
+        protocol::kThumbsPerRequest * (protocol::kMaxThumbBytes + 5) + 64;
+    req.headers = SignRequest(store.key(), store.device_id(), req.method, req.path,
+                              req.body, store.wall().NowMillis(), NewNonce());
+    Result<HttpResponse> r = transport.Send(base_url, req);
+    if (!r.ok()) {
+      out.stopped = r.status();  // the network: next sync
+      out.left = wanted.size() - i;
+      return out;
+    }
+    if (r->status == 404 || r->status == 405) {
+      std::string error, message;
+      ErrorOf(*r, &error, &message);
+      if (r->status == 405 || message == "no such endpoint" || error.empty()) {
+        batches = false;  // an older server
+        break;
+      }
+    }
+    if (r->status != 200) {
+      out.stopped = StatusOf(*r, base_url, "thumbnails");
+      out.left = wanted.size() - i;
+      return out;
+    }
+    Result<std::vector<wire::ThumbAnswer>> answers = wire::ParseThumbs(r->body, n);
+    if (!answers.ok()) {
+      out.stopped = Status::Corruption(base_url + " answered thumbnails wrongly: " +
+                                       answers.status().message());
+      out.left = wanted.size() - i;
+      return out;
+    }
+    // In order; the first "later" (the answer was full) is where the next
+    // request starts.
+    size_t done = 0;
+    for (; done < n; ++done) {
+      const std::string& sha = asked[done];
+      const wire::ThumbAnswer& a = (*answers)[done];
+      if (a.state == wire::ThumbState::kLater) break;
+      switch (a.state) {
+        case wire::ThumbState::kThumb:
+          if (!keep(sha, a.jpeg)) {
+            out.left = wanted.size() - (i + done);
+            return out;
+          }
+          break;
+        case wire::ThumbState::kNone:
+          never(sha, "no_thumbnail");
+          break;
+        case wire::ThumbState::kNotUploaded:
+          ++out.waiting;
+          break;
+        case wire::ThumbState::kNotHere:
+        case wire::ThumbState::kLater:
+          break;  // not in scope any more
+      }
+    }
+    if (done == 0) {
+      // Nothing answered (the server's disk): the next sync asks again.
+      out.stopped = Status::Unavailable(base_url + " could not give thumbnails now");
+      out.left = wanted.size() - i;
+      return out;
+    }
+    i += done;
+  }
+  for (; i < bound; ++i) {
     const std::string& sha = wanted[i];
     Result<HttpResponse> r =
         SignedGet(store, transport, base_url,
@@ -180,22 +274,13 @@ ThumbnailFetch FetchThumbnails(ClientStore& store, HttpTransport& transport,
       break;
     }
     if (r->status == 200) {
-      if (!IsJpeg(r->body)) continue;
-      if (Status s = WriteFileAtomically(ThumbnailPath(blobs_dir, sha),
-                                         r->body, 0600);
-          !s.ok()) {
-        out.stopped = s;
-        break;
-      }
-      ++out.fetched;
+      if (!keep(sha, r->body)) break;
       continue;
     }
     std::string error, message;
     ErrorOf(*r, &error, &message);
     if (error == "no_thumbnail" || error == "too_large") {
-      // The server will never have one: remember, do not ask again.
-      (void)WriteFileAtomically(NonePath(blobs_dir, sha), error, 0600);
-      ++out.none;
+      never(sha, error);
       continue;
     }
     if (error == "not_uploaded") {

@@ -390,6 +390,10 @@ class Api {
             [this](const httplib::Request& req, httplib::Response& res) {
               PhotoOriginal(req, res);
             });
+    svr.Post(std::string(protocol::kThumbsPath),
+             [this](const httplib::Request& req, httplib::Response& res) {
+               PhotoThumbs(req, res);
+             });
     // The phone app's files (server/app_files.h, docs/phone-app.md "Served
     // by kbo-server"): before the console's catch-all, so /app never
     // reaches the console (Console::Owns says so too). GET and HEAD only;
@@ -686,6 +690,67 @@ class Api {
     if (!jpeg.ok()) return Answer(req, res, jpeg.status());
     res.status = 200;
     res.set_content(*jpeg, "image/jpeg");
+  }
+
+  // POST /v1/thumbs {"sha256":[...]}: several thumbnails in one round trip
+  // (docs/protocol.md §8). Every photo's scope is checked under the store
+  // lock, as GET /v1/thumbs/<sha256> checks one; the thumbnails are read
+  // or made after releasing it, in order, until the answer holds
+  // kThumbsAnswerBytes (the first always goes): the rest are "later".
+  void PhotoThumbs(const httplib::Request& req, httplib::Response& res) {
+    if (req.body.size() > protocol::kMaxJsonBytes) {
+      return Answer(req, res,
+                    Status::ResourceExhausted("the thumbnails request is too large"));
+    }
+    std::vector<std::string> asked;
+    std::vector<bool> here;
+    {
+      std::unique_ptr<DeviceTurn> turn = TakeTurn(req, res);
+      if (!turn) return;
+      std::optional<DeviceRecord> device = Authenticate(req, res);
+      if (!device) return;
+      Result<std::vector<std::string>> parsed = wire::ParseThumbsRequest(req.body);
+      if (!parsed.ok()) return Answer(req, res, parsed.status());
+      asked = std::move(*parsed);
+      here.reserve(asked.size());
+      for (const std::string& sha : asked) {
+        Status s = AuthorizePhotoDownload(blobs_, *device, sha);
+        if (!s.ok() && s.code() != Code::kNotFound) return Answer(req, res, s);
+        here.push_back(s.ok());
+      }
+    }
+    ThumbnailCache cache(store_.paths().blobs);
+    std::vector<wire::ThumbAnswer> answers(asked.size());
+    size_t bytes = 0;
+    bool full = false;
+    for (size_t i = 0; i < asked.size(); ++i) {
+      wire::ThumbAnswer& a = answers[i];
+      if (!here[i]) {
+        a.state = wire::ThumbState::kNotHere;
+        continue;
+      }
+      if (full) continue;  // kLater
+      Result<std::string> jpeg = cache.Get(asked[i]);
+      if (jpeg.ok() && jpeg->size() > protocol::kMaxThumbBytes) {
+        a.state = wire::ThumbState::kNone;  // more than a device accepts
+      } else if (jpeg.ok()) {
+        if (bytes > 0 && bytes + jpeg->size() > protocol::kThumbsAnswerBytes) {
+          full = true;
+          continue;
+        }
+        bytes += jpeg->size();
+        a.state = wire::ThumbState::kThumb;
+        a.jpeg = std::move(*jpeg);
+      } else if (jpeg.status().reason() == "not_uploaded") {
+        a.state = wire::ThumbState::kNotUploaded;
+      } else if (jpeg.status().reason() == "no_thumbnail" ||
+                 jpeg.status().reason() == "too_large") {
+        a.state = wire::ThumbState::kNone;
+      }
+      // Anything else (the server's disk): kLater, asked again next time.
+    }
+    res.status = 200;
+    res.set_content(wire::EncodeThumbs(answers), protocol::kThumbsMime);
   }
 
   // GET /v1/originals/<sha256>?offset=O: one chunk of the photo.

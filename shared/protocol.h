@@ -63,6 +63,14 @@ inline constexpr const char* kOriginalsRequestedHeader = "X-KBO-Originals-Reques
 inline constexpr const char* kBlobTotalHeader = "X-KBO-Blob-Total";
 // The largest thumbnail a device accepts (the server's are 15-40 KB).
 inline constexpr size_t kMaxThumbBytes = size_t{512} << 10;
+// Several thumbnails in one round trip (docs/protocol.md §8, "Thumbnails
+// in one request"): POST names up to kThumbsPerRequest photos; the answer
+// carries them in order until kThumbsAnswerBytes are filled (the first
+// always), the rest marked "later".
+inline constexpr std::string_view kThumbsPath = "/v1/thumbs";
+inline constexpr size_t kThumbsPerRequest = 32;
+inline constexpr size_t kThumbsAnswerBytes = size_t{256} << 10;
+inline constexpr const char* kThumbsMime = "application/vnd.kbo.thumbs";
 
 // Request authentication headers (every /v1 request except enroll, health).
 inline constexpr const char* kDeviceHeader = "X-KBO-Device";

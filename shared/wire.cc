@@ -1,7 +1,10 @@
 #include "shared/wire.h"
 
 #include <nlohmann/json.hpp>
+#include <algorithm>
 #include <utility>
+
+#include "shared/bytes.h"
 
 namespace kbo::wire {
 namespace {
@@ -680,6 +683,96 @@ Result<std::vector<Uuid>> ParseOriginalRequests(std::string_view json_text) {
                                     : Result<Uuid>(Status::Corruption(""));
     if (!id.ok() || id->IsNil()) return f.Bad("requested", "holds an entry that is not a uuid");
     out.push_back(*id);
+  }
+  return out;
+}
+
+}  // namespace kbo::wire
+
+namespace kbo::wire {
+
+std::string EncodeThumbsRequest(const std::vector<std::string>& sha256s) {
+  return Dump({{"sha256", sha256s}});
+}
+
+Result<std::vector<std::string>> ParseThumbsRequest(std::string_view json_text) {
+  const std::string what = "the thumbnails request";
+  json j;
+  if (Status s = ParseObject(json_text, what, Code::kInvalidArgument, &j); !s.ok()) {
+    return s;
+  }
+  const Fields f(j, what, Code::kInvalidArgument);
+  const json* list = nullptr;
+  if (Status s = f.Array("sha256", protocol::kThumbsPerRequest, &list); !s.ok()) {
+    return s;
+  }
+  if (list->empty()) return f.Bad("sha256", "is empty");
+  std::vector<std::string> out;
+  out.reserve(list->size());
+  for (const json& x : *list) {
+    if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
+        !IsLowerHex(x.get_ref<const std::string&>())) {
+      return f.Bad("sha256", "holds an entry that is not 64 lowercase hex digits");
+    }
+    out.push_back(x.get<std::string>());
+  }
+  std::vector<std::string> sorted = out;
+  std::sort(sorted.begin(), sorted.end());
+  if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
+    return f.Bad("sha256", "names a photo twice");
+  }
+  return out;
+}
+
+namespace {
+constexpr std::string_view kThumbsMagic = "KBOTHUMB1";
+}  // namespace
+
+std::string EncodeThumbs(const std::vector<ThumbAnswer>& answers) {
+  size_t size = kThumbsMagic.size();
+  for (const ThumbAnswer& a : answers) size += 5 + a.jpeg.size();
+  std::string out;
+  out.reserve(size);
+  out.append(kThumbsMagic);
+  ByteWriter w(&out);
+  for (const ThumbAnswer& a : answers) {
+    w.U8(static_cast<uint8_t>(a.state));
+    if (a.state == ThumbState::kThumb) {
+      w.U32(static_cast<uint32_t>(a.jpeg.size()));
+      out.append(a.jpeg);
+    }
+  }
+  return out;
+}
+
+Result<std::vector<ThumbAnswer>> ParseThumbs(std::string_view bytes, size_t count) {
+  ByteReader r(bytes);
+  if (!r.Expect(kThumbsMagic, "a thumbnails answer")) return r.status();
+  std::vector<ThumbAnswer> out;
+  out.reserve(std::min(count, protocol::kThumbsPerRequest));
+  for (size_t i = 0; i < count; ++i) {
+    uint8_t state = 0;
+    if (!r.U8(&state, "a thumbnail's state")) return r.status();
+    if (state > static_cast<uint8_t>(ThumbState::kLater)) {
+      r.Fail("a thumbnail's state is " + std::to_string(state) + ", not 0 to 4");
+      return r.status();
+    }
+    ThumbAnswer a;
+    a.state = static_cast<ThumbState>(state);
+    if (a.state == ThumbState::kThumb) {
+      size_t len = 0;
+      std::string_view jpeg;
+      if (!r.Length32(&len, protocol::kMaxThumbBytes, "a thumbnail") ||
+          !r.View(len, &jpeg, "a thumbnail")) {
+        return r.status();
+      }
+      a.jpeg.assign(jpeg);
+    }
+    out.push_back(std::move(a));
+  }
+  if (!r.empty()) {
+    r.Fail(std::to_string(r.remaining()) + " bytes after the last thumbnail");
+    return r.status();
   }
   return out;
 }

@@ -241,6 +241,34 @@ std::string EncodeOriginalRequests(const std::vector<Uuid>& photo_ids);
 // kMaxMissingBlobs of them.
 Result<std::vector<Uuid>> ParseOriginalRequests(std::string_view json_text);
 
+// ---- Thumbnails in one request (docs/protocol.md §8) ----------------------
+
+// POST /v1/thumbs (signed): {"sha256":["<64 hex>",...]}, 1 to
+// protocol::kThumbsPerRequest distinct photos.
+std::string EncodeThumbsRequest(const std::vector<std::string>& sha256s);
+// kInvalidArgument naming the field (the server's parse of a device's body).
+Result<std::vector<std::string>> ParseThumbsRequest(std::string_view json_text);
+
+// The answer (200, protocol::kThumbsMime): the magic "KBOTHUMB1", then one
+// entry per photo asked for, in the order asked: a state byte, and for
+// kThumb a 32-bit little-endian length (at most protocol::kMaxThumbBytes)
+// and the JPEG's bytes.
+enum class ThumbState : uint8_t {
+  kThumb = 0,        // the thumbnail follows
+  kNone = 1,         // the server will never have one (corrupt, too large)
+  kNotUploaded = 2,  // the photo has not reached the server yet
+  kNotHere = 3,      // no photo in this device's districts names it
+  kLater = 4,        // not in this answer (its bytes were full): ask again
+};
+struct ThumbAnswer {
+  ThumbState state = ThumbState::kLater;
+  std::string jpeg;  // kThumb only
+};
+std::string EncodeThumbs(const std::vector<ThumbAnswer>& answers);
+// kCorruption naming what is wrong: not `count` entries, an unknown state,
+// a length over the cap or past the end, bytes left over.
+Result<std::vector<ThumbAnswer>> ParseThumbs(std::string_view bytes, size_t count);
+
 }  // namespace kbo::wire
 
 #endif  // KBO_SHARED_WIRE_H_

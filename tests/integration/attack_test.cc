@@ -437,6 +437,91 @@ TEST_CASE("Attacks: photo downloads refuse the unsigned, the foreign, the "
                            << served << " honest ones served");
 }
 
+// POST /v1/thumbs (several thumbnails at once) under attack: unsigned,
+// forged and revoked requests, hostile bodies, and a device asking for a
+// photo outside its districts next to one inside -- refused, or answered
+// "not here" for that photo, never with its bytes.
+TEST_CASE("Attacks: batched thumbnails refuse the unsigned and malformed, and "
+          "answer a foreign photo with no bytes", "[attack][integration][photos][thumbs]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer =
+      f.Add(officer, {"producer", "add", "--kind", "group", "--name",
+                      "กลุ่มพร้าว", "--district", "5011"});
+  const std::string file = f.dir() + "/IMG_0001.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  Actor trainer = Load(f, f.Enrolled("trainer", "trainer", "5011"));
+  Actor fang = Load(f, f.Enrolled("fang", "field_officer", "5009"));
+  Actor gone = Load(f, f.Enrolled("gone", "trainer", "5011"));
+  REQUIRE(f.Server({"device", "revoke", gone.id.ToString()}).exit_code == 0);
+  const std::string path(protocol::kThumbsPath);
+  const std::string nobody(64, 'a');
+  const std::string body = wire::EncodeThumbsRequest({sha, nobody});
+
+  // The honest trainer: its photo's thumbnail, and "not here" for nobody's.
+  HttpReply ok = Signed(f, *trainer.key, trainer.id, "POST", path, body);
+  REQUIRE(ok.status == 200);
+  CHECK(ok.Header("content-type") == protocol::kThumbsMime);
+  Result<std::vector<wire::ThumbAnswer>> got = wire::ParseThumbs(ok.body, 2);
+  REQUIRE(got.ok());
+  CHECK((*got)[0].state == wire::ThumbState::kThumb);
+  CHECK((*got)[0].jpeg.rfind("\xff\xd8\xff", 0) == 0);
+  CHECK((*got)[1].state == wire::ThumbState::kNotHere);
+  // Fang (district 5009) gets "not here" for the Phrao photo: no bytes.
+  HttpReply foreign = Signed(f, *fang.key, fang.id, "POST", path, body);
+  REQUIRE(foreign.status == 200);
+  Result<std::vector<wire::ThumbAnswer>> none = wire::ParseThumbs(foreign.body, 2);
+  REQUIRE(none.ok());
+  CHECK((*none)[0].state == wire::ThumbState::kNotHere);
+  CHECK(foreign.body.find("\xff\xd8\xff") == std::string::npos);
+
+  const auto refused = [&](const std::string& what, const HttpReply& r,
+                           std::initializer_list<int> statuses) {
+    INFO(what << " -> " << r.status << " " << r.body.substr(0, 200));
+    CHECK(std::find(statuses.begin(), statuses.end(), r.status) != statuses.end());
+    CHECK(r.Header("content-type").rfind("application/json", 0) == 0);
+    CHECK(r.body.find("\xff\xd8\xff") == std::string::npos);
+    CHECK(r.body.size() < 1024);
+  };
+  const KeyPair stranger = KeyPair::Generate();
+  refused("unsigned", HttpCall(f.server().port(), "POST", path, body), {401});
+  refused("forged", Signed(f, stranger, trainer.id, "POST", path, body), {401});
+  refused("revoked", Signed(f, *gone.key, gone.id, "POST", path, body), {401, 403});
+  {
+    // Signed for another body.
+    auto headers = SignedHeaders(*trainer.key, trainer.id, "POST", path,
+                                 wire::EncodeThumbsRequest({nobody}), NowMs());
+    refused("signature of another body",
+            HttpCall(f.server().port(), "POST", path, body, headers), {401});
+  }
+  std::vector<std::string> too_many;
+  for (size_t i = 0; i <= protocol::kThumbsPerRequest; ++i) {
+    too_many.push_back(std::string(62, 'b') + "0123456789abcdef"[i / 16] +
+                       "0123456789abcdef"[i % 16]);
+  }
+  int hostile = 0;
+  for (const std::string& bad :
+       {std::string(), std::string("[]"), std::string("{}"), std::string("{\"sha256\":[]}"),
+        std::string("{\"sha256\":\"") + sha + "\"}",
+        std::string("{\"sha256\":[\"") + sha + "\",\"" + sha + "\"]}",
+        std::string("{\"sha256\":[\"../../server.db\"]}"),
+        std::string("{\"sha256\":[\"") + std::string(64, 'G') + "\"]}",
+        std::string("{\"sha256\":[null]}"), wire::EncodeThumbsRequest(too_many),
+        std::string(100, '[')}) {
+    refused(bad.substr(0, 80), Signed(f, *trainer.key, trainer.id, "POST", path, bad),
+            {400});
+    ++hostile;
+  }
+  refused("a body over 64 KiB",
+          Signed(f, *trainer.key, trainer.id, "POST", path,
+                 "{\"sha256\":[\"" + std::string(70000, 'a') + "\"]}"),
+          {413});
+  WARN("batched thumbnails: " << hostile + 5 << " hostile requests refused");
+}
+
 // Originals on request (POST and GET /v1/photos/originals) under attack:
 // unsigned and forged requests, hostile bodies, another device's photo, one
 // outside the district, a second original for the same copy -- each refused

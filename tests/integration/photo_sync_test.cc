@@ -5,7 +5,9 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <chrono>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/fs.h"
@@ -90,6 +92,51 @@ TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, 
 
   // A bad name is the person's input.
   CHECK(field.Kbo(trainer, {"photo", "fetch", "not-a-sha"}).exit_code == 2);
+}
+
+TEST_CASE("photos: forty photos' thumbnails come down in two requests, not forty",
+          "[integration][photos][thumbs]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = field.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มผ้าทอพร้าว", "5011");
+  std::vector<std::string> shas;
+  for (int i = 0; i < 40; ++i) {
+    // As taken (no copy to make): forty distinct small pictures, quickly.
+    const std::string file = field.dir() + "/IMG_2" + std::to_string(100 + i) + ".jpg";
+    REQUIRE(WriteFileAtomically(file, SampleJpeg(320 + i, 240), 0600).ok());
+    shas.push_back(field.PhotoSha(
+        officer, field.Add(officer, {"photo", "add", file, "--as-taken", "--subject",
+                                     "producer:" + producer})));
+  }
+  field.SyncOk(officer);
+  const size_t log_start = field.server().log().size();
+  CliResult sync = field.Sync(trainer);
+  INFO(sync.out << sync.err);
+  REQUIRE(sync.exit_code == 0);
+  CHECK(Has(sync.out, "received 40 photo previews"));
+  for (const std::string& sha : shas) {
+    auto thumb = ReadFileBounded(trainer + "/blobs/thumbs/" + sha + ".jpg", 1 << 20);
+    REQUIRE(thumb.ok());
+    CHECK(thumb->rfind("\xff\xd8\xff", 0) == 0);
+  }
+  const auto count = [&](const std::string& what) {
+    const std::string log = field.server().log().substr(log_start);
+    size_t n = 0;
+    for (size_t at = log.find(what); at != std::string::npos; at = log.find(what, at + 1)) ++n;
+    return n;
+  };
+  // The server logs a request after answering it: wait for the second.
+  for (int i = 0; i < 100 && count("POST /v1/thumbs ") < 2; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  CHECK(count("POST /v1/thumbs ") == 2);  // 32 + 8
+  CHECK(count("GET /v1/thumbs/") == 0);
+  // Held now: the next sync asks for none.
+  CliResult again = field.Sync(trainer);
+  REQUIRE(again.exit_code == 0);
+  CHECK_FALSE(Has(again.out, "preview"));
+  CHECK(count("POST /v1/thumbs ") == 2);
 }
 
 TEST_CASE("photos: a photo not yet uploaded comes down with a later sync",

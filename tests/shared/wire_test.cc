@@ -12,6 +12,7 @@
 #include <catch2/catch.hpp>
 
 #include "shared/change_set_codec.h"
+#include "shared/encoding.h"
 #include "shared/protocol.h"
 #include "shared/wire.h"
 
@@ -596,6 +597,70 @@ TEST_CASE("Wire: an original's notice and the list of originals asked for, byte 
             .code() == Code::kCorruption);
   CHECK(wire::ParseOriginalRequests("{\"missing\":[]}").status().message().find(
             "\"requested\"") != std::string::npos);
+}
+
+TEST_CASE("Wire: several thumbnails in one request and answer, byte for byte",
+          "[wire][thumbs]") {
+  const std::string request = std::string("{\"sha256\":[\"") + kSha + "\",\"" +
+                              kOriginalSha + "\"]}";
+  CHECK(wire::EncodeThumbsRequest({kSha, kOriginalSha}) == request);
+  CheckDocumented(request);
+  Result<std::vector<std::string>> asked = wire::ParseThumbsRequest(request);
+  REQUIRE(asked.ok());
+  CHECK(*asked == std::vector<std::string>{kSha, kOriginalSha});
+  const auto refused = [](const std::string& text) {
+    INFO(text);
+    Result<std::vector<std::string>> r = wire::ParseThumbsRequest(text);
+    CHECK(r.status().code() == Code::kInvalidArgument);
+    CHECK(r.status().message().find("\"sha256\"") != std::string::npos);
+  };
+  refused("{}");
+  refused("{\"sha256\":[]}");
+  refused("{\"sha256\":\"" + std::string(kSha) + "\"}");
+  refused("{\"sha256\":[\"" + std::string(64, 'A') + "\"]}");
+  refused("{\"sha256\":[\"../../etc/passwd\"]}");
+  refused("{\"sha256\":[7]}");
+  refused(std::string("{\"sha256\":[\"") + kSha + "\",\"" + kSha + "\"]}");  // twice
+  std::vector<std::string> many;
+  for (size_t i = 0; i <= protocol::kThumbsPerRequest; ++i) {
+    many.push_back(std::string(62, '0') + "0123456789abcdef"[i / 16] +
+                   "0123456789abcdef"[i % 16]);
+  }
+  refused(wire::EncodeThumbsRequest(many));
+  many.pop_back();
+  CHECK(wire::ParseThumbsRequest(wire::EncodeThumbsRequest(many)).ok());
+  CHECK(wire::ParseThumbsRequest("not json").status().code() == Code::kInvalidArgument);
+
+  // The answer: a 4-byte JPEG, then "none".
+  wire::ThumbAnswer thumb;
+  thumb.state = wire::ThumbState::kThumb;
+  thumb.jpeg = std::string("\xFF\xD8\xFF\xD9", 4);
+  wire::ThumbAnswer none;
+  none.state = wire::ThumbState::kNone;
+  const std::string answer = wire::EncodeThumbs({thumb, none});
+  CHECK(HexEncode(answer) == "4b424f5448554d42310004000000ffd8ffd901");
+  CHECK(ProtocolDoc().find(HexEncode(answer)) != std::string::npos);
+  Result<std::vector<wire::ThumbAnswer>> back = wire::ParseThumbs(answer, 2);
+  REQUIRE(back.ok());
+  REQUIRE(back->size() == 2);
+  CHECK((*back)[0].state == wire::ThumbState::kThumb);
+  CHECK((*back)[0].jpeg == thumb.jpeg);
+  CHECK((*back)[1].state == wire::ThumbState::kNone);
+  CHECK((*back)[1].jpeg.empty());
+  // Hostile answers: refused whole, never read past their end.
+  const auto corrupt = [](const std::string& bytes, size_t count) {
+    INFO(HexEncode(bytes));
+    CHECK(wire::ParseThumbs(bytes, count).status().code() == Code::kCorruption);
+  };
+  corrupt(answer, 3);                           // fewer entries than asked
+  corrupt(answer, 1);                           // bytes left over
+  corrupt(answer.substr(0, answer.size() - 2), 2);  // cut inside the JPEG
+  corrupt("KBOTHUMB2" + answer.substr(9), 2);   // another magic
+  corrupt(std::string("KBOTHUMB1\x05", 10), 1);  // an unknown state
+  corrupt(std::string("KBOTHUMB1\x00\x01\x00\x08\x00", 14), 1);  // 512 KiB + 1
+  corrupt(std::string("KBOTHUMB1\x00\xff\xff\xff\xff", 14), 1);  // 4 GiB
+  corrupt("", 0);
+  CHECK(wire::ParseThumbs("KBOTHUMB1", 0).ok());
 }
 
 }  // namespace

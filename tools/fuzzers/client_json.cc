@@ -20,7 +20,8 @@
 //   6 every wire parser     body (enrolment answer and request, receipt,
 //                           conflict record and page, blob state, missing
 //                           blobs, originals asked for, an original's
-//                           notice, pull page body)
+//                           notice, thumbnails request and answer, pull
+//                           page body)
 // The home is replaced every few thousand inputs (pulled rows accumulate).
 
 #include <cstddef>
@@ -189,6 +190,26 @@ void EveryParser(std::string_view in) {
                again->sha256 == r->sha256 && again->upload_sha256 == r->upload_sha256 &&
                again->bytes == r->bytes && again->mime == r->mime &&
                again->declined == r->declined);
+  }
+  if (Result<std::vector<std::string>> r = wire::ParseThumbsRequest(in); r.ok()) {
+    FUZZ_CHECK(!r->empty() && r->size() <= protocol::kThumbsPerRequest);
+    Result<std::vector<std::string>> again =
+        wire::ParseThumbsRequest(wire::EncodeThumbsRequest(*r));
+    FUZZ_CHECK(again.ok() && *again == *r);
+  }
+  if (!in.empty()) {
+    // The batched thumbnails answer, for as many photos as the first byte
+    // says (0 to 33: one more than a request may name).
+    const size_t count = static_cast<uint8_t>(in[0]) % (protocol::kThumbsPerRequest + 2);
+    if (Result<std::vector<wire::ThumbAnswer>> r = wire::ParseThumbs(in.substr(1), count);
+        r.ok()) {
+      FUZZ_CHECK(r->size() == count);
+      FUZZ_CHECK(wire::EncodeThumbs(*r) == in.substr(1));  // one spelling
+      for (const wire::ThumbAnswer& a : *r) {
+        FUZZ_CHECK(a.jpeg.size() <= protocol::kMaxThumbBytes);
+        FUZZ_CHECK(a.state == wire::ThumbState::kThumb || a.jpeg.empty());
+      }
+    }
   }
   if (Result<ChangeSet> r = wire::DecodePullPage(in, DecodeLimits()); r.ok()) {
     FUZZ_CHECK(r->device.IsNil() && r->seq == 0);
