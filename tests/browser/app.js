@@ -261,6 +261,18 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   walk(path.join(server.data, 'blobs'));
   assert.ok(held.includes(photos[0].sha256), 'the server holds the photo');
   assert.ok(photos[0].bytes > 16 * 1024, `a photo the worker does not keep in memory (${photos[0].bytes} B)`);
+
+  // The office asks for the photo as taken: the app keeps none (its page
+  // made the copy), so its next sync declines, and the copy is not passed
+  // off as the original.
+  const asked = spawnSync(H.KBO_SERVER, ['--data', server.data, 'photo', 'ask-original', photos[0].id], { encoding: 'utf8' });
+  assert.equal(asked.status, 0, asked.stderr);
+  await syncApp(page);
+  // Declined: no request is open any more, and nothing is held as its
+  // original (withdrawing says which: "held already" had the app sent one).
+  const closed = spawnSync(H.KBO_SERVER, ['--data', server.data, 'photo', 'cancel-original', photos[0].id], { encoding: 'utf8' });
+  assert.equal(closed.status, 1, closed.stdout + closed.stderr);
+  assert.match(closed.stderr, /no open request/);
   assert.deepEqual(phone.errors, [], 'errors in the page');
 });
 
