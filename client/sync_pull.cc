@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <future>
 #include <utility>
+#include <vector>
 
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
@@ -95,6 +96,9 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // Declared after everything `fetch` uses: a pending fetch is waited for
   // before any of it goes away, whichever way this function returns.
   std::future<FetchedPage> ahead;
+  // The rows of the page applied last: freed by the next fetch, off this
+  // thread (they were allocated on the fetching one).
+  std::vector<RowChange> spent;
   bool restarted = false;
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
@@ -150,7 +154,13 @@ Status SyncClient::Pull(SyncSummary* summary) {
     const uint64_t next = current.next;
     const bool more = current.more;
     ChangeSet& page = current.rows;
-    if (more) ahead = std::async(kOverlap, fetch, next);
+    if (more) {
+      ahead = std::async(kOverlap, [&fetch, next, drop = std::move(spent)]() mutable {
+        std::vector<RowChange>().swap(drop);
+        return fetch(next);
+      });
+      spent.clear();  // moved from; empty again, to be sure
+    }
     // Every hlc is checked before any is observed: a refused page moves
     // neither the data nor the clock.
     for (const RowChange& row : page.rows) {
@@ -169,6 +179,11 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (!txn.status().ok()) return txn.status();
     ApplyOptions options;
     options.seq_from_base = true;
+    // Most pulled rows are new here (a first pull, others' roll-calls): each
+    // is inserted without a lookup first, and merged as usual if it exists.
+    options.insert_first = true;
+    // Decoded by DecodePullPage: its texts are valid UTF-8 already.
+    options.texts_decoded = true;
     if (Status s = ApplyChangeSet(db, page, options); !s.ok()) {
       if (s.code() == Code::kIOError) return s;  // our disk, not their page
       return Status::Corruption(what + " from " + base_url_ +
@@ -186,6 +201,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     Progress(SyncPhase::kPull, pulled, 0, pulled, 0);
     after = next;
     if (!more) break;
+    spent = std::move(page.rows);
     current = ahead.get();
   }
   return PullConflicts(*e, summary);

@@ -45,6 +45,7 @@
 
 #include "shared/change_set_codec.h"
 
+#include <array>
 #include <cmath>
 #include <cstring>
 #include <utility>
@@ -68,20 +69,25 @@ constexpr uint64_t kMinCellBytes = (4 + 1) + 1 + 8;
 // A blob value is the lowercase hex SHA-256 of content, never the content.
 constexpr uint32_t kBlobHexBytes = 64;
 
-bool IsNameByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-}
+// 1 for the bytes a name may hold, [a-z0-9_]: every name of every row is
+// checked through it, one load per byte and no branch.
+constexpr std::array<uint8_t, 256> kNameByte = [] {
+  std::array<uint8_t, 256> is{};
+  for (int c = 'a'; c <= 'z'; ++c) is[static_cast<size_t>(c)] = 1;
+  for (int c = '0'; c <= '9'; ++c) is[static_cast<size_t>(c)] = 1;
+  is['_'] = 1;
+  return is;
+}();
 
 Status ReadName(ByteReader& in, const DecodeLimits& limits, const char* what,
                 std::string* out) {
   std::string_view name;
   if (!in.Bytes32(&name, limits.max_name_bytes, what)) return in.status();
   if (name.empty()) return Status::Corruption(std::string(what) + " is empty");
-  for (char c : name) {
-    if (!IsNameByte(static_cast<unsigned char>(c))) {
-      return Status::Corruption(std::string(what) +
-                                " has a byte outside [a-z0-9_]");
-    }
+  uint8_t all = 1;
+  for (char c : name) all &= kNameByte[static_cast<unsigned char>(c)];
+  if (all == 0) {
+    return Status::Corruption(std::string(what) + " has a byte outside [a-z0-9_]");
   }
   out->assign(name.data(), name.size());
   return Status();

@@ -79,7 +79,12 @@ using RowValues = std::map<std::string, Value, std::less<>>;
 // column as field::kField.
 Status ValidateCell(const Entity& entity, const Column& column,
                     const Value& value);
-// As above, looking up the column, and also accepts the system column
+// As above, for a value whose text is known to be valid UTF-8 already (it
+// came out of DecodeChangeSet, which refuses any other): every other check,
+// that one not made a second time. Same answers for such values.
+Status ValidateDecodedCell(const Entity& entity, const Column& column,
+                           const Value& value);
+// As ValidateCell above, looking up the column, and also accepts the system column
 // "deleted" (0 or 1). kInvalidArgument for an unknown column.
 Status ValidateCell(const Entity& entity, std::string_view column,
                     const Value& value);

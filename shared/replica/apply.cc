@@ -139,17 +139,46 @@ void PutGroupHeader(SpanByteWriter& w, const StoredVersion& v, size_t count) {
   w.U8(static_cast<uint8_t>(count));
 }
 
-std::string EncodeVersions(const VersionList& versions) {
+// A row's encoded versions, in room on the stack when they fit (a new
+// attendance row's take 92 bytes), else on the heap: no allocation per row
+// on the applier's path.
+class VersionBytes {
+ public:
+  VersionBytes() = default;
+  VersionBytes(const VersionBytes&) = delete;  // data_ may point into small_
+  VersionBytes& operator=(const VersionBytes&) = delete;
+
+  // Room for at most n bytes, valid until the next call.
+  char* Room(size_t n) {
+    if (n <= small_.size()) {
+      data_ = small_.data();
+    } else {
+      large_.resize(n);
+      data_ = large_.data();
+    }
+    return data_;
+  }
+  // The bytes written end at `end` (within the room).
+  void SetEnd(const char* end) { size_ = static_cast<size_t>(end - data_); }
+  std::string_view view() const { return std::string_view(data_, size_); }
+
+ private:
+  std::array<char, 512> small_;
+  std::string large_;
+  char* data_ = small_.data();
+  size_t size_ = 0;
+};
+
+void EncodeVersionsTo(const VersionList& versions, VersionBytes* out) {
   const std::vector<VersionList::Entry>& entries = versions.entries();
-  std::string out;
   if (OneGroup(entries)) {
     size_t size = kGroupHeader;
     for (const VersionList::Entry& e : entries) size += 1 + e.name.size();
-    out.resize(size);
-    SpanByteWriter w(out.data());
+    SpanByteWriter w(out->Room(size));
     PutGroupHeader(w, entries.front().v, entries.size());
     for (const VersionList::Entry& e : entries) w.Bytes8(e.name);
-    return out;
+    out->SetEnd(w.end());
+    return;
   }
   // Entries are sorted by name; a stable sort by version keeps names sorted
   // within each group.
@@ -164,8 +193,7 @@ std::string EncodeVersions(const VersionList& versions) {
                    [](const VersionList::Entry* a, const VersionList::Entry* b) {
                      return GroupBefore(a->v, b->v);
                    });
-  out.resize(size);
-  SpanByteWriter w(out.data());
+  SpanByteWriter w(out->Room(size));
   for (size_t i = 0; i < order.size();) {
     const StoredVersion& v = order[i]->v;
     size_t end = i + 1;
@@ -173,8 +201,13 @@ std::string EncodeVersions(const VersionList& versions) {
     PutGroupHeader(w, v, end - i);
     for (; i < end; ++i) w.Bytes8(order[i]->name);
   }
-  out.resize(static_cast<size_t>(w.end() - out.data()));
-  return out;
+  out->SetEnd(w.end());
+}
+
+std::string EncodeVersions(const VersionList& versions) {
+  VersionBytes bytes;
+  EncodeVersionsTo(versions, &bytes);
+  return std::string(bytes.view());
 }
 
 // Values are stored in the column's SQLite type, so compare and store them in
@@ -313,8 +346,10 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     }
     const Column* column = entity->FindColumn(cell.column);
     if (!options.cells_validated) {
-      if (Status s = column ? ValidateCell(*entity, *column, cell.value)
-                            : ValidateCell(*entity, cell.column, cell.value);
+      if (Status s = column == nullptr ? ValidateCell(*entity, cell.column, cell.value)
+                     : options.texts_decoded
+                         ? ValidateDecodedCell(*entity, *column, cell.value)
+                         : ValidateCell(*entity, *column, cell.value);
           !s.ok()) {
         return s;
       }
@@ -399,6 +434,7 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       info->max_seq_before = std::max(info->max_seq_before, e.v.seq);
     }
   }
+  info->existed = exists;
 
   // Decide each cell with the pure rule.
   static const Value kNull;
@@ -477,7 +513,9 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
             [](const PlannedCell* a, const PlannedCell* b) { return a->index < b->index; });
   uint64_t mask = 0;
   for (auto c = winners.begin(); c != winners_end; ++c) mask |= uint64_t{1} << (*c)->index;
-  const std::string encoded = EncodeVersions(versions);
+  VersionBytes version_out;
+  EncodeVersionsTo(versions, &version_out);
+  const std::string_view encoded = version_out.view();
   if (nwinners == 0 && exists) {
     // Only sequences changed (client pull: the device's own write came back).
     Statement& st = db.CachedBy(&kUpdateVersionsKey, EntityIndex(entity), [entity] {
@@ -680,9 +718,31 @@ Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
 
 Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) {
   ApplyOptions row_options = options;
+  row_options.insert_first = false;
+  // insert_first: the same options with row_absent, for a row change guessed
+  // new (ApplyOptions::insert_first says when).
+  const bool try_insert = options.insert_first && !options.row_absent &&
+                          options.current == nullptr && options.conflicts == nullptr &&
+                          db.dialect() == SqlDialect::kSqlite;
+  ApplyOptions insert_options = row_options;
+  insert_options.row_absent = true;
+  bool guess_new = try_insert;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
-    if (options.seq != 0) row_options.seq = options.seq + i;
-    if (Status s = ApplyRowChange(db, cs.rows[i], row_options); !s.ok()) {
+    if (options.seq != 0) row_options.seq = insert_options.seq = options.seq + i;
+    RowApplyInfo info;
+    Status s;
+    if (guess_new) {
+      s = ApplyImpl(db, cs.rows[i], insert_options, &info, nullptr);
+      if (s.code() == Code::kAlreadyExists) {
+        // Refused with nothing written: the row is there. Merge as usual.
+        guess_new = false;
+        s = ApplyImpl(db, cs.rows[i], row_options, &info, nullptr);
+      }
+    } else {
+      s = ApplyImpl(db, cs.rows[i], row_options, &info, nullptr);
+      guess_new = try_insert && s.ok() && !info.existed;
+    }
+    if (!s.ok()) {
       return Status::FromCode(
           s.code(), "row " + std::to_string(i + 1) + " (" + cs.rows[i].entity +
                         " " + cs.rows[i].row_id.ToString() + "): " + s.message());

@@ -83,6 +83,11 @@ struct ApplyOptions {
   // applier does not check them a second time. Unknown columns and columns
   // written twice are still refused.
   bool cells_validated = false;
+  // The row changes came out of DecodeChangeSet (a pull page), which
+  // refuses a text value that is not valid UTF-8: every cell is still
+  // checked against the catalogue, but that is not checked a second time
+  // (ValidateDecodedCell).
+  bool texts_decoded = false;
   // Local writes only. The caller expects the row not to exist (a new
   // random id, or a derived id seen for the first time), so the applier does
   // not read its versions: every cell's base is 0, and the row and its
@@ -101,6 +106,16 @@ struct ApplyOptions {
   // a failure fails the next statement that waits, and the commit). Ignored
   // with row_absent, which needs the insert's answer.
   bool defer_write = false;
+  // Client pull (ApplyChangeSet only; SQLite only: on PostgreSQL a refused
+  // statement ends the transaction, so it is ignored there, as it is with
+  // `current` or `conflicts`). While the row change before it found its row
+  // new, a row change is written first as a plain INSERT without reading its
+  // row (as row_absent). If the row exists, the insert is refused with
+  // nothing written and the row change is applied as without this option
+  // (read, merge, write); later row changes read first again until one finds
+  // its row new. The result is the same either way; a new row costs one
+  // point lookup less (a device's first pull, another device's roll-call).
+  bool insert_first = false;
 };
 
 // Validates every cell against the catalogue, then merges `row` into the
@@ -116,6 +131,7 @@ Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
 struct RowApplyInfo {
   size_t won_cells = 0;        // cells this change wrote
   uint64_t max_seq_before = 0; // its highest cell sequence then (0: none)
+  bool existed = false;        // the row was there before (false: inserted)
 };
 Status ApplyRowChange(Db& db, const RowChange& row, const ApplyOptions& options,
                       RowApplyInfo* info);

@@ -317,6 +317,54 @@ TEST_CASE("Apply: a change with no cells still creates its row", "[apply]") {
   CHECK(st.ColumnText(0) == "ต่อมา");
 }
 
+TEST_CASE("Apply: insert_first gives the same rows, versions and refusals as "
+          "reading first",
+          "[apply][pull]") {
+  TestDevice a, b;
+  const Uuid old_row = Uuid::Random(), new_row = Uuid::Random(), later_row = Uuid::Random();
+  const RowChange first_write = a.Write(old_row, NewProducer("เดิม"));
+  // A pull page: a new row, an edit of a row already there (the guess that
+  // it is new is wrong), the device's own write coming back with its
+  // sequence (no cell wins, only versions change), another new row.
+  ChangeSet page;
+  page.rows.push_back(b.Write(new_row, NewProducer("ใหม่")));
+  page.rows.back().cells[0].base = 7;
+  page.rows.push_back(b.Write(old_row, {Set("name", Value::Text("แก้"), 3)}));
+  page.rows.push_back(first_write);
+  for (CellWrite& c : page.rows.back().cells) c.base = 5;
+  page.rows.push_back(b.Write(later_row, NewProducer("ถัดไป")));
+  ApplyOptions pull;
+  pull.seq_from_base = true;
+  ApplyOptions pull_first = pull;
+  pull_first.insert_first = true;
+  auto replica = [&first_write] {
+    auto db = NewReplica();
+    ChangeSet mine;
+    mine.rows.push_back(first_write);
+    REQUIRE(ApplyInTxn(*db, mine).ok());
+    return db;
+  };
+  auto plain = replica();
+  auto guessed = replica();
+  REQUIRE(ApplyInTxn(*plain, page, pull).ok());
+  REQUIRE(ApplyInTxn(*guessed, page, pull_first).ok());
+  CHECK(testing::Dump(*guessed) == testing::Dump(*plain));
+  for (const Uuid& id : {old_row, new_row, later_row}) {
+    CHECK(VersionsBlob(*guessed, id) == VersionsBlob(*plain, id));
+  }
+  // A bad row after a new one: the same refusal, nothing of the page kept.
+  ChangeSet bad;
+  bad.rows.push_back(b.Write(Uuid::Random(), NewProducer("อีก")));
+  bad.rows.push_back(b.Write(Uuid::Random(), {Set("otop_stars", Value::Integer(9), 0)}));
+  const std::string before = testing::Dump(*guessed);
+  const Status refused_plain = ApplyInTxn(*plain, bad, pull);
+  const Status refused_first = ApplyInTxn(*guessed, bad, pull_first);
+  REQUIRE_FALSE(refused_first.ok());
+  CHECK(refused_first.code() == refused_plain.code());
+  CHECK(refused_first.message() == refused_plain.message());
+  CHECK(testing::Dump(*guessed) == before);
+}
+
 TEST_CASE("Apply: damaged cell versions are reported as corruption, never read "
           "past their end",
           "[apply]") {
