@@ -513,8 +513,8 @@ TEST_CASE("console photos: a device that keeps no original declines, and asking 
         std::vector<std::string>{g.photo.ToString()});
 }
 
-TEST_CASE("console photos: the office withdraws an open request; a viewer may not; "
-          "nothing open, nothing to withdraw",
+TEST_CASE("console photos: the office withdraws an open request, a viewer may not, "
+          "and with nothing open there is nothing to withdraw",
           "[console][photos][originals]") {
   GalleryFixture g;
   BlobService blobs(*g.f.store);
