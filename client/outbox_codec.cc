@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 
 #include "shared/bytes.h"
 #include "shared/change_set_codec.h"
@@ -74,9 +75,8 @@ void OutboxEntryWriter::Add(const RowChange& row) {
     bound += 2 * kMaxVarintBytes + 1 +
              std::max<size_t>(16, kMaxVarintBytes + cell.value.text().size());
   }
-  const size_t at = body_.size();
-  body_.resize(at + bound);
-  SpanByteWriter w(&body_[at]);
+  char* const start = Reserve(bound);
+  SpanByteWriter w(start);
   w.Varint(NameIndex(row.entity));
   w.Raw(row.row_id.bytes.data(), row.row_id.bytes.size());
   const bool other = row.hlc.device != device_;
@@ -114,15 +114,26 @@ void OutboxEntryWriter::Add(const RowChange& row) {
     }
     w.Varint(cell.base);
   }
-  body_.resize(static_cast<size_t>(w.end() - body_.data()));
+  body_size_ += static_cast<size_t>(w.end() - start);
   ++rows_;
+}
+
+char* OutboxEntryWriter::Reserve(size_t n) {
+  if (body_capacity_ - body_size_ < n) {
+    const size_t capacity = std::max({body_size_ + n, 2 * body_capacity_, size_t{4096}});
+    std::unique_ptr<char[]> grown(new char[capacity]);
+    if (body_size_ > 0) std::memcpy(grown.get(), body_.get(), body_size_);
+    body_ = std::move(grown);
+    body_capacity_ = capacity;
+  }
+  return body_.get() + body_size_;
 }
 
 std::string OutboxEntryWriter::Finish() {
   std::string out;
   size_t names_size = 0;
   for (const std::string& n : names_) names_size += n.size() + 2;
-  out.reserve(kMagic.size() + 1 + 16 + 10 + names_size + 10 + body_.size());
+  out.reserve(kMagic.size() + 1 + 16 + 10 + names_size + 10 + body_size_);
   ByteWriter w(&out);
   w.Raw(kMagic);
   w.U8(kVersion);
@@ -130,7 +141,7 @@ std::string OutboxEntryWriter::Finish() {
   w.Varint(names_.size());
   for (const std::string& n : names_) w.BytesVarint(n);
   w.Varint(rows_);
-  w.Raw(body_);
+  if (body_size_ > 0) w.Raw(body_.get(), body_size_);
   Clear();
   return out;
 }
@@ -138,7 +149,7 @@ std::string OutboxEntryWriter::Finish() {
 void OutboxEntryWriter::Clear() {
   names_.clear();
   next_name_ = 0;
-  body_.clear();
+  body_size_ = 0;  // the buffer stays for the next entry, as a string's would
   rows_ = 0;
 }
 

@@ -25,6 +25,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -41,18 +42,23 @@ class OutboxEntryWriter {
   void Add(const RowChange& row);
   size_t rows() const { return rows_; }
   // Bytes so far (the body; the header adds the names and ~25 bytes).
-  size_t size() const { return body_.size(); }
+  size_t size() const { return body_size_; }
   // The whole entry; the writer is then empty again.
   std::string Finish();
   void Clear();
 
  private:
   uint64_t NameIndex(std::string_view name);
+  // Room for `n` more bytes after the body (not zeroed, unlike a string's
+  // resize: every row would clear its bound first).
+  char* Reserve(size_t n);
 
   Uuid device_;
   std::vector<std::string> names_;
   size_t next_name_ = 0;  // where NameIndex looks first
-  std::string body_;
+  std::unique_ptr<char[]> body_;  // body_size_ bytes written, of body_capacity_
+  size_t body_size_ = 0;
+  size_t body_capacity_ = 0;
   size_t rows_ = 0;
 };
 

@@ -303,8 +303,15 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
   std::array<Parent, kMaxRefs> parents;
   std::array<std::optional<ParentRow>, kMaxRefs> found_rows;  // none built yet
   size_t nparents = 0, nfound = 0;
+  size_t ref_index = 0;  // the column's place among the references
   for (const Column& c : e.columns) {
     if (c.type != ColumnType::kRef) continue;
+    // Not photo.subject_id: its entity comes with each row.
+    LastParent* last =
+        in_batch_ && !c.ref_entity.empty() && ref_index < last_parent_.size()
+            ? &last_parent_[ref_index]
+            : nullptr;
+    ++ref_index;
     // An edit checks only what it changes: a product whose producer was
     // deleted can still have its description corrected.
     if (changed && changed->find(c.name) == changed->end() &&
@@ -323,15 +330,21 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
       }
       target = type->second.text();
     }
+    const std::string& text = it->second.text();
+    if (last != nullptr && last->column == &c && *last->text == text) {
+      if (nparents == kMaxRefs) return Status::Internal("too many references in one row");
+      parents[nparents++] = {c.name, last->row};
+      continue;
+    }
     const Entity* te = FindEntity(target);
     if (!te) return Status::InvalidArgument("unknown entity '" + std::string(target) + "'");
     if (nparents == kMaxRefs) return Status::Internal("too many references in one row");
-    const std::string& text = it->second.text();
     // In a batch, parents are read once: nothing else writes them meanwhile.
     std::unordered_map<std::string, ParentRow>* cache =
         in_batch_ ? &parent_cache_[te] : nullptr;
     if (cache) {
       if (auto hit = cache->find(text); hit != cache->end()) {
+        if (last != nullptr) *last = {&c, &hit->first, &hit->second};
         parents[nparents++] = {c.name, &hit->second};
         continue;
       }
@@ -352,6 +365,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     }
     if (cache) {
       auto added = cache->emplace(text, std::move(**found)).first;
+      if (last != nullptr) *last = {&c, &added->first, &added->second};
       parents[nparents++] = {c.name, &added->second};
     } else {
       found_rows[nfound] = std::move(**found);
@@ -434,8 +448,12 @@ Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells
   change.row_id = id;
   change.hlc = clock_->Now();
   change.cells.reserve(cells->size());
-  for (auto& [column, value] : *cells) {
-    change.cells.push_back(CellWrite{column, std::move(value), 0});
+  // The names move with their nodes: no copy of each column's name (most
+  // are longer than WebAssembly's short-string buffer, so each copy was an
+  // allocation). The map is empty until the values go back below.
+  while (!cells->empty()) {
+    auto node = cells->extract(cells->begin());
+    change.cells.push_back(CellWrite{std::move(node.key()), std::move(node.mapped()), 0});
   }
   // Applies locally and fills each cell's base from the replica's versions.
   ApplyOptions options;
@@ -443,8 +461,10 @@ Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells
   options.row_absent = absent;
   if (Status s = ApplyLocalRowChange(*db_, &change, options); !s.ok()) {
     // Taken as new, but the row exists (the same key recorded again):
-    // nothing was written; the values go back for the caller to retry.
-    for (CellWrite& c : change.cells) (*cells)[c.column] = std::move(c.value);
+    // nothing was written; the cells go back for the caller to retry.
+    for (CellWrite& c : change.cells) {
+      cells->emplace(std::move(c.column), std::move(c.value));
+    }
     return s;
   }
   // Encoded now, while the row is in cache; the entry's names go in front
@@ -506,6 +526,7 @@ class ClientStore::ActionScope {
   void Clear() {
     store_->in_batch_ = false;
     store_->parent_cache_.clear();
+    store_->last_parent_.fill(LastParent());
     if (store_->action_entry_) store_->action_entry_->Clear();
     store_->action_id_ = 0;
   }

@@ -2,6 +2,7 @@
 #define KBO_CLIENT_STORE_H_
 
 #include <cstdint>
+#include <array>
 #include <map>
 #include <memory>
 #include <optional>
@@ -259,7 +260,7 @@ class ClientStore {
   // stage_follow()), inside the action's transaction; sets stage_follow_.
   Status FollowProgressStage(const Value& product_id, const Value& stage);
   // Writes one row change through the applier and adds it to the action's
-  // outbox content (in a txn), moving the values out of `cells`.
+  // outbox content (in a txn), moving the cells out of `cells` (left empty).
   // `validated`: every cell already passed the catalogue's checks. `absent`:
   // write it as a new row; if the row exists, kAlreadyExists with nothing
   // written and the values back in `cells`.
@@ -314,6 +315,16 @@ class ClientStore {
   Permissions permissions_;
   bool in_batch_ = false;
   std::map<const Entity*, std::unordered_map<std::string, ParentRow>> parent_cache_;
+  // Per reference column of the batch's entity (by its place among them),
+  // the parent the last row named: found again by comparing the text,
+  // before any hashing (a roll-call's marks all name one workshop). Points
+  // into parent_cache_, whose entries stay put; cleared with it.
+  struct LastParent {
+    const Column* column = nullptr;     // a reference to a fixed entity
+    const std::string* text = nullptr;  // the cache's key
+    const ParentRow* row = nullptr;
+  };
+  std::array<LastParent, 8> last_parent_;
   // The action in progress: its row changes not yet in the outbox, encoded
   // as they are written (client/outbox_codec.h), and the outbox id of its
   // first entry (0 before that).

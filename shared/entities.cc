@@ -1045,10 +1045,26 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
   // It depends on nothing else (no device, no time), so every device that
   // records the same thing derives the same id. Validated text cannot contain
   // 0x1f, so the layout is unambiguous; it is refused here too.
-  // Reused: a roll-call derives an id per row, and a name is ~90 bytes.
-  thread_local std::string name;
-  name.clear();
-  name.append(entity.name);
+  // Built on the stack when it fits (a roll-call derives an id per row, and
+  // a name is ~90 bytes), else in a string: the same bytes either way.
+  char stack[240];
+  size_t size = 0;
+  std::string heap;
+  bool on_heap = false;
+  auto put = [&](const char* data, size_t n) {
+    if (!on_heap && size + n <= sizeof stack) {
+      std::memcpy(stack + size, data, n);
+      size += n;
+      return;
+    }
+    if (!on_heap) {
+      heap.reserve(size + n);
+      if (size > 0) heap.append(stack, size);
+      on_heap = true;
+    }
+    heap.append(data, n);
+  };
+  put(entity.name.data(), entity.name.size());
   for (std::string_view key : entity.natural_key) {
     const auto it = row.find(key);
     if (it == row.end() || it->second.is_null() ||
@@ -1058,24 +1074,29 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
                                      " is needed to identify a " +
                                      std::string(entity.name));
     }
-    const size_t at = name.size() + 1;
-    name.push_back('\x1f');
+    std::string display;  // only for a type with no text of its own below
+    std::string_view text;
+    char digits[24];
     if (it->second.type() == Value::Type::kText) {
-      name += it->second.text();  // = ToDisplay(), without a copy
+      text = it->second.text();  // = ToDisplay(), without a copy
     } else if (it->second.type() == Value::Type::kInteger) {
-      char digits[24];  // = ToDisplay() (std::to_string's decimal)
+      // = ToDisplay() (std::to_string's decimal)
       const auto end =
           std::to_chars(digits, digits + sizeof digits, it->second.integer()).ptr;
-      name.append(digits, static_cast<size_t>(end - digits));
+      text = std::string_view(digits, static_cast<size_t>(end - digits));
     } else {
-      name += it->second.ToDisplay();
+      display = it->second.ToDisplay();
+      text = display;
     }
-    if (name.find('\x1f', at) != std::string::npos) {
+    if (text.find('\x1f') != std::string_view::npos) {
       return Status::InvalidArgument(std::string(key) +
                                      " contains a control character");
     }
+    put("\x1f", 1);
+    put(text.data(), text.size());
   }
-  return Uuid::Derived(DerivedIdNamespace(), name);
+  return Uuid::Derived(DerivedIdNamespace(),
+                       on_heap ? std::string_view(heap) : std::string_view(stack, size));
 }
 
 int EnumRank(const Column& column, const Value& value) {

@@ -381,5 +381,157 @@ TEST_CASE("Store: a row whose parent was deleted can still be corrected",
             .code() == Code::kNotFound);
 }
 
+TEST_CASE("Store: a batch records and refuses exactly as one mark at a time",
+          "[store]") {
+  // RecordAll finds a parent again from the row before (its reference
+  // text, no lookup) or from its cache; Record reads each. Both homes get
+  // the same parents, then the same marks: the same ids and rows, and each
+  // bad mark the same refusal, wherever it falls in the batch.
+  TempDir tmp;
+  auto one = OpenStore(tmp.File("one"));
+  auto batch = OpenStore(tmp.File("batch"));
+  struct Parents {
+    Uuid w1, w2, e1, e2, e3, gone;
+  };
+  auto make = [](ClientStore& store) {
+    PhraoFixture f(store);
+    Parents p;
+    p.w1 = f.workshop;
+    p.e1 = f.enrolment;
+    auto w2 = store.Record("workshop", {{"title", T("รุ่นที่ 2")},
+                                        {"fiscal_year", I(2557)},
+                                        {"district_code", T("5011")},
+                                        {"start_date", T("2014-04-10")},
+                                        {"days", I(3)}});
+    REQUIRE(w2.ok());
+    p.w2 = *w2;
+    auto enrol = [&](const Uuid& w, const char* name) {
+      auto e = store.Record("enrolment", {{"workshop_id", Value::Text(w.ToString())},
+                                          {"producer_id", Value::Text(f.producer.ToString())},
+                                          {"participant_name", T(name)}});
+      REQUIRE(e.ok());
+      return *e;
+    };
+    p.e2 = enrol(p.w2, "นายหนึ่ง");
+    p.e3 = enrol(p.w1, "นางสอง");
+    p.gone = enrol(p.w1, "นายสาม");
+    REQUIRE(store.Delete("enrolment", p.gone).ok());
+    return p;
+  };
+  const Parents p1 = make(*one), p2 = make(*batch);
+  // Random ids differ between the homes: marks name parents by role.
+  enum Who { kW1, kW2, kE1, kE2, kE3, kGone, kNobody };
+  auto id = [](const Parents& p, Who who) {
+    switch (who) {
+      case kW1: return p.w1.ToString();
+      case kW2: return p.w2.ToString();
+      case kE1: return p.e1.ToString();
+      case kE2: return p.e2.ToString();
+      case kE3: return p.e3.ToString();
+      case kGone: return p.gone.ToString();
+      case kNobody: break;
+    }
+    return std::string("00000000-0000-8000-8000-000000000000");
+  };
+  struct M {
+    Who workshop, enrolment;
+    int day;
+  };
+  auto mark = [&](const Parents& p, const M& m) {
+    return RowValues{{"workshop_id", Value::Text(id(p, m.workshop))},
+                     {"enrolment_id", Value::Text(id(p, m.enrolment))},
+                     {"day", I(m.day)},
+                     {"status", T("present")}};
+  };
+  const std::vector<M> good = {{kW1, kE1, 1}, {kW1, kE1, 2}, {kW1, kE3, 1},
+                               {kW2, kE2, 1}, {kW2, kE2, 3}, {kW1, kE1, 3},
+                               {kW1, kE3, 2}, {kW1, kE1, 4}, {kW2, kE2, 2}};
+  const std::vector<M> bad = {
+      {kW1, kE2, 1},      // the enrolment of another workshop, after its own
+      {kW2, kE1, 1},      // and the other way round
+      {kW2, kE2, 4},      // past the second workshop's three days
+      {kW1, kE1, 6},      // past the first's five
+      {kW1, kGone, 1},    // a deleted enrolment
+      {kW1, kNobody, 1},  // no such enrolment
+      {kNobody, kE1, 1},  // no such workshop
+  };
+  for (const M& b : bad) {
+    for (size_t at : {size_t{0}, size_t{1}, size_t{5}, good.size()}) {
+      std::vector<RowValues> rows;
+      for (size_t i = 0; i < at; ++i) rows.push_back(mark(p2, good[i]));
+      rows.push_back(mark(p2, b));
+      for (size_t i = at; i < good.size(); ++i) rows.push_back(mark(p2, good[i]));
+      auto alone = one->Record("attendance", mark(p1, b));
+      REQUIRE_FALSE(alone.ok());
+      auto all = batch->RecordAll("attendance", rows);
+      REQUIRE_FALSE(all.ok());
+      CHECK(all.status().code() == alone.status().code());
+      // Messages name the row's parents by id: the homes' ids differ.
+      std::string expected = alone.status().message();
+      for (Who w : {kW1, kW2, kE1, kE2, kE3, kGone}) {
+        const std::string from = id(p1, w), to = id(p2, w);
+        for (size_t f = expected.find(from); f != std::string::npos;
+             f = expected.find(from, f + to.size())) {
+          expected.replace(f, from.size(), to);
+        }
+      }
+      CHECK(all.status().message() == expected);
+      REQUIRE(all.status().IntegerField(field::kIndex) != nullptr);
+      CHECK(*all.status().IntegerField(field::kIndex) == static_cast<int64_t>(at));
+      CHECK(batch->List("attendance")->empty());
+    }
+  }
+  std::vector<RowValues> rows;
+  std::vector<Uuid> singly;
+  for (const M& m : good) {
+    rows.push_back(mark(p2, m));
+    auto r = one->Record("attendance", mark(p1, m));
+    REQUIRE(r.ok());
+    singly.push_back(*r);
+  }
+  auto all = batch->RecordAll("attendance", rows);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == singly.size());
+  auto listed_one = one->List("attendance");
+  auto listed_batch = batch->List("attendance");
+  REQUIRE(listed_one->size() == good.size());
+  REQUIRE(listed_batch->size() == good.size());
+  for (size_t i = 0; i < good.size(); ++i) {
+    // Derived from the parents' ids, which differ between the homes; the
+    // same in each home as its own derivation says.
+    CHECK((*all)[i] == *DerivedRowId(*FindEntity("attendance"),
+                                     {{"workshop_id", Value::Text(id(p2, good[i].workshop))},
+                                      {"enrolment_id", Value::Text(id(p2, good[i].enrolment))},
+                                      {"day", I(good[i].day)}}));
+    CHECK(singly[i] == *DerivedRowId(*FindEntity("attendance"),
+                                     {{"workshop_id", Value::Text(id(p1, good[i].workshop))},
+                                      {"enrolment_id", Value::Text(id(p1, good[i].enrolment))},
+                                      {"day", I(good[i].day)}}));
+    auto a = one->Show("attendance", singly[i]);
+    auto b = batch->Show("attendance", (*all)[i]);
+    REQUIRE(a.ok());
+    REQUIRE(b.ok());
+    CHECK(a->values["district_code"] == b->values["district_code"]);
+    CHECK(a->values["day"] == b->values["day"]);
+    CHECK(a->values["status"] == b->values["status"]);
+    CHECK(a->values["note"] == b->values["note"]);
+  }
+  // Recorded again in a batch: the same rows, edited (the retry path gives
+  // the cells back to the store).
+  rows.clear();
+  for (const M& m : good) {
+    RowValues again = mark(p2, m);
+    again["status"] = T("late");
+    rows.push_back(std::move(again));
+  }
+  auto edited = batch->RecordAll("attendance", rows);
+  REQUIRE(edited.ok());
+  CHECK(*edited == *all);
+  auto relisted = batch->List("attendance");
+  REQUIRE(relisted.ok());
+  REQUIRE(relisted->size() == good.size());
+  for (const StoredRow& r : *relisted) CHECK(r.values.at("status") == T("late"));
+}
+
 }  // namespace
 }  // namespace kbo::client

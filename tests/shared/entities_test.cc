@@ -944,6 +944,30 @@ TEST_CASE("Entities: the same attendance key always derives the same id",
   CHECK(*DerivedRowId(attendance, other_enrolment) != *ida);
 }
 
+TEST_CASE("Entities: a derived id's name is the same bytes however long it is",
+          "[entities]") {
+  // DerivedRowId builds short names on the stack and long ones in a string:
+  // both give Uuid::Derived of the documented name.
+  const Entity& score = E("contest_score");
+  const Uuid ns = Uuid::Derived(Uuid{}, "kbo-field/derived-ids/v1");
+  for (size_t n : {size_t{1}, size_t{150}, size_t{185}, size_t{186}, size_t{187},
+                   size_t{240}, size_t{1000}}) {
+    RowValues row = ValidRow("contest_score");
+    const std::string judge(n, 'j');
+    row["judge"] = T(judge.c_str());
+    std::string name = "contest_score";
+    for (std::string_view key : score.natural_key) {
+      name += '\x1f';
+      name += row[std::string(key)].ToDisplay();
+    }
+    Result<Uuid> id = DerivedRowId(score, row);
+    REQUIRE(id.ok());
+    CHECK(*id == Uuid::Derived(ns, name));
+    row["judge"] = T((judge + "\x1f").c_str());
+    CHECK(DerivedRowId(score, row).status().code() == Code::kInvalidArgument);
+  }
+}
+
 TEST_CASE("Entities: contest scores derive ids from product, contest, judge",
           "[entities]") {
   const Entity& score = E("contest_score");
