@@ -14,6 +14,9 @@
 // Prints one JSON line on stdout. Usage:
 //   node tools/bench/app.js --kbo K --kbo-server S --app build-wasm/app
 //        --bench build-wasm/bench --link-proxy build/tools/bench/link_proxy
+//        [--only batch]
+// --only batch: the batch alone (about 20 s instead of 100; its line has
+// only "batch"), for quick iterations. The full run is the default.
 'use strict';
 
 const fs = require('node:fs');
@@ -32,6 +35,11 @@ const APP_DIR = path.resolve(arg('app', path.join(root, 'build-wasm/app')));
 const BENCH_DIR = path.resolve(arg('bench', path.join(root, 'build-wasm/bench')));
 const LINK_PROXY = path.resolve(arg('link-proxy', path.join(path.dirname(H.KBO), '../tools/bench/link_proxy')));
 const N = Number(arg('n', '10000'));
+const ONLY = arg('only', '');
+if (ONLY !== '' && ONLY !== 'batch') {
+  console.error(`tools/bench/app.js: --only takes "batch" (got "${ONLY}")`);
+  process.exit(2);
+}
 for (const [what, file] of [['the app', path.join(APP_DIR, 'kbo-core.wasm')],
   ['the batch benchmark', path.join(BENCH_DIR, 'kbo-bench.wasm')], ['link_proxy', LINK_PROXY]]) {
   if (!fs.existsSync(file)) {
@@ -205,6 +213,11 @@ async function batch() {
 (async () => {
   let failed = false;
   try {
+    if (ONLY === 'batch') {
+      const b = await batch();
+      console.log(JSON.stringify({ bench: 'app', batch: { ...b, target_ratio: 0.5 } }));
+      return;
+    }
     const server = await H.startServer(T, ['--app', APP_DIR]);
     const size = await wireSize(server);
     const load = await firstLoad(server);
