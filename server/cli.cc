@@ -809,17 +809,26 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
   return Status();
 }
 
-// kbo-server photo ask-original PHOTO_ID: what the console's "Ask for the
-// original" does, from the shell (docs/protocol.md §8).
-Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
-                        size_t from) {
+// The one argument of `kbo-server photo VERB PHOTO_ID`: a usage error
+// without it, kInvalidArgument if it is not a uuid.
+Result<Uuid> PhotoIdArg(Context& ctx, const std::vector<std::string>& args,
+                        size_t from, const std::string& verb) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
-  if (a.positional.size() != 1) return ctx.Usage("photo ask-original needs a photo id");
+  if (a.positional.size() != 1) return ctx.Usage(verb + " needs a photo id");
   Result<Uuid> photo = Uuid::Parse(a.positional[0]);
   if (!photo.ok()) {
     return Status::InvalidArgument("not a photo id (a uuid): " + a.positional[0]);
   }
+  return photo;
+}
+
+// kbo-server photo ask-original PHOTO_ID: what the console's "Ask for the
+// original" does, from the shell (docs/protocol.md §8).
+Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
+                        size_t from) {
+  KBO_ASSIGN_OR_RETURN(const Uuid photo,
+                       PhotoIdArg(ctx, args, from, "photo ask-original"));
   KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
   Scope everywhere;
   everywhere.all = true;
@@ -828,12 +837,12 @@ Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
     Transaction txn(store->db());
     if (!txn.status().ok()) return txn.status();
     KBO_ASSIGN_OR_RETURN(device, storage::Originals(store->db())
-                                     .AskOf(*photo, everywhere, store->NowIso(), "cli"));
+                                     .AskOf(photo, everywhere, store->NowIso(), "cli"));
     if (Status s = txn.Commit(); !s.ok()) return s;
   }
-  Audit(*store, "original_request", "photo:" + photo->ToString(), "device " + device);
+  Audit(*store, "original_request", "photo:" + photo.ToString(), "device " + device);
   ctx.out << "asked device " << device << " for the original of photo "
-          << photo->ToString() << "; it is sent with the device's next sync\n";
+          << photo.ToString() << "; it is sent with the device's next sync\n";
   return Status();
 }
 
@@ -841,13 +850,8 @@ Status PhotoAskOriginal(Context& ctx, const std::vector<std::string>& args,
 // request", from the shell.
 Status PhotoCancelOriginal(Context& ctx, const std::vector<std::string>& args,
                            size_t from) {
-  Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
-  if (a.positional.size() != 1) return ctx.Usage("photo cancel-original needs a photo id");
-  Result<Uuid> photo = Uuid::Parse(a.positional[0]);
-  if (!photo.ok()) {
-    return Status::InvalidArgument("not a photo id (a uuid): " + a.positional[0]);
-  }
+  KBO_ASSIGN_OR_RETURN(const Uuid photo,
+                       PhotoIdArg(ctx, args, from, "photo cancel-original"));
   KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
   Scope everywhere;
   everywhere.all = true;
@@ -856,12 +860,12 @@ Status PhotoCancelOriginal(Context& ctx, const std::vector<std::string>& args,
     Transaction txn(store->db());
     if (!txn.status().ok()) return txn.status();
     KBO_ASSIGN_OR_RETURN(device,
-                         storage::Originals(store->db()).Cancel(*photo, everywhere));
+                         storage::Originals(store->db()).Cancel(photo, everywhere));
     if (Status s = txn.Commit(); !s.ok()) return s;
   }
-  Audit(*store, "original_request_cancelled", "photo:" + photo->ToString(),
+  Audit(*store, "original_request_cancelled", "photo:" + photo.ToString(),
         "device " + device);
-  ctx.out << "withdrew the request for the original of photo " << photo->ToString()
+  ctx.out << "withdrew the request for the original of photo " << photo.ToString()
           << " (device " << device
           << " is no longer asked; an upload it already began goes on)\n";
   return Status();

@@ -576,6 +576,27 @@ Result<BlobState> ParseBlobState(std::string_view json_text) {
   return b;
 }
 
+namespace {
+
+// The list `name` of `f`: at most `max` entries, each a blob's name (64
+// lowercase hex digits).
+Status BlobNames(const Fields& f, const char* name, size_t max,
+                 std::vector<std::string>* out) {
+  const json* list = nullptr;
+  if (Status s = f.Array(name, max, &list); !s.ok()) return s;
+  out->reserve(list->size());
+  for (const json& x : *list) {
+    if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
+        !IsLowerHex(x.get_ref<const std::string&>())) {
+      return f.Bad(name, "holds an entry that is not 64 lowercase hex digits");
+    }
+    out->push_back(x.get<std::string>());
+  }
+  return Status();
+}
+
+}  // namespace
+
 std::string EncodeMissingBlobs(const std::vector<std::string>& sha256s) {
   return Dump({{"missing", sha256s}});
 }
@@ -586,18 +607,11 @@ Result<std::vector<std::string>> ParseMissingBlobs(std::string_view json_text) {
   if (Status s = ParseObject(json_text, what, Code::kCorruption, &j); !s.ok()) {
     return s;
   }
-  const Fields f(j, what, Code::kCorruption);
-  const json* list = nullptr;
-  if (Status s = f.Array("missing", kMaxMissingBlobs, &list); !s.ok()) return s;
   std::vector<std::string> out;
-  out.reserve(list->size());
-  for (const json& x : *list) {
-    if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
-        !IsLowerHex(x.get_ref<const std::string&>())) {
-      return f.Bad("missing", "holds an entry that is not 64 lowercase hex "
-                              "digits");
-    }
-    out.push_back(x.get<std::string>());
+  if (Status s = BlobNames(Fields(j, what, Code::kCorruption), "missing",
+                           kMaxMissingBlobs, &out);
+      !s.ok()) {
+    return s;
   }
   return out;
 }
@@ -702,20 +716,11 @@ Result<std::vector<std::string>> ParseThumbsRequest(std::string_view json_text) 
     return s;
   }
   const Fields f(j, what, Code::kInvalidArgument);
-  const json* list = nullptr;
-  if (Status s = f.Array("sha256", protocol::kThumbsPerRequest, &list); !s.ok()) {
+  std::vector<std::string> out;
+  if (Status s = BlobNames(f, "sha256", protocol::kThumbsPerRequest, &out); !s.ok()) {
     return s;
   }
-  if (list->empty()) return f.Bad("sha256", "is empty");
-  std::vector<std::string> out;
-  out.reserve(list->size());
-  for (const json& x : *list) {
-    if (!x.is_string() || x.get_ref<const std::string&>().size() != 64 ||
-        !IsLowerHex(x.get_ref<const std::string&>())) {
-      return f.Bad("sha256", "holds an entry that is not 64 lowercase hex digits");
-    }
-    out.push_back(x.get<std::string>());
-  }
+  if (out.empty()) return f.Bad("sha256", "is empty");
   std::vector<std::string> sorted = out;
   std::sort(sorted.begin(), sorted.end());
   if (std::adjacent_find(sorted.begin(), sorted.end()) != sorted.end()) {
