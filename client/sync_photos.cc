@@ -11,6 +11,18 @@
 #include "shared/wire.h"
 
 namespace kbo::client {
+namespace {
+
+// What an original's upload (counted by UploadOne as a photo's, in `sent`)
+// adds to the sync's counts of originals.
+void AddOriginal(const SyncSummary& sent, SyncSummary* summary) {
+  if (summary == nullptr) return;
+  summary->originals_uploaded += sent.blobs_uploaded;
+  summary->original_bytes += sent.blob_bytes;
+  summary->originals_held_back += sent.blobs_held_back;
+}
+
+}  // namespace
 
 Status SyncClient::UploadBlobs(SyncSummary* summary) {
   refused_ = false;
@@ -82,11 +94,7 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
     Status s = UploadOne(p.sha256, p.bytes, p.uploaded,
                          nothing_held ? std::optional<uint64_t>(0) : std::nullopt,
                          p.original ? &original : summary, &local);
-    if (p.original && summary != nullptr) {
-      summary->originals_uploaded += original.blobs_uploaded;
-      summary->original_bytes += original.blob_bytes;
-      summary->originals_held_back += original.blobs_held_back;
-    }
+    if (p.original) AddOriginal(original, summary);
     if (s.ok()) continue;
     // A photo missing or damaged on this device must not hold back the
     // others; it is reported at the end.
@@ -427,11 +435,7 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
     // Counted as an original, not as a photo (the wire bytes go to
     // `summary` through counters_ as for every call).
     Status s = UploadOne(sha, bytes, state->received, state->received, &sent, &local);
-    if (summary != nullptr) {
-      summary->originals_uploaded += sent.blobs_uploaded;
-      summary->original_bytes += sent.blob_bytes;
-      summary->originals_held_back += sent.blobs_held_back;
-    }
+    AddOriginal(sent, summary);
     if (s.ok()) continue;
     if (!local) return s;
     // Read back damaged: it can never be sent as it is.

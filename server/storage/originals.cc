@@ -113,18 +113,13 @@ Result<std::string> Originals::Cancel(const Uuid& photo, const Scope& scope) {
         o.complete ? "the original of photo " + id + " is held already"
                    : "no open request for the original of photo " + id);
   }
-  std::string device;
-  {
-    Statement& st = db_.Cached(
-        "SELECT device_id FROM original_request WHERE photo_id = ?1");
-    st.Bind(1, std::string_view(id));
-    if (st.Step()) device = st.ColumnText(0);
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
-  }
-  Statement& del = db_.Cached("DELETE FROM original_request WHERE photo_id = ?1");
+  Statement& del = db_.Cached(
+      "DELETE FROM original_request WHERE photo_id = ?1 RETURNING device_id");
   del.Bind(1, std::string_view(id));
-  if (Status s = del.Run(); !s.ok()) return s;
+  std::string device;
+  if (del.Step()) device = del.ColumnText(0);
+  if (!del.status().ok()) return del.status();
+  if (Status s = del.Reset(); !s.ok()) return s;
   return device;
 }
 
