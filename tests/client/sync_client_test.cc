@@ -1133,6 +1133,45 @@ TEST_CASE(
           Code::kNotFound);
     CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 7);
   }
+  SECTION(
+      "a third page that does not apply: the pages before it are kept, "
+      "nothing of it, whichever pages shared a commit") {
+    const RowChange c = ForeignProducer(other, kNowMs - 400, 9, "นายหนึ่ง ใจดี");
+    RowChange bad = ForeignProducer(other, kNowMs - 300, 9, "นายสอง ใจดี");
+    bad.cells[0].value = Value::Text("no-such-kind");
+    pages[1].second = PageAnswer(d.server, d.store->device_id(), 7, 8, true,
+                                 PageBytes({b}));
+    // c is applied before bad is refused: the page's savepoint undoes it.
+    pages.emplace_back(8, PageAnswer(d.server, d.store->device_id(), 8, 9,
+                                     false, PageBytes({c, bad})));
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    const Status s = client.Pull(&summary);
+    CHECK(s.code() == Code::kCorruption);
+    CHECK(s.message().find("does not apply") != std::string::npos);
+    CHECK(summary.pulled_rows == 2);
+    CHECK(d.store->Show("producer", a.row_id).ok());
+    CHECK(d.store->Show("producer", b.row_id).ok());
+    CHECK(d.store->Show("producer", c.row_id).status().code() ==
+          Code::kNotFound);
+    CHECK(d.Count("SELECT count(*) FROM producer") == 2);
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 8);
+    // Nothing is left open: another connection writes at once.
+    auto second = Db::Open(d.dir.File("field.db"));
+    REQUIRE(second.ok());
+    (*second)->SetWriteWait(1);
+    REQUIRE((*second)->BeginWrite().ok());
+    CHECK((*second)->Commit().ok());
+
+    // The server mends the page: the next pull starts at it.
+    pages[2].second = PageAnswer(d.server, d.store->device_id(), 8, 9, false,
+                                 PageBytes({c}));
+    SyncSummary again;
+    REQUIRE(client.Pull(&again).ok());
+    CHECK(again.pulled_rows == 1);
+    CHECK(d.store->Show("producer", c.row_id).ok());
+    CHECK(d.Count("SELECT pull_cursor FROM sync_state") == 9);
+  }
   SECTION("a row dated two days ahead: refused, neither data nor clock move") {
     const Hlc before = d.store->clock().State();
     pages[0].second = PageAnswer(
