@@ -204,6 +204,60 @@ TEST_CASE("OPFS VFS: a random workload reads back as with SQLite's own VFS, "
   unlink(ref_path);
 }
 
+TEST_CASE("OPFS VFS: a gap left by a write or a truncation reads as zero, "
+          "also where the file held bytes before",
+          "[opfs]") {
+  fake_empty();
+  kbo_opfs_forget();
+  REQUIRE(kbo_opfs_vfs_register() == SQLITE_OK);
+  sqlite3_vfs* vfs = sqlite3_vfs_find("kbo-opfs");
+  REQUIRE(vfs != nullptr);
+  std::vector<char> room(static_cast<size_t>(vfs->szOsFile));
+  auto* file = reinterpret_cast<sqlite3_file*>(room.data());
+  int flags = 0;
+  REQUIRE(vfs->xOpen(vfs, kOpfsDb, file,
+                     SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE |
+                         SQLITE_OPEN_MAIN_DB,
+                     &flags) == SQLITE_OK);
+  const sqlite3_io_methods* io = file->pMethods;
+  const auto read = [&](sqlite3_int64 at, int n) {
+    std::string out(static_cast<size_t>(n), '?');
+    const int rc = io->xRead(file, out.data(), n, at);
+    CHECK((rc == SQLITE_OK || rc == SQLITE_IOERR_SHORT_READ));
+    return out;
+  };
+  const std::string ones(4096, '\x11');
+  const std::string twos(4096, '\x22');
+  REQUIRE(io->xWrite(file, ones.data(), 4096, 0) == SQLITE_OK);
+  REQUIRE(io->xWrite(file, ones.data(), 4096, 4096) == SQLITE_OK);
+  (void)read(0, 8192);  // the file's image is now in memory
+  // Shrunk, then written past its end: the gap is zero, not the old bytes.
+  REQUIRE(io->xTruncate(file, 1024) == SQLITE_OK);
+  REQUIRE(io->xWrite(file, twos.data(), 4096, 12288) == SQLITE_OK);
+  CHECK(read(0, 1024) == std::string(1024, '\x11'));
+  CHECK(read(1024, 11264) == std::string(11264, '\0'));
+  CHECK(read(12288, 4096) == twos);
+  // Shrunk and grown again by a truncation: zero too.
+  REQUIRE(io->xTruncate(file, 2048) == SQLITE_OK);
+  REQUIRE(io->xTruncate(file, 65536 * 3) == SQLITE_OK);
+  CHECK(read(1024, 1024) == std::string(1024, '\0'));
+  CHECK(read(2048, 65536 * 3 - 2048) == std::string(65536 * 3 - 2048, '\0'));
+  // Past the end: a short read, zero-filled.
+  CHECK(read(65536 * 3 - 10, 20) == std::string(20, '\0'));
+  // The handles hold the same, as a new worker reads them.
+  REQUIRE(io->xSync(file, SQLITE_SYNC_NORMAL) == SQLITE_OK);
+  REQUIRE(io->xClose(file) == SQLITE_OK);
+  kbo_opfs_forget();
+  REQUIRE(vfs->xOpen(vfs, kOpfsDb, file, SQLITE_OPEN_READWRITE, &flags) ==
+          SQLITE_OK);
+  io = file->pMethods;
+  CHECK(read(0, 1024) == std::string(1024, '\x11'));
+  CHECK(read(1024, 65536 * 3 - 1024) == std::string(65536 * 3 - 1024, '\0'));
+  REQUIRE(io->xClose(file) == SQLITE_OK);
+  kbo_opfs_forget();
+  fake_empty();
+}
+
 TEST_CASE("OPFS VFS: writes are gathered into few handle calls", "[opfs]") {
   fake_empty();
   kbo_opfs_forget();

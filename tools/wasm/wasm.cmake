@@ -45,10 +45,14 @@ add_library(kbo_wasm_sodium STATIC ${_sodium_sources})
 target_include_directories(kbo_wasm_sodium SYSTEM PUBLIC ${_sodium_gen})
 target_include_directories(kbo_wasm_sodium PRIVATE ${_sodium_gen}/sodium)
 # What libsodium's configure decides for emscripten (dist-build/
-# emscripten.sh): no assembly, no threads, a little-endian target.
+# emscripten.sh): no assembly, no threads, a little-endian target, and
+# emscripten's musl has explicit_bzero (configure's AC_CHECK_FUNCS finds
+# it), which sodium_memzero then uses to wipe secrets instead of its
+# fallback of one volatile byte store at a time (docs/performance.md, "The
+# phone app in Chromium").
 target_compile_definitions(kbo_wasm_sodium PRIVATE
   CONFIGURED=1 NATIVE_LITTLE_ENDIAN=1 HAVE_C_VARARRAYS=1
-  HAVE_CATCHABLE_SEGV=0 HAVE_CATCHABLE_ABRT=0)
+  HAVE_CATCHABLE_SEGV=0 HAVE_CATCHABLE_ABRT=0 HAVE_EXPLICIT_BZERO=1)
 target_compile_options(kbo_wasm_sodium PRIVATE -O2 -w)
 add_library(PkgConfig::SODIUM ALIAS kbo_wasm_sodium)
 
