@@ -170,6 +170,11 @@ struct SyncOptions {
   // Row changes per pull page requested. Default protocol::kDefaultPullLimit;
   // at most protocol::kMaxPullLimit.
   int pull_limit = protocol::kDefaultPullLimit;
+  // Applied pull pages share a commit while the next page has arrived
+  // already (docs/decisions.md, "Pull pages committed together"). Tests set
+  // this to group as if it always had, so that what a group keeps when the
+  // pull stops does not depend on threads' timing.
+  bool pull_group_always = false;
   SyncProgress progress;
   // Sync(): pull everything in scope again from the start (both cursors back
   // to 0 after the push).

@@ -240,7 +240,8 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (Status s = db.Exec("RELEASE kbo_pull_page"); !s.ok()) return undo_page(s);
     group_rows += page.rows.size();
     const bool next_waiting =
-        more && ahead.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
+        more && (options_.pull_group_always ||
+                 ahead.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
     if (!next_waiting || group_rows >= kPullGroupRows ||
         std::chrono::steady_clock::now() - group_start >= kPullGroupTime) {
       if (Status s = commit_group(); !s.ok()) return s;

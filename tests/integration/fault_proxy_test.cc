@@ -472,6 +472,57 @@ TEST_CASE("Fault proxy: an original cut off after it was announced goes with the
   CHECK(f.KboJson(home, {"status"})["originals_to_send"] == 0);
 }
 
+TEST_CASE("Fault proxy: a pull cut off at its third page keeps the two pages "
+          "before it, and the next sync goes on from there",
+          "[fault][integration][proxy][pull]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  {
+    std::string csv = "kind,name,district_code\n";
+    for (int i = 0; i < 5000; ++i) {
+      csv += "group,กลุ่มทอผ้าที่ " + std::to_string(i) + ",5011\n";
+    }
+    const std::string path = f.dir() + "/producers.csv";
+    REQUIRE(WriteFileAtomically(path, csv, 0644).ok());
+    CliResult imported = f.Kbo(trainer, {"import", "producers", path});
+    INFO(imported.err);
+    REQUIRE(imported.exit_code == 0);
+  }
+  f.SyncOk(trainer);
+  // Pages of 2,000 rows (one row change each): the third page is asked for
+  // after the 4,000th row's sequence.
+  const int64_t second_end = f.ServerCount(
+      "SELECT max_seq FROM row_seq ORDER BY max_seq LIMIT 1 OFFSET 3999");
+  const int64_t last = f.ServerCount("SELECT MAX(max_seq) FROM row_seq");
+  const std::string pull(protocol::kPullPath);
+  // Every try of the third page is cut before its answer arrives.
+  proxy.CutRequest("GET", pull, "after=" + std::to_string(second_end) + "&", 0,
+                   /*times=*/1000);
+  CliResult cut = f.Kbo(officer, {"sync", "--server", proxy.url()});
+  INFO(cut.out << cut.err);
+  CHECK(cut.exit_code == 4);
+  CHECK(proxy.stats().rule_fired >= 1);
+  proxy.CutRequest("", "", "", 0, /*times=*/0);
+  // The two pages before the cut are kept, with the cursor after them,
+  // whether or not they shared a commit.
+  const std::string db = officer + "/field.db";
+  CHECK(Field::Count(db, "SELECT pull_cursor FROM sync_state") == second_end);
+  CHECK(Field::Count(db, "SELECT COUNT(*) FROM producer") == 4000);
+
+  // The next sync asks for the third page first: a rule on the first page
+  // would fire if it began again from 0.
+  proxy.CutRequest("GET", pull, "after=0&", 0, /*times=*/1);
+  CliResult later = f.Kbo(officer, {"sync", "--server", proxy.url()});
+  INFO(later.out << later.err);
+  REQUIRE(later.exit_code == 0);
+  CHECK(proxy.rule_armed());
+  CHECK(Field::Count(db, "SELECT COUNT(*) FROM producer") == 5000);
+  CHECK(Field::Count(db, "SELECT pull_cursor FROM sync_state") == last);
+}
+
 TEST_CASE("Fault proxy: an enrolment cut half-way or whose answer is lost "
           "succeeds on kbo's retry with the same one-time token",
           "[fault][integration][proxy][enrol]") {
