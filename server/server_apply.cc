@@ -5,8 +5,6 @@
 #include <optional>
 #include <set>
 #include <string>
-#include <unordered_map>
-#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -60,18 +58,6 @@ bool operator<(const RowKey& a, const RowKey& b) {
   if (a.entity != b.entity) return a.entity->name < b.entity->name;
   return a.id < b.id;
 }
-bool operator==(const RowKey& a, const RowKey& b) {
-  return a.entity == b.entity && a.id == b.id;
-}
-// For the sets and maps only looked up by key (no order needed): a push
-// looks up its parents twice per row change.
-struct RowKeyHash {
-  size_t operator()(const RowKey& k) const {
-    const std::string_view id(reinterpret_cast<const char*>(k.id.bytes.data()),
-                              k.id.bytes.size());
-    return std::hash<std::string_view>()(id) ^ std::hash<const Entity*>()(k.entity);
-  }
-};
 
 // A row id's canonical text, on the stack.
 struct IdText {
@@ -162,7 +148,7 @@ struct ParentInfo {
 // set applies forgets its row (ForgetParent), which is read again when next
 // referenced: a parent created, moved or deleted by the set itself is seen
 // as the earlier changes left it, as without this.
-using ParentDistricts = std::unordered_map<RowKey, ParentInfo, RowKeyHash>;
+using ParentDistricts = std::map<RowKey, ParentInfo>;
 
 // The parent as the set knows it (ReadParent), valid until `known` changes.
 Result<const ParentInfo*> ReadParent(Db& db, ParentDistricts& known,
@@ -186,7 +172,7 @@ void ForgetParent(ParentDistricts& known, const Entity& entity, const Uuid& id) 
 // not held), read up front. CheckRow takes a row's entry out when it
 // checks the row's first change; every later change of that row reads the
 // row again (an earlier change of the set may have written it).
-using RowsAhead = std::unordered_map<RowKey, std::optional<ReplicaRow>, RowKeyHash>;
+using RowsAhead = std::map<RowKey, std::optional<ReplicaRow>>;
 
 // Reads ahead, with one query per entity (a few per set) instead of one
 // per row change -- on PostgreSQL each is a round trip under the writer
@@ -475,7 +461,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   applied.first_seq = *first;
   applied.last_seq = *first + cs.rows.size() - 1;
   CollectingSink sink;
-  std::unordered_set<RowKey, RowKeyHash> refused_rows;
+  std::set<RowKey> refused_rows;
   ParentDistricts parents;
   RowsAhead ahead;
   if (Status s = ReadAhead(db, cs, &ahead, &parents); !s.ok()) return s;
