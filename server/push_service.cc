@@ -218,7 +218,8 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
         .WithReason("prev_hash_mismatch");
   }
 
-  Result<AppliedSet> applied = ApplyAtServer(store_, cs, &device);
+  Result<AppliedSet> applied =
+      ApplyAtServer(store_, cs, &device, /*texts_decoded=*/true);
   if (!applied.ok()) return applied.status();
 
   PushResult result;

@@ -11,6 +11,7 @@
 #include "server/storage/change_log.h"
 #include "server/storage/conflicts.h"
 #include "server/storage/rows.h"
+#include "shared/derived_row_id.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/roles.h"
@@ -44,7 +45,26 @@ struct RowInfo {
   uint64_t indexed_seq = 0;
   std::string district_after;    // filled after applying
 };
-using RowKey = std::pair<std::string, std::string>;  // entity, row id text
+
+// A row of the set: its catalogue entity and its id, kept as they are (no
+// id text or entity name copied per row change). Ordered as the pair
+// (entity name, id text) would be -- a uuid's lowercase canonical text sorts
+// as its bytes -- so the pull index is written in the same order as before.
+struct RowKey {
+  const Entity* entity;
+  Uuid id;
+};
+bool operator<(const RowKey& a, const RowKey& b) {
+  if (a.entity != b.entity) return a.entity->name < b.entity->name;
+  return a.id < b.id;
+}
+
+// A row id's canonical text, on the stack.
+struct IdText {
+  explicit IdText(const Uuid& id) { id.FormatTo(text); }
+  std::string_view view() const { return std::string_view(text, sizeof text); }
+  char text[36];
+};
 
 class CollectingSink : public ConflictSink {
  public:
@@ -57,7 +77,7 @@ class CollectingSink : public ConflictSink {
 
 // The district the row is in now; nullopt if the server does not hold it.
 Result<std::optional<std::string>> CurrentDistrict(Db& db, const Entity& entity,
-                                                   const std::string& row_id) {
+                                                   std::string_view row_id) {
   return storage::Rows(db).District(entity, row_id);
 }
 
@@ -72,20 +92,41 @@ std::string RowLabel(size_t index, const RowChange& row) {
          row.row_id.ToString() + ")";
 }
 
-// What a row as the server holds it (before a change) says, as values by
-// column name, with the change's cells laid over it.
-RowValues Effective(const Entity& entity, const std::optional<ReplicaRow>& current,
-                    const RowChange& row) {
-  RowValues v;
-  if (current.has_value()) {
-    for (size_t c = 0; c < entity.columns.size(); ++c) {
-      v[std::string(entity.columns[c].name)] = current->values[c];
+// What a row as the server holds it (before a change) says, with the
+// change's cells laid over it: a value per column, by the entity's column
+// index ("deleted" last), nullptr where neither gives one. Points into
+// `current` and `row`, which outlive it. (A vector of pointers, not a map
+// of copies by name: CheckRow builds one for every row change.)
+class EffectiveRow {
+ public:
+  // Every cell of `row` names a column of `entity` or "deleted" (CheckRow
+  // has validated them).
+  EffectiveRow(const Entity& entity, const std::optional<ReplicaRow>& current,
+               const RowChange& row)
+      : entity_(entity), values_(entity.columns.size() + 1, nullptr) {
+    if (current.has_value()) {
+      for (size_t c = 0; c < values_.size(); ++c) values_[c] = &current->values[c];
     }
-    v[std::string(kDeletedColumn)] = current->values.back();
+    for (const CellWrite& cell : row.cells) {
+      const Column* c = entity.FindColumn(cell.column);
+      values_[c != nullptr ? Index(c) : entity.columns.size()] = &cell.value;
+    }
   }
-  for (const CellWrite& cell : row.cells) v[cell.column] = cell.value;
-  return v;
-}
+  const Value* at(const Column& c) const { return values_[Index(&c)]; }
+  // nullptr for a name that is no column of the entity.
+  const Value* Find(std::string_view name) const {
+    const Column* c = entity_.FindColumn(name);
+    return c != nullptr ? at(*c) : nullptr;
+  }
+  const std::vector<const Value*>& by_column() const { return values_; }
+
+ private:
+  size_t Index(const Column* c) const {
+    return static_cast<size_t>(c - entity_.columns.data());
+  }
+  const Entity& entity_;
+  std::vector<const Value*> values_;
+};
 
 bool IsMissing(const Value& v) {
   if (v.is_null()) return true;
@@ -109,22 +150,22 @@ struct ParentInfo {
 // as the earlier changes left it, as without this.
 using ParentDistricts = std::map<RowKey, ParentInfo>;
 
-Result<ParentInfo> ReadParent(Db& db, ParentDistricts& known,
-                              const Entity& entity, const std::string& id) {
-  RowKey key(std::string(entity.name), id);
-  if (auto it = known.find(key); it != known.end()) return it->second;
-  Result<std::optional<std::string>> d = CurrentDistrict(db, entity, id);
+// The parent as the set knows it (ReadParent), valid until `known` changes.
+Result<const ParentInfo*> ReadParent(Db& db, ParentDistricts& known,
+                                     const Entity& entity, const Uuid& id) {
+  const RowKey key{&entity, id};
+  if (auto it = known.find(key); it != known.end()) return &it->second;
+  Result<std::optional<std::string>> d =
+      CurrentDistrict(db, entity, IdText(id).view());
   if (!d.ok()) return d.status();
   ParentInfo out;
   out.exists = d->has_value();
-  if (out.exists) out.district = **d;
-  known.emplace(std::move(key), out);
-  return out;
+  if (out.exists) out.district = std::move(**d);
+  return &known.emplace(key, std::move(out)).first->second;
 }
 
-void ForgetParent(ParentDistricts& known, const Entity& entity,
-                  const std::string& id) {
-  known.erase(RowKey(std::string(entity.name), id));
+void ForgetParent(ParentDistricts& known, const Entity& entity, const Uuid& id) {
+  known.erase(RowKey{&entity, id});
 }
 
 // The set's rows as the server held them before the set (nullopt inside:
@@ -141,6 +182,12 @@ using RowsAhead = std::map<RowKey, std::optional<ReplicaRow>>;
 // when it is applied, and read again if referenced after that).
 // Only where it pays (PostgreSQL): on SQLite, in-process, reading row by
 // row was faster (docs/performance.md).
+// An id ReadAhead formatted itself (Uuid::ToString), read back.
+Uuid ParsedId(const std::string& id) {
+  Result<Uuid> parsed = Uuid::Parse(id);
+  return parsed.ok() ? *parsed : Uuid();
+}
+
 Status ReadAhead(Db& db, const ChangeSet& cs, RowsAhead* rows,
                  ParentDistricts* parents) {
   storage::Rows store(db);
@@ -168,7 +215,7 @@ Status ReadAhead(Db& db, const ChangeSet& cs, RowsAhead* rows,
         store.ReadMany(entity, entry.second);
     if (!read.ok()) return read.status();
     for (const std::string& id : entry.second) {
-      std::optional<ReplicaRow>& slot = (*rows)[RowKey(std::string(entity.name), id)];
+      std::optional<ReplicaRow>& slot = (*rows)[RowKey{&entity, ParsedId(id)}];
       auto it = read->find(id);
       if (it != read->end()) slot = std::move(it->second);
     }
@@ -185,7 +232,7 @@ Status ReadAhead(Db& db, const ChangeSet& cs, RowsAhead* rows,
         info.exists = true;
         info.district = it->second;
       }
-      parents->emplace(RowKey(std::string(entity.name), id), std::move(info));
+      parents->emplace(RowKey{&entity, ParsedId(id)}, std::move(info));
     }
   }
   return Status();
@@ -210,7 +257,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                         const Entity& entity,
                                         const DeviceRecord* device,
                                         ParentDistricts& parents,
-                                        RowsAhead& ahead,
+                                        RowsAhead& ahead, bool texts_decoded,
                                         std::optional<std::string>* held,
                                         std::optional<ReplicaRow>* current) {
   using R = std::optional<Refusal>;
@@ -225,7 +272,8 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                       "date and time correctly and record it again");
   }
   bool writes_tombstone = false;
-  std::vector<std::string> written_districts;
+  // The district it writes (at most one: no column is written twice).
+  const std::string* written_district = nullptr;
   for (size_t k = 0; k < row.cells.size(); ++k) {
     const CellWrite& cell = row.cells[k];
     for (size_t j = 0; j < k; ++j) {
@@ -233,7 +281,12 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
         return refuse("invalid_value", "it writes " + cell.column + " twice");
       }
     }
-    if (Status s = ValidateCell(entity, cell.column, cell.value); !s.ok()) {
+    // Decoded texts are valid UTF-8 already (DecodeChangeSet refuses any
+    // other): the same answers without checking that again.
+    const Column* column = texts_decoded ? entity.FindColumn(cell.column) : nullptr;
+    if (Status s = column != nullptr ? ValidateDecodedCell(entity, *column, cell.value)
+                                     : ValidateCell(entity, cell.column, cell.value);
+        !s.ok()) {
       return refuse("invalid_value", s.message());
     }
     if (cell.column == kDeletedColumn) {
@@ -242,10 +295,11 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       if (cell.value.is_null()) {
         return refuse("missing_column", "district_code cannot be cleared");
       }
-      written_districts.push_back(cell.value.text());
+      written_district = &cell.value.text();
     }
   }
-  if (auto it = ahead.find(RowKey(row.entity, row.row_id.ToString()));
+  // (Empty on SQLite, where ReadAhead does not pay.)
+  if (auto it = ahead.empty() ? ahead.end() : ahead.find(RowKey{&entity, row.row_id});
       it != ahead.end()) {
     *current = std::move(it->second);
     ahead.erase(it);
@@ -269,7 +323,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     // is nothing to delete, and nothing to keep.
     return refuse(kNothingToDelete, "");
   }
-  const RowValues effective = Effective(entity, *current, row);
+  const EffectiveRow effective(entity, *current, row);
   const RowAction action = !exists          ? RowAction::kCreate
                            : writes_tombstone ? RowAction::kDelete
                                               : RowAction::kEdit;
@@ -280,15 +334,18 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                               std::string(entity.name) + " (docs/roles.md)");
   }
   // Districts: the one it writes and the one it is in now.
-  if (!exists && written_districts.empty()) {
+  if (!exists && written_district == nullptr) {
     return refuse("missing_column",
                   "the server does not hold this row and the change does not "
                   "give its district_code");
   }
   if (scope != nullptr) {
-    std::vector<std::string> districts = written_districts;
-    if (!current_district.empty()) districts.push_back(current_district);
-    for (const std::string& d : districts) {
+    // The one it writes first, then the one it is in.
+    const std::string* districts[2] = {written_district, nullptr};
+    if (!current_district.empty()) districts[1] = &current_district;
+    for (const std::string* district : districts) {
+      if (district == nullptr) continue;
+      const std::string& d = *district;
       if (!scope->Contains(d)) {
         return refuse("out_of_scope",
                       "it is in district " + DistrictName(d) +
@@ -299,8 +356,8 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   }
   // Required columns: all of them on a new row, none emptied on an edit.
   for (const Column& c : entity.columns) {
-    auto it = effective.find(c.name);
-    const bool missing = it == effective.end() || IsMissing(it->second);
+    const Value* value = effective.at(c);
+    const bool missing = value == nullptr || IsMissing(*value);
     if (!c.required || !missing) continue;
     if (!exists) {
       return refuse("missing_column", std::string(c.name) +
@@ -317,7 +374,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   // References: each one it sets must name a row the server holds, in this
   // device's districts; the district parent's district is the row's.
   const std::string_view parent_column = DistrictParentColumn(entity.name);
-  auto effective_district = effective.find(kDistrictColumn);
+  const Value* effective_district = effective.Find(kDistrictColumn);
   for (const Column& c : entity.columns) {
     if (c.type != ColumnType::kRef) continue;
     bool written = !exists;
@@ -329,24 +386,25 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
       }
     }
     if (!written) continue;
-    auto it = effective.find(c.name);
-    if (it == effective.end() || it->second.is_null()) continue;
+    const Value* value = effective.at(c);
+    if (value == nullptr || value->is_null()) continue;
     std::string_view target = c.ref_entity;
     if (target.empty()) {
-      auto type = effective.find("subject_type");
-      if (type == effective.end() || type->second.is_null()) {
+      const Value* type = effective.Find("subject_type");
+      if (type == nullptr || type->is_null()) {
         return refuse("missing_column", "subject_type is required with subject_id");
       }
-      target = type->second.text();
+      target = type->text();
     }
     const Entity* te = FindEntity(target);
-    Result<Uuid> ref = Uuid::Parse(it->second.text());
+    Result<Uuid> ref = Uuid::Parse(value->text());
     if (te == nullptr || !ref.ok()) {
       return refuse("invalid_value", std::string(c.name) + " is not a " +
                                          std::string(target) + " id");
     }
-    Result<ParentInfo> parent = ReadParent(db, parents, *te, ref->ToString());
-    if (!parent.ok()) return parent.status();
+    Result<const ParentInfo*> read = ReadParent(db, parents, *te, *ref);
+    if (!read.ok()) return read.status();
+    const ParentInfo* parent = *read;
     if (!parent->exists) {
       return refuse("unknown_reference",
                     "its " + std::string(c.name) + " names " +
@@ -364,12 +422,10 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                         scope->ToString() + ")");
     }
     if (c.name == parent_column && !parent->district.empty() &&
-        effective_district != effective.end() &&
-        !effective_district->second.is_null() &&
-        effective_district->second.text() != parent->district) {
+        effective_district != nullptr && !effective_district->is_null() &&
+        effective_district->text() != parent->district) {
       return refuse("wrong_district",
-                    "it says district " +
-                        DistrictName(effective_district->second.text()) +
+                    "it says district " + DistrictName(effective_district->text()) +
                         " but its " + std::string(target) + " is in " +
                         DistrictName(parent->district) + "; a " +
                         std::string(entity.name) + " belongs to its " +
@@ -379,7 +435,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   // A derived id must be the one its natural key gives: no device can take
   // another row's id (issue 9, D1).
   if (!entity.natural_key.empty()) {
-    Result<Uuid> derived = DerivedRowId(entity, effective);
+    Result<Uuid> derived = DerivedRowId(entity, effective.by_column());
     if (!derived.ok() || *derived != row.row_id) {
       return refuse("derived_id",
                     "its id is not the one its " + std::string(entity.name) +
@@ -393,7 +449,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
 }  // namespace
 
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const DeviceRecord* device) {
+                                 const DeviceRecord* device, bool texts_decoded) {
   Db& db = store.db();
   storage::PullIndex index(db);
   std::map<RowKey, RowInfo> rows;
@@ -418,7 +474,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     std::optional<Refusal> refusal;
     std::optional<std::string> held;  // the row's district before it
     std::optional<ReplicaRow> current;  // the row before it, as CheckRow read it
-    const RowKey key(row.entity, row.row_id.ToString());
+    const RowKey key{entity, row.row_id};  // meaningful once entity is known
     if (entity == nullptr) {
       refusal = Refusal{"unknown_entity", "unknown entity '" + row.entity + "'"};
     } else if (row.row_id.IsNil()) {
@@ -429,7 +485,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                         "was refused"};
     } else {
       Result<std::optional<Refusal>> checked =
-          CheckRow(db, row, *entity, device, parents, ahead, &held, &current);
+          CheckRow(db, row, *entity, device, parents, ahead, texts_decoded, &held,
+                   &current);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
     }
@@ -441,7 +498,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                                        refusal->message)
             .WithReason("invalid_change");
       }
-      refused_rows.insert(key);
+      // (A row of an unknown entity is refused with every change: nothing
+      // to look up.)
+      if (entity != nullptr) refused_rows.insert(key);
       protocol::RefusedRow r;
       r.index = i;
       r.entity = row.entity;
@@ -471,6 +530,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       info.writes_district = true;
     }
     ApplyOptions options;
+    // CheckRow validated every cell (ValidateCell, as the applier would):
+    // not a second time.
+    options.cells_validated = true;
     options.seq = *first + i;
     options.conflicts = &sink;
     options.current = &current;  // read by CheckRow: not read again
@@ -483,7 +545,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     }
     // Its district, existence or references may have changed: a later row
     // change that references it reads it again.
-    ForgetParent(parents, *entity, key.second);
+    ForgetParent(parents, *entity, row.row_id);
     if (!info.applied) {
       info.applied = true;
       info.indexed_seq = result.max_seq_before;
@@ -494,6 +556,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
 
   // 3. The pull index: where each row is now and its newest write.
   for (auto& [key, info] : rows) {
+    const std::string_view entity_name = key.entity->name;
+    const IdText id(key.id);
     info.district_after = info.district_before;
     if (info.writes_district && info.one_district_written &&
         (!info.exists_before ||
@@ -504,7 +568,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       info.district_after = info.district_written;
     } else if (info.writes_district) {
       Result<std::optional<std::string>> now =
-          CurrentDistrict(db, *info.entity, key.second);
+          CurrentDistrict(db, *info.entity, id.view());
       if (!now.ok()) return now.status();
       if (now->has_value()) info.district_after = **now;
     }
@@ -513,7 +577,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
         info.district_after != info.district_before) {
       // It moved: a device of its new district may never have had it, so
       // pulls after this point send it whole (PullService).
-      if (Status s = index.NoteMoved(key.first, key.second, info.max_seq);
+      if (Status s = index.NoteMoved(entity_name, id.view(), info.max_seq);
           !s.ok()) {
         return s;
       }
@@ -521,18 +585,19 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.
     if (info.indexed_seq != 0) {
-      Result<int> dropped = index.DropEntry(info.indexed_seq, key.first, key.second);
+      Result<int> dropped = index.DropEntry(info.indexed_seq, entity_name, id.view());
       if (!dropped.ok()) return dropped.status();
       if (*dropped != 1) {
         // The index no longer matches the rows: refuse the set (nothing of
         // it is kept) rather than lose a row from every device's pulls.
         return Status::Corruption(
             "the pull index has no entry " + std::to_string(info.indexed_seq) +
-            " for " + key.first + " " + key.second + "; the server database "
+            " for " + std::string(entity_name) + " " + std::string(id.view()) +
+            "; the server database "
             "needs repair (docs/operations.md)");
       }
     }
-    if (Status s = index.AddEntry(key.first, key.second, info.max_seq,
+    if (Status s = index.AddEntry(entity_name, id.view(), info.max_seq,
                                   info.district_after);
         !s.ok()) {
       return s;
@@ -548,7 +613,8 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   storage::ConflictStore conflicts(db);
   for (size_t k = 0; k < sink.events.size(); ++k) {
     const ConflictEvent& e = sink.events[k];
-    const RowInfo& info = rows[RowKey(e.entity, e.row_id.ToString())];
+    // Every conflict is of a row change the set applied: its row is there.
+    const RowInfo& info = rows[RowKey{FindEntity(e.entity), e.row_id}];
     storage::ConflictRecord c;
     c.id = Uuid::Random().ToString();
     c.entity = e.entity;
@@ -611,13 +677,14 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
     if (!open.ok()) return open.status();
     if (!*open) return Status();
   }
-  std::set<RowKey> still_refused;
+  using NamedRow = std::pair<std::string, std::string>;  // entity, row id text
+  std::set<NamedRow> still_refused;
   for (const protocol::RefusedRow& r : refused) {
     still_refused.emplace(r.entity, r.row_id);
   }
-  std::set<RowKey> done;
+  std::set<NamedRow> done;
   for (const RowChange& row : cs.rows) {
-    RowKey key(row.entity, row.row_id.ToString());
+    NamedRow key(row.entity, row.row_id.ToString());
     if (still_refused.count(key) != 0 || !done.insert(key).second) continue;
     if (Status s = refusals.Settle(device_id, key.first, key.second, seq, now_iso);
         !s.ok()) {

@@ -58,8 +58,12 @@ struct AppliedSet {
 //   and each conflict is recorded in `conflict` with both values as display
 //   text and their types, both devices and hlcs, the base, both sequences,
 //   the winner, the row's district and a fresh feed sequence.
+// `texts_decoded`: the set came out of DecodeChangeSet, so its texts are
+// valid UTF-8 already and are not checked for it again (ValidateDecodedCell;
+// the same answers).
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
-                                 const DeviceRecord* device);
+                                 const DeviceRecord* device,
+                                 bool texts_decoded = false);
 
 // Keeps each refused row change of device `device_id`'s change set `seq`
 // for the office (table refused_row: reason, message, the row's cells as

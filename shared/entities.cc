@@ -16,6 +16,7 @@
 
 #include "schema/schema.h"
 #include "shared/csv.h"
+#include "shared/derived_row_id.h"
 #include "shared/encoding.h"
 
 // The catalogue is data: one table per entity below, in the column order of
@@ -1035,7 +1036,12 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
   return value;
 }
 
-Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
+namespace {
+
+// DerivedRowId over any way of finding a key column's value: `value_of(key)`
+// gives it, or nullptr if the row has none.
+template <typename ValueOf>
+Result<Uuid> DerivedRowIdWith(const Entity& entity, ValueOf&& value_of) {
   if (entity.natural_key.empty()) {
     return Status::FailedPrecondition(std::string(entity.name) +
                                       " rows have random ids, not derived "
@@ -1066,10 +1072,9 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
   };
   put(entity.name.data(), entity.name.size());
   for (std::string_view key : entity.natural_key) {
-    const auto it = row.find(key);
-    if (it == row.end() || it->second.is_null() ||
-        (it->second.type() == Value::Type::kText &&
-         it->second.text().empty())) {
+    const Value* value = value_of(key);
+    if (value == nullptr || value->is_null() ||
+        (value->type() == Value::Type::kText && value->text().empty())) {
       return Status::InvalidArgument(std::string(key) +
                                      " is needed to identify a " +
                                      std::string(entity.name));
@@ -1077,15 +1082,15 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
     std::string display;  // only for a type with no text of its own below
     std::string_view text;
     char digits[24];
-    if (it->second.type() == Value::Type::kText) {
-      text = it->second.text();  // = ToDisplay(), without a copy
-    } else if (it->second.type() == Value::Type::kInteger) {
+    if (value->type() == Value::Type::kText) {
+      text = value->text();  // = ToDisplay(), without a copy
+    } else if (value->type() == Value::Type::kInteger) {
       // = ToDisplay() (std::to_string's decimal)
       const auto end =
-          std::to_chars(digits, digits + sizeof digits, it->second.integer()).ptr;
+          std::to_chars(digits, digits + sizeof digits, value->integer()).ptr;
       text = std::string_view(digits, static_cast<size_t>(end - digits));
     } else {
-      display = it->second.ToDisplay();
+      display = value->ToDisplay();
       text = display;
     }
     if (text.find('\x1f') != std::string_view::npos) {
@@ -1097,6 +1102,25 @@ Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
   }
   return Uuid::Derived(DerivedIdNamespace(),
                        on_heap ? std::string_view(heap) : std::string_view(stack, size));
+}
+
+}  // namespace
+
+Result<Uuid> DerivedRowId(const Entity& entity, const RowValues& row) {
+  return DerivedRowIdWith(entity, [&row](std::string_view key) -> const Value* {
+    const auto it = row.find(key);
+    return it == row.end() ? nullptr : &it->second;
+  });
+}
+
+Result<Uuid> DerivedRowId(const Entity& entity,
+                          const std::vector<const Value*>& by_column) {
+  return DerivedRowIdWith(entity, [&](std::string_view key) -> const Value* {
+    const Column* c = entity.FindColumn(key);
+    if (c == nullptr) return nullptr;
+    const size_t i = static_cast<size_t>(c - entity.columns.data());
+    return i < by_column.size() ? by_column[i] : nullptr;
+  });
 }
 
 int EnumRank(const Column& column, const Value& value) {

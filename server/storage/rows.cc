@@ -29,6 +29,12 @@ Status ForIdGroups(const std::set<std::string>& ids, Each&& each) {
   return Status();
 }
 
+// Keys of the pull index's statements (Db::CachedBy: found by address, not
+// by building and comparing their text; a push writes an entry per row).
+const char kNoteMovedKey = 0;
+const char kDropEntryKey = 0;
+const char kAddEntryKey = 0;
+
 // The error that ended `st`'s rows, if any, with `st` reset for its next use.
 Status Finished(Statement& st) {
   Status s = st.status();
@@ -153,17 +159,21 @@ Status Rows::Apply(const RowChange& row, const ApplyOptions& options,
 
 Status PullIndex::NoteMoved(std::string_view entity, std::string_view row_id,
                             uint64_t moved_seq) {
-  Statement& mv = db_.Cached(
-      "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
-      "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
+  Statement& mv = db_.CachedBy(&kNoteMovedKey, 0, [] {
+    return std::string(
+        "INSERT INTO row_moved (entity, row_id, moved_seq) VALUES (?1, ?2, ?3) "
+        "ON CONFLICT (entity, row_id) DO UPDATE SET moved_seq = excluded.moved_seq");
+  });
   mv.Bind(1, entity).Bind(2, row_id).Bind(3, static_cast<int64_t>(moved_seq));
   return mv.RunDeferred();
 }
 
 Result<int> PullIndex::DropEntry(uint64_t max_seq, std::string_view entity,
                                  std::string_view row_id) {
-  Statement& del = db_.Cached(
-      "DELETE FROM row_seq WHERE max_seq = ?1 AND entity = ?2 AND row_id = ?3");
+  Statement& del = db_.CachedBy(&kDropEntryKey, 0, [] {
+    return std::string(
+        "DELETE FROM row_seq WHERE max_seq = ?1 AND entity = ?2 AND row_id = ?3");
+  });
   del.Bind(1, static_cast<int64_t>(max_seq)).Bind(2, entity).Bind(3, row_id);
   if (Status s = del.Run(); !s.ok()) return s;
   return db_.Changes();
@@ -171,14 +181,19 @@ Result<int> PullIndex::DropEntry(uint64_t max_seq, std::string_view entity,
 
 Status PullIndex::AddEntry(std::string_view entity, std::string_view row_id,
                            uint64_t max_seq, std::string_view district) {
-  Statement& st = db_.Cached(
-      "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "
-      "VALUES (?1, ?2, ?3, ?4)");
-  st.Bind(1, entity).Bind(2, row_id).Bind(3, static_cast<int64_t>(max_seq));
+  Statement& st = db_.CachedBy(&kAddEntryKey, 0, [] {
+    return std::string(
+        "INSERT INTO row_seq (entity, row_id, max_seq, district_code) "
+        "VALUES (?1, ?2, ?3, ?4)");
+  });
+  // Not copied: RunDeferred is done with the bytes when it returns (SQLite
+  // runs the insert now; PostgreSQL has sent it), and the statement is
+  // reset before its next use.
+  st.BindNoCopy(1, entity).BindNoCopy(2, row_id).Bind(3, static_cast<int64_t>(max_seq));
   if (district.empty()) {
     st.BindNull(4);
   } else {
-    st.Bind(4, district);
+    st.BindNoCopy(4, district);
   }
   return st.RunDeferred();
 }
