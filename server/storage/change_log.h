@@ -19,7 +19,7 @@ struct LogEntry {
   std::string_view device_id;
   uint64_t seq = 0;
   std::string_view hash;       // 32 raw bytes
-  std::string_view bytes;      // the verbatim change set
+  std::string_view bytes;      // the verbatim change set (stored compressed)
   std::string_view signature;  // 64 raw bytes
   std::string_view received_at;
   uint64_t first_server_seq = 0;
@@ -70,6 +70,10 @@ class ChangeLog {
   // in all (`truncated` says some were left out).
   Result<LoggedSets> SetsMentioning(std::string_view needle, size_t max_sets,
                                     size_t max_bytes);
+  // The verbatim bytes of device `device_id`'s set `seq` (decompressed if
+  // the log keeps it compressed). kNotFound if the log has none, kCorruption
+  // if what it keeps does not decompress.
+  Result<std::string> SetBytes(std::string_view device_id, uint64_t seq);
 
  private:
   Db& db_;

@@ -5,6 +5,7 @@
 
 #include "server/pull_service.h"
 #include "server/push_service.h"
+#include "server/storage/change_log.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -84,13 +85,19 @@ TEST_CASE(
   CHECK(feed->count == 1);
   CHECK(feed->next == 6);
 
-  // It is logged as the server's own signed change set.
+  // It is logged as the server's own signed change set (compressed: the
+  // signature is over the set's bytes as the log gives them back).
   Statement st(
       f.store->db(),
-      "SELECT bytes, signature FROM change_set_log WHERE device_id = '" +
+      "SELECT seq, signature, bytes_zstd FROM change_set_log WHERE device_id = '" +
           f.store->server_id().ToString() + "'");
   REQUIRE(st.Step());
-  const std::string bytes = st.ColumnBlob(0);
+  CHECK(st.ColumnInt(2) == 1);
+  Result<std::string> logged = storage::ChangeLog(f.store->db())
+                                   .SetBytes(f.store->server_id().ToString(),
+                                             static_cast<uint64_t>(st.ColumnInt(0)));
+  REQUIRE(logged.ok());
+  const std::string& bytes = *logged;
   const std::string sig_bytes = st.ColumnBlob(1);
   Signature sig{};
   REQUIRE(sig_bytes.size() == sig.size());
