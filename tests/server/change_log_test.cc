@@ -78,8 +78,8 @@ TEST_CASE("Change set log: an accepted set is kept compressed and given back "
 }
 
 TEST_CASE("Change set log: a row's history reads sets logged as they came "
-          "(before compression) and compressed ones; a damaged one is "
-          "reported, not read",
+          "(before compression) and compressed ones, and names a damaged "
+          "one",
           "[server][change_log][history]") {
   ServerFixture f;
   TestDevice trainer;
