@@ -29,6 +29,16 @@
 // batches (it then holds M + (r - 1) N records; `held` is the figure before
 // round 1, checked against the server's database at the end).
 //
+// The floor's own growth, in the same run (`floor`): raw prepared INSERTs
+// of attendance rows (bench_sync's floor statement) into the replica
+// schema's table with the server's SQLite settings, committed every 2,000
+// rows as a push commits each set: a batch of N new rows into a fresh
+// database, and into one already holding M rows (preloaded untimed, 100,000
+// rows a transaction); median of `--rounds` each, every round new rows.
+// SQLite with random row ids pays for the held rows too (each commit writes
+// most leaf pages of the id index again once it is much larger than a
+// commit); `floor.ratio` says how much of the server's ratio is that.
+//
 // Prints one JSON line. Usage:
 //   bench_growth [--batch N] [--preload M] [--chunk C] [--rounds R]
 // The server binary: $KBO_SERVER_BIN, else <build>/server/kbo-server.
@@ -39,9 +49,11 @@
 #include <cstdlib>
 #include <filesystem>
 #include <future>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "server/storage/server_state.h"
 #include "tools/bench/sync_support.h"
 
 namespace {
@@ -130,6 +142,77 @@ std::string Rates(const std::vector<PushFigures>& v) {
     out += std::to_string(static_cast<long long>(v[i].per_s + 0.5));
   }
   return out + "]";
+}
+
+// Rows per commit of the raw floor: a device's change set.
+constexpr size_t kFloorCommitRows = 2000;
+
+// Raw inserts of `records` into `db`, committed every `per_commit` rows;
+// records per second.
+double RawInsert(kbo::Db& db, const std::vector<kbo::bench::AttendanceRecord>& records,
+                 size_t per_commit) {
+  const auto t = Clock::now();
+  for (size_t from = 0; from < records.size(); from += per_commit) {
+    kbo::Transaction txn(db);
+    const size_t to = std::min(records.size(), from + per_commit);
+    for (size_t i = from; i < to; ++i) {
+      Check(kTool, kbo::bench::InsertRawAttendance(db, records[i]), "raw insert");
+    }
+    Check(kTool, txn.Commit(), "raw commit");
+  }
+  return static_cast<double>(records.size()) / Seconds(t);
+}
+
+std::unique_ptr<kbo::Db> RawDb(const std::string& path) {
+  auto db = kbo::Db::Open(path);
+  if (!db.ok()) Check(kTool, db.status(), "raw db");
+  Check(kTool, (*db)->Exec(kbo::server::storage::kSqliteServerPragmas), "raw pragmas");
+  Check(kTool,
+        kbo::Migrate(**db, kbo::schema::kReplicaMigrations,
+                     kbo::schema::kReplicaMigrations_count),
+        "raw migrate");
+  return std::move(db).value();
+}
+
+struct FloorFigures {
+  double fresh_per_s = 0;
+  double loaded_per_s = 0;
+  double preload_s = 0;
+};
+
+// The floor's growth (above): batches of `batch` new rows (workload seeds
+// 2000 + r) into fresh databases, and into one holding `preload` rows
+// (seeds 1000 + k, as the server's preload).
+FloorFigures FloorGrowth(const std::string& root, size_t batch, size_t preload,
+                         size_t chunk, size_t rounds) {
+  FloorFigures out;
+  std::vector<double> fresh, loaded;
+  for (size_t r = 0; r < rounds; ++r) {
+    const auto w = kbo::bench::GenerateWorkload(batch, static_cast<uint32_t>(2000 + r));
+    const std::string path = root + "/floor-fresh-" + std::to_string(r) + ".db";
+    {
+      std::unique_ptr<kbo::Db> db = RawDb(path);
+      fresh.push_back(RawInsert(*db, w.records, kFloorCommitRows));
+    }
+    std::error_code ec;
+    for (const char* tail : {"", "-wal", "-shm"}) std::filesystem::remove(path + tail, ec);
+  }
+  const std::string path = root + "/floor-loaded.db";
+  std::unique_ptr<kbo::Db> db = RawDb(path);
+  const auto t = Clock::now();
+  for (size_t k = 0; k * chunk < preload; ++k) {
+    const size_t n = std::min(chunk, preload - k * chunk);
+    const auto pw = kbo::bench::GenerateWorkload(n, static_cast<uint32_t>(1000 + k));
+    RawInsert(*db, pw.records, 100000);
+  }
+  out.preload_s = Seconds(t);
+  for (size_t r = 0; r < rounds; ++r) {
+    const auto w = kbo::bench::GenerateWorkload(batch, static_cast<uint32_t>(2000 + r));
+    loaded.push_back(RawInsert(*db, w.records, kFloorCommitRows));
+  }
+  out.fresh_per_s = kbo::bench::Median(fresh);
+  out.loaded_per_s = kbo::bench::Median(loaded);
+  return out;
 }
 
 int64_t CountAttendance(const std::string& data_dir) {
@@ -231,7 +314,9 @@ int main(int argc, char** argv) {
   const double db_mib =
       static_cast<double>(std::filesystem::file_size(data + "/server.db", ec)) /
       (1024.0 * 1024.0);
+  std::filesystem::remove_all(data, ec);  // room for the floor's databases
 
+  const FloorFigures floor = FloorGrowth(root, batch, preload, chunk, rounds);
   std::filesystem::remove_all(root, ec);
 
   const PushFigures f = MedianOf(fresh), l = MedianOf(loaded);
@@ -241,10 +326,13 @@ int main(int argc, char** argv) {
       "\"loaded\":{\"held\":%zu,\"per_s\":%.0f,\"s\":%.3f,\"server_s\":%.3f,"
       "\"rounds_per_s\":%s,\"db_mib\":%.0f},"
       "\"preload\":{\"records\":%zu,\"s\":%.1f,\"push_per_s\":%.0f,\"server_s\":%.1f},"
+      "\"floor\":{\"fresh_per_s\":%.0f,\"loaded_per_s\":%.0f,\"preload_s\":%.1f,"
+      "\"ratio\":%.3f},"
       "\"server_peak_mib\":%.1f,\"ratio\":%.3f,\"target_ratio\":0.667}\n",
       batch, rounds, f.per_s, f.s, f.server_s, Rates(fresh).c_str(), preload, l.per_s,
       l.s, l.server_s, Rates(loaded).c_str(), db_mib, preload, preload_s,
-      static_cast<double>(preload) / preload_push_s, preload_server_s,
+      static_cast<double>(preload) / preload_push_s, preload_server_s, floor.fresh_per_s,
+      floor.loaded_per_s, floor.preload_s, floor.loaded_per_s / floor.fresh_per_s,
       static_cast<double>(server_hwm_kib) / 1024.0, l.per_s / f.per_s);
   return 0;
 }
