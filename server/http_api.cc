@@ -314,7 +314,7 @@ class Api {
     // Errors httplib produces itself (no route, body too large, bad request)
     // get a JSON body too; ours already have one.
     svr.set_error_handler(httplib::Server::HandlerWithResponse(
-        [](const httplib::Request&, httplib::Response& res) {
+        [](const httplib::Request& req, httplib::Response& res) {
           if (!res.body.empty())
             return httplib::Server::HandlerResponse::Unhandled;
           std::string error = "bad_request";
@@ -324,8 +324,10 @@ class Api {
             message = "no such endpoint";
           } else if (res.status == 413) {
             error = "too_large";
-            message = "the request body is larger than this server accepts (" +
-                      std::to_string(protocol::kMaxPushBytes >> 20) + " MiB)";
+            // Not always the push limit: httplib also refuses a form body
+            // over its own limit (8 KiB) before any route sees it.
+            message = "the request body is larger than this server accepts for " +
+                      (req.path.size() <= 100 ? req.path : std::string("this path"));
           } else if (res.status == 405) {
             error = "method_not_allowed";
             message = "this endpoint does not take that method";

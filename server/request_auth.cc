@@ -41,12 +41,14 @@ bool ParseMillis(std::string_view s, int64_t* out) {
   return true;
 }
 
+// An offset in words, rounded to the nearest unit (a clock 3 days ahead
+// less a few milliseconds of latency is "3 days", not "2 days").
 std::string Minutes(int64_t ms) {
   const int64_t abs_ms = ms < 0 ? -ms : ms;
-  if (abs_ms < 120 * 1000) return std::to_string(abs_ms / 1000) + " seconds";
-  if (abs_ms < 48LL * 3600 * 1000)
-    return std::to_string(abs_ms / 60000) + " minutes";
-  return std::to_string(abs_ms / (24LL * 3600 * 1000)) + " days";
+  auto rounded = [abs_ms](int64_t unit) { return (abs_ms + unit / 2) / unit; };
+  if (abs_ms < 120 * 1000) return std::to_string(rounded(1000)) + " seconds";
+  if (abs_ms < 48LL * 3600 * 1000) return std::to_string(rounded(60000)) + " minutes";
+  return std::to_string(rounded(24LL * 3600 * 1000)) + " days";
 }
 
 // One answer for an unknown device and for a signature that does not

@@ -64,6 +64,8 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   INFO(wrong.err << f.server().log());
   CHECK(wrong.exit_code == 5);
   CHECK(wrong.err.find("clock_skew") != std::string::npos);
+  // Three days less a few milliseconds of the way: "3 days", not "2 days".
+  CHECK(wrong.err.find("clock is 3 days ahead") != std::string::npos);
   CHECK(wrong.err.find("this device's clock:") != std::string::npos);
   CHECK(wrong.err.find("the server's:") != std::string::npos);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p2 + "'") == 0);
