@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <cstdlib>
 #include <exception>
+#include <filesystem>
 #include <iostream>
 #include <map>
 #include <memory>
@@ -102,9 +103,22 @@ struct Context {
   std::string db_url;
   bool usage_error = false;
   std::unique_ptr<ServerStore> store;
+  // Only the commands that set a server up (serve, token create, user add)
+  // may make a new one in a folder that holds none: a report, an export or
+  // a list pointed at a mistyped --data must not answer from a new, empty
+  // province (with a new server key) and exit 0.
+  bool may_create = false;
 
   Result<ServerStore*> Store() {
     if (!store) {
+      std::error_code ec;
+      if (!may_create &&
+          !std::filesystem::exists(std::filesystem::path(data_dir) / "server.key", ec)) {
+        return Status::NotFound(
+            "there is no server in " + data_dir +
+            " (no server.key there): check --data (default ./kbo-data), or set a "
+            "server up with `kbo-server --data DIR token create ...` or `serve`");
+      }
       Result<std::unique_ptr<ServerStore>> opened = ServerStore::Open(
           data_dir, SystemWallClock::Default(), db_url);
       if (!opened.ok()) {
@@ -647,8 +661,10 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
             << c.incoming_device << " at " << HlcTime(c.incoming_hlc)
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
             << "]\n";
-    ctx.out << "  shown now: " << c.winner << "; detected " << c.detected_at
-            << "\n";
+    // `winner` is the merge's choice when the conflict was found; once it
+    // is resolved, the resolution is what shows.
+    ctx.out << (c.resolved() ? "  the merge had shown: " : "  shown now: ") << c.winner
+            << "; detected " << c.detected_at << "\n";
     if (c.resolved()) {
       ctx.out << "  resolved by " << (c.resolved_by.empty() ? "-" : c.resolved_by)
               << (c.resolution_reason.empty()
@@ -910,6 +926,8 @@ Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, siz
 Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
   const std::string& noun = args[at];
   const std::string verb = at + 1 < args.size() ? args[at + 1] : "";
+  ctx.may_create = noun == "serve" || (noun == "token" && verb == "create") ||
+                   (noun == "user" && verb == "add");
   if (noun == "serve") return Serve(ctx, args, at + 1);
   if (noun == "copy-to-postgres") return CopyToPostgresCmd(ctx, args, at + 1);
   if (noun == "list") return ListEntity(ctx, args, at + 1);

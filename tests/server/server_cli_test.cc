@@ -405,6 +405,7 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CHECK(conflicts[0]["resolved"] == false);
   CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
   CHECK_THAT(text.out, Catch::Contains("OPEN") && Catch::Contains("กลุ่มเก่า"));
+  CHECK_THAT(text.out, Catch::Contains("shown now: incoming"));
 
   CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id}).exit_code ==
         2);
@@ -418,11 +419,57 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CliResult after =
       RunServerCli({"--data", data, "conflicts", "list", "--json"});
   CHECK(json::parse(after.out)[0]["resolved"] == true);
+  // Resolved, the text no longer says the merge's choice is what shows.
+  CliResult after_text = RunServerCli({"--data", data, "conflicts", "list"});
+  CHECK_THAT(after_text.out, Catch::Contains("-> 'กลุ่มทอผ้าบ้านป่าตุ้ม'"));
+  CHECK_THAT(after_text.out, Catch::Contains("the merge had shown: incoming"));
+  CHECK_THAT(after_text.out, !Catch::Contains("shown now"));
   CliResult rows = RunServerCli({"--data", data, "list", "producer"});
   CHECK_THAT(rows.out, Catch::Contains("กลุ่มทอผ้าบ้านป่าตุ้ม"));
   CHECK(RunServerCli(
             {"--data", data, "conflicts", "resolve", id, "--keep", "current"})
             .exit_code == 1);
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
+
+namespace kbo::server::testing {
+namespace {
+
+TEST_CASE("kbo-server: only serve, token create and user add set a server up; "
+          "any other command in a folder without one says so and makes nothing",
+          "[server][cli]") {
+  kbo::testing::TempDir tmp;
+  const std::string typo = tmp.File("kbo-dta");
+  for (const std::vector<std::string>& cmd :
+       std::vector<std::vector<std::string>>{
+           {"conflicts", "list"},
+           {"list", "producer"},
+           {"export", "csv", "--out", tmp.File("out")},
+           {"report", "reach"},
+           {"device", "list"},
+           {"token", "list"},
+           {"history", "producer", "00000000-0000-4000-8000-000000000001"}}) {
+    std::vector<std::string> args = {"--data", typo};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    CliResult r = RunServerCli(args);
+    INFO(cmd[0] << " " << cmd[1] << ": " << r.err);
+    CHECK(r.exit_code == 3);
+    CHECK_THAT(r.err, Catch::Contains("there is no server in " + typo));
+    CHECK_FALSE(std::filesystem::exists(typo));
+  }
+  CHECK_FALSE(std::filesystem::exists(tmp.File("out")));
+
+  // Setting one up makes it; then the same commands read it.
+  CliResult token = RunServerCli(
+      {"--data", typo, "token", "create", "--role", "trainer", "--districts", "5011"});
+  INFO(token.err);
+  REQUIRE(token.exit_code == 0);
+  CHECK(std::filesystem::exists(typo + "/server.key"));
+  CliResult list = RunServerCli({"--data", typo, "conflicts", "list"});
+  CHECK(list.exit_code == 0);
+  CHECK_THAT(list.out, Catch::Contains("no conflicts"));
 }
 
 }  // namespace
