@@ -10,6 +10,7 @@
 #include <set>
 #include <utility>
 
+#include "client/csv_import.h"
 #include "client/enrolment_rules.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
@@ -242,6 +243,11 @@ Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view c
   if (!c) {
     return Status::InvalidArgument(std::string(entity) + " has no column '" +
                                    std::string(column) + "'");
+  }
+  // A value of an enumeration may be typed as its Thai or English name too
+  // ("สาย" or "Late" for late), as the exports and screens show it.
+  if (c->type == ColumnType::kEnum) {
+    return ParseCellText(*e, *c, EnumCodeOfName(*c, text));
   }
   return ParseCellText(*e, *c, text);
 }

@@ -8,6 +8,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <regex>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -376,6 +377,42 @@ TEST_CASE("kbo: marking the same person and day twice edits one mark",
   CHECK(rows[0]["status"] == "late");
   CHECK(rows[0]["note"] == "มาสาย");
   CHECK(rows[0]["district_code"] == "5011");  // from the workshop
+}
+
+TEST_CASE("kbo: a value of a list may be typed as its Thai or English name, "
+          "as the exports show it",
+          "[cli]") {
+  Kbo kbo;
+  const std::string producer =
+      kbo.Add({"producer", "add", "--kind", "กลุ่มผู้ผลิต", "--name", "กลุ่มแม่บ้านโหล่งขอด",
+               "--district", "5011", "--category", "อาหาร"});
+  const std::string workshop = kbo.Workshop();
+  const std::string enrolment =
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer", producer,
+               "--participant", kParticipant});
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment", enrolment,
+           "--day", "1", "--status", "สาย"});
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment", enrolment,
+           "--day", "2", "--status", "Absent"});
+  const json marks = kbo.Json({"list", "attendance", "--json"});
+  REQUIRE(marks.size() == 2);
+  std::set<std::string> statuses;
+  for (const json& m : marks) statuses.insert(m["status"].get<std::string>());
+  CHECK(statuses == std::set<std::string>{"late", "absent"});
+  const json producers = kbo.Json({"list", "producer", "--json"});
+  bool found = false;
+  for (const json& p : producers) {
+    if (p["id"] != producer) continue;
+    found = true;
+    CHECK(p["kind"] == "group");
+    CHECK(p["category"] == "food");
+  }
+  CHECK(found);
+  // Anything else is still refused, naming the choices.
+  const CliResult bad = kbo.Run({"attendance", "mark", "--workshop", workshop, "--enrolment",
+                                 enrolment, "--day", "3", "--status", "ป่วย"});
+  CHECK(bad.exit_code == 2);
+  CHECK(kbo.Json({"list", "attendance", "--json"}).size() == 2);
 }
 
 TEST_CASE("kbo: a judge scoring a product twice edits one score", "[cli]") {

@@ -437,7 +437,7 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
 namespace kbo::server::testing {
 namespace {
 
-TEST_CASE("kbo-server: only serve, token create and user add set a server up; "
+TEST_CASE("kbo-server: only serve, token create and user add set a server up, and "
           "any other command in a folder without one says so and makes nothing",
           "[server][cli]") {
   kbo::testing::TempDir tmp;
