@@ -209,8 +209,11 @@ struct SyncSummary {
   uint64_t conflicts = 0;       // conflict records received (new or updated)
   uint64_t new_conflicts = 0;   // of those, open ones this device had not
                                 // held: the ones `kbo sync` announces
-  uint64_t blobs_uploaded = 0;  // photos the server now holds whole
+  uint64_t blobs_uploaded = 0;  // photos sent that the server now holds whole
   uint64_t blob_bytes = 0;      // photo bytes sent
+  // Photos the server already held whole when asked (another device or a
+  // bundle brought them): nothing sent.
+  uint64_t blobs_already_held = 0;
   uint64_t bytes_sent = 0;      // HTTP request bodies
   uint64_t bytes_received = 0;  // HTTP response bodies
   // Confirmed change sets sent again because the server no longer held

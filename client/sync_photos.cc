@@ -19,6 +19,7 @@ void AddOriginal(const SyncSummary& sent, SyncSummary* summary) {
   if (summary == nullptr) return;
   summary->originals_uploaded += sent.blobs_uploaded;
   summary->original_bytes += sent.blob_bytes;
+  summary->originals_already_held += sent.blobs_already_held;
   summary->originals_held_back += sent.blobs_held_back;
 }
 
@@ -152,7 +153,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     // Deduplicated: another device, or a bundle, brought it already.
     photo_done_ += total - std::min(uploaded, total);
     Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
-    if (summary != nullptr) ++summary->blobs_uploaded;
+    if (summary != nullptr) ++summary->blobs_already_held;
     return save(total, true, store_.NowIso());
   }
 

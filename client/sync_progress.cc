@@ -213,6 +213,10 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) + ")";
   }
+  if (s.blobs_already_held > 0) {
+    out += ", " + Count(s.blobs_already_held, "photo", "photos") +
+           " already on the server (nothing sent)";
+  }
   if (s.originals_uploaded > 0) {
     out += ", sent " + Count(s.originals_uploaded, "original", "originals") +
            " as taken (" + MiB(s.original_bytes) + ")";

@@ -1441,6 +1441,12 @@ TEST_CASE("SyncClient: photos the server lists as missing go up without asking t
   CHECK(asked == expected);
   // What the server took: all it did not hold.
   CHECK(summary.blob_bytes == bodies[0].size() + bodies[1].size() - (partial ? 100 : 0));
+  // Two sent, one the server held already: not told as sent.
+  CHECK(summary.blobs_uploaded == 2);
+  CHECK(summary.blobs_already_held == 1);
+  const std::string told = DescribeSummary(summary);
+  CHECK_THAT(told, Catch::Contains("uploaded 2 photos"));
+  CHECK_THAT(told, Catch::Contains("1 photo already on the server (nothing sent)"));
 }
 
 TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
