@@ -18,6 +18,20 @@ bool Contains(std::string_view haystack, std::string_view needle) {
          haystack.end();
 }
 
+// The verbatim set of a log row kept as a zstd frame (`stored`); a frame
+// that does not decompress is named by its device and sequence.
+Result<std::string> Decompressed(std::string_view stored, std::string_view device_id,
+                                 uint64_t seq) {
+  Result<std::string> plain =
+      compression::ZstdDecompress(stored, protocol::kMaxPushBytes, "a logged change set");
+  if (!plain.ok()) {
+    return Status::Corruption("change set " + std::to_string(seq) + " of device " +
+                              std::string(device_id) +
+                              " in the log is damaged: " + plain.status().message());
+  }
+  return plain;
+}
+
 }  // namespace
 
 Status ChangeLog::Append(const LogEntry& set) {
@@ -89,12 +103,10 @@ Result<LoggedSets> ChangeLog::SetsMentioning(std::string_view needle,
   while (st.Step()) {
     std::string set_bytes = st.ColumnBlob(2);
     if (st.ColumnInt(5) != 0) {
-      Result<std::string> plain = compression::ZstdDecompress(
-          set_bytes, protocol::kMaxPushBytes, "a logged change set");
+      Result<std::string> plain = Decompressed(
+          set_bytes, st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)));
       if (!plain.ok()) {
-        failed = Status::Corruption(
-            "change set " + std::to_string(st.ColumnInt(1)) + " of device " +
-            st.ColumnText(0) + " in the log is damaged: " + plain.status().message());
+        failed = plain.status();
         break;
       }
       if (!Contains(*plain, needle)) continue;
@@ -137,14 +149,7 @@ Result<std::string> ChangeLog::SetBytes(std::string_view device_id, uint64_t seq
   const bool zstd = st.ColumnInt(1) != 0;
   if (Status s = st.Reset(); !s.ok()) return s;
   if (!zstd) return stored;
-  Result<std::string> plain =
-      compression::ZstdDecompress(stored, protocol::kMaxPushBytes, "a logged change set");
-  if (!plain.ok()) {
-    return Status::Corruption("change set " + std::to_string(seq) + " of device " +
-                              std::string(device_id) +
-                              " in the log is damaged: " + plain.status().message());
-  }
-  return std::move(*plain);
+  return Decompressed(stored, device_id, seq);
 }
 
 Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> RefusedRows::OfRow(
