@@ -813,7 +813,11 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
       const std::string what =
           column.ref_entity.empty()
               ? std::string("the id of a row")
-              : "the id of a " + std::string(column.ref_entity);
+              : std::string(std::string_view("aeiou").find(column.ref_entity[0]) ==
+                                    std::string_view::npos
+                                ? "the id of a "
+                                : "the id of an ") +
+                    std::string(column.ref_entity);
       if (!is_text) return WrongType(column, what, value);
       if (!IsCanonicalUuidText(value.text())) {
         return Status::InvalidArgument(

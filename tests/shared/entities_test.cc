@@ -1143,3 +1143,18 @@ TEST_CASE("Validation fast paths agree with the plain rules on random values",
 
 }  // namespace
 }  // namespace kbo
+
+namespace kbo {
+namespace {
+
+TEST_CASE("Entities: a bad reference names what it should be, with its article",
+          "[entities]") {
+  const Status enrolment = Cell("attendance", "enrolment_id", T("not-an-id"));
+  CHECK(enrolment.code() == Code::kInvalidArgument);
+  CHECK(Contains(enrolment.message(), "must be the id of an enrolment"));
+  const Status workshop = Cell("attendance", "workshop_id", T("not-an-id"));
+  CHECK(Contains(workshop.message(), "must be the id of a workshop"));
+}
+
+}  // namespace
+}  // namespace kbo
