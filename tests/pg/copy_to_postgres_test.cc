@@ -2,6 +2,7 @@
 // (`kbo-server --data DIR copy-to-postgres URL`, server/storage/
 // copy_to_postgres.h): everything comes across, counts checked, and a
 // device can't tell (the same server id, sequences, pull pages, signatures).
+#include <filesystem>
 #include <memory>
 #include <string>
 
@@ -133,6 +134,15 @@ TEST_CASE("copy-to-postgres: refuses --db, a missing or wrong URL, extra words",
   CHECK(RunServerCli({"--data", dir, "--db", "postgresql://h/db", "copy-to-postgres",
                       "postgresql://h/db"})
             .exit_code == 2);
+  // No server in the folder: nothing to copy, and nothing made there.
+  kbo::testing::CliResult nothing = RunServerCli(
+      {"--data", dir, "copy-to-postgres", "postgresql://kbo@127.0.0.1:1/kbo"});
+  CHECK(nothing.exit_code == 3);
+  CHECK(nothing.err.find("there is no server in") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(dir));
+  REQUIRE(RunServerCli({"--data", dir, "token", "create", "--role", "trainer",
+                        "--districts", "5011"})
+              .exit_code == 0);
   kbo::testing::CliResult unreachable = RunServerCli(
       {"--data", dir, "copy-to-postgres",
        "postgresql://kbo:hunter2@127.0.0.1:1/kbo?connect_timeout=2"});
