@@ -96,6 +96,33 @@ constexpr const char* kUsage =
     "             the key and photos stay in DIR (docs/operations.md)\n"
     "--help       this text;  --version  the version\n";
 
+// The usage lines of command `noun` (its lines of kUsage, with their
+// continuation lines), for a usage error in it; all of kUsage if `noun`
+// names no command.
+std::string UsageOf(std::string_view noun) {
+  std::string lines;
+  bool in = false;
+  std::string_view rest = kUsage;
+  while (!rest.empty()) {
+    const size_t end = rest.find('\n');
+    const std::string_view line = rest.substr(0, end == std::string_view::npos ? rest.size() : end + 1);
+    rest.remove_prefix(line.size());
+    const bool command = line.size() > 2 && line.substr(0, 2) == "  " && line[2] != ' ';
+    if (command) {
+      const std::string_view name = line.substr(2);
+      in = name.substr(0, noun.size()) == noun &&
+           (name.size() == noun.size() || name[noun.size()] == ' ' ||
+            name[noun.size()] == '\n' || name[noun.size()] == '|');
+    } else if (line.substr(0, 4) != "    ") {
+      in = false;
+    }
+    if (in) lines.append(line);
+  }
+  if (lines.empty()) return kUsage;
+  return "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n" + lines +
+         "(kbo-server --help: every command)\n";
+}
+
 struct Context {
   std::ostream& out;
   std::ostream& err;
@@ -1048,7 +1075,7 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   if (s.ok()) return 0;
   err << "kbo-server: " << s.message() << "\n";
   if (ctx.usage_error) {
-    err << kUsage;
+    err << UsageOf(args[i]);
     return 2;
   }
   return ExitCodeFor(s.code());

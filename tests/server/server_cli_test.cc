@@ -474,3 +474,30 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
 
 }  // namespace
 }  // namespace kbo::server::testing
+
+namespace kbo::server::testing {
+namespace {
+
+TEST_CASE("kbo-server: a usage error shows that command's usage, not all of them",
+          "[server][cli]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  CliResult token = RunServerCli({"--data", data, "token", "create"});
+  CHECK(token.exit_code == 2);
+  CHECK_THAT(token.err, Catch::Contains("token create needs --role"));
+  CHECK_THAT(token.err, Catch::Contains("  token create --role"));
+  CHECK_THAT(token.err, Catch::Contains("               --districts CODE"));
+  CHECK_THAT(token.err, Catch::Contains("kbo-server --help: every command"));
+  CHECK_THAT(token.err, !Catch::Contains("export xlsx"));
+  CliResult report = RunServerCli({"--data", data, "report"});
+  CHECK(report.exit_code == 2);
+  CHECK_THAT(report.err, Catch::Contains("  report reach|attendance"));
+  CHECK_THAT(report.err, !Catch::Contains("token create"));
+  // An unknown command: every command is shown.
+  CliResult unknown = RunServerCli({"--data", data, "frobnicate"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("  export xlsx") && Catch::Contains("  serve"));
+}
+
+}  // namespace
+}  // namespace kbo::server::testing
