@@ -396,9 +396,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
     } else if (district_parent->district_code.type() == Value::Type::kText &&
                district->second != district_parent->district_code) {
       return Status::InvalidArgument(
-          (std::string_view("aeiou").find(e.name[0]) == std::string_view::npos ? "a "
-                                                                              : "an ") +
-          std::string(e.name) + " belongs to its " +
+          WithArticle(e.name) + " belongs to its " +
           std::string(parent_col.substr(0, parent_col.size() - 3)) +
           "'s district (" + district_parent->district_code.text() +
           "), not " + district->second.ToDisplay());

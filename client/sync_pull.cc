@@ -102,8 +102,9 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // each page in a savepoint of its own with the cursor after it, the group
   // committed when the next page has not arrived yet (the wait for it would
   // be idle anyway), after kPullGroupRows rows or kPullGroupTime, after the
-  // last page, and whenever the pull stops: what was applied is kept. On a slow link that is a commit per page, as
-  // before; on a fast one a commit's sync is paid once for several pages.
+  // last page, and whenever the pull stops: what was applied is kept. On a
+  // slow link that is a commit per page, as before; on a fast one a commit's
+  // sync is paid once for several pages.
   // A crash loses at most the group's pages, which the server still holds
   // and the next pull fetches again.
   std::optional<Transaction> group;

@@ -735,6 +735,12 @@ const Entity* FindEntity(std::string_view name) {
   return nullptr;
 }
 
+std::string WithArticle(std::string_view entity_name) {
+  const bool vowel = !entity_name.empty() &&
+                     std::string_view("aeiou").find(entity_name[0]) != std::string_view::npos;
+  return (vowel ? "an " : "a ") + std::string(entity_name);
+}
+
 const std::vector<District>& Districts() {
   // Heap-allocated and never freed: the string_views handed out must stay
   // valid during static destruction too.
@@ -813,11 +819,7 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
       const std::string what =
           column.ref_entity.empty()
               ? std::string("the id of a row")
-              : std::string(std::string_view("aeiou").find(column.ref_entity[0]) ==
-                                    std::string_view::npos
-                                ? "the id of a "
-                                : "the id of an ") +
-                    std::string(column.ref_entity);
+              : "the id of " + WithArticle(column.ref_entity);
       if (!is_text) return WrongType(column, what, value);
       if (!IsCanonicalUuidText(value.text())) {
         return Status::InvalidArgument(

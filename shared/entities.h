@@ -70,6 +70,10 @@ const std::vector<Entity>& Catalogue();
 // nullptr if unknown.
 const Entity* FindEntity(std::string_view name);
 
+// An entity's name with its article, for messages: "a producer",
+// "an enrolment", "an attendance".
+std::string WithArticle(std::string_view entity_name);
+
 // A row's values by column name (no id). Thai text is plain UTF-8.
 using RowValues = std::map<std::string, Value, std::less<>>;
 

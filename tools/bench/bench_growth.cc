@@ -147,33 +147,6 @@ std::string Rates(const std::vector<PushFigures>& v) {
 // Rows per commit of the raw floor: a device's change set.
 constexpr size_t kFloorCommitRows = 2000;
 
-// Raw inserts of `records` into `db`, committed every `per_commit` rows;
-// records per second.
-double RawInsert(kbo::Db& db, const std::vector<kbo::bench::AttendanceRecord>& records,
-                 size_t per_commit) {
-  const auto t = Clock::now();
-  for (size_t from = 0; from < records.size(); from += per_commit) {
-    kbo::Transaction txn(db);
-    const size_t to = std::min(records.size(), from + per_commit);
-    for (size_t i = from; i < to; ++i) {
-      Check(kTool, kbo::bench::InsertRawAttendance(db, records[i]), "raw insert");
-    }
-    Check(kTool, txn.Commit(), "raw commit");
-  }
-  return static_cast<double>(records.size()) / Seconds(t);
-}
-
-std::unique_ptr<kbo::Db> RawDb(const std::string& path) {
-  auto db = kbo::Db::Open(path);
-  if (!db.ok()) Check(kTool, db.status(), "raw db");
-  Check(kTool, (*db)->Exec(kbo::server::storage::kSqliteServerPragmas), "raw pragmas");
-  Check(kTool,
-        kbo::Migrate(**db, kbo::schema::kReplicaMigrations,
-                     kbo::schema::kReplicaMigrations_count),
-        "raw migrate");
-  return std::move(db).value();
-}
-
 struct FloorFigures {
   double fresh_per_s = 0;
   double loaded_per_s = 0;
@@ -191,24 +164,28 @@ FloorFigures FloorGrowth(const std::string& root, size_t batch, size_t preload,
     const auto w = kbo::bench::GenerateWorkload(batch, static_cast<uint32_t>(2000 + r));
     const std::string path = root + "/floor-fresh-" + std::to_string(r) + ".db";
     {
-      std::unique_ptr<kbo::Db> db = RawDb(path);
-      fresh.push_back(RawInsert(*db, w.records, kFloorCommitRows));
+      std::unique_ptr<kbo::Db> db =
+          kbo::bench::OpenRawDb(kTool, path, kbo::server::storage::kSqliteServerPragmas);
+      fresh.push_back(kbo::bench::RawInsertPerSecond(kTool, *db, w.records, 0, batch,
+                                                     kFloorCommitRows));
     }
     std::error_code ec;
     for (const char* tail : {"", "-wal", "-shm"}) std::filesystem::remove(path + tail, ec);
   }
   const std::string path = root + "/floor-loaded.db";
-  std::unique_ptr<kbo::Db> db = RawDb(path);
+  std::unique_ptr<kbo::Db> db =
+      kbo::bench::OpenRawDb(kTool, path, kbo::server::storage::kSqliteServerPragmas);
   const auto t = Clock::now();
   for (size_t k = 0; k * chunk < preload; ++k) {
     const size_t n = std::min(chunk, preload - k * chunk);
     const auto pw = kbo::bench::GenerateWorkload(n, static_cast<uint32_t>(1000 + k));
-    RawInsert(*db, pw.records, 100000);
+    kbo::bench::RawInsertPerSecond(kTool, *db, pw.records, 0, n, 100000);
   }
   out.preload_s = Seconds(t);
   for (size_t r = 0; r < rounds; ++r) {
     const auto w = kbo::bench::GenerateWorkload(batch, static_cast<uint32_t>(2000 + r));
-    loaded.push_back(RawInsert(*db, w.records, kFloorCommitRows));
+    loaded.push_back(
+        kbo::bench::RawInsertPerSecond(kTool, *db, w.records, 0, batch, kFloorCommitRows));
   }
   out.fresh_per_s = kbo::bench::Median(fresh);
   out.loaded_per_s = kbo::bench::Median(loaded);

@@ -207,11 +207,12 @@ inline void RecordAttendance(const char* tool, Device& d,
 }
 
 // ---- The raw SQLite floor (as bench_client_write): the same attendance
-// table and pragmas (Db::Open: WAL, synchronous = FULL), a prepared INSERT of
-// the same rows, one transaction. Returns rows per second.
-inline double RawFloorPerSecond(const char* tool, const std::string& path,
-                                const std::vector<AttendanceRecord>& records,
-                                size_t begin, size_t end, const char* pragmas = nullptr) {
+// table and pragmas (Db::Open: WAL, synchronous = FULL; then `pragmas` if
+// given), a prepared INSERT of the same rows.
+
+// The floor's database at `path`, with the replica schema.
+inline std::unique_ptr<Db> OpenRawDb(const char* tool, const std::string& path,
+                                     const char* pragmas = nullptr) {
   auto db = Db::Open(path);
   if (!db.ok()) Check(tool, db.status(), "raw db");
   if (pragmas != nullptr) Check(tool, (*db)->Exec(pragmas), "raw pragmas");
@@ -219,15 +220,32 @@ inline double RawFloorPerSecond(const char* tool, const std::string& path,
         Migrate(**db, schema::kReplicaMigrations,
                 schema::kReplicaMigrations_count),
         "raw migrate");
+  return std::move(db).value();
+}
+
+// Inserts records [begin, end) into `db`, committed every `per_commit`
+// rows; rows per second.
+inline double RawInsertPerSecond(const char* tool, Db& db,
+                                 const std::vector<AttendanceRecord>& records,
+                                 size_t begin, size_t end, size_t per_commit) {
   const auto t = Clock::now();
-  {
-    Transaction txn(**db);
-    for (size_t i = begin; i < end; ++i) {
-      Check(tool, InsertRawAttendance(**db, records[i]), "raw insert");
+  for (size_t from = begin; from < end; from += per_commit) {
+    Transaction txn(db);
+    const size_t to = std::min(end, from + per_commit);
+    for (size_t i = from; i < to; ++i) {
+      Check(tool, InsertRawAttendance(db, records[i]), "raw insert");
     }
     Check(tool, txn.Commit(), "raw commit");
   }
   return static_cast<double>(end - begin) / Seconds(t);
+}
+
+// The floor: records [begin, end) in one transaction. Rows per second.
+inline double RawFloorPerSecond(const char* tool, const std::string& path,
+                                const std::vector<AttendanceRecord>& records,
+                                size_t begin, size_t end, const char* pragmas = nullptr) {
+  std::unique_ptr<Db> db = OpenRawDb(tool, path, pragmas);
+  return RawInsertPerSecond(tool, *db, records, begin, end, end - begin);
 }
 
 inline double Median(std::vector<double> v) {
