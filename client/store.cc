@@ -580,7 +580,7 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
   if (!RoleMayWrite(permissions_.role, e.name, action)) {
     return Status::InvalidArgument(
         "this device is enrolled as a " + permissions_.role + ", which may not " +
-        std::string(RowActionName(action)) + " a " + std::string(e.name) +
+        std::string(RowActionName(action)) + " " + WithArticle(e.name) +
         " (docs/roles.md); nothing was recorded");
   }
   if (!check_district) return Status();
@@ -959,7 +959,85 @@ Status ClientStore::FollowProgressStage(const Value& product_id,
   return Status();
 }
 
-Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
+namespace {
+
+// "enrolment" -> "enrolments"; the entities whose plain plural would read
+// oddly get a noun.
+std::string CountedNoun(std::string_view entity, int64_t n) {
+  const bool one = n == 1;
+  if (entity == "attendance") return one ? "attendance mark" : "attendance marks";
+  if (entity == "progress") return one ? "progress entry" : "progress entries";
+  if (entity == "contest_score") return one ? "contest score" : "contest scores";
+  return std::string(entity) + (one ? "" : "s");
+}
+
+// What a person calls the row in a message: its name or title, quoted.
+std::string RowLabel(const Entity& e, const RowValues& values) {
+  for (std::string_view column : {"name", "title", "participant_name"}) {
+    auto it = values.find(column);
+    if (it != values.end() && it->second.type() == Value::Type::kText &&
+        !it->second.text().empty()) {
+      return std::string(e.name) + " '" + it->second.text() + "'";
+    }
+  }
+  return std::string(e.name);
+}
+
+}  // namespace
+
+int64_t ClientStore::Deleted::total() const {
+  int64_t n = 0;
+  for (const auto& [entity, count] : by_entity) n += count;
+  return n;
+}
+
+std::string ClientStore::Deleted::Summary() const {
+  std::string out;
+  for (size_t i = 0; i < by_entity.size(); ++i) {
+    if (i > 0) out += i + 1 == by_entity.size() ? " and " : ", ";
+    out += std::to_string(by_entity[i].second) + " " +
+           CountedNoun(by_entity[i].first, by_entity[i].second);
+  }
+  return out;
+}
+
+Status ClientStore::LiveChildren(const Entity& e, const Uuid& id,
+                                 std::vector<RowRef>* out) {
+  const std::string id_text = id.ToString();
+  auto collect = [&](const Entity& child, Statement& st) -> Status {
+    while (st.Step()) {
+      Result<Uuid> child_id = Uuid::Parse(st.ColumnText(0));
+      // Ids are written by this program; one that does not parse hangs on
+      // nothing a delete could follow.
+      if (child_id.ok()) out->push_back(RowRef{&child, *child_id});
+    }
+    return st.status();
+  };
+  for (const Entity& child : Catalogue()) {
+    for (const Column& c : child.columns) {
+      if (c.type != ColumnType::kRef || !c.required || c.ref_entity != e.name) {
+        continue;
+      }
+      Statement st(*db_, "SELECT id FROM " + std::string(child.name) + " WHERE " +
+                             std::string(c.name) + " = ?1 AND deleted = 0 ORDER BY id");
+      st.Bind(1, id_text);
+      if (Status s = collect(child, st); !s.ok()) return s;
+    }
+  }
+  const Entity* photo = FindEntity("photo");
+  if (photo && e.name != "photo") {
+    Statement st(*db_,
+                 "SELECT id FROM photo WHERE subject_type = ?1 AND subject_id = ?2"
+                 " AND deleted = 0 ORDER BY id");
+    st.Bind(1, e.name);
+    st.Bind(2, id_text);
+    if (Status s = collect(*photo, st); !s.ok()) return s;
+  }
+  return Status();
+}
+
+Result<ClientStore::Deleted> ClientStore::Delete(std::string_view entity, const Uuid& id,
+                                                 Children children) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
@@ -973,20 +1051,63 @@ Status ClientStore::Delete(std::string_view entity, const Uuid& id) {
     return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
                             (existing->has_value() ? " (already deleted)" : ""));
   }
+  // Every live row below this one, breadth first (a mark hangs on both its
+  // workshop and its enrolment: it is taken once).
+  std::vector<RowRef> rows{RowRef{e, id}};
+  std::set<std::pair<const Entity*, Uuid>> seen{{e, id}};
+  for (size_t i = 0; i < rows.size(); ++i) {
+    std::vector<RowRef> found;
+    if (Status s = LiveChildren(*rows[i].entity, rows[i].id, &found); !s.ok()) return s;
+    for (RowRef& r : found) {
+      if (seen.insert({r.entity, r.id}).second) rows.push_back(r);
+    }
+  }
+  Deleted deleted;
+  for (const Entity& c : Catalogue()) {
+    int64_t n = 0;
+    for (size_t i = 1; i < rows.size(); ++i) n += rows[i].entity == &c ? 1 : 0;
+    if (n > 0) deleted.by_entity.emplace_back(std::string(c.name), n);
+  }
+  if (rows.size() > 1 && children == Children::kRefuse) {
+    std::vector<std::pair<std::string, std::string>> counts;
+    for (const auto& [name, n] : deleted.by_entity) {
+      counts.emplace_back(name, std::to_string(n));
+    }
+    return Status::InvalidArgument(
+               RowLabel(*e, (*existing)->values) + " still has " + deleted.Summary() +
+               " recorded under it, which would drop out of the reports;"
+               " delete those first, or delete them with it; nothing was deleted")
+        .WithReason(kHasChildrenReason)
+        .With(kChildrenField, std::move(counts))
+        .With(field::kRow, id.ToString());
+  }
   if (Status s = CheckWrite(*e, RowAction::kDelete, (*existing)->values,
                             /*check_district=*/false);
       !s.ok()) {
     return s;
   }
-  RowValues tombstone;
-  tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
-  if (Status s = WriteLocal(*e, id, &tombstone, /*validated=*/true,
-                            /*absent=*/false);
-      !s.ok()) {
-    return s;
+  // The rows below first, the row itself last: a pull never sees a child
+  // outlive the parent it names.
+  for (size_t i = rows.size(); i-- > 0;) {
+    const Entity& re = *rows[i].entity;
+    if (i > 0) {
+      if (Status s = CheckWrite(re, RowAction::kDelete, {}, /*check_district=*/false);
+          !s.ok()) {
+        return s;
+      }
+    }
+    RowValues tombstone;
+    tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
+    if (Status s = WriteLocal(re, rows[i].id, &tombstone, /*validated=*/true,
+                              /*absent=*/false);
+        !s.ok()) {
+      return s;
+    }
   }
+  deleted.by_entity.insert(deleted.by_entity.begin(), {std::string(e->name), 1});
   if (Status s = FinishAction(); !s.ok()) return s;
-  return txn.Commit();
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  return deleted;
 }
 
 Result<std::vector<StoredRow>> ClientStore::List(std::string_view entity,

@@ -61,6 +61,11 @@ struct RefusedEntry {
   bool unaccepted = false;
 };
 
+// Status::reason() of a delete refused because live rows hang on the row
+// (ClientStore::Delete); its field "children" counts them by entity.
+inline constexpr const char* kHasChildrenReason = "has_children";
+inline constexpr std::string_view kChildrenField = "children";
+
 // What recording a progress entry did to its product's stage
 // (ClientStore::stage_follow()).
 struct StageFollow {
@@ -195,9 +200,31 @@ class ClientStore {
   // or a natural-key column (change those by recording a new row).
   Status Edit(std::string_view entity, const Uuid& id, const RowValues& changes);
 
+  // What Delete does with the live rows that hang on the row: those naming
+  // it by a required reference (a producer's products, enrolments and
+  // visits; a workshop's enrolments and marks; an enrolment's marks; a
+  // product's progress and scores) and the photos of it, and theirs in turn.
+  enum class Children : uint8_t {
+    kRefuse,   // refuse the delete while there are any
+    kCascade,  // delete them with it, in the same action
+  };
+  // The live rows hanging on one row, by entity, in catalogue order; with
+  // kCascade, every row the delete wrote (the row itself last).
+  struct Deleted {
+    std::vector<std::pair<std::string, int64_t>> by_entity;
+    int64_t total() const;
+    std::string Summary() const;  // "2 enrolments, 1 product"
+  };
   // Writes the tombstone (deleted = 1): the row and its values stay, and the
-  // delete syncs like any edit. kNotFound if absent or already deleted.
-  Status Delete(std::string_view entity, const Uuid& id);
+  // delete syncs like any edit. Returns what was deleted. Nothing is written
+  // on an error:
+  //   kNotFound if absent or already deleted;
+  //   kInvalidArgument (reason kHasChildrenReason, field "children": entity
+  //     -> count) if live rows hang on it and `children` is kRefuse: people
+  //     would vanish from the reports with nobody having said so;
+  //   kInvalidArgument if the device's role may not delete one of the rows.
+  Result<Deleted> Delete(std::string_view entity, const Uuid& id,
+                         Children children = Children::kRefuse);
 
   // Rows of `entity` matching every filter, deleted rows excluded, in
   // creation order. kInvalidArgument for an unknown entity or column, or a
@@ -290,6 +317,14 @@ class ClientStore {
     Value workshop_id;
   };
   Result<std::optional<ParentRow>> FindParent(const Entity& entity, const Uuid& id);
+  // The live rows naming `id` of `entity` by a required reference, and the
+  // live photos of it, appended to `out` (by entity in catalogue order, then
+  // id).
+  struct RowRef {
+    const Entity* entity;
+    Uuid id;
+  };
+  Status LiveChildren(const Entity& entity, const Uuid& id, std::vector<RowRef>* out);
 
   HomePaths paths_;
   WallClock* wall_ = nullptr;

@@ -128,7 +128,10 @@ Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
 
 Status RunDelete(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
-  if (Status s = ParseArgs(ctx, args, {}, {"ENTITY", "ID"}, &parsed); !s.ok())
+  const std::vector<FlagSpec> flags = {
+      {"cascade", false, /*takes_value=*/false}};
+  if (Status s = ParseArgs(ctx, args, flags, {"ENTITY", "ID"}, &parsed);
+      !s.ok())
     return s;
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
   if (!entity.ok()) return entity.status();
@@ -137,7 +140,27 @@ Status RunDelete(Context& ctx, const std::vector<std::string>& args) {
   if (!id.ok()) return id.status();
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  return (*store)->Delete((*entity)->name, *id);
+  const bool cascade = parsed.Has("cascade");
+  Result<ClientStore::Deleted> deleted = (*store)->Delete(
+      (*entity)->name, *id,
+      cascade ? ClientStore::Children::kCascade
+              : ClientStore::Children::kRefuse);
+  if (!deleted.ok()) {
+    const Status& s = deleted.status();
+    if (s.reason() != kHasChildrenReason) return s;
+    // The way out, in this program's words.
+    Status with_hint = Status::FromCode(
+        s.code(), s.message() + "\n  kbo delete " +
+                      std::string((*entity)->name) + " " + id->ToString() +
+                      " --cascade deletes them with it");
+    with_hint.WithReason(s.reason());
+    for (const StatusField& f : s.fields()) with_hint.With(f);
+    return with_hint;
+  }
+  if (deleted->total() > 1) {
+    ctx.err << "kbo: deleted " << deleted->Summary() << '\n';
+  }
+  return Status();
 }
 
 // ---- list / show
@@ -420,8 +443,10 @@ std::vector<Command> DataCommands() {
       {"edit", "", "edit ENTITY ID --set COLUMN=VALUE [--set ...]",
        "change columns of a row (an empty VALUE clears an optional column)",
        RunEdit});
-  c.push_back({"delete", "", "delete ENTITY ID",
-               "delete a row (a tombstone that syncs like any edit)",
+  c.push_back({"delete", "", "delete ENTITY ID [--cascade]",
+               "delete a row (a tombstone that syncs like any edit); refused "
+               "while rows are recorded under it, unless --cascade deletes "
+               "them with it",
                RunDelete});
   c.push_back({"list", "", "list ENTITY [--json] [--where COLUMN=VALUE ...]",
                "list the rows of an entity (tab-separated, or JSON)", RunList});

@@ -520,7 +520,7 @@ class Handler {
     }
     if (m == "GET") return Show(*entity, *id);
     if (m == "PATCH") return Edit(*entity, *id, req);
-    if (m == "DELETE") return Delete(*entity, *id);
+    if (m == "DELETE") return Delete(*entity, *id, req);
     return MethodNotAllowed(req);
   }
 
@@ -1057,11 +1057,21 @@ class Handler {
     return Show(entity, id);
   }
 
-  ApiReply Delete(const Entity& entity, const Uuid& id) {
-    if (Status s = store_.Delete(entity.name, id); !s.ok()) {
-      return ErrorReply(s);
-    }
-    return JsonReply(200, {{"id", id.ToString()}, {"deleted", true}});
+  // ?cascade=1 deletes the rows recorded under it too; without it, those
+  // rows refuse the delete (400 "has_children", "children": {entity: n}).
+  ApiReply Delete(const Entity& entity, const Uuid& id, const ApiRequest& req) {
+    auto it = req.query.find("cascade");
+    const bool cascade = it != req.query.end() && it->second == "1";
+    Result<ClientStore::Deleted> deleted = store_.Delete(
+        entity.name, id,
+        cascade ? ClientStore::Children::kCascade : ClientStore::Children::kRefuse);
+    if (!deleted.ok()) return ErrorReply(deleted.status());
+    Json by_entity = Json::object();
+    for (const auto& [name, n] : deleted->by_entity) by_entity[name] = n;
+    return JsonReply(200, {{"id", id.ToString()},
+                           {"deleted", true},
+                           {"rows", deleted->total()},
+                           {"by_entity", std::move(by_entity)}});
   }
 
   // ---- roll-call ------------------------------------------------------------

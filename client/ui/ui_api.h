@@ -129,7 +129,11 @@ struct ApiReply {
 //   POST   /api/ENTITY                  record (JSON object, or multipart
 //                                       with optional "photo" file parts)
 //   PATCH  /api/ENTITY/ID               edit the given columns
-//   DELETE /api/ENTITY/ID               tombstone
+//   DELETE /api/ENTITY/ID[?cascade=1]   tombstone; 400 "has_children"
+//                                        ({"children": {entity: n}}) while
+//                                        rows are recorded under it, unless
+//                                        cascade=1 deletes them too; 200
+//                                        {"id","deleted","rows","by_entity"}
 //   POST   /api/attendance              one mark, or {"marks": [...]} in one
 //                                       transaction
 //   GET    /api/workshop/ID/rollcall?day=N

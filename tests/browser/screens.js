@@ -279,3 +279,49 @@ test('one participant\'s five course days, with their products\' progress, in Th
     assert.equal(await page.getAttribute(`#rollcall .rc-row[data-enrolment="${e1}"] .st`, 'data-status'), 'absent');
   }
 });
+
+// ---- 5. deleting a producer people are enrolled under ------------------------------
+test('deleting a producer with a participant enrolled: the phone names what is under it and asks again; a cancel deletes nothing', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const workshop = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const enrolment = H.kboOk(home, 'enrolment', 'add', '--workshop', workshop, '--producer', producer,
+    '--participant', 'นางสมศรี ใจดี').trim();
+  for (const day of ['1', '2']) {
+    H.kboOk(home, 'attendance', 'mark', '--workshop', workshop, '--enrolment', enrolment, '--day', day, '--status', 'present');
+  }
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  const asked = [];
+  let answers = [];
+  page.on('dialog', async (d) => { asked.push(d.message()); await (answers.shift() ? d.accept() : d.dismiss()); });
+  const questions = async (n) => {
+    for (let i = 0; i < 100 && asked.length < n; i++) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(asked.length, n, `dialogs: ${JSON.stringify(asked)}`);
+  };
+  await H.open(page, ui.url, `#/producers/${producer}`);
+  await H.setLang(page, 'th');
+
+  // Yes to "delete this?", no to "and what is under it?": nothing goes.
+  answers = [true, false];
+  await page.click('#producer-delete');
+  await questions(2);
+  assert.match(asked[1], /ผู้เข้าอบรม 1/);
+  assert.match(asked[1], /การเข้าอบรม 2/);
+  assert.equal(H.list(home, 'producer').length, 1);
+  assert.equal(H.list(home, 'attendance').length, 2);
+  assert.equal(await page.evaluate(() => location.hash), `#/producers/${producer}`);
+
+  // Yes to both: the producer, the enrolment and both marks go together.
+  answers = [true, true];
+  await page.click('#producer-delete');
+  await questions(4);
+  await page.waitForFunction(() => location.hash === '#/producers');
+  assert.match(await page.textContent('#toast'), /3/);
+  assert.equal(H.list(home, 'producer').length, 0);
+  assert.equal(H.list(home, 'enrolment').length, 0);
+  assert.equal(H.list(home, 'attendance').length, 0);
+  assert.equal(JSON.parse(H.kboOk(home, 'show', 'enrolment', enrolment, '--json')).deleted, true);
+});

@@ -492,6 +492,51 @@ TEST_CASE("kbo: delete leaves a tombstone that show reports and list omits",
   CHECK(kbo.Run({"edit", "producer", gone, "--set", "stars=1"}).exit_code == 3);
 }
 
+TEST_CASE("kbo: delete is refused while rows hang on the row, --cascade takes them",
+          "[cli][delete]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  const std::string workshop = kbo.Workshop();
+  const std::string enrolment =
+      kbo.Add({"enrolment", "add", "--workshop", workshop, "--producer",
+               producer, "--participant", "นางสมศรี ใจดี"});
+  for (const char* day : {"1", "2", "3"}) {
+    REQUIRE(kbo.Run({"attendance", "mark", "--workshop", workshop,
+                     "--enrolment", enrolment, "--day", day, "--status",
+                     "present"})
+                .exit_code == 0);
+  }
+  const int pending = kbo.Json({"status", "--json"})["pending_changes"];
+
+  const CliResult refused = kbo.Run({"delete", "producer", producer});
+  CHECK(refused.exit_code == 2);
+  CHECK(refused.out.empty());
+  CHECK(refused.err.find("still has 1 enrolment and 3 attendance marks") !=
+        std::string::npos);
+  CHECK(refused.err.find(std::string(kPhraoGroup)) != std::string::npos);
+  CHECK(refused.err.find("kbo delete producer " + producer + " --cascade") !=
+        std::string::npos);
+  CHECK(kbo.Json({"status", "--json"})["pending_changes"] == pending);
+  CHECK(kbo.Json({"list", "attendance", "--json"}).size() == 3);
+  CHECK(kbo.Run({"delete", "workshop", workshop}).exit_code == 2);
+
+  const CliResult cascade =
+      kbo.Run({"delete", "producer", producer, "--cascade"});
+  INFO(cascade.err);
+  REQUIRE(cascade.exit_code == 0);
+  CHECK(cascade.out.empty());
+  CHECK(cascade.err ==
+        "kbo: deleted 1 producer, 1 enrolment and 3 attendance marks\n");
+  CHECK(kbo.Json({"list", "attendance", "--json"}).empty());
+  CHECK(kbo.Json({"list", "enrolment", "--json"}).empty());
+  CHECK(kbo.Json({"show", "enrolment", enrolment, "--json"})["deleted"] == true);
+  CHECK(kbo.Json({"status", "--json"})["pending_changes"] == pending + 5);
+  // The workshop has nothing under it now: a plain delete, quiet.
+  const CliResult w = kbo.Run({"delete", "workshop", workshop});
+  CHECK(w.exit_code == 0);
+  CHECK(w.err.empty());
+}
+
 TEST_CASE("kbo: list --where filters by typed values", "[cli]") {
   Kbo kbo;
   kbo.Add({"producer", "add", "--kind", "group", "--name", "ก", "--district",

@@ -29,11 +29,14 @@ TEST_CASE("Outbox: sealed change sets decode, verify, chain, and apply to the "
   REQUIRE(opened.ok());
   ClientStore& store = **opened;
   PhraoFixture f(store);
+  Uuid last_mark;
   for (int day = 1; day <= 5; ++day) {
-    REQUIRE(store.Record("attendance", f.Mark(day, day == 3 ? "late" : "present")).ok());
+    auto mark = store.Record("attendance", f.Mark(day, day == 3 ? "late" : "present"));
+    REQUIRE(mark.ok());
+    last_mark = *mark;
   }
   REQUIRE(store.Edit("producer", f.producer, {{"phone", Value::Text("0899999999")}}).ok());
-  REQUIRE(store.Delete("enrolment", f.enrolment).ok());
+  REQUIRE(store.Delete("attendance", last_mark).ok());
 
   Outbox outbox(store);
   auto sets = outbox.SealAll(/*max_rows=*/4);

@@ -307,13 +307,115 @@ TEST_CASE("Store: edit, delete as a tombstone, list filters", "[store]") {
   auto filtered = store->List("producer", {{"district_code", "5011"}});
   CHECK(filtered->size() == 1);
   CHECK(store->List("producer", {{"district_code", "5009"}})->empty());
-  REQUIRE(store->Delete("producer", f.producer).ok());
+  REQUIRE(store->Delete("producer", f.producer, ClientStore::Children::kCascade).ok());
   CHECK(store->List("producer")->empty());
   auto shown = store->Show("producer", f.producer);
   REQUIRE(shown.ok());
   CHECK(shown->deleted);
   CHECK(shown->values["name"] == T("กลุ่มทอผ้าบ้านป่าตุ้ม"));  // nothing lost
-  CHECK(store->Delete("producer", f.producer).code() == Code::kNotFound);
+  CHECK(store->Delete("producer", f.producer).status().code() == Code::kNotFound);
+}
+
+TEST_CASE("Store: a delete is refused while rows hang on the row, or takes them with it",
+          "[store][delete]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  PhraoFixture f(*store);
+  REQUIRE(store->Record("attendance", f.Mark(1, "present")).ok());
+  REQUIRE(store->Record("attendance", f.Mark(2, "late")).ok());
+  auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                           {"name", T("ผ้าซิ่นตีนจก")}});
+  REQUIRE(product.ok());
+  REQUIRE(store->Record("progress", {{"product_id", Value::Text(product->ToString())},
+                                     {"stage", T("design")}})
+              .ok());
+  auto photo = store->RecordPhoto({{"subject_type", T("producer")},
+                                   {"subject_id", Value::Text(f.producer.ToString())},
+                                   {"sha256", Value::Text(std::string(64, 'a'))},
+                                   {"bytes", Value::Integer(1234)},
+                                   {"mime", T("image/jpeg")},
+                                   {"district_code", T("5011")}});
+  REQUIRE(photo.ok());
+  // Another producer's rows are not touched by any of this.
+  auto other = store->Record("producer", {{"kind", T("entrepreneur")},
+                                          {"name", T("นายอื่น")},
+                                          {"district_code", T("5011")}});
+  REQUIRE(other.ok());
+  REQUIRE(store->Record("enrolment", {{"workshop_id", Value::Text(f.workshop.ToString())},
+                                      {"producer_id", Value::Text(other->ToString())},
+                                      {"participant_name", T("นายอื่น")}})
+              .ok());
+  const int64_t pending = store->GetStatus()->pending_changes;
+
+  SECTION("refused, naming what hangs on it, and nothing is written") {
+    auto refused = store->Delete("producer", f.producer);
+    REQUIRE_FALSE(refused.ok());
+    const Status& s = refused.status();
+    CHECK(s.code() == Code::kInvalidArgument);
+    CHECK(s.reason() == kHasChildrenReason);
+    CHECK(s.message().find("producer 'กลุ่มทอผ้าบ้านป่าตุ้ม' still has") == 0);
+    CHECK(s.message().find("1 product, 1 enrolment, 2 attendance marks, 1 progress "
+                           "entry and 1 photo") != std::string::npos);
+    const auto* counts = s.TextsField(kChildrenField);
+    REQUIRE(counts != nullptr);
+    CHECK(*counts == std::vector<std::pair<std::string, std::string>>{
+                         {"product", "1"}, {"enrolment", "1"}, {"attendance", "2"},
+                         {"progress", "1"}, {"photo", "1"}});
+    CHECK(store->GetStatus()->pending_changes == pending);
+    CHECK(store->List("producer")->size() == 2);
+    CHECK(store->List("attendance")->size() == 2);
+    // A mark hangs on nothing: it goes alone.
+    auto marks = store->List("attendance");
+    auto one = store->Delete("attendance", (*marks)[0].id);
+    REQUIRE(one.ok());
+    CHECK(one->total() == 1);
+    // The workshop holds both producers' enrolments and the other mark.
+    auto w = store->Delete("workshop", f.workshop);
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.status().message().find("2 enrolments and 1 attendance mark") !=
+          std::string::npos);
+  }
+
+  SECTION("with kCascade, everything below goes in one action and syncs") {
+    auto deleted = store->Delete("producer", f.producer, ClientStore::Children::kCascade);
+    REQUIRE(deleted.ok());
+    CHECK(deleted->Summary() ==
+          "1 producer, 1 product, 1 enrolment, 2 attendance marks, 1 progress entry "
+          "and 1 photo");
+    CHECK(deleted->total() == 7);
+    CHECK(store->List("producer")->size() == 1);
+    CHECK(store->List("product")->empty());
+    CHECK(store->List("progress")->empty());
+    CHECK(store->List("attendance")->empty());
+    CHECK(store->List("photo")->empty());
+    CHECK(store->List("enrolment")->size() == 1);  // the other producer's
+    // Tombstones: every value is kept.
+    CHECK(store->Show("product", *product)->values["name"] == T("ผ้าซิ่นตีนจก"));
+    CHECK(store->GetStatus()->pending_changes == pending + 7);
+    // The workshop now holds the other producer's enrolment only.
+    auto w = store->Delete("workshop", f.workshop);
+    REQUIRE_FALSE(w.ok());
+    CHECK(w.status().message().find("still has 1 enrolment recorded") !=
+          std::string::npos);
+  }
+
+  SECTION("a role that may not delete a row below refuses the whole cascade") {
+    REQUIRE(store->db()
+                .Exec("UPDATE device SET role = 'field_officer', districts = 'all',"
+                      " server_url = 'http://127.0.0.1:1'")
+                .ok());
+    // A field officer may delete producers, products and photos, not a
+    // workshop's enrolments and marks.
+    auto deleted = store->Delete("producer", f.producer, ClientStore::Children::kCascade);
+    REQUIRE_FALSE(deleted.ok());
+    CHECK(deleted.status().message().find("field_officer, which may not delete an") !=
+          std::string::npos);
+    CHECK(store->List("producer")->size() == 2);
+    CHECK(store->List("product")->size() == 1);
+    CHECK(store->List("photo")->size() == 1);
+    CHECK(store->List("attendance")->size() == 2);
+    CHECK(store->GetStatus()->pending_changes == pending);
+  }
 }
 
 TEST_CASE("Store: status counts pending changes", "[store]") {
@@ -373,7 +475,12 @@ TEST_CASE("Store: a row whose parent was deleted can still be corrected",
   auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
                                            {"name", Value::Text("กระเป๋าผ้า")}});
   REQUIRE(product.ok());
-  REQUIRE(store->Delete("producer", f.producer).ok());
+  // Another device deleted the producer meanwhile (a delete here would be
+  // refused while the product hangs on it): its tombstone came in a pull.
+  REQUIRE(store->db()
+              .Exec("UPDATE producer SET deleted = 1 WHERE id = '" +
+                    f.producer.ToString() + "'")
+              .ok());
   CHECK(store->Edit("product", *product, {{"description", Value::Text("แก้ไข")}}).ok());
   // But pointing a row at a deleted parent is refused.
   CHECK(store->Edit("product", *product,

@@ -188,6 +188,39 @@ TEST_CASE("UiApi: record, list with filters, show, edit, delete", "[ui]") {
   CHECK(Body(r)["field"] == "producer_id");
 }
 
+TEST_CASE("UiApi: a delete with rows under it answers has_children, cascade=1 takes them",
+          "[ui][delete]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 2);
+  ApiRequest del;
+  del.method = "DELETE";
+  del.path = "/api/workshop/" + p.workshop;
+  ApiReply r = api.Handle(del);
+  INFO(r.body);
+  CHECK(r.http_status == 400);
+  Json body = Body(r);
+  CHECK(body["error"] == "has_children");
+  CHECK(body["children"] == Json{{"enrolment", "2"}});
+  CHECK(body["row"] == p.workshop);
+  CHECK(Body(api.Handle(Get("/api/workshop"))).size() == 1);
+  CHECK(Body(api.Handle(Get("/api/enrolment"))).size() == 2);
+
+  del.query.emplace("cascade", "1");
+  r = api.Handle(del);
+  CHECK(r.http_status == 200);
+  body = Body(r);
+  CHECK(body["rows"] == 3);
+  CHECK(body["by_entity"] == Json{{"workshop", 1}, {"enrolment", 2}});
+  CHECK(Body(api.Handle(Get("/api/workshop"))).empty());
+  CHECK(Body(api.Handle(Get("/api/enrolment"))).empty());
+  // The producer has nothing under it now.
+  del.query.clear();
+  del.path = "/api/producer/" + p.producer;
+  CHECK(api.Handle(del).http_status == 200);
+}
+
 TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
           "[ui]") {
   TempDir tmp;

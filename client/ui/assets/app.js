@@ -1048,10 +1048,22 @@
     return page(id ? original.name : t('producer.add'), ...kids);
   }
 
+  // Rows recorded under this one (a producer's enrolments and their marks)
+  // refuse a plain delete; the person is shown them and asked again.
   async function deleteRow(entity, id, back) {
     if (!confirm(t('form.confirm_delete'))) return;
-    const r = await api('DELETE', `/api/${entity}/${id}`);
-    if (r.ok) { toast(t('form.deleted')); location.hash = back; } else if (!r.stop) toast(replyMessage(r, entity), true);
+    let r = await api('DELETE', `/api/${entity}/${id}`);
+    const d = r.data || {};
+    if (!r.ok && d.error === 'has_children' && d.children) {
+      const list = Object.entries(d.children).map(([e, n]) => `${entityLabel(e)} ${n}`).join(', ');
+      if (!confirm(t('form.confirm_cascade', { list }))) return;
+      r = await api('DELETE', `/api/${entity}/${id}?cascade=1`);
+    }
+    if (r.ok) {
+      const n = (r.data && r.data.rows) || 1;
+      toast(n > 1 ? t('form.deleted_n', { n: n - 1 }) : t('form.deleted'));
+      location.hash = back;
+    } else if (!r.stop) toast(replyMessage(r, entity), true);
   }
 
   // ---- workshops ----
