@@ -48,7 +48,8 @@ Result<std::vector<SealedChangeSet>> ReadSealed(Db& db, const std::string& where
 
 }  // namespace
 
-Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
+Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows,
+                                                       size_t max_bytes) {
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
@@ -73,9 +74,11 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
   }
   // Which pending rows go into this set. Entries are taken oldest first;
   // an action (its entries share COALESCE(action_id, id)) goes whole into
-  // one set if it fits in max_rows. One that does not fit in what is left
-  // of the set waits for the next set; one larger than max_rows is split in
-  // order, max_rows rows per set, starting a set of its own.
+  // one set if it fits in max_rows rows and max_bytes bytes. One that does
+  // not fit in what is left of the set waits for the next set; one larger
+  // than a set is split in order, starting a set of its own. An entry's
+  // rows are reckoned at an equal share of its encoded bytes (a set
+  // re-encodes them at about that size).
   struct Take {
     int64_t id;
     int64_t first;  // rows [first, first + count) of the entry
@@ -83,24 +86,45 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
     int64_t total;  // the entry's row_count
   };
   std::vector<Take> takes;
-  {
-    const int64_t cap = static_cast<int64_t>(max_rows);
+  std::string encoded;
+  size_t row_cap = max_rows;
+  for (;;) {
+    takes.clear();
+    cs.rows.clear();
+    const int64_t cap = static_cast<int64_t>(row_cap);
+    const double byte_cap = static_cast<double>(max_bytes);
     int64_t taken = 0;
+    double taken_bytes = 0;
     bool full = cap == 0;
-    std::vector<Take> group;  // the pending rows of one action
+    struct Pending {
+      Take take;
+      double row_bytes;  // each of its rows' share of the entry's bytes
+    };
+    std::vector<Pending> group;  // the pending rows of one action
     int64_t group_key = 0, group_rows = 0;
+    double group_bytes = 0;
     // Decides on the action in `group`; false once the set is closed.
     auto decide = [&]() {
       if (group.empty()) return true;
-      if (taken + group_rows <= cap) {
-        takes.insert(takes.end(), group.begin(), group.end());
+      if (taken + group_rows <= cap && taken_bytes + group_bytes <= byte_cap) {
+        for (const Pending& g : group) takes.push_back(g.take);
         taken += group_rows;
+        taken_bytes += group_bytes;
       } else if (taken == 0) {
-        for (Take t : group) {
-          if (taken == cap) break;
-          t.count = std::min(t.count, cap - taken);
+        // Row by row while both caps allow, and always at least one row.
+        for (const Pending& g : group) {
+          Take t = g.take;
+          int64_t n = 0;
+          while (n < t.count && taken < cap &&
+                 (taken == 0 || taken_bytes + g.row_bytes <= byte_cap)) {
+            ++n;
+            ++taken;
+            taken_bytes += g.row_bytes;
+          }
+          if (n == 0) break;
+          t.count = n;
           takes.push_back(t);
-          taken += t.count;
+          if (n < g.take.count) break;
         }
         full = true;
       } else {
@@ -108,56 +132,71 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
       }
       group.clear();
       group_rows = 0;
+      group_bytes = 0;
       return !full && taken < cap;
     };
-    Statement st(db, "SELECT id, COALESCE(action_id, id), row_count, sealed_rows "
-                     "FROM outbox WHERE change_set_seq IS NULL ORDER BY id");
+    Statement st(db, "SELECT o.id, COALESCE(o.action_id, o.id), o.row_count,"
+                     " o.sealed_rows, length(c.cells) FROM outbox o"
+                     " LEFT JOIN outbox_cells c ON c.id = o.id"
+                     " WHERE o.change_set_seq IS NULL ORDER BY o.id");
     while (!full && st.Step()) {
       const int64_t id = st.ColumnInt(0);
       const int64_t key = st.ColumnInt(1);
       const int64_t total = st.ColumnInt(2);
       const int64_t sealed_rows = st.ColumnInt(3);
+      const int64_t bytes = st.ColumnInt(4);
       if (total <= 0 || sealed_rows < 0 || sealed_rows >= total) {
         return Status::Corruption("outbox entry " + std::to_string(id) +
                                   " in field.db is damaged");
       }
       if (!group.empty() && key != group_key && !decide()) break;
       group_key = key;
-      group.push_back({id, sealed_rows, total - sealed_rows, total});
+      const double row_bytes = static_cast<double>(std::max<int64_t>(bytes, 0)) /
+                               static_cast<double>(total);
+      group.push_back({{id, sealed_rows, total - sealed_rows, total}, row_bytes});
       group_rows += total - sealed_rows;
+      group_bytes += row_bytes * static_cast<double>(total - sealed_rows);
     }
     if (!st.status().ok()) return st.status();
     if (!full) decide();
-  }
-  if (takes.empty()) return std::optional<SealedChangeSet>();
+    if (takes.empty()) return std::optional<SealedChangeSet>();
 
-  {
-    // Local, trusted bytes, but checked as any: a damaged entry is refused,
-    // never signed.
-    Statement& st = db.Cached("SELECT cells FROM outbox_cells WHERE id = ?1");
-    for (const Take& t : takes) {
-      (void)st.Reset();
-      st.Bind(1, t.id);
-      if (!st.Step()) {
-        if (!st.status().ok()) return st.status();
-        return Status::Corruption("outbox entry " + std::to_string(t.id) + " vanished");
+    {
+      // Local, trusted bytes, but checked as any: a damaged entry is refused,
+      // never signed.
+      Statement& cells = db.Cached("SELECT cells FROM outbox_cells WHERE id = ?1");
+      for (const Take& t : takes) {
+        (void)cells.Reset();
+        cells.Bind(1, t.id);
+        if (!cells.Step()) {
+          if (!cells.status().ok()) return cells.status();
+          return Status::Corruption("outbox entry " + std::to_string(t.id) + " vanished");
+        }
+        Result<std::vector<RowChange>> entry = DecodeOutboxEntry(cells.ColumnBlob(0));
+        if (!entry.ok() || entry->size() != static_cast<size_t>(t.total)) {
+          return Status::Corruption("outbox entry " + std::to_string(t.id) +
+                                    " in field.db is damaged");
+        }
+        for (int64_t i = t.first; i < t.first + t.count; ++i) {
+          cs.rows.push_back(std::move((*entry)[static_cast<size_t>(i)]));
+        }
       }
-      Result<std::vector<RowChange>> entry = DecodeOutboxEntry(st.ColumnBlob(0));
-      if (!entry.ok() || entry->size() != static_cast<size_t>(t.total)) {
-        return Status::Corruption("outbox entry " + std::to_string(t.id) +
-                                  " in field.db is damaged");
-      }
-      for (int64_t i = t.first; i < t.first + t.count; ++i) {
-        cs.rows.push_back(std::move((*entry)[static_cast<size_t>(i)]));
-      }
+      (void)cells.Reset();
     }
-    (void)st.Reset();
+    // The share is an estimate: should the set come out over what any
+    // server decodes, it is made again with half the rows.
+    encoded = EncodeChangeSet(cs);
+    if (cs.rows.size() > 1 && encoded.size() > DecodeLimits{}.max_bytes) {
+      row_cap = std::max<size_t>(1, cs.rows.size() / 2);
+      continue;
+    }
+    break;
   }
 
   SealedChangeSet sealed;
   sealed.seq = cs.seq;
   sealed.rows = cs.rows.size();
-  sealed.bytes = EncodeChangeSet(cs);
+  sealed.bytes = std::move(encoded);
   sealed.signature = store_.key().Sign(kChangeSetDomain, sealed.bytes);
   sealed.hash = HashChangeSetBytes(sealed.bytes);
   {
@@ -200,10 +239,10 @@ Result<std::optional<SealedChangeSet>> Outbox::SealNext(size_t max_rows) {
   return std::optional<SealedChangeSet>(std::move(sealed));
 }
 
-Result<size_t> Outbox::SealAll(size_t max_rows) {
+Result<size_t> Outbox::SealAll(size_t max_rows, size_t max_bytes) {
   size_t n = 0;
   for (;;) {
-    auto sealed = SealNext(max_rows);
+    auto sealed = SealNext(max_rows, max_bytes);
     if (!sealed.ok()) return sealed.status();
     if (!sealed->has_value()) return n;
     ++n;

@@ -31,18 +31,27 @@ class Outbox {
   // Row changes per sealed change set. Default 2,000 (~0.6 MB of
   // attendance), well under the decoder's limits and one HTTP request.
   static constexpr size_t kDefaultMaxRows = 2000;
+  // Encoded bytes per set, reckoned from the outbox entries' sizes: half
+  // of what a server decodes (8 MiB, shared/change_set_codec.h), so rows
+  // with long notes (up to 64 KiB a value) go in several sets, never in
+  // one no server would take. A set always holds at least one row change.
+  static constexpr size_t kDefaultMaxBytes = size_t{4} << 20;
 
   explicit Outbox(ClientStore& store) : store_(store) {}
   Outbox(const Outbox&) = delete;
   Outbox& operator=(const Outbox&) = delete;
 
-  // Seals up to `max_rows` pending row changes (oldest first) into the next
-  // change set, in one transaction: the sealed bytes, the signature and the
-  // outbox entries' link to it commit together. nullopt if nothing pending.
-  Result<std::optional<SealedChangeSet>> SealNext(size_t max_rows = kDefaultMaxRows);
+  // Seals up to `max_rows` pending row changes (oldest first, about
+  // `max_bytes` at most) into the next change set, in one transaction: the
+  // sealed bytes, the signature and the outbox entries' link to it commit
+  // together. nullopt if nothing pending.
+  Result<std::optional<SealedChangeSet>> SealNext(
+      size_t max_rows = kDefaultMaxRows, size_t max_bytes = kDefaultMaxBytes);
 
-  // Seals everything pending (in sets of `max_rows`); returns how many sets.
-  Result<size_t> SealAll(size_t max_rows = kDefaultMaxRows);
+  // Seals everything pending (in sets as SealNext makes them); returns how
+  // many sets.
+  Result<size_t> SealAll(size_t max_rows = kDefaultMaxRows,
+                         size_t max_bytes = kDefaultMaxBytes);
   // Row changes recorded but not yet sealed into a change set.
   Result<uint64_t> PendingRows();
 

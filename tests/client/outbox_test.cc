@@ -22,6 +22,56 @@ std::string ClientEntityDump(ClientStore& store) {
   return *d;
 }
 
+TEST_CASE("Outbox: rows with long notes go in sets any server decodes, an action split "
+          "in order", "[outbox]") {
+  TempDir tmp;
+  auto opened = ClientStore::Open(tmp.path());
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  PhraoFixture f(store);
+  // 60,000 bytes of Thai notes a visit (a value may hold 64 KiB): 160 of
+  // them are 9.6 MB, more than the 8 MiB a server decodes in one set.
+  std::string note;
+  while (note.size() + 30 < 60000) note += "บันทึกการเยี่ยมกลุ่ม ";
+  auto visit = [&](int i) {
+    return RowValues{{"producer_id", Value::Text(f.producer.ToString())},
+                     {"visited_at", Value::Text("2024-03-05T02:00:00Z")},
+                     {"notes", Value::Text(note + std::to_string(i))}};
+  };
+  for (int i = 0; i < 80; ++i) REQUIRE(store.Record("visit", visit(i)).ok());
+  std::vector<RowValues> batch;
+  for (int i = 80; i < 160; ++i) batch.push_back(visit(i));
+  REQUIRE(store.RecordAll("visit", std::move(batch)).ok());  // one action
+
+  Outbox outbox(store);
+  auto n = outbox.SealAll();
+  REQUIRE(n.ok());
+  CHECK(*n >= 3);
+  auto sealed = outbox.Unacked();
+  REQUIRE(sealed.ok());
+  auto replica = testing::NewReplica();
+  uint64_t rows = 0;
+  for (const SealedChangeSet& s : *sealed) {
+    INFO("set " << s.seq << ": " << s.bytes.size() << " bytes, " << s.rows << " rows");
+    CHECK(s.bytes.size() <= Outbox::kDefaultMaxBytes + 70000);
+    auto cs = DecodeChangeSet(s.bytes);  // the server's limits
+    REQUIRE(cs.ok());
+    rows += cs->rows.size();
+    REQUIRE(testing::ApplyInTxn(*replica, *cs).ok());
+  }
+  CHECK(rows == 3 + 160);
+  CHECK(testing::Dump(*replica) == ClientEntityDump(store));
+
+  // A cap smaller than one row still seals that row alone.
+  REQUIRE(store.Record("visit", visit(200)).ok());
+  REQUIRE(store.Record("visit", visit(201)).ok());
+  auto tiny = outbox.SealNext(Outbox::kDefaultMaxRows, /*max_bytes=*/1000);
+  REQUIRE(tiny.ok());
+  REQUIRE(tiny->has_value());
+  CHECK((*tiny)->rows == 1);
+  CHECK(*outbox.PendingRows() == 1);
+}
+
 TEST_CASE("Outbox: sealed change sets decode, verify, chain, and apply to the "
           "same rows as the client's", "[outbox]") {
   TempDir tmp;
