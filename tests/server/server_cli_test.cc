@@ -303,7 +303,13 @@ TEST_CASE(
   const json rows = json::parse(list.out);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0]["district_code"] == "5011");
-  CHECK(rows[0]["deleted"] == 0);
+  // As `kbo list --json` writes it: a boolean, the columns in catalogue
+  // order after the id.
+  CHECK(rows[0]["deleted"] == false);
+  CHECK(rows[0]["deleted"].is_boolean());
+  CHECK(list.out.find("\"id\"") < list.out.find("\"kind\""));
+  CHECK(list.out.find("\"kind\"") < list.out.find("\"district_code\""));
+  CHECK(list.out.find("\"cluster_brand\"") < list.out.find("\"deleted\""));
 }
 
 TEST_CASE(
