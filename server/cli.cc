@@ -744,7 +744,17 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   by.actor = "cli";
   if (const std::string* reason = a.Get("reason")) by.reason = *reason;
   Result<ResolveOutcome> r = conflicts.Resolve(a.positional[0], how, by);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    // Already resolved, or a value that cannot win (a stage never moves
+    // back): the person's input, nothing written, so exit 2 (DESIGN §7),
+    // not 1. The console answers these 409.
+    if (r.status().code() == Code::kFailedPrecondition) {
+      Status refused = Status::InvalidArgument(r.status().message());
+      refused.WithReason(r.status().reason());
+      return refused;
+    }
+    return r.status();
+  }
   ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name
           << " = '" << r->conflict.resolved_value << "' (server sequence "
           << r->seq << ")\n";
