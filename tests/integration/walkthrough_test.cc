@@ -76,5 +76,33 @@ TEST_CASE("Walk-through: reports follow a workshop shortened to 3 days on a "
   CHECK(f.ServerJson({"list", "attendance"}).size() == 5);
 }
 
+TEST_CASE("Walk-through: a device's first sync does not count its own rows "
+          "as pulled, and a second device counts what it receives",
+          "[integration][sync]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string p = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าแป๋", "5011");
+  f.Producer(officer, "กลุ่มจักสานบ้านโป่ง", "5011");
+  CliResult first = f.Sync(officer);
+  INFO(first.err);
+  REQUIRE(first.exit_code == 0);
+  CHECK(Has(first.out, "(2 changes), nothing new to pull"));
+
+  const std::string second = f.Enrolled("second", "field_officer", "5011");
+  CliResult pulled = f.Sync(second);
+  REQUIRE(pulled.exit_code == 0);
+  CHECK(Has(pulled.out, "nothing to push, pulled 2 changes"));
+
+  REQUIRE(f.Kbo(second, {"edit", "producer", p, "--set", "stars=4"}).exit_code ==
+          0);
+  CliResult edited = f.Sync(second);
+  REQUIRE(edited.exit_code == 0);
+  CHECK(Has(edited.out, "(1 change), nothing new to pull"));
+  CliResult news = f.Sync(officer);
+  REQUIRE(news.exit_code == 0);
+  CHECK(Has(news.out, "nothing to push, pulled 1 change"));
+  CHECK(f.KboJson(officer, {"show", "producer", p})["otop_stars"] == 4);
+}
+
 }  // namespace
 }  // namespace kbo::testing
