@@ -1,5 +1,6 @@
 #include "client/csv_import.h"
 
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -7,6 +8,7 @@
 #include "client/enrolment_rules.h"
 #include "shared/csv.h"
 #include "shared/labels.h"
+#include "shared/sqlite/db.h"
 
 namespace kbo::client {
 namespace {
@@ -170,6 +172,78 @@ std::string LinePrefix(size_t line) {
   return "line " + std::to_string(line) + ": ";
 }
 
+// True if `name` heads the system column `column` ("id" or "deleted") as
+// the exports write it: the column's own name (kbo-server export csv --raw)
+// or its label in Thai or English (the people's export: "รหัส", "ID",
+// "ลบแล้ว", "Deleted"), compared loosely.
+bool NamesSystemColumn(const Entity& entity, std::string_view name,
+                       std::string_view column) {
+  if (NormalizeName(name) == column) return true;
+  const std::string wanted = LooseText(name);
+  for (Lang lang : {Lang::kTh, Lang::kEn}) {
+    if (LooseText(ColumnLabel(lang, entity.name, column)) == wanted) return true;
+  }
+  return false;
+}
+
+// A `deleted` cell as the exports write it ("0"/"1" raw, "ไม่"/"ใช่" or
+// "no"/"yes" for people) or a person would ("true", "false"); empty is
+// not deleted. nullopt if it is none of these.
+std::optional<bool> ParseDeleted(std::string_view text) {
+  const std::string t = LooseText(text);
+  if (t.empty() || t == "0" || t == "no" || t == "false" || t == "ไม่") {
+    return false;
+  }
+  if (t == "1" || t == "yes" || t == "true" || t == "ใช่") return true;
+  return std::nullopt;
+}
+
+// The column of an entity that names its rows for people, as the people's
+// export writes a reference (server/export_tables.cc, NameOf): "" if none.
+std::string_view NameColumnOf(std::string_view entity) {
+  if (entity == "producer" || entity == "product") return "name";
+  if (entity == "workshop") return "title";
+  if (entity == "enrolment") return "participant_name";
+  return "";
+}
+
+// A reference written as the referenced row's name (the people's export
+// writes "กลุ่มทอผ้าบ้านป่าแป๋", not its id): the id of the one live row of
+// `column`'s entity with exactly that name on this device. Text that is an
+// id already is returned as it is. kNotFound if no row has that name,
+// kInvalidArgument if several do (some of their ids named); messages
+// without the line (the caller adds it).
+Result<std::string> ReferenceByName(Db& db, const Column& column,
+                                    const std::string& text) {
+  if (text.empty() || Uuid::Parse(text).ok()) return text;
+  const std::string_view by = NameColumnOf(column.ref_entity);
+  const std::string what = std::string(column.ref_entity);
+  if (by.empty()) return text;  // the catalogue refuses it, as before
+  Statement st(db, "SELECT id FROM " + what + " WHERE deleted = 0 AND " +
+                       std::string(by) + " = ?1 ORDER BY id LIMIT 4");
+  st.Bind(1, std::string_view(text));
+  std::vector<std::string> ids;
+  while (st.Step()) ids.push_back(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  if (ids.empty()) {
+    return Status::NotFound(
+        std::string(column.name) + " '" + text + "' is neither an id nor the " +
+        std::string(by) + " of " + WithArticle(what) +
+        " on this device (sync first, or write its id)");
+  }
+  if (ids.size() > 1) {
+    std::string some;
+    for (size_t i = 0; i < ids.size() && i < 3; ++i) {
+      some += (i ? ", " : "") + ids[i];
+    }
+    return Status::InvalidArgument(
+        std::string(column.name) + " '" + text + "' is the " +
+        std::string(by) + " of " + (ids.size() > 3 ? "more than 3" : std::to_string(ids.size())) +
+        " " + what + "s on this device (" + some + "); write the id instead");
+  }
+  return ids.front();
+}
+
 }  // namespace
 
 const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
@@ -198,8 +272,8 @@ std::string EnumCodeOfName(const Column& column, std::string_view text) {
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                                     std::string_view entity_name,
                                     std::string_view csv_text,
-                                    size_t* skipped) {
-  if (skipped) *skipped = 0;
+                                    ImportSkipped* skipped) {
+  if (skipped) *skipped = ImportSkipped{};
   const Entity* entity = FindEntity(entity_name);
   if (entity == nullptr) {
     return Status::InvalidArgument("unknown entity '" +
@@ -214,10 +288,12 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
         KnownColumns(*entity));
   }
 
-  // Header: field index -> column.
+  // Header: field index -> column (nullptr for the id and deleted columns
+  // an export writes, kept apart in id_field and deleted_field).
   const CsvRecord& header = records.front();
   std::vector<const Column*> columns;
   columns.reserve(header.fields.size());
+  std::optional<size_t> id_field, deleted_field;
   for (size_t i = 0; i < header.fields.size(); ++i) {
     const std::string& name = header.fields[i];
     const std::string normal = NormalizeName(name);
@@ -226,11 +302,19 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                                      std::to_string(i + 1) +
                                      " of the header has no name");
     }
-    if (normal == kIdColumn || normal == kDeletedColumn) {
-      return Status::InvalidArgument(LinePrefix(header.line) + "column '" +
-                                     name +
-                                     "' is set by the system and cannot be "
-                                     "imported");
+    std::optional<size_t>* system = nullptr;
+    if (NamesSystemColumn(*entity, name, kIdColumn)) system = &id_field;
+    if (NamesSystemColumn(*entity, name, kDeletedColumn)) system = &deleted_field;
+    if (system != nullptr) {
+      if (system->has_value()) {
+        return Status::InvalidArgument(
+            LinePrefix(header.line) + "columns '" + header.fields[**system] +
+            "' and '" + name + "' both name " +
+            (system == &id_field ? "the id" : "deleted"));
+      }
+      *system = i;
+      columns.push_back(nullptr);
+      continue;
     }
     const Column* column = ResolveColumnName(*entity, name);
     if (column == nullptr) {
@@ -238,7 +322,11 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
           LinePrefix(header.line) + "unknown column '" + name + "' (column " +
           std::to_string(i + 1) + " of the header) for " +
           std::string(entity->name) + " (known: " + KnownColumns(*entity) +
-          "; a column may also be headed by its Thai or English label)");
+          ", and id (" + ColumnLabel(Lang::kTh, entity->name, kIdColumn) +
+          ") and deleted (" +
+          ColumnLabel(Lang::kTh, entity->name, kDeletedColumn) +
+          ") as an export writes them; a column may also be headed by its "
+          "Thai or English label)");
     }
     for (size_t j = 0; j < i; ++j) {
       if (columns[j] == column) {
@@ -254,8 +342,11 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   // before anything is attempted; the store then checks references.
   std::vector<RowValues> rows;
   std::vector<size_t> lines;  // rows[i] came from line lines[i]
+  std::vector<std::optional<Uuid>> ids;  // rows[i]'s id from the file, if any
+  std::map<Uuid, size_t> id_lines;       // each id of the file: its line
   rows.reserve(records.size() - 1);
   lines.reserve(records.size() - 1);
+  ids.reserve(records.size() - 1);
   for (size_t r = 1; r < records.size(); ++r) {
     const CsvRecord& record = records[r];
     if (IsAllBlank(record.fields)) continue;
@@ -265,24 +356,91 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                                      " fields like the header, found " +
                                      std::to_string(record.fields.size()));
     }
+    auto where = [&](size_t i) {
+      return " (column " + std::to_string(i + 1) + ", '" + header.fields[i] +
+             "')";
+    };
+    // The id an export wrote: the row is that row. One this device holds
+    // is there already (skipped, never written over); a new one is kept.
+    std::optional<Uuid> given;
+    if (id_field.has_value()) {
+      const std::string text = LooseText(record.fields[*id_field]);
+      if (!text.empty()) {
+        Result<Uuid> id = Uuid::Parse(text);
+        if (!id.ok() || id->IsNil()) {
+          return Status::InvalidArgument(
+                     LinePrefix(record.line) + "id '" +
+                     record.fields[*id_field] + "'" + where(*id_field) +
+                     " is not an id as kbo writes them (1b4e28ba-2fa1-41d2-"
+                     "883f-0016d3cca427); leave it empty for a new row")
+              .With(field::kField, std::string(kIdColumn));
+        }
+        auto [at, fresh] = id_lines.emplace(*id, record.line);
+        if (!fresh) {
+          return Status::InvalidArgument(
+                     LinePrefix(record.line) + "id " + id->ToString() +
+                     " is on line " + std::to_string(at->second) + " too")
+              .With(field::kField, std::string(kIdColumn));
+        }
+        given = *id;
+      }
+    }
+    if (deleted_field.has_value()) {
+      const std::optional<bool> deleted =
+          ParseDeleted(record.fields[*deleted_field]);
+      if (!deleted.has_value()) {
+        return Status::InvalidArgument(
+                   LinePrefix(record.line) + "deleted '" +
+                   record.fields[*deleted_field] + "'" +
+                   where(*deleted_field) +
+                   " is not one of: 0, 1, yes, no, ใช่, ไม่ (or empty)")
+            .With(field::kField, std::string(kDeletedColumn));
+      }
+      if (*deleted) {  // a tombstone in a raw export: nothing to record
+        if (skipped) ++skipped->deleted;
+        continue;
+      }
+    }
+    if (given.has_value()) {
+      Result<StoredRow> held = store.Show(entity->name, *given);
+      if (held.ok()) {
+        if (skipped) ++skipped->already_held;
+        continue;
+      }
+      if (held.status().code() != Code::kNotFound) return held.status();
+    }
     RowValues row;
     for (size_t i = 0; i < columns.size(); ++i) {
+      if (columns[i] == nullptr) continue;  // id, deleted: done above
       const Column& column = *columns[i];
+      // What an export did to a cell for a spreadsheet is undone: a
+      // formula sign's apostrophe, a phone number's Thai grouping.
+      std::string cell = UnguardFormula(record.fields[i]);
+      if (column.name == "phone") cell = PhoneFromSpreadsheet(cell);
+      // A reference may be the referenced row's name, as a people's export
+      // writes it.
+      if (column.type == ColumnType::kRef) {
+        Result<std::string> ref = ReferenceByName(store.db(), column, cell);
+        if (!ref.ok()) {
+          return Status::FromCode(ref.status().code(),
+                                  LinePrefix(record.line) +
+                                      ref.status().message() + where(i))
+              .With(field::kField, std::string(column.name));
+        }
+        cell = std::move(ref).value();
+      }
       // A category, kind, stage or status may be written by its Thai or
       // English name ("อาหาร", "Food") as well as its code ("food").
-      const std::string typed = EnumCodeOfName(column, record.fields[i]);
+      const std::string typed = EnumCodeOfName(column, cell);
       Result<Value> value =
           ClientStore::ParseText(entity->name, column.name, typed);
       if (!value.ok()) {
         // Which column of the file, in the header's own words.
-        const std::string where =
-            " (column " + std::to_string(i + 1) + ", '" + header.fields[i] +
-            "')";
         if (column.type == ColumnType::kEnum) {
           return Status::FromCode(
                      value.status().code(),
                      LinePrefix(record.line) + std::string(column.name) +
-                         " '" + record.fields[i] + "'" + where +
+                         " '" + record.fields[i] + "'" + where(i) +
                          " is not one of: " + ValueChoices(column))
               .With(field::kField, std::string(column.name));
         }
@@ -290,7 +448,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
             value.status().code(),
             LinePrefix(record.line) + value.status().message() +
                 (NormalizeName(header.fields[i]) == column.name ? ""
-                                                                 : where));
+                                                                 : where(i)));
         for (const StatusField& f : value.status().fields()) refused.With(f);
         return refused;
       }
@@ -300,6 +458,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     rows.push_back(std::move(row));
     lines.push_back(record.line);
+    ids.push_back(given);
   }
   // Enrolments already held are skipped, so the same sheet imported twice
   // adds nothing the second time (a participant twice within the sheet is
@@ -310,24 +469,26 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
       if (!same.ok()) return same.status();
       if (same->has_value()) {
-        if (skipped) ++*skipped;
+        if (skipped) ++skipped->already_enrolled;
         continue;
       }
       if (kept != i) {
         rows[kept] = std::move(rows[i]);
         lines[kept] = lines[i];
+        ids[kept] = ids[i];
       }
       ++kept;
     }
     rows.resize(kept);
     lines.resize(kept);
+    ids.resize(kept);
   }
   if (rows.empty()) return std::vector<Uuid>{};
 
-  Result<std::vector<Uuid>> ids =
-      store.RecordAll(entity->name, std::move(rows));
-  if (!ids.ok()) {
-    const Status& s = ids.status();
+  Result<std::vector<Uuid>> recorded =
+      store.RecordAll(entity->name, std::move(rows), ids);
+  if (!recorded.ok()) {
+    const Status& s = recorded.status();
     const int64_t* failed = s.IntegerField(field::kIndex);
     if (failed != nullptr && *failed >= 0 &&
         static_cast<uint64_t>(*failed) < lines.size()) {
@@ -341,7 +502,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     return s;
   }
-  return ids;
+  return recorded;
 }
 
 }  // namespace kbo::client

@@ -37,6 +37,20 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name);
 // the catalogue to accept or refuse.
 std::string EnumCodeOfName(const Column& column, std::string_view text);
 
+// The rows of a file ImportCsv did not record, and why.
+struct ImportSkipped {
+  // Enrolments of a participant already enrolled for that producer in that
+  // workshop (client/enrolment_rules.h).
+  size_t already_enrolled = 0;
+  // Rows whose id (the file's id column) names a row this device holds,
+  // deleted or not: there already, and never written over.
+  size_t already_held = 0;
+  // Rows the file's deleted column marks deleted (a raw export's
+  // tombstones): there is nothing to record.
+  size_t deleted = 0;
+  size_t total() const { return already_enrolled + already_held + deleted; }
+};
+
 // Records every data row of `csv_text` as a new row of `entity` ("producer",
 // "enrolment", or any other catalogue entity), all in ONE transaction
 // (ClientStore::RecordAll): either every row is recorded or none is.
@@ -52,20 +66,40 @@ std::string EnumCodeOfName(const Column& column, std::string_view text);
 //
 // Enrolments already held (the same participant, by PersonNameKey, for the
 // same producer in the same workshop: client/enrolment_rules.h) are skipped
-// and counted in *skipped (if given), so importing a sheet again adds
+// and counted in skipped->already_enrolled, so importing a sheet again adds
 // nothing; the same participant twice within the file is refused.
+//
+// A file kbo-server exported imports as it is (`export csv`, people's or
+// --raw; docs/cli.md):
+//   - its id column ("id", or the label "รหัส" / "ID") keeps each row's
+//     identity: a row whose id this device holds (live or deleted) is
+//     skipped (already_held; its other cells are not read), never written
+//     over; a new id is recorded as given, so the row stays the same row
+//     on every device and the server; an empty cell is a new row. An id
+//     that is not a uuid, the nil uuid, or one on two lines is refused; so
+//     is one that is not the derived id of a row with a natural key;
+//   - its deleted column ("deleted", "ลบแล้ว" / "Deleted": 0/1, ไม่/ใช่,
+//     no/yes, true/false, or empty) skips the rows marked deleted
+//     (skipped->deleted);
+//   - what it did to cells for a spreadsheet is undone: the apostrophe
+//     before a formula sign (UnguardFormula), the Thai grouping of a phone
+//     number (PhoneFromSpreadsheet);
+//   - a reference written as the referenced row's name (a people's export
+//     writes the producer's name, the workshop's title) is the one live row
+//     on this device with exactly that name (kNotFound if none,
+//     kInvalidArgument if several); an id is taken as it is.
 //
 // Returns the new ids in row order. Errors, with nothing written; messages
 // name the line of the file ("line 4: district_code '5099' is not ..."):
 //   kInvalidArgument: not UTF-8 or malformed CSV, no header, an unknown,
 //     empty or repeated header column, a record with the wrong number of
 //     fields, a value that does not parse or validate, a missing required
-//     column;
+//     column, a bad id or deleted cell, a name that names several rows;
 //   kNotFound: a row references a row that does not exist (line named);
 //   others as ClientStore::RecordAll (kIOError ...).
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store, std::string_view entity,
                                     std::string_view csv_text,
-                                    size_t* skipped = nullptr);
+                                    ImportSkipped* skipped = nullptr);
 
 }  // namespace kbo::client
 

@@ -595,9 +595,14 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
   return Status();
 }
 
-Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
+Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
+                                      const Uuid* given) {
   if (row.find(kIdColumn) != row.end() || row.find(kDeletedColumn) != row.end()) {
     return Status::InvalidArgument("id and deleted are set by the system");
+  }
+  if (given != nullptr && given->IsNil()) {
+    return Status::InvalidArgument("the nil uuid is not the id of a row")
+        .With(field::kField, std::string(kIdColumn));
   }
   ApplyDefaults(e, &row);
   if (Status s = CheckReferences(e, nullptr, &row); !s.ok()) return s;
@@ -617,9 +622,14 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
       product_id = row["product_id"];
       stage = row["stage"];
     }
-    // New: 122 random bits name no existing row.
-    const Uuid id = Uuid::Random();
+    // New: 122 random bits name no existing row. A given id may: then it
+    // is refused, never written over.
+    const Uuid id = given != nullptr ? *given : Uuid::Random();
     if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/true); !s.ok()) {
+      if (given != nullptr && s.code() == Code::kAlreadyExists) {
+        return Status::AlreadyExists(WithArticle(e.name) + " with id " + id.ToString() +
+                                     " is on this device already");
+      }
       return s;
     }
     if (e.name == "progress") {
@@ -630,6 +640,22 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row) {
   Result<Uuid> derived = DerivedRowId(e, row);
   if (!derived.ok()) return derived.status();
   const Uuid id = *derived;
+  if (given != nullptr && *given != id) {
+    std::string key;
+    for (std::string_view k : e.natural_key) key += (key.empty() ? "" : ", ") + std::string(k);
+    return Status::InvalidArgument("id " + given->ToString() + " is not the id of this " +
+                                   std::string(e.name) + ": it follows from " + key + " (" +
+                                   id.ToString() + ")")
+        .With(field::kField, std::string(kIdColumn));
+  }
+  if (given != nullptr) {
+    Result<std::optional<StoredRow>> held = Find(e, id);
+    if (!held.ok()) return held.status();
+    if (held->has_value()) {
+      return Status::AlreadyExists(WithArticle(e.name) + " with id " + id.ToString() +
+                                   " is on this device already");
+    }
+  }
   // Most keys are recorded once: write the row as new, which costs no read.
   // If it exists (kAlreadyExists: nothing was written), this is an edit.
   if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/true);
@@ -815,11 +841,16 @@ Result<ClientStore::OriginalsAsked> ClientStore::AskForOriginals(
   return asked;
 }
 
-Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
-                                                 std::vector<RowValues> rows) {
+Result<std::vector<Uuid>> ClientStore::RecordAll(
+    std::string_view entity, std::vector<RowValues> rows,
+    const std::vector<std::optional<Uuid>>& given_ids) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
+  if (!given_ids.empty() && given_ids.size() != rows.size()) {
+    return Status::InvalidArgument("RecordAll: " + std::to_string(given_ids.size()) +
+                                   " ids for " + std::to_string(rows.size()) + " rows");
+  }
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   std::vector<Uuid> ids;
@@ -827,7 +858,9 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(std::string_view entity,
   ActionScope action(this, /*batch=*/true);
   if (Status s = LoadPermissions(); !s.ok()) return s;
   for (size_t i = 0; i < rows.size(); ++i) {
-    Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]));
+    const Uuid* given =
+        given_ids.empty() || !given_ids[i].has_value() ? nullptr : &*given_ids[i];
+    Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]), given);
     if (!id.ok()) {
       Status refused = id.status();
       return std::move(refused).With(field::kIndex, i);

@@ -192,8 +192,15 @@ class ClientStore {
   // Records many rows in ONE transaction (CSV import, a roll-call): all or
   // none, and one outbox entry (one action). A refusal carries the index of
   // the row refused as field::kIndex.
-  Result<std::vector<Uuid>> RecordAll(std::string_view entity,
-                                      std::vector<RowValues> rows);
+  // `ids`, if not empty, has one entry per row: the id row i is recorded
+  // under (a CSV import of an exported file keeps each row's id, so the row
+  // stays the same row everywhere), or nullopt for a new one. A given id
+  // must not be nil; for an entity with a natural key it must be the id
+  // the row's key derives, else kInvalidArgument; one this device holds
+  // already is kAlreadyExists (nothing is ever overwritten this way).
+  Result<std::vector<Uuid>> RecordAll(
+      std::string_view entity, std::vector<RowValues> rows,
+      const std::vector<std::optional<Uuid>>& ids = {});
 
   // Sets columns of an existing row. kNotFound if the row does not exist or
   // was deleted; kInvalidArgument for an invalid value, an unknown column,
@@ -281,8 +288,10 @@ class ClientStore {
  private:
   ClientStore() = default;
   class ActionScope;
-  // Record() inside an open transaction and action.
-  Result<Uuid> RecordInTxn(const Entity& entity, RowValues row);
+  // Record() inside an open transaction and action; with `given`, under
+  // that id (RecordAll's `ids`).
+  Result<Uuid> RecordInTxn(const Entity& entity, RowValues row,
+                           const Uuid* given = nullptr);
   // Moves the product of a progress entry ahead to the entry's stage (see
   // stage_follow()), inside the action's transaction; sets stage_follow_.
   Status FollowProgressStage(const Value& product_id, const Value& stage);

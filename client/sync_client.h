@@ -204,7 +204,9 @@ struct SyncSummary {
                                  // photo row of theirs in its districts
   uint64_t refused_rows = 0; // row changes the server refused (kept there,
                              // listed by `kbo refused`)
-  uint64_t pulled_rows = 0;  // row changes in the pull pages applied
+  // Row changes received in the pull pages applied, but for this device's
+  // own writes coming back unchanged (they are not news here).
+  uint64_t pulled_rows = 0;
   uint64_t pull_pages = 0;
   uint64_t conflicts = 0;       // conflict records received (new or updated)
   uint64_t new_conflicts = 0;   // of those, open ones this device had not

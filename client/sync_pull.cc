@@ -32,6 +32,24 @@ struct FetchedPage {
   ChangeSet rows;
 };
 
+// The row changes of an applied page that are news to this device: all but
+// its own writes coming back unchanged (a pull returns every row the device
+// pushed, so that it learns their server sequences; its first sync would
+// otherwise count everything it had just pushed as pulled). A row change of
+// this device that still changed something here (a home restored from an
+// older copy) counts; so does every other device's, even one a later local
+// edit outranks: it was still received.
+uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
+                const Uuid& self) {
+  uint64_t news = 0;
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    const bool unchanged = i < applied.size() && applied[i].won_cells == 0;
+    if (page.rows[i].hlc.device == self && unchanged) continue;
+    ++news;
+  }
+  return news;
+}
+
 }  // namespace
 
 Status SyncClient::Pull(SyncSummary* summary) {
@@ -128,6 +146,8 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // The rows of the page applied last: freed by the next fetch, off this
   // thread (they were allocated on the fetching one).
   std::vector<RowChange> spent;
+  // What applying each row change of the page did.
+  std::vector<RowApplyInfo> applied;
   bool restarted = false;
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
@@ -229,7 +249,8 @@ Status SyncClient::Pull(SyncSummary* summary) {
     options.insert_first = true;
     // Decoded by DecodePullPage: its texts are valid UTF-8 already.
     options.texts_decoded = true;
-    if (Status s = ApplyChangeSet(db, page, options); !s.ok()) {
+    applied.clear();
+    if (Status s = ApplyChangeSet(db, page, options, &applied); !s.ok()) {
       if (s.code() == Code::kIOError) return undo_page(s);  // our disk, not their page
       return undo_page(Status::Corruption(what + " from " + base_url_ +
                                           " does not apply (" + s.message() +
@@ -248,7 +269,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     }
     pulled += page.rows.size();
     if (summary != nullptr) {
-      summary->pulled_rows += page.rows.size();
+      summary->pulled_rows += NewsIn(page, applied, store_.device_id());
       ++summary->pull_pages;
     }
     Progress(SyncPhase::kPull, pulled, 0, pulled, 0);

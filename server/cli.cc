@@ -255,21 +255,6 @@ json DistrictsJson(const Scope& scope) {
   return a;
 }
 
-json ValueJson(const Value& v) {
-  switch (v.type()) {
-    case Value::Type::kNull:
-      return nullptr;
-    case Value::Type::kInteger:
-      return v.integer();
-    case Value::Type::kReal:
-      return v.real();
-    case Value::Type::kText:
-    case Value::Type::kBlob:
-      return v.text();
-  }
-  return nullptr;
-}
-
 std::string HlcTime(const std::string& text) {
   Result<Hlc> h = Hlc::Parse(text);
   return h.ok() ? FormatIsoUtc(h->wall_ms) : text;
@@ -561,11 +546,28 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args,
   Result<EntityTable> table = ReadEntityTable((*store)->db(), a.positional[0]);
   if (!table.ok()) return table.status();
   if (a.Has("json")) {
-    json rows = json::array();
+    // As `kbo list --json` prints a row (docs/cli.md, "Output formats"):
+    // "id", the columns in catalogue order, "deleted" a boolean (not the
+    // tombstone's 0 or 1).
+    using Ordered = nlohmann::ordered_json;
+    Ordered rows = Ordered::array();
     for (const std::vector<Value>& row : table->rows) {
-      json o = json::object();
-      for (size_t i = 0; i < row.size(); ++i)
-        o[table->header[i]] = ValueJson(row[i]);
+      Ordered o = Ordered::object();
+      for (size_t i = 0; i < row.size(); ++i) {
+        const Value& v = row[i];
+        Ordered& cell = o[table->header[i]];
+        if (table->header[i] == kDeletedColumn) {
+          cell = v.type() == Value::Type::kInteger && v.integer() != 0;
+        } else if (v.type() == Value::Type::kInteger) {
+          cell = v.integer();
+        } else if (v.type() == Value::Type::kReal) {
+          cell = v.real();
+        } else if (v.type() == Value::Type::kNull) {
+          cell = nullptr;
+        } else {
+          cell = v.text();
+        }
+      }
       rows.push_back(std::move(o));
     }
     ctx.out << rows.dump(2) << "\n";
@@ -742,7 +744,17 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   by.actor = "cli";
   if (const std::string* reason = a.Get("reason")) by.reason = *reason;
   Result<ResolveOutcome> r = conflicts.Resolve(a.positional[0], how, by);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    // Already resolved, or a value that cannot win (a stage never moves
+    // back): the person's input, nothing written, so exit 2 (DESIGN §7),
+    // not 1. The console answers these 409.
+    if (r.status().code() == Code::kFailedPrecondition) {
+      Status refused = Status::InvalidArgument(r.status().message());
+      refused.WithReason(r.status().reason());
+      return refused;
+    }
+    return r.status();
+  }
   ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name
           << " = '" << r->conflict.resolved_value << "' (server sequence "
           << r->seq << ")\n";

@@ -169,11 +169,19 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   if (!found.ok()) return found.status();
   const ConflictRecord& c = *found;
   if (c.resolved()) {
+    // When, by whom and to what, so the person sees whose decision stands.
     return Status::FailedPrecondition(
-        "conflict " + c.id + " was already resolved on " + c.resolved_at +
-        " (value " +
-        (c.resolved_value.empty() ? "empty" : "'" + c.resolved_value + "'") +
-        ")");
+               "conflict " + c.id + " was already resolved on " +
+               c.resolved_at +
+               (c.resolved_by.empty() ? "" : " by " + c.resolved_by) +
+               " (value " +
+               (c.resolved_value.empty() ? "empty"
+                                         : "'" + c.resolved_value + "'") +
+               (c.resolution_reason.empty()
+                    ? ""
+                    : "; reason: " + c.resolution_reason) +
+               "); nothing was changed")
+        .WithReason(std::string(kAlreadyResolved));
   }
   const Entity* entity = FindEntity(c.entity);
   Result<Uuid> row_id = Uuid::Parse(c.row_id);

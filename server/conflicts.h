@@ -53,6 +53,8 @@ struct Resolver {
 inline constexpr size_t kMaxReasonBytes = 2000;
 // The shortest id prefix `Find` accepts.
 inline constexpr size_t kMinIdPrefix = 4;
+// Status::reason() of Resolve's refusal of a conflict resolved before.
+inline constexpr std::string_view kAlreadyResolved = "already_resolved";
 
 struct ResolveOutcome {
   ConflictRecord conflict;  // as now stored (resolved)
@@ -92,9 +94,10 @@ class Conflicts {
   // `by.reason` (resolved_by, resolution_reason), and one audit_log line
   // (action "resolve", subject "conflict:ID") is appended, in the same
   // transaction: a resolution never exists without its author.
-  //   kNotFound: no such conflict;  kFailedPrecondition: already resolved,
-  //   or the value cannot win (a `forward` column such as a product's stage
-  //   never moves back);  kInvalidArgument: a value that does not parse or
+  //   kNotFound: no such conflict;  kFailedPrecondition: already resolved
+  //   (reason kAlreadyResolved; the message says when, by whom, to what
+  //   value and why), or the value cannot win (a `forward` column such as a
+  //   product's stage never moves back);  kInvalidArgument: a value that does not parse or
   //   validate for the column, a SEQ that is neither side's, an ambiguous
   //   prefix, an actor that is neither 'cli' nor 'user:LOGIN', or a reason
   //   over kMaxReasonBytes. Nothing is written on any error.

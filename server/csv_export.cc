@@ -5,28 +5,6 @@
 
 namespace kbo::server {
 
-std::string GuardFormula(std::string_view text) {
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' ||
-                        text[0] == '@' || text[0] == '\t' || text[0] == '\r')) {
-    return "'" + std::string(text);
-  }
-  return std::string(text);
-}
-
-std::string PhoneForSpreadsheet(std::string_view phone) {
-  if (phone.size() < 9 || phone.size() > 10 || phone[0] != '0' ||
-      phone.find_first_not_of("0123456789") != std::string_view::npos) {
-    return std::string(phone);
-  }
-  const std::string p(phone);
-  if (p.size() == 10)
-    return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
-  // Nine digits: Bangkok's 02 numbers, else a provincial 0XX number.
-  if (p[1] == '2')
-    return p.substr(0, 2) + "-" + p.substr(2, 3) + "-" + p.substr(5);
-  return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
-}
-
 Result<std::vector<ExportSheet>> BuildCsvSheets(
     Db& db, const CsvExportOptions& options) {
   if (options.raw) return BuildRawEntitySheets(db, options.filter);

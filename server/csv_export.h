@@ -8,24 +8,15 @@
 #include <vector>
 
 #include "server/export_tables.h"
+#include "shared/csv.h"
 #include "shared/result.h"
 #include "shared/sqlite/db.h"
 
 namespace kbo::server {
 
-// A text cell made safe for a spreadsheet: text starting with = + - @ (or a
-// tab or carriage return) is a formula to Excel and LibreOffice, so it gets
-// a leading apostrophe (OWASP "CSV injection"). Numbers are never changed:
-// a negative longitude stays a number.
-std::string GuardFormula(std::string_view text);
-
-// A phone number as a spreadsheet keeps it text: a Thai number written as
-// digits alone (0 and 8 or 9 more) gets the Thai grouping with hyphens
-// ("0812345678" → "081-234-5678", "021234567" → "02-123-4567",
-// "053123456" → "053-123-456"), which Excel, LibreOffice and Google Sheets
-// all read as text, leading 0 kept. Anything else is returned unchanged
-// (docs/decisions.md, "Exports").
-std::string PhoneForSpreadsheet(std::string_view phone);
+// Text cells go through GuardFormula, and a people's phone numbers through
+// PhoneForSpreadsheet (shared/csv.h, beside their inverses, which `kbo
+// import` applies).
 
 struct CsvExportOptions {
   // Which rows, and the language of a people's export.

@@ -271,6 +271,12 @@ void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
   out << w("unmarked");
   for (const AttendanceDay& d : g.daily) out << "\t" << d.unmarked;
   out << "\n";
+  if (g.marks_beyond_days > 0) {
+    out << "\n"
+        << MarksBeyondDaysNote(lang, g.marks_beyond_days, g.days,
+                               g.last_marked_day)
+        << "\n";
+  }
 }
 
 void CertificatesText(const CertificateReport& r, Lang lang,
@@ -286,6 +292,12 @@ void CertificatesText(const CertificateReport& r, Lang lang,
     out << c.participant_name << "\t" << c.producer_name << "\t"
         << c.days_attended << "\t"
         << (c.eligible ? w("eligible") : w("not_eligible")) << "\n";
+  }
+  if (r.marks_beyond_days > 0) {
+    out << "\n"
+        << MarksBeyondDaysNote(lang, r.marks_beyond_days, r.days,
+                               r.last_marked_day)
+        << "\n";
   }
 }
 
@@ -607,6 +619,24 @@ std::string ReportWord(Lang lang, std::string_view key) {
   auto it = table.find(key);
   if (it == table.end()) return std::string(key);
   return lang == Lang::kTh ? it->second.th : it->second.en;
+}
+
+std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,
+                                int64_t last_marked_day) {
+  if (marks <= 0) return "";
+  const std::string n = std::to_string(marks);
+  const std::string d = std::to_string(days);
+  const std::string last = std::to_string(last_marked_day);
+  if (lang == Lang::kTh) {
+    return "มีการบันทึกการเข้าอบรม " + n + " รายการหลังวันที่ " + d +
+           " ซึ่งเป็นวันสุดท้ายของการอบรม (ถึงวันที่ " + last +
+           ") จึงไม่นับในรายงานนี้ ข้อมูลยังเก็บไว้ "
+           "และจะนับอีกครั้งหากเพิ่มจำนวนวันของการอบรม";
+  }
+  return n + (marks == 1 ? " mark" : " marks") + " after day " + d +
+         ", the workshop's last day (up to day " + last +
+         "), not counted here: kept, and counted again if the workshop is "
+         "lengthened";
 }
 
 Status ReportCommand(std::string_view noun,

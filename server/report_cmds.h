@@ -15,6 +15,7 @@
 // with --json. The shell sees every district. `target set` and
 // `workshop min-days` write the setting and an audit entry (actor "cli").
 
+#include <cstdint>
 #include <functional>
 #include <ostream>
 #include <string>
@@ -40,6 +41,13 @@ Status ReportCommand(std::string_view noun,
 // key itself if unknown. The console's report pages use them too.
 std::string ReportWord(Lang lang, std::string_view key);
 
+// The sentence an attendance or certificate report adds when marks lie
+// after the workshop's last day (AttendanceGrid::marks_beyond_days): how
+// many, after which day, up to which, and that they are kept but not
+// counted. "" when `marks` is 0. The console's pages use it too.
+std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,
+                                int64_t last_marked_day);
+
 // The usage lines of these commands, spliced into kbo-server's usage text
 // (a literal, so it joins the literal there).
 #define KBO_SERVER_REPORT_USAGE                                              \
@@ -48,7 +56,8 @@ std::string ReportWord(Lang lang, std::string_view key);
   "         [--contest NAME] [--today YYYY-MM-DD] [--json] [--lang th|en]\n" \
   "  target set --fiscal-year BE --groups N --entrepreneurs N\n"            \
   "         [--producers N]   reach targets of a fiscal year\n"             \
-  "  workshop min-days ID N   days attended for a certificate (default 4)\n"
+  "  workshop min-days ID N   days attended for a certificate (default 4,\n" \
+  "         or every day of a workshop shorter than that)\n"
 
 }  // namespace kbo::server
 

@@ -275,8 +275,14 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
     auto it = index.find(m.enrolment_id);
     if (it == index.end()) continue;  // a deleted or other enrolment
     if (StatusIndex(m.status) < 0) continue;
+    if (m.day > g.days) {
+      // Marked before the workshop was shortened: the grid follows the
+      // workshop's days now; the mark is kept, and said (not counted).
+      ++g.marks_beyond_days;
+      g.last_marked_day = std::max(g.last_marked_day, m.day);
+      continue;
+    }
     marks.push_back({it->second, m.day, m.status});
-    g.days = std::max(g.days, m.day);
   }
 
   for (AttendanceRow& row : g.participants) {
@@ -317,23 +323,29 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
 
 // ---- Certificates -------------------------------------------------------------
 
-Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id) {
+Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id,
+                            int64_t days) {
   Result<std::optional<int64_t>> n = ReportStore(db).FindMinDays(workshop_id);
   if (!n.ok()) return n.status();
-  return n->value_or(kDefaultMinDays);
+  // The default asks 4 of the KBO course's 5 days; of a shorter workshop,
+  // all of its days (never more days than it has). One the office set
+  // stands as set.
+  return n->value_or(std::min(kDefaultMinDays, std::max<int64_t>(days, 1)));
 }
 
 Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
                                        const Scope& scope) {
   Result<AttendanceGrid> grid = Attendance(db, workshop_id, scope);
   if (!grid.ok()) return grid.status();
-  Result<int64_t> min_days = LoadMinDays(db, workshop_id);
+  Result<int64_t> min_days = LoadMinDays(db, workshop_id, grid->days);
   if (!min_days.ok()) return min_days.status();
   CertificateReport r;
   r.workshop_id = grid->workshop_id;
   r.title = grid->title;
   r.days = grid->days;
   r.min_days = *min_days;
+  r.marks_beyond_days = grid->marks_beyond_days;
+  r.last_marked_day = grid->last_marked_day;
   for (const AttendanceRow& row : grid->participants) {
     CertificateRow c;
     c.enrolment_id = row.enrolment_id;
@@ -573,6 +585,8 @@ std::string AttendanceJson(const AttendanceGrid& r) {
     daily.push_back(std::move(day));
   }
   j["daily"] = std::move(daily);
+  j["marks_beyond_days"] = r.marks_beyond_days;
+  j["last_marked_day"] = r.last_marked_day;
   return j.dump();
 }
 
@@ -592,6 +606,8 @@ std::string CertificatesJson(const CertificateReport& r) {
                           {"eligible", c.eligible}});
   }
   j["participants"] = std::move(people);
+  j["marks_beyond_days"] = r.marks_beyond_days;
+  j["last_marked_day"] = r.last_marked_day;
   return j.dump();
 }
 

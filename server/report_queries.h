@@ -127,11 +127,19 @@ struct AttendanceGrid {
   std::string district_code;
   std::string venue;
   std::string start_date;
-  // workshop.days (5 when unset), widened to the highest day marked.
+  // workshop.days as merged now (5 when unset): the grid's days, whatever
+  // was marked.
   int64_t days = 5;
   int64_t enrolled = 0;
   std::vector<AttendanceRow> participants;  // by participant name, then id
   std::vector<AttendanceDay> daily;         // days 1..days
+  // Live marks of live participants on days after `days` (marked before
+  // the workshop was shortened): kept in the store, left out of the grid,
+  // the rates and days_attended, and counted here so that none disappears
+  // unsaid (MarksBeyondDaysNote). 0 when there are none.
+  int64_t marks_beyond_days = 0;
+  // The latest day any such mark is on (0 when there are none).
+  int64_t last_marked_day = 0;
 };
 
 // kInvalidArgument without a workshop id; kNotFound for an unknown,
@@ -151,18 +159,23 @@ struct CertificateRow {
 struct CertificateReport {
   std::string workshop_id;
   std::string title;
-  int64_t days = 5;
-  int64_t min_days = 4;  // workshop_setting, else 4
+  int64_t days = 5;      // as AttendanceGrid::days
+  int64_t min_days = 4;  // LoadMinDays
   int64_t eligible = 0;
   std::vector<CertificateRow> participants;  // as the attendance grid
+  // As AttendanceGrid: marks after the last day, not counted.
+  int64_t marks_beyond_days = 0;
+  int64_t last_marked_day = 0;
 };
 
 // As Attendance for its failures.
 Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
                                        const Scope& scope);
 
-// Days attended for a certificate: workshop_setting, else 4.
-Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id);
+// Days attended for a certificate: workshop_setting, else 4, or all `days`
+// of a workshop shorter than that (a 3-day course needs its 3 days).
+Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id,
+                            int64_t days);
 
 // ---- Contest ----------------------------------------------------------------
 struct ContestEntry {
@@ -254,11 +267,12 @@ std::string ReachJson(const ReachReport& r);
 //  "days","enrolled","participants":[{"enrolment_id","participant_name",
 //  "producer_id","producer_name","statuses":[...],"days_attended"}],
 //  "daily":[{"day","date","present","late","absent","excused","unmarked",
-//  "rate" (null when no one is enrolled)}]}
+//  "rate" (null when no one is enrolled)}],"marks_beyond_days",
+//  "last_marked_day"}
 std::string AttendanceJson(const AttendanceGrid& r);
 // {"workshop_id","title","days","min_days","eligible","participants":
 //  [{"enrolment_id","participant_name","producer_name","days_attended",
-//  "eligible"}]}
+//  "eligible"}],"marks_beyond_days","last_marked_day"}
 std::string CertificatesJson(const CertificateReport& r);
 // {"contest","contests":[...],"ranking":[{"rank","product_id",
 //  "product_name","producer_name","district_code","judges":[names],

@@ -165,4 +165,45 @@ std::string FormatCsvRow(const CsvRow& row) {
   return out;
 }
 
+std::string GuardFormula(std::string_view text) {
+  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' ||
+                        text[0] == '@' || text[0] == '\t' || text[0] == '\r')) {
+    return "'" + std::string(text);
+  }
+  return std::string(text);
+}
+
+std::string UnguardFormula(std::string_view text) {
+  if (text.size() >= 2 && text[0] == '\'' &&
+      GuardFormula(text.substr(1)).size() == text.size()) {
+    return std::string(text.substr(1));
+  }
+  return std::string(text);
+}
+
+std::string PhoneForSpreadsheet(std::string_view phone) {
+  if (phone.size() < 9 || phone.size() > 10 || phone[0] != '0' ||
+      phone.find_first_not_of("0123456789") != std::string_view::npos) {
+    return std::string(phone);
+  }
+  const std::string p(phone);
+  if (p.size() == 10)
+    return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
+  // Nine digits: Bangkok's 02 numbers, else a provincial 0XX number.
+  if (p[1] == '2')
+    return p.substr(0, 2) + "-" + p.substr(2, 3) + "-" + p.substr(5);
+  return p.substr(0, 3) + "-" + p.substr(3, 3) + "-" + p.substr(6);
+}
+
+std::string PhoneFromSpreadsheet(std::string_view text) {
+  if (text.find('-') == std::string_view::npos) return std::string(text);
+  std::string digits;
+  for (char c : text) {
+    if (c != '-') digits.push_back(c);
+  }
+  // Only what PhoneForSpreadsheet writes, byte for byte, is undone.
+  if (PhoneForSpreadsheet(digits) == text) return digits;
+  return std::string(text);
+}
+
 }  // namespace kbo

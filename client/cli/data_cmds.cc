@@ -279,7 +279,7 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  size_t skipped = 0;
+  ImportSkipped skipped;
   Result<std::vector<Uuid>> ids =
       ImportCsv(**store, (*entity)->name, *text, &skipped);
   if (!ids.ok()) {
@@ -292,8 +292,16 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   ctx.out << out;
   ctx.err << "imported " << ids->size() << ' '
           << Plural((*entity)->name, ids->size());
-  if (skipped > 0) ctx.err << ", skipped " << skipped << " already enrolled";
-  ctx.err << '\n';
+  // "skipped 3 already on this device, 1 marked deleted"
+  std::string why;
+  const auto add = [&why](size_t n, const char* what) {
+    if (n == 0) return;
+    why += (why.empty() ? ", skipped " : ", ") + std::to_string(n) + " " + what;
+  };
+  add(skipped.already_held, "already on this device");
+  add(skipped.already_enrolled, "already enrolled");
+  add(skipped.deleted, "marked deleted");
+  ctx.err << why << '\n';
   return Status();
 }
 

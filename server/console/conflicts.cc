@@ -83,7 +83,9 @@ Reply FromStatus(const Context& ctx, bool api, const Status& s) {
     case Code::kInvalidArgument:
       return Error(ctx, api, 400, "invalid_argument", s.message());
     case Code::kFailedPrecondition:
-      return Error(ctx, api, 409, "failed_precondition", s.message());
+      // "already_resolved" (server/conflicts.h) when that is why.
+      return Error(ctx, api, 409, std::string(s.ReasonOrCodeName()).c_str(),
+                   s.message());
     default:
       return Error(ctx, api, 500, "internal",
                    T(ctx.lang, "เกิดข้อผิดพลาดภายใน", "Internal error."));

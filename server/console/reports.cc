@@ -484,6 +484,14 @@ Reply AttendancePage(Context& ctx) {
                       : "-");
   }
   b += "<th></th></tr></tfoot></table></div>";
+  // Marks after the workshop's last day (it was shortened): not in the
+  // grid, said here.
+  if (g->marks_beyond_days > 0) {
+    b += "<p class=\"flash\" role=\"note\">" +
+         Escape(MarksBeyondDaysNote(ctx.lang, g->marks_beyond_days, g->days,
+                                    g->last_marked_day)) +
+         "</p>";
+  }
   b += "<p class=\"noprint\"><a href=\"" +
        Escape(WithLang(ctx, "/reports/certificates?workshop=" +
                                 UrlEncode(g->workshop_id))) +
@@ -531,6 +539,12 @@ Reply CertificatesPage(Context& ctx) {
          T(ctx, "ยังไม่มีผู้เข้าอบรม", "No participants yet") + "</td></tr>";
   }
   b += "</tbody></table></div>";
+  if (r->marks_beyond_days > 0) {
+    b += "<p class=\"flash\" role=\"note\">" +
+         Escape(MarksBeyondDaysNote(ctx.lang, r->marks_beyond_days, r->days,
+                                    r->last_marked_day)) +
+         "</p>";
+  }
   if (ctx.user().role >= WebRole::kOffice) {
     b += "<form class=\"filters noprint\" method=\"post\" action=\"/reports/min-days\">" +
          CsrfField(ctx) + "<input type=\"hidden\" name=\"workshop\" value=\"" +

@@ -716,7 +716,8 @@ Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
   return Status();
 }
 
-Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) {
+Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options,
+                      std::vector<RowApplyInfo>* infos) {
   ApplyOptions row_options = options;
   row_options.insert_first = false;
   // insert_first: the same options with row_absent, for a row change guessed
@@ -736,6 +737,7 @@ Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) 
       if (s.code() == Code::kAlreadyExists) {
         // Refused with nothing written: the row is there. Merge as usual.
         guess_new = false;
+        info = RowApplyInfo{};
         s = ApplyImpl(db, cs.rows[i], row_options, &info, nullptr);
       }
     } else {
@@ -747,6 +749,7 @@ Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options) 
           s.code(), "row " + std::to_string(i + 1) + " (" + cs.rows[i].entity +
                         " " + cs.rows[i].row_id.ToString() + "): " + s.message());
     }
+    if (infos != nullptr) infos->push_back(info);
   }
   return Status();
 }

@@ -147,8 +147,11 @@ Status ApplyLocalRowChange(Db& db, RowChange* row,
 
 // Applies every row change of `cs`. If options.seq != 0, row change i is
 // given sequence options.seq + i (the server numbers every accepted write).
-// Same contract as ApplyRowChange.
-Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options);
+// Same contract as ApplyRowChange. `infos`, if given, gets what each row
+// change did, one entry per row change in order, appended (only complete
+// when the call succeeds).
+Status ApplyChangeSet(Db& db, const ChangeSet& cs, const ApplyOptions& options,
+                      std::vector<RowApplyInfo>* infos = nullptr);
 
 // The version of each written cell of one row (StoredCellVersion): the hlc
 // of the winning write and its server sequence as this replica knows it (the

@@ -252,7 +252,23 @@ TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
        "line 1: unknown column 'colour'"},
       {"repeated column", "kind,name,district,district_code\n",
        "both name district_code"},
-      {"system column", "id,kind,name,district\n", "'id' is set by the system"},
+      {"two id columns", "id,รหัส,kind,name,district\n",
+       "columns 'id' and 'รหัส' both name the id"},
+      {"an id that is not a uuid",
+       "id,kind,name,district\nP-0001,group,ก,5011\n",
+       "line 2: id 'P-0001' (column 1, 'id') is not an id as kbo writes them"},
+      {"the nil uuid",
+       "id,kind,name,district\n00000000-0000-0000-0000-000000000000,group,ก,"
+       "5011\n",
+       "line 2: id '00000000-0000-0000-0000-000000000000'"},
+      {"one id on two lines",
+       "รหัส,kind,name,district\n"
+       "1b4e28ba-2fa1-41d2-883f-0016d3cca427,group,ก,5011\n"
+       "1B4E28BA-2FA1-41D2-883F-0016D3CCA427,group,ข,5011\n",
+       "line 3: id 1b4e28ba-2fa1-41d2-883f-0016d3cca427 is on line 2 too"},
+      {"a deleted cell that says nothing",
+       "kind,name,district,deleted\ngroup,ก,5011,maybe\n",
+       "line 2: deleted 'maybe' (column 4, 'deleted') is not one of"},
       {"empty header cell", "kind,,district\n", "column 2 of the header"},
       {"unterminated quote", "kind,name,district\ngroup,\"ก,5011\n", "line 2"},
       {"not UTF-8", "kind,name,district\ngroup,\xff,5011\n", "line 2"},
@@ -310,6 +326,229 @@ TEST_CASE("ImportCsv: enrolments, a row naming a missing workshop is not found",
   REQUIRE(rows->size() == 2);
   CHECK(Text((*rows)[1], "participant_name") == "นายบุญมี");
   CHECK(Text((*rows)[1], "district_code") == "5011");  // from the workshop
+}
+
+// A producer sheet exactly as `kbo-server export csv` writes it for people
+// (server/export_tables.cc: Thai labels, names for codes, the Thai phone
+// grouping, formulas defused, the id last; tests/integration checks the
+// real export against this import too).
+std::string PeoplesProducerCsv(const std::string& id1, const std::string& id2) {
+  return "\xEF\xBB\xBF"
+         "ประเภท,ชื่อ,อำเภอ,ตำบล,หมู่บ้าน,ผู้ติดต่อ,โทรศัพท์,"
+         "ประเภทผลิตภัณฑ์ OTOP,ระดับดาว OTOP,จำนวนสมาชิก,แบรนด์กลุ่ม,รหัส\r\n"
+         "กลุ่มผู้ผลิต,กลุ่มทอผ้าบ้านป่าแป๋,พร้าว,เวียง,บ้านป่าแป๋,"
+         "นางบัวคำ ใจมา,081-234-5678,ผ้า เครื่องแต่งกาย,3,18,'-ไม่มี-," +
+         id1 +
+         "\r\n"
+         "ผู้ประกอบการ,นายสมชาย ทองดี,พร้าว,,,,053-123-456,อาหาร,,,," +
+         id2 + "\r\n";
+}
+
+TEST_CASE("ImportCsv: a people's export imports as it is, ids kept, and "
+          "importing it again adds nothing",
+          "[csv_import][csv_thai][csv_export_round_trip]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const std::string id1 = "1b4e28ba-2fa1-41d2-883f-0016d3cca427";
+  const std::string id2 = "6f1c3a4e-8b2d-4c5e-9f60-7a8b9c0d1e2f";
+  const std::string csv = PeoplesProducerCsv(id1, id2);
+  ImportSkipped skipped;
+  auto ids = ImportCsv(*store, "producer", csv, &skipped);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 2);
+  CHECK((*ids)[0].ToString() == id1);  // the rows keep their ids
+  CHECK((*ids)[1].ToString() == id2);
+  CHECK(skipped.total() == 0);
+  auto first = store->Show("producer", *Uuid::Parse(id1));
+  REQUIRE(first.ok());
+  CHECK(Text(*first, "kind") == "group");
+  CHECK(Text(*first, "name") == "กลุ่มทอผ้าบ้านป่าแป๋");
+  CHECK(Text(*first, "district_code") == "5011");
+  CHECK(Text(*first, "contact") == "นางบัวคำ ใจมา");
+  CHECK(Text(*first, "phone") == "0812345678");        // as recorded
+  CHECK(Text(*first, "category") == "textile");
+  CHECK(Text(*first, "cluster_brand") == "-ไม่มี-");   // apostrophe undone
+  CHECK(first->values.at("members") == Value::Integer(18));
+  auto second = store->Show("producer", *Uuid::Parse(id2));
+  REQUIRE(second.ok());
+  CHECK(Text(*second, "phone") == "053123456");
+  CHECK(second->values.at("tambon").is_null());
+
+  // Again: both are here already, skipped, never written over (not even
+  // after an edit here).
+  REQUIRE(store->Edit("producer", *Uuid::Parse(id1),
+                      {{"otop_stars", Value::Integer(4)}})
+              .ok());
+  auto again = ImportCsv(*store, "producer", csv, &skipped);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  CHECK(skipped.already_held == 2);
+  CHECK(LiveRows(*store, "producer") == 2);
+  CHECK(store->Show("producer", *Uuid::Parse(id1))->values.at("otop_stars") ==
+        Value::Integer(4));
+  // A deleted row is held too: not brought back.
+  REQUIRE(store->Delete("producer", *Uuid::Parse(id2)).ok());
+  auto after_delete = ImportCsv(*store, "producer", csv, &skipped);
+  REQUIRE(after_delete.ok());
+  CHECK(after_delete->empty());
+  CHECK(skipped.already_held == 2);
+  CHECK(store->Show("producer", *Uuid::Parse(id2))->deleted);
+
+  // The same file in English, and an empty id cell: a new row.
+  const std::string english =
+      "Kind,Name,District,Tambon (sub-district),Phone,OTOP category,ID\n"
+      "Producer group,กลุ่มจักสานบ้านโป่ง,Phrao,บ้านโป่ง,02-123-4567,Food,\n";
+  auto fresh = ImportCsv(*store, "producer", english, &skipped);
+  INFO(fresh.status().ToString());
+  REQUIRE(fresh.ok());
+  REQUIRE(fresh->size() == 1);
+  CHECK((*fresh)[0].ToString() != id1);
+  CHECK(Text(*store->Show("producer", (*fresh)[0]), "phone") == "021234567");
+  CHECK(Text(*store->Show("producer", (*fresh)[0]), "tambon") == "บ้านโป่ง");
+}
+
+TEST_CASE("ImportCsv: a raw export's id and deleted columns",
+          "[csv_import][csv_export_round_trip]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const std::string live = "0d7f5b3c-1a2b-4c3d-8e4f-5a6b7c8d9e0f";
+  const std::string gone = "9e8d7c6b-5a4f-4e3d-8c2b-1a0f9e8d7c6b";
+  // As `export csv --raw` writes it: catalogue names, codes, the phone as
+  // recorded, a formula defused, tombstones with deleted = 1.
+  const std::string csv =
+      "\xEF\xBB\xBF"
+      "id,kind,name,district_code,tambon,village,contact,phone,category,"
+      "otop_stars,members,cluster_brand,deleted\r\n" +
+      live +
+      ",group,\"'=HYPERLINK(\"\"http://evil\"\",\"\"กลุ่ม\"\")\",5011,,,,"
+      "0812345678,food,2,,,0\r\n" +
+      gone + ",entrepreneur,นายลบ แล้ว,5011,,,,,,,,,1\r\n";
+  ImportSkipped skipped;
+  auto ids = ImportCsv(*store, "producer", csv, &skipped);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 1);
+  CHECK((*ids)[0].ToString() == live);
+  CHECK(skipped.deleted == 1);
+  CHECK(store->Show("producer", *Uuid::Parse(gone)).status().code() ==
+        Code::kNotFound);
+  auto row = store->Show("producer", (*ids)[0]);
+  REQUIRE(row.ok());
+  CHECK(Text(*row, "name") == "=HYPERLINK(\"http://evil\",\"กลุ่ม\")");
+  CHECK(Text(*row, "phone") == "0812345678");
+  // The Thai label of deleted, with its people's values, is understood too.
+  auto thai = ImportCsv(*store, "producer",
+                        "ประเภท,ชื่อ,อำเภอ,ลบแล้ว\n"
+                        "กลุ่มผู้ผลิต,กลุ่มหนึ่ง,พร้าว,ใช่\n"
+                        "กลุ่มผู้ผลิต,กลุ่มสอง,พร้าว,ไม่\n",
+                        &skipped);
+  REQUIRE(thai.ok());
+  CHECK(thai->size() == 1);
+  CHECK(skipped.deleted == 1);
+}
+
+TEST_CASE("ImportCsv: enrolments as a people's export writes them, with the "
+          "workshop's title and the producer's name",
+          "[csv_import][csv_thai][csv_export_round_trip]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto record = [&](const char* entity, RowValues row) {
+    auto id = store->Record(entity, std::move(row));
+    INFO(id.status().ToString());
+    REQUIRE(id.ok());
+    return *id;
+  };
+  const Uuid p = record("producer", {{"kind", Value::Text("group")},
+                                     {"name", Value::Text("กลุ่มทอผ้าบ้านป่าแป๋")},
+                                     {"district_code", Value::Text("5011")}});
+  const Uuid w = record("workshop", {{"title", Value::Text("อบรม KBO รุ่นที่ 1")},
+                                     {"fiscal_year", Value::Integer(2567)},
+                                     {"district_code", Value::Text("5011")},
+                                     {"start_date", Value::Text("2024-03-04")}});
+  const std::string e = "3c2b1a09-8f7e-4d6c-9b5a-4f3e2d1c0b9a";
+  const std::string header = "การอบรม,ผู้ผลิต,ชื่อผู้เข้าอบรม,อำเภอ,รหัส\n";
+  ImportSkipped skipped;
+  auto ids = ImportCsv(*store, "enrolment",
+                       header + "อบรม KBO รุ่นที่ 1,กลุ่มทอผ้าบ้านป่าแป๋,"
+                                "นางสมศรี ใจดี,พร้าว," + e + "\n",
+                       &skipped);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  REQUIRE(ids->size() == 1);
+  CHECK((*ids)[0].ToString() == e);
+  auto row = store->Show("enrolment", (*ids)[0]);
+  REQUIRE(row.ok());
+  CHECK(Text(*row, "workshop_id") == w.ToString());
+  CHECK(Text(*row, "producer_id") == p.ToString());
+  CHECK(Text(*row, "participant_name") == "นางสมศรี ใจดี");
+
+  SECTION("a name no row here has is not found") {
+    auto none = ImportCsv(*store, "enrolment",
+                          header + "อบรม KBO รุ่นที่ 9,กลุ่มทอผ้าบ้านป่าแป๋,"
+                                   "นายบุญมี แก้วมา,พร้าว,\n");
+    CHECK(none.status().code() == Code::kNotFound);
+    CHECK_THAT(none.status().message(),
+               Catch::StartsWith("line 2: workshop_id 'อบรม KBO รุ่นที่ 9' is "
+                                 "neither an id nor the title of a workshop") &&
+                   Catch::Contains("(column 1, 'การอบรม')"));
+  }
+  SECTION("a name two rows have is refused, naming them") {
+    record("producer", {{"kind", Value::Text("entrepreneur")},
+                        {"name", Value::Text("กลุ่มทอผ้าบ้านป่าแป๋")},
+                        {"district_code", Value::Text("5011")}});
+    auto two = ImportCsv(*store, "enrolment",
+                         header + "อบรม KBO รุ่นที่ 1,กลุ่มทอผ้าบ้านป่าแป๋,"
+                                  "นายบุญมี แก้วมา,พร้าว,\n");
+    CHECK(two.status().code() == Code::kInvalidArgument);
+    CHECK_THAT(two.status().message(),
+               Catch::Contains("is the name of 2 producers on this device") &&
+                   Catch::Contains(p.ToString()));
+  }
+  CHECK(LiveRows(*store, "enrolment") == 1);
+}
+
+TEST_CASE("ImportCsv: an id of a row with a natural key must be its derived id",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto p = store->Record("producer", {{"kind", Value::Text("group")},
+                                      {"name", Value::Text("กลุ่มหนึ่ง")},
+                                      {"district_code", Value::Text("5011")}});
+  REQUIRE(p.ok());
+  auto w = store->Record("workshop", {{"title", Value::Text("อบรม KBO")},
+                                      {"fiscal_year", Value::Integer(2567)},
+                                      {"district_code", Value::Text("5011")},
+                                      {"start_date", Value::Text("2024-03-04")}});
+  REQUIRE(w.ok());
+  auto e = store->Record("enrolment", {{"workshop_id", Value::Text(w->ToString())},
+                                       {"producer_id", Value::Text(p->ToString())},
+                                       {"participant_name", Value::Text("นางสมศรี")}});
+  REQUIRE(e.ok());
+  RowValues mark{{"workshop_id", Value::Text(w->ToString())},
+                 {"enrolment_id", Value::Text(e->ToString())},
+                 {"day", Value::Integer(1)},
+                 {"status", Value::Text("present")}};
+  auto derived = DerivedRowId(*FindEntity("attendance"), mark);
+  REQUIRE(derived.ok());
+  const std::string tail = "," + w->ToString() + "," + e->ToString() + ",1,present\n";
+  const std::string header = "id,workshop,enrolment,day,status\n";
+  auto wrong = ImportCsv(*store, "attendance",
+                         header + "1b4e28ba-2fa1-41d2-883f-0016d3cca427" + tail);
+  CHECK(wrong.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(wrong.status().message(),
+             Catch::StartsWith("line 2: id 1b4e28ba-2fa1-41d2-883f-0016d3cca427 "
+                               "is not the id of this attendance"));
+  auto right = ImportCsv(*store, "attendance", header + derived->ToString() + tail);
+  INFO(right.status().ToString());
+  REQUIRE(right.ok());
+  CHECK(right->size() == 1);
+  ImportSkipped skipped;
+  auto again = ImportCsv(*store, "attendance", header + derived->ToString() + tail,
+                         &skipped);
+  REQUIRE(again.ok());
+  CHECK(again->empty());
+  CHECK(skipped.already_held == 1);
 }
 
 TEST_CASE("ImportCsv: a header alone imports nothing, unknown entity refused",

@@ -116,16 +116,18 @@ TEST_CASE("Enrolment: importing the same sheet twice adds nothing the second "
       "workshop,producer,participant\n" + c.workshop + "," + c.producer +
       ",มานะ รักงาน\n" + c.workshop + "," + c.producer + ",สมศรี ใจดี\n" +
       c.workshop + "," + c.other_producer + ",สมชาย ใจดี\n";
-  size_t skipped = 99;
+  ImportSkipped skipped;
+  skipped.already_enrolled = 99;
   auto first = ImportCsv(*c.store, "enrolment", sheet, &skipped);
   REQUIRE(first.ok());
   CHECK(first->size() == 2);
-  CHECK(skipped == 1);
+  CHECK(skipped.already_enrolled == 1);
+  CHECK(skipped.total() == 1);
   CHECK(c.Enrolments() == 3);
   auto second = ImportCsv(*c.store, "enrolment", sheet, &skipped);
   REQUIRE(second.ok());
   CHECK(second->empty());
-  CHECK(skipped == 3);
+  CHECK(skipped.already_enrolled == 3);
   CHECK(c.Enrolments() == 3);
   // One person twice within a sheet is the sheet's mistake: refused whole.
   const std::string twice = "workshop,producer,participant\n" +

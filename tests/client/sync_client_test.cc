@@ -1094,6 +1094,43 @@ TEST_CASE(
           1);
     CHECK(d.Count("SELECT conflict_cursor FROM sync_state") == 12);
   }
+  SECTION(
+      "this device's own rows coming back unchanged are not counted as "
+      "pulled, those it lacks are") {
+    RowValues mine{{"kind", Value::Text("group")},
+                   {"name", Value::Text("กลุ่มทอผ้าบ้านป่าแป๋")},
+                   {"district_code", Value::Text("5011")}};
+    auto id = d.store->Record("producer", mine);
+    REQUIRE(id.ok());
+    auto versions = ReadCellVersions(d.store->db(), "producer", *id);
+    REQUIRE(versions.ok());
+    // As the server sends a pushed row back: the device's own hlc, each
+    // cell with its server sequence.
+    RowChange own;
+    own.entity = "producer";
+    own.row_id = *id;
+    own.hlc = versions->at("name").hlc;
+    REQUIRE(own.hlc.device == d.store->device_id());
+    for (const auto& [column, value] : mine) own.cells.push_back({column, value, 7});
+    // The device's own write it no longer holds (its home restored from an
+    // older copy): news here.
+    RowChange restored = ForeignProducer(d.store->device_id(), kNowMs - 2000, 6,
+                                         "นางคำปัน ศรีวงศ์");
+    pages[0].second = PageAnswer(d.server, d.store->device_id(), 0, 7, true,
+                                 PageBytes({own, restored, a}));
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    REQUIRE(client.Pull(&summary).ok());
+    CHECK(summary.pull_pages == 2);
+    CHECK(summary.pulled_rows == 3);  // restored, a, b: not `own`
+    CHECK_THAT(DescribeSummary(summary), Catch::Contains("pulled 3 changes"));
+    // Still applied: the device learned its row's server sequence.
+    auto after = ReadCellVersions(d.store->db(), "producer", *id);
+    REQUIRE(after.ok());
+    CHECK(after->at("name").seq == 7);
+    CHECK(after->at("name").hlc == own.hlc);
+    CHECK(d.store->Show("producer", restored.row_id).ok());
+  }
   SECTION("a full pull (kbo sync --full) reads everything again from 0") {
     SyncClient client(*d.store, d.Options());
     REQUIRE(client.Pull(nullptr).ok());

@@ -104,9 +104,14 @@ TEST_CASE(
   std::copy(sig_bytes.begin(), sig_bytes.end(), sig.begin());
   CHECK(Verify(f.store->key().public_key(), kChangeSetDomain, bytes, sig));
 
-  // Resolving twice is refused.
-  CHECK(conflicts.Resolve(c.conflict.id, Resolution{}, kCli).status().code() ==
-        Code::kFailedPrecondition);
+  // Resolving twice is refused, saying when, by whom and to what.
+  auto twice = conflicts.Resolve(c.conflict.id, Resolution{}, kCli);
+  CHECK(twice.status().code() == Code::kFailedPrecondition);
+  CHECK(twice.status().reason() == kAlreadyResolved);
+  CHECK_THAT(twice.status().message(),
+             Catch::Contains("was already resolved on " +
+                             r->conflict.resolved_at + " by cli (value "
+                             "'0811111111')"));
 }
 
 TEST_CASE("Conflicts: a typed value, or either side by its sequence",

@@ -124,7 +124,18 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   again.path = "/api/conflicts/" + id + "/resolve";
   again.csrf_header = office.csrf;
   again.body = R"({"keep": "current", "reason": "again"})";
-  CHECK(office.Send(again).status == 409);
+  Reply twice = office.Send(again);
+  CHECK(twice.status == 409);
+  {
+    auto body = nlohmann::json::parse(twice.body);
+    CHECK(body["error"] == "already_resolved");
+    CHECK_THAT(body["message"].get<std::string>(),
+               Catch::Contains("already resolved") &&
+                   Catch::Contains("by user:somying") &&
+                   Catch::Contains("มีใบลาป่วยจากโรงพยาบาล"));
+  }
+  CHECK(c.f.Count("SELECT count(*) FROM audit_log WHERE action = 'resolve'") ==
+        1);
 
   // The row's history, as a page and as JSON.
   Reply h = viewer.Get(history);

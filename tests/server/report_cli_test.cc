@@ -65,6 +65,8 @@ TEST_CASE("Report CLI: each report as JSON for scripts and as Thai text by "
   CHECK(Contains(grid.out, "1 ธ.ค. 2568"));  // Buddhist Era
   CHECK(Contains(grid.out, "55.0%"));        // day 1: 11 of 20
   CHECK(Contains(grid.out, "ขาด"));
+  // Nothing marked after the last day: no note of it.
+  CHECK_FALSE(Contains(grid.out, "ไม่นับในรายงานนี้"));
   j = json::parse(
       run({"report", "attendance", "--workshop", d.course, "--json"}).out);
   CHECK(j["enrolled"] == 20);

@@ -356,7 +356,13 @@ TEST_CASE("Reports: attendance limits (empty, unknown, deleted and "
   CHECK(fang->daily[0].present == 1);
   CHECK(*fang->daily[0].rate == Approx(1.0 / 3));
 
-  // A mark past the workshop's days widens the grid instead of vanishing.
+  // A mark past the workshop's days (made before it was shortened) stays
+  // out of the grid, which follows the workshop's days, and is counted
+  // apart, not dropped unsaid.
+  auto before = Attendance(db, d.course, PhraoScope());
+  REQUIRE(before.ok());
+  CHECK(before->marks_beyond_days == 0);
+  CHECK(before->last_marked_day == 0);
   InsertRow(db, "attendance",
             {{"id", Tx("a-day6")},
              {"workshop_id", Tx(d.course)},
@@ -365,12 +371,95 @@ TEST_CASE("Reports: attendance limits (empty, unknown, deleted and "
              {"status", Tx("late")},
              {"district_code", Tx(kReportPhrao)},
              {"deleted", In(0)}});
-  auto wide = Attendance(db, d.course, PhraoScope());
-  REQUIRE(wide.ok());
-  CHECK(wide->days == 6);
-  CHECK(wide->daily.size() == 6);
-  CHECK(wide->daily[5].late == 1);
-  CHECK(wide->daily[5].unmarked == 19);
+  auto after = Attendance(db, d.course, PhraoScope());
+  REQUIRE(after.ok());
+  CHECK(after->days == 5);
+  CHECK(after->daily.size() == 5);
+  CHECK(after->participants[0].statuses.size() == 5);
+  CHECK(after->marks_beyond_days == 1);
+  CHECK(after->last_marked_day == 6);
+  for (size_t i = 0; i < after->participants.size(); ++i) {
+    CHECK(after->participants[i].days_attended ==
+          before->participants[i].days_attended);
+  }
+  const json j = json::parse(AttendanceJson(*after));
+  CHECK(j["days"] == 5);
+  CHECK(j["marks_beyond_days"] == 1);
+  CHECK(j["last_marked_day"] == 6);
+}
+
+TEST_CASE("Reports: a workshop shortened to 3 days reports 3 days, and the "
+          "marks of days 4 and 5 are said, not counted",
+          "[reports]") {
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  {
+    Statement st(db, "UPDATE workshop SET days = 3 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.course));
+    REQUIRE(st.Run().ok());
+  }
+  const std::vector<ExpectedRow> want = ComputeGrid(d, d.course);
+  auto g = Attendance(db, d.course, PhraoScope());
+  REQUIRE(g.ok());
+  CHECK(g->days == 3);
+  REQUIRE(g->daily.size() == 3);
+  REQUIRE(g->participants.size() == want.size());
+  int64_t beyond = 0;
+  for (size_t i = 0; i < want.size(); ++i) {
+    CAPTURE(i);
+    const std::vector<std::string> first3(want[i].statuses.begin(),
+                                          want[i].statuses.begin() + 3);
+    CHECK(g->participants[i].statuses == first3);
+    int64_t attended = 0;
+    for (const std::string& s : first3) {
+      attended += (s == "present" || s == "late");
+    }
+    CHECK(g->participants[i].days_attended == attended);
+    for (size_t day = 3; day < 5; ++day) beyond += !want[i].statuses[day].empty();
+  }
+  CHECK(beyond > 0);
+  CHECK(g->marks_beyond_days == beyond);
+  CHECK(g->last_marked_day == 5);
+  const json j = json::parse(AttendanceJson(*g));
+  CHECK(j["days"] == 3);
+  CHECK(j["daily"].size() == 3);
+  CHECK(j["participants"][0]["statuses"].size() == 3);
+  CHECK(j["marks_beyond_days"] == beyond);
+
+  // Certificates: days 1..3 only; the default minimum is every day of a
+  // workshop shorter than 4 days (4 of 3 could never be met).
+  auto c = Certificates(db, d.course, PhraoScope());
+  REQUIRE(c.ok());
+  CHECK(c->days == 3);
+  CHECK(c->min_days == 3);
+  CHECK(c->marks_beyond_days == beyond);
+  CHECK(c->last_marked_day == 5);
+  for (size_t i = 0; i < c->participants.size(); ++i) {
+    CHECK(c->participants[i].days_attended == g->participants[i].days_attended);
+    CHECK(c->participants[i].eligible == (g->participants[i].days_attended >= 3));
+  }
+  const json cj = json::parse(CertificatesJson(*c));
+  CHECK(cj["days"] == 3);
+  CHECK(cj["min_days"] == 3);
+  CHECK(cj["marks_beyond_days"] == beyond);
+  // A minimum the office set stands as set.
+  REQUIRE(SetMinDays(db, d.course, 2).ok());
+  CHECK(Certificates(db, d.course, PhraoScope())->min_days == 2);
+
+  // Lengthened again, the marks count again.
+  {
+    Statement st(db, "UPDATE workshop SET days = 5 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.course));
+    REQUIRE(st.Run().ok());
+  }
+  auto again = Attendance(db, d.course, PhraoScope());
+  REQUIRE(again.ok());
+  CHECK(again->days == 5);
+  CHECK(again->marks_beyond_days == 0);
+  for (size_t i = 0; i < want.size(); ++i) {
+    CHECK(again->participants[i].statuses == want[i].statuses);
+  }
 }
 
 TEST_CASE("Reports: certificates count present and late days against the "

@@ -303,7 +303,13 @@ TEST_CASE(
   const json rows = json::parse(list.out);
   REQUIRE(rows.size() == 1);
   CHECK(rows[0]["district_code"] == "5011");
-  CHECK(rows[0]["deleted"] == 0);
+  // As `kbo list --json` writes it: a boolean, the columns in catalogue
+  // order after the id.
+  CHECK(rows[0]["deleted"] == false);
+  CHECK(rows[0]["deleted"].is_boolean());
+  CHECK(list.out.find("\"id\"") < list.out.find("\"kind\""));
+  CHECK(list.out.find("\"kind\"") < list.out.find("\"district_code\""));
+  CHECK(list.out.find("\"cluster_brand\"") < list.out.find("\"deleted\""));
 }
 
 TEST_CASE(
@@ -412,8 +418,9 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CHECK(
       RunServerCli({"--data", data, "conflicts", "resolve", id, "--keep", "x"})
           .exit_code == 2);
-  CliResult resolved = RunServerCli({"--data", data, "conflicts", "resolve", id,
-                                     "--value", "กลุ่มทอผ้าบ้านป่าตุ้ม"});
+  CliResult resolved =
+      RunServerCli({"--data", data, "conflicts", "resolve", id, "--value",
+                    "กลุ่มทอผ้าบ้านป่าตุ้ม", "--reason", "โทรถามประธานกลุ่มแล้ว"});
   CHECK(resolved.exit_code == 0);
   CHECK_THAT(resolved.out, Catch::Contains("resolved " + id));
   CliResult after =
@@ -426,9 +433,26 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CHECK_THAT(after_text.out, !Catch::Contains("shown now"));
   CliResult rows = RunServerCli({"--data", data, "list", "producer"});
   CHECK_THAT(rows.out, Catch::Contains("กลุ่มทอผ้าบ้านป่าตุ้ม"));
-  CHECK(RunServerCli(
-            {"--data", data, "conflicts", "resolve", id, "--keep", "current"})
-            .exit_code == 1);
+  // Resolved already: the person's input, refused with exit 2 (not 1),
+  // saying when, by whom and to what; nothing is written.
+  const std::string conflicts_before =
+      RunServerCli({"--data", data, "conflicts", "list", "--json"}).out;
+  for (const char* keep : {"current", "incoming"}) {
+    CAPTURE(keep);
+    CliResult again = RunServerCli(
+        {"--data", data, "conflicts", "resolve", id.substr(0, 8), "--keep", keep});
+    CHECK(again.exit_code == 2);
+    CHECK_THAT(again.err,
+               Catch::Contains("conflict " + id + " was already resolved on ") &&
+                   Catch::Contains(" by cli (value 'กลุ่มทอผ้าบ้านป่าตุ้ม'; "
+                                   "reason: โทรถามประธานกลุ่มแล้ว)") &&
+                   Catch::Contains("nothing was changed"));
+    CHECK_THAT(again.err, !Catch::Contains("usage"));
+  }
+  CHECK(RunServerCli({"--data", data, "conflicts", "list", "--json"}).out ==
+        conflicts_before);
+  CHECK_THAT(RunServerCli({"--data", data, "list", "producer"}).out,
+             Catch::Contains("กลุ่มทอผ้าบ้านป่าตุ้ม"));
 }
 
 }  // namespace
