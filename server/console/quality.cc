@@ -1,8 +1,9 @@
 // The console's "needs attention" page (issue 10, deliverable 9): likely
 // duplicate producers with a merge, duplicate enrolments, workshops whose
-// fiscal year does not match their start date, and attendance not marked
-// for days already past. The findings and the merge are server/
-// data_quality.h; this file only shows them and takes the merge form.
+// fiscal year does not match their start date, attendance not marked for
+// days already past, and rows recorded under a deleted row. The findings
+// and the merge are server/data_quality.h; this file only shows them and
+// takes the merge form.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +14,7 @@
 #include "server/report_queries.h"
 #include "shared/error_body.h"
 #include "shared/labels.h"
+#include "shared/value.h"
 
 namespace kbo::server::console {
 namespace {
@@ -225,6 +227,77 @@ std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
   return b + "</tbody></table></div>";
 }
 
+// A row under a deleted one as a person reads it: the day of a mark, a
+// visit's Bangkok time, a stage's name; its id's start if it has no label.
+std::string UnderLabel(Lang lang, const RowsUnderDeleted::Row& row) {
+  if (row.label.empty()) return row.id.substr(0, 8);
+  if (row.entity == "attendance") return T(lang, "วันที่ ", "Day ") + row.label;
+  if (row.entity == "visit") return FormatIsoBangkok(lang, row.label);
+  if (row.entity == "progress") {
+    return ValueLabel(lang, "progress", "stage", Value::Text(row.label));
+  }
+  return row.label;
+}
+
+std::string UnderDeletedSection(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"under-deleted\">" +
+                  T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row") +
+                  " (" + std::to_string(r.under_deleted.size()) + ")</h2>";
+  if (r.under_deleted.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "รายการเหล่านี้บันทึกไว้ใต้รายการที่ถูกลบไปแล้ว (มักเกิดเมื่อเครื่องหนึ่งลบ "
+         "ขณะที่อีกเครื่องบันทึกเพิ่มโดยไม่มีสัญญาณ) รายงานจะไม่นับรายการเหล่านี้"
+         "ตราบที่รายการหลักยังถูกลบอยู่ กู้คืนรายการหลัก "
+         "หรือลบรายการที่อยู่ใต้ทีละรายการจากอุปกรณ์ภาคสนาม "
+         "(kbo delete หรือหน้าจอบนโทรศัพท์)",
+         "These rows were recorded under a row that has since been deleted "
+         "(usually one device deleted it while another, offline, recorded "
+         "under it); the reports leave them out while their parent is "
+         "deleted. Restore the parent, or delete the rows under it one by "
+         "one from a field device (kbo delete, or the phone screens).") +
+       "</p>";
+  for (const RowsUnderDeleted& g : r.under_deleted) {
+    const std::string entity = EntityLabel(lang, g.entity);
+    const std::string name = g.name.empty() ? g.id.substr(0, 8) : g.name;
+    b += "<section class=\"dup\"><p><span class=\"badge\">" +
+         T(lang, "ลบแล้ว", "deleted") + "</span> " + Escape(entity) + ": " +
+         Link("/data/" + g.entity + "/" + g.id, name) +
+         " <span class=\"muted\">" + Escape(g.id.substr(0, 8)) + " · " +
+         Escape(DistrictLabel(lang, g.district_code)) +
+         "</span></p><div class=\"scroll\"><table><thead><tr><th>" +
+         T(lang, "ประเภท", "Kind") + "</th><th>" + T(lang, "รายการ", "Row") +
+         "</th><th>" + T(lang, "บันทึกไว้ใต้", "Recorded under") +
+         "</th></tr></thead><tbody>";
+    for (const RowsUnderDeleted::Row& row : g.rows) {
+      std::string parent;
+      if (row.parent_entity == g.entity && row.parent_id == g.id) {
+        parent = Escape(name) + " <span class=\"badge\">" +
+                 T(lang, "ลบแล้ว", "deleted") + "</span>";
+      } else {
+        std::string shown = row.parent_id.substr(0, 8);
+        for (const RowsUnderDeleted::Row& p : g.rows) {
+          if (p.entity == row.parent_entity && p.id == row.parent_id) {
+            shown = UnderLabel(lang, p);
+            break;
+          }
+        }
+        parent = Escape(EntityLabel(lang, row.parent_entity)) + ": " +
+                 Link("/data/" + row.parent_entity + "/" + row.parent_id, shown);
+      }
+      b += "<tr><td>" + Escape(EntityLabel(lang, row.entity)) + "</td><td>" +
+           Link("/data/" + row.entity + "/" + row.id, UnderLabel(lang, row)) +
+           "</td><td>" + parent + "</td></tr>";
+    }
+    b += "</tbody></table></div>";
+    b += "</section>";
+  }
+  return b;
+}
+
 // GET /quality, /api/quality (and ?format=json).
 Reply Quality(Context& ctx) {
   const Lang lang = ctx.lang;
@@ -253,6 +326,9 @@ Reply Quality(Context& ctx) {
        r->fiscal_year_mismatches.size());
   card("attendance", T(lang, "วันที่ยังไม่เช็กชื่อ", "Days not marked"),
        r->missing_attendance.size());
+  card("under-deleted",
+       T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row"),
+       r->under_deleted.size());
   b += "</div><p class=\"muted\">" +
        Escape(T(lang, "ข้อมูล ณ ", "As of ") + FormatDateLabel(lang, r->today)) +
        "</p>";
@@ -260,6 +336,7 @@ Reply Quality(Context& ctx) {
   b += EnrolmentTable(ctx, *r);
   b += FiscalYearTable(ctx, *r);
   b += AttendanceTable(ctx, *r);
+  b += UnderDeletedSection(ctx, *r);
   return Reply::Html(Layout(ctx, T(lang, "ต้องตรวจสอบ", "Needs attention"), b));
 }
 

@@ -3,7 +3,8 @@
 // must not be flagged, the merge of two producers (references repointed,
 // the dropped one tombstoned, pulled by a device, audited, in the rows'
 // history, refused across districts), the console page and its JSON twin,
-// and `kbo-server producer merge`.
+// and `kbo-server producer merge`. Then rows recorded under a deleted row
+// (two devices crossing offline): listed in the user's districts.
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -237,6 +238,20 @@ TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
   CHECK(r->missing_attendance[1].day == 3);
   CHECK(r->missing_attendance[1].missing == 3);
 
+  // e. Under a deleted row: e4's live day-3 mark (p8, w4: nothing under
+  // them; e4's deleted sibling marks are not rows under anything live).
+  REQUIRE(r->under_deleted.size() == 1);
+  const RowsUnderDeleted& ud = r->under_deleted.front();
+  CHECK(ud.entity == "enrolment");
+  CHECK(ud.id == d.e4);
+  CHECK(ud.name == "สมศรี ใจดี");
+  CHECK(ud.district_code == kPhrao);
+  REQUIRE(ud.rows.size() == 1);
+  CHECK(ud.rows[0].entity == "attendance");
+  CHECK(ud.rows[0].label == "3");
+  CHECK(ud.rows[0].parent_entity == "enrolment");
+  CHECK(ud.rows[0].parent_id == d.e4);
+
   // The day before, only days 1 and 2 were past.
   auto earlier = FindQualityIssues(f.store->db(), ScopeOf("all"), "2024-03-06");
   REQUIRE(earlier.ok());
@@ -264,7 +279,9 @@ TEST_CASE("Quality: a Phrao user sees Phrao only", "[quality][server]") {
   CHECK(fang->duplicate_producers.empty());
   CHECK(fang->duplicate_enrolments.empty());
   CHECK(fang->missing_attendance.empty());
+  CHECK(fang->under_deleted.empty());
   REQUIRE(fang->fiscal_year_mismatches.size() == 1);
+  CHECK(r->under_deleted.size() == 1);
 }
 
 int64_t Count(ServerFixture& f, const std::string& sql, const std::string& id) {
@@ -439,6 +456,8 @@ TEST_CASE("Quality console: a viewer reads the page and its JSON in its "
   CHECK(j["fiscal_year_mismatches"].size() == 1);
   REQUIRE(j["missing_attendance"].size() == 2);
   CHECK(j["missing_attendance"][1]["missing"] == 3);
+  REQUIRE(j["under_deleted"].size() == 1);
+  CHECK(j["under_deleted"][0]["id"] == fx.d.e4);
   CHECK(b.Get("/quality", {{"format", "json"}}).body == api.body);
 
   Reply denied = b.Post("/quality/merge", {{"csrf", b.Csrf()},
@@ -552,6 +571,187 @@ TEST_CASE("kbo-server producer merge: merges, and exits 2 across districts "
   CHECK(audit.ColumnInt(0) == 1);
 }
 #endif
+
+// ---- Rows recorded under a deleted row ---------------------------------------
+
+// What two devices crossing offline leave, written straight into the entity
+// tables: in Phrao, producer `producer` deleted (one device) while live
+// rows were recorded under it (another): its product with a progress entry
+// and a contest score, an enrolment in the live `workshop` with marks for
+// days 1 to 4, and a visit. Workshop `gone` deleted with a live enrolment
+// (of the live producer `live`) and its day-1 mark, which names the
+// workshop itself too. In Fang, producer `fang` deleted with a live
+// enrolment. Producer `empty` is deleted with nothing under it.
+struct OrphanData {
+  std::string producer = NewId(), live = NewId(), empty = NewId(),
+              fang = NewId();
+  std::string workshop = NewId(), gone = NewId(), fang_workshop = NewId();
+  std::string enrolment = NewId(), gone_enrolment = NewId(),
+              fang_enrolment = NewId();
+  std::vector<std::string> marks;  // enrolment's, days 1..4
+  std::string gone_mark = NewId();
+  std::string product = NewId(), progress = NewId(), score = NewId(),
+              visit = NewId();
+
+  explicit OrphanData(Db& db) {
+    auto producer_row = [&](const std::string& id, const std::string& name,
+                            const std::string& district, int deleted) {
+      InsertRow(db, "producer", {{"id", Tx(id)},
+                                 {"kind", Tx("group")},
+                                 {"name", Tx(name)},
+                                 {"district_code", Tx(district)},
+                                 {"category", Tx("household_decor_souvenir")},
+                                 {"deleted", In(deleted)}});
+    };
+    producer_row(producer, "กลุ่มจักสานบ้านโป่ง", kPhrao, 1);
+    producer_row(live, "กลุ่มผ้าฝ้ายแม่แวน", kPhrao, 0);
+    producer_row(empty, "กลุ่มที่ลบแล้ว", kPhrao, 1);
+    producer_row(fang, "กลุ่มกาแฟดอยแม่สูน", kFang, 1);
+    auto workshop_row = [&](const std::string& id, const std::string& title,
+                            const std::string& district, int deleted) {
+      InsertRow(db, "workshop", {{"id", Tx(id)},
+                                 {"title", Tx(title)},
+                                 {"fiscal_year", In(2567)},
+                                 {"district_code", Tx(district)},
+                                 {"start_date", Tx("2024-03-04")},
+                                 {"days", In(5)},
+                                 {"deleted", In(deleted)}});
+    };
+    workshop_row(workshop, "อบรม KBO พร้าว", kPhrao, 0);
+    workshop_row(gone, "อบรมที่ยกเลิก", kPhrao, 1);
+    workshop_row(fang_workshop, "อบรม KBO ฝาง", kFang, 0);
+    auto enrol = [&](const std::string& id, const std::string& w,
+                     const std::string& p, const std::string& name,
+                     const std::string& district) {
+      InsertRow(db, "enrolment", {{"id", Tx(id)},
+                                  {"workshop_id", Tx(w)},
+                                  {"producer_id", Tx(p)},
+                                  {"participant_name", Tx(name)},
+                                  {"district_code", Tx(district)}});
+    };
+    enrol(enrolment, workshop, producer, "นางบัวคำ แสนดี", kPhrao);
+    enrol(gone_enrolment, gone, live, "นายบุญมี แก้วมา", kPhrao);
+    enrol(fang_enrolment, fang_workshop, fang, "นางคำปัน ดอยสูง", kFang);
+    auto mark = [&](const std::string& id, const std::string& w,
+                    const std::string& e, int64_t day) {
+      InsertRow(db, "attendance", {{"id", Tx(id)},
+                                   {"workshop_id", Tx(w)},
+                                   {"enrolment_id", Tx(e)},
+                                   {"day", In(day)},
+                                   {"status", Tx("present")},
+                                   {"district_code", Tx(kPhrao)}});
+    };
+    for (int64_t day : {4, 1, 3, 2}) {
+      marks.push_back(NewId());
+      mark(marks.back(), workshop, enrolment, day);
+    }
+    mark(gone_mark, gone, gone_enrolment, 1);
+    InsertRow(db, "product", {{"id", Tx(product)},
+                              {"producer_id", Tx(producer)},
+                              {"name", Tx("ตะกร้าไม้ไผ่")},
+                              {"stage", Tx("design")},
+                              {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "progress", {{"id", Tx(progress)},
+                               {"product_id", Tx(product)},
+                               {"stage", Tx("design")},
+                               {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "contest_score", {{"id", Tx(score)},
+                                    {"product_id", Tx(product)},
+                                    {"contest", Tx("KBO CM CONTEST 2567")},
+                                    {"judge", Tx("อ.สมชาย")},
+                                    {"identity", In(15)},
+                                    {"uniqueness", In(15)},
+                                    {"quality", In(15)},
+                                    {"packaging", In(15)},
+                                    {"marketability", In(15)},
+                                    {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "visit", {{"id", Tx(visit)},
+                            {"producer_id", Tx(producer)},
+                            {"visited_at", Tx("2024-03-01T03:00:00Z")},
+                            {"district_code", Tx(kPhrao)}});
+  }
+};
+
+// "entity label parent_entity:parent_id" for each row, in order.
+std::vector<std::string> Shown(const RowsUnderDeleted& g) {
+  std::vector<std::string> out;
+  for (const RowsUnderDeleted::Row& r : g.rows) {
+    out.push_back(r.entity + " " + r.label + " " + r.parent_entity + ":" +
+                  r.parent_id.substr(0, 8));
+  }
+  return out;
+}
+
+TEST_CASE("Quality: rows recorded under a deleted row are listed under it, "
+          "each once, in the user's districts",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  // The producer first (catalogue order), then the workshop; not `empty`
+  // (nothing under it), not Fang's.
+  REQUIRE(r->under_deleted.size() == 2);
+  const RowsUnderDeleted& p = r->under_deleted[0];
+  CHECK(p.entity == "producer");
+  CHECK(p.id == d.producer);
+  CHECK(p.name == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(p.district_code == kPhrao);
+  // Each row before the rows under it; marks by day.
+  const std::string pd = "producer:" + d.producer.substr(0, 8);
+  const std::string pr = "product:" + d.product.substr(0, 8);
+  const std::string en = "enrolment:" + d.enrolment.substr(0, 8);
+  CHECK(Shown(p) == std::vector<std::string>{
+                        "product ตะกร้าไม้ไผ่ " + pd,
+                        "progress design " + pr,
+                        "contest_score KBO CM CONTEST 2567 " + pr,
+                        "enrolment นางบัวคำ แสนดี " + pd,
+                        "attendance 1 " + en,
+                        "attendance 2 " + en,
+                        "attendance 3 " + en,
+                        "attendance 4 " + en,
+                        "visit 2024-03-01T03:00:00Z " + pd,
+                    });
+  // The day-1 mark names the deleted workshop itself, and its enrolment
+  // that names it too: listed once, under the workshop.
+  const RowsUnderDeleted& w = r->under_deleted[1];
+  CHECK(w.entity == "workshop");
+  CHECK(w.id == d.gone);
+  CHECK(w.name == "อบรมที่ยกเลิก");
+  const std::string wd = "workshop:" + d.gone.substr(0, 8);
+  CHECK(Shown(w) == std::vector<std::string>{"enrolment นายบุญมี แก้วมา " + wd,
+                                             "attendance 1 " + wd});
+
+  auto fang = FindQualityIssues(f.store->db(), ScopeOf(kFang), kToday);
+  REQUIRE(fang.ok());
+  REQUIRE(fang->under_deleted.size() == 1);
+  CHECK(fang->under_deleted[0].id == d.fang);
+  CHECK(Shown(fang->under_deleted[0]) ==
+        std::vector<std::string>{"enrolment นางคำปัน ดอยสูง producer:" +
+                                 d.fang.substr(0, 8)});
+
+  // Every district: Fang (5009) before Phrao (5011).
+  auto all = FindQualityIssues(f.store->db(), ScopeOf("all"), kToday);
+  REQUIRE(all.ok());
+  REQUIRE(all->under_deleted.size() == 3);
+  CHECK(all->under_deleted[0].id == d.fang);
+  CHECK(all->under_deleted[1].id == d.producer);
+  CHECK(all->under_deleted[2].id == d.gone);
+
+  const json j = json::parse(QualityReportJson(*r));
+  REQUIRE(j["under_deleted"].size() == 2);
+  CHECK(j["under_deleted"][0]["entity"] == "producer");
+  CHECK(j["under_deleted"][0]["id"] == d.producer);
+  CHECK(j["under_deleted"][0]["name"] == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(j["under_deleted"][0]["district_code"] == kPhrao);
+  CHECK(j["under_deleted"][0]["rows"][3] ==
+        json({{"entity", "enrolment"},
+              {"id", d.enrolment},
+              {"label", "นางบัวคำ แสนดี"},
+              {"parent_entity", "producer"},
+              {"parent_id", d.producer}}));
+}
 
 }  // namespace
 }  // namespace kbo::server::testing
