@@ -615,4 +615,70 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   return counts;
 }
 
+// ---- Restore ----------------------------------------------------------------
+
+Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
+                                      std::string_view entity,
+                                      std::string_view id,
+                                      std::string_view reason,
+                                      std::string_view actor,
+                                      std::string_view address) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("no entity '" +
+                                   std::string(entity.substr(0, 40)) + "'");
+  }
+  Result<Uuid> uuid = Uuid::Parse(id);
+  if (!uuid.ok()) {
+    return Status::InvalidArgument("not " + WithArticle(e->name) + " id: '" +
+                                   std::string(id.substr(0, 40)) + "'");
+  }
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Status::InvalidArgument("say why the row is restored (reason)");
+  }
+  const std::string row_id = uuid->ToString();
+  const std::string subject = std::string(e->name) + " " + row_id;
+  Db& db = store.db();
+  const std::string_view name_column = LabelColumn(*e);
+  KBO_ASSIGN_OR_RETURN(
+      std::optional<storage::RowHead> found,
+      QualityStore(db).FindRow(e->name,
+                               name_column == kIdColumn ? "" : name_column,
+                               row_id));
+  if (!found.has_value() || !scope.Contains(found->district_code)) {
+    return Status::NotFound("no " + subject);
+  }
+  if (!found->deleted) {
+    return Status::InvalidArgument(subject +
+                                   " is not deleted: there is nothing to restore");
+  }
+  RestoredRow restored{std::string(e->name), row_id, found->name,
+                       found->district_code, 0};
+  for (const Entity& child : Catalogue()) {
+    for (const Column& c : child.columns) {
+      if (!RecordsUnder(c, e->name)) continue;
+      KBO_ASSIGN_OR_RETURN(int64_t n,
+                           QualityStore(db).LiveRowsNaming(child.name, c.name, row_id));
+      restored.rows_under += n;
+    }
+  }
+  if (restored.rows_under == 0) {
+    return Status::InvalidArgument(
+        subject +
+        " is deleted, and no live row is recorded under it: only a row that "
+        "rows are recorded under is restored here (\"Recorded under a deleted "
+        "row\"); nothing was written");
+  }
+  KBO_ASSIGN_OR_RETURN(ServerWrite w,
+                       WriteAsServer(store, e->name, *uuid,
+                                     {{"deleted", Value::Integer(0)}}));
+  if (!w.lost.empty()) return Status::Internal(subject + " could not be restored");
+  KBO_RETURN_IF_ERROR(console::AppendAudit(
+      store, actor, "edit", std::string(e->name) + ":" + row_id,
+      "deleted: '1' -> '0' (restored: rows were recorded under it); reason: " +
+          std::string(reason),
+      address));
+  return restored;
+}
+
 }  // namespace kbo::server

@@ -2,10 +2,11 @@
 #define KBO_SERVER_DATA_QUALITY_H_
 
 // Data quality (issue 10, deliverable 9; docs/decisions.md, "Data
-// quality"): what needs the office's attention in the merged state, and
-// the merge of two records of one producer. Free of HTTP: the console
-// (console/quality.cc) and `kbo-server producer merge` (quality_cmds.cc)
-// call these.
+// quality" and "Deleting a row with rows under it"): what needs the
+// office's attention in the merged state, the merge of two records of one
+// producer, and the restore of a deleted row that rows are recorded under.
+// Free of HTTP: the console (console/quality.cc) and `kbo-server producer
+// merge` / `kbo-server restore` (quality_cmds.cc) call these.
 
 #include <cstdint>
 #include <string>
@@ -147,6 +148,33 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
                                    std::string_view reason,
                                    std::string_view actor,
                                    std::string_view address);
+
+// ---- Restore ----------------------------------------------------------------
+
+struct RestoredRow {
+  std::string entity, id, name, district_code;
+  int64_t rows_under = 0;  // live rows naming it (any district)
+};
+
+// Restores deleted row `entity` `id` that live rows are recorded under
+// (RowsUnderDeleted), so they count in the reports again: deleted=0 written
+// with WriteAsServer (a signed change of the server's identity that devices
+// in scope pull), and an "edit" audit entry (subject "ENTITY:ID",
+// "deleted: '1' -> '0' (restored: rows were recorded under it); reason:
+// R") as `actor` from `address`. Rows under it are not touched.
+// Call inside a Transaction; after the commit call
+// store.NoteCommittedSequences().
+//   kInvalidArgument: an unknown entity, an id that is not a uuid, an
+//     empty reason, a row that is not deleted, or one that no live row is
+//     recorded under (restoring is for the rows the findings list; nothing
+//     else is undeleted here);
+//   kNotFound: the row is not held, or is outside `scope`.
+Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
+                                      std::string_view entity,
+                                      std::string_view id,
+                                      std::string_view reason,
+                                      std::string_view actor,
+                                      std::string_view address);
 
 }  // namespace kbo::server
 

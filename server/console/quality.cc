@@ -1,9 +1,9 @@
 // The console's "needs attention" page (issue 10, deliverable 9): likely
 // duplicate producers with a merge, duplicate enrolments, workshops whose
 // fiscal year does not match their start date, attendance not marked for
-// days already past, and rows recorded under a deleted row. The findings
-// and the merge are server/data_quality.h; this file only shows them and
-// takes the merge form.
+// days already past, and rows recorded under a deleted row with a restore
+// of that row. The findings, the merge and the restore are server/
+// data_quality.h; this file only shows them and takes the forms.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -260,6 +260,7 @@ std::string UnderDeletedSection(const Context& ctx, const QualityReport& r) {
          "deleted. Restore the parent, or delete the rows under it one by "
          "one from a field device (kbo delete, or the phone screens).") +
        "</p>";
+  const bool office = ctx.user().role >= WebRole::kOffice;
   for (const RowsUnderDeleted& g : r.under_deleted) {
     const std::string entity = EntityLabel(lang, g.entity);
     const std::string name = g.name.empty() ? g.id.substr(0, 8) : g.name;
@@ -293,6 +294,15 @@ std::string UnderDeletedSection(const Context& ctx, const QualityReport& r) {
            "</td><td>" + parent + "</td></tr>";
     }
     b += "</tbody></table></div>";
+    if (office) {
+      b += "<form class=\"filters\" method=\"post\" action=\"/quality/restore\">" +
+           CsrfField(ctx) + "<input type=\"hidden\" name=\"entity\" value=\"" +
+           Escape(g.entity) + "\"><input type=\"hidden\" name=\"id\" value=\"" +
+           Escape(g.id) + "\"><label>" + T(lang, "เหตุผล", "Reason") +
+           "<input name=\"reason\" required maxlength=\"500\"></label>"
+           "<button class=\"primary\" type=\"submit\">" +
+           T(lang, "กู้คืน", "Restore") + " " + Escape(entity) + "</button></form>";
+    }
     b += "</section>";
   }
   return b;
@@ -391,6 +401,69 @@ Reply Merge(Context& ctx) {
   return Reply::Redirect("/quality?done=" + UrlEncode(done));
 }
 
+// A field of a POST: the form's, else (the API) the JSON body's string.
+std::string Param(const Context& ctx, const std::string& name) {
+  std::string v = ctx.req.Form(name);
+  if (!v.empty() || !IsApi(ctx) || ctx.req.body.empty()) return v;
+  const nlohmann::json body = nlohmann::json::parse(ctx.req.body, nullptr, false);
+  if (body.is_object() && body.contains(name) && body[name].is_string()) {
+    v = body[name].get<std::string>();
+  }
+  return v;
+}
+
+// POST /quality/restore: entity=E id=ID reason=R (CSRF checked by the
+// Router); /api/quality/restore takes the same as form fields or a JSON
+// object. Errors redirect back with the message (400/404 for the API).
+Reply Restore(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity = Param(ctx, "entity");
+  const std::string id = Param(ctx, "id");
+  const std::string reason = Param(ctx, "reason");
+  const auto failed = [&] {
+    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not restore"), 500)
+                      : Reply::Html("could not restore the row", 500);
+  };
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
+  Result<RestoredRow> restored =
+      RestoreDeletedRow(ctx.store, ctx.user().scope, entity, id, reason,
+                        ctx.user().actor(), ctx.req.remote_addr);
+  if (!restored.ok()) {
+    const Code code = restored.status().code();
+    if (code == Code::kInvalidArgument || code == Code::kNotFound) {
+      if (IsApi(ctx)) {
+        return Reply::Json(
+            ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
+                      restored.status().message()),
+            code == Code::kNotFound ? 404 : 400);
+      }
+      return Reply::Redirect("/quality?error=" +
+                             UrlEncode(restored.status().message()) +
+                             "#under-deleted");
+    }
+    return failed();
+  }
+  if (Status s = tx.Commit(); !s.ok()) return failed();
+  ctx.store.NoteCommittedSequences();
+  if (IsApi(ctx)) {
+    return Reply::Json(nlohmann::json{{"entity", restored->entity},
+                                      {"id", restored->id},
+                                      {"name", restored->name},
+                                      {"district_code", restored->district_code},
+                                      {"rows_under", restored->rows_under}}
+                           .dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace));
+  }
+  const std::string done =
+      T(lang, "กู้คืนแล้ว: ", "Restored: ") + EntityLabel(lang, restored->entity) +
+      " " + restored->name + ". " +
+      T(lang, "รายงานนับรายการที่อยู่ใต้อีกครั้ง อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+        "The reports count the rows under it again; devices receive it when "
+        "they next sync.");
+  return Reply::Redirect("/quality?done=" + UrlEncode(done));
+}
+
 }  // namespace
 
 void RegisterQuality(Router& router) {
@@ -398,6 +471,8 @@ void RegisterQuality(Router& router) {
   router.Api("GET", "/api/quality", WebRole::kViewer, Quality);
   router.Page("POST", "/quality/merge", WebRole::kOffice, Merge);
   router.Api("POST", "/api/quality/merge", WebRole::kOffice, Merge);
+  router.Page("POST", "/quality/restore", WebRole::kOffice, Restore);
+  router.Api("POST", "/api/quality/restore", WebRole::kOffice, Restore);
 }
 
 }  // namespace kbo::server::console

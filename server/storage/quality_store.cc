@@ -247,4 +247,45 @@ Result<std::vector<UnderDeletedRow>> QualityStore::LiveRowsUnderDeleted(
   return rows;
 }
 
+Result<std::optional<RowHead>> QualityStore::FindRow(
+    std::string_view entity, std::string_view name_column,
+    const std::string& id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr || (!name_column.empty() && !KnownColumn(*e, name_column))) {
+    return Status::InvalidArgument("no entity " + std::string(entity) +
+                                   " with a column " + std::string(name_column));
+  }
+  const std::string name =
+      name_column.empty() ? std::string("id") : std::string(name_column);
+  Statement st(db_, "SELECT " + name + ", district_code, deleted FROM " +
+                        std::string(e->name) + " WHERE id = ?1");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  std::optional<RowHead> row;
+  if (st.Step()) {
+    row = RowHead{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0};
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return row;
+}
+
+Result<int64_t> QualityStore::LiveRowsNaming(std::string_view entity,
+                                             std::string_view column,
+                                             const std::string& id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr || !KnownColumn(*e, column)) {
+    return Status::InvalidArgument("no column " + std::string(entity) + "." +
+                                   std::string(column));
+  }
+  Statement st(db_, "SELECT COUNT(*) FROM " + std::string(e->name) +
+                        " WHERE " + std::string(column) +
+                        " = ?1 AND deleted = 0");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  int64_t n = 0;
+  if (st.Step()) n = st.ColumnInt(0);
+  KBO_RETURN_IF_ERROR(st.status());
+  return n;
+}
+
 }  // namespace kbo::server::storage

@@ -1,10 +1,10 @@
 #ifndef KBO_SERVER_STORAGE_QUALITY_STORE_H_
 #define KBO_SERVER_STORAGE_QUALITY_STORE_H_
 
-// The reads of the data-quality findings and the producer merge
-// (server/data_quality.cc): live producers, enrolments and workshops in a
-// scope, live rows counted per key, the rows that name a producer, and
-// live rows recorded under deleted rows. A fixed
+// The reads of the data-quality findings, the producer merge and the
+// restore of a deleted row (server/data_quality.cc): live producers,
+// enrolments and workshops in a scope, live rows counted per key, the rows
+// that name a producer, and live rows recorded under deleted rows. A fixed
 // number of grouped queries whatever the size. Texts are as
 // Statement::ColumnText gives them ("" for NULL).
 
@@ -67,6 +67,12 @@ struct UnderDeletedRow {
   std::string root_id, root_name, root_district_code;  // the deleted row
 };
 
+// A row of any entity, live or deleted, with what names it.
+struct RowHead {
+  std::string name, district_code;
+  bool deleted = false;
+};
+
 class QualityStore {
  public:
   explicit QualityStore(Db& db) : db_(db) {}
@@ -100,6 +106,17 @@ class QualityStore {
   // catalogue's (an unknown entity or column, no hops).
   Result<std::vector<UnderDeletedRow>> LiveRowsUnderDeleted(
       const RefPath& path, const Scope& scope);
+  // A row of `entity` (with `name_column`, "" for none), live or deleted,
+  // whatever its district; nullopt if not held. kInvalidArgument for an
+  // entity or column not in the catalogue.
+  Result<std::optional<RowHead>> FindRow(std::string_view entity,
+                                         std::string_view name_column,
+                                         const std::string& id);
+  // Live rows of `entity` whose `column` is `id`, whatever their district.
+  // kInvalidArgument for an entity or column not in the catalogue.
+  Result<int64_t> LiveRowsNaming(std::string_view entity,
+                                 std::string_view column,
+                                 const std::string& id);
 
  private:
   Db& db_;

@@ -4,7 +4,10 @@
 // the dropped one tombstoned, pulled by a device, audited, in the rows'
 // history, refused across districts), the console page and its JSON twin,
 // and `kbo-server producer merge`. Then rows recorded under a deleted row
-// (two devices crossing offline): listed in the user's districts.
+// (two devices crossing offline) and the restore of that row: listed in
+// the user's districts, restored as a server change a device pulls, counted
+// by the certificate report again, audited, refused when there is nothing
+// to restore, not for a viewer; the console.
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -18,6 +21,7 @@
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/pull_service.h"
+#include "server/report_queries.h"
 #include "server/row_history.h"
 #include "shared/change_set_codec.h"
 #include "tests/server/console_client.h"
@@ -682,6 +686,18 @@ std::vector<std::string> Shown(const RowsUnderDeleted& g) {
   return out;
 }
 
+std::vector<std::string> Participants(Db& db, const std::string& workshop) {
+  auto c = Certificates(db, workshop, ScopeOf("all"));
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  std::vector<std::string> out;
+  for (const CertificateRow& p : c->participants) {
+    out.push_back(p.participant_name + " " + std::to_string(p.days_attended) +
+                  (p.eligible ? " eligible" : ""));
+  }
+  return out;
+}
+
 TEST_CASE("Quality: rows recorded under a deleted row are listed under it, "
           "each once, in the user's districts",
           "[quality][server][orphans]") {
@@ -751,6 +767,245 @@ TEST_CASE("Quality: rows recorded under a deleted row are listed under it, "
               {"label", "นางบัวคำ แสนดี"},
               {"parent_entity", "producer"},
               {"parent_id", d.producer}}));
+}
+
+Result<RestoredRow> Restore(ServerFixture& f, const Scope& scope,
+                            const std::string& entity, const std::string& id,
+                            const std::string& reason = "ลบผิด ยังเข้าอบรมอยู่") {
+  Transaction tx(f.store->db());
+  auto r = RestoreDeletedRow(*f.store, scope, entity, id, reason, "user:office",
+                             "192.0.2.9");
+  if (r.ok()) {
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  }
+  return r;
+}
+
+TEST_CASE("Quality: restoring the deleted producer counts its rows again, as "
+          "a signed server change a device pulls, audited once",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  const uint64_t before = f.NextSeq();
+  // The certificate report leaves the participant out while the producer
+  // is deleted.
+  CHECK(Participants(f.store->db(), d.workshop).empty());
+
+  const std::string reason = "ลบผิด ยังเข้าอบรมอยู่";
+  auto restored = Restore(f, ScopeOf(kPhrao), "producer", d.producer, reason);
+  INFO(restored.status().ToString());
+  REQUIRE(restored.ok());
+  CHECK(restored->entity == "producer");
+  CHECK(restored->name == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(restored->rows_under == 3);  // product, enrolment, visit
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.producer) == 0);
+  // Rows under it are not touched.
+  CHECK(Count(f, "SELECT COUNT(*) FROM enrolment WHERE producer_id = ?1 AND "
+                 "deleted = 0", d.producer) == 1);
+  CHECK(Participants(f.store->db(), d.workshop) ==
+        std::vector<std::string>{"นางบัวคำ แสนดี 4 eligible"});
+  // One server change set; the device pulls the producer live.
+  CHECK(Count(f, "SELECT COUNT(*) FROM change_set_log WHERE device_id = ?1",
+              f.store->server_id().ToString()) == 1);
+  PullService pull(*f.store);
+  auto page = pull.Pull(f.Record(trainer.id), before - 1, 0);
+  REQUIRE(page.ok());
+  auto cs = DecodeChangeSet(page->body, DecodeLimits{});
+  REQUIRE(cs.ok());
+  std::map<std::string, std::string> pulled;
+  for (const RowChange& row : cs->rows) {
+    for (const CellWrite& c : row.cells) {
+      pulled[row.entity + "/" + row.row_id.ToString() + "/" + c.column] =
+          c.value.ToDisplay();
+    }
+  }
+  CHECK(pulled["producer/" + d.producer + "/deleted"] == "0");
+  // The audit log: an edit of the producer, who, why.
+  auto audit = console::ReadAudit(*f.store, 100);
+  REQUIRE(audit.ok());
+  int edits = 0;
+  for (const auto& a : *audit) {
+    if (a.subject != "producer:" + d.producer) continue;
+    ++edits;
+    CHECK(a.action == "edit");
+    CHECK(a.actor == "user:office");
+    CHECK(a.detail == "deleted: '1' -> '0' (restored: rows were recorded "
+                      "under it); reason: " + reason);
+  }
+  CHECK(edits == 1);
+  // The row's history names the office user and the reason.
+  auto history = LoadRowHistory(*f.store, "producer", d.producer, Lang::kEn);
+  REQUIRE(history.ok());
+  REQUIRE_FALSE(history->entries.empty());
+  CHECK(history->entries.back().reason == reason);
+  CHECK(history->entries.back().writer.office);
+
+  // No longer listed; the deleted workshop still is.
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  REQUIRE(r.ok());
+  REQUIRE(r->under_deleted.size() == 1);
+  CHECK(r->under_deleted[0].id == d.gone);
+
+  // Restoring it again: refused, nothing written.
+  const uint64_t after = f.NextSeq();
+  const int64_t audited = f.Count("SELECT COUNT(*) FROM audit_log");
+  auto again = Restore(f, ScopeOf(kPhrao), "producer", d.producer);
+  CHECK(again.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(again.status().message(), Catch::Contains("not deleted"));
+  CHECK(f.NextSeq() == after);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == audited);
+}
+
+TEST_CASE("Quality: a restore is refused for a live, unknown, out-of-scope or "
+          "unreferenced row, a bad entity or id, and without a reason",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  const uint64_t before = f.NextSeq();
+  const int64_t audited = f.Count("SELECT COUNT(*) FROM audit_log");
+  const Scope phrao = ScopeOf(kPhrao);
+  auto code = [&](const Scope& scope, const std::string& entity,
+                  const std::string& id, const std::string& reason = "x") {
+    return Restore(f, scope, entity, id, reason).status().code();
+  };
+  CHECK(code(phrao, "producer", d.live) == Code::kInvalidArgument);  // live
+  CHECK(code(phrao, "producer", d.empty) == Code::kInvalidArgument);  // nothing under it
+  CHECK(code(phrao, "spaceship", d.producer) == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", "not-an-id") == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", d.producer, " \t") == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", NewId()) == Code::kNotFound);
+  CHECK(code(phrao, "workshop", d.producer) == Code::kNotFound);  // another entity's id
+  CHECK(code(phrao, "producer", d.fang) == Code::kNotFound);  // Fang, for a Phrao user
+  CHECK(f.NextSeq() == before);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == audited);
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.producer) == 1);
+  // A province-wide user may restore Fang's.
+  CHECK(code(ScopeOf("all"), "producer", d.fang) == Code::kOk);
+}
+
+// The console with OrphanData, a Phrao viewer and a Phrao office user.
+struct OrphanConsole {
+  ServerFixture f;
+  OrphanData d{f.store->db()};
+  Console console{*f.store};
+
+  OrphanConsole() {
+    f.wall.Set(1709780400000);
+    console::Users users(*f.store);
+    REQUIRE(users.Add("viewer", WebRole::kViewer, ScopeOf(kPhrao), kPass, "test").ok());
+    REQUIRE(users.Add("office", WebRole::kOffice, ScopeOf(kPhrao), kPass, "test").ok());
+  }
+  int64_t Deleted(const std::string& id) {
+    return Count(f, "SELECT deleted FROM producer WHERE id = ?1", id);
+  }
+};
+
+TEST_CASE("Quality console: rows under a deleted row are shown, a viewer "
+          "cannot restore",
+          "[quality][console][orphans]") {
+  OrphanConsole fx;
+  Browser b{fx.console};
+  b.SignIn("viewer");
+  Reply page = b.Get("/quality", {{"lang", "en"}});
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "href=\"#under-deleted\""));  // the card
+  CHECK(Has(page.body, "Recorded under a deleted row (2)"));
+  CHECK(Has(page.body, "leave them out while their parent is deleted"));
+  CHECK(Has(page.body, "/data/producer/" + fx.d.producer));
+  CHECK(Has(page.body, "/data/enrolment/" + fx.d.enrolment));
+  CHECK(Has(page.body, "Day 4"));
+  CHECK_FALSE(Has(page.body, "นางคำปัน ดอยสูง"));  // Fang's
+  CHECK_FALSE(Has(page.body, "/quality/restore"));  // no form for a viewer
+  Reply th = b.Get("/quality", {{"lang", "th"}});
+  CHECK(Has(th.body, "บันทึกไว้ใต้รายการที่ถูกลบ"));
+
+  Reply denied = b.Post("/quality/restore", {{"csrf", b.Csrf()},
+                                             {"entity", "producer"},
+                                             {"id", fx.d.producer},
+                                             {"reason", "x"}});
+  CHECK(denied.status == 403);
+  Request api;
+  api.method = "POST";
+  api.path = "/api/quality/restore";
+  api.csrf_header = b.Csrf();
+  api.form = {{"entity", "producer"}, {"id", fx.d.producer}, {"reason", "x"}};
+  CHECK(b.Send(api).status == 403);
+  CHECK(fx.Deleted(fx.d.producer) == 1);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit'") == 0);
+}
+
+TEST_CASE("Quality console: the office restores with a reason and CSRF, "
+          "within its districts, once",
+          "[quality][console][orphans]") {
+  OrphanConsole fx;
+  Browser b{fx.console};
+  b.SignIn("office");
+  Reply page = b.Get("/quality", {{"lang", "en"}});
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "action=\"/quality/restore\""));
+  CHECK(Has(page.body, "Restore Producer"));
+
+  Reply no_csrf = b.Post("/quality/restore", {{"entity", "producer"},
+                                              {"id", fx.d.producer},
+                                              {"reason", "x"}});
+  CHECK(no_csrf.status == 403);
+  const std::string csrf = b.Csrf();
+  Reply no_reason = b.Post("/quality/restore", {{"csrf", csrf},
+                                                {"entity", "producer"},
+                                                {"id", fx.d.producer}});
+  REQUIRE(no_reason.status == 303);
+  CHECK(Has(no_reason.headers.find("Location")->second, "error="));
+  Reply fang = b.Post("/quality/restore", {{"csrf", csrf},
+                                           {"entity", "producer"},
+                                           {"id", fx.d.fang},
+                                           {"reason", "x"}});
+  REQUIRE(fang.status == 303);
+  CHECK(Has(fang.headers.find("Location")->second, "error="));
+  CHECK(fx.Deleted(fx.d.producer) == 1);
+  CHECK(fx.Deleted(fx.d.fang) == 1);
+
+  Reply done = b.Post("/quality/restore", {{"csrf", csrf},
+                                           {"entity", "producer"},
+                                           {"id", fx.d.producer},
+                                           {"reason", "ลบผิด"}});
+  REQUIRE(done.status == 303);
+  CHECK(Has(done.headers.find("Location")->second, "done="));
+  CHECK(fx.Deleted(fx.d.producer) == 0);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit' AND "
+                   "actor = 'user:office'") == 1);
+
+  // Through the API (a JSON body): the workshop, then it again.
+  const uint64_t seq = fx.f.NextSeq();
+  Request r;
+  r.method = "POST";
+  r.path = "/api/quality/restore";
+  r.csrf_header = csrf;
+  r.content_type = "application/json";
+  r.body = json({{"entity", "workshop"}, {"id", fx.d.gone}, {"reason", "ยังจัดอยู่"}}).dump();
+  Reply ok = b.Send(r);
+  REQUIRE(ok.status == 200);
+  const json answer = json::parse(ok.body, nullptr, false);
+  CHECK(answer["entity"] == "workshop");
+  CHECK(answer["id"] == fx.d.gone);
+  CHECK(answer["name"] == "อบรมที่ยกเลิก");
+  CHECK(answer["rows_under"] == 2);  // the enrolment and the mark
+  CHECK(fx.f.NextSeq() > seq);
+  const uint64_t restored = fx.f.NextSeq();
+  Reply again = b.Send(r);
+  CHECK(again.status == 400);
+  CHECK(Has(again.body, "not deleted"));
+  r.body = json({{"entity", "producer"}, {"id", NewId()}, {"reason", "x"}}).dump();
+  CHECK(b.Send(r).status == 404);
+  r.body = json({{"entity", "spaceship"}, {"id", NewId()}, {"reason", "x"}}).dump();
+  CHECK(b.Send(r).status == 400);
+  CHECK(fx.f.NextSeq() == restored);
+
+  Reply api = b.Get("/api/quality");
+  const json j = json::parse(api.body, nullptr, false);
+  CHECK(j["under_deleted"].empty());
 }
 
 }  // namespace
