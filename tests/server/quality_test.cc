@@ -7,7 +7,7 @@
 // (two devices crossing offline) and the restore of that row: listed in
 // the user's districts, restored as a server change a device pulls, counted
 // by the certificate report again, audited, refused when there is nothing
-// to restore, not for a viewer; the console.
+// to restore, not for a viewer; the console and `kbo-server restore`.
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -1007,6 +1007,59 @@ TEST_CASE("Quality console: the office restores with a reason and CSRF, "
   const json j = json::parse(api.body, nullptr, false);
   CHECK(j["under_deleted"].empty());
 }
+
+#ifdef KBO_BINARY_DIR
+TEST_CASE("kbo-server restore: restores, exits 2 for a row that is not "
+          "deleted or bad usage and 3 for one not held",
+          "[quality][cli][orphans]") {
+  TempDir tmp;
+  const std::string data = tmp.File("data");
+  std::unique_ptr<OrphanData> d;
+  {
+    auto store = ServerStore::Open(data, SystemWallClock::Default(),
+                                   kbo::testing::TestDbUrlFor(data));
+    REQUIRE(store.ok());
+    d = std::make_unique<OrphanData>((*store)->db());
+  }
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data, "restore"});
+    return kbo::testing::RunServerCli(args);
+  };
+  CliResult usage = run({"producer", d->producer});
+  CHECK(usage.exit_code == 2);
+  CHECK_THAT(usage.err, Catch::Contains("restore needs --reason"));
+  CHECK_THAT(usage.err, Catch::Contains("  restore ENTITY ID --reason R"));
+  CHECK(run({"producer", "--reason", "x"}).exit_code == 2);
+  CHECK(run({"producer", d->producer, "--reason", "x", "--cascade"}).exit_code == 2);
+  CHECK(run({"spaceship", d->producer, "--reason", "x"}).exit_code == 2);
+  CHECK(run({"producer", d->live, "--reason", "x"}).exit_code == 2);
+  CliResult unknown = run({"producer", NewId(), "--reason", "x"});
+  CHECK(unknown.exit_code == 3);
+  CHECK_THAT(unknown.err, Catch::StartsWith("kbo-server: no producer "));
+  CliResult ok = run({"producer", d->producer, "--reason", "ลบผิด"});
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK(ok.out == "restored producer " + d->producer +
+                      " (กลุ่มจักสานบ้านโป่ง): the reports count what is "
+                      "recorded under it again (3 rows name it)\n");
+  CliResult again = run({"producer", d->producer, "--reason", "ลบผิด"});
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Catch::Contains("not deleted"));
+
+  auto store = ServerStore::Open(data, SystemWallClock::Default(),
+                                 kbo::testing::TestDbUrlFor(data));
+  REQUIRE(store.ok());
+  Statement st((*store)->db(), "SELECT deleted FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(d->producer));
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 0);
+  Statement audit((*store)->db(),
+                  "SELECT COUNT(*) FROM audit_log WHERE action = 'edit' AND "
+                  "actor = 'cli'");
+  REQUIRE(audit.Step());
+  CHECK(audit.ColumnInt(0) == 1);
+}
+#endif
 
 }  // namespace
 }  // namespace kbo::server::testing
