@@ -4,12 +4,14 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <numeric>
+#include <set>
 #include <utility>
 
 #include "server/console/users.h"
 #include "server/report_queries.h"
 #include "server/server_write.h"
 #include "server/storage/quality_store.h"
+#include "shared/entities.h"
 #include "shared/labels.h"
 #include "shared/name_match.h"
 #include "shared/uuid.h"
@@ -217,6 +219,181 @@ Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
   return Status();
 }
 
+// ---- Rows under a deleted row ---------------------------------------------
+
+// The column that names a row of `e` for a person (RowsUnderDeleted::Row::
+// label, RowsUnderDeleted::name).
+std::string_view LabelColumn(const Entity& e) {
+  for (std::string_view c : {"name", "title", "participant_name"}) {
+    if (e.FindColumn(c) != nullptr) return c;
+  }
+  if (e.name == "attendance") return "day";
+  if (e.name == "visit") return "visited_at";
+  if (e.name == "progress") return "stage";
+  if (e.name == "contest_score") return "contest";
+  return kIdColumn;
+}
+
+// Whether `c` of some entity records its row under a row of `parent`: a
+// required reference naming `parent`. photo.subject_id names a row of any
+// entity (no ref_entity) and is left out (RowsUnderDeleted); optional
+// references (progress.workshop_id) do not put a row under another.
+bool RecordsUnder(const Column& c, std::string_view parent) {
+  return c.type == ColumnType::kRef && c.required && !c.ref_entity.empty() &&
+         c.ref_entity == parent;
+}
+
+// Paths from any row down required references, fewest hops first: today
+// eight of one hop (product, enrolment and visit under a producer,
+// enrolment and mark under a workshop, mark under an enrolment, progress
+// and score under a product) and four of two (a product's progress and
+// scores, and an enrolment's marks, under its producer; an enrolment's
+// marks under its workshop). The catalogue lists entities in dependency
+// order, so references point back and paths end; kMaxHops only guards a
+// future catalogue.
+const std::vector<storage::RefPath>& PathsUnderDeleted() {
+  static const std::vector<storage::RefPath> paths = [] {
+    constexpr size_t kMaxHops = 4;
+    std::vector<storage::RefPath> all, frontier;
+    for (const Entity& root : Catalogue()) {
+      frontier.push_back(storage::RefPath{std::string(root.name),
+                                          std::string(LabelColumn(root)), {}});
+    }
+    for (size_t hops = 1; hops <= kMaxHops && !frontier.empty(); ++hops) {
+      std::vector<storage::RefPath> next;
+      for (const storage::RefPath& p : frontier) {
+        const std::string& last =
+            p.hops.empty() ? p.root_entity : p.hops.back().entity;
+        for (const Entity& child : Catalogue()) {
+          for (const Column& c : child.columns) {
+            if (!RecordsUnder(c, last)) continue;
+            storage::RefPath longer = p;
+            longer.hops.push_back({std::string(child.name), std::string(c.name),
+                                   std::string(LabelColumn(child))});
+            next.push_back(std::move(longer));
+          }
+        }
+      }
+      all.insert(all.end(), next.begin(), next.end());
+      frontier = std::move(next);
+    }
+    return all;
+  }();
+  return paths;
+}
+
+size_t EntityRank(std::string_view entity) {
+  const std::vector<Entity>& all = Catalogue();
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (all[i].name == entity) return i;
+  }
+  return all.size();
+}
+
+// Labels in a person's order: whole numbers (a mark's day) by value.
+bool LabelLess(const std::string& a, const std::string& b) {
+  const auto digits = [](const std::string& s) {
+    return !s.empty() && s.size() < 19 &&
+           std::all_of(s.begin(), s.end(),
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (digits(a) && digits(b) && a.size() != b.size()) {
+    return a.size() < b.size();
+  }
+  return a < b;
+}
+
+bool RowLess(const RowsUnderDeleted::Row& a, const RowsUnderDeleted::Row& b) {
+  const size_t ra = EntityRank(a.entity), rb = EntityRank(b.entity);
+  if (ra != rb) return ra < rb;
+  if (a.label != b.label) return LabelLess(a.label, b.label);
+  return a.id < b.id;
+}
+
+// Orders g.rows so each row comes before the rows under it; a row whose
+// parent is not listed (a live row outside the scope) goes last.
+void OrderRows(RowsUnderDeleted* g) {
+  using Row = RowsUnderDeleted::Row;
+  using Key = std::pair<std::string, std::string>;
+  std::map<Key, std::vector<Row>> children;
+  for (Row& r : g->rows) {
+    children[{r.parent_entity, r.parent_id}].push_back(std::move(r));
+  }
+  for (auto& [key, list] : children) {
+    (void)key;
+    std::sort(list.begin(), list.end(), RowLess);
+  }
+  std::vector<Row> ordered;
+  // Depth first; no row is under itself (ids are per entity), and each row
+  // is taken from `children` once, so this ends.
+  std::vector<std::pair<Key, size_t>> walk;  // (parent, next child index)
+  walk.emplace_back(Key{g->entity, g->id}, 0);
+  while (!walk.empty()) {
+    auto& [parent, next] = walk.back();
+    auto it = children.find(parent);
+    if (it == children.end() || next >= it->second.size()) {
+      if (it != children.end()) children.erase(it);
+      walk.pop_back();
+      continue;
+    }
+    Row r = std::move(it->second[next++]);
+    Key below{r.entity, r.id};
+    ordered.push_back(std::move(r));
+    walk.emplace_back(std::move(below), 0);
+  }
+  std::vector<Row> rest;
+  for (auto& [key, list] : children) {
+    (void)key;
+    for (Row& r : list) rest.push_back(std::move(r));
+  }
+  std::sort(rest.begin(), rest.end(), RowLess);
+  for (Row& r : rest) ordered.push_back(std::move(r));
+  g->rows = std::move(ordered);
+}
+
+// One query per path (PathsUnderDeleted): the live rows in scope at its
+// end whose first row names a deleted row.
+Status FindUnderDeleted(Db& db, const Scope& scope, QualityReport* report) {
+  using Key = std::pair<std::string, std::string>;  // (entity, id)
+  std::map<Key, RowsUnderDeleted> groups;
+  std::map<Key, std::set<Key>> listed;  // per group: rows already in it
+  for (const storage::RefPath& path : PathsUnderDeleted()) {
+    KBO_ASSIGN_OR_RETURN(std::vector<storage::UnderDeletedRow> rows,
+                         QualityStore(db).LiveRowsUnderDeleted(path, scope));
+    const std::string& entity = path.hops.back().entity;
+    const std::string& parent = path.hops.size() == 1
+                                    ? path.root_entity
+                                    : path.hops[path.hops.size() - 2].entity;
+    for (storage::UnderDeletedRow& r : rows) {
+      const Key root{path.root_entity, r.root_id};
+      RowsUnderDeleted& g = groups[root];
+      if (g.id.empty()) {
+        g.entity = path.root_entity;
+        g.id = r.root_id;
+        g.name = std::move(r.root_name);
+        g.district_code = std::move(r.root_district_code);
+      }
+      // A mark under a deleted workshop is reached directly and through
+      // its enrolment: the shorter path (first) names its parent.
+      if (!listed[root].insert({entity, r.id}).second) continue;
+      g.rows.push_back({entity, std::move(r.id), std::move(r.label), parent,
+                        std::move(r.parent_id)});
+    }
+  }
+  for (auto& [key, g] : groups) {
+    (void)key;
+    OrderRows(&g);
+    report->under_deleted.push_back(std::move(g));
+  }
+  std::sort(report->under_deleted.begin(), report->under_deleted.end(),
+            [](const RowsUnderDeleted& a, const RowsUnderDeleted& b) {
+              const size_t ra = EntityRank(a.entity), rb = EntityRank(b.entity);
+              return std::tie(a.district_code, ra, a.name, a.id) <
+                     std::tie(b.district_code, rb, b.name, b.id);
+            });
+  return Status();
+}
+
 }  // namespace
 
 Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
@@ -230,6 +407,7 @@ Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
   KBO_RETURN_IF_ERROR(FindDuplicateProducers(db, scope, &report));
   KBO_RETURN_IF_ERROR(FindDuplicateEnrolments(db, scope, &report));
   KBO_RETURN_IF_ERROR(FindWorkshopIssues(db, scope, &report));
+  KBO_RETURN_IF_ERROR(FindUnderDeleted(db, scope, &report));
   return report;
 }
 
@@ -292,6 +470,23 @@ std::string QualityReportJson(const QualityReport& r) {
                        {"missing", m.missing}});
   }
   out["missing_attendance"] = std::move(missing);
+  Json under = Json::array();
+  for (const RowsUnderDeleted& g : r.under_deleted) {
+    Json rows = Json::array();
+    for (const RowsUnderDeleted::Row& row : g.rows) {
+      rows.push_back({{"entity", row.entity},
+                      {"id", row.id},
+                      {"label", row.label},
+                      {"parent_entity", row.parent_entity},
+                      {"parent_id", row.parent_id}});
+    }
+    under.push_back({{"entity", g.entity},
+                     {"id", g.id},
+                     {"name", g.name},
+                     {"district_code", g.district_code},
+                     {"rows", std::move(rows)}});
+  }
+  out["under_deleted"] = std::move(under);
   return out.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
@@ -418,6 +613,72 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
           "; reason: " + why,
       address));
   return counts;
+}
+
+// ---- Restore ----------------------------------------------------------------
+
+Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
+                                      std::string_view entity,
+                                      std::string_view id,
+                                      std::string_view reason,
+                                      std::string_view actor,
+                                      std::string_view address) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("no entity '" +
+                                   std::string(entity.substr(0, 40)) + "'");
+  }
+  Result<Uuid> uuid = Uuid::Parse(id);
+  if (!uuid.ok()) {
+    return Status::InvalidArgument("not " + WithArticle(e->name) + " id: '" +
+                                   std::string(id.substr(0, 40)) + "'");
+  }
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Status::InvalidArgument("say why the row is restored (reason)");
+  }
+  const std::string row_id = uuid->ToString();
+  const std::string subject = std::string(e->name) + " " + row_id;
+  Db& db = store.db();
+  const std::string_view name_column = LabelColumn(*e);
+  KBO_ASSIGN_OR_RETURN(
+      std::optional<storage::RowHead> found,
+      QualityStore(db).FindRow(e->name,
+                               name_column == kIdColumn ? "" : name_column,
+                               row_id));
+  if (!found.has_value() || !scope.Contains(found->district_code)) {
+    return Status::NotFound("no " + subject);
+  }
+  if (!found->deleted) {
+    return Status::InvalidArgument(subject +
+                                   " is not deleted: there is nothing to restore");
+  }
+  RestoredRow restored{std::string(e->name), row_id, found->name,
+                       found->district_code, 0};
+  for (const Entity& child : Catalogue()) {
+    for (const Column& c : child.columns) {
+      if (!RecordsUnder(c, e->name)) continue;
+      KBO_ASSIGN_OR_RETURN(int64_t n,
+                           QualityStore(db).LiveRowsNaming(child.name, c.name, row_id));
+      restored.rows_under += n;
+    }
+  }
+  if (restored.rows_under == 0) {
+    return Status::InvalidArgument(
+        subject +
+        " is deleted, and no live row is recorded under it: only a row that "
+        "rows are recorded under is restored here (\"Recorded under a deleted "
+        "row\"); nothing was written");
+  }
+  KBO_ASSIGN_OR_RETURN(ServerWrite w,
+                       WriteAsServer(store, e->name, *uuid,
+                                     {{"deleted", Value::Integer(0)}}));
+  if (!w.lost.empty()) return Status::Internal(subject + " could not be restored");
+  KBO_RETURN_IF_ERROR(console::AppendAudit(
+      store, actor, "edit", std::string(e->name) + ":" + row_id,
+      "deleted: '1' -> '0' (restored: rows were recorded under it); reason: " +
+          std::string(reason),
+      address));
+  return restored;
 }
 
 }  // namespace kbo::server

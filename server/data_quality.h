@@ -2,10 +2,11 @@
 #define KBO_SERVER_DATA_QUALITY_H_
 
 // Data quality (issue 10, deliverable 9; docs/decisions.md, "Data
-// quality"): what needs the office's attention in the merged state, and
-// the merge of two records of one producer. Free of HTTP: the console
-// (console/quality.cc) and `kbo-server producer merge` (quality_cmds.cc)
-// call these.
+// quality" and "Deleting a row with rows under it"): what needs the
+// office's attention in the merged state, the merge of two records of one
+// producer, and the restore of a deleted row that rows are recorded under.
+// Free of HTTP: the console (console/quality.cc) and `kbo-server producer
+// merge` / `kbo-server restore` (quality_cmds.cc) call these.
 
 #include <cstdint>
 #include <string>
@@ -65,17 +66,48 @@ struct MissingAttendance {
   int64_t missing = 0;   // of them, without a mark for the day
 };
 
+// A deleted row that live rows are recorded under: rows naming it through
+// a required reference of the catalogue (a product's or enrolment's or
+// visit's producer_id, an enrolment's or mark's workshop_id, a mark's
+// enrolment_id, a progress entry's or score's product_id), and the live
+// rows under those (a live enrolment's marks), all left out of the reports
+// while it is deleted. Two devices crossing offline make them: one deletes
+// a producer, another enrols a participant under it. Photos are left out:
+// a photo's subject_id names a row of any entity (no ref_entity in the
+// catalogue), and a photo counts in no report.
+struct RowsUnderDeleted {
+  std::string entity, id;  // the deleted row
+  std::string name;        // its name, title or participant_name
+  std::string district_code;
+  struct Row {
+    std::string entity, id;
+    // What names it: a product's name, a participant's name, a mark's day
+    // ("3"), a visit's visited_at, a progress entry's stage, a score's
+    // contest. As stored: the console shows it in the person's language.
+    std::string label;
+    // The row it names: the deleted row itself, or a live row listed
+    // before it in `rows` (a mark under a listed enrolment).
+    std::string parent_entity, parent_id;
+  };
+  // Each row once, a row before those under it; siblings by entity
+  // (catalogue order), label, id.
+  std::vector<Row> rows;
+};
+
 struct QualityReport {
   std::string today;  // "YYYY-MM-DD", Bangkok
   std::vector<DuplicateProducers> duplicate_producers;
   std::vector<DuplicateEnrolments> duplicate_enrolments;
   std::vector<FiscalYearMismatch> fiscal_year_mismatches;
   std::vector<MissingAttendance> missing_attendance;
+  // By the deleted row's district, entity (catalogue order), name, id.
+  std::vector<RowsUnderDeleted> under_deleted;
 };
 
 // Everything that needs attention among the rows in `scope` (by each row's
-// district_code); `today` is the Bangkok date ("YYYY-MM-DD"). A fixed
-// number of grouped queries whatever the size (no query per row).
+// district_code; a row under a deleted one by the live row's own); `today`
+// is the Bangkok date ("YYYY-MM-DD"). A fixed number of grouped queries
+// whatever the size (no query per row).
 // kInvalidArgument if `today` is not a date; SQLite errors as they come.
 Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
                                         const std::string& today);
@@ -83,7 +115,9 @@ Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
 // {"today", "duplicate_producers": [{"reasons", "same_district", "members":
 // [{"id","name","kind","district_code","tambon","phone","enrolments",
 // "products","visits"}]}], "duplicate_enrolments": [...],
-// "fiscal_year_mismatches": [...], "missing_attendance": [...]}
+// "fiscal_year_mismatches": [...], "missing_attendance": [...],
+// "under_deleted": [{"entity","id","name","district_code","rows":
+// [{"entity","id","label","parent_entity","parent_id"}]}]}
 std::string QualityReportJson(const QualityReport& report);
 
 // ---- Merge ----------------------------------------------------------------
@@ -114,6 +148,33 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
                                    std::string_view reason,
                                    std::string_view actor,
                                    std::string_view address);
+
+// ---- Restore ----------------------------------------------------------------
+
+struct RestoredRow {
+  std::string entity, id, name, district_code;
+  int64_t rows_under = 0;  // live rows naming it (any district)
+};
+
+// Restores deleted row `entity` `id` that live rows are recorded under
+// (RowsUnderDeleted), so they count in the reports again: deleted=0 written
+// with WriteAsServer (a signed change of the server's identity that devices
+// in scope pull), and an "edit" audit entry (subject "ENTITY:ID",
+// "deleted: '1' -> '0' (restored: rows were recorded under it); reason:
+// R") as `actor` from `address`. Rows under it are not touched.
+// Call inside a Transaction; after the commit call
+// store.NoteCommittedSequences().
+//   kInvalidArgument: an unknown entity, an id that is not a uuid, an
+//     empty reason, a row that is not deleted, or one that no live row is
+//     recorded under (restoring is for the rows the findings list; nothing
+//     else is undeleted here);
+//   kNotFound: the row is not held, or is outside `scope`.
+Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
+                                      std::string_view entity,
+                                      std::string_view id,
+                                      std::string_view reason,
+                                      std::string_view actor,
+                                      std::string_view address);
 
 }  // namespace kbo::server
 

@@ -5,11 +5,16 @@
 // server/cli.cc, which only hands them their arguments:
 //
 //   producer merge KEEP DROP --reason R
+//   restore ENTITY ID --reason R
 //
-// Merges producer DROP into KEEP (server/data_quality.h: references
-// repointed, DROP tombstoned, all as signed changes of the server, one
-// transaction, audited as actor "cli") and prints
+// `producer merge` merges producer DROP into KEEP (server/data_quality.h:
+// references repointed, DROP tombstoned, all as signed changes of the
+// server, one transaction, audited as actor "cli") and prints
 // "merged DROP into KEEP: products=N enrolments=N visits=N photos=N".
+// `restore` restores a deleted row that live rows are recorded under
+// (RestoreDeletedRow: a signed change of the server, audited as "cli") and
+// prints "restored ENTITY ID (NAME): the reports count what is recorded
+// under it again (N rows name it)".
 
 #include <functional>
 #include <ostream>
@@ -29,10 +34,20 @@ Status ProducerCommand(const std::vector<std::string>& args,
                        const std::function<Result<ServerStore*>()>& store,
                        std::ostream& out, bool* usage_error);
 
-#define KBO_SERVER_QUALITY_USAGE                                          \
-  "  producer merge KEEP DROP --reason R   merge two records of one\n"     \
-  "         producer (same district): references move to KEEP, DROP is\n" \
-  "         deleted\n"
+// `args` are the words after "restore". As ProducerCommand for usage
+// errors; RestoreDeletedRow's errors otherwise (kInvalidArgument: exit 2,
+// e.g. a row that is not deleted; kNotFound: exit 3).
+Status RestoreCommand(const std::vector<std::string>& args,
+                      const std::function<Result<ServerStore*>()>& store,
+                      std::ostream& out, bool* usage_error);
+
+#define KBO_SERVER_QUALITY_USAGE                                           \
+  "  producer merge KEEP DROP --reason R   merge two records of one\n"      \
+  "         producer (same district): references move to KEEP, DROP is\n"  \
+  "         deleted\n"                                                      \
+  "  restore ENTITY ID --reason R   undelete a row that live rows were\n"   \
+  "         recorded under (the console's \"Recorded under a deleted row\"),\n" \
+  "         so the reports count them again\n"
 
 }  // namespace kbo::server
 

@@ -1,8 +1,9 @@
 // The console's "needs attention" page (issue 10, deliverable 9): likely
 // duplicate producers with a merge, duplicate enrolments, workshops whose
-// fiscal year does not match their start date, and attendance not marked
-// for days already past. The findings and the merge are server/
-// data_quality.h; this file only shows them and takes the merge form.
+// fiscal year does not match their start date, attendance not marked for
+// days already past, and rows recorded under a deleted row with a restore
+// of that row. The findings, the merge and the restore are server/
+// data_quality.h; this file only shows them and takes the forms.
 
 #include <nlohmann/json.hpp>
 #include <string>
@@ -13,6 +14,7 @@
 #include "server/report_queries.h"
 #include "shared/error_body.h"
 #include "shared/labels.h"
+#include "shared/value.h"
 
 namespace kbo::server::console {
 namespace {
@@ -225,6 +227,87 @@ std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
   return b + "</tbody></table></div>";
 }
 
+// A row under a deleted one as a person reads it: the day of a mark, a
+// visit's Bangkok time, a stage's name; its id's start if it has no label.
+std::string UnderLabel(Lang lang, const RowsUnderDeleted::Row& row) {
+  if (row.label.empty()) return row.id.substr(0, 8);
+  if (row.entity == "attendance") return T(lang, "วันที่ ", "Day ") + row.label;
+  if (row.entity == "visit") return FormatIsoBangkok(lang, row.label);
+  if (row.entity == "progress") {
+    return ValueLabel(lang, "progress", "stage", Value::Text(row.label));
+  }
+  return row.label;
+}
+
+std::string UnderDeletedSection(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"under-deleted\">" +
+                  T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row") +
+                  " (" + std::to_string(r.under_deleted.size()) + ")</h2>";
+  if (r.under_deleted.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "รายการเหล่านี้บันทึกไว้ใต้รายการที่ถูกลบไปแล้ว (มักเกิดเมื่อเครื่องหนึ่งลบ "
+         "ขณะที่อีกเครื่องบันทึกเพิ่มโดยไม่มีสัญญาณ) รายงานจะไม่นับรายการเหล่านี้"
+         "ตราบที่รายการหลักยังถูกลบอยู่ กู้คืนรายการหลัก "
+         "หรือลบรายการที่อยู่ใต้ทีละรายการจากอุปกรณ์ภาคสนาม "
+         "(kbo delete หรือหน้าจอบนโทรศัพท์)",
+         "These rows were recorded under a row that has since been deleted "
+         "(usually one device deleted it while another, offline, recorded "
+         "under it); the reports leave them out while their parent is "
+         "deleted. Restore the parent, or delete the rows under it one by "
+         "one from a field device (kbo delete, or the phone screens).") +
+       "</p>";
+  const bool office = ctx.user().role >= WebRole::kOffice;
+  for (const RowsUnderDeleted& g : r.under_deleted) {
+    const std::string entity = EntityLabel(lang, g.entity);
+    const std::string name = g.name.empty() ? g.id.substr(0, 8) : g.name;
+    b += "<section class=\"dup\"><p><span class=\"badge\">" +
+         T(lang, "ลบแล้ว", "deleted") + "</span> " + Escape(entity) + ": " +
+         Link("/data/" + g.entity + "/" + g.id, name) +
+         " <span class=\"muted\">" + Escape(g.id.substr(0, 8)) + " · " +
+         Escape(DistrictLabel(lang, g.district_code)) +
+         "</span></p><div class=\"scroll\"><table><thead><tr><th>" +
+         T(lang, "ประเภท", "Kind") + "</th><th>" + T(lang, "รายการ", "Row") +
+         "</th><th>" + T(lang, "บันทึกไว้ใต้", "Recorded under") +
+         "</th></tr></thead><tbody>";
+    for (const RowsUnderDeleted::Row& row : g.rows) {
+      std::string parent;
+      if (row.parent_entity == g.entity && row.parent_id == g.id) {
+        parent = Escape(name) + " <span class=\"badge\">" +
+                 T(lang, "ลบแล้ว", "deleted") + "</span>";
+      } else {
+        std::string shown = row.parent_id.substr(0, 8);
+        for (const RowsUnderDeleted::Row& p : g.rows) {
+          if (p.entity == row.parent_entity && p.id == row.parent_id) {
+            shown = UnderLabel(lang, p);
+            break;
+          }
+        }
+        parent = Escape(EntityLabel(lang, row.parent_entity)) + ": " +
+                 Link("/data/" + row.parent_entity + "/" + row.parent_id, shown);
+      }
+      b += "<tr><td>" + Escape(EntityLabel(lang, row.entity)) + "</td><td>" +
+           Link("/data/" + row.entity + "/" + row.id, UnderLabel(lang, row)) +
+           "</td><td>" + parent + "</td></tr>";
+    }
+    b += "</tbody></table></div>";
+    if (office) {
+      b += "<form class=\"filters\" method=\"post\" action=\"/quality/restore\">" +
+           CsrfField(ctx) + "<input type=\"hidden\" name=\"entity\" value=\"" +
+           Escape(g.entity) + "\"><input type=\"hidden\" name=\"id\" value=\"" +
+           Escape(g.id) + "\"><label>" + T(lang, "เหตุผล", "Reason") +
+           "<input name=\"reason\" required maxlength=\"500\"></label>"
+           "<button class=\"primary\" type=\"submit\">" +
+           T(lang, "กู้คืน", "Restore") + " " + Escape(entity) + "</button></form>";
+    }
+    b += "</section>";
+  }
+  return b;
+}
+
 // GET /quality, /api/quality (and ?format=json).
 Reply Quality(Context& ctx) {
   const Lang lang = ctx.lang;
@@ -253,6 +336,9 @@ Reply Quality(Context& ctx) {
        r->fiscal_year_mismatches.size());
   card("attendance", T(lang, "วันที่ยังไม่เช็กชื่อ", "Days not marked"),
        r->missing_attendance.size());
+  card("under-deleted",
+       T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row"),
+       r->under_deleted.size());
   b += "</div><p class=\"muted\">" +
        Escape(T(lang, "ข้อมูล ณ ", "As of ") + FormatDateLabel(lang, r->today)) +
        "</p>";
@@ -260,6 +346,7 @@ Reply Quality(Context& ctx) {
   b += EnrolmentTable(ctx, *r);
   b += FiscalYearTable(ctx, *r);
   b += AttendanceTable(ctx, *r);
+  b += UnderDeletedSection(ctx, *r);
   return Reply::Html(Layout(ctx, T(lang, "ต้องตรวจสอบ", "Needs attention"), b));
 }
 
@@ -314,6 +401,69 @@ Reply Merge(Context& ctx) {
   return Reply::Redirect("/quality?done=" + UrlEncode(done));
 }
 
+// A field of a POST: the form's, else (the API) the JSON body's string.
+std::string Param(const Context& ctx, const std::string& name) {
+  std::string v = ctx.req.Form(name);
+  if (!v.empty() || !IsApi(ctx) || ctx.req.body.empty()) return v;
+  const nlohmann::json body = nlohmann::json::parse(ctx.req.body, nullptr, false);
+  if (body.is_object() && body.contains(name) && body[name].is_string()) {
+    v = body[name].get<std::string>();
+  }
+  return v;
+}
+
+// POST /quality/restore: entity=E id=ID reason=R (CSRF checked by the
+// Router); /api/quality/restore takes the same as form fields or a JSON
+// object. Errors redirect back with the message (400/404 for the API).
+Reply Restore(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity = Param(ctx, "entity");
+  const std::string id = Param(ctx, "id");
+  const std::string reason = Param(ctx, "reason");
+  const auto failed = [&] {
+    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not restore"), 500)
+                      : Reply::Html("could not restore the row", 500);
+  };
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
+  Result<RestoredRow> restored =
+      RestoreDeletedRow(ctx.store, ctx.user().scope, entity, id, reason,
+                        ctx.user().actor(), ctx.req.remote_addr);
+  if (!restored.ok()) {
+    const Code code = restored.status().code();
+    if (code == Code::kInvalidArgument || code == Code::kNotFound) {
+      if (IsApi(ctx)) {
+        return Reply::Json(
+            ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
+                      restored.status().message()),
+            code == Code::kNotFound ? 404 : 400);
+      }
+      return Reply::Redirect("/quality?error=" +
+                             UrlEncode(restored.status().message()) +
+                             "#under-deleted");
+    }
+    return failed();
+  }
+  if (Status s = tx.Commit(); !s.ok()) return failed();
+  ctx.store.NoteCommittedSequences();
+  if (IsApi(ctx)) {
+    return Reply::Json(nlohmann::json{{"entity", restored->entity},
+                                      {"id", restored->id},
+                                      {"name", restored->name},
+                                      {"district_code", restored->district_code},
+                                      {"rows_under", restored->rows_under}}
+                           .dump(-1, ' ', false,
+                                 nlohmann::json::error_handler_t::replace));
+  }
+  const std::string done =
+      T(lang, "กู้คืนแล้ว: ", "Restored: ") + EntityLabel(lang, restored->entity) +
+      " " + restored->name + ". " +
+      T(lang, "รายงานนับรายการที่อยู่ใต้อีกครั้ง อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+        "The reports count the rows under it again; devices receive it when "
+        "they next sync.");
+  return Reply::Redirect("/quality?done=" + UrlEncode(done));
+}
+
 }  // namespace
 
 void RegisterQuality(Router& router) {
@@ -321,6 +471,8 @@ void RegisterQuality(Router& router) {
   router.Api("GET", "/api/quality", WebRole::kViewer, Quality);
   router.Page("POST", "/quality/merge", WebRole::kOffice, Merge);
   router.Api("POST", "/api/quality/merge", WebRole::kOffice, Merge);
+  router.Page("POST", "/quality/restore", WebRole::kOffice, Restore);
+  router.Api("POST", "/api/quality/restore", WebRole::kOffice, Restore);
 }
 
 }  // namespace kbo::server::console

@@ -1,8 +1,19 @@
 #include "server/storage/quality_store.h"
 
 #include "server/storage/sql_parts.h"
+#include "shared/entities.h"
 
 namespace kbo::server::storage {
+namespace {
+
+// Whether `column` may be written into SQL for `entity`: a column of the
+// catalogue's entity, or its id.
+bool KnownColumn(const Entity& entity, std::string_view column) {
+  return column == kIdColumn || entity.FindColumn(column) != nullptr;
+}
+
+}  // namespace
+
 Result<std::vector<QualityProducerRow>> QualityStore::LiveProducers(
     const Scope& scope) {
   std::vector<std::string> binds;
@@ -146,6 +157,135 @@ Result<std::vector<std::string>> QualityStore::RowsNamingProducer(
   while (st.Step()) ids.push_back(st.ColumnText(0));
   KBO_RETURN_IF_ERROR(st.status());
   return ids;
+}
+
+Result<std::vector<UnderDeletedRow>> QualityStore::LiveRowsUnderDeleted(
+    const RefPath& path, const Scope& scope) {
+  const Entity* root = FindEntity(path.root_entity);
+  if (root == nullptr || path.hops.empty() ||
+      (!path.root_name_column.empty() &&
+       !KnownColumn(*root, path.root_name_column))) {
+    return Status::InvalidArgument("not a path of the catalogue from " +
+                                   path.root_entity);
+  }
+  // With N hops, t0 the deleted row and tN the live row at the end:
+  //   SELECT tN.id, tN.label, tN.district_code, tN-1.id, t0.id, t0.name,
+  //          t0.district_code
+  //   FROM hopN tN JOIN hopN-1 tN-1 ON tN-1.id = tN.refN ...
+  //                JOIN root t0 ON t0.id = t1.ref1
+  //   WHERE tN.deleted = 0 AND tN.refN IN (the ids of hop N-1 under a
+  //         deleted root: SELECT sN-1.id FROM root s0 JOIN hop1 s1 ON
+  //         s1.ref1 = s0.id AND s1.deleted = 0 ... WHERE s0.deleted = 1)
+  //     AND t0.deleted = 1 AND t1..tN-1.deleted = 0 AND tN in scope
+  // The live rows are read in table order against the few ids under a
+  // deleted row (an index on the reference serves when there is one), and
+  // joined back up by primary key. No ORDER BY: SQLite would then walk the
+  // largest table (attendance) in id order through its index, several
+  // times slower; the caller orders.
+  std::vector<const Entity*> entities{root};
+  std::vector<const Column*> refs{nullptr};
+  for (const RefHop& hop : path.hops) {
+    const Entity* e = FindEntity(hop.entity);
+    const Column* ref = e == nullptr ? nullptr : e->FindColumn(hop.ref_column);
+    if (ref == nullptr || ref->type != ColumnType::kRef ||
+        ref->ref_entity != entities.back()->name ||
+        !KnownColumn(*e, hop.label_column)) {
+      return Status::InvalidArgument("not a path of the catalogue: " +
+                                     hop.entity + "." + hop.ref_column);
+    }
+    entities.push_back(e);
+    refs.push_back(ref);
+  }
+  const size_t n = path.hops.size();
+  const auto alias = [](char prefix, size_t i) {
+    return std::string(1, prefix) + std::to_string(i);
+  };
+  std::string under = "SELECT " + alias('s', n - 1) + ".id FROM " +
+                      std::string(root->name) + " s0";
+  for (size_t i = 1; i < n; ++i) {
+    under += " JOIN " + std::string(entities[i]->name) + " " + alias('s', i) +
+             " ON " + alias('s', i) + "." + std::string(refs[i]->name) + " = " +
+             alias('s', i - 1) + ".id AND " + alias('s', i) + ".deleted = 0";
+  }
+  under += " WHERE s0.deleted = 1";
+  const std::string leaf = alias('t', n);
+  std::string from = " FROM " + std::string(entities[n]->name) + " " + leaf;
+  std::string live;
+  for (size_t i = n; i-- > 0;) {
+    from += " JOIN " + std::string(entities[i]->name) + " " + alias('t', i) +
+            " ON " + alias('t', i) + ".id = " + alias('t', i + 1) + "." +
+            std::string(refs[i + 1]->name);
+    if (i > 0) live += " AND " + alias('t', i) + ".deleted = 0";
+  }
+  const std::string name = path.root_name_column.empty()
+                               ? std::string("t0.id")
+                               : "t0." + path.root_name_column;
+  std::vector<std::string> binds;
+  const std::string sql =
+      "SELECT " + leaf + ".id, " + leaf + "." + path.hops.back().label_column +
+      ", " + leaf + ".district_code, " + alias('t', n - 1) + ".id, t0.id, " +
+      name + ", t0.district_code" + from + " WHERE " + leaf +
+      ".deleted = 0 AND " + leaf + "." + std::string(refs[n]->name) + " IN (" +
+      under + ") AND t0.deleted = 1" + live + " AND " +
+      ScopeClause(scope, leaf + ".district_code", &binds);
+  Statement st(db_, sql);
+  KBO_RETURN_IF_ERROR(st.status());
+  BindTexts(st, binds);
+  std::vector<UnderDeletedRow> rows;
+  while (st.Step()) {
+    UnderDeletedRow r;
+    r.id = st.ColumnText(0);
+    r.label = st.ColumnText(1);
+    r.district_code = st.ColumnText(2);
+    r.parent_id = st.ColumnText(3);
+    r.root_id = st.ColumnText(4);
+    r.root_name = st.ColumnText(5);
+    r.root_district_code = st.ColumnText(6);
+    rows.push_back(std::move(r));
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return rows;
+}
+
+Result<std::optional<RowHead>> QualityStore::FindRow(
+    std::string_view entity, std::string_view name_column,
+    const std::string& id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr || (!name_column.empty() && !KnownColumn(*e, name_column))) {
+    return Status::InvalidArgument("no entity " + std::string(entity) +
+                                   " with a column " + std::string(name_column));
+  }
+  const std::string name =
+      name_column.empty() ? std::string("id") : std::string(name_column);
+  Statement st(db_, "SELECT " + name + ", district_code, deleted FROM " +
+                        std::string(e->name) + " WHERE id = ?1");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  std::optional<RowHead> row;
+  if (st.Step()) {
+    row = RowHead{st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0};
+  }
+  KBO_RETURN_IF_ERROR(st.status());
+  return row;
+}
+
+Result<int64_t> QualityStore::LiveRowsNaming(std::string_view entity,
+                                             std::string_view column,
+                                             const std::string& id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr || !KnownColumn(*e, column)) {
+    return Status::InvalidArgument("no column " + std::string(entity) + "." +
+                                   std::string(column));
+  }
+  Statement st(db_, "SELECT COUNT(*) FROM " + std::string(e->name) +
+                        " WHERE " + std::string(column) +
+                        " = ?1 AND deleted = 0");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  int64_t n = 0;
+  if (st.Step()) n = st.ColumnInt(0);
+  KBO_RETURN_IF_ERROR(st.status());
+  return n;
 }
 
 }  // namespace kbo::server::storage

@@ -1,10 +1,11 @@
 #ifndef KBO_SERVER_STORAGE_QUALITY_STORE_H_
 #define KBO_SERVER_STORAGE_QUALITY_STORE_H_
 
-// The reads of the data-quality findings and the producer merge
-// (server/data_quality.cc): live producers, enrolments and workshops in a
-// scope, live rows counted per key, and the rows that name a producer. A
-// fixed number of grouped queries whatever the size. Texts are as
+// The reads of the data-quality findings, the producer merge and the
+// restore of a deleted row (server/data_quality.cc): live producers,
+// enrolments and workshops in a scope, live rows counted per key, the rows
+// that name a producer, and live rows recorded under deleted rows. A fixed
+// number of grouped queries whatever the size. Texts are as
 // Statement::ColumnText gives them ("" for NULL).
 
 #include <cstdint>
@@ -43,6 +44,35 @@ struct ProducerHead {
   bool deleted = false;
 };
 
+// One way live rows hang on a deleted row: from the deleted row (of
+// `root_entity`) down `hops`, each a live row whose `ref_column` names a
+// row of the hop before (the deleted row for the first). Entities and
+// columns must be the catalogue's (shared/entities.h): they are written
+// into the SQL, so anything else is refused.
+struct RefHop {
+  std::string entity;
+  std::string ref_column;
+  std::string label_column;  // what names the row for a person
+};
+struct RefPath {
+  std::string root_entity;
+  std::string root_name_column;
+  std::vector<RefHop> hops;  // at least one
+};
+
+// A live row at the end of a RefPath, with the deleted row it is under.
+struct UnderDeletedRow {
+  std::string id, label, district_code;  // the live row
+  std::string parent_id;  // the row it names: the deleted one for one hop
+  std::string root_id, root_name, root_district_code;  // the deleted row
+};
+
+// A row of any entity, live or deleted, with what names it.
+struct RowHead {
+  std::string name, district_code;
+  bool deleted = false;
+};
+
 class QualityStore {
  public:
   explicit QualityStore(Db& db) : db_(db) {}
@@ -69,6 +99,24 @@ class QualityStore {
   // kInvalidArgument for another entity.
   Result<std::vector<std::string>> RowsNamingProducer(
       std::string_view entity, const std::string& producer_id);
+
+  // The live rows at the end of `path` whose district_code is in `scope`,
+  // every row between them and the deleted row live, in no set order. One
+  // query. kInvalidArgument for a path that is not the
+  // catalogue's (an unknown entity or column, no hops).
+  Result<std::vector<UnderDeletedRow>> LiveRowsUnderDeleted(
+      const RefPath& path, const Scope& scope);
+  // A row of `entity` (with `name_column`, "" for none), live or deleted,
+  // whatever its district; nullopt if not held. kInvalidArgument for an
+  // entity or column not in the catalogue.
+  Result<std::optional<RowHead>> FindRow(std::string_view entity,
+                                         std::string_view name_column,
+                                         const std::string& id);
+  // Live rows of `entity` whose `column` is `id`, whatever their district.
+  // kInvalidArgument for an entity or column not in the catalogue.
+  Result<int64_t> LiveRowsNaming(std::string_view entity,
+                                 std::string_view column,
+                                 const std::string& id);
 
  private:
   Db& db_;

@@ -3,7 +3,11 @@
 // must not be flagged, the merge of two producers (references repointed,
 // the dropped one tombstoned, pulled by a device, audited, in the rows'
 // history, refused across districts), the console page and its JSON twin,
-// and `kbo-server producer merge`.
+// and `kbo-server producer merge`. Then rows recorded under a deleted row
+// (two devices crossing offline) and the restore of that row: listed in
+// the user's districts, restored as a server change a device pulls, counted
+// by the certificate report again, audited, refused when there is nothing
+// to restore, not for a viewer; the console and `kbo-server restore`.
 
 #include <catch2/catch.hpp>
 #include <map>
@@ -17,6 +21,7 @@
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/pull_service.h"
+#include "server/report_queries.h"
 #include "server/row_history.h"
 #include "shared/change_set_codec.h"
 #include "tests/server/console_client.h"
@@ -237,6 +242,20 @@ TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
   CHECK(r->missing_attendance[1].day == 3);
   CHECK(r->missing_attendance[1].missing == 3);
 
+  // e. Under a deleted row: e4's live day-3 mark (p8, w4: nothing under
+  // them; e4's deleted sibling marks are not rows under anything live).
+  REQUIRE(r->under_deleted.size() == 1);
+  const RowsUnderDeleted& ud = r->under_deleted.front();
+  CHECK(ud.entity == "enrolment");
+  CHECK(ud.id == d.e4);
+  CHECK(ud.name == "สมศรี ใจดี");
+  CHECK(ud.district_code == kPhrao);
+  REQUIRE(ud.rows.size() == 1);
+  CHECK(ud.rows[0].entity == "attendance");
+  CHECK(ud.rows[0].label == "3");
+  CHECK(ud.rows[0].parent_entity == "enrolment");
+  CHECK(ud.rows[0].parent_id == d.e4);
+
   // The day before, only days 1 and 2 were past.
   auto earlier = FindQualityIssues(f.store->db(), ScopeOf("all"), "2024-03-06");
   REQUIRE(earlier.ok());
@@ -264,7 +283,9 @@ TEST_CASE("Quality: a Phrao user sees Phrao only", "[quality][server]") {
   CHECK(fang->duplicate_producers.empty());
   CHECK(fang->duplicate_enrolments.empty());
   CHECK(fang->missing_attendance.empty());
+  CHECK(fang->under_deleted.empty());
   REQUIRE(fang->fiscal_year_mismatches.size() == 1);
+  CHECK(r->under_deleted.size() == 1);
 }
 
 int64_t Count(ServerFixture& f, const std::string& sql, const std::string& id) {
@@ -439,6 +460,8 @@ TEST_CASE("Quality console: a viewer reads the page and its JSON in its "
   CHECK(j["fiscal_year_mismatches"].size() == 1);
   REQUIRE(j["missing_attendance"].size() == 2);
   CHECK(j["missing_attendance"][1]["missing"] == 3);
+  REQUIRE(j["under_deleted"].size() == 1);
+  CHECK(j["under_deleted"][0]["id"] == fx.d.e4);
   CHECK(b.Get("/quality", {{"format", "json"}}).body == api.body);
 
   Reply denied = b.Post("/quality/merge", {{"csrf", b.Csrf()},
@@ -548,6 +571,491 @@ TEST_CASE("kbo-server producer merge: merges, and exits 2 across districts "
   Statement audit((*store)->db(),
                   "SELECT COUNT(*) FROM audit_log WHERE action = "
                   "'merge_producers' AND actor = 'cli'");
+  REQUIRE(audit.Step());
+  CHECK(audit.ColumnInt(0) == 1);
+}
+#endif
+
+// ---- Rows recorded under a deleted row ---------------------------------------
+
+// What two devices crossing offline leave, written straight into the entity
+// tables: in Phrao, producer `producer` deleted (one device) while live
+// rows were recorded under it (another): its product with a progress entry
+// and a contest score, an enrolment in the live `workshop` with marks for
+// days 1 to 4, and a visit. Workshop `gone` deleted with a live enrolment
+// (of the live producer `live`) and its day-1 mark, which names the
+// workshop itself too. In Fang, producer `fang` deleted with a live
+// enrolment. Producer `empty` is deleted with nothing under it.
+struct OrphanData {
+  std::string producer = NewId(), live = NewId(), empty = NewId(),
+              fang = NewId();
+  std::string workshop = NewId(), gone = NewId(), fang_workshop = NewId();
+  std::string enrolment = NewId(), gone_enrolment = NewId(),
+              fang_enrolment = NewId();
+  std::vector<std::string> marks;  // enrolment's, days 1..4
+  std::string gone_mark = NewId();
+  std::string product = NewId(), progress = NewId(), score = NewId(),
+              visit = NewId();
+
+  explicit OrphanData(Db& db) {
+    auto producer_row = [&](const std::string& id, const std::string& name,
+                            const std::string& district, int deleted) {
+      InsertRow(db, "producer", {{"id", Tx(id)},
+                                 {"kind", Tx("group")},
+                                 {"name", Tx(name)},
+                                 {"district_code", Tx(district)},
+                                 {"category", Tx("household_decor_souvenir")},
+                                 {"deleted", In(deleted)}});
+    };
+    producer_row(producer, "กลุ่มจักสานบ้านโป่ง", kPhrao, 1);
+    producer_row(live, "กลุ่มผ้าฝ้ายแม่แวน", kPhrao, 0);
+    producer_row(empty, "กลุ่มที่ลบแล้ว", kPhrao, 1);
+    producer_row(fang, "กลุ่มกาแฟดอยแม่สูน", kFang, 1);
+    auto workshop_row = [&](const std::string& id, const std::string& title,
+                            const std::string& district, int deleted) {
+      InsertRow(db, "workshop", {{"id", Tx(id)},
+                                 {"title", Tx(title)},
+                                 {"fiscal_year", In(2567)},
+                                 {"district_code", Tx(district)},
+                                 {"start_date", Tx("2024-03-04")},
+                                 {"days", In(5)},
+                                 {"deleted", In(deleted)}});
+    };
+    workshop_row(workshop, "อบรม KBO พร้าว", kPhrao, 0);
+    workshop_row(gone, "อบรมที่ยกเลิก", kPhrao, 1);
+    workshop_row(fang_workshop, "อบรม KBO ฝาง", kFang, 0);
+    auto enrol = [&](const std::string& id, const std::string& w,
+                     const std::string& p, const std::string& name,
+                     const std::string& district) {
+      InsertRow(db, "enrolment", {{"id", Tx(id)},
+                                  {"workshop_id", Tx(w)},
+                                  {"producer_id", Tx(p)},
+                                  {"participant_name", Tx(name)},
+                                  {"district_code", Tx(district)}});
+    };
+    enrol(enrolment, workshop, producer, "นางบัวคำ แสนดี", kPhrao);
+    enrol(gone_enrolment, gone, live, "นายบุญมี แก้วมา", kPhrao);
+    enrol(fang_enrolment, fang_workshop, fang, "นางคำปัน ดอยสูง", kFang);
+    auto mark = [&](const std::string& id, const std::string& w,
+                    const std::string& e, int64_t day) {
+      InsertRow(db, "attendance", {{"id", Tx(id)},
+                                   {"workshop_id", Tx(w)},
+                                   {"enrolment_id", Tx(e)},
+                                   {"day", In(day)},
+                                   {"status", Tx("present")},
+                                   {"district_code", Tx(kPhrao)}});
+    };
+    for (int64_t day : {4, 1, 3, 2}) {
+      marks.push_back(NewId());
+      mark(marks.back(), workshop, enrolment, day);
+    }
+    mark(gone_mark, gone, gone_enrolment, 1);
+    InsertRow(db, "product", {{"id", Tx(product)},
+                              {"producer_id", Tx(producer)},
+                              {"name", Tx("ตะกร้าไม้ไผ่")},
+                              {"stage", Tx("design")},
+                              {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "progress", {{"id", Tx(progress)},
+                               {"product_id", Tx(product)},
+                               {"stage", Tx("design")},
+                               {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "contest_score", {{"id", Tx(score)},
+                                    {"product_id", Tx(product)},
+                                    {"contest", Tx("KBO CM CONTEST 2567")},
+                                    {"judge", Tx("อ.สมชาย")},
+                                    {"identity", In(15)},
+                                    {"uniqueness", In(15)},
+                                    {"quality", In(15)},
+                                    {"packaging", In(15)},
+                                    {"marketability", In(15)},
+                                    {"district_code", Tx(kPhrao)}});
+    InsertRow(db, "visit", {{"id", Tx(visit)},
+                            {"producer_id", Tx(producer)},
+                            {"visited_at", Tx("2024-03-01T03:00:00Z")},
+                            {"district_code", Tx(kPhrao)}});
+  }
+};
+
+// "entity label parent_entity:parent_id" for each row, in order.
+std::vector<std::string> Shown(const RowsUnderDeleted& g) {
+  std::vector<std::string> out;
+  for (const RowsUnderDeleted::Row& r : g.rows) {
+    out.push_back(r.entity + " " + r.label + " " + r.parent_entity + ":" +
+                  r.parent_id.substr(0, 8));
+  }
+  return out;
+}
+
+std::vector<std::string> Participants(Db& db, const std::string& workshop) {
+  auto c = Certificates(db, workshop, ScopeOf("all"));
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  std::vector<std::string> out;
+  for (const CertificateRow& p : c->participants) {
+    out.push_back(p.participant_name + " " + std::to_string(p.days_attended) +
+                  (p.eligible ? " eligible" : ""));
+  }
+  return out;
+}
+
+TEST_CASE("Quality: rows recorded under a deleted row are listed under it, "
+          "each once, in the user's districts",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  // The producer first (catalogue order), then the workshop; not `empty`
+  // (nothing under it), not Fang's.
+  REQUIRE(r->under_deleted.size() == 2);
+  const RowsUnderDeleted& p = r->under_deleted[0];
+  CHECK(p.entity == "producer");
+  CHECK(p.id == d.producer);
+  CHECK(p.name == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(p.district_code == kPhrao);
+  // Each row before the rows under it; marks by day.
+  const std::string pd = "producer:" + d.producer.substr(0, 8);
+  const std::string pr = "product:" + d.product.substr(0, 8);
+  const std::string en = "enrolment:" + d.enrolment.substr(0, 8);
+  CHECK(Shown(p) == std::vector<std::string>{
+                        "product ตะกร้าไม้ไผ่ " + pd,
+                        "progress design " + pr,
+                        "contest_score KBO CM CONTEST 2567 " + pr,
+                        "enrolment นางบัวคำ แสนดี " + pd,
+                        "attendance 1 " + en,
+                        "attendance 2 " + en,
+                        "attendance 3 " + en,
+                        "attendance 4 " + en,
+                        "visit 2024-03-01T03:00:00Z " + pd,
+                    });
+  // The day-1 mark names the deleted workshop itself, and its enrolment
+  // that names it too: listed once, under the workshop.
+  const RowsUnderDeleted& w = r->under_deleted[1];
+  CHECK(w.entity == "workshop");
+  CHECK(w.id == d.gone);
+  CHECK(w.name == "อบรมที่ยกเลิก");
+  const std::string wd = "workshop:" + d.gone.substr(0, 8);
+  CHECK(Shown(w) == std::vector<std::string>{"enrolment นายบุญมี แก้วมา " + wd,
+                                             "attendance 1 " + wd});
+
+  auto fang = FindQualityIssues(f.store->db(), ScopeOf(kFang), kToday);
+  REQUIRE(fang.ok());
+  REQUIRE(fang->under_deleted.size() == 1);
+  CHECK(fang->under_deleted[0].id == d.fang);
+  CHECK(Shown(fang->under_deleted[0]) ==
+        std::vector<std::string>{"enrolment นางคำปัน ดอยสูง producer:" +
+                                 d.fang.substr(0, 8)});
+
+  // Every district: Fang (5009) before Phrao (5011).
+  auto all = FindQualityIssues(f.store->db(), ScopeOf("all"), kToday);
+  REQUIRE(all.ok());
+  REQUIRE(all->under_deleted.size() == 3);
+  CHECK(all->under_deleted[0].id == d.fang);
+  CHECK(all->under_deleted[1].id == d.producer);
+  CHECK(all->under_deleted[2].id == d.gone);
+
+  const json j = json::parse(QualityReportJson(*r));
+  REQUIRE(j["under_deleted"].size() == 2);
+  CHECK(j["under_deleted"][0]["entity"] == "producer");
+  CHECK(j["under_deleted"][0]["id"] == d.producer);
+  CHECK(j["under_deleted"][0]["name"] == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(j["under_deleted"][0]["district_code"] == kPhrao);
+  CHECK(j["under_deleted"][0]["rows"][3] ==
+        json({{"entity", "enrolment"},
+              {"id", d.enrolment},
+              {"label", "นางบัวคำ แสนดี"},
+              {"parent_entity", "producer"},
+              {"parent_id", d.producer}}));
+}
+
+Result<RestoredRow> Restore(ServerFixture& f, const Scope& scope,
+                            const std::string& entity, const std::string& id,
+                            const std::string& reason = "ลบผิด ยังเข้าอบรมอยู่") {
+  Transaction tx(f.store->db());
+  auto r = RestoreDeletedRow(*f.store, scope, entity, id, reason, "user:office",
+                             "192.0.2.9");
+  if (r.ok()) {
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  }
+  return r;
+}
+
+TEST_CASE("Quality: restoring the deleted producer counts its rows again, as "
+          "a signed server change a device pulls, audited once",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  const uint64_t before = f.NextSeq();
+  // The certificate report leaves the participant out while the producer
+  // is deleted.
+  CHECK(Participants(f.store->db(), d.workshop).empty());
+
+  const std::string reason = "ลบผิด ยังเข้าอบรมอยู่";
+  auto restored = Restore(f, ScopeOf(kPhrao), "producer", d.producer, reason);
+  INFO(restored.status().ToString());
+  REQUIRE(restored.ok());
+  CHECK(restored->entity == "producer");
+  CHECK(restored->name == "กลุ่มจักสานบ้านโป่ง");
+  CHECK(restored->rows_under == 3);  // product, enrolment, visit
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.producer) == 0);
+  // Rows under it are not touched.
+  CHECK(Count(f, "SELECT COUNT(*) FROM enrolment WHERE producer_id = ?1 AND "
+                 "deleted = 0", d.producer) == 1);
+  CHECK(Participants(f.store->db(), d.workshop) ==
+        std::vector<std::string>{"นางบัวคำ แสนดี 4 eligible"});
+  // One server change set; the device pulls the producer live.
+  CHECK(Count(f, "SELECT COUNT(*) FROM change_set_log WHERE device_id = ?1",
+              f.store->server_id().ToString()) == 1);
+  PullService pull(*f.store);
+  auto page = pull.Pull(f.Record(trainer.id), before - 1, 0);
+  REQUIRE(page.ok());
+  auto cs = DecodeChangeSet(page->body, DecodeLimits{});
+  REQUIRE(cs.ok());
+  std::map<std::string, std::string> pulled;
+  for (const RowChange& row : cs->rows) {
+    for (const CellWrite& c : row.cells) {
+      pulled[row.entity + "/" + row.row_id.ToString() + "/" + c.column] =
+          c.value.ToDisplay();
+    }
+  }
+  CHECK(pulled["producer/" + d.producer + "/deleted"] == "0");
+  // The audit log: an edit of the producer, who, why.
+  auto audit = console::ReadAudit(*f.store, 100);
+  REQUIRE(audit.ok());
+  int edits = 0;
+  for (const auto& a : *audit) {
+    if (a.subject != "producer:" + d.producer) continue;
+    ++edits;
+    CHECK(a.action == "edit");
+    CHECK(a.actor == "user:office");
+    CHECK(a.detail == "deleted: '1' -> '0' (restored: rows were recorded "
+                      "under it); reason: " + reason);
+  }
+  CHECK(edits == 1);
+  // The row's history names the office user and the reason.
+  auto history = LoadRowHistory(*f.store, "producer", d.producer, Lang::kEn);
+  REQUIRE(history.ok());
+  REQUIRE_FALSE(history->entries.empty());
+  CHECK(history->entries.back().reason == reason);
+  CHECK(history->entries.back().writer.office);
+
+  // No longer listed; the deleted workshop still is.
+  auto r = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  REQUIRE(r.ok());
+  REQUIRE(r->under_deleted.size() == 1);
+  CHECK(r->under_deleted[0].id == d.gone);
+
+  // Restoring it again: refused, nothing written.
+  const uint64_t after = f.NextSeq();
+  const int64_t audited = f.Count("SELECT COUNT(*) FROM audit_log");
+  auto again = Restore(f, ScopeOf(kPhrao), "producer", d.producer);
+  CHECK(again.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(again.status().message(), Catch::Contains("not deleted"));
+  CHECK(f.NextSeq() == after);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == audited);
+}
+
+TEST_CASE("Quality: a restore is refused for a live, unknown, out-of-scope or "
+          "unreferenced row, a bad entity or id, and without a reason",
+          "[quality][server][orphans]") {
+  ServerFixture f;
+  OrphanData d(f.store->db());
+  const uint64_t before = f.NextSeq();
+  const int64_t audited = f.Count("SELECT COUNT(*) FROM audit_log");
+  const Scope phrao = ScopeOf(kPhrao);
+  auto code = [&](const Scope& scope, const std::string& entity,
+                  const std::string& id, const std::string& reason = "x") {
+    return Restore(f, scope, entity, id, reason).status().code();
+  };
+  CHECK(code(phrao, "producer", d.live) == Code::kInvalidArgument);  // live
+  CHECK(code(phrao, "producer", d.empty) == Code::kInvalidArgument);  // nothing under it
+  CHECK(code(phrao, "spaceship", d.producer) == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", "not-an-id") == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", d.producer, " \t") == Code::kInvalidArgument);
+  CHECK(code(phrao, "producer", NewId()) == Code::kNotFound);
+  CHECK(code(phrao, "workshop", d.producer) == Code::kNotFound);  // another entity's id
+  CHECK(code(phrao, "producer", d.fang) == Code::kNotFound);  // Fang, for a Phrao user
+  CHECK(f.NextSeq() == before);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == audited);
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.producer) == 1);
+  // A province-wide user may restore Fang's.
+  CHECK(code(ScopeOf("all"), "producer", d.fang) == Code::kOk);
+}
+
+// The console with OrphanData, a Phrao viewer and a Phrao office user.
+struct OrphanConsole {
+  ServerFixture f;
+  OrphanData d{f.store->db()};
+  Console console{*f.store};
+
+  OrphanConsole() {
+    f.wall.Set(1709780400000);
+    console::Users users(*f.store);
+    REQUIRE(users.Add("viewer", WebRole::kViewer, ScopeOf(kPhrao), kPass, "test").ok());
+    REQUIRE(users.Add("office", WebRole::kOffice, ScopeOf(kPhrao), kPass, "test").ok());
+  }
+  int64_t Deleted(const std::string& id) {
+    return Count(f, "SELECT deleted FROM producer WHERE id = ?1", id);
+  }
+};
+
+TEST_CASE("Quality console: rows under a deleted row are shown, a viewer "
+          "cannot restore",
+          "[quality][console][orphans]") {
+  OrphanConsole fx;
+  Browser b{fx.console};
+  b.SignIn("viewer");
+  Reply page = b.Get("/quality", {{"lang", "en"}});
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "href=\"#under-deleted\""));  // the card
+  CHECK(Has(page.body, "Recorded under a deleted row (2)"));
+  CHECK(Has(page.body, "leave them out while their parent is deleted"));
+  CHECK(Has(page.body, "/data/producer/" + fx.d.producer));
+  CHECK(Has(page.body, "/data/enrolment/" + fx.d.enrolment));
+  CHECK(Has(page.body, "Day 4"));
+  CHECK_FALSE(Has(page.body, "นางคำปัน ดอยสูง"));  // Fang's
+  CHECK_FALSE(Has(page.body, "/quality/restore"));  // no form for a viewer
+  Reply th = b.Get("/quality", {{"lang", "th"}});
+  CHECK(Has(th.body, "บันทึกไว้ใต้รายการที่ถูกลบ"));
+
+  Reply denied = b.Post("/quality/restore", {{"csrf", b.Csrf()},
+                                             {"entity", "producer"},
+                                             {"id", fx.d.producer},
+                                             {"reason", "x"}});
+  CHECK(denied.status == 403);
+  Request api;
+  api.method = "POST";
+  api.path = "/api/quality/restore";
+  api.csrf_header = b.Csrf();
+  api.form = {{"entity", "producer"}, {"id", fx.d.producer}, {"reason", "x"}};
+  CHECK(b.Send(api).status == 403);
+  CHECK(fx.Deleted(fx.d.producer) == 1);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit'") == 0);
+}
+
+TEST_CASE("Quality console: the office restores with a reason and CSRF, "
+          "within its districts, once",
+          "[quality][console][orphans]") {
+  OrphanConsole fx;
+  Browser b{fx.console};
+  b.SignIn("office");
+  Reply page = b.Get("/quality", {{"lang", "en"}});
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "action=\"/quality/restore\""));
+  CHECK(Has(page.body, "Restore Producer"));
+
+  Reply no_csrf = b.Post("/quality/restore", {{"entity", "producer"},
+                                              {"id", fx.d.producer},
+                                              {"reason", "x"}});
+  CHECK(no_csrf.status == 403);
+  const std::string csrf = b.Csrf();
+  Reply no_reason = b.Post("/quality/restore", {{"csrf", csrf},
+                                                {"entity", "producer"},
+                                                {"id", fx.d.producer}});
+  REQUIRE(no_reason.status == 303);
+  CHECK(Has(no_reason.headers.find("Location")->second, "error="));
+  Reply fang = b.Post("/quality/restore", {{"csrf", csrf},
+                                           {"entity", "producer"},
+                                           {"id", fx.d.fang},
+                                           {"reason", "x"}});
+  REQUIRE(fang.status == 303);
+  CHECK(Has(fang.headers.find("Location")->second, "error="));
+  CHECK(fx.Deleted(fx.d.producer) == 1);
+  CHECK(fx.Deleted(fx.d.fang) == 1);
+
+  Reply done = b.Post("/quality/restore", {{"csrf", csrf},
+                                           {"entity", "producer"},
+                                           {"id", fx.d.producer},
+                                           {"reason", "ลบผิด"}});
+  REQUIRE(done.status == 303);
+  CHECK(Has(done.headers.find("Location")->second, "done="));
+  CHECK(fx.Deleted(fx.d.producer) == 0);
+  CHECK(fx.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit' AND "
+                   "actor = 'user:office'") == 1);
+
+  // Through the API (a JSON body): the workshop, then it again.
+  const uint64_t seq = fx.f.NextSeq();
+  Request r;
+  r.method = "POST";
+  r.path = "/api/quality/restore";
+  r.csrf_header = csrf;
+  r.content_type = "application/json";
+  r.body = json({{"entity", "workshop"}, {"id", fx.d.gone}, {"reason", "ยังจัดอยู่"}}).dump();
+  Reply ok = b.Send(r);
+  REQUIRE(ok.status == 200);
+  const json answer = json::parse(ok.body, nullptr, false);
+  CHECK(answer["entity"] == "workshop");
+  CHECK(answer["id"] == fx.d.gone);
+  CHECK(answer["name"] == "อบรมที่ยกเลิก");
+  CHECK(answer["rows_under"] == 2);  // the enrolment and the mark
+  CHECK(fx.f.NextSeq() > seq);
+  const uint64_t restored = fx.f.NextSeq();
+  Reply again = b.Send(r);
+  CHECK(again.status == 400);
+  CHECK(Has(again.body, "not deleted"));
+  r.body = json({{"entity", "producer"}, {"id", NewId()}, {"reason", "x"}}).dump();
+  CHECK(b.Send(r).status == 404);
+  r.body = json({{"entity", "spaceship"}, {"id", NewId()}, {"reason", "x"}}).dump();
+  CHECK(b.Send(r).status == 400);
+  CHECK(fx.f.NextSeq() == restored);
+
+  Reply api = b.Get("/api/quality");
+  const json j = json::parse(api.body, nullptr, false);
+  CHECK(j["under_deleted"].empty());
+}
+
+#ifdef KBO_BINARY_DIR
+TEST_CASE("kbo-server restore: restores, exits 2 for a row that is not "
+          "deleted or bad usage and 3 for one not held",
+          "[quality][cli][orphans]") {
+  TempDir tmp;
+  const std::string data = tmp.File("data");
+  std::unique_ptr<OrphanData> d;
+  {
+    auto store = ServerStore::Open(data, SystemWallClock::Default(),
+                                   kbo::testing::TestDbUrlFor(data));
+    REQUIRE(store.ok());
+    d = std::make_unique<OrphanData>((*store)->db());
+  }
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--data", data, "restore"});
+    return kbo::testing::RunServerCli(args);
+  };
+  CliResult usage = run({"producer", d->producer});
+  CHECK(usage.exit_code == 2);
+  CHECK_THAT(usage.err, Catch::Contains("restore needs --reason"));
+  CHECK_THAT(usage.err, Catch::Contains("  restore ENTITY ID --reason R"));
+  CHECK(run({"producer", "--reason", "x"}).exit_code == 2);
+  CHECK(run({"producer", d->producer, "--reason", "x", "--cascade"}).exit_code == 2);
+  CHECK(run({"spaceship", d->producer, "--reason", "x"}).exit_code == 2);
+  CHECK(run({"producer", d->live, "--reason", "x"}).exit_code == 2);
+  CliResult unknown = run({"producer", NewId(), "--reason", "x"});
+  CHECK(unknown.exit_code == 3);
+  CHECK_THAT(unknown.err, Catch::StartsWith("kbo-server: no producer "));
+  CliResult ok = run({"producer", d->producer, "--reason", "ลบผิด"});
+  INFO(ok.err);
+  REQUIRE(ok.exit_code == 0);
+  CHECK(ok.out == "restored producer " + d->producer +
+                      " (กลุ่มจักสานบ้านโป่ง): the reports count what is "
+                      "recorded under it again (3 rows name it)\n");
+  CliResult again = run({"producer", d->producer, "--reason", "ลบผิด"});
+  CHECK(again.exit_code == 2);
+  CHECK_THAT(again.err, Catch::Contains("not deleted"));
+
+  auto store = ServerStore::Open(data, SystemWallClock::Default(),
+                                 kbo::testing::TestDbUrlFor(data));
+  REQUIRE(store.ok());
+  Statement st((*store)->db(), "SELECT deleted FROM producer WHERE id = ?1");
+  st.Bind(1, std::string_view(d->producer));
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 0);
+  Statement audit((*store)->db(),
+                  "SELECT COUNT(*) FROM audit_log WHERE action = 'edit' AND "
+                  "actor = 'cli'");
   REQUIRE(audit.Step());
   CHECK(audit.ColumnInt(0) == 1);
 }
