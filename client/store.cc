@@ -1048,9 +1048,7 @@ Status ClientStore::LiveChildren(const Entity& e, const Uuid& id,
   };
   for (const Entity& child : Catalogue()) {
     for (const Column& c : child.columns) {
-      if (c.type != ColumnType::kRef || !c.required || c.ref_entity != e.name) {
-        continue;
-      }
+      if (!RecordsUnder(c, e.name)) continue;
       Statement st(*db_, "SELECT id FROM " + std::string(child.name) + " WHERE " +
                              std::string(c.name) + " = ?1 AND deleted = 0 ORDER BY id");
       st.Bind(1, id_text);

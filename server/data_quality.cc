@@ -234,15 +234,9 @@ std::string_view LabelColumn(const Entity& e) {
   return kIdColumn;
 }
 
-// Whether `c` of some entity records its row under a row of `parent`: a
-// required reference naming `parent`. photo.subject_id names a row of any
-// entity (no ref_entity) and is left out (RowsUnderDeleted); optional
-// references (progress.workshop_id) do not put a row under another.
-bool RecordsUnder(const Column& c, std::string_view parent) {
-  return c.type == ColumnType::kRef && c.required && !c.ref_entity.empty() &&
-         c.ref_entity == parent;
-}
-
+// Which columns put a row under another: RecordsUnder (shared/entities.h);
+// photos are left out here (RowsUnderDeleted), optional references
+// (progress.workshop_id) put no row under another.
 // Paths from any row down required references, fewest hops first: today
 // eight of one hop (product, enrolment and visit under a producer,
 // enrolment and mark under a workshop, mark under an enrolment, progress

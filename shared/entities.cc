@@ -741,6 +741,11 @@ std::string WithArticle(std::string_view entity_name) {
   return (vowel ? "an " : "a ") + std::string(entity_name);
 }
 
+bool RecordsUnder(const Column& column, std::string_view parent) {
+  return column.type == ColumnType::kRef && column.required &&
+         !column.ref_entity.empty() && column.ref_entity == parent;
+}
+
 const std::vector<District>& Districts() {
   // Heap-allocated and never freed: the string_views handed out must stay
   // valid during static destruction too.

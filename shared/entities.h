@@ -74,6 +74,13 @@ const Entity* FindEntity(std::string_view name);
 // "an enrolment", "an attendance".
 std::string WithArticle(std::string_view entity_name);
 
+// Whether `column` records its row under a row of `parent`: a required
+// reference naming that entity (a product under its producer, a mark under
+// its workshop and its enrolment). What `kbo delete` refuses to leave behind
+// and the office's "Recorded under a deleted row" lists. Photos hang on
+// their subject through photo.subject_id, which names no entity.
+bool RecordsUnder(const Column& column, std::string_view parent);
+
 // A row's values by column name (no id). Thai text is plain UTF-8.
 using RowValues = std::map<std::string, Value, std::less<>>;
 
