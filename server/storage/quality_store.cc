@@ -92,13 +92,29 @@ Result<std::vector<QualityWorkshopRow>> QualityStore::LiveWorkshops(
   return rows;
 }
 
+Result<std::map<std::string, int64_t>>
+QualityStore::CountedEnrolmentsPerWorkshop() {
+  Statement st(db_,
+               "SELECT e.workshop_id, COUNT(*) FROM enrolment e "
+               "LEFT JOIN producer p ON p.id = e.producer_id "
+               "WHERE e.deleted = 0 AND COALESCE(p.deleted, 0) = 0 "
+               "GROUP BY e.workshop_id");
+  KBO_RETURN_IF_ERROR(st.status());
+  std::map<std::string, int64_t> out;
+  while (st.Step()) out[st.ColumnText(0)] = st.ColumnInt(1);
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
 Result<std::map<std::pair<std::string, int64_t>, int64_t>>
 QualityStore::MarkedPerDay() {
   Statement st(db_,
                "SELECT a.workshop_id, a.day, COUNT(DISTINCT a.enrolment_id) "
                "FROM attendance a JOIN enrolment e ON e.id = a.enrolment_id "
                "AND e.deleted = 0 AND e.workshop_id = a.workshop_id "
-               "WHERE a.deleted = 0 GROUP BY a.workshop_id, a.day");
+               "LEFT JOIN producer p ON p.id = e.producer_id "
+               "WHERE a.deleted = 0 AND COALESCE(p.deleted, 0) = 0 "
+               "GROUP BY a.workshop_id, a.day");
   KBO_RETURN_IF_ERROR(st.status());
   std::map<std::pair<std::string, int64_t>, int64_t> marked;
   while (st.Step()) {

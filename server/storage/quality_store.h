@@ -84,8 +84,11 @@ class QualityStore {
   Result<std::vector<QualityEnrolmentRow>> LiveEnrolments(const Scope& scope);
   // Live workshops in scope, by start date, title, id.
   Result<std::vector<QualityWorkshopRow>> LiveWorkshops(const Scope& scope);
-  // (workshop, day) -> live enrolments of that workshop with a live
-  // attendance mark for the day.
+  // Workshop -> its enrolments that reports count: live, of a producer
+  // that is not deleted (as the attendance and certificate reports).
+  Result<std::map<std::string, int64_t>> CountedEnrolmentsPerWorkshop();
+  // (workshop, day) -> those counted enrolments with a live attendance
+  // mark for the day.
   Result<std::map<std::pair<std::string, int64_t>, int64_t>> MarkedPerDay();
   // Live rows of `table` per value of `column` (a table and column of the
   // catalogue, e.g. enrolment and producer_id).

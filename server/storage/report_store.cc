@@ -227,12 +227,15 @@ Result<std::optional<int64_t>> ReportStore::FindMinDays(
 // ---- Contest ------------------------------------------------------------------
 
 namespace {
-// A score counts when it and its product are live; its district is the
-// score's own (the product's, from the parent).
+// A score counts when it, its product and the product's producer are live
+// (as the stages report counts products); its district is the score's own
+// (the product's, from the parent).
 const char kScoresFrom[] =
-    " FROM contest_score s LEFT JOIN product pr ON pr.id = s.product_id";
+    " FROM contest_score s LEFT JOIN product pr ON pr.id = s.product_id"
+    " LEFT JOIN producer p ON p.id = pr.producer_id";
 std::string LiveScores(const Db& db) {
   return " WHERE s.deleted = 0 AND COALESCE(pr.deleted, 0) = 0"
+         " AND COALESCE(p.deleted, 0) = 0"
          " AND s.product_id IS NOT NULL AND " +
          InScope(db, "COALESCE(s.district_code, pr.district_code)");
 }
@@ -258,8 +261,7 @@ Result<std::vector<ScoreRow>> ReportStore::Scores(const Scope& scope,
       " COALESCE(s.judge, ''), COALESCE(s.identity, 0),"
       " COALESCE(s.uniqueness, 0), COALESCE(s.quality, 0),"
       " COALESCE(s.packaging, 0), COALESCE(s.marketability, 0)" +
-          std::string(kScoresFrom) +
-          " LEFT JOIN producer p ON p.id = pr.producer_id" + LiveScores(db_) +
+          std::string(kScoresFrom) + LiveScores(db_) +
           " AND s.contest = ?2");
   BindScope(st, scope);
   st.Bind(2, contest);

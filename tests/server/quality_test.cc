@@ -686,6 +686,22 @@ std::vector<std::string> Shown(const RowsUnderDeleted& g) {
   return out;
 }
 
+// "product total" for each product ranked in the contest, all districts.
+std::vector<std::string> Ranked(Db& db) {
+  ReportFilter filter;
+  filter.scope = ScopeOf("all");
+  filter.contest = "KBO CM CONTEST 2567";
+  auto c = Contest(db, filter);
+  if (!c.ok() && c.status().code() == Code::kNotFound) return {};
+  INFO(c.status().ToString());
+  REQUIRE(c.ok());
+  std::vector<std::string> out;
+  for (const ContestEntry& e : c->ranking) {
+    out.push_back(e.product_name + " " + std::to_string(int(e.mean_total)));
+  }
+  return out;
+}
+
 std::vector<std::string> Participants(Db& db, const std::string& workshop) {
   auto c = Certificates(db, workshop, ScopeOf("all"));
   INFO(c.status().ToString());
@@ -739,8 +755,15 @@ TEST_CASE("Quality: rows recorded under a deleted row are listed under it, "
   CHECK(Shown(w) == std::vector<std::string>{"enrolment นายบุญมี แก้วมา " + wd,
                                              "attendance 1 " + wd});
 
+  // As the reports: the marks and the score under the deleted producer
+  // count nowhere else (no "missing attendance" for Fang's enrolment of a
+  // deleted producer, no product of a deleted producer in the ranking).
+  CHECK(r->missing_attendance.empty());
+  CHECK(Ranked(f.store->db()).empty());
+
   auto fang = FindQualityIssues(f.store->db(), ScopeOf(kFang), kToday);
   REQUIRE(fang.ok());
+  CHECK(fang->missing_attendance.empty());
   REQUIRE(fang->under_deleted.size() == 1);
   CHECK(fang->under_deleted[0].id == d.fang);
   CHECK(Shown(fang->under_deleted[0]) ==
@@ -807,6 +830,7 @@ TEST_CASE("Quality: restoring the deleted producer counts its rows again, as "
                  "deleted = 0", d.producer) == 1);
   CHECK(Participants(f.store->db(), d.workshop) ==
         std::vector<std::string>{"นางบัวคำ แสนดี 4 eligible"});
+  CHECK(Ranked(f.store->db()) == std::vector<std::string>{"ตะกร้าไม้ไผ่ 75"});
   // One server change set; the device pulls the producer live.
   CHECK(Count(f, "SELECT COUNT(*) FROM change_set_log WHERE device_id = ?1",
               f.store->server_id().ToString()) == 1);
