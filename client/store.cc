@@ -994,16 +994,6 @@ Status ClientStore::FollowProgressStage(const Value& product_id,
 
 namespace {
 
-// "enrolment" -> "enrolments"; the entities whose plain plural would read
-// oddly get a noun.
-std::string CountedNoun(std::string_view entity, int64_t n) {
-  const bool one = n == 1;
-  if (entity == "attendance") return one ? "attendance mark" : "attendance marks";
-  if (entity == "progress") return one ? "progress entry" : "progress entries";
-  if (entity == "contest_score") return one ? "contest score" : "contest scores";
-  return std::string(entity) + (one ? "" : "s");
-}
-
 // What a person calls the row in a message: its name or title, quoted.
 std::string RowLabel(const Entity& e, const RowValues& values) {
   for (std::string_view column : {"name", "title", "participant_name"}) {
@@ -1025,13 +1015,7 @@ int64_t ClientStore::Deleted::total() const {
 }
 
 std::string ClientStore::Deleted::Summary() const {
-  std::string out;
-  for (size_t i = 0; i < by_entity.size(); ++i) {
-    if (i > 0) out += i + 1 == by_entity.size() ? " and " : ", ";
-    out += std::to_string(by_entity[i].second) + " " +
-           CountedNoun(by_entity[i].first, by_entity[i].second);
-  }
-  return out;
+  return CountedRows(by_entity);
 }
 
 Status ClientStore::LiveChildren(const Entity& e, const Uuid& id,

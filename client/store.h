@@ -61,11 +61,6 @@ struct RefusedEntry {
   bool unaccepted = false;
 };
 
-// Status::reason() of a delete refused because live rows hang on the row
-// (ClientStore::Delete); its field "children" counts them by entity.
-inline constexpr const char* kHasChildrenReason = "has_children";
-inline constexpr std::string_view kChildrenField = "children";
-
 // What recording a progress entry did to its product's stage
 // (ClientStore::stage_follow()).
 struct StageFollow {

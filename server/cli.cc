@@ -1017,6 +1017,12 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
                                  args.end()),
         [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
   }
+  if (noun == "delete") {
+    return DeleteCommand(
+        std::vector<std::string>(args.begin() + static_cast<long>(at) + 1,
+                                 args.end()),
+        [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
+  }
   if (noun == "report" || noun == "target" || noun == "workshop") {
     return ReportCommand(
         noun,

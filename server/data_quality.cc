@@ -225,7 +225,7 @@ Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
 // ---- Rows under a deleted row ---------------------------------------------
 
 // The column that names a row of `e` for a person (RowsUnderDeleted::Row::
-// label, RowsUnderDeleted::name).
+// label, RowsUnderDeleted::name, OfficeRow::name).
 std::string_view LabelColumn(const Entity& e) {
   for (std::string_view c : {"name", "title", "participant_name"}) {
     if (e.FindColumn(c) != nullptr) return c;
@@ -612,6 +612,44 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   return counts;
 }
 
+// ---- The office's row actions -------------------------------------------------
+
+Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
+                                std::string_view entity, std::string_view id,
+                                std::string_view reason, std::string_view done) {
+  OfficeRow row;
+  row.entity = FindEntity(entity);
+  if (row.entity == nullptr) {
+    return Status::InvalidArgument("no entity '" +
+                                   std::string(entity.substr(0, 40)) + "'");
+  }
+  Result<Uuid> uuid = Uuid::Parse(id);
+  if (!uuid.ok()) {
+    return Status::InvalidArgument("not " + WithArticle(row.entity->name) +
+                                   " id: '" + std::string(id.substr(0, 40)) +
+                                   "'");
+  }
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Status::InvalidArgument("say why the row is " + std::string(done) +
+                                   " (reason)");
+  }
+  row.id = *uuid;
+  row.subject = std::string(row.entity->name) + " " + uuid->ToString();
+  const std::string_view name_column = LabelColumn(*row.entity);
+  KBO_ASSIGN_OR_RETURN(
+      std::optional<storage::RowHead> found,
+      QualityStore(db).FindRow(row.entity->name,
+                               name_column == kIdColumn ? "" : name_column,
+                               uuid->ToString()));
+  if (!found.has_value() || !scope.Contains(found->district_code)) {
+    return Status::NotFound("no " + row.subject);
+  }
+  row.name = std::move(found->name);
+  row.district_code = std::move(found->district_code);
+  row.deleted = found->deleted;
+  return row;
+}
+
 // ---- Restore ----------------------------------------------------------------
 
 Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
@@ -620,37 +658,18 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
                                       std::string_view reason,
                                       std::string_view actor,
                                       std::string_view address) {
-  const Entity* e = FindEntity(entity);
-  if (e == nullptr) {
-    return Status::InvalidArgument("no entity '" +
-                                   std::string(entity.substr(0, 40)) + "'");
-  }
-  Result<Uuid> uuid = Uuid::Parse(id);
-  if (!uuid.ok()) {
-    return Status::InvalidArgument("not " + WithArticle(e->name) + " id: '" +
-                                   std::string(id.substr(0, 40)) + "'");
-  }
-  if (FoldSpaceAndCase(reason).empty()) {
-    return Status::InvalidArgument("say why the row is restored (reason)");
-  }
-  const std::string row_id = uuid->ToString();
-  const std::string subject = std::string(e->name) + " " + row_id;
   Db& db = store.db();
-  const std::string_view name_column = LabelColumn(*e);
-  KBO_ASSIGN_OR_RETURN(
-      std::optional<storage::RowHead> found,
-      QualityStore(db).FindRow(e->name,
-                               name_column == kIdColumn ? "" : name_column,
-                               row_id));
-  if (!found.has_value() || !scope.Contains(found->district_code)) {
-    return Status::NotFound("no " + subject);
-  }
-  if (!found->deleted) {
+  KBO_ASSIGN_OR_RETURN(OfficeRow found, FindOfficeRow(db, scope, entity, id,
+                                                      reason, "restored"));
+  const Entity* e = found.entity;
+  const std::string row_id = found.id.ToString();
+  const std::string& subject = found.subject;
+  if (!found.deleted) {
     return Status::InvalidArgument(subject +
                                    " is not deleted: there is nothing to restore");
   }
-  RestoredRow restored{std::string(e->name), row_id, found->name,
-                       found->district_code, 0};
+  RestoredRow restored{std::string(e->name), row_id, found.name,
+                       found.district_code, 0};
   for (const Entity& child : Catalogue()) {
     for (const Column& c : child.columns) {
       if (!RecordsUnder(c, e->name)) continue;
@@ -667,7 +686,7 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
         "row\"); nothing was written");
   }
   KBO_ASSIGN_OR_RETURN(ServerWrite w,
-                       WriteAsServer(store, e->name, *uuid,
+                       WriteAsServer(store, e->name, found.id,
                                      {{"deleted", Value::Integer(0)}}));
   if (!w.lost.empty()) return Status::Internal(subject + " could not be restored");
   KBO_RETURN_IF_ERROR(console::AppendAudit(

@@ -15,6 +15,7 @@
 
 #include "server/enrolment.h"
 #include "server/server_store.h"
+#include "shared/entities.h"
 #include "shared/result.h"
 #include "shared/sqlite/db.h"
 
@@ -148,6 +149,24 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
                                    std::string_view reason,
                                    std::string_view actor,
                                    std::string_view address);
+
+// A row the office acts on (a restore, a delete), as the request names it.
+struct OfficeRow {
+  const Entity* entity = nullptr;
+  Uuid id;
+  std::string subject;  // "producer UUID", for messages
+  // The column that names it for a person (name, title, participant_name,
+  // a mark's day, ...; the id if none), its value, its district.
+  std::string name, district_code;
+  bool deleted = false;
+};
+// Checks what the office sent and reads the row, live or deleted:
+//   kInvalidArgument: an unknown entity, an id that is not a uuid, an
+//     empty reason ("say why the row is `done` (reason)");
+//   kNotFound: the row is not held, or is outside `scope`.
+Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
+                                std::string_view entity, std::string_view id,
+                                std::string_view reason, std::string_view done);
 
 // ---- Restore ----------------------------------------------------------------
 

@@ -2,6 +2,7 @@
 
 #include "server/data_quality.h"
 #include "server/enrolment.h"
+#include "server/office_delete.h"
 #include "shared/sqlite/db.h"
 
 namespace kbo::server {
@@ -10,10 +11,12 @@ namespace {
 
 // Positional words and --reason R (or --reason=R) of args[from...]; a usage
 // error for any other option. `command` names it in messages.
+// With `cascade` given, --cascade sets it.
 Status ParseReasonArgs(const std::vector<std::string>& args, size_t from,
                        const std::string& command,
                        std::vector<std::string>* words, std::string* reason,
-                       bool* have_reason, bool* usage_error) {
+                       bool* have_reason, bool* usage_error,
+                       bool* cascade = nullptr) {
   const auto usage = [usage_error](const std::string& message) {
     *usage_error = true;
     return Status::InvalidArgument(message);
@@ -27,12 +30,31 @@ Status ParseReasonArgs(const std::vector<std::string>& args, size_t from,
     } else if (a.rfind("--reason=", 0) == 0) {
       *reason = a.substr(9);
       *have_reason = true;
+    } else if (a == "--cascade" && cascade != nullptr) {
+      *cascade = true;
     } else if (a.size() > 1 && a[0] == '-') {
       return usage(command + ": unknown option " + a);
     } else {
       words->push_back(a);
     }
   }
+  return Status();
+}
+
+// Runs `write` on the store, all districts in scope, in one transaction,
+// committed (and the sequences noted) when it succeeds.
+Status WriteAsCli(const std::function<Result<ServerStore*>()>& store,
+                  const std::function<Status(ServerStore&, const Scope&)>& write) {
+  Result<ServerStore*> s = store();
+  if (!s.ok()) return s.status();
+  ServerStore& st = **s;
+  Scope all;
+  all.all = true;
+  Transaction tx(st.db());
+  if (!tx.status().ok()) return tx.status();
+  KBO_RETURN_IF_ERROR(write(st, all));
+  KBO_RETURN_IF_ERROR(tx.Commit());
+  st.NoteCommittedSequences();
   return Status();
 }
 
@@ -55,18 +77,11 @@ Status ProducerCommand(const std::vector<std::string>& args,
                                       &have_reason, usage_error));
   if (ids.size() != 2) return usage("producer merge needs KEEP and DROP ids");
   if (!have_reason) return usage("producer merge needs --reason R");
-  Result<ServerStore*> s = store();
-  if (!s.ok()) return s.status();
-  ServerStore& st = **s;
-  Scope all;
-  all.all = true;
-  Transaction tx(st.db());
-  if (!tx.status().ok()) return tx.status();
-  Result<MergeCounts> m =
-      MergeProducers(st, all, ids[0], ids[1], reason, "cli", "");
-  if (!m.ok()) return m.status();
-  if (Status c = tx.Commit(); !c.ok()) return c;
-  st.NoteCommittedSequences();
+  Result<MergeCounts> m = Status::Internal("not merged");
+  KBO_RETURN_IF_ERROR(WriteAsCli(store, [&](ServerStore& st, const Scope& all) {
+    m = MergeProducers(st, all, ids[0], ids[1], reason, "cli", "");
+    return m.status();
+  }));
   out << "merged " << ids[1] << " (" << m->drop_name << ") into " << ids[0]
       << " (" << m->keep_name << "): " << m->Summary() << "\n";
   return Status();
@@ -86,22 +101,55 @@ Status RestoreCommand(const std::vector<std::string>& args,
                                       &have_reason, usage_error));
   if (words.size() != 2) return usage("restore needs ENTITY and ID");
   if (!have_reason) return usage("restore needs --reason R");
-  Result<ServerStore*> s = store();
-  if (!s.ok()) return s.status();
-  ServerStore& st = **s;
-  Scope all;
-  all.all = true;
-  Transaction tx(st.db());
-  if (!tx.status().ok()) return tx.status();
-  Result<RestoredRow> r =
-      RestoreDeletedRow(st, all, words[0], words[1], reason, "cli", "");
-  if (!r.ok()) return r.status();
-  if (Status c = tx.Commit(); !c.ok()) return c;
-  st.NoteCommittedSequences();
+  Result<RestoredRow> r = Status::Internal("not restored");
+  KBO_RETURN_IF_ERROR(WriteAsCli(store, [&](ServerStore& st, const Scope& all) {
+    r = RestoreDeletedRow(st, all, words[0], words[1], reason, "cli", "");
+    return r.status();
+  }));
   out << "restored " << r->entity << " " << r->id << " (" << r->name
       << "): the reports count what is recorded under it again ("
       << r->rows_under << (r->rows_under == 1 ? " row names" : " rows name")
       << " it)\n";
+  return Status();
+}
+
+Status DeleteCommand(const std::vector<std::string>& args,
+                     const std::function<Result<ServerStore*>()>& store,
+                     std::ostream& out, bool* usage_error) {
+  const auto usage = [usage_error](const std::string& message) {
+    *usage_error = true;
+    return Status::InvalidArgument(message);
+  };
+  std::vector<std::string> words;
+  std::string reason;
+  bool have_reason = false, cascade = false;
+  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 0, "delete", &words, &reason,
+                                      &have_reason, usage_error, &cascade));
+  if (words.size() != 2) return usage("delete needs ENTITY and ID");
+  if (!have_reason) return usage("delete needs --reason R");
+  Result<OfficeDeleted> d = Status::Internal("not deleted");
+  const Status done =
+      WriteAsCli(store, [&](ServerStore& st, const Scope& all) {
+        d = DeleteAsOffice(st, all, words[0], words[1], reason,
+                           cascade ? RowsUnder::kCascade : RowsUnder::kRefuse,
+                           "cli", "");
+        return d.status();
+      });
+  if (!done.ok()) {
+    const Status& e = done;
+    if (e.reason() != kHasChildrenReason) return e;
+    // The way out, in this program's words.
+    Status with_hint = Status::FromCode(
+        e.code(), e.message() + "\n  kbo-server delete " + words[0] + " " +
+                      words[1] + " --reason R --cascade deletes them with it");
+    with_hint.WithReason(e.reason());
+    for (const StatusField& f : e.fields()) with_hint.With(f);
+    return with_hint;
+  }
+  out << "deleted " << d->entity << " " << d->id;
+  if (!d->name.empty() && d->name != d->id) out << " (" << d->name << ")";
+  if (!d->under.empty()) out << " and " << CountedRows(d->under) << " under it";
+  out << "; devices receive it when they next sync\n";
   return Status();
 }
 

@@ -6,6 +6,7 @@
 //
 //   producer merge KEEP DROP --reason R
 //   restore ENTITY ID --reason R
+//   delete ENTITY ID --reason R [--cascade]
 //
 // `producer merge` merges producer DROP into KEEP (server/data_quality.h:
 // references repointed, DROP tombstoned, all as signed changes of the
@@ -15,6 +16,10 @@
 // (RestoreDeletedRow: a signed change of the server, audited as "cli") and
 // prints "restored ENTITY ID (NAME): the reports count what is recorded
 // under it again (N rows name it)".
+// `delete` deletes a row as the office (DeleteAsOffice: signed changes of
+// the server, audited as "cli"), refusing while rows are recorded under it
+// unless --cascade, and prints "deleted ENTITY ID (NAME)[ and N ROWS under
+// it]; devices receive it when they next sync".
 
 #include <functional>
 #include <ostream>
@@ -41,13 +46,24 @@ Status RestoreCommand(const std::vector<std::string>& args,
                       const std::function<Result<ServerStore*>()>& store,
                       std::ostream& out, bool* usage_error);
 
+// `args` are the words after "delete". As ProducerCommand for usage
+// errors; DeleteAsOffice's errors otherwise (kInvalidArgument: exit 2,
+// e.g. rows under it without --cascade, with the --cascade command line
+// added to the message; kNotFound: exit 3).
+Status DeleteCommand(const std::vector<std::string>& args,
+                     const std::function<Result<ServerStore*>()>& store,
+                     std::ostream& out, bool* usage_error);
+
 #define KBO_SERVER_QUALITY_USAGE                                           \
   "  producer merge KEEP DROP --reason R   merge two records of one\n"      \
   "         producer (same district): references move to KEEP, DROP is\n"  \
   "         deleted\n"                                                      \
   "  restore ENTITY ID --reason R   undelete a row that live rows were\n"   \
   "         recorded under (the console's \"Recorded under a deleted row\"),\n" \
-  "         so the reports count them again\n"
+  "         so the reports count them again\n"                            \
+  "  delete ENTITY ID --reason R [--cascade]   delete a row as the office;\n" \
+  "         refused while rows are recorded under it, unless --cascade\n"   \
+  "         deletes them with it\n"
 
 }  // namespace kbo::server
 

@@ -746,6 +746,29 @@ bool RecordsUnder(const Column& column, std::string_view parent) {
          !column.ref_entity.empty() && column.ref_entity == parent;
 }
 
+namespace {
+// "enrolment" -> "enrolments"; the entities whose plain plural would read
+// oddly get a noun.
+std::string CountedNoun(std::string_view entity, int64_t n) {
+  const bool one = n == 1;
+  if (entity == "attendance") return one ? "attendance mark" : "attendance marks";
+  if (entity == "progress") return one ? "progress entry" : "progress entries";
+  if (entity == "contest_score") return one ? "contest score" : "contest scores";
+  return std::string(entity) + (one ? "" : "s");
+}
+}  // namespace
+
+std::string CountedRows(
+    const std::vector<std::pair<std::string, int64_t>>& by_entity) {
+  std::string out;
+  for (size_t i = 0; i < by_entity.size(); ++i) {
+    if (i > 0) out += i + 1 == by_entity.size() ? " and " : ", ";
+    out += std::to_string(by_entity[i].second) + " " +
+           CountedNoun(by_entity[i].first, by_entity[i].second);
+  }
+  return out;
+}
+
 const std::vector<District>& Districts() {
   // Heap-allocated and never freed: the string_views handed out must stay
   // valid during static destruction too.

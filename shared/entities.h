@@ -5,6 +5,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "shared/result.h"
@@ -80,6 +81,17 @@ std::string WithArticle(std::string_view entity_name);
 // and the office's "Recorded under a deleted row" lists. Photos hang on
 // their subject through photo.subject_id, which names no entity.
 bool RecordsUnder(const Column& column, std::string_view parent);
+
+// Status::reason() of a delete refused because live rows are recorded under
+// the row (`kbo delete`, the console's delete); its field "children" counts
+// them by entity (texts: entity -> count).
+inline constexpr const char* kHasChildrenReason = "has_children";
+inline constexpr std::string_view kChildrenField = "children";
+
+// Rows counted by entity, for a person: "2 enrolments, 1 product and
+// 3 attendance marks".
+std::string CountedRows(
+    const std::vector<std::pair<std::string, int64_t>>& by_entity);
 
 // A row's values by column name (no id). Thai text is plain UTF-8.
 using RowValues = std::map<std::string, Value, std::less<>>;

@@ -244,6 +244,18 @@ std::string CsrfField(const Context& ctx) {
          Escape(ctx.session.csrf) + "\">";
 }
 
+std::string PostField(const Context& ctx, const std::string& name) {
+  std::string v = ctx.req.Form(name);
+  if (!v.empty() || !IsApi(ctx.req.path) || ctx.req.body.empty()) return v;
+  const nlohmann::json body =
+      nlohmann::json::parse(ctx.req.body, nullptr, false);
+  if (!body.is_object() || !body.contains(name)) return v;
+  const nlohmann::json& f = body[name];
+  if (f.is_string()) return f.get<std::string>();
+  if (f.is_boolean() && f.get<bool>()) return "1";
+  return v;
+}
+
 std::string WithLang(const Context& ctx, std::string_view url) {
   const std::string u(url);
   return u + (u.find('?') == std::string::npos ? "?" : "&") +

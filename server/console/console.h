@@ -160,6 +160,9 @@ std::string Layout(const Context& ctx, std::string_view title,
 std::string Escape(std::string_view text);
 // A hidden CSRF field for a form: <input type=hidden name=csrf value=...>.
 std::string CsrfField(const Context& ctx);
+// A field of a POST: the form's, else (an /api/ route) the JSON body's
+// string, or "1" for its `true`; "" if absent.
+std::string PostField(const Context& ctx, const std::string& name);
 // Percent-encodes a query parameter value.
 std::string UrlEncode(std::string_view text);
 // The page's URL with lang=... set (for links that keep the language).

@@ -2,6 +2,7 @@
 // names instead of ids, a row's detail with its photos and history, office
 // edits as signed changes of the server's own identity, and photo bytes.
 
+#include <cstdlib>
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "server/console/console.h"
+#include "server/office_delete.h"
 #include "server/row_names.h"
 #include "server/server_write.h"
 #include "server/storage/entity_reads.h"
@@ -315,6 +317,52 @@ Result<std::vector<Value>> ReadRow(Context& ctx, const Entity& e,
   return row;
 }
 
+// "ผู้เข้าอบรม 1, การเข้าอบรม 4": rows by entity, in the page's language.
+std::string RowsByEntity(Lang lang,
+                         const std::vector<std::pair<std::string, int64_t>>& rows) {
+  std::string out;
+  for (const auto& [entity, n] : rows) {
+    out += (out.empty() ? "" : ", ") + EntityLabel(lang, entity) + " " +
+           std::to_string(n);
+  }
+  return out;
+}
+
+// The office's delete on the row page: a reason, and while rows are
+// recorded under the row, what they are and a box to delete them with it.
+std::string DeleteForm(const Context& ctx, const std::string& entity,
+                       const std::string& id,
+                       const std::vector<std::pair<std::string, int64_t>>& under) {
+  const Lang lang = ctx.lang;
+  std::string b = "<details id=\"delete\"><summary>" +
+                  T(lang, "ลบรายการนี้", "Delete this row") +
+                  "</summary><form method=\"post\" action=\"/data/" + entity +
+                  "/" + id + "/delete\">" + CsrfField(ctx);
+  if (!under.empty()) {
+    b += "<p>" + T(lang, "มีรายการบันทึกอยู่ใต้รายการนี้: ",
+                   "Rows are recorded under this row: ") +
+         Escape(RowsByEntity(lang, under)) + ". " +
+         T(lang, "ถ้าลบโดยไม่ลบรายการเหล่านี้ด้วย รายงานจะไม่นับรายการเหล่านี้",
+           "Deleting it alone would take them out of the reports, so it is "
+           "refused unless they are deleted with it.") +
+         "</p><p><label><input type=\"checkbox\" name=\"cascade\" "
+         "value=\"1\"> " +
+         T(lang, "ลบรายการเหล่านี้ด้วย", "Delete them with it") +
+         "</label></p>";
+  }
+  b += "<p><label>" +
+       T(lang, "เหตุผลที่ลบ (บันทึกไว้ในประวัติ)", "Why (kept in the audit log)") +
+       " <input name=\"reason\" required></label></p><button class=\"primary\" "
+       "type=\"submit\">" +
+       T(lang, "ลบ", "Delete") + "</button> <span class=\"muted\">" +
+       T(lang,
+         "ค่าทุกค่ายังเก็บไว้ สำนักงานกู้คืนได้ อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+         "Every value is kept and the office can restore it; devices receive "
+         "the delete when they next sync.") +
+       "</span></form></details>";
+  return b;
+}
+
 Reply RowDetail(Context& ctx) {
   const Lang lang = ctx.lang;
   const std::string entity_name = ctx.req.matches.at(0);
@@ -436,6 +484,12 @@ Reply RowDetail(Context& ctx) {
   }
   b += "<p><a href=\"/rows/" + entity_name + "/" + id + "/history\">" +
        T(lang, "ประวัติการแก้ไข", "History") + "</a></p>";
+  if (can_edit) {
+    Result<std::vector<std::pair<std::string, int64_t>>> under =
+        LiveRowsUnder(ctx.store, entity_name, id);
+    if (!under.ok()) return Reply::Html("could not read the rows under it", 500);
+    b += DeleteForm(ctx, entity_name, id, *under);
+  }
   if (!photos.empty()) {
     b += "<h2>" + T(lang, "ภาพถ่าย", "Photos") + "</h2><div class=\"cards\">";
     for (const Photo& p : photos) {
@@ -539,6 +593,80 @@ Reply EditRow(Context& ctx) {
                   "Saved; devices receive it when they next sync.")));
 }
 
+// POST /data/ENTITY/ID/delete (form: reason, cascade=1, csrf) and
+// /api/data/ENTITY/ID/delete (the same as form fields, or JSON {"reason":
+// R, "cascade": true}): the office deletes the row (DeleteAsOffice). The
+// API answers 200 {"entity", "id", "name", "deleted", "under": {entity:
+// n}} or the error body (400 has_children with "children", 400
+// already_deleted, 403, 404); the page goes back to the row with what was
+// done or why not.
+Reply DeleteRow(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity_name = ctx.req.matches.at(0);
+  const std::string id = ctx.req.matches.at(1);
+  const std::string back = "/data/" + entity_name + "/" + id;
+  const RowsUnder rows_under = PostField(ctx, "cascade") == "1"
+                                   ? RowsUnder::kCascade
+                                   : RowsUnder::kRefuse;
+  const auto failed = [&] {
+    return IsApi(ctx)
+               ? Reply::Json(EncodeErrorBody(Status::Internal("could not delete")),
+                             500)
+               : Reply::Html("could not delete the row", 500);
+  };
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return failed();
+  Result<OfficeDeleted> d = DeleteAsOffice(
+      ctx.store, ctx.user().scope, entity_name, id, PostField(ctx, "reason"),
+      rows_under, ctx.user().actor(), ctx.req.remote_addr);
+  if (!d.ok()) {
+    const Status& s = d.status();
+    const Code code = s.code();
+    if (code != Code::kInvalidArgument && code != Code::kNotFound &&
+        code != Code::kPermissionDenied) {
+      return failed();
+    }
+    if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), HttpStatusOfError(s));
+    if (code == Code::kNotFound) return NotFound(ctx, s.message());
+    std::string message = s.message();
+    if (s.reason() == kHasChildrenReason) {
+      if (const auto* children = s.TextsField(kChildrenField)) {
+        std::vector<std::pair<std::string, int64_t>> under;
+        for (const auto& [entity, n] : *children) {
+          under.emplace_back(entity, std::strtoll(n.c_str(), nullptr, 10));
+        }
+        message = T(lang, "ยังไม่ได้ลบ: มีรายการบันทึกอยู่ใต้รายการนี้ (",
+                    "Nothing was deleted: rows are recorded under this row (") +
+                  RowsByEntity(lang, under) +
+                  T(lang, ") ลบรายการเหล่านั้นก่อน หรือเลือก \"ลบรายการเหล่านี้ด้วย\"",
+                    "). Delete those first, or tick \"Delete them with it\".");
+      }
+    } else if (s.reason() == "already_deleted") {
+      message = T(lang, "รายการนี้ถูกลบไปแล้ว", "This row is already deleted.");
+    }
+    return Reply::Redirect(back + "?error=" + UrlEncode(message) + "#delete");
+  }
+  if (Status c = tx.Commit(); !c.ok()) return failed();
+  ctx.store.NoteCommittedSequences();
+  if (IsApi(ctx)) {
+    Json under = Json::object();
+    for (const auto& [entity, n] : d->under) under[entity] = n;
+    return Reply::Json(JsonText({{"entity", d->entity},
+                                 {"id", d->id},
+                                 {"name", d->name},
+                                 {"deleted", d->total()},
+                                 {"under", under}}));
+  }
+  std::string done = T(lang, "ลบแล้ว", "Deleted");
+  if (!d->under.empty()) {
+    done += T(lang, " พร้อมรายการที่อยู่ใต้: ", ", with the rows under it: ") +
+            RowsByEntity(lang, d->under);
+  }
+  done += T(lang, ". อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+            ". Devices receive it when they next sync.");
+  return Reply::Redirect(back + "?done=" + UrlEncode(done));
+}
+
 // GET /blob/SHA: a photo's bytes, if a photo row in the user's districts
 // names it (as its upload copy, or as the original its device sent on
 // request) and the server holds it whole.
@@ -578,6 +706,10 @@ void RegisterData(Router& router) {
              WebRole::kViewer, RowDetail);
   router.Page("POST", "/data/([a-z_]{1,32})/([0-9a-f-]{36})", WebRole::kOffice,
               EditRow);
+  router.Page("POST", "/data/([a-z_]{1,32})/([0-9a-f-]{36})/delete",
+              WebRole::kOffice, DeleteRow);
+  router.Api("POST", "/api/data/([a-z_]{1,32})/([0-9a-f-]{36})/delete",
+             WebRole::kOffice, DeleteRow);
   router.Page("GET", "/blob/([0-9a-f]{64})", WebRole::kViewer, Blob);
 }
 

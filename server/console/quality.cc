@@ -146,10 +146,10 @@ std::string EnrolmentTable(const Context& ctx, const QualityReport& r) {
   b += "<p class=\"muted\">" +
        T(lang,
          "ผู้เข้าอบรมคนเดียวกันของผู้ผลิตเดียวกันถูกลงทะเบียนในการอบรมเดียวกันมากกว่าหนึ่งครั้ง "
-         "เก็บรายการที่มีการเช็กชื่อไว้ แล้วลบรายการอื่น",
+         "เก็บรายการที่มีการเช็กชื่อไว้ แล้วเปิดรายการอื่นและลบที่หน้ารายการนั้น",
          "One participant of one producer enrolled more than once in one "
-         "workshop: keep the one with attendance marks and delete the "
-         "others.") +
+         "workshop: keep the one with attendance marks, open the others and "
+         "delete them on their pages.") +
        "</p><div class=\"scroll\"><table><thead><tr><th>" +
        T(lang, "การอบรม", "Workshop") + "</th><th>" +
        T(lang, "ผู้ผลิต", "Producer") + "</th><th>" +
@@ -252,13 +252,12 @@ std::string UnderDeletedSection(const Context& ctx, const QualityReport& r) {
          "รายการเหล่านี้บันทึกไว้ใต้รายการที่ถูกลบไปแล้ว (มักเกิดเมื่อเครื่องหนึ่งลบ "
          "ขณะที่อีกเครื่องบันทึกเพิ่มโดยไม่มีสัญญาณ) รายงานจะไม่นับรายการเหล่านี้"
          "ตราบที่รายการหลักยังถูกลบอยู่ กู้คืนรายการหลัก "
-         "หรือลบรายการที่อยู่ใต้ทีละรายการจากอุปกรณ์ภาคสนาม "
-         "(kbo delete หรือหน้าจอบนโทรศัพท์)",
+         "หรือเปิดรายการที่อยู่ใต้แล้วลบที่หน้ารายการนั้น (\"ลบรายการนี้\")",
          "These rows were recorded under a row that has since been deleted "
          "(usually one device deleted it while another, offline, recorded "
          "under it); the reports leave them out while their parent is "
-         "deleted. Restore the parent, or delete the rows under it one by "
-         "one from a field device (kbo delete, or the phone screens).") +
+         "deleted. Restore the parent, or open a row under it and delete it "
+         "on its page (\"Delete this row\"), with what is under it.") +
        "</p>";
   const bool office = ctx.user().role >= WebRole::kOffice;
   for (const RowsUnderDeleted& g : r.under_deleted) {
@@ -401,25 +400,14 @@ Reply Merge(Context& ctx) {
   return Reply::Redirect("/quality?done=" + UrlEncode(done));
 }
 
-// A field of a POST: the form's, else (the API) the JSON body's string.
-std::string Param(const Context& ctx, const std::string& name) {
-  std::string v = ctx.req.Form(name);
-  if (!v.empty() || !IsApi(ctx) || ctx.req.body.empty()) return v;
-  const nlohmann::json body = nlohmann::json::parse(ctx.req.body, nullptr, false);
-  if (body.is_object() && body.contains(name) && body[name].is_string()) {
-    v = body[name].get<std::string>();
-  }
-  return v;
-}
-
 // POST /quality/restore: entity=E id=ID reason=R (CSRF checked by the
 // Router); /api/quality/restore takes the same as form fields or a JSON
 // object. Errors redirect back with the message (400/404 for the API).
 Reply Restore(Context& ctx) {
   const Lang lang = ctx.lang;
-  const std::string entity = Param(ctx, "entity");
-  const std::string id = Param(ctx, "id");
-  const std::string reason = Param(ctx, "reason");
+  const std::string entity = PostField(ctx, "entity");
+  const std::string id = PostField(ctx, "id");
+  const std::string reason = PostField(ctx, "reason");
   const auto failed = [&] {
     return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not restore"), 500)
                       : Reply::Html("could not restore the row", 500);

@@ -304,4 +304,27 @@ Result<int64_t> QualityStore::LiveRowsNaming(std::string_view entity,
   return n;
 }
 
+Result<std::vector<QualityStore::LiveChild>> QualityStore::LiveRowIdsNaming(
+    std::string_view entity, std::string_view column, const std::string& id,
+    std::string_view subject_type) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr || !KnownColumn(*e, column) ||
+      (!subject_type.empty() && !KnownColumn(*e, "subject_type"))) {
+    return Status::InvalidArgument("no column " + std::string(entity) + "." +
+                                   std::string(column));
+  }
+  Statement st(db_, "SELECT id, COALESCE(district_code, '') FROM " +
+                        std::string(e->name) + " WHERE " + std::string(column) +
+                        " = ?1 AND deleted = 0" +
+                        (subject_type.empty() ? "" : " AND subject_type = ?2") +
+                        " ORDER BY id");
+  KBO_RETURN_IF_ERROR(st.status());
+  st.Bind(1, std::string_view(id));
+  if (!subject_type.empty()) st.Bind(2, subject_type);
+  std::vector<LiveChild> out;
+  while (st.Step()) out.push_back({st.ColumnText(0), st.ColumnText(1)});
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
 }  // namespace kbo::server::storage

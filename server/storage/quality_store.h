@@ -120,6 +120,16 @@ class QualityStore {
   Result<int64_t> LiveRowsNaming(std::string_view entity,
                                  std::string_view column,
                                  const std::string& id);
+  // The ids and districts of the live rows of `entity` whose `column` is
+  // `id` (and, when `subject_type` is given, whose subject_type is it: a
+  // row's photos), whatever their district, by id. kInvalidArgument for an
+  // entity or column not in the catalogue.
+  struct LiveChild {
+    std::string id, district_code;
+  };
+  Result<std::vector<LiveChild>> LiveRowIdsNaming(
+      std::string_view entity, std::string_view column, const std::string& id,
+      std::string_view subject_type = {});
 
  private:
   Db& db_;

@@ -414,6 +414,35 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
     assert.ok(!/conflict|ขัดแย้ง/i.test(again), `a later sync says nothing about the conflict: ${again}`);
   }
 
+  // A group the officer recorded by mistake, with a visit under it: the
+  // office deletes it on its row page (refused until the box for the rows
+  // under it is ticked), and the officer's next sync takes it away.
+  const wrong = officer.kbo('producer', 'add', '--kind', 'group', '--name', 'กลุ่มที่บันทึกผิด',
+    '--district', '5011').trim();
+  officer.kbo('visit', 'add', '--producer', wrong, '--purpose', 'follow_up', '--notes', 'บันทึกผิดกลุ่ม');
+  officer.sync();
+  await page.goto(`${server.url}/data/producer/${wrong}`);
+  await page.click('details#delete summary');
+  assert.ok((await page.textContent('details#delete')).includes('การลงพื้นที่ 1'), 'what is under it, counted');
+  await page.fill('details#delete input[name=reason]', 'บันทึกซ้ำโดยไม่ตั้งใจ');
+  await Promise.all([page.waitForNavigation(), page.click('details#delete button[type=submit]')]);
+  assert.ok((await page.textContent('main')).includes('ยังไม่ได้ลบ'), 'refused without the box');
+  let row = await api(`/api/data/producer/${wrong}`);
+  assert.equal(row.deleted, false, 'nothing deleted on a refusal');
+  await page.click('details#delete summary');
+  await page.check('details#delete input[name=cascade]');
+  await page.fill('details#delete input[name=reason]', 'บันทึกซ้ำโดยไม่ตั้งใจ');
+  await Promise.all([page.waitForNavigation(), page.click('details#delete button[type=submit]')]);
+  assert.ok((await page.textContent('main')).includes('รายการนี้ถูกลบแล้ว'), 'the row page says deleted');
+  row = await api(`/api/data/producer/${wrong}`);
+  assert.equal(row.deleted, true, 'deleted');
+  officer.sync();
+  const listed = JSON.parse(officer.kbo('list', 'producer', '--json')).map((p) => p.id);
+  assert.ok(!listed.includes(wrong), 'the officer no longer lists it');
+  assert.ok(listed.includes(producers[0]), 'and still lists the others');
+  const visits = JSON.parse(officer.kbo('list', 'visit', '--json')).map((v) => v.producer_id);
+  assert.ok(!visits.includes(wrong), 'nor its visit');
+
   // The gallery: the trainer's photo, by product, with who took it, and a
   // thumbnail the server made.
   await page.goto(`${server.url}/photos`);

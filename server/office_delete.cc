@@ -1,0 +1,162 @@
+#include "server/office_delete.h"
+
+#include <set>
+
+#include "server/console/users.h"
+#include "server/data_quality.h"
+#include "server/server_write.h"
+#include "server/storage/quality_store.h"
+#include "shared/entities.h"
+#include "shared/uuid.h"
+
+namespace kbo::server {
+
+namespace {
+
+using storage::QualityStore;
+
+struct Found {
+  const Entity* entity;
+  std::string id, district_code;
+};
+
+// `root` and every live row under it, breadth first, each once (a mark is
+// under both its workshop and its enrolment).
+Result<std::vector<Found>> WalkUnder(Db& db, Found root) {
+  std::vector<Found> rows{std::move(root)};
+  std::set<std::pair<const Entity*, std::string>> seen{
+      {rows[0].entity, rows[0].id}};
+  const Entity* photo = FindEntity("photo");
+  for (size_t i = 0; i < rows.size(); ++i) {
+    const Entity* parent = rows[i].entity;
+    const std::string parent_id = rows[i].id;
+    const auto take = [&](const Entity& child,
+                          std::vector<QualityStore::LiveChild> found) {
+      for (QualityStore::LiveChild& c : found) {
+        if (seen.insert({&child, c.id}).second) {
+          rows.push_back({&child, std::move(c.id), std::move(c.district_code)});
+        }
+      }
+    };
+    for (const Entity& child : Catalogue()) {
+      for (const Column& c : child.columns) {
+        if (!RecordsUnder(c, parent->name)) continue;
+        KBO_ASSIGN_OR_RETURN(
+            auto found,
+            QualityStore(db).LiveRowIdsNaming(child.name, c.name, parent_id));
+        take(child, std::move(found));
+      }
+    }
+    if (photo != nullptr && parent != photo) {
+      KBO_ASSIGN_OR_RETURN(auto found,
+                           QualityStore(db).LiveRowIdsNaming(
+                               "photo", "subject_id", parent_id, parent->name));
+      take(*photo, std::move(found));
+    }
+  }
+  return rows;
+}
+
+// rows[1..] counted by entity, in catalogue order.
+std::vector<std::pair<std::string, int64_t>> CountUnder(
+    const std::vector<Found>& rows) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const Entity& e : Catalogue()) {
+    int64_t n = 0;
+    for (size_t i = 1; i < rows.size(); ++i) n += rows[i].entity == &e ? 1 : 0;
+    if (n > 0) out.emplace_back(std::string(e.name), n);
+  }
+  return out;
+}
+
+}  // namespace
+
+int64_t OfficeDeleted::total() const {
+  int64_t n = 1;
+  for (const auto& entry : under) n += entry.second;
+  return n;
+}
+
+Result<std::vector<std::pair<std::string, int64_t>>> LiveRowsUnder(
+    ServerStore& store, std::string_view entity, std::string_view id) {
+  const Entity* e = FindEntity(entity);
+  if (e == nullptr) {
+    return Status::InvalidArgument("no entity '" +
+                                   std::string(entity.substr(0, 40)) + "'");
+  }
+  KBO_ASSIGN_OR_RETURN(std::vector<Found> rows,
+                       WalkUnder(store.db(), Found{e, std::string(id), ""}));
+  return CountUnder(rows);
+}
+
+Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
+                                     std::string_view entity,
+                                     std::string_view id,
+                                     std::string_view reason,
+                                     RowsUnder rows_under,
+                                     std::string_view actor,
+                                     std::string_view address) {
+  Db& db = store.db();
+  KBO_ASSIGN_OR_RETURN(OfficeRow found, FindOfficeRow(db, scope, entity, id,
+                                                      reason, "deleted"));
+  const Entity* e = found.entity;
+  const std::string row_id = found.id.ToString();
+  const std::string label =
+      found.name.empty() || found.name == row_id
+          ? found.subject
+          : std::string(e->name) + " '" + found.name + "'";
+  if (found.deleted) {
+    return Status::InvalidArgument(label +
+                                   " is already deleted; nothing was written")
+        .WithReason("already_deleted");
+  }
+  KBO_ASSIGN_OR_RETURN(std::vector<Found> rows,
+                       WalkUnder(db, Found{e, row_id, found.district_code}));
+  OfficeDeleted deleted{std::string(e->name), row_id, found.name,
+                        found.district_code, CountUnder(rows)};
+  if (rows.size() > 1 && rows_under == RowsUnder::kRefuse) {
+    std::vector<std::pair<std::string, std::string>> counts;
+    for (const auto& [name, n] : deleted.under) {
+      counts.emplace_back(name, std::to_string(n));
+    }
+    return Status::InvalidArgument(
+               label + " still has " + CountedRows(deleted.under) +
+               " recorded under it, which would drop out of the reports;"
+               " delete those first, or delete them with it; nothing was "
+               "deleted")
+        .WithReason(kHasChildrenReason)
+        .With(kChildrenField, std::move(counts))
+        .With(field::kRow, row_id);
+  }
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (!scope.Contains(rows[i].district_code)) {
+      return Status::PermissionDenied(
+          std::string(rows[i].entity->name) + " " + rows[i].id +
+          " under it is recorded in district " + rows[i].district_code +
+          ", outside your districts; nothing was deleted");
+    }
+  }
+  // The rows under it first, the row itself last.
+  const std::string why(reason);
+  for (size_t i = rows.size(); i-- > 0;) {
+    const Found& r = rows[i];
+    KBO_ASSIGN_OR_RETURN(Uuid u, Uuid::Parse(r.id));
+    KBO_ASSIGN_OR_RETURN(ServerWrite w,
+                         WriteAsServer(store, r.entity->name, u,
+                                       {{"deleted", Value::Integer(1)}}));
+    if (!w.lost.empty()) {
+      return Status::Internal(std::string(r.entity->name) + " " + r.id +
+                              " could not be deleted");
+    }
+    KBO_RETURN_IF_ERROR(console::AppendAudit(
+        store, actor, "edit", std::string(r.entity->name) + ":" + r.id,
+        (i == 0 ? std::string("deleted: '0' -> '1' (deleted by the office)")
+                : "deleted: '0' -> '1' (under " + std::string(e->name) + ":" +
+                      row_id + ", deleted with it)") +
+            "; reason: " + why,
+        address));
+  }
+  return deleted;
+}
+
+}  // namespace kbo::server
