@@ -328,9 +328,11 @@ Result<int64_t> LoadMinDays(Db& db, std::string_view workshop_id,
   Result<std::optional<int64_t>> n = ReportStore(db).FindMinDays(workshop_id);
   if (!n.ok()) return n.status();
   // The default asks 4 of the KBO course's 5 days; of a shorter workshop,
-  // all of its days (never more days than it has). One the office set
-  // stands as set.
-  return n->value_or(std::min(kDefaultMinDays, std::max<int64_t>(days, 1)));
+  // all of its days. Never more days than it has: SetMinDays refuses that,
+  // and a workshop shortened after the office set its minimum asks all of
+  // its days.
+  const int64_t all_days = std::max<int64_t>(days, 1);
+  return std::min(n->value_or(kDefaultMinDays), all_days);
 }
 
 Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
@@ -751,9 +753,19 @@ Status SetMinDays(Db& db, std::string_view workshop_id, int64_t n) {
                                    std::to_string(n));
   }
   ReportStore store(db);
-  Result<bool> live = store.WorkshopIsLive(workshop_id);
-  if (!live.ok()) return live.status();
-  if (!*live) return Status::NotFound("no workshop " + std::string(workshop_id));
+  Result<std::optional<storage::WorkshopRow>> w =
+      store.FindLiveWorkshop(workshop_id);
+  if (!w.ok()) return w.status();
+  if (!w->has_value()) {
+    return Status::NotFound("no workshop " + std::string(workshop_id));
+  }
+  const int64_t days = (*w)->days.value_or(kDefaultDays);
+  if (days >= 1 && n > days) {
+    return Status::InvalidArgument(
+               "the workshop has " + std::to_string(days) +
+               " days: a certificate cannot ask for " + std::to_string(n))
+        .With(field::kField, "min_days");
+  }
   return store.UpsertMinDays(workshop_id, n);
 }
 

@@ -314,7 +314,9 @@ std::string AddDaysToDate(const std::string& date, int64_t days);
 Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
                  int64_t entrepreneurs, int64_t producers);
 // Sets a workshop's days for a certificate (upsert). kInvalidArgument unless
-// 1 <= n <= 366; kNotFound for an unknown or deleted workshop.
+// 1 <= n <= 366, or for more days than the workshop has (field "field":
+// "min_days"); kNotFound for an unknown or deleted workshop. (LoadMinDays
+// caps a minimum set before the workshop was shortened at its days.)
 Status SetMinDays(Db& db, std::string_view workshop_id, int64_t n);
 
 }  // namespace kbo::server

@@ -575,6 +575,13 @@ Reply SaveMinDays(Context& ctx) {
   Transaction txn(ctx.store.db());
   if (!txn.status().ok()) return Fail(ctx, txn.status());
   if (Status s = SetMinDays(ctx.store.db(), workshop, *n); !s.ok()) {
+    if (s.code() == Code::kInvalidArgument && seen->days < *n) {
+      return Back(ctx, back, "error",
+                  T(ctx, "การอบรมนี้มี ", "This workshop has ") +
+                      Num(seen->days) +
+                      T(ctx, " วัน ใบประกาศขอมากกว่านั้นไม่ได้",
+                        " days: a certificate cannot ask for more"));
+    }
     return Fail(ctx, s);
   }
   if (Status s = ctx.Audit("min_days_set", "workshop:" + workshop,

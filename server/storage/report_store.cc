@@ -447,14 +447,6 @@ Status ReportStore::UpsertTarget(int64_t fiscal_year, const TargetRow& t) {
   return st.Run();
 }
 
-Result<bool> ReportStore::WorkshopIsLive(std::string_view id) {
-  Statement st(db_, "SELECT 1 FROM workshop WHERE id = ?1 AND deleted = 0");
-  st.Bind(1, id);
-  const bool found = st.Step();
-  if (Status s = Failed(st); !s.ok()) return s;
-  return found;
-}
-
 Status ReportStore::UpsertMinDays(std::string_view workshop_id, int64_t min_days) {
   Statement st(db_,
                "INSERT INTO workshop_setting(workshop_id, min_days)"

@@ -171,7 +171,6 @@ class ReportStore {
 
   // ---- Settings (upserts)
   Status UpsertTarget(int64_t fiscal_year, const TargetRow& target);
-  Result<bool> WorkshopIsLive(std::string_view id);
   Status UpsertMinDays(std::string_view workshop_id, int64_t min_days);
 
  private:

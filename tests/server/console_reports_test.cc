@@ -200,6 +200,15 @@ TEST_CASE("Console reports: office users edit targets and min days, with "
   j = json::parse(
       office.Get("/api/reports/certificates", {{"workshop", fx.d.course}}).body);
   CHECK(j["min_days"] == 3);
+  // More days than the workshop has: said on the form, nothing saved.
+  Reply too_many = office.Post("/reports/min-days", {{"csrf", csrf},
+                                                     {"workshop", fx.d.course},
+                                                     {"min_days", "6"}});
+  CHECK(too_many.status == 303);
+  CHECK(Has(too_many.headers.find("Location")->second, "error="));
+  j = json::parse(
+      office.Get("/api/reports/certificates", {{"workshop", fx.d.course}}).body);
+  CHECK(j["min_days"] == 3);
   CHECK(office.Post("/reports/min-days", {{"csrf", csrf},
                                           {"workshop", "no-such"},
                                           {"min_days", "3"}})

@@ -160,6 +160,11 @@ TEST_CASE("Report CLI: target set and workshop min-days change the reports "
   CHECK(j["target"]["total"] == 25);
   CHECK(j["target"]["producers"] == 1181);  // kept from the default
 
+  CliResult too_many = run({"workshop", "min-days", d.course, "6"});
+  CHECK(too_many.exit_code == 2);
+  CHECK_THAT(too_many.err,
+             Catch::Contains("the workshop has 5 days: a certificate cannot "
+                             "ask for 6"));
   REQUIRE(run({"workshop", "min-days", d.course, "2"}).exit_code == 0);
   j = json::parse(
       run({"report", "certificates", "--workshop", d.course, "--json"}).out);

@@ -443,11 +443,42 @@ TEST_CASE("Reports: a workshop shortened to 3 days reports 3 days, and the "
   CHECK(cj["days"] == 3);
   CHECK(cj["min_days"] == 3);
   CHECK(cj["marks_beyond_days"] == beyond);
-  // A minimum the office set stands as set.
+  // A minimum the office set stands as set, up to the workshop's days:
+  // more is refused, nothing written.
   REQUIRE(SetMinDays(db, d.course, 2).ok());
   CHECK(Certificates(db, d.course, PhraoScope())->min_days == 2);
+  const Status more = SetMinDays(db, d.course, 4);
+  CHECK(more.code() == Code::kInvalidArgument);
+  CHECK(more.message() == "the workshop has 3 days: a certificate cannot ask for 4");
+  REQUIRE(more.TextField(field::kField) != nullptr);
+  CHECK(*more.TextField(field::kField) == "min_days");
+  CHECK(Certificates(db, d.course, PhraoScope())->min_days == 2);
 
-  // Lengthened again, the marks count again.
+  // Lengthened again, the marks count again; 5 of 5 may be asked.
+  {
+    Statement st(db, "UPDATE workshop SET days = 5 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.course));
+    REQUIRE(st.Run().ok());
+  }
+  REQUIRE(SetMinDays(db, d.course, 5).ok());
+  CHECK(Certificates(db, d.course, PhraoScope())->min_days == 5);
+  // Shortened after the office asked for 5: every one of its 2 days, not a
+  // minimum nobody can meet.
+  {
+    Statement st(db, "UPDATE workshop SET days = 2 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.course));
+    REQUIRE(st.Run().ok());
+  }
+  auto shortened = Certificates(db, d.course, PhraoScope());
+  REQUIRE(shortened.ok());
+  CHECK(shortened->min_days == 2);
+  int64_t full = 0;
+  for (const CertificateRow& p : shortened->participants) {
+    CHECK(p.eligible == (p.days_attended >= 2));
+    full += p.days_attended >= 2;
+  }
+  CHECK(full > 0);
+  CHECK(shortened->eligible == full);
   {
     Statement st(db, "UPDATE workshop SET days = 5 WHERE id = ?1");
     st.Bind(1, std::string_view(d.course));
