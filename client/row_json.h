@@ -6,6 +6,7 @@
 #include "client/store.h"
 #include "shared/entities.h"
 #include "shared/value.h"
+#include "shared/value_json.h"
 
 namespace kbo::client {
 
@@ -14,7 +15,6 @@ namespace kbo::client {
 // numbers, null as null, text as UTF-8 strings) and "deleted" as a boolean.
 using RowJsonValue = nlohmann::ordered_json;
 
-RowJsonValue ValueJson(const Value& v);
 RowJsonValue RowJson(const Entity& entity, const StoredRow& row);
 // `kbo status --json` and the UI's /api/status: empty strings become null.
 RowJsonValue StatusJson(const StoreStatus& st);

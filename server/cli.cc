@@ -37,6 +37,7 @@
 #include "shared/encoding.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
+#include "shared/value_json.h"
 #include "shared/version.h"
 
 // Command line grammar:
@@ -558,14 +559,8 @@ Status ListEntity(Context& ctx, const std::vector<std::string>& args,
         Ordered& cell = o[table->header[i]];
         if (table->header[i] == kDeletedColumn) {
           cell = v.type() == Value::Type::kInteger && v.integer() != 0;
-        } else if (v.type() == Value::Type::kInteger) {
-          cell = v.integer();
-        } else if (v.type() == Value::Type::kReal) {
-          cell = v.real();
-        } else if (v.type() == Value::Type::kNull) {
-          cell = nullptr;
         } else {
-          cell = v.text();
+          cell = ValueJson(v);
         }
       }
       rows.push_back(std::move(o));

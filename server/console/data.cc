@@ -20,6 +20,7 @@
 #include "shared/entities.h"
 #include "shared/error_body.h"
 #include "shared/uuid.h"
+#include "shared/value_json.h"
 
 namespace kbo::server::console {
 namespace {
@@ -192,7 +193,7 @@ Reply EntityRows(Context& ctx) {
       Json j = {{"id", row[0].ToDisplay()}};
       for (size_t i = 0; i < e->columns.size(); ++i) {
         const std::string col(e->columns[i].name);
-        j[col] = row[i + 1].is_null() ? Json(nullptr) : Json(row[i + 1].ToDisplay());
+        j[col] = ValueJson(row[i + 1]);
         if (e->columns[i].type == ColumnType::kRef ||
             e->columns[i].type == ColumnType::kEnum ||
             e->columns[i].type == ColumnType::kDistrict) {
@@ -396,8 +397,7 @@ Reply RowDetail(Context& ctx) {
     Json j = {{"entity", entity_name}, {"id", id}};
     for (size_t i = 0; i < e->columns.size(); ++i) {
       const Value& v = (*row)[i + 1];
-      j[std::string(e->columns[i].name)] =
-          v.is_null() ? Json(nullptr) : Json(v.ToDisplay());
+      j[std::string(e->columns[i].name)] = ValueJson(v);
     }
     j["deleted"] = row->back().integer() != 0;
     Json ps = Json::array();

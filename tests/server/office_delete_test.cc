@@ -412,6 +412,18 @@ TEST_CASE("Office delete API: JSON in, the error body's reason and children "
     r.body = body.dump();
     return b.Send(r);
   };
+  // The row as the API gives it: numbers as numbers (as kbo list --json).
+  json row = json::parse(b.Get("/api/data/workshop/" + fx.d.workshop).body,
+                         nullptr, false);
+  CHECK(row["days"] == 5);
+  CHECK(row["fiscal_year"] == 2567);
+  CHECK(row["title"] == "อบรม KBO พร้าว");
+  CHECK(row["deleted"] == false);
+  json rows = json::parse(b.Get("/api/data/attendance").body, nullptr, false);
+  REQUIRE(rows.is_object());
+  REQUIRE(rows["rows"].size() == 3);
+  CHECK(rows["rows"][0]["day"].is_number_integer());
+
   const uint64_t seq = fx.f.NextSeq();
   Reply refused = send("workshop", fx.d.workshop, {{"reason", "ยกเลิก"}});
   CHECK(refused.status == 400);
