@@ -429,6 +429,12 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
         }
         cell = std::move(ref).value();
       }
+      // A date or time as the people's export writes it ("4 มี.ค. 2567",
+      // "4 มี.ค. 2567 10:00" in Bangkok time), a visit's purpose or a
+      // photo's subject by its name.
+      if (column.type != ColumnType::kRef) {
+        cell = ValueFromLabel(entity->name, column.name, cell);
+      }
       // A category, kind, stage or status may be written by its Thai or
       // English name ("อาหาร", "Food") as well as its code ("food").
       const std::string typed = EnumCodeOfName(column, cell);

@@ -4,6 +4,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <vector>
 
 #include "shared/civil_time.h"
 #include "shared/entities.h"
@@ -216,6 +217,113 @@ std::string ValueLabel(Lang lang, std::string_view entity,
     default:
       return text;
   }
+}
+
+namespace {
+
+// `text` split at runs of spaces.
+std::vector<std::string_view> SplitWords(std::string_view text) {
+  std::vector<std::string_view> out;
+  size_t i = 0;
+  while (i < text.size()) {
+    while (i < text.size() && text[i] == ' ') ++i;
+    size_t j = i;
+    while (j < text.size() && text[j] != ' ') ++j;
+    if (j > i) out.push_back(text.substr(i, j - i));
+    i = j;
+  }
+  return out;
+}
+
+// 1..12 for a month as DayMonthYear writes it (either language, English
+// case-insensitively), with whether the year is Buddhist Era; 0 if none.
+int MonthOf(std::string_view word, bool* buddhist_era) {
+  for (int m = 0; m < 12; ++m) {
+    if (word == kThaiMonths[m]) {
+      *buddhist_era = true;
+      return m + 1;
+    }
+    const std::string_view en = kEnglishMonths[m];
+    if (word.size() == en.size()) {
+      bool same = true;
+      for (size_t i = 0; i < en.size() && same; ++i) {
+        same = (word[i] | 0x20) == (en[i] | 0x20);
+      }
+      if (same) {
+        *buddhist_era = false;
+        return m + 1;
+      }
+    }
+  }
+  return 0;
+}
+
+// Days since 1970-01-01 of "D MONTH YEAR" in words[0..2]; nullopt if not a
+// real date.
+std::optional<int64_t> LabelledDay(const std::vector<std::string_view>& words) {
+  int64_t d = 0, y = 0;
+  bool be = false;
+  const std::string_view day = words[0], year = words[2];
+  if (day.empty() || day.size() > 2 || !ParseDigits(day, 0, day.size(), &d) ||
+      year.size() != 4 || !ParseDigits(year, 0, 4, &y)) {
+    return std::nullopt;
+  }
+  const int m = MonthOf(words[1], &be);
+  if (m == 0) return std::nullopt;
+  if (be) y -= kBuddhistEraOffset;
+  if (y < 1 || d < 1 || d > DaysInMonth(y, m)) return std::nullopt;
+  return DaysFromCivil(y, m, static_cast<int>(d));
+}
+
+}  // namespace
+
+std::string ValueFromLabel(std::string_view entity, std::string_view column,
+                           std::string_view text) {
+  const std::string as_is(text);
+  const Entity* e = FindEntity(entity);
+  const Column* c = e ? e->FindColumn(column) : nullptr;
+  if (c == nullptr) return as_is;
+  if (column == "subject_type" || column == "purpose") {
+    for (Lang lang : {Lang::kTh, Lang::kEn}) {
+      if (column == "subject_type") {
+        for (const Entity& other : Catalogue()) {
+          if (EntityLabel(lang, other.name) == text) return std::string(other.name);
+        }
+      } else {
+        const std::string prefix = "purpose.";
+        for (const auto& [key, words] : WordsOf(lang)) {
+          if (key.rfind(prefix, 0) == 0 && words == text) {
+            return key.substr(prefix.size());
+          }
+        }
+      }
+    }
+    return as_is;
+  }
+  if (c->type != ColumnType::kDate && c->type != ColumnType::kDateTime) {
+    return as_is;
+  }
+  const std::vector<std::string_view> words = SplitWords(text);
+  const size_t want = c->type == ColumnType::kDate ? 3 : 4;
+  if (words.size() != want) return as_is;
+  const std::optional<int64_t> day = LabelledDay(words);
+  if (!day) return as_is;
+  if (c->type == ColumnType::kDate) {
+    int64_t y = 0;
+    int m = 0, d = 0;
+    CivilFromDays(*day, &y, &m, &d);
+    char out[16];
+    std::snprintf(out, sizeof out, "%04d-%02d-%02d", static_cast<int>(y), m, d);
+    return out;
+  }
+  int64_t hh = 0, mi = 0;
+  const std::string_view hm = words[3];
+  if (hm.size() != 5 || hm[2] != ':' || !ParseDigits(hm, 0, 2, &hh) ||
+      !ParseDigits(hm, 3, 2, &mi) || hh > 23 || mi > 59) {
+    return as_is;
+  }
+  // Bangkok time, as FormatBangkokTime wrote it.
+  return FormatIsoUtc(*day * 86400 + hh * 3600 + mi * 60 - kBangkokOffsetSeconds);
 }
 
 std::string RoleLabel(Lang lang, std::string_view role) {

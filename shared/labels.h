@@ -66,6 +66,16 @@ NamedList PhraoTambon();   // Phrao's 11 tambon, in geocode order (no codes)
 // Buddhist Era in Thai; other values as their display text; null as "".
 std::string ValueLabel(Lang lang, std::string_view entity,
                        std::string_view column, const Value& value);
+// The other way, for a file people exported and bring back (kbo import):
+// the text of a date ValueLabel wrote ("4 มี.ค. 2567", "4 Mar 2024") as
+// "2024-03-04", of a Bangkok time ("4 มี.ค. 2567 10:00") as
+// "2024-03-04T03:00:00Z", of a visit's purpose or a photo's subject type
+// by its Thai or English name as its code. Any other text, or a text that
+// is no such label, comes back as it is (the column's own check judges it).
+// Enumerations with names (category, stage, status, kind) and districts
+// are read by name where their values are parsed.
+std::string ValueFromLabel(std::string_view entity, std::string_view column,
+                           std::string_view text);
 
 // A device role (field_officer, trainer, central_office) or web user role
 // (admin, office, viewer) by name; the code itself if unknown.

@@ -460,7 +460,7 @@ std::vector<Command> DataCommands() {
                "list the rows of an entity (tab-separated, or JSON)", RunList});
   c.push_back({"show", "", "show ENTITY ID [--json]",
                "show one row, deleted or not", RunShow});
-  c.push_back({"import", "", "import producers|enrolments FILE.csv",
+  c.push_back({"import", "", "import ENTITY FILE.csv",
                "record every row of a UTF-8 CSV file, all or nothing; prints "
                "the new ids",
                RunImport});

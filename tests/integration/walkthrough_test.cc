@@ -41,6 +41,12 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   const std::string e =
       f.Add(trainer, {"enrolment", "add", "--workshop", w, "--producer", p,
                       "--participant", "นางสมศรี ใจดี"});
+  // A visit at a whole minute: the people's files write times to the
+  // minute, in Bangkok time (10:30 there).
+  const std::string v = f.Add(
+      trainer, {"visit", "add", "--producer", p, "--at",
+                "2024-03-01T03:30:00Z", "--purpose", "follow_up", "--notes",
+                "ดูต้นแบบผ้าทอ"});
   f.SyncOk(trainer);
 
   const std::string people = f.dir() + "/export";
@@ -68,12 +74,12 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   CHECK(again.exit_code == 0);
   CHECK(Has(again.err, "imported 0 enrolments, skipped 1 already on this device"));
 
-  // A new laptop, not synced yet: the office's files give it the register,
-  // each row under its own id (workshops from the raw export, whose dates
-  // are ISO; producers and enrolments from the people's files).
+  // A new laptop, not synced yet: the office's people's files give it the
+  // register, each row under its own id, dates and times as the files
+  // write them ("4 มี.ค. 2567", "1 มี.ค. 2567 10:30").
   const std::string laptop = f.Enrolled("laptop", "trainer", "5011");
   CliResult workshops =
-      f.Kbo(laptop, {"import", "workshops", raw + "/workshop.csv"});
+      f.Kbo(laptop, {"import", "workshops", people + "/workshop.csv"});
   INFO(workshops.err);
   REQUIRE(workshops.exit_code == 0);
   CHECK(workshops.out == w + "\n");
@@ -88,9 +94,13 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   INFO(enrolments.err);
   REQUIRE(enrolments.exit_code == 0);
   CHECK(enrolments.out == e + "\n");
+  CliResult visits = f.Kbo(laptop, {"import", "visits", people + "/visit.csv"});
+  INFO(visits.err);
+  REQUIRE(visits.exit_code == 0);
+  CHECK(visits.out == v + "\n");
 
   // The same rows, value for value, Thai as it was typed.
-  for (const char* entity : {"producer", "workshop", "enrolment"}) {
+  for (const char* entity : {"producer", "workshop", "enrolment", "visit"}) {
     CAPTURE(entity);
     CHECK(f.KboJson(laptop, {"list", entity}) ==
           f.KboJson(trainer, {"list", entity}));
