@@ -645,6 +645,8 @@ Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
     return Status::NotFound("no " + row.subject);
   }
   row.name = std::move(found->name);
+  row.named = name_column == "name" || name_column == "title" ||
+              name_column == "participant_name";
   row.district_code = std::move(found->district_code);
   row.deleted = found->deleted;
   return row;

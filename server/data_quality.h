@@ -158,6 +158,7 @@ struct OfficeRow {
   // The column that names it for a person (name, title, participant_name,
   // a mark's day, ...; the id if none), its value, its district.
   std::string name, district_code;
+  bool named = false;  // `name` is a name, title or participant's name
   bool deleted = false;
 };
 // Checks what the office sent and reads the row, live or deleted:

@@ -21,7 +21,9 @@ struct Found {
 };
 
 // `root` and every live row under it, breadth first, each once (a mark is
-// under both its workshop and its enrolment).
+// under both its workshop and its enrolment). A row with no district of its
+// own takes the district of the row it was found under, as the reports
+// read it.
 Result<std::vector<Found>> WalkUnder(Db& db, Found root) {
   std::vector<Found> rows{std::move(root)};
   std::set<std::pair<const Entity*, std::string>> seen{
@@ -30,11 +32,14 @@ Result<std::vector<Found>> WalkUnder(Db& db, Found root) {
   for (size_t i = 0; i < rows.size(); ++i) {
     const Entity* parent = rows[i].entity;
     const std::string parent_id = rows[i].id;
+    const std::string parent_district = rows[i].district_code;
     const auto take = [&](const Entity& child,
                           std::vector<QualityStore::LiveChild> found) {
       for (QualityStore::LiveChild& c : found) {
         if (seen.insert({&child, c.id}).second) {
-          rows.push_back({&child, std::move(c.id), std::move(c.district_code)});
+          rows.push_back({&child, std::move(c.id),
+                          c.district_code.empty() ? parent_district
+                                                  : std::move(c.district_code)});
         }
       }
     };
@@ -84,9 +89,24 @@ Result<std::vector<std::pair<std::string, int64_t>>> LiveRowsUnder(
     return Status::InvalidArgument("no entity '" +
                                    std::string(entity.substr(0, 40)) + "'");
   }
-  KBO_ASSIGN_OR_RETURN(std::vector<Found> rows,
-                       WalkUnder(store.db(), Found{e, std::string(id), ""}));
-  return CountUnder(rows);
+  const std::string row_id(id);
+  std::vector<std::pair<std::string, int64_t>> out;
+  QualityStore rows(store.db());
+  for (const Entity& child : Catalogue()) {
+    int64_t n = 0;
+    for (const Column& c : child.columns) {
+      if (!RecordsUnder(c, e->name)) continue;
+      KBO_ASSIGN_OR_RETURN(int64_t k, rows.LiveRowsNaming(child.name, c.name, row_id));
+      n += k;
+    }
+    if (child.name == "photo" && e->name != "photo") {
+      KBO_ASSIGN_OR_RETURN(auto photos, rows.LiveRowIdsNaming("photo", "subject_id",
+                                                              row_id, e->name));
+      n += static_cast<int64_t>(photos.size());
+    }
+    if (n > 0) out.emplace_back(std::string(child.name), n);
+  }
+  return out;
 }
 
 Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
@@ -101,10 +121,11 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
                                                       reason, "deleted"));
   const Entity* e = found.entity;
   const std::string row_id = found.id.ToString();
+  // What a person calls it, as kbo delete says it: its name, title or
+  // participant's name, else the entity and id.
   const std::string label =
-      found.name.empty() || found.name == row_id
-          ? found.subject
-          : std::string(e->name) + " '" + found.name + "'";
+      found.named ? std::string(e->name) + " '" + found.name + "'"
+                  : found.subject;
   if (found.deleted) {
     return Status::InvalidArgument(label +
                                    " is already deleted; nothing was written")
@@ -112,8 +133,23 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
   }
   KBO_ASSIGN_OR_RETURN(std::vector<Found> rows,
                        WalkUnder(db, Found{e, row_id, found.district_code}));
-  OfficeDeleted deleted{std::string(e->name), row_id, found.name,
+  OfficeDeleted deleted{std::string(e->name), row_id,
+                        found.named ? found.name : std::string(),
                         found.district_code, CountUnder(rows)};
+  // Another district's rows are never reached, whether or not a cascade
+  // was asked for (and their counts are not told).
+  for (size_t i = 1; i < rows.size(); ++i) {
+    if (!scope.Contains(rows[i].district_code)) {
+      return Status::PermissionDenied(
+                 std::string(rows[i].entity->name) + " " + rows[i].id +
+                 " under it is recorded in " +
+                 (rows[i].district_code.empty()
+                      ? std::string("no district")
+                      : "district " + rows[i].district_code) +
+                 ", outside your districts; nothing was deleted")
+          .WithReason("rows_out_of_scope");
+    }
+  }
   if (rows.size() > 1 && rows_under == RowsUnder::kRefuse) {
     std::vector<std::pair<std::string, std::string>> counts;
     for (const auto& [name, n] : deleted.under) {
@@ -127,14 +163,6 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
         .WithReason(kHasChildrenReason)
         .With(kChildrenField, std::move(counts))
         .With(field::kRow, row_id);
-  }
-  for (size_t i = 1; i < rows.size(); ++i) {
-    if (!scope.Contains(rows[i].district_code)) {
-      return Status::PermissionDenied(
-          std::string(rows[i].entity->name) + " " + rows[i].id +
-          " under it is recorded in district " + rows[i].district_code +
-          ", outside your districts; nothing was deleted");
-    }
   }
   // The rows under it first, the row itself last.
   const std::string why(reason);

@@ -21,6 +21,8 @@
 namespace kbo::server {
 
 struct OfficeDeleted {
+  // `name`: its name, title or participant's name; "" for a row without
+  // one (a mark, a visit).
   std::string entity, id, name, district_code;
   // The rows deleted under it, by entity in catalogue order (empty unless
   // cascaded).
@@ -42,12 +44,14 @@ enum class RowsUnder : uint8_t {
 // with it)"). Call inside a Transaction; after the commit call
 // store.NoteCommittedSequences(). Nothing is written on an error:
 //   kInvalidArgument: an unknown entity, an id that is not a uuid, an
-//     empty reason, a row already deleted; or (reason kHasChildrenReason,
-//     fields "children": entity -> count and "row") live rows are recorded
-//     under it and `rows_under` is kRefuse;
+//     empty reason, a row already deleted (reason "already_deleted"); or
+//     (reason kHasChildrenReason, fields "children": entity -> count and
+//     "row") live rows are recorded under it and `rows_under` is kRefuse;
 //   kNotFound: the row is not held, or is outside `scope`;
-//   kPermissionDenied: a row under it is outside `scope` (cascading would
-//     delete another district's rows).
+//   kPermissionDenied (reason "rows_out_of_scope"): a row under it is
+//     outside `scope` (a row without a district of its own is in its
+//     parent's); checked first, so no count of another district's rows is
+//     told.
 Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
                                      std::string_view entity,
                                      std::string_view id,
@@ -56,8 +60,10 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
                                      std::string_view actor,
                                      std::string_view address);
 
-// The live rows recorded under a row (as DeleteAsOffice walks them), by
-// entity in catalogue order; empty when none.
+// The live rows recorded directly under a row (naming it by a required
+// reference, or photos of it), by entity in catalogue order; empty when
+// none. One COUNT per reference column, whatever the size of the tree (the
+// row page asks on every view); DeleteAsOffice walks the whole tree.
 Result<std::vector<std::pair<std::string, int64_t>>> LiveRowsUnder(
     ServerStore& store, std::string_view entity, std::string_view id);
 

@@ -147,7 +147,7 @@ Status DeleteCommand(const std::vector<std::string>& args,
     return with_hint;
   }
   out << "deleted " << d->entity << " " << d->id;
-  if (!d->name.empty() && d->name != d->id) out << " (" << d->name << ")";
+  if (!d->name.empty()) out << " (" << d->name << ")";
   if (!d->under.empty()) out << " and " << CountedRows(d->under) << " under it";
   out << "; devices receive it when they next sync\n";
   return Status();

@@ -19,6 +19,7 @@
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
+#include "shared/name_match.h"
 #include "shared/uuid.h"
 #include "shared/value_json.h"
 
@@ -335,14 +336,19 @@ std::string DeleteForm(const Context& ctx, const std::string& entity,
                        const std::string& id,
                        const std::vector<std::pair<std::string, int64_t>>& under) {
   const Lang lang = ctx.lang;
-  std::string b = "<details id=\"delete\"><summary>" +
+  // Open again after a refusal, where the page says why.
+  const bool open = !ctx.req.Query("error").empty();
+  std::string b = std::string("<details id=\"delete\"") + (open ? " open" : "") +
+                  "><summary>" +
                   T(lang, "ลบรายการนี้", "Delete this row") +
                   "</summary><form method=\"post\" action=\"/data/" + entity +
                   "/" + id + "/delete\">" + CsrfField(ctx);
   if (!under.empty()) {
     b += "<p>" + T(lang, "มีรายการบันทึกอยู่ใต้รายการนี้: ",
                    "Rows are recorded under this row: ") +
-         Escape(RowsByEntity(lang, under)) + ". " +
+         Escape(RowsByEntity(lang, under)) +
+         T(lang, " (และรายการที่อยู่ใต้รายการเหล่านั้น). ",
+           " (and what is recorded under those). ") +
          T(lang, "ถ้าลบโดยไม่ลบรายการเหล่านี้ด้วย รายงานจะไม่นับรายการเหล่านี้",
            "Deleting it alone would take them out of the reports, so it is "
            "refused unless they are deleted with it.") +
@@ -357,9 +363,9 @@ std::string DeleteForm(const Context& ctx, const std::string& entity,
        "type=\"submit\">" +
        T(lang, "ลบ", "Delete") + "</button> <span class=\"muted\">" +
        T(lang,
-         "ค่าทุกค่ายังเก็บไว้ สำนักงานกู้คืนได้ อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
-         "Every value is kept and the office can restore it; devices receive "
-         "the delete when they next sync.") +
+         "ค่าทุกค่ายังเก็บไว้ในประวัติของรายการ อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+         "Every value is kept in the row's history; devices receive the "
+         "delete when they next sync.") +
        "</span></form></details>";
   return b;
 }
@@ -605,9 +611,20 @@ Reply DeleteRow(Context& ctx) {
   const std::string entity_name = ctx.req.matches.at(0);
   const std::string id = ctx.req.matches.at(1);
   const std::string back = "/data/" + entity_name + "/" + id;
-  const RowsUnder rows_under = PostField(ctx, "cascade") == "1"
-                                   ? RowsUnder::kCascade
-                                   : RowsUnder::kRefuse;
+  // A box ticked ("1", "on"), or JSON true; anything else is no cascade,
+  // which is refused while rows are under the row.
+  const std::string cascade = PostField(ctx, "cascade");
+  const RowsUnder rows_under =
+      cascade == "1" || cascade == "on" || cascade == "true" || cascade == "yes"
+          ? RowsUnder::kCascade
+          : RowsUnder::kRefuse;
+  const std::string reason = PostField(ctx, "reason");
+  if (!IsApi(ctx) && FoldSpaceAndCase(reason).empty()) {
+    return Reply::Redirect(
+        back + "?error=" +
+        UrlEncode(T(lang, "โปรดระบุเหตุผลที่ลบ", "Say why you delete it.")) +
+        "#delete");
+  }
   const auto failed = [&] {
     return IsApi(ctx)
                ? Reply::Json(EncodeErrorBody(Status::Internal("could not delete")),
@@ -617,8 +634,8 @@ Reply DeleteRow(Context& ctx) {
   Transaction tx(ctx.store.db());
   if (!tx.status().ok()) return failed();
   Result<OfficeDeleted> d = DeleteAsOffice(
-      ctx.store, ctx.user().scope, entity_name, id, PostField(ctx, "reason"),
-      rows_under, ctx.user().actor(), ctx.req.remote_addr);
+      ctx.store, ctx.user().scope, entity_name, id, reason, rows_under,
+      ctx.user().actor(), ctx.req.remote_addr);
   if (!d.ok()) {
     const Status& s = d.status();
     const Code code = s.code();
@@ -643,6 +660,13 @@ Reply DeleteRow(Context& ctx) {
       }
     } else if (s.reason() == "already_deleted") {
       message = T(lang, "รายการนี้ถูกลบไปแล้ว", "This row is already deleted.");
+    } else if (code == Code::kPermissionDenied) {
+      message = T(lang,
+                  "ยังไม่ได้ลบ: มีรายการใต้รายการนี้ที่บันทึกในอำเภอที่คุณไม่ได้ดูแล "
+                  "ให้ผู้ดูแลทุกอำเภอเป็นผู้ลบ",
+                  "Nothing was deleted: rows under this row are recorded in a "
+                  "district outside yours; a user of every district can "
+                  "delete it.");
     }
     return Reply::Redirect(back + "?error=" + UrlEncode(message) + "#delete");
   }

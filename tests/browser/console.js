@@ -429,7 +429,7 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   assert.ok((await page.textContent('main')).includes('ยังไม่ได้ลบ'), 'refused without the box');
   let row = await api(`/api/data/producer/${wrong}`);
   assert.equal(row.deleted, false, 'nothing deleted on a refusal');
-  await page.click('details#delete summary');
+  assert.ok(await page.$eval('details#delete', (d) => d.open), 'the form open again after the refusal');
   await page.check('details#delete input[name=cascade]');
   await page.fill('details#delete input[name=reason]', 'บันทึกซ้ำโดยไม่ตั้งใจ');
   await Promise.all([page.waitForNavigation(), page.click('details#delete button[type=submit]')]);

@@ -49,10 +49,10 @@ Scope ScopeOf(const std::string& text) {
 // group.
 struct Data {
   std::string producer = NewId(), bare = NewId(), straddling = NewId(),
-              fang = NewId();
+              fang = NewId(), quiet = NewId();
   std::string workshop = NewId(), enrolment = NewId(), product = NewId(),
               progress = NewId(), score, visit = NewId(),
-              photo = NewId(), fang_visit = NewId();
+              photo = NewId(), fang_visit = NewId(), quiet_visit = NewId();
   std::vector<std::string> marks;
 
   explicit Data(Db& db) {
@@ -68,6 +68,7 @@ struct Data {
     producer_row(bare, "กลุ่มที่ไม่มีอะไร", kPhrao);
     producer_row(straddling, "กลุ่มสองอำเภอ", kPhrao);
     producer_row(fang, "กลุ่มกาแฟดอยแม่สูน", kFang);
+    producer_row(quiet, "กลุ่มเงียบ", kPhrao);
     InsertRow(db, "workshop", {{"id", Tx(workshop)},
                                {"title", Tx("อบรม KBO พร้าว")},
                                {"fiscal_year", In(2567)},
@@ -124,6 +125,10 @@ struct Data {
                             {"subject_type", Tx("producer")},
                             {"subject_id", Tx(producer)},
                             {"district_code", Tx(kPhrao)}});
+    // A visit with no district of its own: its producer's (Phrao).
+    InsertRow(db, "visit", {{"id", Tx(quiet_visit)},
+                            {"producer_id", Tx(quiet)},
+                            {"visited_at", Tx("2024-03-03T03:00:00Z")}});
     InsertRow(db, "visit", {{"id", Tx(fang_visit)},
                             {"producer_id", Tx(straddling)},
                             {"visited_at", Tx("2024-03-02T03:00:00Z")},
@@ -218,8 +223,15 @@ TEST_CASE("Office delete: refused while rows are recorded under the row, "
   auto straddling = Delete(f, ScopeOf(kPhrao), "producer", d.straddling,
                            RowsUnder::kCascade);
   CHECK(straddling.status().code() == Code::kPermissionDenied);
+  CHECK(straddling.status().reason() == "rows_out_of_scope");
   CHECK_THAT(straddling.status().message(),
-             Catch::Contains("visit " + d.fang_visit));
+             Catch::Contains("visit " + d.fang_visit) &&
+                 Catch::Contains("district 5009"));
+  // Without a cascade too: no count of Fang's rows is told.
+  auto plain = Delete(f, ScopeOf(kPhrao), "producer", d.straddling,
+                      RowsUnder::kRefuse);
+  CHECK(plain.status().code() == Code::kPermissionDenied);
+  CHECK(plain.status().TextsField(kChildrenField) == nullptr);
 
   CHECK(f.NextSeq() == seq);
   CHECK(LiveRows(f) == live);
@@ -248,6 +260,7 @@ TEST_CASE("Office delete: a cascade tombstones the row and everything under "
   INFO(all.status().ToString());
   REQUIRE(all.ok());
   CHECK(all->total() == 10);
+  CHECK(all->name == "กลุ่มจักสานบ้านโป่ง");
   CHECK(all->under == std::vector<std::pair<std::string, int64_t>>{
                           {"product", 1},
                           {"enrolment", 1},
@@ -308,6 +321,31 @@ TEST_CASE("Office delete: a cascade tombstones the row and everything under "
   CHECK(pulled["attendance/" + d.marks[2] + "/deleted"] == "1");
   CHECK(pulled["photo/" + d.photo + "/deleted"] == "1");
 
+  // The rows under it went out before it: a device pulling in sequence
+  // never holds a live mark under a deleted enrolment or producer.
+  const auto seq_of = [&](const std::string& entity, const std::string& id) {
+    Statement st(f.store->db(), "SELECT max_seq FROM row_seq WHERE entity = ?1 "
+                                "AND row_id = ?2");
+    st.Bind(1, std::string_view(entity)).Bind(2, std::string_view(id));
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+  for (const std::string& m : d.marks) {
+    CHECK(seq_of("attendance", m) < seq_of("enrolment", d.enrolment));
+  }
+  CHECK(seq_of("enrolment", d.enrolment) < seq_of("producer", d.producer));
+  CHECK(seq_of("contest_score", d.score) < seq_of("product", d.product));
+  CHECK(seq_of("product", d.product) < seq_of("producer", d.producer));
+  CHECK(seq_of("photo", d.photo) < seq_of("producer", d.producer));
+
+  // A visit without a district of its own is its producer's: a Phrao
+  // user's cascade takes it.
+  auto quiet = Delete(f, ScopeOf(kPhrao), "producer", d.quiet,
+                      RowsUnder::kCascade);
+  INFO(quiet.status().ToString());
+  REQUIRE(quiet.ok());
+  CHECK(Deleted(f, "visit", d.quiet_visit) == 1);
+
   // Again: already deleted, nothing written.
   const uint64_t seq = f.NextSeq();
   auto again = Delete(f, ScopeOf(kPhrao), "producer", d.producer,
@@ -335,6 +373,25 @@ struct Browser : ConsoleClient {
 
 bool Has(const std::string& text, const std::string& part) {
   return text.find(part) != std::string::npos;
+}
+
+// The error= of a redirect's location, decoded.
+std::string UrlDecoded(const std::string& location) {
+  const size_t at = location.find("error=");
+  if (at == std::string::npos) return "";
+  std::string out;
+  for (size_t i = at + 6; i < location.size() && location[i] != '&' &&
+                          location[i] != '#';
+       ++i) {
+    if (location[i] == '%' && i + 2 < location.size()) {
+      out.push_back(static_cast<char>(
+          std::stoi(location.substr(i + 1, 2), nullptr, 16)));
+      i += 2;
+    } else {
+      out.push_back(location[i] == '+' ? ' ' : location[i]);
+    }
+  }
+  return out;
 }
 
 std::string Location(const Reply& r) {
@@ -375,13 +432,19 @@ TEST_CASE("Office delete console: the row page offers it to the office only, "
   REQUIRE(refused.status == 303);
   CHECK(Has(Location(refused), "error="));
   CHECK(Deleted(fx.f, "producer", fx.d.producer) == 0);
-  Reply no_reason = b.Post(row + "/delete", {{"csrf", csrf}, {"cascade", "1"}});
+  // Back on the row page, the form open again with why.
+  const std::string error = UrlDecoded(Location(refused));
+  CHECK(Has(error, "ยังไม่ได้ลบ: มีรายการบันทึกอยู่ใต้รายการนี้ (ผลิตภัณฑ์ 1, "));
+  Reply again = b.Get(row, {{"error", error}});
+  CHECK(Has(again.body, "<details id=\"delete\" open>"));
+  Reply no_reason = b.Post(row + "/delete", {{"csrf", csrf}, {"cascade", "on"}});
   REQUIRE(no_reason.status == 303);
   CHECK(Has(Location(no_reason), "error="));
   CHECK(Deleted(fx.f, "producer", fx.d.producer) == 0);
 
+  // A ticked box as browsers send it by default ("on").
   Reply done = b.Post(row + "/delete",
-                      {{"csrf", csrf}, {"reason", "ปิดกลุ่ม"}, {"cascade", "1"}});
+                      {{"csrf", csrf}, {"reason", "ปิดกลุ่ม"}, {"cascade", "on"}});
   REQUIRE(done.status == 303);
   CHECK(Has(Location(done), "done="));
   CHECK(Deleted(fx.f, "producer", fx.d.producer) == 1);
