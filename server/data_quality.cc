@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "server/console/users.h"
+#include "server/office_delete.h"
 #include "server/report_queries.h"
 #include "server/server_write.h"
 #include "server/storage/quality_store.h"
@@ -681,11 +682,13 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
     }
   }
   if (restored.rows_under == 0) {
-    return Status::InvalidArgument(
-        subject +
-        " is deleted, and no live row is recorded under it: only a row that "
-        "rows are recorded under is restored here (\"Recorded under a deleted "
-        "row\"); nothing was written");
+    // Not the finding's case: an office delete is undone, with what it took;
+    // a delete of a device is not undone here.
+    KBO_ASSIGN_OR_RETURN(restored.restored_with,
+                         UndoOfficeDelete(store, scope, found, reason, actor,
+                                          address));
+    restored.undone = true;
+    return restored;
   }
   KBO_ASSIGN_OR_RETURN(ServerWrite w,
                        WriteAsServer(store, e->name, found.id,

@@ -174,6 +174,10 @@ Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
 struct RestoredRow {
   std::string entity, id, name, district_code;
   int64_t rows_under = 0;  // live rows naming it (any district)
+  // An office delete undone (UndoOfficeDelete), and how many rows it had
+  // taken with it were restored too.
+  bool undone = false;
+  int64_t restored_with = 0;
 };
 
 // Restores deleted row `entity` `id` that live rows are recorded under
@@ -182,12 +186,17 @@ struct RestoredRow {
 // in scope pull), and an "edit" audit entry (subject "ENTITY:ID",
 // "deleted: '1' -> '0' (restored: rows were recorded under it); reason:
 // R") as `actor` from `address`. Rows under it are not touched.
+// A deleted row that no live row is recorded under is restored only when
+// the office deleted it (server/office_delete.h, UndoOfficeDelete: the row
+// and what that delete took with it, `undone` set); a device's delete is
+// not undone here.
 // Call inside a Transaction; after the commit call
 // store.NoteCommittedSequences().
 //   kInvalidArgument: an unknown entity, an id that is not a uuid, an
-//     empty reason, a row that is not deleted, or one that no live row is
-//     recorded under (restoring is for the rows the findings list; nothing
-//     else is undeleted here);
+//     empty reason, a row that is not deleted, or (reason
+//     "not_deleted_by_office") one that no live row is recorded under and
+//     that the office did not delete;
+//   kPermissionDenied: a row the office's delete took is outside `scope`;
 //   kNotFound: the row is not held, or is outside `scope`.
 Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
                                       std::string_view entity,

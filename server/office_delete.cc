@@ -5,6 +5,7 @@
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/server_write.h"
+#include "server/storage/history.h"
 #include "server/storage/quality_store.h"
 #include "shared/entities.h"
 #include "shared/uuid.h"
@@ -14,6 +15,14 @@ namespace kbo::server {
 namespace {
 
 using storage::QualityStore;
+
+// The audit texts a delete writes and its undo reads back.
+constexpr std::string_view kDeletedByOffice =
+    "deleted: '0' -> '1' (deleted by the office)";
+std::string DeletedWith(std::string_view subject) {
+  return "deleted: '0' -> '1' (under " + std::string(subject) +
+         ", deleted with it)";
+}
 
 struct Found {
   const Entity* entity;
@@ -178,13 +187,84 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
     }
     KBO_RETURN_IF_ERROR(console::AppendAudit(
         store, actor, "edit", std::string(r.entity->name) + ":" + r.id,
-        (i == 0 ? std::string("deleted: '0' -> '1' (deleted by the office)")
-                : "deleted: '0' -> '1' (under " + std::string(e->name) + ":" +
-                      row_id + ", deleted with it)") +
+        (i == 0 ? std::string(kDeletedByOffice)
+                : DeletedWith(std::string(e->name) + ":" + row_id)) +
             "; reason: " + why,
         address));
   }
   return deleted;
+}
+
+Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
+                                 const OfficeRow& row, std::string_view reason,
+                                 std::string_view actor,
+                                 std::string_view address) {
+  Db& db = store.db();
+  const std::string subject =
+      std::string(row.entity->name) + ":" + row.id.ToString();
+  storage::History history(db);
+  // Its office edits: the last must be a delete by the office; the rows
+  // that delete took are audited after the one before it (or from the
+  // start) and before it.
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::History::Marked> edits,
+                       history.EditsStartingWith(subject, "deleted: "));
+  if (edits.empty() || edits.back().detail.rfind(kDeletedByOffice, 0) != 0) {
+    return Status::InvalidArgument(
+               row.subject +
+               " was not deleted by the office (a device deleted it, or the "
+               "office's delete was undone already), and no live row is "
+               "recorded under it; nothing was written")
+        .WithReason("not_deleted_by_office");
+  }
+  const int64_t until = edits.back().id;
+  const int64_t after = edits.size() > 1 ? edits[edits.size() - 2].id : 0;
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::History::Marked> taken,
+                       history.EditsStartingWith("", DeletedWith(subject)));
+  // The delete wrote the rows under it deepest first: undone in the
+  // opposite order, the row itself first.
+  struct Back {
+    const Entity* entity;
+    Uuid id;
+  };
+  std::vector<Back> rows{{row.entity, row.id}};
+  for (auto it = taken.rbegin(); it != taken.rend(); ++it) {
+    if (it->id <= after || it->id >= until) continue;
+    const size_t colon = it->subject.find(':');
+    const Entity* e = colon == std::string::npos
+                          ? nullptr
+                          : FindEntity(std::string_view(it->subject).substr(0, colon));
+    Result<Uuid> id = e == nullptr ? Result<Uuid>(Status::Corruption("subject"))
+                                   : Uuid::Parse(it->subject.substr(colon + 1));
+    if (!id.ok()) continue;  // written by this program; nothing to follow
+    KBO_ASSIGN_OR_RETURN(
+        std::optional<storage::RowHead> held,
+        QualityStore(db).FindRow(e->name, "", id->ToString()));
+    if (!held.has_value() || !held->deleted) continue;  // live again already
+    if (!held->district_code.empty() && !scope.Contains(held->district_code)) {
+      return Status::PermissionDenied(
+                 std::string(e->name) + " " + id->ToString() +
+                 " deleted with it is recorded in district " +
+                 held->district_code +
+                 ", outside your districts; nothing was restored")
+          .WithReason("rows_out_of_scope");
+    }
+    rows.push_back({e, *id});
+  }
+  const std::string why(reason);
+  for (const Back& r : rows) {
+    KBO_ASSIGN_OR_RETURN(ServerWrite w,
+                         WriteAsServer(store, r.entity->name, r.id,
+                                       {{"deleted", Value::Integer(0)}}));
+    if (!w.lost.empty()) {
+      return Status::Internal(std::string(r.entity->name) + " " +
+                              r.id.ToString() + " could not be restored");
+    }
+    KBO_RETURN_IF_ERROR(console::AppendAudit(
+        store, actor, "edit",
+        std::string(r.entity->name) + ":" + r.id.ToString(),
+        "deleted: '1' -> '0' (office delete undone); reason: " + why, address));
+  }
+  return static_cast<int64_t>(rows.size()) - 1;
 }
 
 }  // namespace kbo::server

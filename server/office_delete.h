@@ -52,6 +52,24 @@ enum class RowsUnder : uint8_t {
 //     outside `scope` (a row without a district of its own is in its
 //     parent's); checked first, so no count of another district's rows is
 //     told.
+// Undoes the office's latest delete of `row` (deleted, in scope, found by
+// FindOfficeRow): deleted=0 written with WriteAsServer for the row and then
+// for every row that delete took with it that is still deleted, parents
+// before the rows under them, each audited as an "edit" ("deleted: '1' ->
+// '0' (office delete undone); reason: R"). Returns how many rows under it
+// were restored. Call inside a Transaction. Nothing is written on an
+// error:
+//   kInvalidArgument (reason "not_deleted_by_office"): the row's last office
+//     edit is not a delete by the office (a device deleted it, or the
+//     delete was undone already);
+//   kPermissionDenied (reason "rows_out_of_scope"): a row it took with it
+//     is outside `scope`.
+struct OfficeRow;
+Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
+                                 const OfficeRow& row, std::string_view reason,
+                                 std::string_view actor,
+                                 std::string_view address);
+
 Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
                                      std::string_view entity,
                                      std::string_view id,

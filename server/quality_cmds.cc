@@ -106,6 +106,16 @@ Status RestoreCommand(const std::vector<std::string>& args,
     r = RestoreDeletedRow(st, all, words[0], words[1], reason, "cli", "");
     return r.status();
   }));
+  if (r->undone) {
+    out << "restored " << r->entity << " " << r->id << " (" << r->name
+        << ")";
+    if (r->restored_with > 0) {
+      out << " and " << r->restored_with
+          << (r->restored_with == 1 ? " row" : " rows") << " deleted with it";
+    }
+    out << ": the office's delete is undone\n";
+    return Status();
+  }
   out << "restored " << r->entity << " " << r->id << " (" << r->name
       << "): the reports count what is recorded under it again ("
       << r->rows_under << (r->rows_under == 1 ? " row names" : " rows name")

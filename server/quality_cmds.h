@@ -60,7 +60,8 @@ Status DeleteCommand(const std::vector<std::string>& args,
   "         deleted\n"                                                      \
   "  restore ENTITY ID --reason R   undelete a row that live rows were\n"   \
   "         recorded under (the console's \"Recorded under a deleted row\"),\n" \
-  "         so the reports count them again\n"                            \
+  "         so the reports count them again; or undo the office's delete\n"  \
+  "         of a row, with what it took\n"                            \
   "  delete ENTITY ID --reason R [--cascade]   delete a row as the office;\n" \
   "         refused while rows are recorded under it, unless --cascade\n"   \
   "         deletes them with it\n"

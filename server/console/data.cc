@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/console/console.h"
+#include "server/data_quality.h"
 #include "server/office_delete.h"
 #include "server/row_names.h"
 #include "server/server_write.h"
@@ -429,6 +430,20 @@ Reply RowDetail(Context& ctx) {
   if (row->back().integer() != 0) {
     b += "<p class=\"flash error\">" +
          T(lang, "รายการนี้ถูกลบแล้ว", "This row has been deleted.") + "</p>";
+    if (ctx.user().role >= WebRole::kOffice) {
+      // The office's restore: of a row rows are recorded under, or of the
+      // office's own delete (with what it took); refused, with why, for a
+      // device's delete.
+      b += "<details id=\"restore\"><summary>" +
+           T(lang, "กู้คืนรายการนี้", "Restore this row") +
+           "</summary><form method=\"post\" action=\"/data/" + entity_name +
+           "/" + id + "/restore\">" + CsrfField(ctx) + "<p><label>" +
+           T(lang, "เหตุผลที่กู้คืน (บันทึกไว้ในประวัติ)",
+             "Why (kept in the audit log)") +
+           " <input name=\"reason\" required></label></p><button "
+           "class=\"primary\" type=\"submit\">" +
+           T(lang, "กู้คืน", "Restore") + "</button></form></details>";
+    }
   }
   if (can_edit) {
     b += "<form method=\"post\" action=\"/data/" + entity_name + "/" + id +
@@ -691,6 +706,55 @@ Reply DeleteRow(Context& ctx) {
   return Reply::Redirect(back + "?done=" + UrlEncode(done));
 }
 
+// POST /data/ENTITY/ID/restore (form: reason, csrf): RestoreDeletedRow
+// from the row page; back to it with what was done or why not.
+Reply RestoreRow(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string entity_name = ctx.req.matches.at(0);
+  const std::string id = ctx.req.matches.at(1);
+  const std::string back = "/data/" + entity_name + "/" + id;
+  const std::string reason = ctx.req.Form("reason");
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Reply::Redirect(
+        back + "?error=" +
+        UrlEncode(T(lang, "โปรดระบุเหตุผลที่กู้คืน", "Say why you restore it.")));
+  }
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
+  Result<RestoredRow> r =
+      RestoreDeletedRow(ctx.store, ctx.user().scope, entity_name, id, reason,
+                        ctx.user().actor(), ctx.req.remote_addr);
+  if (!r.ok()) {
+    const Status& s = r.status();
+    if (s.code() == Code::kNotFound) return NotFound(ctx, s.message());
+    if (s.code() != Code::kInvalidArgument &&
+        s.code() != Code::kPermissionDenied) {
+      return Reply::Html("could not restore the row", 500);
+    }
+    std::string message = s.message();
+    if (s.reason() == "not_deleted_by_office") {
+      message = T(lang,
+                  "กู้คืนไม่ได้: อุปกรณ์ภาคสนามเป็นผู้ลบรายการนี้ "
+                  "และไม่มีรายการใดบันทึกอยู่ใต้รายการนี้",
+                  "Not restored: a field device deleted this row, and no row "
+                  "is recorded under it.");
+    }
+    return Reply::Redirect(back + "?error=" + UrlEncode(message));
+  }
+  if (Status s = tx.Commit(); !s.ok()) {
+    return Reply::Html("could not restore the row", 500);
+  }
+  ctx.store.NoteCommittedSequences();
+  std::string done = T(lang, "กู้คืนแล้ว", "Restored");
+  if (r->restored_with > 0) {
+    done += T(lang, " พร้อมรายการที่ลบไปด้วยกัน ", ", with the rows deleted with it: ") +
+            std::to_string(r->restored_with);
+  }
+  done += T(lang, ". อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
+            ". Devices receive it when they next sync.");
+  return Reply::Redirect(back + "?done=" + UrlEncode(done));
+}
+
 // GET /blob/SHA: a photo's bytes, if a photo row in the user's districts
 // names it (as its upload copy, or as the original its device sent on
 // request) and the server holds it whole.
@@ -734,6 +798,8 @@ void RegisterData(Router& router) {
               WebRole::kOffice, DeleteRow);
   router.Api("POST", "/api/data/([a-z_]{1,32})/([0-9a-f-]{36})/delete",
              WebRole::kOffice, DeleteRow);
+  router.Page("POST", "/data/([a-z_]{1,32})/([0-9a-f-]{36})/restore",
+              WebRole::kOffice, RestoreRow);
   router.Page("GET", "/blob/([0-9a-f]{64})", WebRole::kViewer, Blob);
 }
 

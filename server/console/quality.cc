@@ -439,7 +439,9 @@ Reply Restore(Context& ctx) {
                                       {"id", restored->id},
                                       {"name", restored->name},
                                       {"district_code", restored->district_code},
-                                      {"rows_under", restored->rows_under}}
+                                      {"rows_under", restored->rows_under},
+                                      {"undone", restored->undone},
+                                      {"restored_with", restored->restored_with}}
                            .dump(-1, ' ', false,
                                  nlohmann::json::error_handler_t::replace));
   }

@@ -1,6 +1,7 @@
 #ifndef KBO_SERVER_STORAGE_HISTORY_H_
 #define KBO_SERVER_STORAGE_HISTORY_H_
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,16 @@ class History {
   // The office edits (console/data.cc) of `subject` ("ENTITY:ID"), oldest
   // first.
   Result<std::vector<OfficeEdit>> OfficeEdits(std::string_view subject);
+
+  // The office edits whose detail starts with `detail_prefix` (taken
+  // literally, not as a pattern), of `subject` when it is not empty, oldest
+  // first: (audit id, subject, detail).
+  struct Marked {
+    int64_t id = 0;
+    std::string subject, detail;
+  };
+  Result<std::vector<Marked>> EditsStartingWith(std::string_view subject,
+                                                std::string_view detail_prefix);
 
  private:
   Db& db_;

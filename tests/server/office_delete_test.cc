@@ -12,6 +12,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "server/data_quality.h"
 #include "server/office_delete.h"
 #include "server/pull_service.h"
 #include "server/report_queries.h"
@@ -355,6 +356,81 @@ TEST_CASE("Office delete: a cascade tombstones the row and everything under "
   CHECK(f.NextSeq() == seq);
 }
 
+Result<RestoredRow> Restore(ServerFixture& f, const Scope& scope,
+                            const std::string& entity, const std::string& id) {
+  Transaction tx(f.store->db());
+  auto r = RestoreDeletedRow(*f.store, scope, entity, id, "ลบผิดกลุ่ม",
+                             "user:office", "192.0.2.9");
+  if (r.ok()) {
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  }
+  return r;
+}
+
+TEST_CASE("Office delete: the office's delete is undone by a restore, with "
+          "what it took and nothing else; a device's delete is not",
+          "[office_delete][server]") {
+  ServerFixture f;
+  Data d(f.store->db());
+  const int64_t live = LiveRows(f);
+  // A mark deleted before, on its own (as a device would): it stays deleted.
+  {
+    Statement st(f.store->db(), "UPDATE attendance SET deleted = 1 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.marks[0]));
+    REQUIRE(st.Run().ok());
+  }
+  REQUIRE(Delete(f, ScopeOf(kPhrao), "producer", d.producer, RowsUnder::kCascade)
+              .ok());
+  CHECK(LiveRows(f) == live - 10);  // the mark before, 9 rows now
+  // A Fang user cannot see it; nor restore it.
+  CHECK(Restore(f, ScopeOf(kFang), "producer", d.producer).status().code() ==
+        Code::kNotFound);
+
+  auto back = Restore(f, ScopeOf(kPhrao), "producer", d.producer);
+  INFO(back.status().ToString());
+  REQUIRE(back.ok());
+  CHECK(back->undone);
+  CHECK(back->restored_with == 8);
+  CHECK(LiveRows(f) == live - 1);
+  CHECK(Deleted(f, "attendance", d.marks[0]) == 1);
+  CHECK(Deleted(f, "attendance", d.marks[1]) == 0);
+  CHECK(Deleted(f, "photo", d.photo) == 0);
+  CHECK(Deleted(f, "producer", d.producer) == 0);
+  auto c = Certificates(f.store->db(), d.workshop, ScopeOf("all"));
+  REQUIRE(c.ok());
+  REQUIRE(c->participants.size() == 1);
+  CHECK(c->participants[0].days_attended == 2);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log WHERE detail = 'deleted: "
+                "''1'' -> ''0'' (office delete undone); reason: ลบผิดกลุ่ม'") ==
+        9);
+
+  // Undone once: again is refused (it is live); deleted and undone again
+  // takes only what the second delete took.
+  CHECK(Restore(f, ScopeOf(kPhrao), "producer", d.producer).status().code() ==
+        Code::kInvalidArgument);
+  REQUIRE(Delete(f, ScopeOf(kPhrao), "enrolment", d.enrolment,
+                 RowsUnder::kCascade)
+              .ok());
+  auto enrolment = Restore(f, ScopeOf(kPhrao), "enrolment", d.enrolment);
+  REQUIRE(enrolment.ok());
+  CHECK(enrolment->restored_with == 2);
+  CHECK(Deleted(f, "attendance", d.marks[0]) == 1);
+
+  // A row deleted otherwise (a device, here straight in the table) with
+  // nothing under it: not the office's to undo, nothing written.
+  {
+    Statement st(f.store->db(), "UPDATE producer SET deleted = 1 WHERE id = ?1");
+    st.Bind(1, std::string_view(d.bare));
+    REQUIRE(st.Run().ok());
+  }
+  const uint64_t seq = f.NextSeq();
+  auto device = Restore(f, ScopeOf(kPhrao), "producer", d.bare);
+  CHECK(device.status().code() == Code::kInvalidArgument);
+  CHECK(device.status().reason() == "not_deleted_by_office");
+  CHECK(f.NextSeq() == seq);
+}
+
 struct DeleteConsole {
   ServerFixture f;
   Data d{f.store->db()};
@@ -456,6 +532,17 @@ TEST_CASE("Office delete console: the row page offers it to the office only, "
   auto c = Certificates(fx.f.store->db(), fx.d.workshop, ScopeOf("all"));
   REQUIRE(c.ok());
   CHECK(c->participants.empty());
+
+  // Undone from the same page: the row and what it took.
+  CHECK(Has(after.body, "action=\"" + row + "/restore\""));
+  Reply restored = b.Post(row + "/restore", {{"csrf", csrf}, {"reason", "ลบผิด"}});
+  REQUIRE(restored.status == 303);
+  CHECK(Has(Location(restored), "done="));
+  CHECK(Deleted(fx.f, "producer", fx.d.producer) == 0);
+  CHECK(Deleted(fx.f, "enrolment", fx.d.enrolment) == 0);
+  c = Certificates(fx.f.store->db(), fx.d.workshop, ScopeOf("all"));
+  REQUIRE(c.ok());
+  CHECK(c->participants.size() == 1);
 }
 
 TEST_CASE("Office delete API: JSON in, the error body's reason and children "
@@ -558,6 +645,16 @@ TEST_CASE("kbo-server delete: refuses with the --cascade line (exit 2), "
                       "1 contest score and 1 photo under it; devices receive it when "
                       "they next sync\n");
   CHECK(run({"producer", d->producer, "--reason", "x"}).exit_code == 2);
+
+  // kbo-server restore undoes it.
+  std::vector<std::string> args = {"--data", data, "restore", "producer",
+                                   d->producer, "--reason", "ลบผิด"};
+  kbo::testing::CliResult restored = kbo::testing::RunServerCli(args);
+  INFO(restored.err);
+  REQUIRE(restored.exit_code == 0);
+  CHECK(restored.out == "restored producer " + d->producer +
+                            " (กลุ่มจักสานบ้านโป่ง) and 9 rows deleted with "
+                            "it: the office's delete is undone\n");
 }
 #endif
 
