@@ -442,6 +442,15 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   assert.ok(listed.includes(producers[0]), 'and still lists the others');
   const visits = JSON.parse(officer.kbo('list', 'visit', '--json')).map((v) => v.producer_id);
   assert.ok(!visits.includes(wrong), 'nor its visit');
+  // It was not a mistake after all: restored from the same page, with its
+  // visit, and back on the officer's device.
+  await page.click('details#restore summary');
+  await page.fill('details#restore input[name=reason]', 'กลุ่มมีอยู่จริง');
+  await Promise.all([page.waitForNavigation(), page.click('details#restore button[type=submit]')]);
+  assert.ok((await page.textContent('main')).includes('กู้คืนแล้ว'), 'said: restored');
+  officer.sync();
+  assert.ok(JSON.parse(officer.kbo('list', 'producer', '--json')).some((p) => p.id === wrong), 'the group is back');
+  assert.ok(JSON.parse(officer.kbo('list', 'visit', '--json')).some((v) => v.producer_id === wrong), 'with its visit');
 
   // The gallery: the trainer's photo, by product, with who took it, and a
   // thumbnail the server made.
