@@ -68,11 +68,20 @@ struct IdText {
 
 class CollectingSink : public ConflictSink {
  public:
+  explicit CollectingSink(const Uuid& server) : server_(server) {}
   Status OnConflict(const ConflictEvent& event) override {
+    // The office's own writes to a deleted row (a merge repointing it) are
+    // made knowing it is deleted.
+    if (event.edit_of_deleted && event.incoming.hlc.device == server_) {
+      return Status();
+    }
     events.push_back(event);
     return Status();
   }
   std::vector<ConflictEvent> events;
+
+ private:
+  Uuid server_;
 };
 
 // The district the row is in now; nullopt if the server does not hold it.
@@ -460,7 +469,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   if (!first.ok()) return first.status();
   applied.first_seq = *first;
   applied.last_seq = *first + cs.rows.size() - 1;
-  CollectingSink sink;
+  CollectingSink sink(store.server_id());
   std::set<RowKey> refused_rows;
   ParentDistricts parents;
   RowsAhead ahead;

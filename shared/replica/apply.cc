@@ -436,6 +436,46 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
   }
   info->existed = exists;
 
+  // An edit of a row deleted since its writer last heard of it is a
+  // conflict on `deleted`: the writer took the row for live (an officer
+  // offline changes a phone number while the office deletes the group).
+  // "Since": every cell's base is older than the delete, as it always is,
+  // for a device cannot edit a row it holds deleted. The row change writes
+  // no `deleted` of its own and changes a value. The row stays deleted (the
+  // rule is per cell, and the edit's values are kept in the tombstone); the
+  // conflict puts the decision before a person.
+  if (options.conflicts != nullptr && exists) {
+    const StoredVersion* dv = versions.Find(kDeletedColumn);
+    const auto deleted_now = current_values.find(kDeletedColumn);
+    if (dv != nullptr && dv->seq > 0 && deleted_now != current_values.end() &&
+        deleted_now->second == Value::Integer(1) &&
+        dv->hlc.device != row.hlc.device) {
+      bool writes_deleted = false, changes = false;
+      uint64_t max_base = 0;
+      for (size_t c = 0; c < ncells; ++c) {
+        const PlannedCell& cell = cells[c];
+        writes_deleted |= cell.name == kDeletedColumn;
+        max_base = std::max(max_base, cell.base);
+        const auto now = current_values.find(cell.name);
+        changes |= now == current_values.end() || !(now->second == *cell.value);
+      }
+      if (!writes_deleted && changes && max_base < dv->seq) {
+        ConflictEvent event;
+        event.entity = std::string(entity->name);
+        event.row_id = row.row_id;
+        event.column = std::string(kDeletedColumn);
+        event.current = CellVersion{dv->hlc, Value::Integer(1)};
+        event.current_seq = dv->seq;
+        event.incoming = CellVersion{row.hlc, Value::Integer(0)};
+        event.incoming_base = max_base;
+        event.incoming_seq = options.seq;
+        event.incoming_won = false;
+        event.edit_of_deleted = true;
+        if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
+      }
+    }
+  }
+
   // Decide each cell with the pure rule.
   static const Value kNull;
   static const Value kAlive = Value::Integer(0);

@@ -42,6 +42,10 @@ struct ConflictEvent {
   uint64_t incoming_base = 0;
   uint64_t incoming_seq = 0;  // server sequence given to the incoming write
   bool incoming_won = false;  // which value LWW now shows
+  // Not a write of `deleted`: an edit of other cells of a row deleted since
+  // its writer last heard of it, reported as a conflict on `deleted`
+  // (incoming value 0: the writer took the row for live).
+  bool edit_of_deleted = false;
 };
 
 class ConflictSink {

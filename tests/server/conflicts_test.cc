@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <catch2/catch.hpp>
 
+#include "server/conflict_view.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "server/storage/change_log.h"
@@ -112,6 +113,89 @@ TEST_CASE(
              Catch::Contains("was already resolved on " +
                              r->conflict.resolved_at + " by cli (value "
                              "'0811111111')"));
+}
+
+TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
+          "is a conflict on deleted; keeping the edit brings the row back "
+          "with it",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  const Uuid producer = Uuid::Random(), other = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext(
+                        {Producer(producer, officer.HlcAt(kT0), kPhrao),
+                         Producer(other, officer.HlcAt(kT0 + 1), kPhrao,
+                                  "กลุ่มที่สอง")}))
+              .ok());  // seqs 1, 2
+  // The officer deletes the group; the trainer, who received it at seq 1
+  // and has not synced since, changes its phone; and the same, but the
+  // trainer writes what is already there (no edit), for the other group.
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", producer,
+                                          officer.HlcAt(kT0 + 10),
+                                          {{"deleted", I(1), 1}}),
+                                      Row("producer", other,
+                                          officer.HlcAt(kT0 + 11),
+                                          {{"deleted", I(1), 2}})}))
+              .ok());  // seqs 3, 4
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 20),
+                                          {{"phone", T("0822222222"), 0}}),
+                                      Row("producer", other,
+                                          trainer.HlcAt(kT0 + 21),
+                                          {{"name", T("กลุ่มที่สอง"), 2}})}))
+              .ok());
+  Conflicts conflicts(*f.store);
+  auto list = conflicts.List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  const ConflictRecord& c = list->front();
+  CHECK(c.row_id == producer.ToString());
+  CHECK(c.column_name == "deleted");
+  CHECK(c.current_value == I(1));
+  CHECK(c.current_device == officer.id.ToString());
+  CHECK(c.current_seq == 3);
+  CHECK(c.incoming_value == I(0));
+  CHECK(c.incoming_device == trainer.id.ToString());
+  CHECK(c.incoming_base == 0);
+  CHECK(c.winner == "current");
+  // Shown for a person: the trainer edited it, not knowing.
+  auto views = DescribeConflicts(f.store->db(), {c}, Lang::kEn);
+  REQUIRE(views.ok());
+  CHECK(views->front().current.value == "deleted");
+  CHECK(views->front().incoming.value ==
+        "edited it, not knowing it was deleted (still in use)");
+  // The row stays deleted until a person decides; the edit is kept in it.
+  CHECK(f.Text("SELECT phone FROM producer WHERE id = '" + producer.ToString() +
+               "'") == "0822222222");
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" +
+                producer.ToString() + "'") == 1);
+
+  // The officer's later edit of a row it deleted itself is no conflict
+  // (it cannot happen on a device; it can in a replayed bundle).
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", producer,
+                                          officer.HlcAt(kT0 + 30),
+                                          {{"tambon", T("เวียง"), 0}})}))
+              .ok());
+  CHECK(conflicts.List()->size() == 1);
+
+  auto r = conflicts.Resolve(c.id,
+                             Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                             kCli);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" +
+                producer.ToString() + "'") == 0);
+  CHECK(f.Text("SELECT phone FROM producer WHERE id = '" + producer.ToString() +
+               "'") == "0822222222");
+  CHECK(f.Text("SELECT tambon FROM producer WHERE id = '" +
+               producer.ToString() + "'") == "เวียง");
 }
 
 TEST_CASE("Conflicts: a typed value, or either side by its sequence",
