@@ -56,10 +56,12 @@ WriteView SideOf(Lang lang, const ConflictRecord& c, const Value& value,
   w.value = c.column_name == kDeletedColumn
                 ? DeletedLabel(lang, value)
                 : ValueLabel(lang, c.entity, c.column_name, value);
-  // A device never writes deleted = 0 (only the office restores): a 0 of a
-  // device is its edit of the row, made before it heard of the delete.
-  if (c.column_name == kDeletedColumn && device != server_id &&
-      value.type() == Value::Type::kInteger && value.integer() == 0) {
+  // The incoming side of a conflict on `deleted` that is a device's 0
+  // against a delete: its edit (or re-recording) of the row, made before it
+  // heard of the delete (shared/replica/apply.cc).
+  if (&value == &c.incoming_value && c.column_name == kDeletedColumn &&
+      device != server_id && value.type() == Value::Type::kInteger &&
+      value.integer() == 0 && c.current_value == Value::Integer(1)) {
     w.value = Word(lang, "แก้ไขรายการนี้โดยไม่รู้ว่าถูกลบ (ยังใช้อยู่)",
                    "edited it, not knowing it was deleted (still in use)");
   }

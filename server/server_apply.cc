@@ -84,6 +84,41 @@ class CollectingSink : public ConflictSink {
   Uuid server_;
 };
 
+// See ApplyAtServer, step 4.
+Status DropRepeatedEditsOfDeleted(Db& db, const ChangeSet& cs,
+                                  std::vector<ConflictEvent>* events) {
+  std::set<std::pair<std::string, Uuid>> told;
+  std::vector<ConflictEvent> kept;
+  kept.reserve(events->size());
+  for (ConflictEvent& e : *events) {
+    if (!e.edit_of_deleted) {
+      kept.push_back(std::move(e));
+      continue;
+    }
+    if (!told.insert({e.entity, e.row_id}).second) continue;
+    bool deletes_too = false;
+    for (const RowChange& r : cs.rows) {
+      if (r.entity != e.entity || r.row_id != e.row_id) continue;
+      for (const CellWrite& c : r.cells) {
+        deletes_too |= c.column == kDeletedColumn && c.value == Value::Integer(1);
+      }
+    }
+    if (deletes_too) continue;
+    Result<std::vector<storage::ConflictRecord>> open =
+        storage::ConflictStore(db).OfRow(e.entity, e.row_id.ToString());
+    if (!open.ok()) return open.status();
+    bool already = false;
+    const std::string device = e.incoming.hlc.device.ToString();
+    for (const storage::ConflictRecord& c : *open) {
+      already |= !c.resolved() && c.column_name == kDeletedColumn &&
+                 c.current_seq == e.current_seq && c.incoming_device == device;
+    }
+    if (!already) kept.push_back(std::move(e));
+  }
+  *events = std::move(kept);
+  return Status();
+}
+
 // The district the row is in now; nullopt if the server does not hold it.
 Result<std::optional<std::string>> CurrentDistrict(Db& db, const Entity& entity,
                                                    std::string_view row_id) {
@@ -613,6 +648,13 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     }
   }
 
+  // An edit of a deleted row is told once per row and writer (five offline
+  // edits of one row are one crossing), not when the same set deletes the
+  // row too (its writer took it for deleted in the end), and not again
+  // while that crossing is still open in the inbox.
+  if (Status s = DropRepeatedEditsOfDeleted(db, cs, &sink.events); !s.ok()) {
+    return s;
+  }
   // 4. Conflicts, each with a fresh feed sequence after the rows'.
   applied.conflicts = sink.events.size();
   if (sink.events.empty()) return applied;

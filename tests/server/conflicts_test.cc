@@ -144,6 +144,9 @@ TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
               .ok());  // seqs 3, 4
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 19),
+                                          {{"phone", T("0899999999"), 0}}),
+                                      Row("producer", producer,
                                           trainer.HlcAt(kT0 + 20),
                                           {{"phone", T("0822222222"), 0}}),
                                       Row("producer", other,
@@ -175,6 +178,27 @@ TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
                "'") == "0822222222");
   CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" +
                 producer.ToString() + "'") == 1);
+
+  // Two edits in one set were one crossing; a later edit of the trainer's,
+  // while it is open, is the same one.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 25),
+                                          {{"village", T("บ้านป่าตุ้ม"), 0}})}))
+              .ok());
+  CHECK(conflicts.List()->size() == 1);
+  // A set that edits a deleted row and deletes it too took it for deleted.
+  TestDevice third;
+  f.Enroll(third, kPhrao);
+  REQUIRE(push.Push(f.Record(third.id),
+                    third.SealNext({Row("producer", other,
+                                        third.HlcAt(kT0 + 26),
+                                        {{"phone", T("0844444444"), 2}}),
+                                    Row("producer", other,
+                                        third.HlcAt(kT0 + 27),
+                                        {{"deleted", I(1), 2}})}))
+              .ok());
+  CHECK(conflicts.List()->size() == 1);
 
   // The officer's later edit of a row it deleted itself is no conflict
   // (it cannot happen on a device; it can in a replayed bundle).
