@@ -681,14 +681,19 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
       restored.rows_under += n;
     }
   }
-  if (restored.rows_under == 0) {
-    // Not the finding's case: an office delete is undone, with what it took;
-    // a delete of a device is not undone here.
-    KBO_ASSIGN_OR_RETURN(restored.restored_with,
-                         UndoOfficeDelete(store, scope, found, reason, actor,
-                                          address));
+  // The office's own delete is undone whole, with what it took, whether or
+  // not a device has recorded under the row since; a device's delete is
+  // restored only for the rows recorded under it (the finding).
+  Result<int64_t> undone =
+      UndoOfficeDelete(store, scope, found, reason, actor, address);
+  if (undone.ok()) {
     restored.undone = true;
+    restored.restored_with = *undone;
     return restored;
+  }
+  if (undone.status().reason() != "not_deleted_by_office" ||
+      restored.rows_under == 0) {
+    return undone.status();
   }
   KBO_ASSIGN_OR_RETURN(ServerWrite w,
                        WriteAsServer(store, e->name, found.id,

@@ -6,6 +6,7 @@
 #include "server/data_quality.h"
 #include "server/server_write.h"
 #include "server/storage/history.h"
+#include "server/storage/rows.h"
 #include "server/storage/quality_store.h"
 #include "shared/entities.h"
 #include "shared/uuid.h"
@@ -208,12 +209,37 @@ Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
   // start) and before it.
   KBO_ASSIGN_OR_RETURN(std::vector<storage::History::Marked> edits,
                        history.EditsStartingWith(subject, "deleted: "));
-  if (edits.empty() || edits.back().detail.rfind(kDeletedByOffice, 0) != 0) {
-    return Status::InvalidArgument(
-               row.subject +
-               " was not deleted by the office (a device deleted it, or the "
-               "office's delete was undone already), and no live row is "
-               "recorded under it; nothing was written")
+  // And the tombstone is still the server's own write: a device may have
+  // brought the row back (re-recording a mark) and deleted it again since,
+  // without a line in the audit log.
+  const auto server_tombstone = [&](const Entity& e, const Uuid& id) -> Result<bool> {
+    KBO_ASSIGN_OR_RETURN(auto versions,
+                         storage::Rows(db).CellVersions(e.name, id));
+    auto v = versions.find(kDeletedColumn);
+    return v != versions.end() && v->second.hlc.device == store.server_id();
+  };
+  const bool office_last =
+      !edits.empty() && edits.back().detail.rfind(kDeletedByOffice, 0) == 0;
+  KBO_ASSIGN_OR_RETURN(bool ours, server_tombstone(*row.entity, row.id));
+  if (!office_last || !ours) {
+    std::string why = "a device deleted it";
+    if (!edits.empty() && edits.back().detail.rfind("deleted: '0' -> '1' (under ", 0) == 0) {
+      // "(under producer:ID, deleted with it)": restore that row instead.
+      const std::string& d = edits.back().detail;
+      const size_t from = d.find("(under ") + 7, to = d.find(',', from);
+      why = "it was deleted with " + d.substr(from, to - from) +
+            ": restore that row";
+    } else if (!edits.empty() && edits.back().detail.find("(merged into ") !=
+                                     std::string::npos) {
+      why = "it was merged into another producer";
+    } else if (office_last) {
+      why = "a device deleted it again after the office";
+    }
+    return Status::InvalidArgument(row.subject + " was not deleted by the office (" +
+                                   why +
+                                   "); a row it deleted is restored only while "
+                                   "live rows are recorded under it; nothing "
+                                   "was written")
         .WithReason("not_deleted_by_office");
   }
   const int64_t until = edits.back().id;
@@ -240,7 +266,10 @@ Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
         std::optional<storage::RowHead> held,
         QualityStore(db).FindRow(e->name, "", id->ToString()));
     if (!held.has_value() || !held->deleted) continue;  // live again already
-    if (!held->district_code.empty() && !scope.Contains(held->district_code)) {
+    // Deleted again since by a device: not the office's to undo.
+    KBO_ASSIGN_OR_RETURN(bool taken_by_office, server_tombstone(*e, *id));
+    if (!taken_by_office) continue;
+    if (!scope.all && !scope.Contains(held->district_code)) {
       return Status::PermissionDenied(
                  std::string(e->name) + " " + id->ToString() +
                  " deleted with it is recorded in district " +

@@ -15,6 +15,7 @@
 #include "server/data_quality.h"
 #include "server/office_delete.h"
 #include "server/pull_service.h"
+#include "server/push_service.h"
 #include "server/report_queries.h"
 #include "server/row_history.h"
 #include "shared/change_set_codec.h"
@@ -383,6 +384,20 @@ TEST_CASE("Office delete: the office's delete is undone by a restore, with "
   REQUIRE(Delete(f, ScopeOf(kPhrao), "producer", d.producer, RowsUnder::kCascade)
               .ok());
   CHECK(LiveRows(f) == live - 10);  // the mark before, 9 rows now
+  // A row the cascade took is not restored alone: the message says which
+  // row to restore.
+  auto alone = Restore(f, ScopeOf(kPhrao), "enrolment", d.enrolment);
+  CHECK(alone.status().reason() == "not_deleted_by_office");
+  CHECK_THAT(alone.status().message(),
+             Catch::Contains("it was deleted with producer:" + d.producer +
+                             ": restore that row"));
+  // A device, offline, recorded a visit under it since: the restore still
+  // undoes the office's delete whole (not only the row, as the finding's
+  // restore would).
+  InsertRow(f.store->db(), "visit", {{"id", Tx(NewId())},
+                                     {"producer_id", Tx(d.producer)},
+                                     {"visited_at", Tx("2024-03-05T03:00:00Z")},
+                                     {"district_code", Tx(kPhrao)}});
   // A Fang user cannot see it; nor restore it.
   CHECK(Restore(f, ScopeOf(kFang), "producer", d.producer).status().code() ==
         Code::kNotFound);
@@ -392,7 +407,7 @@ TEST_CASE("Office delete: the office's delete is undone by a restore, with "
   REQUIRE(back.ok());
   CHECK(back->undone);
   CHECK(back->restored_with == 8);
-  CHECK(LiveRows(f) == live - 1);
+  CHECK(LiveRows(f) == live - 1 + 1);  // the mark before; the new visit
   CHECK(Deleted(f, "attendance", d.marks[0]) == 1);
   CHECK(Deleted(f, "attendance", d.marks[1]) == 0);
   CHECK(Deleted(f, "photo", d.photo) == 0);
@@ -416,6 +431,29 @@ TEST_CASE("Office delete: the office's delete is undone by a restore, with "
   REQUIRE(enrolment.ok());
   CHECK(enrolment->restored_with == 2);
   CHECK(Deleted(f, "attendance", d.marks[0]) == 1);
+
+  // The office deletes a mark; a trainer's device brings it back (a mark
+  // re-recorded: deleted = 0, no line in the audit log) and then deletes
+  // it: that tombstone is the device's, not the office's to undo.
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  REQUIRE(Delete(f, ScopeOf(kPhrao), "attendance", d.marks[2], RowsUnder::kRefuse)
+              .ok());
+  PushService push(*f.store);
+  const Uuid mark = *Uuid::Parse(d.marks[2]);
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("attendance", mark,
+                                          trainer.HlcAt(kT0 + 3600 * 1000),
+                                          {{"deleted", I(0), 0}}),
+                                      Row("attendance", mark,
+                                          trainer.HlcAt(kT0 + 3601 * 1000),
+                                          {{"deleted", I(1), 0}})}))
+              .ok());
+  CHECK(Deleted(f, "attendance", d.marks[2]) == 1);
+  auto devices = Restore(f, ScopeOf(kPhrao), "attendance", d.marks[2]);
+  CHECK(devices.status().reason() == "not_deleted_by_office");
+  CHECK_THAT(devices.status().message(),
+             Catch::Contains("a device deleted it again after the office"));
 
   // A row deleted otherwise (a device, here straight in the table) with
   // nothing under it: not the office's to undo, nothing written.
