@@ -116,7 +116,7 @@ TEST_CASE(
 }
 
 TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
-          "is a conflict on deleted; keeping the edit brings the row back "
+          "is a conflict on deleted, and keeping the edit brings the row back "
           "with it",
           "[server][conflict]") {
   ServerFixture f;

@@ -171,7 +171,7 @@ Result<OfficeDeleted> Delete(ServerFixture& f, const Scope& scope,
 }
 
 TEST_CASE("Office delete: refused while rows are recorded under the row, "
-          "nothing written; each refusal crossed",
+          "nothing written, each refusal crossed",
           "[office_delete][server]") {
   ServerFixture f;
   Data d(f.store->db());
@@ -370,7 +370,7 @@ Result<RestoredRow> Restore(ServerFixture& f, const Scope& scope,
 }
 
 TEST_CASE("Office delete: the office's delete is undone by a restore, with "
-          "what it took and nothing else; a device's delete is not",
+          "what it took and nothing else, but a device's delete is not",
           "[office_delete][server]") {
   ServerFixture f;
   Data d(f.store->db());
