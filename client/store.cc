@@ -16,6 +16,7 @@
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
 #include "shared/replica/apply.h"
+#include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
 
 namespace kbo::client {
@@ -1021,32 +1022,20 @@ std::string ClientStore::Deleted::Summary() const {
 Status ClientStore::LiveChildren(const Entity& e, const Uuid& id,
                                  std::vector<RowRef>* out) {
   const std::string id_text = id.ToString();
-  auto collect = [&](const Entity& child, Statement& st) -> Status {
+  for (const ChildLink& link : LinksUnder(e)) {
+    Statement st(*db_, "SELECT id FROM " + std::string(link.child->name) + " WHERE " +
+                           std::string(link.column) + " = ?1 AND deleted = 0" +
+                           (link.by_subject ? " AND subject_type = ?2" : "") +
+                           " ORDER BY id");
+    st.Bind(1, id_text);
+    if (link.by_subject) st.Bind(2, e.name);
     while (st.Step()) {
       Result<Uuid> child_id = Uuid::Parse(st.ColumnText(0));
       // Ids are written by this program; one that does not parse hangs on
       // nothing a delete could follow.
-      if (child_id.ok()) out->push_back(RowRef{&child, *child_id});
+      if (child_id.ok()) out->push_back(RowRef{link.child, *child_id});
     }
-    return st.status();
-  };
-  for (const Entity& child : Catalogue()) {
-    for (const Column& c : child.columns) {
-      if (!RecordsUnder(c, e.name)) continue;
-      Statement st(*db_, "SELECT id FROM " + std::string(child.name) + " WHERE " +
-                             std::string(c.name) + " = ?1 AND deleted = 0 ORDER BY id");
-      st.Bind(1, id_text);
-      if (Status s = collect(child, st); !s.ok()) return s;
-    }
-  }
-  const Entity* photo = FindEntity("photo");
-  if (photo && e.name != "photo") {
-    Statement st(*db_,
-                 "SELECT id FROM photo WHERE subject_type = ?1 AND subject_id = ?2"
-                 " AND deleted = 0 ORDER BY id");
-    st.Bind(1, e.name);
-    st.Bind(2, id_text);
-    if (Status s = collect(*photo, st); !s.ok()) return s;
+    if (!st.status().ok()) return st.status();
   }
   return Status();
 }
@@ -1066,35 +1055,20 @@ Result<ClientStore::Deleted> ClientStore::Delete(std::string_view entity, const 
     return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
                             (existing->has_value() ? " (already deleted)" : ""));
   }
-  // Every live row below this one, breadth first (a mark hangs on both its
-  // workshop and its enrolment: it is taken once).
+  // Every live row below this one.
   std::vector<RowRef> rows{RowRef{e, id}};
-  std::set<std::pair<const Entity*, Uuid>> seen{{e, id}};
-  for (size_t i = 0; i < rows.size(); ++i) {
-    std::vector<RowRef> found;
-    if (Status s = LiveChildren(*rows[i].entity, rows[i].id, &found); !s.ok()) return s;
-    for (RowRef& r : found) {
-      if (seen.insert({r.entity, r.id}).second) rows.push_back(r);
-    }
+  if (Status s = WalkRowsUnder(&rows,
+                               [this](const RowRef& r, std::vector<RowRef>* found) {
+                                 return LiveChildren(*r.entity, r.id, found);
+                               });
+      !s.ok()) {
+    return s;
   }
   Deleted deleted;
-  for (const Entity& c : Catalogue()) {
-    int64_t n = 0;
-    for (size_t i = 1; i < rows.size(); ++i) n += rows[i].entity == &c ? 1 : 0;
-    if (n > 0) deleted.by_entity.emplace_back(std::string(c.name), n);
-  }
+  deleted.by_entity = CountRowsUnder(rows);
   if (rows.size() > 1 && children == Children::kRefuse) {
-    std::vector<std::pair<std::string, std::string>> counts;
-    for (const auto& [name, n] : deleted.by_entity) {
-      counts.emplace_back(name, std::to_string(n));
-    }
-    return Status::InvalidArgument(
-               RowLabel(*e, (*existing)->values) + " still has " + deleted.Summary() +
-               " recorded under it, which would drop out of the reports;"
-               " delete those first, or delete them with it; nothing was deleted")
-        .WithReason(kHasChildrenReason)
-        .With(kChildrenField, std::move(counts))
-        .With(field::kRow, id.ToString());
+    return HasChildrenStatus(RowLabel(*e, (*existing)->values), deleted.by_entity,
+                             id.ToString());
   }
   if (Status s = CheckWrite(*e, RowAction::kDelete, (*existing)->values,
                             /*check_district=*/false);

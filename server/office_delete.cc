@@ -1,7 +1,5 @@
 #include "server/office_delete.h"
 
-#include <set>
-
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/server_write.h"
@@ -9,6 +7,7 @@
 #include "server/storage/rows.h"
 #include "server/storage/quality_store.h"
 #include "shared/entities.h"
+#include "shared/rows_under.h"
 #include "shared/uuid.h"
 
 namespace kbo::server {
@@ -30,58 +29,28 @@ struct Found {
   std::string id, district_code;
 };
 
-// `root` and every live row under it, breadth first, each once (a mark is
-// under both its workshop and its enrolment). A row with no district of its
-// own takes the district of the row it was found under, as the reports
-// read it.
+// `root` and every live row under it (WalkRowsUnder). A row with no
+// district of its own takes the district of the row it was found under, as
+// the reports read it.
 Result<std::vector<Found>> WalkUnder(Db& db, Found root) {
   std::vector<Found> rows{std::move(root)};
-  std::set<std::pair<const Entity*, std::string>> seen{
-      {rows[0].entity, rows[0].id}};
-  const Entity* photo = FindEntity("photo");
-  for (size_t i = 0; i < rows.size(); ++i) {
-    const Entity* parent = rows[i].entity;
-    const std::string parent_id = rows[i].id;
-    const std::string parent_district = rows[i].district_code;
-    const auto take = [&](const Entity& child,
-                          std::vector<QualityStore::LiveChild> found) {
-      for (QualityStore::LiveChild& c : found) {
-        if (seen.insert({&child, c.id}).second) {
-          rows.push_back({&child, std::move(c.id),
-                          c.district_code.empty() ? parent_district
-                                                  : std::move(c.district_code)});
+  KBO_RETURN_IF_ERROR(WalkRowsUnder(
+      &rows, [&db](const Found& parent, std::vector<Found>* found) -> Status {
+        for (const ChildLink& link : LinksUnder(*parent.entity)) {
+          KBO_ASSIGN_OR_RETURN(
+              auto children,
+              QualityStore(db).LiveRowIdsNaming(
+                  link.child->name, link.column, parent.id,
+                  link.by_subject ? parent.entity->name : std::string_view()));
+          for (QualityStore::LiveChild& c : children) {
+            found->push_back({link.child, std::move(c.id),
+                              c.district_code.empty() ? parent.district_code
+                                                      : std::move(c.district_code)});
+          }
         }
-      }
-    };
-    for (const Entity& child : Catalogue()) {
-      for (const Column& c : child.columns) {
-        if (!RecordsUnder(c, parent->name)) continue;
-        KBO_ASSIGN_OR_RETURN(
-            auto found,
-            QualityStore(db).LiveRowIdsNaming(child.name, c.name, parent_id));
-        take(child, std::move(found));
-      }
-    }
-    if (photo != nullptr && parent != photo) {
-      KBO_ASSIGN_OR_RETURN(auto found,
-                           QualityStore(db).LiveRowIdsNaming(
-                               "photo", "subject_id", parent_id, parent->name));
-      take(*photo, std::move(found));
-    }
-  }
+        return Status();
+      }));
   return rows;
-}
-
-// rows[1..] counted by entity, in catalogue order.
-std::vector<std::pair<std::string, int64_t>> CountUnder(
-    const std::vector<Found>& rows) {
-  std::vector<std::pair<std::string, int64_t>> out;
-  for (const Entity& e : Catalogue()) {
-    int64_t n = 0;
-    for (size_t i = 1; i < rows.size(); ++i) n += rows[i].entity == &e ? 1 : 0;
-    if (n > 0) out.emplace_back(std::string(e.name), n);
-  }
-  return out;
 }
 
 }  // namespace
@@ -100,21 +69,27 @@ Result<std::vector<std::pair<std::string, int64_t>>> LiveRowsUnder(
                                    std::string(entity.substr(0, 40)) + "'");
   }
   const std::string row_id(id);
-  std::vector<std::pair<std::string, int64_t>> out;
+  EntityCounts out;
   QualityStore rows(store.db());
-  for (const Entity& child : Catalogue()) {
+  for (const ChildLink& link : LinksUnder(*e)) {
     int64_t n = 0;
-    for (const Column& c : child.columns) {
-      if (!RecordsUnder(c, e->name)) continue;
-      KBO_ASSIGN_OR_RETURN(int64_t k, rows.LiveRowsNaming(child.name, c.name, row_id));
-      n += k;
+    if (link.by_subject) {
+      KBO_ASSIGN_OR_RETURN(auto photos,
+                           rows.LiveRowIdsNaming(link.child->name, link.column,
+                                                 row_id, e->name));
+      n = static_cast<int64_t>(photos.size());
+    } else {
+      KBO_ASSIGN_OR_RETURN(n, rows.LiveRowsNaming(link.child->name, link.column,
+                                                  row_id));
     }
-    if (child.name == "photo" && e->name != "photo") {
-      KBO_ASSIGN_OR_RETURN(auto photos, rows.LiveRowIdsNaming("photo", "subject_id",
-                                                              row_id, e->name));
-      n += static_cast<int64_t>(photos.size());
+    if (n == 0) continue;
+    // A mark names both its workshop and its enrolment: one entry per
+    // entity, in catalogue order.
+    if (!out.empty() && out.back().first == link.child->name) {
+      out.back().second += n;
+    } else {
+      out.emplace_back(std::string(link.child->name), n);
     }
-    if (n > 0) out.emplace_back(std::string(child.name), n);
   }
   return out;
 }
@@ -145,7 +120,7 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
                        WalkUnder(db, Found{e, row_id, found.district_code}));
   OfficeDeleted deleted{std::string(e->name), row_id,
                         found.named ? found.name : std::string(),
-                        found.district_code, CountUnder(rows)};
+                        found.district_code, CountRowsUnder(rows)};
   // Another district's rows are never reached, whether or not a cascade
   // was asked for (and their counts are not told).
   for (size_t i = 1; i < rows.size(); ++i) {
@@ -161,18 +136,7 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
     }
   }
   if (rows.size() > 1 && rows_under == RowsUnder::kRefuse) {
-    std::vector<std::pair<std::string, std::string>> counts;
-    for (const auto& [name, n] : deleted.under) {
-      counts.emplace_back(name, std::to_string(n));
-    }
-    return Status::InvalidArgument(
-               label + " still has " + CountedRows(deleted.under) +
-               " recorded under it, which would drop out of the reports;"
-               " delete those first, or delete them with it; nothing was "
-               "deleted")
-        .WithReason(kHasChildrenReason)
-        .With(kChildrenField, std::move(counts))
-        .With(field::kRow, row_id);
+    return HasChildrenStatus(label, deleted.under, row_id);
   }
   // The rows under it first, the row itself last.
   const std::string why(reason);

@@ -3,6 +3,7 @@
 #include "server/data_quality.h"
 #include "server/enrolment.h"
 #include "server/office_delete.h"
+#include "shared/rows_under.h"
 #include "shared/sqlite/db.h"
 
 namespace kbo::server {
@@ -146,15 +147,9 @@ Status DeleteCommand(const std::vector<std::string>& args,
         return d.status();
       });
   if (!done.ok()) {
-    const Status& e = done;
-    if (e.reason() != kHasChildrenReason) return e;
     // The way out, in this program's words.
-    Status with_hint = Status::FromCode(
-        e.code(), e.message() + "\n  kbo-server delete " + words[0] + " " +
-                      words[1] + " --reason R --cascade deletes them with it");
-    with_hint.WithReason(e.reason());
-    for (const StatusField& f : e.fields()) with_hint.With(f);
-    return with_hint;
+    return WithCascadeHint(done, "kbo-server delete " + words[0] + " " + words[1] +
+                                     " --reason R --cascade");
   }
   out << "deleted " << d->entity << " " << d->id;
   if (!d->name.empty()) out << " (" << d->name << ")";

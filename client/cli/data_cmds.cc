@@ -24,6 +24,7 @@
 #include "client/cli/command.h"
 #include "client/csv_import.h"
 #include "shared/fs.h"
+#include "shared/rows_under.h"
 
 namespace kbo::client::cli {
 namespace {
@@ -146,16 +147,9 @@ Status RunDelete(Context& ctx, const std::vector<std::string>& args) {
       cascade ? ClientStore::Children::kCascade
               : ClientStore::Children::kRefuse);
   if (!deleted.ok()) {
-    const Status& s = deleted.status();
-    if (s.reason() != kHasChildrenReason) return s;
     // The way out, in this program's words.
-    Status with_hint = Status::FromCode(
-        s.code(), s.message() + "\n  kbo delete " +
-                      std::string((*entity)->name) + " " + id->ToString() +
-                      " --cascade deletes them with it");
-    with_hint.WithReason(s.reason());
-    for (const StatusField& f : s.fields()) with_hint.With(f);
-    return with_hint;
+    return WithCascadeHint(deleted.status(), "kbo delete " + std::string((*entity)->name) +
+                                                 " " + id->ToString() + " --cascade");
   }
   if (deleted->total() > 1) {
     ctx.err << "kbo: deleted " << deleted->Summary() << '\n';

@@ -244,6 +244,8 @@ std::string CsrfField(const Context& ctx) {
          Escape(ctx.session.csrf) + "\">";
 }
 
+bool IsApi(const Context& ctx) { return IsApi(ctx.req.path); }
+
 std::string PostField(const Context& ctx, const std::string& name) {
   std::string v = ctx.req.Form(name);
   if (!v.empty() || !IsApi(ctx.req.path) || ctx.req.body.empty()) return v;

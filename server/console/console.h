@@ -160,6 +160,8 @@ std::string Layout(const Context& ctx, std::string_view title,
 std::string Escape(std::string_view text);
 // A hidden CSRF field for a form: <input type=hidden name=csrf value=...>.
 std::string CsrfField(const Context& ctx);
+// Whether the request came to an /api/ route (JSON answers, no redirects).
+bool IsApi(const Context& ctx);
 // A field of a POST: the form's, else (an /api/ route) the JSON body's
 // string, or "1" for its `true`; "" if absent.
 std::string PostField(const Context& ctx, const std::string& name);

@@ -19,6 +19,7 @@
 #include "server/storage/originals.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
+#include "shared/rows_under.h"
 #include "shared/error_body.h"
 #include "shared/name_match.h"
 #include "shared/uuid.h"
@@ -39,7 +40,6 @@ std::string JsonText(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 Reply NotFound(Context& ctx, const std::string& message) {
   if (IsApi(ctx)) {
@@ -662,17 +662,11 @@ Reply DeleteRow(Context& ctx) {
     if (code == Code::kNotFound) return NotFound(ctx, s.message());
     std::string message = s.message();
     if (s.reason() == kHasChildrenReason) {
-      if (const auto* children = s.TextsField(kChildrenField)) {
-        std::vector<std::pair<std::string, int64_t>> under;
-        for (const auto& [entity, n] : *children) {
-          under.emplace_back(entity, std::strtoll(n.c_str(), nullptr, 10));
-        }
-        message = T(lang, "ยังไม่ได้ลบ: มีรายการบันทึกอยู่ใต้รายการนี้ (",
-                    "Nothing was deleted: rows are recorded under this row (") +
-                  RowsByEntity(lang, under) +
-                  T(lang, ") ลบรายการเหล่านั้นก่อน หรือเลือก \"ลบรายการเหล่านี้ด้วย\"",
-                    "). Delete those first, or tick \"Delete them with it\".");
-      }
+      message = T(lang, "ยังไม่ได้ลบ: มีรายการบันทึกอยู่ใต้รายการนี้ (",
+                  "Nothing was deleted: rows are recorded under this row (") +
+                RowsByEntity(lang, ChildrenOf(s)) +
+                T(lang, ") ลบรายการเหล่านั้นก่อน หรือเลือก \"ลบรายการเหล่านี้ด้วย\"",
+                  "). Delete those first, or tick \"Delete them with it\".");
     } else if (s.reason() == "already_deleted") {
       message = T(lang, "รายการนี้ถูกลบไปแล้ว", "This row is already deleted.");
     } else if (code == Code::kPermissionDenied) {

@@ -43,7 +43,6 @@ std::string JsonText(const Json &j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool IsApi(const Context &ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 std::string ErrorJson(const Status &s, std::string message) {
   return EncodeErrorBody(

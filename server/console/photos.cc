@@ -48,7 +48,6 @@ std::string JsonText(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 
-bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 Reply Fail(Context& ctx, int status, const std::string& error,
            const std::string& message) {

@@ -23,7 +23,6 @@ std::string T(Lang lang, const char* th, const char* en) {
   return lang == Lang::kTh ? th : en;
 }
 
-bool IsApi(const Context& ctx) { return ctx.req.path.rfind("/api/", 0) == 0; }
 
 std::string ErrorJson(const char* error, const std::string& message) {
   Code code = Code::kInternal;
