@@ -222,6 +222,69 @@ TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
                producer.ToString() + "'") == "เวียง");
 }
 
+TEST_CASE("Conflicts: an edit of a deleted row is settled when its writer "
+          "deletes the row too, in a later set",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer, third;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  f.Enroll(third, kPhrao);
+  const Uuid producer = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0),
+                                               kPhrao)}))
+              .ok());  // seq 1
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", producer,
+                                          officer.HlcAt(kT0 + 10),
+                                          {{"deleted", I(1), 1}})}))
+              .ok());  // seq 2
+  // Two devices edit it, not knowing: two crossings.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 20),
+                                          {{"phone", T("0822222222"), 0}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(third.id),
+                    third.SealNext({Row("producer", producer,
+                                        third.HlcAt(kT0 + 21),
+                                        {{"village", T("บ้านป่าตุ้ม"), 0}})}))
+              .ok());
+  Conflicts conflicts(*f.store);
+  REQUIRE(conflicts.List(/*open_only=*/true)->size() == 2);
+
+  // The trainer, having pulled the delete, deletes the row too: its
+  // crossing is settled, the other device's stays open for a person.
+  auto pushed = push.Push(f.Record(trainer.id),
+                          trainer.SealNext({Row("producer", producer,
+                                                trainer.HlcAt(kT0 + 30),
+                                                {{"deleted", I(1), 2}})}));
+  REQUIRE(pushed.ok());
+  auto open = conflicts.List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  CHECK(open->front().incoming_device == third.id.ToString());
+  auto all = conflicts.List(/*open_only=*/false);
+  REQUIRE(all.ok());
+  REQUIRE(all->size() == 2);
+  const ConflictRecord& settled =
+      all->at(0).incoming_device == trainer.id.ToString() ? all->at(0) : all->at(1);
+  CHECK(settled.resolved());
+  CHECK(settled.resolved_value == "1");
+  CHECK(settled.resolved_by == "device:" + trainer.id.ToString());
+  CHECK(settled.resolution_reason == "the device that edited it deleted it too");
+  CHECK(settled.feed_seq > open->front().feed_seq);  // devices hear of it
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log WHERE subject = 'conflict:" +
+                settled.id + "'") == 1);
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" +
+                producer.ToString() + "'") == 1);
+  // Resolving it again is refused: it is settled.
+  CHECK(conflicts.Resolve(settled.id, Resolution{}, kCli).status().reason() ==
+        kAlreadyResolved);
+}
+
 TEST_CASE("Conflicts: a typed value, or either side by its sequence",
           "[server][conflict]") {
   SECTION("--value, parsed for the column") {
