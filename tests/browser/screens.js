@@ -160,10 +160,13 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
   const ws = H.kboOk(a, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 2', '--fiscal-year', '2567', '--district', '5011', '--start', '2024-02-26').trim();
   const enrolment = H.kboOk(a, 'enrolment', 'add', '--workshop', ws, '--producer', producer, '--participant', 'นางบัวผัน ใจดี').trim();
   const product = H.kboOk(a, 'product', 'add', '--producer', producer, '--name', 'น้ำพริกหนุ่มพร้าว', '--category', 'food').trim();
+  // A product A will delete and B edit, neither seeing the other.
+  const dropped = H.kboOk(a, 'product', 'add', '--producer', producer, '--name', 'ข้าวแต๋นน้ำแตงโม', '--category', 'food').trim();
   H.kboOk(a, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'present');
   H.kboOk(a, 'sync');
   H.kboOk(b, 'sync');
   // A changes, syncs; B, not having seen it, changes the same cells.
+  H.kboOk(a, 'delete', 'product', dropped);
   H.kboOk(a, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'absent');
   H.kboOk(a, 'edit', 'product', product, '--set', 'description=ซองฟอยล์');
   H.kboOk(a, 'edit', 'producer', producer, '--set', 'phone=0811111111');
@@ -171,22 +174,25 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
   H.kboOk(b, 'attendance', 'mark', '--workshop', ws, '--enrolment', enrolment, '--day', '3', '--status', 'late');
   H.kboOk(b, 'edit', 'product', product, '--set', 'description=กระปุกแก้ว');
   H.kboOk(b, 'edit', 'producer', producer, '--set', 'phone=0822222222');
+  H.kboOk(b, 'edit', 'product', dropped, '--set', 'description=ถุงซิป');
   H.kboOk(b, 'sync');
   const ui = await H.startUi(b);
   H.defer(t, () => ui.stop());
   const raw = await (await fetch(`${ui.url}/api/conflicts`)).json();
-  assert.equal(raw.length, 3, `three conflicts on B: ${JSON.stringify(raw)}`);
+  assert.equal(raw.length, 4, `four conflicts on B: ${JSON.stringify(raw)}`);
 
   const want = {
     th: {
       attendance: ['การเข้าอบรม: นางบัวผัน ใจดี', 'อบรม KBO พร้าว รุ่นที่ 2', 'วันที่ 3 ของการอบรม · 28 ก.พ. 2567', 'สาย', 'ขาด'],
       product: ['ผลิตภัณฑ์: น้ำพริกหนุ่มพร้าว', 'กลุ่มผู้ผลิตที่ 1 Producer 1', 'ซองฟอยล์', 'กระปุกแก้ว'],
       producer: ['ผู้ผลิต: กลุ่มผู้ผลิตที่ 1 Producer 1', '0811111111', '0822222222'],
+      deleted: ['ผลิตภัณฑ์: ข้าวแต๋นน้ำแตงโม', 'การลบรายการ', 'ลบแล้ว', 'แก้ไขรายการนี้โดยไม่รู้ว่าถูกลบ (ยังใช้อยู่)'],
     },
     en: {
       attendance: ['Attendance: นางบัวผัน ใจดี', 'อบรม KBO พร้าว รุ่นที่ 2', 'Course day 3 · 28 Feb 2024', 'Late', 'Absent'],
       product: ['Product: น้ำพริกหนุ่มพร้าว', 'กลุ่มผู้ผลิตที่ 1 Producer 1', 'ซองฟอยล์', 'กระปุกแก้ว'],
       producer: ['Producer: กลุ่มผู้ผลิตที่ 1 Producer 1', '0811111111', '0822222222'],
+      deleted: ['Product: ข้าวแต๋นน้ำแตงโม', 'Deleted or in use', 'Deleted', 'Edited it, not knowing it was deleted (still in use)'],
     },
   };
   for (const vp of H.PHONES) {
@@ -195,14 +201,15 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
     for (const lang of ['th', 'en']) {
       await H.setLang(page, lang);
       const cards = await page.$$eval('#conflict-list .conflict', (els) => els.map((e) => ({ id: e.dataset.id, text: e.innerText })));
-      assert.equal(cards.length, 3);
+      assert.equal(cards.length, 4);
       for (const c of raw) {
         const card = cards.find((x) => x.id === c.id);
-        for (const words of want[lang][c.entity]) {
+        for (const words of want[lang][c.column_name === 'deleted' ? 'deleted' : c.entity]) {
           assert.ok(card.text.includes(words), `@${vp.width} ${lang} ${c.entity}: "${words}" not in ${JSON.stringify(card.text)}`);
         }
         assert.doesNotMatch(card.text, UUID, `@${vp.width} ${lang}: a UUID shown`);
         assert.doesNotMatch(card.text, /\b(absent|late|present|excused)\b/, `@${vp.width} ${lang}: a code shown`);
+        assert.doesNotMatch(card.text, /\b(col|conflict)\.\w+/, `@${vp.width} ${lang}: a label key shown`);
       }
       await H.checkLayout(page, `conflicts @${vp.width} ${lang}`);
       await H.screenshot(page, `conflicts-${lang}-${tag(vp)}`);
@@ -211,7 +218,7 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
   // What the page is given: the row's name, what it belongs to, its day.
   const mark = raw.find((c) => c.entity === 'attendance');
   assert.deepEqual(mark.subject, { name: 'นางบัวผัน ใจดี', context: 'อบรม KBO พร้าว รุ่นที่ 2', day: 3, date: '2024-02-28', at: null });
-  assert.equal(raw.find((c) => c.entity === 'product').subject.context, 'กลุ่มผู้ผลิตที่ 1 Producer 1');
+  assert.equal(raw.find((c) => c.entity === 'product' && c.column_name === 'description').subject.context, 'กลุ่มผู้ผลิตที่ 1 Producer 1');
 });
 
 // ---- 4. one participant's five days ---------------------------------------------------

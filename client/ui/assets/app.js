@@ -1701,6 +1701,13 @@
     if (value == null || value === '') return '—';
     const name = c[`${side}_name`];
     if (name) return name;
+    // A delete against an edit made without knowing of it (the server's
+    // edit-of-deleted conflict): what each side meant, not 1 and 0.
+    if (c.column_name === 'deleted') {
+      if (String(value) !== '0') return t('conflict.deleted');
+      return side === 'incoming' && String(c.current_value) === '1'
+        ? t('conflict.edited_not_knowing') : t('conflict.not_deleted');
+    }
     const cols = (state.ref.entities || {})[c.entity] || [];
     const col = cols.find((x) => x.name === c.column_name);
     if (col && col.type === 'date') return fmtDate(value);
