@@ -4,6 +4,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/data_quality.h"
 #include "server/row_names.h"
 #include "server/storage/conflicts.h"
 #include "server/storage/devices.h"
@@ -218,6 +219,22 @@ Result<std::vector<ConflictView>> DescribeConflicts(
     v.incoming = SideOf(lang, c, c.incoming_value, c.incoming_device,
                         c.incoming_hlc, c.incoming_seq, *server_id, *labels,
                         resolvers);
+    if (c.column_name == kDeletedColumn && c.entity == "producer" &&
+        c.current_value == Value::Integer(1) && !c.resolved()) {
+      // Not just deleted: merged into another group (one lookup per such
+      // conflict; they are rare).
+      Result<std::optional<MergedProducer>> merged =
+          MergedInto(db, *server_id, c.row_id);
+      if (!merged.ok()) return merged.status();
+      if (merged->has_value()) {
+        const std::string& keep = (*merged)->keep_name.empty()
+                                      ? (*merged)->keep_id
+                                      : (*merged)->keep_name;
+        v.current.value = Word(lang, "รวมเข้ากับ '", "merged into '") + keep +
+                          Word(lang, "' แล้ว (เก็บการลบไว้ แล้วแก้ไขที่กลุ่มนั้น)",
+                               "' (keep the delete; make the edit there)");
+      }
+    }
     v.detected = FormatIsoBangkok(lang, c.detected_at);
     if (c.resolved()) {
       const Value resolved =

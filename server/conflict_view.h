@@ -93,7 +93,8 @@ struct ConflictView {
 // Describes `conflicts` with a fixed number of queries whatever their
 // number: the rows they name, then the rows those reference (batched per
 // entity, up to three levels: attendance -> enrolment -> producer), the
-// devices, and the resolutions that wrote server-side values. A row or
+// devices, and the resolutions that wrote server-side values (and, for each
+// open conflict on a producer's delete, whether a merge made it). A row or
 // device the server does not hold leaves its names empty (never an error).
 // Same order as `conflicts`. kIOError/kCorruption from the database only.
 Result<std::vector<ConflictView>> DescribeConflicts(

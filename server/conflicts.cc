@@ -7,6 +7,7 @@
 #include <utility>
 
 #include "schema/schema.h"
+#include "server/data_quality.h"
 #include "server/server_apply.h"
 #include "server/server_write.h"
 #include "shared/change_set_codec.h"
@@ -218,6 +219,27 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       break;
   }
   if (Status s = ValidateCell(*entity, c.column_name, value); !s.ok()) return s;
+  if (c.column_name == kDeletedColumn && c.entity == "producer" &&
+      value == Value::Integer(0)) {
+    // A producer merged away: bringing it back would make the duplicate
+    // again, its enrolments, products and visits already moved to the other.
+    Result<std::optional<MergedProducer>> merged =
+        MergedInto(db, store_.server_id().ToString(), c.row_id);
+    if (!merged.ok()) return merged.status();
+    if (merged->has_value()) {
+      const MergedProducer& m = **merged;
+      return Status::FailedPrecondition(
+                 "producer " + c.row_id + " was merged into " + m.keep_id +
+                 (m.keep_name.empty() ? "" : " ('" + m.keep_name + "')") +
+                 ": bringing it back would make the duplicate again (its rows "
+                 "are now under the other); keep the delete, and make the "
+                 "edit on that producer if it still matters (kbo-server "
+                 "history producer " +
+                 c.row_id + " shows it); nothing was changed")
+          .WithReason("merged_away")
+          .With(field::kRow, m.keep_id);
+    }
+  }
 
   // An ordinary signed change of the server's own identity, stamped after
   // the cell's current version and based on it (server/server_write.h).

@@ -12,6 +12,8 @@
 #include "server/report_queries.h"
 #include "server/server_write.h"
 #include "server/storage/quality_store.h"
+#include "server/storage/rows.h"
+#include "server/storage/history.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
 #include "shared/name_match.h"
@@ -651,6 +653,33 @@ Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
   row.district_code = std::move(found->district_code);
   row.deleted = found->deleted;
   return row;
+}
+
+Result<std::optional<MergedProducer>> MergedInto(Db& db, std::string_view server_id,
+                                                 std::string_view drop_id) {
+  constexpr std::string_view kMarker = "(merged into ";
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::History::Marked> edits,
+                       storage::History(db).EditsStartingWith(
+                           "producer:" + std::string(drop_id), "deleted: '0' -> '1' "));
+  if (edits.empty()) return std::optional<MergedProducer>();
+  const std::string& d = edits.back().detail;
+  const size_t at = d.find(kMarker);
+  if (at == std::string::npos) return std::optional<MergedProducer>();
+  const size_t from = at + kMarker.size(), to = d.find(')', from);
+  if (to == std::string::npos) return std::optional<MergedProducer>();
+  Result<Uuid> drop = Uuid::Parse(drop_id);
+  if (!drop.ok()) return std::optional<MergedProducer>();
+  KBO_ASSIGN_OR_RETURN(auto versions, storage::Rows(db).CellVersions("producer", *drop));
+  auto v = versions.find(kDeletedColumn);
+  if (v == versions.end() || v->second.hlc.device.ToString() != server_id) {
+    return std::optional<MergedProducer>();
+  }
+  MergedProducer m;
+  m.keep_id = d.substr(from, to - from);
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::RowHead> keep,
+                       QualityStore(db).FindRow("producer", "name", m.keep_id));
+  if (keep.has_value()) m.keep_name = std::move(keep->name);
+  return std::optional<MergedProducer>(std::move(m));
 }
 
 // ---- Restore ----------------------------------------------------------------

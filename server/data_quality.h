@@ -9,6 +9,7 @@
 // merge` / `kbo-server restore` (quality_cmds.cc) call these.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -149,6 +150,16 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
                                    std::string_view reason,
                                    std::string_view actor,
                                    std::string_view address);
+
+// The producer `drop_id` was merged into, when it is deleted by a merge
+// (MergeProducers' audit line is its last delete) and that tombstone is
+// still the server's own write (`server_id`); nullopt otherwise (live,
+// deleted otherwise, or brought back and deleted again since).
+struct MergedProducer {
+  std::string keep_id, keep_name;
+};
+Result<std::optional<MergedProducer>> MergedInto(Db& db, std::string_view server_id,
+                                                 std::string_view drop_id);
 
 // A row the office acts on (a restore, a delete), as the request names it.
 struct OfficeRow {

@@ -366,9 +366,19 @@ Reply Resolve(Context& ctx, bool api) {
         r.status().code() == Code::kIOError) {
       return FromStatus(ctx, api, r.status());
     }
+    std::string message = r.status().message();
+    if (r.status().reason() == "merged_away") {
+      message = T(ctx.lang,
+                  "ยังไม่ได้เปลี่ยนอะไร: กลุ่มผู้ผลิตนี้ถูกรวมเข้ากับอีกกลุ่มแล้ว "
+                  "ถ้านำกลับมาจะเกิดรายการซ้ำอีก (รายการใต้กลุ่มนี้ย้ายไปแล้ว) "
+                  "ให้เก็บการลบไว้ แล้วแก้ไขข้อมูลที่กลุ่มที่รวมเข้าไป",
+                  "Nothing was changed: this producer was merged into another; "
+                  "bringing it back would make the duplicate again (its rows "
+                  "are now under the other). Keep the delete, and make the "
+                  "edit on that producer.");
+    }
     return Reply::Redirect(WithLang(
-        ctx, "/conflicts/" + c->id + "?error=" +
-                 UrlEncode(r.status().message())));
+        ctx, "/conflicts/" + c->id + "?error=" + UrlEncode(message)));
   }
   if (api) return Reply::Json(ConflictJson(r->conflict));
   return Reply::Redirect(WithLang(

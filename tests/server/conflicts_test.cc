@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 
 #include "server/conflict_view.h"
+#include "server/data_quality.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "server/storage/change_log.h"
@@ -283,6 +284,79 @@ TEST_CASE("Conflicts: an edit of a deleted row is settled when its writer "
   // Resolving it again is refused: it is settled.
   CHECK(conflicts.Resolve(settled.id, Resolution{}, kCli).status().reason() ==
         kAlreadyResolved);
+}
+
+TEST_CASE("Conflicts: a stale edit of a producer merged away says so, and "
+          "keeping the edit is refused (it would make the duplicate again)",
+          "[server][conflict][merge]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  const Uuid keep = Uuid::Random(), drop = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext(
+                        {Producer(keep, officer.HlcAt(kT0), kPhrao,
+                                  "กลุ่มทอผ้าบ้านป่าตุ้ม"),
+                         Producer(drop, officer.HlcAt(kT0 + 1), kPhrao,
+                                  "กลุ่มทอผ้า บ้านป่าตุ้ม")}))
+              .ok());  // seqs 1, 2
+  {
+    Transaction tx(f.store->db());
+    Scope all;
+    all.all = true;
+    REQUIRE(MergeProducers(*f.store, all, keep.ToString(), drop.ToString(),
+                           "กลุ่มเดียวกัน", "cli", "")
+                .ok());
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  }
+  // The trainer, who had the duplicate from seq 2, changes its phone.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", drop,
+                                          trainer.HlcAt(kT0 + 20),
+                                          {{"phone", T("0822222222"), 2}})}))
+              .ok());
+  Conflicts conflicts(*f.store);
+  auto open = conflicts.List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  const ConflictRecord c = open->front();
+  CHECK(c.column_name == "deleted");
+  for (Lang lang : {Lang::kEn, Lang::kTh}) {
+    auto views = DescribeConflicts(f.store->db(), {c}, lang);
+    REQUIRE(views.ok());
+    CHECK_THAT(views->front().current.value,
+               Catch::Contains("'กลุ่มทอผ้าบ้านป่าตุ้ม'"));
+    CHECK_THAT(views->front().current.value,
+               Catch::Contains(lang == Lang::kEn ? "merged into" : "รวมเข้ากับ"));
+  }
+  auto revive = conflicts.Resolve(
+      c.id, Resolution{Resolution::Kind::kKeepIncoming, "", 0}, kCli);
+  CHECK(revive.status().code() == Code::kFailedPrecondition);
+  CHECK(revive.status().reason() == "merged_away");
+  CHECK_THAT(revive.status().message(),
+             Catch::Contains("merged into " + keep.ToString()));
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" + drop.ToString() +
+                "'") == 1);
+  CHECK(conflicts.List(/*open_only=*/true)->size() == 1);
+  // Typing 0 is the same revival.
+  CHECK(conflicts.Resolve(c.id, Resolution{Resolution::Kind::kValue, "0", 0}, kCli)
+            .status()
+            .reason() == "merged_away");
+  // Keeping the delete closes it.
+  REQUIRE(conflicts
+              .Resolve(c.id, Resolution{Resolution::Kind::kKeepCurrent, "", 0}, kCli)
+              .ok());
+  CHECK(conflicts.List(/*open_only=*/true)->empty());
+
+  // A producer the office deleted without a merge can still be brought
+  // back by keeping an edit (the rule of the test above).
+  auto merged = MergedInto(f.store->db(), f.store->server_id().ToString(),
+                           keep.ToString());
+  REQUIRE(merged.ok());
+  CHECK(!merged->has_value());
 }
 
 TEST_CASE("Conflicts: a typed value, or either side by its sequence",
