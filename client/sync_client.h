@@ -285,9 +285,13 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
 // protocol::PullPageMessage(device, after, next, more, body) under
 // kPullPageDomain (kUnauthenticated otherwise); then that the cursor does not
 // go back, and moves when more = 1 (kCorruption otherwise: a loop).
+// `since`: what the pull asked with (?since=S). A page that answers it
+// (X-KBO-Pull-Since, which must then be S) is verified with it in the
+// message; one without it (an older server) as before.
 Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
                       uint64_t after, const HttpResponse& page,
-                      uint64_t* next_cursor, bool* more);
+                      uint64_t* next_cursor, bool* more,
+                      std::optional<uint64_t> since = std::nullopt);
 
 // The same for a conflicts answer: protocol::ConflictsMessage(device, after,
 // body) under kPullPageDomain. kUnauthenticated if it does not verify.

@@ -61,6 +61,11 @@ Status SyncClient::Pull(SyncSummary* summary) {
   Result<uint64_t> cursor = ReadCursor(db, "pull_cursor");
   if (!cursor.ok()) return cursor.status();
   uint64_t after = *cursor;
+  // Where this pull began: the end of the last complete one (an interrupted
+  // pull goes on from its cursor, still from there).
+  Result<uint64_t> began = ReadCursor(db, "pull_since");
+  if (!began.ok()) return began.status();
+  uint64_t since = std::min(*began, after);
   const int limit = std::clamp(options_.pull_limit, 1, protocol::kMaxPullLimit);
   DecodeLimits limits;
   limits.max_bytes = kMaxPageBytes;
@@ -72,11 +77,13 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // another thread (the server builds it and the signature is checked in
   // the meantime). It is still applied only after page k is committed, and
   // only if it verified.
-  const auto fetch = [this, limit, limits, server_key](uint64_t from) {
+  const auto fetch = [this, limit, limits, server_key](uint64_t from,
+                                                       uint64_t floor) {
     FetchedPage f;
     f.response = Call("GET",
                       std::string(protocol::kPullPath) +
                           "?after=" + std::to_string(from) +
+                          "&since=" + std::to_string(floor) +
                           "&limit=" + std::to_string(limit),
                       "", "", kMaxPageBytes,
                       {{protocol::kAcceptEncodingHeader,
@@ -101,7 +108,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     }
     // Verified before a byte of it is decoded.
     f.status = VerifyPullPage(server_key, store_.device_id(), from,
-                              *f.response, &f.next, &f.more);
+                              *f.response, &f.next, &f.more, floor);
     if (!f.status.ok() || f.response->body.empty()) return f;
     Result<ChangeSet> decoded = wire::DecodePullPage(f.response->body, limits);
     if (!decoded.ok()) {
@@ -139,7 +146,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     Status committed = commit_group();
     return s.ok() ? committed : s;
   };
-  FetchedPage current = fetch(after);
+  FetchedPage current = fetch(after, since);
   // Declared after everything `fetch` uses: a pending fetch is waited for
   // before any of it goes away, whichever way this function returns.
   std::future<FetchedPage> ahead;
@@ -158,8 +165,10 @@ Status SyncClient::Pull(SyncSummary* summary) {
       if (ServerError(*current.response).reason() == "pull_restart") {
         restarted = true;
         if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return stop(s);
+        if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return stop(s);
         after = 0;
-        current = fetch(0);
+        since = 0;
+        current = fetch(0, 0);
         continue;
       }
     }
@@ -204,9 +213,10 @@ Status SyncClient::Pull(SyncSummary* summary) {
     const bool more = current.more;
     ChangeSet& page = current.rows;
     if (more) {
-      ahead = std::async(kOverlap, [&fetch, next, drop = std::move(spent)]() mutable {
+      ahead = std::async(kOverlap, [&fetch, next, since,
+                                    drop = std::move(spent)]() mutable {
         std::vector<RowChange>().swap(drop);
-        return fetch(next);
+        return fetch(next, since);
       });
       spent.clear();  // moved from; empty again, to be sure
     }
@@ -257,6 +267,11 @@ Status SyncClient::Pull(SyncSummary* summary) {
                                           "); nothing of it was applied"));
     }
     if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return undo_page(s);
+    if (!more) {
+      // The pull is complete: everything up to its end is held, and the
+      // next pull begins there.
+      if (Status s = SetCursor(db, "pull_since", next); !s.ok()) return undo_page(s);
+    }
     if (Status s = store_.SaveClock(); !s.ok()) return undo_page(s);
     if (Status s = db.Exec("RELEASE kbo_pull_page"); !s.ok()) return undo_page(s);
     group_rows += page.rows.size();

@@ -107,7 +107,8 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
 
 Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
                       uint64_t after, const HttpResponse& page,
-                      uint64_t* next_cursor, bool* more) {
+                      uint64_t* next_cursor, bool* more,
+                      std::optional<uint64_t> since) {
   const std::string what = "the pull page after " + std::to_string(after);
   const std::string* next_text = page.Header(protocol::kNextCursorHeader);
   const std::string* more_text = page.Header(protocol::kMoreHeader);
@@ -125,11 +126,22 @@ Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
   if (sig_text == nullptr) {
     return Status::Unauthenticated(what + " is not signed");
   }
+  std::optional<uint64_t> answered;
+  if (const std::string* since_text = page.Header(protocol::kPullSinceHeader)) {
+    uint64_t s = 0;
+    if (!since.has_value() || !ParseU64(*since_text, &s) || s != *since) {
+      return Status::Unauthenticated(what + " answers a " +
+                                     protocol::kPullSinceHeader +
+                                     " it was not asked for");
+    }
+    answered = s;
+  }
   Result<Signature> sig = SignatureFromHex(*sig_text);
-  if (!sig.ok() || !Verify(server_key, kPullPageDomain,
-                           protocol::PullPageMessage(device.ToString(), after,
-                                                     next, has_more, page.body),
-                           *sig)) {
+  if (!sig.ok() ||
+      !Verify(server_key, kPullPageDomain,
+              protocol::PullPageMessage(device.ToString(), after, next, has_more,
+                                        page.body, answered),
+              *sig)) {
     return Status::Unauthenticated(what +
                                    " is not signed by the server key pinned at "
                                    "enrolment; nothing of it was applied");

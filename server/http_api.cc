@@ -534,10 +534,23 @@ class Api {
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
+    std::optional<uint64_t> since;
+    if (req.has_param("since")) {
+      uint64_t s = 0;
+      if (!ParamU64(req, "since", 0, &s)) {
+        return Answer(req, res,
+                      Status::InvalidArgument("since must be a whole number"));
+      }
+      since = s;
+    }
     Result<PullPage> page = pull_.Pull(
-        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
+        since);
     if (!page.ok()) return Answer(req, res, page.status());
     res.status = 200;
+    if (since.has_value()) {
+      res.set_header(protocol::kPullSinceHeader, std::to_string(*since));
+    }
     res.set_header(protocol::kNextCursorHeader,
                    std::to_string(page->next_cursor));
     res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");

@@ -89,7 +89,13 @@ Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
 }
 
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
-                                   int limit) {
+                                   int limit, std::optional<uint64_t> since) {
+  if (since.has_value() && *since > after) {
+    return Status::InvalidArgument("since (" + std::to_string(*since) +
+                                   ") must not be past after (" +
+                                   std::to_string(after) + ")")
+        .WithReason("invalid_since");
+  }
   if (device.grant_seq != 0) {
     // Granted districts since its last pull from the start: a pull that
     // goes on from a cursor is sent back to 0; one from 0 settles it (its
@@ -119,6 +125,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
 
   PullPage page;
   page.after = after;
+  page.since = since;
   page.next_cursor = after;
   ChangeSet cs;
   cs.schema_version = static_cast<uint16_t>(LatestSchemaVersion(
@@ -128,9 +135,15 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   for (const IndexedRow& row : candidates) {
     std::vector<RowChange> changes;
     size_t row_bytes = 0;
-    // A row that moved district after the cursor goes whole: a device of
-    // its new district may never have had its older cells (issue 9, D8).
-    const uint64_t row_after = row.moved_seq > after ? 0 : after;
+    // The cells the device may lack: those after the start of its pull
+    // (`since`), not after this page's cursor -- a row written before
+    // `after` and written again since sits past the earlier pages, which
+    // never sent its older cells. A row that moved district after the start
+    // goes whole: a device of its new district may never have had its older
+    // cells (issue 9, D8); so does every row for a device that does not say
+    // where its pull began.
+    const uint64_t floor = since.value_or(0);
+    const uint64_t row_after = row.moved_seq > floor ? 0 : floor;
     if (Status s = RowChangesAfter(db, row, row_after, &changes, &row_bytes);
         !s.ok()) {
       return s;
@@ -152,7 +165,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
       protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
-                                page.more, page.body));
+                                page.more, page.body, since));
   page.signature_hex = SignatureToHex(sig);
   return page;
 }

@@ -3,6 +3,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,10 +28,12 @@ struct PullPage {
   // EncodeChangeSet(ChangeSet{device = nil, seq = 0, prev_hash = 0, rows}):
   // for every row in the device's districts whose newest write has a
   // server sequence > after, in that sequence's order, the row's cells
-  // written after `after`, grouped into one RowChange per hlc (ascending),
+  // written after `since` (all of them without one, or when the row moved
+  // district after it), grouped into one RowChange per hlc (ascending),
   // each cell's `base` = the server sequence of the cell's current value.
   std::string body;
   uint64_t after = 0;
+  std::optional<uint64_t> since;  // as asked; signed with the page
   uint64_t next_cursor = 0;  // max_seq of the last row sent; `after` if none
   bool more = false;         // rows remain after next_cursor
   std::string
@@ -69,7 +72,13 @@ class PullService {
   // A device granted districts that has not pulled from 0 since is told to
   // start again: a pull with after > 0 gets kSequenceGap, reason
   // "pull_restart" (409); its pull from 0 clears that.
-  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit);
+  // `since` (<= after, else kInvalidArgument): the cursor at which the
+  // device's pull began (the end of its last complete pull): it holds every
+  // cell written up to it, not every cell up to `after` -- a row written
+  // before `after` but moved past an earlier page's end by a later write
+  // was never sent. Without it every row goes whole (an older client).
+  Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit,
+                        std::optional<uint64_t> since = std::nullopt);
 
   // Conflicts in the device's districts with feed_seq > after, at most
   // `limit` (same defaults and cap as Pull).

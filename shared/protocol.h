@@ -24,6 +24,7 @@
 //      takes as "originals cannot go to this server yet" and keeps them.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 #include <string_view>
@@ -80,6 +81,10 @@ inline constexpr const char* kSignatureHeader = "X-KBO-Signature";  // 128 hex
 // Pull page headers (signed with the page: see PullPageMessage).
 inline constexpr const char* kNextCursorHeader = "X-KBO-Next-Cursor";
 inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"
+// On a pull page asked for with ?since=S: S, the cells' floor the page was
+// built with (docs/protocol.md §6); signed with the page. Absent from an
+// older server's page (it sends the cells after `after`).
+inline constexpr const char* kPullSinceHeader = "X-KBO-Pull-Since";
 // On a pull page: the last change set of this device the server holds. A
 // hint, not signed: a device that has more confirmed sends them again (the
 // server checks them as any push), so a forged value costs only traffic.
@@ -185,10 +190,14 @@ std::string ReceiptRowsMessage(const Receipt& r);
 
 // The message the server signs (domain kPullPageDomain) for one pull page:
 //   device "\n" after "\n" next_cursor "\n" more(0|1) "\n" hex(SHA-256(body))
-// In a pull page (an encoded ChangeSet with device = nil, seq = 0), each
-// cell's `base` carries the server sequence of that cell's current value.
+// and, when the device asked with `since` (kPullSinceHeader), "\n" "since "
+// since after it, so a page built for one `since` cannot stand in for
+// another. In a pull page (an encoded ChangeSet with device = nil, seq = 0),
+// each cell's `base` carries the server sequence of that cell's current
+// value.
 std::string PullPageMessage(std::string_view device_id, uint64_t after,
-                            uint64_t next_cursor, bool more, std::string_view body);
+                            uint64_t next_cursor, bool more, std::string_view body,
+                            std::optional<uint64_t> since = std::nullopt);
 
 // The same for the JSON conflicts list (domain kPullPageDomain):
 //   device "\n" "conflicts" "\n" after "\n" hex(SHA-256(body))

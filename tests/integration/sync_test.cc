@@ -2,6 +2,7 @@
 // kbo-server on a loopback port and real kbo devices in Phrao (5011) and
 // Fang (5009).
 #include <filesystem>
+#include <fstream>
 #include <set>
 #include <thread>
 
@@ -330,6 +331,56 @@ TEST_CASE("Sync: a device granted a district receives its rows whole at the "
   f.Add(phrao, {"visit", "add", "--producer", in_fang, "--purpose", "ติดตาม"});
   f.SyncOk(phrao);
   CHECK(f.ServerCount("SELECT count(*) FROM visit WHERE district_code = '5009'") == 1);
+}
+
+TEST_CASE("Sync: a device pulling from the start gets every row whole, also "
+          "one written again after the rows of later pages",
+          "[sync][integration]") {
+  // Found in a walk-through: a group recorded early and edited after 2,010
+  // others came down on a new device with only the edited cell (no name),
+  // because each page sent the cells written after its own cursor.
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string early = f.Producer(trainer, "กลุ่มสอง", "5011");
+  f.SyncOk(trainer);
+  const std::string csv = trainer + "/many.csv";
+  {
+    std::ofstream out(csv);
+    out << "kind,name,district\n";
+    for (int i = 1; i <= 2010; ++i) out << "group,กลุ่มที่ " << i << ",5011\n";
+  }
+  CliResult imported = f.Kbo(trainer, {"import", "producer", csv});
+  INFO(imported.err);
+  REQUIRE(imported.exit_code == 0);
+  f.SyncOk(trainer);
+  CliResult edited = f.Kbo(trainer, {"edit", "producer", early, "--set",
+                                     "village=บ้านใหม่"});
+  REQUIRE(edited.exit_code == 0);
+  f.SyncOk(trainer);
+
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  f.SyncOk(officer);
+  json row = f.KboJson(officer, {"show", "producer", early});
+  CHECK(row["name"] == "กลุ่มสอง");
+  CHECK(row["kind"] == "group");
+  CHECK(row["district_code"] == "5011");
+  CHECK(row["village"] == "บ้านใหม่");
+  const std::string server_state = f.ServerState();
+  CHECK(Field::DeviceState(officer) == server_state);
+
+  // Later pulls go on from where the last complete one ended: an edit of
+  // the early group comes down as that cell alone, and all stays equal.
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", early, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  CHECK(f.KboJson(officer, {"show", "producer", early})["phone"] == "0811111111");
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  // And a pull from the start again (kbo sync --full) gives the same state.
+  CliResult full = f.Kbo(officer, {"sync", "--server", f.url(), "--full"});
+  INFO(full.err);
+  REQUIRE(full.exit_code == 0);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
 }
 
 TEST_CASE("Sync: a change set pushed again is applied once", "[sync][integration]") {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
 
 #include "server/push_service.h"
@@ -18,7 +19,8 @@ ChangeSet DecodePage(const ServerFixture& f, const DeviceRecord& device,
   REQUIRE(
       Verify(f.store->key().public_key(), kPullPageDomain,
              protocol::PullPageMessage(device.id.ToString(), page.after,
-                                       page.next_cursor, page.more, page.body),
+                                       page.next_cursor, page.more, page.body,
+                                       page.since),
              *sig));
   auto cs = DecodeChangeSet(page.body);
   REQUIRE(cs.ok());
@@ -152,7 +154,8 @@ TEST_CASE(
   for (const CellWrite& c : all.rows[0].cells) CHECK(c.base == 1);
   for (const CellWrite& c : all.rows[1].cells) CHECK(c.base == 2);
 
-  auto since = pull.Pull(d, 1, 0);
+  // A device whose last complete pull ended at 1 (since = 1).
+  auto since = pull.Pull(d, 1, 0, 1);
   REQUIRE(since.ok());
   const ChangeSet later = DecodePage(f, d, *since);
   REQUIRE(later.rows.size() == 1);
@@ -162,6 +165,72 @@ TEST_CASE(
   CHECK(later.rows[0].cells[1].column == "phone");
   CHECK(later.rows[0].cells[1].value == T("053-123456"));
   CHECK(later.rows[0].cells[1].base == 2);
+}
+
+TEST_CASE("PullService: cells come from where the device's pull began, so a "
+          "row written again past later pages still comes whole",
+          "[server][pull]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  const Uuid early = Uuid::Random(), a = Uuid::Random(), b = Uuid::Random();
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(early, officer.HlcAt(kT0), kPhrao,
+                                               "กลุ่มสอง"),
+                                      Producer(a, officer.HlcAt(kT0 + 1), kPhrao),
+                                      Producer(b, officer.HlcAt(kT0 + 2), kPhrao)}))
+              .ok());  // seqs 1-3
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", early, officer.HlcAt(kT0 + 10),
+                                          {{"village", T("บ้านใหม่"), 1}})}))
+              .ok());  // seq 4: `early` now sits after a and b
+
+  PullService pull(*f.store);
+  const DeviceRecord d = f.Record(trainer.id);
+  // A pull from the start, one row a page: a (2), b (3), then early (4).
+  uint64_t after = 0;
+  std::map<std::string, std::set<std::string>> columns;
+  for (int pages = 0; pages < 5; ++pages) {
+    auto page = pull.Pull(d, after, 1, /*since=*/0);
+    REQUIRE(page.ok());
+    for (const RowChange& r : DecodePage(f, d, *page).rows) {
+      for (const CellWrite& c : r.cells) columns[r.row_id.ToString()].insert(c.column);
+    }
+    after = page->next_cursor;
+    if (!page->more) break;
+  }
+  CHECK(after == 4);
+  CHECK(columns[early.ToString()].count("name") == 1);
+  CHECK(columns[early.ToString()].count("village") == 1);
+  // A page built from its own cursor (the old rule, since = after) sends
+  // the early row's new cell alone: right only for a device that already
+  // holds the rest.
+  auto stale = pull.Pull(d, 3, 1, /*since=*/3);
+  REQUIRE(stale.ok());
+  const ChangeSet partial = DecodePage(f, d, *stale);
+  REQUIRE(partial.rows.size() == 1);
+  REQUIRE(partial.rows[0].cells.size() == 1);
+  CHECK(partial.rows[0].cells[0].column == "village");
+  // A device that does not say where its pull began (an older client)
+  // gets every row whole.
+  auto old_client = pull.Pull(d, 3, 1);
+  REQUIRE(old_client.ok());
+  std::set<std::string> whole;
+  for (const RowChange& r : DecodePage(f, d, *old_client).rows) {
+    for (const CellWrite& c : r.cells) whole.insert(c.column);
+  }
+  CHECK(whole.count("name") == 1);
+  // since past after is refused.
+  CHECK(pull.Pull(d, 2, 1, 3).status().code() == Code::kInvalidArgument);
+  // The page is signed with its since: it does not verify as another's.
+  auto sig = SignatureFromHex(stale->signature_hex);
+  REQUIRE(sig.ok());
+  CHECK_FALSE(Verify(f.store->key().public_key(), kPullPageDomain,
+                     protocol::PullPageMessage(d.id.ToString(), 3, stale->next_cursor,
+                                               stale->more, stale->body, 0),
+                     *sig));
 }
 
 TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",

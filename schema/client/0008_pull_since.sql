@@ -1,0 +1,7 @@
+-- Issue 12 / a whole-row bug found in a walk-through (docs/protocol.md §6):
+-- where the device's current pull began, the end of its last complete pull.
+-- The device holds every cell written up to it; a page sends the cells
+-- written after it (not after the page's cursor: a row written before the
+-- cursor and again after it was never sent whole). 0 until a pull
+-- completes: the next pull's rows come whole.
+ALTER TABLE sync_state ADD COLUMN pull_since INTEGER NOT NULL DEFAULT 0;
