@@ -908,6 +908,21 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
                                      " is required and cannot be emptied")
           .With(field::kField, column);
     }
+    if (c->policy == MergePolicy::kForward) {
+      // The merge keeps the furthest value (a product's stage never moves
+      // back): an earlier one would change nothing here, and reach the
+      // office as a conflict nobody meant.
+      auto now = merged.find(column);
+      if (now != merged.end() && !now->second.is_null() && !value.is_null() &&
+          EnumRank(*c, value) < EnumRank(*c, now->second)) {
+        return Status::InvalidArgument(
+                   column + " stays at " + now->second.ToDisplay() + ": it only "
+                   "moves ahead, and " + value.ToDisplay() +
+                   " comes before it; nothing was changed")
+            .WithReason("moves_back")
+            .With(field::kField, column);
+      }
+    }
     merged[column] = value;
   }
   RowValues check = merged;
@@ -1118,7 +1133,8 @@ Result<std::vector<StoredRow>> ClientStore::List(std::string_view entity,
         return Status::InvalidArgument(std::string(entity) + " has no column '" +
                                        f.column + "'");
       }
-      Result<Value> v = ParseCellText(*e, *c, f.text);
+      // Typed as in --set: a named value by its Thai or English name too.
+      Result<Value> v = ParseText(e->name, c->name, f.text);
       if (!v.ok()) return v.status();
       binds.push_back(*v);
     }

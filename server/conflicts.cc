@@ -14,6 +14,7 @@
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
+#include "shared/labels.h"
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/migrate.h"
@@ -45,7 +46,9 @@ Result<Value> ParseResolutionText(const Entity& entity,
     return Status::InvalidArgument("unknown column " + column + " of " +
                                    std::string(entity.name));
   }
-  return ParseCellText(entity, *col, text);
+  // Typed as on the device: a status, stage, category or kind by its Thai
+  // or English name too ("ลา", "ต้นแบบ"), a date as the exports show it.
+  return ParseCellText(entity, *col, ValueFromLabel(entity.name, column, text));
 }
 
 }  // namespace
@@ -265,6 +268,15 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       !s.ok()) {
     return s;
   }
+  if (c.column_name == kDeletedColumn && value == Value::Integer(0)) {
+    // The row is back: another device's edit of it that did not know of
+    // the delete is decided too.
+    if (Status s = SettleDeleteConflicts(store_, c.entity, c.row_id, value,
+                                         applied->first_seq, "", by);
+        !s.ok()) {
+      return s;
+    }
+  }
   {
     // The audit line a person reads: what was set, and why.
     std::string detail = c.entity + " " + c.row_id + " " + c.column_name +
@@ -286,6 +298,39 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   out.conflict = std::move(stored).value();
   out.seq = applied->first_seq;
   return out;
+}
+
+Status SettleDeleteConflicts(ServerStore& store, std::string_view entity,
+                             std::string_view row_id, const Value& value,
+                             uint64_t seq, std::string_view incoming_device,
+                             const Resolver& by) {
+  storage::ConflictStore conflicts(store.db());
+  Result<std::vector<ConflictRecord>> of_row = conflicts.OfRow(entity, row_id);
+  if (!of_row.ok()) return of_row.status();
+  for (const ConflictRecord& c : *of_row) {
+    if (c.resolved() || c.column_name != kDeletedColumn ||
+        c.current_value != Value::Integer(1) ||
+        (!incoming_device.empty() && c.incoming_device != incoming_device)) {
+      continue;
+    }
+    Result<uint64_t> feed = store.TakeSeqs(1);
+    if (!feed.ok()) return feed.status();
+    const std::string now = store.NowIso();
+    if (Status s = conflicts.MarkResolved(c.id, now, value.ToDisplay(), seq, *feed,
+                                          by.actor, by.reason);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = conflicts.AuditResolution(
+            now, by.actor, "conflict:" + c.id,
+            c.entity + " " + c.row_id + " deleted = '" + value.ToDisplay() +
+                "'" + (by.reason.empty() ? "" : "; reason: " + by.reason),
+            by.address);
+        !s.ok()) {
+      return s;
+    }
+  }
+  return Status();
 }
 
 }  // namespace kbo::server

@@ -108,6 +108,19 @@ class Conflicts {
   ServerStore& store_;
 };
 
+// Closes the open conflicts on the `deleted` of one row whose current side
+// is the delete (an edit that did not know of it), now that a later write
+// `seq` decided them: `value` 0 brought the row back (a restore, or a
+// resolution that kept another such edit), 1 deleted it (their own editor
+// deleted it too). Only those whose incoming device is `incoming_device`,
+// when it is not empty. Each is marked resolved by `by` with a new feed
+// sequence (devices hear of it) and one audit line. Inside the writing
+// transaction.
+Status SettleDeleteConflicts(ServerStore& store, std::string_view entity,
+                             std::string_view row_id, const Value& value,
+                             uint64_t seq, std::string_view incoming_device,
+                             const Resolver& by);
+
 }  // namespace kbo::server
 
 #endif  // KBO_SERVER_CONFLICTS_H_

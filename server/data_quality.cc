@@ -7,6 +7,7 @@
 #include <set>
 #include <utility>
 
+#include "server/conflicts.h"
 #include "server/console/users.h"
 #include "server/office_delete.h"
 #include "server/report_queries.h"
@@ -728,6 +729,11 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
                        WriteAsServer(store, e->name, found.id,
                                      {{"deleted", Value::Integer(0)}}));
   if (!w.lost.empty()) return Status::Internal(subject + " could not be restored");
+  // An edit of it that did not know of the delete is decided: it is back.
+  KBO_RETURN_IF_ERROR(SettleDeleteConflicts(
+      store, e->name, row_id, Value::Integer(0), w.applied.first_seq, "",
+      Resolver{std::string(actor), "restored: " + std::string(reason),
+               std::string(address)}));
   KBO_RETURN_IF_ERROR(console::AppendAudit(
       store, actor, "edit", std::string(e->name) + ":" + row_id,
       "deleted: '1' -> '0' (restored: rows were recorded under it); reason: " +

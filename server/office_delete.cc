@@ -1,5 +1,6 @@
 #include "server/office_delete.h"
 
+#include "server/conflicts.h"
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/server_write.h"
@@ -252,6 +253,11 @@ Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
       return Status::Internal(std::string(r.entity->name) + " " +
                               r.id.ToString() + " could not be restored");
     }
+    // An edit of it that did not know of the delete is decided: it is back.
+    KBO_RETURN_IF_ERROR(SettleDeleteConflicts(
+        store, r.entity->name, r.id.ToString(), Value::Integer(0),
+        w.applied.first_seq, "",
+        Resolver{std::string(actor), "restored: " + why, std::string(address)}));
     KBO_RETURN_IF_ERROR(console::AppendAudit(
         store, actor, "edit",
         std::string(r.entity->name) + ":" + r.id.ToString(),

@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/conflicts.h"
 #include "server/storage/change_log.h"
 #include "server/storage/conflicts.h"
 #include "server/storage/rows.h"
@@ -121,48 +122,6 @@ Status DropRepeatedEditsOfDeleted(Db& db, const ChangeSet& cs,
     if (!already) kept.push_back(std::move(e));
   }
   *events = std::move(kept);
-  return Status();
-}
-
-// See ApplyAtServer, step 5: the open edit-of-deleted conflicts whose
-// incoming side is `device`'s, on a row its set deletes (`deletes`: the row
-// and the sequence of the deleting change), marked resolved as deleted by
-// that change, with an audit line. Nothing is written to the row: it is
-// deleted already.
-Status SettleEditsNowDeleted(
-    ServerStore& store, storage::ConflictStore& conflicts, const Uuid& device,
-    const std::vector<std::pair<RowKey, uint64_t>>& deletes) {
-  const std::string device_id = device.ToString();
-  for (const auto& [key, seq] : deletes) {
-    const std::string row_id = key.id.ToString();
-    Result<std::vector<storage::ConflictRecord>> of_row =
-        conflicts.OfRow(key.entity->name, row_id);
-    if (!of_row.ok()) return of_row.status();
-    for (const storage::ConflictRecord& c : *of_row) {
-      if (c.resolved() || c.column_name != kDeletedColumn ||
-          c.incoming_device != device_id || c.current_value != Value::Integer(1)) {
-        continue;
-      }
-      Result<uint64_t> feed = store.TakeSeqs(1);
-      if (!feed.ok()) return feed.status();
-      const std::string now = store.NowIso();
-      const std::string by = "device:" + device_id;
-      constexpr std::string_view kWhy =
-          "the device that edited it deleted it too";
-      if (Status s = conflicts.MarkResolved(c.id, now, "1", seq, *feed, by, kWhy);
-          !s.ok()) {
-        return s;
-      }
-      if (Status s = conflicts.AuditResolution(
-              now, by, "conflict:" + c.id,
-              c.entity + " " + c.row_id + " deleted = '1'; reason: " +
-                  std::string(kWhy),
-              "");
-          !s.ok()) {
-        return s;
-      }
-    }
-  }
   return Status();
 }
 
@@ -709,20 +668,27 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   }
   // 4. Conflicts, each with a fresh feed sequence after the rows'.
   applied.conflicts = sink.events.size();
-  storage::ConflictStore conflicts(db);
   // 5. A crossing of the device's own edit with a delete, still open, is
   // settled when the device deletes the row itself: both sides want it
   // gone, and keeping the edit would bring back a row nobody wants.
   if (device != nullptr && !deletes.empty()) {
-    if (Status s = SettleEditsNowDeleted(store, conflicts, device->id, deletes);
-        !s.ok()) {
-      return s;
+    const std::string device_id = device->id.ToString();
+    const Resolver by{"device:" + device_id,
+                      "the device that edited it deleted it too", ""};
+    for (const auto& [key, seq] : deletes) {
+      if (Status s = SettleDeleteConflicts(store, key.entity->name,
+                                           key.id.ToString(), Value::Integer(1),
+                                           seq, device_id, by);
+          !s.ok()) {
+        return s;
+      }
     }
   }
   if (sink.events.empty()) return applied;
   Result<uint64_t> feed = store.TakeSeqs(sink.events.size());
   if (!feed.ok()) return feed.status();
   const std::string now = store.NowIso();
+  storage::ConflictStore conflicts(db);
   for (size_t k = 0; k < sink.events.size(); ++k) {
     const ConflictEvent& e = sink.events[k];
     // Every conflict is of a row change the set applied: its row is there.

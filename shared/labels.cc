@@ -3,6 +3,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -283,6 +284,30 @@ std::string ValueFromLabel(std::string_view entity, std::string_view column,
   const Entity* e = FindEntity(entity);
   const Column* c = e ? e->FindColumn(column) : nullptr;
   if (c == nullptr) return as_is;
+  if (c->type == ColumnType::kEnum) {
+    // The named enumerations by their Thai or English name (English in any
+    // case): "ลา", "Excused" -> excused; "ต้นแบบ" -> prototype.
+    std::optional<NamedList> names;
+    if (column == "category") names = Categories();
+    if (column == "stage") names = Stages();
+    if (column == "status") names = Statuses();
+    if (column == "kind") names = Kinds();
+    if (names.has_value()) {
+      const auto same_en = [](std::string_view a, std::string_view b) {
+        if (a.size() != b.size()) return false;
+        for (size_t i = 0; i < a.size(); ++i) {
+          const auto lower = [](char ch) {
+            return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
+          };
+          if (lower(a[i]) != lower(b[i])) return false;
+        }
+        return true;
+      };
+      for (const Named& n : *names) {
+        if (n.name_th == text || same_en(n.name_en, text)) return std::string(n.value);
+      }
+    }
+  }
   if (column == "subject_type" || column == "purpose") {
     for (Lang lang : {Lang::kTh, Lang::kEn}) {
       if (column == "subject_type") {

@@ -72,8 +72,9 @@ std::string ValueLabel(Lang lang, std::string_view entity,
 // "2024-03-04T03:00:00Z", of a visit's purpose or a photo's subject type
 // by its Thai or English name as its code. Any other text, or a text that
 // is no such label, comes back as it is (the column's own check judges it).
-// Enumerations with names (category, stage, status, kind) and districts
-// are read by name where their values are parsed.
+// The named enumerations (category, stage, status, kind) by their Thai or
+// English name too. Districts are read by name where their values are
+// parsed.
 std::string ValueFromLabel(std::string_view entity, std::string_view column,
                            std::string_view text);
 

@@ -1,6 +1,7 @@
 #include "shared/value.h"
 
 #include <cstdio>
+#include <cmath>
 #include <cstring>
 
 namespace kbo {
@@ -44,7 +45,14 @@ std::string Value::ToDisplay() const {
       for (int precision = 1; precision <= 17; ++precision) {
         char tmp[40];
         std::snprintf(tmp, sizeof tmp, "%.*g", precision, real_);
-        if (std::strtod(tmp, nullptr) == real_) return tmp;
+        if (std::strtod(tmp, nullptr) != real_) continue;
+        // A whole number of a person's size reads as one: 200, not 2e+02
+        // (%g switches to an exponent once it passes the digits asked).
+        if (std::strchr(tmp, 'e') != nullptr && std::fabs(real_) >= 1 &&
+            std::fabs(real_) < 1e15) {
+          std::snprintf(tmp, sizeof tmp, "%.0f", real_);
+        }
+        return tmp;
       }
       return buf;
     }

@@ -313,6 +313,14 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
     }
     return c.run(ctx, tail);
   }
+  if (noun_known && i + 1 < args.size() && IsHelpFlag(args[i + 1])) {
+    // `kbo producer --help`: every command of that noun.
+    for (const Command& c : Commands()) {
+      if (c.noun != noun) continue;
+      ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+    }
+    return Status();
+  }
   if (noun_known) {
     std::string verbs;
     for (const Command& c : Commands()) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -104,6 +105,28 @@ void ReportStageFollow(Context& ctx, const StageFollow& follow) {
   }
 }
 
+// The recorded values of the row `row` names by its natural key, for the
+// columns not named on the command line (`given`); nothing if it is not
+// recorded, deleted, or the key is incomplete (Record says why).
+Status KeepUnnamedCells(ClientStore& store, const Entity& entity,
+                        const std::set<std::string>& given, RowValues* row) {
+  Result<Uuid> id = DerivedRowId(entity, *row);
+  if (!id.ok()) return Status();
+  Result<StoredRow> held = store.Show(entity.name, *id);
+  if (!held.ok()) {
+    return held.status().code() == Code::kNotFound ? Status() : held.status();
+  }
+  if (held->deleted) return Status();
+  for (const Column& c : entity.columns) {
+    if (given.count(std::string(c.name)) != 0) continue;
+    auto old = held->values.find(c.name);
+    if (old != held->values.end() && !old->second.is_null()) {
+      row->emplace(std::string(c.name), old->second);
+    }
+  }
+  return Status();
+}
+
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {
   ParsedArgs parsed;
@@ -114,6 +137,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     return Status::Internal("no entity " + std::string(spec.entity));
 
   RowValues row;
+  std::set<std::string> given;  // columns named on the command line
   for (const auto& [flag, text] : parsed.flags) {
     const Column* column = ResolveColumnName(*entity, flag);
     if (column == nullptr) {
@@ -130,6 +154,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     }
     // Empty text is "nothing": leave the column unset, so a required one is
     // refused as missing and an optional one takes its default.
+    given.insert(std::string(column->name));
     if (!value->is_null()) row[std::string(column->name)] = std::move(*value);
   }
 
@@ -138,6 +163,12 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   // A visit is recorded where and when it happens: --at defaults to now.
   if (spec.entity == "visit" && !parsed.Has("at")) {
     row["visited_at"] = Value::Text((*store)->NowIso());
+  }
+  if (!entity->natural_key.empty()) {
+    // Marking a day again (or scoring again) changes what is given: an
+    // optional column left off the command line (the mark's note) keeps
+    // what is recorded, as the roll call screen does; `--note ""` clears it.
+    if (Status s = KeepUnnamedCells(**store, *entity, given, &row); !s.ok()) return s;
   }
   Result<Uuid> id = (*store)->Record(entity->name, std::move(row));
   if (!id.ok()) return id.status();
@@ -194,7 +225,8 @@ std::vector<RecordSpec> Specs() {
        "attendance",
        "attendance mark --workshop ID --enrolment ID --day N\n"
        "--status present|late|absent|excused [--note TEXT]",
-       "mark a participant on one day; marking again updates the same mark",
+       "mark a participant on one day; marking again updates the same mark\n"
+       "(a note not given again is kept; --note \"\" clears it)",
        {Required("workshop"), Required("enrolment"), Required("day"),
         Required("status"), Optional("note")}});
   specs.push_back(

@@ -344,7 +344,8 @@ std::vector<Command> SyncCommands() {
                RunEnroll});
   c.push_back({"sync", "", "sync [--server URL] [--full]",
                "push changes, pull this device's districts, upload photos "
-               "(--full: pull everything again, after a server restore)",
+               "(--full: pull every row whole again, e.g. to repair rows with empty\n"
+               "fields pulled by an older kbo)",
                RunSync});
   c.push_back(
       {"photo", "upload-originals",

@@ -108,6 +108,12 @@ TEST_CASE("kbo: --version and --help exit 0 on stdout", "[cli]") {
   CliResult one = RunKbo({"producer", "add", "--help"});
   CHECK(one.exit_code == 0);
   CHECK(one.out.find("--cluster-brand") != std::string::npos);
+  // After a group of commands: each of them.
+  CliResult group = RunKbo({"photo", "--help"});
+  CHECK(group.exit_code == 0);
+  CHECK(group.err.empty());
+  CHECK(group.out.find("kbo photo add") != std::string::npos);
+  CHECK(group.out.find("kbo photo upload-originals") != std::string::npos);
 }
 
 TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
@@ -377,6 +383,23 @@ TEST_CASE("kbo: marking the same person and day twice edits one mark",
   CHECK(rows[0]["status"] == "late");
   CHECK(rows[0]["note"] == "มาสาย");
   CHECK(rows[0]["district_code"] == "5011");  // from the workshop
+
+  // Marked again without --note: the note stays (as the roll call screen
+  // keeps it); --note "" clears it.
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment",
+           enrolment, "--day", "2", "--status", "absent"});
+  json again = kbo.Json({"list", "attendance", "--json"});
+  REQUIRE(again.size() == 1);
+  CHECK(again[0]["status"] == "absent");
+  CHECK(again[0]["note"] == "มาสาย");
+  kbo.Add({"attendance", "mark", "--workshop", workshop, "--enrolment",
+           enrolment, "--day", "2", "--status", "absent", "--note", ""});
+  again = kbo.Json({"list", "attendance", "--json"});
+  CHECK(again[0]["note"].is_null());
+  // --where takes a named value by its Thai or English name, as --set does.
+  CHECK(kbo.Json({"list", "attendance", "--where", "status=ขาด", "--json"}).size() == 1);
+  CHECK(kbo.Json({"list", "attendance", "--where", "status=Absent", "--json"}).size() == 1);
+  CHECK(kbo.Json({"list", "attendance", "--where", "status=สาย", "--json"}).empty());
 }
 
 TEST_CASE("kbo: a value of a list may be typed as its Thai or English name, "

@@ -247,6 +247,19 @@ TEST_CASE("Store: a progress entry at a later stage moves its product, in the sa
                                             {"percent", I(140)}});
   CHECK_FALSE(refused.ok());
   CHECK(stage_of() == "market_ready");
+
+  // An edit of the product's stage back is refused, saying so: the merge
+  // would keep market_ready anyway, and the office would get a conflict.
+  const int64_t pending = store->GetStatus()->pending_changes;
+  Status back = store->Edit("product", *product,
+                            {{"stage", T("design")}, {"description", T("ใหม่")}});
+  CHECK(back.code() == Code::kInvalidArgument);
+  CHECK(back.reason() == "moves_back");
+  CHECK_THAT(back.message(), Catch::Contains("stays at market_ready"));
+  CHECK(stage_of() == "market_ready");
+  CHECK(store->GetStatus()->pending_changes == pending);
+  // The same stage, or a later one, is an ordinary edit.
+  CHECK(store->Edit("product", *product, {{"stage", T("market_ready")}}).ok());
 }
 
 TEST_CASE("Store: progress entries imported together move each product once to its furthest stage",

@@ -5,6 +5,7 @@
 
 #include "server/conflict_view.h"
 #include "server/data_quality.h"
+#include "server/office_delete.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "server/storage/change_log.h"
@@ -67,7 +68,7 @@ TEST_CASE(
   // The trainer pulls from its cursor (3) and receives the resolution,
   // stamped by the server after the value it replaces, base = that value.
   PullService pull(*f.store);
-  auto page = pull.Pull(f.Record(c.trainer.id), 3, 0);
+  auto page = pull.Pull(f.Record(c.trainer.id), 3, 0, /*since=*/3);
   REQUIRE(page.ok());
   auto cs = DecodeChangeSet(page->body);
   REQUIRE(cs.ok());
@@ -359,6 +360,81 @@ TEST_CASE("Conflicts: a stale edit of a producer merged away says so, and "
   CHECK(!merged->has_value());
 }
 
+TEST_CASE("Conflicts: bringing a deleted row back decides every edit of it "
+          "that did not know of the delete",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer, third;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  f.Enroll(third, kPhrao);
+  const Uuid producer = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao)}))
+              .ok());  // seq 1
+  Scope all;
+  all.all = true;
+  const auto office = [&](auto write) {
+    Transaction tx(f.store->db());
+    auto r = write();
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  };
+  // Each device a column of its own: no conflict between the two edits.
+  const auto edit_offline = [&](TestDevice& d, const char* column,
+                                const char* value, int64_t at) {
+    REQUIRE(push.Push(f.Record(d.id),
+                      d.SealNext({Row("producer", producer, d.HlcAt(kT0 + at),
+                                      {{column, T(value), 1}})}))
+                .ok());
+  };
+  Conflicts conflicts(*f.store);
+
+  SECTION("the office undoes its delete") {
+    office([&] {
+      return DeleteAsOffice(*f.store, all, "producer", producer.ToString(),
+                            "ซ้ำ", RowsUnder::kRefuse, "user:office", "");
+    });
+    edit_offline(trainer, "phone", "0811111111", 20);
+    edit_offline(third, "village", "บ้านป่าตุ้ม", 21);
+    REQUIRE(conflicts.List(/*open_only=*/true)->size() == 2);
+    office([&] {
+      return RestoreDeletedRow(*f.store, all, "producer", producer.ToString(),
+                               "ไม่ได้ซ้ำ", "user:office", "192.0.2.1");
+    });
+    CHECK(conflicts.List(/*open_only=*/true)->empty());
+    auto all_conflicts = conflicts.List();
+    REQUIRE(all_conflicts.ok());
+    REQUIRE(all_conflicts->size() == 2);
+    for (const ConflictRecord& c : *all_conflicts) {
+      CHECK(c.resolved_value == "0");
+      CHECK(c.resolved_by == "user:office");
+      CHECK(c.resolution_reason == "restored: ไม่ได้ซ้ำ");
+    }
+    CHECK(f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'resolve'") == 2);
+  }
+  SECTION("keeping one device's edit decides the other's too") {
+    REQUIRE(push.Push(f.Record(officer.id),
+                      officer.SealNext({Row("producer", producer,
+                                            officer.HlcAt(kT0 + 10),
+                                            {{"deleted", I(1), 1}})}))
+                .ok());
+    edit_offline(trainer, "phone", "0811111111", 20);
+    edit_offline(third, "village", "บ้านป่าตุ้ม", 21);
+    auto open = conflicts.List(/*open_only=*/true);
+    REQUIRE(open->size() == 2);
+    REQUIRE(conflicts
+                .Resolve(open->front().id,
+                         {Resolution::Kind::kKeepIncoming, "", 0}, kCli)
+                .ok());
+    CHECK(conflicts.List(/*open_only=*/true)->empty());
+    CHECK(f.Count("SELECT deleted FROM producer") == 0);
+  }
+}
+
 TEST_CASE("Conflicts: a typed value, or either side by its sequence",
           "[server][conflict]") {
   SECTION("--value, parsed for the column") {
@@ -385,6 +461,37 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
     Conflicts conflicts(*c.f.store);
     CHECK(conflicts.Resolve("nope", {}, kCli).status().code() == Code::kNotFound);
   }
+}
+
+TEST_CASE("Conflicts: --value takes a named value by its Thai or English "
+          "name, as the device does",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  const Uuid producer = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao),
+                                      Row("producer", producer,
+                                          officer.HlcAt(kT0 + 10),
+                                          {{"category", T("herbal_nonfood"), 1}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 20),
+                                          {{"category", T("beverage"), 1}})}))
+              .ok());
+  Conflicts conflicts(*f.store);
+  auto list = conflicts.List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  auto r = conflicts.Resolve(list->front().id,
+                             {Resolution::Kind::kValue, "อาหาร", 0}, kCli);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(f.Text("SELECT category FROM producer") == "food");
 }
 
 TEST_CASE("Conflicts: an invalid value resolves nothing",

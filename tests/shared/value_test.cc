@@ -61,6 +61,14 @@ TEST_CASE("Value: ToDisplay is the human and CSV form", "[value]") {
   CHECK(Value::Real(18.7883).ToDisplay() == "18.7883");
   CHECK(Value::Real(-98.9853).ToDisplay() == "-98.9853");
   CHECK(Value::Real(3.0).ToDisplay() == "3");
+  // Whole numbers as people write them, not 2e+02; still read back exactly.
+  CHECK(Value::Real(200.0).ToDisplay() == "200");
+  CHECK(Value::Real(-1500.0).ToDisplay() == "-1500");
+  CHECK(Value::Real(120000.0).ToDisplay() == "120000");
+  CHECK(Value::Real(1e20).ToDisplay() == "1e+20");
+  for (double d : {200.0, 10.0, 123456789.0, 99999999999999.0, 1e15, 2.5e-7}) {
+    CHECK(std::strtod(Value::Real(d).ToDisplay().c_str(), nullptr) == d);
+  }
   CHECK(Value::Text("ขาดเรียนโดยไม่แจ้งล่วงหน้า").ToDisplay() ==
         "ขาดเรียนโดยไม่แจ้งล่วงหน้า");
   CHECK(Value::Blob(kSha).ToDisplay() == kSha);
