@@ -209,15 +209,17 @@ std::string_view NameColumnOf(std::string_view entity) {
 
 // A reference written as the referenced row's name (the people's export
 // writes "กลุ่มทอผ้าบ้านป่าแป๋", not its id): the id of the one live row of
-// `column`'s entity with exactly that name on this device. Text that is an
-// id already is returned as it is. kNotFound if no row has that name,
-// kInvalidArgument if several do (some of their ids named); messages
-// without the line (the caller adds it).
+// `ref_entity` (the column's, or a photo's subject_type) with exactly that
+// name on this device. Text that is an id already is returned as it is.
+// kNotFound if no row has that name, kInvalidArgument if several do (some
+// of their ids named); messages without the line (the caller adds it).
 Result<std::string> ReferenceByName(Db& db, const Column& column,
+                                    std::string_view ref_entity,
                                     const std::string& text) {
   if (text.empty() || Uuid::Parse(text).ok()) return text;
-  const std::string_view by = NameColumnOf(column.ref_entity);
-  const std::string what = std::string(column.ref_entity);
+  // Only the entities NameColumnOf knows reach the statement below.
+  const std::string_view by = NameColumnOf(ref_entity);
+  const std::string what = std::string(ref_entity);
   if (by.empty()) return text;  // the catalogue refuses it, as before
   Statement st(db, "SELECT id FROM " + what + " WHERE deleted = 0 AND " +
                        std::string(by) + " = ?1 ORDER BY id LIMIT 4");
@@ -420,7 +422,19 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       // A reference may be the referenced row's name, as a people's export
       // writes it.
       if (column.type == ColumnType::kRef) {
-        Result<std::string> ref = ReferenceByName(store.db(), column, cell);
+        // A photo's subject is a row of the entity its subject_type names
+        // (by name too in a people's export: "ผลิตภัณฑ์").
+        std::string ref_entity(column.ref_entity);
+        if (ref_entity.empty()) {
+          for (size_t j = 0; j < columns.size(); ++j) {
+            if (columns[j] != nullptr && columns[j]->name == "subject_type") {
+              ref_entity = ValueFromLabel(entity->name, "subject_type",
+                                          UnguardFormula(record.fields[j]));
+            }
+          }
+        }
+        Result<std::string> ref =
+            ReferenceByName(store.db(), column, ref_entity, cell);
         if (!ref.ok()) {
           return Status::FromCode(ref.status().code(),
                                   LinePrefix(record.line) +

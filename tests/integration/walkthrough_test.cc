@@ -6,6 +6,7 @@
 
 #include "shared/fs.h"
 #include "tests/integration/field.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 namespace {
@@ -47,6 +48,12 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
       trainer, {"visit", "add", "--producer", p, "--at",
                 "2024-03-01T03:30:00Z", "--purpose", "follow_up", "--notes",
                 "ดูต้นแบบผ้าทอ"});
+  // A photo of the group: the people's photo.csv names its subject by the
+  // group's name and its subject type as "ผู้ผลิต".
+  const std::string photo_file = f.dir() + "/IMG_0001.jpg";
+  REQUIRE(WriteFileAtomically(photo_file, SampleJpeg(320, 240), 0600).ok());
+  const std::string ph = f.Add(trainer, {"photo", "add", photo_file, "--subject",
+                                         "producer:" + p, "--caption", "ผ้าทอลายน้ำไหล"});
   f.SyncOk(trainer);
 
   const std::string people = f.dir() + "/export";
@@ -98,9 +105,13 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   INFO(visits.err);
   REQUIRE(visits.exit_code == 0);
   CHECK(visits.out == v + "\n");
+  CliResult photos = f.Kbo(laptop, {"import", "photo", people + "/photo.csv"});
+  INFO(photos.err);
+  REQUIRE(photos.exit_code == 0);
+  CHECK(photos.out == ph + "\n");
 
   // The same rows, value for value, Thai as it was typed.
-  for (const char* entity : {"producer", "workshop", "enrolment", "visit"}) {
+  for (const char* entity : {"producer", "workshop", "enrolment", "visit", "photo"}) {
     CAPTURE(entity);
     CHECK(f.KboJson(laptop, {"list", entity}) ==
           f.KboJson(trainer, {"list", entity}));
