@@ -913,11 +913,13 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
       // back): an earlier one would change nothing here, and reach the
       // office as a conflict nobody meant.
       auto now = merged.find(column);
-      if (now != merged.end() && !now->second.is_null() && !value.is_null() &&
+      if (now != merged.end() && !now->second.is_null() &&
           EnumRank(*c, value) < EnumRank(*c, now->second)) {
         return Status::InvalidArgument(
                    column + " stays at " + now->second.ToDisplay() + ": it only "
-                   "moves ahead, and " + value.ToDisplay() +
+                   "moves ahead, and " +
+                   (value.is_null() ? std::string("an empty value")
+                                    : value.ToDisplay()) +
                    " comes before it; nothing was changed")
             .WithReason("moves_back")
             .With(field::kField, column);

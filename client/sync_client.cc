@@ -317,7 +317,8 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   {
     // A new server may take zstd or not: what its answer said.
     Statement reset(db,
-                    "UPDATE sync_state SET pull_cursor = 0, pull_since = 0, conflict_cursor = 0,"
+                    "UPDATE sync_state SET pull_cursor = 0, pull_since = 0, server_since = 0,"
+                    " conflict_cursor = 0,"
                     " last_error = NULL, server_zstd = ?1 WHERE singleton = 1");
     reset.Bind(1, static_cast<int64_t>(SaysZstd(*r) ? 1 : 0));
     if (Status s = reset.Run(); !s.ok()) return s;

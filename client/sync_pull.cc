@@ -66,6 +66,9 @@ Status SyncClient::Pull(SyncSummary* summary) {
   Result<uint64_t> began = ReadCursor(db, "pull_since");
   if (!began.ok()) return began.status();
   uint64_t since = std::min(*began, after);
+  Result<uint64_t> answered_before = ReadCursor(db, "server_since");
+  if (!answered_before.ok()) return answered_before.status();
+  bool server_since = *answered_before != 0;
   const int limit = std::clamp(options_.pull_limit, 1, protocol::kMaxPullLimit);
   DecodeLimits limits;
   limits.max_bytes = kMaxPageBytes;
@@ -176,6 +179,34 @@ Status SyncClient::Pull(SyncSummary* summary) {
       return stop(Refusal(*current.response, what));
     }
     if (!current.status.ok()) return stop(current.status);
+    const bool answers_since =
+        current.response->Header(protocol::kPullSinceHeader) != nullptr;
+    if (!answers_since && server_since) {
+      return stop(Status::Unauthenticated(
+          what + " from " + base_url_ + " does not say where the pull began (" +
+          protocol::kPullSinceHeader +
+          "), though this server did before: an old page replayed, or the "
+          "server went back to an older kbo-server; nothing of it was applied"));
+    }
+    if (answers_since && !server_since) {
+      // The first answer of a server that sends the cells from where the
+      // pull began: what this device pulled before (from an older server,
+      // or as an older kbo) may lack the early cells of rows edited later.
+      // Every row whole, once.
+      server_since = true;
+      if (Status s = db.Exec("UPDATE sync_state SET server_since = 1 WHERE singleton = 1");
+          !s.ok()) {
+        return stop(s);
+      }
+      if (after > 0 || since > 0) {
+        if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return stop(s);
+        if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return stop(s);
+        after = 0;
+        since = 0;
+        current = fetch(0, 0);
+        continue;
+      }
+    }
     if (Status s = NoteEncodings(*current.response); !s.ok()) return stop(s);
     const std::string* districts =
         current.response->Header(protocol::kDeviceDistrictsHeader);

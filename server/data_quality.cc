@@ -675,6 +675,11 @@ Result<std::optional<MergedProducer>> MergedInto(Db& db, std::string_view server
   if (v == versions.end() || v->second.hlc.device.ToString() != server_id) {
     return std::optional<MergedProducer>();
   }
+  // Still deleted: a merged producer brought back since (a restore of the
+  // rows recorded under it) is just a producer again.
+  KBO_ASSIGN_OR_RETURN(std::optional<storage::RowHead> dropped,
+                       QualityStore(db).FindRow("producer", "name", std::string(drop_id)));
+  if (!dropped.has_value() || !dropped->deleted) return std::optional<MergedProducer>();
   MergedProducer m;
   m.keep_id = d.substr(from, to - from);
   KBO_ASSIGN_OR_RETURN(std::optional<storage::RowHead> keep,

@@ -106,7 +106,8 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
                  "from 0 to receive their rows whole")
           .WithReason("pull_restart");
     }
-    if (Status s = storage::Devices(store_.db()).ClearGrant(device.id.ToString());
+    if (Status s = storage::Devices(store_.db())
+                       .ClearGrant(device.id.ToString(), device.grant_seq);
         !s.ok()) {
       return s;
     }

@@ -676,6 +676,15 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     const Resolver by{"device:" + device_id,
                       "the device that edited it deleted it too", ""};
     for (const auto& [key, seq] : deletes) {
+      // Only if the row is deleted now: the delete may have lost (the row
+      // was recorded again since), or a later change of the set brought it
+      // back.
+      Result<std::optional<ReplicaRow>> now = storage::Rows(db).Read(*key.entity, key.id);
+      if (!now.ok()) return now.status();
+      if (!now->has_value() || (*now)->values.empty() ||
+          (*now)->values.back() != Value::Integer(1)) {
+        continue;
+      }
       if (Status s = SettleDeleteConflicts(store, key.entity->name,
                                            key.id.ToString(), Value::Integer(1),
                                            seq, device_id, by);

@@ -119,6 +119,8 @@ Status KeepUnnamedCells(ClientStore& store, const Entity& entity,
   if (held->deleted) return Status();
   for (const Column& c : entity.columns) {
     if (given.count(std::string(c.name)) != 0) continue;
+    // The district follows the workshop now, as when it was first marked.
+    if (c.name == kDistrictColumn) continue;
     auto old = held->values.find(c.name);
     if (old != held->values.end() && !old->second.is_null()) {
       row->emplace(std::string(c.name), old->second);

@@ -143,10 +143,10 @@ Status Devices::RecordAccepted(std::string_view device_id, uint64_t seq,
   return st.Run();
 }
 
-Status Devices::ClearGrant(std::string_view device_id) {
-  Statement& st =
-      db_.Cached("UPDATE device SET grant_seq = 0 WHERE device_id = ?1");
-  st.Bind(1, device_id);
+Status Devices::ClearGrant(std::string_view device_id, uint64_t grant_seq) {
+  Statement& st = db_.Cached(
+      "UPDATE device SET grant_seq = 0 WHERE device_id = ?1 AND grant_seq = ?2");
+  st.Bind(1, device_id).Bind(2, static_cast<int64_t>(grant_seq));
   return st.Run();
 }
 

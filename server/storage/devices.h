@@ -80,7 +80,10 @@ class Devices {
   Status RecordAccepted(std::string_view device_id, uint64_t seq,
                         std::string_view hash);
   // The device pulled from 0 after a grant: grant_seq = 0.
-  Status ClearGrant(std::string_view device_id);
+  // Only the grant `grant_seq` read with the device: a grant made since
+  // (while this pull from 0 was built with the districts before it) stays,
+  // and the device's next pull is sent back to 0 again.
+  Status ClearGrant(std::string_view device_id, uint64_t grant_seq);
 
  private:
   Db& db_;

@@ -258,6 +258,9 @@ TEST_CASE("Store: a progress entry at a later stage moves its product, in the sa
   CHECK_THAT(back.message(), Catch::Contains("stays at market_ready"));
   CHECK(stage_of() == "market_ready");
   CHECK(store->GetStatus()->pending_changes == pending);
+  // Emptying it is moving it back too.
+  CHECK(store->Edit("product", *product, {{"stage", Value::Null()}}).reason() ==
+        "moves_back");
   // The same stage, or a later one, is an ordinary edit.
   CHECK(store->Edit("product", *product, {{"stage", T("market_ready")}}).ok());
 }

@@ -113,6 +113,20 @@ HttpResponse PageAnswer(const KeyPair& server, const Uuid& device,
                  {protocol::kSignatureHeader, SignatureToHex(sig)}});
 }
 
+// The same page from a server that answers ?since=S (docs/protocol.md §6).
+HttpResponse PageAnswerSince(const KeyPair& server, const Uuid& device,
+                             uint64_t after, uint64_t since, uint64_t next,
+                             bool more, const std::string& body) {
+  const Signature sig = server.Sign(
+      kPullPageDomain,
+      protocol::PullPageMessage(device.ToString(), after, next, more, body, since));
+  return Answer(200, body,
+                {{protocol::kNextCursorHeader, std::to_string(next)},
+                 {protocol::kMoreHeader, more ? "1" : "0"},
+                 {protocol::kPullSinceHeader, std::to_string(since)},
+                 {protocol::kSignatureHeader, SignatureToHex(sig)}});
+}
+
 std::string HeaderOf(const HttpRequest& req, const std::string& name) {
   for (const auto& [k, v] : req.headers) {
     if (k == name) return v;
@@ -729,6 +743,48 @@ TEST_CASE(
   }
   CHECK(reports.back().records_done == 2508);
   CHECK(reports.back().wire_bytes == summary.bytes_sent + summary.bytes_received);
+}
+
+TEST_CASE("SyncClient: a server's first pull answer with since sends the "
+          "device back to 0 once, and then a page without it is refused",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  bool new_server = false;
+  std::vector<std::pair<uint64_t, uint64_t>> asked;  // (after, since)
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+      const uint64_t after = QueryNumber(req.path, "after");
+      const uint64_t since = QueryNumber(req.path, "since");
+      asked.emplace_back(after, since);
+      // An empty district: the cursor moves to 7 and stays.
+      return new_server ? PageAnswerSince(d.server, d.store->device_id(), after,
+                                          since, 7, false, "")
+                        : PageAnswer(d.server, d.store->device_id(), after, 7,
+                                     false, "");
+    }
+    if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+      return NoConflictsAnswer(d.server, d.store->device_id(),
+                               QueryNumber(req.path, "after"));
+    }
+    return Answer(404, "");
+  };
+  SyncClient client(*d.store, d.Options());
+  // An older server: pages as before; the pull completes at 7.
+  REQUIRE(client.Pull(nullptr).ok());
+  CHECK(asked == std::vector<std::pair<uint64_t, uint64_t>>{{0, 0}});
+  // The server is upgraded: its first answer sends the device back to 0.
+  new_server = true;
+  REQUIRE(client.Pull(nullptr).ok());
+  CHECK(asked == std::vector<std::pair<uint64_t, uint64_t>>{{0, 0}, {7, 7}, {0, 0}});
+  // Then it goes on from where the last pull ended.
+  REQUIRE(client.Pull(nullptr).ok());
+  CHECK(asked.back() == std::make_pair(uint64_t{7}, uint64_t{7}));
+  // A page without the header now is an old page replayed: refused.
+  new_server = false;
+  Status replayed = client.Pull(nullptr);
+  CHECK(replayed.code() == Code::kUnauthenticated);
+  CHECK_THAT(replayed.message(), Catch::Contains("X-KBO-Pull-Since"));
 }
 
 TEST_CASE("FormatSyncProgress: records, bytes, rate and time left", "[sync]") {

@@ -287,6 +287,42 @@ TEST_CASE("Conflicts: an edit of a deleted row is settled when its writer "
         kAlreadyResolved);
 }
 
+TEST_CASE("Conflicts: a set that deletes a row and brings it back settles "
+          "nothing",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao);
+  const Uuid producer = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao)}))
+              .ok());  // seq 1
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", producer,
+                                          officer.HlcAt(kT0 + 10),
+                                          {{"deleted", I(1), 1}})}))
+              .ok());  // seq 2
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 20),
+                                          {{"phone", T("0811111111"), 1}})}))
+              .ok());
+  Conflicts conflicts(*f.store);
+  REQUIRE(conflicts.List(/*open_only=*/true)->size() == 1);
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 30),
+                                          {{"deleted", I(1), 2}}),
+                                      Row("producer", producer,
+                                          trainer.HlcAt(kT0 + 31),
+                                          {{"deleted", I(0), 2}})}))
+              .ok());
+  CHECK(f.Count("SELECT deleted FROM producer") == 0);
+  CHECK(conflicts.List(/*open_only=*/true)->size() == 1);
+}
+
 TEST_CASE("Conflicts: a stale edit of a producer merged away says so, and "
           "keeping the edit is refused (it would make the duplicate again)",
           "[server][conflict][merge]") {
