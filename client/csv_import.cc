@@ -135,30 +135,10 @@ const Column* ColumnByLabel(const Entity& entity, std::string_view name) {
   return found;
 }
 
-// The codes and names of an enumeration column's values, if it has them.
-std::optional<NamedList> NamesOf(const Column& column) {
-  if (column.type != ColumnType::kEnum) return std::nullopt;
-  if (column.name == "category") return Categories();
-  if (column.name == "stage") return Stages();
-  if (column.name == "status") return Statuses();
-  if (column.name == "kind") return Kinds();
-  return std::nullopt;
-}
-
-// For comparing names of values: LooseText without spaces and commas
-// ("ผ้า เครื่องแต่งกาย", "ผ้า,เครื่องแต่งกาย" and "ผ้าเครื่องแต่งกาย" are one).
-std::string Squeezed(std::string_view text) {
-  std::string out;
-  for (char c : LooseText(text)) {
-    if (c != ' ' && c != ',') out.push_back(c);
-  }
-  return out;
-}
-
 // "food (อาหาร), beverage (เครื่องดื่ม), ...".
 std::string ValueChoices(const Column& column) {
   std::string out;
-  const std::optional<NamedList> names = NamesOf(column);
+  const std::optional<NamedList> names = EnumNames(column);
   for (std::string_view v : column.enum_values) {
     if (!out.empty()) out += ", ";
     out.append(v);
@@ -255,20 +235,6 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
     if (a.name == normal) return entity.FindColumn(a.column);
   }
   return ColumnByLabel(entity, name);
-}
-
-std::string EnumCodeOfName(const Column& column, std::string_view text) {
-  const std::optional<NamedList> names = NamesOf(column);
-  if (!names) return std::string(text);
-  const std::string wanted = Squeezed(text);
-  if (wanted.empty()) return std::string(text);
-  for (const Named& n : *names) {
-    if (Squeezed(n.value) == wanted || Squeezed(n.name_th) == wanted ||
-        Squeezed(n.name_en) == wanted) {
-      return std::string(n.value);
-    }
-  }
-  return std::string(text);
 }
 
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
@@ -450,10 +416,10 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
         cell = ValueFromLabel(entity->name, column.name, cell);
       }
       // A category, kind, stage or status may be written by its Thai or
-      // English name ("อาหาร", "Food") as well as its code ("food").
-      const std::string typed = EnumCodeOfName(column, cell);
+      // English name ("อาหาร", "Food") as well as its code ("food"):
+      // ValueFromLabel above, and ParseText.
       Result<Value> value =
-          ClientStore::ParseText(entity->name, column.name, typed);
+          ClientStore::ParseText(entity->name, column.name, cell);
       if (!value.ok()) {
         // Which column of the file, in the header's own words.
         if (column.type == ColumnType::kEnum) {

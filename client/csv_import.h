@@ -30,13 +30,6 @@ inline constexpr size_t kMaxImportBytes = size_t{64} << 20;
 // "id" or "deleted": those are the system's.
 const Column* ResolveColumnName(const Entity& entity, std::string_view name);
 
-// The code that `text` names for an enumeration column with named values
-// (category, kind, stage, status: shared/labels.h): its code, its Thai name
-// or its English name ("food", "อาหาร", "Food"), ignoring ASCII case, spaces
-// and commas. Anything else (and any other column) comes back unchanged, for
-// the catalogue to accept or refuse.
-std::string EnumCodeOfName(const Column& column, std::string_view text);
-
 // The rows of a file ImportCsv did not record, and why.
 struct ImportSkipped {
   // Enrolments of a participant already enrolled for that producer in that

@@ -15,6 +15,7 @@
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
+#include "shared/labels.h"
 #include "shared/replica/apply.h"
 #include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
@@ -597,7 +598,8 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
 }
 
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
-                                      const Uuid* given) {
+                                      const Uuid* given,
+                                      const RecordAgain* again) {
   if (row.find(kIdColumn) != row.end() || row.find(kDeletedColumn) != row.end()) {
     return Status::InvalidArgument("id and deleted are set by the system");
   }
@@ -674,16 +676,20 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
   }
   if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
   // A mark or score recorded again is a whole new statement: columns not
-  // given (an old note) are cleared, not silently kept.
+  // given (an old note) are cleared, not silently kept; unless the caller
+  // asked to keep them (RecordAgain).
   for (const Column& c : e.columns) {
     if (row.find(c.name) != row.end()) continue;
     auto old = (*existing)->values.find(c.name);
-    if (old != (*existing)->values.end() && !old->second.is_null()) {
-      row[std::string(c.name)] = Value::Null();
-    }
+    if (old == (*existing)->values.end() || old->second.is_null()) continue;
+    // A deleted row recorded anew starts from what is given.
+    const bool keep = again != nullptr && again->keep_unnamed &&
+                      !(*existing)->deleted &&
+                      again->cleared.count(std::string(c.name)) == 0;
+    row[std::string(c.name)] = keep ? old->second : Value::Null();
   }
   // Every cell is valid: ValidateNewRow checked the row, and what was added
-  // since (nulls, deleted = 0) is valid for any row.
+  // since (nulls, cells it held already, deleted = 0) is valid for the row.
   if (Status s = WriteLocal(e, id, &row, /*validated=*/true, /*absent=*/false); !s.ok()) {
     return s;
   }
@@ -691,6 +697,11 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
 }
 
 Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
+  return Record(entity, std::move(row), RecordAgain());
+}
+
+Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row,
+                                 const RecordAgain& again) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
@@ -698,7 +709,7 @@ Result<Uuid> ClientStore::Record(std::string_view entity, RowValues row) {
   if (!txn.status().ok()) return txn.status();
   ActionScope action(this);
   if (Status s = LoadPermissions(); !s.ok()) return s;
-  Result<Uuid> id = RecordInTxn(*e, std::move(row));
+  Result<Uuid> id = RecordInTxn(*e, std::move(row), nullptr, &again);
   if (!id.ok()) return id;
   if (Status s = FinishAction(); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;

@@ -6,6 +6,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -124,6 +125,17 @@ class ClientStore {
   //     missing, the day is outside the workshop's days, an enrolment of
   //     another workshop;
   //   kNotFound: a referenced row does not exist (or was deleted).
+  // `again` says otherwise for a key recorded again (below).
+  struct RecordAgain {
+    // An optional column `row` does not name keeps what is recorded (a
+    // mark's note, when `kbo attendance mark` is run again without --note),
+    // except those in `cleared` (named, empty: `--note ""`). Read and
+    // written in the one transaction.
+    bool keep_unnamed = false;
+    std::set<std::string> cleared;
+  };
+  Result<Uuid> Record(std::string_view entity, RowValues row,
+                      const RecordAgain& again);
   Result<Uuid> Record(std::string_view entity, RowValues row);
 
   // The photo as it was taken, kept on the device when the photo row names a
@@ -286,7 +298,8 @@ class ClientStore {
   // Record() inside an open transaction and action; with `given`, under
   // that id (RecordAll's `ids`).
   Result<Uuid> RecordInTxn(const Entity& entity, RowValues row,
-                           const Uuid* given = nullptr);
+                           const Uuid* given = nullptr,
+                           const RecordAgain* again = nullptr);
   // Moves the product of a progress entry ahead to the entry's stage (see
   // stage_follow()), inside the action's transaction; sets stage_follow_.
   Status FollowProgressStage(const Value& product_id, const Value& stage);

@@ -159,19 +159,25 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // What applying each row change of the page did.
   std::vector<RowApplyInfo> applied;
   bool restarted = false;
+  // Back to the start: the cursors at 0 and the first page fetched again,
+  // every row whole (docs/protocol.md §6). Pulling again from 0 is always
+  // safe.
+  const auto restart_from_zero = [&]() -> Status {
+    if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return s;
+    if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return s;
+    after = 0;
+    since = 0;
+    current = fetch(0, 0);
+    return Status();
+  };
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
     if (!current.response.ok()) return stop(current.response.status());
     if (current.response->status == 409 && !restarted && after > 0) {
-      // Granted more districts: their rows come whole from the start
-      // (docs/protocol.md §6). Pulling again from 0 is always safe.
+      // Granted more districts: their rows come whole from the start.
       if (ServerError(*current.response).reason() == "pull_restart") {
         restarted = true;
-        if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return stop(s);
-        if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return stop(s);
-        after = 0;
-        since = 0;
-        current = fetch(0, 0);
+        if (Status s = restart_from_zero(); !s.ok()) return stop(s);
         continue;
       }
     }
@@ -199,11 +205,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
         return stop(s);
       }
       if (after > 0 || since > 0) {
-        if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return stop(s);
-        if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return stop(s);
-        after = 0;
-        since = 0;
-        current = fetch(0, 0);
+        if (Status s = restart_from_zero(); !s.ok()) return stop(s);
         continue;
       }
     }

@@ -10,6 +10,7 @@
 #include "shared/civil_time.h"
 #include "shared/entities.h"
 #include "shared/label_files.h"
+#include "shared/name_match.h"
 
 namespace kbo {
 
@@ -278,36 +279,52 @@ std::optional<int64_t> LabelledDay(const std::vector<std::string_view>& words) {
 
 }  // namespace
 
+std::optional<NamedList> EnumNames(const Column& column) {
+  if (column.type != ColumnType::kEnum) return std::nullopt;
+  if (column.name == "category") return Categories();
+  if (column.name == "stage") return Stages();
+  if (column.name == "status") return Statuses();
+  if (column.name == "kind") return Kinds();
+  return std::nullopt;
+}
+
+namespace {
+
+// For comparing names of values: FoldSpaceAndCase without spaces and commas
+// ("ผ้า เครื่องแต่งกาย", "ผ้า,เครื่องแต่งกาย" and "ผ้าเครื่องแต่งกาย" are one).
+std::string Squeezed(std::string_view text) {
+  std::string out;
+  for (char ch : FoldSpaceAndCase(text)) {
+    if (ch != ' ' && ch != ',') out.push_back(ch);
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string EnumCodeOfName(const Column& column, std::string_view text) {
+  const std::optional<NamedList> names = EnumNames(column);
+  if (!names) return std::string(text);
+  const std::string wanted = Squeezed(text);
+  if (wanted.empty()) return std::string(text);
+  for (const Named& n : *names) {
+    if (Squeezed(n.value) == wanted || Squeezed(n.name_th) == wanted ||
+        Squeezed(n.name_en) == wanted) {
+      return std::string(n.value);
+    }
+  }
+  return std::string(text);
+}
+
 std::string ValueFromLabel(std::string_view entity, std::string_view column,
                            std::string_view text) {
   const std::string as_is(text);
   const Entity* e = FindEntity(entity);
   const Column* c = e ? e->FindColumn(column) : nullptr;
   if (c == nullptr) return as_is;
-  if (c->type == ColumnType::kEnum) {
-    // The named enumerations by their Thai or English name (English in any
-    // case): "ลา", "Excused" -> excused; "ต้นแบบ" -> prototype.
-    std::optional<NamedList> names;
-    if (column == "category") names = Categories();
-    if (column == "stage") names = Stages();
-    if (column == "status") names = Statuses();
-    if (column == "kind") names = Kinds();
-    if (names.has_value()) {
-      const auto same_en = [](std::string_view a, std::string_view b) {
-        if (a.size() != b.size()) return false;
-        for (size_t i = 0; i < a.size(); ++i) {
-          const auto lower = [](char ch) {
-            return ch >= 'A' && ch <= 'Z' ? static_cast<char>(ch - 'A' + 'a') : ch;
-          };
-          if (lower(a[i]) != lower(b[i])) return false;
-        }
-        return true;
-      };
-      for (const Named& n : *names) {
-        if (n.name_th == text || same_en(n.name_en, text)) return std::string(n.value);
-      }
-    }
-  }
+  // The named enumerations by their Thai or English name ("ลา",
+  // "Excused" -> excused; "ต้นแบบ" -> prototype).
+  if (EnumNames(*c).has_value()) return EnumCodeOfName(*c, text);
   if (column == "subject_type" || column == "purpose") {
     for (Lang lang : {Lang::kTh, Lang::kEn}) {
       if (column == "subject_type") {

@@ -61,6 +61,17 @@ NamedList Kinds();         // producer.kind
 NamedList Criteria();      // the five contest criteria, 20 points each
 NamedList PhraoTambon();   // Phrao's 11 tambon, in geocode order (no codes)
 
+// The names of an enumeration column's values (category, stage, status,
+// kind), if it has them.
+struct Column;
+std::optional<NamedList> EnumNames(const Column& column);
+// A value of such an enumeration by its code, its Thai or its English name,
+// compared loosely (ASCII case, spaces and commas ignored: "ผ้า,
+// เครื่องแต่งกาย", "ผ้าเครื่องแต่งกาย" and "Textile, clothing" all give
+// textile): its code, or `text` as it is if it names none (the column's
+// own check judges it).
+std::string EnumCodeOfName(const Column& column, std::string_view text);
+
 // A cell as a person reads it: enumerations by their names (ขาด, not
 // absent), districts by name, dates and times in Bangkok time with the
 // Buddhist Era in Thai; other values as their display text; null as "".

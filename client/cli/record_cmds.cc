@@ -8,7 +8,6 @@
 
 #include <cstdint>
 #include <cstdio>
-#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -105,30 +104,6 @@ void ReportStageFollow(Context& ctx, const StageFollow& follow) {
   }
 }
 
-// The recorded values of the row `row` names by its natural key, for the
-// columns not named on the command line (`given`); nothing if it is not
-// recorded, deleted, or the key is incomplete (Record says why).
-Status KeepUnnamedCells(ClientStore& store, const Entity& entity,
-                        const std::set<std::string>& given, RowValues* row) {
-  Result<Uuid> id = DerivedRowId(entity, *row);
-  if (!id.ok()) return Status();
-  Result<StoredRow> held = store.Show(entity.name, *id);
-  if (!held.ok()) {
-    return held.status().code() == Code::kNotFound ? Status() : held.status();
-  }
-  if (held->deleted) return Status();
-  for (const Column& c : entity.columns) {
-    if (given.count(std::string(c.name)) != 0) continue;
-    // The district follows the workshop now, as when it was first marked.
-    if (c.name == kDistrictColumn) continue;
-    auto old = held->values.find(c.name);
-    if (old != held->values.end() && !old->second.is_null()) {
-      row->emplace(std::string(c.name), old->second);
-    }
-  }
-  return Status();
-}
-
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {
   ParsedArgs parsed;
@@ -139,7 +114,11 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     return Status::Internal("no entity " + std::string(spec.entity));
 
   RowValues row;
-  std::set<std::string> given;  // columns named on the command line
+  // Marking a day again (or scoring again) changes what is given: an
+  // optional column left off the command line (the mark's note) keeps what
+  // is recorded, as the roll call screen does; `--note ""` clears it.
+  ClientStore::RecordAgain again;
+  again.keep_unnamed = true;
   for (const auto& [flag, text] : parsed.flags) {
     const Column* column = ResolveColumnName(*entity, flag);
     if (column == nullptr) {
@@ -156,8 +135,11 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     }
     // Empty text is "nothing": leave the column unset, so a required one is
     // refused as missing and an optional one takes its default.
-    given.insert(std::string(column->name));
-    if (!value->is_null()) row[std::string(column->name)] = std::move(*value);
+    if (value->is_null()) {
+      again.cleared.insert(std::string(column->name));
+    } else {
+      row[std::string(column->name)] = std::move(*value);
+    }
   }
 
   Result<ClientStore*> store = ctx.Store();
@@ -166,13 +148,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   if (spec.entity == "visit" && !parsed.Has("at")) {
     row["visited_at"] = Value::Text((*store)->NowIso());
   }
-  if (!entity->natural_key.empty()) {
-    // Marking a day again (or scoring again) changes what is given: an
-    // optional column left off the command line (the mark's note) keeps
-    // what is recorded, as the roll call screen does; `--note ""` clears it.
-    if (Status s = KeepUnnamedCells(**store, *entity, given, &row); !s.ok()) return s;
-  }
-  Result<Uuid> id = (*store)->Record(entity->name, std::move(row));
+  Result<Uuid> id = (*store)->Record(entity->name, std::move(row), again);
   if (!id.ok()) return id.status();
   ctx.out << id->ToString() << '\n';
   if (spec.entity == "progress") ReportStageFollow(ctx, (*store)->stage_follow());

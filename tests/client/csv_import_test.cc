@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "client/store.h"
+#include "shared/labels.h"
 #include "tests/support/temp_dir.h"
 
 namespace kbo::client {

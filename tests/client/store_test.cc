@@ -483,6 +483,41 @@ TEST_CASE("Store: a mark recorded again is a whole statement (old note cleared)"
   CHECK(row->values["note"].is_null());
 }
 
+TEST_CASE("Store: a mark recorded again may keep the cells it does not name "
+          "(RecordAgain), except those cleared and those of a deleted mark",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  RowValues late = f.Mark(1, "late");
+  late["note"] = Value::Text("มาสาย ฝนตก");
+  auto id = store->Record("attendance", late);
+  REQUIRE(id.ok());
+  ClientStore::RecordAgain keep;
+  keep.keep_unnamed = true;
+  REQUIRE(store->Record("attendance", f.Mark(1, "absent"), keep).ok());
+  auto row = store->Show("attendance", *id);
+  CHECK(row->values["status"] == Value::Text("absent"));
+  CHECK(row->values["note"] == Value::Text("มาสาย ฝนตก"));
+  // The first time a key is recorded there is nothing to keep.
+  auto day2 = store->Record("attendance", f.Mark(2, "present"), keep);
+  REQUIRE(day2.ok());
+  CHECK(store->Show("attendance", *day2)->values["note"].is_null());
+  // Named and empty: cleared.
+  ClientStore::RecordAgain clear = keep;
+  clear.cleared.insert("note");
+  REQUIRE(store->Record("attendance", f.Mark(1, "present"), clear).ok());
+  CHECK(store->Show("attendance", *id)->values["note"].is_null());
+  // A deleted mark recorded anew starts from what is given.
+  REQUIRE(store->Record("attendance", late).ok());
+  REQUIRE(store->Delete("attendance", *id).ok());
+  REQUIRE(store->Record("attendance", f.Mark(1, "present"), keep).ok());
+  row = store->Show("attendance", *id);
+  CHECK(!row->deleted);
+  CHECK(row->values["status"] == Value::Text("present"));
+  CHECK(row->values["note"].is_null());
+}
+
 TEST_CASE("Store: a row whose parent was deleted can still be corrected",
           "[store]") {
   testing::TempDir tmp;

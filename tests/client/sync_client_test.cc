@@ -478,6 +478,39 @@ TEST_CASE("Sync: a pull page is verified before it is decoded", "[sync]") {
                                &next, &more)
                     .ok());
   }
+  SECTION("where the pull began (since): as asked, and signed") {
+    const HttpResponse since3 = PageAnswerSince(server, device, 5, 3, 7, true, body);
+    CHECK(VerifyPullPage(server.public_key(), device, 5, since3, &next, &more, 3)
+              .ok());
+    // A page for another since than asked, or answering one not asked for.
+    for (std::optional<uint64_t> asked :
+         {std::optional<uint64_t>(4), std::optional<uint64_t>(0),
+          std::optional<uint64_t>()}) {
+      const Status s =
+          VerifyPullPage(server.public_key(), device, 5, since3, &next, &more, asked);
+      CHECK(s.code() == Code::kUnauthenticated);
+      CHECK_THAT(s.message(), Catch::Contains("it was not asked for"));
+    }
+    // The header rewritten to what was asked: the signature is over the
+    // since the page was built for.
+    HttpResponse rewritten = since3;
+    rewritten.headers["x-kbo-pull-since"] = "4";
+    CHECK(VerifyPullPage(server.public_key(), device, 5, rewritten, &next, &more, 4)
+              .code() == Code::kUnauthenticated);
+    // Not a number.
+    for (const char* bad : {"", "-3", "3x", "0x3", "99999999999999999999999"}) {
+      CAPTURE(bad);
+      rewritten.headers["x-kbo-pull-since"] = bad;
+      CHECK(VerifyPullPage(server.public_key(), device, 5, rewritten, &next, &more, 3)
+                .code() == Code::kUnauthenticated);
+    }
+    // An old page (no header) signed without since does not verify as a
+    // page with one.
+    HttpResponse stripped = since3;
+    stripped.headers.erase("x-kbo-pull-since");
+    CHECK(VerifyPullPage(server.public_key(), device, 5, stripped, &next, &more, 3)
+              .code() == Code::kUnauthenticated);
+  }
 }
 
 TEST_CASE("Sync: server URLs are normalized, paths and other schemes refused",

@@ -762,11 +762,27 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
        {"/v1/pull?after=9223372036854775808",
         "/v1/pull?after=18446744073709551615", "/v1/pull?after=-1",
         "/v1/pull?after=1&after=2", "/v1/pull?limit=99999999999999999999",
-        "/v1/conflicts?after=9223372036854775808"}) {
+        "/v1/conflicts?after=9223372036854775808",
+        // Where the pull began (docs/protocol.md §6): a number, once.
+        "/v1/pull?after=5&since=x", "/v1/pull?after=5&since=-1",
+        "/v1/pull?after=5&since=", "/v1/pull?after=5&since=1&since=2",
+        "/v1/pull?after=5&since=18446744073709551616"}) {
     const RawReply r = signed_get(target);
     INFO(target << " -> " << r.text);
     CHECK(r.status == 400);
     CHECK_THAT(r.text, Catch::Contains("invalid_argument"));
+  }
+  // A since past the cursor is no pull a device makes.
+  {
+    const RawReply r = signed_get("/v1/pull?after=5&since=6");
+    INFO(r.text);
+    CHECK(r.status == 400);
+    CHECK_THAT(r.text, Catch::Contains("invalid_since"));
+  }
+  {
+    const RawReply r = signed_get("/v1/pull?after=0&since=0");
+    CHECK(r.status == 200);
+    CHECK_THAT(r.text, Catch::Contains("X-KBO-Pull-Since: 0"));
   }
   // The largest one is still a number: an empty page.
   CHECK(signed_get("/v1/pull?after=9223372036854775807").status == 200);

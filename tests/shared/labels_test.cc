@@ -101,6 +101,16 @@ TEST_CASE("labels: a label read back gives its value (kbo import of a "
   CHECK(ValueFromLabel("visit", "visited_at", "4 Mar 2024") == "4 Mar 2024");
   CHECK(ValueFromLabel("producer", "name", "4 Mar 2024") == "4 Mar 2024");
   CHECK(ValueFromLabel("visit", "purpose", "ขายของ") == "ขายของ");
+  // The named enumerations as EnumCodeOfName reads them: the device's flags,
+  // its imports and the office's `conflicts resolve --value` alike.
+  CHECK(ValueFromLabel("attendance", "status", "ลา") == "excused");
+  CHECK(ValueFromLabel("attendance", "status", " EXCUSED ") == "excused");
+  CHECK(ValueFromLabel("producer", "category", "ผ้า,เครื่องแต่งกาย") == "textile");
+  CHECK(ValueFromLabel("product", "stage", "ต้นแบบ") == "prototype");
+  CHECK(ValueFromLabel("attendance", "status", "มา สาย ๆ") == "มา สาย ๆ");
+  const Column& status = *FindEntity("attendance")->FindColumn("status");
+  CHECK(EnumNames(status).has_value());
+  CHECK(!EnumNames(*FindEntity("photo")->FindColumn("subject_type")).has_value());
 }
 
 TEST_CASE("labels: Bangkok time, Buddhist Era, Thai fiscal years",
