@@ -21,9 +21,14 @@ namespace {
 // Blobs are the user's photos: readable by the owner only, like field.db.
 constexpr mode_t kBlobMode = 0600;
 
-// `bytes` for a person: "25.3 MiB", "20 MiB", "512 KiB", "900 bytes".
-// One decimal, dropped when it is zero. A file size is rounded up and a limit
-// down, so a file just over the limit never reads as equal to it.
+Status TooLarge(std::string_view name, uint64_t size, size_t max_bytes) {
+  return Status::InvalidArgument(
+      std::string(name) + " is " + HumanSize(size, /*round_up=*/true) +
+      "; the limit is " + HumanSize(max_bytes, /*round_up=*/false));
+}
+
+}  // namespace
+
 std::string HumanSize(uint64_t bytes, bool round_up) {
   constexpr uint64_t kKiB = 1024, kMiB = 1024 * 1024;
   if (bytes < kKiB) return std::to_string(bytes) + " bytes";
@@ -48,13 +53,6 @@ std::string HumanSize(uint64_t bytes, bool round_up) {
   return buf;
 }
 
-Status TooLarge(std::string_view name, uint64_t size, size_t max_bytes) {
-  return Status::InvalidArgument(
-      std::string(name) + " is " + HumanSize(size, /*round_up=*/true) +
-      "; the limit is " + HumanSize(max_bytes, /*round_up=*/false));
-}
-
-}  // namespace
 
 bool IsBlobName(std::string_view sha256) {
   if (sha256.size() != 64) return false;

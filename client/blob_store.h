@@ -16,6 +16,11 @@ namespace kbo::client {
 // mobile connection in resumable chunks.
 inline constexpr size_t kDefaultMaxPhotoBytes = size_t{20} << 20;
 
+// `bytes` for a person: "25.3 MiB", "20 MiB", "512 KiB", "900 bytes".
+// One decimal, dropped when it is zero. A file size is rounded up and a limit
+// down, so a file just over the limit never reads as equal to it.
+std::string HumanSize(uint64_t bytes, bool round_up);
+
 // A photo as stored: its content address, size, and what its headers say.
 struct StoredBlob {
   std::string sha256;  // 64 lowercase hex digits

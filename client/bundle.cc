@@ -63,7 +63,7 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
     {
       Statement st(store.db(),
                    "SELECT sha256, bytes FROM blob_upload"
-                   " WHERE done_at IS NULL ORDER BY rowid");
+                   " WHERE done_at IS NULL AND refused_at IS NULL ORDER BY rowid");
       while (st.Step()) photos.emplace_back(st.ColumnText(0), st.ColumnInt(1));
       if (!st.status().ok()) return st.status();
     }

@@ -4,6 +4,7 @@
 
 #include "client/image_info.h"
 #include "shared/image.h"
+#include "shared/protocol.h"
 #include "shared/status.h"
 
 namespace kbo::client {
@@ -19,6 +20,15 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
         .status();
   }
   if (options.as_taken) {
+    // Sent as it is, so it must be within what a server takes.
+    if (bytes.size() > protocol::kMaxBlobBytes) {
+      return Status::InvalidArgument(
+          name + " is " + HumanSize(bytes.size(), /*round_up=*/true) +
+          "; a photo sent as taken may be at most " +
+          HumanSize(protocol::kMaxBlobBytes, /*round_up=*/false) +
+          ", the most the server takes (without --as-taken a smaller copy "
+          "is sent and this one kept on the device)");
+    }
     return StorePhotoAsGiven(blobs_dir, bytes, name, options.max_bytes);
   }
   // The original's own headers: its type, and the date and position that

@@ -1200,7 +1200,8 @@ Result<StoreStatus> ClientStore::GetStatus() {
                  "    WHERE acked_at IS NULL),"
                  " (SELECT COALESCE(SUM(row_count), 0) FROM change_set"
                  "    WHERE acked_at IS NOT NULL),"
-                 " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL),"
+                 " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL"
+                 "    AND refused_at IS NULL),"
                  " (SELECT last_sync_at FROM sync_state WHERE singleton = 1),"
                  " (SELECT last_error FROM sync_state WHERE singleton = 1)");
     if (st.Step()) {
@@ -1221,6 +1222,13 @@ Result<StoreStatus> ClientStore::GetStatus() {
       out.originals_to_send = st.ColumnInt(0);
       out.originals_held_back = st.ColumnInt(1);
     }
+    if (!st.status().ok()) return st.status();
+  }
+  {
+    Statement st(*db_,
+                 "SELECT count(*) FROM blob_upload WHERE done_at IS NULL "
+                 "AND refused_at IS NOT NULL");
+    if (st.Step()) out.refused_blobs = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();
   }
   {

@@ -85,6 +85,9 @@ struct StoreStatus {
   // announced to the server, and those that could not go (kept with why).
   int64_t originals_to_send = 0;
   int64_t originals_held_back = 0;
+  // Photos the server refused for good (larger than it takes): kept here,
+  // not sent again (blob_upload.refused_at).
+  int64_t refused_blobs = 0;
   int64_t confirmed_changes = 0;  // row changes the server has acknowledged
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none

@@ -329,7 +329,8 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     // expects (409 sequence_gap) and Push() follows it.
     if (Status s = db.Exec(
             "DELETE FROM conflict;"
-            "UPDATE blob_upload SET uploaded_bytes = 0, done_at = NULL;"
+            "UPDATE blob_upload SET uploaded_bytes = 0, done_at = NULL,"
+            " refused_at = NULL, refusal = NULL;"
             "UPDATE original_send SET announced_at = NULL, refused_at = NULL,"
             " refusal = NULL");
         !s.ok()) {

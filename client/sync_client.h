@@ -202,6 +202,8 @@ struct SyncSummary {
   uint64_t pushed_rows = 0;  // their row changes (the receipts' count)
   uint64_t blobs_held_back = 0;  // photos the server would not take: no
                                  // photo row of theirs in its districts
+  uint64_t blobs_refused = 0;    // photos it refused for good (larger than
+                                 // it takes): kept here, not sent again
   uint64_t refused_rows = 0; // row changes the server refused (kept there,
                              // listed by `kbo refused`)
   // Row changes received in the pull pages applied, but for this device's

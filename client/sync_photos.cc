@@ -46,7 +46,8 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
                  "EXISTS (SELECT 1 FROM photo_original o WHERE "
                  "o.original_sha256 = b.sha256 AND o.upload_sha256 != b.sha256) "
                  "AND NOT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = b.sha256) "
-                 "FROM blob_upload b WHERE b.done_at IS NULL ORDER BY b.rowid");
+                 "FROM blob_upload b WHERE b.done_at IS NULL AND b.refused_at IS NULL "
+                 "ORDER BY b.rowid");
     while (st.Step()) {
       pending.push_back({st.ColumnText(0),
                          static_cast<uint64_t>(st.ColumnInt(1)),
@@ -215,6 +216,20 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       received = server_has;
       if (Status s = save(received, false, ""); !s.ok()) return s;
       continue;
+    }
+    if (put->status == 413 && error == "too_large") {
+      // Larger than this server takes: no later sync would change that.
+      // Kept here and set aside (kbo status lists it); the other photos go
+      // on, and this one is not sent again to this server.
+      Statement st(db,
+                   "UPDATE blob_upload SET refused_at = ?2, refusal = ?3 "
+                   "WHERE sha256 = ?1");
+      st.Bind(1, std::string_view(sha256))
+          .Bind(2, std::string_view(store_.NowIso()))
+          .Bind(3, std::string_view(said.message()));
+      if (Status s = st.Run(); !s.ok()) return s;
+      if (summary != nullptr) ++summary->blobs_refused;
+      return Status();
     }
     if ((put->status == 403 && error == "blob_not_named") ||
         (put->status == 413 && error == "partial_cap")) {

@@ -233,6 +233,11 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += "; " + Count(s.blobs_held_back, "photo", "photos") +
            " kept here: the server holds no photo row for them (refused?)";
   }
+  if (s.blobs_refused > 0) {
+    out += "; " + Count(s.blobs_refused, "photo", "photos") +
+           " larger than the server takes: kept on this device, not sent "
+           "again (`kbo status` counts them)";
+  }
   if (s.originals_held_back > 0) {
     out += "; " + Count(s.originals_held_back, "original", "originals") +
            " asked for could not go (kept here; `kbo photo upload-originals "

@@ -10,6 +10,7 @@
 
 #include "server/enrolment.h"
 #include "server/server_store.h"
+#include "shared/protocol.h"
 #include "shared/result.h"
 #include "shared/wire.h"
 
@@ -32,7 +33,7 @@ class BlobService {
   // Largest blob accepted. A completed upload is hashed in memory (shared/
   // has no streaming SHA-256), so this bounds memory too. 64 MiB: far above
   // a phone photo (the client refuses photos over 20 MiB by default).
-  static constexpr uint64_t kDefaultMaxBlobBytes = uint64_t{64} << 20;
+  static constexpr uint64_t kDefaultMaxBlobBytes = protocol::kMaxBlobBytes;
 
   // What one device may hold in unfinished uploads at once (the bytes the
   // server has of them): four whole maximum-size photos.

@@ -108,6 +108,10 @@ inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
 inline constexpr size_t kMaxPushBytes = size_t{16} << 20;
 // One blob chunk. 1 MiB: small enough to resume cheaply on a rural link.
 inline constexpr size_t kBlobChunkBytes = size_t{1} << 20;
+// The largest photo a server takes (413 too_large past it): a device refuses
+// to record a photo sent as taken that is larger, and sets aside one the
+// server refused (an older device's).
+inline constexpr uint64_t kMaxBlobBytes = uint64_t{64} << 20;
 // Any other request body (JSON). 64 KiB.
 inline constexpr size_t kMaxJsonBytes = 64 << 10;
 // Row changes per pull page: default and cap.

@@ -326,7 +326,13 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
           << "role:               " << or_dash(st->role) << '\n'
           << "districts:          " << or_dash(st->districts) << '\n'
           << "pending changes:    " << st->pending_changes << '\n'
-          << "photos to upload:   " << st->pending_blobs << '\n'
+          << "photos to upload:   " << st->pending_blobs
+          << (st->refused_blobs > 0
+                  ? " (and " + std::to_string(st->refused_blobs) +
+                        " the server refused as larger than it takes: kept "
+                        "on this device, not sent)"
+                  : std::string())
+          << '\n'
           << "originals to send:  " << st->originals_to_send
           << (st->originals_held_back > 0
                   ? " (" + std::to_string(st->originals_held_back) +

@@ -762,6 +762,7 @@ class Handler {
                    {"photo_bytes", summary.blob_bytes},
                    {"previews", summary.thumbnails_fetched},
                    {"photos_held_back", summary.blobs_held_back},
+                   {"photos_refused", summary.blobs_refused},
                    {"originals_sent", summary.originals_uploaded},
                    {"original_bytes", summary.original_bytes},
                    {"originals_held_back", summary.originals_held_back},

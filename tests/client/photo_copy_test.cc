@@ -251,6 +251,18 @@ TEST_CASE("PhotoCopy: what is not a picture is refused, nothing written",
   CHECK(bad.status().code() == Code::kInvalidArgument);
   CHECK(bad.status().message().rfind("broken.jpg does not decode as a picture",
                                      0) == 0);
+  // A photo cut short (copied half-way from a card): its headers read, its
+  // pixels stop; refused, not stored as a picture half flat grey.
+  for (const std::string& whole :
+       {testing::CameraJpeg(3000, 2000, 1), testing::SamplePng(1200, 800, false)}) {
+    const std::string cut = whole.substr(0, whole.size() / 3);
+    REQUIRE(ReadImageInfo(cut).ok());
+    Result<StoredPhoto> half = StorePhoto(blobs, cut, "cut", {});
+    INFO(half.status().ToString());
+    REQUIRE_FALSE(half.ok());
+    CHECK(half.status().code() == Code::kInvalidArgument);
+    CHECK(half.status().message().rfind("cut does not decode as a picture", 0) == 0);
+  }
   Result<StoredPhoto> text = StorePhoto(blobs, "hello", "notes.txt", {});
   REQUIRE_FALSE(text.ok());
   CHECK(text.status().code() == Code::kInvalidArgument);

@@ -485,5 +485,67 @@ TEST_CASE("photos: kbo photo upload-originals sends the originals now, and cut o
   CHECK(Has(again.out, "no originals to send (2 sent before"));
 }
 
+TEST_CASE("photos: one photo larger than the server takes is set aside, the "
+          "others still go, and it is not sent again",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มเครื่องเงิน", "5011");
+  // 65 MiB: a PNG's signature, then nothing a picture needs.
+  std::string huge("\x89PNG\r\n\x1a\n", 8);
+  huge.resize(size_t{65} << 20, '\0');
+  const std::string file = field.dir() + "/scan.png";
+  REQUIRE(WriteFileAtomically(file, huge, 0600).ok());
+
+  // Recorded now: refused sent as taken (the server would not take it).
+  CliResult taken = field.Kbo(officer, {"photo", "add", file, "--subject",
+                                        "producer:" + producer, "--max-mib",
+                                        "100", "--as-taken"});
+  CHECK(taken.exit_code == 2);
+  CHECK(Has(taken.err, "may be at most 64 MiB"));
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
+
+  // As an older kbo queued it: first in the queue, before a good photo.
+  const std::string sha = HexEncode(Sha256(huge));
+  REQUIRE(EnsureDir(officer + "/blobs/" + sha.substr(0, 2)).ok());
+  REQUIRE(WriteFileAtomically(officer + "/blobs/" + sha.substr(0, 2) + "/" + sha,
+                              huge, 0600)
+              .ok());
+  {
+    auto db = Db::Open(officer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("INSERT INTO blob_upload (sha256, bytes, mime) VALUES ('" +
+                        sha + "', " + std::to_string(huge.size()) +
+                        ", 'image/png')").ok());
+  }
+  const std::string good = field.dir() + "/IMG_0007.jpg";
+  REQUIRE(WriteFileAtomically(good, SampleJpeg(800, 600), 0600).ok());
+  const std::string good_sha = field.PhotoSha(
+      officer, field.Add(officer, {"photo", "add", good, "--subject",
+                                   "producer:" + producer}));
+
+  CliResult first = field.Sync(officer);
+  INFO(first.out << first.err << field.server().log());
+  CHECK(first.exit_code == 0);
+  CHECK(Has(first.out + first.err, "1 photo larger than the server takes"));
+  // The good photo went; the large one is kept on the device, set aside.
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" +
+                          good_sha + "' AND complete_at IS NOT NULL") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                          "'") == 0);
+  CHECK(FileExists(officer + "/blobs/" + sha.substr(0, 2) + "/" + sha));
+  json status = field.KboJson(officer, {"status"});
+  CHECK(status["pending_blobs"] == 0);
+  CHECK(status["photos_refused"] == 1);
+  CliResult shown = field.Kbo(officer, {"status"});
+  CHECK(Has(shown.out, "the server refused as larger than it takes"));
+
+  // Not sent again: the next sync has nothing to say of it.
+  CliResult again = field.Sync(officer);
+  CHECK(again.exit_code == 0);
+  CHECK_FALSE(Has(again.out + again.err, "larger than"));
+  CHECK(field.KboJson(officer, {"status"})["photos_refused"] == 1);
+}
+
 }  // namespace
 }  // namespace kbo::testing
