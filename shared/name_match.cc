@@ -1,9 +1,18 @@
 #include "shared/name_match.h"
 
+#include <algorithm>
 #include <cstddef>
 
 namespace kbo {
 namespace {
+
+// A key without its spaces: Thai is written without spaces between words,
+// so "สมศรีใจดี" and "สมศรี ใจดี" (or "Doi Craft" and "DoiCraft") are one
+// name; spacing never tells two people apart.
+std::string Unspaced(std::string key) {
+  key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
+  return key;
+}
 
 // UTF-8 of the Thai block is E0 B8 80 .. E0 B9 BF (U+0E00 .. U+0E7F).
 // Consonants U+0E01..U+0E2E: E0 B8 81..AE. Leading vowels เ แ โ ใ ไ
@@ -104,16 +113,16 @@ std::string FoldSpaceAndCase(std::string_view text) {
 }
 
 std::string PersonNameKey(std::string_view name) {
-  return StripTitle(FoldSpaceAndCase(name));
+  return Unspaced(StripTitle(FoldSpaceAndCase(name)));
 }
 
 std::string ProducerNameKey(std::string_view name) {
   const std::string folded = FoldSpaceAndCase(name);
-  return StripTitle(Strip(folded, kOrganisationWords, /*thai=*/true));
+  return Unspaced(StripTitle(Strip(folded, kOrganisationWords, /*thai=*/true)));
 }
 
 std::string TambonKey(std::string_view tambon) {
-  return Strip(FoldSpaceAndCase(tambon), kTambonWords, /*thai=*/true);
+  return Unspaced(Strip(FoldSpaceAndCase(tambon), kTambonWords, /*thai=*/true));
 }
 
 std::string PhoneKey(std::string_view phone) {

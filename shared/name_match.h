@@ -19,20 +19,23 @@ namespace kbo {
 // text is kept byte for byte. "  Somchai   JAIDEE " -> "somchai jaidee".
 std::string FoldSpaceAndCase(std::string_view text);
 
+// Each key below is without spaces ("สมศรีใจดี" and "สมศรี ใจดี" are one:
+// Thai puts no space between words, and people type one or not).
+//
 // A person's name as a key: FoldSpaceAndCase, then one leading title
 // removed: Thai นาย, นาง, นางสาว, น.ส., ด.ช., ด.ญ., คุณ and English
 // mr, mrs, ms, miss, dr (with or without a dot). A Thai title written
 // without a space is removed only if what follows starts a Thai syllable
 // (a consonant or a leading vowel), so "คุณากร" (a given name) is kept
 // whole. A name that is only a title stays as it is.
-// "นางสาว สมศรี  ใจดี" and "สมศรี ใจดี" both give "สมศรี ใจดี".
+// "นางสาว สมศรี  ใจดี" and "สมศรีใจดี" both give "สมศรีใจดี".
 std::string PersonNameKey(std::string_view name);
 
 // A producer's name as a key: FoldSpaceAndCase, then one leading
 // organisation word removed (กลุ่มวิสาหกิจชุมชน, วิสาหกิจชุมชน, กลุ่ม,
 // ห้างหุ้นส่วนจำกัด, หจก., บริษัท, บจก.), then a person's title as in
 // PersonNameKey (entrepreneurs are registered under their own names).
-// "กลุ่ม ทอผ้าบ้านป่าตุ้ม" and "กลุ่มทอผ้าบ้านป่าตุ้ม" give "ทอผ้าบ้านป่าตุ้ม".
+// "กลุ่ม ทอผ้าบ้านป่าตุ้ม" and "กลุ่มทอผ้า บ้านป่าตุ้ม" give "ทอผ้าบ้านป่าตุ้ม".
 std::string ProducerNameKey(std::string_view name);
 
 // A tambon as a key: FoldSpaceAndCase without a leading "ต." or "ตำบล"

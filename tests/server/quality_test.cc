@@ -64,7 +64,7 @@ struct QualityData {
   std::string w1 = NewId(), w2 = NewId(), w3 = NewId(), w4 = NewId(),
               w5 = NewId();
   // Enrolments in w1: e1/e2 one participant twice for p1 (titles and
-  // spaces differ); e3 the same name for p2 (another producer: fine);
+  // spaces differ, one written without); e3 the same name for p2 (another producer: fine);
   // e4 the same name for p1 but deleted; e5 another person for p4.
   std::string e1 = NewId(), e2 = NewId(), e3 = NewId(), e4 = NewId(),
               e5 = NewId();
@@ -87,7 +87,7 @@ struct QualityData {
                  {"deleted", In(deleted)}});
     };
     producer(p1, "กลุ่มทอผ้าบ้านป่าตุ้ม", kPhrao, "ป่าตุ้ม", "");
-    producer(p2, " กลุ่ม  ทอผ้าบ้านป่าตุ้ม ", kPhrao, "ตำบลป่าตุ้ม", "");
+    producer(p2, " กลุ่ม  ทอผ้า บ้านป่าตุ้ม ", kPhrao, "ตำบลป่าตุ้ม", "");
     producer(p3, "ทอผ้าบ้านป่าตุ้ม", kPhrao, "เวียง", "");
     producer(p4, "นางสมศรี ใจดี", kPhrao, "เวียง", "081-234-5678");
     producer(p5, "Somsri Jaidee", kPhrao, "", "+66 81 234 5678");
@@ -126,7 +126,7 @@ struct QualityData {
                  {"deleted", In(deleted)}});
     };
     enrol(e1, p1, "นางสาว สมศรี  ใจดี");
-    enrol(e2, p1, "สมศรี ใจดี");
+    enrol(e2, p1, "สมศรีใจดี");
     enrol(e3, p2, "สมศรี ใจดี");
     enrol(e4, p1, "สมศรี ใจดี", 1);
     enrol(e5, p4, "คุณากร มีสุข");

@@ -27,11 +27,15 @@ TEST_CASE("NameMatch: a person's title goes, a name that starts like one "
   CHECK(PersonNameKey("คุณ สมศรี ใจดี") == key);
   CHECK(PersonNameKey("Mrs. Somsri") == PersonNameKey("somsri"));
   CHECK(PersonNameKey("MR Somchai") == "somchai");
+  // Spacing never tells two people apart (Thai has no spaces between words).
+  CHECK(PersonNameKey("สมศรีใจดี") == key);
+  CHECK(PersonNameKey("นางสาวสมศรีใจดี") == key);
+  CHECK(PersonNameKey("Som Chai") == PersonNameKey("somchai"));
   // A given name, not คุณ + ากร; "Missy" is not Miss + y.
-  CHECK(PersonNameKey("คุณากร มีสุข") == "คุณากร มีสุข");
-  CHECK(PersonNameKey("Missy Chan") == "missy chan");
+  CHECK(PersonNameKey("คุณากร มีสุข") == "คุณากรมีสุข");
+  CHECK(PersonNameKey("Missy Chan") == "missychan");
   // นาง + สาวิตรี: the longer title นางสาว does not fit here.
-  CHECK(PersonNameKey("นางสาวิตรี ดีใจ") == "สาวิตรี ดีใจ");
+  CHECK(PersonNameKey("นางสาวิตรี ดีใจ") == "สาวิตรีดีใจ");
   // Only a title: kept, so it still names something.
   CHECK(PersonNameKey("นาย") == "นาย");
   // Different people stay different.
@@ -46,6 +50,8 @@ TEST_CASE("NameMatch: a producer's organisation word goes", "[name_match]") {
   CHECK(ProducerNameKey("กลุ่มวิสาหกิจชุมชน ทอผ้าบ้านป่าตุ้ม") == key);
   CHECK(ProducerNameKey("นางสมศรี ใจดี") == PersonNameKey("สมศรี ใจดี"));
   CHECK(ProducerNameKey("ทอผ้าบ้านป่าแป๋") != key);
+  CHECK(ProducerNameKey("กลุ่มทอผ้า บ้านป่าตุ้ม") == key);
+  CHECK(ProducerNameKey("Doi Craft") == ProducerNameKey("DoiCraft"));
   CHECK(TambonKey("ตำบลป่าตุ้ม") == TambonKey("ป่าตุ้ม"));
   CHECK(TambonKey("ต. ป่าตุ้ม") == "ป่าตุ้ม");
 }
