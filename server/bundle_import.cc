@@ -10,6 +10,7 @@
 
 #include "server/blob_service.h"
 #include "server/push_service.h"
+#include "server/storage/blobs.h"
 #include "shared/bytes.h"
 #include "shared/change_set_codec.h"
 #include "shared/protocol.h"
@@ -146,6 +147,21 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
         continue;
       }
       const std::string sha = bytes.substr(0, 64);
+      // A photo is stored only for a photo row the server holds, as over
+      // the network (403 blob_not_named): a bundle whose change sets were
+      // refused (a revoked device's, a forged one) leaves nothing behind.
+      Result<bool> named =
+          storage::Blobs(store.db()).NamedIn(sha, /*all_districts=*/true, {});
+      if (!named.ok() || !*named) {
+        ++summary.blobs_refused;
+        summary.refusals.push_back(
+            "record " + std::to_string(index) + " (blob " + sha + "): " +
+            (named.ok() ? std::string("no photo on this server names it (its "
+                                      "change set was refused, or the photo "
+                                      "was deleted); nothing was written")
+                        : Describe(named.status())));
+        continue;
+      }
       Result<BlobState> before = blobs.State(sha);
       const bool had = before.ok() && before->complete;
       Result<BlobState> r =

@@ -852,9 +852,10 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
                               "; the records before it were imported");
   }
   if (s.change_sets_refused + s.blobs_refused > 0) {
+    const uint64_t refused = s.change_sets_refused + s.blobs_refused;
     return Status::PermissionDenied(
-        std::to_string(s.change_sets_refused + s.blobs_refused) +
-        " record(s) refused; see above");
+        std::to_string(refused) + (refused == 1 ? " record" : " records") +
+        " refused (see above); the others were imported");
   }
   return Status();
 }

@@ -10,6 +10,7 @@
 
 #include "server/conflicts.h"
 #include "server/push_service.h"
+#include "shared/fs.h"
 #include "tests/server/server_fixture.h"
 #include "tests/support/server_process.h"
 
@@ -330,25 +331,72 @@ TEST_CASE(
   }
   const std::string photo = "\xFF\xD8\xFF photo bytes";
   const std::string sha = HexEncode(Sha256(photo));
+  const auto photo_row = [&](TestDevice& device, const Uuid& producer,
+                             const std::string& bytes) {
+    return Row("photo", Uuid::Random(), device.HlcAt(NowMs()),
+               {{"subject_type", T("producer"), 0},
+                {"subject_id", T(producer.ToString()), 0},
+                {"sha256", T(HexEncode(Sha256(bytes))), 0},
+                {"bytes", I(static_cast<int64_t>(bytes.size())), 0},
+                {"mime", T("image/jpeg"), 0},
+                {"district_code", T(kPhrao), 0}});
+  };
+  const Uuid group = Uuid::Random();
   std::string bundle(protocol::kBundleMagic);
   bundle += BundleRecord(
-      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
-  bundle += BundleRecord(
-      1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
+      1, d.SealNext({Producer(group, d.HlcAt(NowMs()), kPhrao)}));
+  bundle += BundleRecord(1, d.SealNext({photo_row(d, group, photo)}));
   bundle += BundleRecord(2, sha + photo);
+  // A photo no row names: refused, nothing written.
+  const std::string stray = "\xFF\xD8\xFF no row names me";
+  bundle += BundleRecord(2, HexEncode(Sha256(stray)) + stray);
   WriteAll(tmp.File("b1.kbo"), bundle);
 
   CliResult first =
       RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
-  CHECK(first.exit_code == 0);
+  INFO(first.out << first.err);
+  CHECK(first.exit_code == 5);  // one record refused, the others imported
+  CHECK_THAT(first.err, Catch::Contains("1 record refused (see above)"));
   CHECK_THAT(first.out,
              Catch::Contains("2 applied") && Catch::Contains("1 stored"));
+  CHECK_THAT(first.out + first.err, Catch::Contains("no photo on this server names it"));
+  CHECK_FALSE(FileExists(data + "/blobs/" + HexEncode(Sha256(stray))));
   CliResult second =
       RunServerCli({"--data", data, "bundle", "import", tmp.File("b1.kbo")});
-  CHECK(second.exit_code == 0);
+  CHECK(second.exit_code == 5);
   CHECK_THAT(second.out, Catch::Contains("0 applied, 2 already applied") &&
                              Catch::Contains("1 already held"));
   CHECK(ReadAll(data + "/blobs/" + sha) == photo);
+
+  // A revoked device's bundle: its sets refused, and its photo not kept.
+  {
+    TestDevice revoked;
+    {
+      ManualWallClock wall(NowMs());
+      auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
+      REQUIRE(store.ok());
+      Enrolment enrolment(**store);
+      auto token = enrolment.CreateToken("trainer", "5011", 3600000);
+      REQUIRE(enrolment.Enroll({*token, revoked.id, revoked.key.public_key(),
+                                std::nullopt}).ok());
+    }
+    REQUIRE(RunServerCli({"--data", data, "device", "revoke",
+                          revoked.id.ToString()}).exit_code == 0);
+    const std::string own = "\xFF\xD8\xFF the revoked device's photo";
+    const Uuid its_group = Uuid::Random();
+    std::string theirs(protocol::kBundleMagic);
+    theirs += BundleRecord(1, revoked.SealNext({Producer(
+                                  its_group, revoked.HlcAt(NowMs()), kPhrao),
+                              photo_row(revoked, its_group, own)}));
+    theirs += BundleRecord(2, HexEncode(Sha256(own)) + own);
+    WriteAll(tmp.File("revoked.kbo"), theirs);
+    CliResult r = RunServerCli(
+        {"--data", data, "bundle", "import", tmp.File("revoked.kbo")});
+    INFO(r.out << r.err);
+    CHECK_THAT(r.out, Catch::Contains("0 applied") && Catch::Contains("1 refused") &&
+                          Catch::Contains("0 stored"));
+    CHECK_FALSE(FileExists(data + "/blobs/" + HexEncode(Sha256(own))));
+  }
 
   // A stranger's set is refused; a truncated record stops the import.
   std::string bad(protocol::kBundleMagic);
