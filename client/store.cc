@@ -1203,13 +1203,15 @@ Result<StoreStatus> ClientStore::GetStatus() {
                  " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL"
                  "    AND refused_at IS NULL),"
                  " (SELECT last_sync_at FROM sync_state WHERE singleton = 1),"
-                 " (SELECT last_error FROM sync_state WHERE singleton = 1)");
+                 " (SELECT last_error FROM sync_state WHERE singleton = 1),"
+                 " (SELECT last_error_reason FROM sync_state WHERE singleton = 1)");
     if (st.Step()) {
       out.pending_changes = st.ColumnInt(0);
       out.confirmed_changes = st.ColumnInt(1);
       out.pending_blobs = st.ColumnInt(2);
       out.last_sync = st.ColumnText(3);
       out.last_error = st.ColumnText(4);
+      out.revoked = st.ColumnText(5) == "revoked";
     }
     if (!st.status().ok()) return st.status();
   }

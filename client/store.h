@@ -88,6 +88,8 @@ struct StoreStatus {
   // Photos the server refused for good (larger than it takes): kept here,
   // not sent again (blob_upload.refused_at).
   int64_t refused_blobs = 0;
+  // The server refused the last sync because it revoked this device.
+  bool revoked = false;
   int64_t confirmed_changes = 0;  // row changes the server has acknowledged
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none

@@ -211,6 +211,15 @@ Status SyncClient::Refusal(const HttpResponse& response,
                                " with " + http + kRetryLater);
   }
   refused_ = true;
+  if (error == "revoked") {
+    // What the person holding the phone needs to know: nothing is lost, and
+    // how it reaches the office (docs/operations.md "A revoked device's
+    // records").
+    message += ". Everything recorded on this device is kept here. To bring "
+               "what was not sent to the office: kbo bundle export FILE "
+               "--photos, and give them the file (they import it with "
+               "--accept-revoked " + store_.device_id().ToString() + ")";
+  }
   if (error == "clock_skew" || error == "clock_ahead") {
     // Both clocks, so the person sees which one to set.
     if (std::optional<int64_t> server_now =
@@ -319,7 +328,8 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     Statement reset(db,
                     "UPDATE sync_state SET pull_cursor = 0, pull_since = 0, server_since = 0,"
                     " conflict_cursor = 0,"
-                    " last_error = NULL, server_zstd = ?1 WHERE singleton = 1");
+                    " last_error = NULL, last_error_reason = NULL,"
+                    " server_zstd = ?1 WHERE singleton = 1");
     reset.Bind(1, static_cast<int64_t>(SaysZstd(*r) ? 1 : 0));
     if (Status s = reset.Run(); !s.ok()) return s;
   }
@@ -387,8 +397,8 @@ Result<SyncSummary> SyncClient::Sync() {
   if (!txn.status().ok()) return txn.status();
   {
     Statement st(db,
-                 "UPDATE sync_state SET last_sync_at = ?1, last_error = NULL"
-                 " WHERE singleton = 1");
+                 "UPDATE sync_state SET last_sync_at = ?1, last_error = NULL,"
+                 " last_error_reason = NULL WHERE singleton = 1");
     st.Bind(1, std::string_view(store_.NowIso()));
     if (Status e = st.Run(); !e.ok()) return e;
   }
@@ -405,8 +415,10 @@ Result<SyncSummary> SyncClient::Sync() {
 
 Status SyncClient::RecordSyncError(const Status& error) {
   Statement st(store_.db(),
-               "UPDATE sync_state SET last_error = ?1 WHERE singleton = 1");
+               "UPDATE sync_state SET last_error = ?1, last_error_reason = ?2 "
+               "WHERE singleton = 1");
   st.Bind(1, std::string_view(error.message()));
+  if (!error.reason().empty()) st.Bind(2, std::string_view(error.reason()));
   // The sync's own error matters more than failing to note it.
   (void)st.Run();
   return error;

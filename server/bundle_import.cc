@@ -53,7 +53,8 @@ std::string Describe(const Status& s) {
 }  // namespace
 
 Result<BundleSummary> ImportBundle(ServerStore& store,
-                                   const std::string& path) {
+                                   const std::string& path,
+                                   const Uuid* accept_revoked) {
   std::unique_ptr<std::FILE, FileCloser> file(std::fopen(path.c_str(), "rb"));
   if (!file) {
     if (errno == ENOENT)
@@ -118,10 +119,11 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
     }
 
     if (kind == kPushRecord) {
-      Result<PushResult> r = push.PushFromBundle(bytes);
+      Result<PushResult> r = push.PushFromBundle(bytes, accept_revoked);
       if (r.ok()) {
         ++(r->repeated ? summary.change_sets_repeated
                        : summary.change_sets_applied);
+        if (r->from_revoked && !r->repeated) ++summary.change_sets_from_revoked;
         continue;
       }
       ++summary.change_sets_refused;

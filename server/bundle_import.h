@@ -18,6 +18,9 @@ struct BundleSummary {
   size_t blobs_stored = 0;
   size_t blobs_present = 0;  // the server already had them
   size_t blobs_refused = 0;
+  // Of the applied change sets, those of the revoked device the operator
+  // accepted (ImportBundle's accept_revoked).
+  size_t change_sets_from_revoked = 0;
   // One line per refused record: "record 3 (change set 7 of device D): ...".
   std::vector<std::string> refusals;
   // Set when the file stops making sense part-way (a truncated record, an
@@ -40,7 +43,13 @@ struct BundleSummary {
 // reading, so memory stays bounded by the largest record allowed.
 //   kNotFound: no such file; kInvalidArgument: not a bundle (bad magic).
 // Refused records and framing damage are reported in the summary.
-Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path);
+// With `accept_revoked`, that revoked device's change sets are applied too
+// (PushService::PushFromBundle): the office has looked at the device's
+// bundle and vouches for it (a device revoked by mistake, or an officer who
+// left with records not yet sent). Any other revoked device's sets are
+// still refused.
+Result<BundleSummary> ImportBundle(ServerStore& store, const std::string& path,
+                                   const Uuid* accept_revoked = nullptr);
 
 }  // namespace kbo::server
 

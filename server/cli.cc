@@ -78,7 +78,7 @@ constexpr const char* kUsage =
     "             [--lang th|en] [--raw]\n"
     "  export xlsx --out FILE.xlsx [--fiscal-year BE] [--district CODE]\n"
     "             [--lang th|en]\n"
-    "  bundle import FILE\n"
+    "  bundle import FILE [--accept-revoked DEVICE]\n"
     "  photo ask-original PHOTO_ID   ask the device that took the photo for it\n"
     "  photo cancel-original PHOTO_ID  withdraw that request (while still open)\n"
     "                         as taken (it syncs a downscaled copy); sent with\n"
@@ -833,16 +833,50 @@ Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
 Status BundleImport(Context& ctx, const std::vector<std::string>& args,
                     size_t from) {
   Args a;
-  if (Status s = ParseArgs(ctx, args, from, {}, {}, 1, &a); !s.ok()) return s;
+  if (Status s = ParseArgs(ctx, args, from, {"accept-revoked"}, {}, 1, &a);
+      !s.ok()) {
+    return s;
+  }
   if (a.positional.size() != 1) return ctx.Usage("bundle import needs a FILE");
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  Result<BundleSummary> summary = ImportBundle(**store, a.positional[0]);
+  // --accept-revoked DEVICE: the office vouches for a revoked device's
+  // bundle (docs/operations.md "A revoked device's records").
+  std::optional<Uuid> accept;
+  if (const std::string* named = a.Get("accept-revoked")) {
+    Result<Uuid> id = Uuid::Parse(*named);
+    if (!id.ok()) {
+      return ctx.Usage("--accept-revoked needs a device id (kbo-server device "
+                       "list shows them), got '" + *named + "'");
+    }
+    Result<std::optional<DeviceRecord>> device = LoadDevice((*store)->db(), *id);
+    if (!device.ok()) return device.status();
+    if (!device->has_value()) {
+      return Status::NotFound("no device " + id->ToString() +
+                              " is enrolled on this server");
+    }
+    if (!(*device)->revoked()) {
+      return ctx.Usage("device " + id->ToString() +
+                       " is not revoked: its bundle imports without "
+                       "--accept-revoked");
+    }
+    accept = *id;
+  }
+  Result<BundleSummary> summary =
+      ImportBundle(**store, a.positional[0], accept ? &*accept : nullptr);
   if (!summary.ok()) return summary.status();
   const BundleSummary& s = *summary;
   ctx.out << "change sets: " << s.change_sets_applied << " applied, "
           << s.change_sets_repeated << " already applied, "
           << s.change_sets_refused << " refused\n";
+  if (accept && s.change_sets_from_revoked > 0) {
+    ctx.out << "  of them " << s.change_sets_from_revoked
+            << " from revoked device " << accept->ToString()
+            << ", accepted as asked (audited)\n";
+    Audit(**store, "bundle_accept_revoked", accept->ToString(),
+          std::to_string(s.change_sets_from_revoked) + " change sets from " +
+              a.positional[0]);
+  }
   ctx.out << "photos: " << s.blobs_stored << " stored, " << s.blobs_present
           << " already held, " << s.blobs_refused << " refused\n";
   for (const std::string& line : s.refusals)

@@ -73,12 +73,14 @@ Result<PushResult> PushService::Push(const DeviceRecord& device,
   return Ingest(&device.id, body);
 }
 
-Result<PushResult> PushService::PushFromBundle(std::string_view body) {
-  return Ingest(nullptr, body);
+Result<PushResult> PushService::PushFromBundle(std::string_view body,
+                                               const Uuid* accept_revoked) {
+  return Ingest(nullptr, body, accept_revoked);
 }
 
 Result<PushResult> PushService::Ingest(const Uuid* authenticated,
-                                       std::string_view body) {
+                                       std::string_view body,
+                                       const Uuid* accept_revoked) {
   if (body.size() > protocol::kMaxPushBytes) {
     return Status::ResourceExhausted(
         "a push may carry at most " +
@@ -131,7 +133,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                                    " is not enrolled on this server");
   }
   const DeviceRecord& device = **loaded;
-  if (device.revoked()) {
+  const bool from_revoked = device.revoked() && accept_revoked != nullptr &&
+                            *accept_revoked == cs.device;
+  if (device.revoked() && !from_revoked) {
     return Status::PermissionDenied("device " + device_text +
                                     " was revoked on " + device.revoked_at)
         .WithReason("revoked");
@@ -186,6 +190,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
       Result<PushResult> again = ParsePushResponse(stored, nullptr);
       if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
       again->repeated = true;
+      again->from_revoked = from_revoked;
       return again;
     }
     LogLine("FORKED DEVICE " + device_text + ": change set " +
@@ -223,6 +228,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   if (!applied.ok()) return applied.status();
 
   PushResult result;
+  result.from_revoked = from_revoked;
   protocol::Receipt& r = result.receipt;
   r.device_id = device_text;
   r.seq = cs.seq;

@@ -23,6 +23,9 @@ struct PushResult {
   // True when this change set had been applied before and this is the stored
   // answer again (an idempotent re-push); nothing was written.
   bool repeated = false;
+  // Applied from a revoked device's bundle, as the operator asked
+  // (PushFromBundle's accept_revoked).
+  bool from_revoked = false;
 };
 
 // A push response body through wire::ParseReceiptAnswer (the stored answer
@@ -81,15 +84,20 @@ class PushService {
   Result<PushResult> Push(const DeviceRecord& device, std::string_view body);
 
   // A push body from a bundle file: the change set's own signature by an
-  // enrolled, unrevoked device authenticates it. Otherwise as Push.
-  Result<PushResult> PushFromBundle(std::string_view body);
+  // enrolled, unrevoked device authenticates it. Otherwise as Push. With
+  // `accept_revoked`, that one revoked device's sets are taken too (the
+  // operator vouches for them: `bundle import --accept-revoked DEVICE`;
+  // still signed by its key, still within its districts).
+  Result<PushResult> PushFromBundle(std::string_view body,
+                                    const Uuid* accept_revoked = nullptr);
 
   // Tests set a small cap.
   void set_max_open_refused(int64_t n) { max_open_refused_ = n; }
   int64_t max_open_refused() const { return max_open_refused_; }
 
  private:
-  Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body);
+  Result<PushResult> Ingest(const Uuid* authenticated, std::string_view body,
+                            const Uuid* accept_revoked = nullptr);
 
   ServerStore& store_;
   int64_t max_open_refused_ = kMaxOpenRefusedRows;

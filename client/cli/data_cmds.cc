@@ -321,7 +321,13 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
   };
   ctx.out << "device id:          " << st->device_id.ToString() << '\n'
           << "home:               " << (*store)->paths().dir << '\n'
-          << "enrolled:           " << (st->enrolled ? "yes" : "no") << '\n'
+          << "enrolled:           "
+          << (!st->enrolled ? "no"
+              : st->revoked
+                  ? "yes, but the server revoked this device (see last "
+                    "error): it cannot sync; its records are kept here"
+                  : "yes")
+          << '\n'
           << "server:             " << or_dash(st->server) << '\n'
           << "role:               " << or_dash(st->role) << '\n'
           << "districts:          " << or_dash(st->districts) << '\n'

@@ -6,3 +6,6 @@
 -- a change of server clears it, as it clears upload progress.
 ALTER TABLE blob_upload ADD COLUMN refused_at TEXT;
 ALTER TABLE blob_upload ADD COLUMN refusal TEXT;
+-- The server's reason for the last sync error (e.g. "revoked"), beside its
+-- message, so kbo status can say what it means without reading the text.
+ALTER TABLE sync_state ADD COLUMN last_error_reason TEXT;

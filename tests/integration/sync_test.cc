@@ -526,5 +526,42 @@ TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the devic
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
 }
 
+TEST_CASE("Sync: a revoked device is told its records are kept, kbo status "
+          "says so, and its bundle goes in only when the office vouches for it",
+          "[integration][sync]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  f.SyncOk(officer);
+  const std::string visit =
+      f.Add(officer, {"visit", "add", "--producer", producer, "--notes",
+                      "บันทึกก่อนถูกเพิกถอน"});
+  const std::string id = f.KboJson(officer, {"status"})["device_id"].get<std::string>();
+  REQUIRE(f.Server({"device", "revoke", id}).exit_code == 0);
+
+  CliResult sync = f.Sync(officer);
+  INFO(sync.out << sync.err);
+  CHECK(sync.exit_code == 5);
+  CHECK_THAT(sync.err, Catch::Contains("revoked") &&
+                           Catch::Contains("kept here") &&
+                           Catch::Contains("kbo bundle export FILE --photos") &&
+                           Catch::Contains("--accept-revoked " + id));
+  const auto status = f.KboJson(officer, {"status"});
+  CHECK(status["revoked"] == true);
+  CHECK_THAT(f.Kbo(officer, {"status"}).out,
+             Catch::Contains("the server revoked this device"));
+  CHECK(f.KboJson(officer, {"list", "visit"}).size() == 1);
+
+  const std::string file = f.dir() + "/officer.kbo";
+  REQUIRE(f.Kbo(officer, {"bundle", "export", file, "--photos"}).exit_code == 0);
+  CliResult plain = f.Server({"bundle", "import", file});
+  CHECK(plain.exit_code == 5);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + visit + "'") == 0);
+  CliResult vouched = f.Server({"bundle", "import", file, "--accept-revoked", id});
+  INFO(vouched.out << vouched.err);
+  CHECK(vouched.exit_code == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + visit + "'") == 1);
+}
+
 }  // namespace
 }  // namespace kbo::testing

@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "server/conflicts.h"
+#include "server/console/users.h"
 #include "server/push_service.h"
 #include "shared/fs.h"
 #include "tests/server/server_fixture.h"
@@ -396,6 +397,38 @@ TEST_CASE(
     CHECK_THAT(r.out, Catch::Contains("0 applied") && Catch::Contains("1 refused") &&
                           Catch::Contains("0 stored"));
     CHECK_FALSE(FileExists(data + "/blobs/" + HexEncode(Sha256(own))));
+
+    // The office vouches for it: that device's sets, and the photo, go in.
+    CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("revoked.kbo"),
+                        "--accept-revoked", d.id.ToString()})
+              .exit_code == 2);  // d is not revoked
+    CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("revoked.kbo"),
+                        "--accept-revoked", Uuid::Random().ToString()})
+              .exit_code == 3);
+    CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("revoked.kbo"),
+                        "--accept-revoked", "6f1c"})
+              .exit_code == 2);
+    CliResult vouched = RunServerCli({"--data", data, "bundle", "import",
+                                      tmp.File("revoked.kbo"), "--accept-revoked",
+                                      revoked.id.ToString()});
+    INFO(vouched.out << vouched.err);
+    CHECK(vouched.exit_code == 0);
+    CHECK_THAT(vouched.out, Catch::Contains("1 applied") &&
+                                Catch::Contains("1 from revoked device") &&
+                                Catch::Contains("1 stored"));
+    CHECK(ReadAll(data + "/blobs/" + HexEncode(Sha256(own))) == own);
+    CliResult listed = RunServerCli({"--data", data, "list", "producer", "--json"});
+    CHECK_THAT(listed.out, Catch::Contains(its_group.ToString()));
+    {
+      ManualWallClock wall(NowMs());
+      auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
+      REQUIRE(store.ok());
+      auto audit = console::ReadAudit(**store, 5);
+      REQUIRE(audit.ok());
+      REQUIRE_FALSE(audit->empty());
+      CHECK(audit->front().action == "bundle_accept_revoked");
+      CHECK(audit->front().subject == revoked.id.ToString());
+    }
   }
 
   // A stranger's set is refused; a truncated record stops the import.
