@@ -352,9 +352,9 @@ Reply Quality(Context& ctx) {
 // Router). Errors redirect back with the message (400/404 for the API).
 Reply Merge(Context& ctx) {
   const Lang lang = ctx.lang;
-  const std::string keep = ctx.req.Form("keep");
-  const std::string drop = ctx.req.Form("drop");
-  const std::string reason = ctx.req.Form("reason");
+  const std::string keep = PostField(ctx, "keep");
+  const std::string drop = PostField(ctx, "drop");
+  const std::string reason = PostField(ctx, "reason");
   Transaction tx(ctx.store.db());
   if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
   Result<MergeCounts> m =

@@ -525,6 +525,15 @@ TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
   Reply api_again = b.Send(r);
   CHECK(api_again.status == 400);
   CHECK(Has(api_again.body, "deleted"));
+  // As JSON, as the other API writes take it: read the same (the same
+  // refusal, not "not a producer id: ''").
+  r.form.clear();
+  r.content_type = "application/json";
+  r.body = json({{"keep", fx.d.p1}, {"drop", fx.d.p2}, {"reason", "again"}}).dump();
+  Reply json_again = b.Send(r);
+  CHECK(json_again.status == 400);
+  CHECK(Has(json_again.body, "deleted"));
+  CHECK_FALSE(Has(json_again.body, "not a producer id"));
 }
 
 // ---- The command line ---------------------------------------------------------
