@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <cstdio>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -17,6 +18,7 @@
 #include "client/csv_import.h"
 
 #include "shared/civil_time.h"
+#include "shared/labels.h"
 
 namespace kbo::client::cli {
 namespace {
@@ -72,10 +74,13 @@ std::string OffsetTimeToUtc(const std::string& text) {
   const int y = Num(t.substr(0, 4)), mo = Num(t.substr(5, 2)),
             d = Num(t.substr(8, 2)), h = Num(t.substr(11, 2)),
             mi = Num(t.substr(14, 2)), s = Num(t.substr(17, 2));
-  if (mo < 1 || mo > 12 || d < 1 ||
-      d > DaysInMonth(y, mo) || h > 23 || mi > 59 ||
-      s > 59 || Num(oh) > 14 || Num(om) > 59) {
-    return text;
+  if (Num(oh) > 14 || Num(om) > 59) return text;
+  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 ||
+      mi > 59 || s > 59) {
+    // The offset is fine, the time is not: the column's own check says
+    // what is wrong with it ("2026-02-30 is not a day of the calendar"),
+    // not that an offset is not allowed.
+    return text.substr(0, 19) + "Z";
   }
   const int64_t offset =
       (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
@@ -119,6 +124,9 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   // is recorded, as the roll call screen does; `--note ""` clears it.
   ClientStore::RecordAgain again;
   again.keep_unnamed = true;
+  // A time given well after this device's clock is most likely a typing
+  // slip (2099 for 2026): recorded as given, but said.
+  std::optional<int64_t> given_at;
   for (const auto& [flag, text] : parsed.flags) {
     const Column* column = ResolveColumnName(*entity, flag);
     if (column == nullptr) {
@@ -135,6 +143,10 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     }
     // Empty text is "nothing": leave the column unset, so a required one is
     // refused as missing and an optional one takes its default.
+    if (column->type == ColumnType::kDateTime &&
+        value->type() == Value::Type::kText) {
+      given_at = ParseIsoUtcMillis(value->text());
+    }
     if (value->is_null()) {
       again.cleared.insert(std::string(column->name));
     } else {
@@ -150,6 +162,14 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   }
   Result<Uuid> id = (*store)->Record(entity->name, std::move(row), again);
   if (!id.ok()) return id.status();
+  constexpr int64_t kDayMs = 86400000;
+  if (given_at.has_value() &&
+      *given_at - (*store)->wall().NowMillis() > kDayMs) {
+    ctx.err << "kbo: warning: that time is "
+            << (*given_at - (*store)->wall().NowMillis()) / kDayMs
+            << " days after this device's clock; recorded as given (kbo edit "
+               "corrects it)\n";
+  }
   ctx.out << id->ToString() << '\n';
   if (spec.entity == "progress") ReportStageFollow(ctx, (*store)->stage_follow());
   return Status();

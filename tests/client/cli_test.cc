@@ -619,6 +619,20 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
       at, std::regex("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z")));
   CHECK(kbo.Run({"visit", "add", "--producer", producer, "--at", "yesterday"})
             .exit_code == 2);
+  // A day that is not one: said so, with or without an offset.
+  for (const char* bad : {"2026-02-30T10:00:00+07:00", "2026-02-30T10:00:00Z"}) {
+    const CliResult r = kbo.Run({"visit", "add", "--producer", producer, "--at", bad});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("not a day of the calendar"));
+  }
+  // Far ahead of this device's clock: recorded as given, with a warning.
+  const CliResult ahead = kbo.Run({"visit", "add", "--producer", producer,
+                                   "--at", "2099-01-01T10:00:00+07:00"});
+  CHECK(ahead.exit_code == 0);
+  CHECK_THAT(ahead.err, Catch::Contains("days after this device's clock"));
+  const CliResult today = kbo.Run({"visit", "add", "--producer", producer,
+                                   "--at", "2024-03-01T06:30:00+07:00"});
+  CHECK(today.err.empty());
 }
 
 TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
