@@ -47,7 +47,8 @@ std::string Minutes(int64_t ms) {
   const int64_t abs_ms = ms < 0 ? -ms : ms;
   auto rounded = [abs_ms](int64_t unit) { return (abs_ms + unit / 2) / unit; };
   if (abs_ms < 120 * 1000) return std::to_string(rounded(1000)) + " seconds";
-  if (abs_ms < 48LL * 3600 * 1000) return std::to_string(rounded(60000)) + " minutes";
+  if (abs_ms < 2LL * 3600 * 1000) return std::to_string(rounded(60000)) + " minutes";
+  if (abs_ms < 48LL * 3600 * 1000) return std::to_string(rounded(3600 * 1000)) + " hours";
   return std::to_string(rounded(24LL * 3600 * 1000)) + " days";
 }
 

@@ -26,6 +26,9 @@ Status EnsureDir(const std::string& dir);
 
 bool FileExists(const std::string& path);
 
+// True if `path` names a directory (following links).
+bool IsDirectory(const std::string& path);
+
 }  // namespace kbo
 
 #endif  // KBO_SHARED_FS_H_

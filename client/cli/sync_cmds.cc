@@ -29,6 +29,7 @@
 #include "client/bundle.h"
 #include "client/cli/cli.h"
 #include "client/cli/command.h"
+#include "shared/fs.h"
 #include "client/sync_client.h"
 
 namespace kbo::client::cli {
@@ -295,6 +296,10 @@ Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
     return s;
   }
   const std::string& path = parsed.positional[0];
+  if (IsDirectory(path)) {
+    return UsageError(ctx, path + " is a folder; name the bundle file in it, "
+                           "e.g. " + path + "/phrao.kbo");
+  }
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
   ClientStore& store = **opened;
@@ -327,9 +332,9 @@ Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
                "change sets until it is ("
             << kHowToEnroll << ")\n";
   } else if (!parsed.Has("photos") && st->pending_blobs > 0) {
-    ctx.err
-        << "kbo: " << st->pending_blobs
-        << " photos are not in the bundle (add --photos to carry them too)\n";
+    ctx.err << "kbo: " << st->pending_blobs
+            << (st->pending_blobs == 1 ? " photo is" : " photos are")
+            << " not in the bundle (add --photos to carry them too)\n";
   }
   return Status();
 }

@@ -1790,6 +1790,11 @@ TEST_CASE("kbo sync / enroll / bundle export: exit codes", "[sync][cli]") {
                            0) == 0);
   CHECK(FileExists(bundle));
   CHECK(kbo({"bundle", "export"}).exit_code == 2);
+  // A folder (the USB stick itself): a usage error naming a file in it.
+  auto folder = kbo({"bundle", "export", dir.path()});
+  CHECK(folder.exit_code == 2);
+  CHECK(folder.err.find("is a folder; name the bundle file in it") !=
+        std::string::npos);
 }
 
 }  // namespace

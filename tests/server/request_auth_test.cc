@@ -147,7 +147,7 @@ TEST_CASE(
   auto behind = auth.Authenticate(
       Sign(d, kT0 - 3 * 3600 * 1000, Nonce(4)).View());
   CHECK(behind.status().code() == Code::kUnauthenticated);
-  CHECK_THAT(behind.status().message(), Catch::Contains("180 minutes behind"));
+  CHECK_THAT(behind.status().message(), Catch::Contains("3 hours behind"));
   const DeviceRecord rec = f.Record(d.id);
   CHECK(*rec.clock_offset_ms == -3 * 3600 * 1000);
   CHECK(rec.clock_off());
