@@ -371,6 +371,23 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
   ctx.out << *token << "\n";
   ctx.err << "one-time token " << TokenId(*token) << " for a " << *role
           << " in " << *districts << ", valid until " << expires << "\n";
+  if (label != nullptr && !label->empty()) {
+    // The label is how the conflict inbox names a device: two of one name
+    // are told apart there only by their ids.
+    Result<std::vector<DeviceRecord>> devices = enrolment.ListDevices();
+    if (devices.ok()) {
+      for (const DeviceRecord& d : *devices) {
+        if (!d.revoked() && d.label == *label) {
+          ctx.err << "kbo-server: note: device " << d.id.ToString()
+                  << " is labelled '" << *label
+                  << "' already; a label of its own for each person "
+                     "(e.g. with a surname) keeps them apart in the "
+                     "conflict inbox\n";
+          break;
+        }
+      }
+    }
+  }
   return Status();
 }
 

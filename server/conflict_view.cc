@@ -99,9 +99,18 @@ Result<std::map<std::string, DeviceLabel>> LoadDeviceLabels(
       storage::Devices(db).Labels(device_ids);
   if (!rows.ok()) return rows.status();
   std::map<std::string, DeviceLabel> out;
+  std::map<std::string, int> uses;  // label -> devices of it here
   for (auto& entry : *rows) {
+    if (!entry.second.label.empty()) ++uses[entry.second.label];
     out[entry.first] = {std::move(entry.second.label),
                         std::move(entry.second.role)};
+  }
+  // Two devices of one label ("ครูสมศรี" twice) in what is shown: each with
+  // the start of its id, so the office can tell who said what.
+  for (auto& [id, device] : out) {
+    if (!device.label.empty() && uses[device.label] > 1) {
+      device.label += " (" + id.substr(0, 8) + ")";
+    }
   }
   return out;
 }

@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "server/storage/devices.h"
+#include "server/storage/users.h"
 #include "shared/csv.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -352,6 +353,18 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
     if (Status s = devices.ReEnrol(device_text, role, districts, label); !s.ok()) {
       return s;
     }
+    // Its role, districts and label may change: audited as a grant is, in
+    // the same transaction.
+    storage::AuditEntry entry;
+    entry.at = FormatIsoUtc(now);
+    entry.actor = "device:" + device_text;
+    entry.action = "device_reenrol";
+    entry.subject = device_text;
+    entry.detail = "token " + TokenId(request.token) + ": role " + role +
+                   ", districts " + districts + " (were " +
+                   device->scope.ToString() + "), label '" + label +
+                   "' (was '" + device->label + "')";
+    if (Status s = storage::AuditLog(db).Append(entry); !s.ok()) return s;
   } else {
     Result<bool> taken = devices.PublicKeyTaken(request.public_key.ToHex());
     if (!taken.ok()) return taken.status();

@@ -56,6 +56,21 @@ TEST_CASE("ConflictView: an attendance conflict reads in Thai with names, "
   CHECK(j["id"] == c.conflict.id);
 }
 
+TEST_CASE("ConflictView: two devices of one label are told apart by the "
+          "start of their ids",
+          "[server][conflict][view]") {
+  AttendanceConflict c;
+  REQUIRE(c.f.store->db()
+              .Exec("UPDATE device SET label = 'ครูสมศรี'")
+              .ok());
+  auto v = DescribeConflict(c.f.store->db(), c.conflict, Lang::kTh);
+  REQUIRE(v.ok());
+  CHECK(v->current.writer.who != v->incoming.writer.who);
+  CHECK_THAT(v->current.writer.who, Catch::StartsWith("ครูสมศรี ("));
+  CHECK_THAT(v->incoming.writer.who,
+             Catch::Contains("(" + c.malee.id.ToString().substr(0, 8) + ")"));
+}
+
 TEST_CASE("ConflictView: many conflicts are described with a fixed number of "
           "queries",
           "[server][conflict][view]") {

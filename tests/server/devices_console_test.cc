@@ -780,6 +780,14 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
     INFO(enrolled.status().message());
     REQUIRE(enrolled.ok());
   }
+  // A second token of a label a device has: made, with a note.
+  Cli same = RunServer(data, {"token", "create", "--role", "field_officer",
+                              "--districts", "5011", "--label", kLabel});
+  CHECK(same.code == 0);
+  CHECK_THAT(same.err, Catch::Contains("is labelled '" + std::string(kLabel) +
+                                       "' already"));
+  const std::string same_id = TokenId(same.out.substr(0, 64));
+  RunServer(data, {"token", "cancel", same_id});
   Cli devices = RunServer(data, {"device", "list"});
   REQUIRE(devices.code == 0);
   CHECK_THAT(devices.out, Catch::Contains("LABEL") && Catch::Contains(kLabel));
@@ -823,6 +831,8 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
   }
   CHECK(lines == std::vector<std::string>{
                      "cli token_create " + id,
+                     "cli token_create " + same_id,
+                     "cli token_cancel " + same_id,
                      "cli device_label " + device,
                      "cli device_grant " + device,
                      "cli device_revoke " + device,

@@ -75,6 +75,29 @@ TEST_CASE(
   CHECK(f.Count("SELECT COUNT(*) FROM device") == 1);
 }
 
+TEST_CASE("Enrolment: the same device enrolled again with a new token takes "
+          "its role, districts and label, audited",
+          "[server][enrol]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto first = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs,
+                                     "ครูสมศรี");
+  REQUIRE(first.ok());
+  TestDevice d;
+  REQUIRE(enrolment.Enroll(RequestFor(d, *first)).ok());
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == 0);
+  auto second = enrolment.CreateToken("trainer", "5011,5009",
+                                      Enrolment::kDefaultTtlMs, "ครูสมศรี ฝาง");
+  REQUIRE(second.ok());
+  REQUIRE(enrolment.Enroll(RequestFor(d, *second)).ok());
+  const DeviceRecord rec = f.Record(d.id);
+  CHECK(rec.scope.ToString() == "5009,5011");
+  CHECK(rec.label == "ครูสมศรี ฝาง");
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'device_reenrol' "
+                "AND subject = '" + d.id.ToString() + "' AND detail LIKE "
+                "'%districts 5009,5011 (were 5011)%'") == 1);
+}
+
 TEST_CASE("Enrolment: an expired or unknown token is refused",
           "[server][enrol]") {
   ServerFixture f;
