@@ -981,6 +981,22 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
       add(s.message(), column.name);
     }
   }
+  // A position is both of its numbers or neither: a latitude alone puts
+  // the visit nowhere.
+  const Column* lat = entity.FindColumn("lat");
+  const Column* lon = entity.FindColumn("lon");
+  if (lat != nullptr && lon != nullptr) {
+    const auto has = [&](const Column* c) {
+      const Value* v = given[static_cast<size_t>(c - entity.columns.data())];
+      return v != nullptr && !v->is_null();
+    };
+    if (has(lat) != has(lon)) {
+      const Column* missing = has(lat) ? lon : lat;
+      add("a position needs both lat and lon (" + std::string(missing->name) +
+              " is missing)",
+          missing->name);
+    }
+  }
   if (problems.empty()) return Status();
   Status s = Status::InvalidArgument(problems);
   if (!fields.empty()) {

@@ -315,6 +315,13 @@ TEST_CASE("Entities: each required column is required, each optional not",
       absent.erase(std::string(c.name));
       RowValues null = ValidRow(e.name);
       null[std::string(c.name)] = Value::Null();
+      // A position goes as a pair (its own test, below): optional together.
+      for (const char* pair : {"lat", "lon"}) {
+        if ((c.name == "lat" || c.name == "lon") && c.name != pair) {
+          absent.erase(pair);
+          null.erase(pair);
+        }
+      }
       const Status s_absent = ValidateNewRow(e, absent);
       const Status s_null = ValidateNewRow(e, null);
       if (c.required) {
@@ -346,6 +353,27 @@ TEST_CASE("Entities: blank text counts as missing for a required column",
   RowValues row = ValidRow("producer");
   row["village"] = T(" ");
   CHECK(ValidateNewRow(producer, row).ok());
+}
+
+TEST_CASE("Entities: a position is both lat and lon, or neither",
+          "[entities]") {
+  for (const char* entity : {"visit", "photo"}) {
+    CAPTURE(entity);
+    const Entity& e = E(entity);
+    RowValues row = ValidRow(entity);
+    row.erase("lat");
+    row.erase("lon");
+    CHECK(ValidateNewRow(e, row).ok());
+    row["lat"] = Value::Real(19.36);
+    Status s = ValidateNewRow(e, row);
+    CHECK(s.code() == Code::kInvalidArgument);
+    CHECK(Contains(s.message(), "needs both lat and lon (lon is missing)"));
+    CHECK(*s.TextField(field::kField) == "lon");
+    row["lon"] = Value::Real(99.2);
+    CHECK(ValidateNewRow(e, row).ok());
+    row.erase("lat");
+    CHECK(Contains(ValidateNewRow(e, row).message(), "(lat is missing)"));
+  }
 }
 
 TEST_CASE("Entities: a new row with an unknown column, id, or deleted=1 fails",
