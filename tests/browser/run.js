@@ -172,6 +172,17 @@ test('roll-call of 20 participants for day 1 lands in the local store', async (t
     await ready(page);
   }
   await screenshot(page, 'workshop-participants');
+  // The same person again, written without the space: refused, said in Thai
+  // beside the name (not the store's English words).
+  await pick(page, 'producer_id', 'Producer 1');
+  await page.fill('#f-participant_name', 'คุณสมใจ1');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => {
+    const e = document.querySelector('.field[data-col="participant_name"] .field-error');
+    return e && /ลงทะเบียนในการอบรมนี้กับผู้ผลิตรายนี้แล้ว/.test(e.textContent);
+  });
+  assert.equal(await page.$$eval('#enrolment-list li:not(.empty)', (els) => els.length), 2,
+    'nothing recorded for the second enrolment');
   // ... and eighteen more through the same API (quicker than the form).
   const made = await page.evaluate(async ({ ws, ps }) => {
     let ok = 0;
