@@ -33,8 +33,14 @@
 //   a push receipt    kMaxReceiptBytes (4 MiB: it lists each refused row)
 
 
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <limits>
 #include <memory>
 #include <optional>
@@ -50,6 +56,48 @@
 #include "shared/wire.h"
 
 namespace kbo::client {
+namespace {
+
+// One sync of a home at a time: `kbo sync` while `kbo ui` syncs (or a
+// second terminal) would send the same change sets and photo chunks twice
+// over a paid link and count them twice. An advisory lock on
+// <home>/sync.lock, held while Sync() runs and dropped by the kernel if the
+// process dies. (The phone app's browser build has one page and no flock.)
+class SyncLock {
+ public:
+  ~SyncLock() {
+    if (fd_ >= 0) ::close(fd_);  // releases the lock
+  }
+  // kUnavailable if another sync holds it; nothing is changed then.
+  Status Take(const std::string& home) {
+#ifdef __EMSCRIPTEN__
+    (void)home;
+    return Status();
+#else
+    const std::string path = home + "/sync.lock";
+    fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+    if (fd_ < 0) {
+      return Status::IOError("cannot open " + path + ": " + std::strerror(errno));
+    }
+    if (::flock(fd_, LOCK_EX | LOCK_NB) != 0) {
+      if (errno == EWOULDBLOCK) {
+        return Status::Unavailable(
+                   "another sync of this device is running (kbo ui, or kbo "
+                   "sync in another window); nothing was sent twice and "
+                   "everything is kept: try again when it ends")
+            .WithReason("sync_running");
+      }
+      return Status::IOError("cannot lock " + path + ": " + std::strerror(errno));
+    }
+    return Status();
+#endif
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace
 
 SyncClient::SyncClient(ClientStore& store, SyncOptions options)
     : store_(store), options_(std::move(options)) {
@@ -353,6 +401,8 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
 
 Result<SyncSummary> SyncClient::Sync() {
   refused_ = false;
+  SyncLock lock;
+  if (Status s = lock.Take(store_.paths().dir); !s.ok()) return s;
   SyncSummary summary;
   Status s = Push(&summary);
   if (s.ok() && options_.full_pull) {

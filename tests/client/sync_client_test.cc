@@ -6,7 +6,10 @@
 
 #include "client/sync_client.h"
 
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <functional>
@@ -818,6 +821,43 @@ TEST_CASE("SyncClient: a server's first pull answer with since sends the "
   Status replayed = client.Pull(nullptr);
   CHECK(replayed.code() == Code::kUnauthenticated);
   CHECK_THAT(replayed.message(), Catch::Contains("X-KBO-Pull-Since"));
+}
+
+TEST_CASE("SyncClient: one sync of a home at a time: a second is told "
+          "another is running and sends nothing",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+      return PageAnswerSince(d.server, d.store->device_id(),
+                             QueryNumber(req.path, "after"),
+                             QueryNumber(req.path, "since"), 7, false, "");
+    }
+    if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+      return NoConflictsAnswer(d.server, d.store->device_id(),
+                               QueryNumber(req.path, "after"));
+    }
+    return Answer(404, "");
+  };
+  const size_t before = d.fake->requests.size();
+  // Another process (kbo ui, a second kbo sync) holds the home's lock.
+  const std::string lock_path = d.dir.path() + "/sync.lock";
+  const int other = ::open(lock_path.c_str(), O_RDWR | O_CREAT, 0600);
+  REQUIRE(other >= 0);
+  REQUIRE(::flock(other, LOCK_EX) == 0);
+  SyncClient client(*d.store, d.Options());
+  auto busy = client.Sync();
+  REQUIRE_FALSE(busy.ok());
+  CHECK(busy.status().code() == Code::kUnavailable);
+  CHECK(busy.status().reason() == "sync_running");
+  CHECK_THAT(busy.status().message(), Catch::Contains("another sync of this device"));
+  CHECK(d.fake->requests.size() == before);
+  ::close(other);  // that sync ended
+  auto next = client.Sync();
+  INFO(next.status().ToString());
+  CHECK(next.ok());
+  CHECK(d.fake->requests.size() > before);
 }
 
 TEST_CASE("FormatSyncProgress: records, bytes, rate and time left", "[sync]") {

@@ -383,6 +383,7 @@
     [/^district (\d+) is outside this device's districts/, 'err.outside_districts', (m) => ({ district: m[1] }), 'district_code'],
     [/^a position needs both lat and lon \((\w+) is missing\)$/, 'err.position_pair', null, ''],
     [/was revoked on /, 'err.revoked', null, ''],
+    [/^another sync of this device is running/, 'err.sync_running', null, ''],
     [/\((clock_skew|clock_ahead)\)$/, 'err.clock', null, ''],
     [/is ([\d.]+) MiB; the limit is (\d+) MiB$/, 'err.photo_too_big', (m) => ({ size: m[1], max: m[2] }), 'photo'],
     [/^choose a photo to add$/, 'err.choose_photo', null, 'file'],
