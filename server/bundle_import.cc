@@ -47,7 +47,14 @@ bool ReadExactly(std::FILE* f, size_t n, std::string* out) {
 }
 
 std::string Describe(const Status& s) {
-  return std::string(s.ReasonOrCodeName()) + ": " + s.message();
+  std::string out = std::string(s.ReasonOrCodeName()) + ": " + s.message();
+  // In a file, bytes that do not decode or verify were changed after kbo
+  // wrote them (a bad USB stick, a messaging app, a hand): said plainly.
+  if (s.reason() == "bad_change_set" || s.reason() == "bad_signature") {
+    out += " (this record of the file was damaged or altered after it was "
+           "written; export the bundle again on the device)";
+  }
+  return out;
 }
 
 }  // namespace

@@ -383,7 +383,16 @@ Reply Merge(Context& ctx) {
   ctx.store.NoteCommittedSequences();
   const std::string done =
       T(lang, "รวมแล้ว: ", "Merged: ") + m->drop_name + " → " + m->keep_name +
-      " (" + m->Summary() + "). " +
+      " (" +
+      (lang == Lang::kTh
+           ? "ย้ายผลิตภัณฑ์ " + std::to_string(m->products) + ", ผู้เข้าอบรม " +
+                 std::to_string(m->enrolments) + ", การเยี่ยม " +
+                 std::to_string(m->visits) + ", ภาพ " + std::to_string(m->photos)
+           : "moved " + std::to_string(m->products) + " products, " +
+                 std::to_string(m->enrolments) + " enrolments, " +
+                 std::to_string(m->visits) + " visits, " +
+                 std::to_string(m->photos) + " photos") +
+      "). " +
       T(lang, "อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
         "Devices receive it when they next sync.");
   if (IsApi(ctx)) {

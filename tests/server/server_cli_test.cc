@@ -449,6 +449,20 @@ TEST_CASE(
              Catch::Contains("1 applied") && Catch::Contains("1 refused"));
   CHECK_THAT(damaged.err,
              Catch::Contains("cut short") && Catch::Contains("not enrolled"));
+  // One byte changed on the way: said to be damaged or altered.
+  {
+    std::string flipped(protocol::kBundleMagic);
+    std::string record = BundleRecord(
+        1, d.SealNext({Producer(Uuid::Random(), d.HlcAt(NowMs()), kPhrao)}));
+    record[record.size() - 20] ^= 0x5A;
+    flipped += record;
+    WriteAll(tmp.File("flipped.kbo"), flipped);
+    CliResult r = RunServerCli(
+        {"--data", data, "bundle", "import", tmp.File("flipped.kbo")});
+    INFO(r.out << r.err);
+    CHECK(r.exit_code == 5);
+    CHECK_THAT(r.err, Catch::Contains("damaged or altered after it was written"));
+  }
   WriteAll(tmp.File("b3.kbo"), "not a bundle");
   CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("b3.kbo")})
             .exit_code == 2);
