@@ -41,6 +41,7 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
   copy_options.long_edge = options.long_edge;
   copy_options.quality = options.quality;
   copy_options.max_input_bytes = options.max_bytes;
+  copy_options.fail_on_truncated = true;
   Result<JpegCopy> copy = MakeJpegCopy(bytes, copy_options);
   if (!copy.ok()) {
     switch (copy.status().code()) {

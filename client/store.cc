@@ -938,6 +938,9 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     }
     merged[column] = value;
   }
+  if (changes.count("lat") != 0 || changes.count("lon") != 0) {
+    if (Status s = CheckPositionPair(*e, merged); !s.ok()) return s;
+  }
   RowValues check = merged;
   if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
   if (e->name == "enrolment" &&

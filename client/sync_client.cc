@@ -291,6 +291,10 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
                                         const std::string& token, bool force) {
   refused_ = false;
   counters_ = nullptr;
+  // Enrolling resets the cursors and upload state a running sync would
+  // write back over: not while one runs.
+  SyncLock lock;
+  if (Status s = lock.Take(store_.paths().dir); !s.ok()) return s;
   Result<std::string> url = NormalizeServerUrl(server_url);
   if (!url.ok()) return url.status();
   if (token.empty()) return Status::InvalidArgument("the token is empty");
@@ -465,8 +469,12 @@ Result<SyncSummary> SyncClient::Sync() {
 
 Status SyncClient::RecordSyncError(const Status& error) {
   Statement st(store_.db(),
-               "UPDATE sync_state SET last_error = ?1, last_error_reason = ?2 "
-               "WHERE singleton = 1");
+               // A revoked device stays shown as revoked through a later
+               // failure that says nothing of it (no signal, a timeout):
+               // only a successful sync or enrolment clears it.
+               "UPDATE sync_state SET last_error = ?1, last_error_reason = "
+               "COALESCE(?2, CASE WHEN last_error_reason = 'revoked' THEN "
+               "'revoked' END) WHERE singleton = 1");
   st.Bind(1, std::string_view(error.message()));
   if (!error.reason().empty()) st.Bind(2, std::string_view(error.reason()));
   // The sync's own error matters more than failing to note it.

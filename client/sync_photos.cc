@@ -21,6 +21,7 @@ void AddOriginal(const SyncSummary& sent, SyncSummary* summary) {
   summary->original_bytes += sent.blob_bytes;
   summary->originals_already_held += sent.blobs_already_held;
   summary->originals_held_back += sent.blobs_held_back;
+  summary->blobs_refused += sent.blobs_refused;
 }
 
 }  // namespace
@@ -217,10 +218,13 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       if (Status s = save(received, false, ""); !s.ok()) return s;
       continue;
     }
-    if (put->status == 413 && error == "too_large") {
-      // Larger than this server takes: no later sync would change that.
-      // Kept here and set aside (kbo status lists it); the other photos go
-      // on, and this one is not sent again to this server.
+    if (put->status == 413 && error == "too_large" &&
+        total > protocol::kMaxBlobBytes) {
+      // Larger than a server takes (its cap is the protocol's): no later
+      // sync would change that. Kept here and set aside (kbo status lists
+      // it); the other photos go on, and this one is not sent again to this
+      // server. Any other 413 (a proxy's smaller body limit, say) is a
+      // refusal as before: nothing is set aside on a guess.
       Statement st(db,
                    "UPDATE blob_upload SET refused_at = ?2, refusal = ?3 "
                    "WHERE sha256 = ?1");

@@ -99,16 +99,17 @@ Result<std::map<std::string, DeviceLabel>> LoadDeviceLabels(
       storage::Devices(db).Labels(device_ids);
   if (!rows.ok()) return rows.status();
   std::map<std::string, DeviceLabel> out;
-  std::map<std::string, int> uses;  // label -> devices of it here
   for (auto& entry : *rows) {
-    if (!entry.second.label.empty()) ++uses[entry.second.label];
     out[entry.first] = {std::move(entry.second.label),
                         std::move(entry.second.role)};
   }
-  // Two devices of one label ("ครูสมศรี" twice) in what is shown: each with
-  // the start of its id, so the office can tell who said what.
+  // A label more than one device has ("ครูสมศรี" twice): each with the
+  // start of its id, everywhere the same, so the office can tell who said
+  // what.
+  Result<std::set<std::string>> shared = storage::Devices(db).SharedLabels();
+  if (!shared.ok()) return shared.status();
   for (auto& [id, device] : out) {
-    if (!device.label.empty() && uses[device.label] > 1) {
+    if (!device.label.empty() && shared->count(device.label) != 0) {
       device.label += " (" + id.substr(0, 8) + ")";
     }
   }

@@ -12,9 +12,11 @@
 #include "server/storage/change_log.h"
 #include "server/storage/devices.h"
 #include "server/storage/rows.h"
+#include "server/storage/users.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
+#include "shared/labels.h"
 #include "shared/sqlite/migrate.h"
 #include "shared/wire.h"
 
@@ -145,6 +147,24 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                "the change set signature does not verify with device " +
                device_text + "'s key; nothing was stored")
         .WithReason("bad_signature");
+  }
+  if (from_revoked) {
+    // Vouched for: what was recorded before the revocation. A row stamped
+    // after it was made by whoever held the phone since (a lost or stolen
+    // one is why devices are revoked): that set is not taken. revoked_at
+    // is to the second: a row within that second counts as before.
+    const std::optional<int64_t> revoked_ms = ParseIsoUtcMillis(device.revoked_at);
+    for (const RowChange& row : cs.rows) {
+      if (!revoked_ms || row.hlc.wall_ms >= *revoked_ms + 1000) {
+        return Status::PermissionDenied(
+                   "change set " + std::to_string(cs.seq) + " of revoked device " +
+                   device_text + " holds a row recorded at " +
+                   FormatIsoUtc(row.hlc.wall_ms) + ", after the device was "
+                   "revoked (" + device.revoked_at + "); only what it recorded "
+                   "before is accepted, and nothing of this set was stored")
+            .WithReason("after_revocation");
+      }
+    }
   }
   const int64_t now = store_.NowMillis();
   for (size_t i = 0; i < cs.rows.size(); ++i) {
@@ -281,6 +301,19 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                            hash.size()));
       !s.ok()) {
     return s;
+  }
+  if (from_revoked) {
+    // Audited with the set, in its transaction: no set of a revoked device
+    // is ever stored without the line that says the office took it.
+    storage::AuditEntry entry;
+    entry.at = r.received_at;
+    entry.actor = "cli";
+    entry.action = "bundle_accept_revoked";
+    entry.subject = device_text;
+    entry.detail = "change set " + std::to_string(cs.seq) + " (" +
+                   std::to_string(cs.rows.size()) +
+                   " rows) of the revoked device, vouched for by the office";
+    if (Status s = storage::AuditLog(db).Append(entry); !s.ok()) return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   store_.NoteCommittedSequences();

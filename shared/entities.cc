@@ -981,21 +981,8 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
       add(s.message(), column.name);
     }
   }
-  // A position is both of its numbers or neither: a latitude alone puts
-  // the visit nowhere.
-  const Column* lat = entity.FindColumn("lat");
-  const Column* lon = entity.FindColumn("lon");
-  if (lat != nullptr && lon != nullptr) {
-    const auto has = [&](const Column* c) {
-      const Value* v = given[static_cast<size_t>(c - entity.columns.data())];
-      return v != nullptr && !v->is_null();
-    };
-    if (has(lat) != has(lon)) {
-      const Column* missing = has(lat) ? lon : lat;
-      add("a position needs both lat and lon (" + std::string(missing->name) +
-              " is missing)",
-          missing->name);
-    }
+  if (Status s = CheckPositionPair(entity, row); !s.ok()) {
+    add(s.message(), *s.TextField(field::kField));
   }
   if (problems.empty()) return Status();
   Status s = Status::InvalidArgument(problems);
@@ -1004,6 +991,21 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
     s.With(field::kFields, std::move(fields));
   }
   return s;
+}
+
+Status CheckPositionPair(const Entity& entity, const RowValues& row) {
+  if (entity.FindColumn("lat") == nullptr || entity.FindColumn("lon") == nullptr) {
+    return Status();
+  }
+  const auto has = [&row](const char* column) {
+    const auto it = row.find(column);
+    return it != row.end() && !it->second.is_null();
+  };
+  if (has("lat") == has("lon")) return Status();
+  const std::string missing = has("lat") ? "lon" : "lat";
+  return Status::InvalidArgument("a position needs both lat and lon (" +
+                                 missing + " is missing)")
+      .With(field::kField, missing);
 }
 
 void ApplyDefaults(const Entity& entity, RowValues* row) {

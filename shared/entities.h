@@ -119,6 +119,12 @@ Status ValidateCell(const Entity& entity, std::string_view column,
 // in field::kField.
 Status ValidateNewRow(const Entity& entity, const RowValues& row);
 
+// A position (lat, lon) is both of its numbers or neither: a latitude alone
+// puts a visit or photo nowhere. kInvalidArgument naming the missing one
+// (field::kField). ValidateNewRow applies it; an edit of either applies it
+// to the row as it would become.
+Status CheckPositionPair(const Entity& entity, const RowValues& row);
+
 // Fills defaults (workshop days = 5, product stage = "idea", ...) into `row`
 // for columns that are absent.
 void ApplyDefaults(const Entity& entity, RowValues* row);

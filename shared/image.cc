@@ -140,14 +140,16 @@ Result<JpegCopy> MakeLocked(std::string_view image,
 
   // Shrink-on-load where the format has it (JPEG decodes at 1/2..1/8),
   // upright by EXIF orientation (vips_thumbnail's default), never enlarged.
-  // A file cut short fails (fail_on=truncated) instead of giving a picture
-  // whose lower part is one flat colour: a photo half-copied from a phone's
-  // card is refused while the person can still take it again.
+  // With fail_on_truncated, a file cut short fails (fail_on=truncated,
+  // libvips 8.12) instead of giving a picture whose lower part is one flat
+  // colour: a photo half-copied from a phone's card is refused while the
+  // person can still take it again.
   ImageRef out;
   if (vips_thumbnail_buffer(data, image.size(), &out.image, options.long_edge,
                             "height", options.long_edge, "size",
                             VIPS_SIZE_DOWN, "option_string",
-                            "fail_on=truncated", nullptr) != 0) {
+                            options.fail_on_truncated ? "fail_on=truncated" : "",
+                            nullptr) != 0) {
     return Undecodable("the image does not decode: " + VipsError());
   }
   if (vips_image_hasalpha(out.image)) {

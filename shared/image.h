@@ -38,6 +38,11 @@ struct JpegCopyOptions {
   int max_edge = 20'000;
   // Largest image read. Default: 64 MiB (the server's blob cap).
   size_t max_input_bytes = size_t{64} << 20;
+  // Refuse a file cut short (its pixels end early) instead of filling the
+  // rest with one colour: for a photo being recorded, which the person can
+  // take again. Off for thumbnails of photos already stored, which are
+  // shown as well as they decode.
+  bool fail_on_truncated = false;
 };
 
 struct JpegCopy {

@@ -138,8 +138,15 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     Result<Value> value =
         ClientStore::ParseText(entity->name, column->name, typed);
     if (!value.ok()) {
-      return Status::FromCode(value.status().code(),
-                              "--" + flag + ": " + value.status().message());
+      // In the words typed: the time as given, not as turned into UTC.
+      std::string said = value.status().message();
+      if (typed != text) {
+        for (size_t at = said.find(typed); at != std::string::npos;
+             at = said.find(typed, at + text.size())) {
+          said.replace(at, typed.size(), text);
+        }
+      }
+      return Status::FromCode(value.status().code(), "--" + flag + ": " + said);
     }
     // Empty text is "nothing": leave the column unset, so a required one is
     // refused as missing and an optional one takes its default.
@@ -165,9 +172,10 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   constexpr int64_t kDayMs = 86400000;
   if (given_at.has_value() &&
       *given_at - (*store)->wall().NowMillis() > kDayMs) {
-    ctx.err << "kbo: warning: that time is "
-            << (*given_at - (*store)->wall().NowMillis()) / kDayMs
-            << " days after this device's clock; recorded as given (kbo edit "
+    const int64_t days = (*given_at - (*store)->wall().NowMillis()) / kDayMs;
+    ctx.err << "kbo: warning: that time is " << days
+            << (days == 1 ? " day" : " days")
+            << " after this device's clock; recorded as given (kbo edit "
                "corrects it)\n";
   }
   ctx.out << id->ToString() << '\n';

@@ -336,6 +336,13 @@ Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
             << (st->pending_blobs == 1 ? " photo is" : " photos are")
             << " not in the bundle (add --photos to carry them too)\n";
   }
+  if (st->refused_blobs > 0) {
+    ctx.err << "kbo: " << st->refused_blobs
+            << (st->refused_blobs == 1 ? " photo" : " photos")
+            << " larger than a server takes "
+            << (st->refused_blobs == 1 ? "is" : "are")
+            << " not in the bundle; kept on this device only\n";
+  }
   return Status();
 }
 

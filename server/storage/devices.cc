@@ -61,6 +61,17 @@ Result<std::map<std::string, DeviceLabelRow>> Devices::Labels(
   return out;
 }
 
+Result<std::set<std::string>> Devices::SharedLabels() {
+  Statement st(db_,
+               "SELECT label FROM device WHERE label IS NOT NULL AND label <> '' "
+               "GROUP BY label HAVING COUNT(*) > 1");
+  if (!st.status().ok()) return st.status();
+  std::set<std::string> out;
+  while (st.Step()) out.insert(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
 Result<std::vector<std::string>> Devices::IdsByEnrolment() {
   Statement st(db_, "SELECT device_id FROM device ORDER BY enrolled_at, device_id");
   if (!st.status().ok()) return st.status();

@@ -56,6 +56,8 @@ class Devices {
   // The label and role of each of `device_ids` the registry holds.
   Result<std::map<std::string, DeviceLabelRow>> Labels(
       const std::set<std::string>& device_ids);
+  // Labels more than one device has (two trainers both "ครูสมศรี").
+  Result<std::set<std::string>> SharedLabels();
   // Every device id, by enrolment time.
   Result<std::vector<std::string>> IdsByEnrolment();
   // Whether some device holds this public key.

@@ -624,6 +624,7 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
     const CliResult r = kbo.Run({"visit", "add", "--producer", producer, "--at", bad});
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("not a day of the calendar"));
+    CHECK_THAT(r.err, Catch::Contains(bad));  // as typed
   }
   // Far ahead of this device's clock: recorded as given, with a warning.
   const CliResult ahead = kbo.Run({"visit", "add", "--producer", producer,
@@ -632,7 +633,18 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
   CHECK_THAT(ahead.err, Catch::Contains("days after this device's clock"));
   const CliResult today = kbo.Run({"visit", "add", "--producer", producer,
                                    "--at", "2024-03-01T06:30:00+07:00"});
-  CHECK(today.err.empty());
+  CHECK(today.err.empty());  // A position is a pair, recorded or edited.
+  const CliResult half =
+      kbo.Run({"visit", "add", "--producer", producer, "--lat", "19.36"});
+  CHECK(half.exit_code == 2);
+  CHECK(half.err.find("needs both lat and lon (lon is missing)") != std::string::npos);
+  const std::string placed = kbo.Add({"visit", "add", "--producer", producer,
+                                      "--lat", "19.36", "--lon", "99.2"});
+  const CliResult emptied = kbo.Run({"edit", "visit", placed, "--set", "lon="});
+  CHECK(emptied.exit_code == 2);
+  CHECK(emptied.err.find("lon is missing") != std::string::npos);
+  CHECK(kbo.Run({"edit", "visit", placed, "--set", "lon=", "--set", "lat="})
+            .exit_code == 0);
 }
 
 TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {

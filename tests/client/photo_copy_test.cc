@@ -8,6 +8,7 @@
 
 #include "client/image_info.h"
 #include "shared/fs.h"
+#include "shared/image.h"
 #include "shared/signing.h"
 #include "tests/support/client_store.h"
 #include "tests/support/sample_data.h"
@@ -262,6 +263,8 @@ TEST_CASE("PhotoCopy: what is not a picture is refused, nothing written",
     REQUIRE_FALSE(half.ok());
     CHECK(half.status().code() == Code::kInvalidArgument);
     CHECK(half.status().message().rfind("cut does not decode as a picture", 0) == 0);
+    // A thumbnail of a photo already stored is made as well as it decodes.
+    CHECK(MakeJpegCopy(cut, JpegCopyOptions{}).ok());
   }
   Result<StoredPhoto> text = StorePhoto(blobs, "hello", "notes.txt", {});
   REQUIRE_FALSE(text.ok());

@@ -540,6 +540,11 @@ TEST_CASE("photos: one photo larger than the server takes is set aside, the "
   CliResult shown = field.Kbo(officer, {"status"});
   CHECK(Has(shown.out, "the server refused as larger than it takes"));
 
+  // Not in a bundle either, and said so.
+  CliResult bundled =
+      field.Kbo(officer, {"bundle", "export", field.dir() + "/b.kbo", "--photos"});
+  CHECK(bundled.exit_code == 0);
+  CHECK(Has(bundled.err, "1 photo larger than a server takes is not in the bundle"));
   // Not sent again: the next sync has nothing to say of it.
   CliResult again = field.Sync(officer);
   CHECK(again.exit_code == 0);

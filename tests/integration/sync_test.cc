@@ -551,6 +551,9 @@ TEST_CASE("Sync: a revoked device is told its records are kept, kbo status "
   CHECK_THAT(f.Kbo(officer, {"status"}).out,
              Catch::Contains("the server revoked this device"));
   CHECK(f.KboJson(officer, {"list", "visit"}).size() == 1);
+  // Still said after a sync that failed for another reason (no server).
+  CHECK(f.Kbo(officer, {"sync", "--server", "http://127.0.0.1:1"}).exit_code != 0);
+  CHECK(f.KboJson(officer, {"status"})["revoked"] == true);
 
   const std::string file = f.dir() + "/officer.kbo";
   REQUIRE(f.Kbo(officer, {"bundle", "export", file, "--photos"}).exit_code == 0);

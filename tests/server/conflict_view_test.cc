@@ -69,6 +69,24 @@ TEST_CASE("ConflictView: two devices of one label are told apart by the "
   CHECK_THAT(v->current.writer.who, Catch::StartsWith("ครูสมศรี ("));
   CHECK_THAT(v->incoming.writer.who,
              Catch::Contains("(" + c.malee.id.ToString().substr(0, 8) + ")"));
+
+  // A label shared with a device not in this conflict: told apart too (the
+  // same name everywhere); a label of its own stays as it is.
+  REQUIRE(c.f.store->db()
+              .Exec("UPDATE device SET label = 'มาลี' WHERE device_id = '" +
+                    c.malee.id.ToString() + "'")
+              .ok());
+  TestDevice third;
+  c.f.Enroll(third, kPhrao);
+  REQUIRE(c.f.store->db()
+              .Exec("UPDATE device SET label = 'ครูสมศรี' WHERE device_id = '" +
+                    third.id.ToString() + "'")
+              .ok());
+  auto again = DescribeConflict(c.f.store->db(), c.conflict, Lang::kTh);
+  REQUIRE(again.ok());
+  CHECK(again->current.writer.who ==
+        "ครูสมศรี (" + c.somchai.id.ToString().substr(0, 8) + ")");
+  CHECK(again->incoming.writer.who == "มาลี");
 }
 
 TEST_CASE("ConflictView: many conflicts are described with a fixed number of "

@@ -381,16 +381,17 @@ TEST_CASE(
       REQUIRE(enrolment.Enroll({*token, revoked.id, revoked.key.public_key(),
                                 std::nullopt}).ok());
     }
-    REQUIRE(RunServerCli({"--data", data, "device", "revoke",
-                          revoked.id.ToString()}).exit_code == 0);
+    // Recorded before the revocation, exported as a bundle.
     const std::string own = "\xFF\xD8\xFF the revoked device's photo";
     const Uuid its_group = Uuid::Random();
     std::string theirs(protocol::kBundleMagic);
     theirs += BundleRecord(1, revoked.SealNext({Producer(
-                                  its_group, revoked.HlcAt(NowMs()), kPhrao),
+                                  its_group, revoked.HlcAt(NowMs() - 5000), kPhrao),
                               photo_row(revoked, its_group, own)}));
     theirs += BundleRecord(2, HexEncode(Sha256(own)) + own);
     WriteAll(tmp.File("revoked.kbo"), theirs);
+    REQUIRE(RunServerCli({"--data", data, "device", "revoke",
+                          revoked.id.ToString()}).exit_code == 0);
     CliResult r = RunServerCli(
         {"--data", data, "bundle", "import", tmp.File("revoked.kbo")});
     INFO(r.out << r.err);
@@ -429,6 +430,49 @@ TEST_CASE(
       CHECK(audit->front().action == "bundle_accept_revoked");
       CHECK(audit->front().subject == revoked.id.ToString());
     }
+
+    // Vouching takes only that device's sets made before it was revoked:
+    // a set made since (by whoever holds the phone), another revoked
+    // device's, and one claiming its id but signed by another key are
+    // refused, with nothing of them stored.
+    TestDevice other_revoked;
+    {
+      ManualWallClock wall(NowMs());
+      auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
+      REQUIRE(store.ok());
+      Enrolment enrolment(**store);
+      auto token = enrolment.CreateToken("trainer", "5011", 3600000);
+      REQUIRE(enrolment.Enroll({*token, other_revoked.id,
+                                other_revoked.key.public_key(), std::nullopt})
+                  .ok());
+    }
+    const std::string other_set = other_revoked.SealNext(
+        {Producer(Uuid::Random(), other_revoked.HlcAt(NowMs() - 5000), kPhrao)});
+    REQUIRE(RunServerCli({"--data", data, "device", "revoke",
+                          other_revoked.id.ToString()}).exit_code == 0);
+    TestDevice impostor;
+    impostor.id = revoked.id;
+    impostor.seq = revoked.seq;
+    const Uuid late_group = Uuid::Random(), other_group = Uuid::Random();
+    std::string mixed(protocol::kBundleMagic);
+    mixed += BundleRecord(1, revoked.SealNext({Producer(
+                                 late_group, revoked.HlcAt(NowMs() + 5000), kPhrao)}));
+    mixed += BundleRecord(1, other_set);
+    mixed += BundleRecord(1, impostor.SealNext({Producer(
+                                 other_group, impostor.HlcAt(NowMs() - 5000), kPhrao)}));
+    WriteAll(tmp.File("mixed.kbo"), mixed);
+    CliResult refused = RunServerCli({"--data", data, "bundle", "import",
+                                      tmp.File("mixed.kbo"), "--accept-revoked",
+                                      revoked.id.ToString()});
+    INFO(refused.out << refused.err);
+    CHECK(refused.exit_code == 5);
+    CHECK_THAT(refused.out, Catch::Contains("0 applied") && Catch::Contains("3 refused"));
+    CHECK_THAT(refused.err, Catch::Contains("after_revocation") &&
+                                Catch::Contains("revoked:") &&
+                                Catch::Contains("bad_signature"));
+    CliResult after = RunServerCli({"--data", data, "list", "producer", "--json"});
+    CHECK_THAT(after.out, !Catch::Contains(late_group.ToString()) &&
+                              !Catch::Contains(other_group.ToString()));
   }
 
   // A stranger's set is refused; a truncated record stops the import.
