@@ -126,6 +126,32 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     return st.Run();
   };
 
+  // Larger than a server takes (its cap is the protocol's): no sync would
+  // change that. Kept here and set aside (kbo status lists it), not sent
+  // again to this server; the other photos go on.
+  const auto set_aside = [&](const std::string& why) {
+    Statement st(db,
+                 "UPDATE blob_upload SET refused_at = ?2, refusal = ?3 "
+                 "WHERE sha256 = ?1");
+    st.Bind(1, std::string_view(sha256))
+        .Bind(2, std::string_view(store_.NowIso()))
+        .Bind(3, std::string_view(why));
+    if (Status s = st.Run(); !s.ok()) return s;
+    if (summary != nullptr) ++summary->blobs_refused;
+    // Off the progress bar: it will not be sent.
+    photo_total_ -= std::min(total, photo_total_);
+    photo_done_ -= std::min(std::min(uploaded, total), photo_done_);
+    Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+    return Status();
+  };
+  if (total > protocol::kMaxBlobBytes) {
+    // Known before a byte is read or sent.
+    return set_aside(what + " is " + HumanSize(total, /*round_up=*/true) +
+                     ", larger than the " +
+                     HumanSize(protocol::kMaxBlobBytes, /*round_up=*/false) +
+                     " a server takes");
+  }
+
   // How much does the server hold? (404: nothing yet.) Not asked when the
   // server has just said (UploadBlobs: listed as missing; SendOriginals:
   // the notice's answer).
@@ -220,20 +246,10 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     }
     if (put->status == 413 && error == "too_large" &&
         total > protocol::kMaxBlobBytes) {
-      // Larger than a server takes (its cap is the protocol's): no later
-      // sync would change that. Kept here and set aside (kbo status lists
-      // it); the other photos go on, and this one is not sent again to this
-      // server. Any other 413 (a proxy's smaller body limit, say) is a
-      // refusal as before: nothing is set aside on a guess.
-      Statement st(db,
-                   "UPDATE blob_upload SET refused_at = ?2, refusal = ?3 "
-                   "WHERE sha256 = ?1");
-      st.Bind(1, std::string_view(sha256))
-          .Bind(2, std::string_view(store_.NowIso()))
-          .Bind(3, std::string_view(said.message()));
-      if (Status s = st.Run(); !s.ok()) return s;
-      if (summary != nullptr) ++summary->blobs_refused;
-      return Status();
+      // The file grew past the cap after it was queued. Any other 413 (a
+      // proxy's smaller body limit, say) is a refusal as before: nothing is
+      // set aside on a guess.
+      return set_aside(said.message());
     }
     if ((put->status == 403 && error == "blob_not_named") ||
         (put->status == 413 && error == "partial_cap")) {

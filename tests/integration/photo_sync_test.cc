@@ -534,6 +534,8 @@ TEST_CASE("photos: one photo larger than the server takes is set aside, the "
   CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
                           "'") == 0);
   CHECK(FileExists(officer + "/blobs/" + sha.substr(0, 2) + "/" + sha));
+  // Known to be too large before anything was sent: not one request names it.
+  CHECK(field.server().log().find(sha) == std::string::npos);
   json status = field.KboJson(officer, {"status"});
   CHECK(status["pending_blobs"] == 0);
   CHECK(status["photos_refused"] == 1);
