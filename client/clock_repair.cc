@@ -13,7 +13,9 @@
 
 #include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
+#include "shared/entities.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
@@ -62,6 +64,27 @@ Result<std::vector<RowChange>> LoadEntry(Db& db, int64_t id) {
                               " in field.db is damaged");
   }
   return rows;
+}
+
+// Adds the date-time cells of `r` dated after `after_ms` to `out`, one per
+// row and column (a later change's value replaces an earlier one's; a later
+// change that corrects it, or clears it, removes it).
+void NoteFutureValues(const RowChange& r, int64_t after_ms,
+                      std::vector<FutureValue>* out) {
+  const Entity* entity = FindEntity(r.entity);
+  if (entity == nullptr) return;
+  for (const CellWrite& c : r.cells) {
+    const Column* column = entity->FindColumn(c.column);
+    if (column == nullptr || column->type != ColumnType::kDateTime) continue;
+    auto same = std::find_if(out->begin(), out->end(), [&](const FutureValue& f) {
+      return f.entity == r.entity && f.row_id == r.row_id && f.column == c.column;
+    });
+    if (same != out->end()) out->erase(same);
+    if (c.value.type() != Value::Type::kText) continue;
+    const std::optional<int64_t> at = ParseIsoUtcMillis(c.value.text());
+    if (!at.has_value() || *at <= after_ms) continue;
+    out->push_back(FutureValue{r.entity, r.row_id, c.column, c.value.text()});
+  }
 }
 
 }  // namespace
@@ -265,6 +288,7 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
             r.hlc = it->second;
             ++result.redated_rows;
             changed = true;
+            NoteFutureValues(r, now + kClockAgreementMs, &result.future_values);
           }
         }
         writer.Add(r);

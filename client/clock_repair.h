@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "client/store.h"
 #include "shared/hlc.h"
@@ -27,12 +28,28 @@ namespace kbo::client {
 // still wrong and nothing is touched.
 inline constexpr int64_t kClockAgreementMs = 10 * 60 * 1000;
 
+// A time a person recorded (a visit's visited_at, say) that is still after
+// the clock once it is right: it came from the clock that was ahead, and
+// only the person knows when it really was. Re-dating gives the change a
+// new hlc; it never changes a value, so these are listed for the person to
+// correct (kbo edit).
+struct FutureValue {
+  std::string entity;
+  Uuid row_id;
+  std::string column;
+  std::string value;  // ISO 8601 UTC, as recorded
+};
+
 struct RedateResult {
   uint64_t unsealed_sets = 0;  // unacknowledged change sets opened again
   uint64_t redated_rows = 0;   // pending row changes given a new hlc
   uint64_t cells_updated = 0;  // cell versions that still carried an old hlc
   int64_t ahead_until_ms = 0;  // the newest wall time re-dated (0: none)
   Hlc clock;                   // the clock's state afterwards
+  // Date-time values of the re-dated row changes still after the clock
+  // (by more than kClockAgreementMs), one per row and column, the latest
+  // written; in row-change order.
+  std::vector<FutureValue> future_values;
 };
 
 // In ONE transaction (all or nothing):
@@ -49,7 +66,8 @@ struct RedateResult {
 //  3. rewrites the cell versions that still carry an old hlc (the values are
 //     untouched), and sets the persisted clock to the newest hlc it issued
 //     (or `base`).
-// Row values, row order and everything the server holds are unchanged. If
+// Row values, row order and everything the server holds are unchanged (a
+// time value still in the future is listed in future_values, not moved). If
 // no hlc would change, nothing is written (redated_rows = 0): a repeated
 // call is a no-op. kCorruption (nothing written) if the sealed sets and the
 // outbox disagree.

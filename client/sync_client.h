@@ -23,6 +23,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/clock_repair.h"
 #include "client/outbox.h"
 #include "client/store.h"
 #include "shared/protocol.h"
@@ -242,6 +243,9 @@ struct SyncSummary {
   // hlc (client/clock_repair.h), and the newest wall time they had carried.
   uint64_t redated_rows = 0;
   int64_t clock_ahead_until_ms = 0;
+  // Times recorded from that clock that are still after now (a visit's
+  // visited_at, say): values are never moved, so the person is told.
+  std::vector<FutureValue> future_values;
 };
 // One line for a person: "pushed 2 change sets (1,204 changes), pulled 310
 // changes, 1 conflict, uploaded 1 photo (2.4 MiB)".

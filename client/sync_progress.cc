@@ -7,6 +7,7 @@
 #include "client/sync_internal.h"
 #include "shared/compression.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 
 namespace kbo::client {
 
@@ -253,6 +254,26 @@ std::string DescribeSummary(const SyncSummary& s) {
           ClockText(s.clock_ahead_until_ms) + "); " +
           Count(s.redated_rows, "unsent change", "unsent changes") +
           " re-dated to the right time; " + out;
+  }
+  if (!s.future_values.empty()) {
+    // Full ids, to paste into kbo edit.
+    constexpr size_t kListed = 3;
+    out += "; " +
+           Count(s.future_values.size(), "time", "times") +
+           " recorded by that clock " +
+           (s.future_values.size() == 1 ? "is" : "are") +
+           " still after now (only the person knows when it was; kbo edit "
+           "corrects it): ";
+    for (size_t i = 0; i < s.future_values.size() && i < kListed; ++i) {
+      const FutureValue& f = s.future_values[i];
+      if (i > 0) out += ", ";
+      const std::optional<int64_t> at = ParseIsoUtcMillis(f.value);
+      out += f.entity + " " + f.row_id.ToString() + " " + f.column + " " +
+             (at.has_value() ? ClockText(*at) : f.value);
+    }
+    if (s.future_values.size() > kListed) {
+      out += " and " + std::to_string(s.future_values.size() - kListed) + " more";
+    }
   }
   if (s.resent_sets > 0) {
     out += "; sent " + Count(s.resent_sets, "change set", "change sets") +

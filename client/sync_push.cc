@@ -273,6 +273,9 @@ Status SyncClient::RedateAndPushAgain(const HttpResponse& refusal, uint64_t seq,
     summary->redated_rows += redated->redated_rows;
     summary->clock_ahead_until_ms =
         std::max(summary->clock_ahead_until_ms, redated->ahead_until_ms);
+    summary->future_values.insert(summary->future_values.end(),
+                                  redated->future_values.begin(),
+                                  redated->future_values.end());
   }
   redating_ = true;
   Status again = PushFrom(summary, 0);

@@ -768,6 +768,7 @@ class Handler {
                    {"originals_held_back", summary.originals_held_back},
                    {"refused_rows", summary.refused_rows},
                    {"redated_rows", summary.redated_rows},
+                   {"future_times", summary.future_values.size()},
                    {"resent_sets", summary.resent_sets}};
     Json body = {{"ok", true},
                  {"summary", DescribeSummary(summary)},

@@ -192,6 +192,50 @@ Hlc CellHlc(ClientStore& store, const char* entity, const Uuid& id, const char* 
   return it->second.hlc;
 }
 
+TEST_CASE("Re-dating lists a recorded time still after the clock, never moves it, "
+          "and drops it once it is corrected",
+          "[clock_repair]") {
+  Device d;
+  auto p = d.store->Record("producer", Producer("ป้าแก้ว"));
+  REQUIRE(p.ok());
+  d.wall.Set(kT + 3 * kDay);
+  const std::string ahead = "2024-03-12T16:00:00Z";  // kT + 3 days
+  auto v1 = d.store->Record("visit", {{"producer_id", T(p->ToString())},
+                                      {"visited_at", T(ahead)}});
+  REQUIRE(v1.ok());
+  auto v2 = d.store->Record("visit", {{"producer_id", T(p->ToString())},
+                                      {"visited_at", T(ahead)}});
+  REQUIRE(v2.ok());
+  // Typed in the past by the person: not listed.
+  auto v3 = d.store->Record("visit", {{"producer_id", T(p->ToString())},
+                                      {"visited_at", T("2024-03-09T09:00:00Z")}});
+  REQUIRE(v3.ok());
+  // The second is corrected before the sync (still with the clock ahead).
+  REQUIRE(d.store->Edit("visit", *v2, {{"visited_at", T("2024-03-09T10:00:00Z")}}).ok());
+
+  d.wall.Set(kT + kHour);
+  auto r = RedateFutureChanges(*d.store, 0);
+  REQUIRE(r.ok());
+  CHECK(r->redated_rows == 4);
+  REQUIRE(r->future_values.size() == 1);
+  CHECK(r->future_values[0].entity == "visit");
+  CHECK(r->future_values[0].row_id == *v1);
+  CHECK(r->future_values[0].column == "visited_at");
+  CHECK(r->future_values[0].value == ahead);
+  // The value itself stays as recorded.
+  auto shown = d.store->Show("visit", *v1);
+  REQUIRE(shown.ok());
+  CHECK(shown->values.at("visited_at") == T(ahead));
+
+  SyncSummary s;
+  s.redated_rows = r->redated_rows;
+  s.future_values = r->future_values;
+  const std::string line = DescribeSummary(s);
+  CHECK(line.find("1 time recorded by that clock is still after now") != std::string::npos);
+  CHECK(line.find("visit " + v1->ToString() + " visited_at 2024-03-12 16:00 UTC") !=
+        std::string::npos);
+}
+
 TEST_CASE("Re-dating opens the refused sets, keeps the confirmed ones and the order",
           "[clock_repair]") {
   Device d;

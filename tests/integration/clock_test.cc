@@ -59,6 +59,10 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
       home,
       AddAt(kThreeDaysAhead, home, {"photo", "add", file, "--subject", "producer:" + p2}));
 
+  // A visit recorded "now" by the clock that is ahead.
+  const std::string visit =
+      AddAt(kThreeDaysAhead, home, {"visit", "add", "--producer", p1});
+
   // Sync while the date is still wrong: refused (exit 5), both clocks named.
   CliResult wrong = KboAt(kThreeDaysAhead, home, {"sync", "--server", f.url()});
   INFO(wrong.err << f.server().log());
@@ -87,7 +91,12 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   REQUIRE(fixed.exit_code == 0);
   CHECK(fixed.out.find("this device's clock was ahead (its changes were dated up to ") !=
         std::string::npos);
-  CHECK(fixed.out.find("4 unsent changes re-dated") != std::string::npos);
+  CHECK(fixed.out.find("5 unsent changes re-dated") != std::string::npos);
+  // Re-dating never moves a value: the visit's time, still three days
+  // ahead, is named for the person to correct.
+  CHECK(fixed.out.find("1 time recorded by that clock is still after now") !=
+        std::string::npos);
+  CHECK(fixed.out.find("visit " + visit + " visited_at ") != std::string::npos);
   CHECK(fixed.out.find("uploaded 1 photo") != std::string::npos);
 
   // Everything reached the server, dated now, values as recorded.

@@ -211,6 +211,7 @@
     const n = (x) => Number(x).toLocaleString(locale());
     const parts = [];
     if (c.redated_rows > 0) parts.push(t('home.sum.redated', { n: n(c.redated_rows) }));
+    if (c.future_times > 0) parts.push(t('home.sum.future_times', { n: n(c.future_times) }));
     parts.push(c.pushed_rows > 0 ? t('home.sum.sent', { n: n(c.pushed_rows) }) : t('home.sum.nothing_sent'));
     parts.push(c.pulled_rows > 0 ? t('home.sum.received', { n: n(c.pulled_rows) }) : t('home.sum.nothing_received'));
     if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
