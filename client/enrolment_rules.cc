@@ -1,5 +1,7 @@
 #include "client/enrolment_rules.h"
 
+#include <algorithm>
+#include <optional>
 #include <string>
 
 #include "shared/name_match.h"
@@ -15,7 +17,57 @@ const Value* TextCell(const RowValues& row, const char* column) {
   return &it->second;
 }
 
+// A contest's name as a key: case and spaces dropped.
+std::string ContestKey(std::string_view name) {
+  std::string key = FoldSpaceAndCase(name);
+  key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
+  return key;
+}
+
+// The recorded spelling of `given` among the texts `st` yields (column 0),
+// by `key_of`; `given` itself if it is recorded, or none matches.
+template <typename KeyOf>
+Result<std::string> RecordedSpelling(Statement& st, const std::string& given,
+                                     KeyOf key_of) {
+  const std::string key = key_of(given);
+  std::optional<std::string> match;
+  while (st.Step()) {
+    std::string recorded = st.ColumnText(0);
+    if (recorded == given) return given;
+    if (!match && !key.empty() && key_of(recorded) == key) match = std::move(recorded);
+  }
+  if (!st.status().ok()) return st.status();
+  return match.value_or(given);
+}
+
 }  // namespace
+
+Status UseRecordedContestNames(Db& db, RowValues* row) {
+  auto contest = row->find("contest");
+  auto judge = row->find("judge");
+  if (contest == row->end() || contest->second.type() != Value::Type::kText) {
+    return Status();
+  }
+  {
+    Statement& st = db.Cached(
+        "SELECT DISTINCT contest FROM contest_score WHERE deleted = 0 ORDER BY contest");
+    Result<std::string> spelled = RecordedSpelling(st, contest->second.text(), ContestKey);
+    if (!spelled.ok()) return spelled.status();
+    contest->second = Value::Text(std::move(*spelled));
+  }
+  if (judge == row->end() || judge->second.type() != Value::Type::kText) {
+    return Status();
+  }
+  Statement& st = db.Cached(
+      "SELECT DISTINCT judge FROM contest_score WHERE deleted = 0 AND contest = ?1 "
+      "ORDER BY judge");
+  st.Bind(1, contest->second);
+  Result<std::string> spelled = RecordedSpelling(
+      st, judge->second.text(), [](std::string_view n) { return PersonNameKey(n); });
+  if (!spelled.ok()) return spelled.status();
+  judge->second = Value::Text(std::move(*spelled));
+  return Status();
+}
 
 Result<std::optional<Uuid>> FindSameEnrolment(Db& db, const RowValues& row,
                                               const Uuid* self) {

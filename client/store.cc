@@ -618,6 +618,11 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
   if (e.name == "enrolment") {
     if (Status s = CheckNotEnrolledTwice(*db_, row); !s.ok()) return s;
   }
+  // A contest and judge as recorded before, whatever the case or spacing:
+  // the score's id follows from them.
+  if (e.name == "contest_score") {
+    if (Status s = UseRecordedContestNames(*db_, &row); !s.ok()) return s;
+  }
   if (e.natural_key.empty()) {
     // A progress entry may move its product ahead (stage_follow()).
     Value product_id, stage;
@@ -855,13 +860,19 @@ Result<ClientStore::OriginalsAsked> ClientStore::AskForOriginals(
 
 Result<std::vector<Uuid>> ClientStore::RecordAll(
     std::string_view entity, std::vector<RowValues> rows,
-    const std::vector<std::optional<Uuid>>& given_ids) {
+    const std::vector<std::optional<Uuid>>& given_ids,
+    const std::vector<RecordAgain>& again) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
   if (!given_ids.empty() && given_ids.size() != rows.size()) {
     return Status::InvalidArgument("RecordAll: " + std::to_string(given_ids.size()) +
                                    " ids for " + std::to_string(rows.size()) + " rows");
+  }
+  if (!again.empty() && again.size() != rows.size()) {
+    return Status::InvalidArgument("RecordAll: " + std::to_string(again.size()) +
+                                   " RecordAgain for " + std::to_string(rows.size()) +
+                                   " rows");
   }
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
@@ -872,7 +883,8 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(
   for (size_t i = 0; i < rows.size(); ++i) {
     const Uuid* given =
         given_ids.empty() || !given_ids[i].has_value() ? nullptr : &*given_ids[i];
-    Result<Uuid> id = RecordInTxn(*e, std::move(rows[i]), given);
+    Result<Uuid> id =
+        RecordInTxn(*e, std::move(rows[i]), given, again.empty() ? nullptr : &again[i]);
     if (!id.ok()) {
       Status refused = id.status();
       return std::move(refused).With(field::kIndex, i);
@@ -1239,6 +1251,11 @@ Result<StoreStatus> ClientStore::GetStatus() {
   {
     Statement st(*db_, "SELECT count(*) FROM refused_row");
     if (st.Step()) out.refused_rows = st.ColumnInt(0);
+    if (!st.status().ok()) return st.status();
+  }
+  {
+    Statement st(*db_, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
+    if (st.Step()) out.open_conflicts = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();
   }
   if (out.refused_rows > 0) {

@@ -94,6 +94,8 @@ struct StoreStatus {
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none
   int64_t refused_rows = 0;    // refusals not yet settled or dismissed
+  // Conflicts this device holds that the office has not decided yet.
+  int64_t open_conflicts = 0;
   std::vector<RefusedEntry> refused;  // the newest 100 of them, newest first
 };
 
@@ -210,9 +212,12 @@ class ClientStore {
   // must not be nil; for an entity with a natural key it must be the id
   // the row's key derives, else kInvalidArgument; one this device holds
   // already is kAlreadyExists (nothing is ever overwritten this way).
+  // `again`: empty, or one RecordAgain per row (a roll-call sheet keeps each
+  // mark's note that it does not name).
   Result<std::vector<Uuid>> RecordAll(
       std::string_view entity, std::vector<RowValues> rows,
-      const std::vector<std::optional<Uuid>>& ids = {});
+      const std::vector<std::optional<Uuid>>& ids = {},
+      const std::vector<RecordAgain>& again = {});
 
   // Sets columns of an existing row. kNotFound if the row does not exist or
   // was deleted; kInvalidArgument for an invalid value, an unknown column,

@@ -251,6 +251,16 @@ struct SyncSummary {
 // changes, 1 conflict, uploaded 1 photo (2.4 MiB)".
 std::string DescribeSummary(const SyncSummary& summary);
 
+// The size of a photo's next upload chunk: what the link moved, at the rate
+// the last chunk went (bytes/s; 0: not measured yet, kFirstUploadChunkBytes),
+// in a third of the read timeout and at most 10 s, so that on EDGE a chunk
+// arrives whole before the device stops waiting for its answer (the server
+// answers a chunk only once it holds all of it). Within
+// [kMinUploadChunkBytes, protocol::kBlobChunkBytes], whole 16 KiB.
+inline constexpr size_t kFirstUploadChunkBytes = size_t{256} << 10;
+inline constexpr size_t kMinUploadChunkBytes = size_t{64} << 10;
+size_t UploadChunkBytes(uint64_t rate_bytes_per_s, int64_t read_timeout_ms);
+
 // ---- Pieces of the protocol, exposed for tests and tools --------------------
 
 // "http[s]://host[:port]" with the scheme and host lower-cased and a trailing
@@ -472,6 +482,8 @@ class SyncClient {
   bool redating_ = false;  // inside RedateAndPushAgain
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;
+  // Bytes/s the last photo chunk went up at (0: none yet this sync).
+  uint64_t upload_rate_ = 0;
   // The last pull page said the office asked for originals of this
   // device's photos (X-KBO-Originals-Requested).
   bool originals_requested_ = false;

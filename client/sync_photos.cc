@@ -1,6 +1,7 @@
 #include "client/sync_client.h"
 
 #include <algorithm>
+#include <chrono>
 #include <set>
 
 #include "client/blob_store.h"
@@ -66,12 +67,12 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
   }
   Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
   // The state of them all in one request (docs/protocol.md §8): a photo of
-  // one chunk (an upload copy is) that the server lists as missing, and of
-  // which nothing was confirmed here, goes up at once without a request for
-  // its state first -- a round trip less a photo on a slow link. The server
-  // writes a chunk only whole, so of such a photo it holds nothing (unless
-  // another device is sending the same one: then the chunk is answered
-  // offset_mismatch with what it holds, and the upload resumes from there).
+  // at most 1 MiB (an upload copy is) that the server lists as missing, and
+  // of which nothing was confirmed here, goes up at once without a request
+  // for its state first -- a round trip less a photo on a slow link. If the
+  // server holds some of it (another device sending the same one, or a
+  // chunk whose answer was lost) the first chunk is answered offset_mismatch
+  // with what it holds, and the upload resumes from there.
   // Anything else (not listed: held whole, or not named in this device's
   // districts; a list at the server's cap; larger, or partly sent) is asked
   // about one by one, as before, so that nothing the server holds is sent
@@ -105,6 +106,18 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
     if (first_local_error.ok()) first_local_error = s;
   }
   return first_local_error;
+}
+
+size_t UploadChunkBytes(uint64_t rate_bytes_per_s, int64_t read_timeout_ms) {
+  if (rate_bytes_per_s == 0) return kFirstUploadChunkBytes;
+  const uint64_t target_ms = static_cast<uint64_t>(
+      std::clamp<int64_t>(read_timeout_ms / 3, 1000, 10000));
+  constexpr uint64_t kStep = 16 << 10;
+  // rate * target without overflow: rates above 1 GB/s are all "fast".
+  const uint64_t rate = std::min<uint64_t>(rate_bytes_per_s, uint64_t{1} << 30);
+  const uint64_t bytes = rate * target_ms / 1000 / kStep * kStep;
+  return static_cast<size_t>(std::clamp<uint64_t>(bytes, kMinUploadChunkBytes,
+                                                  protocol::kBlobChunkBytes));
 }
 
 Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
@@ -201,10 +214,11 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   }
   int mismatches = 0;
   while (received < total && !complete) {
-    const size_t n = static_cast<size_t>(
-        std::min<uint64_t>(protocol::kBlobChunkBytes, total - received));
+    const size_t n = static_cast<size_t>(std::min<uint64_t>(
+        UploadChunkBytes(upload_rate_, options_.timeouts.read_ms), total - received));
     const std::string_view chunk =
         std::string_view(*bytes).substr(static_cast<size_t>(received), n);
+    const auto sent_at = std::chrono::steady_clock::now();
     Result<HttpResponse> put = Call(
         "PUT",
         path + "?offset=" + std::to_string(received) +
@@ -227,6 +241,11 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
             std::to_string(received) + " but holds no more of it");
       }
       if (summary != nullptr) summary->blob_bytes += n;
+      const int64_t took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - sent_at)
+                                  .count();
+      upload_rate_ = static_cast<uint64_t>(n) * 1000 /
+                     static_cast<uint64_t>(std::max<int64_t>(took_ms, 1));
       photo_done_ += std::min(now_held, total) - received;
       received = std::min(now_held, total);
       if (Status s = save(received, false, ""); !s.ok()) return s;

@@ -254,7 +254,9 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         "'" + value.ToDisplay() + "' cannot replace the current value of " +
         c.column_name +
         ": this column only moves forward (e.g. a product's "
-        "stage never goes back)");
+        "stage never goes back)")
+        .WithReason("moves_back")
+        .With(field::kField, c.column_name);
   }
   const AppliedSet* applied = &written->applied;
   const std::string resolved_at = store_.NowIso();

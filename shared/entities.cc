@@ -18,6 +18,7 @@
 #include "shared/csv.h"
 #include "shared/derived_row_id.h"
 #include "shared/encoding.h"
+#include "shared/name_match.h"
 
 // The catalogue is data: one table per entity below, in the column order of
 // schema/shared/0001_entities.sql (minus id and deleted), which
@@ -306,6 +307,56 @@ bool IsLongText(std::string_view column) {
          column == "comment" || column == "caption";
 }
 
+// A short text as a person meant it: the spaces around it (pasted from a
+// chat or a spreadsheet) and runs of spaces inside it ("กลุ่มแม่บ้าน   บ้าน
+// สันป่าสัก") are never meant, and would keep two spellings of one name
+// apart. ASCII space and tab, and U+00A0 (no-break space, from pasted web
+// text), count as spaces; a run becomes one ASCII space. Line breaks and
+// everything else are kept as typed.
+std::string TidyShortText(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  bool pending_space = false;
+  for (size_t i = 0; i < text.size();) {
+    size_t width = 0;
+    if (text[i] == ' ' || text[i] == '\t') {
+      width = 1;
+    } else if (text[i] == '\xC2' && i + 1 < text.size() && text[i + 1] == '\xA0') {
+      width = 2;
+    }
+    if (width > 0) {
+      pending_space = !out.empty();
+      i += width;
+      continue;
+    }
+    if (pending_space) out.push_back(' ');
+    pending_space = false;
+    out.push_back(text[i++]);
+  }
+  return out;
+}
+
+std::string NormalizeThaiDigits(std::string_view s);
+
+// A phone number written as a Thai number (digits with spaces, hyphens,
+// dots or brackets between them, Thai digits too, +66 for the trunk 0) is
+// kept as its digits ("081-234-5678", "๐๘๑ ๒๓๔ ๕๖๗๘" and "+66 81 234 5678"
+// are one number, "0812345678", not three spellings that conflict).
+// Anything else (an extension, a name, a note) is kept as typed.
+std::string TidyPhone(std::string_view text) {
+  const std::string ascii = NormalizeThaiDigits(text);
+  for (char c : ascii) {
+    const bool allowed = (c >= '0' && c <= '9') || c == ' ' || c == '-' ||
+                         c == '.' || c == '(' || c == ')' || c == '+';
+    if (!allowed) return ascii;
+  }
+  if (ascii.find('+') != std::string::npos && ascii.rfind("+66", 0) != 0) {
+    return ascii;
+  }
+  const std::string key = PhoneKey(ascii);
+  return key.empty() ? ascii : key;
+}
+
 // ---- Message helpers ------------------------------------------------------
 
 // 'text' for quoting a refused value back to a person: cut on a character
@@ -361,6 +412,15 @@ std::string JoinEnum(const Column& column) {
 }
 
 std::string Name(const Column& column) { return std::string(column.name); }
+
+// A value's problem as field::kProblem (a key of shared/labels, which every
+// language has) and field::kParams, beside the English message.
+using ProblemParams = std::vector<std::pair<std::string, std::string>>;
+Status Problem(Status s, const char* key, ProblemParams params = {}) {
+  s.With(field::kProblem, std::string(key));
+  if (!params.empty()) s.With(field::kParams, std::move(params));
+  return s;
+}
 
 // ---- Lexical checks -------------------------------------------------------
 
@@ -430,28 +490,36 @@ Status CheckDatePart(const Column& column, std::string_view date,
   if (date.size() != 10 || date[4] != '-' || date[7] != '-' ||
       !AllDigits(date.substr(0, 4)) || !AllDigits(date.substr(5, 2)) ||
       !AllDigits(date.substr(8, 2))) {
-    return Status::InvalidArgument(Name(column) + " must be a date written " +
-                                   std::string(form) + " (got " + Quoted(text) +
-                                   ")");
+    return Problem(Status::InvalidArgument(Name(column) + " must be a date written " +
+                                           std::string(form) + " (got " +
+                                           Quoted(text) + ")"),
+                   column.type == ColumnType::kDateTime ? "err.datetime" : "err.date");
   }
   const int y = ToInt(date.substr(0, 4));
   const int m = ToInt(date.substr(5, 2));
   const int d = ToInt(date.substr(8, 2));
   if (y > kMaxYear && y - kBuddhistEraOffset >= kMinYear &&
       y - kBuddhistEraOffset <= kMaxYear) {
-    return Status::InvalidArgument(
-        Name(column) + " " + Quoted(text) +
-        " has a Buddhist Era year; dates are Gregorian (" + std::to_string(y) +
-        " BE is " + std::to_string(y - kBuddhistEraOffset) + ")");
+    return Problem(
+        Status::InvalidArgument(
+            Name(column) + " " + Quoted(text) +
+            " has a Buddhist Era year; dates are Gregorian (" + std::to_string(y) +
+            " BE is " + std::to_string(y - kBuddhistEraOffset) + ")"),
+        "err.be_year",
+        {{"be", std::to_string(y)}, {"ce", std::to_string(y - kBuddhistEraOffset)}});
   }
   if (y < kMinYear || y > kMaxYear) {
-    return Status::InvalidArgument(
-        Name(column) + " year must be from " + std::to_string(kMinYear) +
-        " to " + std::to_string(kMaxYear) + " (got " + Quoted(text) + ")");
+    return Problem(
+        Status::InvalidArgument(Name(column) + " year must be from " +
+                                std::to_string(kMinYear) + " to " +
+                                std::to_string(kMaxYear) + " (got " + Quoted(text) + ")"),
+        "err.year",
+        {{"min", std::to_string(kMinYear)}, {"max", std::to_string(kMaxYear)}});
   }
   if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) {
-    return Status::InvalidArgument(Name(column) + " " + Quoted(text) +
-                                   " is not a day of the calendar");
+    return Problem(Status::InvalidArgument(Name(column) + " " + Quoted(text) +
+                                           " is not a day of the calendar"),
+                   "err.no_such_day");
   }
   return Status();
 }
@@ -467,9 +535,10 @@ Status CheckDateTime(const Column& column, std::string_view text) {
   if (text.size() != 20 || text[10] != 'T' || text[13] != ':' ||
       text[16] != ':' || text[19] != 'Z' || !AllDigits(text.substr(11, 2)) ||
       !AllDigits(text.substr(14, 2)) || !AllDigits(text.substr(17, 2))) {
-    return Status::InvalidArgument(Name(column) + " must be a time written " +
-                                   std::string(kForm) + " (got " +
-                                   Quoted(text) + ")");
+    return Problem(Status::InvalidArgument(Name(column) + " must be a time written " +
+                                           std::string(kForm) + " (got " +
+                                           Quoted(text) + ")"),
+                   "err.datetime");
   }
   if (Status s = CheckDatePart(column, text.substr(0, 10), text, kForm);
       !s.ok()) {
@@ -479,8 +548,9 @@ Status CheckDateTime(const Column& column, std::string_view text) {
   // accepting it would give two spellings of one instant.
   if (ToInt(text.substr(11, 2)) > 23 || ToInt(text.substr(14, 2)) > 59 ||
       ToInt(text.substr(17, 2)) > 59) {
-    return Status::InvalidArgument(Name(column) + " " + Quoted(text) +
-                                   " is not a time of day");
+    return Problem(Status::InvalidArgument(Name(column) + " " + Quoted(text) +
+                                           " is not a time of day"),
+                   "err.datetime");
   }
   return Status();
 }
@@ -534,21 +604,25 @@ size_t FirstControlByte(std::string_view text) {
 
 Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
   if (!utf8_known && !IsValidUtf8(text)) {
-    return Status::InvalidArgument(Name(column) + " is not valid UTF-8 text");
+    return Problem(Status::InvalidArgument(Name(column) + " is not valid UTF-8 text"),
+                   "err.control");
   }
   if (const size_t at = FirstControlByte(text); at != text.size()) {
-    return Status::InvalidArgument(
-        Name(column) + " contains a control character (code " +
-        std::to_string(static_cast<uint8_t>(text[at])) +
-        "); only tab and line breaks are allowed");
+    return Problem(Status::InvalidArgument(
+                       Name(column) + " contains a control character (code " +
+                       std::to_string(static_cast<uint8_t>(text[at])) +
+                       "); only tab and line breaks are allowed"),
+                   "err.control");
   }
   const size_t cap =
       IsLongText(column.name) ? kLongTextMaxBytes : kShortTextMaxBytes;
   if (text.size() > cap) {
-    return Status::InvalidArgument(
-        Name(column) + " is too long: " + std::to_string(text.size()) +
-        " bytes, at most " + std::to_string(cap) +
-        " (a Thai character takes 3 bytes)");
+    return Problem(Status::InvalidArgument(
+                       Name(column) + " is too long: " + std::to_string(text.size()) +
+                       " bytes, at most " + std::to_string(cap) +
+                       " (a Thai character takes 3 bytes)"),
+                   "err.too_long",
+                   {{"bytes", std::to_string(text.size())}, {"max", std::to_string(cap)}});
   }
   return Status();
 }
@@ -557,16 +631,33 @@ Status CheckRange(const Column& column, double v, const Value& value) {
   if (!column.has_range || (v >= column.min && v <= column.max)) {
     return Status();
   }
-  return Status::InvalidArgument(
-      Name(column) + " must be from " + FormatBound(column.min) + " to " +
-      FormatBound(column.max) + " (got " + Describe(value) + ")");
+  return Problem(Status::InvalidArgument(Name(column) + " must be from " +
+                                         FormatBound(column.min) + " to " +
+                                         FormatBound(column.max) + " (got " +
+                                         Describe(value) + ")"),
+                 "err.range",
+                 {{"min", FormatBound(column.min)},
+                  {"max", FormatBound(column.max)},
+                  {"got", Describe(value)}});
 }
 
 Status WrongType(const Column& column, std::string_view expected,
                  const Value& value) {
-  return Status::InvalidArgument(
-      Name(column) + " must be " + std::string(expected) + " (got " +
-      TypeName(value.type()) + " " + Describe(value) + ")");
+  const char* key = "err.type";
+  switch (column.type) {
+    case ColumnType::kInteger: key = "err.integer"; break;
+    case ColumnType::kReal: key = "err.number"; break;
+    case ColumnType::kDate: key = "err.date"; break;
+    case ColumnType::kDateTime: key = "err.datetime"; break;
+    case ColumnType::kRef: key = "err.ref"; break;
+    case ColumnType::kDistrict: key = "err.district"; break;
+    default: break;
+  }
+  return Problem(Status::InvalidArgument(Name(column) + " must be " +
+                                         std::string(expected) + " (got " +
+                                         TypeName(value.type()) + " " +
+                                         Describe(value) + ")"),
+                 key);
 }
 
 std::string DistrictExample() {
@@ -614,14 +705,16 @@ Result<int64_t> ParseInteger(const Column& column, std::string_view typed) {
   const std::string_view unsigned_part =
       !digits.empty() && digits.front() == '-' ? digits.substr(1) : digits;
   if (unsigned_part.empty() || !AllDigits(unsigned_part)) {
-    return Status::InvalidArgument(
-        Name(column) + " must be a whole number (got " + Quoted(typed) + ")");
+    return Problem(Status::InvalidArgument(Name(column) + " must be a whole number (got " +
+                                           Quoted(typed) + ")"),
+                   "err.integer", {{"got", Quoted(typed)}});
   }
   // Digits only by now: the one thing left to refuse is overflow.
   const std::optional<int64_t> v = ParseInt64(digits);
   if (!v) {
-    return Status::InvalidArgument(
-        Name(column) + " is too large a number (got " + Quoted(typed) + ")");
+    return Problem(Status::InvalidArgument(Name(column) + " is too large a number (got " +
+                                           Quoted(typed) + ")"),
+                   "err.too_big", {{"got", Quoted(typed)}});
   }
   return *v;
 }
@@ -631,8 +724,9 @@ Result<int64_t> ParseInteger(const Column& column, std::string_view typed) {
 Result<double> ParseReal(const Column& column, std::string_view typed) {
   const std::string s = NormalizeThaiDigits(typed);
   auto refuse = [&]() {
-    return Status::InvalidArgument(Name(column) + " must be a number (got " +
-                                   Quoted(typed) + ")");
+    return Problem(Status::InvalidArgument(Name(column) + " must be a number (got " +
+                                           Quoted(typed) + ")"),
+                   "err.number", {{"got", Quoted(typed)}});
   };
   size_t i = 0;
   const size_t n = s.size();
@@ -665,9 +759,10 @@ Result<double> ParseReal(const Column& column, std::string_view typed) {
   double v = 0;
   const auto [ptr, ec] = ParseDouble(begin, end, v);
   if (ec == std::errc::result_out_of_range) {
-    return Status::InvalidArgument(Name(column) +
-                                   " is out of the range of numbers (got " +
-                                   Quoted(typed) + ")");
+    return Problem(Status::InvalidArgument(Name(column) +
+                                           " is out of the range of numbers (got " +
+                                           Quoted(typed) + ")"),
+                   "err.too_big", {{"got", Quoted(typed)}});
   }
   if (ec != std::errc() || ptr != end || !std::isfinite(v)) return refuse();
   return negative ? -v : v;
@@ -816,8 +911,9 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
       if (value.type() == Value::Type::kReal) {
         v = value.real();
         if (!std::isfinite(v)) {
-          return Status::InvalidArgument(Name(column) +
-                                         " must be a finite number");
+          return Problem(Status::InvalidArgument(Name(column) +
+                                                 " must be a finite number"),
+                         "err.number");
         }
       } else if (value.type() == Value::Type::kInteger) {
         v = static_cast<double>(value.integer());
@@ -833,9 +929,10 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
           if (value.text() == allowed) return Status();
         }
       }
-      return Status::InvalidArgument(Name(column) + " must be one of " +
-                                     JoinEnum(column) + " (got " +
-                                     Describe(value) + ")");
+      return Problem(Status::InvalidArgument(Name(column) + " must be one of " +
+                                             JoinEnum(column) + " (got " +
+                                             Describe(value) + ")"),
+                     "err.enum", {{"got", Describe(value)}});
 
     case ColumnType::kRef: {
       // Hot path (every reference of every row): the message is built only
@@ -850,14 +947,16 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
               : "the id of " + WithArticle(column.ref_entity);
       if (!is_text) return WrongType(column, what, value);
       if (!IsCanonicalUuidText(value.text())) {
-        return Status::InvalidArgument(
-            Name(column) + " must be " + what +
-            ", written as a lowercase 8-4-4-4-12 uuid (got " + Describe(value) +
-            ")");
+        return Problem(Status::InvalidArgument(
+                           Name(column) + " must be " + what +
+                           ", written as a lowercase 8-4-4-4-12 uuid (got " +
+                           Describe(value) + ")"),
+                       "err.ref");
       }
       if (std::string_view(value.text()) == kNilUuidText) {
-        return Status::InvalidArgument(Name(column) + " must be " + what +
-                                       ", not the nil id");
+        return Problem(Status::InvalidArgument(Name(column) + " must be " + what +
+                                               ", not the nil id"),
+                       "err.ref");
       }
       return Status();
     }
@@ -867,9 +966,10 @@ Status CheckCell(const Column& column, const Value& value, bool utf8_known) {
         return WrongType(column, "a Chiang Mai district code as text", value);
       }
       if (FindDistrict(value.text()) == nullptr) {
-        return Status::InvalidArgument(
-            Name(column) + " " + Quoted(value.text()) +
-            " is not a Chiang Mai district" + DistrictExample());
+        return Problem(Status::InvalidArgument(Name(column) + " " + Quoted(value.text()) +
+                                               " is not a Chiang Mai district" +
+                                               DistrictExample()),
+                       "err.district");
       }
       return Status();
 
@@ -938,11 +1038,16 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
   std::string problems;
   // Per column, what is wrong with it (a form shows it beside the field).
   std::vector<std::pair<std::string, std::string>> fields;
-  auto add = [&problems, &fields](const std::string& problem,
-                                  std::string_view column = {}) {
+  // The problem's key and parameters when there is only one (ProblemText).
+  size_t count = 0;
+  Status only;
+  auto add = [&problems, &fields, &count, &only](const std::string& problem,
+                                                 std::string_view column = {},
+                                                 Status from = Status()) {
     if (!problems.empty()) problems += "; ";
     problems += problem;
     if (!column.empty()) fields.emplace_back(std::string(column), problem);
+    if (++count == 1) only = std::move(from);
   };
   // Each column's value, found while the row's names are checked (every
   // row of an import or a roll-call passes here: no second lookup by name).
@@ -972,23 +1077,36 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
          IsValidUtf8(value->text()));
     if (missing) {
       if (column.required) {
-        add(Name(column) + " is required for a " + std::string(entity.name),
-            column.name);
+        const std::string message =
+            Name(column) + " is required for a " + std::string(entity.name);
+        add(message, column.name,
+            Problem(Status::InvalidArgument(message), "err.required"));
       }
       continue;
     }
     if (Status s = ValidateCell(entity, column, *value); !s.ok()) {
-      add(s.message(), column.name);
+      const std::string message = s.message();
+      add(message, column.name, std::move(s));
     }
   }
   if (Status s = CheckPositionPair(entity, row); !s.ok()) {
-    add(s.message(), *s.TextField(field::kField));
+    const std::string message = s.message();
+    const std::string column = *s.TextField(field::kField);
+    add(message, column, std::move(s));
   }
   if (problems.empty()) return Status();
   Status s = Status::InvalidArgument(problems);
   if (!fields.empty()) {
     s.With(field::kField, fields.front().first);
     s.With(field::kFields, std::move(fields));
+  }
+  if (count == 1) {
+    if (const std::string* key = only.TextField(field::kProblem)) {
+      s.With(field::kProblem, *key);
+      if (const auto* params = only.TextsField(field::kParams)) {
+        s.With(field::kParams, *params);
+      }
+    }
   }
   return s;
 }
@@ -1003,8 +1121,9 @@ Status CheckPositionPair(const Entity& entity, const RowValues& row) {
   };
   if (has("lat") == has("lon")) return Status();
   const std::string missing = has("lat") ? "lon" : "lat";
-  return Status::InvalidArgument("a position needs both lat and lon (" +
-                                 missing + " is missing)")
+  return Problem(Status::InvalidArgument("a position needs both lat and lon (" +
+                                         missing + " is missing)"),
+                 "err.position_pair")
       .With(field::kField, missing);
 }
 
@@ -1031,10 +1150,14 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
                             std::string_view text) {
   Value value;
   if (column.type == ColumnType::kText) {
-    // A person's text is kept byte for byte (Thai has no case and trimming
-    // could change meaning); only empty means "nothing".
-    if (text.empty()) return Value();
-    value = Value::Text(std::string(text));
+    // A person's free text (a note) is kept byte for byte; a short text (a
+    // name, a place, a phone) without the spaces nobody means around and
+    // inside it (TidyShortText). Empty means "nothing".
+    std::string kept = IsLongText(column.name) ? std::string(text)
+                                               : TidyShortText(text);
+    if (column.name == "phone") kept = TidyPhone(kept);
+    if (kept.empty()) return Value();
+    value = Value::Text(std::move(kept));
   } else {
     // Everything else is a code, a number or a date: surrounding spaces from
     // a CSV cell or a form are not part of it.
@@ -1043,13 +1166,17 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
     switch (column.type) {
       case ColumnType::kInteger: {
         Result<int64_t> v = ParseInteger(column, typed);
-        if (!v.ok()) return v.status();
+        if (!v.ok()) {
+          return Status(v.status()).With(field::kField, std::string(column.name));
+        }
         value = Value::Integer(*v);
         break;
       }
       case ColumnType::kReal: {
         Result<double> v = ParseReal(column, typed);
-        if (!v.ok()) return v.status();
+        if (!v.ok()) {
+          return Status(v.status()).With(field::kField, std::string(column.name));
+        }
         value = Value::Real(*v);
         break;
       }
@@ -1071,7 +1198,8 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
         break;
       case ColumnType::kDistrict: {
         // An office spreadsheet may say "พร้าว" or "Phrao" for 5011.
-        const District* d = FindDistrictByAnyName(typed);
+        // Thai digits (๕๐๑๑) too.
+        const District* d = FindDistrictByAnyName(NormalizeThaiDigits(typed));
         value = Value::Text(d != nullptr ? std::string(d->code)
                                          : std::string(typed));
         break;

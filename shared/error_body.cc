@@ -16,9 +16,9 @@ bool IsBodyKey(std::string_view name) {
 
 // The kind a field every edge agrees on must have; false for another name.
 bool KnownKind(std::string_view name, StatusField::Kind* kind) {
-  if (name == field::kField || name == field::kRow) {
+  if (name == field::kField || name == field::kRow || name == field::kProblem) {
     *kind = StatusField::Kind::kText;
-  } else if (name == field::kFields) {
+  } else if (name == field::kFields || name == field::kParams) {
     *kind = StatusField::Kind::kTexts;
   } else if (name == field::kIndex || name == field::kExpected ||
              name == field::kReceived || name == field::kServerMs ||

@@ -1,5 +1,6 @@
 #include "shared/labels.h"
 
+#include <algorithm>
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
@@ -168,6 +169,36 @@ std::string ColumnLabel(Lang lang, std::string_view entity,
   if (column == "id") return lang == Lang::kTh ? "รหัส" : "ID";
   if (column == "deleted") return lang == Lang::kTh ? "ลบแล้ว" : "Deleted";
   return Label(lang, "col." + std::string(column));
+}
+
+std::string ProblemText(Lang lang, std::string_view entity, const Status& s) {
+  const std::string* key = s.TextField(field::kProblem);
+  if (lang != Lang::kTh || key == nullptr || !HasLabel(lang, *key)) {
+    return s.message();
+  }
+  std::vector<std::pair<std::string, std::string>> params;
+  if (const auto* given = s.TextsField(field::kParams)) params = *given;
+  const std::string* column = s.TextField(field::kField);
+  params.emplace_back("label", column != nullptr ? ColumnLabel(lang, entity, *column)
+                                                 : std::string());
+  const std::string words = Label(lang, *key);
+  std::string out;
+  out.reserve(words.size());
+  for (size_t i = 0; i < words.size();) {
+    const size_t close = words[i] == '{' ? words.find('}', i) : std::string::npos;
+    if (close != std::string::npos) {
+      const std::string_view name(words.data() + i + 1, close - i - 1);
+      auto p = std::find_if(params.begin(), params.end(),
+                            [&](const auto& kv) { return kv.first == name; });
+      if (p != params.end()) {
+        out += p->second;
+        i = close + 1;
+        continue;
+      }
+    }
+    out += words[i++];
+  }
+  return out;
 }
 
 const Named* NamedList::Find(std::string_view value) const {

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/status.h"
 #include "shared/value.h"
 
 namespace kbo {
@@ -35,6 +36,12 @@ std::string EntityLabel(Lang lang, std::string_view entity);
 // ("ชื่อผลิตภัณฑ์"), else "col.COLUMN".
 std::string ColumnLabel(Lang lang, std::string_view entity,
                         std::string_view column);
+
+// What is wrong with a value, for a person reading `lang`: in Thai, the
+// words of the Status's field::kProblem (a key of the labels files, with
+// field::kParams and the label of field::kField's column for {label});
+// otherwise, or when the Status names no known problem, its message.
+std::string ProblemText(Lang lang, std::string_view entity, const Status& s);
 
 // A code with its two names (OTOP categories, stages, statuses, ...).
 struct Named {

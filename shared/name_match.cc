@@ -105,6 +105,14 @@ std::string FoldSpaceAndCase(std::string_view text) {
     }
     if (pending_space) out += ' ';
     pending_space = false;
+    // SARA AM typed as its two parts, NIKHAHIT then SARA AA (U+0E4D U+0E32,
+    // as some keyboards and fonts produce it: "คําดี"), is the one
+    // character U+0E33 ("คำดี") that every other keyboard writes.
+    if (text.compare(i, 6, "\xE0\xB9\x8D\xE0\xB8\xB2") == 0) {
+      out += "\xE0\xB8\xB3";
+      i += 6;
+      continue;
+    }
     out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a')
                                   : static_cast<char>(c);
     ++i;

@@ -16,7 +16,9 @@ namespace kbo {
 
 // Trims and collapses white space (ASCII space, tab, CR, LF, U+00A0 and
 // U+3000 count as one space) and lowercases ASCII letters; Thai and other
-// text is kept byte for byte. "  Somchai   JAIDEE " -> "somchai jaidee".
+// text is kept byte for byte, except SARA AM typed as two characters
+// (U+0E4D U+0E32), which becomes the one U+0E33.
+// "  Somchai   JAIDEE " -> "somchai jaidee".
 std::string FoldSpaceAndCase(std::string_view text);
 
 // Each key below is without spaces ("สมศรีใจดี" and "สมศรี ใจดี" are one:

@@ -69,6 +69,12 @@ inline constexpr std::string_view kReceived =
 inline constexpr std::string_view kServerMs = "server_ms";  // integer: Unix ms
 inline constexpr std::string_view kRetryAfterS =
     "retry_after_s";  // integer: seconds to wait before trying again
+// What is wrong with kField's value, for a person's language: a key of
+// shared/labels ("err.integer", "err.range"), and that text's parameters
+// ({"min": "0", "max": "20", "got": "'25'"}). See ProblemText
+// (shared/labels.h).
+inline constexpr std::string_view kProblem = "problem";  // text
+inline constexpr std::string_view kParams = "params";    // texts
 }  // namespace field
 
 // Status::reason() of a write refused because the writer was taken for

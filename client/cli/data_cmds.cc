@@ -360,6 +360,13 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
             << ClockText(now)
             << " (if the date was wrong, kbo sync re-dates unsent changes)\n";
   }
+  // Conflicts are the office's to decide; a person here should know of them
+  // (a sync cut short may have brought them without saying so).
+  ctx.out << "open conflicts:     " << st->open_conflicts
+          << (st->open_conflicts > 0
+                  ? "  (kbo conflicts lists them; the office decides each)"
+                  : "")
+          << '\n';
   ctx.out
           << "refused by server:  " << st->refused_rows
           << (st->refused_rows > 0 ? "  (kbo refused list)" : "") << '\n';
@@ -367,6 +374,82 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
     const RefusedEntry& r = st->refused[i];
     ctx.out << "  " << r.entity << ' ' << r.row_id << " [" << r.reason
             << "]: " << r.message << '\n';
+  }
+  return Status();
+}
+
+// ---- conflicts
+// ------------------------------------------------------------------------
+
+// The conflicts this device holds (the server's conflict feed): open ones,
+// or all with --all; newest first. Deciding them is the office's
+// (kbo-server conflicts resolve, the console); here a person sees what is
+// waiting, and the value not shown.
+Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
+  ParsedArgs parsed;
+  if (Status s = ParseArgs(ctx, args, {{"json", false, false}, {"all", false, false}},
+                           {}, &parsed);
+      !s.ok()) {
+    return s;
+  }
+  Result<ClientStore*> store = ctx.Store();
+  if (!store.ok()) return store.status();
+  static constexpr const char* kColumns[] = {
+      "id",             "entity",         "row_id",          "column_name",
+      "current_value",  "current_device", "incoming_value",  "incoming_device",
+      "winner",         "detected_at",    "resolved_at",     "resolved_value"};
+  std::string sql = "SELECT ";
+  for (size_t i = 0; i < std::size(kColumns); ++i) {
+    sql += (i ? ", " : "") + std::string(kColumns[i]);
+  }
+  sql += " FROM conflict";
+  if (!parsed.Has("all")) sql += " WHERE resolved_at IS NULL";
+  sql += " ORDER BY server_seq DESC";
+  Statement q((*store)->db(), sql);
+  Json rows = Json::array();
+  while (q.Step()) {
+    Json row = Json::object();
+    for (size_t i = 0; i < std::size(kColumns); ++i) {
+      const Value v = q.ColumnValue(static_cast<int>(i));
+      row[kColumns[i]] = v.is_null() ? Json(nullptr) : Json(v.ToDisplay());
+    }
+    rows.push_back(std::move(row));
+  }
+  if (!q.status().ok()) return q.status();
+  if (parsed.Has("json")) return PrintJson(ctx, rows);
+  const auto text = [](const Json& v) {
+    return v.is_string() ? "'" + v.get<std::string>() + "'" : std::string("(empty)");
+  };
+  const auto device = [](const Json& v) {
+    return v.is_string() ? v.get<std::string>().substr(0, 8) : std::string("?");
+  };
+  for (const Json& r : rows) {
+    const bool incoming_shown = r["winner"] == "incoming";
+    const Json& shown = incoming_shown ? r["incoming_value"] : r["current_value"];
+    const Json& other = incoming_shown ? r["current_value"] : r["incoming_value"];
+    const Json& shown_by = incoming_shown ? r["incoming_device"] : r["current_device"];
+    const Json& other_by = incoming_shown ? r["current_device"] : r["incoming_device"];
+    ctx.out << r["entity"].get<std::string>() << ' ' << r["row_id"].get<std::string>()
+            << ' ' << r["column_name"].get<std::string>() << ": shows " << text(shown)
+            << " (device " << device(shown_by) << "), the other value " << text(other)
+            << " (device " << device(other_by) << ")";
+    if (r["resolved_at"].is_string()) {
+      ctx.out << "; decided " << text(r["resolved_value"]) << " at "
+              << r["resolved_at"].get<std::string>();
+    } else {
+      ctx.out << "; since " << (r["detected_at"].is_string()
+                                    ? r["detected_at"].get<std::string>()
+                                    : std::string("?"));
+    }
+    ctx.out << '\n';
+  }
+  if (rows.empty()) {
+    ctx.err << (parsed.Has("all") ? "kbo: no conflicts\n"
+                                  : "kbo: no open conflicts\n");
+  } else if (!parsed.Has("all")) {
+    ctx.err << "kbo: " << rows.size() << (rows.size() == 1 ? " conflict" : " conflicts")
+            << " waiting for the office; both values are kept until it "
+               "decides\n";
   }
   return Status();
 }
@@ -474,6 +557,10 @@ std::vector<Command> DataCommands() {
                "device id, enrolment, pending changes and photos, last sync, "
                "rows the server refused",
                RunStatus});
+  c.push_back({"conflicts", "", "conflicts [--all] [--json]",
+               "conflicts this device holds, open ones first: the value shown "
+               "and the other one, until the office decides",
+               RunConflicts});
   c.push_back({"refused", "list", "refused list [--json]",
                "rows the server refused, with its reasons (fix with edit, or "
                "delete, then dismiss)",

@@ -146,6 +146,14 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
           said.replace(at, typed.size(), text);
         }
       }
+      // A local time is what an officer has in mind: say how to write it.
+      const std::string* problem = value.status().TextField(field::kProblem);
+      if (column->type == ColumnType::kDateTime && problem != nullptr &&
+          *problem == "err.datetime" && said.find("must be a time written") !=
+                                            std::string::npos) {
+        said += "; or Thailand's local time with its offset, e.g. "
+                "2024-02-29T16:30:00+07:00";
+      }
       return Status::FromCode(value.status().code(), "--" + flag + ": " + said);
     }
     // Empty text is "nothing": leave the column unset, so a required one is

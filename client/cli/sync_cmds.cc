@@ -149,6 +149,15 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
     return ForExit(client, r.status());
   }
   ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
+  // Conflicts waiting for the office, new or not: a sync cut short may have
+  // brought some without a summary to say so.
+  if (Result<StoreStatus> st = store.GetStatus(); st.ok() && st->open_conflicts > 0) {
+    ctx.err << "kbo: " << st->open_conflicts
+            << (st->open_conflicts == 1 ? " conflict is" : " conflicts are")
+            << " waiting for the office (kbo conflicts lists "
+            << (st->open_conflicts == 1 ? "it" : "them")
+            << "); both values are kept\n";
+  }
   if (original_refusals != nullptr) *original_refusals = client.original_refusals();
   return Status();
 }

@@ -543,13 +543,7 @@ class Handler {
   Result<Json> StatusJson() {
     Result<StoreStatus> st = store_.GetStatus();
     if (!st.ok()) return st.status();
-    Json obj = client::StatusJson(*st);
-    Statement q(store_.db(),
-                "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
-    int64_t open = 0;
-    if (q.Step()) open = q.ColumnInt(0);
-    if (!q.status().ok()) return q.status();
-    obj["open_conflicts"] = open;
+    Json obj = client::StatusJson(*st);  // open_conflicts too
     obj["sync_available"] = static_cast<bool>(sync_);
     obj["enrol_available"] = enrol_ != nullptr && *enrol_;
     obj["version"] = kVersion;
@@ -838,6 +832,25 @@ class Handler {
     return std::nullopt;
   }
 
+  // A mark or score recorded again from a screen keeps what the form does
+  // not name (a colleague's note, synced since the screen was drawn, is not
+  // wiped by a tap on the status); a column named empty is cleared. As
+  // `kbo attendance mark` without --note.
+  static ClientStore::RecordAgain KeepUnnamed(
+      const Entity& entity, const std::vector<std::pair<std::string, Json>>& form,
+      const RowValues& row) {
+    ClientStore::RecordAgain again;
+    if (entity.natural_key.empty()) return again;
+    again.keep_unnamed = true;
+    for (const auto& entry : form) {
+      const Column* column = ResolveColumnName(entity, entry.first);
+      if (column == nullptr) continue;
+      const std::string name(column->name);
+      if (row.count(name) == 0) again.cleared.insert(name);
+    }
+    return again;
+  }
+
   ApiReply Create(const Entity& entity, const ApiRequest& req) {
     if (entity.name == "photo") return AddPhoto(req);
     std::vector<std::pair<std::string, Json>> form;
@@ -855,6 +868,7 @@ class Handler {
     if (auto refused = FormToRow(entity, form, /*for_edit=*/false, &row)) {
       return ErrorReply(*refused);
     }
+    const ClientStore::RecordAgain again = KeepUnnamed(entity, form, row);
     // A visit is recorded where and when it happens (as `kbo visit add`).
     if (entity.name == "visit" && row.count("visited_at") == 0) {
       row["visited_at"] = Value::Text(store_.NowIso());
@@ -875,7 +889,7 @@ class Handler {
       }
       stored.push_back(std::move(*blob));
     }
-    Result<Uuid> id = store_.Record(entity.name, std::move(row));
+    Result<Uuid> id = store_.Record(entity.name, std::move(row), again);
     if (!id.ok()) return ErrorReply(id.status());
     Json body = {{"id", id->ToString()}};
     if (entity.name == "progress") {
@@ -911,19 +925,21 @@ class Handler {
       return FieldError("marks", "marks must be a list of attendance marks");
     }
     std::vector<RowValues> rows;
+    std::vector<ClientStore::RecordAgain> again;
     for (size_t i = 0; i < marks.size(); ++i) {
       if (!marks[i].is_object()) {
         return FieldError("marks", "each mark must be a JSON object");
       }
       RowValues row;
-      if (auto refused =
-              FormToRow(entity, ObjectEntries(marks[i]), false, &row)) {
+      const auto entries = ObjectEntries(marks[i]);
+      if (auto refused = FormToRow(entity, entries, false, &row)) {
         return ErrorReply(std::move(*refused).With(field::kIndex, i));
       }
+      again.push_back(KeepUnnamed(entity, entries, row));
       rows.push_back(std::move(row));
     }
     Result<std::vector<Uuid>> ids =
-        store_.RecordAll(entity.name, std::move(rows));
+        store_.RecordAll(entity.name, std::move(rows), {}, again);
     if (!ids.ok()) return ErrorReply(ids.status());  // with its field::kIndex
     Json out = Json::array();
     for (const Uuid& id : *ids) out.push_back(id.ToString());

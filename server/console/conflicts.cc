@@ -366,8 +366,15 @@ Reply Resolve(Context& ctx, bool api) {
         r.status().code() == Code::kIOError) {
       return FromStatus(ctx, api, r.status());
     }
-    std::string message = r.status().message();
-    if (r.status().reason() == "merged_away") {
+    std::string message = ProblemText(ctx.lang, c->entity, r.status());
+    if (r.status().reason() == "moves_back") {
+      message = T(ctx.lang,
+                  "ยังไม่ได้เปลี่ยนอะไร: ค่านี้แทนค่าปัจจุบันไม่ได้ "
+                  "เพราะช่องนี้เดินหน้าอย่างเดียว (ขั้นการพัฒนาผลิตภัณฑ์ย้อนกลับไม่ได้)",
+                  "Nothing was changed: this value cannot replace the current "
+                  "one; this column only moves forward (a product's stage "
+                  "never goes back).");
+    } else if (r.status().reason() == "merged_away") {
       message = T(ctx.lang,
                   "ยังไม่ได้เปลี่ยนอะไร: กลุ่มผู้ผลิตนี้ถูกรวมเข้ากับอีกกลุ่มแล้ว "
                   "ถ้านำกลับมาจะเกิดรายการซ้ำอีก (รายการใต้กลุ่มนี้ย้ายไปแล้ว) "

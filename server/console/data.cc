@@ -574,8 +574,10 @@ Reply EditRow(Context& ctx) {
     const Value& now = (*row)[i + 1];
     if (it->second == now.ToDisplay()) continue;
     Result<Value> v = ParseCellText(*e, c, it->second);
-    if (!v.ok()) return fail(v.status().message());
-    if (Status s = ValidateCell(*e, c, *v); !s.ok()) return fail(s.message());
+    if (!v.ok()) return fail(ProblemText(lang, entity_name, v.status()));
+    if (Status s = ValidateCell(*e, c, *v); !s.ok()) {
+      return fail(ProblemText(lang, entity_name, s));
+    }
     cells.emplace_back(std::string(c.name), *v);
     detail += std::string(c.name) + ": '" + now.ToDisplay() + "' -> '" +
               v->ToDisplay() + "'; ";
@@ -590,7 +592,7 @@ Reply EditRow(Context& ctx) {
   Result<ServerWrite> w = WriteAsServer(ctx.store, entity_name, *row_id, cells);
   if (!w.ok()) {
     if (w.status().code() == Code::kInvalidArgument) {
-      return fail(w.status().message());
+      return fail(ProblemText(lang, entity_name, w.status()));
     }
     return Reply::Html("could not write the change", 500);
   }

@@ -468,6 +468,49 @@ TEST_CASE("Store: the clock survives a restart and a backwards wall clock",
 namespace kbo::client {
 namespace {
 
+TEST_CASE("Store: a score again under the contest and judge written with other "
+          "case or spaces corrects that judge's score, not a second one",
+          "[store][contest]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  PhraoFixture f(*store);
+  auto product = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                           {"name", T("ผ้าฝ้ายทอมือลายพร้าว")}});
+  REQUIRE(product.ok());
+  const auto score = [&](const std::string& contest, const std::string& judge, int64_t each) {
+    RowValues row = {{"product_id", Value::Text(product->ToString())},
+                     {"contest", Value::Text(contest)},
+                     {"judge", Value::Text(judge)}};
+    for (const char* c : {"identity", "uniqueness", "quality", "packaging", "marketability"}) {
+      row[c] = I(each);
+    }
+    return store->Record("contest_score", std::move(row));
+  };
+  auto first = score("KBO CM 2570", "อ.สุดา", 13);
+  REQUIRE(first.ok());
+  for (const auto& [contest, judge] :
+       std::vector<std::pair<std::string, std::string>>{{"kbo cm 2570", "อ.สุดา"},
+                                                        {"KBO  CM 2570 ", "อ.สุดา "},
+                                                        {"KBOCM2570", "อ. สุดา"}}) {
+    CAPTURE(contest, judge);
+    auto again = score(contest, judge, 20);
+    REQUIRE(again.ok());
+    CHECK(*again == *first);
+  }
+  CHECK(Count(*store, "SELECT count(*) FROM contest_score") == 1);
+  CHECK(Count(*store, "SELECT count(*) FROM contest_score WHERE contest = 'KBO CM 2570' "
+                      "AND judge = 'อ.สุดา' AND identity = 20") == 1);
+  // Another judge, and another contest, are new scores.
+  auto other = score("kbo cm 2570", "อ.บุญ", 15);
+  REQUIRE(other.ok());
+  CHECK(*other != *first);
+  CHECK(Count(*store, "SELECT count(*) FROM contest_score WHERE contest = 'KBO CM 2570' "
+                      "AND judge = 'อ.บุญ'") == 1);
+  auto next_year = score("KBO CM 2571", "อ.สุดา", 15);
+  REQUIRE(next_year.ok());
+  CHECK(Count(*store, "SELECT count(*) FROM contest_score") == 3);
+}
+
 TEST_CASE("Store: a mark recorded again is a whole statement (old note cleared)",
           "[store]") {
   testing::TempDir tmp;

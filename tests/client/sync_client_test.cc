@@ -1672,7 +1672,9 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     SyncSummary summary;
     REQUIRE(client.UploadBlobs(&summary).ok());
     CHECK(held == jpeg);
-    CHECK(puts == 3);
+    // 2.5 MiB: 256 KiB first (the link not measured yet), then 1 MiB
+    // chunks (this fake link is fast), then the rest.
+    CHECK(puts == 4);
     CHECK(summary.blobs_uploaded == 1);
     CHECK(summary.blob_bytes == jpeg.size());
     CHECK(d.store->GetStatus()->pending_blobs == 0);
@@ -1696,16 +1698,17 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
       CHECK(s.code() == Code::kUnavailable);
       CHECK(s.message().find("everything is kept") != std::string::npos);
       // Chunk 1 confirmed and saved; chunk 2 reached the server unconfirmed.
-      CHECK(uploaded() == static_cast<int64_t>(protocol::kBlobChunkBytes));
-      CHECK(held.size() == 2 * protocol::kBlobChunkBytes);
+      CHECK(uploaded() == static_cast<int64_t>(kFirstUploadChunkBytes));
+      CHECK(held.size() == kFirstUploadChunkBytes + protocol::kBlobChunkBytes);
     }
     d.fake->network_failures = 0;
     SyncClient client(*d.store, d.Options());
     SyncSummary summary;
     REQUIRE(client.UploadBlobs(&summary).ok());
     CHECK(held == jpeg);
-    // Resumed from what the server said it holds: only the last chunk again.
-    CHECK(summary.blob_bytes == jpeg.size() - 2 * protocol::kBlobChunkBytes);
+    // Resumed from what the server said it holds: nothing of it again.
+    CHECK(summary.blob_bytes ==
+          jpeg.size() - kFirstUploadChunkBytes - protocol::kBlobChunkBytes);
     CHECK(
         d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NOT NULL") ==
         1);
@@ -1835,6 +1838,23 @@ TEST_CASE("kbo sync / enroll / bundle export: exit codes", "[sync][cli]") {
   CHECK(folder.exit_code == 2);
   CHECK(folder.err.find("is a folder; name the bundle file in it") !=
         std::string::npos);
+}
+
+
+TEST_CASE("UploadChunkBytes: what the link carries in a third of the read "
+          "timeout, at most 10 s, within 64 KiB and 1 MiB",
+          "[sync][photos]") {
+  // Not measured yet: 256 KiB, about 10 s on EDGE.
+  CHECK(UploadChunkBytes(0, 30000) == size_t{256} << 10);
+  // EDGE, 25 kB/s: 10 s of it, in whole 16 KiB.
+  CHECK(UploadChunkBytes(25000, 30000) == 245760);
+  // A short timeout: a third of it.
+  CHECK(UploadChunkBytes(250000, 3000) == 245760);
+  CHECK(UploadChunkBytes(250000, 600) == 245760);  // a second at least
+  // Slower than the floor, faster than the cap.
+  CHECK(UploadChunkBytes(1, 30000) == size_t{64} << 10);
+  CHECK(UploadChunkBytes(100000000, 30000) == size_t{1} << 20);
+  CHECK(UploadChunkBytes(UINT64_MAX, 30000) == size_t{1} << 20);
 }
 
 }  // namespace

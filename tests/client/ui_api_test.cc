@@ -238,9 +238,32 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   mark.erase("note");
   CHECK(Create(api, "attendance", mark) == a);  // derived id: the same mark
 
+  // A tap on the status sends no note: the note recorded (here, or by a
+  // colleague and synced since the screen was drawn) is kept, not wiped.
   Json view =
       Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
   REQUIRE(view["rows"].size() == 3);
+  CHECK(view["rows"][0]["status"] == "present");
+  CHECK(view["rows"][0]["note"] == "รถติด");
+  // A sheet's mark without a note keeps it too.
+  {
+    Json sheet = Json::array({{{"workshop_id", p.workshop},
+                               {"enrolment_id", p.enrolments[0]},
+                               {"day", 1},
+                               {"status", "late"}}});
+    ApiReply again =
+        api.Handle(JsonRequest("POST", "/api/attendance", {{"marks", sheet}}));
+    REQUIRE(again.http_status == 201);
+    CHECK(Body(again)["ids"][0] == a);
+    view = Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
+    CHECK(view["rows"][0]["status"] == "late");
+    CHECK(view["rows"][0]["note"] == "รถติด");
+  }
+  // The note form sends the note it holds: empty clears it.
+  mark["status"] = "present";
+  mark["note"] = "";
+  CHECK(Create(api, "attendance", mark) == a);
+  view = Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
   CHECK(view["rows"][0]["status"] == "present");
   CHECK(view["rows"][0]["note"].is_null());
   CHECK(view["rows"][0]["producer_name"] == "กลุ่มทอผ้าบ้านป่าตุ้ม");

@@ -10,11 +10,14 @@
 #include <thread>
 #include <vector>
 
+#include "client/store.h"
+#include "client/sync_client.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
 #include "tests/integration/field.h"
 #include "tests/support/test_images.h"
+#include "tools/bench/link_emulator.h"
 
 namespace kbo::testing {
 namespace {
@@ -552,6 +555,40 @@ TEST_CASE("photos: one photo larger than the server takes is set aside, the "
   CHECK(again.exit_code == 0);
   CHECK_FALSE(Has(again.out + again.err, "larger than"));
   CHECK(field.KboJson(officer, {"status"})["photos_refused"] == 1);
+}
+
+TEST_CASE("photos: over a slow link a large photo goes up in chunks the link "
+          "carries before the device stops waiting, none sent twice",
+          "[integration][photos][slow_link]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มผ้าทอ", "5011");
+  // 1.5 MiB as taken (a picture, then bytes a JPEG reader skips).
+  std::string big = SampleJpeg(800, 600);
+  big.append(size_t{1536} << 10, '\0');
+  const std::string file = field.dir() + "/IMG_0100.jpg";
+  REQUIRE(WriteFileAtomically(file, big, 0600).ok());
+  const std::string sha = field.PhotoSha(
+      officer, field.Add(officer, {"photo", "add", file, "--subject",
+                                   "producer:" + producer, "--as-taken"}));
+  // 2 Mbit/s: a whole 1 MiB chunk takes over 4 s to arrive, longer than
+  // this device waits for an answer (3 s); EDGE's 1 MiB takes 42 s against
+  // the default 30 s.
+  bench::LinkEmulator link(field.server().port(),
+                           bench::LinkProfile{"slow", 2e6, 40, 0, 0, 0}, 1);
+  auto store = client::ClientStore::Open(officer);
+  REQUIRE(store.ok());
+  client::SyncOptions options;
+  options.server_url = link.url();
+  options.timeouts.read_ms = 3000;
+  client::SyncClient sync(**store, options);
+  Result<client::SyncSummary> done = sync.Sync();
+  INFO(done.status().ToString() << field.server().log());
+  REQUIRE(done.ok());
+  CHECK(done->blobs_uploaded == 1);
+  CHECK(done->blob_bytes == big.size());  // each byte once
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
+                          "' AND complete_at IS NOT NULL") == 1);
 }
 
 }  // namespace

@@ -115,6 +115,24 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   CHECK(c["current_value"] == "0811111111");
   CHECK(c["incoming_value"] == "0822222222");
   CHECK(c["resolved"] == false);
+  // The devices say so: kbo status, kbo conflicts, and every sync while it
+  // waits for the office (a sync cut short may have brought it silently).
+  CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
+  CHECK(f.Kbo(officer, {"status"}).out.find("open conflicts:     1  (kbo conflicts") !=
+        std::string::npos);
+  {
+    CliResult listed = f.Kbo(officer, {"conflicts"});
+    REQUIRE(listed.exit_code == 0);
+    CHECK(listed.out.find("producer " + p + " phone: shows '") != std::string::npos);
+    CHECK(listed.out.find("'0811111111'") != std::string::npos);
+    CHECK(listed.out.find("'0822222222'") != std::string::npos);
+    json as_json = f.KboJson(officer, {"conflicts"});
+    REQUIRE(as_json.size() == 1);
+    CHECK(as_json[0]["id"] == c["id"]);
+    CliResult again = f.Sync(officer);
+    CHECK(again.exit_code == 0);
+    CHECK(again.err.find("1 conflict is waiting for the office") != std::string::npos);
+  }
   // The other column was no conflict: both edits survive.
   json shown = f.KboJson(trainer, {"show", "producer", p});
   f.SyncOk(trainer);
@@ -132,6 +150,10 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   CHECK(f.KboJson(officer, {"show", "producer", p})["phone"] == "0833333333");
   CHECK(f.ServerJson({"conflicts", "list"})[0]["resolved"] == true);
   CHECK(Field::Count(officer + "/field.db", "SELECT count(*) FROM conflict") == 1);
+  CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 0);
+  CHECK(f.Kbo(officer, {"conflicts"}).err.find("no open conflicts") != std::string::npos);
+  CHECK(f.Kbo(officer, {"conflicts", "--all"}).out.find("decided '0833333333'") !=
+        std::string::npos);
   CHECK(Field::DeviceState(trainer) == f.ServerState());
   CHECK(Field::DeviceState(officer) == f.ServerState());
 }

@@ -37,6 +37,22 @@ std::string Location(const Reply& r) {
   return it == r.headers.end() ? "" : it->second;
 }
 
+// A redirect's query as a person reads it ('+' and %XX decoded).
+std::string PercentDecoded(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '+') {
+      out += ' ';
+    } else if (s[i] == '%' && i + 2 < s.size()) {
+      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
 void AddUser(ServerStore& store, const std::string& login, WebRole role,
              const std::string& districts) {
   Users users(store);
@@ -101,6 +117,23 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
       {{"csrf", office.csrf}, {"choice", "incoming"}, {"reason", "  "}});
   CHECK(no_reason.status == 303);
   CHECK_THAT(Location(no_reason), Catch::Contains("error="));
+  CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
+        1);
+  // A typed value that is not a status: said in Thai (the console's
+  // language), naming the column by its label; nothing resolved.
+  Reply typo = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "other"},
+                            {"value", "สิบสอง"},
+                            {"reason", "แก้ตามใบลงชื่อ"}});
+  CHECK(typo.status == 303);
+  {
+    const std::string said = PercentDecoded(Location(typo));
+    CHECK_THAT(said, Catch::Contains("โปรดเลือก") &&
+                         Catch::Contains("จากรายการ") &&
+                         Catch::Contains("สิบสอง"));
+    CHECK(said.find("must be one of") == std::string::npos);
+  }
   CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
         1);
   Reply done = office.Post("/conflicts/" + id + "/resolve",

@@ -745,7 +745,7 @@ TEST_CASE("Entities: text caps, short for names and long for notes",
 
 TEST_CASE("Entities: Thai text round-trips unchanged", "[entities]") {
   const Entity& producer = E("producer");
-  for (std::string_view thai : {"กลุ่มทอผ้าบ้านป่าตุ้ม", "พร้าว", " ผ้าฝ้าย ทอมือ ",
+  for (std::string_view thai : {"กลุ่มทอผ้าบ้านป่าตุ้ม", "พร้าว", "ผ้าฝ้าย ทอมือ",
                                 "นางสาว"
                                 "\xE2\x80\x8B"
                                 "สมศรี"}) {  // with a zero-width space
@@ -888,6 +888,38 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   CHECK(ParseCellText(E("visit"), C("visit", "notes"), "")->is_null());
   CHECK_FALSE(
       ParseCellText(E("producer"), C("producer", "name"), "\xff\xfe").ok());
+
+  // A short text (a name) without the spaces nobody means: around it, and
+  // runs inside it (tab and U+00A0 from pasted text too); all spaces is
+  // nothing. Line breaks and Thai are kept.
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"),
+                       "  กลุ่มแม่บ้าน   บ้านสันป่าสัก\t ") ==
+        T("กลุ่มแม่บ้าน บ้านสันป่าสัก"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"),
+                       "\xC2\xA0กลุ่ม\xC2\xA0ทอผ้า") == T("กลุ่ม ทอผ้า"));
+  CHECK(ParseCellText(E("producer"), C("producer", "village"), "   ")->is_null());
+  CHECK(*ParseCellText(E("contest_score"), C("contest_score", "judge"), "อ.สุดา ") ==
+        T("อ.สุดา"));
+
+  // Districts in Thai digits.
+  CHECK(*ParseCellText(E("producer"), C("producer", "district_code"), "๕๐๑๑") ==
+        T("5011"));
+
+  // A phone written as a Thai number is kept as its digits; anything else
+  // as typed (without the spaces around it).
+  for (std::string_view typed : {"081-234-5678", " 081 234 5678 ", "๐๘๑๒๓๔๕๖๗๘",
+                                 "+66 81 234 5678", "(081) 234.5678"}) {
+    CAPTURE(typed);
+    CHECK(*ParseCellText(E("producer"), C("producer", "phone"), typed) ==
+          T("0812345678"));
+  }
+  CHECK(*ParseCellText(E("producer"), C("producer", "phone"), "053-123-456") ==
+        T("053123456"));
+  for (std::string_view kept : {"0812345678 ext 2", "abc", "12", "+1 555 0100"}) {
+    CAPTURE(kept);
+    CHECK(*ParseCellText(E("producer"), C("producer", "phone"), kept) ==
+          T(std::string(kept)));
+  }
 }
 
 // ---- Defaults

@@ -131,5 +131,42 @@ TEST_CASE("labels: Bangkok time, Buddhist Era, Thai fiscal years",
   CHECK(!ParseLang("TH"));
 }
 
+TEST_CASE("labels: a value's problem in Thai, its message in English",
+          "[labels]") {
+  const Entity* producer = FindEntity("producer");
+  REQUIRE(producer != nullptr);
+  const Column* members = producer->FindColumn("members");
+  REQUIRE(members != nullptr);
+  Result<Value> typed = ParseCellText(*producer, *members, "สิบสอง");
+  REQUIRE_FALSE(typed.ok());
+  CHECK(ProblemText(Lang::kEn, "producer", typed.status()) ==
+        typed.status().message());
+  const std::string th = ProblemText(Lang::kTh, "producer", typed.status());
+  CHECK(th.find(ColumnLabel(Lang::kTh, "producer", "members")) == 0);
+  CHECK(th.find("จำนวนเต็ม") != std::string::npos);
+  CHECK(th.find('{') == std::string::npos);
+
+  // Parameters, and the one problem of a new row.
+  RowValues row = {{"name", Value::Text("กลุ่มทอผ้า")},
+                   {"kind", Value::Text("group")},
+                   {"district_code", Value::Text("5011")},
+                   {"members", Value::Integer(-3)}};
+  Status s = ValidateNewRow(*producer, row);
+  REQUIRE_FALSE(s.ok());
+  const std::string range = ProblemText(Lang::kTh, "producer", s);
+  CHECK(range.find("ต้องอยู่ระหว่าง") != std::string::npos);
+  CHECK(range.find("-3") != std::string::npos);
+  CHECK(range.find('{') == std::string::npos);
+  // Two problems: no one key; the message as it is.
+  row["district_code"] = Value::Text("9999");
+  Status two = ValidateNewRow(*producer, row);
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.TextField(field::kProblem) == nullptr);
+  CHECK(ProblemText(Lang::kTh, "producer", two) == two.message());
+  // A status with no problem: its message.
+  CHECK(ProblemText(Lang::kTh, "producer", Status::NotFound("no such row")) ==
+        "no such row");
+}
+
 }  // namespace
 }  // namespace kbo

@@ -68,5 +68,15 @@ TEST_CASE("NameMatch: phone numbers by their digits, nine at least",
   CHECK(PhoneKey("ไม่มี") == "");
 }
 
+TEST_CASE("NameMatch: SARA AM typed as two characters is the one character",
+          "[name_match]") {
+  // "คําดี" with U+0E4D U+0E32, "คำดี" with U+0E33.
+  CHECK(PersonNameKey("แสงเดือน \xE0\xB8\x84\xE0\xB9\x8D\xE0\xB8\xB2ดี") ==
+        PersonNameKey("นางแสงเดือน คำดี"));
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x8D\xE0\xB8\xB2") == "\xE0\xB8\xB3");
+  // A NIKHAHIT alone is kept.
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x8D") == "\xE0\xB9\x8D");
+}
+
 }  // namespace
 }  // namespace kbo

@@ -421,6 +421,13 @@
     if (d.error === 'network') return t('err.network');
     if (d.error === 'app') return d.message;  // the app's worker did not start
     if (d.error === 'internal') return t('err.internal');
+    // The store names the problem (field.problem, shared/status.h): its words
+    // in this language, no phrase matching.
+    if (typeof d.problem === 'string' && has(d.problem)) {
+      const p = Object.assign({}, d.params && typeof d.params === 'object' ? d.params : {});
+      p.label = d.field ? colLabel(entity, d.field) : '';
+      return t(d.problem, p);
+    }
     return translateError(d.message, entity);
   }
 
@@ -1218,7 +1225,10 @@
     const save = (row, status, note) => {
       setPending(1);
       const body = { workshop_id: w.id, enrolment_id: row.enrolment_id, day, status };
-      if (note) body.note = note;
+      // A tap on the status sends no note: the one recorded (perhaps by a
+      // colleague, synced since this screen was drawn) is kept. The note
+      // form sends what it holds, '' to clear it.
+      if (note !== undefined) body.note = note;
       const p = queue.then(() => api('POST', '/api/attendance', body));
       queue = p.catch(() => null);
       return p.finally(() => setPending(-1));
@@ -1241,10 +1251,10 @@
         noteLine.textContent = row.note || '';
         noteLine.hidden = !row.note;
       };
-      const commit = async () => {
+      const commit = async (withNote) => {
         li.classList.add('saving');
         errLine.hidden = true;
-        const r = await save(row, row.status, row.note);
+        const r = await save(row, row.status, withNote ? (row.note || '') : undefined);
         li.classList.remove('saving');
         if (r.ok) {
           saved = { status: row.status, note: row.note };
@@ -1272,7 +1282,7 @@
           if (!row.status) { errLine.textContent = t('rollcall.status_first'); errLine.hidden = false; return; }
           row.note = input.value;
           draw();
-          const r = await commit();
+          const r = await commit(true);
           if (r.ok) extra.hidden = true;
         });
         extra.replaceChildren(f);
