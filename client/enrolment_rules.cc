@@ -17,24 +17,23 @@ const Value* TextCell(const RowValues& row, const char* column) {
   return &it->second;
 }
 
-// A contest's name as a key: case and spaces dropped.
-std::string ContestKey(std::string_view name) {
+// A contest's or a judge's name as a key: ASCII case and spaces dropped
+// (nothing else: "นายสมชาย" and "คุณสมชาย" may be two judges).
+std::string LooseKey(std::string_view name) {
   std::string key = FoldSpaceAndCase(name);
   key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
   return key;
 }
 
 // The recorded spelling of `given` among the texts `st` yields (column 0),
-// by `key_of`; `given` itself if it is recorded, or none matches.
-template <typename KeyOf>
-Result<std::string> RecordedSpelling(Statement& st, const std::string& given,
-                                     KeyOf key_of) {
-  const std::string key = key_of(given);
+// by LooseKey; `given` itself if it is recorded, or none matches.
+Result<std::string> RecordedSpelling(Statement& st, const std::string& given) {
+  const std::string key = LooseKey(given);
   std::optional<std::string> match;
   while (st.Step()) {
     std::string recorded = st.ColumnText(0);
     if (recorded == given) return given;
-    if (!match && !key.empty() && key_of(recorded) == key) match = std::move(recorded);
+    if (!match && !key.empty() && LooseKey(recorded) == key) match = std::move(recorded);
   }
   if (!st.status().ok()) return st.status();
   return match.value_or(given);
@@ -43,27 +42,52 @@ Result<std::string> RecordedSpelling(Statement& st, const std::string& given,
 }  // namespace
 
 Status UseRecordedContestNames(Db& db, RowValues* row) {
+  auto product = row->find("product_id");
   auto contest = row->find("contest");
   auto judge = row->find("judge");
-  if (contest == row->end() || contest->second.type() != Value::Type::kText) {
+  if (product == row->end() || contest == row->end() || judge == row->end() ||
+      contest->second.type() != Value::Type::kText ||
+      judge->second.type() != Value::Type::kText) {
     return Status();
   }
+  // This product's own score by this judge in this contest, however it was
+  // written: scoring again corrects it.
+  {
+    const std::string contest_key = LooseKey(contest->second.text());
+    const std::string judge_key = LooseKey(judge->second.text());
+    Statement& st = db.Cached(
+        "SELECT contest, judge FROM contest_score WHERE product_id = ?1 AND deleted = 0 "
+        "ORDER BY contest, judge");
+    st.Bind(1, product->second);
+    std::optional<std::pair<std::string, std::string>> same;
+    while (st.Step()) {
+      std::string c = st.ColumnText(0), j = st.ColumnText(1);
+      if (c == contest->second.text() && j == judge->second.text()) return Status();
+      if (!same && LooseKey(c) == contest_key && LooseKey(j) == judge_key) {
+        same.emplace(std::move(c), std::move(j));
+      }
+    }
+    if (!st.status().ok()) return st.status();
+    if (same) {
+      contest->second = Value::Text(std::move(same->first));
+      judge->second = Value::Text(std::move(same->second));
+      return Status();
+    }
+  }
+  // Else the contest as other products' scores write it, and the judge as
+  // that contest's scores do.
   {
     Statement& st = db.Cached(
         "SELECT DISTINCT contest FROM contest_score WHERE deleted = 0 ORDER BY contest");
-    Result<std::string> spelled = RecordedSpelling(st, contest->second.text(), ContestKey);
+    Result<std::string> spelled = RecordedSpelling(st, contest->second.text());
     if (!spelled.ok()) return spelled.status();
     contest->second = Value::Text(std::move(*spelled));
-  }
-  if (judge == row->end() || judge->second.type() != Value::Type::kText) {
-    return Status();
   }
   Statement& st = db.Cached(
       "SELECT DISTINCT judge FROM contest_score WHERE deleted = 0 AND contest = ?1 "
       "ORDER BY judge");
   st.Bind(1, contest->second);
-  Result<std::string> spelled = RecordedSpelling(
-      st, judge->second.text(), [](std::string_view n) { return PersonNameKey(n); });
+  Result<std::string> spelled = RecordedSpelling(st, judge->second.text());
   if (!spelled.ok()) return spelled.status();
   judge->second = Value::Text(std::move(*spelled));
   return Status();

@@ -29,12 +29,14 @@ Status CheckNotEnrolledTwice(Db& db, const RowValues& row,
                              const Uuid* self = nullptr);
 
 // A contest score's contest and judge as already recorded on this device:
-// a name that differs from a recorded one only in case or spacing ("kbo cm
-// 2570", "KBO CM 2570 ", "อ.สุดา " for "อ.สุดา") takes the recorded
+// a name that differs from a recorded one only in ASCII case or spacing
+// ("kbo cm 2570", "KBO CM 2570 ", "อ. สุดา" for "อ.สุดา") takes the recorded
 // spelling, so that scoring again corrects the judge's score instead of
 // adding a second one (the names are the score's natural key), and the
-// contest is not split in two. The judge is matched among the same
-// contest's scores. Nothing else changes; a new name is kept as given.
+// contest is not split in two. First this product's own scores (contest
+// and judge together), then the contest among all scores and the judge
+// among that contest's. Titles are not dropped ("นายสมชาย" and "คุณสมชาย"
+// stay two judges). A new name is kept as given.
 Status UseRecordedContestNames(Db& db, RowValues* row);
 
 }  // namespace kbo::client

@@ -619,8 +619,9 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     if (Status s = CheckNotEnrolledTwice(*db_, row); !s.ok()) return s;
   }
   // A contest and judge as recorded before, whatever the case or spacing:
-  // the score's id follows from them.
-  if (e.name == "contest_score") {
+  // the score's id follows from them. Not for a row that comes with its id
+  // (an import of an export): its names are as recorded already.
+  if (e.name == "contest_score" && given == nullptr) {
     if (Status s = UseRecordedContestNames(*db_, &row); !s.ok()) return s;
   }
   if (e.natural_key.empty()) {
@@ -682,7 +683,9 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
   if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
   // A mark or score recorded again is a whole new statement: columns not
   // given (an old note) are cleared, not silently kept; unless the caller
-  // asked to keep them (RecordAgain).
+  // asked to keep them (RecordAgain). A kept column is not written at all:
+  // writing its old value again would stamp it now and beat (or conflict
+  // with) a colleague's newer note that has not reached this device yet.
   for (const Column& c : e.columns) {
     if (row.find(c.name) != row.end()) continue;
     auto old = (*existing)->values.find(c.name);
@@ -691,7 +694,8 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     const bool keep = again != nullptr && again->keep_unnamed &&
                       !(*existing)->deleted &&
                       again->cleared.count(std::string(c.name)) == 0;
-    row[std::string(c.name)] = keep ? old->second : Value::Null();
+    if (keep) continue;
+    row[std::string(c.name)] = Value::Null();
   }
   // Every cell is valid: ValidateNewRow checked the row, and what was added
   // since (nulls, cells it held already, deleted = 0) is valid for the row.
@@ -1256,6 +1260,18 @@ Result<StoreStatus> ClientStore::GetStatus() {
   {
     Statement st(*db_, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
     if (st.Step()) out.open_conflicts = st.ColumnInt(0);
+    if (!st.status().ok()) return st.status();
+  }
+  {
+    // ISO 8601 UTC text compares as time.
+    const time_t later = static_cast<time_t>(wall_->NowMillis() / 1000 + 600);
+    struct tm tm_utc;
+    gmtime_r(&later, &tm_utc);
+    char bound[32];
+    std::strftime(bound, sizeof bound, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
+    Statement st(*db_, "SELECT count(*) FROM visit WHERE deleted = 0 AND visited_at > ?1");
+    st.Bind(1, std::string_view(bound));
+    if (st.Step()) out.future_visits = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();
   }
   if (out.refused_rows > 0) {

@@ -96,6 +96,9 @@ struct StoreStatus {
   int64_t refused_rows = 0;    // refusals not yet settled or dismissed
   // Conflicts this device holds that the office has not decided yet.
   int64_t open_conflicts = 0;
+  // Live visits dated more than 10 minutes after this device's clock (a
+  // clock that ran ahead stamped them: re-dating never moves a value).
+  int64_t future_visits = 0;
   std::vector<RefusedEntry> refused;  // the newest 100 of them, newest first
 };
 

@@ -252,12 +252,14 @@ struct SyncSummary {
 std::string DescribeSummary(const SyncSummary& summary);
 
 // The size of a photo's next upload chunk: what the link moved, at the rate
-// the last chunk went (bytes/s; 0: not measured yet, kFirstUploadChunkBytes),
-// in a third of the read timeout and at most 10 s, so that on EDGE a chunk
-// arrives whole before the device stops waiting for its answer (the server
-// answers a chunk only once it holds all of it). Within
-// [kMinUploadChunkBytes, protocol::kBlobChunkBytes], whole 16 KiB.
-inline constexpr size_t kFirstUploadChunkBytes = size_t{256} << 10;
+// the last chunk of at least kMinUploadChunkBytes went (bytes/s; 0: not
+// measured yet this sync, kFirstUploadChunkBytes), in a third of the read
+// timeout and at most 10 s, so that on EDGE a chunk arrives whole before
+// the device stops waiting for its answer (the server answers a chunk only
+// once it holds all of it). Within [kMinUploadChunkBytes,
+// protocol::kBlobChunkBytes], whole 16 KiB. The first chunk is small
+// enough for GPRS (64 KiB at 3 kB/s: 22 s).
+inline constexpr size_t kFirstUploadChunkBytes = size_t{64} << 10;
 inline constexpr size_t kMinUploadChunkBytes = size_t{64} << 10;
 size_t UploadChunkBytes(uint64_t rate_bytes_per_s, int64_t read_timeout_ms);
 

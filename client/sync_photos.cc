@@ -244,8 +244,11 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       const int64_t took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - sent_at)
                                   .count();
-      upload_rate_ = static_cast<uint64_t>(n) * 1000 /
-                     static_cast<uint64_t>(std::max<int64_t>(took_ms, 1));
+      // A short last chunk's time is mostly the round trip: not a rate.
+      if (n >= kMinUploadChunkBytes) {
+        upload_rate_ = static_cast<uint64_t>(n) * 1000 /
+                       static_cast<uint64_t>(std::max<int64_t>(took_ms, 1));
+      }
       photo_done_ += std::min(now_held, total) - received;
       received = std::min(now_held, total);
       if (Status s = save(received, false, ""); !s.ok()) return s;

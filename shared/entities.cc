@@ -297,6 +297,9 @@ std::vector<Entity> BuildCatalogue() {
   };
   entities.push_back(std::move(photo));
 
+  for (Entity& e : entities) {
+    e.has_position = e.FindColumn("lat") != nullptr && e.FindColumn("lon") != nullptr;
+  }
   return entities;
 }
 
@@ -310,22 +313,39 @@ bool IsLongText(std::string_view column) {
 // A short text as a person meant it: the spaces around it (pasted from a
 // chat or a spreadsheet) and runs of spaces inside it ("กลุ่มแม่บ้าน   บ้าน
 // สันป่าสัก") are never meant, and would keep two spellings of one name
-// apart. ASCII space and tab, and U+00A0 (no-break space, from pasted web
-// text), count as spaces; a run becomes one ASCII space. Line breaks and
-// everything else are kept as typed.
+// apart. ASCII space and tab, U+00A0 (no-break space, from pasted web
+// text) and U+3000 count as spaces; a run becomes one ASCII space. Line
+// breaks at either end go too (a spreadsheet cell's last line break);
+// inside, they and everything else are kept as typed.
 std::string TidyShortText(std::string_view text) {
+  // The width of the space at `i` (0: none); line breaks count only at the
+  // ends.
+  const auto space_at = [&text](size_t i, bool line_breaks) -> size_t {
+    if (text[i] == ' ' || text[i] == '\t') return 1;
+    if (line_breaks && (text[i] == '\n' || text[i] == '\r')) return 1;
+    if (text.compare(i, 2, "\xC2\xA0") == 0) return 2;
+    if (text.compare(i, 3, "\xE3\x80\x80") == 0) return 3;
+    return 0;
+  };
+  // The ends: every kind of space and line break.
+  for (size_t w; !text.empty() && (w = space_at(0, true)) > 0;) text.remove_prefix(w);
+  for (bool trimmed = true; trimmed && !text.empty();) {
+    trimmed = false;
+    for (size_t w : {size_t{1}, size_t{2}, size_t{3}}) {
+      if (text.size() >= w && space_at(text.size() - w, true) == w) {
+        text.remove_suffix(w);
+        trimmed = true;
+        break;
+      }
+    }
+  }
+  // Inside: a run of spaces is one ASCII space.
   std::string out;
   out.reserve(text.size());
   bool pending_space = false;
   for (size_t i = 0; i < text.size();) {
-    size_t width = 0;
-    if (text[i] == ' ' || text[i] == '\t') {
-      width = 1;
-    } else if (text[i] == '\xC2' && i + 1 < text.size() && text[i + 1] == '\xA0') {
-      width = 2;
-    }
-    if (width > 0) {
-      pending_space = !out.empty();
+    if (const size_t width = space_at(i, false); width > 0) {
+      pending_space = true;
       i += width;
       continue;
     }
@@ -338,23 +358,39 @@ std::string TidyShortText(std::string_view text) {
 
 std::string NormalizeThaiDigits(std::string_view s);
 
-// A phone number written as a Thai number (digits with spaces, hyphens,
+// A phone number written as one Thai number (digits with spaces, hyphens,
 // dots or brackets between them, Thai digits too, +66 for the trunk 0) is
 // kept as its digits ("081-234-5678", "๐๘๑ ๒๓๔ ๕๖๗๘" and "+66 81 234 5678"
-// are one number, "0812345678", not three spellings that conflict).
-// Anything else (an extension, a name, a note) is kept as typed.
+// are one number, "0812345678", not three spellings that conflict). One
+// number only: a mobile (10 digits, 06, 08 or 09) or a landline (9 digits,
+// 02 to 07). Anything else is kept as typed: two numbers, "053-123456-7"
+// (lines 6 and 7), "+66 (0)81 …", an extension, a name.
 std::string TidyPhone(std::string_view text) {
   const std::string ascii = NormalizeThaiDigits(text);
+  std::string digits;
+  size_t plus = 0;
   for (char c : ascii) {
-    const bool allowed = (c >= '0' && c <= '9') || c == ' ' || c == '-' ||
-                         c == '.' || c == '(' || c == ')' || c == '+';
-    if (!allowed) return ascii;
+    if (c >= '0' && c <= '9') {
+      digits.push_back(c);
+    } else if (c == '+') {
+      ++plus;
+    } else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') {
+      return ascii;
+    }
   }
-  if (ascii.find('+') != std::string::npos && ascii.rfind("+66", 0) != 0) {
-    return ascii;
+  std::string national = digits;
+  if (plus > 0) {
+    if (plus != 1 || ascii.rfind("+66", 0) != 0 || digits.size() < 3 ||
+        digits[2] == '0') {
+      return ascii;
+    }
+    national = "0" + digits.substr(2);
   }
-  const std::string key = PhoneKey(ascii);
-  return key.empty() ? ascii : key;
+  const bool mobile = national.size() == 10 && national[0] == '0' &&
+                      (national[1] == '6' || national[1] == '8' || national[1] == '9');
+  const bool landline = national.size() == 9 && national[0] == '0' &&
+                        national[1] >= '2' && national[1] <= '7';
+  return mobile || landline ? national : ascii;
 }
 
 // ---- Message helpers ------------------------------------------------------
@@ -1112,9 +1148,7 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
 }
 
 Status CheckPositionPair(const Entity& entity, const RowValues& row) {
-  if (entity.FindColumn("lat") == nullptr || entity.FindColumn("lon") == nullptr) {
-    return Status();
-  }
+  if (!entity.has_position) return Status();
   const auto has = [&row](const char* column) {
     const auto it = row.find(column);
     return it != row.end() && !it->second.is_null();

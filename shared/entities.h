@@ -62,6 +62,8 @@ struct Entity {
   // Columns whose values name the row (attendance: workshop_id, enrolment_id,
   // day); empty when ids are random.
   std::vector<std::string_view> natural_key;
+  // The entity has a position (lat and lon columns): CheckPositionPair.
+  bool has_position = false;
 
   const Column* FindColumn(std::string_view column) const;
 };

@@ -360,6 +360,12 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
             << ClockText(now)
             << " (if the date was wrong, kbo sync re-dates unsent changes)\n";
   }
+  if (st->future_visits > 0) {
+    ctx.out << "visits ahead:       " << st->future_visits
+            << (st->future_visits == 1 ? " visit is" : " visits are")
+            << " dated after now (a clock that was ahead?): kbo list visit, "
+               "then kbo edit visit ID --set visited_at=...\n";
+  }
   // Conflicts are the office's to decide; a person here should know of them
   // (a sync cut short may have brought them without saying so).
   ctx.out << "open conflicts:     " << st->open_conflicts
@@ -558,8 +564,8 @@ std::vector<Command> DataCommands() {
                "rows the server refused",
                RunStatus});
   c.push_back({"conflicts", "", "conflicts [--all] [--json]",
-               "conflicts this device holds, open ones first: the value shown "
-               "and the other one, until the office decides",
+               "conflicts this device holds that the office has not decided "
+               "(--all: decided ones too), newest first, with both values",
                RunConflicts});
   c.push_back({"refused", "list", "refused list [--json]",
                "rows the server refused, with its reasons (fix with edit, or "

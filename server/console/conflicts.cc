@@ -271,21 +271,49 @@ Reply Detail(Context& ctx, bool api) {
     body += "<form class=\"stack\" method=\"post\" action=\"/conflicts/" +
             Escape(c->id) + "/resolve\">" + CsrfField(ctx);
     const auto option = [&](const char* value, const std::string& label,
-                            bool checked) {
+                            bool enabled) {
       return "<label><span><input type=\"radio\" name=\"choice\" value=\"" +
-             std::string(value) + "\"" + (checked ? " checked" : "") + "> " +
+             std::string(value) + "\"" + (enabled ? "" : " disabled") + "> " +
              label + "</span></label>";
     };
+    // A column that only moves forward (a product's stage) keeps the
+    // further value whatever is decided: say so, and offer only what can be
+    // kept (resolving to the earlier stage is refused as moves_back).
+    const Entity* entity = FindEntity(c->entity);
+    const Column* column =
+        entity != nullptr ? entity->FindColumn(c->column_name) : nullptr;
+    const auto rank = [column](const Value& value) {
+      if (value.type() != Value::Type::kText) return -1;
+      const auto& order = column->enum_values;
+      const auto at = std::find(order.begin(), order.end(), value.text());
+      return at == order.end() ? -1 : static_cast<int>(at - order.begin());
+    };
+    bool current_ok = true;
+    bool incoming_ok = true;
+    if (column != nullptr && column->policy == MergePolicy::kForward) {
+      const int current_rank = rank(c->current_value);
+      const int incoming_rank = rank(c->incoming_value);
+      current_ok = current_rank >= incoming_rank;
+      incoming_ok = incoming_rank >= current_rank;
+      body += "<p class=\"muted\">" +
+              T(lang,
+                "ช่องนี้เดินหน้าอย่างเดียว (ขั้นการพัฒนาผลิตภัณฑ์ย้อนกลับไม่ได้): "
+                "ค่าที่ไปไกลกว่าจะถูกเก็บไว้ การตัดสินนี้บันทึกว่ารับทราบแล้วและเหตุผล",
+                "This column only moves forward (a product's stage never goes "
+                "back): the further value is kept. Deciding records that it "
+                "was seen, and why.") +
+              "</p>";
+    }
     body += option("current",
                    T(lang, "ใช้ค่าเดิม: ", "Keep the earlier value: ") +
                        Escape(v->current.value_null ? "—" : v->current.value),
-                   false);
+                   current_ok);
     body += option("incoming",
                    T(lang, "ใช้ค่าที่ขัดแย้ง: ", "Keep the conflicting value: ") +
                        Escape(v->incoming.value_null ? "—" : v->incoming.value),
-                   false);
+                   incoming_ok);
     body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
-                   false);
+                   true);
     body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
             "<input name=\"value\" autocomplete=\"off\"></label>";
     body += "<label>" + T(lang, "เหตุผล (จำเป็น)", "Reason (required)") +

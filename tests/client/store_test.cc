@@ -509,6 +509,42 @@ TEST_CASE("Store: a score again under the contest and judge written with other "
   auto next_year = score("KBO CM 2571", "อ.สุดา", 15);
   REQUIRE(next_year.ok());
   CHECK(Count(*store, "SELECT count(*) FROM contest_score") == 3);
+  // Titles are not dropped: two judges.
+  auto mr = score("KBO CM 2571", "นายสมชาย", 10);
+  auto khun = score("KBO CM 2571", "คุณสมชาย", 11);
+  REQUIRE(mr.ok());
+  REQUIRE(khun.ok());
+  CHECK(*mr != *khun);
+  // This product's own score first. As two devices' syncs can leave it:
+  // this product scored by "อ.แก้ว " (an older kbo kept the space), another
+  // by "อ.แก้ว". Scoring this product again as "อ.แก้ว" corrects its own.
+  auto second = store->Record("product", {{"producer_id", Value::Text(f.producer.ToString())},
+                                          {"name", T("น้ำพริกตาแดง")}});
+  REQUIRE(second.ok());
+  const auto row_of = [](const Uuid& p, const std::string& judge, int64_t each) {
+    RowValues row = {{"product_id", Value::Text(p.ToString())},
+                     {"contest", T("OTOP 2571")},
+                     {"judge", Value::Text(judge)},
+                     {"district_code", T("5011")}};
+    for (const char* c : {"identity", "uniqueness", "quality", "packaging", "marketability"}) {
+      row[c] = I(each);
+    }
+    return row;
+  };
+  // Rows that come with their ids are taken as spelled.
+  std::vector<RowValues> synced = {row_of(*second, "อ.แก้ว ", 9), row_of(*product, "อ.แก้ว", 9)};
+  std::vector<std::optional<Uuid>> ids;
+  for (const RowValues& r : synced) {
+    ids.push_back(DerivedRowId(*FindEntity("contest_score"), r).value());
+  }
+  REQUIRE(store->RecordAll("contest_score", synced, ids).ok());
+  auto again = store->Record("contest_score", row_of(*second, "อ.แก้ว", 18));
+  REQUIRE(again.ok());
+  CHECK(*again == *ids[0]);
+  CHECK(Count(*store, "SELECT count(*) FROM contest_score WHERE product_id = '" +
+                          second->ToString() + "'") == 1);
+  CHECK(Count(*store, "SELECT identity FROM contest_score WHERE product_id = '" +
+                          second->ToString() + "'") == 18);
 }
 
 TEST_CASE("Store: a mark recorded again is a whole statement (old note cleared)",

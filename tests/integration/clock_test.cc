@@ -97,6 +97,12 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   CHECK(fixed.out.find("1 time recorded by that clock is still after now") !=
         std::string::npos);
   CHECK(fixed.out.find("visit " + visit + " visited_at ") != std::string::npos);
+  // kbo status counts it until it is corrected (a sync cut short after the
+  // re-dating would not have said so).
+  CHECK(f.KboJson(home, {"status"})["future_visits"] == 1);
+  CHECK(f.Kbo(home, {"status"}).out.find("visits ahead:       1 visit is dated after now") !=
+        std::string::npos);
+
   CHECK(fixed.out.find("uploaded 1 photo") != std::string::npos);
 
   // Everything reached the server, dated now, values as recorded.
@@ -132,6 +138,10 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   REQUIRE(again.exit_code == 0);
   CHECK(again.out.find("re-dated") == std::string::npos);
   CHECK(again.out.find("nothing to push") != std::string::npos);
+  // Corrected by the person: no longer counted.
+  REQUIRE(f.Kbo(home, {"edit", "visit", visit, "--set", "visited_at=2026-01-05T03:00:00Z"})
+              .exit_code == 0);
+  CHECK(f.KboJson(home, {"status"})["future_visits"] == 0);
 }
 
 TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integration]") {

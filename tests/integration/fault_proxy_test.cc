@@ -370,7 +370,7 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
 
   const size_t chunk = protocol::kBlobChunkBytes;
   const size_t tail = 4321;
-  // A sync sends a photo in a first chunk of 256 KiB (it has not measured
+  // A sync sends a photo in a first chunk of 64 KiB (it has not measured
   // the link yet), then chunks of 1 MiB (loopback is fast), then the rest:
   // for 3 MiB and a tail, 4 chunks.
   const size_t first = client::kFirstUploadChunkBytes;
@@ -1080,7 +1080,7 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
     CHECK(server.log().find("PUT /v1/blobs/" + sha) != std::string::npos);
   }
   // Not in place, and what the server says it holds is whole chunks (the
-  // first of 256 KiB, then of 1 MiB: loopback is fast).
+  // first of 64 KiB, then of 1 MiB: loopback is fast).
   CHECK_FALSE(FileExists(data + "/blobs/" + sha));
   const int64_t held = server_count("SELECT coalesce(max(received_bytes), 0) FROM blob "
                                     "WHERE sha256 = '" + sha + "'");

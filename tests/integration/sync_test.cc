@@ -61,6 +61,41 @@ TEST_CASE("Sync: devices recording offline converge with each other and the serv
   CHECK(status["enrolled"] == true);
 }
 
+TEST_CASE("Sync: a mark recorded again without its note keeps a colleague's newer "
+          "note made offline at the same time, with no conflict on it",
+          "[sync][integration][conflict]") {
+  Field f;
+  const std::string a = f.Enrolled("trainer_a", "trainer", "5011");
+  const std::string b = f.Enrolled("trainer_b", "trainer", "5011");
+  const std::string p = f.Add(a, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
+  const std::string w = f.Add(a, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
+                                  "--fiscal-year", "2570", "--district", "5011",
+                                  "--start", "2026-12-01"});
+  const std::string e = f.Add(a, {"enrolment", "add", "--workshop", w, "--producer", p,
+                                  "--participant", "นางสมศรี ใจดี"});
+  const std::vector<std::string> mark = {"attendance", "mark", "--workshop", w,
+                                         "--enrolment", e, "--day", "1"};
+  auto with = [&mark](std::vector<std::string> more) {
+    std::vector<std::string> args = mark;
+    args.insert(args.end(), more.begin(), more.end());
+    return args;
+  };
+  REQUIRE(f.Kbo(a, with({"--status", "late", "--note", "มาสาย 10 นาที"})).exit_code == 0);
+  f.SyncOk(a);
+  f.SyncOk(b);
+  // Offline, both: B adds to the note; A corrects the status only.
+  REQUIRE(f.Kbo(b, with({"--status", "late", "--note", "มาสาย 10 นาที รถเสีย"})).exit_code == 0);
+  REQUIRE(f.Kbo(a, with({"--status", "present"})).exit_code == 0);
+  f.SyncOk(b);
+  f.SyncOk(a);
+  f.SyncOk(b);
+  CHECK(f.ServerCount("SELECT count(*) FROM attendance WHERE note = 'มาสาย 10 นาที รถเสีย'") ==
+        1);
+  CHECK(f.ServerCount("SELECT count(*) FROM conflict WHERE column_name = 'note'") == 0);
+  CHECK(Field::DeviceState(a) == f.ServerState());
+  CHECK(Field::DeviceState(b) == f.ServerState());
+}
+
 TEST_CASE("Sync: 18 MB of long visit notes go up in sets the server takes, every "
           "note whole", "[sync][integration]") {
   Field f;

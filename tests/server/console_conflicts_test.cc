@@ -182,5 +182,62 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   CHECK(hist["entries"].size() == 4);
 }
 
+TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
+          "offers only it, and says in Thai why the earlier one is refused",
+          "[console][conflict]") {
+  ServerFixture f;
+  TestDevice officer, trainer;
+  f.Enroll(officer, kPhrao, "field_officer");
+  f.Enroll(trainer, kPhrao, "trainer");
+  const Uuid producer = Uuid::Random(), product = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext(
+                        {Producer(producer, officer.HlcAt(kT0), kPhrao),
+                         Row("product", product, officer.HlcAt(kT0),
+                             {{"producer_id", T(producer.ToString()), 0},
+                              {"name", T("ผ้าฝ้ายทอมือ"), 0},
+                              {"stage", T("idea"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Row("product", product, officer.HlcAt(kT0 + 10),
+                             {{"stage", T("packaging"), 0}})}))
+              .ok());
+  // The trainer, offline since before, moves it to design.
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("product", product, trainer.HlcAt(kT0 + 20),
+                                          {{"stage", T("design"), 0}})}))
+              .ok());
+  auto list = Conflicts(*f.store).List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  const std::string id = list->front().id;
+  REQUIRE(list->front().column_name == "stage");
+
+  AddUser(*f.store, "somying", WebRole::kOffice, "all");
+  Console console(*f.store);
+  Signed office(console, "somying");
+  Reply page = office.Get("/conflicts/" + id);
+  REQUIRE(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("เดินหน้าอย่างเดียว"));
+  // The earlier stage (design, the incoming value) cannot be chosen.
+  CHECK_THAT(page.body,
+             Catch::Contains("value=\"incoming\" disabled") &&
+                 Catch::Contains("value=\"current\">"));
+  // Posted anyway: refused in Thai, nothing resolved.
+  Reply back = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "incoming"},
+                            {"reason", "ตามที่วิทยากรบันทึก"}});
+  CHECK(back.status == 303);
+  CHECK_THAT(PercentDecoded(Location(back)), Catch::Contains("เดินหน้าอย่างเดียว"));
+  CHECK(Conflicts(*f.store).List()->front().resolved() == false);
+  Reply kept = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "current"},
+                            {"reason", "ผลิตภัณฑ์อยู่ขั้นบรรจุภัณฑ์แล้ว"}});
+  CHECK(kept.status == 303);
+  CHECK_THAT(Location(kept), Catch::Contains("done="));
+}
+
 }  // namespace
 }  // namespace kbo::server::testing

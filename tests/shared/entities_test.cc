@@ -357,6 +357,10 @@ TEST_CASE("Entities: blank text counts as missing for a required column",
 
 TEST_CASE("Entities: a position is both lat and lon, or neither",
           "[entities]") {
+  for (const Entity& e : Catalogue()) {
+    CAPTURE(e.name);
+    CHECK(e.has_position == (e.name == "visit" || e.name == "photo"));
+  }
   for (const char* entity : {"visit", "photo"}) {
     CAPTURE(entity);
     const Entity& e = E(entity);
@@ -900,6 +904,13 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   CHECK(ParseCellText(E("producer"), C("producer", "village"), "   ")->is_null());
   CHECK(*ParseCellText(E("contest_score"), C("contest_score", "judge"), "อ.สุดา ") ==
         T("อ.สุดา"));
+  // A spreadsheet cell's last line break, U+3000; inside, a line break stays.
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"), "กลุ่มทอผ้า\r\n") ==
+        T("กลุ่มทอผ้า"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"), " \n\xE3\x80\x80กลุ่ม\xE3\x80\x80ทอผ้า \n ") ==
+        T("กลุ่ม ทอผ้า"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "village"), "บ้าน\nป่าตุ้ม") ==
+        T("บ้าน\nป่าตุ้ม"));
 
   // Districts in Thai digits.
   CHECK(*ParseCellText(E("producer"), C("producer", "district_code"), "๕๐๑๑") ==
@@ -915,7 +926,12 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   }
   CHECK(*ParseCellText(E("producer"), C("producer", "phone"), "053-123-456") ==
         T("053123456"));
-  for (std::string_view kept : {"0812345678 ext 2", "abc", "12", "+1 555 0100"}) {
+  // One number only: two numbers, lines 6 and 7 of one exchange, a +66
+  // with its trunk 0 in brackets, too few or too many digits, a foreign
+  // number, and anything with letters stay as typed.
+  for (std::string_view kept :
+       {"0812345678 ext 2", "abc", "12", "+1 555 0100", "081-234-5678 089-876-5432",
+        "053-123456-7", "+66 (0)81 234 5678", "0812345", "1234567890"}) {
     CAPTURE(kept);
     CHECK(*ParseCellText(E("producer"), C("producer", "phone"), kept) ==
           T(std::string(kept)));

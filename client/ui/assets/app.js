@@ -1586,7 +1586,13 @@
     };
     const fill = (form) => {
       const v = readForm(form);
-      const s = scores.find((x) => x.product_id === v.product_id && x.contest === v.contest && x.judge === v.judge);
+      // As the store matches a score again: the same product, the contest
+      // and judge whatever their case or spacing (a judge typed with a
+      // stray space still sees, and keeps, the recorded comment).
+      const same = (x) => x.product_id === v.product_id;
+      const s = scores.find((x) => same(x) && x.contest === v.contest && x.judge === v.judge)
+        || scores.find((x) => same(x) && looseKey(x.contest) === looseKey(v.contest)
+          && looseKey(x.judge) === looseKey(v.judge));
       for (const c of criteria) form.querySelector(`input[name="${c.value}"]`).value = s ? s[c.value] : '';
       form.querySelector('[name="comment"]').value = s && s.comment ? s.comment : '';
       sumUp(form);
@@ -1608,6 +1614,7 @@
           return null;
         }
         values.contest = values.contest.trim();
+        values.judge = values.judge.trim().replace(/\s+/g, ' ');  // as the store keeps it
         localStorage.setItem(JUDGE_KEY, values.judge);
         localStorage.setItem(CONTEST_KEY, values.contest);
         const r = await api('POST', '/api/contest_score', values);
@@ -1644,6 +1651,9 @@
     return `KBO CM CONTEST ${currentFiscalYear()}`;
   }
   const looseName = (s) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  // The store's key for a contest or a judge (client/enrolment_rules.cc):
+  // no spaces, ASCII case folded.
+  const looseKey = (s) => (s || '').replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
   // Why `name` cannot be the contest, or '' if it can.
   function contestProblem(contests, name, form) {
     const typed = (name || '').trim();
