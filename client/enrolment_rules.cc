@@ -17,25 +17,24 @@ const Value* TextCell(const RowValues& row, const char* column) {
   return &it->second;
 }
 
-// A contest's or a judge's name as a key: ASCII case and spaces dropped
-// (nothing else: "นายสมชาย" and "คุณสมชาย" may be two judges).
-std::string LooseKey(std::string_view name) {
-  std::string key = FoldSpaceAndCase(name);
-  key.erase(std::remove(key.begin(), key.end(), ' '), key.end());
-  return key;
-}
-
-// The recorded spelling of `given` among the texts `st` yields (column 0),
-// by LooseKey; `given` itself if it is recorded, or none matches.
-Result<std::string> RecordedSpelling(Statement& st, const std::string& given) {
-  const std::string key = LooseKey(given);
+// The recorded spelling of `given`: `given` itself when `exact` (bound)
+// yields a row, else the first text `all` (bound) yields that matches by
+// LooseNameKey, else `given`. Both statements go by index
+// (contest_score_by_names), and `all` runs only for a spelling not recorded.
+Result<std::string> RecordedSpelling(Statement& exact, Statement& all,
+                                     const std::string& given) {
+  const bool recorded = exact.Step();
+  if (!exact.status().ok()) return exact.status();
+  if (Status s = exact.Reset(); !s.ok()) return s;
+  if (recorded) return given;
+  const std::string key = LooseNameKey(given);
   std::optional<std::string> match;
-  while (st.Step()) {
-    std::string recorded = st.ColumnText(0);
-    if (recorded == given) return given;
-    if (!match && !key.empty() && LooseKey(recorded) == key) match = std::move(recorded);
+  while (!match && !key.empty() && all.Step()) {
+    std::string text = all.ColumnText(0);
+    if (LooseNameKey(text) == key) match = std::move(text);
   }
-  if (!st.status().ok()) return st.status();
+  if (!all.status().ok()) return all.status();
+  if (Status s = all.Reset(); !s.ok()) return s;
   return match.value_or(given);
 }
 
@@ -53,8 +52,8 @@ Status UseRecordedContestNames(Db& db, RowValues* row) {
   // This product's own score by this judge in this contest, however it was
   // written: scoring again corrects it.
   {
-    const std::string contest_key = LooseKey(contest->second.text());
-    const std::string judge_key = LooseKey(judge->second.text());
+    const std::string contest_key = LooseNameKey(contest->second.text());
+    const std::string judge_key = LooseNameKey(judge->second.text());
     Statement& st = db.Cached(
         "SELECT contest, judge FROM contest_score WHERE product_id = ?1 AND deleted = 0 "
         "ORDER BY contest, judge");
@@ -63,7 +62,7 @@ Status UseRecordedContestNames(Db& db, RowValues* row) {
     while (st.Step()) {
       std::string c = st.ColumnText(0), j = st.ColumnText(1);
       if (c == contest->second.text() && j == judge->second.text()) return Status();
-      if (!same && LooseKey(c) == contest_key && LooseKey(j) == judge_key) {
+      if (!same && LooseNameKey(c) == contest_key && LooseNameKey(j) == judge_key) {
         same.emplace(std::move(c), std::move(j));
       }
     }
@@ -77,17 +76,25 @@ Status UseRecordedContestNames(Db& db, RowValues* row) {
   // Else the contest as other products' scores write it, and the judge as
   // that contest's scores do.
   {
-    Statement& st = db.Cached(
+    Statement& exact = db.Cached(
+        "SELECT 1 FROM contest_score WHERE contest = ?1 AND deleted = 0 LIMIT 1");
+    exact.Bind(1, contest->second);
+    Statement& all = db.Cached(
         "SELECT DISTINCT contest FROM contest_score WHERE deleted = 0 ORDER BY contest");
-    Result<std::string> spelled = RecordedSpelling(st, contest->second.text());
+    Result<std::string> spelled = RecordedSpelling(exact, all, contest->second.text());
     if (!spelled.ok()) return spelled.status();
     contest->second = Value::Text(std::move(*spelled));
   }
-  Statement& st = db.Cached(
+  Statement& exact = db.Cached(
+      "SELECT 1 FROM contest_score WHERE contest = ?1 AND judge = ?2 AND deleted = 0 "
+      "LIMIT 1");
+  exact.Bind(1, contest->second);
+  exact.Bind(2, judge->second);
+  Statement& all = db.Cached(
       "SELECT DISTINCT judge FROM contest_score WHERE deleted = 0 AND contest = ?1 "
       "ORDER BY judge");
-  st.Bind(1, contest->second);
-  Result<std::string> spelled = RecordedSpelling(st, judge->second.text());
+  all.Bind(1, contest->second);
+  Result<std::string> spelled = RecordedSpelling(exact, all, judge->second.text());
   if (!spelled.ok()) return spelled.status();
   judge->second = Value::Text(std::move(*spelled));
   return Status();

@@ -1258,9 +1258,9 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (!st.status().ok()) return st.status();
   }
   {
-    Statement st(*db_, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
-    if (st.Step()) out.open_conflicts = st.ColumnInt(0);
-    if (!st.status().ok()) return st.status();
+    Result<int64_t> open = OpenConflictCount();
+    if (!open.ok()) return open.status();
+    out.open_conflicts = *open;
   }
   {
     // ISO 8601 UTC text compares as time.
@@ -1302,6 +1302,54 @@ Result<bool> Unaccepted(Db& db, std::string_view entity, std::string_view row_id
 }
 
 }  // namespace
+
+Result<std::vector<ConflictEntry>> ClientStore::Conflicts(bool open_only,
+                                                          size_t limit) {
+  Statement st(*db_,
+               std::string("SELECT id, entity, row_id, column_name, district_code, "
+                           "current_value, current_device, current_hlc, "
+                           "incoming_value, incoming_device, incoming_hlc, "
+                           "incoming_base, winner, detected_at, resolved_at, "
+                           "resolved_value, server_seq FROM conflict ") +
+                   (open_only ? "WHERE resolved_at IS NULL " : "") +
+                   "ORDER BY resolved_at IS NOT NULL, server_seq DESC LIMIT ?1");
+  st.Bind(1, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX)));
+  const auto text = [&st](int i) -> std::optional<std::string> {
+    if (st.IsNull(i)) return std::nullopt;
+    return st.ColumnText(i);
+  };
+  std::vector<ConflictEntry> out;
+  while (st.Step()) {
+    ConflictEntry c;
+    c.id = st.ColumnText(0);
+    c.entity = st.ColumnText(1);
+    c.row_id = st.ColumnText(2);
+    c.column_name = st.ColumnText(3);
+    c.district_code = text(4);
+    c.current_value = text(5);
+    c.current_device = text(6);
+    c.current_hlc = text(7);
+    c.incoming_value = text(8);
+    c.incoming_device = text(9);
+    c.incoming_hlc = text(10);
+    if (!st.IsNull(11)) c.incoming_base = st.ColumnInt(11);
+    c.winner = text(12);
+    c.detected_at = text(13);
+    c.resolved_at = text(14);
+    c.resolved_value = text(15);
+    c.server_seq = st.ColumnInt(16);
+    out.push_back(std::move(c));
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<int64_t> ClientStore::OpenConflictCount() {
+  Statement st(*db_, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
+  const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
+  if (!st.status().ok()) return st.status();
+  return n;
+}
 
 Result<std::vector<RefusedEntry>> ClientStore::Refused(size_t limit) {
   return ReadRefused(std::nullopt, limit);

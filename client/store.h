@@ -62,6 +62,30 @@ struct RefusedEntry {
   bool unaccepted = false;
 };
 
+// One conflict this device holds, as the server's conflict feed gave it
+// (docs/protocol.md): both values and who wrote them, what last-writer-wins
+// shows (`winner`), and the office's decision once made. Absent columns
+// (a deleted side, an undecided conflict) are nullopt.
+struct ConflictEntry {
+  std::string id;
+  std::string entity;
+  std::string row_id;
+  std::string column_name;
+  std::optional<std::string> district_code;
+  std::optional<std::string> current_value;
+  std::optional<std::string> current_device;
+  std::optional<std::string> current_hlc;
+  std::optional<std::string> incoming_value;
+  std::optional<std::string> incoming_device;
+  std::optional<std::string> incoming_hlc;
+  std::optional<int64_t> incoming_base;
+  std::optional<std::string> winner;  // "current" or "incoming"
+  std::optional<std::string> detected_at;
+  std::optional<std::string> resolved_at;
+  std::optional<std::string> resolved_value;
+  int64_t server_seq = 0;
+};
+
 // What recording a progress entry did to its product's stage
 // (ClientStore::stage_follow()).
 struct StageFollow {
@@ -262,6 +286,13 @@ class ClientStore {
   Result<StoredRow> Show(std::string_view entity, const Uuid& id);
 
   Result<StoreStatus> GetStatus();
+
+  // The conflicts held here: open ones first, each group newest first (by
+  // the server's feed position); only open ones with `open_only`; at most
+  // `limit`.
+  Result<std::vector<ConflictEntry>> Conflicts(bool open_only, size_t limit);
+  // How many conflicts wait for the office (what Conflicts(true, ...) lists).
+  Result<int64_t> OpenConflictCount();
 
   // Refusals not yet settled, newest first (at most `limit`).
   Result<std::vector<RefusedEntry>> Refused(size_t limit = 1000);

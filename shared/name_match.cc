@@ -120,6 +120,10 @@ std::string FoldSpaceAndCase(std::string_view text) {
   return out;
 }
 
+std::string LooseNameKey(std::string_view name) {
+  return Unspaced(FoldSpaceAndCase(name));
+}
+
 std::string PersonNameKey(std::string_view name) {
   return Unspaced(StripTitle(FoldSpaceAndCase(name)));
 }

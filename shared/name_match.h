@@ -24,6 +24,12 @@ std::string FoldSpaceAndCase(std::string_view text);
 // Each key below is without spaces ("สมศรีใจดี" and "สมศรี ใจดี" are one:
 // Thai puts no space between words, and people type one or not).
 //
+// A name as a key with nothing dropped but spacing and ASCII case: a
+// contest's or a judge's name (no title is dropped: "นายสมชาย" and
+// "คุณสมชาย" may be two judges). The phone screens' looseKey
+// (client/ui/assets/app.js) is the same key in JavaScript.
+std::string LooseNameKey(std::string_view name);
+
 // A person's name as a key: FoldSpaceAndCase, then one leading title
 // removed: Thai นาย, นาง, นางสาว, น.ส., ด.ช., ด.ญ., คุณ and English
 // mr, mrs, ms, miss, dr (with or without a dot). A Thai title written

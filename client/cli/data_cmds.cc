@@ -400,28 +400,27 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  static constexpr const char* kColumns[] = {
-      "id",             "entity",         "row_id",          "column_name",
-      "current_value",  "current_device", "incoming_value",  "incoming_device",
-      "winner",         "detected_at",    "resolved_at",     "resolved_value"};
-  std::string sql = "SELECT ";
-  for (size_t i = 0; i < std::size(kColumns); ++i) {
-    sql += (i ? ", " : "") + std::string(kColumns[i]);
-  }
-  sql += " FROM conflict";
-  if (!parsed.Has("all")) sql += " WHERE resolved_at IS NULL";
-  sql += " ORDER BY server_seq DESC";
-  Statement q((*store)->db(), sql);
+  Result<std::vector<ConflictEntry>> list =
+      (*store)->Conflicts(!parsed.Has("all"), static_cast<size_t>(INT64_MAX));
+  if (!list.ok()) return list.status();
+  const auto json_of = [](const std::optional<std::string>& v) {
+    return v.has_value() ? Json(*v) : Json(nullptr);
+  };
   Json rows = Json::array();
-  while (q.Step()) {
-    Json row = Json::object();
-    for (size_t i = 0; i < std::size(kColumns); ++i) {
-      const Value v = q.ColumnValue(static_cast<int>(i));
-      row[kColumns[i]] = v.is_null() ? Json(nullptr) : Json(v.ToDisplay());
-    }
-    rows.push_back(std::move(row));
+  for (const ConflictEntry& c : *list) {
+    rows.push_back(Json{{"id", c.id},
+                        {"entity", c.entity},
+                        {"row_id", c.row_id},
+                        {"column_name", c.column_name},
+                        {"current_value", json_of(c.current_value)},
+                        {"current_device", json_of(c.current_device)},
+                        {"incoming_value", json_of(c.incoming_value)},
+                        {"incoming_device", json_of(c.incoming_device)},
+                        {"winner", json_of(c.winner)},
+                        {"detected_at", json_of(c.detected_at)},
+                        {"resolved_at", json_of(c.resolved_at)},
+                        {"resolved_value", json_of(c.resolved_value)}});
   }
-  if (!q.status().ok()) return q.status();
   if (parsed.Has("json")) return PrintJson(ctx, rows);
   const auto text = [](const Json& v) {
     return v.is_string() ? "'" + v.get<std::string>() + "'" : std::string("(empty)");

@@ -151,11 +151,10 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
   ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';
   // Conflicts waiting for the office, new or not: a sync cut short may have
   // brought some without a summary to say so.
-  if (Result<StoreStatus> st = store.GetStatus(); st.ok() && st->open_conflicts > 0) {
-    ctx.err << "kbo: " << st->open_conflicts
-            << (st->open_conflicts == 1 ? " conflict is" : " conflicts are")
+  if (Result<int64_t> open = store.OpenConflictCount(); open.ok() && *open > 0) {
+    ctx.err << "kbo: " << *open << (*open == 1 ? " conflict is" : " conflicts are")
             << " waiting for the office (kbo conflicts lists "
-            << (st->open_conflicts == 1 ? "it" : "them")
+            << (*open == 1 ? "it" : "them")
             << "); both values are kept\n";
   }
   if (original_refusals != nullptr) *original_refusals = client.original_refusals();

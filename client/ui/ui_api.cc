@@ -55,7 +55,7 @@ using Json = nlohmann::ordered_json;
 // a phone should download as a thumbnail.
 constexpr size_t kMaxServedBlobBytes = size_t{64} << 20;
 // Conflicts listed at most (newest first): a device's scope never comes near.
-constexpr int kMaxConflictsListed = 1000;
+constexpr size_t kMaxConflictsListed = 1000;
 
 // ---- JSON helpers
 // ------------------------------------------------------------
@@ -632,42 +632,35 @@ class Handler {
   }
 
   ApiReply Conflicts() {
-    static constexpr const char* kColumns[] = {"id",
-                                               "entity",
-                                               "row_id",
-                                               "column_name",
-                                               "district_code",
-                                               "current_value",
-                                               "current_device",
-                                               "current_hlc",
-                                               "incoming_value",
-                                               "incoming_device",
-                                               "incoming_hlc",
-                                               "incoming_base",
-                                               "winner",
-                                               "detected_at",
-                                               "resolved_at",
-                                               "resolved_value",
-                                               "server_seq"};
-    std::string sql = "SELECT ";
-    for (size_t i = 0; i < std::size(kColumns); ++i) {
-      sql += (i ? ", " : "") + std::string(kColumns[i]);
-    }
     // Open ones first (they are what the screen is for), newest first.
-    sql += " FROM conflict ORDER BY resolved_at IS NOT NULL, server_seq DESC"
-           " LIMIT " +
-           std::to_string(kMaxConflictsListed);
-    Statement q(store_.db(), sql);
+    Result<std::vector<ConflictEntry>> list =
+        store_.Conflicts(/*open_only=*/false, kMaxConflictsListed);
+    if (!list.ok()) return ErrorReply(list.status());
+    const auto json_of = [](const std::optional<std::string>& v) {
+      return v.has_value() ? Json(*v) : Json(nullptr);
+    };
     Json rows = Json::array();
-    while (q.Step()) {
-      Json row = Json::object();
-      for (size_t i = 0; i < std::size(kColumns); ++i) {
-        row[kColumns[i]] = ValueJson(q.ColumnValue(static_cast<int>(i)));
-      }
-      rows.push_back(std::move(row));
+    for (const ConflictEntry& c : *list) {
+      rows.push_back(Json{
+          {"id", c.id},
+          {"entity", c.entity},
+          {"row_id", c.row_id},
+          {"column_name", c.column_name},
+          {"district_code", json_of(c.district_code)},
+          {"current_value", json_of(c.current_value)},
+          {"current_device", json_of(c.current_device)},
+          {"current_hlc", json_of(c.current_hlc)},
+          {"incoming_value", json_of(c.incoming_value)},
+          {"incoming_device", json_of(c.incoming_device)},
+          {"incoming_hlc", json_of(c.incoming_hlc)},
+          {"incoming_base",
+           c.incoming_base.has_value() ? Json(*c.incoming_base) : Json(nullptr)},
+          {"winner", json_of(c.winner)},
+          {"detected_at", json_of(c.detected_at)},
+          {"resolved_at", json_of(c.resolved_at)},
+          {"resolved_value", json_of(c.resolved_value)},
+          {"server_seq", c.server_seq}});
     }
-    if (!q.status().ok()) return ErrorReply(q.status());
-    if (Status s = q.Reset(); !s.ok()) return ErrorReply(s);
     RowNames names(store_);
     for (Json& row : rows) AddConflictNames(names, &row);
     return JsonReply(200, rows);

@@ -68,6 +68,16 @@ TEST_CASE("NameMatch: phone numbers by their digits, nine at least",
   CHECK(PhoneKey("ไม่มี") == "");
 }
 
+TEST_CASE("NameMatch: a loose name key drops spacing and case, never a title",
+          "[name_match]") {
+  CHECK(LooseNameKey(" ประกวด  OTOP 2570 ") == "ประกวดotop2570");
+  CHECK(LooseNameKey("อ.สุดา ") == LooseNameKey("อ. สุดา"));
+  CHECK(LooseNameKey("นายสมชาย") != LooseNameKey("คุณสมชาย"));
+  CHECK(LooseNameKey("นายสมชาย") == "นายสมชาย");
+  CHECK(LooseNameKey("\xE0\xB8\x84\xE0\xB9\x8D\xE0\xB8\xB2") == "คำ");
+  CHECK(LooseNameKey("") == "");
+}
+
 TEST_CASE("NameMatch: SARA AM typed as two characters is the one character",
           "[name_match]") {
   // "คําดี" with U+0E4D U+0E32, "คำดี" with U+0E33.

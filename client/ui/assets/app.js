@@ -1651,9 +1651,11 @@
     return `KBO CM CONTEST ${currentFiscalYear()}`;
   }
   const looseName = (s) => s.trim().replace(/\s+/g, ' ').toLowerCase();
-  // The store's key for a contest or a judge (client/enrolment_rules.cc):
-  // no spaces, ASCII case folded.
-  const looseKey = (s) => (s || '').replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase());
+  // The store's key for a contest or a judge (LooseNameKey,
+  // shared/name_match.h): no spaces, ASCII case folded, SARA AM typed as
+  // two characters taken as the one.
+  const looseKey = (s) => (s || '').replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
+    .replace(/\u0E4D\u0E32/g, '\u0E33');
   // Why `name` cannot be the contest, or '' if it can.
   function contestProblem(contests, name, form) {
     const typed = (name || '').trim();
