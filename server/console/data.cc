@@ -35,6 +35,9 @@ constexpr int64_t kPageRows = 100;
 std::string T(Lang lang, const char* th, const char* en) {
   return lang == Lang::kTh ? th : en;
 }
+std::string T(Lang lang, std::string th, std::string en) {
+  return lang == Lang::kTh ? std::move(th) : std::move(en);
+}
 
 std::string JsonText(const Json& j) {
   return j.dump(-1, ' ', false, Json::error_handler_t::replace);
@@ -470,6 +473,11 @@ Reply RowDetail(Context& ctx) {
          "</th><td>" + shown;
     if (editable) {
       const std::string name = "set_" + std::string(c.name);
+      // The value this page showed: EditRow writes only what the person
+      // changed from it, and refuses a change of a value someone else
+      // changed since (a device's sync, a colleague's edit).
+      b += "<input type=\"hidden\" name=\"was_" + std::string(c.name) +
+           "\" value=\"" + Escape(v.ToDisplay()) + "\">";
       if (c.type == ColumnType::kEnum) {
         b += "<br><select name=\"" + name + "\" aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\">";
@@ -560,19 +568,34 @@ Reply EditRow(Context& ctx) {
   if (reason.empty()) {
     return fail(T(lang, "โปรดระบุเหตุผลที่แก้ไข", "Say why you change it."));
   }
-  // Only the cells whose text changed.
+  // Only the cells the person changed: from the value the page showed
+  // (was_COLUMN), else (a form without it) from the value now. A cell
+  // changed from what the page showed while someone else changed it since
+  // refuses the whole edit: saving would overwrite their value unseen.
   std::vector<std::pair<std::string, Value>> cells;
   std::string detail;
+  std::string changed_since;
   for (size_t i = 0; i < e->columns.size(); ++i) {
     const Column& c = e->columns[i];
     auto it = ctx.req.form.find("set_" + std::string(c.name));
     if (it == ctx.req.form.end()) continue;
     if (c.type == ColumnType::kRef || c.type == ColumnType::kDistrict ||
         c.type == ColumnType::kSha256) {
-      return fail(std::string(c.name) + " cannot be edited here");
+      return fail(T(lang, "แก้ไข " + ColumnLabel(lang, entity_name, c.name) +
+                              " ที่นี่ไม่ได้",
+                    ColumnLabel(lang, entity_name, c.name) +
+                        " cannot be edited here"));
     }
     const Value& now = (*row)[i + 1];
-    if (it->second == now.ToDisplay()) continue;
+    auto was = ctx.req.form.find("was_" + std::string(c.name));
+    const std::string& shown = was != ctx.req.form.end() ? was->second : now.ToDisplay();
+    if (it->second == shown || it->second == now.ToDisplay()) continue;
+    if (shown != now.ToDisplay()) {
+      changed_since += (changed_since.empty() ? "" : "; ") +
+                       ColumnLabel(lang, entity_name, c.name) + " = '" +
+                       ValueLabel(lang, entity_name, c.name, now) + "'";
+      continue;
+    }
     Result<Value> v = ParseCellText(*e, c, it->second);
     if (!v.ok()) return fail(ProblemText(lang, entity_name, v.status()));
     if (Status s = ValidateCell(*e, c, *v); !s.ok()) {
@@ -581,6 +604,15 @@ Reply EditRow(Context& ctx) {
     cells.emplace_back(std::string(c.name), *v);
     detail += std::string(c.name) + ": '" + now.ToDisplay() + "' -> '" +
               v->ToDisplay() + "'; ";
+  }
+  if (!changed_since.empty()) {
+    return fail(T(lang,
+                  "ไม่ได้บันทึก: มีผู้แก้ไขข้อมูลนี้หลังจากคุณเปิดหน้านี้ (ค่าปัจจุบัน: " +
+                      changed_since + ") โปรดตรวจค่าที่แสดงแล้วแก้ไขอีกครั้ง",
+                  "Nothing saved: someone changed this row after you opened "
+                  "it (now: " +
+                      changed_since +
+                      "). Check the values shown and make your change again."));
   }
   if (cells.empty()) {
     return fail(T(lang, "ไม่มีอะไรเปลี่ยน", "Nothing changed."));

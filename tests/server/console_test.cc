@@ -1,6 +1,7 @@
 #include "server/console/console.h"
 
 #include <catch2/catch.hpp>
+#include <httplib.h>
 #include <regex>
 #include <string>
 
@@ -404,6 +405,48 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   REQUIRE(!audit->empty());
   CHECK(audit->front().action == "edit");
   CHECK_THAT(audit->front().detail, Catch::Contains("โทรยืนยันกับประธานกลุ่ม"));
+
+  // The page carries what it showed; a field left as shown is not written,
+  // even when a device changed it since the page opened.
+  Reply opened = office.Get(url);
+  REQUIRE(opened.status == 200);
+  CHECK_THAT(opened.body, Catch::Contains("name=\"was_phone\" value=\"0899999999\""));
+  // The officer pulled the office's edit, then changed the phone again.
+  Statement high(f.store->db(), "SELECT MAX(first_server_seq) FROM change_set_log");
+  REQUIRE(high.Step());
+  const auto pulled = static_cast<uint64_t>(high.ColumnInt(0));
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("producer", phrao, officer.HlcAt(kT0 + 5),
+                                          {{"phone", T("0811111111"), pulled}})}))
+              .ok());
+  const auto phone_now = [&] {
+    Statement q(f.store->db(), "SELECT phone, name FROM producer WHERE id = ?1");
+    q.Bind(1, std::string_view(phrao.ToString()));
+    REQUIRE(q.Step());
+    return q.ColumnText(0) + "|" + q.ColumnText(1);
+  };
+  const std::string before = phone_now();
+  REQUIRE(before.rfind("0811111111|", 0) == 0);
+  Reply renamed = office.Post(url, {{"csrf", csrf},
+                                    {"set_phone", "0899999999"},
+                                    {"was_phone", "0899999999"},
+                                    {"set_name", "กลุ่มทอผ้า (วิสาหกิจชุมชน)"},
+                                    {"was_name", before.substr(before.find('|') + 1)},
+                                    {"reason", "ชื่อตามทะเบียน"}});
+  CHECK_THAT(Header(renamed, "Location"), Catch::Contains("done="));
+  CHECK(phone_now() == "0811111111|กลุ่มทอผ้า (วิสาหกิจชุมชน)");
+  // Changing a value someone changed since the page showed it is refused,
+  // and nothing of the form is written.
+  Reply stale = office.Post(url, {{"csrf", csrf},
+                                  {"set_phone", "0822222222"},
+                                  {"was_phone", "0899999999"},
+                                  {"set_name", "ชื่ออื่น"},
+                                  {"was_name", "กลุ่มทอผ้า (วิสาหกิจชุมชน)"},
+                                  {"reason", "x"}});
+  CHECK_THAT(Header(stale, "Location"), Catch::Contains("error="));
+  CHECK_THAT(httplib::detail::decode_url(Header(stale, "Location"), true),
+             Catch::Contains("0811111111"));
+  CHECK(phone_now() == "0811111111|กลุ่มทอผ้า (วิสาหกิจชุมชน)");
 }
 
 }  // namespace
