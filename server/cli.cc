@@ -69,7 +69,7 @@ constexpr const char* kUsage =
     "  device label ID TEXT\n"
     "  list ENTITY [--json]\n"
     "  conflicts list [--json] [--open]\n"
-    "  conflicts resolve ID --value V | --keep SEQ|current|incoming\n"
+    "  conflicts resolve ID --value V | --keep SEQ|current|incoming [--seen SEQ]\n"
     "               [--reason R]   (ID may be a unique prefix)\n"
     "  refused list [--all] [--json]   rows the server refused and the device\n"
     "                          has not yet fixed (--all: settled ones too)\n"
@@ -703,9 +703,22 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
             << "]\n";
     // `winner` is the merge's choice when the conflict was found; once it
-    // is resolved, the resolution is what shows.
-    ctx.out << (c.resolved() ? "  the merge had shown: " : "  shown now: ") << c.winner
-            << "; detected " << c.detected_at << "\n";
+    // is resolved, the resolution is what shows; a write after the
+    // conflict (LaterWriteOf) shows instead of either side.
+    Result<std::optional<LaterWrite>> later = LaterWriteOf((*store)->db(), c);
+    if (!later.ok()) return later.status();
+    if (later->has_value()) {
+      const LaterWrite& l = **later;
+      ctx.out << "  later   : " << Shown(l.value) << " by " << l.device << " at "
+              << HlcTime(l.hlc) << "  [seq " << l.seq
+              << "]  written after this conflict; shown now, and resolving "
+                 "replaces it (--keep "
+              << l.seq << ", or --seen " << l.seq << " with your choice)\n";
+    }
+    ctx.out << (c.resolved() ? "  the merge had shown: "
+                : later->has_value() ? "  the merge had shown: "
+                                     : "  shown now: ")
+            << c.winner << "; detected " << c.detected_at << "\n";
     if (c.resolved()) {
       ctx.out << "  resolved by " << (c.resolved_by.empty() ? "-" : c.resolved_by)
               << (c.resolution_reason.empty()
@@ -721,7 +734,7 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
                         size_t from) {
   Args a;
   if (Status s =
-          ParseArgs(ctx, args, from, {"value", "keep", "reason"}, {}, 1, &a);
+          ParseArgs(ctx, args, from, {"value", "keep", "reason", "seen"}, {}, 1, &a);
       !s.ok())
     return s;
   if (a.positional.size() != 1)
@@ -748,6 +761,11 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
       return ctx.Usage("--keep takes a sequence number, current or incoming");
     }
     how.seq = *seq;
+  }
+  if (const std::string* seen = a.Get("seen")) {
+    const std::optional<uint64_t> seq = ParseUint64(*seen, INT64_MAX);
+    if (!seq) return ctx.Usage("--seen takes the later write's sequence number");
+    how.seen_seq = *seq;
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();

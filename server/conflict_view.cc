@@ -159,12 +159,19 @@ WriterInfo DescribeWriter(Lang lang, const std::string& device_id,
   return w;
 }
 
-Result<std::vector<ConflictView>> DescribeConflicts(
-    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang) {
+namespace {
+
+Result<std::vector<ConflictView>> Describe(
+    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang,
+    const std::optional<LaterWrite>& later) {
   // 1. Every row, device and server-side write the conflicts name.
   RowNames names(db);
   std::set<std::string> devices;
   std::set<uint64_t> seqs;
+  if (later.has_value()) {
+    devices.insert(later->device);
+    seqs.insert(later->seq);
+  }
   for (const ConflictRecord& c : conflicts) {
     names.Want(c.entity, c.row_id);
     devices.insert(c.current_device);
@@ -229,6 +236,10 @@ Result<std::vector<ConflictView>> DescribeConflicts(
     v.incoming = SideOf(lang, c, c.incoming_value, c.incoming_device,
                         c.incoming_hlc, c.incoming_seq, *server_id, *labels,
                         resolvers);
+    if (later.has_value()) {
+      v.later = SideOf(lang, c, later->value, later->device, later->hlc, later->seq,
+                       *server_id, *labels, resolvers);
+    }
     if (c.column_name == kDeletedColumn && c.entity == "producer" &&
         c.current_value == Value::Integer(1) && !c.resolved()) {
       // Not just deleted: merged into another group (one lookup per such
@@ -263,10 +274,18 @@ Result<std::vector<ConflictView>> DescribeConflicts(
   return out;
 }
 
+}  // namespace
+
+Result<std::vector<ConflictView>> DescribeConflicts(
+    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang) {
+  return Describe(db, conflicts, lang, std::nullopt);
+}
+
 Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
                                       Lang lang) {
-  Result<std::vector<ConflictView>> all =
-      DescribeConflicts(db, {conflict}, lang);
+  Result<std::optional<LaterWrite>> later = LaterWriteOf(db, conflict);
+  if (!later.ok()) return later.status();
+  Result<std::vector<ConflictView>> all = Describe(db, {conflict}, lang, *later);
   if (!all.ok()) return all.status();
   return std::move(all->front());
 }
@@ -284,6 +303,7 @@ std::string ConflictViewJson(const ConflictView& v) {
   j["subject"] = v.subject;
   j["current"] = WriteJson(v.current);
   j["incoming"] = WriteJson(v.incoming);
+  j["later"] = v.later.has_value() ? WriteJson(*v.later) : json(nullptr);
   j["detected"] = v.detected;
   const bool resolved = v.conflict.resolved();
   j["resolved_value_label"] = resolved ? json(v.resolved_value) : json(nullptr);

@@ -10,6 +10,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -82,6 +83,9 @@ struct ConflictView {
   std::string subject;
   WriteView current;   // the value held before the incoming write
   WriteView incoming;  // the write whose writer had not seen `current`
+  // A write after the conflict that changed what the row shows
+  // (LaterWriteOf): resolving replaces it. Filled by DescribeConflict only.
+  std::optional<WriteView> later;
   std::string detected;        // Bangkok time
   // Once resolved ("" while open):
   std::string resolved_value;  // label
@@ -99,7 +103,8 @@ struct ConflictView {
 // Same order as `conflicts`. kIOError/kCorruption from the database only.
 Result<std::vector<ConflictView>> DescribeConflicts(
     Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang);
-// One conflict (DescribeConflicts of one).
+// One conflict (DescribeConflicts of one), with the later write on its
+// cell if there is one (`later`).
 Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
                                       Lang lang);
 
@@ -108,8 +113,9 @@ Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
 // "workshop_title", "participant_name", "product_name", "day", "subject",
 // "current"/"incoming" {"value", "value_text", "who", "role", "role_code",
 // "office", "device_id", "when", "when_iso", "seq"}, "detected",
-// "resolved_value_label", "resolved_at_label", "resolved_by_label",
-// "reason".
+// "later" (the same shape, or null: a write after the conflict that
+// resolving would replace), "resolved_value_label", "resolved_at_label",
+// "resolved_by_label", "reason".
 std::string ConflictViewJson(const ConflictView& view);
 
 }  // namespace kbo::server

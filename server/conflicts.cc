@@ -10,6 +10,7 @@
 #include "server/data_quality.h"
 #include "server/server_apply.h"
 #include "server/server_write.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
@@ -152,6 +153,37 @@ Result<std::vector<ConflictRecord>> Conflicts::OfRow(std::string_view entity,
   return storage::ConflictStore(store_.db()).OfRow(entity, row_id);
 }
 
+Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c) {
+  if (c.resolved()) return std::optional<LaterWrite>();
+  const Entity* entity = FindEntity(c.entity);
+  Result<Uuid> row_id = Uuid::Parse(c.row_id);
+  if (entity == nullptr || !row_id.ok()) return std::optional<LaterWrite>();
+  size_t index = entity->columns.size();  // kDeletedColumn: after the columns
+  if (c.column_name != kDeletedColumn) {
+    const Column* column = entity->FindColumn(c.column_name);
+    if (column == nullptr) return std::optional<LaterWrite>();
+    index = static_cast<size_t>(column - entity->columns.data());
+  }
+  Result<std::optional<ReplicaRow>> row = storage::Rows(db).Read(*entity, *row_id);
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return std::optional<LaterWrite>();
+  const ReplicaRow& r = **row;
+  auto version = r.versions.find(c.column_name);
+  if (version == r.versions.end() || index >= r.values.size()) {
+    return std::optional<LaterWrite>();
+  }
+  const uint64_t seq = version->second.seq;
+  if (seq == c.current_seq || seq == c.incoming_seq) return std::optional<LaterWrite>();
+  const Value& shown = c.winner == "incoming" ? c.incoming_value : c.current_value;
+  if (r.values[index] == shown) return std::optional<LaterWrite>();
+  LaterWrite later;
+  later.value = r.values[index];
+  later.seq = seq;
+  later.hlc = version->second.hlc.ToString();
+  later.device = version->second.hlc.device.ToString();
+  return std::optional<LaterWrite>(std::move(later));
+}
+
 Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                                           const Resolution& how,
                                           const Resolver& by) {
@@ -193,6 +225,31 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     return Status::Corruption("conflict " + c.id + " names an unknown row");
   }
 
+  // A write after the conflict changed what the row shows: resolving
+  // replaces it, so only with it seen (or kept).
+  Result<std::optional<LaterWrite>> later = LaterWriteOf(db, c);
+  if (!later.ok()) return later.status();
+  if (later->has_value()) {
+    const LaterWrite& l = **later;
+    const bool keeps_it = how.kind == Resolution::Kind::kKeepSeq && how.seq == l.seq;
+    if (!keeps_it && how.seen_seq != l.seq) {
+      const std::string now =
+          l.value.is_null() ? std::string("empty") : "'" + l.value.ToDisplay() + "'";
+      return Status::FailedPrecondition(
+                 c.column_name + " of " + c.entity + " " + c.row_id +
+                 " was written again after this conflict was found: it is now " +
+                 now + " (server sequence " + std::to_string(l.seq) +
+                 "), and resolving would replace it; nothing was changed. "
+                 "Decide with it in view: keep it (--keep " +
+                 std::to_string(l.seq) + ") or give --seen " + std::to_string(l.seq) +
+                 " with your choice")
+          .WithReason(std::string(kChangedSince))
+          .With(field::kField, c.column_name)
+          .With("now_value", l.value.is_null() ? std::string() : l.value.ToDisplay())
+          .With("now_seq", static_cast<int64_t>(l.seq));
+    }
+  }
+
   Value value;
   switch (how.kind) {
     case Resolution::Kind::kValue: {
@@ -212,12 +269,18 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         value = c.current_value;
       } else if (how.seq == c.incoming_seq) {
         value = c.incoming_value;
+      } else if (later->has_value() && how.seq == (*later)->seq) {
+        value = (*later)->value;
       } else {
         return Status::InvalidArgument(
             "conflict " + c.id + " is between the writes with sequence " +
             std::to_string(c.current_seq) + " (current) and " +
-            std::to_string(c.incoming_seq) +
-            " (incoming); --keep one of those");
+            std::to_string(c.incoming_seq) + " (incoming)" +
+            (later->has_value()
+                 ? ", and the row shows a later write, sequence " +
+                       std::to_string((*later)->seq)
+                 : std::string()) +
+            "; --keep one of those");
       }
       break;
   }

@@ -36,8 +36,32 @@ struct Resolution {
   enum class Kind { kValue, kKeepSeq, kKeepCurrent, kKeepIncoming };
   Kind kind = Kind::kValue;
   std::string text;  // kValue: the value as a person types it
-  uint64_t seq = 0;  // kKeepSeq: the server sequence of the side to keep
+  // kKeepSeq: the server sequence of the write to keep: either side's, or
+  // the later write's (LaterWriteOf: keep the value the row shows now).
+  uint64_t seq = 0;
+  // The later write the person saw beside the two sides (LaterWriteOf's
+  // seq), 0 if none was shown. A resolution that would replace a later
+  // write the person did not see is refused (kChangedSince).
+  uint64_t seen_seq = 0;
 };
+
+// A write to a conflict's cell after the conflict was found that changed
+// what the row shows (neither side's write, another value): a colleague's
+// edit made after seeing the conflict, another conflict's newer value, or
+// another resolution. Resolving replaces it, so it is shown, and a
+// resolution made without seeing it is refused.
+struct LaterWrite {
+  Value value;
+  uint64_t seq = 0;    // its server sequence
+  std::string hlc;     // its stamp (Hlc text)
+  std::string device;  // its writer (the server's own id for the office)
+};
+// The later write on an open conflict's cell; nullopt when the cell still
+// shows one side's value, the conflict is resolved, or the row is not held.
+Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c);
+// Status::reason() of Resolve's refusal to replace a later write the person
+// did not see; the status carries field::kField, "now_value" and "now_seq".
+inline constexpr std::string_view kChangedSince = "changed_since";
 
 // Who resolves, and why: kept with the conflict (resolved_by,
 // resolution_reason) and in the audit log (action "resolve").
@@ -96,7 +120,9 @@ class Conflicts {
   // transaction: a resolution never exists without its author.
   //   kNotFound: no such conflict;  kFailedPrecondition: already resolved
   //   (reason kAlreadyResolved; the message says when, by whom, to what
-  //   value and why), or the value cannot win (a `forward` column such as a
+  //   value and why), a later write the person did not see would be
+  //   replaced (reason kChangedSince: `how.seen_seq` is not
+  //   LaterWriteOf's seq), or the value cannot win (a `forward` column such as a
   //   product's stage never moves back);  kInvalidArgument: a value that does not parse or
   //   validate for the column, a SEQ that is neither side's, an ambiguous
   //   prefix, an actor that is neither 'cli' nor 'user:LOGIN', or a reason

@@ -15,6 +15,8 @@
 // them is answered 404, as if it did not exist.
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -81,11 +83,13 @@ Reply FromStatus(const Context& ctx, bool api, const Status& s) {
                    T(ctx.lang, "ไม่พบข้อมูลขัดแย้งหรือรายการนี้",
                      "No such conflict or row."));
     case Code::kInvalidArgument:
-      return Error(ctx, api, 400, "invalid_argument", s.message());
     case Code::kFailedPrecondition:
-      // "already_resolved" (server/conflicts.h) when that is why.
-      return Error(ctx, api, 409, std::string(s.ReasonOrCodeName()).c_str(),
-                   s.message());
+      // The error body with the status's reason ("already_resolved",
+      // "changed_since", "moves_back": server/conflicts.h) and fields
+      // (field, problem, params, now_value, ...): 400 or 409.
+      if (api) return Reply::Json(EncodeErrorBody(s), HttpStatusOfError(s));
+      return Error(ctx, api, s.code() == Code::kInvalidArgument ? 400 : 409,
+                   "invalid_argument", ProblemText(ctx.lang, "", s));
     default:
       return Error(ctx, api, 500, "internal",
                    T(ctx.lang, "เกิดข้อผิดพลาดภายใน", "Internal error."));
@@ -164,10 +168,15 @@ std::string CardHtml(const Context& ctx, const ConflictView& v, bool link) {
   h += "</div><div class=\"muted\">" + Escape(v.entity_label) + " · " +
        Escape(v.column_label) +
        (v.district.empty() ? "" : " · " + Escape(v.district)) + "</div>";
+  const bool later = v.later.has_value();
   h += SideHtml(lang, "ค่าเดิม", "Earlier value", v.current,
-                !c.resolved() && c.winner == "current");
+                !c.resolved() && !later && c.winner == "current");
   h += SideHtml(lang, "ค่าที่ขัดแย้ง", "Conflicting value", v.incoming,
-                !c.resolved() && c.winner == "incoming");
+                !c.resolved() && !later && c.winner == "incoming");
+  if (later) {
+    h += SideHtml(lang, "ค่าที่บันทึกภายหลัง (หลังพบข้อขัดแย้งนี้)",
+                  "Written later (after this conflict was found)", *v.later, true);
+  }
   if (c.resolved()) {
     h += "<div class=\"side\"><span class=\"muted\">" +
          T(lang, "ตัดสินเป็น", "Resolved as") + "</span> <b class=\"resolved\">" +
@@ -304,14 +313,37 @@ Reply Detail(Context& ctx, bool api) {
                 "was seen, and why.") +
               "</p>";
     }
-    body += option("current",
-                   T(lang, "ใช้ค่าเดิม: ", "Keep the earlier value: ") +
-                       Escape(v->current.value_null ? "—" : v->current.value),
-                   current_ok);
-    body += option("incoming",
-                   T(lang, "ใช้ค่าที่ขัดแย้ง: ", "Keep the conflicting value: ") +
-                       Escape(v->incoming.value_null ? "—" : v->incoming.value),
-                   incoming_ok);
+    if (v->later.has_value()) {
+      // Someone wrote the cell again after the conflict: whatever is decided
+      // replaces that value, so it is offered too, and the form says it was
+      // seen (seen_seq); a resolve without it is refused (changed_since).
+      body += "<p class=\"flash\" role=\"status\">" +
+              T(lang,
+                "รายการนี้ถูกบันทึกอีกครั้งหลังพบข้อขัดแย้ง ค่าที่แสดงตอนนี้คือ ",
+                "This row was written again after the conflict was found; it "
+                "now shows ") +
+              "<b>" + Escape(v->later->value_null ? "—" : v->later->value) + "</b>" +
+              T(lang, " การตัดสินจะแทนค่านี้", ": deciding replaces it.") + "</p>";
+      body += "<input type=\"hidden\" name=\"seen_seq\" value=\"" +
+              std::to_string(v->later->seq) + "\">";
+      body += option("now",
+                     T(lang, "ใช้ค่าที่แสดงตอนนี้: ", "Keep the value shown now: ") +
+                         Escape(v->later->value_null ? "—" : v->later->value),
+                     true);
+    }
+    // A side a forward column cannot go back to is not offered.
+    if (current_ok) {
+      body += option("current",
+                     T(lang, "ใช้ค่าเดิม: ", "Keep the earlier value: ") +
+                         Escape(v->current.value_null ? "—" : v->current.value),
+                     true);
+    }
+    if (incoming_ok) {
+      body += option("incoming",
+                     T(lang, "ใช้ค่าที่ขัดแย้ง: ", "Keep the conflicting value: ") +
+                         Escape(v->incoming.value_null ? "—" : v->incoming.value),
+                     true);
+    }
     body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
                    true);
     body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
@@ -345,9 +377,25 @@ Reply Resolve(Context& ctx, bool api) {
     if (auto r = body.find("reason"); r != body.end() && r->is_string()) {
       by.reason = r->get<std::string>();
     }
+    if (auto seen = body.find("seen_seq"); seen != body.end()) {
+      if (!seen->is_number_unsigned()) {
+        return Error(ctx, api, 400, "invalid_argument",
+                     "seen_seq must be a server sequence (a whole number)");
+      }
+      how.seen_seq = seen->get<uint64_t>();
+    }
     auto keep = body.find("keep");
     auto value = body.find("value");
-    if (keep != body.end() && keep->is_string() && *keep == "current") {
+    if (keep != body.end() && keep->is_string() && *keep == "now") {
+      // The later write the conflict's page showed ("later"), by its seq.
+      if (how.seen_seq == 0) {
+        return Error(ctx, api, 400, "invalid_argument",
+                     "\"keep\": \"now\" needs \"seen_seq\": the later "
+                     "write's seq");
+      }
+      how.kind = Resolution::Kind::kKeepSeq;
+      how.seq = how.seen_seq;
+    } else if (keep != body.end() && keep->is_string() && *keep == "current") {
       how.kind = Resolution::Kind::kKeepCurrent;
     } else if (keep != body.end() && keep->is_string() &&
                *keep == "incoming") {
@@ -358,13 +406,25 @@ Reply Resolve(Context& ctx, bool api) {
       how.text = value->get<std::string>();
     } else {
       return Error(ctx, api, 400, "invalid_argument",
-                   "give \"keep\": \"current\" or \"incoming\", or "
-                   "\"value\": text");
+                   "give \"keep\": \"current\", \"incoming\" or \"now\", "
+                   "or \"value\": text");
     }
   } else {
     by.reason = ctx.req.Form("reason");
     const std::string choice = ctx.req.Form("choice");
-    if (choice == "current") {
+    const std::string seen = ctx.req.Form("seen_seq");
+    if (!seen.empty()) {
+      char* end = nullptr;
+      errno = 0;
+      const unsigned long long n = std::strtoull(seen.c_str(), &end, 10);
+      if (errno == 0 && end != nullptr && *end == '\0' && seen[0] != '-') {
+        how.seen_seq = static_cast<uint64_t>(n);
+      }
+    }
+    if (choice == "now" && how.seen_seq != 0) {
+      how.kind = Resolution::Kind::kKeepSeq;
+      how.seq = how.seen_seq;
+    } else if (choice == "current") {
       how.kind = Resolution::Kind::kKeepCurrent;
     } else if (choice == "incoming") {
       how.kind = Resolution::Kind::kKeepIncoming;
@@ -402,6 +462,12 @@ Reply Resolve(Context& ctx, bool api) {
                   "Nothing was changed: this value cannot replace the current "
                   "one; this column only moves forward (a product's stage "
                   "never goes back).");
+    } else if (r.status().reason() == kChangedSince) {
+      message = T(ctx.lang,
+                  "ยังไม่ได้เปลี่ยนอะไร: มีการบันทึกค่านี้อีกครั้งหลังจากที่คุณเปิดหน้านี้ "
+                  "ค่าที่แสดงตอนนี้อยู่ด้านบนแล้ว โปรดตัดสินอีกครั้ง",
+                  "Nothing was changed: this value was written again after you "
+                  "opened the page; the value shown now is above. Decide again.");
     } else if (r.status().reason() == "merged_away") {
       message = T(ctx.lang,
                   "ยังไม่ได้เปลี่ยนอะไร: กลุ่มผู้ผลิตนี้ถูกรวมเข้ากับอีกกลุ่มแล้ว "

@@ -219,10 +219,22 @@ TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
   Reply page = office.Get("/conflicts/" + id);
   REQUIRE(page.status == 200);
   CHECK_THAT(page.body, Catch::Contains("เดินหน้าอย่างเดียว"));
-  // The earlier stage (design, the incoming value) cannot be chosen.
-  CHECK_THAT(page.body,
-             Catch::Contains("value=\"incoming\" disabled") &&
-                 Catch::Contains("value=\"current\">"));
+  // The earlier stage (design, the incoming value) is not offered.
+  CHECK_THAT(page.body, !Catch::Contains("value=\"incoming\"") &&
+                            Catch::Contains("value=\"current\">"));
+  // Posted through the API anyway: 409 moves_back naming the field.
+  {
+    Request api;
+    api.method = "POST";
+    api.path = "/api/conflicts/" + id + "/resolve";
+    api.csrf_header = office.csrf;
+    api.body = R"({"keep": "incoming", "reason": "x"})";
+    Reply refused = office.Send(api);
+    CHECK(refused.status == 409);
+    auto body = nlohmann::json::parse(refused.body);
+    CHECK(body["error"] == "moves_back");
+    CHECK(body["field"] == "stage");
+  }
   // Posted anyway: refused in Thai, nothing resolved.
   Reply back = office.Post("/conflicts/" + id + "/resolve",
                            {{"csrf", office.csrf},
@@ -237,6 +249,123 @@ TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
                             {"reason", "ผลิตภัณฑ์อยู่ขั้นบรรจุภัณฑ์แล้ว"}});
   CHECK(kept.status == 303);
   CHECK_THAT(Location(kept), Catch::Contains("done="));
+}
+
+TEST_CASE("Console conflicts: a value written after the conflict is shown, kept "
+          "if chosen, and never replaced unseen; a bad value's API error has "
+          "its problem",
+          "[console][conflict]") {
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  // Somchai, having pulled the conflict (malee's excused, seq 5), marks
+  // the day late: no new conflict, the row now shows late.
+  PushService push(store);
+  REQUIRE(push.Push(c.f.Record(c.somchai.id),
+                    c.somchai.SealNext({Row("attendance", c.attendance,
+                                            c.somchai.HlcAt(kT0 + 30),
+                                            {{"status", T("late"), c.conflict.incoming_seq}})}))
+              .ok());
+  REQUIRE(Conflicts(store).List()->size() == 1);
+  Result<std::optional<LaterWrite>> later = LaterWriteOf(store.db(), c.conflict);
+  REQUIRE(later.ok());
+  REQUIRE(later->has_value());
+  CHECK((*later)->value == T("late"));
+  const uint64_t late_seq = (*later)->seq;
+  CHECK(late_seq > c.conflict.incoming_seq);
+
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  Signed office(console, "somying");
+  const std::string id = c.conflict.id;
+  Reply page = office.Get("/conflicts/" + id);
+  REQUIRE(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("บันทึกอีกครั้งหลังพบข้อขัดแย้ง") &&
+                            Catch::Contains("value=\"now\"") &&
+                            Catch::Contains("name=\"seen_seq\" value=\"" +
+                                            std::to_string(late_seq) + "\""));
+  auto view = nlohmann::json::parse(office.Get("/api/conflicts/" + id).body);
+  CHECK(view["later"]["value_text"] == "late");
+  CHECK(view["later"]["seq"] == late_seq);
+
+  const auto status_now = [&] {
+    return c.f.Text("SELECT status FROM attendance WHERE id = '" +
+                    c.attendance.ToString() + "'");
+  };
+  Request api;
+  api.method = "POST";
+  api.path = "/api/conflicts/" + id + "/resolve";
+  api.csrf_header = office.csrf;
+  // Keeping a side without having seen the later value: refused, nothing
+  // written.
+  api.body = R"({"keep": "current", "reason": "ตามใบลงชื่อ"})";
+  Reply unseen = office.Send(api);
+  CHECK(unseen.status == 409);
+  {
+    auto body = nlohmann::json::parse(unseen.body);
+    CHECK(body["error"] == "changed_since");
+    CHECK(body["field"] == "status");
+    CHECK(body["now_value"] == "late");
+    CHECK(body["now_seq"] == late_seq);
+  }
+  CHECK(status_now() == "late");
+  CHECK_FALSE(Conflicts(store).List()->front().resolved());
+  // The form posted without seen_seq (an old page): refused in Thai.
+  Reply old_form = office.Post("/conflicts/" + id + "/resolve",
+                               {{"csrf", office.csrf},
+                                {"choice", "incoming"},
+                                {"reason", "ตามใบลา"}});
+  CHECK_THAT(PercentDecoded(Location(old_form)),
+             Catch::Contains("บันทึกค่านี้อีกครั้งหลังจากที่คุณเปิดหน้านี้"));
+  CHECK(status_now() == "late");
+  // A value that is no status: 400 with its problem and field.
+  api.body = std::string(R"({"value": "มาสาย?", "reason": "x", "seen_seq": )") +
+             std::to_string(late_seq) + "}";
+  Reply bad = office.Send(api);
+  CHECK(bad.status == 400);
+  {
+    auto body = nlohmann::json::parse(bad.body);
+    CHECK(body.contains("problem"));
+    CHECK(body["field"] == "status");
+  }
+  // Keeping the value now, by the form's "now".
+  Reply kept = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "now"},
+                            {"seen_seq", std::to_string(late_seq)},
+                            {"reason", "มาสายจริง ตามที่วิทยากรแก้ไข"}});
+  CHECK_THAT(Location(kept), Catch::Contains("done="));
+  CHECK(status_now() == "late");
+  CHECK(Conflicts(store).List()->front().resolved());
+  CHECK(Conflicts(store).List()->front().resolved_value == "late");
+}
+
+TEST_CASE("Conflicts: a side chosen with the later write seen replaces it",
+          "[conflict]") {
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  PushService push(store);
+  REQUIRE(push.Push(c.f.Record(c.somchai.id),
+                    c.somchai.SealNext({Row("attendance", c.attendance,
+                                            c.somchai.HlcAt(kT0 + 30),
+                                            {{"status", T("late"), c.conflict.incoming_seq}})}))
+              .ok());
+  const uint64_t late_seq = (*LaterWriteOf(store.db(), c.conflict))->seq;
+  Resolver by;
+  by.actor = "cli";
+  Resolution how;
+  how.kind = Resolution::Kind::kKeepSeq;
+  how.seq = late_seq + 100;  // no write of this conflict
+  how.seen_seq = late_seq;
+  CHECK(Conflicts(store).Resolve(c.conflict.id, how, by).status().code() ==
+        Code::kInvalidArgument);
+  how.kind = Resolution::Kind::kKeepCurrent;
+  how.seen_seq = late_seq;
+  Result<ResolveOutcome> r = Conflicts(store).Resolve(c.conflict.id, how, by);
+  REQUIRE(r.ok());
+  CHECK(c.f.Text("SELECT status FROM attendance WHERE id = '" +
+                 c.attendance.ToString() + "'") == "absent");
+  // Resolved: no later write to show any more.
+  CHECK_FALSE(LaterWriteOf(store.db(), r->conflict)->has_value());
 }
 
 }  // namespace
