@@ -34,6 +34,8 @@ Status AppendBundleRecord(std::string* out, uint8_t kind, std::string_view a,
 
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                    bool include_photos) {
+  // Before sealing: a path that can take no file changes nothing.
+  if (Status s = EnsureReplaceableFile(path); !s.ok()) return s;
   Outbox outbox(store);
   if (Result<size_t> sealed = outbox.SealAll(); !sealed.ok())
     return sealed.status();
@@ -84,6 +86,7 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
 
   summary.file_bytes = out.size();
   if (Status s = WriteFileAtomically(path, out, S_IRUSR | S_IWUSR); !s.ok()) {
+    if (s.code() == Code::kInvalidArgument) return s;  // not a file to write
     return Status::IOError("cannot write " + path + ": " + s.message());
   }
   return summary;

@@ -285,6 +285,7 @@ Result<XlsxSummary> ExportXlsx(Db& db, const std::string& path,
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::NotFound("folder '" + dir + "' does not exist");
   }
+  if (Status s = EnsureReplaceableFile(path); !s.ok()) return s;
 
   Result<std::vector<ExportSheet>> sheets = BuildPeopleSheets(db, filter);
   if (!sheets.ok()) return sheets.status();

@@ -63,8 +63,18 @@ Status FsyncDir(const std::string& dir) {
 
 }  // namespace
 
+Status EnsureReplaceableFile(const std::string& path) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0 || S_ISREG(st.st_mode)) return Status();
+  return Status::InvalidArgument(
+      "'" + path + "' is " +
+      (S_ISDIR(st.st_mode) ? std::string("a folder") : std::string("not a file (a device or a pipe)")) +
+      ": give the name of a file to write; nothing was written");
+}
+
 Status WriteFileAtomically(const std::string& path, std::string_view bytes,
                            mode_t mode) {
+  if (Status s = EnsureReplaceableFile(path); !s.ok()) return s;
   const std::string tmp = path + ".tmp";
   // O_TRUNC rather than O_EXCL: a ".tmp" left by a crash must not block every
   // later write. O_NOFOLLOW: never write through a planted symlink.

@@ -13,9 +13,16 @@ namespace kbo {
 
 // Writes `bytes` to "<path>.tmp" (created with `mode`), fsyncs it, renames it
 // over `path`, then fsyncs the directory: a crash leaves the old file or the
-// new one, never half of either.
+// new one, never half of either. kInvalidArgument, nothing written, when
+// `path` exists and is not a regular file (EnsureReplaceableFile).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes,
                            mode_t mode);
+
+// OK when `path` does not exist or is a regular file (following links);
+// kInvalidArgument naming it otherwise. Renaming a new file over a device,
+// a pipe or a folder replaces it: `kbo bundle export /dev/null` run as root
+// had turned /dev/null into a file only root could open.
+Status EnsureReplaceableFile(const std::string& path);
 
 // Reads a whole file. kNotFound if absent; kResourceExhausted if larger than
 // `max_bytes` (nothing beyond the cap is read).

@@ -64,6 +64,27 @@ TEST_CASE("Fs: an atomic write replaces the contents and leaves no .tmp",
   CHECK_FALSE(FileExists(path + ".tmp"));
 }
 
+TEST_CASE("Fs: an atomic write never replaces a device, a pipe or a folder",
+          "[fs]") {
+  // `kbo bundle export /dev/null` as root had renamed a file over
+  // /dev/null. A FIFO stands in for the device here.
+  testing::TempDir dir;
+  const std::string fifo = dir.File("pipe");
+  REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
+  Status s = WriteFileAtomically(fifo, "bundle bytes", 0600);
+  CHECK(s.code() == Code::kInvalidArgument);
+  CHECK_THAT(s.message(), Catch::Contains("not a file"));
+  struct stat st;
+  REQUIRE(::stat(fifo.c_str(), &st) == 0);
+  CHECK(S_ISFIFO(st.st_mode));
+  CHECK_FALSE(FileExists(fifo + ".tmp"));
+  const std::string folder = dir.File("folder");
+  REQUIRE(EnsureDir(folder).ok());
+  CHECK(WriteFileAtomically(folder, "x", 0600).code() == Code::kInvalidArgument);
+  CHECK(IsDirectory(folder));
+  CHECK(EnsureReplaceableFile(dir.File("absent")).ok());
+}
+
 TEST_CASE("Fs: a .tmp left by a crash is overwritten with the new mode",
           "[fs]") {
   testing::TempDir dir;

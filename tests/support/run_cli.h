@@ -63,6 +63,12 @@ inline CliResult RunBinary(const std::string& binary,
   for (std::string& e : env_store) envp.push_back(e.data());
   envp.push_back(nullptr);
 
+  // A test runner started with its standard streams closed would have the
+  // pipes below take fds 0-2, and the child's dup2/close dance would then
+  // close the child's own stdin (a password read from the parent's input).
+  for (int fd = 0; fd <= 2; ++fd) {
+    if (fcntl(fd, F_GETFD) == -1) open("/dev/null", fd == 0 ? O_RDONLY : O_WRONLY);
+  }
   int out_pipe[2];
   int err_pipe[2];
   if (pipe(out_pipe) != 0) return result;
