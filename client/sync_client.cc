@@ -426,6 +426,8 @@ Result<SyncSummary> SyncClient::Sync() {
     } else if (*server_device_seq_ < *confirmed) {
       summary.resent_sets = *confirmed - *server_device_seq_;
       s = PushFrom(&summary, *server_device_seq_ + 1);
+      // Its photos may be lost with them: the ones it lacks go again.
+      if (s.ok()) s = RecheckUploads();
     }
   }
   if (s.ok()) {

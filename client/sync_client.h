@@ -390,6 +390,12 @@ class SyncClient {
   //   kIOError            a photo missing or damaged in blobs/ (the others
   //                       are still uploaded; the error names it).
   Status UploadBlobs(SyncSummary* summary);
+  // The server lost change sets it had confirmed (restored from a backup),
+  // so it may have lost photos this device uploaded too: those it lists as
+  // missing (GET /v1/blobs/missing) are queued again, or, when it cannot
+  // list them all, every uploaded photo is (UploadBlobs then asks each
+  // one's state: nothing the server holds is sent again).
+  Status RecheckUploads();
 
   // Sends the originals asked for (docs/protocol.md §8, "Originals on
   // request"): first, if the last pull said the office asked for some, it

@@ -108,6 +108,44 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
   return first_local_error;
 }
 
+Status SyncClient::RecheckUploads() {
+  {
+    // No photo ever uploaded from here: nothing to ask about.
+    Statement any(store_.db(),
+                  "SELECT 1 FROM blob_upload WHERE done_at IS NOT NULL AND "
+                  "refused_at IS NULL LIMIT 1");
+    const bool uploaded = any.Step();
+    if (!any.status().ok()) return any.status();
+    if (!uploaded) return Status();
+  }
+  std::optional<std::vector<std::string>> missing;
+  Result<HttpResponse> r =
+      Call("GET", std::string(protocol::kBlobsMissingPath), "", "", kMaxMissingBytes);
+  if (!r.ok()) return r.status();
+  if (r->status == 200) {
+    Result<std::vector<std::string>> listed = wire::ParseMissingBlobs(r->body);
+    if (listed.ok() && listed->size() < protocol::kMissingBlobsListed) {
+      missing = std::move(*listed);
+    }
+  }
+  Db& db = store_.db();
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  constexpr const char* kAgain =
+      "UPDATE blob_upload SET done_at = NULL, uploaded_bytes = 0 WHERE "
+      "done_at IS NOT NULL AND refused_at IS NULL";
+  if (missing.has_value()) {
+    Statement& again = db.Cached(std::string(kAgain) + " AND sha256 = ?1");
+    for (const std::string& sha : *missing) {
+      again.Bind(1, std::string_view(sha));
+      if (Status s = again.Run(); !s.ok()) return s;
+    }
+  } else if (Status s = db.Exec(kAgain); !s.ok()) {
+    return s;
+  }
+  return txn.Commit();
+}
+
 size_t UploadChunkBytes(uint64_t rate_bytes_per_s, int64_t read_timeout_ms) {
   if (rate_bytes_per_s == 0) return kFirstUploadChunkBytes;
   const uint64_t target_ms = static_cast<uint64_t>(

@@ -1,12 +1,17 @@
 #include "server/blob_service.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <memory>
+#include <optional>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "server/log.h"
 #include "server/storage/blobs.h"
@@ -320,6 +325,43 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
   Result<BlobState> r = PutChunk(sha256, offset, total, chunk_sha256, chunk);
   uploader_.clear();
   return r;
+}
+
+Result<size_t> BlobService::AdoptFiles() {
+  const std::string& dir = store_.paths().blobs;
+  std::vector<std::pair<std::string, uint64_t>> files;
+  {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+    if (!d) return size_t{0};  // no photos yet
+    while (const dirent* e = ::readdir(d.get())) {
+      const std::string name = e->d_name;
+      if (!IsBlobName(name)) continue;
+      struct stat st;
+      if (::stat((dir + "/" + name).c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+      files.emplace_back(name, static_cast<uint64_t>(st.st_size));
+    }
+  }
+  Db& db = store_.db();
+  storage::Blobs blobs(db);
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+  const std::string now = store_.NowIso();
+  size_t adopted = 0;
+  for (const auto& [sha, bytes] : files) {
+    Result<std::optional<storage::BlobRow>> row = blobs.Find(sha);
+    if (!row.ok()) return row.status();
+    if (row->has_value() && (*row)->complete) continue;
+    if (Status s = blobs.RecordWhole(sha, bytes, now); !s.ok()) return s;
+    ++adopted;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  if (adopted > 0) {
+    LogLine(std::to_string(adopted) +
+            (adopted == 1 ? " photo file" : " photo files") + " in " + dir +
+            " that server.db did not hold as received (restored from an older "
+            "backup?) are recorded as received");
+  }
+  return adopted;
 }
 
 Result<size_t> BlobService::ReapPartials() {

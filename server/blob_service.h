@@ -85,6 +85,14 @@ class BlobService {
   // partial reaper (PutChunkFor), at most once an hour; logs one line
   // naming what it collected. Returns the collected blobs' names.
   Result<std::vector<std::string>> CollectUnnamed();
+  // Blob files in the folder that the database does not hold as complete
+  // (a server.db restored from a backup older than its blobs/ folder): each
+  // is recorded whole with its size, so the console shows the photo as
+  // received and no device is asked for it again. A file is only ever put
+  // in place after its bytes hashed to its name, so it is taken as it is.
+  // `kbo-server serve` runs it at start; logs one line when it adopted any.
+  // Returns how many.
+  Result<size_t> AdoptFiles();
   BlobService(const BlobService&) = delete;
   BlobService& operator=(const BlobService&) = delete;
 

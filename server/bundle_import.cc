@@ -131,6 +131,14 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
         ++(r->repeated ? summary.change_sets_repeated
                        : summary.change_sets_applied);
         if (r->from_revoked && !r->repeated) ++summary.change_sets_from_revoked;
+        if (!r->repeated) {
+          for (const protocol::RefusedRow& row : r->receipt.refused) {
+            summary.row_refusals.push_back(
+                "record " + std::to_string(index) + " (change set " +
+                std::to_string(r->receipt.seq) + "): " + row.entity + " " +
+                row.row_id + ": " + row.reason + ": " + row.message);
+          }
+        }
         continue;
       }
       ++summary.change_sets_refused;

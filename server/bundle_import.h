@@ -23,6 +23,10 @@ struct BundleSummary {
   size_t change_sets_from_revoked = 0;
   // One line per refused record: "record 3 (change set 7 of device D): ...".
   std::vector<std::string> refusals;
+  // Rows the server refused inside applied change sets (kept for the office,
+  // refused list), one line each: "record 3 (change set 7 of device D):
+  // producer ID: after_revocation: ...".
+  std::vector<std::string> row_refusals;
   // Set when the file stops making sense part-way (a truncated record, an
   // unknown kind): records before it were imported, nothing after.
   Status framing;

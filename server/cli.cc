@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "server/app_files.h"
+#include "server/blob_service.h"
 #include "server/bundle_import.h"
 #include "server/conflicts.h"
 #include "server/console/user_cmds.h"
@@ -334,6 +335,11 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  // Photos whose files outlived their rows (a restore): received, not asked
+  // for again.
+  if (Result<size_t> adopted = BlobService(**store).AdoptFiles(); !adopted.ok()) {
+    return adopted.status();
+  }
   return kbo::server::Serve(**store, options, ctx.out);
 }
 
@@ -913,15 +919,25 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
           << " already held, " << s.blobs_refused << " refused\n";
   for (const std::string& line : s.refusals)
     ctx.err << "kbo-server: refused " << line << "\n";
+  if (!s.row_refusals.empty()) {
+    ctx.out << "rows refused in applied change sets: " << s.row_refusals.size()
+            << " (kept for the office: kbo-server refused list)\n";
+    for (const std::string& line : s.row_refusals)
+      ctx.err << "kbo-server: row refused in " << line << "\n";
+  }
   if (!s.framing.ok()) {
     return Status::Corruption("the bundle is damaged: " + s.framing.message() +
                               "; the records before it were imported");
   }
   if (s.change_sets_refused + s.blobs_refused > 0) {
     const uint64_t refused = s.change_sets_refused + s.blobs_refused;
+    const bool none = s.change_sets_applied + s.change_sets_repeated +
+                          s.blobs_stored + s.blobs_present ==
+                      0;
     return Status::PermissionDenied(
         std::to_string(refused) + (refused == 1 ? " record" : " records") +
-        " refused (see above); the others were imported");
+        " refused (see above); " +
+        (none ? "nothing was imported" : "the others were imported"));
   }
   return Status();
 }

@@ -427,13 +427,19 @@ Status Enrolment::Revoke(std::string_view device_id) {
     return Status::InvalidArgument("'" + std::string(device_id) +
                                    "' is not a device id");
   }
-  Result<bool> found =
-      storage::Devices(store_.db()).Revoke(id->ToString(), store_.NowIso());
+  const std::string now = store_.NowIso();
+  Result<bool> found = storage::Devices(store_.db()).Revoke(id->ToString(), now);
   if (!found.ok()) return found.status();
   if (!*found) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
-  return Status();
+  // Also outside the database, so a restore from an older backup cannot
+  // let the device in again (ServerStore::GuardRevocations).
+  Result<std::optional<DeviceRecord>> device = LoadDevice(store_.db(), *id);
+  if (!device.ok()) return device.status();
+  const std::string at =
+      device->has_value() && (*device)->revoked() ? (*device)->revoked_at : now;
+  return store_.NoteRevocation(id->ToString(), at);
 }
 
 Status Enrolment::SetLabel(std::string_view device_id,

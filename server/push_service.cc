@@ -148,24 +148,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                device_text + "'s key; nothing was stored")
         .WithReason("bad_signature");
   }
-  if (from_revoked) {
-    // Vouched for: what was recorded before the revocation. A row stamped
-    // after it was made by whoever held the phone since (a lost or stolen
-    // one is why devices are revoked): that set is not taken. revoked_at
-    // is to the second: a row within that second counts as before.
-    const std::optional<int64_t> revoked_ms = ParseIsoUtcMillis(device.revoked_at);
-    for (const RowChange& row : cs.rows) {
-      if (!revoked_ms || row.hlc.wall_ms >= *revoked_ms + 1000) {
-        return Status::PermissionDenied(
-                   "change set " + std::to_string(cs.seq) + " of revoked device " +
-                   device_text + " holds a row recorded at " +
-                   FormatIsoUtc(row.hlc.wall_ms) + ", after the device was "
-                   "revoked (" + device.revoked_at + "); only what it recorded "
-                   "before is accepted, and nothing of this set was stored")
-            .WithReason("after_revocation");
-      }
-    }
-  }
+  // A revoked device's set the office vouched for (from_revoked): each row
+  // recorded after the revocation is refused on its own (after_revocation,
+  // ApplyAtServer), the ones recorded before are taken.
   const int64_t now = store_.NowMillis();
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];

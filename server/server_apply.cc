@@ -14,6 +14,7 @@
 #include "server/storage/rows.h"
 #include "shared/derived_row_id.h"
 #include "shared/entities.h"
+#include "shared/labels.h"
 #include "shared/replica/apply.h"
 #include "shared/roles.h"
 #include "shared/wire.h"
@@ -320,6 +321,20 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                   "it was recorded at " + FormatIsoUtc(row.hlc.wall_ms) +
                       " by the device's clock, before 2020; set the device's "
                       "date and time correctly and record it again");
+  }
+  if (device != nullptr && device->revoked()) {
+    // Only a revoked device's set the office vouched for gets here (bundle
+    // import --accept-revoked): what it recorded before the revocation is
+    // taken; a row stamped after it was made by whoever held the phone
+    // since (a lost or stolen one is why devices are revoked). revoked_at
+    // is to the second: a row within that second counts as before.
+    const std::optional<int64_t> revoked_ms = ParseIsoUtcMillis(device->revoked_at);
+    if (!revoked_ms || row.hlc.wall_ms >= *revoked_ms + 1000) {
+      return refuse("after_revocation",
+                    "it was recorded at " + FormatIsoUtc(row.hlc.wall_ms) +
+                        ", after the device was revoked (" + device->revoked_at +
+                        "); only what it recorded before is accepted");
+    }
   }
   bool writes_tombstone = false;
   // The district it writes (at most one: no column is written twice).

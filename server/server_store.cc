@@ -4,17 +4,24 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <ctime>
 #include <iterator>
 #include <optional>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "schema/schema.h"
 #include "server/log.h"
 #include "shared/encoding.h"
 #include "shared/fs.h"
+#include "server/storage/devices.h"
 #include "server/storage/pg_db.h"
 #include "server/storage/server_state.h"
+#include "shared/labels.h"
+#include "shared/uuid.h"
 #include "shared/sqlite/migrate.h"
 
 namespace kbo::server {
@@ -28,6 +35,7 @@ ServerPaths PathsFor(const std::string& dir) {
   p.blobs = p.dir + "/blobs";
   p.partial = p.dir + "/blobs/partial";
   p.high_water = p.dir + "/sequence-high-water";
+  p.revocations = p.dir + "/revoked-devices";
   return p;
 }
 
@@ -94,6 +102,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   }
   Db& d = *store->db_;
   if (Status s = store->GuardSequences(); !s.ok()) return s;
+  if (Status s = store->GuardRevocations(); !s.ok()) return s;
 
   storage::ServerState state(d);
   std::string server_id;
@@ -220,6 +229,60 @@ Status ServerStore::GuardSequences() {
             "backup come back from the devices' own copies");
   }
   NoteHighWater(now);
+  return Status();
+}
+
+Status ServerStore::NoteRevocation(std::string_view device_id,
+                                   std::string_view revoked_at) {
+  const std::string line = std::string(device_id) + " " + std::string(revoked_at) + "\n";
+  const int fd = ::open(paths_.revocations.c_str(),
+                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot record the revocation in " + paths_.revocations +
+                           ": " + std::strerror(errno));
+  }
+  const bool ok = ::write(fd, line.data(), line.size()) ==
+                      static_cast<ssize_t>(line.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
+  ::close(fd);
+  if (!ok) {
+    return Status::IOError("cannot record the revocation in " + paths_.revocations +
+                           ": " + std::strerror(err));
+  }
+  return Status();
+}
+
+Status ServerStore::GuardRevocations() {
+  // A line per revocation ever made here: a few dozen bytes each.
+  Result<std::string> text = ReadFileBounded(paths_.revocations, size_t{64} << 20);
+  if (!text.ok()) {
+    return text.status().code() == Code::kNotFound ? Status() : text.status();
+  }
+  Transaction txn(*db_);
+  if (!txn.status().ok()) return txn.status();
+  storage::Devices devices(*db_);
+  std::vector<std::string> again;
+  size_t at = 0;
+  while (at < text->size()) {
+    size_t end = text->find('\n', at);
+    if (end == std::string::npos) end = text->size();  // a line cut by a crash
+    const std::string line = text->substr(at, end - at);
+    at = end + 1;
+    const size_t space = line.find(' ');
+    if (space == std::string::npos) continue;
+    const std::string id = line.substr(0, space);
+    const std::string when = line.substr(space + 1);
+    if (!Uuid::Parse(id).ok() || !ParseIsoUtcMillis(when).has_value()) continue;
+    Result<bool> revoked = devices.RevokeIfActive(id, when);
+    if (!revoked.ok()) return revoked.status();
+    if (*revoked) again.push_back(id + " (revoked " + when + ")");
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  for (const std::string& d : again) {
+    LogLine("device " + d + " was active in server.db (restored from a backup older than "
+            "its revocation?): revoked again, as " + paths_.revocations + " records");
+  }
   return Status();
 }
 

@@ -23,6 +23,10 @@ namespace kbo::server {
 //   DIR/blobs/partial uploads in progress
 //   DIR/sequence-high-water  the highest server sequence handed out, so that
 //                     a server.db restored from a backup is noticed (below)
+//   DIR/revoked-devices  every revocation, one "DEVICE_ID REVOKED_AT" line
+//                     each, so that a server.db restored from a backup
+//                     older than a revocation does not let the device in
+//                     again (NoteRevocation, Open)
 struct ServerPaths {
   std::string dir;
   std::string db;
@@ -30,6 +34,7 @@ struct ServerPaths {
   std::string blobs;
   std::string partial;
   std::string high_water;
+  std::string revocations;
 };
 ServerPaths PathsFor(const std::string& dir);
 
@@ -102,6 +107,10 @@ class ServerStore {
   // The highest sequence handed out so far (0 if none).
   Result<uint64_t> LastSeq();
 
+  // Appends the revocation to DIR/revoked-devices and flushes it to disk;
+  // Enrolment::Revoke calls it once the database holds the revocation.
+  Status NoteRevocation(std::string_view device_id, std::string_view revoked_at);
+
   // The server's hybrid logical clock as persisted (server_state.clock_hlc).
   // Load, use, save, all inside one Transaction.
   Result<Hlc> LoadClock();
@@ -112,6 +121,10 @@ class ServerStore {
   Status GuardSequences();
   // Records that sequences below `next_seq` were handed out.
   void NoteHighWater(uint64_t next_seq);
+  // Revokes again every device DIR/revoked-devices names that the database
+  // holds as active (restored from an older backup), logging each. Called
+  // by Open.
+  Status GuardRevocations();
   ServerStore() = default;
 
   ServerPaths paths_;

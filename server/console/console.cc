@@ -1,5 +1,8 @@
 #include "server/console/console.h"
 
+#include <sodium.h>
+
+#include <algorithm>
 #include <exception>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -9,6 +12,7 @@
 #include "server/console/users.h"
 #include "server/reports.h"
 #include "server/log.h"
+#include "shared/encoding.h"
 #include "shared/error_body.h"
 #include "shared/secrets.h"
 #include "shared/version.h"
@@ -399,6 +403,72 @@ std::string LoginPage(Lang lang, const std::string& login_token,
 
 }  // namespace
 
+namespace {
+
+// '+' and %XX decoded (a query value as the console wrote it).
+std::string UrlDecode(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '+') {
+      out += ' ';
+    } else if (text[i] == '%' && i + 2 < text.size() &&
+               HexDigitValue(text[i + 1]) >= 0 && HexDigitValue(text[i + 2]) >= 0) {
+      out += static_cast<char>(HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2]));
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
+// The flash messages a page shows (?done=, ?error=) come only from this
+// console's own redirects: each carries fm=, a MAC of both texts keyed by
+// the session's CSRF token, and a page shows them only when it matches. A
+// link from elsewhere (?error=Your session expired, sign in at evil...)
+// cannot make the console say anything.
+std::string FlashMac(const std::string& key, const std::string& done,
+                     const std::string& error) {
+  unsigned char mac[16];
+  const std::string message = done + std::string(1, '\0') + error;
+  crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size(), reinterpret_cast<const unsigned char*>(key.data()),
+                     std::min<size_t>(key.size(), crypto_generichash_KEYBYTES_MAX));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+}
+
+// A redirect to this console with a flash message gets its fm=.
+void SignFlash(const std::string& key, Reply* r) {
+  if (r->status != 303) return;
+  auto it = r->headers.find("Location");
+  if (it == r->headers.end()) return;
+  std::string& location = it->second;
+  if (location.empty() || location[0] != '/') return;
+  const size_t hash = location.find('#');
+  const std::string fragment = hash == std::string::npos ? "" : location.substr(hash);
+  std::string target = location.substr(0, hash);
+  const size_t q = target.find('?');
+  if (q == std::string::npos) return;
+  std::string done, error;
+  bool any = false;
+  size_t at = q + 1;
+  while (at <= target.size()) {
+    size_t end = target.find('&', at);
+    if (end == std::string::npos) end = target.size();
+    const std::string pair = target.substr(at, end - at);
+    const size_t eq = pair.find('=');
+    const std::string name = pair.substr(0, eq);
+    const std::string value = eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    if (name == "done" && done.empty()) done = value, any = true;
+    if (name == "error" && error.empty()) error = value, any = true;
+    at = end + 1;
+  }
+  if (!any) return;
+  location = target + "&fm=" + FlashMac(key, done, error) + fragment;
+}
+
+}  // namespace
+
 Reply Console::HandleLocked(const Request& req) {
   // The language: ?lang= (remembered in a cookie), else the cookie, else Thai.
   Lang lang = Lang::kTh;
@@ -570,8 +640,18 @@ Reply Console::HandleLocked(const Request& req) {
   }
   Request routed = req;
   for (size_t i = 1; i < m.size(); ++i) routed.matches.push_back(m[i].str());
+  if (routed.query.count("done") != 0 || routed.query.count("error") != 0) {
+    if (!ConstantTimeEqual(routed.Query("fm"),
+                           FlashMac(session->csrf, routed.Query("done"),
+                                    routed.Query("error")))) {
+      routed.query.erase("done");
+      routed.query.erase("error");
+    }
+  }
   Context routed_ctx{store_, *session, lang, routed};
-  return finish(route->handler(routed_ctx));
+  Reply reply = route->handler(routed_ctx);
+  SignFlash(session->csrf, &reply);
+  return finish(std::move(reply));
 }
 
 }  // namespace kbo::server::console

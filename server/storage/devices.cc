@@ -131,6 +131,14 @@ Result<bool> Devices::Revoke(std::string_view device_id, std::string_view now_is
   return db_.Changes() != 0;
 }
 
+Result<bool> Devices::RevokeIfActive(std::string_view device_id, std::string_view at) {
+  Statement& st = db_.Cached(
+      "UPDATE device SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL");
+  st.Bind(1, device_id).Bind(2, at);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return db_.Changes() != 0;
+}
+
 Result<bool> Devices::SetLabel(std::string_view device_id, std::string_view label) {
   Statement& st = db_.Cached("UPDATE device SET label = ?2 WHERE device_id = ?1");
   st.Bind(1, device_id).Bind(2, label);

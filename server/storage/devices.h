@@ -73,6 +73,9 @@ class Devices {
   // revoked_at = now unless already revoked; false if there is no such
   // device.
   Result<bool> Revoke(std::string_view device_id, std::string_view now_iso);
+  // revoked_at = `at` if the device is enrolled and not revoked; whether it
+  // was (a revocation the database had lost: ServerStore::Open).
+  Result<bool> RevokeIfActive(std::string_view device_id, std::string_view at);
   // false if there is no such device.
   Result<bool> SetLabel(std::string_view device_id, std::string_view label);
   // New districts, with the sequence of the grant (grant_seq).

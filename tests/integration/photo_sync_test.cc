@@ -16,6 +16,7 @@
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
 #include "tests/integration/field.h"
+#include "tests/support/test_db.h"
 #include "tests/support/test_images.h"
 #include "tools/bench/link_emulator.h"
 
@@ -589,6 +590,59 @@ TEST_CASE("photos: over a slow link a large photo goes up in chunks the link "
   CHECK(done->blob_bytes == big.size());  // each byte once
   CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + sha +
                           "' AND complete_at IS NOT NULL") == 1);
+}
+
+TEST_CASE("Photos: after the server is restored from a backup, a photo it lost "
+          "goes up again, and a photo file it kept counts as received",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  f.SyncOk(officer);
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  REQUIRE(f.server().Start());
+
+  // Two photos after the backup, both received.
+  std::vector<std::string> shas;
+  for (int i = 0; i < 2; ++i) {
+    const std::string file = f.dir() + "/IMG_000" + std::to_string(i) + ".jpg";
+    REQUIRE(WriteFileAtomically(file, SampleJpeg(640 + 16 * i, 480), 0600).ok());
+    shas.push_back(f.PhotoSha(
+        officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer})));
+  }
+  f.SyncOk(officer);
+  const auto received = [&](const std::string& sha) {
+    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                         "' AND complete_at IS NOT NULL");
+  };
+  REQUIRE(received(shas[0]) == 1);
+  REQUIRE(received(shas[1]) == 1);
+
+  // The restore: server.db from the backup; of the photo files, the first
+  // survived (blobs/ newer than the database), the second was lost.
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  REQUIRE(std::remove((data + "/blobs/" + shas[1]).c_str()) == 0);
+  REQUIRE(f.server().Start());
+  // The file that survived is received again at start, before any sync.
+  CHECK(received(shas[0]) == 1);
+  CHECK(received(shas[1]) == 0);
+
+  // The officer's next sync sends its lost change set again, and the lost
+  // photo with it; the one the server holds is not sent.
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err);
+  REQUIRE(synced.exit_code == 0);
+  CHECK(received(shas[0]) == 1);
+  CHECK(received(shas[1]) == 1);
+  Result<std::string> back = ReadFileBounded(data + "/blobs/" + shas[1], size_t{64} << 20);
+  REQUIRE(back.ok());
+  CHECK(*back == f.UploadCopy(officer, shas[1]));
+  CHECK(f.ServerCount("SELECT count(*) FROM photo") == 2);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "shared/fs.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -165,6 +166,34 @@ TEST_CASE(
   REQUIRE(moved.ok());
   CHECK(f.Record(d.id).role == "central_office");
   CHECK(f.Record(d.id).scope.all);
+}
+
+TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
+          "backup", "[server][enrol][restore]") {
+  ServerFixture f;
+  TestDevice lost, kept;
+  f.Enroll(lost, "5011");
+  f.Enroll(kept, "5011");
+  f.wall.Advance(1000);
+  REQUIRE(Enrolment(*f.store).Revoke(lost.id.ToString()).ok());
+  const std::string revoked_at = f.Record(lost.id).revoked_at;
+  REQUIRE_FALSE(revoked_at.empty());
+  Result<std::string> noted =
+      ReadFileBounded(f.store->paths().revocations, size_t{1} << 20);
+  REQUIRE(noted.ok());
+  CHECK(*noted == lost.id.ToString() + " " + revoked_at + "\n");
+  // The database as the backup had it: the device active.
+  REQUIRE(f.store->db()
+              .Exec("UPDATE device SET revoked_at = NULL WHERE device_id = '" +
+                    lost.id.ToString() + "'")
+              .ok());
+  const std::string data = f.tmp.File("data");
+  f.store.reset();
+  auto reopened = ServerStore::Open(data, &f.wall, kbo::testing::TestDbUrlFor(data));
+  REQUIRE(reopened.ok());
+  f.store = std::move(reopened).value();
+  CHECK(f.Record(lost.id).revoked_at == revoked_at);
+  CHECK_FALSE(f.Record(kept.id).revoked());
 }
 
 TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {

@@ -431,10 +431,12 @@ TEST_CASE(
       CHECK(audit->front().subject == revoked.id.ToString());
     }
 
-    // Vouching takes only that device's sets made before it was revoked:
-    // a set made since (by whoever holds the phone), another revoked
-    // device's, and one claiming its id but signed by another key are
-    // refused, with nothing of them stored.
+    // Vouching takes only what that device recorded before it was revoked:
+    // a row recorded since (by whoever holds the phone) is refused on its
+    // own, kept for the office, while the row recorded before it in the
+    // same set goes in; another revoked device's set, and one claiming its
+    // id but signed by another key, are refused, with nothing of them
+    // stored.
     TestDevice other_revoked;
     {
       ManualWallClock wall(NowMs());
@@ -453,10 +455,13 @@ TEST_CASE(
     TestDevice impostor;
     impostor.id = revoked.id;
     impostor.seq = revoked.seq;
-    const Uuid late_group = Uuid::Random(), other_group = Uuid::Random();
+    const Uuid late_group = Uuid::Random(), other_group = Uuid::Random(),
+               early_group = Uuid::Random();
     std::string mixed(protocol::kBundleMagic);
-    mixed += BundleRecord(1, revoked.SealNext({Producer(
-                                 late_group, revoked.HlcAt(NowMs() + 5000), kPhrao)}));
+    mixed += BundleRecord(
+        1, revoked.SealNext(
+               {Producer(early_group, revoked.HlcAt(NowMs() - 60000), kPhrao),
+                Producer(late_group, revoked.HlcAt(NowMs() + 5000), kPhrao)}));
     mixed += BundleRecord(1, other_set);
     mixed += BundleRecord(1, impostor.SealNext({Producer(
                                  other_group, impostor.HlcAt(NowMs() - 5000), kPhrao)}));
@@ -466,13 +471,18 @@ TEST_CASE(
                                       revoked.id.ToString()});
     INFO(refused.out << refused.err);
     CHECK(refused.exit_code == 5);
-    CHECK_THAT(refused.out, Catch::Contains("0 applied") && Catch::Contains("3 refused"));
-    CHECK_THAT(refused.err, Catch::Contains("after_revocation") &&
-                                Catch::Contains("revoked:") &&
-                                Catch::Contains("bad_signature"));
+    CHECK_THAT(refused.out, Catch::Contains("1 applied") && Catch::Contains("2 refused"));
+    CHECK_THAT(refused.out + refused.err, Catch::Contains("after_revocation") &&
+                                              Catch::Contains("revoked:") &&
+                                              Catch::Contains("bad_signature"));
     CliResult after = RunServerCli({"--data", data, "list", "producer", "--json"});
-    CHECK_THAT(after.out, !Catch::Contains(late_group.ToString()) &&
+    CHECK_THAT(after.out, Catch::Contains(early_group.ToString()) &&
+                              !Catch::Contains(late_group.ToString()) &&
                               !Catch::Contains(other_group.ToString()));
+    // The refused row is kept for the office to see.
+    CliResult kept = RunServerCli({"--data", data, "refused", "list", "--json"});
+    CHECK_THAT(kept.out, Catch::Contains(late_group.ToString()) &&
+                             Catch::Contains("after_revocation"));
   }
 
   // A stranger's set is refused; a truncated record stops the import.
