@@ -284,6 +284,13 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       }
       break;
   }
+  if (const Column* column = entity->FindColumn(c.column_name);
+      column != nullptr && column->required && value.is_null()) {
+    // Said here, with its problem, not by the applier in English.
+    return Status::InvalidArgument(c.column_name + " is required and cannot be emptied")
+        .With(field::kField, c.column_name)
+        .With(field::kProblem, std::string("err.required"));
+  }
   if (Status s = ValidateCell(*entity, c.column_name, value); !s.ok()) return s;
   if (c.column_name == kDeletedColumn && c.entity == "producer" &&
       value == Value::Integer(0)) {

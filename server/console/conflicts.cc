@@ -344,10 +344,13 @@ Reply Detail(Context& ctx, bool api) {
                          Escape(v->incoming.value_null ? "—" : v->incoming.value),
                      true);
     }
-    body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
-                   true);
-    body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
-            "<input name=\"value\" autocomplete=\"off\"></label>";
+    // Deleted or not has no third value to type.
+    if (c->column_name != kDeletedColumn) {
+      body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
+                     true);
+      body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
+              "<input name=\"value\" autocomplete=\"off\"></label>";
+    }
     body += "<label>" + T(lang, "เหตุผล (จำเป็น)", "Reason (required)") +
             "<textarea name=\"reason\" required maxlength=\"2000\" "
             "rows=\"3\"></textarea></label>";

@@ -538,8 +538,12 @@ Reply Console::HandleLocked(const Request& req) {
       const bool locked = s.status().code() == Code::kResourceExhausted;
       std::string message;
       if (locked) {
-        message = T(lang, "ใส่รหัสผ่านผิดหลายครั้งเกินไป: ",
-                    "Too many failed sign-ins: ") + s.status().message();
+        const int64_t* minutes = s.status().IntegerField("minutes");
+        const std::string n = std::to_string(minutes != nullptr ? *minutes : 5);
+        message = lang == Lang::kTh
+                      ? "ใส่รหัสผ่านผิดหลายครั้งเกินไป โปรดลองอีกครั้งใน " + n + " นาที"
+                      : "Too many failed sign-ins; try again in " + n +
+                            (n == "1" ? " minute." : " minutes.");
       } else if (s.status().code() == Code::kUnauthenticated) {
         message = T(lang, "ชื่อผู้ใช้หรือรหัสผ่านไม่ถูกต้อง",
                     "Wrong login or password.");

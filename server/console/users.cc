@@ -186,9 +186,11 @@ Result<SignInResult> Users::SignIn(std::string_view login,
     (void)AppendAudit(store_, "user:" + std::string(login.substr(0, 64)),
                       "sign_in_locked", login.substr(0, 64), "", address);
     (void)tx.Commit();
+    const int64_t minutes = (wait_s + 59) / 60;
     return Status::ResourceExhausted(
-        "too many failed sign-ins; try again in " +
-        std::to_string((wait_s + 59) / 60) + " minute(s)");
+               "too many failed sign-ins; try again in " + std::to_string(minutes) +
+               (minutes == 1 ? " minute" : " minutes"))
+        .With("minutes", minutes);
   };
   KBO_ASSIGN_OR_RETURN(const int64_t addr_until, LockedUntil(addr_key));
   if (addr_until > now) return refuse_locked(addr_until);

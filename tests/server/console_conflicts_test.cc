@@ -327,6 +327,20 @@ TEST_CASE("Console conflicts: a value written after the conflict is shown, kept 
     CHECK(body.contains("problem"));
     CHECK(body["field"] == "status");
   }
+  // Emptied: a status is required; said with its problem (Thai on the page).
+  api.body = std::string(R"({"value": "", "reason": "x", "seen_seq": )") +
+             std::to_string(late_seq) + "}";
+  Reply empty = office.Send(api);
+  CHECK(empty.status == 400);
+  CHECK(nlohmann::json::parse(empty.body)["problem"] == "err.required");
+  Reply emptied = office.Post("/conflicts/" + id + "/resolve",
+                              {{"csrf", office.csrf},
+                               {"choice", "other"},
+                               {"value", ""},
+                               {"seen_seq", std::to_string(late_seq)},
+                               {"reason", "x"}});
+  CHECK_THAT(PercentDecoded(Location(emptied)), Catch::Contains("ต้องกรอก"));
+  CHECK(status_now() == "late");
   // Keeping the value now, by the form's "now".
   Reply kept = office.Post("/conflicts/" + id + "/resolve",
                            {{"csrf", office.csrf},
