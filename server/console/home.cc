@@ -1,6 +1,7 @@
 // The console's home (an overview of what the user's districts hold), the
 // audit log, and web users (admin).
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <string>
@@ -78,8 +79,26 @@ Result<Summary> ReadSummary(Context& ctx) {
   for (const auto& [district, n] : conflicts) {
     if (scope.all || scope.Contains(district)) s.open_conflicts += n;
   }
-  s.devices = o.devices - o.revoked_devices;
-  s.photos_missing = o.photos_missing;
+  if (scope.all) {
+    s.devices = o.devices - o.revoked_devices;
+    s.photos_missing = o.photos_missing;
+  } else {
+    // A district office counts what is in its districts: devices that may
+    // record there, photos of rows there.
+    KBO_ASSIGN_OR_RETURN(const auto device_districts, store.ActiveDeviceDistricts());
+    for (const std::string& text : device_districts) {
+      Result<Scope> d = Scope::Parse(text);
+      if (!d.ok()) continue;
+      const bool overlaps =
+          d->all || std::any_of(d->districts.begin(), d->districts.end(),
+                                [&](const std::string& x) { return scope.Contains(x); });
+      if (overlaps) ++s.devices;
+    }
+    KBO_ASSIGN_OR_RETURN(const auto missing, store.PhotosMissingByDistrict());
+    for (const auto& [district, n] : missing) {
+      if (scope.Contains(district)) s.photos_missing += n;
+    }
+  }
   KBO_ASSIGN_OR_RETURN(s.refused_rows, store.UnsettledRefusedRows());
   return s;
 }

@@ -49,6 +49,26 @@ Result<int64_t> OverviewStore::RevokedDevices() {
   return Count(db_, "SELECT COUNT(*) FROM device WHERE revoked_at IS NOT NULL");
 }
 
+Result<std::vector<std::string>> OverviewStore::ActiveDeviceDistricts() {
+  Statement st(db_, "SELECT districts FROM device WHERE revoked_at IS NULL");
+  std::vector<std::string> out;
+  while (st.Step()) out.push_back(st.ColumnText(0));
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
+Result<std::map<std::string, int64_t>> OverviewStore::PhotosMissingByDistrict() {
+  Statement st(db_,
+               "SELECT COALESCE(p.district_code, ''), COUNT(DISTINCT p.sha256) FROM "
+               "photo p WHERE p.deleted = 0 AND p.sha256 IS NOT NULL AND NOT EXISTS "
+               "(SELECT 1 FROM blob b WHERE b.sha256 = p.sha256 AND b.complete_at IS "
+               "NOT NULL) GROUP BY 1");
+  std::map<std::string, int64_t> out;
+  while (st.Step()) out[st.ColumnText(0)] += st.ColumnInt(1);
+  KBO_RETURN_IF_ERROR(st.status());
+  return out;
+}
+
 Result<int64_t> OverviewStore::PhotosMissing() {
   return Count(db_,
                "SELECT COUNT(DISTINCT p.sha256) FROM photo p WHERE p.deleted = 0 "

@@ -39,8 +39,12 @@ class OverviewStore {
   // Enrolled devices, and how many of them are revoked.
   Result<int64_t> Devices();
   Result<int64_t> RevokedDevices();
+  // The districts text ("all", "5009,5011") of each active device.
+  Result<std::vector<std::string>> ActiveDeviceDistricts();
   // Distinct photos (by sha256) of live rows the server does not hold whole.
   Result<int64_t> PhotosMissing();
+  // The same by the photo row's district code ("" for none).
+  Result<std::map<std::string, int64_t>> PhotosMissingByDistrict();
   // Refused rows not yet settled.
   Result<int64_t> UnsettledRefusedRows();
   // server_state.next_seq (1 if the row is missing).

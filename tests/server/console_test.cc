@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 #include <httplib.h>
+#include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
 
@@ -106,6 +107,43 @@ TEST_CASE("console: nothing without a session (pages go to /login, the API gets 
   CHECK_THAT(login.body, Catch::Contains("name=\"login\"") &&
                              Catch::Contains("name=\"password\"") &&
                              Catch::Contains("viewport"));
+}
+
+TEST_CASE("console: a district office's overview counts the devices and missing "
+          "photos of its districts only",
+          "[console]") {
+  ConsoleFixture cf;
+  TestDevice phrao1, phrao2, fang, office;
+  cf.f.Enroll(phrao1, kPhrao);
+  cf.f.Enroll(phrao2, kPhrao);
+  cf.f.Enroll(fang, kFang);
+  cf.f.Enroll(office, "all", "central_office");
+  REQUIRE(Enrolment(*cf.f.store).Revoke(phrao2.id.ToString()).ok());
+  // A Fang photo row whose file never came.
+  PushService push(*cf.f.store);
+  const Uuid group = Uuid::Random();
+  REQUIRE(push.Push(cf.f.Record(fang.id),
+                    fang.SealNext({Producer(group, fang.HlcAt(kT0), kFang),
+                                   Row("photo", Uuid::Random(), fang.HlcAt(kT0),
+                                       {{"subject_type", T("producer"), 0},
+                                        {"subject_id", T(group.ToString()), 0},
+                                        {"sha256", T(std::string(64, 'a')), 0},
+                                        {"bytes", I(1000), 0},
+                                        {"mime", T("image/jpeg"), 0},
+                                        {"district_code", T(kFang), 0}})}))
+              .ok());
+  cf.AddUser("phrao_office", WebRole::kOffice, kPhrao);
+  cf.AddUser("central", WebRole::kOffice, "all");
+  Browser phrao{cf.console};
+  REQUIRE(phrao.SignIn("phrao_office", kPassword).status == 303);
+  auto mine = nlohmann::json::parse(phrao.Get("/api/overview").body);
+  CHECK(mine["devices"] == 2);  // phrao1 and the central office's; not Fang's
+  CHECK(mine["photos_missing"] == 0);
+  Browser central{cf.console};
+  REQUIRE(central.SignIn("central", kPassword).status == 303);
+  auto all = nlohmann::json::parse(central.Get("/api/overview").body);
+  CHECK(all["devices"] == 3);
+  CHECK(all["photos_missing"] == 1);
 }
 
 TEST_CASE("console: sign-in sets an HttpOnly SameSite=Strict session, sign-out ends it",
