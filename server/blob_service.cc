@@ -347,14 +347,32 @@ Result<size_t> BlobService::AdoptFiles() {
   if (!txn.status().ok()) return txn.status();
   const std::string now = store_.NowIso();
   size_t adopted = 0;
+  std::vector<std::string> damaged;
   for (const auto& [sha, bytes] : files) {
     Result<std::optional<storage::BlobRow>> row = blobs.Find(sha);
     if (!row.ok()) return row.status();
     if (row->has_value() && (*row)->complete) continue;
+    // Not put there by this server's upload path, perhaps (a copy cut
+    // short, a bad restore): taken only if its bytes hash to its name.
+    Result<std::string> content = ReadFileBounded(PathFor(sha), max_blob_bytes_);
+    if (!content.ok() || HexEncode(Sha256(*content)) != sha) {
+      // Moved aside, not deleted (a person may want to look at it), and out
+      // of the name that says "held whole" (State).
+      if (::rename(PathFor(sha).c_str(), (PathFor(sha) + ".damaged").c_str()) == 0) {
+        damaged.push_back(sha);
+      }
+      continue;
+    }
     if (Status s = blobs.RecordWhole(sha, bytes, now); !s.ok()) return s;
+    ::unlink((store_.paths().partial + "/" + sha).c_str());
     ++adopted;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  for (const std::string& sha : damaged) {
+    LogLine("photo file " + PathFor(sha) +
+            " does not hash to its name (cut short or damaged): moved aside to " +
+            PathFor(sha) + ".damaged; the device that took it sends it again");
+  }
   if (adopted > 0) {
     LogLine(std::to_string(adopted) +
             (adopted == 1 ? " photo file" : " photo files") + " in " + dir +

@@ -88,8 +88,10 @@ class BlobService {
   // Blob files in the folder that the database does not hold as complete
   // (a server.db restored from a backup older than its blobs/ folder): each
   // is recorded whole with its size, so the console shows the photo as
-  // received and no device is asked for it again. A file is only ever put
-  // in place after its bytes hashed to its name, so it is taken as it is.
+  // received and no device is asked for it again: each one whose bytes
+  // hash to its name (one that does not, cut short or damaged, is moved
+  // aside to NAME.damaged and logged; the device that took it sends it
+  // again).
   // `kbo-server serve` runs it at start; logs one line when it adopted any.
   // Returns how many.
   Result<size_t> AdoptFiles();

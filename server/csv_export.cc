@@ -45,6 +45,13 @@ Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
   Result<std::vector<ExportSheet>> sheets = BuildCsvSheets(db, options);
   if (!sheets.ok()) return sheets.status();
   if (Status s = EnsureDir(dir); !s.ok()) return s;
+  // Every path first: a device or folder in place of one file refuses the
+  // export before any file is replaced.
+  for (const ExportSheet& sheet : *sheets) {
+    if (Status s = EnsureReplaceableFile(dir + "/" + sheet.key + ".csv"); !s.ok()) {
+      return s;
+    }
+  }
   std::vector<std::pair<std::string, size_t>> written;
   for (const ExportSheet& sheet : *sheets) {
     const std::string path = dir + "/" + sheet.key + ".csv";

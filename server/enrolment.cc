@@ -427,19 +427,23 @@ Status Enrolment::Revoke(std::string_view device_id) {
     return Status::InvalidArgument("'" + std::string(device_id) +
                                    "' is not a device id");
   }
-  const std::string now = store_.NowIso();
-  Result<bool> found = storage::Devices(store_.db()).Revoke(id->ToString(), now);
+  Result<std::optional<DeviceRecord>> device = LoadDevice(store_.db(), *id);
+  if (!device.ok()) return device.status();
+  if (!device->has_value()) {
+    return Status::NotFound("no device " + id->ToString() + " is enrolled");
+  }
+  const std::string at =
+      (*device)->revoked() ? (*device)->revoked_at : store_.NowIso();
+  // First outside the database, so a restore from an older backup cannot
+  // let the device in again (ServerStore::GuardRevocations); a revocation
+  // the file holds but the database does not is made at the next start.
+  if (Status s = store_.NoteRevocation(id->ToString(), at); !s.ok()) return s;
+  Result<bool> found = storage::Devices(store_.db()).Revoke(id->ToString(), at);
   if (!found.ok()) return found.status();
   if (!*found) {
     return Status::NotFound("no device " + id->ToString() + " is enrolled");
   }
-  // Also outside the database, so a restore from an older backup cannot
-  // let the device in again (ServerStore::GuardRevocations).
-  Result<std::optional<DeviceRecord>> device = LoadDevice(store_.db(), *id);
-  if (!device.ok()) return device.status();
-  const std::string at =
-      device->has_value() && (*device)->revoked() ? (*device)->revoked_at : now;
-  return store_.NoteRevocation(id->ToString(), at);
+  return Status();
 }
 
 Status Enrolment::SetLabel(std::string_view device_id,

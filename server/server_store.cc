@@ -256,9 +256,20 @@ Status ServerStore::NoteRevocation(std::string_view device_id,
 Status ServerStore::GuardRevocations() {
   // A line per revocation ever made here: a few dozen bytes each.
   Result<std::string> text = ReadFileBounded(paths_.revocations, size_t{64} << 20);
-  if (!text.ok()) {
-    return text.status().code() == Code::kNotFound ? Status() : text.status();
+  if (!text.ok() && text.status().code() != Code::kNotFound) return text.status();
+  if (!text.ok()) text = std::string();
+  // Revocations the database holds that the file lacks (made before the
+  // file existed): written now, so a later restore keeps them too.
+  {
+    Result<std::vector<std::pair<std::string, std::string>>> revoked =
+        storage::Devices(*db_).Revoked();
+    if (!revoked.ok()) return revoked.status();
+    for (const auto& [id, when] : *revoked) {
+      if (text->find(id + " ") != std::string::npos) continue;
+      if (Status s = NoteRevocation(id, when); !s.ok()) return s;
+    }
   }
+  if (text->empty()) return Status();
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   storage::Devices devices(*db_);

@@ -844,6 +844,8 @@ void LoadDistricts(DistrictTable* table) {
 
 }  // namespace
 
+bool IsLongTextColumn(std::string_view column) { return IsLongText(column); }
+
 // ---- Catalogue ----------------------------------------------------------
 
 const Column* Entity::FindColumn(std::string_view column) const {

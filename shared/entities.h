@@ -131,6 +131,11 @@ Status CheckPositionPair(const Entity& entity, const RowValues& row);
 // for columns that are absent.
 void ApplyDefaults(const Entity& entity, RowValues* row);
 
+// Whether a text column is free-form (notes, descriptions, comments,
+// captions: long, line breaks kept) rather than a short text (names,
+// places: tidied, one line).
+bool IsLongTextColumn(std::string_view column);
+
 // Converts text typed by a person (CLI flag, CSV cell, form field) into the
 // column's value type. Empty text is null. kInvalidArgument if it does not
 // parse ("members must be a whole number, got 'ten'").

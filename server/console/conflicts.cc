@@ -302,8 +302,13 @@ Reply Detail(Context& ctx, bool api) {
     if (column != nullptr && column->policy == MergePolicy::kForward) {
       const int current_rank = rank(c->current_value);
       const int incoming_rank = rank(c->incoming_value);
-      current_ok = current_rank >= incoming_rank;
-      incoming_ok = incoming_rank >= current_rank;
+      // A later write moved it on too: nothing behind that can be kept.
+      const int later_rank =
+          v->later.has_value() && !v->later->value_null
+              ? rank(Value::Text(v->later->value_text))
+              : -1;
+      current_ok = current_rank >= incoming_rank && current_rank >= later_rank;
+      incoming_ok = incoming_rank >= current_rank && incoming_rank >= later_rank;
       body += "<p class=\"muted\">" +
               T(lang,
                 "ช่องนี้เดินหน้าอย่างเดียว (ขั้นการพัฒนาผลิตภัณฑ์ย้อนกลับไม่ได้): "

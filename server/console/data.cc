@@ -481,6 +481,11 @@ Reply RowDetail(Context& ctx) {
       if (c.type == ColumnType::kEnum) {
         b += "<br><select name=\"" + name + "\" aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\">";
+        if (!c.required) {
+          // None chosen is a value too: saving another field keeps it.
+          b += std::string("<option value=\"\"") + (v.is_null() ? " selected" : "") +
+               ">—</option>";
+        }
         for (std::string_view opt : c.enum_values) {
           const bool sel = !v.is_null() && v.text() == opt;
           b += "<option value=\"" + std::string(opt) + "\"" +
@@ -490,6 +495,15 @@ Reply RowDetail(Context& ctx) {
                "</option>";
         }
         b += "</select>";
+      } else if (c.type == ColumnType::kText && IsLongTextColumn(c.name)) {
+        // Notes keep their line breaks (a one-line box drops them). A line
+        // break right after <textarea> is not part of its text, so one
+        // more goes in front of a value that starts with one.
+        const std::string text = v.ToDisplay();
+        b += "<br><textarea name=\"" + name + "\" rows=\"3\" aria-label=\"" +
+             Escape(ColumnLabel(lang, entity_name, c.name)) + "\">" +
+             (!text.empty() && text[0] == '\n' ? "\n" : "") + Escape(text) +
+             "</textarea>";
       } else {
         b += "<br><input name=\"" + name + "\" aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\" value=\"" +
@@ -547,12 +561,28 @@ Reply RowDetail(Context& ctx) {
   return Reply::Html(Layout(ctx, title, b));
 }
 
+// "\r\n" as "\n": a textarea's text as the browser sends it, compared with
+// what is stored.
+std::string OneLineBreak(std::string text) {
+  size_t out = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    text[out++] = text[i];
+  }
+  text.resize(out);
+  return text;
+}
+
 Reply EditRow(Context& ctx) {
   const Lang lang = ctx.lang;
   const std::string entity_name = ctx.req.matches.at(0);
   const std::string id = ctx.req.matches.at(1);
   const Entity* e = FindEntity(entity_name);
   if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  // Read and written in one transaction: what "changed since the page
+  // showed it" is compared with is what the write replaces.
+  Transaction tx(ctx.store.db());
+  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
   Result<std::vector<Value>> row = ReadRow(ctx, *e, id);
   if (!row.ok()) {
     if (row.status().code() == Code::kNotFound) {
@@ -588,15 +618,24 @@ Reply EditRow(Context& ctx) {
     }
     const Value& now = (*row)[i + 1];
     auto was = ctx.req.form.find("was_" + std::string(c.name));
-    const std::string& shown = was != ctx.req.form.end() ? was->second : now.ToDisplay();
-    if (it->second == shown || it->second == now.ToDisplay()) continue;
-    if (shown != now.ToDisplay()) {
+    // Browsers send a form's line breaks as CRLF.
+    const std::string sent = OneLineBreak(it->second);
+    const std::string stored = OneLineBreak(now.ToDisplay());
+    const std::string shown =
+        was != ctx.req.form.end() ? OneLineBreak(was->second) : stored;
+    if (sent == shown || sent == stored) continue;
+    if (shown != stored) {
+      std::string value = ValueLabel(lang, entity_name, c.name, now);
+      if (value.size() > 80) {  // the message travels in the redirect's address
+        size_t cut = 80;
+        while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
+        value = value.substr(0, cut) + "…";
+      }
       changed_since += (changed_since.empty() ? "" : "; ") +
-                       ColumnLabel(lang, entity_name, c.name) + " = '" +
-                       ValueLabel(lang, entity_name, c.name, now) + "'";
+                       ColumnLabel(lang, entity_name, c.name) + " = '" + value + "'";
       continue;
     }
-    Result<Value> v = ParseCellText(*e, c, it->second);
+    Result<Value> v = ParseCellText(*e, c, sent);
     if (!v.ok()) return fail(ProblemText(lang, entity_name, v.status()));
     if (c.required && v->is_null()) {
       return fail(ProblemText(
@@ -626,8 +665,6 @@ Reply EditRow(Context& ctx) {
   }
   Result<Uuid> row_id = Uuid::Parse(id);
   if (!row_id.ok()) return NotFound(ctx, "no row " + id);
-  Transaction tx(ctx.store.db());
-  if (!tx.status().ok()) return Reply::Html("could not start a write", 500);
   Result<ServerWrite> w = WriteAsServer(ctx.store, entity_name, *row_id, cells);
   if (!w.ok()) {
     if (w.status().code() == Code::kInvalidArgument) {

@@ -139,6 +139,16 @@ Result<bool> Devices::RevokeIfActive(std::string_view device_id, std::string_vie
   return db_.Changes() != 0;
 }
 
+Result<std::vector<std::pair<std::string, std::string>>> Devices::Revoked() {
+  Statement st(db_,
+               "SELECT device_id, revoked_at FROM device WHERE revoked_at IS NOT NULL "
+               "ORDER BY device_id");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (st.Step()) out.emplace_back(st.ColumnText(0), st.ColumnText(1));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
 Result<bool> Devices::SetLabel(std::string_view device_id, std::string_view label) {
   Statement& st = db_.Cached("UPDATE device SET label = ?2 WHERE device_id = ?1");
   st.Bind(1, device_id).Bind(2, label);

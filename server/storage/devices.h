@@ -76,6 +76,8 @@ class Devices {
   // revoked_at = `at` if the device is enrolled and not revoked; whether it
   // was (a revocation the database had lost: ServerStore::Open).
   Result<bool> RevokeIfActive(std::string_view device_id, std::string_view at);
+  // Every revoked device: its id and revoked_at.
+  Result<std::vector<std::pair<std::string, std::string>>> Revoked();
   // false if there is no such device.
   Result<bool> SetLabel(std::string_view device_id, std::string_view label);
   // New districts, with the sequence of the grant (grant_seq).

@@ -485,6 +485,43 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   CHECK_THAT(httplib::detail::decode_url(Header(stale, "Location"), true),
              Catch::Contains("0811111111"));
   CHECK(phone_now() == "0811111111|กลุ่มทอผ้า (วิสาหกิจชุมชน)");
+
+  // A product with a two-line description and no category: the page shows
+  // the description in a box that keeps lines, and "none" as a category;
+  // the form as a browser sends it back (line breaks as CRLF, the empty
+  // choice) with only the name changed writes only the name.
+  const Uuid product = Uuid::Random();
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("product", product, officer.HlcAt(kT0 + 6),
+                                          {{"producer_id", T(phrao.ToString()), 0},
+                                           {"name", T("ผ้าฝ้าย"), 0},
+                                           {"description", T("บรรทัดแรก\nบรรทัดสอง"), 0},
+                                           {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  const std::string product_url = "/data/product/" + product.ToString();
+  Reply product_page = office.Get(product_url);
+  REQUIRE(product_page.status == 200);
+  CHECK_THAT(product_page.body,
+             Catch::Contains("<textarea name=\"set_description\"") &&
+                 Catch::Contains("บรรทัดแรก\nบรรทัดสอง</textarea>") &&
+                 Catch::Contains("<option value=\"\" selected>"));
+  Reply renamed_product =
+      office.Post(product_url, {{"csrf", csrf},
+                                {"set_name", "ผ้าฝ้ายทอมือ"},
+                                {"was_name", "ผ้าฝ้าย"},
+                                {"set_description", "บรรทัดแรก\r\nบรรทัดสอง"},
+                                {"was_description", "บรรทัดแรก\r\nบรรทัดสอง"},
+                                {"set_category", ""},
+                                {"was_category", ""},
+                                {"reason", "ชื่อเต็ม"}});
+  CHECK_THAT(Header(renamed_product, "Location"), Catch::Contains("done="));
+  Statement product_now(f.store->db(),
+                        "SELECT name, description, category FROM product WHERE id = ?1");
+  product_now.Bind(1, std::string_view(product.ToString()));
+  REQUIRE(product_now.Step());
+  CHECK(product_now.ColumnText(0) == "ผ้าฝ้ายทอมือ");
+  CHECK(product_now.ColumnText(1) == "บรรทัดแรก\nบรรทัดสอง");
+  CHECK(product_now.IsNull(2));
 }
 
 }  // namespace

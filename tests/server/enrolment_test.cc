@@ -1,6 +1,7 @@
 #include "server/enrolment.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 
 #include "shared/fs.h"
@@ -194,6 +195,17 @@ TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
   f.store = std::move(reopened).value();
   CHECK(f.Record(lost.id).revoked_at == revoked_at);
   CHECK_FALSE(f.Record(kept.id).revoked());
+  // A revocation the file lacks (made before it existed) is written at the
+  // next start, so a later restore keeps it too.
+  REQUIRE(std::remove(f.store->paths().revocations.c_str()) == 0);
+  f.store.reset();
+  auto again = ServerStore::Open(data, &f.wall, kbo::testing::TestDbUrlFor(data));
+  REQUIRE(again.ok());
+  f.store = std::move(again).value();
+  Result<std::string> backfilled =
+      ReadFileBounded(f.store->paths().revocations, size_t{1} << 20);
+  REQUIRE(backfilled.ok());
+  CHECK(*backfilled == lost.id.ToString() + " " + revoked_at + "\n");
 }
 
 TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
