@@ -2,9 +2,11 @@
 
 #include <sodium.h>
 
+#include <algorithm>
 #include <mutex>
 #include <string>
 
+#include "shared/encoding.h"
 #include "shared/signing.h"
 
 namespace kbo {
@@ -67,6 +69,17 @@ bool ConstantTimeEqual(std::string_view a, std::string_view b) {
     diff |= static_cast<unsigned char>(a[i] ^ b[i]);
   }
   return diff == 0;
+}
+
+std::string KeyedHashHex(std::string_view key, std::string_view message,
+                         size_t bytes) {
+  bytes = std::clamp<size_t>(bytes, crypto_generichash_BYTES_MIN,
+                             crypto_generichash_BYTES_MAX);
+  unsigned char out[crypto_generichash_BYTES_MAX];
+  crypto_generichash(out, bytes, reinterpret_cast<const unsigned char*>(message.data()),
+                     message.size(), reinterpret_cast<const unsigned char*>(key.data()),
+                     std::min<size_t>(key.size(), crypto_generichash_KEYBYTES_MAX));
+  return HexEncode(std::string_view(reinterpret_cast<const char*>(out), bytes));
 }
 
 }  // namespace kbo

@@ -32,6 +32,12 @@ uint32_t RandomBelow(uint32_t upper);
 // Compares in time that depends only on the lengths.
 bool ConstantTimeEqual(std::string_view a, std::string_view b);
 
+// A MAC of `message` under `key` (keyed BLAKE2b, libsodium's generichash;
+// `key` of 16 to 64 bytes, longer keys use their first 64): `bytes` (16 to
+// 64) bytes as lowercase hex.
+std::string KeyedHashHex(std::string_view key, std::string_view message,
+                         size_t bytes = 16);
+
 }  // namespace kbo
 
 #endif  // KBO_SHARED_SECRETS_H_

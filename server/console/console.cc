@@ -1,7 +1,5 @@
 #include "server/console/console.h"
 
-#include <sodium.h>
-
 #include <algorithm>
 #include <exception>
 #include <mutex>
@@ -429,12 +427,7 @@ std::string UrlDecode(std::string_view text) {
 // cannot make the console say anything.
 std::string FlashMac(const std::string& key, const std::string& done,
                      const std::string& error) {
-  unsigned char mac[16];
-  const std::string message = done + std::string(1, '\0') + error;
-  crypto_generichash(mac, sizeof mac, reinterpret_cast<const unsigned char*>(message.data()),
-                     message.size(), reinterpret_cast<const unsigned char*>(key.data()),
-                     std::min<size_t>(key.size(), crypto_generichash_KEYBYTES_MAX));
-  return HexEncode(std::string_view(reinterpret_cast<const char*>(mac), sizeof mac));
+  return KeyedHashHex(key, done + std::string(1, '\0') + error, 16);
 }
 
 // A redirect to this console with a flash message gets its fm=.

@@ -252,7 +252,7 @@ TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
 }
 
 TEST_CASE("Console conflicts: a value written after the conflict is shown, kept "
-          "if chosen, and never replaced unseen; a bad value's API error has "
+          "if chosen, and never replaced unseen, and a bad value's API error has "
           "its problem",
           "[console][conflict]") {
   AttendanceConflict c;
