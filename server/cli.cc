@@ -681,10 +681,26 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
   Conflicts conflicts(**store);
   Result<std::vector<ConflictRecord>> list = conflicts.List(a.Has("open"));
   if (!list.ok()) return list.status();
+  // A write after an open conflict changed what its row shows: shown
+  // instead of either side (resolving replaces it).
+  Result<std::vector<std::optional<LaterWrite>>> laters =
+      LaterWritesOf((*store)->db(), *list);
+  if (!laters.ok()) return laters.status();
   if (a.Has("json")) {
     json arr = json::array();
-    for (const ConflictRecord& c : *list)
-      arr.push_back(json::parse(ConflictJson(c)));
+    for (size_t i = 0; i < list->size(); ++i) {
+      json j = json::parse(ConflictJson((*list)[i]));
+      const std::optional<LaterWrite>& l = (*laters)[i];
+      j["later"] = l.has_value()
+                       ? json{{"value", l->value.is_null()
+                                            ? json(nullptr)
+                                            : json(l->value.ToDisplay())},
+                              {"seq", l->seq},
+                              {"device_id", l->device},
+                              {"time", HlcTime(l->hlc)}}
+                       : json(nullptr);
+      arr.push_back(std::move(j));
+    }
     ctx.out << arr.dump(2) << "\n";
     return Status();
   }
@@ -692,7 +708,9 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "no conflicts\n";
     return Status();
   }
-  for (const ConflictRecord& c : *list) {
+  for (size_t i = 0; i < list->size(); ++i) {
+    const ConflictRecord& c = (*list)[i];
+    const std::optional<LaterWrite>* later = &(*laters)[i];
     ctx.out << "conflict " << c.id << "  "
             << (c.resolved() ? "resolved " + c.resolved_at + " -> '" +
                                    c.resolved_value + "'"
@@ -711,8 +729,6 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     // `winner` is the merge's choice when the conflict was found; once it
     // is resolved, the resolution is what shows; a write after the
     // conflict (LaterWriteOf) shows instead of either side.
-    Result<std::optional<LaterWrite>> later = LaterWriteOf((*store)->db(), c);
-    if (!later.ok()) return later.status();
     if (later->has_value()) {
       const LaterWrite& l = **later;
       ctx.out << "  later   : " << Shown(l.value) << " by " << l.device << " at "

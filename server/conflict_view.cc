@@ -162,13 +162,17 @@ WriterInfo DescribeWriter(Lang lang, const std::string& device_id,
 namespace {
 
 Result<std::vector<ConflictView>> Describe(
-    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang,
-    const std::optional<LaterWrite>& later) {
-  // 1. Every row, device and server-side write the conflicts name.
+    Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang) {
+  // 1. Every row, device and server-side write the conflicts name, and the
+  // writes made to open conflicts' cells since (shown instead of a side).
+  Result<std::vector<std::optional<LaterWrite>>> laters =
+      LaterWritesOf(db, conflicts);
+  if (!laters.ok()) return laters.status();
   RowNames names(db);
   std::set<std::string> devices;
   std::set<uint64_t> seqs;
-  if (later.has_value()) {
+  for (const std::optional<LaterWrite>& later : *laters) {
+    if (!later.has_value()) continue;
     devices.insert(later->device);
     seqs.insert(later->seq);
   }
@@ -195,7 +199,9 @@ Result<std::vector<ConflictView>> Describe(
   // 2. Each view from what was loaded.
   std::vector<ConflictView> out;
   out.reserve(conflicts.size());
-  for (const ConflictRecord& c : conflicts) {
+  for (size_t i = 0; i < conflicts.size(); ++i) {
+    const ConflictRecord& c = conflicts[i];
+    const std::optional<LaterWrite>& later = (*laters)[i];
     ConflictView v;
     v.conflict = c;
     v.entity_label = EntityLabel(lang, c.entity);
@@ -227,8 +233,8 @@ Result<std::vector<ConflictView>> Describe(
     if (parts.empty()) {
       parts.push_back(v.entity_label + " " + c.row_id.substr(0, 8));
     }
-    for (size_t i = 0; i < parts.size(); ++i) {
-      v.subject += (i ? " · " : "") + parts[i];
+    for (size_t k = 0; k < parts.size(); ++k) {
+      v.subject += (k ? " · " : "") + parts[k];
     }
     v.current = SideOf(lang, c, c.current_value, c.current_device,
                        c.current_hlc, c.current_seq, *server_id, *labels,
@@ -278,14 +284,12 @@ Result<std::vector<ConflictView>> Describe(
 
 Result<std::vector<ConflictView>> DescribeConflicts(
     Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang) {
-  return Describe(db, conflicts, lang, std::nullopt);
+  return Describe(db, conflicts, lang);
 }
 
 Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
                                       Lang lang) {
-  Result<std::optional<LaterWrite>> later = LaterWriteOf(db, conflict);
-  if (!later.ok()) return later.status();
-  Result<std::vector<ConflictView>> all = Describe(db, {conflict}, lang, *later);
+  Result<std::vector<ConflictView>> all = Describe(db, {conflict}, lang);
   if (!all.ok()) return all.status();
   return std::move(all->front());
 }

@@ -84,7 +84,7 @@ struct ConflictView {
   WriteView current;   // the value held before the incoming write
   WriteView incoming;  // the write whose writer had not seen `current`
   // A write after the conflict that changed what the row shows
-  // (LaterWriteOf): resolving replaces it. Filled by DescribeConflict only.
+  // (LaterWriteOf): resolving replaces it; neither side is shown now.
   std::optional<WriteView> later;
   std::string detected;        // Bangkok time
   // Once resolved ("" while open):
@@ -95,7 +95,8 @@ struct ConflictView {
 };
 
 // Describes `conflicts` with a fixed number of queries whatever their
-// number: the rows they name, then the rows those reference (batched per
+// number: the rows they name (with the later writes on open conflicts'
+// cells, LaterWritesOf), then the rows those reference (batched per
 // entity, up to three levels: attendance -> enrolment -> producer), the
 // devices, and the resolutions that wrote server-side values (and, for each
 // open conflict on a producer's delete, whether a merge made it). A row or
@@ -103,8 +104,7 @@ struct ConflictView {
 // Same order as `conflicts`. kIOError/kCorruption from the database only.
 Result<std::vector<ConflictView>> DescribeConflicts(
     Db& db, const std::vector<ConflictRecord>& conflicts, Lang lang);
-// One conflict (DescribeConflicts of one), with the later write on its
-// cell if there is one (`later`).
+// One conflict (DescribeConflicts of one).
 Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
                                       Lang lang);
 

@@ -1,9 +1,12 @@
 #include "server/conflicts.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <optional>
+#include <set>
 #include <utility>
 
 #include "schema/schema.h"
@@ -153,35 +156,83 @@ Result<std::vector<ConflictRecord>> Conflicts::OfRow(std::string_view entity,
   return storage::ConflictStore(store_.db()).OfRow(entity, row_id);
 }
 
-Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c) {
-  if (c.resolved()) return std::optional<LaterWrite>();
+namespace {
+
+// The catalogue entity and the index of the conflict's cell in its row's
+// values (the columns, then kDeletedColumn); nullopt for a conflict that
+// names no cell of the catalogue (nothing can be written after it).
+struct CellOf {
+  const Entity* entity = nullptr;
+  size_t index = 0;
+};
+std::optional<CellOf> ConflictCell(const ConflictRecord& c) {
+  if (c.resolved()) return std::nullopt;
   const Entity* entity = FindEntity(c.entity);
-  Result<Uuid> row_id = Uuid::Parse(c.row_id);
-  if (entity == nullptr || !row_id.ok()) return std::optional<LaterWrite>();
+  if (entity == nullptr || !Uuid::Parse(c.row_id).ok()) return std::nullopt;
   size_t index = entity->columns.size();  // kDeletedColumn: after the columns
   if (c.column_name != kDeletedColumn) {
     const Column* column = entity->FindColumn(c.column_name);
-    if (column == nullptr) return std::optional<LaterWrite>();
+    if (column == nullptr) return std::nullopt;
     index = static_cast<size_t>(column - entity->columns.data());
   }
-  Result<std::optional<ReplicaRow>> row = storage::Rows(db).Read(*entity, *row_id);
-  if (!row.ok()) return row.status();
-  if (!row->has_value()) return std::optional<LaterWrite>();
-  const ReplicaRow& r = **row;
+  return CellOf{entity, index};
+}
+
+// The later write in `r`, the conflict's row as the server holds it now.
+std::optional<LaterWrite> LaterWriteIn(const ConflictRecord& c, size_t index,
+                                       const ReplicaRow& r) {
   auto version = r.versions.find(c.column_name);
   if (version == r.versions.end() || index >= r.values.size()) {
-    return std::optional<LaterWrite>();
+    return std::nullopt;
   }
   const uint64_t seq = version->second.seq;
-  if (seq == c.current_seq || seq == c.incoming_seq) return std::optional<LaterWrite>();
+  if (seq == c.current_seq || seq == c.incoming_seq) return std::nullopt;
   const Value& shown = c.winner == "incoming" ? c.incoming_value : c.current_value;
-  if (r.values[index] == shown) return std::optional<LaterWrite>();
+  if (r.values[index] == shown) return std::nullopt;
   LaterWrite later;
   later.value = r.values[index];
   later.seq = seq;
   later.hlc = version->second.hlc.ToString();
   later.device = version->second.hlc.device.ToString();
-  return std::optional<LaterWrite>(std::move(later));
+  return later;
+}
+
+}  // namespace
+
+Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c) {
+  const std::optional<CellOf> cell = ConflictCell(c);
+  if (!cell.has_value()) return std::optional<LaterWrite>();
+  Result<std::optional<ReplicaRow>> row =
+      storage::Rows(db).Read(*cell->entity, *Uuid::Parse(c.row_id));
+  if (!row.ok()) return row.status();
+  if (!row->has_value()) return std::optional<LaterWrite>();
+  return LaterWriteIn(c, cell->index, **row);
+}
+
+Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
+    Db& db, const std::vector<ConflictRecord>& conflicts) {
+  std::map<const Entity*, std::set<std::string>> wanted;
+  for (const ConflictRecord& c : conflicts) {
+    if (std::optional<CellOf> cell = ConflictCell(c)) {
+      wanted[cell->entity].insert(c.row_id);
+    }
+  }
+  std::map<const Entity*, std::map<std::string, ReplicaRow, std::less<>>> rows;
+  for (const auto& [entity, ids] : wanted) {
+    Result<std::map<std::string, ReplicaRow, std::less<>>> read =
+        storage::Rows(db).ReadMany(*entity, ids);
+    if (!read.ok()) return read.status();
+    rows[entity] = std::move(*read);
+  }
+  std::vector<std::optional<LaterWrite>> out(conflicts.size());
+  for (size_t i = 0; i < conflicts.size(); ++i) {
+    const std::optional<CellOf> cell = ConflictCell(conflicts[i]);
+    if (!cell.has_value()) continue;
+    const auto& held = rows[cell->entity];
+    auto row = held.find(conflicts[i].row_id);
+    if (row != held.end()) out[i] = LaterWriteIn(conflicts[i], cell->index, row->second);
+  }
+  return out;
 }
 
 Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
@@ -271,6 +322,31 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         value = c.incoming_value;
       } else if (later->has_value() && how.seq == (*later)->seq) {
         value = (*later)->value;
+      } else if (how.seen_seq == how.seq &&
+                 how.seq > std::max(c.current_seq, c.incoming_seq)) {
+        // "Keep the value shown now" from a page that showed a later write
+        // which has gone since (written over again, or the row shows a
+        // side's value again): the person decides again with what shows.
+        const bool has_later = later->has_value();
+        const bool incoming = c.winner == "incoming";
+        const Value& now = has_later ? (*later)->value
+                           : incoming ? c.incoming_value
+                                      : c.current_value;
+        const uint64_t now_seq = has_later ? (*later)->seq
+                                 : incoming ? c.incoming_seq
+                                            : c.current_seq;
+        return Status::FailedPrecondition(
+                   c.column_name + " of " + c.entity + " " + c.row_id +
+                   " no longer shows the write with sequence " +
+                   std::to_string(how.seq) + ": it is now " +
+                   (now.is_null() ? std::string("empty")
+                                  : "'" + now.ToDisplay() + "'") +
+                   " (server sequence " + std::to_string(now_seq) +
+                   "); nothing was changed. Decide again with it in view")
+            .WithReason(std::string(kChangedSince))
+            .With(field::kField, c.column_name)
+            .With("now_value", now.is_null() ? std::string() : now.ToDisplay())
+            .With("now_seq", static_cast<int64_t>(now_seq));
       } else {
         return Status::InvalidArgument(
             "conflict " + c.id + " is between the writes with sequence " +

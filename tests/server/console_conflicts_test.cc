@@ -286,6 +286,22 @@ TEST_CASE("Console conflicts: a value written after the conflict is shown, kept 
   auto view = nlohmann::json::parse(office.Get("/api/conflicts/" + id).body);
   CHECK(view["later"]["value_text"] == "late");
   CHECK(view["later"]["seq"] == late_seq);
+  // The inbox's list says the same: the later value shown now, neither
+  // side badged as shown.
+  auto listed = nlohmann::json::parse(
+      office.Get("/api/conflicts", {{"status", "open"}}).body);
+  REQUIRE(listed["conflicts"].size() == 1);
+  CHECK(listed["conflicts"][0]["later"]["value_text"] == "late");
+  CHECK(listed["conflicts"][0]["later"]["seq"] == late_seq);
+  Reply inbox = office.Get("/conflicts");
+  REQUIRE(inbox.status == 200);
+  CHECK_THAT(inbox.body, Catch::Contains("ค่าที่บันทึกภายหลัง"));
+  size_t badges = 0;
+  for (size_t at = inbox.body.find("แสดงอยู่ตอนนี้"); at != std::string::npos;
+       at = inbox.body.find("แสดงอยู่ตอนนี้", at + 1)) {
+    ++badges;
+  }
+  CHECK(badges == 1);  // the later value's, no side's
 
   const auto status_now = [&] {
     return c.f.Text("SELECT status FROM attendance WHERE id = '" +
@@ -380,6 +396,68 @@ TEST_CASE("Conflicts: a side chosen with the later write seen replaces it",
                  c.attendance.ToString() + "'") == "absent");
   // Resolved: no later write to show any more.
   CHECK_FALSE(LaterWriteOf(store.db(), r->conflict)->has_value());
+}
+
+TEST_CASE("Conflicts: keeping a later write that has gone since is refused "
+          "with what shows now, nothing written",
+          "[console][conflict]") {
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  PushService push(store);
+  const auto mark = [&](const char* status, uint64_t base, int64_t at) {
+    REQUIRE(push.Push(c.f.Record(c.somchai.id),
+                      c.somchai.SealNext({Row("attendance", c.attendance,
+                                              c.somchai.HlcAt(kT0 + at),
+                                              {{"status", T(status), base}})}))
+                .ok());
+  };
+  mark("late", c.conflict.incoming_seq, 30);
+  const uint64_t late_seq = (*LaterWriteOf(store.db(), c.conflict))->seq;
+  // The page showed "late"; before the office decides, somchai marks the
+  // day as the merge had shown it again: no later write any more.
+  const Value shown =
+      c.conflict.winner == "incoming" ? c.conflict.incoming_value
+                                      : c.conflict.current_value;
+  mark(shown.ToDisplay().c_str(), late_seq, 40);
+  REQUIRE_FALSE(LaterWriteOf(store.db(), c.conflict)->has_value());
+  const auto status_now = [&] {
+    return c.f.Text("SELECT status FROM attendance WHERE id = '" +
+                    c.attendance.ToString() + "'");
+  };
+
+  Resolver by;
+  by.actor = "cli";
+  Resolution how;
+  how.kind = Resolution::Kind::kKeepSeq;
+  how.seq = late_seq;
+  how.seen_seq = late_seq;
+  Result<ResolveOutcome> r = Conflicts(store).Resolve(c.conflict.id, how, by);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kFailedPrecondition);
+  CHECK(r.status().reason() == kChangedSince);
+  REQUIRE(r.status().TextField("now_value") != nullptr);
+  CHECK(*r.status().TextField("now_value") == shown.ToDisplay());
+  CHECK(status_now() == shown.ToDisplay());
+  CHECK_FALSE(Conflicts(store).List()->front().resolved());
+  // A sequence that was never this conflict's: the person's typo.
+  how.seq = how.seen_seq = 1;
+  CHECK(Conflicts(store).Resolve(c.conflict.id, how, by).status().code() ==
+        Code::kInvalidArgument);
+
+  // The console's "keep the value shown now" from the old page: Thai,
+  // decide again, nothing resolved.
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  Signed office(console, "somying");
+  Reply kept = office.Post("/conflicts/" + c.conflict.id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "now"},
+                            {"seen_seq", std::to_string(late_seq)},
+                            {"reason", "ตามที่วิทยากรแก้ไข"}});
+  CHECK_THAT(PercentDecoded(Location(kept)),
+             Catch::Contains("บันทึกค่านี้อีกครั้งหลังจากที่คุณเปิดหน้านี้"));
+  CHECK(status_now() == shown.ToDisplay());
+  CHECK_FALSE(Conflicts(store).List()->front().resolved());
 }
 
 }  // namespace

@@ -610,6 +610,101 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
 namespace kbo::server::testing {
 namespace {
 
+TEST_CASE("kbo-server conflicts: a value written after the conflict is listed "
+          "as later and never replaced unseen, --seen checked",
+          "[server][cli][conflict]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  TestDevice a, b;
+  const Uuid id = Uuid::Random();
+  const auto open = [&](ManualWallClock* wall) {
+    auto store = ServerStore::Open(data, wall, kbo::testing::TestDbUrlFor(data));
+    REQUIRE(store.ok());
+    return std::move(*store);
+  };
+  {
+    ManualWallClock wall(kT0);
+    auto store = open(&wall);
+    Enrolment enrolment(*store);
+    for (TestDevice* d : {&a, &b}) {
+      auto token = enrolment.CreateToken("trainer", "5011", 3600000);
+      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
+      REQUIRE(enrolment.Enroll(req).ok());
+    }
+    PushService push(*store);
+    REQUIRE(push.PushFromBundle(
+                    a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}))
+                .ok());
+    REQUIRE(
+        push.PushFromBundle(b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
+                                            {{"name", T("กลุ่มใหม่"), 0}})}))
+            .ok());
+  }
+  json conflicts = json::parse(
+      RunServerCli({"--data", data, "conflicts", "list", "--json"}).out);
+  REQUIRE(conflicts.size() == 1);
+  CHECK(conflicts[0]["later"].is_null());
+  const std::string cid = conflicts[0]["id"];
+  const uint64_t incoming_seq = conflicts[0]["incoming_seq"];
+  {
+    // Device a, having pulled the conflict, names the group a third way.
+    ManualWallClock wall(kT0 + 10);
+    auto store = open(&wall);
+    REQUIRE(PushService(*store)
+                .PushFromBundle(a.SealNext({Row("producer", id, a.HlcAt(kT0 + 5),
+                                                {{"name", T("กลุ่มที่สาม"), incoming_seq}})}))
+                .ok());
+  }
+  conflicts = json::parse(
+      RunServerCli({"--data", data, "conflicts", "list", "--json"}).out);
+  REQUIRE(conflicts.size() == 1);
+  REQUIRE(conflicts[0]["later"].is_object());
+  CHECK(conflicts[0]["later"]["value"] == "กลุ่มที่สาม");
+  CHECK(conflicts[0]["later"]["device_id"] == a.id.ToString());
+  const uint64_t later_seq = conflicts[0]["later"]["seq"];
+  CHECK(later_seq > incoming_seq);
+  CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
+  CHECK_THAT(text.out, Catch::Contains("later   : 'กลุ่มที่สาม'") &&
+                           Catch::Contains("--keep " + std::to_string(later_seq)) &&
+                           Catch::Contains("the merge had shown: incoming"));
+  CHECK_THAT(text.out, !Catch::Contains("shown now: incoming"));
+
+  const auto name_now = [&] {
+    return RunServerCli({"--data", data, "list", "producer"}).out;
+  };
+  // Unseen: refused, exit 2, naming both ways on; nothing written.
+  CliResult unseen = RunServerCli(
+      {"--data", data, "conflicts", "resolve", cid, "--keep", "current"});
+  CHECK(unseen.exit_code == 2);
+  CHECK_THAT(unseen.err, Catch::Contains("--seen " + std::to_string(later_seq)) &&
+                             Catch::Contains("nothing was changed"));
+  // --seen that is no sequence: usage, exit 2; a wrong sequence: refused.
+  for (const char* seen : {"abc", "-1", "", "12x", "99999999999999999999999"}) {
+    CAPTURE(seen);
+    CliResult bad = RunServerCli({"--data", data, "conflicts", "resolve", cid,
+                                  "--keep", "current", "--seen", seen});
+    CHECK(bad.exit_code == 2);
+    CHECK_THAT(bad.err, Catch::Contains("--seen"));
+  }
+  CHECK(RunServerCli({"--data", data, "conflicts", "resolve", cid, "--keep",
+                      "current", "--seen", std::to_string(later_seq + 1)})
+            .exit_code == 2);
+  CHECK_THAT(name_now(), Catch::Contains("กลุ่มที่สาม"));
+  CHECK(json::parse(RunServerCli({"--data", data, "conflicts", "list", "--json"})
+                        .out)[0]["resolved"] == false);
+  // Seen: the earlier value replaces the later one.
+  CliResult done =
+      RunServerCli({"--data", data, "conflicts", "resolve", cid, "--keep", "current",
+                    "--seen", std::to_string(later_seq), "--reason", "ตามทะเบียน"});
+  INFO(done.err);
+  CHECK(done.exit_code == 0);
+  CHECK_THAT(name_now(), Catch::Contains("กลุ่มเก่า") && !Catch::Contains("กลุ่มที่สาม"));
+  conflicts = json::parse(
+      RunServerCli({"--data", data, "conflicts", "list", "--json"}).out);
+  CHECK(conflicts[0]["resolved"] == true);
+  CHECK(conflicts[0]["later"].is_null());
+}
+
 TEST_CASE("kbo-server: only serve, token create and user add set a server up, and "
           "any other command in a folder without one says so and makes nothing",
           "[server][cli]") {
