@@ -232,32 +232,55 @@ Status ServerStore::GuardSequences() {
   return Status();
 }
 
-Status ServerStore::NoteRevocation(std::string_view device_id,
-                                   std::string_view revoked_at) {
-  const std::string line = std::string(device_id) + " " + std::string(revoked_at) + "\n";
-  const int fd = ::open(paths_.revocations.c_str(),
-                        O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+namespace {
+
+// Appends `bytes` to the file (created 0600) and flushes it to disk.
+Status AppendSynced(const std::string& path, const std::string& bytes) {
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::IOError("cannot record the revocation in " + paths_.revocations +
-                           ": " + std::strerror(errno));
+    return Status::IOError("cannot record the revocation in " + path + ": " +
+                           std::strerror(errno));
   }
-  const bool ok = ::write(fd, line.data(), line.size()) ==
-                      static_cast<ssize_t>(line.size()) &&
-                  ::fsync(fd) == 0;
+  const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
+  const bool ok = wrote == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
   const int err = errno;
+  // A line cut short (a full disk) must not run into the next one.
+  if (wrote > 0 && static_cast<size_t>(wrote) < bytes.size()) {
+    (void)!::write(fd, "\n", 1);
+  }
   ::close(fd);
   if (!ok) {
-    return Status::IOError("cannot record the revocation in " + paths_.revocations +
-                           ": " + std::strerror(err));
+    return Status::IOError("cannot record the revocation in " + path + ": " +
+                           std::strerror(err));
   }
   return Status();
+}
+
+}  // namespace
+
+Status ServerStore::NoteRevocation(std::string_view device_id,
+                                   std::string_view revoked_at) {
+  return AppendSynced(paths_.revocations, std::string(device_id) + " " +
+                                              std::string(revoked_at) + "\n");
 }
 
 Status ServerStore::GuardRevocations() {
   // A line per revocation ever made here: a few dozen bytes each.
   Result<std::string> text = ReadFileBounded(paths_.revocations, size_t{64} << 20);
-  if (!text.ok() && text.status().code() != Code::kNotFound) return text.status();
+  if (!text.ok() && text.status().code() != Code::kNotFound) {
+    return Status::FromCode(text.status().code(),
+                  "cannot read the record of revoked devices (" + paths_.revocations +
+                      "): " + text.status().message() +
+                      "; the server does not start without it, so a revoked device "
+                      "is never let in again (docs/operations.md)");
+  }
   if (!text.ok()) text = std::string();
+  // The last line cut by a crash mid-append: ended here, so the next
+  // revocation starts a line of its own.
+  if (!text->empty() && text->back() != '\n') {
+    if (Status s = AppendSynced(paths_.revocations, "\n"); !s.ok()) return s;
+    text->push_back('\n');
+  }
   // Revocations the database holds that the file lacks (made before the
   // file existed): written now, so a later restore keeps them too.
   {
@@ -274,22 +297,37 @@ Status ServerStore::GuardRevocations() {
   if (!txn.status().ok()) return txn.status();
   storage::Devices devices(*db_);
   std::vector<std::string> again;
+  size_t skipped = 0;
   size_t at = 0;
   while (at < text->size()) {
     size_t end = text->find('\n', at);
     if (end == std::string::npos) end = text->size();  // a line cut by a crash
     const std::string line = text->substr(at, end - at);
     at = end + 1;
+    if (line.empty()) continue;
     const size_t space = line.find(' ');
-    if (space == std::string::npos) continue;
+    if (space == std::string::npos) {
+      ++skipped;
+      continue;
+    }
     const std::string id = line.substr(0, space);
     const std::string when = line.substr(space + 1);
-    if (!Uuid::Parse(id).ok() || !ParseIsoUtcMillis(when).has_value()) continue;
-    Result<bool> revoked = devices.RevokeIfActive(id, when);
+    Result<Uuid> parsed = Uuid::Parse(id);
+    // Not a line this server wrote (damaged, or edited by hand): skipped,
+    // and said once.
+    if (!parsed.ok() || !ParseIsoUtcMillis(when).has_value()) {
+      ++skipped;
+      continue;
+    }
+    Result<bool> revoked = devices.RevokeIfActive(parsed->ToString(), when);
     if (!revoked.ok()) return revoked.status();
     if (*revoked) again.push_back(id + " (revoked " + when + ")");
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  if (skipped != 0) {
+    LogLine(paths_.revocations + ": " + std::to_string(skipped) +
+            " line(s) that name no device and time were skipped");
+  }
   for (const std::string& d : again) {
     LogLine("device " + d + " was active in server.db (restored from a backup older than "
             "its revocation?): revoked again, as " + paths_.revocations + " records");

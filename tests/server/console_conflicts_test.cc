@@ -325,6 +325,24 @@ TEST_CASE("Console conflicts: a value written after the conflict is shown, kept 
   }
   CHECK(status_now() == "late");
   CHECK_FALSE(Conflicts(store).List()->front().resolved());
+  // seen_seq that is no server sequence: 400, nothing written.
+  for (const char* seen : {"\"5\"", "-1", "1.5", "true", "null", "[]",
+                           "18446744073709551616"}) {
+    CAPTURE(seen);
+    api.body = std::string(R"({"keep": "now", "reason": "x", "seen_seq": )") + seen + "}";
+    Reply garbage = office.Send(api);
+    CHECK(garbage.status == 400);
+    CHECK(status_now() == "late");
+  }
+  CHECK_FALSE(Conflicts(store).List()->front().resolved());
+  // The same from the form: taken as not seen, so refused as changed.
+  Reply garbled = office.Post("/conflicts/" + id + "/resolve",
+                              {{"csrf", office.csrf},
+                               {"choice", "now"},
+                               {"seen_seq", "12abc"},
+                               {"reason", "x"}});
+  CHECK_THAT(PercentDecoded(Location(garbled)), !Catch::Contains("done="));
+  CHECK_FALSE(Conflicts(store).List()->front().resolved());
   // The form posted without seen_seq (an old page): refused in Thai.
   Reply old_form = office.Post("/conflicts/" + id + "/resolve",
                                {{"csrf", office.csrf},

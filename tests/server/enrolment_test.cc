@@ -1,7 +1,9 @@
 #include "server/enrolment.h"
 
 #include <catch2/catch.hpp>
+#include <cctype>
 #include <cstdio>
+#include <filesystem>
 #include <nlohmann/json.hpp>
 
 #include "shared/fs.h"
@@ -206,6 +208,73 @@ TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
       ReadFileBounded(f.store->paths().revocations, size_t{1} << 20);
   REQUIRE(backfilled.ok());
   CHECK(*backfilled == lost.id.ToString() + " " + revoked_at + "\n");
+}
+
+TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
+          "[server][enrol][restore]") {
+  ServerFixture f;
+  TestDevice a, b, c;
+  for (TestDevice* d : {&a, &b, &c}) f.Enroll(*d, "5011");
+  f.wall.Advance(1000);
+  REQUIRE(Enrolment(*f.store).Revoke(a.id.ToString()).ok());
+  const std::string revoked_at = f.Record(a.id).revoked_at;
+  const std::string path = f.store->paths().revocations;
+  const std::string data = f.tmp.File("data");
+  const auto reopen = [&]() -> Status {
+    f.store.reset();
+    auto store = ServerStore::Open(data, &f.wall, kbo::testing::TestDbUrlFor(data));
+    if (!store.ok()) return store.status();
+    f.store = std::move(store).value();
+    return Status();
+  };
+  const auto restore_active = [&](const TestDevice& d) {
+    REQUIRE(f.store->db()
+                .Exec("UPDATE device SET revoked_at = NULL WHERE device_id = '" +
+                      d.id.ToString() + "'")
+                .ok());
+  };
+  restore_active(a);
+  // a's line among garbage, b's id in capitals (edited by hand), and a
+  // last line cut by a crash.
+  std::string b_upper = b.id.ToString();
+  for (char& ch : b_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  const std::string text = std::string("\x00\xff\xfe garbage\n", 12) + "not-a-uuid " +
+                           revoked_at + "\n" + c.id.ToString() + " yesterday\n\n" +
+                           a.id.ToString() + " " + revoked_at + "\n" + b_upper + " " +
+                           revoked_at + "\n" + c.id.ToString().substr(0, 9);
+  REQUIRE(WriteFileAtomically(path, text, 0600).ok());
+  REQUIRE(reopen().ok());
+  CHECK(f.Record(a.id).revoked_at == revoked_at);
+  CHECK(f.Record(b.id).revoked_at == revoked_at);
+  CHECK_FALSE(f.Record(c.id).revoked());  // its lines name no time / are cut
+  // The cut line was ended, so the next revocation is a line of its own
+  // and outlives the next restore.
+  Result<std::string> ended = ReadFileBounded(path, size_t{1} << 20);
+  REQUIRE(ended.ok());
+  CHECK(ended->back() == '\n');
+  REQUIRE(Enrolment(*f.store).Revoke(c.id.ToString()).ok());
+  const std::string c_revoked_at = f.Record(c.id).revoked_at;
+  restore_active(c);
+  REQUIRE(reopen().ok());
+  CHECK(f.Record(c.id).revoked_at == c_revoked_at);
+
+  // Larger than any this server writes (64 MiB): the server does not start,
+  // saying why, rather than let a revoked device in.
+  f.store.reset();
+  std::filesystem::resize_file(path, (std::uintmax_t{64} << 20) + 1);
+  Status big = reopen();
+  CHECK(big.code() == Code::kResourceExhausted);
+  CHECK_THAT(big.message(), Catch::Contains(path) &&
+                                Catch::Contains("revoked devices"));
+  // A folder where the file should be: the same.
+  REQUIRE(std::remove(path.c_str()) == 0);
+  std::filesystem::create_directory(path);
+  Status folder = reopen();
+  CHECK_FALSE(folder.ok());
+  CHECK_THAT(folder.message(), Catch::Contains("revoked devices"));
+  std::filesystem::remove(path);
+  REQUIRE(reopen().ok());
+  CHECK(f.Record(c.id).revoked());
 }
 
 TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
