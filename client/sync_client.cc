@@ -381,7 +381,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
                     "UPDATE sync_state SET pull_cursor = 0, pull_since = 0, server_since = 0,"
                     " conflict_cursor = 0,"
                     " last_error = NULL, last_error_reason = NULL,"
-                    " server_zstd = ?1 WHERE singleton = 1");
+                    " server_seq_epoch = 0, server_zstd = ?1 WHERE singleton = 1");
     reset.Bind(1, static_cast<int64_t>(SaysZstd(*r) ? 1 : 0));
     if (Status s = reset.Run(); !s.ok()) return s;
   }
@@ -415,7 +415,9 @@ Result<SyncSummary> SyncClient::Sync() {
         " WHERE singleton = 1");
   }
   server_device_seq_.reset();
+  server_seq_epoch_.reset();
   if (s.ok()) s = Pull(&summary);
+  bool rechecked = false;
   if (s.ok() && server_device_seq_.has_value()) {
     // The server says it holds fewer of this device's change sets than it
     // confirmed (restored from a backup): send the rest again. It checks
@@ -428,6 +430,26 @@ Result<SyncSummary> SyncClient::Sync() {
       s = PushFrom(&summary, *server_device_seq_ + 1);
       // Its photos may be lost with them: the ones it lacks go again.
       if (s.ok()) s = RecheckUploads();
+      rechecked = true;
+    }
+  }
+  if (s.ok() && server_seq_epoch_.has_value()) {
+    // The server was restored from a backup since this device last looked
+    // (its sequence epoch moved): photos uploaded after that backup may be
+    // lost with blobs/ even when no change set was. Asked once per epoch.
+    Statement st(store_.db(),
+                 "SELECT server_seq_epoch FROM sync_state WHERE singleton = 1");
+    const bool seen = st.Step() && static_cast<uint64_t>(st.ColumnInt(0)) ==
+                                       *server_seq_epoch_;
+    s = st.status();
+    if (s.ok() && !seen) {
+      if (!rechecked) s = RecheckUploads();
+      if (s.ok()) {
+        Statement note(store_.db(),
+                       "UPDATE sync_state SET server_seq_epoch = ?1 WHERE singleton = 1");
+        note.Bind(1, static_cast<int64_t>(*server_seq_epoch_));
+        s = note.Run();
+      }
     }
   }
   if (s.ok()) {

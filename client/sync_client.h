@@ -482,6 +482,9 @@ class SyncClient {
   // From the last pull: the server's last change set of this device
   // (X-KBO-Device-Last-Seq).
   std::optional<uint64_t> server_device_seq_;
+  // X-KBO-Seq-Epoch of this sync's last pull page (0 when absent: epoch 0,
+  // or an older server), nullopt until a pull completes.
+  std::optional<uint64_t> server_seq_epoch_;
   // The server takes zstd push bodies (sync_state.server_zstd; docs/
   // protocol.md §1 "Compressed bodies"): loaded with the enrolment, kept by
   // NoteEncodings.

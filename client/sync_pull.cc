@@ -224,6 +224,12 @@ Status SyncClient::Pull(SyncSummary* summary) {
           "of that page was applied and this device's districts are "
           "unchanged"));
     }
+    if (!current.more) {
+      // The server's restores so far (protocol.h): absent is 0.
+      uint64_t epoch = 0;
+      const std::string* said = current.response->Header(protocol::kSeqEpochHeader);
+      if (said == nullptr || ParseU64(*said, &epoch)) server_seq_epoch_ = epoch;
+    }
     if (const std::string* seq = current.response->Header(protocol::kDeviceLastSeqHeader)) {
       uint64_t v = 0;
       if (ParseU64(*seq, &v)) server_device_seq_ = v;

@@ -557,6 +557,9 @@ class Api {
     res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
     res.set_header(protocol::kDeviceDistrictsHeader, device->scope.ToString());
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
+    if (page->seq_epoch != 0) {
+      res.set_header(protocol::kSeqEpochHeader, std::to_string(page->seq_epoch));
+    }
     if (!page->more) {
       // The office's requests for this device's originals: said on the
       // last page, so a device hears of them without a request of its own.

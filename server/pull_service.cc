@@ -10,6 +10,7 @@
 #include "server/conflicts.h"
 #include "server/storage/devices.h"
 #include "server/storage/rows.h"
+#include "server/storage/server_state.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -162,6 +163,11 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   page.more =
       consumed < candidates.size() || candidates.size() == max_changes + 1;
   page.row_changes = cs.rows.size();
+  if (!page.more) {
+    Result<int64_t> next = storage::ServerState(db).NextSeq();
+    if (!next.ok()) return next.status();
+    page.seq_epoch = static_cast<uint64_t>(*next) >> protocol::kSeqEpochShift;
+  }
   page.body = wire::EncodePullPage(cs.schema_version, std::move(cs.rows));
   const Signature sig = store_.key().Sign(
       kPullPageDomain,

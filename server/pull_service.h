@@ -39,6 +39,9 @@ struct PullPage {
   std::string
       signature_hex;       // server Sign(kPullPageDomain, PullPageMessage(...))
   size_t rows = 0;         // entity rows in the page
+  // On the last page (more == false): next_seq >> kSeqEpochShift, the
+  // number of restores the sequences have jumped over (protocol.h).
+  uint64_t seq_epoch = 0;
   size_t row_changes = 0;  // RowChanges in the page (what `limit` counts)
 };
 

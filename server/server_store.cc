@@ -21,6 +21,7 @@
 #include "server/storage/pg_db.h"
 #include "server/storage/server_state.h"
 #include "shared/labels.h"
+#include "shared/protocol.h"
 #include "shared/uuid.h"
 #include "shared/sqlite/migrate.h"
 
@@ -231,6 +232,10 @@ Status ServerStore::GuardSequences() {
   NoteHighWater(now);
   return Status();
 }
+
+// The restore guard's jump is one sequence epoch (the pull header devices
+// watch to send again photos a restore lost).
+static_assert(ServerStore::kRestoreGap == uint64_t{1} << protocol::kSeqEpochShift);
 
 namespace {
 

@@ -89,6 +89,15 @@ inline constexpr const char* kPullSinceHeader = "X-KBO-Pull-Since";
 // hint, not signed: a device that has more confirmed sends them again (the
 // server checks them as any push), so a forged value costs only traffic.
 inline constexpr const char* kDeviceLastSeqHeader = "X-KBO-Device-Last-Seq";
+// On the last pull page: the server's sequence epoch, next_seq / 2^32, which
+// grows by one each time the server starts on a database restored from a
+// backup (its sequences jump ahead by 2^32; docs/operations.md). Absent
+// while 0, and from an older server. A device that sees it change asks
+// which of its uploaded photos the server lacks (the restore may have lost
+// them with blobs/) and sends those again. A hint, not signed: a forged
+// one costs one GET of the (signed-request, scoped) list.
+inline constexpr const char* kSeqEpochHeader = "X-KBO-Seq-Epoch";
+inline constexpr unsigned kSeqEpochShift = 32;
 // On pull pages: the device's districts as the server holds them now ("all"
 // or "5009,5011"), so a device granted more (kbo-server device grant)
 // records in them too. Advisory: the server checks every row it receives.

@@ -645,5 +645,65 @@ TEST_CASE("Photos: after the server is restored from a backup, a photo it lost "
   CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
+TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
+          "went up after it goes up again when the server is restored",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0042.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  const auto received = [&]() {
+    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                         "' AND complete_at IS NOT NULL");
+  };
+  REQUIRE(received() == 1);
+  // The backup as taken between the photo's row and its file: the row in
+  // server.db, the file not yet in blobs/.
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  REQUIRE(f.server().Start());
+  // Another device's work after the backup: the restored server is behind.
+  f.Producer(trainer, "กลุ่มจักสานบ้านแม่แวน", "5011");
+  f.SyncOk(trainer);
+
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  {
+    auto db = OpenTestServerDb(data);
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
+  }
+  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+  REQUIRE(f.server().Start());
+  REQUIRE(received() == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM photo") == 1);
+
+  // None of the officer's change sets was lost, yet its next sync learns
+  // the server was restored and sends the photo again.
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(received() == 1);
+  Result<std::string> back = ReadFileBounded(data + "/blobs/" + sha, size_t{64} << 20);
+  REQUIRE(back.ok());
+  CHECK(*back == f.UploadCopy(officer, sha));
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+  // Asked once per restore: the epoch it checked against is noted, and
+  // the next sync sends nothing again.
+  CHECK(Field::Count(officer + "/field.db",
+                     "SELECT server_seq_epoch FROM sync_state") == 1);
+  CliResult again = f.Sync(officer);
+  REQUIRE(again.exit_code == 0);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+  CHECK(received() == 1);
+}
+
 }  // namespace
 }  // namespace kbo::testing
