@@ -58,4 +58,29 @@ RowJsonValue RefusedJson(const RefusedEntry& r) {
   return obj;
 }
 
+RowJsonValue ConflictEntryJson(const ConflictEntry& c) {
+  const auto or_null = [](const auto& v) {
+    return v.has_value() ? RowJsonValue(*v) : RowJsonValue(nullptr);
+  };
+  RowJsonValue obj = RowJsonValue::object();
+  obj["id"] = c.id;
+  obj["entity"] = c.entity;
+  obj["row_id"] = c.row_id;
+  obj["column_name"] = c.column_name;
+  obj["district_code"] = or_null(c.district_code);
+  obj["current_value"] = or_null(c.current_value);
+  obj["current_device"] = or_null(c.current_device);
+  obj["current_hlc"] = or_null(c.current_hlc);
+  obj["incoming_value"] = or_null(c.incoming_value);
+  obj["incoming_device"] = or_null(c.incoming_device);
+  obj["incoming_hlc"] = or_null(c.incoming_hlc);
+  obj["incoming_base"] = or_null(c.incoming_base);
+  obj["winner"] = or_null(c.winner);
+  obj["detected_at"] = or_null(c.detected_at);
+  obj["resolved_at"] = or_null(c.resolved_at);
+  obj["resolved_value"] = or_null(c.resolved_value);
+  obj["server_seq"] = c.server_seq;
+  return obj;
+}
+
 }  // namespace kbo::client

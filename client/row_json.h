@@ -20,6 +20,12 @@ RowJsonValue RowJson(const Entity& entity, const StoredRow& row);
 RowJsonValue StatusJson(const StoreStatus& st);
 // {"seq", "index", "entity", "row_id", "reason", "message", "refused_at"}
 RowJsonValue RefusedJson(const RefusedEntry& r);
+// `kbo conflicts --json` and the UI's /api/conflicts: {"id", "entity",
+// "row_id", "column_name", "district_code", "current_value",
+// "current_device", "current_hlc", "incoming_value", "incoming_device",
+// "incoming_hlc", "incoming_base", "winner", "detected_at", "resolved_at",
+// "resolved_value", "server_seq"}, null where the entry has none.
+RowJsonValue ConflictEntryJson(const ConflictEntry& c);
 
 }  // namespace kbo::client
 

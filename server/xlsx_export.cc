@@ -15,6 +15,7 @@
 #include <string>
 #include <string_view>
 
+#include "shared/encoding.h"
 #include "shared/fs.h"
 
 namespace kbo::server {
@@ -33,16 +34,6 @@ constexpr double kMaxWidth = 60;
 
 Status Errno(const std::string& what, const std::string& path, int err) {
   return Status::IOError(what + " '" + path + "': " + std::strerror(err));
-}
-
-// `text` cut to at most `max_bytes` on a UTF-8 character boundary.
-std::string CutUtf8(std::string_view text, size_t max_bytes) {
-  if (text.size() <= max_bytes) return std::string(text);
-  size_t end = max_bytes;
-  while (end > 0 && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) {
-    --end;
-  }
-  return std::string(text.substr(0, end));
 }
 
 // A sheet name Excel accepts: no []:*?/\, at most 31 characters, not empty,
@@ -114,7 +105,7 @@ Status LxwStatus(lxw_error err, const std::string& what) {
 
 Status WriteString(lxw_worksheet* ws, lxw_row_t row, lxw_col_t col,
                    const std::string& text, lxw_format* format) {
-  const std::string cell = CutUtf8(text, kMaxCellBytes);
+  const std::string cell(Utf8Prefix(text, kMaxCellBytes));
   return LxwStatus(worksheet_write_string(ws, row, col, cell.c_str(), format),
                    "writing a cell");
 }

@@ -30,6 +30,19 @@ size_t FirstInvalidUtf8(std::string_view text);
 // True iff `text` is valid UTF-8 (FirstInvalidUtf8 finds nothing).
 bool IsValidUtf8(std::string_view text);
 
+// The longest start of `text` of at most `max_bytes` that does not cut a
+// UTF-8 character (a Thai letter is 3 bytes): `text` itself if it fits.
+std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
+
+// ---- text from forms and addresses ------------------------------------------
+
+// "\r\n" as "\n": a textarea's text as a browser sends it, as stored.
+std::string CrlfToLf(std::string_view text);
+
+// A form or query value decoded: '+' as a space, %XX as its byte; a '%'
+// not followed by two hex digits stays as it is.
+std::string PercentDecode(std::string_view text);
+
 // ---- hex -------------------------------------------------------------------
 
 // Lowercase hex of `bytes`, two digits a byte.

@@ -403,9 +403,7 @@ std::string Quoted(std::string_view text) {
   if (text.size() <= kQuoteMaxBytes) {
     out.append(text);
   } else {
-    size_t cut = kQuoteMaxBytes;
-    while (cut > 0 && (static_cast<uint8_t>(text[cut]) & 0xC0) == 0x80) --cut;
-    out.append(text.substr(0, cut));
+    out.append(Utf8Prefix(text, kQuoteMaxBytes));
     out.append("...");
   }
   for (char& c : out) {

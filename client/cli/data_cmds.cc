@@ -403,24 +403,8 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
   Result<std::vector<ConflictEntry>> list =
       (*store)->Conflicts(!parsed.Has("all"), static_cast<size_t>(INT64_MAX));
   if (!list.ok()) return list.status();
-  const auto json_of = [](const std::optional<std::string>& v) {
-    return v.has_value() ? Json(*v) : Json(nullptr);
-  };
   Json rows = Json::array();
-  for (const ConflictEntry& c : *list) {
-    rows.push_back(Json{{"id", c.id},
-                        {"entity", c.entity},
-                        {"row_id", c.row_id},
-                        {"column_name", c.column_name},
-                        {"current_value", json_of(c.current_value)},
-                        {"current_device", json_of(c.current_device)},
-                        {"incoming_value", json_of(c.incoming_value)},
-                        {"incoming_device", json_of(c.incoming_device)},
-                        {"winner", json_of(c.winner)},
-                        {"detected_at", json_of(c.detected_at)},
-                        {"resolved_at", json_of(c.resolved_at)},
-                        {"resolved_value", json_of(c.resolved_value)}});
-  }
+  for (const ConflictEntry& c : *list) rows.push_back(ConflictEntryJson(c));
   if (parsed.Has("json")) return PrintJson(ctx, rows);
   const auto text = [](const Json& v) {
     return v.is_string() ? "'" + v.get<std::string>() + "'" : std::string("(empty)");

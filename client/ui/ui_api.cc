@@ -636,31 +636,8 @@ class Handler {
     Result<std::vector<ConflictEntry>> list =
         store_.Conflicts(/*open_only=*/false, kMaxConflictsListed);
     if (!list.ok()) return ErrorReply(list.status());
-    const auto json_of = [](const std::optional<std::string>& v) {
-      return v.has_value() ? Json(*v) : Json(nullptr);
-    };
     Json rows = Json::array();
-    for (const ConflictEntry& c : *list) {
-      rows.push_back(Json{
-          {"id", c.id},
-          {"entity", c.entity},
-          {"row_id", c.row_id},
-          {"column_name", c.column_name},
-          {"district_code", json_of(c.district_code)},
-          {"current_value", json_of(c.current_value)},
-          {"current_device", json_of(c.current_device)},
-          {"current_hlc", json_of(c.current_hlc)},
-          {"incoming_value", json_of(c.incoming_value)},
-          {"incoming_device", json_of(c.incoming_device)},
-          {"incoming_hlc", json_of(c.incoming_hlc)},
-          {"incoming_base",
-           c.incoming_base.has_value() ? Json(*c.incoming_base) : Json(nullptr)},
-          {"winner", json_of(c.winner)},
-          {"detected_at", json_of(c.detected_at)},
-          {"resolved_at", json_of(c.resolved_at)},
-          {"resolved_value", json_of(c.resolved_value)},
-          {"server_seq", c.server_seq}});
-    }
+    for (const ConflictEntry& c : *list) rows.push_back(ConflictEntryJson(c));
     RowNames names(store_);
     for (Json& row : rows) AddConflictNames(names, &row);
     return JsonReply(200, rows);

@@ -403,23 +403,6 @@ std::string LoginPage(Lang lang, const std::string& login_token,
 
 namespace {
 
-// '+' and %XX decoded (a query value as the console wrote it).
-std::string UrlDecode(std::string_view text) {
-  std::string out;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '+') {
-      out += ' ';
-    } else if (text[i] == '%' && i + 2 < text.size() &&
-               HexDigitValue(text[i + 1]) >= 0 && HexDigitValue(text[i + 2]) >= 0) {
-      out += static_cast<char>(HexDigitValue(text[i + 1]) * 16 + HexDigitValue(text[i + 2]));
-      i += 2;
-    } else {
-      out += text[i];
-    }
-  }
-  return out;
-}
-
 // The flash messages a page shows (?done=, ?error=) come only from this
 // console's own redirects: each carries fm=, a MAC of both texts keyed by
 // the session's CSRF token, and a page shows them only when it matches. A
@@ -451,7 +434,7 @@ void SignFlash(const std::string& key, Reply* r) {
     const std::string pair = target.substr(at, end - at);
     const size_t eq = pair.find('=');
     const std::string name = pair.substr(0, eq);
-    const std::string value = eq == std::string::npos ? "" : UrlDecode(pair.substr(eq + 1));
+    const std::string value = eq == std::string::npos ? "" : PercentDecode(pair.substr(eq + 1));
     if (name == "done" && done.empty()) done = value, any = true;
     if (name == "error" && error.empty()) error = value, any = true;
     at = end + 1;

@@ -561,18 +561,6 @@ Reply RowDetail(Context& ctx) {
   return Reply::Html(Layout(ctx, title, b));
 }
 
-// "\r\n" as "\n": a textarea's text as the browser sends it, compared with
-// what is stored.
-std::string OneLineBreak(std::string text) {
-  size_t out = 0;
-  for (size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
-    text[out++] = text[i];
-  }
-  text.resize(out);
-  return text;
-}
-
 Reply EditRow(Context& ctx) {
   const Lang lang = ctx.lang;
   const std::string entity_name = ctx.req.matches.at(0);
@@ -619,17 +607,15 @@ Reply EditRow(Context& ctx) {
     const Value& now = (*row)[i + 1];
     auto was = ctx.req.form.find("was_" + std::string(c.name));
     // Browsers send a form's line breaks as CRLF.
-    const std::string sent = OneLineBreak(it->second);
-    const std::string stored = OneLineBreak(now.ToDisplay());
+    const std::string sent = CrlfToLf(it->second);
+    const std::string stored = CrlfToLf(now.ToDisplay());
     const std::string shown =
-        was != ctx.req.form.end() ? OneLineBreak(was->second) : stored;
+        was != ctx.req.form.end() ? CrlfToLf(was->second) : stored;
     if (sent == shown || sent == stored) continue;
     if (shown != stored) {
       std::string value = ValueLabel(lang, entity_name, c.name, now);
       if (value.size() > 80) {  // the message travels in the redirect's address
-        size_t cut = 80;
-        while (cut > 0 && (static_cast<unsigned char>(value[cut]) & 0xC0) == 0x80) --cut;
-        value = value.substr(0, cut) + "…";
+        value = std::string(Utf8Prefix(value, 80)) + "…";
       }
       changed_since += (changed_since.empty() ? "" : "; ") +
                        ColumnLabel(lang, entity_name, c.name) + " = '" + value + "'";

@@ -9,6 +9,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "shared/encoding.h"
 #include "tests/server/console_client.h"
 #include "tests/server/conflict_fixture.h"
 
@@ -38,20 +39,7 @@ std::string Location(const Reply& r) {
 }
 
 // A redirect's query as a person reads it ('+' and %XX decoded).
-std::string PercentDecoded(const std::string& s) {
-  std::string out;
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (s[i] == '+') {
-      out += ' ';
-    } else if (s[i] == '%' && i + 2 < s.size()) {
-      out += static_cast<char>(std::stoi(s.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += s[i];
-    }
-  }
-  return out;
-}
+std::string PercentDecoded(const std::string& s) { return PercentDecode(s); }
 
 void AddUser(ServerStore& store, const std::string& login, WebRole role,
              const std::string& districts) {

@@ -20,6 +20,7 @@
 #include "server/row_history.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
+#include "shared/encoding.h"
 #include "tests/server/console_client.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
@@ -493,19 +494,9 @@ bool Has(const std::string& text, const std::string& part) {
 std::string UrlDecoded(const std::string& location) {
   const size_t at = location.find("error=");
   if (at == std::string::npos) return "";
-  std::string out;
-  for (size_t i = at + 6; i < location.size() && location[i] != '&' &&
-                          location[i] != '#';
-       ++i) {
-    if (location[i] == '%' && i + 2 < location.size()) {
-      out.push_back(static_cast<char>(
-          std::stoi(location.substr(i + 1, 2), nullptr, 16)));
-      i += 2;
-    } else {
-      out.push_back(location[i] == '+' ? ' ' : location[i]);
-    }
-  }
-  return out;
+  const size_t end = location.find_first_of("&#", at + 6);
+  return PercentDecode(std::string_view(location).substr(
+      at + 6, end == std::string::npos ? std::string::npos : end - at - 6));
 }
 
 std::string Location(const Reply& r) {

@@ -2,6 +2,7 @@
 
 #include "shared/encoding.h"
 
+#include <algorithm>
 #include <limits>
 #include <string>
 
@@ -51,6 +52,36 @@ TEST_CASE("Utf8: overlongs, surrogates, truncation and stray bytes are "
     CHECK_FALSE(IsValidUtf8(b.text));
     CHECK(FirstInvalidUtf8(b.text) == b.at);
   }
+}
+
+TEST_CASE("Utf8Prefix: never cuts a character, whatever the limit",
+          "[encoding][utf8]") {
+  const std::string thai = "กลุ่มทอผ้า";  // 3 bytes a character
+  for (size_t max = 0; max <= thai.size() + 2; ++max) {
+    CAPTURE(max);
+    const std::string_view cut = Utf8Prefix(thai, max);
+    CHECK(cut.size() <= max);
+    CHECK(cut.size() % 3 == 0);
+    CHECK(cut.size() + 3 > std::min(max, thai.size()));  // the longest
+    CHECK(IsValidUtf8(cut));
+    CHECK(thai.compare(0, cut.size(), cut) == 0);
+  }
+  CHECK(Utf8Prefix("abc", 2) == "ab");
+  CHECK(Utf8Prefix("", 5).empty());
+  CHECK(Utf8Prefix("a\xF0\x9F\x98\x80", 4) == "a");  // a 4-byte emoji
+}
+
+TEST_CASE("CrlfToLf and PercentDecode: what browsers send, and garbage",
+          "[encoding]") {
+  CHECK(CrlfToLf("บรรทัด 1\r\nบรรทัด 2\r\n") == "บรรทัด 1\nบรรทัด 2\n");
+  CHECK(CrlfToLf("a\rb\n\r") == "a\rb\n\r");  // a lone CR stays
+  CHECK(CrlfToLf("\r\r\n") == "\r\n");
+  CHECK(PercentDecode("%E0%B8%81+x%2B") == "ก x+");
+  CHECK(PercentDecode("100%") == "100%");
+  CHECK(PercentDecode("%4") == "%4");
+  CHECK(PercentDecode("%zz%4g") == "%zz%4g");
+  CHECK(PercentDecode("%00") == std::string(1, '\0'));
+  CHECK(PercentDecode("") == "");
 }
 
 TEST_CASE("Hex: encodes lowercase, decodes either case, refuses the rest",
