@@ -929,12 +929,7 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
                  " and cannot be edited; record a new one instead")
           .With(field::kField, column);
     }
-    if (Status s = ValidateCell(*e, *c, value); !s.ok()) return s;
-    if (c->required && value.is_null()) {
-      return Status::InvalidArgument(column +
-                                     " is required and cannot be emptied")
-          .With(field::kField, column);
-    }
+    if (Status s = ValidateEdit(*e, *c, value); !s.ok()) return s;
     if (c->policy == MergePolicy::kForward) {
       // The merge keeps the furthest value (a product's stage never moves
       // back): an earlier one would change nothing here, and reach the

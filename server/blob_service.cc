@@ -15,6 +15,7 @@
 
 #include "server/log.h"
 #include "server/storage/blobs.h"
+#include "server/storage/server_state.h"
 #include "server/storage/originals.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
@@ -153,6 +154,17 @@ Result<BlobState> BlobService::PutChunk(std::string_view sha256,
   return Write(sha256, offset, total, chunk);
 }
 
+namespace {
+
+// A photo received whole takes a server sequence (no row carries it), so
+// server.db after it is ahead of a backup taken before it: restoring that
+// backup moves the sequence epoch (X-KBO-Seq-Epoch) even when no change set
+// was lost, and devices send again the photos the restore lost
+// (docs/protocol.md §6).
+Status TakeSequence(Db& db) { return storage::ServerState(db).AdvanceNextSeq(1); }
+
+}  // namespace
+
 Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
                                      uint64_t total, std::string_view chunk) {
   Db& db = store_.db();
@@ -212,7 +224,11 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   progress.complete = state.complete;
   progress.uploader = uploader_;
   if (Status s = storage::Blobs(db).RecordProgress(progress); !s.ok()) return s;
+  if (state.complete) {
+    if (Status s = TakeSequence(db); !s.ok()) return s;
+  }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  if (state.complete) store_.NoteCommittedSequences();
   return state;
 }
 
@@ -250,7 +266,9 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
       !s.ok()) {
     return s;
   }
+  if (Status s = TakeSequence(db); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
+  store_.NoteCommittedSequences();
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
 }
 

@@ -14,6 +14,7 @@
 #include "server/server_apply.h"
 #include "server/server_write.h"
 #include "server/storage/rows.h"
+#include "server/storage/server_state.h"
 #include "shared/change_set_codec.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
@@ -197,6 +198,12 @@ std::optional<LaterWrite> LaterWriteIn(const ConflictRecord& c, size_t index,
   return later;
 }
 
+// Whether the server has handed out `seq` (a write with it may exist).
+bool SequenceHandedOut(Db& db, uint64_t seq) {
+  Result<int64_t> next = storage::ServerState(db).NextSeq();
+  return next.ok() && seq < static_cast<uint64_t>(*next);
+}
+
 }  // namespace
 
 Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c) {
@@ -322,27 +329,34 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         value = c.incoming_value;
       } else if (later->has_value() && how.seq == (*later)->seq) {
         value = (*later)->value;
-      } else if (how.seen_seq == how.seq &&
-                 how.seq > std::max(c.current_seq, c.incoming_seq)) {
-        // "Keep the value shown now" from a page that showed a later write
-        // which has gone since (written over again, or the row shows a
-        // side's value again): the person decides again with what shows.
+      } else if (how.seq > std::max(c.current_seq, c.incoming_seq) &&
+                 SequenceHandedOut(db, how.seq)) {
+        // "Keep the value shown now" (the console's, or --keep SEQ) for a
+        // later write that has gone since (written over again, or the row
+        // shows a side's value again), or a number never written here:
+        // the person decides again with what the row shows.
         const bool has_later = later->has_value();
-        const bool incoming = c.winner == "incoming";
         const Value& now = has_later ? (*later)->value
-                           : incoming ? c.incoming_value
-                                      : c.current_value;
-        const uint64_t now_seq = has_later ? (*later)->seq
-                                 : incoming ? c.incoming_seq
-                                            : c.current_seq;
+                           : c.winner == "incoming" ? c.incoming_value
+                                                    : c.current_value;
+        uint64_t now_seq = has_later ? (*later)->seq : 0;
+        if (!has_later) {
+          Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+              storage::Rows(db).CellVersions(c.entity, *row_id);
+          if (!versions.ok()) return versions.status();
+          auto v = versions->find(c.column_name);
+          if (v != versions->end()) now_seq = v->second.seq;
+        }
         return Status::FailedPrecondition(
                    c.column_name + " of " + c.entity + " " + c.row_id +
-                   " no longer shows the write with sequence " +
-                   std::to_string(how.seq) + ": it is now " +
+                   " does not show a write with sequence " + std::to_string(how.seq) +
+                   " (written over since, or no such write): it is now " +
                    (now.is_null() ? std::string("empty")
                                   : "'" + now.ToDisplay() + "'") +
                    " (server sequence " + std::to_string(now_seq) +
-                   "); nothing was changed. Decide again with it in view")
+                   "); nothing was changed. Decide again with it in view: --keep " +
+                   (has_later ? std::to_string(now_seq) : c.winner) +
+                   " keeps it")
             .WithReason(std::string(kChangedSince))
             .With(field::kField, c.column_name)
             .With("now_value", now.is_null() ? std::string() : now.ToDisplay())
@@ -360,14 +374,14 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       }
       break;
   }
-  if (const Column* column = entity->FindColumn(c.column_name);
-      column != nullptr && column->required && value.is_null()) {
-    // Said here, with its problem, not by the applier in English.
-    return Status::InvalidArgument(c.column_name + " is required and cannot be emptied")
-        .With(field::kField, c.column_name)
-        .With(field::kProblem, std::string("err.required"));
+  // A required column emptied is said here, with its problem, not by the
+  // applier in English.
+  const Column* column = entity->FindColumn(c.column_name);
+  if (Status s = column != nullptr ? ValidateEdit(*entity, *column, value)
+                                   : ValidateCell(*entity, c.column_name, value);
+      !s.ok()) {
+    return s;
   }
-  if (Status s = ValidateCell(*entity, c.column_name, value); !s.ok()) return s;
   if (c.column_name == kDeletedColumn && c.entity == "producer" &&
       value == Value::Integer(0)) {
     // A producer merged away: bringing it back would make the duplicate

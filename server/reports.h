@@ -24,7 +24,9 @@ struct Overview {
   int64_t open_conflicts = 0;
   int64_t devices = 0;
   int64_t revoked_devices = 0;
-  int64_t photos_missing = 0;  // photo rows whose blob is not complete
+  // photos (distinct per district) of live rows not received whole, added
+  // up over the districts (OverviewStore::PhotosMissing)
+  int64_t photos_missing = 0;
   uint64_t last_seq = 0;
 };
 

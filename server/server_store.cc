@@ -1,6 +1,7 @@
 #include "server/server_store.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +10,7 @@
 #include <ctime>
 #include <iterator>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -239,20 +241,26 @@ static_assert(ServerStore::kRestoreGap == uint64_t{1} << protocol::kSeqEpochShif
 
 namespace {
 
-// Appends `bytes` to the file (created 0600) and flushes it to disk.
-Status AppendSynced(const std::string& path, const std::string& bytes) {
-  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+// Appends `line` to the file (created 0600) and flushes it to disk; after a
+// line an earlier append cut short (a crash, a full disk), on a line of its
+// own.
+Status AppendLineSynced(const std::string& path, const std::string& line) {
+  const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
     return Status::IOError("cannot record the revocation in " + path + ": " +
                            std::strerror(errno));
   }
-  const ssize_t wrote = ::write(fd, bytes.data(), bytes.size());
-  const bool ok = wrote == static_cast<ssize_t>(bytes.size()) && ::fsync(fd) == 0;
-  const int err = errno;
-  // A line cut short (a full disk) must not run into the next one.
-  if (wrote > 0 && static_cast<size_t>(wrote) < bytes.size()) {
-    (void)!::write(fd, "\n", 1);
+  std::string bytes = line;
+  struct stat st {};
+  char last = '\n';
+  if (::fstat(fd, &st) == 0 && st.st_size > 0 &&
+      ::pread(fd, &last, 1, st.st_size - 1) == 1 && last != '\n') {
+    bytes.insert(bytes.begin(), '\n');
   }
+  const bool ok = ::write(fd, bytes.data(), bytes.size()) ==
+                      static_cast<ssize_t>(bytes.size()) &&
+                  ::fsync(fd) == 0;
+  const int err = errno;
   ::close(fd);
   if (!ok) {
     return Status::IOError("cannot record the revocation in " + path + ": " +
@@ -265,8 +273,8 @@ Status AppendSynced(const std::string& path, const std::string& bytes) {
 
 Status ServerStore::NoteRevocation(std::string_view device_id,
                                    std::string_view revoked_at) {
-  return AppendSynced(paths_.revocations, std::string(device_id) + " " +
-                                              std::string(revoked_at) + "\n");
+  return AppendLineSynced(paths_.revocations, std::string(device_id) + " " +
+                                                  std::string(revoked_at) + "\n");
 }
 
 Status ServerStore::GuardRevocations() {
@@ -277,61 +285,60 @@ Status ServerStore::GuardRevocations() {
                   "cannot read the record of revoked devices (" + paths_.revocations +
                       "): " + text.status().message() +
                       "; the server does not start without it, so a revoked device "
-                      "is never let in again (docs/operations.md)");
+                      "is never let in again (docs/operations.md, \"Backups\")");
   }
   if (!text.ok()) text = std::string();
-  // The last line cut by a crash mid-append: ended here, so the next
-  // revocation starts a line of its own.
-  if (!text->empty() && text->back() != '\n') {
-    if (Status s = AppendSynced(paths_.revocations, "\n"); !s.ok()) return s;
-    text->push_back('\n');
-  }
-  // Revocations the database holds that the file lacks (made before the
-  // file existed): written now, so a later restore keeps them too.
-  {
-    Result<std::vector<std::pair<std::string, std::string>>> revoked =
-        storage::Devices(*db_).Revoked();
-    if (!revoked.ok()) return revoked.status();
-    for (const auto& [id, when] : *revoked) {
-      if (text->find(id + " ") != std::string::npos) continue;
-      if (Status s = NoteRevocation(id, when); !s.ok()) return s;
-    }
-  }
-  if (text->empty()) return Status();
   Transaction txn(*db_);
   if (!txn.status().ok()) return txn.status();
   storage::Devices devices(*db_);
+  std::set<std::string> noted;  // ids with a line that parses
   std::vector<std::string> again;
   size_t skipped = 0;
   size_t at = 0;
   while (at < text->size()) {
     size_t end = text->find('\n', at);
     if (end == std::string::npos) end = text->size();  // a line cut by a crash
-    const std::string line = text->substr(at, end - at);
+    std::string line = text->substr(at, end - at);
     at = end + 1;
+    if (!line.empty() && line.back() == '\r') line.pop_back();  // edited on Windows
     if (line.empty()) continue;
     const size_t space = line.find(' ');
-    if (space == std::string::npos) {
+    Result<Uuid> parsed = Uuid::Parse(line.substr(0, space));
+    if (!parsed.ok()) {
+      // Names no device (damaged, or edited by hand): skipped, said once.
       ++skipped;
       continue;
     }
-    const std::string id = line.substr(0, space);
-    const std::string when = line.substr(space + 1);
-    Result<Uuid> parsed = Uuid::Parse(id);
-    // Not a line this server wrote (damaged, or edited by hand): skipped,
-    // and said once.
-    if (!parsed.ok() || !ParseIsoUtcMillis(when).has_value()) {
+    const std::string id = parsed->ToString();
+    // A device named with a time that does not parse stays revoked all the
+    // same, from now.
+    std::string when = space == std::string::npos ? "" : line.substr(space + 1);
+    if (!ParseIsoUtcMillis(when).has_value()) {
       ++skipped;
-      continue;
+      when = NowIso();
     }
-    Result<bool> revoked = devices.RevokeIfActive(parsed->ToString(), when);
+    noted.insert(id);
+    Result<bool> revoked = devices.RevokeIfActive(id, when);
     if (!revoked.ok()) return revoked.status();
     if (*revoked) again.push_back(id + " (revoked " + when + ")");
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  // Revocations the database holds that the file lacks (made before the
+  // file existed, or with a line since damaged): written now, so a later
+  // restore keeps them too.
+  {
+    Result<std::vector<std::pair<std::string, std::string>>> revoked =
+        storage::Devices(*db_).Revoked();
+    if (!revoked.ok()) return revoked.status();
+    for (const auto& [id, when] : *revoked) {
+      if (noted.count(id) != 0) continue;
+      if (Status s = NoteRevocation(id, when); !s.ok()) return s;
+    }
+  }
   if (skipped != 0) {
     LogLine(paths_.revocations + ": " + std::to_string(skipped) +
-            " line(s) that name no device and time were skipped");
+            " damaged line(s): one that names no device is skipped; a device "
+            "named without a time is revoked from now");
   }
   for (const std::string& d : again) {
     LogLine("device " + d + " was active in server.db (restored from a backup older than "

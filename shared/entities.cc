@@ -1041,6 +1041,16 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
   return s;
 }
 
+Status ValidateEdit(const Entity& entity, const Column& column, const Value& value) {
+  if (column.required && value.is_null()) {
+    return Problem(Status::InvalidArgument(std::string(column.name) +
+                                           " is required and cannot be emptied"),
+                   "err.required")
+        .With(field::kField, std::string(column.name));
+  }
+  return ValidateCell(entity, column, value);
+}
+
 Status ValidateDecodedCell(const Entity& /*entity*/, const Column& column,
                            const Value& value) {
   Status s = CheckCell(column, value, true);

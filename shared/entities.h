@@ -109,6 +109,11 @@ Status ValidateCell(const Entity& entity, const Column& column,
 // that one not made a second time. Same answers for such values.
 Status ValidateDecodedCell(const Entity& entity, const Column& column,
                            const Value& value);
+// As ValidateCell, for a value a person puts in place of one a row holds
+// (an edit, a conflict's resolution): a required column may not be
+// emptied either (kInvalidArgument "COLUMN is required and cannot be
+// emptied", field::kField, problem "err.required").
+Status ValidateEdit(const Entity& entity, const Column& column, const Value& value);
 // As ValidateCell above, looking up the column, and also accepts the system column
 // "deleted" (0 or 1). kInvalidArgument for an unknown column.
 Status ValidateCell(const Entity& entity, std::string_view column,

@@ -623,14 +623,7 @@ Reply EditRow(Context& ctx) {
     }
     Result<Value> v = ParseCellText(*e, c, sent);
     if (!v.ok()) return fail(ProblemText(lang, entity_name, v.status()));
-    if (c.required && v->is_null()) {
-      return fail(ProblemText(
-          lang, entity_name,
-          Status::InvalidArgument(std::string(c.name) + " is required and cannot be emptied")
-              .With(field::kField, std::string(c.name))
-              .With(field::kProblem, std::string("err.required"))));
-    }
-    if (Status s = ValidateCell(*e, c, *v); !s.ok()) {
+    if (Status s = ValidateEdit(*e, c, *v); !s.ok()) {
       return fail(ProblemText(lang, entity_name, s));
     }
     cells.emplace_back(std::string(c.name), *v);

@@ -41,7 +41,8 @@ class OverviewStore {
   Result<int64_t> RevokedDevices();
   // The districts text ("all", "5009,5011") of each active device.
   Result<std::vector<std::string>> ActiveDeviceDistricts();
-  // Distinct photos (by sha256) of live rows the server does not hold whole.
+  // Photos (distinct sha256 per district) of live rows the server does not
+  // hold whole: PhotosMissingByDistrict added up.
   Result<int64_t> PhotosMissing();
   // The same by the photo row's district code ("" for none).
   Result<std::map<std::string, int64_t>> PhotosMissingByDistrict();

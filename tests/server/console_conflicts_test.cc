@@ -323,13 +323,14 @@ TEST_CASE("Console conflicts: a value written after the conflict is shown, kept 
     CHECK(status_now() == "late");
   }
   CHECK_FALSE(Conflicts(store).List()->front().resolved());
-  // The same from the form: taken as not seen, so refused as changed.
+  // The same from the form: no sequence seen, so no value "now" to keep;
+  // the person is asked to choose.
   Reply garbled = office.Post("/conflicts/" + id + "/resolve",
                               {{"csrf", office.csrf},
                                {"choice", "now"},
                                {"seen_seq", "12abc"},
                                {"reason", "x"}});
-  CHECK_THAT(PercentDecoded(Location(garbled)), !Catch::Contains("done="));
+  CHECK_THAT(PercentDecoded(Location(garbled)), Catch::Contains("โปรดเลือกค่าที่จะใช้"));
   CHECK_FALSE(Conflicts(store).List()->front().resolved());
   // The form posted without seen_seq (an old page): refused in Thai.
   Reply old_form = office.Post("/conflicts/" + id + "/resolve",
@@ -390,7 +391,7 @@ TEST_CASE("Conflicts: a side chosen with the later write seen replaces it",
   by.actor = "cli";
   Resolution how;
   how.kind = Resolution::Kind::kKeepSeq;
-  how.seq = late_seq + 100;  // no write of this conflict
+  how.seq = late_seq + 100;  // never handed out: the person's typo
   how.seen_seq = late_seq;
   CHECK(Conflicts(store).Resolve(c.conflict.id, how, by).status().code() ==
         Code::kInvalidArgument);
@@ -443,6 +444,13 @@ TEST_CASE("Conflicts: keeping a later write that has gone since is refused "
   CHECK(r.status().reason() == kChangedSince);
   REQUIRE(r.status().TextField("now_value") != nullptr);
   CHECK(*r.status().TextField("now_value") == shown.ToDisplay());
+  // The write the row shows now: somchai's second mark, not a side's.
+  REQUIRE(r.status().IntegerField("now_seq") != nullptr);
+  CHECK(*r.status().IntegerField("now_seq") > static_cast<int64_t>(late_seq));
+  // The same from the shell's --keep SEQ alone.
+  how.seen_seq = 0;
+  CHECK(Conflicts(store).Resolve(c.conflict.id, how, by).status().reason() ==
+        kChangedSince);
   CHECK(status_now() == shown.ToDisplay());
   CHECK_FALSE(Conflicts(store).List()->front().resolved());
   // A sequence that was never this conflict's: the person's typo.

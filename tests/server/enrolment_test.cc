@@ -213,8 +213,8 @@ TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
 TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
           "[server][enrol][restore]") {
   ServerFixture f;
-  TestDevice a, b, c;
-  for (TestDevice* d : {&a, &b, &c}) f.Enroll(*d, "5011");
+  TestDevice a, b, c, d;
+  for (TestDevice* t : {&a, &b, &c, &d}) f.Enroll(*t, "5011");
   f.wall.Advance(1000);
   REQUIRE(Enrolment(*f.store).Revoke(a.id.ToString()).ok());
   const std::string revoked_at = f.Record(a.id).revoked_at;
@@ -227,36 +227,41 @@ TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
     f.store = std::move(store).value();
     return Status();
   };
-  const auto restore_active = [&](const TestDevice& d) {
+  const auto restore_active = [&](const TestDevice& t) {
     REQUIRE(f.store->db()
                 .Exec("UPDATE device SET revoked_at = NULL WHERE device_id = '" +
-                      d.id.ToString() + "'")
+                      t.id.ToString() + "'")
                 .ok());
   };
+  const auto file = [&] {
+    Result<std::string> text = ReadFileBounded(path, size_t{1} << 20);
+    REQUIRE(text.ok());
+    return *text;
+  };
   restore_active(a);
-  // a's line among garbage, b's id in capitals (edited by hand), and a
-  // last line cut by a crash.
+  // a's line among garbage, b's id in capitals with a Windows line end
+  // (edited by hand), c's with a time that does not parse, and a last line
+  // cut by a crash.
   std::string b_upper = b.id.ToString();
   for (char& ch : b_upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   const std::string text = std::string("\x00\xff\xfe garbage\n", 12) + "not-a-uuid " +
                            revoked_at + "\n" + c.id.ToString() + " yesterday\n\n" +
                            a.id.ToString() + " " + revoked_at + "\n" + b_upper + " " +
-                           revoked_at + "\n" + c.id.ToString().substr(0, 9);
+                           revoked_at + "\r\n" + d.id.ToString().substr(0, 9);
   REQUIRE(WriteFileAtomically(path, text, 0600).ok());
   REQUIRE(reopen().ok());
   CHECK(f.Record(a.id).revoked_at == revoked_at);
   CHECK(f.Record(b.id).revoked_at == revoked_at);
-  CHECK_FALSE(f.Record(c.id).revoked());  // its lines name no time / are cut
-  // The cut line was ended, so the next revocation is a line of its own
-  // and outlives the next restore.
-  Result<std::string> ended = ReadFileBounded(path, size_t{1} << 20);
-  REQUIRE(ended.ok());
-  CHECK(ended->back() == '\n');
-  REQUIRE(Enrolment(*f.store).Revoke(c.id.ToString()).ok());
-  const std::string c_revoked_at = f.Record(c.id).revoked_at;
-  restore_active(c);
+  CHECK(f.Record(c.id).revoked());  // from now: never let in again
+  CHECK_FALSE(f.Record(d.id).revoked());  // its line is cut short
+  // The next revocation goes on a line of its own after the cut one, and
+  // outlives the next restore.
+  REQUIRE(Enrolment(*f.store).Revoke(d.id.ToString()).ok());
+  const std::string d_revoked_at = f.Record(d.id).revoked_at;
+  CHECK_THAT(file(), Catch::Contains("\n" + d.id.ToString() + " " + d_revoked_at + "\n"));
+  restore_active(d);
   REQUIRE(reopen().ok());
-  CHECK(f.Record(c.id).revoked_at == c_revoked_at);
+  CHECK(f.Record(d.id).revoked_at == d_revoked_at);
 
   // Larger than any this server writes (64 MiB): the server does not start,
   // saying why, rather than let a revoked device in.
@@ -274,7 +279,11 @@ TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
   CHECK_THAT(folder.message(), Catch::Contains("revoked devices"));
   std::filesystem::remove(path);
   REQUIRE(reopen().ok());
-  CHECK(f.Record(c.id).revoked());
+  // The file is written again from the database, every revocation in it.
+  for (const TestDevice* t : {&a, &b, &c, &d}) {
+    CHECK(f.Record(t->id).revoked());
+    CHECK_THAT(file(), Catch::Contains(t->id.ToString() + " " + f.Record(t->id).revoked_at));
+  }
 }
 
 TEST_CASE("Enrolment: revoke, list, and the request JSON", "[server][enrol]") {
