@@ -537,7 +537,8 @@ Status CheckDatePart(const Column& column, std::string_view date,
     return Problem(
         Status::InvalidArgument(
             Name(column) + " " + Quoted(text) +
-            " has a Buddhist Era year; dates are Gregorian (" + std::to_string(y) +
+            // No "; ": the screens split a row's problems on it.
+            " has a Buddhist Era year: dates are Gregorian (" + std::to_string(y) +
             " BE is " + std::to_string(y - kBuddhistEraOffset) + ")"),
         "err.be_year",
         {{"be", std::to_string(y)}, {"ce", std::to_string(y - kBuddhistEraOffset)}});

@@ -404,6 +404,14 @@ test('validation messages appear next to the field, in the person\'s language, a
   await page.waitForSelector('#e-days:not([hidden])');
   assert.equal(await page.textContent('#e-days'), 'จำนวนวัน ต้องอยู่ระหว่าง 1 ถึง 30 (กรอกไว้ 40)');
   assert.equal(list(home, 'workshop').length, 0);
+  // The year as a Thai calendar has it: said in Thai, in one sentence.
+  await page.fill('#f-days', '5');
+  await page.fill('#f-start_date', '2569-12-01');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#e-start_date:not([hidden])');
+  assert.match(await page.textContent('#e-start_date'), /ใช้ปี พ\.ศ\. แต่ช่องนี้ใช้ปี ค\.ศ\. \(พ\.ศ\. 2569 คือ ค\.ศ\. 2026\)$/);
+  assert.doesNotMatch(await page.textContent('#e-start_date'), /Gregorian|บันทึกไม่ได้/);
+  assert.equal(list(home, 'workshop').length, 0);
 
   // Contest: a score above 20 is refused next to its criterion.
   await go(page, '#/products/new');

@@ -361,7 +361,7 @@
     [/^(\w+) is too large a number/, 'err.too_big'],
     [/^(\w+) is out of the range of numbers/, 'err.too_big'],
     [/^(\w+) must be one of (.*) \(got (.*)\)$/, 'err.enum', (m) => ({ got: m[3] })],
-    [/^(\w+) '(\d+)-\d\d-\d\d.*' has a Buddhist Era year; dates are Gregorian \((\d+) BE is (\d+)\)$/, 'err.be_year', (m) => ({ be: m[3], ce: m[4] })],
+    [/^(\w+) '(\d+)-\d\d-\d\d.*' has a Buddhist Era year[:;] dates are Gregorian \((\d+) BE is (\d+)\)$/, 'err.be_year', (m) => ({ be: m[3], ce: m[4] })],
     [/^(\w+) must be a date written/, 'err.date'],
     [/^(\w+) must be a time written/, 'err.datetime'],
     [/^(\w+) year must be from (\d+) to (\d+)/, 'err.year', (m) => ({ min: m[2], max: m[3] })],
