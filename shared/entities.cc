@@ -19,6 +19,7 @@
 #include "shared/derived_row_id.h"
 #include "shared/encoding.h"
 #include "shared/name_match.h"
+#include "shared/roles.h"
 
 // The catalogue is data: one table per entity below, in the column order of
 // schema/shared/0001_entities.sql (minus id and deleted), which
@@ -1115,15 +1116,30 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
       given[static_cast<size_t>(c - entity.columns.data())] = &value;
     }
   }
+  const auto is_missing = [](const Value* value) {
+    return value == nullptr || value->is_null() ||
+           (value->type() == Value::Type::kText && IsBlank(value->text()) &&
+            IsValidUtf8(value->text()));
+  };
+  // A row's district comes from its parent (a visit's from its producer:
+  // roles.h DistrictParentColumn). With the parent missing too, "district
+  // required" would send the person looking for a district field the form
+  // does not show: the parent's own "required" says it (and still refuses
+  // the row).
+  bool parent_missing = false;
+  if (const std::string_view parent = DistrictParentColumn(entity.name);
+      !parent.empty()) {
+    const Column* p = entity.FindColumn(parent);
+    parent_missing = p != nullptr && p->required &&
+                     is_missing(given[static_cast<size_t>(p - entity.columns.data())]);
+  }
   for (size_t i = 0; i < entity.columns.size(); ++i) {
     const Column& column = entity.columns[i];
     const Value* value = given[i];
-    const bool missing =
-        value == nullptr || value->is_null() ||
-        (value->type() == Value::Type::kText && IsBlank(value->text()) &&
-         IsValidUtf8(value->text()));
+    const bool missing = is_missing(value);
     if (missing) {
-      if (column.required) {
+      if (column.required &&
+          !(parent_missing && column.name == kDistrictColumn)) {
         const std::string message =
             Name(column) + " is required for a " + std::string(entity.name);
         add(message, column.name,

@@ -15,6 +15,7 @@
 #include "shared/derived_row_id.h"
 #include "shared/encoding.h"
 #include "shared/replica/apply.h"
+#include "shared/roles.h"
 #include "shared/status.h"
 #include "shared/uuid.h"
 #include "shared/value.h"
@@ -335,6 +336,35 @@ TEST_CASE("Entities: each required column is required, each optional not",
       }
     }
   }
+}
+
+TEST_CASE("Entities: a row missing its parent is told the parent, not the "
+          "district it would inherit",
+          "[entities]") {
+  for (const Entity& e : Catalogue()) {
+    const std::string_view parent = DistrictParentColumn(e.name);
+    if (parent.empty()) continue;
+    CAPTURE(e.name, parent);
+    RowValues row = ValidRow(e.name);
+    row.erase(std::string(parent));
+    row.erase(std::string(kDistrictColumn));
+    const Status s = ValidateNewRow(e, row);
+    REQUIRE(s.code() == Code::kInvalidArgument);
+    CHECK(s.message() == std::string(parent) + " is required for a " +
+                             std::string(e.name));
+    CHECK(*s.TextField(field::kField) == parent);
+    CHECK(*s.TextField(field::kProblem) == "err.required");
+    // With the parent given, a missing district is still said.
+    RowValues no_district = ValidRow(e.name);
+    no_district.erase(std::string(kDistrictColumn));
+    CHECK(Contains(ValidateNewRow(e, no_district).message(),
+                   "district_code is required"));
+  }
+  // Producers and workshops have no parent: their district is theirs.
+  RowValues producer = ValidRow("producer");
+  producer.erase(std::string(kDistrictColumn));
+  CHECK(Contains(ValidateNewRow(*FindEntity("producer"), producer).message(),
+                 "district_code is required"));
 }
 
 TEST_CASE("Entities: blank text counts as missing for a required column",
