@@ -227,9 +227,15 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   const pending = await stat(page, 'pending_changes');
   assert.ok(pending >= 21, `marks and the visit wait to be sent (${pending})`);
 
-  // Back online: one sync sends everything, the photo too.
+  // Back online, on another screen than home: the app sends everything,
+  // the photo too, without a tap, and says so.
+  await go(page, `#/visits/${visitId}`);
   await context.setOffline(false);
-  await syncApp(page);
+  await page.waitForFunction(() => ['ok', 'failed'].includes(document.documentElement.dataset.kboAutoSync),
+    null, { timeout: 60000 });
+  assert.equal(await page.evaluate(() => document.documentElement.dataset.kboAutoSync), 'ok',
+    await page.textContent('#toast'));
+  assert.match(await page.textContent('#toast'), /มีสัญญาณแล้ว ซิงก์ข้อมูลที่รอส่งเรียบร้อย/);
   assert.equal(await stat(page, 'pending_changes'), 0);
   assert.equal(await stat(page, 'pending_blobs'), 0);
   // A second sync sends nothing again.

@@ -1868,7 +1868,34 @@
       if (pinShown) { pinShown = false; showPin(); } else render();
     });
     window.addEventListener('hashchange', () => { if (!pinShown) render(); });
+    if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
     render();
+  }
+
+  // The phone app, when the signal returns: what waits to be sent goes
+  // without a tap (the home screen's button shows it as if tapped; on other
+  // screens a note says how it went). Nothing happens while a sync runs,
+  // before enrolment, or with nothing waiting; a failed attempt is left for
+  // the next signal or the button.
+  let onlineSyncing = false;
+  async function syncWhenOnline() {
+    if (onlineSyncing || !core || core.progress().running) return;
+    onlineSyncing = true;
+    try {
+      const st = await api('GET', '/api/status');
+      if (!st.ok || !st.data.enrolled || st.data.pending_changes + st.data.pending_blobs === 0) return;
+      const btn = document.getElementById('sync');
+      if (btn) {
+        if (!btn.disabled) btn.click();
+        return;
+      }
+      document.documentElement.dataset.kboAutoSync = 'running';
+      const r = await api('POST', '/api/sync', {});
+      document.documentElement.dataset.kboAutoSync = r.ok ? 'ok' : 'failed';
+      toast(t(r.ok ? 'home.auto_sync_ok' : 'home.auto_sync_failed'), !r.ok);
+    } finally {
+      onlineSyncing = false;
+    }
   }
   start();
 })();
