@@ -86,6 +86,47 @@ Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
   return any;
 }
 
+// A workshop is not made shorter than the days its marks are on: those
+// marks would drop out of its roll call and its totals with nobody told
+// (the server keeps them and its report counts them).
+Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days) {
+  const int64_t n = days.type() == Value::Type::kInteger ? days.integer() : 5;
+  Statement& st = db.Cached(
+      "SELECT COUNT(*), MIN(day), MAX(day) FROM attendance "
+      "WHERE workshop_id = ?1 AND deleted = 0 AND day > ?2");
+  st.Bind(1, std::string_view(workshop.ToString())).Bind(2, Value::Integer(n));
+  int64_t marks = 0, from = 0, to = 0;
+  if (st.Step()) {
+    marks = st.ColumnInt(0);
+    if (marks > 0) {
+      from = st.ColumnInt(1);
+      to = st.ColumnInt(2);
+    }
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  if (marks == 0) return Status();
+  const std::string days_text =
+      from == to ? "day " + std::to_string(from)
+                 : "days " + std::to_string(from) + " to " + std::to_string(to);
+  return Status::InvalidArgument(
+             "days cannot be " + std::to_string(n) + ": " +
+             std::to_string(marks) + " attendance mark" +
+             (marks == 1 ? " is" : "s are") + " recorded on " + days_text +
+             // No "; ": the screens split a field's problems on it.
+             ". Delete " + (marks == 1 ? "it" : "them") + " first, or keep " +
+             std::to_string(to) + " days. Nothing was changed.")
+      .WithReason("marks_beyond_days")
+      .With(field::kField, "days")
+      .With(field::kProblem, "err.marks_beyond_days")
+      .With(field::kParams,
+            std::vector<std::pair<std::string, std::string>>{
+                {"n", std::to_string(n)},
+                {"marks", std::to_string(marks)},
+                {"from", std::to_string(from)},
+                {"to", std::to_string(to)}});
+}
+
 bool IsNaturalKey(const Entity& e, std::string_view column) {
   for (std::string_view k : e.natural_key) {
     if (k == column) return true;
@@ -951,6 +992,11 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   if (changes.count("lat") != 0 || changes.count("lon") != 0) {
     if (Status s = CheckPositionPair(*e, merged); !s.ok()) return s;
+  }
+  if (e->name == "workshop" && changes.count("days") != 0) {
+    if (Status s = CheckDaysCoverMarks(*db_, id, merged["days"]); !s.ok()) {
+      return s;
+    }
   }
   RowValues check = merged;
   if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;

@@ -1094,10 +1094,24 @@ class Handler {
     Result<std::vector<StoredRow>> enrolments =
         store_.List("enrolment", {Filter{"workshop_id", ws_id}});
     if (!enrolments.ok()) return ErrorReply(enrolments.status());
-    Result<std::vector<StoredRow>> marks = store_.List(
-        "attendance",
-        {Filter{"workshop_id", ws_id}, Filter{"day", std::to_string(day)}});
-    if (!marks.ok()) return ErrorReply(marks.status());
+    // Every mark of the workshop: the day's are drawn, and any on days
+    // past its last (it was shortened on another device after they were
+    // made) are counted, so the screen can say they are kept, not gone.
+    Result<std::vector<StoredRow>> all_marks =
+        store_.List("attendance", {Filter{"workshop_id", ws_id}});
+    if (!all_marks.ok()) return ErrorReply(all_marks.status());
+    std::vector<StoredRow*> marks;
+    int64_t beyond = 0, beyond_from = 0, beyond_to = 0;
+    for (StoredRow& mark : *all_marks) {
+      const Value& d = mark.values["day"];
+      if (d.type() != Value::Type::kInteger) continue;
+      if (d.integer() == day) marks.push_back(&mark);
+      if (d.integer() > days) {
+        beyond_from = beyond == 0 ? d.integer() : std::min(beyond_from, d.integer());
+        beyond_to = std::max(beyond_to, d.integer());
+        ++beyond;
+      }
+    }
     Result<std::vector<StoredRow>> producers = store_.List("producer");
     if (!producers.ok()) return ErrorReply(producers.status());
     std::map<std::string, std::string> producer_names;
@@ -1105,8 +1119,8 @@ class Handler {
       producer_names[p.id.ToString()] = p.values["name"].text();
     }
     std::map<std::string, StoredRow*> by_enrolment;
-    for (StoredRow& mark : *marks) {
-      by_enrolment[mark.values["enrolment_id"].text()] = &mark;
+    for (StoredRow* mark : marks) {
+      by_enrolment[mark->values["enrolment_id"].text()] = mark;
     }
     Json rows = Json::array();
     Json counts = Json::object();
@@ -1140,7 +1154,11 @@ class Handler {
                  {"day", day},
                  {"days", days},
                  {"rows", std::move(rows)},
-                 {"counts", std::move(counts)}};
+                 {"counts", std::move(counts)},
+                 {"beyond_days", beyond == 0 ? Json(nullptr)
+                                             : Json{{"marks", beyond},
+                                                    {"from", beyond_from},
+                                                    {"to", beyond_to}}}};
     return JsonReply(200, body);
   }
 

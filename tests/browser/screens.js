@@ -287,6 +287,63 @@ test('one participant\'s five course days, with their products\' progress, in Th
   }
 });
 
+// ---- 4b. a workshop shorter than its marks -----------------------------------------
+test('a workshop cut shorter elsewhere: its later marks are said to be kept; it is not cut below them here; no other day stands in for a day it lacks', async (t) => {
+  const server = await H.startServer(t);
+  const token = () => H.serverToken(server, 'trainer', '5011');
+  // The trainer's phone (kbo ui) and a colleague's device, both in Phrao.
+  const home = H.freshHome();
+  const [p1] = H.importProducers(home, 1);
+  H.kboOk(home, 'enroll', '--server', server.url, '--token', token());
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 2', '--fiscal-year', '2567', '--district', '5011', '--start', '2024-02-26').trim();
+  const e1 = H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p1, '--participant', 'นางสาวดอกแก้ว บุญมา').trim();
+  H.kboOk(home, 'sync');
+  const other = H.freshHome();
+  H.kboOk(other, 'enroll', '--server', server.url, '--token', token());
+  H.kboOk(other, 'sync');
+  // The colleague cuts the course to 3 days while the trainer, offline,
+  // marks days 2 and 4; the trainer's sync then brings the cut.
+  H.kboOk(other, 'edit', 'workshop', ws, '--set', 'days=3');
+  H.kboOk(other, 'sync');
+  for (const day of ['2', '4']) H.kboOk(home, 'attendance', 'mark', '--workshop', ws, '--enrolment', e1, '--day', day, '--status', 'present');
+  H.kboOk(home, 'sync');
+
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/1`);
+  assert.equal(await page.locator('#rollcall .rc-row').count(), 1);
+  assert.equal(await page.getAttribute('#rc-beyond', 'data-marks'), '1');
+  assert.equal(await page.textContent('#rc-beyond'),
+    'มีการเช็กชื่อ 1 รายการหลังวันที่ 3 ซึ่งเป็นวันสุดท้ายของหลักสูตรนี้ (ถึงวันที่ 4) รายการเหล่านั้นยังเก็บไว้ครบ แก้จำนวนวันของหลักสูตรเป็น 4 วันเพื่อดูและแก้ไข');
+  await H.checkLayout(page, 'roll call with marks past the last day');
+  await H.screenshot(page, 'rollcall-beyond-days');
+
+  // Day 4's address, which the workshop no longer has: said, and day 3 is
+  // not drawn in its place.
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/4`);
+  assert.equal(await page.textContent('#rc-no-day'), 'หลักสูตรนี้มี 3 วัน ไม่มีวันที่ 4 เลือกวันด้านล่าง');
+  assert.equal(await page.locator('#rollcall').count(), 0);
+  assert.deepEqual(await page.$$eval('a[data-day]', (as) => as.map((a) => a.dataset.day)), ['1', '2', '3']);
+
+  // Here, cutting it to 1 day is refused beside the days field: day 2 has
+  // a mark. Nothing changes.
+  await H.open(page, ui.url, `#/workshops/${ws}/edit`);
+  await page.fill('#f-days', '1');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#e-days:not([hidden])');
+  assert.equal(await page.textContent('#e-days'),
+    'ลดเหลือ 1 วันไม่ได้ เพราะมีการเช็กชื่อ 2 รายการหลังวันที่ 1 (ถึงวันที่ 4) ลบรายการเหล่านั้นก่อน หรือคงไว้ 4 วัน ยังไม่ได้แก้ไขอะไร');
+  assert.equal(JSON.parse(H.kboOk(home, 'show', 'workshop', ws, '--json')).days, 3);
+  // Lengthened back to 4 days, day 4's mark is on its roll call again.
+  await page.fill('#f-days', '4');
+  await page.click('button[type=submit]');
+  await page.waitForFunction((w) => location.hash === `#/workshops/${w}`, ws);
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/4`);
+  assert.equal(await page.getAttribute(`#rollcall .rc-row[data-enrolment="${e1}"] .st`, 'data-status'), 'present');
+  assert.equal(await page.locator('#rc-beyond').count(), 0);
+});
+
 // ---- 5. deleting a producer people are enrolled under ------------------------------
 test('deleting a producer with a participant enrolled: the phone names what is under it and asks again; a cancel deletes nothing', async (t) => {
   const home = H.freshHome();

@@ -310,6 +310,43 @@ TEST_CASE("Store: marking the same person on the same day edits one row",
   CHECK(*store->Record("attendance", f.Mark(2, "present")) != *first);
 }
 
+TEST_CASE("Store: a workshop is not made shorter than the days its marks are on",
+          "[store]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  PhraoFixture f(*store);
+  REQUIRE(store->Record("attendance", f.Mark(3, "present")).ok());
+  auto day4 = store->Record("attendance", f.Mark(4, "late"));
+  REQUIRE(day4.ok());
+  const int64_t pending = Count(*store, "SELECT COUNT(*) FROM outbox");
+
+  // Cut to 3 days (from the default 5) with a mark on day 4: refused,
+  // naming the marks and what to do, nothing written.
+  Status cut = store->Edit("workshop", f.workshop, {{"days", I(3)}});
+  CHECK(cut.code() == Code::kInvalidArgument);
+  CHECK(cut.message() ==
+        "days cannot be 3: 1 attendance mark is recorded on day 4. Delete "
+        "it first, or keep 4 days. Nothing was changed.");
+  CHECK(*cut.TextField(field::kField) == "days");
+  CHECK(*cut.TextField(field::kProblem) == "err.marks_beyond_days");
+  CHECK(store->Show("workshop", f.workshop)->values["days"] == I(5));
+  CHECK(Count(*store, "SELECT COUNT(*) FROM outbox") == pending);
+  // To 2 days: both marks are past it.
+  Status two = store->Edit("workshop", f.workshop, {{"days", I(2)}});
+  CHECK(two.message().rfind("days cannot be 2: 2 attendance marks are recorded "
+                            "on days 3 to 4. Delete them", 0) == 0);
+  // Down to the last marked day, and back up, are fine; an emptied days is
+  // the course's five.
+  CHECK(store->Edit("workshop", f.workshop, {{"days", I(4)}}).ok());
+  CHECK(store->Edit("workshop", f.workshop, {{"days", Value::Null()}}).ok());
+  // Once the day-4 mark is deleted, 3 days it is.
+  REQUIRE(store->Delete("attendance", *day4).ok());
+  CHECK(store->Edit("workshop", f.workshop, {{"days", I(3)}}).ok());
+  CHECK(store->Show("workshop", f.workshop)->values["days"] == I(3));
+  // Other edits of a workshop are not held up by its marks.
+  CHECK(store->Edit("workshop", f.workshop, {{"venue", T("วัดพร้าว")}}).ok());
+}
+
 TEST_CASE("Store: edit, delete as a tombstone, list filters", "[store]") {
   TempDir tmp;
   auto store = OpenStore(tmp.path());

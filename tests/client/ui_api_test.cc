@@ -18,6 +18,7 @@
 #include "client/ui/ui_server.h"
 #include "shared/fs.h"
 #include "shared/signing.h"
+#include "shared/sqlite/db.h"
 #include "tests/support/client_store.h"
 #include "tests/support/temp_dir.h"
 #include "tests/support/test_images.h"
@@ -299,6 +300,29 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   r = api.Handle(JsonRequest("POST", "/api/attendance", mark));
   CHECK(r.http_status == 400);
   CHECK(Body(r)["field"] == "day");
+
+  // No marks past the last day: nothing to say.
+  view = Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
+  CHECK(view["beyond_days"].is_null());
+  // Cutting the workshop to one day here is refused: day 2 has two marks.
+  r = api.Handle(JsonRequest("PATCH", "/api/workshop/" + p.workshop, {{"days", 1}}));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "days");
+  CHECK(Body(r)["problem"] == "err.marks_beyond_days");
+  CHECK(Body(r)["params"]["marks"] == "2");
+  // Cut on another device and pulled (written here as a pull would): the
+  // day-2 marks are counted as kept beyond the workshop's day.
+  {
+    Statement cut(store->db(), "UPDATE workshop SET days = 1 WHERE id = ?1");
+    cut.Bind(1, std::string_view(p.workshop));
+    REQUIRE(cut.Run().ok());
+  }
+  view = Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
+  CHECK(view["days"] == 1);
+  CHECK(view["rows"][0]["status"] == "present");
+  CHECK(view["beyond_days"] == Json({{"marks", 2}, {"from", 2}, {"to", 2}}));
+  r = api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=2"));
+  CHECK(r.http_status == 400);
 }
 
 TEST_CASE("UiApi: photos are stored, queued for upload, and served back",

@@ -601,7 +601,11 @@
     let first = null;
     for (const [col, msg] of Object.entries(fields)) {
       const box = form.querySelector(`.field[data-col="${CSS.escape(col)}"]`);
-      const text = msg.split('; ').map((m) => translateError(m, entity)).join(' ');
+      // One field's problem the store names (field.problem): its words in
+      // this language; otherwise each phrase of the message, matched.
+      const text = Object.keys(fields).length === 1 && typeof d.problem === 'string' && has(d.problem)
+        ? replyMessage(reply, entity)
+        : msg.split('; ').map((m) => translateError(m, entity)).join(' ');
       if (!box) { loose.push(text); continue; }
       const p = $('.field-error', box);
       p.textContent = text;
@@ -1124,14 +1128,22 @@
   async function workshopScreen(id, tab, dayParam) {
     const w = await getJson(`/api/workshop/${id}`);
     const days = w.days || 5;
-    const day = Math.min(Math.max(parseInt(dayParam || '1', 10) || 1, 1), days);
+    const asked = parseInt(dayParam || '1', 10) || 1;
+    const day = Math.min(Math.max(asked, 1), days);
     const tabs = h('div', { class: 'actions' },
       h('a', { class: `button ${tab === 'rollcall' ? 'primary' : ''}`, href: `#/workshops/${id}/rollcall/${day}`, id: 'tab-rollcall' }, t('workshop.rollcall')),
       h('a', { class: `button ${tab === 'people' ? 'primary' : ''}`, href: `#/workshops/${id}/people`, id: 'tab-people' }, t('workshop.people')),
       h('a', { class: 'button', href: `#/workshops/${id}/edit` }, t('form.edit')));
     const info = h('p', { class: 'sub' },
       `${t('workshop.fy', { fy: w.fiscal_year })} · ${fmtDate(w.start_date)} · ${t('workshop.days_n', { n: days })} · ${districtName(w.district_code)}${w.venue ? ' · ' + w.venue : ''}`);
-    const body = tab === 'people' ? await peopleView(w) : await rollCallView(w, day);
+    // A day the workshop does not have (an old link, or it was shortened):
+    // said, and no other day's roll call drawn in its place.
+    const body = tab === 'people' ? await peopleView(w)
+      : asked !== day ? h('section', null,
+        h('p', { class: 'notice', id: 'rc-no-day' }, t('rollcall.no_such_day', { n: asked, days })),
+        h('div', { class: 'days' }, Array.from({ length: days }, (_, i) => i + 1).map((d) =>
+          h('a', { class: 'button', href: `#/workshops/${id}/rollcall/${d}`, dataset: { day: d } }, t('rollcall.day_n', { n: d })))))
+        : await rollCallView(w, day);
     return page(w.title, h('p', null, h('a', { class: 'back', href: '#/workshops' }, `← ${t('nav.workshops')}`)), info, tabs, body);
   }
 
@@ -1318,7 +1330,10 @@
     setPending(0);
     const list = h('ol', { class: 'rollcall', id: 'rollcall' }, rc.rows.map(rowView));
     if (!rc.rows.length) list.append(h('li', { class: 'empty' }, t('workshop.no_people')));
-    return h('section', null, dayBtns,
+    // Marks on days past the workshop's last: kept, and said so.
+    const beyond = rc.beyond_days ? h('p', { class: 'notice', id: 'rc-beyond', dataset: { marks: rc.beyond_days.marks } },
+      t('rollcall.beyond', { ...rc.beyond_days, days: rc.days })) : null;
+    return h('section', null, beyond, dayBtns,
       h('div', { class: 'rc-head' }, h('strong', null, t('rollcall.title', { n: day, date: dayDate(w, day) })), counts, pendingEl),
       h('p', { class: 'hint' }, t('rollcall.hint')), list,
       rc.rows.length ? h('div', { class: 'actions' }, allPresent) : null);
