@@ -666,6 +666,14 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await page.waitForSelector('#sync-outcome[data-outcome]:not([hidden])', { timeout: 60000 });
   assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'unavailable', await page.textContent('#sync-outcome'));
   assert.match(await page.textContent('#sync-outcome'), /ไม่มีสัญญาณ/);
+  // In Thai throughout: the sync client's English explanation folded away,
+  // in the outcome and in the home screen's last problem.
+  await page.waitForSelector('#last-error');
+  for (const where of ['#sync-outcome', '#last-error']) {
+    const shown = await page.$eval(where, (e) => e.innerText);
+    assert.doesNotMatch(shown, /[A-Za-z]/, `${where}: ${shown}`);
+  }
+  assert.match(await page.textContent('#last-error details.tech span'), /127\.0\.0\.1/);
   await screenshot(page, 'home-sync-offline');
   assert.equal(JSON.parse(kboOk(home, 'status', '--json')).pending_changes, 1, 'the new producer is kept');
 });
@@ -810,7 +818,15 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   await page.waitForSelector('#e-token:not([hidden])');
   assert.match(await page.textContent('#e-token'), /เซิร์ฟเวอร์ไม่รับรหัสนี้/);
   assert.equal(await page.getAttribute('#enrol-outcome', 'data-outcome'), 'refused');
-  assert.match(await page.textContent('#enrol-outcome'), /not known/);
+  // The server's own English words are folded away under a Thai summary:
+  // what shows reads in Thai.
+  const refused = await page.$eval('#enrol-outcome', (e) => ({
+    shown: e.innerText, open: e.querySelector('details.tech').open,
+    words: e.querySelector('details.tech span').textContent,
+  }));
+  assert.equal(refused.open, false);
+  assert.match(refused.words, /not known/);
+  assert.doesNotMatch(refused.shown, /[A-Za-z]/, refused.shown);
   await screenshot(page, 'enrol-refused');
   assert.equal(JSON.parse(kboOk(home, 'status', '--json')).enrolled, false);
 

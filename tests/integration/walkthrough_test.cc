@@ -142,7 +142,8 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
 }
 
 TEST_CASE("Walk-through: reports follow a workshop shortened to 3 days on a "
-          "device, and say what was marked on days 4 and 5",
+          "device that had not seen its marks, and say what was marked on "
+          "days 4 and 5",
           "[integration][reports]") {
   Field f;
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
@@ -153,18 +154,27 @@ TEST_CASE("Walk-through: reports follow a workshop shortened to 3 days on a "
   const std::string e =
       f.Add(trainer, {"enrolment", "add", "--workshop", w, "--producer", p,
                       "--participant", "นางสมศรี ใจดี"});
+  f.SyncOk(trainer);
+  // A colleague's device holds the workshop before any mark is made.
+  const std::string colleague = f.Enrolled("colleague", "trainer", "5011");
+  f.SyncOk(colleague);
   for (int day = 1; day <= 5; ++day) {
     f.Add(trainer, {"attendance", "mark", "--workshop", w, "--enrolment", e,
                     "--day", std::to_string(day), "--status", "present"});
   }
+  // The device holding the marks will not cut the days under them.
+  CliResult refused = f.Kbo(trainer, {"edit", "workshop", w, "--set", "days=3"});
+  CHECK(refused.exit_code == 2);
+  CHECK(Has(refused.err, "2 attendance marks are recorded on days 4 to 5"));
   f.SyncOk(trainer);
   json before = f.ServerJson({"report", "attendance", "--workshop", w});
   CHECK(before["days"] == 5);
   CHECK(before["marks_beyond_days"] == 0);
 
-  REQUIRE(f.Kbo(trainer, {"edit", "workshop", w, "--set", "days=3"}).exit_code ==
+  // The colleague, who has not seen them, does.
+  REQUIRE(f.Kbo(colleague, {"edit", "workshop", w, "--set", "days=3"}).exit_code ==
           0);
-  f.SyncOk(trainer);
+  f.SyncOk(colleague);
   REQUIRE(RowById(f.ServerJson({"list", "workshop"}), w)["days"] == 3);
 
   json grid = f.ServerJson({"report", "attendance", "--workshop", w});

@@ -410,11 +410,15 @@
     // Not a known phrase: the store's own words, in English.
     return state.lang === 'th' ? `${t('err.prefix')} ${message}` : message;
   }
-  // A known phrase translated; anything else in the words it came in (the
-  // sync client's own explanation, say), without the "not saved" prefix.
-  function detailText(message) {
-    if (!message) return '';
-    return ERRORS.some(([re]) => re.test(message)) ? translateError(message, '') : message;
+  // The detail under an outcome already said in the person's language: a
+  // known phrase in that language; otherwise the program's own English
+  // words, which in Thai are folded away under "details (English)" for
+  // whoever helps the officer, so the screen reads in Thai.
+  function detailNode(message, cls = 'detail') {
+    if (!message) return null;
+    if (ERRORS.some(([re]) => re.test(message))) return h('div', { class: cls }, translateError(message, ''));
+    if (state.lang !== 'th') return h('div', { class: cls }, message);
+    return h('details', { class: `${cls} tech` }, h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message));
   }
   function replyMessage(reply, entity) {
     const d = reply.data || {};
@@ -834,12 +838,12 @@
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
-        outcome.append(t('home.no_signal'), h('div', { class: 'detail' }, detailText(r.data.message)));
+        outcome.append(...[t('home.no_signal'), detailNode(r.data.message)].filter(Boolean));
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
-        outcome.append(t('home.sync_failed'), h('div', { class: 'detail' },
-          r.data.error === 'internal' ? t('err.internal') : detailText(r.data.message)));
+        outcome.append(...[t('home.sync_failed'), r.data.error === 'internal'
+          ? h('div', { class: 'detail' }, t('err.internal')) : detailNode(r.data.message)].filter(Boolean));
       }
       outcome.hidden = false;
       // Counts after the attempt (the outcome box stays).
@@ -857,7 +861,7 @@
         h('div', { class: 'card wide', dataset: { stat: 'last_sync' } },
           h('div', { class: 'lbl' }, t('home.last_sync')),
           h('div', { class: 'title' }, s.last_sync ? fmtDateTime(s.last_sync) : t('home.never')),
-          s.last_error ? h('div', { class: 'sub' }, `${t('home.last_error')}: ${s.last_error}`) : null),
+          s.last_error ? h('div', { class: 'sub', id: 'last-error' }, `${t('home.last_error')}: `, detailNode(s.last_error, 'said')) : null),
         s.refused_rows > 0 ? h('div', { class: 'card wide refused', dataset: { stat: 'refused_rows' } },
           h('div', { class: 'lbl' }, `${t('home.refused')}: ${s.refused_rows}`),
           h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
@@ -898,7 +902,7 @@
     const say = (kind, text, detail) => {
       outcome.className = `outcome ${{ ok: 'ok', unavailable: 'offline', working: '' }[kind] ?? 'bad'}`;
       outcome.dataset.outcome = kind;
-      outcome.replaceChildren(...[text, detail ? h('div', { class: 'detail' }, detail) : null].filter(Boolean));
+      outcome.replaceChildren(...[text, detailNode(detail)].filter(Boolean));
       outcome.hidden = false;
     };
     const form = formView('enrol', [
