@@ -850,6 +850,9 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   await page.click('form button[type=submit]');
   await page.waitForSelector('#enrol-outcome[data-outcome="ok"]:not([hidden])', { timeout: 60000 });
   assert.match(await page.textContent('#enrol-outcome'), /ลงทะเบียนกับ/);
+  // Its district by name, not by code.
+  assert.match(await page.textContent('#enrol-outcome'), /พื้นที่: พร้าว/);
+  assert.doesNotMatch(await page.textContent('#enrol-outcome'), /5011/);
   await screenshot(page, 'enrol-done');
   const st = JSON.parse(kboOk(home, 'status', '--json'));
   assert.equal(st.enrolled, true);

@@ -253,6 +253,12 @@
     if (!d) return code || '';
     return state.lang === 'th' ? d.name_th : d.name_en;
   }
+  // An enrolment's districts ("5011,5009" or "all") by name.
+  function districtsText(list) {
+    const codes = String(list || '').split(',').map((c) => c.trim()).filter(Boolean);
+    if (codes.includes('all')) return t('enrol.all_districts');
+    return codes.map(districtName).join(', ');
+  }
   function entityLabel(entity) { return t(`entity.${entity}`); }
 
   // ---- dates: Thai local time, Buddhist Era in Thai ---------------------------
@@ -917,7 +923,7 @@
         const r = await api('POST', '/api/enrol', values);
         const d = r.data || {};
         if (r.ok) {
-          say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: d.districts }));
+          say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: districtsText(d.districts) }));
           toast(t('form.saved'));
           $('button[type=submit]', f).hidden = true;
           return r;
