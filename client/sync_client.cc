@@ -437,19 +437,12 @@ Result<SyncSummary> SyncClient::Sync() {
     // The server was restored from a backup since this device last looked
     // (its sequence epoch moved): photos uploaded after that backup may be
     // lost with blobs/ even when no change set was. Asked once per epoch.
-    Statement st(store_.db(),
-                 "SELECT server_seq_epoch FROM sync_state WHERE singleton = 1");
-    const bool seen = st.Step() && static_cast<uint64_t>(st.ColumnInt(0)) ==
-                                       *server_seq_epoch_;
-    s = st.status();
-    if (s.ok() && !seen) {
+    Result<uint64_t> seen = ReadCursor(store_.db(), "server_seq_epoch");
+    if (!seen.ok()) {
+      s = seen.status();
+    } else if (*seen != *server_seq_epoch_) {
       if (!rechecked) s = RecheckUploads();
-      if (s.ok()) {
-        Statement note(store_.db(),
-                       "UPDATE sync_state SET server_seq_epoch = ?1 WHERE singleton = 1");
-        note.Bind(1, static_cast<int64_t>(*server_seq_epoch_));
-        s = note.Run();
-      }
+      if (s.ok()) s = SetCursor(store_.db(), "server_seq_epoch", *server_seq_epoch_);
     }
   }
   if (s.ok()) {

@@ -17,8 +17,8 @@ namespace kbo::client {
 // The highest change set sequence the server has confirmed (0: none).
 Result<uint64_t> LastConfirmedSeq(Db& db);
 
-// sync_state.<column> (pull_cursor, pull_since, conflict_cursor), a number
-// from 0 up.
+// sync_state.<column> (pull_cursor, pull_since, conflict_cursor,
+// server_seq_epoch), a number from 0 up.
 Result<uint64_t> ReadCursor(Db& db, const char* column);
 Status SetCursor(Db& db, const char* column, uint64_t value);
 

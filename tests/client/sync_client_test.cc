@@ -15,6 +15,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -1516,6 +1517,76 @@ TEST_CASE(
     REQUIRE(SyncClient(*d.store, d.Options()).Pull(nullptr).ok());
     CHECK(stored_districts() == "all");
   }
+}
+
+TEST_CASE("SyncClient: a new sequence epoch on the last pull page asks once "
+          "which photos the server lacks; a garbage epoch is none",
+          "[sync]") {
+  Device d;
+  d.Enroll();
+  // A photo this device uploaded earlier (finished: nothing to send).
+  REQUIRE(d.store->db()
+              .Exec("INSERT INTO blob_upload (sha256, bytes, mime, "
+                    "uploaded_bytes, done_at) VALUES ('" +
+                    std::string(64, 'a') +
+                    "', 10, 'image/jpeg', 10, '2024-03-09T16:00:00Z')")
+              .ok());
+  std::optional<std::string> said;  // X-KBO-Seq-Epoch, absent when empty
+  int asked = 0;
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+      const uint64_t after = QueryNumber(req.path, "after");
+      HttpResponse page =
+          PageAnswer(d.server, d.store->device_id(), after, after, false, "");
+      if (said) page.headers["x-kbo-seq-epoch"] = *said;
+      return page;
+    }
+    if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+      return NoConflictsAnswer(d.server, d.store->device_id(),
+                               QueryNumber(req.path, "after"));
+    }
+    if (req.path == protocol::kBlobsMissingPath) {
+      ++asked;
+      return Answer(200, wire::EncodeMissingBlobs({}));
+    }
+    FAIL("unexpected request " << req.method << " " << req.path);
+    return Answer(500, "");
+  };
+  SyncClient client(*d.store, d.Options());
+  const auto sync = [&client] {
+    auto r = client.Sync();
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+  };
+  sync();  // no header: epoch 0, the one a new device starts from
+  CHECK(asked == 0);
+  for (const char* garbage :
+       {"", "abc", "-1", "+1", " 1", "1 ", "1x", "0x10", "1.0",
+        "18446744073709551616", "123456789012345678901"}) {
+    CAPTURE(garbage);
+    said = garbage;
+    sync();
+    CHECK(asked == 0);
+    CHECK(d.Count("SELECT server_seq_epoch FROM sync_state") == 0);
+  }
+  said = "1";  // restored once: asked, once
+  sync();
+  CHECK(asked == 1);
+  sync();
+  CHECK(asked == 1);
+  said = "oops";  // garbage after a real epoch is not a new one
+  sync();
+  CHECK(asked == 1);
+  CHECK(d.Count("SELECT server_seq_epoch FROM sync_state") == 1);
+  said = "18446744073709551615";  // the largest there is, asked and noted
+  sync();
+  sync();
+  CHECK(asked == 2);
+  said.reset();  // an older server again: epoch 0 is new to this device
+  sync();
+  CHECK(asked == 3);
+  // The photo the server did not list stays sent.
+  CHECK(d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NULL") == 0);
 }
 
 TEST_CASE("SyncClient: photos the server lists as missing go up without asking their state first",
