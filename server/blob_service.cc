@@ -161,7 +161,16 @@ namespace {
 // backup moves the sequence epoch (X-KBO-Seq-Epoch) even when no change set
 // was lost, and devices send again the photos the restore lost
 // (docs/protocol.md §6).
-Status TakeSequence(Db& db) { return storage::ServerState(db).AdvanceNextSeq(1); }
+// Takes the sequence in `txn`, commits it, and tells the store its new
+// high-water mark.
+Status CommitTakingSequence(ServerStore& store, Transaction& txn) {
+  if (Status s = storage::ServerState(store.db()).AdvanceNextSeq(1); !s.ok()) {
+    return s;
+  }
+  if (Status s = txn.Commit(); !s.ok()) return s;
+  store.NoteCommittedSequences();
+  return Status();
+}
 
 }  // namespace
 
@@ -224,11 +233,10 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   progress.complete = state.complete;
   progress.uploader = uploader_;
   if (Status s = storage::Blobs(db).RecordProgress(progress); !s.ok()) return s;
-  if (state.complete) {
-    if (Status s = TakeSequence(db); !s.ok()) return s;
+  if (Status s = state.complete ? CommitTakingSequence(store_, txn) : txn.Commit();
+      !s.ok()) {
+    return s;
   }
-  if (Status s = txn.Commit(); !s.ok()) return s;
-  if (state.complete) store_.NoteCommittedSequences();
   return state;
 }
 
@@ -266,9 +274,7 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
       !s.ok()) {
     return s;
   }
-  if (Status s = TakeSequence(db); !s.ok()) return s;
-  if (Status s = txn.Commit(); !s.ok()) return s;
-  store_.NoteCommittedSequences();
+  if (Status s = CommitTakingSequence(store_, txn); !s.ok()) return s;
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
 }
 

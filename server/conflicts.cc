@@ -207,22 +207,19 @@ bool SequenceHandedOut(Db& db, uint64_t seq) {
 }  // namespace
 
 Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c) {
-  const std::optional<CellOf> cell = ConflictCell(c);
-  if (!cell.has_value()) return std::optional<LaterWrite>();
-  Result<std::optional<ReplicaRow>> row =
-      storage::Rows(db).Read(*cell->entity, *Uuid::Parse(c.row_id));
-  if (!row.ok()) return row.status();
-  if (!row->has_value()) return std::optional<LaterWrite>();
-  return LaterWriteIn(c, cell->index, **row);
+  Result<std::vector<std::optional<LaterWrite>>> one = LaterWritesOf(db, {c});
+  if (!one.ok()) return one.status();
+  return std::move(one->front());
 }
 
 Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
     Db& db, const std::vector<ConflictRecord>& conflicts) {
+  std::vector<std::optional<CellOf>> cells;
+  cells.reserve(conflicts.size());
   std::map<const Entity*, std::set<std::string>> wanted;
   for (const ConflictRecord& c : conflicts) {
-    if (std::optional<CellOf> cell = ConflictCell(c)) {
-      wanted[cell->entity].insert(c.row_id);
-    }
+    cells.push_back(ConflictCell(c));
+    if (cells.back().has_value()) wanted[cells.back()->entity].insert(c.row_id);
   }
   std::map<const Entity*, std::map<std::string, ReplicaRow, std::less<>>> rows;
   for (const auto& [entity, ids] : wanted) {
@@ -233,11 +230,10 @@ Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
   }
   std::vector<std::optional<LaterWrite>> out(conflicts.size());
   for (size_t i = 0; i < conflicts.size(); ++i) {
-    const std::optional<CellOf> cell = ConflictCell(conflicts[i]);
-    if (!cell.has_value()) continue;
-    const auto& held = rows[cell->entity];
+    if (!cells[i].has_value()) continue;
+    const auto& held = rows[cells[i]->entity];
     auto row = held.find(conflicts[i].row_id);
-    if (row != held.end()) out[i] = LaterWriteIn(conflicts[i], cell->index, row->second);
+    if (row != held.end()) out[i] = LaterWriteIn(conflicts[i], cells[i]->index, row->second);
   }
   return out;
 }
