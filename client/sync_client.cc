@@ -405,6 +405,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
 
 Result<SyncSummary> SyncClient::Sync() {
   refused_ = false;
+  last_summary_ = SyncSummary();
   SyncLock lock;
   if (Status s = lock.Take(store_.paths().dir); !s.ok()) return s;
   SyncSummary summary;
@@ -461,6 +462,7 @@ Result<SyncSummary> SyncClient::Sync() {
         FetchThumbnails(store_, *transport_, base_url_).fetched;
   }
   counters_ = nullptr;
+  last_summary_ = summary;
   if (!s.ok()) return RecordSyncError(s);
 
   Db& db = store_.db();
@@ -533,9 +535,9 @@ Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
   }
   SyncClient client(store, options);
   Result<SyncSummary> r = client.Sync();
-  if (!r.ok()) return r.status();
-  *summary = *r;
-  return Status();
+  // Failed part-way, what was done before is still said.
+  *summary = client.last_summary();
+  return r.status();
 }
 
 

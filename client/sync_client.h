@@ -353,6 +353,9 @@ class SyncClient {
   // the earlier phases did. kFailedPrecondition if the device is not
   // enrolled. Errors of the phases below.
   Result<SyncSummary> Sync();
+  // What the last Sync() did, also when it failed part-way (the change sets
+  // confirmed and the conflicts found before the signal dropped, say).
+  const SyncSummary& last_summary() const { return last_summary_; }
 
   // Seals everything pending, then pushes each unacknowledged change set in
   // sequence order, marking each acknowledged only after its receipt
@@ -485,6 +488,7 @@ class SyncClient {
   // X-KBO-Seq-Epoch of this sync's last pull page (0 when absent: epoch 0,
   // or an older server), nullopt until a pull completes.
   std::optional<uint64_t> server_seq_epoch_;
+  SyncSummary last_summary_;
   // The server takes zstd push bodies (sync_state.server_zstd; docs/
   // protocol.md §1 "Compressed bodies"): loaded with the enrolment, kept by
   // NoteEncodings.
@@ -502,8 +506,9 @@ class SyncClient {
 };
 
 // The web UI's sync button (client/ui): Sync() with the default options and
-// no progress. On success `summary` is what it did; on failure the returned
-// Status carries the message to show (and `summary` is all zero).
+// no progress. `summary` is what it did: all of it on success; on failure
+// what it did before the failure (the change sets confirmed, the conflicts
+// found), with the returned Status carrying the message to show.
 // kFailedPrecondition if the device is not enrolled.
 Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
                     const SyncProgress& progress = nullptr);

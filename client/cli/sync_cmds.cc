@@ -146,6 +146,13 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
   line.Finish();
   if (!r.ok()) {
     if (!on_failure.empty()) ctx.err << "kbo: " << on_failure << '\n';
+    // Cut part-way: what went before the cut is kept; a retry does the rest.
+    const SyncSummary& done = client.last_summary();
+    if (done.pushed_sets > 0 || done.pulled_rows > 0 || done.new_conflicts > 0 ||
+        done.blobs_uploaded > 0 || done.originals_uploaded > 0) {
+      ctx.err << "kbo: before it stopped: " << DescribeSummary(done)
+              << " (kept; the next sync goes on from there)\n";
+    }
     return ForExit(client, r.status());
   }
   ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';

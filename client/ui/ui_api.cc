@@ -715,9 +715,10 @@ class Handler {
     }
     SyncSummary summary;
     const Status s = sync_(&summary);
-    if (!s.ok()) return ErrorReply(s);
     // The numbers, for the screen to say in the person's language; the
-    // English line as `kbo sync` prints it.
+    // English line as `kbo sync` prints it. A sync that failed part-way
+    // says what it did before (its change sets are confirmed: a retry has
+    // less to send).
     Json counts = {{"pushed_sets", summary.pushed_sets},
                    {"pushed_rows", summary.pushed_rows},
                    {"pulled_rows", summary.pulled_rows},
@@ -734,6 +735,20 @@ class Handler {
                    {"redated_rows", summary.redated_rows},
                    {"future_times", summary.future_values.size()},
                    {"resent_sets", summary.resent_sets}};
+    if (!s.ok()) {
+      ApiReply failed = ErrorReply(s);
+      const bool did_something = summary.pushed_sets > 0 || summary.pulled_rows > 0 ||
+                                 summary.new_conflicts > 0 || summary.blobs_uploaded > 0 ||
+                                 summary.originals_uploaded > 0;
+      if (did_something) {
+        Json body = Json::parse(failed.body, nullptr, /*allow_exceptions=*/false);
+        if (body.is_object()) {
+          body["counts"] = std::move(counts);
+          failed.body = body.dump();
+        }
+      }
+      return failed;
+    }
     Json body = {{"ok", true},
                  {"summary", DescribeSummary(summary)},
                  {"counts", counts}};

@@ -963,6 +963,44 @@ TEST_CASE(
     CHECK(third->resent_sets == 0);
     CHECK(d.pushed.size() == 5);
   }
+  SECTION("cut after the push: what went is said, and a retry sends nothing "
+          "again") {
+    d.ServePushes();
+    const FakeServer::Handler pushes = d.fake->handler;
+    bool cut = true;
+    d.fake->handler = [&](const HttpRequest& req) {
+      if (req.path.rfind(protocol::kPushPath, 0) == 0) return pushes(req);
+      if (cut) {
+        // The signal drops once the change sets are in.
+        d.fake->network_failures = 1000;
+        return ErrorAnswer(503, "unavailable", "gone");
+      }
+      if (req.path.rfind(protocol::kPullPath, 0) == 0) {
+        const uint64_t after = QueryNumber(req.path, "after");
+        return PageAnswer(d.server, d.store->device_id(), after, after, false, "");
+      }
+      if (req.path.rfind(protocol::kConflictsPath, 0) == 0) {
+        return NoConflictsAnswer(d.server, d.store->device_id(),
+                                 QueryNumber(req.path, "after"));
+      }
+      FAIL("unexpected request " << req.path);
+      return ErrorAnswer(500, "internal", "unexpected");
+    };
+    SyncClient client(*d.store, d.Options());
+    auto first = client.Sync();
+    REQUIRE_FALSE(first.ok());
+    CHECK(client.last_summary().pushed_sets == 3);
+    CHECK(client.last_summary().pushed_rows == 8);
+    CHECK(d.store->GetStatus()->pending_changes == 0);
+    cut = false;
+    d.fake->network_failures = 0;
+    auto second = client.Sync();
+    INFO(second.status().ToString());
+    REQUIRE(second.ok());
+    CHECK(second->pushed_sets == 0);
+    CHECK(client.last_summary().pushed_sets == 0);
+    CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3});
+  }
   SECTION("a receipt signed by another key: nothing acknowledged") {
     const KeyPair impostor = KeyPair::Generate();
     d.ServePushes(&impostor);

@@ -573,6 +573,37 @@ TEST_CASE("UiApi: a progress entry says what it did to its product's stage",
   CHECK(Body(api.Handle(Get("/api/product/" + product)))["stage"] == "packaging");
 }
 
+TEST_CASE("UiApi: a sync cut part-way says what it did before the cut",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  SyncSummary did;
+  UiApi api(*store, [&did](SyncSummary* summary, const SyncProgress&) {
+    *summary = did;
+    return Status::Unavailable("cannot reach the server: Connection reset");
+  });
+  ApiRequest sync;
+  sync.method = "POST";
+  sync.path = "/api/sync";
+  // Cut before anything went: no counts, only why.
+  ApiReply r = api.Handle(sync);
+  CHECK(r.http_status == 503);
+  CHECK(Body(r)["error"] == "unavailable");
+  CHECK_FALSE(Body(r).contains("counts"));
+  // Cut after the change sets and conflicts went, during the photos.
+  did.pushed_sets = 2;
+  did.pushed_rows = 9;
+  did.new_conflicts = 4;
+  r = api.Handle(sync);
+  CHECK(r.http_status == 503);
+  Json body = Body(r);
+  CHECK(body["error"] == "unavailable");
+  CHECK(body["message"] == "cannot reach the server: Connection reset");
+  CHECK(body["counts"]["pushed_rows"] == 9);
+  CHECK(body["counts"]["new_conflicts"] == 4);
+  CHECK(body["counts"]["photos_sent"] == 0);
+}
+
 TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
           "[ui]") {
   TempDir tmp;

@@ -450,13 +450,21 @@ TEST_CASE("Fault proxy: an original cut off after it was announced goes with the
   f.SyncOk(home);  // the row and its upload copy
   REQUIRE(f.Server({"photo", "ask-original", id}).exit_code == 0);
 
-  // The link carries the notice, then cuts every try of the original's
-  // upload: kbo gives up for now (exit 4) with the original announced.
+  // A row recorded meanwhile goes first.
+  f.Add(home, {"producer", "add", "--kind", "group", "--name", "ก่อนสัญญาณหลุด",
+               "--district", "5011"});
+
+  // The link carries the row and the notice, then cuts every try of the
+  // original's upload: kbo gives up for now (exit 4) with the original
+  // announced, and says what went before the cut.
   proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha, "", 100,
                    /*times=*/1000);
   CliResult cut = f.Kbo(home, {"sync", "--server", proxy.url()});
   INFO(cut.out << cut.err << f.server().log());
   CHECK(cut.exit_code == 4);
+  CHECK(cut.err.find("kbo: before it stopped: pushed 1 change set") != std::string::npos);
+  CHECK(cut.err.find("(kept; the next sync goes on from there)") != std::string::npos);
+  CHECK(f.KboJson(home, {"status"})["pending_changes"] == 0);
   CHECK(proxy.stats().rule_fired >= 2);  // the upload was tried, and cut
   proxy.CutRequest("", "", "", 0, /*times=*/0);
   CHECK(Field::Count(home + "/field.db",

@@ -851,6 +851,12 @@
         outcome.append(...[t('home.sync_failed'), r.data.error === 'internal'
           ? h('div', { class: 'detail' }, t('err.internal')) : detailNode(r.data.message)].filter(Boolean));
       }
+      // Cut part-way: what went before the cut is kept and said (a retry
+      // then has only the rest to do).
+      if (!r.ok && r.data.counts) {
+        outcome.append(h('div', { class: 'detail', id: 'sync-partial' },
+          t('home.sync_partial', { said: syncSummaryText(r.data.counts) })));
+      }
       outcome.hidden = false;
       // Counts after the attempt (the outcome box stays).
       const fresh = await api('GET', '/api/status');
