@@ -90,6 +90,8 @@ typedef struct OpfsState {
   unsigned char* image;   // the whole file (`size` bytes; zero after), or NULL
   sqlite3_int64 image_capacity;
   int image_refused;      // too large when last tried
+  int journal;            // opened as SQLite's rollback journal
+  int lost;               // see WriteGathered
 } OpfsState;
 
 static OpfsState g_files[kMaxFiles];
@@ -111,6 +113,18 @@ static void Forget(OpfsState* st) {
 }
 
 // Writes what is gathered. SQLITE_OK, SQLITE_FULL or SQLITE_IOERR_WRITE.
+//
+// On a failure the gathered bytes are gone, though SQLite was told they
+// were written. For the database file that is mended by the rollback that
+// follows the error (every page it gathered is in the journal). For the
+// journal it is not: the rollback would find an empty journal, restore
+// nothing, and leave the refused transaction's pages in SQLite's cache as
+// if committed (shown, and synced, until the app is reopened: a phone
+// whose storage was full). So the journal is marked lost: until SQLite
+// closes it at the end of the transaction, asking its size, reading,
+// writing or syncing it fails, the rollback fails with it, and SQLite
+// drops its cache and reads the database file again, which the failed
+// commit never touched.
 static int WriteGathered(int id) {
   OpfsState* st = StateOf(id);
   if (st->len == 0) return SQLITE_OK;
@@ -119,6 +133,7 @@ static int WriteGathered(int id) {
   const double put = kbo_opfs_write(id, st->buf, len, (double)st->at);
   if (put == len) return SQLITE_OK;
   Forget(st);
+  if (st->journal) st->lost = 1;
   return put == -2 ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 
@@ -173,14 +188,17 @@ static void ImagePut(OpfsState* st, const void* buf, int amount,
 }
 
 // Reads the whole file into its image, with one call. 0 if it stays
-// without one (too large, no memory, or the read failed).
-static int ImageLoad(int id, OpfsState* st) {
+// without one (too large, no memory, or the read failed); then *rc is the
+// error of writing what was gathered first, which the caller must report
+// (else SQLite would read the file without the bytes it wrote), or
+// SQLITE_OK.
+static int ImageLoad(int id, OpfsState* st, int* rc) {
+  *rc = SQLITE_OK;
   if (st->image != NULL) return 1;
   if (st->image_refused) return 0;
   sqlite3_int64 size = 0;
-  if (WriteGathered(id) != SQLITE_OK || KnownSize(id, &size) != SQLITE_OK) {
-    return 0;
-  }
+  *rc = WriteGathered(id);
+  if (*rc != SQLITE_OK || KnownSize(id, &size) != SQLITE_OK) return 0;
   if (!ImageReserve(st, size)) return 0;
   sqlite3_int64 got = 0;
   while (got < size) {
@@ -199,14 +217,19 @@ static sqlite3_vfs* g_next = NULL;
 
 static int OpfsClose(sqlite3_file* file) {
   // The handles stay open for the worker's life.
-  return WriteGathered(((const OpfsFile*)file)->id);
+  const int id = ((const OpfsFile*)file)->id;
+  const int rc = WriteGathered(id);
+  StateOf(id)->lost = 0;  // the next transaction's journal starts afresh
+  return rc;
 }
 
 static int OpfsRead(sqlite3_file* file, void* buf, int amount,
                     sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
   OpfsState* st = StateOf(f->id);
-  if (ImageLoad(f->id, st)) {
+  if (st->lost) return SQLITE_IOERR_READ;
+  int rc = SQLITE_OK;
+  if (ImageLoad(f->id, st, &rc)) {
     const sqlite3_int64 have = st->size > offset ? st->size - offset : 0;
     const int got = have >= amount ? amount : (int)have;
     memcpy(buf, st->image + offset, (size_t)(got > 0 ? got : 0));
@@ -216,9 +239,10 @@ static int OpfsRead(sqlite3_file* file, void* buf, int amount,
     }
     return SQLITE_OK;
   }
+  if (rc != SQLITE_OK) return rc;
   // From the handle, which must hold what was gathered first.
   if (st->len > 0 && offset + amount > st->at) {
-    const int rc = WriteGathered(f->id);
+    rc = WriteGathered(f->id);
     if (rc != SQLITE_OK) return rc;
   }
   const double got = kbo_opfs_read(f->id, buf, amount, (double)offset);
@@ -235,6 +259,7 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
                      sqlite3_int64 offset) {
   const OpfsFile* f = (const OpfsFile*)file;
   OpfsState* st = StateOf(f->id);
+  if (st->lost) return SQLITE_IOERR_WRITE;
   sqlite3_int64 size = 0;
   int rc = KnownSize(f->id, &size);
   if (rc != SQLITE_OK) return rc;
@@ -289,13 +314,18 @@ static int OpfsTruncate(sqlite3_file* file, sqlite3_int64 size) {
 static int OpfsSync(sqlite3_file* file, int flags) {
   (void)flags;
   const OpfsFile* f = (const OpfsFile*)file;
+  if (StateOf(f->id)->lost) return SQLITE_IOERR_FSYNC;
   const int rc = WriteGathered(f->id);
   if (rc != SQLITE_OK) return rc;
   return kbo_opfs_flush(f->id) == 0 ? SQLITE_OK : SQLITE_IOERR_FSYNC;
 }
 
 static int OpfsFileSize(sqlite3_file* file, sqlite3_int64* size) {
-  return KnownSize(((const OpfsFile*)file)->id, size);
+  const int id = ((const OpfsFile*)file)->id;
+  // (A rollback asks the journal's size before reading it: an empty one
+  // would be "nothing to undo".)
+  if (StateOf(id)->lost) return SQLITE_IOERR_FSTAT;
+  return KnownSize(id, size);
 }
 
 static int OpfsLock(sqlite3_file* file, int level) {
@@ -360,6 +390,8 @@ static int OpfsOpen(sqlite3_vfs* vfs, const char* name, sqlite3_file* file,
   memset(f, 0, sizeof(*f));
   f->base.pMethods = &kOpfsMethods;
   f->id = id;
+  StateOf(id)->journal = (flags & SQLITE_OPEN_MAIN_JOURNAL) != 0;
+  StateOf(id)->lost = 0;
   if (out_flags) *out_flags = flags;
   return SQLITE_OK;
 }
@@ -471,5 +503,7 @@ void kbo_opfs_forget(void) {
     Forget(&g_files[id]);
     sqlite3_free(g_files[id].buf);
     g_files[id].buf = NULL;
+    g_files[id].journal = 0;
+    g_files[id].lost = 0;
   }
 }

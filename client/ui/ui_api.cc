@@ -106,6 +106,18 @@ ApiReply ErrorReply(const Status& s) {
   const int http = HttpStatusOfError(s);
   ApiReply reply;
   reply.http_status = http;
+  if (s.reason() == "storage_full") {
+    // The device's storage (a phone's browser quota) is used up: said as
+    // such, not as a fault to look up in a terminal.
+    reply.http_status = 507;
+    reply.body = EncodeErrorBody(
+        Status::ResourceExhausted(
+            "this device's storage is full: nothing was saved by this action "
+            "(what was saved before is kept). Make room on the device, then "
+            "try again")
+            .WithReason("storage_full"));
+    return reply;
+  }
   if (http >= 500 && s.code() != Code::kUnavailable) {
     // Details go to the terminal (CONVENTIONS §2), not into a page.
     std::cerr << "kbo ui: " << edge::EscapeForLog(s.ToString()) << std::endl;

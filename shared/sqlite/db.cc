@@ -12,7 +12,11 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
   std::string msg(what);
   msg += ": ";
   msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
-  if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+  // The reason lets a person be told in words (the phone app's storage
+  // quota); a server's 5xx body never carries it.
+  if ((rc & 0xff) == SQLITE_FULL) {
+    return Status::IOError("disk full: " + msg).WithReason("storage_full");
+  }
   // Another connection kept the write lock past the busy timeout (the
   // write wait): nothing of this statement happened.
   if ((rc & 0xff) == SQLITE_BUSY) {
@@ -131,7 +135,9 @@ class SqliteDb final : public Db {
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
-      if (rc == SQLITE_FULL) return Status::IOError("disk full: " + msg);
+      if ((rc & 0xff) == SQLITE_FULL) {
+        return Status::IOError("disk full: " + msg).WithReason("storage_full");
+      }
       return Status::IOError(msg);
     }
     return Status();

@@ -324,6 +324,70 @@ test('the app, a native kbo device and the server converge through a conflict', 
   assert.deepEqual(phone.errors, [], 'errors in the page');
 });
 
+test('a phone whose storage is full: an action is refused in Thai, and nothing of it stays, not even until the app is reopened', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  const office = officeDevice(server);
+  const phone = newPhone({ width: 412, height: 915 });
+  H.defer(t, () => phone.close());
+  const { context, page } = await phone.open();
+  await openApp(page, server);
+  await enrolApp(page, server, 'trainer');
+  await syncApp(page);
+  await context.setOffline(true);
+  const pending = await stat(page, 'pending_changes');
+  const marks = () => page.$$eval('#rollcall .st', (els) => els.map((e) => e.dataset.status));
+
+  // A new worker (the app reopened) holds no room in storage yet; the
+  // browser's quota for the app is set to what it uses now: any action
+  // needs more.
+  await page.reload();
+  await ready(page, '#/');
+  const cdp = await context.newCDPSession(page);
+  const origin = new URL(server.url).origin;
+  const { usage } = await page.evaluate(() => navigator.storage.estimate());
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin, quotaSize: usage });
+  H.defer(t, () => cdp.send('Storage.overrideQuotaForOrigin', { origin }).catch(() => {}));
+
+  // A roll-call tap: refused beside the name, in Thai, and the mark not
+  // shown, now or when the roll call is drawn again.
+  await go(page, `#/workshops/${office.ws}/rollcall/1`);
+  const before = await marks();
+  await page.locator('#rollcall .st').first().tap();
+  await page.waitForSelector('#rollcall .rc-error:not([hidden])', { timeout: 30000 });
+  assert.match(await page.textContent('#rollcall .rc-error:not([hidden])'), /พื้นที่เก็บข้อมูลในเครื่องนี้เต็ม/);
+  assert.deepEqual(await marks(), before);
+  await go(page, '#/');
+  await go(page, `#/workshops/${office.ws}/rollcall/1`);
+  assert.deepEqual(await marks(), before, 'the refused mark is not in the app');
+  // A visit: refused above the form, in Thai; not in the list.
+  await go(page, '#/visits/new');
+  await H.pick(page, 'producer_id', 'Producer 3');
+  await page.fill('#f-purpose', 'ติดตามตอนเครื่องเต็ม');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.form-error:not([hidden])', { timeout: 30000 });
+  assert.match(await page.textContent('.form-error'), /พื้นที่เก็บข้อมูลในเครื่องนี้เต็ม/);
+  await go(page, '#/visits');
+  assert.doesNotMatch(await page.textContent('#visit-list'), /ติดตามตอนเครื่องเต็ม/, 'the refused visit is not listed');
+  assert.equal(await stat(page, 'pending_changes'), pending, 'nothing waits to be sent');
+
+  // Room again: the same tap is saved, and a sync sends only it.
+  await cdp.send('Storage.overrideQuotaForOrigin', { origin });
+  await go(page, `#/workshops/${office.ws}/rollcall/1`);
+  await page.locator('#rollcall .st').first().tap();
+  await page.waitForSelector('#rc-pending[data-pending="0"]');
+  await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
+  assert.equal(await page.locator('#rollcall .rc-error:not([hidden])').count(), 0);
+  assert.equal((await marks())[0], 'present');
+  assert.equal(await stat(page, 'pending_changes'), pending + 1);
+  await context.setOffline(false);
+  await syncApp(page);
+  H.kboOk(office.home, 'sync');
+  const day1 = H.list(office.home, 'attendance').filter((m) => m.workshop_id === office.ws && m.day === 1);
+  assert.equal(day1.length, 1, 'only the mark saved with room reached the office');
+  assert.equal(H.list(office.home, 'visit').filter((v) => v.purpose === 'ติดตามตอนเครื่องเต็ม').length, 0);
+  assert.deepEqual(phone.errors, [], 'errors in the page');
+});
+
 test('an app update while records wait in the outbox loses nothing', async (t) => {
   // The app's folder, copied, so the test can publish a new version.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'kbo-app-'));

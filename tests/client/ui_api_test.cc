@@ -604,6 +604,23 @@ TEST_CASE("UiApi: a sync cut part-way says what it did before the cut",
   CHECK(body["counts"]["photos_sent"] == 0);
 }
 
+TEST_CASE("UiApi: a full storage is said as such, not as a fault", "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+    return Status::IOError("disk full: database or disk is full")
+        .WithReason("storage_full");
+  });
+  ApiRequest sync;
+  sync.method = "POST";
+  sync.path = "/api/sync";
+  ApiReply r = api.Handle(sync);
+  CHECK(r.http_status == 507);
+  CHECK(Body(r)["error"] == "storage_full");
+  CHECK(Body(r)["message"].get<std::string>().rfind(
+            "this device's storage is full: nothing was saved", 0) == 0);
+}
+
 TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
           "[ui]") {
   TempDir tmp;

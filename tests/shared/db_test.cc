@@ -36,5 +36,32 @@ TEST_CASE("Db: a statement left mid-result does not block later writes after "
   CHECK(count.ColumnInt(0) == 4);
 }
 
+TEST_CASE("Db: a full disk is an IOError with the reason storage_full, from "
+          "a statement and from Exec",
+          "[db]") {
+  testing::TempDir tmp;
+  auto db = Db::Open(tmp.File("full.db"));
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (x BLOB)").ok());
+  Statement pages(**db, "PRAGMA page_count");
+  REQUIRE(pages.Step());
+  const int64_t now = pages.ColumnInt(0);
+  REQUIRE(pages.Reset().ok());
+  // The file may not grow: as a device whose storage is used up.
+  REQUIRE((*db)->Exec("PRAGMA max_page_count = " + std::to_string(now)).ok());
+  Status exec = (*db)->Exec("INSERT INTO t VALUES (zeroblob(100000))");
+  CHECK(exec.code() == Code::kIOError);
+  CHECK(exec.reason() == "storage_full");
+  CHECK(exec.message().rfind("disk full: ", 0) == 0);
+  Statement insert(**db, "INSERT INTO t VALUES (zeroblob(100000))");
+  Status run = insert.Run();
+  CHECK(run.code() == Code::kIOError);
+  CHECK(run.reason() == "storage_full");
+  // Nothing of either went in.
+  Statement count(**db, "SELECT count(*) FROM t");
+  REQUIRE(count.Step());
+  CHECK(count.ColumnInt(0) == 0);
+}
+
 }  // namespace
 }  // namespace kbo

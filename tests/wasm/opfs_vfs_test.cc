@@ -349,6 +349,52 @@ TEST_CASE("OPFS VFS: a full storage refuses the transaction and keeps the "
   kbo_opfs_forget();
 }
 
+TEST_CASE("OPFS VFS: a journal that cannot be written refuses the commit, and "
+          "the refused rows are gone at once, not only after a reopen",
+          "[opfs]") {
+  // A phone whose storage is full: the journal gathers the transaction's
+  // old pages, then cannot write them. (Found in Chromium: the app said
+  // "not saved", yet showed and synced the rows until it was reopened.)
+  for (const double room : {1.0, 4096.0}) {  // none; room for its header only
+    CAPTURE(room);
+    fake_empty();
+    kbo_opfs_forget();
+    sqlite3* db = Open(kOpfsDb);
+    Exec(db, kCreate);
+    Workload w(11);
+    for (int i = 0; i < 6; ++i) w.Transaction({db}, 12, 3000);
+    Exec(db, "INSERT INTO t (id, k, v) VALUES (100000, 'far', x'00')");
+    const std::string before = Digest(db);
+    // The journal (0 bytes between transactions) may not grow past `room`;
+    // the database may be rewritten in place.
+    fake_quota(room);
+    Exec(db, "BEGIN");
+    Exec(db, "UPDATE t SET v = zeroblob(10) WHERE id IN (1, 100000)");
+    const int rc = sqlite3_exec(db, "COMMIT", nullptr, nullptr, nullptr);
+    CHECK((rc & 0xff) != SQLITE_OK);
+    (void)sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+    // This connection, at once: the rows as they were.
+    CHECK(Digest(db) == before);
+    // With room again, it goes on: the refused change is not there, and a
+    // new one commits whole.
+    fake_quota(0);
+    CHECK(Digest(db) == before);
+    Exec(db, "UPDATE t SET k = 'ไกล' WHERE id = 100000");
+    const std::string after = Digest(db);
+    CHECK(after != before);
+    CHECK(IntegrityCheck(db) == "ok");
+    sqlite3_close(db);
+    // A new worker finds the same.
+    kbo_opfs_forget();
+    db = Open(kOpfsDb);
+    CHECK(IntegrityCheck(db) == "ok");
+    CHECK(Digest(db) == after);
+    sqlite3_close(db);
+  }
+  fake_empty();
+  kbo_opfs_forget();
+}
+
 // Opens each recorded state as a new worker would and checks it.
 void CheckCrashStates(bool flushed, const std::set<std::string>& committed,
                       int* checked) {

@@ -430,7 +430,8 @@
     const d = reply.data || {};
     if (d.error === 'network') return t('err.network');
     if (d.error === 'app') return d.message;  // the app's worker did not start
-    if (d.error === 'internal') return t('err.internal');
+    if (d.error === 'storage_full') return t('err.storage_full');
+    if (d.error === 'internal') return t(APP ? 'err.internal_app' : 'err.internal');
     // The store names the problem (field.problem, shared/status.h): its words
     // in this language, no phrase matching.
     if (typeof d.problem === 'string' && has(d.problem)) {
@@ -848,8 +849,8 @@
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
-        outcome.append(...[t('home.sync_failed'), r.data.error === 'internal'
-          ? h('div', { class: 'detail' }, t('err.internal')) : detailNode(r.data.message)].filter(Boolean));
+        outcome.append(...[t('home.sync_failed'), ['internal', 'storage_full'].includes(r.data.error)
+          ? h('div', { class: 'detail' }, replyMessage(r, '')) : detailNode(r.data.message)].filter(Boolean));
       }
       // Cut part-way: what went before the cut is kept and said (a retry
       // then has only the rest to do).
