@@ -62,6 +62,14 @@ ApiRequest Get(std::string path) {
   return r;
 }
 
+// POST /api/sync with no body (the sync button).
+ApiRequest SyncPress() {
+  ApiRequest r;
+  r.method = "POST";
+  r.path = "/api/sync";
+  return r;
+}
+
 Json Body(const ApiReply& reply) {
   Json j = Json::parse(reply.body, nullptr, false);
   REQUIRE_FALSE(j.is_discarded());
@@ -404,9 +412,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   auto store = OpenStore(tmp.path());
   {
     UiApi api(*store, nullptr);
-    ApiRequest sync;
-    sync.method = "POST";
-    sync.path = "/api/sync";
+    const ApiRequest sync = SyncPress();
     ApiReply r = api.Handle(sync);
     CHECK(r.http_status == 503);
     CHECK(Body(r)["error"] == "unavailable");
@@ -435,9 +441,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
     ++calls;
     return Status::Unavailable("cannot reach the server");
   });
-  ApiRequest sync;
-  sync.method = "POST";
-  sync.path = "/api/sync";
+  const ApiRequest sync = SyncPress();
   ApiReply r = offline.Handle(sync);
   CHECK(r.http_status == 503);
   CHECK(Body(r)["error"] == "unavailable");
@@ -582,9 +586,7 @@ TEST_CASE("UiApi: a sync cut part-way says what it did before the cut",
     *summary = did;
     return Status::Unavailable("cannot reach the server: Connection reset");
   });
-  ApiRequest sync;
-  sync.method = "POST";
-  sync.path = "/api/sync";
+  const ApiRequest sync = SyncPress();
   // Cut before anything went: no counts, only why.
   ApiReply r = api.Handle(sync);
   CHECK(r.http_status == 503);
@@ -611,9 +613,7 @@ TEST_CASE("UiApi: a full storage is said as such, not as a fault", "[ui]") {
     return Status::IOError("disk full: database or disk is full")
         .WithReason("storage_full");
   });
-  ApiRequest sync;
-  sync.method = "POST";
-  sync.path = "/api/sync";
+  const ApiRequest sync = SyncPress();
   ApiReply r = api.Handle(sync);
   CHECK(r.http_status == 507);
   CHECK(Body(r)["error"] == "storage_full");
@@ -655,9 +655,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   CHECK(idle["phase"].is_null());
   CHECK(idle["busy_s"].is_null());
 
-  ApiRequest sync;
-  sync.method = "POST";
-  sync.path = "/api/sync";
+  const ApiRequest sync = SyncPress();
   std::thread syncing([&] { CHECK(api.Handle(sync).http_status == 200); });
   {
     std::unique_lock<std::mutex> lock(mu);
