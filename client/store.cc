@@ -88,13 +88,23 @@ Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
 
 // A workshop is not made shorter than the days its marks are on: those
 // marks would drop out of its roll call and its totals with nobody told
-// (the server keeps them and its report counts them).
-Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days) {
-  const int64_t n = days.type() == Value::Type::kInteger ? days.integer() : 5;
+// (the server keeps them; its report says how many lie past the last day
+// and leaves them out). Only a cut is checked, and only the days it cuts:
+// lengthening is always allowed (it shows marks a cut elsewhere hid).
+Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days_now,
+                           const Value& days) {
+  const auto days_of = [](const Value& v) {
+    return v.type() == Value::Type::kInteger ? v.integer() : int64_t{5};
+  };
+  const int64_t now = days_of(days_now);
+  const int64_t n = days_of(days);
+  if (n >= now) return Status();
   Statement& st = db.Cached(
       "SELECT COUNT(*), MIN(day), MAX(day) FROM attendance "
-      "WHERE workshop_id = ?1 AND deleted = 0 AND day > ?2");
-  st.Bind(1, std::string_view(workshop.ToString())).Bind(2, Value::Integer(n));
+      "WHERE workshop_id = ?1 AND deleted = 0 AND day > ?2 AND day <= ?3");
+  st.Bind(1, std::string_view(workshop.ToString()))
+      .Bind(2, Value::Integer(n))
+      .Bind(3, Value::Integer(now));
   int64_t marks = 0, from = 0, to = 0;
   if (st.Step()) {
     marks = st.ColumnInt(0);
@@ -994,7 +1004,9 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     if (Status s = CheckPositionPair(*e, merged); !s.ok()) return s;
   }
   if (e->name == "workshop" && changes.count("days") != 0) {
-    if (Status s = CheckDaysCoverMarks(*db_, id, merged["days"]); !s.ok()) {
+    if (Status s = CheckDaysCoverMarks(*db_, id, (*existing)->values["days"],
+                                       merged["days"]);
+        !s.ok()) {
       return s;
     }
   }

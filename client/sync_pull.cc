@@ -137,11 +137,16 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // and the next pull fetches again.
   std::optional<Transaction> group;
   size_t group_rows = 0;
+  // Changes of other devices in the group: counted as received once it
+  // is committed (a sync cut part-way says what it kept).
+  uint64_t group_news = 0;
   std::chrono::steady_clock::time_point group_start;
-  const auto commit_group = [&group]() -> Status {
+  const auto commit_group = [&group, &group_news, summary]() -> Status {
     if (!group) return Status();
     Status s = group->Commit();
     group.reset();
+    if (s.ok() && summary != nullptr) summary->pulled_rows += group_news;
+    group_news = 0;
     return s;
   };
   // Every way out of the loop below keeps the pages applied so far.
@@ -314,6 +319,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (Status s = store_.SaveClock(); !s.ok()) return undo_page(s);
     if (Status s = db.Exec("RELEASE kbo_pull_page"); !s.ok()) return undo_page(s);
     group_rows += page.rows.size();
+    group_news += NewsIn(page, applied, store_.device_id());
     const bool next_waiting =
         more && (options_.pull_group_always ||
                  ahead.wait_for(std::chrono::seconds(0)) == std::future_status::ready);
@@ -322,10 +328,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
       if (Status s = commit_group(); !s.ok()) return s;
     }
     pulled += page.rows.size();
-    if (summary != nullptr) {
-      summary->pulled_rows += NewsIn(page, applied, store_.device_id());
-      ++summary->pull_pages;
-    }
+    if (summary != nullptr) ++summary->pull_pages;
     Progress(SyncPhase::kPull, pulled, 0, pulled, 0);
     after = next;
     if (!more) break;

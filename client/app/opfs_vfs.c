@@ -124,7 +124,9 @@ static void Forget(OpfsState* st) {
 // closes it at the end of the transaction, asking its size, reading,
 // writing or syncing it fails, the rollback fails with it, and SQLite
 // drops its cache and reads the database file again, which the failed
-// commit never touched.
+// commit never touched. (This relies on SQLite closing the journal at the
+// end of each transaction: journal_mode DELETE, the default, and no
+// exclusive locking; the app sets neither.)
 static int WriteGathered(int id) {
   OpfsState* st = StateOf(id);
   if (st->len == 0) return SQLITE_OK;
@@ -288,6 +290,7 @@ static int OpfsWrite(sqlite3_file* file, const void* buf, int amount,
   const double put = kbo_opfs_write(f->id, buf, amount, (double)offset);
   if (put == amount) return SQLITE_OK;
   Forget(st);
+  if (st->journal) st->lost = 1;  // as in WriteGathered
   return put == -2 ? SQLITE_FULL : SQLITE_IOERR_WRITE;
 }
 

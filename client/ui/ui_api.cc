@@ -106,7 +106,9 @@ ApiReply ErrorReply(const Status& s) {
   const int http = HttpStatusOfError(s);
   ApiReply reply;
   reply.http_status = http;
-  if (s.reason() == "storage_full") {
+  // (Only this device's own IOError: a server's refusal may name any
+  // reason, and must not make the phone say its storage is full.)
+  if (s.code() == Code::kIOError && s.reason() == "storage_full") {
     // The device's storage (a phone's browser quota) is used up: said as
     // such, not as a fault to look up in a terminal.
     reply.http_status = 507;

@@ -337,9 +337,10 @@ test('a phone whose storage is full: an action is refused in Thai, and nothing o
   const pending = await stat(page, 'pending_changes');
   const marks = () => page.$$eval('#rollcall .st', (els) => els.map((e) => e.dataset.status));
 
-  // A new worker (the app reopened) holds no room in storage yet; the
-  // browser's quota for the app is set to what it uses now: any action
-  // needs more.
+  // A new worker (the app reopened) holds no room in storage yet (an open
+  // handle keeps the room it was granted, even truncated); the browser's
+  // quota for the app is set to what it reports using now, so the
+  // journal of any action needs more than there is.
   await page.reload();
   await ready(page, '#/');
   const cdp = await context.newCDPSession(page);

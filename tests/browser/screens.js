@@ -326,14 +326,15 @@ test('a workshop cut shorter elsewhere: its later marks are said to be kept; it 
   assert.equal(await page.locator('#rollcall').count(), 0);
   assert.deepEqual(await page.$$eval('a[data-day]', (as) => as.map((a) => a.dataset.day)), ['1', '2', '3']);
 
-  // Here, cutting it to 1 day is refused beside the days field: day 2 has
-  // a mark. Nothing changes.
+  // Here, cutting it to 1 day is refused beside the days field: day 2, one
+  // of the days cut, has a mark (day 4's, hidden already, is not counted).
+  // Nothing changes.
   await H.open(page, ui.url, `#/workshops/${ws}/edit`);
   await page.fill('#f-days', '1');
   await page.click('button[type=submit]');
   await page.waitForSelector('#e-days:not([hidden])');
   assert.equal(await page.textContent('#e-days'),
-    'ลดเหลือ 1 วันไม่ได้ เพราะมีการเช็กชื่อ 2 รายการหลังวันที่ 1 (ถึงวันที่ 4) ลบรายการเหล่านั้นก่อน หรือคงไว้ 4 วัน ยังไม่ได้แก้ไขอะไร');
+    'ลดเหลือ 1 วันไม่ได้ เพราะมีการเช็กชื่อ 1 รายการหลังวันที่ 1 (ถึงวันที่ 2) ลบรายการเหล่านั้นก่อน หรือคงไว้ 2 วัน ยังไม่ได้แก้ไขอะไร');
   assert.equal(JSON.parse(H.kboOk(home, 'show', 'workshop', ws, '--json')).days, 3);
   // Lengthened back to 4 days, day 4's mark is on its roll call again.
   await page.fill('#f-days', '4');

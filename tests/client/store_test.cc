@@ -345,6 +345,26 @@ TEST_CASE("Store: a workshop is not made shorter than the days its marks are on"
   CHECK(store->Show("workshop", f.workshop)->values["days"] == I(3));
   // Other edits of a workshop are not held up by its marks.
   CHECK(store->Edit("workshop", f.workshop, {{"venue", T("วัดพร้าว")}}).ok());
+
+  // Cut to 2 days elsewhere (as a pull writes it) while a mark here is on
+  // day 3: lengthening is allowed, to 3 or to any length; a further cut
+  // looks only at the days it cuts.
+  REQUIRE(store->db()
+              .Exec("UPDATE workshop SET days = 2 WHERE id = '" +
+                    f.workshop.ToString() + "'")
+              .ok());
+  CHECK(store->Edit("workshop", f.workshop, {{"days", I(3)}}).ok());
+  REQUIRE(store->db()
+              .Exec("UPDATE workshop SET days = 2 WHERE id = '" +
+                    f.workshop.ToString() + "'")
+              .ok());
+  CHECK(store->Edit("workshop", f.workshop, {{"days", I(30)}}).ok());
+  REQUIRE(store->db()
+              .Exec("UPDATE workshop SET days = 2 WHERE id = '" +
+                    f.workshop.ToString() + "'")
+              .ok());
+  // To 1: day 2, the day cut, has no mark (day 3's was hidden already).
+  CHECK(store->Edit("workshop", f.workshop, {{"days", I(1)}}).ok());
 }
 
 TEST_CASE("Store: edit, delete as a tombstone, list filters", "[store]") {

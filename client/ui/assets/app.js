@@ -124,6 +124,9 @@
       call,
       // GET /api/sync/progress, answered here: the worker is busy syncing.
       progress: () => ({ ...(progress || {}), running: syncing > 0 && !!progress }),
+      // A sync was asked of the worker and has not answered (it may not
+      // have reported any progress yet).
+      syncing: () => syncing > 0,
       // An object URL of a photo (/blob/SHA, /thumb/SHA) for an <img>.
       // Only photos found are remembered (one not yet synced down may come
       // later); the oldest are let go past 200.
@@ -849,8 +852,10 @@
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
-        outcome.append(...[t('home.sync_failed'), ['internal', 'storage_full'].includes(r.data.error)
-          ? h('div', { class: 'detail' }, replyMessage(r, '')) : detailNode(r.data.message)].filter(Boolean));
+        outcome.append(...[t('home.sync_failed'), r.data.error === 'storage_full'
+          ? h('div', { class: 'detail' }, t('home.sync_storage_full'))
+          : ['internal', 'app'].includes(r.data.error)
+            ? h('div', { class: 'detail' }, replyMessage(r, '')) : detailNode(r.data.message)].filter(Boolean));
       }
       // Cut part-way: what went before the cut is kept and said (a retry
       // then has only the rest to do).
@@ -949,7 +954,7 @@
         } else if (d.error === 'already_enrolled') {
           say('already', t('enrol.err_already'), d.message);
         } else {
-          say('error', replyMessage(r, 'enrol'), d.error === 'internal' ? '' : d.message);
+          say('error', replyMessage(r, 'enrol'), ['internal', 'app'].includes(d.error) ? '' : d.message);
         }
         toast(t('form.not_saved_toast'), true);
         return null;
@@ -1911,7 +1916,7 @@
   // the next signal or the button.
   let onlineSyncing = false;
   async function syncWhenOnline() {
-    if (onlineSyncing || !core || core.progress().running) return;
+    if (onlineSyncing || !core || core.syncing()) return;
     onlineSyncing = true;
     try {
       const st = await api('GET', '/api/status');
@@ -1922,6 +1927,7 @@
         return;
       }
       document.documentElement.dataset.kboAutoSync = 'running';
+      toast(t('home.auto_sync_running'));
       const r = await api('POST', '/api/sync', {});
       document.documentElement.dataset.kboAutoSync = r.ok ? 'ok' : 'failed';
       toast(t(r.ok ? 'home.auto_sync_ok' : 'home.auto_sync_failed'), !r.ok);
