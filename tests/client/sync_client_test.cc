@@ -1558,7 +1558,7 @@ TEST_CASE(
 }
 
 TEST_CASE("SyncClient: a new sequence epoch on the last pull page asks once "
-          "which photos the server lacks; a garbage epoch is none",
+          "which photos the server lacks, and a garbage epoch is none",
           "[sync]") {
   Device d;
   d.Enroll();
