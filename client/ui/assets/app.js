@@ -429,6 +429,13 @@
     if (state.lang !== 'th') return h('div', { class: cls }, message);
     return h('details', { class: `${cls} tech` }, h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message));
   }
+  // Why a sync failed, under "sync failed": the app's own words where it
+  // has them, else the sync client's (detailNode).
+  function syncFailureDetail(d) {
+    if (d.error === 'storage_full') return h('div', { class: 'detail' }, t('home.sync_storage_full'));
+    if (d.error === 'internal' || d.error === 'app') return h('div', { class: 'detail' }, replyMessage({ data: d }, ''));
+    return detailNode(d.message);
+  }
   function replyMessage(reply, entity) {
     const d = reply.data || {};
     if (d.error === 'network') return t('err.network');
@@ -852,10 +859,7 @@
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
-        outcome.append(...[t('home.sync_failed'), r.data.error === 'storage_full'
-          ? h('div', { class: 'detail' }, t('home.sync_storage_full'))
-          : ['internal', 'app'].includes(r.data.error)
-            ? h('div', { class: 'detail' }, replyMessage(r, '')) : detailNode(r.data.message)].filter(Boolean));
+        outcome.append(...[t('home.sync_failed'), syncFailureDetail(r.data)].filter(Boolean));
       }
       // Cut part-way: what went before the cut is kept and said (a retry
       // then has only the rest to do).
