@@ -621,6 +621,20 @@ TEST_CASE("UiApi: a full storage is said as such, not as a fault", "[ui]") {
             "this device's storage is full: nothing was saved", 0) == 0);
 }
 
+TEST_CASE("UiApi: a server's refusal naming storage_full is not this "
+          "device's full storage",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+    return Status::InvalidArgument("the server says: storage_full")
+        .WithReason("storage_full");
+  });
+  ApiReply r = api.Handle(SyncPress());
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["message"] == "the server says: storage_full");
+}
+
 TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
           "[ui]") {
   TempDir tmp;
