@@ -348,6 +348,7 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     out.flush();
     if (s.ok()) return 0;
     err << "kbo: " << s.message() << '\n';
+    for (const std::string& line : ctx.after_error) err << "kbo: " << line << '\n';
     if (ctx.usage_error) {
       if (chosen != nullptr) {
         err << cli::Synopsis("usage: kbo ", *chosen) << '\n';

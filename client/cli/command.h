@@ -38,6 +38,10 @@ class Context {
   std::ostream& err;
   std::string home_flag;     // --home, "" if not given
   bool usage_error = false;  // set by UsageError(): print the usage too
+  // Lines for a person that belong after the failure's own "kbo: <message>"
+  // (what was kept, what to do next); RunCli prints them, each as
+  // "kbo: <line>", only when the command fails.
+  std::vector<std::string> after_error;
 
  private:
   std::unique_ptr<ClientStore> store_;

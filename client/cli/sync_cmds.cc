@@ -118,8 +118,9 @@ Status ServerArg(const ParsedArgs& parsed, SyncOptions* options) {
 // One sync of an enrolled `store`, as `kbo sync` shows it: progress on a
 // terminal, a busy server said on stderr, the summary line on stdout
 // ("synced with URL: ..."). `enrolled_url` is where it syncs unless
-// options.server_url says otherwise. On failure `on_failure` (if not empty)
-// is said on stderr, and the Status is the one for the exit code.
+// options.server_url says otherwise. On failure what went before the cut and
+// `on_failure` (if not empty) are said on stderr after the failure's own
+// line, and the Status is the one for the exit code.
 // `original_refusals` (may be null) gets why the server would not take an
 // original asked for.
 Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
@@ -145,14 +146,14 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
   Result<SyncSummary> r = client.Sync();
   line.Finish();
   if (!r.ok()) {
-    if (!on_failure.empty()) ctx.err << "kbo: " << on_failure << '\n';
     // Cut part-way: what went before the cut is kept; a retry does the rest.
     const SyncSummary& done = client.last_summary();
     if (done.pushed_sets > 0 || done.pulled_rows > 0 || done.new_conflicts > 0 ||
         done.blobs_uploaded > 0 || done.originals_uploaded > 0) {
-      ctx.err << "kbo: before it stopped: " << DescribeSummary(done)
-              << " (kept; the next sync goes on from there)\n";
+      ctx.after_error.push_back("before it stopped: " + DescribeSummary(done) +
+                                " (kept; the next sync goes on from there)");
     }
+    if (!on_failure.empty()) ctx.after_error.push_back(on_failure);
     return ForExit(client, r.status());
   }
   ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';

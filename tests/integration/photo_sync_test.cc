@@ -459,6 +459,10 @@ TEST_CASE("photos: kbo photo upload-originals sends the originals now, and cut o
                                       "--server", "http://127.0.0.1:9"});
   CHECK(cut.exit_code == 4);
   CHECK(Has(cut.err, "stay asked for"));
+  // After the failure's own line, not before it.
+  INFO(cut.err);
+  CHECK(cut.err.rfind("kbo: the originals stay asked for") > cut.err.find("kbo: cannot reach"));
+  CHECK(cut.err.find("kbo: cannot reach") != std::string::npos);
   CHECK(Field::Count(officer + "/field.db",
                      "SELECT COUNT(*) FROM original_send WHERE announced_at IS NULL") == 1);
   CHECK(field.KboJson(officer, {"status"})["originals_to_send"] == 1);
