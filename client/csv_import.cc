@@ -471,8 +471,15 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   }
   if (rows.empty()) return std::vector<Uuid>{};
 
+  // A row whose key is held already (a roll-call sheet imported again)
+  // keeps what the file does not say: a column it lacks, a cell left empty
+  // (a colleague's note on a mark); and a value the same as held is not
+  // written at all.
+  const std::vector<ClientStore::RecordAgain> again(rows.size(),
+                                                    ClientStore::RecordAgain{true, {}});
+  std::vector<ClientStore::Recorded> outcomes;
   Result<std::vector<Uuid>> recorded =
-      store.RecordAll(entity->name, std::move(rows), ids);
+      store.RecordAll(entity->name, std::move(rows), ids, again, &outcomes);
   if (!recorded.ok()) {
     const Status& s = recorded.status();
     const int64_t* failed = s.IntegerField(field::kIndex);
@@ -488,7 +495,20 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     return s;
   }
-  return recorded;
+  // Rows held already with the same values are skipped like the others.
+  std::vector<Uuid> written;
+  written.reserve(recorded->size());
+  for (size_t i = 0; i < recorded->size(); ++i) {
+    const ClientStore::Recorded r =
+        i < outcomes.size() ? outcomes[i] : ClientStore::Recorded::kNew;
+    if (r == ClientStore::Recorded::kSame) {
+      if (skipped) ++skipped->unchanged;
+      continue;
+    }
+    if (r == ClientStore::Recorded::kChanged && skipped) ++skipped->changed;
+    written.push_back((*recorded)[i]);
+  }
+  return written;
 }
 
 }  // namespace kbo::client

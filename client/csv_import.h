@@ -41,7 +41,14 @@ struct ImportSkipped {
   // Rows the file's deleted column marks deleted (a raw export's
   // tombstones): there is nothing to record.
   size_t deleted = 0;
-  size_t total() const { return already_enrolled + already_held + deleted; }
+  // Rows whose key this device holds with the same values already (a sheet
+  // imported again): nothing written, nothing to send.
+  size_t unchanged = 0;
+  size_t total() const { return already_enrolled + already_held + deleted + unchanged; }
+  // (Recorded, not skipped.) Rows whose key this device held with other
+  // values: the file's values are written over them (a mark the file says
+  // differently), and the person is told how many.
+  size_t changed = 0;
 };
 
 // Records every data row of `csv_text` as a new row of `entity` ("producer",
@@ -56,6 +63,13 @@ struct ImportSkipped {
 // category food: EnumCodeOfName); an empty cell leaves
 // the column unset (its default applies). Records whose fields are all empty
 // (trailing ",,,," rows from spreadsheets) are skipped.
+//
+// A row whose key this device holds already (a mark of the same workshop,
+// enrolment and day; a score of the same product, contest and judge) is
+// recorded again keeping what the file does not say (a column it lacks, a
+// cell left empty: a colleague's note stays), and writing only the values
+// that differ: one the same as held throughout is skipped
+// (skipped->unchanged), one that differs is counted in skipped->changed.
 //
 // Enrolments already held (the same participant, by PersonNameKey, for the
 // same producer in the same workshop: client/enrolment_rules.h) are skipped
@@ -82,7 +96,7 @@ struct ImportSkipped {
 //     on this device with exactly that name (kNotFound if none,
 //     kInvalidArgument if several); an id is taken as it is.
 //
-// Returns the new ids in row order. Errors, with nothing written; messages
+// Returns the ids of the rows written, in row order. Errors, with nothing written; messages
 // name the line of the file ("line 4: district_code '5099' is not ..."):
 //   kInvalidArgument: not UTF-8 or malformed CSV, no header, an unknown,
 //     empty or repeated header column, a record with the wrong number of

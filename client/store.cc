@@ -137,6 +137,42 @@ Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days_now,
                 {"to", std::to_string(to)}});
 }
 
+// Removes from `cells` the values `held` holds already (the same value
+// again is no change). True iff nothing is left to write.
+bool DropUnchanged(const StoredRow& held, RowValues* cells) {
+  for (auto it = cells->begin(); it != cells->end();) {
+    const auto now = held.values.find(it->first);
+    const bool same = now == held.values.end() ? it->second.is_null()
+                                               : now->second == it->second;
+    it = same ? cells->erase(it) : std::next(it);
+  }
+  return cells->empty();
+}
+
+// An enrolment is not moved to another workshop while it has marks: they
+// are marks of its old workshop (attendance names the workshop too), and
+// would drop out of both workshops' roll calls and certificates.
+Status CheckNoMarksLeftBehind(Db& db, const Uuid& enrolment) {
+  Statement& st = db.Cached(
+      "SELECT COUNT(*) FROM attendance WHERE enrolment_id = ?1 AND deleted = 0");
+  st.Bind(1, std::string_view(enrolment.ToString()));
+  const int64_t marks = st.Step() ? st.ColumnInt(0) : 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  if (marks == 0) return Status();
+  return Status::InvalidArgument(
+             "the enrolment cannot move to another workshop: " +
+             std::to_string(marks) + " attendance mark" +
+             (marks == 1 ? " is" : "s are") +
+             " recorded for it in its workshop. Enrol the participant in the "
+             "other workshop instead. Nothing was changed.")
+      .WithReason("enrolment_has_marks")
+      .With(field::kField, "workshop_id")
+      .With(field::kProblem, "err.enrolment_has_marks")
+      .With(field::kParams,
+            std::vector<std::pair<std::string, std::string>>{{"marks", std::to_string(marks)}});
+}
+
 bool IsNaturalKey(const Entity& e, std::string_view column) {
   for (std::string_view k : e.natural_key) {
     if (k == column) return true;
@@ -650,7 +686,9 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
 
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
                                       const Uuid* given,
-                                      const RecordAgain* again) {
+                                      const RecordAgain* again,
+                                      Recorded* recorded) {
+  if (recorded != nullptr) *recorded = Recorded::kNew;
   if (row.find(kIdColumn) != row.end() || row.find(kDeletedColumn) != row.end()) {
     return Status::InvalidArgument("id and deleted are set by the system");
   }
@@ -747,6 +785,17 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
                       again->cleared.count(std::string(c.name)) == 0;
     if (keep) continue;
     row[std::string(c.name)] = Value::Null();
+  }
+  if (!(*existing)->deleted) {
+    if (recorded != nullptr) *recorded = Recorded::kChanged;
+    // A row the server refused goes whole with its fix: the server may not
+    // hold any of it.
+    Result<bool> was_refused = HasRefusal(*db_, e.name, id);
+    if (!was_refused.ok()) return was_refused.status();
+    if (!*was_refused && DropUnchanged(**existing, &row)) {
+      if (recorded != nullptr) *recorded = Recorded::kSame;
+      return id;
+    }
   }
   // Every cell is valid: ValidateNewRow checked the row, and what was added
   // since (nulls, cells it held already, deleted = 0) is valid for the row.
@@ -916,7 +965,7 @@ Result<ClientStore::OriginalsAsked> ClientStore::AskForOriginals(
 Result<std::vector<Uuid>> ClientStore::RecordAll(
     std::string_view entity, std::vector<RowValues> rows,
     const std::vector<std::optional<Uuid>>& given_ids,
-    const std::vector<RecordAgain>& again) {
+    const std::vector<RecordAgain>& again, std::vector<Recorded>* recorded) {
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
@@ -933,13 +982,15 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(
   if (!txn.status().ok()) return txn.status();
   std::vector<Uuid> ids;
   ids.reserve(rows.size());
+  if (recorded != nullptr) recorded->assign(rows.size(), Recorded::kNew);
   ActionScope action(this, /*batch=*/true);
   if (Status s = LoadPermissions(); !s.ok()) return s;
   for (size_t i = 0; i < rows.size(); ++i) {
     const Uuid* given =
         given_ids.empty() || !given_ids[i].has_value() ? nullptr : &*given_ids[i];
     Result<Uuid> id =
-        RecordInTxn(*e, std::move(rows[i]), given, again.empty() ? nullptr : &again[i]);
+        RecordInTxn(*e, std::move(rows[i]), given, again.empty() ? nullptr : &again[i],
+                    recorded != nullptr ? &(*recorded)[i] : nullptr);
     if (!id.ok()) {
       Status refused = id.status();
       return std::move(refused).With(field::kIndex, i);
@@ -980,6 +1031,15 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
                  " and cannot be edited; record a new one instead")
           .With(field::kField, column);
     }
+    if (IsFileFact(*e, column)) {
+      return Status::InvalidArgument(
+                 column + " describes the photo's file and is set by the system. "
+                 "To change the picture, add the new photo (kbo photo add) and "
+                 "delete this one")
+          .WithReason("file_fact")
+          .With(field::kField, column)
+          .With(field::kProblem, "err.file_fact");
+    }
     if (Status s = ValidateEdit(*e, *c, value); !s.ok()) return s;
     if (c->policy == MergePolicy::kForward) {
       // The merge keeps the furthest value (a product's stage never moves
@@ -1017,6 +1077,10 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
        changes.count("workshop_id"))) {
     if (Status s = CheckNotEnrolledTwice(*db_, check, &id); !s.ok()) return s;
   }
+  if (e->name == "enrolment" && changes.count("workshop_id") != 0 &&
+      !(merged["workshop_id"] == (*existing)->values["workshop_id"])) {
+    if (Status s = CheckNoMarksLeftBehind(*db_, id); !s.ok()) return s;
+  }
   if (Status s = CheckWrite(*e, RowAction::kEdit, check,
                             changes.count(std::string(kDistrictColumn)) != 0);
       !s.ok()) {
@@ -1034,6 +1098,8 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
       if (!value.is_null()) cells[column] = value;
     }
   }
+  // A value set to what it is already is no change.
+  if (!*was_refused && DropUnchanged(**existing, &cells)) return txn.Commit();
   if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);
       !s.ok()) {
     return s;

@@ -168,6 +168,15 @@ class ClientStore {
     bool keep_unnamed = false;
     std::set<std::string> cleared;
   };
+  // What recording one row did. A key recorded again writes only the
+  // columns whose value differs from what is held: the same value again is
+  // no change (DESIGN §4: it would stamp the old value now, and beat or
+  // conflict with a colleague's newer one not yet here).
+  enum class Recorded : uint8_t {
+    kNew,      // a row this device did not hold (or held deleted)
+    kChanged,  // a row held, some of its values now different
+    kSame,     // a row held with these values already: nothing written
+  };
   Result<Uuid> Record(std::string_view entity, RowValues row,
                       const RecordAgain& again);
   Result<Uuid> Record(std::string_view entity, RowValues row);
@@ -240,15 +249,20 @@ class ClientStore {
   // the row's key derives, else kInvalidArgument; one this device holds
   // already is kAlreadyExists (nothing is ever overwritten this way).
   // `again`: empty, or one RecordAgain per row (a roll-call sheet keeps each
-  // mark's note that it does not name).
+  // mark's note that it does not name). `recorded`, if given, gets what
+  // each row did, in row order.
   Result<std::vector<Uuid>> RecordAll(
       std::string_view entity, std::vector<RowValues> rows,
       const std::vector<std::optional<Uuid>>& ids = {},
-      const std::vector<RecordAgain>& again = {});
+      const std::vector<RecordAgain>& again = {},
+      std::vector<Recorded>* recorded = nullptr);
 
   // Sets columns of an existing row. kNotFound if the row does not exist or
   // was deleted; kInvalidArgument for an invalid value, an unknown column,
-  // or a natural-key column (change those by recording a new row).
+  // a natural-key column (change those by recording a new row), a photo's
+  // file facts (IsFileFact), an enrolment moved to another workshop while
+  // it has attendance marks. A column set to the value it holds is not
+  // written (no change to send, no conflict nobody meant).
   Status Edit(std::string_view entity, const Uuid& id, const RowValues& changes);
 
   // What Delete does with the live rows that hang on the row: those naming
@@ -343,7 +357,8 @@ class ClientStore {
   // that id (RecordAll's `ids`).
   Result<Uuid> RecordInTxn(const Entity& entity, RowValues row,
                            const Uuid* given = nullptr,
-                           const RecordAgain* again = nullptr);
+                           const RecordAgain* again = nullptr,
+                           Recorded* recorded = nullptr);
   // Moves the product of a progress entry ahead to the entry's stage (see
   // stage_follow()), inside the action's transaction; sets stage_follow_.
   Status FollowProgressStage(const Value& product_id, const Value& stage);

@@ -846,6 +846,12 @@ void LoadDistricts(DistrictTable* table) {
 
 bool IsLongTextColumn(std::string_view column) { return IsLongText(column); }
 
+bool IsFileFact(const Entity& entity, std::string_view column) {
+  return entity.name == "photo" &&
+         (column == "sha256" || column == "bytes" || column == "mime" ||
+          column == "width" || column == "height");
+}
+
 // ---- Catalogue ----------------------------------------------------------
 
 const Column* Entity::FindColumn(std::string_view column) const {
@@ -1141,7 +1147,7 @@ Status ValidateNewRow(const Entity& entity, const RowValues& row) {
       if (column.required &&
           !(parent_missing && column.name == kDistrictColumn)) {
         const std::string message =
-            Name(column) + " is required for a " + std::string(entity.name);
+            Name(column) + " is required for " + WithArticle(entity.name);
         add(message, column.name,
             Problem(Status::InvalidArgument(message), "err.required"));
       }

@@ -141,6 +141,12 @@ void ApplyDefaults(const Entity& entity, RowValues* row);
 // places: tidied, one line).
 bool IsLongTextColumn(std::string_view column);
 
+// Whether `column` of `entity` is a fact of a file the system recorded (a
+// photo's sha256, bytes, mime, width, height: they name and describe the
+// picture that syncs). A person never edits one: a photo given another
+// sha256 names a picture no device holds.
+bool IsFileFact(const Entity& entity, std::string_view column);
+
 // Converts text typed by a person (CLI flag, CSV cell, form field) into the
 // column's value type. Empty text is null. kInvalidArgument if it does not
 // parse ("members must be a whole number, got 'ten'").

@@ -15,7 +15,7 @@
 #include "shared/version.h"
 
 // Command line grammar:
-//   kbo [--home DIR | --home=DIR]... [--help | -h | --version] COMMAND ARGS...
+//   kbo [--home DIR | --home=DIR] [--help | -h | --version] COMMAND ARGS...
 //   COMMAND := NOUN [VERB]             (see the table in Commands())
 // `--help` or `-h` among a command's arguments prints that command's usage.
 
@@ -116,6 +116,8 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
     }
     if (spec == &home) {
       if (value->empty()) return UsageError(ctx, "--home needs a folder");
+      // Two homes: which one was meant is not for kbo to guess.
+      if (!ctx.home_flag.empty()) return UsageError(ctx, "--home is given twice");
       ctx.home_flag = *value;
       continue;
     }
@@ -171,6 +173,7 @@ std::string Plural(std::string_view entity, size_t n) {
   std::string out(entity);
   if (n == 1) return out;
   if (entity == "progress") return "progress entries";
+  if (entity == "attendance") return "attendance marks";
   return out + "s";
 }
 
@@ -280,15 +283,19 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
       ctx.out << "kbo " << kVersion << '\n';
       return Status();
     }
+    std::string home;
     if (arg == "--home") {
       if (i + 1 >= args.size()) return UsageError(ctx, "--home needs a folder");
-      ctx.home_flag = args[++i];
+      home = args[++i];
     } else if (arg.rfind("--home=", 0) == 0) {
-      ctx.home_flag = arg.substr(7);
+      home = arg.substr(7);
     } else {
       return UsageError(ctx, "unknown flag " + arg);
     }
-    if (ctx.home_flag.empty()) return UsageError(ctx, "--home needs a folder");
+    if (home.empty()) return UsageError(ctx, "--home needs a folder");
+    // Two homes: which one was meant is not for kbo to guess.
+    if (!ctx.home_flag.empty()) return UsageError(ctx, "--home is given twice");
+    ctx.home_flag = std::move(home);
   }
   if (i >= args.size()) return UsageError(ctx, "no command given");
   const std::string& noun = args[i];

@@ -286,12 +286,19 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   ctx.out << out;
   ctx.err << "imported " << ids->size() << ' '
           << Plural((*entity)->name, ids->size());
+  // Written over what this device held: said, so that a sheet imported
+  // again over a colleague's correction does not pass unseen.
+  if (skipped.changed > 0) {
+    ctx.err << " (" << skipped.changed << " of them changed "
+            << (skipped.changed == 1 ? "a row" : "rows") << " recorded before)";
+  }
   // "skipped 3 already on this device, 1 marked deleted"
   std::string why;
   const auto add = [&why](size_t n, const char* what) {
     if (n == 0) return;
     why += (why.empty() ? ", skipped " : ", ") + std::to_string(n) + " " + what;
   };
+  add(skipped.unchanged, "already recorded so");
   add(skipped.already_held, "already on this device");
   add(skipped.already_enrolled, "already enrolled");
   add(skipped.deleted, "marked deleted");

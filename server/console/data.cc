@@ -465,10 +465,12 @@ Reply RowDetail(Context& ctx) {
       shown = Escape(ValueLabel(lang, entity_name, c.name, v));
     }
     // Editable: plain values. References, districts (a row's district
-    // follows its parent) and blob hashes are not the office's to retype.
+    // follows its parent) and a photo's file facts are not the office's to
+    // retype.
     const bool editable =
         can_edit && c.type != ColumnType::kRef &&
-        c.type != ColumnType::kDistrict && c.type != ColumnType::kSha256;
+        c.type != ColumnType::kDistrict && c.type != ColumnType::kSha256 &&
+        !IsFileFact(*e, c.name);
     b += "<tr><th>" + Escape(ColumnLabel(lang, entity_name, c.name)) +
          "</th><td>" + shown;
     if (editable) {
@@ -598,7 +600,7 @@ Reply EditRow(Context& ctx) {
     auto it = ctx.req.form.find("set_" + std::string(c.name));
     if (it == ctx.req.form.end()) continue;
     if (c.type == ColumnType::kRef || c.type == ColumnType::kDistrict ||
-        c.type == ColumnType::kSha256) {
+        c.type == ColumnType::kSha256 || IsFileFact(*e, c.name)) {
       return fail(T(lang, "แก้ไข " + ColumnLabel(lang, entity_name, c.name) +
                               " ที่นี่ไม่ได้",
                     ColumnLabel(lang, entity_name, c.name) +

@@ -138,6 +138,8 @@ TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
        "--name is given twice"},
       {{"list"}, "missing ENTITY"},
       {{"--home", "", "status"}, "--home needs a folder"},
+      {{"--home", "elsewhere", "status"}, "--home is given twice"},
+      {{"status", "--home=elsewhere"}, "--home is given twice"},
       {{"list", "producer", "extra"}, "unexpected argument 'extra'"},
       {{"list", "gadgets"}, "unknown entity 'gadgets'"},
       {{"show", "producer", "not-an-id"}, "not-an-id"},

@@ -7,6 +7,7 @@
 
 #include "client/store.h"
 #include "shared/labels.h"
+#include "shared/sqlite/db.h"
 #include "tests/support/temp_dir.h"
 
 namespace kbo::client {
@@ -550,6 +551,74 @@ TEST_CASE("ImportCsv: an id of a row with a natural key must be its derived id",
   REQUIRE(again.ok());
   CHECK(again->empty());
   CHECK(skipped.already_held == 1);
+}
+
+TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note, "
+          "writes nothing it holds already, and says what it changed",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto p = store->Record("producer", {{"kind", Value::Text("group")},
+                                      {"name", Value::Text("กลุ่มหนึ่ง")},
+                                      {"district_code", Value::Text("5011")}});
+  REQUIRE(p.ok());
+  auto w = store->Record("workshop", {{"title", Value::Text("อบรม KBO")},
+                                      {"fiscal_year", Value::Integer(2567)},
+                                      {"district_code", Value::Text("5011")},
+                                      {"start_date", Value::Text("2024-03-04")}});
+  REQUIRE(w.ok());
+  auto e = store->Record("enrolment", {{"workshop_id", Value::Text(w->ToString())},
+                                       {"producer_id", Value::Text(p->ToString())},
+                                       {"participant_name", Value::Text("นางสมศรี")}});
+  REQUIRE(e.ok());
+  const std::string sheet = "workshop,enrolment,day,status\n" + w->ToString() + "," +
+                            e->ToString() + ",1,present\n" + w->ToString() + "," +
+                            e->ToString() + ",2,present\n";
+  ImportSkipped skipped;
+  auto first = ImportCsv(*store, "attendance", sheet, &skipped);
+  REQUIRE(first.ok());
+  REQUIRE(first->size() == 2);
+  CHECK(skipped.changed == 0);
+  const auto outbox = [&] {
+    Statement st(store->db(), "SELECT COUNT(*) FROM outbox");
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+  const int64_t sent = outbox();
+
+  // The same sheet again: nothing written, nothing to send.
+  auto same = ImportCsv(*store, "attendance", sheet, &skipped);
+  REQUIRE(same.ok());
+  CHECK(same->empty());
+  CHECK(skipped.unchanged == 2);
+  CHECK(skipped.changed == 0);
+  CHECK(outbox() == sent);
+
+  // A colleague excused day 2 with a note (as a pull writes it, here as an
+  // edit); the old sheet again says present. The file's status is written
+  // (said as a change), the note it has no column for is kept.
+  REQUIRE(store->Edit("attendance", (*first)[1],
+                      {{"status", Value::Text("excused")},
+                       {"note", Value::Text("ลาป่วย มีใบรับรองแพทย์")}})
+              .ok());
+  auto again = ImportCsv(*store, "attendance", sheet, &skipped);
+  REQUIRE(again.ok());
+  CHECK(*again == std::vector<Uuid>{(*first)[1]});
+  CHECK(skipped.unchanged == 1);
+  CHECK(skipped.changed == 1);
+  auto day2 = store->Show("attendance", (*first)[1]);
+  CHECK(Text(*day2, "status") == "present");
+  CHECK(Text(*day2, "note") == "ลาป่วย มีใบรับรองแพทย์");
+  // A note column with the cell left empty keeps it too; a note given
+  // replaces it.
+  const std::string with_note = "workshop,enrolment,day,status,note\n" + w->ToString() +
+                                "," + e->ToString() + ",2,present,\n";
+  REQUIRE(ImportCsv(*store, "attendance", with_note).ok());
+  CHECK(Text(*store->Show("attendance", (*first)[1]), "note") == "ลาป่วย มีใบรับรองแพทย์");
+  const std::string new_note = "workshop,enrolment,day,status,note\n" + w->ToString() +
+                               "," + e->ToString() + ",2,present,มาครบ\n";
+  REQUIRE(ImportCsv(*store, "attendance", new_note).ok());
+  CHECK(Text(*store->Show("attendance", (*first)[1]), "note") == "มาครบ");
 }
 
 TEST_CASE("ImportCsv: a header alone imports nothing, unknown entity refused",

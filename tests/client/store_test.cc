@@ -6,6 +6,7 @@
 #include <catch2/catch.hpp>
 
 #include "client/outbox.h"
+#include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
 #include "shared/sqlite/db.h"
@@ -652,6 +653,120 @@ TEST_CASE("Store: a mark recorded again may keep the cells it does not name "
   CHECK(!row->deleted);
   CHECK(row->values["status"] == Value::Text("present"));
   CHECK(row->values["note"].is_null());
+}
+
+TEST_CASE("Store: a value written again as it is held is no change (nothing to "
+          "send, no conflict nobody meant)",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  RowValues late = f.Mark(1, "late");
+  late["note"] = Value::Text("มาสาย 1 ชม.");
+  auto id = store->Record("attendance", late);
+  REQUIRE(id.ok());
+  const auto outbox = [&] { return Count(*store, "SELECT COUNT(*) FROM outbox"); };
+  const auto versions = [&] {
+    return Count(*store, "SELECT COUNT(*) FROM attendance WHERE cell_versions = "
+                         "(SELECT cell_versions FROM attendance WHERE id = '" +
+                             id->ToString() + "')");
+  };
+  const int64_t before = outbox();
+  REQUIRE(versions() == 1);
+
+  // The same mark again, kept cells or not: nothing written.
+  ClientStore::RecordAgain keep;
+  keep.keep_unnamed = true;
+  RowValues same = f.Mark(1, "late");
+  REQUIRE(store->Record("attendance", same, keep).ok());
+  REQUIRE(store->Record("attendance", late).ok());
+  std::vector<ClientStore::Recorded> recorded;
+  REQUIRE(store->RecordAll("attendance", {late, f.Mark(2, "present")}, {}, {}, &recorded).ok());
+  CHECK(recorded == std::vector<ClientStore::Recorded>{ClientStore::Recorded::kSame,
+                                                       ClientStore::Recorded::kNew});
+  CHECK(outbox() == before + 1);  // the day-2 mark only
+  // An edit to the value held: nothing written, and fine.
+  CHECK(store->Edit("attendance", *id, {{"status", T("late")}}).ok());
+  CHECK(store->Edit("producer", f.producer, {{"tambon", T("ป่าตุ้ม")}}).ok());
+  CHECK(outbox() == before + 1);
+
+  // One changed cell of several: only it is written.
+  REQUIRE(store->RecordAll("attendance", {f.Mark(1, "present")}, {}, {keep}, &recorded).ok());
+  CHECK(recorded == std::vector<ClientStore::Recorded>{ClientStore::Recorded::kChanged});
+  CHECK(outbox() == before + 2);
+  Statement last(store->db(), "SELECT cells FROM outbox_cells ORDER BY id DESC LIMIT 1");
+  REQUIRE(last.Step());
+  auto entry = DecodeOutboxEntry(last.ColumnBlob(0));
+  REQUIRE(entry.ok());
+  REQUIRE(entry->size() == 1);
+  REQUIRE((*entry)[0].cells.size() == 1);
+  CHECK((*entry)[0].cells[0].column == "status");
+  auto row = store->Show("attendance", *id);
+  CHECK(row->values["status"] == T("present"));
+  CHECK(row->values["note"] == T("มาสาย 1 ชม."));
+}
+
+TEST_CASE("Store: an enrolment with marks does not move to another workshop",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  auto other = store->Record("workshop", {{"title", T("พัฒนาผลิตภัณฑ์ KBO รุ่นที่ 2")},
+                                          {"fiscal_year", I(2557)},
+                                          {"district_code", T("5011")},
+                                          {"start_date", T("2014-04-07")}});
+  REQUIRE(other.ok());
+  auto mark = store->Record("attendance", f.Mark(1, "present"));
+  REQUIRE(mark.ok());
+  const int64_t pending = Count(*store, "SELECT COUNT(*) FROM outbox");
+  Status moved = store->Edit("enrolment", f.enrolment,
+                             {{"workshop_id", Value::Text(other->ToString())}});
+  CHECK(moved.code() == Code::kInvalidArgument);
+  CHECK(moved.reason() == "enrolment_has_marks");
+  CHECK(*moved.TextField(field::kField) == "workshop_id");
+  CHECK(moved.message() ==
+        "the enrolment cannot move to another workshop: 1 attendance mark is "
+        "recorded for it in its workshop. Enrol the participant in the other "
+        "workshop instead. Nothing was changed.");
+  CHECK(store->Show("enrolment", f.enrolment)->values["workshop_id"] ==
+        Value::Text(f.workshop.ToString()));
+  CHECK(Count(*store, "SELECT COUNT(*) FROM outbox") == pending);
+  // Its other columns are not held up; with the mark deleted it moves.
+  CHECK(store->Edit("enrolment", f.enrolment, {{"participant_name", T("นางสมศรี ใจงาม")}}).ok());
+  REQUIRE(store->Delete("attendance", *mark).ok());
+  CHECK(store->Edit("enrolment", f.enrolment,
+                    {{"workshop_id", Value::Text(other->ToString())}})
+            .ok());
+}
+
+TEST_CASE("Store: a photo's file facts are the system's, not edited",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  const std::string sha(64, 'a');
+  auto photo = store->Record("photo", {{"subject_type", T("producer")},
+                                       {"subject_id", Value::Text(f.producer.ToString())},
+                                       {"sha256", Value::Text(sha)},
+                                       {"bytes", I(1000)},
+                                       {"mime", T("image/jpeg")},
+                                       {"width", I(1600)},
+                                       {"height", I(1200)}});
+  REQUIRE(photo.ok());
+  const int64_t pending = Count(*store, "SELECT COUNT(*) FROM outbox");
+  for (const char* column : {"sha256", "bytes", "mime", "width", "height"}) {
+    INFO(column);
+    const Value v = std::string(column) == "sha256" ? Value::Text(std::string(64, '0'))
+                    : std::string(column) == "mime"  ? T("image/png")
+                                                     : I(99);
+    Status s = store->Edit("photo", *photo, {{column, v}});
+    CHECK(s.code() == Code::kInvalidArgument);
+    CHECK(s.reason() == "file_fact");
+    CHECK(*s.TextField(field::kField) == column);
+  }
+  CHECK(store->Show("photo", *photo)->values["sha256"] == Value::Text(sha));
+  CHECK(Count(*store, "SELECT COUNT(*) FROM outbox") == pending);
+  CHECK(store->Edit("photo", *photo, {{"caption", T("ผ้าซิ่นตีนจก")}}).ok());
 }
 
 TEST_CASE("Store: a row whose parent was deleted can still be corrected",

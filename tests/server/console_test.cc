@@ -522,6 +522,37 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   CHECK(product_now.ColumnText(0) == "ผ้าฝ้ายทอมือ");
   CHECK(product_now.ColumnText(1) == "บรรทัดแรก\nบรรทัดสอง");
   CHECK(product_now.IsNull(2));
+
+  // A photo's file facts are the system's: not offered, and refused if sent.
+  const Uuid photo = Uuid::Random();
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Row("photo", photo, officer.HlcAt(kT0 + 7),
+                                          {{"subject_type", T("product"), 0},
+                                           {"subject_id", T(product.ToString()), 0},
+                                           {"sha256", T(std::string(64, 'a')), 0},
+                                           {"bytes", I(1000), 0},
+                                           {"mime", T("image/jpeg"), 0},
+                                           {"width", I(1600), 0},
+                                           {"height", I(1200), 0},
+                                           {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  const std::string photo_url = "/data/photo/" + photo.ToString();
+  Reply photo_page = office.Get(photo_url);
+  REQUIRE(photo_page.status == 200);
+  CHECK_THAT(photo_page.body, Catch::Contains("name=\"set_caption\""));
+  for (const char* fact : {"sha256", "bytes", "mime", "width", "height"}) {
+    CAPTURE(fact);
+    CHECK_THAT(photo_page.body, !Catch::Contains("name=\"set_" + std::string(fact) + "\""));
+  }
+  Reply resized = office.Post(photo_url, {{"csrf", csrf},
+                                          {"set_width", "99999"},
+                                          {"was_width", "1600"},
+                                          {"reason", "x"}});
+  CHECK_THAT(Header(resized, "Location"), Catch::Contains("error="));
+  Statement photo_now(f.store->db(), "SELECT width FROM photo WHERE id = ?1");
+  photo_now.Bind(1, std::string_view(photo.ToString()));
+  REQUIRE(photo_now.Step());
+  CHECK(photo_now.ColumnInt(0) == 1600);
 }
 
 }  // namespace

@@ -350,8 +350,7 @@ TEST_CASE("Entities: a row missing its parent is told the parent, not the "
     row.erase(std::string(kDistrictColumn));
     const Status s = ValidateNewRow(e, row);
     REQUIRE(s.code() == Code::kInvalidArgument);
-    CHECK(s.message() == std::string(parent) + " is required for a " +
-                             std::string(e.name));
+    CHECK(s.message() == std::string(parent) + " is required for " + WithArticle(e.name));
     CHECK(*s.TextField(field::kField) == parent);
     CHECK(*s.TextField(field::kProblem) == "err.required");
     // With the parent given, a missing district is still said.
