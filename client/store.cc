@@ -835,6 +835,30 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row,
   const Value sha = row.count("sha256") ? row["sha256"] : Value();
   const Value bytes = row.count("bytes") ? row["bytes"] : Value();
   const Value mime = row.count("mime") ? row["mime"] : Value();
+  // The same picture of the same subject twice (added again by mistake, a
+  // double tap) would show twice everywhere: refused, naming the one held.
+  if (row.count("subject_id") != 0 && !sha.is_null()) {
+    Statement& held = db_->Cached(
+        "SELECT id FROM photo WHERE sha256 = ?1 AND subject_id = ?2 AND deleted = 0 "
+        "LIMIT 1");
+    held.Bind(1, sha).Bind(2, row["subject_id"]);
+    std::string already;
+    if (held.Step()) already = std::string(held.ColumnText(0));
+    if (!held.status().ok()) return held.status();
+    if (Status s = held.Reset(); !s.ok()) return s;
+    if (!already.empty()) {
+      return Status::InvalidArgument("this photo is recorded for that " +
+                                     std::string(row.count("subject_type") != 0 &&
+                                                         row["subject_type"].type() ==
+                                                             Value::Type::kText
+                                                     ? row["subject_type"].text()
+                                                     : "subject") +
+                                     " already (photo " + already +
+                                     "). Nothing was added.")
+          .WithReason("photo_already_recorded")
+          .With(field::kProblem, "err.photo_already_recorded");
+    }
+  }
   Result<Uuid> id = RecordInTxn(*e, std::move(row));
   if (!id.ok()) return id;
   Statement& st = db_->Cached(

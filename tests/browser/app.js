@@ -155,6 +155,25 @@ test('the app from the province\'s server: enrol, offline roll-call of 20 and a 
   const cdp = await context.newCDPSession(page);
   const { installabilityErrors } = await cdp.send('Page.getInstallabilityErrors');
   assert.deepEqual(installabilityErrors, [], 'Chromium would install the app');
+  // Used is the app's files, not Chromium's usage, which counts the room
+  // reserved ahead of writes for the worker's open database handles.
+  await go(page, '#/visits');
+  await go(page, '#/');
+  const now = await page.$eval('#storage', (e) => ({ ...e.dataset }));
+  const files = await page.evaluate(async () => {
+    let n = 0;
+    const walk = async (dir) => {
+      for await (const e of dir.values()) {
+        if (e.kind === 'directory') await walk(e);
+        else n += (await e.getFile()).size;
+      }
+    };
+    await walk(await navigator.storage.getDirectory());
+    const { usageDetails } = await navigator.storage.estimate();
+    return n + usageDetails.caches + usageDetails.serviceWorkerRegistrations;
+  });
+  assert.equal(Number(now.used), files, JSON.stringify(now));
+  assert.ok(Number(now.used) <= Number(now.usage), JSON.stringify(now));
 
   // No signal from here on; the app still opens.
   await context.setOffline(true);

@@ -767,6 +767,31 @@ TEST_CASE("Store: a photo's file facts are the system's, not edited",
   CHECK(store->Show("photo", *photo)->values["sha256"] == Value::Text(sha));
   CHECK(Count(*store, "SELECT COUNT(*) FROM outbox") == pending);
   CHECK(store->Edit("photo", *photo, {{"caption", T("ผ้าซิ่นตีนจก")}}).ok());
+
+  // The same picture of the same subject again: refused, naming the one
+  // held; of another subject, or once the first is deleted, it is a photo.
+  const auto photo_of = [&](const Uuid& subject) {
+    return store->RecordPhoto({{"subject_type", T("producer")},
+                               {"subject_id", Value::Text(subject.ToString())},
+                               {"sha256", Value::Text(sha)},
+                               {"bytes", I(1000)},
+                               {"mime", T("image/jpeg")}});
+  };
+  const int64_t before = Count(*store, "SELECT COUNT(*) FROM photo");
+  auto twice = photo_of(f.producer);
+  REQUIRE_FALSE(twice.ok());
+  CHECK(twice.status().code() == Code::kInvalidArgument);
+  CHECK(twice.status().reason() == "photo_already_recorded");
+  CHECK(twice.status().message() == "this photo is recorded for that producer already (photo " +
+                                        photo->ToString() + "). Nothing was added.");
+  CHECK(Count(*store, "SELECT COUNT(*) FROM photo") == before);
+  auto other = store->Record("producer", {{"kind", T("entrepreneur")},
+                                          {"name", T("นายอื่น")},
+                                          {"district_code", T("5011")}});
+  REQUIRE(other.ok());
+  CHECK(photo_of(*other).ok());
+  REQUIRE(store->Delete("photo", *photo).ok());
+  CHECK(photo_of(f.producer).ok());
 }
 
 TEST_CASE("Store: a row whose parent was deleted can still be corrected",

@@ -34,6 +34,7 @@ const DB_FILES = ['field.db', 'field.db-journal'];  // in OPFS kbo/, in the core
 
 let core = null;
 let homeDir = null;  // OPFS kbo/home
+let dbHandles = [];  // the sync access handles of DB_FILES, the core's
 // What OPFS holds of each home file: path under HOME -> "size:mtime" of the
 // copy in memory when it was written (or read).
 const persisted = new Map();
@@ -267,7 +268,33 @@ function withBytes(bytes, fn) {
   try { return fn(p, n); } finally { core._free(p); }
 }
 
+// The bytes the app keeps in OPFS: the database and its journal (their
+// handles' sizes: everything gathered is written before a request is
+// answered) and every file of the home (the photos, the device key).
+// GET /api/storage answers it here, not the core. The browser's own count
+// (navigator.storage.estimate) is no measure of it: Chromium grants an open
+// sync access handle room ahead of its writes (1 MiB at least, then the
+// next power of two of the largest size the file reached, in steps of
+// 128 MiB above that) and counts that room as used until the handle is
+// closed, and the handles here stay open for the worker's life.
+async function storedBytes() {
+  let n = 0;
+  for (const h of dbHandles) n += h.getSize();
+  const walk = async (dir) => {
+    for await (const entry of dir.values()) {
+      if (entry.kind === 'directory') await walk(entry);
+      else n += (await entry.getFile()).size;
+    }
+  };
+  await walk(homeDir);
+  return n;
+}
+
 async function call(msg) {
+  if (msg.method === 'GET' && msg.path === '/api/storage') {
+    const body = new TextEncoder().encode(JSON.stringify({ bytes: await storedBytes() })).buffer;
+    return { status: 200, type: 'application/json', body };
+  }
   const photos = [];
   for (const part of msg.parts || []) if (part.filename) photos.push(part.data);
   if (msg.method === 'POST' && msg.path === '/api/photo' && msg.body) photos.push(msg.body);
@@ -333,6 +360,7 @@ async function start() {
       throw e;
     }
   }
+  dbHandles = handles;
   core = await KboCore({
     kboOpfs: { names: DB_FILES.map((f) => `${HOME}/${f}`), handles },
     kboProgress: (json) => self.postMessage({ progress: json }),

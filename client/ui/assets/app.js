@@ -777,12 +777,25 @@
 
   // The app's room on the phone: used, left, and whether the browser keeps
   // it when space runs low (persistent storage, asked for at start).
+  // Used: the bytes of the records and photos (the worker counts its files)
+  // and what else the browser holds for the app (its own files, kept by the
+  // service worker), where it says (usageDetails). Not the
+  // browser's usage as it stands: Chromium counts in it the room it grants
+  // the worker's open database handles ahead of their writes (worker.js,
+  // storedBytes). Left: the browser's quota less its usage, what it lets
+  // the app write now.
   async function storageLine() {
     if (!APP || !navigator.storage || !navigator.storage.estimate) return null;
-    const [est, kept] = await Promise.all([navigator.storage.estimate(),
-      navigator.storage.persisted ? navigator.storage.persisted() : Promise.resolve(false)]);
-    return h('p', { class: 'sub', id: 'storage', dataset: { used: est.usage, quota: est.quota, persisted: kept } },
-      t('home.storage', { used: sizeText(est.usage || 0), left: sizeText(Math.max(0, (est.quota || 0) - (est.usage || 0))) }),
+    const [est, kept, stored] = await Promise.all([navigator.storage.estimate(),
+      navigator.storage.persisted ? navigator.storage.persisted() : Promise.resolve(false),
+      api('GET', '/api/storage')]);
+    const usage = est.usage || 0;
+    // (usageDetails, Chromium's alone: the app's files are "caches".)
+    const others = Object.entries(est.usageDetails || {})
+      .reduce((n, [kind, bytes]) => (kind === 'fileSystem' ? n : n + bytes), 0);
+    const used = stored.ok && typeof stored.data.bytes === 'number' ? stored.data.bytes + others : usage;
+    return h('p', { class: 'sub', id: 'storage', dataset: { used, usage, quota: est.quota, persisted: kept } },
+      t('home.storage', { used: sizeText(used), left: sizeText(Math.max(0, (est.quota || 0) - usage)) }),
       ' · ', t(kept ? 'home.storage_kept' : 'home.storage_not_kept'));
   }
 
