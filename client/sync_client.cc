@@ -196,6 +196,18 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
         counters_->bytes_sent += req.body.size();
         counters_->bytes_received += r->body.size();
       }
+      // A web page where the server's answer should be: the network's own
+      // sign-in page (a hotspot, a prepaid SIM out of data) answering in the
+      // server's place. The server answers the sync's requests in JSON or
+      // bytes, never HTML. Said as such, not as a damaged receipt.
+      if (LooksLikeSignInPage(*r)) {
+        return Status::Unavailable(
+                   "the network answered " + base_url_ +
+                   " with a web page, not the server: a Wi-Fi or mobile-data "
+                   "sign-in page? Open a web browser, sign in (or top up), then "
+                   "sync again — everything is kept")
+            .WithReason("sign_in_page");
+      }
       const std::optional<int64_t> wait = RetryAfterMs(*r);
       if (!wait || waited_ms + *wait > options_.busy_patience_ms) return r;
       // Busy (503) or rate-limited (429) with Retry-After: nothing was
@@ -216,6 +228,15 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
     Sleep(options_.retry_backoff_ms[attempt]);
     ++attempt;
   }
+}
+
+bool LooksLikeSignInPage(const HttpResponse& response) {
+  if (response.status < 200 || response.status >= 400) return false;
+  const std::string* type = response.Header("content-type");
+  if (type == nullptr) return false;
+  std::string lower;
+  for (char c : *type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return lower.rfind("text/html", 0) == 0;
 }
 
 void SyncClient::Sleep(int64_t ms) const {

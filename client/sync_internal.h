@@ -51,6 +51,11 @@ inline constexpr int kMaxRedirects = 3;
 // ends. (Pull pages need none: each must move the cursor, VerifyPullPage.)
 inline constexpr int kMaxConflictPages = 1000;
 
+// Whether `response` is a web page (a 2xx or 3xx text/html answer): the
+// network's sign-in page in the server's place, never the server's answer
+// to a sync request.
+bool LooksLikeSignInPage(const HttpResponse& response);
+
 inline constexpr const char* kRetryLater = " — everything is kept; try again later";
 
 // How the sync overlaps a network exchange with local work (sealing the

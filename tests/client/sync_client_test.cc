@@ -5,6 +5,7 @@
 // tests/integration/.
 
 #include "client/sync_client.h"
+#include "client/sync_internal.h"
 
 #include <fcntl.h>
 #include <sys/file.h>
@@ -1884,6 +1885,72 @@ TEST_CASE("SyncClient: an unreachable server keeps everything", "[sync]") {
   CHECK(st->confirmed_changes == 0);
   CHECK(st->last_sync.empty());
   CHECK(st->last_error.find("cannot reach") != std::string::npos);
+}
+
+TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
+          "not as a damaged answer, and everything is kept",
+          "[sync]") {
+  TempDir dir;
+  ManualWallClock wall(kNowMs);
+  auto opened = ClientStore::Open(dir.path(), &wall);
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  {
+    Statement st(store.db(),
+                 "UPDATE device SET server_url = 'http://127.0.0.1:1', "
+                 "server_public_key = ?1, role = 'trainer', districts = '5011'");
+    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
+    REQUIRE(st.Run().ok());
+  }
+  PhraoFixture f(store);
+  // A hotspot's portal: every request answered 200 with its page (or a
+  // redirect the browser's transport followed to it).
+  class Portal : public HttpTransport {
+   public:
+    explicit Portal(std::string type) : type_(std::move(type)) {}
+    Result<HttpResponse> Send(const std::string&, const HttpRequest&) override {
+      ++calls;
+      HttpResponse r;
+      r.status = 200;
+      r.headers["content-type"] = type_;
+      r.body = "<html><body>Sign in to FreeWiFi@Phrao</body></html>";
+      return r;
+    }
+    int calls = 0;
+
+   private:
+    std::string type_;
+  };
+  for (const char* type : {"text/html; charset=utf-8", "Text/HTML"}) {
+    CAPTURE(type);
+    Portal portal(type);
+    SyncOptions options;
+    options.transport = &portal;
+    options.sleep_ms = [](int64_t) {};
+    SyncClient client(store, options);
+    auto r = client.Sync();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnavailable);
+    CHECK(r.status().reason() == "sign_in_page");
+    CHECK_THAT(r.status().message(),
+               Catch::Contains("with a web page, not the server: a Wi-Fi or mobile-data "
+                               "sign-in page?") &&
+                   Catch::Contains("everything is kept"));
+    CHECK(portal.calls == 1);  // not asked again and again
+    auto st = store.GetStatus();
+    CHECK(st->pending_changes == 3);
+    CHECK(st->confirmed_changes == 0);
+  }
+  // The server's own refusals are not pages: a 404 in HTML (a proxy's) is
+  // left to the usual handling.
+  HttpResponse not_found;
+  not_found.status = 404;
+  not_found.headers["content-type"] = "text/html";
+  CHECK_FALSE(LooksLikeSignInPage(not_found));
+  HttpResponse json_answer;
+  json_answer.status = 200;
+  json_answer.headers["content-type"] = "application/json";
+  CHECK_FALSE(LooksLikeSignInPage(json_answer));
 }
 
 // ---- The command line

@@ -433,6 +433,7 @@
   // has them, else the sync client's (detailNode).
   function syncFailureDetail(d) {
     if (d.error === 'storage_full') return h('div', { class: 'detail' }, t('home.sync_storage_full'));
+    if (d.error === 'sign_in_page') return h('div', { class: 'detail' }, t('home.sync_sign_in_page'));
     if (d.error === 'internal' || d.error === 'app') return h('div', { class: 'detail' }, replyMessage({ data: d }, ''));
     return detailNode(d.message);
   }
