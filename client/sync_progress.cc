@@ -290,6 +290,12 @@ Result<std::string> NormalizeServerUrl(std::string_view url) {
                                    "; e.g. https://kbo.example.go.th or "
                                    "http://192.168.1.10:8787)");
   };
+  // Spaces around it come with a pasted address (a chat, a spreadsheet).
+  while (!url.empty() && (url.front() == ' ' || url.front() == '\t')) url.remove_prefix(1);
+  while (!url.empty() && (url.back() == ' ' || url.back() == '\t' || url.back() == '\n' ||
+                          url.back() == '\r')) {
+    url.remove_suffix(1);
+  }
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos) return bad("it needs http:// or https://");
   const std::string scheme = Lower(url.substr(0, sep));
@@ -330,6 +336,9 @@ Result<std::string> NormalizeServerUrl(std::string_view url) {
     }
   }
   uint64_t port_number = 0;
+  if (port.find_first_not_of("0123456789") != std::string_view::npos) {
+    return bad("the port must be a number from 1 to 65535, with nothing else in the address");
+  }
   if (!port.empty() && (!ParseU64(port, &port_number) || port_number == 0 ||
                         port_number > 65535)) {
     return bad("the port must be 1 to 65535");

@@ -316,6 +316,14 @@ Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
     return UsageError(ctx, path + " is a folder; name the bundle file in it, "
                            "e.g. " + path + "/phrao.kbo");
   }
+  // A folder that is not there (a USB stick not mounted, a typo): said
+  // before anything is prepared.
+  const size_t slash = path.rfind('/');
+  const std::string folder = slash == std::string::npos ? "." : path.substr(0, slash);
+  if (!folder.empty() && !IsDirectory(folder)) {
+    return Status::NotFound("no folder " + folder + " to write " + path +
+                            " in (is the USB stick plugged in?); nothing was written");
+  }
   Result<ClientStore*> opened = ctx.Store();
   if (!opened.ok()) return opened.status();
   ClientStore& store = **opened;

@@ -670,9 +670,15 @@ TEST_CASE("kbo: photo add stores the image and queues its upload", "[cli]") {
   CHECK(row["sha256"].get<std::string>().size() == 64);
   CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
 
-  // The same photo again: a second row, still one blob to upload.
+  // The same photo of the same producer again: refused, naming the row.
+  const CliResult twice = kbo.Run({"photo", "add", kbo.File("group.png"), "--subject",
+                                   "producer:" + producer});
+  CHECK(twice.exit_code == 2);
+  CHECK(twice.err.find("this photo is recorded for that producer already (photo " + photo +
+                       ")") != std::string::npos);
+  // Of another producer: a second row, still one blob to upload.
   kbo.Add({"photo", "add", kbo.File("group.png"), "--subject",
-           "producer:" + producer});
+           "producer:" + kbo.Producer()});
   CHECK(kbo.Json({"status", "--json"})["pending_blobs"] == 1);
 
   WriteFile(kbo.File("notes.txt"), "not a photo");

@@ -525,6 +525,13 @@ TEST_CASE("Sync: server URLs are normalized, paths and other schemes refused",
   CHECK(*NormalizeServerUrl("https://kbo.example.go.th") ==
         "https://kbo.example.go.th");
   CHECK(*NormalizeServerUrl("http://[::1]:8787") == "http://[::1]:8787");
+  // Pasted with spaces or a line break around it.
+  CHECK(*NormalizeServerUrl(" http://127.0.0.1:18901 \n") == "http://127.0.0.1:18901");
+  // Something else after the port is named as such, not as a port number
+  // out of range.
+  auto inside = NormalizeServerUrl("http://127.0.0.1:18 901");
+  CHECK_THAT(inside.status().message(),
+             Catch::Contains("the port must be a number from 1 to 65535, with nothing else"));
   for (const char* bad :
        {"example.org", "ftp://example.org", "http://", "http://h:0",
         "http://h:99999", "http://h/kbo", "http://u@h", "http://h:"}) {
@@ -2014,6 +2021,12 @@ TEST_CASE("kbo sync / enroll / bundle export: exit codes", "[sync][cli]") {
   CHECK(folder.exit_code == 2);
   CHECK(folder.err.find("is a folder; name the bundle file in it") !=
         std::string::npos);
+  // A folder that is not there: not found (exit 3), named, nothing written.
+  auto nowhere = kbo({"bundle", "export", dir.File("stick") + "/to-office.kbo"});
+  CHECK(nowhere.exit_code == 3);
+  CHECK(nowhere.err.find("kbo: no folder " + dir.File("stick") + " to write") !=
+        std::string::npos);
+  CHECK_FALSE(IsDirectory(dir.File("stick")));
 }
 
 
