@@ -33,6 +33,27 @@ std::string Text(const StoredRow& row, const char* column) {
   return it->second.ToDisplay();
 }
 
+// A producer, a workshop and one participant enrolled in it.
+struct Course {
+  Uuid producer, workshop, enrolment;
+};
+Course RecordCourse(ClientStore& store) {
+  auto p = store.Record("producer", {{"kind", Value::Text("group")},
+                                     {"name", Value::Text("กลุ่มหนึ่ง")},
+                                     {"district_code", Value::Text("5011")}});
+  REQUIRE(p.ok());
+  auto w = store.Record("workshop", {{"title", Value::Text("อบรม KBO")},
+                                     {"fiscal_year", Value::Integer(2567)},
+                                     {"district_code", Value::Text("5011")},
+                                     {"start_date", Value::Text("2024-03-04")}});
+  REQUIRE(w.ok());
+  auto e = store.Record("enrolment", {{"workshop_id", Value::Text(w->ToString())},
+                                      {"producer_id", Value::Text(p->ToString())},
+                                      {"participant_name", Value::Text("นางสมศรี")}});
+  REQUIRE(e.ok());
+  return {*p, *w, *e};
+}
+
 TEST_CASE("ResolveColumnName: catalogue names and flag spellings",
           "[csv_import]") {
   const Entity& producer = *FindEntity("producer");
@@ -514,19 +535,9 @@ TEST_CASE("ImportCsv: an id of a row with a natural key must be its derived id",
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);
-  auto p = store->Record("producer", {{"kind", Value::Text("group")},
-                                      {"name", Value::Text("กลุ่มหนึ่ง")},
-                                      {"district_code", Value::Text("5011")}});
-  REQUIRE(p.ok());
-  auto w = store->Record("workshop", {{"title", Value::Text("อบรม KBO")},
-                                      {"fiscal_year", Value::Integer(2567)},
-                                      {"district_code", Value::Text("5011")},
-                                      {"start_date", Value::Text("2024-03-04")}});
-  REQUIRE(w.ok());
-  auto e = store->Record("enrolment", {{"workshop_id", Value::Text(w->ToString())},
-                                       {"producer_id", Value::Text(p->ToString())},
-                                       {"participant_name", Value::Text("นางสมศรี")}});
-  REQUIRE(e.ok());
+  const Course course = RecordCourse(*store);
+  const Uuid* w = &course.workshop;
+  const Uuid* e = &course.enrolment;
   RowValues mark{{"workshop_id", Value::Text(w->ToString())},
                  {"enrolment_id", Value::Text(e->ToString())},
                  {"day", Value::Integer(1)},
@@ -558,19 +569,9 @@ TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note,
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);
-  auto p = store->Record("producer", {{"kind", Value::Text("group")},
-                                      {"name", Value::Text("กลุ่มหนึ่ง")},
-                                      {"district_code", Value::Text("5011")}});
-  REQUIRE(p.ok());
-  auto w = store->Record("workshop", {{"title", Value::Text("อบรม KBO")},
-                                      {"fiscal_year", Value::Integer(2567)},
-                                      {"district_code", Value::Text("5011")},
-                                      {"start_date", Value::Text("2024-03-04")}});
-  REQUIRE(w.ok());
-  auto e = store->Record("enrolment", {{"workshop_id", Value::Text(w->ToString())},
-                                       {"producer_id", Value::Text(p->ToString())},
-                                       {"participant_name", Value::Text("นางสมศรี")}});
-  REQUIRE(e.ok());
+  const Course course = RecordCourse(*store);
+  const Uuid* w = &course.workshop;
+  const Uuid* e = &course.enrolment;
   const std::string sheet = "workshop,enrolment,day,status\n" + w->ToString() + "," +
                             e->ToString() + ",1,present\n" + w->ToString() + "," +
                             e->ToString() + ",2,present\n";
