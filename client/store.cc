@@ -787,14 +787,16 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     row[std::string(c.name)] = Value::Null();
   }
   if (!(*existing)->deleted) {
-    if (recorded != nullptr) *recorded = Recorded::kChanged;
-    // A row the server refused goes whole with its fix: the server may not
-    // hold any of it.
+    RowValues differing = row;
+    const bool same = DropUnchanged(**existing, &differing);
+    if (recorded != nullptr) *recorded = same ? Recorded::kSame : Recorded::kChanged;
+    // A row the server refused goes whole with its fix (the server may not
+    // hold any of it), values as held or not.
     Result<bool> was_refused = HasRefusal(*db_, e.name, id);
     if (!was_refused.ok()) return was_refused.status();
-    if (!*was_refused && DropUnchanged(**existing, &row)) {
-      if (recorded != nullptr) *recorded = Recorded::kSame;
-      return id;
+    if (!*was_refused) {
+      if (same) return id;
+      row = std::move(differing);
     }
   }
   // Every cell is valid: ValidateNewRow checked the row, and what was added

@@ -231,7 +231,11 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
 }
 
 bool LooksLikeSignInPage(const HttpResponse& response) {
-  if (response.status < 200 || response.status >= 400) return false;
+  // 511 Network Authentication Required is a portal saying so. A redirect
+  // is not taken for one: an HTTPS redirect in front of the server (nginx's
+  // `return 301`) answers in HTML too, and is said as the HTTP status it is.
+  if (response.status == 511) return true;
+  if (response.status < 200 || response.status >= 300) return false;
   const std::string* type = response.Header("content-type");
   if (type == nullptr) return false;
   std::string lower;

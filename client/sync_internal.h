@@ -51,9 +51,9 @@ inline constexpr int kMaxRedirects = 3;
 // ends. (Pull pages need none: each must move the cursor, VerifyPullPage.)
 inline constexpr int kMaxConflictPages = 1000;
 
-// Whether `response` is a web page (a 2xx or 3xx text/html answer): the
-// network's sign-in page in the server's place, never the server's answer
-// to a sync request.
+// Whether `response` is the network's sign-in page in the server's place (a
+// 2xx text/html answer, or 511 Network Authentication Required), never the
+// server's answer to a sync request.
 bool LooksLikeSignInPage(const HttpResponse& response);
 
 inline constexpr const char* kRetryLater = " — everything is kept; try again later";

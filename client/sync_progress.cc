@@ -291,11 +291,9 @@ Result<std::string> NormalizeServerUrl(std::string_view url) {
                                    "http://192.168.1.10:8787)");
   };
   // Spaces around it come with a pasted address (a chat, a spreadsheet).
-  while (!url.empty() && (url.front() == ' ' || url.front() == '\t')) url.remove_prefix(1);
-  while (!url.empty() && (url.back() == ' ' || url.back() == '\t' || url.back() == '\n' ||
-                          url.back() == '\r')) {
-    url.remove_suffix(1);
-  }
+  const auto space = [](char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r'; };
+  while (!url.empty() && space(url.front())) url.remove_prefix(1);
+  while (!url.empty() && space(url.back())) url.remove_suffix(1);
   const size_t sep = url.find("://");
   if (sep == std::string_view::npos) return bad("it needs http:// or https://");
   const std::string scheme = Lower(url.substr(0, sep));

@@ -527,6 +527,7 @@ TEST_CASE("Sync: server URLs are normalized, paths and other schemes refused",
   CHECK(*NormalizeServerUrl("http://[::1]:8787") == "http://[::1]:8787");
   // Pasted with spaces or a line break around it.
   CHECK(*NormalizeServerUrl(" http://127.0.0.1:18901 \n") == "http://127.0.0.1:18901");
+  CHECK(*NormalizeServerUrl("\r\nhttp://127.0.0.1:18901") == "http://127.0.0.1:18901");
   // Something else after the port is named as such, not as a port number
   // out of range.
   auto inside = NormalizeServerUrl("http://127.0.0.1:18 901");
@@ -1958,6 +1959,14 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   json_answer.status = 200;
   json_answer.headers["content-type"] = "application/json";
   CHECK_FALSE(LooksLikeSignInPage(json_answer));
+  // An HTTPS redirect in front of the server is not a portal; 511 is one.
+  HttpResponse redirect;
+  redirect.status = 301;
+  redirect.headers["content-type"] = "text/html";
+  CHECK_FALSE(LooksLikeSignInPage(redirect));
+  HttpResponse portal_status;
+  portal_status.status = 511;
+  CHECK(LooksLikeSignInPage(portal_status));
 }
 
 // ---- The command line

@@ -967,6 +967,8 @@
         } else if (d.error === 'enrol_refused') {
           setFieldError(f, 'token', t('enrol.err_refused'));
           say('refused', t('enrol.err_refused'), d.message);
+        } else if (d.error === 'sign_in_page') {
+          say('unavailable', t('home.sync_sign_in_page'), d.message);
         } else if (d.error === 'unavailable' || d.error === 'network') {
           say('unavailable', d.error === 'network' ? t('err.network') : t('enrol.err_unreachable'), d.message);
         } else if (d.error === 'already_enrolled') {
