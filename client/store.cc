@@ -849,12 +849,10 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row,
     if (!held.status().ok()) return held.status();
     if (Status s = held.Reset(); !s.ok()) return s;
     if (!already.empty()) {
-      return Status::InvalidArgument("this photo is recorded for that " +
-                                     std::string(row.count("subject_type") != 0 &&
-                                                         row["subject_type"].type() ==
-                                                             Value::Type::kText
-                                                     ? row["subject_type"].text()
-                                                     : "subject") +
+      const Value& type = row["subject_type"];
+      const std::string subject =
+          type.type() == Value::Type::kText ? std::string(type.text()) : "subject";
+      return Status::InvalidArgument("this photo is recorded for that " + subject +
                                      " already (photo " + already +
                                      "). Nothing was added.")
           .WithReason("photo_already_recorded")

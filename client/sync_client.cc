@@ -238,9 +238,7 @@ bool LooksLikeSignInPage(const HttpResponse& response) {
   if (response.status < 200 || response.status >= 300) return false;
   const std::string* type = response.Header("content-type");
   if (type == nullptr) return false;
-  std::string lower;
-  for (char c : *type) lower += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return lower.rfind("text/html", 0) == 0;
+  return Lower(*type).rfind("text/html", 0) == 0;
 }
 
 void SyncClient::Sleep(int64_t ms) const {

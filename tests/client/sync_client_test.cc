@@ -1949,24 +1949,19 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
     CHECK(st->pending_changes == 3);
     CHECK(st->confirmed_changes == 0);
   }
+  const auto answer = [](int status, const char* type) {
+    HttpResponse r;
+    r.status = status;
+    if (type != nullptr) r.headers["content-type"] = type;
+    return r;
+  };
   // The server's own refusals are not pages: a 404 in HTML (a proxy's) is
-  // left to the usual handling.
-  HttpResponse not_found;
-  not_found.status = 404;
-  not_found.headers["content-type"] = "text/html";
-  CHECK_FALSE(LooksLikeSignInPage(not_found));
-  HttpResponse json_answer;
-  json_answer.status = 200;
-  json_answer.headers["content-type"] = "application/json";
-  CHECK_FALSE(LooksLikeSignInPage(json_answer));
+  // left to the usual handling; nor is its JSON.
+  CHECK_FALSE(LooksLikeSignInPage(answer(404, "text/html")));
+  CHECK_FALSE(LooksLikeSignInPage(answer(200, "application/json")));
   // An HTTPS redirect in front of the server is not a portal; 511 is one.
-  HttpResponse redirect;
-  redirect.status = 301;
-  redirect.headers["content-type"] = "text/html";
-  CHECK_FALSE(LooksLikeSignInPage(redirect));
-  HttpResponse portal_status;
-  portal_status.status = 511;
-  CHECK(LooksLikeSignInPage(portal_status));
+  CHECK_FALSE(LooksLikeSignInPage(answer(301, "text/html")));
+  CHECK(LooksLikeSignInPage(answer(511, nullptr)));
 }
 
 // ---- The command line
