@@ -426,16 +426,21 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
     const Json& shown_by = incoming_shown ? r["incoming_device"] : r["current_device"];
     const Json& other_by = incoming_shown ? r["current_device"] : r["incoming_device"];
     ctx.out << r["entity"].get<std::string>() << ' ' << r["row_id"].get<std::string>()
-            << ' ' << r["column_name"].get<std::string>() << ": shows " << text(shown)
-            << " (device " << device(shown_by) << "), the other value " << text(other)
-            << " (device " << device(other_by) << ")";
+            << ' ' << r["column_name"].get<std::string>() << ": ";
+    // A decided conflict shows what the office decided: the value the merge
+    // happened to show then is history, and saying "shows" of it would
+    // contradict what the row now holds.
     if (r["resolved_at"].is_string()) {
-      ctx.out << "; decided " << text(r["resolved_value"]) << " at "
-              << r["resolved_at"].get<std::string>();
+      ctx.out << "decided " << text(r["resolved_value"]) << " at "
+              << r["resolved_at"].get<std::string>() << " (the values were "
+              << text(shown) << " from device " << device(shown_by) << " and "
+              << text(other) << " from device " << device(other_by) << ")";
     } else {
-      ctx.out << "; since " << (r["detected_at"].is_string()
-                                    ? r["detected_at"].get<std::string>()
-                                    : std::string("?"));
+      ctx.out << "shows " << text(shown) << " (device " << device(shown_by)
+              << "), the other value " << text(other) << " (device "
+              << device(other_by) << "); since "
+              << (r["detected_at"].is_string() ? r["detected_at"].get<std::string>()
+                                               : std::string("?"));
     }
     ctx.out << '\n';
   }

@@ -187,8 +187,14 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   CHECK(Field::Count(officer + "/field.db", "SELECT count(*) FROM conflict") == 1);
   CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 0);
   CHECK(f.Kbo(officer, {"conflicts"}).err.find("no open conflicts") != std::string::npos);
-  CHECK(f.Kbo(officer, {"conflicts", "--all"}).out.find("decided '0833333333'") !=
-        std::string::npos);
+  {
+    // A decided conflict says what was decided, not what the merge showed.
+    const std::string all = f.Kbo(officer, {"conflicts", "--all"}).out;
+    CHECK(all.find("phone: decided '0833333333' at ") != std::string::npos);
+    CHECK(all.find("shows") == std::string::npos);
+    CHECK(all.find("'0811111111'") != std::string::npos);
+    CHECK(all.find("'0822222222'") != std::string::npos);
+  }
   CHECK(Field::DeviceState(trainer) == f.ServerState());
   CHECK(Field::DeviceState(officer) == f.ServerState());
 }
