@@ -2,6 +2,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 
@@ -237,6 +238,29 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   return ColumnByLabel(entity, name);
 }
 
+namespace {
+
+// "with status 'present' there and 'absent' here": the first column two
+// rows of the same key say differently, for the refusal above.
+std::string FirstDifference(const RowValues& there, const RowValues& here) {
+  const auto shown = [](const RowValues& row, const std::string& column) {
+    const auto it = row.find(column);
+    return it == row.end() || it->second.is_null() ? std::string("(empty)")
+                                                   : "'" + it->second.ToDisplay() + "'";
+  };
+  std::set<std::string> columns;
+  for (const auto& [name, value] : there) columns.insert(name);
+  for (const auto& [name, value] : here) columns.insert(name);
+  for (const std::string& column : columns) {
+    const std::string a = shown(there, column);
+    const std::string b = shown(here, column);
+    if (a != b) return "with " + column + " " + a + " there and " + b + " here";
+  }
+  return "said differently";
+}
+
+}  // namespace
+
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                                     std::string_view entity_name,
                                     std::string_view csv_text,
@@ -445,6 +469,43 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     rows.push_back(std::move(row));
     lines.push_back(record.line);
     ids.push_back(given);
+  }
+  // One row said twice in the file (rows with a key: the same mark, score
+  // or stage): the same values twice are one row; different values are the
+  // person's to settle, since writing both would let the later line
+  // silently replace the earlier one.
+  if (!entity->natural_key.empty()) {
+    std::map<Uuid, size_t> first_of;  // derived id -> index into rows
+    size_t kept = 0;
+    for (size_t i = 0; i < rows.size(); ++i) {
+      Result<Uuid> key = DerivedRowId(*entity, rows[i]);
+      if (key.ok()) {
+        auto [at, fresh] = first_of.emplace(*key, kept);
+        if (!fresh) {
+          const RowValues& earlier = rows[at->second];
+          if (earlier == rows[i]) {
+            if (skipped) ++skipped->repeated;
+            continue;
+          }
+          return Status::InvalidArgument(
+                     LinePrefix(lines[i]) + "this " + std::string(entity->name) +
+                     " is on line " + std::to_string(lines[at->second]) +
+                     " too, " + FirstDifference(earlier, rows[i]) +
+                     "; keep one of the two lines");
+        }
+      }
+      // (A row whose key is incomplete is left to the store, which names
+      // what it lacks.)
+      if (kept != i) {
+        rows[kept] = std::move(rows[i]);
+        lines[kept] = lines[i];
+        ids[kept] = ids[i];
+      }
+      ++kept;
+    }
+    rows.resize(kept);
+    lines.resize(kept);
+    ids.resize(kept);
   }
   // Enrolments already held are skipped, so the same sheet imported twice
   // adds nothing the second time (a participant twice within the sheet is

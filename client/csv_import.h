@@ -44,7 +44,13 @@ struct ImportSkipped {
   // Rows whose key this device holds with the same values already (a sheet
   // imported again): nothing written, nothing to send.
   size_t unchanged = 0;
-  size_t total() const { return already_enrolled + already_held + deleted + unchanged; }
+  // Lines that say again, value for value, what an earlier line of the file
+  // says about the same row (a row copied down by mistake): taken once. Two
+  // lines that say one row differently are refused instead.
+  size_t repeated = 0;
+  size_t total() const {
+    return already_enrolled + already_held + deleted + unchanged + repeated;
+  }
   // (Recorded, not skipped.) Rows whose key this device held with other
   // values: the file's values are written over them (a mark the file says
   // differently), and the person is told how many.

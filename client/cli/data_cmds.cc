@@ -302,6 +302,7 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   add(skipped.already_held, "already on this device");
   add(skipped.already_enrolled, "already enrolled");
   add(skipped.deleted, "marked deleted");
+  add(skipped.repeated, "repeated in the file");
   ctx.err << why << '\n';
   return Status();
 }

@@ -622,6 +622,46 @@ TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note,
   CHECK(Text(*store->Show("attendance", (*first)[1]), "note") == "มาครบ");
 }
 
+TEST_CASE("ImportCsv: one mark twice in a sheet is refused when the two lines differ "
+          "and taken once when they are the same",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const Course course = RecordCourse(*store);
+  const std::string w = course.workshop.ToString();
+  const std::string e = course.enrolment.ToString();
+  const auto outbox = [&] {
+    Statement st(store->db(), "SELECT COUNT(*) FROM outbox");
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+  const int64_t before = outbox();
+  // Lines 2 and 4 say day 1 differently: which is right is the person's to
+  // say, so nothing is written and both lines are named.
+  const std::string differ = "workshop,enrolment,day,status\n" + w + "," + e +
+                             ",1,present\n" + w + "," + e + ",2,present\n" + w +
+                             "," + e + ",1,absent\n";
+  auto refused = ImportCsv(*store, "attendance", differ);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(refused.status().message(),
+             Catch::StartsWith("line 4: this attendance is on line 2 too"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("'absent'"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("'present'"));
+  CHECK(outbox() == before);
+  CHECK(store->List("attendance")->empty());
+  // The same line twice (a row copied down by mistake) is one mark.
+  const std::string same = "workshop,enrolment,day,status\n" + w + "," + e +
+                           ",1,present\n" + w + "," + e + ",1,present\n";
+  ImportSkipped skipped;
+  auto taken = ImportCsv(*store, "attendance", same, &skipped);
+  INFO(taken.status().ToString());
+  REQUIRE(taken.ok());
+  CHECK(taken->size() == 1);
+  CHECK(skipped.repeated == 1);
+  CHECK(store->List("attendance")->size() == 1);
+}
+
 TEST_CASE("ImportCsv: a header alone imports nothing, unknown entity refused",
           "[csv_import]") {
   TempDir dir;
