@@ -317,8 +317,30 @@ bool IsLongText(std::string_view column) {
 // apart. ASCII space and tab, U+00A0 (no-break space, from pasted web
 // text) and U+3000 count as spaces; a run becomes one ASCII space. Line
 // breaks at either end go too (a spreadsheet cell's last line break);
-// inside, they and everything else are kept as typed.
+// inside, they and everything else are kept as typed. Characters that show
+// nothing and mean nothing in Thai go wherever they are: U+2060 and U+FEFF
+// (a byte order mark pasted from a file), and the direction marks and
+// overrides U+061C, U+200E/F, U+202A-E and U+2066-9 (which can make a name
+// show as another one). Two spellings of one name that differ only by them
+// would be two names; a contest or a judge two keys. U+200B, the zero-width
+// space Thai text uses between words, stays as typed, and so do U+200C/D
+// (emoji need them).
 std::string TidyShortText(std::string_view text) {
+  // The width of an invisible character at `i` (0: none).
+  const auto invisible_at = [&text](size_t i) -> size_t {
+    const auto byte = [&text](size_t j) {
+      return j < text.size() ? static_cast<uint8_t>(text[j]) : 0;
+    };
+    if (byte(i) == 0xD8 && byte(i + 1) == 0x9C) return 2;
+    if (byte(i) == 0xEF && byte(i + 1) == 0xBB && byte(i + 2) == 0xBF) return 3;
+    if (byte(i) != 0xE2) return 0;
+    const uint8_t b1 = byte(i + 1), b2 = byte(i + 2);
+    if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) {
+      return 3;
+    }
+    if (b1 == 0x81 && (b2 == 0xA0 || (b2 >= 0xA6 && b2 <= 0xA9))) return 3;
+    return 0;
+  };
   // The width of the space at `i` (0: none); line breaks count only at the
   // ends.
   const auto space_at = [&text](size_t i, bool line_breaks) -> size_t {
@@ -345,12 +367,17 @@ std::string TidyShortText(std::string_view text) {
   out.reserve(text.size());
   bool pending_space = false;
   for (size_t i = 0; i < text.size();) {
+    if (const size_t width = invisible_at(i); width > 0) {
+      i += width;
+      continue;
+    }
     if (const size_t width = space_at(i, false); width > 0) {
       pending_space = true;
       i += width;
       continue;
     }
-    if (pending_space) out.push_back(' ');
+    // (Nothing yet: the spaces were at the start, behind an invisible one.)
+    if (pending_space && !out.empty()) out.push_back(' ');
     pending_space = false;
     out.push_back(text[i++]);
   }

@@ -941,6 +941,24 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   CHECK(*ParseCellText(E("producer"), C("producer", "village"), "บ้าน\nป่าตุ้ม") ==
         T("บ้าน\nป่าตุ้ม"));
 
+  // Characters that show nothing and mean nothing in Thai go: a byte order
+  // mark, a word joiner, direction marks and overrides (a name that would
+  // show as another); the spaces they stood beside are tidied as if they
+  // were not there. The zero-width space Thai uses between words stays (the
+  // round-trip test below), so does a zero-width joiner (emoji); a note
+  // keeps all.
+  CHECK(*ParseCellText(E("contest_score"), C("contest_score", "judge"),
+                       "อ.\u202Eสุดา\u202C") == T("อ.สุดา"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"),
+                       "\uFEFF กลุ่ม\u200E \u202Eทอผ้า\u202C \u2066") ==
+        T("กลุ่ม ทอผ้า"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"),
+                       "\u2060\u061C\u200F\u2069x") == T("x"));
+  CHECK(ParseCellText(E("producer"), C("producer", "village"), "\uFEFF \u200E")->is_null());
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"), "ผ้า\u200Dทอ") ==
+        T("ผ้า\u200Dทอ"));
+  CHECK(*ParseCellText(E("visit"), C("visit", "notes"), "a\u202Eb") == T("a\u202Eb"));
+
   // Districts in Thai digits.
   CHECK(*ParseCellText(E("producer"), C("producer", "district_code"), "๕๐๑๑") ==
         T("5011"));
