@@ -19,6 +19,7 @@
 #include "shared/replica/apply.h"
 #include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
+#include "shared/workshop_days.h"
 
 namespace kbo::client {
 namespace {
@@ -86,18 +87,12 @@ Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
   return any;
 }
 
-// A workshop is not made shorter than the days its marks are on: those
-// marks would drop out of its roll call and its totals with nobody told
-// (the server keeps them; its report says how many lie past the last day
-// and leaves them out). Only a cut is checked, and only the days it cuts:
-// lengthening is always allowed (it shows marks a cut elsewhere hid).
+// A workshop is not made shorter than the days its marks are on
+// (shared/workshop_days.h): the live marks on the days a cut removes.
 Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days_now,
                            const Value& days) {
-  const auto days_of = [](const Value& v) {
-    return v.type() == Value::Type::kInteger ? v.integer() : int64_t{5};
-  };
-  const int64_t now = days_of(days_now);
-  const int64_t n = days_of(days);
+  const int64_t now = WorkshopDays(days_now);
+  const int64_t n = WorkshopDays(days);
   if (n >= now) return Status();
   Statement& st = db.Cached(
       "SELECT COUNT(*), MIN(day), MAX(day) FROM attendance "
@@ -105,36 +100,17 @@ Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days_now,
   st.Bind(1, std::string_view(workshop.ToString()))
       .Bind(2, Value::Integer(n))
       .Bind(3, Value::Integer(now));
-  int64_t marks = 0, from = 0, to = 0;
+  MarksOnCutDays cut;
   if (st.Step()) {
-    marks = st.ColumnInt(0);
-    if (marks > 0) {
-      from = st.ColumnInt(1);
-      to = st.ColumnInt(2);
+    cut.marks = st.ColumnInt(0);
+    if (cut.marks > 0) {
+      cut.first_day = st.ColumnInt(1);
+      cut.last_day = st.ColumnInt(2);
     }
   }
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
-  if (marks == 0) return Status();
-  const std::string days_text =
-      from == to ? "day " + std::to_string(from)
-                 : "days " + std::to_string(from) + " to " + std::to_string(to);
-  return Status::InvalidArgument(
-             "days cannot be " + std::to_string(n) + ": " +
-             std::to_string(marks) + " attendance mark" +
-             (marks == 1 ? " is" : "s are") + " recorded on " + days_text +
-             // No "; ": the screens split a field's problems on it.
-             ". Delete " + (marks == 1 ? "it" : "them") + " first, or keep " +
-             std::to_string(to) + " days. Nothing was changed.")
-      .WithReason("marks_beyond_days")
-      .With(field::kField, "days")
-      .With(field::kProblem, "err.marks_beyond_days")
-      .With(field::kParams,
-            std::vector<std::pair<std::string, std::string>>{
-                {"n", std::to_string(n)},
-                {"marks", std::to_string(marks)},
-                {"from", std::to_string(from)},
-                {"to", std::to_string(to)}});
+  return kbo::CheckDaysCoverMarks(n, cut);
 }
 
 // Removes from `cells` the values `held` holds already (the same value

@@ -2,6 +2,7 @@
 // names instead of ids, a row's detail with its photos and history, office
 // edits as signed changes of the server's own identity, and photo bytes.
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -17,6 +18,7 @@
 #include "server/server_write.h"
 #include "server/storage/entity_reads.h"
 #include "server/storage/originals.h"
+#include "server/storage/report_store.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/rows_under.h"
@@ -24,6 +26,7 @@
 #include "shared/name_match.h"
 #include "shared/uuid.h"
 #include "shared/value_json.h"
+#include "shared/workshop_days.h"
 
 namespace kbo::server::console {
 namespace {
@@ -643,6 +646,32 @@ Reply EditRow(Context& ctx) {
   }
   if (cells.empty()) {
     return fail(T(lang, "ไม่มีอะไรเปลี่ยน", "Nothing changed."));
+  }
+  // A workshop made shorter than the days its marks are on would drop them
+  // out of its roll call and report: refused as a device refuses it.
+  if (entity_name == "workshop") {
+    for (const auto& [name, value] : cells) {
+      if (name != "days") continue;
+      const Column* days = e->FindColumn("days");
+      const Value& held = (*row)[static_cast<size_t>(days - e->columns.data()) + 1];
+      const int64_t now = WorkshopDays(held);
+      const int64_t after = WorkshopDays(value);
+      if (after >= now) break;
+      Result<std::vector<storage::AttendanceMarkRow>> marks =
+          storage::ReportStore(ctx.store.db())
+              .AttendanceMarks(Scope{true, {}}, id, "", now);
+      if (!marks.ok()) return Reply::Html("could not read the roll call", 500);
+      MarksOnCutDays cut;
+      for (const storage::AttendanceMarkRow& m : *marks) {
+        if (m.day <= after) continue;
+        cut.first_day = cut.marks == 0 ? m.day : std::min(cut.first_day, m.day);
+        cut.last_day = std::max(cut.last_day, m.day);
+        ++cut.marks;
+      }
+      if (Status s = CheckDaysCoverMarks(after, cut); !s.ok()) {
+        return fail(ProblemText(lang, entity_name, s));
+      }
+    }
   }
   Result<Uuid> row_id = Uuid::Parse(id);
   if (!row_id.ok()) return NotFound(ctx, "no row " + id);

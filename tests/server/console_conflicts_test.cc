@@ -474,5 +474,49 @@ TEST_CASE("Conflicts: keeping a later write that has gone since is refused "
   CHECK_FALSE(Conflicts(store).List()->front().resolved());
 }
 
+TEST_CASE("Console data: a workshop is not made shorter than the days its marks are "
+          "on, as a device refuses it; lengthening, and a cut that leaves every "
+          "mark, are saved",
+          "[console][workshop_days]") {
+  AttendanceConflict c;  // a five-day workshop with a mark on day 3
+  ServerStore& store = *c.f.store;
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  Signed office(console, "somying");
+  const std::string url = "/data/workshop/" + c.workshop.ToString();
+  const auto days = [&] {
+    Statement st(store.db(), "SELECT days FROM workshop WHERE id = ?1");
+    st.Bind(1, std::string_view(c.workshop.ToString()));
+    REQUIRE(st.Step());
+    return st.ColumnInt(0);
+  };
+  const auto set_days = [&](const std::string& to, const std::string& was) {
+    return office.Post(url, {{"csrf", office.csrf},
+                             {"set_days", to},
+                             {"was_days", was},
+                             {"reason", "ย่อหลักสูตร"}});
+  };
+  Reply cut = set_days("2", "5");
+  REQUIRE(cut.status == 303);
+  const std::string said = PercentDecoded(Location(cut));
+  CHECK_THAT(said, Catch::Contains("error="));
+  // The Thai label's words, with the numbers: 2 days, 1 mark, to day 3.
+  CHECK_THAT(said, Catch::Contains("ลดเหลือ 2 วันไม่ได้") && Catch::Contains("1 รายการ") &&
+                       Catch::Contains("คงไว้ 3 วัน"));
+  CHECK(days() == 5);
+  // Day 3 stays inside three days; lengthening is always allowed.
+  CHECK_THAT(Location(set_days("3", "5")), Catch::Contains("done="));
+  CHECK(days() == 3);
+  CHECK_THAT(Location(set_days("7", "3")), Catch::Contains("done="));
+  CHECK(days() == 7);
+  // A deleted mark holds nothing back.
+  REQUIRE(store.db()
+              .Exec("UPDATE attendance SET deleted = 1 WHERE id = '" +
+                    c.attendance.ToString() + "'")
+              .ok());
+  CHECK_THAT(Location(set_days("1", "7")), Catch::Contains("done="));
+  CHECK(days() == 1);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
