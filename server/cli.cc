@@ -278,6 +278,63 @@ void Audit(ServerStore& store, std::string_view action,
   }
 }
 
+// The device a person names: its whole id, or the start of it (at least
+// kMinIdPrefix characters, any case) when one device alone starts so, as a
+// token or a conflict is named. kNotFound for none, kInvalidArgument for
+// several (up to three named) or too short a start.
+Result<DeviceRecord> FindDevice(Enrolment& enrolment, std::string_view named) {
+  std::string prefix(named);
+  for (char& ch : prefix) {
+    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  const bool id_like =
+      prefix.size() <= 36 && prefix.find_first_not_of("0123456789abcdef-") == std::string::npos;
+  if (!id_like) {
+    return Status::InvalidArgument("'" + std::string(named) +
+                                   "' is not a device id (kbo-server device list "
+                                   "shows them; the start of one will do)");
+  }
+  if (prefix.size() < kMinIdPrefix) {
+    return Status::InvalidArgument(
+        "a device id or the start of one (at least " + std::to_string(kMinIdPrefix) +
+        " characters; kbo-server device list shows them) was expected, got '" +
+        std::string(named) + "'");
+  }
+  Result<std::vector<DeviceRecord>> devices = enrolment.ListDevices();
+  if (!devices.ok()) return devices.status();
+  std::vector<const DeviceRecord*> found;
+  for (const DeviceRecord& d : *devices) {
+    const std::string id = d.id.ToString();
+    if (id == prefix) return d;
+    if (id.compare(0, prefix.size(), prefix) == 0) found.push_back(&d);
+  }
+  if (found.empty()) {
+    return Status::NotFound(
+        prefix.size() == 36
+            ? "no device " + prefix + " is enrolled on this server"
+            : "no device enrolled on this server has an id starting with " + prefix +
+                  " (kbo-server device list shows them)");
+  }
+  if (found.size() > 1) {
+    std::string names;
+    for (size_t i = 0; i < found.size() && i < 3; ++i) {
+      const DeviceRecord& d = *found[i];
+      names += (i ? ", " : "") + d.id.ToString() + (d.label.empty() ? "" : " '" + d.label + "'");
+    }
+    return Status::InvalidArgument(
+        "the id start " + prefix + " matches " +
+        (found.size() > 3 ? std::string("more than 3") : std::to_string(found.size())) +
+        " devices (" + names + (found.size() > 3 ? ", ..." : "") +
+        "); give more of the id");
+  }
+  return *found.front();
+}
+
+// "6f1c2a3b-… 'สมชาย · พร้าว'": a device as the shell names it back.
+std::string DeviceName(const DeviceRecord& d) {
+  return d.id.ToString() + (d.label.empty() ? "" : " '" + d.label + "'");
+}
+
 // ---- Commands
 
 Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
@@ -509,9 +566,19 @@ Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
-  if (Status s = enrolment.Revoke(a.positional[0]); !s.ok()) return s;
-  Audit(**store, "device_revoke", a.positional[0], "");
-  ctx.out << "revoked " << a.positional[0] << "\n";
+  Result<DeviceRecord> device = FindDevice(enrolment, a.positional[0]);
+  if (!device.ok()) return device.status();
+  const std::string id = device->id.ToString();
+  if (device->revoked()) {
+    ctx.out << "device " << DeviceName(*device) << " was revoked already, at "
+            << device->revoked_at << "; nothing changed\n";
+    return Status();
+  }
+  if (Status s = enrolment.Revoke(id); !s.ok()) return s;
+  Audit(**store, "device_revoke", id, "");
+  ctx.out << "revoked " << DeviceName(*device)
+          << "; its next sync is refused, and its records not yet sent can come in a "
+             "bundle (bundle import --accept-revoked)\n";
   return Status();
 }
 
@@ -526,17 +593,20 @@ Status DeviceGrant(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
+  Result<DeviceRecord> device = FindDevice(enrolment, a.positional[0]);
+  if (!device.ok()) return device.status();
+  const std::string id = device->id.ToString();
   bool changed = false;
-  Result<Scope> scope = enrolment.Grant(a.positional[0], *districts, &changed);
+  Result<Scope> scope = enrolment.Grant(id, *districts, &changed);
   if (!scope.ok()) return scope.status();
   if (!changed) {
-    ctx.out << "device " << a.positional[0] << " already holds "
+    ctx.out << "device " << DeviceName(*device) << " already holds "
             << scope->ToString() << "; nothing changed\n";
     return Status();
   }
-  Audit(**store, "device_grant", a.positional[0],
+  Audit(**store, "device_grant", id,
         "added " + *districts + "; now " + scope->ToString());
-  ctx.out << "device " << a.positional[0] << " now holds " << scope->ToString()
+  ctx.out << "device " << DeviceName(*device) << " now holds " << scope->ToString()
           << "; its next sync brings the new districts' rows whole\n";
   return Status();
 }
@@ -550,10 +620,12 @@ Status DeviceLabel(Context& ctx, const std::vector<std::string>& args,
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
-  if (Status s = enrolment.SetLabel(a.positional[0], a.positional[1]); !s.ok())
-    return s;
-  Audit(**store, "device_label", a.positional[0], a.positional[1]);
-  ctx.out << "device " << a.positional[0] << " is labelled '"
+  Result<DeviceRecord> device = FindDevice(enrolment, a.positional[0]);
+  if (!device.ok()) return device.status();
+  const std::string id = device->id.ToString();
+  if (Status s = enrolment.SetLabel(id, a.positional[1]); !s.ok()) return s;
+  Audit(**store, "device_label", id, a.positional[1]);
+  ctx.out << "device " << id << " is labelled '"
           << a.positional[1] << "'\n";
   return Status();
 }
@@ -901,23 +973,20 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
   // bundle (docs/operations.md "A revoked device's records").
   std::optional<Uuid> accept;
   if (const std::string* named = a.Get("accept-revoked")) {
-    Result<Uuid> id = Uuid::Parse(*named);
-    if (!id.ok()) {
-      return ctx.Usage("--accept-revoked needs a device id (kbo-server device "
-                       "list shows them), got '" + *named + "'");
+    Enrolment enrolment(**store);
+    Result<DeviceRecord> device = FindDevice(enrolment, *named);
+    if (!device.ok()) {
+      if (device.status().code() == Code::kInvalidArgument) {
+        return ctx.Usage("--accept-revoked: " + device.status().message());
+      }
+      return device.status();
     }
-    Result<std::optional<DeviceRecord>> device = LoadDevice((*store)->db(), *id);
-    if (!device.ok()) return device.status();
-    if (!device->has_value()) {
-      return Status::NotFound("no device " + id->ToString() +
-                              " is enrolled on this server");
-    }
-    if (!(*device)->revoked()) {
-      return ctx.Usage("device " + id->ToString() +
+    if (!device->revoked()) {
+      return ctx.Usage("device " + DeviceName(*device) +
                        " is not revoked: its bundle imports without "
                        "--accept-revoked");
     }
-    accept = *id;
+    accept = device->id;
   }
   Result<BundleSummary> summary =
       ImportBundle(**store, a.positional[0], accept ? &*accept : nullptr);

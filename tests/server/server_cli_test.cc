@@ -407,11 +407,15 @@ TEST_CASE(
                         "--accept-revoked", Uuid::Random().ToString()})
               .exit_code == 3);
     CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("revoked.kbo"),
-                        "--accept-revoked", "6f1c"})
+                        "--accept-revoked", "phone-1"})
               .exit_code == 2);
+    CHECK(RunServerCli({"--data", data, "bundle", "import", tmp.File("revoked.kbo"),
+                        "--accept-revoked", "6f1"})
+              .exit_code == 2);  // too short a start of an id
+    // The start of its id names it, as device list shows it.
     CliResult vouched = RunServerCli({"--data", data, "bundle", "import",
                                       tmp.File("revoked.kbo"), "--accept-revoked",
-                                      revoked.id.ToString()});
+                                      revoked.id.ToString().substr(0, 8)});
     INFO(vouched.out << vouched.err);
     CHECK(vouched.exit_code == 0);
     CHECK_THAT(vouched.out, Catch::Contains("1 applied") &&
