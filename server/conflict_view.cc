@@ -314,7 +314,9 @@ std::string ConflictViewJson(const ConflictView& v) {
   j["resolved_at_label"] = resolved ? json(v.resolved_at) : json(nullptr);
   j["resolved_by_label"] = resolved ? json(v.resolved_by) : json(nullptr);
   j["reason"] = resolved ? json(v.reason) : json(nullptr);
-  return j.dump();
+  // A reason stored before the console refused bytes that are not UTF-8
+  // shows with U+FFFD rather than failing the whole inbox.
+  return j.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
 }  // namespace kbo::server

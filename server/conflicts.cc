@@ -252,6 +252,9 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                                    std::to_string(kMaxReasonBytes) +
                                    " bytes");
   }
+  if (!IsValidUtf8(by.reason)) {
+    return Status::InvalidArgument("the reason is not UTF-8 text");
+  }
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();

@@ -577,6 +577,22 @@ Reply Console::HandleLocked(const Request& req) {
                "<p class=\"flash error\">" + Escape(message) + "</p>"),
         status);
   };
+  // Every field a page or a form sends is text a person typed: bytes that
+  // are not UTF-8 (a forged request; no browser sends them) are refused
+  // here, before anything is read or written, so that no reason, label or
+  // search echoes them into a page, the audit log or a JSON answer.
+  for (const auto* fields : {&req.query, &req.form}) {
+    for (const auto& [name, value] : *fields) {
+      if (!IsValidUtf8(name) || !IsValidUtf8(value)) {
+        return finish(refuse(
+            400, "bad_request",
+            T(lang, "คำขอมีข้อความที่ไม่ใช่ UTF-8 (ช่อง ",
+              "The request holds text that is not UTF-8 (field ") +
+                (IsValidUtf8(name) ? name : std::string("?")) +
+                T(lang, ") ยังไม่ได้บันทึกอะไร", "); nothing was saved")));
+      }
+    }
+  }
   const bool writes = req.method != "GET" && req.method != "HEAD";
   if (writes) {
     const std::string sent =
@@ -585,7 +601,7 @@ Reply Console::HandleLocked(const Request& req) {
       return finish(refuse(
           403, "csrf",
           T(lang,
-            "แบบฟอร์มนี้หมดอายุ (ไม่มีรหัสป้องกันการปลอมคำขอ) "
+            "แบบฟอร์มนี้หมดอายุ (รหัสป้องกันการปลอมคำขอไม่มีหรือไม่ถูกต้อง) "
             "โปรดเปิดหน้าใหม่แล้วลองอีกครั้ง",
             "This form has expired (its anti-forgery token is missing or "
             "wrong); reload the page and try again.")));

@@ -107,6 +107,20 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   CHECK_THAT(Location(no_reason), Catch::Contains("error="));
   CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
         1);
+  // A reason (or any field, or a query) of bytes that are not UTF-8: a
+  // forged request, refused before anything is read or written, so that
+  // nothing can later fail the inbox's JSON or echo them into a page.
+  for (const char* bad : {"\xc3(abc", "\xed\xa0\x80", "ok\xff"}) {
+    CAPTURE(bad);
+    Reply forged = office.Post("/conflicts/" + id + "/resolve",
+                               {{"csrf", office.csrf},
+                                {"choice", "incoming"},
+                                {"reason", bad}});
+    CHECK(forged.status == 400);
+    CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") == 1);
+  }
+  CHECK(office.Get("/conflicts", {{"status", "\xff"}}).status == 400);
+  CHECK(office.Get("/api/conflicts").status == 200);
   // A typed value that is not a status: said in Thai (the console's
   // language), naming the column by its label; nothing resolved.
   Reply typo = office.Post("/conflicts/" + id + "/resolve",
