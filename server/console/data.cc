@@ -7,6 +7,7 @@
 #include <fstream>
 #include <iterator>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -19,6 +20,7 @@
 #include "server/storage/entity_reads.h"
 #include "server/storage/originals.h"
 #include "server/storage/report_store.h"
+#include "shared/civil_time.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/rows_under.h"
@@ -30,6 +32,46 @@
 
 namespace kbo::server::console {
 namespace {
+
+// A time as the office reads and types it: Bangkok's wall clock (UTC+7 all
+// year), "2026-09-01T10:00:00" as a datetime-local box holds it, for a
+// stored "2026-09-01T03:00:00Z". The text unchanged if it does not parse.
+std::string BangkokBoxValue(const std::string& iso_utc) {
+  const std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
+  if (!ms.has_value()) return iso_utc;
+  std::string local = kbo::FormatIsoUtc(*ms / 1000 + kBangkokOffsetSeconds);
+  if (!local.empty() && local.back() == 'Z') local.pop_back();
+  return local;
+}
+
+// The stored (UTC) text of a time typed or sent as Bangkok's wall clock:
+// "YYYY-MM-DDTHH:MM" or with ":SS" (a datetime-local box; a space for the
+// T too). A text already ending in Z is UTC and taken as it is; anything
+// else is returned unchanged, for the column's own check to refuse.
+std::string UtcFromBangkokBox(const std::string& typed) {
+  std::string t = typed;
+  if (t.size() > 10 && t[10] == ' ') t[10] = 'T';
+  if (t.size() == 16) t += ":00";
+  const auto digits = [&t](size_t at, size_t n, int* out) {
+    int v = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (t[i] < '0' || t[i] > '9') return false;
+      v = v * 10 + (t[i] - '0');
+    }
+    *out = v;
+    return true;
+  };
+  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
+  if (t.size() != 19 || t[4] != '-' || t[7] != '-' || t[10] != 'T' || t[13] != ':' ||
+      t[16] != ':' || !digits(0, 4, &year) || !digits(5, 2, &month) ||
+      !digits(8, 2, &day) || !digits(11, 2, &hour) || !digits(14, 2, &minute) ||
+      !digits(17, 2, &second) || month < 1 || month > 12 || day < 1 ||
+      day > DaysInMonth(year, month) || hour > 23 || minute > 59 || second > 59) {
+    return typed;
+  }
+  return kbo::FormatIsoUtc(DaysFromCivil(year, month, day) * 86400 + hour * 3600 +
+                      minute * 60 + second - kBangkokOffsetSeconds);
+}
 
 using Json = nlohmann::ordered_json;
 
@@ -452,8 +494,10 @@ Reply RowDetail(Context& ctx) {
     }
   }
   if (can_edit) {
-    b += "<form method=\"post\" action=\"/data/" + entity_name + "/" + id +
-         "\">" + CsrfField(ctx);
+    // multipart: a row with long Thai notes posts its fields twice (shown
+    // and typed), over the 8 KiB the HTTP library takes URL-encoded.
+    b += "<form method=\"post\" enctype=\"multipart/form-data\" action=\"/data/" +
+         entity_name + "/" + id + "\">" + CsrfField(ctx);
   }
   b += "<table><tbody>";
   for (size_t i = 0; i < e->columns.size(); ++i) {
@@ -481,8 +525,11 @@ Reply RowDetail(Context& ctx) {
       // The value this page showed: EditRow writes only what the person
       // changed from it, and refuses a change of a value someone else
       // changed since (a device's sync, a colleague's edit).
+      // A time is shown and typed in Bangkok time, as the page shows it.
+      const bool time = c.type == ColumnType::kDateTime;
+      const std::string in_box = time ? BangkokBoxValue(v.ToDisplay()) : v.ToDisplay();
       b += "<input type=\"hidden\" name=\"was_" + std::string(c.name) +
-           "\" value=\"" + Escape(v.ToDisplay()) + "\">";
+           "\" value=\"" + Escape(in_box) + "\">";
       if (c.type == ColumnType::kEnum) {
         b += "<br><select name=\"" + name + "\" aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\">";
@@ -509,6 +556,11 @@ Reply RowDetail(Context& ctx) {
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\">" +
              (!text.empty() && text[0] == '\n' ? "\n" : "") + Escape(text) +
              "</textarea>";
+      } else if (time) {
+        b += "<br><input type=\"datetime-local\" step=\"1\" name=\"" + name +
+             "\" aria-label=\"" + Escape(ColumnLabel(lang, entity_name, c.name)) +
+             "\" value=\"" + Escape(in_box) + "\"> <span class=\"muted\">" +
+             T(lang, "เวลาประเทศไทย", "Bangkok time") + "</span>";
       } else {
         b += "<br><input name=\"" + name + "\" aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\" value=\"" +
@@ -611,11 +663,15 @@ Reply EditRow(Context& ctx) {
     }
     const Value& now = (*row)[i + 1];
     auto was = ctx.req.form.find("was_" + std::string(c.name));
-    // Browsers send a form's line breaks as CRLF.
-    const std::string sent = CrlfToLf(it->second);
+    // Browsers send a form's line breaks as CRLF; a time comes as Bangkok's
+    // wall clock (the box shows it so) and is compared and kept as UTC.
+    const bool time = c.type == ColumnType::kDateTime;
+    const auto as_stored = [time](const std::string& form_text) {
+      return time ? UtcFromBangkokBox(form_text) : CrlfToLf(form_text);
+    };
+    const std::string sent = as_stored(it->second);
     const std::string stored = CrlfToLf(now.ToDisplay());
-    const std::string shown =
-        was != ctx.req.form.end() ? CrlfToLf(was->second) : stored;
+    const std::string shown = was != ctx.req.form.end() ? as_stored(was->second) : stored;
     if (sent == shown || sent == stored) continue;
     if (shown != stored) {
       std::string value = ValueLabel(lang, entity_name, c.name, now);

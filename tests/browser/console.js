@@ -452,6 +452,24 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   assert.ok(JSON.parse(officer.kbo('list', 'producer', '--json')).some((p) => p.id === wrong), 'the group is back');
   assert.ok(JSON.parse(officer.kbo('list', 'visit', '--json')).some((v) => v.producer_id === wrong), 'with its visit');
 
+  // A visit with long Thai notes (its form carries them twice, shown and
+  // typed: past the 8 KiB the HTTP library takes URL-encoded) is edited on
+  // its page; its time box holds Bangkok time, as the page shows it.
+  const longNotes = 'ติดตามการพัฒนาบรรจุภัณฑ์ '.repeat(40);
+  const longVisit = officer.kbo('visit', 'add', '--producer', producers[2], '--purpose', 'follow_up',
+    '--at', '2025-11-05T03:00:00Z', '--notes', longNotes).trim();
+  officer.sync();
+  await page.goto(`${server.url}/data/visit/${longVisit}`);
+  assert.equal(await page.inputValue('input[name=set_visited_at]'), '2025-11-05T10:00', 'Bangkok time in the box');
+  await page.fill('textarea[name=set_follow_up]', 'นัดครั้งหน้าเดือนธันวาคม');
+  await page.fill('form[action$="' + longVisit + '"] input[name=reason]', 'ตามที่โทรคุยกับกลุ่ม');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="' + longVisit + '"] button[type=submit]')]);
+  assert.ok((await page.textContent('main')).includes('บันทึกแล้ว'), 'saved');
+  const edited = await api(`/api/data/visit/${longVisit}`);
+  assert.equal(edited.follow_up, 'นัดครั้งหน้าเดือนธันวาคม');
+  assert.equal(edited.notes, longNotes, 'the long notes as they were');
+  assert.equal(edited.visited_at, '2025-11-05T03:00:00Z', 'the time as it was');
+
   // The gallery: the trainer's photo, by product, with who took it, and a
   // thumbnail the server made.
   await page.goto(`${server.url}/photos`);

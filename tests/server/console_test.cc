@@ -9,6 +9,7 @@
 #include "server/console/users.h"
 #include "server/pull_service.h"
 #include "server/push_service.h"
+#include "shared/encoding.h"
 #include "tests/server/console_client.h"
 #include "tests/server/server_fixture.h"
 
@@ -553,6 +554,77 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   photo_now.Bind(1, std::string_view(photo.ToString()));
   REQUIRE(photo_now.Step());
   CHECK(photo_now.ColumnInt(0) == 1600);
+}
+
+TEST_CASE("console data: a visit's time is shown and typed in Bangkok time and kept "
+          "as UTC; a row with long Thai notes is edited by a multipart form",
+          "[console]") {
+  ServerFixture f;
+  console::Console console(*f.store);
+  TestDevice officer;
+  f.Enroll(officer, "all", "field_officer");
+  const Uuid producer = Uuid::Random(), visit = Uuid::Random();
+  std::string notes;
+  for (int i = 0; i < 700; ++i) notes += "ก";  // 2,100 bytes, 6,300 URL-encoded
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0), kPhrao),
+                                      Row("visit", visit, officer.HlcAt(kT0),
+                                          {{"producer_id", T(producer.ToString()), 0},
+                                           {"visited_at", T("2026-09-01T03:00:00Z"), 0},
+                                           {"purpose", T("follow_up"), 0},
+                                           {"notes", T(notes), 0},
+                                           {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  Users users(*f.store);
+  auto all = Scope::Parse("all");
+  REQUIRE(users.Add("office", WebRole::kOffice, *all, kPassword, "t").ok());
+  Browser office(console);
+  REQUIRE(office.SignIn("office", kPassword).status == 303);
+  const std::string csrf = office.Csrf();
+  const std::string url = "/data/visit/" + visit.ToString();
+  Reply page = office.Get(url);
+  REQUIRE(page.status == 200);
+  // 03:00 UTC is 10:00 in Chiang Mai: the box holds what the page says.
+  CHECK_THAT(page.body,
+             Catch::Contains("type=\"datetime-local\" step=\"1\" name=\"set_visited_at\"") &&
+                 Catch::Contains("value=\"2026-09-01T10:00:00\"") &&
+                 Catch::Contains("name=\"was_visited_at\" value=\"2026-09-01T10:00:00\"") &&
+                 Catch::Contains("enctype=\"multipart/form-data\" action=\"/data/visit/"));
+  const auto visited_at = [&] {
+    Statement st(f.store->db(), "SELECT visited_at FROM visit WHERE id = ?1");
+    st.Bind(1, std::string_view(visit.ToString()));
+    REQUIRE(st.Step());
+    return st.ColumnText(0);
+  };
+  // Saved as shown (a browser drops ":00" seconds): nothing changed.
+  Reply same = office.Post(url, {{"csrf", csrf},
+                                 {"set_visited_at", "2026-09-01T10:00"},
+                                 {"was_visited_at", "2026-09-01T10:00:00"},
+                                 {"reason", "ตรวจ"}});
+  CHECK_THAT(PercentDecode(Header(same, "Location")), Catch::Contains("ไม่มีอะไรเปลี่ยน"));
+  CHECK(visited_at() == "2026-09-01T03:00:00Z");
+  // 10:30 typed is 10:30 in Chiang Mai; 00:30 on the 2nd there is 17:30
+  // on the 1st in UTC.
+  Reply later = office.Post(url, {{"csrf", csrf},
+                                  {"set_visited_at", "2026-09-01T10:30"},
+                                  {"was_visited_at", "2026-09-01T10:00:00"},
+                                  {"reason", "เวลาตามสมุดบันทึก"}});
+  CHECK_THAT(Header(later, "Location"), Catch::Contains("done="));
+  CHECK(visited_at() == "2026-09-01T03:30:00Z");
+  Reply small_hours = office.Post(url, {{"csrf", csrf},
+                                        {"set_visited_at", "2026-09-02T00:30:15"},
+                                        {"was_visited_at", "2026-09-01T10:30:00"},
+                                        {"reason", "เวลาตามสมุดบันทึก"}});
+  CHECK_THAT(Header(small_hours, "Location"), Catch::Contains("done="));
+  CHECK(visited_at() == "2026-09-01T17:30:15Z");
+  // A time that is no time is refused in the column's words.
+  Reply bad = office.Post(url, {{"csrf", csrf},
+                                {"set_visited_at", "2026-02-30T10:00"},
+                                {"was_visited_at", "2026-09-02T00:30:15"},
+                                {"reason", "x"}});
+  CHECK_THAT(Header(bad, "Location"), Catch::Contains("error="));
+  CHECK(visited_at() == "2026-09-01T17:30:15Z");
 }
 
 }  // namespace
