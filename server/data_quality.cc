@@ -523,6 +523,52 @@ Result<HeldProducer> LoadProducer(Db& db, const Scope& scope,
 
 }  // namespace
 
+namespace {
+
+// Every product, enrolment and visit naming producer `drop`, and every photo
+// of it, repointed to `keep`: a merge's move, and a merged producer's late
+// rows (recorded offline before the device heard of the merge) moved after
+// it. Each row written with WriteAsServer and audited.
+Status RepointProducerRows(ServerStore& store, const std::string& drop,
+                           const std::string& keep, const std::string& why,
+                           std::string_view actor, std::string_view address,
+                           MergeCounts* counts) {
+  struct Repoint {
+    const char* entity;
+    const char* column;
+    int64_t* count;
+  };
+  const Repoint repoints[] = {
+      {"product", "producer_id", &counts->products},
+      {"enrolment", "producer_id", &counts->enrolments},
+      {"visit", "producer_id", &counts->visits},
+      {"photo", "subject_id", &counts->photos},
+  };
+  for (const Repoint& r : repoints) {
+    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+                         QualityStore(store.db()).RowsNamingProducer(r.entity, drop));
+    for (const std::string& id : ids) {
+      KBO_ASSIGN_OR_RETURN(Uuid row, Uuid::Parse(id));
+      KBO_ASSIGN_OR_RETURN(
+          ServerWrite w,
+          WriteAsServer(store, r.entity, row, {{r.column, Value::Text(keep)}}));
+      if (!w.lost.empty()) {
+        return Status::Internal(std::string(r.entity) + " " + id +
+                                " could not be repointed");
+      }
+      KBO_RETURN_IF_ERROR(console::AppendAudit(
+          store, actor, "edit", std::string(r.entity) + ":" + id,
+          std::string(r.column) + ": '" + drop + "' -> '" + keep +
+              "' (producers merged); reason: " + why,
+          address));
+      ++*r.count;
+    }
+  }
+  return Status();
+}
+
+}  // namespace
+
 Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
                                    std::string_view keep_id,
                                    std::string_view drop_id,
@@ -566,38 +612,9 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   counts.keep_name = kept.name;
   counts.drop_name = dropped.name;
   counts.district_code = kept.district;
-  struct Repoint {
-    const char* entity;
-    const char* column;
-    int64_t* count;
-  };
-  const Repoint repoints[] = {
-      {"product", "producer_id", &counts.products},
-      {"enrolment", "producer_id", &counts.enrolments},
-      {"visit", "producer_id", &counts.visits},
-      {"photo", "subject_id", &counts.photos},
-  };
   const std::string why(reason);
-  for (const Repoint& r : repoints) {
-    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids,
-                         QualityStore(db).RowsNamingProducer(r.entity, drop));
-    for (const std::string& id : ids) {
-      KBO_ASSIGN_OR_RETURN(Uuid row, Uuid::Parse(id));
-      KBO_ASSIGN_OR_RETURN(
-          ServerWrite w,
-          WriteAsServer(store, r.entity, row, {{r.column, Value::Text(keep)}}));
-      if (!w.lost.empty()) {
-        return Status::Internal(std::string(r.entity) + " " + id +
-                                " could not be repointed");
-      }
-      KBO_RETURN_IF_ERROR(console::AppendAudit(
-          store, actor, "edit", std::string(r.entity) + ":" + id,
-          std::string(r.column) + ": '" + drop + "' -> '" + keep +
-              "' (producers merged); reason: " + why,
-          address));
-      ++*r.count;
-    }
-  }
+  KBO_RETURN_IF_ERROR(RepointProducerRows(store, drop, keep, why, actor, address,
+                                          &counts));
   KBO_ASSIGN_OR_RETURN(ServerWrite gone,
                        WriteAsServer(store, "producer", *drop_uuid,
                                      {{"deleted", Value::Integer(1)}}));
@@ -706,8 +723,33 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
     return Status::InvalidArgument(subject +
                                    " is not deleted: there is nothing to restore");
   }
-  RestoredRow restored{std::string(e->name), row_id, found.name,
-                       found.district_code, 0};
+  RestoredRow restored;
+  restored.entity = std::string(e->name);
+  restored.id = row_id;
+  restored.name = found.name;
+  restored.district_code = found.district_code;
+  // A producer merged away is not brought back (that would make the
+  // duplicate again): the rows recorded under it since the merge, by a
+  // device that had not heard of it, go where the merge put the others.
+  if (e->name == "producer") {
+    KBO_ASSIGN_OR_RETURN(std::optional<MergedProducer> merged,
+                         MergedInto(db, store.server_id().ToString(), row_id));
+    if (merged.has_value()) {
+      MergeCounts moved;
+      KBO_RETURN_IF_ERROR(RepointProducerRows(store, row_id, merged->keep_id,
+                                              std::string(reason), actor, address,
+                                              &moved));
+      restored.moved_into = merged->keep_id;
+      restored.moved_into_name = merged->keep_name;
+      restored.moved = moved.products + moved.enrolments + moved.visits + moved.photos;
+      KBO_RETURN_IF_ERROR(console::AppendAudit(
+          store, actor, "merge_producers", "producer:" + merged->keep_id,
+          "keep=" + merged->keep_id + " drop=" + row_id + " " + moved.Summary() +
+              " (recorded under it after the merge); reason: " + std::string(reason),
+          address));
+      return restored;
+    }
+  }
   for (const Entity& child : Catalogue()) {
     for (const Column& c : child.columns) {
       if (!RecordsUnder(c, e->name)) continue;

@@ -189,6 +189,10 @@ struct RestoredRow {
   // taken with it were restored too.
   bool undone = false;
   int64_t restored_with = 0;
+  // A producer merged away stays deleted; the rows recorded under it since
+  // the merge are moved to the producer it was merged into instead.
+  std::string moved_into, moved_into_name;
+  int64_t moved = 0;
 };
 
 // Restores deleted row `entity` `id` that live rows are recorded under
@@ -200,7 +204,10 @@ struct RestoredRow {
 // A deleted row that no live row is recorded under is restored only when
 // the office deleted it (server/office_delete.h, UndoOfficeDelete: the row
 // and what that delete took with it, `undone` set); a device's delete is
-// not undone here.
+// not undone here. A producer merged into another (MergedInto) is not
+// restored: its rows recorded since the merge are moved to the other
+// (`moved_into`, `moved`), as the merge moved the rest, and audited as a
+// merge.
 // Call inside a Transaction; after the commit call
 // store.NoteCommittedSequences().
 //   kInvalidArgument: an unknown entity, an id that is not a uuid, an

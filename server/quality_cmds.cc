@@ -107,6 +107,14 @@ Status RestoreCommand(const std::vector<std::string>& args,
     r = RestoreDeletedRow(st, all, words[0], words[1], reason, "cli", "");
     return r.status();
   }));
+  if (!r->moved_into.empty()) {
+    out << "not restored: " << r->entity << " " << r->id << " (" << r->name
+        << ") was merged into " << r->moved_into
+        << (r->moved_into_name.empty() ? "" : " (" + r->moved_into_name + ")") << "; "
+        << r->moved << (r->moved == 1 ? " row" : " rows")
+        << " recorded under it since were moved there\n";
+    return Status();
+  }
   if (r->undone) {
     out << "restored " << r->entity << " " << r->id << " (" << r->name
         << ")";

@@ -883,6 +883,18 @@ Reply RestoreRow(Context& ctx) {
     return Reply::Html("could not restore the row", 500);
   }
   ctx.store.NoteCommittedSequences();
+  if (!r->moved_into.empty()) {
+    const std::string into = r->moved_into_name.empty() ? r->moved_into : r->moved_into_name;
+    return Reply::Redirect(
+        back + "?done=" +
+        UrlEncode(T(lang,
+                    "ไม่ได้กู้คืน เพราะรวมเข้ากับ " + into +
+                        " แล้ว ย้ายรายการที่บันทึกไว้ใต้รายการนี้หลังการรวม " +
+                        std::to_string(r->moved) + " รายการไปที่ " + into + " แล้ว",
+                    "Not restored: it was merged into " + into + "; the " +
+                        std::to_string(r->moved) +
+                        " rows recorded under it since were moved there.")));
+  }
   std::string done = T(lang, "กู้คืนแล้ว", "Restored");
   if (r->restored_with > 0) {
     done += T(lang, " พร้อมรายการที่ลบไปด้วยกัน ", ", with the rows deleted with it: ") +

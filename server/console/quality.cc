@@ -408,6 +408,21 @@ Reply Merge(Context& ctx) {
   return Reply::Redirect("/quality?done=" + UrlEncode(done));
 }
 
+// What was done instead of restoring a producer merged away.
+std::string MovedText(Lang lang, const RestoredRow& r) {
+  const std::string into = r.moved_into_name.empty() ? r.moved_into : r.moved_into_name;
+  return lang == Lang::kTh
+             ? "ไม่ได้กู้คืน " + r.name + " เพราะรวมเข้ากับ " + into +
+               " แล้ว (กู้คืนจะเกิดรายการซ้ำอีก) ย้ายรายการที่บันทึกไว้ใต้รายการนี้หลังการรวม " +
+               std::to_string(r.moved) + " รายการไปที่ " + into +
+               " แล้ว อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป"
+             : "Not restored: " + r.name + " was merged into " + into +
+                   " (restoring it would make the duplicate again). The " +
+                   std::to_string(r.moved) +
+                   " rows recorded under it since the merge were moved to " + into +
+                   "; devices receive it when they next sync.";
+}
+
 // POST /quality/restore: entity=E id=ID reason=R (CSRF checked by the
 // Router); /api/quality/restore takes the same as form fields or a JSON
 // object. Errors redirect back with the message (400/404 for the API).
@@ -449,9 +464,16 @@ Reply Restore(Context& ctx) {
                                       {"district_code", restored->district_code},
                                       {"rows_under", restored->rows_under},
                                       {"undone", restored->undone},
-                                      {"restored_with", restored->restored_with}}
+                                      {"restored_with", restored->restored_with},
+                                      {"moved_into", restored->moved_into.empty()
+                                                         ? nlohmann::json(nullptr)
+                                                         : nlohmann::json(restored->moved_into)},
+                                      {"moved", restored->moved}}
                            .dump(-1, ' ', false,
                                  nlohmann::json::error_handler_t::replace));
+  }
+  if (!restored->moved_into.empty()) {
+    return Reply::Redirect("/quality?done=" + UrlEncode(MovedText(lang, *restored)));
   }
   const std::string done =
       T(lang, "กู้คืนแล้ว: ", "Restored: ") + EntityLabel(lang, restored->entity) +

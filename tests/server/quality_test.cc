@@ -21,6 +21,7 @@
 #include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/pull_service.h"
+#include "server/push_service.h"
 #include "server/report_queries.h"
 #include "server/row_history.h"
 #include "shared/change_set_codec.h"
@@ -1097,6 +1098,49 @@ TEST_CASE("kbo-server restore: restores, exits 2 for a row that is not "
   CHECK(audit.ColumnInt(0) == 1);
 }
 #endif
+
+TEST_CASE("Quality: a producer merged away is not restored; the rows a device "
+          "recorded under it after the merge move to the producer it was merged into",
+          "[quality][server][merge]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  {
+    Transaction tx(f.store->db());
+    REQUIRE(MergeProducers(*f.store, ScopeOf(kPhrao), d.p1, d.p2, "กลุ่มเดียวกัน",
+                           "user:office", "192.0.2.9")
+                .ok());
+    REQUIRE(tx.Commit().ok());
+    f.store->NoteCommittedSequences();
+  }
+  // A trainer who had not synced since visits the duplicate offline.
+  const Uuid late = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(trainer.id),
+                    trainer.SealNext({Row("visit", late, trainer.HlcAt(kT0 + 100),
+                                          {{"producer_id", T(d.p2), 0},
+                                           {"visited_at", T("2024-03-08T03:00:00Z"), 0},
+                                           {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE producer_id = ?1", d.p2) == 1);
+  Result<RestoredRow> r = Restore(f, ScopeOf(kPhrao), "producer", d.p2, "บันทึกหลังรวม");
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->moved_into == d.p1);
+  CHECK(r->moved == 1);
+  CHECK_FALSE(r->undone);
+  // The duplicate stays deleted; the late visit is the kept producer's.
+  CHECK(Count(f, "SELECT deleted FROM producer WHERE id = ?1", d.p2) == 1);
+  CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE producer_id = ?1", d.p2) == 0);
+  CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE id = ?1 AND producer_id = '" +
+                     d.p1 + "'",
+              late.ToString()) == 1);
+  // Nothing more is under it: the finding is gone.
+  auto issues = FindQualityIssues(f.store->db(), ScopeOf(kPhrao), kToday);
+  REQUIRE(issues.ok());
+  for (const auto& u : issues->under_deleted) CHECK(u.id != d.p2);
+}
 
 }  // namespace
 }  // namespace kbo::server::testing
