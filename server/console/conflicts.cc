@@ -360,8 +360,11 @@ Reply Detail(Context& ctx, bool api) {
               "<input name=\"value\" autocomplete=\"off\"></label>";
     }
     body += "<label>" + T(lang, "เหตุผล (จำเป็น)", "Reason (required)") +
-            "<textarea name=\"reason\" required maxlength=\"2000\" "
-            "rows=\"3\"></textarea></label>";
+            // A browser counts UTF-16 units, the server bytes: a Thai
+            // character is one unit and three bytes, so the box stops at
+            // what always fits.
+            "<textarea name=\"reason\" required maxlength=\"" +
+            std::to_string(kMaxReasonBytes / 3) + "\" rows=\"3\"></textarea></label>";
     body += "<input type=\"hidden\" name=\"lang\" value=\"" +
             std::string(LangCode(lang)) + "\">";
     body += "<button class=\"primary\" type=\"submit\">" +

@@ -343,7 +343,7 @@ Reply DevicesPage(Context &ctx) {
            T(lang, "เพิ่มอำเภอ", "Grant") + "</button></form>";
       b += "<form method=\"post\" action=\"/devices/" + id + "/label\">" +
            CsrfField(ctx) + "<label>" + T(lang, "ชื่อเรียก", "Label") +
-           "<input name=\"label\" maxlength=\"200\" value=\"" +
+           "<input name=\"label\" maxlength=\"" + std::to_string(kMaxLabelBytes / 3) + "\" value=\"" +
            Escape(d.label) + "\"></label><button type=\"submit\">" +
            T(lang, "บันทึกชื่อ", "Save label") + "</button></form>";
       b += "<a class=\"button\" href=\"/devices/" + id + "/revoke\">" +
@@ -527,7 +527,7 @@ std::string TokenForm(const Context &ctx) {
        T(lang, "ชื่อเรียก (ผู้ใช้และเครื่อง เช่น สมชาย · พร้าว · Samsung A14)",
          "Label (the person and the phone, e.g. Somchai · Phrao · Samsung "
          "A14)") +
-       "<input name=\"label\" maxlength=\"200\" required></label>";
+       "<input name=\"label\" maxlength=\"" + std::to_string(kMaxLabelBytes / 3) + "\" required></label>";
   b += "<label>" + T(lang, "บทบาท", "Role") + "<select name=\"role\">";
   for (std::string_view role : kRoles) {
     b += "<option value=\"" + std::string(role) + "\">" +

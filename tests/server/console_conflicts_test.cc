@@ -100,6 +100,15 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   Reply form = office.Get("/conflicts/" + id);
   CHECK_THAT(form.body, Catch::Contains("name=\"reason\"") &&
                             Catch::Contains("name=\"csrf\""));
+  // The box stops where a reason of Thai characters (3 bytes each) still
+  // fits the server's 2,000 bytes; the form posts multipart.
+  CHECK_THAT(form.body, Catch::Contains("maxlength=\"666\"") &&
+                            Catch::Contains("enctype=\"multipart/form-data\""));
+  {
+    std::string reason;
+    for (int i = 0; i < 666; ++i) reason += "ก";
+    CHECK(reason.size() <= kMaxReasonBytes);
+  }
   Reply no_reason = office.Post(
       "/conflicts/" + id + "/resolve",
       {{"csrf", office.csrf}, {"choice", "incoming"}, {"reason", "  "}});
