@@ -482,6 +482,29 @@ Reply Resolve(Context& ctx, bool api) {
                   "ค่าที่แสดงตอนนี้อยู่ด้านบนแล้ว โปรดตัดสินอีกครั้ง",
                   "Nothing was changed: this value was written again after you "
                   "opened the page; the value shown now is above. Decide again.");
+    } else if (r.status().reason() == kAlreadyResolved) {
+      // A colleague decided it while this page was open: whose decision
+      // stands, in the page's language and Bangkok time.
+      Result<ConflictRecord> now = conflicts.Get(c->id);
+      if (now.ok() && now->resolved()) {
+        const std::string value =
+            now->resolved_value.empty() ? T(ctx.lang, "(ว่าง)", "(empty)")
+                                        : "'" + now->resolved_value + "'";
+        const std::string who = now->resolved_by.empty() ? "-" : now->resolved_by;
+        message = ctx.lang == Lang::kTh
+                      ? "ยังไม่ได้เปลี่ยนอะไร: ข้อมูลขัดแย้งนี้ตัดสินไปแล้วเมื่อ " +
+                            FormatIsoBangkok(ctx.lang, now->resolved_at) + " โดย " + who +
+                            " เป็น " + value +
+                            (now->resolution_reason.empty()
+                                 ? ""
+                                 : " (เหตุผล: " + now->resolution_reason + ")")
+                      : "Nothing was changed: this conflict was resolved on " +
+                            FormatIsoBangkok(ctx.lang, now->resolved_at) + " by " + who +
+                            " as " + value +
+                            (now->resolution_reason.empty()
+                                 ? ""
+                                 : " (reason: " + now->resolution_reason + ")");
+      }
     } else if (r.status().reason() == "merged_away") {
       message = T(ctx.lang,
                   "ยังไม่ได้เปลี่ยนอะไร: กลุ่มผู้ผลิตนี้ถูกรวมเข้ากับอีกกลุ่มแล้ว "

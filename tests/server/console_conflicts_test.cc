@@ -178,6 +178,17 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
                    Catch::Contains("by user:somying") &&
                    Catch::Contains("มีใบลาป่วยจากโรงพยาบาล"));
   }
+  // A colleague's page, opened before the decision, is told in Thai whose
+  // decision stands, and when (Bangkok time).
+  Reply late = office.Post("/conflicts/" + id + "/resolve",
+                           {{"csrf", office.csrf},
+                            {"choice", "current"},
+                            {"reason", "ตามใบลงชื่อ"}});
+  CHECK(late.status == 303);
+  CHECK_THAT(PercentDecoded(Location(late)),
+             Catch::Contains("ตัดสินไปแล้วเมื่อ") && Catch::Contains("user:somying") &&
+                 Catch::Contains("มีใบลาป่วยจากโรงพยาบาล") &&
+                 !Catch::Contains("already resolved"));
   CHECK(c.f.Count("SELECT count(*) FROM audit_log WHERE action = 'resolve'") ==
         1);
 
