@@ -881,13 +881,7 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   }
   ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name
           << " = '" << r->conflict.resolved_value << "' (server sequence "
-          << r->seq << ")";
-  if (r->brought_back > 0) {
-    ctx.out << "; " << r->brought_back
-            << (r->brought_back == 1 ? " row" : " rows")
-            << " deleted with it came back with it";
-  }
-  ctx.out << "\n";
+          << r->seq << ")\n";
   return Status();
 }
 

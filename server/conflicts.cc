@@ -11,10 +11,6 @@
 
 #include "schema/schema.h"
 #include "server/data_quality.h"
-#include "shared/rows_under.h"
-#include "server/storage/quality_store.h"
-#include "server/storage/change_log.h"
-#include "server/console/users.h"
 #include "server/server_apply.h"
 #include "server/server_write.h"
 #include "server/storage/rows.h"
@@ -110,95 +106,6 @@ Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
 Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
   return storage::ConflictStore(store_.db()).List(open_only);
 }
-
-namespace {
-
-// Where a row's delete came from: the device that wrote deleted = 1 and the
-// first server sequence of the set it came in.
-struct DeleteOrigin {
-  std::string device;
-  uint64_t set_start = 0;
-};
-
-// The origin of the delete `entity` `row_id` shows now; nullopt when it is
-// not deleted, or its delete is not a device's (the server's own, or from
-// no set the log holds).
-Result<std::optional<DeleteOrigin>> FindDeleteOrigin(ServerStore& store,
-                                                     std::string_view entity,
-                                                     const Uuid& row_id) {
-  const Entity* e = FindEntity(entity);
-  if (e == nullptr) return std::optional<DeleteOrigin>();
-  Result<std::optional<ReplicaRow>> row = storage::Rows(store.db()).Read(*e, row_id);
-  if (!row.ok()) return row.status();
-  if (!row->has_value() || (*row)->values.empty() ||
-      (*row)->values.back() != Value::Integer(1)) {
-    return std::optional<DeleteOrigin>();
-  }
-  const auto v = (*row)->versions.find(kDeletedColumn);
-  if (v == (*row)->versions.end() || v->second.seq == 0 ||
-      v->second.hlc.device == store.server_id()) {
-    return std::optional<DeleteOrigin>();
-  }
-  const std::string device = v->second.hlc.device.ToString();
-  Result<std::optional<uint64_t>> start =
-      storage::ChangeLog(store.db()).SetHolding(device, v->second.seq);
-  if (!start.ok()) return start.status();
-  if (!start->has_value()) return std::optional<DeleteOrigin>();
-  return std::optional<DeleteOrigin>(DeleteOrigin{device, **start});
-}
-
-// The deleted rows under `entity` `id` (and under those, in turn) whose
-// delete came from `origin` (the same device's same set: `kbo delete
-// --cascade` sends the rows it takes in the set with the row), made live
-// again as the server's signed changes, each audited as the office's edit.
-// How many came back.
-Result<int64_t> BringBackTakenWith(ServerStore& store, const Entity& entity,
-                                   const std::string& id, const DeleteOrigin& origin,
-                                   const Resolver& by) {
-  int64_t back = 0;
-  std::vector<std::pair<const Entity*, std::string>> parents{{&entity, id}};
-  while (!parents.empty()) {
-    const auto [parent, parent_id] = parents.back();
-    parents.pop_back();
-    for (const ChildLink& link : LinksUnder(*parent)) {
-      Result<std::vector<storage::QualityStore::LiveChild>> deleted =
-          storage::QualityStore(store.db())
-              .DeletedRowIdsNaming(link.child->name, link.column, parent_id,
-                                   link.by_subject ? parent->name : std::string_view());
-      if (!deleted.ok()) return deleted.status();
-      for (const storage::QualityStore::LiveChild& child : *deleted) {
-        Result<Uuid> child_id = Uuid::Parse(child.id);
-        if (!child_id.ok()) continue;
-        Result<std::optional<DeleteOrigin>> its =
-            FindDeleteOrigin(store, link.child->name, *child_id);
-        if (!its.ok()) return its.status();
-        if (!its->has_value() || (*its)->device != origin.device ||
-            (*its)->set_start != origin.set_start) {
-          continue;  // deleted apart from it: stays deleted
-        }
-        Result<ServerWrite> w = WriteAsServer(store, link.child->name, *child_id,
-                                              {{std::string(kDeletedColumn),
-                                                Value::Integer(0)}});
-        if (!w.ok()) return w.status();
-        if (Status s = console::AppendAudit(
-                store, by.actor, "edit", std::string(link.child->name) + ":" + child.id,
-                "deleted: '1' -> '0' (deleted with " + std::string(parent->name) + ":" +
-                    parent_id + ", brought back with it: its delete was decided "
-                    "against)" +
-                    (by.reason.empty() ? "" : "; reason: " + by.reason),
-                by.address);
-            !s.ok()) {
-          return s;
-        }
-        ++back;
-        parents.emplace_back(link.child, child.id);
-      }
-    }
-  }
-  return back;
-}
-
-}  // namespace
 
 Result<ConflictRecord> Conflicts::Get(std::string_view id) {
   Result<std::optional<ConflictRecord>> c =
@@ -496,16 +403,6 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     }
   }
 
-  // A device's delete decided against: which device made it, and in which
-  // of its sets, before the write below replaces its version (the rows the
-  // same delete took with it come back too, below).
-  std::optional<DeleteOrigin> undone_delete;
-  if (c.column_name == kDeletedColumn && value == Value::Integer(0)) {
-    Result<std::optional<DeleteOrigin>> origin =
-        FindDeleteOrigin(store_, c.entity, *row_id);
-    if (!origin.ok()) return origin.status();
-    undone_delete = *origin;
-  }
   // An ordinary signed change of the server's own identity, stamped after
   // the cell's current version and based on it (server/server_write.h).
   Result<ServerWrite> written =
@@ -522,7 +419,6 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   }
   const AppliedSet* applied = &written->applied;
   const std::string resolved_at = store_.NowIso();
-  int64_t brought_back = 0;
 
   Result<uint64_t> feed = store_.TakeSeqs(1);
   if (!feed.ok()) return feed.status();
@@ -540,12 +436,6 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                                          applied->first_seq, "", by);
         !s.ok()) {
       return s;
-    }
-    if (undone_delete.has_value()) {
-      Result<int64_t> back =
-          BringBackTakenWith(store_, *entity, c.row_id, *undone_delete, by);
-      if (!back.ok()) return back.status();
-      brought_back = *back;
     }
   }
   {
@@ -568,7 +458,6 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   ResolveOutcome out;
   out.conflict = std::move(stored).value();
   out.seq = applied->first_seq;
-  out.brought_back = brought_back;
   return out;
 }
 

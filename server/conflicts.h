@@ -88,9 +88,6 @@ inline constexpr std::string_view kAlreadyResolved = "already_resolved";
 struct ResolveOutcome {
   ConflictRecord conflict;  // as now stored (resolved)
   uint64_t seq = 0;         // server sequence of the resolving write
-  // A device's delete decided against: the rows that delete took with it
-  // (`kbo delete --cascade`, in the same set) brought back too.
-  int64_t brought_back = 0;
 };
 
 // Lists and resolves conflicts. Not thread-safe (see ServerStore).

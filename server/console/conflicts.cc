@@ -519,16 +519,10 @@ Reply Resolve(Context& ctx, bool api) {
         ctx, "/conflicts/" + c->id + "?error=" + UrlEncode(message)));
   }
   if (api) return Reply::Json(ConflictJson(r->conflict));
-  std::string done = T(lang, "บันทึกการตัดสินแล้ว อุปกรณ์จะได้รับเมื่อซิงก์",
-                       "Resolved; devices receive it when they sync.");
-  if (r->brought_back > 0) {
-    const std::string n = std::to_string(r->brought_back);
-    done += lang == Lang::kTh
-                ? " รายการที่ถูกลบไปพร้อมกัน " + n + " รายการ (เช่น ภาพถ่าย) กลับมาด้วย"
-                : " The " + n + " rows deleted with it (photos, say) are back too.";
-  }
-  return Reply::Redirect(
-      WithLang(ctx, "/conflicts/" + c->id + "?done=" + UrlEncode(done)));
+  return Reply::Redirect(WithLang(
+      ctx, "/conflicts/" + c->id + "?done=" +
+               UrlEncode(T(lang, "บันทึกการตัดสินแล้ว อุปกรณ์จะได้รับเมื่อซิงก์",
+                           "Resolved; devices receive it when they sync."))));
 }
 
 const char* KindLabel(Lang lang, HistoryEntry::Kind k) {

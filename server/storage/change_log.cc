@@ -87,20 +87,6 @@ Result<std::optional<LatestSet>> ChangeLog::Latest(std::string_view device_id) {
   return out;
 }
 
-Result<std::optional<uint64_t>> ChangeLog::SetHolding(std::string_view device_id,
-                                                      uint64_t server_seq) {
-  Statement& st = db_.Cached(
-      "SELECT first_server_seq FROM change_set_log WHERE device_id = ?1 "
-      "AND first_server_seq <= ?2 ORDER BY first_server_seq DESC LIMIT 1");
-  st.Bind(1, device_id);
-  st.Bind(2, static_cast<int64_t>(server_seq));
-  std::optional<uint64_t> out;
-  if (st.Step()) out = static_cast<uint64_t>(st.ColumnInt(0));
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return out;
-}
-
 Result<LoggedSets> ChangeLog::SetsMentioning(std::string_view needle,
                                              size_t max_sets, size_t max_bytes) {
   // A set logged as it came (bytes_zstd = 0) is searched by the database; a

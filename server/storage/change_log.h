@@ -65,12 +65,6 @@ class ChangeLog {
                                                uint64_t seq);
   // The newest set of `device_id` (seq and hash only); nullopt if none.
   Result<std::optional<LatestSet>> Latest(std::string_view device_id);
-  // The first server sequence of the set of `device_id` that a write it
-  // made at server sequence `server_seq` came in (its sets take contiguous
-  // sequences, so: the greatest first_server_seq at or below it); nullopt
-  // if none of its sets starts at or below it.
-  Result<std::optional<uint64_t>> SetHolding(std::string_view device_id,
-                                             uint64_t server_seq);
   // The sets whose bytes contain `needle` (a row id's 16 raw bytes), the
   // latest first: at most `max_sets`, and no more than `max_bytes` of sets
   // in all (`truncated` says some were left out).

@@ -130,17 +130,8 @@ class QualityStore {
   Result<std::vector<LiveChild>> LiveRowIdsNaming(
       std::string_view entity, std::string_view column, const std::string& id,
       std::string_view subject_type = {});
-  // As LiveRowIdsNaming, for the deleted rows.
-  Result<std::vector<LiveChild>> DeletedRowIdsNaming(
-      std::string_view entity, std::string_view column, const std::string& id,
-      std::string_view subject_type = {});
 
  private:
-  Result<std::vector<LiveChild>> RowIdsNaming(std::string_view entity,
-                                              std::string_view column,
-                                              const std::string& id,
-                                              std::string_view subject_type,
-                                              int deleted);
   Db& db_;
 };
 

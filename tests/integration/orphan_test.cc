@@ -10,10 +10,8 @@
 #include <vector>
 
 #include "server/data_quality.h"
-#include "shared/fs.h"
 #include "tests/integration/field.h"
 #include "tests/support/test_db.h"
-#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 namespace {
@@ -108,66 +106,6 @@ TEST_CASE("Crossing offline: a producer deleted on one device while another "
   }
   CHECK(Field::DeviceState(somchai) == f.ServerState());
   CHECK(Field::DeviceState(malee) == f.ServerState());
-}
-
-TEST_CASE("Crossing offline: a visit deleted with its photos on one device while "
-          "another edits it: the office keeps the edit, and the photos that delete "
-          "took come back with it while one deleted apart stays deleted",
-          "[integration][orphans][conflict]") {
-  Field f;
-  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string visit =
-      f.Add(officer, {"visit", "add", "--producer", producer, "--notes", "ดูต้นแบบกระเป๋า"});
-  const auto photo = [&](const std::string& name, int w, int h) {
-    const std::string file = f.dir() + "/" + name;
-    REQUIRE(WriteFileAtomically(file, SampleJpeg(w, h), 0600).ok());
-    return f.Add(officer, {"photo", "add", file, "--subject", "visit:" + visit});
-  };
-  const std::string taken = photo("IMG_0001.jpg", 640, 480);
-  const std::string apart = photo("IMG_0002.jpg", 320, 240);
-  f.SyncOk(officer);
-  f.SyncOk(trainer);
-  // The trainer deletes a blurred photo and syncs; later, the visit with
-  // what is under it (the other photo), while the officer, offline, adds a
-  // follow-up to the visit.
-  REQUIRE(f.Kbo(trainer, {"delete", "photo", apart}).exit_code == 0);
-  f.SyncOk(trainer);
-  REQUIRE(f.Kbo(trainer, {"delete", "visit", visit, "--cascade"}).exit_code == 0);
-  REQUIRE(f.Kbo(officer, {"edit", "visit", visit, "--set", "follow_up=นัดดูตัวอย่างสีใหม่"})
-              .exit_code == 0);
-  f.SyncOk(trainer);
-  f.SyncOk(officer);
-  const auto deleted = [&](const std::string& entity, const std::string& id) {
-    return f.ServerCount("SELECT deleted FROM " + entity + " WHERE id = '" + id + "'");
-  };
-  REQUIRE(deleted("visit", visit) == 1);
-  REQUIRE(deleted("photo", taken) == 1);
-  std::string conflict;
-  for (const json& c : f.ServerJson({"conflicts", "list"})) {
-    if (c["entity"] == "visit" && c["column_name"] == "deleted") conflict = c["id"];
-  }
-  REQUIRE_FALSE(conflict.empty());
-
-  // The office keeps the edit: the visit is back, and so is the photo its
-  // delete took; the photo deleted on its own is not.
-  CliResult kept = f.Server({"conflicts", "resolve", conflict, "--value", "0", "--reason",
-                             "ยังติดตามกลุ่มนี้อยู่"});
-  INFO(kept.err);
-  REQUIRE(kept.exit_code == 0);
-  CHECK_THAT(kept.out, Catch::Contains("1 row deleted with it came back with it"));
-  CHECK(deleted("visit", visit) == 0);
-  CHECK(deleted("photo", taken) == 0);
-  CHECK(deleted("photo", apart) == 1);
-  for (const std::string& home : {trainer, officer}) {
-    f.SyncOk(home);
-    CHECK(f.KboJson(home, {"show", "visit", visit})["follow_up"] == "นัดดูตัวอย่างสีใหม่");
-    CHECK(f.KboJson(home, {"show", "photo", taken})["deleted"] == false);
-    CHECK(f.KboJson(home, {"show", "photo", apart})["deleted"] == true);
-  }
-  CHECK(Field::DeviceState(trainer) == f.ServerState());
-  CHECK(Field::DeviceState(officer) == f.ServerState());
 }
 
 }  // namespace
