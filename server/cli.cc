@@ -278,6 +278,9 @@ void Audit(ServerStore& store, std::string_view action,
   }
 }
 
+// The shortest start of a device id that `device revoke` takes.
+constexpr size_t kMinRevokePrefix = 8;
+
 // The device a person names: its whole id, or the start of it (at least
 // kMinIdPrefix characters, any case) when one device alone starts so, as a
 // token or a conflict is named. kNotFound for none, kInvalidArgument for
@@ -565,6 +568,14 @@ Status DeviceRevoke(Context& ctx, const std::vector<std::string>& args,
     return ctx.Usage("device revoke needs a device id");
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  // A revocation cannot be undone: a start of the id that a slip of the
+  // keyboard could make another phone's is not enough.
+  if (a.positional[0].size() < kMinRevokePrefix) {
+    return ctx.Usage("device revoke cannot be undone: give at least " +
+                     std::to_string(kMinRevokePrefix) +
+                     " characters of the device id (kbo-server device list shows "
+                     "them), got '" + a.positional[0] + "'");
+  }
   Enrolment enrolment(**store);
   Result<DeviceRecord> device = FindDevice(enrolment, a.positional[0]);
   if (!device.ok()) return device.status();

@@ -937,6 +937,7 @@ class Api {
     c.path = req.path;
     c.content_type = req.get_header_value("Content-Type");
     c.body = req.body;
+    c.app_installed = !app_dir_.empty();
     const size_t q = req.target.find('?');
     if (q != std::string::npos) {
       httplib::detail::parse_query_text(req.target.substr(q + 1), c.query);

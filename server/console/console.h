@@ -69,6 +69,9 @@ struct Request {
   // a plain host[:port], else the local address.
   std::string host;
   std::string local_address;
+  // Whether this server serves the phone app at /app/ (serve --app): the
+  // enrolment QR code opens it.
+  bool app_installed = true;
   // Set by the Router: the route pattern's capture groups.
   std::vector<std::string> matches;
 

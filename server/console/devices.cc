@@ -661,6 +661,7 @@ Reply CreateToken(Context &ctx) {
              {"role", role},
              {"districts", scope.ok() ? DistrictsJson(*scope) : Json::array()},
              {"expires_at", expires},
+             {"app_installed", ctx.req.app_installed},
              {"qr_svg", svg}}),
         201);
   }
@@ -685,6 +686,27 @@ Reply CreateToken(Context &ctx) {
   b += "<dt>" + T(lang, "รหัสอ้างอิง", "Token id") + "</dt><dd><code>" + id +
        "</code></dd></dl>";
   b += "<h2>" + T(lang, "สแกนด้วยโทรศัพท์", "Scan with the phone") + "</h2>";
+  // The code opens the phone app on this server: say when it cannot.
+  if (!ctx.req.app_installed) {
+    b += "<p class=\"flash error\">" +
+         T(lang,
+           "เซิร์ฟเวอร์นี้ยังไม่ได้ติดตั้งแอปบนโทรศัพท์ (kbo-server serve --app) "
+           "ลิงก์นี้จะเปิดได้เมื่อติดตั้งแล้ว ระหว่างนี้ลงทะเบียนด้วยรหัสหรือคำสั่งด้านล่าง",
+           "This server does not serve the phone app yet (kbo-server serve --app): "
+           "the link opens once it does. Meanwhile enrol with the token or the "
+           "command below.") +
+         "</p>";
+  } else if (!ctx.req.tls && base.find("://127.") == std::string::npos &&
+             base.find("://localhost") == std::string::npos &&
+             base.find("://[::1]") == std::string::npos) {
+    b += "<p class=\"flash\">" +
+         T(lang,
+           "โทรศัพท์ติดตั้งแอปได้เฉพาะเมื่อเปิดผ่าน HTTPS "
+           "(docs/operations.md: ใช้ --tls-cert หรือ nginx ด้านหน้า)",
+           "A phone installs the app only over HTTPS (docs/operations.md: "
+           "--tls-cert, or nginx in front).") +
+         "</p>";
+  }
   b += "<div class=\"qr-box\">" + svg + "</div>";
   b += "<p class=\"muted\">" + Escape(url) + "</p>";
   b += "<h2>" + T(lang, "หรือพิมพ์รหัส", "Or type the token") + "</h2>";

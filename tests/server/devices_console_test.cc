@@ -40,12 +40,14 @@ struct Browser {
   bool tls = false;
   std::string host;
   std::string local_address;
+  bool app_installed = true;
   std::map<std::string, std::string> cookies;
   std::string csrf;
 
   Reply Send(Request r) {
     r.cookies = cookies;
     r.remote_addr = address;
+    r.app_installed = app_installed;
     r.tls = tls;
     r.host = host;
     r.local_address = local_address;
@@ -399,6 +401,30 @@ std::string TokenIn(const std::string &body) {
   return m[1].str();
 }
 
+TEST_CASE("Console tokens: a server without the phone app says the code opens "
+          "nothing yet, and plain HTTP to a phone's address says phones need HTTPS",
+          "[console][devices]") {
+  Fixture fx;
+  Browser &b = fx.admin;
+  // A server without the phone app says the code opens nothing yet; one
+  // reached over plain HTTP by a phone's address says a phone needs HTTPS.
+  b.app_installed = false;
+  Reply no_app = b.Post("/tokens", {{"role", "trainer"}, {"district", "5011"}});
+  REQUIRE(no_app.status == 201);
+  CHECK_THAT(no_app.body, Catch::Contains("kbo-server serve --app") &&
+                              Catch::Contains("<svg "));
+  b.app_installed = true;
+  b.tls = false;
+  b.host = "192.168.1.20:8787";
+  Reply plain = b.Post("/tokens", {{"role", "trainer"}, {"district", "5011"}});
+  REQUIRE(plain.status == 201);
+  CHECK_THAT(plain.body, Catch::Contains("HTTPS"));
+  b.host = "127.0.0.1:8787";
+  Reply local = b.Post("/tokens", {{"role", "trainer"}, {"district", "5011"}});
+  CHECK(local.body.find("HTTPS") == std::string::npos);
+
+}
+
 TEST_CASE(
     "Console tokens: made from the form, shown once as QR, text and command",
     "[console][devices]") {
@@ -445,6 +471,9 @@ TEST_CASE(
   REQUIRE(to != std::string::npos);
   kbo::testing::TempDir tmp;
   CHECK(DecodeSvg(tmp, made.body.substr(from, to + 6 - from), 360) == url);
+
+  CHECK(made.body.find("serve --app") == std::string::npos);
+  CHECK(made.body.find("HTTPS") == std::string::npos);
 
   // Never shown again: the list has its id and label, not the token.
   Reply list = b.Get("/tokens");
@@ -805,7 +834,7 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
   // The start of its id, in any case, names it, as for a token or a
   // conflict; the answer names it whole with its label. Again: said, and
   // nothing changes.
-  std::string start = device.substr(0, 6);
+  std::string start = device.substr(0, 8);
   for (char& ch : start) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
   Cli revoked = RunServer(data, {"device", "revoke", start});
   INFO(revoked.err);
@@ -816,6 +845,7 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
   CHECK_THAT(again.out, Catch::Contains("was revoked already") &&
                             Catch::Contains("nothing changed"));
   CHECK(RunServer(data, {"device", "revoke", "abc"}).code == 2);       // too short
+  CHECK(RunServer(data, {"device", "revoke", device.substr(0, 6)}).code == 2);  // for a revoke
   CHECK(RunServer(data, {"device", "revoke", "ครูสมศรี"}).code == 2);  // not an id
   CHECK(RunServer(data, {"token", "cancel", id}).code != 0); // used
 
