@@ -735,6 +735,34 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
     KBO_ASSIGN_OR_RETURN(std::optional<MergedProducer> merged,
                          MergedInto(db, store.server_id().ToString(), row_id));
     if (merged.has_value()) {
+      // Where the merge's rows are now: the kept producer, or the one it was
+      // merged into in turn. It must be live and in this producer's
+      // district (and the user's), or nothing is moved.
+      std::string keep_id = merged->keep_id, keep_name = merged->keep_name;
+      std::optional<storage::ProducerHead> keep;
+      for (int hops = 0;; ++hops) {
+        KBO_ASSIGN_OR_RETURN(keep, QualityStore(db).FindProducer(keep_id));
+        if (!keep.has_value() || !keep->deleted || hops == 16) break;
+        KBO_ASSIGN_OR_RETURN(std::optional<MergedProducer> next,
+                             MergedInto(db, store.server_id().ToString(), keep_id));
+        if (!next.has_value()) break;
+        keep_id = next->keep_id;
+        keep_name = next->keep_name;
+      }
+      if (!keep.has_value() || keep->deleted ||
+          keep->district_code != found.district_code || !scope.Contains(keep->district_code)) {
+        return Status::InvalidArgument(
+                   subject + " was merged into producer " + keep_id +
+                   (keep_name.empty() ? "" : " ('" + keep_name + "')") + ", which is " +
+                   (!keep.has_value() ? "not held"
+                    : keep->deleted   ? "deleted"
+                                      : "in another district now") +
+                   ": the rows recorded under it since the merge stay where they are "
+                   "(restore or move that producer first); nothing was changed")
+            .WithReason("merged_away");
+      }
+      merged->keep_id = keep_id;
+      merged->keep_name = keep_name;
       MergeCounts moved;
       KBO_RETURN_IF_ERROR(RepointProducerRows(store, row_id, merged->keep_id,
                                               std::string(reason), actor, address,

@@ -1124,6 +1124,22 @@ TEST_CASE("Quality: a producer merged away is not restored; the rows a device "
                                            {"district_code", T(kPhrao), 0}})}))
               .ok());
   CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE producer_id = ?1", d.p2) == 1);
+  // While the producer it was merged into is itself deleted, nothing moves
+  // (the rows would be orphans there too): refused, saying so.
+  const auto set_deleted = [&](int v) {
+    REQUIRE(f.store->db()
+                .Exec("UPDATE producer SET deleted = " + std::to_string(v) +
+                      " WHERE id = '" + d.p1 + "'")
+                .ok());
+  };
+  set_deleted(1);
+  Result<RestoredRow> refused = Restore(f, ScopeOf(kPhrao), "producer", d.p2, "x");
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().reason() == "merged_away");
+  CHECK_THAT(refused.status().message(), Catch::Contains("which is deleted") &&
+                                             Catch::Contains("nothing was changed"));
+  CHECK(Count(f, "SELECT COUNT(*) FROM visit WHERE producer_id = ?1", d.p2) == 1);
+  set_deleted(0);
   Result<RestoredRow> r = Restore(f, ScopeOf(kPhrao), "producer", d.p2, "บันทึกหลังรวม");
   INFO(r.status().ToString());
   REQUIRE(r.ok());
