@@ -318,8 +318,9 @@ bool IsLongText(std::string_view column) {
 // text) and U+3000 count as spaces; a run becomes one ASCII space. Line
 // breaks at either end go too (a spreadsheet cell's last line break);
 // inside, they and everything else are kept as typed. Characters that show
-// nothing and mean nothing in Thai go wherever they are: U+2060 and U+FEFF
-// (a byte order mark pasted from a file), and the direction marks and
+// nothing and mean nothing in Thai go wherever they are: U+00AD (a soft
+// hyphen), U+2060-2064 (a word joiner, invisible operators), U+FEFF (a byte
+// order mark pasted from a file), and the direction marks and
 // overrides U+061C, U+200E/F, U+202A-E and U+2066-9 (which can make a name
 // show as another one). Two spellings of one name that differ only by them
 // would be two names; a contest or a judge two keys. U+200B, the zero-width
@@ -332,13 +333,14 @@ std::string TidyShortText(std::string_view text) {
       return j < text.size() ? static_cast<uint8_t>(text[j]) : 0;
     };
     if (byte(i) == 0xD8 && byte(i + 1) == 0x9C) return 2;
+    if (byte(i) == 0xC2 && byte(i + 1) == 0xAD) return 2;  // soft hyphen
     if (byte(i) == 0xEF && byte(i + 1) == 0xBB && byte(i + 2) == 0xBF) return 3;
     if (byte(i) != 0xE2) return 0;
     const uint8_t b1 = byte(i + 1), b2 = byte(i + 2);
     if (b1 == 0x80 && (b2 == 0x8E || b2 == 0x8F || (b2 >= 0xAA && b2 <= 0xAE))) {
       return 3;
     }
-    if (b1 == 0x81 && (b2 == 0xA0 || (b2 >= 0xA6 && b2 <= 0xA9))) return 3;
+    if (b1 == 0x81 && ((b2 >= 0xA0 && b2 <= 0xA4) || (b2 >= 0xA6 && b2 <= 0xA9))) return 3;
     return 0;
   };
   // The width of the space at `i` (0: none); line breaks count only at the

@@ -954,6 +954,8 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
         T("กลุ่ม ทอผ้า"));
   CHECK(*ParseCellText(E("producer"), C("producer", "name"),
                        "\u2060\u061C\u200F\u2069x") == T("x"));
+  CHECK(*ParseCellText(E("contest_score"), C("contest_score", "judge"),
+                       "อ.สุ\u00ADดา\u2062") == T("อ.สุดา"));
   CHECK(ParseCellText(E("producer"), C("producer", "village"), "\uFEFF \u200E")->is_null());
   CHECK(*ParseCellText(E("producer"), C("producer", "name"), "ผ้า\u200Dทอ") ==
         T("ผ้า\u200Dทอ"));
