@@ -470,32 +470,14 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     lines.push_back(record.line);
     ids.push_back(given);
   }
-  // One row said twice in the file (rows with a key: the same mark, score
-  // or stage): the same values twice are one row; different values are the
-  // person's to settle, since writing both would let the later line
-  // silently replace the earlier one.
-  if (!entity->natural_key.empty()) {
-    std::map<Uuid, size_t> first_of;  // derived id -> index into rows
+  // Keeps, in order with their lines and ids, the rows `drop(i, kept)` does
+  // not drop (`kept`: where row i goes if kept); its first error stops it.
+  const auto keep_rows = [&](const auto& drop) -> Status {
     size_t kept = 0;
     for (size_t i = 0; i < rows.size(); ++i) {
-      Result<Uuid> key = DerivedRowId(*entity, rows[i]);
-      if (key.ok()) {
-        auto [at, fresh] = first_of.emplace(*key, kept);
-        if (!fresh) {
-          const RowValues& earlier = rows[at->second];
-          if (earlier == rows[i]) {
-            if (skipped) ++skipped->repeated;
-            continue;
-          }
-          return Status::InvalidArgument(
-                     LinePrefix(lines[i]) + "this " + std::string(entity->name) +
-                     " is on line " + std::to_string(lines[at->second]) +
-                     " too, " + FirstDifference(earlier, rows[i]) +
-                     "; keep one of the two lines");
-        }
-      }
-      // (A row whose key is incomplete is left to the store, which names
-      // what it lacks.)
+      Result<bool> dropped = drop(i, kept);
+      if (!dropped.ok()) return dropped.status();
+      if (*dropped) continue;
       if (kept != i) {
         rows[kept] = std::move(rows[i]);
         lines[kept] = lines[i];
@@ -506,29 +488,48 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     rows.resize(kept);
     lines.resize(kept);
     ids.resize(kept);
+    return Status();
+  };
+  // One row said twice in the file (rows with a key: the same mark, score
+  // or stage): the same values twice are one row; different values are the
+  // person's to settle, since writing both would let the later line
+  // silently replace the earlier one. (A row whose key is incomplete is
+  // left to the store, which names what it lacks.)
+  if (!entity->natural_key.empty()) {
+    std::map<Uuid, size_t> first_of;  // derived id -> index into rows
+    if (Status s = keep_rows([&](size_t i, size_t kept) -> Result<bool> {
+          Result<Uuid> key = DerivedRowId(*entity, rows[i]);
+          if (!key.ok()) return false;
+          auto [at, fresh] = first_of.emplace(*key, kept);
+          if (fresh) return false;
+          const RowValues& earlier = rows[at->second];
+          if (earlier == rows[i]) {
+            if (skipped) ++skipped->repeated;
+            return true;
+          }
+          return Status::InvalidArgument(
+              LinePrefix(lines[i]) + "this " + std::string(entity->name) +
+              " is on line " + std::to_string(lines[at->second]) + " too, " +
+              FirstDifference(earlier, rows[i]) + "; keep one of the two lines");
+        });
+        !s.ok()) {
+      return s;
+    }
   }
   // Enrolments already held are skipped, so the same sheet imported twice
   // adds nothing the second time (a participant twice within the sheet is
   // still refused by the store, naming the line).
   if (entity->name == "enrolment") {
-    size_t kept = 0;
-    for (size_t i = 0; i < rows.size(); ++i) {
-      Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
-      if (!same.ok()) return same.status();
-      if (same->has_value()) {
-        if (skipped) ++skipped->already_enrolled;
-        continue;
-      }
-      if (kept != i) {
-        rows[kept] = std::move(rows[i]);
-        lines[kept] = lines[i];
-        ids[kept] = ids[i];
-      }
-      ++kept;
+    if (Status s = keep_rows([&](size_t i, size_t) -> Result<bool> {
+          Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
+          if (!same.ok()) return same.status();
+          if (!same->has_value()) return false;
+          if (skipped) ++skipped->already_enrolled;
+          return true;
+        });
+        !s.ok()) {
+      return s;
     }
-    rows.resize(kept);
-    lines.resize(kept);
-    ids.resize(kept);
   }
   if (rows.empty()) return std::vector<Uuid>{};
 
