@@ -509,7 +509,7 @@ TEST_CASE("Conflicts: keeping a later write that has gone since is refused "
 }
 
 TEST_CASE("Console data: a workshop is not made shorter than the days its marks are "
-          "on, as a device refuses it; lengthening, and a cut that leaves every "
+          "on, as a device refuses it, while lengthening, and a cut that leaves every "
           "mark, are saved",
           "[console][workshop_days]") {
   AttendanceConflict c;  // a five-day workshop with a mark on day 3

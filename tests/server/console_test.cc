@@ -557,7 +557,7 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
 }
 
 TEST_CASE("console data: a visit's time is shown and typed in Bangkok time and kept "
-          "as UTC; a row with long Thai notes is edited by a multipart form",
+          "as UTC, and a row with long Thai notes is edited by a multipart form",
           "[console]") {
   ServerFixture f;
   console::Console console(*f.store);

@@ -1099,7 +1099,7 @@ TEST_CASE("kbo-server restore: restores, exits 2 for a row that is not "
 }
 #endif
 
-TEST_CASE("Quality: a producer merged away is not restored; the rows a device "
+TEST_CASE("Quality: a producer merged away is not restored, the rows a device "
           "recorded under it after the merge move to the producer it was merged into",
           "[quality][server][merge]") {
   ServerFixture f;
