@@ -564,6 +564,14 @@ TEST_CASE("ImportCsv: an id of a row with a natural key must be its derived id",
   CHECK(skipped.already_held == 1);
 }
 
+// How many change sets wait to be sent: what a write that writes nothing
+// must leave as it was.
+int64_t OutboxEntries(ClientStore& store) {
+  Statement st(store.db(), "SELECT COUNT(*) FROM outbox");
+  REQUIRE(st.Step());
+  return st.ColumnInt(0);
+}
+
 TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note, "
           "writes nothing it holds already, and says what it changed",
           "[csv_import]") {
@@ -580,11 +588,7 @@ TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note,
   REQUIRE(first.ok());
   REQUIRE(first->size() == 2);
   CHECK(skipped.changed == 0);
-  const auto outbox = [&] {
-    Statement st(store->db(), "SELECT COUNT(*) FROM outbox");
-    REQUIRE(st.Step());
-    return st.ColumnInt(0);
-  };
+  const auto outbox = [&] { return OutboxEntries(*store); };
   const int64_t sent = outbox();
 
   // The same sheet again: nothing written, nothing to send.
@@ -630,11 +634,7 @@ TEST_CASE("ImportCsv: one mark twice in a sheet is refused when the two lines di
   const Course course = RecordCourse(*store);
   const std::string w = course.workshop.ToString();
   const std::string e = course.enrolment.ToString();
-  const auto outbox = [&] {
-    Statement st(store->db(), "SELECT COUNT(*) FROM outbox");
-    REQUIRE(st.Step());
-    return st.ColumnInt(0);
-  };
+  const auto outbox = [&] { return OutboxEntries(*store); };
   const int64_t before = outbox();
   // Lines 2 and 4 say day 1 differently: which is right is the person's to
   // say, so nothing is written and both lines are named.

@@ -598,31 +598,27 @@ TEST_CASE("console data: a visit's time is shown and typed in Bangkok time and k
     return st.ColumnText(0);
   };
   // Saved as shown (a browser drops ":00" seconds): nothing changed.
-  Reply same = office.Post(url, {{"csrf", csrf},
-                                 {"set_visited_at", "2026-09-01T10:00"},
-                                 {"was_visited_at", "2026-09-01T10:00:00"},
-                                 {"reason", "ตรวจ"}});
+  // The form as a browser posts it: the time typed, the one the page showed.
+  const auto set_time = [&](const std::string& typed, const std::string& shown,
+                            const std::string& reason) {
+    return office.Post(url, {{"csrf", csrf},
+                             {"set_visited_at", typed},
+                             {"was_visited_at", shown},
+                             {"reason", reason}});
+  };
+  Reply same = set_time("2026-09-01T10:00", "2026-09-01T10:00:00", "ตรวจ");
   CHECK_THAT(PercentDecode(Header(same, "Location")), Catch::Contains("ไม่มีอะไรเปลี่ยน"));
   CHECK(visited_at() == "2026-09-01T03:00:00Z");
   // 10:30 typed is 10:30 in Chiang Mai; 00:30 on the 2nd there is 17:30
   // on the 1st in UTC.
-  Reply later = office.Post(url, {{"csrf", csrf},
-                                  {"set_visited_at", "2026-09-01T10:30"},
-                                  {"was_visited_at", "2026-09-01T10:00:00"},
-                                  {"reason", "เวลาตามสมุดบันทึก"}});
+  Reply later = set_time("2026-09-01T10:30", "2026-09-01T10:00:00", "เวลาตามสมุดบันทึก");
   CHECK_THAT(Header(later, "Location"), Catch::Contains("done="));
   CHECK(visited_at() == "2026-09-01T03:30:00Z");
-  Reply small_hours = office.Post(url, {{"csrf", csrf},
-                                        {"set_visited_at", "2026-09-02T00:30:15"},
-                                        {"was_visited_at", "2026-09-01T10:30:00"},
-                                        {"reason", "เวลาตามสมุดบันทึก"}});
+  Reply small_hours = set_time("2026-09-02T00:30:15", "2026-09-01T10:30:00", "เวลาตามสมุดบันทึก");
   CHECK_THAT(Header(small_hours, "Location"), Catch::Contains("done="));
   CHECK(visited_at() == "2026-09-01T17:30:15Z");
   // A time that is no time is refused in the column's words.
-  Reply bad = office.Post(url, {{"csrf", csrf},
-                                {"set_visited_at", "2026-02-30T10:00"},
-                                {"was_visited_at", "2026-09-02T00:30:15"},
-                                {"reason", "x"}});
+  Reply bad = set_time("2026-02-30T10:00", "2026-09-02T00:30:15", "x");
   CHECK_THAT(Header(bad, "Location"), Catch::Contains("error="));
   CHECK(visited_at() == "2026-09-01T17:30:15Z");
 }
