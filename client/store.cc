@@ -513,11 +513,11 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
 }
 
 Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells,
-                               bool validated, bool absent) {
+                               bool validated, bool absent, const Hlc* stamp) {
   RowChange change;
   change.entity = std::string(e.name);
   change.row_id = id;
-  change.hlc = clock_->Now();
+  change.hlc = stamp != nullptr ? *stamp : clock_->Now();
   change.cells.reserve(cells->size());
   // The names move with their nodes: no copy of each column's name (most
   // are longer than WebAssembly's short-string buffer, so each copy was an
@@ -1242,7 +1242,11 @@ Result<ClientStore::Deleted> ClientStore::Delete(std::string_view entity, const 
     return s;
   }
   // The rows below first, the row itself last: a pull never sees a child
-  // outlive the parent it names.
+  // outlive the parent it names. All of them with one hlc: that is how the
+  // server knows which rows this delete took (a photo deleted on its own
+  // has another), and brings back exactly those if the office decides the
+  // delete against an edit (server/conflicts.cc, BringBackTakenWith).
+  const Hlc stamp = clock_->Now();
   for (size_t i = rows.size(); i-- > 0;) {
     const Entity& re = *rows[i].entity;
     if (i > 0) {
@@ -1254,7 +1258,7 @@ Result<ClientStore::Deleted> ClientStore::Delete(std::string_view entity, const 
     RowValues tombstone;
     tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
     if (Status s = WriteLocal(re, rows[i].id, &tombstone, /*validated=*/true,
-                              /*absent=*/false);
+                              /*absent=*/false, &stamp);
         !s.ok()) {
       return s;
     }

@@ -366,9 +366,10 @@ class ClientStore {
   // outbox content (in a txn), moving the cells out of `cells` (left empty).
   // `validated`: every cell already passed the catalogue's checks. `absent`:
   // write it as a new row; if the row exists, kAlreadyExists with nothing
-  // written and the values back in `cells`.
+  // written and the values back in `cells`. `stamp`: the hlc to write with
+  // (a cascade's rows share one, see Delete); the clock's next if null.
   Status WriteLocal(const Entity& entity, const Uuid& id, RowValues* cells,
-                    bool validated, bool absent);
+                    bool validated, bool absent, const Hlc* stamp = nullptr);
   // Writes the action's pending row changes as one outbox entry.
   Status FlushOutbox();
   // Ends a successful action inside its transaction: the outbox entry and

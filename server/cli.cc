@@ -892,7 +892,16 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   }
   ctx.out << "resolved " << r->conflict.id << ": " << r->conflict.column_name
           << " = '" << r->conflict.resolved_value << "' (server sequence "
-          << r->seq << ")\n";
+          << r->seq << ")";
+  if (r->brought_back > 0) {
+    ctx.out << "; " << r->brought_back << (r->brought_back == 1 ? " row" : " rows")
+            << " deleted with it came back with it";
+  }
+  if (r->left_deleted > 0) {
+    ctx.out << "; " << r->left_deleted << (r->left_deleted == 1 ? " row" : " rows")
+            << " deleted with it stayed deleted (under a row still deleted)";
+  }
+  ctx.out << "\n";
   return Status();
 }
 

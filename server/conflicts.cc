@@ -13,6 +13,7 @@
 #include "server/data_quality.h"
 #include "server/server_apply.h"
 #include "server/server_write.h"
+#include "server/storage/quality_store.h"
 #include "server/storage/rows.h"
 #include "server/storage/server_state.h"
 #include "shared/change_set_codec.h"
@@ -22,6 +23,7 @@
 #include "shared/labels.h"
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
+#include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
 #include "shared/wire.h"
 
@@ -106,6 +108,149 @@ Result<std::vector<ConflictRecord>> ConflictFeed(Db& db, uint64_t after,
 Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
   return storage::ConflictStore(store_.db()).List(open_only);
 }
+
+namespace {
+
+// The hlc a device deleted `row` with (its `deleted` cell's version): set
+// when the row is deleted and a device, not the office, deleted it.
+std::optional<Hlc> DeviceDeleteStamp(const ReplicaRow& row, const Uuid& server_id) {
+  if (row.values.empty() || row.values.back() != Value::Integer(1)) return std::nullopt;
+  const auto v = row.versions.find(kDeletedColumn);
+  if (v == row.versions.end() || v->second.hlc.device == server_id) return std::nullopt;
+  return v->second.hlc;
+}
+
+// The rows `row` of `entity` is recorded under: its required references
+// (an attendance mark is under its workshop and its enrolment) and a
+// photo's subject.
+std::vector<std::pair<const Entity*, std::string>> ParentsOf(const Entity& entity,
+                                                             const ReplicaRow& row) {
+  std::vector<std::pair<const Entity*, std::string>> out;
+  const auto text = [&](std::string_view column) -> std::string {
+    for (size_t i = 0; i < entity.columns.size() && i < row.values.size(); ++i) {
+      if (entity.columns[i].name == column && row.values[i].type() == Value::Type::kText) {
+        return std::string(row.values[i].text());
+      }
+    }
+    return std::string();
+  };
+  for (const Column& c : entity.columns) {
+    if (c.type != ColumnType::kRef || !c.required || c.ref_entity.empty()) continue;
+    if (const Entity* parent = FindEntity(c.ref_entity)) out.emplace_back(parent, text(c.name));
+  }
+  if (entity.name == "photo") {
+    if (const Entity* subject = FindEntity(text("subject_type"))) {
+      out.emplace_back(subject, text("subject_id"));
+    }
+  }
+  return out;
+}
+
+struct BroughtBack {
+  int64_t back = 0, left = 0;
+};
+
+// A device's delete of `root` `root_id`, written with `stamp`, was decided
+// against (the row is live again): the rows that delete took with it come
+// back too. `kbo delete ... --cascade` writes every row it takes with the
+// row's own hlc (client/store.cc), so they are the deleted rows under the
+// row, and under those, whose `deleted` carries `stamp`; a row deleted on
+// its own, before or after, has another hlc and stays deleted. One comes
+// back when every row it is recorded under is live (a mark needs its
+// enrolment and its workshop) and it is in `by`'s districts; each as the
+// server's signed write, settling the row's own delete conflicts, with an
+// audit line. Inside the resolving transaction.
+Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
+                                       const std::string& root_id, const Hlc& stamp,
+                                       const Resolver& by) {
+  struct Taken {
+    const Entity* entity;
+    Uuid id;
+    std::string district;
+    bool back = false;
+  };
+  storage::Rows rows(store.db());
+  storage::QualityStore quality(store.db());
+  std::vector<Taken> taken;
+  std::set<std::pair<const Entity*, std::string>> seen;
+  std::vector<std::pair<const Entity*, std::string>> under{{&root, root_id}};
+  for (size_t i = 0; i < under.size(); ++i) {
+    const auto [parent, parent_id] = under[i];  // a copy: `under` grows
+    for (const ChildLink& link : LinksUnder(*parent)) {
+      Result<std::vector<storage::QualityStore::LiveChild>> deleted =
+          quality.DeletedRowIdsNaming(link.child->name, link.column, parent_id,
+                                      link.by_subject ? parent->name : std::string_view());
+      if (!deleted.ok()) return deleted.status();
+      for (const storage::QualityStore::LiveChild& child : *deleted) {
+        if (!seen.insert({link.child, child.id}).second) continue;
+        Result<Uuid> id = Uuid::Parse(child.id);
+        if (!id.ok()) continue;
+        Result<std::optional<ReplicaRow>> row = rows.Read(*link.child, *id);
+        if (!row.ok()) return row.status();
+        if (!row->has_value() ||
+            DeviceDeleteStamp(**row, store.server_id()) != std::optional<Hlc>(stamp)) {
+          continue;  // deleted apart from it: stays deleted
+        }
+        taken.push_back({link.child, *id, child.district_code});
+        under.emplace_back(link.child, child.id);
+      }
+    }
+  }
+  const auto live = [&](const Entity& e, const std::string& id) -> Result<bool> {
+    Result<Uuid> u = Uuid::Parse(id);
+    if (!u.ok()) return false;
+    Result<std::optional<ReplicaRow>> row = rows.Read(e, *u);
+    if (!row.ok()) return row.status();
+    return row->has_value() && !(*row)->values.empty() &&
+           (*row)->values.back() == Value::Integer(0);
+  };
+  BroughtBack out;
+  // In passes, parents before the rows under them; a pass that brings
+  // nothing back ends it.
+  for (bool again = true; again;) {
+    again = false;
+    for (Taken& t : taken) {
+      if (t.back) continue;
+      if (by.scope.has_value() && !by.scope->Contains(t.district)) continue;
+      Result<std::optional<ReplicaRow>> row = rows.Read(*t.entity, t.id);
+      if (!row.ok()) return row.status();
+      if (!row->has_value()) continue;
+      bool parents_live = true;
+      for (const auto& [parent, parent_id] : ParentsOf(*t.entity, **row)) {
+        Result<bool> is = live(*parent, parent_id);
+        if (!is.ok()) return is.status();
+        parents_live = parents_live && *is;
+      }
+      if (!parents_live) continue;
+      Result<ServerWrite> w = WriteAsServer(
+          store, t.entity->name, t.id, {{std::string(kDeletedColumn), Value::Integer(0)}});
+      if (!w.ok()) return w.status();
+      const std::string id = t.id.ToString();
+      if (Status s = SettleDeleteConflicts(store, t.entity->name, id, Value::Integer(0),
+                                           w->applied.first_seq, "", by);
+          !s.ok()) {
+        return s;
+      }
+      if (Status s = storage::ConflictStore(store.db()).AuditResolution(
+              store.NowIso(), by.actor, std::string(t.entity->name) + ":" + id,
+              std::string(t.entity->name) + " " + id + " deleted = '0' (deleted with " +
+                  std::string(root.name) + " " + root_id +
+                  ", whose delete was decided against: back with it)" +
+                  (by.reason.empty() ? "" : "; reason: " + by.reason),
+              by.address);
+          !s.ok()) {
+        return s;
+      }
+      t.back = true;
+      ++out.back;
+      again = true;
+    }
+  }
+  out.left = static_cast<int64_t>(taken.size()) - out.back;
+  return out;
+}
+
+}  // namespace
 
 Result<ConflictRecord> Conflicts::Get(std::string_view id) {
   Result<std::optional<ConflictRecord>> c =
@@ -403,6 +548,14 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     }
   }
 
+  // A device's delete decided against: the hlc it was written with, before
+  // the write below replaces it (the rows it took come back too, below).
+  std::optional<Hlc> undone_delete;
+  if (c.column_name == kDeletedColumn && value == Value::Integer(0)) {
+    Result<std::optional<ReplicaRow>> row = storage::Rows(db).Read(*entity, *row_id);
+    if (!row.ok()) return row.status();
+    if (row->has_value()) undone_delete = DeviceDeleteStamp(**row, store_.server_id());
+  }
   // An ordinary signed change of the server's own identity, stamped after
   // the cell's current version and based on it (server/server_write.h).
   Result<ServerWrite> written =
@@ -419,6 +572,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   }
   const AppliedSet* applied = &written->applied;
   const std::string resolved_at = store_.NowIso();
+  BroughtBack brought_back;
 
   Result<uint64_t> feed = store_.TakeSeqs(1);
   if (!feed.ok()) return feed.status();
@@ -436,6 +590,12 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                                          applied->first_seq, "", by);
         !s.ok()) {
       return s;
+    }
+    if (undone_delete.has_value()) {
+      Result<BroughtBack> back =
+          BringBackTakenWith(store_, *entity, c.row_id, *undone_delete, by);
+      if (!back.ok()) return back.status();
+      brought_back = *back;
     }
   }
   {
@@ -458,6 +618,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   ResolveOutcome out;
   out.conflict = std::move(stored).value();
   out.seq = applied->first_seq;
+  out.brought_back = brought_back.back;
+  out.left_deleted = brought_back.left;
   return out;
 }
 

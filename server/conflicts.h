@@ -2,8 +2,10 @@
 #define KBO_SERVER_CONFLICTS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "server/enrolment.h"
@@ -71,6 +73,14 @@ inline constexpr std::string_view kChangedSince = "changed_since";
 // Who resolves, and why: kept with the conflict (resolved_by,
 // resolution_reason) and in the audit log (action "resolve").
 struct Resolver {
+  Resolver() = default;
+  Resolver(std::string who, std::string why, std::string from,
+           std::optional<Scope> districts = std::nullopt)
+      : actor(std::move(who)),
+        reason(std::move(why)),
+        address(std::move(from)),
+        scope(std::move(districts)) {}
+
   // 'user:LOGIN' (a console user) or 'cli' (a shell on the server).
   std::string actor;
   // Why, as the person wrote it (at most kMaxReasonBytes); the console
@@ -78,6 +88,10 @@ struct Resolver {
   std::string reason;
   // The browser's address for the audit log; empty from the shell.
   std::string address;
+  // The districts the person may change (a console user's); nullopt for
+  // all (a shell on the server). A row outside them that a resolution
+  // would bring back with the row it decides stays as it is.
+  std::optional<Scope> scope;
 };
 inline constexpr size_t kMaxReasonBytes = 2000;
 // The shortest id prefix `Find` accepts.
@@ -88,6 +102,12 @@ inline constexpr std::string_view kAlreadyResolved = "already_resolved";
 struct ResolveOutcome {
   ConflictRecord conflict;  // as now stored (resolved)
   uint64_t seq = 0;         // server sequence of the resolving write
+  // A device's delete decided against (the row is live again): the rows
+  // that same delete took with it (`kbo delete ... --cascade`) brought back
+  // too, and those left deleted (outside the person's districts, or under
+  // another row still deleted).
+  int64_t brought_back = 0;
+  int64_t left_deleted = 0;
 };
 
 // Lists and resolves conflicts. Not thread-safe (see ServerStore).

@@ -808,7 +808,7 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
   KBO_RETURN_IF_ERROR(SettleDeleteConflicts(
       store, e->name, row_id, Value::Integer(0), w.applied.first_seq, "",
       Resolver{std::string(actor), "restored: " + std::string(reason),
-               std::string(address)}));
+               std::string(address), scope}));
   KBO_RETURN_IF_ERROR(console::AppendAudit(
       store, actor, "edit", std::string(e->name) + ":" + row_id,
       "deleted: '1' -> '0' (restored: rows were recorded under it); reason: " +

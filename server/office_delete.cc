@@ -257,7 +257,7 @@ Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
     KBO_RETURN_IF_ERROR(SettleDeleteConflicts(
         store, r.entity->name, r.id.ToString(), Value::Integer(0),
         w.applied.first_seq, "",
-        Resolver{std::string(actor), "restored: " + why, std::string(address)}));
+        Resolver{std::string(actor), "restored: " + why, std::string(address), scope}));
     KBO_RETURN_IF_ERROR(console::AppendAudit(
         store, actor, "edit",
         std::string(r.entity->name) + ":" + r.id.ToString(),

@@ -382,6 +382,7 @@ Reply Resolve(Context& ctx, bool api) {
   Resolver by;
   by.actor = ctx.user().actor();
   by.address = ctx.req.remote_addr;
+  by.scope = ctx.user().scope;
   if (api) {
     json body = json::parse(ctx.req.body, nullptr, false);
     if (!body.is_object()) {
@@ -518,11 +519,36 @@ Reply Resolve(Context& ctx, bool api) {
     return Reply::Redirect(WithLang(
         ctx, "/conflicts/" + c->id + "?error=" + UrlEncode(message)));
   }
-  if (api) return Reply::Json(ConflictJson(r->conflict));
-  return Reply::Redirect(WithLang(
-      ctx, "/conflicts/" + c->id + "?done=" +
-               UrlEncode(T(lang, "บันทึกการตัดสินแล้ว อุปกรณ์จะได้รับเมื่อซิงก์",
-                           "Resolved; devices receive it when they sync."))));
+  if (api) {
+    // The conflict as stored, and what its delete had taken: back, or left.
+    json out = json::parse(ConflictJson(r->conflict), nullptr, false);
+    if (out.is_object()) {
+      out["brought_back"] = r->brought_back;
+      out["left_deleted"] = r->left_deleted;
+      return Reply::Json(out.dump(-1, ' ', false, json::error_handler_t::replace));
+    }
+    return Reply::Json(ConflictJson(r->conflict));
+  }
+  std::string done = T(lang, "บันทึกการตัดสินแล้ว อุปกรณ์จะได้รับเมื่อซิงก์",
+                       "Resolved; devices receive it when they sync.");
+  if (r->brought_back > 0) {
+    const std::string n = std::to_string(r->brought_back);
+    done += lang == Lang::kTh
+                ? " รายการที่ถูกลบไปพร้อมกัน " + n + " รายการ (เช่น ภาพถ่าย) กลับมาด้วย"
+                : " The " + n + (r->brought_back == 1 ? " row" : " rows") +
+                      " deleted with it (photos, say) came back too.";
+  }
+  if (r->left_deleted > 0) {
+    const std::string n = std::to_string(r->left_deleted);
+    done += lang == Lang::kTh
+                ? " อีก " + n + " รายการที่ถูกลบไปพร้อมกันยังคงถูกลบ "
+                      "(อยู่นอกอำเภอที่คุณดูแล หรืออยู่ใต้รายการที่ยังถูกลบ)"
+                : " " + n + (r->left_deleted == 1 ? " row" : " rows") +
+                      " deleted with it stayed deleted (outside your districts, "
+                      "or under a row still deleted).";
+  }
+  return Reply::Redirect(
+      WithLang(ctx, "/conflicts/" + c->id + "?done=" + UrlEncode(done)));
 }
 
 const char* KindLabel(Lang lang, HistoryEntry::Kind k) {

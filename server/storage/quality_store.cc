@@ -307,6 +307,18 @@ Result<int64_t> QualityStore::LiveRowsNaming(std::string_view entity,
 Result<std::vector<QualityStore::LiveChild>> QualityStore::LiveRowIdsNaming(
     std::string_view entity, std::string_view column, const std::string& id,
     std::string_view subject_type) {
+  return RowIdsNaming(entity, column, id, subject_type, /*deleted=*/false);
+}
+
+Result<std::vector<QualityStore::LiveChild>> QualityStore::DeletedRowIdsNaming(
+    std::string_view entity, std::string_view column, const std::string& id,
+    std::string_view subject_type) {
+  return RowIdsNaming(entity, column, id, subject_type, /*deleted=*/true);
+}
+
+Result<std::vector<QualityStore::LiveChild>> QualityStore::RowIdsNaming(
+    std::string_view entity, std::string_view column, const std::string& id,
+    std::string_view subject_type, bool deleted) {
   const Entity* e = FindEntity(entity);
   if (e == nullptr || !KnownColumn(*e, column) ||
       (!subject_type.empty() && !KnownColumn(*e, "subject_type"))) {
@@ -315,7 +327,7 @@ Result<std::vector<QualityStore::LiveChild>> QualityStore::LiveRowIdsNaming(
   }
   Statement st(db_, "SELECT id, COALESCE(district_code, '') FROM " +
                         std::string(e->name) + " WHERE " + std::string(column) +
-                        " = ?1 AND deleted = 0" +
+                        " = ?1 AND deleted = " + (deleted ? "1" : "0") +
                         (subject_type.empty() ? "" : " AND subject_type = ?2") +
                         " ORDER BY id");
   KBO_RETURN_IF_ERROR(st.status());

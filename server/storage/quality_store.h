@@ -130,8 +130,18 @@ class QualityStore {
   Result<std::vector<LiveChild>> LiveRowIdsNaming(
       std::string_view entity, std::string_view column, const std::string& id,
       std::string_view subject_type = {});
+  // The same for the deleted rows (the rows a delete of `id` may have taken
+  // with it).
+  Result<std::vector<LiveChild>> DeletedRowIdsNaming(
+      std::string_view entity, std::string_view column, const std::string& id,
+      std::string_view subject_type = {});
 
  private:
+  Result<std::vector<LiveChild>> RowIdsNaming(std::string_view entity,
+                                              std::string_view column,
+                                              const std::string& id,
+                                              std::string_view subject_type,
+                                              bool deleted);
   Db& db_;
 };
 

@@ -9,6 +9,7 @@
 #include "server/pull_service.h"
 #include "server/push_service.h"
 #include "server/storage/change_log.h"
+#include "tests/server/conflict_fixture.h"
 #include "tests/server/server_fixture.h"
 
 namespace kbo::server::testing {
@@ -565,6 +566,137 @@ TEST_CASE("Conflicts: an invalid value resolves nothing",
                               {Resolution::Kind::kKeepIncoming, "", 0}, kCli);
   REQUIRE(ok.ok());
   CHECK(ok->conflict.resolved_value == "4");
+}
+
+
+// A trainer whose device covers Phrao and Fang deletes a Phrao workshop
+// with everything under it (one hlc, as `kbo delete --cascade` writes
+// them): a Phrao participant's enrolment and mark, and a Fang
+// participant's, recorded while the workshop was still set in Fang. Another
+// trainer, offline, sets the workshop's venue: a conflict on its delete.
+struct WorkshopDeletedWithRows {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  Uuid producer = Uuid::Random(), workshop = Uuid::Random(), near = Uuid::Random(),
+       far = Uuid::Random(), photo = Uuid::Random();
+  Uuid near_mark = AttendanceId(workshop, near, 1), far_mark = AttendanceId(workshop, far, 1);
+  ConflictRecord conflict;
+
+  WorkshopDeletedWithRows() {
+    f.Enroll(somchai, std::string(kPhrao) + "," + kFang);
+    f.Enroll(malee, kPhrao);
+    const auto enrolment = [&](const Uuid& id, const char* district, const char* name) {
+      return Row("enrolment", id, somchai.HlcAt(kT0),
+                 {{"workshop_id", T(workshop.ToString()), 0},
+                  {"producer_id", T(producer.ToString()), 0},
+                  {"participant_name", T(name), 0},
+                  {"district_code", T(district), 0}});
+    };
+    const auto mark = [&](const Uuid& id, const Uuid& of, const char* district) {
+      RowChange row = Mark(id, somchai.HlcAt(kT0), workshop, of, 1, "present");
+      row.cells.back().value = T(district);
+      return row;
+    };
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext(
+                          {Producer(producer, somchai.HlcAt(kT0), kFang),
+                           Row("workshop", workshop, somchai.HlcAt(kT0),
+                               {{"title", T("อบรม KBO"), 0},
+                                {"fiscal_year", I(2567), 0},
+                                {"district_code", T(kFang), 0},
+                                {"start_date", T("2024-03-11"), 0},
+                                {"days", I(5), 0}}),
+                           enrolment(far, kFang, "นายคำปัน ฝางเหนือ"),
+                           mark(far_mark, far, kFang)}))
+                .ok());
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext(
+                          {Row("workshop", workshop, somchai.HlcAt(kT0 + 5),
+                               {{"district_code", T(kPhrao), 0}}),
+                           enrolment(near, kPhrao, "นางบัวคำ แสนดี"),
+                           mark(near_mark, near, kPhrao),
+                           Row("photo", photo, somchai.HlcAt(kT0 + 5),
+                               {{"subject_type", T("workshop"), 0},
+                                {"subject_id", T(workshop.ToString()), 0},
+                                {"sha256", T(std::string(64, 'a')), 0},
+                                {"bytes", I(1000), 0},
+                                {"mime", T("image/jpeg"), 0},
+                                {"district_code", T(kPhrao), 0}})}))
+                .ok());
+    REQUIRE(f.Count("SELECT COUNT(*) FROM enrolment WHERE deleted = 0") == 2);
+    REQUIRE(f.Count("SELECT COUNT(*) FROM attendance WHERE district_code = '" +
+                    std::string(kFang) + "'") == 1);
+    REQUIRE(f.Count("SELECT COUNT(*) FROM photo WHERE deleted = 0") == 1);
+    // The photo deleted on its own first (its own hlc), then the cascade:
+    // one hlc for the workshop and the rows under it, in the same set.
+    const Hlc cascade = somchai.HlcAt(kT0 + 20);
+    const auto tombstone = [&](const char* entity, const Uuid& id, const Hlc& hlc) {
+      return Row(entity, id, hlc, {{"deleted", I(1), 0}});
+    };
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext({tombstone("photo", photo, somchai.HlcAt(kT0 + 10)),
+                                        tombstone("attendance", near_mark, cascade),
+                                        tombstone("attendance", far_mark, cascade),
+                                        tombstone("enrolment", near, cascade),
+                                        tombstone("enrolment", far, cascade),
+                                        tombstone("workshop", workshop, cascade)}))
+                .ok());
+    REQUIRE(push.Push(f.Record(malee.id),
+                      malee.SealNext({Row("workshop", workshop, malee.HlcAt(kT0 + 30),
+                                          {{"venue", T("ศาลาวัดพร้าว"), 0}})}))
+                .ok());
+    auto list = Conflicts(*f.store).List();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+    conflict = list->front();
+    REQUIRE(conflict.column_name == "deleted");
+  }
+
+  int64_t Deleted(const char* entity, const Uuid& id) {
+    return f.Count(std::string("SELECT deleted FROM ") + entity + " WHERE id = '" +
+                   id.ToString() + "'");
+  }
+};
+
+TEST_CASE("Conflicts: keeping an edit of a row a device deleted with --cascade brings "
+          "back what that delete took, not a row deleted on its own",
+          "[server][conflict]") {
+  WorkshopDeletedWithRows c;
+  auto r = Conflicts(*c.f.store)
+               .Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                        Resolver{"cli", "ยังจัดอบรมอยู่", ""});
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->brought_back == 4);
+  CHECK(r->left_deleted == 0);
+  CHECK(c.Deleted("workshop", c.workshop) == 0);
+  CHECK(c.Deleted("enrolment", c.near) == 0);
+  CHECK(c.Deleted("enrolment", c.far) == 0);
+  CHECK(c.Deleted("attendance", c.near_mark) == 0);
+  CHECK(c.Deleted("attendance", c.far_mark) == 0);
+  CHECK(c.Deleted("photo", c.photo) == 1);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'resolve'") == 5);
+}
+
+TEST_CASE("Conflicts: a console user brings back only the rows a cascade took in "
+          "their districts, and a mark only with its enrolment",
+          "[server][conflict]") {
+  WorkshopDeletedWithRows c;
+  Scope phrao;
+  phrao.districts = {kPhrao};
+  auto r = Conflicts(*c.f.store)
+               .Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                        Resolver{"user:phrao.office", "ยังจัดอบรมอยู่", "127.0.0.1", phrao});
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->brought_back == 2);
+  CHECK(r->left_deleted == 2);
+  CHECK(c.Deleted("workshop", c.workshop) == 0);
+  CHECK(c.Deleted("enrolment", c.near) == 0);
+  CHECK(c.Deleted("attendance", c.near_mark) == 0);
+  CHECK(c.Deleted("enrolment", c.far) == 1);
+  CHECK(c.Deleted("attendance", c.far_mark) == 1);
 }
 
 }  // namespace
