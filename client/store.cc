@@ -17,9 +17,9 @@
 #include "shared/fs.h"
 #include "shared/labels.h"
 #include "shared/replica/apply.h"
+#include "shared/replica/workshop_cut.h"
 #include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
-#include "shared/workshop_days.h"
 
 namespace kbo::client {
 namespace {
@@ -85,32 +85,6 @@ Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
   return any;
-}
-
-// A workshop is not made shorter than the days its marks are on
-// (shared/workshop_days.h): the live marks on the days a cut removes.
-Status CheckDaysCoverMarks(Db& db, const Uuid& workshop, const Value& days_now,
-                           const Value& days) {
-  const int64_t now = WorkshopDays(days_now);
-  const int64_t n = WorkshopDays(days);
-  if (n >= now) return Status();
-  Statement& st = db.Cached(
-      "SELECT COUNT(*), MIN(day), MAX(day) FROM attendance "
-      "WHERE workshop_id = ?1 AND deleted = 0 AND day > ?2 AND day <= ?3");
-  st.Bind(1, std::string_view(workshop.ToString()))
-      .Bind(2, Value::Integer(n))
-      .Bind(3, Value::Integer(now));
-  MarksOnCutDays cut;
-  if (st.Step()) {
-    cut.marks = st.ColumnInt(0);
-    if (cut.marks > 0) {
-      cut.first_day = st.ColumnInt(1);
-      cut.last_day = st.ColumnInt(2);
-    }
-  }
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
-  return kbo::CheckDaysCoverMarks(n, cut);
 }
 
 // Removes from `cells` the values `held` holds already (the same value
@@ -1064,8 +1038,8 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     if (Status s = CheckPositionPair(*e, merged); !s.ok()) return s;
   }
   if (e->name == "workshop" && changes.count("days") != 0) {
-    if (Status s = CheckDaysCoverMarks(*db_, id, (*existing)->values["days"],
-                                       merged["days"]);
+    if (Status s = CheckWorkshopCut(*db_, id.ToString(), (*existing)->values["days"],
+                                    merged["days"]);
         !s.ok()) {
       return s;
     }

@@ -23,6 +23,7 @@
 #include "shared/labels.h"
 #include "shared/protocol.h"
 #include "shared/replica/apply.h"
+#include "shared/replica/workshop_cut.h"
 #include "shared/rows_under.h"
 #include "shared/sqlite/migrate.h"
 #include "shared/wire.h"
@@ -548,6 +549,21 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
     }
   }
 
+  // A workshop is not made shorter than the days its marks are on, by a
+  // resolution no more than by an edit (shared/workshop_days.h). Whatever
+  // the row shows now (a merge may show the cut already), the value decided
+  // must cover every live mark: deciding for the cut would hide them for
+  // good.
+  if (c.entity == "workshop" && c.column_name == "days") {
+    const Column* days = entity->FindColumn("days");
+    const int64_t longest = days != nullptr && days->has_range
+                                ? static_cast<int64_t>(days->max)
+                                : int64_t{366};
+    if (Status s = CheckWorkshopCut(db, c.row_id, Value::Integer(longest), value);
+        !s.ok()) {
+      return s;
+    }
+  }
   // A device's delete decided against: the hlc it was written with, before
   // the write below replaces it (the rows it took come back too, below).
   std::optional<Hlc> undone_delete;

@@ -19,7 +19,6 @@
 #include "server/server_write.h"
 #include "server/storage/entity_reads.h"
 #include "server/storage/originals.h"
-#include "server/storage/report_store.h"
 #include "shared/civil_time.h"
 #include "shared/encoding.h"
 #include "shared/entities.h"
@@ -28,7 +27,7 @@
 #include "shared/name_match.h"
 #include "shared/uuid.h"
 #include "shared/value_json.h"
-#include "shared/workshop_days.h"
+#include "shared/replica/workshop_cut.h"
 
 namespace kbo::server::console {
 namespace {
@@ -710,21 +709,10 @@ Reply EditRow(Context& ctx) {
       if (name != "days") continue;
       const Column* days = e->FindColumn("days");
       const Value& held = (*row)[static_cast<size_t>(days - e->columns.data()) + 1];
-      const int64_t now = WorkshopDays(held);
-      const int64_t after = WorkshopDays(value);
-      if (after >= now) break;
-      Result<std::vector<storage::AttendanceMarkRow>> marks =
-          storage::ReportStore(ctx.store.db())
-              .AttendanceMarks(Scope{true, {}}, id, "", now);
-      if (!marks.ok()) return Reply::Html("could not read the roll call", 500);
-      MarksOnCutDays cut;
-      for (const storage::AttendanceMarkRow& m : *marks) {
-        if (m.day <= after) continue;
-        cut.first_day = cut.marks == 0 ? m.day : std::min(cut.first_day, m.day);
-        cut.last_day = std::max(cut.last_day, m.day);
-        ++cut.marks;
-      }
-      if (Status s = CheckDaysCoverMarks(after, cut); !s.ok()) {
+      if (Status s = CheckWorkshopCut(ctx.store.db(), id, held, value); !s.ok()) {
+        if (s.code() != Code::kInvalidArgument) {
+          return Reply::Html("could not read the roll call", 500);
+        }
         return fail(ProblemText(lang, entity_name, s));
       }
     }

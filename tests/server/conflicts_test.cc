@@ -699,5 +699,71 @@ TEST_CASE("Conflicts: a console user brings back only the rows a cascade took in
   CHECK(c.Deleted("attendance", c.far_mark) == 1);
 }
 
+
+TEST_CASE("Conflicts: a workshop's days are not decided shorter than the days its "
+          "marks are on, whichever side the row shows",
+          "[server][conflict]") {
+  // Which trainer's cut writes last: the row shows 6 days, or already the
+  // cut to 3.
+  const bool cut_shown = GENERATE(false, true);
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao);
+  f.Enroll(malee, kPhrao);
+  const Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+             enrolment = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext(
+                        {Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                         Row("workshop", workshop, somchai.HlcAt(kT0),
+                             {{"title", T("อบรม KBO พร้าว"), 0},
+                              {"fiscal_year", I(2567), 0},
+                              {"district_code", T(kPhrao), 0},
+                              {"start_date", T("2024-03-11"), 0},
+                              {"days", I(5), 0}}),
+                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
+                             {{"workshop_id", T(workshop.ToString()), 0},
+                              {"producer_id", T(producer.ToString()), 0},
+                              {"participant_name", T("นางบัวคำ แสนดี"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Mark(AttendanceId(workshop, enrolment, 4), somchai.HlcAt(kT0),
+                              workshop, enrolment, 4, "present"),
+                         Row("workshop", workshop, somchai.HlcAt(kT0 + 10),
+                             {{"days", I(6), 0}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(malee.id),
+                    malee.SealNext({Row("workshop", workshop,
+                                        malee.HlcAt(cut_shown ? kT0 + 20 : kT0 + 5),
+                                        {{"days", I(3), 0}})}))
+              .ok());
+  auto list = Conflicts(*f.store).List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  const ConflictRecord conflict = list->front();
+  REQUIRE(conflict.column_name == "days");
+  CHECK(f.Count("SELECT days FROM workshop") == (cut_shown ? 3 : 6));
+
+  Conflicts conflicts(*f.store);
+  const auto resolve = [&](Resolution how) {
+    return conflicts.Resolve(conflict.id, how, Resolver{"cli", "ตกลงกันแล้ว", ""});
+  };
+  auto cut = resolve(Resolution{Resolution::Kind::kKeepIncoming, "", 0});
+  REQUIRE_FALSE(cut.ok());
+  CHECK(cut.status().code() == Code::kInvalidArgument);
+  CHECK(cut.status().reason() == "marks_beyond_days");
+  CHECK_THAT(cut.status().message(), Catch::Contains("day 4"));
+  CHECK(f.Count("SELECT days FROM workshop") == (cut_shown ? 3 : 6));
+  CHECK(conflicts.List(/*open_only=*/true)->size() == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM audit_log") == 0);
+
+  // Four days cover the mark: decided.
+  auto four = resolve(Resolution{Resolution::Kind::kValue, "4", 0});
+  INFO(four.status().ToString());
+  REQUIRE(four.ok());
+  CHECK(f.Count("SELECT days FROM workshop") == 4);
+  CHECK(conflicts.List(/*open_only=*/true)->empty());
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
