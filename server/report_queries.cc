@@ -80,7 +80,8 @@ Status CheckFiscalYear(int64_t fy) {
   if (fy < kMinFiscalYear || fy > kMaxFiscalYear) {
     return Status::InvalidArgument(
         "fiscal year " + std::to_string(fy) +
-        " is not a Buddhist Era year between 2400 and 2700 (e.g. 2569)");
+        " is not a Buddhist Era year between 2400 and 2700 (e.g. 2569)")
+        .WithReason("bad_fiscal_year");
   }
   return Status();
 }
@@ -98,13 +99,15 @@ struct WorkshopHead {
 Result<WorkshopHead> LoadWorkshop(Db& db, std::string_view workshop_id,
                                   const Scope& scope) {
   if (workshop_id.empty()) {
-    return Status::InvalidArgument("give a workshop id (--workshop ID)");
+    return Status::InvalidArgument("give a workshop id (--workshop ID)")
+        .WithReason("workshop_needed");
   }
   Result<std::optional<storage::WorkshopRow>> row =
       ReportStore(db).FindLiveWorkshop(workshop_id);
   if (!row.ok()) return row.status();
   if (!row->has_value()) {
-    return Status::NotFound("no workshop " + std::string(workshop_id));
+    return Status::NotFound("no workshop " + std::string(workshop_id))
+        .WithReason("no_workshop");
   }
   const storage::WorkshopRow& found = **row;
   WorkshopHead w;
@@ -118,7 +121,8 @@ Result<WorkshopHead> LoadWorkshop(Db& db, std::string_view workshop_id,
   }
   // Out of scope reads as unknown: a viewer learns nothing of it.
   if (!scope.Contains(w.district_code)) {
-    return Status::NotFound("no workshop " + std::string(workshop_id));
+    return Status::NotFound("no workshop " + std::string(workshop_id))
+        .WithReason("no_workshop");
   }
   return w;
 }
@@ -141,7 +145,8 @@ Result<Scope> EffectiveScope(const ReportFilter& filter) {
   if (FindDistrict(filter.district) == nullptr) {
     return Status::InvalidArgument("'" + filter.district +
                                    "' is not a Chiang Mai district code "
-                                   "(e.g. 5011 is Phrao)");
+                                   "(e.g. 5011 is Phrao)")
+        .WithReason("bad_district");
   }
   Scope narrowed;
   if (filter.scope.Contains(filter.district)) {
@@ -179,8 +184,9 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
     r.fiscal_year = latest->value_or(0);
     if (r.fiscal_year == 0) {
       return Status::NotFound(
-          "no workshop in scope to take a fiscal year from: give one "
-          "(--fiscal-year BE)");
+                 "no workshop in scope to take a fiscal year from: give one "
+                 "(--fiscal-year BE)")
+          .WithReason("no_fiscal_year");
     }
   }
   Result<ReachTarget> target = LoadTarget(db, r.fiscal_year);
@@ -377,7 +383,9 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
     r.contest = r.contests.front();
   } else if (std::find(r.contests.begin(), r.contests.end(), r.contest) ==
              r.contests.end()) {
-    return Status::NotFound("no scores for contest '" + r.contest + "'");
+    return Status::NotFound("no scores for contest '" + r.contest + "'")
+        .WithReason("no_scores")
+        .With("contest", r.contest);
   }
 
   struct Sum {
@@ -734,7 +742,8 @@ Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
   for (int64_t n : {groups, entrepreneurs, producers}) {
     if (n < 0 || n > kMaxCount) {
       return Status::InvalidArgument(
-          "targets must be whole numbers from 0 to 1000000");
+                 "targets must be whole numbers from 0 to 1000000")
+          .WithReason("bad_target");
     }
   }
   if (producers < groups + entrepreneurs) {
@@ -750,21 +759,25 @@ Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
 Status SetMinDays(Db& db, std::string_view workshop_id, int64_t n) {
   if (n < 1 || n > kMaxDays) {
     return Status::InvalidArgument("min days must be from 1 to 366, not " +
-                                   std::to_string(n));
+                                   std::to_string(n))
+        .WithReason("bad_min_days");
   }
   ReportStore store(db);
   Result<std::optional<storage::WorkshopRow>> w =
       store.FindLiveWorkshop(workshop_id);
   if (!w.ok()) return w.status();
   if (!w->has_value()) {
-    return Status::NotFound("no workshop " + std::string(workshop_id));
+    return Status::NotFound("no workshop " + std::string(workshop_id))
+        .WithReason("no_workshop");
   }
   const int64_t days = (*w)->days.value_or(kDefaultDays);
   if (days >= 1 && n > days) {
     return Status::InvalidArgument(
                "the workshop has " + std::to_string(days) +
                " days: a certificate cannot ask for " + std::to_string(n))
-        .With(field::kField, "min_days");
+        .WithReason("min_days_over")
+        .With(field::kField, "min_days")
+        .With("days", days);
   }
   return store.UpsertMinDays(workshop_id, n);
 }

@@ -50,25 +50,56 @@ bool WantsJson(const Context& ctx) {
          ctx.req.Query("format") == "json";
 }
 
+// A report's refusal in the page's language: Thai for each reason the
+// report queries give (server/report_queries.cc), the message otherwise.
+std::string ProblemWords(const Context& ctx, const Status& s) {
+  if (ctx.lang != Lang::kTh) return s.message();
+  const std::string& r = s.reason();
+  if (r == "bad_fiscal_year") {
+    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2400 ถึง 2700 (เช่น 2569)";
+  }
+  if (r == "workshop_needed") return "โปรดเลือกการอบรม";
+  if (r == "no_workshop") return "ไม่พบการอบรมนี้";
+  if (r == "bad_district") {
+    return "รหัสอำเภอนี้ไม่ใช่อำเภอของจังหวัดเชียงใหม่ (เช่น 5011 คืออำเภอพร้าว)";
+  }
+  if (r == "no_fiscal_year") {
+    return "ยังไม่มีการอบรมในอำเภอที่คุณดูแล จึงยังไม่รู้ปีงบประมาณ โปรดเลือกปีงบประมาณ";
+  }
+  if (r == "no_scores") {
+    const std::string* contest = s.TextField("contest");
+    return "ยังไม่มีคะแนนของการประกวด" +
+           (contest != nullptr ? " '" + *contest + "'" : std::string());
+  }
+  if (r == "bad_target") return "เป้าหมายต้องเป็นจำนวนเต็มตั้งแต่ 0 ถึง 1000000";
+  if (r == "bad_min_days") return "จำนวนวันขั้นต่ำต้องอยู่ระหว่าง 1 ถึง 366 วัน";
+  if (r == "min_days_over") {
+    const int64_t* days = s.IntegerField("days");
+    return "การอบรมนี้มี " + (days != nullptr ? std::to_string(*days) : std::string("?")) +
+           " วัน เกณฑ์วันเข้าอบรมของวุฒิบัตรจะมากกว่านั้นไม่ได้";
+  }
+  return s.message();
+}
+
+// The JSON twins keep the English message (scripts read it) and the reason.
 Reply Fail(const Context& ctx, const Status& s) {
   int http = 500;
   std::string error = "internal";
   std::string message = "the report could not be read";
-  if (s.code() == Code::kInvalidArgument) {
-    http = 400;
-    error = "invalid_argument";
+  std::string shown = T(ctx, "อ่านรายงานไม่ได้", "The report could not be read.");
+  if (s.code() == Code::kInvalidArgument || s.code() == Code::kNotFound) {
+    const bool invalid = s.code() == Code::kInvalidArgument;
+    http = invalid ? 400 : 404;
+    error = invalid ? "invalid_argument" : "not_found";
     message = s.message();
-  } else if (s.code() == Code::kNotFound) {
-    http = 404;
-    error = "not_found";
-    message = s.message();
+    shown = ProblemWords(ctx, s);
   }
   if (WantsJson(ctx)) {
     return Reply::Json(EncodeErrorBody(error, message, http), http);
   }
   return Reply::Html(
       Layout(ctx, T(ctx, "รายงาน", "Reports"),
-             "<p class=\"flash error\" role=\"alert\">" + Escape(message) +
+             "<p class=\"flash error\" role=\"alert\">" + Escape(shown) +
                  "</p><p><a href=\"/reports\">" +
                  T(ctx, "กลับไปที่รายงาน", "Back to reports") + "</a></p>"),
       http);
@@ -83,7 +114,8 @@ Result<ReportFilter> FilterOf(const Context& ctx) {
     const std::optional<int64_t> year =
         fy.size() == 4 ? ParseInt64(fy, 0, 9999) : std::nullopt;
     if (!year) {
-      return Status::InvalidArgument("fiscal_year must be a Buddhist Era year such as 2569");
+      return Status::InvalidArgument("fiscal_year must be a Buddhist Era year such as 2569")
+          .WithReason("bad_fiscal_year");
     }
     f.fiscal_year = *year;
   }
@@ -373,7 +405,7 @@ Reply SaveTargets(Context& ctx) {
   Transaction txn(ctx.store.db());
   if (!txn.status().ok()) return Fail(ctx, txn.status());
   if (Status s = SetTarget(ctx.store.db(), *fy, *g, *e, *p); !s.ok()) {
-    if (s.code() == Code::kInvalidArgument) return Back(ctx, back, "error", s.message());
+    if (s.code() == Code::kInvalidArgument) return Back(ctx, back, "error", ProblemWords(ctx, s));
     return Fail(ctx, s);
   }
   const std::string detail = "groups " + Num(*g) + ", entrepreneurs " + Num(*e) +
@@ -419,7 +451,7 @@ Reply AttendancePage(Context& ctx) {
   if (!f.ok()) return Fail(ctx, f.status());
   if (f->workshop_id.empty()) {
     if (WantsJson(ctx)) {
-      return Fail(ctx, Status::InvalidArgument("give ?workshop=ID"));
+      return Fail(ctx, Status::InvalidArgument("give ?workshop=ID").WithReason("workshop_needed"));
     }
     return Page(ctx, W(ctx, "attendance"),
                 "<h1>" + Escape(W(ctx, "attendance")) + "</h1>" +
@@ -505,7 +537,7 @@ Reply CertificatesPage(Context& ctx) {
   if (!f.ok()) return Fail(ctx, f.status());
   if (f->workshop_id.empty()) {
     if (WantsJson(ctx)) {
-      return Fail(ctx, Status::InvalidArgument("give ?workshop=ID"));
+      return Fail(ctx, Status::InvalidArgument("give ?workshop=ID").WithReason("workshop_needed"));
     }
     return Page(ctx, W(ctx, "certificates"),
                 "<h1>" + Escape(W(ctx, "certificates")) + "</h1>" +
@@ -562,7 +594,7 @@ Reply SaveMinDays(Context& ctx) {
   const std::string back =
       "/reports/certificates?workshop=" + UrlEncode(workshop);
   const std::optional<int64_t> n = FormNumber(ctx, "min_days", 1, 366);
-  if (workshop.empty()) return Fail(ctx, Status::InvalidArgument("no workshop"));
+  if (workshop.empty()) return Fail(ctx, Status::InvalidArgument("no workshop").WithReason("workshop_needed"));
   // Only a workshop the user can see.
   Scope scope = ctx.user().scope;
   Result<AttendanceGrid> seen = Attendance(ctx.store.db(), workshop, scope);

@@ -227,5 +227,35 @@ TEST_CASE("Console reports: office users edit targets and min days, with "
                     "user:office min_days_set workshop:" + fx.d.course});
 }
 
+
+TEST_CASE("Console reports: a refusal on a Thai page is said in Thai, the JSON "
+          "twin keeps the English message",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("office");
+  Reply fy = b.Get("/reports/reach", {{"fiscal_year", "25x9"}});
+  CHECK(fy.status == 400);
+  CHECK(Has(fy.body, "ปีงบประมาณต้องเป็นปี พ.ศ."));
+  Reply district = b.Get("/reports/reach", {{"district", "9999"}});
+  CHECK(district.status == 400);
+  CHECK(Has(district.body, "ไม่ใช่อำเภอของจังหวัดเชียงใหม่"));
+  Reply contest = b.Get("/reports/contest", {{"contest", "ประกวดไม่มีจริง"}});
+  CHECK(contest.status == 404);
+  CHECK(Has(contest.body, "ยังไม่มีคะแนนของการประกวด"));
+  CHECK(Has(contest.body, "ประกวดไม่มีจริง"));
+  Reply unknown = b.Get("/reports/attendance", {{"workshop", "no-such"}});
+  CHECK(unknown.status == 404);
+  CHECK(Has(unknown.body, "ไม่พบการอบรมนี้"));
+
+  Reply english = b.Get("/reports/reach", {{"fiscal_year", "25x9"}, {"lang", "en"}});
+  CHECK(english.status == 400);
+  CHECK(Has(english.body, "Buddhist Era"));
+  Reply api = b.Get("/api/reports/contest", {{"contest", "ประกวดไม่มีจริง"}});
+  CHECK(api.status == 404);
+  CHECK(Has(api.body, "no scores for contest"));
+
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
