@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "schema/schema.h"
+#include "server/console/users.h"
 #include "server/data_quality.h"
 #include "server/server_apply.h"
 #include "server/server_write.h"
@@ -112,15 +113,6 @@ Result<std::vector<ConflictRecord>> Conflicts::List(bool open_only) {
 
 namespace {
 
-// The hlc a device deleted `row` with (its `deleted` cell's version): set
-// when the row is deleted and a device, not the office, deleted it.
-std::optional<Hlc> DeviceDeleteStamp(const ReplicaRow& row, const Uuid& server_id) {
-  if (row.values.empty() || row.values.back() != Value::Integer(1)) return std::nullopt;
-  const auto v = row.versions.find(kDeletedColumn);
-  if (v == row.versions.end() || v->second.hlc.device == server_id) return std::nullopt;
-  return v->second.hlc;
-}
-
 // The rows `row` of `entity` is recorded under: its required references
 // (an attendance mark is under its workshop and its enrolment) and a
 // photo's subject.
@@ -147,20 +139,15 @@ std::vector<std::pair<const Entity*, std::string>> ParentsOf(const Entity& entit
   return out;
 }
 
-struct BroughtBack {
-  int64_t back = 0, left = 0;
-};
+}  // namespace
 
-// A device's delete of `root` `root_id`, written with `stamp`, was decided
-// against (the row is live again): the rows that delete took with it come
-// back too. `kbo delete ... --cascade` writes every row it takes with the
-// row's own hlc (client/store.cc), so they are the deleted rows under the
-// row, and under those, whose `deleted` carries `stamp`; a row deleted on
-// its own, before or after, has another hlc and stays deleted. One comes
-// back when every row it is recorded under is live (a mark needs its
-// enrolment and its workshop) and it is in `by`'s districts; each as the
-// server's signed write, settling the row's own delete conflicts, with an
-// audit line. Inside the resolving transaction.
+std::optional<Hlc> DeviceDeleteStamp(const ReplicaRow& row, const Uuid& server_id) {
+  if (row.values.empty() || row.values.back() != Value::Integer(1)) return std::nullopt;
+  const auto v = row.versions.find(kDeletedColumn);
+  if (v == row.versions.end() || v->second.hlc.device == server_id) return std::nullopt;
+  return v->second.hlc;
+}
+
 Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
                                        const std::string& root_id, const Hlc& stamp,
                                        const Resolver& by) {
@@ -192,8 +179,26 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
             DeviceDeleteStamp(**row, store.server_id()) != std::optional<Hlc>(stamp)) {
           continue;  // deleted apart from it: stays deleted
         }
+        // Deleted by someone else before this delete came: its delete stands.
+        Result<bool> already = rows.TombstoneOnDeleted(link.child->name, child.id, stamp);
+        if (!already.ok()) return already.status();
+        if (*already) continue;
         taken.push_back({link.child, *id, child.district_code});
         under.emplace_back(link.child, child.id);
+      }
+    }
+  }
+  // All or nothing: a row left out for its district would stay deleted
+  // with nothing left to bring it back (as UndoOfficeDelete refuses).
+  if (by.scope.has_value()) {
+    for (const Taken& t : taken) {
+      if (!by.scope->Contains(t.district)) {
+        return Status::PermissionDenied(
+                   "the delete of " + std::string(root.name) + " " + root_id +
+                   " also took rows in districts outside yours; keeping the edit "
+                   "would bring them back too, so it needs a user with those "
+                   "districts (or kbo-server conflicts resolve); nothing was changed")
+            .WithReason("rows_out_of_scope");
       }
     }
   }
@@ -212,7 +217,6 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
     again = false;
     for (Taken& t : taken) {
       if (t.back) continue;
-      if (by.scope.has_value() && !by.scope->Contains(t.district)) continue;
       Result<std::optional<ReplicaRow>> row = rows.Read(*t.entity, t.id);
       if (!row.ok()) return row.status();
       if (!row->has_value()) continue;
@@ -223,20 +227,26 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
         parents_live = parents_live && *is;
       }
       if (!parents_live) continue;
+      const std::string id = t.id.ToString();
       Result<ServerWrite> w = WriteAsServer(
           store, t.entity->name, t.id, {{std::string(kDeletedColumn), Value::Integer(0)}});
-      if (!w.ok()) return w.status();
-      const std::string id = t.id.ToString();
+      if (!w.ok()) {
+        return Status::FromCode(w.status().code(), std::string(t.entity->name) + " " + id +
+                                                       " (deleted with " +
+                                                       std::string(root.name) + " " +
+                                                       root_id + "): " +
+                                                       w.status().message());
+      }
       if (Status s = SettleDeleteConflicts(store, t.entity->name, id, Value::Integer(0),
                                            w->applied.first_seq, "", by);
           !s.ok()) {
         return s;
       }
-      if (Status s = storage::ConflictStore(store.db()).AuditResolution(
-              store.NowIso(), by.actor, std::string(t.entity->name) + ":" + id,
-              std::string(t.entity->name) + " " + id + " deleted = '0' (deleted with " +
-                  std::string(root.name) + " " + root_id +
-                  ", whose delete was decided against: back with it)" +
+      // As the office's edit of the row: its history names who and why.
+      if (Status s = console::AppendAudit(
+              store, by.actor, "edit", std::string(t.entity->name) + ":" + id,
+              "deleted: '1' -> '0' (deleted with " + std::string(root.name) + ":" +
+                  root_id + ", whose delete was decided against: back with it)" +
                   (by.reason.empty() ? "" : "; reason: " + by.reason),
               by.address);
           !s.ok()) {
@@ -250,8 +260,6 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   out.left = static_cast<int64_t>(taken.size()) - out.back;
   return out;
 }
-
-}  // namespace
 
 Result<ConflictRecord> Conflicts::Get(std::string_view id) {
   Result<std::optional<ConflictRecord>> c =

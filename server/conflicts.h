@@ -11,7 +11,11 @@
 #include "server/enrolment.h"
 #include "server/server_store.h"
 #include "server/storage/conflicts.h"
+#include "shared/entities.h"
+#include "shared/hlc.h"
+#include "shared/replica/apply.h"
 #include "shared/result.h"
+#include "shared/uuid.h"
 #include "shared/value.h"
 #include "shared/wire.h"
 
@@ -89,8 +93,8 @@ struct Resolver {
   // The browser's address for the audit log; empty from the shell.
   std::string address;
   // The districts the person may change (a console user's); nullopt for
-  // all (a shell on the server). A row outside them that a resolution
-  // would bring back with the row it decides stays as it is.
+  // all (a shell on the server). A resolution that would bring back a row
+  // outside them with the row it decides is refused (BringBackTakenWith).
   std::optional<Scope> scope;
 };
 inline constexpr size_t kMaxReasonBytes = 2000;
@@ -158,6 +162,33 @@ class Conflicts {
  private:
   ServerStore& store_;
 };
+
+// The hlc a device deleted `row` with (its `deleted` cell's version): set
+// when the row is deleted and a device, not the office, deleted it.
+std::optional<Hlc> DeviceDeleteStamp(const ReplicaRow& row, const Uuid& server_id);
+
+// What a device's delete took with its row that came back, and what stayed.
+struct BroughtBack {
+  int64_t back = 0, left = 0;
+};
+
+// A device's delete of `root` `root_id`, written with `stamp`, was decided
+// against (the row is live again: a resolution that kept an edit, or a
+// restore): the rows that delete took with it come back too. `kbo delete
+// ... --cascade` writes every row it takes with the row's own hlc
+// (client/store.cc), so they are the deleted rows under the row, and under
+// those, whose `deleted` carries `stamp` -- except those someone else had
+// deleted before it came (tombstone_on_deleted); a row deleted on its own,
+// before or after, has another hlc and stays deleted. One comes back when
+// every row it is recorded under is live (a mark needs its enrolment and
+// its workshop; `left` counts those still under a deleted row); each as the
+// server's signed write, settling the row's own delete conflicts, audited
+// as `by`'s edit. kPermissionDenied (reason rows_out_of_scope), before
+// anything of its own is written, when a row it would bring back is outside
+// `by.scope`. Inside the caller's transaction.
+Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
+                                       const std::string& root_id, const Hlc& stamp,
+                                       const Resolver& by);
 
 // Closes the open conflicts on the `deleted` of one row whose current side
 // is the delete (an edit that did not know of it), now that a later write

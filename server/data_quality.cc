@@ -800,15 +800,24 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
       restored.rows_under == 0) {
     return undone.status();
   }
+  // The device's delete, by its stamp, before the write below replaces it:
+  // what it took with the row (`--cascade`) comes back too.
+  KBO_ASSIGN_OR_RETURN(std::optional<ReplicaRow> held, storage::Rows(db).Read(*e, found.id));
+  const std::optional<Hlc> stamp =
+      held.has_value() ? DeviceDeleteStamp(*held, store.server_id()) : std::nullopt;
   KBO_ASSIGN_OR_RETURN(ServerWrite w,
                        WriteAsServer(store, e->name, found.id,
                                      {{"deleted", Value::Integer(0)}}));
   if (!w.lost.empty()) return Status::Internal(subject + " could not be restored");
+  const Resolver by{std::string(actor), "restored: " + std::string(reason),
+                    std::string(address), scope};
   // An edit of it that did not know of the delete is decided: it is back.
-  KBO_RETURN_IF_ERROR(SettleDeleteConflicts(
-      store, e->name, row_id, Value::Integer(0), w.applied.first_seq, "",
-      Resolver{std::string(actor), "restored: " + std::string(reason),
-               std::string(address), scope}));
+  KBO_RETURN_IF_ERROR(SettleDeleteConflicts(store, e->name, row_id, Value::Integer(0),
+                                            w.applied.first_seq, "", by));
+  if (stamp.has_value()) {
+    KBO_ASSIGN_OR_RETURN(BroughtBack back, BringBackTakenWith(store, *e, row_id, *stamp, by));
+    restored.restored_with = back.back;
+  }
   KBO_RETURN_IF_ERROR(console::AppendAudit(
       store, actor, "edit", std::string(e->name) + ":" + row_id,
       "deleted: '1' -> '0' (restored: rows were recorded under it); reason: " +

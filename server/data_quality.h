@@ -185,8 +185,9 @@ Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
 struct RestoredRow {
   std::string entity, id, name, district_code;
   int64_t rows_under = 0;  // live rows naming it (any district)
-  // An office delete undone (UndoOfficeDelete), and how many rows it had
-  // taken with it were restored too.
+  // An office delete undone (UndoOfficeDelete). How many rows the delete
+  // had taken with it were restored too: the office's, or a device's
+  // `--cascade` (BringBackTakenWith).
   bool undone = false;
   int64_t restored_with = 0;
   // A producer merged away stays deleted; the rows recorded under it since
@@ -200,7 +201,9 @@ struct RestoredRow {
 // with WriteAsServer (a signed change of the server's identity that devices
 // in scope pull), and an "edit" audit entry (subject "ENTITY:ID",
 // "deleted: '1' -> '0' (restored: rows were recorded under it); reason:
-// R") as `actor` from `address`. Rows under it are not touched.
+// R") as `actor` from `address`. The rows a device's `--cascade` delete of
+// it took come back with it (BringBackTakenWith, `restored_with`); other
+// rows under it are not touched.
 // A deleted row that no live row is recorded under is restored only when
 // the office deleted it (server/office_delete.h, UndoOfficeDelete: the row
 // and what that delete took with it, `undone` set); a device's delete is

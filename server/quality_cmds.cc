@@ -125,10 +125,13 @@ Status RestoreCommand(const std::vector<std::string>& args,
     out << ": the office's delete is undone\n";
     return Status();
   }
-  out << "restored " << r->entity << " " << r->id << " (" << r->name
-      << "): the reports count what is recorded under it again ("
-      << r->rows_under << (r->rows_under == 1 ? " row names" : " rows name")
-      << " it)\n";
+  out << "restored " << r->entity << " " << r->id << " (" << r->name << ")";
+  if (r->restored_with > 0) {
+    out << " and " << r->restored_with << (r->restored_with == 1 ? " row" : " rows")
+        << " its delete took with it";
+  }
+  out << ": the reports count what is recorded under it again (" << r->rows_under
+      << (r->rows_under == 1 ? " row names" : " rows name") << " it)\n";
   return Status();
 }
 

@@ -621,6 +621,16 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     ++applied.rows;
     if (device != nullptr && DeletesRow(row)) {
       deletes.push_back({key, *first + i});
+      // Someone else had deleted it first: this delete took nothing (a
+      // cascade's rows come back with its row only if it took them).
+      if (current.has_value() && !current->values.empty() &&
+          current->values.back() == Value::Integer(1)) {
+        if (Status s = storage::Rows(db).NoteTombstoneOnDeleted(
+                entity->name, IdText(row.row_id).view(), row.hlc);
+            !s.ok()) {
+          return s;
+        }
+      }
     }
   }
 

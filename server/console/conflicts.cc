@@ -506,6 +506,14 @@ Reply Resolve(Context& ctx, bool api) {
                                  ? ""
                                  : " (reason: " + now->resolution_reason + ")");
       }
+    } else if (r.status().reason() == "rows_out_of_scope") {
+      message = T(ctx.lang,
+                  "ยังไม่ได้เปลี่ยนอะไร: การลบนี้ลบรายการในอำเภอที่คุณไม่ได้ดูแลไปด้วย "
+                  "ถ้าเก็บการแก้ไขไว้ รายการเหล่านั้นจะกลับมาด้วย "
+                  "จึงต้องให้ผู้ใช้ที่ดูแลอำเภอเหล่านั้นเป็นผู้ตัดสิน",
+                  "Nothing was changed: this delete also took rows in districts "
+                  "outside yours; keeping the edit would bring them back too, so "
+                  "a user with those districts must decide it.");
     } else if (r.status().reason() == "merged_away") {
       message = T(ctx.lang,
                   "ยังไม่ได้เปลี่ยนอะไร: กลุ่มผู้ผลิตนี้ถูกรวมเข้ากับอีกกลุ่มแล้ว "
@@ -542,10 +550,10 @@ Reply Resolve(Context& ctx, bool api) {
     const std::string n = std::to_string(r->left_deleted);
     done += lang == Lang::kTh
                 ? " อีก " + n + " รายการที่ถูกลบไปพร้อมกันยังคงถูกลบ "
-                      "(อยู่นอกอำเภอที่คุณดูแล หรืออยู่ใต้รายการที่ยังถูกลบ)"
+                      "เพราะอยู่ใต้รายการที่ยังถูกลบ (จะกลับมาเมื่อรายการนั้นกลับมา)"
                 : " " + n + (r->left_deleted == 1 ? " row" : " rows") +
-                      " deleted with it stayed deleted (outside your districts, "
-                      "or under a row still deleted).";
+                      " deleted with it stayed deleted: under a row still deleted "
+                      "(they come back when it does).";
   }
   return Reply::Redirect(
       WithLang(ctx, "/conflicts/" + c->id + "?done=" + UrlEncode(done)));

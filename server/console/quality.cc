@@ -442,16 +442,27 @@ Reply Restore(Context& ctx) {
                         ctx.user().actor(), ctx.req.remote_addr);
   if (!restored.ok()) {
     const Code code = restored.status().code();
-    if (code == Code::kInvalidArgument || code == Code::kNotFound) {
+    if (code == Code::kInvalidArgument || code == Code::kNotFound ||
+        code == Code::kPermissionDenied) {
       if (IsApi(ctx)) {
-        return Reply::Json(
-            ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
-                      restored.status().message()),
-            code == Code::kNotFound ? 404 : 400);
+        const bool denied = code == Code::kPermissionDenied;
+        return Reply::Json(ErrorJson(code == Code::kNotFound ? "not_found"
+                                     : denied               ? "rows_out_of_scope"
+                                                            : "invalid_argument",
+                                     restored.status().message()),
+                           code == Code::kNotFound ? 404 : denied ? 403 : 400);
       }
-      return Reply::Redirect("/quality?error=" +
-                             UrlEncode(restored.status().message()) +
-                             "#under-deleted");
+      // Rows the delete took lie in districts outside the user's: said in
+      // the page's language.
+      const std::string message =
+          code == Code::kPermissionDenied
+              ? T(lang,
+                  "ยังไม่ได้กู้คืน: การลบนี้ลบรายการในอำเภอที่คุณไม่ได้ดูแลไปด้วย "
+                  "ต้องให้ผู้ใช้ที่ดูแลอำเภอเหล่านั้นเป็นผู้กู้คืน",
+                  "Not restored: this delete also took rows in districts outside "
+                  "yours; a user with those districts must restore it.")
+              : restored.status().message();
+      return Reply::Redirect("/quality?error=" + UrlEncode(message) + "#under-deleted");
     }
     return failed();
   }

@@ -109,6 +109,28 @@ Result<bool> Rows::Exists(const Entity& entity, std::string_view row_id) {
   return held;
 }
 
+Status Rows::NoteTombstoneOnDeleted(std::string_view entity, std::string_view row_id,
+                                   const Hlc& hlc) {
+  Statement& st = db_.Cached(
+      "INSERT INTO tombstone_on_deleted (entity, row_id, hlc) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT DO NOTHING");
+  const std::string text = hlc.ToString();
+  st.Bind(1, entity).Bind(2, row_id).Bind(3, std::string_view(text));
+  return st.Run();
+}
+
+Result<bool> Rows::TombstoneOnDeleted(std::string_view entity, std::string_view row_id,
+                                      const Hlc& hlc) {
+  Statement& st = db_.Cached(
+      "SELECT 1 FROM tombstone_on_deleted WHERE entity = ?1 AND row_id = ?2 AND hlc = ?3");
+  const std::string text = hlc.ToString();
+  st.Bind(1, entity).Bind(2, row_id).Bind(3, std::string_view(text));
+  const bool noted = st.Step();
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return noted;
+}
+
 Result<std::map<std::string, RowValues, std::less<>>> Rows::ValuesByIds(
     const Entity& entity, const std::set<std::string>& ids) {
   std::string columns = "id, deleted";

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "shared/entities.h"
+#include "shared/hlc.h"
 #include "shared/replica/apply.h"
 #include "shared/result.h"
 #include "shared/sqlite/db.h"
@@ -53,6 +54,13 @@ class Rows {
   // Merges one row change (ApplyRowChange).
   Status Apply(const RowChange& row, const ApplyOptions& options,
                RowApplyInfo* info);
+  // A device's tombstone with `hlc` that arrived for a row already deleted
+  // (it took nothing from it: schema/server/0009_tombstones_on_deleted.sql):
+  // noted once, and asked after.
+  Status NoteTombstoneOnDeleted(std::string_view entity, std::string_view row_id,
+                                const Hlc& hlc);
+  Result<bool> TombstoneOnDeleted(std::string_view entity, std::string_view row_id,
+                                  const Hlc& hlc);
 
  private:
   Db& db_;

@@ -578,7 +578,7 @@ struct WorkshopDeletedWithRows {
   ServerFixture f;
   TestDevice somchai, malee;
   Uuid producer = Uuid::Random(), workshop = Uuid::Random(), near = Uuid::Random(),
-       far = Uuid::Random(), photo = Uuid::Random();
+       far = Uuid::Random(), photo = Uuid::Random(), blurred = Uuid::Random();
   Uuid near_mark = AttendanceId(workshop, near, 1), far_mark = AttendanceId(workshop, far, 1);
   ConflictRecord conflict;
 
@@ -596,6 +596,15 @@ struct WorkshopDeletedWithRows {
       RowChange row = Mark(id, somchai.HlcAt(kT0), workshop, of, 1, "present");
       row.cells.back().value = T(district);
       return row;
+    };
+    const auto photo_row = [&](const Uuid& id, char sha) {
+      return Row("photo", id, somchai.HlcAt(kT0 + 5),
+                 {{"subject_type", T("workshop"), 0},
+                  {"subject_id", T(workshop.ToString()), 0},
+                  {"sha256", T(std::string(64, sha)), 0},
+                  {"bytes", I(1000), 0},
+                  {"mime", T("image/jpeg"), 0},
+                  {"district_code", T(kPhrao), 0}});
     };
     PushService push(*f.store);
     REQUIRE(push.Push(f.Record(somchai.id),
@@ -616,26 +625,27 @@ struct WorkshopDeletedWithRows {
                                {{"district_code", T(kPhrao), 0}}),
                            enrolment(near, kPhrao, "นางบัวคำ แสนดี"),
                            mark(near_mark, near, kPhrao),
-                           Row("photo", photo, somchai.HlcAt(kT0 + 5),
-                               {{"subject_type", T("workshop"), 0},
-                                {"subject_id", T(workshop.ToString()), 0},
-                                {"sha256", T(std::string(64, 'a')), 0},
-                                {"bytes", I(1000), 0},
-                                {"mime", T("image/jpeg"), 0},
-                                {"district_code", T(kPhrao), 0}})}))
+                           photo_row(photo, 'a'), photo_row(blurred, 'b')}))
                 .ok());
     REQUIRE(f.Count("SELECT COUNT(*) FROM enrolment WHERE deleted = 0") == 2);
     REQUIRE(f.Count("SELECT COUNT(*) FROM attendance WHERE district_code = '" +
                     std::string(kFang) + "'") == 1);
-    REQUIRE(f.Count("SELECT COUNT(*) FROM photo WHERE deleted = 0") == 1);
-    // The photo deleted on its own first (its own hlc), then the cascade:
-    // one hlc for the workshop and the rows under it, in the same set.
-    const Hlc cascade = somchai.HlcAt(kT0 + 20);
+    REQUIRE(f.Count("SELECT COUNT(*) FROM photo WHERE deleted = 0") == 2);
     const auto tombstone = [&](const char* entity, const Uuid& id, const Hlc& hlc) {
       return Row(entity, id, hlc, {{"deleted", I(1), 0}});
     };
+    // Malee deletes the blurred photo and syncs; somchai, not having
+    // pulled, still holds it live.
+    REQUIRE(push.Push(f.Record(malee.id),
+                      malee.SealNext({tombstone("photo", blurred, malee.HlcAt(kT0 + 15))}))
+                .ok());
+    // Somchai deletes one photo on its own (its own hlc), then the
+    // workshop with everything under it: one hlc for all of those (the
+    // blurred photo too, deleted already), in the same set.
+    const Hlc cascade = somchai.HlcAt(kT0 + 20);
     REQUIRE(push.Push(f.Record(somchai.id),
                       somchai.SealNext({tombstone("photo", photo, somchai.HlcAt(kT0 + 10)),
+                                        tombstone("photo", blurred, cascade),
                                         tombstone("attendance", near_mark, cascade),
                                         tombstone("attendance", far_mark, cascade),
                                         tombstone("enrolment", near, cascade),
@@ -660,7 +670,8 @@ struct WorkshopDeletedWithRows {
 };
 
 TEST_CASE("Conflicts: keeping an edit of a row a device deleted with --cascade brings "
-          "back what that delete took, not a row deleted on its own",
+          "back what that delete took, not a row deleted on its own nor one another "
+          "device had deleted first",
           "[server][conflict]") {
   WorkshopDeletedWithRows c;
   auto r = Conflicts(*c.f.store)
@@ -676,27 +687,57 @@ TEST_CASE("Conflicts: keeping an edit of a row a device deleted with --cascade b
   CHECK(c.Deleted("attendance", c.near_mark) == 0);
   CHECK(c.Deleted("attendance", c.far_mark) == 0);
   CHECK(c.Deleted("photo", c.photo) == 1);
-  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'resolve'") == 5);
+  CHECK(c.Deleted("photo", c.blurred) == 1);
+  // The resolution, and each row back as the office's edit of it.
+  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'resolve'") == 1);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit' AND subject = "
+                  "'attendance:" +
+                  c.near_mark.ToString() + "' AND actor = 'cli'") == 1);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit'") == 4);
 }
 
-TEST_CASE("Conflicts: a console user brings back only the rows a cascade took in "
-          "their districts, and a mark only with its enrolment",
+TEST_CASE("Conflicts: keeping the delete brings nothing back",
+          "[server][conflict]") {
+  WorkshopDeletedWithRows c;
+  auto r = Conflicts(*c.f.store)
+               .Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepCurrent, "", 0},
+                        Resolver{"cli", "ยกเลิกการอบรมแล้ว", ""});
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->brought_back == 0);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM enrolment WHERE deleted = 0") == 0);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM attendance WHERE deleted = 0") == 0);
+  CHECK(c.Deleted("workshop", c.workshop) == 1);
+}
+
+TEST_CASE("Conflicts: a console user cannot keep an edit whose delete took rows "
+          "outside their districts, and nothing is changed",
           "[server][conflict]") {
   WorkshopDeletedWithRows c;
   Scope phrao;
   phrao.districts = {kPhrao};
+  const uint64_t next = c.f.NextSeq();
   auto r = Conflicts(*c.f.store)
                .Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepIncoming, "", 0},
                         Resolver{"user:phrao.office", "ยังจัดอบรมอยู่", "127.0.0.1", phrao});
-  INFO(r.status().ToString());
-  REQUIRE(r.ok());
-  CHECK(r->brought_back == 2);
-  CHECK(r->left_deleted == 2);
-  CHECK(c.Deleted("workshop", c.workshop) == 0);
-  CHECK(c.Deleted("enrolment", c.near) == 0);
-  CHECK(c.Deleted("attendance", c.near_mark) == 0);
-  CHECK(c.Deleted("enrolment", c.far) == 1);
-  CHECK(c.Deleted("attendance", c.far_mark) == 1);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kPermissionDenied);
+  CHECK(r.status().reason() == "rows_out_of_scope");
+  CHECK(c.Deleted("workshop", c.workshop) == 1);
+  CHECK(c.Deleted("enrolment", c.near) == 1);
+  CHECK(c.f.NextSeq() == next);
+  CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log") == 0);
+  CHECK(Conflicts(*c.f.store).List(/*open_only=*/true)->size() == 1);
+
+  // A user of both districts can.
+  Scope both;
+  both.districts = {kFang, kPhrao};
+  auto ok = Conflicts(*c.f.store)
+                .Resolve(c.conflict.id, Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                         Resolver{"user:province", "ยังจัดอบรมอยู่", "127.0.0.1", both});
+  INFO(ok.status().ToString());
+  REQUIRE(ok.ok());
+  CHECK(ok->brought_back == 4);
 }
 
 
