@@ -15,6 +15,7 @@
 #include "server/storage/quality_store.h"
 #include "server/storage/rows.h"
 #include "server/storage/history.h"
+#include "shared/encoding.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
 #include "shared/name_match.h"
@@ -22,6 +23,22 @@
 
 namespace kbo::server {
 namespace {
+
+// An office action's reason, as a person wrote it: not blank (`blank` says
+// what to give), UTF-8 text, at most kMaxReasonBytes (the audit log and the
+// console show it whole).
+Status CheckReason(std::string_view reason, const std::string& blank) {
+  if (!IsValidUtf8(reason)) {
+    return Status::InvalidArgument("the reason is not UTF-8 text").With(field::kField, "reason");
+  }
+  if (FoldSpaceAndCase(reason).empty()) return Status::InvalidArgument(blank);
+  if (reason.size() > kMaxReasonBytes) {
+    return Status::InvalidArgument("the reason is longer than " +
+                                   std::to_string(kMaxReasonBytes) + " bytes")
+        .With(field::kField, "reason");
+  }
+  return Status();
+}
 
 using Json = nlohmann::ordered_json;
 
@@ -590,9 +607,7 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   if (keep == drop) {
     return Status::InvalidArgument("a producer cannot be merged into itself");
   }
-  if (FoldSpaceAndCase(reason).empty()) {
-    return Status::InvalidArgument("say why the two producers are one (reason)");
-  }
+  KBO_RETURN_IF_ERROR(CheckReason(reason, "say why the two producers are one (reason)"));
   Db& db = store.db();
   KBO_ASSIGN_OR_RETURN(HeldProducer kept, LoadProducer(db, scope, keep, "to keep"));
   KBO_ASSIGN_OR_RETURN(HeldProducer dropped,
@@ -650,10 +665,8 @@ Result<OfficeRow> FindOfficeRow(Db& db, const Scope& scope,
                                    " id: '" + std::string(id.substr(0, 40)) +
                                    "'");
   }
-  if (FoldSpaceAndCase(reason).empty()) {
-    return Status::InvalidArgument("say why the row is " + std::string(done) +
-                                   " (reason)");
-  }
+  KBO_RETURN_IF_ERROR(
+      CheckReason(reason, "say why the row is " + std::string(done) + " (reason)"));
   row.id = *uuid;
   row.subject = std::string(row.entity->name) + " " + uuid->ToString();
   const std::string_view name_column = LabelColumn(*row.entity);

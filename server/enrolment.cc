@@ -143,13 +143,16 @@ Result<Scope> Scope::Parse(std::string_view text) {
     const std::string_view code = Trim(trimmed.substr(pos, comma - pos));
     if (code.empty()) {
       return Status::InvalidArgument(
-          "districts must be 'all' or district codes separated by commas, "
-          "e.g. 5011,5009");
+                 "districts must be 'all' or district codes separated by commas, "
+                 "e.g. 5011,5009")
+          .WithReason("bad_districts");
     }
     if (FindDistrict(code) == nullptr) {
       return Status::InvalidArgument("'" + std::string(code) +
                                      "' is not a Chiang Mai district code "
-                                     "(e.g. 5011 is Phrao)");
+                                     "(e.g. 5011 is Phrao)")
+          .WithReason("bad_district")
+          .With("code", std::string(code));
     }
     scope.districts.emplace_back(code);
     pos = comma + 1;

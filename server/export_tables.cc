@@ -279,11 +279,14 @@ Result<ExportFilter> ParseExportFilter(std::string_view fiscal_year,
         hint = " (is " + std::to_string(year) + " a Western year? fiscal " +
                "year " + std::to_string(year + 543) + " in the Buddhist Era)";
       }
-      return Status::InvalidArgument(
+      Status bad = Status::InvalidArgument(
           "fiscal year must be a Buddhist Era year from " +
           std::to_string(kMinFiscalYear) + " to " +
           std::to_string(kMaxFiscalYear) + ", e.g. 2567, got '" +
           std::string(fiscal_year) + "'" + hint);
+      bad.WithReason("bad_fiscal_year");
+      if (!hint.empty()) bad.With("buddhist_era", year + 543);
+      return bad;
     }
     f.fiscal_year = year;
   }
@@ -291,7 +294,9 @@ Result<ExportFilter> ParseExportFilter(std::string_view fiscal_year,
     if (FindDistrict(district) == nullptr) {
       return Status::InvalidArgument("unknown district code '" +
                                      std::string(district) +
-                                     "' (a DOPA code, e.g. 5011 for Phrao)");
+                                     "' (a DOPA code, e.g. 5011 for Phrao)")
+          .WithReason("bad_district")
+          .With("code", std::string(district));
     }
     f.district = std::string(district);
   }

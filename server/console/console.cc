@@ -161,7 +161,8 @@ Result<WebRole> ParseWebRole(std::string_view text) {
   if (text == "office") return WebRole::kOffice;
   if (text == "admin") return WebRole::kAdmin;
   return Status::InvalidArgument("a user's role is admin, office or viewer, got '" +
-                                 std::string(text.substr(0, 40)) + "'");
+                                 std::string(text.substr(0, 40)) + "'")
+      .WithReason("bad_role");
 }
 
 std::string Request::Query(const std::string& name) const {

@@ -60,7 +60,9 @@ Result<ExportFilter> FilterOf(const Context& ctx) {
   if (!f->district.empty() && !f->scope.Contains(f->district)) {
     return Status::PermissionDenied("district " + f->district +
                                     " is not one of yours (" +
-                                    f->scope.ToString() + ")");
+                                    f->scope.ToString() + ")")
+        .WithReason("district_not_yours")
+        .With("code", f->district);
   }
   return f;
 }
@@ -84,6 +86,23 @@ std::string AuditDetail(const ExportFilter& f, const std::string& extra) {
   return d;
 }
 
+// A refused export in Thai, from the reasons ParseExportFilter and
+// FilterOf give; the English message for any other.
+std::string ProblemTh(const Status& s) {
+  const std::string& r = s.reason();
+  const std::string* code = s.TextField("code");
+  const std::string named = code != nullptr ? "'" + *code + "'" : std::string();
+  if (r == "bad_fiscal_year") {
+    const int64_t* be = s.IntegerField("buddhist_era");
+    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2400 ถึง 2700 เช่น 2567" +
+           (be != nullptr ? " (หมายถึงปีงบประมาณ " + std::to_string(*be) + " หรือไม่)"
+                          : std::string());
+  }
+  if (r == "bad_district") return named + " ไม่ใช่รหัสอำเภอของจังหวัดเชียงใหม่ (เช่น 5011 คืออำเภอพร้าว)";
+  if (r == "district_not_yours") return "อำเภอ " + named + " ไม่ได้อยู่ในอำเภอที่คุณดูแล";
+  return s.message();
+}
+
 Reply Problem(const Context& ctx, const Status& s) {
   const int status = s.code() == Code::kPermissionDenied  ? 403
                      : s.code() == Code::kInvalidArgument ? 400
@@ -91,7 +110,8 @@ Reply Problem(const Context& ctx, const Status& s) {
   const std::string message =
       status == 500 ? T(ctx.lang, "ส่งออกไม่สำเร็จ ระบบบันทึกสาเหตุไว้แล้ว",
                         "The export failed; the reason has been logged")
-                    : s.message();
+                    : ctx.lang == Lang::kTh ? ProblemTh(s)
+                                            : s.message();
   return Reply::Html(
       Layout(ctx, T(ctx.lang, "ส่งออกข้อมูล", "Exports"),
              "<p class=\"flash error\" role=\"alert\">" + Escape(message) +

@@ -302,6 +302,29 @@ Reply UsersPage(Context& ctx) {
   return Reply::Html(Layout(ctx, T(lang, "ผู้ใช้", "Users"), b));
 }
 
+// Why a user could not be added, in Thai (the reasons of ValidateLogin,
+// ValidatePassword, Scope::Parse and the users table); the English
+// message for any other.
+std::string UserProblemTh(const Status& s) {
+  const std::string& r = s.reason();
+  if (r == "bad_login") {
+    return "ชื่อผู้ใช้ต้องยาว 2 ถึง 64 ตัว ใช้ได้เฉพาะ a-z ตัวเล็ก 0-9 และ . _ - @";
+  }
+  if (r == "password_short") return "รหัสผ่านต้องยาวอย่างน้อย 8 ตัวอักษร";
+  if (r == "password_long") return "รหัสผ่านยาวเกินไป";
+  if (r == "login_taken") return "มีผู้ใช้ชื่อนี้อยู่แล้ว";
+  if (r == "bad_districts") {
+    return "อำเภอต้องเป็น all หรือรหัสอำเภอคั่นด้วยจุลภาค เช่น 5011,5009";
+  }
+  if (r == "bad_district") {
+    const std::string* code = s.TextField("code");
+    return "'" + (code != nullptr ? *code : std::string()) +
+           "' ไม่ใช่รหัสอำเภอของจังหวัดเชียงใหม่ (เช่น 5011 คืออำเภอพร้าว)";
+  }
+  if (r == "bad_role") return "บทบาทต้องเป็น admin, office หรือ viewer";
+  return s.message();
+}
+
 Reply AddUser(Context& ctx) {
   const Lang lang = ctx.lang;
   Result<WebRole> role = ParseWebRole(ctx.req.Form("role"));
@@ -321,7 +344,7 @@ Reply AddUser(Context& ctx) {
       bad.code() != Code::kAlreadyExists) {
     return Reply::Html("could not add the user", 500);
   }
-  return Back("/users", "error", bad.message());
+  return Back("/users", "error", lang == Lang::kTh ? UserProblemTh(bad) : bad.message());
 }
 
 Reply DisableUser(Context& ctx) {

@@ -49,14 +49,18 @@ std::string JsonText(const Json& j) {
 }
 
 
+// `message` as the JSON error body says it (English, for scripts); the page
+// says `thai` instead when it is in Thai (a message already in the page's
+// language leaves it empty).
 Reply Fail(Context& ctx, int status, const std::string& error,
-           const std::string& message) {
+           const std::string& message, const std::string& thai = std::string()) {
   if (IsApi(ctx)) {
     return Reply::Json(EncodeErrorBody(error, message, status), status);
   }
+  const std::string& shown = ctx.lang == Lang::kTh && !thai.empty() ? thai : message;
   return Reply::Html(
       Layout(ctx, T(ctx.lang, "ภาพถ่าย", "Photos"),
-             "<p class=\"flash error\">" + Escape(message) + "</p>"),
+             "<p class=\"flash error\">" + Escape(shown) + "</p>"),
       status);
 }
 
@@ -95,6 +99,9 @@ struct Filters {
 struct PhotoRow {
   std::string id, subject_type, subject_id, sha256, caption, taken_at,
       district_code;
+  // When the device recorded it (the hlc of its sha256 cell), ISO 8601
+  // UTC: the date shown for a photo whose file carried none (no EXIF).
+  std::string recorded_at;
   int64_t width = 0, height = 0, bytes = 0;
   bool received = false;
   std::string subject_name;
@@ -180,6 +187,7 @@ Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
     if (it == versions->end()) continue;
     writers[i] = it->second.hlc.device.ToString();
     devices.insert(writers[i]);
+    rows[i].recorded_at = kbo::server::FormatIsoUtc(it->second.hlc.wall_ms);
   }
   std::vector<std::string> ids;
   for (const PhotoRow& r : rows) ids.push_back(r.id);
@@ -296,25 +304,25 @@ Reply Gallery(Context& ctx) {
   const std::string page_text = ctx.req.Query("page");
   if (!f.subject.empty() && !IsSubject(f.subject)) {
     return Fail(ctx, 400, "invalid_argument",
-                "subject must be workshop, product, visit or producer");
+                "subject must be workshop, product, visit or producer", "ภาพถ่ายต้องเป็นของการอบรม ผลิตภัณฑ์ การเยี่ยม หรือผู้ผลิต");
   }
   if (!f.id.empty() && !IsUuidText(f.id)) {
-    return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid");
+    return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid", "รหัสรายการไม่ถูกต้อง");
   }
   if (!f.district.empty() && !InScope(ctx.user().scope, f.district)) {
     // Another district's photos are as absent as a missing page.
-    return Fail(ctx, 404, "not_found", "no such district among yours");
+    return Fail(ctx, 404, "not_found", "no such district among yours", "ไม่มีอำเภอนี้ในอำเภอที่คุณดูแล");
   }
   if (!page_text.empty()) {
     const std::optional<int64_t> page = ParseInt64(page_text, 0, kMaxPage);
     if (!page) {
-      return Fail(ctx, 400, "invalid_argument", "page must be 0 to 1000");
+      return Fail(ctx, 400, "invalid_argument", "page must be 0 to 1000", "เลขหน้าต้องอยู่ระหว่าง 0 ถึง 1000");
     }
     f.page = *page;
   }
   bool more = false;
   Result<std::vector<PhotoRow>> rows = LoadPage(ctx, f, &more);
-  if (!rows.ok()) return Fail(ctx, 500, "internal", "could not read photos");
+  if (!rows.ok()) return Fail(ctx, 500, "internal", "could not read photos", "อ่านภาพถ่ายไม่ได้");
 
   if (IsApi(ctx)) {
     Json list = Json::array();
@@ -334,6 +342,7 @@ Reply Gallery(Context& ctx) {
                       {"caption", r.caption},
                       {"taken_at", r.taken_at},
                       {"taken_at_label", FormatIsoBangkok(lang, r.taken_at)},
+                      {"recorded_at", r.recorded_at},
                       {"district_code", r.district_code},
                       {"width", r.width},
                       {"height", r.height},
@@ -380,7 +389,7 @@ Reply Gallery(Context& ctx) {
       Result<std::vector<std::string>> held =
           storage::PhotoGalleryStore(ctx.store.db()).Districts();
       if (!held.ok()) {
-        return Fail(ctx, 500, "internal", "could not read the districts");
+        return Fail(ctx, 500, "internal", "could not read the districts", "อ่านรายชื่ออำเภอไม่ได้");
       }
       codes = std::move(*held);
     }
@@ -428,7 +437,14 @@ Reply Gallery(Context& ctx) {
       if (!r.taken_by.role.empty()) b += " (" + Escape(r.taken_by.role) + ")";
       b += "<br>";
     }
-    b += Escape(FormatIsoBangkok(lang, r.taken_at)) + "</span>";
+    if (!r.taken_at.empty()) {
+      b += Escape(FormatIsoBangkok(lang, r.taken_at));
+    } else if (!r.recorded_at.empty()) {
+      // The file said nothing of when it was taken: when it was recorded.
+      b += T(lang, "บันทึกเมื่อ ", "recorded ") +
+           Escape(FormatIsoBangkok(lang, r.recorded_at));
+    }
+    b += "</span>";
     b += OriginalHtml(ctx, r);
     b += "</figcaption></figure>";
   }
@@ -456,8 +472,8 @@ Reply Thumb(Context& ctx) {
   const std::string sha = ctx.req.matches.at(0);
   Result<bool> named = storage::PhotoGalleryStore(ctx.store.db())
                            .NamedInScope(sha, ctx.user().scope);
-  if (!named.ok()) return Fail(ctx, 500, "internal", "could not read the photo");
-  if (!*named) return Fail(ctx, 404, "not_found", "no such photo");
+  if (!named.ok()) return Fail(ctx, 500, "internal", "could not read the photo", "อ่านภาพถ่ายไม่ได้");
+  if (!*named) return Fail(ctx, 404, "not_found", "no such photo", "ไม่พบภาพถ่ายนี้");
   ThumbnailCache thumbs(ctx.store.paths().blobs);
   Result<std::string> jpeg = thumbs.Get(sha);
   Reply r;
@@ -477,7 +493,7 @@ Reply Thumb(Context& ctx) {
              jpeg.status().reason() == "too_large") {
     r.body = PlaceholderSvg(T(ctx.lang, "ไม่มีภาพย่อ", "No preview"));
   } else {
-    return Fail(ctx, 500, "internal", "could not make the thumbnail");
+    return Fail(ctx, 500, "internal", "could not make the thumbnail", "ทำภาพย่อไม่ได้");
   }
   return r;
 }
@@ -512,32 +528,32 @@ Reply AskOriginal(Context& ctx) {
   const bool api = IsApi(ctx);
   const std::string photo = PhotoParam(ctx, api);
   if (photo.empty()) {
-    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid");
+    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid", "รหัสภาพถ่ายไม่ถูกต้อง");
   }
   const auto back = [&](const char* key, const std::string& text) {
     return BackToGallery(ctx, key, text);
   };
   Transaction tx(ctx.store.db());
-  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not ask");
+  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not ask", "ส่งคำขอไม่ได้");
   Result<std::string> asked =
       storage::Originals(ctx.store.db())
           .AskOf(*Uuid::Parse(photo), ctx.user().scope, ctx.store.NowIso(),
                  ctx.user().actor());
   if (!asked.ok()) {
     if (asked.status().code() == Code::kNotFound) {
-      return Fail(ctx, 404, "not_found", "no such photo");
+      return Fail(ctx, 404, "not_found", "no such photo", "ไม่พบภาพถ่ายนี้");
     }
     if (asked.status().code() == Code::kFailedPrecondition) {
       return Fail(ctx, 409, "failed_precondition",
                   T(lang, "ไม่ทราบว่าอุปกรณ์ใดถ่ายภาพนี้",
                     "No device is known to have taken this photo."));
     }
-    return Fail(ctx, 500, "internal", "could not ask");
+    return Fail(ctx, 500, "internal", "could not ask", "ส่งคำขอไม่ได้");
   }
   const std::string& device = *asked;
   if (!ctx.Audit("original_request", "photo:" + photo, "device " + device).ok() ||
       !tx.Commit().ok()) {
-    return Fail(ctx, 500, "internal", "could not ask");
+    return Fail(ctx, 500, "internal", "could not ask", "ส่งคำขอไม่ได้");
   }
   if (api) {
     return Reply::Json(JsonText({{"photo", photo}, {"device_id", device},
@@ -557,28 +573,28 @@ Reply CancelOriginal(Context& ctx) {
   const bool api = IsApi(ctx);
   const std::string photo = PhotoParam(ctx, api);
   if (photo.empty()) {
-    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid");
+    return Fail(ctx, 400, "invalid_argument", "photo must be a photo row's uuid", "รหัสภาพถ่ายไม่ถูกต้อง");
   }
   Transaction tx(ctx.store.db());
-  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not cancel");
+  if (!tx.status().ok()) return Fail(ctx, 500, "internal", "could not cancel", "ยกเลิกคำขอไม่ได้");
   Result<std::string> cancelled = storage::Originals(ctx.store.db())
                                       .Cancel(*Uuid::Parse(photo), ctx.user().scope);
   if (!cancelled.ok()) {
     if (cancelled.status().code() == Code::kNotFound) {
-      return Fail(ctx, 404, "not_found", "no such photo");
+      return Fail(ctx, 404, "not_found", "no such photo", "ไม่พบภาพถ่ายนี้");
     }
     if (cancelled.status().code() == Code::kFailedPrecondition) {
       return Fail(ctx, 409, "failed_precondition",
                   T(lang, "ไม่มีคำขอภาพต้นฉบับที่ยังค้างอยู่สำหรับภาพนี้",
                     "There is no open request for this photo's original."));
     }
-    return Fail(ctx, 500, "internal", "could not cancel");
+    return Fail(ctx, 500, "internal", "could not cancel", "ยกเลิกคำขอไม่ได้");
   }
   if (!ctx.Audit("original_request_cancelled", "photo:" + photo,
                  "device " + *cancelled)
            .ok() ||
       !tx.Commit().ok()) {
-    return Fail(ctx, 500, "internal", "could not cancel");
+    return Fail(ctx, 500, "internal", "could not cancel", "ยกเลิกคำขอไม่ได้");
   }
   if (api) {
     return Reply::Json(JsonText({{"photo", photo}, {"device_id", *cancelled},

@@ -39,12 +39,14 @@ Status ValidatePassword(std::string_view password) {
   if (password.size() < kMinPasswordBytes) {
     return Status::InvalidArgument("the password must be at least " +
                                    std::to_string(kMinPasswordBytes) +
-                                   " characters long");
+                                   " characters long")
+        .WithReason("password_short");
   }
   if (password.size() > kMaxPasswordBytes) {
     return Status::InvalidArgument("the password is longer than " +
                                    std::to_string(kMaxPasswordBytes) +
-                                   " bytes");
+                                   " bytes")
+        .WithReason("password_long");
   }
   return Status();
 }
@@ -63,8 +65,9 @@ Status ValidateLogin(std::string_view login) {
   });
   if (!ok_len || !ok_chars) {
     return Status::InvalidArgument(
-        "a login is 2 to 64 of a-z, 0-9 and . _ - @ (lowercase), got '" +
-        std::string(login.substr(0, 80)) + "'");
+               "a login is 2 to 64 of a-z, 0-9 and . _ - @ (lowercase), got '" +
+               std::string(login.substr(0, 80)) + "'")
+        .WithReason("bad_login");
   }
   return Status();
 }

@@ -35,7 +35,8 @@ Status UserStore::Insert(const UserRow& u, std::string_view password_hash) {
       .Bind(6, std::string_view(u.created_at));
   Status s = st.Run();
   if (!s.ok() && st.unique_violation()) {
-    return Status::AlreadyExists("there is already a user '" + u.login + "'");
+    return Status::AlreadyExists("there is already a user '" + u.login + "'")
+        .WithReason("login_taken");
   }
   return s;
 }

@@ -101,6 +101,17 @@ TEST_CASE("console exports: an office user downloads only their districts",
   CHECK(phrao.content_type.rfind("text/html", 0) == 0);
   CHECK(office.Get("/exports/xlsx", {{"fiscal_year", "2024"}}).status == 400);
   CHECK(office.Get("/exports/csv", {{"sheet", "nothing"}}).status == 400);
+  // Said in the page's language.
+  Reply western = office.Get("/exports/xlsx", {{"fiscal_year", "2024"}, {"lang", "th"}});
+  CHECK(western.status == 400);
+  CHECK_THAT(western.body, Catch::Contains("ปีงบประมาณต้องเป็นปี พ.ศ.") &&
+                               Catch::Contains("หมายถึงปีงบประมาณ 2567"));
+  Reply theirs = office.Get("/exports/xlsx", {{"district", kPhrao}, {"lang", "th"}});
+  CHECK(theirs.status == 403);
+  CHECK_THAT(theirs.body, Catch::Contains("ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
+  Reply unknown = office.Get("/exports/xlsx", {{"district", "9999"}, {"lang", "en"}});
+  CHECK(unknown.status == 400);
+  CHECK_THAT(unknown.body, Catch::Contains("unknown district code"));
 
   // Every download is in the audit log, with its filters.
   Result<std::vector<console::AuditEntry>> audit =

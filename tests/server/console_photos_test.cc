@@ -3,6 +3,7 @@
 // with their subjects' names, captions, who took them and when, thumbnails
 // made by the server; another district's photo is 404.
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -195,6 +196,37 @@ TEST_CASE("console photos: a Phrao viewer's gallery names subject, caption, take
   CHECK(Has(en.body, "2024"));
 }
 
+TEST_CASE("console photos: a photo whose file carried no date shows when it was "
+          "recorded",
+          "[console][photos]") {
+  GalleryFixture g;
+  // Recorded on the device at 2024-03-10 09:00 Bangkok (02:00 UTC), from a
+  // picture with no EXIF date.
+  RowChange undated = Photo(Uuid::Random(), g.somchai.HlcAt(kT0 + 3600 * 1000),
+                            "workshop", g.workshop, std::string(64, 'c'), kPhrao,
+                            "ภาพจากแชต", "");
+  undated.cells.erase(std::remove_if(undated.cells.begin(), undated.cells.end(),
+                                     [](const CellWrite& c) { return c.column == "taken_at"; }),
+                      undated.cells.end());
+  PushService push(*g.f.store);
+  REQUIRE(push.Push(g.f.Record(g.somchai.id), g.somchai.SealNext({undated})).ok());
+  Browser b{g.console};
+  b.SignIn("viewer");
+  json j = json::parse(b.Get("/api/photos").body);
+  bool seen = false;
+  for (const json& p : j["photos"]) {
+    if (p["caption"] != "ภาพจากแชต") continue;
+    seen = true;
+    CHECK(p["taken_at"] == "");
+    CHECK(p["recorded_at"] == "2024-03-10T03:00:00Z");
+  }
+  CHECK(seen);
+  Reply page = b.Get("/photos");
+  REQUIRE(page.status == 200);
+  CHECK(Has(page.body, "บันทึกเมื่อ "));
+  CHECK(Has(page.body, "10:00"));  // Bangkok time of the recording
+}
+
 TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]") {
   GalleryFixture g;
   Browser b{g.console};
@@ -225,6 +257,14 @@ TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]
   CHECK(b.Get("/api/photos", {{"subject", "nonsense"}}).status == 400);
   CHECK(b.Get("/api/photos", {{"page", "-1"}}).status == 400);
   CHECK(b.Get("/api/photos", {{"page", "1"}}).status == 200);
+  // The page says why in its language; the JSON twin in English.
+  Reply bad_page = b.Get("/photos", {{"page", "-1"}, {"lang", "th"}});
+  CHECK(bad_page.status == 400);
+  CHECK_THAT(bad_page.body, Catch::Contains("เลขหน้าต้องอยู่ระหว่าง 0 ถึง 1000"));
+  CHECK_THAT(b.Get("/api/photos", {{"subject", "nonsense"}}).body,
+             Catch::Contains("subject must be workshop"));
+  CHECK_THAT(b.Get("/photos", {{"subject", "nonsense"}, {"lang", "th"}}).body,
+             Catch::Contains("ภาพถ่ายต้องเป็นของการอบรม"));
   // Another district is as absent as a missing page.
   CHECK(b.Get("/api/photos", {{"district", kFang}}).status == 404);
 

@@ -257,6 +257,40 @@ TEST_CASE("console: every state-changing request needs the session's CSRF token"
   CHECK(Users(*cf.f.store).Find("malee")->disabled());
 }
 
+TEST_CASE("console: the add-user form says in Thai why a user was not added, "
+          "in English with lang=en, and adds nobody",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("admin", WebRole::kAdmin);
+  Browser b{cf.console};
+  REQUIRE(b.SignIn("admin", kPassword).status == 303);
+  const std::string csrf = b.Csrf();
+  const auto add = [&](const std::string& login, const std::string& role,
+                       const std::string& districts, const std::string& password,
+                       const std::string& lang = "") {
+    std::multimap<std::string, std::string> form{{"csrf", csrf},
+                                            {"login", login},
+                                            {"role", role},
+                                            {"districts", districts},
+                                            {"password", password}};
+    if (!lang.empty()) form.emplace("lang", lang);
+    Reply r = b.Post("/users", form);
+    CHECK(r.status == 303);
+    return Header(r, "Location");
+  };
+  const auto says = [](const std::string& location, const std::string& text) {
+    return location.find(console::UrlEncode(text)) != std::string::npos;
+  };
+  CHECK(says(add("Malee!", "viewer", "5011", kPassword), "ชื่อผู้ใช้ต้องยาว 2 ถึง 64 ตัว"));
+  CHECK(says(add("malee", "viewer", "5011", "short"), "รหัสผ่านต้องยาวอย่างน้อย 8 ตัวอักษร"));
+  CHECK(says(add("malee", "viewer", "9999", kPassword),
+             "'9999' ไม่ใช่รหัสอำเภอของจังหวัดเชียงใหม่"));
+  CHECK(says(add("malee", "owner", "5011", kPassword), "บทบาทต้องเป็น admin, office หรือ viewer"));
+  CHECK(says(add("admin", "viewer", "5011", kPassword), "มีผู้ใช้ชื่อนี้อยู่แล้ว"));
+  CHECK(says(add("malee", "viewer", "5011", "short", "en"), "the password must be at least"));
+  CHECK_FALSE(Users(*cf.f.store).Find("malee").ok());
+}
+
 TEST_CASE("console: the role matrix is enforced on every route", "[console]") {
   ConsoleFixture cf;
   cf.AddUser("viewer", WebRole::kViewer, "5011");

@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "server/conflicts.h"
 #include "server/console/console.h"
 #include "server/console/users.h"
 #include "server/data_quality.h"
@@ -216,6 +217,14 @@ TEST_CASE("Office delete: refused while rows are recorded under the row, "
   CHECK(Delete(f, ScopeOf(kPhrao), "producer", "not-a-uuid", RowsUnder::kRefuse)
             .status().code() == Code::kInvalidArgument);
   CHECK(Delete(f, ScopeOf(kPhrao), "producer", d.bare, RowsUnder::kRefuse, "  ")
+            .status().code() == Code::kInvalidArgument);
+  // A reason that is not UTF-8 text, or longer than the audit log keeps.
+  auto bytes = Delete(f, ScopeOf(kPhrao), "producer", d.bare, RowsUnder::kRefuse,
+                      "\xe0\xb8 ลบ");
+  CHECK(bytes.status().code() == Code::kInvalidArgument);
+  CHECK(bytes.status().message() == "the reason is not UTF-8 text");
+  CHECK(Delete(f, ScopeOf(kPhrao), "producer", d.bare, RowsUnder::kRefuse,
+               std::string(kMaxReasonBytes + 1, 'x'))
             .status().code() == Code::kInvalidArgument);
   CHECK(Delete(f, ScopeOf(kPhrao), "producer", NewId(), RowsUnder::kCascade)
             .status().code() == Code::kNotFound);
