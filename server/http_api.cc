@@ -296,7 +296,12 @@ class Api {
           t_request_start = std::chrono::steady_clock::now();
           return httplib::Server::HandlerResponse::Unhandled;
         });
-    svr.set_logger(LogRequest);
+    // Logged as the answer is about to go out (httplib calls the post-
+    // routing handler before it writes the status line; its logger runs
+    // after the write): a client holding its answer knows the request's
+    // line is in the log, so what a sync did can be read from the log at
+    // once (tests compare the log before and after a command).
+    svr.set_post_routing_handler(LogRequest);
     // Without this, 0.11.4 puts e.what() in a response header.
     svr.set_exception_handler([](const httplib::Request& req,
                                  httplib::Response& res,
