@@ -610,12 +610,7 @@ struct WorkshopDeletedWithRows {
     REQUIRE(push.Push(f.Record(somchai.id),
                       somchai.SealNext(
                           {Producer(producer, somchai.HlcAt(kT0), kFang),
-                           Row("workshop", workshop, somchai.HlcAt(kT0),
-                               {{"title", T("อบรม KBO"), 0},
-                                {"fiscal_year", I(2567), 0},
-                                {"district_code", T(kFang), 0},
-                                {"start_date", T("2024-03-11"), 0},
-                                {"days", I(5), 0}}),
+                           Workshop(workshop, somchai.HlcAt(kT0), kFang, "อบรม KBO"),
                            enrolment(far, kFang, "นายคำปัน ฝางเหนือ"),
                            mark(far_mark, far, kFang)}))
                 .ok());
@@ -757,12 +752,7 @@ TEST_CASE("Conflicts: a workshop's days are not decided shorter than the days it
   REQUIRE(push.Push(f.Record(somchai.id),
                     somchai.SealNext(
                         {Producer(producer, somchai.HlcAt(kT0), kPhrao),
-                         Row("workshop", workshop, somchai.HlcAt(kT0),
-                             {{"title", T("อบรม KBO พร้าว"), 0},
-                              {"fiscal_year", I(2567), 0},
-                              {"district_code", T(kPhrao), 0},
-                              {"start_date", T("2024-03-11"), 0},
-                              {"days", I(5), 0}}),
+                         Workshop(workshop, somchai.HlcAt(kT0), kPhrao, "อบรม KBO พร้าว"),
                          Row("enrolment", enrolment, somchai.HlcAt(kT0),
                              {{"workshop_id", T(workshop.ToString()), 0},
                               {"producer_id", T(producer.ToString()), 0},

@@ -40,15 +40,6 @@ std::vector<std::string> Reasons(const protocol::Receipt& r) {
   return out;
 }
 
-RowChange Workshop(const Uuid& id, const Hlc& hlc, const std::string& district) {
-  return Row("workshop", id, hlc,
-             {{"title", T("พัฒนาผลิตภัณฑ์ KBO"), 0},
-              {"fiscal_year", I(2567), 0},
-              {"district_code", T(district), 0},
-              {"start_date", T("2024-03-11"), 0},
-              {"days", I(5), 0}});
-}
-
 RowChange Enrolment(const Uuid& id, const Hlc& hlc, const Uuid& workshop,
                     const Uuid& producer, const std::string& district) {
   return Row("enrolment", id, hlc,

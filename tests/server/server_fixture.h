@@ -93,6 +93,17 @@ inline RowChange Producer(const Uuid& id, const Hlc& hlc,
               {"category", T("textile"), 0}});
 }
 
+// A five-day workshop of fiscal year 2567 from 2024-03-11 in `district`.
+inline RowChange Workshop(const Uuid& id, const Hlc& hlc, const std::string& district,
+                          const std::string& title = "พัฒนาผลิตภัณฑ์ KBO") {
+  return Row("workshop", id, hlc,
+             {{"title", T(title), 0},
+              {"fiscal_year", I(2567), 0},
+              {"district_code", T(district), 0},
+              {"start_date", T("2024-03-11"), 0},
+              {"days", I(5), 0}});
+}
+
 class ServerFixture {
  public:
   ServerFixture() : wall(kT0) {
