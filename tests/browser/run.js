@@ -210,9 +210,9 @@ test('roll-call of 20 participants for day 1 lands in the local store', async (t
     for (let k = 0; k < taps; k++) await buttons.nth(i).tap();
     want[enrolments[i]] = ['present', 'late', 'absent', 'excused'][i % 4];
   }
-  // A note for the first person.
+  // A note for the first person, on two lines (the box keeps the break).
   await page.locator('#rollcall .rc-row').nth(0).locator('.note-btn').tap();
-  await page.fill('#rollcall .note-form input', 'มาพร้อมตัวอย่างผ้าทอ');
+  await page.fill('#rollcall .note-form textarea', 'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น.');
   await page.locator('#rollcall .note-form button').tap();
   await page.waitForSelector('#rc-pending[data-pending="0"]');
   await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
@@ -229,8 +229,20 @@ test('roll-call of 20 participants for day 1 lands in the local store', async (t
     assert.equal(m.district_code, '5011');
   }
   const noted = marks.find((m) => m.enrolment_id === enrolments[0]);
-  assert.equal(noted.note, 'มาพร้อมตัวอย่างผ้าทอ');
+  assert.equal(noted.note, 'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น.');
   assert.equal(noted.status, 'present');
+  // Opened again and saved with a word added: both lines stay (a one-line
+  // box joined them into one word).
+  await page.locator('#rollcall .rc-row').nth(0).locator('.note-btn').tap();
+  assert.equal(await page.inputValue('#rollcall .note-form textarea'),
+    'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น.');
+  await page.locator('#rollcall .note-form textarea').press('End');
+  await page.locator('#rollcall .note-form textarea').type(' (แจ้งแล้ว)');
+  await page.locator('#rollcall .note-form button').tap();
+  await page.waitForSelector('#rc-pending[data-pending="0"]');
+  await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
+  assert.equal(list(home, 'attendance').find((m) => m.enrolment_id === enrolments[0]).note,
+    'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น. (แจ้งแล้ว)');
 
   // Reloaded, the sheet shows what the store holds.
   await page.reload();
@@ -501,6 +513,8 @@ test('every screen at 360 px: screenshots, no overflow, touch targets of 44 px',
     await go(page, hash);
     await checkLayout(page, name);
     await screenshot(page, `screen-${name}`);
+    // A part a screen leaves out is not shown as the word "null".
+    assert.doesNotMatch(await page.textContent('#app'), /\bnull\b/, `${name} shows "null"`);
   }
 
   // Producers: search by Thai or English name, filter by district.
@@ -674,6 +688,8 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
     assert.doesNotMatch(shown, /[A-Za-z]/, `${where}: ${shown}`);
   }
   assert.match(await page.textContent('#last-error details.tech span'), /127\.0\.0\.1/);
+  // Said in Thai, not only folded away in English.
+  assert.match(await page.$eval('#last-error', (e) => e.innerText), /เชื่อมต่อเซิร์ฟเวอร์ไม่ได้/);
   await screenshot(page, 'home-sync-offline');
   assert.equal(JSON.parse(kboOk(home, 'status', '--json')).pending_changes, 1, 'the new producer is kept');
 });

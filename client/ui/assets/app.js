@@ -423,8 +423,19 @@
   // known phrase in that language; otherwise the program's own English
   // words, which in Thai are folded away under "details (English)" for
   // whoever helps the officer, so the screen reads in Thai.
+  // Why the server could not be reached, in the person's words; the
+  // program's own (the address, the socket's error) stay under "details".
+  const REACH = [
+    [/^cannot reach /, 'err.unreachable'],
+    [/with a web page, not the server: a Wi-Fi or mobile-data sign-in page/, 'home.sync_sign_in_page'],
+  ];
   function detailNode(message, cls = 'detail') {
     if (!message) return null;
+    const reach = REACH.find(([re]) => re.test(message));
+    if (reach && state.lang === 'th') {
+      return h('div', { class: cls }, t(reach[1]), h('details', { class: 'tech' },
+        h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message)));
+    }
     if (ERRORS.some(([re]) => re.test(message))) return h('div', { class: cls }, translateError(message, ''));
     if (state.lang !== 'th') return h('div', { class: cls }, message);
     return h('details', { class: `${cls} tech` }, h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message));
@@ -1328,7 +1339,9 @@
       });
       noteBtn.addEventListener('click', () => {
         if (!extra.hidden) { extra.hidden = true; return; }
-        const input = h('input', { type: 'text', value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note' });
+        // A note may hold line breaks (typed on a device, imported from a
+        // sheet): a text box keeps them, a one-line input would drop them.
+        const input = h('textarea', { rows: 2, value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note' });
         const ok = h('button', { type: 'submit', class: 'primary' }, t('form.save'));
         const f = h('form', { class: 'note-form' }, input, ok);
         f.addEventListener('submit', async (ev) => {
@@ -1904,7 +1917,9 @@
       if (!state.ref) state.ref = await getJson('/api/reference');
       const kids = await route[2](route[0].exec(path));
       if (token !== state.renderToken) return;  // the person moved on
-      app.replaceChildren(...[].concat(kids));
+      // (A part a screen leaves out is null: replaceChildren would show
+      // the word "null".)
+      app.replaceChildren(...[].concat(kids).filter((k) => k != null));
       app.dataset.ready = path;
     } catch (e) {
       if (token !== state.renderToken || (e && e.stop)) return;
