@@ -628,6 +628,31 @@ test('kbo ui sees rows written by another process and can still write', async (t
   assert.equal(list(home, 'producer').length, 3);
 });
 
+test('a row the server refused is named on the home screen in Thai, a link to its form', async (t) => {
+  const server = await startServer(t);
+  const home = freshHome();
+  // Recorded before the device was enrolled for Phrao only: a Mae Rim group.
+  const id = kboOk(home, 'producer', 'add', '--kind', 'group', '--name', 'กลุ่มจักสานแม่ริม',
+    '--district', '5007').trim();
+  kboOk(home, 'enroll', '--server', server.url, '--token', serverToken(server, 'field_officer', '5011'));
+  spawnSync(KBO, ['--home', home, 'sync'], { encoding: 'utf8' });
+  const ui = await startUi(home);
+  defer(t, () => ui.stop());
+  const page = await phone(t);
+  await open(page, ui.url, '#/');
+  const item = page.locator(`.refused-list li[data-row-id="${id}"]`);
+  await item.waitFor();
+  const shown = await item.evaluate((e) => e.innerText);
+  // Thai throughout; the server's English words folded under "details".
+  assert.doesNotMatch(shown, /[A-Za-z]/, shown);
+  assert.match(await item.locator('details.tech span').textContent(), /district 5007/);
+  // The title opens the producer's form, where it is fixed.
+  await item.locator('a.title').click();
+  await page.waitForFunction((rid) => location.hash === `#/producers/${rid}`, id);
+  await ready(page);
+  await checkLayout(page, 'refused-producer-form');
+});
+
 test('the sync button pushes to a real kbo-server on loopback and shows the result', async (t) => {
   const server = await startServer(t);
   const home = freshHome();

@@ -811,6 +811,17 @@
       ' · ', t(kept ? 'home.storage_kept' : 'home.storage_not_kept'));
   }
 
+  // A refused row's title: what it is and why, in the person's language,
+  // a link to its form where the app has one (fix it there, or delete it).
+  const REFUSED_FORMS = { producer: '#/producers/', workshop: '#/workshops/', product: '#/products/', visit: '#/visits/' };
+  function refusedTitle(r) {
+    const text = `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`;
+    const form = REFUSED_FORMS[r.entity];
+    const href = form && /^[0-9a-f-]{36}$/.test(r.row_id || '')
+      ? `${form}${r.row_id}${r.entity === 'workshop' || r.entity === 'product' ? '/edit' : ''}` : null;
+    return href ? h('a', { class: 'title', href }, text) : h('span', { class: 'title' }, text);
+  }
+
   // Home: what is waiting, what the province confirmed, and the sync button.
   async function homeScreen() {
     const st = await getJson('/api/status');
@@ -912,8 +923,10 @@
         s.refused_rows > 0 ? h('div', { class: 'card wide refused', dataset: { stat: 'refused_rows' } },
           h('div', { class: 'lbl' }, `${t('home.refused')}: ${s.refused_rows}`),
           h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
-            h('span', { class: 'title' }, `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`),
-            h('div', { class: 'sub' }, r.message)))),
+            refusedTitle(r),
+            // The server's words (which row, why) are English: folded away
+            // under "details" on a Thai screen, as every such detail is.
+            detailNode(r.message, 'sub')))),
           h('div', { class: 'sub' }, t('home.refused_hint'))) : '',  // replaceChildren writes null as "null"
       );
     };
