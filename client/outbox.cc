@@ -334,9 +334,12 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
                   : Result<ChangeSet>(Status::NotFound("none"));
     const Result<ChangeSet>& cs = decoded;
     if (cs.ok() && any) {
+      // (A refusal a later change of this set made good leaves its row
+      // settled, as on the server.)
+      const std::vector<bool> made_good = protocol::RefusalsMadeGoodInSet(*cs, refused);
       std::set<std::pair<std::string, std::string>> still_refused;
-      for (const protocol::RefusedRow& r : refused) {
-        still_refused.emplace(r.entity, r.row_id);
+      for (size_t k = 0; k < refused.size(); ++k) {
+        if (!made_good[k]) still_refused.emplace(refused[k].entity, refused[k].row_id);
       }
       Statement del(db, "DELETE FROM refused_row WHERE seq < ?1 AND entity = ?2 "
                         "AND row_id = ?3");
@@ -392,7 +395,15 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
                 "INSERT OR REPLACE INTO refused_row (seq, row_index, entity, "
                 "row_id, reason, message, refused_at, cells, restored) VALUES "
                 "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)");
-  for (const protocol::RefusedRow& r : refused) {
+  // A refusal a later change of the same set made good (every column it
+  // wrote, written again and taken: a refused row saved twice before a
+  // sync, the second time right) is settled by the set: not kept.
+  const std::vector<bool> made_good =
+      decoded.ok() ? protocol::RefusalsMadeGoodInSet(*decoded, refused)
+                   : std::vector<bool>(refused.size(), false);
+  for (size_t k = 0; k < refused.size(); ++k) {
+    const protocol::RefusedRow& r = refused[k];
+    if (made_good[k]) continue;
     // The values as sent (display text), so nothing typed is lost.
     nlohmann::json cells = nlohmann::json::object();
     if (decoded.ok() && r.index < decoded->rows.size()) {

@@ -253,10 +253,13 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     Result<int64_t> counted = storage::RefusedRows(db).CountOpen(device_text);
     if (!counted.ok()) return counted.status();
     const int64_t open = *counted;
-    if (open + static_cast<int64_t>(r.refused.size()) > max_open_refused_) {
+    // (Those the same set made good settle with it.)
+    int64_t left_open = 0;
+    for (bool good : protocol::RefusalsMadeGoodInSet(cs, r.refused)) left_open += good ? 0 : 1;
+    if (open + left_open > max_open_refused_) {
       return Status::ResourceExhausted(
                  "change set " + std::to_string(cs.seq) + " would leave " +
-                 std::to_string(open + static_cast<int64_t>(r.refused.size())) +
+                 std::to_string(open + left_open) +
                  " refused rows of this device unsettled, more than the " +
                  std::to_string(max_open_refused_) +
                  " the server keeps; nothing was stored. Fix or delete the "

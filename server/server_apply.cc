@@ -546,16 +546,25 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       refusal = Refusal{"unknown_entity", "unknown entity '" + row.entity + "'"};
     } else if (row.row_id.IsNil()) {
       refusal = Refusal{"invalid_value", "nil row id"};
-    } else if (refused_rows.count(key) != 0) {
-      refusal = Refusal{"follows_refused",
-                        "an earlier change to this row in the same change set "
-                        "was refused"};
     } else {
       Result<std::optional<Refusal>> checked =
           CheckRow(db, row, *entity, device, parents, ahead, texts_decoded, &held,
                    &current);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
+      // An earlier change of this row in the set was refused: this one is
+      // taken only if it stands on its own (a device sends a refused row
+      // whole with its fix, and a person may save twice before a sync, the
+      // first still wrong); one that needed the refused one follows it.
+      if (refused_rows.count(key) != 0) {
+        if (!refusal.has_value()) {
+          refused_rows.erase(key);
+        } else if (refusal->reason != kNothingToDelete) {
+          refusal = Refusal{"follows_refused",
+                            "an earlier change to this row in the same change set "
+                            "was refused"};
+        }
+      }
     }
     if (refusal.has_value() && refusal->reason == kNothingToDelete) continue;
     if (refusal.has_value()) {
@@ -754,7 +763,10 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const ChangeSet& cs,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso) {
-  for (const protocol::RefusedRow& r : refused) {
+  // Made good later in the same set: kept for the record, settled by it.
+  const std::vector<bool> made_good = protocol::RefusalsMadeGoodInSet(cs, refused);
+  for (size_t k = 0; k < refused.size(); ++k) {
+    const protocol::RefusedRow& r = refused[k];
     nlohmann::json cells = nlohmann::json::object();
     if (r.index < cs.rows.size()) {
       for (const CellWrite& cell : cs.rows[r.index].cells) {
@@ -775,6 +787,12 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
         cells.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     record.refused_at = std::string(now_iso);
     if (Status s = storage::RefusedRows(db).Insert(record); !s.ok()) return s;
+    if (made_good[k]) {
+      if (Status s = storage::RefusedRows(db).SettleInSet(device_id, seq, r.index, now_iso);
+          !s.ok()) {
+        return s;
+      }
+    }
   }
   return Status();
 }
@@ -790,9 +808,12 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
     if (!*open) return Status();
   }
   using NamedRow = std::pair<std::string, std::string>;  // entity, row id text
+  // A row with a refusal in this set that a later change did not make good
+  // stays refused; one made good settles, this set's refusal too.
+  const std::vector<bool> made_good = protocol::RefusalsMadeGoodInSet(cs, refused);
   std::set<NamedRow> still_refused;
-  for (const protocol::RefusedRow& r : refused) {
-    still_refused.emplace(r.entity, r.row_id);
+  for (size_t k = 0; k < refused.size(); ++k) {
+    if (!made_good[k]) still_refused.emplace(refused[k].entity, refused[k].row_id);
   }
   std::set<NamedRow> done;
   for (const RowChange& row : cs.rows) {

@@ -1,6 +1,8 @@
 #include "shared/protocol.h"
 
 #include <cstring>
+#include <set>
+#include <string_view>
 
 namespace kbo::protocol {
 
@@ -76,6 +78,30 @@ std::string ConflictsMessage(std::string_view device_id, uint64_t after,
                              std::string_view body) {
   return std::string(device_id) + "\nconflicts\n" + std::to_string(after) + "\n" +
          HexEncode(Sha256(body));
+}
+
+std::vector<bool> RefusalsMadeGoodInSet(const ChangeSet& cs,
+                                        const std::vector<RefusedRow>& refused) {
+  std::vector<bool> out(refused.size(), false);
+  std::vector<bool> refused_at(cs.rows.size(), false);
+  for (const RefusedRow& r : refused) {
+    if (r.index < cs.rows.size()) refused_at[r.index] = true;
+  }
+  for (size_t k = 0; k < refused.size(); ++k) {
+    const RefusedRow& r = refused[k];
+    if (r.index >= cs.rows.size()) continue;
+    const RowChange& bad = cs.rows[r.index];
+    if (bad.entity != r.entity || bad.row_id.ToString() != r.row_id) continue;
+    std::set<std::string_view> to_cover;
+    for (const CellWrite& c : bad.cells) to_cover.insert(c.column);
+    for (size_t j = r.index + 1; j < cs.rows.size() && !to_cover.empty(); ++j) {
+      const RowChange& later = cs.rows[j];
+      if (refused_at[j] || later.entity != bad.entity || later.row_id != bad.row_id) continue;
+      for (const CellWrite& c : later.cells) to_cover.erase(c.column);
+    }
+    out[k] = to_cover.empty();
+  }
+  return out;
 }
 
 }  // namespace kbo::protocol

@@ -184,6 +184,16 @@ struct Receipt {
   // signed by "rows_signature" over ReceiptRowsMessage. Empty: none.
   std::string server_rows;
 };
+// Whether each refusal of `refused` (a receipt's, for set `cs`) was made good
+// in the same set: a later row change of the same row was accepted and
+// writes every column the refused one wrote (a device sends a refused row
+// whole with its fix, and a person may save twice before a sync: the first
+// save still wrong, the second right). Such a refusal settles with the set
+// on both sides; one whose columns were not all written again stays open,
+// so nothing typed is lost. Same order as `refused`.
+std::vector<bool> RefusalsMadeGoodInSet(const ChangeSet& cs,
+                                        const std::vector<RefusedRow>& refused);
+
 // Caps the server_rows of one receipt (encoded bytes): a client reads a push
 // answer up to 4 MiB. Rows beyond it are left out (docs/protocol.md).
 inline constexpr size_t kMaxReceiptServerRowsBytes = size_t{1} << 20;

@@ -236,6 +236,19 @@ Result<int64_t> RefusedRows::CountOpen(std::string_view device_id) {
   return open;
 }
 
+Status RefusedRows::SettleInSet(std::string_view device_id, uint64_t seq,
+                                uint64_t row_index, std::string_view now_iso) {
+  Statement& st = db_.Cached(
+      "UPDATE refused_row SET settled_at = ?4, settled_seq = ?2 WHERE "
+      "device_id = ?1 AND seq = ?2 AND row_index = ?3 AND settled_at IS NULL");
+  st.Bind(1, device_id)
+      .Bind(2, static_cast<int64_t>(seq))
+      .Bind(3, static_cast<int64_t>(row_index))
+      .Bind(4, now_iso);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return st.Reset();
+}
+
 Status RefusedRows::Settle(std::string_view device_id, std::string_view entity,
                            std::string_view row_id, uint64_t seq,
                            std::string_view now_iso) {

@@ -117,6 +117,11 @@ class RefusedRows {
   // Every open refusal (settled ones too with `include_settled`), newest
   // first.
   Result<std::vector<RefusedRowView>> List(bool include_settled);
+  // Settles the refusal of row change `row_index` of the device's set `seq`
+  // by that set itself: a later change of the same set made it good
+  // (protocol::RefusalsMadeGoodInSet).
+  Status SettleInSet(std::string_view device_id, uint64_t seq, uint64_t row_index,
+                     std::string_view now_iso);
   // Settles the open refusals of (entity, row_id) from sets before `seq`:
   // settled_at = now_iso, settled_seq = seq.
   Status Settle(std::string_view device_id, std::string_view entity,

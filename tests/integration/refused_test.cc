@@ -137,5 +137,42 @@ TEST_CASE("Refused: dismissing a refused create deletes the row the server "
   CHECK(all[0]["settled_at"].is_string());
 }
 
+
+TEST_CASE("Refused: a refused row saved twice before the next sync, the second "
+          "time right, is taken whole and settled on both sides",
+          "[sync][integration][refused]") {
+  Field f;
+  // Recorded before the device was enrolled, for Phrao only: a Mae Rim
+  // group, refused at the first sync.
+  const std::string home = f.NewHome("trainer");
+  CliResult added = f.Kbo(home, {"producer", "add", "--kind", "group", "--name",
+                                 "กลุ่มจักสานแม่ริม", "--district", "5007"});
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  const std::string id = added.out.substr(0, 36);
+  REQUIRE(f.Kbo(home, {"enroll", "--server", f.url(), "--token",
+                       f.Token("trainer", "5011")})
+              .exit_code == 0);
+  f.SyncOk(home);
+  REQUIRE(f.KboJson(home, {"status"})["refused_rows"] == 1);
+
+  // The trainer fixes the tambon first (still Mae Rim), then the district;
+  // both saves go in the next sync's one change set.
+  REQUIRE(f.Kbo(home, {"edit", "producer", id, "--set", "tambon=ริมใต้"}).exit_code == 0);
+  REQUIRE(f.Kbo(home, {"edit", "producer", id, "--set", "district_code=5011"}).exit_code == 0);
+  CliResult fixed = f.Sync(home);
+  INFO(fixed.out << fixed.err);
+  REQUIRE(fixed.exit_code == 0);
+  // The second save stood on its own (the whole row, fixed): taken, and
+  // the row is settled on the device and for the office.
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + id +
+                      "' AND district_code = '5011' AND tambon = 'ริมใต้'") == 1);
+  CHECK(f.KboJson(home, {"status"})["refused_rows"] == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM refused_row") == 2);  // kept, settled
+  f.SyncOk(home);
+  CHECK(Field::DeviceState(home) == f.ServerState());
+}
+
 }  // namespace
 }  // namespace kbo::testing

@@ -195,6 +195,38 @@ TEST_CASE(
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
 }
 
+TEST_CASE("Row rules: a later change of a refused row in the same set is taken "
+          "when it stands alone, and settles the refusal when it writes every "
+          "column again",
+          "[server][push][d1]") {
+  ServerFixture f;
+  TestDevice phrao;
+  f.Enroll(phrao, kPhrao);
+  PushService push(*f.store);
+  const Uuid fixed = Uuid::Random(), part = Uuid::Random();
+  // Refused whole (Mueang), then sent whole again in Phrao: taken. A second
+  // row refused whole, then only its phone: not a row alone, refused as
+  // following the first.
+  const protocol::Receipt r = Accepted(
+      f, push.Push(f.Record(phrao.id),
+                   phrao.SealNext({Producer(fixed, phrao.HlcAt(kT0), kMueang),
+                                   Producer(fixed, phrao.HlcAt(kT0 + 1), kPhrao),
+                                   Producer(part, phrao.HlcAt(kT0), kMueang),
+                                   Row("producer", part, phrao.HlcAt(kT0 + 1),
+                                       {{"phone", T("0811111111"), 0}})})));
+  CHECK(Reasons(r) == std::vector<std::string>{"out_of_scope", "out_of_scope",
+                                               "follows_refused"});
+  CHECK(r.rows == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM producer WHERE id = '" + fixed.ToString() +
+                "' AND district_code = '" + kPhrao + "'") == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
+  // Kept for the record; the made-good one settled by its own set.
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row") == 3);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 2);
+  CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NOT NULL AND "
+                "row_id = '" + fixed.ToString() + "' AND settled_seq = 1") == 1);
+}
+
 TEST_CASE("Row rules: required columns, references, districts, clocks",
           "[server][push][attack]") {
   ServerFixture f;
