@@ -8,6 +8,7 @@
 #include "client/clock_repair.h"
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
+#include "shared/change_set_codec.h"
 #include "shared/compression.h"
 #include "shared/sqlite/db.h"
 
@@ -129,7 +130,17 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
           !s.ok()) {
         return s;
       }
-      if (summary != nullptr) summary->refused_rows += receipt.refused.size();
+      if (summary != nullptr && !receipt.refused.empty()) {
+        // Those a later change of the same set made good are settled, not
+        // refused to the person (protocol::RefusalsMadeGoodInSet).
+        DecodeLimits limits;
+        limits.max_bytes = protocol::kMaxPushBytes;
+        Result<ChangeSet> sent = DecodeChangeSet(sets[i].bytes, limits);
+        const std::vector<bool> made_good =
+            sent.ok() ? protocol::RefusalsMadeGoodInSet(*sent, receipt.refused)
+                      : std::vector<bool>(receipt.refused.size(), false);
+        for (bool good : made_good) summary->refused_rows += good ? 0 : 1;
+      }
       // Confirmed: its bytes are not needed here again (a server that asks
       // for earlier sets gets them from the outbox's copies).
       std::string().swap(sets[i].bytes);

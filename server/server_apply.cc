@@ -630,14 +630,26 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     ++applied.rows;
     if (device != nullptr && DeletesRow(row)) {
       deletes.push_back({key, *first + i});
-      // Someone else had deleted it first: this delete took nothing (a
-      // cascade's rows come back with its row only if it took them).
+      // Deleted twice, by two writers: neither delete alone took the row,
+      // so a cascade's revival (conflicts.cc, BringBackTakenWith) passes it
+      // by whichever stamp it ends with: this delete's, noted when someone
+      // had deleted it first, and the stamp it is deleted with now, noted
+      // when this one arrives second but loses to it (a later hlc).
       if (current.has_value() && !current->values.empty() &&
           current->values.back() == Value::Integer(1)) {
-        if (Status s = storage::Rows(db).NoteTombstoneOnDeleted(
-                entity->name, IdText(row.row_id).view(), row.hlc);
+        const IdText id(row.row_id);
+        storage::Rows notes(db);
+        if (Status s = notes.NoteTombstoneOnDeleted(entity->name, id.view(), row.hlc);
             !s.ok()) {
           return s;
+        }
+        const auto now = current->versions.find(kDeletedColumn);
+        if (now != current->versions.end() && now->second.hlc.device != row.hlc.device) {
+          if (Status s = notes.NoteTombstoneOnDeleted(entity->name, id.view(),
+                                                      now->second.hlc);
+              !s.ok()) {
+            return s;
+          }
         }
       }
     }

@@ -1,7 +1,9 @@
 #include "shared/protocol.h"
 
 #include <cstring>
+#include <map>
 #include <set>
+#include <utility>
 #include <string_view>
 
 namespace kbo::protocol {
@@ -83,9 +85,23 @@ std::string ConflictsMessage(std::string_view device_id, uint64_t after,
 std::vector<bool> RefusalsMadeGoodInSet(const ChangeSet& cs,
                                         const std::vector<RefusedRow>& refused) {
   std::vector<bool> out(refused.size(), false);
+  if (refused.empty()) return out;
   std::vector<bool> refused_at(cs.rows.size(), false);
   for (const RefusedRow& r : refused) {
     if (r.index < cs.rows.size()) refused_at[r.index] = true;
+  }
+  // The taken changes of each row that has a refusal, in set order: one
+  // pass over the set, then each refusal looks only at its own row's.
+  std::map<std::pair<std::string_view, Uuid>, std::vector<size_t>> taken;
+  for (const RefusedRow& r : refused) {
+    if (r.index < cs.rows.size()) {
+      taken.try_emplace({cs.rows[r.index].entity, cs.rows[r.index].row_id});
+    }
+  }
+  for (size_t j = 0; j < cs.rows.size(); ++j) {
+    if (refused_at[j]) continue;
+    auto it = taken.find({cs.rows[j].entity, cs.rows[j].row_id});
+    if (it != taken.end()) it->second.push_back(j);
   }
   for (size_t k = 0; k < refused.size(); ++k) {
     const RefusedRow& r = refused[k];
@@ -94,10 +110,10 @@ std::vector<bool> RefusalsMadeGoodInSet(const ChangeSet& cs,
     if (bad.entity != r.entity || bad.row_id.ToString() != r.row_id) continue;
     std::set<std::string_view> to_cover;
     for (const CellWrite& c : bad.cells) to_cover.insert(c.column);
-    for (size_t j = r.index + 1; j < cs.rows.size() && !to_cover.empty(); ++j) {
-      const RowChange& later = cs.rows[j];
-      if (refused_at[j] || later.entity != bad.entity || later.row_id != bad.row_id) continue;
-      for (const CellWrite& c : later.cells) to_cover.erase(c.column);
+    for (size_t j : taken.at({bad.entity, bad.row_id})) {
+      if (j <= r.index) continue;
+      for (const CellWrite& c : cs.rows[j].cells) to_cover.erase(c.column);
+      if (to_cover.empty()) break;
     }
     out[k] = to_cover.empty();
   }

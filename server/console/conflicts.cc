@@ -550,10 +550,10 @@ Reply Resolve(Context& ctx, bool api) {
     const std::string n = std::to_string(r->left_deleted);
     done += lang == Lang::kTh
                 ? " อีก " + n + " รายการที่ถูกลบไปพร้อมกันยังคงถูกลบ "
-                      "เพราะอยู่ใต้รายการที่ยังถูกลบ (จะกลับมาเมื่อรายการนั้นกลับมา)"
+                      "เพราะอยู่ใต้รายการอื่นที่ยังถูกลบ (ดูประวัติของรายการ)"
                 : " " + n + (r->left_deleted == 1 ? " row" : " rows") +
-                      " deleted with it stayed deleted: under a row still deleted "
-                      "(they come back when it does).";
+                      " deleted with it stayed deleted: each is under another row "
+                      "still deleted (see the row's history).";
   }
   return Reply::Redirect(
       WithLang(ctx, "/conflicts/" + c->id + "?done=" + UrlEncode(done)));

@@ -864,6 +864,12 @@ Reply RestoreRow(Context& ctx) {
                   "และไม่มีรายการใดบันทึกอยู่ใต้รายการนี้",
                   "Not restored: a field device deleted this row, and no row "
                   "is recorded under it.");
+    } else if (s.reason() == "rows_out_of_scope") {
+      message = T(lang,
+                  "ยังไม่ได้กู้คืน: การลบนี้ลบรายการในอำเภอที่คุณไม่ได้ดูแลไปด้วย "
+                  "ต้องให้ผู้ใช้ที่ดูแลอำเภอเหล่านั้นเป็นผู้กู้คืน",
+                  "Not restored: this delete also took rows in districts outside "
+                  "yours; a user with those districts must restore it.");
     }
     return Reply::Redirect(back + "?error=" + UrlEncode(message));
   }

@@ -691,6 +691,62 @@ TEST_CASE("Conflicts: keeping an edit of a row a device deleted with --cascade b
   CHECK(c.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'edit'") == 4);
 }
 
+TEST_CASE("Conflicts: a row another device deleted offline stays deleted when the "
+          "cascade that also took it arrived first and is decided against",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao);
+  f.Enroll(malee, kPhrao);
+  const Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+             enrolment = Uuid::Random(), photo = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext(
+                        {Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                         Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
+                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
+                             {{"workshop_id", T(workshop.ToString()), 0},
+                              {"producer_id", T(producer.ToString()), 0},
+                              {"participant_name", T("นางบัวคำ แสนดี"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Row("photo", photo, somchai.HlcAt(kT0),
+                             {{"subject_type", T("workshop"), 0},
+                              {"subject_id", T(workshop.ToString()), 0},
+                              {"sha256", T(std::string(64, 'd')), 0},
+                              {"bytes", I(1000), 0},
+                              {"mime", T("image/jpeg"), 0},
+                              {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  const auto tombstone = [](const char* entity, const Uuid& id, const Hlc& hlc) {
+    return Row(entity, id, hlc, {{"deleted", I(1), 0}});
+  };
+  // Somchai's cascade (one hlc) reaches the server first; malee's delete of
+  // the photo, made earlier offline, arrives after it and loses the cell.
+  const Hlc cascade = somchai.HlcAt(kT0 + 20);
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({tombstone("photo", photo, cascade),
+                                      tombstone("enrolment", enrolment, cascade),
+                                      tombstone("workshop", workshop, cascade)}))
+              .ok());
+  REQUIRE(push.Push(f.Record(malee.id),
+                    malee.SealNext({tombstone("photo", photo, malee.HlcAt(kT0 + 15)),
+                                    Row("workshop", workshop, malee.HlcAt(kT0 + 16),
+                                        {{"venue", T("ศาลาวัดพร้าว"), 0}})}))
+              .ok());
+  auto list = Conflicts(*f.store).List(/*open_only=*/true);
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  auto r = Conflicts(*f.store).Resolve(list->front().id,
+                                       Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                                       Resolver{"cli", "ยังจัดอบรมอยู่", ""});
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->brought_back == 1);  // the enrolment
+  CHECK(f.Count("SELECT deleted FROM enrolment") == 0);
+  CHECK(f.Count("SELECT deleted FROM photo") == 1);
+}
+
 TEST_CASE("Conflicts: keeping the delete brings nothing back",
           "[server][conflict]") {
   WorkshopDeletedWithRows c;
