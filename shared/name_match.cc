@@ -124,12 +124,46 @@ std::string LooseNameKey(std::string_view name) {
   return Unspaced(FoldSpaceAndCase(name));
 }
 
+// `key` without pictographs: emoji (U+1F000..U+1FAFF and the rest of the
+// F0 9F lead: F0 9F 80 80 .. F0 9F BF BF), the symbols and dingbats
+// U+2600..U+27BF (E2 98 80 .. E2 9E BF), the emoji variation selector
+// U+FE0F (EF B8 8F) and the joiner U+200D (E2 80 8D) between them. A
+// picture beside a name never tells two people or groups apart.
+std::string WithoutPictographs(std::string key) {
+  std::string out;
+  out.reserve(key.size());
+  const auto byte = [&key](size_t j) {
+    return j < key.size() ? static_cast<unsigned char>(key[j]) : 0;
+  };
+  for (size_t i = 0; i < key.size();) {
+    if (byte(i) == 0xF0 && byte(i + 1) == 0x9F && i + 3 < key.size()) {
+      i += 4;
+    } else if (byte(i) == 0xE2 && byte(i + 1) >= 0x98 && byte(i + 1) <= 0x9E &&
+               i + 2 < key.size()) {
+      i += 3;
+    } else if ((byte(i) == 0xEF && byte(i + 1) == 0xB8 && byte(i + 2) == 0x8F) ||
+               (byte(i) == 0xE2 && byte(i + 1) == 0x80 && byte(i + 2) == 0x8D)) {
+      i += 3;
+    } else {
+      out.push_back(key[i++]);
+    }
+  }
+  return out;
+}
+
+// FoldSpaceAndCase of `name` without pictographs; of `name` whole when it
+// is nothing but pictographs (so two such names are not one).
+std::string FoldedWords(std::string_view name) {
+  std::string folded = FoldSpaceAndCase(WithoutPictographs(std::string(name)));
+  return folded.empty() ? FoldSpaceAndCase(name) : folded;
+}
+
 std::string PersonNameKey(std::string_view name) {
-  return Unspaced(StripTitle(FoldSpaceAndCase(name)));
+  return Unspaced(StripTitle(FoldedWords(name)));
 }
 
 std::string ProducerNameKey(std::string_view name) {
-  const std::string folded = FoldSpaceAndCase(name);
+  const std::string folded = FoldedWords(name);
   return Unspaced(StripTitle(Strip(folded, kOrganisationWords, /*thai=*/true)));
 }
 

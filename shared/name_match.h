@@ -30,7 +30,9 @@ std::string FoldSpaceAndCase(std::string_view text);
 // (client/ui/assets/app.js) is the same key in JavaScript.
 std::string LooseNameKey(std::string_view name);
 
-// A person's name as a key: FoldSpaceAndCase, then one leading title
+// A person's name as a key: without pictographs (emoji and the symbols
+// U+2600..U+27BF: "สมศรี ใจดี 😊" is สมศรี ใจดี; a name of pictographs
+// only keeps them), FoldSpaceAndCase, then one leading title
 // removed: Thai นาย, นาง, นางสาว, น.ส., ด.ช., ด.ญ., คุณ and English
 // mr, mrs, ms, miss, dr (with or without a dot). A Thai title written
 // without a space is removed only if what follows starts a Thai syllable
@@ -39,7 +41,7 @@ std::string LooseNameKey(std::string_view name);
 // "นางสาว สมศรี  ใจดี" and "สมศรีใจดี" both give "สมศรีใจดี".
 std::string PersonNameKey(std::string_view name);
 
-// A producer's name as a key: FoldSpaceAndCase, then one leading
+// A producer's name as a key: without pictographs, FoldSpaceAndCase, then one leading
 // organisation word removed (กลุ่มวิสาหกิจชุมชน, วิสาหกิจชุมชน, กลุ่ม,
 // ห้างหุ้นส่วนจำกัด, หจก., บริษัท, บจก.), then a person's title as in
 // PersonNameKey (entrepreneurs are registered under their own names).

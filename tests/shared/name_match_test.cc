@@ -40,6 +40,14 @@ TEST_CASE("NameMatch: a person's title goes, a name that starts like one "
   CHECK(PersonNameKey("นาย") == "นาย");
   // Different people stay different.
   CHECK(PersonNameKey("สมศรี ใจดี") != PersonNameKey("สมศรี ใจงาม"));
+  // A picture beside a name is no other person: an emoji, one joined of
+  // several (a farmer: woman, joiner, sheaf), a symbol with its selector.
+  CHECK(PersonNameKey("นางสมศรี  ใจดี 😊") == key);
+  CHECK(PersonNameKey("\U0001F469\u200D\U0001F33E สมศรี ใจดี") == key);
+  CHECK(PersonNameKey("สมศรี ใจดี \u2764\uFE0F") == key);
+  CHECK(ProducerNameKey("กลุ่มทอผ้าบ้านป่าตุ้ม 🧵") == ProducerNameKey("ทอผ้าบ้านป่าตุ้ม"));
+  // Only pictures: kept, so two such names are not one.
+  CHECK(PersonNameKey("😊") != PersonNameKey("🙂"));
 }
 
 TEST_CASE("NameMatch: a producer's organisation word goes", "[name_match]") {
