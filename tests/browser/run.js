@@ -213,7 +213,7 @@ test('roll-call of 20 participants for day 1 lands in the local store', async (t
   // A note for the first person, on two lines (the box keeps the break).
   await page.locator('#rollcall .rc-row').nth(0).locator('.note-btn').tap();
   await page.fill('#rollcall .note-form textarea', 'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น.');
-  await page.locator('#rollcall .note-form button').tap();
+  await page.locator('#rollcall .note-form button[type=submit]').tap();
   await page.waitForSelector('#rc-pending[data-pending="0"]');
   await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
   await screenshot(page, 'rollcall-day1');
@@ -238,7 +238,7 @@ test('roll-call of 20 participants for day 1 lands in the local store', async (t
     'มาพร้อมตัวอย่างผ้าทอ\nขอกลับก่อน 15.00 น.');
   await page.locator('#rollcall .note-form textarea').press('End');
   await page.locator('#rollcall .note-form textarea').type(' (แจ้งแล้ว)');
-  await page.locator('#rollcall .note-form button').tap();
+  await page.locator('#rollcall .note-form button[type=submit]').tap();
   await page.waitForSelector('#rc-pending[data-pending="0"]');
   await page.waitForFunction(() => !document.querySelector('#rollcall .rc-row.saving'));
   assert.equal(list(home, 'attendance').find((m) => m.enrolment_id === enrolments[0]).note,

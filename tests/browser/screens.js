@@ -390,3 +390,157 @@ test('deleting a producer with a participant enrolled: the phone names what is u
   assert.equal(H.list(home, 'attendance').length, 0);
   assert.equal(JSON.parse(H.kboOk(home, 'show', 'enrolment', enrolment, '--json')).deleted, true);
 });
+
+// ---- 6. a row recorded by mistake, removed from its own screen ----------------------
+test('a mistake is removed where it shows: a participant, a mark (back to not marked), a progress entry, a photo, a scorecard, a visit, a product, a workshop', async (t) => {
+  const home = H.freshHome();
+  const [producer, other] = H.importProducers(home, 2);
+  const workshop = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const kept = H.kboOk(home, 'enrolment', 'add', '--workshop', workshop, '--producer', producer,
+    '--participant', 'นางสมศรี ใจดี').trim();
+  const wrong = H.kboOk(home, 'enrolment', 'add', '--workshop', workshop, '--producer', other,
+    '--participant', 'นายผิด คน').trim();
+  H.kboOk(home, 'attendance', 'mark', '--workshop', workshop, '--enrolment', wrong, '--day', '1', '--status', 'present');
+  const product = H.kboOk(home, 'product', 'add', '--producer', producer, '--name', 'ผ้าทอลายน้ำไหล').trim();
+  const entry = H.kboOk(home, 'progress', 'add', '--product', product, '--stage', 'design', '--notes', 'ผิดสินค้า').trim();
+  H.kboOk(home, 'contest', 'score', '--product', product, '--contest', 'KBO CM CONTEST 2567', '--judge', 'อ.สมชาย',
+    '--identity', '10', '--uniqueness', '10', '--quality', '10', '--packaging', '10', '--marketability', '10');
+  const visit = H.kboOk(home, 'visit', 'add', '--producer', producer, '--purpose', 'ผิดกลุ่ม').trim();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const fd = new FormData();
+  fd.append('subject', `product:${product}`);
+  fd.append('caption', 'ภาพผิด');
+  fd.append('file', new Blob([makePng(300, 200)], { type: 'image/png' }), 'wrong.png');
+  const added = await fetch(`${ui.url}/api/photo`, { method: 'POST', body: fd });
+  const addedBody = await added.text();
+  assert.equal(added.status, 201, addedBody);
+  const photo = JSON.parse(addedBody).id;
+
+  const page = await H.phone(t, H.PHONES[0]);
+  const asked = [];
+  let answers = [];
+  page.on('dialog', async (d) => { asked.push(d.message()); await (answers.shift() ? d.accept() : d.dismiss()); });
+  const live = (entity) => H.list(home, entity).map((r) => r.id);
+  const shown = (entity, id) => JSON.parse(H.kboOk(home, 'show', entity, id, '--json'));
+  await H.open(page, ui.url, `#/workshops/${workshop}/rollcall/1`);
+  await H.setLang(page, 'th');
+
+  // A mark tapped by mistake goes back to not marked; cancelling keeps it.
+  const markOf = (e) => `#rollcall .rc-row[data-enrolment="${e}"]`;
+  await page.click(`${markOf(kept)} .st`);  // present, saved at once
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  await page.click(`${markOf(kept)} .note-btn`);
+  answers = [false];
+  await page.click(`${markOf(kept)} .rc-clear`);
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.equal(H.list(home, 'attendance').filter((m) => m.enrolment_id === kept).length, 1);
+  answers = [true];
+  await page.click(`${markOf(kept)} .rc-clear`);
+  await page.waitForFunction((s) => document.querySelector(s).dataset.status === '', `${markOf(kept)} .st`);
+  assert.match(asked[1], /นางสมศรี ใจดี/);
+  assert.match(asked[1], /วันที่ 1/);
+  assert.equal(H.list(home, 'attendance').filter((m) => m.enrolment_id === kept).length, 0);
+  assert.equal(await page.textContent('#rc-counts [data-count="unmarked"]'), 'ยังไม่เช็ก 1');
+  // Tapped again, the same mark is back (its id is the day's key).
+  await page.click(`${markOf(kept)} .st`);
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.deepEqual(H.list(home, 'attendance').filter((m) => m.enrolment_id === kept).map((m) => m.status), ['present']);
+  // A tap and a clear in quick succession: the clear goes after the tap.
+  await page.click(`${markOf(kept)} .st`);  // late
+  await page.click(`${markOf(kept)} .note-btn`);
+  answers = [true];
+  await page.click(`${markOf(kept)} .rc-clear`);
+  await page.waitForFunction((s) => document.querySelector(s).dataset.status === '', `${markOf(kept)} .st`);
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.equal(H.list(home, 'attendance').filter((m) => m.enrolment_id === kept).length, 0);
+
+  // The participant enrolled by mistake: asked by name, then for their mark.
+  asked.length = 0;
+  await H.go(page, `#/workshops/${workshop}/people/${wrong}`);
+  answers = [true, true];
+  await page.click('#enrolment-delete');
+  await page.waitForFunction((w) => location.hash === `#/workshops/${w}/people`, workshop);
+  assert.match(asked[0], /นายผิด คน/);
+  assert.match(asked[1], /การเข้าอบรม 1/);
+  assert.deepEqual(live('enrolment'), [kept]);
+  assert.equal(shown('enrolment', wrong).deleted, true);
+  assert.equal(H.list(home, 'attendance').length, 0);
+
+  // A progress entry, then a photo, on the product's page.
+  await H.go(page, `#/products/${product}`);
+  answers = [true];
+  await page.click(`#progress-list button[data-progress="${entry}"]`);
+  await page.waitForSelector(`#progress-list li[data-progress="${entry}"]`, { state: 'detached' });
+  assert.equal(live('progress').length, 0);
+  assert.equal(shown('product', product).stage, 'design', 'a deleted entry does not move the stage back');
+  answers = [true];
+  await page.click(`.thumbs figure[data-photo="${photo}"] .photo-delete`);
+  await page.waitForSelector(`.thumbs figure[data-photo="${photo}"]`, { state: 'detached' });
+  assert.equal(live('photo').length, 0);
+
+  // The judge's scorecard, shown once the product is picked.
+  await H.go(page, '#/contest');
+  assert.equal(await page.isVisible('#score-delete'), false);
+  await page.fill('#f-judge', 'อ.สมชาย');
+  await H.pick(page, 'product_id', 'ผ้าทอลายน้ำไหล');
+  await page.waitForSelector('#score-delete', { state: 'visible' });
+  assert.equal(await page.inputValue('#f-identity'), '10');
+  answers = [true];
+  await page.click('#score-delete');
+  await page.waitForFunction(() => document.querySelector('#score-delete') && document.querySelector('#score-delete').hidden);
+  assert.match(asked[asked.length - 1], /อ\.สมชาย/);
+  assert.equal(live('contest_score').length, 0);
+
+  // The visit, the product, the workshop (its participant and nothing else
+  // under it: asked again, then gone together).
+  await H.go(page, `#/visits/${visit}`);
+  answers = [true];
+  await page.click('#visit-delete');
+  await page.waitForFunction(() => location.hash === '#/visits');
+  assert.equal(live('visit').length, 0);
+  await H.go(page, `#/products/${product}/edit`);
+  answers = [true];
+  await page.click('#product-delete');
+  await page.waitForFunction(() => location.hash === '#/products');
+  assert.equal(live('product').length, 0);
+  await H.go(page, `#/workshops/${workshop}/edit`);
+  answers = [true, true];
+  await page.click('#workshop-delete');
+  await page.waitForFunction(() => location.hash === '#/workshops');
+  assert.equal(live('workshop').length, 0);
+  assert.equal(live('enrolment').length, 0);
+  assert.deepEqual(live('producer').sort(), [producer, other].sort(), 'producers are not under a workshop');
+});
+
+// ---- 7. a product whose producer was deleted ---------------------------------------
+test('a product whose producer was deleted says so in the list and on its page', async (t) => {
+  // A records a group and syncs; B, offline, adds a product under it while
+  // A deletes the group; both sync: B holds a live product of a deleted
+  // producer.
+  const server = await H.startServer(t);
+  const a = H.freshHome();
+  const b = H.freshHome();
+  H.kboOk(a, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  H.kboOk(b, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  const [producer] = H.importProducers(a, 1);
+  const name = JSON.parse(H.kboOk(a, 'show', 'producer', producer, '--json')).name;
+  H.kboOk(a, 'sync');
+  H.kboOk(b, 'sync');
+  const product = H.kboOk(b, 'product', 'add', '--producer', producer, '--name', 'น้ำพริกตาแดง').trim();
+  H.kboOk(a, 'delete', 'producer', producer);
+  H.kboOk(a, 'sync');
+  H.kboOk(b, 'sync');
+  assert.equal(JSON.parse(H.kboOk(b, 'show', 'producer', producer, '--json')).deleted, true);
+  assert.equal(JSON.parse(H.kboOk(b, 'show', 'product', product, '--json')).deleted, false);
+  const ui = await H.startUi(b);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/products');
+  await H.setLang(page, 'th');
+  assert.equal((await page.textContent(`#product-list li[data-product="${product}"] .producer-gone`)).trim(),
+    `ผู้ผลิต (${name}) ถูกลบแล้ว`);
+  await H.go(page, `#/products/${product}`);
+  assert.ok((await page.textContent('#product-producer-deleted')).includes(`${name} ถูกลบแล้ว`));
+});

@@ -723,7 +723,9 @@
   // The grid draws the small thumbnail (/thumb/, 320 px), at the photo's own
   // aspect ratio (its width and height reserve the space before it loads);
   // the upload copy (/blob/) opens when the person taps it.
-  function thumb(p) {
+  // `redraw`, if given: the photo can be deleted, and this redraws what
+  // showed it.
+  function thumb(p, redraw) {
     const img = h('img', { src: APP ? undefined : `/thumb/${p.sha256}`, alt: p.caption || t('photo.photo'), loading: 'lazy', width: p.width || undefined, height: p.height || undefined });
     const link = h('a', { href: `/blob/${p.sha256}`, target: '_blank', rel: 'noopener' }, img);
     if (APP) {
@@ -736,15 +738,21 @@
         if (u) window.open(u, '_blank', 'noopener');
       });
     }
-    return h('figure', { class: 'thumb' }, link,
-      h('figcaption', null, p.caption || '', p.taken_at ? h('span', { class: 'sub' }, ` ${fmtDateTime(p.taken_at)}`) : null));
+    let del = null;
+    if (redraw) {
+      del = h('button', { type: 'button', class: 'danger small photo-delete', dataset: { photo: p.id },
+        'aria-label': t('photo.delete') }, t('form.delete'));
+      del.addEventListener('click', () => deleteRow('photo', p.id, redraw, t('photo.confirm_delete')));
+    }
+    return h('figure', { class: 'thumb', dataset: { photo: p.id } }, link,
+      h('figcaption', null, p.caption || '', p.taken_at ? h('span', { class: 'sub' }, ` ${fmtDateTime(p.taken_at)}`) : null), del);
   }
   async function photoSection(subjectType, subjectId) {
     const box = h('section', { class: 'photos' }, h('h2', null, t('photo.title')));
     const grid = h('div', { class: 'thumbs' });
     const load = async () => {
       const list = await getJson(`/api/photo?subject_id=${subjectId}`);
-      grid.replaceChildren(...list.map(thumb));
+      grid.replaceChildren(...list.map((p) => thumb(p, load)));
       if (!list.length) grid.append(h('p', { class: 'empty' }, t('photo.none')));
     };
     await load();
@@ -1135,20 +1143,34 @@
 
   // Rows recorded under this one (a producer's enrolments and their marks)
   // refuse a plain delete; the person is shown them and asked again.
-  async function deleteRow(entity, id, back) {
-    if (!confirm(t('form.confirm_delete'))) return;
+  // `back`: the screen to go to afterwards (a hash), or what to do instead
+  // (a function: redraw the list the row was in). `question`: what to ask
+  // first, when "delete this?" would not say what goes.
+  async function deleteRow(entity, id, back, question) {
+    if (!confirm(question || t('form.confirm_delete'))) return false;
     let r = await api('DELETE', `/api/${entity}/${id}`);
     const d = r.data || {};
     if (!r.ok && d.error === 'has_children' && d.children) {
       const list = Object.entries(d.children).map(([e, n]) => `${entityLabel(e)} ${n}`).join(', ');
-      if (!confirm(t('form.confirm_cascade', { list }))) return;
+      if (!confirm(t('form.confirm_cascade', { list }))) return false;
       r = await api('DELETE', `/api/${entity}/${id}?cascade=1`);
     }
     if (r.ok) {
       const n = (r.data && r.data.rows) || 1;
       toast(n > 1 ? t('form.deleted_n', { n: n - 1 }) : t('form.deleted'));
-      location.hash = back;
-    } else if (!r.stop) toast(replyMessage(r, entity), true);
+      if (typeof back === 'function') await back();
+      else if (location.hash === back) render();
+      else location.hash = back;
+      return true;
+    }
+    if (!r.stop) toast(replyMessage(r, entity), true);
+    return false;
+  }
+  // A delete button for a form or a screen (the row's own page).
+  function deleteButton(domId, entity, id, back, label) {
+    const b = h('button', { type: 'button', class: 'danger', id: domId }, label || t('form.delete'));
+    b.addEventListener('click', () => deleteRow(entity, id, back));
+    return b;
   }
 
   // ---- workshops ----
@@ -1180,6 +1202,7 @@
       { col: 'target_participants', type: 'number', min: 0 },
     ];
     const form = formView('workshop', fields, original, {
+      secondary: id ? deleteButton('workshop-delete', 'workshop', id, '#/workshops') : null,
       submit: async (values) => {
         const r = id ? await patch('workshop', id, values, original)
           : await api('POST', '/api/workshop', values);
@@ -1274,11 +1297,17 @@
           : t('person.no_progress'))));
     }));
     if (!products.length) productList.append(h('li', { class: 'empty' }, t('person.no_products')));
+    // Enrolled by mistake (the wrong person, the wrong workshop): taken out,
+    // with their marks once the person has been told how many.
+    const remove = h('button', { type: 'button', class: 'danger', id: 'enrolment-delete' }, t('person.remove'));
+    remove.addEventListener('click', () => deleteRow('enrolment', e.id, `#/workshops/${w.id}/people`,
+      t('person.confirm_remove', { name: e.participant_name, workshop: w.title })));
     return page(e.participant_name,
       h('p', null, h('a', { class: 'back', href: `#/workshops/${w.id}/people` }, `← ${w.title}`)),
       h('p', { class: 'sub' }, `${producerName}${producerName ? ' · ' : ''}${t('person.title')}`),
       h('h2', null, t('person.days', { n: days })), summary, dayList,
-      h('h2', null, t('person.products', { name: producerName || e.participant_name })), productList);
+      h('h2', null, t('person.products', { name: producerName || e.participant_name })), productList,
+      h('div', { class: 'actions' }, remove));
   }
 
   // Roll-call: one tap cycles present → late → absent → excused; each tap is
@@ -1307,7 +1336,12 @@
       // colleague, synced since this screen was drawn) is kept. The note
       // form sends what it holds, '' to clear it.
       if (note !== undefined) body.note = note;
-      const p = queue.then(() => api('POST', '/api/attendance', body));
+      // The mark's id is known once it is saved (a clear queued behind the
+      // tap deletes it by that id).
+      const p = queue.then(() => api('POST', '/api/attendance', body)).then((r) => {
+        if (r.ok && r.data && r.data.id) row.attendance_id = r.data.id;
+        return r;
+      });
       queue = p.catch(() => null);
       return p.finally(() => setPending(-1));
     };
@@ -1356,7 +1390,31 @@
         // sheet): a text box keeps them, a one-line input would drop them.
         const input = h('textarea', { rows: 2, value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note' });
         const ok = h('button', { type: 'submit', class: 'primary' }, t('form.save'));
-        const f = h('form', { class: 'note-form' }, input, ok);
+        // A mark tapped on the wrong name goes back to not marked (the
+        // mark is deleted, after every tap before it is saved).
+        const clear = row.status ? h('button', { type: 'button', class: 'danger rc-clear' }, t('rollcall.clear')) : null;
+        if (clear) clear.addEventListener('click', async () => {
+          if (!confirm(t('rollcall.confirm_clear', { name: row.participant_name, n: day }))) return;
+          setPending(1);
+          li.classList.add('saving');
+          errLine.hidden = true;
+          // No id: no mark was saved (its tap failed and was undone).
+          const p = queue.then(() => (row.attendance_id ? api('DELETE', `/api/attendance/${row.attendance_id}`) : { ok: true }));
+          queue = p.catch(() => null);
+          const r = await p.finally(() => setPending(-1));
+          li.classList.remove('saving');
+          if (r.ok) {
+            row.status = null; row.note = null; row.attendance_id = null;
+            saved = { status: null, note: null };
+            extra.hidden = true;
+            draw(); drawCounts();
+            toast(t('rollcall.cleared'));
+          } else if (!r.stop) {
+            errLine.textContent = replyMessage(r, 'attendance');
+            errLine.hidden = false;
+          }
+        });
+        const f = h('form', { class: 'note-form' }, input, ok, clear);
         f.addEventListener('submit', async (ev) => {
           ev.preventDefault();
           if (!row.status) { errLine.textContent = t('rollcall.status_first'); errLine.hidden = false; return; }
@@ -1502,6 +1560,7 @@
         ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
         .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
     return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), kv,
+      h('div', { class: 'actions' }, deleteButton('visit-delete', 'visit', id, '#/visits')),
       await photoSection('visit', id));
   }
 
@@ -1511,13 +1570,27 @@
     const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
     const latest = {};
     for (const e of progress) latest[e.product_id] = e;
-    const list = h('ul', { class: 'list', id: 'product-list' }, products.map((p) => h('li', null,
+    // A product whose producer was deleted (on another device, synced
+    // here) is said so, not shown with an empty producer.
+    const gone = await deletedProducers(products.map((p) => p.producer_id).filter((id) => !byId[id]));
+    const list = h('ul', { class: 'list', id: 'product-list' }, products.map((p) => h('li', { dataset: { product: p.id } },
       h('a', { class: 'row-link', href: `#/products/${p.id}` },
         h('span', { class: 'title' }, p.name), h('span', { class: 'badge' }, named('stages', p.stage)),
-        h('span', { class: 'sub' }, h('br'), `${byId[p.producer_id] ? byId[p.producer_id].name : ''}${p.category ? ' · ' + named('categories', p.category) : ''}${latest[p.id] && latest[p.id].percent != null ? ` · ${latest[p.id].percent}%` : ''}`)))));
+        h('span', { class: 'sub' }, h('br'), `${byId[p.producer_id] ? byId[p.producer_id].name : ''}${p.category ? ' · ' + named('categories', p.category) : ''}${latest[p.id] && latest[p.id].percent != null ? ` · ${latest[p.id].percent}%` : ''}`),
+        gone[p.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[p.producer_id] })) : null))));
     if (!products.length) list.append(h('li', { class: 'empty' }, t('product.none')));
     return page(t('nav.products'),
       h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/products/new', id: 'product-add' }, t('product.add'))), list);
+  }
+
+  // Of these producer ids, those of producers held here deleted: id -> name.
+  async function deletedProducers(ids) {
+    const out = {};
+    for (const id of [...new Set(ids)]) {
+      const r = await api('GET', `/api/producer/${id}`);
+      if (r.ok && r.data.deleted) out[id] = r.data.name;
+    }
+    return out;
   }
 
   async function productForm(id) {
@@ -1533,6 +1606,7 @@
     ];
     if (id) fields.shift();  // the producer is part of what the product is
     const form = formView('product', fields, original, {
+      secondary: id ? deleteButton('product-delete', 'product', id, '#/products') : null,
       submit: async (values) => {
         const r = id ? await patch('product', id, values, original)
           : await api('POST', '/api/product', values);
@@ -1557,11 +1631,18 @@
     const [p, entries, workshops] = await Promise.all([getJson(`/api/product/${id}`), getJson(`/api/progress?product_id=${id}`), getJson('/api/workshop')]);
     const producer = await api('GET', `/api/producer/${p.producer_id}`);
     const wsName = Object.fromEntries(workshops.map((w) => [w.id, w.title]));
-    const timeline = h('ol', { class: 'list', id: 'progress-list' }, entries.slice().reverse().map((e) => h('li', null,
-      h('div', { class: 'row-link' }, h('span', { class: 'title' }, named('stages', e.stage)),
-        e.percent != null ? h('span', { class: 'badge' }, `${e.percent}%`) : null,
-        e.workshop_id ? h('span', { class: 'sub' }, ` · ${wsName[e.workshop_id] || ''}`) : null,
-        e.notes ? h('span', { class: 'sub' }, h('br'), e.notes) : null))));
+    // An entry recorded by mistake can be deleted; the product's stage
+    // stays (stages only move forward).
+    const timeline = h('ol', { class: 'list', id: 'progress-list' }, entries.slice().reverse().map((e) => {
+      const del = h('button', { type: 'button', class: 'danger small', dataset: { progress: e.id },
+        'aria-label': `${t('form.delete')}: ${named('stages', e.stage)}` }, t('form.delete'));
+      del.addEventListener('click', () => deleteRow('progress', e.id, () => render()));
+      return h('li', { class: 'with-action', dataset: { progress: e.id } },
+        h('div', { class: 'row-link' }, h('span', { class: 'title' }, named('stages', e.stage)),
+          e.percent != null ? h('span', { class: 'badge' }, `${e.percent}%`) : null,
+          e.workshop_id ? h('span', { class: 'sub' }, ` · ${wsName[e.workshop_id] || ''}`) : null,
+          e.notes ? h('span', { class: 'sub' }, h('br'), e.notes) : null), del);
+    }));
     if (!entries.length) timeline.append(h('li', { class: 'empty' }, t('product.no_progress')));
     const form = formView('progress', [
       { col: 'stage', type: 'select', required: true, options: opts('stages') },
@@ -1583,11 +1664,13 @@
         return r;
       },
     });
+    const producerGone = producer.ok && producer.data.deleted
+      ? h('p', { class: 'notice', id: 'product-producer-deleted' }, t('product.producer_deleted_long', { name: producer.data.name })) : null;
     const kv = h('dl', { class: 'kv' },
       [['producer_id', producer.ok ? producer.data.name : ''], ['stage', named('stages', p.stage)], ['category', named('categories', p.category)],
         ['description', p.description], ['identity_story', p.identity_story]]
         .filter(([, v]) => v).map(([k, v]) => [h('dt', null, colLabel('product', k)), h('dd', null, v)]));
-    return page(p.name, h('p', null, h('a', { class: 'back', href: '#/products' }, `← ${t('nav.products')}`)), kv,
+    return page(p.name, h('p', null, h('a', { class: 'back', href: '#/products' }, `← ${t('nav.products')}`)), producerGone, kv,
       h('div', { class: 'actions' }, h('a', { class: 'button', href: `#/products/${id}/edit` }, t('form.edit'))),
       h('h2', null, t('product.progress')), timeline, h('h2', null, t('product.add_progress')), form,
       await photoSection('product', id));
@@ -1630,7 +1713,7 @@
       },
     });
     const grid = h('div', { class: 'thumbs', id: 'photo-grid' }, photos.slice().reverse().map((p) => {
-      const f = thumb(p);
+      const f = thumb(p, () => render());
       const rows = rowsOf[p.subject_type] || [];
       const row = rows.find((r) => r.id === p.subject_id);
       $('figcaption', f).prepend(h('strong', null, `${entityLabel(p.subject_type)}${row ? ': ' + labelOf(p.subject_type, row) : ''}`), h('br'));
@@ -1678,8 +1761,19 @@
           && looseKey(x.judge) === looseKey(v.judge));
       for (const c of criteria) form.querySelector(`input[name="${c.value}"]`).value = s ? s[c.value] : '';
       form.querySelector('[name="comment"]').value = s && s.comment ? s.comment : '';
+      shown = s || null;
+      scoreDelete.hidden = !shown;
       sumUp(form);
     };
+    // The judge's scorecard shown, once recorded, can be deleted (a product
+    // scored by mistake, a judge's name mistyped).
+    let shown = null;
+    const scoreDelete = h('button', { type: 'button', class: 'danger', id: 'score-delete', hidden: true }, t('contest.delete'));
+    scoreDelete.addEventListener('click', () => {
+      if (!shown) return;
+      deleteRow('contest_score', shown.id, () => render(),
+        t('contest.confirm_delete', { judge: shown.judge, product: (products.find((p) => p.id === shown.product_id) || {}).name || '' }));
+    });
     const form = formView('contest_score', [
       { node: contestField(contests, contest, (c, typing) => { drawRanking(c); if (!typing) fill(form); }) },
       { col: 'judge', type: 'text', required: true },
@@ -1689,6 +1783,7 @@
       { col: 'comment', type: 'textarea' },
     ], { contest, judge }, {
       submitLabel: t('contest.save'),
+      secondary: scoreDelete,
       submit: async (values, f) => {
         const bad = contestProblem(contests, values.contest, f);
         if (bad) {
