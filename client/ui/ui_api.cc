@@ -651,7 +651,15 @@ class Handler {
         store_.Conflicts(/*open_only=*/false, kMaxConflictsListed);
     if (!list.ok()) return ErrorReply(list.status());
     Json rows = Json::array();
-    for (const ConflictEntry& c : *list) rows.push_back(ConflictEntryJson(c));
+    // Whose each value is: this device's, or another's (the screen says
+    // "yours" rather than a device id).
+    const std::string me = store_.device_id().ToString();
+    for (const ConflictEntry& c : *list) {
+      Json row = ConflictEntryJson(c);
+      row["current_mine"] = c.current_device == me;
+      row["incoming_mine"] = c.incoming_device == me;
+      rows.push_back(std::move(row));
+    }
     RowNames names(store_);
     for (Json& row : rows) AddConflictNames(names, &row);
     return JsonReply(200, rows);
@@ -1151,6 +1159,15 @@ class Handler {
     for (StoredRow* mark : marks) {
       by_enrolment[mark->values["enrolment_id"].text()] = mark;
     }
+    // Marks two people set differently, not yet decided by the office: the
+    // roll-call flags them (the value shown may change when it decides).
+    Result<std::vector<ConflictEntry>> open =
+        store_.Conflicts(/*open_only=*/true, kMaxConflictsListed);
+    if (!open.ok()) return ErrorReply(open.status());
+    std::set<std::string> disputed;
+    for (const ConflictEntry& c : *open) {
+      if (c.entity == "attendance") disputed.insert(c.row_id);
+    }
     Json rows = Json::array();
     Json counts = Json::object();
     for (const Named& s : Statuses()) counts[std::string(s.value)] = 0;
@@ -1166,10 +1183,12 @@ class Handler {
                                         : Json(nullptr)},
                   {"attendance_id", nullptr},
                   {"status", nullptr},
-                  {"note", nullptr}};
+                  {"note", nullptr},
+                  {"disputed", false}};
       auto mark = by_enrolment.find(eid);
       if (mark != by_enrolment.end()) {
         row["attendance_id"] = mark->second->id.ToString();
+        row["disputed"] = disputed.count(row["attendance_id"].get<std::string>()) > 0;
         row["status"] = ValueJson(mark->second->values["status"]);
         row["note"] = ValueJson(mark->second->values["note"]);
         const std::string status = mark->second->values["status"].text();

@@ -207,6 +207,15 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
         for (const words of want[lang][c.column_name === 'deleted' ? 'deleted' : c.entity]) {
           assert.ok(card.text.includes(words), `@${vp.width} ${lang} ${c.entity}: "${words}" not in ${JSON.stringify(card.text)}`);
         }
+        // Whose each value is: B pushed after A, so B's is the incoming one.
+        const shownSide = c.winner === 'incoming' ? 'incoming' : 'current';
+        const whose = await page.$eval(`#conflict-list .conflict[data-id="${c.id}"]`, (el) => ({
+          shown: el.querySelector('[data-shown] .whose').dataset.mine,
+          other: el.querySelector('[data-other] .whose').dataset.mine,
+          text: el.querySelector('[data-shown]').innerText }));
+        assert.deepEqual([whose.shown, whose.other], shownSide === 'incoming' ? ['true', 'false'] : ['false', 'true']);
+        assert.ok(whose.text.includes(lang === 'th' ? (whose.shown === 'true' ? 'บันทึกจากเครื่องนี้' : 'จากเครื่องอื่น')
+          : (whose.shown === 'true' ? 'recorded on this device' : 'from another device')), whose.text);
         assert.doesNotMatch(card.text, UUID, `@${vp.width} ${lang}: a UUID shown`);
         assert.doesNotMatch(card.text, /\b(absent|late|present|excused)\b/, `@${vp.width} ${lang}: a code shown`);
         assert.doesNotMatch(card.text, /\b(col|conflict)\.\w+/, `@${vp.width} ${lang}: a label key shown`);
@@ -214,6 +223,18 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
       await H.checkLayout(page, `conflicts @${vp.width} ${lang}`);
       await H.screenshot(page, `conflicts-${lang}-${tag(vp)}`);
     }
+  }
+  for (const c of raw) assert.deepEqual([c.current_mine, c.incoming_mine], [false, true], JSON.stringify(c));
+  // The roll-call flags the disputed mark (day 3), not an undisputed day.
+  {
+    const page = await H.phone(t, H.PHONES[0]);
+    await H.open(page, ui.url, `#/workshops/${ws}/rollcall/3`);
+    await H.setLang(page, 'th');
+    assert.equal(await page.textContent(`#rollcall .rc-row[data-enrolment="${enrolment}"] .rc-disputed`),
+      '⚠ ข้อมูลขัดแย้ง: รอสำนักงานจังหวัดตัดสิน');
+    await H.checkLayout(page, 'rollcall with a disputed mark');
+    await H.go(page, `#/workshops/${ws}/rollcall/2`);
+    assert.equal(await page.locator('.rc-disputed').count(), 0);
   }
   // What the page is given: the row's name, what it belongs to, its day.
   const mark = raw.find((c) => c.entity === 'attendance');

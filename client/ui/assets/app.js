@@ -1428,8 +1428,11 @@
         input.focus();
       });
       draw();
+      // Set differently by two people, not yet decided: the value shown may
+      // change when the office decides (the conflicts screen has both).
+      const disputed = row.disputed ? h('span', { class: 'rc-disputed' }, `⚠ ${t('rollcall.disputed')}`) : null;
       li.append(btn, h('div', { class: 'rc-name' }, h('span', { class: 'n' }, row.participant_name),
-        h('span', { class: 'p' }, row.producer_name || '')), noteBtn, noteLine, extra, errLine);
+        h('span', { class: 'p' }, row.producer_name || ''), disputed), noteBtn, noteLine, extra, errLine);
       return li;
     };
     const dayBtns = h('div', { class: 'days', role: 'group', 'aria-label': t('rollcall.day') },
@@ -1937,6 +1940,12 @@
       h('div', { class: 'conflict-what' }, h('span', { class: 'sub' }, `${t('conflict.what')}: `), h('strong', null, colLabel(c.entity, c.column_name))),
     ];
   }
+  // Who recorded one side of a conflict: this device, or another one.
+  function whose(c, side) {
+    const mine = c[`${side}_mine`];
+    if (typeof mine !== 'boolean') return null;
+    return h('span', { class: 'sub whose', dataset: { mine: String(mine) } }, ` (${t(mine ? 'conflict.by_me' : 'conflict.by_other')})`);
+  }
   async function conflictsScreen() {
     const rows = await getJson('/api/conflicts');
     const list = h('div', { id: 'conflict-list' }, rows.map((c) => {
@@ -1948,8 +1957,8 @@
           h('strong', { dataset: { resolved: '' } }, conflictValue(c, 'resolved')),
           h('span', { class: 'sub' }, t('conflict.resolved_at')), h('span', null, fmtDateTime(c.resolved_at)))
         : h('div', { class: 'vals' },
-          h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown)),
-          h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other)),
+          h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown), whose(c, shown)),
+          h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other), whose(c, other)),
           h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)));
       return h('div', { class: resolved ? 'conflict resolved' : 'conflict', dataset: { id: c.id, rowId: c.row_id } },
         conflictSubject(c), vals);
