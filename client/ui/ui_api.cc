@@ -598,7 +598,7 @@ class Handler {
     return NamedJson(c, table);
   }
 
-  static ApiReply Reference() {
+  ApiReply Reference() {
     Json ref = Json::object();
     Json districts = Json::array();
     for (const District& d : Districts()) {
@@ -606,6 +606,21 @@ class Handler {
           {{"code", d.code}, {"name_th", d.name_th}, {"name_en", d.name_en}});
     }
     ref["districts"] = std::move(districts);
+    // The districts this device may record in (its enrolment), for the
+    // pickers: null before enrolment or for a device of every district.
+    Result<StoreStatus> st = store_.GetStatus();
+    if (!st.ok()) return ErrorReply(st.status());
+    Json mine = nullptr;
+    if (st->enrolled && st->districts != "all" && !st->districts.empty()) {
+      mine = Json::array();
+      std::string_view rest = st->districts;
+      while (!rest.empty()) {
+        const size_t comma = rest.find(',');
+        mine.push_back(std::string(rest.substr(0, comma)));
+        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
+      }
+    }
+    ref["device_districts"] = std::move(mine);
     Json phrao = Json::array();
     for (const Named& t : PhraoTambon()) {
       phrao.push_back({{"name_th", t.name_th}, {"name_en", t.name_en}});

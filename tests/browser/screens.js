@@ -565,3 +565,42 @@ test('a product whose producer was deleted says so in the list and on its page',
   await H.go(page, `#/products/${product}`);
   assert.ok((await page.textContent('#product-producer-deleted')).includes(`${name} ถูกลบแล้ว`));
 });
+
+// ---- 8. what a device of some districts is offered ---------------------------------
+test('a device enrolled for two districts is offered those two in the district pickers; an empty roll-call does not say all saved; a percent is shown only beside its own stage', async (t) => {
+  const server = await H.startServer(t);
+  const home = H.freshHome();
+  H.kboOk(home, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5009,5011'));
+  const [producer] = H.importProducers(home, 1);
+  const workshop = H.kboOk(home, 'workshop', 'add', '--title', 'อบรมว่าง', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const product = H.kboOk(home, 'product', 'add', '--producer', producer, '--name', 'ผ้าทอ', '--stage', 'prototype').trim();
+  H.kboOk(home, 'progress', 'add', '--product', product, '--stage', 'design', '--percent', '40');
+  const other = H.kboOk(home, 'product', 'add', '--producer', producer, '--name', 'ย่าม', '--stage', 'idea').trim();
+  H.kboOk(home, 'progress', 'add', '--product', other, '--stage', 'design', '--percent', '70');
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  const offered = () => page.$$eval('select[name="district_code"] option', (os) => os.map((o) => o.value).filter(Boolean));
+  for (const hash of ['#/producers/new', '#/workshops/new', `#/producers/${producer}`, `#/workshops/${workshop}/edit`]) {
+    await H.open(page, ui.url, hash);
+    assert.deepEqual((await offered()).sort(), ['5009', '5011'], hash);
+  }
+  await H.go(page, '#/producers/new');
+  assert.equal(await page.inputValue('select[name="district_code"]'), '5009');
+
+  await H.go(page, `#/workshops/${workshop}/rollcall/1`);
+  assert.equal(await page.textContent('#rc-pending'), '');
+
+  await H.go(page, '#/products');
+  const sub = (id) => page.textContent(`#product-list li[data-product="${id}"] .sub`);
+  assert.doesNotMatch(await sub(product), /40%/, 'a design entry\'s percent beside the prototype stage');
+  assert.match(await sub(other), /70%/, 'the entry moved the product to design: its percent is of that stage');
+
+  // A device not enrolled yet is offered every district.
+  const fresh = H.freshHome();
+  const ui2 = await H.startUi(fresh);
+  H.defer(t, () => ui2.stop());
+  await H.open(page, ui2.url, '#/producers/new');
+  assert.equal((await offered()).length, 25);
+});

@@ -713,9 +713,17 @@
 
   // ---- option lists -------------------------------------------------------------------
   const opts = (list) => (state.ref[list] || []).map((x) => ({ value: x.value, label: state.lang === 'th' ? x.name_th : x.name_en }));
-  const districtOpts = () => state.ref.districts.map((d) => ({
-    value: d.code, label: state.lang === 'th' ? `${d.name_th} (${d.name_en})` : `${d.name_en} (${d.name_th})`,
-  }));
+  // The districts offered: this device's own once it is enrolled for some
+  // (a Phrao trainer picks from Phrao, not from all 25), and `keep`, a
+  // value a row holds already, so an edit never shows it blank.
+  const districtOpts = (keep) => {
+    const mine = state.ref.device_districts;
+    return state.ref.districts.filter((d) => !mine || mine.includes(d.code) || d.code === keep).map((d) => ({
+      value: d.code, label: state.lang === 'th' ? `${d.name_th} (${d.name_en})` : `${d.name_en} (${d.name_th})`,
+    }));
+  };
+  // A new row's district: this device's first, else Phrao.
+  const defaultDistrict = () => (state.ref.device_districts && state.ref.device_districts[0]) || '5011';
   function producerLabel(p) { return p.name; }
   function producerSearch(p) { return `${p.name} ${p.village || ''} ${p.tambon || ''} ${p.cluster_brand || ''} ${districtName(p.district_code)}`; }
 
@@ -986,6 +994,7 @@
         const d = r.data || {};
         if (r.ok) {
           say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: districtsText(d.districts) }));
+          state.ref = null;  // the pickers now offer the enrolment's districts
           toast(t('form.saved'));
           $('button[type=submit]', f).hidden = true;
           return r;
@@ -1105,11 +1114,11 @@
   }
 
   async function producerForm(id) {
-    const original = id ? await getJson(`/api/producer/${id}`) : { district_code: '5011', kind: 'group' };
+    const original = id ? await getJson(`/api/producer/${id}`) : { district_code: defaultDistrict(), kind: 'group' };
     const fields = [
       { col: 'kind', type: 'seg', required: true, options: opts('kinds') },
       { col: 'name', type: 'text', required: true },
-      { col: 'district_code', type: 'select', required: true, options: districtOpts() },
+      { col: 'district_code', type: 'select', required: true, options: districtOpts(original.district_code) },
       { node: tambonField(original.district_code, original.tambon) },
       { col: 'village', type: 'text' },
       { col: 'contact', type: 'text' },
@@ -1191,12 +1200,12 @@
 
   async function workshopForm(id) {
     const original = id ? await getJson(`/api/workshop/${id}`)
-      : { fiscal_year: currentFiscalYear(), days: 5, district_code: '5011', start_date: todayIso() };
+      : { fiscal_year: currentFiscalYear(), days: 5, district_code: defaultDistrict(), start_date: todayIso() };
     const fields = [
       { col: 'title', type: 'text', required: true },
       { col: 'fiscal_year', type: 'number', required: true, hint: t('workshop.fy_hint') },
       { col: 'venue', type: 'text' },
-      { col: 'district_code', type: 'select', required: true, options: districtOpts() },
+      { col: 'district_code', type: 'select', required: true, options: districtOpts(original.district_code) },
       { col: 'start_date', type: 'date', required: true },
       { col: 'days', type: 'number', min: 1, max: 30 },
       { col: 'target_participants', type: 'number', min: 0 },
@@ -1321,7 +1330,8 @@
     const setPending = (d) => {
       pending += d;
       pendingEl.dataset.pending = String(pending);
-      pendingEl.textContent = pending ? t('rollcall.saving', { n: pending }) : t('rollcall.all_saved');
+      // ("All saved" over an empty roll-call would say something was.)
+      pendingEl.textContent = pending ? t('rollcall.saving', { n: pending }) : rc.rows.length ? t('rollcall.all_saved') : '';
     };
     const drawCounts = () => {
       const c = { present: 0, late: 0, absent: 0, excused: 0, unmarked: 0 };
@@ -1575,11 +1585,17 @@
     for (const e of progress) latest[e.product_id] = e;
     // A product whose producer was deleted (on another device, synced
     // here) is said so, not shown with an empty producer.
+    // The latest entry's percent is of its stage: shown beside the
+    // product's stage only when that is the same stage.
+    const pct = (p) => {
+      const e = latest[p.id];
+      return e && e.percent != null && e.stage === p.stage ? ` · ${e.percent}%` : '';
+    };
     const gone = await deletedProducers(products.map((p) => p.producer_id).filter((id) => !byId[id]));
     const list = h('ul', { class: 'list', id: 'product-list' }, products.map((p) => h('li', { dataset: { product: p.id } },
       h('a', { class: 'row-link', href: `#/products/${p.id}` },
         h('span', { class: 'title' }, p.name), h('span', { class: 'badge' }, named('stages', p.stage)),
-        h('span', { class: 'sub' }, h('br'), `${byId[p.producer_id] ? byId[p.producer_id].name : ''}${p.category ? ' · ' + named('categories', p.category) : ''}${latest[p.id] && latest[p.id].percent != null ? ` · ${latest[p.id].percent}%` : ''}`),
+        h('span', { class: 'sub' }, h('br'), `${byId[p.producer_id] ? byId[p.producer_id].name : ''}${p.category ? ' · ' + named('categories', p.category) : ''}${pct(p)}`),
         gone[p.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[p.producer_id] })) : null))));
     if (!products.length) list.append(h('li', { class: 'empty' }, t('product.none')));
     return page(t('nav.products'),
