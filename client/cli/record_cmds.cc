@@ -109,6 +109,76 @@ void ReportStageFollow(Context& ctx, const StageFollow& follow) {
   }
 }
 
+// Days since the epoch of "YYYY-MM-DD"; nullopt if it is not one.
+std::optional<int64_t> DayNumber(std::string_view date) {
+  if (date.size() != 10 || date[4] != '-' || date[7] != '-' ||
+      !Digits(date.substr(0, 4)) || !Digits(date.substr(5, 2)) ||
+      !Digits(date.substr(8, 2))) {
+    return std::nullopt;
+  }
+  const int y = Num(date.substr(0, 4)), m = Num(date.substr(5, 2)),
+            d = Num(date.substr(8, 2));
+  if (m < 1 || m > 12 || d < 1 || d > DaysInMonth(y, m)) return std::nullopt;
+  return DaysFromCivil(y, m, d);
+}
+
+std::string DayText(int64_t days) {
+  return FormatIsoUtc(days * 86400).substr(0, 10);
+}
+
+// Slips that are recorded as given but said on stderr (stdout stays the id
+// alone), each with how to correct it:
+// - a workshop whose fiscal year is not the one its start date falls in
+//   (2568 typed for 2567): the reports count it in the year typed;
+// - a mark for a course day after today in Thailand (day 4 marked on day 2,
+//   or the wrong workshop): nobody has attended it yet.
+void WarnSlips(Context& ctx, ClientStore& store, std::string_view entity,
+               const Uuid& id, const RowValues& row) {
+  const auto text = [&row](const char* column) -> std::string {
+    auto it = row.find(column);
+    return it != row.end() && it->second.type() == Value::Type::kText
+               ? it->second.text() : std::string();
+  };
+  const auto integer = [&row](const char* column) -> std::optional<int64_t> {
+    auto it = row.find(column);
+    if (it == row.end() || it->second.type() != Value::Type::kInteger) return std::nullopt;
+    return it->second.integer();
+  };
+  if (entity == "workshop") {
+    const std::string start = text("start_date");
+    const std::optional<int64_t> fy = integer("fiscal_year");
+    const std::optional<int64_t> of_start = FiscalYearOfDate(start);
+    if (fy && of_start && *fy != *of_start) {
+      ctx.err << "kbo: warning: a workshop starting " << start
+              << " is in fiscal year " << *of_start << ", not " << *fy
+              << " (fiscal years start on 1 October); recorded as given, and "
+                 "reports count it in "
+              << *fy << " (kbo edit workshop " << id.ToString()
+              << " --set fiscal_year=" << *of_start << " corrects it)\n";
+    }
+    return;
+  }
+  if (entity != "attendance") return;
+  const std::optional<int64_t> day = integer("day");
+  Result<Uuid> ws_id = Uuid::Parse(text("workshop_id"));
+  if (!day || !ws_id.ok()) return;
+  Result<StoredRow> ws = store.Show("workshop", *ws_id);
+  if (!ws.ok()) return;
+  auto start = ws->values.find("start_date");
+  if (start == ws->values.end() || start->second.type() != Value::Type::kText) return;
+  const std::optional<int64_t> first = DayNumber(start->second.text());
+  if (!first) return;
+  constexpr int64_t kBangkokOffsetMs = 7 * 3600 * 1000;
+  const int64_t today = (store.wall().NowMillis() + kBangkokOffsetMs) / 86400000;
+  const int64_t marked = *first + *day - 1;
+  if (marked > today) {
+    ctx.err << "kbo: warning: day " << *day << " of this workshop is "
+            << DayText(marked) << ", after today (" << DayText(today)
+            << " in Thailand); recorded as given (kbo delete attendance "
+            << id.ToString() << " takes it back)\n";
+  }
+}
+
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {
   ParsedArgs parsed;
@@ -175,8 +245,11 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   if (spec.entity == "visit" && !parsed.Has("at")) {
     row["visited_at"] = Value::Text((*store)->NowIso());
   }
+  const RowValues given = spec.entity == "workshop" || spec.entity == "attendance"
+                             ? row : RowValues();
   Result<Uuid> id = (*store)->Record(entity->name, std::move(row), again);
   if (!id.ok()) return id.status();
+  WarnSlips(ctx, **store, spec.entity, *id, given);
   constexpr int64_t kDayMs = 86400000;
   if (given_at.has_value() &&
       *given_at - (*store)->wall().NowMillis() > kDayMs) {

@@ -604,3 +604,45 @@ test('a device enrolled for two districts is offered those two in the district p
   await H.open(page, ui2.url, '#/producers/new');
   assert.equal((await offered()).length, 25);
 });
+
+// ---- 9. slips said, not refused ------------------------------------------------------
+test('a workshop\'s fiscal year its start is not in is asked about; a roll-call day after today says so', async (t) => {
+  const home = H.freshHome();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  const asked = [];
+  let answers = [];
+  page.on('dialog', async (d) => { asked.push(d.message()); await (answers.shift() ? d.accept() : d.dismiss()); });
+  await H.open(page, ui.url, '#/workshops/new');
+  await H.setLang(page, 'th');
+  await page.fill('#f-title', 'อบรม KBO พร้าว');
+  await page.fill('#f-fiscal_year', '2568');
+  await page.fill('#f-start_date', '2024-03-04');
+  // No: nothing saved, the field says which year the date is in.
+  answers = [false];
+  await page.click('button[type=submit]');
+  await page.waitForSelector('#e-fiscal_year:not([hidden])');
+  assert.match(asked[0], /ปีงบประมาณ 2567 ไม่ใช่ 2568/);
+  assert.equal(await page.textContent('#e-fiscal_year'), 'วันเริ่มอยู่ในปีงบประมาณ 2567');
+  assert.equal(H.list(home, 'workshop').length, 0);
+  // Yes: saved as typed.
+  answers = [true];
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/workshops\/[0-9a-f-]{36}$/.test(location.hash));
+  assert.equal(H.list(home, 'workshop')[0].fiscal_year, 2568);
+  // The right year: nothing asked.
+  await H.go(page, '#/workshops/new');
+  await page.fill('#f-title', 'อบรมปีหน้า');
+  await page.fill('#f-fiscal_year', '2642');
+  await page.fill('#f-start_date', '2099-01-05');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/workshops\/[0-9a-f-]{36}$/.test(location.hash));
+  assert.equal(asked.length, 2);
+  const ahead = (await page.evaluate(() => location.hash)).slice('#/workshops/'.length);
+  await H.go(page, `#/workshops/${ahead}/rollcall/2`);
+  assert.match(await page.textContent('#rc-future'), /วันที่ 2 ตรงกับ .*2642/);
+  const past = H.list(home, 'workshop').find((w) => w.fiscal_year === 2568).id;
+  await H.go(page, `#/workshops/${past}/rollcall/2`);
+  assert.equal(await page.locator('#rc-future').count(), 0);
+});

@@ -850,5 +850,47 @@ TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
   }
 }
 
+TEST_CASE("kbo: a workshop's fiscal year its start is not in, and a mark for a day after today, are recorded with a warning", "[cli]") {
+  Kbo kbo;
+  // 2024-03-04 is in fiscal year 2567: none said for 2567, one for 2568.
+  const CliResult right = kbo.Run({"workshop", "add", "--title", "อบรม", "--fiscal-year", "2567",
+                                   "--district", "5011", "--start", "2024-03-04"});
+  REQUIRE(right.exit_code == 0);
+  CHECK(right.err.empty());
+  const CliResult slip = kbo.Run({"workshop", "add", "--title", "อบรม", "--fiscal-year", "2568",
+                                  "--district", "5011", "--start", "2024-03-04"});
+  REQUIRE(slip.exit_code == 0);
+  CHECK_THAT(slip.err, Catch::Contains("a workshop starting 2024-03-04 is in fiscal year 2567, not 2568"));
+  const std::string id = slip.out.substr(0, slip.out.find('\n'));
+  CHECK_THAT(slip.err, Catch::Contains("kbo edit workshop " + id + " --set fiscal_year=2567"));
+  CHECK(kbo.Json({"show", "workshop", id, "--json"})["fiscal_year"] == 2568);  // as given
+  // 30 September is the last day of a fiscal year, 1 October the first.
+  CHECK(kbo.Run({"workshop", "add", "--title", "ก", "--fiscal-year", "2567", "--district", "5011",
+                 "--start", "2024-09-30"}).err.empty());
+  CHECK_THAT(kbo.Run({"workshop", "add", "--title", "ข", "--fiscal-year", "2567", "--district", "5011",
+                      "--start", "2024-10-01"}).err,
+             Catch::Contains("is in fiscal year 2568, not 2567"));
+
+  // A past course's marks: nothing said. A course far ahead: day 2 is said.
+  const std::string producer = kbo.Producer();
+  const std::string past = kbo.Workshop();
+  const std::string e1 = kbo.Add({"enrolment", "add", "--workshop", past, "--producer", producer,
+                                  "--participant", "นางสมศรี ใจดี"});
+  const CliResult old = kbo.Run({"attendance", "mark", "--workshop", past, "--enrolment", e1,
+                                 "--day", "2", "--status", "present"});
+  REQUIRE(old.exit_code == 0);
+  CHECK(old.err.empty());
+  const std::string ahead = kbo.Add({"workshop", "add", "--title", "อบรมปีหน้า", "--fiscal-year", "2642",
+                                     "--district", "5011", "--start", "2099-01-05"});
+  const std::string e2 = kbo.Add({"enrolment", "add", "--workshop", ahead, "--producer", producer,
+                                  "--participant", "นางสมศรี ใจดี"});
+  const CliResult early = kbo.Run({"attendance", "mark", "--workshop", ahead, "--enrolment", e2,
+                                   "--day", "2", "--status", "present"});
+  REQUIRE(early.exit_code == 0);
+  CHECK_THAT(early.err, Catch::Contains("day 2 of this workshop is 2099-01-06, after today"));
+  CHECK_THAT(early.err, Catch::Contains("kbo delete attendance " + early.out.substr(0, 36)));
+  CHECK(kbo.Json({"show", "attendance", early.out.substr(0, 36), "--json"})["status"] == "present");
+}
+
 }  // namespace
 }  // namespace kbo::testing

@@ -290,6 +290,14 @@
     return o;
   }
   // Fiscal years run from 1 October, in Buddhist Era.
+  // The Thai fiscal year (BE) a "YYYY-MM-DD" falls in; null if it is not
+  // a date the store takes (Gregorian 1900-2399: a BE year typed there is
+  // refused with its own message, not asked about).
+  function fiscalYearOfDate(date) {
+    const m = /^(\d{4})-(\d{2})-\d{2}$/.exec(date || '');
+    if (!m || +m[1] < 1900 || +m[1] > 2399) return null;
+    return (+m[2] >= 10 ? +m[1] + 1 : +m[1]) + 543;
+  }
   function currentFiscalYear() {
     const p = bangkokParts(new Date());
     return (+p.month >= 10 ? +p.year + 1 : +p.year) + 543;
@@ -1212,7 +1220,16 @@
     ];
     const form = formView('workshop', fields, original, {
       secondary: id ? deleteButton('workshop-delete', 'workshop', id, '#/workshops') : null,
-      submit: async (values) => {
+      submit: async (values, f) => {
+        // A fiscal year its start date is not in is most likely a slip
+        // (2568 for 2567): the reports would count it there. Asked, not
+        // refused (kbo workshop add says the same on stderr).
+        const fy = parseInt(values.fiscal_year, 10);
+        const of = fiscalYearOfDate(values.start_date);
+        if (fy >= 2500 && fy <= 2700 && of && fy !== of && !confirm(t('workshop.fy_mismatch', { fy, of, date: fmtDate(values.start_date) }))) {
+          setFieldError(f, 'fiscal_year', t('workshop.fy_mismatch_field', { of }));
+          return null;
+        }
         const r = id ? await patch('workshop', id, values, original)
           : await api('POST', '/api/workshop', values);
         if (r.ok) { toast(t('form.saved')); location.hash = `#/workshops/${id || r.data.id}`; }
@@ -1472,16 +1489,25 @@
     // Marks on days past the workshop's last: kept, and said so.
     const beyond = rc.beyond_days ? h('p', { class: 'notice', id: 'rc-beyond', dataset: { marks: rc.beyond_days.marks } },
       t('rollcall.beyond', { ...rc.beyond_days, days: rc.days })) : null;
-    return h('section', null, beyond, dayBtns,
+    // A day after today (Thailand): nobody has attended it yet; marks are
+    // taken, but the screen says so (the wrong day tapped, or the wrong
+    // workshop).
+    const dayIso = dayIsoOf(w, day);
+    const future = dayIso && dayIso > todayIso()
+      ? h('p', { class: 'notice', id: 'rc-future' }, t('rollcall.future', { n: day, date: fmtDate(dayIso) })) : null;
+    return h('section', null, beyond, dayBtns, future,
       h('div', { class: 'rc-head' }, h('strong', null, t('rollcall.title', { n: day, date: dayDate(w, day) })), counts, pendingEl),
       h('p', { class: 'hint' }, t('rollcall.hint')), list,
       rc.rows.length ? h('div', { class: 'actions' }, allPresent) : null);
   }
-  function dayDate(w, day) {
+  function dayIsoOf(w, day) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(w.start_date || '');
     if (!m) return '';
-    const d = new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + day - 1));
-    return fmtDate(d.toISOString().slice(0, 10));
+    return new Date(Date.UTC(+m[1], +m[2] - 1, +m[3] + day - 1)).toISOString().slice(0, 10);
+  }
+  function dayDate(w, day) {
+    const iso = dayIsoOf(w, day);
+    return iso ? fmtDate(iso) : '';
   }
 
   // ---- visits ----
