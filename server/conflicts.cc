@@ -159,6 +159,32 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   };
   storage::Rows rows(store.db());
   storage::QualityStore quality(store.db());
+  // Every device's delete of the root is decided against now: the one it
+  // was deleted with (`stamp`) and any other device's tombstone that landed
+  // on it while deleted. Each is noted, so a row two deletes took (two
+  // devices' cascades over the same marks) comes back when the second of
+  // them is decided against, not never.
+  std::set<std::string> undone{stamp.ToString()};
+  {
+    Result<std::set<std::string>> notes = rows.TombstonesOn(root.name, root_id);
+    if (!notes.ok()) return notes.status();
+    for (const std::string& h : *notes) {
+      Result<Hlc> parsed = Hlc::Parse(h);
+      if (parsed.ok() && parsed->device != store.server_id()) undone.insert(h);
+    }
+    const std::string at = store.NowIso();
+    for (const std::string& h : undone) {
+      Result<Hlc> parsed = Hlc::Parse(h);
+      if (!parsed.ok()) continue;
+      if (Status s = rows.NoteDeleteDecidedAgainst(*parsed, root.name, root_id, at); !s.ok()) {
+        return s;
+      }
+    }
+  }
+  const auto decided_against = [&](const std::string& h) -> Result<bool> {
+    if (undone.count(h) > 0) return true;
+    return rows.DeleteDecidedAgainst(h);
+  };
   std::vector<Taken> taken;
   std::set<std::pair<const Entity*, std::string>> seen;
   std::vector<std::pair<const Entity*, std::string>> under{{&root, root_id}};
@@ -175,14 +201,27 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
         if (!id.ok()) continue;
         Result<std::optional<ReplicaRow>> row = rows.Read(*link.child, *id);
         if (!row.ok()) return row.status();
-        if (!row->has_value() ||
-            DeviceDeleteStamp(**row, store.server_id()) != std::optional<Hlc>(stamp)) {
-          continue;  // deleted apart from it: stays deleted
+        if (!row->has_value()) continue;
+        const std::optional<Hlc> own = DeviceDeleteStamp(**row, store.server_id());
+        if (!own.has_value()) continue;  // the office deleted it: its own undo
+        // Every delete the row carries: the stamp it is deleted with, and
+        // each tombstone that landed on it while it was deleted (another
+        // device's, the office's, or its own earlier delete).
+        Result<std::set<std::string>> deletes = rows.TombstonesOn(link.child->name, child.id);
+        if (!deletes.ok()) return deletes.status();
+        deletes->insert(own->ToString());
+        bool taken_now = false;
+        for (const std::string& h : *deletes) taken_now = taken_now || undone.count(h) > 0;
+        if (!taken_now) continue;  // deleted apart from it: stays deleted
+        // Deleted by someone else too (before or after): that delete stands
+        // until it is decided against as well.
+        bool all_decided = true;
+        for (const std::string& h : *deletes) {
+          Result<bool> d = decided_against(h);
+          if (!d.ok()) return d.status();
+          all_decided = all_decided && *d;
         }
-        // Deleted by someone else before this delete came: its delete stands.
-        Result<bool> already = rows.TombstoneOnDeleted(link.child->name, child.id, stamp);
-        if (!already.ok()) return already.status();
-        if (*already) continue;
+        if (!all_decided) continue;
         taken.push_back({link.child, *id, child.district_code});
         under.emplace_back(link.child, child.id);
       }

@@ -177,9 +177,11 @@ struct BroughtBack {
 // restore): the rows that delete took with it come back too. `kbo delete
 // ... --cascade` writes every row it takes with the row's own hlc
 // (client/store.cc), so they are the deleted rows under the row, and under
-// those, whose `deleted` carries `stamp` -- except those someone else had
-// deleted before it came (tombstone_on_deleted); a row deleted on its own,
-// before or after, has another hlc and stays deleted. One comes back when
+// those, whose `deleted` carries `stamp` (or another device's delete of the
+// root, noted in tombstone_on_deleted) -- except those deleted by another
+// delete too (noted there) that has not also been decided against
+// (delete_decided_against, where these stamps are noted now); a row
+// deleted on its own, before or after, has another hlc and stays deleted. One comes back when
 // every row it is recorded under is live (a mark needs its enrolment and
 // its workshop; `left` counts those still under a deleted row); each as the
 // server's signed write, settling the row's own delete conflicts, audited

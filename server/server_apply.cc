@@ -630,11 +630,11 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     ++applied.rows;
     if (device != nullptr && DeletesRow(row)) {
       deletes.push_back({key, *first + i});
-      // Deleted twice, by two writers: neither delete alone took the row,
-      // so a cascade's revival (conflicts.cc, BringBackTakenWith) passes it
-      // by whichever stamp it ends with: this delete's, noted when someone
-      // had deleted it first, and the stamp it is deleted with now, noted
-      // when this one arrives second but loses to it (a later hlc).
+      // Deleted twice: neither delete alone took the row, so a cascade's
+      // revival (conflicts.cc, BringBackTakenWith) brings it back only when
+      // both are decided against. Noted: this delete's stamp, and the stamp
+      // it is deleted with now (another writer's, or this device's own
+      // earlier delete), whichever of the two it ends with.
       if (current.has_value() && !current->values.empty() &&
           current->values.back() == Value::Integer(1)) {
         const IdText id(row.row_id);
@@ -644,7 +644,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
           return s;
         }
         const auto now = current->versions.find(kDeletedColumn);
-        if (now != current->versions.end() && now->second.hlc.device != row.hlc.device) {
+        if (now != current->versions.end() && now->second.hlc != row.hlc) {
           if (Status s = notes.NoteTombstoneOnDeleted(entity->name, id.view(),
                                                       now->second.hlc);
               !s.ok()) {

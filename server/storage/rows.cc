@@ -131,6 +131,36 @@ Result<bool> Rows::TombstoneOnDeleted(std::string_view entity, std::string_view 
   return noted;
 }
 
+Result<std::set<std::string>> Rows::TombstonesOn(std::string_view entity,
+                                                 std::string_view row_id) {
+  Statement& st = db_.Cached(
+      "SELECT hlc FROM tombstone_on_deleted WHERE entity = ?1 AND row_id = ?2");
+  st.Bind(1, entity).Bind(2, row_id);
+  std::set<std::string> out;
+  while (st.Step()) out.insert(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Status Rows::NoteDeleteDecidedAgainst(const Hlc& hlc, std::string_view entity,
+                                      std::string_view row_id, std::string_view at) {
+  Statement& st = db_.Cached(
+      "INSERT INTO delete_decided_against (hlc, entity, row_id, decided_at) "
+      "VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING");
+  const std::string text = hlc.ToString();
+  st.Bind(1, std::string_view(text)).Bind(2, entity).Bind(3, row_id).Bind(4, at);
+  return st.Run();
+}
+
+Result<bool> Rows::DeleteDecidedAgainst(std::string_view hlc_text) {
+  Statement& st = db_.Cached("SELECT 1 FROM delete_decided_against WHERE hlc = ?1");
+  st.Bind(1, hlc_text);
+  const bool noted = st.Step();
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return noted;
+}
+
 Result<std::map<std::string, RowValues, std::less<>>> Rows::ValuesByIds(
     const Entity& entity, const std::set<std::string>& ids) {
   std::string columns = "id, deleted";

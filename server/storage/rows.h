@@ -61,6 +61,15 @@ class Rows {
                                 const Hlc& hlc);
   Result<bool> TombstoneOnDeleted(std::string_view entity, std::string_view row_id,
                                   const Hlc& hlc);
+  // Every stamp noted for the row (above), in their text form.
+  Result<std::set<std::string>> TombstonesOn(std::string_view entity,
+                                             std::string_view row_id);
+  // A device's delete, written with `hlc`, of `entity` `row_id`, that the
+  // office decided against (schema/server/0010_deletes_decided_against.sql):
+  // noted once (the first decision's time kept), and asked after.
+  Status NoteDeleteDecidedAgainst(const Hlc& hlc, std::string_view entity,
+                                  std::string_view row_id, std::string_view at);
+  Result<bool> DeleteDecidedAgainst(std::string_view hlc_text);
 
  private:
   Db& db_;

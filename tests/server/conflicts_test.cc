@@ -747,6 +747,96 @@ TEST_CASE("Conflicts: a row another device deleted offline stays deleted when th
   CHECK(f.Count("SELECT deleted FROM photo") == 1);
 }
 
+// Two devices' cascades over the same rows: malee deletes the producer
+// with everything under it, somchai (not having pulled) the workshop with
+// everything under it; the participant's enrolment and mark were taken by
+// both. Each delete is then decided against (an edit of the producer and
+// one of the workshop, kept): the rows come back with the second decision,
+// whichever is first, and not with the first alone.
+TEST_CASE("Conflicts: a row two devices' cascades took comes back when both deletes are "
+          "decided against, in either order, and not before",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao);
+  f.Enroll(malee, kPhrao);
+  const Uuid producer = Uuid::Random(), workshop = Uuid::Random(), enrolment = Uuid::Random();
+  const Uuid mark = AttendanceId(workshop, enrolment, 1);
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                                      Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
+                                      Row("enrolment", enrolment, somchai.HlcAt(kT0),
+                                          {{"workshop_id", T(workshop.ToString()), 0},
+                                           {"producer_id", T(producer.ToString()), 0},
+                                           {"participant_name", T("นางบัวคำ แสนดี"), 0},
+                                           {"district_code", T(kPhrao), 0}}),
+                                      Mark(mark, somchai.HlcAt(kT0), workshop, enrolment, 1,
+                                           "present")}))
+              .ok());
+  const auto tombstone = [](const char* entity, const Uuid& id, const Hlc& hlc) {
+    return Row(entity, id, hlc, {{"deleted", I(1), 0}});
+  };
+  const Hlc by_malee = malee.HlcAt(kT0 + 10), by_somchai = somchai.HlcAt(kT0 + 20);
+  REQUIRE(push.Push(f.Record(malee.id),
+                    malee.SealNext({tombstone("attendance", mark, by_malee),
+                                    tombstone("enrolment", enrolment, by_malee),
+                                    tombstone("producer", producer, by_malee)}))
+              .ok());
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({tombstone("attendance", mark, by_somchai),
+                                      tombstone("enrolment", enrolment, by_somchai),
+                                      tombstone("workshop", workshop, by_somchai)}))
+              .ok());
+  // Each device edits the row the other deleted, not knowing of it.
+  REQUIRE(push.Push(f.Record(malee.id),
+                    malee.SealNext({Row("workshop", workshop, malee.HlcAt(kT0 + 30),
+                                        {{"venue", T("ศาลาวัดพร้าว"), 0}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({Row("producer", producer, somchai.HlcAt(kT0 + 40),
+                                          {{"phone", T("0811111111"), 0}})}))
+              .ok());
+  auto open = Conflicts(*f.store).List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 2);
+  const auto conflict_of = [&](const char* entity) {
+    for (const ConflictRecord& c : *open) {
+      if (c.entity == entity) return c.id;
+    }
+    FAIL("no conflict on " << entity);
+    return std::string();
+  };
+  const auto deleted = [&](const char* entity, const Uuid& id) {
+    return f.Count(std::string("SELECT deleted FROM ") + entity + " WHERE id = '" +
+                   id.ToString() + "'");
+  };
+  const auto keep_edit = [&](const char* entity) {
+    auto r = Conflicts(*f.store).Resolve(conflict_of(entity),
+                                         Resolution{Resolution::Kind::kKeepIncoming, "", 0},
+                                         Resolver{"cli", "ยังใช้อยู่", ""});
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    return r->brought_back;
+  };
+  const char* first = GENERATE("workshop", "producer");
+  const char* second = std::string(first) == "workshop" ? "producer" : "workshop";
+  CAPTURE(first);
+  // The first decision: its row is back, the shared rows not (the other
+  // device's delete of them stands).
+  CHECK(keep_edit(first) == 0);
+  CHECK(deleted(first, std::string(first) == "workshop" ? workshop : producer) == 0);
+  CHECK(deleted("enrolment", enrolment) == 1);
+  CHECK(deleted("attendance", mark) == 1);
+  // The second: both deletes decided against, the shared rows come back.
+  CHECK(keep_edit(second) == 2);
+  CHECK(deleted("workshop", workshop) == 0);
+  CHECK(deleted("producer", producer) == 0);
+  CHECK(deleted("enrolment", enrolment) == 0);
+  CHECK(deleted("attendance", mark) == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM delete_decided_against") == 2);
+}
+
 TEST_CASE("Conflicts: keeping the delete brings nothing back",
           "[server][conflict]") {
   WorkshopDeletedWithRows c;
