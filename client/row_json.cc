@@ -79,6 +79,8 @@ RowJsonValue ConflictEntryJson(const ConflictEntry& c) {
   obj["detected_at"] = or_null(c.detected_at);
   obj["resolved_at"] = or_null(c.resolved_at);
   obj["resolved_value"] = or_null(c.resolved_value);
+  obj["resolution_reason"] = or_null(c.resolution_reason);
+  obj["resolved_by"] = or_null(c.resolved_by);
   obj["server_seq"] = c.server_seq;
   return obj;
 }

@@ -1407,7 +1407,8 @@ Result<std::vector<ConflictEntry>> ClientStore::Conflicts(bool open_only,
                            "current_value, current_device, current_hlc, "
                            "incoming_value, incoming_device, incoming_hlc, "
                            "incoming_base, winner, detected_at, resolved_at, "
-                           "resolved_value, server_seq FROM conflict ") +
+                           "resolved_value, server_seq, resolution_reason, resolved_by "
+                           "FROM conflict ") +
                    (open_only ? "WHERE resolved_at IS NULL " : "") +
                    "ORDER BY resolved_at IS NOT NULL, server_seq DESC LIMIT ?1");
   st.Bind(1, static_cast<int64_t>(std::min<uint64_t>(limit, INT64_MAX)));
@@ -1435,6 +1436,8 @@ Result<std::vector<ConflictEntry>> ClientStore::Conflicts(bool open_only,
     c.resolved_at = text(14);
     c.resolved_value = text(15);
     c.server_seq = st.ColumnInt(16);
+    c.resolution_reason = text(17);
+    c.resolved_by = text(18);
     out.push_back(std::move(c));
   }
   if (!st.status().ok()) return st.status();

@@ -83,6 +83,10 @@ struct ConflictEntry {
   std::optional<std::string> detected_at;
   std::optional<std::string> resolved_at;
   std::optional<std::string> resolved_value;
+  // Why the office decided it, and who ("cli" or "user:LOGIN"); null
+  // while open or when it gave no reason.
+  std::optional<std::string> resolution_reason;
+  std::optional<std::string> resolved_by;
   int64_t server_seq = 0;
 };
 

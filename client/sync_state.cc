@@ -51,9 +51,9 @@ Status UpsertConflict(Db& db, const wire::ConflictRecord& c, bool* is_new) {
       " current_value, current_type, current_device, current_hlc, current_seq,"
       " incoming_value, incoming_type, incoming_device, incoming_hlc,"
       " incoming_base, incoming_seq, winner, detected_at, resolved_at,"
-      " resolved_value, resolution_seq, server_seq)"
+      " resolved_value, resolution_seq, server_seq, resolution_reason, resolved_by)"
       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14,"
-      " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)"
+      " ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24)"
       " ON CONFLICT(id) DO UPDATE SET entity = excluded.entity,"
       " row_id = excluded.row_id, column_name = excluded.column_name,"
       " district_code = excluded.district_code,"
@@ -70,7 +70,9 @@ Status UpsertConflict(Db& db, const wire::ConflictRecord& c, bool* is_new) {
       " detected_at = excluded.detected_at, resolved_at = excluded.resolved_at,"
       " resolved_value = excluded.resolved_value,"
       " resolution_seq = excluded.resolution_seq,"
-      " server_seq = excluded.server_seq");
+      " server_seq = excluded.server_seq,"
+      " resolution_reason = excluded.resolution_reason,"
+      " resolved_by = excluded.resolved_by");
   if (!st.status().ok()) return st.status();
   // Null (and, for text the record may leave out, empty) as NULL.
   auto bind_text = [&st](int i, const std::string& v) {
@@ -116,6 +118,10 @@ Status UpsertConflict(Db& db, const wire::ConflictRecord& c, bool* is_new) {
     st.BindNull(21);
   }
   st.Bind(22, static_cast<int64_t>(c.feed_seq));
+  // An empty reason is no reason (the office gave none).
+  bind_opt(23, c.resolution_reason && !c.resolution_reason->empty() ? c.resolution_reason
+                                                                     : std::nullopt);
+  bind_opt(24, c.resolved_by);
   return st.Run();
 }
 

@@ -436,6 +436,14 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
               << r["resolved_at"].get<std::string>() << " (the values were "
               << text(shown) << " from device " << device(shown_by) << " and "
               << text(other) << " from device " << device(other_by) << ")";
+      if (r["resolution_reason"].is_string()) {
+        // One conflict a line: a reason's line breaks read as spaces.
+        std::string reason = r["resolution_reason"].get<std::string>();
+        for (char& ch : reason) {
+          if (ch == '\n' || ch == '\r') ch = ' ';
+        }
+        ctx.out << "; the office's reason: " << reason;
+      }
     } else {
       ctx.out << "shows " << text(shown) << " (device " << device(shown_by)
               << "), the other value " << text(other) << " (device "

@@ -240,6 +240,21 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
   const mark = raw.find((c) => c.entity === 'attendance');
   assert.deepEqual(mark.subject, { name: 'นางบัวผัน ใจดี', context: 'อบรม KBO พร้าว รุ่นที่ 2', day: 3, date: '2024-02-28', at: null });
   assert.equal(raw.find((c) => c.entity === 'product' && c.column_name === 'description').subject.context, 'กลุ่มผู้ผลิตที่ 1 Producer 1');
+
+  // The office decides one, with a reason: the phone shows the decision
+  // and the reason as written (two lines).
+  const desc = raw.find((c) => c.entity === 'product' && c.column_name === 'description');
+  const resolved = require('node:child_process').spawnSync(H.KBO_SERVER, ['--data', server.data, 'conflicts', 'resolve', desc.id,
+    '--value', 'กระปุกแก้ว', '--reason', 'กลุ่มเลือกกระปุกแก้ว\nตามที่ประชุมกันวันที่ 5'], { encoding: 'utf8' });
+  assert.equal(resolved.status, 0, resolved.stderr);
+  H.kboOk(b, 'sync');
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/conflicts');
+  await H.setLang(page, 'th');
+  const card = `#conflict-list .conflict[data-id="${desc.id}"]`;
+  assert.equal(await page.textContent(`${card} [data-resolved]`), 'กระปุกแก้ว');
+  assert.equal(await page.textContent(`${card} [data-reason]`), 'กลุ่มเลือกกระปุกแก้ว\nตามที่ประชุมกันวันที่ 5');
+  assert.match(await page.innerText(card), /เหตุผลของสำนักงาน/);
 });
 
 // ---- 4. one participant's five days ---------------------------------------------------

@@ -176,7 +176,8 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
 
   // The central office resolves; both devices receive it like any change.
   CliResult r = f.Server({"conflicts", "resolve", c["id"].get<std::string>(), "--value",
-                          "0833333333"});
+                          "0833333333", "--reason",
+                          "โทรถามประธานกลุ่มแล้ว\nเบอร์ใหม่ของกลุ่ม"});
   INFO(r.err);
   REQUIRE(r.exit_code == 0);
   f.SyncOk(trainer);
@@ -192,6 +193,13 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
     const std::string all = f.Kbo(officer, {"conflicts", "--all"}).out;
     CHECK(all.find("phone: decided '0833333333' at ") != std::string::npos);
     CHECK(all.find("shows") == std::string::npos);
+    // With the office's reason, on the conflict's one line.
+    CHECK(all.find("; the office's reason: โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม\n") !=
+          std::string::npos);
+    json decided = f.KboJson(officer, {"conflicts", "--all"});
+    REQUIRE(decided.size() == 1);
+    CHECK(decided[0]["resolution_reason"] == "โทรถามประธานกลุ่มแล้ว\nเบอร์ใหม่ของกลุ่ม");
+    CHECK(decided[0]["resolved_by"] == "cli");
     CHECK(all.find("'0811111111'") != std::string::npos);
     CHECK(all.find("'0822222222'") != std::string::npos);
   }

@@ -1997,7 +1997,11 @@
         ? h('div', { class: 'vals' },
           h('span', { class: 'sub' }, t('conflict.resolved_value')),
           h('strong', { dataset: { resolved: '' } }, conflictValue(c, 'resolved')),
-          h('span', { class: 'sub' }, t('conflict.resolved_at')), h('span', null, fmtDateTime(c.resolved_at)))
+          h('span', { class: 'sub' }, t('conflict.resolved_at')), h('span', null, fmtDateTime(c.resolved_at)),
+          // The office's reason, as it wrote it (so the people whose values
+          // differed know why).
+          c.resolution_reason ? h('span', { class: 'sub' }, t('conflict.reason')) : null,
+          c.resolution_reason ? h('span', { class: 'reason', dataset: { reason: '' } }, c.resolution_reason) : null)
         : h('div', { class: 'vals' },
           h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown), whose(c, shown)),
           h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other), whose(c, other)),
