@@ -66,6 +66,14 @@ WriteView SideOf(Lang lang, const ConflictRecord& c, const Value& value,
     w.value = Word(lang, "แก้ไขรายการนี้โดยไม่รู้ว่าถูกลบ (ยังใช้อยู่)",
                    "edited it, not knowing it was deleted (still in use)");
   }
+  // The current side of one that is a delete against an edit the deleter
+  // had not seen (shared/replica/apply.cc): the edit.
+  if (&value == &c.current_value && c.column_name == kDeletedColumn &&
+      value.type() == Value::Type::kInteger && value.integer() == 0 &&
+      c.incoming_value == Value::Integer(1)) {
+    w.value = Word(lang, "แก้ไขรายการนี้ โดยผู้ลบยังไม่เห็นการแก้ไขนี้ (ยังใช้อยู่)",
+                   "edited it; the delete was made without seeing this edit (still in use)");
+  }
   auto r = resolvers.find(seq);
   w.writer = DescribeWriter(lang, device, server_id, labels,
                             r == resolvers.end() ? std::string() : r->second);

@@ -159,6 +159,71 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   };
   storage::Rows rows(store.db());
   storage::QualityStore quality(store.db());
+  // The row cannot stand under a row the same delete took (a mark kept
+  // whose participant went with it, by `kbo delete enrolment --cascade`):
+  // that delete is decided against from the row it began at, which comes
+  // back first, then what it took under it, this row's siblings too.
+  const Entity* top = &root;
+  std::string top_id = root_id;
+  for (int depth = 0; depth < 8; ++depth) {
+    Result<Uuid> id = Uuid::Parse(top_id);
+    if (!id.ok()) break;
+    Result<std::optional<ReplicaRow>> row = rows.Read(*top, *id);
+    if (!row.ok()) return row.status();
+    if (!row->has_value()) break;
+    const Entity* next = nullptr;
+    std::string next_id;
+    for (const auto& [parent, parent_id] : ParentsOf(*top, **row)) {
+      Result<Uuid> pid = Uuid::Parse(parent_id);
+      if (!pid.ok()) continue;
+      Result<std::optional<ReplicaRow>> p = rows.Read(*parent, *pid);
+      if (!p.ok()) return p.status();
+      if (p->has_value() && DeviceDeleteStamp(**p, store.server_id()) == std::optional<Hlc>(stamp)) {
+        next = parent;
+        next_id = parent_id;
+        break;
+      }
+    }
+    if (next == nullptr) break;
+    top = next;
+    top_id = next_id;
+  }
+  int64_t ancestors_back = 0;
+  if (top != &root || top_id != root_id) {
+    if (by.scope.has_value()) {
+      Result<std::optional<std::string>> district = rows.District(*top, top_id);
+      if (!district.ok()) return district.status();
+      if (!district->has_value() || !by.scope->Contains(**district)) {
+        return Status::PermissionDenied(
+                   std::string(root.name) + " " + root_id + " was deleted with " +
+                   std::string(top->name) + " " + top_id +
+                   ", outside your districts; keeping it would bring that back too, so it "
+                   "needs a user with those districts (or kbo-server conflicts resolve); "
+                   "nothing was changed")
+            .WithReason("rows_out_of_scope");
+      }
+    }
+    Result<Uuid> id = Uuid::Parse(top_id);
+    if (!id.ok()) return id.status();
+    Result<ServerWrite> w =
+        WriteAsServer(store, top->name, *id, {{std::string(kDeletedColumn), Value::Integer(0)}});
+    if (!w.ok()) return w.status();
+    if (Status s = SettleDeleteConflicts(store, top->name, top_id, Value::Integer(0),
+                                         w->applied.first_seq, "", by);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = console::AppendAudit(
+            store, by.actor, "edit", std::string(top->name) + ":" + top_id,
+            "deleted: '1' -> '0' (its delete also took " + std::string(root.name) + ":" +
+                root_id + ", which was kept: back with it)" +
+                (by.reason.empty() ? "" : "; reason: " + by.reason),
+            by.address);
+        !s.ok()) {
+      return s;
+    }
+    ++ancestors_back;
+  }
   // Every device's delete of the root is decided against now: the one it
   // was deleted with (`stamp`) and any other device's tombstone that landed
   // on it while deleted. Each is noted, so a row two deletes took (two
@@ -166,11 +231,14 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   // them is decided against, not never.
   std::set<std::string> undone{stamp.ToString()};
   {
-    Result<std::set<std::string>> notes = rows.TombstonesOn(root.name, root_id);
-    if (!notes.ok()) return notes.status();
-    for (const std::string& h : *notes) {
-      Result<Hlc> parsed = Hlc::Parse(h);
-      if (parsed.ok() && parsed->device != store.server_id()) undone.insert(h);
+    for (const auto& [e, id] : {std::pair<const Entity*, std::string>{&root, root_id},
+                                {top, top_id}}) {
+      Result<std::set<std::string>> notes = rows.TombstonesOn(e->name, id);
+      if (!notes.ok()) return notes.status();
+      for (const std::string& h : *notes) {
+        Result<Hlc> parsed = Hlc::Parse(h);
+        if (parsed.ok() && parsed->device != store.server_id()) undone.insert(h);
+      }
     }
     const std::string at = store.NowIso();
     for (const std::string& h : undone) {
@@ -187,7 +255,7 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   };
   std::vector<Taken> taken;
   std::set<std::pair<const Entity*, std::string>> seen;
-  std::vector<std::pair<const Entity*, std::string>> under{{&root, root_id}};
+  std::vector<std::pair<const Entity*, std::string>> under{{top, top_id}};
   for (size_t i = 0; i < under.size(); ++i) {
     const auto [parent, parent_id] = under[i];  // a copy: `under` grows
     for (const ChildLink& link : LinksUnder(*parent)) {
@@ -297,6 +365,7 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
     }
   }
   out.left = static_cast<int64_t>(taken.size()) - out.back;
+  out.back += ancestors_back;
   return out;
 }
 
@@ -694,11 +763,16 @@ Status SettleDeleteConflicts(ServerStore& store, std::string_view entity,
   Result<std::vector<ConflictRecord>> of_row = conflicts.OfRow(entity, row_id);
   if (!of_row.ok()) return of_row.status();
   for (const ConflictRecord& c : *of_row) {
-    if (c.resolved() || c.column_name != kDeletedColumn ||
-        c.current_value != Value::Integer(1) ||
-        (!incoming_device.empty() && c.incoming_device != incoming_device)) {
-      continue;
-    }
+    if (c.resolved() || c.column_name != kDeletedColumn) continue;
+    // An edit that did not know of the delete (current: the delete), or a
+    // delete that did not know of the edit (incoming: the delete, current:
+    // the edit); the editor is the other side.
+    const bool delete_current = c.current_value == Value::Integer(1);
+    const bool delete_incoming =
+        c.incoming_value == Value::Integer(1) && c.current_value == Value::Integer(0);
+    if (!delete_current && !delete_incoming) continue;
+    const std::string& editor = delete_current ? c.incoming_device : c.current_device;
+    if (!incoming_device.empty() && editor != incoming_device) continue;
     Result<uint64_t> feed = store.TakeSeqs(1);
     if (!feed.ok()) return feed.status();
     const std::string now = store.NowIso();

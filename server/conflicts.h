@@ -192,12 +192,12 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
                                        const std::string& root_id, const Hlc& stamp,
                                        const Resolver& by);
 
-// Closes the open conflicts on the `deleted` of one row whose current side
-// is the delete (an edit that did not know of it), now that a later write
-// `seq` decided them: `value` 0 brought the row back (a restore, or a
-// resolution that kept another such edit), 1 deleted it (their own editor
-// deleted it too). Only those whose incoming device is `incoming_device`,
-// when it is not empty. Each is marked resolved by `by` with a new feed
+// Closes the open conflicts on the `deleted` of one row between a delete
+// and an edit that crossed it (the edit did not know of the delete, or the
+// delete of the edit), now that a later write `seq` decided them: `value` 0
+// brought the row back (a restore, or a resolution that kept another such
+// edit), 1 deleted it (their own editor deleted it too). Only those whose
+// editing device is `incoming_device`, when it is not empty. Each is marked resolved by `by` with a new feed
 // sequence (devices hear of it) and one audit line. Inside the writing
 // transaction.
 Status SettleDeleteConflicts(ServerStore& store, std::string_view entity,

@@ -73,8 +73,10 @@ class CollectingSink : public ConflictSink {
   explicit CollectingSink(const Uuid& server) : server_(server) {}
   Status OnConflict(const ConflictEvent& event) override {
     // The office's own writes to a deleted row (a merge repointing it) are
-    // made knowing it is deleted.
-    if (event.edit_of_deleted && event.incoming.hlc.device == server_) {
+    // made knowing it is deleted, and its deletes knowing the row as the
+    // server holds it (the console's pages check what was seen).
+    if ((event.edit_of_deleted || event.delete_of_edited) &&
+        event.incoming.hlc.device == server_) {
       return Status();
     }
     events.push_back(event);

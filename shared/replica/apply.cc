@@ -293,6 +293,17 @@ Status ApplyLocalRowChange(Db& db, RowChange* row, const ApplyOptions& options) 
   }
   // Applied, so every cell passed validation: at most kMaxRowCells of them.
   for (size_t i = 0; i < row->cells.size(); ++i) row->cells[i].base = bases[i];
+  // A tombstone's base is how much of the row its writer had seen: the
+  // newest version of any of its cells held here (a row is pulled whole as
+  // of its newest write, so every cell written up to that is held). The
+  // server tells by it a delete that did not know of another's later edit
+  // (ApplyImpl: a conflict on `deleted`). Still a version seen of `deleted`
+  // itself, so the per-cell rule reads it as before.
+  for (CellWrite& cell : row->cells) {
+    if (cell.column == kDeletedColumn && cell.value == Value::Integer(1)) {
+      cell.base = std::max(cell.base, info.max_seq_before);
+    }
+  }
   return Status();
 }
 
@@ -471,6 +482,53 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
         event.incoming_seq = options.seq;
         event.incoming_won = false;
         event.edit_of_deleted = true;
+        if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
+      }
+    }
+  }
+
+  // The mirror case: a delete of a row edited since its writer last heard
+  // of it (a trainer corrects a mark and syncs; a colleague, offline, then
+  // deletes the participant with their marks). A tombstone's base says how
+  // much of the row its writer had seen: the newest version of any of its
+  // cells it held (ApplyLocalRowChange raises it so). A cell another writer
+  // wrote after that is an edit the delete did not know of. The row is
+  // deleted as before (LWW on `deleted`, so replicas converge as ever); the
+  // conflict puts the decision before a person, and keeping the edit brings
+  // the row back. Not when `deleted` itself crossed (the per-cell rule below
+  // reports that one).
+  if (options.conflicts != nullptr && exists) {
+    const PlannedCell* tombstone = nullptr;
+    for (size_t c = 0; c < ncells; ++c) {
+      if (cells[c].column == nullptr && *cells[c].value == Value::Integer(1)) {
+        tombstone = &cells[c];
+      }
+    }
+    const StoredVersion* dv = versions.Find(kDeletedColumn);
+    const auto deleted_now = current_values.find(kDeletedColumn);
+    const bool live = deleted_now == current_values.end() ||
+                      !(deleted_now->second == Value::Integer(1));
+    if (tombstone != nullptr && live && (dv == nullptr || tombstone->base >= dv->seq)) {
+      const StoredVersion* edit = nullptr;
+      for (const VersionList::Entry& e : versions.entries()) {
+        if (e.name == kDeletedColumn || e.v.seq <= tombstone->base ||
+            e.v.hlc.device == row.hlc.device) {
+          continue;
+        }
+        if (edit == nullptr || e.v.seq > edit->seq) edit = &e.v;
+      }
+      if (edit != nullptr) {
+        ConflictEvent event;
+        event.entity = std::string(entity->name);
+        event.row_id = row.row_id;
+        event.column = std::string(kDeletedColumn);
+        event.current = CellVersion{edit->hlc, Value::Integer(0)};
+        event.current_seq = edit->seq;
+        event.incoming = CellVersion{row.hlc, Value::Integer(1)};
+        event.incoming_base = tombstone->base;
+        event.incoming_seq = options.seq;
+        event.incoming_won = dv == nullptr || dv->hlc < row.hlc;
+        event.delete_of_edited = true;
         if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
       }
     }

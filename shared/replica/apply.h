@@ -46,6 +46,10 @@ struct ConflictEvent {
   // its writer last heard of it, reported as a conflict on `deleted`
   // (incoming value 0: the writer took the row for live).
   bool edit_of_deleted = false;
+  // A write of `deleted` = 1 to a live row whose other cells another writer
+  // changed after the version the deleter had seen (its base): `current` is
+  // that edit (value 0, its hlc and sequence), `incoming` the delete.
+  bool delete_of_edited = false;
 };
 
 class ConflictSink {

@@ -186,12 +186,22 @@ TEST_CASE("Crossing offline: a visit deleted with its photos on one device while
 }
 
 TEST_CASE("Crossing offline: a workshop deleted with its enrolments and marks while "
-          "another device edits them: a mark comes back only when its enrolment and "
-          "its workshop are both back",
+          "another device edits them: keeping either edit, or restoring the workshop, "
+          "brings back the workshop and everything its delete took",
           "[integration][orphans][conflict]") {
+  // Three ways the office decides against the delete: keeping the
+  // participant's rename (she cannot stand under a deleted workshop: the
+  // delete is undone from the workshop it began at), keeping the
+  // workshop's edit, or restoring the workshop from the data-quality list
+  // (a third trainer, offline, enrolled someone under it meanwhile).
+  // Each brings back the workshop, both enrolments and all four marks, and
+  // settles both crossings.
+  const int way = GENERATE(0, 1, 2);
+  CAPTURE(way);
   Field f;
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string other = f.Enrolled("other", "trainer", "5011");
+  const std::string third = f.Enrolled("third", "trainer", "5011");
   const std::string producer = f.Producer(trainer, "วิสาหกิจชุมชนผ้าฝ้ายแม่แวน", "5011");
   const std::string workshop =
       f.Add(trainer, {"workshop", "add", "--title", "อบรม KBO พร้าว", "--fiscal-year", "2567",
@@ -207,6 +217,12 @@ TEST_CASE("Crossing offline: a workshop deleted with its enrolments and marks wh
   }
   f.SyncOk(trainer);
   f.SyncOk(other);
+  f.SyncOk(third);
+  std::string late;
+  if (way == 2) {
+    late = f.Add(third, {"enrolment", "add", "--workshop", workshop, "--producer", producer,
+                         "--participant", "นางสาวมะลิ ดอกไม้"});
+  }
   // The other trainer deletes the workshop with everything under it; the
   // first, offline, renames one participant and retitles the workshop.
   REQUIRE(f.Kbo(other, {"delete", "workshop", workshop, "--cascade"}).exit_code == 0);
@@ -217,41 +233,151 @@ TEST_CASE("Crossing offline: a workshop deleted with its enrolments and marks wh
               .exit_code == 0);
   f.SyncOk(other);
   f.SyncOk(trainer);
+  f.SyncOk(third);
   REQUIRE(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE deleted = 1") == 4);
 
-  // The enrolment's edit kept first: the enrolment is back, its marks stay
-  // deleted while their workshop is.
   const std::string on_enrolment = DeleteConflict(f, "enrolment", enrolments[0]);
-  REQUIRE_FALSE(on_enrolment.empty());
-  CliResult first = f.Server({"conflicts", "resolve", on_enrolment, "--value", "0",
-                              "--reason", "ยังเรียนอยู่"});
-  INFO(first.err);
-  REQUIRE(first.exit_code == 0);
-  CHECK_THAT(first.out, Catch::Contains("2 rows deleted with it stayed deleted"));
-  CHECK(ServerDeleted(f, "enrolment", enrolments[0]) == 0);
-  CHECK(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE deleted = 0") == 0);
-
-  // Then the workshop: it, the other enrolment and all four marks, whether
-  // the office keeps its edit or restores it from the data-quality list
-  // (a live enrolment is under it now).
-  const bool restore = GENERATE(false, true);
   const std::string on_workshop = DeleteConflict(f, "workshop", workshop);
+  REQUIRE_FALSE(on_enrolment.empty());
   REQUIRE_FALSE(on_workshop.empty());
-  CliResult second =
-      restore ? f.Server({"restore", "workshop", workshop, "--reason", "การอบรมยังจัดอยู่"})
-              : f.Server({"conflicts", "resolve", on_workshop, "--value", "0", "--reason",
-                          "การอบรมยังจัดอยู่"});
-  INFO(second.err);
-  REQUIRE(second.exit_code == 0);
-  CHECK_THAT(second.out, Catch::Contains(restore ? "and 5 rows its delete took with it"
-                                                 : "5 rows deleted with it came back with it"));
+  CliResult decided =
+      way == 0 ? f.Server({"conflicts", "resolve", on_enrolment, "--value", "0", "--reason",
+                           "ยังเรียนอยู่"})
+      : way == 1 ? f.Server({"conflicts", "resolve", on_workshop, "--value", "0", "--reason",
+                             "การอบรมยังจัดอยู่"})
+                 : f.Server({"restore", "workshop", workshop, "--reason", "การอบรมยังจัดอยู่"});
+  INFO(decided.err);
+  REQUIRE(decided.exit_code == 0);
+  CHECK_THAT(decided.out, Catch::Contains(way == 2 ? "and 6 rows its delete took with it"
+                                                     : "6 rows deleted with it came back with it"));
   CHECK(ServerDeleted(f, "workshop", workshop) == 0);
+  CHECK(ServerDeleted(f, "enrolment", enrolments[0]) == 0);
   CHECK(ServerDeleted(f, "enrolment", enrolments[1]) == 0);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE deleted = 0") == 4);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM conflict WHERE resolved_at IS NULL") == 0);
-  for (const std::string& home : {trainer, other}) f.SyncOk(home);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM enrolment WHERE participant_name = "
+                      "'นางบัวคำ แสนดีมาก'") == 1);
+  if (way == 2) CHECK(ServerDeleted(f, "enrolment", late) == 0);
+  for (const std::string& home : {trainer, other, third}) f.SyncOk(home);
   CHECK(Field::DeviceState(trainer) == f.ServerState());
   CHECK(Field::DeviceState(other) == f.ServerState());
+  CHECK(Field::DeviceState(third) == f.ServerState());
+}
+
+
+TEST_CASE("Crossing offline: a delete made without seeing a colleague's later edit is a "
+          "conflict (the edit reached the server first), keeping the edit brings the row "
+          "and what the delete took back, a delete made after pulling the edit is none",
+          "[integration][orphans]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = f.Producer(officer, "นางทดลอง ลบแก้", "5011");
+  const std::string seen = f.Producer(officer, "กลุ่มเห็นแล้ว", "5011");
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+
+  // The trainer corrects the phone and syncs; the officer, not having
+  // pulled, deletes the group and syncs.
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", producer, "--set", "phone=0899999999", "--set",
+                          "contact=ลูกสาว (โทรได้หลัง 5 โมงเย็น)"})
+              .exit_code == 0);
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", seen, "--set", "phone=0877777777"}).exit_code == 0);
+  f.SyncOk(trainer);
+  REQUIRE(f.Kbo(officer, {"delete", "producer", producer}).exit_code == 0);
+  f.SyncOk(officer);
+
+  // Deleted, as before (the rule per cell), and a person is asked.
+  CHECK(ServerDeleted(f, "producer", producer) == 1);
+  const std::string id = DeleteConflict(f, "producer", producer);
+  REQUIRE(!id.empty());
+  json c;
+  for (const json& x : f.ServerJson({"conflicts", "list"})) {
+    if (x["id"] == id) c = x;
+  }
+  CHECK(c["current_value"] == "0");
+  CHECK(c["incoming_value"] == "1");
+  CHECK(c["winner"] == "incoming");
+  // Both devices hear of it.
+  f.SyncOk(trainer);
+  CHECK(f.KboJson(trainer, {"status"})["open_conflicts"] == 1);
+
+  // A delete after pulling the edit is no crossing.
+  f.SyncOk(officer);
+  REQUIRE(f.Kbo(officer, {"delete", "producer", seen}).exit_code == 0);
+  f.SyncOk(officer);
+  CHECK(ServerDeleted(f, "producer", seen) == 1);
+  CHECK(DeleteConflict(f, "producer", seen).empty());
+
+  // The office keeps the edit: the group is back with the trainer's phone.
+  CliResult r = f.Server({"conflicts", "resolve", id.substr(0, 8), "--value", "0", "--reason",
+                          "ยังเป็นสมาชิกอยู่"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ServerDeleted(f, "producer", producer) == 0);
+  for (const std::string& home : {officer, trainer}) {
+    f.SyncOk(home);
+    const json p = f.KboJson(home, {"show", "producer", producer});
+    CHECK(p["deleted"] == false);
+    CHECK(p["phone"] == "0899999999");
+  }
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+}
+
+TEST_CASE("Crossing offline: a participant deleted with --cascade after a colleague corrected "
+          "a mark is a conflict on that mark, and keeping the mark brings the participant and "
+          "the other marks back",
+          "[integration][orphans]") {
+  Field f;
+  const std::string t1 = f.Enrolled("t1", "trainer", "5011");
+  const std::string t2 = f.Enrolled("t2", "trainer", "5011");
+  const std::string producer = f.Producer(t1, "กลุ่มจักสานบ้านโป่ง", "5011");
+  const std::string workshop =
+      f.Add(t1, {"workshop", "add", "--title", "อบรม KBO พร้าว", "--fiscal-year", "2567",
+                 "--district", "5011", "--start", "2024-03-04", "--days", "5"});
+  const std::string enrolment = f.Add(t1, {"enrolment", "add", "--workshop", workshop,
+                                           "--producer", producer, "--participant",
+                                           "นางบัวคำ แสนดี"});
+  std::vector<std::string> marks;
+  for (const char* day : {"1", "2", "3"}) {
+    marks.push_back(f.Add(t1, {"attendance", "mark", "--workshop", workshop, "--enrolment",
+                               enrolment, "--day", day, "--status", "present"}));
+  }
+  f.SyncOk(t1);
+  f.SyncOk(t2);
+  // T2 corrects day 2 and syncs; T1, offline, deletes the participant with
+  // her marks and syncs.
+  REQUIRE(f.Kbo(t2, {"attendance", "mark", "--workshop", workshop, "--enrolment", enrolment,
+                     "--day", "2", "--status", "excused", "--note",
+                     "ลาไปโรงพยาบาล มีใบรับรอง"})
+              .exit_code == 0);
+  f.SyncOk(t2);
+  REQUIRE(f.Kbo(t1, {"delete", "enrolment", enrolment, "--cascade"}).exit_code == 0);
+  f.SyncOk(t1);
+  CHECK(ServerDeleted(f, "enrolment", enrolment) == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE deleted = 0") == 0);
+  // The corrected mark is the conflict; the others were as T1 saw them.
+  const std::string id = DeleteConflict(f, "attendance", marks[1]);
+  REQUIRE(!id.empty());
+  CHECK(DeleteConflict(f, "attendance", marks[0]).empty());
+  CHECK(DeleteConflict(f, "enrolment", enrolment).empty());
+
+  // Keeping the correction: the mark cannot stand without its enrolment,
+  // and the enrolment without the rest of what the same delete took.
+  CliResult r = f.Server({"conflicts", "resolve", id.substr(0, 8), "--value", "0", "--reason",
+                          "ยังเข้าอบรม"});
+  INFO(r.out << r.err);
+  REQUIRE(r.exit_code == 0);
+  CHECK(ServerDeleted(f, "enrolment", enrolment) == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE deleted = 0") == 3);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM attendance WHERE status = 'excused' AND note = "
+                      "'ลาไปโรงพยาบาล มีใบรับรอง'") == 1);
+  CHECK(Certified(f, workshop) == std::vector<std::string>{"นางบัวคำ แสนดี 2"});
+  for (const std::string& home : {t1, t2}) {
+    f.SyncOk(home);
+    CHECK(Field::DeviceState(home) == f.ServerState());
+  }
 }
 
 }  // namespace

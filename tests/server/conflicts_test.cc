@@ -629,11 +629,11 @@ struct WorkshopDeletedWithRows {
     const auto tombstone = [&](const char* entity, const Uuid& id, const Hlc& hlc) {
       return Row(entity, id, hlc, {{"deleted", I(1), 0}});
     };
-    // Malee deletes the blurred photo and syncs; somchai, not having
-    // pulled, still holds it live.
-    REQUIRE(push.Push(f.Record(malee.id),
-                      malee.SealNext({tombstone("photo", blurred, malee.HlcAt(kT0 + 15))}))
-                .ok());
+    // Malee, who has pulled everything so far, deletes the blurred photo
+    // and syncs; somchai, not having pulled, still holds it live.
+    RowChange blurred_gone = tombstone("photo", blurred, malee.HlcAt(kT0 + 15));
+    blurred_gone.cells[0].base = f.NextSeq() - 1;
+    REQUIRE(push.Push(f.Record(malee.id), malee.SealNext({blurred_gone})).ok());
     // Somchai deletes one photo on its own (its own hlc), then the
     // workshop with everything under it: one hlc for all of those (the
     // blurred photo too, deleted already), in the same set.
@@ -778,15 +778,20 @@ TEST_CASE("Conflicts: a row two devices' cascades took comes back when both dele
     return Row(entity, id, hlc, {{"deleted", I(1), 0}});
   };
   const Hlc by_malee = malee.HlcAt(kT0 + 10), by_somchai = somchai.HlcAt(kT0 + 20);
+  // Each had pulled the rows (seq 1) before deleting them.
+  const auto seen = [](RowChange r) {
+    r.cells[0].base = 1;
+    return r;
+  };
   REQUIRE(push.Push(f.Record(malee.id),
-                    malee.SealNext({tombstone("attendance", mark, by_malee),
-                                    tombstone("enrolment", enrolment, by_malee),
-                                    tombstone("producer", producer, by_malee)}))
+                    malee.SealNext({seen(tombstone("attendance", mark, by_malee)),
+                                    seen(tombstone("enrolment", enrolment, by_malee)),
+                                    seen(tombstone("producer", producer, by_malee))}))
               .ok());
   REQUIRE(push.Push(f.Record(somchai.id),
-                    somchai.SealNext({tombstone("attendance", mark, by_somchai),
-                                      tombstone("enrolment", enrolment, by_somchai),
-                                      tombstone("workshop", workshop, by_somchai)}))
+                    somchai.SealNext({seen(tombstone("attendance", mark, by_somchai)),
+                                      seen(tombstone("enrolment", enrolment, by_somchai)),
+                                      seen(tombstone("workshop", workshop, by_somchai))}))
               .ok());
   // Each device edits the row the other deleted, not knowing of it.
   REQUIRE(push.Push(f.Record(malee.id),

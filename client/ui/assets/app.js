@@ -1958,8 +1958,11 @@
     // edit-of-deleted conflict): what each side meant, not 1 and 0.
     if (c.column_name === 'deleted') {
       if (String(value) !== '0') return t('conflict.deleted');
-      return side === 'incoming' && String(c.current_value) === '1'
-        ? t('conflict.edited_not_knowing') : t('conflict.not_deleted');
+      if (side === 'incoming' && String(c.current_value) === '1') return t('conflict.edited_not_knowing');
+      // A delete that did not know of this edit (the server's
+      // delete-of-edited conflict).
+      if (side === 'current' && String(c.incoming_value) === '1') return t('conflict.edited_unseen');
+      return t('conflict.not_deleted');
     }
     const cols = (state.ref.entities || {})[c.entity] || [];
     const col = cols.find((x) => x.name === c.column_name);
