@@ -80,6 +80,10 @@ const std::map<std::string, Words, std::less<>>& WordTable() {
       {"all_years", {"ทุกปี", "all years"}},
       {"groups", {"กลุ่มผู้ผลิต", "Producer groups"}},
       {"entrepreneurs", {"ผู้ประกอบการ", "Entrepreneurs"}},
+      // The reach tables' split is of the producers reached, not of those
+      // registered: said so in the column.
+      {"groups_reached", {"กลุ่มที่เข้าถึง", "Groups reached"}},
+      {"entrepreneurs_reached", {"ผู้ประกอบการที่เข้าถึง", "Entrepreneurs reached"}},
   };
   return *table;
 }
@@ -206,8 +210,8 @@ void ReachText(const ReachReport& r, Lang lang, std::ostream& out) {
   auto table = [&](const char* title, const char* key_word,
                    const std::vector<ReachRow>& rows, bool districts) {
     out << "\n" << w(title) << "\n"
-        << w(key_word) << "\t" << w("registered") << "\t" << w("groups")
-        << "\t" << w("entrepreneurs") << "\t" << w("reached") << "\n";
+        << w(key_word) << "\t" << w("registered") << "\t" << w("groups_reached")
+        << "\t" << w("entrepreneurs_reached") << "\t" << w("reached") << "\n";
     for (const ReachRow& row : rows) {
       out << (districts ? District(lang, row.key)
                         : NamedLabel(Categories(), lang, row.key))

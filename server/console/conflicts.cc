@@ -108,7 +108,10 @@ Result<ConflictRecord> Named(Context& ctx) {
 }
 
 // The inbox's conflicts after the filters, open first, newest first.
-Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped) {
+// `open_in_scope`, if given, gets how many open conflicts the user's
+// districts (and the district filter) hold, whatever the status filter.
+Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped,
+                                           size_t* open_in_scope = nullptr) {
   Conflicts conflicts(ctx.store);
   Result<std::vector<ConflictRecord>> all = conflicts.List();
   if (!all.ok()) return all.status();
@@ -119,6 +122,7 @@ Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped) {
   for (ConflictRecord& c : *all) {
     if (!InScope(ctx, c.district_code)) continue;
     if (!district.empty() && c.district_code != district) continue;
+    if (open_in_scope != nullptr && !c.resolved()) ++*open_in_scope;
     if (status == "open" && c.resolved()) continue;
     if (status == "resolved" && !c.resolved()) continue;
     out.push_back(std::move(c));
@@ -169,9 +173,11 @@ std::string CardHtml(const Context& ctx, const ConflictView& v, bool link) {
        Escape(v.column_label) +
        (v.district.empty() ? "" : " · " + Escape(v.district)) + "</div>";
   const bool later = v.later.has_value();
-  h += SideHtml(lang, "ค่าเดิม", "Earlier value", v.current,
+  // Named by arrival at the server, not by when they were typed (the
+  // first to arrive may have been typed later, on a clock behind).
+  h += SideHtml(lang, "ค่าที่ได้รับก่อน", "Received first", v.current,
                 !c.resolved() && !later && c.winner == "current");
-  h += SideHtml(lang, "ค่าที่ขัดแย้ง", "Conflicting value", v.incoming,
+  h += SideHtml(lang, "ค่าที่ได้รับทีหลัง", "Received later", v.incoming,
                 !c.resolved() && !later && c.winner == "incoming");
   if (later) {
     h += SideHtml(lang, "ค่าที่บันทึกภายหลัง (หลังพบข้อขัดแย้งนี้)",
@@ -199,7 +205,8 @@ constexpr char kCardStyle[] =
 
 Reply Inbox(Context& ctx, bool api) {
   bool capped = false;
-  Result<std::vector<ConflictRecord>> list = Listed(ctx, &capped);
+  size_t open = 0;
+  Result<std::vector<ConflictRecord>> list = Listed(ctx, &capped, &open);
   if (!list.ok()) return FromStatus(ctx, api, list.status());
   Result<std::vector<ConflictView>> views =
       DescribeConflicts(ctx.store.db(), *list, ctx.lang);
@@ -238,8 +245,7 @@ Reply Inbox(Context& ctx, bool api) {
   body += "</select></label><input type=\"hidden\" name=\"lang\" value=\"" +
           std::string(LangCode(lang)) + "\"><button class=\"primary\" "
           "type=\"submit\">" + T(lang, "แสดง", "Show") + "</button></form>";
-  size_t open = 0;
-  for (const ConflictView& v : *views) open += v.conflict.resolved() ? 0 : 1;
+  // Open: all those waiting (a "resolved" filter does not make them 0).
   body += "<p id=\"conflict-count\">" +
           T(lang, "ยังไม่ยุติ ", "Open: ") + std::to_string(open) + " · " +
           T(lang, "ทั้งหมดที่แสดง ", "shown: ") +
@@ -342,13 +348,13 @@ Reply Detail(Context& ctx, bool api) {
     // A side a forward column cannot go back to is not offered.
     if (current_ok) {
       body += option("current",
-                     T(lang, "ใช้ค่าเดิม: ", "Keep the earlier value: ") +
+                     T(lang, "ใช้ค่าที่ได้รับก่อน: ", "Keep the value received first: ") +
                          Escape(v->current.value_null ? "—" : v->current.value),
                      true);
     }
     if (incoming_ok) {
       body += option("incoming",
-                     T(lang, "ใช้ค่าที่ขัดแย้ง: ", "Keep the conflicting value: ") +
+                     T(lang, "ใช้ค่าที่ได้รับทีหลัง: ", "Keep the value received later: ") +
                          Escape(v->incoming.value_null ? "—" : v->incoming.value),
                      true);
     }

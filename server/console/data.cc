@@ -397,7 +397,8 @@ std::string DeleteForm(const Context& ctx, const std::string& entity,
          Escape(RowsByEntity(lang, under)) +
          T(lang, " (และรายการที่อยู่ใต้รายการเหล่านั้น). ",
            " (and what is recorded under those). ") +
-         T(lang, "ถ้าลบโดยไม่ลบรายการเหล่านี้ด้วย รายงานจะไม่นับรายการเหล่านี้",
+         T(lang, "ลบรายการนี้อย่างเดียวไม่ได้ เพราะรายงานจะไม่นับรายการเหล่านั้น "
+                 "ต้องเลือก “ลบรายการเหล่านี้ด้วย” จึงจะลบได้",
            "Deleting it alone would take them out of the reports, so it is "
            "refused unless they are deleted with it.") +
          "</p><p><label><input type=\"checkbox\" name=\"cascade\" "
@@ -879,8 +880,10 @@ Reply RestoreRow(Context& ctx) {
   ctx.store.NoteCommittedSequences();
   if (!r->moved_into.empty()) {
     const std::string into = r->moved_into_name.empty() ? r->moved_into : r->moved_into_name;
+    // Not what was asked: said as a refusal (red), with what was done
+    // instead.
     return Reply::Redirect(
-        back + "?done=" +
+        back + "?error=" +
         UrlEncode(T(lang,
                     "ไม่ได้กู้คืน เพราะรวมเข้ากับ " + into +
                         " แล้ว ย้ายรายการที่บันทึกไว้ใต้รายการนี้หลังการรวม " +

@@ -213,7 +213,7 @@ std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
   }
   b += "<div class=\"scroll\"><table><thead><tr><th>" +
        T(lang, "การอบรม", "Workshop") + "</th><th class=\"num\">" +
-       T(lang, "วันที่", "Day") + "</th><th>" + T(lang, "วัน", "Date") +
+       T(lang, "วันอบรม", "Day") + "</th><th>" + T(lang, "วันที่", "Date") +
        "</th><th class=\"num\">" + T(lang, "ยังไม่เช็กชื่อ", "Not marked") +
        "</th><th class=\"num\">" + T(lang, "ลงทะเบียน", "Enrolled") +
        "</th></tr></thead><tbody>";
@@ -484,7 +484,8 @@ Reply Restore(Context& ctx) {
                                  nlohmann::json::error_handler_t::replace));
   }
   if (!restored->moved_into.empty()) {
-    return Reply::Redirect("/quality?done=" + UrlEncode(MovedText(lang, *restored)));
+    // Not what was asked (red), with what was done instead.
+    return Reply::Redirect("/quality?error=" + UrlEncode(MovedText(lang, *restored)));
   }
   const std::string done =
       T(lang, "กู้คืนแล้ว: ", "Restored: ") + EntityLabel(lang, restored->entity) +

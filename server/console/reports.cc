@@ -305,6 +305,15 @@ Reply ReachPage(Context& ctx) {
                               static_cast<double>(r->target.total())));
   card(W(ctx, "registered"), Num(r->producers.total));
   b += "</div>";
+  // A user of some districts sees their districts reached against the
+  // province's target: said, so 3 of 300 is not read as a district's 1 %.
+  if (!ctx.user().scope.all || !f->district.empty()) {
+    b += "<p class=\"muted report-note\">" +
+         T(ctx, "เป้าหมายเป็นของทั้งจังหวัด ตัวเลขที่เข้าถึงนับเฉพาะอำเภอที่แสดง",
+           "The target is the whole province's; the producers reached are counted in the "
+           "districts shown only") +
+         "</p>";
+  }
 
   ChartOptions o;
   o.title = title;
@@ -340,7 +349,7 @@ Reply ReachPage(Context& ctx) {
                    const std::vector<ReachRow>& rows, bool districts) {
     b += "<h2>" + Escape(W(ctx, heading)) + "</h2><div class=\"scroll\"><table><thead><tr>" +
          Th(W(ctx, key_word)) + ThNum(W(ctx, "registered")) +
-         ThNum(W(ctx, "groups")) + ThNum(W(ctx, "entrepreneurs")) +
+         ThNum(W(ctx, "groups_reached")) + ThNum(W(ctx, "entrepreneurs_reached")) +
          ThNum(W(ctx, "reached")) + "</tr></thead><tbody>";
     for (const ReachRow& row : rows) {
       b += "<tr>" +
@@ -355,7 +364,9 @@ Reply ReachPage(Context& ctx) {
   table("by_district", "district", r->by_district, true);
   table("by_category", "category", r->by_category, false);
 
-  if (ctx.user().role >= WebRole::kOffice) {
+  // The targets are the province's: set by an office user of every
+  // district (one district's clerk would change every district's figures).
+  if (ctx.user().role >= WebRole::kOffice && ctx.user().scope.all) {
     b += "<h2 class=\"noprint\">" + T(ctx, "แก้ไขเป้าหมาย", "Edit the targets") +
          "</h2><form class=\"stack noprint\" method=\"post\" action=\"/reports/targets\">" +
          CsrfField(ctx) + "<input type=\"hidden\" name=\"lang\" value=\"" +
@@ -391,6 +402,25 @@ Reply Back(const Context& ctx, const std::string& path, const char* key,
 }
 
 Reply SaveTargets(Context& ctx) {
+  if (!ctx.user().scope.all) {
+    const std::string message = T(ctx,
+        "เป้าหมายเป็นของทั้งจังหวัด ผู้ใช้ที่ดูแลทุกอำเภอเท่านั้นที่แก้ไขได้ ยังไม่ได้แก้ไขอะไร",
+        "The targets are the whole province's: only a user of every district may set "
+        "them; nothing was changed");
+    if (WantsJson(ctx)) {
+      return Reply::Json(EncodeErrorBody("permission_denied",
+                                         "the targets are the province's: only a user of "
+                                         "every district may set them",
+                                         403),
+                         403);
+    }
+    return Reply::Html(
+        Layout(ctx, T(ctx, "แก้ไขเป้าหมายไม่ได้", "Targets not changed"),
+               "<p class=\"flash error\" role=\"alert\">" + Escape(message) +
+                   "</p><p><a href=\"" + Escape(WithLang(ctx, "/reports/reach")) + "\">" +
+                   T(ctx, "กลับไปที่รายงาน", "Back to the report") + "</a></p>"),
+        403);
+  }
   const std::optional<int64_t> fy = FormNumber(ctx, "fiscal_year", 2400, 2700);
   const std::optional<int64_t> g = FormNumber(ctx, "groups", 0, 1000000);
   const std::optional<int64_t> e = FormNumber(ctx, "entrepreneurs", 0, 1000000);

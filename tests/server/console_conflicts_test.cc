@@ -147,6 +147,9 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   }
   CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
         1);
+  // The open count is of all those waiting, whatever the status shown.
+  CHECK_THAT(viewer.Get("/conflicts", {{"status", "resolved"}}).body,
+             Catch::Contains("ยังไม่ยุติ 1 · ทั้งหมดที่แสดง 0"));
   Reply done = office.Post("/conflicts/" + id + "/resolve",
                            {{"csrf", office.csrf},
                             {"choice", "incoming"},

@@ -38,6 +38,7 @@ struct Fixture {
   Fixture() {
     Add("viewer", WebRole::kViewer, "5011");
     Add("office", WebRole::kOffice, "all");
+    Add("phrao.office", WebRole::kOffice, "5011");
   }
   void Add(const std::string& login, WebRole role, const std::string& districts) {
     console::Users users(*f.store);
@@ -184,6 +185,29 @@ TEST_CASE("Console reports: office users edit targets and min days, with "
   CHECK(j["target"]["total"] == 25);
   CHECK(j["target"]["producers"] == 500);
   CHECK(j["reached"]["total"] == 23);  // all districts for this user
+  // The reach tables name the split they show: of the producers reached.
+  Reply reach_page = office.Get("/reports/reach", {{"fiscal_year", "2569"}});
+  CHECK(Has(reach_page.body, "กลุ่มที่เข้าถึง"));
+  CHECK(Has(reach_page.body, "ผู้ประกอบการที่เข้าถึง"));
+
+  // The targets are the province's: an office user of one district may
+  // not set them (403, nothing changed), and is not offered the form; the
+  // page says the target is the province's.
+  ReportBrowser phrao{fx.console};
+  phrao.SignIn("phrao.office");
+  Reply phrao_page = phrao.Get("/reports/reach", {{"fiscal_year", "2569"}});
+  CHECK_FALSE(Has(phrao_page.body, "action=\"/reports/targets\""));
+  CHECK(Has(phrao_page.body, "เป้าหมายเป็นของทั้งจังหวัด"));
+  Reply refused = phrao.Post("/reports/targets", {{"csrf", phrao.Csrf()},
+                                                  {"fiscal_year", "2569"},
+                                                  {"groups", "1"},
+                                                  {"entrepreneurs", "1"},
+                                                  {"producers", "2"}});
+  CHECK(refused.status == 403);
+  CHECK(Has(refused.body, "ผู้ใช้ที่ดูแลทุกอำเภอเท่านั้นที่แก้ไขได้"));
+  j = json::parse(office.Get("/api/reports/reach", {{"fiscal_year", "2569"}}).body);
+  CHECK(j["target"]["total"] == 25);
+  CHECK(j["target"]["producers"] == 500);
 
   Reply bad = office.Post("/reports/targets", {{"csrf", csrf},
                                                {"fiscal_year", "2569"},
