@@ -319,7 +319,9 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
     }
   }
   for (AttendanceDay& day : g.daily) {
-    if (g.enrolled > 0) {
+    // A day nobody is marked on (not held yet, or its roll-call not taken)
+    // has no rate: 0 % would read as "nobody came".
+    if (g.enrolled > 0 && day.unmarked < g.enrolled) {
       day.rate = static_cast<double>(day.present + day.late) /
                  static_cast<double>(g.enrolled);
     }

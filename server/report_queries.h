@@ -116,7 +116,8 @@ struct AttendanceDay {
   int64_t absent = 0;
   int64_t excused = 0;
   int64_t unmarked = 0;
-  // (present + late) / enrolled; nullopt when no one is enrolled.
+  // (present + late) / enrolled; nullopt when no one is enrolled or no one
+  // is marked that day (not held yet, or its roll-call not taken).
   std::optional<double> rate;
 };
 

@@ -174,7 +174,9 @@ Status EnsureDir(const std::string& dir) {
     struct stat st;
     if (err == EEXIST && ::stat(prefix.c_str(), &st) == 0) {
       if (S_ISDIR(st.st_mode)) continue;
-      return Status::IOError("'" + prefix + "' exists and is not a directory");
+      // A path given that names a file (a mistyped --home or --data): the
+      // person's input, not the disk (exit 2, DESIGN §7).
+      return Status::InvalidArgument("'" + prefix + "' exists and is not a directory");
     }
     return Errno("create directory", prefix, err);
   }

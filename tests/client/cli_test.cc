@@ -892,5 +892,17 @@ TEST_CASE("kbo: a workshop's fiscal year its start is not in, and a mark for a d
   CHECK(kbo.Json({"show", "attendance", early.out.substr(0, 36), "--json"})["status"] == "present");
 }
 
+
+TEST_CASE("kbo: a --home that names a file is a usage error (exit 2), nothing made", "[cli]") {
+  Kbo kbo;
+  const std::string file = kbo.File("photo.png");
+  WriteFile(file, "not a folder");
+  const CliResult r = RunKbo({"--home", file, "status"});
+  CHECK(r.exit_code == 2);
+  CHECK_THAT(r.err, Catch::Contains("exists and is not a directory"));
+  const CliResult under = RunKbo({"--home", file + "/home", "init"});
+  CHECK(under.exit_code == 2);
+}
+
 }  // namespace
 }  // namespace kbo::testing

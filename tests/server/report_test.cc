@@ -355,6 +355,16 @@ TEST_CASE("Reports: attendance limits (empty, unknown, deleted and "
   CHECK(fang->enrolled == 3);
   CHECK(fang->daily[0].present == 1);
   CHECK(*fang->daily[0].rate == Approx(1.0 / 3));
+  // A day nobody is marked on (not held yet) has no rate, not 0 %.
+  REQUIRE(db.Exec("UPDATE attendance SET deleted = 1 WHERE workshop_id = '" +
+                  d.fang_course + "' AND day = 2")
+              .ok());
+  auto unheld = Attendance(db, d.fang_course, AllScope());
+  REQUIRE(unheld.ok());
+  CHECK(unheld->daily[1].unmarked == 3);
+  CHECK_FALSE(unheld->daily[1].rate.has_value());
+  CHECK(json::parse(AttendanceJson(*unheld))["daily"][1]["rate"].is_null());
+  CHECK(*unheld->daily[0].rate == Approx(1.0 / 3));
 
   // A mark past the workshop's days (made before it was shortened) stays
   // out of the grid, which follows the workshop's days, and is counted
