@@ -9,6 +9,7 @@
 #include "client/enrolment_rules.h"
 #include "shared/csv.h"
 #include "shared/labels.h"
+#include "shared/name_match.h"
 #include "shared/sqlite/db.h"
 
 namespace kbo::client {
@@ -227,6 +228,45 @@ Result<std::string> ReferenceByName(Db& db, const Column& column,
   return ids.front();
 }
 
+// An attendance sheet names the participant: looked up among the live
+// enrolments of the row's workshop (the same person enrolled in two
+// workshops is two enrolments), exactly first, then as `enrolment add`
+// compares names (PersonNameKey: a title and spacing aside). Text that is
+// an id is returned as it is. Messages without the line.
+Result<std::string> EnrolmentByName(Db& db, const Column& column,
+                                    const std::string& workshop_id,
+                                    const std::string& text) {
+  if (text.empty() || Uuid::Parse(text).ok()) return text;
+  Statement st(db,
+               "SELECT id, participant_name FROM enrolment WHERE deleted = 0 AND "
+               "workshop_id = ?1 ORDER BY id");
+  st.Bind(1, std::string_view(workshop_id));
+  std::vector<std::string> exact, loose;
+  const std::string key = PersonNameKey(text);
+  while (st.Step()) {
+    const std::string name = st.ColumnText(1);
+    if (name == text) exact.push_back(st.ColumnText(0));
+    if (!key.empty() && PersonNameKey(name) == key) loose.push_back(st.ColumnText(0));
+  }
+  if (!st.status().ok()) return st.status();
+  const std::vector<std::string>& ids = !exact.empty() ? exact : loose;
+  if (ids.empty()) {
+    return Status::NotFound(std::string(column.name) + " '" + text +
+                            "' is neither an id nor the name of a participant enrolled in "
+                            "that workshop on this device (check the name, enrol them, or "
+                            "write the enrolment's id)");
+  }
+  if (ids.size() > 1) {
+    std::string some;
+    for (size_t i = 0; i < ids.size() && i < 3; ++i) some += (i ? ", " : "") + ids[i];
+    return Status::InvalidArgument(std::string(column.name) + " '" + text + "' names " +
+                                   std::to_string(ids.size()) +
+                                   " enrolments of that workshop on this device (" + some +
+                                   "); write the id instead");
+  }
+  return ids.front();
+}
+
 }  // namespace
 
 const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
@@ -423,8 +463,21 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
             }
           }
         }
+        // An attendance row's participant, within the row's workshop.
+        std::optional<std::string> workshop;
+        if (entity->name == "attendance" && column.name == "enrolment_id" &&
+            !Uuid::Parse(cell).ok()) {
+          for (size_t j = 0; j < columns.size(); ++j) {
+            if (columns[j] == nullptr || columns[j]->name != "workshop_id") continue;
+            Result<std::string> w = ReferenceByName(store.db(), *columns[j], "workshop",
+                                                    UnguardFormula(record.fields[j]));
+            if (w.ok()) workshop = *w;
+          }
+        }
         Result<std::string> ref =
-            ReferenceByName(store.db(), column, ref_entity, cell);
+            workshop.has_value()
+                ? EnrolmentByName(store.db(), column, *workshop, cell)
+                : ReferenceByName(store.db(), column, ref_entity, cell);
         if (!ref.ok()) {
           return Status::FromCode(ref.status().code(),
                                   LinePrefix(record.line) +
@@ -519,8 +572,12 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   // Enrolments already held are skipped, so the same sheet imported twice
   // adds nothing the second time (a participant twice within the sheet is
   // still refused by the store, naming the line).
+  // (A row with its id, from an export, is the server's row: held already
+  // is told by its id above, and a near-duplicate of it is the office's to
+  // decide, not a reason to leave it out.)
   if (entity->name == "enrolment") {
     if (Status s = keep_rows([&](size_t i, size_t) -> Result<bool> {
+          if (i < ids.size() && ids[i].has_value()) return false;
           Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
           if (!same.ok()) return same.status();
           if (!same->has_value()) return false;

@@ -654,7 +654,11 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     return s;
   }
   // One participant once per producer and workshop (enrolment_rules.h).
-  if (e.name == "enrolment") {
+  // Not for a row that comes with its id (an import of an export): the
+  // server holds it as it is (two devices may each have enrolled her
+  // offline; the office's duplicate check lists them), and refusing it
+  // would refuse the office's whole file.
+  if (e.name == "enrolment" && given == nullptr) {
     if (Status s = CheckNotEnrolledTwice(*db_, row); !s.ok()) return s;
   }
   // A contest and judge as recorded before, whatever the case or spacing:

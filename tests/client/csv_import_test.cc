@@ -626,6 +626,79 @@ TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note,
   CHECK(Text(*store->Show("attendance", (*first)[1]), "note") == "มาครบ");
 }
 
+TEST_CASE("ImportCsv: a roll-call sheet names the participant within the row's workshop "
+          "(one person in two workshops), title and spacing aside",
+          "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const Course course = RecordCourse(*store);  // นางสมศรี in อบรม KBO
+  auto second = store->Record("workshop", {{"title", Value::Text("อบรม KBO รุ่นที่ 2")},
+                                           {"fiscal_year", Value::Integer(2567)},
+                                           {"district_code", Value::Text("5011")},
+                                           {"start_date", Value::Text("2024-06-03")}});
+  REQUIRE(second.ok());
+  auto again = store->Record("enrolment", {{"workshop_id", Value::Text(second->ToString())},
+                                           {"producer_id", Value::Text(course.producer.ToString())},
+                                           {"participant_name", Value::Text("นางสมศรี")}});
+  REQUIRE(again.ok());
+  auto boonmee = store->Record("enrolment", {{"workshop_id", Value::Text(second->ToString())},
+                                             {"producer_id", Value::Text(course.producer.ToString())},
+                                             {"participant_name", Value::Text("นายบุญมี แก้วมา")}});
+  REQUIRE(boonmee.ok());
+  const std::string sheet =
+      "workshop,enrolment,day,status\n"
+      "อบรม KBO รุ่นที่ 2,นางสมศรี,1,present\n"
+      "อบรม KBO,นางสมศรี,1,late\n"
+      "อบรม KBO รุ่นที่ 2,บุญมี  แก้วมา,1,absent\n";
+  auto imported = ImportCsv(*store, "attendance", sheet);
+  INFO(imported.status().ToString());
+  REQUIRE(imported.ok());
+  REQUIRE(imported->size() == 3);
+  const auto enrolment_of = [&](const Uuid& mark) {
+    return Text(*store->Show("attendance", mark), "enrolment_id");
+  };
+  CHECK(enrolment_of((*imported)[0]) == again->ToString());
+  CHECK(enrolment_of((*imported)[1]) == course.enrolment.ToString());
+  CHECK(enrolment_of((*imported)[2]) == boonmee->ToString());
+  // A name no one in that workshop has: not found, naming the workshop's
+  // participants as where it looked, nothing written.
+  const std::string stranger = "workshop,enrolment,day,status\nอบรม KBO,นายบุญมี แก้วมา,2,present\n";
+  auto refused = ImportCsv(*store, "attendance", stranger);
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.status().code() == Code::kNotFound);
+  CHECK_THAT(refused.status().message(), Catch::Contains("line 2"));
+  CHECK_THAT(refused.status().message(), Catch::Contains("enrolled in that workshop"));
+  CHECK(LiveRows(*store, "attendance") == 3);
+}
+
+TEST_CASE("ImportCsv: an export's enrolments with their ids import whole, two near-"
+          "duplicates enrolled offline on two devices included",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const Course course = RecordCourse(*store);  // นางสมศรี, held here
+  const Uuid a = Uuid::Random(), b = Uuid::Random();
+  const std::string file =
+      "id,workshop_id,producer_id,participant_name\n" + a.ToString() + "," +
+      course.workshop.ToString() + "," + course.producer.ToString() + ",นางสาวมะลิ ดอกไม้\n" +
+      b.ToString() + "," + course.workshop.ToString() + "," + course.producer.ToString() +
+      ",มะลิ ดอกไม้\n";
+  ImportSkipped skipped;
+  auto imported = ImportCsv(*store, "enrolment", file, &skipped);
+  INFO(imported.status().ToString());
+  REQUIRE(imported.ok());
+  CHECK(*imported == std::vector<Uuid>{a, b});
+  CHECK(skipped.already_enrolled == 0);
+  CHECK(LiveRows(*store, "enrolment") == 3);
+  // Without ids (a sheet typed by a person), the second is still refused.
+  const std::string typed = "workshop_id,producer_id,participant_name\n" +
+                            course.workshop.ToString() + "," + course.producer.ToString() +
+                            ",สมชาย ใจดี\n" + course.workshop.ToString() + "," +
+                            course.producer.ToString() + ",นายสมชาย  ใจดี\n";
+  CHECK_FALSE(ImportCsv(*store, "enrolment", typed).ok());
+  CHECK(LiveRows(*store, "enrolment") == 3);
+}
+
 TEST_CASE("ImportCsv: one mark twice in a sheet is refused when the two lines differ "
           "and taken once when they are the same",
           "[csv_import]") {
