@@ -87,6 +87,57 @@ p,dd,code,figcaption{overflow-wrap:anywhere}
 @media print{header,.noprint,form.filters{display:none}body{background:#fff}main{max-width:none;padding:0}a{color:inherit;text-decoration:none}}
 )css";
 
+// What a person typed into a form the server then refused comes back:
+// each POST form's fields are kept in the tab's sessionStorage as it is sent
+// (never a password, the CSRF token or a hidden field), and a page that
+// answers with an error puts them back into the same form -- each only
+// where the page still offers what the person had in front of them (its
+// default is unchanged), so a value someone else changed meanwhile is not
+// covered over by the old one. Any other page forgets them.
+constexpr char kKeepTyped[] = R"js(
+(function () {
+  var KEY = 'kbo-typed:';
+  function fields(f) {
+    return Array.prototype.filter.call(f.elements, function (e) {
+      return e.name && e.name !== 'csrf' && e.type !== 'password' && e.type !== 'hidden' &&
+        e.type !== 'file' && e.type !== 'submit' && e.type !== 'button';
+    });
+  }
+  document.addEventListener('submit', function (ev) {
+    var f = ev.target;
+    if (!f || (f.method || '').toLowerCase() !== 'post') return;
+    var kept = fields(f).map(function (e) {
+      var box = e.type === 'radio' || e.type === 'checkbox';
+      return { n: e.name, v: e.value, c: box ? e.checked : null, d: box ? e.defaultChecked : e.defaultValue };
+    });
+    try { sessionStorage.setItem(KEY + f.getAttribute('action'), JSON.stringify(kept)); } catch (x) {}
+  }, true);
+  document.addEventListener('DOMContentLoaded', function () {
+    var failed = !!document.querySelector('.flash.error');
+    Array.prototype.forEach.call(document.querySelectorAll('form[method="post"]'), function (f) {
+      var key = KEY + f.getAttribute('action');
+      var text = null;
+      try { text = sessionStorage.getItem(key); sessionStorage.removeItem(key); } catch (x) {}
+      if (!failed || !text) return;
+      var kept = [];
+      try { kept = JSON.parse(text) || []; } catch (x) { return; }
+      var els = fields(f);
+      kept.forEach(function (k) {
+        els.forEach(function (e) {
+          if (e.name !== k.n) return;
+          if (e.type === 'radio' || e.type === 'checkbox') {
+            if (e.value === k.v && e.defaultChecked === k.d && !e.disabled) e.checked = k.c;
+          } else if (e.defaultValue === k.d || e.tagName === 'SELECT') {
+            e.value = k.v;
+          }
+        });
+      });
+      f.dataset.restored = '1';
+    });
+  });
+})();
+)js";
+
 std::string Page(Lang lang, std::string_view title, std::string_view header,
                  std::string_view body) {
   std::string out;
@@ -98,7 +149,9 @@ std::string Page(Lang lang, std::string_view title, std::string_view header,
   out += Escape(title);
   out += " · KBO Field</title><style>";
   out += kStyle;
-  out += "</style></head><body>";
+  out += "</style><script>";
+  out += kKeepTyped;
+  out += "</script></head><body>";
   out += header;
   out += "<main>";
   out += body;

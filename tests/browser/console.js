@@ -398,9 +398,16 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   assert.match(inboxText, /25\d\d/, 'a Buddhist Era year');
   await screenshot(page, 'conflicts-1280');
   await page.goto(`${server.url}/conflicts/${id}`);
-  await page.check('input[name=choice][value=other]');
+  // A long Thai reason typed, no value chosen: refused, and what was typed
+  // is still there to finish (it was thrown away).
   await page.fill('input[name=value]', '0899999999');
   await page.fill('textarea[name=reason]', 'โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม');
+  await Promise.all([page.waitForNavigation(), page.click('form[action$="/resolve"] button[type=submit]')]);
+  assert.match(await page.textContent('.flash.error'), /โปรดเลือกค่าที่จะใช้/);
+  assert.equal(await page.inputValue('textarea[name=reason]'), 'โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม');
+  assert.equal(await page.inputValue('input[name=value]'), '0899999999');
+  assert.equal((await api(`/api/conflicts/${id}`)).resolved_at, null, 'nothing decided');
+  await page.check('input[name=choice][value=other]');
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/resolve"] button[type=submit]')]);
   const after = await api(`/api/conflicts/${id}`);
   assert.ok(JSON.stringify(after).includes('0899999999'), 'resolved to the typed value');
