@@ -101,6 +101,12 @@ struct Command {
   std::function<Status(Context&, const std::vector<std::string>&)> run;
 };
 
+// Slips in a workshop as recorded or edited, said on stderr (stdout stays
+// as it is): a fiscal year its start date is not in, and live marks for
+// course days after today in Thailand (its start moved later). Nothing is
+// refused; each warning says how to correct it (record_cmds.cc).
+void WarnWorkshopSlips(Context& ctx, ClientStore& store, const Uuid& workshop);
+
 // The command files' tables.
 std::vector<Command> RecordCommands();  // producer add ... contest score
 std::vector<Command> DataCommands();    // edit delete list show import status

@@ -124,7 +124,13 @@ Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  return (*store)->Edit((*entity)->name, *id, changes);
+  if (Status s = (*store)->Edit((*entity)->name, *id, changes); !s.ok()) return s;
+  // A workshop's year or start changed: its slips said, as when recorded.
+  if ((*entity)->name == "workshop" &&
+      (changes.count("fiscal_year") > 0 || changes.count("start_date") > 0)) {
+    WarnWorkshopSlips(ctx, **store, *id);
+  }
+  return Status();
 }
 
 Status RunDelete(Context& ctx, const std::vector<std::string>& args) {

@@ -126,58 +126,95 @@ std::string DayText(int64_t days) {
   return FormatIsoUtc(days * 86400).substr(0, 10);
 }
 
+constexpr int64_t kBangkokOffsetMs = 7 * 3600 * 1000;
+
+int64_t TodayInThailand(ClientStore& store) {
+  return (store.wall().NowMillis() + kBangkokOffsetMs) / 86400000;
+}
+
 // Slips that are recorded as given but said on stderr (stdout stays the id
-// alone), each with how to correct it:
-// - a workshop whose fiscal year is not the one its start date falls in
-//   (2568 typed for 2567): the reports count it in the year typed;
-// - a mark for a course day after today in Thailand (day 4 marked on day 2,
-//   or the wrong workshop): nobody has attended it yet.
+// alone), each with how to correct it: a mark for a course day after today
+// in Thailand (day 4 marked on day 2, or the wrong workshop): nobody has
+// attended it yet. A workshop's own: WarnWorkshopSlips.
 void WarnSlips(Context& ctx, ClientStore& store, std::string_view entity,
                const Uuid& id, const RowValues& row) {
-  const auto text = [&row](const char* column) -> std::string {
-    auto it = row.find(column);
-    return it != row.end() && it->second.type() == Value::Type::kText
-               ? it->second.text() : std::string();
-  };
-  const auto integer = [&row](const char* column) -> std::optional<int64_t> {
-    auto it = row.find(column);
-    if (it == row.end() || it->second.type() != Value::Type::kInteger) return std::nullopt;
-    return it->second.integer();
-  };
   if (entity == "workshop") {
-    const std::string start = text("start_date");
-    const std::optional<int64_t> fy = integer("fiscal_year");
-    const std::optional<int64_t> of_start = FiscalYearOfDate(start);
-    if (fy && of_start && *fy != *of_start) {
-      ctx.err << "kbo: warning: a workshop starting " << start
-              << " is in fiscal year " << *of_start << ", not " << *fy
-              << " (fiscal years start on 1 October); recorded as given, and "
-                 "reports count it in "
-              << *fy << " (kbo edit workshop " << id.ToString()
-              << " --set fiscal_year=" << *of_start << " corrects it)\n";
-    }
+    WarnWorkshopSlips(ctx, store, id);
     return;
   }
   if (entity != "attendance") return;
-  const std::optional<int64_t> day = integer("day");
-  Result<Uuid> ws_id = Uuid::Parse(text("workshop_id"));
-  if (!day || !ws_id.ok()) return;
+  auto day_it = row.find("day");
+  auto ws_it = row.find("workshop_id");
+  if (day_it == row.end() || day_it->second.type() != Value::Type::kInteger ||
+      ws_it == row.end() || ws_it->second.type() != Value::Type::kText) {
+    return;
+  }
+  const int64_t day = day_it->second.integer();
+  Result<Uuid> ws_id = Uuid::Parse(ws_it->second.text());
+  if (!ws_id.ok()) return;
   Result<StoredRow> ws = store.Show("workshop", *ws_id);
   if (!ws.ok()) return;
   auto start = ws->values.find("start_date");
   if (start == ws->values.end() || start->second.type() != Value::Type::kText) return;
   const std::optional<int64_t> first = DayNumber(start->second.text());
   if (!first) return;
-  constexpr int64_t kBangkokOffsetMs = 7 * 3600 * 1000;
-  const int64_t today = (store.wall().NowMillis() + kBangkokOffsetMs) / 86400000;
-  const int64_t marked = *first + *day - 1;
+  const int64_t today = TodayInThailand(store);
+  const int64_t marked = *first + day - 1;
   if (marked > today) {
-    ctx.err << "kbo: warning: day " << *day << " of this workshop is "
+    ctx.err << "kbo: warning: day " << day << " of this workshop is "
             << DayText(marked) << ", after today (" << DayText(today)
             << " in Thailand); recorded as given (kbo delete attendance "
             << id.ToString() << " takes it back)\n";
   }
 }
+
+}  // namespace
+
+void WarnWorkshopSlips(Context& ctx, ClientStore& store, const Uuid& workshop) {
+  Result<StoredRow> ws = store.Show("workshop", workshop);
+  if (!ws.ok() || ws->deleted) return;
+  const auto text = [&ws](const char* column) -> std::string {
+    auto it = ws->values.find(column);
+    return it != ws->values.end() && it->second.type() == Value::Type::kText
+               ? it->second.text() : std::string();
+  };
+  const std::string start = text("start_date");
+  auto fy_it = ws->values.find("fiscal_year");
+  const std::optional<int64_t> of_start = FiscalYearOfDate(start);
+  if (fy_it != ws->values.end() && fy_it->second.type() == Value::Type::kInteger &&
+      of_start && fy_it->second.integer() != *of_start) {
+    const int64_t fy = fy_it->second.integer();
+    ctx.err << "kbo: warning: a workshop starting " << start
+            << " is in fiscal year " << *of_start << ", not " << fy
+            << " (fiscal years start on 1 October); recorded as given, and "
+               "reports count it in "
+            << fy << " (kbo edit workshop " << workshop.ToString()
+            << " --set fiscal_year=" << *of_start << " corrects it)\n";
+  }
+  // Marks now for days after today: the start was moved later.
+  const std::optional<int64_t> first = DayNumber(start);
+  if (!first) return;
+  Result<std::vector<StoredRow>> marks =
+      store.List("attendance", {Filter{"workshop_id", workshop.ToString()}});
+  if (!marks.ok()) return;
+  const int64_t today = TodayInThailand(store);
+  int64_t ahead = 0;
+  for (const StoredRow& m : *marks) {
+    auto d = m.values.find("day");
+    if (d != m.values.end() && d->second.type() == Value::Type::kInteger &&
+        *first + d->second.integer() - 1 > today) {
+      ++ahead;
+    }
+  }
+  if (ahead > 0) {
+    ctx.err << "kbo: warning: " << ahead << (ahead == 1 ? " attendance mark" : " attendance marks")
+            << " of this workshop " << (ahead == 1 ? "is" : "are")
+            << " now for days after today (" << DayText(today)
+            << " in Thailand): is the start date " << start << " right?\n";
+  }
+}
+
+namespace {
 
 Status RunRecord(const RecordSpec& spec, Context& ctx,
                  const std::vector<std::string>& args) {

@@ -890,6 +890,18 @@ TEST_CASE("kbo: a workshop's fiscal year its start is not in, and a mark for a d
   CHECK_THAT(early.err, Catch::Contains("day 2 of this workshop is 2099-01-06, after today"));
   CHECK_THAT(early.err, Catch::Contains("kbo delete attendance " + early.out.substr(0, 36)));
   CHECK(kbo.Json({"show", "attendance", early.out.substr(0, 36), "--json"})["status"] == "present");
+
+  // kbo edit says the same: a year the start is not in, and marks moved
+  // into days after today by a later start.
+  const CliResult year = kbo.Run({"edit", "workshop", past, "--set", "fiscal_year=2568"});
+  REQUIRE(year.exit_code == 0);
+  CHECK_THAT(year.err, Catch::Contains("is in fiscal year 2567, not 2568"));
+  const CliResult moved = kbo.Run({"edit", "workshop", past, "--set", "start_date=2099-03-04",
+                                   "--set", "fiscal_year=2642"});
+  REQUIRE(moved.exit_code == 0);
+  CHECK_THAT(moved.err, Catch::Contains("1 attendance mark of this workshop is now for days "
+                                        "after today"));
+  CHECK(kbo.Run({"edit", "workshop", past, "--set", "venue=ศาลาวัด"}).err.empty());
 }
 
 
