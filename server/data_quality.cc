@@ -31,7 +31,9 @@ Status CheckReason(std::string_view reason, const std::string& blank) {
   if (!IsValidUtf8(reason)) {
     return Status::InvalidArgument("the reason is not UTF-8 text").With(field::kField, "reason");
   }
-  if (FoldSpaceAndCase(reason).empty()) return Status::InvalidArgument(blank);
+  if (FoldSpaceAndCase(reason).empty()) {
+    return Status::InvalidArgument(blank).WithReason("no_reason").With(field::kField, "reason");
+  }
   if (reason.size() > kMaxReasonBytes) {
     return Status::InvalidArgument("the reason is longer than " +
                                    std::to_string(kMaxReasonBytes) + " bytes")
@@ -605,7 +607,8 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   const std::string keep = keep_uuid->ToString();
   const std::string drop = drop_uuid->ToString();
   if (keep == drop) {
-    return Status::InvalidArgument("a producer cannot be merged into itself");
+    return Status::InvalidArgument("a producer cannot be merged into itself")
+        .WithReason("merge_self");
   }
   KBO_RETURN_IF_ERROR(CheckReason(reason, "say why the two producers are one (reason)"));
   Db& db = store.db();

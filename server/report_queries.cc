@@ -752,7 +752,10 @@ Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
     return Status::InvalidArgument(
         "producers (" + std::to_string(producers) +
         ") must be at least groups + entrepreneurs (" +
-        std::to_string(groups + entrepreneurs) + ")");
+        std::to_string(groups + entrepreneurs) + ")")
+        .WithReason("targets_below_sum")
+        .With("producers", producers)
+        .With("sum", groups + entrepreneurs);
   }
   return ReportStore(db).UpsertTarget(
       fiscal_year, storage::TargetRow{groups, entrepreneurs, producers});

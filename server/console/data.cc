@@ -179,7 +179,9 @@ Reply EntityRows(Context& ctx) {
   const Lang lang = ctx.lang;
   const std::string entity_name = ctx.req.matches.at(0);
   const Entity* e = FindEntity(entity_name);
-  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  if (e == nullptr) return NotFound(ctx, (IsApi(ctx) ? std::string("no entity '")
+                                                        : T(ctx.lang, "ไม่มีข้อมูลประเภท '", "no entity '")) +
+                                               entity_name + "'");
   const Filters f = ReadFilters(ctx.req);
   Db& db = ctx.store.db();
 
@@ -424,7 +426,9 @@ Reply RowDetail(Context& ctx) {
   const std::string entity_name = ctx.req.matches.at(0);
   const std::string id = ctx.req.matches.at(1);
   const Entity* e = FindEntity(entity_name);
-  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  if (e == nullptr) return NotFound(ctx, (IsApi(ctx) ? std::string("no entity '")
+                                                        : T(ctx.lang, "ไม่มีข้อมูลประเภท '", "no entity '")) +
+                                               entity_name + "'");
   Result<std::vector<Value>> row = ReadRow(ctx, *e, id);
   if (!row.ok()) {
     if (row.status().code() == Code::kNotFound) {
@@ -623,7 +627,9 @@ Reply EditRow(Context& ctx) {
   const std::string entity_name = ctx.req.matches.at(0);
   const std::string id = ctx.req.matches.at(1);
   const Entity* e = FindEntity(entity_name);
-  if (e == nullptr) return NotFound(ctx, "no entity '" + entity_name + "'");
+  if (e == nullptr) return NotFound(ctx, (IsApi(ctx) ? std::string("no entity '")
+                                                        : T(ctx.lang, "ไม่มีข้อมูลประเภท '", "no entity '")) +
+                                               entity_name + "'");
   // Read and written in one transaction: what "changed since the page
   // showed it" is compared with is what the write replaces.
   Transaction tx(ctx.store.db());

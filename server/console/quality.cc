@@ -369,7 +369,14 @@ Reply Merge(Context& ctx) {
                       m.status().message()),
             code == Code::kNotFound ? 404 : 400);
       }
-      Reply back = Reply::Redirect("/quality?error=" + UrlEncode(m.status().message()));
+      // In the page's language where the refusal has a reason for it.
+      std::string said = m.status().message();
+      if (lang == Lang::kTh && m.status().reason() == "merge_self") {
+        said = "รวมผู้ผลิตเข้ากับตัวเองไม่ได้ โปรดเลือกผู้ผลิตสองรายที่ต่างกัน";
+      } else if (lang == Lang::kTh && m.status().reason() == "no_reason") {
+        said = "โปรดใส่เหตุผลที่ผู้ผลิตสองรายนี้เป็นรายเดียวกัน";
+      }
+      Reply back = Reply::Redirect("/quality?error=" + UrlEncode(said));
       back.status = 303;
       return back;
     }

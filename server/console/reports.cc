@@ -72,6 +72,13 @@ std::string ProblemWords(const Context& ctx, const Status& s) {
            (contest != nullptr ? " '" + *contest + "'" : std::string());
   }
   if (r == "bad_target") return "เป้าหมายต้องเป็นจำนวนเต็มตั้งแต่ 0 ถึง 1000000";
+  if (r == "targets_below_sum") {
+    const int64_t* producers = s.IntegerField("producers");
+    const int64_t* sum = s.IntegerField("sum");
+    return "เป้าหมายผู้ผลิต (" + (producers != nullptr ? std::to_string(*producers) : std::string("?")) +
+           ") ต้องไม่น้อยกว่ากลุ่มผู้ผลิตรวมกับผู้ประกอบการ (" +
+           (sum != nullptr ? std::to_string(*sum) : std::string("?")) + ")";
+  }
   if (r == "bad_min_days") return "จำนวนวันขั้นต่ำต้องอยู่ระหว่าง 1 ถึง 366 วัน";
   if (r == "min_days_over") {
     const int64_t* days = s.IntegerField("days");

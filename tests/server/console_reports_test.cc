@@ -10,6 +10,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "shared/encoding.h"
 #include "tests/server/console_client.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
@@ -216,6 +217,15 @@ TEST_CASE("Console reports: office users edit targets and min days, with "
                                                {"producers", "500"}});
   CHECK(bad.status == 303);
   CHECK(Has(bad.headers.find("Location")->second, "error="));
+  // Fewer producers than groups and entrepreneurs: said in Thai.
+  Reply below = office.Post("/reports/targets", {{"csrf", csrf},
+                                                 {"fiscal_year", "2569"},
+                                                 {"groups", "400"},
+                                                 {"entrepreneurs", "200"},
+                                                 {"producers", "300"}});
+  CHECK(below.status == 303);
+  CHECK(Has(PercentDecode(below.headers.find("Location")->second),
+            "เป้าหมายผู้ผลิต (300) ต้องไม่น้อยกว่ากลุ่มผู้ผลิตรวมกับผู้ประกอบการ (600)"));
 
   Reply days = office.Post("/reports/min-days", {{"csrf", csrf},
                                                  {"workshop", fx.d.course},
