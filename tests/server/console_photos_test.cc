@@ -257,6 +257,19 @@ TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]
   CHECK(json::parse(only.body)["photos"].size() == 1);
   Reply producers = b.Get("/api/photos", {{"subject", "producer"}});
   CHECK(json::parse(producers.body)["photos"].size() == 1);
+  {
+    // A photo of a row since deleted (the producer, its photo left live)
+    // is under a deleted row: out of the gallery, as out of the exports.
+    Db& db = g.f.store->db();
+    REQUIRE(db.Exec("UPDATE producer SET deleted = 1 WHERE id = '" + g.producer.ToString() +
+                    "'")
+                .ok());
+    CHECK(json::parse(b.Get("/api/photos").body)["photos"].size() == 1);
+    REQUIRE(db.Exec("UPDATE producer SET deleted = 0 WHERE id = '" + g.producer.ToString() +
+                    "'")
+                .ok());
+    CHECK(json::parse(b.Get("/api/photos").body)["photos"].size() == 2);
+  }
   CHECK(b.Get("/api/photos", {{"subject", "nonsense"}}).status == 400);
   CHECK(b.Get("/api/photos", {{"page", "-1"}}).status == 400);
   CHECK(b.Get("/api/photos", {{"page", "1"}}).status == 200);
