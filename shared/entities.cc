@@ -696,6 +696,18 @@ Status CheckRange(const Column& column, double v, const Value& value) {
   if (!column.has_range || (v >= column.min && v <= column.max)) {
     return Status();
   }
+  // A fiscal year typed as a Western year (2027 for 2570): said so, with
+  // the Buddhist Era year it is, as a date's BE year is.
+  if (column.name == "fiscal_year" && v >= kMinYear && v <= kMaxYear &&
+      v + kBuddhistEraOffset >= column.min && v + kBuddhistEraOffset <= column.max) {
+    const std::string got = Describe(value);
+    const std::string be = std::to_string(static_cast<int64_t>(v) + kBuddhistEraOffset);
+    return Problem(Status::InvalidArgument(Name(column) + " is a Buddhist Era year, " +
+                                           FormatBound(column.min) + " to " +
+                                           FormatBound(column.max) + " (got " + got +
+                                           ", a Western year: " + got + " is BE " + be + ")"),
+                   "err.fiscal_year_ce", {{"got", got}, {"be", be}});
+  }
   return Problem(Status::InvalidArgument(Name(column) + " must be from " +
                                          FormatBound(column.min) + " to " +
                                          FormatBound(column.max) + " (got " +

@@ -864,6 +864,11 @@ TEST_CASE("kbo: a workshop's fiscal year its start is not in, and a mark for a d
   const std::string id = slip.out.substr(0, slip.out.find('\n'));
   CHECK_THAT(slip.err, Catch::Contains("kbo edit workshop " + id + " --set fiscal_year=2567"));
   CHECK(kbo.Json({"show", "workshop", id, "--json"})["fiscal_year"] == 2568);  // as given
+  // A Western year for the fiscal year: refused, saying which BE year it is.
+  const CliResult western = kbo.Run({"workshop", "add", "--title", "ค", "--fiscal-year", "2027",
+                                     "--district", "5011", "--start", "2026-12-01"});
+  CHECK(western.exit_code == 2);
+  CHECK_THAT(western.err, Catch::Contains("a Western year: 2027 is BE 2570"));
   // 30 September is the last day of a fiscal year, 1 October the first.
   CHECK(kbo.Run({"workshop", "add", "--title", "ก", "--fiscal-year", "2567", "--district", "5011",
                  "--start", "2024-09-30"}).err.empty());
