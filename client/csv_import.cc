@@ -576,8 +576,23 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   // is told by its id above, and a near-duplicate of it is the office's to
   // decide, not a reason to leave it out.)
   if (entity->name == "enrolment") {
+    std::set<std::string> with_ids;  // workshop|producer|name key of id rows
     if (Status s = keep_rows([&](size_t i, size_t) -> Result<bool> {
-          if (i < ids.size() && ids[i].has_value()) return false;
+          if (i < ids.size() && ids[i].has_value()) {
+            const auto text = [&](const char* c) {
+              auto it = rows[i].find(c);
+              return it != rows[i].end() && it->second.type() == Value::Type::kText
+                         ? it->second.text() : std::string();
+            };
+            const std::string key = text("workshop_id") + "|" + text("producer_id") + "|" +
+                                    PersonNameKey(text("participant_name"));
+            Result<std::optional<Uuid>> held = FindSameEnrolment(store.db(), rows[i]);
+            if (!held.ok()) return held.status();
+            if ((held->has_value() || !with_ids.insert(key).second) && skipped) {
+              ++skipped->near_duplicates;
+            }
+            return false;
+          }
           Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
           if (!same.ok()) return same.status();
           if (!same->has_value()) return false;

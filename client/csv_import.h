@@ -51,6 +51,11 @@ struct ImportSkipped {
   size_t total() const {
     return already_enrolled + already_held + deleted + unchanged + repeated;
   }
+  // (Recorded, not skipped.) Enrolments with their ids (an export's) of a
+  // participant who looks enrolled already for that producer in that
+  // workshop (held here, or an earlier line): taken as the server holds
+  // them, and said, since the office's duplicate check is where they meet.
+  size_t near_duplicates = 0;
   // (Recorded, not skipped.) Rows whose key this device held with other
   // values: the file's values are written over them (a mark the file says
   // differently), and the person is told how many.

@@ -178,11 +178,25 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
       if (!pid.ok()) continue;
       Result<std::optional<ReplicaRow>> p = rows.Read(*parent, *pid);
       if (!p.ok()) return p.status();
-      if (p->has_value() && DeviceDeleteStamp(**p, store.server_id()) == std::optional<Hlc>(stamp)) {
-        next = parent;
-        next_id = parent_id;
-        break;
+      if (!p->has_value() ||
+          DeviceDeleteStamp(**p, store.server_id()) != std::optional<Hlc>(stamp)) {
+        continue;
       }
+      // Only a parent this delete alone holds deleted: one another delete
+      // took too (noted on it) stays as it is until that one is decided.
+      Result<std::set<std::string>> others = rows.TombstonesOn(parent->name, parent_id);
+      if (!others.ok()) return others.status();
+      bool alone = true;
+      for (const std::string& h : *others) {
+        if (h == stamp.ToString()) continue;
+        Result<bool> decided = rows.DeleteDecidedAgainst(h);
+        if (!decided.ok()) return decided.status();
+        alone = alone && *decided;
+      }
+      if (!alone) continue;
+      next = parent;
+      next_id = parent_id;
+      break;
     }
     if (next == nullptr) break;
     top = next;
@@ -231,14 +245,11 @@ Result<BroughtBack> BringBackTakenWith(ServerStore& store, const Entity& root,
   // them is decided against, not never.
   std::set<std::string> undone{stamp.ToString()};
   {
-    for (const auto& [e, id] : {std::pair<const Entity*, std::string>{&root, root_id},
-                                {top, top_id}}) {
-      Result<std::set<std::string>> notes = rows.TombstonesOn(e->name, id);
-      if (!notes.ok()) return notes.status();
-      for (const std::string& h : *notes) {
-        Result<Hlc> parsed = Hlc::Parse(h);
-        if (parsed.ok() && parsed->device != store.server_id()) undone.insert(h);
-      }
+    Result<std::set<std::string>> notes = rows.TombstonesOn(root.name, root_id);
+    if (!notes.ok()) return notes.status();
+    for (const std::string& h : *notes) {
+      Result<Hlc> parsed = Hlc::Parse(h);
+      if (parsed.ok() && parsed->device != store.server_id()) undone.insert(h);
     }
     const std::string at = store.NowIso();
     for (const std::string& h : undone) {

@@ -310,6 +310,13 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   add(skipped.deleted, "marked deleted");
   add(skipped.repeated, "repeated in the file");
   ctx.err << why << '\n';
+  if (skipped.near_duplicates > 0) {
+    ctx.err << "kbo: " << skipped.near_duplicates
+            << (skipped.near_duplicates == 1 ? " enrolment looks" : " enrolments look")
+            << " like a participant enrolled already for the same producer and workshop; "
+               "taken as the file has them (the office's \"Needs attention\" lists "
+               "such pairs to merge)\n";
+  }
   return Status();
 }
 

@@ -103,31 +103,54 @@ constexpr char kKeepTyped[] = R"js(
         e.type !== 'file' && e.type !== 'submit' && e.type !== 'button';
     });
   }
+  // A form by its action and its hidden fields (which row, which group):
+  // two restore forms on one page are two forms.
+  function keyOf(f) {
+    var k = KEY + f.getAttribute('action');
+    Array.prototype.forEach.call(f.elements, function (e) {
+      if (e.type === 'hidden' && e.name && e.name !== 'csrf') k += '|' + e.name + '=' + e.value;
+    });
+    return k;
+  }
+  function shown(e) {
+    if (e.type === 'radio' || e.type === 'checkbox') return e.defaultChecked;
+    if (e.tagName === 'SELECT') {
+      var d = Array.prototype.filter.call(e.options, function (o) { return o.defaultSelected; })[0];
+      return d ? d.value : (e.options[0] ? e.options[0].value : '');
+    }
+    return e.defaultValue;
+  }
   document.addEventListener('submit', function (ev) {
     var f = ev.target;
     if (!f || (f.method || '').toLowerCase() !== 'post') return;
     var kept = fields(f).map(function (e) {
       var box = e.type === 'radio' || e.type === 'checkbox';
-      return { n: e.name, v: e.value, c: box ? e.checked : null, d: box ? e.defaultChecked : e.defaultValue };
+      return { n: e.name, v: e.value, c: box ? e.checked : null, d: shown(e) };
     });
-    try { sessionStorage.setItem(KEY + f.getAttribute('action'), JSON.stringify(kept)); } catch (x) {}
+    try { sessionStorage.setItem(keyOf(f), JSON.stringify(kept)); } catch (x) {}
   }, true);
   document.addEventListener('DOMContentLoaded', function () {
     var failed = !!document.querySelector('.flash.error');
+    var store = {};
+    try {
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var k = sessionStorage.key(i);
+        if (k && k.indexOf(KEY) === 0) { store[k] = sessionStorage.getItem(k); sessionStorage.removeItem(k); }
+      }
+    } catch (x) {}
+    if (!failed) return;
     Array.prototype.forEach.call(document.querySelectorAll('form[method="post"]'), function (f) {
-      var key = KEY + f.getAttribute('action');
-      var text = null;
-      try { text = sessionStorage.getItem(key); sessionStorage.removeItem(key); } catch (x) {}
-      if (!failed || !text) return;
+      var text = store[keyOf(f)];
+      if (!text) return;
       var kept = [];
       try { kept = JSON.parse(text) || []; } catch (x) { return; }
       var els = fields(f);
       kept.forEach(function (k) {
         els.forEach(function (e) {
-          if (e.name !== k.n) return;
+          if (e.name !== k.n || e.disabled || shown(e) !== k.d) return;
           if (e.type === 'radio' || e.type === 'checkbox') {
-            if (e.value === k.v && e.defaultChecked === k.d && !e.disabled) e.checked = k.c;
-          } else if (e.defaultValue === k.d || e.tagName === 'SELECT') {
+            if (e.value === k.v) e.checked = k.c;
+          } else {
             e.value = k.v;
           }
         });

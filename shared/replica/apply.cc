@@ -508,7 +508,11 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
     const auto deleted_now = current_values.find(kDeletedColumn);
     const bool live = deleted_now == current_values.end() ||
                       !(deleted_now->second == Value::Integer(1));
-    if (tombstone != nullptr && live && (dv == nullptr || tombstone->base >= dv->seq)) {
+    // (The per-cell rule reports a crossing of `deleted` itself only when
+    // another writer wrote it; its own earlier write, whose sequence the
+    // device may not have pulled back yet, leaves this check to run.)
+    if (tombstone != nullptr && live &&
+        (dv == nullptr || tombstone->base >= dv->seq || dv->hlc.device == row.hlc.device)) {
       const StoredVersion* edit = nullptr;
       for (const VersionList::Entry& e : versions.entries()) {
         if (e.name == kDeletedColumn || e.v.seq <= tombstone->base ||

@@ -689,6 +689,7 @@ TEST_CASE("ImportCsv: an export's enrolments with their ids import whole, two ne
   REQUIRE(imported.ok());
   CHECK(*imported == std::vector<Uuid>{a, b});
   CHECK(skipped.already_enrolled == 0);
+  CHECK(skipped.near_duplicates == 1);  // the second line, said
   CHECK(LiveRows(*store, "enrolment") == 3);
   // Without ids (a sheet typed by a person), the second is still refused.
   const std::string typed = "workshop_id,producer_id,participant_name\n" +

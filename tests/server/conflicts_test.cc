@@ -842,6 +842,51 @@ TEST_CASE("Conflicts: a row two devices' cascades took comes back when both dele
   CHECK(f.Count("SELECT COUNT(*) FROM delete_decided_against") == 2);
 }
 
+// The mirror of an edit of a deleted row: a delete that had not seen a
+// colleague's edit. The deleter created the row and has not pulled its
+// own write back (its versions' sequences unknown: a push-only sync or a
+// bundle), so its tombstone's base is 0.
+TEST_CASE("Conflicts: a delete of a row another device edited after what the deleter had "
+          "seen is a conflict on deleted, also when the deleter wrote the row itself",
+          "[server][conflict]") {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao);
+  f.Enroll(malee, kPhrao);
+  const Uuid producer = Uuid::Random(), seen = Uuid::Random();
+  PushService push(*f.store);
+  // (Its `deleted` written by somchai too, as a key recorded again over a
+  // deleted row writes it: the per-cell rule sees the same writer there.)
+  RowChange made = Producer(producer, somchai.HlcAt(kT0), kPhrao);
+  made.cells.push_back({"deleted", I(0), 0});
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({made,
+                                      Producer(seen, somchai.HlcAt(kT0), kPhrao, "กลุ่มสอง")}))
+              .ok());  // seqs 1, 2
+  REQUIRE(push.Push(f.Record(malee.id),
+                    malee.SealNext({Row("producer", producer, malee.HlcAt(kT0 + 10),
+                                        {{"phone", T("0899999999"), 1}}),
+                                    Row("producer", seen, malee.HlcAt(kT0 + 10),
+                                        {{"phone", T("0877777777"), 2}})}))
+              .ok());  // seqs 3, 4
+  // Somchai deletes both: the first not having seen malee's edit (base 0),
+  // the second having pulled it (base 4).
+  RowChange gone = Row("producer", producer, somchai.HlcAt(kT0 + 20), {{"deleted", I(1), 0}});
+  RowChange knew = Row("producer", seen, somchai.HlcAt(kT0 + 20), {{"deleted", I(1), 4}});
+  REQUIRE(push.Push(f.Record(somchai.id), somchai.SealNext({gone, knew})).ok());
+  auto open = Conflicts(*f.store).List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 1);
+  const ConflictRecord& c = open->front();
+  CHECK(c.row_id == producer.ToString());
+  CHECK(c.column_name == "deleted");
+  CHECK(c.current_value == I(0));
+  CHECK(c.current_device == malee.id.ToString());
+  CHECK(c.incoming_value == I(1));
+  CHECK(c.winner == "incoming");
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" + producer.ToString() + "'") == 1);
+}
+
 TEST_CASE("Conflicts: keeping the delete brings nothing back",
           "[server][conflict]") {
   WorkshopDeletedWithRows c;
