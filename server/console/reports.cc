@@ -648,7 +648,7 @@ Reply SaveMinDays(Context& ctx) {
       return Back(ctx, back, "error",
                   T(ctx, "การอบรมนี้มี ", "This workshop has ") +
                       Num(seen->days) +
-                      T(ctx, " วัน ใบประกาศขอมากกว่านั้นไม่ได้",
+                      T(ctx, " วัน เกณฑ์วันเข้าอบรมของวุฒิบัตรจะมากกว่านั้นไม่ได้",
                         " days: a certificate cannot ask for more"));
     }
     return Fail(ctx, s);
