@@ -8,6 +8,7 @@
 #include <utility>
 
 #include "server/conflicts.h"
+#include "server/row_names.h"
 #include "server/storage/change_log.h"
 #include "server/storage/history.h"
 #include "server/storage/rows.h"
@@ -292,6 +293,39 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
                    [](const HistoryEntry& a, const HistoryEntry& b) {
                      return a.server_seq < b.server_seq;
                    });
+  // A reference by the referenced row's name (the participant, the
+  // workshop, the producer), not its id: a person reads names.
+  {
+    const auto ref_of = [ent](const std::string& column) -> std::string_view {
+      const Column* c = ent->FindColumn(column);
+      return c != nullptr && c->type == ColumnType::kRef ? c->ref_entity : std::string_view();
+    };
+    RowNames names(db);
+    for (const HistoryEntry& e : entries) {
+      for (const HistoryCell& hc : e.cells) {
+        const std::string_view ref = ref_of(hc.column);
+        if (ref.empty()) continue;
+        names.Want(ref, hc.old_text);
+        names.Want(ref, hc.new_text);
+      }
+    }
+    if (Status s = names.Load(1); !s.ok()) return s;
+    const auto name_of = [&](std::string_view ref, const std::string& ref_id,
+                             std::string* label) {
+      const char* column = ref == "workshop" ? "title"
+                           : ref == "enrolment" ? "participant_name" : "name";
+      const std::string name = names.Text(ref, ref_id, column);
+      if (!name.empty()) *label = name;
+    };
+    for (HistoryEntry& e : entries) {
+      for (HistoryCell& hc : e.cells) {
+        const std::string_view ref = ref_of(hc.column);
+        if (ref.empty()) continue;
+        if (!hc.old_text.empty()) name_of(ref, hc.old_text, &hc.old_value);
+        if (!hc.new_text.empty()) name_of(ref, hc.new_text, &hc.new_value);
+      }
+    }
+  }
   history.entries = std::move(entries);
   return history;
 }

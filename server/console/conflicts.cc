@@ -25,9 +25,11 @@
 #include "server/conflicts.h"
 #include "server/console/console.h"
 #include "server/row_history.h"
+#include "server/row_names.h"
 #include "server/storage/entity_reads.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 
 namespace kbo::server::console {
 namespace {
@@ -359,7 +361,21 @@ Reply Detail(Context& ctx, bool api) {
                      true);
     }
     // Deleted or not has no third value to type.
-    if (c->column_name != kDeletedColumn) {
+    if (c->column_name != kDeletedColumn && column != nullptr &&
+        column->type == ColumnType::kEnum) {
+      // A list of the column's values by their names (ขาด, not absent):
+      // nothing to mistype.
+      body += option("other", T(lang, "ค่าอื่น (เลือก):", "Another value (choose):"), true);
+      body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
+              "<select name=\"value\"><option value=\"\"></option>";
+      for (std::string_view code : column->enum_values) {
+        body += "<option value=\"" + Escape(std::string(code)) + "\">" +
+                Escape(ValueLabel(lang, c->entity, c->column_name,
+                                  Value::Text(std::string(code)))) +
+                "</option>";
+      }
+      body += "</select></label>";
+    } else if (c->column_name != kDeletedColumn) {
       body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
                      true);
       body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
@@ -598,8 +614,27 @@ Reply History(Context& ctx, bool api) {
   if (api) return Reply::Json(RowHistoryJson(entity, row_id, *h));
   const Lang lang = ctx.lang;
   std::string body;
-  body += "<p class=\"muted\">" + Escape(EntityLabel(lang, entity)) + " " +
-          Escape(row_id) + "</p>";
+  // The row by its names (the participant, the workshop, the day), the id
+  // after them for whoever needs it.
+  std::string named;
+  {
+    RowNames names(ctx.store.db());
+    names.Want(entity, row_id);
+    if (names.Load(3).ok()) {
+      const RowNames::Context rc = names.ContextOf(entity, row_id);
+      for (const std::string* part : {&rc.product_name, &rc.workshop_title,
+                                      &rc.participant_name, &rc.producer_name}) {
+        if (part->empty() || named.find(*part) != std::string::npos) continue;
+        named += (named.empty() ? "" : " · ") + *part;
+      }
+      if (rc.day > 0) {
+        named += (named.empty() ? "" : " · ") + T(lang, "วันที่ ", "day ") + std::to_string(rc.day);
+      }
+    }
+  }
+  body += "<p class=\"muted\">" + Escape(EntityLabel(lang, entity)) +
+          (named.empty() ? "" : ": <b>" + Escape(named) + "</b>") + " · " + Escape(row_id) +
+          "</p>";
   if (h->truncated) {
     body += "<p class=\"flash\">" +
             T(lang, "แสดงเฉพาะการแก้ไขล่าสุด ", "Only the latest ") +

@@ -100,6 +100,9 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   Reply form = office.Get("/conflicts/" + id);
   CHECK_THAT(form.body, Catch::Contains("name=\"reason\"") &&
                             Catch::Contains("name=\"csrf\""));
+  // A status's other value is chosen from its names, not typed.
+  CHECK_THAT(form.body, Catch::Contains("<select name=\"value\">") &&
+                            Catch::Contains("<option value=\"excused\">ลา</option>"));
   // The box stops where a reason of Thai characters (3 bytes each) still
   // fits the server's 2,000 bytes; the form posts multipart.
   CHECK_THAT(form.body, Catch::Contains("maxlength=\"666\"") &&
@@ -200,6 +203,12 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   REQUIRE(h.status == 200);
   CHECK_THAT(h.body, Catch::Contains("ขาด") && Catch::Contains("ลา") &&
                          Catch::Contains("somying"));
+  // The row and its references by their names, not ids.
+  CHECK_THAT(h.body, Catch::Contains("นางสมศรี ใจดี") &&
+                         Catch::Contains("อบรมพัฒนาผลิตภัณฑ์ KBO พร้าว") &&
+                         Catch::Contains("วันที่ 3"));
+  CHECK_THAT(h.body, !Catch::Contains(c.workshop.ToString()) &&
+                         !Catch::Contains(c.enrolment.ToString()));
   Reply hj = viewer.Get("/api/rows/attendance/" + c.attendance.ToString() +
                         "/history");
   REQUIRE(hj.status == 200);
