@@ -215,6 +215,38 @@ Reply Audit(Context& ctx) {
     }
     return Reply::Json(JsonText({{"entries", arr}}));
   }
+  // An action by its words in the page's language, its code beside it
+  // (what the JSON twin and scripts use).
+  static const std::map<std::string, std::pair<const char*, const char*>> kActions = {
+      {"sign_in", {"เข้าสู่ระบบ", "signed in"}},
+      {"sign_in_failed", {"เข้าสู่ระบบไม่สำเร็จ", "sign-in failed"}},
+      {"sign_out", {"ออกจากระบบ", "signed out"}},
+      {"resolve", {"ตัดสินข้อมูลขัดแย้ง", "resolved a conflict"}},
+      {"edit", {"แก้ไขรายการ", "edited a row"}},
+      {"delete", {"ลบรายการ", "deleted a row"}},
+      {"restore", {"กู้คืนรายการ", "restored a row"}},
+      {"merge", {"รวมผู้ผลิต", "merged producers"}},
+      {"target_set", {"ตั้งเป้าหมาย", "set the targets"}},
+      {"min_days_set", {"ตั้งเกณฑ์วันของวุฒิบัตร", "set certificate days"}},
+      {"export", {"ส่งออกข้อมูล", "exported"}},
+      {"token_create", {"สร้างรหัสลงทะเบียนอุปกรณ์", "made an enrolment token"}},
+      {"token_cancel", {"ยกเลิกรหัสลงทะเบียนอุปกรณ์", "cancelled an enrolment token"}},
+      {"device_label", {"ตั้งชื่ออุปกรณ์", "labelled a device"}},
+      {"device_revoke", {"เพิกถอนอุปกรณ์", "revoked a device"}},
+      {"device_grant", {"เปลี่ยนสิทธิ์อุปกรณ์", "changed a device's rights"}},
+      {"device_reenrol", {"ลงทะเบียนอุปกรณ์ใหม่", "re-enrolled a device"}},
+      {"user_add", {"เพิ่มผู้ใช้", "added a user"}},
+      {"user_disable", {"ระงับผู้ใช้", "disabled a user"}},
+      {"user_passwd", {"เปลี่ยนรหัสผ่านผู้ใช้", "changed a user's password"}},
+      {"original_request", {"ขอภาพต้นฉบับ", "asked for an original photo"}},
+      {"original_request_cancelled", {"ยกเลิกการขอภาพต้นฉบับ", "withdrew an original photo request"}},
+  };
+  const auto action_words = [&](const std::string& code) {
+    auto it = kActions.find(code);
+    if (it == kActions.end()) return Escape(code);
+    return Escape(T(lang, it->second.first, it->second.second)) +
+           "<br><span class=\"muted\">" + Escape(code) + "</span>";
+  };
   std::string b = "<div class=\"scroll\"><table><thead><tr><th>" +
                   T(lang, "เมื่อ", "When") + "</th><th>" +
                   T(lang, "ผู้ทำ", "Who") + "</th><th>" +
@@ -224,7 +256,7 @@ Reply Audit(Context& ctx) {
                   T(lang, "ที่อยู่", "Address") + "</th></tr></thead><tbody>";
   for (const AuditEntry& e : *entries) {
     b += "<tr><td>" + Escape(FormatIsoBangkok(lang, e.at)) + "</td><td>" +
-         Escape(e.actor) + "</td><td>" + Escape(e.action) + "</td><td>" +
+         Escape(e.actor) + "</td><td>" + action_words(e.action) + "</td><td>" +
          Escape(e.subject) + "</td><td>" + Escape(e.detail) + "</td><td>" +
          Escape(e.address) + "</td></tr>";
   }

@@ -282,6 +282,8 @@ test('the role matrix, as a browser meets it', async (t) => {
   const audit = await page.textContent('main');
   for (const login of ['viewer', 'office', 'admin']) assert.match(audit, new RegExp(`user:${login}`));
   assert.match(audit, /sign_in/);
+  // Said in words, the code beside them.
+  assert.match(audit, /เข้าสู่ระบบ/);
 });
 
 // ---- a Phrao course, as the office reconciles it --------------------------------
