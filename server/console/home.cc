@@ -295,17 +295,31 @@ Reply UsersPage(Context& ctx) {
        "</th><th>" + T(lang, "อำเภอ", "Districts") + "</th><th>" +
        T(lang, "สร้างเมื่อ", "Created") + "</th><th></th></tr></thead><tbody>";
   for (const WebUser& u : *list) {
+    // Districts by name (พร้าว, not 5011).
+    std::string where = T(lang, "ทุกอำเภอ", "all");
+    if (!u.scope.all) {
+      where.clear();
+      for (const std::string& code : u.scope.districts) {
+        where += (where.empty() ? "" : ", ") + DistrictLabel(lang, code);
+      }
+    }
     b += "<tr><td>" + Escape(u.login) + "</td><td>" +
          Escape(RoleLabel(lang, WebRoleName(u.role))) + "</td><td>" +
-         Escape(u.scope.all ? T(lang, "ทุกอำเภอ", "all") : u.scope.ToString()) +
+         Escape(where) +
          "</td><td>" + Escape(FormatIsoBangkok(lang, u.created_at)) +
          "</td><td>";
     if (u.disabled()) {
       b += "<span class=\"badge\">" + T(lang, "ระงับแล้ว", "disabled") +
            "</span>";
     } else if (u.id != ctx.user().id) {
+      // One click ends their sessions at once: asked first.
+      const std::string ask = (lang == Lang::kTh ? "ระงับผู้ใช้ " + u.login +
+                                                      " หรือไม่? ผู้ใช้จะออกจากระบบทันที"
+                                                : "Disable " + u.login +
+                                                      "? They are signed out at once.");
       b += "<form method=\"post\" action=\"/users/" + UrlEncode(u.login) +
-           "/disable\">" + CsrfField(ctx) + "<button type=\"submit\">" +
+           "/disable\" onsubmit=\"return confirm(this.dataset.ask)\" data-ask=\"" +
+           Escape(ask) + "\">" + CsrfField(ctx) + "<button type=\"submit\">" +
            T(lang, "ระงับผู้ใช้", "Disable") + "</button></form>";
     }
     b += "</td></tr>";

@@ -248,6 +248,9 @@ TEST_CASE("console: every state-changing request needs the session's CSRF token"
   CHECK(added.status == 303);
   CHECK_THAT(Header(added, "Location"), Catch::Contains("done="));
   CHECK(Users(*cf.f.store).Find("malee").ok());
+  // The users page names her district and asks before disabling her.
+  const std::string users_page = b.Get("/users").body;
+  CHECK_THAT(users_page, Catch::Contains("พร้าว") && Catch::Contains("ระงับผู้ใช้ malee หรือไม่?"));
   // A script may send it as X-CSRF-Token instead.
   Request api;
   api.method = "POST";
