@@ -207,6 +207,10 @@ struct SyncSummary {
                                  // it takes): kept here, not sent again
   uint64_t refused_rows = 0; // row changes the server refused (kept there,
                              // listed by `kbo refused`)
+  // Row changes sent that the server neither applied nor refused: deletes of
+  // rows it never held (a row it refused, then dismissed here), which need
+  // nothing there.
+  uint64_t needless_deletes = 0;
   // Row changes received in the pull pages applied, but for this device's
   // own writes coming back unchanged (they are not news here).
   uint64_t pulled_rows = 0;

@@ -199,7 +199,14 @@ std::string DescribeSummary(const SyncSummary& s) {
     out = "nothing to push";
   } else {
     out = "pushed " + Count(s.pushed_sets, "change set", "change sets") + " (" +
-          Count(s.pushed_rows, "change", "changes") + ")";
+          Count(s.pushed_rows, "change", "changes");
+    if (s.needless_deletes > 0) {
+      out += s.pushed_rows == 0 ? ": " : "; ";
+      out += Count(s.needless_deletes, "delete", "deletes") + " of " +
+             (s.needless_deletes == 1 ? "a row" : "rows") +
+             " the server never held, nothing to do there";
+    }
+    out += ")";
   }
   out += s.pulled_rows == 0
              ? ", nothing new to pull"
@@ -246,8 +253,8 @@ std::string DescribeSummary(const SyncSummary& s) {
   }
   if (s.refused_rows > 0) {
     out += "; the server refused " + Count(s.refused_rows, "change", "changes") +
-           " (kept there for the office; `kbo refused` lists them, to fix or "
-           "delete)";
+           " (kept there for the office; `kbo refused list` says why, and "
+           "what to do)";
   }
   if (s.redated_rows > 0) {
     out = "this device's clock was ahead (its changes were dated up to " +

@@ -148,6 +148,9 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
       if (summary != nullptr) {
         ++summary->pushed_sets;
         summary->pushed_rows += receipt.rows;
+        const uint64_t answered = receipt.rows + receipt.refused.size();
+        if (sets[i].rows > answered)
+          summary->needless_deletes += sets[i].rows - answered;
       }
       records_done += sets[i].rows;
       records_total = std::max(records_total, records_done);

@@ -502,7 +502,36 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
             << (r.unaccepted ? "\t(the server never accepted this row)" : "")
             << '\n';
   }
-  if (list->empty()) ctx.err << "kbo: the server has refused nothing\n";
+  if (list->empty()) {
+    ctx.err << "kbo: the server has refused nothing\n";
+    return Status();
+  }
+  // What to do with each kind (docs/cli.md "Rows the server refused").
+  size_t restored = 0, unaccepted = 0;
+  for (const RefusedEntry& r : *list) {
+    restored += r.restored ? 1 : 0;
+    unaccepted += r.unaccepted ? 1 : 0;
+  }
+  const size_t to_fix = list->size() - restored - unaccepted;
+  if (restored > 0) {
+    ctx.err << "kbo: " << restored
+            << (restored == 1 ? " refused edit or delete was" : " refused edits or deletes were")
+            << " undone here (the row shows the server's values again): "
+               "nothing is left to fix; `kbo refused dismiss ROW_ID` forgets "
+               "the refusal once read\n";
+  }
+  if (unaccepted > 0) {
+    ctx.err << "kbo: " << unaccepted
+            << (unaccepted == 1 ? " row the server never accepted: fix it"
+                                : " rows the server never accepted: fix them")
+            << " (`kbo edit`, then sync), or `kbo refused dismiss ROW_ID "
+               "--yes` deletes it here too\n";
+  }
+  if (to_fix > 0) {
+    ctx.err << "kbo: " << to_fix << (to_fix == 1 ? " row" : " rows")
+            << " to fix (`kbo edit`) or delete (`kbo delete`); either settles "
+               "the refusal at the next sync\n";
+  }
   return Status();
 }
 

@@ -72,6 +72,13 @@ TEST_CASE("Refused: a refused edit and a refused delete leave the device "
         std::map<std::string, std::string>{{w, "อบรมการตลาด"}});
   CHECK(Field::DeviceState(officer) == f.ServerState());
   CHECK(f.KboJson(officer, {"status"})["refused_rows"] == 2);
+  // The list says what is left to do: nothing but dismissing.
+  CliResult listed = f.Kbo(officer, {"refused", "list"});
+  REQUIRE(listed.exit_code == 0);
+  CHECK(listed.err.find("2 refused edits or deletes were undone here") !=
+        std::string::npos);
+  CHECK(listed.err.find("kbo refused dismiss ROW_ID") != std::string::npos);
+  CHECK(listed.err.find("to fix (`kbo edit`)") == std::string::npos);
 
   // Dismissing changes nothing but the list: the copies stay equal.
   CliResult d = f.Kbo(officer, {"refused", "dismiss", w});
@@ -112,6 +119,9 @@ TEST_CASE("Refused: dismissing a refused create deletes the row the server "
   CHECK(refused[0]["cells"]["name"] == "แอบเขียนพร้าว");
 
   // Without --yes: the values are printed, nothing changes (exit 2).
+  CliResult listed = f.Kbo(fang, {"refused", "list"});
+  CHECK(listed.err.find("1 row the server never accepted") != std::string::npos);
+  CHECK(listed.err.find("--yes") != std::string::npos);
   CliResult no = f.Kbo(fang, {"refused", "dismiss", bad});
   CHECK(no.exit_code == 2);
   CHECK(no.out.find("แอบเขียนพร้าว") != std::string::npos);
@@ -125,7 +135,14 @@ TEST_CASE("Refused: dismissing a refused create deletes the row the server "
   CHECK(yes.out.find("แอบเขียนพร้าว") != std::string::npos);
   CHECK(f.KboJson(fang, {"list", "producer"}).empty());
   CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 0);
-  f.SyncOk(fang);
+  // The tombstone goes, and needs nothing on the server: said so, not
+  // "pushed 1 change set (0 changes)".
+  CliResult synced = f.Kbo(fang, {"sync"});
+  INFO(synced.err);
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("pushed 1 change set (0 changes: 1 delete of a row the "
+                        "server never held, nothing to do there)") !=
+        std::string::npos);
   CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 0);
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 0);
   // The office's record is settled by the tombstone: hidden by default.

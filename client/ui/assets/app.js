@@ -215,7 +215,9 @@
     const parts = [];
     if (c.redated_rows > 0) parts.push(t('home.sum.redated', { n: n(c.redated_rows) }));
     if (c.future_times > 0) parts.push(t('home.sum.future_times', { n: n(c.future_times) }));
-    parts.push(c.pushed_rows > 0 ? t('home.sum.sent', { n: n(c.pushed_rows) }) : t('home.sum.nothing_sent'));
+    if (c.pushed_rows > 0) parts.push(t('home.sum.sent', { n: n(c.pushed_rows) }));
+    if (c.needless_deletes > 0) parts.push(t('home.sum.needless_deletes', { n: n(c.needless_deletes) }));
+    if (!(c.pushed_rows > 0) && !(c.needless_deletes > 0)) parts.push(t('home.sum.nothing_sent'));
     parts.push(c.pulled_rows > 0 ? t('home.sum.received', { n: n(c.pulled_rows) }) : t('home.sum.nothing_received'));
     if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
     if (c.photos_sent > 0) parts.push(t('home.sum.photos', { n: n(c.photos_sent), size: sizeText(c.photo_bytes) }));
