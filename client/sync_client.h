@@ -220,6 +220,9 @@ struct SyncSummary {
                                 // held: the ones `kbo sync` announces
   uint64_t blobs_uploaded = 0;  // photos sent that the server now holds whole
   uint64_t blob_bytes = 0;      // photo bytes sent
+  // Of the photos uploaded whole, the bytes the server already held from an
+  // earlier sync cut short (not sent again, not in blob_bytes).
+  uint64_t blob_bytes_before = 0;
   // Photos the server already held whole when asked (another device or a
   // bundle brought them): nothing sent.
   uint64_t blobs_already_held = 0;

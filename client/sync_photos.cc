@@ -251,6 +251,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     if (Status s = save(received, false, ""); !s.ok()) return s;
   }
   int mismatches = 0;
+  uint64_t sent_now = 0;  // this photo's bytes sent by this sync
   while (received < total && !complete) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(
         UploadChunkBytes(upload_rate_, options_.timeouts.read_ms), total - received));
@@ -279,6 +280,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
             std::to_string(received) + " but holds no more of it");
       }
       if (summary != nullptr) summary->blob_bytes += n;
+      sent_now += n;
       const int64_t took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - sent_at)
                                   .count();
@@ -328,7 +330,11 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
         base_url_ + " holds all " + std::to_string(total) + " bytes of " +
         what + " but does not accept it as complete");
   }
-  if (summary != nullptr) ++summary->blobs_uploaded;
+  if (summary != nullptr) {
+    ++summary->blobs_uploaded;
+    // The rest went in an earlier sync, cut short: not sent again.
+    summary->blob_bytes_before += total - std::min(sent_now, total);
+  }
   return save(total, true, store_.NowIso());
 }
 

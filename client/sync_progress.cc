@@ -219,7 +219,12 @@ std::string DescribeSummary(const SyncSummary& s) {
   }
   if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
-           MiB(s.blob_bytes) + ")";
+           MiB(s.blob_bytes) +
+           (s.blob_bytes_before > 0
+                ? " sent now; " + MiB(s.blob_bytes_before) +
+                      " had gone before the last sync stopped"
+                : std::string()) +
+           ")";
   }
   if (s.blobs_already_held > 0) {
     out += ", " + Count(s.blobs_already_held, "photo", "photos") +

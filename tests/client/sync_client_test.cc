@@ -1795,6 +1795,9 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     CHECK(puts == 4);
     CHECK(summary.blobs_uploaded == 1);
     CHECK(summary.blob_bytes == jpeg.size());
+    CHECK(summary.blob_bytes_before == 0);
+    CHECK(DescribeSummary(summary).find("uploaded 1 photo (2.5 MiB)") !=
+          std::string::npos);
     CHECK(d.store->GetStatus()->pending_blobs == 0);
   }
   SECTION("cut after the first chunk, then resumed") {
@@ -1827,6 +1830,13 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     // Resumed from what the server said it holds: nothing of it again.
     CHECK(summary.blob_bytes ==
           jpeg.size() - kFirstUploadChunkBytes - protocol::kBlobChunkBytes);
+    // And the summary says the rest had gone before, not that a 2.5 MiB
+    // photo was 1.4 MiB.
+    CHECK(summary.blob_bytes_before ==
+          kFirstUploadChunkBytes + protocol::kBlobChunkBytes);
+    CHECK(DescribeSummary(summary).find(
+              "uploaded 1 photo (1.4 MiB sent now; 1.1 MiB had gone before the "
+              "last sync stopped)") != std::string::npos);
     CHECK(
         d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NOT NULL") ==
         1);
