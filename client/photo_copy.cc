@@ -46,8 +46,13 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
   if (!copy.ok()) {
     switch (copy.status().code()) {
       case Code::kFailedPrecondition:
-        return Status::InvalidArgument(name + " does not decode as a picture (" +
-                                       copy.status().message() + ")");
+        // Most often a file copied before it was whole (a phone's card
+        // pulled out, a transfer cut): the person can copy it again.
+        return Status::InvalidArgument(
+            name + " does not decode as a picture: it is damaged or cut short "
+                   "(a copy made before the file was whole?); copy it again "
+                   "from the camera or phone. Nothing was recorded. (" +
+            copy.status().message() + ")");
       case Code::kResourceExhausted:
         return Status::InvalidArgument(name + ": " + copy.status().message());
       default:

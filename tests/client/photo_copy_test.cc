@@ -263,6 +263,10 @@ TEST_CASE("PhotoCopy: what is not a picture is refused, nothing written",
     REQUIRE_FALSE(half.ok());
     CHECK(half.status().code() == Code::kInvalidArgument);
     CHECK(half.status().message().rfind("cut does not decode as a picture", 0) == 0);
+    // Said as the person meets it: what to do comes before libvips' words.
+    const std::string said = half.status().message();
+    CHECK(said.find("cut short") != std::string::npos);
+    CHECK(said.find("copy it again") < said.find("(the image does not decode"));
     // A thumbnail of a photo already stored is made as well as it decodes.
     CHECK(MakeJpegCopy(cut, JpegCopyOptions{}).ok());
   }
