@@ -48,6 +48,10 @@ struct Loaded {
   std::map<std::string_view, size_t> col;  // column name → index in a row
   std::unordered_map<std::string, size_t> by_id;
   std::vector<bool> included;
+  // Not deleted, and no row it is recorded under deleted (RecordsUnder, a
+  // photo's subject), up the chain: what the reports count (their queries
+  // join the parents). Set by Load, whatever the filter.
+  std::vector<bool> live;
 
   const Value& At(size_t row, std::string_view column) const {
     static const Value kNull;
@@ -100,7 +104,7 @@ void Decide(Tables& tables, const ExportFilter& f, bool keep_deleted) {
     Loaded& t = tables.at(e.name);
     t.included.assign(t.table.rows.size(), false);
     for (size_t r = 0; r < t.table.rows.size(); ++r) {
-      if (!keep_deleted && t.Deleted(r)) continue;
+      if (!keep_deleted && !t.live[r]) continue;
       const std::string district = t.TextAt(r, kDistrictColumn);
       if (!f.scope.all && !f.scope.Contains(district)) continue;
       if (!f.district.empty() && district != f.district) continue;
@@ -137,6 +141,44 @@ void Decide(Tables& tables, const ExportFilter& f, bool keep_deleted) {
   }
 }
 
+// Whether row `id` of `parent` is live; a row the server does not hold
+// takes nothing with it (as a report's join of it finds nothing to hide).
+bool ParentLive(const Loaded& parent, const Value& id) {
+  if (id.type() != Value::Type::kText || id.text().empty()) return true;
+  const size_t* at = parent.Find(id.text());
+  return at == nullptr || parent.live[*at];
+}
+
+// Sets every table's `live` (catalogue order: parents first). A row under a
+// deleted parent (recorded offline while another device deleted the
+// parent, or under a producer merged away) is not deleted itself, and
+// comes back if the parent does; until then it is left out, as the
+// reports leave it out.
+void MarkLive(Tables& tables) {
+  for (const Entity& e : Catalogue()) {
+    Loaded& t = tables.at(e.name);
+    t.live.assign(t.table.rows.size(), false);
+    for (size_t r = 0; r < t.table.rows.size(); ++r) {
+      bool live = !t.Deleted(r);
+      for (const Column& c : e.columns) {
+        if (!live) break;
+        if (c.type != ColumnType::kRef || !RecordsUnder(c, c.ref_entity)) continue;
+        auto parent = tables.find(c.ref_entity);
+        if (parent != tables.end() && &parent->second != &t) {
+          live = ParentLive(parent->second, t.At(r, c.name));
+        }
+      }
+      if (live && e.name == "photo") {
+        auto subject = tables.find(t.TextAt(r, "subject_type"));
+        if (subject != tables.end() && &subject->second != &t) {
+          live = ParentLive(subject->second, t.At(r, "subject_id"));
+        }
+      }
+      t.live[r] = live;
+    }
+  }
+}
+
 Result<Tables> Load(Db& db) {
   Tables tables;
   for (const Entity& e : Catalogue()) {
@@ -153,6 +195,7 @@ Result<Tables> Load(Db& db) {
       if (id.type() == Value::Type::kText) placed.by_id.emplace(id.text(), r);
     }
   }
+  MarkLive(tables);
   return tables;
 }
 

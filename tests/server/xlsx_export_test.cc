@@ -293,6 +293,86 @@ TEST_CASE("CSV export: people's files by default, machines' with raw",
   CHECK_FALSE(FileExists(raw_dir + "/attendance_grid.csv"));
 }
 
+TEST_CASE("Exports: rows recorded under a deleted producer are left out, as "
+          "the reports leave them out; the raw files keep them",
+          "[server][export][xlsx][csv]") {
+  // Recorded offline under the producer another device deleted (or the
+  // office merged away): not deleted themselves, but under a deleted row.
+  ExportFixture fx;
+  const char* orphan_product = "a1111111-1111-4111-8111-111111111111";
+  const char* orphan_enrolment = "a2222222-2222-4222-8222-222222222222";
+  fx.Insert("product", orphan_product,
+            {{"producer_id", T(kDeletedProducer)},
+             {"name", T("สินค้าใต้กลุ่มที่ลบ")},
+             {"district_code", T(kPhrao)},
+             {"stage", T("idea")}});
+  fx.Insert("enrolment", orphan_enrolment,
+            {{"workshop_id", T(kWorkshop)},
+             {"producer_id", T(kDeletedProducer)},
+             {"participant_name", T("นางกำพร้า ลบแล้ว")},
+             {"district_code", T(kPhrao)}});
+  fx.Insert("attendance", "a0000009",
+            {{"workshop_id", T(kWorkshop)},
+             {"enrolment_id", T(orphan_enrolment)},
+             {"day", I(1)},
+             {"status", T("present")},
+             {"district_code", T(kPhrao)}});
+  fx.Insert("visit", "a3333333-3333-4333-8333-333333333333",
+            {{"producer_id", T(kDeletedProducer)},
+             {"visited_at", T("2024-03-11T02:00:00Z")},
+             {"purpose", T("เยี่ยมกลุ่มที่ลบ")},
+             {"district_code", T(kPhrao)}});
+  fx.Insert("contest_score", "c0000009",
+            {{"product_id", T(orphan_product)},
+             {"contest", T("KBO CM CONTEST 2567")},
+             {"judge", T("อาจารย์สมชาย")},
+             {"identity", I(20)},
+             {"uniqueness", I(20)},
+             {"quality", I(20)},
+             {"packaging", I(20)},
+             {"marketability", I(20)},
+             {"district_code", T(kPhrao)}});
+  fx.Insert("photo", "a4444444-4444-4444-8444-444444444444",
+            {{"subject_type", T("product")},
+             {"subject_id", T(orphan_product)},
+             {"sha256", T(std::string(64, 'a'))},
+             {"mime", T("image/jpeg")},
+             {"caption", T("รูปสินค้าใต้กลุ่มที่ลบ")},
+             {"district_code", T(kPhrao)}});
+
+  for (const ExportFilter& f : {ExportFilter{}, PhraoIn2567()}) {
+    const std::vector<XlsxSheet> sheets = fx.Export(f);
+    for (const XlsxSheet& s : sheets) {
+      CAPTURE(s.name);
+      CHECK_FALSE(s.Contains("สินค้าใต้กลุ่มที่ลบ"));
+      CHECK_FALSE(s.Contains("นางกำพร้า ลบแล้ว"));
+      CHECK_FALSE(s.Contains("เยี่ยมกลุ่มที่ลบ"));
+      CHECK_FALSE(s.Contains("รูปสินค้าใต้กลุ่มที่ลบ"));
+    }
+    // Only the live marks: five of นางสมศรี, not the orphan's day 1.
+    const XlsxSheet* marks = FindSheet(sheets, "การเข้าอบรม");
+    REQUIRE(marks != nullptr);
+    CHECK(marks->rows() == 1 + 5);
+    const XlsxSheet* scores = FindSheet(sheets, "คะแนนประกวด");
+    REQUIRE(scores != nullptr);
+    CHECK(scores->rows() == 1 + 1);
+  }
+
+  CsvExportOptions options;
+  const std::string dir = fx.tmp.File("csv");
+  REQUIRE(ExportCsv(fx.store->db(), dir, options).ok());
+  CHECK_THAT(ReadFile(dir + "/product.csv"), !Catch::Contains("สินค้าใต้กลุ่มที่ลบ"));
+  CHECK_THAT(ReadFile(dir + "/enrolment.csv"), !Catch::Contains("นางกำพร้า ลบแล้ว"));
+  CHECK_THAT(ReadFile(dir + "/visit.csv"), !Catch::Contains("เยี่ยมกลุ่มที่ลบ"));
+  // The machines' files keep every row (nothing lost; they come back with
+  // the producer if the office restores it).
+  options.raw = true;
+  const std::string raw_dir = fx.tmp.File("raw");
+  REQUIRE(ExportCsv(fx.store->db(), raw_dir, options).ok());
+  CHECK_THAT(ReadFile(raw_dir + "/product.csv"), Catch::Contains("สินค้าใต้กลุ่มที่ลบ"));
+  CHECK_THAT(ReadFile(raw_dir + "/enrolment.csv"), Catch::Contains("นางกำพร้า ลบแล้ว"));
+}
+
 TEST_CASE("CSV export: phone numbers as spreadsheets keep them",
           "[server][export][csv]") {
   CHECK(PhoneForSpreadsheet("0812345678") == "081-234-5678");
