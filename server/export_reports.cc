@@ -76,6 +76,10 @@ Result<ExportSheet> AttendanceSheet(Db& db, const ExportFilter& filter,
     sheet.header.push_back(Pick(lang, "วันที่ ", "Day ") + std::to_string(d));
   }
   sheet.header.push_back(Pick(lang, "จำนวนวันที่มา", "Days attended"));
+  // The days whose mark has a conflict the office has not decided: their
+  // value, and the days attended, may change.
+  sheet.header.push_back(Pick(lang, "วันที่มีข้อขัดแย้ง (ยังไม่ตัดสิน)",
+                              "Disputed days (not decided)"));
   sheet.header.push_back(ColumnLabel(lang, "attendance", "id"));
 
   for (const AttendanceGrid& g : grids) {
@@ -102,6 +106,11 @@ Result<ExportSheet> AttendanceSheet(Db& db, const ExportFilter& filter,
       }
       row.push_back(ExportCell::Number(static_cast<double>(p.days_attended),
                                        std::to_string(p.days_attended)));
+      std::string disputed;
+      for (int64_t d : p.disputed_days) {
+        disputed += (disputed.empty() ? "" : ", ") + std::to_string(d);
+      }
+      row.push_back(TextOrEmpty(disputed));
       row.push_back(ExportCell::Text(p.enrolment_id));
       sheet.rows.push_back(std::move(row));
     }
@@ -119,6 +128,7 @@ Result<ExportSheet> AttendanceSheet(Db& db, const ExportFilter& filter,
               ? ExportCell::Percent(*day->rate, PercentText(*day->rate))
               : ExportCell::Empty());
     }
+    rates.push_back(ExportCell::Empty());
     rates.push_back(ExportCell::Empty());
     rates.push_back(ExportCell::Text(g.workshop_id));
     sheet.rows.push_back(std::move(rates));

@@ -248,8 +248,13 @@ void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
   out << "\t" << w("days_attended") << "\n";
   for (const AttendanceRow& row : g.participants) {
     out << row.participant_name;
-    for (const std::string& s : row.statuses) {
-      out << "\t" << (s.empty() ? "-" : NamedLabel(Statuses(), lang, s));
+    for (size_t d = 0; d < row.statuses.size(); ++d) {
+      const std::string& s = row.statuses[d];
+      const bool disputed =
+          std::find(row.disputed_days.begin(), row.disputed_days.end(),
+                    static_cast<int64_t>(d + 1)) != row.disputed_days.end();
+      out << "\t" << (s.empty() ? "-" : NamedLabel(Statuses(), lang, s))
+          << (disputed ? "*" : "");
     }
     out << "\t" << row.days_attended << "/" << g.days << "\n";
   }
@@ -275,6 +280,9 @@ void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
   out << w("unmarked");
   for (const AttendanceDay& d : g.daily) out << "\t" << d.unmarked;
   out << "\n";
+  if (g.disputed_marks > 0) {
+    out << "\n" << DisputedMarksNote(lang, g.disputed_marks) << "\n";
+  }
   if (g.marks_beyond_days > 0) {
     out << "\n"
         << MarksBeyondDaysNote(lang, g.marks_beyond_days, g.days,
@@ -295,7 +303,11 @@ void CertificatesText(const CertificateReport& r, Lang lang,
   for (const CertificateRow& c : r.participants) {
     out << c.participant_name << "\t" << c.producer_name << "\t"
         << c.days_attended << "\t"
-        << (c.eligible ? w("eligible") : w("not_eligible")) << "\n";
+        << (c.eligible ? w("eligible") : w("not_eligible"))
+        << (c.disputed_days.empty() ? "" : "*") << "\n";
+  }
+  if (r.disputed_marks > 0) {
+    out << "\n" << DisputedMarksNote(lang, r.disputed_marks) << "\n";
   }
   if (r.marks_beyond_days > 0) {
     out << "\n"
@@ -623,6 +635,21 @@ std::string ReportWord(Lang lang, std::string_view key) {
   auto it = table.find(key);
   if (it == table.end()) return std::string(key);
   return lang == Lang::kTh ? it->second.th : it->second.en;
+}
+
+std::string DisputedMarksNote(Lang lang, int64_t marks) {
+  if (marks <= 0) return "";
+  const std::string n = std::to_string(marks);
+  if (lang == Lang::kTh) {
+    return "* การบันทึกการเข้าอบรม " + n +
+           " รายการยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน ค่าที่แสดงอาจเปลี่ยน "
+           "และจำนวนวันที่มากับสิทธิ์รับวุฒิบัตรอาจเปลี่ยนตาม "
+           "(ดูหน้าข้อขัดแย้ง หรือ kbo-server conflicts list)";
+  }
+  return "* " + n + (marks == 1 ? " mark has" : " marks have") +
+         " a conflict the office has not decided: the value shown may "
+         "change, and with it the days attended and the certificate "
+         "(the conflicts page, or kbo-server conflicts list)";
 }
 
 std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,

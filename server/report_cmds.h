@@ -48,6 +48,11 @@ std::string ReportWord(Lang lang, std::string_view key);
 std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,
                                 int64_t last_marked_day);
 
+// What the * beside a mark means: `marks` marks with a conflict the office
+// has not decided (AttendanceGrid::disputed_marks); "" when 0. The
+// console's pages use it too.
+std::string DisputedMarksNote(Lang lang, int64_t marks);
+
 // The usage lines of these commands, spliced into kbo-server's usage text
 // (a literal, so it joins the literal there).
 #define KBO_SERVER_REPORT_USAGE                                              \

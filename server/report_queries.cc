@@ -300,6 +300,15 @@ Result<AttendanceGrid> Attendance(Db& db, std::string_view workshop_id,
     std::string& cell = g.participants[m.row].statuses[m.day - 1];
     if (cell.empty()) cell = m.status;
   }
+  Result<std::vector<std::pair<std::string, int64_t>>> disputed =
+      store.DisputedMarks(scope, workshop_id, head->district_code, g.days);
+  if (!disputed.ok()) return disputed.status();
+  for (const auto& [enrolment_id, day] : *disputed) {
+    auto it = index.find(enrolment_id);
+    if (it == index.end()) continue;  // a deleted or other enrolment
+    g.participants[it->second].disputed_days.push_back(day);
+    ++g.disputed_marks;
+  }
   g.daily.resize(static_cast<size_t>(g.days));
   for (int64_t d = 0; d < g.days; ++d) {
     AttendanceDay& day = g.daily[d];
@@ -356,6 +365,7 @@ Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
   r.min_days = *min_days;
   r.marks_beyond_days = grid->marks_beyond_days;
   r.last_marked_day = grid->last_marked_day;
+  r.disputed_marks = grid->disputed_marks;
   for (const AttendanceRow& row : grid->participants) {
     CertificateRow c;
     c.enrolment_id = row.enrolment_id;
@@ -363,6 +373,7 @@ Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
     c.producer_name = row.producer_name;
     c.days_attended = row.days_attended;
     c.eligible = c.days_attended >= r.min_days;
+    c.disputed_days = row.disputed_days;
     if (c.eligible) ++r.eligible;
     r.participants.push_back(std::move(c));
   }
@@ -584,7 +595,8 @@ std::string AttendanceJson(const AttendanceGrid& r) {
                           {"producer_id", row.producer_id},
                           {"producer_name", row.producer_name},
                           {"statuses", row.statuses},
-                          {"days_attended", row.days_attended}});
+                          {"days_attended", row.days_attended},
+                          {"disputed_days", row.disputed_days}});
   }
   j["participants"] = std::move(people);
   Json daily = Json::array();
@@ -599,6 +611,7 @@ std::string AttendanceJson(const AttendanceGrid& r) {
   j["daily"] = std::move(daily);
   j["marks_beyond_days"] = r.marks_beyond_days;
   j["last_marked_day"] = r.last_marked_day;
+  j["disputed_marks"] = r.disputed_marks;
   return j.dump();
 }
 
@@ -615,11 +628,13 @@ std::string CertificatesJson(const CertificateReport& r) {
                           {"participant_name", c.participant_name},
                           {"producer_name", c.producer_name},
                           {"days_attended", c.days_attended},
-                          {"eligible", c.eligible}});
+                          {"eligible", c.eligible},
+                          {"disputed_days", c.disputed_days}});
   }
   j["participants"] = std::move(people);
   j["marks_beyond_days"] = r.marks_beyond_days;
   j["last_marked_day"] = r.last_marked_day;
+  j["disputed_marks"] = r.disputed_marks;
   return j.dump();
 }
 

@@ -106,6 +106,10 @@ struct AttendanceRow {
   // "" when not marked.
   std::vector<std::string> statuses;
   int64_t days_attended = 0;  // present + late
+  // Days whose mark has a conflict the office has not decided (on its
+  // status, or a delete crossing an edit): the grid shows the value that
+  // wins for now, which the decision may change. Ascending.
+  std::vector<int64_t> disputed_days;
 };
 
 struct AttendanceDay {
@@ -141,6 +145,9 @@ struct AttendanceGrid {
   int64_t marks_beyond_days = 0;
   // The latest day any such mark is on (0 when there are none).
   int64_t last_marked_day = 0;
+  // Marks in the grid with an undecided conflict (the participants'
+  // disputed_days, summed).
+  int64_t disputed_marks = 0;
 };
 
 // kInvalidArgument without a workshop id; kNotFound for an unknown,
@@ -155,6 +162,7 @@ struct CertificateRow {
   std::string producer_name;
   int64_t days_attended = 0;  // distinct days marked present or late
   bool eligible = false;      // days_attended >= min_days
+  std::vector<int64_t> disputed_days;  // as AttendanceRow's
 };
 
 struct CertificateReport {
@@ -167,6 +175,7 @@ struct CertificateReport {
   // As AttendanceGrid: marks after the last day, not counted.
   int64_t marks_beyond_days = 0;
   int64_t last_marked_day = 0;
+  int64_t disputed_marks = 0;  // as AttendanceGrid's
 };
 
 // As Attendance for its failures.

@@ -71,6 +71,7 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .muted{color:var(--muted)}
 .flash{padding:.6rem .8rem;border-radius:4px;margin:0 0 1rem;background:#e8f3ea;border:1px solid #b9dbbf}
 .flash.error{background:#fbeaea;border-color:#e6b7b9}
+.disputed-mark{color:#a4262c;margin-left:.2rem}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem;margin-bottom:1rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
 .card b{display:block;font-size:1.6rem}

@@ -6,6 +6,7 @@
 // and up edit a fiscal year's targets and a workshop's min days here; each
 // edit is audited.
 
+#include <algorithm>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -483,6 +484,19 @@ std::string WorkshopList(Context& ctx, const ReportFilter& f,
 
 Result<Scope> ScopeOf(const ReportFilter& f) { return EffectiveScope(f); }
 
+// The note under a grid or list with disputed marks (DisputedMarksNote),
+// its conflicts page a link away.
+std::string DisputedNote(const Context& ctx, int64_t marks,
+                         const std::string& district) {
+  if (marks <= 0) return "";
+  std::string href = "/conflicts?status=open";
+  if (!district.empty()) href += "&district=" + UrlEncode(district);
+  return "<p class=\"flash error\" role=\"note\">" +
+         Escape(DisputedMarksNote(ctx.lang, marks)) + " <a href=\"" +
+         Escape(WithLang(ctx, href)) + "\">" +
+         T(ctx, "ไปหน้าข้อขัดแย้ง", "Open the conflicts") + "</a></p>";
+}
+
 Reply AttendancePage(Context& ctx) {
   Result<ReportFilter> f = FilterOf(ctx);
   if (!f.ok()) return Fail(ctx, f.status());
@@ -536,9 +550,18 @@ Reply AttendancePage(Context& ctx) {
                                     : "<br><span class=\"muted\">" +
                                           Escape(row.producer_name) + "</span>") +
          "</td>";
-    for (const std::string& s : row.statuses) {
-      b += "<td class=\"s-" + Escape(s.empty() ? "none" : s) + "\">" +
-           Escape(s.empty() ? "-" : NamedLabel(Statuses(), ctx, s)) + "</td>";
+    for (size_t d = 0; d < row.statuses.size(); ++d) {
+      const std::string& s = row.statuses[d];
+      const bool disputed =
+          std::find(row.disputed_days.begin(), row.disputed_days.end(),
+                    static_cast<int64_t>(d + 1)) != row.disputed_days.end();
+      b += "<td class=\"s-" + Escape(s.empty() ? "none" : s) +
+           (disputed ? " disputed\" title=\"" +
+                           T(ctx, "มีข้อขัดแย้งที่ยังไม่ตัดสิน",
+                             "a conflict not decided yet")
+                     : std::string()) +
+           "\">" + Escape(s.empty() ? "-" : NamedLabel(Statuses(), ctx, s)) +
+           (disputed ? "<b class=\"disputed-mark\">*</b>" : "") + "</td>";
     }
     b += TdNum(Num(row.days_attended) + "/" + Num(g->days)) + "</tr>";
   }
@@ -553,6 +576,7 @@ Reply AttendancePage(Context& ctx) {
                       : "-");
   }
   b += "<th></th></tr></tfoot></table></div>";
+  b += DisputedNote(ctx, g->disputed_marks, g->district_code);
   // Marks after the workshop's last day (it was shortened): not in the
   // grid, said here.
   if (g->marks_beyond_days > 0) {
@@ -601,13 +625,16 @@ Reply CertificatesPage(Context& ctx) {
          TdNum(Num(c.days_attended)) + "<td>" +
          (c.eligible ? "<span class=\"badge done\">" + Escape(W(ctx, "eligible"))
                      : "<span class=\"badge\">" + Escape(W(ctx, "not_eligible"))) +
-         "</span></td></tr>";
+         "</span>" +
+         (c.disputed_days.empty() ? "" : "<b class=\"disputed-mark\">*</b>") +
+         "</td></tr>";
   }
   if (r->participants.empty()) {
     b += "<tr><td colspan=\"4\" class=\"muted\">" +
          T(ctx, "ยังไม่มีผู้เข้าอบรม", "No participants yet") + "</td></tr>";
   }
   b += "</tbody></table></div>";
+  b += DisputedNote(ctx, r->disputed_marks, "");
   if (r->marks_beyond_days > 0) {
     b += "<p class=\"flash\" role=\"note\">" +
          Escape(MarksBeyondDaysNote(ctx.lang, r->marks_beyond_days, r->days,

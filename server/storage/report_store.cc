@@ -214,6 +214,27 @@ Result<std::vector<AttendanceMarkRow>> ReportStore::AttendanceMarks(
   return rows;
 }
 
+Result<std::vector<std::pair<std::string, int64_t>>> ReportStore::DisputedMarks(
+    const Scope& scope, std::string_view workshop_id,
+    std::string_view workshop_district, int64_t max_day) {
+  // The open conflicts first (conflict_open), then each one's mark by id.
+  Statement at(db_,
+               "SELECT DISTINCT a.enrolment_id, a.day FROM conflict c"
+               " JOIN attendance a ON a.id = c.row_id"
+               " WHERE c.resolved_at IS NULL AND c.entity = 'attendance'"
+               " AND c.column_name IN ('status', 'deleted')"
+               " AND a.workshop_id = ?2 AND a.day BETWEEN 1 AND ?4 AND " +
+                   OwnDistrictInScope(db_, "a") + " ORDER BY 1, 2");
+  BindScope(at, scope);
+  at.Bind(2, workshop_id);
+  at.Bind(3, workshop_district);
+  at.Bind(4, max_day);
+  std::vector<std::pair<std::string, int64_t>> rows;
+  while (at.Step()) rows.emplace_back(Text(at, 0), at.ColumnInt(1));
+  if (Status s = Failed(at); !s.ok()) return s;
+  return rows;
+}
+
 Result<std::optional<int64_t>> ReportStore::FindMinDays(
     std::string_view workshop_id) {
   Statement st(db_, "SELECT min_days FROM workshop_setting WHERE workshop_id = ?1");

@@ -133,6 +133,12 @@ class ReportStore {
   Result<std::vector<AttendanceMarkRow>> AttendanceMarks(
       const Scope& scope, std::string_view workshop_id,
       std::string_view workshop_district, int64_t max_day);
+  // (enrolment_id, day) of the workshop's marks, deleted or not, with a
+  // conflict on their status or their deletion the office has not decided:
+  // what the grid shows there may change. Ordered, each once.
+  Result<std::vector<std::pair<std::string, int64_t>>> DisputedMarks(
+      const Scope& scope, std::string_view workshop_id,
+      std::string_view workshop_district, int64_t max_day);
   // workshop_setting.min_days; nullopt if none is set.
   Result<std::optional<int64_t>> FindMinDays(std::string_view workshop_id);
 

@@ -111,6 +111,28 @@ TEST_CASE("Console reports: every page answers a viewer in its districts, "
   CHECK(Has(english.body, "Producers reached"));
 }
 
+TEST_CASE("Console reports: a mark with a conflict not decided is starred in "
+          "the grid and the certificates, with a note and a way to the "
+          "conflicts",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("viewer");
+  Reply before = b.Get("/reports/attendance", {{"workshop", fx.d.course}});
+  REQUIRE(before.status == 200);
+  CHECK_FALSE(Has(before.body, "class=\"disputed-mark\""));
+  InsertMarkConflict(fx.f.store->db(), "c1", "a00-1", "status", false);
+  Reply grid = b.Get("/reports/attendance", {{"workshop", fx.d.course}});
+  REQUIRE(grid.status == 200);
+  CHECK(Has(grid.body, "<b class=\"disputed-mark\">*</b>"));
+  CHECK(Has(grid.body, "1 รายการยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน"));
+  CHECK(Has(grid.body, "/conflicts?status=open&amp;district=5011"));
+  Reply certs = b.Get("/reports/certificates", {{"workshop", fx.d.course}});
+  REQUIRE(certs.status == 200);
+  CHECK(Has(certs.body, "<b class=\"disputed-mark\">*</b>"));
+  CHECK(Has(certs.body, "/conflicts?status=open"));
+}
+
 TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
           "the user",
           "[reports][console]") {

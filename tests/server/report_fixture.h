@@ -44,6 +44,35 @@ inline void InsertRow(Db& db, const std::string& table,
 inline Value Tx(const std::string& s) { return Value::Text(s); }
 inline Value In(int64_t v) { return Value::Integer(v); }
 
+// An open (or decided) conflict on one cell of a mark, as the merge keeps
+// it (only the columns the reports read matter).
+inline void InsertMarkConflict(Db& db, const std::string& id, const std::string& row_id,
+                    const std::string& column, bool resolved) {
+  std::vector<std::pair<std::string, Value>> cells = {
+      {"id", Tx(id)},
+      {"entity", Tx("attendance")},
+      {"row_id", Tx(row_id)},
+      {"column_name", Tx(column)},
+      {"district_code", Tx(kReportPhrao)},
+      {"current_value", Tx("late")},
+      {"current_type", Tx("text")},
+      {"current_device", Tx("d1")},
+      {"current_hlc", Tx("1")},
+      {"current_seq", In(1)},
+      {"incoming_value", Tx("excused")},
+      {"incoming_type", Tx("text")},
+      {"incoming_device", Tx("d2")},
+      {"incoming_hlc", Tx("2")},
+      {"incoming_base", In(0)},
+      {"incoming_seq", In(2)},
+      {"winner", Tx("incoming")},
+      {"detected_at", Tx("2026-03-10T02:00:00Z")},
+      {"feed_seq", In(1)}};
+  if (resolved) cells.push_back({"resolved_at", Tx("2026-03-11T02:00:00Z")});
+  InsertRow(db, "conflict", cells);
+}
+
+
 struct ProducerModel {
   std::string id, kind, name, district, category;
   bool deleted = false;

@@ -8,7 +8,9 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <sstream>
 
+#include "server/report_cmds.h"
 #include "server/report_queries.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
@@ -557,6 +559,73 @@ TEST_CASE("Reports: certificates count present and late days against the "
   CHECK(empty->participants.empty());
   CHECK(empty->eligible == 0);
   CHECK(empty->min_days == 4);
+}
+
+TEST_CASE("Reports: a mark with a conflict the office has not decided is "
+          "flagged in the grid and the certificates, in every form",
+          "[reports]") {
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  InsertMarkConflict(db, "c1", "a00-1", "status", false);   // counted
+  InsertMarkConflict(db, "c2", "a00-3", "deleted", false);  // a delete crossing
+  InsertMarkConflict(db, "c3", "a00-2", "note", false);     // a note: not a mark's value
+  InsertMarkConflict(db, "c4", "a01-1", "status", true);    // decided
+  InsertMarkConflict(db, "c5", "a-del-1", "status", false); // a deleted participant
+  InsertMarkConflict(db, "c6", "a-f-1", "status", false);   // Fang, another workshop
+
+  auto g = Attendance(db, d.course, PhraoScope());
+  REQUIRE(g.ok());
+  CHECK(g->disputed_marks == 2);
+  for (const AttendanceRow& row : g->participants) {
+    CAPTURE(row.enrolment_id);
+    if (row.enrolment_id == "e00") {
+      CHECK(row.disputed_days == std::vector<int64_t>{1, 3});
+    } else {
+      CHECK(row.disputed_days.empty());
+    }
+  }
+  json j = json::parse(AttendanceJson(*g));
+  CHECK(j["disputed_marks"] == 2);
+  auto of = [](const json& people, const char* id) {
+    for (const json& p : people) {
+      if (p["enrolment_id"] == id) return p;
+    }
+    return json();
+  };
+  CHECK(of(j["participants"], "e00")["disputed_days"] == json::array({1, 3}));
+  CHECK(of(j["participants"], "e01")["disputed_days"] == json::array());
+  auto report = [&](const char* kind, const char* lang) {
+    std::ostringstream out;
+    bool usage = false;
+    const Status s = ReportCommand(
+        "report", {kind, "--workshop", d.course, "--lang", lang},
+        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+    INFO(s.ToString());
+    CHECK(s.ok());
+    return out.str();
+  };
+  const std::string text = report("attendance", "en");
+  CHECK(text.find("Late*") != std::string::npos);
+  CHECK(text.find("2 marks have a conflict the office has not decided") !=
+        std::string::npos);
+
+  auto c = Certificates(db, d.course, PhraoScope());
+  REQUIRE(c.ok());
+  CHECK(c->disputed_marks == 2);
+  j = json::parse(CertificatesJson(*c));
+  CHECK(j["disputed_marks"] == 2);
+  CHECK(of(j["participants"], "e00")["disputed_days"] == json::array({1, 3}));
+  const std::string certs = report("certificates", "th");
+  CHECK(certs.find("ยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน") !=
+        std::string::npos);
+
+  // Decided: no flag.
+  Statement done(db, "UPDATE conflict SET resolved_at = 'x'");
+  REQUIRE(done.Run().ok());
+  g = Attendance(db, d.course, PhraoScope());
+  REQUIRE(g.ok());
+  CHECK(g->disputed_marks == 0);
 }
 
 TEST_CASE("Reports: the contest ranks products by the criteria total "
