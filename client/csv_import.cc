@@ -299,6 +299,39 @@ std::string FirstDifference(const RowValues& there, const RowValues& here) {
   return "said differently";
 }
 
+// The first of `here`'s values that `held` has otherwise ("phone
+// '0812345678' here, '0899999999' on this device"); "" when `held` has
+// every one of them (what the file leaves empty is not compared, nor the
+// name, which matched by its key).
+std::string DifferenceFromHeld(const RowValues& held, const RowValues& here) {
+  for (const auto& [column, value] : here) {
+    if (column == "name") continue;
+    const auto it = held.find(column);
+    const bool same = it != held.end() && it->second == value;
+    if (same) continue;
+    const std::string there = it == held.end() || it->second.is_null()
+                                  ? std::string("(empty)")
+                                  : "'" + it->second.ToDisplay() + "'";
+    return column + " '" + value.ToDisplay() + "' here, " + there +
+           " on this device";
+  }
+  return "";
+}
+
+// A producer as a register names it: kind, district and name (spacing and
+// ASCII case aside: LooseNameKey). "" without a name.
+std::string RegisterKey(const RowValues& row) {
+  const auto text = [&row](const char* column) {
+    auto it = row.find(column);
+    return it != row.end() && it->second.type() == Value::Type::kText
+               ? it->second.text()
+               : std::string();
+  };
+  const std::string name = LooseNameKey(text("name"));
+  if (name.empty()) return "";
+  return text("kind") + "|" + text("district_code") + "|" + name;
+}
+
 }  // namespace
 
 Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
@@ -564,6 +597,72 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
               LinePrefix(lines[i]) + "this " + std::string(entity->name) +
               " is on line " + std::to_string(lines[at->second]) + " too, " +
               FirstDifference(earlier, rows[i]) + "; keep one of the two lines");
+        });
+        !s.ok()) {
+      return s;
+    }
+  }
+  // A register imported again: a producer this device holds already (the
+  // same kind, district and name) is skipped when the file says nothing
+  // else of it, and refused, naming the line, when it says something
+  // different (writing it would make a second producer; writing over would
+  // silently replace what a colleague corrected). The same producer twice
+  // within the file likewise. Rows with their ids are told by their ids.
+  if (entity->name == "producer") {
+    std::map<std::string, Uuid> held;  // RegisterKey -> a live producer
+    {
+      Statement st(store.db(),
+                   "SELECT id, kind, district_code, name FROM producer "
+                   "WHERE deleted = 0 ORDER BY id");
+      while (st.Step()) {
+        RowValues key_cells;
+        key_cells["kind"] = Value::Text(st.ColumnText(1));
+        key_cells["district_code"] = Value::Text(st.ColumnText(2));
+        key_cells["name"] = Value::Text(st.ColumnText(3));
+        Result<Uuid> id = Uuid::Parse(st.ColumnText(0));
+        const std::string key = RegisterKey(key_cells);
+        if (id.ok() && !key.empty()) held.emplace(key, *id);
+      }
+      if (!st.status().ok()) return st.status();
+    }
+    std::map<std::string, size_t> in_file;  // RegisterKey -> index into rows
+    if (Status s = keep_rows([&](size_t i, size_t kept) -> Result<bool> {
+          if (i < ids.size() && ids[i].has_value()) return false;
+          const std::string key = RegisterKey(rows[i]);
+          if (key.empty()) return false;  // the store names what is missing
+          const std::string name = rows[i].at("name").text();
+          if (auto at = held.find(key); at != held.end()) {
+            Result<StoredRow> row = store.Show("producer", at->second);
+            if (!row.ok()) return row.status();
+            const std::string differs = DifferenceFromHeld(row->values, rows[i]);
+            if (differs.empty()) {
+              if (skipped) ++skipped->already_registered;
+              return true;
+            }
+            return Status::InvalidArgument(
+                       LinePrefix(lines[i]) + "'" + name +
+                       "' is registered on this device already (producer " +
+                       at->second.ToString() + "), with " + differs +
+                       ". Change it with kbo edit producer " +
+                       at->second.ToString() +
+                       ", or remove the line (a different producer of the "
+                       "same name is added with kbo producer add); nothing "
+                       "was imported")
+                .With(field::kField, "name");
+          }
+          auto [at, fresh] = in_file.emplace(key, kept);
+          if (fresh) return false;
+          const RowValues& earlier = rows[at->second];
+          if (earlier == rows[i]) {
+            if (skipped) ++skipped->repeated;
+            return true;
+          }
+          return Status::InvalidArgument(
+                     LinePrefix(lines[i]) + "'" + name + "' is on line " +
+                     std::to_string(lines[at->second]) + " too, " +
+                     FirstDifference(earlier, rows[i]) +
+                     "; keep one of the two lines")
+              .With(field::kField, "name");
         });
         !s.ok()) {
       return s;

@@ -35,6 +35,10 @@ struct ImportSkipped {
   // Enrolments of a participant already enrolled for that producer in that
   // workshop (client/enrolment_rules.h).
   size_t already_enrolled = 0;
+  // Producers without ids this device holds already, the same kind,
+  // district and name (LooseNameKey), the file saying nothing else of them:
+  // a register imported again.
+  size_t already_registered = 0;
   // Rows whose id (the file's id column) names a row this device holds,
   // deleted or not: there already, and never written over.
   size_t already_held = 0;
@@ -49,7 +53,8 @@ struct ImportSkipped {
   // lines that say one row differently are refused instead.
   size_t repeated = 0;
   size_t total() const {
-    return already_enrolled + already_held + deleted + unchanged + repeated;
+    return already_enrolled + already_registered + already_held + deleted +
+           unchanged + repeated;
   }
   // (Recorded, not skipped.) Enrolments with their ids (an export's) of a
   // participant who looks enrolled already for that producer in that

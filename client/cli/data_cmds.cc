@@ -307,6 +307,7 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   add(skipped.unchanged, "already recorded so");
   add(skipped.already_held, "already on this device");
   add(skipped.already_enrolled, "already enrolled");
+  add(skipped.already_registered, "already registered");
   add(skipped.deleted, "marked deleted");
   add(skipped.repeated, "repeated in the file");
   ctx.err << why << '\n';

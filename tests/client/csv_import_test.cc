@@ -250,6 +250,64 @@ TEST_CASE("ImportCsv: producers with a BOM, Thai names and typed forms",
   CHECK((*rows)[1].values.at("otop_stars").is_null());
 }
 
+TEST_CASE("ImportCsv: a register imported again adds no producer twice; one "
+          "it says differently is refused, naming the line",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const std::string csv =
+      "kind,name,district,phone\r\n"
+      "group,กลุ่มจักสานบ้านโป่ง,พร้าว,0812345678\r\n"
+      "group,กลุ่มทอผ้าบ้านป่าแป๋,พร้าว,\r\n";
+  ImportSkipped skipped;
+  auto first = ImportCsv(*store, "producer", csv, &skipped);
+  REQUIRE(first.ok());
+  CHECK(first->size() == 2);
+
+  // The same sheet again, with spacing and a third group added.
+  auto again = ImportCsv(*store, "producer",
+                         csv + "group,กลุ่ม จักสานบ้านโป่ง ,พร้าว,\r\n"
+                               "entrepreneur,นางคำ ใจดี,พร้าว,\r\n",
+                         &skipped);
+  INFO(again.status().ToString());
+  REQUIRE(again.ok());
+  CHECK(again->size() == 1);
+  CHECK(skipped.already_registered == 3);
+  CHECK(LiveRows(*store, "producer") == 3);
+
+  // A phone the register now says differently: refused, nothing written.
+  auto changed = ImportCsv(*store, "producer",
+                           "kind,name,district,phone\r\n"
+                           "entrepreneur,ใหม่ คนหนึ่ง,5011,\r\n"
+                           "group,กลุ่มจักสานบ้านโป่ง,5011,0899999999\r\n",
+                           &skipped);
+  REQUIRE_FALSE(changed.ok());
+  CHECK(changed.status().code() == Code::kInvalidArgument);
+  const std::string said = changed.status().message();
+  CHECK(said.rfind("line 3: ", 0) == 0);
+  CHECK(said.find("registered on this device already") != std::string::npos);
+  CHECK(said.find("phone '0899999999' here, '0812345678' on this device") !=
+        std::string::npos);
+  CHECK(said.find("kbo edit producer " + (*first)[0].ToString()) != std::string::npos);
+  CHECK(LiveRows(*store, "producer") == 3);
+
+  // The same group twice in one new sheet: once if the lines agree.
+  auto twice = ImportCsv(*store, "producer",
+                         "kind,name,district\r\n"
+                         "group,กลุ่มเครื่องเงิน,5011\r\n"
+                         "group,กลุ่มเครื่องเงิน,5011\r\n",
+                         &skipped);
+  REQUIRE(twice.ok());
+  CHECK(twice->size() == 1);
+  CHECK(skipped.repeated == 1);
+  // Another district's group of the same name is another producer.
+  auto fang = ImportCsv(*store, "producer",
+                        "kind,name,district\r\ngroup,กลุ่มเครื่องเงิน,5009\r\n");
+  REQUIRE(fang.ok());
+  CHECK(fang->size() == 1);
+  CHECK(LiveRows(*store, "producer") == 5);
+}
+
 TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
           "[csv_import]") {
   TempDir dir;
