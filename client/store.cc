@@ -981,7 +981,8 @@ Result<std::vector<Uuid>> ClientStore::RecordAll(
 }
 
 Status ClientStore::Edit(std::string_view entity, const Uuid& id,
-                         const RowValues& changes) {
+                         const RowValues& changes, EntityCounts* moved) {
+  if (moved != nullptr) moved->clear();
   Status error;
   const Entity* e = LookupEntity(entity, &error);
   if (!e) return error;
@@ -1049,7 +1050,22 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     }
   }
   RowValues check = merged;
-  if (Status s = CheckReferences(*e, &changes, &check); !s.ok()) return s;
+  const std::string district_column(kDistrictColumn);
+  const bool moves = changes.count(district_column) != 0 &&
+                     !(merged[district_column] == (*existing)->values[district_column]);
+  // A row whose district follows its parent is moved with the parent: its
+  // parent reference is checked as if changed, which refuses another
+  // district than the parent's.
+  RowValues checked = changes;
+  if (moves) {
+    const std::string_view parent = DistrictParentColumn(e->name);
+    if (!parent.empty()) {
+      const std::string column(parent);
+      checked[column] = merged[column];
+      if (e->name == "photo") checked["subject_type"] = merged["subject_type"];
+    }
+  }
+  if (Status s = CheckReferences(*e, &checked, &check); !s.ok()) return s;
   if (e->name == "enrolment" &&
       (changes.count("participant_name") || changes.count("producer_id") ||
        changes.count("workshop_id"))) {
@@ -1081,6 +1097,38 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);
       !s.ok()) {
     return s;
+  }
+  // Moved to another district: the rows whose district follows it go too
+  // (after it, so the server meets the parent's new district first), or a
+  // producer's visits would stay where it was, outside its district.
+  if (moves) {
+    std::vector<RowRef> rows{RowRef{e, id}};
+    if (Status s = WalkRowsUnder(&rows,
+                                 [this](const RowRef& r, std::vector<RowRef>* found) {
+                                   return DistrictChildren(*r.entity, r.id, found);
+                                 });
+        !s.ok()) {
+      return s;
+    }
+    for (size_t i = 1; i < rows.size(); ++i) {
+      const Entity& re = *rows[i].entity;
+      RowValues to;
+      to[district_column] = merged[district_column];
+      if (Status s = CheckWrite(re, RowAction::kEdit, to, /*check_district=*/true);
+          !s.ok()) {
+        return Status::FromCode(s.code(),
+                                "moving this " + std::string(e->name) +
+                                    " moves its rows too, and one of them "
+                                    "cannot be: " + s.message() +
+                                    "; nothing was changed");
+      }
+      if (Status s = WriteLocal(re, rows[i].id, &to, /*validated=*/true,
+                                /*absent=*/false);
+          !s.ok()) {
+        return s;
+      }
+    }
+    if (moved != nullptr) *moved = CountRowsUnder(rows);
   }
   // A progress entry moved to a later stage (or to another product) may
   // move its product ahead (stage_follow()).
@@ -1180,6 +1228,26 @@ Status ClientStore::LiveChildren(const Entity& e, const Uuid& id,
       if (child_id.ok()) out->push_back(RowRef{link.child, *child_id});
     }
     if (!st.status().ok()) return st.status();
+  }
+  return Status();
+}
+
+Status ClientStore::DistrictChildren(const Entity& e, const Uuid& id,
+                                     std::vector<RowRef>* out) {
+  std::vector<RowRef> all;
+  if (Status s = LiveChildren(e, id, &all); !s.ok()) return s;
+  for (RowRef& r : all) {
+    // An enrolment names its producer but belongs to its workshop's
+    // district: it stays.
+    if (DistrictParentColumn(r.entity->name).empty()) continue;
+    bool follows = r.entity->name == "photo";
+    for (const ChildLink& link : LinksUnder(e)) {
+      if (link.child == r.entity && !link.by_subject &&
+          link.column == DistrictParentColumn(r.entity->name)) {
+        follows = true;
+      }
+    }
+    if (follows) out->push_back(std::move(r));
   }
   return Status();
 }

@@ -20,6 +20,7 @@
 #include "shared/hlc.h"
 #include "shared/result.h"
 #include "shared/roles.h"
+#include "shared/rows_under.h"
 #include "shared/signing.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
@@ -267,7 +268,15 @@ class ClientStore {
   // file facts (IsFileFact), an enrolment moved to another workshop while
   // it has attendance marks. A column set to the value it holds is not
   // written (no change to send, no conflict nobody meant).
-  Status Edit(std::string_view entity, const Uuid& id, const RowValues& changes);
+  //
+  // A row moved to another district takes with it the live rows whose
+  // district follows it (a producer's products, visits and photos, and
+  // theirs: DistrictParentColumn), in the same action; `moved` (may be
+  // null) gets them counted by entity. A row whose district follows a
+  // parent cannot be moved on its own (kInvalidArgument: its parent's
+  // district, not this one).
+  Status Edit(std::string_view entity, const Uuid& id, const RowValues& changes,
+              EntityCounts* moved = nullptr);
 
   // What Delete does with the live rows that hang on the row: those naming
   // it by a required reference (a producer's products, enrolments and
@@ -406,6 +415,10 @@ class ClientStore {
     Uuid id;
   };
   Status LiveChildren(const Entity& entity, const Uuid& id, std::vector<RowRef>* out);
+  // Of those, the ones whose district follows the row (their
+  // DistrictParentColumn is the link, or photos of it).
+  Status DistrictChildren(const Entity& entity, const Uuid& id,
+                          std::vector<RowRef>* out);
 
   HomePaths paths_;
   WallClock* wall_ = nullptr;

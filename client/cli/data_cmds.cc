@@ -124,7 +124,15 @@ Status RunEdit(Context& ctx, const std::vector<std::string>& args) {
   }
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  if (Status s = (*store)->Edit((*entity)->name, *id, changes); !s.ok()) return s;
+  EntityCounts moved;
+  if (Status s = (*store)->Edit((*entity)->name, *id, changes, &moved); !s.ok())
+    return s;
+  // Moved to another district, with the rows whose district follows it.
+  if (!moved.empty()) {
+    ctx.err << "kbo: moved with it to district "
+            << changes.at(std::string(kDistrictColumn)).ToDisplay() << ": "
+            << CountedRows(moved) << '\n';
+  }
   // A workshop's year or start changed: its slips said, as when recorded.
   if ((*entity)->name == "workshop" &&
       (changes.count("fiscal_year") > 0 || changes.count("start_date") > 0)) {

@@ -733,6 +733,61 @@ TEST_CASE("Store: an enrolment with marks does not move to another workshop",
             .ok());
 }
 
+TEST_CASE("Store: a producer moved to another district takes its products, "
+          "visits, photos and theirs; its enrolments stay with their "
+          "workshop; a visit is not moved on its own",
+          "[store]") {
+  testing::TempDir tmp;
+  auto store = std::move(ClientStore::Open(tmp.path())).value();
+  testing::PhraoFixture f(*store);
+  const Value producer = Value::Text(f.producer.ToString());
+  auto product = store->Record("product", {{"producer_id", producer},
+                                           {"name", T("ผ้าซิ่นตีนจก")}});
+  REQUIRE(product.ok());
+  const Value product_id = Value::Text(product->ToString());
+  auto visit = store->Record("visit", {{"producer_id", producer},
+                                       {"visited_at", T("2024-03-10T02:00:00Z")}});
+  REQUIRE(visit.ok());
+  auto progress = store->Record("progress", {{"product_id", product_id},
+                                             {"stage", T("prototype")}});
+  REQUIRE(progress.ok());
+  auto photo = store->Record("photo", {{"subject_type", T("product")},
+                                       {"subject_id", product_id},
+                                       {"sha256", Value::Text(std::string(64, 'b'))},
+                                       {"mime", T("image/jpeg")}});
+  REQUIRE(photo.ok());
+  auto mark = store->Record("attendance", f.Mark(1, "present"));
+  REQUIRE(mark.ok());
+  const auto district = [&](const char* entity, const Uuid& id) {
+    return store->Show(entity, id)->values["district_code"].ToDisplay();
+  };
+  REQUIRE(district("visit", *visit) == "5011");
+
+  // On its own, a visit follows its producer: refused, nothing written.
+  const int64_t pending = Count(*store, "SELECT COUNT(*) FROM outbox");
+  Status alone = store->Edit("visit", *visit, {{"district_code", T("5001")}});
+  CHECK(alone.code() == Code::kInvalidArgument);
+  CHECK(alone.message().find("producer's district (5011)") != std::string::npos);
+  CHECK(district("visit", *visit) == "5011");
+  CHECK(Count(*store, "SELECT COUNT(*) FROM outbox") == pending);
+
+  EntityCounts moved;
+  Status s = store->Edit("producer", f.producer, {{"district_code", T("5001")}}, &moved);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(moved == EntityCounts{{"product", 1}, {"visit", 1}, {"progress", 1}, {"photo", 1}});
+  CHECK(district("producer", f.producer) == "5001");
+  CHECK(district("product", *product) == "5001");
+  CHECK(district("visit", *visit) == "5001");
+  CHECK(district("progress", *progress) == "5001");
+  CHECK(district("photo", *photo) == "5001");
+  // The course stays where it was held.
+  CHECK(district("enrolment", f.enrolment) == "5011");
+  CHECK(district("attendance", *mark) == "5011");
+  // Now a visit may say its producer's new district (nothing changes).
+  CHECK(store->Edit("visit", *visit, {{"district_code", T("5001")}}).ok());
+}
+
 TEST_CASE("Store: a photo's file facts are the system's, not edited",
           "[store]") {
   testing::TempDir tmp;

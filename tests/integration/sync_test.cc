@@ -637,5 +637,42 @@ TEST_CASE("Sync: a revoked device is told its records are kept, kbo status "
   CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + visit + "'") == 1);
 }
 
+TEST_CASE("Sync: a producer moved to another district takes its products and "
+          "visits along, and the server takes every change",
+          "[sync][integration]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011,5001");
+  const std::string p = f.Add(officer, {"producer", "add", "--kind", "group",
+                                        "--name", "กลุ่มย้ายอำเภอ",
+                                        "--district", "5011"});
+  const std::string v = f.Add(officer, {"visit", "add", "--producer", p,
+                                        "--purpose", "ติดตาม"});
+  const std::string pr = f.Add(officer, {"product", "add", "--producer", p,
+                                         "--name", "ผ้าทอย้ายตาม"});
+  f.SyncOk(officer);
+
+  CliResult moved = f.Kbo(officer, {"edit", "producer", p, "--set",
+                                    "district_code=5001"});
+  INFO(moved.err);
+  REQUIRE(moved.exit_code == 0);
+  CHECK(moved.err.find("moved with it to district 5001: 1 product and 1 visit") !=
+        std::string::npos);
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err);
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("refused") == std::string::npos);
+  CHECK(f.ServerJson({"refused", "list"}).empty());
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + v +
+                      "' AND district_code = '5001'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM product WHERE id = '" + pr +
+                      "' AND district_code = '5001'") == 1);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  // A visit alone is not moved: exit 2, nothing written.
+  CliResult alone = f.Kbo(officer, {"edit", "visit", v, "--set",
+                                    "district_code=5011"});
+  CHECK(alone.exit_code == 2);
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+}
+
 }  // namespace
 }  // namespace kbo::testing
