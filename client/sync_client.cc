@@ -200,12 +200,12 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
       // sign-in page (a hotspot, a prepaid SIM out of data) answering in the
       // server's place. The server answers the sync's requests in JSON or
       // bytes, never HTML. Said as such, not as a damaged receipt.
-      if (LooksLikeSignInPage(*r)) {
+      if (LooksLikeSignInPage(*r, base_url_)) {
         return Status::Unavailable(
                    "the network answered " + base_url_ +
                    " with a web page, not the server: a Wi-Fi or mobile-data "
                    "sign-in page? Open a web browser, sign in (or top up), then "
-                   "sync again — everything is kept")
+                   "try again — everything is kept")
             .WithReason("sign_in_page");
       }
       const std::optional<int64_t> wait = RetryAfterMs(*r);
@@ -230,11 +230,39 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
   }
 }
 
-bool LooksLikeSignInPage(const HttpResponse& response) {
-  // 511 Network Authentication Required is a portal saying so. A redirect
-  // is not taken for one: an HTTPS redirect in front of the server (nginx's
-  // `return 301`) answers in HTML too, and is said as the HTTP status it is.
+namespace {
+// "host" of "scheme://host:port/path" in lower case (the port left out:
+// an https redirect changes it); "" for a relative reference ("/login":
+// the same host).
+std::string HostOf(std::string_view url) {
+  const size_t scheme = url.find("://");
+  if (scheme == std::string_view::npos) return "";
+  url.remove_prefix(scheme + 3);
+  url = url.substr(0, url.find_first_of("/?#"));
+  if (const size_t at = url.rfind('@'); at != std::string_view::npos) {
+    url.remove_prefix(at + 1);
+  }
+  const size_t colon = url.rfind(':');
+  if (colon != std::string_view::npos && url.find(']', colon) == std::string_view::npos) {
+    url = url.substr(0, colon);
+  }
+  return Lower(url);
+}
+}  // namespace
+
+bool LooksLikeSignInPage(const HttpResponse& response, std::string_view base_url) {
+  // 511 Network Authentication Required is a portal saying so.
   if (response.status == 511) return true;
+  // A redirect elsewhere is a hotspot sending the device to its page. One
+  // to the same host is not: an HTTPS redirect in front of the server
+  // (nginx's `return 301`) answers in HTML too, and is said as the HTTP
+  // status it is.
+  if (response.status >= 300 && response.status < 400) {
+    const std::string* location = response.Header("location");
+    if (location == nullptr) return false;
+    const std::string to = HostOf(*location);
+    return !to.empty() && to != HostOf(base_url);
+  }
   if (response.status < 200 || response.status >= 300) return false;
   const std::string* type = response.Header("content-type");
   if (type == nullptr) return false;

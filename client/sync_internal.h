@@ -52,9 +52,11 @@ inline constexpr int kMaxRedirects = 3;
 inline constexpr int kMaxConflictPages = 1000;
 
 // Whether `response` is the network's sign-in page in the server's place (a
-// 2xx text/html answer, or 511 Network Authentication Required), never the
-// server's answer to a sync request.
-bool LooksLikeSignInPage(const HttpResponse& response);
+// 2xx text/html answer, 511 Network Authentication Required, or a redirect
+// to another host than `base_url`'s: how most hotspots send a phone to
+// their page), never the server's answer to a sync request. A redirect to
+// the same host (http to https in front of the server) is not one.
+bool LooksLikeSignInPage(const HttpResponse& response, std::string_view base_url);
 
 inline constexpr const char* kRetryLater = " — everything is kept; try again later";
 

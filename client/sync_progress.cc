@@ -32,10 +32,16 @@ bool ParseU64(std::string_view text, uint64_t* out) {
   return true;
 }
 
+// "2.4 MiB"; below 1 MiB in KiB ("36 KiB", not "0.0 MiB").
 std::string MiB(uint64_t bytes) {
   char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB",
-                static_cast<double>(bytes) / (1 << 20));
+  if (bytes < (uint64_t{1} << 20)) {
+    std::snprintf(buf, sizeof buf, "%llu KiB",
+                  static_cast<unsigned long long>((bytes + 1023) / 1024));
+  } else {
+    std::snprintf(buf, sizeof buf, "%.1f MiB",
+                  static_cast<double>(bytes) / (1 << 20));
+  }
   return buf;
 }
 
@@ -208,9 +214,12 @@ std::string DescribeSummary(const SyncSummary& s) {
     }
     out += ")";
   }
-  out += s.pulled_rows == 0
-             ? ", nothing new to pull"
-             : ", pulled " + Count(s.pulled_rows, "change", "changes");
+  // A sync cut before its pull says nothing of the pull.
+  if (s.pulled_rows > 0) {
+    out += ", pulled " + Count(s.pulled_rows, "change", "changes");
+  } else if (s.pull_pages > 0) {
+    out += ", nothing new to pull";
+  }
   // Only news: a conflict the device already knew, or one that arrives
   // already resolved, is not announced again.
   if (s.new_conflicts > 0) {

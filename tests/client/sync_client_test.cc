@@ -1967,11 +1967,24 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   };
   // The server's own refusals are not pages: a 404 in HTML (a proxy's) is
   // left to the usual handling; nor is its JSON.
-  CHECK_FALSE(LooksLikeSignInPage(answer(404, "text/html")));
-  CHECK_FALSE(LooksLikeSignInPage(answer(200, "application/json")));
-  // An HTTPS redirect in front of the server is not a portal; 511 is one.
-  CHECK_FALSE(LooksLikeSignInPage(answer(301, "text/html")));
-  CHECK(LooksLikeSignInPage(answer(511, nullptr)));
+  const std::string server = "http://kbo.example.go.th:8787";
+  CHECK_FALSE(LooksLikeSignInPage(answer(404, "text/html"), server));
+  CHECK_FALSE(LooksLikeSignInPage(answer(200, "application/json"), server));
+  // An HTTPS redirect in front of the server is not a portal; 511 is one,
+  // and so is a redirect to another host (how most hotspots do it).
+  CHECK_FALSE(LooksLikeSignInPage(answer(301, "text/html"), server));
+  CHECK(LooksLikeSignInPage(answer(511, nullptr), server));
+  const auto redirect = [&](int status, const char* to) {
+    HttpResponse r = answer(status, "text/html");
+    r.headers["location"] = to;
+    return r;
+  };
+  CHECK(LooksLikeSignInPage(redirect(302, "http://10.0.0.1/login?orig=x"), server));
+  CHECK(LooksLikeSignInPage(redirect(307, "https://wifi.example.net/"), server));
+  CHECK_FALSE(LooksLikeSignInPage(
+      redirect(301, "https://KBO.example.go.th/v1/push"), server));
+  CHECK(LooksLikeSignInPage(redirect(302, "http://[fe80::1]:8080/"), server));
+  CHECK_FALSE(LooksLikeSignInPage(redirect(302, "/v1/push"), server));
 }
 
 // ---- The command line
@@ -2058,6 +2071,24 @@ TEST_CASE("UploadChunkBytes: what the link carries in a third of the read "
   CHECK(UploadChunkBytes(1, 30000) == size_t{64} << 10);
   CHECK(UploadChunkBytes(100000000, 30000) == size_t{1} << 20);
   CHECK(UploadChunkBytes(UINT64_MAX, 30000) == size_t{1} << 20);
+}
+
+TEST_CASE("DescribeSummary: a sync cut before its pull says nothing of the "
+          "pull; a small photo in KiB",
+          "[sync]") {
+  SyncSummary cut;
+  cut.pushed_sets = 15;
+  cut.pushed_rows = 30000;
+  CHECK(DescribeSummary(cut) == "pushed 15 change sets (30000 changes)");
+  cut.pull_pages = 1;
+  CHECK(DescribeSummary(cut) ==
+        "pushed 15 change sets (30000 changes), nothing new to pull");
+  SyncSummary photo;
+  photo.pull_pages = 1;
+  photo.blobs_uploaded = 1;
+  photo.blob_bytes = 36 * 1024 + 1;
+  CHECK(DescribeSummary(photo) ==
+        "nothing to push, nothing new to pull, uploaded 1 photo (37 KiB)");
 }
 
 }  // namespace
