@@ -346,11 +346,32 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   }
   Result<std::vector<CsvRecord>> parsed = ParseCsv(csv_text);
   if (!parsed.ok()) return parsed.status();
-  const std::vector<CsvRecord>& records = *parsed;
+  std::vector<CsvRecord>& records = *parsed;
   if (records.empty()) {
     return Status::InvalidArgument(
         "the file is empty; the first line must name the columns, e.g. " +
         KnownColumns(*entity));
+  }
+  // Columns a spreadsheet left at the end with no name and nothing in them
+  // (Excel's "kind,name,district," after a cleared column) are not columns.
+  {
+    size_t width = records.front().fields.size();
+    const auto blank_at = [&records](size_t i) {
+      for (const CsvRecord& r : records) {
+        if (i < r.fields.size() && !LooseText(r.fields[i]).empty()) return false;
+      }
+      return true;
+    };
+    while (width > 1 && blank_at(width - 1)) --width;
+    for (CsvRecord& r : records) {
+      if (r.fields.size() > width) {
+        bool blank_tail = true;
+        for (size_t i = width; i < r.fields.size(); ++i) {
+          blank_tail = blank_tail && LooseText(r.fields[i]).empty();
+        }
+        if (blank_tail) r.fields.resize(width);
+      }
+    }
   }
 
   // Header: field index -> column (nullptr for the id and deleted columns
@@ -365,7 +386,9 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     if (normal.empty()) {
       return Status::InvalidArgument(LinePrefix(header.line) + "column " +
                                      std::to_string(i + 1) +
-                                     " of the header has no name");
+                                     " of the header has no name (name it, "
+                                     "or delete the column in the "
+                                     "spreadsheet)");
     }
     std::optional<size_t>* system = nullptr;
     if (NamesSystemColumn(*entity, name, kIdColumn)) system = &id_field;
@@ -676,7 +699,8 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
   // decide, not a reason to leave it out.)
   if (entity->name == "enrolment") {
     std::set<std::string> with_ids;  // workshop|producer|name key of id rows
-    if (Status s = keep_rows([&](size_t i, size_t) -> Result<bool> {
+    std::map<std::string, size_t> in_file;  // the same, rows without ids
+    if (Status s = keep_rows([&](size_t i, size_t kept) -> Result<bool> {
           if (i < ids.size() && ids[i].has_value()) {
             const auto text = [&](const char* c) {
               auto it = rows[i].find(c);
@@ -694,9 +718,36 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
           }
           Result<std::optional<Uuid>> same = FindSameEnrolment(store.db(), rows[i]);
           if (!same.ok()) return same.status();
-          if (!same->has_value()) return false;
-          if (skipped) ++skipped->already_enrolled;
-          return true;
+          if (same->has_value()) {
+            if (skipped) ++skipped->already_enrolled;
+            return true;
+          }
+          // The same participant twice in the file: the same line twice is
+          // taken once; two spellings are the person's to settle (the store
+          // would name an enrolment of the earlier line, never written).
+          const auto text = [&](const char* c) {
+            auto it = rows[i].find(c);
+            return it != rows[i].end() && it->second.type() == Value::Type::kText
+                       ? it->second.text() : std::string();
+          };
+          const std::string person = PersonNameKey(text("participant_name"));
+          if (person.empty()) return false;
+          const std::string key =
+              text("workshop_id") + "|" + text("producer_id") + "|" + person;
+          auto [at, fresh] = in_file.emplace(key, kept);
+          if (fresh) return false;
+          if (rows[at->second] == rows[i]) {
+            if (skipped) ++skipped->repeated;
+            return true;
+          }
+          return Status::InvalidArgument(
+                     LinePrefix(lines[i]) + "participant_name '" +
+                     text("participant_name") + "' is on line " +
+                     std::to_string(lines[at->second]) +
+                     " too, as the same participant for the same producer and "
+                     "workshop (" + FirstDifference(rows[at->second], rows[i]) +
+                     "); keep one of the two lines")
+              .With(field::kField, "participant_name");
         });
         !s.ok()) {
       return s;

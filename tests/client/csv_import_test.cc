@@ -223,6 +223,55 @@ TEST_CASE("ImportCsv: enrolments headed in Thai", "[csv_import][csv_thai]") {
   CHECK(Text((*rows)[0], "participant_name") == "นางสมศรี ใจดี");
 }
 
+TEST_CASE("ImportCsv: one participant on two lines of a sheet: taken once "
+          "when the lines agree, refused naming both lines when they differ",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const Course c = RecordCourse(*store);
+  const std::string lead = c.workshop.ToString() + "," + c.producer.ToString() + ",";
+  ImportSkipped skipped;
+  auto same = ImportCsv(*store, "enrolment",
+                        "workshop,producer,participant\n" + lead + "นางจันทร์ ดี\n" +
+                            lead + "นางจันทร์ ดี\n",
+                        &skipped);
+  INFO(same.status().ToString());
+  REQUIRE(same.ok());
+  CHECK(same->size() == 1);
+  CHECK(skipped.repeated == 1);
+  auto two = ImportCsv(*store, "enrolment",
+                       "workshop,producer,participant\n" + lead + "มะลิ ดอกไม้\n" +
+                           lead + "นางสาวมะลิ ดอกไม้\n");
+  REQUIRE_FALSE(two.ok());
+  CHECK(two.status().code() == Code::kInvalidArgument);
+  CHECK(two.status().message().rfind("line 3: participant_name 'นางสาวมะลิ "
+                                     "ดอกไม้' is on line 2 too",
+                                     0) == 0);
+  // No id of a row never written is named.
+  CHECK(two.status().message().find("(enrolment ") == std::string::npos);
+  CHECK(LiveRows(*store, "enrolment") == 2);  // นางสมศรี and นางจันทร์
+}
+
+TEST_CASE("ImportCsv: empty unnamed columns a spreadsheet leaves at the end "
+          "are not columns; one with something in it is refused",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto ids = ImportCsv(*store, "producer",
+                       "kind,name,district,,\r\ngroup,กลุ่มหนึ่ง,5011,,\r\n"
+                       "group,กลุ่มสอง,5011, ,\r\n");
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  CHECK(ids->size() == 2);
+  auto filled = ImportCsv(*store, "producer",
+                          "kind,name,district,\r\ngroup,กลุ่มสาม,5011,x\r\n");
+  REQUIRE_FALSE(filled.ok());
+  CHECK(filled.status().message().find(
+            "column 4 of the header has no name (name it, or delete the column") !=
+        std::string::npos);
+  CHECK(LiveRows(*store, "producer") == 2);
+}
+
 TEST_CASE("ImportCsv: producers with a BOM, Thai names and typed forms",
           "[csv_import]") {
   TempDir dir;
