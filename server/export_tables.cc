@@ -37,11 +37,6 @@ Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity_name) {
 
 namespace {
 
-// Buddhist Era bounds of a fiscal year a person may ask for: the catalogue's
-// bounds of workshop.fiscal_year.
-constexpr int64_t kMinFiscalYear = 2500;
-constexpr int64_t kMaxFiscalYear = 2700;
-
 // One entity's rows with what the filter decided about each.
 struct Loaded {
   EntityTable table;
@@ -308,30 +303,9 @@ Result<ExportFilter> ParseExportFilter(std::string_view fiscal_year,
                                        std::string_view lang) {
   ExportFilter f;
   if (!fiscal_year.empty()) {
-    int64_t year = 0;
-    bool digits = fiscal_year.size() <= 6;
-    for (char c : fiscal_year) {
-      if (c < '0' || c > '9') digits = false;
-    }
-    if (digits) {
-      for (char c : fiscal_year) year = year * 10 + (c - '0');
-    }
-    if (!digits || year < kMinFiscalYear || year > kMaxFiscalYear) {
-      std::string hint;
-      if (digits && year >= 1957 && year <= 2157) {
-        hint = " (is " + std::to_string(year) + " a Western year? fiscal " +
-               "year " + std::to_string(year + 543) + " in the Buddhist Era)";
-      }
-      Status bad = Status::InvalidArgument(
-          "fiscal year must be a Buddhist Era year from " +
-          std::to_string(kMinFiscalYear) + " to " +
-          std::to_string(kMaxFiscalYear) + ", e.g. 2567, got '" +
-          std::string(fiscal_year) + "'" + hint);
-      bad.WithReason("bad_fiscal_year");
-      if (!hint.empty()) bad.With("buddhist_era", year + 543);
-      return bad;
-    }
-    f.fiscal_year = year;
+    Result<int64_t> year = ParseFiscalYear(fiscal_year);
+    if (!year.ok()) return year.status();
+    f.fiscal_year = *year;
   }
   if (!district.empty()) {
     if (FindDistrict(district) == nullptr) {

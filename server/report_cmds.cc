@@ -9,6 +9,7 @@
 
 #include "server/enrolment.h"
 #include "server/report_queries.h"
+#include "shared/entities.h"
 #include "server/storage/users.h"
 #include "shared/labels.h"
 #include "shared/sqlite/db.h"
@@ -435,12 +436,9 @@ Status Report(const std::vector<std::string>& args,
   ReportFilter filter;
   filter.scope.all = true;  // a shell on the server sees every district
   if (const std::string fy = flag("fiscal-year"); !fy.empty()) {
-    std::optional<int64_t> n = Number(fy, 2400, 2700);
-    if (!n) {
-      return Usage(usage_error, "--fiscal-year must be a Buddhist Era year "
-                                "such as 2569, not '" + fy + "'");
-    }
-    filter.fiscal_year = n;
+    Result<int64_t> n = ParseFiscalYear(fy);
+    if (!n.ok()) return Usage(usage_error, "--fiscal-year: " + n.status().message());
+    filter.fiscal_year = *n;
   }
   filter.district = flag("district");
   if (!filter.district.empty()) {
@@ -552,7 +550,14 @@ Status TargetSet(const std::vector<std::string>& args,
     if (it == p.values.end()) return std::nullopt;
     return Number(it->second, lo, hi);
   };
-  const std::optional<int64_t> fy = need("fiscal-year", 2400, 2700);
+  std::optional<int64_t> fy;
+  if (auto it = p.values.find("fiscal-year"); it != p.values.end()) {
+    Result<int64_t> year = ParseFiscalYear(it->second);
+    if (!year.ok()) {
+      return Usage(usage_error, "--fiscal-year: " + year.status().message());
+    }
+    fy = *year;
+  }
   const std::optional<int64_t> groups = need("groups", 0, 1000000);
   const std::optional<int64_t> ents = need("entrepreneurs", 0, 1000000);
   if (!fy || !groups || !ents) {

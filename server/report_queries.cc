@@ -27,8 +27,6 @@ using Json = nlohmann::ordered_json;
 constexpr int64_t kMaxDays = 366;
 constexpr int64_t kDefaultDays = 5;
 constexpr int64_t kDefaultMinDays = 4;
-constexpr int64_t kMinFiscalYear = 2400;
-constexpr int64_t kMaxFiscalYear = 2700;
 
 using storage::ReportStore;
 
@@ -74,16 +72,6 @@ std::string AddDays(const std::string& date, int64_t days) {
   std::snprintf(buf, sizeof buf, "%04d-%02d-%02d", static_cast<int>(yy),
                 static_cast<int>(mm), static_cast<int>(dd));
   return buf;
-}
-
-Status CheckFiscalYear(int64_t fy) {
-  if (fy < kMinFiscalYear || fy > kMaxFiscalYear) {
-    return Status::InvalidArgument(
-        "fiscal year " + std::to_string(fy) +
-        " is not a Buddhist Era year between 2400 and 2700 (e.g. 2569)")
-        .WithReason("bad_fiscal_year");
-  }
-  return Status();
 }
 
 // The workshop row the attendance reports start from.

@@ -49,7 +49,7 @@ struct ReportFilter {
 // Validates the filter: `district`, if set, must be a known district code
 // (kInvalidArgument otherwise); a district outside `scope` leaves an empty
 // scope (reports come back empty, not as an error). A fiscal year must lie in
-// 2400..2700 (kInvalidArgument).
+// 2500..2700 (kInvalidArgument: CheckFiscalYear).
 Result<Scope> EffectiveScope(const ReportFilter& filter);
 
 // ---- Reach ------------------------------------------------------------------
@@ -320,7 +320,7 @@ std::string AddDaysToDate(const std::string& date, int64_t days);
 
 // ---- Settings ---------------------------------------------------------------
 // Sets a fiscal year's targets (upsert). kInvalidArgument for a year outside
-// 2400..2700 or a negative count, or producers < groups + entrepreneurs.
+// 2500..2700 or a negative count, or producers < groups + entrepreneurs.
 Status SetTarget(Db& db, int64_t fiscal_year, int64_t groups,
                  int64_t entrepreneurs, int64_t producers);
 // Sets a workshop's days for a certificate (upsert). kInvalidArgument unless

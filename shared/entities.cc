@@ -938,6 +938,45 @@ std::string CountedNoun(std::string_view entity, int64_t n) {
 }
 }  // namespace
 
+Status CheckFiscalYear(int64_t year) {
+  const Entity* workshop = FindEntity("workshop");
+  const Column* column =
+      workshop != nullptr ? workshop->FindColumn("fiscal_year") : nullptr;
+  const int64_t lo = column != nullptr ? static_cast<int64_t>(column->min) : 2500;
+  const int64_t hi = column != nullptr ? static_cast<int64_t>(column->max) : 2700;
+  if (year >= lo && year <= hi) return Status();
+  const int64_t be = year + kBuddhistEraOffset;
+  const bool western = be >= lo && be <= hi;
+  Status bad = Status::InvalidArgument(
+      "fiscal year " + std::to_string(year) +
+      " is not a Buddhist Era year from " + std::to_string(lo) + " to " +
+      std::to_string(hi) + " (e.g. 2569)" +
+      (western ? "; is " + std::to_string(year) +
+                     " a Western year? It is fiscal year " + std::to_string(be) +
+                     " in the Buddhist Era"
+               : std::string()));
+  bad.WithReason("bad_fiscal_year");
+  if (western) bad.With("buddhist_era", be);
+  return bad;
+}
+
+Result<int64_t> ParseFiscalYear(std::string_view text) {
+  int64_t year = 0;
+  bool digits = !text.empty() && text.size() <= 6;
+  for (char c : text) {
+    if (c < '0' || c > '9') digits = false;
+  }
+  if (!digits) {
+    return Status::InvalidArgument("fiscal year must be a Buddhist Era year "
+                                   "such as 2569, not '" +
+                                   std::string(text) + "'")
+        .WithReason("bad_fiscal_year");
+  }
+  for (char c : text) year = year * 10 + (c - '0');
+  if (Status s = CheckFiscalYear(year); !s.ok()) return s;
+  return year;
+}
+
 std::string CountedRows(
     const std::vector<std::pair<std::string, int64_t>>& by_entity) {
   std::string out;

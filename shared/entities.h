@@ -90,6 +90,14 @@ bool RecordsUnder(const Column& column, std::string_view parent);
 inline constexpr const char* kHasChildrenReason = "has_children";
 inline constexpr std::string_view kChildrenField = "children";
 
+// A fiscal year (Buddhist Era) as a filter or a target names it: within
+// workshop.fiscal_year's bounds (2500 to 2700). kInvalidArgument, reason
+// "bad_fiscal_year", naming the bounds; a Western year (2026) is said as
+// the Buddhist Era year it is (field "buddhist_era": 2569).
+Status CheckFiscalYear(int64_t year);
+// The same of typed text: digits only.
+Result<int64_t> ParseFiscalYear(std::string_view text);
+
 // Rows counted by entity, for a person: "2 enrolments, 1 product and
 // 3 attendance marks".
 std::string CountedRows(

@@ -94,7 +94,7 @@ std::string ProblemTh(const Status& s) {
   const std::string named = code != nullptr ? "'" + *code + "'" : std::string();
   if (r == "bad_fiscal_year") {
     const int64_t* be = s.IntegerField("buddhist_era");
-    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2400 ถึง 2700 เช่น 2567" +
+    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2500 ถึง 2700 เช่น 2567" +
            (be != nullptr ? " (หมายถึงปีงบประมาณ " + std::to_string(*be) + " หรือไม่)"
                           : std::string());
   }

@@ -57,7 +57,10 @@ std::string ProblemWords(const Context& ctx, const Status& s) {
   if (ctx.lang != Lang::kTh) return s.message();
   const std::string& r = s.reason();
   if (r == "bad_fiscal_year") {
-    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2400 ถึง 2700 (เช่น 2569)";
+    const int64_t* be = s.IntegerField("buddhist_era");
+    return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2500 ถึง 2700 (เช่น 2569)" +
+           (be != nullptr ? " หมายถึงปีงบประมาณ " + std::to_string(*be) + " หรือไม่"
+                          : std::string());
   }
   if (r == "workshop_needed") return "โปรดเลือกการอบรม";
   if (r == "no_workshop") return "ไม่พบการอบรมนี้";
@@ -119,12 +122,8 @@ Result<ReportFilter> FilterOf(const Context& ctx) {
   f.scope = ctx.user().scope;
   const std::string fy = ctx.req.Query("fiscal_year");
   if (!fy.empty()) {
-    const std::optional<int64_t> year =
-        fy.size() == 4 ? ParseInt64(fy, 0, 9999) : std::nullopt;
-    if (!year) {
-      return Status::InvalidArgument("fiscal_year must be a Buddhist Era year such as 2569")
-          .WithReason("bad_fiscal_year");
-    }
+    Result<int64_t> year = ParseFiscalYear(fy);
+    if (!year.ok()) return year.status();
     f.fiscal_year = *year;
   }
   f.district = ctx.req.Query("district");
@@ -429,7 +428,8 @@ Reply SaveTargets(Context& ctx) {
                    T(ctx, "กลับไปที่รายงาน", "Back to the report") + "</a></p>"),
         403);
   }
-  const std::optional<int64_t> fy = FormNumber(ctx, "fiscal_year", 2400, 2700);
+  // Any number: SetTarget says what is wrong with a year (CheckFiscalYear).
+  const std::optional<int64_t> fy = FormNumber(ctx, "fiscal_year", 0, 999999);
   const std::optional<int64_t> g = FormNumber(ctx, "groups", 0, 1000000);
   const std::optional<int64_t> e = FormNumber(ctx, "entrepreneurs", 0, 1000000);
   const std::optional<int64_t> p = FormNumber(ctx, "producers", 0, 1000000);

@@ -5,6 +5,7 @@
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "shared/entities.h"
 #include "tests/server/report_fixture.h"
 #include "tests/server/server_fixture.h"
 #include "tests/support/server_process.h"
@@ -136,6 +137,40 @@ TEST_CASE("Report CLI: bad usage exits 2, an unknown workshop or contest 3",
   CHECK(code({"workshop", "min-days", d.course}) == 2);
   CHECK(code({"workshop", "min-days", d.course, "0"}) == 2);
   CHECK(code({"workshop", "min-days", "no-such", "3"}) == 3);
+
+  // One rule for a fiscal year everywhere (the catalogue's 2500..2700), a
+  // Western year said as its Buddhist Era year: reports, targets, exports.
+  for (std::vector<std::string> args :
+       {std::vector<std::string>{"report", "reach", "--fiscal-year", "2026"},
+        {"target", "set", "--fiscal-year", "2026", "--groups", "1",
+         "--entrepreneurs", "1"},
+        {"export", "xlsx", "--out", f.tmp.File("x.xlsx"), "--fiscal-year", "2026"}}) {
+    args.insert(args.begin(), {"--data", data});
+    CliResult r = RunServerCli(args);
+    CAPTURE(args[2]);
+    CHECK(r.exit_code == 2);
+    CHECK(r.err.find("from 2500 to 2700") != std::string::npos);
+    CHECK(r.err.find("fiscal year 2569 in the Buddhist Era") != std::string::npos);
+  }
+  CHECK(code({"report", "reach", "--fiscal-year", "2450"}) == 2);
+  CHECK(code({"export", "xlsx", "--out", f.tmp.File("y.xlsx"), "--fiscal-year",
+              "2450"}) == 2);
+}
+
+TEST_CASE("Fiscal year: the catalogue's bounds, a Western year named", "[reports]") {
+  CHECK(ParseFiscalYear("2569").value() == 2569);
+  CHECK(ParseFiscalYear("2500").ok());
+  CHECK(ParseFiscalYear("2700").ok());
+  for (const char* bad : {"2499", "2701", "", "25x9", "-2569", "2569.0", "1234567"}) {
+    CAPTURE(bad);
+    Result<int64_t> y = ParseFiscalYear(bad);
+    REQUIRE_FALSE(y.ok());
+    CHECK(y.status().reason() == "bad_fiscal_year");
+  }
+  Result<int64_t> western = ParseFiscalYear("2026");
+  REQUIRE_FALSE(western.ok());
+  CHECK(*western.status().IntegerField("buddhist_era") == 2569);
+  CHECK(CheckFiscalYear(2158).IntegerField("buddhist_era") == nullptr);
 }
 
 TEST_CASE("Report CLI: target set and workshop min-days change the reports "
