@@ -43,6 +43,13 @@ const std::map<std::string, Words, std::less<>>& WordTable() {
       {"workshops", {"การอบรม", "Workshops"}},
       {"enrolments", {"ผู้เข้าอบรม", "Participants"}},
       {"by_district", {"ตามอำเภอ", "By district"}},
+      {"province_target",
+       {"เป้าหมายเป็นของทั้งจังหวัด ตัวเลขที่เข้าถึงนับเฉพาะอำเภอนี้",
+        "the target is the whole province's; the producers reached are "
+        "counted in this district only"}},
+      {"ranks_within",
+       {"อันดับในอำเภอนี้ ไม่ใช่อันดับของจังหวัด",
+        "ranks within this district, not the province's"}},
       {"by_category", {"ตามหมวดผลิตภัณฑ์ OTOP", "By OTOP category"}},
       {"district", {"อำเภอ", "District"}},
       {"category", {"หมวด", "Category"}},
@@ -191,8 +198,12 @@ std::optional<int64_t> Number(const std::string& text, int64_t lo, int64_t hi) {
 
 void ReachText(const ReachReport& r, Lang lang, std::ostream& out) {
   auto w = [lang](const char* k) { return ReportWord(lang, k); };
-  out << w("reach") << " — " << w("fiscal_year") << " " << r.fiscal_year
-      << "\n\n";
+  out << w("reach") << " — " << w("fiscal_year") << " " << r.fiscal_year;
+  if (!r.district.empty()) {
+    out << " — " << District(lang, r.district) << "\n(" << w("province_target")
+        << ")";
+  }
+  out << "\n\n";
   out << "\t" << w("target") << "\t" << w("reached") << "\t" << w("percent")
       << "\n";
   auto line = [&](const std::string& label, int64_t target, int64_t reached) {
@@ -324,7 +335,11 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
     out << w("contest") << ": " << w("no_scores") << "\n";
     return;
   }
-  out << w("contest") << ": " << r.contest << "\n";
+  out << w("contest") << ": " << r.contest;
+  if (!r.district.empty()) {
+    out << " — " << District(lang, r.district) << " (" << w("ranks_within") << ")";
+  }
+  out << "\n";
   if (r.contests.size() > 1) {
     out << w("contests") << ": " << Join(r.contests, ", ") << "\n";
   }
@@ -345,6 +360,7 @@ void StagesText(const StageReport& r, Lang lang, std::ostream& out) {
   auto w = [lang](const char* k) { return ReportWord(lang, k); };
   out << w("stages");
   if (r.fiscal_year) out << " — " << w("fiscal_year") << " " << *r.fiscal_year;
+  if (!r.district.empty()) out << " — " << District(lang, r.district);
   out << "\n\n" << w("stage") << "\t" << w("products") << "\n";
   for (size_t i = 0; i < r.stages.size(); ++i) {
     out << NamedLabel(kbo::Stages(), lang, r.stages[i]) << "\t" << r.counts[i]
@@ -371,6 +387,7 @@ void FollowupsText(const FollowupReport& r, Lang lang, std::ostream& out) {
     out << "; " << w("visits") << " " << w("fiscal_year") << " "
         << *r.fiscal_year;
   }
+  if (!r.district.empty()) out << " — " << District(lang, r.district);
   out << "\n" << w("visits") << ": " << r.visits << "; "
       << w("producers_visited") << ": " << r.producers_visited << "; "
       << w("overdue") << ": " << r.overdue.size() << "\n\n"

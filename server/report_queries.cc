@@ -164,6 +164,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
   if (!scope.ok()) return scope.status();
   ReportStore store(db);
   ReachReport r;
+  r.district = filter.district;
   if (filter.fiscal_year.has_value()) {
     r.fiscal_year = *filter.fiscal_year;
   } else {
@@ -375,6 +376,7 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   if (!scope.ok()) return scope.status();
   ReportStore store(db);
   ContestReport r;
+  r.district = filter.district;
   Result<std::vector<std::string>> contests = store.Contests(*scope);
   if (!contests.ok()) return contests.status();
   r.contests = std::move(*contests);
@@ -453,6 +455,7 @@ Result<StageReport> Stages(Db& db, const ReportFilter& filter) {
   Result<Scope> scope = EffectiveScope(filter);
   if (!scope.ok()) return scope.status();
   StageReport r;
+  r.district = filter.district;
   r.fiscal_year = filter.fiscal_year;
   for (const Named& s : kbo::Stages()) r.stages.emplace_back(s.value);
   r.stages.emplace_back("");
@@ -494,6 +497,7 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
                                    std::string(today) + "'");
   }
   FollowupReport r;
+  r.district = filter.district;
   r.fiscal_year = filter.fiscal_year;
   r.today = std::string(today);
 
@@ -539,6 +543,7 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
 
 std::string ReachJson(const ReachReport& r) {
   Json j;
+  j["district"] = r.district.empty() ? Json() : Json(r.district);
   j["fiscal_year"] = r.fiscal_year;
   j["target"] = Json{{"group", r.target.groups},
                      {"entrepreneur", r.target.entrepreneurs},
@@ -628,6 +633,7 @@ std::string CertificatesJson(const CertificateReport& r) {
 
 std::string ContestJson(const ContestReport& r) {
   Json j;
+  j["district"] = r.district.empty() ? Json() : Json(r.district);
   j["contest"] = r.contest;
   j["contests"] = r.contests;
   Json ranking = Json::array();
@@ -654,6 +660,7 @@ std::string ContestJson(const ContestReport& r) {
 
 std::string StagesJson(const StageReport& r) {
   Json j;
+  j["district"] = r.district.empty() ? Json() : Json(r.district);
   j["fiscal_year"] = r.fiscal_year.has_value() ? Json(*r.fiscal_year) : Json();
   j["total"] = r.total;
   Json stages = Json::array();
@@ -675,6 +682,7 @@ std::string StagesJson(const StageReport& r) {
 
 std::string FollowupsJson(const FollowupReport& r) {
   Json j;
+  j["district"] = r.district.empty() ? Json() : Json(r.district);
   j["fiscal_year"] = r.fiscal_year.has_value() ? Json(*r.fiscal_year) : Json();
   j["today"] = r.today;
   j["visits"] = r.visits;

@@ -78,6 +78,10 @@ struct ReachRow {
 };
 
 struct ReachReport {
+  // The filter's district ("" for every district in scope): said in the
+  // heading and the JSON, so a page of one district is not read as the
+  // province's (a contest's ranks are then within that district).
+  std::string district;
   int64_t fiscal_year = 0;
   ReachTarget target;
   KindCounts producers;  // live producers registered in scope
@@ -202,6 +206,10 @@ struct ContestEntry {
 };
 
 struct ContestReport {
+  // The filter's district ("" for every district in scope): said in the
+  // heading and the JSON, so a page of one district is not read as the
+  // province's (a contest's ranks are then within that district).
+  std::string district;
   std::string contest;                // "" when there are no scores at all
   std::vector<std::string> contests;  // every contest with a live score in scope
   std::vector<ContestEntry> ranking;  // highest mean_total first, then name
@@ -219,6 +227,10 @@ struct StageRow {
 };
 
 struct StageReport {
+  // The filter's district ("" for every district in scope): said in the
+  // heading and the JSON, so a page of one district is not read as the
+  // province's (a contest's ranks are then within that district).
+  std::string district;
   std::optional<int64_t> fiscal_year;
   std::vector<std::string> stages;  // Stages() codes, then "" (unset)
   std::vector<int64_t> counts;      // products per stage, same order
@@ -250,6 +262,10 @@ struct OverdueFollowup {
 };
 
 struct FollowupReport {
+  // The filter's district ("" for every district in scope): said in the
+  // heading and the JSON, so a page of one district is not read as the
+  // province's (a contest's ranks are then within that district).
+  std::string district;
   std::optional<int64_t> fiscal_year;  // narrows the visit counts only
   std::string today;                   // "YYYY-MM-DD", Bangkok
   int64_t visits = 0;

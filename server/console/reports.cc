@@ -139,6 +139,11 @@ std::string District(const Context& ctx, const std::string& code) {
   return code.empty() ? W(ctx, "none") : DistrictLabel(ctx.lang, code);
 }
 
+// " — พร้าว" after a report's title when it is of one district; "".
+std::string InDistrict(const Context& ctx, const std::string& code) {
+  return code.empty() ? std::string() : " — " + DistrictLabel(ctx.lang, code);
+}
+
 std::string NamedLabel(NamedList list, const Context& ctx,
                        std::string_view code) {
   if (code.empty()) return W(ctx, "none");
@@ -297,7 +302,8 @@ Reply ReachPage(Context& ctx) {
   if (!r.ok()) return Fail(ctx, r.status());
   if (WantsJson(ctx)) return Reply::Json(ReachJson(*r));
   const std::string title =
-      W(ctx, "reach") + " " + W(ctx, "fiscal_year") + " " + Num(r->fiscal_year);
+      W(ctx, "reach") + " " + W(ctx, "fiscal_year") + " " + Num(r->fiscal_year) +
+      InDistrict(ctx, r->district);
   std::string b = "<h1>" + Escape(title) + "</h1>";
   ReportFilter shown = *f;
   shown.fiscal_year = r->fiscal_year;
@@ -698,8 +704,12 @@ Reply ContestPage(Context& ctx) {
   if (!r.ok()) return Fail(ctx, r.status());
   if (WantsJson(ctx)) return Reply::Json(ContestJson(*r));
   const std::string title =
-      W(ctx, "contest") + (r->contest.empty() ? "" : ": " + r->contest);
+      W(ctx, "contest") + (r->contest.empty() ? "" : ": " + r->contest) +
+      InDistrict(ctx, r->district);
   std::string b = "<h1>" + Escape(title) + "</h1>";
+  if (!r->district.empty()) {
+    b += "<p class=\"report-note\">" + Escape(W(ctx, "ranks_within")) + "</p>";
+  }
   ReportFilter shown = *f;
   shown.contest = r->contest;
   b += FilterForm(ctx, "/reports/contest", shown, false, false, true);
@@ -758,7 +768,8 @@ Reply StagesPage(Context& ctx) {
   const std::string title =
       W(ctx, "stages") +
       (r->fiscal_year ? " " + W(ctx, "fiscal_year") + " " + Num(*r->fiscal_year)
-                      : std::string());
+                      : std::string()) +
+      InDistrict(ctx, r->district);
   std::string b = "<h1>" + Escape(title) + "</h1>";
   b += FilterForm(ctx, "/reports/stages", *f, true, false, false);
   std::vector<ChartBar> bars;
@@ -793,7 +804,7 @@ Reply FollowupsPage(Context& ctx) {
   Result<FollowupReport> r = Followups(ctx.store.db(), *f, Today(ctx));
   if (!r.ok()) return Fail(ctx, r.status());
   if (WantsJson(ctx)) return Reply::Json(FollowupsJson(*r));
-  const std::string title = W(ctx, "followups");
+  const std::string title = W(ctx, "followups") + InDistrict(ctx, r->district);
   std::string b = "<h1>" + Escape(title) + "</h1>";
   b += FilterForm(ctx, "/reports/followups", *f, true, false, false);
   b += "<p class=\"report-note\">" +

@@ -133,6 +133,29 @@ TEST_CASE("Console reports: a mark with a conflict not decided is starred in "
   CHECK(Has(certs.body, "/conflicts?status=open"));
 }
 
+TEST_CASE("Console reports: a report of one district says so in its title; "
+          "a contest's ranks are said to be the district's",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("office");
+  Reply contest = b.Get("/reports/contest", {{"district", "5011"}});
+  REQUIRE(contest.status == 200);
+  CHECK(Has(contest.body, " — พร้าว</h1>"));
+  CHECK(Has(contest.body, "อันดับในอำเภอนี้ ไม่ใช่อันดับของจังหวัด"));
+  Reply all = b.Get("/reports/contest");
+  REQUIRE(all.status == 200);
+  CHECK_FALSE(Has(all.body, "อันดับในอำเภอนี้"));
+  for (const char* page : {"/reports/reach", "/reports/stages", "/reports/followups"}) {
+    CAPTURE(page);
+    Reply r = b.Get(page, {{"district", "5011"}});
+    REQUIRE(r.status == 200);
+    CHECK(Has(r.body, " — พร้าว</h1>"));
+    CHECK(json::parse(b.Get(std::string("/api") + (page + 0), {{"district", "5011"}}).body)
+              ["district"] == "5011");
+  }
+}
+
 TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
           "the user",
           "[reports][console]") {

@@ -47,6 +47,24 @@ TEST_CASE("Report CLI: each report as JSON for scripts and as Thai text by "
   CHECK(j["fiscal_year"] == 2569);  // the latest workshop's year
   CHECK(j["reached"]["total"] == 20);
   CHECK(j["reached"]["group"] == 8);
+  // Said as one district's, not the province's.
+  CHECK(j["district"] == "5011");
+  CHECK(json::parse(reach.out)["district"].is_null());
+  CliResult phrao_text = run({"report", "reach", "--district", "5011", "--lang", "en"});
+  REQUIRE(phrao_text.exit_code == 0);
+  CHECK(Contains(phrao_text.out, "Producers reached — Fiscal year 2569 — Phrao\n"
+                                 "(the target is the whole province's"));
+  CliResult phrao_contest =
+      run({"report", "contest", "--district", "5011", "--lang", "en"});
+  REQUIRE(phrao_contest.exit_code == 0);
+  CHECK(Contains(phrao_contest.out, " — Phrao (ranks within this district, not the "
+                              "province's)"));
+  CHECK(json::parse(run({"report", "contest", "--district", "5011", "--json"}).out)
+            ["district"] == "5011");
+  CHECK(Contains(run({"report", "stages", "--district", "5011", "--lang", "en"}).out,
+                 " — Phrao\n"));
+  CHECK(Contains(run({"report", "followups", "--district", "5011", "--lang", "en"}).out,
+                 " — Phrao\n"));
 
   CliResult text = run({"report", "reach", "--fiscal-year", "2569"});
   REQUIRE(text.exit_code == 0);
