@@ -33,9 +33,10 @@ ExportCell TextOrEmpty(std::string text) {
   return text.empty() ? ExportCell::Empty() : ExportCell::Text(std::move(text));
 }
 
+// One decimal, as the reports and the console print a rate ("85.7%").
 std::string PercentText(double fraction) {
   char buf[16];
-  std::snprintf(buf, sizeof buf, "%.0f%%", std::round(fraction * 100));
+  std::snprintf(buf, sizeof buf, "%.1f%%", fraction * 100);
   return buf;
 }
 

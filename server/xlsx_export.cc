@@ -178,7 +178,7 @@ Status WriteXlsx(const std::vector<ExportSheet>& sheets,
   format_set_text_wrap(header);
   format_set_align(header, LXW_ALIGN_VERTICAL_TOP);
   lxw_format* percent = workbook_add_format(wb.get());
-  format_set_num_format(percent, "0%");
+  format_set_num_format(percent, "0.0%");  // as the reports: 85.7%
   // Text cells keep the Text number format too, so a person editing a
   // phone number in Excel does not turn it into a number either.
   lxw_format* text = workbook_add_format(wb.get());

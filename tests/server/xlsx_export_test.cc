@@ -272,7 +272,7 @@ TEST_CASE("CSV export: people's files by default, machines' with raw",
   CHECK_THAT(ReadFile(dir + "/attendance_grid.csv"),
              Catch::Contains("นางสมศรี ใจดี,กลุ่มทอผ้าบ้านป่าตุ้ม,ขาด,มา,สาย,ลา,มา,3"));
   CHECK_THAT(ReadFile(dir + "/attendance_grid.csv"),
-             Catch::Contains(",0%,100%,"));
+             Catch::Contains(",0.0%,100.0%,"));
   CHECK_THAT(ReadFile(dir + "/contest_ranking.csv"),
              Catch::Contains("KBO CM CONTEST 2567,1,ผ้าซิ่นตีนจก"));
 
