@@ -11,6 +11,7 @@
 #include "server/storage/report_store.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
+#include "shared/name_match.h"
 
 // How the reports read the store (see the header for the rules): the
 // queries are storage::ReportStore's (server/storage/report_store.h: the
@@ -379,17 +380,28 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   r.district = filter.district;
   Result<std::vector<std::string>> contests = store.Contests(*scope);
   if (!contests.ok()) return contests.status();
-  r.contests = std::move(*contests);
-  r.contest = filter.contest;
-  if (r.contest.empty()) {
-    if (r.contests.empty()) return r;
-    r.contest = r.contests.front();
-  } else if (std::find(r.contests.begin(), r.contests.end(), r.contest) ==
-             r.contests.end()) {
-    return Status::NotFound("no scores for contest '" + r.contest + "'")
-        .WithReason("no_scores")
-        .With("contest", r.contest);
+  // One contest however its name was typed (spacing, ASCII case: devices
+  // offline typed it before either had seen the other's): its spellings by
+  // LooseNameKey, the first (in name order) naming it.
+  std::map<std::string, std::vector<std::string>> spellings;
+  for (std::string& name : *contests) {
+    std::vector<std::string>& group = spellings[LooseNameKey(name)];
+    if (group.empty()) r.contests.push_back(name);
+    group.push_back(std::move(name));
   }
+  const std::vector<std::string>* chosen = nullptr;
+  if (filter.contest.empty()) {
+    if (r.contests.empty()) return r;
+    chosen = &spellings[LooseNameKey(r.contests.front())];
+  } else if (auto it = spellings.find(LooseNameKey(filter.contest));
+             it != spellings.end()) {
+    chosen = &it->second;
+  } else {
+    return Status::NotFound("no scores for contest '" + filter.contest + "'")
+        .WithReason("no_scores")
+        .With("contest", filter.contest);
+  }
+  r.contest = chosen->front();
 
   struct Sum {
     ContestEntry entry;
@@ -399,9 +411,17 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
     std::set<std::string> judges;
   };
   std::map<std::string, Sum> sums;
-  Result<std::vector<storage::ScoreRow>> scores = store.Scores(*scope, r.contest);
-  if (!scores.ok()) return scores.status();
-  for (const storage::ScoreRow& score : *scores) {
+  std::vector<storage::ScoreRow> scores;
+  for (const std::string& spelling : *chosen) {
+    Result<std::vector<storage::ScoreRow>> some = store.Scores(*scope, spelling);
+    if (!some.ok()) return some.status();
+    for (storage::ScoreRow& row : *some) scores.push_back(std::move(row));
+  }
+  // A judge scores a product once: two spellings of the contest (or of
+  // the judge) by one judge for one product count once, the first spelling's.
+  std::set<std::pair<std::string, std::string>> scored;
+  for (const storage::ScoreRow& score : scores) {
+    if (!scored.emplace(score.product_id, LooseNameKey(score.judge)).second) continue;
     Sum& sum = sums[score.product_id];
     if (sum.scores == 0) {
       sum.entry.product_id = score.product_id;

@@ -628,6 +628,58 @@ TEST_CASE("Reports: a mark with a conflict the office has not decided is "
   CHECK(g->disputed_marks == 0);
 }
 
+TEST_CASE("Reports: a contest typed two ways on two devices is one contest; "
+          "a judge's score of a product counts once",
+          "[reports]") {
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  ReportFilter filter = Filter(PhraoScope(), std::nullopt);
+  filter.contest = d.contest;
+  auto before = Contest(db, filter);
+  REQUIRE(before.ok());
+  REQUIRE_FALSE(before->ranking.empty());
+  const ContestEntry top = before->ranking.front();
+  // A score of the top product written "kbo cm contest 2569" on another
+  // device, by a new judge (counted), and again by a judge who scored it
+  // (one score per judge: not counted twice).
+  const ScoreModel* judged = nullptr;
+  for (const auto& sc : d.scores) {
+    if (sc.product_id == top.product_id && sc.contest == d.contest && !sc.deleted) {
+      judged = &sc;
+    }
+  }
+  REQUIRE(judged != nullptr);
+  auto insert = [&](const std::string& id, const std::string& judge) {
+    InsertRow(db, "contest_score",
+              {{"id", Tx(id)}, {"product_id", Tx(top.product_id)},
+               {"contest", Tx("kbo cm  contest 2569")}, {"judge", Tx(judge)},
+               {"identity", In(20)}, {"uniqueness", In(20)}, {"quality", In(20)},
+               {"packaging", In(20)}, {"marketability", In(20)},
+               {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
+  };
+  insert("spelt-1", "กรรมการใหม่");
+  insert("spelt-2", judged->judge);
+  filter.contest = "KBO CM Contest 2569";  // as a person types it
+  auto r = Contest(db, filter);
+  INFO(r.status().ToString());
+  REQUIRE(r.ok());
+  CHECK(r->contest == d.contest);
+  CHECK(std::count(r->contests.begin(), r->contests.end(), d.contest) == 1);
+  CHECK(std::find(r->contests.begin(), r->contests.end(), "kbo cm  contest 2569") ==
+        r->contests.end());
+  const ContestEntry* now = nullptr;
+  for (const ContestEntry& e : r->ranking) {
+    if (e.product_id == top.product_id) now = &e;
+  }
+  REQUIRE(now != nullptr);
+  CHECK(now->judges.size() == top.judges.size() + 1);
+  CHECK(std::count(now->judges.begin(), now->judges.end(), "กรรมการใหม่") == 1);
+  CHECK(now->mean_total ==
+        Approx((top.mean_total * static_cast<double>(top.judges.size()) + 100) /
+               static_cast<double>(top.judges.size() + 1)));
+}
+
 TEST_CASE("Reports: the contest ranks products by the criteria total "
           "averaged over judges, judges listed",
           "[reports]") {
