@@ -16,7 +16,8 @@
 namespace kbo::server {
 
 Result<EntityTable> ReadEntityTable(Db& db, std::string_view entity_name) {
-  const Entity* entity = FindEntity(entity_name);
+  // "producers" as well as "producer" (kbo-server list, as kbo list).
+  const Entity* entity = FindEntityByWord(entity_name);
   if (entity == nullptr) {
     std::string known;
     for (const Entity& e : Catalogue()) {

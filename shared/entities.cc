@@ -908,6 +908,20 @@ const std::vector<Entity>& Catalogue() {
   return *catalogue;
 }
 
+const Entity* FindEntityByWord(std::string_view word) {
+  std::string normal(word);
+  for (char& c : normal) {
+    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    if (c == '-') c = '_';
+  }
+  if (const Entity* e = FindEntity(normal)) return e;
+  if (normal.size() > 1 && normal.back() == 's') {
+    normal.pop_back();
+    return FindEntity(normal);
+  }
+  return nullptr;
+}
+
 const Entity* FindEntity(std::string_view name) {
   for (const Entity& e : Catalogue()) {
     if (e.name == name) return &e;

@@ -72,6 +72,9 @@ struct Entity {
 const std::vector<Entity>& Catalogue();
 // nullptr if unknown.
 const Entity* FindEntity(std::string_view name);
+// As a person types an entity on a command line: ASCII case and '-' for
+// '_' aside, singular or with a plural 's' ("producers", "Contest-Scores").
+const Entity* FindEntityByWord(std::string_view word);
 
 // An entity's name with its article, for messages: "a producer",
 // "an enrolment", "an attendance".

@@ -139,16 +139,7 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
 }
 
 Result<const Entity*> EntityArg(std::string_view name) {
-  std::string normal(name);
-  for (char& c : normal) {
-    if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
-    if (c == '-') c = '_';
-  }
-  if (const Entity* e = FindEntity(normal)) return e;
-  if (normal.size() > 1 && normal.back() == 's') {
-    normal.pop_back();
-    if (const Entity* e = FindEntity(normal)) return e;
-  }
+  if (const Entity* e = FindEntityByWord(name)) return e;
   std::string known;
   for (const Entity& e : Catalogue()) {
     if (!known.empty()) known += ", ";

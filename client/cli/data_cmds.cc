@@ -271,6 +271,11 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   Result<const Entity*> entity = EntityArg(parsed.positional[0]);
   if (!entity.ok()) return entity.status();
   const std::string& path = parsed.positional[1];
+  if (IsDirectory(path)) {
+    return Status::InvalidArgument(path + " is a folder; name the CSV file in it "
+                                          "(kbo import " +
+                                   std::string((*entity)->name) + " FILE.csv)");
+  }
   Result<std::string> text = ReadFileBounded(path, kMaxImportBytes);
   if (!text.ok()) {
     switch (text.status().code()) {

@@ -848,6 +848,11 @@ TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
     CHECK(kbo.Run({"import", "producers", kbo.File("absent.csv")}).exit_code ==
           3);
   }
+  SECTION("a folder is not a file: exit 2, said") {
+    const CliResult dir = kbo.Run({"import", "producers", kbo.File("")});
+    CHECK(dir.exit_code == 2);
+    CHECK(dir.err.find("is a folder; name the CSV file in it") != std::string::npos);
+  }
 }
 
 TEST_CASE("kbo: a workshop's fiscal year its start is not in, and a mark for a day after today, are recorded with a warning", "[cli]") {

@@ -246,6 +246,11 @@ TEST_CASE(
   CliResult rows = RunServerCli({"--data", data, "list", "producer", "--json"});
   REQUIRE(rows.exit_code == 0);
   CHECK(json::parse(rows.out).size() == kDevices * kSets * kRows);
+  // The plural, as kbo takes it.
+  CliResult plural = RunServerCli({"--data", data, "list", "Producers", "--json"});
+  REQUIRE(plural.exit_code == 0);
+  CHECK(plural.out == rows.out);
+  CHECK(RunServerCli({"--data", data, "list", "producerz"}).exit_code == 2);
 }
 
 TEST_CASE(
