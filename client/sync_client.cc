@@ -170,7 +170,8 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
                                       std::string body,
                                       std::string_view content_type,
                                       size_t max_response_bytes,
-                                      Headers extra_headers, bool sign) {
+                                      Headers extra_headers, bool sign,
+                                      bool retry) {
   HttpRequest req;
   req.method = std::string(method);
   req.path = std::move(path);
@@ -221,7 +222,7 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
       return Status::FromCode(r.status().code(),
                               base_url_ + ": " + r.status().message());
     }
-    if (attempt >= options_.retry_backoff_ms.size()) {
+    if (!retry || attempt >= options_.retry_backoff_ms.size()) {
       return Status::Unavailable("cannot reach " + base_url_ + ": " +
                                  r.status().message() + kRetryLater);
     }

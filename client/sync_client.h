@@ -458,10 +458,14 @@ class SyncClient {
   void Sleep(int64_t ms) const;
   // Sends a request with `extra_headers`, signed unless `sign` is false,
   // with the retry policy of SyncOptions.
+  // A network failure is tried again (options_.retry_backoff_ms) unless
+  // `retry` is false: then it is returned at once (a photo chunk, whose
+  // caller asks the server what arrived before sending anything again).
   Result<HttpResponse> Call(std::string_view method, std::string path,
                             std::string body, std::string_view content_type,
                             size_t max_response_bytes,
-                            Headers extra_headers = {}, bool sign = true);
+                            Headers extra_headers = {}, bool sign = true,
+                            bool retry = true);
   // The Status for a non-2xx answer to `what` ("the push of change set 3").
   Status Refusal(const HttpResponse& response, std::string_view what);
   Status PullConflicts(const Enrolment& e, SyncSummary* summary);

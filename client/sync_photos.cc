@@ -251,6 +251,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     if (Status s = save(received, false, ""); !s.ok()) return s;
   }
   int mismatches = 0;
+  int lost_answers = 0;   // chunks whose answer did not come
   uint64_t sent_now = 0;  // this photo's bytes sent by this sync
   while (received < total && !complete) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(
@@ -263,8 +264,44 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
         path + "?offset=" + std::to_string(received) +
             "&total=" + std::to_string(total),
         std::string(chunk), "application/octet-stream", protocol::kMaxJsonBytes,
-        {{protocol::kChunkHashHeader, HexEncode(Sha256(chunk))}});
-    if (!put.ok()) return put.status();
+        {{protocol::kChunkHashHeader, HexEncode(Sha256(chunk))}}, /*sign=*/true,
+        /*retry=*/false);
+    if (!put.ok()) {
+      // The answer did not come (a timeout, a reset): the chunk may well
+      // have arrived. What the server holds is asked (a small answer, tried
+      // again as any request) before a byte is sent again, and the upload
+      // goes on from there: a chunk that arrived is not sent twice.
+      if (put.status().code() != Code::kUnavailable || ++lost_answers > kMaxRedirects) {
+        return put.status();
+      }
+      Result<HttpResponse> asked = Call("GET", path, "", "", protocol::kMaxJsonBytes);
+      if (!asked.ok()) return asked.status();
+      uint64_t held = 0;
+      if (asked->status >= 200 && asked->status < 300) {
+        Result<wire::BlobState> state = wire::ParseBlobState(asked->body);
+        if (!state.ok()) {
+          return Status::Corruption(base_url_ + " answered the state of " + what +
+                                    " wrongly: " + state.status().message());
+        }
+        held = std::min(state->received, total);
+        complete = state->complete;
+      } else if (asked->status != 404) {
+        return Refusal(*asked, "the state of " + what);
+      }
+      if (held >= received + n) {  // this chunk arrived: sent once
+        if (summary != nullptr) summary->blob_bytes += n;
+        sent_now += n;
+      }
+      // The link is slower than measured: smaller chunks from here. Only
+      // answers lost with nothing gained count towards giving up.
+      upload_rate_ /= 2;
+      if (held > received) lost_answers = 0;
+      photo_done_ = photo_done_ - std::min(received, photo_done_) + held;
+      received = held;
+      if (Status s = save(received, false, ""); !s.ok()) return s;
+      Progress(SyncPhase::kPhotos, photo_done_, photo_total_);
+      continue;
+    }
     if (put->status >= 200 && put->status < 300) {
       Result<wire::BlobState> state = wire::ParseBlobState(put->body);
       if (!state.ok()) {

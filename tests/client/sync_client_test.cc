@@ -1841,6 +1841,28 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
         d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NOT NULL") ==
         1);
   }
+  SECTION("a chunk whose answer is lost is asked about, not sent again") {
+    int gets = 0;
+    d.fake->handler = [inner = d.fake->handler, &d, &puts,
+                       &gets](const HttpRequest& req) {
+      if (req.method == "GET") ++gets;
+      HttpResponse r = inner(req);
+      if (req.method == "PUT" && puts == 2) d.fake->lost_answers = 1;
+      return r;
+    };
+    SyncClient client(*d.store, d.Options());
+    SyncSummary summary;
+    Status s = client.UploadBlobs(&summary);
+    INFO(s.ToString());
+    REQUIRE(s.ok());
+    CHECK(held == jpeg);
+    // Four chunks as in one go, each sent once; one GET asked what arrived
+    // (and one before the first chunk).
+    CHECK(puts == 4);
+    CHECK(gets == 2);
+    CHECK(summary.blob_bytes == jpeg.size());
+    CHECK(summary.blobs_uploaded == 1);
+  }
   SECTION("offset_mismatch resumes from the server's position") {
     held = jpeg.substr(0, protocol::kBlobChunkBytes);
     // The client believes nothing was sent, and the server's GET lies low:
