@@ -40,7 +40,8 @@ class HttplibTransport final : public HttpTransport {
       case httplib::Error::Write:
         return "the connection broke or stalled while sending";
       case httplib::Error::SSLConnection:
-        return "the TLS (https) connection failed";
+        return "the TLS (https) connection failed (a server without TLS is "
+               "reached with http://, not https://)";
       case httplib::Error::SSLServerVerification:
         return "the server's TLS certificate is not trusted";
       case httplib::Error::SSLLoadingCerts:

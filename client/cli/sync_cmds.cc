@@ -154,6 +154,15 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
                                 " (kept; the next sync goes on from there)");
     }
     if (!on_failure.empty()) ctx.after_error.push_back(on_failure);
+    // Refused at another address than the enrolled one: perhaps another
+    // server altogether.
+    if (client.refused_by_server() && !options.server_url.empty() &&
+        options.server_url != enrolled_url) {
+      ctx.after_error.push_back(
+          "this device is enrolled with " + enrolled_url +
+          "; --server reaches that same server at another address, not "
+          "another server (enrolling with another server: kbo enroll)");
+    }
     return ForExit(client, r.status());
   }
   ctx.out << "synced with " << url << ": " << DescribeSummary(*r) << '\n';

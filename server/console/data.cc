@@ -274,7 +274,8 @@ Reply EntityRows(Context& ctx) {
          Escape(DistrictLabel(lang, d.code)) + "</option>";
   }
   b += "</select></label>";
-  if (entity_name == "workshop" || e->FindColumn("workshop_id") != nullptr) {
+  if (entity_name == "workshop" || entity_name == "visit" ||
+      e->FindColumn("workshop_id") != nullptr) {
     b += "<label>" + Escape(ColumnLabel(lang, "workshop", "fiscal_year")) +
          "<input name=\"fiscal_year\" inputmode=\"numeric\" size=\"5\" value=\"" +
          Escape(f.fiscal_year) + "\"></label>";

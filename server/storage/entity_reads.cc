@@ -75,6 +75,26 @@ Result<std::vector<std::vector<Value>>> EntityReads::RowPage(
           " AND t.workshop_id IN (SELECT id FROM workshop WHERE fiscal_year "
           "= ?)";
       binds.push_back(q.fiscal_year);
+    } else if (entity_name == "visit") {
+      // Made in that fiscal year, by its Bangkok date (as the exports and
+      // the follow-ups report count it): 1 October 00:00 Bangkok is
+      // 30 September 17:00 UTC. visited_at is canonical ISO 8601 UTC, so
+      // text order is time order.
+      int64_t be = 0;
+      for (char c : q.fiscal_year) {
+        if (c < '0' || c > '9' || be > 100000) {
+          be = -1;
+          break;
+        }
+        be = be * 10 + (c - '0');
+      }
+      if (be > 543 + 1) {
+        where += " AND t.visited_at >= ? AND t.visited_at < ?";
+        binds.push_back(std::to_string(be - 544) + "-09-30T17:00:00Z");
+        binds.push_back(std::to_string(be - 543) + "-09-30T17:00:00Z");
+      } else {
+        where += " AND 1 = 0";  // no such year
+      }
     }
   }
   if (!q.name_contains.empty() && !q.name_column.empty()) {

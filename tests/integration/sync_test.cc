@@ -674,5 +674,32 @@ TEST_CASE("Sync: a producer moved to another district takes its products and "
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
 }
 
+TEST_CASE("Sync: https:// to a server without TLS says to use http://, "
+          "everything kept",
+          "[sync][integration]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  f.Add(officer, {"producer", "add", "--kind", "group", "--name", "กลุ่มทดสอบ",
+                  "--district", "5011"});
+  std::string https = f.url();
+  REQUIRE(https.rfind("http://", 0) == 0);
+  https.insert(4, "s");
+  CliResult r = f.Kbo(officer, {"sync", "--server", https});
+  INFO(r.err);
+  CHECK(r.exit_code == 4);
+  CHECK(r.err.find("reached with http://, not https://") != std::string::npos);
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 1);
+
+  // Another server altogether: refused, and said which one it is enrolled
+  // with.
+  Field other;
+  CliResult elsewhere = f.Kbo(officer, {"sync", "--server", other.url()});
+  INFO(elsewhere.err);
+  CHECK(elsewhere.exit_code == 5);
+  CHECK(elsewhere.err.find("this device is enrolled with " + f.url()) !=
+        std::string::npos);
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 1);
+}
+
 }  // namespace
 }  // namespace kbo::testing
