@@ -288,6 +288,26 @@ Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view c
   if (c->type == ColumnType::kEnum) {
     return ParseCellText(*e, *c, EnumCodeOfName(*c, text));
   }
+  // DEL and the C1 controls (U+0080..U+009F: U+009B starts a terminal's
+  // escape sequence, as ESC does) have no business in typed text either.
+  // Refused here, where a person types or pastes a value (the CLI, a CSV
+  // file), not in the merge's validation, which rows stored before must
+  // still pass.
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto b = static_cast<uint8_t>(text[i]);
+    const bool c1 = b == 0xC2 && i + 1 < text.size() &&
+                    static_cast<uint8_t>(text[i + 1]) >= 0x80 &&
+                    static_cast<uint8_t>(text[i + 1]) <= 0x9F;
+    if (b == 0x7F || c1) {
+      // U+0080..U+009F is C2 80..C2 9F: the code is the second byte.
+      const unsigned code = b == 0x7F ? 0x7Fu : static_cast<uint8_t>(text[i + 1]);
+      return Status::InvalidArgument(std::string(column) +
+                                     " contains a control character (code " +
+                                     std::to_string(code) +
+                                     "); only tab and line breaks are allowed")
+          .With(field::kField, std::string(column));
+    }
+  }
   return ParseCellText(*e, *c, text);
 }
 

@@ -848,6 +848,18 @@ TEST_CASE("kbo: import is all or nothing and names the line", "[cli]") {
     CHECK(kbo.Run({"import", "producers", kbo.File("absent.csv")}).exit_code ==
           3);
   }
+  SECTION("DEL and C1 controls in a typed value: exit 2, nothing written") {
+    for (const char* name : {"กลุ่ม\x7f", "กลุ่ม\xc2\x9bทดสอบ"}) {
+      const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name",
+                                   name, "--district", "5011"});
+      CHECK(r.exit_code == 2);
+      CHECK(r.err.find("contains a control character") != std::string::npos);
+    }
+    CHECK(kbo.Run({"producer", "add", "--kind", "group", "--name",
+                   "กลุ่ม\xc2\xa0ทดสอบ", "--district", "5011"})
+              .exit_code == 0);  // U+00A0 is a space, not a control
+    CHECK(kbo.Json({"list", "producer", "--json"}).size() == 1);
+  }
   SECTION("a folder is not a file: exit 2, said") {
     const CliResult dir = kbo.Run({"import", "producers", kbo.File("")});
     CHECK(dir.exit_code == 2);
