@@ -296,6 +296,17 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
             << " after this device's clock; recorded as given (kbo edit "
                "corrects it)\n";
   }
+  // More than ten years back: a visit from an old notebook is fine, a 1970
+  // one a slip of the keyboard. Said, recorded as given.
+  constexpr int64_t kTenYearsMs = 3653 * kDayMs;
+  if (given_at.has_value() &&
+      (*store)->wall().NowMillis() - *given_at > kTenYearsMs) {
+    const int64_t years =
+        ((*store)->wall().NowMillis() - *given_at) / (kDayMs * 365);
+    ctx.err << "kbo: warning: that time is over " << years
+            << " years before this device's clock; recorded as given (kbo "
+               "edit corrects it)\n";
+  }
   ctx.out << id->ToString() << '\n';
   if (spec.entity == "progress") ReportStageFollow(ctx, (*store)->stage_follow());
   return Status();
