@@ -202,11 +202,21 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
       // server's place. The server answers the sync's requests in JSON or
       // bytes, never HTML. Said as such, not as a damaged receipt.
       if (LooksLikeSignInPage(*r, base_url_)) {
+        // Sent on elsewhere: where, since it may be the server's own new
+        // address rather than a hotspot's page.
+        const std::string* to = r->status >= 300 && r->status < 400
+                                    ? r->Header("location")
+                                    : nullptr;
         return Status::Unavailable(
                    "the network answered " + base_url_ +
                    " with a web page, not the server: a Wi-Fi or mobile-data "
                    "sign-in page? Open a web browser, sign in (or top up), then "
-                   "try again — everything is kept")
+                   "try again — everything is kept" +
+                   (to != nullptr
+                        ? " (it sent the request on to " + to->substr(0, 200) +
+                              "; if that is the server's new address, sync with "
+                              "--server at it)"
+                        : std::string()))
             .WithReason("sign_in_page");
       }
       const std::optional<int64_t> wait = RetryAfterMs(*r);

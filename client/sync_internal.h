@@ -47,6 +47,10 @@ inline constexpr size_t kMaxRequestedBytes = wire::kMaxMissingBlobs * 39 + 64;
 // A server that keeps redirecting the push (sequence_gap) or the upload
 // (offset_mismatch) is broken; stop rather than loop.
 inline constexpr int kMaxRedirects = 3;
+// Photo chunks in a row whose answer did not come and that gained nothing
+// (the server held no more when asked): then the upload stops, everything
+// kept, for the next sync.
+inline constexpr int kMaxLostAnswers = 3;
 // Conflict list pages per sync: a guard against a server whose feed never
 // ends. (Pull pages need none: each must move the cursor, VerifyPullPage.)
 inline constexpr int kMaxConflictPages = 1000;

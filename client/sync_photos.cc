@@ -271,7 +271,8 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       // have arrived. What the server holds is asked (a small answer, tried
       // again as any request) before a byte is sent again, and the upload
       // goes on from there: a chunk that arrived is not sent twice.
-      if (put.status().code() != Code::kUnavailable || ++lost_answers > kMaxRedirects) {
+      if (put.status().code() != Code::kUnavailable ||
+          ++lost_answers > kMaxLostAnswers) {
         return put.status();
       }
       Result<HttpResponse> asked = Call("GET", path, "", "", protocol::kMaxJsonBytes);
@@ -292,9 +293,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
         if (summary != nullptr) summary->blob_bytes += n;
         sent_now += n;
       }
-      // The link is slower than measured: smaller chunks from here. Only
-      // answers lost with nothing gained count towards giving up.
-      upload_rate_ /= 2;
+      // The link is slower than measured: `n` bytes took longer than the
+      // read timeout, so the rate is below n per timeout; half that, for
+      // smaller chunks from here. Only answers lost with nothing gained
+      // count towards giving up.
+      upload_rate_ = static_cast<uint64_t>(n) * 1000 /
+                     static_cast<uint64_t>(std::max<int64_t>(options_.timeouts.read_ms, 1)) / 2;
       if (held > received) lost_answers = 0;
       photo_done_ = photo_done_ - std::min(received, photo_done_) + held;
       received = held;

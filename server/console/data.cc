@@ -198,12 +198,20 @@ Reply EntityRows(Context& ctx) {
   q.stage = f.stage;
   q.workshop = f.workshop;
   if (!f.fiscal_year.empty()) {
-    if (f.fiscal_year.size() != 4 ||
-        f.fiscal_year.find_first_not_of("0123456789") != std::string::npos) {
-      return BadInput(ctx, T(lang, "ปีงบประมาณเป็นปี พ.ศ. 4 หลัก เช่น 2569",
-                             "The fiscal year is a Buddhist Era year, e.g. 2569"));
+    // The one rule of a fiscal year (shared/entities.h), a Western year
+    // named as its Buddhist Era year.
+    Result<int64_t> year = ParseFiscalYear(f.fiscal_year);
+    if (!year.ok()) {
+      const int64_t* be = year.status().IntegerField("buddhist_era");
+      return BadInput(
+          ctx, lang == Lang::kTh
+                   ? "ปีงบประมาณเป็นปี พ.ศ. ระหว่าง 2500 ถึง 2700 เช่น 2569" +
+                         (be != nullptr ? " (หมายถึงปีงบประมาณ " +
+                                              std::to_string(*be) + " หรือไม่)"
+                                        : std::string())
+                   : year.status().message());
     }
-    q.fiscal_year = f.fiscal_year;
+    q.fiscal_year = std::to_string(*year);
   }
   const std::string_view name_col = NameColumn(*e);
   // A search ignores ASCII case on both backends (and Thai has no case).

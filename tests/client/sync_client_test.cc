@@ -1843,9 +1843,11 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
   }
   SECTION("a chunk whose answer is lost is asked about, not sent again") {
     int gets = 0;
-    d.fake->handler = [inner = d.fake->handler, &d, &puts,
-                       &gets](const HttpRequest& req) {
+    std::vector<uint64_t> offsets;
+    d.fake->handler = [inner = d.fake->handler, &d, &puts, &gets,
+                       &offsets](const HttpRequest& req) {
       if (req.method == "GET") ++gets;
+      if (req.method == "PUT") offsets.push_back(QueryNumber(req.path, "offset"));
       HttpResponse r = inner(req);
       if (req.method == "PUT" && puts == 2) d.fake->lost_answers = 1;
       return r;
@@ -1856,9 +1858,14 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     INFO(s.ToString());
     REQUIRE(s.ok());
     CHECK(held == jpeg);
-    // Four chunks as in one go, each sent once; one GET asked what arrived
-    // (and one before the first chunk).
-    CHECK(puts == 4);
+    // No chunk sent twice (every offset once, ascending), smaller chunks
+    // after the loss than before; one GET asked what arrived (and one
+    // before the first chunk).
+    CHECK(std::is_sorted(offsets.begin(), offsets.end(),
+                         [](uint64_t a, uint64_t b) { return a <= b; }));
+    CHECK(std::adjacent_find(offsets.begin(), offsets.end()) == offsets.end());
+    REQUIRE(offsets.size() >= 4);
+    CHECK(offsets[3] - offsets[2] < offsets[2] - offsets[1]);
     CHECK(gets == 2);
     CHECK(summary.blob_bytes == jpeg.size());
     CHECK(summary.blobs_uploaded == 1);
@@ -1947,11 +1954,13 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   // redirect the browser's transport followed to it).
   class Portal : public HttpTransport {
    public:
-    explicit Portal(std::string type) : type_(std::move(type)) {}
+    explicit Portal(std::string type, std::string location = "")
+        : type_(std::move(type)), location_(std::move(location)) {}
     Result<HttpResponse> Send(const std::string&, const HttpRequest&) override {
       ++calls;
       HttpResponse r;
-      r.status = 200;
+      r.status = location_.empty() ? 200 : 302;
+      if (!location_.empty()) r.headers["location"] = location_;
       r.headers["content-type"] = type_;
       r.body = "<html><body>Sign in to FreeWiFi@Phrao</body></html>";
       return r;
@@ -1960,7 +1969,22 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
 
    private:
     std::string type_;
+    std::string location_;
   };
+  {
+    // Most hotspots redirect: said as a sign-in page, naming where to.
+    Portal portal("text/html", "http://10.0.0.1/login?orig=kbo");
+    SyncOptions options;
+    options.transport = &portal;
+    options.sleep_ms = [](int64_t) {};
+    SyncClient client(store, options);
+    auto r = client.Sync();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().reason() == "sign_in_page");
+    CHECK_THAT(r.status().message(),
+               Catch::Contains("it sent the request on to http://10.0.0.1/login?orig=kbo"));
+    CHECK(portal.calls == 1);
+  }
   for (const char* type : {"text/html; charset=utf-8", "Text/HTML"}) {
     CAPTURE(type);
     Portal portal(type);
