@@ -1134,6 +1134,19 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
       const Entity& re = *rows[i].entity;
       RowValues to;
       to[district_column] = merged[district_column];
+      // A row the server refused goes whole with its move, as an edit of
+      // it would (the server may hold none of it).
+      Result<bool> refused_child = HasRefusal(*db_, re.name, rows[i].id);
+      if (!refused_child.ok()) return refused_child.status();
+      if (*refused_child) {
+        Result<std::optional<StoredRow>> held = Find(re, rows[i].id);
+        if (!held.ok()) return held.status();
+        if (held->has_value()) {
+          for (const auto& [column, value] : (*held)->values) {
+            if (!value.is_null() && column != district_column) to[column] = value;
+          }
+        }
+      }
       if (Status s = CheckWrite(re, RowAction::kEdit, to, /*check_district=*/true);
           !s.ok()) {
         return Status::FromCode(s.code(),
