@@ -253,7 +253,7 @@ TEST_CASE("ImportCsv: one participant on two lines of a sheet: taken once "
 }
 
 TEST_CASE("ImportCsv: empty unnamed columns a spreadsheet leaves at the end "
-          "are not columns; one with something in it is refused",
+          "are not columns, and one with something in it is refused",
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);
@@ -299,7 +299,7 @@ TEST_CASE("ImportCsv: producers with a BOM, Thai names and typed forms",
   CHECK((*rows)[1].values.at("otop_stars").is_null());
 }
 
-TEST_CASE("ImportCsv: a register imported again adds no producer twice; one "
+TEST_CASE("ImportCsv: a register imported again adds no producer twice, and one "
           "it says differently is refused, naming the line",
           "[csv_import]") {
   TempDir dir;

@@ -734,8 +734,8 @@ TEST_CASE("Store: an enrolment with marks does not move to another workshop",
 }
 
 TEST_CASE("Store: a producer moved to another district takes its products, "
-          "visits, photos and theirs; its enrolments stay with their "
-          "workshop; a visit is not moved on its own",
+          "visits, photos and theirs, its enrolments stay with their "
+          "workshop, and a visit is not moved on its own",
           "[store]") {
   testing::TempDir tmp;
   auto store = std::move(ClientStore::Open(tmp.path())).value();

@@ -2120,7 +2120,7 @@ TEST_CASE("UploadChunkBytes: what the link carries in a third of the read "
 }
 
 TEST_CASE("DescribeSummary: a sync cut before its pull says nothing of the "
-          "pull; a small photo in KiB",
+          "pull, and a small photo in KiB",
           "[sync]") {
   SyncSummary cut;
   cut.pushed_sets = 15;

@@ -133,7 +133,7 @@ TEST_CASE("Console reports: a mark with a conflict not decided is starred in "
   CHECK(Has(certs.body, "/conflicts?status=open"));
 }
 
-TEST_CASE("Console reports: a report of one district says so in its title; "
+TEST_CASE("Console reports: a report of one district says so in its title, and "
           "a contest's ranks are said to be the district's",
           "[reports][console]") {
   Fixture fx;

@@ -628,7 +628,7 @@ TEST_CASE("Reports: a mark with a conflict the office has not decided is "
   CHECK(g->disputed_marks == 0);
 }
 
-TEST_CASE("Reports: a contest typed two ways on two devices is one contest; "
+TEST_CASE("Reports: a contest typed two ways on two devices is one contest, and "
           "a judge's score of a product counts once",
           "[reports]") {
   ServerFixture f;

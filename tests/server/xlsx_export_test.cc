@@ -294,7 +294,7 @@ TEST_CASE("CSV export: people's files by default, machines' with raw",
 }
 
 TEST_CASE("Exports: rows recorded under a deleted producer are left out, as "
-          "the reports leave them out; the raw files keep them",
+          "the reports leave them out, and the raw files keep them",
           "[server][export][xlsx][csv]") {
   // Recorded offline under the producer another device deleted (or the
   // office merged away): not deleted themselves, but under a deleted row.
