@@ -428,6 +428,14 @@ Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
   KBO_RETURN_IF_ERROR(FindDuplicateEnrolments(db, scope, &report));
   KBO_RETURN_IF_ERROR(FindWorkshopIssues(db, scope, &report));
   KBO_RETURN_IF_ERROR(FindUnderDeleted(db, scope, &report));
+  KBO_ASSIGN_OR_RETURN(std::vector<storage::DistrictMismatchRow> moved,
+                       QualityStore(db).RowsOutsideParentDistrict(scope));
+  for (storage::DistrictMismatchRow& m : moved) {
+    report.district_mismatches.push_back(
+        {std::move(m.entity), std::move(m.id), std::move(m.district_code),
+         std::move(m.parent_entity), std::move(m.parent_id),
+         std::move(m.parent_name), std::move(m.parent_district)});
+  }
   return report;
 }
 
@@ -507,6 +515,17 @@ std::string QualityReportJson(const QualityReport& r) {
                      {"rows", std::move(rows)}});
   }
   out["under_deleted"] = std::move(under);
+  Json moved = Json::array();
+  for (const DistrictMismatch& m : r.district_mismatches) {
+    moved.push_back({{"entity", m.entity},
+                     {"id", m.id},
+                     {"district_code", m.district_code},
+                     {"parent_entity", m.parent_entity},
+                     {"parent_id", m.parent_id},
+                     {"parent_name", m.parent_name},
+                     {"parent_district", m.parent_district}});
+  }
+  out["district_mismatches"] = std::move(moved);
   return out.dump(-1, ' ', false, Json::error_handler_t::replace);
 }
 

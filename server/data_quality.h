@@ -96,6 +96,16 @@ struct RowsUnderDeleted {
   std::vector<Row> rows;
 };
 
+// A live row whose district is not its live parent's: a producer (or
+// workshop, product) moved on one device while another recorded under it,
+// a move that reached only the rows its device held. The reports count it
+// in its own district; a device holding both districts sets it to its
+// parent's (`kbo edit visit ID --set district=CODE`).
+struct DistrictMismatch {
+  std::string entity, id, district_code;
+  std::string parent_entity, parent_id, parent_name, parent_district;
+};
+
 struct QualityReport {
   std::string today;  // "YYYY-MM-DD", Bangkok
   std::vector<DuplicateProducers> duplicate_producers;
@@ -104,6 +114,8 @@ struct QualityReport {
   std::vector<MissingAttendance> missing_attendance;
   // By the deleted row's district, entity (catalogue order), name, id.
   std::vector<RowsUnderDeleted> under_deleted;
+  // By entity (catalogue order), then id.
+  std::vector<DistrictMismatch> district_mismatches;
 };
 
 // Everything that needs attention among the rows in `scope` (by each row's
@@ -119,7 +131,9 @@ Result<QualityReport> FindQualityIssues(Db& db, const Scope& scope,
 // "products","visits"}]}], "duplicate_enrolments": [...],
 // "fiscal_year_mismatches": [...], "missing_attendance": [...],
 // "under_deleted": [{"entity","id","name","district_code","rows":
-// [{"entity","id","label","parent_entity","parent_id"}]}]}
+// [{"entity","id","label","parent_entity","parent_id"}]}],
+// "district_mismatches": [{"entity","id","district_code","parent_entity",
+// "parent_id","parent_name","parent_district"}]}
 std::string QualityReportJson(const QualityReport& report);
 
 // ---- Merge ----------------------------------------------------------------

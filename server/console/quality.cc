@@ -202,6 +202,41 @@ std::string FiscalYearTable(const Context& ctx, const QualityReport& r) {
   return b + "</tbody></table></div>";
 }
 
+std::string DistrictMismatchTable(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"districts\">" +
+                  T(lang, "อยู่คนละอำเภอกับรายการที่บันทึกไว้ใต้",
+                    "In another district than the row it is recorded under") +
+                  " (" + std::to_string(r.district_mismatches.size()) + ")</h2>";
+  if (r.district_mismatches.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "ผู้ผลิตหรือการอบรมถูกย้ายอำเภอบนเครื่องหนึ่ง ขณะที่อีกเครื่องบันทึกรายการไว้ใต้ "
+         "รายงานนับรายการนี้ในอำเภอของมันเอง เครื่องที่ดูแลทั้งสองอำเภอแก้ได้ด้วย "
+         "kbo edit ENTITY ID --set district=รหัสอำเภอ",
+         "A producer or workshop was moved on one device while another recorded "
+         "under it. The reports count the row in its own district; a device of "
+         "both districts sets it to its parent's: kbo edit ENTITY ID --set "
+         "district=CODE.") +
+       "</p><div class=\"scroll\"><table><thead><tr><th>" +
+       T(lang, "รายการ", "Row") + "</th><th>" + T(lang, "อำเภอ", "District") +
+       "</th><th>" + T(lang, "บันทึกไว้ใต้", "Recorded under") + "</th><th>" +
+       T(lang, "อำเภอของรายการนั้น", "Its district") + "</th></tr></thead><tbody>";
+  for (const DistrictMismatch& m : r.district_mismatches) {
+    b += "<tr><td>" +
+         Link("/data/" + m.entity + "/" + m.id,
+              EntityLabel(lang, m.entity) + " " + m.id.substr(0, 8)) +
+         "</td><td>" + Escape(DistrictLabel(lang, m.district_code)) + "</td><td>" +
+         Link("/data/" + m.parent_entity + "/" + m.parent_id,
+              EntityLabel(lang, m.parent_entity) + " " + m.parent_name) +
+         "</td><td>" + Escape(DistrictLabel(lang, m.parent_district)) +
+         "</td></tr>";
+  }
+  return b + "</tbody></table></div>";
+}
+
 std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
   const Lang lang = ctx.lang;
   std::string b = "<h2 id=\"attendance\">" +
@@ -337,6 +372,8 @@ Reply Quality(Context& ctx) {
   card("under-deleted",
        T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row"),
        r->under_deleted.size());
+  card("districts", T(lang, "คนละอำเภอกับรายการหลัก", "In another district"),
+       r->district_mismatches.size());
   b += "</div><p class=\"muted\">" +
        Escape(T(lang, "ข้อมูล ณ ", "As of ") + FormatDateLabel(lang, r->today)) +
        "</p>";
@@ -345,6 +382,7 @@ Reply Quality(Context& ctx) {
   b += FiscalYearTable(ctx, *r);
   b += AttendanceTable(ctx, *r);
   b += UnderDeletedSection(ctx, *r);
+  b += DistrictMismatchTable(ctx, *r);
   return Reply::Html(Layout(ctx, T(lang, "ต้องตรวจสอบ", "Needs attention"), b));
 }
 

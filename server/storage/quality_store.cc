@@ -92,6 +92,55 @@ Result<std::vector<QualityWorkshopRow>> QualityStore::LiveWorkshops(
   return rows;
 }
 
+Result<std::vector<DistrictMismatchRow>> QualityStore::RowsOutsideParentDistrict(
+    const Scope& scope) {
+  struct Link {
+    const char* child;
+    const char* column;
+    const char* parent;
+    const char* name;
+  };
+  // The catalogue's DistrictParentColumn, with the parent's name column.
+  static constexpr Link kLinks[] = {
+      {"product", "producer_id", "producer", "name"},
+      {"enrolment", "workshop_id", "workshop", "title"},
+      {"attendance", "workshop_id", "workshop", "title"},
+      {"visit", "producer_id", "producer", "name"},
+      {"progress", "product_id", "product", "name"},
+      {"contest_score", "product_id", "product", "name"},
+  };
+  std::vector<DistrictMismatchRow> rows;
+  for (const Link& l : kLinks) {
+    std::vector<std::string> binds;
+    const std::string in_scope =
+        "(" + ScopeClause(scope, "c.district_code", &binds) + " OR " +
+        ScopeClause(scope, "p.district_code", &binds) + ")";
+    Statement st(db_, std::string("SELECT c.id, COALESCE(c.district_code, ''), p.id, "
+                                  "COALESCE(p.district_code, ''), COALESCE(p.") +
+                          l.name + ", '') FROM " + l.child + " c JOIN " + l.parent +
+                          " p ON p.id = c." + l.column +
+                          " WHERE c.deleted = 0 AND p.deleted = 0"
+                          " AND COALESCE(c.district_code, '') <> "
+                          "COALESCE(p.district_code, '') AND " +
+                          in_scope + " ORDER BY c.id");
+    KBO_RETURN_IF_ERROR(st.status());
+    BindTexts(st, binds);
+    while (st.Step()) {
+      DistrictMismatchRow r;
+      r.entity = l.child;
+      r.id = st.ColumnText(0);
+      r.district_code = st.ColumnText(1);
+      r.parent_entity = l.parent;
+      r.parent_id = st.ColumnText(2);
+      r.parent_district = st.ColumnText(3);
+      r.parent_name = st.ColumnText(4);
+      rows.push_back(std::move(r));
+    }
+    KBO_RETURN_IF_ERROR(st.status());
+  }
+  return rows;
+}
+
 Result<std::map<std::string, int64_t>>
 QualityStore::CountedEnrolmentsPerWorkshop() {
   Statement st(db_,

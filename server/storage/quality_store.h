@@ -39,6 +39,12 @@ struct QualityWorkshopRow {
   std::optional<int64_t> days;
 };
 
+// A live row whose district is not its live parent's (DistrictParentColumn).
+struct DistrictMismatchRow {
+  std::string entity, id, district_code;
+  std::string parent_entity, parent_id, parent_name, parent_district;
+};
+
 struct ProducerHead {
   std::string name, district_code;
   bool deleted = false;
@@ -94,6 +100,12 @@ class QualityStore {
   // catalogue, e.g. enrolment and producer_id).
   Result<std::map<std::string, int64_t>> LiveRowsPer(std::string_view table,
                                                      std::string_view column);
+
+  // Live rows (product, visit, enrolment, attendance, progress, contest
+  // score) whose district is not their live parent's, either district in
+  // `scope`; by entity (catalogue order), then id. One query per entity.
+  Result<std::vector<DistrictMismatchRow>> RowsOutsideParentDistrict(
+      const Scope& scope);
 
   // A producer, live or deleted, whatever its district; nullopt if not held.
   Result<std::optional<ProducerHead>> FindProducer(const std::string& id);

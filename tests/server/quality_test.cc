@@ -267,6 +267,46 @@ TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
             .code() == Code::kInvalidArgument);
 }
 
+TEST_CASE("Quality: a row in another district than its parent is listed, "
+          "for a user of either district",
+          "[quality][server]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  auto before = FindQualityIssues(f.store->db(), ScopeOf("all"), kToday);
+  REQUIRE(before.ok());
+  CHECK(before->district_mismatches.empty());
+  // A visit recorded in Fang under Phrao's p1 (its producer moved on one
+  // device while another recorded under it), and a deleted one (not listed).
+  const std::string moved = NewId(), gone = NewId();
+  for (const auto& [id, deleted] : {std::pair{moved, 0}, std::pair{gone, 1}}) {
+    InsertRow(f.store->db(), "visit",
+              {{"id", Tx(id)},
+               {"producer_id", Tx(d.p1)},
+               {"visited_at", Tx("2024-03-05T03:00:00Z")},
+               {"district_code", Tx(kFang)},
+               {"deleted", In(deleted)}});
+  }
+  for (const char* scope : {"all", kPhrao, kFang}) {
+    CAPTURE(scope);
+    auto r = FindQualityIssues(f.store->db(), ScopeOf(scope), kToday);
+    REQUIRE(r.ok());
+    REQUIRE(r->district_mismatches.size() == 1);
+    const DistrictMismatch& m = r->district_mismatches[0];
+    CHECK(m.entity == "visit");
+    CHECK(m.id == moved);
+    CHECK(m.district_code == kFang);
+    CHECK(m.parent_entity == "producer");
+    CHECK(m.parent_id == d.p1);
+    CHECK(m.parent_name == "กลุ่มทอผ้าบ้านป่าตุ้ม");
+    CHECK(m.parent_district == kPhrao);
+    const json j = json::parse(QualityReportJson(*r));
+    CHECK(j["district_mismatches"][0]["parent_district"] == kPhrao);
+  }
+  auto other = FindQualityIssues(f.store->db(), ScopeOf("5001"), kToday);
+  REQUIRE(other.ok());
+  CHECK(other->district_mismatches.empty());
+}
+
 TEST_CASE("Quality: a Phrao user sees Phrao only", "[quality][server]") {
   ServerFixture f;
   QualityData d(f.store->db());
@@ -463,6 +503,8 @@ TEST_CASE("Quality console: a viewer reads the page and its JSON in its "
   CHECK(j["missing_attendance"][1]["missing"] == 3);
   REQUIRE(j["under_deleted"].size() == 1);
   CHECK(j["under_deleted"][0]["id"] == fx.d.e4);
+  CHECK(j["district_mismatches"].empty());
+  CHECK(Has(page.body, "id=\"districts\""));
   CHECK(b.Get("/quality", {{"format", "json"}}).body == api.body);
 
   Reply denied = b.Post("/quality/merge", {{"csrf", b.Csrf()},
