@@ -137,6 +137,17 @@ struct Parsed {
   bool json = false;
 };
 
+// One workshop's report with a --fiscal-year it is not of: refused (the
+// year would otherwise be silently ignored).
+Status SameFiscalYear(const ReportFilter& filter, int64_t workshop_year) {
+  if (!filter.fiscal_year || *filter.fiscal_year == workshop_year) return Status();
+  return Status::InvalidArgument(
+      "workshop " + filter.workshop_id + " is of fiscal year " +
+      std::to_string(workshop_year) + ", not " +
+      std::to_string(*filter.fiscal_year) +
+      " (leave out --fiscal-year for one workshop's report)");
+}
+
 Status Usage(bool* usage_error, std::string message) {
   *usage_error = true;
   return Status::InvalidArgument(std::move(message));
@@ -507,6 +518,7 @@ Status Report(const std::vector<std::string>& args,
   } else if (kind == "attendance") {
     Result<AttendanceGrid> r = Attendance(db, filter.workshop_id, *scope);
     if (!r.ok()) return r.status();
+    if (Status s = SameFiscalYear(filter, r->fiscal_year); !s.ok()) return s;
     if (p.json) {
       out << AttendanceJson(*r) << "\n";
     } else {
@@ -515,6 +527,11 @@ Status Report(const std::vector<std::string>& args,
   } else if (kind == "certificates") {
     Result<CertificateReport> r = Certificates(db, filter.workshop_id, *scope);
     if (!r.ok()) return r.status();
+    if (filter.fiscal_year) {
+      Result<AttendanceGrid> head = Attendance(db, filter.workshop_id, *scope);
+      if (!head.ok()) return head.status();
+      if (Status s = SameFiscalYear(filter, head->fiscal_year); !s.ok()) return s;
+    }
     if (p.json) {
       out << CertificatesJson(*r) << "\n";
     } else {

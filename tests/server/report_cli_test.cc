@@ -145,6 +145,13 @@ TEST_CASE("Report CLI: bad usage exits 2, an unknown workshop or contest 3",
   CHECK(code({"report", "attendance"}) == 2);
   CHECK(code({"report", "followups", "--today", "15/01/2026"}) == 2);
   CHECK(code({"report", "attendance", "--workshop", "no-such"}) == 3);
+  // One workshop's report with a year it is not of: refused, not ignored.
+  CHECK(code({"report", "attendance", "--workshop", d.course, "--fiscal-year",
+              "2568"}) == 2);
+  CHECK(code({"report", "certificates", "--workshop", d.course, "--fiscal-year",
+              "2568"}) == 2);
+  CHECK(code({"report", "attendance", "--workshop", d.course, "--fiscal-year",
+              "2569"}) == 0);
   CHECK(code({"report", "certificates", "--workshop", d.deleted_course}) == 3);
   CHECK(code({"report", "contest", "--contest", "ไม่มี"}) == 3);
   CHECK(code({"target", "set", "--fiscal-year", "2569"}) == 2);
