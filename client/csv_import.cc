@@ -312,7 +312,7 @@ std::string DifferenceFromHeld(const RowValues& held, const RowValues& here) {
     const std::string there = it == held.end() || it->second.is_null()
                                   ? std::string("(empty)")
                                   : "'" + it->second.ToDisplay() + "'";
-    return column + " '" + value.ToDisplay() + "' here, " + there +
+    return column + " '" + value.ToDisplay() + "' in the file, " + there +
            " on this device";
   }
   return "";
@@ -669,14 +669,16 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                        ". Change it with kbo edit producer " +
                        at->second.ToString() +
                        ", or remove the line (a different producer of the "
-                       "same name is added with kbo producer add); nothing "
-                       "was imported")
+                       "same name is added with kbo producer add)")
                 .With(field::kField, "name");
           }
           auto [at, fresh] = in_file.emplace(key, kept);
           if (fresh) return false;
           const RowValues& earlier = rows[at->second];
-          if (earlier == rows[i]) {
+          // The same producer said again (its name spelled with other
+          // spacing or case at most): taken once.
+          if (DifferenceFromHeld(earlier, rows[i]).empty() &&
+              DifferenceFromHeld(rows[i], earlier).empty()) {
             if (skipped) ++skipped->repeated;
             return true;
           }

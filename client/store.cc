@@ -1152,8 +1152,7 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
         return Status::FromCode(s.code(),
                                 "moving this " + std::string(e->name) +
                                     " moves its rows too, and one of them "
-                                    "cannot be: " + s.message() +
-                                    "; nothing was changed");
+                                    "cannot be: " + s.message());
       }
       if (Status s = WriteLocal(re, rows[i].id, &to, /*validated=*/true,
                                 /*absent=*/false);

@@ -201,6 +201,8 @@ struct EnrollResult {
 struct SyncSummary {
   uint64_t pushed_sets = 0;  // change sets acknowledged by a receipt
   uint64_t pushed_rows = 0;  // their row changes (the receipts' count)
+  uint64_t sent_rows = 0;    // the row changes those sets carried (applied,
+                             // refused or needing nothing)
   uint64_t blobs_held_back = 0;  // photos the server would not take: no
                                  // photo row of theirs in its districts
   uint64_t blobs_refused = 0;    // photos it refused for good (larger than

@@ -204,10 +204,13 @@ std::string DescribeSummary(const SyncSummary& s) {
   if (s.pushed_sets == 0) {
     out = "nothing to push";
   } else {
+    // The changes sent, whatever became of them (refused ones and needless
+    // deletes are said after).
+    const uint64_t sent = std::max(s.sent_rows, s.pushed_rows);
     out = "pushed " + Count(s.pushed_sets, "change set", "change sets") + " (" +
-          Count(s.pushed_rows, "change", "changes");
+          Count(sent, "change", "changes");
     if (s.needless_deletes > 0) {
-      out += s.pushed_rows == 0 ? ": " : "; ";
+      out += sent == s.needless_deletes ? ": " : "; ";
       out += Count(s.needless_deletes, "delete", "deletes") + " of " +
              (s.needless_deletes == 1 ? "a row" : "rows") +
              " the server never held, nothing to do there";

@@ -148,6 +148,7 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
       if (summary != nullptr) {
         ++summary->pushed_sets;
         summary->pushed_rows += receipt.rows;
+        summary->sent_rows += sets[i].rows;
         const uint64_t answered = receipt.rows + receipt.refused.size();
         if (sets[i].rows > answered)
           summary->needless_deletes += sets[i].rows - answered;

@@ -48,6 +48,8 @@ TEST_CASE("Refused: a refused edit and a refused delete leave the device "
   INFO(r.err << f.server().log());
   REQUIRE(r.exit_code == 0);
   CHECK(r.out.find("refused 1 change") != std::string::npos);
+  // The change was sent, and refused: not "(0 changes)".
+  CHECK(r.out.find("pushed 1 change set (1 change)") != std::string::npos);
   // The device's copy is the server's again, cell versions and all.
   CHECK(f.KboJson(officer, {"show", "workshop", w})["title"] ==
         "อบรมการตลาด");
@@ -140,7 +142,7 @@ TEST_CASE("Refused: dismissing a refused create deletes the row the server "
   CliResult synced = f.Kbo(fang, {"sync"});
   INFO(synced.err);
   REQUIRE(synced.exit_code == 0);
-  CHECK(synced.out.find("pushed 1 change set (0 changes: 1 delete of a row the "
+  CHECK(synced.out.find("pushed 1 change set (1 change: 1 delete of a row the "
                         "server never held, nothing to do there)") !=
         std::string::npos);
   CHECK(f.KboJson(fang, {"status"})["refused_rows"] == 0);
