@@ -73,6 +73,16 @@ const std::map<std::string, Words, std::less<>>& WordTable() {
       {"mean_total", {"คะแนนเฉลี่ย (เต็ม 100)", "Mean total (of 100)"}},
       {"judges", {"กรรมการ", "Judges"}},
       {"no_scores", {"ยังไม่มีคะแนน", "No scores yet"}},
+      {"left_out",
+       {"คะแนนที่ไม่นับ: กรรมการคนเดียวให้คะแนนผลิตภัณฑ์เดียวกันสองครั้ง "
+        "โดยสะกดชื่อการประกวดหรือชื่อกรรมการต่างกัน ให้ลบรายการที่ผิดออกในเครื่องที่บันทึกคะแนน "
+        "(kbo delete contest_score รหัสคะแนน)",
+        "Scores not counted: one judge scored one product twice, the contest "
+        "or the judge spelled another way; delete the wrong one on a device that "
+        "records scores (kbo delete contest_score SCORE-ID)"}},
+      {"in_contest", {"ในการประกวด", "in"}},
+      {"counted", {"ที่นับ", "counted"}},
+      {"score_id", {"รหัสคะแนน", "score id"}},
       {"stages", {"ผลิตภัณฑ์ตามขั้นการพัฒนา", "Products by stage"}},
       {"stage", {"ขั้น", "Stage"}},
       {"products", {"ผลิตภัณฑ์", "Products"}},
@@ -364,6 +374,15 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
     for (double c : e.criteria) out << "\t" << Fixed(c, 2);
     out << "\t" << Fixed(e.mean_total, 2) << "\t" << e.judges.size() << ": "
         << Join(e.judges, ", ") << "\n";
+  }
+  if (!r.left_out.empty()) out << "\n" << w("left_out") << ":\n";
+  for (const LeftOutScore& l : r.left_out) {
+    out << "  " << l.product_name << ": " << w("judges") << " '" << l.judge << "' "
+        << w("in_contest") << " '" << l.contest << "' = " << l.total << " ("
+        << w("score_id") << " " << l.score_id << "); " << w("counted") << ": '"
+        << l.counted_judge << "' " << w("in_contest") << " '" << l.counted_contest
+        << "' = " << l.counted_total << " (" << w("score_id") << " " << l.counted_id
+        << ")\n";
   }
 }
 

@@ -6,6 +6,7 @@
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
+#include <tuple>
 #include <utility>
 
 #include "server/storage/report_store.h"
@@ -411,17 +412,40 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
     std::set<std::string> judges;
   };
   std::map<std::string, Sum> sums;
-  std::vector<storage::ScoreRow> scores;
+  // Each score with the spelling of the contest it was recorded under.
+  std::vector<std::pair<storage::ScoreRow, const std::string*>> scores;
   for (const std::string& spelling : *chosen) {
     Result<std::vector<storage::ScoreRow>> some = store.Scores(*scope, spelling);
     if (!some.ok()) return some.status();
-    for (storage::ScoreRow& row : *some) scores.push_back(std::move(row));
+    for (storage::ScoreRow& row : *some) scores.emplace_back(std::move(row), &spelling);
   }
-  // A judge scores a product once: two spellings of the contest (or of
-  // the judge) by one judge for one product count once, the first spelling's.
-  std::set<std::pair<std::string, std::string>> scored;
-  for (const storage::ScoreRow& score : scores) {
-    if (!scored.emplace(score.product_id, LooseNameKey(score.judge)).second) continue;
+  // A judge scores a product once: of two spellings of the contest (or of
+  // the judge) by one judge for one product, the first spelling's counts
+  // (contest, then judge, by bytes; then row id: the same on every backend
+  // and every run) and the other is listed as left out.
+  std::stable_sort(scores.begin(), scores.end(), [](const auto& a, const auto& b) {
+    if (*a.second != *b.second) return *a.second < *b.second;
+    if (a.first.judge != b.first.judge) return a.first.judge < b.first.judge;
+    return a.first.id < b.first.id;
+  });
+  auto total_of = [](const storage::ScoreRow& row) {
+    int64_t t = 0;
+    for (int64_t v : row.criteria) t += v;
+    return t;
+  };
+  std::map<std::pair<std::string, std::string>, size_t> scored;  // → index
+  for (size_t i = 0; i < scores.size(); ++i) {
+    const storage::ScoreRow& score = scores[i].first;
+    const auto [it, first] =
+        scored.emplace(std::make_pair(score.product_id, LooseNameKey(score.judge)), i);
+    if (!first) {
+      const auto& [counted, counted_contest] = scores[it->second];
+      r.left_out.push_back(LeftOutScore{score.product_id, score.product_name, score.id,
+                                        *scores[i].second, score.judge, total_of(score),
+                                        counted.id, *counted_contest, counted.judge,
+                                        total_of(counted)});
+      continue;
+    }
     Sum& sum = sums[score.product_id];
     if (sum.scores == 0) {
       sum.entry.product_id = score.product_id;
@@ -466,6 +490,11 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
             : static_cast<int64_t>(i) + 1;
     r.ranking.push_back(ranked[i].entry);
   }
+  std::sort(r.left_out.begin(), r.left_out.end(),
+            [](const LeftOutScore& a, const LeftOutScore& b) {
+              return std::tie(a.product_name, a.product_id, a.judge, a.score_id) <
+                     std::tie(b.product_name, b.product_id, b.judge, b.score_id);
+            });
   return r;
 }
 
@@ -675,6 +704,20 @@ std::string ContestJson(const ContestReport& r) {
                            {"mean_total", Round(e.mean_total, 100)}});
   }
   j["ranking"] = std::move(ranking);
+  Json left_out = Json::array();
+  for (const LeftOutScore& l : r.left_out) {
+    left_out.push_back(Json{{"product_id", l.product_id},
+                            {"product_name", l.product_name},
+                            {"score_id", l.score_id},
+                            {"contest", l.contest},
+                            {"judge", l.judge},
+                            {"total", l.total},
+                            {"counted", Json{{"score_id", l.counted_id},
+                                             {"contest", l.counted_contest},
+                                             {"judge", l.counted_judge},
+                                             {"total", l.counted_total}}}});
+  }
+  j["left_out"] = std::move(left_out);
   return j.dump();
 }
 

@@ -205,6 +205,23 @@ struct ContestEntry {
   double mean_total = 0;  // the sum of the five, averaged over the judges
 };
 
+// A judge scores a product once. A second score by one judge for one
+// product under another spelling (of the contest or of the judge: typed
+// offline on two devices, so each derived its own row) is not counted,
+// and is listed so that a person can delete the wrong one.
+struct LeftOutScore {
+  std::string product_id;
+  std::string product_name;
+  std::string score_id;  // the row left out
+  std::string contest;   // its spellings
+  std::string judge;
+  int64_t total = 0;     // its five criteria summed
+  std::string counted_id;  // the row that counts instead
+  std::string counted_contest;
+  std::string counted_judge;
+  int64_t counted_total = 0;
+};
+
 struct ContestReport {
   // The filter's district ("" for every district in scope): said in the
   // heading and the JSON, so a page of one district is not read as the
@@ -213,6 +230,7 @@ struct ContestReport {
   std::string contest;                // "" when there are no scores at all
   std::vector<std::string> contests;  // every contest with a live score in scope
   std::vector<ContestEntry> ranking;  // highest mean_total first, then name
+  std::vector<LeftOutScore> left_out;  // by product name, then judge
 };
 
 // `filter.contest` unset: the first contest by name (an empty report if

@@ -753,6 +753,22 @@ Reply ContestPage(Context& ctx) {
     }
     b += "</tbody></table></div>";
   }
+  if (!r->left_out.empty()) {
+    b += "<div class=\"report-note\" id=\"left-out\"><p>" +
+         Escape(W(ctx, "left_out")) + ":</p><ul>";
+    for (const LeftOutScore& l : r->left_out) {
+      b += "<li>" + Escape(l.product_name) + ": " + Escape(W(ctx, "judges")) + " “" +
+           Escape(l.judge) + "” " + Escape(W(ctx, "in_contest")) + " “" +
+           Escape(l.contest) + "” = " + Num(l.total) + " <span class=\"muted\">(" +
+           Escape(W(ctx, "score_id")) + " <code>" + Escape(l.score_id) +
+           "</code>)</span>; " + Escape(W(ctx, "counted")) + ": “" +
+           Escape(l.counted_judge) + "” " + Escape(W(ctx, "in_contest")) + " “" +
+           Escape(l.counted_contest) + "” = " + Num(l.counted_total) +
+           " <span class=\"muted\">(" + Escape(W(ctx, "score_id")) + " <code>" +
+           Escape(l.counted_id) + "</code>)</span></li>";
+    }
+    b += "</ul></div>";
+  }
   b += JsonLink(ctx, "/api/reports/contest");
   return Page(ctx, title, b);
 }

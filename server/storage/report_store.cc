@@ -277,7 +277,7 @@ Result<std::vector<ScoreRow>> ReportStore::Scores(const Scope& scope,
                                                   std::string_view contest) {
   Statement st(
       db_,
-      "SELECT s.product_id, COALESCE(pr.name, ''), COALESCE(p.name, ''),"
+      "SELECT s.id, s.product_id, COALESCE(pr.name, ''), COALESCE(p.name, ''),"
       " COALESCE(pr.district_code, s.district_code, ''),"
       " COALESCE(s.judge, ''), COALESCE(s.identity, 0),"
       " COALESCE(s.uniqueness, 0), COALESCE(s.quality, 0),"
@@ -289,12 +289,13 @@ Result<std::vector<ScoreRow>> ReportStore::Scores(const Scope& scope,
   std::vector<ScoreRow> rows;
   while (st.Step()) {
     ScoreRow row;
-    row.product_id = st.ColumnText(0);
-    row.product_name = st.ColumnText(1);
-    row.producer_name = st.ColumnText(2);
-    row.district_code = st.ColumnText(3);
-    row.judge = st.ColumnText(4);
-    for (int c = 0; c < 5; ++c) row.criteria[c] = st.ColumnInt(5 + c);
+    row.id = st.ColumnText(0);
+    row.product_id = st.ColumnText(1);
+    row.product_name = st.ColumnText(2);
+    row.producer_name = st.ColumnText(3);
+    row.district_code = st.ColumnText(4);
+    row.judge = st.ColumnText(5);
+    for (int c = 0; c < 5; ++c) row.criteria[c] = st.ColumnInt(6 + c);
     rows.push_back(std::move(row));
   }
   if (Status s = Failed(st); !s.ok()) return s;

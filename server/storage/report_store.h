@@ -60,6 +60,7 @@ struct AttendanceMarkRow {
 };
 
 struct ScoreRow {
+  std::string id;  // the score's own row id
   std::string product_id;
   std::string product_name;
   std::string producer_name;

@@ -98,6 +98,35 @@ TEST_CASE("Console reports: every page answers a viewer in its districts, "
   CHECK(Has(contest.body, "ผ้าทอลายดอกพร้าว"));
   CHECK(Has(contest.body, "85.00"));
   CHECK_FALSE(Has(contest.body, "ผ้าฝาง"));
+  CHECK_FALSE(Has(contest.body, "id=\"left-out\""));
+  // A judge's second score of a product under another spelling of the
+  // contest: not counted, and said so, naming both rows.
+  {
+    const json ranked =
+        json::parse(b.Get("/api/reports/contest", {{"contest", fx.d.contest}}).body);
+    REQUIRE_FALSE(ranked["ranking"].empty());
+    const ScoreModel* judged = nullptr;
+    for (const auto& sc : fx.d.scores) {
+      if (sc.contest == fx.d.contest && !sc.deleted &&
+          sc.product_id == ranked["ranking"][0]["product_id"]) {
+        judged = &sc;
+      }
+    }
+    REQUIRE(judged != nullptr);
+    InsertRow(fx.f.store->db(), "contest_score",
+              {{"id", Tx("dup-score")}, {"product_id", Tx(judged->product_id)},
+               {"contest", Tx("kbo cm contest 2569")}, {"judge", Tx(judged->judge)},
+               {"identity", In(1)}, {"uniqueness", In(1)}, {"quality", In(1)},
+               {"packaging", In(1)}, {"marketability", In(1)},
+               {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
+    Reply dup = b.Get("/reports/contest", {{"contest", fx.d.contest}});
+    REQUIRE(dup.status == 200);
+    CHECK(Has(dup.body, "id=\"left-out\""));
+    CHECK(Has(dup.body, "คะแนนที่ไม่นับ"));
+    CHECK(Has(dup.body, "<code>dup-score</code>"));
+    CHECK(Has(dup.body, "<code>" + judged->id + "</code>"));
+    CHECK(Has(dup.body, "85.00"));  // the ranking as before
+  }
   Reply stages = b.Get("/reports/stages");
   REQUIRE(stages.status == 200);
   CHECK(Has(stages.body, "ต้นแบบ"));

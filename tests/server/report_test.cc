@@ -678,6 +678,39 @@ TEST_CASE("Reports: a contest typed two ways on two devices is one contest, and 
   CHECK(now->mean_total ==
         Approx((top.mean_total * static_cast<double>(top.judges.size()) + 100) /
                static_cast<double>(top.judges.size() + 1)));
+
+  // The judge's second score is not silently dropped: it is listed, with
+  // the one that counts, so a person can delete the wrong one.
+  CHECK(before->left_out.empty());
+  REQUIRE(r->left_out.size() == 1);
+  const LeftOutScore& l = r->left_out.front();
+  CHECK(l.score_id == "spelt-2");
+  CHECK(l.product_id == top.product_id);
+  CHECK(l.contest == "kbo cm  contest 2569");
+  CHECK(l.judge == judged->judge);
+  CHECK(l.total == 100);
+  CHECK(l.counted_id == judged->id);
+  CHECK(l.counted_contest == d.contest);
+  int64_t counted_total = 0;
+  for (int64_t v : judged->criteria) counted_total += v;
+  CHECK(l.counted_total == counted_total);
+  const json j = json::parse(ContestJson(*r));
+  REQUIRE(j["left_out"].size() == 1);
+  CHECK(j["left_out"][0]["score_id"] == "spelt-2");
+  CHECK(j["left_out"][0]["counted"]["score_id"] == judged->id);
+  CHECK(json::parse(ContestJson(*before))["left_out"].empty());
+  std::ostringstream out;
+  bool usage = false;
+  const Status s = ReportCommand(
+      "report", {"contest", "--contest", d.contest, "--lang", "en"},
+      [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+  INFO(s.ToString());
+  REQUIRE(s.ok());
+  CHECK(out.str().find("Scores not counted: one judge scored one product twice") !=
+        std::string::npos);
+  CHECK(out.str().find("'kbo cm  contest 2569' = 100 (score id spelt-2)") !=
+        std::string::npos);
+  CHECK(out.str().find("kbo delete contest_score") != std::string::npos);
 }
 
 TEST_CASE("Reports: the contest ranks products by the criteria total "
