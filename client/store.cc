@@ -132,9 +132,13 @@ bool IsNaturalKey(const Entity& e, std::string_view column) {
 
 }  // namespace
 
+
 Status ClientStore::PrepareDeviceKey(const std::string& dir) {
   const HomePaths paths = PathsFor(dir);
   if (Status s = EnsureDir(dir); !s.ok()) return s;
+  // Names and phone numbers live in field.db: only the owner may read it,
+  // even in a home folder others may list (a memory card's mount point).
+  if (Status s = CreateFileIfMissing(paths.db, 0600); !s.ok()) return s;
   Result<KeyPair> key = KeyPair::LoadFromFile(paths.key);
   if (key.ok() || key.status().code() != Code::kNotFound) return key.status();
   auto db = Db::Open(paths.db);
@@ -163,6 +167,7 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
   store->wall_ = wall;
   if (Status s = EnsureDir(dir); !s.ok()) return s;
   if (Status s = EnsureDir(store->paths_.blobs); !s.ok()) return s;
+  if (Status s = CreateFileIfMissing(store->paths_.db, 0600); !s.ok()) return s;
   auto db = Db::Open(store->paths_.db);
   if (!db.ok()) return db.status();
   store->db_ = std::move(db).value();

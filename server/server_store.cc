@@ -80,11 +80,7 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     store->db_where_ = p.db;
     // Names and phone numbers live here: only the owner may read the file
     // (SQLite gives its -wal and -shm files the same mode).
-    if (!FileExists(p.db)) {
-      const int fd =
-          ::open(p.db.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-      if (fd >= 0) ::close(fd);
-    }
+    if (Status s = CreateFileIfMissing(p.db, 0600); !s.ok()) return s;
     Result<std::unique_ptr<Db>> db = Db::Open(p.db);
     if (!db.ok()) return db.status();
     store->db_ = std::move(db).value();

@@ -183,6 +183,18 @@ Status EnsureDir(const std::string& dir) {
   return Status();
 }
 
+Status CreateFileIfMissing(const std::string& path, mode_t mode) {
+  if (FileExists(path)) return Status();
+  const int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
+  if (fd < 0) {
+    const int err = errno;
+    if (err == EEXIST) return Status();
+    return Errno("create", path, err);
+  }
+  ::close(fd);
+  return Status();
+}
+
 bool FileExists(const std::string& path) {
   struct stat st;
   return ::stat(path.c_str(), &st) == 0;

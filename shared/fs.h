@@ -31,6 +31,12 @@ Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes);
 // Creates `dir` and its parents (mode 0700 for the ones it creates).
 Status EnsureDir(const std::string& dir);
 
+// Creates `path` empty with `mode` if nothing is there (a file someone
+// else made meanwhile is left alone). For a database with names and phone
+// numbers in it, before SQLite opens it: SQLite gives its -wal and -shm
+// files the database's mode.
+Status CreateFileIfMissing(const std::string& path, mode_t mode);
+
 bool FileExists(const std::string& path);
 
 // True if `path` names a directory (following links).

@@ -48,6 +48,27 @@ TEST_CASE("Store: the home is created on first use with a private key",
   CHECK(again->device_id() == device);  // created once
 }
 
+TEST_CASE("Store: field.db (names, phone numbers) is the owner's alone, even in "
+          "a home folder others may list",
+          "[store]") {
+  TempDir tmp;
+  const std::string home = tmp.File("card");
+  REQUIRE(::mkdir(home.c_str(), 0755) == 0);  // a memory card's mount point
+  const mode_t old_mask = ::umask(022);
+  {
+    REQUIRE(ClientStore::PrepareDeviceKey(home).ok());
+    auto store = OpenStore(home);
+    REQUIRE(store->db().Exec("CREATE TABLE probe(x); INSERT INTO probe VALUES (1)").ok());
+  }
+  ::umask(old_mask);
+  for (const char* name : {"/field.db", "/device.key"}) {
+    struct stat st {};
+    INFO(name);
+    REQUIRE(::stat((home + name).c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+  }
+}
+
 TEST_CASE("Store: a missing device key is refused, not silently replaced",
           "[store]") {
   TempDir tmp;
