@@ -347,6 +347,17 @@ int RunCli(const std::vector<std::string>& args, std::ostream& out,
     if (s.ok()) return 0;
     err << "kbo: " << s.message() << '\n';
     for (const std::string& line : ctx.after_error) err << "kbo: " << line << '\n';
+    // This device's own disk or database, not the server: say what was
+    // kept and what to do, as the phone screens do (err.storage_full).
+    if (s.reason() == "storage_full") {
+      err << "kbo: the step that failed wrote nothing; everything saved before "
+             "it is kept. Free space on the disk that holds this device's data "
+             "(the --home folder), then run the command again.\n";
+    } else if (s.reason() == kBusyReason) {
+      err << "kbo: the step that failed wrote nothing; everything saved before "
+             "it is kept. Another kbo (a sync, or kbo ui) was writing to this "
+             "device's data: run the command again when it is done.\n";
+    }
     if (ctx.usage_error) {
       if (chosen != nullptr) {
         err << cli::Synopsis("usage: kbo ", *chosen) << '\n';

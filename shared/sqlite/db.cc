@@ -205,7 +205,15 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
   if (options.wal && path != ":memory:") pragmas += "PRAGMA journal_mode = WAL;";
   pragmas += options.synchronous_full ? "PRAGMA synchronous = FULL;"
                                       : "PRAGMA synchronous = NORMAL;";
-  if (Status s = db->Exec(pragmas); !s.ok()) return s;
+  if (Status s = db->Exec(pragmas); !s.ok()) {
+    // SQLite's "unable to open database file" here names no file: a folder
+    // that is read-only (a memory card switched to read-only) or full
+    // cannot hold the write-ahead log beside the database.
+    return Status::FromCode(s.code(), "cannot open database " + path + ": " +
+                                          s.message() +
+                                          " (is its folder read-only, or full?)")
+        .WithReason(s.reason());
+  }
   return db;
 }
 

@@ -943,5 +943,29 @@ TEST_CASE("kbo: a --home that names a file is a usage error (exit 2), nothing ma
   CHECK(under.exit_code == 2);
 }
 
+TEST_CASE("kbo: a command that waits too long for another kbo writing this "
+          "device's data exits 4 saying nothing was written and to run it again",
+          "[cli]") {
+  Kbo kbo;
+  kbo.Producer();  // the home exists
+  {
+    // Another kbo (a sync, kbo ui) holding the write lock past the wait.
+    auto other = Db::Open(kbo.home() + "/field.db");
+    REQUIRE(other.ok());
+    REQUIRE((*other)->Exec("BEGIN IMMEDIATE").ok());
+    const CliResult r = kbo.Run({"producer", "add", "--kind", "group", "--name",
+                                 "กลุ่มจักสานบ้านโหล่งขอด", "--district", "5011"});
+    INFO("stderr: " << r.err);
+    CHECK(r.exit_code == 4);
+    CHECK(r.out.empty());
+    CHECK(r.err.find("another writer held") != std::string::npos);
+    CHECK(r.err.find("the step that failed wrote nothing") != std::string::npos);
+    CHECK(r.err.find("run the command again when it is done") != std::string::npos);
+    REQUIRE((*other)->Exec("ROLLBACK").ok());
+  }
+  const json list = kbo.Json({"list", "producer", "--json"});
+  CHECK(list.size() == 1);  // the refused add wrote nothing
+}
+
 }  // namespace
 }  // namespace kbo::testing
