@@ -125,8 +125,21 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
       break;
     }
 
+    // This server failing (its disk, its database) is no refusal of the
+    // record: stop here, to be run again once it is mended.
+    auto server_fault = [&](const Status& st) {
+      const Code c = st.code();
+      if (c != Code::kIOError && c != Code::kInternal && c != Code::kUnavailable) {
+        return false;
+      }
+      summary.stopped = Status::FromCode(c, "record " + std::to_string(index) + ": " +
+                                                st.message())
+                            .WithReason(st.reason());
+      return true;
+    };
     if (kind == kPushRecord) {
       Result<PushResult> r = push.PushFromBundle(bytes, accept_revoked);
+      if (!r.ok() && server_fault(r.status())) break;
       if (r.ok()) {
         ++(r->repeated ? summary.change_sets_repeated
                        : summary.change_sets_applied);
@@ -183,6 +196,7 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
       const bool had = before.ok() && before->complete;
       Result<BlobState> r =
           blobs.PutWhole(sha, std::string_view(bytes).substr(64));
+      if (!r.ok() && server_fault(r.status())) break;
       if (r.ok()) {
         ++(had ? summary.blobs_present : summary.blobs_stored);
         continue;

@@ -30,9 +30,14 @@ struct BundleSummary {
   // Set when the file stops making sense part-way (a truncated record, an
   // unknown kind): records before it were imported, nothing after.
   Status framing;
+  // Set when this server failed part-way (its disk full, its database
+  // busy or failing), which is not the record's fault: records before it
+  // were imported, nothing after; the same file imports again afterwards.
+  Status stopped;
 
   bool all_ok() const {
-    return framing.ok() && change_sets_refused == 0 && blobs_refused == 0;
+    return framing.ok() && stopped.ok() && change_sets_refused == 0 &&
+           blobs_refused == 0;
   }
 };
 

@@ -1034,6 +1034,18 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
     return Status::Corruption("the bundle is damaged: " + s.framing.message() +
                               "; the records before it were imported");
   }
+  if (!s.stopped.ok()) {
+    return Status::FromCode(
+               s.stopped.code(),
+               "the import stopped at " + s.stopped.message() +
+                   "; the records before it were imported, nothing after it. " +
+                   (s.stopped.reason() == "storage_full"
+                        ? "Free space on this server's disk, then import"
+                        : "Mend this, then import") +
+                   " the same file again: what the server already holds is "
+                   "recognised and not taken twice")
+        .WithReason(s.stopped.reason());
+  }
   if (s.change_sets_refused + s.blobs_refused > 0) {
     const uint64_t refused = s.change_sets_refused + s.blobs_refused;
     const bool none = s.change_sets_applied + s.change_sets_repeated +

@@ -8,6 +8,7 @@
 
 #include "server/server_store.h"
 #include "tests/integration/field.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 namespace {
@@ -595,6 +596,40 @@ TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the devic
   f.SyncOk(officer);
   CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+}
+
+TEST_CASE("Sync: a bundle import the server's own disk stops is no refusal: it says "
+          "what went in and to import the same file again, which then finishes",
+          "[sync][integration][bundle]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(officer, NewProducer("ภาพผ่าน USB", "5011"));
+  const std::string file = f.dir() + "/IMG_0002.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer,
+      f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const std::string bundle = f.dir() + "/officer.kbo";
+  REQUIRE(f.Kbo(officer, {"bundle", "export", bundle, "--photos"}).exit_code == 0);
+  // The server cannot write the photo: where its file is written first, a
+  // folder.
+  const std::string blocker = f.server().data_dir() + "/blobs/" + sha + ".tmp";
+  REQUIRE(std::filesystem::create_directory(blocker));
+  CliResult stopped = f.Server({"bundle", "import", bundle});
+  INFO(stopped.err);
+  CHECK(stopped.exit_code == 1);  // the server's fault, not a refusal (5)
+  CHECK(stopped.err.find("the import stopped at record") != std::string::npos);
+  CHECK(stopped.err.find("import the same file again") != std::string::npos);
+  CHECK(stopped.err.find("refused") == std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);  // before it: in
+  CHECK(f.ServerCount("SELECT count(*) FROM blob WHERE complete_at IS NOT NULL") == 0);
+  REQUIRE(std::filesystem::remove(blocker));
+  CliResult again = f.Server({"bundle", "import", bundle});
+  INFO(again.err);
+  CHECK(again.exit_code == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                      "' AND complete_at IS NOT NULL") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
 }
 
 TEST_CASE("Sync: a revoked device is told its records are kept, kbo status "
