@@ -896,9 +896,13 @@ class Handler {
     if (entity.name == "visit" && row.count("visited_at") == 0) {
       row["visited_at"] = Value::Text(store_.NowIso());
     }
-    // Photos are checked and stored (content-addressed, harmless if the row
-    // is then refused) before the row is written, so a refused photo
-    // leaves nothing recorded.
+    // Photos and their caption are checked, and the photos stored
+    // (content-addressed, harmless if the row is then refused), before the
+    // row is written, so a refused photo leaves nothing recorded.
+    if (!photo_parts.empty() && !caption.empty()) {
+      Result<Value> v = ClientStore::ParseText("photo", "caption", caption);
+      if (!v.ok()) return FieldError("photo_caption", v.status().message());
+    }
     std::vector<StoredPhoto> stored;
     for (const FormPart* part : photo_parts) {
       Result<StoredPhoto> blob = StorePhotoUpload(
@@ -922,20 +926,15 @@ class Handler {
     for (const StoredPhoto& blob : stored) {
       Result<Uuid> photo = RecordPhotoRow(entity, *id, blob, caption);
       if (!photo.ok()) {
-        // The row is kept; its photo is not recorded. Say so plainly.
+        // The row is saved (201: a page that read this as "not saved" would
+        // save it again on the next tap); its photo is not. Said in the
+        // answer (photo_error, photo_problem), for the page to tell.
         std::cerr << "kbo ui: photo of " << entity.name << " " << id->ToString()
                   << ": " << edge::EscapeForLog(photo.status().ToString())
                   << std::endl;
-        ApiReply reply;
-        reply.http_status = HttpStatusOfError(photo.status());
-        reply.body = EncodeErrorBody(
-            Status::FromCode(photo.status().code(),
-                             "the " + std::string(entity.name) +
-                                 " was saved, but its photo was not: " +
-                                 photo.status().message())
-                .With("id", id->ToString())
-                .With("photo_error", photo.status().message()));
-        return reply;
+        body["photo_error"] = photo.status().message();
+        body["photo_problem"] = std::string(photo.status().ReasonOrCodeName());
+        break;
       }
       photo_ids.push_back(photo->ToString());
     }

@@ -333,6 +333,35 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: a visit saved whose photo is then not is answered as saved "
+          "(201, photo_error), so the page does not save it again",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 0);
+  const std::string camera = testing::CameraJpeg(24, 32, 6);
+  ApiRequest visit;
+  visit.method = "POST";
+  visit.path = "/api/visit";
+  visit.content_type = "multipart/form-data; boundary=x";
+  // The same picture twice: the second photo row is refused
+  // (photo_already_recorded) after the visit and the first photo are saved.
+  visit.form = {{"producer_id", "", "", p.producer},
+                {"purpose", "", "", "ติดตามผล"},
+                {"photo", "a.jpg", "image/jpeg", camera},
+                {"photo", "b.jpg", "image/jpeg", camera}};
+  ApiReply r = api.Handle(visit);
+  INFO(r.body);
+  CHECK(r.http_status == 201);
+  const Json made = Body(r);
+  CHECK(made["id"].is_string());
+  CHECK(made["photos"].size() == 1);
+  CHECK(made["photo_problem"] == "photo_already_recorded");
+  CHECK(made["photo_error"].get<std::string>().size() > 0);
+  CHECK(Rows(*store, "visit") == 1);
+}
+
 TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
           "[ui]") {
   TempDir tmp;
@@ -358,11 +387,20 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   CHECK(Rows(*store, "visit") == 0);  // a refused photo saves nothing
 
   visit.form.back() = {"photo", "p.jpg", "image/jpeg", camera};
-  visit.form.push_back({"photo_caption", "", "", "หน้าร้าน"});
+  // A caption the photo row would refuse: refused before the visit is
+  // written (it was saved, then said "not saved", and saved again on the
+  // next tap).
+  visit.form.push_back({"photo_caption", "", "", "หน้า\x7fร้าน"});
+  r = api.Handle(visit);
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "photo_caption");
+  CHECK(Rows(*store, "visit") == 0);
+  visit.form.back() = {"photo_caption", "", "", "หน้าร้าน"};
   r = api.Handle(visit);
   INFO(r.body);
   REQUIRE(r.http_status == 201);
   Json made = Body(r);
+  CHECK_FALSE(made.contains("photo_error"));
   REQUIRE(made["photos"].size() == 1);
   Json photo = Body(
       api.Handle(Get("/api/photo/" + made["photos"][0].get<std::string>())));

@@ -485,6 +485,15 @@
     toastTimer = setTimeout(() => { el.hidden = true; }, bad ? 6000 : 2500);
   }
 
+  // "Saved", or — the row saved but its photo not (the device's storage
+  // full, say) — saying so, so that the row is not saved again: the photo
+  // is added from the saved row's page.
+  function savedToast(r) {
+    if (!r.data || !r.data.photo_error) { toast(t('form.saved')); return; }
+    toast(t(r.data.photo_problem === 'storage_full' ? 'form.saved_photo_storage_full'
+      : 'form.saved_photo_not'), true);
+  }
+
   // ---- forms ------------------------------------------------------------------------
   // A field spec: {col, type, required, options, rows, rowLabel, hint,
   // inputmode, min, max, step, value, accept}. Types: text, textarea,
@@ -1559,7 +1568,7 @@
           fd.append('photo_caption', values.photo_caption || '');
         }
         const r = await api('POST', '/api/visit', fd);
-        if (r.ok) { toast(t('form.saved')); location.hash = `#/visits/${r.data.id}`; }
+        if (r.ok) { savedToast(r); location.hash = `#/visits/${r.data.id}`; }
         return r;
       },
     });
@@ -1707,7 +1716,11 @@
         for (const [k, v] of Object.entries(values)) fd.append(k, v);
         if (check.file) fd.append('photo', check.file, check.file.name || 'photo.jpg');
         const r = await api('POST', '/api/progress', fd);
-        if (r.ok) { toast(stageToast(r.data.product_stage)); render(); }
+        if (r.ok) {
+          if (r.data.photo_error) savedToast(r);
+          else toast(stageToast(r.data.product_stage));
+          render();
+        }
         return r;
       },
     });
