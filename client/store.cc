@@ -748,6 +748,10 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     return Status::Corruption(std::string(e.name) + " " + id.ToString() +
                               " has versions but no row in field.db");
   }
+  if (again != nullptr && again->only_if_absent && !(*existing)->deleted) {
+    if (recorded != nullptr) *recorded = Recorded::kKept;
+    return id;
+  }
   if ((*existing)->deleted) row[std::string(kDeletedColumn)] = Value::Integer(0);
   // A mark or score recorded again is a whole new statement: columns not
   // given (an old note) are cleared, not silently kept; unless the caller

@@ -172,6 +172,11 @@ class ClientStore {
     // written in the one transaction.
     bool keep_unnamed = false;
     std::set<std::string> cleared;
+    // A live row held under the key is left as it is (Recorded::kKept):
+    // "the rest present" fills only the marks still empty, never one a
+    // colleague (another screen, an import) recorded since the sheet was
+    // drawn.
+    bool only_if_absent = false;
   };
   // What recording one row did. A key recorded again writes only the
   // columns whose value differs from what is held: the same value again is
@@ -181,6 +186,7 @@ class ClientStore {
     kNew,      // a row this device did not hold (or held deleted)
     kChanged,  // a row held, some of its values now different
     kSame,     // a row held with these values already: nothing written
+    kKept,     // a row held, left as it is (RecordAgain::only_if_absent)
   };
   Result<Uuid> Record(std::string_view entity, RowValues row,
                       const RecordAgain& again);

@@ -881,10 +881,19 @@ class Handler {
     std::string caption;
     if (auto bad = ReadForm(req, &form, &photo_parts, &caption)) return *bad;
 
-    // A roll-call sheet: many marks, one transaction.
-    if (entity.name == "attendance" && form.size() == 1 &&
-        form[0].first == "marks") {
-      return RecordMarks(entity, form[0].second);
+    // A roll-call sheet: many marks, one transaction; "only_unmarked": true
+    // (the rest present) leaves every mark recorded meanwhile as it is.
+    if (entity.name == "attendance" && !form.empty() && form[0].first == "marks" &&
+        (form.size() == 1 ||
+         (form.size() == 2 && form[1].first == "only_unmarked"))) {
+      bool only_unmarked = false;
+      if (form.size() == 2) {
+        if (!form[1].second.is_boolean()) {
+          return FieldError("only_unmarked", "only_unmarked must be true or false");
+        }
+        only_unmarked = form[1].second.get<bool>();
+      }
+      return RecordMarks(entity, form[0].second, only_unmarked);
     }
 
     RowValues row;
@@ -942,7 +951,7 @@ class Handler {
     return JsonReply(201, body);
   }
 
-  ApiReply RecordMarks(const Entity& entity, const Json& marks) {
+  ApiReply RecordMarks(const Entity& entity, const Json& marks, bool only_unmarked) {
     if (!marks.is_array()) {
       return FieldError("marks", "marks must be a list of attendance marks");
     }
@@ -958,14 +967,18 @@ class Handler {
         return ErrorReply(std::move(*refused).With(field::kIndex, i));
       }
       again.push_back(KeepUnnamed(entity, entries, row));
+      again.back().only_if_absent = only_unmarked;
       rows.push_back(std::move(row));
     }
+    std::vector<ClientStore::Recorded> recorded;
     Result<std::vector<Uuid>> ids =
-        store_.RecordAll(entity.name, std::move(rows), {}, again);
+        store_.RecordAll(entity.name, std::move(rows), {}, again, &recorded);
     if (!ids.ok()) return ErrorReply(ids.status());  // with its field::kIndex
     Json out = Json::array();
     for (const Uuid& id : *ids) out.push_back(id.ToString());
-    return JsonReply(201, {{"ids", out}});
+    const auto kept = std::count(recorded.begin(), recorded.end(),
+                                 ClientStore::Recorded::kKept);
+    return JsonReply(201, {{"ids", out}, {"kept", kept}});
   }
 
   // The photo as uploaded to the UI is kept as the original; its upload

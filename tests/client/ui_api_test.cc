@@ -333,6 +333,48 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: 'the rest present' fills only the marks still empty: one "
+          "recorded on another screen since the sheet was drawn is kept",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 3);
+  // Screen B drew day 3 with everyone unmarked; screen A then marks the
+  // first participant absent, sick.
+  Json sick = {{"workshop_id", p.workshop}, {"enrolment_id", p.enrolments[0]},
+               {"day", 3}, {"status", "absent"}, {"note", "ป่วย ลาไปโรงพยาบาล"}};
+  Create(api, "attendance", sick);
+  Json rest = Json::array();
+  for (const std::string& e : p.enrolments) {
+    rest.push_back({{"workshop_id", p.workshop}, {"enrolment_id", e}, {"day", 3},
+                    {"status", "present"}});
+  }
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/attendance",
+                                      {{"marks", rest}, {"only_unmarked", true}}));
+  INFO(r.body);
+  REQUIRE(r.http_status == 201);
+  CHECK(Body(r)["ids"].size() == 3);
+  CHECK(Body(r)["kept"] == 1);
+  Json view =
+      Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=3")));
+  REQUIRE(view["rows"].size() == 3);
+  int absent = 0, present = 0;
+  for (const Json& row : view["rows"]) {
+    if (row["status"] == "absent") {
+      ++absent;
+      CHECK(row["note"] == "ป่วย ลาไปโรงพยาบาล");
+    }
+    if (row["status"] == "present") ++present;
+  }
+  CHECK(absent == 1);
+  CHECK(present == 2);
+  r = api.Handle(JsonRequest("POST", "/api/attendance",
+                             {{"marks", rest}, {"only_unmarked", "yes"}}));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "only_unmarked");
+}
+
 TEST_CASE("UiApi: a visit saved whose photo is then not is answered as saved "
           "(201, photo_error), so the page does not save it again",
           "[ui]") {

@@ -1486,12 +1486,17 @@
       allPresent.disabled = true;
       setPending(1);
       const marks = rest.map((r) => ({ workshop_id: w.id, enrolment_id: r.enrolment_id, day, status: 'present' }));
-      const p = queue.then(() => api('POST', '/api/attendance', { marks }));
+      // Only marks still empty on the device: one recorded meanwhile (another
+      // screen, an import) is not overwritten by this sheet's old view.
+      const p = queue.then(() => api('POST', '/api/attendance', { marks, only_unmarked: true }));
       queue = p.catch(() => null);
       const r = await p;
       setPending(-1);
       allPresent.disabled = false;
-      if (r.ok) render(); else if (!r.stop) toast(replyMessage(r, 'attendance'), true);
+      if (r.ok) {
+        if (r.data && r.data.kept > 0) toast(t('rollcall.kept_meanwhile', { n: r.data.kept }));
+        render();
+      } else if (!r.stop) toast(replyMessage(r, 'attendance'), true);
     });
     drawCounts();
     setPending(0);
