@@ -203,8 +203,10 @@ std::optional<ApiReply> ParseJsonObject(const ApiRequest& req, Json* out) {
 std::optional<std::string> JsonText(const Json& v) {
   if (v.is_null()) return std::string();
   if (v.is_string()) return v.get<std::string>();
-  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
+  // Unsigned first: is_number_integer() is true of an unsigned number too,
+  // and get<int64_t>() of 18446744073709551596 is -20 (taken as a latitude).
   if (v.is_number_unsigned()) return std::to_string(v.get<uint64_t>());
+  if (v.is_number_integer()) return std::to_string(v.get<int64_t>());
   if (v.is_number_float()) return v.dump();
   return std::nullopt;
 }

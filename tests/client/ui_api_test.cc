@@ -333,6 +333,28 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: a JSON number past int64 is refused as the CLI refuses it, "
+          "never wrapped to another value",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 0);
+  // 2^64 - 20: read as a signed number it was -20, a latitude stored.
+  Json visit = Json::parse(R"({"purpose": "x", "lat": 18446744073709551596})");
+  visit["producer_id"] = p.producer;
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/visit", visit));
+  INFO(r.body);
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "lat");
+  CHECK(Rows(*store, "visit") == 0);
+  Json stars = Json::parse(R"({"otop_stars": 18446744073709551615})");
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer, stars));
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["message"].get<std::string>().find("18446744073709551615") !=
+        std::string::npos);
+}
+
 TEST_CASE("UiApi: 'the rest present' fills only the marks still empty: one "
           "recorded on another screen since the sheet was drawn is kept",
           "[ui]") {
