@@ -2,6 +2,8 @@
 
 #include <algorithm>
 #include <cstddef>
+#include <string>
+#include <vector>
 
 namespace kbo {
 namespace {
@@ -81,7 +83,79 @@ std::string StripTitle(const std::string& folded) {
 
 }  // namespace
 
+namespace {
+
+// U+0E31, U+0E34..U+0E3A, U+0E47 (vowel signs above and below, MAITAIKHU):
+// 0; U+0E48..U+0E4E (tone marks, THANTHAKHAT, NIKHAHIT, YAMAKKAN): 1; not
+// a Thai mark: -1. `p` is 3 bytes at least.
+int ThaiMarkClass(const char* p) {
+  const auto b1 = static_cast<unsigned char>(p[1]);
+  const auto b2 = static_cast<unsigned char>(p[2]);
+  if (static_cast<unsigned char>(p[0]) != 0xE0) return -1;
+  if (b1 == 0xB8 && (b2 == 0xB1 || (b2 >= 0xB4 && b2 <= 0xBA))) return 0;
+  if (b1 == 0xB9 && b2 == 0x87) return 0;
+  if (b1 == 0xB9 && b2 >= 0x88 && b2 <= 0x8E) return 1;
+  return -1;
+}
+
+// Invisible characters that never tell two names apart: their UTF-8
+// length at text[i], else 0.
+size_t InvisibleAt(std::string_view text, size_t i) {
+  if (text.compare(i, 2, "\xC2\xAD") == 0) return 2;  // U+00AD soft hyphen
+  if (text.compare(i, 3, "\xE2\x80\x8B") == 0 ||    // U+200B
+      text.compare(i, 3, "\xE2\x80\x8C") == 0 ||    // U+200C
+      text.compare(i, 3, "\xE2\x81\xA0") == 0 ||    // U+2060
+      text.compare(i, 3, "\xEF\xBB\xBF") == 0) {    // U+FEFF
+    return 3;
+  }
+  return 0;
+}
+
+// Each run of Thai marks in `s` with its vowel signs before its tone marks
+// (a stable order otherwise): "ก่ิ" and "กิ่" are one spelling.
+void OrderThaiMarks(std::string* s) {
+  for (size_t i = 0; i + 3 <= s->size();) {
+    if (ThaiMarkClass(s->data() + i) < 0) {
+      ++i;
+      continue;
+    }
+    size_t end = i;
+    while (end + 3 <= s->size() && ThaiMarkClass(s->data() + end) >= 0) end += 3;
+    if (end - i > 3) {
+      std::vector<std::string> marks;
+      for (size_t j = i; j < end; j += 3) marks.push_back(s->substr(j, 3));
+      std::stable_sort(marks.begin(), marks.end(),
+                       [](const std::string& a, const std::string& b) {
+                         return ThaiMarkClass(a.data()) < ThaiMarkClass(b.data());
+                       });
+      std::string run;
+      for (const std::string& m : marks) run += m;
+      s->replace(i, end - i, run);
+    }
+    i = end;
+  }
+}
+
+}  // namespace
+
 std::string FoldSpaceAndCase(std::string_view text) {
+  // Without the invisible characters first, so that what they stood
+  // between is read together (NIKHAHIT, U+200B, SARA AA is SARA AM).
+  std::string visible;
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (InvisibleAt(text, i) == 0) continue;
+    visible.assign(text.substr(0, i));
+    while (i < text.size()) {
+      const size_t n = InvisibleAt(text, i);
+      if (n > 0) {
+        i += n;
+      } else {
+        visible += text[i++];
+      }
+    }
+    text = visible;
+    break;
+  }
   std::string out;
   out.reserve(text.size());
   bool pending_space = false;
@@ -117,6 +191,7 @@ std::string FoldSpaceAndCase(std::string_view text) {
                                   : static_cast<char>(c);
     ++i;
   }
+  OrderThaiMarks(&out);
   return out;
 }
 

@@ -15,9 +15,14 @@
 namespace kbo {
 
 // Trims and collapses white space (ASCII space, tab, CR, LF, U+00A0 and
-// U+3000 count as one space) and lowercases ASCII letters; Thai and other
-// text is kept byte for byte, except SARA AM typed as two characters
-// (U+0E4D U+0E32), which becomes the one U+0E33.
+// U+3000 count as one space), drops the invisible characters a paste or a
+// keyboard leaves in a name (U+200B zero-width space, U+200C, U+2060 word
+// joiner, U+FEFF, U+00AD soft hyphen) and lowercases ASCII letters; Thai
+// and other text is kept byte for byte, except SARA AM typed as two
+// characters (U+0E4D U+0E32), which becomes the one U+0E33, and a Thai
+// tone mark typed before the vowel sign it sits on ("ก" U+0E48 U+0E34),
+// which is put after it, as the other typing order writes it (Unicode's
+// normalisation does not reorder Thai marks).
 // "  Somchai   JAIDEE " -> "somchai jaidee".
 std::string FoldSpaceAndCase(std::string_view text);
 

@@ -96,5 +96,35 @@ TEST_CASE("NameMatch: SARA AM typed as two characters is the one character",
   CHECK(FoldSpaceAndCase("\xE0\xB9\x8D") == "\xE0\xB9\x8D");
 }
 
+TEST_CASE("NameMatch: invisible characters and the order of a tone mark and its "
+          "vowel sign never make two names",
+          "[name_match]") {
+  // U+200B zero-width space (a paste from a chat or a web page), U+200C,
+  // U+2060, U+FEFF, U+00AD soft hyphen.
+  CHECK(PersonNameKey("นายก้อง\u200Bเกียรติ") == PersonNameKey("นายก้องเกียรติ"));
+  CHECK(PersonNameKey("นางสมศรี ใจดี\u200B") == PersonNameKey("นางสมศรี ใจดี"));
+  CHECK(LooseNameKey("KBO CM 2570\u200B") == LooseNameKey("KBO CM 2570"));
+  CHECK(LooseNameKey("นายสมชาย\u200C") == LooseNameKey("นายสมชาย"));
+  CHECK(LooseNameKey("\uFEFFสม\u2060ชาย\u00AD") == "สมชาย");
+  // Only invisible characters: nothing (a reason of them is empty).
+  CHECK(FoldSpaceAndCase("\u200B\u200B") == "");
+  // NIKHAHIT, U+200B, SARA AA: SARA AM once the space is gone.
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x8D\u200B\xE0\xB8\xB2") == "\xE0\xB8\xB3");
+  // ก + MAI EK + SARA I and ก + SARA I + MAI EK ("กิ่ง"): one spelling,
+  // with the vowel sign first.
+  const std::string tone_first = "\xE0\xB8\x81\xE0\xB9\x88\xE0\xB8\xB4\xE0\xB8\x87";
+  const std::string vowel_first = "\xE0\xB8\x81\xE0\xB8\xB4\xE0\xB9\x88\xE0\xB8\x87";
+  CHECK(FoldSpaceAndCase(tone_first) == vowel_first);
+  CHECK(PersonNameKey("นาย" + tone_first) == PersonNameKey("นาย" + vowel_first));
+  // A tone mark under a below-vowel (ก + MAI THO + SARA U) too.
+  CHECK(FoldSpaceAndCase("\xE0\xB8\x81\xE0\xB9\x89\xE0\xB8\xB8") ==
+        "\xE0\xB8\x81\xE0\xB8\xB8\xE0\xB9\x89");
+  // A mark run already in order, and one mark alone, are kept byte for byte.
+  CHECK(FoldSpaceAndCase(vowel_first) == vowel_first);
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x88") == "\xE0\xB9\x88");
+  // Distinct names stay distinct.
+  CHECK(PersonNameKey("นางสมศรี") != PersonNameKey("นางสมศักดิ์"));
+}
+
 }  // namespace
 }  // namespace kbo
