@@ -224,8 +224,18 @@ std::optional<Status> FormToRow(
     const Entity& entity, const std::vector<std::pair<std::string, Json>>& form,
     bool for_edit, RowValues* row) {
   std::vector<std::pair<std::string, std::string>> problems;  // column, what
-  auto refuse = [&](const std::string& field, const std::string& message) {
+  // The store's name for a problem (field::kProblem, with its params), kept
+  // when it is the form's only one: the page says it in the person's
+  // language (err.fiscal_year_ce), not in the message's English.
+  std::optional<Status> named;
+  auto refuse = [&](const std::string& field, const std::string& message,
+                    const Status* why = nullptr) {
     problems.emplace_back(field, message);
+    named.reset();
+    if (problems.size() == 1 && why != nullptr &&
+        why->TextField(field::kProblem) != nullptr) {
+      named = *why;
+    }
   };
   for (const auto& [key, json] : form) {
     if (key == kIdColumn || key == kDeletedColumn) {
@@ -245,7 +255,7 @@ std::optional<Status> FormToRow(
     }
     Result<Value> value = ClientStore::ParseText(entity.name, name, *text);
     if (!value.ok()) {
-      refuse(name, value.status().message());
+      refuse(name, value.status().message(), &value.status());
       continue;
     }
     if (row->count(name) != 0) {
@@ -273,7 +283,14 @@ std::optional<Status> FormToRow(
       refuse(name, name + " is required for a " + std::string(entity.name));
     }
   }
-  return FieldsRefusal(problems);
+  Status refusal = FieldsRefusal(problems);
+  if (named.has_value()) {
+    refusal.With(field::kProblem, std::string(*named->TextField(field::kProblem)));
+    for (const StatusField& f : named->fields()) {
+      if (f.name == field::kParams) refusal.With(f);
+    }
+  }
+  return refusal;
 }
 
 std::vector<std::pair<std::string, Json>> ObjectEntries(const Json& obj) {

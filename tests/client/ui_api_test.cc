@@ -333,6 +333,29 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: a form's one problem the store names is answered with its name "
+          "and params, for the page to say in Thai",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Json w = {{"title", "อบรม KBO"}, {"fiscal_year", "2027"}, {"district", "5011"},
+            {"start", "2026-12-07"}, {"days", "5"}};
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/workshop", w));
+  INFO(r.body);
+  CHECK(r.http_status == 400);
+  Json body = Body(r);
+  CHECK(body["field"] == "fiscal_year");
+  CHECK(body["problem"] == "err.fiscal_year_ce");
+  CHECK(body["params"]["got"] == "2027");
+  CHECK(body["params"]["be"] == "2570");
+  // Two problems: each its own message, no one name for both.
+  w["days"] = "0";
+  body = Body(api.Handle(JsonRequest("POST", "/api/workshop", w)));
+  CHECK(body["fields"].size() == 2);
+  CHECK_FALSE(body.contains("problem"));
+}
+
 TEST_CASE("UiApi: a JSON number past int64 is refused as the CLI refuses it, "
           "never wrapped to another value",
           "[ui]") {

@@ -1895,10 +1895,15 @@
   }
   const looseName = (s) => s.trim().replace(/\s+/g, ' ').toLowerCase();
   // The store's key for a contest or a judge (LooseNameKey,
-  // shared/name_match.h): no spaces, ASCII case folded, SARA AM typed as
-  // two characters taken as the one.
-  const looseKey = (s) => (s || '').replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
-    .replace(/\u0E4D\u0E32/g, '\u0E33');
+  // shared/name_match.h): no spaces, no invisible characters, ASCII case
+  // folded, SARA AM typed as two characters taken as the one, a tone mark
+  // typed before its vowel sign put after it.
+  const thaiMarkClass = (m) => (/[\u0E31\u0E34-\u0E3A\u0E47]/.test(m) ? 0 : 1);
+  const looseKey = (s) => (s || '').replace(/[\u00AD\u200B\u200C\u2060\uFEFF]/g, '')
+    .replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
+    .replace(/\u0E4D\u0E32/g, '\u0E33')
+    .replace(/[\u0E31\u0E34-\u0E3A\u0E47-\u0E4E]{2,}/g,
+      (run) => [...run].sort((a, b) => thaiMarkClass(a) - thaiMarkClass(b)).join(''));
   // Why `name` cannot be the contest, or '' if it can.
   function contestProblem(contests, name, form) {
     const typed = (name || '').trim();
