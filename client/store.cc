@@ -5,6 +5,7 @@
 #include <iterator>
 #include <algorithm>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <set>
@@ -15,6 +16,7 @@
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
+#include "shared/civil_time.h"
 #include "shared/labels.h"
 #include "shared/replica/apply.h"
 #include "shared/replica/workshop_cut.h"
@@ -121,6 +123,37 @@ Status CheckNoMarksLeftBehind(Db& db, const Uuid& enrolment) {
       .With(field::kProblem, "err.enrolment_has_marks")
       .With(field::kParams,
             std::vector<std::pair<std::string, std::string>>{{"marks", std::to_string(marks)}});
+}
+
+// A visit's next visit is on its day or after it (by the Bangkok date of
+// visited_at): 1900-01-01 or last year is a slip of the keyboard or of the
+// date picker. Checked where a person records or edits a visit, not in the
+// merge (rows recorded before this rule still sync).
+Status CheckNextVisit(const RowValues& row) {
+  auto at = row.find("visited_at");
+  auto next = row.find("next_visit");
+  if (at == row.end() || next == row.end() || at->second.type() != Value::Type::kText ||
+      next->second.type() != Value::Type::kText) {
+    return Status();
+  }
+  const std::optional<int64_t> ms = ParseIsoUtcMillis(at->second.text());
+  if (!ms.has_value()) return Status();
+  const int64_t bangkok_s = *ms / 1000 + kBangkokOffsetSeconds;
+  int64_t year = 0;
+  int month = 0, day = 0;
+  CivilFromDays(bangkok_s / 86400 - (bangkok_s % 86400 < 0 ? 1 : 0), &year, &month, &day);
+  char visit_day[16];
+  std::snprintf(visit_day, sizeof visit_day, "%04lld-%02d-%02d",
+                static_cast<long long>(year), month, day);
+  const std::string& next_day = next->second.text();
+  if (next_day >= std::string_view(visit_day)) return Status();
+  return Status::InvalidArgument("next_visit " + next_day + " is before the visit itself (" +
+                                 visit_day +
+                                 "): the next visit comes after it; nothing was recorded")
+      .With(field::kField, "next_visit")
+      .With(field::kProblem, "err.next_visit_before")
+      .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
+                                {"next", next_day}, {"visit", visit_day}});
 }
 
 bool IsNaturalKey(const Entity& e, std::string_view column) {
@@ -678,6 +711,11 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
       !s.ok()) {
     return s;
   }
+  // Not for a row that comes with its id (an import of an export): it is
+  // held as recorded.
+  if (e.name == "visit" && given == nullptr) {
+    if (Status s = CheckNextVisit(row); !s.ok()) return s;
+  }
   // One participant once per producer and workshop (enrolment_rules.h).
   // Not for a row that comes with its id (an import of an export): the
   // server holds it as it is (two devices may each have enrolled her
@@ -1070,6 +1108,10 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   if (changes.count("lat") != 0 || changes.count("lon") != 0) {
     if (Status s = CheckPositionPair(*e, merged); !s.ok()) return s;
+  }
+  if (e->name == "visit" &&
+      (changes.count("next_visit") != 0 || changes.count("visited_at") != 0)) {
+    if (Status s = CheckNextVisit(merged); !s.ok()) return s;
   }
   if (e->name == "workshop" && changes.count("days") != 0) {
     if (Status s = CheckWorkshopCut(*db_, id.ToString(), (*existing)->values["days"],

@@ -338,7 +338,7 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   trainer.sync();
   officer.sync();
   officer.kbo('visit', 'add', '--producer', producers[1], '--purpose', 'follow_up',
-    '--next-visit', '2025-11-20', '--notes', 'นัดดูต้นแบบตะกร้า');
+    '--at', '2025-10-20T03:00:00Z', '--next-visit', '2025-11-20', '--notes', 'นัดดูต้นแบบตะกร้า');
   // Both change the first group's phone without seeing the other.
   trainer.kbo('edit', 'producer', producers[0], '--set', 'phone=0822222222');
   officer.kbo('edit', 'producer', producers[0], '--set', 'phone=0833333333');

@@ -348,6 +348,7 @@ TEST_CASE("kbo: bad values on rows that refer to others", "[cli]") {
   const CliResult bad_id = kbo.Run({"visit", "add", "--producer", "nonsense"});
   CHECK(bad_id.exit_code == 2);
 
+
   const CliResult missing = kbo.Run(
       {"visit", "add", "--producer", "1b4e28ba-2fa1-41d2-883f-0016d3cca427"});
   CHECK(missing.exit_code == 3);
@@ -965,6 +966,36 @@ TEST_CASE("kbo: a command that waits too long for another kbo writing this "
   }
   const json list = kbo.Json({"list", "producer", "--json"});
   CHECK(list.size() == 1);  // the refused add wrote nothing
+}
+
+TEST_CASE("kbo: a next visit before the visit itself is refused, on add and on "
+          "edit, nothing written",
+          "[cli]") {
+  Kbo kbo;
+  const std::string producer = kbo.Producer();
+  // A next visit before the visit: a slip of the keyboard, refused. The
+  // visit's day is its Bangkok date (23:30 UTC on 4 March is 5 March there).
+  for (const char* next : {"1900-01-01", "2024-03-04"}) {
+    const CliResult past =
+        kbo.Run({"visit", "add", "--producer", producer, "--at", "2024-03-04T23:30:00Z",
+                 "--next-visit", next});
+    INFO(past.err);
+    CHECK(past.exit_code == 2);
+    CHECK(past.err.find("is before the visit itself (2024-03-05)") != std::string::npos);
+  }
+  const std::string same_day =
+      kbo.Add({"visit", "add", "--producer", producer, "--at", "2024-03-04T23:30:00Z",
+               "--next-visit", "2024-03-05"});
+  const CliResult edited =
+      kbo.Run({"edit", "visit", same_day, "--set", "next_visit=2024-03-01"});
+  CHECK(edited.exit_code == 2);
+  CHECK(kbo.Json({"show", "visit", same_day, "--json"})["next_visit"] == "2024-03-05");
+  const CliResult moved =
+      kbo.Run({"edit", "visit", same_day, "--set", "visited_at=2024-04-01T03:00:00Z"});
+  CHECK(moved.exit_code == 2);
+  CHECK(moved.err.find("next_visit 2024-03-05 is before the visit itself") !=
+        std::string::npos);
+  CHECK(kbo.Json({"list", "visit", "--json"}).size() == 1);
 }
 
 }  // namespace
