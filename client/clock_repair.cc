@@ -87,17 +87,13 @@ void NoteFutureValues(const RowChange& r, int64_t after_ms,
   }
 }
 
-}  // namespace
-
-Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) {
-  Db& db = store.db();
-  const Uuid& device = store.device_id();
-  const int64_t now = store.wall().NowMillis();
-  RedateResult result;
-  Transaction txn(db);
-  if (!txn.status().ok()) return txn.status();
-
-  // 1. The sets to open again: the unacknowledged tail from `from_seq`.
+// Opens again every unacknowledged change set from `from_seq` on (none for
+// 0): their outbox rows back to pending, the sets and their bytes deleted.
+// The server holds none of them (it refused `from_seq`, or holds another
+// set under its number); they must form the tail of the chain
+// (kFailedPrecondition if a later set is acknowledged). Inside the caller's
+// transaction. Returns how many sets were opened.
+Result<uint64_t> OpenUnackedTail(Db& db, uint64_t from_seq) {
   std::vector<int64_t> open_seqs;
   if (from_seq > 0) {
     Statement st(db, "SELECT seq, acked_at IS NOT NULL FROM change_set "
@@ -192,8 +188,24 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
       del.Bind(1, static_cast<int64_t>(from_seq));
       if (Status s = del.Run(); !s.ok()) return s;
     }
-    result.unsealed_sets = open_seqs.size();
   }
+  return static_cast<uint64_t>(open_seqs.size());
+}
+
+}  // namespace
+
+Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) {
+  Db& db = store.db();
+  const Uuid& device = store.device_id();
+  const int64_t now = store.wall().NowMillis();
+  RedateResult result;
+  Transaction txn(db);
+  if (!txn.status().ok()) return txn.status();
+
+  // 1. The sets to open again: the unacknowledged tail from `from_seq`.
+  Result<uint64_t> opened = OpenUnackedTail(db, from_seq);
+  if (!opened.ok()) return opened.status();
+  result.unsealed_sets = *opened;
 
   // 2. The pending rows, and which of them are dated after now.
   struct PendingEntry {
@@ -318,6 +330,108 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
     return s;
   }
   result.clock = newest;
+  return result;
+}
+
+Result<MoveResult> MoveToNewDevice(ClientStore& store, const Uuid& device,
+                                   const KeyPair& key) {
+  Db& db = store.db();
+  const Uuid old = store.device_id();
+  MoveResult result;
+  if (device == old || device.IsNil()) {
+    return Status::InvalidArgument("a new device id is needed to move to");
+  }
+  // 1. The unacknowledged sets, opened again.
+  {
+    Statement st(db, "SELECT MIN(seq) FROM change_set WHERE acked_at IS NULL");
+    if (st.Step() && !st.IsNull(0)) {
+      Result<uint64_t> opened =
+          OpenUnackedTail(db, static_cast<uint64_t>(st.ColumnInt(0)));
+      if (!opened.ok()) return opened.status();
+      result.unsealed_sets = *opened;
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  // 2. The acknowledged ones: the old identity's, held by the server.
+  {
+    Statement count(db, "SELECT COUNT(*) FROM change_set");
+    if (count.Step()) result.dropped_sets = static_cast<uint64_t>(count.ColumnInt(0));
+    if (!count.status().ok()) return count.status();
+    if (Status s = db.Exec("DELETE FROM change_set_bytes; DELETE FROM change_set");
+        !s.ok()) {
+      return s;
+    }
+    // Refusals of the old identity's sets keep their order below every set
+    // the new identity sends (-1 the newest): numbered as they were, the new
+    // set 1 would write over a kept refusal, and none would be settled when
+    // its row goes again and is taken. (Two steps: no number is ever taken
+    // twice on the way.)
+    if (Status s = db.Exec(
+            "UPDATE refused_row SET seq = seq - 4000000000000;"
+            "UPDATE refused_row SET seq = seq - (SELECT MAX(seq) FROM refused_row) - 1");
+        !s.ok()) {
+      return s;
+    }
+  }
+  // 3. The pending row changes of the old device, stamped by the new one.
+  std::map<Hlc, Hlc> remap;
+  std::set<std::pair<std::string, Uuid>> rows_touched;
+  {
+    std::vector<std::pair<int64_t, std::vector<RowChange>>> entries;
+    Statement st(db, "SELECT id, sealed_rows FROM outbox WHERE change_set_seq IS NULL "
+                     "ORDER BY id");
+    while (st.Step()) {
+      const int64_t id = st.ColumnInt(0);
+      const int64_t first = st.ColumnInt(1);
+      Result<std::vector<RowChange>> rows = LoadEntry(db, id);
+      if (!rows.ok()) return rows.status();
+      if (first < 0 || first > static_cast<int64_t>(rows->size())) {
+        return Status::Corruption("outbox entry " + std::to_string(id) +
+                                  " in field.db is damaged");
+      }
+      bool changed = false;
+      for (size_t i = static_cast<size_t>(first); i < rows->size(); ++i) {
+        RowChange& r = (*rows)[i];
+        if (r.hlc.device != old) continue;
+        Hlc moved = r.hlc;
+        moved.device = device;
+        remap.emplace(r.hlc, moved);
+        rows_touched.emplace(r.entity, r.row_id);
+        r.hlc = moved;
+        ++result.moved_rows;
+        changed = true;
+      }
+      if (changed) entries.emplace_back(id, std::move(rows).value());
+    }
+    if (!st.status().ok()) return st.status();
+    Statement up(db, "UPDATE outbox_cells SET cells = ?2 WHERE id = ?1");
+    for (const auto& [id, rows] : entries) {
+      OutboxEntryWriter writer(device);
+      for (const RowChange& r : rows) writer.Add(r);
+      const std::string encoded = writer.Finish();
+      (void)up.Reset();
+      up.Bind(1, id).BindBlob(2, encoded);
+      if (Status s = up.Run(); !s.ok()) return s;
+    }
+  }
+  for (const auto& [entity, id] : rows_touched) {
+    size_t n = 0;
+    if (Status s = RemapCellHlcs(db, entity, id, remap, &n); !s.ok()) return s;
+    result.cells_updated += n;
+  }
+  // 4. The identity, its clock, and no fork any more.
+  result.clock = store.clock().State();
+  result.clock.device = device;
+  {
+    Statement up(db, "UPDATE device SET device_id = ?1, public_key = ?2 WHERE singleton = 1");
+    up.Bind(1, std::string_view(device.ToString()))
+        .Bind(2, std::string_view(key.public_key().ToHex()));
+    if (Status s = up.Run(); !s.ok()) return s;
+    Statement clock(db, "UPDATE clock_state SET hlc = ?1 WHERE singleton = 1");
+    clock.Bind(1, std::string_view(result.clock.ToString()));
+    if (Status s = clock.Run(); !s.ok()) return s;
+    if (Status s = db.Exec("UPDATE sync_state SET forked_seq = NULL"); !s.ok()) return s;
+  }
   return result;
 }
 

@@ -19,6 +19,7 @@
 
 #include "client/store.h"
 #include "shared/hlc.h"
+#include "shared/signing.h"
 #include "shared/result.h"
 
 namespace kbo::client {
@@ -72,6 +73,33 @@ struct RedateResult {
 // call is a no-op. kCorruption (nothing written) if the sealed sets and the
 // outbox disagree.
 Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq);
+
+// What MoveToNewDevice did.
+struct MoveResult {
+  uint64_t unsealed_sets = 0;  // unacknowledged change sets opened again
+  uint64_t dropped_sets = 0;   // acknowledged sets of the old identity forgotten
+  uint64_t moved_rows = 0;     // pending row changes now stamped by the new device
+  uint64_t cells_updated = 0;  // cell versions that carried their old hlc
+  Hlc clock;                   // the clock's state for the new identity
+};
+
+// After a fork (the server holds other change sets under this device's
+// numbers: a phone restored from a backup, or copied to another), this
+// device's work the server has not confirmed goes as a NEW device's change
+// sets 1, 2, 3 ... (docs/protocol.md, "A forked device"). Inside the
+// caller's transaction, which also enrols the new identity:
+//  1. opens again every unacknowledged change set (their rows pending);
+//  2. forgets the acknowledged ones (the server holds them; they were the
+//     old identity's numbers, which the new identity starts again);
+//  3. every pending row change stamped by the old device is stamped by
+//     `device` with the same wall time and counter (its order among other
+//     devices' changes kept), the outbox and the cell versions alike;
+//  4. sets the device row to `device` and `key`'s public key, the clock to
+//     the old one's time under `device`, and clears the fork mark.
+// Values and everything the server holds are unchanged. The caller commits,
+// then puts the key file in place and calls ClientStore::AdoptIdentity.
+Result<MoveResult> MoveToNewDevice(ClientStore& store, const Uuid& device,
+                                   const KeyPair& key);
 
 // The server's clock from a refusal: the JSON body's "server_ms", else an
 // HTTP Date header (RFC 7231 IMF-fixdate). nullopt if neither is there.

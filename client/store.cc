@@ -5,6 +5,7 @@
 #include <iterator>
 #include <algorithm>
 #include <cstdint>
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -261,6 +262,20 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
     if (!id.ok()) return Status::Corruption("device id in field.db is damaged");
     store->device_id_ = *id;
     Result<KeyPair> key = KeyPair::LoadFromFile(store->paths_.key);
+    // A move to a new device identity (MoveToNewDevice) commits field.db,
+    // then puts the new key in place: a stop in between leaves it beside
+    // the old one, as device.key.new. It is the one field.db names.
+    if (!key.ok() || key->public_key().ToHex() != *public_hex) {
+      const std::string next = store->paths_.key + ".new";
+      Result<KeyPair> moved = KeyPair::LoadFromFile(next);
+      if (moved.ok() && moved->public_key().ToHex() == *public_hex) {
+        if (::rename(next.c_str(), store->paths_.key.c_str()) != 0) {
+          return Status::IOError("cannot put " + next + " in place of " +
+                                 store->paths_.key + ": " + std::strerror(errno));
+        }
+        key = std::move(moved);
+      }
+    }
     if (!key.ok()) {
       if (key.status().code() == Code::kNotFound) {
         return Status::FailedPrecondition(
@@ -299,6 +314,12 @@ std::string ClientStore::NowIso() {
   char buf[32];
   std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm_utc);
   return buf;
+}
+
+void ClientStore::AdoptIdentity(const Uuid& device, KeyPair key, const Hlc& last) {
+  device_id_ = device;
+  key_ = std::make_unique<KeyPair>(std::move(key));
+  clock_ = std::make_unique<HybridClock>(wall_, device_id_, last);
 }
 
 void ClientStore::ResetClock(const Hlc& last) {

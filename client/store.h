@@ -359,6 +359,10 @@ class ClientStore {
   WallClock& wall() { return *wall_; }
   Db& db() { return *db_; }
 
+  // This store's identity becomes `device` with `key`, its clock at `last`
+  // (after MoveToNewDevice committed them to field.db and the key file).
+  void AdoptIdentity(const Uuid& device, KeyPair key, const Hlc& last);
+
   // Persists the clock state; call inside the transaction that used it.
   Status SaveClock();
   // Replaces the clock's state by `last` (which may be earlier than the

@@ -374,10 +374,29 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
         *url + " instead (nothing is deleted either way)");
   }
   base_url_ = *url;
+  // A device whose change sets forked from the server's (restored from a
+  // backup, copied) enrols as a new device, with a new key: what the server
+  // has not confirmed goes as that device's change sets (MoveToNewDevice).
+  std::optional<int64_t> forked;
+  {
+    Statement fs(store_.db(), "SELECT forked_seq FROM sync_state WHERE singleton = 1");
+    if (fs.Step() && !fs.IsNull(0)) forked = fs.ColumnInt(0);
+    if (!fs.status().ok()) return fs.status();
+  }
+  std::optional<KeyPair> new_key;
+  Uuid new_device;
+  const std::string new_key_path = store_.paths().key + ".new";
+  if (forked.has_value()) {
+    new_key = KeyPair::Generate();
+    new_device = Uuid::Random();
+    // Written before the server hears of it, put in place once field.db
+    // names it (ClientStore::Open finishes the move after a stop between).
+    if (Status s = new_key->SaveToFile(new_key_path); !s.ok()) return s;
+  }
   wire::EnrollRequest req;
   req.token = token;
-  req.device_id = store_.device_id();
-  req.public_key = store_.key().public_key();
+  req.device_id = forked.has_value() ? new_device : store_.device_id();
+  req.public_key = forked.has_value() ? new_key->public_key() : store_.key().public_key();
   req.clock_ms = store_.wall().NowMillis();
   Result<std::string> body = wire::EncodeEnrollRequest(req);
   if (!body.ok()) return body.status();
@@ -394,12 +413,12 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
                               "); nothing was saved");
   }
   EnrollResult out;
-  out.device_id = store_.device_id();
+  out.device_id = req.device_id;
   out.server_url = *url;
-  if (answer->device_id != store_.device_id()) {
+  if (answer->device_id != req.device_id) {
     return Status::Corruption(
         *url + " enrolled device " + answer->device_id.ToString() +
-        ", not this one (" + store_.device_id().ToString() +
+        ", not this one (" + req.device_id.ToString() +
         "); nothing was saved");
   }
   out.role = answer->role;
@@ -415,6 +434,14 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
+  std::optional<MoveResult> moved;
+  if (forked.has_value()) {
+    Result<MoveResult> m = MoveToNewDevice(store_, new_device, *new_key);
+    if (!m.ok()) return m.status();
+    moved = *m;
+    out.forked_from = store_.device_id();
+    out.moved_rows = m->moved_rows;
+  }
   {
     Statement old(
         db,
@@ -462,6 +489,15 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     }
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  if (moved.has_value()) {
+    if (::rename(new_key_path.c_str(), store_.paths().key.c_str()) != 0) {
+      return Status::IOError("enrolled as device " + new_device.ToString() +
+                             ", but cannot put " + new_key_path + " in place of " +
+                             store_.paths().key + ": " + std::strerror(errno) +
+                             "; the next kbo command does it");
+    }
+    store_.AdoptIdentity(new_device, std::move(*new_key), moved->clock);
+  }
   return out;
 }
 

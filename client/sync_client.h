@@ -195,6 +195,11 @@ struct EnrollResult {
   std::string districts;          // "5011,5009" or "all"
   std::string server_public_key;  // hex; pinned
   bool server_changed = false;  // enrolled with another server (or key) before
+  // Set when the device had forked (restored from a backup, copied) and so
+  // enrolled as a new device: its old id, and the row changes not yet
+  // confirmed that now go as the new device's.
+  std::optional<Uuid> forked_from;
+  uint64_t moved_rows = 0;
 };
 
 // What one Sync() (or a phase of it) did.

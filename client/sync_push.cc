@@ -231,6 +231,11 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     if (r->status == 409 &&
         (error == "sequence_conflict" || error == "prev_hash_mismatch")) {
       refused_ = true;
+      // Marked, so that the next enrolment moves what the server has not
+      // confirmed to a new device identity (MoveToNewDevice).
+      Statement mark(store_.db(), "UPDATE sync_state SET forked_seq = ?1");
+      mark.Bind(1, static_cast<int64_t>(seq));
+      if (Status s = mark.Run(); !s.ok()) return s;
       const std::string& message = said.message();
       return Status::FailedPrecondition(
           base_url_ + " refused " + what + ": " +
@@ -239,9 +244,11 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
                                  std::to_string(seq)
                            : message) +
           " (" + error +
-          "). This device's records have forked from what the "
-          "server holds; nothing here was changed. Contact the central office "
-          "before recording more.");
+          "). This device's records have forked from what the server holds "
+          "(a phone restored from a backup, or copied); nothing here was "
+          "changed or lost. Ask the central office for an enrolment token and "
+          "run kbo enroll with it: this device then enrols as a new device "
+          "and sends what the server does not hold.");
     }
     if (error == "clock_ahead" && resend_from == 0 && !redating_) {
       if (!sealed_meanwhile.ok()) return sealed_meanwhile;

@@ -216,6 +216,17 @@ Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
                     "before; its changes will go to this one)"
                   : "")
           << '\n';
+  if (r->forked_from.has_value()) {
+    ctx.err << "kbo: this device's change sets had forked from the server's (a "
+               "phone restored from a backup, or copied), so it is enrolled as a "
+               "new device, "
+            << r->device_id.ToString() << ", with a new key; "
+            << r->moved_rows << (r->moved_rows == 1 ? " change" : " changes")
+            << " the server had not confirmed will go as its own at the next "
+               "kbo sync, and what the server holds comes back then. The office "
+               "may revoke the old device, "
+            << r->forked_from->ToString() << ".\n";
+  }
   return Status();
 }
 

@@ -15,6 +15,7 @@
 #include "client/outbox.h"
 #include "client/sync_client.h"
 #include "shared/change_set_codec.h"
+#include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/wire.h"
 #include "shared/replica/apply.h"
@@ -527,6 +528,82 @@ TEST_CASE("SyncClient: a clock_ahead refusal re-dates and pushes again",
     CHECK(again.redated_rows == 0);
     CHECK(d.clock_refusals == 1);
   }
+}
+
+TEST_CASE("MoveToNewDevice: what the server has not confirmed goes as a new "
+          "device's, in order, values and kept refusals untouched; a stop before "
+          "the key file is in place is finished on the next open",
+          "[clock_repair]") {
+  Device d;
+  auto p1 = d.store->Record("producer", Producer("ป้าแก้ว"));
+  REQUIRE(p1.ok());
+  SyncSummary first;
+  REQUIRE(d.Push(&first).ok());  // set 1, confirmed
+  const Uuid old = d.store->device_id();
+  const Hlc p1_created = CellHlc(*d.store, "producer", *p1, "name");
+  REQUIRE(d.store->Edit("producer", *p1, {{"name", T("ป้าแก้ว ใจดี")}}).ok());
+  auto p2 = d.store->Record("producer", Producer("ลุงมา"));
+  REQUIRE(p2.ok());
+  Outbox outbox(*d.store);
+  REQUIRE(*outbox.SealAll() == 1);  // set 2, never confirmed (the fork)
+  auto p3 = d.store->Record("producer", Producer("น้าสม"));
+  REQUIRE(p3.ok());
+  // A refusal kept from set 1.
+  REQUIRE(d.store->db()
+              .Exec("INSERT INTO refused_row (seq, row_index, entity, row_id, reason, "
+                    "message, refused_at) VALUES (1, 0, 'producer', '" +
+                    p1->ToString() + "', 'x', 'y', 'z')")
+              .ok());
+  const std::vector<RowChange> before = d.OutboxRows();
+  REQUIRE(before.size() == 4);
+
+  const KeyPair key = KeyPair::Generate();
+  const Uuid device = Uuid::Random();
+  {
+    Transaction txn(d.store->db());
+    auto r = MoveToNewDevice(*d.store, device, key);
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    CHECK(r->unsealed_sets == 1);
+    CHECK(r->dropped_sets == 1);
+    CHECK(r->moved_rows == 3);
+    CHECK(r->clock.device == device);
+    REQUIRE(txn.Commit().ok());
+  }
+  CHECK(d.Count("SELECT COUNT(*) FROM change_set") == 0);
+  CHECK(*outbox.PendingRows() == 3);
+  CHECK(d.Count("SELECT seq FROM refused_row") == -1);
+  CHECK(d.Count("SELECT COUNT(*) FROM device WHERE device_id = '" + device.ToString() +
+                "'") == 1);
+  const std::vector<RowChange> after = d.OutboxRows();
+  REQUIRE(after.size() == 4);
+  CHECK(after[0] == before[0]);  // confirmed under the old id: as it was
+  for (size_t i = 1; i < 4; ++i) {
+    INFO(i);
+    CHECK(after[i].row_id == before[i].row_id);
+    CHECK(after[i].cells == before[i].cells);
+    CHECK(after[i].hlc.device == device);
+    CHECK(after[i].hlc.wall_ms == before[i].hlc.wall_ms);
+    CHECK(after[i].hlc.counter == before[i].hlc.counter);
+  }
+  CHECK(CellHlc(*d.store, "producer", *p1, "name") == after[1].hlc);
+  CHECK(CellHlc(*d.store, "producer", *p1, "kind") == p1_created);
+  CHECK(CellHlc(*d.store, "producer", *p1, "kind").device == old);
+
+  // Stopped before the key file was put in place: the next open does it.
+  const std::string next = d.store->paths().key + ".new";
+  REQUIRE(key.SaveToFile(next).ok());
+  d.store.reset();
+  auto reopened = ClientStore::Open(d.dir.path(), &d.wall);
+  INFO(reopened.status().ToString());
+  REQUIRE(reopened.ok());
+  CHECK((*reopened)->device_id() == device);
+  CHECK((*reopened)->key().public_key().ToHex() == key.public_key().ToHex());
+  CHECK_FALSE(FileExists(next));
+  auto p4 = (*reopened)->Record("producer", Producer("พี่หนุ่ม"));
+  REQUIRE(p4.ok());
+  CHECK(CellHlc(**reopened, "producer", *p4, "name").device == device);
+  CHECK(CellHlc(**reopened, "producer", *p4, "name") > after[3].hlc);
 }
 
 TEST_CASE("ServerClockOf reads server_ms, then the Date header", "[clock_repair]") {

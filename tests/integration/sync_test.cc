@@ -583,6 +583,65 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
   CHECK(Field::DeviceState(trainer) == f.ServerState());
 }
 
+TEST_CASE("Sync: a phone restored from an old backup is refused as forked, keeping "
+          "everything; enrolled again it goes on as a new device and nothing is lost",
+          "[sync][integration]") {
+  namespace fs = std::filesystem;
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string first = f.Add(trainer, NewProducer("ก่อนสำรอง", "5011"));
+  f.SyncOk(trainer);
+  // Recorded, not yet sent: in the backup, and sent before the restore.
+  const std::string pending = f.Add(trainer, NewProducer("ค้างส่งตอนสำรอง", "5011"));
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", first, "--set", "village=บ้านป่าตุ้ม"})
+              .exit_code == 0);
+  // A backup of the phone, then a day recorded and sent.
+  const std::string backup = f.dir() + "/trainer.backup";
+  fs::copy(trainer, backup, fs::copy_options::recursive);
+  const std::string sent = f.Add(trainer, NewProducer("ส่งก่อนกู้คืน", "5011"));
+  f.SyncOk(trainer);
+  // The phone restored from the backup; the trainer records on.
+  fs::remove_all(trainer);
+  fs::copy(backup, trainer, fs::copy_options::recursive);
+  const std::string after = f.Add(trainer, NewProducer("หลังกู้คืน", "5011"));
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", first, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  const std::string old_id = f.KboJson(trainer, {"status"})["device_id"];
+  CliResult forked = f.Sync(trainer);
+  INFO(forked.err);
+  CHECK(forked.exit_code == 5);
+  CHECK(forked.err.find("forked") != std::string::npos);
+  CHECK(forked.err.find("run kbo enroll") != std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + after + "'") == 0);
+  // Enrolled again (the same kind of token as before): a new device.
+  CliResult again = f.Kbo(trainer, {"enroll", "--server", f.url(), "--token",
+                                    f.Token("trainer", "5011")});
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.err.find("enrolled as a new device") != std::string::npos);
+  CHECK(again.err.find(old_id) != std::string::npos);
+  const std::string new_id = f.KboJson(trainer, {"status"})["device_id"];
+  CHECK(new_id != old_id);
+  f.SyncOk(trainer);
+  // Everything is on the server once: the sets sent before the restore, and
+  // what was recorded after it.
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 4);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id IN ('" + first + "', '" +
+                      pending + "', '" + sent + "', '" + after + "')") == 4);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + first +
+                      "' AND village = 'บ้านป่าตุ้ม'") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + first +
+                      "' AND phone = '0811111111'") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM conflict") == 0);
+  f.SyncOk(trainer);
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+  CHECK(f.KboJson(trainer, {"status"})["pending_changes"] == 0);
+  // And it goes on recording and syncing as the new device.
+  f.Add(trainer, NewProducer("วันถัดไป", "5011"));
+  f.SyncOk(trainer);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 5);
+}
+
 TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the device's "
           "later sync is idempotent", "[sync][integration][bundle]") {
   Field f;
