@@ -531,7 +531,7 @@ TEST_CASE("SyncClient: a clock_ahead refusal re-dates and pushes again",
 }
 
 TEST_CASE("MoveToNewDevice: what the server has not confirmed goes as a new "
-          "device's, in order, values and kept refusals untouched; a stop before "
+          "device's, in order, values and kept refusals untouched, and a stop before "
           "the key file is in place is finished on the next open",
           "[clock_repair]") {
   Device d;

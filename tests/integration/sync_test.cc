@@ -584,7 +584,7 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
 }
 
 TEST_CASE("Sync: a phone restored from an old backup is refused as forked, keeping "
-          "everything; enrolled again it goes on as a new device and nothing is lost",
+          "everything, and enrolled again goes on as a new device, nothing lost",
           "[sync][integration]") {
   namespace fs = std::filesystem;
   Field f;
