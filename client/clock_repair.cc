@@ -321,7 +321,7 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
   // 6. The clock, persisted with what it stamped.
   const Hlc before = store.clock().State();
   store.ResetClock(newest);
-  if (Status s = store.SaveClock(); !s.ok()) {
+  if (Status s = store.SaveClock(/*may_go_back=*/true); !s.ok()) {
     store.ResetClock(before);
     return s;
   }

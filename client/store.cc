@@ -326,10 +326,29 @@ void ClientStore::ResetClock(const Hlc& last) {
   clock_ = std::make_unique<HybridClock>(wall_, device_id_, last);
 }
 
-Status ClientStore::SaveClock() {
-  Statement& st = db_->Cached("UPDATE clock_state SET hlc = ?1 WHERE singleton = 1");
+Status ClientStore::SaveClock(bool may_go_back) {
+  // Never below what another kbo on this home (kbo ui beside a kbo sync)
+  // persisted meanwhile: the text's byte order is the hlc order.
+  Statement& st = db_->Cached(
+      may_go_back ? "UPDATE clock_state SET hlc = ?1 WHERE singleton = 1"
+                  : "UPDATE clock_state SET hlc = max(hlc, ?1) WHERE singleton = 1");
   st.Bind(1, std::string_view(clock_->State().ToString()));
   return st.Run();
+}
+
+void ClientStore::RefreshClock() {
+  // Another kbo on this home (a kbo sync from the terminal while kbo ui
+  // runs) may have pulled later hlcs since this one read the clock: an edit
+  // stamped below a value it was shown would lose to it, silently (DESIGN
+  // §4: a write made after seeing another carries a later hlc).
+  Statement& st = db_->Cached("SELECT hlc FROM clock_state WHERE singleton = 1");
+  std::optional<Hlc> persisted;
+  if (st.Step()) {
+    Result<Hlc> h = Hlc::Parse(st.ColumnText(0));
+    if (h.ok()) persisted = *h;
+  }
+  (void)st.Reset();
+  if (persisted.has_value() && clock_->State() < *persisted) ResetClock(*persisted);
 }
 
 Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view column,
@@ -638,6 +657,8 @@ class ClientStore::ActionScope {
  public:
   explicit ActionScope(ClientStore* store, bool batch = false) : store_(store) {
     Clear();
+    // Inside the action's write transaction: the clock as persisted now.
+    store_->RefreshClock();
     // Read by the caller after the action: cleared at the start only.
     store_->stage_follow_ = StageFollow();
     store_->in_batch_ = batch;

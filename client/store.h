@@ -364,7 +364,12 @@ class ClientStore {
   void AdoptIdentity(const Uuid& device, KeyPair key, const Hlc& last);
 
   // Persists the clock state; call inside the transaction that used it.
-  Status SaveClock();
+  // Never lowers what is persisted (another kbo on this home may have gone
+  // further), unless `may_go_back` (re-dating a clock that ran ahead).
+  Status SaveClock(bool may_go_back = false);
+  // Takes the persisted clock if it is ahead of this store's (another kbo
+  // on this home wrote since); every action does, in its transaction.
+  void RefreshClock();
   // Replaces the clock's state by `last` (which may be earlier than the
   // current one: client/clock_repair.h re-dates a clock that ran ahead).
   // Call inside a transaction, then SaveClock().

@@ -48,6 +48,45 @@ TEST_CASE("Store: the home is created on first use with a private key",
   CHECK(again->device_id() == device);  // created once
 }
 
+TEST_CASE("Store: two kbo on one home (kbo ui, a kbo sync) share one clock: an "
+          "edit is stamped after every hlc the other persisted, and the persisted "
+          "clock never goes back",
+          "[store]") {
+  TempDir tmp;
+  const std::string home = tmp.File("home");
+  auto ui = OpenStore(home);    // kbo ui, open for hours
+  auto sync = OpenStore(home);  // a kbo sync from the terminal
+  auto stale = OpenStore(home);  // another, opened before either wrote
+  // The sync pulls a row stamped an hour ahead of this device's clock (a
+  // colleague's phone runs fast) and persists its clock past it.
+  Hlc ahead = sync->clock().State();
+  ahead.wall_ms = sync->wall().NowMillis() + 3600 * 1000;
+  {
+    Transaction txn(sync->db());
+    sync->ResetClock(ahead);
+    REQUIRE(sync->SaveClock().ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  // The UI's next edit is stamped after it (it was stamped below, and lost
+  // to the older value by last-writer-wins, with no conflict).
+  auto p = ui->Record("producer", {{"kind", T("group")}, {"name", T("กลุ่มทอผ้า")},
+                                   {"district_code", T("5011")}});
+  REQUIRE(p.ok());
+  CHECK(ui->clock().State() > ahead);
+  const Hlc stamped = ui->clock().State();
+  // A stale process saving its clock does not take the persisted one back.
+  {
+    Transaction txn(stale->db());
+    REQUIRE(stale->SaveClock().ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  Statement st(ui->db(), "SELECT hlc FROM clock_state");
+  REQUIRE(st.Step());
+  auto persisted = Hlc::Parse(st.ColumnText(0));
+  REQUIRE(persisted.ok());
+  CHECK(*persisted >= stamped);
+}
+
 TEST_CASE("Store: field.db (names, phone numbers) is the owner's alone, even in "
           "a home folder others may list",
           "[store]") {
