@@ -189,7 +189,11 @@ Status RunUiCmd(Context& ctx, const std::vector<std::string>& args) {
     return s;
   Result<ClientStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  return ui::RunUiCommand(**store, args, ctx.out, ui::SyncHookFor(**store));
+  // The sync button syncs through a connection of its own: a sync stalled
+  // on a dropping link does not hold the roll-call.
+  return ui::RunUiCommand(**store, args, ctx.out,
+                          ui::OwnStoreSyncHookFor((*store)->paths().dir, &(*store)->wall()),
+                          /*sync_own_store=*/true);
 }
 
 const std::vector<Command>& Commands();

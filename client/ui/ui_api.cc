@@ -771,6 +771,13 @@ class Handler {
     }
     SyncSummary summary;
     const Status s = sync_(&summary);
+    return SyncReply(s, summary);
+  }
+
+
+ public:
+  // The answer to POST /api/sync once the sync `s` ended with `summary`.
+  ApiReply SyncReply(const Status& s, const SyncSummary& summary) {
     // The numbers, for the screen to say in the person's language; the
     // English line as `kbo sync` prints it. A sync that failed part-way
     // says what it did before (its change sets are confirmed: a retry has
@@ -814,6 +821,7 @@ class Handler {
     return JsonReply(200, body);
   }
 
+ private:
   // ---- rows ---------------------------------------------------------------
 
   ApiReply List(const Entity& entity, const ApiRequest& req) {
@@ -1329,6 +1337,19 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
   try {
     // Answered while a sync holds the store (below): it reads only the board.
     if (request.method == "GET" && request.path == "/api/sync/progress") return Progress();
+    if (sync_own_store_ && sync_ && request.method == "POST" && request.path == "/api/sync") {
+      // The hook syncs through its own connection (a stalled link holds it
+      // for minutes): the screens go on recording meanwhile, and only the
+      // answer, read from this store, waits for the lock.
+      SyncSummary summary;
+      const Status s = RunSync(&summary);
+      std::lock_guard<std::mutex> lock(mu_);
+      RunSyncFn none;
+      Handler handler(store_, none, photos_);
+      ApiReply reply = handler.SyncReply(s, summary);
+      store_.db().ResetCached();
+      return reply;
+    }
     std::lock_guard<std::mutex> lock(mu_);
     RunSyncFn run;
     if (sync_) run = [this](SyncSummary* summary) { return RunSync(summary); };
@@ -1406,6 +1427,14 @@ ApiReply UiApi::Thumb(std::string_view sha256) {
 SyncHook SyncHookFor(ClientStore& store) {
   return [&store](SyncSummary* summary, const SyncProgress& progress) -> Status {
     return RunSyncForUi(store, summary, progress);
+  };
+}
+
+SyncHook OwnStoreSyncHookFor(const std::string& home_dir, WallClock* wall) {
+  return [home_dir, wall](SyncSummary* summary, const SyncProgress& progress) -> Status {
+    Result<std::unique_ptr<ClientStore>> own = ClientStore::Open(home_dir, wall);
+    if (!own.ok()) return own.status();
+    return RunSyncForUi(**own, summary, progress);
   };
 }
 

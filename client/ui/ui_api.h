@@ -33,7 +33,8 @@ inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
 
 // Called by POST /api/sync; fills `summary` with a line for a person on
 // success. kUnavailable means "no signal" (everything stays in the store).
-// Called with the API's store lock held, so it may use the same ClientStore
+// Called with the API's store lock held (unless UiApi::set_sync_uses_own_store,
+// for a hook with a store of its own), so it may use the same ClientStore
 // (which is not thread-safe); other UI requests wait until it returns, but
 // GET /api/sync/progress, which reads only what the hook reports through
 // `progress` (call it as SyncOptions::progress is called).
@@ -84,6 +85,12 @@ PhotoHooks BuildPhotoHooks();
 // cannot be reached ("no signal"), kFailedPrecondition when the device is not
 // enrolled, the server's refusal otherwise.
 SyncHook SyncHookFor(ClientStore& store);
+
+// The same through a store of its own, opened on `home_dir` for each sync
+// (a second SQLite connection; ClientStore::RefreshClock keeps the two
+// clocks one): for UiApi::set_sync_uses_own_store, natively. Not in the
+// phone app, whose storage takes one connection.
+SyncHook OwnStoreSyncHookFor(const std::string& home_dir, WallClock* wall);
 
 // What `kbo enroll --server URL --token TOKEN` does, as an EnrolHook for the
 // UI's enrolment screen: SyncClient(store).Enroll(url, token) (no --force),
@@ -186,6 +193,12 @@ class UiApi {
 
   bool sync_available() const { return static_cast<bool>(sync_); }
 
+  // The sync hook uses a store of its own (OwnStoreSyncHookFor): POST
+  // /api/sync then runs without the store lock, and every other request is
+  // answered meanwhile (a sync stalled on a dropping link no longer holds
+  // the roll-call for minutes). Set before serving.
+  void set_sync_uses_own_store(bool own) { sync_own_store_ = own; }
+
   // What POST /api/enrol runs; empty (the default): 503 "enrolment not
   // available". Set before serving.
   void set_enrol(EnrolHook enrol) { enrol_ = std::move(enrol); }
@@ -208,6 +221,7 @@ class UiApi {
 
   ClientStore& store_;
   SyncHook sync_;
+  bool sync_own_store_ = false;
   PhotoHooks photos_;
   EnrolHook enrol_;
   std::mutex mu_;

@@ -50,10 +50,11 @@ class StopSignals {
 }  // namespace
 
 Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
-                    std::ostream& out, SyncHook sync) {
+                    std::ostream& out, SyncHook sync, bool sync_own_store) {
   UiOptions opts;
   opts.out = &out;
   opts.sync = std::move(sync);
+  opts.sync_own_store = sync_own_store;
   opts.enrol = EnrolHookFor(store);
   for (size_t i = 0; i < args.size(); ++i) {
     const std::string& arg = args[i];

@@ -29,9 +29,11 @@ inline constexpr std::string_view kUiCommandSummary =
 // kInvalidArgument for an unknown flag or a malformed address (nothing is
 // served); kUnavailable if the address cannot be bound.
 // `sync` is what the UI's sync button runs (see SyncHook); empty: the button
-// reports "sync not available".
+// reports "sync not available". `sync_own_store`: it syncs through a store
+// of its own (OwnStoreSyncHookFor), so the screens are answered meanwhile.
 Status RunUiCommand(ClientStore& store, const std::vector<std::string>& args,
-                    std::ostream& out, SyncHook sync = nullptr);
+                    std::ostream& out, SyncHook sync = nullptr,
+                    bool sync_own_store = false);
 
 }  // namespace kbo::client::ui
 

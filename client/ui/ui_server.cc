@@ -359,6 +359,7 @@ struct UiServer::Impl {
               }),
         server(guard) {
     api.set_enrol(o.enrol);
+    api.set_sync_uses_own_store(o.sync_own_store);
   }
 
   ClientStore& store;

@@ -23,6 +23,8 @@ struct UiOptions {
   std::string listen = "127.0.0.1:8080";
   // POST /api/sync calls it (see SyncHook); empty: 503 "sync not available".
   SyncHook sync;
+  // `sync` uses a store of its own (UiApi::set_sync_uses_own_store).
+  bool sync_own_store = false;
   // POST /api/enrol calls it (see EnrolHook); empty: 503 "enrolment not
   // available".
   EnrolHook enrol;

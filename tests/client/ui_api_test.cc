@@ -760,6 +760,55 @@ TEST_CASE("UiApi: a server's refusal naming storage_full is not this "
   CHECK(Body(r)["message"] == "the server says: storage_full");
 }
 
+TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
+          "answered while it waits on a stalled link",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  Phrao p;
+  std::mutex mu;
+  std::condition_variable cv;
+  bool started = false, release = false;
+  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress&) {
+    std::unique_lock<std::mutex> lock(mu);
+    started = true;
+    cv.notify_all();
+    cv.wait(lock, [&] { return release; });  // the link stalls
+    summary->pulled_rows = 1;
+    return Status();
+  });
+  api.set_sync_uses_own_store(true);
+  p = Seed(api, 2);
+  ApiReply synced;
+  std::thread syncing([&] { synced = api.Handle(SyncPress()); });
+  {
+    std::unique_lock<std::mutex> lock(mu);
+    cv.wait(lock, [&] { return started; });
+  }
+  // Meanwhile the trainer reads the roll-call and marks a day: answered,
+  // not held until the sync ends.
+  Json rc = Body(api.Handle(Get("/api/workshop/" + p.workshop + "/rollcall?day=1")));
+  CHECK(rc["rows"].size() == 2);
+  Json mark = {{"workshop_id", p.workshop}, {"enrolment_id", p.enrolments[0]},
+               {"day", 1}, {"status", "present"}};
+  CHECK(api.Handle(JsonRequest("POST", "/api/attendance", mark)).http_status == 201);
+  {
+    std::lock_guard<std::mutex> lock(mu);
+    release = true;
+  }
+  cv.notify_all();
+  syncing.join();
+  CHECK(synced.http_status == 200);
+  CHECK(Body(synced)["counts"]["pulled_rows"] == 1);
+  CHECK(Body(synced)["status"].is_object());
+  // The hook kbo ui uses opens its own store: here, one not enrolled.
+  SyncSummary summary;
+  const Status own = OwnStoreSyncHookFor(tmp.path(), &store->wall())(
+      &summary, [](const SyncProgressReport&) {});
+  CHECK(own.code() == Code::kFailedPrecondition);
+  CHECK(own.message().find("enrol") != std::string::npos);
+}
+
 TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
           "[ui]") {
   TempDir tmp;
