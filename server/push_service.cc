@@ -152,6 +152,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   // recorded after the revocation is refused on its own (after_revocation,
   // ApplyAtServer), the ones recorded before are taken.
   const int64_t now = store_.NowMillis();
+  const bool over_network = authenticated != nullptr;
+  const int64_t max_ahead_ms =
+      over_network ? protocol::kMaxRowAheadMs : HybridClock::kDefaultMaxSkewMs;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     if (row.hlc.device != cs.device) {
@@ -161,13 +164,11 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                  row.hlc.device.ToString() + ", not by " + device_text)
           .WithReason("forged_hlc");
     }
-    if (row.hlc.wall_ms > now &&
-        row.hlc.wall_ms - now > HybridClock::kDefaultMaxSkewMs) {
+    if (row.hlc.wall_ms > now && row.hlc.wall_ms - now > max_ahead_ms) {
       return Status::InvalidArgument(
                  "row " + std::to_string(i + 1) + " was recorded at " +
-                 FormatIsoUtc(row.hlc.wall_ms) +
-                 " by the device's clock, more than 24 "
-                 "hours ahead of the server (" +
+                 FormatIsoUtc(row.hlc.wall_ms) + " by the device's clock, more than " +
+                 (over_network ? "an hour" : "24 hours") + " ahead of the server (" +
                  FormatIsoUtc(now) +
                  "); set the device's date and time correctly. Nothing "
                  "was stored")

@@ -112,6 +112,15 @@ inline constexpr const char* kChunkHashHeader = "X-KBO-Chunk-Sha256";
 // Limits (server-enforced; the client stays within them).
 // A request's clock may differ from the server's by at most this. 5 minutes.
 inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
+// A row pushed over the network may be stamped at most this far past the
+// server's clock: one hour (clock_ahead; the device re-dates and pushes
+// again, docs/protocol.md "A device clock that ran ahead"). Every hlc
+// observes the rows it pulls, so a phone whose date was wrong while it
+// recorded (a time zone set to UTC is 7 hours) would otherwise move every
+// device's clock as far ahead, and its old edits would beat later ones. A
+// bundle, which cannot be re-dated once written, is held to the clock's own
+// bound (HybridClock::kDefaultMaxSkewMs, 24 hours).
+inline constexpr int64_t kMaxRowAheadMs = 60 * 60 * 1000;
 // Push body (signature + change set). 16 MiB. A zstd push body is held to
 // it twice: as sent, and decompressed.
 inline constexpr size_t kMaxPushBytes = size_t{16} << 20;

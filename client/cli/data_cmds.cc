@@ -23,6 +23,7 @@
 #include "client/row_json.h"
 #include "client/cli/command.h"
 #include "client/csv_import.h"
+#include "shared/protocol.h"
 #include "shared/fs.h"
 #include "shared/rows_under.h"
 
@@ -389,7 +390,7 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
   // dated more than the server's bound after this device's wall clock.
   if (const int64_t stamps = (*store)->clock().State().wall_ms,
       now = (*store)->wall().NowMillis();
-      stamps - now > HybridClock::kDefaultMaxSkewMs) {
+      stamps - now > protocol::kMaxRowAheadMs) {
     ctx.out << "clock:              ahead: changes are dated up to "
             << ClockText(stamps) << ", this device's clock says "
             << ClockText(now)

@@ -144,6 +144,42 @@ TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is rig
   CHECK(f.KboJson(home, {"status"})["future_visits"] == 0);
 }
 
+TEST_CASE("Clock: edits made while a phone was hours ahead (its time zone set to UTC) "
+          "are re-dated once its clock is right, and a colleague's later edit wins",
+          "[clock][integration]") {
+  Field f;
+  const std::string fast = f.Enrolled("fast", "field_officer", "5011");
+  const std::string other = f.Enrolled("other", "field_officer", "5011");
+  const std::string p = f.Add(fast, {"producer", "add", "--kind", "group", "--name",
+                                     "กลุ่มทอผ้าบ้านป่าตุ้ม", "--district", "5011"});
+  f.SyncOk(fast);
+  f.SyncOk(other);
+  const std::map<std::string, std::string> seven_hours = {
+      {"KBO_TEST_CLOCK_OFFSET_MS", std::to_string(7LL * 3600 * 1000)}};
+  REQUIRE(KboAt(seven_hours, fast, {"edit", "producer", p, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  // The clock is set right, then it syncs: its edit is re-dated to now.
+  CliResult synced = f.Sync(fast);
+  INFO(synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("re-dated") != std::string::npos);
+  // A colleague who pulled it edits the same phone afterwards: the later
+  // edit is the one that stays (it was the fast phone's, dated 7 h ahead).
+  f.SyncOk(other);
+  REQUIRE(f.Kbo(other, {"edit", "producer", p, "--set", "phone=0822222222"}).exit_code == 0);
+  f.SyncOk(other);
+  f.SyncOk(fast);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
+                      "' AND phone = '0822222222'") == 1);
+  CHECK(f.KboJson(fast, {"show", "producer", p})["phone"] == "0822222222");
+  // And no device's clock was carried hours ahead.
+  auto db = OpenTestServerDb(f.server().data_dir());
+  REQUIRE(db.ok());
+  auto versions = ReadCellVersions(**db, "producer", Uuid::Parse(p).value());
+  REQUIRE(versions.ok());
+  CHECK(versions->at("phone").hlc.wall_ms < NowMs() + 5 * 60 * 1000);
+}
+
 TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integration]") {
   Field f;
   const std::string home = f.Enrolled("trainer", "trainer", "5011");

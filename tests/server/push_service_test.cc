@@ -570,6 +570,37 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "PushService: over the network a row more than an hour ahead is refused "
+    "(clock_ahead, the device re-dates it); a bundle, which cannot be "
+    "re-dated, is held to the clock's day",
+    "[server][push]") {
+  ServerFixture f;
+  TestDevice trainer;
+  f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  // A phone whose time zone was set to UTC: seven hours ahead.
+  const std::string body = trainer.SealNext(
+      {Producer(Uuid::Random(), trainer.HlcAt(kT0 + 7LL * 3600 * 1000), kPhrao)});
+  auto r = push.Push(f.Record(trainer.id), body);
+  CHECK(r.status().reason() == "clock_ahead");
+  CHECK_THAT(r.status().message(), Catch::Contains("more than an hour ahead"));
+  CheckNothingStored(f, 1, 0, trainer, 0);
+  // Under the hour: taken.
+  TestDevice officer;
+  f.Enroll(officer, kPhrao);
+  auto near = push.Push(
+      f.Record(officer.id),
+      officer.SealNext({Producer(Uuid::Random(), officer.HlcAt(kT0 + 50LL * 60 * 1000),
+                                 kPhrao)}));
+  INFO(near.status().ToString());
+  CHECK(near.ok());
+  // The same seven hours in a bundle: taken.
+  auto bundled = push.PushFromBundle(body);
+  INFO(bundled.status().ToString());
+  CHECK(bundled.ok());
+}
+
+TEST_CASE(
     "PushService: a bundle's change set is authenticated by its own "
     "signature, revoked or unknown devices are refused",
     "[server][push][bundle]") {
