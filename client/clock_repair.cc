@@ -336,6 +336,8 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
 Result<MoveResult> MoveToNewDevice(ClientStore& store, const Uuid& device,
                                    const KeyPair& key) {
   Db& db = store.db();
+  // The clock as persisted (another kbo on this home may have gone further).
+  if (Status s = store.RefreshFromDisk(); !s.ok()) return s;
   const Uuid old = store.device_id();
   MoveResult result;
   if (device == old || device.IsNil()) {

@@ -5,7 +5,6 @@
 #include <iterator>
 #include <algorithm>
 #include <cstdint>
-#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <map>
@@ -167,6 +166,34 @@ bool IsNaturalKey(const Entity& e, std::string_view column) {
 }  // namespace
 
 
+namespace {
+
+// The key field.db names (`public_hex`): the key file's; or, when the file
+// holds another key or none, the next key kept in field.db by a move to a
+// new identity (MoveToNewDevice) that stopped before the file was written
+// (in the phone app, before the file was saved), written to the file now.
+// Otherwise what the file gave (the caller explains a missing or foreign
+// key).
+Result<KeyPair> LoadNamedKey(Db& d, const std::string& key_path,
+                             const std::string& public_hex) {
+  Result<KeyPair> key = KeyPair::LoadFromFile(key_path);
+  if (key.ok() && key->public_key().ToHex() == public_hex) return key;
+  Statement next(d, "SELECT next_device_key FROM sync_state WHERE singleton = 1");
+  if (next.Step() && !next.IsNull(0)) {
+    std::string text = next.ColumnText(0);
+    Result<KeyPair> moved = KeyPair::FromKeyText(text, "the next device key in field.db");
+    std::fill(text.begin(), text.end(), '\0');
+    if (moved.ok() && moved->public_key().ToHex() == public_hex) {
+      if (Status s = moved->SaveToFile(key_path); !s.ok()) return s;
+      return moved;
+    }
+  }
+  if (!next.status().ok()) return next.status();
+  return key;
+}
+
+}  // namespace
+
 Status ClientStore::PrepareDeviceKey(const std::string& dir) {
   const HomePaths paths = PathsFor(dir);
   if (Status s = EnsureDir(dir); !s.ok()) return s;
@@ -261,21 +288,7 @@ Result<std::unique_ptr<ClientStore>> ClientStore::Open(const std::string& dir,
     Result<Uuid> id = Uuid::Parse(*device_text);
     if (!id.ok()) return Status::Corruption("device id in field.db is damaged");
     store->device_id_ = *id;
-    Result<KeyPair> key = KeyPair::LoadFromFile(store->paths_.key);
-    // A move to a new device identity (MoveToNewDevice) commits field.db,
-    // then puts the new key in place: a stop in between leaves it beside
-    // the old one, as device.key.new. It is the one field.db names.
-    if (!key.ok() || key->public_key().ToHex() != *public_hex) {
-      const std::string next = store->paths_.key + ".new";
-      Result<KeyPair> moved = KeyPair::LoadFromFile(next);
-      if (moved.ok() && moved->public_key().ToHex() == *public_hex) {
-        if (::rename(next.c_str(), store->paths_.key.c_str()) != 0) {
-          return Status::IOError("cannot put " + next + " in place of " +
-                                 store->paths_.key + ": " + std::strerror(errno));
-        }
-        key = std::move(moved);
-      }
-    }
+    Result<KeyPair> key = LoadNamedKey(d, store->paths_.key, *public_hex);
     if (!key.ok()) {
       if (key.status().code() == Code::kNotFound) {
         return Status::FailedPrecondition(
@@ -336,11 +349,38 @@ Status ClientStore::SaveClock(bool may_go_back) {
   return st.Run();
 }
 
-void ClientStore::RefreshClock() {
-  // Another kbo on this home (a kbo sync from the terminal while kbo ui
-  // runs) may have pulled later hlcs since this one read the clock: an edit
-  // stamped below a value it was shown would lose to it, silently (DESIGN
-  // §4: a write made after seeing another carries a later hlc).
+Status ClientStore::RefreshFromDisk() {
+  // Another kbo on this home may have moved this device to a new identity
+  // (kbo enroll after a fork, while kbo ui runs): stamping with the old one
+  // would be refused by the server for good (forged_hlc).
+  std::string id_text, public_hex;
+  {
+    Statement& st = db_->Cached("SELECT device_id, public_key FROM device WHERE singleton = 1");
+    if (st.Step()) {
+      id_text = st.ColumnText(0);
+      public_hex = st.ColumnText(1);
+    }
+    const Status read = st.status();
+    (void)st.Reset();
+    if (!read.ok()) return read;
+  }
+  if (!id_text.empty() && id_text != device_id_.ToString()) {
+    Result<Uuid> id = Uuid::Parse(id_text);
+    Result<KeyPair> key = LoadNamedKey(*db_, paths_.key, public_hex);
+    if (!id.ok() || !key.ok() || key->public_key().ToHex() != public_hex) {
+      return Status::FailedPrecondition(
+          "this device was enrolled again as device " + id_text +
+          " by another kbo, and its key is not readable here; start this kbo again");
+    }
+    device_id_ = *id;
+    key_ = std::make_unique<KeyPair>(std::move(key).value());
+  }
+  // Another kbo (a kbo sync from the terminal while kbo ui runs) may have
+  // pulled later hlcs since this one read the clock: an edit stamped below a
+  // value it was shown would lose to it, silently (DESIGN §4: a write made
+  // after seeing another carries a later hlc). Or re-dated the clock back
+  // (client/clock_repair.h): the clock is what is persisted, either way.
+  // What this store issued beyond it was never committed.
   Statement& st = db_->Cached("SELECT hlc FROM clock_state WHERE singleton = 1");
   std::optional<Hlc> persisted;
   if (st.Step()) {
@@ -348,7 +388,11 @@ void ClientStore::RefreshClock() {
     if (h.ok()) persisted = *h;
   }
   (void)st.Reset();
-  if (persisted.has_value() && clock_->State() < *persisted) ResetClock(*persisted);
+  if (persisted.has_value() &&
+      (clock_->State() != *persisted || clock_->device() != device_id_)) {
+    ResetClock(*persisted);
+  }
+  return Status();
 }
 
 Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view column,
@@ -586,6 +630,7 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
 
 Status ClientStore::WriteLocal(const Entity& e, const Uuid& id, RowValues* cells,
                                bool validated, bool absent, const Hlc* stamp) {
+  if (!action_status_.ok()) return action_status_;
   RowChange change;
   change.entity = std::string(e.name);
   change.row_id = id;
@@ -657,8 +702,9 @@ class ClientStore::ActionScope {
  public:
   explicit ActionScope(ClientStore* store, bool batch = false) : store_(store) {
     Clear();
-    // Inside the action's write transaction: the clock as persisted now.
-    store_->RefreshClock();
+    // Inside the action's write transaction: the identity and the clock as
+    // persisted now (another kbo on this home may have changed them).
+    store_->action_status_ = store_->RefreshFromDisk();
     // Read by the caller after the action: cleared at the start only.
     store_->stage_follow_ = StageFollow();
     store_->in_batch_ = batch;
@@ -1669,7 +1715,7 @@ Result<std::vector<RefusedEntry>> ClientStore::ReadRefused(
   std::vector<RefusedEntry> out;
   while (st.Step()) {
     RefusedEntry r;
-    r.seq = static_cast<uint64_t>(st.ColumnInt(0));
+    r.seq = st.ColumnInt(0);
     r.index = static_cast<uint64_t>(st.ColumnInt(1));
     r.entity = st.ColumnText(2);
     r.row_id = st.ColumnText(3);

@@ -46,7 +46,9 @@ struct Filter {
 // for the office, shown here for a person to fix (edit, which sends the row
 // whole again) or delete, then dismiss.
 struct RefusedEntry {
-  uint64_t seq = 0;       // the change set that carried it
+  // The change set that carried it; below 0 for a set of this device's
+  // earlier identity (MoveToNewDevice), -1 the newest.
+  int64_t seq = 0;
   uint64_t index = 0;     // its position in the set
   std::string entity;
   std::string row_id;
@@ -367,9 +369,10 @@ class ClientStore {
   // Never lowers what is persisted (another kbo on this home may have gone
   // further), unless `may_go_back` (re-dating a clock that ran ahead).
   Status SaveClock(bool may_go_back = false);
-  // Takes the persisted clock if it is ahead of this store's (another kbo
-  // on this home wrote since); every action does, in its transaction.
-  void RefreshClock();
+  // Takes the identity and the clock as persisted (another kbo on this home
+  // may have written since: a pull, a re-dating, a move to a new identity);
+  // every action does, in its transaction.
+  Status RefreshFromDisk();
   // Replaces the clock's state by `last` (which may be earlier than the
   // current one: client/clock_repair.h re-dates a clock that ran ahead).
   // Call inside a transaction, then SaveClock().
@@ -473,6 +476,7 @@ class ClientStore {
   // as they are written (client/outbox_codec.h), and the outbox id of its
   // first entry (0 before that).
   std::unique_ptr<OutboxEntryWriter> action_entry_;
+  Status action_status_;  // RefreshFromDisk's, at the action's start
   int64_t action_id_ = 0;
   StageFollow stage_follow_;
 };

@@ -377,21 +377,40 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   // A device whose change sets forked from the server's (restored from a
   // backup, copied) enrols as a new device, with a new key: what the server
   // has not confirmed goes as that device's change sets (MoveToNewDevice).
+  // The new identity is kept in field.db before the server hears of it, so
+  // an enrolment tried again asks with the same one (docs/protocol.md).
   std::optional<int64_t> forked;
-  {
-    Statement fs(store_.db(), "SELECT forked_seq FROM sync_state WHERE singleton = 1");
-    if (fs.Step() && !fs.IsNull(0)) forked = fs.ColumnInt(0);
-    if (!fs.status().ok()) return fs.status();
-  }
   std::optional<KeyPair> new_key;
   Uuid new_device;
-  const std::string new_key_path = store_.paths().key + ".new";
-  if (forked.has_value()) {
+  {
+    Statement fs(store_.db(),
+                 "SELECT forked_seq, next_device_id, next_device_key FROM sync_state "
+                 "WHERE singleton = 1");
+    if (fs.Step() && !fs.IsNull(0)) {
+      forked = fs.ColumnInt(0);
+      if (!fs.IsNull(1) && !fs.IsNull(2)) {
+        Result<Uuid> id = Uuid::Parse(fs.ColumnText(1));
+        std::string text = fs.ColumnText(2);
+        Result<KeyPair> key = KeyPair::FromKeyText(text, "the next device key in field.db");
+        std::fill(text.begin(), text.end(), '\0');
+        if (id.ok() && key.ok() && *id != store_.device_id()) {
+          new_device = *id;
+          new_key = std::move(key).value();
+        }
+      }
+    }
+    if (!fs.status().ok()) return fs.status();
+  }
+  if (forked.has_value() && !new_key.has_value()) {
     new_key = KeyPair::Generate();
     new_device = Uuid::Random();
-    // Written before the server hears of it, put in place once field.db
-    // names it (ClientStore::Open finishes the move after a stop between).
-    if (Status s = new_key->SaveToFile(new_key_path); !s.ok()) return s;
+    std::string text = new_key->ToKeyText();
+    Statement keep(store_.db(),
+                   "UPDATE sync_state SET next_device_id = ?1, next_device_key = ?2");
+    keep.Bind(1, std::string_view(new_device.ToString())).Bind(2, std::string_view(text));
+    const Status kept = keep.Run();
+    std::fill(text.begin(), text.end(), '\0');
+    if (!kept.ok()) return kept;
   }
   wire::EnrollRequest req;
   req.token = token;
@@ -490,11 +509,13 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
   if (moved.has_value()) {
-    if (::rename(new_key_path.c_str(), store_.paths().key.c_str()) != 0) {
+    // field.db names the new key now (and keeps it until the first push is
+    // taken): a stop before this file is written is finished by the next
+    // start (ClientStore::Open).
+    if (Status s = new_key->SaveToFile(store_.paths().key); !s.ok()) {
       return Status::IOError("enrolled as device " + new_device.ToString() +
-                             ", but cannot put " + new_key_path + " in place of " +
-                             store_.paths().key + ": " + std::strerror(errno) +
-                             "; the next kbo command does it");
+                             ", but its key file could not be written (" + s.message() +
+                             "); the next kbo command writes it");
     }
     store_.AdoptIdentity(new_device, std::move(*new_key), moved->clock);
   }

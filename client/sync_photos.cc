@@ -275,6 +275,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
           ++lost_answers > kMaxLostAnswers) {
         return put.status();
       }
+      // A link that dropped for a moment is given the moment back, as any
+      // request tried again is (0.5 s, 1 s, 2 s).
+      const std::vector<int64_t>& backoff = options_.retry_backoff_ms;
+      if (!backoff.empty()) {
+        Sleep(backoff[std::min(static_cast<size_t>(lost_answers - 1), backoff.size() - 1)]);
+      }
       Result<HttpResponse> asked = Call("GET", path, "", "", protocol::kMaxJsonBytes);
       if (!asked.ok()) return asked.status();
       uint64_t held = 0;

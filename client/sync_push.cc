@@ -257,8 +257,11 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
     return Refusal(*r, "the push of " + what);
   }
   if (acked > 0) {
+    // A push taken: not forked (any more), and a new identity's key is in
+    // its file for good (docs/protocol.md, "A forked device").
     Statement st(store_.db(),
-                 "UPDATE sync_state SET last_push_at = ?1 WHERE singleton = 1");
+                 "UPDATE sync_state SET last_push_at = ?1, forked_seq = NULL,"
+                 " next_device_id = NULL, next_device_key = NULL WHERE singleton = 1");
     st.Bind(1, std::string_view(store_.NowIso()));
     if (Status s = st.Run(); !s.ok()) return s;
   }

@@ -267,7 +267,7 @@ Signature KeyPair::Sign(std::string_view domain,
   return sig;
 }
 
-Status KeyPair::SaveToFile(const std::string& path) const {
+std::string KeyPair::ToKeyText() const {
   std::string text;
   text.reserve(256);  // one allocation: no stray copies of the secret
   text.append(kKeyFileHeader);
@@ -278,20 +278,32 @@ Status KeyPair::SaveToFile(const std::string& path) const {
   text.append(secret_hex);
   text.append("\n");
   Wipe(secret_hex);
+  return text;
+}
+
+Status KeyPair::SaveToFile(const std::string& path) const {
+  std::string text = ToKeyText();
   Status s = WriteFileAtomically(path, text, 0600);
   Wipe(text);
   return s;
 }
 
 Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
-  InitCrypto();
   Result<std::string> file = ReadKeyFile(path);
   if (!file.ok()) return file.status();
-  std::string& text = *file;
+  Result<KeyPair> kp = FromKeyText(*file, "'" + path + "'");
+  Wipe(*file);
+  return kp;
+}
+
+Result<KeyPair> KeyPair::FromKeyText(std::string_view key_text, const std::string& what) {
+  InitCrypto();
+  std::string text(key_text);
+  const std::string& path = what;
 
   const auto malformed = [&](const std::string& why) {
     Wipe(text);
-    return Status::Corruption("'" + path + "' is not a kbo device key: " + why);
+    return Status::Corruption(path + " is not a kbo device key: " + why);
   };
   std::string_view rest = text;
   std::string_view header, pub_line, sec_line;
@@ -335,8 +347,7 @@ Result<KeyPair> KeyPair::LoadFromFile(const std::string& path) {
   sodium_memzero(seed, sizeof seed);
   sodium_memzero(sk, sizeof sk);
   if (!matches) {
-    return Status::Corruption("'" + path +
-                              "': public key does not match the secret key");
+    return Status::Corruption(path + ": public key does not match the secret key");
   }
   return Result<KeyPair>(std::move(kp));
 }

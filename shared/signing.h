@@ -68,6 +68,12 @@ class KeyPair {
   // the file is readable by group or others (a leaked key must be noticed).
   static Result<KeyPair> LoadFromFile(const std::string& path);
 
+  // The key file's text (secret included: wipe it after use), and back;
+  // `what` names the text in messages ("'device.key'"). kCorruption as
+  // LoadFromFile.
+  std::string ToKeyText() const;
+  static Result<KeyPair> FromKeyText(std::string_view text, const std::string& what);
+
  private:
   KeyPair() = default;
   PublicKey public_;

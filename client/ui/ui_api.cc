@@ -1279,6 +1279,15 @@ UiApi::UiApi(ClientStore& store, SyncHook sync, PhotoHooks photos)
 Status UiApi::RunSync(SyncSummary* summary) {
   {
     std::lock_guard<std::mutex> lock(board_.mu);
+    // A second tap while a sync runs (without the store lock, it is not
+    // held back): refused as the sync lock would, leaving the board to the
+    // sync that runs.
+    if (board_.running) {
+      return Status::Unavailable(
+                 "another sync of this device is running; it goes on, and this "
+                 "one was not started")
+          .WithReason("sync_running");
+    }
     board_.running = true;
     board_.reported = false;
     board_.busy_until = {};

@@ -87,7 +87,7 @@ PhotoHooks BuildPhotoHooks();
 SyncHook SyncHookFor(ClientStore& store);
 
 // The same through a store of its own, opened on `home_dir` for each sync
-// (a second SQLite connection; ClientStore::RefreshClock keeps the two
+// (a second SQLite connection; ClientStore::RefreshFromDisk keeps the two
 // clocks one): for UiApi::set_sync_uses_own_store, natively. Not in the
 // phone app, whose storage takes one connection.
 SyncHook OwnStoreSyncHookFor(const std::string& home_dir, WallClock* wall);

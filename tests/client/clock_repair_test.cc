@@ -60,6 +60,8 @@ struct Device {
   uint64_t next_server_seq = 1;
   std::vector<ChangeSet> accepted;
   int clock_refusals = 0;
+  int enrol_down = 0;                 // enrolments answered 503 first
+  std::vector<Uuid> enrolled_ids;     // the device ids enrolments asked for
 
   class Transport : public HttpTransport {
    public:
@@ -90,8 +92,16 @@ struct Device {
 
   HttpResponse Handle(const HttpRequest& req) {
     if (req.path == protocol::kEnrollPath) {
+      // (The fake's token "tok" is no real one: the id is read as it is.)
+      auto asked = Uuid::Parse(Json::parse(req.body).at("device_id").get<std::string>());
+      REQUIRE(asked.ok());
+      enrolled_ids.push_back(*asked);
+      if (enrol_down > 0) {  // the server enrolled it; its answer is lost
+        --enrol_down;
+        return Answer(503, Json{{"error", "unavailable"}, {"message", "down"}}.dump());
+      }
       wire::EnrollReply reply;
-      reply.device_id = store->device_id();
+      reply.device_id = *asked;
       reply.role = "trainer";
       reply.districts = {"5011"};
       reply.server_id = Uuid::Random();
@@ -532,7 +542,7 @@ TEST_CASE("SyncClient: a clock_ahead refusal re-dates and pushes again",
 
 TEST_CASE("MoveToNewDevice: what the server has not confirmed goes as a new "
           "device's, in order, values and kept refusals untouched, and a stop before "
-          "the key file is in place is finished on the next open",
+          "the key file is written is finished on the next open",
           "[clock_repair]") {
   Device d;
   auto p1 = d.store->Record("producer", Producer("ป้าแก้ว"));
@@ -590,20 +600,104 @@ TEST_CASE("MoveToNewDevice: what the server has not confirmed goes as a new "
   CHECK(CellHlc(*d.store, "producer", *p1, "kind") == p1_created);
   CHECK(CellHlc(*d.store, "producer", *p1, "kind").device == old);
 
-  // Stopped before the key file was put in place: the next open does it.
-  const std::string next = d.store->paths().key + ".new";
-  REQUIRE(key.SaveToFile(next).ok());
+  // Stopped before the key file was written (kbo enroll keeps the new key
+  // in field.db before it asks the server): the next open writes it.
+  {
+    Statement keep(d.store->db(), "UPDATE sync_state SET next_device_key = ?1");
+    keep.Bind(1, std::string_view(key.ToKeyText()));
+    REQUIRE(keep.Run().ok());
+  }
+  const std::string key_path = d.store->paths().key;
   d.store.reset();
   auto reopened = ClientStore::Open(d.dir.path(), &d.wall);
   INFO(reopened.status().ToString());
   REQUIRE(reopened.ok());
   CHECK((*reopened)->device_id() == device);
   CHECK((*reopened)->key().public_key().ToHex() == key.public_key().ToHex());
-  CHECK_FALSE(FileExists(next));
+  auto written = KeyPair::LoadFromFile(key_path);
+  REQUIRE(written.ok());
+  CHECK(written->public_key().ToHex() == key.public_key().ToHex());
   auto p4 = (*reopened)->Record("producer", Producer("พี่หนุ่ม"));
   REQUIRE(p4.ok());
   CHECK(CellHlc(**reopened, "producer", *p4, "name").device == device);
   CHECK(CellHlc(**reopened, "producer", *p4, "name") > after[3].hlc);
+}
+
+TEST_CASE("A forked device's enrolment tried again asks for the same new device, "
+          "and the first push taken clears the fork and the kept key",
+          "[clock_repair]") {
+  Device d;
+  d.enrolled_ids.clear();  // the device's own first enrolment
+  const Uuid old = d.store->device_id();
+  REQUIRE(d.store->Record("producer", Producer("ป้าแก้ว")).ok());
+  REQUIRE(d.store->db().Exec("UPDATE sync_state SET forked_seq = 1").ok());
+  d.enrol_down = 2;  // the answer does not come, twice
+  for (int i = 0; i < 2; ++i) {
+    SyncClient client(*d.store, d.Options());
+    CHECK_FALSE(client.Enroll(kUrl, "tok").ok());
+  }
+  CHECK(d.store->device_id() == old);
+  REQUIRE(d.enrolled_ids.size() >= 2);  // tried, and tried again
+  d.enrol_down = 0;
+  {
+    SyncClient client(*d.store, d.Options());
+    auto r = client.Enroll(kUrl, "tok");
+    INFO(r.status().ToString());
+    REQUIRE(r.ok());
+    REQUIRE(r->forked_from.has_value());
+    CHECK(*r->forked_from == old);
+  }
+  // One new id, asked for by every try (a real server answers the same
+  // token again for the same id and key, and refuses any other).
+  REQUIRE(d.enrolled_ids.size() >= 3);
+  for (const Uuid& id : d.enrolled_ids) CHECK(id == d.enrolled_ids[0]);
+  CHECK(d.enrolled_ids[0] != old);
+  CHECK(d.store->device_id() == d.enrolled_ids[0]);
+  CHECK(d.Count("SELECT COUNT(*) FROM sync_state WHERE forked_seq IS NULL") == 1);
+  CHECK(d.Count("SELECT COUNT(*) FROM sync_state WHERE next_device_key IS NOT NULL") == 1);
+  SyncSummary pushed;
+  REQUIRE(d.Push(&pushed).ok());
+  CHECK(d.Count("SELECT COUNT(*) FROM sync_state WHERE next_device_key IS NULL AND "
+                "next_device_id IS NULL") == 1);
+}
+
+TEST_CASE("Another kbo on the home moved the device to a new identity: this one "
+          "stamps as the new device at its next action",
+          "[clock_repair]") {
+  Device d;
+  auto other = ClientStore::Open(d.dir.path(), &d.wall);
+  REQUIRE(other.ok());
+  REQUIRE((*other)->db().Exec("UPDATE sync_state SET forked_seq = 1").ok());
+  const KeyPair key = KeyPair::Generate();
+  const Uuid device = Uuid::Random();
+  {
+    Transaction txn((*other)->db());
+    REQUIRE(MoveToNewDevice(**other, device, key).ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  REQUIRE(key.SaveToFile(d.store->paths().key).ok());
+  auto p = d.store->Record("producer", Producer("ลุงมา"));
+  REQUIRE(p.ok());
+  CHECK(d.store->device_id() == device);
+  CHECK(CellHlc(*d.store, "producer", *p, "name").device == device);
+  CHECK(d.store->key().public_key().ToHex() == key.public_key().ToHex());
+}
+
+TEST_CASE("A re-dating done by one kbo on the home (kbo ui's sync) is kept by "
+          "another (kbo ui's screens): they do not stamp ahead again",
+          "[clock_repair]") {
+  Device d;
+  d.wall.Set(kT + 3 * kDay);  // the phone's date runs ahead
+  REQUIRE(d.store->Record("producer", Producer("ป้าแก้ว")).ok());
+  auto screens = ClientStore::Open(d.dir.path(), &d.wall);  // opened meanwhile
+  REQUIRE(screens.ok());
+  d.wall.Set(kT + kHour);  // set right, and re-dated by the sync's store
+  auto r = RedateFutureChanges(*d.store, 0);
+  REQUIRE(r.ok());
+  REQUIRE(r->redated_rows == 1);
+  auto p = (*screens)->Record("producer", Producer("ลุงมา"));
+  REQUIRE(p.ok());
+  CHECK(CellHlc(**screens, "producer", *p, "name").wall_ms < kT + 2 * kHour);
 }
 
 TEST_CASE("ServerClockOf reads server_ms, then the Date header", "[clock_repair]") {

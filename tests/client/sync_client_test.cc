@@ -1869,6 +1869,9 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     CHECK(gets == 2);
     CHECK(summary.blob_bytes == jpeg.size());
     CHECK(summary.blobs_uploaded == 1);
+    // The link is given a moment before it is asked (as any retry is), not
+    // asked at once.
+    CHECK(d.sleeps == std::vector<int64_t>{500});
   }
   SECTION("offset_mismatch resumes from the server's position") {
     held = jpeg.substr(0, protocol::kBlobChunkBytes);

@@ -571,7 +571,7 @@ TEST_CASE(
 
 TEST_CASE(
     "PushService: over the network a row more than an hour ahead is refused "
-    "(clock_ahead, the device re-dates it); a bundle, which cannot be "
+    "(clock_ahead, the device re-dates it), while a bundle, which cannot be "
     "re-dated, is held to the clock's day",
     "[server][push]") {
   ServerFixture f;
