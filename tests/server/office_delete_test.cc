@@ -453,10 +453,10 @@ TEST_CASE("Office delete: the office's delete is undone by a restore, with "
   const Uuid mark = *Uuid::Parse(d.marks[2]);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("attendance", mark,
-                                          trainer.HlcAt(kT0 + 3600 * 1000),
+                                          trainer.HlcAt(kT0 + 1800 * 1000),
                                           {{"deleted", I(0), 0}}),
                                       Row("attendance", mark,
-                                          trainer.HlcAt(kT0 + 3601 * 1000),
+                                          trainer.HlcAt(kT0 + 1801 * 1000),
                                           {{"deleted", I(1), 0}})}))
               .ok());
   CHECK(Deleted(f, "attendance", d.marks[2]) == 1);
