@@ -716,6 +716,7 @@ class ClientStore::ActionScope {
  private:
   void Clear() {
     store_->in_batch_ = false;
+    store_->action_status_ = Status();
     store_->parent_cache_.clear();
     store_->last_parent_.fill(LastParent());
     if (store_->action_entry_) store_->action_entry_->Clear();
@@ -775,7 +776,8 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
     return Status::InvalidArgument(
         "district " + d->second.text() + " is outside this device's districts (" +
         (permissions_.all ? std::string("all") : JoinDistricts(permissions_.districts)) +
-        "); the server would refuse it, so nothing was recorded");
+        "); the server would refuse it, so nothing was recorded")
+        .With(field::kField, std::string(kDistrictColumn));
   }
   return Status();
 }

@@ -333,6 +333,24 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: a district outside the device's is refused next to the "
+          "district field",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  REQUIRE(store->db()
+              .Exec("UPDATE device SET server_url = 'http://127.0.0.1:1', "
+                    "role = 'field_officer', districts = '5011'")
+              .ok());
+  UiApi api(*store, nullptr);
+  Json producer = {{"kind", "group"}, {"name", "กลุ่มฝาง"}, {"district_code", "5009"}};
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/producer", producer));
+  INFO(r.body);
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "district_code");
+  CHECK(Rows(*store, "producer") == 0);
+}
+
 TEST_CASE("UiApi: a form's one problem the store names is answered with its name "
           "and params, for the page to say in Thai",
           "[ui]") {
