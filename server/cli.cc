@@ -18,6 +18,7 @@
 #include "server/app_files.h"
 #include "server/blob_service.h"
 #include "server/bundle_import.h"
+#include "server/conflict_view.h"
 #include "server/conflicts.h"
 #include "server/console/user_cmds.h"
 #include "server/console/users.h"
@@ -791,6 +792,24 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "no conflicts\n";
     return Status();
   }
+  // Who wrote each side, as the console names them: a device's label (its
+  // id after it), the office for the server's own writes.
+  std::set<std::string> devices;
+  for (size_t i = 0; i < list->size(); ++i) {
+    devices.insert((*list)[i].current_device);
+    devices.insert((*list)[i].incoming_device);
+    if ((*laters)[i].has_value()) devices.insert((*laters)[i]->device);
+  }
+  auto labels = LoadDeviceLabels((*store)->db(), devices);
+  if (!labels.ok()) return labels.status();
+  Result<std::string> server_id = LoadServerId((*store)->db());
+  if (!server_id.ok()) return server_id.status();
+  auto who = [&](const std::string& device) {
+    const WriterInfo w = DescribeWriter(Lang::kEn, device, *server_id, *labels, "");
+    if (w.office) return w.who;
+    return w.who.rfind("device ", 0) == 0 ? w.who + " (" + device + ")"
+                                          : w.who + " (device " + device + ")";
+  };
   for (size_t i = 0; i < list->size(); ++i) {
     const ConflictRecord& c = (*list)[i];
     const std::optional<LaterWrite>* later = &(*laters)[i];
@@ -803,10 +822,10 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
             << "  (district "
             << (c.district_code.empty() ? "-" : c.district_code) << ")\n";
     ctx.out << "  current : " << Shown(c.current_value) << " by "
-            << c.current_device << " at " << HlcTime(c.current_hlc) << "  [seq "
+            << who(c.current_device) << " at " << HlcTime(c.current_hlc) << "  [seq "
             << c.current_seq << "]\n";
     ctx.out << "  incoming: " << Shown(c.incoming_value) << " by "
-            << c.incoming_device << " at " << HlcTime(c.incoming_hlc)
+            << who(c.incoming_device) << " at " << HlcTime(c.incoming_hlc)
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
             << "]\n";
     // `winner` is the merge's choice when the conflict was found; once it
@@ -814,7 +833,7 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     // conflict (LaterWriteOf) shows instead of either side.
     if (later->has_value()) {
       const LaterWrite& l = **later;
-      ctx.out << "  later   : " << Shown(l.value) << " by " << l.device << " at "
+      ctx.out << "  later   : " << Shown(l.value) << " by " << who(l.device) << " at "
               << HlcTime(l.hlc) << "  [seq " << l.seq
               << "]  written after this conflict; shown now, and resolving "
                  "replaces it (--keep "

@@ -570,6 +570,14 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
   CHECK_THAT(text.out, Catch::Contains("OPEN") && Catch::Contains("กลุ่มเก่า"));
   CHECK_THAT(text.out, Catch::Contains("shown now: incoming"));
+  // Each side by who wrote it, as the console says it: a device without a
+  // label by its id's start, one with a label by the label, the id after.
+  const std::string a_id = a.id.ToString(), b_id = b.id.ToString();
+  CHECK_THAT(text.out, Catch::Contains("by device " + a_id.substr(0, 8) + " (" + a_id + ")"));
+  REQUIRE(RunServerCli({"--data", data, "device", "label", b_id, "ครูสุดา พร้าว"}).exit_code ==
+          0);
+  text = RunServerCli({"--data", data, "conflicts", "list"});
+  CHECK_THAT(text.out, Catch::Contains("by ครูสุดา พร้าว (device " + b_id + ")"));
 
   CHECK(RunServerCli({"--data", data, "conflicts", "resolve", id}).exit_code ==
         2);
