@@ -138,15 +138,11 @@ Status CheckNextVisit(const RowValues& row) {
   }
   const std::optional<int64_t> ms = ParseIsoUtcMillis(at->second.text());
   if (!ms.has_value()) return Status();
-  const int64_t bangkok_s = *ms / 1000 + kBangkokOffsetSeconds;
-  int64_t year = 0;
-  int month = 0, day = 0;
-  CivilFromDays(bangkok_s / 86400 - (bangkok_s % 86400 < 0 ? 1 : 0), &year, &month, &day);
-  char visit_day[16];
-  std::snprintf(visit_day, sizeof visit_day, "%04lld-%02d-%02d",
-                static_cast<long long>(year), month, day);
+  // The visit's Bangkok date: the ISO form of its Bangkok wall time.
+  const std::string visit_day =
+      FormatIsoUtc(*ms / 1000 + kBangkokOffsetSeconds).substr(0, 10);
   const std::string& next_day = next->second.text();
-  if (next_day >= std::string_view(visit_day)) return Status();
+  if (next_day >= visit_day) return Status();
   return Status::InvalidArgument("next_visit " + next_day + " is before the visit itself (" +
                                  visit_day +
                                  "): the next visit comes after it; nothing was recorded")
@@ -178,21 +174,31 @@ Result<KeyPair> LoadNamedKey(Db& d, const std::string& key_path,
                              const std::string& public_hex) {
   Result<KeyPair> key = KeyPair::LoadFromFile(key_path);
   if (key.ok() && key->public_key().ToHex() == public_hex) return key;
-  Statement next(d, "SELECT next_device_key FROM sync_state WHERE singleton = 1");
-  if (next.Step() && !next.IsNull(0)) {
-    std::string text = next.ColumnText(0);
-    Result<KeyPair> moved = KeyPair::FromKeyText(text, "the next device key in field.db");
-    std::fill(text.begin(), text.end(), '\0');
-    if (moved.ok() && moved->public_key().ToHex() == public_hex) {
-      if (Status s = moved->SaveToFile(key_path); !s.ok()) return s;
-      return moved;
-    }
+  Result<std::optional<NextIdentity>> next = ReadNextIdentity(d);
+  if (!next.ok()) return next.status();
+  if (next->has_value() && (*next)->key.public_key().ToHex() == public_hex) {
+    if (Status s = (*next)->key.SaveToFile(key_path); !s.ok()) return s;
+    return std::move((*next)->key);
   }
-  if (!next.status().ok()) return next.status();
   return key;
 }
 
 }  // namespace
+
+Result<std::optional<NextIdentity>> ReadNextIdentity(Db& db) {
+  Statement st(db, "SELECT next_device_id, next_device_key FROM sync_state "
+                   "WHERE singleton = 1");
+  std::optional<NextIdentity> out;
+  if (st.Step() && !st.IsNull(0) && !st.IsNull(1)) {
+    Result<Uuid> id = Uuid::Parse(st.ColumnText(0));
+    std::string text = st.ColumnText(1);
+    Result<KeyPair> key = KeyPair::FromKeyText(text, "the next device key in field.db");
+    std::fill(text.begin(), text.end(), '\0');
+    if (id.ok() && key.ok()) out = NextIdentity{*id, std::move(key).value()};
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
 
 Status ClientStore::PrepareDeviceKey(const std::string& dir) {
   const HomePaths paths = PathsFor(dir);

@@ -45,6 +45,16 @@ struct Filter {
 // A row change the server refused (listed in its signed receipt): kept there
 // for the office, shown here for a person to fix (edit, which sends the row
 // whole again) or delete, then dismiss.
+// A forked device's next identity, kept in field.db from before the
+// server is asked until its first push is taken (sync_state.next_device_id
+// and next_device_key; client/clock_repair.h, MoveToNewDevice).
+struct NextIdentity {
+  Uuid device;
+  KeyPair key;
+};
+// nullopt if none is kept (or what is kept does not parse).
+Result<std::optional<NextIdentity>> ReadNextIdentity(Db& db);
+
 struct RefusedEntry {
   // The change set that carried it; below 0 for a set of this device's
   // earlier identity (MoveToNewDevice), -1 the newest.

@@ -383,23 +383,17 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   std::optional<KeyPair> new_key;
   Uuid new_device;
   {
-    Statement fs(store_.db(),
-                 "SELECT forked_seq, next_device_id, next_device_key FROM sync_state "
-                 "WHERE singleton = 1");
-    if (fs.Step() && !fs.IsNull(0)) {
-      forked = fs.ColumnInt(0);
-      if (!fs.IsNull(1) && !fs.IsNull(2)) {
-        Result<Uuid> id = Uuid::Parse(fs.ColumnText(1));
-        std::string text = fs.ColumnText(2);
-        Result<KeyPair> key = KeyPair::FromKeyText(text, "the next device key in field.db");
-        std::fill(text.begin(), text.end(), '\0');
-        if (id.ok() && key.ok() && *id != store_.device_id()) {
-          new_device = *id;
-          new_key = std::move(key).value();
-        }
-      }
-    }
+    Statement fs(store_.db(), "SELECT forked_seq FROM sync_state WHERE singleton = 1");
+    if (fs.Step() && !fs.IsNull(0)) forked = fs.ColumnInt(0);
     if (!fs.status().ok()) return fs.status();
+  }
+  if (forked.has_value()) {
+    Result<std::optional<NextIdentity>> next = ReadNextIdentity(store_.db());
+    if (!next.ok()) return next.status();
+    if (next->has_value() && (*next)->device != store_.device_id()) {
+      new_device = (*next)->device;
+      new_key = std::move((*next)->key);
+    }
   }
   if (forked.has_value() && !new_key.has_value()) {
     new_key = KeyPair::Generate();

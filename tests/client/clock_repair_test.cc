@@ -603,8 +603,10 @@ TEST_CASE("MoveToNewDevice: what the server has not confirmed goes as a new "
   // Stopped before the key file was written (kbo enroll keeps the new key
   // in field.db before it asks the server): the next open writes it.
   {
-    Statement keep(d.store->db(), "UPDATE sync_state SET next_device_key = ?1");
-    keep.Bind(1, std::string_view(key.ToKeyText()));
+    Statement keep(d.store->db(),
+                   "UPDATE sync_state SET next_device_id = ?1, next_device_key = ?2");
+    keep.Bind(1, std::string_view(device.ToString()))
+        .Bind(2, std::string_view(key.ToKeyText()));
     REQUIRE(keep.Run().ok());
   }
   const std::string key_path = d.store->paths().key;
