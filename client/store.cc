@@ -788,6 +788,39 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
   return Status();
 }
 
+Status ClientStore::CheckHeldInScope(const Entity& e, const Uuid& id,
+                                     const RowValues& held, std::string_view doing) {
+  if (!permissions_.enrolled) return Status();
+  auto d = held.find(kDistrictColumn);
+  if (d == held.end() || d->second.type() != Value::Type::kText ||
+      permissions_.Contains(d->second.text())) {
+    return Status();
+  }
+  // Received from the server: some cell carries a server sequence (a
+  // local write keeps the sequence of the value it replaced, 0 if none).
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(*db_, e.name, id);
+  if (!versions.ok()) return versions.status();
+  const bool from_server =
+      std::any_of(versions->begin(), versions->end(),
+                  [](const auto& cell) { return cell.second.seq != 0; });
+  if (!from_server) return Status();
+  return Status::InvalidArgument(
+             "this " + std::string(e.name) + " is now in district " +
+             d->second.text() + ", outside this device's districts (" +
+             (permissions_.all ? std::string("all")
+                               : JoinDistricts(permissions_.districts)) +
+             "): it was moved there, and the server would refuse a change from "
+             "this device, so nothing was " + std::string(doing) +
+             ". A device of district " + d->second.text() +
+             " or the central office can change it")
+      .WithReason("row_out_of_scope")
+      .With(field::kField, std::string(kDistrictColumn))
+      .With(field::kProblem, "err.row_out_of_scope")
+      .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
+                                {"district", d->second.text()}});
+}
+
 Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
                                       const Uuid* given,
                                       const RecordAgain* again,
@@ -1160,6 +1193,9 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
     return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
                             (existing->has_value() ? " (it was deleted)" : ""));
   }
+  if (Status s = CheckHeldInScope(*e, id, (*existing)->values, "changed"); !s.ok()) {
+    return s;
+  }
   RowValues merged = (*existing)->values;
   for (const auto& [column, value] : changes) {
     const Column* c = e->FindColumn(column);
@@ -1445,6 +1481,9 @@ Result<ClientStore::Deleted> ClientStore::Delete(std::string_view entity, const 
   if (!existing->has_value() || (*existing)->deleted) {
     return Status::NotFound("no " + std::string(entity) + " with id " + id.ToString() +
                             (existing->has_value() ? " (already deleted)" : ""));
+  }
+  if (Status s = CheckHeldInScope(*e, id, (*existing)->values, "deleted"); !s.ok()) {
+    return s;
   }
   // Every live row below this one.
   std::vector<RowRef> rows{RowRef{e, id}};

@@ -469,6 +469,15 @@ class ClientStore {
   Status LoadPermissions();
   Status CheckWrite(const Entity& e, RowAction action, const RowValues& row,
                     bool check_district);
+  // A row received from the server in a district outside this device's
+  // (moved there: the server sends such a row whole, client/sync_pull.cc)
+  // may not be edited or deleted here: the server would refuse it.
+  // kInvalidArgument, reason "row_out_of_scope", naming the district;
+  // `doing` is "changed" or "deleted". A row of this device's own that the
+  // server never took (recorded before enrolment, refused) may: that is
+  // how it is fixed or dropped.
+  Status CheckHeldInScope(const Entity& e, const Uuid& id, const RowValues& held,
+                          std::string_view doing);
   Permissions permissions_;
   bool in_batch_ = false;
   std::map<const Entity*, std::unordered_map<std::string, ParentRow>> parent_cache_;

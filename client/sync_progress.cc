@@ -223,6 +223,11 @@ std::string DescribeSummary(const SyncSummary& s) {
   } else if (s.pull_pages > 0) {
     out += ", nothing new to pull";
   }
+  if (s.rows_left_districts > 0) {
+    out += " (" + Count(s.rows_left_districts, "row", "rows") +
+           " moved to a district outside this device's: kept here as the "
+           "server holds them, no longer edited here)";
+  }
   // Only news: a conflict the device already knew, or one that arrives
   // already resolved, is not announced again.
   if (s.new_conflicts > 0) {

@@ -2,6 +2,11 @@
 
 #include <algorithm>
 #include <chrono>
+#include <climits>
+#include <cstdint>
+#include <map>
+#include <string>
+#include <string_view>
 #include <future>
 #include <optional>
 #include <utility>
@@ -48,6 +53,63 @@ uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
     ++news;
   }
   return news;
+}
+
+// The rows of an applied page in a district outside this device's: rows
+// that left its districts (moved elsewhere; the server sends such a row
+// whole, server/pull_service.h). Each is put back to the server's copy
+// whatever the local hlcs (RestoreRow), so that a local edit the server
+// refused as out of scope, or will, does not stay here as if it held: the
+// device ends equal to the server, and what was typed stays in the outbox
+// and then in refused_row. `rows_left` (if given) grows by their number.
+// Nothing to do for a device of every district (none leave it).
+Status SettleRowsThatLeft(Db& db, const ChangeSet& page, uint64_t* rows_left) {
+  std::string districts;
+  {
+    Statement& st = db.Cached("SELECT districts FROM device WHERE singleton = 1");
+    if (st.Step() && !st.IsNull(0)) districts = st.ColumnText(0);
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  if (districts.empty() || districts == "all") return Status();
+  const auto in_scope = [&districts](std::string_view code) {
+    size_t from = 0;
+    while (from <= districts.size()) {
+      size_t comma = districts.find(',', from);
+      if (comma == std::string::npos) comma = districts.size();
+      if (std::string_view(districts).substr(from, comma - from) == code) return true;
+      from = comma + 1;
+    }
+    return false;
+  };
+  std::map<std::pair<std::string_view, Uuid>, std::vector<size_t>> left;
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    for (const CellWrite& cell : page.rows[i].cells) {
+      if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
+          !in_scope(cell.value.text())) {
+        left[{page.rows[i].entity, page.rows[i].row_id}];
+      }
+    }
+  }
+  if (left.empty()) return Status();
+  for (size_t i = 0; i < page.rows.size(); ++i) {
+    auto it = left.find({page.rows[i].entity, page.rows[i].row_id});
+    if (it != left.end()) it->second.push_back(i);
+  }
+  // Later than any write: no local cell is kept over the server's.
+  Hlc after_all;
+  after_all.wall_ms = Hlc::kMaxWallMs;
+  after_all.counter = UINT32_MAX;
+  for (const auto& [key, indexes] : left) {
+    std::vector<RowChange> held;
+    held.reserve(indexes.size());
+    for (size_t i : indexes) held.push_back(page.rows[i]);
+    if (Status s = RestoreRow(db, key.first, key.second, held, after_all); !s.ok()) {
+      return s;
+    }
+  }
+  if (rows_left != nullptr) *rows_left += left.size();
+  return Status();
 }
 
 }  // namespace
@@ -309,6 +371,11 @@ Status SyncClient::Pull(SyncSummary* summary) {
       return undo_page(Status::Corruption(what + " from " + base_url_ +
                                           " does not apply (" + s.message() +
                                           "); nothing of it was applied"));
+    }
+    if (Status s = SettleRowsThatLeft(
+            db, page, summary != nullptr ? &summary->rows_left_districts : nullptr);
+        !s.ok()) {
+      return undo_page(s);
     }
     if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return undo_page(s);
     if (!more) {

@@ -1,6 +1,7 @@
 #include "server/pull_service.h"
 
 #include <algorithm>
+#include <iterator>
 #include <map>
 #include <string_view>
 #include <utility>
@@ -120,10 +121,32 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
 
   // Every row yields at least one RowChange, so limit + 1 rows are enough to
   // fill the page and know whether more remain.
-  Result<std::vector<IndexedRow>> indexed = storage::PullIndex(db).After(
+  storage::PullIndex index(db);
+  Result<std::vector<IndexedRow>> indexed = index.After(
       after, max_changes + 1, device.scope.all, device.scope.districts);
   if (!indexed.ok()) return indexed.status();
-  const std::vector<IndexedRow>& candidates = *indexed;
+  // And the rows that left the device's districts since (a device of every
+  // district sees where they went in their own entries), in one sequence
+  // order with the rest.
+  std::vector<IndexedRow> candidates = std::move(*indexed);
+  if (!device.scope.all) {
+    Result<std::vector<IndexedRow>> left =
+        index.LeftAfter(after, max_changes + 1, device.scope.districts);
+    if (!left.ok()) return left.status();
+    if (!left->empty()) {
+      std::vector<IndexedRow> both;
+      both.reserve(candidates.size() + left->size());
+      std::merge(std::make_move_iterator(candidates.begin()),
+                 std::make_move_iterator(candidates.end()),
+                 std::make_move_iterator(left->begin()),
+                 std::make_move_iterator(left->end()), std::back_inserter(both),
+                 [](const IndexedRow& a, const IndexedRow& b) {
+                   return a.max_seq < b.max_seq;
+                 });
+      if (both.size() > max_changes + 1) both.resize(max_changes + 1);
+      candidates = std::move(both);
+    }
+  }
 
   PullPage page;
   page.after = after;
@@ -145,7 +168,25 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     // cells (issue 9, D8); so does every row for a device that does not say
     // where its pull began.
     const uint64_t floor = since.value_or(0);
-    const uint64_t row_after = row.moved_seq > floor ? 0 : floor;
+    uint64_t row_after = row.moved_seq > floor ? 0 : floor;
+    if (row.left) {
+      // It left one of the device's districts: whole, so the device's copy
+      // becomes the server's, in its new district -- unless it is back in
+      // the device's districts, where its own entry sends it.
+      const Entity* entity = FindEntity(row.entity);
+      if (entity == nullptr) {
+        return Status::Corruption("row_left names an unknown entity " + row.entity);
+      }
+      Result<std::optional<std::string>> now =
+          storage::Rows(db).District(*entity, row.row_id);
+      if (!now.ok()) return now.status();
+      if (now->has_value() && device.scope.Contains(**now)) {
+        page.next_cursor = row.max_seq;
+        ++consumed;
+        continue;
+      }
+      row_after = 0;
+    }
     if (Status s = RowChangesAfter(db, row, row_after, &changes, &row_bytes);
         !s.ok()) {
       return s;

@@ -30,11 +30,14 @@ struct PullPage {
   // server sequence > after, in that sequence's order, the row's cells
   // written after `since` (all of them without one, or when the row moved
   // district after it), grouped into one RowChange per hlc (ascending),
-  // each cell's `base` = the server sequence of the cell's current value.
+  // each cell's `base` = the server sequence of the cell's current value;
+  // and, in the same sequence order, every row that left one of the
+  // device's districts (moved to one outside them) with a write > after,
+  // whole, as the server holds it now.
   std::string body;
   uint64_t after = 0;
   std::optional<uint64_t> since;  // as asked; signed with the page
-  uint64_t next_cursor = 0;  // max_seq of the last row sent; `after` if none
+  uint64_t next_cursor = 0;  // sequence of the last entry read; `after` if none
   bool more = false;         // rows remain after next_cursor
   std::string
       signature_hex;       // server Sign(kPullPageDomain, PullPageMessage(...))

@@ -684,6 +684,14 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
           !s.ok()) {
         return s;
       }
+      // And the devices of the district it left hold a copy that would
+      // never hear of it again: their pulls send it whole too, in its new
+      // district (PullService), so they stop editing a stale row.
+      if (Status s = index.NoteLeft(info.district_before, entity_name, id.view(),
+                                    info.max_seq);
+          !s.ok()) {
+        return s;
+      }
     }
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.

@@ -54,7 +54,9 @@ struct AppliedSet {
 //       refused.
 //   Applied row change i gets server sequence first_seq + i (refused ones
 //   leave gaps). Then row_seq is updated for every row with a winning cell,
-//   a row that changed district is noted in row_moved (pulls send it whole),
+//   a row that changed district is noted in row_moved (pulls send it whole)
+//   and in row_left under the district it left (its devices' pulls send it
+//   whole too),
 //   and each conflict is recorded in `conflict` with both values as display
 //   text and their types, both devices and hlcs, the base, both sequences,
 //   the winner, the row's district and a fresh feed sequence.

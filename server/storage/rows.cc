@@ -32,6 +32,7 @@ Status ForIdGroups(const std::set<std::string>& ids, Each&& each) {
 // Keys of the pull index's statements (Db::CachedBy: found by address, not
 // by building and comparing their text; a push writes an entry per row).
 const char kNoteMovedKey = 0;
+const char kNoteLeftKey = 0;
 const char kDropEntryKey = 0;
 const char kAddEntryKey = 0;
 
@@ -220,6 +221,18 @@ Status PullIndex::NoteMoved(std::string_view entity, std::string_view row_id,
   return mv.RunDeferred();
 }
 
+Status PullIndex::NoteLeft(std::string_view district, std::string_view entity,
+                           std::string_view row_id, uint64_t left_seq) {
+  Statement& st = db_.CachedBy(&kNoteLeftKey, 0, [] {
+    return std::string(
+        "INSERT INTO row_left (district_code, entity, row_id, left_seq) "
+        "VALUES (?1, ?2, ?3, ?4) ON CONFLICT (district_code, entity, row_id) "
+        "DO UPDATE SET left_seq = excluded.left_seq");
+  });
+  st.Bind(1, district).Bind(2, entity).Bind(3, row_id).Bind(4, static_cast<int64_t>(left_seq));
+  return st.RunDeferred();
+}
+
 Result<int> PullIndex::DropEntry(uint64_t max_seq, std::string_view entity,
                                  std::string_view row_id) {
   Statement& del = db_.CachedBy(&kDropEntryKey, 0, [] {
@@ -267,6 +280,31 @@ Result<std::vector<IndexedRow>> PullIndex::After(
     out.push_back({st.ColumnText(0), st.ColumnText(1),
                    static_cast<uint64_t>(st.ColumnInt(2)),
                    st.IsNull(3) ? 0 : static_cast<uint64_t>(st.ColumnInt(3))});
+  }
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Result<std::vector<IndexedRow>> PullIndex::LeftAfter(
+    uint64_t after, size_t limit, const std::vector<std::string>& districts) {
+  std::vector<IndexedRow> out;
+  if (districts.empty()) return out;
+  const DistrictFilter filter{false, &districts};
+  // One row per (entity, row_id): the later departure of two districts.
+  Statement& st = db_.Cached(
+      "SELECT entity, row_id, MAX(left_seq) AS seq FROM row_left "
+      "WHERE left_seq > ?1" +
+      filter.Clause("district_code", 3) +
+      " GROUP BY entity, row_id ORDER BY seq LIMIT ?2");
+  st.Bind(1, static_cast<int64_t>(after)).Bind(2, static_cast<int64_t>(limit));
+  filter.Bind(st, 3);
+  while (st.Step()) {
+    IndexedRow row;
+    row.entity = st.ColumnText(0);
+    row.row_id = st.ColumnText(1);
+    row.max_seq = static_cast<uint64_t>(st.ColumnInt(2));
+    row.left = true;
+    out.push_back(std::move(row));
   }
   if (!st.status().ok()) return st.status();
   return out;

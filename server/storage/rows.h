@@ -81,10 +81,14 @@ struct IndexedRow {
   std::string row_id;
   uint64_t max_seq = 0;
   uint64_t moved_seq = 0;  // the write that last moved it to another district
+  // A departure (row_left): the row left one of the asked districts with
+  // write `max_seq`; it may be in any district now (moved_seq is 0).
+  bool left = false;
 };
 
 // The pull index: row_seq (each row under its highest cell sequence, with
-// its district) and row_moved (rows that changed district).
+// its district), row_moved (rows that changed district) and row_left (the
+// districts they left).
 class PullIndex {
  public:
   explicit PullIndex(Db& db) : db_(db) {}
@@ -94,6 +98,10 @@ class PullIndex {
   // its error may surface at the next statement that waits, or at commit.
   Status NoteMoved(std::string_view entity, std::string_view row_id,
                    uint64_t moved_seq);
+  // Notes that the row left `district` with write `left_seq` (upsert: the
+  // later departure is kept). Deferred, as NoteMoved.
+  Status NoteLeft(std::string_view district, std::string_view entity,
+                  std::string_view row_id, uint64_t left_seq);
   // Drops the row's entry under `max_seq`; returns how many went (1 when
   // the index matches the rows).
   Result<int> DropEntry(uint64_t max_seq, std::string_view entity,
@@ -106,6 +114,11 @@ class PullIndex {
   Result<std::vector<IndexedRow>> After(uint64_t after, size_t limit,
                                         bool all_districts,
                                         const std::vector<std::string>& districts);
+  // Departures from `districts` with left_seq > `after`, by left_seq, at
+  // most `limit` (IndexedRow::left set, max_seq = left_seq). A row that
+  // left two of them once each is listed under the later departure.
+  Result<std::vector<IndexedRow>> LeftAfter(uint64_t after, size_t limit,
+                                            const std::vector<std::string>& districts);
 
  private:
   Db& db_;

@@ -768,6 +768,77 @@ TEST_CASE("Sync: a producer moved to another district takes its products and "
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
 }
 
+TEST_CASE("Sync: a producer moved out of a device's districts reaches that "
+          "device as the server holds it: an offline edit of the stale copy is "
+          "kept as refused, not left standing, and a later edit is refused "
+          "before recording",
+          "[sync][integration][scope][moved]") {
+  Field f;
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "field_officer", "5011");
+  const std::string fang = f.Enrolled("fang", "field_officer", "5009");
+  const std::string p = f.Add(phrao, NewProducer("กลุ่มทอผ้าบ้านป่าแดด", "5011"));
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0810000000"})
+              .exit_code == 0);
+  const std::string v = f.Add(phrao, {"visit", "add", "--producer", p,
+                                      "--purpose", "ติดตาม"});
+  f.SyncOk(phrao);
+  f.SyncOk(office);
+
+  // Offline in Phrao: a new phone number for the group.
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0899999999"})
+              .exit_code == 0);
+  // Meanwhile the office moves the group to Fang, whose officer renames it.
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(fang);
+  REQUIRE(f.Kbo(fang, {"edit", "producer", p, "--set", "name=กลุ่มทอผ้าฝาง"})
+              .exit_code == 0);
+  f.SyncOk(fang);
+
+  // Phrao syncs late: its edit is refused (the group is not Phrao's any
+  // more) and kept; its copy is the server's, in Fang, renamed.
+  CliResult late = f.Sync(phrao);
+  INFO(late.out << late.err);
+  REQUIRE(late.exit_code == 0);
+  CHECK(late.out.find("moved to a district outside this device's") != std::string::npos);
+  json held = f.KboJson(phrao, {"show", "producer", p});
+  CHECK(held["district_code"] == "5009");
+  CHECK(held["name"] == "กลุ่มทอผ้าฝาง");
+  CHECK(held["phone"] == "0810000000");
+  CHECK(f.KboJson(phrao, {"show", "visit", v})["district_code"] == "5009");
+  json refused = f.KboJson(phrao, {"refused", "list"});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0]["reason"] == "out_of_scope");
+  CHECK(refused[0].dump().find("0899999999") != std::string::npos);
+
+  // Now known to be Fang's: an edit or a delete here is refused before
+  // anything is recorded.
+  CliResult again = f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0877777777"});
+  CHECK(again.exit_code == 2);
+  CHECK(again.err.find("now in district 5009") != std::string::npos);
+  CliResult gone = f.Kbo(phrao, {"delete", "producer", p, "--cascade"});
+  CHECK(gone.exit_code == 2);
+  CHECK(f.KboJson(phrao, {"status"})["pending_changes"] == 0);
+
+  // Moved back to Phrao: the device holds the server's row, not its old
+  // refused phone number.
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5011"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  held = f.KboJson(phrao, {"show", "producer", p});
+  CHECK(held["district_code"] == "5011");
+  CHECK(held["name"] == "กลุ่มทอผ้าฝาง");
+  CHECK(held["phone"] == "0810000000");
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
+                      "' AND phone = '0810000000' AND district_code = '5011'") == 1);
+  // And Fang, which it left, hears of that the same way.
+  f.SyncOk(fang);
+  CHECK(f.KboJson(fang, {"show", "producer", p})["district_code"] == "5011");
+}
+
 TEST_CASE("Sync: https:// to a server without TLS says to use http://, "
           "everything kept",
           "[sync][integration]") {

@@ -233,6 +233,92 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
                      *sig));
 }
 
+TEST_CASE("PullService: a row that left a device's districts comes to it "
+          "whole, once, in sequence order; not again once it is back",
+          "[server][pull][scope][moved]") {
+  ServerFixture f;
+  TestDevice office, phrao, both;
+  f.Enroll(office, "all", "central_office");
+  f.Enroll(phrao, kPhrao, "field_officer");
+  f.Enroll(both, std::string(kPhrao) + "," + kFang, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random(), q = Uuid::Random(), r = Uuid::Random();
+  REQUIRE(push.Push(f.Record(office.id),
+                    office.SealNext({Producer(p, office.HlcAt(kT0), kPhrao),
+                                     Producer(q, office.HlcAt(kT0 + 1), kPhrao)}))
+              .ok());  // seqs 1-2
+  const Hlc moved_at = office.HlcAt(kT0 + 10);
+  REQUIRE(push.Push(f.Record(office.id),
+                    office.SealNext({Row("producer", p, moved_at,
+                                         {{"district_code", T(kFang), 1}}),
+                                     Producer(r, office.HlcAt(kT0 + 11), kPhrao)}))
+              .ok());  // seq 3: p to Fang; seq 4: r
+
+  PullService pull(*f.store);
+  const auto pulled = [&](TestDevice& device, uint64_t after, int limit) {
+    const DeviceRecord d = f.Record(device.id);
+    auto page = pull.Pull(d, after, limit, after);
+    REQUIRE(page.ok());
+    return std::make_pair(DecodePage(f, d, *page), *page);
+  };
+  // Phrao, which held p up to 2: p whole (its first cells too) in Fang, then r.
+  {
+    auto [cs, page] = pulled(phrao, 2, 0);
+    CHECK(page.next_cursor == 4);
+    CHECK_FALSE(page.more);
+    std::vector<std::string> order;
+    std::set<std::string> p_columns;
+    for (const RowChange& rc : cs.rows) {
+      if (order.empty() || order.back() != rc.row_id.ToString()) {
+        order.push_back(rc.row_id.ToString());
+      }
+      if (rc.row_id != p) continue;
+      for (const CellWrite& c : rc.cells) {
+        p_columns.insert(c.column);
+        if (c.column == "district_code") CHECK(c.value == T(kFang));
+      }
+    }
+    CHECK(order == std::vector<std::string>{p.ToString(), r.ToString()});
+    CHECK(p_columns.count("name") == 1);
+    CHECK(p_columns.count("district_code") == 1);
+  }
+  // One row a page: the departure is a page of its own, the cursor at it.
+  {
+    auto [cs, page] = pulled(phrao, 2, 1);
+    CHECK(RowIds(cs) == std::set<std::string>{p.ToString()});
+    CHECK(page.next_cursor == 3);
+    CHECK(page.more);
+  }
+  // A device of both districts gets p once, from its own entry.
+  {
+    auto [cs, page] = pulled(both, 2, 0);
+    std::set<std::string> hlcs;
+    for (const RowChange& rc : cs.rows) {
+      if (rc.row_id == p) CHECK(hlcs.insert(rc.hlc.ToString()).second);
+    }
+    CHECK(hlcs.count(moved_at.ToString()) == 1);
+  }
+  // Back in Phrao (seq 5): its departure is not sent again beside it.
+  REQUIRE(push.Push(f.Record(office.id),
+                    office.SealNext({Row("producer", p, office.HlcAt(kT0 + 20),
+                                         {{"district_code", T(kPhrao), 3}})}))
+              .ok());
+  {
+    auto [cs, page] = pulled(phrao, 2, 0);
+    CHECK(page.next_cursor == 5);
+    std::set<std::string> hlcs;
+    for (const RowChange& rc : cs.rows) {
+      if (rc.row_id == p) CHECK(hlcs.insert(rc.hlc.ToString()).second);
+    }
+    CHECK_FALSE(hlcs.empty());
+  }
+  // A device of every district reads no departures at all.
+  {
+    auto [cs, page] = pulled(office, 4, 0);
+    CHECK(RowIds(cs) == std::set<std::string>{p.ToString()});
+  }
+}
+
 TEST_CASE("PullService: the conflict feed is scoped, cursored and signed",
           "[server][pull][conflict]") {
   ServerFixture f;

@@ -66,6 +66,46 @@ TEST_CASE("storage PullIndex: entries after a cursor, in the device's districts"
   CHECK(*again == 0);
 }
 
+TEST_CASE("storage PullIndex: departures by the district left, the later of "
+          "two kept, one per row",
+          "[server][storage][moved]") {
+  ServerFixture f;
+  Db& db = f.store->db();
+  storage::PullIndex index(db);
+  const std::vector<std::string> phrao{kPhrao};
+  const std::vector<std::string> fang{kFang};
+  const std::vector<std::string> both{kFang, kPhrao};
+  Transaction txn(db);
+  REQUIRE(txn.status().ok());
+  REQUIRE(index.NoteLeft(kPhrao, "producer", "a", 5).ok());
+  REQUIRE(index.NoteLeft(kFang, "producer", "a", 9).ok());    // and back out
+  REQUIRE(index.NoteLeft(kPhrao, "producer", "a", 12).ok());  // later: kept
+  REQUIRE(index.NoteLeft(kPhrao, "visit", "b", 7).ok());
+
+  auto left = index.LeftAfter(0, 10, phrao);
+  REQUIRE(left.ok());
+  CHECK(Seqs(*left) == std::vector<uint64_t>{7, 12});
+  CHECK(left->front().left);
+  CHECK(left->front().entity == "visit");
+  CHECK(left->back().row_id == "a");
+  auto after = index.LeftAfter(7, 10, phrao);
+  REQUIRE(after.ok());
+  CHECK(Seqs(*after) == std::vector<uint64_t>{12});
+  auto of_fang = index.LeftAfter(0, 10, fang);
+  REQUIRE(of_fang.ok());
+  CHECK(Seqs(*of_fang) == std::vector<uint64_t>{9});
+  // A device of both: row a once, under its later departure.
+  auto two = index.LeftAfter(0, 10, both);
+  REQUIRE(two.ok());
+  CHECK(Seqs(*two) == std::vector<uint64_t>{7, 12});
+  auto limited = index.LeftAfter(0, 1, both);
+  REQUIRE(limited.ok());
+  CHECK(Seqs(*limited) == std::vector<uint64_t>{7});
+  auto none = index.LeftAfter(0, 10, {});
+  REQUIRE(none.ok());
+  CHECK(none->empty());
+}
+
 TEST_CASE("storage ChangeLog: the sets naming a row stop at the caps",
           "[server][storage]") {
   ServerFixture f;
