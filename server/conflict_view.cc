@@ -86,6 +86,18 @@ WriteView SideOf(Lang lang, const ConflictRecord& c, const Value& value,
   return w;
 }
 
+json WithJson(const std::vector<WrittenCell>& with) {
+  json out = json::array();
+  for (const WrittenCell& c : with) {
+    out.push_back({{"column", c.column},
+                   {"column_label", c.column_label},
+                   {"value", c.value},
+                   {"value_text", c.value_text},
+                   {"applied", c.applied}});
+  }
+  return out;
+}
+
 json WriteJson(const WriteView& w) {
   return {{"value", w.value_null ? json(nullptr) : json(w.value)},
           {"value_text", w.value_null ? json(nullptr) : json(w.value_text)},
@@ -96,7 +108,8 @@ json WriteJson(const WriteView& w) {
           {"device_id", w.writer.device_id},
           {"when", w.when},
           {"when_iso", w.when_iso},
-          {"seq", w.seq}};
+          {"seq", w.seq},
+          {"with", WithJson(w.with)}};
 }
 
 }  // namespace

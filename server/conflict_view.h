@@ -56,6 +56,16 @@ WriterInfo DescribeWriter(Lang lang, const std::string& device_id,
                           const std::map<std::string, DeviceLabel>& labels,
                           const std::string& office_actor);
 
+// Another cell the write of one side of a conflict carried (a mark's note
+// beside its status), as the row's history reads it back.
+struct WrittenCell {
+  std::string column;
+  std::string column_label;
+  std::string value;       // label in the language; "" for empty
+  std::string value_text;  // the display text
+  bool applied = true;     // false: it lost to a value already held
+};
+
 // One side of a conflict.
 struct WriteView {
   std::string value;       // as a label in the language; "" for empty
@@ -65,6 +75,9 @@ struct WriteView {
   std::string when;      // Bangkok time, Buddhist Era in Thai
   std::string when_iso;  // ISO 8601 UTC (the write's hlc time)
   uint64_t seq = 0;      // server sequence of the write
+  // The write's other cells (AddWrittenWith, server/row_history.h; empty
+  // until then): what its writer said along with this value.
+  std::vector<WrittenCell> with;
 };
 
 struct ConflictView {
@@ -112,7 +125,8 @@ Result<ConflictView> DescribeConflict(Db& db, const ConflictRecord& conflict,
 // plus "entity_label", "column_label", "district", "producer_name",
 // "workshop_title", "participant_name", "product_name", "day", "subject",
 // "current"/"incoming" {"value", "value_text", "who", "role", "role_code",
-// "office", "device_id", "when", "when_iso", "seq"}, "detected",
+// "office", "device_id", "when", "when_iso", "seq", "with": [{"column",
+// "column_label", "value", "value_text", "applied"}]}, "detected",
 // "later" (the same shape, or null: a write after the conflict that
 // resolving would replace), "resolved_value_label", "resolved_at_label",
 // "resolved_by_label", "reason".

@@ -427,4 +427,36 @@ std::string RowHistoryText(const RowHistory& h, Lang lang) {
   return out;
 }
 
+Status AddWrittenWith(ServerStore& store, ConflictView* view, Lang lang) {
+  const ConflictRecord& c = view->conflict;
+  const Entity* ent = FindEntity(c.entity);
+  if (ent == nullptr) return Status();
+  Result<RowHistory> h = LoadRowHistory(store, c.entity, c.row_id, lang);
+  if (!h.ok()) return h.status();
+  const auto says_something = [ent, &c](const HistoryCell& cell) {
+    if (cell.column == c.column_name || cell.column == kDeletedColumn ||
+        cell.column == kDistrictColumn) {
+      return false;
+    }
+    for (std::string_view k : ent->natural_key) {
+      if (k == cell.column) return false;
+    }
+    const Column* col = ent->FindColumn(cell.column);
+    return col != nullptr && col->type != ColumnType::kRef;
+  };
+  for (WriteView* side : {&view->current, &view->incoming}) {
+    if (side->seq == 0) continue;
+    for (const HistoryEntry& e : h->entries) {
+      if (e.kind != HistoryEntry::Kind::kChange || e.server_seq != side->seq) continue;
+      for (const HistoryCell& cell : e.cells) {
+        if (!says_something(cell)) continue;
+        side->with.push_back(
+            {cell.column, cell.column_label, cell.new_value, cell.new_text, cell.applied});
+      }
+      break;
+    }
+  }
+  return Status();
+}
+
 }  // namespace kbo::server

@@ -90,6 +90,15 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
                                   std::string_view row_id, Lang lang,
                                   const HistoryLimits& limits = {});
 
+// Fills `view`'s current.with and incoming.with: the other cells each side's
+// write carried (its note beside a mark's status), read from the row's
+// history -- the cells that write changed, not the conflict's column, the
+// row's names (natural key, references, district) or `deleted`. A side
+// whose write the history no longer reaches (capped, or a resolution's
+// value) is left empty. Errors as LoadRowHistory's; kNotFound when the
+// server no longer holds the row.
+Status AddWrittenWith(ServerStore& store, ConflictView* view, Lang lang);
+
 // The history as JSON: {"entity", "row_id", "truncated", "change_sets",
 // "entries": [{"kind": "change"|"conflict"|"resolution", "server_seq",
 // "when", "when_iso", "received_at", "who", "role", "role_code", "office",

@@ -150,7 +150,25 @@ std::string SideHtml(Lang lang, const char* th, const char* en,
   }
   h += "<br><span class=\"muted\">" + Escape(w.writer.who);
   if (!w.writer.role.empty()) h += " · " + Escape(w.writer.role);
-  h += " · " + Escape(w.when) + "</span></div>";
+  h += " · " + Escape(w.when) + "</span>";
+  if (!w.with.empty()) {
+    // What the writer said along with it (a mark's note): the office
+    // decides on the whole of what each side meant.
+    h += "<br><span class=\"muted\">" + T(lang, "บันทึกมาพร้อมกัน:", "Written with it:") +
+         "</span> <span class=\"with\">";
+    for (size_t i = 0; i < w.with.size(); ++i) {
+      const WrittenCell& c = w.with[i];
+      h += (i ? "; " : "") + Escape(c.column_label) + " " +
+           (c.value.empty() ? std::string("—") : "<q>" + Escape(c.value) + "</q>");
+      if (!c.applied) {
+        h += " <span class=\"muted\">(" +
+             T(lang, "ไม่ได้แสดง มีค่าที่ใหม่กว่า", "not shown: a newer value is held") +
+             ")</span>";
+      }
+    }
+    h += "</span>";
+  }
+  h += "</div>";
   return h;
 }
 
@@ -273,6 +291,10 @@ Reply Detail(Context& ctx, bool api) {
   if (!c.ok()) return FromStatus(ctx, api, c.status());
   Result<ConflictView> v = DescribeConflict(ctx.store.db(), *c, ctx.lang);
   if (!v.ok()) return FromStatus(ctx, api, v.status());
+  if (Status s = AddWrittenWith(ctx.store, &*v, ctx.lang);
+      !s.ok() && s.code() != Code::kNotFound) {
+    return FromStatus(ctx, api, s);
+  }
   if (api) return Reply::Json(ConflictViewJson(*v));
   const Lang lang = ctx.lang;
   std::string body = kCardStyle;

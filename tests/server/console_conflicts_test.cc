@@ -216,6 +216,69 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   CHECK(hist["entries"].size() == 4);
 }
 
+TEST_CASE("Console conflicts: each side of a mark's conflict shows the note "
+          "its trainer wrote with it",
+          "[console][conflict]") {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao, "trainer");
+  f.Enroll(malee, kPhrao, "trainer");
+  const Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+             enrolment = Uuid::Random();
+  const Uuid attendance = AttendanceId(workshop, enrolment, 2);
+  PushService push(*f.store);
+  RowChange sick = Mark(attendance, somchai.HlcAt(kT0 + 10), workshop, enrolment, 2,
+                        "absent");
+  sick.cells.push_back({"note", T("ป่วย ไปโรงพยาบาล"), 0});
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext(
+                        {Producer(producer, somchai.HlcAt(kT0), kPhrao, "กลุ่มจักสาน"),
+                         Workshop(workshop, somchai.HlcAt(kT0), kPhrao, "อบรม KBO"),
+                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
+                             {{"workshop_id", T(workshop.ToString()), 0},
+                              {"producer_id", T(producer.ToString()), 0},
+                              {"participant_name", T("นางสมศรี ใจดี"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         sick}))
+              .ok());
+  RowChange leave = Mark(attendance, malee.HlcAt(kT0 + 20), workshop, enrolment, 2,
+                         "excused");
+  leave.cells.push_back({"note", T("ลากิจ งานศพ"), 0});
+  REQUIRE(push.Push(f.Record(malee.id), malee.SealNext({leave})).ok());
+  auto list = Conflicts(*f.store).List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);  // the status and the note
+  std::string id;
+  for (const ConflictRecord& c : *list) {
+    if (c.column_name == "status") id = c.id;
+  }
+  REQUIRE_FALSE(id.empty());
+
+  AddUser(*f.store, "somying", WebRole::kOffice, "all");
+  Console console(*f.store);
+  Signed office(console, "somying");
+  Reply page = office.Get("/conflicts/" + id);
+  REQUIRE(page.status == 200);
+  const size_t first = page.body.find("ป่วย ไปโรงพยาบาล");
+  const size_t second = page.body.find("ลากิจ งานศพ");
+  CHECK(first != std::string::npos);
+  CHECK(second != std::string::npos);
+  CHECK(first < second);  // each under its own side, the first one first
+  CHECK_THAT(page.body, Catch::Contains("บันทึกมาพร้อมกัน"));
+  Reply api = office.Get("/api/conflicts/" + id);
+  REQUIRE(api.status == 200);
+  auto j = nlohmann::json::parse(api.body);
+  REQUIRE(j["current"]["with"].size() == 1);
+  CHECK(j["current"]["with"][0]["column"] == "note");
+  CHECK(j["current"]["with"][0]["value"] == "ป่วย ไปโรงพยาบาล");
+  CHECK(j["current"]["with"][0]["applied"] == true);
+  REQUIRE(j["incoming"]["with"].size() == 1);
+  CHECK(j["incoming"]["with"][0]["value"] == "ลากิจ งานศพ");
+  // The names of the row (workshop, participant, day, district) are not
+  // listed as something said.
+  CHECK(api.body.find("\"column\":\"day\"") == std::string::npos);
+}
+
 TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
           "offers only it, and says in Thai why the earlier one is refused",
           "[console][conflict]") {
