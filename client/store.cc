@@ -806,12 +806,12 @@ Status ClientStore::CheckHeldInScope(const Entity& e, const Uuid& id,
                   [](const auto& cell) { return cell.second.seq != 0; });
   if (!from_server) return Status();
   return Status::InvalidArgument(
-             "this " + std::string(e.name) + " is now in district " +
+             "this " + std::string(e.name) + " is in district " +
              d->second.text() + ", outside this device's districts (" +
              (permissions_.all ? std::string("all")
                                : JoinDistricts(permissions_.districts)) +
-             "): it was moved there, and the server would refuse a change from "
-             "this device, so nothing was " + std::string(doing) +
+             "): the server would refuse a change from this device, so "
+             "nothing was " + std::string(doing) +
              ". A device of district " + d->second.text() +
              " or the central office can change it")
       .WithReason("row_out_of_scope")

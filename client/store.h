@@ -470,8 +470,9 @@ class ClientStore {
   Status CheckWrite(const Entity& e, RowAction action, const RowValues& row,
                     bool check_district);
   // A row received from the server in a district outside this device's
-  // (moved there: the server sends such a row whole, client/sync_pull.cc)
-  // may not be edited or deleted here: the server would refuse it.
+  // (pulled before it moved there by a kbo that did not remove such rows,
+  // or kept after this device's districts changed) may not be edited or
+  // deleted here: the server would refuse it.
   // kInvalidArgument, reason "row_out_of_scope", naming the district;
   // `doing` is "changed" or "deleted". A row of this device's own that the
   // server never took (recorded before enrolment, refused) may: that is

@@ -222,8 +222,8 @@ struct SyncSummary {
   // own writes coming back unchanged (they are not news here).
   uint64_t pulled_rows = 0;
   uint64_t pull_pages = 0;
-  // Rows pulled that are now in a district outside this device's (moved
-  // there): held as the server has them, no longer edited here.
+  // Rows this device held that moved to a district outside its own: removed
+  // from it (the server keeps them; docs/protocol.md §6).
   uint64_t rows_left_districts = 0;
   uint64_t conflicts = 0;       // conflict records received (new or updated)
   uint64_t new_conflicts = 0;   // of those, open ones this device had not

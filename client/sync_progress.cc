@@ -220,13 +220,13 @@ std::string DescribeSummary(const SyncSummary& s) {
   // A sync cut before its pull says nothing of the pull.
   if (s.pulled_rows > 0) {
     out += ", pulled " + Count(s.pulled_rows, "change", "changes");
-  } else if (s.pull_pages > 0) {
+  } else if (s.pull_pages > 0 && s.rows_left_districts == 0) {
     out += ", nothing new to pull";
   }
   if (s.rows_left_districts > 0) {
-    out += " (" + Count(s.rows_left_districts, "row", "rows") +
-           " moved to a district outside this device's: kept here as the "
-           "server holds them, no longer edited here)";
+    out += ", " + Count(s.rows_left_districts, "row", "rows") +
+           " moved to a district outside this device's (no longer on this "
+           "device; the server keeps them)";
   }
   // Only news: a conflict the device already knew, or one that arrives
   // already resolved, is not announced again.

@@ -2,9 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <climits>
 #include <cstdint>
-#include <map>
+#include <set>
 #include <string>
 #include <string_view>
 #include <future>
@@ -55,15 +54,36 @@ uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
   return news;
 }
 
-// The rows of an applied page in a district outside this device's: rows
-// that left its districts (moved elsewhere; the server sends such a row
-// whole, server/pull_service.h). Each is put back to the server's copy
-// whatever the local hlcs (RestoreRow), so that a local edit the server
-// refused as out of scope, or will, does not stay here as if it held: the
-// device ends equal to the server, and what was typed stays in the outbox
-// and then in refused_row. `rows_left` (if given) grows by their number.
-// Nothing to do for a device of every district (none leave it).
-Status SettleRowsThatLeft(Db& db, const ChangeSet& page, uint64_t* rows_left) {
+// Whether `code` is among `districts` as the device row stores them ("all",
+// or codes separated by commas, spaces around them ignored: as
+// ClientStore::LoadPermissions reads them).
+bool InDistricts(std::string_view districts, std::string_view code) {
+  auto trim = [](std::string_view t) {
+    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
+    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
+    return t;
+  };
+  if (trim(districts) == "all") return true;
+  size_t from = 0;
+  while (from <= districts.size()) {
+    size_t comma = districts.find(',', from);
+    if (comma == std::string_view::npos) comma = districts.size();
+    if (trim(districts.substr(from, comma - from)) == code) return true;
+    from = comma + 1;
+  }
+  return false;
+}
+
+// Takes the departure markers out of a verified page before it is applied:
+// row changes naming a district outside this device's (a server asked with
+// left=1 marks each row that left them so, with its district cell alone,
+// server/pull_service.h). A marked row this device holds is removed from it
+// (as a filtered replication drops what leaves its filter): it is another
+// district's now, the server keeps it, and a move back sends it whole
+// again. What this device typed into it and had not had taken stays in the
+// outbox and then in refused_row, as any refused edit. `removed` (if given)
+// grows by the rows removed. Nothing to do for a device of every district.
+Status TakeDepartures(Db& db, ChangeSet* page, uint64_t* removed) {
   std::string districts;
   {
     Statement& st = db.Cached("SELECT districts FROM device WHERE singleton = 1");
@@ -71,44 +91,30 @@ Status SettleRowsThatLeft(Db& db, const ChangeSet& page, uint64_t* rows_left) {
     if (!st.status().ok()) return st.status();
     if (Status s = st.Reset(); !s.ok()) return s;
   }
-  if (districts.empty() || districts == "all") return Status();
-  const auto in_scope = [&districts](std::string_view code) {
-    size_t from = 0;
-    while (from <= districts.size()) {
-      size_t comma = districts.find(',', from);
-      if (comma == std::string::npos) comma = districts.size();
-      if (std::string_view(districts).substr(from, comma - from) == code) return true;
-      from = comma + 1;
-    }
-    return false;
-  };
-  std::map<std::pair<std::string_view, Uuid>, std::vector<size_t>> left;
-  for (size_t i = 0; i < page.rows.size(); ++i) {
-    for (const CellWrite& cell : page.rows[i].cells) {
+  if (districts.empty() || InDistricts(districts, "all")) return Status();
+  std::set<std::pair<std::string, Uuid>> left;
+  for (const RowChange& rc : page->rows) {
+    for (const CellWrite& cell : rc.cells) {
       if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
-          !in_scope(cell.value.text())) {
-        left[{page.rows[i].entity, page.rows[i].row_id}];
+          !InDistricts(districts, cell.value.text())) {
+        left.emplace(rc.entity, rc.row_id);
       }
     }
   }
   if (left.empty()) return Status();
-  for (size_t i = 0; i < page.rows.size(); ++i) {
-    auto it = left.find({page.rows[i].entity, page.rows[i].row_id});
-    if (it != left.end()) it->second.push_back(i);
+  page->rows.erase(std::remove_if(page->rows.begin(), page->rows.end(),
+                                  [&left](const RowChange& rc) {
+                                    return left.count({rc.entity, rc.row_id}) != 0;
+                                  }),
+                   page->rows.end());
+  for (const auto& [entity, id] : left) {
+    const Entity* e = FindEntity(entity);
+    if (e == nullptr) continue;  // the page's decoder knows the catalogue
+    Statement del(db, "DELETE FROM " + std::string(e->name) + " WHERE id = ?1");
+    del.Bind(1, std::string_view(id.ToString()));
+    if (Status s = del.Run(); !s.ok()) return s;
+    if (removed != nullptr) *removed += static_cast<uint64_t>(db.Changes());
   }
-  // Later than any write: no local cell is kept over the server's.
-  Hlc after_all;
-  after_all.wall_ms = Hlc::kMaxWallMs;
-  after_all.counter = UINT32_MAX;
-  for (const auto& [key, indexes] : left) {
-    std::vector<RowChange> held;
-    held.reserve(indexes.size());
-    for (size_t i : indexes) held.push_back(page.rows[i]);
-    if (Status s = RestoreRow(db, key.first, key.second, held, after_all); !s.ok()) {
-      return s;
-    }
-  }
-  if (rows_left != nullptr) *rows_left += left.size();
   return Status();
 }
 
@@ -149,7 +155,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
                       std::string(protocol::kPullPath) +
                           "?after=" + std::to_string(from) +
                           "&since=" + std::to_string(floor) +
-                          "&limit=" + std::to_string(limit),
+                          "&limit=" + std::to_string(limit) + "&left=1",
                       "", "", kMaxPageBytes,
                       {{protocol::kAcceptEncodingHeader,
                         std::string(compression::kZstd)}});
@@ -366,16 +372,13 @@ Status SyncClient::Pull(SyncSummary* summary) {
     // Decoded by DecodePullPage: its texts are valid UTF-8 already.
     options.texts_decoded = true;
     applied.clear();
+    uint64_t left_here = 0;
+    if (Status s = TakeDepartures(db, &page, &left_here); !s.ok()) return undo_page(s);
     if (Status s = ApplyChangeSet(db, page, options, &applied); !s.ok()) {
       if (s.code() == Code::kIOError) return undo_page(s);  // our disk, not their page
       return undo_page(Status::Corruption(what + " from " + base_url_ +
                                           " does not apply (" + s.message() +
                                           "); nothing of it was applied"));
-    }
-    if (Status s = SettleRowsThatLeft(
-            db, page, summary != nullptr ? &summary->rows_left_districts : nullptr);
-        !s.ok()) {
-      return undo_page(s);
     }
     if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return undo_page(s);
     if (!more) {
@@ -385,6 +388,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     }
     if (Status s = store_.SaveClock(); !s.ok()) return undo_page(s);
     if (Status s = db.Exec("RELEASE kbo_pull_page"); !s.ok()) return undo_page(s);
+    if (summary != nullptr) summary->rows_left_districts += left_here;
     group_rows += page.rows.size();
     group_news += NewsIn(page, applied, store_.device_id());
     const bool next_waiting =

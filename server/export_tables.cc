@@ -5,13 +5,16 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <tuple>
 #include <unordered_map>
 #include <utility>
 #include <vector>
 
+#include "server/report_queries.h"
 #include "server/storage/entity_reads.h"
 #include "shared/civil_time.h"
 #include "shared/entities.h"
+#include "shared/name_match.h"
 
 namespace kbo::server {
 
@@ -297,6 +300,37 @@ ExportCell RawCell(const Value& v, std::string_view column) {
   return NumberCell(v);
 }
 
+// The contest scores of `t` (included rows) that do not count, each with
+// the id of the score that counts in its place: a judge's second score of
+// one product under another spelling of the contest or the judge, as the
+// contest report leaves it out (ScoreCountsBefore, report_queries.h).
+std::map<size_t, std::string> ScoresNotCounted(const Loaded& t) {
+  using Key = std::tuple<std::string, std::string, std::string>;
+  std::map<Key, size_t> counted;
+  for (size_t r = 0; r < t.table.rows.size(); ++r) {
+    if (!t.included[r]) continue;
+    const Key key{LooseNameKey(t.TextAt(r, "contest")), t.TextAt(r, "product_id"),
+                  LooseNameKey(t.TextAt(r, "judge"))};
+    auto [it, first] = counted.emplace(key, r);
+    if (first) continue;
+    const size_t o = it->second;
+    if (ScoreCountsBefore(t.TextAt(r, "contest"), t.TextAt(r, "judge"),
+                          t.TextAt(r, kIdColumn), t.TextAt(o, "contest"),
+                          t.TextAt(o, "judge"), t.TextAt(o, kIdColumn))) {
+      it->second = r;
+    }
+  }
+  std::map<size_t, std::string> out;
+  for (size_t r = 0; r < t.table.rows.size(); ++r) {
+    if (!t.included[r]) continue;
+    const Key key{LooseNameKey(t.TextAt(r, "contest")), t.TextAt(r, "product_id"),
+                  LooseNameKey(t.TextAt(r, "judge"))};
+    const size_t c = counted.at(key);
+    if (c != r) out[r] = t.TextAt(c, kIdColumn);
+  }
+  return out;
+}
+
 }  // namespace
 
 Result<ExportFilter> ParseExportFilter(std::string_view fiscal_year,
@@ -347,6 +381,15 @@ Result<std::vector<ExportSheet>> BuildEntitySheets(Db& db,
       sheet.header.push_back(ColumnLabel(lang, e.name, c.name));
     }
     sheet.header.push_back(ColumnLabel(lang, e.name, kIdColumn));
+    // A judge's second score of a product under another spelling: said on
+    // the sheet, as the contest report says it, so a sum over the sheet is
+    // not taken for the ranking.
+    const bool scores = e.name == "contest_score";
+    std::map<size_t, std::string> not_counted;
+    if (scores) {
+      sheet.header.push_back(lang == Lang::kTh ? "นับคะแนน" : "Counted");
+      not_counted = ScoresNotCounted(t);
+    }
 
     std::vector<std::pair<std::vector<std::string>, size_t>> order;
     for (size_t r = 0; r < t.table.rows.size(); ++r) {
@@ -380,6 +423,17 @@ Result<std::vector<ExportSheet>> BuildEntitySheets(Db& db,
         }
       }
       row.push_back(ExportCell::Text(t.TextAt(r, kIdColumn)));
+      if (scores) {
+        auto left = not_counted.find(r);
+        row.push_back(ExportCell::Text(
+            left == not_counted.end()
+                ? std::string(lang == Lang::kTh ? "นับ" : "yes")
+                : (lang == Lang::kTh
+                       ? "ไม่นับ: กรรมการคนเดียวกันให้คะแนนผลิตภัณฑ์นี้แล้ว (ที่นับ: " +
+                             left->second + ")"
+                       : "no: the same judge's score of this product counts (" +
+                             left->second + ")")));
+      }
       sheet.rows.push_back(std::move(row));
     }
     sheets.push_back(std::move(sheet));

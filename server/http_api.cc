@@ -548,9 +548,11 @@ class Api {
       }
       since = s;
     }
+    // left=1: a client that takes departure markers (docs/protocol.md §6).
+    const bool departures = req.has_param("left") && req.get_param_value("left") == "1";
     Result<PullPage> page = pull_.Pull(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
-        since);
+        since, departures);
     if (!page.ok()) return Answer(req, res, page.status());
     res.status = 200;
     if (since.has_value()) {

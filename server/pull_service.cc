@@ -74,6 +74,45 @@ Status RowChangesAfter(Db& db, const IndexedRow& row, uint64_t after,
   return Status();
 }
 
+// The marker of a row that left one of `device`'s districts: its
+// district_code cell alone (value, hlc, base), so the device learns where it
+// went and nothing of its life there; nothing when it is back in the
+// device's districts (its own entry sends it) or has no district.
+Status DepartureMarker(Db& db, const IndexedRow& row, const DeviceRecord& device,
+                       std::vector<RowChange>* out, size_t* approx_bytes) {
+  const Entity* entity = FindEntity(row.entity);
+  Result<Uuid> id = Uuid::Parse(row.row_id);
+  if (entity == nullptr || !id.ok()) {
+    return Status::Corruption("row_left names an unknown row " + row.entity + " " +
+                              row.row_id);
+  }
+  Result<std::optional<ReplicaRow>> stored = storage::Rows(db).Read(*entity, *id);
+  if (!stored.ok()) return stored.status();
+  if (!stored->has_value()) {
+    return Status::Corruption("row_left names a missing row " + row.entity + " " +
+                              row.row_id);
+  }
+  const ReplicaRow& current = **stored;
+  for (size_t i = 0; i < entity->columns.size(); ++i) {
+    if (entity->columns[i].name != kDistrictColumn) continue;
+    const Value& district = current.values[i];
+    auto version = current.versions.find(kDistrictColumn);
+    if (district.type() != Value::Type::kText || version == current.versions.end() ||
+        device.scope.Contains(district.text())) {
+      return Status();
+    }
+    RowChange rc;
+    rc.entity = std::string(entity->name);
+    rc.row_id = *id;
+    rc.hlc = version->second.hlc;
+    rc.cells.push_back({std::string(kDistrictColumn), district, version->second.seq});
+    *approx_bytes += rc.entity.size() + 64 + kDistrictColumn.size() + 24;
+    out->push_back(std::move(rc));
+    return Status();
+  }
+  return Status();
+}
+
 }  // namespace
 
 Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
@@ -91,7 +130,8 @@ Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
 }
 
 Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
-                                   int limit, std::optional<uint64_t> since) {
+                                   int limit, std::optional<uint64_t> since,
+                                   bool departures) {
   if (since.has_value() && *since > after) {
     return Status::InvalidArgument("since (" + std::to_string(*since) +
                                    ") must not be past after (" +
@@ -129,7 +169,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
   // district sees where they went in their own entries), in one sequence
   // order with the rest.
   std::vector<IndexedRow> candidates = std::move(*indexed);
-  if (!device.scope.all) {
+  if (departures && !device.scope.all) {
     Result<std::vector<IndexedRow>> left =
         index.LeftAfter(after, max_changes + 1, device.scope.districts);
     if (!left.ok()) return left.status();
@@ -168,27 +208,16 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     // cells (issue 9, D8); so does every row for a device that does not say
     // where its pull began.
     const uint64_t floor = since.value_or(0);
-    uint64_t row_after = row.moved_seq > floor ? 0 : floor;
+    const uint64_t row_after = row.moved_seq > floor ? 0 : floor;
     if (row.left) {
-      // It left one of the device's districts: whole, so the device's copy
-      // becomes the server's, in its new district -- unless it is back in
-      // the device's districts, where its own entry sends it.
-      const Entity* entity = FindEntity(row.entity);
-      if (entity == nullptr) {
-        return Status::Corruption("row_left names an unknown entity " + row.entity);
+      // It left one of the device's districts: a marker of where it went,
+      // nothing more -- unless it is back in the device's districts, where
+      // its own entry sends it.
+      if (Status s = DepartureMarker(db, row, device, &changes, &row_bytes); !s.ok()) {
+        return s;
       }
-      Result<std::optional<std::string>> now =
-          storage::Rows(db).District(*entity, row.row_id);
-      if (!now.ok()) return now.status();
-      if (now->has_value() && device.scope.Contains(**now)) {
-        page.next_cursor = row.max_seq;
-        ++consumed;
-        continue;
-      }
-      row_after = 0;
-    }
-    if (Status s = RowChangesAfter(db, row, row_after, &changes, &row_bytes);
-        !s.ok()) {
+    } else if (Status s = RowChangesAfter(db, row, row_after, &changes, &row_bytes);
+               !s.ok()) {
       return s;
     }
     if (page.rows > 0 && (cs.rows.size() + changes.size() > max_changes ||

@@ -31,9 +31,11 @@ struct PullPage {
   // written after `since` (all of them without one, or when the row moved
   // district after it), grouped into one RowChange per hlc (ascending),
   // each cell's `base` = the server sequence of the cell's current value;
-  // and, in the same sequence order, every row that left one of the
-  // device's districts (moved to one outside them) with a write > after,
-  // whole, as the server holds it now.
+  // and, when asked for departures, in the same sequence order, a marker
+  // for every row that left one of the device's districts (moved to one
+  // outside them) with a write > after and is not back in them: one
+  // RowChange of its district_code cell alone (its new district, hlc and
+  // base). Nothing else of the row: its later life is another district's.
   std::string body;
   uint64_t after = 0;
   std::optional<uint64_t> since;  // as asked; signed with the page
@@ -83,8 +85,11 @@ class PullService {
   // cell written up to it, not every cell up to `after` -- a row written
   // before `after` but moved past an earlier page's end by a later write
   // was never sent. Without it every row goes whole (an older client).
+  // `departures` (a client that asks `left=1`): the page also marks the rows
+  // that left the device's districts (PullPage::body).
   Result<PullPage> Pull(const DeviceRecord& device, uint64_t after, int limit,
-                        std::optional<uint64_t> since = std::nullopt);
+                        std::optional<uint64_t> since = std::nullopt,
+                        bool departures = false);
 
   // Conflicts in the device's districts with feed_seq > after, at most
   // `limit` (same defaults and cap as Pull).

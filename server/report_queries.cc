@@ -424,9 +424,8 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   // (contest, then judge, by bytes; then row id: the same on every backend
   // and every run) and the other is listed as left out.
   std::stable_sort(scores.begin(), scores.end(), [](const auto& a, const auto& b) {
-    if (*a.second != *b.second) return *a.second < *b.second;
-    if (a.first.judge != b.first.judge) return a.first.judge < b.first.judge;
-    return a.first.id < b.first.id;
+    return ScoreCountsBefore(*a.second, a.first.judge, a.first.id, *b.second,
+                             b.first.judge, b.first.id);
   });
   auto total_of = [](const storage::ScoreRow& row) {
     int64_t t = 0;

@@ -222,6 +222,19 @@ struct LeftOutScore {
   int64_t counted_total = 0;
 };
 
+// Of a judge's scores of one product under several spellings (of the
+// contest or the judge), which counts: the first in this order -- the
+// contest's spelling, then the judge's, by bytes; then the row id (the same
+// on every backend and every run). The contest report and the exports'
+// contest_score sheet both take it.
+inline bool ScoreCountsBefore(std::string_view contest_a, std::string_view judge_a,
+                              std::string_view id_a, std::string_view contest_b,
+                              std::string_view judge_b, std::string_view id_b) {
+  if (contest_a != contest_b) return contest_a < contest_b;
+  if (judge_a != judge_b) return judge_a < judge_b;
+  return id_a < id_b;
+}
+
 struct ContestReport {
   // The filter's district ("" for every district in scope): said in the
   // heading and the JSON, so a page of one district is not read as the

@@ -9,6 +9,7 @@
 #include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
+#include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 #include "tests/support/sample_data.h"
 #include "tests/support/client_store.h"
@@ -1074,6 +1075,58 @@ TEST_CASE("Store: a batch records and refuses exactly as one mark at a time",
   REQUIRE(relisted.ok());
   REQUIRE(relisted->size() == good.size());
   for (const StoredRow& r : *relisted) CHECK(r.values.at("status") == T("late"));
+}
+
+}  // namespace
+}  // namespace kbo::client
+
+namespace kbo::client {
+namespace {
+
+TEST_CASE("Store: a row received from the server in another district is not "
+          "edited or deleted here; this device's own refused row still is",
+          "[store][scope]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  // Recorded before enrolment, in Fang: the server will refuse it, and
+  // fixing or deleting it is how the person settles that.
+  auto own = store->Record("producer", {{"kind", T("group")}, {"name", T("กลุ่มฝาง")},
+                                        {"district_code", T("5009")}});
+  REQUIRE(own.ok());
+  REQUIRE(store->db()
+              .Exec("UPDATE device SET role = 'field_officer', districts = '5011',"
+                    " server_url = 'http://127.0.0.1:1'")
+              .ok());
+  // Received from the server (a pull by an older kbo, or before this
+  // device's districts changed): in Fang, with server sequences.
+  ChangeSet page;
+  RowChange rc;
+  rc.entity = "producer";
+  rc.row_id = Uuid::Random();
+  rc.hlc = Hlc{1'700'000'000'000, 0, Uuid::Random()};
+  rc.cells = {{"kind", T("group"), 7},
+              {"name", T("กลุ่มย้ายไปฝาง"), 7},
+              {"district_code", T("5009"), 7}};
+  page.rows.push_back(rc);
+  ApplyOptions options;
+  options.seq_from_base = true;
+  REQUIRE(ApplyChangeSet(store->db(), page, options).ok());
+  const int64_t pending = store->GetStatus()->pending_changes;
+
+  Status edit = store->Edit("producer", rc.row_id, {{"phone", T("0812345678")}});
+  CHECK(edit.code() == Code::kInvalidArgument);
+  CHECK(edit.reason() == "row_out_of_scope");
+  CHECK(edit.message().find("is in district 5009, outside this device's districts "
+                            "(5011)") != std::string::npos);
+  auto deleted = store->Delete("producer", rc.row_id);
+  REQUIRE_FALSE(deleted.ok());
+  CHECK(deleted.status().reason() == "row_out_of_scope");
+  CHECK(store->GetStatus()->pending_changes == pending);
+  CHECK(store->Show("producer", rc.row_id)->values["phone"].is_null());
+
+  // Its own row is fixed into the device's district, or deleted.
+  REQUIRE(store->Edit("producer", *own, {{"district_code", T("5011")}}).ok());
+  REQUIRE(store->Delete("producer", *own).ok());
 }
 
 }  // namespace

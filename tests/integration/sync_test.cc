@@ -768,10 +768,9 @@ TEST_CASE("Sync: a producer moved to another district takes its products and "
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
 }
 
-TEST_CASE("Sync: a producer moved out of a device's districts reaches that "
-          "device as the server holds it: an offline edit of the stale copy is "
-          "kept as refused, not left standing, and a later edit is refused "
-          "before recording",
+TEST_CASE("Sync: a producer moved out of a device's districts leaves that "
+          "device, an offline edit of it kept as refused, and comes back whole "
+          "with the server's values when moved back",
           "[sync][integration][scope][moved]") {
   Field f;
   const std::string office = f.Enrolled("office", "central_office", "all");
@@ -782,13 +781,15 @@ TEST_CASE("Sync: a producer moved out of a device's districts reaches that "
               .exit_code == 0);
   const std::string v = f.Add(phrao, {"visit", "add", "--producer", p,
                                       "--purpose", "ติดตาม"});
+  const std::string stays = f.Add(phrao, NewProducer("กลุ่มจักสานพร้าว", "5011"));
   f.SyncOk(phrao);
   f.SyncOk(office);
 
   // Offline in Phrao: a new phone number for the group.
   REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0899999999"})
               .exit_code == 0);
-  // Meanwhile the office moves the group to Fang, whose officer renames it.
+  // Meanwhile the office moves the group (and its visit) to Fang, whose
+  // officer renames it.
   REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
               .exit_code == 0);
   f.SyncOk(office);
@@ -798,45 +799,47 @@ TEST_CASE("Sync: a producer moved out of a device's districts reaches that "
   f.SyncOk(fang);
 
   // Phrao syncs late: its edit is refused (the group is not Phrao's any
-  // more) and kept; its copy is the server's, in Fang, renamed.
+  // more) and kept with what was typed; the group and its visit leave the
+  // device, which learns nothing of Fang's rename; its other producer stays.
   CliResult late = f.Sync(phrao);
   INFO(late.out << late.err);
   REQUIRE(late.exit_code == 0);
-  CHECK(late.out.find("moved to a district outside this device's") != std::string::npos);
-  json held = f.KboJson(phrao, {"show", "producer", p});
-  CHECK(held["district_code"] == "5009");
-  CHECK(held["name"] == "กลุ่มทอผ้าฝาง");
-  CHECK(held["phone"] == "0810000000");
-  CHECK(f.KboJson(phrao, {"show", "visit", v})["district_code"] == "5009");
+  CHECK(late.out.find("2 rows moved to a district outside this device's (no "
+                      "longer on this device; the server keeps them)") !=
+        std::string::npos);
+  CHECK(f.Kbo(phrao, {"show", "producer", p}).exit_code != 0);
+  CHECK(f.Kbo(phrao, {"show", "visit", v}).exit_code != 0);
+  CHECK(Ids(f.KboJson(phrao, {"list", "producer"})) == std::set<std::string>{stays});
+  CHECK(Field::DeviceState(phrao).find("กลุ่มทอผ้าฝาง") == std::string::npos);
   json refused = f.KboJson(phrao, {"refused", "list"});
   REQUIRE(refused.size() == 1);
   CHECK(refused[0]["reason"] == "out_of_scope");
   CHECK(refused[0].dump().find("0899999999") != std::string::npos);
-
-  // Now known to be Fang's: an edit or a delete here is refused before
-  // anything is recorded.
-  CliResult again = f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0877777777"});
-  CHECK(again.exit_code == 2);
-  CHECK(again.err.find("now in district 5009") != std::string::npos);
-  CliResult gone = f.Kbo(phrao, {"delete", "producer", p, "--cascade"});
-  CHECK(gone.exit_code == 2);
   CHECK(f.KboJson(phrao, {"status"})["pending_changes"] == 0);
+  // A second sync says nothing more of it.
+  CliResult again = f.Sync(phrao);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("moved to a district") == std::string::npos);
 
   // Moved back to Phrao: the device holds the server's row, not its old
-  // refused phone number.
+  // refused phone number, and Fang's officer sees it leave.
   REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5011"})
               .exit_code == 0);
   f.SyncOk(office);
   f.SyncOk(phrao);
-  held = f.KboJson(phrao, {"show", "producer", p});
+  json held = f.KboJson(phrao, {"show", "producer", p});
   CHECK(held["district_code"] == "5011");
   CHECK(held["name"] == "กลุ่มทอผ้าฝาง");
   CHECK(held["phone"] == "0810000000");
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
                       "' AND phone = '0810000000' AND district_code = '5011'") == 1);
-  // And Fang, which it left, hears of that the same way.
-  f.SyncOk(fang);
-  CHECK(f.KboJson(fang, {"show", "producer", p})["district_code"] == "5011");
+  CliResult fang_sync = f.Sync(fang);
+  INFO(fang_sync.out << fang_sync.err);
+  REQUIRE(fang_sync.exit_code == 0);
+  CHECK(fang_sync.out.find(", 2 rows moved to a district outside this device's") !=
+        std::string::npos);
+  CHECK(fang_sync.out.find("nothing new to pull") == std::string::npos);
+  CHECK(f.Kbo(fang, {"show", "producer", p}).exit_code != 0);
 }
 
 TEST_CASE("Sync: https:// to a server without TLS says to use http://, "

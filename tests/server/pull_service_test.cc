@@ -233,8 +233,8 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
                      *sig));
 }
 
-TEST_CASE("PullService: a row that left a device's districts comes to it "
-          "whole, once, in sequence order; not again once it is back",
+TEST_CASE("PullService: a row that left a device's districts is marked for "
+          "it, its new district alone, once, in sequence order; not when back",
           "[server][pull][scope][moved]") {
   ServerFixture f;
   TestDevice office, phrao, both;
@@ -253,69 +253,96 @@ TEST_CASE("PullService: a row that left a device's districts comes to it "
                                          {{"district_code", T(kFang), 1}}),
                                      Producer(r, office.HlcAt(kT0 + 11), kPhrao)}))
               .ok());  // seq 3: p to Fang; seq 4: r
+  // Fang's later edit of p: none of it goes to Phrao.
+  REQUIRE(push.Push(f.Record(office.id),
+                    office.SealNext({Row("producer", p, office.HlcAt(kT0 + 12),
+                                         {{"phone", T("053-999999"), 1}})}))
+              .ok());  // seq 5
 
   PullService pull(*f.store);
-  const auto pulled = [&](TestDevice& device, uint64_t after, int limit) {
+  const auto pulled = [&](TestDevice& device, uint64_t after, int limit,
+                          bool departures) {
     const DeviceRecord d = f.Record(device.id);
-    auto page = pull.Pull(d, after, limit, after);
+    auto page = pull.Pull(d, after, limit, after, departures);
     REQUIRE(page.ok());
     return std::make_pair(DecodePage(f, d, *page), *page);
   };
-  // Phrao, which held p up to 2: p whole (its first cells too) in Fang, then r.
+  // Phrao, which held p up to 2: a marker of p (in Fang), then r.
   {
-    auto [cs, page] = pulled(phrao, 2, 0);
+    auto [cs, page] = pulled(phrao, 2, 0, true);
     CHECK(page.next_cursor == 4);
     CHECK_FALSE(page.more);
-    std::vector<std::string> order;
-    std::set<std::string> p_columns;
-    for (const RowChange& rc : cs.rows) {
-      if (order.empty() || order.back() != rc.row_id.ToString()) {
-        order.push_back(rc.row_id.ToString());
-      }
-      if (rc.row_id != p) continue;
-      for (const CellWrite& c : rc.cells) {
-        p_columns.insert(c.column);
-        if (c.column == "district_code") CHECK(c.value == T(kFang));
-      }
-    }
-    CHECK(order == std::vector<std::string>{p.ToString(), r.ToString()});
-    CHECK(p_columns.count("name") == 1);
-    CHECK(p_columns.count("district_code") == 1);
+    REQUIRE(cs.rows.size() == 2);
+    CHECK(cs.rows[0].row_id == p);
+    CHECK(cs.rows[0].hlc == moved_at);
+    REQUIRE(cs.rows[0].cells.size() == 1);
+    CHECK(cs.rows[0].cells[0].column == "district_code");
+    CHECK(cs.rows[0].cells[0].value == T(kFang));
+    CHECK(cs.rows[0].cells[0].base == 3);
+    CHECK(cs.rows[1].row_id == r);
+    CHECK(page.body.find("053-999999") == std::string::npos);
   }
-  // One row a page: the departure is a page of its own, the cursor at it.
+  // From the start (a new device of Phrao, or a pull from 0): the marker
+  // still says no more than where p went.
   {
-    auto [cs, page] = pulled(phrao, 2, 1);
+    auto [cs, page] = pulled(phrao, 0, 0, true);
+    for (const RowChange& rc : cs.rows) {
+      if (rc.row_id != p) continue;
+      REQUIRE(rc.cells.size() == 1);
+      CHECK(rc.cells[0].column == "district_code");
+    }
+    CHECK(page.body.find("053-999999") == std::string::npos);
+  }
+  // An older client, which does not ask for departures, is sent none.
+  {
+    auto [cs, page] = pulled(phrao, 2, 0, false);
+    CHECK(RowIds(cs) == std::set<std::string>{r.ToString()});
+    CHECK(page.next_cursor == 4);
+  }
+  // One row a page: the marker is a page of its own, the cursor at it.
+  {
+    auto [cs, page] = pulled(phrao, 2, 1, true);
     CHECK(RowIds(cs) == std::set<std::string>{p.ToString()});
     CHECK(page.next_cursor == 3);
     CHECK(page.more);
   }
-  // A device of both districts gets p once, from its own entry.
+  // A device of both districts gets p from its own entry (whole from 2:
+  // it moved), no marker.
   {
-    auto [cs, page] = pulled(both, 2, 0);
-    std::set<std::string> hlcs;
+    auto [cs, page] = pulled(both, 2, 0, true);
+    std::set<std::string> columns;
     for (const RowChange& rc : cs.rows) {
-      if (rc.row_id == p) CHECK(hlcs.insert(rc.hlc.ToString()).second);
+      if (rc.row_id != p) continue;
+      for (const CellWrite& c : rc.cells) columns.insert(c.column);
     }
-    CHECK(hlcs.count(moved_at.ToString()) == 1);
+    CHECK(columns.count("name") == 1);
+    CHECK(columns.count("phone") == 1);
   }
-  // Back in Phrao (seq 5): its departure is not sent again beside it.
+  // Back in Phrao (seq 6): its departure is not marked beside it; the row
+  // comes whole.
   REQUIRE(push.Push(f.Record(office.id),
                     office.SealNext({Row("producer", p, office.HlcAt(kT0 + 20),
                                          {{"district_code", T(kPhrao), 3}})}))
               .ok());
   {
-    auto [cs, page] = pulled(phrao, 2, 0);
-    CHECK(page.next_cursor == 5);
-    std::set<std::string> hlcs;
+    auto [cs, page] = pulled(phrao, 2, 0, true);
+    CHECK(page.next_cursor == 6);
+    std::set<std::string> columns;
     for (const RowChange& rc : cs.rows) {
-      if (rc.row_id == p) CHECK(hlcs.insert(rc.hlc.ToString()).second);
+      if (rc.row_id != p) continue;
+      for (const CellWrite& c : rc.cells) {
+        columns.insert(c.column);
+        if (c.column == "district_code") CHECK(c.value == T(kPhrao));
+      }
     }
-    CHECK_FALSE(hlcs.empty());
+    CHECK(columns.count("name") == 1);
+    CHECK(columns.count("phone") == 1);
   }
   // A device of every district reads no departures at all.
   {
-    auto [cs, page] = pulled(office, 4, 0);
+    auto [cs, page] = pulled(office, 5, 0, true);
     CHECK(RowIds(cs) == std::set<std::string>{p.ToString()});
+    for (const RowChange& rc : cs.rows) CHECK(rc.cells.size() >= 1);
   }
 }
 

@@ -10,6 +10,7 @@
 #include <set>
 #include <sstream>
 
+#include "server/export_tables.h"
 #include "server/report_cmds.h"
 #include "server/report_queries.h"
 #include "tests/server/report_fixture.h"
@@ -711,6 +712,28 @@ TEST_CASE("Reports: a contest typed two ways on two devices is one contest, and 
   CHECK(out.str().find("'kbo cm  contest 2569' = 100 (score id spelt-2)") !=
         std::string::npos);
   CHECK(out.str().find("kbo delete contest_score") != std::string::npos);
+
+  // The export's contest_score sheet says the same of each score.
+  ExportFilter ef;
+  ef.lang = Lang::kEn;
+  auto sheets = BuildEntitySheets(db, ef);
+  REQUIRE(sheets.ok());
+  const ExportSheet* sheet = nullptr;
+  for (const ExportSheet& sh : *sheets) {
+    if (sh.key == "contest_score") sheet = &sh;
+  }
+  REQUIRE(sheet != nullptr);
+  REQUIRE(sheet->header.back() == "Counted");
+  const size_t id_col = sheet->header.size() - 2;
+  std::map<std::string, std::string> counted;
+  for (const auto& row : sheet->rows) counted[row[id_col].text] = row.back().text;
+  CHECK(counted.at("spelt-1") == "yes");
+  CHECK(counted.at(judged->id) == "yes");
+  CHECK(counted.at("spelt-2") ==
+        "no: the same judge's score of this product counts (" + judged->id + ")");
+  size_t not_counted = 0;
+  for (const auto& [id, said] : counted) not_counted += said != "yes";
+  CHECK(not_counted == r->left_out.size());
 }
 
 TEST_CASE("Reports: the contest ranks products by the criteria total "
