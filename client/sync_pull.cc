@@ -13,8 +13,10 @@
 
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
+#include "shared/change_set_codec.h"
 #include "shared/compression.h"
 #include "shared/entities.h"
+#include "shared/protocol.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
@@ -114,6 +116,79 @@ Status TakeDepartures(Db& db, ChangeSet* page, uint64_t* removed) {
     del.Bind(1, std::string_view(id.ToString()));
     if (Status s = del.Run(); !s.ok()) return s;
     if (removed != nullptr) *removed += static_cast<uint64_t>(db.Changes());
+  }
+  return Status();
+}
+
+// The rows of an applied page that carry an edit the server refused and
+// that were not put back to the server's cells when it refused them (it
+// sent none: the row was outside this device's districts then, moved
+// away; or the receipt's room ran out). The refused write's cells that the
+// page now brings take the server's values, whatever their hlcs
+// (RestoreRow, cells the page lacks left alone), so a refused edit does not
+// stay on the device outranking the server's; a later local write is kept.
+// The refusal is marked put back once every cell it wrote came.
+Status SettleRefusedCells(Db& db, const ChangeSet& page) {
+  struct Open {
+    int64_t seq;
+    int64_t index;
+  };
+  std::map<std::pair<std::string, std::string>, std::vector<Open>> open;
+  {
+    Statement& st = db.Cached(
+        "SELECT entity, row_id, seq, row_index FROM refused_row WHERE restored = 0 "
+        "AND seq > 0");
+    while (st.Step()) {
+      open[{st.ColumnText(0), st.ColumnText(1)}].push_back(
+          {st.ColumnInt(2), st.ColumnInt(3)});
+    }
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  if (open.empty()) return Status();
+  std::map<std::pair<std::string, std::string>, std::vector<const RowChange*>> in_page;
+  for (const RowChange& rc : page.rows) {
+    std::pair<std::string, std::string> key{rc.entity, rc.row_id.ToString()};
+    if (open.count(key) != 0) in_page[key].push_back(&rc);
+  }
+  for (const auto& [key, changes] : in_page) {
+    std::set<std::string> brought;
+    std::vector<RowChange> held;
+    for (const RowChange* rc : changes) {
+      held.push_back(*rc);
+      for (const CellWrite& c : rc->cells) brought.insert(c.column);
+    }
+    for (const Open& o : open.at(key)) {
+      std::string bytes;
+      {
+        Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
+        st.Bind(1, o.seq);
+        if (st.Step()) bytes = st.ColumnBlob(0);
+        if (!st.status().ok()) return st.status();
+      }
+      DecodeLimits limits;
+      limits.max_bytes = protocol::kMaxPushBytes;
+      Result<ChangeSet> sent = DecodeChangeSet(bytes, limits);
+      if (!sent.ok() || o.index < 0 ||
+          static_cast<size_t>(o.index) >= sent->rows.size()) {
+        continue;  // its bytes are gone: nothing to compare with
+      }
+      const RowChange& refused = sent->rows[static_cast<size_t>(o.index)];
+      if (refused.entity != key.first || refused.row_id.ToString() != key.second) continue;
+      if (Status s = RestoreRow(db, key.first, refused.row_id, held, refused.hlc, nullptr,
+                                /*keep_unheld=*/true);
+          !s.ok()) {
+        return s;
+      }
+      const bool whole = std::all_of(
+          refused.cells.begin(), refused.cells.end(),
+          [&brought](const CellWrite& c) { return brought.count(c.column) != 0; });
+      if (!whole) continue;
+      Statement mark(db, "UPDATE refused_row SET restored = 1 WHERE seq = ?1 AND "
+                         "row_index = ?2");
+      mark.Bind(1, o.seq).Bind(2, o.index);
+      if (Status s = mark.Run(); !s.ok()) return s;
+    }
   }
   return Status();
 }
@@ -380,6 +455,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
                                           " does not apply (" + s.message() +
                                           "); nothing of it was applied"));
     }
+    if (Status s = SettleRefusedCells(db, page); !s.ok()) return undo_page(s);
     if (Status s = SetCursor(db, "pull_cursor", next); !s.ok()) return undo_page(s);
     if (!more) {
       // The pull is complete: everything up to its end is held, and the

@@ -87,6 +87,14 @@ Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
       "o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE "
       "o.sha256 = ?1" +
       in_districts + ")";
+  if (!all_districts) {
+    // Or a photo row that left one of them (moved with its subject to
+    // another district, docs/protocol.md §6) before the device that took it
+    // had sent its file: the file still comes, from the device that has it.
+    sql += " OR EXISTS (SELECT 1 FROM photo p JOIN row_left l ON l.entity = "
+           "'photo' AND l.row_id = p.id WHERE p.sha256 = ?1 AND p.deleted = 0" +
+           filter.Clause("l.district_code", 2) + ")";
+  }
   Statement& st = db_.Cached(sql);
   st.Bind(1, sha256);
   filter.Bind(st, 2);

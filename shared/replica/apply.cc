@@ -724,7 +724,7 @@ Result<std::map<std::string, StoredCellVersion, std::less<>>> ReadCellVersions(
 
 Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
                   const std::vector<RowChange>& held, const Hlc& since,
-                  size_t* restored) {
+                  size_t* restored, bool keep_unheld) {
   const Entity* e = FindEntity(entity);
   if (e == nullptr) {
     return Status::InvalidArgument("unknown entity '" + std::string(entity) + "'");
@@ -791,6 +791,8 @@ Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
       }
       row.values[i] = theirs->second.value;
       versions[name] = theirs->second.v;
+    } else if (keep_unheld) {
+      if (mine != row.versions.end()) versions[name] = mine->second;
     } else {
       // The server holds no such cell: it was never written there.
       if (mine != row.versions.end() || !row.values[i].is_null()) ++n;

@@ -190,9 +190,12 @@ Result<ReplicaRow> ReplicaRowAt(Statement& st, const Entity& entity);
 // number of cells that changed. Inside the caller's transaction. Client only
 // (issue 9: a refused edit or delete ends with the device equal to the
 // server).
+// `keep_unheld`: a cell the held row changes lack is left as it is (the
+// server sent some of the row's cells, not all: a pull page's), instead of
+// becoming null.
 Status RestoreRow(Db& db, std::string_view entity, const Uuid& row_id,
                   const std::vector<RowChange>& held, const Hlc& since,
-                  size_t* restored = nullptr);
+                  size_t* restored = nullptr, bool keep_unheld = false);
 
 // Re-dating a device's own writes (client/clock_repair.h). Replaces, in the
 // cell versions of row `row_id` of `entity`, every version whose hlc is a

@@ -1165,3 +1165,53 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
 
 }  // namespace
 }  // namespace kbo::testing
+
+namespace kbo::testing {
+namespace {
+
+TEST_CASE("Faults: an edit refused because its producer moved away, the pull "
+          "after it cut, the producer moved back: the device ends with the "
+          "server's values, the refusal kept",
+          "[integration][faults][moved]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "field_officer", "5011");
+  const std::string p = f.Add(phrao, {"producer", "add", "--kind", "group", "--name",
+                                      "กลุ่มเลี้ยงผึ้ง", "--district", "5011",
+                                      "--phone", "0810000000"});
+  f.SyncOk(phrao);
+  f.SyncOk(office);
+  // Offline in Phrao, a new number; meanwhile the office moves the group.
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0899999999"})
+              .exit_code == 0);
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  // Phrao's push is answered (the edit refused: not its district any
+  // more); every pull after it is cut.
+  proxy.CutRequest("GET", std::string(protocol::kPullPath), "", 0, /*times=*/1000);
+  CliResult cut = f.Kbo(phrao, {"sync", "--server", proxy.url()});
+  INFO(cut.out << cut.err);
+  CHECK(cut.exit_code == 4);
+  proxy.CutRequest("", "", "", 0, /*times=*/0);
+  REQUIRE(f.KboJson(phrao, {"refused", "list"}).size() == 1);
+  // The office moves it back before Phrao syncs again.
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5011"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  const json held = f.KboJson(phrao, {"show", "producer", p});
+  CHECK(held["district_code"] == "5011");
+  CHECK(held["phone"] == "0810000000");
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
+                      "' AND phone = '0810000000'") == 1);
+  const json refused = f.KboJson(phrao, {"refused", "list"});
+  REQUIRE(refused.size() == 1);
+  CHECK(refused[0].dump().find("0899999999") != std::string::npos);
+  CHECK(Field::DeviceState(phrao) == f.ServerState());
+}
+
+}  // namespace
+}  // namespace kbo::testing

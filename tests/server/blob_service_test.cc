@@ -196,6 +196,58 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "BlobService: a photo moved with its producer to another district before "
+    "its file came is still taken from the device of the district it left",
+    "[server][blob][moved]") {
+  ServerFixture f;
+  TestDevice phrao, fang, office;
+  f.Enroll(phrao, kPhrao, "field_officer");
+  f.Enroll(fang, kFang, "field_officer");
+  f.Enroll(office, "all", "central_office");
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string taken = PhotoBytes(100, 'm'), other = PhotoBytes(100, 'o');
+  const Uuid producer = Uuid::Random(), photo = Uuid::Random();
+  const Uuid fang_producer = Uuid::Random();
+  REQUIRE(push.Push(f.Record(phrao.id),
+                    phrao.SealNext(
+                        {Producer(producer, phrao.HlcAt(kT0), kPhrao),
+                         Row("photo", photo, phrao.HlcAt(kT0),
+                             {{"subject_type", T("producer"), 0},
+                              {"subject_id", T(producer.ToString()), 0},
+                              {"sha256", T(ShaHex(taken)), 0},
+                              {"bytes", I(static_cast<int64_t>(taken.size())), 0},
+                              {"mime", T("image/jpeg"), 0},
+                              {"district_code", T(kPhrao), 0}})}))
+              .ok());  // seqs 1-2
+  REQUIRE(push.Push(f.Record(fang.id),
+                    fang.SealNext(
+                        {Producer(fang_producer, fang.HlcAt(kT0), kFang),
+                         Row("photo", Uuid::Random(), fang.HlcAt(kT0),
+                             {{"subject_type", T("producer"), 0},
+                              {"subject_id", T(fang_producer.ToString()), 0},
+                              {"sha256", T(ShaHex(other)), 0},
+                              {"bytes", I(static_cast<int64_t>(other.size())), 0},
+                              {"mime", T("image/jpeg"), 0},
+                              {"district_code", T(kFang), 0}})}))
+              .ok());
+  REQUIRE(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(taken)));
+  // The office moves the producer, and its photo with it, to Fang.
+  REQUIRE(push.Push(f.Record(office.id),
+                    office.SealNext({Row("producer", producer, office.HlcAt(kT0 + 10),
+                                         {{"district_code", T(kFang), 1}}),
+                                     Row("photo", photo, office.HlcAt(kT0 + 10),
+                                         {{"district_code", T(kFang), 2}})}))
+              .ok());
+  CHECK(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(taken)));
+  CHECK(*blobs.NamedInScope(f.Record(fang.id), ShaHex(taken)));
+  // Not a photo that was never in Phrao.
+  CHECK_FALSE(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(other)));
+  auto state = blobs.StateFor(f.Record(phrao.id), ShaHex(taken));
+  CHECK(state.ok());
+}
+
+TEST_CASE(
     "BlobService (D5): a device uploads and asks about only blobs a photo in "
     "its districts names, refusals write nothing",
     "[server][blob][attack][d5]") {
