@@ -76,8 +76,13 @@ std::string JoinDistricts(const std::vector<std::string>& ds) {
   return out;
 }
 
-// True if the server refused a change to this row and no later change of
-// it was accepted since.
+// True if the server refused a change to this row, no later change of it
+// was accepted since, and the server may hold none of it: no cell here
+// carries a server sequence (a refused create). Such a row goes whole with
+// its next change. A refused edit of a row the server holds does not: its
+// next change sends what it changes, as any edit -- sending every cell
+// again, stamped now, would overwrite what others wrote since this device
+// last pulled (a rename by the office, a move).
 Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
   Statement& st = db.Cached(
       "SELECT EXISTS (SELECT 1 FROM refused_row WHERE entity = ?1 AND row_id = ?2)");
@@ -86,7 +91,12 @@ Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
   if (st.Step()) any = st.ColumnInt(0) != 0;
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
-  return any;
+  if (!any) return false;
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(db, entity, id);
+  if (!versions.ok()) return versions.status();
+  return std::none_of(versions->begin(), versions->end(),
+                      [](const auto& cell) { return cell.second.seq != 0; });
 }
 
 // Removes from `cells` the values `held` holds already (the same value

@@ -842,6 +842,47 @@ TEST_CASE("Sync: a producer moved out of a device's districts leaves that "
   CHECK(f.Kbo(fang, {"show", "producer", p}).exit_code != 0);
 }
 
+TEST_CASE("Sync: after an edit refused out of the device's districts, the "
+          "device's next edit of the row sends what it changes, not the whole "
+          "row over a colleague's later rename",
+          "[sync][integration][scope][moved]") {
+  Field f;
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "field_officer", "5011");
+  const std::string p = f.Add(phrao, {"producer", "add", "--kind", "group", "--name",
+                                      "กลุ่มจักสานบ้านโป่ง", "--district", "5011",
+                                      "--stars", "2"});
+  f.SyncOk(phrao);
+  f.SyncOk(office);
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  // A phone typed offline in Phrao: refused, the group is Fang's now.
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  f.SyncOk(phrao);
+  REQUIRE(f.KboJson(phrao, {"refused", "list"}).size() == 1);
+  // Back to Phrao; then the office renames it, and the officer, not yet
+  // synced, gives it a third star.
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5011"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set",
+                         "name=กลุ่มจักสานบ้านโป่ง (วิสาหกิจชุมชน)"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "otop_stars=3"}).exit_code == 0);
+  f.SyncOk(phrao);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
+                      "' AND name = 'กลุ่มจักสานบ้านโป่ง (วิสาหกิจชุมชน)' AND "
+                      "otop_stars = 3 AND district_code = '5011' AND phone IS NULL") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM conflict") == 0);
+  f.SyncOk(phrao);
+  CHECK(f.KboJson(phrao, {"show", "producer", p})["name"] ==
+        "กลุ่มจักสานบ้านโป่ง (วิสาหกิจชุมชน)");
+}
+
 TEST_CASE("Sync: https:// to a server without TLS says to use http://, "
           "everything kept",
           "[sync][integration]") {
