@@ -323,10 +323,13 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
 // `since`: what the pull asked with (?since=S). A page that answers it
 // (X-KBO-Pull-Since, which must then be S) is verified with it in the
 // message; one without it (an older server) as before.
+// `departures` (if given) is set when the page marks departures
+// (kDeparturesHeader): its signature then covers the districts it names.
 Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
                       uint64_t after, const HttpResponse& page,
                       uint64_t* next_cursor, bool* more,
-                      std::optional<uint64_t> since = std::nullopt);
+                      std::optional<uint64_t> since = std::nullopt,
+                      bool* departures = nullptr);
 
 // The same for a conflicts answer: protocol::ConflictsMessage(device, after,
 // body) under kPullPageDomain. kUnauthenticated if it does not verify.

@@ -35,6 +35,7 @@ struct FetchedPage {
   Status status;  // verification or decoding, once the answer is a 200
   uint64_t next = 0;
   bool more = false;
+  bool departures = false;  // it marks departures, its districts signed
   ChangeSet rows;
 };
 
@@ -76,31 +77,28 @@ bool InDistricts(std::string_view districts, std::string_view code) {
   return false;
 }
 
-// Takes the departure markers out of a verified page before it is applied:
-// row changes naming a district outside this device's (a server asked with
-// left=1 marks each row that left them so, with its district cell alone,
+// Takes the departure markers out of a verified page that marks them
+// (kDeparturesHeader) before it is applied: row changes of a district cell
+// alone naming a district outside `districts` (the page's, signed with it;
+// a server asked with left=1 marks each row that left them so,
 // server/pull_service.h). A marked row this device holds is removed from it
 // (as a filtered replication drops what leaves its filter): it is another
 // district's now, the server keeps it, and a move back sends it whole
 // again. What this device typed into it and had not had taken stays in the
 // outbox and then in refused_row, as any refused edit. `removed` (if given)
 // grows by the rows removed. Nothing to do for a device of every district.
-Status TakeDepartures(Db& db, ChangeSet* page, uint64_t* removed) {
-  std::string districts;
-  {
-    Statement& st = db.Cached("SELECT districts FROM device WHERE singleton = 1");
-    if (st.Step() && !st.IsNull(0)) districts = st.ColumnText(0);
-    if (!st.status().ok()) return st.status();
-    if (Status s = st.Reset(); !s.ok()) return s;
-  }
+Status TakeDepartures(Db& db, std::string_view districts, ChangeSet* page,
+                      uint64_t* removed) {
   if (districts.empty() || InDistricts(districts, "all")) return Status();
   std::set<std::pair<std::string, Uuid>> left;
   for (const RowChange& rc : page->rows) {
-    for (const CellWrite& cell : rc.cells) {
-      if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
-          !InDistricts(districts, cell.value.text())) {
-        left.emplace(rc.entity, rc.row_id);
-      }
+    // A marker is its district cell alone (PullService); anything else
+    // outside the districts is not one.
+    if (rc.cells.size() != 1) continue;
+    const CellWrite& cell = rc.cells.front();
+    if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
+        !InDistricts(districts, cell.value.text())) {
+      left.emplace(rc.entity, rc.row_id);
     }
   }
   if (left.empty()) return Status();
@@ -123,8 +121,8 @@ Status TakeDepartures(Db& db, ChangeSet* page, uint64_t* removed) {
 // The rows of an applied page that carry an edit the server refused and
 // that were not put back to the server's cells when it refused them (it
 // sent none: the row was outside this device's districts then, moved
-// away; or the receipt's room ran out). The refused write's cells that the
-// page now brings take the server's values, whatever their hlcs
+// away). The refused write's cells that the page now brings (a row moved
+// back comes whole) take the server's values, whatever their hlcs
 // (RestoreRow, cells the page lacks left alone), so a refused edit does not
 // stay on the device outranking the server's; a later local write is kept.
 // The refusal is marked put back once every cell it wrote came.
@@ -151,6 +149,8 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
     std::pair<std::string, std::string> key{rc.entity, rc.row_id.ToString()};
     if (open.count(key) != 0) in_page[key].push_back(&rc);
   }
+  // Each refused change set decoded once, however many of its rows come.
+  std::map<int64_t, Result<ChangeSet>> sets;
   for (const auto& [key, changes] : in_page) {
     std::set<std::string> brought;
     std::vector<RowChange> held;
@@ -159,16 +159,20 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
       for (const CellWrite& c : rc->cells) brought.insert(c.column);
     }
     for (const Open& o : open.at(key)) {
-      std::string bytes;
-      {
-        Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
-        st.Bind(1, o.seq);
-        if (st.Step()) bytes = st.ColumnBlob(0);
-        if (!st.status().ok()) return st.status();
+      auto cached = sets.find(o.seq);
+      if (cached == sets.end()) {
+        std::string bytes;
+        {
+          Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
+          st.Bind(1, o.seq);
+          if (st.Step()) bytes = st.ColumnBlob(0);
+          if (!st.status().ok()) return st.status();
+        }
+        DecodeLimits limits;
+        limits.max_bytes = protocol::kMaxPushBytes;
+        cached = sets.emplace(o.seq, DecodeChangeSet(bytes, limits)).first;
       }
-      DecodeLimits limits;
-      limits.max_bytes = protocol::kMaxPushBytes;
-      Result<ChangeSet> sent = DecodeChangeSet(bytes, limits);
+      const Result<ChangeSet>& sent = cached->second;
       if (!sent.ok() || o.index < 0 ||
           static_cast<size_t>(o.index) >= sent->rows.size()) {
         continue;  // its bytes are gone: nothing to compare with
@@ -254,7 +258,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     }
     // Verified before a byte of it is decoded.
     f.status = VerifyPullPage(server_key, store_.device_id(), from,
-                              *f.response, &f.next, &f.more, floor);
+                              *f.response, &f.next, &f.more, floor, &f.departures);
     if (!f.status.ok() || f.response->body.empty()) return f;
     Result<ChangeSet> decoded = wire::DecodePullPage(f.response->body, limits);
     if (!decoded.ok()) {
@@ -448,7 +452,11 @@ Status SyncClient::Pull(SyncSummary* summary) {
     options.texts_decoded = true;
     applied.clear();
     uint64_t left_here = 0;
-    if (Status s = TakeDepartures(db, &page, &left_here); !s.ok()) return undo_page(s);
+    if (current.departures && districts != nullptr) {
+      if (Status s = TakeDepartures(db, *districts, &page, &left_here); !s.ok()) {
+        return undo_page(s);
+      }
+    }
     if (Status s = ApplyChangeSet(db, page, options, &applied); !s.ok()) {
       if (s.code() == Code::kIOError) return undo_page(s);  // our disk, not their page
       return undo_page(Status::Corruption(what + " from " + base_url_ +

@@ -108,7 +108,7 @@ Status VerifyReceipt(const PublicKey& server_key, const Uuid& device,
 Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
                       uint64_t after, const HttpResponse& page,
                       uint64_t* next_cursor, bool* more,
-                      std::optional<uint64_t> since) {
+                      std::optional<uint64_t> since, bool* departures) {
   const std::string what = "the pull page after " + std::to_string(after);
   const std::string* next_text = page.Header(protocol::kNextCursorHeader);
   const std::string* more_text = page.Header(protocol::kMoreHeader);
@@ -136,11 +136,22 @@ Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
     }
     answered = s;
   }
+  // A page that marks departures signs the districts it names: they tell a
+  // marker from a row of this device's own districts.
+  std::optional<std::string_view> districts;
+  if (const std::string* marks = page.Header(protocol::kDeparturesHeader)) {
+    const std::string* named = page.Header(protocol::kDeviceDistrictsHeader);
+    if (*marks != "1" || named == nullptr) {
+      return Status::Unauthenticated(what + " marks departures without naming "
+                                     "this device's districts; nothing of it was applied");
+    }
+    districts = *named;
+  }
   Result<Signature> sig = SignatureFromHex(*sig_text);
   if (!sig.ok() ||
       !Verify(server_key, kPullPageDomain,
               protocol::PullPageMessage(device.ToString(), after, next, has_more,
-                                        page.body, answered),
+                                        page.body, answered, districts),
               *sig)) {
     return Status::Unauthenticated(what +
                                    " is not signed by the server key pinned at "
@@ -153,6 +164,7 @@ Status VerifyPullPage(const PublicKey& server_key, const Uuid& device,
   }
   *next_cursor = next;
   *more = has_more;
+  if (departures != nullptr) *departures = districts.has_value();
   return Status();
 }
 

@@ -301,14 +301,21 @@ ExportCell RawCell(const Value& v, std::string_view column) {
 }
 
 // The contest scores of `t` (included rows) that do not count, each with
-// the id of the score that counts in its place: a judge's second score of
+// the id of the score that counts in its place ("" for a score in no
+// ranking: no contest or no product): a judge's second score of
 // one product under another spelling of the contest or the judge, as the
 // contest report leaves it out (ScoreCountsBefore, report_queries.h).
 std::map<size_t, std::string> ScoresNotCounted(const Loaded& t) {
   using Key = std::tuple<std::string, std::string, std::string>;
   std::map<Key, size_t> counted;
+  // A score with no contest or no product is in no ranking (the report
+  // leaves it out): "" below, an empty cell.
+  const auto ranked = [&t](size_t r) {
+    return !LooseNameKey(t.TextAt(r, "contest")).empty() &&
+           !t.TextAt(r, "product_id").empty();
+  };
   for (size_t r = 0; r < t.table.rows.size(); ++r) {
-    if (!t.included[r]) continue;
+    if (!t.included[r] || !ranked(r)) continue;
     const Key key{LooseNameKey(t.TextAt(r, "contest")), t.TextAt(r, "product_id"),
                   LooseNameKey(t.TextAt(r, "judge"))};
     auto [it, first] = counted.emplace(key, r);
@@ -323,6 +330,10 @@ std::map<size_t, std::string> ScoresNotCounted(const Loaded& t) {
   std::map<size_t, std::string> out;
   for (size_t r = 0; r < t.table.rows.size(); ++r) {
     if (!t.included[r]) continue;
+    if (!ranked(r)) {
+      out[r] = std::string();
+      continue;
+    }
     const Key key{LooseNameKey(t.TextAt(r, "contest")), t.TextAt(r, "product_id"),
                   LooseNameKey(t.TextAt(r, "judge"))};
     const size_t c = counted.at(key);
@@ -425,6 +436,11 @@ Result<std::vector<ExportSheet>> BuildEntitySheets(Db& db,
       row.push_back(ExportCell::Text(t.TextAt(r, kIdColumn)));
       if (scores) {
         auto left = not_counted.find(r);
+        if (left != not_counted.end() && left->second.empty()) {
+          row.push_back(ExportCell::Empty());
+          sheet.rows.push_back(std::move(row));
+          continue;
+        }
         row.push_back(ExportCell::Text(
             left == not_counted.end()
                 ? std::string(lang == Lang::kTh ? "นับ" : "yes")

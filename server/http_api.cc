@@ -562,7 +562,8 @@ class Api {
                    std::to_string(page->next_cursor));
     res.set_header(protocol::kMoreHeader, page->more ? "1" : "0");
     res.set_header(protocol::kDeviceLastSeqHeader, std::to_string(device->last_seq));
-    res.set_header(protocol::kDeviceDistrictsHeader, device->scope.ToString());
+    res.set_header(protocol::kDeviceDistrictsHeader, page->districts);
+    if (page->departures) res.set_header(protocol::kDeparturesHeader, "1");
     res.set_header(protocol::kSignatureHeader, page->signature_hex);
     if (page->seq_epoch != 0) {
       res.set_header(protocol::kSeqEpochHeader, std::to_string(page->seq_epoch));

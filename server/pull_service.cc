@@ -239,10 +239,13 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     page.seq_epoch = static_cast<uint64_t>(*next) >> protocol::kSeqEpochShift;
   }
   page.body = wire::EncodePullPage(cs.schema_version, std::move(cs.rows));
+  page.departures = departures;
+  page.districts = device.scope.ToString();
   const Signature sig = store_.key().Sign(
       kPullPageDomain,
-      protocol::PullPageMessage(device.id.ToString(), after, page.next_cursor,
-                                page.more, page.body, since));
+      protocol::PullPageMessage(
+          device.id.ToString(), after, page.next_cursor, page.more, page.body, since,
+          departures ? std::optional<std::string_view>(page.districts) : std::nullopt));
   page.signature_hex = SignatureToHex(sig);
   return page;
 }

@@ -48,6 +48,10 @@ struct PullPage {
   // number of restores the sequences have jumped over (protocol.h).
   uint64_t seq_epoch = 0;
   size_t row_changes = 0;  // RowChanges in the page (what `limit` counts)
+  // Asked for departures: the page marks them, and its signature covers
+  // `districts` (the device's, as kDeviceDistrictsHeader sends them).
+  bool departures = false;
+  std::string districts;
 };
 
 // GET /v1/conflicts?after=N: wire::EncodeConflictsPage's body, signed like

@@ -68,11 +68,13 @@ std::string ReceiptRowsMessage(const Receipt& r) {
 
 std::string PullPageMessage(std::string_view device_id, uint64_t after,
                             uint64_t next_cursor, bool more, std::string_view body,
-                            std::optional<uint64_t> since) {
+                            std::optional<uint64_t> since,
+                            std::optional<std::string_view> districts) {
   std::string m = std::string(device_id) + "\n" + std::to_string(after) + "\n" +
                   std::to_string(next_cursor) + "\n" + (more ? "1" : "0") + "\n" +
                   HexEncode(Sha256(body));
   if (since.has_value()) m += "\nsince " + std::to_string(*since);
+  if (districts.has_value()) m += "\ndistricts " + std::string(*districts);
   return m;
 }
 

@@ -85,6 +85,11 @@ inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"
 // built with (docs/protocol.md §6); signed with the page. Absent from an
 // older server's page (it sends the cells after `after`).
 inline constexpr const char* kPullSinceHeader = "X-KBO-Pull-Since";
+// On a pull page asked for with ?left=1 by a server that marks departures
+// (docs/protocol.md §6, "A row that left"): "1", and the page's signature
+// then covers its kDeviceDistrictsHeader too, by which the client tells a
+// departure marker from a row of its own districts.
+inline constexpr const char* kDeparturesHeader = "X-KBO-Departures";
 // On a pull page: the last change set of this device the server holds. A
 // hint, not signed: a device that has more confirmed sends them again (the
 // server checks them as any push), so a forged value costs only traffic.
@@ -226,10 +231,13 @@ std::string ReceiptRowsMessage(const Receipt& r);
 // since after it, so a page built for one `since` cannot stand in for
 // another. In a pull page (an encoded ChangeSet with device = nil, seq = 0),
 // each cell's `base` carries the server sequence of that cell's current
-// value.
+// value. A page that marks departures (kDeparturesHeader) ends with "\n"
+// "districts " and the device's districts as kDeviceDistrictsHeader says
+// them (`districts`).
 std::string PullPageMessage(std::string_view device_id, uint64_t after,
                             uint64_t next_cursor, bool more, std::string_view body,
-                            std::optional<uint64_t> since = std::nullopt);
+                            std::optional<uint64_t> since = std::nullopt,
+                            std::optional<std::string_view> districts = std::nullopt);
 
 // The same for the JSON conflicts list (domain kPullPageDomain):
 //   device "\n" "conflicts" "\n" after "\n" hex(SHA-256(body))

@@ -483,6 +483,40 @@ TEST_CASE("Sync: a pull page is verified before it is decoded", "[sync]") {
                                &next, &more)
                     .ok());
   }
+  SECTION("a page that marks departures signs the districts it names") {
+    const Signature sig = server.Sign(
+        kPullPageDomain, protocol::PullPageMessage(device.ToString(), 5, 7, true, body,
+                                                   std::nullopt,
+                                                   std::string_view("5011")));
+    HttpResponse marked = Answer(200, body,
+                                 {{protocol::kNextCursorHeader, "7"},
+                                  {protocol::kMoreHeader, "1"},
+                                  {protocol::kDeviceDistrictsHeader, "5011"},
+                                  {protocol::kDeparturesHeader, "1"},
+                                  {protocol::kSignatureHeader, SignatureToHex(sig)}});
+    bool departures = false;
+    CHECK(VerifyPullPage(server.public_key(), device, 5, marked, &next, &more,
+                         std::nullopt, &departures)
+              .ok());
+    CHECK(departures);
+    // Districts changed on the way would turn the device's own rows into
+    // departures: refused, as is a page that marks without naming them.
+    HttpResponse changed = marked;
+    changed.headers["x-kbo-device-districts"] = "5009";
+    CHECK(VerifyPullPage(server.public_key(), device, 5, changed, &next, &more,
+                         std::nullopt, &departures)
+              .code() == Code::kUnauthenticated);
+    HttpResponse unnamed = marked;
+    unnamed.headers.erase("x-kbo-device-districts");
+    CHECK(VerifyPullPage(server.public_key(), device, 5, unnamed, &next, &more,
+                         std::nullopt, &departures)
+              .code() == Code::kUnauthenticated);
+    // Without the mark, the page (signed without districts) marks nothing.
+    CHECK(VerifyPullPage(server.public_key(), device, 5, page, &next, &more,
+                         std::nullopt, &departures)
+              .ok());
+    CHECK_FALSE(departures);
+  }
   SECTION("where the pull began (since): as asked, and signed") {
     const HttpResponse since3 = PageAnswerSince(server, device, 5, 3, 7, true, body);
     CHECK(VerifyPullPage(server.public_key(), device, 5, since3, &next, &more, 3)

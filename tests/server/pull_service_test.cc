@@ -18,9 +18,11 @@ ChangeSet DecodePage(const ServerFixture& f, const DeviceRecord& device,
   REQUIRE(sig.ok());
   REQUIRE(
       Verify(f.store->key().public_key(), kPullPageDomain,
-             protocol::PullPageMessage(device.id.ToString(), page.after,
-                                       page.next_cursor, page.more, page.body,
-                                       page.since),
+             protocol::PullPageMessage(
+                 device.id.ToString(), page.after, page.next_cursor, page.more,
+                 page.body, page.since,
+                 page.departures ? std::optional<std::string_view>(page.districts)
+                                 : std::nullopt),
              *sig));
   auto cs = DecodeChangeSet(page.body);
   REQUIRE(cs.ok());
@@ -281,6 +283,22 @@ TEST_CASE("PullService: a row that left a device's districts is marked for "
     CHECK(cs.rows[0].cells[0].base == 3);
     CHECK(cs.rows[1].row_id == r);
     CHECK(page.body.find("053-999999") == std::string::npos);
+    // Its districts are signed with it: the page does not verify as one
+    // naming other districts, nor as one without them.
+    CHECK(page.departures);
+    CHECK(page.districts == kPhrao);
+    auto sig = SignatureFromHex(page.signature_hex);
+    REQUIRE(sig.ok());
+    const std::string id = f.Record(phrao.id).id.ToString();
+    CHECK_FALSE(Verify(f.store->key().public_key(), kPullPageDomain,
+                       protocol::PullPageMessage(id, page.after, page.next_cursor,
+                                                 page.more, page.body, page.since,
+                                                 std::string_view("5009")),
+                       *sig));
+    CHECK_FALSE(Verify(f.store->key().public_key(), kPullPageDomain,
+                       protocol::PullPageMessage(id, page.after, page.next_cursor,
+                                                 page.more, page.body, page.since),
+                       *sig));
   }
   // From the start (a new device of Phrao, or a pull from 0): the marker
   // still says no more than where p went.
