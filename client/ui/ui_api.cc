@@ -785,6 +785,7 @@ class Handler {
     Json counts = {{"pushed_sets", summary.pushed_sets},
                    {"pushed_rows", summary.pushed_rows},
                    {"pulled_rows", summary.pulled_rows},
+                   {"rows_left", summary.rows_left_districts},
                    {"new_conflicts", summary.new_conflicts},
                    {"photos_sent", summary.blobs_uploaded},
                    {"photo_bytes", summary.blob_bytes},

@@ -661,3 +661,30 @@ test('a workshop\'s fiscal year its start is not in is asked about; a roll-call 
   await H.go(page, `#/workshops/${past}/rollcall/2`);
   assert.equal(await page.locator('#rc-future').count(), 0);
 });
+
+// ---- a producer moved away ----------------------------------------------------
+test('a producer the office moved to another district: the phone\'s sync says it left the device, in Thai', async (t) => {
+  const server = await H.startServer(t);
+  const office = H.freshHome();
+  const phone = H.freshHome();
+  H.kboOk(office, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'central_office', 'all'));
+  H.kboOk(phone, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'field_officer', '5011'));
+  const [producer, stays] = H.importProducers(phone, 2);
+  H.kboOk(phone, 'sync');
+  H.kboOk(office, 'sync');
+  H.kboOk(office, 'edit', 'producer', producer, '--set', 'district_code=5009');
+  H.kboOk(office, 'sync');
+  const ui = await H.startUi(phone);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/');
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  const said = await page.textContent('#sync-outcome');
+  assert.match(said, /1 รายการย้ายไปอำเภอที่เครื่องนี้ไม่ได้ดูแล จึงไม่อยู่ในเครื่องนี้แล้ว/, said);
+  assert.doesNotMatch(said, /ไม่มีข้อมูลใหม่/, said);
+  const left = await (await fetch(`${ui.url}/api/producer`)).json();
+  const ids = (left.rows || left).map((r) => r.id);
+  assert.ok(!ids.includes(producer), `the moved producer is gone: ${JSON.stringify(ids)}`);
+  assert.ok(ids.includes(stays), `the other stays: ${JSON.stringify(ids)}`);
+});

@@ -793,6 +793,7 @@ TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
     cv.notify_all();
     cv.wait(lock, [&] { return release; });  // the link stalls
     summary->pulled_rows = 1;
+    summary->rows_left_districts = 2;
     return Status();
   });
   api.set_sync_uses_own_store(true);
@@ -818,6 +819,7 @@ TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
   syncing.join();
   CHECK(synced.http_status == 200);
   CHECK(Body(synced)["counts"]["pulled_rows"] == 1);
+  CHECK(Body(synced)["counts"]["rows_left"] == 2);
   CHECK(Body(synced)["status"].is_object());
   // The hook kbo ui uses opens its own store: here, one not enrolled.
   SyncSummary summary;

@@ -218,7 +218,9 @@
     if (c.pushed_rows > 0) parts.push(t('home.sum.sent', { n: n(c.pushed_rows) }));
     if (c.needless_deletes > 0) parts.push(t('home.sum.needless_deletes', { n: n(c.needless_deletes) }));
     if (!(c.pushed_rows > 0) && !(c.needless_deletes > 0)) parts.push(t('home.sum.nothing_sent'));
-    parts.push(c.pulled_rows > 0 ? t('home.sum.received', { n: n(c.pulled_rows) }) : t('home.sum.nothing_received'));
+    if (c.pulled_rows > 0) parts.push(t('home.sum.received', { n: n(c.pulled_rows) }));
+    else if (!(c.rows_left > 0)) parts.push(t('home.sum.nothing_received'));
+    if (c.rows_left > 0) parts.push(t('home.sum.rows_left', { n: n(c.rows_left) }));
     if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
     if (c.photos_sent > 0) parts.push(t('home.sum.photos', { n: n(c.photos_sent), size: sizeText(c.photo_bytes) }));
     if (c.originals_sent > 0) parts.push(t('home.sum.originals', { n: n(c.originals_sent), size: sizeText(c.original_bytes) }));
