@@ -55,6 +55,7 @@ RowJsonValue RefusedJson(const RefusedEntry& r) {
   obj["cells"] = cells.is_object() ? cells : RowJsonValue::object();
   obj["restored"] = r.restored;
   obj["unaccepted"] = r.unaccepted;
+  obj["not_held"] = r.not_held;
   return obj;
 }
 

@@ -73,6 +73,10 @@ struct RefusedEntry {
   // sequence here is 0) and it is not deleted here: dismissing the refusal
   // deletes it here too (ClientStore::DismissRefused).
   bool unaccepted = false;
+  // The row is not on this device (it moved to a district outside the
+  // device's and left it, docs/protocol.md §6): nothing to fix here; the
+  // office keeps what was sent.
+  bool not_held = false;
 };
 
 // One conflict this device holds, as the server's conflict feed gave it

@@ -515,6 +515,7 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
             << r.refused_at << '\t' << r.message << '\t' << r.cells
             << (r.restored ? "\t(put back to the server's values)" : "")
             << (r.unaccepted ? "\t(the server never accepted this row)" : "")
+            << (r.not_held ? "\t(no longer on this device)" : "")
             << '\n';
   }
   if (list->empty()) {
@@ -522,12 +523,22 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
     return Status();
   }
   // What to do with each kind (docs/cli.md "Rows the server refused").
-  size_t restored = 0, unaccepted = 0;
+  size_t restored = 0, unaccepted = 0, gone = 0;
   for (const RefusedEntry& r : *list) {
+    if (r.not_held) {
+      ++gone;
+      continue;
+    }
     restored += r.restored ? 1 : 0;
     unaccepted += r.unaccepted ? 1 : 0;
   }
-  const size_t to_fix = list->size() - restored - unaccepted;
+  const size_t to_fix = list->size() - restored - unaccepted - gone;
+  if (gone > 0) {
+    ctx.err << "kbo: " << gone << (gone == 1 ? " refused change is" : " refused changes are")
+            << " of a row no longer on this device (moved to a district outside "
+               "its own): nothing to fix here, the office keeps what was sent; "
+               "`kbo refused dismiss ROW_ID` forgets the refusal once read\n";
+  }
   if (restored > 0) {
     ctx.err << "kbo: " << restored
             << (restored == 1 ? " refused edit or delete was" : " refused edits or deletes were")

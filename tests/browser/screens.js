@@ -674,6 +674,8 @@ test('a producer the office moved to another district: the phone\'s sync says it
   H.kboOk(office, 'sync');
   H.kboOk(office, 'edit', 'producer', producer, '--set', 'district_code=5009');
   H.kboOk(office, 'sync');
+  // Typed on the phone before it heard: refused, and the row leaves.
+  H.kboOk(phone, 'edit', 'producer', producer, '--set', 'phone=0899999999');
   const ui = await H.startUi(phone);
   H.defer(t, () => ui.stop());
   const page = await H.phone(t, H.PHONES[0]);
@@ -687,4 +689,11 @@ test('a producer the office moved to another district: the phone\'s sync says it
   const ids = (left.rows || left).map((r) => r.id);
   assert.ok(!ids.includes(producer), `the moved producer is gone: ${JSON.stringify(ids)}`);
   assert.ok(ids.includes(stays), `the other stays: ${JSON.stringify(ids)}`);
+  // The refusal is listed as of a record no longer here, with no form to
+  // open.
+  await H.open(page, ui.url, '#/');
+  const item = page.locator(`.refused-list li[data-row-id="${producer}"]`);
+  assert.equal(await item.count(), 1);
+  assert.match(await item.textContent(), /ไม่อยู่ในเครื่องนี้แล้ว/);
+  assert.equal(await item.locator('a').count(), 0);
 });

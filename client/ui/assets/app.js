@@ -853,6 +853,8 @@
   const REFUSED_FORMS = { producer: '#/producers/', workshop: '#/workshops/', product: '#/products/', visit: '#/visits/' };
   function refusedTitle(r) {
     const text = `${has(`entity.${r.entity}`) ? t(`entity.${r.entity}`) : r.entity} · ${has(`reason.${r.reason}`) ? t(`reason.${r.reason}`) : r.reason}`;
+    // A row that moved to another district has left this device: no form.
+    if (r.not_held) return h('span', { class: 'title' }, `${text} · ${t('home.refused_gone')}`);
     const form = REFUSED_FORMS[r.entity];
     const href = form && /^[0-9a-f-]{36}$/.test(r.row_id || '')
       ? `${form}${r.row_id}${r.entity === 'workshop' || r.entity === 'product' ? '/edit' : ''}` : null;
