@@ -1788,6 +1788,13 @@ Result<std::vector<RefusedEntry>> ClientStore::ReadRefused(
     Result<bool> u = Unaccepted(*db_, r.entity, r.row_id);
     if (!u.ok()) return u.status();
     r.unaccepted = *u;
+    const Entity* e = FindEntity(r.entity);
+    Result<Uuid> id = Uuid::Parse(r.row_id);
+    if (e != nullptr && id.ok()) {
+      Result<std::optional<ReplicaRow>> held = ReadReplicaRow(*db_, *e, *id);
+      if (!held.ok()) return held.status();
+      r.not_held = !held->has_value();
+    }
   }
   return out;
 }
@@ -1800,19 +1807,46 @@ Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
   // A row the server never accepted goes here too: a tombstone, written as
   // any delete but without the role check (the server refused the row, so
   // there is nothing of it to protect there).
+  // So do the live rows under it that the server never accepted either (a
+  // participant's marks under a refused enrolment): they could never be
+  // taken without it. Their refusals go with them.
   std::set<std::pair<std::string, std::string>> gone;
+  int64_t n = 0;
+  Statement forget(*db_, "DELETE FROM refused_row WHERE entity = ?1 AND row_id = ?2");
   for (const RefusedEntry& r : *entries) {
     if (!r.unaccepted || !gone.emplace(r.entity, r.row_id).second) continue;
     const Entity* e = FindEntity(r.entity);
     Result<Uuid> id = Uuid::Parse(r.row_id);
     if (e == nullptr || !id.ok()) continue;
-    ActionScope action(this);
-    RowValues tombstone;
-    tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
-    if (Status s = WriteLocal(*e, *id, &tombstone, /*validated=*/true,
-                              /*absent=*/false);
+    std::vector<RowRef> rows{RowRef{e, *id}};
+    if (Status s = WalkRowsUnder(&rows,
+                                 [this](const RowRef& ref, std::vector<RowRef>* found) {
+                                   return LiveChildren(*ref.entity, ref.id, found);
+                                 });
         !s.ok()) {
       return s;
+    }
+    ActionScope action(this);
+    // The rows below first, the row itself last (as Delete writes them).
+    for (size_t i = rows.size(); i-- > 0;) {
+      const std::string child_id = rows[i].id.ToString();
+      if (i > 0) {
+        Result<bool> never = Unaccepted(*db_, rows[i].entity->name, child_id);
+        if (!never.ok()) return never.status();
+        if (!*never) continue;  // the server holds it: it stays
+        gone.emplace(std::string(rows[i].entity->name), child_id);
+        forget.Bind(1, rows[i].entity->name).Bind(2, std::string_view(child_id));
+        if (Status s = forget.Run(); !s.ok()) return s;
+        n += static_cast<int64_t>(db_->Changes());
+        if (Status s = forget.Reset(); !s.ok()) return s;
+      }
+      RowValues tombstone;
+      tombstone[std::string(kDeletedColumn)] = Value::Integer(1);
+      if (Status s = WriteLocal(*rows[i].entity, rows[i].id, &tombstone,
+                                /*validated=*/true, /*absent=*/false);
+          !s.ok()) {
+        return s;
+      }
     }
     if (Status s = FinishAction(); !s.ok()) return s;
   }
@@ -1821,7 +1855,7 @@ Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
                          : "DELETE FROM refused_row");
   if (row_id.has_value()) st.Bind(1, std::string_view(row_id->ToString()));
   if (Status s = st.Run(); !s.ok()) return s;
-  const auto n = static_cast<int64_t>(db_->Changes());
+  n += static_cast<int64_t>(db_->Changes());
   if (Status s = txn.Commit(); !s.ok()) return s;
   return n;
 }

@@ -195,3 +195,51 @@ TEST_CASE("Refused: a refused row saved twice before the next sync, the second "
 
 }  // namespace
 }  // namespace kbo::testing
+
+namespace kbo::testing {
+namespace {
+
+TEST_CASE("Refused: dismissing a refused enrolment takes its marks the server "
+          "never accepted with it, and their refusals",
+          "[sync][integration][refused][moved]") {
+  Field f;
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string p = f.Add(office, {"producer", "add", "--kind", "group", "--name",
+                                       "กลุ่มแม่บ้านสันทราย", "--district", "5011"});
+  f.SyncOk(office);
+  f.SyncOk(trainer);
+  const std::string w = f.Add(trainer, {"workshop", "add", "--title", "อบรม KBO พร้าว",
+                                        "--fiscal-year", "2570", "--district", "5011",
+                                        "--start", "2026-11-16"});
+  f.SyncOk(trainer);
+  // Offline: a participant of the group enrolled and marked two days,
+  // while the office moves the group to Fang.
+  const std::string e = f.Add(trainer, {"enrolment", "add", "--workshop", w,
+                                        "--producer", p, "--participant",
+                                        "นางแสงดาว ใจงาม"});
+  for (const char* day : {"1", "2"}) {
+    REQUIRE(f.Kbo(trainer, {"attendance", "mark", "--workshop", w, "--enrolment", e,
+                            "--day", day, "--status", "present"})
+                .exit_code == 0);
+  }
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(trainer);
+  const json refused = f.KboJson(trainer, {"refused", "list"});
+  REQUIRE(refused.size() == 3);  // the enrolment and its two marks
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM enrolment") == 0);
+
+  CliResult yes = f.Kbo(trainer, {"refused", "dismiss", e, "--yes"});
+  INFO(yes.out << yes.err);
+  REQUIRE(yes.exit_code == 0);
+  CHECK(f.KboJson(trainer, {"refused", "list"}).empty());
+  CHECK(f.KboJson(trainer, {"list", "enrolment"}).empty());
+  CHECK(f.KboJson(trainer, {"list", "attendance"}).empty());
+  f.SyncOk(trainer);
+  CHECK(f.KboJson(trainer, {"status"})["refused_rows"] == 0);
+}
+
+}  // namespace
+}  // namespace kbo::testing
