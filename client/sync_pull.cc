@@ -102,6 +102,24 @@ Status TakeDepartures(Db& db, std::string_view districts, ChangeSet* page,
     }
   }
   if (left.empty()) return Status();
+  // A photo whose original (as taken) is only on this device stays, in its
+  // new district (the marker is applied): the office may still ask for the
+  // original, and it is found through the row.
+  for (auto it = left.begin(); it != left.end();) {
+    bool keep = false;
+    if (it->first == "photo") {
+      Statement& st = db.Cached(
+          "SELECT EXISTS (SELECT 1 FROM photo p JOIN photo_original o ON "
+          "o.upload_sha256 = p.sha256 WHERE p.id = ?1 AND "
+          "o.original_sha256 != o.upload_sha256)");
+      st.Bind(1, std::string_view(it->second.ToString()));
+      if (st.Step()) keep = st.ColumnInt(0) != 0;
+      if (!st.status().ok()) return st.status();
+      if (Status s = st.Reset(); !s.ok()) return s;
+    }
+    it = keep ? left.erase(it) : std::next(it);
+  }
+  if (left.empty()) return Status();
   page->rows.erase(std::remove_if(page->rows.begin(), page->rows.end(),
                                   [&left](const RowChange& rc) {
                                     return left.count({rc.entity, rc.row_id}) != 0;

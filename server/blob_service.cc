@@ -17,6 +17,7 @@
 #include "server/storage/blobs.h"
 #include "server/storage/server_state.h"
 #include "server/storage/originals.h"
+#include "server/storage/rows.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
 #include "shared/fs.h"
@@ -284,10 +285,16 @@ Result<bool> BlobService::NamedInScope(const DeviceRecord& device,
       .NamedIn(sha256, device.scope.all, device.scope.districts);
 }
 
+Result<bool> BlobService::MayUpload(const DeviceRecord& device,
+                                    std::string_view sha256) {
+  return storage::Blobs(store_.db())
+      .NamedIn(sha256, device.scope.all, device.scope.districts, /*or_left=*/true);
+}
+
 Result<BlobState> BlobService::StateFor(const DeviceRecord& device,
                                         std::string_view sha256) {
   if (!IsBlobName(sha256)) return State(sha256);  // its clear refusal
-  Result<bool> named = NamedInScope(device, sha256);
+  Result<bool> named = MayUpload(device, sha256);
   if (!named.ok()) return named.status();
   if (!*named) {
     return Status::NotFound("no photo in this device's districts names blob " +
@@ -320,7 +327,7 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
       return collected.status();
     }
   }
-  Result<bool> named = NamedInScope(device, sha256);
+  Result<bool> named = MayUpload(device, sha256);
   if (!named.ok()) return named.status();
   if (!*named) {
     return Status::PermissionDenied(
@@ -514,8 +521,17 @@ Result<std::optional<BlobState>> BlobService::AnnounceOriginal(
     const Value& deleted = (*row)->values.back();
     const Value& district = cell("district_code");
     live = !(deleted.type() == Value::Type::kInteger && deleted.integer() != 0) &&
-           district.type() == Value::Type::kText &&
-           device.scope.Contains(district.text());
+           district.type() == Value::Type::kText;
+    if (live && !device.scope.Contains(district.text())) {
+      // Or moved out of one of them (with its subject) after it was taken:
+      // the original is still only on the device that took it.
+      Result<bool> left = device.scope.all
+                              ? Result<bool>(false)
+                              : storage::PullIndex(db).LeftOneOf(
+                                    "photo", photo, device.scope.districts);
+      if (!left.ok()) return left.status();
+      live = *left;
+    }
   }
   if (!live) {
     return Status::NotFound("no photo " + photo +

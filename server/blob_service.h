@@ -59,6 +59,10 @@ class BlobService {
   // its districts names (DESIGN §6; issue 9, D5): push the photo's row
   // first, or in the same sync. False also for a blob no row names.
   Result<bool> NamedInScope(const DeviceRecord& device, std::string_view sha256);
+  // What `device` may upload and ask about: NamedInScope, or a photo (or
+  // its original) that left one of its districts before its file came
+  // (Blobs::NamedIn's or_left).
+  Result<bool> MayUpload(const DeviceRecord& device, std::string_view sha256);
 
   // PutChunk for `device`: kPermissionDenied ("blob_not_named") unless
   // NamedInScope; kResourceExhausted ("partial_cap") if the chunk would take

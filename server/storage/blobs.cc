@@ -76,7 +76,7 @@ Status Blobs::RecordWhole(std::string_view sha256, uint64_t bytes,
 }
 
 Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
-                            const std::vector<std::string>& districts) {
+                            const std::vector<std::string>& districts, bool or_left) {
   const DistrictFilter filter{all_districts, &districts};
   const std::string in_districts = filter.Clause("p.district_code", 2);
   std::string sql =
@@ -87,13 +87,20 @@ Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
       "o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE "
       "o.sha256 = ?1" +
       in_districts + ")";
-  if (!all_districts) {
+  if (or_left && !all_districts) {
     // Or a photo row that left one of them (moved with its subject to
     // another district, docs/protocol.md §6) before the device that took it
-    // had sent its file: the file still comes, from the device that has it.
+    // had sent its file or its original: they still come, from the device
+    // that has them.
+    const std::string left_districts = filter.Clause("l.district_code", 2);
     sql += " OR EXISTS (SELECT 1 FROM photo p JOIN row_left l ON l.entity = "
            "'photo' AND l.row_id = p.id WHERE p.sha256 = ?1 AND p.deleted = 0" +
-           filter.Clause("l.district_code", 2) + ")";
+           left_districts +
+           ") OR EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.id = "
+           "o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 JOIN "
+           "row_left l ON l.entity = 'photo' AND l.row_id = p.id WHERE "
+           "o.sha256 = ?1" +
+           left_districts + ")";
   }
   Statement& st = db_.Cached(sql);
   st.Bind(1, sha256);

@@ -45,9 +45,12 @@ class Blobs {
   Status RecordWhole(std::string_view sha256, uint64_t bytes, std::string_view at);
 
   // Whether a live photo in the districts (all, or `districts`) names it:
-  // as its upload copy, or as the original its device announced.
+  // as its upload copy, or as the original its device announced. With
+  // `or_left` also a live photo that left one of them (row_left: moved with
+  // its subject before its file came): what a device may upload, not read.
   Result<bool> NamedIn(std::string_view sha256, bool all_districts,
-                       const std::vector<std::string>& districts);
+                       const std::vector<std::string>& districts,
+                       bool or_left = false);
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
   Result<uint64_t> PartialBytesOf(std::string_view uploader,
                                   std::string_view except_sha256);

@@ -139,7 +139,15 @@ Result<std::vector<std::string>> Originals::OpenFor(
   std::string sql =
       "SELECT r.photo_id FROM original_request r JOIN photo p ON p.id = "
       "r.photo_id AND p.deleted = 0 AND p.sha256 = r.upload_sha256";
-  sql += filter.Clause("p.district_code", 3);
+  if (!all_districts) {
+    // In the device's districts, or moved out of one of them (with its
+    // subject) after it took the photo: the original is still only there.
+    const std::string in = filter.Clause("p.district_code", 3);
+    const std::string left = filter.Clause("l.district_code", 3);
+    sql += " AND (" + in.substr(std::string_view(" AND ").size()) +
+           " OR EXISTS (SELECT 1 FROM row_left l WHERE l.entity = 'photo' AND "
+           "l.row_id = p.id" + left + "))";
+  }
   sql +=
       " WHERE r.device_id = ?1 AND r.declined_at IS NULL AND NOT EXISTS "
       "(SELECT 1 FROM photo_original o JOIN blob b ON b.sha256 = o.sha256 "

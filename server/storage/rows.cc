@@ -285,6 +285,22 @@ Result<std::vector<IndexedRow>> PullIndex::After(
   return out;
 }
 
+Result<bool> PullIndex::LeftOneOf(std::string_view entity, std::string_view row_id,
+                                  const std::vector<std::string>& districts) {
+  if (districts.empty()) return false;
+  const DistrictFilter filter{false, &districts};
+  Statement& st = db_.Cached(
+      "SELECT EXISTS (SELECT 1 FROM row_left WHERE entity = ?1 AND row_id = ?2" +
+      filter.Clause("district_code", 3) + ")");
+  st.Bind(1, entity).Bind(2, row_id);
+  filter.Bind(st, 3);
+  bool left = false;
+  if (st.Step()) left = st.ColumnInt(0) != 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return left;
+}
+
 Result<std::vector<IndexedRow>> PullIndex::LeftAfter(
     uint64_t after, size_t limit, const std::vector<std::string>& districts) {
   std::vector<IndexedRow> out;

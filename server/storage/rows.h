@@ -114,6 +114,9 @@ class PullIndex {
   Result<std::vector<IndexedRow>> After(uint64_t after, size_t limit,
                                         bool all_districts,
                                         const std::vector<std::string>& districts);
+  // Whether the row left one of `districts` (row_left).
+  Result<bool> LeftOneOf(std::string_view entity, std::string_view row_id,
+                         const std::vector<std::string>& districts);
   // Departures from `districts` with left_seq > `after`, by left_seq, at
   // most `limit` (IndexedRow::left set, max_seq = left_seq). A row that
   // left two of them once each is listed under the later departure.

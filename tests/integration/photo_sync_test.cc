@@ -716,3 +716,45 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
 
 }  // namespace
 }  // namespace kbo::testing
+
+namespace kbo::testing {
+namespace {
+
+TEST_CASE("photos: a photo moved with its producer to another district stays on "
+          "the device that took it, which still sends its original when asked",
+          "[integration][photos][originals][moved]") {
+  Field field;
+  const std::string office = field.Enrolled("office", "central_office", "all");
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มผ้าฝ้ายย้ายอำเภอ", "5011");
+  const std::string plain = field.Producer(officer, "กลุ่มเครื่องเงิน", "5011");
+  const std::string jpeg = SampleJpeg(3000, 2000, 6);
+  const std::string original_sha = HexEncode(Sha256(jpeg));
+  const std::string file = field.dir() + "/IMG_0101.jpg";
+  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
+  const std::string id =
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  field.SyncOk(officer);
+  field.SyncOk(office);
+  REQUIRE(field.Kbo(office, {"edit", "producer", producer, "--set", "district_code=5009"})
+              .exit_code == 0);
+  field.SyncOk(office);
+  REQUIRE(field.Server({"photo", "ask-original", id}).exit_code == 0);
+
+  CliResult sent = field.Sync(officer);
+  INFO(sent.out << sent.err << field.server().log());
+  REQUIRE(sent.exit_code == 0);
+  CHECK(Has(sent.out, "1 row moved to a district outside this device's"));
+  CHECK(Has(sent.out, "sent 1 original as taken"));
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + original_sha +
+                          "' AND complete_at IS NOT NULL") == 1);
+  // The producer left the device; the photo stayed, in its new district,
+  // not to be changed here.
+  CHECK(field.Kbo(officer, {"show", "producer", producer}).exit_code != 0);
+  CHECK(field.KboJson(officer, {"show", "photo", id})["district_code"] == "5009");
+  CHECK(field.Kbo(officer, {"edit", "photo", id, "--set", "caption=x"}).exit_code == 2);
+  (void)plain;
+}
+
+}  // namespace
+}  // namespace kbo::testing

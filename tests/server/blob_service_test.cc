@@ -239,12 +239,17 @@ TEST_CASE(
                                      Row("photo", photo, office.HlcAt(kT0 + 10),
                                          {{"district_code", T(kFang), 2}})}))
               .ok());
-  CHECK(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(taken)));
+  CHECK(*blobs.MayUpload(f.Record(phrao.id), ShaHex(taken)));
   CHECK(*blobs.NamedInScope(f.Record(fang.id), ShaHex(taken)));
+  // Phrao may send it, not read it (nor its thumbnail) any more.
+  CHECK_FALSE(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(taken)));
   // Not a photo that was never in Phrao.
-  CHECK_FALSE(*blobs.NamedInScope(f.Record(phrao.id), ShaHex(other)));
+  CHECK_FALSE(*blobs.MayUpload(f.Record(phrao.id), ShaHex(other)));
   auto state = blobs.StateFor(f.Record(phrao.id), ShaHex(taken));
   CHECK(state.ok());
+  REQUIRE(blobs.PutChunkFor(f.Record(phrao.id), ShaHex(taken), 0, taken.size(),
+                            ShaHex(taken), taken)
+              .ok());
 }
 
 TEST_CASE(
