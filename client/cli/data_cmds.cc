@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <nlohmann/json.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -523,8 +524,12 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
     return Status();
   }
   // What to do with each kind (docs/cli.md "Rows the server refused").
-  size_t restored = 0, unaccepted = 0, gone = 0;
+  // Counted by row: a row refused twice (two sets) is one row to see to.
+  size_t restored = 0, unaccepted = 0, gone = 0, rows = 0;
+  std::set<std::pair<std::string, std::string>> seen;
   for (const RefusedEntry& r : *list) {
+    if (!seen.emplace(r.entity, r.row_id).second) continue;
+    ++rows;
     if (r.not_held) {
       ++gone;
       continue;
@@ -532,11 +537,11 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
     restored += r.restored ? 1 : 0;
     unaccepted += r.unaccepted ? 1 : 0;
   }
-  const size_t to_fix = list->size() - restored - unaccepted - gone;
+  const size_t to_fix = rows - restored - unaccepted - gone;
   if (gone > 0) {
-    ctx.err << "kbo: " << gone << (gone == 1 ? " refused change is" : " refused changes are")
-            << " of a row no longer on this device (moved to a district outside "
-               "its own): nothing to fix here, the office keeps what was sent; "
+    ctx.err << "kbo: " << gone << (gone == 1 ? " refused row is" : " refused rows are")
+            << " no longer on this device (moved to a district outside its "
+               "own): nothing to fix here, the office keeps what was sent; "
                "`kbo refused dismiss ROW_ID` forgets the refusal once read\n";
   }
   if (restored > 0) {

@@ -230,6 +230,14 @@ TEST_CASE("Refused: dismissing a refused enrolment takes its marks the server "
   const json refused = f.KboJson(trainer, {"refused", "list"});
   REQUIRE(refused.size() == 3);  // the enrolment and its two marks
   CHECK(f.ServerCount("SELECT COUNT(*) FROM enrolment") == 0);
+  // Day 1 marked again (late): refused again; still three rows to see to.
+  REQUIRE(f.Kbo(trainer, {"attendance", "mark", "--workshop", w, "--enrolment", e,
+                          "--day", "1", "--status", "late"})
+              .exit_code == 0);
+  f.SyncOk(trainer);
+  REQUIRE(f.KboJson(trainer, {"refused", "list"}).size() == 4);
+  CliResult listed = f.Kbo(trainer, {"refused", "list"});
+  CHECK(listed.err.find("kbo: 3 rows the server never accepted") != std::string::npos);
 
   CliResult yes = f.Kbo(trainer, {"refused", "dismiss", e, "--yes"});
   INFO(yes.out << yes.err);

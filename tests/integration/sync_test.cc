@@ -818,8 +818,9 @@ TEST_CASE("Sync: a producer moved out of a device's districts leaves that "
   CHECK(refused[0]["not_held"] == true);
   CliResult listed = f.Kbo(phrao, {"refused", "list"});
   CHECK(listed.out.find("(no longer on this device)") != std::string::npos);
-  CHECK(listed.err.find("of a row no longer on this device (moved to a district "
-                        "outside its own): nothing to fix here") != std::string::npos);
+  CHECK(listed.err.find("1 refused row is no longer on this device (moved to a "
+                        "district outside its own): nothing to fix here") !=
+        std::string::npos);
   CHECK(listed.err.find("to fix (`kbo edit`)") == std::string::npos);
   CHECK(f.KboJson(phrao, {"status"})["pending_changes"] == 0);
   // A second sync says nothing more of it.
