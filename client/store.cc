@@ -15,6 +15,7 @@
 #include "client/enrolment_rules.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
+#include "shared/protocol.h"
 #include "shared/fs.h"
 #include "shared/civil_time.h"
 #include "shared/labels.h"
@@ -76,27 +77,64 @@ std::string JoinDistricts(const std::vector<std::string>& ds) {
   return out;
 }
 
-// True if the server refused a change to this row, no later change of it
-// was accepted since, and the server may hold none of it: no cell here
-// carries a server sequence (a refused create). Such a row goes whole with
-// its next change. A refused edit of a row the server holds does not: its
-// next change sends what it changes, as any edit -- sending every cell
-// again, stamped now, would overwrite what others wrote since this device
-// last pulled (a rename by the office, a move).
-Result<bool> HasRefusal(Db& db, std::string_view entity, const Uuid& id) {
-  Statement& st = db.Cached(
-      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE entity = ?1 AND row_id = ?2)");
-  st.Bind(1, entity).Bind(2, std::string_view(id.ToString()));
+// What a change of a row the server refused (and that no later accepted
+// change settled) must carry besides what it changes. `whole`: every cell,
+// when the server may hold none of the row (a refused create: no cell here
+// carries a server sequence). Otherwise `columns`: the cells that still
+// show a refused write of this device (their version is the hlc of a
+// refused row change of it), so that they go again with the change rather
+// than stand here alone once the refusal settles; never the cells others
+// wrote since, which sending again, stamped now, would overwrite (the
+// office's rename of a row this device had an edit of refused).
+struct RefusedResend {
   bool any = false;
-  if (st.Step()) any = st.ColumnInt(0) != 0;
-  if (!st.status().ok()) return st.status();
-  if (Status s = st.Reset(); !s.ok()) return s;
-  if (!any) return false;
+  bool whole = false;
+  std::set<std::string> columns;
+};
+Result<RefusedResend> RefusedCellsToResend(Db& db, std::string_view entity,
+                                           const Uuid& id) {
+  RefusedResend out;
+  std::vector<std::pair<int64_t, int64_t>> refusals;
+  {
+    Statement& st = db.Cached(
+        "SELECT seq, row_index FROM refused_row WHERE entity = ?1 AND row_id = ?2");
+    st.Bind(1, entity).Bind(2, std::string_view(id.ToString()));
+    while (st.Step()) refusals.emplace_back(st.ColumnInt(0), st.ColumnInt(1));
+    if (!st.status().ok()) return st.status();
+    if (Status s = st.Reset(); !s.ok()) return s;
+  }
+  if (refusals.empty()) return out;
+  out.any = true;
   Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
       ReadCellVersions(db, entity, id);
   if (!versions.ok()) return versions.status();
-  return std::none_of(versions->begin(), versions->end(),
-                      [](const auto& cell) { return cell.second.seq != 0; });
+  out.whole = std::none_of(versions->begin(), versions->end(),
+                           [](const auto& cell) { return cell.second.seq != 0; });
+  if (out.whole) return out;
+  std::set<Hlc> refused_hlcs;
+  for (const auto& [seq, index] : refusals) {
+    std::string bytes;
+    {
+      Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
+      st.Bind(1, seq);
+      if (st.Step()) bytes = st.ColumnBlob(0);
+      if (!st.status().ok()) return st.status();
+    }
+    DecodeLimits limits;
+    limits.max_bytes = protocol::kMaxPushBytes;
+    Result<ChangeSet> sent = DecodeChangeSet(bytes, limits);
+    if (!sent.ok() || index < 0 || static_cast<size_t>(index) >= sent->rows.size()) {
+      continue;  // its bytes are gone (an earlier identity's set)
+    }
+    const RowChange& rc = sent->rows[static_cast<size_t>(index)];
+    if (rc.entity == entity && rc.row_id == id) refused_hlcs.insert(rc.hlc);
+  }
+  for (const auto& [column, version] : *versions) {
+    if (column != kDeletedColumn && refused_hlcs.count(version.hlc) != 0) {
+      out.columns.insert(column);
+    }
+  }
+  return out;
 }
 
 // Removes from `cells` the values `held` holds already (the same value
@@ -950,12 +988,21 @@ Result<Uuid> ClientStore::RecordInTxn(const Entity& e, RowValues row,
     RowValues differing = row;
     const bool same = DropUnchanged(**existing, &differing);
     if (recorded != nullptr) *recorded = same ? Recorded::kSame : Recorded::kChanged;
-    // A row the server refused goes whole with its fix (the server may not
-    // hold any of it), values as held or not.
-    Result<bool> was_refused = HasRefusal(*db_, e.name, id);
-    if (!was_refused.ok()) return was_refused.status();
-    if (!*was_refused) {
-      if (same) return id;
+    // A row the server refused goes whole with its fix when the server may
+    // hold none of it, values as held or not; otherwise with the cells
+    // that still show the refused write (RefusedCellsToResend).
+    Result<RefusedResend> resend = RefusedCellsToResend(*db_, e.name, id);
+    if (!resend.ok()) return resend.status();
+    if (!resend->whole) {
+      for (const std::string& column : resend->columns) {
+        if (differing.count(column) != 0) continue;
+        auto named = row.find(column);
+        auto held = (*existing)->values.find(column);
+        differing[column] = named != row.end() ? named->second
+                            : held != (*existing)->values.end() ? held->second
+                                                                : Value();
+      }
+      if (differing.empty()) return id;
       row = std::move(differing);
     }
   }
@@ -1295,18 +1342,24 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
   }
   // Every change passed ValidateCell above.
   RowValues cells = changes;
-  // A row the server refused goes whole with its fix: the server may not
-  // hold any of it.
-  Result<bool> was_refused = HasRefusal(*db_, e->name, id);
-  if (!was_refused.ok()) return was_refused.status();
-  if (*was_refused) {
+  // A row the server refused goes whole with its fix when the server may
+  // hold none of it; otherwise with the cells that still show the refused
+  // write (RefusedCellsToResend).
+  Result<RefusedResend> resend = RefusedCellsToResend(*db_, e->name, id);
+  if (!resend.ok()) return resend.status();
+  if (resend->whole) {
     // Natural-key columns too: unchanged, they give the same derived id.
     for (const auto& [column, value] : merged) {
       if (!value.is_null()) cells[column] = value;
     }
+  } else {
+    // A value set to what it is already is no change.
+    DropUnchanged(**existing, &cells);
+    for (const std::string& column : resend->columns) {
+      if (cells.count(column) == 0) cells[column] = merged[column];
+    }
+    if (cells.empty()) return txn.Commit();
   }
-  // A value set to what it is already is no change.
-  if (!*was_refused && DropUnchanged(**existing, &cells)) return txn.Commit();
   if (Status s = WriteLocal(*e, id, &cells, /*validated=*/true, /*absent=*/false);
       !s.ok()) {
     return s;
@@ -1329,14 +1382,18 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
       to[district_column] = merged[district_column];
       // A row the server refused goes whole with its move, as an edit of
       // it would (the server may hold none of it).
-      Result<bool> refused_child = HasRefusal(*db_, re.name, rows[i].id);
+      Result<RefusedResend> refused_child = RefusedCellsToResend(*db_, re.name, rows[i].id);
       if (!refused_child.ok()) return refused_child.status();
-      if (*refused_child) {
+      if (refused_child->any) {
         Result<std::optional<StoredRow>> held = Find(re, rows[i].id);
         if (!held.ok()) return held.status();
         if (held->has_value()) {
           for (const auto& [column, value] : (*held)->values) {
-            if (!value.is_null() && column != district_column) to[column] = value;
+            if (column == district_column) continue;
+            if (refused_child->whole ? !value.is_null()
+                                     : refused_child->columns.count(column) != 0) {
+              to[column] = value;
+            }
           }
         }
       }
@@ -1807,9 +1864,9 @@ Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
   // A row the server never accepted goes here too: a tombstone, written as
   // any delete but without the role check (the server refused the row, so
   // there is nothing of it to protect there).
-  // So do the live rows under it that the server never accepted either (a
-  // participant's marks under a refused enrolment): they could never be
-  // taken without it. Their refusals go with them.
+  // So do the live rows under it that the server refused and never
+  // accepted either (a participant's marks under a refused enrolment):
+  // they could never be taken without it. Their refusals go with them.
   std::set<std::pair<std::string, std::string>> gone;
   int64_t n = 0;
   Statement forget(*db_, "DELETE FROM refused_row WHERE entity = ?1 AND row_id = ?2");
@@ -1831,9 +1888,19 @@ Result<int64_t> ClientStore::DismissRefused(const std::optional<Uuid>& row_id) {
     for (size_t i = rows.size(); i-- > 0;) {
       const std::string child_id = rows[i].id.ToString();
       if (i > 0) {
+        // Only a row under it the server refused too: one not yet sent (a
+        // mark recorded since) is the person's to keep or delete.
         Result<bool> never = Unaccepted(*db_, rows[i].entity->name, child_id);
         if (!never.ok()) return never.status();
         if (!*never) continue;  // the server holds it: it stays
+        Statement& refused = db_->Cached(
+            "SELECT EXISTS (SELECT 1 FROM refused_row WHERE entity = ?1 AND row_id = ?2)");
+        refused.Bind(1, rows[i].entity->name).Bind(2, std::string_view(child_id));
+        bool was_refused = false;
+        if (refused.Step()) was_refused = refused.ColumnInt(0) != 0;
+        if (!refused.status().ok()) return refused.status();
+        if (Status s = refused.Reset(); !s.ok()) return s;
+        if (!was_refused) continue;
         gone.emplace(std::string(rows[i].entity->name), child_id);
         forget.Bind(1, rows[i].entity->name).Bind(2, std::string_view(child_id));
         if (Status s = forget.Run(); !s.ok()) return s;

@@ -87,8 +87,8 @@ bool InDistricts(std::string_view districts, std::string_view code) {
 // again. What this device typed into it and had not had taken stays in the
 // outbox and then in refused_row, as any refused edit. `removed` (if given)
 // grows by the rows removed. Nothing to do for a device of every district.
-Status TakeDepartures(Db& db, std::string_view districts, ChangeSet* page,
-                      uint64_t* removed) {
+Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
+                      ChangeSet* page, uint64_t* removed) {
   if (districts.empty() || InDistricts(districts, "all")) return Status();
   std::set<std::pair<std::string, Uuid>> left;
   for (const RowChange& rc : page->rows) {
@@ -116,6 +116,15 @@ Status TakeDepartures(Db& db, std::string_view districts, ChangeSet* page,
       if (st.Step()) keep = st.ColumnInt(0) != 0;
       if (!st.status().ok()) return st.status();
       if (Status s = st.Reset(); !s.ok()) return s;
+      if (keep) {
+        // Taken here: this device wrote the picture (another device's row
+        // naming the same copy holds no original of this one).
+        Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+            ReadCellVersions(db, "photo", it->second);
+        if (!versions.ok()) return versions.status();
+        auto sha = versions->find("sha256");
+        keep = sha != versions->end() && sha->second.hlc.device == self;
+      }
     }
     it = keep ? left.erase(it) : std::next(it);
   }
@@ -471,7 +480,8 @@ Status SyncClient::Pull(SyncSummary* summary) {
     applied.clear();
     uint64_t left_here = 0;
     if (current.departures && districts != nullptr) {
-      if (Status s = TakeDepartures(db, *districts, &page, &left_here); !s.ok()) {
+      if (Status s = TakeDepartures(db, *districts, store_.device_id(), &page, &left_here);
+          !s.ok()) {
         return undo_page(s);
       }
     }

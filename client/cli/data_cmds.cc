@@ -12,6 +12,7 @@
 //   show --json  one object as in list --json.
 
 #include <algorithm>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <set>
@@ -524,20 +525,26 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
     return Status();
   }
   // What to do with each kind (docs/cli.md "Rows the server refused").
-  // Counted by row: a row refused twice (two sets) is one row to see to.
-  size_t restored = 0, unaccepted = 0, gone = 0, rows = 0;
-  std::set<std::pair<std::string, std::string>> seen;
-  for (const RefusedEntry& r : *list) {
-    if (!seen.emplace(r.entity, r.row_id).second) continue;
-    ++rows;
-    if (r.not_held) {
+  // Rows are counted once however often they were refused (a row refused
+  // in two sets is one row to see to); undone edits and deletes one by one.
+  size_t restored = 0, unaccepted = 0, gone = 0, to_fix = 0;
+  std::map<std::pair<std::string, std::string>, std::vector<const RefusedEntry*>> by_row;
+  for (const RefusedEntry& r : *list) by_row[{r.entity, r.row_id}].push_back(&r);
+  for (const auto& [key, entries] : by_row) {
+    const RefusedEntry& first = *entries.front();
+    if (first.not_held) {
       ++gone;
-      continue;
+    } else if (first.unaccepted) {
+      ++unaccepted;
+    } else {
+      bool all_restored = true;
+      for (const RefusedEntry* r : entries) {
+        restored += r->restored ? 1 : 0;
+        all_restored = all_restored && r->restored;
+      }
+      to_fix += all_restored ? 0 : 1;
     }
-    restored += r.restored ? 1 : 0;
-    unaccepted += r.unaccepted ? 1 : 0;
   }
-  const size_t to_fix = rows - restored - unaccepted - gone;
   if (gone > 0) {
     ctx.err << "kbo: " << gone << (gone == 1 ? " refused row is" : " refused rows are")
             << " no longer on this device (moved to a district outside its "

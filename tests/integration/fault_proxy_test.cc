@@ -1215,3 +1215,47 @@ TEST_CASE("Faults: an edit refused because its producer moved away, the pull "
 
 }  // namespace
 }  // namespace kbo::testing
+
+namespace kbo::testing {
+namespace {
+
+TEST_CASE("Faults: a refused edit of a cell the server never wrote, left on the "
+          "device after its row moved away and back, goes again with the next "
+          "edit: device and server agree",
+          "[integration][faults][moved]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string office = f.Enrolled("office", "central_office", "all");
+  const std::string phrao = f.Enrolled("phrao", "field_officer", "5011");
+  const std::string p = f.Add(phrao, {"producer", "add", "--kind", "group", "--name",
+                                      "กลุ่มทำไม้กวาด", "--district", "5011"});
+  f.SyncOk(phrao);
+  f.SyncOk(office);
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "phone=0899999999"})
+              .exit_code == 0);
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5009"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  proxy.CutRequest("GET", std::string(protocol::kPullPath), "", 0, /*times=*/1000);
+  CliResult cut = f.Kbo(phrao, {"sync", "--server", proxy.url()});
+  INFO(cut.out << cut.err);
+  CHECK(cut.exit_code == 4);
+  proxy.CutRequest("", "", "", 0, /*times=*/0);
+  REQUIRE(f.Kbo(office, {"edit", "producer", p, "--set", "district_code=5011"})
+              .exit_code == 0);
+  f.SyncOk(office);
+  f.SyncOk(phrao);
+  // The next edit (stars) takes the typed phone along: nothing typed is
+  // left standing on the device alone.
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "otop_stars=4"}).exit_code == 0);
+  f.SyncOk(phrao);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p +
+                      "' AND phone = '0899999999' AND otop_stars = 4") == 1);
+  CHECK(f.KboJson(phrao, {"refused", "list"}).empty());
+  f.SyncOk(phrao);
+  CHECK(Field::DeviceState(phrao) == f.ServerState());
+}
+
+}  // namespace
+}  // namespace kbo::testing
