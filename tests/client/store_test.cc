@@ -1084,7 +1084,7 @@ namespace kbo::client {
 namespace {
 
 TEST_CASE("Store: a row received from the server in another district is not "
-          "edited or deleted here; this device's own refused row still is",
+          "edited or deleted here, but this device's own refused row still is",
           "[store][scope]") {
   TempDir tmp;
   auto store = OpenStore(tmp.path());

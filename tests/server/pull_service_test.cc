@@ -236,7 +236,7 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
 }
 
 TEST_CASE("PullService: a row that left a device's districts is marked for "
-          "it, its new district alone, once, in sequence order; not when back",
+          "it, its new district alone, once, in sequence order, not when back",
           "[server][pull][scope][moved]") {
   ServerFixture f;
   TestDevice office, phrao, both;
