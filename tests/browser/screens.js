@@ -690,9 +690,11 @@ test('a producer the office moved to another district: the phone\'s sync says it
   assert.ok(!ids.includes(producer), `the moved producer is gone: ${JSON.stringify(ids)}`);
   assert.ok(ids.includes(stays), `the other stays: ${JSON.stringify(ids)}`);
   // The refusal is listed as of a record no longer here, with no form to
-  // open.
-  await H.open(page, ui.url, '#/');
+  // open (the home screen drawn afresh: the same address is no reload).
+  await page.reload();
+  await H.ready(page);
   const item = page.locator(`.refused-list li[data-row-id="${producer}"]`);
+  await item.waitFor({ timeout: 10000 });
   assert.equal(await item.count(), 1);
   assert.match(await item.textContent(), /ไม่อยู่ในเครื่องนี้แล้ว/);
   assert.equal(await item.locator('a').count(), 0);
