@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/outbox.h"
 #include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
@@ -32,24 +33,6 @@ struct Entry {
 };
 
 using RowKey = std::tuple<std::string, Uuid, Hlc>;
-
-Result<ChangeSet> LoadSet(Db& db, int64_t seq) {
-  Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
-  st.Bind(1, seq);
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
-    return Status::Corruption("change set " + std::to_string(seq) +
-                              " in field.db has lost its bytes");
-  }
-  DecodeLimits limits;
-  limits.max_bytes = protocol::kMaxPushBytes;
-  Result<ChangeSet> cs = DecodeChangeSet(st.ColumnBlob(0), limits);
-  if (!cs.ok()) {
-    return Status::Corruption("change set " + std::to_string(seq) +
-                              " in field.db is damaged");
-  }
-  return cs;
-}
 
 Result<std::vector<RowChange>> LoadEntry(Db& db, int64_t id) {
   Statement st(db, "SELECT cells FROM outbox_cells WHERE id = ?1");
@@ -116,7 +99,7 @@ Result<uint64_t> OpenUnackedTail(Db& db, uint64_t from_seq) {
   }
   std::vector<RowKey> opened_rows;
   for (int64_t seq : open_seqs) {
-    Result<ChangeSet> cs = LoadSet(db, seq);
+    Result<ChangeSet> cs = LoadSealedSet(db, seq);
     if (!cs.ok()) return cs.status();
     for (const RowChange& r : cs->rows) opened_rows.emplace_back(r.entity, r.row_id, r.hlc);
   }
@@ -255,7 +238,7 @@ Result<RedateResult> RedateFutureChanges(ClientStore& store, uint64_t from_seq) 
     // server may hold (sets are sealed in hlc order).
     Statement st(db, "SELECT seq FROM change_set ORDER BY seq DESC LIMIT 1");
     if (st.Step()) {
-      Result<ChangeSet> last = LoadSet(db, st.ColumnInt(0));
+      Result<ChangeSet> last = LoadSealedSet(db, st.ColumnInt(0));
       if (!last.ok()) return last.status();
       for (const RowChange& r : last->rows) base = std::max(base, r.hlc);
     }

@@ -429,4 +429,22 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
   return txn.Commit();
 }
 
+Result<ChangeSet> LoadSealedSet(Db& db, int64_t seq) {
+  Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
+  st.Bind(1, seq);
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::Corruption("change set " + std::to_string(seq) +
+                              " in field.db has lost its bytes");
+  }
+  DecodeLimits limits;
+  limits.max_bytes = protocol::kMaxPushBytes;
+  Result<ChangeSet> cs = DecodeChangeSet(st.ColumnBlob(0), limits);
+  if (!cs.ok()) {
+    return Status::Corruption("change set " + std::to_string(seq) +
+                              " in field.db is damaged");
+  }
+  return cs;
+}
+
 }  // namespace kbo::client

@@ -90,6 +90,10 @@ class Outbox {
   ClientStore& store_;
 };
 
+// The change set this device sealed under `seq`, decoded. kCorruption when
+// its bytes are gone (a set of an earlier identity keeps none) or damaged.
+Result<ChangeSet> LoadSealedSet(Db& db, int64_t seq);
+
 }  // namespace kbo::client
 
 #endif  // KBO_CLIENT_OUTBOX_H_

@@ -13,6 +13,7 @@
 
 #include "client/csv_import.h"
 #include "client/enrolment_rules.h"
+#include "client/outbox.h"
 #include "schema/schema.h"
 #include "shared/change_set_codec.h"
 #include "shared/protocol.h"
@@ -77,6 +78,17 @@ std::string JoinDistricts(const std::vector<std::string>& ds) {
   return out;
 }
 
+// Whether some cell of the row here carries a server sequence: the server
+// held it (a local write keeps the sequence of the value it replaced, 0 if
+// none, so a row only ever written here has none).
+Result<bool> ServerHeldRow(Db& db, std::string_view entity, const Uuid& id) {
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(db, entity, id);
+  if (!versions.ok()) return versions.status();
+  return std::any_of(versions->begin(), versions->end(),
+                     [](const auto& cell) { return cell.second.seq != 0; });
+}
+
 // What a change of a row the server refused (and that no later accepted
 // change settled) must carry besides what it changes. `whole`: every cell,
 // when the server may hold none of the row (a refused create: no cell here
@@ -105,24 +117,17 @@ Result<RefusedResend> RefusedCellsToResend(Db& db, std::string_view entity,
   }
   if (refusals.empty()) return out;
   out.any = true;
+  Result<bool> held = ServerHeldRow(db, entity, id);
+  if (!held.ok()) return held.status();
+  out.whole = !*held;
+  if (out.whole) return out;
   Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
       ReadCellVersions(db, entity, id);
   if (!versions.ok()) return versions.status();
-  out.whole = std::none_of(versions->begin(), versions->end(),
-                           [](const auto& cell) { return cell.second.seq != 0; });
-  if (out.whole) return out;
   std::set<Hlc> refused_hlcs;
   for (const auto& [seq, index] : refusals) {
-    std::string bytes;
-    {
-      Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
-      st.Bind(1, seq);
-      if (st.Step()) bytes = st.ColumnBlob(0);
-      if (!st.status().ok()) return st.status();
-    }
-    DecodeLimits limits;
-    limits.max_bytes = protocol::kMaxPushBytes;
-    Result<ChangeSet> sent = DecodeChangeSet(bytes, limits);
+    Result<ChangeSet> sent = LoadSealedSet(db, seq);
+    if (!sent.ok() && sent.status().code() != Code::kCorruption) return sent.status();
     if (!sent.ok() || index < 0 || static_cast<size_t>(index) >= sent->rows.size()) {
       continue;  // its bytes are gone (an earlier identity's set)
     }
@@ -844,15 +849,10 @@ Status ClientStore::CheckHeldInScope(const Entity& e, const Uuid& id,
       permissions_.Contains(d->second.text())) {
     return Status();
   }
-  // Received from the server: some cell carries a server sequence (a
-  // local write keeps the sequence of the value it replaced, 0 if none).
-  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
-      ReadCellVersions(*db_, e.name, id);
-  if (!versions.ok()) return versions.status();
-  const bool from_server =
-      std::any_of(versions->begin(), versions->end(),
-                  [](const auto& cell) { return cell.second.seq != 0; });
-  if (!from_server) return Status();
+  // Received from the server (not this device's own row it never took).
+  Result<bool> from_server = ServerHeldRow(*db_, e.name, id);
+  if (!from_server.ok()) return from_server.status();
+  if (!*from_server) return Status();
   return Status::InvalidArgument(
              "this " + std::string(e.name) + " is in district " +
              d->second.text() + ", outside this device's districts (" +

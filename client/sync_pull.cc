@@ -11,6 +11,7 @@
 #include <utility>
 #include <vector>
 
+#include "client/outbox.h"
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
 #include "shared/change_set_codec.h"
@@ -187,19 +188,9 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
     }
     for (const Open& o : open.at(key)) {
       auto cached = sets.find(o.seq);
-      if (cached == sets.end()) {
-        std::string bytes;
-        {
-          Statement st(db, "SELECT bytes FROM change_set_bytes WHERE seq = ?1");
-          st.Bind(1, o.seq);
-          if (st.Step()) bytes = st.ColumnBlob(0);
-          if (!st.status().ok()) return st.status();
-        }
-        DecodeLimits limits;
-        limits.max_bytes = protocol::kMaxPushBytes;
-        cached = sets.emplace(o.seq, DecodeChangeSet(bytes, limits)).first;
-      }
+      if (cached == sets.end()) cached = sets.emplace(o.seq, LoadSealedSet(db, o.seq)).first;
       const Result<ChangeSet>& sent = cached->second;
+      if (!sent.ok() && sent.status().code() != Code::kCorruption) return sent.status();
       if (!sent.ok() || o.index < 0 ||
           static_cast<size_t>(o.index) >= sent->rows.size()) {
         continue;  // its bytes are gone: nothing to compare with
