@@ -548,8 +548,13 @@ class Api {
       }
       since = s;
     }
-    // left=1: a client that takes departure markers (docs/protocol.md §6).
-    const bool departures = req.has_param("left") && req.get_param_value("left") == "1";
+    // left=1: a client that takes departure markers (docs/protocol.md §6);
+    // 0 or 1, once, like the numbers above.
+    uint64_t left = 0;
+    if (!ParamU64(req, "left", 0, &left) || left > 1) {
+      return Answer(req, res, Status::InvalidArgument("left must be 0 or 1"));
+    }
+    const bool departures = left == 1;
     Result<PullPage> page = pull_.Pull(
         *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
         since, departures);

@@ -766,7 +766,10 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
         // Where the pull began (docs/protocol.md §6): a number, once.
         "/v1/pull?after=5&since=x", "/v1/pull?after=5&since=-1",
         "/v1/pull?after=5&since=", "/v1/pull?after=5&since=1&since=2",
-        "/v1/pull?after=5&since=18446744073709551616"}) {
+        "/v1/pull?after=5&since=18446744073709551616",
+        // Whether the device takes departure markers: 0 or 1, once.
+        "/v1/pull?after=0&left=2", "/v1/pull?after=0&left=yes",
+        "/v1/pull?after=0&left=", "/v1/pull?after=0&left=0&left=1"}) {
     const RawReply r = signed_get(target);
     INFO(target << " -> " << r.text);
     CHECK(r.status == 400);
@@ -783,6 +786,12 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
     const RawReply r = signed_get("/v1/pull?after=0&since=0");
     CHECK(r.status == 200);
     CHECK_THAT(r.text, Catch::Contains("X-KBO-Pull-Since: 0"));
+  }
+  {
+    const RawReply r = signed_get("/v1/pull?after=0&left=1");
+    CHECK(r.status == 200);
+    CHECK_THAT(r.text, Catch::Contains("X-KBO-Departures: 1"));
+    CHECK(signed_get("/v1/pull?after=0&left=0").status == 200);
   }
   // The largest one is still a number: an empty page.
   CHECK(signed_get("/v1/pull?after=9223372036854775807").status == 200);
