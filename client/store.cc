@@ -72,12 +72,6 @@ const char kFindParentKey = 0;
 const char kOutboxInsertKey = 0;
 const char kOutboxCellsInsertKey = 0;
 
-std::string JoinDistricts(const std::vector<std::string>& ds) {
-  std::string out;
-  for (const std::string& d : ds) out += (out.empty() ? "" : ",") + d;
-  return out;
-}
-
 // Whether some cell of the row here carries a server sequence: the server
 // held it (a local write keeps the sequence of the value it replaced, 0 if
 // none, so a row only ever written here has none).
@@ -647,13 +641,12 @@ Status ClientStore::CheckReferences(const Entity& e, const RowValues* changed,
   if (permissions_.enrolled) {
     for (size_t i = 0; i < nparents; ++i) {
       const Value& d = parents[i].row->district_code;
-      if (d.type() == Value::Type::kText && !permissions_.Contains(d.text())) {
+      if (d.type() == Value::Type::kText && !permissions_.scope.Contains(d.text())) {
         return Status::InvalidArgument(
                    std::string(parents[i].column) +
                    " names a row in district " + d.text() +
                    ", outside this device's districts (" +
-                   (permissions_.all ? std::string("all")
-                                     : JoinDistricts(permissions_.districts)) +
+                   permissions_.scope.ToString() +
                    ")")
             .With(field::kField, std::string(parents[i].column));
       }
@@ -784,39 +777,29 @@ class ClientStore::ActionScope {
   ClientStore* store_;
 };
 
-bool ClientStore::Permissions::Contains(std::string_view district) const {
-  if (all) return true;
-  for (const std::string& d : districts) {
-    if (d == district) return true;
-  }
-  return false;
-}
-
 Status ClientStore::LoadPermissions() {
   Statement& st = db_->Cached(
       "SELECT server_url, role, districts FROM device WHERE singleton = 1");
   permissions_ = Permissions();
+  std::string districts;
   if (st.Step() && !st.IsNull(0) && !st.IsNull(1)) {
     permissions_.enrolled = true;
     permissions_.role = st.ColumnText(1);
-    const std::string ds = st.IsNull(2) ? std::string() : st.ColumnText(2);
-    if (ds == "all") {
-      permissions_.all = true;
-    } else {
-      size_t from = 0;
-      while (from <= ds.size()) {
-        size_t comma = ds.find(',', from);
-        if (comma == std::string::npos) comma = ds.size();
-        std::string code = ds.substr(from, comma - from);
-        while (!code.empty() && code.front() == ' ') code.erase(0, 1);
-        while (!code.empty() && code.back() == ' ') code.pop_back();
-        if (!code.empty()) permissions_.districts.push_back(code);
-        from = comma + 1;
-      }
-    }
+    if (!st.IsNull(2)) districts = st.ColumnText(2);
   }
   if (!st.status().ok()) return st.status();
-  return st.Reset();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  // Enrolment stores the server's list (DistrictScope::ToString); none
+  // names no district.
+  if (!permissions_.enrolled || districts.empty()) return Status();
+  Result<DistrictScope> scope = DistrictScope::Parse(districts);
+  if (!scope.ok()) {
+    return Status::Corruption("this device's districts (\"" + districts +
+                              "\") are not a district list: " +
+                              scope.status().message() + "; enrol it again");
+  }
+  permissions_.scope = std::move(scope).value();
+  return Status();
 }
 
 Status ClientStore::CheckWrite(const Entity& e, RowAction action,
@@ -831,10 +814,10 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
   if (!check_district) return Status();
   auto d = row.find(kDistrictColumn);
   if (d != row.end() && d->second.type() == Value::Type::kText &&
-      !permissions_.Contains(d->second.text())) {
+      !permissions_.scope.Contains(d->second.text())) {
     return Status::InvalidArgument(
         "district " + d->second.text() + " is outside this device's districts (" +
-        (permissions_.all ? std::string("all") : JoinDistricts(permissions_.districts)) +
+        permissions_.scope.ToString() +
         "); the server would refuse it, so nothing was recorded")
         .With(field::kField, std::string(kDistrictColumn));
   }
@@ -846,7 +829,7 @@ Status ClientStore::CheckHeldInScope(const Entity& e, const Uuid& id,
   if (!permissions_.enrolled) return Status();
   auto d = held.find(kDistrictColumn);
   if (d == held.end() || d->second.type() != Value::Type::kText ||
-      permissions_.Contains(d->second.text())) {
+      permissions_.scope.Contains(d->second.text())) {
     return Status();
   }
   // Received from the server (not this device's own row it never took).
@@ -856,8 +839,7 @@ Status ClientStore::CheckHeldInScope(const Entity& e, const Uuid& id,
   return Status::InvalidArgument(
              "this " + std::string(e.name) + " is in district " +
              d->second.text() + ", outside this device's districts (" +
-             (permissions_.all ? std::string("all")
-                               : JoinDistricts(permissions_.districts)) +
+             permissions_.scope.ToString() +
              "): the server would refuse a change from this device, so "
              "nothing was " + std::string(doing) +
              ". A device of district " + d->second.text() +
@@ -1728,6 +1710,11 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (st.Step()) out.future_visits = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();
   }
+  {
+    Result<int64_t> under = UnderDeletedCount();
+    if (!under.ok()) return under.status();
+    out.under_deleted = *under;
+  }
   if (out.refused_rows > 0) {
     Result<std::vector<RefusedEntry>> list = Refused(100);
     if (!list.ok()) return list.status();
@@ -1803,6 +1790,32 @@ Result<std::vector<ConflictEntry>> ClientStore::Conflicts(bool open_only,
 
 Result<int64_t> ClientStore::OpenConflictCount() {
   Statement st(*db_, "SELECT count(*) FROM conflict WHERE resolved_at IS NULL");
+  const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
+  if (!st.status().ok()) return st.status();
+  return n;
+}
+
+Result<int64_t> ClientStore::UnderDeletedCount() {
+  // One query, built once from the catalogue: a SELECT of (entity, id) per
+  // required reference, UNIONed so a mark under a deleted workshop and a
+  // deleted enrolment counts once. The deleted parents are read first
+  // (CROSS JOIN keeps that order): with none, no child table is read.
+  static const std::string sql = [] {
+    std::string parts;
+    for (const Entity& parent : Catalogue()) {
+      for (const ChildLink& link : LinksUnder(parent)) {
+        if (link.by_subject) continue;
+        if (!parts.empty()) parts += " UNION ";
+        parts += "SELECT '" + std::string(link.child->name) + "', c.id FROM " +
+                 std::string(parent.name) + " p CROSS JOIN " +
+                 std::string(link.child->name) + " c ON c." +
+                 std::string(link.column) + " = p.id WHERE p.deleted = 1 AND c.deleted = 0";
+      }
+    }
+    return parts.empty() ? std::string("SELECT 0")
+                         : "SELECT count(*) FROM (" + parts + ")";
+  }();
+  Statement st(*db_, sql);
   const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
   if (!st.status().ok()) return st.status();
   return n;

@@ -16,6 +16,7 @@
 #include "client/home.h"
 #include "client/outbox_codec.h"
 #include "shared/change_set.h"
+#include "shared/district_scope.h"
 #include "shared/entities.h"
 #include "shared/hlc.h"
 #include "shared/result.h"
@@ -144,6 +145,10 @@ struct StoreStatus {
   // Live visits dated more than 10 minutes after this device's clock (a
   // clock that ran ahead stamped them: re-dating never moves a value).
   int64_t future_visits = 0;
+  // Live rows recorded under a deleted row (a participant enrolled under a
+  // producer deleted on another device): the reports leave them out until
+  // the office restores that row or deletes them (UnderDeletedCount).
+  int64_t under_deleted = 0;
   std::vector<RefusedEntry> refused;  // the newest 100 of them, newest first
 };
 
@@ -342,6 +347,9 @@ class ClientStore {
   Result<std::vector<ConflictEntry>> Conflicts(bool open_only, size_t limit);
   // How many conflicts wait for the office (what Conflicts(true, ...) lists).
   Result<int64_t> OpenConflictCount();
+  // Live rows named by a required reference of a deleted row (photos not
+  // counted: no report counts them), each once (docs/cli.md, kbo status).
+  Result<int64_t> UnderDeletedCount();
 
   // Refusals not yet settled, newest first (at most `limit`).
   Result<std::vector<RefusedEntry>> Refused(size_t limit = 1000);
@@ -466,9 +474,7 @@ class ClientStore {
   struct Permissions {
     bool enrolled = false;
     std::string role;
-    bool all = false;
-    std::vector<std::string> districts;
-    bool Contains(std::string_view district) const;
+    DistrictScope scope;
   };
   Status LoadPermissions();
   Status CheckWrite(const Entity& e, RowAction action, const RowValues& row,

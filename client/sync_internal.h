@@ -94,10 +94,6 @@ Code CodeForServerError(const Status& said);
 bool ServerNumber(const Status& said, std::string_view name, uint64_t* out);
 // True if the answer says the server takes zstd bodies (RFC 7694).
 bool SaysZstd(const HttpResponse& answer);
-// "all", or known district codes separated by commas, each once (what the
-// server's X-KBO-Device-Districts says: Scope::ToString). Anything else
-// refuses the page (SyncClient::Pull).
-bool IsDistrictList(std::string_view text);
 // At most 60 bytes of a header value for a message: printable ASCII kept,
 // anything else shown as '?'.
 std::string ShownHeader(std::string_view text);

@@ -15,6 +15,7 @@
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
 #include "shared/change_set_codec.h"
+#include "shared/district_scope.h"
 #include "shared/compression.h"
 #include "shared/entities.h"
 #include "shared/protocol.h"
@@ -58,26 +59,6 @@ uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
   return news;
 }
 
-// Whether `code` is among `districts` as the device row stores them ("all",
-// or codes separated by commas, spaces around them ignored: as
-// ClientStore::LoadPermissions reads them).
-bool InDistricts(std::string_view districts, std::string_view code) {
-  auto trim = [](std::string_view t) {
-    while (!t.empty() && t.front() == ' ') t.remove_prefix(1);
-    while (!t.empty() && t.back() == ' ') t.remove_suffix(1);
-    return t;
-  };
-  if (trim(districts) == "all") return true;
-  size_t from = 0;
-  while (from <= districts.size()) {
-    size_t comma = districts.find(',', from);
-    if (comma == std::string_view::npos) comma = districts.size();
-    if (trim(districts.substr(from, comma - from)) == code) return true;
-    from = comma + 1;
-  }
-  return false;
-}
-
 // Takes the departure markers out of a verified page that marks them
 // (kDeparturesHeader) before it is applied: row changes of a district cell
 // alone naming a district outside `districts` (the page's, signed with it;
@@ -90,7 +71,10 @@ bool InDistricts(std::string_view districts, std::string_view code) {
 // grows by the rows removed. Nothing to do for a device of every district.
 Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
                       ChangeSet* page, uint64_t* removed) {
-  if (districts.empty() || InDistricts(districts, "all")) return Status();
+  if (districts.empty()) return Status();
+  Result<DistrictScope> scope = DistrictScope::Parse(districts);
+  if (!scope.ok()) return scope.status();
+  if (scope->all) return Status();
   std::set<std::pair<std::string, Uuid>> left;
   for (const RowChange& rc : page->rows) {
     // A marker is its district cell alone (PullService); anything else
@@ -98,7 +82,7 @@ Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
     if (rc.cells.size() != 1) continue;
     const CellWrite& cell = rc.cells.front();
     if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
-        !InDistricts(districts, cell.value.text())) {
+        !scope->Contains(cell.value.text())) {
       left.emplace(rc.entity, rc.row_id);
     }
   }
@@ -382,7 +366,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (Status s = NoteEncodings(*current.response); !s.ok()) return stop(s);
     const std::string* districts =
         current.response->Header(protocol::kDeviceDistrictsHeader);
-    if (districts != nullptr && !IsDistrictList(*districts)) {
+    if (districts != nullptr && !DistrictScope::IsCanonical(*districts)) {
       // Not what a server sends (it may be absent: an older server). Refused
       // before anything of the page is used.
       return stop(Status::Corruption(

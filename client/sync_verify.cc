@@ -34,26 +34,6 @@ std::vector<std::pair<std::string, std::string>> SignRequest(
           {protocol::kSignatureHeader, SignatureToHex(sig)}};
 }
 
-// "all", or known district codes separated by commas, each once (what the
-// server's X-KBO-Device-Districts says: Scope::ToString). Anything else
-// refuses the page (SyncClient::Pull).
-bool IsDistrictList(std::string_view text) {
-  if (text == "all") return true;
-  if (text.empty() || text.size() > 4096) return false;
-  std::vector<std::string_view> seen;
-  size_t from = 0;
-  while (from <= text.size()) {
-    size_t comma = text.find(',', from);
-    if (comma == std::string_view::npos) comma = text.size();
-    const std::string_view code = text.substr(from, comma - from);
-    if (FindDistrict(code) == nullptr) return false;
-    if (std::find(seen.begin(), seen.end(), code) != seen.end()) return false;
-    seen.push_back(code);
-    from = comma + 1;
-  }
-  return true;
-}
-
 // At most 60 bytes of a header value for a message: printable ASCII kept,
 // anything else shown as '?'.
 std::string ShownHeader(std::string_view text) {

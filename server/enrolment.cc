@@ -114,55 +114,6 @@ bool IsRole(std::string_view role) {
          std::end(kRoles);
 }
 
-bool Scope::Contains(std::string_view district_code) const {
-  if (all) return true;
-  return std::binary_search(districts.begin(), districts.end(), district_code);
-}
-
-std::string Scope::ToString() const {
-  if (all) return "all";
-  std::string out;
-  for (const std::string& d : districts) {
-    if (!out.empty()) out += ',';
-    out += d;
-  }
-  return out;
-}
-
-Result<Scope> Scope::Parse(std::string_view text) {
-  Scope scope;
-  const std::string_view trimmed = Trim(text);
-  if (trimmed == "all") {
-    scope.all = true;
-    return scope;
-  }
-  size_t pos = 0;
-  while (pos <= trimmed.size()) {
-    size_t comma = trimmed.find(',', pos);
-    if (comma == std::string_view::npos) comma = trimmed.size();
-    const std::string_view code = Trim(trimmed.substr(pos, comma - pos));
-    if (code.empty()) {
-      return Status::InvalidArgument(
-                 "districts must be 'all' or district codes separated by commas, "
-                 "e.g. 5011,5009")
-          .WithReason("bad_districts");
-    }
-    if (FindDistrict(code) == nullptr) {
-      return Status::InvalidArgument("'" + std::string(code) +
-                                     "' is not a Chiang Mai district code "
-                                     "(e.g. 5011 is Phrao)")
-          .WithReason("bad_district")
-          .With("code", std::string(code));
-    }
-    scope.districts.emplace_back(code);
-    pos = comma + 1;
-  }
-  std::sort(scope.districts.begin(), scope.districts.end());
-  scope.districts.erase(
-      std::unique(scope.districts.begin(), scope.districts.end()),
-      scope.districts.end());
-  return scope;
-}
 
 bool DeviceRecord::clock_off() const {
   return clock_offset_ms.has_value() &&

@@ -9,6 +9,7 @@
 
 #include "server/server_store.h"
 #include "shared/change_set.h"
+#include "shared/district_scope.h"
 #include "shared/result.h"
 #include "shared/signing.h"
 #include "shared/uuid.h"
@@ -21,19 +22,8 @@ inline constexpr std::string_view kRoles[] = {"field_officer", "trainer",
                                               "central_office"};
 bool IsRole(std::string_view role);
 
-// The districts a device may read and write: a list of Chiang Mai district
-// codes, or every district ("all").
-struct Scope {
-  bool all = false;
-  std::vector<std::string> districts;  // sorted, unique; empty when `all`
-
-  bool Contains(std::string_view district_code) const;
-  // "all" or "5009,5011" (the form stored and shown).
-  std::string ToString() const;
-  // Parses "all" or a comma-separated list of known district codes (spaces
-  // around codes ignored). kInvalidArgument naming the bad code otherwise.
-  static Result<Scope> Parse(std::string_view text);
-};
+// The districts a device may read and write (shared/district_scope.h).
+using Scope = DistrictScope;
 
 // A device as the server knows it (table `device`).
 struct DeviceRecord {

@@ -404,6 +404,16 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
             << " dated after now (a clock that was ahead?): kbo list visit, "
                "then kbo edit visit ID --set visited_at=...\n";
   }
+  if (st->under_deleted > 0) {
+    ctx.out << "under deleted rows: " << st->under_deleted
+            << (st->under_deleted == 1 ? " row is" : " rows are")
+            << " recorded under a row that was deleted (here or on another "
+               "device): the reports leave "
+            << (st->under_deleted == 1 ? "it" : "them")
+            << " out until the office restores that row or deletes "
+            << (st->under_deleted == 1 ? "it" : "them")
+            << " (its Needs attention page lists them)\n";
+  }
   // Conflicts are the office's to decide; a person here should know of them
   // (a sync cut short may have brought them without saying so).
   ctx.out << "open conflicts:     " << st->open_conflicts

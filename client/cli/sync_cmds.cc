@@ -174,6 +174,16 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
             << (*open == 1 ? "it" : "them")
             << "); both values are kept\n";
   }
+  // Rows recorded under a row deleted elsewhere (two devices crossing
+  // offline): kept, but out of the reports until the office settles them.
+  if (Result<int64_t> under = store.UnderDeletedCount(); under.ok() && *under > 0) {
+    ctx.err << "kbo: " << *under << (*under == 1 ? " row is" : " rows are")
+            << " recorded under a row that was deleted (a producer, workshop, "
+               "participant or product): kept, but the reports leave "
+            << (*under == 1 ? "it" : "them")
+            << " out until the office restores that row or deletes "
+            << (*under == 1 ? "it" : "them") << "\n";
+  }
   if (original_refusals != nullptr) *original_refusals = client.original_refusals();
   return Status();
 }

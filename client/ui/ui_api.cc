@@ -1231,12 +1231,26 @@ class Handler {
     for (StoredRow& e : *enrolments) {
       const std::string eid = e.id.ToString();
       const std::string pid = e.values["producer_id"].text();
+      // A producer deleted (on another device, synced here) while this
+      // participant was enrolled under it: named, and said to be deleted.
+      bool producer_deleted = false;
+      if (!producer_names.count(pid)) {
+        Result<Uuid> producer_id = Uuid::Parse(pid);
+        Result<StoredRow> gone = producer_id.ok()
+                                     ? store_.Show("producer", *producer_id)
+                                     : Result<StoredRow>(producer_id.status());
+        if (gone.ok() && gone->deleted) {
+          producer_names[pid] = gone->values["name"].text();
+          producer_deleted = true;
+        }
+      }
       Json row = {{"enrolment_id", eid},
                   {"participant_name", e.values["participant_name"].text()},
                   {"producer_id", pid},
                   {"producer_name", producer_names.count(pid)
                                         ? Json(producer_names[pid])
                                         : Json(nullptr)},
+                  {"producer_deleted", producer_deleted},
                   {"attendance_id", nullptr},
                   {"status", nullptr},
                   {"note", nullptr},

@@ -551,10 +551,10 @@ test('a mistake is removed where it shows: a participant, a mark (back to not ma
 });
 
 // ---- 7. a product whose producer was deleted ---------------------------------------
-test('a product whose producer was deleted says so in the list and on its page', async (t) => {
-  // A records a group and syncs; B, offline, adds a product under it while
-  // A deletes the group; both sync: B holds a live product of a deleted
-  // producer.
+test('a product, a visit and a participant whose producer was deleted say so, by its name, not blank or a raw id', async (t) => {
+  // A records a group and syncs; B, offline, adds a product, a visit and a
+  // participant under it while A deletes the group; both sync: B holds live
+  // rows of a deleted producer.
   const server = await H.startServer(t);
   const a = H.freshHome();
   const b = H.freshHome();
@@ -565,6 +565,11 @@ test('a product whose producer was deleted says so in the list and on its page',
   H.kboOk(a, 'sync');
   H.kboOk(b, 'sync');
   const product = H.kboOk(b, 'product', 'add', '--producer', producer, '--name', 'น้ำพริกตาแดง').trim();
+  const visit = H.kboOk(b, 'visit', 'add', '--producer', producer, '--purpose', 'ติดตามผล').trim();
+  const workshop = H.kboOk(b, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const enrolment = H.kboOk(b, 'enrolment', 'add', '--workshop', workshop, '--producer', producer,
+    '--participant', 'นายแก้ว ศรีวงศ์').trim();
   H.kboOk(a, 'delete', 'producer', producer);
   H.kboOk(a, 'sync');
   H.kboOk(b, 'sync');
@@ -579,6 +584,21 @@ test('a product whose producer was deleted says so in the list and on its page',
     `ผู้ผลิต (${name}) ถูกลบแล้ว`);
   await H.go(page, `#/products/${product}`);
   assert.ok((await page.textContent('#product-producer-deleted')).includes(`${name} ถูกลบแล้ว`));
+  // The visit is titled by the producer's name (it was its raw id).
+  await H.go(page, '#/visits');
+  const item = `#visit-list li[data-visit="${visit}"]`;
+  assert.equal((await page.textContent(`${item} .title`)).trim(), name);
+  assert.equal((await page.textContent(`${item} .producer-gone`)).trim(), `ผู้ผลิต (${name}) ถูกลบแล้ว`);
+  await H.go(page, `#/visits/${visit}`);
+  assert.ok((await page.textContent('#visit-producer-deleted')).includes(`${name} ถูกลบแล้ว`));
+  // The participant, in the list and on the roll-call (its producer line
+  // was empty).
+  await H.go(page, `#/workshops/${workshop}/people`);
+  assert.equal((await page.textContent(`#enrolment-list a[data-enrolment="${enrolment}"] .producer-gone`)).trim(),
+    `ผู้ผลิต (${name}) ถูกลบแล้ว`);
+  await H.go(page, `#/workshops/${workshop}/rollcall/1`);
+  assert.equal((await page.textContent(`#rollcall .rc-row[data-enrolment="${enrolment}"] .rc-name .p`)).trim(),
+    `ผู้ผลิต (${name}) ถูกลบแล้ว`);
 });
 
 // ---- 8. what a device of some districts is offered ---------------------------------

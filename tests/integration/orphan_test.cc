@@ -69,7 +69,18 @@ TEST_CASE("Crossing offline: a producer deleted on one device while another "
     f.Add(malee, {"attendance", "mark", "--workshop", workshop, "--enrolment",
                   enrolment, "--day", day, "--status", "present"});
   }
-  f.SyncOk(malee);
+  {
+    // Malee is told: five rows of hers hang under a deleted row.
+    CliResult synced = f.Sync(malee);
+    INFO(synced.err);
+    REQUIRE(synced.exit_code == 0);
+    CHECK_THAT(synced.err, Catch::Contains("kbo: 1 row is recorded under a row that "
+                                           "was deleted"));
+    CHECK(f.KboJson(malee, {"status"})["under_deleted"] == 1);
+    CHECK_THAT(f.Kbo(malee, {"status"}).out,
+               Catch::Contains("under deleted rows: 1 row is recorded under a row"));
+    CHECK(f.KboJson(somchai, {"status"})["under_deleted"] == 0);
+  }
 
   // Nothing is lost: the server holds the enrolment and the marks live.
   CHECK(f.ServerCount("SELECT COUNT(*) FROM enrolment WHERE deleted = 0") == 1);
@@ -101,10 +112,14 @@ TEST_CASE("Crossing offline: a producer deleted on one device while another "
   CHECK(UnderDeleted(f).empty());
   CHECK(f.Server({"restore", "producer", producer, "--reason", "again"}).exit_code == 2);
 
-  // Both devices receive it.
+  // Both devices receive it, and nothing hangs under a deleted row now.
   for (const std::string& home : {somchai, malee}) {
-    f.SyncOk(home);
+    CliResult synced = f.Sync(home);
+    INFO(synced.err);
+    REQUIRE(synced.exit_code == 0);
+    CHECK_THAT(synced.err, !Catch::Contains("under a row that was deleted"));
     CHECK(f.KboJson(home, {"show", "producer", producer})["deleted"] == false);
+    CHECK(f.KboJson(home, {"status"})["under_deleted"] == 0);
   }
   CHECK(Field::DeviceState(somchai) == f.ServerState());
   CHECK(Field::DeviceState(malee) == f.ServerState());

@@ -1280,10 +1280,12 @@
   async function peopleView(w) {
     const [producers, enrolments] = await Promise.all([getJson('/api/producer'), getJson(`/api/enrolment?workshop_id=${w.id}`)]);
     const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
+    const gone = await deletedProducers(enrolments.map((e) => e.producer_id).filter((id) => !byId[id]));
     const list = h('ol', { class: 'list', id: 'enrolment-list' }, enrolments.map((e) => h('li', null,
       h('a', { class: 'row-link', href: `#/workshops/${w.id}/people/${e.id}`, dataset: { enrolment: e.id } },
         h('span', { class: 'title' }, e.participant_name),
         h('span', { class: 'sub' }, ` · ${byId[e.producer_id] ? byId[e.producer_id].name : ''}`),
+        gone[e.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[e.producer_id] })) : null,
         h('span', { class: 'sub go' }, ` › ${t('person.open', { n: w.days || 5 })}`)))));
     if (!enrolments.length) list.append(h('li', { class: 'empty' }, t('workshop.no_people')));
     const form = formView('enrolment', [
@@ -1474,7 +1476,8 @@
       // change when the office decides (the conflicts screen has both).
       const disputed = row.disputed ? h('span', { class: 'rc-disputed' }, `⚠ ${t('rollcall.disputed')}`) : null;
       li.append(btn, h('div', { class: 'rc-name' }, h('span', { class: 'n' }, row.participant_name),
-        h('span', { class: 'p' }, row.producer_name || ''), disputed), noteBtn, noteLine, extra, errLine);
+        h('span', { class: 'p' }, row.producer_deleted ? t('product.producer_deleted', { name: row.producer_name || '' }) : (row.producer_name || '')),
+        disputed), noteBtn, noteLine, extra, errLine);
       return li;
     };
     const dayBtns = h('div', { class: 'days', role: 'group', 'aria-label': t('rollcall.day') },
@@ -1534,11 +1537,15 @@
   async function visitsScreen() {
     const [visits, producers] = await Promise.all([getJson('/api/visit'), getJson('/api/producer')]);
     const byId = Object.fromEntries(producers.map((p) => [p.id, p]));
+    // A visit whose producer was deleted (on another device, synced here)
+    // is titled by that producer's name and says so, not by a raw id.
+    const gone = await deletedProducers(visits.map((v) => v.producer_id).filter((id) => !byId[id]));
     const sorted = visits.slice().sort((a, b) => (a.visited_at < b.visited_at ? 1 : -1));
-    const list = h('ul', { class: 'list', id: 'visit-list' }, sorted.map((v) => h('li', null,
+    const list = h('ul', { class: 'list', id: 'visit-list' }, sorted.map((v) => h('li', { dataset: { visit: v.id } },
       h('a', { class: 'row-link', href: `#/visits/${v.id}` },
-        h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : v.producer_id),
+        h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : (gone[v.producer_id] || '')),
         h('span', { class: 'sub' }, ` · ${fmtDateTime(v.visited_at)}`),
+        gone[v.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[v.producer_id] })) : null,
         v.purpose ? h('span', { class: 'sub' }, h('br'), v.purpose) : null,
         v.follow_up ? h('span', { class: 'sub' }, h('br'), `${t('col.follow_up')}: ${v.follow_up}`) : null))));
     if (!visits.length) list.append(h('li', { class: 'empty' }, t('visit.none')));
@@ -1613,12 +1620,14 @@
   async function visitScreen(id) {
     const v = await getJson(`/api/visit/${id}`);
     const p = await api('GET', `/api/producer/${v.producer_id}`);
+    const producerGone = p.ok && p.data.deleted
+      ? h('p', { class: 'notice', id: 'visit-producer-deleted' }, t('visit.producer_deleted_long', { name: p.data.name })) : null;
     const kv = h('dl', { class: 'kv' },
       [['producer_id', p.ok ? p.data.name : v.producer_id], ['visited_at', fmtDateTime(v.visited_at)],
         ['lat', v.lat != null ? `${v.lat}, ${v.lon}${v.accuracy_m != null ? ` (±${Math.round(v.accuracy_m)} m)` : ''}` : ''],
         ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
         .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
-    return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), kv,
+    return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), producerGone, kv,
       h('div', { class: 'actions' }, deleteButton('visit-delete', 'visit', id, '#/visits')),
       await photoSection('visit', id));
   }

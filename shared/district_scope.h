@@ -1,0 +1,35 @@
+#ifndef KBO_SHARED_DISTRICT_SCOPE_H_
+#define KBO_SHARED_DISTRICT_SCOPE_H_
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "shared/result.h"
+
+namespace kbo {
+
+// The districts a device may read and write (DESIGN §6): a list of Chiang
+// Mai district codes, or every district ("all"). One reading of the text
+// for both sides: the server's tokens and devices, the client's device row
+// and the districts a pull page names.
+struct DistrictScope {
+  bool all = false;
+  std::vector<std::string> districts;  // sorted, unique; empty when `all`
+
+  bool Contains(std::string_view district_code) const;
+  // "all" or "5009,5011" (the form stored, shown and sent).
+  std::string ToString() const;
+  // Parses "all" or a comma-separated list of known district codes (spaces
+  // and tabs around codes ignored, a code given twice once).
+  // kInvalidArgument naming the bad code otherwise (reasons "bad_districts",
+  // "bad_district").
+  static Result<DistrictScope> Parse(std::string_view text);
+  // Whether `text` is a scope exactly as ToString writes one (what a
+  // server's X-KBO-Device-Districts says); at most 4096 bytes.
+  static bool IsCanonical(std::string_view text);
+};
+
+}  // namespace kbo
+
+#endif  // KBO_SHARED_DISTRICT_SCOPE_H_

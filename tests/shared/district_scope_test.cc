@@ -1,0 +1,61 @@
+// One reading of a device's districts for both sides
+// (shared/district_scope.h): the server's tokens and devices, the client's
+// device row and the districts a pull page names.
+
+#include "shared/district_scope.h"
+
+#include <string>
+
+#include <catch2/catch.hpp>
+
+namespace kbo {
+namespace {
+
+TEST_CASE("DistrictScope: all, or known codes sorted and once", "[district_scope]") {
+  Result<DistrictScope> all = DistrictScope::Parse(" all ");
+  REQUIRE(all.ok());
+  CHECK(all->all);
+  CHECK(all->Contains("5011"));
+  CHECK(all->ToString() == "all");
+
+  Result<DistrictScope> two = DistrictScope::Parse(" 5011 ,5009,\t5011");
+  REQUIRE(two.ok());
+  CHECK_FALSE(two->all);
+  CHECK(two->ToString() == "5009,5011");
+  CHECK(two->Contains("5011"));
+  CHECK(two->Contains("5009"));
+  CHECK_FALSE(two->Contains("5001"));
+  CHECK_FALSE(two->Contains("all"));
+  CHECK_FALSE(two->Contains(""));
+}
+
+TEST_CASE("DistrictScope: an unknown code or an empty piece is refused, named",
+          "[district_scope]") {
+  Result<DistrictScope> unknown = DistrictScope::Parse("5011,9999");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.status().reason() == "bad_district");
+  CHECK_THAT(unknown.status().message(), Catch::Contains("'9999'"));
+  for (const char* bad : {"", " ", "5011,", ",5011", "5011,,5009", "ALL", "all,5011"}) {
+    INFO(bad);
+    CHECK_FALSE(DistrictScope::Parse(bad).ok());
+  }
+}
+
+TEST_CASE("DistrictScope: the canonical form is what ToString writes, nothing else",
+          "[district_scope]") {
+  CHECK(DistrictScope::IsCanonical("all"));
+  CHECK(DistrictScope::IsCanonical("5011"));
+  CHECK(DistrictScope::IsCanonical("5009,5011"));
+  for (const char* loose : {"5011,5009", "5011,5011", " 5011", "5011 ", "5009, 5011",
+                            " all", "", "9999", "5011,"}) {
+    INFO(loose);
+    CHECK_FALSE(DistrictScope::IsCanonical(loose));
+  }
+  // Longer than any real list: refused before it is read.
+  std::string many = "5001";
+  while (many.size() <= 4096) many += ",5001";
+  CHECK_FALSE(DistrictScope::IsCanonical(many));
+}
+
+}  // namespace
+}  // namespace kbo
