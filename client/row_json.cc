@@ -31,7 +31,7 @@ RowJsonValue StatusJson(const StoreStatus& st) {
   obj["photos_refused"] = st.refused_blobs;
   obj["open_conflicts"] = st.open_conflicts;
   obj["future_visits"] = st.future_visits;
-  obj["under_deleted"] = st.under_deleted;
+  if (st.under_deleted.has_value()) obj["under_deleted"] = *st.under_deleted;
   obj["revoked"] = st.revoked;
   obj["confirmed_changes"] = st.confirmed_changes;
   obj["last_sync"] = text_or_null(st.last_sync);

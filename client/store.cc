@@ -789,16 +789,9 @@ Status ClientStore::LoadPermissions() {
   }
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
-  // Enrolment stores the server's list (DistrictScope::ToString); none
-  // names no district.
-  if (!permissions_.enrolled || districts.empty()) return Status();
-  Result<DistrictScope> scope = DistrictScope::Parse(districts);
-  if (!scope.ok()) {
-    return Status::Corruption("this device's districts (\"" + districts +
-                              "\") are not a district list: " +
-                              scope.status().message() + "; enrol it again");
-  }
-  permissions_.scope = std::move(scope).value();
+  // As enrolment stored the server's list, never refused here (the server
+  // checks every write again).
+  if (permissions_.enrolled) permissions_.scope = DistrictScope::ReadStored(districts);
   return Status();
 }
 
@@ -1710,11 +1703,6 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (st.Step()) out.future_visits = st.ColumnInt(0);
     if (!st.status().ok()) return st.status();
   }
-  {
-    Result<int64_t> under = UnderDeletedCount();
-    if (!under.ok()) return under.status();
-    out.under_deleted = *under;
-  }
   if (out.refused_rows > 0) {
     Result<std::vector<RefusedEntry>> list = Refused(100);
     if (!list.ok()) return list.status();
@@ -1796,29 +1784,54 @@ Result<int64_t> ClientStore::OpenConflictCount() {
 }
 
 Result<int64_t> ClientStore::UnderDeletedCount() {
-  // One query, built once from the catalogue: a SELECT of (entity, id) per
-  // required reference, UNIONed so a mark under a deleted workshop and a
-  // deleted enrolment counts once. The deleted parents are read first
-  // (CROSS JOIN keeps that order): with none, no child table is read.
-  static const std::string sql = [] {
-    std::string parts;
-    for (const Entity& parent : Catalogue()) {
-      for (const ChildLink& link : LinksUnder(parent)) {
+  // Level by level from the deleted rows: each child table is read once per
+  // level for the ids of the level above (an IN list SQLite looks up by
+  // hash, or through the child's index where it has one), never once per
+  // parent row.
+  auto json_ids = [](const std::set<std::string>& ids) {
+    std::string out = "[";
+    for (const std::string& id : ids) {
+      if (out.size() > 1) out += ',';
+      out += '"';
+      for (char c : id) {
+        if (c == '"' || c == '\\') out += '\\';
+        out += c;
+      }
+      out += '"';
+    }
+    return out + "]";
+  };
+  std::map<const Entity*, std::set<std::string>> level;
+  for (const Entity& parent : Catalogue()) {
+    bool has_children = false;
+    for (const ChildLink& link : LinksUnder(parent)) has_children |= !link.by_subject;
+    if (!has_children) continue;
+    Statement st(*db_, "SELECT id FROM " + std::string(parent.name) + " WHERE deleted = 1");
+    while (st.Step()) level[&parent].insert(st.ColumnText(0));
+    if (!st.status().ok()) return st.status();
+  }
+  std::set<std::pair<const Entity*, std::string>> counted;
+  for (int depth = 0; depth < 4 && !level.empty(); ++depth) {
+    std::map<const Entity*, std::set<std::string>> next;
+    for (const auto& [parent, ids] : level) {
+      if (ids.empty()) continue;
+      const std::string list = json_ids(ids);
+      for (const ChildLink& link : LinksUnder(*parent)) {
         if (link.by_subject) continue;
-        if (!parts.empty()) parts += " UNION ";
-        parts += "SELECT '" + std::string(link.child->name) + "', c.id FROM " +
-                 std::string(parent.name) + " p CROSS JOIN " +
-                 std::string(link.child->name) + " c ON c." +
-                 std::string(link.column) + " = p.id WHERE p.deleted = 1 AND c.deleted = 0";
+        Statement st(*db_, "SELECT id FROM " + std::string(link.child->name) +
+                               " WHERE deleted = 0 AND " + std::string(link.column) +
+                               " IN (SELECT value FROM json_each(?1))");
+        st.Bind(1, std::string_view(list));
+        while (st.Step()) {
+          std::string id = st.ColumnText(0);
+          if (counted.insert({link.child, id}).second) next[link.child].insert(std::move(id));
+        }
+        if (!st.status().ok()) return st.status();
       }
     }
-    return parts.empty() ? std::string("SELECT 0")
-                         : "SELECT count(*) FROM (" + parts + ")";
-  }();
-  Statement st(*db_, sql);
-  const int64_t n = st.Step() ? st.ColumnInt(0) : 0;
-  if (!st.status().ok()) return st.status();
-  return n;
+    level = std::move(next);
+  }
+  return static_cast<int64_t>(counted.size());
 }
 
 Result<std::vector<RefusedEntry>> ClientStore::Refused(size_t limit) {

@@ -147,8 +147,9 @@ struct StoreStatus {
   int64_t future_visits = 0;
   // Live rows recorded under a deleted row (a participant enrolled under a
   // producer deleted on another device): the reports leave them out until
-  // the office restores that row or deletes them (UnderDeletedCount).
-  int64_t under_deleted = 0;
+  // the office restores that row or deletes them. Counted only when asked
+  // (UnderDeletedCount: it reads the tables under a deleted row).
+  std::optional<int64_t> under_deleted;
   std::vector<RefusedEntry> refused;  // the newest 100 of them, newest first
 };
 
@@ -347,8 +348,12 @@ class ClientStore {
   Result<std::vector<ConflictEntry>> Conflicts(bool open_only, size_t limit);
   // How many conflicts wait for the office (what Conflicts(true, ...) lists).
   Result<int64_t> OpenConflictCount();
-  // Live rows named by a required reference of a deleted row (photos not
-  // counted: no report counts them), each once (docs/cli.md, kbo status).
+  // Live rows the reports leave out because a row they are recorded under
+  // is deleted: named by a required reference of a deleted row, or of such
+  // a row in turn (an enrolment's marks under a deleted producer), each
+  // once, as the office's "Needs attention" lists them (four levels down at
+  // most; photos not counted: no report counts them). docs/cli.md, kbo
+  // status.
   Result<int64_t> UnderDeletedCount();
 
   // Refusals not yet settled, newest first (at most `limit`).

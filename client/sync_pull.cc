@@ -72,9 +72,8 @@ uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
 Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
                       ChangeSet* page, uint64_t* removed) {
   if (districts.empty()) return Status();
-  Result<DistrictScope> scope = DistrictScope::Parse(districts);
-  if (!scope.ok()) return scope.status();
-  if (scope->all) return Status();
+  const DistrictScope scope = DistrictScope::ReadStored(districts);
+  if (scope.all) return Status();
   std::set<std::pair<std::string, Uuid>> left;
   for (const RowChange& rc : page->rows) {
     // A marker is its district cell alone (PullService); anything else
@@ -82,7 +81,7 @@ Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
     if (rc.cells.size() != 1) continue;
     const CellWrite& cell = rc.cells.front();
     if (cell.column == kDistrictColumn && cell.value.type() == Value::Type::kText &&
-        !scope->Contains(cell.value.text())) {
+        !scope.Contains(cell.value.text())) {
       left.emplace(rc.entity, rc.row_id);
     }
   }
@@ -366,7 +365,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (Status s = NoteEncodings(*current.response); !s.ok()) return stop(s);
     const std::string* districts =
         current.response->Header(protocol::kDeviceDistrictsHeader);
-    if (districts != nullptr && !DistrictScope::IsCanonical(*districts)) {
+    if (districts != nullptr && !DistrictScope::IsHeader(*districts)) {
       // Not what a server sends (it may be absent: an older server). Refused
       // before anything of the page is used.
       return stop(Status::Corruption(

@@ -30,6 +30,29 @@ std::string DistrictScope::ToString() const {
   return out;
 }
 
+namespace {
+
+// Calls `piece(code)` for each comma-separated piece of `text` (trimmed),
+// stopping at the first false it returns.
+template <typename Piece>
+bool EachPiece(std::string_view text, Piece piece) {
+  size_t pos = 0;
+  while (pos <= text.size()) {
+    size_t comma = text.find(',', pos);
+    if (comma == std::string_view::npos) comma = text.size();
+    if (!piece(Trim(text.substr(pos, comma - pos)))) return false;
+    pos = comma + 1;
+  }
+  return true;
+}
+
+void SortUnique(std::vector<std::string>* ds) {
+  std::sort(ds->begin(), ds->end());
+  ds->erase(std::unique(ds->begin(), ds->end()), ds->end());
+}
+
+}  // namespace
+
 Result<DistrictScope> DistrictScope::Parse(std::string_view text) {
   DistrictScope scope;
   const std::string_view trimmed = Trim(text);
@@ -37,37 +60,58 @@ Result<DistrictScope> DistrictScope::Parse(std::string_view text) {
     scope.all = true;
     return scope;
   }
-  size_t pos = 0;
-  while (pos <= trimmed.size()) {
-    size_t comma = trimmed.find(',', pos);
-    if (comma == std::string_view::npos) comma = trimmed.size();
-    const std::string_view code = Trim(trimmed.substr(pos, comma - pos));
+  Status bad;
+  EachPiece(trimmed, [&](std::string_view code) {
     if (code.empty()) {
-      return Status::InvalidArgument(
-                 "districts must be 'all' or district codes separated by commas, "
-                 "e.g. 5011,5009")
-          .WithReason("bad_districts");
+      bad = Status::InvalidArgument(
+                "districts must be 'all' or district codes separated by commas, "
+                "e.g. 5011,5009")
+                .WithReason("bad_districts");
+      return false;
     }
     if (FindDistrict(code) == nullptr) {
-      return Status::InvalidArgument("'" + std::string(code) +
-                                     "' is not a Chiang Mai district code "
-                                     "(e.g. 5011 is Phrao)")
-          .WithReason("bad_district")
-          .With("code", std::string(code));
+      bad = Status::InvalidArgument("'" + std::string(code) +
+                                    "' is not a Chiang Mai district code "
+                                    "(e.g. 5011 is Phrao)")
+                .WithReason("bad_district")
+                .With("code", std::string(code));
+      return false;
     }
     scope.districts.emplace_back(code);
-    pos = comma + 1;
-  }
-  std::sort(scope.districts.begin(), scope.districts.end());
-  scope.districts.erase(std::unique(scope.districts.begin(), scope.districts.end()),
-                        scope.districts.end());
+    return true;
+  });
+  if (!bad.ok()) return bad;
+  SortUnique(&scope.districts);
   return scope;
 }
 
-bool DistrictScope::IsCanonical(std::string_view text) {
-  if (text.size() > 4096) return false;
-  Result<DistrictScope> scope = Parse(text);
-  return scope.ok() && scope->ToString() == text;
+DistrictScope DistrictScope::ReadStored(std::string_view text) {
+  DistrictScope scope;
+  if (Trim(text) == "all") {
+    scope.all = true;
+    return scope;
+  }
+  EachPiece(text, [&](std::string_view code) {
+    if (!code.empty()) scope.districts.emplace_back(code);
+    return true;
+  });
+  SortUnique(&scope.districts);
+  return scope;
+}
+
+bool DistrictScope::IsHeader(std::string_view text) {
+  if (text == "all") return true;
+  if (text.empty() || text.size() > 4096 ||
+      text.find_first_of(" \t") != std::string_view::npos) {
+    return false;
+  }
+  std::vector<std::string_view> seen;
+  return EachPiece(text, [&](std::string_view code) {
+    if (code.empty() || FindDistrict(code) == nullptr) return false;
+    if (std::find(seen.begin(), seen.end(), code) != seen.end()) return false;
+    seen.push_back(code);
+    return true;
+  });
 }
 
 }  // namespace kbo

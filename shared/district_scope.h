@@ -25,9 +25,14 @@ struct DistrictScope {
   // kInvalidArgument naming the bad code otherwise (reasons "bad_districts",
   // "bad_district").
   static Result<DistrictScope> Parse(std::string_view text);
-  // Whether `text` is a scope exactly as ToString writes one (what a
-  // server's X-KBO-Device-Districts says); at most 4096 bytes.
-  static bool IsCanonical(std::string_view text);
+  // The districts a device stored from its enrolment answer, read as they
+  // are: never refused (a code this build does not know, from a server with
+  // newer reference data, is still a district; empty pieces name none).
+  static DistrictScope ReadStored(std::string_view text);
+  // Whether `text` is what a server's X-KBO-Device-Districts says: "all", or
+  // known codes separated by commas, each once, no spaces; at most 4096
+  // bytes.
+  static bool IsHeader(std::string_view text);
 };
 
 }  // namespace kbo

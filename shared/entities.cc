@@ -386,8 +386,6 @@ std::string TidyShortText(std::string_view text) {
   return out;
 }
 
-std::string NormalizeThaiDigits(std::string_view s);
-
 // A phone number written as one Thai number (digits with spaces, hyphens,
 // dots or brackets between them, Thai digits too, +66 for the trunk 0) is
 // kept as its digits ("081-234-5678", "๐๘๑ ๒๓๔ ๕๖๗๘" and "+66 81 234 5678"
@@ -746,23 +744,42 @@ std::string DistrictExample() {
 
 // ---- Person-typed text ----------------------------------------------------
 
-// Thai digits (U+0E50..U+0E59, UTF-8 E0 B9 90..99) to ASCII: Thai keyboards
-// and forms produce them, and they mean the same numbers.
-std::string NormalizeThaiDigits(std::string_view s) {
-  std::string out;
-  out.reserve(s.size());
-  for (size_t i = 0; i < s.size(); ++i) {
-    if (i + 2 < s.size() && s[i] == '\xE0' && s[i + 1] == '\xB9' &&
-        static_cast<uint8_t>(s[i + 2]) >= 0x90 &&
-        static_cast<uint8_t>(s[i + 2]) <= 0x99) {
-      out.push_back(
-          static_cast<char>('0' + (static_cast<uint8_t>(s[i + 2]) - 0x90)));
-      i += 2;
-      continue;
-    }
-    out.push_back(s[i]);
+// A phone or a person gives local time with its offset
+// ("2024-02-29T16:30:00+07:00", or "+0700"); the catalogue stores UTC
+// ("2024-02-29T09:30:00Z"). Anything else is returned unchanged for
+// CheckDateTime to accept or refuse with its own message.
+std::string OffsetTimeToUtc(const std::string& text) {
+  const size_t n = text.size();
+  if ((n != 25 && n != 24) || text[10] != 'T' || text[4] != '-' ||
+      text[7] != '-' || text[13] != ':' || text[16] != ':' ||
+      (text[19] != '+' && text[19] != '-')) {
+    return text;
   }
-  return out;
+  const std::string_view t = text;
+  const std::string_view oh = t.substr(20, 2);
+  const std::string_view om = n == 25 ? t.substr(23, 2) : t.substr(22, 2);
+  if ((n == 25 && t[22] != ':') || !AllDigits(t.substr(0, 4)) ||
+      !AllDigits(t.substr(5, 2)) || !AllDigits(t.substr(8, 2)) ||
+      !AllDigits(t.substr(11, 2)) || !AllDigits(t.substr(14, 2)) ||
+      !AllDigits(t.substr(17, 2)) || !AllDigits(oh) || !AllDigits(om)) {
+    return text;
+  }
+  const int y = ToInt(t.substr(0, 4)), mo = ToInt(t.substr(5, 2)),
+            d = ToInt(t.substr(8, 2)), h = ToInt(t.substr(11, 2)),
+            mi = ToInt(t.substr(14, 2)), s = ToInt(t.substr(17, 2));
+  if (ToInt(oh) > 14 || ToInt(om) > 59) return text;
+  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 ||
+      mi > 59 || s > 59) {
+    // The offset is fine, the time is not: the column's own check says
+    // what is wrong with it ("2026-02-30 is not a day of the calendar"),
+    // not that an offset is not allowed.
+    return text.substr(0, 19) + "Z";
+  }
+  const int64_t offset =
+      (t[19] == '+' ? 1 : -1) * (ToInt(oh) * 3600 + ToInt(om) * 60);
+  const int64_t secs =
+      DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
+  return FormatIsoUtc(secs);
 }
 
 std::string AsciiLower(std::string_view s) {
@@ -884,6 +901,25 @@ void LoadDistricts(DistrictTable* table) {
 }
 
 }  // namespace
+
+// Thai digits (U+0E50..U+0E59, UTF-8 E0 B9 90..99) to ASCII: Thai keyboards
+// and forms produce them, and they mean the same numbers.
+std::string NormalizeThaiDigits(std::string_view s) {
+  std::string out;
+  out.reserve(s.size());
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (i + 2 < s.size() && s[i] == '\xE0' && s[i + 1] == '\xB9' &&
+        static_cast<uint8_t>(s[i + 2]) >= 0x90 &&
+        static_cast<uint8_t>(s[i + 2]) <= 0x99) {
+      out.push_back(
+          static_cast<char>('0' + (static_cast<uint8_t>(s[i + 2]) - 0x90)));
+      i += 2;
+      continue;
+    }
+    out.push_back(s[i]);
+  }
+  return out;
+}
 
 bool IsLongTextColumn(std::string_view column) { return IsLongText(column); }
 
@@ -1307,6 +1343,36 @@ void ApplyDefaults(const Entity& entity, RowValues* row) {
   }
 }
 
+namespace {
+
+// A time refused in the words typed: the time as given, not as turned into
+// UTC or ASCII digits, and, when its form was wrong, how to write a local
+// time (what an officer has in mind).
+Status TypedTimeRefusal(const Status& refused, std::string_view typed_text,
+                        const Value& parsed) {
+  const std::string_view typed = TrimAsciiSpace(typed_text);
+  std::string said = refused.message();
+  if (parsed.type() == Value::Type::kText && parsed.text() != typed) {
+    const std::string& turned = parsed.text();
+    for (size_t at = said.find(turned); at != std::string::npos;
+         at = said.find(turned, at + typed.size())) {
+      said.replace(at, turned.size(), typed);
+    }
+  }
+  const std::string* problem = refused.TextField(field::kProblem);
+  if (problem != nullptr && *problem == "err.datetime" &&
+      said.find("must be a time written") != std::string::npos) {
+    said += "; or Thailand's local time with its offset, e.g. "
+            "2024-02-29T16:30:00+07:00";
+  }
+  Status out = Status::FromCode(refused.code(), std::move(said));
+  if (!refused.reason().empty()) out.WithReason(refused.reason());
+  for (const StatusField& f : refused.fields()) out.With(f);
+  return out;
+}
+
+}  // namespace
+
 Result<Value> ParseCellText(const Entity& entity, const Column& column,
                             std::string_view text) {
   Value value;
@@ -1366,14 +1432,19 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
         break;
       }
       case ColumnType::kDate:
-      case ColumnType::kDateTime:
         value = Value::Text(NormalizeThaiDigits(typed));
+        break;
+      case ColumnType::kDateTime:
+        value = Value::Text(OffsetTimeToUtc(NormalizeThaiDigits(typed)));
         break;
       case ColumnType::kText:
         break;  // handled above
     }
   }
-  if (Status s = ValidateCell(entity, column, value); !s.ok()) return s;
+  if (Status s = ValidateCell(entity, column, value); !s.ok()) {
+    if (column.type == ColumnType::kDateTime) return TypedTimeRefusal(s, text, value);
+    return s;
+  }
   return value;
 }
 

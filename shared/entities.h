@@ -158,9 +158,15 @@ bool IsLongTextColumn(std::string_view column);
 // sha256 names a picture no device holds.
 bool IsFileFact(const Entity& entity, std::string_view column);
 
+// Thai digits (๐..๙) to ASCII ones, everything else as it is: Thai
+// keyboards and forms produce them, and they mean the same numbers.
+std::string NormalizeThaiDigits(std::string_view s);
+
 // Converts text typed by a person (CLI flag, CSV cell, form field) into the
 // column's value type. Empty text is null. kInvalidArgument if it does not
-// parse ("members must be a whole number, got 'ten'").
+// parse ("members must be a whole number, got 'ten'"). Thai digits are
+// digits; a time may carry its offset ("2024-02-29T16:30:00+07:00", turned
+// into UTC), and a refusal quotes it as typed.
 Result<Value> ParseCellText(const Entity& entity, const Column& column,
                             std::string_view text);
 

@@ -376,7 +376,9 @@ std::string ValueFromLabel(std::string_view entity, std::string_view column,
   if (c->type != ColumnType::kDate && c->type != ColumnType::kDateTime) {
     return as_is;
   }
-  const std::vector<std::string_view> words = SplitWords(text);
+  // "1 ธ.ค. ๒๕๖๙ ๑๐:๓๐" as a Thai form writes it: digits are digits.
+  const std::string ascii = NormalizeThaiDigits(text);
+  const std::vector<std::string_view> words = SplitWords(ascii);
   const size_t want = c->type == ColumnType::kDate ? 3 : 4;
   if (words.size() != want) return as_is;
   const std::optional<int64_t> day = LabelledDay(words);

@@ -350,6 +350,9 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
   if (!store.ok()) return store.status();
   Result<StoreStatus> st = (*store)->GetStatus();
   if (!st.ok()) return st.status();
+  Result<int64_t> under = (*store)->UnderDeletedCount();
+  if (!under.ok()) return under.status();
+  st->under_deleted = *under;
   if (parsed.Has("json")) {
     Json obj = StatusJson(*st);
     return PrintJson(ctx, obj);
@@ -404,14 +407,14 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
             << " dated after now (a clock that was ahead?): kbo list visit, "
                "then kbo edit visit ID --set visited_at=...\n";
   }
-  if (st->under_deleted > 0) {
-    ctx.out << "under deleted rows: " << st->under_deleted
-            << (st->under_deleted == 1 ? " row is" : " rows are")
+  if (*under > 0) {
+    ctx.out << "under deleted rows: " << *under
+            << (*under == 1 ? " row is" : " rows are")
             << " recorded under a row that was deleted (here or on another "
                "device): the reports leave "
-            << (st->under_deleted == 1 ? "it" : "them")
+            << (*under == 1 ? "it" : "them")
             << " out until the office restores that row or deletes "
-            << (st->under_deleted == 1 ? "it" : "them")
+            << (*under == 1 ? "it" : "them")
             << " (its Needs attention page lists them)\n";
   }
   // Conflicts are the office's to decide; a person here should know of them

@@ -35,7 +35,7 @@ struct RecordSpec {
 FlagSpec Required(std::string_view name) { return FlagSpec{name, true}; }
 FlagSpec Optional(std::string_view name) { return FlagSpec{name, false}; }
 
-// ---- --at with a UTC offset ------------------------------------------------
+// ---- Digits of a date (DayNumber) -------------------------------------------
 
 bool Digits(std::string_view s) {
   for (char c : s) {
@@ -48,45 +48,6 @@ int Num(std::string_view s) {
   int v = 0;
   for (char c : s) v = v * 10 + (c - '0');
   return v;
-}
-
-
-// A phone or a person gives local time with its offset
-// ("2024-02-29T16:30:00+07:00", or "+0700"); the catalogue stores UTC
-// ("2024-02-29T09:30:00Z"). Anything else is returned unchanged for the
-// catalogue to accept or refuse with its own message.
-std::string OffsetTimeToUtc(const std::string& text) {
-  const size_t n = text.size();
-  if ((n != 25 && n != 24) || text[10] != 'T' || text[4] != '-' ||
-      text[7] != '-' || text[13] != ':' || text[16] != ':' ||
-      (text[19] != '+' && text[19] != '-')) {
-    return text;
-  }
-  const std::string_view t = text;
-  const std::string_view oh = t.substr(20, 2);
-  const std::string_view om = n == 25 ? t.substr(23, 2) : t.substr(22, 2);
-  if ((n == 25 && t[22] != ':') || !Digits(t.substr(0, 4)) ||
-      !Digits(t.substr(5, 2)) || !Digits(t.substr(8, 2)) ||
-      !Digits(t.substr(11, 2)) || !Digits(t.substr(14, 2)) ||
-      !Digits(t.substr(17, 2)) || !Digits(oh) || !Digits(om)) {
-    return text;
-  }
-  const int y = Num(t.substr(0, 4)), mo = Num(t.substr(5, 2)),
-            d = Num(t.substr(8, 2)), h = Num(t.substr(11, 2)),
-            mi = Num(t.substr(14, 2)), s = Num(t.substr(17, 2));
-  if (Num(oh) > 14 || Num(om) > 59) return text;
-  if (mo < 1 || mo > 12 || d < 1 || d > DaysInMonth(y, mo) || h > 23 ||
-      mi > 59 || s > 59) {
-    // The offset is fine, the time is not: the column's own check says
-    // what is wrong with it ("2026-02-30 is not a day of the calendar"),
-    // not that an offset is not allowed.
-    return text.substr(0, 19) + "Z";
-  }
-  const int64_t offset =
-      (t[19] == '+' ? 1 : -1) * (Num(oh) * 3600 + Num(om) * 60);
-  const int64_t secs =
-      DaysFromCivil(y, mo, d) * 86400 + h * 3600 + mi * 60 + s - offset;
-  return FormatIsoUtc(secs);
 }
 
 // ---- The commands
@@ -240,28 +201,12 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
       return Status::Internal("--" + flag + " names no column of " +
                               std::string(spec.entity));
     }
-    std::string typed = text;
-    if (column->type == ColumnType::kDateTime) typed = OffsetTimeToUtc(typed);
-    Result<Value> value =
-        ClientStore::ParseText(entity->name, column->name, typed);
+    // A time may be given with its offset ("+07:00"): ParseText turns it
+    // into UTC, and its refusal quotes it as typed.
+    Result<Value> value = ClientStore::ParseText(entity->name, column->name, text);
     if (!value.ok()) {
-      // In the words typed: the time as given, not as turned into UTC.
-      std::string said = value.status().message();
-      if (typed != text) {
-        for (size_t at = said.find(typed); at != std::string::npos;
-             at = said.find(typed, at + text.size())) {
-          said.replace(at, typed.size(), text);
-        }
-      }
-      // A local time is what an officer has in mind: say how to write it.
-      const std::string* problem = value.status().TextField(field::kProblem);
-      if (column->type == ColumnType::kDateTime && problem != nullptr &&
-          *problem == "err.datetime" && said.find("must be a time written") !=
-                                            std::string::npos) {
-        said += "; or Thailand's local time with its offset, e.g. "
-                "2024-02-29T16:30:00+07:00";
-      }
-      return Status::FromCode(value.status().code(), "--" + flag + ": " + said);
+      return Status::FromCode(value.status().code(),
+                              "--" + flag + ": " + value.status().message());
     }
     // Empty text is "nothing": leave the column unset, so a required one is
     // refused as missing and an optional one takes its default.

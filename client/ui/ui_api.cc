@@ -37,6 +37,7 @@
 #include "client/csv_import.h"
 #include "client/image_info.h"
 #include "shared/civil_time.h"
+#include "shared/district_scope.h"
 #include "shared/edge_guard.h"
 #include "shared/entities.h"
 #include "shared/error_body.h"
@@ -630,14 +631,10 @@ class Handler {
     Result<StoreStatus> st = store_.GetStatus();
     if (!st.ok()) return ErrorReply(st.status());
     Json mine = nullptr;
-    if (st->enrolled && st->districts != "all" && !st->districts.empty()) {
+    const DistrictScope scope = DistrictScope::ReadStored(st->districts);
+    if (st->enrolled && !scope.all && !st->districts.empty()) {
       mine = Json::array();
-      std::string_view rest = st->districts;
-      while (!rest.empty()) {
-        const size_t comma = rest.find(',');
-        mine.push_back(std::string(rest.substr(0, comma)));
-        rest = comma == std::string_view::npos ? std::string_view() : rest.substr(comma + 1);
-      }
+      for (const std::string& d : scope.districts) mine.push_back(d);
     }
     ref["device_districts"] = std::move(mine);
     Json phrao = Json::array();
@@ -1228,22 +1225,24 @@ class Handler {
     Json counts = Json::object();
     for (const Named& s : Statuses()) counts[std::string(s.value)] = 0;
     counts["unmarked"] = 0;
+    std::set<std::string> looked_up, deleted_producers;
     for (StoredRow& e : *enrolments) {
       const std::string eid = e.id.ToString();
       const std::string pid = e.values["producer_id"].text();
       // A producer deleted (on another device, synced here) while this
       // participant was enrolled under it: named, and said to be deleted.
-      bool producer_deleted = false;
-      if (!producer_names.count(pid)) {
+      // Looked up once per producer.
+      if (!producer_names.count(pid) && looked_up.insert(pid).second) {
         Result<Uuid> producer_id = Uuid::Parse(pid);
         Result<StoredRow> gone = producer_id.ok()
                                      ? store_.Show("producer", *producer_id)
                                      : Result<StoredRow>(producer_id.status());
         if (gone.ok() && gone->deleted) {
           producer_names[pid] = gone->values["name"].text();
-          producer_deleted = true;
+          deleted_producers.insert(pid);
         }
       }
+      const bool producer_deleted = deleted_producers.count(pid) > 0;
       Json row = {{"enrolment_id", eid},
                   {"participant_name", e.values["participant_name"].text()},
                   {"producer_id", pid},

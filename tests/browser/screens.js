@@ -570,6 +570,8 @@ test('a product, a visit and a participant whose producer was deleted say so, by
     '--district', '5011', '--start', '2024-03-04').trim();
   const enrolment = H.kboOk(b, 'enrolment', 'add', '--workshop', workshop, '--producer', producer,
     '--participant', 'นายแก้ว ศรีวงศ์').trim();
+  const second = H.kboOk(b, 'enrolment', 'add', '--workshop', workshop, '--producer', producer,
+    '--participant', 'นางคำปัน ใจดี').trim();
   H.kboOk(a, 'delete', 'producer', producer);
   H.kboOk(a, 'sync');
   H.kboOk(b, 'sync');
@@ -597,8 +599,10 @@ test('a product, a visit and a participant whose producer was deleted say so, by
   assert.equal((await page.textContent(`#enrolment-list a[data-enrolment="${enrolment}"] .producer-gone`)).trim(),
     `ผู้ผลิต (${name}) ถูกลบแล้ว`);
   await H.go(page, `#/workshops/${workshop}/rollcall/1`);
-  assert.equal((await page.textContent(`#rollcall .rc-row[data-enrolment="${enrolment}"] .rc-name .p`)).trim(),
-    `ผู้ผลิต (${name}) ถูกลบแล้ว`);
+  for (const e of [enrolment, second]) {
+    assert.equal((await page.textContent(`#rollcall .rc-row[data-enrolment="${e}"] .rc-name .p`)).trim(),
+      `ผู้ผลิต (${name}) ถูกลบแล้ว`, 'each participant of it, not the first only');
+  }
 });
 
 // ---- 8. what a device of some districts is offered ---------------------------------

@@ -622,6 +622,28 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
       at, std::regex("20[0-9]{2}-[0-9]{2}-[0-9]{2}T[0-9:]{8}Z")));
   CHECK(kbo.Run({"visit", "add", "--producer", producer, "--at", "yesterday"})
             .exit_code == 2);
+  // Thai digits anywhere in it, the offset's too (cli.md: dates take Thai
+  // digits); and kbo edit takes the same forms as --at.
+  for (const char* thai : {"๒๐๒๔-๐๓-๐๑T06:30:00+07:00", "2024-03-01T๐๖:๓๐:00+07:00",
+                           "2024-03-01T06:30:00+๐๗:๐๐"}) {
+    INFO(thai);
+    const std::string v = kbo.Add({"visit", "add", "--producer", producer, "--at", thai});
+    CHECK(kbo.Json({"show", "visit", v, "--json"})["visited_at"] == "2024-02-29T23:30:00Z");
+  }
+  REQUIRE(kbo.Run({"edit", "visit", local, "--set", "visited_at=2024-03-01T08:00:00+07:00"})
+              .exit_code == 0);
+  CHECK(kbo.Json({"show", "visit", local, "--json"})["visited_at"] == "2024-03-01T01:00:00Z");
+  {
+    const CliResult r = kbo.Run({"edit", "visit", local, "--set", "visited_at=2024-03-01T08:00:00"});
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("(got '2024-03-01T08:00:00')"));
+    CHECK_THAT(r.err, Catch::Contains("or Thailand's local time with its offset"));
+    const CliResult day = kbo.Run({"edit", "visit", local, "--set",
+                                   "visited_at=๒๐๒๖-๐๒-๓๐T10:00:00+07:00"});
+    CHECK(day.exit_code == 2);
+    CHECK_THAT(day.err, Catch::Contains("'๒๐๒๖-๐๒-๓๐T10:00:00+07:00' is not a day of the calendar"));
+    CHECK(kbo.Json({"show", "visit", local, "--json"})["visited_at"] == "2024-03-01T01:00:00Z");
+  }
   // A day that is not one: said so, with or without an offset.
   for (const char* bad : {"2026-02-30T10:00:00+07:00", "2026-02-30T10:00:00Z"}) {
     const CliResult r = kbo.Run({"visit", "add", "--producer", producer, "--at", bad});

@@ -41,20 +41,36 @@ TEST_CASE("DistrictScope: an unknown code or an empty piece is refused, named",
   }
 }
 
-TEST_CASE("DistrictScope: the canonical form is what ToString writes, nothing else",
+TEST_CASE("DistrictScope: a pull page's header is all, or known codes once, no spaces",
           "[district_scope]") {
-  CHECK(DistrictScope::IsCanonical("all"));
-  CHECK(DistrictScope::IsCanonical("5011"));
-  CHECK(DistrictScope::IsCanonical("5009,5011"));
-  for (const char* loose : {"5011,5009", "5011,5011", " 5011", "5011 ", "5009, 5011",
-                            " all", "", "9999", "5011,"}) {
+  CHECK(DistrictScope::IsHeader("all"));
+  CHECK(DistrictScope::IsHeader("5011"));
+  CHECK(DistrictScope::IsHeader("5009,5011"));
+  CHECK(DistrictScope::IsHeader("5011,5009"));  // any order
+  for (const char* loose : {"5011,5011", " 5011", "5011 ", "5009, 5011", "5009,\t5011",
+                            " all", "ALL", "", "9999", "5011,", ",5011", "all,5011"}) {
     INFO(loose);
-    CHECK_FALSE(DistrictScope::IsCanonical(loose));
+    CHECK_FALSE(DistrictScope::IsHeader(loose));
   }
   // Longer than any real list: refused before it is read.
   std::string many = "5001";
   while (many.size() <= 4096) many += ",5001";
-  CHECK_FALSE(DistrictScope::IsCanonical(many));
+  CHECK_FALSE(DistrictScope::IsHeader(many));
+}
+
+TEST_CASE("DistrictScope: a device's stored list is read as it is, never refused",
+          "[district_scope]") {
+  CHECK(DistrictScope::ReadStored("all").all);
+  CHECK(DistrictScope::ReadStored(" all ").all);
+  const DistrictScope newer = DistrictScope::ReadStored("5011, 9999,,5009");
+  CHECK_FALSE(newer.all);
+  CHECK(newer.ToString() == "5009,5011,9999");  // a code this build does not know stays
+  CHECK(newer.Contains("9999"));
+  CHECK_FALSE(newer.Contains(""));
+  const DistrictScope none = DistrictScope::ReadStored("");
+  CHECK_FALSE(none.all);
+  CHECK(none.districts.empty());
+  CHECK_FALSE(none.Contains("5011"));
 }
 
 }  // namespace

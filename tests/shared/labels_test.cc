@@ -84,6 +84,10 @@ TEST_CASE("labels: a label read back gives its value (kbo import of a "
   CHECK(ValueFromLabel("workshop", "start_date", "4  mar  2024") == "2024-03-04");
   CHECK(ValueFromLabel("visit", "visited_at", "1 มี.ค. 2567 10:30") ==
         "2024-03-01T03:30:00Z");
+  // Thai digits, as a Thai form or sheet writes them.
+  CHECK(ValueFromLabel("visit", "visited_at", "๑ มี.ค. ๒๕๖๗ ๑๐:๓๐") ==
+        "2024-03-01T03:30:00Z");
+  CHECK(ValueFromLabel("workshop", "start_date", "๔ มี.ค. ๒๕๖๗") == "2024-03-04");
   // Before 07:00 in Bangkok is the day before in UTC.
   CHECK(ValueFromLabel("visit", "visited_at", "1 ม.ค. 2570 06:30") ==
         "2026-12-31T23:30:00Z");

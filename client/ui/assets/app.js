@@ -1543,7 +1543,7 @@
     const sorted = visits.slice().sort((a, b) => (a.visited_at < b.visited_at ? 1 : -1));
     const list = h('ul', { class: 'list', id: 'visit-list' }, sorted.map((v) => h('li', { dataset: { visit: v.id } },
       h('a', { class: 'row-link', href: `#/visits/${v.id}` },
-        h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : (gone[v.producer_id] || '')),
+        h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : (gone[v.producer_id] || v.producer_id)),
         h('span', { class: 'sub' }, ` · ${fmtDateTime(v.visited_at)}`),
         gone[v.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[v.producer_id] })) : null,
         v.purpose ? h('span', { class: 'sub' }, h('br'), v.purpose) : null,
