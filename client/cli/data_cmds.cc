@@ -457,13 +457,29 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
   Json rows = Json::array();
   for (const ConflictEntry& c : *list) rows.push_back(ConflictEntryJson(c));
   if (parsed.Has("json")) return PrintJson(ctx, rows);
-  const auto text = [](const Json& v) {
-    return v.is_string() ? "'" + v.get<std::string>() + "'" : std::string("(empty)");
+  const std::string self = (*store)->device_id().ToString();
+  // One conflict a line: a value's line breaks read as spaces. A delete
+  // crossing an edit is said in words, not as 1 and 0.
+  std::string column;
+  const auto text = [&column](const Json& v) {
+    if (!v.is_string()) return std::string("(empty)");
+    std::string value = v.get<std::string>();
+    if (column == "deleted") {
+      return value != "0" ? std::string("deleted")
+                          : std::string("not deleted (edited, still in use)");
+    }
+    for (char& ch : value) {
+      if (ch == '\n' || ch == '\r') ch = ' ';
+    }
+    return "'" + value + "'";
   };
-  const auto device = [](const Json& v) {
-    return v.is_string() ? v.get<std::string>().substr(0, 8) : std::string("?");
+  const auto device = [&self](const Json& v) {
+    if (!v.is_string()) return std::string("device ?");
+    if (v.get<std::string>() == self) return std::string("this device");
+    return "device " + v.get<std::string>().substr(0, 8);
   };
   for (const Json& r : rows) {
+    column = r["column_name"].get<std::string>();
     const bool incoming_shown = r["winner"] == "incoming";
     const Json& shown = incoming_shown ? r["incoming_value"] : r["current_value"];
     const Json& other = incoming_shown ? r["current_value"] : r["incoming_value"];
@@ -477,8 +493,8 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
     if (r["resolved_at"].is_string()) {
       ctx.out << "decided " << text(r["resolved_value"]) << " at "
               << r["resolved_at"].get<std::string>() << " (the values were "
-              << text(shown) << " from device " << device(shown_by) << " and "
-              << text(other) << " from device " << device(other_by) << ")";
+              << text(shown) << " from " << device(shown_by) << " and "
+              << text(other) << " from " << device(other_by) << ")";
       if (r["resolution_reason"].is_string()) {
         // One conflict a line: a reason's line breaks read as spaces.
         std::string reason = r["resolution_reason"].get<std::string>();
@@ -488,8 +504,8 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
         ctx.out << "; the office's reason: " << reason;
       }
     } else {
-      ctx.out << "shows " << text(shown) << " (device " << device(shown_by)
-              << "), the other value " << text(other) << " (device "
+      ctx.out << "shows " << text(shown) << " (" << device(shown_by)
+              << "), the other value " << text(other) << " ("
               << device(other_by) << "); since "
               << (r["detected_at"].is_string() ? r["detected_at"].get<std::string>()
                                                : std::string("?"));

@@ -176,6 +176,14 @@ TEST_CASE("Crossing offline: a visit deleted with its photos on one device while
   REQUIRE(ServerDeleted(f, "photo", taken) == 1);
   const std::string conflict = DeleteConflict(f, "visit", visit);
   REQUIRE_FALSE(conflict.empty());
+  {
+    // The officer's device says it in words: the trainer's delete, its own
+    // edit (not '1' and '0' from a device it does not know).
+    const std::string listed = f.Kbo(officer, {"conflicts"}).out;
+    CHECK_THAT(listed, Catch::Contains("visit " + visit + " deleted: shows deleted (device "));
+    CHECK_THAT(listed, Catch::Contains("the other value not deleted (edited, still in use) "
+                                       "(this device)"));
+  }
 
   // The office keeps the edit: the visit is back, and so are the photos its
   // delete took; the photo deleted on its own is not.

@@ -97,6 +97,36 @@ TEST_CASE("Sync: a mark recorded again without its note keeps a colleague's newe
   CHECK(Field::DeviceState(b) == f.ServerState());
 }
 
+TEST_CASE("Sync: kbo conflicts shows a note with line breaks on its conflict's one line",
+          "[sync][integration][conflict]") {
+  Field f;
+  const std::string a = f.Enrolled("trainer_a", "trainer", "5011");
+  const std::string b = f.Enrolled("trainer_b", "trainer", "5011");
+  const std::string p = f.Add(a, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
+  const std::string w = f.Add(a, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
+                                  "--fiscal-year", "2570", "--district", "5011",
+                                  "--start", "2026-12-01"});
+  const std::string e = f.Add(a, {"enrolment", "add", "--workshop", w, "--producer", p,
+                                  "--participant", "นางคำปัน ใจดี"});
+  f.SyncOk(a);
+  f.SyncOk(b);
+  REQUIRE(f.Kbo(a, {"attendance", "mark", "--workshop", w, "--enrolment", e, "--day", "1",
+                    "--status", "excused", "--note", "ติดงานศพ\nบรรทัดสอง"})
+              .exit_code == 0);
+  REQUIRE(f.Kbo(b, {"attendance", "mark", "--workshop", w, "--enrolment", e, "--day", "1",
+                    "--status", "absent", "--note", "ไม่มา"})
+              .exit_code == 0);
+  f.SyncOk(a);
+  f.SyncOk(b);
+  const CliResult listed = f.Kbo(b, {"conflicts"});
+  REQUIRE(listed.exit_code == 0);
+  const json open = f.KboJson(b, {"conflicts"});
+  REQUIRE(open.size() == 2);  // the status and the note
+  CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
+  CHECK_THAT(listed.out, Catch::Contains("'ติดงานศพ บรรทัดสอง' (device "));
+  CHECK_THAT(listed.out, Catch::Contains("'ไม่มา' (this device)"));
+}
+
 TEST_CASE("Sync: 18 MB of long visit notes go up in sets the server takes, every "
           "note whole", "[sync][integration]") {
   Field f;
@@ -161,7 +191,7 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
     REQUIRE(listed.exit_code == 0);
     CHECK(listed.out.find("producer " + p + " phone: shows '") != std::string::npos);
     CHECK(listed.out.find("'0811111111'") != std::string::npos);
-    CHECK(listed.out.find("'0822222222'") != std::string::npos);
+    CHECK(listed.out.find("'0822222222' (this device)") != std::string::npos);
     json as_json = f.KboJson(officer, {"conflicts"});
     REQUIRE(as_json.size() == 1);
     CHECK(as_json[0]["id"] == c["id"]);
