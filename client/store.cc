@@ -72,17 +72,6 @@ const char kFindParentKey = 0;
 const char kOutboxInsertKey = 0;
 const char kOutboxCellsInsertKey = 0;
 
-// Whether some cell of the row here carries a server sequence: the server
-// held it (a local write keeps the sequence of the value it replaced, 0 if
-// none, so a row only ever written here has none).
-Result<bool> ServerHeldRow(Db& db, std::string_view entity, const Uuid& id) {
-  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
-      ReadCellVersions(db, entity, id);
-  if (!versions.ok()) return versions.status();
-  return std::any_of(versions->begin(), versions->end(),
-                     [](const auto& cell) { return cell.second.seq != 0; });
-}
-
 // What a change of a row the server refused (and that no later accepted
 // change settled) must carry besides what it changes. `whole`: every cell,
 // when the server may hold none of the row (a refused create: no cell here
@@ -207,6 +196,14 @@ bool IsNaturalKey(const Entity& e, std::string_view column) {
 }
 
 }  // namespace
+
+Result<bool> ServerHeldRow(Db& db, std::string_view entity, const Uuid& id) {
+  Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+      ReadCellVersions(db, entity, id);
+  if (!versions.ok()) return versions.status();
+  return std::any_of(versions->begin(), versions->end(),
+                     [](const auto& cell) { return cell.second.seq != 0; });
+}
 
 
 namespace {

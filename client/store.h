@@ -516,6 +516,11 @@ class ClientStore {
   StageFollow stage_follow_;
 };
 
+// Whether some cell of the row here carries a server sequence: the server
+// held it (a local write keeps the sequence of the value it replaced, 0 if
+// none, so a row only ever written here has none).
+Result<bool> ServerHeldRow(Db& db, std::string_view entity, const Uuid& id);
+
 }  // namespace kbo::client
 
 #endif  // KBO_CLIENT_STORE_H_

@@ -51,6 +51,7 @@
 #include "client/photo_fetch.h"
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
+#include "shared/district_scope.h"
 #include "shared/secrets.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
@@ -455,13 +456,15 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     out.forked_from = store_.device_id();
     out.moved_rows = m->moved_rows;
   }
+  std::optional<DistrictScope> had;
   {
     Statement old(
         db,
-        "SELECT server_url, server_public_key FROM device WHERE singleton = 1");
+        "SELECT server_url, server_public_key, districts FROM device WHERE singleton = 1");
     if (old.Step() && !old.IsNull(0)) {
       out.server_changed = old.ColumnText(0) != out.server_url ||
                            old.ColumnText(1) != out.server_public_key;
+      had = DistrictScope::ReadStored(old.IsNull(2) ? std::string() : old.ColumnText(2));
     }
     if (!old.status().ok()) return old.status();
   }
@@ -486,6 +489,34 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
                     " server_seq_epoch = 0, server_zstd = ?1 WHERE singleton = 1");
     reset.Bind(1, static_cast<int64_t>(SaysZstd(*r) ? 1 : 0));
     if (Status s = reset.Run(); !s.ok()) return s;
+  }
+  if (had.has_value() && !out.server_changed) {
+    // The same server, fewer districts (an officer moved to another
+    // district): what it held of the districts taken away leaves this
+    // device, as a row that moves away does (TakeDepartures). The pull
+    // from 0 below brings every row of the districts it has now.
+    const DistrictScope now = DistrictScope::ReadStored(out.districts);
+    if (!now.all) {
+      std::set<std::pair<std::string, Uuid>> leaving;
+      for (const Entity& e : Catalogue()) {
+        Statement rows(db, "SELECT id, district_code FROM " + std::string(e.name));
+        while (rows.Step()) {
+          if (now.Contains(rows.ColumnText(1))) continue;
+          Result<Uuid> id = Uuid::Parse(rows.ColumnText(0));
+          if (!id.ok()) continue;
+          Result<bool> held = ServerHeldRow(db, e.name, *id);
+          if (!held.ok()) return held.status();
+          // A row the server never took stays: pushed, it is refused and
+          // listed, and its typing is there to be fixed or dismissed.
+          if (*held) leaving.emplace(std::string(e.name), *id);
+        }
+        if (!rows.status().ok()) return rows.status();
+      }
+      if (Status s = RemoveRowsLeaving(db, store_.device_id(), &leaving, &out.rows_left);
+          !s.ok()) {
+        return s;
+      }
+    }
   }
   if (out.server_changed) {
     // Another server's conflict records and upload progress mean nothing to

@@ -200,6 +200,10 @@ struct EnrollResult {
   // confirmed that now go as the new device's.
   std::optional<Uuid> forked_from;
   uint64_t moved_rows = 0;
+  // Enrolled again with the same server for fewer districts: the rows of
+  // the districts it no longer has that the server holds, removed here
+  // (the server keeps them; a photo whose original is only here stays).
+  uint64_t rows_left = 0;
 };
 
 // What one Sync() (or a phase of it) did.

@@ -23,12 +23,16 @@
 #include <cstddef>
 #include <cstdint>
 #include <future>
+#include <set>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "client/sync_client.h"
 #include "shared/protocol.h"
+#include "shared/sqlite/db.h"
 #include "shared/status.h"
+#include "shared/uuid.h"
 #include "shared/wire.h"
 
 namespace kbo::client {
@@ -97,6 +101,15 @@ bool SaysZstd(const HttpResponse& answer);
 // At most 60 bytes of a header value for a message: printable ASCII kept,
 // anything else shown as '?'.
 std::string ShownHeader(std::string_view text);
+
+// Removes `rows` (entity, id) that leave this device's districts (a pull's
+// departure markers, or districts an enrolment took away): deleted here, the
+// server keeps them; what this device typed into one and had not had taken
+// stays in the outbox and then in refused_row, as any refused edit. A photo
+// whose original (as taken on this device, `self`) is only here is kept and
+// taken out of `rows`. `removed` (if given) grows by the rows removed.
+Status RemoveRowsLeaving(Db& db, const Uuid& self,
+                         std::set<std::pair<std::string, Uuid>>* rows, uint64_t* removed);
 
 // What SyncClient knows of its enrolment for one sync.
 struct SyncClient::Enrolment {

@@ -59,6 +59,49 @@ uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
   return news;
 }
 
+}  // namespace
+
+Status RemoveRowsLeaving(Db& db, const Uuid& self,
+                         std::set<std::pair<std::string, Uuid>>* rows, uint64_t* removed) {
+  // A photo whose original (as taken) is only on this device stays, in its
+  // new district: the office may still ask for the original, and it is
+  // found through the row.
+  for (auto it = rows->begin(); it != rows->end();) {
+    bool keep = false;
+    if (it->first == "photo") {
+      Statement& st = db.Cached(
+          "SELECT EXISTS (SELECT 1 FROM photo p JOIN photo_original o ON "
+          "o.upload_sha256 = p.sha256 WHERE p.id = ?1 AND "
+          "o.original_sha256 != o.upload_sha256)");
+      st.Bind(1, std::string_view(it->second.ToString()));
+      if (st.Step()) keep = st.ColumnInt(0) != 0;
+      if (!st.status().ok()) return st.status();
+      if (Status s = st.Reset(); !s.ok()) return s;
+      if (keep) {
+        // Taken here: this device wrote the picture (another device's row
+        // naming the same copy holds no original of this one).
+        Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
+            ReadCellVersions(db, "photo", it->second);
+        if (!versions.ok()) return versions.status();
+        auto sha = versions->find("sha256");
+        keep = sha != versions->end() && sha->second.hlc.device == self;
+      }
+    }
+    it = keep ? rows->erase(it) : std::next(it);
+  }
+  for (const auto& [entity, id] : *rows) {
+    const Entity* e = FindEntity(entity);
+    if (e == nullptr) continue;  // named by a page's decoder or the catalogue
+    Statement del(db, "DELETE FROM " + std::string(e->name) + " WHERE id = ?1");
+    del.Bind(1, std::string_view(id.ToString()));
+    if (Status s = del.Run(); !s.ok()) return s;
+    if (removed != nullptr) *removed += static_cast<uint64_t>(db.Changes());
+  }
+  return Status();
+}
+
+namespace {
+
 // Takes the departure markers out of a verified page that marks them
 // (kDeparturesHeader) before it is applied: row changes of a district cell
 // alone naming a district outside `districts` (the page's, signed with it;
@@ -86,46 +129,13 @@ Status TakeDepartures(Db& db, std::string_view districts, const Uuid& self,
     }
   }
   if (left.empty()) return Status();
-  // A photo whose original (as taken) is only on this device stays, in its
-  // new district (the marker is applied): the office may still ask for the
-  // original, and it is found through the row.
-  for (auto it = left.begin(); it != left.end();) {
-    bool keep = false;
-    if (it->first == "photo") {
-      Statement& st = db.Cached(
-          "SELECT EXISTS (SELECT 1 FROM photo p JOIN photo_original o ON "
-          "o.upload_sha256 = p.sha256 WHERE p.id = ?1 AND "
-          "o.original_sha256 != o.upload_sha256)");
-      st.Bind(1, std::string_view(it->second.ToString()));
-      if (st.Step()) keep = st.ColumnInt(0) != 0;
-      if (!st.status().ok()) return st.status();
-      if (Status s = st.Reset(); !s.ok()) return s;
-      if (keep) {
-        // Taken here: this device wrote the picture (another device's row
-        // naming the same copy holds no original of this one).
-        Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =
-            ReadCellVersions(db, "photo", it->second);
-        if (!versions.ok()) return versions.status();
-        auto sha = versions->find("sha256");
-        keep = sha != versions->end() && sha->second.hlc.device == self;
-      }
-    }
-    it = keep ? left.erase(it) : std::next(it);
-  }
+  if (Status s = RemoveRowsLeaving(db, self, &left, removed); !s.ok()) return s;
   if (left.empty()) return Status();
   page->rows.erase(std::remove_if(page->rows.begin(), page->rows.end(),
                                   [&left](const RowChange& rc) {
                                     return left.count({rc.entity, rc.row_id}) != 0;
                                   }),
                    page->rows.end());
-  for (const auto& [entity, id] : left) {
-    const Entity* e = FindEntity(entity);
-    if (e == nullptr) continue;  // the page's decoder knows the catalogue
-    Statement del(db, "DELETE FROM " + std::string(e->name) + " WHERE id = ?1");
-    del.Bind(1, std::string_view(id.ToString()));
-    if (Status s = del.Run(); !s.ok()) return s;
-    if (removed != nullptr) *removed += static_cast<uint64_t>(db.Changes());
-  }
   return Status();
 }
 

@@ -226,6 +226,13 @@ Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
                     "before; its changes will go to this one)"
                   : "")
           << '\n';
+  if (r->rows_left > 0) {
+    ctx.err << "kbo: " << r->rows_left << (r->rows_left == 1 ? " row" : " rows")
+            << " of districts this device no longer has "
+            << (r->rows_left == 1 ? "was" : "were")
+            << " removed from it (the server keeps them; what was typed into "
+               "them and not yet sent still goes, and is refused)\n";
+  }
   if (r->forked_from.has_value()) {
     ctx.err << "kbo: this device's change sets had forked from the server's (a "
                "phone restored from a backup, or copied), so it is enrolled as a "

@@ -879,6 +879,52 @@ TEST_CASE("Sync: a producer moved out of a device's districts leaves that "
   CHECK(f.Kbo(fang, {"show", "producer", p}).exit_code != 0);
 }
 
+TEST_CASE("Sync: a device enrolled again for fewer districts drops the rows of the "
+          "district it lost that the server holds, keeps its own unsent ones, and "
+          "pulls the rest",
+          "[sync][integration][scope][moved]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5009,5011");
+  const std::string phrao = f.Add(officer, NewProducer("กลุ่มทอผ้าพร้าว", "5011"));
+  const std::string fang = f.Add(officer, NewProducer("กลุ่มจักสานฝาง", "5009"));
+  const std::string visit =
+      f.Add(officer, {"visit", "add", "--producer", fang, "--purpose", "ติดตาม"});
+  f.SyncOk(officer);
+  // Not yet sent: a new Fang group, and a new phone number of the old one.
+  const std::string unsent = f.Add(officer, NewProducer("กลุ่มใหม่ฝาง", "5009"));
+  REQUIRE(f.Kbo(officer, {"edit", "producer", fang, "--set", "phone=0899999999"})
+              .exit_code == 0);
+
+  // The officer now works in Phrao only.
+  CliResult again = f.Kbo(officer, {"enroll", "--server", f.url(), "--token",
+                                    f.Token("field_officer", "5011")});
+  INFO(again.err);
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("kbo: 2 rows of districts this device no longer "
+                                        "has were removed from it (the server keeps them"));
+  CHECK(f.Kbo(officer, {"show", "producer", fang}).exit_code != 0);
+  CHECK(f.Kbo(officer, {"show", "visit", visit}).exit_code != 0);
+  CHECK(f.Kbo(officer, {"show", "producer", phrao}).exit_code == 0);
+  CHECK(f.Kbo(officer, {"show", "producer", unsent}).exit_code == 0);
+  // The server keeps them; what was typed goes and is refused, listed.
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + fang +
+                      "' AND deleted = 0") == 1);
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err);
+  REQUIRE(synced.exit_code == 0);
+  const json refused = f.KboJson(officer, {"refused", "list"});
+  CHECK(refused.size() == 2);
+  CHECK(refused.dump().find("0899999999") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE phone = '0899999999'") == 0);
+  CHECK(f.Kbo(officer, {"show", "producer", phrao}).exit_code == 0);
+  // Enrolled again for the same districts: nothing more leaves.
+  CliResult same = f.Kbo(officer, {"enroll", "--server", f.url(), "--token",
+                                   f.Token("field_officer", "5011")});
+  REQUIRE(same.exit_code == 0);
+  CHECK_THAT(same.err, !Catch::Contains("removed from it"));
+  CHECK(f.Kbo(officer, {"show", "producer", unsent}).exit_code == 0);
+}
+
 TEST_CASE("Sync: after an edit refused out of the device's districts, the "
           "device's next edit of the row sends what it changes, not the whole "
           "row over a colleague's later rename",
