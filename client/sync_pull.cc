@@ -96,6 +96,11 @@ Status RemoveRowsLeaving(Db& db, const Uuid& self,
     del.Bind(1, std::string_view(id.ToString()));
     if (Status s = del.Run(); !s.ok()) return s;
     if (removed != nullptr) *removed += static_cast<uint64_t>(db.Changes());
+    // Its conflicts went with it on the server (to the office of its new
+    // district): this device would never hear how they were decided.
+    Statement gone(db, "DELETE FROM conflict WHERE entity = ?1 AND row_id = ?2");
+    gone.Bind(1, std::string_view(entity)).Bind(2, std::string_view(id.ToString()));
+    if (Status s = gone.Run(); !s.ok()) return s;
   }
   return Status();
 }

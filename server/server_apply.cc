@@ -692,6 +692,13 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
           !s.ok()) {
         return s;
       }
+      // Its conflicts go with it: the office of its new district sees and
+      // decides them, the old district's no longer can.
+      if (Status s = storage::ConflictStore(db).FollowRow(entity_name, id.view(),
+                                                          info.district_after);
+          !s.ok()) {
+        return s;
+      }
     }
     // The index is keyed by sequence, so a new entry is an append; the
     // row's previous entry (keyed by its previous highest sequence) goes.

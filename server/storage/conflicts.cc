@@ -130,6 +130,14 @@ Result<std::vector<ConflictRecord>> ConflictStore::Feed(
   return ReadAll(st);
 }
 
+Status ConflictStore::FollowRow(std::string_view entity, std::string_view row_id,
+                                std::string_view district) {
+  Statement& st = db_.Cached(
+      "UPDATE conflict SET district_code = ?1 WHERE entity = ?2 AND row_id = ?3");
+  st.Bind(1, district).Bind(2, entity).Bind(3, row_id);
+  return st.Run();
+}
+
 Result<std::vector<ConflictRecord>> ConflictStore::List(bool open_only) {
   Statement st(db_, std::string(kSelectConflict) +
                         (open_only ? "WHERE resolved_at IS NULL " : "") +

@@ -66,6 +66,10 @@ class ConflictStore {
   // At most 4 conflicts whose id starts with `prefix` (lower case), by id
   // (enough to tell one from several, and name a few).
   Result<std::vector<ConflictRecord>> WithIdPrefix(std::string_view prefix);
+  // The conflicts on one row follow it to `district` (it moved): who may
+  // see and decide them goes by where the row is now.
+  Status FollowRow(std::string_view entity, std::string_view row_id,
+                   std::string_view district);
   // The conflicts on one row, by feed_seq.
   Result<std::vector<ConflictRecord>> OfRow(std::string_view entity,
                                             std::string_view row_id);

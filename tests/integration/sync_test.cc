@@ -879,6 +879,42 @@ TEST_CASE("Sync: a producer moved out of a device's districts leaves that "
   CHECK(f.Kbo(fang, {"show", "producer", p}).exit_code != 0);
 }
 
+TEST_CASE("Sync: a conflict follows its row to another district: the old district's "
+          "devices drop it with the row, the new district's office decides it",
+          "[sync][integration][scope][moved][conflict]") {
+  Field f;
+  const std::string both = f.Enrolled("both", "field_officer", "5009,5011");
+  const std::string phrao = f.Enrolled("phrao", "field_officer", "5011");
+  const std::string p = f.Add(both, NewProducer("กลุ่มทอผ้าบ้านป่าแดด", "5011"));
+  f.SyncOk(both);
+  f.SyncOk(phrao);
+  REQUIRE(f.Kbo(both, {"edit", "producer", p, "--set", "contact=นายเอ ทดสอบ"}).exit_code == 0);
+  REQUIRE(f.Kbo(phrao, {"edit", "producer", p, "--set", "contact=นายบี ทดสอบ"}).exit_code == 0);
+  f.SyncOk(both);
+  f.SyncOk(phrao);
+  REQUIRE(f.KboJson(phrao, {"conflicts"}).size() == 1);
+  const json before = f.ServerJson({"conflicts", "list"});
+  REQUIRE(before.size() == 1);
+  CHECK(before[0]["district_code"] == "5011");
+
+  // The group moves to Fang.
+  REQUIRE(f.Kbo(both, {"edit", "producer", p, "--set", "district_code=5009"}).exit_code == 0);
+  f.SyncOk(both);
+  const json after = f.ServerJson({"conflicts", "list"});
+  REQUIRE(after.size() == 1);
+  CHECK(after[0]["district_code"] == "5009");
+  // Phrao's device lets go of the row and of its conflict (it would never
+  // hear how it was decided); the device of both districts keeps both.
+  CliResult synced = f.Sync(phrao);
+  INFO(synced.out << synced.err);
+  REQUIRE(synced.exit_code == 0);
+  CHECK(f.Kbo(phrao, {"show", "producer", p}).exit_code != 0);
+  CHECK(f.KboJson(phrao, {"conflicts", "--all"}).empty());
+  CHECK(f.KboJson(phrao, {"status"})["open_conflicts"] == 0);
+  f.SyncOk(both);
+  CHECK(f.KboJson(both, {"conflicts"}).size() == 1);
+}
+
 TEST_CASE("Sync: a device enrolled again for fewer districts drops the rows of the "
           "district it lost that the server holds, keeps its own unsent ones, and "
           "pulls the rest",
