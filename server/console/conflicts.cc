@@ -119,7 +119,13 @@ Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped,
   if (!all.ok()) return all.status();
   std::string status = ctx.req.Query("status");
   if (status.empty()) status = "all";
+  if (status != "all" && status != "open" && status != "resolved") {
+    return Status::InvalidArgument("status must be all, open or resolved");
+  }
   const std::string district = ctx.req.Query("district");
+  if (!district.empty() && FindDistrict(district) == nullptr) {
+    return Status::InvalidArgument("unknown district code '" + district + "'");
+  }
   std::vector<ConflictRecord> out;
   for (ConflictRecord& c : *all) {
     if (!InScope(ctx, c.district_code)) continue;

@@ -135,6 +135,7 @@ struct Filters {
   std::string q, district, fiscal_year, workshop, category, stage;
   bool deleted = false;
   int64_t page = 0;
+  std::string page_text;  // as given, to refuse one that is not a page
 };
 
 Filters ReadFilters(const Request& req) {
@@ -146,8 +147,8 @@ Filters ReadFilters(const Request& req) {
   f.category = req.Query("category");
   f.stage = req.Query("stage");
   f.deleted = req.Query("deleted") == "1";
-  const std::string p = req.Query("page");
-  if (const std::optional<int64_t> page = ParseInt64(p, 0, 999999)) {
+  f.page_text = req.Query("page");
+  if (const std::optional<int64_t> page = ParseInt64(f.page_text, 0, 999999)) {
     f.page = *page;
   }
   return f;
@@ -192,6 +193,10 @@ Reply EntityRows(Context& ctx) {
   q.deleted = f.deleted;
   if (!f.district.empty() && FindDistrict(f.district) == nullptr) {
     return BadInput(ctx, "unknown district code '" + f.district + "'");
+  }
+  // A page that is not one is said so, not read as the first.
+  if (!f.page_text.empty() && !ParseInt64(f.page_text, 0, 999999)) {
+    return BadInput(ctx, "page must be a whole number from 0 to 999999");
   }
   q.district = f.district;
   q.category = f.category;

@@ -94,6 +94,14 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   REQUIRE(j["conflicts"].size() == 1);
   CHECK(j["conflicts"][0]["current"]["value"] == "ขาด");
   CHECK(j["conflicts"][0]["incoming"]["value"] == "ลา");
+  // A filter that is not one is refused, not read as "all".
+  for (const auto& [name, value] : std::vector<std::pair<std::string, std::string>>{
+           {"status", "bogus"}, {"district", "abc"}, {"district", "9999"}}) {
+    INFO(name << "=" << value);
+    const Reply bad = viewer.Get("/api/conflicts", {{name, value}});
+    CHECK(bad.status == 400);
+    CHECK_THAT(bad.body, Catch::Contains("invalid_argument"));
+  }
 
   // The office: the form, a reason required, then the decision.
   Signed office(console, "somying");

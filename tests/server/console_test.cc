@@ -442,6 +442,12 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   REQUIRE(list.status == 200);
   CHECK_THAT(list.body, Catch::Contains(phrao.ToString()) &&
                             !Catch::Contains(fang.ToString()));
+  // A page that is not one is refused, not read as the first.
+  for (const char* page : {"-1", "99999999999999999999", "x", "1000000"}) {
+    INFO(page);
+    CHECK(viewer.Get("/api/data/producer", {{"page", page}}).status == 400);
+  }
+  CHECK(viewer.Get("/api/data/producer", {{"page", "0"}}).status == 200);
   CHECK(viewer.Get("/data/producer/" + fang.ToString()).status == 404);
   Reply page = viewer.Get("/data/producer/" + phrao.ToString());
   REQUIRE(page.status == 200);
