@@ -25,6 +25,22 @@ std::set<std::string> Ids(const json& rows) {
   return ids;
 }
 
+// One Phrao participant of one course, recorded on `home`.
+struct OneParticipant {
+  std::string producer, workshop, enrolment;
+};
+OneParticipant RecordOneParticipant(Field& f, const std::string& home,
+                                    const std::string& participant) {
+  OneParticipant c;
+  c.producer = f.Add(home, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
+  c.workshop = f.Add(home, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
+                            "--fiscal-year", "2570", "--district", "5011",
+                            "--start", "2026-12-01"});
+  c.enrolment = f.Add(home, {"enrolment", "add", "--workshop", c.workshop, "--producer",
+                             c.producer, "--participant", participant});
+  return c;
+}
+
 TEST_CASE("Sync: devices recording offline converge with each other and the server",
           "[sync][integration]") {
   Field f;
@@ -68,12 +84,9 @@ TEST_CASE("Sync: a mark recorded again without its note keeps a colleague's newe
   Field f;
   const std::string a = f.Enrolled("trainer_a", "trainer", "5011");
   const std::string b = f.Enrolled("trainer_b", "trainer", "5011");
-  const std::string p = f.Add(a, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
-  const std::string w = f.Add(a, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
-                                  "--fiscal-year", "2570", "--district", "5011",
-                                  "--start", "2026-12-01"});
-  const std::string e = f.Add(a, {"enrolment", "add", "--workshop", w, "--producer", p,
-                                  "--participant", "นางสมศรี ใจดี"});
+  const OneParticipant course = RecordOneParticipant(f, a, "นางสมศรี ใจดี");
+  const std::string& w = course.workshop;
+  const std::string& e = course.enrolment;
   const std::vector<std::string> mark = {"attendance", "mark", "--workshop", w,
                                          "--enrolment", e, "--day", "1"};
   auto with = [&mark](std::vector<std::string> more) {
@@ -102,12 +115,9 @@ TEST_CASE("Sync: kbo conflicts shows a note with line breaks on its conflict's o
   Field f;
   const std::string a = f.Enrolled("trainer_a", "trainer", "5011");
   const std::string b = f.Enrolled("trainer_b", "trainer", "5011");
-  const std::string p = f.Add(a, NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011"));
-  const std::string w = f.Add(a, {"workshop", "add", "--title", "พัฒนาผลิตภัณฑ์ KBO",
-                                  "--fiscal-year", "2570", "--district", "5011",
-                                  "--start", "2026-12-01"});
-  const std::string e = f.Add(a, {"enrolment", "add", "--workshop", w, "--producer", p,
-                                  "--participant", "นางคำปัน ใจดี"});
+  const OneParticipant course = RecordOneParticipant(f, a, "นางคำปัน ใจดี");
+  const std::string& w = course.workshop;
+  const std::string& e = course.enrolment;
   f.SyncOk(a);
   f.SyncOk(b);
   REQUIRE(f.Kbo(a, {"attendance", "mark", "--workshop", w, "--enrolment", e, "--day", "1",
