@@ -723,3 +723,45 @@ test('a producer the office moved to another district: the phone\'s sync says it
   assert.match(await item.textContent(), /ไม่อยู่ในเครื่องนี้แล้ว/);
   assert.equal(await item.locator('a').count(), 0);
 });
+
+// ---- 12. taps not yet saved outlive a reload --------------------------------------
+test('roll-call taps still waiting to be saved when the page reloads are all made after it, in order', async (t) => {
+  const home = H.freshHome();
+  const producers = H.importProducers(home, 6);
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const people = producers.map((p, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p,
+    '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/2`);
+  // Two quick taps on each (present, then late), then at once a reload,
+  // with most of them still queued in the page: each save answered after
+  // 300 ms, as on a slow phone, so the queue is still full.
+  const slow = async (route) => {
+    await new Promise((r) => setTimeout(r, 300));
+    await route.continue().catch(() => {});
+  };
+  await page.route('**/api/attendance', slow);
+  for (const e of people) {
+    const st = page.locator(`#rollcall .rc-row[data-enrolment="${e}"] .st`);
+    await st.click();
+    await st.click();
+  }
+  const queued = Number(await page.getAttribute('#rc-pending', 'data-pending'));
+  assert.ok(queued > 6, `${queued} taps queued`);
+  await page.unroute('**/api/attendance', slow);
+  await page.reload();
+  await H.ready(page);
+  await page.waitForSelector('#rollcall');
+  // Every one of them late, here and in the store; nothing kept over.
+  for (const e of people) {
+    assert.equal(await page.getAttribute(`#rollcall .rc-row[data-enrolment="${e}"] .st`, 'data-status'), 'late',
+      `after a reload with ${queued} taps queued`);
+  }
+  const marks = H.list(home, 'attendance');
+  assert.equal(marks.length, 6);
+  assert.ok(marks.every((m) => m.status === 'late' && m.day === 2));
+  assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
+});

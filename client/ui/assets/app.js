@@ -1353,9 +1353,62 @@
       h('div', { class: 'actions' }, remove));
   }
 
+  // Roll-call writes not yet made outlive the page (its queue does not: a
+  // reload, a closed tab, the phone's browser killed): each is kept in
+  // localStorage, with the device it is for, until its answer comes, and a
+  // new page makes what is left, in order, before it draws a roll-call (and
+  // when it starts). One made twice records the same value again.
+  const KEPT_KEY = 'kbo.kept-writes';
+  let keptSeq = 0;
+  let sendingKept = null;
+  const keptList = () => {
+    try {
+      const v = JSON.parse(localStorage.getItem(KEPT_KEY) || '[]');
+      return Array.isArray(v) ? v : [];
+    } catch (e) { return []; }
+  };
+  const keptSave = (list) => {
+    try {
+      if (list.length) localStorage.setItem(KEPT_KEY, JSON.stringify(list));
+      else localStorage.removeItem(KEPT_KEY);
+    } catch (e) { /* storage full or blocked: the page's queue still makes it */ }
+  };
+  function keepWrite(write) {
+    const key = `${Date.now()}-${keptSeq++}`;
+    keptSave([...keptList(), { ...write, key, device: state.deviceId || '' }]);
+    return key;
+  }
+  const forgetWrite = (key) => keptSave(keptList().filter((x) => x.key !== key));
+  function sendKeptWrites() {
+    if (!sendingKept) sendingKept = sendKept().finally(() => { sendingKept = null; });
+    return sendingKept;
+  }
+  async function sendKept() {
+    if (!keptList().length && state.deviceId) return;
+    const st = await api('GET', '/api/status');
+    if (!st.ok || !st.data) return;
+    state.deviceId = st.data.device_id;
+    for (const k of keptList()) {
+      if (k.device && k.device !== state.deviceId) continue;  // another home's: left for it
+      let r;
+      if (k.kind === 'clear') {
+        const rc = await api('GET', `/api/workshop/${k.workshop_id}/rollcall?day=${k.day}`);
+        if (rc.status === 0 || rc.status === 401) return;
+        const row = rc.ok && rc.data && Array.isArray(rc.data.rows) ? rc.data.rows.find((x) => x.enrolment_id === k.enrolment_id) : null;
+        r = row && row.attendance_id ? await api('DELETE', `/api/attendance/${row.attendance_id}`) : { ok: true, status: 200 };
+      } else {
+        r = await api('POST', '/api/attendance', k.body);
+      }
+      // Not reachable, or locked: made later. Anything else was answered.
+      if (r.status === 0 || r.status === 401) return;
+      forgetWrite(k.key);
+    }
+  }
+
   // Roll-call: one tap cycles present → late → absent → excused; each tap is
   // saved at once as one action, in the order tapped.
   async function rollCallView(w, day) {
+    await sendKeptWrites();
     const rc = await getJson(`/api/workshop/${w.id}/rollcall?day=${day}`);
     let queue = Promise.resolve();
     let pending = 0;
@@ -1382,7 +1435,9 @@
       if (note !== undefined) body.note = note;
       // The mark's id is known once it is saved (a clear queued behind the
       // tap deletes it by that id).
+      const key = keepWrite({ kind: 'mark', body });
       const p = queue.then(() => api('POST', '/api/attendance', body)).then((r) => {
+        if (r.status !== 0) forgetWrite(key);
         if (r.ok && r.data && r.data.id) row.attendance_id = r.data.id;
         return r;
       });
@@ -1443,7 +1498,9 @@
           li.classList.add('saving');
           errLine.hidden = true;
           // No id: no mark was saved (its tap failed and was undone).
-          const p = queue.then(() => (row.attendance_id ? api('DELETE', `/api/attendance/${row.attendance_id}`) : { ok: true }));
+          const key = keepWrite({ kind: 'clear', workshop_id: w.id, enrolment_id: row.enrolment_id, day });
+          const p = queue.then(() => (row.attendance_id ? api('DELETE', `/api/attendance/${row.attendance_id}`) : { ok: true }))
+            .then((res) => { if (res.status !== 0) forgetWrite(key); return res; });
           queue = p.catch(() => null);
           const r = await p.finally(() => setPending(-1));
           li.classList.remove('saving');
@@ -1495,7 +1552,9 @@
       const marks = rest.map((r) => ({ workshop_id: w.id, enrolment_id: r.enrolment_id, day, status: 'present' }));
       // Only marks still empty on the device: one recorded meanwhile (another
       // screen, an import) is not overwritten by this sheet's old view.
-      const p = queue.then(() => api('POST', '/api/attendance', { marks, only_unmarked: true }));
+      const key = keepWrite({ kind: 'mark', body: { marks, only_unmarked: true } });
+      const p = queue.then(() => api('POST', '/api/attendance', { marks, only_unmarked: true }))
+        .then((res) => { if (res.status !== 0) forgetWrite(key); return res; });
       queue = p.catch(() => null);
       const r = await p;
       setPending(-1);
@@ -2145,7 +2204,9 @@
     });
     window.addEventListener('hashchange', () => { if (!pinShown) render(); });
     if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
-    render();
+    // What a page before this one had not made yet (a reload mid-roll-call).
+    await sendKeptWrites();
+    if (!pinShown) render();
   }
 
   // The phone app, when the signal returns: what waits to be sent goes
