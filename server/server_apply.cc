@@ -693,11 +693,21 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
         return s;
       }
       // Its conflicts go with it: the office of its new district sees and
-      // decides them, the old district's no longer can.
-      if (Status s = storage::ConflictStore(db).FollowRow(entity_name, id.view(),
-                                                          info.district_after);
-          !s.ok()) {
-        return s;
+      // decides them, the old district's no longer can; each at a new feed
+      // position, so the new district's devices are sent the open ones.
+      storage::ConflictStore conflicts(db);
+      Result<std::vector<storage::ConflictRecord>> of_row =
+          conflicts.OfRow(entity_name, id.view());
+      if (!of_row.ok()) return of_row.status();
+      if (!of_row->empty()) {
+        Result<uint64_t> feed = store.TakeSeqs(of_row->size());
+        if (!feed.ok()) return feed.status();
+        for (size_t k = 0; k < of_row->size(); ++k) {
+          if (Status s = conflicts.FollowRow((*of_row)[k].id, info.district_after, *feed + k);
+              !s.ok()) {
+            return s;
+          }
+        }
       }
     }
     // The index is keyed by sequence, so a new entry is an append; the

@@ -130,11 +130,11 @@ Result<std::vector<ConflictRecord>> ConflictStore::Feed(
   return ReadAll(st);
 }
 
-Status ConflictStore::FollowRow(std::string_view entity, std::string_view row_id,
-                                std::string_view district) {
-  Statement& st = db_.Cached(
-      "UPDATE conflict SET district_code = ?1 WHERE entity = ?2 AND row_id = ?3");
-  st.Bind(1, district).Bind(2, entity).Bind(3, row_id);
+Status ConflictStore::FollowRow(std::string_view id, std::string_view district,
+                                uint64_t feed_seq) {
+  Statement& st =
+      db_.Cached("UPDATE conflict SET district_code = ?1, feed_seq = ?2 WHERE id = ?3");
+  st.Bind(1, district).Bind(2, static_cast<int64_t>(feed_seq)).Bind(3, id);
   return st.Run();
 }
 

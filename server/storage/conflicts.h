@@ -66,10 +66,10 @@ class ConflictStore {
   // At most 4 conflicts whose id starts with `prefix` (lower case), by id
   // (enough to tell one from several, and name a few).
   Result<std::vector<ConflictRecord>> WithIdPrefix(std::string_view prefix);
-  // The conflicts on one row follow it to `district` (it moved): who may
-  // see and decide them goes by where the row is now.
-  Status FollowRow(std::string_view entity, std::string_view row_id,
-                   std::string_view district);
+  // Conflict `id` follows its row to `district` (it moved): who may see and
+  // decide it goes by where the row is now; `feed_seq` new, so devices of
+  // that district are sent it.
+  Status FollowRow(std::string_view id, std::string_view district, uint64_t feed_seq);
   // The conflicts on one row, by feed_seq.
   Result<std::vector<ConflictRecord>> OfRow(std::string_view entity,
                                             std::string_view row_id);

@@ -906,6 +906,10 @@ TEST_CASE("Sync: a conflict follows its row to another district: the old distric
   const json before = f.ServerJson({"conflicts", "list"});
   REQUIRE(before.size() == 1);
   CHECK(before[0]["district_code"] == "5011");
+  // A Fang device, its cursor past the conflict already.
+  const std::string fang = f.Enrolled("fang", "field_officer", "5009");
+  f.SyncOk(fang);
+  CHECK(f.KboJson(fang, {"conflicts"}).empty());
 
   // The group moves to Fang.
   REQUIRE(f.Kbo(both, {"edit", "producer", p, "--set", "district_code=5009"}).exit_code == 0);
@@ -923,6 +927,11 @@ TEST_CASE("Sync: a conflict follows its row to another district: the old distric
   CHECK(f.KboJson(phrao, {"status"})["open_conflicts"] == 0);
   f.SyncOk(both);
   CHECK(f.KboJson(both, {"conflicts"}).size() == 1);
+  // Fang's device is sent the row and its open conflict.
+  f.SyncOk(fang);
+  CHECK(f.KboJson(fang, {"show", "producer", p})["district_code"] == "5009");
+  CHECK(f.KboJson(fang, {"conflicts"}).size() == 1);
+  CHECK(f.KboJson(fang, {"status"})["open_conflicts"] == 1);
 }
 
 TEST_CASE("Sync: a device enrolled again for fewer districts drops the rows of the "

@@ -82,6 +82,31 @@ TEST_CASE("Migrate: sets user_version, is idempotent, refuses a newer database",
   CHECK(s.message().find("newer") != std::string::npos);
 }
 
+TEST_CASE("Migrate: the server's conflicts of a row that moved before they followed "
+          "it are put in the row's district", "[migrate]") {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  // The server as it was before 0012: a producer moved to Fang, its
+  // conflict still in Phrao, and one whose row is in Phrao still.
+  REQUIRE(Migrate(**db, schema::kServerMigrations, schema::kServerMigrations_count - 1).ok());
+  REQUIRE((*db)->Exec(
+      "INSERT INTO producer (id, kind, name, district_code) VALUES "
+      " ('p-moved', 'group', 'A', '5009'), ('p-stays', 'group', 'B', '5011');"
+      "INSERT INTO conflict (id, entity, row_id, column_name, district_code, current_type,"
+      " current_device, current_hlc, current_seq, incoming_type, incoming_device,"
+      " incoming_hlc, incoming_base, incoming_seq, winner, detected_at, feed_seq) VALUES"
+      " ('c1', 'producer', 'p-moved', 'phone', '5011', 'text', 'd', 'h', 1, 'text', 'd',"
+      "  'h', 0, 2, 'incoming', 't', 3),"
+      " ('c2', 'producer', 'p-stays', 'phone', '5011', 'text', 'd', 'h', 1, 'text', 'd',"
+      "  'h', 0, 2, 'incoming', 't', 4)").ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, schema::kServerMigrations_count).ok());
+  Statement st(**db, "SELECT id, district_code FROM conflict ORDER BY id");
+  REQUIRE(st.Step());
+  CHECK(st.ColumnText(1) == "5009");
+  REQUIRE(st.Step());
+  CHECK(st.ColumnText(1) == "5011");
+}
+
 TEST_CASE("Migrate: a failing migration leaves nothing behind", "[migrate]") {
   const EmbeddedFile bad[] = {
       {"0001_ok.sql", "CREATE TABLE a (x INTEGER);"},
