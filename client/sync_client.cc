@@ -508,7 +508,19 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
           if (!held.ok()) return held.status();
           // A row the server never took stays: pushed, it is refused and
           // listed, and its typing is there to be fixed or dismissed.
-          if (*held) leaving.emplace(std::string(e.name), *id);
+          if (!*held) continue;
+          // So does a photo whose picture has not gone up: its file stays
+          // with its row (a bundle carries both), not orphaned in blobs/.
+          if (std::string_view(e.name) == "photo") {
+            Statement up(db,
+                         "SELECT EXISTS (SELECT 1 FROM photo p JOIN blob_upload b ON "
+                         "b.sha256 = p.sha256 WHERE p.id = ?1 AND b.done_at IS NULL)");
+            up.Bind(1, std::string_view(id->ToString()));
+            const bool unsent = up.Step() && up.ColumnInt(0) != 0;
+            if (!up.status().ok()) return up.status();
+            if (unsent) continue;
+          }
+          leaving.emplace(std::string(e.name), *id);
         }
         if (!rows.status().ok()) return rows.status();
       }

@@ -107,7 +107,15 @@ bool DistrictScope::IsHeader(std::string_view text) {
   }
   std::vector<std::string_view> seen;
   return EachPiece(text, [&](std::string_view code) {
-    if (code.empty() || FindDistrict(code) == nullptr) return false;
+    // The form of a code, not whether this build knows it: a server with
+    // newer reference data may name a district this build has not heard
+    // of, and the device enrolled for it still syncs.
+    if (code.empty() || code.size() > 8) return false;
+    for (char c : code) {
+      if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
+        return false;
+      }
+    }
     if (std::find(seen.begin(), seen.end(), code) != seen.end()) return false;
     seen.push_back(code);
     return true;

@@ -1353,16 +1353,20 @@ Status TypedTimeRefusal(const Status& refused, std::string_view typed_text,
   const std::string_view typed = TrimAsciiSpace(typed_text);
   std::string said = refused.message();
   if (parsed.type() == Value::Type::kText && parsed.text() != typed) {
-    const std::string& turned = parsed.text();
+    // Only where the message quotes it: the form's example may hold the
+    // same digits.
+    const std::string turned = "'" + parsed.text() + "'";
+    const std::string as_typed = "'" + std::string(typed) + "'";
     for (size_t at = said.find(turned); at != std::string::npos;
-         at = said.find(turned, at + typed.size())) {
-      said.replace(at, turned.size(), typed);
+         at = said.find(turned, at + as_typed.size())) {
+      said.replace(at, turned.size(), as_typed);
     }
   }
   const std::string* problem = refused.TextField(field::kProblem);
   if (problem != nullptr && *problem == "err.datetime" &&
       said.find("must be a time written") != std::string::npos) {
-    said += "; or Thailand's local time with its offset, e.g. "
+    // No "; ": the screens split a row's problems on it.
+    said += ", or Thailand's local time with its offset, e.g. "
             "2024-02-29T16:30:00+07:00";
   }
   Status out = Status::FromCode(refused.code(), std::move(said));

@@ -642,6 +642,11 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
                                    "visited_at=๒๐๒๖-๐๒-๓๐T10:00:00+07:00"});
     CHECK(day.exit_code == 2);
     CHECK_THAT(day.err, Catch::Contains("'๒๐๒๖-๐๒-๓๐T10:00:00+07:00' is not a day of the calendar"));
+    // The form's example is not rewritten in the typed digits.
+    const CliResult form = kbo.Run({"edit", "visit", local, "--set", "visited_at=๐๙:๓๐"});
+    CHECK(form.exit_code == 2);
+    CHECK_THAT(form.err, Catch::Contains("(got '๐๙:๓๐')"));
+    CHECK_THAT(form.err, Catch::Contains("e.g. 2024-02-29T09:30:00Z"));
     CHECK(kbo.Json({"show", "visit", local, "--json"})["visited_at"] == "2024-03-01T01:00:00Z");
   }
   // A day that is not one: said so, with or without an offset.

@@ -944,7 +944,22 @@ TEST_CASE("Sync: a device enrolled again for fewer districts drops the rows of t
   const std::string fang = f.Add(officer, NewProducer("กลุ่มจักสานฝาง", "5009"));
   const std::string visit =
       f.Add(officer, {"visit", "add", "--producer", fang, "--purpose", "ติดตาม"});
-  f.SyncOk(officer);
+  // A Fang photo whose picture could not go up (its file gone from blobs/
+  // when the sync ran): the server holds its row only.
+  const std::string jpeg = f.dir() + "/fang.jpg";
+  {
+    std::ofstream out(jpeg, std::ios::binary);
+    out << SampleJpeg(320, 240);
+  }
+  const std::string photo = f.Add(officer, {"photo", "add", jpeg, "--subject", "visit:" + visit});
+  const std::string sha =
+      f.KboJson(officer, {"show", "photo", photo})["sha256"].get<std::string>();
+  const std::string blob = officer + "/blobs/" + sha.substr(0, 2) + "/" + sha;
+  const std::string aside = f.dir() + "/aside.blob";
+  std::filesystem::rename(blob, aside);
+  f.Sync(officer);
+  std::filesystem::rename(aside, blob);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM photo WHERE id = '" + photo + "'") == 1);
   // Not yet sent: a new Fang group, and a new phone number of the old one.
   const std::string unsent = f.Add(officer, NewProducer("กลุ่มใหม่ฝาง", "5009"));
   REQUIRE(f.Kbo(officer, {"edit", "producer", fang, "--set", "phone=0899999999"})
@@ -961,6 +976,9 @@ TEST_CASE("Sync: a device enrolled again for fewer districts drops the rows of t
   CHECK(f.Kbo(officer, {"show", "visit", visit}).exit_code != 0);
   CHECK(f.Kbo(officer, {"show", "producer", phrao}).exit_code == 0);
   CHECK(f.Kbo(officer, {"show", "producer", unsent}).exit_code == 0);
+  // The photo whose picture has not gone up stays with its file.
+  CHECK(f.Kbo(officer, {"show", "photo", photo}).exit_code == 0);
+  CHECK(std::filesystem::exists(blob));
   // The server keeps them; what was typed goes and is refused, listed.
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + fang +
                       "' AND deleted = 0") == 1);
