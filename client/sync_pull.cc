@@ -388,7 +388,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
           ShownHeader(*districts) + "\" (" +
           std::to_string(districts->size()) + " bytes of " +
           protocol::kDeviceDistrictsHeader +
-          "), which is not 'all' or known district codes, each once; nothing "
+          "), which is not 'all' or district codes (four digits), each once; nothing "
           "of that page was applied and this device's districts are "
           "unchanged"));
     }

@@ -110,11 +110,9 @@ bool DistrictScope::IsHeader(std::string_view text) {
     // The form of a code, not whether this build knows it: a server with
     // newer reference data may name a district this build has not heard
     // of, and the device enrolled for it still syncs.
-    if (code.empty() || code.size() > 8) return false;
+    if (code.size() != 4) return false;
     for (char c : code) {
-      if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'))) {
-        return false;
-      }
+      if (c < '0' || c > '9') return false;
     }
     if (std::find(seen.begin(), seen.end(), code) != seen.end()) return false;
     seen.push_back(code);

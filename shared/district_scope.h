@@ -30,7 +30,8 @@ struct DistrictScope {
   // newer reference data, is still a district; empty pieces name none).
   static DistrictScope ReadStored(std::string_view text);
   // Whether `text` is what a server's X-KBO-Device-Districts says: "all", or
-  // codes (1 to 8 ASCII letters or digits; known to this build or not)
+  // codes (four ASCII digits, as Thailand's district codes are; known to
+  // this build or not)
   // separated by commas, each once, no spaces; at most 4096 bytes.
   static bool IsHeader(std::string_view text);
 };

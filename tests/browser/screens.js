@@ -765,3 +765,17 @@ test('roll-call taps still waiting to be saved when the page reloads are all mad
   assert.ok(marks.every((m) => m.status === 'late' && m.day === 2));
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
 });
+
+// ---- 13. an address with no screen ------------------------------------------------
+test('an address with no screen shows home and back returns to where the person was', async (t) => {
+  const home = H.freshHome();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/workshops');
+  await page.evaluate(() => { location.hash = '#/nope'; });
+  await page.waitForFunction(() => location.hash === '#/' && document.querySelector('#app').dataset.ready === '/');
+  await page.goBack();
+  await page.waitForFunction(() => location.hash === '#/workshops');
+  await H.ready(page);
+});

@@ -51,7 +51,7 @@ TEST_CASE("DistrictScope: a pull page's header is all, or known codes once, no s
   CHECK(DistrictScope::IsHeader("5011,5099"));
   for (const char* loose : {"5011,5011", " 5011", "5011 ", "5009, 5011", "5009,\t5011",
                             " all", "", "5011,", ",5011", "50-11", "5011;5009",
-                            "123456789", "พร้าว"}) {
+                            "123456789", "501", "50110", "ALL", "all,5011", "พร้าว"}) {
     INFO(loose);
     CHECK_FALSE(DistrictScope::IsHeader(loose));
   }

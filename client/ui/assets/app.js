@@ -2173,7 +2173,9 @@
     // Not ready until this render finishes (a language switch re-renders
     // the same path: the old mark must not claim the new text is there).
     delete app.dataset.ready;
-    if (!route) { location.hash = '#/'; return; }
+    // An address with no screen is replaced by home, not stacked on it: back
+    // then goes where the person was, not to it again.
+    if (!route) { history.replaceState(null, '', '#/'); return render(); }
     renderNav(route[1]);
     document.body.dataset.screen = route[1];
     try {
