@@ -779,3 +779,27 @@ test('an address with no screen shows home and back returns to where the person 
   await page.waitForFunction(() => location.hash === '#/workshops');
   await H.ready(page);
 });
+
+// ---- 14. Thai digits in number fields ---------------------------------------------
+test('a workshop typed with Thai digits in its number fields is saved with those numbers, not emptied', async (t) => {
+  const home = H.freshHome();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  const asked = [];
+  page.on('dialog', async (d) => { asked.push(d.message()); await d.dismiss(); });
+  await H.open(page, ui.url, '#/workshops/new');
+  await H.setLang(page, 'th');
+  await page.fill('#f-title', 'อบรม KBO พร้าว');
+  await page.fill('#f-fiscal_year', '๒๕๖๗');
+  await page.fill('#f-start_date', '2024-03-04');
+  await page.fill('#f-days', '๓');
+  await page.fill('#f-target_participants', '๓๐');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/workshops\/[0-9a-f-]{36}$/.test(location.hash));
+  const [w] = H.list(home, 'workshop');
+  assert.equal(w.days, 3);
+  assert.equal(w.target_participants, 30);
+  assert.equal(w.fiscal_year, 2567);
+  assert.deepEqual(asked, [], 'its fiscal year is the start date\'s: nothing to ask');
+});

@@ -546,7 +546,10 @@
           h('label', { for: id, class: 'button file-btn' }, `📷 ${t('photo.choose')}`), input, chosen, err);
       }
       default: {
-        const types = { number: 'number', decimal: 'text', tel: 'tel', date: 'date', datetime: 'datetime-local', text: 'text' };
+        // Whole numbers as text with a numeric keyboard, as decimals are: a
+        // number input drops Thai digits (๓ left the days empty, saved as 5),
+        // and the store reads them (ParseText) and says what is wrong.
+        const types = { number: 'text', decimal: 'text', tel: 'tel', date: 'date', datetime: 'datetime-local', text: 'text' };
         const modes = { number: 'numeric', decimal: 'decimal', tel: 'tel' };
         control = h('input', Object.assign({
           type: types[f.type] || 'text',
@@ -1239,7 +1242,7 @@
         // A fiscal year its start date is not in is most likely a slip
         // (2568 for 2567): the reports would count it there. Asked, not
         // refused (kbo workshop add says the same on stderr).
-        const fy = parseInt(values.fiscal_year, 10);
+        const fy = parseInt(String(values.fiscal_year).replace(/[\u0E50-\u0E59]/g, (d) => String(d.charCodeAt(0) - 0x0E50)), 10);
         const of = fiscalYearOfDate(values.start_date);
         if (fy >= 2500 && fy <= 2700 && of && fy !== of && !confirm(t('workshop.fy_mismatch', { fy, of, date: fmtDate(values.start_date) }))) {
           setFieldError(f, 'fiscal_year', t('workshop.fy_mismatch_field', { of }));
@@ -1870,7 +1873,7 @@
     const judge = localStorage.getItem(JUDGE_KEY) || '';
     const total = h('div', { class: 'total', id: 'score-total' });
     const crit = criteria.map((c) => {
-      const input = h('input', { type: 'number', inputmode: 'numeric', min: 0, max: c.max, id: `f-${c.value}`, name: c.value, 'aria-describedby': `e-${c.value}` });
+      const input = h('input', { type: 'text', inputmode: 'numeric', min: 0, max: c.max, id: `f-${c.value}`, name: c.value, 'aria-describedby': `e-${c.value}` });
       const step = (d) => () => {
         const v = Math.min(c.max, Math.max(0, (parseInt(input.value, 10) || 0) + d));
         input.value = String(v);
