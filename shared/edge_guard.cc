@@ -284,6 +284,17 @@ EdgeConnection::Head EdgeConnection::ReadHead(
   size_t scanned = 0;
   char chunk[4096];
   for (;;) {
+    // A request line starts with its method, capital letters: anything
+    // else is refused at its first byte, not after the head's deadline.
+    // Chiefly a TLS handshake (0x16) from a client told https:// for this
+    // http:// server, which would otherwise wait out the deadline on every
+    // retry before hearing the handshake failed.
+    if (!buffer_.empty() && (buffer_[0] < 'A' || buffer_[0] > 'Z')) {
+      *why = buffer_[0] == '\x16'
+                 ? "a TLS handshake (this server is reached with http://)"
+                 : "not an HTTP request line";
+      return Head::kBadRequest;
+    }
     size_t end = buffer_.find("\r\n\r\n", scanned > 3 ? scanned - 3 : 0);
     const size_t limit = end == std::string::npos ? buffer_.size() : end;
     newlines += static_cast<size_t>(

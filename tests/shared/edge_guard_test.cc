@@ -232,6 +232,30 @@ TEST_CASE("EdgeConnection: heads over the caps or with bad lengths are refused",
   }
 }
 
+TEST_CASE("EdgeConnection: a TLS handshake or other non-request is refused "
+          "at its first bytes, not at the head's deadline",
+          "[edge][untrusted]") {
+  EdgeLimits limits = TestLimits();
+  limits.head_deadline = std::chrono::seconds(30);
+  using H = EdgeConnection::Head;
+  // A TLS ClientHello's record header (what a client told https:// sends
+  // to this http:// server), a leading blank line, a lower-case method.
+  const std::string tls("\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03", 11);
+  for (const std::string& bytes : {tls, std::string("\r\nGET / HTTP/1.1"),
+                                   std::string("get / HTTP/1.1")}) {
+    Pair p;
+    p.Send(bytes);  // no end of head ever comes
+    EdgeConnection conn(p.fd, limits);
+    std::string why;
+    const auto start = std::chrono::steady_clock::now();
+    const H got = conn.ReadHead(nullptr, &why);
+    INFO(why);
+    CHECK(got == H::kBadRequest);
+    CHECK(std::chrono::steady_clock::now() - start < std::chrono::seconds(15));
+    if (bytes == tls) CHECK(why.find("TLS handshake") != std::string::npos);
+  }
+}
+
 TEST_CASE("WorkerPool: runs every job, beyond its threads too", "[edge]") {
   std::atomic<int> done{0};
   {
