@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -68,6 +69,19 @@ struct IdText {
   char text[36];
 };
 
+// A change set's conflicts, each carried to its writer's last word on the
+// cell. A device that writes one cell several times before it hears of its
+// own writes (a trainer cycling a roll-call mark: present, late, absent,
+// excused, each a write) sends every step:
+//  - a conflict found at one step is about the cell, not the step: a later
+//    step of the same device replaces its incoming side (the value the
+//    office decides on is the one the device ends with), and a device that
+//    ends with the other side's value no longer disagrees with it;
+//  - a step that happens to equal another device's value it never saw is
+//    no conflict (they agree), but takes the cell over: the device's next
+//    step, another value, overwrites the other device's without IsConflict
+//    seeing it (same device). That other value is remembered, and the next
+//    step is a conflict with it.
 class CollectingSink : public ConflictSink {
  public:
   explicit CollectingSink(const Uuid& server) : server_(server) {}
@@ -79,13 +93,93 @@ class CollectingSink : public ConflictSink {
         event.incoming.hlc.device == server_) {
       return Status();
     }
+    if (!event.edit_of_deleted && !event.delete_of_edited) {
+      const CellKey key{event.entity, event.row_id, event.column};
+      agreed_.erase(key);
+      if (ConflictEvent* open = OpenFor(key, event.incoming.hlc.device);
+          open != nullptr && open->current_seq == event.current_seq &&
+          open->current.value == event.current.value) {
+        // The same disagreement again (the device's earlier step lost to
+        // the other value, so the cell still shows it): its last word.
+        TakeLastWord(open, event);
+        return Status();
+      }
+      open_[key] = events.size();
+    }
     events.push_back(event);
     return Status();
   }
+
+  Status OnUnseenWrite(const ConflictEvent& write) override {
+    if (write.edit_of_deleted || write.delete_of_edited) return Status();
+    const CellKey key{write.entity, write.row_id, write.column};
+    const Uuid& device = write.incoming.hlc.device;
+    ConflictEvent* open = OpenFor(key, device);
+    if (open != nullptr) {
+      // A later step of a device this set already found disagreeing.
+      TakeLastWord(open, write);
+      if (open->incoming.value == open->current.value) {
+        // It ends with the other device's value: they agree, unless it
+        // writes once more.
+        agreed_[key] = *open;
+        Drop(key);
+      }
+      return Status();
+    }
+    if (device != write.current.hlc.device) {
+      // Another device's value, the same as this write's, never seen: they
+      // agree, for now. `current` is that value.
+      agreed_[key] = write;
+      return Status();
+    }
+    auto agreed = agreed_.find(key);
+    if (agreed == agreed_.end() || agreed->second.incoming.hlc.device != device ||
+        agreed->second.current.value == write.incoming.value) {
+      return Status();
+    }
+    // It agreed with a value it never saw, and now writes over it.
+    ConflictEvent event = agreed->second;
+    agreed_.erase(agreed);
+    TakeLastWord(&event, write);
+    open_[key] = events.size();
+    events.push_back(std::move(event));
+    return Status();
+  }
+
   std::vector<ConflictEvent> events;
 
  private:
+  using CellKey = std::tuple<std::string, Uuid, std::string>;
+
+  // The open conflict this set found on the cell with `device` writing.
+  ConflictEvent* OpenFor(const CellKey& key, const Uuid& device) {
+    auto it = open_.find(key);
+    if (it == open_.end()) return nullptr;
+    ConflictEvent& e = events[it->second];
+    return e.incoming.hlc.device == device ? &e : nullptr;
+  }
+
+  // The conflict's incoming side becomes `write`, the same device's later
+  // step (its base stays the first step's: what the device had seen).
+  static void TakeLastWord(ConflictEvent* event, const ConflictEvent& write) {
+    event->incoming = write.incoming;
+    event->incoming_seq = write.incoming_seq;
+    event->incoming_won = write.incoming_won;
+  }
+
+  void Drop(const CellKey& key) {
+    auto it = open_.find(key);
+    const size_t index = it->second;
+    events.erase(events.begin() + static_cast<std::ptrdiff_t>(index));
+    open_.erase(it);
+    for (auto& [k, i] : open_) {
+      if (i > index) --i;
+    }
+  }
+
   Uuid server_;
+  std::map<CellKey, size_t> open_;          // index into events
+  std::map<CellKey, ConflictEvent> agreed_;
 };
 
 // Whether a row change writes the row's tombstone.
@@ -397,8 +491,8 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   if (device != nullptr &&
       !RoleMayWrite(device->role, entity.name, action)) {
     return refuse("role", "a " + device->role + "'s device may not " +
-                              std::string(RowActionName(action)) + " a " +
-                              std::string(entity.name) + " (docs/roles.md)");
+                              std::string(RowActionName(action)) + " " +
+                              WithArticle(entity.name) + " (docs/roles.md)");
   }
   // Districts: the one it writes and the one it is in now.
   if (!exists && written_district == nullptr) {

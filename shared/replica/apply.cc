@@ -569,9 +569,10 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       // Last writer wins looks at the hlcs only: no need to copy values.
       wins = WinsLww(CellVersion{row.hlc, Value()}, CellVersion{current_hlc, Value()});
     }
-    if (options.conflicts && current_seq > 0 &&
-        IsConflict({row.hlc.device, *cell.value, cell.base},
-                   {current_hlc.device, *current_value, current_seq})) {
+    if (options.conflicts && current_seq > 0 && cell.base < current_seq) {
+      const bool conflict =
+          IsConflict({row.hlc.device, *cell.value, cell.base},
+                     {current_hlc.device, *current_value, current_seq});
       ConflictEvent event;
       event.entity = std::string(entity->name);
       event.row_id = row.row_id;
@@ -582,7 +583,11 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       event.incoming_base = cell.base;
       event.incoming_seq = options.seq;
       event.incoming_won = wins;
-      if (Status s = options.conflicts->OnConflict(event); !s.ok()) return s;
+      if (Status s = conflict ? options.conflicts->OnConflict(event)
+                              : options.conflicts->OnUnseenWrite(event);
+          !s.ok()) {
+        return s;
+      }
     }
     if (!wins) {
       if (options.seq_from_base && current_hlc == row.hlc) {

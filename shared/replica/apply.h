@@ -57,6 +57,15 @@ class ConflictSink {
   virtual ~ConflictSink() = default;
   // Called inside the applying transaction; an error aborts the whole apply.
   virtual Status OnConflict(const ConflictEvent& event) = 0;
+  // A write that is no conflict by IsConflict() but was made without seeing
+  // the cell's current value (its base is older), told as an event of the
+  // same shape: the writer's own earlier write (a device writing a cell
+  // again before it heard of its last write: a roll-call's taps), or
+  // another device's write of the very value it writes (an agreement it
+  // does not know of). A sink that keeps a change set's conflicts uses them
+  // to carry a conflict to the writer's last word (DESIGN §4). Default:
+  // nothing.
+  virtual Status OnUnseenWrite(const ConflictEvent& /*write*/) { return Status(); }
 };
 
 // The version of one cell: the hlc of the winning write and its server

@@ -118,6 +118,114 @@ TEST_CASE(
                              "'0811111111')"));
 }
 
+// A trainer cycles one roll-call mark offline (each tap a write, all with
+// the base it last heard of) while another trainer marked it too.
+struct RollCallTaps {
+  ServerFixture f;
+  TestDevice somchai, malee;
+  Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+       enrolment = Uuid::Random();
+  Uuid attendance = AttendanceId(workshop, enrolment, 5);
+
+  // Seq 4: somchai's "late", seen by malee; seq 5: malee's `malee_status`.
+  explicit RollCallTaps(const std::string& malee_status) {
+    f.Enroll(somchai, kPhrao, "trainer");
+    f.Enroll(malee, kPhrao, "trainer");
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext(
+                          {Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                           Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
+                           Row("enrolment", enrolment, somchai.HlcAt(kT0),
+                               {{"workshop_id", T(workshop.ToString()), 0},
+                                {"producer_id", T(producer.ToString()), 0},
+                                {"participant_name", T("นายประเสริฐ"), 0},
+                                {"district_code", T(kPhrao), 0}}),
+                           Mark(attendance, somchai.HlcAt(kT0 + 10), workshop,
+                                enrolment, 5, "late")}))
+                .ok());
+    REQUIRE(push.Push(f.Record(malee.id),
+                      malee.SealNext({Tap(attendance, malee.HlcAt(kT0 + 20),
+                                          malee_status)}))
+                .ok());
+    REQUIRE(OpenConflicts().empty());  // she had seen "late"
+  }
+
+  static RowChange Tap(const Uuid& id, const Hlc& hlc, const std::string& status) {
+    return Row("attendance", id, hlc, {{"status", T(status), 4}});
+  }
+
+  // Somchai's taps, one change set, each with the base he last heard of.
+  void SomchaiTaps(const std::vector<std::string>& statuses) {
+    std::vector<RowChange> rows;
+    int64_t t = kT0 + 30;
+    for (const std::string& status : statuses) {
+      rows.push_back(Tap(attendance, somchai.HlcAt(t++), status));
+    }
+    REQUIRE(PushService(*f.store).Push(f.Record(somchai.id),
+                                       somchai.SealNext(rows)).ok());
+  }
+
+  std::vector<ConflictRecord> OpenConflicts() {
+    auto list = Conflicts(*f.store).List();
+    REQUIRE(list.ok());
+    std::vector<ConflictRecord> open;
+    for (const ConflictRecord& c : *list) {
+      if (!c.resolved()) open.push_back(c);
+    }
+    return open;
+  }
+};
+
+TEST_CASE("Conflicts: a tap through another device's mark to another is a "
+          "conflict with that mark, not a silent overwrite",
+          "[conflicts][merge]") {
+  // Malee marked ขาด (absent); somchai, never having seen it, taps his
+  // mark on: ขาด (the same: no conflict), then ลา (excused). Once, the
+  // first tap took the cell over and the second overwrote her mark
+  // unseen, with no conflict.
+  RollCallTaps taps("absent");
+  taps.SomchaiTaps({"absent", "excused"});
+  const std::vector<ConflictRecord> open = taps.OpenConflicts();
+  REQUIRE(open.size() == 1);
+  CHECK(open[0].column_name == "status");
+  CHECK(open[0].current_value == T("absent"));
+  CHECK(open[0].current_device == taps.malee.id.ToString());
+  CHECK(open[0].current_seq == 5);
+  CHECK(open[0].incoming_value == T("excused"));
+  CHECK(open[0].incoming_device == taps.somchai.id.ToString());
+  CHECK(open[0].incoming_base == 4);
+  CHECK(open[0].winner == "incoming");
+}
+
+TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
+          "mark it ends with",
+          "[conflicts][merge]") {
+  SECTION("ends with a third mark: the conflict shows it, not the first tap") {
+    RollCallTaps taps("absent");
+    taps.SomchaiTaps({"present", "late", "excused"});
+    const std::vector<ConflictRecord> open = taps.OpenConflicts();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].current_value == T("absent"));
+    CHECK(open[0].incoming_value == T("excused"));
+    CHECK(open[0].incoming_seq == 8);
+    CHECK(open[0].winner == "incoming");
+    // The office keeps his last word: it is what the row holds.
+    CHECK(taps.f.Text("SELECT status FROM attendance WHERE id = '" +
+                      taps.attendance.ToString() + "'") == "excused");
+  }
+  SECTION("ends with the other device's mark: they agree, no conflict") {
+    RollCallTaps taps("absent");
+    taps.SomchaiTaps({"present", "absent"});
+    CHECK(taps.OpenConflicts().empty());
+  }
+  SECTION("agrees, differs, agrees again: no conflict") {
+    RollCallTaps taps("absent");
+    taps.SomchaiTaps({"absent", "present", "absent"});
+    CHECK(taps.OpenConflicts().empty());
+  }
+}
+
 TEST_CASE("Conflicts: an edit of a row deleted since its writer last synced "
           "is a conflict on deleted, and keeping the edit brings the row back "
           "with it",
