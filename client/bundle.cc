@@ -64,8 +64,9 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
     std::vector<std::pair<std::string, int64_t>> photos;
     {
       Statement st(store.db(),
-                   "SELECT sha256, bytes FROM blob_upload"
-                   " WHERE done_at IS NULL AND refused_at IS NULL ORDER BY rowid");
+                   "SELECT sha256, bytes FROM blob_upload b"
+                   " WHERE done_at IS NULL AND refused_at IS NULL AND " +
+                       std::string(kBlobUploadWanted) + " ORDER BY rowid");
       while (st.Step()) photos.emplace_back(st.ColumnText(0), st.ColumnInt(1));
       if (!st.status().ok()) return st.status();
     }

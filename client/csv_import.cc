@@ -404,6 +404,13 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       columns.push_back(nullptr);
       continue;
     }
+    // The office's contest sheet says which scores the ranking counts:
+    // worked out from the scores, not recorded, so read past.
+    if (entity->name == "contest_score" &&
+        NamesSystemColumn(*entity, name, kCountedColumn)) {
+      columns.push_back(nullptr);
+      continue;
+    }
     const Column* column = ResolveColumnName(*entity, name);
     if (column == nullptr) {
       return Status::InvalidArgument(

@@ -799,7 +799,9 @@ Status ClientStore::CheckWrite(const Entity& e, RowAction action,
     return Status::InvalidArgument(
         "this device is enrolled as a " + permissions_.role + ", which may not " +
         std::string(RowActionName(action)) + " " + WithArticle(e.name) +
-        " (docs/roles.md); nothing was recorded");
+        " (docs/roles.md); nothing was recorded")
+        .WithReason("role")
+        .With(field::kProblem, "err.role_may_not");
   }
   if (!check_district) return Status();
   auto d = row.find(kDistrictColumn);
@@ -1262,7 +1264,8 @@ Status ClientStore::Edit(std::string_view entity, const Uuid& id,
                                     : value.ToDisplay()) +
                    " comes before it; nothing was changed")
             .WithReason("moves_back")
-            .With(field::kField, column);
+            .With(field::kField, column)
+            .With(field::kProblem, "err.moves_back");
       }
     }
     merged[column] = value;
@@ -1645,8 +1648,9 @@ Result<StoreStatus> ClientStore::GetStatus() {
                  "    WHERE acked_at IS NULL),"
                  " (SELECT COALESCE(SUM(row_count), 0) FROM change_set"
                  "    WHERE acked_at IS NOT NULL),"
-                 " (SELECT count(*) FROM blob_upload WHERE done_at IS NULL"
-                 "    AND refused_at IS NULL),"
+                 " (SELECT count(*) FROM blob_upload b WHERE b.done_at IS NULL"
+                 "    AND b.refused_at IS NULL AND " +
+                     std::string(kBlobUploadWanted) + "),"
                  " (SELECT last_sync_at FROM sync_state WHERE singleton = 1),"
                  " (SELECT last_error FROM sync_state WHERE singleton = 1),"
                  " (SELECT last_error_reason FROM sync_state WHERE singleton = 1)");

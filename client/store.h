@@ -29,6 +29,15 @@
 
 namespace kbo::client {
 
+// SQL, true of a queued upload (blob_upload AS b) still wanted: not a photo
+// whose every row is deleted (added, then deleted before it went up). Such
+// a picture is neither sent, counted nor bundled; kept, it goes again if
+// its row comes back (a delete the server refuses).
+inline constexpr const char* kBlobUploadWanted =
+    "NOT (EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = b.sha256) AND "
+    "NOT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = b.sha256 AND "
+    "p.deleted = 0))";
+
 // A row as read back: its id, every column (null where unset), and the
 // tombstone.
 struct StoredRow {

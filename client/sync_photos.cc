@@ -49,7 +49,7 @@ Status SyncClient::UploadBlobs(SyncSummary* summary) {
                  "o.original_sha256 = b.sha256 AND o.upload_sha256 != b.sha256) "
                  "AND NOT EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = b.sha256) "
                  "FROM blob_upload b WHERE b.done_at IS NULL AND b.refused_at IS NULL "
-                 "ORDER BY b.rowid");
+                 "AND " + std::string(kBlobUploadWanted) + " ORDER BY b.rowid");
     while (st.Step()) {
       pending.push_back({st.ColumnText(0),
                          static_cast<uint64_t>(st.ColumnInt(1)),

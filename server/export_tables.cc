@@ -398,7 +398,7 @@ Result<std::vector<ExportSheet>> BuildEntitySheets(Db& db,
     const bool scores = e.name == "contest_score";
     std::map<size_t, std::string> not_counted;
     if (scores) {
-      sheet.header.push_back(lang == Lang::kTh ? "นับคะแนน" : "Counted");
+      sheet.header.push_back(ColumnLabel(lang, e.name, kCountedColumn));
       not_counted = ScoresNotCounted(t);
     }
 

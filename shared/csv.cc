@@ -165,17 +165,27 @@ std::string FormatCsvRow(const CsvRow& row) {
   return out;
 }
 
+namespace {
+
+// Whether `text`, past its leading apostrophes, starts as a spreadsheet
+// formula would (=, +, -, @, a tab or a CR). A text that is a guarded one
+// ("'-ลาย", typed so) is guarded again, so that unguarding gives it back.
+bool StartsAsFormula(std::string_view text) {
+  const size_t i = text.find_first_not_of('\'');
+  if (i == std::string_view::npos) return false;
+  const char c = text[i];
+  return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' || c == '\r';
+}
+
+}  // namespace
+
 std::string GuardFormula(std::string_view text) {
-  if (!text.empty() && (text[0] == '=' || text[0] == '+' || text[0] == '-' ||
-                        text[0] == '@' || text[0] == '\t' || text[0] == '\r')) {
-    return "'" + std::string(text);
-  }
+  if (StartsAsFormula(text)) return "'" + std::string(text);
   return std::string(text);
 }
 
 std::string UnguardFormula(std::string_view text) {
-  if (text.size() >= 2 && text[0] == '\'' &&
-      GuardFormula(text.substr(1)).size() == text.size()) {
+  if (!text.empty() && text[0] == '\'' && StartsAsFormula(text)) {
     return std::string(text.substr(1));
   }
   return std::string(text);

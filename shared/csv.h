@@ -38,8 +38,11 @@ inline constexpr std::string_view kUtf8Bom = "\xEF\xBB\xBF";
 // a leading apostrophe (OWASP "CSV injection"). Numbers are never changed:
 // a negative longitude stays a number.
 std::string GuardFormula(std::string_view text);
+// A text whose own apostrophes come before such a sign ("'-ลาย") gets one
+// more, so that it comes back as it was.
 // The inverse: one leading apostrophe before = + - @, a tab or a carriage
-// return is dropped ("'=1+1" -> "=1+1"); anything else is returned as it is.
+// return (after any further apostrophes) is dropped ("'=1+1" -> "=1+1",
+// "''-ลาย" -> "'-ลาย"); anything else is returned as it is.
 std::string UnguardFormula(std::string_view text);
 
 // A phone number as a spreadsheet keeps it text: a Thai number written as

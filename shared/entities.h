@@ -55,6 +55,9 @@ struct Column {
 inline constexpr std::string_view kIdColumn = "id";
 inline constexpr std::string_view kDeletedColumn = "deleted";
 inline constexpr std::string_view kDistrictColumn = "district_code";
+// Not a column: the office's contest_score export adds it (which scores the
+// ranking counts, worked out from the scores), and an import reads past it.
+inline constexpr std::string_view kCountedColumn = "counted";
 
 struct Entity {
   std::string_view name;        // also the table name

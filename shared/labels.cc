@@ -246,7 +246,7 @@ std::string ValueLabel(Lang lang, std::string_view entity,
     case ColumnType::kDate:
       return FormatDateLabel(lang, text);
     case ColumnType::kDateTime:
-      return FormatIsoBangkok(lang, text);
+      return FormatIsoBangkokValue(lang, text);
     default:
       return text;
   }
@@ -391,14 +391,21 @@ std::string ValueFromLabel(std::string_view entity, std::string_view column,
     std::snprintf(out, sizeof out, "%04d-%02d-%02d", static_cast<int>(y), m, d);
     return out;
   }
-  int64_t hh = 0, mi = 0;
+  // "10:30", or "10:30:15" as FormatIsoBangkokValue writes a time whose
+  // seconds are not zero.
+  int64_t hh = 0, mi = 0, ss = 0;
   const std::string_view hm = words[3];
-  if (hm.size() != 5 || hm[2] != ':' || !ParseDigits(hm, 0, 2, &hh) ||
-      !ParseDigits(hm, 3, 2, &mi) || hh > 23 || mi > 59) {
+  if ((hm.size() != 5 && hm.size() != 8) || hm[2] != ':' ||
+      !ParseDigits(hm, 0, 2, &hh) || !ParseDigits(hm, 3, 2, &mi) || hh > 23 ||
+      mi > 59) {
+    return as_is;
+  }
+  if (hm.size() == 8 && (hm[5] != ':' || !ParseDigits(hm, 6, 2, &ss) || ss > 59)) {
     return as_is;
   }
   // Bangkok time, as FormatBangkokTime wrote it.
-  return FormatIsoUtc(*day * 86400 + hh * 3600 + mi * 60 - kBangkokOffsetSeconds);
+  return FormatIsoUtc(*day * 86400 + hh * 3600 + mi * 60 + ss -
+                      kBangkokOffsetSeconds);
 }
 
 std::string RoleLabel(Lang lang, std::string_view role) {
@@ -460,6 +467,19 @@ std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc) {
   std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
   if (!ms) return std::string(iso_utc);
   return FormatBangkokTime(lang, *ms);
+}
+
+std::string FormatIsoBangkokValue(Lang lang, std::string_view iso_utc) {
+  std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
+  if (!ms) return std::string(iso_utc);
+  std::string out = FormatBangkokTime(lang, *ms);
+  const int64_t within_minute = ((*ms / 1000) % 60 + 60) % 60;
+  if (within_minute != 0) {
+    char ss[4];
+    std::snprintf(ss, sizeof ss, ":%02d", static_cast<int>(within_minute));
+    out += ss;
+  }
+  return out;
 }
 
 std::string FormatDateLabel(Lang lang, std::string_view text) {

@@ -113,6 +113,11 @@ std::string FormatBangkokTime(Lang lang, int64_t unix_ms);
 // As above for an ISO 8601 UTC text ("2026-12-02T07:05:00Z", milliseconds
 // allowed); the text unchanged if it does not parse.
 std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc);
+// A recorded time as a value ("2 ธ.ค. 2569 14:05", and "14:05:09" when its
+// seconds are not zero): what ValueLabel shows and exports write, so that
+// ValueFromLabel reads back the very value (an office's export imported
+// again changes nothing).
+std::string FormatIsoBangkokValue(Lang lang, std::string_view iso_utc);
 // "2 ธ.ค. 2569" or "2 Dec 2026" for "2026-12-02"; unchanged if it does not
 // parse.
 std::string FormatDateLabel(Lang lang, std::string_view yyyy_mm_dd);

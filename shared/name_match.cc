@@ -181,11 +181,21 @@ std::string FoldSpaceAndCase(std::string_view text) {
     pending_space = false;
     // SARA AM typed as its two parts, NIKHAHIT then SARA AA (U+0E4D U+0E32,
     // as some keyboards and fonts produce it: "คําดี"), is the one
-    // character U+0E33 ("คำดี") that every other keyboard writes.
-    if (text.compare(i, 6, "\xE0\xB9\x8D\xE0\xB8\xB2") == 0) {
-      out += "\xE0\xB8\xB3";
-      i += 6;
-      continue;
+    // character U+0E33 ("คำดี") that every other keyboard writes; with a
+    // tone mark typed between the two ("นํ้า": NIKHAHIT, MAI THO, SARA AA)
+    // too, the tone mark first ("น้ำ").
+    if (text.compare(i, 3, "\xE0\xB9\x8D") == 0) {
+      size_t j = i + 3;
+      while (j + 3 <= text.size() && ThaiMarkClass(text.data() + j) == 1 &&
+             text.compare(j, 3, "\xE0\xB9\x8D") != 0) {
+        j += 3;
+      }
+      if (text.compare(j, 3, "\xE0\xB8\xB2") == 0) {
+        out.append(text.substr(i + 3, j - i - 3));
+        out += "\xE0\xB8\xB3";
+        i = j + 3;
+        continue;
+      }
     }
     out += (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a')
                                   : static_cast<char>(c);

@@ -9,6 +9,7 @@
 #include "client/outbox_codec.h"
 #include "shared/change_set_codec.h"
 #include "shared/fs.h"
+#include "shared/labels.h"
 #include "shared/replica/apply.h"
 #include "shared/sqlite/db.h"
 #include "tests/support/sample_data.h"
@@ -317,6 +318,8 @@ TEST_CASE("Store: a progress entry at a later stage moves its product, in the sa
                             {{"stage", T("design")}, {"description", T("ใหม่")}});
   CHECK(back.code() == Code::kInvalidArgument);
   CHECK(back.reason() == "moves_back");
+  REQUIRE(back.TextField(field::kProblem) != nullptr);
+  CHECK(*back.TextField(field::kProblem) == "err.moves_back");
   CHECK_THAT(back.message(), Catch::Contains("stays at market_ready"));
   CHECK(stage_of() == "market_ready");
   CHECK(store->GetStatus()->pending_changes == pending);
@@ -545,6 +548,10 @@ TEST_CASE("Store: a delete is refused while rows hang on the row, or takes them 
     REQUIRE_FALSE(deleted.ok());
     CHECK(deleted.status().message().find("field_officer, which may not delete an") !=
           std::string::npos);
+    // Said in Thai on the phone (once its English words with a Thai prefix).
+    REQUIRE(deleted.status().TextField(field::kProblem) != nullptr);
+    CHECK(*deleted.status().TextField(field::kProblem) == "err.role_may_not");
+    CHECK(ProblemText(Lang::kTh, "producer", deleted.status()).find("บทบาท") == 0);
     CHECK(store->List("producer")->size() == 2);
     CHECK(store->List("product")->size() == 1);
     CHECK(store->List("photo")->size() == 1);

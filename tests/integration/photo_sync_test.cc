@@ -490,6 +490,36 @@ TEST_CASE("photos: kbo photo upload-originals sends the originals now, and cut o
   CHECK(Has(again.out, "no originals to send (2 sent before"));
 }
 
+TEST_CASE("photos: a photo added and deleted before a sync is not sent, "
+          "counted or bundled, and no sync says it was held back",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มเครื่องเงิน", "5011");
+  const std::string file = field.dir() + "/IMG_0009.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string photo =
+      field.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer});
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 1);
+  REQUIRE(field.Kbo(officer, {"delete", "photo", photo}).exit_code == 0);
+  // Once it stayed "to upload" for good, every sync saying it was held
+  // back (refused?), and every bundle carried it.
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
+  for (int i = 0; i < 2; ++i) {
+    CliResult sync = field.Sync(officer);
+    INFO(sync.out << sync.err);
+    REQUIRE(sync.exit_code == 0);
+    CHECK_FALSE(Has(sync.err, "kept here"));
+    CHECK_FALSE(Has(sync.out, "kept here"));
+  }
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 0);
+  CliResult bundle = field.Kbo(officer, {"bundle", "export",
+                                         field.dir() + "/b.kbo", "--photos"});
+  INFO(bundle.err);
+  REQUIRE(bundle.exit_code == 0);
+  CHECK(Has(bundle.out, ", 0 photos ("));
+}
+
 TEST_CASE("photos: one photo larger than the server takes is set aside, the "
           "others still go, and it is not sent again",
           "[integration][photos]") {

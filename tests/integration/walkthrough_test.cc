@@ -42,12 +42,23 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   const std::string e =
       f.Add(trainer, {"enrolment", "add", "--workshop", w, "--producer", p,
                       "--participant", "นางสมศรี ใจดี"});
-  // A visit at a whole minute: the people's files write times to the
-  // minute, in Bangkok time (10:30 there).
+  // A visit at 10:30:15 in Bangkok: the people's files write times in
+  // Bangkok time, to the second when it is not zero (once to the minute
+  // only: the laptop below took 10:30:00 and its sync opened a conflict on
+  // a visit nobody had changed).
   const std::string v = f.Add(
       trainer, {"visit", "add", "--producer", p, "--at",
-                "2024-03-01T03:30:00Z", "--purpose", "follow_up", "--notes",
+                "2024-03-01T03:30:15Z", "--purpose", "follow_up", "--notes",
                 "ดูต้นแบบผ้าทอ"});
+  // A product and a judge's score: the contest sheet has a column of its
+  // own (which scores the ranking counts), read past on import.
+  const std::string product = f.Add(
+      trainer, {"product", "add", "--producer", p, "--name", "ผ้าซิ่นตีนจก"});
+  const std::string score = f.Add(
+      trainer, {"contest", "score", "--product", product, "--contest",
+                "KBO CM 2567", "--judge", "อ.สุดา", "--identity", "18",
+                "--uniqueness", "17", "--quality", "16", "--packaging", "15",
+                "--marketability", "14", "--comment", "เรื่องราวชัดเจน"});
   // A photo of the group: the people's photo.csv names its subject by the
   // group's name and its subject type as "ผู้ผลิต".
   const std::string photo_file = f.dir() + "/IMG_0001.jpg";
@@ -109,9 +120,20 @@ TEST_CASE("Walk-through: the producer and enrolment CSVs kbo-server exports "
   INFO(photos.err);
   REQUIRE(photos.exit_code == 0);
   CHECK(photos.out == ph + "\n");
+  CliResult products =
+      f.Kbo(laptop, {"import", "products", people + "/product.csv"});
+  INFO(products.err);
+  REQUIRE(products.exit_code == 0);
+  CHECK(products.out == product + "\n");
+  CliResult scores =
+      f.Kbo(laptop, {"import", "contest_score", people + "/contest_score.csv"});
+  INFO(scores.err);
+  REQUIRE(scores.exit_code == 0);
+  CHECK(scores.out == score + "\n");
 
   // The same rows, value for value, Thai as it was typed.
-  for (const char* entity : {"producer", "workshop", "enrolment", "visit", "photo"}) {
+  for (const char* entity : {"producer", "workshop", "enrolment", "visit", "photo",
+                             "product", "contest_score"}) {
     CAPTURE(entity);
     CHECK(f.KboJson(laptop, {"list", entity}) ==
           f.KboJson(trainer, {"list", entity}));

@@ -94,6 +94,15 @@ TEST_CASE("NameMatch: SARA AM typed as two characters is the one character",
   CHECK(FoldSpaceAndCase("\xE0\xB9\x8D\xE0\xB8\xB2") == "\xE0\xB8\xB3");
   // A NIKHAHIT alone is kept.
   CHECK(FoldSpaceAndCase("\xE0\xB9\x8D") == "\xE0\xB9\x8D");
+  // A tone mark typed between its two parts ("นํ้า": NIKHAHIT, MAI THO,
+  // SARA AA) is "น้ำ" too: once a second producer on a register's import.
+  CHECK(LooseNameKey("กลุ่มน\xE0\xB9\x8D\xE0\xB9\x89\xE0\xB8\xB2พริก บ้านแม่คำ") ==
+        LooseNameKey("กลุ่มน้ำพริก บ้านแม่คำ"));
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x8D\xE0\xB9\x89\xE0\xB8\xB2") ==
+        "\xE0\xB9\x89\xE0\xB8\xB3");
+  // A tone mark after a NIKHAHIT with no SARA AA: kept as typed.
+  CHECK(FoldSpaceAndCase("\xE0\xB9\x8D\xE0\xB9\x89") ==
+        "\xE0\xB9\x8D\xE0\xB9\x89");
 }
 
 TEST_CASE("NameMatch: invisible characters and the order of a tone mark and its "
