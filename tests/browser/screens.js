@@ -803,3 +803,107 @@ test('a workshop typed with Thai digits in its number fields is saved with those
   assert.equal(w.fiscal_year, 2567);
   assert.deepEqual(asked, [], 'its fiscal year is the start date\'s: nothing to ask');
 });
+
+// ---- 15. the contest scorecard ------------------------------------------------------
+test('a scorecard typed in Thai digits adds up and steps; another judge\'s name gets that judge\'s card, not the one shown', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const product = H.kboOk(home, 'product', 'add', '--producer', producer, '--name', 'ผ้าซิ่นตีนจก').trim();
+  H.kboOk(home, 'contest', 'score', '--product', product, '--contest', 'KBO CM 2567', '--judge', 'อ.สุดา แก้วมา',
+    '--identity', '15', '--uniqueness', '18', '--quality', '17', '--packaging', '12', '--marketability', '16',
+    '--comment', 'ลายสวย');
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/contest');
+  await H.setLang(page, 'th');
+  await page.fill('#f-judge', 'อ.สุดา แก้วมา');
+  await H.pick(page, 'product_id', 'ผ้าซิ่นตีนจก');
+  assert.equal(await page.inputValue('#f-packaging'), '12', 'her card is shown');
+  // Another judge: his card (none yet), not hers under his name.
+  await page.fill('#f-judge', 'อ.มานพ ศรีสุข');
+  await page.locator('#f-judge').blur();
+  assert.equal(await page.inputValue('#f-packaging'), '');
+  assert.equal(await page.inputValue('#f-comment'), '');
+  assert.ok(await page.locator('#score-delete').isHidden(), 'no delete of her card under his name');
+  // His scores in Thai digits: the total adds them (it said 0), + steps
+  // from the number typed (๑๕ + 1 was 1).
+  for (const [c, v] of [['identity', '๑๕'], ['uniqueness', '๑๘'], ['quality', '๑๗'], ['packaging', '๑๒'], ['marketability', '๑๖']]) {
+    await page.fill(`#f-${c}`, v);
+  }
+  assert.equal((await page.textContent('#score-total')).trim(), 'รวม: 78 / 100');
+  await page.click('.criterion[data-col="identity"] button[aria-label="+1"]');
+  assert.equal(await page.inputValue('#f-identity'), '16');
+  assert.equal((await page.textContent('#score-total')).trim(), 'รวม: 79 / 100');
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => document.querySelector('#toast') && !document.querySelector('#toast').hidden);
+  const scores = H.list(home, 'contest_score');
+  const his = scores.find((s) => s.judge === 'อ.มานพ ศรีสุข');
+  const hers = scores.find((s) => s.judge === 'อ.สุดา แก้วมา');
+  assert.ok(his, 'his card saved');
+  assert.deepEqual([his.identity, his.packaging, his.comment || ''], [16, 12, '']);
+  assert.deepEqual([hers.identity, hers.packaging, hers.comment], [15, 12, 'ลายสวย'], 'hers untouched');
+});
+
+// ---- 16. a tap the app did not answer; a note being typed ---------------------------
+test('a roll-call tap the app did not answer stays as tapped, is said to be kept, and is saved later; marking the rest present keeps a note being typed', async (t) => {
+  const home = H.freshHome();
+  const producers = H.importProducers(home, 3);
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const people = producers.map((p, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p,
+    '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0], {}, /ERR_CONNECTION_REFUSED/);
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/3`);
+  await H.setLang(page, 'th');
+  const row = (e) => `#rollcall .rc-row[data-enrolment="${e}"]`;
+  // No answer (the app on the phone stopped): the tap stays on screen as
+  // tapped (it went back to not marked, then was saved anyway).
+  const fail = (route) => route.abort('connectionrefused');
+  await page.route('**/api/attendance', fail);
+  await page.click(`${row(people[0])} .st`);
+  await page.waitForSelector(`${row(people[0])} .rc-error:not([hidden])`);
+  assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'present');
+  assert.ok((await page.textContent(`${row(people[0])} .rc-error`)).includes('เก็บอยู่ในเครื่องนี้'));
+  await page.unroute('**/api/attendance', fail);
+  // A note typed on the second person, not saved yet; then the rest are
+  // marked present: the note and its box are still there.
+  await page.click(`${row(people[1])} .note-btn`);
+  await page.fill(`${row(people[1])} textarea[name=note]`, 'มาก่อนเวลา ช่วยจัดห้อง');
+  await page.click('#rc-all-present');
+  await page.waitForFunction((sel) => document.querySelector(sel).dataset.status === 'present', `${row(people[2])} .st`);
+  assert.equal(await page.inputValue(`${row(people[1])} textarea[name=note]`), 'มาก่อนเวลา ช่วยจัดห้อง');
+  // Opened again: the kept tap is made.
+  await page.reload();
+  await H.ready(page);
+  await page.waitForSelector('#rollcall');
+  const marks = H.list(home, 'attendance').filter((m) => m.day === 3);
+  assert.equal(marks.length, 3);
+  assert.ok(marks.every((m) => m.status === 'present'));
+  assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
+});
+
+// ---- 17. the language switched with a form half-filled; a deleted producer ----------
+test('switching the language keeps a half-filled visit; a deleted producer opened by its address says so and offers nothing to change', async (t) => {
+  const home = H.freshHome();
+  const [producer, gone] = H.importProducers(home, 2);
+  const name = JSON.parse(H.kboOk(home, 'show', 'producer', producer, '--json')).name;
+  H.kboOk(home, 'delete', 'producer', gone);
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/visits/new');
+  await H.setLang(page, 'th');
+  await H.pick(page, 'producer_id', name);
+  await page.fill('#f-notes', 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  await H.setLang(page, 'en');
+  assert.equal(await page.inputValue('#f-notes'), 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  assert.equal(await page.inputValue('#f-producer_id'), producer);
+  assert.ok((await page.textContent('.field[data-col="producer_id"] .picked')).includes(name));
+  await H.go(page, `#/producers/${gone}`);
+  await page.waitForSelector('#producer-deleted');
+  assert.ok(await page.locator('#f-name').isDisabled());
+  assert.ok(await page.locator('#producer-delete').isDisabled());
+});

@@ -557,6 +557,7 @@
           min: f.min, max: f.max, step: f.step,
           list: f.list, autocomplete: 'off', value: v,
         }, common));
+        if (f.onChange) control.addEventListener('change', () => f.onChange(control.value));
       }
     }
     return h('div', { class: 'field', dataset: { col: f.col } },
@@ -597,6 +598,7 @@
     };
     search.addEventListener('input', filter);
     search.addEventListener('focus', filter);
+    hidden.addEventListener('kbo-restore', () => show(rows.find((r) => r.id === hidden.value) || null));
     const wrap = h('div', { class: 'picker' }, hidden, search, picked, options);
     const initial = rows.find((r) => r.id === value);
     if (initial) show(initial);
@@ -1171,7 +1173,12 @@
       dl.replaceChildren(...(state.ref.tambon[sel.value] || []).map((x) => h('option', { value: x.name_th }, x.name_en)));
     });
     if (del) del.addEventListener('click', () => deleteRow('producer', id, '#/producers'));
-    const kids = [h('p', null, h('a', { class: 'back', href: '#/producers' }, `← ${t('nav.producers')}`)), form];
+    // Deleted (here, or on another device and synced): shown as it was,
+    // said so, and nothing offered that the store would refuse.
+    const gone = id && original.deleted
+      ? h('p', { class: 'notice', id: 'producer-deleted' }, t('err.deleted', { entity: entityLabel('producer') })) : null;
+    if (gone) form.querySelectorAll('input, select, textarea, button').forEach((e) => { e.disabled = true; });
+    const kids = [h('p', null, h('a', { class: 'back', href: '#/producers' }, `← ${t('nav.producers')}`)), gone, form];
     if (id) kids.push(await photoSection('producer', id));
     return page(id ? original.name : t('producer.add'), ...kids);
   }
@@ -1242,7 +1249,7 @@
         // A fiscal year its start date is not in is most likely a slip
         // (2568 for 2567): the reports would count it there. Asked, not
         // refused (kbo workshop add says the same on stderr).
-        const fy = parseInt(String(values.fiscal_year).replace(/[\u0E50-\u0E59]/g, (d) => String(d.charCodeAt(0) - 0x0E50)), 10);
+        const fy = wholeNumber(values.fiscal_year);
         const of = fiscalYearOfDate(values.start_date);
         if (fy >= 2500 && fy <= 2700 && of && fy !== of && !confirm(t('workshop.fy_mismatch', { fy, of, date: fmtDate(values.start_date) }))) {
           setFieldError(f, 'fiscal_year', t('workshop.fy_mismatch_field', { of }));
@@ -1470,8 +1477,14 @@
         errLine.hidden = true;
         const r = await save(row, row.status, withNote ? (row.note || '') : undefined);
         li.classList.remove('saving');
+        li.classList.toggle('unsent', r.status === 0);
         if (r.ok) {
           saved = { status: row.status, note: row.note };
+        } else if (r.status === 0) {
+          // Kept (keepWrite) and made when a roll-call is drawn again: the
+          // row goes on showing what was tapped, not what was before.
+          errLine.textContent = t('rollcall.kept_unsent');
+          errLine.hidden = false;
         } else if (!r.stop) {
           errLine.textContent = replyMessage(r, 'attendance');
           errLine.hidden = false;
@@ -1513,6 +1526,9 @@
             extra.hidden = true;
             draw(); drawCounts();
             toast(t('rollcall.cleared'));
+          } else if (r.status === 0) {
+            errLine.textContent = t('rollcall.kept_unsent');  // the clear is kept
+            errLine.hidden = false;
           } else if (!r.stop) {
             errLine.textContent = replyMessage(r, 'attendance');
             errLine.hidden = false;
@@ -1532,6 +1548,8 @@
         input.focus();
       });
       draw();
+      // Marked from outside the row (everyone else present): saved as shown.
+      row.markSaved = () => { saved = { status: row.status, note: row.note }; draw(); };
       // Set differently by two people, not yet decided: the value shown may
       // change when the office decides (the conflicts screen has both).
       const disputed = row.disputed ? h('span', { class: 'rc-disputed' }, `⚠ ${t('rollcall.disputed')}`) : null;
@@ -1562,10 +1580,17 @@
       const r = await p;
       setPending(-1);
       allPresent.disabled = false;
-      if (r.ok) {
+      if (r.ok && !(r.data && r.data.kept > 0) && r.data && Array.isArray(r.data.ids) && r.data.ids.length === rest.length) {
+        // Marked as sent: the rows are set in place, not drawn again, so a
+        // note being typed on another row is not lost.
+        rest.forEach((row, i) => { row.status = 'present'; row.attendance_id = r.data.ids[i]; row.markSaved(); });
+        drawCounts();
+      } else if (r.ok) {
+        // Some were marked meanwhile: the roll-call as it now stands.
         if (r.data && r.data.kept > 0) toast(t('rollcall.kept_meanwhile', { n: r.data.kept }));
         render();
-      } else if (!r.stop) toast(replyMessage(r, 'attendance'), true);
+      } else if (r.status === 0) toast(t('rollcall.kept_unsent'), true);
+      else if (!r.stop) toast(replyMessage(r, 'attendance'), true);
     });
     drawCounts();
     setPending(0);
@@ -1875,7 +1900,7 @@
     const crit = criteria.map((c) => {
       const input = h('input', { type: 'text', inputmode: 'numeric', min: 0, max: c.max, id: `f-${c.value}`, name: c.value, 'aria-describedby': `e-${c.value}` });
       const step = (d) => () => {
-        const v = Math.min(c.max, Math.max(0, (parseInt(input.value, 10) || 0) + d));
+        const v = Math.min(c.max, Math.max(0, (wholeNumber(input.value) || 0) + d));
         input.value = String(v);
         input.dispatchEvent(new Event('input', { bubbles: true }));
       };
@@ -1887,7 +1912,7 @@
     });
     const sumUp = (form) => {
       let sum = 0;
-      for (const c of criteria) sum += parseInt(form.querySelector(`input[name="${c.value}"]`).value, 10) || 0;
+      for (const c of criteria) sum += wholeNumber(form.querySelector(`input[name="${c.value}"]`).value) || 0;
       total.textContent = t('contest.total', { n: sum });
     };
     const fill = (form) => {
@@ -1905,6 +1930,10 @@
       scoreDelete.hidden = !shown;
       sumUp(form);
     };
+    // Nothing typed on the card yet (what a person typed is never replaced
+    // by a recorded card).
+    const cardEmpty = (form) => criteria.every((c) => !form.querySelector(`input[name="${c.value}"]`).value.trim())
+      && !form.querySelector('[name="comment"]').value.trim();
     // The judge's scorecard shown, once recorded, can be deleted (a product
     // scored by mistake, a judge's name mistyped).
     let shown = null;
@@ -1916,7 +1945,9 @@
     });
     const form = formView('contest_score', [
       { node: contestField(contests, contest, (c, typing) => { drawRanking(c); if (!typing) fill(form); }) },
-      { col: 'judge', type: 'text', required: true },
+      // Another judge is another scorecard: refilled (or emptied) when the
+      // name is changed, so one judge's scores are never saved as another's.
+      { col: 'judge', type: 'text', required: true, onChange: () => { if (shown || cardEmpty(form)) fill(form); } },
       { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => fill(form) },
       ...crit.map((node) => ({ node })),
       { node: total },
@@ -1969,6 +2000,11 @@
     return `KBO CM CONTEST ${currentFiscalYear()}`;
   }
   const looseName = (s) => s.trim().replace(/\s+/g, ' ').toLowerCase();
+  // A whole number as a person types it, Thai digits too (๑๕ is 15), as the
+  // store reads it; NaN if it is none.
+  function wholeNumber(text) {
+    return parseInt(String(text).replace(/[\u0E50-\u0E59]/g, (d) => String(d.charCodeAt(0) - 0x0E50)), 10);
+  }
   // The store's key for a contest or a judge (LooseNameKey,
   // shared/name_match.h): no spaces, no invisible characters, ASCII case
   // folded, SARA AM typed as two characters taken as the one, a tone mark
@@ -2198,6 +2234,40 @@
     }
   }
 
+  // The named controls of the screen's forms and their values (files and
+  // searches left out), to be put back by formRestore after a redraw.
+  function formSnapshot() {
+    const out = [];
+    document.querySelectorAll('#app form').forEach((form, i) => {
+      for (const el of form.elements) {
+        if (!el.name || el.type === 'file' || el.type === 'search' || el.type === 'submit' || el.type === 'button') continue;
+        if (el.type === 'radio' || el.type === 'checkbox') {
+          if (el.checked) out.push({ form: i, name: el.name, value: el.value, checked: true });
+        } else {
+          out.push({ form: i, name: el.name, value: el.value });
+        }
+      }
+    });
+    return out;
+  }
+  function formRestore(typed) {
+    const forms = document.querySelectorAll('#app form');
+    for (const x of typed) {
+      const form = forms[x.form];
+      if (!form) continue;
+      for (const el of form.elements) {
+        if (el.name !== x.name) continue;
+        if (x.checked) {
+          if (el.value === x.value) el.checked = true;
+        } else if (el.value !== x.value) {
+          el.value = x.value;
+          // A picker shows the row its hidden input now names.
+          el.dispatchEvent(new Event(el.type === 'hidden' ? 'kbo-restore' : 'input', { bubbles: true }));
+        }
+      }
+    }
+  }
+
   async function start() {
     if (APP) appShell();
     await loadLang(state.lang);
@@ -2205,7 +2275,12 @@
       const next = state.lang === 'th' ? 'en' : 'th';
       localStorage.setItem(LANG_KEY, next);
       await loadLang(next);
-      if (pinShown) { pinShown = false; showPin(); } else render();
+      if (pinShown) { pinShown = false; showPin(); return; }
+      // What is typed in a form on the screen is kept across the redraw in
+      // the other language (a half-filled visit is not thrown away).
+      const typed = formSnapshot();
+      await render();
+      formRestore(typed);
     });
     window.addEventListener('hashchange', () => { if (!pinShown) render(); });
     if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
