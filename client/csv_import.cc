@@ -570,9 +570,20 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                          " is not one of: " + ValueChoices(column))
               .With(field::kField, std::string(column.name));
         }
+        // A sheet's dates are read in the office's files' form too: said
+        // (the column's own check names only the stored form).
+        const std::string* problem = value.status().TextField(field::kProblem);
+        std::string also;
+        if (problem != nullptr && (*problem == "err.date" || *problem == "err.datetime")) {
+          also = column.type == ColumnType::kDate
+                     ? " (a sheet may also write it as the office's files do, "
+                       "e.g. 4 มี.ค. 2567 or 4 Mar 2024)"
+                     : " (a sheet may also write it as the office's files do, "
+                       "in Bangkok time, e.g. 4 มี.ค. 2567 10:30)";
+        }
         Status refused = Status::FromCode(
             value.status().code(),
-            LinePrefix(record.line) + value.status().message() +
+            LinePrefix(record.line) + value.status().message() + also +
                 (NormalizeName(header.fields[i]) == column.name ? ""
                                                                  : where(i)));
         for (const StatusField& f : value.status().fields()) refused.With(f);

@@ -419,6 +419,22 @@ TEST_CASE("ImportCsv: one bad row refuses the file, naming its line",
   CHECK(LiveRows(*store, "producer") == 0);
 }
 
+TEST_CASE("ImportCsv: a date a sheet writes in no form it reads says the "
+          "forms it does, the office's too",
+          "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  // "5 มกราคม 2570": the month written out, a form not read. The message
+  // named only YYYY-MM-DD, though "4 มี.ค. 2567" imports.
+  auto ids = ImportCsv(*store, "workshop",
+                       "title,fiscal_year,district,start_date\n"
+                       "อบรม KBO พร้าว,2570,5011,5 มกราคม 2570\n");
+  REQUIRE_FALSE(ids.ok());
+  CHECK_THAT(ids.status().message(), Catch::Contains("YYYY-MM-DD"));
+  CHECK_THAT(ids.status().message(), Catch::Contains("4 มี.ค. 2567"));
+  CHECK(LiveRows(*store, "workshop") == 0);
+}
+
 TEST_CASE("ImportCsv: enrolments, a row naming a missing workshop is not found",
           "[csv_import]") {
   TempDir dir;
