@@ -6,6 +6,7 @@
 #include <string>
 #include <utility>
 
+#include "client/blob_store.h"
 #include "client/enrolment_rules.h"
 #include "shared/csv.h"
 #include "shared/labels.h"
@@ -592,6 +593,22 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       // An empty cell leaves the column unset, so its default applies.
       if (!value->is_null())
         row[std::string(columns[i]->name)] = std::move(*value);
+    }
+    // A new photo row (no id: not one of the office's) names a picture this
+    // device holds: a row for a picture nobody has would reach the server
+    // and never be filled (`kbo photo add` records one with its file).
+    if (entity->name == "photo" && !given.has_value()) {
+      auto sha = row.find("sha256");
+      if (sha != row.end() && sha->second.type() == Value::Type::kText &&
+          !BlobStore(store.paths().blobs).Has(sha->second.text())) {
+        return Status::InvalidArgument(
+                   LinePrefix(record.line) + "no photo with sha256 " +
+                   sha->second.text() +
+                   " is on this device: a new photo is recorded with its "
+                   "file (kbo photo add FILE); an import takes photo rows "
+                   "with their ids, as the office's export writes them")
+            .With(field::kField, std::string("sha256"));
+      }
     }
     rows.push_back(std::move(row));
     lines.push_back(record.line);

@@ -435,6 +435,36 @@ TEST_CASE("ImportCsv: a date a sheet writes in no form it reads says the "
   CHECK(LiveRows(*store, "workshop") == 0);
 }
 
+TEST_CASE("ImportCsv: a new photo row for a picture not on the device is "
+          "refused; the office's photo rows, with ids, are taken",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const std::string producer =
+      store->Record("producer", {{"kind", Value::Text("group")},
+                                 {"name", Value::Text("กลุ่มทอผ้า")},
+                                 {"district_code", Value::Text("5011")}})
+          ->ToString();
+  const std::string sha(64, 'a');
+  const std::string row = "producer," + producer + "," + sha +
+                          ",12345,image/jpeg,4000,3000,ภาพที่ไม่มีอยู่จริง\n";
+  // Once taken and synced: the server listed a photo nobody could upload.
+  auto fake = ImportCsv(*store, "photo",
+                        "subject_type,subject_id,sha256,bytes,mime,width,height,"
+                        "caption\n" + row);
+  REQUIRE_FALSE(fake.ok());
+  CHECK_THAT(fake.status().message(), Catch::Contains("line 2: no photo with sha256"));
+  CHECK(LiveRows(*store, "photo") == 0);
+  // With its id (a row of the office's export, its picture on the server).
+  auto office = ImportCsv(*store, "photo",
+                          "id,subject_type,subject_id,sha256,bytes,mime,width,"
+                          "height,caption\n"
+                          "1b4e28ba-2fa1-41d2-883f-0016d3cca427," + row);
+  INFO(office.status().ToString());
+  REQUIRE(office.ok());
+  CHECK(LiveRows(*store, "photo") == 1);
+}
+
 TEST_CASE("ImportCsv: enrolments, a row naming a missing workshop is not found",
           "[csv_import]") {
   TempDir dir;
