@@ -1,5 +1,6 @@
 #include "server/server_apply.h"
 
+#include <algorithm>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <optional>
@@ -110,26 +111,46 @@ class CollectingSink : public ConflictSink {
     return Status();
   }
 
+  // While this set has a conflict or an agreement to follow.
+  bool FollowsSeenWrites() const override {
+    return !open_.empty() || !agreed_.empty();
+  }
+
+  Status OnSeenWrite(const ConflictEvent& write) override {
+    if (write.edit_of_deleted || write.delete_of_edited) return Status();
+    const CellKey key{write.entity, write.row_id, write.column};
+    const Uuid& device = write.incoming.hlc.device;
+    if (write.current.hlc.device == device) {
+      // Its own earlier step, seen (a pull came between): still the same
+      // disagreement, if that step raised one; an agreement it made is
+      // what it saw, and wrote over knowingly.
+      if (ConflictEvent* open = OpenFor(key, device); open != nullptr) {
+        CarryOpen(key, open, write);
+      } else {
+        agreed_.erase(key);
+      }
+      return Status();
+    }
+    // It saw the other device's value (a pull landed between its steps)
+    // and wrote over it knowingly: nothing left to decide.
+    agreed_.erase(key);
+    if (OpenFor(key, device) != nullptr) Drop(key);
+    return Status();
+  }
+
   Status OnUnseenWrite(const ConflictEvent& write) override {
     if (write.edit_of_deleted || write.delete_of_edited) return Status();
     const CellKey key{write.entity, write.row_id, write.column};
     const Uuid& device = write.incoming.hlc.device;
-    ConflictEvent* open = OpenFor(key, device);
-    if (open != nullptr) {
-      // A later step of a device this set already found disagreeing.
-      TakeLastWord(open, write);
-      if (open->incoming.value == open->current.value) {
-        // It ends with the other device's value: they agree, unless it
-        // writes once more.
-        agreed_[key] = *open;
-        Drop(key);
-      }
+    if (ConflictEvent* open = OpenFor(key, device); open != nullptr) {
+      CarryOpen(key, open, write);
       return Status();
     }
     if (device != write.current.hlc.device) {
       // Another device's value, the same as this write's, never seen: they
-      // agree, for now. `current` is that value.
-      agreed_[key] = write;
+      // agree, for now. `current` is that value. (Not a column that names
+      // its row: it never changes, so nothing can be written over it.)
+      if (!NamesRow(write)) agreed_[key] = write;
       return Status();
     }
     auto agreed = agreed_.find(key);
@@ -159,9 +180,33 @@ class CollectingSink : public ConflictSink {
     return e.incoming.hlc.device == device ? &e : nullptr;
   }
 
+  // A later step of a device this set already found disagreeing.
+  void CarryOpen(const CellKey& key, ConflictEvent* open, const ConflictEvent& write) {
+    TakeLastWord(open, write);
+    if (open->incoming.value == open->current.value) {
+      // It ends with the other device's value: they agree, unless it
+      // writes once more.
+      agreed_[key] = *open;
+      Drop(key);
+    }
+  }
+
+  static bool NamesRow(const ConflictEvent& write) {
+    const Entity* e = FindEntity(write.entity);
+    return e != nullptr && std::find(e->natural_key.begin(), e->natural_key.end(),
+                                     write.column) != e->natural_key.end();
+  }
+
   // The conflict's incoming side becomes `write`, the same device's later
-  // step (its base stays the first step's: what the device had seen).
+  // step (its base stays the first step's: what the device had seen). A
+  // later step that lost to the device's own earlier one (a stage moved
+  // back in a signed set: the merge keeps the furthest) changes nothing:
+  // the earlier step is what the cell shows.
   static void TakeLastWord(ConflictEvent* event, const ConflictEvent& write) {
+    if (!write.incoming_won &&
+        write.current.hlc.device == write.incoming.hlc.device) {
+      return;
+    }
     event->incoming = write.incoming;
     event->incoming_seq = write.incoming_seq;
     event->incoming_won = write.incoming_won;

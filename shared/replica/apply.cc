@@ -569,10 +569,12 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       // Last writer wins looks at the hlcs only: no need to copy values.
       wins = WinsLww(CellVersion{row.hlc, Value()}, CellVersion{current_hlc, Value()});
     }
-    if (options.conflicts && current_seq > 0 && cell.base < current_seq) {
+    if (options.conflicts && current_seq > 0 &&
+        (cell.base < current_seq || options.conflicts->FollowsSeenWrites())) {
+      const bool unseen = cell.base < current_seq;
       const bool conflict =
-          IsConflict({row.hlc.device, *cell.value, cell.base},
-                     {current_hlc.device, *current_value, current_seq});
+          unseen && IsConflict({row.hlc.device, *cell.value, cell.base},
+                               {current_hlc.device, *current_value, current_seq});
       ConflictEvent event;
       event.entity = std::string(entity->name);
       event.row_id = row.row_id;
@@ -584,7 +586,8 @@ Status ApplyImpl(Db& db, const RowChange& row, const ApplyOptions& options,
       event.incoming_seq = options.seq;
       event.incoming_won = wins;
       if (Status s = conflict ? options.conflicts->OnConflict(event)
-                              : options.conflicts->OnUnseenWrite(event);
+                     : unseen ? options.conflicts->OnUnseenWrite(event)
+                              : options.conflicts->OnSeenWrite(event);
           !s.ok()) {
         return s;
       }

@@ -39,6 +39,9 @@ struct ConflictEvent {
   CellVersion current;
   uint64_t current_seq = 0;
   CellVersion incoming;
+  // What the incoming writer had seen. A conflict carried to the same
+  // device's later write of the cell (server/server_apply.cc) keeps the
+  // first write's base and takes the later write's hlc, value and seq.
   uint64_t incoming_base = 0;
   uint64_t incoming_seq = 0;  // server sequence given to the incoming write
   bool incoming_won = false;  // which value LWW now shows
@@ -66,6 +69,11 @@ class ConflictSink {
   // to carry a conflict to the writer's last word (DESIGN §4). Default:
   // nothing.
   virtual Status OnUnseenWrite(const ConflictEvent& /*write*/) { return Status(); }
+  // A write made having seen the cell's current value (its base is that
+  // value's sequence), told only while FollowsSeenWrites(): the writer saw
+  // a value it had disagreed with earlier in the set, say.
+  virtual bool FollowsSeenWrites() const { return false; }
+  virtual Status OnSeenWrite(const ConflictEvent& /*write*/) { return Status(); }
 };
 
 // The version of one cell: the hlc of the winning write and its server
@@ -88,7 +96,9 @@ struct ApplyOptions {
   // still the last value received from the server).
   uint64_t seq = 0;
   // If set, every cell write is checked with IsConflict() against the
-  // current value, and conflicts are reported here (server push).
+  // current value, and conflicts are reported here (server push), with the
+  // writes made without seeing the current value (OnUnseenWrite) and, when
+  // the sink asks, those made having seen it (OnSeenWrite).
   ConflictSink* conflicts = nullptr;
   // Client pull: each cell's `base` is the server sequence of that cell's
   // value (docs/protocol.md). A cell that wins records it; a cell whose hlc

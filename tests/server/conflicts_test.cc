@@ -126,8 +126,10 @@ struct RollCallTaps {
   Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
        enrolment = Uuid::Random();
   Uuid attendance = AttendanceId(workshop, enrolment, 5);
+  Uuid day4 = AttendanceId(workshop, enrolment, 4);
 
-  // Seq 4: somchai's "late", seen by malee; seq 5: malee's `malee_status`.
+  // Seq 4: somchai's "late" on day 5, seen by malee; seq 5: malee's
+  // `malee_status`. Day 4 (seq 6, 7): the same, late then absent.
   explicit RollCallTaps(const std::string& malee_status) {
     f.Enroll(somchai, kPhrao, "trainer");
     f.Enroll(malee, kPhrao, "trainer");
@@ -148,22 +150,34 @@ struct RollCallTaps {
                       malee.SealNext({Tap(attendance, malee.HlcAt(kT0 + 20),
                                           malee_status)}))
                 .ok());
+    REQUIRE(push.Push(f.Record(somchai.id),
+                      somchai.SealNext({Mark(day4, somchai.HlcAt(kT0 + 11),
+                                             workshop, enrolment, 4, "late")}))
+                .ok());
+    REQUIRE(push.Push(f.Record(malee.id),
+                      malee.SealNext({Tap(day4, malee.HlcAt(kT0 + 21), "absent", 6)}))
+                .ok());
     REQUIRE(OpenConflicts().empty());  // she had seen "late"
   }
 
-  static RowChange Tap(const Uuid& id, const Hlc& hlc, const std::string& status) {
-    return Row("attendance", id, hlc, {{"status", T(status), 4}});
+  static RowChange Tap(const Uuid& id, const Hlc& hlc, const std::string& status,
+                       uint64_t base = 4) {
+    return Row("attendance", id, hlc, {{"status", T(status), base}});
   }
 
-  // Somchai's taps, one change set, each with the base he last heard of.
-  void SomchaiTaps(const std::vector<std::string>& statuses) {
+  // Somchai's taps on day 5, one change set, each with the base he last
+  // heard of, from `at` on (before malee's kT0 + 20: his taps lose).
+  void SomchaiTaps(const std::vector<std::string>& statuses, int64_t at = kT0 + 30) {
     std::vector<RowChange> rows;
-    int64_t t = kT0 + 30;
     for (const std::string& status : statuses) {
-      rows.push_back(Tap(attendance, somchai.HlcAt(t++), status));
+      rows.push_back(Tap(attendance, somchai.HlcAt(at++), status));
     }
     REQUIRE(PushService(*f.store).Push(f.Record(somchai.id),
                                        somchai.SealNext(rows)).ok());
+  }
+
+  std::string StatusOf(const Uuid& id) {
+    return f.Text("SELECT status FROM attendance WHERE id = '" + id.ToString() + "'");
   }
 
   std::vector<ConflictRecord> OpenConflicts() {
@@ -208,11 +222,54 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
     REQUIRE(open.size() == 1);
     CHECK(open[0].current_value == T("absent"));
     CHECK(open[0].incoming_value == T("excused"));
-    CHECK(open[0].incoming_seq == 8);
+    CHECK(open[0].incoming_seq == 10);
     CHECK(open[0].winner == "incoming");
     // The office keeps his last word: it is what the row holds.
-    CHECK(taps.f.Text("SELECT status FROM attendance WHERE id = '" +
-                      taps.attendance.ToString() + "'") == "excused");
+    CHECK(taps.StatusOf(taps.attendance) == "excused");
+    // Decided for hers, it is hers again.
+    auto kept = Conflicts(*taps.f.store)
+                    .Resolve(open[0].id, Resolution{Resolution::Kind::kKeepCurrent, "", 0}, kCli);
+    INFO(kept.status().ToString());
+    REQUIRE(kept.ok());
+    CHECK(taps.StatusOf(taps.attendance) == "absent");
+  }
+  SECTION("his taps are older than her mark: one conflict on his last, hers shown") {
+    RollCallTaps taps("absent");
+    taps.SomchaiTaps({"present", "excused"}, kT0 + 12);
+    const std::vector<ConflictRecord> open = taps.OpenConflicts();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].current_value == T("absent"));
+    CHECK(open[0].incoming_value == T("excused"));
+    CHECK(open[0].winner == "current");
+    CHECK(taps.StatusOf(taps.attendance) == "absent");
+    // Kept for his: his last word.
+    auto kept = Conflicts(*taps.f.store)
+                    .Resolve(open[0].id, Resolution{Resolution::Kind::kKeepIncoming, "", 0}, kCli);
+    INFO(kept.status().ToString());
+    REQUIRE(kept.ok());
+    CHECK(taps.StatusOf(taps.attendance) == "excused");
+  }
+  SECTION("two marks tapped in turn: the one he ends agreeing on has none, the "
+          "other one, on his last word") {
+    RollCallTaps taps("absent");
+    // Day 5: present (conflict), later absent (hers: none). Day 4: absent
+    // (hers, an agreement), then excused (a conflict with her absent).
+    std::vector<RowChange> rows = {
+        RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 30), "present"),
+        RollCallTaps::Tap(taps.day4, taps.somchai.HlcAt(kT0 + 31), "absent", 6),
+        RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 32), "late"),
+        RollCallTaps::Tap(taps.day4, taps.somchai.HlcAt(kT0 + 33), "excused", 6),
+        RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 34), "absent")};
+    REQUIRE(PushService(*taps.f.store)
+                .Push(taps.f.Record(taps.somchai.id), taps.somchai.SealNext(rows))
+                .ok());
+    const std::vector<ConflictRecord> open = taps.OpenConflicts();
+    REQUIRE(open.size() == 1);
+    CHECK(open[0].row_id == taps.day4.ToString());
+    CHECK(open[0].current_value == T("absent"));
+    CHECK(open[0].incoming_value == T("excused"));
+    CHECK(taps.StatusOf(taps.attendance) == "absent");
+    CHECK(taps.StatusOf(taps.day4) == "excused");
   }
   SECTION("ends with the other device's mark: they agree, no conflict") {
     RollCallTaps taps("absent");
