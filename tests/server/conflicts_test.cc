@@ -249,6 +249,20 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
     REQUIRE(kept.ok());
     CHECK(taps.StatusOf(taps.attendance) == "excused");
   }
+  SECTION("he saw her mark between his taps (a pull landed): his next tap "
+          "writes over it knowingly, no conflict left") {
+    RollCallTaps taps("absent");
+    std::vector<RowChange> rows = {
+        // Older than hers: it loses, a conflict...
+        RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 12), "present"),
+        // ...then he has seen hers (base 5) and taps on.
+        RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 25), "excused", 5)};
+    REQUIRE(PushService(*taps.f.store)
+                .Push(taps.f.Record(taps.somchai.id), taps.somchai.SealNext(rows))
+                .ok());
+    CHECK(taps.OpenConflicts().empty());
+    CHECK(taps.StatusOf(taps.attendance) == "excused");
+  }
   SECTION("two marks tapped in turn: the one he ends agreeing on has none, the "
           "other one, on his last word") {
     RollCallTaps taps("absent");
