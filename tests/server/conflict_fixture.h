@@ -21,6 +21,16 @@ inline Uuid AttendanceId(const Uuid& workshop, const Uuid& enrolment, int64_t da
   return DerivedRowId(*FindEntity("attendance"), key).value();
 }
 
+// A participant of `workshop` from `producer`, in Phrao.
+inline RowChange Enrolment(const Uuid& id, const Hlc& hlc, const Uuid& workshop,
+                           const Uuid& producer, const std::string& participant) {
+  return Row("enrolment", id, hlc,
+             {{"workshop_id", T(workshop.ToString()), 0},
+              {"producer_id", T(producer.ToString()), 0},
+              {"participant_name", T(participant), 0},
+              {"district_code", T(kPhrao), 0}});
+}
+
 inline RowChange Mark(const Uuid& id, const Hlc& hlc, const Uuid& workshop,
                const Uuid& enrolment, int64_t day, const std::string& status) {
   return Row("attendance", id, hlc,
@@ -57,11 +67,8 @@ struct AttendanceConflict {
                                   "กลุ่มจักสานไม้ไผ่"),
                          Workshop(workshop, somchai.HlcAt(kT0), kPhrao,
                                   "อบรมพัฒนาผลิตภัณฑ์ KBO พร้าว"),
-                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
-                             {{"workshop_id", T(workshop.ToString()), 0},
-                              {"producer_id", T(producer.ToString()), 0},
-                              {"participant_name", T("นางสมศรี ใจดี"), 0},
-                              {"district_code", T(kPhrao), 0}}),
+                         Enrolment(enrolment, somchai.HlcAt(kT0), workshop, producer,
+                                   "นางสมศรี ใจดี"),
                          Mark(attendance, somchai.HlcAt(kT0 + 10), workshop,
                               enrolment, 3, "absent")}))
                 .ok());  // seqs 1..4

@@ -138,11 +138,8 @@ struct RollCallTaps {
                       somchai.SealNext(
                           {Producer(producer, somchai.HlcAt(kT0), kPhrao),
                            Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
-                           Row("enrolment", enrolment, somchai.HlcAt(kT0),
-                               {{"workshop_id", T(workshop.ToString()), 0},
-                                {"producer_id", T(producer.ToString()), 0},
-                                {"participant_name", T("นายประเสริฐ"), 0},
-                                {"district_code", T(kPhrao), 0}}),
+                           Enrolment(enrolment, somchai.HlcAt(kT0), workshop, producer,
+                                     "นายประเสริฐ"),
                            Mark(attendance, somchai.HlcAt(kT0 + 10), workshop,
                                 enrolment, 5, "late")}))
                 .ok());
@@ -884,11 +881,8 @@ TEST_CASE("Conflicts: a row another device deleted offline stays deleted when th
                     somchai.SealNext(
                         {Producer(producer, somchai.HlcAt(kT0), kPhrao),
                          Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
-                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
-                             {{"workshop_id", T(workshop.ToString()), 0},
-                              {"producer_id", T(producer.ToString()), 0},
-                              {"participant_name", T("นางบัวคำ แสนดี"), 0},
-                              {"district_code", T(kPhrao), 0}}),
+                         Enrolment(enrolment, somchai.HlcAt(kT0), workshop, producer,
+                                     "นางบัวคำ แสนดี"),
                          Row("photo", photo, somchai.HlcAt(kT0),
                              {{"subject_type", T("workshop"), 0},
                               {"subject_id", T(workshop.ToString()), 0},
@@ -945,11 +939,8 @@ TEST_CASE("Conflicts: a row two devices' cascades took comes back when both dele
   REQUIRE(push.Push(f.Record(somchai.id),
                     somchai.SealNext({Producer(producer, somchai.HlcAt(kT0), kPhrao),
                                       Workshop(workshop, somchai.HlcAt(kT0), kPhrao),
-                                      Row("enrolment", enrolment, somchai.HlcAt(kT0),
-                                          {{"workshop_id", T(workshop.ToString()), 0},
-                                           {"producer_id", T(producer.ToString()), 0},
-                                           {"participant_name", T("นางบัวคำ แสนดี"), 0},
-                                           {"district_code", T(kPhrao), 0}}),
+                                      Enrolment(enrolment, somchai.HlcAt(kT0), workshop, producer,
+                                     "นางบัวคำ แสนดี"),
                                       Mark(mark, somchai.HlcAt(kT0), workshop, enrolment, 1,
                                            "present")}))
               .ok());
@@ -1128,11 +1119,8 @@ TEST_CASE("Conflicts: a workshop's days are not decided shorter than the days it
                     somchai.SealNext(
                         {Producer(producer, somchai.HlcAt(kT0), kPhrao),
                          Workshop(workshop, somchai.HlcAt(kT0), kPhrao, "อบรม KBO พร้าว"),
-                         Row("enrolment", enrolment, somchai.HlcAt(kT0),
-                             {{"workshop_id", T(workshop.ToString()), 0},
-                              {"producer_id", T(producer.ToString()), 0},
-                              {"participant_name", T("นางบัวคำ แสนดี"), 0},
-                              {"district_code", T(kPhrao), 0}}),
+                         Enrolment(enrolment, somchai.HlcAt(kT0), workshop, producer,
+                                     "นางบัวคำ แสนดี"),
                          Mark(AttendanceId(workshop, enrolment, 4), somchai.HlcAt(kT0),
                               workshop, enrolment, 4, "present"),
                          Row("workshop", workshop, somchai.HlcAt(kT0 + 10),
