@@ -21,6 +21,17 @@ before(H.launch);
 after(H.shutdown);
 
 const UUID = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/;
+
+// A Phrao workshop on `home` with `n` participants, one per producer:
+// { ws, people } (the enrolment ids, in order).
+function workshopOf(home, n) {
+  const producers = H.importProducers(home, n);
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const people = producers.map((p, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p,
+    '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  return { ws, people };
+}
 const tag = (vp) => `${vp.width}`;
 
 // ---- 1. photo thumbnails ----------------------------------------------------------
@@ -727,11 +738,7 @@ test('a producer the office moved to another district: the phone\'s sync says it
 // ---- 12. taps not yet saved outlive a reload --------------------------------------
 test('roll-call taps still waiting to be saved when the page reloads are all made after it, in order', async (t) => {
   const home = H.freshHome();
-  const producers = H.importProducers(home, 6);
-  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
-    '--district', '5011', '--start', '2024-03-04').trim();
-  const people = producers.map((p, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p,
-    '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  const { ws, people } = workshopOf(home, 6);
   const ui = await H.startUi(home);
   H.defer(t, () => ui.stop());
   const page = await H.phone(t, H.PHONES[0]);
@@ -848,11 +855,7 @@ test('a scorecard typed in Thai digits adds up and steps; another judge\'s name 
 // ---- 16. a tap the app did not answer; a note being typed ---------------------------
 test('a roll-call tap the app did not answer stays as tapped, is said to be kept, and is saved later; marking the rest present keeps a note being typed', async (t) => {
   const home = H.freshHome();
-  const producers = H.importProducers(home, 3);
-  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
-    '--district', '5011', '--start', '2024-03-04').trim();
-  const people = producers.map((p, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', p,
-    '--participant', `ผู้เข้าอบรม ${i + 1}`).trim());
+  const { ws, people } = workshopOf(home, 3);
   const ui = await H.startUi(home);
   H.defer(t, () => ui.stop());
   const page = await H.phone(t, H.PHONES[0], {}, /ERR_CONNECTION_REFUSED/);
