@@ -436,7 +436,7 @@ TEST_CASE("ImportCsv: a date a sheet writes in no form it reads says the "
 }
 
 TEST_CASE("ImportCsv: a new photo row for a picture not on the device is "
-          "refused; the office's photo rows, with ids, are taken",
+          "refused, and the office's photo rows, with ids, are taken",
           "[csv_import]") {
   TempDir dir;
   auto store = OpenStore(dir);
