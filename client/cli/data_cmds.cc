@@ -559,10 +559,13 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
   size_t restored = 0, unaccepted = 0, gone = 0, to_fix = 0;
   std::map<std::pair<std::string, std::string>, std::vector<const RefusedEntry*>> by_row;
   for (const RefusedEntry& r : *list) by_row[{r.entity, r.row_id}].push_back(&r);
+  int64_t by_role = 0;
   for (const auto& [key, entries] : by_row) {
     const RefusedEntry& first = *entries.front();
     if (first.not_held) {
       ++gone;
+    } else if (first.unaccepted && first.reason == "role") {
+      ++by_role;
     } else if (first.unaccepted) {
       ++unaccepted;
     } else {
@@ -586,6 +589,14 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
             << " undone here (the row shows the server's values again): "
                "nothing is left to fix; `kbo refused dismiss ROW_ID` forgets "
                "the refusal once read\n";
+  }
+  if (by_role > 0) {
+    ctx.err << "kbo: " << by_role
+            << (by_role == 1 ? " row was" : " rows were")
+            << " refused for this device's role (docs/roles.md): no edit "
+               "makes it acceptable from this device; the office, or a "
+               "device whose role may, records it, and `kbo refused dismiss "
+               "ROW_ID --yes` deletes it here\n";
   }
   if (unaccepted > 0) {
     ctx.err << "kbo: " << unaccepted

@@ -98,6 +98,18 @@ TEST_CASE("Refused: a refused edit and a refused delete leave the device "
   f.SyncOk(officer);
   CHECK(f.KboJson(officer, {"show", "workshop", w})["title"] == "ใหม่");
   CHECK(Field::DeviceState(officer) == f.ServerState());
+
+  // A workshop it created: never accepted, and no edit makes it so. The
+  // list once said to fix it with `kbo edit`.
+  const std::string own = f.Add(
+      officer, {"workshop", "add", "--title", "อบรมที่ไม่ควรมี", "--fiscal-year",
+                "2567", "--district", "5009", "--start", "2024-03-04"});
+  f.SyncOk(officer);
+  CliResult role = f.Kbo(officer, {"refused", "list"});
+  REQUIRE(role.exit_code == 0);
+  CHECK(role.err.find("1 row was refused for this device's role") != std::string::npos);
+  CHECK(role.err.find("fix it (`kbo edit`") == std::string::npos);
+  CHECK(role.out.find(own) != std::string::npos);
 }
 
 TEST_CASE("Refused: dismissing a refused create deletes the row the server "
