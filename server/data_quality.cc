@@ -567,7 +567,12 @@ namespace {
 // of it, repointed to `keep`: a merge's move, and a merged producer's late
 // rows (recorded offline before the device heard of the merge) moved after
 // it. Each row written with WriteAsServer and audited.
-Status RepointProducerRows(ServerStore& store, const std::string& drop,
+// Refused whole, before anything is written, when a row to repoint is
+// recorded in a district outside `scope` (a Phrao participant of a Fang
+// producer: a Fang officer's merge would change a Phrao row); like an
+// office delete, it does not say which row or how many.
+Status RepointProducerRows(ServerStore& store, const Scope& scope,
+                           const std::string& drop,
                            const std::string& keep, const std::string& why,
                            std::string_view actor, std::string_view address,
                            MergeCounts* counts) {
@@ -582,10 +587,26 @@ Status RepointProducerRows(ServerStore& store, const std::string& drop,
       {"visit", "producer_id", &counts->visits},
       {"photo", "subject_id", &counts->photos},
   };
+  std::vector<std::vector<storage::RowInDistrict>> found;
   for (const Repoint& r : repoints) {
-    KBO_ASSIGN_OR_RETURN(std::vector<std::string> ids,
+    KBO_ASSIGN_OR_RETURN(std::vector<storage::RowInDistrict> rows,
                          QualityStore(store.db()).RowsNamingProducer(r.entity, drop));
-    for (const std::string& id : ids) {
+    for (const storage::RowInDistrict& row : rows) {
+      if (!scope.Contains(row.district_code)) {
+        return Status::PermissionDenied(
+                   "rows recorded under producer " + drop +
+                   " are in districts outside yours: a person of all their "
+                   "districts (or the central office) merges it; nothing "
+                   "was changed")
+            .WithReason("rows_out_of_scope");
+      }
+    }
+    found.push_back(std::move(rows));
+  }
+  for (size_t k = 0; k < std::size(repoints); ++k) {
+    const Repoint& r = repoints[k];
+    for (const storage::RowInDistrict& named : found[k]) {
+      const std::string& id = named.id;
       KBO_ASSIGN_OR_RETURN(Uuid row, Uuid::Parse(id));
       KBO_ASSIGN_OR_RETURN(
           ServerWrite w,
@@ -650,8 +671,8 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   counts.drop_name = dropped.name;
   counts.district_code = kept.district;
   const std::string why(reason);
-  KBO_RETURN_IF_ERROR(RepointProducerRows(store, drop, keep, why, actor, address,
-                                          &counts));
+  KBO_RETURN_IF_ERROR(RepointProducerRows(store, scope, drop, keep, why, actor,
+                                          address, &counts));
   KBO_ASSIGN_OR_RETURN(ServerWrite gone,
                        WriteAsServer(store, "producer", *drop_uuid,
                                      {{"deleted", Value::Integer(1)}}));
@@ -799,7 +820,7 @@ Result<RestoredRow> RestoreDeletedRow(ServerStore& store, const Scope& scope,
       merged->keep_id = keep_id;
       merged->keep_name = keep_name;
       MergeCounts moved;
-      KBO_RETURN_IF_ERROR(RepointProducerRows(store, row_id, merged->keep_id,
+      KBO_RETURN_IF_ERROR(RepointProducerRows(store, scope, row_id, merged->keep_id,
                                               std::string(reason), actor, address,
                                               &moved));
       restored.moved_into = merged->keep_id;

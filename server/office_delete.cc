@@ -126,13 +126,11 @@ Result<OfficeDeleted> DeleteAsOffice(ServerStore& store, const Scope& scope,
   // was asked for (and their counts are not told).
   for (size_t i = 1; i < rows.size(); ++i) {
     if (!scope.Contains(rows[i].district_code)) {
+      // Which row and where are not told either: another district's.
       return Status::PermissionDenied(
-                 std::string(rows[i].entity->name) + " " + rows[i].id +
-                 " under it is recorded in " +
-                 (rows[i].district_code.empty()
-                      ? std::string("no district")
-                      : "district " + rows[i].district_code) +
-                 ", outside your districts; nothing was deleted")
+                 "rows under it are recorded in districts outside yours: a "
+                 "person of all their districts (or the central office) "
+                 "deletes it; nothing was deleted")
           .WithReason("rows_out_of_scope");
     }
   }
@@ -236,10 +234,9 @@ Result<int64_t> UndoOfficeDelete(ServerStore& store, const Scope& scope,
     if (!taken_by_office) continue;
     if (!scope.all && !scope.Contains(held->district_code)) {
       return Status::PermissionDenied(
-                 std::string(e->name) + " " + id->ToString() +
-                 " deleted with it is recorded in district " +
-                 held->district_code +
-                 ", outside your districts; nothing was restored")
+                 "rows deleted with it are recorded in districts outside "
+                 "yours: a person of all their districts (or the central "
+                 "office) restores it; nothing was restored")
           .WithReason("rows_out_of_scope");
     }
     rows.push_back({e, *id});

@@ -199,17 +199,17 @@ Result<std::optional<ProducerHead>> QualityStore::FindProducer(
   return p;
 }
 
-Result<std::vector<std::string>> QualityStore::RowsNamingProducer(
+Result<std::vector<RowInDistrict>> QualityStore::RowsNamingProducer(
     std::string_view entity, const std::string& producer_id) {
   const char* sql = nullptr;
   if (entity == "product") {
-    sql = "SELECT id FROM product WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code FROM product WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "enrolment") {
-    sql = "SELECT id FROM enrolment WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code FROM enrolment WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "visit") {
-    sql = "SELECT id FROM visit WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code FROM visit WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "photo") {
-    sql = "SELECT id FROM photo WHERE subject_type = 'producer' AND "
+    sql = "SELECT id, district_code FROM photo WHERE subject_type = 'producer' AND "
           "subject_id = ?1 ORDER BY id";
   } else {
     return Status::InvalidArgument("no rows of " + std::string(entity) +
@@ -218,10 +218,10 @@ Result<std::vector<std::string>> QualityStore::RowsNamingProducer(
   Statement st(db_, sql);
   KBO_RETURN_IF_ERROR(st.status());
   st.Bind(1, std::string_view(producer_id));
-  std::vector<std::string> ids;
-  while (st.Step()) ids.push_back(st.ColumnText(0));
+  std::vector<RowInDistrict> rows;
+  while (st.Step()) rows.push_back({st.ColumnText(0), st.ColumnText(1)});
   KBO_RETURN_IF_ERROR(st.status());
-  return ids;
+  return rows;
 }
 
 Result<std::vector<UnderDeletedRow>> QualityStore::LiveRowsUnderDeleted(

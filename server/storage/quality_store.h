@@ -79,6 +79,12 @@ struct RowHead {
   bool deleted = false;
 };
 
+// A row's id and the district it is recorded in ("" for none).
+struct RowInDistrict {
+  std::string id;
+  std::string district_code;
+};
+
 class QualityStore {
  public:
   explicit QualityStore(Db& db) : db_(db) {}
@@ -109,10 +115,10 @@ class QualityStore {
 
   // A producer, live or deleted, whatever its district; nullopt if not held.
   Result<std::optional<ProducerHead>> FindProducer(const std::string& id);
-  // Ids (live or deleted) of the rows of `entity` that name the producer:
-  // product, enrolment and visit by producer_id, photo as its subject.
-  // kInvalidArgument for another entity.
-  Result<std::vector<std::string>> RowsNamingProducer(
+  // The rows (live or deleted) of `entity` that name the producer, with
+  // their districts: product, enrolment and visit by producer_id, photo as
+  // its subject. kInvalidArgument for another entity.
+  Result<std::vector<RowInDistrict>> RowsNamingProducer(
       std::string_view entity, const std::string& producer_id);
 
   // The live rows at the end of `path` whose district_code is in `scope`,

@@ -448,6 +448,41 @@ TEST_CASE("Quality: a merge is refused across districts, for a deleted or "
   CHECK(Count(f, "SELECT COUNT(*) FROM product WHERE producer_id = ?1", d.p2) == 1);
 }
 
+TEST_CASE("Quality: a district officer's merge is refused whole when a row "
+          "under the dropped producer is in another district",
+          "[quality][server][merge]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  // Phrao's p2 has a participant in Fang's course: a Fang row.
+  const std::string fang_enrolment = NewId();
+  InsertRow(f.store->db(), "enrolment",
+            {{"id", Tx(fang_enrolment)},
+             {"workshop_id", Tx(d.w5)},
+             {"producer_id", Tx(d.p2)},
+             {"participant_name", Tx("นายมานพ ศรีสุข")},
+             {"district_code", Tx(kFang)},
+             {"deleted", In(0)}});
+  const uint64_t before = f.NextSeq();
+  {
+    Transaction tx(f.store->db());
+    // It once went through: the Fang participant repointed by a Phrao
+    // user, audited as theirs, sent to Fang's devices.
+    auto r = MergeProducers(*f.store, ScopeOf(kPhrao), d.p1, d.p2, "ซ้ำ", "user:phrao", "");
+    CHECK(r.status().code() == Code::kPermissionDenied);
+    CHECK(r.status().reason() == "rows_out_of_scope");
+    CHECK_THAT(r.status().message(), !Catch::Contains(fang_enrolment));
+  }
+  CHECK(f.NextSeq() == before);
+  CHECK(Count(f, "SELECT COUNT(*) FROM enrolment WHERE producer_id = ?1", d.p2) == 2);
+  CHECK(Count(f, "SELECT COUNT(*) FROM product WHERE producer_id = ?1", d.p2) == 1);
+  // The central office, of every district, merges it.
+  Transaction tx(f.store->db());
+  auto all = MergeProducers(*f.store, ScopeOf("all"), d.p1, d.p2, "ซ้ำ", "cli", "");
+  INFO(all.status().ToString());
+  REQUIRE(all.ok());
+  CHECK(Count(f, "SELECT COUNT(*) FROM enrolment WHERE producer_id = ?1", d.p1) >= 3);
+}
+
 // ---- Through the console ----------------------------------------------------
 
 // The console as a browser meets it, signing in with kPass.
