@@ -143,8 +143,17 @@ Result<ExportSheet> ContestSheet(Db& db, const ExportFilter& filter,
   ExportSheet sheet;
   sheet.key = "contest_ranking";
   sheet.title = Pick(lang, "อันดับการประกวด", "Contest ranking");
+  // A user of some districts ranks within them, not the province: said
+  // in the rank's heading.
+  std::string within;
+  if (!scope.all) {
+    for (const std::string& d : scope.districts) {
+      within += (within.empty() ? "" : ", ") + DistrictLabel(lang, d);
+    }
+  }
   sheet.header = {ColumnLabel(lang, "contest_score", "contest"),
-                  Pick(lang, "อันดับ", "Rank"),
+                  within.empty() ? Pick(lang, "อันดับ", "Rank")
+                                 : Pick(lang, "อันดับในอำเภอ ", "Rank within ") + within,
                   ColumnLabel(lang, "product", "name"),
                   ColumnLabel(lang, "product", "producer_id"),
                   ColumnLabel(lang, "product", "district_code")};

@@ -379,6 +379,11 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
   ReportStore store(db);
   ContestReport r;
   r.district = filter.district;
+  if (!filter.district.empty()) {
+    r.within = {filter.district};
+  } else if (!filter.scope.all) {
+    r.within = filter.scope.districts;
+  }
   Result<std::vector<std::string>> contests = store.Contests(*scope);
   if (!contests.ok()) return contests.status();
   // One contest however its name was typed (spacing, ASCII case: devices
@@ -682,6 +687,7 @@ std::string CertificatesJson(const CertificateReport& r) {
 std::string ContestJson(const ContestReport& r) {
   Json j;
   j["district"] = r.district.empty() ? Json() : Json(r.district);
+  j["ranks_within"] = r.within;  // [] : the province's ranks
   j["contest"] = r.contest;
   j["contests"] = r.contests;
   Json ranking = Json::array();

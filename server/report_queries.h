@@ -240,6 +240,10 @@ struct ContestReport {
   // heading and the JSON, so a page of one district is not read as the
   // province's (a contest's ranks are then within that district).
   std::string district;
+  // The districts its ranks are within when not the province's: the
+  // filter's district, or a user's own districts (a Phrao officer's rank 1
+  // may be the province's 2). Empty: the province.
+  std::vector<std::string> within;
   std::string contest;                // "" when there are no scores at all
   std::vector<std::string> contests;  // every contest with a live score in scope
   std::vector<ContestEntry> ranking;  // highest mean_total first, then name

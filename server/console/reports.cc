@@ -703,12 +703,18 @@ Reply ContestPage(Context& ctx) {
   Result<ContestReport> r = Contest(ctx.store.db(), *f);
   if (!r.ok()) return Fail(ctx, r.status());
   if (WantsJson(ctx)) return Reply::Json(ContestJson(*r));
+  // Ranks within one district (the filter's, or a user's only one) or a
+  // user's few: said in the heading and a note, not read as the province's.
+  std::string within;
+  for (const std::string& d : r->within) {
+    within += (within.empty() ? "" : ", ") + DistrictLabel(ctx.lang, d);
+  }
   const std::string title =
       W(ctx, "contest") + (r->contest.empty() ? "" : ": " + r->contest) +
-      InDistrict(ctx, r->district);
+      (within.empty() ? "" : " — " + within);
   std::string b = "<h1>" + Escape(title) + "</h1>";
-  if (!r->district.empty()) {
-    b += "<p class=\"report-note\">" + Escape(W(ctx, "ranks_within")) + "</p>";
+  if (!r->within.empty()) {
+    b += "<p class=\"report-note\" id=\"ranks-within\">" + Escape(W(ctx, "ranks_within")) + "</p>";
   }
   ReportFilter shown = *f;
   shown.contest = r->contest;

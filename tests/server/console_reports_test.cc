@@ -183,6 +183,17 @@ TEST_CASE("Console reports: a report of one district says so in its title, and "
     CHECK(json::parse(b.Get(std::string("/api") + (page + 0), {{"district", "5011"}}).body)
               ["district"] == "5011");
   }
+  // A user of Phrao alone, asking for no district: the ranks are still
+  // Phrao's, and said so (once shown as the province's, "district": null).
+  ReportBrowser phrao{fx.console};
+  phrao.SignIn("phrao.office");
+  Reply own = phrao.Get("/reports/contest");
+  REQUIRE(own.status == 200);
+  CHECK(Has(own.body, " — พร้าว</h1>"));
+  CHECK(Has(own.body, "อันดับในอำเภอนี้ ไม่ใช่อันดับของจังหวัด"));
+  CHECK(json::parse(phrao.Get("/api/reports/contest").body)["ranks_within"] ==
+        json::array({"5011"}));
+  CHECK(json::parse(b.Get("/api/reports/contest").body)["ranks_within"] == json::array());
 }
 
 TEST_CASE("Console data: visits by fiscal year, by their Bangkok date, as the "

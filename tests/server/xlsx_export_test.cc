@@ -275,6 +275,9 @@ TEST_CASE("CSV export: people's files by default, machines' with raw",
              Catch::Contains(",0.0%,100.0%,"));
   CHECK_THAT(ReadFile(dir + "/contest_ranking.csv"),
              Catch::Contains("KBO CM CONTEST 2567,1,ผ้าซิ่นตีนจก"));
+  // Phrao's ranks, said to be (not the province's).
+  CHECK_THAT(ReadFile(dir + "/contest_ranking.csv"),
+             Catch::Contains(",อันดับในอำเภอ พร้าว,"));
 
   options.raw = true;
   const std::string raw_dir = fx.tmp.File("raw");
