@@ -504,9 +504,30 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
         ctx.out << "; the office's reason: " << reason;
       }
     } else {
-      ctx.out << "shows " << text(shown) << " (" << device(shown_by)
-              << "), the other value " << text(other) << " ("
-              << device(other_by) << "); since "
+      // What the row holds here now: a write after the conflict (another
+      // conflict's decision, a later edit) may show neither value.
+      Json now = shown;
+      if (Result<Uuid> id = Uuid::Parse(r["row_id"].get<std::string>()); id.ok()) {
+        Result<StoredRow> row = (*store)->Show(r["entity"].get<std::string>(), *id);
+        if (row.ok()) {
+          auto v = row->values.find(column);
+          if (v != row->values.end()) {
+            now = v->second.is_null() ? Json() : Json(v->second.ToDisplay());
+          }
+        }
+      }
+      if (now == shown || now == other) {
+        const bool swapped = now != shown;
+        ctx.out << "shows " << text(swapped ? other : shown) << " ("
+                << device(swapped ? other_by : shown_by) << "), the other value "
+                << text(swapped ? shown : other) << " ("
+                << device(swapped ? shown_by : other_by) << ")";
+      } else {
+        ctx.out << "shows " << text(now) << " (written since), the values in "
+                << "conflict " << text(shown) << " (" << device(shown_by)
+                << ") and " << text(other) << " (" << device(other_by) << ")";
+      }
+      ctx.out << "; since "
               << (r["detected_at"].is_string() ? r["detected_at"].get<std::string>()
                                                : std::string("?"));
     }

@@ -135,6 +135,16 @@ TEST_CASE("Sync: kbo conflicts shows a note with line breaks on its conflict's o
   CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
   CHECK_THAT(listed.out, Catch::Contains("'ติดงานศพ บรรทัดสอง' (device "));
   CHECK_THAT(listed.out, Catch::Contains("'ไม่มา' (this device)"));
+
+  // Marked again since (here: present): the row shows neither value in
+  // conflict, and the list says what it shows (it said the old one).
+  REQUIRE(f.Kbo(b, {"attendance", "mark", "--workshop", w, "--enrolment", e, "--day", "1",
+                    "--status", "present"})
+              .exit_code == 0);
+  const CliResult again = f.Kbo(b, {"conflicts"});
+  REQUIRE(again.exit_code == 0);
+  CHECK_THAT(again.out, Catch::Contains("status: shows 'present' (written since), the "
+                                        "values in conflict "));
 }
 
 TEST_CASE("Sync: 18 MB of long visit notes go up in sets the server takes, every "
