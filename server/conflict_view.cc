@@ -283,7 +283,7 @@ Result<std::vector<ConflictView>> Describe(
                                "' (keep the delete; make the edit there)");
       }
     }
-    v.detected = FormatIsoBangkok(lang, c.detected_at);
+    v.detected = FormatIsoBangkokValue(lang, c.detected_at);
     if (c.resolved()) {
       const Value resolved =
           ValueOfText(c.entity, c.column_name, c.resolved_value);
@@ -291,7 +291,7 @@ Result<std::vector<ConflictView>> Describe(
                              ? DeletedLabel(lang, resolved)
                              : ValueLabel(lang, c.entity, c.column_name,
                                           resolved);
-      v.resolved_at = FormatIsoBangkok(lang, c.resolved_at);
+      v.resolved_at = FormatIsoBangkokValue(lang, c.resolved_at);
       v.resolved_by =
           c.resolved_by.empty() ? "" : ActorLabel(lang, c.resolved_by);
       v.reason = c.resolution_reason;

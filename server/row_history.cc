@@ -201,7 +201,7 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   for (const Found& f : changes) {
     HistoryEntry e;
     e.server_seq = f.server_seq;
-    e.when = FormatBangkokTime(lang, f.change.hlc.wall_ms);
+    e.when = FormatBangkokTimeValue(lang, f.change.hlc.wall_ms);
     e.when_iso = FormatIsoUtc(f.change.hlc.wall_ms);
     e.received_at = f.received_at;
     e.created = first;
@@ -276,7 +276,7 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
     HistoryEntry e;
     e.kind = HistoryEntry::Kind::kConflict;
     e.server_seq = c.incoming_seq;
-    e.when = FormatIsoBangkok(lang, c.detected_at);
+    e.when = FormatIsoBangkokValue(lang, c.detected_at);
     e.when_iso = c.detected_at;
     e.received_at = c.detected_at;
     e.conflict_id = c.id;

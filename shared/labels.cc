@@ -469,17 +469,23 @@ std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc) {
   return FormatBangkokTime(lang, *ms);
 }
 
-std::string FormatIsoBangkokValue(Lang lang, std::string_view iso_utc) {
-  std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
-  if (!ms) return std::string(iso_utc);
-  std::string out = FormatBangkokTime(lang, *ms);
-  const int64_t within_minute = ((*ms / 1000) % 60 + 60) % 60;
+std::string FormatBangkokTimeValue(Lang lang, int64_t unix_ms) {
+  std::string out = FormatBangkokTime(lang, unix_ms);
+  int64_t seconds = unix_ms / 1000;
+  if (unix_ms % 1000 < 0) --seconds;
+  const int64_t within_minute = (seconds % 60 + 60) % 60;
   if (within_minute != 0) {
     char ss[4];
     std::snprintf(ss, sizeof ss, ":%02d", static_cast<int>(within_minute));
     out += ss;
   }
   return out;
+}
+
+std::string FormatIsoBangkokValue(Lang lang, std::string_view iso_utc) {
+  std::optional<int64_t> ms = ParseIsoUtcMillis(iso_utc);
+  if (!ms) return std::string(iso_utc);
+  return FormatBangkokTimeValue(lang, *ms);
 }
 
 std::string FormatDateLabel(Lang lang, std::string_view text) {

@@ -118,6 +118,9 @@ std::string FormatIsoBangkok(Lang lang, std::string_view iso_utc);
 // ValueFromLabel reads back the very value (an office's export imported
 // again changes nothing).
 std::string FormatIsoBangkokValue(Lang lang, std::string_view iso_utc);
+// The same for a Unix time in milliseconds (a change's or conflict's time in
+// a row's history: which of a trainer's taps came last).
+std::string FormatBangkokTimeValue(Lang lang, int64_t unix_ms);
 // "2 ธ.ค. 2569" or "2 Dec 2026" for "2026-12-02"; unchanged if it does not
 // parse.
 std::string FormatDateLabel(Lang lang, std::string_view yyyy_mm_dd);

@@ -94,6 +94,13 @@ TEST_CASE("labels: a label read back gives its value (kbo import of a "
                    Value::Text("2024-03-05T03:15:37Z")) == "5 มี.ค. 2567 10:15:37");
   CHECK(ValueLabel(Lang::kEn, "visit", "visited_at",
                    Value::Text("2024-03-05T03:15:00Z")) == "5 Mar 2024 10:15");
+  // A row's history and a conflict's time, to the second (a trainer's taps
+  // within one minute were told apart by nothing).
+  const int64_t tap = *ParseIsoUtcMillis("2024-03-05T03:15:37.250Z");
+  CHECK(FormatBangkokTimeValue(Lang::kTh, tap) == "5 มี.ค. 2567 10:15:37");
+  CHECK(FormatBangkokTimeValue(Lang::kTh, tap - 37250) == "5 มี.ค. 2567 10:15");
+  CHECK(FormatIsoBangkokValue(Lang::kEn, "2024-03-05T03:15:37.250Z") ==
+        "5 Mar 2024 10:15:37");
   // Thai digits, as a Thai form or sheet writes them.
   CHECK(ValueFromLabel("visit", "visited_at", "๑ มี.ค. ๒๕๖๗ ๑๐:๓๐") ==
         "2024-03-01T03:30:00Z");
