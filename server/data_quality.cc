@@ -591,6 +591,14 @@ Status RepointProducerRows(ServerStore& store, const Scope& scope,
   for (const Repoint& r : repoints) {
     KBO_ASSIGN_OR_RETURN(std::vector<storage::RowInDistrict> rows,
                          QualityStore(store.db()).RowsNamingProducer(r.entity, drop));
+    // A deleted row of another district (a participant enrolled there by
+    // mistake and removed) is neither in the way nor the user's to write:
+    // left as it is.
+    rows.erase(std::remove_if(rows.begin(), rows.end(),
+                              [&scope](const storage::RowInDistrict& row) {
+                                return row.deleted && !scope.Contains(row.district_code);
+                              }),
+               rows.end());
     for (const storage::RowInDistrict& row : rows) {
       if (!scope.Contains(row.district_code)) {
         return Status::PermissionDenied(

@@ -400,16 +400,29 @@ Reply Merge(Context& ctx) {
                      ctx.user().actor(), ctx.req.remote_addr);
   if (!m.ok()) {
     const Code code = m.status().code();
-    if (code == Code::kInvalidArgument || code == Code::kNotFound) {
+    if (code == Code::kInvalidArgument || code == Code::kNotFound ||
+        code == Code::kPermissionDenied) {
       if (IsApi(ctx)) {
+        // (A refusal for rows out of scope says its reason:
+        // "rows_out_of_scope".)
+        const bool denied = code == Code::kPermissionDenied;
         return Reply::Json(
-            ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
-                      m.status().message()),
-            code == Code::kNotFound ? 404 : 400);
+            denied ? EncodeErrorBody(m.status())
+                   : ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
+                               m.status().message()),
+            code == Code::kNotFound ? 404 : denied ? 403 : 400);
       }
       // In the page's language where the refusal has a reason for it.
       std::string said = m.status().message();
-      if (lang == Lang::kTh && m.status().reason() == "merge_self") {
+      if (code == Code::kPermissionDenied) {
+        // Rows under the one to drop lie in districts outside the user's.
+        said = T(lang,
+                 "ยังไม่ได้รวม: มีรายการภายใต้ผู้ผลิตที่จะรวมอยู่ในอำเภอที่คุณไม่ได้ดูแล "
+                 "ต้องให้ผู้ใช้ที่ดูแลอำเภอเหล่านั้น (หรือสำนักงานจังหวัด) เป็นผู้รวม",
+                 "Not merged: rows recorded under the producer to drop are in "
+                 "districts outside yours; a user with those districts (or the "
+                 "central office) must merge them.");
+      } else if (lang == Lang::kTh && m.status().reason() == "merge_self") {
         said = "รวมผู้ผลิตเข้ากับตัวเองไม่ได้ โปรดเลือกผู้ผลิตสองรายที่ต่างกัน";
       } else if (lang == Lang::kTh && m.status().reason() == "no_reason") {
         said = "โปรดใส่เหตุผลที่ผู้ผลิตสองรายนี้เป็นรายเดียวกัน";
@@ -491,11 +504,11 @@ Reply Restore(Context& ctx) {
         code == Code::kPermissionDenied) {
       if (IsApi(ctx)) {
         const bool denied = code == Code::kPermissionDenied;
-        return Reply::Json(ErrorJson(code == Code::kNotFound ? "not_found"
-                                     : denied               ? "rows_out_of_scope"
-                                                            : "invalid_argument",
-                                     restored.status().message()),
-                           code == Code::kNotFound ? 404 : denied ? 403 : 400);
+        return Reply::Json(
+            denied ? EncodeErrorBody(restored.status())
+                   : ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
+                               restored.status().message()),
+            code == Code::kNotFound ? 404 : denied ? 403 : 400);
       }
       // Rows the delete took lie in districts outside the user's: said in
       // the page's language.

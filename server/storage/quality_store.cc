@@ -203,13 +203,13 @@ Result<std::vector<RowInDistrict>> QualityStore::RowsNamingProducer(
     std::string_view entity, const std::string& producer_id) {
   const char* sql = nullptr;
   if (entity == "product") {
-    sql = "SELECT id, district_code FROM product WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code, deleted FROM product WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "enrolment") {
-    sql = "SELECT id, district_code FROM enrolment WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code, deleted FROM enrolment WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "visit") {
-    sql = "SELECT id, district_code FROM visit WHERE producer_id = ?1 ORDER BY id";
+    sql = "SELECT id, district_code, deleted FROM visit WHERE producer_id = ?1 ORDER BY id";
   } else if (entity == "photo") {
-    sql = "SELECT id, district_code FROM photo WHERE subject_type = 'producer' AND "
+    sql = "SELECT id, district_code, deleted FROM photo WHERE subject_type = 'producer' AND "
           "subject_id = ?1 ORDER BY id";
   } else {
     return Status::InvalidArgument("no rows of " + std::string(entity) +
@@ -219,7 +219,9 @@ Result<std::vector<RowInDistrict>> QualityStore::RowsNamingProducer(
   KBO_RETURN_IF_ERROR(st.status());
   st.Bind(1, std::string_view(producer_id));
   std::vector<RowInDistrict> rows;
-  while (st.Step()) rows.push_back({st.ColumnText(0), st.ColumnText(1)});
+  while (st.Step()) {
+    rows.push_back({st.ColumnText(0), st.ColumnText(1), st.ColumnInt(2) != 0});
+  }
   KBO_RETURN_IF_ERROR(st.status());
   return rows;
 }

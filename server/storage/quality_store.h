@@ -83,6 +83,7 @@ struct RowHead {
 struct RowInDistrict {
   std::string id;
   std::string district_code;
+  bool deleted = false;
 };
 
 class QualityStore {

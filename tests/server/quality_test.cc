@@ -616,6 +616,40 @@ TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
   CHECK(json_again.status == 400);
   CHECK(Has(json_again.body, "deleted"));
   CHECK_FALSE(Has(json_again.body, "not a producer id"));
+
+  // A participant of p4 in Fang's course: this Phrao user's merge of p4 is
+  // refused, 403 (it was a 500 with no reason), nothing changed.
+  const std::string fang_enrolment = NewId();
+  InsertRow(fx.f.store->db(), "enrolment",
+            {{"id", Tx(fang_enrolment)},
+             {"workshop_id", Tx(fx.d.w5)},
+             {"producer_id", Tx(fx.d.p4)},
+             {"participant_name", Tx("นายมานพ ศรีสุข")},
+             {"district_code", Tx(kFang)},
+             {"deleted", In(0)}});
+  r.body = json({{"keep", fx.d.p1}, {"drop", fx.d.p4}, {"reason", "same"}}).dump();
+  Reply out_of_scope = b.Send(r);
+  CHECK(out_of_scope.status == 403);
+  CHECK(Has(out_of_scope.body, "rows_out_of_scope"));
+  CHECK_FALSE(Has(out_of_scope.body, fang_enrolment));
+  Reply page_refused = b.Post("/quality/merge", {{"csrf", csrf},
+                                                 {"keep", fx.d.p1},
+                                                 {"drop", fx.d.p4},
+                                                 {"reason", "same"}});
+  REQUIRE(page_refused.status == 303);
+  CHECK(Has(page_refused.headers.find("Location")->second, "error="));
+  CHECK(Count(fx.f, "SELECT deleted FROM producer WHERE id = ?1", fx.d.p4) == 0);
+  // Deleted there (enrolled by mistake, removed): no longer in the way, and
+  // left as it is.
+  REQUIRE(fx.f.store->db()
+              .Exec("UPDATE enrolment SET deleted = 1 WHERE id = '" + fang_enrolment + "'")
+              .ok());
+  Reply merged_now = b.Send(r);
+  INFO(merged_now.body);
+  CHECK(merged_now.status == 200);
+  CHECK(Count(fx.f, "SELECT deleted FROM producer WHERE id = ?1", fx.d.p4) == 1);
+  CHECK(fx.f.Text("SELECT producer_id FROM enrolment WHERE id = '" + fang_enrolment +
+                  "'") == fx.d.p4);
 }
 
 // ---- The command line ---------------------------------------------------------
