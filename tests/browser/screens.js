@@ -853,7 +853,7 @@ test('a scorecard typed in Thai digits adds up and steps; another judge\'s name 
 });
 
 // ---- 16. a tap the app did not answer; a note being typed ---------------------------
-test('a roll-call tap the app did not answer stays as tapped, is said to be kept, and is saved later; marking the rest present keeps a note being typed', async (t) => {
+test('a roll-call tap the app did not answer stays as tapped and is said to be kept, a later tap of the same mark supersedes it; marking the rest present keeps a note being typed', async (t) => {
   const home = H.freshHome();
   const { ws, people } = workshopOf(home, 3);
   const ui = await H.startUi(home);
@@ -871,6 +871,11 @@ test('a roll-call tap the app did not answer stays as tapped, is said to be kept
   assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'present');
   assert.ok((await page.textContent(`${row(people[0])} .rc-error`)).includes('เก็บอยู่ในเครื่องนี้'));
   await page.unroute('**/api/attendance', fail);
+  // Tapped again, answered: late. The kept tap (present) is superseded, not
+  // made after it on the next opening (which set present back).
+  await page.click(`${row(people[0])} .st`);
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'late');
   // A note typed on the second person, not saved yet; then the rest are
   // marked present: the note and its box are still there.
   await page.click(`${row(people[1])} .note-btn`);
@@ -882,9 +887,10 @@ test('a roll-call tap the app did not answer stays as tapped, is said to be kept
   await page.reload();
   await H.ready(page);
   await page.waitForSelector('#rollcall');
+  assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'late');
   const marks = H.list(home, 'attendance').filter((m) => m.day === 3);
   assert.equal(marks.length, 3);
-  assert.ok(marks.every((m) => m.status === 'present'));
+  assert.deepEqual(people.map((e) => marks.find((m) => m.enrolment_id === e).status), ['late', 'present', 'present']);
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
 });
 

@@ -1383,9 +1383,19 @@
       else localStorage.removeItem(KEPT_KEY);
     } catch (e) { /* storage full or blocked: the page's queue still makes it */ }
   };
+  // The one mark a kept write is about ('' for a sheet of marks).
+  const keptCell = (k) => {
+    const b = k.kind === 'clear' ? k : k.body || {};
+    return b.enrolment_id ? `${b.workshop_id}/${b.enrolment_id}/${b.day}` : '';
+  };
   function keepWrite(write) {
     const key = `${Date.now()}-${keptSeq++}`;
-    keptSave([...keptList(), { ...write, key, device: state.deviceId || '' }]);
+    // A later tap or clear of the same mark supersedes one still kept (its
+    // answer never came): made later, the older one would undo it.
+    const cell = keptCell(write);
+    const device = state.deviceId || '';
+    const left = keptList().filter((k) => !cell || keptCell(k) !== cell || (k.device && k.device !== device));
+    keptSave([...left, { ...write, key, device }]);
     return key;
   }
   const forgetWrite = (key) => keptSave(keptList().filter((x) => x.key !== key));
@@ -1513,9 +1523,20 @@
           setPending(1);
           li.classList.add('saving');
           errLine.hidden = true;
-          // No id: no mark was saved (its tap failed and was undone).
+          // No id here (a tap whose answer never came, kept): the store is
+          // asked which mark it holds, as a kept clear does.
           const key = keepWrite({ kind: 'clear', workshop_id: w.id, enrolment_id: row.enrolment_id, day });
-          const p = queue.then(() => (row.attendance_id ? api('DELETE', `/api/attendance/${row.attendance_id}`) : { ok: true }))
+          const clearIt = async () => {
+            let id = row.attendance_id;
+            if (!id) {
+              const now = await api('GET', `/api/workshop/${w.id}/rollcall?day=${day}`);
+              if (now.status === 0) return now;
+              const held = now.ok && now.data && Array.isArray(now.data.rows) ? now.data.rows.find((x) => x.enrolment_id === row.enrolment_id) : null;
+              id = held && held.attendance_id;
+            }
+            return id ? api('DELETE', `/api/attendance/${id}`) : { ok: true, status: 200 };
+          };
+          const p = queue.then(clearIt)
             .then((res) => { if (res.status !== 0) forgetWrite(key); return res; });
           queue = p.catch(() => null);
           const r = await p.finally(() => setPending(-1));
@@ -1527,7 +1548,12 @@
             draw(); drawCounts();
             toast(t('rollcall.cleared'));
           } else if (r.status === 0) {
-            errLine.textContent = t('rollcall.kept_unsent');  // the clear is kept
+            // The clear is kept and made later: shown as cleared, as a kept
+            // tap is shown as tapped.
+            row.status = null; row.note = null; row.attendance_id = null;
+            extra.hidden = true;
+            draw(); drawCounts();
+            errLine.textContent = t('rollcall.kept_unsent');
             errLine.hidden = false;
           } else if (!r.stop) {
             errLine.textContent = replyMessage(r, 'attendance');
@@ -1583,7 +1609,13 @@
       if (r.ok && !(r.data && r.data.kept > 0) && r.data && Array.isArray(r.data.ids) && r.data.ids.length === rest.length) {
         // Marked as sent: the rows are set in place, not drawn again, so a
         // note being typed on another row is not lost.
-        rest.forEach((row, i) => { row.status = 'present'; row.attendance_id = r.data.ids[i]; row.markSaved(); });
+        // (A row tapped while this was saving keeps its tap: it went after.)
+        rest.forEach((row, i) => {
+          row.attendance_id = r.data.ids[i];
+          if (row.status) return;
+          row.status = 'present';
+          row.markSaved();
+        });
         drawCounts();
       } else if (r.ok) {
         // Some were marked meanwhile: the roll-call as it now stands.
@@ -1937,6 +1969,7 @@
     // The judge's scorecard shown, once recorded, can be deleted (a product
     // scored by mistake, a judge's name mistyped).
     let shown = null;
+    let judgeKey = looseKey(judge);
     const scoreDelete = h('button', { type: 'button', class: 'danger', id: 'score-delete', hidden: true }, t('contest.delete'));
     scoreDelete.addEventListener('click', () => {
       if (!shown) return;
@@ -1947,7 +1980,13 @@
       { node: contestField(contests, contest, (c, typing) => { drawRanking(c); if (!typing) fill(form); }) },
       // Another judge is another scorecard: refilled (or emptied) when the
       // name is changed, so one judge's scores are never saved as another's.
-      { col: 'judge', type: 'text', required: true, onChange: () => { if (shown || cardEmpty(form)) fill(form); } },
+      { col: 'judge', type: 'text', required: true, onChange: (v) => {
+        // Another judge, not the same name spelt again (a card being
+        // corrected keeps what was typed on it).
+        if (looseKey(v) === judgeKey) return;
+        judgeKey = looseKey(v);
+        if (shown || cardEmpty(form)) fill(form);
+      } },
       { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => fill(form) },
       ...crit.map((node) => ({ node })),
       { node: total },
@@ -2012,7 +2051,7 @@
   const thaiMarkClass = (m) => (/[\u0E31\u0E34-\u0E3A\u0E47]/.test(m) ? 0 : 1);
   const looseKey = (s) => (s || '').replace(/[\u00AD\u200B\u200C\u2060\uFEFF]/g, '')
     .replace(/\s+/g, '').replace(/[A-Z]/g, (c) => c.toLowerCase())
-    .replace(/\u0E4D\u0E32/g, '\u0E33')
+    .replace(/\u0E4D([\u0E48-\u0E4C\u0E4E]*)\u0E32/g, '$1\u0E33')
     .replace(/[\u0E31\u0E34-\u0E3A\u0E47-\u0E4E]{2,}/g,
       (run) => [...run].sort((a, b) => thaiMarkClass(a) - thaiMarkClass(b)).join(''));
   // Why `name` cannot be the contest, or '' if it can.
@@ -2234,16 +2273,21 @@
     }
   }
 
-  // The named controls of the screen's forms and their values (files and
-  // searches left out), to be put back by formRestore after a redraw.
+  // What a person changed in the screen's forms (marked as they type or
+  // pick, `data-typed`), to be put back by formRestore after a redraw: only
+  // that, so a value drawn from the store and changed since by a sync is
+  // not put back over the newer one. Files and searches are left out.
+  document.addEventListener('input', (e) => { if (e.target && e.target.name) e.target.dataset.typed = '1'; }, true);
+  document.addEventListener('change', (e) => { if (e.target && e.target.name) e.target.dataset.typed = '1'; }, true);
   function formSnapshot() {
     const out = [];
     document.querySelectorAll('#app form').forEach((form, i) => {
       for (const el of form.elements) {
         if (!el.name || el.type === 'file' || el.type === 'search' || el.type === 'submit' || el.type === 'button') continue;
         if (el.type === 'radio' || el.type === 'checkbox') {
+          if (!form.querySelector(`[name="${el.name}"][data-typed]`)) continue;
           if (el.checked) out.push({ form: i, name: el.name, value: el.value, checked: true });
-        } else {
+        } else if (el.dataset.typed) {
           out.push({ form: i, name: el.name, value: el.value });
         }
       }
@@ -2258,11 +2302,21 @@
       for (const el of form.elements) {
         if (el.name !== x.name) continue;
         if (x.checked) {
-          if (el.value === x.value) el.checked = true;
+          if (el.value === x.value && !el.checked) {
+            el.checked = true;
+            el.dispatchEvent(new Event('change', { bubbles: true }));
+          }
         } else if (el.value !== x.value) {
           el.value = x.value;
-          // A picker shows the row its hidden input now names.
-          el.dispatchEvent(new Event(el.type === 'hidden' ? 'kbo-restore' : 'input', { bubbles: true }));
+          if (el.type === 'hidden') {
+            // A picker shows the row its hidden input now names.
+            el.dispatchEvent(new Event('kbo-restore', { bubbles: true }));
+          } else {
+            // What follows the field follows it again (a district's tambon
+            // list, a photo's subject rows, a scorecard's total).
+            el.dispatchEvent(new Event('input', { bubbles: true }));
+            el.dispatchEvent(new Event('change', { bubbles: true }));
+          }
         }
       }
     }
@@ -2279,8 +2333,10 @@
       // What is typed in a form on the screen is kept across the redraw in
       // the other language (a half-filled visit is not thrown away).
       const typed = formSnapshot();
+      const path = location.hash;
       await render();
-      formRestore(typed);
+      // (Not if the person went elsewhere meanwhile: another screen's forms.)
+      if (location.hash === path) formRestore(typed);
     });
     window.addEventListener('hashchange', () => { if (!pinShown) render(); });
     if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
