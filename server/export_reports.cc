@@ -145,12 +145,8 @@ Result<ExportSheet> ContestSheet(Db& db, const ExportFilter& filter,
   sheet.title = Pick(lang, "อันดับการประกวด", "Contest ranking");
   // A user of some districts ranks within them, not the province: said
   // in the rank's heading.
-  std::string within;
-  if (!scope.all) {
-    for (const std::string& d : scope.districts) {
-      within += (within.empty() ? "" : ", ") + DistrictLabel(lang, d);
-    }
-  }
+  const std::string within =
+      scope.all ? std::string() : DistrictLabels(lang, scope.districts);
   sheet.header = {ColumnLabel(lang, "contest_score", "contest"),
                   within.empty() ? Pick(lang, "อันดับ", "Rank")
                                  : Pick(lang, "อันดับในอำเภอ ", "Rank within ") + within,

@@ -419,6 +419,14 @@ std::string DistrictLabel(Lang lang, std::string_view code) {
   return std::string(lang == Lang::kTh ? d->name_th : d->name_en);
 }
 
+std::string DistrictLabels(Lang lang, const std::vector<std::string>& codes) {
+  std::string out;
+  for (const std::string& code : codes) {
+    out += (out.empty() ? "" : ", ") + DistrictLabel(lang, code);
+  }
+  return out;
+}
+
 std::string FormatBangkokTime(Lang lang, int64_t unix_ms) {
   // Floor division: times before 1970 still land on the right day.
   int64_t seconds = unix_ms / 1000;

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "shared/status.h"
 #include "shared/value.h"
@@ -102,6 +103,8 @@ std::string RoleLabel(Lang lang, std::string_view role);
 
 // The district's name ("พร้าว" / "Phrao"); the code itself if unknown.
 std::string DistrictLabel(Lang lang, std::string_view code);
+// Several districts' names, ", " between ("พร้าว, ฝาง"); "" for none.
+std::string DistrictLabels(Lang lang, const std::vector<std::string>& codes);
 
 // ---- Time, as people in Chiang Mai read it ---------------------------------
 // Bangkok is UTC+7 all year (no daylight saving).

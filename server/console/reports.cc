@@ -705,10 +705,7 @@ Reply ContestPage(Context& ctx) {
   if (WantsJson(ctx)) return Reply::Json(ContestJson(*r));
   // Ranks within one district (the filter's, or a user's only one) or a
   // user's few: said in the heading and a note, not read as the province's.
-  std::string within;
-  for (const std::string& d : r->within) {
-    within += (within.empty() ? "" : ", ") + DistrictLabel(ctx.lang, d);
-  }
+  const std::string within = DistrictLabels(ctx.lang, r->within);
   const std::string title =
       W(ctx, "contest") + (r->contest.empty() ? "" : ": " + r->contest) +
       (within.empty() ? "" : " — " + within);

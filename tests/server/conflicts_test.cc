@@ -169,8 +169,19 @@ struct RollCallTaps {
     for (const std::string& status : statuses) {
       rows.push_back(Tap(attendance, somchai.HlcAt(at++), status));
     }
-    REQUIRE(PushService(*f.store).Push(f.Record(somchai.id),
-                                       somchai.SealNext(rows)).ok());
+    SomchaiSends(std::move(rows));
+  }
+
+  // His taps as given, in one change set.
+  void SomchaiSends(std::vector<RowChange> rows) {
+    REQUIRE(PushService(*f.store).Push(f.Record(somchai.id), somchai.SealNext(rows)).ok());
+  }
+
+  // The office decides conflict `id` the `kind` way.
+  void Decide(const std::string& id, Resolution::Kind kind) {
+    auto decided = Conflicts(*f.store).Resolve(id, Resolution{kind, "", 0}, kCli);
+    INFO(decided.status().ToString());
+    REQUIRE(decided.ok());
   }
 
   std::string StatusOf(const Uuid& id) {
@@ -224,10 +235,7 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
     // The office keeps his last word: it is what the row holds.
     CHECK(taps.StatusOf(taps.attendance) == "excused");
     // Decided for hers, it is hers again.
-    auto kept = Conflicts(*taps.f.store)
-                    .Resolve(open[0].id, Resolution{Resolution::Kind::kKeepCurrent, "", 0}, kCli);
-    INFO(kept.status().ToString());
-    REQUIRE(kept.ok());
+    taps.Decide(open[0].id, Resolution::Kind::kKeepCurrent);
     CHECK(taps.StatusOf(taps.attendance) == "absent");
   }
   SECTION("his taps are older than her mark: one conflict on his last, hers shown") {
@@ -240,10 +248,7 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
     CHECK(open[0].winner == "current");
     CHECK(taps.StatusOf(taps.attendance) == "absent");
     // Kept for his: his last word.
-    auto kept = Conflicts(*taps.f.store)
-                    .Resolve(open[0].id, Resolution{Resolution::Kind::kKeepIncoming, "", 0}, kCli);
-    INFO(kept.status().ToString());
-    REQUIRE(kept.ok());
+    taps.Decide(open[0].id, Resolution::Kind::kKeepIncoming);
     CHECK(taps.StatusOf(taps.attendance) == "excused");
   }
   SECTION("he saw her mark between his taps (a pull landed): his next tap "
@@ -254,9 +259,7 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
         RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 12), "present"),
         // ...then he has seen hers (base 5) and taps on.
         RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 25), "excused", 5)};
-    REQUIRE(PushService(*taps.f.store)
-                .Push(taps.f.Record(taps.somchai.id), taps.somchai.SealNext(rows))
-                .ok());
+    taps.SomchaiSends(std::move(rows));
     CHECK(taps.OpenConflicts().empty());
     CHECK(taps.StatusOf(taps.attendance) == "excused");
   }
@@ -271,9 +274,7 @@ TEST_CASE("Conflicts: a device's taps on one mark are one conflict, on the "
         RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 32), "late"),
         RollCallTaps::Tap(taps.day4, taps.somchai.HlcAt(kT0 + 33), "excused", 6),
         RollCallTaps::Tap(taps.attendance, taps.somchai.HlcAt(kT0 + 34), "absent")};
-    REQUIRE(PushService(*taps.f.store)
-                .Push(taps.f.Record(taps.somchai.id), taps.somchai.SealNext(rows))
-                .ok());
+    taps.SomchaiSends(std::move(rows));
     const std::vector<ConflictRecord> open = taps.OpenConflicts();
     REQUIRE(open.size() == 1);
     CHECK(open[0].row_id == taps.day4.ToString());
