@@ -42,6 +42,7 @@
 #include "shared/entities.h"
 #include "shared/error_body.h"
 #include "shared/labels.h"
+#include "shared/roles.h"
 #include "shared/sqlite/db.h"
 #include "shared/uuid.h"
 #include "shared/version.h"
@@ -637,6 +638,24 @@ class Handler {
       for (const std::string& d : scope.districts) mine.push_back(d);
     }
     ref["device_districts"] = std::move(mine);
+    // What this device's role may write (docs/roles.md, the table the
+    // store enforces): the screens offer only that. null before enrolment,
+    // when nothing is refused here.
+    Json may = nullptr;
+    if (st->enrolled) {
+      may = Json::object();
+      for (const Entity& e : Catalogue()) {
+        Json actions = Json::object();
+        for (RowAction a :
+             {RowAction::kCreate, RowAction::kEdit, RowAction::kDelete}) {
+          actions[std::string(RowActionName(a))] =
+              RoleMayWrite(st->role, e.name, a);
+        }
+        may[std::string(e.name)] = std::move(actions);
+      }
+    }
+    ref["may"] = std::move(may);
+    ref["role"] = st->enrolled ? Json(st->role) : Json(nullptr);
     Json phrao = Json::array();
     for (const Named& t : PhraoTambon()) {
       phrao.push_back({{"name_th", t.name_th}, {"name_en", t.name_en}});

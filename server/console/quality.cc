@@ -24,12 +24,6 @@ std::string T(Lang lang, const char* th, const char* en) {
 }
 
 
-std::string ErrorJson(const char* error, const std::string& message) {
-  Code code = Code::kInternal;
-  CodeFromName(error, &code);
-  return EncodeErrorBody(Status::FromCode(code, message));
-}
-
 std::string Flash(const Context& ctx) {
   const std::string ok = ctx.req.Query("done");
   const std::string err = ctx.req.Query("error");
@@ -348,7 +342,7 @@ Reply Quality(Context& ctx) {
       ctx.store.db(), ctx.user().scope, BangkokDate(ctx.store.NowMillis()));
   if (!r.ok()) {
     if (IsApi(ctx)) {
-      return Reply::Json(ErrorJson("internal", "could not read the data"), 500);
+      return Reply::Json(EncodeErrorBody(Status::Internal("could not read the data")), 500);
     }
     return Reply::Html("could not read the data", 500);
   }
@@ -403,14 +397,8 @@ Reply Merge(Context& ctx) {
     if (code == Code::kInvalidArgument || code == Code::kNotFound ||
         code == Code::kPermissionDenied) {
       if (IsApi(ctx)) {
-        // (A refusal for rows out of scope says its reason:
-        // "rows_out_of_scope".)
-        const bool denied = code == Code::kPermissionDenied;
-        return Reply::Json(
-            denied ? EncodeErrorBody(m.status())
-                   : ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
-                               m.status().message()),
-            code == Code::kNotFound ? 404 : denied ? 403 : 400);
+        // With its reason ("merge_self", "rows_out_of_scope", …).
+        return Reply::Json(EncodeErrorBody(m.status()), HttpStatusOfError(m.status()));
       }
       // In the page's language where the refusal has a reason for it.
       std::string said = m.status().message();
@@ -431,11 +419,11 @@ Reply Merge(Context& ctx) {
       back.status = 303;
       return back;
     }
-    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not merge"), 500)
+    return IsApi(ctx) ? Reply::Json(EncodeErrorBody(Status::Internal("could not merge")), 500)
                       : Reply::Html("could not merge the producers", 500);
   }
   if (Status s = tx.Commit(); !s.ok()) {
-    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not merge"), 500)
+    return IsApi(ctx) ? Reply::Json(EncodeErrorBody(Status::Internal("could not merge")), 500)
                       : Reply::Html("could not merge the producers", 500);
   }
   ctx.store.NoteCommittedSequences();
@@ -490,7 +478,7 @@ Reply Restore(Context& ctx) {
   const std::string id = PostField(ctx, "id");
   const std::string reason = PostField(ctx, "reason");
   const auto failed = [&] {
-    return IsApi(ctx) ? Reply::Json(ErrorJson("internal", "could not restore"), 500)
+    return IsApi(ctx) ? Reply::Json(EncodeErrorBody(Status::Internal("could not restore")), 500)
                       : Reply::Html("could not restore the row", 500);
   };
   Transaction tx(ctx.store.db());
@@ -503,12 +491,8 @@ Reply Restore(Context& ctx) {
     if (code == Code::kInvalidArgument || code == Code::kNotFound ||
         code == Code::kPermissionDenied) {
       if (IsApi(ctx)) {
-        const bool denied = code == Code::kPermissionDenied;
-        return Reply::Json(
-            denied ? EncodeErrorBody(restored.status())
-                   : ErrorJson(code == Code::kNotFound ? "not_found" : "invalid_argument",
-                               restored.status().message()),
-            code == Code::kNotFound ? 404 : denied ? 403 : 400);
+        return Reply::Json(EncodeErrorBody(restored.status()),
+                           HttpStatusOfError(restored.status()));
       }
       // Rows the delete took lie in districts outside the user's: said in
       // the page's language.

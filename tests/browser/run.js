@@ -707,6 +707,10 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await page.waitForSelector('#sync-outcome[data-outcome]:not([hidden])', { timeout: 60000 });
   assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'unavailable', await page.textContent('#sync-outcome'));
   assert.match(await page.textContent('#sync-outcome'), /ไม่มีสัญญาณ/);
+  // Said once: "everything is kept" is not said again by the reason's sentence.
+  const keptSaid = (await page.$eval('#sync-outcome', (e) => e.innerText)).match(/ยังเก็บไว้ในเครื่องนี้/g) || [];
+  assert.equal(keptSaid.length, 1, await page.$eval('#sync-outcome', (e) => e.innerText));
+  assert.match(await page.textContent('#sync-outcome details.tech span'), /127\.0\.0\.1/);
   // In Thai throughout: the sync client's English explanation folded away,
   // in the outcome and in the home screen's last problem.
   await page.waitForSelector('#last-error');

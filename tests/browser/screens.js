@@ -372,6 +372,10 @@ test('a workshop cut shorter elsewhere: its later marks are said to be kept; it 
   assert.equal(await page.textContent('#rc-no-day'), 'หลักสูตรนี้มี 3 วัน ไม่มีวันที่ 4 เลือกวันด้านล่าง');
   assert.equal(await page.locator('#rollcall').count(), 0);
   assert.deepEqual(await page.$$eval('a[data-day]', (as) => as.map((a) => a.dataset.day)), ['1', '2', '3']);
+  // Nor day 0's (it drew day 1's roll-call).
+  await H.go(page, `#/workshops/${ws}/rollcall/0`);
+  assert.equal(await page.textContent('#rc-no-day'), 'หลักสูตรนี้มี 3 วัน ไม่มีวันที่ 0 เลือกวันด้านล่าง');
+  assert.equal(await page.locator('#rollcall').count(), 0);
 
   // Here, cutting it to 1 day is refused beside the days field: day 2, one
   // of the days cut, has a mark (day 4's, hidden already, is not counted).
@@ -915,4 +919,75 @@ test('switching the language keeps a half-filled visit; a deleted producer opene
   await page.waitForSelector('#producer-deleted');
   assert.ok(await page.locator('#f-name').isDisabled());
   assert.ok(await page.locator('#producer-delete').isDisabled());
+});
+
+// ---- a field officer's phone reads what trainers record --------------------------
+test('a field officer\'s phone shows workshops, the roll-call and the contest ranking to read, with nothing offered that the role may not save', async (t) => {
+  const server = await H.startServer(t);
+  const trainer = H.freshHome();
+  const officer = H.freshHome();
+  H.kboOk(trainer, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  H.kboOk(officer, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'field_officer', '5011'));
+  const { ws, people } = workshopOf(trainer, 2);
+  H.kboOk(trainer, 'attendance', 'mark', '--workshop', ws, '--enrolment', people[0], '--day', '1', '--status', 'late');
+  const producer = JSON.parse(H.kboOk(trainer, 'show', 'enrolment', people[0], '--json')).producer_id;
+  const product = H.kboOk(trainer, 'product', 'add', '--producer', producer, '--name', 'ผ้าทอลายน้ำไหล').trim();
+  H.kboOk(trainer, 'contest', 'score', '--product', product, '--contest', 'ประกวด KBO พร้าว 2567', '--judge', 'นางสาวสมศรี',
+    '--identity', '15', '--uniqueness', '14', '--quality', '16', '--packaging', '12', '--marketability', '13');
+  H.kboOk(trainer, 'sync');
+  H.kboOk(officer, 'sync');
+  const ui = await H.startUi(officer);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/workshops');
+  await H.setLang(page, 'th');
+  // The workshop is listed; adding one is not offered, and why is said.
+  await page.waitForSelector(`a[href="#/workshops/${ws}"]`);
+  assert.equal(await page.locator('#workshop-add').count(), 0);
+  assert.match(await page.textContent('#workshops-read-only'), /ในฐานะเจ้าหน้าที่ภาคสนาม.*วิทยากรเป็นผู้บันทึก/);
+  // The roll-call reads as recorded; its buttons do nothing.
+  await H.go(page, `#/workshops/${ws}/rollcall/1`);
+  const late = page.locator(`li[data-enrolment="${people[0]}"] button.st`);
+  assert.equal(await late.getAttribute('data-status'), 'late');
+  assert.ok(await late.isDisabled());
+  assert.ok(await page.locator(`li[data-enrolment="${people[1]}"] button.st`).isDisabled());
+  assert.equal(await page.locator('#rc-all-present').count(), 0);
+  assert.equal(await page.locator('.note-btn:visible').count(), 0);
+  assert.equal(await page.locator('#workshop-edit').count(), 0);
+  assert.match(await page.textContent('#rc-read-only'), /วิทยากรเป็นผู้เช็กชื่อ/);
+  // The participants are listed, with no enrolment form; no remove button.
+  await H.go(page, `#/workshops/${ws}/people`);
+  assert.equal(await page.locator('#enrolment-list li').count(), 2);
+  assert.equal(await page.locator('input[name="participant_name"]').count(), 0);
+  await H.go(page, `#/workshops/${ws}/people/${people[0]}`);
+  assert.equal(await page.locator('#enrolment-delete').count(), 0);
+  // An address for a new workshop or an edit says so instead of a form.
+  for (const where of ['#/workshops/new', `#/workshops/${ws}/edit`]) {
+    await H.go(page, where);
+    assert.equal(await page.locator('form').count(), 0, where);
+    assert.equal(await page.locator('#workshop-read-only').count(), 1, where);
+  }
+  // The contest: the ranking, no scorecard.
+  await H.go(page, '#/contest');
+  assert.equal(await page.locator('#f-judge').count(), 0);
+  assert.match(await page.textContent('#contest-read-only'), /ใบให้คะแนน/);
+  assert.match(await page.textContent('#ranking-box'), /ผ้าทอลายน้ำไหล/);
+  assert.equal(await page.inputValue('#contest-view'), 'ประกวด KBO พร้าว 2567');
+  // What the role records is offered as before.
+  await H.go(page, '#/visits/new');
+  assert.equal(await page.locator('form').count(), 1);
+  // Nothing was written on the officer's device.
+  assert.match(H.kboOk(officer, 'status'), /pending changes:\s*0/i);
+  // A trainer's phone is offered all of it.
+  const tui = await H.startUi(trainer);
+  H.defer(t, () => tui.stop());
+  const tpage = await H.phone(t, H.PHONES[0]);
+  await H.open(tpage, tui.url, '#/workshops');
+  assert.equal(await tpage.locator('#workshop-add').count(), 1);
+  assert.equal(await tpage.locator('.read-only').count(), 0);
+  await H.go(tpage, `#/workshops/${ws}/rollcall/1`);
+  assert.ok(!(await tpage.locator(`li[data-enrolment="${people[0]}"] button.st`).isDisabled()));
+  assert.equal(await tpage.locator('#rc-all-present').count(), 1);
+  await H.go(tpage, '#/contest');
+  assert.equal(await tpage.locator('#f-judge').count(), 1);
 });

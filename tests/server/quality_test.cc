@@ -616,6 +616,13 @@ TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
   CHECK(json_again.status == 400);
   CHECK(Has(json_again.body, "deleted"));
   CHECK_FALSE(Has(json_again.body, "not a producer id"));
+  // A refusal's body carries its reason, as every other API answer's does
+  // (it said only "invalid_argument").
+  r.body = json({{"keep", fx.d.p1}, {"drop", fx.d.p1}, {"reason", "same"}}).dump();
+  Reply self = b.Send(r);
+  CHECK(self.status == 400);
+  CHECK(json::parse(self.body).value("error", "") == "merge_self");
+  CHECK(json::parse(self.body).value("code", "") == "invalid_argument");
 
   // A participant of p4 in Fang's course: this Phrao user's merge of p4 is
   // refused, 403 (it was a 500 with no reason), nothing changed.
@@ -1148,6 +1155,14 @@ TEST_CASE("Quality console: the office restores with a reason and CSRF, "
   CHECK(Has(again.body, "not deleted"));
   r.body = json({{"entity", "producer"}, {"id", NewId()}, {"reason", "x"}}).dump();
   CHECK(b.Send(r).status == 404);
+  // No reason: said so, with the field to fill in (the body said only
+  // "invalid_argument").
+  r.body = json({{"entity", "workshop"}, {"id", fx.d.gone}, {"reason", " "}}).dump();
+  Reply blank = b.Send(r);
+  CHECK(blank.status == 400);
+  const json said = json::parse(blank.body, nullptr, false);
+  CHECK(said.value("error", "") == "no_reason");
+  CHECK(said.value("field", "") == "reason");
   r.body = json({{"entity", "spaceship"}, {"id", NewId()}, {"reason", "x"}}).dump();
   CHECK(b.Send(r).status == 400);
   CHECK(fx.f.NextSeq() == restored);

@@ -452,6 +452,12 @@
     if (state.lang !== 'th') return h('div', { class: cls }, message);
     return h('details', { class: `${cls} tech` }, h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message));
   }
+  // The program's own words, as they are: folded away under "details" on a
+  // Thai screen.
+  function techNode(message) {
+    if (state.lang !== 'th') return h('div', { class: 'detail' }, message);
+    return h('details', { class: 'detail tech' }, h('summary', null, t('detail.tech')), h('span', { lang: 'en' }, message));
+  }
   // Why a sync failed, under "sync failed": the app's own words where it
   // has them, else the sync client's (detailNode).
   function syncFailureDetail(d) {
@@ -750,6 +756,16 @@
   };
   // A new row's district: this device's first, else Phrao.
   const defaultDistrict = () => (state.ref.device_districts && state.ref.device_districts[0]) || '5011';
+  // Whether this device's role may make `action` on rows of `entity`
+  // (docs/roles.md; the store refuses the rest): the screens offer only
+  // that. Anything goes before enrolment, as in the store.
+  const may = (entity, action = 'create') => {
+    const m = state.ref && state.ref.may;
+    return !m || !!(m[entity] && m[entity][action]);
+  };
+  // Said where a screen shows rows this role reads but does not write.
+  const readOnlyNotice = (id, key) => h('p', { class: 'notice read-only', id },
+    t(key, { role: roleName(state.ref && state.ref.role) }));
   function producerLabel(p) { return p.name; }
   function producerSearch(p) { return `${p.name} ${p.village || ''} ${p.tambon || ''} ${p.cluster_brand || ''} ${districtName(p.district_code)}`; }
 
@@ -935,7 +951,11 @@
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
-        outcome.append(...[t('home.no_signal'), detailNode(r.data.message)].filter(Boolean));
+        // "No signal, everything is kept" says it: the reason's own
+        // sentence would say it again; only its details (the address,
+        // the socket's words) go under it.
+        const m = r.data.message;
+        outcome.append(...[t('home.no_signal'), REACH[0][0].test(m || '') ? techNode(m) : detailNode(m)].filter(Boolean));
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
@@ -1228,10 +1248,17 @@
           `${fmtDate(w.start_date)} · ${t('workshop.days_n', { n: w.days })} · ${districtName(w.district_code)} · ${t('workshop.enrolled_n', { n: count[w.id] || 0 })}`)))));
     if (!rows.length) list.append(h('li', { class: 'empty' }, t('workshop.none')));
     return page(t('nav.workshops'),
-      h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/workshops/new', id: 'workshop-add' }, t('workshop.add'))), list);
+      may('workshop') ? h('div', { class: 'actions' }, h('a', { class: 'button primary', href: '#/workshops/new', id: 'workshop-add' }, t('workshop.add')))
+        : readOnlyNotice('workshops-read-only', 'role.reads_workshops'), list);
   }
 
   async function workshopForm(id) {
+    // An old link, or typed: a role that may not write workshops is told
+    // so here, not after filling the form in.
+    if (!may('workshop', id ? 'edit' : 'create')) {
+      return page(t('workshop.add'), h('p', null, h('a', { class: 'back', href: id ? `#/workshops/${id}` : '#/workshops' }, `← ${t('form.back')}`)),
+        readOnlyNotice('workshop-read-only', 'role.reads_workshops'));
+    }
     const original = id ? await getJson(`/api/workshop/${id}`)
       : { fiscal_year: currentFiscalYear(), days: 5, district_code: defaultDistrict(), start_date: todayIso() };
     const fields = [
@@ -1244,7 +1271,7 @@
       { col: 'target_participants', type: 'number', min: 0 },
     ];
     const form = formView('workshop', fields, original, {
-      secondary: id ? deleteButton('workshop-delete', 'workshop', id, '#/workshops') : null,
+      secondary: id && may('workshop', 'delete') ? deleteButton('workshop-delete', 'workshop', id, '#/workshops') : null,
       submit: async (values, f) => {
         // A fiscal year its start date is not in is most likely a slip
         // (2568 for 2567): the reports would count it there. Asked, not
@@ -1268,12 +1295,13 @@
   async function workshopScreen(id, tab, dayParam) {
     const w = await getJson(`/api/workshop/${id}`);
     const days = w.days || 5;
-    const asked = parseInt(dayParam || '1', 10) || 1;
+    // (Day 0 is not day 1: an address with no day is.)
+    const asked = dayParam === undefined || dayParam === '' ? 1 : parseInt(dayParam, 10);
     const day = Math.min(Math.max(asked, 1), days);
     const tabs = h('div', { class: 'actions' },
       h('a', { class: `button ${tab === 'rollcall' ? 'primary' : ''}`, href: `#/workshops/${id}/rollcall/${day}`, id: 'tab-rollcall' }, t('workshop.rollcall')),
       h('a', { class: `button ${tab === 'people' ? 'primary' : ''}`, href: `#/workshops/${id}/people`, id: 'tab-people' }, t('workshop.people')),
-      h('a', { class: 'button', href: `#/workshops/${id}/edit` }, t('form.edit')));
+      may('workshop', 'edit') ? h('a', { class: 'button', href: `#/workshops/${id}/edit`, id: 'workshop-edit' }, t('form.edit')) : null);
     const info = h('p', { class: 'sub' },
       `${t('workshop.fy', { fy: w.fiscal_year })} · ${fmtDate(w.start_date)} · ${t('workshop.days_n', { n: days })} · ${districtName(w.district_code)}${w.venue ? ' · ' + w.venue : ''}`);
     // A day the workshop does not have (an old link, or it was shortened):
@@ -1310,7 +1338,8 @@
         return r;
       },
     });
-    return h('section', null, h('h2', null, t('workshop.enrol_title')), form,
+    return h('section', null, ...(may('enrolment') ? [h('h2', null, t('workshop.enrol_title')), form]
+      : [readOnlyNotice('people-read-only', 'role.reads_workshops')]),
       h('h2', null, t('workshop.people_n', { n: enrolments.length })), list);
   }
 
@@ -1360,7 +1389,7 @@
       h('p', { class: 'sub' }, `${producerName}${producerName ? ' · ' : ''}${t('person.title')}`),
       h('h2', null, t('person.days', { n: days })), summary, dayList,
       h('h2', null, t('person.products', { name: producerName || e.participant_name })), productList,
-      h('div', { class: 'actions' }, remove));
+      may('enrolment', 'delete') ? h('div', { class: 'actions' }, remove) : null);
   }
 
   // Roll-call writes not yet made outlive the page (its queue does not: a
@@ -1430,6 +1459,9 @@
   async function rollCallView(w, day) {
     await sendKeptWrites();
     const rc = await getJson(`/api/workshop/${w.id}/rollcall?day=${day}`);
+    // A role that does not mark attendance (a field officer) reads the
+    // roll-call: no buttons that would only be refused.
+    const canMark = may('attendance', 'create') && may('attendance', 'edit');
     let queue = Promise.resolve();
     let pending = 0;
     const pendingEl = h('span', { id: 'rc-pending', dataset: { pending: '0' } });
@@ -1503,7 +1535,10 @@
         }
         return r;
       };
+      if (!canMark) btn.disabled = true;
+      if (!canMark) noteBtn.hidden = true;
       btn.addEventListener('click', () => {
+        if (!canMark) return;
         const i = STATUS_CYCLE.indexOf(row.status);
         row.status = STATUS_CYCLE[(i + 1) % STATUS_CYCLE.length];
         draw(); drawCounts();
@@ -1639,8 +1674,8 @@
       ? h('p', { class: 'notice', id: 'rc-future' }, t('rollcall.future', { n: day, date: fmtDate(dayIso) })) : null;
     return h('section', null, beyond, dayBtns, future,
       h('div', { class: 'rc-head' }, h('strong', null, t('rollcall.title', { n: day, date: dayDate(w, day) })), counts, pendingEl),
-      h('p', { class: 'hint' }, t('rollcall.hint')), list,
-      rc.rows.length ? h('div', { class: 'actions' }, allPresent) : null);
+      canMark ? h('p', { class: 'hint' }, t('rollcall.hint')) : readOnlyNotice('rc-read-only', 'role.reads_rollcall'), list,
+      rc.rows.length && canMark ? h('div', { class: 'actions' }, allPresent) : null);
   }
   function dayIsoOf(w, day) {
     const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(w.start_date || '');
@@ -1927,6 +1962,7 @@
     const criteria = state.ref.criteria;
     const contests = contestsOf(scores);
     const contest = initialContest(contests);
+    if (!may('contest_score')) return contestReadOnly(scores, products, producerName, contests, contest);
     const judge = localStorage.getItem(JUDGE_KEY) || '';
     const total = h('div', { class: 'total', id: 'score-total' });
     const crit = criteria.map((c) => {
@@ -2017,6 +2053,21 @@
     drawRanking(contest);
     return page(t('nav.contest'), h('p', { class: 'sub' }, t('contest.hint')), form,
       h('h2', null, t('contest.ranking')), rankingBox);
+  }
+
+  // The contest screen of a role that does not score (a field officer): the
+  // rankings, with a choice of contest, and no scorecard to be refused.
+  function contestReadOnly(scores, products, producerName, contests, contest) {
+    const box = h('div', { id: 'ranking-box' });
+    const draw = (c) => box.replaceChildren(rankingView(scores, products, producerName, c));
+    const select = h('select', { id: 'contest-view', name: 'contest_view' },
+      contests.map((c) => h('option', { value: c.name, selected: c.name === contest }, t('contest.option', { contest: c.name, n: c.n }))));
+    select.addEventListener('change', () => draw(select.value));
+    draw(contests.some((c) => c.name === contest) ? contest : (contests[0] || { name: '' }).name);
+    return page(t('nav.contest'), readOnlyNotice('contest-read-only', 'role.reads_contest'),
+      contests.length ? h('div', { class: 'field' }, h('label', { for: 'contest-view' }, t('contest.choose')), select)
+        : h('p', { class: 'empty', id: 'contest-none' }, t('contest.none_here')),
+      ...(contests.length ? [h('h2', null, t('contest.ranking')), box] : []));
   }
 
   // The contests that have scores here, the most recently scored first
