@@ -372,7 +372,8 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
         Count(static_cast<uint64_t>(st->pending_blobs), "photo", "photos") +
         " have not reached it yet. Run kbo sync first, or kbo enroll again "
         "with --force to send them to " +
-        *url + " instead (nothing is deleted either way)");
+        *url + " instead (nothing is deleted either way)")
+        .WithReason("pending_elsewhere");
   }
   base_url_ = *url;
   // A device whose change sets forked from the server's (restored from a

@@ -716,8 +716,8 @@ class Handler {
   }
 
   // POST /api/enrol: this device, with the province's server, as `kbo
-  // enroll` does; only while it is not enrolled (enrolling again, with data
-  // on its way to the old server, is the terminal's decision: kbo enroll).
+  // enroll` does; an enrolled device only when asked ("again": true), and
+  // with changes still waiting for another server only with "force".
   ApiReply Enrol(const ApiRequest& req) {
     if (enrol_ == nullptr || !*enrol_) {
       return ErrorReply(Status::Unavailable("enrolment not available"));
@@ -745,6 +745,22 @@ class Handler {
     };
     text_of("server", &server);
     text_of("token", &token);
+    // Enrolling a device that is enrolled already (the server was replaced,
+    // or the office gave a token for other districts) is asked for by name;
+    // `force` as `kbo enroll --force`.
+    bool again = false;
+    bool force = false;
+    const auto flag_of = [&](const char* key, bool* out) {
+      auto it = obj.find(key);
+      if (it == obj.end() || it->is_null()) return;
+      if (!it->is_boolean()) {
+        problems.emplace_back(key, std::string(key) + " must be true or false");
+        return;
+      }
+      *out = it->get<bool>();
+    };
+    flag_of("again", &again);
+    flag_of("force", &force);
     std::string url;
     if (server.empty()) {
       problems.emplace_back("server", "server is required to enrol");
@@ -758,14 +774,14 @@ class Handler {
     if (!problems.empty()) return ErrorReply(FieldsRefusal(problems));
     Result<StoreStatus> st = store_.GetStatus();
     if (!st.ok()) return ErrorReply(st.status());
-    if (st->enrolled) {
+    if (st->enrolled && !again) {
       return ErrorReply(
           Status::FailedPrecondition(
               "this device is already enrolled with " + st->server + " as " +
-              st->role + "; to enrol it again, run kbo enroll on it")
+              st->role + "; to enrol it again, ask for it (\"again\": true)")
               .WithReason("already_enrolled"));
     }
-    Result<EnrollResult> r = (*enrol_)(url, token);
+    Result<EnrollResult> r = (*enrol_)(url, token, force);
     if (!r.ok()) {
       Status s = r.status();
       // The server's 401 or 403 for a token is not this page's PIN.
@@ -818,6 +834,10 @@ class Handler {
                    {"resent_sets", summary.resent_sets}};
     if (!s.ok()) {
       ApiReply failed = ErrorReply(s);
+      // The server's 401 (it does not know this device, or its signature)
+      // is not this page's PIN: the page would ask for its PIN again and
+      // never say why the sync failed.
+      if (failed.http_status == 401) failed.http_status = 403;
       const bool did_something = summary.pushed_sets > 0 || summary.pulled_rows > 0 ||
                                  summary.new_conflicts > 0 || summary.blobs_uploaded > 0 ||
                                  summary.originals_uploaded > 0;
@@ -1481,10 +1501,10 @@ SyncHook OwnStoreSyncHookFor(const std::string& home_dir, WallClock* wall) {
 }
 
 EnrolHook EnrolHookFor(ClientStore& store) {
-  return [&store](const std::string& server_url,
-                  const std::string& token) -> Result<EnrollResult> {
+  return [&store](const std::string& server_url, const std::string& token,
+                  bool force) -> Result<EnrollResult> {
     SyncClient client(store);
-    Result<EnrollResult> r = client.Enroll(server_url, token);
+    Result<EnrollResult> r = client.Enroll(server_url, token, force);
     if (r.ok() || !client.refused_by_server()) return r;
     return Status::InvalidArgument(r.status().message())
         .WithReason("enrol_refused");

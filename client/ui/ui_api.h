@@ -51,8 +51,10 @@ using SyncHook =
 // unknown, used, expired or cancelled token). The API turns any other
 // 401/403 status into that too, so the page never takes it for its own PIN.
 // Called with the API's store lock held.
+// `force`: as `kbo enroll --force` (changes still waiting for another
+// server go to this one; kFailedPrecondition "pending_elsewhere" without).
 using EnrolHook = std::function<Result<EnrollResult>(
-    const std::string& server_url, const std::string& token)>;
+    const std::string& server_url, const std::string& token, bool force)>;
 
 // How a photo given to the UI becomes blobs, and how its thumbnail is made:
 // one per build, like the transport (client/sync_client.h). Natively

@@ -128,9 +128,10 @@ function startUi(home, listen = '127.0.0.1:0') {
 
 // A real kbo-server on loopback; resolves to {url, data, proc}.
 // `extra`: more arguments of serve (e.g. ['--app', DIR]).
-async function startServer(t, extra = []) {
+// `listen`: another address (a server set up again where one was).
+async function startServer(t, extra = [], listen = '127.0.0.1:0') {
   const data = freshHome();
-  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', listen, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   defer(t, () => stopProcess(proc));
   const url = await new Promise((resolve, reject) => {
     let out = '';

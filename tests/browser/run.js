@@ -900,6 +900,9 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   // Its district by name, not by code.
   assert.match(await page.textContent('#enrol-outcome'), /พื้นที่: พร้าว/);
   assert.doesNotMatch(await page.textContent('#enrol-outcome'), /5011/);
+  // No toast over it; the way on is in it.
+  assert.doesNotMatch(await page.$eval('#toast', (e) => (e.hidden ? '' : e.textContent)), /^บันทึกแล้ว$/);
+  assert.equal(await page.getAttribute('#enrol-outcome #enrol-home', 'href'), '#/');
   await screenshot(page, 'enrol-done');
   const st = JSON.parse(kboOk(home, 'status', '--json'));
   assert.equal(st.enrolled, true);
@@ -907,7 +910,8 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   assert.equal(st.role, 'trainer');
 
   // Home knows, and the sync button now reaches the province.
-  await go(page, '#/');
+  await page.click('#enrol-home');
+  await ready(page);
   assert.equal(await page.locator('#enrol-open').count(), 0);
   await page.click('#sync');
   await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
@@ -925,4 +929,46 @@ test('a device is enrolled from the screens, against a real kbo-server', async (
   }, server.url);
   assert.equal(again.status, 409);
   assert.equal(again.body.error, 'already_enrolled');
+});
+
+test('a server set up again where the old one was: the phone says it is not known here, enrols again from the sync\'s outcome, and sends what it holds', async (t) => {
+  const old = await startServer(t);
+  const home = freshHome();
+  kboOk(home, 'enroll', '--server', old.url, '--token', serverToken(old, 'trainer', '5011'));
+  const [first] = importProducers(home, 1);
+  kboOk(home, 'sync');
+  const later = kboOk(home, 'producer', 'add', '--kind', 'group', '--name', 'กลุ่มทอผ้าบ้านหลังเปลี่ยนเครื่อง', '--district', '5011').trim();
+  // The province's server replaced: a new one, empty, at the same address.
+  await stopProcess(old.proc);
+  const listen = old.url.replace(/^http:\/\//, '');
+  const fresh = await startServer(t, [], listen);
+  assert.equal(fresh.url, old.url);
+  const ui = await startUi(home);
+  defer(t, () => ui.stop());
+  const page = await phone(t);
+  await page.goto(`${ui.url}/#/`);
+  await ready(page);
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  assert.match(await page.$eval('#sync-not-known', (e) => e.innerText), /เซิร์ฟเวอร์ไม่รู้จักเครื่องนี้/);
+  await page.click('#enrol-again');
+  await ready(page);
+  assert.match(await page.textContent('#enrol-already'), /ลงทะเบียนกับ/);
+  assert.equal(await page.inputValue('#f-server'), old.url);
+  await page.fill('#f-token', serverToken(fresh, 'trainer', '5011'));
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('#enrol-outcome[data-outcome="ok"]:not([hidden])', { timeout: 60000 });
+  await page.click('#enrol-home');
+  await ready(page);
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome[data-outcome]:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok', await page.textContent('#sync-outcome'));
+  // Everything the device holds is on the new server: what the old one
+  // had taken, and what was waiting.
+  const held = spawnSync(KBO_SERVER, ['--data', fresh.data, 'list', 'producer', '--json'], { encoding: 'utf8' });
+  assert.equal(held.status, 0, held.stderr);
+  const ids = JSON.parse(held.stdout).map((r) => r.id);
+  assert.ok(ids.includes(later), `the waiting producer: ${ids}`);
+  assert.ok(ids.includes(first), `the producer the old server had taken: ${ids}`);
+  assert.equal(JSON.parse(kboOk(home, 'status', '--json')).pending_changes, 0);
 });

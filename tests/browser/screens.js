@@ -991,3 +991,29 @@ test('a field officer\'s phone shows workshops, the roll-call and the contest ra
   await H.go(tpage, '#/contest');
   assert.equal(await tpage.locator('#f-judge').count(), 1);
 });
+
+// ---- a photo taken with a progress entry ------------------------------------------
+test('a photo taken with a progress entry shows with that entry on the product\'s page and is named by its product on the photos screen', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const product = H.kboOk(home, 'product', 'add', '--producer', producer, '--name', 'ผ้าทอลายน้ำไหล').trim();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, `#/products/${product}`);
+  await H.setLang(page, 'th');
+  await page.selectOption('#f-stage', 'prototype');
+  await page.fill('#f-percent', '60');
+  await page.setInputFiles('#f-photo', { name: 'proto.png', mimeType: 'image/png', buffer: makePng(640, 480) });
+  await page.click('form:has(#f-stage) button[type=submit]');
+  await page.waitForSelector('#progress-list li[data-progress] .progress-photos img');
+  const [entry] = H.list(home, 'progress');
+  const [photo] = H.list(home, 'photo');
+  assert.equal(photo.subject_type, 'progress');
+  assert.equal(photo.subject_id, entry.id);
+  assert.equal(await page.locator(`#progress-list li[data-progress="${entry.id}"] .progress-photos img`).count(), 1);
+  // The product's own photos are another list (still none).
+  assert.equal(await page.locator('section.photos .thumbs img').count(), 0);
+  await H.go(page, '#/photos');
+  assert.match(await page.textContent('#photo-grid figcaption strong'), /ผ้าทอลายน้ำไหล · ต้นแบบ 60%/);
+});

@@ -691,6 +691,7 @@ TEST_CASE("SyncClient: enrolment pins the server key, role and districts",
     SyncClient client(*d.store, d.Options());
     auto r = client.Enroll("http://other.kbo.test", "tok-2");
     CHECK(r.status().code() == Code::kFailedPrecondition);
+    CHECK(r.status().reason() == "pending_elsewhere");  // the phone asks
     CHECK_FALSE(client.refused_by_server());
     auto after = d.store->GetStatus();
     CHECK(after->server == kUrl);  // nothing written

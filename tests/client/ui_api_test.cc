@@ -625,8 +625,10 @@ TEST_CASE("UiApi: enrolment from the screens, as kbo enroll, only when not enrol
   std::vector<std::pair<std::string, std::string>> calls;
   Status answer;  // what the "server" says; OK: enrolled
   UiApi api(*store, nullptr);
-  api.set_enrol([&](const std::string& url, const std::string& token) -> Result<EnrollResult> {
+  std::vector<bool> forced;
+  api.set_enrol([&](const std::string& url, const std::string& token, bool force) -> Result<EnrollResult> {
     calls.emplace_back(url, token);
+    forced.push_back(force);
     if (!answer.ok()) return answer;
     Statement st(store->db(),
                  "UPDATE device SET server_url = ?1, role = 'trainer', "
@@ -692,6 +694,25 @@ TEST_CASE("UiApi: enrolment from the screens, as kbo enroll, only when not enrol
   CHECK(Body(r)["error"] == "already_enrolled");
   CHECK_THAT(Body(r)["message"].get<std::string>(), Catch::Contains("http://10.0.0.1:8443"));
   CHECK(calls.size() == asked);
+  r = enrol({{"server", "http://10.0.0.2:8443"}, {"token", "def"}, {"again", "yes"}});
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "again");
+  CHECK(calls.size() == asked);
+
+  // Asked for again (the server was replaced): the server is asked; changes
+  // waiting for another server are the person's decision (force).
+  answer = Status::FailedPrecondition("this device is enrolled with http://10.0.0.1:8443 and 2 changes ...")
+               .WithReason("pending_elsewhere");
+  r = enrol({{"server", "http://10.0.0.2:8443"}, {"token", "def"}, {"again", true}});
+  CHECK(r.http_status == 409);
+  CHECK(Body(r)["error"] == "pending_elsewhere");
+  REQUIRE(forced.size() == asked + 1);
+  CHECK_FALSE(forced.back());
+  answer = Status();
+  r = enrol({{"server", "http://10.0.0.2:8443"}, {"token", "def"}, {"again", true}, {"force", true}});
+  CHECK(r.http_status == 200);
+  CHECK(forced.back());
+  CHECK(Body(api.Handle(Get("/api/status")))["server"] == "http://10.0.0.2:8443");
 }
 
 TEST_CASE("UiApi: a progress entry says what it did to its product's stage",

@@ -405,6 +405,7 @@
     [/^district (\d+) is outside this device's districts/, 'err.outside_districts', (m) => ({ district: m[1] }), 'district_code'],
     [/^a position needs both lat and lon \((\w+) is missing\)$/, 'err.position_pair', null, ''],
     [/was revoked on /, 'err.revoked', null, ''],
+    [/could not be verified: this device is not enrolled on this server/, 'err.not_known', null, ''],
     [/^another sync of this device is running/, 'err.sync_running', null, ''],
     [/\((clock_skew|clock_ahead)\)$/, 'err.clock', null, ''],
     [/is ([\d.]+) MiB; the limit is (\d+) MiB$/, 'err.photo_too_big', (m) => ({ size: m[1], max: m[2] }), 'photo'],
@@ -463,6 +464,12 @@
   function syncFailureDetail(d) {
     if (d.error === 'storage_full') return h('div', { class: 'detail' }, t('home.sync_storage_full'));
     if (d.error === 'sign_in_page') return h('div', { class: 'detail' }, t('home.sync_sign_in_page'));
+    // The server does not know this device (replaced, set up again): the
+    // way out is enrolling again, here.
+    if (/could not be verified: this device is not enrolled on this server/.test(d.message || '')) {
+      return h('div', { class: 'detail', id: 'sync-not-known' }, t('err.not_known'), ' ',
+        h('a', { class: 'button', href: '#/enrol', id: 'enrol-again' }, t('enrol.again_title')), techNode(d.message));
+    }
     if (d.error === 'internal' || d.error === 'app') return h('div', { class: 'detail' }, replyMessage({ data: d }, ''));
     return detailNode(d.message);
   }
@@ -1017,11 +1024,14 @@
   async function enrolScreen(params = new URLSearchParams()) {
     const st = await getJson('/api/status');
     const back = h('p', null, h('a', { class: 'back', href: '#/' }, `← ${t('nav.home')}`));
-    if (st.enrolled) {
-      return page(t('enrol.title'), back, h('p', { class: 'notice', id: 'enrol-already' },
-        t('enrol.already', { server: st.server || '', role: roleName(st.role) })));
-    }
-    if (!st.enrol_available) return page(t('enrol.title'), back, h('p', { class: 'notice' }, t('enrol.unavailable')));
+    // Enrolled already: said, and enrolling again offered (the server was
+    // replaced and no longer knows this device, or the office gave a token
+    // for other districts); what waits to be sent is kept and goes to the
+    // server enrolled with.
+    const again = !!st.enrolled;
+    const already = again ? h('p', { class: 'notice', id: 'enrol-already' },
+      t('enrol.already', { server: st.server || '', role: roleName(st.role) })) : null;
+    if (!st.enrol_available) return page(t('enrol.title'), back, already || h('p', { class: 'notice' }, t('enrol.unavailable')));
     const outcome = h('div', { class: 'outcome', id: 'enrol-outcome', role: 'status', 'aria-live': 'polite', hidden: true });
     const say = (kind, text, detail) => {
       outcome.className = `outcome ${{ ok: 'ok', unavailable: 'offline', working: '' }[kind] ?? 'bad'}`;
@@ -1032,18 +1042,29 @@
     const form = formView('enrol', [
       { col: 'server', type: 'text', required: true, label: t('enrol.server'), inputmode: 'url' },
       { col: 'token', type: 'text', required: true, label: t('enrol.token') },
-    ], { server: APP ? location.origin : '', token: params.get('token') || '' }, {
-      submitLabel: t('enrol.submit'),
+    ], { server: APP ? location.origin : again ? st.server || '' : '', token: params.get('token') || '' }, {
+      submitLabel: t(again ? 'enrol.again_submit' : 'enrol.submit'),
       extra: APP ? scanButton((token) => { $('#f-token', form).value = token; }) : null,
       submit: async (values, f) => {
         outcome.hidden = true;
         say('working', t('enrol.working'));
-        const r = await api('POST', '/api/enrol', values);
+        let r = await api('POST', '/api/enrol', again ? { ...values, again: true } : values);
+        // Changes still waiting for the server enrolled with before: they go
+        // to this one if the person says so (nothing is deleted either way).
+        if (!r.ok && r.data && r.data.error === 'pending_elsewhere') {
+          if (!confirm(t('enrol.confirm_elsewhere', { old: st.server || '', server: values.server }))) {
+            say('already', t('enrol.kept_elsewhere', { old: st.server || '' }));
+            return null;
+          }
+          r = await api('POST', '/api/enrol', { ...values, again: true, force: true });
+        }
         const d = r.data || {};
         if (r.ok) {
           say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: districtsText(d.districts) }));
           state.ref = null;  // the pickers now offer the enrolment's districts
-          toast(t('form.saved'));
+          // Said in the outcome (a toast over it on a small screen hid it),
+          // with the way on.
+          outcome.append(h('p', null, h('a', { class: 'button primary', href: '#/', id: 'enrol-home' }, t('nav.home'))));
           $('button[type=submit]', f).hidden = true;
           return r;
         }
@@ -1072,6 +1093,10 @@
     // The app enrols with the server it came from (its pages may reach no
     // other: the server's Content-Security-Policy).
     if (APP) $('#f-server', form).readOnly = true;
+    if (again) {
+      return page(t('enrol.title'), back, already, h('h2', null, t('enrol.again_title')),
+        h('p', { class: 'sub', id: 'enrol-again-hint' }, t('enrol.again_hint')), form, outcome);
+    }
     return page(t('enrol.title'), back, h('p', { class: 'sub' }, t(APP ? 'enrol.hint_app' : 'enrol.hint')), form, outcome);
   }
 
@@ -1856,8 +1881,13 @@
   }
 
   async function productScreen(id) {
-    const [p, entries, workshops] = await Promise.all([getJson(`/api/product/${id}`), getJson(`/api/progress?product_id=${id}`), getJson('/api/workshop')]);
+    const [p, entries, workshops, progressPhotos] = await Promise.all([getJson(`/api/product/${id}`), getJson(`/api/progress?product_id=${id}`),
+      getJson('/api/workshop'), getJson('/api/photo?subject_type=progress')]);
     const producer = await api('GET', `/api/producer/${p.producer_id}`);
+    // A photo taken with a progress entry is shown with it (it is the
+    // entry's, not the product's: the photos below are the product's own).
+    const photosOf = {};
+    for (const ph of progressPhotos) (photosOf[ph.subject_id] = photosOf[ph.subject_id] || []).push(ph);
     const wsName = Object.fromEntries(workshops.map((w) => [w.id, w.title]));
     // An entry recorded by mistake can be deleted; the product's stage
     // stays (stages only move forward).
@@ -1869,7 +1899,8 @@
         h('div', { class: 'row-link' }, h('span', { class: 'title' }, named('stages', e.stage)),
           e.percent != null ? h('span', { class: 'badge' }, `${e.percent}%`) : null,
           e.workshop_id ? h('span', { class: 'sub' }, ` · ${wsName[e.workshop_id] || ''}`) : null,
-          e.notes ? h('span', { class: 'sub' }, h('br'), e.notes) : null), del);
+          e.notes ? h('span', { class: 'sub' }, h('br'), e.notes) : null,
+          photosOf[e.id] ? h('div', { class: 'thumbs progress-photos' }, photosOf[e.id].map((ph) => thumb(ph, () => render()))) : null), del);
     }));
     if (!entries.length) timeline.append(h('li', { class: 'empty' }, t('product.no_progress')));
     const form = formView('progress', [
@@ -1911,10 +1942,15 @@
   // ---- photos ----
   const SUBJECTS = ['producer', 'product', 'workshop', 'visit'];
   async function photosScreen() {
-    const [photos, ...lists] = await Promise.all([getJson('/api/photo'), ...SUBJECTS.map((s) => getJson(`/api/${s}`))]);
+    const [photos, progress, ...lists] = await Promise.all([getJson('/api/photo'), getJson('/api/progress'), ...SUBJECTS.map((s) => getJson(`/api/${s}`))]);
     const rowsOf = Object.fromEntries(SUBJECTS.map((s, i) => [s, lists[i]]));
+    // (Photos taken with a progress entry are listed too, named by their
+    // product and stage; one is added on the product's page.)
+    rowsOf.progress = progress;
     const producerName = Object.fromEntries(rowsOf.producer.map((p) => [p.id, p.name]));
+    const productName = Object.fromEntries(rowsOf.product.map((p) => [p.id, p.name]));
     const labelOf = (type, r) => {
+      if (type === 'progress') return `${productName[r.product_id] || ''} · ${named('stages', r.stage)}${r.percent != null ? ` ${r.percent}%` : ''}`;
       if (type === 'producer' || type === 'product') return r.name;
       if (type === 'workshop') return r.title;
       if (type === 'visit') return `${producerName[r.producer_id] || ''} · ${fmtDateTime(r.visited_at)}`;
