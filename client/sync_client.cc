@@ -275,10 +275,15 @@ bool LooksLikeSignInPage(const HttpResponse& response, std::string_view base_url
     const std::string to = HostOf(*location);
     return !to.empty() && to != HostOf(base_url);
   }
-  if (response.status < 200 || response.status >= 300) return false;
   const std::string* type = response.Header("content-type");
-  if (type == nullptr) return false;
-  return Lower(*type).rfind("text/html", 0) == 0;
+  const bool html = type != nullptr && Lower(*type).rfind("text/html", 0) == 0;
+  // A proxy, or a portal, asking for a login before anything passes: 407
+  // always; 401 and 403 in HTML (the server's own refusals are JSON, and
+  // said as the refusals they are).
+  if (response.status == 407) return true;
+  if (response.status == 401 || response.status == 403) return html;
+  if (response.status < 200 || response.status >= 300) return false;
+  return html;
 }
 
 void SyncClient::Sleep(int64_t ms) const {

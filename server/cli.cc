@@ -82,9 +82,9 @@ constexpr const char* kUsage =
     "             [--lang th|en]\n"
     "  bundle import FILE [--accept-revoked DEVICE]\n"
     "  photo ask-original PHOTO_ID   ask the device that took the photo for it\n"
-    "  photo cancel-original PHOTO_ID  withdraw that request (while still open)\n"
     "                         as taken (it syncs a downscaled copy); sent with\n"
     "                         its next sync\n"
+    "  photo cancel-original PHOTO_ID  withdraw that request (while still open)\n"
     "  copy-to-postgres URL   copy DIR/server.db into a new PostgreSQL database\n"
     "                         and check every table's count (docs/operations.md)\n"
     KBO_SERVER_REPORT_USAGE
@@ -142,8 +142,11 @@ struct Context {
   Result<ServerStore*> Store() {
     if (!store) {
       std::error_code ec;
-      if (!may_create &&
-          !std::filesystem::exists(std::filesystem::path(data_dir) / "server.key", ec)) {
+      // (A folder whose server.db is there but not its key is a server
+      // whose key went missing: the store says to restore it.)
+      const std::filesystem::path dir(data_dir);
+      if (!may_create && !std::filesystem::exists(dir / "server.key", ec) &&
+          (!db_url.empty() || !std::filesystem::exists(dir / "server.db", ec))) {
         return Status::NotFound(
             "there is no server in " + data_dir +
             " (no server.key there): check --data (default ./kbo-data), or set a "
@@ -505,6 +508,11 @@ Status TokenCancel(Context& ctx, const std::vector<std::string>& args,
   Enrolment enrolment(**store);
   Result<TokenInfo> t = enrolment.CancelToken(a.positional[0]);
   if (!t.ok()) return t.status();
+  if (!t->already_cancelled_at.empty()) {
+    ctx.out << "token " << t->id << " was cancelled already, on "
+            << t->already_cancelled_at << "; nothing changed\n";
+    return Status();
+  }
   Audit(**store, "token_cancel", t->id, t->label);
   ctx.out << "cancelled " << t->id << "\n";
   return Status();
@@ -1049,15 +1057,21 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
     for (const std::string& line : s.row_refusals)
       ctx.err << "kbo-server: row refused in " << line << "\n";
   }
+  // What went in before a stop, in words that are true when nothing did.
+  const size_t taken = s.change_sets_applied + s.change_sets_repeated +
+                       s.blobs_stored + s.blobs_present + s.change_sets_refused +
+                       s.blobs_refused;
+  const std::string before =
+      taken == 0 ? "; nothing of the file was imported"
+                 : "; the records before it were imported";
   if (!s.framing.ok()) {
-    return Status::Corruption("the bundle is damaged: " + s.framing.message() +
-                              "; the records before it were imported");
+    return Status::Corruption("the bundle is damaged: " + s.framing.message() + before);
   }
   if (!s.stopped.ok()) {
     return Status::FromCode(
                s.stopped.code(),
-               "the import stopped at " + s.stopped.message() +
-                   "; the records before it were imported, nothing after it. " +
+               "the import stopped at " + s.stopped.message() + before +
+                   ", nothing after it. " +
                    (s.stopped.reason() == "storage_full"
                         ? "Free space on this server's disk, then import"
                         : "Mend this, then import") +

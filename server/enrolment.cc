@@ -456,6 +456,7 @@ Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
       hash = row.token_hash;
       used_at = row.used_at.value_or(std::string());
       used_by = row.used_by;
+      info.already_cancelled_at = row.cancelled_at;
     }
     if (found == 0) {
       return Status::NotFound("no enrolment token has the id " + prefix);
@@ -470,6 +471,8 @@ Result<TokenInfo> Enrolment::CancelToken(std::string_view id_prefix) {
         "token " + info.id + " was already used on " + used_at +
         " by device " + used_by + "; revoke the device instead");
   }
+  // Cancelled twice: said, and nothing written (nor audited) again.
+  if (!info.already_cancelled_at.empty()) return info;
   if (Status s = tokens.Cancel(hash, store_.NowIso()); !s.ok()) return s;
   if (Status s = txn.Commit(); !s.ok()) return s;
   return info;

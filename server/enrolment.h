@@ -66,6 +66,9 @@ struct TokenInfo {
   std::string label;
   std::string created_at;  // ISO 8601 UTC
   std::string expires_at;
+  // CancelToken: when it had been cancelled before ("" if this call did);
+  // then nothing was written.
+  std::string already_cancelled_at;
 };
 // Hex digits of a token's id (a prefix of its SHA-256), as TokenInfo::id.
 inline constexpr size_t kTokenIdHexDigits = 12;

@@ -201,23 +201,36 @@ void ServerStore::NoteHighWater(uint64_t next_seq) {
 }
 
 Status ServerStore::GuardSequences() {
-  Transaction txn(*db_);
-  if (!txn.status().ok()) return txn.status();
-  Result<uint64_t> last = LastSeq();
-  if (!last.ok()) return last.status();
-  const uint64_t next = *last + 1;
   const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
   // Rewound: this folder handed out higher numbers than server.db knows.
   // No record at all, with a database that has handed out numbers: a
   // backup restored into a fresh folder (or a folder from before this
   // record existed). Either way, jump past anything a device may have seen.
-  const bool rewound = high.has_value() ? next < *high : next > 1;
+  const auto rewound_at = [&high](uint64_t next) {
+    return high.has_value() ? next < *high : next > 1;
+  };
+  // Read first, with no write transaction: every start but one after a
+  // restore writes nothing, so a command that only reads (a list, an
+  // export) is not kept waiting by a writer.
+  Result<uint64_t> last = LastSeq();
+  if (!last.ok()) return last.status();
+  uint64_t next = *last + 1;
+  bool rewound = rewound_at(next);
   uint64_t now = next;
   if (rewound) {
-    now = std::max(next, high.value_or(0)) + kRestoreGap;
-    if (Status s = storage::ServerState(*db_).SetNextSeq(now); !s.ok()) return s;
+    Transaction txn(*db_);
+    if (!txn.status().ok()) return txn.status();
+    last = LastSeq();  // again, under the write lock
+    if (!last.ok()) return last.status();
+    next = *last + 1;
+    rewound = rewound_at(next);
+    now = next;
+    if (rewound) {
+      now = std::max(next, high.value_or(0)) + kRestoreGap;
+      if (Status s = storage::ServerState(*db_).SetNextSeq(now); !s.ok()) return s;
+    }
+    if (Status s = txn.Commit(); !s.ok()) return s;
   }
-  if (Status s = txn.Commit(); !s.ok()) return s;
   if (rewound) {
     LogLine("server.db is older than the sequences this data folder has handed out (" +
             std::string(high.has_value() ? "restored from a backup?"
@@ -284,11 +297,8 @@ Status ServerStore::GuardRevocations() {
                       "is never let in again (docs/operations.md, \"Backups\")");
   }
   if (!text.ok()) text = std::string();
-  Transaction txn(*db_);
-  if (!txn.status().ok()) return txn.status();
-  storage::Devices devices(*db_);
   std::set<std::string> noted;  // ids with a line that parses
-  std::vector<std::string> again;
+  std::vector<std::pair<std::string, std::string>> lines;  // (id, when)
   size_t skipped = 0;
   size_t at = 0;
   while (at < text->size()) {
@@ -314,11 +324,34 @@ Status ServerStore::GuardRevocations() {
       when = NowIso();
     }
     noted.insert(id);
-    Result<bool> revoked = devices.RevokeIfActive(id, when);
-    if (!revoked.ok()) return revoked.status();
-    if (*revoked) again.push_back(id + " (revoked " + when + ")");
+    lines.emplace_back(id, std::move(when));
   }
-  if (Status s = txn.Commit(); !s.ok()) return s;
+  // Read first: a write transaction only when a device the file names is
+  // active in the database (a restore older than its revocation), so a
+  // command that only reads (a list, an export) is not kept waiting by a
+  // writer. Then each is revoked under the write lock (RevokeIfActive
+  // looks again).
+  storage::Devices devices(*db_);
+  bool active = false;
+  for (const auto& [id, when] : lines) {
+    Result<std::optional<storage::DeviceRow>> row = devices.Find(id);
+    if (!row.ok()) return row.status();
+    if (row->has_value() && (*row)->revoked_at.empty()) {
+      active = true;
+      break;
+    }
+  }
+  std::vector<std::string> again;
+  if (active) {
+    Transaction txn(*db_);
+    if (!txn.status().ok()) return txn.status();
+    for (const auto& [id, when] : lines) {
+      Result<bool> revoked = devices.RevokeIfActive(id, when);
+      if (!revoked.ok()) return revoked.status();
+      if (*revoked) again.push_back(id + " (revoked " + when + ")");
+    }
+    if (Status s = txn.Commit(); !s.ok()) return s;
+  }
   // Revocations the database holds that the file lacks (made before the
   // file existed, or with a line since damaged): written now, so a later
   // restore keeps them too.

@@ -84,11 +84,15 @@ Result<std::string> ReadKeyFile(const std::string& path) {
     char mode[8];
     std::snprintf(mode, sizeof mode, "%04o",
                   static_cast<unsigned>(st.st_mode & 07777));
-    return Status::PermissionDenied(
-        "device key '" + path + "' has mode " + mode +
-        "; it must be 0600 (readable by its owner only). Treat the key as "
-        "possibly leaked: re-enrol the device, or chmod 600 the file if you "
-        "are sure nobody else could read it");
+    // (A local file's state, not a refusal by a server: not the "refused"
+    // exit code. The device's key and the server's are read here.)
+    return Status::FailedPrecondition(
+        "key file '" + path + "' has mode " + mode +
+        "; it must be 0600 (readable by its owner only). If someone else may "
+        "have read it, treat the key as leaked: a device enrols again (a new "
+        "key), a server's key is replaced only by setting the province up "
+        "again (docs/operations.md). If you are sure nobody else could read "
+        "it: chmod 600 the file");
   }
   std::string text;
   text.reserve(kMaxKeyFileBytes + 1);  // no reallocation: no stray copies

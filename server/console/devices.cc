@@ -727,7 +727,7 @@ Reply CancelToken(Context &ctx) {
   Result<TokenInfo> t = enrolment.CancelToken(ctx.req.matches.at(0));
   if (!t.ok())
     return Failure(ctx, t.status(), "/tokens");
-  AuditOrLog(ctx, "token_cancel", t->id, t->label);
+  if (t->already_cancelled_at.empty()) AuditOrLog(ctx, "token_cancel", t->id, t->label);
   if (IsApi(ctx))
     return Reply::Json(JsonText(TokenJson(*t)));
   return Reply::Redirect(

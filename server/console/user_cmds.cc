@@ -88,8 +88,15 @@ Status UserCommand(const std::vector<std::string>& args,
     KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
     KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
     Users users(*store);
-    KBO_ASSIGN_OR_RETURN(WebUser u,
-                         users.Add(positional[0], r, scope, password, "cli"));
+    Result<WebUser> added = users.Add(positional[0], r, scope, password, "cli");
+    if (!added.ok() && added.status().code() == Code::kAlreadyExists) {
+      // A login taken is the person's input, as docs/operations.md says of
+      // every such refusal: exit 2 (AlreadyExists alone exits 1).
+      return Status::InvalidArgument(added.status().message() +
+                                     "; choose another login, or `user passwd` "
+                                     "to set this one's password");
+    }
+    KBO_ASSIGN_OR_RETURN(WebUser u, std::move(added));
     out << u.id << "\n";
     err << "user " << u.login << " (" << WebRoleName(u.role) << ", "
         << u.scope.ToString() << ") may now sign in to the console\n";

@@ -182,7 +182,8 @@ Status Devices::ClearGrant(std::string_view device_id, uint64_t grant_seq) {
 namespace {
 
 // A token of a listing: token_hash, role, districts, label, created_at,
-// expires_at, and with `with_use` used_at and used_by after them.
+// expires_at, and with `with_use` used_at, used_by and cancelled_at after
+// them.
 TokenRow TokenListed(Statement& st, bool with_use) {
   TokenRow t;
   t.token_hash = st.ColumnText(0);
@@ -194,6 +195,7 @@ TokenRow TokenListed(Statement& st, bool with_use) {
   if (with_use) {
     if (!st.IsNull(6)) t.used_at = st.ColumnText(6);
     t.used_by = TextOrEmpty(st, 7);
+    t.cancelled_at = TextOrEmpty(st, 8);
   }
   return t;
 }
@@ -262,7 +264,7 @@ Result<std::vector<TokenRow>> EnrolTokens::WithPrefix(std::string_view prefix) {
   // token_hash is the primary key: a range on it finds the prefix by index.
   Statement& st = db_.Cached(
       "SELECT token_hash, role, districts, label, created_at, expires_at, "
-      "used_at, used_by FROM enrol_token WHERE token_hash >= ?1 AND "
+      "used_at, used_by, cancelled_at FROM enrol_token WHERE token_hash >= ?1 AND "
       "token_hash < ?1 || 'g' ORDER BY token_hash LIMIT 2");
   st.Bind(1, prefix);
   std::vector<TokenRow> out;

@@ -8,10 +8,9 @@
 namespace kbo {
 namespace {
 
-Status SqliteError(sqlite3* db, int rc, std::string_view what) {
-  std::string msg(what);
-  msg += ": ";
-  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+// SQLite's result `rc`, said as `msg`: one classification for statements
+// and Exec.
+Status SqliteStatus(int rc, std::string msg) {
   // The reason lets a person be told in words (the phone app's storage
   // quota); a server's 5xx body never carries it.
   if ((rc & 0xff) == SQLITE_FULL) {
@@ -23,10 +22,17 @@ Status SqliteError(sqlite3* db, int rc, std::string_view what) {
     return Status::Unavailable("another writer held the database too long: " + msg)
         .WithReason(kBusyReason);
   }
-  if (rc == SQLITE_CORRUPT || rc == SQLITE_NOTADB) {
+  if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
     return Status::Corruption("database file is damaged: " + msg);
   }
   return Status::IOError(msg);
+}
+
+Status SqliteError(sqlite3* db, int rc, std::string_view what) {
+  std::string msg(what);
+  msg += ": ";
+  msg += db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+  return SqliteStatus(rc, std::move(msg));
 }
 
 class SqliteStatement final : public StatementImpl {
@@ -135,10 +141,7 @@ class SqliteDb final : public Db {
     if (rc != SQLITE_OK) {
       std::string msg = err ? err : sqlite3_errstr(rc);
       sqlite3_free(err);
-      if ((rc & 0xff) == SQLITE_FULL) {
-        return Status::IOError("disk full: " + msg).WithReason("storage_full");
-      }
-      return Status::IOError(msg);
+      return SqliteStatus(rc, std::move(msg));
     }
     return Status();
   }
@@ -208,10 +211,17 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
   if (Status s = db->Exec(pragmas); !s.ok()) {
     // SQLite's "unable to open database file" here names no file: a folder
     // that is read-only (a memory card switched to read-only) or full
-    // cannot hold the write-ahead log beside the database.
+    // cannot hold the write-ahead log beside the database. A damaged file
+    // is another matter: no folder setting mends it.
+    const char* hint =
+        s.code() == Code::kCorruption
+            ? " (the file is damaged, or is not this program's database: "
+              "restore it from a backup; keep the damaged one aside)"
+        : s.code() == Code::kIOError && s.reason().empty()
+            ? " (is its folder read-only, or full?)"
+            : "";
     return Status::FromCode(s.code(), "cannot open database " + path + ": " +
-                                          s.message() +
-                                          " (is its folder read-only, or full?)")
+                                          s.message() + hint)
         .WithReason(s.reason());
   }
   return db;

@@ -28,6 +28,22 @@ int LatestSchemaVersion(const EmbeddedFile* migrations, size_t count) {
 }
 
 Status Migrate(Db& db, const EmbeddedFile* migrations, size_t count) {
+  // Up to date (every open but the first after an upgrade): no write
+  // transaction, so a command that only reads (a list, an export) is not
+  // kept waiting by a writer, and never fails for one.
+  {
+    Result<int> now = db.SchemaVersion();
+    if (now.ok() && *now == LatestSchemaVersion(migrations, count)) {
+      int previous = 0;
+      bool numbered = true;
+      for (size_t i = 0; i < count; ++i) {
+        const int n = MigrationNumber(migrations[i].name);
+        numbered = numbered && n == previous + 1;
+        previous = n;
+      }
+      if (numbered) return Status();
+    }
+  }
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
   Result<int> version = db.SchemaVersion();

@@ -2064,6 +2064,13 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   const std::string server = "http://kbo.example.go.th:8787";
   CHECK_FALSE(LooksLikeSignInPage(answer(404, "text/html"), server));
   CHECK_FALSE(LooksLikeSignInPage(answer(200, "application/json"), server));
+  CHECK_FALSE(LooksLikeSignInPage(answer(403, "application/json"), server));
+  CHECK_FALSE(LooksLikeSignInPage(answer(401, "application/json; charset=utf-8"), server));
+  // A login page for a 401 or 403, or a proxy asking for its login (407),
+  // is the network's, not the server refusing (it read "out_of_scope").
+  CHECK(LooksLikeSignInPage(answer(403, "text/html; charset=utf-8"), server));
+  CHECK(LooksLikeSignInPage(answer(401, "TEXT/HTML"), server));
+  CHECK(LooksLikeSignInPage(answer(407, nullptr), server));
   // An HTTPS redirect in front of the server is not a portal; 511 is one,
   // and so is a redirect to another host (how most hotspots do it).
   CHECK_FALSE(LooksLikeSignInPage(answer(301, "text/html"), server));

@@ -297,7 +297,10 @@ TEST_CASE("Tokens: a cancelled token enrols no device",
   CHECK(f.Text("SELECT cancelled_at FROM enrol_token") ==
         "2024-03-10T02:00:00Z");
   f.wall.Advance(5000);
-  REQUIRE(enrolment.CancelToken(id).ok()); // twice keeps the first time
+  auto twice = enrolment.CancelToken(id);  // twice keeps the first time
+  REQUIRE(twice.ok());
+  CHECK(twice->already_cancelled_at == "2024-03-10T02:00:00Z");  // and says so
+  CHECK(cancelled->already_cancelled_at.empty());
   CHECK(f.Text("SELECT cancelled_at FROM enrol_token") ==
         "2024-03-10T02:00:00Z");
 
@@ -818,6 +821,11 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
                                        "' already"));
   const std::string same_id = TokenId(same.out.substr(0, 64));
   RunServer(data, {"token", "cancel", same_id});
+  // Cancelled again: said, nothing written or audited again.
+  Cli cancelled_again = RunServer(data, {"token", "cancel", same_id});
+  CHECK(cancelled_again.code == 0);
+  CHECK_THAT(cancelled_again.out, Catch::Contains("was cancelled already") &&
+                            Catch::Contains("nothing changed"));
   Cli devices = RunServer(data, {"device", "list"});
   REQUIRE(devices.code == 0);
   CHECK_THAT(devices.out, Catch::Contains("LABEL") && Catch::Contains(kLabel));

@@ -2,6 +2,7 @@
 // loopback port spoken to over a plain socket (tests/support/server_process.h).
 
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <fstream>
 #include <nlohmann/json.hpp>
 #include <regex>
@@ -12,6 +13,7 @@
 #include "server/console/users.h"
 #include "server/push_service.h"
 #include "shared/fs.h"
+#include "shared/sqlite/db.h"
 #include "tests/server/server_fixture.h"
 #include "tests/support/server_process.h"
 
@@ -373,6 +375,12 @@ TEST_CASE(
   CHECK_THAT(second.out, Catch::Contains("0 applied, 2 already applied") &&
                              Catch::Contains("1 already held"));
   CHECK(ReadAll(data + "/blobs/" + sha) == photo);
+  // Cut inside its first record: nothing of it went in, and it says so (it
+  // said "the records before it were imported").
+  WriteAll(tmp.File("cut.kbo"), bundle.substr(0, 40));
+  CliResult cut_first = RunServerCli({"--data", data, "bundle", "import", tmp.File("cut.kbo")});
+  CHECK(cut_first.exit_code == 2);
+  CHECK_THAT(cut_first.err, Catch::Contains("nothing of the file was imported"));
 
   // A revoked device's bundle: its sets refused, and its photo not kept.
   {
@@ -511,7 +519,8 @@ TEST_CASE(
   CHECK_THAT(damaged.out,
              Catch::Contains("1 applied") && Catch::Contains("1 refused"));
   CHECK_THAT(damaged.err,
-             Catch::Contains("cut short") && Catch::Contains("not enrolled"));
+             Catch::Contains("cut short") && Catch::Contains("not enrolled") &&
+                 Catch::Contains("the records before it were imported"));
   // One byte changed on the way: said to be damaged or altered.
   {
     std::string flipped(protocol::kBundleMagic);
@@ -755,6 +764,40 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
   CliResult list = RunServerCli({"--data", typo, "conflicts", "list"});
   CHECK(list.exit_code == 0);
   CHECK_THAT(list.out, Catch::Contains("no conflicts"));
+
+  // Its key lost (a copy of server.db alone): said to be restored, not
+  // "no server here" with advice to set a new one up; nothing made.
+  const std::string keyless = tmp.File("keyless");
+  std::filesystem::create_directory(keyless);
+  std::filesystem::copy_file(typo + "/server.db", keyless + "/server.db");
+  CliResult lost = RunServerCli({"--data", keyless, "list", "producer"});
+  CHECK(lost.exit_code != 0);
+  CHECK_THAT(lost.err, Catch::Contains("restore server.key from your backup"));
+  CHECK_FALSE(std::filesystem::exists(keyless + "/server.key"));
+}
+
+TEST_CASE("kbo-server: a list or an export reads while another process holds "
+          "the write lock (it waited, then exited 4)",
+          "[server][cli]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  REQUIRE(RunServerCli({"--data", data, "token", "create", "--role", "trainer",
+                        "--districts", "5011"})
+              .exit_code == 0);
+  auto writer = kbo::Db::Open(data + "/server.db");
+  REQUIRE(writer.ok());
+  REQUIRE((*writer)->Exec("BEGIN IMMEDIATE").ok());  // a long push, say
+  const auto started = std::chrono::steady_clock::now();
+  CliResult list = RunServerCli({"--data", data, "list", "producer"});
+  CliResult conflicts = RunServerCli({"--data", data, "conflicts", "list"});
+  CliResult csv = RunServerCli({"--data", data, "export", "csv", "--out", tmp.File("csv")});
+  INFO(list.err << conflicts.err << csv.err);
+  CHECK(list.exit_code == 0);
+  CHECK(conflicts.exit_code == 0);
+  CHECK(csv.exit_code == 0);
+  // Not after the busy timeout (5 s each).
+  CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  REQUIRE((*writer)->Exec("ROLLBACK").ok());
 }
 
 }  // namespace

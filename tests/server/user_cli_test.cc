@@ -71,7 +71,8 @@ TEST_CASE("kbo-server user: the password on stdin, garbage refused with nothing 
   REQUIRE(added.exit_code == 0);
   CHECK(added.out.size() == 37);  // uuid and a newline
   CliResult twice = RunServerCli({"--data", data, "user", "add", "somchai", "--role", "admin"}, {}, good);
-  CHECK(twice.exit_code != 0);
+  CHECK(twice.exit_code == 2);  // the person's input (it exited 1)
+  CHECK_THAT(twice.err, Catch::Contains("already a user 'somchai'"));
   const json list =
       json::parse(RunServerCli({"--data", data, "user", "list", "--json"}).out);
   REQUIRE(list.size() == 1);

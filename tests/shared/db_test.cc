@@ -1,6 +1,7 @@
 #include "shared/sqlite/db.h"
 
 #include <catch2/catch.hpp>
+#include <cstdio>
 
 #include "tests/support/temp_dir.h"
 
@@ -61,6 +62,31 @@ TEST_CASE("Db: a full disk is an IOError with the reason storage_full, from "
   Statement count(**db, "SELECT count(*) FROM t");
   REQUIRE(count.Step());
   CHECK(count.ColumnInt(0) == 0);
+}
+
+TEST_CASE("Db: a damaged file is said to be damaged, with a backup to "
+          "restore, not a read-only folder",
+          "[db]") {
+  testing::TempDir tmp;
+  const std::string path = tmp.File("damaged.db");
+  {
+    auto db = Db::Open(path);
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("CREATE TABLE t (x TEXT); INSERT INTO t VALUES ('ผ้าทอ');").ok());
+  }
+  // Its header overwritten (a bad copy, a disk's fault).
+  {
+    std::FILE* f = std::fopen(path.c_str(), "r+b");
+    REQUIRE(f != nullptr);
+    const char junk[32] = "this is not an SQLite database";
+    REQUIRE(std::fwrite(junk, 1, sizeof junk, f) == sizeof junk);
+    std::fclose(f);
+  }
+  auto db = Db::Open(path);
+  REQUIRE_FALSE(db.ok());
+  CHECK(db.status().code() == Code::kCorruption);
+  CHECK_THAT(db.status().message(), Catch::Contains("restore it from a backup"));
+  CHECK_THAT(db.status().message(), !Catch::Contains("read-only"));
 }
 
 }  // namespace

@@ -219,8 +219,10 @@ TEST_CASE("Signing: a key file readable by group or others is refused",
   CAPTURE(mode);
   REQUIRE(::chmod(path.c_str(), mode) == 0);
   Result<KeyPair> r = KeyPair::LoadFromFile(path);
-  CHECK(r.status().code() == Code::kPermissionDenied);
+  // Not kPermissionDenied: that is a server's refusal (exit 5).
+  CHECK(r.status().code() == Code::kFailedPrecondition);
   CHECK(r.status().message().find(path) != std::string::npos);
+  CHECK(r.status().message().find("chmod 600") != std::string::npos);
 }
 
 TEST_CASE("Signing: a missing key file is not found", "[signing]") {
