@@ -234,7 +234,12 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += ", " + Count(s.new_conflicts, "new conflict", "new conflicts") +
            " from the server";
   }
-  if (s.blobs_uploaded > 0 || s.blob_bytes > 0) {
+  if (s.blobs_uploaded == 0 && s.blob_bytes > 0) {
+    // Bytes of a photo not yet whole on the server (the sync was cut): not
+    // "uploaded 0 photos (4.5 MiB)".
+    out += ", sent " + MiB(s.blob_bytes) +
+           " of a photo not yet whole on the server (the rest goes next sync)";
+  } else if (s.blobs_uploaded > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) +
            (s.blob_bytes_before > 0

@@ -212,6 +212,7 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
     }
     if (switch_flags.count(name)) {
       if (value) return ctx.Usage("--" + name + " takes no value");
+      if (parsed->switches.count(name)) return ctx.Usage("--" + name + " given twice");
       parsed->switches.insert(name);
       continue;
     }
@@ -266,8 +267,15 @@ std::string HlcTime(const std::string& text) {
   return h.ok() ? FormatIsoUtc(h->wall_ms) : text;
 }
 
+// A value on its one line of a listing: its line breaks read as spaces (a
+// note's line break split a conflict's line, as `kbo conflicts` once did).
 std::string Shown(const Value& v) {
-  return v.is_null() ? "(empty)" : "'" + v.ToDisplay() + "'";
+  if (v.is_null()) return "(empty)";
+  std::string text = v.ToDisplay();
+  for (char& ch : text) {
+    if (ch == '\n' || ch == '\r') ch = ' ';
+  }
+  return "'" + text + "'";
 }
 
 // The audit log line of a token or device action from the shell (actor
@@ -439,8 +447,11 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
         "role " + *role + ", districts " + *districts + ", label '" +
             (label ? *label : "") + "', expires " + expires);
   ctx.out << *token << "\n";
+  // The districts as the token holds them (a code given twice is one).
+  Result<Scope> held = Scope::Parse(*districts);
   ctx.err << "one-time token " << TokenId(*token) << " for a " << *role
-          << " in " << *districts << ", valid until " << expires << "\n";
+          << " in " << (held.ok() ? held->ToString() : *districts)
+          << ", valid until " << expires << "\n";
   if (label != nullptr && !label->empty()) {
     // The label is how the conflict inbox names a device: two of one name
     // are told apart there only by their ids.
@@ -1265,6 +1276,18 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
 int Run(const std::vector<std::string>& args, std::ostream& out,
         std::ostream& err) {
   Context ctx{out, err, "kbo-data", "", false, nullptr};
+  // The global flags, once each (as every other flag): a second --data
+  // silently won, and a list could read another province than meant.
+  bool data_given = false;
+  bool db_given = false;
+  const auto twice = [&](bool* given, const char* flag) {
+    if (!*given) {
+      *given = true;
+      return false;
+    }
+    err << "kbo-server: " << flag << " given twice\n" << kUsage;
+    return true;
+  };
   size_t i = 0;
   for (; i < args.size(); ++i) {
     const std::string& a = args[i];
@@ -1277,6 +1300,10 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
           << ")\n";
       return 0;
     }
+    if ((a == "--data" || a.rfind("--data=", 0) == 0) && twice(&data_given, "--data")) {
+      return 2;
+    }
+    if ((a == "--db" || a.rfind("--db=", 0) == 0) && twice(&db_given, "--db")) return 2;
     if (a == "--data") {
       if (i + 1 >= args.size()) {
         err << "kbo-server: --data needs a folder\n" << kUsage;

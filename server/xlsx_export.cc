@@ -272,6 +272,15 @@ Result<XlsxSummary> ExportXlsx(Db& db, const std::string& path,
     return Status::InvalidArgument(
         "'" + path + "' does not end in .xlsx (Excel opens only such files)");
   }
+  const size_t slash = path.find_last_of('/');
+  const std::string base =
+      slash == std::string::npos ? path : path.substr(slash + 1);
+  // ".xlsx" alone is a hidden file with no name, not what was meant.
+  if (base.size() == 5) {
+    return Status::InvalidArgument("'" + path +
+                                   "' has no name before .xlsx: give the file a "
+                                   "name, e.g. phrao-2569.xlsx");
+  }
   const std::string dir = DirOf(path);
   if (::stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     return Status::NotFound("folder '" + dir + "' does not exist");
@@ -281,11 +290,17 @@ Result<XlsxSummary> ExportXlsx(Db& db, const std::string& path,
   Result<std::vector<ExportSheet>> sheets = BuildPeopleSheets(db, filter);
   if (!sheets.ok()) return sheets.status();
 
-  const size_t slash = path.find_last_of('/');
-  const std::string base =
-      slash == std::string::npos ? path : path.substr(slash + 1);
   Result<std::string> tmp = MakeTemp(dir + "/." + base + ".XXXXXX");
-  if (!tmp.ok()) return tmp.status();
+  if (!tmp.ok()) {
+    // Said of the folder: the temporary file's name means nothing to the
+    // person (the system's words are the last part of the message).
+    const std::string& m = tmp.status().message();
+    const size_t colon = m.rfind(": ");
+    return Status::FromCode(tmp.status().code(),
+                            "cannot write a file in folder '" + dir + "'" +
+                                (colon == std::string::npos ? "" : m.substr(colon)))
+        .WithReason(tmp.status().reason());
+  }
   Status s = WriteXlsx(*sheets, *tmp, filter.lang);
   if (s.ok()) s = FsyncPath(*tmp, false);
   if (s.ok() && ::rename(tmp->c_str(), path.c_str()) != 0) {

@@ -69,6 +69,13 @@ Result<DistrictScope> DistrictScope::Parse(std::string_view text) {
                 .WithReason("bad_districts");
       return false;
     }
+    if (code == "all") {
+      bad = Status::InvalidArgument(
+                "'all' stands alone: give 'all' (every district) or district "
+                "codes separated by commas, not both")
+                .WithReason("bad_districts");
+      return false;
+    }
     if (FindDistrict(code) == nullptr) {
       bad = Status::InvalidArgument("'" + std::string(code) +
                                     "' is not a Chiang Mai district code "

@@ -11,12 +11,17 @@
 #include <utility>
 
 namespace kbo {
-namespace {
 
 Status Errno(const char* op, const std::string& path, int err) {
-  return Status::IOError(std::string(op) + " '" + path +
-                         "': " + std::strerror(err));
+  Status s = Status::IOError(std::string(op) + " '" + path +
+                             "': " + std::strerror(err));
+  // A full disk (or quota) is said as one, as SQLite's is: the programs
+  // tell the person what was kept and to free space.
+  if (err == ENOSPC || err == EDQUOT) return std::move(s).WithReason("storage_full");
+  return s;
 }
+
+namespace {
 
 // close() that keeps errno out of the caller's way; used on error paths
 // where the first error is the one worth reporting.

@@ -39,6 +39,10 @@ Status CreateFileIfMissing(const std::string& path, mode_t mode);
 
 bool FileExists(const std::string& path);
 
+// kIOError "<op> '<path>': <strerror(err)>"; a full disk or quota (ENOSPC,
+// EDQUOT) with the reason "storage_full", as SQLite's full disk is.
+Status Errno(const char* op, const std::string& path, int err);
+
 // True if `path` names a directory (following links).
 bool IsDirectory(const std::string& path);
 

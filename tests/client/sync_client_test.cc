@@ -2190,6 +2190,15 @@ TEST_CASE("DescribeSummary: a sync cut before its pull says nothing of the "
   photo.blob_bytes = 36 * 1024 + 1;
   CHECK(DescribeSummary(photo) ==
         "nothing to push, nothing new to pull, uploaded 1 photo (37 KiB)");
+  // Cut in the middle of a photo: its bytes sent, no photo whole yet (it
+  // said "uploaded 0 photos (4.5 MiB)").
+  SyncSummary part;
+  part.pushed_sets = 1;
+  part.pushed_rows = 1;
+  part.blob_bytes = 4718592;
+  const std::string said = DescribeSummary(part);
+  CHECK(said.find("0 photos") == std::string::npos);
+  CHECK(said.find("sent 4.5 MiB of a photo not yet whole on the server") != std::string::npos);
 }
 
 }  // namespace

@@ -542,6 +542,43 @@ TEST_CASE(
             .exit_code == 3);
 }
 
+TEST_CASE("kbo-server conflicts list: a value's line break does not split "
+          "the conflict's lines",
+          "[server][cli][conflict]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  TestDevice a, b;
+  {
+    ManualWallClock wall(kT0);
+    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
+    REQUIRE(store.ok());
+    Enrolment enrolment(**store);
+    for (TestDevice* d : {&a, &b}) {
+      auto token = enrolment.CreateToken("field_officer", "5011", 3600000);
+      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
+      REQUIRE(enrolment.Enroll(req).ok());
+    }
+    PushService push(**store);
+    const Uuid producer = Uuid::Random(), visit = Uuid::Random();
+    REQUIRE(push.PushFromBundle(
+                    a.SealNext({Producer(producer, a.HlcAt(kT0), kPhrao),
+                                Row("visit", visit, a.HlcAt(kT0),
+                                    {{"producer_id", T(producer.ToString()), 0},
+                                     {"visited_at", T("2026-09-01T03:00:00Z"), 0},
+                                     {"purpose", T("follow_up"), 0},
+                                     {"notes", T("ดูต้นแบบ\nนัดครั้งหน้า"), 0},
+                                     {"district_code", T(kPhrao), 0}})}))
+                .ok());
+    REQUIRE(push.PushFromBundle(b.SealNext({Row("visit", visit, b.HlcAt(kT0 + 1),
+                                                {{"notes", T("ยังไม่เสร็จ\r\nโทรก่อน"), 0}})}))
+                .ok());
+  }
+  CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("current : 'ดูต้นแบบ นัดครั้งหน้า' by"));
+  CHECK_THAT(text.out, Catch::Contains("incoming: 'ยังไม่เสร็จ  โทรก่อน' by"));
+}
+
 TEST_CASE("kbo-server conflicts list and resolve from the command line",
           "[server][cli][conflict]") {
   kbo::testing::TempDir tmp;
@@ -766,7 +803,9 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
   CHECK_THAT(list.out, Catch::Contains("no conflicts"));
 
   // Its key lost (a copy of server.db alone): said to be restored, not
-  // "no server here" with advice to set a new one up; nothing made.
+  // "no server here" with advice to set a new one up; nothing made. (A
+  // SQLite server's folder: on PostgreSQL the database is elsewhere.)
+  if (kbo::testing::TestOnPostgres()) return;
   const std::string keyless = tmp.File("keyless");
   std::filesystem::create_directory(keyless);
   std::filesystem::copy_file(typo + "/server.db", keyless + "/server.db");
@@ -779,6 +818,8 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
 TEST_CASE("kbo-server: a list or an export reads while another process holds "
           "the write lock (it waited, then exited 4)",
           "[server][cli]") {
+  // (SQLite's write lock; PostgreSQL readers never wait for writers.)
+  if (kbo::testing::TestOnPostgres()) return;
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   REQUIRE(RunServerCli({"--data", data, "token", "create", "--role", "trainer",
@@ -825,6 +866,19 @@ TEST_CASE("kbo-server: a usage error shows that command's usage, not all of them
   CliResult unknown = RunServerCli({"--data", data, "frobnicate"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("  export xlsx") && Catch::Contains("  serve"));
+  // A flag given twice is refused, the global ones too (a second --data
+  // silently won) and switches (--json --json).
+  for (const std::vector<std::string>& twice :
+       std::vector<std::vector<std::string>>{
+           {"--data", data, "--data", tmp.File("other"), "list", "producer"},
+           {"--data=" + data, "--data", data, "list", "producer"},
+           {"--data", data, "list", "producer", "--json", "--json"}}) {
+    CliResult r = RunServerCli(twice);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("given twice"));
+  }
+  CHECK_FALSE(std::filesystem::exists(tmp.File("other")));
 }
 
 }  // namespace

@@ -213,6 +213,17 @@ TEST_CASE("XLSX export: atomic, refuses a folder, leaves no temporary file",
   CHECK(ExportXlsx(fx.store->db(), dir + "/absent/kbo.xlsx", ExportFilter{})
             .status()
             .code() == Code::kNotFound);
+  // No name before .xlsx (a hidden file was written): refused.
+  Result<XlsxSummary> nameless = ExportXlsx(fx.store->db(), dir + "/.xlsx", ExportFilter{});
+  CHECK(nameless.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(nameless.status().message(), Catch::Contains("give the file a name"));
+  CHECK_FALSE(FileExists(dir + "/.xlsx"));
+  // A folder nothing can be written in: said of the folder, not of a
+  // temporary file's name.
+  Result<XlsxSummary> proc = ExportXlsx(fx.store->db(), "/proc/kbo.xlsx", ExportFilter{});
+  REQUIRE_FALSE(proc.ok());
+  CHECK_THAT(proc.status().message(), Catch::Contains("cannot write a file in folder '/proc'"));
+  CHECK_THAT(proc.status().message(), !Catch::Contains(".kbo.xlsx."));
 
   const std::string path = dir + "/kbo.xlsx";
   {

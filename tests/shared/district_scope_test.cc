@@ -39,6 +39,14 @@ TEST_CASE("DistrictScope: an unknown code or an empty piece is refused, named",
     INFO(bad);
     CHECK_FALSE(DistrictScope::Parse(bad).ok());
   }
+  // 'all' with codes is not taken for a code (it said "'all' is not a
+  // Chiang Mai district code").
+  Result<DistrictScope> mixed = DistrictScope::Parse("all,5011");
+  CHECK_THAT(mixed.status().message(), Catch::Contains("'all' stands alone"));
+  // A code twice is the one district.
+  Result<DistrictScope> twice = DistrictScope::Parse("5011,5011");
+  REQUIRE(twice.ok());
+  CHECK(twice->districts == std::vector<std::string>{"5011"});
 }
 
 TEST_CASE("DistrictScope: a pull page's header is all, or known codes once, no spaces",

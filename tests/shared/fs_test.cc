@@ -1,5 +1,7 @@
 #include "shared/fs.h"
 
+#include <cerrno>
+
 #include <sys/stat.h>
 
 #include <fstream>
@@ -50,6 +52,17 @@ TEST_CASE(
   CHECK(ModeOf(path) == mode);
   CHECK(Contents(path) == "ขาดเรียน\n");
   CHECK_FALSE(FileExists(path + ".tmp"));
+}
+
+TEST_CASE("Fs: a full disk is said as one (storage_full), other errors are not",
+          "[fs]") {
+  const Status full = Errno("write", "/home/kbo/blobs/3c/x.tmp", ENOSPC);
+  CHECK(full.code() == Code::kIOError);
+  CHECK(full.reason() == "storage_full");
+  CHECK(Errno("write", "x", EDQUOT).reason() == "storage_full");
+  const Status other = Errno("open", "x", EACCES);
+  CHECK(other.code() == Code::kIOError);
+  CHECK(other.reason().empty());
 }
 
 TEST_CASE("Fs: an atomic write replaces the contents and leaves no .tmp",
