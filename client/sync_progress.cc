@@ -237,8 +237,7 @@ std::string DescribeSummary(const SyncSummary& s) {
   if (s.blobs_uploaded == 0 && s.blob_bytes > 0) {
     // Bytes of a photo not yet whole on the server (the sync was cut): not
     // "uploaded 0 photos (4.5 MiB)".
-    out += ", sent " + MiB(s.blob_bytes) +
-           " of a photo not yet whole on the server (the rest goes next sync)";
+    out += ", sent " + MiB(s.blob_bytes) + " of a photo not yet whole on the server";
   } else if (s.blobs_uploaded > 0) {
     out += ", uploaded " + Count(s.blobs_uploaded, "photo", "photos") + " (" +
            MiB(s.blob_bytes) +

@@ -27,9 +27,9 @@
 namespace kbo::server {
 namespace {
 
+// (kbo::Errno's words and its storage_full reason for a full disk.)
 Status Errno(const char* op, const std::string& path) {
-  return Status::IOError(std::string(op) + " '" + path +
-                         "': " + std::strerror(errno));
+  return kbo::Errno(op, path, errno);
 }
 
 Status FsyncDir(const std::string& dir) {

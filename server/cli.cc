@@ -33,6 +33,7 @@
 #include "server/storage/copy_to_postgres.h"
 #include "server/storage/originals.h"
 #include "server/storage/pg_db.h"
+#include "server/storage/server_state.h"
 #include "schema/schema.h"
 #include "shared/sqlite/migrate.h"
 #include "server/xlsx_export.h"
@@ -142,11 +143,21 @@ struct Context {
   Result<ServerStore*> Store() {
     if (!store) {
       std::error_code ec;
-      // (A folder whose server.db is there but not its key is a server
-      // whose key went missing: the store says to restore it.)
+      // (A folder whose server.db names a server but has lost its key is
+      // a server whose key went missing: the store says to restore it. A
+      // server.db with no server in it (empty, half made) is no server:
+      // opening it would make one.)
       const std::filesystem::path dir(data_dir);
-      if (!may_create && !std::filesystem::exists(dir / "server.key", ec) &&
-          (!db_url.empty() || !std::filesystem::exists(dir / "server.db", ec))) {
+      bool a_server = std::filesystem::exists(dir / "server.key", ec);
+      if (!a_server && db_url.empty() && std::filesystem::exists(dir / "server.db", ec)) {
+        Result<std::unique_ptr<Db>> db = Db::Open((dir / "server.db").string());
+        Result<std::optional<std::string>> id =
+            db.ok() ? storage::ServerState(**db).ServerId()
+                    : Result<std::optional<std::string>>(db.status());
+        // (One that cannot be read is left to the store to say why.)
+        a_server = !db.ok() || (id.ok() && id->has_value());
+      }
+      if (!may_create && !a_server) {
         return Status::NotFound(
             "there is no server in " + data_dir +
             " (no server.key there): check --data (default ./kbo-data), or set a "
@@ -268,12 +279,15 @@ std::string HlcTime(const std::string& text) {
 }
 
 // A value on its one line of a listing: its line breaks read as spaces (a
-// note's line break split a conflict's line, as `kbo conflicts` once did).
+// note's line break split a conflict's line, as `kbo conflicts` once did),
+// and no control character a device sent reaches the operator's terminal
+// (an escape sequence would rewrite what the screen shows).
 std::string Shown(const Value& v) {
   if (v.is_null()) return "(empty)";
   std::string text = v.ToDisplay();
   for (char& ch : text) {
-    if (ch == '\n' || ch == '\r') ch = ' ';
+    const auto byte = static_cast<unsigned char>(ch);
+    if (byte < 0x20 || byte == 0x7f) ch = ' ';
   }
   return "'" + text + "'";
 }
@@ -1353,6 +1367,10 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
   const Status s = Dispatch(ctx, args, i);
   if (s.ok()) return 0;
   err << "kbo-server: " << s.message() << "\n";
+  if (s.reason() == kBusyReason) {
+    err << "kbo-server: nothing was written; another process (the server, "
+           "an import) was writing to the database: run the command again\n";
+  }
   if (ctx.usage_error) {
     err << UsageOf(args[i]);
     return 2;

@@ -57,7 +57,7 @@ class ServerStore {
   //   kFailedPrecondition: the database is newer than this program, or the
   //     server has an id but server.key is missing (restore it from backup:
   //     a new key would break every enrolled device's pinned key);
-  //   kPermissionDenied: server.key is readable by group or others;
+  //   kFailedPrecondition: server.key is readable by group or others;
   //   kIOError / kCorruption: the folder, database or key file is unusable.
   //
   // `db_url` empty: the database is DIR/server.db (SQLite). A PostgreSQL URL

@@ -64,8 +64,9 @@ class KeyPair {
   // Writes the key pair to `path` atomically with mode 0600 (temp file,
   // fsync, rename, fsync of the directory).
   Status SaveToFile(const std::string& path) const;
-  // kNotFound if absent; kCorruption if not a key file; kPermissionDenied if
-  // the file is readable by group or others (a leaked key must be noticed).
+  // kNotFound if absent; kCorruption if not a key file; kFailedPrecondition
+  // if the file is readable by group or others (a leaked key must be
+  // noticed; a local file's state, not a server's refusal).
   static Result<KeyPair> LoadFromFile(const std::string& path);
 
   // The key file's text (secret included: wipe it after use), and back;

@@ -45,7 +45,7 @@ using SyncHook =
 
 // Called by POST /api/enrol with a server URL (already normalized by
 // NormalizeServerUrl) and a token: what `kbo enroll --server URL --token
-// TOKEN` does (SyncClient::Enroll, never --force). Errors as
+// TOKEN` does (SyncClient::Enroll; `force` as --force). Errors as
 // SyncClient::Enroll; a refusal by the server should come back as
 // kInvalidArgument with reason "enrol_refused" (its message says why: an
 // unknown, used, expired or cancelled token). The API turns any other

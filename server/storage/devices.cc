@@ -124,8 +124,8 @@ Status Devices::NoteSeen(std::string_view device_id, int64_t clock_offset_ms,
 
 Result<bool> Devices::Revoke(std::string_view device_id, std::string_view now_iso) {
   Statement& st = db_.Cached(
-      "UPDATE device SET revoked_at = COALESCE(revoked_at, ?2) WHERE device_id "
-      "= ?1");
+      "UPDATE device SET revoked_at = COALESCE(NULLIF(revoked_at, ''), ?2) WHERE "
+      "device_id = ?1");
   st.Bind(1, device_id).Bind(2, now_iso);
   if (Status s = st.Run(); !s.ok()) return s;
   return db_.Changes() != 0;
@@ -133,7 +133,8 @@ Result<bool> Devices::Revoke(std::string_view device_id, std::string_view now_is
 
 Result<bool> Devices::RevokeIfActive(std::string_view device_id, std::string_view at) {
   Statement& st = db_.Cached(
-      "UPDATE device SET revoked_at = ?2 WHERE device_id = ?1 AND revoked_at IS NULL");
+      "UPDATE device SET revoked_at = ?2 WHERE device_id = ?1 AND "
+      "(revoked_at IS NULL OR revoked_at = '')");  // '' is active, as Find reads it
   st.Bind(1, device_id).Bind(2, at);
   if (Status s = st.Run(); !s.ok()) return s;
   return db_.Changes() != 0;
@@ -142,6 +143,7 @@ Result<bool> Devices::RevokeIfActive(std::string_view device_id, std::string_vie
 Result<std::vector<std::pair<std::string, std::string>>> Devices::Revoked() {
   Statement st(db_,
                "SELECT device_id, revoked_at FROM device WHERE revoked_at IS NOT NULL "
+               "AND revoked_at != '' "
                "ORDER BY device_id");
   std::vector<std::pair<std::string, std::string>> out;
   while (st.Step()) out.emplace_back(st.ColumnText(0), st.ColumnText(1));

@@ -22,8 +22,11 @@ Status SqliteStatus(int rc, std::string msg) {
     return Status::Unavailable("another writer held the database too long: " + msg)
         .WithReason(kBusyReason);
   }
+  // The database's own file damaged: this program's storage failing (an
+  // I/O error, a server's 500), not bad input (kCorruption is a change set's
+  // or a bundle's bytes, refused as the sender's: 400 bad_change_set).
   if ((rc & 0xff) == SQLITE_CORRUPT || (rc & 0xff) == SQLITE_NOTADB) {
-    return Status::Corruption("database file is damaged: " + msg);
+    return Status::IOError("database file is damaged: " + msg).WithReason("db_damaged");
   }
   return Status::IOError(msg);
 }
@@ -214,7 +217,7 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
     // cannot hold the write-ahead log beside the database. A damaged file
     // is another matter: no folder setting mends it.
     const char* hint =
-        s.code() == Code::kCorruption
+        s.reason() == "db_damaged"
             ? " (the file is damaged, or is not this program's database: "
               "restore it from a backup; keep the damaged one aside)"
         : s.code() == Code::kIOError && s.reason().empty()

@@ -956,6 +956,14 @@ test('a server set up again where the old one was: the phone says it is not know
   assert.match(await page.textContent('#enrol-already'), /ลงทะเบียนกับ/);
   assert.equal(await page.inputValue('#f-server'), old.url);
   await page.fill('#f-token', serverToken(fresh, 'trainer', '5011'));
+  // Asked once more, naming the server it enrols with; declined: nothing.
+  let asked = '';
+  page.once('dialog', (d) => { asked = d.message(); d.dismiss(); });
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => true);
+  assert.match(asked, new RegExp(`ลงทะเบียนเครื่องนี้ใหม่กับ ${old.url.replace(/[.]/g, '\\.')}`));
+  assert.equal(await page.locator('#enrol-outcome[data-outcome="ok"]').count(), 0);
+  page.once('dialog', (d) => d.accept());
   await page.click('form button[type=submit]');
   await page.waitForSelector('#enrol-outcome[data-outcome="ok"]:not([hidden])', { timeout: 60000 });
   await page.click('#enrol-home');

@@ -799,6 +799,24 @@ TEST_CASE("UiApi: a server's refusal naming storage_full is not this "
   CHECK(Body(r)["message"] == "the server says: storage_full");
 }
 
+TEST_CASE("UiApi: a server's 401 to a sync is not the page's own PIN 401",
+          "[ui]") {
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+    return Status::Unauthenticated(
+        "http://10.0.0.1:8787 refused the push of change set 2: the request could "
+        "not be verified: this device is not enrolled on this server, or its "
+        "signature does not match its enrolled key (unauthenticated)");
+  });
+  ApiReply r = api.Handle(SyncPress());
+  // The page asks for its PIN on a 401: it would never say why the sync
+  // failed (the server set up anew no longer knows the device).
+  CHECK(r.http_status == 403);
+  CHECK(Body(r)["error"] == "unauthenticated");
+  CHECK_THAT(Body(r)["message"].get<std::string>(), Catch::Contains("not enrolled on this server"));
+}
+
 TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
           "answered while it waits on a stalled link",
           "[ui]") {

@@ -268,7 +268,7 @@ TEST_CASE("Faults: a push held up past the write wait is refused as busy with "
   CHECK(sync.exit_code == 0);
   CHECK(sync.err.find("the server is busy") != std::string::npos);
   CHECK(producers() == 1);
-  const json listed = f.ServerJson({"list", "producer", "--json"});
+  const json listed = f.ServerJson({"list", "producer"});
   REQUIRE(listed.size() == 1);
   CHECK(listed[0]["name"] == "กลุ่มทอผ้าบ้านโป่ง");
 }

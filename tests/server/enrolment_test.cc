@@ -262,6 +262,14 @@ TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
   restore_active(d);
   REQUIRE(reopen().ok());
   CHECK(f.Record(d.id).revoked_at == d_revoked_at);
+  // A blank revoked_at (edited by hand) reads as active: revoked again too
+  // (the guard looked for NULL only, and let it in).
+  REQUIRE(f.store->db()
+              .Exec("UPDATE device SET revoked_at = '' WHERE device_id = '" +
+                    d.id.ToString() + "'")
+              .ok());
+  REQUIRE(reopen().ok());
+  CHECK(f.Record(d.id).revoked_at == d_revoked_at);
 
   // Larger than any this server writes (64 MiB): the server does not start,
   // saying why, rather than let a revoked device in.

@@ -813,6 +813,14 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
   CHECK(lost.exit_code != 0);
   CHECK_THAT(lost.err, Catch::Contains("restore server.key from your backup"));
   CHECK_FALSE(std::filesystem::exists(keyless + "/server.key"));
+  // An empty server.db (half made) is no server: a list does not make one.
+  const std::string empty = tmp.File("empty");
+  std::filesystem::create_directory(empty);
+  { std::ofstream(empty + "/server.db"); }
+  CliResult none = RunServerCli({"--data", empty, "list", "producer"});
+  CHECK(none.exit_code == 3);
+  CHECK_THAT(none.err, Catch::Contains("there is no server in " + empty));
+  CHECK_FALSE(std::filesystem::exists(empty + "/server.key"));
 }
 
 TEST_CASE("kbo-server: a list or an export reads while another process holds "
@@ -838,6 +846,13 @@ TEST_CASE("kbo-server: a list or an export reads while another process holds "
   CHECK(csv.exit_code == 0);
   // Not after the busy timeout (5 s each).
   CHECK(std::chrono::steady_clock::now() - started < std::chrono::seconds(5));
+  // A command that writes waits its 5 s, writes nothing, exits 4 and says
+  // to run it again.
+  CliResult token = RunServerCli({"--data", data, "token", "create", "--role",
+                                  "trainer", "--districts", "5011"});
+  CHECK(token.exit_code == 4);
+  CHECK(token.out.empty());
+  CHECK_THAT(token.err, Catch::Contains("run the command again"));
   REQUIRE((*writer)->Exec("ROLLBACK").ok());
 }
 

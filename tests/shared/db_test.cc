@@ -84,7 +84,10 @@ TEST_CASE("Db: a damaged file is said to be damaged, with a backup to "
   }
   auto db = Db::Open(path);
   REQUIRE_FALSE(db.ok());
-  CHECK(db.status().code() == Code::kCorruption);
+  // The program's own storage failing, not bad input (kCorruption would
+  // answer a push 400 bad_change_set).
+  CHECK(db.status().code() == Code::kIOError);
+  CHECK(db.status().reason() == "db_damaged");
   CHECK_THAT(db.status().message(), Catch::Contains("restore it from a backup"));
   CHECK_THAT(db.status().message(), !Catch::Contains("read-only"));
 }

@@ -1047,6 +1047,14 @@
       extra: APP ? scanButton((token) => { $('#f-token', form).value = token; }) : null,
       submit: async (values, f) => {
         outcome.hidden = true;
+        // Enrolling again is asked once more, whoever filled the form (a QR
+        // link brings a token meant for some phone; the new token may give
+        // another role or districts; a changed address sends everything on
+        // this device to that server).
+        if (again && !confirm(t('enrol.confirm_again', { server: values.server, old: st.server || '', role: roleName(st.role) }))) {
+          outcome.hidden = true;
+          return null;
+        }
         say('working', t('enrol.working'));
         let r = await api('POST', '/api/enrol', again ? { ...values, again: true } : values);
         // Changes still waiting for the server enrolled with before: they go
