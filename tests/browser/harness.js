@@ -128,10 +128,9 @@ function startUi(home, listen = '127.0.0.1:0') {
 
 // A real kbo-server on loopback; resolves to {url, data, proc}.
 // `extra`: more arguments of serve (e.g. ['--app', DIR]).
-// `listen`: another address (a server set up again where one was).
-async function startServer(t, extra = [], listen = '127.0.0.1:0') {
+async function startServer(t, extra = []) {
   const data = freshHome();
-  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', listen, ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const proc = spawn(KBO_SERVER, ['--data', data, 'serve', '--listen', '127.0.0.1:0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
   defer(t, () => stopProcess(proc));
   const url = await new Promise((resolve, reject) => {
     let out = '';
@@ -146,6 +145,66 @@ async function startServer(t, extra = [], listen = '127.0.0.1:0') {
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`kbo-server exited (${code}): ${err}`)); });
   });
   return { url, data, proc };
+}
+// A TCP relay on a loopback port this test holds for its whole run, to the
+// server at `target` (http://HOST:PORT), or, once `to(null)`, to nothing
+// (each connection reset: the server gone). Devices enrolled at `url` see
+// one address whatever stands behind it — a stopped server's port freed
+// and reused by another test's server cannot answer them. Its own process
+// (kboOk's spawnSync blocks this one). Resolves to {url, to(target)}, `to`
+// resolving once the relay has switched.
+const RELAY = `
+const net = require('node:net');
+let to = null;
+const srv = net.createServer((c) => {
+  c.on('error', () => {});
+  if (!to) { c.destroy(); return; }
+  const up = net.connect(to.port, to.host);
+  up.on('error', () => c.destroy());
+  up.on('close', () => c.destroy());
+  c.on('close', () => up.destroy());
+  c.pipe(up);
+  up.pipe(c);
+});
+let buf = '';
+process.stdin.on('data', (d) => {
+  buf += d;
+  let nl;
+  while ((nl = buf.indexOf('\\n')) >= 0) {
+    const line = buf.slice(0, nl);
+    buf = buf.slice(nl + 1);
+    const m = /^http:\\/\\/([^:/]+):(\\d+)/.exec(line);
+    to = m ? { host: m[1], port: Number(m[2]) } : null;
+    process.stdout.write('ok\\n');
+  }
+});
+process.stdin.on('end', () => process.exit(0));
+srv.listen(0, '127.0.0.1', () => process.stdout.write('port ' + srv.address().port + '\\n'));
+`;
+async function relay(t, target) {
+  const proc = spawn(process.execPath, ['-e', RELAY], { stdio: ['pipe', 'pipe', 'inherit'] });
+  defer(t, () => stopProcess(proc));
+  let out = '';
+  const waiters = [];
+  proc.stdout.on('data', (d) => {
+    out += d;
+    let nl;
+    while ((nl = out.indexOf('\n')) >= 0) {
+      const line = out.slice(0, nl);
+      out = out.slice(nl + 1);
+      const w = waiters.shift();
+      if (w) w(line);
+    }
+  });
+  const next = () => new Promise((resolve) => waiters.push(resolve));
+  const port = Number((await next()).replace(/^port /, ''));
+  const to = async (url) => {
+    const acked = next();
+    proc.stdin.write(`${url || 'none'}\n`);
+    await acked;
+  };
+  await to(target);
+  return { url: `http://127.0.0.1:${port}`, to };
 }
 function serverToken(server, role, districts) {
   const r = spawnSync(KBO_SERVER, ['--data', server.data, 'token', 'create', '--role', role, '--districts', districts], { encoding: 'utf8' });
@@ -254,6 +313,6 @@ function importProducers(home, n) {
 
 module.exports = {
   CHROMIUM, homes, ARTIFACTS, KBO, KBO_SERVER, PHONES, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
-  startServer, serverToken, launch, shutdown, phone, ready, open, go, setLang, screenshot,
+  startServer, relay, serverToken, launch, shutdown, phone, ready, open, go, setLang, screenshot,
   checkLayout, importProducers, pick,
 };
