@@ -1283,6 +1283,11 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
                                  args.end()),
         [&ctx] { return ctx.Store(); }, ctx.out, &ctx.usage_error);
   }
+  // A command named without its subcommand ("token"): said so, with its
+  // usage after it.
+  if (verb.empty() && UsageOf(noun) != kUsage) {
+    return ctx.Usage("'" + noun + "' needs a command after it:");
+  }
   return ctx.Usage("unknown command '" + noun +
                    (verb.empty() ? "" : " " + verb) + "'");
 }

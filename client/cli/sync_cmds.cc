@@ -154,6 +154,19 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
                                 " (kept; the next sync goes on from there)");
     }
     if (!on_failure.empty()) ctx.after_error.push_back(on_failure);
+    // An answer that did not check out (a page unsigned or cut, a receipt
+    // damaged: a bad link or something between the device and the server
+    // changed it): nothing of it was taken, and nothing here is lost.
+    // (As ForExit reads them: an answer that does not decode, or does not
+    // verify against the pinned key.)
+    if ((r.status().code() == Code::kCorruption ||
+         r.status().code() == Code::kUnauthenticated) &&
+        !client.refused_by_server()) {
+      ctx.after_error.push_back(
+          "nothing of that answer was taken and everything recorded here is "
+          "kept: sync again; if it goes on, the link or something on it (a "
+          "proxy) is changing the server's answers — tell the office");
+    }
     // Refused at another address than the enrolled one: perhaps another
     // server altogether.
     if (client.refused_by_server() && !options.server_url.empty() &&

@@ -10,12 +10,6 @@
 namespace kbo::server::console {
 namespace {
 
-constexpr char kUserUsage[] =
-    "user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
-    "user list [--json] | user disable LOGIN | user passwd LOGIN\n"
-    "(add and passwd read the password from the first line of standard "
-    "input)";
-
 // The first line of `in`, without its line end. kInvalidArgument if there
 // is none (an empty standard input) or it is empty.
 Result<std::string> ReadPassword(std::istream& in) {
@@ -40,8 +34,8 @@ Status UserCommand(const std::vector<std::string>& args,
                    bool* usage) {
   const auto usage_error = [&](const std::string& message) {
     *usage = true;
-    return Status::InvalidArgument(message + "\nusage: kbo-server " +
-                                   kUserUsage);
+    // (The command line prints the user commands' usage after it, once.)
+    return Status::InvalidArgument(message);
   };
   if (args.empty()) return usage_error("user needs a command");
   const std::string verb = args[0];

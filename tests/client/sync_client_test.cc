@@ -7,8 +7,11 @@
 #include "client/sync_client.h"
 #include "client/sync_internal.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/file.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -19,6 +22,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "client/blob_store.h"
@@ -2157,6 +2161,62 @@ TEST_CASE("kbo sync / enroll / bundle export: exit codes", "[sync][cli]") {
   CHECK_FALSE(IsDirectory(dir.File("stick")));
 }
 
+
+TEST_CASE("kbo sync: an answer that does not check out says that nothing of "
+          "it was taken and everything is kept",
+          "[sync][cli]") {
+  TempDir dir;
+  const std::string home = dir.File("home");
+  auto kbo = [&home](std::vector<std::string> args) {
+    args.insert(args.begin(), {"--home", home});
+    return testing::RunKbo(args, {{"KBO_HOME", "\x01unset"}});
+  };
+  // Something between the device and the server answering every request
+  // 200 with an empty JSON object (a proxy, a bad link's box).
+  const int listener = ::socket(AF_INET, SOCK_STREAM, 0);
+  REQUIRE(listener >= 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  REQUIRE(::bind(listener, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0);
+  REQUIRE(::listen(listener, 8) == 0);
+  socklen_t len = sizeof addr;
+  REQUIRE(::getsockname(listener, reinterpret_cast<sockaddr*>(&addr), &len) == 0);
+  const std::string url = "http://127.0.0.1:" + std::to_string(ntohs(addr.sin_port));
+  std::thread answering([listener] {
+    for (;;) {
+      const int c = ::accept(listener, nullptr, nullptr);
+      if (c < 0) return;  // closed: the test is over
+      char buf[8192];
+      (void)::recv(c, buf, sizeof buf, 0);
+      const std::string answer =
+          "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n"
+          "Content-Length: 2\r\nConnection: close\r\n\r\n{}";
+      (void)::send(c, answer.data(), answer.size(), MSG_NOSIGNAL);
+      ::close(c);
+    }
+  });
+  REQUIRE(kbo({"init"}).exit_code == 0);
+  {
+    auto opened = ClientStore::Open(home);
+    REQUIRE(opened.ok());
+    Statement st((*opened)->db(),
+                 "UPDATE device SET server_url = ?1, server_public_key = ?2, "
+                 "role = 'trainer', districts = '5011'");
+    st.Bind(1, std::string_view(url));
+    st.Bind(2, std::string_view(KeyPair::Generate().public_key().ToHex()));
+    REQUIRE(st.Run().ok());
+  }
+  auto r = kbo({"sync"});
+  ::shutdown(listener, SHUT_RDWR);
+  ::close(listener);
+  answering.join();
+  INFO(r.err);
+  CHECK(r.exit_code != 0);
+  CHECK(r.exit_code != 5);  // not the server refusing
+  CHECK(r.err.find("nothing of that answer was taken and everything recorded "
+                   "here is kept") != std::string::npos);
+}
 
 TEST_CASE("UploadChunkBytes: what the link carries in a third of the read "
           "timeout, at most 10 s, within 64 KiB and 1 MiB",

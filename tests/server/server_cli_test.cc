@@ -4,6 +4,7 @@
 #include <catch2/catch.hpp>
 #include <chrono>
 #include <fstream>
+#include <functional>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <sstream>
@@ -542,23 +543,30 @@ TEST_CASE(
             .exit_code == 3);
 }
 
+// Two devices enrolled as `role` of Phrao in the server at `data`, then
+// `then` with its store (open at kT0) for their pushes.
+void WithTwoDevices(const std::string& data, const std::string& role, TestDevice& a,
+                    TestDevice& b, const std::function<void(ServerStore&)>& then) {
+  ManualWallClock wall(kT0);
+  auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
+  REQUIRE(store.ok());
+  Enrolment enrolment(**store);
+  for (TestDevice* d : {&a, &b}) {
+    auto token = enrolment.CreateToken(role, "5011", 3600000);
+    EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
+    REQUIRE(enrolment.Enroll(req).ok());
+  }
+  then(**store);
+}
+
 TEST_CASE("kbo-server conflicts list: a value's line break does not split "
           "the conflict's lines",
           "[server][cli][conflict]") {
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   TestDevice a, b;
-  {
-    ManualWallClock wall(kT0);
-    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
-    REQUIRE(store.ok());
-    Enrolment enrolment(**store);
-    for (TestDevice* d : {&a, &b}) {
-      auto token = enrolment.CreateToken("field_officer", "5011", 3600000);
-      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
-      REQUIRE(enrolment.Enroll(req).ok());
-    }
-    PushService push(**store);
+  WithTwoDevices(data, "field_officer", a, b, [&](ServerStore& store) {
+    PushService push(store);
     const Uuid producer = Uuid::Random(), visit = Uuid::Random();
     REQUIRE(push.PushFromBundle(
                     a.SealNext({Producer(producer, a.HlcAt(kT0), kPhrao),
@@ -572,7 +580,7 @@ TEST_CASE("kbo-server conflicts list: a value's line break does not split "
     REQUIRE(push.PushFromBundle(b.SealNext({Row("visit", visit, b.HlcAt(kT0 + 1),
                                                 {{"notes", T("ยังไม่เสร็จ\r\nโทรก่อน"), 0}})}))
                 .ok());
-  }
+  });
   CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
   REQUIRE(text.exit_code == 0);
   CHECK_THAT(text.out, Catch::Contains("current : 'ดูต้นแบบ นัดครั้งหน้า' by"));
@@ -584,17 +592,8 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   kbo::testing::TempDir tmp;
   const std::string data = tmp.File("data");
   TestDevice a, b;
-  {
-    ManualWallClock wall(kT0);
-    auto store = ServerStore::Open(data, &wall, kbo::testing::TestDbUrlFor(data));
-    REQUIRE(store.ok());
-    Enrolment enrolment(**store);
-    for (TestDevice* d : {&a, &b}) {
-      auto token = enrolment.CreateToken("trainer", "5011", 3600000);
-      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
-      REQUIRE(enrolment.Enroll(req).ok());
-    }
-    PushService push(**store);
+  WithTwoDevices(data, "trainer", a, b, [&](ServerStore& store) {
+    PushService push(store);
     const Uuid id = Uuid::Random();
     REQUIRE(push.PushFromBundle(
                     a.SealNext({Producer(id, a.HlcAt(kT0), kPhrao, "กลุ่มเก่า")}))
@@ -603,7 +602,7 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
         push.PushFromBundle(b.SealNext({Row("producer", id, b.HlcAt(kT0 + 1),
                                             {{"name", T("กลุ่มใหม่"), 0}})}))
             .ok());
-  }
+  });
   CliResult list =
       RunServerCli({"--data", data, "conflicts", "list", "--json"});
   REQUIRE(list.exit_code == 0);
@@ -881,6 +880,20 @@ TEST_CASE("kbo-server: a usage error shows that command's usage, not all of them
   CliResult unknown = RunServerCli({"--data", data, "frobnicate"});
   CHECK(unknown.exit_code == 2);
   CHECK_THAT(unknown.err, Catch::Contains("  export xlsx") && Catch::Contains("  serve"));
+  // A command without its subcommand: said so, its usage once.
+  CliResult bare = RunServerCli({"--data", data, "token"});
+  CHECK(bare.exit_code == 2);
+  CHECK_THAT(bare.err, Catch::Contains("'token' needs a command after it") &&
+                           Catch::Contains("  token create --role"));
+  CHECK_THAT(bare.err, !Catch::Contains("unknown command"));
+  CliResult user = RunServerCli({"--data", data, "user", "add"});
+  CHECK(user.exit_code == 2);
+  const auto count = [](const std::string& text, const std::string& what) {
+    size_t n = 0;
+    for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+    return n;
+  };
+  CHECK(count(user.err, "user add LOGIN --role") == 1);  // it printed two blocks
   // A flag given twice is refused, the global ones too (a second --data
   // silently won) and switches (--json --json).
   for (const std::vector<std::string>& twice :
