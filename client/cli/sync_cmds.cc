@@ -40,13 +40,20 @@ constexpr const char* kHowToEnroll =
     "--server URL --token TOKEN";
 
 // The Status RunCli maps to the exit code for a failed enroll or sync.
+// An answer that does not decode, or does not verify against the pinned
+// key (a page unsigned or cut, a receipt damaged), not a server's refusal.
+bool AnswerDidNotCheckOut(const SyncClient& client, const Status& s) {
+  return !client.refused_by_server() &&
+         (s.code() == Code::kCorruption || s.code() == Code::kUnauthenticated);
+}
+
 Status ForExit(const SyncClient& client, const Status& s) {
   if (client.refused_by_server()) {
     // DESIGN §7: 5 = rejected by the server, with its reason.
     if (ExitCodeFor(s.code()) == 5) return s;
     return Status::PermissionDenied(s.message());
   }
-  if (s.code() == Code::kCorruption || s.code() == Code::kUnauthenticated) {
+  if (AnswerDidNotCheckOut(client, s)) {
     // Not the person's input (exit 2), not a refusal by the server (exit 5):
     // an answer that does not decode, or does not verify against the pinned
     // key. Exit 1, with the message.
@@ -157,11 +164,7 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
     // An answer that did not check out (a page unsigned or cut, a receipt
     // damaged: a bad link or something between the device and the server
     // changed it): nothing of it was taken, and nothing here is lost.
-    // (As ForExit reads them: an answer that does not decode, or does not
-    // verify against the pinned key.)
-    if ((r.status().code() == Code::kCorruption ||
-         r.status().code() == Code::kUnauthenticated) &&
-        !client.refused_by_server()) {
+    if (AnswerDidNotCheckOut(client, r.status())) {
       ctx.after_error.push_back(
           "nothing of that answer was taken and everything recorded here is "
           "kept: sync again; if it goes on, the link or something on it (a "

@@ -206,6 +206,12 @@ async function relay(t, target) {
   await to(target);
   return { url: `http://127.0.0.1:${port}`, to };
 }
+// A fresh home enrolled with `server` as `role` of `districts`.
+function enrolledHome(server, role, districts) {
+  const home = freshHome();
+  kboOk(home, 'enroll', '--server', server.url, '--token', serverToken(server, role, districts));
+  return home;
+}
 function serverToken(server, role, districts) {
   const r = spawnSync(KBO_SERVER, ['--data', server.data, 'token', 'create', '--role', role, '--districts', districts], { encoding: 'utf8' });
   assert.equal(r.status, 0, r.stderr);
@@ -313,6 +319,6 @@ function importProducers(home, n) {
 
 module.exports = {
   CHROMIUM, homes, ARTIFACTS, KBO, KBO_SERVER, PHONES, freshHome, defer, stopProcess, kbo, kboOk, list, startUi,
-  startServer, relay, serverToken, launch, shutdown, phone, ready, open, go, setLang, screenshot,
+  startServer, relay, serverToken, enrolledHome, launch, shutdown, phone, ready, open, go, setLang, screenshot,
   checkLayout, importProducers, pick,
 };

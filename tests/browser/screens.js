@@ -163,10 +163,8 @@ test('the menu: all eight screens in view and tappable at 360 and 412 px, in Tha
 // producer changed on both without seeing each other's change.
 test('conflicts: labels, names and the course day instead of codes and UUIDs, in Thai and English', async (t) => {
   const server = await H.startServer(t);
-  const a = H.freshHome();
-  const b = H.freshHome();
-  H.kboOk(a, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
-  H.kboOk(b, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  const a = H.enrolledHome(server, 'trainer', '5011');
+  const b = H.enrolledHome(server, 'trainer', '5011');
   const [producer] = H.importProducers(a, 1);
   const ws = H.kboOk(a, 'workshop', 'add', '--title', 'อบรม KBO พร้าว รุ่นที่ 2', '--fiscal-year', '2567', '--district', '5011', '--start', '2024-02-26').trim();
   const enrolment = H.kboOk(a, 'enrolment', 'add', '--workshop', ws, '--producer', producer, '--participant', 'นางบัวผัน ใจดี').trim();
@@ -571,10 +569,8 @@ test('a product, a visit and a participant whose producer was deleted say so, by
   // participant under it while A deletes the group; both sync: B holds live
   // rows of a deleted producer.
   const server = await H.startServer(t);
-  const a = H.freshHome();
-  const b = H.freshHome();
-  H.kboOk(a, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
-  H.kboOk(b, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
+  const a = H.enrolledHome(server, 'trainer', '5011');
+  const b = H.enrolledHome(server, 'trainer', '5011');
   const [producer] = H.importProducers(a, 1);
   const name = JSON.parse(H.kboOk(a, 'show', 'producer', producer, '--json')).name;
   H.kboOk(a, 'sync');
@@ -924,10 +920,8 @@ test('switching the language keeps a half-filled visit; a deleted producer opene
 // ---- a field officer's phone reads what trainers record --------------------------
 test('a field officer\'s phone shows workshops, the roll-call and the contest ranking to read, with nothing offered that the role may not save', async (t) => {
   const server = await H.startServer(t);
-  const trainer = H.freshHome();
-  const officer = H.freshHome();
-  H.kboOk(trainer, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'trainer', '5011'));
-  H.kboOk(officer, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'field_officer', '5011'));
+  const trainer = H.enrolledHome(server, 'trainer', '5011');
+  const officer = H.enrolledHome(server, 'field_officer', '5011');
   const { ws, people } = workshopOf(trainer, 2);
   H.kboOk(trainer, 'attendance', 'mark', '--workshop', ws, '--enrolment', people[0], '--day', '1', '--status', 'late');
   const producer = JSON.parse(H.kboOk(trainer, 'show', 'enrolment', people[0], '--json')).producer_id;
