@@ -1023,11 +1023,15 @@ Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
   CsvExportOptions options;
   options.filter = *filter;
   options.raw = a.Has("raw");
-  Result<std::vector<std::pair<std::string, size_t>>> files =
-      ExportCsv((*store)->db(), *out, options);
+  Result<CsvExportSummary> files = ExportCsv((*store)->db(), *out, options);
   if (!files.ok()) return files.status();
-  for (const auto& [path, rows] : *files)
+  for (const auto& [path, rows] : files->written)
     ctx.out << path << "\t" << rows << " rows\n";
+  // On stderr: scripts read stdout's lines as this export's files.
+  for (const std::string& path : files->removed) {
+    ctx.err << "kbo-server: removed " << path
+            << ": an earlier export's sheet, not part of this one\n";
+  }
   return Status();
 }
 

@@ -1,6 +1,14 @@
 #include "server/csv_export.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <functional>
+#include <set>
+
 #include "shared/csv.h"
+#include "shared/entities.h"
 #include "shared/fs.h"
 
 namespace kbo::server {
@@ -40,8 +48,8 @@ std::string SheetCsv(const ExportSheet& sheet, bool raw) {
   return out;
 }
 
-Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
-    Db& db, const std::string& dir, const CsvExportOptions& options) {
+Result<CsvExportSummary> ExportCsv(Db& db, const std::string& dir,
+                                   const CsvExportOptions& options) {
   Result<std::vector<ExportSheet>> sheets = BuildCsvSheets(db, options);
   if (!sheets.ok()) return sheets.status();
   if (Status s = EnsureDir(dir); !s.ok()) return s;
@@ -52,7 +60,8 @@ Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
       return s;
     }
   }
-  std::vector<std::pair<std::string, size_t>> written;
+  CsvExportSummary summary;
+  std::set<std::string, std::less<>> keys;
   for (const ExportSheet& sheet : *sheets) {
     const std::string path = dir + "/" + sheet.key + ".csv";
     if (Status s =
@@ -60,9 +69,26 @@ Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
         !s.ok()) {
       return s;
     }
-    written.emplace_back(path, sheet.rows.size());
+    keys.insert(sheet.key);
+    summary.written.emplace_back(path, sheet.rows.size());
   }
-  return written;
+  // Every sheet either kind of export writes: what this one did not write
+  // is an earlier export's.
+  std::vector<std::string_view> every;
+  for (const Entity& e : Catalogue()) every.push_back(e.name);
+  every.push_back(kAttendanceGridSheet);
+  every.push_back(kContestRankingSheet);
+  for (std::string_view key : every) {
+    if (keys.count(key) != 0) continue;
+    const std::string path = dir + "/" + std::string(key) + ".csv";
+    struct stat st {};
+    if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    if (::unlink(path.c_str()) != 0) {
+      return Errno("remove an earlier export's file", path, errno);
+    }
+    summary.removed.push_back(path);
+  }
+  return summary;
 }
 
 }  // namespace kbo::server

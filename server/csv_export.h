@@ -40,12 +40,23 @@ Result<std::vector<ExportSheet>> BuildCsvSheets(
 // GuardFormula, numbers as written.
 std::string SheetCsv(const ExportSheet& sheet, bool raw);
 
+// What ExportCsv did: (file path, row count) for each file written, and
+// the files of an earlier export it removed.
+struct CsvExportSummary {
+  std::vector<std::pair<std::string, size_t>> written;
+  std::vector<std::string> removed;
+};
+
 // Writes DIR/<sheet key>.csv for every sheet of BuildCsvSheets, each file
 // written atomically (mode 0600: the rows hold names and phone numbers).
-// Creates DIR if needed. Returns (file path, row count) for each file.
+// Creates DIR if needed. Then the folder holds this export and nothing of
+// an earlier one: a sheet file the other kind of export writes (a people's
+// attendance_grid.csv after a --raw export into the same folder) is
+// removed, so no stale sheet is read as part of this one; files of any
+// other name are left alone.
 // kIOError if a file cannot be written (files written before it stay).
-Result<std::vector<std::pair<std::string, size_t>>> ExportCsv(
-    Db& db, const std::string& dir, const CsvExportOptions& options = {});
+Result<CsvExportSummary> ExportCsv(Db& db, const std::string& dir,
+                                   const CsvExportOptions& options = {});
 
 }  // namespace kbo::server
 

@@ -65,7 +65,7 @@ Result<ExportSheet> AttendanceSheet(Db& db, const ExportFilter& filter,
   }
 
   ExportSheet sheet;
-  sheet.key = "attendance_grid";
+  sheet.key = std::string(kAttendanceGridSheet);
   sheet.title = Pick(lang, "ตารางการเข้าอบรม", "Attendance grid");
   sheet.header = {ColumnLabel(lang, "workshop", "title"),
                   ColumnLabel(lang, "workshop", "fiscal_year"),
@@ -141,7 +141,7 @@ Result<ExportSheet> ContestSheet(Db& db, const ExportFilter& filter,
                                  const Scope& scope) {
   const Lang lang = filter.lang;
   ExportSheet sheet;
-  sheet.key = "contest_ranking";
+  sheet.key = std::string(kContestRankingSheet);
   sheet.title = Pick(lang, "อันดับการประกวด", "Contest ranking");
   // A user of some districts ranks within them, not the province: said
   // in the rank's heading.

@@ -126,6 +126,10 @@ Result<std::vector<ExportSheet>> BuildRawEntitySheets(
 Result<std::vector<std::string>> ExportedWorkshopIds(
     Db& db, const ExportFilter& filter);
 
+// The report sheets' keys (and CSV file stems).
+inline constexpr std::string_view kAttendanceGridSheet = "attendance_grid";
+inline constexpr std::string_view kContestRankingSheet = "contest_ranking";
+
 // The report sheets (export_reports.cc), from server/report_queries.h so the
 // figures are the reports' own: "attendance_grid" (every exported
 // workshop's participants × days, statuses as labels, days attended, and a

@@ -300,6 +300,26 @@ TEST_CASE(
             .rfind("\xEF\xBB\xBF"
                    "id,kind,name,district_code",
                    0) == 0);
+  // A raw export into the people's folder: their report sheets go (they
+  // would be read as this export's), a file of another name stays.
+  REQUIRE(FileExists(out + "/attendance_grid.csv"));
+  REQUIRE(FileExists(out + "/contest_ranking.csv"));
+  {
+    std::ofstream mine(out + "/notes.csv");
+    mine << "kept";
+  }
+  CliResult over = RunServerCli({"--data", data, "export", "csv", "--out", out, "--raw"});
+  REQUIRE(over.exit_code == 0);
+  CHECK_FALSE(FileExists(out + "/attendance_grid.csv"));
+  CHECK_FALSE(FileExists(out + "/contest_ranking.csv"));
+  CHECK(ReadAll(out + "/notes.csv") == "kept");
+  CHECK_THAT(over.err, Catch::Contains("removed " + out + "/attendance_grid.csv"));
+  CHECK(over.out.find("attendance_grid") == std::string::npos);
+  CHECK(ReadAll(out + "/producer.csv").rfind("\xEF\xBB\xBF" "id,kind", 0) == 0);
+  // And back: the people's export writes its report sheets again.
+  REQUIRE(RunServerCli({"--data", data, "export", "csv", "--out", out}).exit_code == 0);
+  CHECK(FileExists(out + "/attendance_grid.csv"));
+
   CHECK_THAT(
       producers,
       Catch::Contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"กลุ่ม\"\")\""));
