@@ -1,6 +1,8 @@
 #include "shared/district_scope.h"
 
 #include <algorithm>
+#include <utility>
+#include <vector>
 
 #include "shared/entities.h"
 
@@ -90,6 +92,31 @@ Result<DistrictScope> DistrictScope::Parse(std::string_view text) {
   if (!bad.ok()) return bad;
   SortUnique(&scope.districts);
   return scope;
+}
+
+Status DistrictScope::CheckFilter(std::string_view code) const {
+  if (code.empty()) return Status();
+  if (FindDistrict(code) == nullptr) {
+    return Status::InvalidArgument("'" + std::string(code) +
+                                   "' is not a Chiang Mai district code "
+                                   "(e.g. 5011 is Phrao)")
+        .WithReason("bad_district")
+        .With("code", std::string(code))
+        .With(field::kProblem, "err.bad_district")
+        .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
+                                  {"code", std::string(code)}});
+  }
+  if (!Contains(code)) {
+    const std::string yours = ToString();
+    return Status::PermissionDenied("district " + std::string(code) +
+                                    " is not one of yours (" + yours + ")")
+        .WithReason("district_not_yours")
+        .With("code", std::string(code))
+        .With(field::kProblem, "err.district_not_yours")
+        .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
+                                  {"code", std::string(code)}, {"yours", yours}});
+  }
+  return Status();
 }
 
 DistrictScope DistrictScope::ReadStored(std::string_view text) {

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "shared/result.h"
+#include "shared/status.h"
 
 namespace kbo {
 
@@ -25,6 +26,13 @@ struct DistrictScope {
   // kInvalidArgument naming the bad code otherwise (reasons "bad_districts",
   // "bad_district").
   static Result<DistrictScope> Parse(std::string_view text);
+  // A district filter asked of these districts (a console page's or a
+  // report's ?district=CODE): "" (no filter) is OK; kInvalidArgument
+  // (reason "bad_district") for a code that is not a Chiang Mai district;
+  // kPermissionDenied (reason "district_not_yours") for one outside them.
+  // Both with the field "code". Said, never answered as an empty list: an
+  // office worker sent another district's link must not read "none".
+  Status CheckFilter(std::string_view code) const;
   // The districts a device stored from its enrolment answer, read as they
   // are: never refused (a code this build does not know, from a server with
   // newer reference data, is still a district; empty pieces name none).

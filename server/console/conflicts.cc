@@ -86,12 +86,13 @@ Reply FromStatus(const Context& ctx, bool api, const Status& s) {
                      "No such conflict or row."));
     case Code::kInvalidArgument:
     case Code::kFailedPrecondition:
+    case Code::kPermissionDenied:  // a district filter outside the user's
       // The error body with the status's reason ("already_resolved",
       // "changed_since", "moves_back": server/conflicts.h) and fields
       // (field, problem, params, now_value, ...): 400 or 409.
       if (api) return Reply::Json(EncodeErrorBody(s), HttpStatusOfError(s));
-      return Error(ctx, api, s.code() == Code::kInvalidArgument ? 400 : 409,
-                   "invalid_argument", ProblemText(ctx.lang, "", s));
+      return Error(ctx, api, HttpStatusOfError(s), "invalid_argument",
+                   ProblemText(ctx.lang, "", s));
     default:
       return Error(ctx, api, 500, "internal",
                    T(ctx.lang, "เกิดข้อผิดพลาดภายใน", "Internal error."));
@@ -123,9 +124,7 @@ Result<std::vector<ConflictRecord>> Listed(Context& ctx, bool* capped,
     return Status::InvalidArgument("status must be all, open or resolved");
   }
   const std::string district = ctx.req.Query("district");
-  if (!district.empty() && FindDistrict(district) == nullptr) {
-    return Status::InvalidArgument("unknown district code '" + district + "'");
-  }
+  if (Status s = ctx.user().scope.CheckFilter(district); !s.ok()) return s;
   std::vector<ConflictRecord> out;
   for (ConflictRecord& c : *all) {
     if (!InScope(ctx, c.district_code)) continue;

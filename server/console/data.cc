@@ -24,6 +24,7 @@
 #include "shared/entities.h"
 #include "shared/rows_under.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 #include "shared/name_match.h"
 #include "shared/uuid.h"
 #include "shared/value_json.h"
@@ -106,6 +107,18 @@ Reply BadInput(Context& ctx, const std::string& message) {
                             "<p class=\"flash error\">" + Escape(message) +
                                 "</p>"),
                      400);
+}
+
+// A refusal with its reason and fields (the API) or its words in the
+// page's language, with the status's HTTP code (403 for a district that is
+// not the user's).
+Reply Refused(Context& ctx, const Status& s) {
+  const int http = HttpStatusOfError(s);
+  if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), http);
+  return Reply::Html(Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
+                            "<p class=\"flash error\" role=\"alert\">" +
+                                Escape(ProblemText(ctx.lang, "", s)) + "</p>"),
+                     http);
 }
 
 using storage::EntityReads;
@@ -191,8 +204,8 @@ Reply EntityRows(Context& ctx) {
   storage::RowPageQuery q;
   q.scope = ctx.user().scope;
   q.deleted = f.deleted;
-  if (!f.district.empty() && FindDistrict(f.district) == nullptr) {
-    return BadInput(ctx, "unknown district code '" + f.district + "'");
+  if (Status s = ctx.user().scope.CheckFilter(f.district); !s.ok()) {
+    return Refused(ctx, s);
   }
   // A page that is not one is said so, not read as the first.
   if (!f.page_text.empty() && !ParseInt64(f.page_text, 0, 999999)) {

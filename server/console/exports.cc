@@ -57,13 +57,7 @@ Result<ExportFilter> FilterOf(const Context& ctx) {
                         lang.empty() ? LangCode(ctx.lang) : lang);
   if (!f.ok()) return f.status();
   f->scope = ctx.user().scope;
-  if (!f->district.empty() && !f->scope.Contains(f->district)) {
-    return Status::PermissionDenied("district " + f->district +
-                                    " is not one of yours (" +
-                                    f->scope.ToString() + ")")
-        .WithReason("district_not_yours")
-        .With("code", f->district);
-  }
+  if (Status s = f->scope.CheckFilter(f->district); !s.ok()) return s;
   return f;
 }
 

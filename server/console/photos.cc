@@ -25,6 +25,7 @@
 #include "server/thumbnails.h"
 #include "shared/encoding.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 #include "shared/replica/apply.h"
 #include "shared/uuid.h"
 
@@ -62,14 +63,6 @@ Reply Fail(Context& ctx, int status, const std::string& error,
       Layout(ctx, T(ctx.lang, "ภาพถ่าย", "Photos"),
              "<p class=\"flash error\">" + Escape(shown) + "</p>"),
       status);
-}
-
-bool InScope(const Scope& scope, const std::string& district) {
-  if (scope.all) return true;
-  for (const std::string& d : scope.districts) {
-    if (d == district) return true;
-  }
-  return false;
 }
 
 // What a photo can be of (photo.subject_type), in the order of the filter.
@@ -309,9 +302,9 @@ Reply Gallery(Context& ctx) {
   if (!f.id.empty() && !IsUuidText(f.id)) {
     return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid", "รหัสรายการไม่ถูกต้อง");
   }
-  if (!f.district.empty() && !InScope(ctx.user().scope, f.district)) {
-    // Another district's photos are as absent as a missing page.
-    return Fail(ctx, 404, "not_found", "no such district among yours", "ไม่มีอำเภอนี้ในอำเภอที่คุณดูแล");
+  if (Status s = ctx.user().scope.CheckFilter(f.district); !s.ok()) {
+    if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), HttpStatusOfError(s));
+    return Fail(ctx, HttpStatusOfError(s), "", s.message(), ProblemText(Lang::kTh, "", s));
   }
   if (!page_text.empty()) {
     const std::optional<int64_t> page = ParseInt64(page_text, 0, kMaxPage);

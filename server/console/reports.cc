@@ -56,6 +56,7 @@ bool WantsJson(const Context& ctx) {
 std::string ProblemWords(const Context& ctx, const Status& s) {
   if (ctx.lang != Lang::kTh) return s.message();
   const std::string& r = s.reason();
+  if (s.TextField(field::kProblem) != nullptr) return ProblemText(ctx.lang, "", s);
   if (r == "bad_fiscal_year") {
     const int64_t* be = s.IntegerField("buddhist_era");
     return "ปีงบประมาณต้องเป็นปี พ.ศ. ระหว่าง 2500 ถึง 2700 (เช่น 2569)" +
@@ -105,6 +106,11 @@ Reply Fail(const Context& ctx, const Status& s) {
     message = s.message();
     shown = ProblemWords(ctx, s);
   }
+  if (s.code() == Code::kPermissionDenied) {  // a district not the user's
+    shown = ProblemWords(ctx, s);
+    if (WantsJson(ctx)) return Reply::Json(EncodeErrorBody(s), 403);
+    http = 403;
+  }
   if (WantsJson(ctx)) {
     return Reply::Json(EncodeErrorBody(error, message, http), http);
   }
@@ -129,6 +135,7 @@ Result<ReportFilter> FilterOf(const Context& ctx) {
   f.district = ctx.req.Query("district");
   f.workshop_id = ctx.req.Query("workshop");
   f.contest = ctx.req.Query("contest");
+  if (Status s = f.scope.CheckFilter(f.district); !s.ok()) return s;
   if (Result<Scope> s = EffectiveScope(f); !s.ok()) return s.status();
   return f;
 }

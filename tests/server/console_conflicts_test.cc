@@ -71,6 +71,14 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   CHECK(fang.Get(history).status == 404);
   CHECK(fang.Get("/api/rows/attendance/" + c.attendance.ToString() + "/history")
             .status == 404);
+  // Asked for Phrao's (a colleague's link): said, not answered "none".
+  Reply not_yours = fang.Get("/api/conflicts", {{"district", "5011"}});
+  CHECK(not_yours.status == 403);
+  CHECK_THAT(not_yours.body, Catch::Contains("\"error\":\"district_not_yours\""));
+  CHECK(not_yours.body.find(id) == std::string::npos);
+  Reply not_yours_page = fang.Get("/conflicts", {{"district", "5011"}, {"lang", "th"}});
+  CHECK(not_yours_page.status == 403);
+  CHECK_THAT(not_yours_page.body, Catch::Contains("อำเภอ 5011 ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
 
   // A Phrao viewer reads it, with names and labels, but may not resolve.
   Signed viewer(console, "phrao_viewer");

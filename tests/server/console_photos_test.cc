@@ -281,8 +281,13 @@ TEST_CASE("console photos: the JSON twin, filters and pages", "[console][photos]
              Catch::Contains("subject must be workshop"));
   CHECK_THAT(b.Get("/photos", {{"subject", "nonsense"}, {"lang", "th"}}).body,
              Catch::Contains("ภาพถ่ายต้องเป็นของการอบรม"));
-  // Another district is as absent as a missing page.
-  CHECK(b.Get("/api/photos", {{"district", kFang}}).status == 404);
+  // Another district's filter is refused and said (a district's code is
+  // no secret; a list answered "none" would read as no photos).
+  Reply fang = b.Get("/api/photos", {{"district", kFang}});
+  CHECK(fang.status == 403);
+  CHECK_THAT(fang.body, Catch::Contains("district_not_yours"));
+  CHECK_THAT(b.Get("/photos", {{"district", kFang}, {"lang", "th"}}).body,
+             Catch::Contains("ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
 
   // The office (all districts) sees Fang too, and pages of 48.
   Browser o{g.console};

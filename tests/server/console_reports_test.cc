@@ -255,6 +255,21 @@ TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
   CHECK(b.Get("/reports/attendance", {{"workshop", "no-such"}}).status == 404);
   CHECK(b.Get("/api/reports/reach", {{"fiscal_year", "25x9"}}).status == 400);
   CHECK(b.Get("/api/reports/reach", {{"district", "9999"}}).status == 400);
+  // Fang is a district, not the viewer's: refused and said, on every
+  // filtered list (once the reports answered it as an empty district).
+  for (const char* path : {"/api/reports/reach", "/api/reports/stages",
+                           "/api/reports/followups", "/api/data/producer",
+                           "/api/conflicts", "/api/photos"}) {
+    INFO(path);
+    Reply theirs = b.Get(path, {{"district", "5009"}});
+    CHECK(theirs.status == 403);
+    CHECK(Has(theirs.body, "\"error\":\"district_not_yours\""));
+    CHECK(Has(theirs.body, "\"code\":\"5009\""));
+  }
+  Reply theirs_page = b.Get("/reports/reach", {{"district", "5009"}, {"lang", "th"}});
+  CHECK(theirs_page.status == 403);
+  CHECK(Has(theirs_page.body, "อำเภอ 5009 ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
+  CHECK(b.Get("/data/producer", {{"district", "5009"}}).status == 403);
   CHECK(b.Get("/api/reports/contest", {{"contest", "ไม่มี"}}).status == 404);
   CHECK(b.Get("/api/reports/certificates").status == 400);
 }
@@ -382,7 +397,7 @@ TEST_CASE("Console reports: a refusal on a Thai page is said in Thai, the JSON "
   CHECK(Has(fy.body, "ปีงบประมาณต้องเป็นปี พ.ศ."));
   Reply district = b.Get("/reports/reach", {{"district", "9999"}});
   CHECK(district.status == 400);
-  CHECK(Has(district.body, "ไม่ใช่อำเภอของจังหวัดเชียงใหม่"));
+  CHECK(Has(district.body, "9999&#39; ไม่ใช่รหัสอำเภอของจังหวัดเชียงใหม่"));
   Reply contest = b.Get("/reports/contest", {{"contest", "ประกวดไม่มีจริง"}});
   CHECK(contest.status == 404);
   CHECK(Has(contest.body, "ยังไม่มีคะแนนของการประกวด"));
