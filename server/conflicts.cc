@@ -30,6 +30,20 @@
 #include "shared/wire.h"
 
 namespace kbo::server {
+
+Status CheckReasonLength(std::string_view reason) {
+  if (reason.size() <= kMaxReasonBytes) return Status();
+  return Status::InvalidArgument("the reason is longer than " +
+                                 std::to_string(kMaxReasonBytes) +
+                                 " bytes (" + std::to_string(reason.size()) +
+                                 " given); nothing was saved")
+      .With(field::kField, "reason")
+      .With(field::kProblem, "err.reason_too_long")
+      .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
+                                {"bytes", std::to_string(reason.size())},
+                                {"max", std::to_string(kMaxReasonBytes)},
+                                {"thai", std::to_string(kMaxReasonBytes / 3)}});
+}
 namespace {
 
 std::optional<std::string> DisplayText(const Value& v) {
@@ -520,11 +534,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         "a resolution names who made it: 'cli' or 'user:LOGIN', not '" +
         by.actor + "'");
   }
-  if (by.reason.size() > kMaxReasonBytes) {
-    return Status::InvalidArgument("the reason is longer than " +
-                                   std::to_string(kMaxReasonBytes) +
-                                   " bytes");
-  }
+  KBO_RETURN_IF_ERROR(CheckReasonLength(by.reason));
   if (!IsValidUtf8(by.reason)) {
     return Status::InvalidArgument("the reason is not UTF-8 text");
   }

@@ -98,6 +98,9 @@ struct Resolver {
   std::optional<Scope> scope;
 };
 inline constexpr size_t kMaxReasonBytes = 2000;
+// OK, or kInvalidArgument (field "reason", problem "err.reason_too_long":
+// said in the page's language) for a reason over kMaxReasonBytes.
+Status CheckReasonLength(std::string_view reason);
 // The shortest id prefix `Find` accepts.
 inline constexpr size_t kMinIdPrefix = 4;
 // Status::reason() of Resolve's refusal of a conflict resolved before.

@@ -34,11 +34,7 @@ Status CheckReason(std::string_view reason, const std::string& blank) {
   if (FoldSpaceAndCase(reason).empty()) {
     return Status::InvalidArgument(blank).WithReason("no_reason").With(field::kField, "reason");
   }
-  if (reason.size() > kMaxReasonBytes) {
-    return Status::InvalidArgument("the reason is longer than " +
-                                   std::to_string(kMaxReasonBytes) + " bytes")
-        .With(field::kField, "reason");
-  }
+  KBO_RETURN_IF_ERROR(CheckReasonLength(reason));
   return Status();
 }
 

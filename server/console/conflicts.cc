@@ -367,7 +367,7 @@ Reply Detail(Context& ctx, bool api) {
                 "now shows ") +
               "<b>" + Escape(v->later->value_null ? "—" : v->later->value) + "</b>" +
               T(lang, " การตัดสินจะแทนค่านี้", ": deciding replaces it.") + "</p>";
-      body += "<input type=\"hidden\" name=\"seen_seq\" value=\"" +
+      body += "<input type=\"hidden\" data-shown name=\"seen_seq\" value=\"" +
               std::to_string(v->later->seq) + "\">";
       body += option("now",
                      T(lang, "ใช้ค่าที่แสดงตอนนี้: ", "Keep the value shown now: ") +
@@ -535,12 +535,20 @@ Reply Resolve(Context& ctx, bool api) {
     } else if (r.status().reason() == kAlreadyResolved) {
       // A colleague decided it while this page was open: whose decision
       // stands, in the page's language and Bangkok time.
+      // The value as a label and the person by login, as the inbox shows
+      // them ("สาย" by somying, not 'late' by user:somying).
       Result<ConflictRecord> now = conflicts.Get(c->id);
+      Result<ConflictView> seen =
+          now.ok() ? DescribeConflict(ctx.store.db(), *now, ctx.lang)
+                   : Result<ConflictView>(now.status());
       if (now.ok() && now->resolved()) {
+        const std::string& label =
+            seen.ok() ? seen->resolved_value : now->resolved_value;
         const std::string value =
-            now->resolved_value.empty() ? T(ctx.lang, "(ว่าง)", "(empty)")
-                                        : "'" + now->resolved_value + "'";
-        const std::string who = now->resolved_by.empty() ? "-" : now->resolved_by;
+            label.empty() ? T(ctx.lang, "(ว่าง)", "(empty)") : "'" + label + "'";
+        const std::string who = now->resolved_by.empty()
+                                    ? "-"
+                                    : ActorLabel(ctx.lang, now->resolved_by);
         message = ctx.lang == Lang::kTh
                       ? "ยังไม่ได้เปลี่ยนอะไร: ข้อมูลขัดแย้งนี้ตัดสินไปแล้วเมื่อ " +
                             FormatIsoBangkok(ctx.lang, now->resolved_at) + " โดย " + who +

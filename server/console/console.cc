@@ -94,22 +94,29 @@ p,dd,code,figcaption{overflow-wrap:anywhere}
 // answers with an error puts them back into the same form -- each only
 // where the page still offers what the person had in front of them (its
 // default is unchanged), so a value someone else changed meanwhile is not
-// covered over by the old one. Any other page forgets them.
+// covered over by the old one. A form is known by its action and the
+// hidden fields that say which row or group, not those that say what the
+// page showed (data-shown: a colleague's edit changes them, and that is
+// just when the typing must come back). A session that ended under the
+// form: the sign-in page keeps them, sends the person back to the page
+// they were on, and that page puts them back to be sent again. Any other
+// page forgets them.
 constexpr char kKeepTyped[] = R"js(
 (function () {
-  var KEY = 'kbo-typed:';
+  var KEY = 'kbo-typed:', PAGE = 'kbo-typed-page', RESUME = 'kbo-typed-resume';
+  var th = document.documentElement.lang === 'th';
   function fields(f) {
     return Array.prototype.filter.call(f.elements, function (e) {
       return e.name && e.name !== 'csrf' && e.type !== 'password' && e.type !== 'hidden' &&
         e.type !== 'file' && e.type !== 'submit' && e.type !== 'button';
     });
   }
-  // A form by its action and its hidden fields (which row, which group):
-  // two restore forms on one page are two forms.
   function keyOf(f) {
     var k = KEY + f.getAttribute('action');
     Array.prototype.forEach.call(f.elements, function (e) {
-      if (e.type === 'hidden' && e.name && e.name !== 'csrf') k += '|' + e.name + '=' + e.value;
+      if (e.type === 'hidden' && e.name && e.name !== 'csrf' && !e.hasAttribute('data-shown')) {
+        k += '|' + e.name + '=' + e.value;
+      }
     });
     return k;
   }
@@ -121,6 +128,7 @@ constexpr char kKeepTyped[] = R"js(
     }
     return e.defaultValue;
   }
+  function signIn(f) { return f && f.getAttribute('action') === '/login'; }
   document.addEventListener('submit', function (ev) {
     var f = ev.target;
     if (!f || (f.method || '').toLowerCase() !== 'post') return;
@@ -128,19 +136,59 @@ constexpr char kKeepTyped[] = R"js(
       var box = e.type === 'radio' || e.type === 'checkbox';
       return { n: e.name, v: e.value, c: box ? e.checked : null, d: shown(e) };
     });
-    try { sessionStorage.setItem(keyOf(f), JSON.stringify(kept)); } catch (x) {}
-  }, true);
-  document.addEventListener('DOMContentLoaded', function () {
-    var failed = !!document.querySelector('.flash.error');
-    var store = {};
     try {
-      for (var i = sessionStorage.length - 1; i >= 0; i--) {
-        var k = sessionStorage.key(i);
-        if (k && k.indexOf(KEY) === 0) { store[k] = sessionStorage.getItem(k); sessionStorage.removeItem(k); }
+      sessionStorage.setItem(keyOf(f), JSON.stringify(kept));
+      if (!signIn(f)) {
+        // The page without a flash message it was showing.
+        var q = new URLSearchParams(location.search);
+        ['error', 'done', 'fm'].forEach(function (n) { q.delete(n); });
+        var rest = q.toString();
+        sessionStorage.setItem(PAGE, location.pathname + (rest ? '?' + rest : ''));
       }
     } catch (x) {}
-    if (!failed) return;
+  }, true);
+  function note(text) {
+    var p = document.createElement('p');
+    p.className = 'flash';
+    p.setAttribute('role', 'status');
+    p.id = 'typed-kept';
+    p.textContent = text;
+    var at = document.querySelector('main h1') || document.querySelector('main');
+    if (at && at.parentNode) at.parentNode.insertBefore(p, at.nextSibling);
+  }
+  document.addEventListener('DOMContentLoaded', function () {
+    var failed = !!document.querySelector('.flash.error');
+    var login = document.querySelector('form[action="/login"]');
+    var store = {}, others = 0, page = null, resume = false;
+    try {
+      page = sessionStorage.getItem(PAGE);
+      resume = sessionStorage.getItem(RESUME) === '1';
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var k = sessionStorage.key(i);
+        if (!k || k.indexOf(KEY) !== 0) continue;
+        store[k] = sessionStorage.getItem(k);
+        if (k.indexOf(KEY + '/login') === 0) sessionStorage.removeItem(k);
+        else if (login) others++;
+        else sessionStorage.removeItem(k);
+      }
+      if (login) {
+        // Typing a session's end interrupted: kept until the page it was on.
+        if (others > 0) {
+          sessionStorage.setItem(RESUME, '1');
+          var next = login.querySelector('input[name="next"]');
+          if (next && (next.value === '' || next.value === '/') && page) next.value = page;
+          note(th ? 'สิ่งที่คุณพิมพ์ไว้ยังอยู่ เข้าสู่ระบบแล้วจะกลับไปที่หน้าเดิมพร้อมข้อความนั้น ให้ตรวจแล้วส่งอีกครั้ง'
+                  : 'What you typed is kept: after you sign in it is back in its form, to check and send again.');
+        }
+      } else {
+        sessionStorage.removeItem(RESUME);
+        sessionStorage.removeItem(PAGE);
+      }
+    } catch (x) {}
+    if (!failed && !(resume && !login)) return;
+    var back = 0;
     Array.prototype.forEach.call(document.querySelectorAll('form[method="post"]'), function (f) {
+      if (login && f !== login) return;
       var text = store[keyOf(f)];
       if (!text) return;
       var kept = [];
@@ -157,7 +205,12 @@ constexpr char kKeepTyped[] = R"js(
         });
       });
       f.dataset.restored = '1';
+      back++;
     });
+    if (resume && !login && !failed && back > 0) {
+      note(th ? 'สิ่งที่คุณพิมพ์ไว้ก่อนเข้าสู่ระบบกลับมาแล้ว ยังไม่ได้ส่ง ตรวจแล้วกดส่งอีกครั้ง'
+              : 'What you typed before signing in is back; it is not sent yet: check it and send it again.');
+    }
   });
 })();
 )js";
@@ -447,11 +500,20 @@ Reply Console::Handle(const Request& request) {
 
 namespace {
 
+// `ended`: the request that led here carried a session that has ended
+// (60 minutes unused, signed out in another tab, the user disabled): said,
+// so a person is not left wondering why the page asks again.
 std::string LoginPage(Lang lang, const std::string& login_token,
                       const std::string& next, const std::string& login,
-                      const std::string& error) {
+                      const std::string& error, bool ended = false) {
   std::string b;
   if (!error.empty()) b += "<p class=\"flash error\" role=\"alert\">" + Escape(error) + "</p>";
+  if (ended && error.empty()) {
+    b += "<p class=\"flash\" role=\"status\" id=\"session-ended\">" +
+         T(lang, "หมดเวลาการเข้าสู่ระบบแล้ว (ไม่ได้ใช้งานนานเกินไป หรือออกจากระบบไปแล้ว) โปรดเข้าสู่ระบบอีกครั้ง",
+           "Your session has ended (unused too long, or signed out); please sign in again.") +
+         "</p>";
+  }
   b += "<form class=\"stack\" method=\"post\" action=\"/login\">";
   b += "<input type=\"hidden\" name=\"login_token\" value=\"" +
        Escape(login_token) + "\">";
@@ -560,7 +622,7 @@ Reply Console::HandleLocked(const Request& req) {
       Reply r;
       if (token.size() != 32) token = RandomHex(16);
       r = Reply::Html(LoginPage(lang, token, SafeNext(req.Query("next")), "",
-                                ""));
+                                "", req.Query("ended") == "1"));
       r.headers.emplace("Set-Cookie", Cookie(kLoginCookie, token, req, 3600));
       return finish(std::move(r));
     }
@@ -629,6 +691,9 @@ Reply Console::HandleLocked(const Request& req) {
           ErrorJson("unauthenticated", "sign in first (POST /login)", 401),
           401));
     }
+    // A session cookie the server no longer knows: the session ended.
+    const std::string ended =
+        cookie_of(kSessionCookie).empty() ? "" : "ended=1";
     if (req.method == "GET" || req.method == "HEAD") {
       std::string target = req.path;
       if (!req.query.empty()) {
@@ -640,10 +705,13 @@ Reply Console::HandleLocked(const Request& req) {
           target += UrlEncode(k) + "=" + UrlEncode(v);
         }
       }
-      return finish(Reply::Redirect(
-          target == "/" ? "/login" : "/login?next=" + UrlEncode(target)));
+      std::string query = target == "/" ? "" : "next=" + UrlEncode(target);
+      if (!ended.empty()) query += (query.empty() ? "" : "&") + ended;
+      return finish(Reply::Redirect(query.empty() ? "/login" : "/login?" + query));
     }
-    return finish(Reply::Redirect("/login"));
+    // A form sent after its session ended: the sign-in page, then back to
+    // the page it came from with what was typed (kKeepTyped).
+    return finish(Reply::Redirect(ended.empty() ? "/login" : "/login?" + ended));
   }
 
   Context ctx{store_, *session, lang, req};

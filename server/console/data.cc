@@ -559,7 +559,7 @@ Reply RowDetail(Context& ctx) {
       // A time is shown and typed in Bangkok time, as the page shows it.
       const bool time = c.type == ColumnType::kDateTime;
       const std::string in_box = time ? BangkokBoxValue(v.ToDisplay()) : v.ToDisplay();
-      b += "<input type=\"hidden\" name=\"was_" + std::string(c.name) +
+      b += "<input type=\"hidden\" data-shown name=\"was_" + std::string(c.name) +
            "\" value=\"" + Escape(in_box) + "\">";
       if (c.type == ColumnType::kEnum) {
         b += "<br><select name=\"" + name + "\" aria-label=\"" +

@@ -560,3 +560,68 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   await phone.goto(`${server.url}/devices`);
   assert.ok((await phone.textContent('main')).includes('นางสาวแก้ว · พร้าว · Samsung A14'), 'the device takes the token\'s label');
 });
+
+test('what the office typed comes back: after a colleague\'s edit refuses it, and after the session ends under the form', async (t) => {
+  const server = await startServer(t);
+  addUser(server, 'somying', 'office', '5011');
+  const officer = device(server, 'field_officer', '5011', 'เจ้าหน้าที่ภาคสนาม อ.พร้าว');
+  const producer = officer.kbo('producer', 'add', '--kind', 'group', '--name', 'กลุ่มจักสานบ้านทุ่งหลวง',
+    '--district', '5011', '--village', 'บ้านทุ่งหลวง', '--members', '12').trim();
+  officer.sync();
+  const page = await window(t);
+  await signIn(page, server, 'somying');
+  const rowPage = `${server.url}/data/producer/${producer}`;
+  const form = `form[action$="${producer}"]`;
+
+  // The page is open; the officer's sync changes the members meanwhile.
+  await page.goto(rowPage);
+  officer.kbo('edit', 'producer', producer, '--set', 'members=15');
+  officer.sync();
+  await page.fill(`${form} [name=set_village]`, 'บ้านทุ่งหลวง หมู่ 4');
+  await page.fill(`${form} [name=set_members]`, '14');
+  await page.fill(`${form} input[name=reason]`, 'ตามทะเบียนกลุ่มที่อำเภอ');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  assert.match(await page.textContent('.flash.error'), /มีผู้แก้ไขข้อมูลนี้หลังจากคุณเปิดหน้านี้/);
+  // What was typed is back (the form's hidden "as shown" fields changed with
+  // the colleague's edit; once that lost it all), except where the page now
+  // shows another value: the colleague's 15 is not covered by the old typing.
+  assert.equal(await page.inputValue(`${form} [name=set_village]`), 'บ้านทุ่งหลวง หมู่ 4');
+  assert.equal(await page.inputValue(`${form} input[name=reason]`), 'ตามทะเบียนกลุ่มที่อำเภอ');
+  assert.equal(await page.inputValue(`${form} [name=set_members]`), '15');
+
+  // The session ends under the form (the password changed elsewhere): the
+  // sign-in page says so and that the typing is kept; signed in again, the
+  // person is back on the row with it, to send again.
+  server.cliInput('รหัสผ่านใหม่-2569\n', 'user', 'passwd', 'somying');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  assert.match(page.url(), /\/login\?ended=1$/);
+  assert.match(await page.textContent('#session-ended'), /หมดเวลาการเข้าสู่ระบบแล้ว/);
+  assert.match(await page.textContent('#typed-kept'), /สิ่งที่คุณพิมพ์ไว้ยังอยู่/);
+  let row = JSON.parse(server.cli('list', 'producer', '--json'))[0];
+  assert.equal(row.village, 'บ้านทุ่งหลวง', 'nothing saved without a session');
+  await page.fill('input[name=login]', 'somying');
+  await page.fill('input[name=password]', 'รหัสผ่านใหม่-2569');
+  await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  assert.equal(page.url(), rowPage, 'back on the row');
+  assert.match(await page.textContent('#typed-kept'), /กลับมาแล้ว/);
+  assert.equal(await page.inputValue(`${form} [name=set_village]`), 'บ้านทุ่งหลวง หมู่ 4');
+  assert.equal(await page.inputValue(`${form} input[name=reason]`), 'ตามทะเบียนกลุ่มที่อำเภอ');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  assert.ok((await page.textContent('main')).includes('บันทึกแล้ว'), 'saved');
+  row = JSON.parse(server.cli('list', 'producer', '--json'))[0];
+  assert.equal(row.village, 'บ้านทุ่งหลวง หมู่ 4');
+  assert.equal(row.members, 15, 'the colleague\'s value stands');
+  // Another page forgets it: nothing comes back uninvited.
+  await page.goto(rowPage);
+  assert.equal(await page.$('#typed-kept'), null);
+  assert.equal(await page.inputValue(`${form} input[name=reason]`), '');
+  // A bookmark opened after the session ended says so too; a first visit
+  // does not.
+  server.cliInput('รหัสผ่านที่สาม-2569\n', 'user', 'passwd', 'somying');
+  await page.goto(`${server.url}/conflicts`);
+  assert.match(page.url(), /\/login\?next=%2Fconflicts&ended=1$/);
+  assert.ok(await page.$('#session-ended'));
+  const fresh = await window(t);
+  await fresh.goto(`${server.url}/conflicts`);
+  assert.equal(await fresh.$('#session-ended'), null);
+});

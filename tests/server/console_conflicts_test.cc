@@ -166,6 +166,20 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   }
   CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
         1);
+  // A reason over the limit: said in Thai, in letters a person counts.
+  std::string long_reason;
+  while (long_reason.size() <= kMaxReasonBytes) long_reason += "ก";
+  Reply too_long = office.Post("/conflicts/" + id + "/resolve",
+                               {{"csrf", office.csrf},
+                                {"choice", "current"},
+                                {"reason", long_reason}});
+  CHECK(too_long.status == 303);
+  CHECK_THAT(PercentDecoded(Location(too_long)),
+             Catch::Contains("เหตุผลยาวเกินไป") &&
+                 Catch::Contains("ประมาณ 666 ตัวอักษรไทย") &&
+                 !Catch::Contains("longer than"));
+  CHECK(c.f.Count("SELECT count(*) FROM conflict WHERE resolved_at IS NULL") ==
+        1);
   // The open count is of all those waiting, whatever the status shown.
   CHECK_THAT(viewer.Get("/conflicts", {{"status", "resolved"}}).body,
              Catch::Contains("ยังไม่ยุติ 1 · ทั้งหมดที่แสดง 0"));
@@ -208,7 +222,11 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
                             {"reason", "ตามใบลงชื่อ"}});
   CHECK(late.status == 303);
   CHECK_THAT(PercentDecoded(Location(late)),
-             Catch::Contains("ตัดสินไปแล้วเมื่อ") && Catch::Contains("user:somying") &&
+             Catch::Contains("ตัดสินไปแล้วเมื่อ") &&
+                 // By login and label, as the inbox says them (once
+                 // 'user:somying' and the code 'excused').
+                 Catch::Contains("โดย somying เป็น 'ลา'") &&
+                 !Catch::Contains("user:") && !Catch::Contains("excused") &&
                  Catch::Contains("มีใบลาป่วยจากโรงพยาบาล") &&
                  !Catch::Contains("already resolved"));
   CHECK(c.f.Count("SELECT count(*) FROM audit_log WHERE action = 'resolve'") ==

@@ -385,6 +385,20 @@ TEST_CASE("console: failed sign-ins are limited per login and per address",
   CHECK(failed == console::kLoginFailures + console::kAddressFailures);
   CHECK(signed_in == 2);
   CHECK(refused == 2);
+
+  // The audit page names every one of those actions in words (a refused
+  // sign-in was once shown as its bare code).
+  cf.AddUser("admin", WebRole::kAdmin);
+  Browser admin{cf.console};
+  admin.address = "192.0.2.99";
+  REQUIRE(admin.SignIn("admin", kPassword).status == 303);
+  const std::string page = admin.Get("/audit", {{"lang", "th"}}).body;
+  for (const char* action : {"sign_in_failed", "sign_in", "sign_in_locked"}) {
+    INFO(action);
+    CHECK_THAT(page, Catch::Contains(std::string("<br><span class=\"muted\">") +
+                                     action + "</span>"));
+  }
+  CHECK_THAT(page, Catch::Contains("ถูกล็อก"));
 }
 
 TEST_CASE("console: users are validated and their passwords kept only as Argon2id",
