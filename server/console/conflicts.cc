@@ -66,6 +66,12 @@ bool InScope(const Context& ctx, const std::string& district) {
   return scope.all || (!district.empty() && scope.Contains(district));
 }
 
+// On the box of "another value": typing or choosing in it chooses that
+// option (a value typed with no option chosen was refused).
+constexpr char kChoosesOther[] =
+    "oninput=\"var o=this.form.querySelector('input[name=choice][value=other]');"
+    "if(o)o.checked=true\"";
+
 Reply Error(const Context& ctx, bool api, int status, const char* code,
             const std::string& message) {
   if (api) {
@@ -394,7 +400,7 @@ Reply Detail(Context& ctx, bool api) {
       // nothing to mistype.
       body += option("other", T(lang, "ค่าอื่น (เลือก):", "Another value (choose):"), true);
       body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
-              "<select name=\"value\"><option value=\"\"></option>";
+              "<select name=\"value\" " + kChoosesOther + "><option value=\"\"></option>";
       for (std::string_view code : column->enum_values) {
         body += "<option value=\"" + Escape(std::string(code)) + "\">" +
                 Escape(ValueLabel(lang, c->entity, c->column_name,
@@ -405,8 +411,24 @@ Reply Detail(Context& ctx, bool api) {
     } else if (c->column_name != kDeletedColumn) {
       body += option("other", T(lang, "ค่าอื่น (พิมพ์):", "Another value (type it):"),
                      true);
-      body += "<label>" + T(lang, "ค่าอื่น", "Other value") +
-              "<input name=\"value\" autocomplete=\"off\"></label>";
+      // The box fits the column: notes keep their lines, numbers get the
+      // phone's number keys; choosing or typing here chooses "another value".
+      const bool number = column != nullptr && (column->type == ColumnType::kInteger ||
+                                                column->type == ColumnType::kReal);
+      body += "<label>" + T(lang, "ค่าอื่น", "Other value");
+      if (column != nullptr && column->type == ColumnType::kText &&
+          IsLongTextColumn(column->name)) {
+        body += "<textarea name=\"value\" rows=\"3\" " + std::string(kChoosesOther) +
+                "></textarea></label>";
+      } else {
+        body += "<input name=\"value\" autocomplete=\"off\" " +
+                std::string(kChoosesOther) +
+                (number ? column->type == ColumnType::kInteger
+                              ? " inputmode=\"numeric\""
+                              : " inputmode=\"decimal\""
+                        : "") +
+                "></label>";
+      }
     }
     body += "<label>" + T(lang, "เหตุผล (จำเป็น)", "Reason (required)") +
             // A browser counts UTF-16 units, the server bytes: a Thai

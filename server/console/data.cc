@@ -287,7 +287,7 @@ Reply EntityRows(Context& ctx) {
   // The filter form: what this entity can be filtered by.
   std::string b = "<form class=\"filters\" method=\"get\">";
   if (!name_col.empty()) {
-    b += "<label>" + T(lang, "ค้นหา", "Search") + "<input name=\"q\" value=\"" +
+    b += "<label>" + T(lang, "ค้นหา", "Search") + "<input name=\"q\" maxlength=\"200\" value=\"" +
          Escape(f.q) + "\"></label>";
   }
   b += "<label>" + Escape(ColumnLabel(lang, entity_name, "district_code")) +
@@ -593,7 +593,11 @@ Reply RowDetail(Context& ctx) {
              "\" value=\"" + Escape(in_box) + "\"> <span class=\"muted\">" +
              T(lang, "เวลาประเทศไทย", "Bangkok time") + "</span>";
       } else {
-        b += "<br><input name=\"" + name + "\" aria-label=\"" +
+        // Numbers get a phone's number keys (Thai digits are taken too).
+        const char* keys = c.type == ColumnType::kInteger ? " inputmode=\"numeric\""
+                           : c.type == ColumnType::kReal  ? " inputmode=\"decimal\""
+                                                          : "";
+        b += "<br><input name=\"" + name + "\"" + keys + " aria-label=\"" +
              Escape(ColumnLabel(lang, entity_name, c.name)) + "\" value=\"" +
              Escape(v.ToDisplay()) + "\">";
       }

@@ -400,10 +400,14 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   assert.match(inboxText, /25\d\d/, 'a Buddhist Era year');
   await screenshot(page, 'conflicts-1280');
   await page.goto(`${server.url}/conflicts/${id}`);
-  // A long Thai reason typed, no value chosen: refused, and what was typed
-  // is still there to finish (it was thrown away).
+  // Typing another value chooses "another value" (it was left unchosen and
+  // refused); the phone's number keys for a number.
   await page.fill('input[name=value]', '0899999999');
+  assert.ok(await page.isChecked('input[name=choice][value=other]'), 'typing chose "another value"');
+  // A long Thai reason typed, the choice undone: refused, and what was
+  // typed is still there to finish (it was thrown away).
   await page.fill('textarea[name=reason]', 'โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม');
+  await page.evaluate(() => { document.querySelector('input[name=choice][value=other]').checked = false; });
   await Promise.all([page.waitForNavigation(), page.click('form[action$="/resolve"] button[type=submit]')]);
   assert.match(await page.textContent('.flash.error'), /โปรดเลือกค่าที่จะใช้/);
   assert.equal(await page.inputValue('textarea[name=reason]'), 'โทรถามประธานกลุ่มแล้ว เบอร์ใหม่ของกลุ่ม');

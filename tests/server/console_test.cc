@@ -472,6 +472,10 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   REQUIRE(office.SignIn("office", kPassword).status == 303);
   const std::string csrf = office.Csrf();
   const std::string url = "/data/producer/" + phrao.ToString();
+  // Numbers get a phone's number keys; text does not.
+  const std::string form = office.Get(url).body;
+  CHECK_THAT(form, Catch::Contains("name=\"set_members\" inputmode=\"numeric\""));
+  CHECK_THAT(form, Catch::Contains("name=\"set_phone\" aria-label"));
   // A reason is required, and a bad value changes nothing.
   Reply no_reason = office.Post(url, {{"csrf", csrf}, {"set_phone", "0899999999"}});
   CHECK_THAT(Header(no_reason, "Location"), Catch::Contains("error="));
