@@ -273,8 +273,12 @@ Result<std::string> EnrolmentByName(Db& db, const Column& column,
 const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   const std::string normal = NormalizeName(name);
   if (const Column* c = entity.FindColumn(normal)) return c;
+  // An alias names a column only where the entity has it: "participant" is
+  // an enrolment's participant_name, but an attendance export's English
+  // header of its enrolment_id ("Participant"), found by its label.
   for (const Alias& a : kAliases) {
-    if (a.name == normal) return entity.FindColumn(a.column);
+    if (a.name != normal) continue;
+    if (const Column* c = entity.FindColumn(a.column)) return c;
   }
   return ColumnByLabel(entity, name);
 }

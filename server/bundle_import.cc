@@ -177,6 +177,16 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
         continue;
       }
       const std::string sha = bytes.substr(0, 64);
+      // A name that is not a SHA-256 in hex (a damaged or altered file) is
+      // never echoed: its bytes could be a terminal's escape codes.
+      if (!IsLowerHex(sha, 64)) {
+        ++summary.blobs_refused;
+        summary.refusals.push_back("record " + std::to_string(index) +
+                                   ": a photo record whose name is not a "
+                                   "SHA-256 in hex (the file is damaged or "
+                                   "altered); nothing was written");
+        continue;
+      }
       // A photo is stored only for a photo row the server holds, as over
       // the network (403 blob_not_named): a bundle whose change sets were
       // refused (a revoked device's, a forged one) leaves nothing behind.

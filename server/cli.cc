@@ -1118,6 +1118,16 @@ Status BundleImport(Context& ctx, const std::vector<std::string>& args,
         " refused (see above); " +
         (none ? "nothing was imported" : "the others were imported"));
   }
+  // Rows refused inside change sets that went in (a revoked device's rows
+  // after its revocation, a row outside its districts) are refusals too:
+  // a script checking the exit code must not read them as all taken.
+  if (!s.row_refusals.empty()) {
+    const size_t rows = s.row_refusals.size();
+    return Status::PermissionDenied(
+        std::to_string(rows) + (rows == 1 ? " row" : " rows") +
+        " refused (see above; kept for the office: kbo-server refused list); "
+        "everything else was imported");
+  }
   return Status();
 }
 

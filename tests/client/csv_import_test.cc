@@ -103,6 +103,28 @@ TEST_CASE("ResolveColumnName: Thai and English labels", "[csv_import][csv_thai]"
   CHECK(ResolveColumnName(enrolment, "การอบรม")->name == "workshop_id");
   CHECK(ResolveColumnName(enrolment, "ผู้ผลิต")->name == "producer_id");
   CHECK(ResolveColumnName(enrolment, "ชื่อผู้เข้าอบรม")->name == "participant_name");
+  CHECK(ResolveColumnName(enrolment, "participant")->name == "participant_name");
+  // An attendance export's English header of its enrolment: an alias of
+  // another entity's column once hid the label.
+  const Entity& attendance = *FindEntity("attendance");
+  CHECK(ResolveColumnName(attendance, "Participant")->name == "enrolment_id");
+  CHECK(ResolveColumnName(attendance, "participant")->name == "enrolment_id");
+}
+
+TEST_CASE("ResolveColumnName: every column's Thai and English label, as an export "
+          "heads it, names that column",
+          "[csv_import][csv_thai]") {
+  for (const Entity& e : Catalogue()) {
+    for (const Column& c : e.columns) {
+      for (Lang lang : {Lang::kTh, Lang::kEn}) {
+        const std::string label = ColumnLabel(lang, e.name, c.name);
+        INFO(e.name << "." << c.name << " headed '" << label << "'");
+        const Column* found = ResolveColumnName(e, label);
+        REQUIRE(found != nullptr);
+        CHECK(found->name == c.name);
+      }
+    }
+  }
 }
 
 TEST_CASE("EnumCodeOfName: OTOP categories and kinds by their Thai or English names",

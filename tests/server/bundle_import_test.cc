@@ -52,5 +52,28 @@ TEST_CASE(
   }
 }
 
+TEST_CASE(
+    "ImportBundle: a photo record whose name is not hex is refused without "
+    "echoing its bytes (a terminal's escape codes)",
+    "[server][bundle]") {
+  ServerFixture f;
+  std::string name = "\x1b[31mX" + std::string(64 - 6, 'a');
+  REQUIRE(name.size() == 64);
+  const std::string body = name + "JPEG bytes";
+  std::string b(protocol::kBundleMagic);
+  b.push_back(static_cast<char>(2));
+  const uint32_t len = static_cast<uint32_t>(body.size());
+  for (int i = 0; i < 4; ++i) b.push_back(static_cast<char>(len >> (8 * i)));
+  b += body;
+  auto summary = ImportBundle(*f.store, WriteFile(f.tmp.File("escape.kbobundle"), b));
+  REQUIRE(summary.ok());
+  CHECK(summary->framing.ok());
+  CHECK(summary->blobs_refused == 1);
+  CHECK(summary->blobs_stored == 0);
+  REQUIRE(summary->refusals.size() == 1);
+  CHECK(summary->refusals[0].find('\x1b') == std::string::npos);
+  CHECK(summary->refusals[0].find("not a SHA-256 in hex") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing

@@ -521,6 +521,27 @@ TEST_CASE(
     CliResult kept = RunServerCli({"--data", data, "refused", "list", "--json"});
     CHECK_THAT(kept.out, Catch::Contains(late_group.ToString()) &&
                              Catch::Contains("after_revocation"));
+    // The only refusal a row inside a set that went in: still exit 5 (it
+    // was 0, and a script read the bundle as all taken).
+    const Uuid before_group = Uuid::Random(), after_group = Uuid::Random();
+    std::string rows_only(protocol::kBundleMagic);
+    rows_only += BundleRecord(
+        1, revoked.SealNext(
+               {Producer(before_group, revoked.HlcAt(NowMs() - 60000), kPhrao),
+                Producer(after_group, revoked.HlcAt(NowMs() + 5000), kPhrao)}));
+    WriteAll(tmp.File("rows-only.kbo"), rows_only);
+    CliResult row_refused = RunServerCli({"--data", data, "bundle", "import",
+                                          tmp.File("rows-only.kbo"), "--accept-revoked",
+                                          revoked.id.ToString()});
+    INFO(row_refused.out << row_refused.err);
+    CHECK(row_refused.exit_code == 5);
+    CHECK_THAT(row_refused.out, Catch::Contains("1 applied") &&
+                                    Catch::Contains("rows refused in applied change sets: 1"));
+    CHECK_THAT(row_refused.err, Catch::Contains("1 row refused") &&
+                                    Catch::Contains("everything else was imported"));
+    CHECK_THAT(RunServerCli({"--data", data, "list", "producer", "--json"}).out,
+               Catch::Contains(before_group.ToString()) &&
+                   !Catch::Contains(after_group.ToString()));
   }
 
   // A stranger's set is refused; a truncated record stops the import.
