@@ -862,12 +862,31 @@ Result<double> ParseReal(const Column& column, std::string_view typed) {
   return negative ? -v : v;
 }
 
-// A district by code, English name (any case) or Thai name.
+// `text` without `prefix` and the spaces after it, if it starts with it.
+bool DropPrefix(std::string_view* text, std::string_view prefix) {
+  if (text->substr(0, prefix.size()) != prefix) return false;
+  text->remove_prefix(prefix.size());
+  while (!text->empty() && text->front() == ' ') text->remove_prefix(1);
+  return true;
+}
+
+// A district by code, English name (any case) or Thai name, also as people
+// write it: "อำเภอพร้าว", "อ.พร้าว", "กิ่งอำเภอ…", "Phrao District",
+// "Amphoe Phrao".
 const District* FindDistrictByAnyName(std::string_view typed) {
   if (const District* d = FindDistrict(typed)) return d;
-  const std::string lower = AsciiLower(typed);
+  std::string_view th = TrimAsciiSpace(typed);
+  if (!DropPrefix(&th, "กิ่งอำเภอ") && !DropPrefix(&th, "อำเภอ")) DropPrefix(&th, "อ.");
+  const std::string lower_all = AsciiLower(TrimAsciiSpace(typed));
+  std::string_view en = lower_all;
+  if (!DropPrefix(&en, "amphoe")) DropPrefix(&en, "amphur");
+  constexpr std::string_view kSuffix = " district";
+  if (en.size() > kSuffix.size() && en.substr(en.size() - kSuffix.size()) == kSuffix) {
+    en.remove_suffix(kSuffix.size());
+  }
+  en = TrimAsciiSpace(en);
   for (const District& d : Districts()) {
-    if (d.name_th == typed || AsciiLower(d.name_en) == lower) return &d;
+    if (d.name_th == th || AsciiLower(d.name_en) == en) return &d;
   }
   return nullptr;
 }

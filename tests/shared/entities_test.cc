@@ -884,7 +884,10 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
         "status must be one of present, late, absent, excused (got 'here')");
 
   // Districts by code, English name or Thai name.
-  for (std::string_view typed : {"5011", " 5011", "Phrao", "phrao", "พร้าว"}) {
+  // Also as people write them (these were refused).
+  for (std::string_view typed : {"5011", " 5011", "Phrao", "phrao", "พร้าว",
+                                 "อำเภอพร้าว", "อำเภอ พร้าว", "อ.พร้าว", "อ. พร้าว",
+                                 "Phrao District", "phrao district", "Amphoe Phrao"}) {
     CAPTURE(typed);
     Result<Value> d =
         ParseCellText(E("producer"), C("producer", "district_code"), typed);
@@ -894,6 +897,11 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   CHECK_FALSE(
       ParseCellText(E("producer"), C("producer", "district_code"), "5025")
           .ok());
+  for (std::string_view typed : {"อำเภอ", "อ.", "District", "อำเภอฝางพร้าว", "อ.อ.พร้าว"}) {
+    CAPTURE(typed);
+    CHECK_FALSE(
+        ParseCellText(E("producer"), C("producer", "district_code"), typed).ok());
+  }
 
   // Ids and digests: pasted uppercase is the same id.
   std::string upper(kProducerId);
