@@ -137,22 +137,56 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   const DeviceRecord& device = **loaded;
   const bool from_revoked = device.revoked() && accept_revoked != nullptr &&
                             *accept_revoked == cs.device;
-  if (device.revoked() && !from_revoked) {
+  const bool over_network = authenticated != nullptr;
+  const bool refuse_revoked = device.revoked() && !from_revoked;
+  const auto revoked = [&] {
     return Status::PermissionDenied("device " + device_text +
                                     " was revoked on " + device.revoked_at)
         .WithReason("revoked");
-  }
+  };
+  if (refuse_revoked && over_network) return revoked();
   if (!Verify(device.public_key, kChangeSetDomain, cs_bytes, signature)) {
     return Status::Unauthenticated(
                "the change set signature does not verify with device " +
                device_text + "'s key; nothing was stored")
         .WithReason("bad_signature");
   }
+  const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
+  // The receipt of this very set if the server took it before (a push
+  // answered but not heard, a bundle imported again); nullopt otherwise.
+  const auto taken_before = [&]() -> Result<std::optional<PushResult>> {
+    if (cs.seq > device.last_seq) return std::optional<PushResult>();
+    Result<std::optional<storage::LoggedReceipt>> logged =
+        storage::ChangeLog(db).Receipt(device_text, cs.seq);
+    if (!logged.ok()) return logged.status();
+    if (!logged->has_value()) {
+      return Status::Internal("change set " + std::to_string(cs.seq) +
+                              " of device " + device_text +
+                              " is accepted but missing from the log");
+    }
+    if ((*logged)->hash != std::string_view(reinterpret_cast<const char*>(hash.data()),
+                                            hash.size())) {
+      return std::optional<PushResult>();
+    }
+    Result<PushResult> again = ParsePushResponse((*logged)->receipt, nullptr);
+    if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
+    again->repeated = true;
+    again->from_revoked = from_revoked;
+    return std::optional<PushResult>(std::move(*again));
+  };
+  if (refuse_revoked) {
+    // A revoked device's bundle imported again after the office took it
+    // (with --accept-revoked, or before the revocation): already held, said
+    // so, not a refusal. Anything new from it is refused.
+    Result<std::optional<PushResult>> again = taken_before();
+    if (!again.ok()) return again.status();
+    if (again->has_value()) return std::move(**again);
+    return revoked();
+  }
   // A revoked device's set the office vouched for (from_revoked): each row
   // recorded after the revocation is refused on its own (after_revocation,
   // ApplyAtServer), the ones recorded before are taken.
   const int64_t now = store_.NowMillis();
-  const bool over_network = authenticated != nullptr;
   const int64_t max_ahead_ms =
       over_network ? protocol::kMaxRowAheadMs : HybridClock::kDefaultMaxSkewMs;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
@@ -177,28 +211,19 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     }
   }
 
-  const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
   const std::string hash_hex = HexEncode(hash);
   if (cs.seq <= device.last_seq) {
+    Result<std::optional<PushResult>> again = taken_before();
+    if (!again.ok()) return again.status();
+    if (again->has_value()) return std::move(**again);
     Result<std::optional<storage::LoggedReceipt>> logged =
         storage::ChangeLog(db).Receipt(device_text, cs.seq);
-    if (!logged.ok()) return logged.status();
-    if (!logged->has_value()) {
+    if (!logged.ok() || !logged->has_value()) {
       return Status::Internal("change set " + std::to_string(cs.seq) +
                               " of device " + device_text +
                               " is accepted but missing from the log");
     }
     const std::string& logged_hash = (*logged)->hash;
-    const std::string& stored = (*logged)->receipt;
-    if (logged_hash ==
-        std::string_view(reinterpret_cast<const char*>(hash.data()),
-                         hash.size())) {
-      Result<PushResult> again = ParsePushResponse(stored, nullptr);
-      if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
-      again->repeated = true;
-      again->from_revoked = from_revoked;
-      return again;
-    }
     LogLine("FORKED DEVICE " + device_text + ": change set " +
             std::to_string(cs.seq) + " arrived with hash " + hash_hex +
             " but the server accepted another set " +

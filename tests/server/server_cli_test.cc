@@ -456,6 +456,14 @@ TEST_CASE(
                                 Catch::Contains("1 from revoked device") &&
                                 Catch::Contains("1 stored"));
     CHECK(ReadAll(data + "/blobs/" + HexEncode(Sha256(own))) == own);
+    // The same file again, without the flag: already held, not refused
+    // (it said "revoked … 1 refused", exit 5).
+    CliResult again = RunServerCli({"--data", data, "bundle", "import",
+                                    tmp.File("revoked.kbo")});
+    INFO(again.out << again.err);
+    CHECK(again.exit_code == 0);
+    CHECK_THAT(again.out, Catch::Contains("0 applied, 1 already applied, 0 refused") &&
+                              Catch::Contains("1 already held"));
     CliResult listed = RunServerCli({"--data", data, "list", "producer", "--json"});
     CHECK_THAT(listed.out, Catch::Contains(its_group.ToString()));
     {
