@@ -442,6 +442,57 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
 // or all with --all; newest first. Deciding them is the office's
 // (kbo-server conflicts resolve, the console); here a person sees what is
 // waiting, and the value not shown.
+// Who or what a row is about, for a person reading a conflict's line:
+// "นางสมศรี ใจดี, day 3" for a mark, a product's name for its progress, a
+// producer's for a visit; "" when this device does not hold it.
+std::string AboutRow(ClientStore& store, const std::string& entity,
+                     const std::string& id_text) {
+  const auto row = [&store](std::string_view e, const std::string& id) {
+    std::optional<StoredRow> out;
+    if (Result<Uuid> u = Uuid::Parse(id); u.ok()) {
+      if (Result<StoredRow> r = store.Show(e, *u); r.ok()) out = std::move(*r);
+    }
+    return out;
+  };
+  const auto text = [](const StoredRow& r, const char* column) {
+    auto it = r.values.find(column);
+    return it == r.values.end() || it->second.is_null() ? std::string()
+                                                        : it->second.ToDisplay();
+  };
+  const auto named = [&](std::string_view e, const std::string& id) {
+    std::optional<StoredRow> r = row(e, id);
+    if (!r) return std::string();
+    for (const char* c : {"name", "title", "participant_name"}) {
+      if (std::string t = text(*r, c); !t.empty()) return t;
+    }
+    return std::string();
+  };
+  std::optional<StoredRow> r = row(entity, id_text);
+  if (!r) return "";
+  std::string about;
+  if (entity == "attendance") {
+    about = named("enrolment", text(*r, "enrolment_id"));
+    const std::string day = text(*r, "day");
+    if (!day.empty()) about += (about.empty() ? "" : ", ") + std::string("day ") + day;
+  } else if (entity == "progress" || entity == "contest_score") {
+    about = named("product", text(*r, "product_id"));
+    if (entity == "contest_score") {
+      const std::string judge = text(*r, "judge");
+      if (!judge.empty()) about += (about.empty() ? "" : ", ") + std::string("judge ") + judge;
+    }
+  } else if (entity == "visit") {
+    about = named("producer", text(*r, "producer_id"));
+  } else if (entity == "photo") {
+    about = text(*r, "caption");
+  } else {
+    about = named(entity, id_text);
+  }
+  for (char& ch : about) {
+    if (ch == '\n' || ch == '\r' || ch == '\t') ch = ' ';
+  }
+  return about;
+}
+
 Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
   if (Status s = ParseArgs(ctx, args, {{"json", false, false}, {"all", false, false}},
@@ -485,8 +536,13 @@ Status RunConflicts(Context& ctx, const std::vector<std::string>& args) {
     const Json& other = incoming_shown ? r["current_value"] : r["incoming_value"];
     const Json& shown_by = incoming_shown ? r["incoming_device"] : r["current_device"];
     const Json& other_by = incoming_shown ? r["current_device"] : r["incoming_device"];
-    ctx.out << r["entity"].get<std::string>() << ' ' << r["row_id"].get<std::string>()
-            << ' ' << r["column_name"].get<std::string>() << ": ";
+    // Whom or what it is about, so a trainer can tell the office which
+    // one: the row's name (a mark: the participant and day).
+    const std::string about =
+        AboutRow(**store, r["entity"].get<std::string>(), r["row_id"].get<std::string>());
+    ctx.out << r["entity"].get<std::string>() << ' ' << r["row_id"].get<std::string>();
+    if (!about.empty()) ctx.out << " (" << about << ")";
+    ctx.out << ' ' << r["column_name"].get<std::string>() << ": ";
     // A decided conflict shows what the office decided: the value the merge
     // happened to show then is history, and saying "shows" of it would
     // contradict what the row now holds.

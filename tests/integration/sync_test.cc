@@ -134,6 +134,9 @@ TEST_CASE("Sync: kbo conflicts shows a note with line breaks on its conflict's o
   REQUIRE(open.size() == 2);  // the status and the note
   CHECK(std::count(listed.out.begin(), listed.out.end(), '\n') == 2);
   CHECK_THAT(listed.out, Catch::Contains("'ติดงานศพ บรรทัดสอง' (device "));
+  // Whom it is about, to tell the office (it named only the row's id).
+  CHECK_THAT(listed.out, Catch::Contains(" (นางคำปัน ใจดี, day 1) status: ") &&
+                             Catch::Contains(" (นางคำปัน ใจดี, day 1) note: "));
   CHECK_THAT(listed.out, Catch::Contains("'ไม่มา' (this device)"));
 
   // Marked again since (here: present): the row shows neither value in
