@@ -854,13 +854,17 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "  " << c.entity << " " << c.row_id << " ." << c.column_name
             << "  (district "
             << (c.district_code.empty() ? "-" : c.district_code) << ")\n";
+    // "current" and "incoming" are the words --keep takes: each line says
+    // what it is (the value received first, and the one received later),
+    // and the "shown now" line gives its value, so keeping what shows is
+    // never read as "--keep current".
     ctx.out << "  current : " << Shown(c.current_value) << " by "
             << who(c.current_device) << " at " << HlcTime(c.current_hlc) << "  [seq "
-            << c.current_seq << "]\n";
+            << c.current_seq << "]  received first (--keep current)\n";
     ctx.out << "  incoming: " << Shown(c.incoming_value) << " by "
             << who(c.incoming_device) << " at " << HlcTime(c.incoming_hlc)
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
-            << "]\n";
+            << "]  received later (--keep incoming)\n";
     // `winner` is the merge's choice when the conflict was found; once it
     // is resolved, the resolution is what shows; a write after the
     // conflict (LaterWriteOf) shows instead of either side.
@@ -872,10 +876,16 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
                  "replaces it (--keep "
               << l.seq << ", or --seen " << l.seq << " with your choice)\n";
     }
+    const Value& winning =
+        c.winner == "incoming" ? c.incoming_value : c.current_value;
     ctx.out << (c.resolved() ? "  the merge had shown: "
                 : later->has_value() ? "  the merge had shown: "
                                      : "  shown now: ")
-            << c.winner << "; detected " << c.detected_at << "\n";
+            << c.winner << " " << Shown(winning);
+    if (!c.resolved() && !later->has_value()) {
+      ctx.out << " (to keep it: --keep " << c.winner << ")";
+    }
+    ctx.out << "; detected " << c.detected_at << "\n";
     if (c.resolved()) {
       ctx.out << "  resolved by " << (c.resolved_by.empty() ? "-" : c.resolved_by)
               << (c.resolution_reason.empty()

@@ -663,7 +663,11 @@ TEST_CASE("kbo-server conflicts list and resolve from the command line",
   CHECK(conflicts[0]["resolved"] == false);
   CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
   CHECK_THAT(text.out, Catch::Contains("OPEN") && Catch::Contains("กลุ่มเก่า"));
-  CHECK_THAT(text.out, Catch::Contains("shown now: incoming"));
+  // What each side is, and the value shown: "keep what shows" is not read
+  // as --keep current.
+  CHECK_THAT(text.out, Catch::Contains("shown now: incoming 'กลุ่มใหม่' (to keep it: --keep incoming)"));
+  CHECK_THAT(text.out, Catch::Contains("received first (--keep current)") &&
+                           Catch::Contains("received later (--keep incoming)"));
   // Each side by who wrote it, as the console says it: a device without a
   // label by its id's start, one with a label by the label, the id after.
   const std::string a_id = a.id.ToString(), b_id = b.id.ToString();
