@@ -1011,3 +1011,39 @@ test('a photo taken with a progress entry shows with that entry on the product\'
   await H.go(page, '#/photos');
   assert.match(await page.textContent('#photo-grid figcaption strong'), /ผ้าทอลายน้ำไหล · ต้นแบบ 60%/);
 });
+
+test('the roll-call at 360 px shows each participant\'s whole name (two who differ at its end are told apart) and gives a note the row\'s width', async (t) => {
+  const home = H.freshHome();
+  const producers = H.importProducers(home, 2);
+  const ws = H.kboOk(home, 'workshop', 'add', '--title', 'อบรม KBO พร้าว', '--fiscal-year', '2567',
+    '--district', '5011', '--start', '2024-03-04').trim();
+  const names = ['นางสาวกัญญาณัฐ์ ศรีวงค์ษ์ภักดีวงศ์', 'นางสาวกัญญาณัฐ์ ศรีวงค์ษ์ภักดีสุข'];
+  const people = names.map((n, i) => H.kboOk(home, 'enrolment', 'add', '--workshop', ws, '--producer', producers[i],
+    '--participant', n).trim());
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, `#/workshops/${ws}/rollcall/1`);
+  await H.setLang(page, 'th');
+  await page.waitForSelector('#rollcall');
+  const row = (e) => `#rollcall .rc-row[data-enrolment="${e}"]`;
+  for (const [i, e] of people.entries()) {
+    const name = page.locator(`${row(e)} .rc-name .n`);
+    assert.equal((await name.textContent()).trim(), names[i]);
+    // Nothing of it cut off (it ended in "ศ…" for both).
+    assert.ok(await name.evaluate((el) => el.scrollWidth <= el.clientWidth + 1),
+      `${names[i]}: the whole name is drawn`);
+    const text = await name.evaluate((el) => el.innerText);
+    assert.ok(text.replace(/\s/g, '').endsWith(names[i].slice(-6)), `${names[i]}: its end is on the screen`);
+  }
+  await page.click(`${row(people[0])} .st`);
+  await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  await page.click(`${row(people[0])} .note-btn`);
+  const note = page.locator(`${row(people[0])} textarea[name=note]`);
+  const noteWidth = await note.evaluate((el) => el.getBoundingClientRect().width);
+  const rowWidth = await page.locator(row(people[0])).evaluate((el) => el.getBoundingClientRect().width);
+  assert.ok(noteWidth >= rowWidth - 4, `the note box is ${noteWidth}px in a ${rowWidth}px row (it was 82px)`);
+  assert.match(await note.getAttribute('placeholder'), /เช่น/);
+  const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
+  assert.ok(fits, 'nothing wider than the phone');
+});

@@ -1581,7 +1581,7 @@
         if (!extra.hidden) { extra.hidden = true; return; }
         // A note may hold line breaks (typed on a device, imported from a
         // sheet): a text box keeps them, a one-line input would drop them.
-        const input = h('textarea', { rows: 2, value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note' });
+        const input = h('textarea', { rows: 2, value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note', placeholder: t('rollcall.note_hint') });
         const ok = h('button', { type: 'submit', class: 'primary' }, t('form.save'));
         // A mark tapped on the wrong name goes back to not marked (the
         // mark is deleted, after every tap before it is saved).
