@@ -1047,3 +1047,43 @@ test('the roll-call at 360 px shows each participant\'s whole name (two who diff
   const fits = await page.evaluate(() => document.documentElement.scrollWidth <= window.innerWidth);
   assert.ok(fits, 'nothing wider than the phone');
 });
+
+test('a sync on a stalled link is followed by home when the officer comes back to it, and a second tap waits for it instead of failing', async (t) => {
+  const server = await H.startServer(t);
+  const home = H.enrolledHome(server, 'trainer', '5011');
+  H.kboOk(home, 'producer', 'add', '--kind', 'group', '--name', 'กลุ่มรอสัญญาณ', '--district', '5011');
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/');
+  await H.setLang(page, 'th');
+  // The link stalls: the server answers nothing (stopped, not gone).
+  server.proc.kill('SIGSTOP');
+  try {
+    await page.click('#sync');
+    await page.waitForSelector('#sync-progress-text:not([hidden])');
+    // Away to the workshops and back: home shows the sync still running,
+    // and offers no second one (it was enabled, and a tap said "failed").
+    await H.go(page, '#/workshops');
+    await H.go(page, '#/');
+    await page.waitForSelector('#sync-progress-text:not([hidden])');
+    assert.ok(await page.isDisabled('#sync'), 'no second sync offered while one runs');
+    // A second window taps too: followed, not a failure.
+    const other = await H.phone(t, H.PHONES[0]);
+    await H.open(other, ui.url, '#/');
+    await other.waitForSelector('#sync-progress-text:not([hidden])');
+    assert.ok(await other.isDisabled('#sync'));
+    // Past ten seconds the time it has run is said.
+    await page.waitForFunction(() => /ผ่านไป \d+ วินาที/.test(document.querySelector('#sync-progress-text').textContent),
+      null, { timeout: 20000 });
+  } finally {
+    server.proc.kill('SIGCONT');
+  }
+  // The link comes back: the sync ends, and both screens say so.
+  for (const p of [page]) {
+    await p.waitForSelector('#sync-outcome[data-outcome="ended"]:not([hidden])', { timeout: 60000 });
+    assert.ok(!(await p.isDisabled('#sync')));
+    assert.match(await p.textContent('#sync-outcome'), /การซิงก์ที่กำลังทำอยู่เสร็จแล้ว/);
+  }
+  assert.equal(JSON.parse(H.kboOk(home, 'status', '--json')).pending_changes, 0, 'everything went');
+});

@@ -899,12 +899,15 @@
     const progress = h('div', { class: 'progress', id: 'sync-progress', hidden: true }, h('span'));
     const progressText = h('p', { id: 'sync-progress-text', hidden: true });
     const btn = h('button', { type: 'button', class: 'primary big', id: 'sync' }, t('home.sync'));
-    btn.addEventListener('click', async () => {
+    // The progress of a sync while it runs: the one this tap started, or one
+    // already running when home opened (started before the officer left
+    // this screen, or in another window), which this screen follows to its
+    // end instead of offering to start a second.
+    const showProgress = (start) => {
       btn.disabled = true;
       outcome.hidden = true;
       progress.hidden = false;
       progressText.hidden = false;
-      const start = Date.now();
       const bar = progress.firstChild;
       progress.classList.remove('determinate');
       bar.style.width = '';
@@ -928,12 +931,15 @@
           progressText.textContent = t('home.syncing', { s: secs });
           return;
         }
+        // The time it has run, once it is long (a stalled link shows "0 of
+        // 1" for minutes: the seconds say it is still trying).
+        const elapsed = secs >= 10 ? ` · ${t('home.sync_elapsed', { s: secs })}` : '';
         const amount = (n) => (d.unit === 'bytes' ? sizeText(n) : n.toLocaleString());
         let text = t(d.total > 0 ? 'home.sync_of' : 'home.sync_count', {
           phase: t(`home.sync_phase.${d.phase}`), done: amount(d.done), total: amount(d.total),
         });
         if (d.seconds_left !== null) text += ' · ' + t('home.sync_left', { s: Math.max(1, Math.round(d.seconds_left)) });
-        progressText.textContent = text;
+        progressText.textContent = text + elapsed;
         if (d.fraction !== null) {
           progress.classList.add('determinate');
           bar.style.width = `${Math.round(d.fraction * 100)}%`;
@@ -942,14 +948,45 @@
           bar.style.width = '';
         }
       };
-      progressText.textContent = t('home.syncing', { s: 0 });
+      progressText.textContent = t('home.syncing', { s: Math.round((Date.now() - start) / 1000) });
       const timer = setInterval(tick, 700);
+      return () => {
+        clearInterval(timer);
+        progress.hidden = true;
+        progressText.hidden = true;
+        btn.disabled = false;
+        outcome.replaceChildren();
+      };
+    };
+    // Follows a sync this screen did not start until it ends, then shows
+    // what the device holds (its outcome is in the cards: last sync, and
+    // its problem if it had one).
+    const follow = async () => {
+      const done = showProgress(Date.now());
+      for (;;) {
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        if (!document.body.contains(btn)) { done(); return; }
+        const p = await api('GET', '/api/sync/progress');
+        if (!p.ok || !p.data.running) break;
+      }
+      done();
+      outcome.className = 'outcome ok';
+      outcome.dataset.outcome = 'ended';
+      outcome.append(t('home.sync_ended'));
+      outcome.hidden = false;
+      const fresh = await api('GET', '/api/status');
+      if (fresh.ok) updateCards(fresh.data);
+    };
+    btn.addEventListener('click', async () => {
+      const done = showProgress(Date.now());
       const r = await api('POST', '/api/sync', {});
-      clearInterval(timer);
-      progress.hidden = true;
-      progressText.hidden = true;
-      btn.disabled = false;
-      outcome.replaceChildren();
+      done();
+      if (!r.ok && r.data && r.data.error === 'sync_running') {
+        // Already running (a tap from another window, or before this
+        // screen opened): followed, not called a failure.
+        follow();
+        return;
+      }
       if (r.ok) {
         outcome.className = 'outcome ok';
         outcome.dataset.outcome = 'ok';
@@ -1002,6 +1039,10 @@
       );
     };
     updateCards(st);
+    // A sync running when home opens is shown and followed.
+    api('GET', '/api/sync/progress').then((p) => {
+      if (p.ok && p.data.running && !btn.disabled) follow();
+    });
     return page(t('nav.home'),
       st.enrolled ? h('p', { class: 'sub' }, t('home.enrolled', { server: st.server || '', role: has(`role.${st.role}`) ? t(`role.${st.role}`) : st.role || '' }))
         : enrolNotice(st),
