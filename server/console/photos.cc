@@ -66,8 +66,8 @@ Reply Fail(Context& ctx, int status, const std::string& error,
 }
 
 // What a photo can be of (photo.subject_type), in the order of the filter.
-constexpr const char* kSubjects[] = {"workshop", "product", "visit",
-                                     "producer"};
+constexpr const char* kSubjects[] = {"workshop", "product", "progress",
+                                     "visit", "producer"};
 
 bool IsSubject(const std::string& s) {
   for (const char* k : kSubjects) {
@@ -121,6 +121,16 @@ std::string SubjectName(Lang lang, const RowNames& names,
     }
   } else if (type == "producer") {
     name = names.Text("producer", id, "name");
+  } else if (type == "progress") {
+    // A prototype's progress photo: the product, its producer, the stage.
+    const RowNames::Context c = names.ContextOf("progress", id);
+    name = c.product_name;
+    if (!c.producer_name.empty()) name += (name.empty() ? "" : " · ") + c.producer_name;
+    const std::string stage = names.Text("progress", id, "stage");
+    if (!stage.empty()) {
+      name += (name.empty() ? "" : " · ") +
+              ValueLabel(lang, "progress", "stage", Value::Text(stage));
+    }
   }
   if (name.empty()) name = EntityLabel(lang, type) + " " + id.substr(0, 8);
   return name;
@@ -163,7 +173,8 @@ Result<std::vector<PhotoRow>> LoadPage(Context& ctx, const Filters& f,
   // producer (depth 2).
   RowNames names(db);
   for (const PhotoRow& r : rows) names.Want(r.subject_type, r.subject_id);
-  if (Status s = names.Load(2); !s.ok()) return s;
+  // Depth 3: a progress entry's product, and that product's producer.
+  if (Status s = names.Load(3); !s.ok()) return s;
 
   // Who took it: the device of the hlc that wrote the photo's sha256 (the
   // picture itself; a later caption edit by someone else does not change
@@ -297,7 +308,8 @@ Reply Gallery(Context& ctx) {
   const std::string page_text = ctx.req.Query("page");
   if (!f.subject.empty() && !IsSubject(f.subject)) {
     return Fail(ctx, 400, "invalid_argument",
-                "subject must be workshop, product, visit or producer", "ภาพถ่ายต้องเป็นของการอบรม ผลิตภัณฑ์ การเยี่ยม หรือผู้ผลิต");
+                "subject must be workshop, product, progress, visit or producer",
+                "ภาพถ่ายต้องเป็นของการอบรม ผลิตภัณฑ์ ความคืบหน้า การเยี่ยม หรือผู้ผลิต");
   }
   if (!f.id.empty() && !IsUuidText(f.id)) {
     return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid", "รหัสรายการไม่ถูกต้อง");

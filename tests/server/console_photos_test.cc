@@ -166,6 +166,40 @@ bool Has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
+TEST_CASE("console photos: a progress photo is named by its product, producer "
+          "and stage, and filtered as progress",
+          "[console][photos]") {
+  GalleryFixture g;
+  const Uuid product = Uuid::Random(), progress = Uuid::Random(), shot = Uuid::Random();
+  PushService push(*g.f.store);
+  REQUIRE(push.Push(g.f.Record(g.somchai.id),
+                    g.somchai.SealNext(
+                        {Row("product", product, g.somchai.HlcAt(kT0 + 10),
+                             {{"producer_id", T(g.producer.ToString()), 0},
+                              {"name", T("กระเป๋าผ้าทอลายดอกพร้าว"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Row("progress", progress, g.somchai.HlcAt(kT0 + 11),
+                             {{"product_id", T(product.ToString()), 0},
+                              {"stage", T("packaging"), 0},
+                              {"percent", I(40), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Photo(shot, g.somchai.HlcAt(kT0 + 12), "progress", progress,
+                               g.sha, kPhrao, "บรรจุภัณฑ์ใหม่", "2024-03-13T03:15:00Z")}))
+              .ok());
+  Browser b{g.console};
+  b.SignIn("viewer");
+  Reply only = b.Get("/api/photos", {{"subject", "progress"}});
+  REQUIRE(only.status == 200);  // it was 400: not a subject the gallery knew
+  json j = json::parse(only.body);
+  REQUIRE(j["photos"].size() == 1);
+  const std::string name = j["photos"][0]["subject_name"];
+  // It read "ความคืบหน้า 1a2b3c4d".
+  CHECK(Has(name, "กระเป๋าผ้าทอลายดอกพร้าว"));
+  CHECK(Has(name, ValueLabel(Lang::kTh, "progress", "stage", Value::Text("packaging"))));
+  CHECK_FALSE(Has(name, progress.ToString().substr(0, 8)));
+  CHECK(Has(b.Get("/photos", {{"lang", "th"}}).body, "<option value=\"progress\""));
+}
+
 TEST_CASE("console photos: a Phrao viewer's gallery names subject, caption, taker and time",
           "[console][photos]") {
   GalleryFixture g;
