@@ -230,10 +230,17 @@ Status FindWorkshopIssues(Db& db, const Scope& scope, QualityReport* report) {
     if (n == 0) continue;
     for (int64_t day = 1; day <= w.days; ++day) {
       const std::string date = AddDaysToDate(w.start, day - 1);
-      if (date.empty() || !(date < report->today)) break;
+      if (date.empty()) break;
       auto it = marked.find({w.id, day});
       const int64_t have = it == marked.end() ? 0 : it->second;
-      if (have >= n) continue;
+      if (report->today < date) {
+        if (have > 0) {
+          report->future_attendance.push_back(
+              {w.id, w.title, w.district, date, day, have});
+        }
+        continue;
+      }
+      if (!(date < report->today) || have >= n) continue;
       report->missing_attendance.push_back(
           {w.id, w.title, w.district, date, day, n, n - have});
     }
@@ -494,6 +501,16 @@ std::string QualityReportJson(const QualityReport& r) {
                        {"missing", m.missing}});
   }
   out["missing_attendance"] = std::move(missing);
+  Json future = Json::array();
+  for (const FutureAttendance& m : r.future_attendance) {
+    future.push_back({{"workshop_id", m.workshop_id},
+                      {"title", m.title},
+                      {"district_code", m.district_code},
+                      {"day", m.day},
+                      {"date", m.date},
+                      {"marked", m.marked}});
+  }
+  out["future_attendance"] = std::move(future);
   Json under = Json::array();
   for (const RowsUnderDeleted& g : r.under_deleted) {
     Json rows = Json::array();

@@ -68,6 +68,16 @@ struct MissingAttendance {
   int64_t missing = 0;   // of them, without a mark for the day
 };
 
+// Day `day` of a live workshop whose date (start_date + day - 1) is after
+// today with live marks already: a tap on the wrong day, most likely. The
+// reports count them (a certificate's days among them), so the office
+// checks them with the trainer.
+struct FutureAttendance {
+  std::string workshop_id, title, district_code, date;
+  int64_t day = 0;
+  int64_t marked = 0;  // live enrolments with a live mark for the day
+};
+
 // A deleted row that live rows are recorded under: rows naming it through
 // a required reference of the catalogue (a product's or enrolment's or
 // visit's producer_id, an enrolment's or mark's workshop_id, a mark's
@@ -112,6 +122,7 @@ struct QualityReport {
   std::vector<DuplicateEnrolments> duplicate_enrolments;
   std::vector<FiscalYearMismatch> fiscal_year_mismatches;
   std::vector<MissingAttendance> missing_attendance;
+  std::vector<FutureAttendance> future_attendance;
   // By the deleted row's district, entity (catalogue order), name, id.
   std::vector<RowsUnderDeleted> under_deleted;
   // By entity (catalogue order), then id.

@@ -255,6 +255,35 @@ std::string AttendanceTable(const Context& ctx, const QualityReport& r) {
   return b + "</tbody></table></div>";
 }
 
+std::string FutureTable(const Context& ctx, const QualityReport& r) {
+  const Lang lang = ctx.lang;
+  std::string b = "<h2 id=\"future\">" +
+                  T(lang, "เช็กชื่อไว้ล่วงหน้าสำหรับวันที่ยังไม่ถึง",
+                    "Attendance marked for days still to come") +
+                  " (" + std::to_string(r.future_attendance.size()) + ")</h2>";
+  if (r.future_attendance.empty()) {
+    return b + "<p class=\"muted\">" + T(lang, "ไม่พบ", "None found.") + "</p>";
+  }
+  b += "<p class=\"muted\">" +
+       T(lang,
+         "อาจกดผิดวัน รายงานและวุฒิบัตรนับรวมไว้แล้ว โปรดตรวจกับวิทยากร",
+         "Most likely a tap on the wrong day; the reports and certificates "
+         "count them: check with the trainer.") +
+       "</p>";
+  b += "<div class=\"scroll\"><table><thead><tr><th>" +
+       T(lang, "การอบรม", "Workshop") + "</th><th class=\"num\">" +
+       T(lang, "วันอบรม", "Day") + "</th><th>" + T(lang, "วันที่", "Date") +
+       "</th><th class=\"num\">" + T(lang, "เช็กชื่อแล้ว", "Marked") +
+       "</th></tr></thead><tbody>";
+  for (const FutureAttendance& m : r.future_attendance) {
+    b += "<tr><td>" +
+         Link("/data/attendance?workshop=" + UrlEncode(m.workshop_id), m.title) +
+         "</td>" + Num(m.day) + "<td>" + Escape(FormatDateLabel(lang, m.date)) +
+         "</td>" + Num(m.marked) + "</tr>";
+  }
+  return b + "</tbody></table></div>";
+}
+
 // A row under a deleted one as a person reads it: the day of a mark, a
 // visit's Bangkok time, a stage's name; its id's start if it has no label.
 std::string UnderLabel(Lang lang, const RowsUnderDeleted::Row& row) {
@@ -363,6 +392,8 @@ Reply Quality(Context& ctx) {
        r->fiscal_year_mismatches.size());
   card("attendance", T(lang, "วันที่ยังไม่เช็กชื่อ", "Days not marked"),
        r->missing_attendance.size());
+  card("future", T(lang, "เช็กชื่อวันที่ยังไม่ถึง", "Marked ahead of the day"),
+       r->future_attendance.size());
   card("under-deleted",
        T(lang, "บันทึกไว้ใต้รายการที่ถูกลบ", "Recorded under a deleted row"),
        r->under_deleted.size());
@@ -375,6 +406,7 @@ Reply Quality(Context& ctx) {
   b += EnrolmentTable(ctx, *r);
   b += FiscalYearTable(ctx, *r);
   b += AttendanceTable(ctx, *r);
+  b += FutureTable(ctx, *r);
   b += UnderDeletedSection(ctx, *r);
   b += DistrictMismatchTable(ctx, *r);
   return Reply::Html(Layout(ctx, T(lang, "ต้องตรวจสอบ", "Needs attention"), b));

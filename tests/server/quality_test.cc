@@ -262,6 +262,20 @@ TEST_CASE("Quality: exactly the known problems are found, near-misses are not",
   REQUIRE(earlier.ok());
   REQUIRE(earlier->missing_attendance.size() == 1);
   CHECK(earlier->missing_attendance[0].day == 2);
+  CHECK(r->future_attendance.empty());
+  // On day 1 the marks of days 2 and 3 were made ahead of their day: listed
+  // (the reports count them), with how many are marked.
+  auto first_day = FindQualityIssues(f.store->db(), ScopeOf("all"), "2024-03-04");
+  REQUIRE(first_day.ok());
+  CHECK(first_day->missing_attendance.empty());
+  REQUIRE(first_day->future_attendance.size() == 2);
+  CHECK(first_day->future_attendance[0].workshop_id == d.w1);
+  CHECK(first_day->future_attendance[0].day == 2);
+  CHECK(first_day->future_attendance[0].date == "2024-03-05");
+  CHECK(first_day->future_attendance[0].marked == 3);
+  CHECK(first_day->future_attendance[1].day == 3);
+  CHECK(first_day->future_attendance[1].marked == 1);
+  CHECK_THAT(QualityReportJson(*first_day), Catch::Contains("\"future_attendance\":[{"));
 
   CHECK(FindQualityIssues(f.store->db(), ScopeOf("all"), "7 March").status()
             .code() == Code::kInvalidArgument);
