@@ -23,7 +23,11 @@
 //   - an exception handler, so a throw never leaks e.what() into a header
 //     (0.11.4 does that without one).
 
+#include <arpa/inet.h>
 #include <httplib.h>
+#include <ifaddrs.h>
+#include <net/if.h>
+#include <netinet/in.h>
 
 #include <algorithm>
 #include <atomic>
@@ -707,8 +711,50 @@ void UiServer::Stop() {
   }
 }
 
+// This machine's addresses on its networks, for a person to type on another
+// device (IPv4; IPv6 too when `v6`): loopback and link-local left out.
+static std::vector<std::string> NetworkAddresses(bool v6) {
+  std::vector<std::string> out;
+  struct ifaddrs* list = nullptr;
+  if (::getifaddrs(&list) != 0) return out;
+  for (const struct ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
+    if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0 ||
+        (i->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    char text[INET6_ADDRSTRLEN] = {};
+    const int family = i->ifa_addr->sa_family;
+    if (family == AF_INET) {
+      const auto* a = reinterpret_cast<const struct sockaddr_in*>(i->ifa_addr);
+      if (::inet_ntop(AF_INET, &a->sin_addr, text, sizeof text) != nullptr) out.push_back(text);
+    } else if (family == AF_INET6 && v6) {
+      const auto* a = reinterpret_cast<const struct sockaddr_in6*>(i->ifa_addr);
+      if (IN6_IS_ADDR_LINKLOCAL(&a->sin6_addr)) continue;  // needs a zone
+      if (::inet_ntop(AF_INET6, &a->sin6_addr, text, sizeof text) != nullptr) {
+        out.push_back("[" + std::string(text) + "]");
+      }
+    }
+  }
+  ::freeifaddrs(list);
+  std::sort(out.begin(), out.end());
+  out.erase(std::unique(out.begin(), out.end()), out.end());
+  return out;
+}
+
 void PrintBanner(const UiServer& server, std::ostream& out) {
   out << "listening on " << server.url() << '\n';
+  // Every address of this machine: 0.0.0.0 is not one another tablet can
+  // open; the machine's addresses on the hall's network are.
+  if (server.host() == "0.0.0.0" || server.host() == "::") {
+    const std::vector<std::string> here = NetworkAddresses(server.host() == "::");
+    if (here.empty()) {
+      out << "other devices: this machine has no network address yet (join the "
+             "hall's Wi-Fi or hotspot first)\n";
+    }
+    for (const std::string& a : here) {
+      out << "other devices open: http://" << a << ":" << server.port() << '\n';
+    }
+  }
   if (server.pin_required()) {
     out << "PIN: " << server.pin()
         << "  (other devices must enter it; share it only with the people "

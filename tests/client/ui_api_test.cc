@@ -1102,6 +1102,19 @@ TEST_CASE("UiServer: off loopback the API needs the PIN", "[ui][http]") {
   REQUIRE(bound.ok());
   UiServer& server = **bound;
   CHECK(server.pin_required());
+  // The banner names addresses other tablets can open (0.0.0.0 is none),
+  // or says there is none yet; never 0.0.0.0 as the one to open.
+  {
+    std::ostringstream banner;
+    PrintBanner(server, banner);
+    const std::string said = banner.str();
+    CHECK_THAT(said, Catch::StartsWith("listening on http://0.0.0.0:"));
+    CHECK_THAT(said, Catch::Contains("other devices open: http://") ||
+                         Catch::Contains("this machine has no network address yet"));
+    CHECK(said.find("open: http://0.0.0.0") == std::string::npos);
+    CHECK(said.find("open: http://127.") == std::string::npos);
+    CHECK_THAT(said, Catch::Contains("PIN: 246810"));
+  }
   Serving serving(server);
   httplib::Client http("127.0.0.1", server.port());
 
