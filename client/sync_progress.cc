@@ -180,7 +180,9 @@ std::string FormatSyncProgress(const SyncProgressReport& r,
   } else {
     text += Grouped(e.done);
     if (e.total > 0) text += " of " + Grouped(e.total);
-    text += r.phase == SyncPhase::kConflicts ? " conflict records" : " records";
+    const bool one = (e.total > 0 ? e.total : e.done) == 1;
+    text += r.phase == SyncPhase::kConflicts ? (one ? " conflict record" : " conflict records")
+                                             : (one ? " record" : " records");
     if (phase_wire_bytes > 0) {
       text += ", " + ShortBytes(static_cast<double>(phase_wire_bytes)) +
               (r.phase == SyncPhase::kPush ? " sent" : " received");

@@ -463,9 +463,13 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
   ctx.out << *token << "\n";
   // The districts as the token holds them (a code given twice is one).
   Result<Scope> held = Scope::Parse(*districts);
-  ctx.err << "one-time token " << TokenId(*token) << " for a " << *role
-          << " in " << (held.ok() ? held->ToString() : *districts)
-          << ", valid until " << expires << "\n";
+  // The token is the line on stdout; its id (what `token list` and `token
+  // cancel` name it by) is not the token: said so, as a newcomer typed the
+  // id into a phone.
+  ctx.err << "the token above is for a " << *role << " in "
+          << (held.ok() ? held->ToString() : *districts) << ", one time, valid until "
+          << expires << " (its id, for token cancel: " << TokenId(*token)
+          << "; type the token itself, not the id)\n";
   if (label != nullptr && !label->empty()) {
     // The label is how the conflict inbox names a device: two of one name
     // are told apart there only by their ids.
@@ -1027,7 +1031,7 @@ Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
     if (!sheets.ok()) return sheets.status();
     ctx.out << *out << "\n";
     for (const auto& [title, rows] : *sheets)
-      ctx.out << "  " << title << "\t" << rows << " rows\n";
+      ctx.out << "  " << title << "\t" << rows << (rows == 1 ? " row\n" : " rows\n");
     return Status();
   }
   CsvExportOptions options;
@@ -1036,7 +1040,7 @@ Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
   Result<CsvExportSummary> files = ExportCsv((*store)->db(), *out, options);
   if (!files.ok()) return files.status();
   for (const auto& [path, rows] : files->written)
-    ctx.out << path << "\t" << rows << " rows\n";
+    ctx.out << path << "\t" << rows << (rows == 1 ? " row\n" : " rows\n");
   // On stderr: scripts read stdout's lines as this export's files.
   for (const std::string& path : files->removed) {
     ctx.err << "kbo-server: removed " << path

@@ -48,8 +48,11 @@ std::string SheetCsv(const ExportSheet& sheet, bool raw) {
   return out;
 }
 
-Result<CsvExportSummary> ExportCsv(Db& db, const std::string& dir,
+Result<CsvExportSummary> ExportCsv(Db& db, const std::string& out_dir,
                                    const CsvExportOptions& options) {
+  // "exports/" names its files exports/producer.csv, not exports//producer.csv.
+  std::string dir = out_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   Result<std::vector<ExportSheet>> sheets = BuildCsvSheets(db, options);
   if (!sheets.ok()) return sheets.status();
   if (Status s = EnsureDir(dir); !s.ok()) return s;

@@ -930,6 +930,9 @@ TEST_CASE("FormatSyncProgress: records, bytes, rate and time left", "[sync]") {
   p.records_done = 1234567;
   CHECK(FormatSyncProgress(p, 900, 10.0) ==
         "pull: 1,234,567 records, 900 B received, 123,457 records/s");
+  // One is one record (it said "1 records").
+  p.records_done = 1;
+  CHECK(FormatSyncProgress(p, 300, 0.5) == "pull: 1 record, 300 B received");
   // Photos, by bytes: 1 MiB of 9 MiB in 40 s over EDGE is about 5 min more.
   SyncProgressReport ph;
   ph.phase = SyncPhase::kPhotos;

@@ -75,6 +75,9 @@ TEST_CASE(
   CHECK(r.exit_code == 0);
   CHECK(std::regex_match(r.out, std::regex("[0-9a-f]{64}\n")));
   CHECK_THAT(r.err, Catch::Contains("valid until"));
+  // The id it names is said to be not the token (a newcomer typed it).
+  CHECK(std::regex_search(r.err, std::regex("its id, for token cancel: [0-9a-f]{12}; type "
+                                            "the token itself, not the id")));
 
   CHECK(RunServerCli({"--data", data, "token", "create", "--role", "boss",
                       "--districts", "5011"})
@@ -316,8 +319,13 @@ TEST_CASE(
   CHECK_THAT(over.err, Catch::Contains("removed " + out + "/attendance_grid.csv"));
   CHECK(over.out.find("attendance_grid") == std::string::npos);
   CHECK(ReadAll(out + "/producer.csv").rfind("\xEF\xBB\xBF" "id,kind", 0) == 0);
-  // And back: the people's export writes its report sheets again.
-  REQUIRE(RunServerCli({"--data", data, "export", "csv", "--out", out}).exit_code == 0);
+  // And back: the people's export writes its report sheets again (a
+  // folder given with its slash names its files without a second one).
+  CliResult back = RunServerCli({"--data", data, "export", "csv", "--out", out + "/"});
+  REQUIRE(back.exit_code == 0);
+  CHECK_THAT(back.out, Catch::Contains(out + "/producer.csv\t1 row\r\n") ||
+                           Catch::Contains(out + "/producer.csv\t1 row\n"));
+  CHECK(back.out.find("//") == std::string::npos);
   CHECK(FileExists(out + "/attendance_grid.csv"));
 
   CHECK_THAT(

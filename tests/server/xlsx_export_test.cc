@@ -410,7 +410,7 @@ TEST_CASE("kbo-server export xlsx: filters, languages and clear errors",
                               "--lang", "th"});
   CAPTURE(r.err);
   REQUIRE(r.exit_code == 0);
-  CHECK_THAT(r.out, Catch::Contains("ผู้ผลิต\t1 rows"));
+  CHECK_THAT(r.out, Catch::Contains("ผู้ผลิต\t1 row\n"));
   const std::vector<XlsxSheet> sheets = ReadXlsx(out);
   const XlsxSheet* producers = FindSheet(sheets, "ผู้ผลิต");
   REQUIRE(producers != nullptr);
