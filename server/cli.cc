@@ -826,7 +826,7 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     return Status();
   }
   if (list->empty()) {
-    ctx.out << "no conflicts\n";
+    ctx.out << (a.Has("open") ? "no open conflicts\n" : "no conflicts\n");
     return Status();
   }
   // Who wrote each side, as the console names them: a device's label (its

@@ -861,6 +861,8 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
   CliResult list = RunServerCli({"--data", typo, "conflicts", "list"});
   CHECK(list.exit_code == 0);
   CHECK_THAT(list.out, Catch::Contains("no conflicts"));
+  CHECK(RunServerCli({"--data", typo, "conflicts", "list", "--open"}).out ==
+        "no open conflicts\n");
 
   // Its key lost (a copy of server.db alone): said to be restored, not
   // "no server here" with advice to set a new one up; nothing made. (A
