@@ -35,6 +35,9 @@ constexpr Alias kAliases[] = {
     {"enrolment", "enrolment_id"},
     {"product", "product_id"},
     {"participant", "participant_name"},
+    // A visit's notes as exports headed them before "บันทึกการเยี่ยม" (the
+    // same word as the Save button).
+    {"บันทึก", "notes"},
 };
 
 bool IsAsciiSpace(char c) {

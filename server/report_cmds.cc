@@ -58,7 +58,7 @@ const std::map<std::string, Words, std::less<>>& WordTable() {
       {"participant", {"ผู้เข้าอบรม", "Participant"}},
       {"producer", {"ผู้ผลิต", "Producer"}},
       {"day", {"วันที่", "Day"}},
-      {"days_attended", {"วันที่เข้าอบรม", "Days attended"}},
+      {"days_attended", {"จำนวนวันที่เข้าอบรม", "Days attended"}},
       {"rate", {"อัตราการเข้าอบรม", "Attendance rate"}},
       {"unmarked", {"ยังไม่บันทึก", "Not marked"}},
       {"start", {"เริ่ม", "Starts"}},

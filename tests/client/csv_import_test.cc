@@ -104,6 +104,8 @@ TEST_CASE("ResolveColumnName: Thai and English labels", "[csv_import][csv_thai]"
   CHECK(ResolveColumnName(enrolment, "ผู้ผลิต")->name == "producer_id");
   CHECK(ResolveColumnName(enrolment, "ชื่อผู้เข้าอบรม")->name == "participant_name");
   CHECK(ResolveColumnName(enrolment, "participant")->name == "participant_name");
+  // A visit's notes under their older header (the Save button's word).
+  CHECK(ResolveColumnName(*FindEntity("visit"), "บันทึก")->name == "notes");
   // An attendance export's English header of its enrolment: an alias of
   // another entity's column once hid the label.
   const Entity& attendance = *FindEntity("attendance");

@@ -1852,7 +1852,7 @@
       ? h('p', { class: 'notice', id: 'visit-producer-deleted' }, t('visit.producer_deleted_long', { name: p.data.name })) : null;
     const kv = h('dl', { class: 'kv' },
       [['producer_id', p.ok ? p.data.name : v.producer_id], ['visited_at', fmtDateTime(v.visited_at)],
-        ['lat', v.lat != null ? `${v.lat}, ${v.lon}${v.accuracy_m != null ? ` (±${Math.round(v.accuracy_m)} m)` : ''}` : ''],
+        ['lat', v.lat != null ? `${v.lat}, ${v.lon}${v.accuracy_m != null ? ` (±${Math.round(v.accuracy_m)} ${state.lang === 'th' ? 'ม.' : 'm'})` : ''}` : ''],
         ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
         .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
     return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), producerGone, kv,
