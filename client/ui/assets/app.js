@@ -499,6 +499,12 @@
     clearTimeout(toastTimer);
     toastTimer = setTimeout(() => { el.hidden = true; }, bad ? 6000 : 2500);
   }
+  // A toast that no longer holds (an earlier refusal, once the next try
+  // worked) is taken away.
+  function hideToast() {
+    clearTimeout(toastTimer);
+    $('#toast').hidden = true;
+  }
 
   // "Saved", or — the row saved but its photo not (the device's storage
   // full, say) — saying so, so that the row is not saved again: the photo
@@ -1109,6 +1115,7 @@
         }
         const d = r.data || {};
         if (r.ok) {
+          hideToast();
           say('ok', t('enrol.done', { server: d.server, role: roleName(d.role), districts: districtsText(d.districts) }));
           state.ref = null;  // the pickers now offer the enrolment's districts
           // Said in the outcome (a toast over it on a small screen hid it),
