@@ -1,5 +1,6 @@
 #include "client/csv_import.h"
 
+#include <algorithm>
 #include <map>
 #include <optional>
 #include <set>
@@ -273,6 +274,42 @@ Result<std::string> EnrolmentByName(Db& db, const Column& column,
 
 }  // namespace
 
+SpreadsheetPhone PhoneFromSpreadsheetCell(std::string_view typed) {
+  SpreadsheetPhone out;
+  std::string text(typed);
+  // ="0812345678": Excel's way to keep a number as text.
+  if (text.size() > 3 && text.compare(0, 2, "=\"") == 0 && text.back() == '"') {
+    text = text.substr(2, text.size() - 3);
+  }
+  text = PhoneFromSpreadsheet(text);
+  const auto digits = [](std::string_view s) {
+    return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  // 8.12E+08: shortened to a number in scientific notation.
+  const size_t e = text.find_first_of("eE");
+  if (e != std::string::npos && e > 0 && e + 1 < text.size()) {
+    std::string_view mantissa(text.data(), e), exponent(text.data() + e + 1, text.size() - e - 1);
+    if (exponent[0] == '+') exponent.remove_prefix(1);
+    const size_t dot = mantissa.find('.');
+    const bool number = dot == std::string_view::npos
+                            ? digits(mantissa)
+                            : digits(mantissa.substr(0, dot)) && digits(mantissa.substr(dot + 1));
+    if (number && digits(exponent)) {
+      out.digits_lost = true;
+      return out;
+    }
+  }
+  // 812345678: a Thai number's leading 0, dropped by a spreadsheet that
+  // read it as a number (a national number always starts with 0: a mobile
+  // 0 and 9 digits, a landline 0 and 8).
+  if ((text.size() == 8 || text.size() == 9) && digits(text) && text[0] != '0') {
+    text.insert(0, "0");
+    out.zero_restored = true;
+  }
+  out.text = std::move(text);
+  return out;
+}
+
 const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   const std::string normal = NormalizeName(name);
   if (const Column* c = entity.FindColumn(normal)) return c;
@@ -519,7 +556,22 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       // What an export did to a cell for a spreadsheet is undone: a
       // formula sign's apostrophe, a phone number's Thai grouping.
       std::string cell = UnguardFormula(record.fields[i]);
-      if (column.name == "phone") cell = PhoneFromSpreadsheet(cell);
+      if (column.name == "phone") {
+        // And what a spreadsheet did to a phone number: undone where it
+        // can be, refused where its digits are gone.
+        const SpreadsheetPhone phone = PhoneFromSpreadsheetCell(cell);
+        if (phone.digits_lost) {
+          return Status::InvalidArgument(
+                     LinePrefix(record.line) + "phone '" + record.fields[i] + "'" +
+                     where(i) +
+                     " is a number a spreadsheet shortened: its digits are "
+                     "lost. Type it again in the sheet as text (e.g. "
+                     "081-234-5678), then import")
+              .With(field::kField, "phone");
+        }
+        if (phone.zero_restored && skipped) ++skipped->zero_restored;
+        cell = phone.text;
+      }
       // A reference may be the referenced row's name, as a people's export
       // writes it.
       if (column.type == ColumnType::kRef) {

@@ -65,7 +65,22 @@ struct ImportSkipped {
   // values: the file's values are written over them (a mark the file says
   // differently), and the person is told how many.
   size_t changed = 0;
+  // (Recorded, not skipped.) Phone numbers given back the leading 0 a
+  // spreadsheet drops (PhoneFromSpreadsheetCell), and said.
+  size_t zero_restored = 0;
 };
+
+// A phone number's cell as a spreadsheet may have left it: Excel's
+// ="0812345678" unwrapped, an export's Thai grouping undone
+// (PhoneFromSpreadsheet), a national number's dropped leading 0 given back
+// ("812345678" -> "0812345678", zero_restored); `digits_lost` for one
+// shortened to scientific notation ("8.12E+08"), whose digits are gone.
+struct SpreadsheetPhone {
+  std::string text;
+  bool zero_restored = false;
+  bool digits_lost = false;
+};
+SpreadsheetPhone PhoneFromSpreadsheetCell(std::string_view typed);
 
 // Records every data row of `csv_text` as a new row of `entity` ("producer",
 // "enrolment", or any other catalogue entity), all in ONE transaction

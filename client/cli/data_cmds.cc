@@ -327,6 +327,11 @@ Status RunImport(Context& ctx, const std::vector<std::string>& args) {
   add(skipped.deleted, "marked deleted");
   add(skipped.repeated, "repeated in the file");
   ctx.err << why << '\n';
+  if (skipped.zero_restored > 0) {
+    ctx.err << "kbo: " << skipped.zero_restored
+            << (skipped.zero_restored == 1 ? " phone number was" : " phone numbers were")
+            << " given back the leading 0 a spreadsheet drops (812345678 -> 0812345678)\n";
+  }
   if (skipped.near_duplicates > 0) {
     ctx.err << "kbo: " << skipped.near_duplicates
             << (skipped.near_duplicates == 1 ? " enrolment looks" : " enrolments look")

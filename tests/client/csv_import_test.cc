@@ -179,6 +179,54 @@ TEST_CASE("ImportCsv: a file headed in Thai with Thai category names",
   CHECK(Text((*rows)[3], "category") == "beverage");
 }
 
+TEST_CASE("ImportCsv: phone numbers as a spreadsheet leaves them: a dropped 0 "
+          "given back and counted, Excel's text form unwrapped, a shortened "
+          "one refused with its line",
+          "[csv_import][csv_thai]") {
+  CHECK(PhoneFromSpreadsheetCell("812345671").text == "0812345671");
+  CHECK(PhoneFromSpreadsheetCell("812345671").zero_restored);
+  CHECK(PhoneFromSpreadsheetCell("53123456").text == "053123456");
+  CHECK(PhoneFromSpreadsheetCell("=\"0812345670\"").text == "0812345670");
+  CHECK(PhoneFromSpreadsheetCell("081-234-5678").text == "0812345678");
+  CHECK_FALSE(PhoneFromSpreadsheetCell("0812345678").zero_restored);
+  CHECK(PhoneFromSpreadsheetCell("+66812345678").text == "+66812345678");
+  CHECK(PhoneFromSpreadsheetCell("1300").text == "1300");
+  CHECK(PhoneFromSpreadsheetCell("8.12E+08").digits_lost);
+  CHECK(PhoneFromSpreadsheetCell("8.12345678e8").digits_lost);
+  CHECK_FALSE(PhoneFromSpreadsheetCell("08 1234 5678").digits_lost);
+
+  TempDir dir;
+  auto store = OpenStore(dir);
+  ImportSkipped skipped;
+  auto ids = ImportCsv(*store, "producer",
+                       "kind,name,district,phone\r\n"
+                       "group,กลุ่มหนึ่ง,5011,812345671\r\n"
+                       "group,กลุ่มสอง,5011,\"=\"\"0812345670\"\"\"\r\n"
+                       "group,กลุ่มสาม,5011,0812345672\r\n",
+                       &skipped);
+  INFO(ids.status().ToString());
+  REQUIRE(ids.ok());
+  CHECK(skipped.zero_restored == 1);
+  auto rows = store->List("producer");
+  REQUIRE(rows.ok());
+  REQUIRE(rows->size() == 3);
+  CHECK(Text((*rows)[0], "phone") == "0812345671");
+  CHECK(Text((*rows)[1], "phone") == "0812345670");
+  CHECK(Text((*rows)[2], "phone") == "0812345672");
+
+  // Digits gone: the whole file refused, naming the line; nothing written.
+  auto lost = ImportCsv(*store, "producer",
+                        "kind,name,district,phone\r\n"
+                        "group,กลุ่มสี่,5011,0812345673\r\n"
+                        "group,กลุ่มห้า,5011,8.12E+08\r\n");
+  REQUIRE_FALSE(lost.ok());
+  CHECK(lost.status().code() == Code::kInvalidArgument);
+  CHECK_THAT(lost.status().message(), Catch::Contains("line 3") &&
+                                          Catch::Contains("8.12E+08") &&
+                                          Catch::Contains("digits are lost"));
+  CHECK(store->List("producer")->size() == 3);
+}
+
 TEST_CASE("ImportCsv: an unknown Thai header or category imports nothing and names line and column",
           "[csv_import][csv_thai]") {
   TempDir dir;
