@@ -556,6 +556,21 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       // What an export did to a cell for a spreadsheet is undone: a
       // formula sign's apostrophe, a phone number's Thai grouping.
       std::string cell = UnguardFormula(record.fields[i]);
+      // A line break inside a quoted cell as a Windows spreadsheet writes
+      // it (CR LF) is the one line break the device stores (LF).
+      if (cell.find('\r') != std::string::npos) {
+        std::string lf;
+        lf.reserve(cell.size());
+        for (size_t k = 0; k < cell.size(); ++k) {
+          if (cell[k] == '\r') {
+            lf.push_back('\n');
+            if (k + 1 < cell.size() && cell[k + 1] == '\n') ++k;
+          } else {
+            lf.push_back(cell[k]);
+          }
+        }
+        cell = std::move(lf);
+      }
       if (column.name == "phone") {
         // And what a spreadsheet did to a phone number: undone where it
         // can be, refused where its digits are gone.

@@ -214,6 +214,16 @@ TEST_CASE("ImportCsv: phone numbers as a spreadsheet leaves them: a dropped 0 "
   CHECK(Text((*rows)[1], "phone") == "0812345670");
   CHECK(Text((*rows)[2], "phone") == "0812345672");
 
+  // A line break in a quoted cell as Excel on Windows writes it (CR LF) is
+  // stored as the device's own (LF); it was kept with its CR.
+  auto village = ImportCsv(*store, "producer",
+                           "kind,name,district,village\r\n"
+                           "group,กลุ่มหก,5011,\"บ้านป่าแป๋\r\nหมู่ 5\"\r\n");
+  REQUIRE(village.ok());
+  auto six = store->Show("producer", village->front());
+  REQUIRE(six.ok());
+  CHECK(Text(*six, "village") == "บ้านป่าแป๋\nหมู่ 5");
+
   // Digits gone: the whole file refused, naming the line; nothing written.
   auto lost = ImportCsv(*store, "producer",
                         "kind,name,district,phone\r\n"
@@ -224,7 +234,7 @@ TEST_CASE("ImportCsv: phone numbers as a spreadsheet leaves them: a dropped 0 "
   CHECK_THAT(lost.status().message(), Catch::Contains("line 3") &&
                                           Catch::Contains("8.12E+08") &&
                                           Catch::Contains("digits are lost"));
-  CHECK(store->List("producer")->size() == 3);
+  CHECK(store->List("producer")->size() == 4);
 }
 
 TEST_CASE("ImportCsv: an unknown Thai header or category imports nothing and names line and column",
