@@ -210,6 +210,44 @@ std::string Synopsis(std::string_view prefix, const Command& c) {
   return out;
 }
 
+// A command's summary under its synopsis: each of its lines, and any line
+// longer than a terminal's 80 columns, wrapped at a space and indented by
+// `indent` (a line break in a summary once went to column 0).
+std::string Summary(std::string_view text, size_t indent) {
+  constexpr size_t kWidth = 79;
+  const std::string pad(indent, ' ');
+  std::string out;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t end = text.find('\n', start);
+    if (end == std::string_view::npos) end = text.size();
+    std::string_view line = text.substr(start, end - start);
+    // Wrap by characters, not bytes (Thai letters are three bytes).
+    const auto width = [](std::string_view s) {
+      size_t n = 0;
+      for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+      return n;
+    };
+    while (indent + width(line) > kWidth) {
+      size_t cut = std::string_view::npos;
+      for (size_t i = 0, cols = 0; i < line.size() && indent + cols <= kWidth; ++i) {
+        if (line[i] == ' ') cut = i;
+        cols += (static_cast<unsigned char>(line[i]) & 0xC0) != 0x80;
+      }
+      if (cut == std::string_view::npos || cut == 0) break;
+      out += pad;
+      out.append(line.substr(0, cut));
+      out += '\n';
+      line.remove_prefix(cut + 1);
+    }
+    out += pad;
+    out.append(line);
+    out += '\n';
+    start = end + 1;
+  }
+  return out;
+}
+
 void PrintUsage(std::ostream& os) {
   os << "usage: kbo [--home DIR] COMMAND [ARGS...]\n"
         "       kbo --help | --version\n"
@@ -222,7 +260,7 @@ void PrintUsage(std::ostream& os) {
         "\n"
         "Commands:\n";
   for (const Command& c : Commands()) {
-    os << Synopsis("  kbo ", c) << "\n      " << c.summary << "\n";
+    os << Synopsis("  kbo ", c) << "\n" << Summary(c.summary, 6);
   }
   os << "\nSee docs/cli.md for examples.\n";
 }
@@ -235,7 +273,7 @@ Status RunHelp(Context& ctx, const std::vector<std::string>& args) {
   bool any = false;
   for (const Command& c : Commands()) {
     if (c.noun == args[0] && (args.size() < 2 || c.verb == args[1])) {
-      ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+      ctx.out << Synopsis("usage: kbo ", c) << "\n" << Summary(c.summary, 2);
       any = true;
     }
   }
@@ -309,7 +347,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
     for (const std::string& a : tail) {
       if (a == "--") break;
       if (IsHelpFlag(a)) {
-        ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+        ctx.out << Synopsis("usage: kbo ", c) << "\n" << Summary(c.summary, 2);
         return Status();
       }
     }
@@ -319,7 +357,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args,
     // `kbo producer --help`: every command of that noun.
     for (const Command& c : Commands()) {
       if (c.noun != noun) continue;
-      ctx.out << Synopsis("usage: kbo ", c) << "\n  " << c.summary << "\n";
+      ctx.out << Synopsis("usage: kbo ", c) << "\n" << Summary(c.summary, 2);
     }
     return Status();
   }

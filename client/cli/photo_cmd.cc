@@ -206,7 +206,7 @@ std::vector<Command> PhotoCommands() {
   std::vector<Command> c;
   c.push_back(
       {"photo", "add",
-       "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N] "
+       "photo add FILE --subject ENTITY:ID [--caption C] [--max-mib N]\n"
        "[--long-edge PX] [--quality Q] [--as-taken]",
        "store a JPEG or PNG photo of a row (date and GPS from its EXIF) and "
        "its upload copy (what syncs: upright, no metadata, long edge "

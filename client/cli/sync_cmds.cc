@@ -433,7 +433,7 @@ std::vector<Command> SyncCommands() {
                RunEnroll});
   c.push_back({"sync", "", "sync [--server URL] [--full]",
                "push changes, pull this device's districts, upload photos "
-               "(--full: pull every row whole again, e.g. to repair rows with empty\n"
+               "(--full: pull every row whole again, e.g. to repair rows with empty "
                "fields pulled by an older kbo)",
                RunSync});
   c.push_back(

@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -114,6 +115,24 @@ TEST_CASE("kbo: --version and --help exit 0 on stdout", "[cli]") {
   CHECK(group.err.empty());
   CHECK(group.out.find("kbo photo add") != std::string::npos);
   CHECK(group.out.find("kbo photo upload-originals") != std::string::npos);
+  // Every line of every command's help within 80 columns and indented under
+  // its synopsis (a summary's second line once went to column 0).
+  CliResult all = RunKbo({"--help"});
+  std::istringstream lines(all.out);
+  std::string line;
+  bool in_commands = false;
+  while (std::getline(lines, line)) {
+    if (line == "Commands:") in_commands = true;
+    if (!in_commands || line == "Commands:" || line.empty()) continue;
+    if (line.rfind("See docs/", 0) == 0) continue;
+    INFO(line);
+    CHECK(line.rfind("  ", 0) == 0);
+    size_t cols = 0;
+    for (char c : line) cols += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+    CHECK(cols <= 80);
+  }
+  CliResult mark = RunKbo({"attendance", "mark", "--help"});
+  CHECK_THAT(mark.out, Catch::Contains("\n  (a note not given again is kept"));
 }
 
 TEST_CASE("kbo: usage errors exit 2 naming the problem on stderr", "[cli]") {
