@@ -310,6 +310,24 @@ SpreadsheetPhone PhoneFromSpreadsheetCell(std::string_view typed) {
   return out;
 }
 
+// "attendance grid" or "contest ranking" if `header` is one of those
+// report sheets of an export (by a heading only they have, in Thai or
+// English); nullptr otherwise.
+const char* ReportSheetOf(const std::vector<std::string>& header) {
+  for (const std::string& raw : header) {
+    const std::string h = NormalizeName(raw);
+    for (const char* only : {"จำนวนวันที่มา", "Days attended",
+                             "วันที่มีข้อขัดแย้ง (ยังไม่ตัดสิน)",
+                             "Disputed days (not decided)"}) {
+      if (h == NormalizeName(only)) return "attendance grid";
+    }
+    for (const char* only : {"คะแนนรวมเฉลี่ย", "Mean total", "จำนวนกรรมการ", "Judges"}) {
+      if (h == NormalizeName(only)) return "contest ranking";
+    }
+  }
+  return nullptr;
+}
+
 const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
   const std::string normal = NormalizeName(name);
   if (const Column* c = entity.FindColumn(normal)) return c;
@@ -458,6 +476,18 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
     }
     const Column* column = ResolveColumnName(*entity, name);
     if (column == nullptr) {
+      // One of the office's report sheets (attendance_grid.csv,
+      // contest_ranking.csv): said as such, with the file to import.
+      if (const char* report = ReportSheetOf(header.fields)) {
+        return Status::InvalidArgument(
+            LinePrefix(header.line) + "this is the office's " + report +
+            " (a report worked out from the rows, not rows to record): import "
+            "the export's " +
+            (std::string_view(report) == "attendance grid" ? "attendance.csv"
+                                                           : "contest_score.csv") +
+            " instead, or a sheet with one row per record (docs/cli.md, "
+            "\"A trainer running a KBO workshop\")");
+      }
       return Status::InvalidArgument(
           LinePrefix(header.line) + "unknown column '" + name + "' (column " +
           std::to_string(i + 1) + " of the header) for " +

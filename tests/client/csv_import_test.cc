@@ -237,6 +237,28 @@ TEST_CASE("ImportCsv: phone numbers as a spreadsheet leaves them: a dropped 0 "
   CHECK(store->List("producer")->size() == 4);
 }
 
+TEST_CASE("ImportCsv: an export's report sheet is named as one, with the file "
+          "to import instead",
+          "[csv_import][csv_thai]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  auto grid = ImportCsv(*store, "attendance",
+                        "\xEF\xBB\xBFชื่อการอบรม,ปีงบประมาณ,อำเภอ,วันเริ่ม,ชื่อผู้เข้าอบรม,"
+                        "ผู้ผลิต,วันที่ 1,วันที่ 2,จำนวนวันที่มา\r\n"
+                        "อบรม KBO,2567,พร้าว,4 มี.ค. 2567,นางสมศรี,กลุ่มทอผ้า,มา,มา,2\r\n");
+  REQUIRE_FALSE(grid.ok());
+  CHECK(grid.status().code() == Code::kInvalidArgument);
+  // It said "unknown column 'ชื่อการอบรม'".
+  CHECK_THAT(grid.status().message(), Catch::Contains("attendance grid") &&
+                                          Catch::Contains("attendance.csv"));
+  auto ranking = ImportCsv(*store, "contest_score",
+                           "Contest,Rank,Name,Producer,District,Mean total,Judges\r\n"
+                           "KBO CM 2567,1,ผ้าทอ,กลุ่มทอผ้า,Phrao,88,3\r\n");
+  REQUIRE_FALSE(ranking.ok());
+  CHECK_THAT(ranking.status().message(), Catch::Contains("contest ranking") &&
+                                             Catch::Contains("contest_score.csv"));
+}
+
 TEST_CASE("ImportCsv: an unknown Thai header or category imports nothing and names line and column",
           "[csv_import][csv_thai]") {
   TempDir dir;

@@ -180,7 +180,8 @@ TEST_CASE("Crossing offline: a visit deleted with its photos on one device while
     // The officer's device says it in words: the trainer's delete, its own
     // edit (not '1' and '0' from a device it does not know).
     const std::string listed = f.Kbo(officer, {"conflicts"}).out;
-    CHECK_THAT(listed, Catch::Contains("visit " + visit + " deleted: shows deleted (device "));
+    CHECK_THAT(listed, Catch::Contains("visit " + visit +
+                                       " (กลุ่มทอผ้าบ้านป่าตุ้ม) deleted: shows deleted (device "));
     CHECK_THAT(listed, Catch::Contains("the other value not deleted (edited, still in use) "
                                        "(this device)"));
   }

@@ -212,7 +212,8 @@ TEST_CASE("Sync: a concurrent edit becomes one conflict with both values, and a 
   {
     CliResult listed = f.Kbo(officer, {"conflicts"});
     REQUIRE(listed.exit_code == 0);
-    CHECK(listed.out.find("producer " + p + " phone: shows '") != std::string::npos);
+    CHECK(listed.out.find("producer " + p + " (กลุ่มจักสานไม้ไผ่) phone: shows '") !=
+          std::string::npos);
     CHECK(listed.out.find("'0811111111'") != std::string::npos);
     CHECK(listed.out.find("'0822222222' (this device)") != std::string::npos);
     json as_json = f.KboJson(officer, {"conflicts"});
