@@ -41,9 +41,15 @@ std::string Cookie(std::string_view name, std::string_view value,
 // absolute or protocol-relative URL would be an open redirect).
 std::string SafeNext(const std::string& next) {
   if (next.empty() || next[0] != '/' || next.rfind("//", 0) == 0 ||
-      next.find('\\') != std::string::npos ||
-      next.find_first_of("\r\n") != std::string::npos || next.size() > 1000) {
+      next.find('\\') != std::string::npos || next.size() > 1000) {
     return "/";
+  }
+  // No control character or space anywhere: a browser drops a tab or a
+  // line break from a Location ("/\t/evil.example" is "//evil.example", a
+  // page of another site); a page of this console never needs one.
+  for (char c : next) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u <= 0x20 || u == 0x7F) return "/";
   }
   return next;
 }
@@ -90,21 +96,24 @@ p,dd,code,figcaption{overflow-wrap:anywhere}
 
 // What a person typed into a form the server then refused comes back:
 // each POST form's fields are kept in the tab's sessionStorage as it is sent
-// (never a password, the CSRF token or a hidden field), and a page that
-// answers with an error puts them back into the same form -- each only
-// where the page still offers what the person had in front of them (its
-// default is unchanged), so a value someone else changed meanwhile is not
-// covered over by the old one. A form is known by its action and the
-// hidden fields that say which row or group, not those that say what the
-// page showed (data-shown: a colleague's edit changes them, and that is
-// just when the typing must come back). A session that ended under the
-// form: the sign-in page keeps them, sends the person back to the page
-// they were on, and that page puts them back to be sent again. Any other
-// page forgets them.
+// (never a password, the CSRF token or a hidden field), with whose typing
+// it is (<html data-user>), and a page of that same user that answers with
+// an error puts them back into the same form -- each only where the page
+// still offers what the person had in front of them (its default is
+// unchanged), so a value someone else changed meanwhile is not covered over
+// by the old one. A form is known by its action and the hidden fields that
+// say which row or group, not those that say what the page showed
+// (data-shown: a colleague's edit changes them, and that is just when the
+// typing must come back). A session that ended under the form (the sign-in
+// page says so: #session-ended): the sign-in page keeps them and sends the
+// person back to the page they were on, which puts them back to be sent
+// again -- if the same user signed in; anyone else gets nothing of them.
+// Signing out, and any other page, forgets them.
 constexpr char kKeepTyped[] = R"js(
 (function () {
-  var KEY = 'kbo-typed:', PAGE = 'kbo-typed-page', RESUME = 'kbo-typed-resume';
+  var KEY = 'kbo-typed:', PAGE = 'kbo-typed-page', WHO = 'kbo-typed-user', RESUME = 'kbo-typed-resume';
   var th = document.documentElement.lang === 'th';
+  var me = document.documentElement.getAttribute('data-user') || '';
   function fields(f) {
     return Array.prototype.filter.call(f.elements, function (e) {
       return e.name && e.name !== 'csrf' && e.type !== 'password' && e.type !== 'hidden' &&
@@ -128,22 +137,34 @@ constexpr char kKeepTyped[] = R"js(
     }
     return e.defaultValue;
   }
-  function signIn(f) { return f && f.getAttribute('action') === '/login'; }
+  function action(f) { return f ? f.getAttribute('action') : null; }
+  function forget(keep) {
+    try {
+      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+        var k = sessionStorage.key(i);
+        if (k && k.indexOf('kbo-typed') === 0 && !(keep && keep(k))) sessionStorage.removeItem(k);
+      }
+    } catch (x) {}
+  }
   document.addEventListener('submit', function (ev) {
     var f = ev.target;
     if (!f || (f.method || '').toLowerCase() !== 'post') return;
+    // Signing out: nothing of this person's typing stays in the tab.
+    if (action(f) === '/logout') { forget(); return; }
     var kept = fields(f).map(function (e) {
       var box = e.type === 'radio' || e.type === 'checkbox';
       return { n: e.name, v: e.value, c: box ? e.checked : null, d: shown(e) };
     });
+    if (!kept.length) return;
     try {
       sessionStorage.setItem(keyOf(f), JSON.stringify(kept));
-      if (!signIn(f)) {
+      if (action(f) !== '/login') {
         // The page without a flash message it was showing.
         var q = new URLSearchParams(location.search);
         ['error', 'done', 'fm'].forEach(function (n) { q.delete(n); });
         var rest = q.toString();
         sessionStorage.setItem(PAGE, location.pathname + (rest ? '?' + rest : ''));
+        sessionStorage.setItem(WHO, me);
       }
     } catch (x) {}
   }, true);
@@ -159,33 +180,42 @@ constexpr char kKeepTyped[] = R"js(
   document.addEventListener('DOMContentLoaded', function () {
     var failed = !!document.querySelector('.flash.error');
     var login = document.querySelector('form[action="/login"]');
-    var store = {}, others = 0, page = null, resume = false;
+    var ended = !!document.getElementById('session-ended');
+    var store = {}, others = 0, page = null, who = null, resume = false;
     try {
       page = sessionStorage.getItem(PAGE);
+      who = sessionStorage.getItem(WHO);
       resume = sessionStorage.getItem(RESUME) === '1';
-      for (var i = sessionStorage.length - 1; i >= 0; i--) {
+      for (var i = 0; i < sessionStorage.length; i++) {
         var k = sessionStorage.key(i);
         if (!k || k.indexOf(KEY) !== 0) continue;
         store[k] = sessionStorage.getItem(k);
-        if (k.indexOf(KEY + '/login') === 0) sessionStorage.removeItem(k);
-        else if (login) others++;
-        else sessionStorage.removeItem(k);
+        if (k.indexOf(KEY + '/login') !== 0) others++;
       }
-      if (login) {
-        // Typing a session's end interrupted: kept until the page it was on.
-        if (others > 0) {
+    } catch (x) {}
+    if (login) {
+      if (others > 0 && (ended || resume)) {
+        // Typing a session's end interrupted: kept until the page it was on
+        // (through a mistyped password too).
+        forget(function (k) { return k.indexOf(KEY + '/login') !== 0; });
+        try {
           sessionStorage.setItem(RESUME, '1');
           var next = login.querySelector('input[name="next"]');
           if (next && (next.value === '' || next.value === '/') && page) next.value = page;
-          note(th ? 'สิ่งที่คุณพิมพ์ไว้ยังอยู่ เข้าสู่ระบบแล้วจะกลับไปที่หน้าเดิมพร้อมข้อความนั้น ให้ตรวจแล้วส่งอีกครั้ง'
-                  : 'What you typed is kept: after you sign in it is back in its form, to check and send again.');
-        }
+        } catch (x) {}
+        note(th ? 'สิ่งที่คุณพิมพ์ไว้ยังอยู่ในหน้าต่างนี้ เข้าสู่ระบบด้วยชื่อผู้ใช้เดิมแล้วจะกลับไปที่หน้าเดิมพร้อมข้อความนั้น ให้ตรวจแล้วส่งอีกครั้ง'
+                : 'What you typed is kept in this window: sign in again as the same user and it is back in its form, to check and send again.');
       } else {
-        sessionStorage.removeItem(RESUME);
-        sessionStorage.removeItem(PAGE);
+        forget();
       }
-    } catch (x) {}
-    if (!failed && !(resume && !login)) return;
+      if (!failed) return;
+    } else {
+      forget();
+      // Only this user's typing comes back (a shared computer: another
+      // person signing in after gets nothing of it).
+      if (who !== me) return;
+      if (!failed && !resume) return;
+    }
     var back = 0;
     Array.prototype.forEach.call(document.querySelectorAll('form[method="post"]'), function (f) {
       if (login && f !== login) return;
@@ -193,19 +223,20 @@ constexpr char kKeepTyped[] = R"js(
       if (!text) return;
       var kept = [];
       try { kept = JSON.parse(text) || []; } catch (x) { return; }
-      var els = fields(f);
+      var els = fields(f), put = 0;
       kept.forEach(function (k) {
         els.forEach(function (e) {
           if (e.name !== k.n || e.disabled || shown(e) !== k.d) return;
           if (e.type === 'radio' || e.type === 'checkbox') {
-            if (e.value === k.v) e.checked = k.c;
+            if (e.value === k.v) { e.checked = k.c; put++; }
           } else {
             e.value = k.v;
+            if (k.v !== '') put++;
           }
         });
       });
       f.dataset.restored = '1';
-      back++;
+      if (put > 0) back++;
     });
     if (resume && !login && !failed && back > 0) {
       note(th ? 'สิ่งที่คุณพิมพ์ไว้ก่อนเข้าสู่ระบบกลับมาแล้ว ยังไม่ได้ส่ง ตรวจแล้วกดส่งอีกครั้ง'
@@ -215,13 +246,17 @@ constexpr char kKeepTyped[] = R"js(
 })();
 )js";
 
+// `user`: the signed-in user's id, on <html data-user> (kKeepTyped gives
+// typing back only to the user who typed it); "" on the sign-in page.
 std::string Page(Lang lang, std::string_view title, std::string_view header,
-                 std::string_view body) {
+                 std::string_view body, std::string_view user = {}) {
   std::string out;
   out.reserve(body.size() + 4096);
   out += "<!doctype html><html lang=\"";
   out += LangCode(lang);
-  out += "\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
+  out += "\"";
+  if (!user.empty()) out += " data-user=\"" + Escape(user) + "\"";
+  out += "><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
          "content=\"width=device-width,initial-scale=1\"><title>";
   out += Escape(title);
   out += " · KBO Field</title><style>";
@@ -440,7 +475,8 @@ std::string Layout(const Context& ctx, std::string_view title,
        "<button type=\"submit\">" + T(lang, "ออกจากระบบ", "Sign out") +
        "</button></form></header>";
   return Page(lang, title,
-              h, "<h1>" + Escape(title) + "</h1>" + std::string(body_html));
+              h, "<h1>" + Escape(title) + "</h1>" + std::string(body_html),
+              ctx.user().id);
 }
 
 // ---- Console -------------------------------------------------------------
@@ -510,8 +546,8 @@ std::string LoginPage(Lang lang, const std::string& login_token,
   if (!error.empty()) b += "<p class=\"flash error\" role=\"alert\">" + Escape(error) + "</p>";
   if (ended && error.empty()) {
     b += "<p class=\"flash\" role=\"status\" id=\"session-ended\">" +
-         T(lang, "หมดเวลาการเข้าสู่ระบบแล้ว (ไม่ได้ใช้งานนานเกินไป หรือออกจากระบบไปแล้ว) โปรดเข้าสู่ระบบอีกครั้ง",
-           "Your session has ended (unused too long, or signed out); please sign in again.") +
+         T(lang, "การเข้าสู่ระบบครั้งก่อนสิ้นสุดแล้ว (ไม่ได้ใช้งานนานเกินไป ครบ 12 ชั่วโมง ออกจากระบบในหน้าต่างอื่น หรือรหัสผ่านถูกเปลี่ยน) โปรดเข้าสู่ระบบอีกครั้ง",
+           "Your session has ended (unused too long, 12 hours old, signed out in another window, or the password changed); please sign in again.") +
          "</p>";
   }
   b += "<form class=\"stack\" method=\"post\" action=\"/login\">";
@@ -618,11 +654,15 @@ Reply Console::HandleLocked(const Request& req) {
       if (users.SessionFor(cookie_of(kSessionCookie)).ok()) {
         return finish(Reply::Redirect(SafeNext(req.Query("next"))));
       }
+      // A session cookie the server no longer knows: the session ended
+      // (told by the browser's own cookie, which no link can set; a
+      // sign-out clears it, so a fresh visit is not told anything).
+      const bool ended = !cookie_of(kSessionCookie).empty();
       std::string token = cookie_of(kLoginCookie);
       Reply r;
       if (token.size() != 32) token = RandomHex(16);
       r = Reply::Html(LoginPage(lang, token, SafeNext(req.Query("next")), "",
-                                "", req.Query("ended") == "1"));
+                                "", ended));
       r.headers.emplace("Set-Cookie", Cookie(kLoginCookie, token, req, 3600));
       return finish(std::move(r));
     }
@@ -691,9 +731,6 @@ Reply Console::HandleLocked(const Request& req) {
           ErrorJson("unauthenticated", "sign in first (POST /login)", 401),
           401));
     }
-    // A session cookie the server no longer knows: the session ended.
-    const std::string ended =
-        cookie_of(kSessionCookie).empty() ? "" : "ended=1";
     if (req.method == "GET" || req.method == "HEAD") {
       std::string target = req.path;
       if (!req.query.empty()) {
@@ -705,13 +742,13 @@ Reply Console::HandleLocked(const Request& req) {
           target += UrlEncode(k) + "=" + UrlEncode(v);
         }
       }
-      std::string query = target == "/" ? "" : "next=" + UrlEncode(target);
-      if (!ended.empty()) query += (query.empty() ? "" : "&") + ended;
-      return finish(Reply::Redirect(query.empty() ? "/login" : "/login?" + query));
+      return finish(Reply::Redirect(
+          target == "/" ? "/login" : "/login?next=" + UrlEncode(target)));
     }
-    // A form sent after its session ended: the sign-in page, then back to
-    // the page it came from with what was typed (kKeepTyped).
-    return finish(Reply::Redirect(ended.empty() ? "/login" : "/login?" + ended));
+    // A form sent after its session ended: the sign-in page (which says the
+    // session ended), then back to the page it came from with what was
+    // typed (kKeepTyped).
+    return finish(Reply::Redirect("/login"));
   }
 
   Context ctx{store_, *session, lang, req};

@@ -598,8 +598,8 @@ test('what the office typed comes back: after a colleague\'s edit refuses it, an
   // person is back on the row with it, to send again.
   server.cliInput('รหัสผ่านใหม่-2569\n', 'user', 'passwd', 'somying');
   await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
-  assert.match(page.url(), /\/login\?ended=1$/);
-  assert.match(await page.textContent('#session-ended'), /หมดเวลาการเข้าสู่ระบบแล้ว/);
+  assert.match(page.url(), /\/login$/);
+  assert.match(await page.textContent('#session-ended'), /การเข้าสู่ระบบครั้งก่อนสิ้นสุดแล้ว/);
   assert.match(await page.textContent('#typed-kept'), /สิ่งที่คุณพิมพ์ไว้ยังอยู่/);
   let row = JSON.parse(server.cli('list', 'producer', '--json'))[0];
   assert.equal(row.village, 'บ้านทุ่งหลวง', 'nothing saved without a session');
@@ -619,13 +619,67 @@ test('what the office typed comes back: after a colleague\'s edit refuses it, an
   await page.goto(rowPage);
   assert.equal(await page.$('#typed-kept'), null);
   assert.equal(await page.inputValue(`${form} input[name=reason]`), '');
-  // A bookmark opened after the session ended says so too; a first visit
-  // does not.
+  // A bookmark opened after the session ended says so too (the browser's
+  // own stale cookie tells it: no link can); a first visit does not.
   server.cliInput('รหัสผ่านที่สาม-2569\n', 'user', 'passwd', 'somying');
   await page.goto(`${server.url}/conflicts`);
-  assert.match(page.url(), /\/login\?next=%2Fconflicts&ended=1$/);
+  assert.match(page.url(), /\/login\?next=%2Fconflicts$/);
   assert.ok(await page.$('#session-ended'));
   const fresh = await window(t);
+  await fresh.goto(`${server.url}/login?ended=1`);
+  assert.equal(await fresh.$('#session-ended'), null, 'a link cannot make it say so');
   await fresh.goto(`${server.url}/conflicts`);
   assert.equal(await fresh.$('#session-ended'), null);
+});
+
+test('typing kept across a sign-in goes back only to the one who typed it; signing out forgets it', async (t) => {
+  const server = await startServer(t);
+  addUser(server, 'alice', 'office', '5011');
+  addUser(server, 'bob', 'office', '5011');
+  const officer = device(server, 'field_officer', '5011', 'เจ้าหน้าที่ภาคสนาม อ.พร้าว');
+  const producer = officer.kbo('producer', 'add', '--kind', 'group', '--name', 'กลุ่มผ้าฝ้ายบ้านสบสอย',
+    '--district', '5011').trim();
+  officer.sync();
+  const page = await window(t);
+  const rowPage = `${server.url}/data/producer/${producer}`;
+  const form = `form[action$="${producer}"]`;
+  const signInAs = async (login, password = PASSWORD) => {
+    await page.fill('input[name=login]', login);
+    await page.fill('input[name=password]', password);
+    await Promise.all([page.waitForNavigation(), page.click('button[type=submit]')]);
+  };
+
+  // Alice types on a row, then signs out: the next person (bob, same tab)
+  // lands on the overview, told nothing, offered nothing of hers.
+  await signIn(page, server, 'alice');
+  await page.goto(`${rowPage}`);
+  await page.fill(`${form} [name=set_village]`, 'ข้อความของอลิซ');
+  await Promise.all([page.waitForNavigation(), page.click('header form button')]);
+  assert.match(page.url(), /\/login$/);
+  assert.equal(await page.$('#typed-kept'), null, 'a sign-out keeps nothing');
+  assert.equal(await page.$('#session-ended'), null, 'a sign-out is not an ended session');
+  await signInAs('bob');
+  assert.equal(page.url(), `${server.url}/`, 'bob is not sent to alice\'s page');
+  assert.equal(await page.$('#typed-kept'), null);
+
+  // Bob signs out; alice again, whose session ends under her form: kept on
+  // the sign-in page. Bob signs in there instead: he gets none of it.
+  await Promise.all([page.waitForNavigation(), page.click('header form button')]);
+  await signInAs('alice');
+  await page.goto(rowPage);
+  await page.fill(`${form} [name=set_village]`, 'ข้อความลับของอลิซ');
+  await page.fill(`${form} input[name=reason]`, 'เหตุผลของอลิซ');
+  server.cliInput('รหัสผ่านใหม่ของอลิซ-2569\n', 'user', 'passwd', 'alice');
+  await Promise.all([page.waitForNavigation(), page.click(`${form} button[type=submit]`)]);
+  assert.ok(await page.$('#typed-kept'), 'the sign-in page says it is kept');
+  // A mistyped password on the way keeps it too.
+  await signInAs('bob', 'ผิด');
+  assert.ok(await page.$('.flash.error'));
+  await signInAs('bob');
+  assert.equal(page.url(), rowPage, 'back on the page the form was on');
+  assert.equal(await page.$('#typed-kept'), null, 'nothing said to bob');
+  assert.notEqual(await page.inputValue(`${form} [name=set_village]`), 'ข้อความลับของอลิซ');
+  assert.equal(await page.inputValue(`${form} input[name=reason]`), '');
+  const kept = await page.evaluate(() => Object.keys(sessionStorage).filter((k) => k.startsWith('kbo-typed')));
+  assert.deepEqual(kept, [], 'nothing of alice\'s left in the tab');
 });

@@ -212,13 +212,28 @@ TEST_CASE("console: sign-in refuses a forged form and never redirects off-site",
                                    {"login_token", std::string(32, 'a')}});
   CHECK(forged.status == 403);
   CHECK(b.cookies.count("kbo_session") == 0);
-  for (const char* next : {"//evil.example/x", "https://evil.example/",
-                           "/\\evil.example", "javascript:alert(1)"}) {
+  // A browser drops a tab or line break from a Location: "/\t/evil" is
+  // "//evil", another site (it was let through); every control character
+  // and space is refused.
+  for (const std::string& next : {std::string("//evil.example/x"), std::string("https://evil.example/"),
+                                 std::string("/\\evil.example"), std::string("javascript:alert(1)"),
+                                 std::string("/\t/evil.example/x"), std::string("/\x0b/evil.example"),
+                                 std::string("/\r/evil.example"), std::string("/ /evil.example"),
+                                 std::string("/\x7f/evil.example"), std::string("/\0/evil", 8)}) {
+    INFO(next);
     Browser other{cf.console};
     Reply r = other.SignIn("somchai", kPassword, next);
     REQUIRE(r.status == 303);
     CHECK(Header(r, "Location") == "/");
   }
+  // Signed in already, GET /login?next= redirects at once: the same check.
+  Browser signed_in{cf.console};
+  REQUIRE(signed_in.SignIn("somchai", kPassword).status == 303);
+  Reply again = signed_in.Get("/login", {{"next", "/\t/evil.example/x"}});
+  CHECK(again.status == 303);
+  CHECK(Header(again, "Location") == "/");
+  CHECK(Header(signed_in.Get("/login", {{"next", "/reports?district=5011"}}), "Location") ==
+        "/reports?district=5011");
 }
 
 TEST_CASE("console: every state-changing request needs the session's CSRF token",
