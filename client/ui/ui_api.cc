@@ -1342,6 +1342,7 @@ Status UiApi::RunSync(SyncSummary* summary) {
           .WithReason("sync_running");
     }
     board_.running = true;
+    board_.started = std::chrono::steady_clock::now();
     board_.reported = false;
     board_.busy_until = {};
   }
@@ -1373,6 +1374,11 @@ ApiReply UiApi::Progress() {
   body["busy_s"] = board_.running && now < board_.busy_until
                        ? Json(std::ceil(std::chrono::duration<double>(board_.busy_until - now).count()))
                        : Json(nullptr);
+  // How long the running sync has run: a screen that opens during it says
+  // so from its start, not from its own opening.
+  body["elapsed_s"] = board_.running
+                          ? Json(std::floor(std::chrono::duration<double>(now - board_.started).count()))
+                          : Json(nullptr);
   if (!board_.reported) {
     body["phase"] = nullptr;
     return JsonReply(200, body);

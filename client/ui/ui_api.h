@@ -214,6 +214,7 @@ class UiApi {
     bool reported = false;
     SyncProgressReport last;
     std::chrono::steady_clock::time_point phase_start;
+    std::chrono::steady_clock::time_point started;  // of the running sync
     // The server asked to wait until then (busy_wait_ms).
     std::chrono::steady_clock::time_point busy_until;
     uint64_t phase_bytes = 0;  // wire_bytes at the phase's first report

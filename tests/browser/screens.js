@@ -12,6 +12,7 @@
 
 const fs = require('node:fs');
 const path = require('node:path');
+const { spawn } = require('node:child_process');
 const H = require('./harness.js');
 const { test, before, after } = require('node:test');
 const assert = require('node:assert/strict');
@@ -1057,33 +1058,51 @@ test('a sync on a stalled link is followed by home when the officer comes back t
   const page = await H.phone(t, H.PHONES[0]);
   await H.open(page, ui.url, '#/');
   await H.setLang(page, 'th');
+  // A second window, open on home before the sync starts.
+  const other = await H.phone(t, H.PHONES[0]);
+  await H.open(other, ui.url, '#/');
+  await H.setLang(other, 'th');
   // The link stalls: the server answers nothing (stopped, not gone).
   server.proc.kill('SIGSTOP');
   try {
     await page.click('#sync');
     await page.waitForSelector('#sync-progress-text:not([hidden])');
+    // The second window taps too: it follows the running sync (it said
+    // "sync failed ... another window").
+    await other.click('#sync');
+    await other.waitForFunction(() => {
+      const p = document.querySelector('#sync-progress-text');
+      return p && !p.hidden && document.querySelector('#sync').disabled;
+    });
+    assert.ok(await other.isHidden('#sync-outcome'), 'no failure said');
     // Away to the workshops and back: home shows the sync still running,
-    // and offers no second one (it was enabled, and a tap said "failed").
+    // and offers no second one.
     await H.go(page, '#/workshops');
     await H.go(page, '#/');
     await page.waitForSelector('#sync-progress-text:not([hidden])');
     assert.ok(await page.isDisabled('#sync'), 'no second sync offered while one runs');
-    // A second window taps too: followed, not a failure.
-    const other = await H.phone(t, H.PHONES[0]);
-    await H.open(other, ui.url, '#/');
-    await other.waitForSelector('#sync-progress-text:not([hidden])');
-    assert.ok(await other.isDisabled('#sync'));
-    // Past ten seconds the time it has run is said.
+    // Past ten seconds the time it has run is said, counted from its start.
     await page.waitForFunction(() => /ผ่านไป \d+ วินาที/.test(document.querySelector('#sync-progress-text').textContent),
       null, { timeout: 20000 });
   } finally {
     server.proc.kill('SIGCONT');
   }
   // The link comes back: the sync ends, and both screens say so.
-  for (const p of [page]) {
+  for (const p of [page, other]) {
     await p.waitForSelector('#sync-outcome[data-outcome="ended"]:not([hidden])', { timeout: 60000 });
     assert.ok(!(await p.isDisabled('#sync')));
     assert.match(await p.textContent('#sync-outcome'), /การซิงก์ที่กำลังทำอยู่เสร็จแล้ว/);
   }
   assert.equal(JSON.parse(H.kboOk(home, 'status', '--json')).pending_changes, 0, 'everything went');
+
+  // kbo sync in a terminal holds the device (its lock): a tap says so, and
+  // is not shown as a sync that ended.
+  const lock = spawn('flock', [path.join(home, 'sync.lock'), 'sleep', '20'], { stdio: 'ignore' });
+  H.defer(t, () => lock.kill());
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 30000 });
+  assert.notEqual(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ended');
+  assert.match(await page.textContent('#sync-outcome'), /kbo sync/);
+  lock.kill();
 });

@@ -909,7 +909,14 @@
     // already running when home opened (started before the officer left
     // this screen, or in another window), which this screen follows to its
     // end instead of offering to start a second.
-    const showProgress = (start) => {
+    // One poller of /api/sync/progress while a sync runs, drawing what it
+    // has done: records (bytes for photos) of the total, the time left once
+    // it can be told, the seconds it has run once they are many (a stalled
+    // link shows "0 of 1" for minutes: they say it is still trying).
+    // `onEnd`, if given, is called once the answer says it no longer runs
+    // (a sync this screen did not start, followed). Stops when the screen
+    // is left. Returns the function that stops it and clears the bar.
+    const showProgress = (start, onEnd) => {
       btn.disabled = true;
       outcome.hidden = true;
       progress.hidden = false;
@@ -917,17 +924,30 @@
       const bar = progress.firstChild;
       progress.classList.remove('determinate');
       bar.style.width = '';
-      // What the sync has done, asked while it runs: records (bytes for
-      // photos) of the total, and the time left once it can be told.
       let asking = false;
+      let stopped = false;
+      let timer = null;
+      const stop = () => {
+        stopped = true;
+        clearInterval(timer);
+        progress.hidden = true;
+        progressText.hidden = true;
+        btn.disabled = false;
+        outcome.replaceChildren();
+      };
       const tick = async () => {
-        const secs = Math.round((Date.now() - start) / 1000);
-        if (asking) return;
+        if (stopped || asking) return;
+        if (!document.body.contains(btn)) { stopped = true; clearInterval(timer); return; }
         asking = true;
         const p = await api('GET', '/api/sync/progress');
         asking = false;
-        if (btn.disabled === false) return;  // the sync ended meanwhile
+        if (stopped) return;
         const d = p.ok ? p.data : null;
+        if (onEnd && (!d || !d.running)) { stop(); onEnd(d); return; }
+        // Seconds since the sync began (the device says, for one this
+        // screen did not start), else since the tap.
+        const secs = d && typeof d.elapsed_s === 'number' ? Math.round(d.elapsed_s)
+          : Math.round((Date.now() - start) / 1000);
         if (d && d.running && d.busy_s !== null && d.busy_s !== undefined) {
           // The province's server asked to wait (an evening rush): say so.
           progressText.textContent = t('home.sync_busy', { s: Math.max(1, Math.round(d.busy_s)) });
@@ -937,8 +957,6 @@
           progressText.textContent = t('home.syncing', { s: secs });
           return;
         }
-        // The time it has run, once it is long (a stalled link shows "0 of
-        // 1" for minutes: the seconds say it is still trying).
         const elapsed = secs >= 10 ? ` · ${t('home.sync_elapsed', { s: secs })}` : '';
         const amount = (n) => (d.unit === 'bytes' ? sizeText(n) : n.toLocaleString());
         let text = t(d.total > 0 ? 'home.sync_of' : 'home.sync_count', {
@@ -954,44 +972,36 @@
           bar.style.width = '';
         }
       };
-      progressText.textContent = t('home.syncing', { s: Math.round((Date.now() - start) / 1000) });
-      const timer = setInterval(tick, 700);
-      return () => {
-        clearInterval(timer);
-        progress.hidden = true;
-        progressText.hidden = true;
-        btn.disabled = false;
-        outcome.replaceChildren();
-      };
+      progressText.textContent = t('home.syncing', { s: 0 });
+      timer = setInterval(tick, 700);
+      return stop;
     };
-    // Follows a sync this screen did not start until it ends, then shows
-    // what the device holds (its outcome is in the cards: last sync, and
-    // its problem if it had one).
-    const follow = async () => {
-      const done = showProgress(Date.now());
-      for (;;) {
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        if (!document.body.contains(btn)) { done(); return; }
-        const p = await api('GET', '/api/sync/progress');
-        if (!p.ok || !p.data.running) break;
-      }
-      done();
-      outcome.className = 'outcome ok';
-      outcome.dataset.outcome = 'ended';
-      outcome.append(t('home.sync_ended'));
-      outcome.hidden = false;
-      const fresh = await api('GET', '/api/status');
-      if (fresh.ok) updateCards(fresh.data);
+    // Follows a sync this screen did not start (one running when home
+    // opened, or that a second tap met) until it ends, then says so: ended,
+    // or ended with the problem the device recorded (the cards show it).
+    const follow = () => {
+      showProgress(Date.now(), async () => {
+        const fresh = await api('GET', '/api/status');
+        if (!document.body.contains(btn)) return;
+        if (fresh.ok) updateCards(fresh.data);
+        const failed = fresh.ok && !!fresh.data.last_error;
+        outcome.className = failed ? 'outcome bad' : 'outcome ok';
+        outcome.dataset.outcome = failed ? 'ended_failed' : 'ended';
+        outcome.replaceChildren(t(failed ? 'home.sync_ended_failed' : 'home.sync_ended'));
+        outcome.hidden = false;
+      });
     };
     btn.addEventListener('click', async () => {
       const done = showProgress(Date.now());
       const r = await api('POST', '/api/sync', {});
       done();
       if (!r.ok && r.data && r.data.error === 'sync_running') {
-        // Already running (a tap from another window, or before this
-        // screen opened): followed, not called a failure.
-        follow();
-        return;
+        // Already running: a sync of these screens (another window, or
+        // tapped before this screen opened) is followed, not called a
+        // failure; one of `kbo sync` on this computer, which these screens
+        // cannot follow, is said as it is.
+        const p = await api('GET', '/api/sync/progress');
+        if (p.ok && p.data.running) { follow(); return; }
       }
       if (r.ok) {
         outcome.className = 'outcome ok';
