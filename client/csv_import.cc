@@ -10,6 +10,7 @@
 #include "client/blob_store.h"
 #include "client/enrolment_rules.h"
 #include "shared/csv.h"
+#include "shared/encoding.h"
 #include "shared/labels.h"
 #include "shared/name_match.h"
 #include "shared/sqlite/db.h"
@@ -300,9 +301,12 @@ SpreadsheetPhone PhoneFromSpreadsheetCell(std::string_view typed) {
     }
   }
   // 812345678: a Thai number's leading 0, dropped by a spreadsheet that
-  // read it as a number (a national number always starts with 0: a mobile
-  // 0 and 9 digits, a landline 0 and 8).
-  if ((text.size() == 8 || text.size() == 9) && digits(text) && text[0] != '0') {
+  // read it as a number. Only the shapes a national number takes without
+  // it: a mobile (0 and 9 digits, 06/08/09) or a landline (0 and 8 digits,
+  // 02 to 07), so another country's number, recorded as it is, stays so.
+  const bool mobile = text.size() == 9 && (text[0] == '6' || text[0] == '8' || text[0] == '9');
+  const bool landline = text.size() == 8 && text[0] >= '2' && text[0] <= '7';
+  if ((mobile || landline) && digits(text)) {
     text.insert(0, "0");
     out.zero_restored = true;
   }
@@ -588,19 +592,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
       std::string cell = UnguardFormula(record.fields[i]);
       // A line break inside a quoted cell as a Windows spreadsheet writes
       // it (CR LF) is the one line break the device stores (LF).
-      if (cell.find('\r') != std::string::npos) {
-        std::string lf;
-        lf.reserve(cell.size());
-        for (size_t k = 0; k < cell.size(); ++k) {
-          if (cell[k] == '\r') {
-            lf.push_back('\n');
-            if (k + 1 < cell.size() && cell[k + 1] == '\n') ++k;
-          } else {
-            lf.push_back(cell[k]);
-          }
-        }
-        cell = std::move(lf);
-      }
+      if (cell.find('\r') != std::string::npos) cell = CrlfToLf(cell);
       if (column.name == "phone") {
         // And what a spreadsheet did to a phone number: undone where it
         // can be, refused where its digits are gone.

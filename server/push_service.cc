@@ -152,35 +152,37 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
         .WithReason("bad_signature");
   }
   const Sha256Digest hash = HashChangeSetBytes(cs_bytes);
-  // The receipt of this very set if the server took it before (a push
-  // answered but not heard, a bundle imported again); nullopt otherwise.
-  const auto taken_before = [&]() -> Result<std::optional<PushResult>> {
-    if (cs.seq > device.last_seq) return std::optional<PushResult>();
-    Result<std::optional<storage::LoggedReceipt>> logged =
+  const std::string_view hash_bytes(reinterpret_cast<const char*>(hash.data()),
+                                    hash.size());
+  // The log's record of the set of this number the server took (one it
+  // already holds: seq <= last_seq); nullopt for a new number. A number
+  // taken but not in the log is the server's own fault.
+  std::optional<storage::LoggedReceipt> logged;
+  if (cs.seq <= device.last_seq) {
+    Result<std::optional<storage::LoggedReceipt>> read =
         storage::ChangeLog(db).Receipt(device_text, cs.seq);
-    if (!logged.ok()) return logged.status();
-    if (!logged->has_value()) {
+    if (!read.ok()) return read.status();
+    if (!read->has_value()) {
       return Status::Internal("change set " + std::to_string(cs.seq) +
                               " of device " + device_text +
                               " is accepted but missing from the log");
     }
-    if ((*logged)->hash != std::string_view(reinterpret_cast<const char*>(hash.data()),
-                                            hash.size())) {
-      return std::optional<PushResult>();
-    }
-    Result<PushResult> again = ParsePushResponse((*logged)->receipt, nullptr);
+    logged = std::move(*read);
+  }
+  // This very set again (a push answered but not heard, a bundle imported
+  // again): its receipt as the server gave it.
+  const auto repeated = [&]() -> Result<PushResult> {
+    Result<PushResult> again = ParsePushResponse(logged->receipt, nullptr);
     if (!again.ok()) return Status::Corruption("a stored receipt is damaged");
     again->repeated = true;
     again->from_revoked = from_revoked;
-    return std::optional<PushResult>(std::move(*again));
+    return again;
   };
   if (refuse_revoked) {
     // A revoked device's bundle imported again after the office took it
     // (with --accept-revoked, or before the revocation): already held, said
     // so, not a refusal. Anything new from it is refused.
-    Result<std::optional<PushResult>> again = taken_before();
-    if (!again.ok()) return again.status();
-    if (again->has_value()) return std::move(**again);
+    if (logged.has_value() && logged->hash == hash_bytes) return repeated();
     return revoked();
   }
   // A revoked device's set the office vouched for (from_revoked): each row
@@ -212,18 +214,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   }
 
   const std::string hash_hex = HexEncode(hash);
-  if (cs.seq <= device.last_seq) {
-    Result<std::optional<PushResult>> again = taken_before();
-    if (!again.ok()) return again.status();
-    if (again->has_value()) return std::move(**again);
-    Result<std::optional<storage::LoggedReceipt>> logged =
-        storage::ChangeLog(db).Receipt(device_text, cs.seq);
-    if (!logged.ok() || !logged->has_value()) {
-      return Status::Internal("change set " + std::to_string(cs.seq) +
-                              " of device " + device_text +
-                              " is accepted but missing from the log");
-    }
-    const std::string& logged_hash = (*logged)->hash;
+  if (logged.has_value()) {
+    if (logged->hash == hash_bytes) return repeated();
+    const std::string& logged_hash = logged->hash;
     LogLine("FORKED DEVICE " + device_text + ": change set " +
             std::to_string(cs.seq) + " arrived with hash " + hash_hex +
             " but the server accepted another set " +

@@ -191,6 +191,9 @@ TEST_CASE("ImportCsv: phone numbers as a spreadsheet leaves them: a dropped 0 "
   CHECK_FALSE(PhoneFromSpreadsheetCell("0812345678").zero_restored);
   CHECK(PhoneFromSpreadsheetCell("+66812345678").text == "+66812345678");
   CHECK(PhoneFromSpreadsheetCell("1300").text == "1300");
+  // Not the shape of a Thai number without its 0: left as recorded.
+  CHECK(PhoneFromSpreadsheetCell("123456789").text == "123456789");
+  CHECK(PhoneFromSpreadsheetCell("91234567").text == "91234567");
   CHECK(PhoneFromSpreadsheetCell("8.12E+08").digits_lost);
   CHECK(PhoneFromSpreadsheetCell("8.12345678e8").digits_lost);
   CHECK_FALSE(PhoneFromSpreadsheetCell("08 1234 5678").digits_lost);

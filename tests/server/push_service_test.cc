@@ -606,7 +606,7 @@ TEST_CASE(
     "[server][push][bundle]") {
   ServerFixture f;
   TestDevice trainer, stranger;
-  f.Enroll(trainer, kPhrao);
+  const DeviceRecord record = f.Enroll(trainer, kPhrao);
   PushService push(*f.store);
   const std::string body =
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)});
@@ -626,6 +626,26 @@ TEST_CASE(
       trainer.SealNext({Producer(Uuid::Random(), trainer.HlcAt(kT0), kPhrao)}));
   CHECK(revoked.status().code() == Code::kPermissionDenied);
   CHECK(revoked.status().reason() == "revoked");
+  // The set the server took before the revocation, in a bundle imported
+  // again: already applied, not refused.
+  auto taken = push.PushFromBundle(body);
+  REQUIRE(taken.ok());
+  CHECK(taken->repeated);
+  // Over the network the same bytes are refused: a revoked key is heard
+  // no more.
+  auto network = push.Push(record, body);
+  CHECK(network.status().code() == Code::kPermissionDenied);
+  CHECK(network.status().reason() == "revoked");
+  // Another set under the number the server took (a copy of the device):
+  // revoked, never taken.
+  const Uuid forged = Uuid::Random();
+  trainer.seq = 0;  // its numbering from the start again
+  trainer.prev = {};
+  auto other = push.PushFromBundle(
+      trainer.SealNext({Producer(forged, trainer.HlcAt(kT0), kPhrao)}));
+  CHECK(other.status().code() == Code::kPermissionDenied);
+  CHECK(other.status().reason() == "revoked");
+  CHECK(f.Count("SELECT count(*) FROM producer WHERE id = '" + forged.ToString() + "'") == 0);
 }
 
 TEST_CASE(
