@@ -1046,6 +1046,10 @@ Status ExportCmd(Context& ctx, const std::vector<std::string>& args,
     ctx.err << "kbo-server: removed " << path
             << ": an earlier export's sheet, not part of this one\n";
   }
+  for (const std::string& why : files->not_removed) {
+    ctx.err << "kbo-server: warning: " << why
+            << " (an earlier export's sheet, not part of this one: delete it)\n";
+  }
   return Status();
 }
 

@@ -86,8 +86,11 @@ Result<CsvExportSummary> ExportCsv(Db& db, const std::string& out_dir,
     const std::string path = dir + "/" + std::string(key) + ".csv";
     struct stat st {};
     if (::lstat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) continue;
+    // Not removed (a folder it may not write in): said, not a failed
+    // export; this export's files are all written.
     if (::unlink(path.c_str()) != 0) {
-      return Errno("remove an earlier export's file", path, errno);
+      summary.not_removed.push_back(Errno("remove an earlier export's file", path, errno).message());
+      continue;
     }
     summary.removed.push_back(path);
   }

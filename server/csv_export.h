@@ -45,6 +45,8 @@ std::string SheetCsv(const ExportSheet& sheet, bool raw);
 struct CsvExportSummary {
   std::vector<std::pair<std::string, size_t>> written;
   std::vector<std::string> removed;
+  // Earlier files it could not remove, each as the system said why.
+  std::vector<std::string> not_removed;
 };
 
 // Writes DIR/<sheet key>.csv for every sheet of BuildCsvSheets, each file

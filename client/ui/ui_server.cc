@@ -719,7 +719,13 @@ static std::vector<std::string> NetworkAddresses(bool v6) {
   if (::getifaddrs(&list) != 0) return out;
   for (const struct ifaddrs* i = list; i != nullptr; i = i->ifa_next) {
     if (i->ifa_addr == nullptr || (i->ifa_flags & IFF_UP) == 0 ||
-        (i->ifa_flags & IFF_LOOPBACK) != 0) {
+        (i->ifa_flags & IFF_RUNNING) == 0 || (i->ifa_flags & IFF_LOOPBACK) != 0) {
+      continue;
+    }
+    // A container's or a VM's bridge is not the hall's network.
+    const std::string_view name = i->ifa_name != nullptr ? i->ifa_name : "";
+    if (name.rfind("docker", 0) == 0 || name.rfind("br-", 0) == 0 ||
+        name.rfind("veth", 0) == 0 || name.rfind("virbr", 0) == 0) {
       continue;
     }
     char text[INET6_ADDRSTRLEN] = {};

@@ -115,8 +115,11 @@ std::string ProducerGroups(const Context& ctx, const QualityReport& r) {
       }
       return o;
     };
+    // `group` names which group's form it is (ignored by the merge): a
+    // reason kept after a refusal goes back into this group's form only.
     b += "<form class=\"filters\" method=\"post\" action=\"/quality/merge\">" +
-         CsrfField(ctx) + "<label>" + T(lang, "เก็บไว้", "Keep") +
+         CsrfField(ctx) + "<input type=\"hidden\" name=\"group\" value=\"" +
+         Escape(d.members.front().id) + "\"><label>" + T(lang, "เก็บไว้", "Keep") +
          "<select name=\"keep\">" + options(keep) + "</select></label><label>" +
          T(lang, "รวมเข้าแล้วลบ", "Merge in and delete") +
          "<select name=\"drop\">" + options(drop) + "</select></label><label>" +

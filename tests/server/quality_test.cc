@@ -574,6 +574,9 @@ TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
   REQUIRE(page.status == 200);
   CHECK(Has(page.body, "action=\"/quality/merge\""));
   CHECK(Has(page.body, "Merge producers"));
+  // Each group's form names its group (a reason kept after a refusal went
+  // back into every group's form: they were one form to the page).
+  CHECK(Has(page.body, "<input type=\"hidden\" name=\"group\" value=\""));
 
   Reply no_csrf = b.Post("/quality/merge", {{"keep", fx.d.p1},
                                             {"drop", fx.d.p2},
