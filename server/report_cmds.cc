@@ -72,6 +72,7 @@ const std::map<std::string, Words, std::less<>>& WordTable() {
       {"product", {"ผลิตภัณฑ์", "Product"}},
       {"mean_total", {"คะแนนเฉลี่ย (เต็ม 100)", "Mean total (of 100)"}},
       {"judges", {"กรรมการ", "Judges"}},
+      {"judge", {"กรรมการ", "Judge"}},
       {"no_scores", {"ยังไม่มีคะแนน", "No scores yet"}},
       {"left_out",
        {"คะแนนที่ไม่นับ: กรรมการคนเดียวให้คะแนนผลิตภัณฑ์เดียวกันสองครั้ง "
@@ -377,7 +378,7 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
   }
   if (!r.left_out.empty()) out << "\n" << w("left_out") << ":\n";
   for (const LeftOutScore& l : r.left_out) {
-    out << "  " << l.product_name << ": " << w("judges") << " '" << l.judge << "' "
+    out << "  " << l.product_name << ": " << w("judge") << " '" << l.judge << "' "
         << w("in_contest") << " '" << l.contest << "' = " << l.total << " ("
         << w("score_id") << " " << l.score_id << "); " << w("counted") << ": '"
         << l.counted_judge << "' " << w("in_contest") << " '" << l.counted_contest

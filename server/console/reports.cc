@@ -108,11 +108,14 @@ Reply Fail(const Context& ctx, const Status& s) {
   }
   if (s.code() == Code::kPermissionDenied) {  // a district not the user's
     shown = ProblemWords(ctx, s);
-    if (WantsJson(ctx)) return Reply::Json(EncodeErrorBody(s), 403);
     http = 403;
   }
   if (WantsJson(ctx)) {
-    return Reply::Json(EncodeErrorBody(error, message, http), http);
+    // A refusal with its reason and fields (bad_district, workshop_needed,
+    // no_scores ...), as the other pages' JSON gives them; a fault of the
+    // server's only as "internal" (its words are logged, not shown).
+    if (http == 500) return Reply::Json(EncodeErrorBody(error, message, http), http);
+    return Reply::Json(EncodeErrorBody(s), http);
   }
   return Reply::Html(
       Layout(ctx, T(ctx, "รายงาน", "Reports"),
@@ -767,7 +770,7 @@ Reply ContestPage(Context& ctx) {
     b += "<div class=\"report-note\" id=\"left-out\"><p>" +
          Escape(W(ctx, "left_out")) + ":</p><ul>";
     for (const LeftOutScore& l : r->left_out) {
-      b += "<li>" + Escape(l.product_name) + ": " + Escape(W(ctx, "judges")) + " “" +
+      b += "<li>" + Escape(l.product_name) + ": " + Escape(W(ctx, "judge")) + " “" +
            Escape(l.judge) + "” " + Escape(W(ctx, "in_contest")) + " “" +
            Escape(l.contest) + "” = " + Num(l.total) + " <span class=\"muted\">(" +
            Escape(W(ctx, "score_id")) + " <code>" + Escape(l.score_id) +

@@ -126,6 +126,10 @@ TEST_CASE("Console reports: every page answers a viewer in its districts, "
     CHECK(Has(dup.body, "<code>dup-score</code>"));
     CHECK(Has(dup.body, "<code>" + judged->id + "</code>"));
     CHECK(Has(dup.body, "85.00"));  // the ranking as before
+    // One judge, said as one (it read "Judges 'อ. สุดา'").
+    Reply dup_en = b.Get("/reports/contest", {{"contest", fx.d.contest}, {"lang", "en"}});
+    CHECK(Has(dup_en.body, ": Judge “"));
+    CHECK_FALSE(Has(dup_en.body, ": Judges “"));
   }
   Reply stages = b.Get("/reports/stages");
   REQUIRE(stages.status == 200);
@@ -251,7 +255,12 @@ TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
   // Another district's workshop is as unknown as a made-up one.
   Reply fang = b.Get("/api/reports/attendance", {{"workshop", fx.d.fang_course}});
   CHECK(fang.status == 404);
-  CHECK(Has(fang.body, "\"error\":\"not_found\""));
+  CHECK(Has(fang.body, "\"code\":\"not_found\""));
+  // Refusals keep their reasons, as the other pages' JSON does (the
+  // reports once said only invalid_argument).
+  CHECK(Has(b.Get("/api/reports/reach", {{"district", "9999"}}).body,
+            "\"error\":\"bad_district\""));
+  CHECK(Has(b.Get("/api/reports/certificates").body, "\"error\":\"workshop_needed\""));
   CHECK(b.Get("/reports/attendance", {{"workshop", "no-such"}}).status == 404);
   CHECK(b.Get("/api/reports/reach", {{"fiscal_year", "25x9"}}).status == 400);
   CHECK(b.Get("/api/reports/reach", {{"district", "9999"}}).status == 400);
