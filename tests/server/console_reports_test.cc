@@ -130,6 +130,7 @@ TEST_CASE("Console reports: every page answers a viewer in its districts, "
     Reply dup_en = b.Get("/reports/contest", {{"contest", fx.d.contest}, {"lang", "en"}});
     CHECK(Has(dup_en.body, ": Judge “"));
     CHECK_FALSE(Has(dup_en.body, ": Judges “"));
+    b.Get("/reports/contest", {{"lang", "th"}});  // Thai again (a cookie keeps it)
   }
   Reply stages = b.Get("/reports/stages");
   REQUIRE(stages.status == 200);
