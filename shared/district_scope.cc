@@ -108,13 +108,29 @@ Status DistrictScope::CheckFilter(std::string_view code) const {
   }
   if (!Contains(code)) {
     const std::string yours = ToString();
+    // The districts by their names in each language, for the words.
+    const auto names = [this](bool thai) {
+      std::string out;
+      for (const std::string& d : districts) {
+        const District* known = FindDistrict(d);
+        if (!out.empty()) out += ", ";
+        out += known == nullptr ? d : std::string(thai ? known->name_th : known->name_en);
+      }
+      return out;
+    };
+    const District* asked = FindDistrict(code);
     return Status::PermissionDenied("district " + std::string(code) +
                                     " is not one of yours (" + yours + ")")
         .WithReason("district_not_yours")
         .With("code", std::string(code))
         .With(field::kProblem, "err.district_not_yours")
         .With(field::kParams, std::vector<std::pair<std::string, std::string>>{
-                                  {"code", std::string(code)}, {"yours", yours}});
+                                  {"code", std::string(code)},
+                                  {"yours", yours},
+                                  {"name_th", std::string(asked->name_th)},
+                                  {"name_en", std::string(asked->name_en)},
+                                  {"yours_th", names(true)},
+                                  {"yours_en", names(false)}});
   }
   return Status();
 }

@@ -78,7 +78,7 @@ TEST_CASE("Console conflicts: the inbox in Thai labels, scoped to the user's "
   CHECK(not_yours.body.find(id) == std::string::npos);
   Reply not_yours_page = fang.Get("/conflicts", {{"district", "5011"}, {"lang", "th"}});
   CHECK(not_yours_page.status == 403);
-  CHECK_THAT(not_yours_page.body, Catch::Contains("อำเภอ 5011 ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
+  CHECK_THAT(not_yours_page.body, Catch::Contains("อำเภอพร้าว (5011) ไม่ได้อยู่ในอำเภอที่คุณดูแล (อำเภอฝาง)"));
 
   // A Phrao viewer reads it, with names and labels, but may not resolve.
   Signed viewer(console, "phrao_viewer");

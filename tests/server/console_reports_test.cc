@@ -278,7 +278,7 @@ TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
   }
   Reply theirs_page = b.Get("/reports/reach", {{"district", "5009"}, {"lang", "th"}});
   CHECK(theirs_page.status == 403);
-  CHECK(Has(theirs_page.body, "อำเภอ 5009 ไม่ได้อยู่ในอำเภอที่คุณดูแล"));
+  CHECK(Has(theirs_page.body, "อำเภอฝาง (5009) ไม่ได้อยู่ในอำเภอที่คุณดูแล (อำเภอพร้าว)"));
   CHECK(b.Get("/data/producer", {{"district", "5009"}}).status == 403);
   CHECK(b.Get("/api/reports/contest", {{"contest", "ไม่มี"}}).status == 404);
   CHECK(b.Get("/api/reports/certificates").status == 400);
