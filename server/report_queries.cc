@@ -167,6 +167,7 @@ Result<ReachReport> Reach(Db& db, const ReportFilter& filter) {
   ReportStore store(db);
   ReachReport r;
   r.district = filter.district;
+  if (!scope->all) r.within = scope->districts;
   if (filter.fiscal_year.has_value()) {
     r.fiscal_year = *filter.fiscal_year;
   } else {
@@ -597,6 +598,9 @@ Result<FollowupReport> Followups(Db& db, const ReportFilter& filter,
 std::string ReachJson(const ReachReport& r) {
   Json j;
   j["district"] = r.district.empty() ? Json() : Json(r.district);
+  // [] : the province's figures; else only these districts' (a script must
+  // not read a Phrao user's reach as the province's).
+  j["within"] = r.within;
   j["fiscal_year"] = r.fiscal_year;
   j["target"] = Json{{"group", r.target.groups},
                      {"entrepreneur", r.target.entrepreneurs},

@@ -82,6 +82,9 @@ struct ReachReport {
   // heading and the JSON, so a page of one district is not read as the
   // province's (a contest's ranks are then within that district).
   std::string district;
+  // The districts it counts when they are not the province's (a user of
+  // some districts, or a district filter), by code; empty: every district.
+  std::vector<std::string> within;
   int64_t fiscal_year = 0;
   ReachTarget target;
   KindCounts producers;  // live producers registered in scope

@@ -237,6 +237,10 @@ TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
   json j = json::parse(api.body);
   CHECK(j["reached"]["total"] == 20);
   CHECK(j["target"]["total"] == 300);
+  // A Phrao viewer's figures say they are Phrao's only (district: null read
+  // as the province's).
+  CHECK(j["district"].is_null());
+  CHECK(j["within"] == json::array({"5011"}));
   Reply twin = b.Get("/reports/reach", {{"fiscal_year", "2569"}, {"format", "json"}});
   REQUIRE(twin.status == 200);
   CHECK(twin.body == api.body);
