@@ -9,6 +9,7 @@
 
 #include "server/enrolment.h"
 #include "server/report_queries.h"
+#include "server/storage/report_store.h"
 #include "shared/entities.h"
 #include "server/storage/users.h"
 #include "shared/labels.h"
@@ -157,6 +158,24 @@ Status SameFiscalYear(const ReportFilter& filter, int64_t workshop_year) {
       std::to_string(workshop_year) + ", not " +
       std::to_string(*filter.fiscal_year) +
       " (leave out --fiscal-year for one workshop's report)");
+}
+
+// One workshop's report with a --district it is not in: said as such (it
+// read "no workshop ID", of a workshop that is there). Other refusals as
+// they are.
+Status OutsideDistrict(Db& db, const ReportFilter& filter, Status refused) {
+  if (refused.reason() != "no_workshop" || filter.district.empty()) return refused;
+  Result<std::optional<storage::WorkshopRow>> row =
+      storage::ReportStore(db).FindLiveWorkshop(filter.workshop_id);
+  if (!row.ok() || !row->has_value() ||
+      !filter.scope.Contains((*row)->district_code)) {
+    return refused;
+  }
+  const std::string& in = (*row)->district_code;
+  return Status::InvalidArgument("workshop " + filter.workshop_id + " is in district " +
+                                 in + ", not " + filter.district +
+                                 " (leave out --district for one workshop's report)")
+      .WithReason("workshop_not_in_district");
 }
 
 Status Usage(bool* usage_error, std::string message) {
@@ -537,7 +556,7 @@ Status Report(const std::vector<std::string>& args,
     }
   } else if (kind == "attendance") {
     Result<AttendanceGrid> r = Attendance(db, filter.workshop_id, *scope);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) return OutsideDistrict(db, filter, r.status());
     if (Status s = SameFiscalYear(filter, r->fiscal_year); !s.ok()) return s;
     if (p.json) {
       out << AttendanceJson(*r) << "\n";
@@ -546,7 +565,7 @@ Status Report(const std::vector<std::string>& args,
     }
   } else if (kind == "certificates") {
     Result<CertificateReport> r = Certificates(db, filter.workshop_id, *scope);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) return OutsideDistrict(db, filter, r.status());
     if (filter.fiscal_year) {
       Result<AttendanceGrid> head = Attendance(db, filter.workshop_id, *scope);
       if (!head.ok()) return head.status();

@@ -153,6 +153,16 @@ TEST_CASE("Report CLI: bad usage exits 2, an unknown workshop or contest 3",
   CHECK(code({"report", "attendance", "--workshop", d.course, "--fiscal-year",
               "2569"}) == 0);
   CHECK(code({"report", "certificates", "--workshop", d.deleted_course}) == 3);
+  // A workshop outside the --district asked: said so (it read "no
+  // workshop", exit 3, of a workshop that is there).
+  {
+    CliResult elsewhere = RunServerCli({"--data", data, "report", "attendance", "--workshop",
+                                        d.course, "--district", "5009"});
+    CHECK(elsewhere.exit_code == 2);
+    CHECK_THAT(elsewhere.err, Catch::Contains("is in district 5011, not 5009"));
+    CHECK(code({"report", "certificates", "--workshop", d.course, "--district", "5009"}) == 2);
+    CHECK(code({"report", "attendance", "--workshop", d.course, "--district", "5011"}) == 0);
+  }
   CHECK(code({"report", "contest", "--contest", "ไม่มี"}) == 3);
   CHECK(code({"target", "set", "--fiscal-year", "2569"}) == 2);
   CHECK(code({"target", "set", "--fiscal-year", "2569", "--groups", "-1",
