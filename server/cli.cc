@@ -241,10 +241,10 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
 }
 
 std::string Pad(std::string s, size_t width) {
-  // Width in code points, so Thai and ASCII columns line up roughly.
-  size_t cps = 0;
-  for (unsigned char c : s) cps += (c & 0xC0) != 0x80;
-  if (cps < width) s.append(width - cps, ' ');
+  // Width in terminal columns (a Thai tone mark takes none), so Thai and
+  // ASCII columns line up as seen.
+  const size_t columns = TerminalColumns(s);
+  if (columns < width) s.append(width - columns, ' ');
   return s;
 }
 
@@ -589,7 +589,9 @@ Status DeviceList(Context& ctx, const std::vector<std::string>& args,
     std::string status = d.revoked() ? "revoked " + d.revoked_at : "active";
     if (d.clock_off()) status += "  clock off";
     ctx.out << Pad(d.id.ToString(), 38)
-            << Pad((d.label.empty() ? "-" : d.label) + " ", 30) << Pad(d.role, 16)
+            // A long label is cut to its column (the table's other columns
+            // stay under their headings; --json has it whole).
+            << Pad(FitColumns(d.label.empty() ? "-" : d.label, 29) + " ", 30) << Pad(d.role, 16)
             << Pad(d.scope.ToString(), 16) << Pad(d.enrolled_at, 22)
             << Pad(std::to_string(d.last_seq), 10)
             << Pad(d.last_seen_at.empty() ? "-" : d.last_seen_at, 22)

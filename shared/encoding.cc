@@ -70,6 +70,49 @@ std::string_view Utf8Prefix(std::string_view text, size_t max_bytes) {
   return text.substr(0, end);
 }
 
+namespace {
+
+// Columns of the character at text[i] (its lead byte), and its length.
+size_t CharColumns(std::string_view text, size_t i, size_t* length) {
+  const auto b = static_cast<unsigned char>(text[i]);
+  size_t n = b < 0x80 ? 1 : (b >> 5) == 0x6 ? 2 : (b >> 4) == 0xE ? 3 : 4;
+  if (i + n > text.size()) n = text.size() - i;
+  *length = n;
+  if (n == 3 && b == 0xE0 && static_cast<unsigned char>(text[i + 1]) == 0xB8) {
+    // U+0E00-U+0E3F: U+0E31 and U+0E34-U+0E3A are marks above or below.
+    const auto c = static_cast<unsigned char>(text[i + 2]);
+    if (c == 0xB1 || (c >= 0xB4 && c <= 0xBA)) return 0;
+  }
+  if (n == 3 && b == 0xE0 && static_cast<unsigned char>(text[i + 1]) == 0xB9) {
+    // U+0E40-U+0E7F: U+0E47-U+0E4E are marks above.
+    const auto c = static_cast<unsigned char>(text[i + 2]);
+    if (c >= 0x87 && c <= 0x8E) return 0;
+  }
+  return 1;
+}
+
+}  // namespace
+
+size_t TerminalColumns(std::string_view text) {
+  size_t columns = 0;
+  for (size_t i = 0, n = 0; i < text.size(); i += n) columns += CharColumns(text, i, &n);
+  return columns;
+}
+
+std::string FitColumns(std::string_view text, size_t columns) {
+  if (TerminalColumns(text) <= columns) return std::string(text);
+  if (columns == 0) return std::string();
+  std::string out;
+  size_t used = 0;
+  for (size_t i = 0, n = 0; i < text.size(); i += n) {
+    const size_t c = CharColumns(text, i, &n);
+    if (used + c > columns - 1) break;
+    out.append(text.substr(i, n));
+    used += c;
+  }
+  return out + "\u2026";
+}
+
 std::string CrlfToLf(std::string_view text) {
   std::string out;
   out.reserve(text.size());

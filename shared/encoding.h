@@ -34,6 +34,16 @@ bool IsValidUtf8(std::string_view text);
 // UTF-8 character (a Thai letter is 3 bytes): `text` itself if it fits.
 std::string_view Utf8Prefix(std::string_view text, size_t max_bytes);
 
+// The columns `text` (valid UTF-8) takes on a terminal: one per character,
+// none for a Thai vowel or tone mark written above or below the letter
+// before it (U+0E31, U+0E34-U+0E3A, U+0E47-U+0E4E), so that Thai names line
+// up in a table as they are seen.
+size_t TerminalColumns(std::string_view text);
+
+// `text` cut to at most `columns` terminal columns, whole characters, with
+// "…" in the last column when it was cut.
+std::string FitColumns(std::string_view text, size_t columns);
+
 // ---- text from forms and addresses ------------------------------------------
 
 // "\r\n" as "\n": a textarea's text as a browser sends it, as stored.

@@ -12,6 +12,7 @@
 #include <sstream>
 #include <string>
 
+#include "shared/encoding.h"
 #include "server/cli.h"
 #include "server/console/console.h"
 #include "server/console/qr.h"
@@ -836,6 +837,23 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
   CHECK(dj[0]["label"] == kLabel);
   const std::string device = dj[0]["device_id"];
 
+  // A long Thai label is cut to its column, and the columns after it stay
+  // under their headings (a label of 30 letters once pushed them right).
+  CHECK(RunServer(data, {"device", "label", device,
+                         "วิทยากร อ.พร้าว (แท็บเล็ตห้องอบรม ชั้นสอง อาคารใหม่)"})
+            .code == 0);
+  {
+    Cli table = RunServer(data, {"device", "list"});
+    std::istringstream lines(table.out);
+    std::string head, row;
+    REQUIRE(std::getline(lines, head));
+    REQUIRE(std::getline(lines, row));
+    const size_t role_at = TerminalColumns(head.substr(0, head.find("ROLE")));
+    const size_t role_in_row = row.find(" field_officer");
+    REQUIRE(role_in_row != std::string::npos);
+    CHECK(TerminalColumns(row.substr(0, role_in_row + 1)) == role_at);
+    CHECK_THAT(row, Catch::Contains("\u2026"));
+  }
   CHECK(RunServer(data, {"device", "label", device, "โทรศัพท์ศูนย์"}).code == 0);
   CHECK(RunServer(data, {"device", "grant", device, "--districts", "5009"})
             .code == 0);
@@ -886,6 +904,7 @@ TEST_CASE("kbo-server token create --label, token list, token cancel, device "
                      "cli token_create " + id,
                      "cli token_create " + same_id,
                      "cli token_cancel " + same_id,
+                     "cli device_label " + device,  // the long label
                      "cli device_label " + device,
                      "cli device_grant " + device,
                      "cli device_revoke " + device,

@@ -54,6 +54,24 @@ TEST_CASE("Utf8: overlongs, surrogates, truncation and stray bytes are "
   }
 }
 
+TEST_CASE("TerminalColumns and FitColumns: Thai marks above and below take no "
+          "column; a cut keeps whole characters and says so",
+          "[encoding][csv_thai]") {
+  CHECK(TerminalColumns("") == 0);
+  CHECK(TerminalColumns("Phrao") == 5);
+  // ก ล ุ ่ ม: 5 characters, 3 columns (the vowel below and the tone mark
+  // above sit on ล).
+  CHECK(TerminalColumns("กลุ่ม") == 3);
+  CHECK(TerminalColumns("นางสมศรี ใจดี") == 11);
+  CHECK(TerminalColumns("พร้าว") == 4);
+  CHECK(FitColumns("พร้าว", 4) == "พร้าว");
+  CHECK(FitColumns("วิทยากร อ.พร้าว (แท็บเล็ตห้องอบรม)", 10) == "วิทยากร อ.\u2026");
+  CHECK(TerminalColumns(FitColumns("วิทยากร อ.พร้าว (แท็บเล็ตห้องอบรม)", 10)) == 10);
+  CHECK(FitColumns("abcdef", 3) == "ab\u2026");
+  CHECK(IsValidUtf8(FitColumns("กลุ่มทอผ้าบ้านป่าตุ้ม", 7)));
+  CHECK(FitColumns("abc", 0).empty());
+}
+
 TEST_CASE("Utf8Prefix: never cuts a character, whatever the limit",
           "[encoding][utf8]") {
   const std::string thai = "กลุ่มทอผ้า";  // 3 bytes a character
