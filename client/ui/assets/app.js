@@ -1028,12 +1028,13 @@
           t('home.sync_partial', { said: syncSummaryText(r.data.counts) })));
       }
       outcome.hidden = false;
-      // Counts after the attempt (the outcome box stays).
+      // Counts after the attempt (the outcome box stays, and says this
+      // attempt's problem: the card does not say it a second time).
       const fresh = await api('GET', '/api/status');
-      if (fresh.ok) updateCards(fresh.data);
+      if (fresh.ok) updateCards(fresh.data, { sayError: false });
     });
     const cards = h('div', { class: 'cards', id: 'status-cards' });
-    const updateCards = (s) => {
+    const updateCards = (s, { sayError = true } = {}) => {
       cards.replaceChildren(
         card('pending_changes', s.pending_changes),
         card('pending_blobs', s.pending_blobs),
@@ -1043,7 +1044,7 @@
         h('div', { class: 'card wide', dataset: { stat: 'last_sync' } },
           h('div', { class: 'lbl' }, t('home.last_sync')),
           h('div', { class: 'title' }, s.last_sync ? fmtDateTime(s.last_sync) : t('home.never')),
-          s.last_error ? h('div', { class: 'sub', id: 'last-error' }, `${t('home.last_error')}: `, detailNode(s.last_error, 'said')) : null),
+          s.last_error && sayError ? h('div', { class: 'sub', id: 'last-error' }, `${t('home.last_error')}: `, detailNode(s.last_error, 'said')) : null),
         s.refused_rows > 0 ? h('div', { class: 'card wide refused', dataset: { stat: 'refused_rows' } },
           h('div', { class: 'lbl' }, `${t('home.refused')}: ${s.refused_rows}`),
           h('ul', { class: 'refused-list' }, (s.refused || []).slice(0, 10).map((r) => h('li', { dataset: { rowId: r.row_id, reason: r.reason } },
