@@ -55,7 +55,7 @@ TEST_CASE("Utf8: overlongs, surrogates, truncation and stray bytes are "
 }
 
 TEST_CASE("TerminalColumns and FitColumns: Thai marks above and below take no "
-          "column; a cut keeps whole characters and says so",
+          "column, and a cut keeps whole characters and says so",
           "[encoding][csv_thai]") {
   CHECK(TerminalColumns("") == 0);
   CHECK(TerminalColumns("Phrao") == 5);
