@@ -48,9 +48,10 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
       case Code::kFailedPrecondition:
         // Most often a file copied before it was whole (a phone's card
         // pulled out, a transfer cut): the person can copy it again.
+        // No "; " in it: the phone screens read a message's parts apart.
         return Status::InvalidArgument(
             name + " does not decode as a picture: it is damaged or cut short "
-                   "(a copy made before the file was whole?); copy it again "
+                   "(a copy made before the file was whole?), copy it again "
                    "from the camera or phone. Nothing was recorded. (" +
             copy.status().message() + ")");
       case Code::kResourceExhausted:

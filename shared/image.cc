@@ -125,13 +125,19 @@ Result<JpegCopy> MakeLocked(std::string_view image,
     const int64_t w = vips_image_get_width(header.image);
     const int64_t h = vips_image_get_height(header.image);
     if (w <= 0 || h <= 0) return Undecodable("the image has no pixels");
-    if (w > options.max_edge || h > options.max_edge ||
-        static_cast<uint64_t>(w) * static_cast<uint64_t>(h) >
-            options.max_pixels) {
+    const bool jpeg = image.size() >= 3 && static_cast<unsigned char>(image[0]) == 0xFF &&
+                      static_cast<unsigned char>(image[1]) == 0xD8 &&
+                      static_cast<unsigned char>(image[2]) == 0xFF;
+    const uint64_t limit = jpeg ? options.max_jpeg_pixels : options.max_pixels;
+    const int max_edge = jpeg ? options.max_jpeg_edge : options.max_edge;
+    if (w > max_edge || h > max_edge ||
+        static_cast<uint64_t>(w) * static_cast<uint64_t>(h) > limit) {
+      // No "; " in it: the phone screens read a message's parts apart.
       return Status::ResourceExhausted(
-          "the image is " + std::to_string(w) + " x " + std::to_string(h) +
-          " pixels; the limit is " +
-          std::to_string(options.max_pixels / 1000000) + " megapixels");
+                 "the image is " + std::to_string(w) + " x " + std::to_string(h) +
+                 " pixels, more than the " + std::to_string(limit / 1000000) +
+                 " megapixels a photo may have")
+          .WithReason("too_many_pixels");
     }
     // Turning upright swaps the edges, never changes the longer one.
     copy.downscaled = std::max(w, h) > options.long_edge;

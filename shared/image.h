@@ -30,12 +30,17 @@ struct JpegCopyOptions {
   int long_edge = 1600;
   // JPEG quality, 1..100.
   int quality = 80;
-  // Images whose header says more pixels than this are refused, checked
-  // before any pixel is decoded. Default: 50 megapixels (a phone camera is
-  // 12-50 MP; a "photo" of 30000 x 30000 is an attack, not a picture).
+  // Images (PNG, WebP) whose header says more pixels than this are
+  // refused, checked before any pixel is decoded. Default: 50 megapixels
+  // (a "picture" of 30000 x 30000 is an attack, not a photo).
   uint64_t max_pixels = 50'000'000;
   // Longest edge accepted, whatever the pixel count (a 1 x 10^7 strip).
   int max_edge = 20'000;
+  // The same two for a JPEG, which is decoded shrunk (1/2 to 1/8 on load)
+  // when a smaller copy is made: a 108- or 200-megapixel phone camera's
+  // photo costs a few megapixels of memory, not its own size.
+  uint64_t max_jpeg_pixels = 200'000'000;
+  int max_jpeg_edge = 32'768;
   // Largest image read. Default: 64 MiB (the server's blob cap).
   size_t max_input_bytes = size_t{64} << 20;
   // Refuse a file cut short (its pixels end early) instead of filling the

@@ -897,7 +897,14 @@ class Handler {
         req.content_type.rfind("multipart/form-data", 0) == 0) {
       for (const FormPart& part : req.form) {
         if (part.name == "photo") {
-          // An empty file input still sends a part: no photo chosen.
+          // An empty file input still sends a part: no photo chosen (no
+          // file name). A file of 0 bytes (a camera capture that failed)
+          // is refused, not dropped: the person thinks it is attached.
+          if (part.content.empty() && !part.filename.empty()) {
+            return FieldError("photo", part.filename +
+                                           " is empty (0 bytes): take or choose the photo "
+                                           "again. Nothing was recorded.");
+          }
           if (!part.content.empty()) photos->push_back(&part);
         } else if (part.name == "photo_caption") {
           *caption = part.content;

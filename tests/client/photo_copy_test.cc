@@ -233,6 +233,40 @@ TEST_CASE("PhotoCopy: a tiny picture goes as it is only if a copy gains "
   }
 }
 
+TEST_CASE("PhotoCopy: a photo of a high-resolution phone camera (over 50 "
+          "megapixels) becomes its copy, and an absurd size is refused in "
+          "words the screens translate",
+          "[photo_copy]") {
+  TempDir home;
+  const std::string blobs = home.File("blobs");
+  // 8000 x 7000 (56 MP), turned: a phone's high-resolution mode. It was
+  // refused ("the limit is 50 megapixels"), the visit with it.
+  const std::string camera = testing::CameraJpeg(8000, 7000, 6);
+  REQUIRE(!camera.empty());
+  Result<StoredPhoto> photo = StorePhoto(blobs, camera, "IMG_108MP.jpg", {});
+  INFO(photo.status().ToString());
+  REQUIRE(photo.ok());
+  CHECK(photo->upload.info.height == 1600);  // upright, the long edge 1600
+
+  // A header that claims far more (a JPEG of 32000 x 32000, a PNG of
+  // 8000 x 7000): refused before a pixel is decoded, in one sentence (no
+  // "; ": the screens read a message's parts apart).
+  std::string huge = testing::SampleJpeg(64, 48);
+  const size_t sof = huge.find("\xFF\xC0");
+  REQUIRE(sof != std::string::npos);
+  huge[sof + 5] = '\x7D';  // 32000 = 0x7D00
+  huge[sof + 6] = '\x00';
+  huge[sof + 7] = '\x7D';
+  huge[sof + 8] = '\x00';
+  for (const std::string& bytes : {huge, testing::SamplePng(8000, 7000, false)}) {
+    Result<JpegCopy> refused = MakeJpegCopy(bytes, JpegCopyOptions{});
+    REQUIRE_FALSE(refused.ok());
+    CHECK(refused.status().reason() == "too_many_pixels");
+    CHECK(refused.status().message().find("; ") == std::string::npos);
+    CHECK_THAT(refused.status().message(), Catch::Contains("megapixels a photo may have"));
+  }
+}
+
 TEST_CASE("PhotoCopy: what is not a picture is refused, nothing written",
           "[photo_copy]") {
   TempDir home;

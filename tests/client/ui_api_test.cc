@@ -490,6 +490,14 @@ TEST_CASE("UiApi: photos are stored, queued for upload, and served back",
   CHECK(r.http_status == 400);
   CHECK(Body(r)["field"] == "photo");
   CHECK(Rows(*store, "visit") == 0);  // a refused photo saves nothing
+  // A file of 0 bytes (a capture that failed): refused too; it was
+  // dropped, the visit saved without it and "saved" said.
+  visit.form.back() = {"photo", "empty.jpg", "image/jpeg", ""};
+  r = api.Handle(visit);
+  CHECK(r.http_status == 400);
+  CHECK(Body(r)["field"] == "photo");
+  CHECK_THAT(Body(r)["message"].get<std::string>(), Catch::Contains("empty (0 bytes)"));
+  CHECK(Rows(*store, "visit") == 0);
 
   visit.form.back() = {"photo", "p.jpg", "image/jpeg", camera};
   // A caption the photo row would refuse: refused before the visit is

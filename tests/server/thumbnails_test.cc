@@ -131,7 +131,7 @@ TEST_CASE("Thumbnails: absurd dimensions are refused from the header",
 
   // The cap is an option: 200 x 200 is over a 10,000-pixel cap.
   ThumbnailOptions small;
-  small.max_pixels = 10000;
+  small.max_jpeg_pixels = 10000;
   auto capped = MakeThumbnail(SampleJpeg(200, 200), small);
   REQUIRE_FALSE(capped.ok());
   CHECK(capped.status().reason() == "too_large");
