@@ -1106,3 +1106,45 @@ test('a sync on a stalled link is followed by home when the officer comes back t
   assert.match(await page.textContent('#sync-outcome'), /kbo sync/);
   lock.kill();
 });
+
+test('a field officer puts a visit right on the phone (a wrong time, a typo in its notes), its position kept', async (t) => {
+  const server = await H.startServer(t);
+  const home = H.enrolledHome(server, 'field_officer', '5011');
+  const [producer] = H.importProducers(home, 1);
+  const visit = H.kboOk(home, 'visit', 'add', '--producer', producer, '--at', '2030-01-01T03:00:00Z',
+    '--lat', '19.3667', '--lon', '99.2', '--accuracy', '12', '--purpose', 'ติดตามผล',
+    '--notes', 'ต้นแบบกระเป่า').trim();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, `#/visits/${visit}`);
+  await H.setLang(page, 'th');
+  // It was offered only a delete, which lost the position taken there.
+  await page.click('#visit-edit');
+  await page.waitForSelector('form textarea[name=notes]');
+  assert.equal(await page.inputValue('form input[name=lat]'), '19.3667');
+  await page.fill('form input[name=visited_at]', '2024-03-10T10:30');
+  await page.fill('form textarea[name=notes]', 'ต้นแบบกระเป๋า');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction((id) => location.hash === `#/visits/${id}`, visit);
+  const row = JSON.parse(H.kboOk(home, 'show', 'visit', visit, '--json'));
+  assert.equal(row.notes, 'ต้นแบบกระเป๋า');
+  assert.equal(row.visited_at, '2024-03-10T03:30:00Z', 'Bangkok 10:30 is 03:30 UTC');
+  assert.equal(row.lat, 19.3667, 'the position stays');
+  assert.equal(row.lon, 99.2);
+  assert.equal(row.accuracy_m, 12);
+  // Saved with nothing changed: nothing written.
+  const before = JSON.parse(H.kboOk(home, 'status', '--json')).pending_changes;
+  await page.click('#visit-edit');
+  await page.waitForSelector('form textarea[name=notes]');
+  await page.click('form button[type=submit]');
+  await page.waitForFunction((id) => location.hash === `#/visits/${id}`, visit);
+  assert.equal(JSON.parse(H.kboOk(home, 'status', '--json')).pending_changes, before);
+  // A bad value is said by its field, and nothing is written.
+  await page.click('#visit-edit');
+  await page.waitForSelector('form input[name=lat]');
+  await page.fill('form input[name=lat]', '123');
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('.field[data-col="lat"] .field-error:not([hidden])');
+  assert.equal(JSON.parse(H.kboOk(home, 'show', 'visit', visit, '--json')).lat, 19.3667);
+});

@@ -311,6 +311,15 @@
     const pad = (n) => String(n).padStart(2, '0');
     return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
   }
+  // An ISO 8601 UTC time as a datetime-local box shows it (this device's
+  // time, to the minute).
+  function utcToLocalInput(iso) {
+    if (!iso) return '';
+    const d = new Date(iso);
+    if (Number.isNaN(d.getTime())) return '';
+    const pad = (n) => String(n).padStart(2, '0');
+    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  }
   function localInputToUtc(value) {
     if (!value) return '';
     const d = new Date(value);
@@ -1876,8 +1885,43 @@
         ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
         .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
     return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), producerGone, kv,
-      h('div', { class: 'actions' }, deleteButton('visit-delete', 'visit', id, '#/visits')),
+      h('div', { class: 'actions' },
+        may('visit', 'edit') ? h('a', { class: 'button', href: `#/visits/${id}/edit`, id: 'visit-edit' }, t('form.edit')) : null,
+        deleteButton('visit-delete', 'visit', id, '#/visits')),
       await photoSection('visit', id));
+  }
+
+  // A visit put right where it shows (a wrong time, a typo in its notes):
+  // its position, taken at the producer's, stays unless changed here (a
+  // delete and a new visit lost it).
+  async function visitEditForm(id) {
+    const v = await getJson(`/api/visit/${id}`);
+    const original = { ...v, visited_at: utcToLocalInput(v.visited_at) };
+    const fields = [
+      { col: 'visited_at', type: 'datetime', required: true },
+      { node: h('div', { class: 'two' }, fieldView('visit', { col: 'lat', type: 'decimal' }, original.lat),
+        fieldView('visit', { col: 'lon', type: 'decimal' }, original.lon)) },
+      { col: 'accuracy_m', type: 'decimal' },
+      { col: 'purpose', type: 'text' },
+      { col: 'notes', type: 'textarea' },
+      { col: 'follow_up', type: 'textarea' },
+      { col: 'next_visit', type: 'date' },
+    ];
+    const form = formView('visit', fields, original, {
+      submit: async (values) => {
+        const diff = changed(values, original);
+        if (!Object.keys(diff).length) {
+          toast(t('form.no_changes'));
+          location.hash = `#/visits/${id}`;
+          return { ok: true, status: 200, data: { id } };
+        }
+        if (diff.visited_at !== undefined) diff.visited_at = localInputToUtc(diff.visited_at);
+        const r = await api('PATCH', `/api/visit/${id}`, diff);
+        if (r.ok) { toast(t('form.saved')); location.hash = `#/visits/${id}`; }
+        return r;
+      },
+    });
+    return page(t('visit.edit'), h('p', null, h('a', { class: 'back', href: `#/visits/${id}` }, `← ${t('form.back')}`)), form);
   }
 
   // ---- products ----
@@ -2387,6 +2431,7 @@
     [/^\/visits$/, 'visits', () => visitsScreen()],
     [/^\/visits\/new(?:\/([0-9a-f-]{36}))?$/, 'visits', (m) => visitForm(m[1])],
     [/^\/visits\/([0-9a-f-]{36})$/, 'visits', (m) => visitScreen(m[1])],
+    [/^\/visits\/([0-9a-f-]{36})\/edit$/, 'visits', (m) => visitEditForm(m[1])],
     [/^\/products$/, 'products', () => productsScreen()],
     [/^\/products\/new$/, 'products', () => productForm(null)],
     [/^\/products\/([0-9a-f-]{36})\/edit$/, 'products', (m) => productForm(m[1])],
