@@ -950,6 +950,8 @@ test('a field officer\'s phone shows workshops, the roll-call and the contest ra
   assert.equal(await page.locator('.note-btn:visible').count(), 0);
   assert.equal(await page.locator('#workshop-edit').count(), 0);
   assert.match(await page.textContent('#rc-read-only'), /วิทยากรเป็นผู้เช็กชื่อ/);
+  // No "saved" over a roll-call it only reads (it said "all saved" there).
+  assert.equal(await page.textContent('#rc-pending'), '');
   // The participants are listed, with no enrolment form; no remove button.
   await H.go(page, `#/workshops/${ws}/people`);
   assert.equal(await page.locator('#enrolment-list li').count(), 2);

@@ -1572,8 +1572,11 @@
     const setPending = (d) => {
       pending += d;
       pendingEl.dataset.pending = String(pending);
-      // ("All saved" over an empty roll-call would say something was.)
-      pendingEl.textContent = pending ? t('rollcall.saving', { n: pending }) : rc.rows.length ? t('rollcall.all_saved') : '';
+      // What it says is of the taps: "every tap saved", not "attendance
+      // complete" (it read so beside people not yet marked). Not over an
+      // empty roll-call, nor on one this device only reads.
+      pendingEl.textContent = pending ? t('rollcall.saving', { n: pending })
+        : rc.rows.length && canMark ? t('rollcall.all_saved') : '';
     };
     const drawCounts = () => {
       const c = { present: 0, late: 0, absent: 0, excused: 0, unmarked: 0 };
