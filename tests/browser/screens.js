@@ -973,6 +973,18 @@ test('a field officer\'s phone shows workshops, the roll-call and the contest ra
   // What the role records is offered as before.
   await H.go(page, '#/visits/new');
   assert.equal(await page.locator('form').count(), 1);
+  // A producer with a trainer's participant under it: deleting it says who
+  // does (it asked "delete all of them too?", then refused).
+  const asked = [];
+  const answer = (d) => { asked.push(d.message()); d.accept(); };
+  page.on('dialog', answer);
+  await H.go(page, `#/producers/${producer}`);
+  await page.click('#producer-delete');
+  await page.waitForSelector('#toast:not([hidden])');
+  page.off('dialog', answer);
+  assert.equal(asked.length, 1, `one question, not a cascade offered: ${asked.join(' | ')}`);
+  assert.match(await page.textContent('#toast'), /ยังไม่ได้ลบ.*วิทยากรหรือสำนักงานจังหวัด/);
+  assert.equal(JSON.parse(H.kboOk(officer, 'show', 'producer', producer, '--json')).deleted, false);
   // Nothing was written on the officer's device.
   assert.match(H.kboOk(officer, 'status'), /pending changes:\s*0/i);
   // A trainer's phone is offered all of it.

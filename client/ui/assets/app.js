@@ -1317,6 +1317,14 @@
     const d = r.data || {};
     if (!r.ok && d.error === 'has_children' && d.children) {
       const list = Object.entries(d.children).map(([e, n]) => `${entityLabel(e)} ${n}`).join(', ');
+      // Rows under it this role may not delete (a trainer's participants
+      // and marks under a field officer's producer): said, not offered as a
+      // delete that would only be refused.
+      const notOurs = Object.keys(d.children).filter((e) => !may(e, 'delete'));
+      if (notOurs.length) {
+        toast(t('form.cascade_not_yours', { list, role: roleName(state.ref && state.ref.role) }), true);
+        return false;
+      }
       if (!confirm(t('form.confirm_cascade', { list }))) return false;
       r = await api('DELETE', `/api/${entity}/${id}?cascade=1`);
     }
