@@ -324,8 +324,9 @@ bool IsLongText(std::string_view column) {
 // overrides U+061C, U+200E/F, U+202A-E and U+2066-9 (which can make a name
 // show as another one). Two spellings of one name that differ only by them
 // would be two names; a contest or a judge two keys. U+200B, the zero-width
-// space Thai text uses between words, stays as typed, and so do U+200C/D
-// (emoji need them).
+// space Thai text uses between words, stays as typed inside, and so do
+// U+200C/D (emoji need them); at either end they join nothing and go (a
+// name of nothing else is no name).
 std::string TidyShortText(std::string_view text) {
   // The width of an invisible character at `i` (0: none).
   const auto invisible_at = [&text](size_t i) -> size_t {
@@ -383,7 +384,20 @@ std::string TidyShortText(std::string_view text) {
     pending_space = false;
     out.push_back(text[i++]);
   }
-  return out;
+  // U+200B-D (and spaces between them) at either end.
+  const auto zero_width_at = [&out](size_t i) {
+    return i + 3 <= out.size() && static_cast<uint8_t>(out[i]) == 0xE2 &&
+           static_cast<uint8_t>(out[i + 1]) == 0x80 &&
+           static_cast<uint8_t>(out[i + 2]) >= 0x8B && static_cast<uint8_t>(out[i + 2]) <= 0x8D;
+  };
+  size_t begin = 0, end = out.size();
+  while (begin < end && (zero_width_at(begin) || out[begin] == ' ')) {
+    begin += out[begin] == ' ' ? 1 : 3;
+  }
+  while (end > begin && (out[end - 1] == ' ' || (end >= begin + 3 && zero_width_at(end - 3)))) {
+    end -= out[end - 1] == ' ' ? 1 : 3;
+  }
+  return out.substr(begin, end - begin);
 }
 
 // A phone number written as one Thai number (digits with spaces, hyphens,

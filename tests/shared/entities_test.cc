@@ -967,6 +967,13 @@ TEST_CASE("Entities: ParseCellText normalises codes but keeps text as typed",
   CHECK(ParseCellText(E("producer"), C("producer", "village"), "\uFEFF \u200E")->is_null());
   CHECK(*ParseCellText(E("producer"), C("producer", "name"), "ผ้า\u200Dทอ") ==
         T("ผ้า\u200Dทอ"));
+  // At either end they join nothing: gone (a name kept its trailing
+  // zero-width space, and one of nothing else was saved as a blank name).
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"), "นางมาลี ทองดี\u200B") ==
+        T("นางมาลี ทองดี"));
+  CHECK(*ParseCellText(E("producer"), C("producer", "name"), "\u200C \u200Bกลุ่ม\u200Bทอผ้า\u200D") ==
+        T("กลุ่ม\u200Bทอผ้า"));
+  CHECK(ParseCellText(E("producer"), C("producer", "name"), "\u200B\u200B\u200C")->is_null());
   CHECK(*ParseCellText(E("visit"), C("visit", "notes"), "a\u202Eb") == T("a\u202Eb"));
 
   // Districts in Thai digits.
