@@ -157,11 +157,13 @@ class PgStatement final : public StatementImpl {
     row_ = -1;
     rows_ = 0;
     for (Param& p : params_) p = Param{};
-    if (prepared_) {
-      status_ = Status();
-      duplicate_key_ = false;
-      unique_violation_ = false;
-    }
+    // A statement whose prepare failed (its connection was lost, the
+    // database restarted) is prepared again at its next Step: a cached one
+    // once kept its error for good (the console's sign-in failed until the
+    // process restarted).
+    status_ = Status();
+    duplicate_key_ = false;
+    unique_violation_ = false;
   }
   bool IsNull(int col) override {
     return !Valid(col) || PQgetisnull(result_, row_, col);
@@ -254,6 +256,10 @@ class PgStatement final : public StatementImpl {
   // Prepares text_ as name_ with `types` (empty: PostgreSQL infers every
   // parameter's type from the statement) and reads back the types.
   Status Prepare(const std::vector<Oid>& types);
+  // The part of construction that needs the connection: connects if need
+  // be and prepares (or marks the statement to prepare at Step). OK sets
+  // prepared_.
+  Status Finish();
   // Prepares it again if the connection or the bound types changed.
   Status ReadyToRun();
   // The bound values as libpq takes them.
@@ -274,6 +280,7 @@ class PgStatement final : public StatementImpl {
   bool on_server_ = false;  // name_ is prepared on the connection
   uint64_t generation_ = 0;
   bool prepared_ = false;
+  int count_ = 0;  // parameters the SQL numbers
   std::vector<Oid> types_;
   std::vector<Param> params_;
   PGresult* result_ = nullptr;
@@ -634,11 +641,14 @@ PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
       gaps_[static_cast<size_t>(n - 1)] = kTextOid;
     }
   }
+  count_ = count;
+  status_ = Finish();
+}
+
+Status PgStatement::Finish() {
+  const int count = count_;
   if (!db_.in_transaction()) {
-    if (Status s = db_.EnsureConnected(); !s.ok()) {
-      status_ = std::move(s);
-      return;
-    }
+    if (Status s = db_.EnsureConnected(); !s.ok()) return s;
   }
   const std::optional<bool> untyped = db_.UntypedOk(text_);
   if (untyped.has_value() && !*untyped) {
@@ -656,15 +666,13 @@ PgStatement::PgStatement(PgDb& db, std::string_view sql, bool cached)
     }
     if (s.ok() || typed_) db_.NoteUntyped(text_, s.ok());
     if (!s.ok()) {
-      if (!typed_) {
-        status_ = std::move(s);
-        return;
-      }
+      if (!typed_) return s;
       types_.assign(static_cast<size_t>(count), 0);
     }
   }
   params_.resize(types_.size());
   prepared_ = true;
+  return Status();
 }
 
 Status PgStatement::Prepare(const std::vector<Oid>& types) {
@@ -774,6 +782,8 @@ std::string PgStatement::Describe() const {
 }
 
 bool PgStatement::Step() {
+  // Reset after a failed prepare: prepared again, on the connection now.
+  if (!prepared_ && status_.ok()) status_ = Finish();
   if (!prepared_ || !status_.ok()) return false;
   if (!executed_) {
     executed_ = true;
@@ -824,6 +834,7 @@ Status PgStatement::RunDeferred() {
     }
     return status_;
   }
+  if (!prepared_ && status_.ok()) status_ = Finish();
   if (!prepared_ || !status_.ok()) return status_;
   if (executed_) return Status::Internal("a statement run twice without a reset");
   executed_ = true;

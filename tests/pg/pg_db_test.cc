@@ -213,6 +213,36 @@ TEST_CASE("PostgreSQL Db: a dropped connection is opened again for the next stat
   REQUIRE(t.Commit().ok());
 }
 
+TEST_CASE("PostgreSQL Db: a cached statement whose first prepare met a dropped "
+          "connection is prepared again once the connection is back",
+          "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  auto admin = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE r (n BIGINT)").ok());
+  REQUIRE(db->Exec("INSERT INTO r VALUES (1)").ok());
+  Statement pid(*db, "SELECT pg_backend_pid()");
+  REQUIRE(pid.Step());
+  Statement kill(*admin, "SELECT pg_terminate_backend(?1::int)");
+  kill.Bind(1, pid.ColumnInt(0));
+  REQUIRE(kill.Step());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  // Its first use is on the lost connection: its prepare fails (as the
+  // console's session lookup did after PostgreSQL restarted).
+  Statement& first = db->Cached("SELECT count(*) FROM r WHERE n >= 0");
+  CHECK_FALSE(first.Step());
+  CHECK_FALSE(first.status().ok());
+  // Asked for again: prepared on the new connection (it kept its error for
+  // good, and every sign-in failed until the process restarted).
+  for (int i = 0; i < 2; ++i) {
+    Statement& again = db->Cached("SELECT count(*) FROM r WHERE n >= 0");
+    CHECK(&again == &first);
+    INFO(again.status().ToString());
+    REQUIRE(again.Step());
+    CHECK(again.ColumnInt(0) == 1);
+  }
+}
+
 int64_t CountOf(Db& db, const std::string& sql) {
   Statement st(db, sql);
   REQUIRE(st.Step());
