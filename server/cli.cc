@@ -38,6 +38,7 @@
 #include "shared/sqlite/migrate.h"
 #include "server/xlsx_export.h"
 #include "shared/encoding.h"
+#include "shared/fs.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
 #include "shared/value_json.h"
@@ -1240,12 +1241,22 @@ Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, siz
   });
   if (!s.ok()) return s;
   for (const CopiedTable& t : copied) rows += t.postgres_rows;
+  // From now on the province is the PostgreSQL database: server.db stays as
+  // the copy's source, and a command without --db is told so instead of
+  // using it.
+  if (Status m = WriteFileAtomically(store->paths().moved,
+                                     RedactUrl(url) + ", " + FormatIsoUtc(store->NowMillis()) + "\n",
+                                     0600);
+      !m.ok()) {
+    return m;
+  }
   ctx.out << "copied " << copied.size() << " tables, " << rows << " rows from "
           << store->paths().db << " to " << RedactUrl(url)
           << "; every table's count matches.\n"
           << "Serve from it with: kbo-server --data " << ctx.data_dir << " --db URL serve\n"
           << "(keep " << ctx.data_dir << ": it holds the server key and the photos; "
-          << "server.db is left as it was)\n";
+          << "server.db is left as it was, and commands without --db now say the "
+          << "province moved)\n";
   return Status();
 }
 

@@ -29,6 +29,16 @@
 
 namespace kbo::server {
 
+namespace {
+// A one-line file's text without the spaces and line break around it.
+std::string Trimmed(std::string_view text) {
+  const auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; };
+  while (!text.empty() && space(text.front())) text.remove_prefix(1);
+  while (!text.empty() && space(text.back())) text.remove_suffix(1);
+  return std::string(text);
+}
+}  // namespace
+
 ServerPaths PathsFor(const std::string& dir) {
   ServerPaths p;
   p.dir = dir;
@@ -39,6 +49,8 @@ ServerPaths PathsFor(const std::string& dir) {
   p.partial = p.dir + "/blobs/partial";
   p.high_water = p.dir + "/sequence-high-water";
   p.revocations = p.dir + "/revoked-devices";
+  p.identity = p.dir + "/server-id";
+  p.moved = p.dir + "/moved-to-postgres";
   return p;
 }
 
@@ -78,6 +90,20 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     }
   } else {
     store->db_where_ = p.db;
+    // Moved to PostgreSQL: server.db is what was copied, not the province
+    // any more. A command without --db used it, and its guards moved the
+    // sequences (both databases then leapt over each other), a token made
+    // there was unknown to the servers, a revocation never reached them.
+    if (FileExists(p.moved)) {
+      Result<std::string> said = ReadFileBounded(p.moved, 4096);
+      return Status::FailedPrecondition(
+                 "this province moved to PostgreSQL (" +
+                 (said.ok() ? Trimmed(*said) : std::string("copy-to-postgres")) +
+                 "): give --db with its URL; " + p.db +
+                 " is kept as the copy's source and not used (delete " + p.moved +
+                 " only to go back to it)")
+          .WithReason("moved_to_postgres");
+    }
     // Names and phone numbers live here: only the owner may read the file
     // (SQLite gives its -wal and -shm files the same mode).
     if (Status s = CreateFileIfMissing(p.db, 0600); !s.ok()) return s;
@@ -100,9 +126,6 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     }
   }
   Db& d = *store->db_;
-  if (Status s = store->GuardSequences(); !s.ok()) return s;
-  if (Status s = store->GuardRevocations(); !s.ok()) return s;
-
   storage::ServerState state(d);
   std::string server_id;
   {
@@ -116,6 +139,40 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
     }
     if (stored->has_value()) server_id = **stored;
   }
+  // The folder and the database are one server's, checked before anything
+  // is written to either (the guards below move sequences and write the
+  // revocation list).
+  std::string folder_id;
+  if (FileExists(p.identity)) {
+    Result<std::string> text = ReadFileBounded(p.identity, 256);
+    if (!text.ok()) return text.status();
+    folder_id = Trimmed(*text);
+  }
+  if (!folder_id.empty() && folder_id != server_id) {
+    if (server_id.empty()) {
+      return Status::FailedPrecondition(
+                 store->db_where_ + " holds no server, but " + p.dir +
+                 " is server " + folder_id +
+                 "'s (its key, its photos): is --db the right database? A new "
+                 "province is set up with a new --data folder")
+          .WithReason("wrong_database");
+    }
+    return Status::FailedPrecondition(
+               p.dir + " is server " + folder_id + "'s (its key, its photos), but " +
+               store->db_where_ + " is server " + server_id +
+               "'s: --data and --db name two provinces; give the folder and the "
+               "database of one")
+        .WithReason("wrong_database");
+  }
+  if (!server_id.empty() && !FileExists(p.key)) {
+    return Status::FailedPrecondition(
+        p.key +
+        " is missing but this server already has an identity; "
+        "restore server.key from your backup (a new key would make every "
+        "enrolled device refuse this server)");
+  }
+  if (Status s = store->GuardSequences(); !s.ok()) return s;
+  if (Status s = store->GuardRevocations(); !s.ok()) return s;
 
   // The key before the id: a crash between the two must never leave an id
   // without its key (Open would then refuse the data directory for good).
@@ -153,6 +210,11 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   if (!id.ok())
     return Status::Corruption("server id in " + store->db_where_ + " is damaged");
   store->server_id_ = *id;
+  // The folder remembers whose it is (a folder from before this file: the
+  // database it is opened with now).
+  if (folder_id.empty()) {
+    if (Status s = WriteFileAtomically(p.identity, server_id + "\n", 0600); !s.ok()) return s;
+  }
   return store;
 }
 

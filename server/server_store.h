@@ -35,6 +35,13 @@ struct ServerPaths {
   std::string partial;
   std::string high_water;
   std::string revocations;
+  // The id of the server this folder's key is (server_state.server_id),
+  // written at its first open: a folder and a database of two provinces
+  // are never served together.
+  std::string identity;
+  // Written by copy-to-postgres: server.db is the copy's source, no longer
+  // the province's database.
+  std::string moved;
 };
 ServerPaths PathsFor(const std::string& dir);
 

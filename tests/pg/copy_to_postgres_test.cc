@@ -7,6 +7,8 @@
 #include <string>
 
 #include <catch2/catch.hpp>
+#include <fstream>
+#include <iterator>
 
 #include "server/conflicts.h"
 #include "server/pull_service.h"
@@ -63,6 +65,12 @@ std::string PullBody(ServerStore& store, const TestDevice& device) {
   return page->body + "|" + std::to_string(page->next_cursor) + "|" + page->signature_hex;
 }
 
+// The data folder's sequence high-water file, as it stands.
+std::string HighWater(const std::string& dir) {
+  std::ifstream in(dir + "/sequence-high-water", std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+}
+
 TEST_CASE("copy-to-postgres: a province moves with every row, counts checked, "
           "and its devices can't tell",
           "[pg][copy]") {
@@ -112,14 +120,50 @@ TEST_CASE("copy-to-postgres: a province moves with every row, counts checked, "
   CHECK(next.ok());
   CHECK(pg.LastSeq().value() > sqlite_last);
 
-  // A second copy into the same database is refused, and changes nothing.
-  kbo::testing::CliResult again =
-      kbo::testing::RunServerCli({"--data", dir, "copy-to-postgres", schema.url()});
-  CHECK(again.exit_code == 1);
-  CHECK(again.err.find("already belongs to a server") != std::string::npos);
+  // The province moved: a command without --db says so and touches
+  // nothing (it used server.db, whose guards moved both databases'
+  // sequences; a token made there was unknown to the servers). A second
+  // copy is refused the same way.
+  const std::string high_water = HighWater(dir);
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--data", dir, "copy-to-postgres", schema.url()},
+        std::vector<std::string>{"--data", dir, "device", "list"},
+        std::vector<std::string>{"--data", dir, "token", "create", "--role", "trainer",
+                                 "--districts", "5011"}}) {
+    kbo::testing::CliResult moved = kbo::testing::RunServerCli(args);
+    INFO(args[2] << ": " << moved.err);
+    CHECK(moved.exit_code == 1);
+    CHECK(moved.err.find("this province moved to PostgreSQL") != std::string::npos);
+    CHECK(moved.out.empty());
+  }
+  CHECK(HighWater(dir) == high_water);
   Statement count(pg.db(), "SELECT COUNT(*) FROM producer");
   REQUIRE(count.Step());
   CHECK(count.ColumnInt(0) == 3);
+  // With --db it goes on.
+  CHECK(kbo::testing::RunServerCli({"--data", dir, "--db", schema.url(), "device", "list"})
+            .exit_code == 0);
+
+  // Another province's folder with this database (a mistyped --data): refused
+  // before anything is written to either (it served this database with its
+  // own key, and jumped its sequences).
+  const std::string other = p.f.tmp.File("other");
+  REQUIRE(kbo::testing::RunServerCli({"--data", other, "token", "create", "--role", "trainer",
+                                      "--districts", "5011"})
+              .exit_code == 0);
+  const uint64_t before = pg.LastSeq().value();
+  kbo::testing::CliResult mixed =
+      kbo::testing::RunServerCli({"--data", other, "--db", schema.url(), "device", "list"});
+  CHECK(mixed.exit_code == 1);
+  CHECK(mixed.err.find("name two provinces") != std::string::npos);
+  CHECK(pg.LastSeq().value() == before);
+  // This province's folder with an empty database (a mistyped --db):
+  // refused, no new server made in it.
+  const kbo::test::PgSchema empty;
+  kbo::testing::CliResult wrong_db =
+      kbo::testing::RunServerCli({"--data", dir, "--db", empty.url(), "device", "list"});
+  CHECK(wrong_db.exit_code == 1);
+  CHECK(wrong_db.err.find("holds no server") != std::string::npos);
 }
 
 TEST_CASE("copy-to-postgres: refuses --db, a missing or wrong URL, extra words",
