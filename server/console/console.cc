@@ -725,6 +725,18 @@ Reply Console::HandleLocked(const Request& req) {
     if (!session.status().ok() &&
         session.status().code() != Code::kUnauthenticated) {
       LogLine("error console session: " + session.status().ToString());
+      // The database not answering (PostgreSQL restarting, a disk gone) is
+      // said as such, not as "sign in" (which then failed too).
+      const std::string said =
+          T(lang, "ฐานข้อมูลของเซิร์ฟเวอร์ไม่ตอบในขณะนี้ ไม่มีข้อมูลใดหาย โปรดลองอีกครั้งในอีกสักครู่",
+            "The server's database is not answering just now; nothing is lost. Try again in a minute.");
+      if (api) return finish(Reply::Json(ErrorJson("unavailable", said, 503), 503));
+      return finish(Reply::Html(
+          Page(lang, T(lang, "ยังใช้งานไม่ได้", "Not available"),
+               "<header><span class=\"brand\">KBO Field</span></header>",
+               "<p class=\"flash error\" role=\"alert\" id=\"db-unavailable\">" +
+                   Escape(said) + "</p>"),
+          503));
     }
     if (api) {
       return finish(Reply::Json(

@@ -361,6 +361,26 @@ TEST_CASE("console: sessions end when idle, when the user is disabled or gets a 
   CHECK(b.SignIn("office", "a new password").status == 401);
 }
 
+TEST_CASE("console: a database that does not answer is said as such, not as 'sign in'",
+          "[console]") {
+  ConsoleFixture cf;
+  cf.AddUser("office", WebRole::kOffice);
+  Browser b{cf.console};
+  REQUIRE(b.SignIn("office", kPassword).status == 303);
+  REQUIRE(b.Get("/").status == 200);
+  // The session can no longer be read (PostgreSQL restarting, a disk gone:
+  // here its table is).
+  REQUIRE(cf.f.store->db().Exec("ALTER TABLE web_session RENAME TO web_session_gone").ok());
+  Reply page = b.Get("/");
+  CHECK(page.status == 503);  // it was a redirect to /login, for good
+  CHECK(page.body.find("id=\"db-unavailable\"") != std::string::npos);
+  Reply api = b.Get("/api/me");
+  CHECK(api.status == 503);
+  CHECK(api.body.find("\"error\":\"unavailable\"") != std::string::npos);
+  REQUIRE(cf.f.store->db().Exec("ALTER TABLE web_session_gone RENAME TO web_session").ok());
+  CHECK(b.Get("/").status == 200);  // back: the same session
+}
+
 TEST_CASE("console: failed sign-ins are limited per login and per address",
           "[console]") {
   ConsoleFixture cf;
