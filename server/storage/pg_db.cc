@@ -854,6 +854,25 @@ bool IsPostgresUrl(std::string_view where) {
   return where.rfind("postgresql://", 0) == 0 || where.rfind("postgres://", 0) == 0;
 }
 
+namespace {
+// `url` with the value of its query parameter password=... as ***.
+std::string RedactQueryPassword(std::string url) {
+  const size_t query = url.find('?');
+  if (query == std::string::npos) return url;
+  for (size_t at = query; at < url.size();) {
+    const size_t name = at + 1;
+    size_t end = url.find('&', name);
+    if (end == std::string::npos) end = url.size();
+    if (url.compare(name, 9, "password=") == 0) {
+      url.replace(name + 9, end - (name + 9), "***");
+      end = name + 9 + 3;
+    }
+    at = end;
+  }
+  return url;
+}
+}  // namespace
+
 std::string RedactUrl(std::string_view url) {
   const size_t scheme = url.find("://");
   if (scheme == std::string_view::npos) return std::string(url);
@@ -861,11 +880,14 @@ std::string RedactUrl(std::string_view url) {
   const size_t at = url.find('@', start);
   const size_t slash = url.find('/', start);
   if (at == std::string_view::npos || (slash != std::string_view::npos && slash < at)) {
-    return std::string(url);
+    return RedactQueryPassword(std::string(url));
   }
   const size_t colon = url.find(':', start);
-  if (colon == std::string_view::npos || colon > at) return std::string(url);
-  return std::string(url.substr(0, colon + 1)) + "***" + std::string(url.substr(at));
+  if (colon == std::string_view::npos || colon > at) {
+    return RedactQueryPassword(std::string(url));
+  }
+  return RedactQueryPassword(std::string(url.substr(0, colon + 1)) + "***" +
+                             std::string(url.substr(at)));
 }
 
 Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {

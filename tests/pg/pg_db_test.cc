@@ -178,6 +178,12 @@ TEST_CASE("PostgreSQL Db: schema version and a connection that fails", "[pg]") {
   CHECK(RedactUrl("postgresql://kbo:secret@h/db") == "postgresql://kbo:***@h/db");
   CHECK(RedactUrl("postgresql://kbo@h/db") == "postgresql://kbo@h/db");
   CHECK(RedactUrl("postgresql://h/db?x=a:b@c") == "postgresql://h/db?x=a:b@c");
+  // A password given as a parameter too (it was shown as typed).
+  CHECK(RedactUrl("postgresql://pwuser@h/db?password=Secr3t-pw") ==
+        "postgresql://pwuser@h/db?password=***");
+  CHECK(RedactUrl("postgresql://h/db?sslmode=require&password=x&application_name=kbo") ==
+        "postgresql://h/db?sslmode=require&password=***&application_name=kbo");
+  CHECK(RedactUrl("postgresql://kbo:a@h/db?password=b") == "postgresql://kbo:***@h/db?password=***");
   CHECK_FALSE(OpenPostgres("/tmp/server.db").ok());
 }
 
