@@ -983,6 +983,9 @@ test('a field officer\'s phone shows workshops, the roll-call and the contest ra
   await page.waitForSelector('#toast:not([hidden])');
   page.off('dialog', answer);
   assert.equal(asked.length, 1, `one question, not a cascade offered: ${asked.join(' | ')}`);
+  // The question names what goes (it said "delete this item?").
+  const producerName = JSON.parse(H.kboOk(officer, 'show', 'producer', producer, '--json')).name;
+  assert.ok(asked[0].includes(`ผู้ผลิต "${producerName}"`), asked[0]);
   assert.match(await page.textContent('#toast'), /ยังไม่ได้ลบ.*วิทยากรหรือสำนักงานจังหวัด/);
   assert.equal(JSON.parse(H.kboOk(officer, 'show', 'producer', producer, '--json')).deleted, false);
   // Nothing was written on the officer's device.

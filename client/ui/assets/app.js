@@ -1295,7 +1295,7 @@
       const dl = $('#tambon-list', form);
       dl.replaceChildren(...(state.ref.tambon[sel.value] || []).map((x) => h('option', { value: x.name_th }, x.name_en)));
     });
-    if (del) del.addEventListener('click', () => deleteRow('producer', id, '#/producers'));
+    if (del) del.addEventListener('click', () => deleteRow('producer', id, '#/producers', confirmNamed('producer', original.name)));
     // Deleted (here, or on another device and synced): shown as it was,
     // said so, and nothing offered that the store would refuse.
     const gone = id && original.deleted
@@ -1340,10 +1340,15 @@
     return false;
   }
   // A delete button for a form or a screen (the row's own page).
-  function deleteButton(domId, entity, id, back, label) {
+  // `name`, if given, is what the question names ("Delete the producer
+  // 'กลุ่มทอผ้า'?"), so a tap on the wrong row's page is caught.
+  function deleteButton(domId, entity, id, back, label, name) {
     const b = h('button', { type: 'button', class: 'danger', id: domId }, label || t('form.delete'));
-    b.addEventListener('click', () => deleteRow(entity, id, back));
+    b.addEventListener('click', () => deleteRow(entity, id, back, name ? confirmNamed(entity, name) : undefined));
     return b;
+  }
+  function confirmNamed(entity, name) {
+    return t('form.confirm_delete_named', { what: `${entityLabel(entity)} "${name}"` });
   }
 
   // ---- workshops ----
@@ -1382,7 +1387,7 @@
       { col: 'target_participants', type: 'number', min: 0 },
     ];
     const form = formView('workshop', fields, original, {
-      secondary: id && may('workshop', 'delete') ? deleteButton('workshop-delete', 'workshop', id, '#/workshops') : null,
+      secondary: id && may('workshop', 'delete') ? deleteButton('workshop-delete', 'workshop', id, '#/workshops', null, original.title) : null,
       submit: async (values, f) => {
         // A fiscal year its start date is not in is most likely a slip
         // (2568 for 2567): the reports would count it there. Asked, not
@@ -1898,7 +1903,8 @@
     return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), producerGone, kv,
       h('div', { class: 'actions' },
         may('visit', 'edit') ? h('a', { class: 'button', href: `#/visits/${id}/edit`, id: 'visit-edit' }, t('form.edit')) : null,
-        deleteButton('visit-delete', 'visit', id, '#/visits')),
+        deleteButton('visit-delete', 'visit', id, '#/visits', null,
+          `${p.ok ? p.data.name : ''} ${fmtDateTime(v.visited_at)}`.trim())),
       await photoSection('visit', id));
   }
 
@@ -1983,7 +1989,7 @@
     ];
     if (id) fields.shift();  // the producer is part of what the product is
     const form = formView('product', fields, original, {
-      secondary: id ? deleteButton('product-delete', 'product', id, '#/products') : null,
+      secondary: id ? deleteButton('product-delete', 'product', id, '#/products', null, original.name) : null,
       submit: async (values) => {
         const r = id ? await patch('product', id, values, original)
           : await api('POST', '/api/product', values);
