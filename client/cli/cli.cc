@@ -1,5 +1,6 @@
 #include "client/cli/cli.h"
 
+
 #include <cstddef>
 #include <exception>
 #include <iostream>
@@ -12,6 +13,7 @@
 #include "client/cli/command.h"
 #include "client/home.h"
 #include "client/ui/ui_cmd.h"
+#include "shared/encoding.h"
 #include "shared/version.h"
 
 // Command line grammar:
@@ -222,13 +224,8 @@ std::string Summary(std::string_view text, size_t indent) {
     size_t end = text.find('\n', start);
     if (end == std::string_view::npos) end = text.size();
     std::string_view line = text.substr(start, end - start);
-    // Wrap by characters, not bytes (Thai letters are three bytes).
-    const auto width = [](std::string_view s) {
-      size_t n = 0;
-      for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
-      return n;
-    };
-    while (indent + width(line) > kWidth) {
+    // Wrap by terminal columns, not bytes (Thai letters are three bytes).
+    while (indent + TerminalColumns(line) > kWidth) {
       size_t cut = std::string_view::npos;
       for (size_t i = 0, cols = 0; i < line.size() && indent + cols <= kWidth; ++i) {
         if (line[i] == ' ') cut = i;

@@ -12,6 +12,7 @@
 #include "server/log.h"
 #include "shared/encoding.h"
 #include "shared/error_body.h"
+#include "shared/labels.h"
 #include "shared/secrets.h"
 #include "shared/version.h"
 
@@ -477,6 +478,15 @@ std::string Layout(const Context& ctx, std::string_view title,
   return Page(lang, title,
               h, "<h1>" + Escape(title) + "</h1>" + std::string(body_html),
               ctx.user().id);
+}
+
+Reply Refusal(const Context& ctx, const Status& s, std::string_view title) {
+  const int http = HttpStatusOfError(s);
+  if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), http);
+  return Reply::Html(Layout(ctx, title,
+                            "<p class=\"flash error\" role=\"alert\">" +
+                                Escape(ProblemText(ctx.lang, "", s)) + "</p>"),
+                     http);
 }
 
 // ---- Console -------------------------------------------------------------

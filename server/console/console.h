@@ -165,6 +165,11 @@ std::string Escape(std::string_view text);
 std::string CsrfField(const Context& ctx);
 // Whether the request came to an /api/ route (JSON answers, no redirects).
 bool IsApi(const Context& ctx);
+// A refusal as the route's kind wants it: for the API the error body with
+// the status's reason and fields, at its HTTP status (HttpStatusOfError);
+// for a page, one titled `title` saying it in the page's language
+// (ProblemText), at that status.
+Reply Refusal(const Context& ctx, const Status& s, std::string_view title);
 // A field of a POST: the form's, else (an /api/ route) the JSON body's
 // string, or "1" for its `true`; "" if absent.
 std::string PostField(const Context& ctx, const std::string& name);

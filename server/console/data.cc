@@ -109,18 +109,6 @@ Reply BadInput(Context& ctx, const std::string& message) {
                      400);
 }
 
-// A refusal with its reason and fields (the API) or its words in the
-// page's language, with the status's HTTP code (403 for a district that is
-// not the user's).
-Reply Refused(Context& ctx, const Status& s) {
-  const int http = HttpStatusOfError(s);
-  if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), http);
-  return Reply::Html(Layout(ctx, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"),
-                            "<p class=\"flash error\" role=\"alert\">" +
-                                Escape(ProblemText(ctx.lang, "", s)) + "</p>"),
-                     http);
-}
-
 using storage::EntityReads;
 
 // The entity's column that names a row for people.
@@ -205,7 +193,7 @@ Reply EntityRows(Context& ctx) {
   q.scope = ctx.user().scope;
   q.deleted = f.deleted;
   if (Status s = ctx.user().scope.CheckFilter(f.district); !s.ok()) {
-    return Refused(ctx, s);
+    return Refusal(ctx, s, T(ctx.lang, "ทำรายการนี้ไม่ได้", "Not possible"));
   }
   // A page that is not one is said so, not read as the first.
   if (!f.page_text.empty() && !ParseInt64(f.page_text, 0, 999999)) {

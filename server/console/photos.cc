@@ -315,8 +315,7 @@ Reply Gallery(Context& ctx) {
     return Fail(ctx, 400, "invalid_argument", "id must be a row's uuid", "รหัสรายการไม่ถูกต้อง");
   }
   if (Status s = ctx.user().scope.CheckFilter(f.district); !s.ok()) {
-    if (IsApi(ctx)) return Reply::Json(EncodeErrorBody(s), HttpStatusOfError(s));
-    return Fail(ctx, HttpStatusOfError(s), "", s.message(), ProblemText(Lang::kTh, "", s));
+    return Refusal(ctx, s, T(ctx.lang, "ภาพถ่าย", "Photos"));
   }
   if (!page_text.empty()) {
     const std::optional<int64_t> page = ParseInt64(page_text, 0, kMaxPage);

@@ -306,11 +306,7 @@
     const p = bangkokParts(new Date());
     return (+p.month >= 10 ? +p.year + 1 : +p.year) + 543;
   }
-  function localInputNow() {
-    const d = new Date();
-    const pad = (n) => String(n).padStart(2, '0');
-    return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
-  }
+  function localInputNow() { return utcToLocalInput(new Date().toISOString()); }
   // An ISO 8601 UTC time as a datetime-local box shows it (this device's
   // time, to the minute).
   function utcToLocalInput(iso) {
