@@ -407,8 +407,9 @@ Result<size_t> BlobService::AdoptFiles() {
   if (adopted > 0) {
     LogLine(std::to_string(adopted) +
             (adopted == 1 ? " photo file" : " photo files") + " in " + dir +
-            " that server.db did not hold as received (restored from an older "
-            "backup?) are recorded as received");
+            " that " + store_.db_where() +
+            " did not hold as received (restored from an older backup?) are recorded "
+            "as received");
   }
   return adopted;
 }

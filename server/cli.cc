@@ -422,6 +422,8 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
+  Result<FolderLock> serving = FolderLock::Take((*store)->paths(), FolderLock::Kind::kServe);
+  if (!serving.ok()) return serving.status();
   // Photos whose files outlived their rows (a restore): received, not asked
   // for again.
   if (Result<size_t> adopted = BlobService(**store).AdoptFiles(); !adopted.ok()) {
@@ -1229,6 +1231,8 @@ Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, siz
                      RedactUrl(url).substr(0, 80));
   }
   KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
+  KBO_ASSIGN_OR_RETURN(FolderLock copying,
+                       FolderLock::Take(store->paths(), FolderLock::Kind::kCopy));
   KBO_ASSIGN_OR_RETURN(std::unique_ptr<Db> pg, OpenPostgres(url));
   if (Status s = Migrate(*pg, schema::kServerPgMigrations, schema::kServerPgMigrations_count);
       !s.ok()) {

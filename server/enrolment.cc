@@ -362,7 +362,7 @@ Result<std::vector<DeviceRecord>> Enrolment::ListDevices() {
     for (const std::string& text : *stored) {
       Result<Uuid> id = Uuid::Parse(text);
       if (!id.ok())
-        return Status::Corruption("a device id in server.db is damaged");
+        return Status::Corruption("a device id in " + store_.db_where() + " is damaged");
       ids.push_back(*id);
     }
   }

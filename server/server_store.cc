@@ -1,6 +1,7 @@
 #include "server/server_store.h"
 
 #include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -51,6 +52,7 @@ ServerPaths PathsFor(const std::string& dir) {
   p.revocations = p.dir + "/revoked-devices";
   p.identity = p.dir + "/server-id";
   p.moved = p.dir + "/moved-to-postgres";
+  p.serving = p.dir + "/serving";
   return p;
 }
 
@@ -215,16 +217,35 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   if (folder_id.empty()) {
     if (Status s = WriteFileAtomically(p.identity, server_id + "\n", 0600); !s.ok()) return s;
   }
+  ServerStore* opened = store.get();
+  d.SetReconnectCheck([opened] { return opened->CheckAfterReconnect(); });
   return store;
 }
 
-Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
-  storage::ServerState state(*db_);
-  Result<int64_t> first = state.NextSeq();
-  if (!first.ok()) return first.status();
-  if (*first < 1) return Status::Corruption("server_state.next_seq is damaged");
-  if (Status s = state.AdvanceNextSeq(n); !s.ok()) return s;
-  return static_cast<uint64_t>(*first);
+Status ServerStore::CheckAfterReconnect() {
+  Result<std::optional<std::string>> stored = storage::ServerState(*db_).ServerId();
+  if (!stored.ok()) {
+    return Status::Unavailable("the connection to " + db_where_ +
+                               " was opened again, but its server_state cannot be read: " +
+                               stored.status().message());
+  }
+  const std::string mine = server_id_.ToString();
+  if (!stored->has_value() || **stored != mine) {
+    return Status::Unavailable(
+               "the connection to " + db_where_ + " was opened again, and it holds " +
+               (stored->has_value() ? "server " + **stored + "'s data" : "no server") +
+               ", not this server's (" + mine +
+               "): another province's backup restored there? Nothing is read or "
+               "written until it is this server's database again")
+        .WithReason("wrong_database");
+  }
+  // Restored from a backup, or a standby that was behind: the same checks
+  // as at start, before anything is handed out.
+  if (Status s = GuardSequences(); !s.ok()) return s;
+  if (Status s = GuardRevocations(); !s.ok()) return s;
+  LogLine("the connection to " + db_where_ +
+          " was lost and is open again; its server, sequences and revocations checked");
+  return Status();
 }
 
 namespace {
@@ -244,6 +265,31 @@ std::optional<uint64_t> ReadHighWater(const std::string& path) {
 }
 
 }  // namespace
+
+Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
+  storage::ServerState state(*db_);
+  Result<int64_t> first = state.NextSeq();
+  if (!first.ok()) return first.status();
+  if (*first < 1) return Status::Corruption("server_state.next_seq is damaged");
+  uint64_t next = static_cast<uint64_t>(*first);
+  // Numbers this folder has seen handed out are ahead of the database's:
+  // a backup was restored into the database while this server ran (and
+  // kept its connection), so Open's and the reconnect check's guard never
+  // saw it. Jumped here, under the write lock, before a number a device
+  // has passed is handed out again. One small file read per write.
+  if (const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
+      high.has_value() && next < *high) {
+    const uint64_t now = *high + kRestoreGap;
+    if (Status s = state.SetNextSeq(now); !s.ok()) return s;
+    LogLine(db_where_ + " hands out sequences from " + std::to_string(next) +
+            " but this data folder has seen up to " + std::to_string(*high - 1) +
+            " (a backup restored while the server ran?): they jump to " +
+            std::to_string(now) + " so that every device's pull cursor stays valid");
+    next = now;
+  }
+  if (Status s = state.AdvanceNextSeq(n); !s.ok()) return s;
+  return next;
+}
 
 void ServerStore::NoteCommittedSequences() {
   if (Result<uint64_t> last = LastSeq(); last.ok()) NoteHighWater(*last + 1);
@@ -294,7 +340,7 @@ Status ServerStore::GuardSequences() {
     if (Status s = txn.Commit(); !s.ok()) return s;
   }
   if (rewound) {
-    LogLine("server.db is older than the sequences this data folder has handed out (" +
+    LogLine(db_where_ + " is older than the sequences this data folder has handed out (" +
             std::string(high.has_value() ? "restored from a backup?"
                                          : "no record of them: restored into a new folder?") +
             "): server sequences jump from " + std::to_string(next) + " to " +
@@ -432,7 +478,7 @@ Status ServerStore::GuardRevocations() {
             "named without a time is revoked from now");
   }
   for (const std::string& d : again) {
-    LogLine("device " + d + " was active in server.db (restored from a backup older than "
+    LogLine("device " + d + " was active in " + db_where_ + " (restored from a backup older than "
             "its revocation?): revoked again, as " + paths_.revocations + " records");
   }
   return Status();
@@ -459,6 +505,38 @@ Result<Hlc> ServerStore::LoadClock() {
 
 Status ServerStore::SaveClock(const Hlc& state) {
   return storage::ServerState(*db_).SaveClock(state);
+}
+
+Result<FolderLock> FolderLock::Take(const ServerPaths& paths, Kind kind) {
+  const int fd = ::open(paths.serving.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    return Status::IOError("cannot open " + paths.serving + ": " + std::strerror(errno));
+  }
+  if (::flock(fd, (kind == Kind::kServe ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+    return FolderLock(fd);
+  }
+  const int err = errno;
+  ::close(fd);
+  if (err != EWOULDBLOCK) {
+    return Status::IOError("cannot lock " + paths.serving + ": " + std::strerror(err));
+  }
+  if (kind == Kind::kServe) {
+    return Status::FailedPrecondition(
+               "copy-to-postgres is copying " + paths.db +
+               " now: serve when it has ended, with --db and the PostgreSQL URL")
+        .WithReason("folder_in_use");
+  }
+  return Status::FailedPrecondition(
+             "a kbo-server is serving from " + paths.dir +
+             ": stop it first (what a device sent it after the copy would be in " +
+             paths.db + " alone), then copy, then serve with --db and the URL")
+      .WithReason("folder_in_use");
+}
+
+FolderLock::FolderLock(FolderLock&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
+
+FolderLock::~FolderLock() {
+  if (fd_ >= 0) ::close(fd_);  // the lock goes with the descriptor
 }
 
 }  // namespace kbo::server

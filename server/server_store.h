@@ -42,6 +42,8 @@ struct ServerPaths {
   // Written by copy-to-postgres: server.db is the copy's source, no longer
   // the province's database.
   std::string moved;
+  // Locked while a server runs or a copy is made (FolderLock).
+  std::string serving;
 };
 ServerPaths PathsFor(const std::string& dir);
 
@@ -126,6 +128,11 @@ class ServerStore {
  private:
   // See kRestoreGap. Called by Open (its own transaction).
   Status GuardSequences();
+  // Run by the database connection each time it is opened again after it
+  // was lost (Db::SetReconnectCheck): the database must still be this
+  // server's (kUnavailable, reason "wrong_database", otherwise), then the
+  // guards below run as at Open (a restore, a standby that was behind).
+  Status CheckAfterReconnect();
   // Records that sequences below `next_seq` were handed out.
   void NoteHighWater(uint64_t next_seq);
   // Revokes again every device DIR/revoked-devices names that the database
@@ -141,6 +148,29 @@ class ServerStore {
   std::unique_ptr<KeyPair> key_;
   Uuid server_id_;
   std::timed_mutex mu_;
+};
+
+// DIR/serving, locked (flock) by the processes that need the folder to
+// themselves or share it: `serve` holds a shared lock for as long as it runs
+// (several servers on one PostgreSQL share one folder), copy-to-postgres an
+// exclusive one. So a province is never copied while a server still writes
+// to server.db (what it took after the copy would be in server.db alone,
+// unknown to PostgreSQL), nor served while it is being copied. The lock goes
+// with the process, however it ends.
+class FolderLock {
+ public:
+  enum class Kind { kServe, kCopy };
+  // kFailedPrecondition, reason "folder_in_use": the other kind holds it.
+  static Result<FolderLock> Take(const ServerPaths& paths, Kind kind);
+  FolderLock(FolderLock&& other) noexcept;
+  FolderLock& operator=(FolderLock&&) = delete;
+  FolderLock(const FolderLock&) = delete;
+  FolderLock& operator=(const FolderLock&) = delete;
+  ~FolderLock();
+
+ private:
+  explicit FolderLock(int fd) : fd_(fd) {}
+  int fd_ = -1;
 };
 
 }  // namespace kbo::server

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdlib>
 #include <cstring>
+#include <functional>
 #include <optional>
 #include <string_view>
 #include <unordered_map>
@@ -475,23 +476,44 @@ class PgDb final : public Db {
   // a network cut) is opened again before the next statement, outside any
   // transaction: the statement that saw it fail has failed (its request is
   // answered 503 and sent again), the next one works.
+  //
+  // The database there may not be the one that was lost: PostgreSQL
+  // restored from a backup, a standby that was behind. The reconnect check
+  // (SetReconnectCheck) runs first, and again before each statement until
+  // it passes.
   Status EnsureConnected() {
-    if (PQstatus(conn_) == CONNECTION_OK) return Status();
-    PQreset(conn_);
+    if (checking_) return Status();  // the check's own statements
+    if (PQstatus(conn_) == CONNECTION_OK && !recheck_) return Status();
     if (PQstatus(conn_) != CONNECTION_OK) {
-      return Status::Unavailable("lost the connection to " + path() + ": " +
-                                 Trimmed(PQerrorMessage(conn_)));
+      PQreset(conn_);
+      if (PQstatus(conn_) != CONNECTION_OK) {
+        return Status::Unavailable("lost the connection to " + path() + ": " +
+                                   Trimmed(PQerrorMessage(conn_)));
+      }
+      ++generation_;
+      to_deallocate_.clear();
+      recheck_ = true;
     }
-    ++generation_;
-    to_deallocate_.clear();
-    return SetUpSession();
+    checking_ = true;
+    BeginAside();
+    Status s = SetUpSession();
+    if (s.ok() && reconnect_check_) s = reconnect_check_();
+    EndAside();
+    checking_ = false;
+    if (!s.ok()) return s;
+    recheck_ = false;
+    return Status();
+  }
+  void SetReconnectCheck(std::function<Status()> check) override {
+    reconnect_check_ = std::move(check);
   }
   Status SetUpSession() {
     if (PQsetClientEncoding(conn_, "UTF8") != 0) {
       return Status::IOError("cannot use UTF-8 with " + path());
     }
     return Exec("SET bytea_output = 'hex'; SET client_min_messages = warning;"
-                "SET TIME ZONE 'UTC'");
+                "SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '" +
+                std::to_string(kIdleInTransactionSeconds) + "s'");
   }
   std::string NextName() { return "kbo_" + std::to_string(++statements_); }
   // A statement's server-side half to drop when the connection is next idle.
@@ -619,6 +641,9 @@ class PgDb final : public Db {
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;
   bool flushing_ = false;
+  std::function<Status()> reconnect_check_;
+  bool recheck_ = false;   // reconnected; the check has not passed since
+  bool checking_ = false;  // the check is running
   // Deferred writes sent and not yet answered, named for their errors.
   std::vector<std::string> pending_;
   // The first deferred write that failed in this transaction: every later
@@ -895,7 +920,15 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
   if (!IsPostgresUrl(url)) {
     return Status::InvalidArgument("not a PostgreSQL URL (postgresql://...): " + shown);
   }
-  PGconn* conn = PQconnectdb(url.c_str());
+  // Defaults first: the URL's own settings (dbname is expanded in place)
+  // override them.
+  const std::string connect_timeout = std::to_string(kConnectTimeoutSeconds);
+  const char* const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
+                              "keepalives_interval", "keepalives_count", "dbname",
+                              nullptr};
+  const char* const values[] = {connect_timeout.c_str(), "1", "30", "10", "3",
+                                url.c_str(), nullptr};
+  PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn) return Status::Unavailable("cannot connect to " + shown + ": out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {
     Status s = Status::Unavailable("cannot connect to " + shown + ": " +
@@ -921,6 +954,18 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
         "with createdb --locale=C.UTF-8 --template=template0 (docs/operations.md)");
   }
   return db;
+}
+
+std::string PgConnectionOption(Db& db, const char* key) {
+  auto* pg = dynamic_cast<PgDb*>(&db);
+  if (pg == nullptr) return std::string();
+  PQconninfoOption* options = PQconninfo(pg->conn());
+  std::string value;
+  for (PQconninfoOption* o = options; o && o->keyword; ++o) {
+    if (std::strcmp(o->keyword, key) == 0 && o->val) value = o->val;
+  }
+  PQconninfoFree(options);
+  return value;
 }
 
 }  // namespace kbo::server

@@ -33,8 +33,22 @@ std::string RedactUrl(std::string_view url);
 //   write transactions of every process on the database run one at a time,
 //   in the order they asked, as SQLite's do (docs/decisions.md);
 // - an error inside a transaction ends it (PostgreSQL's rule): callers must
-//   not go on after a failed statement, only roll back.
+//   not go on after a failed statement, only roll back;
+// - no wait is unbounded: connecting gives up after kConnectTimeoutSeconds,
+//   TCP keepalives notice a database host gone from the network within a
+//   minute (the URL's own connect_timeout and keepalives_* win), and a
+//   session idle in a transaction for kIdleInTransactionSeconds is ended by
+//   PostgreSQL, releasing the writer lock (a server process that hangs, or
+//   is stopped, while holding it blocks every writer of every process for
+//   that long, not for good).
 Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url);
+inline constexpr int kConnectTimeoutSeconds = 10;
+inline constexpr int kIdleInTransactionSeconds = 60;
+
+// The value libpq uses for connection option `key` ("keepalives_idle",
+// "connect_timeout"...) on a connection OpenPostgres made; empty if unset.
+// For tests.
+std::string PgConnectionOption(Db& db, const char* key);
 
 // The advisory lock key every writer takes ("KBOFIELD" in ASCII).
 inline constexpr long long kWriterLock = 0x4b424f4649454c44LL;

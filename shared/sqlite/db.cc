@@ -233,11 +233,16 @@ Result<std::unique_ptr<Db>> Db::Open(const std::string& path,
 Db::~Db() = default;
 
 void Db::ClearCached() {
+  aside_.clear();
   keyed_.clear();
   cache_.clear();
 }
 
 Statement& Db::Cached(const std::string& sql) {
+  if (aside_depth_ > 0) {
+    aside_.push_back(std::make_unique<Statement>(*this, sql, true));
+    return *aside_.back();
+  }
   auto it = cache_.find(sql);
   if (it == cache_.end()) {
     it = cache_.emplace(sql, std::make_unique<Statement>(*this, sql, true)).first;
@@ -248,6 +253,7 @@ Statement& Db::Cached(const std::string& sql) {
 }
 
 Statement* Db::FindKeyed(const void* owner, uint64_t variant) {
+  if (aside_depth_ > 0) return nullptr;
   auto it = keyed_.find({owner, variant});
   if (it == keyed_.end()) return nullptr;
   (void)it->second->Reset();
@@ -256,11 +262,17 @@ Statement* Db::FindKeyed(const void* owner, uint64_t variant) {
 
 Statement& Db::AddKeyed(const void* owner, uint64_t variant, const std::string& sql) {
   Statement& st = Cached(sql);
+  if (aside_depth_ > 0) return st;
   keyed_[{owner, variant}] = &st;
   return st;
 }
 
+void Db::EndAside() {
+  if (aside_depth_ > 0 && --aside_depth_ == 0) aside_.clear();
+}
+
 void Db::ResetCached() {
+  if (aside_depth_ > 0) return;
   for (auto& entry : cache_) (void)entry.second->Reset();
 }
 

@@ -2,11 +2,13 @@
 #define KBO_SHARED_SQLITE_DB_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "shared/result.h"
 #include "shared/value.h"
@@ -95,6 +97,13 @@ class Db {
   // default (SQLite: DbOptions::busy_timeout_ms; PostgreSQL: no limit).
   virtual void SetWriteWait(int64_t ms) = 0;
   virtual int64_t write_wait() const = 0;
+  // Runs `check` each time the connection is opened again after it was
+  // lost (PostgreSQL restarted, failed over to its standby, or had a backup
+  // restored into it), before any other statement on it; while `check`
+  // fails, so does every statement, and it is run again at the next. The
+  // server checks there that the database is still its own and not older
+  // than what it handed out (ServerStore). SQLite never reopens: not called.
+  virtual void SetReconnectCheck(std::function<Status()> check) { (void)check; }
   virtual Status Commit() = 0;
   virtual Status Rollback() = 0;
 
@@ -102,6 +111,13 @@ class Db {
   explicit Db(std::string path) : path_(std::move(path)) {}
   // Drops every cached statement (before the connection closes).
   void ClearCached();
+  // Between these, Cached() and CachedBy() hand out statements of their
+  // own, dropped at EndAside, and ResetCached() leaves the cache alone: for
+  // code that runs in the middle of a caller's use of cached statements
+  // (the reconnect check runs inside whichever statement found the
+  // connection lost). It never resets or rebinds what the caller holds.
+  void BeginAside() { ++aside_depth_; }
+  void EndAside();
 
  private:
   // Resets and returns the statement cached under the key, or nullptr.
@@ -111,6 +127,8 @@ class Db {
   std::map<std::string, std::unique_ptr<Statement>> cache_;
   // Keyed views of statements owned by cache_.
   std::map<std::pair<const void*, uint64_t>, Statement*> keyed_;
+  int aside_depth_ = 0;
+  std::vector<std::unique_ptr<Statement>> aside_;  // Cached() between BeginAside and EndAside
 };
 
 // One backend's prepared statement (see Statement for the contract). Errors

@@ -194,5 +194,45 @@ TEST_CASE("copy-to-postgres: refuses --db, a missing or wrong URL, extra words",
   CHECK(unreachable.err.find("hunter2") == std::string::npos);
 }
 
+TEST_CASE("copy-to-postgres: never while a server serves from the folder, and no "
+          "server starts while a copy runs",
+          "[pg][copy]") {
+  kbo::testing::TempDir tmp;
+  const std::string dir = tmp.File("data");
+  using kbo::testing::RunServerCli;
+  REQUIRE(RunServerCli({"--data", dir, "token", "create", "--role", "trainer",
+                        "--districts", "5011"})
+              .exit_code == 0);
+  {
+    // What a device sent it after the copy would be in server.db alone.
+    kbo::testing::ServerProcess server(dir);
+    REQUIRE(server.running());
+    kbo::testing::CliResult r = RunServerCli(
+        {"--data", dir, "copy-to-postgres", "postgresql://kbo@127.0.0.1:1/kbo"});
+    INFO(r.err);
+    CHECK(r.exit_code == 1);
+    CHECK(r.err.find("a kbo-server is serving from " + dir) != std::string::npos);
+    CHECK_FALSE(std::filesystem::exists(dir + "/moved-to-postgres"));
+    // Servers share the folder with each other (several on one database).
+    kbo::testing::ServerProcess second(dir);
+    CHECK(second.running());
+  }
+  // A copy under way (its lock, taken here): a server is not started.
+  auto paths = PathsFor(dir);
+  Result<FolderLock> copying = FolderLock::Take(paths, FolderLock::Kind::kCopy);
+  INFO(copying.status().message());
+  REQUIRE(copying.ok());
+  kbo::testing::ServerProcess refused(dir);
+  CHECK_FALSE(refused.running());
+  std::ifstream log(dir + "-server.log");
+  const std::string said((std::istreambuf_iterator<char>(log)),
+                         std::istreambuf_iterator<char>());
+  CHECK(said.find("copy-to-postgres is copying") != std::string::npos);
+  // Once it has ended, serving starts.
+  { FolderLock ended = std::move(copying).value(); }
+  kbo::testing::ServerProcess after(dir);
+  CHECK(after.running());
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
