@@ -52,6 +52,7 @@
 #include "client/sync_internal.h"
 #include "client/sync_state.h"
 #include "shared/district_scope.h"
+#include "shared/error_body.h"
 #include "shared/secrets.h"
 #include "shared/sqlite/db.h"
 #include "shared/wire.h"
@@ -315,6 +316,25 @@ Status SyncClient::Refusal(const HttpResponse& response,
   const std::string error(said.ReasonOrCodeName());
   std::string message = said.message();
   const std::string http = "HTTP " + std::to_string(response.status);
+  // A refusal in HTML, not the server's JSON: another web server at that
+  // address (a mistyped port, the office's web site), or one in front of
+  // the server that does not pass the sync on. Nothing was taken: said to
+  // try again once the address is right (4), not as a refusal of this
+  // device's records (5); the same cause gave 4 or 5 by which request met
+  // it.
+  if ((response.status >= 400 && response.status < 500) || response.status == 501) {
+    Status body;
+    const std::string* type = response.Header("content-type");
+    if (!ParseErrorBody(response.body, response.status, &body).ok() && type != nullptr &&
+        Lower(*type).rfind("text/html", 0) == 0) {
+      return Status::Unavailable(
+                 base_url_ + " answered " + std::string(what) + " with " + http +
+                 " and a web page, not as a KBO server answers: is it the server's "
+                 "address (kbo-server serve prints it), or does a web server in front "
+                 "of it not pass the sync on? Nothing was taken; everything is kept")
+          .WithReason("not_kbo_server");
+    }
+  }
   if (response.status >= 500 || response.status < 100) {
     return Status::Unavailable(
         base_url_ + " could not answer " + std::string(what) + " (" + http +

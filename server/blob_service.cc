@@ -337,6 +337,17 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
                "was written")
         .WithReason("blob_not_named");
   }
+  // The size its row gives: an upload begun with another total (a device
+  // that read /v1/blobs/missing and sent one byte of a 64 MiB "total")
+  // blocked the photo's own device until the partial was reaped.
+  Result<bool> sized = storage::Blobs(store_.db()).SizeNamed(sha256, total);
+  if (!sized.ok()) return sized.status();
+  if (!*sized) {
+    return Status::InvalidArgument("no photo names blob " + std::string(sha256) +
+                                   " with a size of " + std::to_string(total) +
+                                   " bytes (its row gives its size); nothing was written")
+        .WithReason("bad_total");
+  }
   {
     // What this device already holds unfinished, other than this blob.
     Result<uint64_t> partial = storage::Blobs(store_.db())

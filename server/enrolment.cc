@@ -293,6 +293,14 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
                                    "; ask the central office for a new one");
   }
 
+  // The office's own writes go under the server's id (WriteAsServer): a
+  // device under it would write as "the office", and its chain of sets
+  // would collide with the office's.
+  if (request.device_id == store_.server_id()) {
+    return Status::AlreadyExists("device " + device_text +
+                                 " is this server's own id; a device makes an id of its own")
+        .WithReason("device_exists");
+  }
   if (device) {
     if (!(device->public_key == request.public_key)) {
       return Status::AlreadyExists("device " + device_text +

@@ -98,6 +98,9 @@ Refusal RefusalFor(EdgeConnection::Head head) {
     case H::kLengthRequired:
       return {411, "Length Required", "length_required",
               "send the body with a Content-Length, not chunked"};
+    case H::kManyRanges:
+      return {416, "Range Not Satisfiable", "many_ranges",
+              "ask for one byte range at most"};
     case H::kUnsupportedEncoding:
       return {415, "Unsupported Media Type", "unsupported_encoding",
               "send the body plain or as zstd (Content-Encoding: zstd)"};
@@ -376,6 +379,7 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
     }
   }
   bool has_length = false;
+  bool has_range = false;
   uint64_t length = 0;
   pos += 2;
   while (pos < head_len - 2) {
@@ -415,6 +419,12 @@ EdgeConnection::Head EdgeConnection::CheckHead(size_t head_len,
       *why = "Content-Encoding other than zstd";
       return Head::kUnsupportedEncoding;
     }
+    if (EqualsIgnoreAsciiCase(name, "Range") &&
+        (value.find(',') != std::string_view::npos || has_range)) {
+      *why = "more than one range";
+      return Head::kManyRanges;
+    }
+    if (EqualsIgnoreAsciiCase(name, "Range")) has_range = true;
     if (!EqualsIgnoreAsciiCase(name, "Content-Length")) continue;
     uint64_t v = 0;
     const bool digits =

@@ -34,6 +34,10 @@
 //      then no longer holds a worker: a body of N bytes holds one at most
 //      body_grace + N / body_min_rate, and a drip is cut soon after the
 //      grace;
+//   6b. a Range header names one range at most (416 otherwise): cpp-httplib
+//      answers "bytes=0-,0-,..." with a multipart body holding each range
+//      whole, built in memory, so 2,600 of them made a 10 KB page 25 MB and
+//      a 3 MB file 7 GB (an unauthenticated crash);
 //   7. a request whose body the library did not read to its end closes the
 //      connection (the unread bytes are never parsed as a request).
 // Reads and writes after the head wait at most `io_timeout` each.
@@ -189,6 +193,8 @@ class EdgeConnection {
     kTooLarge,       // 431: too many header bytes or lines
     kBadRequest,     // 400: not an HTTP head, or a bad Content-Length
     kLengthRequired, // 411: Transfer-Encoding
+    kManyRanges,  // 416: a Range of more than one range (the library
+                  // builds every part in memory, overlapping or not)
     kUnsupportedEncoding,  // 415: a Content-Encoding the library would
                            // inflate unbounded (gzip, deflate, br, ...)
     kBodyTooLarge,   // 413: Content-Length over max_body_bytes

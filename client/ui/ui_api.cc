@@ -471,7 +471,7 @@ void AddConflictNames(RowNames& names, Json* row) {
   const Entity* e = FindEntity(entity);
   const Column* c = e != nullptr ? e->FindColumn(text("column_name")) : nullptr;
   if (c == nullptr || c->type != ColumnType::kRef) return;
-  for (const char* side : {"current", "incoming", "resolved"}) {
+  for (const char* side : {"current", "incoming", "resolved", "now"}) {
     const std::string id = text((std::string(side) + "_value").c_str());
     std::string ref = std::string(c->ref_entity);
     if (ref.empty()) {
@@ -486,6 +486,31 @@ void AddConflictNames(RowNames& names, Json* row) {
     const std::string name = id.empty() || ref.empty() ? "" : names.Name(ref, id);
     (*row)[std::string(side) + "_name"] = name.empty() ? Json(nullptr) : Json(name);
   }
+}
+
+// For an open conflict, what the row holds in the column now, "now_value"
+// (null: empty), and which value that is, "now_side": "current",
+// "incoming", or "since" when it is neither (written after the conflict: a
+// later edit, another conflict's decision), as `kbo conflicts` says it. The
+// page shows that, not the side the merge chose when the conflict arose.
+void AddConflictNow(RowNames& names, Json* row) {
+  if ((*row)["resolved_at"].is_string()) return;
+  const auto text = [row](const char* key) {
+    const Json& v = (*row)[key];
+    return v.is_string() ? v.get<std::string>() : std::string();
+  };
+  const StoredRow* stored = names.Row(text("entity"), text("row_id"));
+  if (stored == nullptr) return;
+  auto v = stored->values.find(text("column_name"));
+  if (v == stored->values.end()) return;
+  const Json now = v->second.is_null() ? Json(nullptr) : Json(v->second.ToDisplay());
+  (*row)["now_value"] = now;
+  const bool incoming_won = text("winner") == "incoming";
+  const char* shown = incoming_won ? "incoming" : "current";
+  const char* other = incoming_won ? "current" : "incoming";
+  (*row)["now_side"] = now == (*row)[std::string(shown) + "_value"]   ? shown
+                       : now == (*row)[std::string(other) + "_value"] ? other
+                                                                      : "since";
 }
 
 // What a progress entry did to its product's stage (StageFollow):
@@ -711,7 +736,10 @@ class Handler {
       rows.push_back(std::move(row));
     }
     RowNames names(store_);
-    for (Json& row : rows) AddConflictNames(names, &row);
+    for (Json& row : rows) {
+      AddConflictNow(names, &row);
+      AddConflictNames(names, &row);
+    }
     return JsonReply(200, rows);
   }
 

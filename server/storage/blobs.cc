@@ -112,6 +112,19 @@ Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
   return named;
 }
 
+Result<bool> Blobs::SizeNamed(std::string_view sha256, uint64_t bytes) {
+  Statement& st = db_.Cached(
+      "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0 AND "
+      "(bytes IS NULL OR bytes = ?2)) OR EXISTS (SELECT 1 FROM photo_original "
+      "WHERE sha256 = ?1 AND bytes = ?2)");
+  st.Bind(1, sha256).Bind(2, static_cast<int64_t>(bytes));
+  bool named = false;
+  if (st.Step()) named = st.ColumnInt(0) != 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return named;
+}
+
 Result<uint64_t> Blobs::PartialBytesOf(std::string_view uploader,
                                        std::string_view except_sha256) {
   Statement& st = db_.Cached(

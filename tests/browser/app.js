@@ -343,6 +343,36 @@ test('the app, a native kbo device and the server converge through a conflict', 
   assert.deepEqual(phone.errors, [], 'errors in the page');
 });
 
+test('a camera photo larger than 20 MB is taken by the app, which keeps its 1600 px copy', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  officeDevice(server);
+  const phone = newPhone({ width: 360, height: 740 });
+  H.defer(t, () => phone.close());
+  const { page } = await phone.open();
+  await openApp(page, server);
+  await enrolApp(page, server, 'trainer');
+  await syncApp(page);
+  // A 108-megapixel phone's photo is 20–60 MB: here a camera JPEG with
+  // 30 MB after its end (ignored by every decoder), to be that size.
+  const big = path.join(H.freshHome(), 'big.jpg');
+  const made = spawnSync(TEST_IMAGE, ['camera', '2000', '1500', '1', big], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  fs.appendFileSync(big, Buffer.alloc(30 * 1024 * 1024));
+  await go(page, '#/visits/new');
+  await H.pick(page, 'producer_id', 'Producer 3');
+  await page.fill('#f-notes', 'ภาพจากกล้อง 108 ล้านพิกเซล');
+  await page.setInputFiles('#f-photo', big);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 60000 });
+  const visitId = /#\/visits\/([0-9a-f-]{36})/.exec(page.url())[1];
+  await ready(page, `#/visits/${visitId}`);
+  await page.waitForFunction(() => {
+    const img = document.querySelector('.thumbs img');
+    return img && img.complete && img.naturalWidth > 0;
+  });
+  assert.deepEqual(await page.$eval('.thumbs img', (i) => [i.naturalWidth, i.naturalHeight]), [1600, 1200]);
+});
+
 test('a phone whose storage is full: an action is refused in Thai, and nothing of it stays, not even until the app is reopened', async (t) => {
   const server = await H.startServer(t, ['--app', APP_DIR]);
   const office = officeDevice(server);

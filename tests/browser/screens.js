@@ -265,6 +265,22 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
   assert.equal(await page.textContent(`${card} [data-resolved]`), 'กระปุกแก้ว');
   assert.equal(await page.textContent(`${card} [data-reason]`), 'กลุ่มเลือกกระปุกแก้ว\nตามที่ประชุมกันวันที่ 5');
   assert.match(await page.innerText(card), /เหตุผลของสำนักงาน/);
+
+  // A later edit on this device shows neither value in conflict: the card
+  // says what the row holds now, written since, and both values (it said
+  // "shown now" of a value the row no longer held).
+  const phone = raw.find((c) => c.entity === 'producer');
+  H.kboOk(b, 'edit', 'producer', producer, '--set', 'phone=0833333333');
+  await page.reload();
+  await H.ready(page);
+  const pc = `#conflict-list .conflict[data-id="${phone.id}"]`;
+  const shownNow = await page.innerText(`${pc} [data-shown]`);
+  assert.ok(shownNow.includes('0833333333') && shownNow.includes('บันทึกภายหลัง'), shownNow);
+  const both = await page.innerText(`${pc} [data-other]`);
+  assert.ok(both.includes('0811111111') && both.includes('0822222222'), both);
+  const again = (await (await fetch(`${ui.url}/api/conflicts`)).json()).find((c) => c.id === phone.id);
+  assert.equal(again.now_side, 'since');
+  assert.equal(again.now_value, '0833333333');
 });
 
 // ---- 4. one participant's five days ---------------------------------------------------
@@ -772,6 +788,68 @@ test('roll-call taps still waiting to be saved when the page reloads are all mad
   assert.equal(marks.length, 6);
   assert.ok(marks.every((m) => m.status === 'late' && m.day === 2));
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
+});
+
+test('what is typed in a form comes back after a reload until it is saved; a save held back when the page went says it may be saved already; another screen opens at its top', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const name = JSON.parse(H.kboOk(home, 'show', 'producer', producer, '--json')).name;
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/visits/new');
+  await H.setLang(page, 'th');
+  await H.pick(page, 'producer_id', name);
+  await page.fill('#f-notes', 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  // The tab closed while the camera was open: typed, not saved.
+  await page.reload();
+  await H.ready(page);
+  await page.waitForSelector('.draft-note:not([hidden])');
+  assert.equal(await page.inputValue('#f-notes'), 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  assert.equal(await page.inputValue('#f-producer_id'), producer);
+  assert.match(await page.innerText('.draft-note'), /นำสิ่งที่พิมพ์ไว้/);
+  assert.equal(H.list(home, 'visit').length, 0);
+  // A save that never got through (held, as behind a sync on the phone
+  // app), then the page went: back, said to be perhaps saved already.
+  const held = [];
+  const hold = (route) => { held.push(route); };
+  await page.route('**/api/visit', hold);
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => /กำลังบันทึก|รอให้ซิงก์/.test(document.querySelector('form button[type=submit]').textContent));
+  await page.reload();
+  await H.ready(page);
+  for (const r of held) await r.abort().catch(() => {});
+  await page.unroute('**/api/visit', hold);
+  assert.equal(H.list(home, 'visit').length, 0, 'the held save never reached the device');
+  await page.waitForSelector('.draft-note:not([hidden])');
+  assert.match(await page.innerText('.draft-note'), /อาจบันทึกไปแล้ว/);
+  assert.equal(await page.inputValue('#f-notes'), 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  // Saved: forgotten; the same screen opened again is empty.
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => !/^#\/visits\/new$/.test(location.hash));
+  await H.ready(page);
+  const visits = H.list(home, 'visit');
+  assert.equal(visits.length, 1);
+  assert.equal(visits[0].notes, 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
+  assert.deepEqual(await page.evaluate(() => Object.keys(localStorage).filter((k) => k.startsWith('kbo.draft:'))), []);
+  await H.go(page, '#/visits/new');
+  assert.equal(await page.inputValue('#f-notes'), '');
+  assert.ok(await page.locator('.draft-note').isHidden());
+  // Thrown away: gone after the next reload too.
+  await page.fill('#f-notes', 'ร่าง');
+  await page.reload();
+  await H.ready(page);
+  await page.click('.draft-note button');
+  await H.ready(page);
+  assert.equal(await page.inputValue('#f-notes'), '');
+  await page.reload();
+  await H.ready(page);
+  assert.equal(await page.inputValue('#f-notes'), '');
+  // A screen opened from far down another opens at its top.
+  await H.go(page, '#/');
+  await page.evaluate(() => window.scrollTo(0, document.body.scrollHeight));
+  await H.go(page, '#/producers');
+  assert.equal(await page.evaluate(() => window.scrollY), 0);
 });
 
 // ---- 13. an address with no screen ------------------------------------------------

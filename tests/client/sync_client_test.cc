@@ -2095,6 +2095,55 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   CHECK_FALSE(LooksLikeSignInPage(redirect(302, "/v1/push"), server));
 }
 
+TEST_CASE("SyncClient: a web server that is not the KBO server (a 404 or 501 page) is "
+          "said as such, to try again at the right address, whichever request met it",
+          "[sync]") {
+  TempDir dir;
+  ManualWallClock wall(kNowMs);
+  auto opened = ClientStore::Open(dir.path(), &wall);
+  REQUIRE(opened.ok());
+  ClientStore& store = **opened;
+  {
+    Statement st(store.db(),
+                 "UPDATE device SET server_url = 'http://127.0.0.1:1', "
+                 "server_public_key = ?1, role = 'trainer', districts = '5011'");
+    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
+    REQUIRE(st.Run().ok());
+  }
+  // python3 -m http.server: GET is 404, POST is 501, both in HTML.
+  class WebServer : public HttpTransport {
+   public:
+    Result<HttpResponse> Send(const std::string&, const HttpRequest& req) override {
+      ++calls;
+      HttpResponse r;
+      r.status = req.method == "GET" ? 404 : 501;
+      r.headers["content-type"] = "text/html;charset=utf-8";
+      r.body = "<html><body><h1>Error response</h1></body></html>";
+      return r;
+    }
+    int calls = 0;
+  };
+  for (bool pending : {false, true}) {
+    CAPTURE(pending);
+    if (pending) {
+      PhraoFixture f(store);
+    }
+    WebServer web;
+    SyncOptions options;
+    options.transport = &web;
+    options.sleep_ms = [](int64_t) {};
+    SyncClient client(store, options);
+    auto r = client.Sync();
+    REQUIRE_FALSE(r.ok());
+    CHECK(r.status().code() == Code::kUnavailable);
+    CHECK_THAT(r.status().message(), Catch::Contains("a web page, not as a KBO server answers") &&
+                                         Catch::Contains("everything is kept"));
+    CHECK_FALSE(client.refused_by_server());
+    auto st = store.GetStatus();
+    CHECK(st->confirmed_changes == 0);
+  }
+}
+
 // ---- The command line
 // -------------------------------------------------------------
 

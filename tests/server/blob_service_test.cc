@@ -296,6 +296,46 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "BlobService: an upload must begin with the size the photo's row gives, and another "
+    "device's false total cannot block the photo's own device",
+    "[server][blob][attack]") {
+  ServerFixture f;
+  TestDevice taker, rogue;
+  f.Enroll(taker, kPhrao);
+  f.Enroll(rogue, kPhrao);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(12420, 'p');
+  const Uuid producer = Uuid::Random();
+  REQUIRE(push.Push(f.Record(taker.id),
+                    taker.SealNext(
+                        {Producer(producer, taker.HlcAt(kT0), kPhrao),
+                         Row("photo", Uuid::Random(), taker.HlcAt(kT0),
+                             {{"subject_type", T("producer"), 0},
+                              {"subject_id", T(producer.ToString()), 0},
+                              {"sha256", T(ShaHex(photo)), 0},
+                              {"bytes", Value::Integer(static_cast<int64_t>(photo.size())), 0},
+                              {"mime", T("image/jpeg"), 0},
+                              {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  // The rogue read the missing list and begins it with 64 MiB, one byte.
+  const std::string one = photo.substr(0, 1);
+  auto false_total = blobs.PutChunkFor(f.Record(rogue.id), ShaHex(photo), 0,
+                                       uint64_t{64} << 20, ShaHex(one), one);
+  REQUIRE_FALSE(false_total.ok());
+  CHECK(false_total.status().code() == Code::kInvalidArgument);
+  CHECK(false_total.status().reason() == "bad_total");
+  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
+  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(photo)));
+  // The photo's own device sends it whole.
+  auto sent = blobs.PutChunkFor(f.Record(taker.id), ShaHex(photo), 0, photo.size(),
+                                ShaHex(photo), photo);
+  INFO(sent.status().message());
+  REQUIRE(sent.ok());
+  CHECK(sent->complete);
+}
+
+TEST_CASE(
     "BlobService (D5): unfinished uploads are capped per device and reaped "
     "when idle",
     "[server][blob][attack][d5]") {

@@ -171,6 +171,27 @@ TEST_CASE(
   CHECK(f.Record(d.id).scope.all);
 }
 
+TEST_CASE("Enrolment: the server's own id is refused, the token kept for the device that "
+          "asks with an id of its own",
+          "[server][enrol][attack]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto token = enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(token.ok());
+  // Its writes would read as the office's, and its sets collide with them.
+  TestDevice office;
+  office.id = f.store->server_id();
+  auto as_office = enrolment.Enroll(RequestFor(office, *token));
+  REQUIRE_FALSE(as_office.ok());
+  CHECK(as_office.status().code() == Code::kAlreadyExists);
+  CHECK(as_office.status().reason() == "device_exists");
+  auto listed = LoadDevice(f.store->db(), f.store->server_id());
+  REQUIRE(listed.ok());
+  CHECK_FALSE(listed->has_value());
+  TestDevice honest;
+  CHECK(enrolment.Enroll(RequestFor(honest, *token)).ok());
+}
+
 TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
           "backup", "[server][enrol][restore]") {
   ServerFixture f;

@@ -33,6 +33,10 @@
   // edge and JPEG quality. Drawing it on a canvas turns it upright and
   // leaves the camera's metadata (the position too) behind.
   const APP_PHOTO_EDGE = 1600;
+  // The phone app keeps a 1600 px copy made in the browser, never the photo
+  // as taken: a 108-megapixel phone's 20–60 MB photos are taken (the limit
+  // is what a phone's browser decodes without running out of memory).
+  const APP_MAX_PHOTO_BYTES = 100 * 1024 * 1024;
   const APP_PHOTO_QUALITY = 0.8;
   const APP_PHOTO_HEAD = 256 * 1024;
   const core = APP ? startCore() : null;
@@ -632,14 +636,97 @@
     return wrap;
   }
 
+  // What is typed in a form outlives the page until it is saved: a reload,
+  // a tab the phone's browser closed while the camera was open, a save
+  // that waited behind a sync when the page went. Kept in localStorage per
+  // screen and form (only what the person typed, `data-typed`; never a
+  // photo, which is chosen again), put back when that screen is drawn
+  // again, forgotten once saved or thrown away. A draft whose save had
+  // been sent says it may have been saved already.
+  const DRAFT_PREFIX = 'kbo.draft:';
+  const DRAFT_DAYS = 14;
+  const DRAFT_MAX = 20;
+  const draftKey = (entity) => `${DRAFT_PREFIX}${location.hash || '#/'}|${entity}`;
+  function draftRead(key) {
+    try {
+      const d = JSON.parse(localStorage.getItem(key) || 'null');
+      if (!d || !Array.isArray(d.typed) || !d.typed.length) return null;
+      if (Date.now() - (+d.at || 0) > DRAFT_DAYS * 86400000) { localStorage.removeItem(key); return null; }
+      return d;
+    } catch (e) { return null; }
+  }
+  function draftWrite(key, draft) {
+    try {
+      if (!draft.typed.length) { localStorage.removeItem(key); return; }
+      localStorage.setItem(key, JSON.stringify(draft));
+      // The oldest go first past DRAFT_MAX screens.
+      const keys = [];
+      for (let i = 0; i < localStorage.length; ++i) {
+        const k = localStorage.key(i);
+        if (k && k.startsWith(DRAFT_PREFIX)) keys.push(k);
+      }
+      if (keys.length > DRAFT_MAX) {
+        const at = (k) => { try { return +JSON.parse(localStorage.getItem(k)).at || 0; } catch (e) { return 0; } };
+        keys.sort((a, b) => at(a) - at(b)).slice(0, keys.length - DRAFT_MAX).forEach((k) => localStorage.removeItem(k));
+      }
+    } catch (e) { /* storage full or blocked: the form on the screen still holds it */ }
+  }
+  const draftForget = (key) => { try { localStorage.removeItem(key); } catch (e) { /* blocked */ } };
+  // The typed fields of one form (as formSnapshot, for one form; no secrets).
+  function typedFields(form) {
+    const out = [];
+    for (const el of form.elements) {
+      if (!el.name || el.type === 'file' || el.type === 'search' || el.type === 'submit' ||
+          el.type === 'button' || el.type === 'password' || /token|pin/.test(el.name)) continue;
+      if (el.type === 'radio' || el.type === 'checkbox') {
+        if (!form.querySelector(`[name="${CSS.escape(el.name)}"][data-typed]`)) continue;
+        if (el.checked) out.push({ form: 0, name: el.name, value: el.value, checked: true });
+      } else if (el.dataset.typed) {
+        out.push({ form: 0, name: el.name, value: el.value });
+      }
+    }
+    return out;
+  }
+
   // A form over `fields`; `submit(values, form)` returns an api() reply.
   function formView(entity, fields, values, opts) {
     const formErr = h('p', { class: 'form-error', role: 'alert', hidden: true });
     const saveBtn = h('button', { type: 'submit', class: 'primary big' }, opts.submitLabel || t('form.save'));
-    const form = h('form', { novalidate: true, autocomplete: 'off' }, formErr,
+    const draftNote = h('div', { class: 'draft-note', role: 'status', hidden: true });
+    const form = h('form', { novalidate: true, autocomplete: 'off' }, draftNote, formErr,
       fields.map((f) => (f.node ? f.node : fieldView(entity, f, values[f.col]))),
       opts.extra || null,
       h('div', { class: 'actions' }, saveBtn, opts.secondary || null));
+    const key = draftKey(entity);
+    const drawnAt = location.hash;
+    let sending = false;
+    const keep = () => {
+      if (location.hash !== drawnAt) return;
+      draftWrite(key, { at: Date.now(), typed: typedFields(form), sending });
+    };
+    form.addEventListener('input', keep);
+    form.addEventListener('change', keep);
+    // Put back once the screen is drawn (its pickers and lists are there).
+    const kept = draftRead(key);
+    if (kept) {
+      let tries = 0;
+      const putBack = () => {
+        if (location.hash !== drawnAt) return;
+        // Drawn when the screen's other parts have loaded.
+        if (!form.isConnected) { if (++tries < 100) setTimeout(putBack, 50); return; }
+        const all = [...document.querySelectorAll('#app form')];
+        formRestore(kept.typed.map((x) => ({ ...x, form: all.indexOf(form) })));
+        for (const x of kept.typed) {
+          for (const el of form.elements) if (el.name === x.name) el.dataset.typed = '1';
+        }
+        const away = h('button', { type: 'button', class: 'link' }, t('draft.discard'));
+        away.addEventListener('click', () => { draftForget(key); render(); });
+        draftNote.replaceChildren(
+          h('span', null, t(kept.sending ? 'draft.restored_sent' : 'draft.restored')), ' ', away);
+        draftNote.hidden = false;
+      };
+      setTimeout(putBack, 0);
+    }
     form.addEventListener('submit', async (ev) => {
       ev.preventDefault();
       if (saveBtn.disabled) return;
@@ -647,10 +734,29 @@
       saveBtn.disabled = true;
       const label = saveBtn.textContent;
       saveBtn.textContent = t('form.saving');
+      sending = true;
+      keep();
+      // A save that waits (behind a sync on the phone app, whose one
+      // worker is syncing) says what it waits for.
+      const waiting = setTimeout(async () => {
+        const p = await api('GET', '/api/sync/progress');
+        if (saveBtn.disabled && p.ok && p.data && p.data.running) {
+          saveBtn.textContent = t('form.saving_after_sync');
+        }
+      }, 1500);
+      let reply = null;
       try {
-        const reply = await opts.submit(readForm(form), form);
+        reply = await opts.submit(readForm(form), form);
         if (reply && !reply.ok && !reply.stop) showErrors(form, reply, entity);
       } finally {
+        clearTimeout(waiting);
+        // No answer (the page going away aborts the request; the link to
+        // the device's own server broke): it may have been saved.
+        sending = !reply || reply.status === 0;
+        // Saved: nothing left to keep. Refused or not sent: kept, to send again.
+        if (reply && reply.ok) draftForget(key);
+        else keep();
+        draftNote.hidden = true;
         saveBtn.disabled = false;
         saveBtn.textContent = label;
       }
@@ -755,8 +861,9 @@
   function checkPhoto(form, col) {
     const input = form.querySelector(`input[name="${col}"]`);
     const file = input && input.files && input.files[0];
-    if (file && file.size > MAX_PHOTO_BYTES) {
-      setFieldError(form, col, t('err.photo_too_big', { size: (file.size / 1048576).toFixed(1), max: 20 }));
+    const limit = APP ? APP_MAX_PHOTO_BYTES : MAX_PHOTO_BYTES;
+    if (file && file.size > limit) {
+      setFieldError(form, col, t('err.photo_too_big', { size: (file.size / 1048576).toFixed(1), max: limit / 1048576 }));
       toast(t('form.not_saved_toast'), true);
       return { ok: false, file };
     }
@@ -1863,6 +1970,10 @@
       form.querySelector('input[name="lat"]').value = pos.coords.latitude.toFixed(6);
       form.querySelector('input[name="lon"]').value = pos.coords.longitude.toFixed(6);
       form.querySelector('input[name="accuracy_m"]').value = Math.round(pos.coords.accuracy || 0);
+      // Kept with what is typed (a position taken at the producer's
+      // outlives a reload elsewhere).
+      for (const n of ['lat', 'lon', 'accuracy_m']) form.querySelector(`input[name="${n}"]`).dataset.typed = '1';
+      form.dispatchEvent(new Event('change'));
       geoStatus.textContent = t('visit.geo_ok', { m: Math.round(pos.coords.accuracy || 0) });
       geoStatus.dataset.state = 'ok';
     };
@@ -2383,7 +2494,9 @@
     const rows = await getJson('/api/conflicts');
     const list = h('div', { id: 'conflict-list' }, rows.map((c) => {
       const resolved = !!c.resolved_at;
-      const [shown, other] = c.winner === 'incoming' ? ['incoming', 'current'] : ['current', 'incoming'];
+      // What the row shows now (a later edit may show neither value).
+      const side = c.now_side || (c.winner === 'incoming' ? 'incoming' : 'current');
+      const [shown, other] = side === 'incoming' ? ['incoming', 'current'] : ['current', 'incoming'];
       const vals = resolved
         ? h('div', { class: 'vals' },
           h('span', { class: 'sub' }, t('conflict.resolved_value')),
@@ -2393,10 +2506,17 @@
           // differed know why).
           c.resolution_reason ? h('span', { class: 'sub' }, t('conflict.reason')) : null,
           c.resolution_reason ? h('span', { class: 'reason', dataset: { reason: '' } }, c.resolution_reason) : null)
-        : h('div', { class: 'vals' },
-          h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown), whose(c, shown)),
-          h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other), whose(c, other)),
-          h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)));
+        : side === 'since'
+          ? h('div', { class: 'vals' },
+            h('span', { class: 'sub' }, t('conflict.shown')),
+            h('span', { dataset: { shown: '' } }, conflictValue(c, 'now'), h('span', { class: 'sub' }, ` (${t('conflict.written_since')})`)),
+            h('span', { class: 'sub' }, t('conflict.values_were')),
+            h('span', { dataset: { other: '' } }, conflictValue(c, 'current'), whose(c, 'current'), ' · ', conflictValue(c, 'incoming'), whose(c, 'incoming')),
+            h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)))
+          : h('div', { class: 'vals' },
+            h('span', { class: 'sub' }, t('conflict.shown')), h('span', { dataset: { shown: '' } }, conflictValue(c, shown), whose(c, shown)),
+            h('span', { class: 'sub' }, t('conflict.other')), h('span', { dataset: { other: '' } }, conflictValue(c, other), whose(c, other)),
+            h('span', { class: 'sub' }, t('conflict.detected')), h('span', null, fmtDateTime(c.detected_at)));
       return h('div', { class: resolved ? 'conflict resolved' : 'conflict', dataset: { id: c.id, rowId: c.row_id } },
         conflictSubject(c), vals);
     }));
@@ -2477,6 +2597,10 @@
       // (A part a screen leaves out is null: replaceChildren would show
       // the word "null".)
       app.replaceChildren(...[].concat(kids).filter((k) => k != null));
+      // Another screen opens at its top (its title, its way back), not at
+      // the last screen's scroll; a redraw of the same one stays put.
+      if (path !== state.drawnPath) window.scrollTo(0, 0);
+      state.drawnPath = path;
       app.dataset.ready = path;
     } catch (e) {
       if (token !== state.renderToken || (e && e.stop)) return;
