@@ -347,7 +347,9 @@ std::optional<double> DegreesValue(const ByteReader& tiff, const IfdEntry* e) {
     }
     parts[i] = static_cast<double>(num) / den;
   }
-  return parts[0] + parts[1] / 60 + parts[2] / 3600;
+  // To the 7th decimal (1 cm): 18°47'24" is 18.79, not the sum's
+  // 18.790000000000003 that every list and export then showed.
+  return std::round((parts[0] + parts[1] / 60 + parts[2] / 3600) * 1e7) / 1e7;
 }
 
 // A signed coordinate from its Ref ("N"/"S" or "E"/"W") and value tags;

@@ -103,9 +103,31 @@ Status LxwStatus(lxw_error err, const std::string& what) {
   return Status::IOError(what + ": " + lxw_strerror(err));
 }
 
+// `text` with what XML 1.0 may not hold (U+FFFE, U+FFFF; control bytes
+// other than tab and line breaks) as U+FFFD: a name pushed with them made
+// the workbook one Excel calls damaged (the server refuses them now; a
+// database may hold them from before).
+std::string XmlSafe(std::string_view text) {
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') {
+      out += "\xEF\xBF\xBD";
+    } else if (c == 0xEF && i + 2 < text.size() && text[i + 1] == '\xBF' &&
+               (text[i + 2] == '\xBE' || text[i + 2] == '\xBF')) {
+      out += "\xEF\xBF\xBD";
+      i += 2;
+    } else {
+      out += text[i];
+    }
+  }
+  return out;
+}
+
 Status WriteString(lxw_worksheet* ws, lxw_row_t row, lxw_col_t col,
                    const std::string& text, lxw_format* format) {
-  const std::string cell(Utf8Prefix(text, kMaxCellBytes));
+  const std::string cell = XmlSafe(Utf8Prefix(text, kMaxCellBytes));
   return LxwStatus(worksheet_write_string(ws, row, col, cell.c_str(), format),
                    "writing a cell");
 }

@@ -7,6 +7,7 @@
 #include <cstdlib>
 #include <cmath>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <system_error>
@@ -679,6 +680,28 @@ size_t FirstControlByte(std::string_view text) {
   }
 }
 
+// The offset of the first character that turns text around (the bidi
+// embeddings, overrides and isolates U+202A-E, U+2066-9) or that is no
+// character (U+FFFE, U+FFFF: XML may not hold them; the office's workbook
+// broke), or text.size(). Devices strip the bidi ones from names as they
+// are typed (TidyShortText); a row pushed with them by other means
+// ("weavers\u202Egnp.exe" showed reversed in the console and the exports)
+// is refused here, on both sides. Notes and the other long texts keep
+// what was typed, bidi controls too (`bidi` false): a name is what shows in
+// every table and file name.
+size_t FirstHiddenTrick(std::string_view text, bool bidi) {
+  for (size_t i = 0; i + 2 < text.size(); ++i) {
+    const auto b0 = static_cast<uint8_t>(text[i]);
+    if (b0 != 0xE2 && b0 != 0xEF) continue;
+    const auto b1 = static_cast<uint8_t>(text[i + 1]);
+    const auto b2 = static_cast<uint8_t>(text[i + 2]);
+    if (bidi && b0 == 0xE2 && b1 == 0x80 && b2 >= 0xAA && b2 <= 0xAE) return i;
+    if (bidi && b0 == 0xE2 && b1 == 0x81 && b2 >= 0xA6 && b2 <= 0xA9) return i;
+    if (b0 == 0xEF && b1 == 0xBF && (b2 == 0xBE || b2 == 0xBF)) return i;
+  }
+  return text.size();
+}
+
 Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
   if (!utf8_known && !IsValidUtf8(text)) {
     return Problem(Status::InvalidArgument(Name(column) + " is not valid UTF-8 text"),
@@ -688,6 +711,20 @@ Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
     return Problem(Status::InvalidArgument(
                        Name(column) + " contains a control character (code " +
                        std::to_string(static_cast<uint8_t>(text[at])) +
+                       "); only tab and line breaks are allowed"),
+                   "err.control");
+  }
+  if (const size_t at = FirstHiddenTrick(text, !IsLongText(column.name)); at != text.size()) {
+    char code[8];
+    const uint32_t cp = ((static_cast<uint32_t>(text[at]) & 0x0F) << 12) |
+                        ((static_cast<uint32_t>(text[at + 1]) & 0x3F) << 6) |
+                        (static_cast<uint32_t>(text[at + 2]) & 0x3F);
+    std::snprintf(code, sizeof code, "%04X", static_cast<unsigned>(cp));
+    return Problem(Status::InvalidArgument(
+                       Name(column) + " contains a control character (U+" + code +
+                       ", which " +
+                       (cp >= 0xFFFE ? std::string("is no character")
+                                     : std::string("turns the text around")) +
                        "); only tab and line breaks are allowed"),
                    "err.control");
   }

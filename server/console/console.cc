@@ -257,8 +257,11 @@ std::string Page(Lang lang, std::string_view title, std::string_view header,
   out += LangCode(lang);
   out += "\"";
   if (!user.empty()) out += " data-user=\"" + Escape(user) + "\"";
+  // An icon of nothing: browsers ask for /favicon.ico otherwise, a 404
+  // logged as an error on every page.
   out += "><head><meta charset=\"utf-8\"><meta name=\"viewport\" "
-         "content=\"width=device-width,initial-scale=1\"><title>";
+         "content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" "
+         "href=\"data:,\"><title>";
   out += Escape(title);
   out += " · KBO Field</title><style>";
   out += kStyle;

@@ -176,6 +176,9 @@ async function window(t, viewport = DESK, extra = {}) {
   const errors = [];
   page.on('pageerror', (e) => errors.push(e.message));
   page.on('console', (m) => { if (m.type() === 'error' && !/status of [45]\d\d/.test(m.text())) errors.push(m.text()); });
+  // Every page names its icon: none asks for /favicon.ico (a 404 logged as
+  // an error on every page).
+  page.on('request', (r) => { if (new URL(r.url()).pathname === '/favicon.ico') errors.push(`asked for ${r.url()}`); });
   t.after(async () => {
     const seen = errors.slice();
     await context.close();

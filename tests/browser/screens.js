@@ -439,6 +439,8 @@ test('deleting a producer with a participant enrolled: the phone names what is u
   answers = [true, false];
   await page.click('#producer-delete');
   await questions(2);
+  // The question names it, a space before its หรือไม่ (it ran on: "…"หรือไม่?).
+  assert.match(asked[0], /^ลบผู้ผลิต ".+" หรือไม่\?/);
   assert.match(asked[1], /ผู้เข้าอบรม 1/);
   assert.match(asked[1], /การเข้าอบรม 2/);
   assert.equal(H.list(home, 'producer').length, 1);

@@ -8,6 +8,9 @@
 
 #include <catch2/catch.hpp>
 
+#include "shared/value.h"
+#include "tests/support/test_images.h"
+
 namespace kbo::client {
 namespace {
 
@@ -332,6 +335,20 @@ TEST_CASE("ImageInfo: JPEG size, date and GPS from EXIF, both byte orders",
   REQUIRE(r->lon);
   CHECK(*r->lat == Approx(19.3667).margin(1e-4));
   CHECK(*r->lon == Approx(99.2).margin(1e-4));
+}
+
+TEST_CASE("ImageInfo: a position from EXIF is the decimal degrees it names, not a "
+          "binary sum's tail (18.79, not 18.790000000000003)",
+          "[image]") {
+  auto r = ReadExact(kbo::testing::CameraJpeg(64, 48, 1));
+  REQUIRE(r.ok());
+  REQUIRE(r->lat);
+  REQUIRE(r->lon);
+  // 18 + 47/60 + 24/3600 in doubles is 18.790000000000003, shown so in the
+  // CSV, the console and every list.
+  CHECK(*r->lat == 18.79);
+  CHECK(*r->lon == 98.985);
+  CHECK(Value::Real(*r->lat).ToDisplay() == "18.79");
 }
 
 TEST_CASE("ImageInfo: a JPEG without EXIF has a size and nothing else",

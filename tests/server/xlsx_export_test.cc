@@ -119,6 +119,24 @@ TEST_CASE(
   CHECK(scores->Text(1, 0) == "ผ้าซิ่นตีนจก");  // product by name
 }
 
+TEST_CASE("XLSX export: characters XML may not hold are written as U+FFFD, and the "
+          "workbook stays readable",
+          "[server][export][xlsx][attack]") {
+  ExportFixture fx;
+  // As a device pushed it before the server refused them.
+  Statement put(fx.store->db(), "UPDATE producer SET name = ?1 WHERE id = ?2");
+  put.Bind(1, std::string_view("Bad\xEF\xBF\xBFXML\xEF\xBF\xBE name"))
+      .Bind(2, std::string_view(kProducer));
+  REQUIRE(put.Run().ok());
+  const std::vector<XlsxSheet> sheets = fx.Export(PhraoIn2567());
+  const std::string strings = ReadZipPart(fx.tmp.File("kbo.xlsx"), "xl/sharedStrings.xml");
+  CHECK(strings.find("\xEF\xBF\xBF") == std::string::npos);
+  CHECK(strings.find("\xEF\xBF\xBE") == std::string::npos);
+  const XlsxSheet* producers = FindSheet(sheets, "ผู้ผลิต");
+  REQUIRE(producers != nullptr);
+  CHECK(producers->Contains("Bad\xEF\xBF\xBDXML\xEF\xBF\xBD name"));
+}
+
 TEST_CASE("XLSX export: the attendance grid and contest ranking have sheets",
           "[server][export][xlsx]") {
   ExportFixture fx;

@@ -762,6 +762,35 @@ TEST_CASE("Entities: text must be valid UTF-8 without control characters",
   CHECK_FALSE(Cell("producer", "name", Value::Blob(std::string(kSha))).ok());
 }
 
+TEST_CASE("Entities: a character that turns a name around, or no character in any text, "
+          "is refused (a raw push of one is), and Thai marks are not",
+          "[entities][attack]") {
+  for (const char* bad : {"Phrao weavers\xE2\x80\xAEgnp.exe",  // U+202E
+                          "\xE2\x80\xAA" "a",                   // U+202A
+                          "a\xE2\x81\xA6" "b",                  // U+2066
+                          "a\xE2\x81\xA9",                      // U+2069
+                          "Bad\xEF\xBF\xBFXML",                  // U+FFFF
+                          "\xEF\xBF\xBE"}) {                     // U+FFFE
+    CAPTURE(bad);
+    const Status s = Cell("producer", "name", T(bad));
+    CHECK(s.code() == Code::kInvalidArgument);
+    CHECK(Contains(s.message(), "name contains a control character (U+"));
+  }
+  // Notes keep what was typed, bidi controls too; never a noncharacter.
+  CHECK(Cell("visit", "notes", T("a\xE2\x80\xAE" "b")).ok());
+  CHECK(Contains(Cell("visit", "notes", T("Bad\xEF\xBF\xBFXML")).message(),
+                 "notes contains a control character (U+FFFF, which is no character)"));
+  const Status s = Cell("producer", "name", T("x\xE2\x80\xAEy"));
+  CHECK(Contains(s.message(), "U+202E, which turns the text around"));
+  // Neighbours that are text: a zero-width space (Thai word breaks), a
+  // left-to-right mark, the replacement character, Thai itself.
+  for (const char* good : {"นาง\xE2\x80\x8B" "สมศรี", "a\xE2\x80\x8E" "b", "a\xEF\xBF\xBD" "b",
+                           "กลุ่มทอผ้าบ้านป่าตุ้ม", "\xE2\x80\xA9x"}) {
+    CAPTURE(good);
+    CHECK(Cell("producer", "name", T(good)).ok());
+  }
+}
+
 TEST_CASE("Entities: text caps, short for names and long for notes",
           "[entities]") {
   CHECK(Cell("producer", "name", T(std::string(4000, 'a'))).ok());
