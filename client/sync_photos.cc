@@ -361,11 +361,13 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       return set_aside(said.message());
     }
     if ((put->status == 403 && error == "blob_not_named") ||
-        (put->status == 413 && error == "partial_cap")) {
+        (put->status == 413 && error == "partial_cap") ||
+        (put->status == 400 && error == "bad_total")) {
       // The server holds no photo row in this device's districts for it
       // (its row was refused, or deleted), or this device's unfinished
-      // uploads there are at their cap: it stays here, kept and queued, and
-      // the other photos go on.
+      // uploads there are at their cap, or no row gives it this size (its
+      // row not there yet in that form): it stays here, kept and queued,
+      // and the other photos go on.
       if (summary != nullptr) ++summary->blobs_held_back;
       return Status();
     }

@@ -165,9 +165,9 @@ namespace {
 // Takes the sequence in `txn`, commits it, and tells the store its new
 // high-water mark.
 Status CommitTakingSequence(ServerStore& store, Transaction& txn) {
-  if (Status s = storage::ServerState(store.db()).AdvanceNextSeq(1); !s.ok()) {
-    return s;
-  }
+  // As every write takes one (TakeSeqs: a database rewound under the
+  // server is caught here too, before the high-water note).
+  if (Result<uint64_t> seq = store.TakeSeqs(1); !seq.ok()) return seq.status();
   if (Status s = txn.Commit(); !s.ok()) return s;
   store.NoteCommittedSequences();
   return Status();

@@ -140,6 +140,10 @@ struct Context {
   // a list pointed at a mistyped --data must not answer from a new, empty
   // province (with a new server key) and exit 0.
   bool may_create = false;
+  // DIR/serving, held while the command runs (FolderLock): shared, or
+  // exclusive for copy-to-postgres.
+  FolderLock::Kind lock_kind = FolderLock::Kind::kShared;
+  std::optional<FolderLock> folder_lock;
 
   Result<ServerStore*> Store() {
     if (!store) {
@@ -164,6 +168,12 @@ struct Context {
             " (no server.key there): check --data (default ./kbo-data), or set a "
             "server up with `kbo-server --data DIR token create ...` or `serve`");
       }
+      // Before the store opens (its guards may write): a folder there is.
+      if (!folder_lock && std::filesystem::is_directory(dir, ec)) {
+        Result<FolderLock> lock = FolderLock::Take(PathsFor(data_dir), lock_kind);
+        if (!lock.ok()) return lock.status();
+        folder_lock.emplace(std::move(lock).value());
+      }
       Result<std::unique_ptr<ServerStore>> opened = ServerStore::Open(
           data_dir, SystemWallClock::Default(), db_url);
       if (!opened.ok()) {
@@ -174,6 +184,11 @@ struct Context {
         return opened.status();
       }
       store = std::move(opened).value();
+      if (!folder_lock) {  // a folder made just now
+        Result<FolderLock> lock = FolderLock::Take(store->paths(), lock_kind);
+        if (!lock.ok()) return lock.status();
+        folder_lock.emplace(std::move(lock).value());
+      }
     }
     return store.get();
   }
@@ -422,8 +437,6 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
-  Result<FolderLock> serving = FolderLock::Take((*store)->paths(), FolderLock::Kind::kServe);
-  if (!serving.ok()) return serving.status();
   // Photos whose files outlived their rows (a restore): received, not asked
   // for again.
   if (Result<size_t> adopted = BlobService(**store).AdoptFiles(); !adopted.ok()) {
@@ -972,6 +985,11 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "; " << r->left_deleted << (r->left_deleted == 1 ? " row" : " rows")
             << " deleted with it stayed deleted (under a row still deleted)";
   }
+  if (r->settled_with > 0) {
+    ctx.out << "; " << r->settled_with
+            << (r->settled_with == 1 ? " earlier conflict" : " earlier conflicts")
+            << " on this field settled with it";
+  }
   ctx.out << "\n";
   return Status();
 }
@@ -1230,9 +1248,8 @@ Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, siz
     return ctx.Usage("not a PostgreSQL URL (postgresql://USER@HOST/DB): " +
                      RedactUrl(url).substr(0, 80));
   }
+  ctx.lock_kind = FolderLock::Kind::kCopy;  // no other command while it copies
   KBO_ASSIGN_OR_RETURN(ServerStore * store, ctx.Store());
-  KBO_ASSIGN_OR_RETURN(FolderLock copying,
-                       FolderLock::Take(store->paths(), FolderLock::Kind::kCopy));
   KBO_ASSIGN_OR_RETURN(std::unique_ptr<Db> pg, OpenPostgres(url));
   if (Status s = Migrate(*pg, schema::kServerPgMigrations, schema::kServerPgMigrations_count);
       !s.ok()) {
@@ -1343,7 +1360,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
 
 int Run(const std::vector<std::string>& args, std::ostream& out,
         std::ostream& err) {
-  Context ctx{out, err, "kbo-data", "", false, nullptr};
+  Context ctx{out, err, "kbo-data", "", false, nullptr, false, FolderLock::Kind::kShared, std::nullopt};
   // The global flags, once each (as every other flag): a second --data
   // silently won, and a list could read another province than meant.
   bool data_given = false;

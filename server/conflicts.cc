@@ -736,6 +736,44 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       !s.ok()) {
     return s;
   }
+  // Earlier conflicts on the same field (two devices that went on
+  // disagreeing, sync after sync) are settled by this decision: the value
+  // decided is the field's, and each was left open, "written again since",
+  // to be decided one by one. Said in the outcome; each keeps its values
+  // and says with which conflict it was settled. Later ones (about writes
+  // after this conflict's) stay open, as do a delete's (below).
+  int64_t settled = 0;
+  if (c.column_name != kDeletedColumn) {
+    Result<std::vector<ConflictRecord>> of_row = conflicts.OfRow(c.entity, c.row_id);
+    if (!of_row.ok()) return of_row.status();
+    const uint64_t upto = std::max(c.current_seq, c.incoming_seq);
+    for (const ConflictRecord& o : *of_row) {
+      if (o.resolved() || o.id == c.id || o.column_name != c.column_name ||
+          std::max(o.current_seq, o.incoming_seq) > upto) {
+        continue;
+      }
+      Result<uint64_t> seq = store_.TakeSeqs(1);
+      if (!seq.ok()) return seq.status();
+      const std::string why = "settled with conflict " + c.id +
+                              (by.reason.empty() ? std::string() : ": " + by.reason);
+      if (Status s = conflicts.MarkResolved(o.id, resolved_at, value.ToDisplay(),
+                                            applied->first_seq, *seq, by.actor, why);
+          !s.ok()) {
+        return s;
+      }
+      if (Status s = conflicts.AuditResolution(
+              resolved_at, by.actor, "conflict:" + o.id,
+              o.entity + " " + o.row_id + " " + o.column_name + " = " +
+                  (value.is_null() ? std::string("(empty)")
+                                   : "'" + value.ToDisplay() + "'") +
+                  "; " + why,
+              by.address);
+          !s.ok()) {
+        return s;
+      }
+      ++settled;
+    }
+  }
   if (c.column_name == kDeletedColumn && value == Value::Integer(0)) {
     // The row is back: another device's edit of it that did not know of
     // the delete is decided too.
@@ -773,6 +811,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   out.seq = applied->first_seq;
   out.brought_back = brought_back.back;
   out.left_deleted = brought_back.left;
+  out.settled_with = settled;
   return out;
 }
 

@@ -115,6 +115,8 @@ struct ResolveOutcome {
   // another row still deleted).
   int64_t brought_back = 0;
   int64_t left_deleted = 0;
+  // Earlier open conflicts on the same field settled with this one.
+  int64_t settled_with = 0;
 };
 
 // Lists and resolves conflicts. Not thread-safe (see ServerStore).

@@ -495,6 +495,13 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
         !s.ok()) {
       return refuse("invalid_value", s.message());
     }
+    // What no device writes (its own checks strip or refuse it), only a
+    // raw push (CheckWrittenText).
+    if (const Column* c = column != nullptr ? column : entity.FindColumn(cell.column)) {
+      if (Status s = CheckWrittenText(*c, cell.value); !s.ok()) {
+        return refuse("invalid_value", s.message());
+      }
+    }
     if (cell.column == kDeletedColumn) {
       writes_tombstone = cell.value == Value::Integer(1);
     } else if (cell.column == kDistrictColumn) {

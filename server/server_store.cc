@@ -252,16 +252,27 @@ namespace {
 
 constexpr std::string_view kHighWaterPrefix = "next_seq ";
 
-// The file's next_seq; nullopt if it is absent or unreadable.
+// The next_seq `text` names ("next_seq N\n"); nullopt if it names none.
+std::optional<uint64_t> ParseHighWater(std::string_view text) {
+  if (text.compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) return std::nullopt;
+  const size_t newline = text.find('\n', kHighWaterPrefix.size());
+  if (newline == std::string_view::npos) return std::nullopt;
+  return ParseUint64(text.substr(kHighWaterPrefix.size(), newline - kHighWaterPrefix.size()));
+}
+
+// The file's next_seq, read under a shared lock (NoteHighWater writes it
+// under an exclusive one: several servers share a folder, and a read of a
+// half-written number could jump the sequences); nullopt if it is absent
+// or unreadable.
 std::optional<uint64_t> ReadHighWater(const std::string& path) {
-  Result<std::string> text = ReadFileBounded(path, 256);
-  if (!text.ok() || text->compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) {
-    return std::nullopt;
-  }
-  const size_t newline = text->find('\n', kHighWaterPrefix.size());
-  if (newline == std::string::npos) return std::nullopt;
-  return ParseUint64(std::string_view(*text).substr(
-      kHighWaterPrefix.size(), newline - kHighWaterPrefix.size()));
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[256];
+  ssize_t n = -1;
+  if (::flock(fd, LOCK_SH) == 0) n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  return ParseHighWater(std::string_view(buf, static_cast<size_t>(n)));
 }
 
 }  // namespace
@@ -298,14 +309,25 @@ void ServerStore::NoteCommittedSequences() {
 void ServerStore::NoteHighWater(uint64_t next_seq) {
   // Best effort and cheap (no fsync): after a crash the file may say less
   // than server.db, which is normal; it only has to say more than a
-  // database restored from an older backup.
-  const std::string text = std::string(kHighWaterPrefix) + std::to_string(next_seq) + "\n";
-  const int fd = ::open(paths_.high_water.c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+  // database restored from an older backup. It only ever rises: a database
+  // rewound under a running server must not lower it (the next write would
+  // not see the rewind), nor a server that noted after another.
+  const int fd = ::open(paths_.high_water.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
   if (fd < 0) return;
-  if (::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) {
-    (void)::ftruncate(fd, static_cast<off_t>(text.size()));
+  if (::flock(fd, LOCK_EX) == 0) {
+    char buf[256];
+    const ssize_t n = ::pread(fd, buf, sizeof buf, 0);
+    const std::optional<uint64_t> noted =
+        n > 0 ? ParseHighWater(std::string_view(buf, static_cast<size_t>(n))) : std::nullopt;
+    if (!noted.has_value() || *noted < next_seq) {
+      const std::string text =
+          std::string(kHighWaterPrefix) + std::to_string(next_seq) + "\n";
+      if (::pwrite(fd, text.data(), text.size(), 0) == static_cast<ssize_t>(text.size())) {
+        (void)::ftruncate(fd, static_cast<off_t>(text.size()));
+      }
+    }
   }
-  ::close(fd);
+  ::close(fd);  // and its lock
 }
 
 Status ServerStore::GuardSequences() {
@@ -512,24 +534,32 @@ Result<FolderLock> FolderLock::Take(const ServerPaths& paths, Kind kind) {
   if (fd < 0) {
     return Status::IOError("cannot open " + paths.serving + ": " + std::strerror(errno));
   }
-  if (::flock(fd, (kind == Kind::kServe ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
+  if (::flock(fd, (kind == Kind::kShared ? LOCK_SH : LOCK_EX) | LOCK_NB) == 0) {
     return FolderLock(fd);
   }
   const int err = errno;
+  if (err == ENOLCK || err == EOPNOTSUPP || err == ENOSYS) {
+    // A filesystem without locks (NFS mounted nolock, some FUSE): servers
+    // sharing the folder there still run; only the copy's check is lost.
+    LogLine("cannot lock " + paths.serving + " (" + std::strerror(err) +
+            "): a copy-to-postgres cannot tell whether a server still uses this folder");
+    return FolderLock(fd);
+  }
   ::close(fd);
   if (err != EWOULDBLOCK) {
     return Status::IOError("cannot lock " + paths.serving + ": " + std::strerror(err));
   }
-  if (kind == Kind::kServe) {
+  if (kind == Kind::kShared) {
     return Status::FailedPrecondition(
                "copy-to-postgres is copying " + paths.db +
-               " now: serve when it has ended, with --db and the PostgreSQL URL")
+               " now: try again when it has ended (then with --db and the PostgreSQL URL)")
         .WithReason("folder_in_use");
   }
   return Status::FailedPrecondition(
-             "a kbo-server is serving from " + paths.dir +
-             ": stop it first (what a device sent it after the copy would be in " +
-             paths.db + " alone), then copy, then serve with --db and the URL")
+             "a kbo-server is using " + paths.dir +
+             " (serve, or a command still running): stop it first (what a device sent it "
+             "after the copy would be in " + paths.db +
+             " alone), then copy, then serve with --db and the URL")
       .WithReason("folder_in_use");
 }
 

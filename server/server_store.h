@@ -151,15 +151,17 @@ class ServerStore {
 };
 
 // DIR/serving, locked (flock) by the processes that need the folder to
-// themselves or share it: `serve` holds a shared lock for as long as it runs
-// (several servers on one PostgreSQL share one folder), copy-to-postgres an
-// exclusive one. So a province is never copied while a server still writes
-// to server.db (what it took after the copy would be in server.db alone,
-// unknown to PostgreSQL), nor served while it is being copied. The lock goes
-// with the process, however it ends.
+// themselves or share it: `serve` and every other command hold a shared
+// lock for as long as they run (several servers on one PostgreSQL share one
+// folder), copy-to-postgres an exclusive one, taken before the store is
+// opened. So a province is never copied while a server or a command still
+// writes to server.db (what it took after the copy would be in server.db
+// alone, unknown to PostgreSQL), nor served while it is being copied. The
+// lock goes with the process, however it ends. On a filesystem without
+// locks it is logged and not held.
 class FolderLock {
  public:
-  enum class Kind { kServe, kCopy };
+  enum class Kind { kShared, kCopy };
   // kFailedPrecondition, reason "folder_in_use": the other kind holds it.
   static Result<FolderLock> Take(const ServerPaths& paths, Kind kind);
   FolderLock(FolderLock&& other) noexcept;

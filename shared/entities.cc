@@ -686,7 +686,9 @@ size_t FirstControlByte(std::string_view text) {
 // broke), or text.size(). Devices strip the bidi ones from names as they
 // are typed (TidyShortText); a row pushed with them by other means
 // ("weavers\u202Egnp.exe" showed reversed in the console and the exports)
-// is refused here, on both sides. Notes and the other long texts keep
+// is refused (CheckWrittenText), where it is written: typed on a device, or
+// pushed to the server. Never on a pull or in what a server already holds:
+// a row stored before the rule must still reach every device. Notes and the other long texts keep
 // what was typed, bidi controls too (`bidi` false): a name is what shows in
 // every table and file name.
 size_t FirstHiddenTrick(std::string_view text, bool bidi) {
@@ -714,6 +716,22 @@ Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
                        "); only tab and line breaks are allowed"),
                    "err.control");
   }
+  const size_t cap =
+      IsLongText(column.name) ? kLongTextMaxBytes : kShortTextMaxBytes;
+  if (text.size() > cap) {
+    return Problem(Status::InvalidArgument(
+                       Name(column) + " is too long: " + std::to_string(text.size()) +
+                       " bytes, at most " + std::to_string(cap) +
+                       " (a Thai character takes 3 bytes)"),
+                   "err.too_long",
+                   {{"bytes", std::to_string(text.size())}, {"max", std::to_string(cap)}});
+  }
+  return Status();
+}
+
+Status WrittenTextRefusal(const Column& column, const Value& value) {
+  if (value.type() != Value::Type::kText) return Status();
+  const std::string_view text = value.text();
   if (const size_t at = FirstHiddenTrick(text, !IsLongText(column.name)); at != text.size()) {
     char code[8];
     const uint32_t cp = ((static_cast<uint32_t>(text[at]) & 0x0F) << 12) |
@@ -727,16 +745,6 @@ Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
                                      : std::string("turns the text around")) +
                        "); only tab and line breaks are allowed"),
                    "err.control");
-  }
-  const size_t cap =
-      IsLongText(column.name) ? kLongTextMaxBytes : kShortTextMaxBytes;
-  if (text.size() > cap) {
-    return Problem(Status::InvalidArgument(
-                       Name(column) + " is too long: " + std::to_string(text.size()) +
-                       " bytes, at most " + std::to_string(cap) +
-                       " (a Thai character takes 3 bytes)"),
-                   "err.too_long",
-                   {{"bytes", std::to_string(text.size())}, {"max", std::to_string(cap)}});
   }
   return Status();
 }
@@ -971,6 +979,10 @@ void LoadDistricts(DistrictTable* table) {
 }
 
 }  // namespace
+
+Status CheckWrittenText(const Column& column, const Value& value) {
+  return WrittenTextRefusal(column, value);
+}
 
 // Thai digits (U+0E50..U+0E59, UTF-8 E0 B9 90..99) to ASCII: Thai keyboards
 // and forms produce them, and they mean the same numbers.
@@ -1519,6 +1531,7 @@ Result<Value> ParseCellText(const Entity& entity, const Column& column,
     if (column.type == ColumnType::kDateTime) return TypedTimeRefusal(s, text, value);
     return s;
   }
+  if (Status s = CheckWrittenText(column, value); !s.ok()) return s;
   return value;
 }
 

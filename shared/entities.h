@@ -128,6 +128,14 @@ Status ValidateDecodedCell(const Entity& entity, const Column& column,
 // emptied either (kInvalidArgument "COLUMN is required and cannot be
 // emptied", field::kField, problem "err.required").
 Status ValidateEdit(const Entity& entity, const Column& column, const Value& value);
+// What a device or a push may not write into a text, though a row that
+// holds it is still valid (pulled, exported, shown): the bidi embeddings,
+// overrides and isolates (U+202A-E, U+2066-9) in a short text, and U+FFFE
+// or U+FFFF in any (kInvalidArgument "COLUMN contains a control character
+// (U+XXXX, ...)", problem "err.control"). ParseCellText applies it; the
+// server to every pushed cell. Not in ValidateCell: a row stored before the
+// rule must still pull.
+Status CheckWrittenText(const Column& column, const Value& value);
 // As ValidateCell above, looking up the column, and also accepts the system column
 // "deleted" (0 or 1). kInvalidArgument for an unknown column.
 Status ValidateCell(const Entity& entity, std::string_view column,

@@ -108,11 +108,20 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   ui::SyncHook sync = [&s, &app](kbo::client::SyncSummary* summary,
                                  const kbo::client::SyncProgress& progress) {
     double last_ms = 0;
+    int last_phase = -1;
     const kbo::client::SyncProgress tell =
         [&](const SyncProgressReport& report) {
           if (progress) progress(report);
           const double now_ms = emscripten_get_now();
-          if (now_ms - last_ms < 200) return;
+          // A new phase, the end of one, or a wait is always sent: the
+          // report before a long request (a photo's upload after the push)
+          // was dropped when it came within 200 ms of the last, and the bar
+          // said "sending 0 of 4" through the whole upload.
+          const int phase = static_cast<int>(report.phase);
+          const bool turn = phase != last_phase || report.busy_wait_ms > 0 ||
+                            (report.total > 0 && report.done >= report.total);
+          if (!turn && now_ms - last_ms < 200) return;
+          last_phase = phase;
           last_ms = now_ms;
           ui::ApiRequest ask;
           ask.method = "GET";

@@ -612,6 +612,7 @@ Reply Resolve(Context& ctx, bool api) {
     if (out.is_object()) {
       out["brought_back"] = r->brought_back;
       out["left_deleted"] = r->left_deleted;
+      out["settled_with"] = r->settled_with;
       return Reply::Json(out.dump(-1, ' ', false, json::error_handler_t::replace));
     }
     return Reply::Json(ConflictJson(r->conflict));
@@ -633,6 +634,15 @@ Reply Resolve(Context& ctx, bool api) {
                 : " " + n + (r->left_deleted == 1 ? " row" : " rows") +
                       " deleted with it stayed deleted: each is under another row "
                       "still deleted (see the row's history).";
+  }
+  if (r->settled_with > 0) {
+    const std::string n = std::to_string(r->settled_with);
+    done += lang == Lang::kTh
+                ? " ข้อมูลขัดแย้งก่อนหน้าของช่องเดียวกันอีก " + n +
+                      " รายการ ถือว่าตัดสินไปพร้อมกันด้วย"
+                : " " + n +
+                      (r->settled_with == 1 ? " earlier conflict" : " earlier conflicts") +
+                      " on this field settled with it.";
   }
   return Reply::Redirect(
       WithLang(ctx, "/conflicts/" + c->id + "?done=" + UrlEncode(done)));

@@ -115,8 +115,10 @@ Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
 Result<bool> Blobs::SizeNamed(std::string_view sha256, uint64_t bytes) {
   Statement& st = db_.Cached(
       "SELECT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0 AND "
-      "(bytes IS NULL OR bytes = ?2)) OR EXISTS (SELECT 1 FROM photo_original "
-      "WHERE sha256 = ?1 AND bytes = ?2)");
+      "bytes = ?2) OR (EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0) "
+      "AND NOT EXISTS (SELECT 1 FROM photo WHERE sha256 = ?1 AND deleted = 0 AND "
+      "bytes IS NOT NULL)) OR EXISTS (SELECT 1 FROM photo_original WHERE sha256 = ?1 "
+      "AND bytes = ?2)");
   st.Bind(1, sha256).Bind(2, static_cast<int64_t>(bytes));
   bool named = false;
   if (st.Step()) named = st.ColumnInt(0) != 0;

@@ -51,9 +51,9 @@ class Blobs {
   Result<bool> NamedIn(std::string_view sha256, bool all_districts,
                        const std::vector<std::string>& districts,
                        bool or_left = false);
-  // Whether a live photo row names `sha256` with `bytes` as its size (or
-  // gives no size), or an announced original does: the only totals an
-  // upload of it may begin with.
+  // Whether a live photo row names `sha256` with `bytes` as its size, or
+  // only rows that give no size name it, or an announced original does
+  // with that size: the only totals an upload of it may begin with.
   Result<bool> SizeNamed(std::string_view sha256, uint64_t bytes);
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
   Result<uint64_t> PartialBytesOf(std::string_view uploader,

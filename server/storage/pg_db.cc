@@ -923,10 +923,13 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
   // Defaults first: the URL's own settings (dbname is expanded in place)
   // override them.
   const std::string connect_timeout = std::to_string(kConnectTimeoutSeconds);
+  // tcp_user_timeout: data sent to a host gone from the network is given
+  // up after 60 s (keepalives alone leave a send retransmitting for ~15
+  // minutes).
   const char* const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
-                              "keepalives_interval", "keepalives_count", "dbname",
-                              nullptr};
-  const char* const values[] = {connect_timeout.c_str(), "1", "30", "10", "3",
+                              "keepalives_interval", "keepalives_count",
+                              "tcp_user_timeout", "dbname", nullptr};
+  const char* const values[] = {connect_timeout.c_str(), "1", "30", "10", "3", "60000",
                                 url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn) return Status::Unavailable("cannot connect to " + shown + ": out of memory");

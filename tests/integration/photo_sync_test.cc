@@ -589,6 +589,41 @@ TEST_CASE("photos: one photo larger than the server takes is set aside, the "
   CHECK(field.KboJson(officer, {"status"})["photos_refused"] == 1);
 }
 
+TEST_CASE("photos: a photo whose every row on the server gives it another size is held "
+          "back, kept, and the others still go",
+          "[integration][photos]") {
+  Field field;
+  const std::string officer = field.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = field.Producer(officer, "กลุ่มเครื่องเงิน", "5011");
+  const std::string odd_file = field.dir() + "/IMG_0008.jpg";
+  REQUIRE(WriteFileAtomically(odd_file, SampleJpeg(640, 480), 0600).ok());
+  const std::string odd = field.PhotoSha(
+      officer, field.Add(officer, {"photo", "add", odd_file, "--subject", "producer:" + producer}));
+  // Its row reaches the server by a bundle, without the photo; there its
+  // size reads otherwise (as a row another device wrote would).
+  const std::string bundle = field.dir() + "/rows.kbo";
+  REQUIRE(field.Kbo(officer, {"bundle", "export", bundle}).exit_code == 0);
+  REQUIRE(RunServerCli({"--data", field.server().data_dir(), "bundle", "import", bundle})
+              .exit_code == 0);
+  {
+    auto db = OpenTestServerDb(field.server().data_dir());
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE photo SET bytes = 999 WHERE sha256 = '" + odd + "'").ok());
+  }
+  const std::string good_file = field.dir() + "/IMG_0009.jpg";
+  REQUIRE(WriteFileAtomically(good_file, SampleJpeg(800, 600), 0600).ok());
+  const std::string good = field.PhotoSha(
+      officer, field.Add(officer, {"photo", "add", good_file, "--subject", "producer:" + producer}));
+  CliResult r = field.Sync(officer);
+  INFO(r.out << r.err << field.server().log());
+  CHECK(r.exit_code == 0);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + good +
+                          "' AND complete_at IS NOT NULL") == 1);
+  CHECK(field.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + odd + "'") == 0);
+  CHECK(FileExists(officer + "/blobs/" + odd.substr(0, 2) + "/" + odd));
+  CHECK(field.KboJson(officer, {"status"})["pending_blobs"] == 1);
+}
+
 TEST_CASE("photos: over a slow link a large photo goes up in chunks the link "
           "carries before the device stops waiting, none sent twice",
           "[integration][photos][slow_link]") {

@@ -211,13 +211,14 @@ TEST_CASE("copy-to-postgres: never while a server serves from the folder, and no
         {"--data", dir, "copy-to-postgres", "postgresql://kbo@127.0.0.1:1/kbo"});
     INFO(r.err);
     CHECK(r.exit_code == 1);
-    CHECK(r.err.find("a kbo-server is serving from " + dir) != std::string::npos);
+    CHECK(r.err.find("a kbo-server is using " + dir) != std::string::npos);
     CHECK_FALSE(std::filesystem::exists(dir + "/moved-to-postgres"));
     // Servers share the folder with each other (several on one database).
     kbo::testing::ServerProcess second(dir);
     CHECK(second.running());
   }
-  // A copy under way (its lock, taken here): a server is not started.
+  // A copy under way (its lock, taken here): a server is not started, nor
+  // a command that writes server.db (a token made then was never copied).
   auto paths = PathsFor(dir);
   Result<FolderLock> copying = FolderLock::Take(paths, FolderLock::Kind::kCopy);
   INFO(copying.status().message());
@@ -228,6 +229,11 @@ TEST_CASE("copy-to-postgres: never while a server serves from the folder, and no
   const std::string said((std::istreambuf_iterator<char>(log)),
                          std::istreambuf_iterator<char>());
   CHECK(said.find("copy-to-postgres is copying") != std::string::npos);
+  kbo::testing::CliResult token = RunServerCli(
+      {"--data", dir, "token", "create", "--role", "trainer", "--districts", "5011"});
+  CHECK(token.exit_code == 1);
+  CHECK(token.err.find("copy-to-postgres is copying") != std::string::npos);
+  CHECK(token.out.empty());
   // Once it has ended, serving starts.
   { FolderLock ended = std::move(copying).value(); }
   kbo::testing::ServerProcess after(dir);

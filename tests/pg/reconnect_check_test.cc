@@ -198,6 +198,7 @@ TEST_CASE("PostgreSQL Db: no wait is unbounded", "[pg]") {
   CHECK(PgConnectionOption(*db, "connect_timeout") ==
         std::to_string(kConnectTimeoutSeconds));
   CHECK(PgConnectionOption(*db, "keepalives_idle") == "30");
+  CHECK(PgConnectionOption(*db, "tcp_user_timeout") == "60000");
   Statement idle(*db, "SHOW idle_in_transaction_session_timeout");
   REQUIRE(idle.Step());
   CHECK(idle.ColumnText(0) == "1min");

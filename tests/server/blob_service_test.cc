@@ -327,6 +327,19 @@ TEST_CASE(
   CHECK(false_total.status().reason() == "bad_total");
   CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
   CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(photo)));
+  // Nor with a row of its own naming the photo without a size.
+  REQUIRE(push.Push(f.Record(rogue.id),
+                    rogue.SealNext({Row("photo", Uuid::Random(), rogue.HlcAt(kT0 + 1),
+                                        {{"subject_type", T("producer"), 0},
+                                         {"subject_id", T(producer.ToString()), 0},
+                                         {"sha256", T(ShaHex(photo)), 0},
+                                         {"mime", T("image/jpeg"), 0},
+                                         {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  CHECK(blobs.PutChunkFor(f.Record(rogue.id), ShaHex(photo), 0, uint64_t{64} << 20,
+                          ShaHex(one), one)
+            .status()
+            .reason() == "bad_total");
   // The photo's own device sends it whole.
   auto sent = blobs.PutChunkFor(f.Record(taker.id), ShaHex(photo), 0, photo.size(),
                                 ShaHex(photo), photo);

@@ -677,6 +677,60 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
   }
 }
 
+TEST_CASE("Conflicts: deciding a field settles its earlier open conflicts, not its later "
+          "ones, each saying with which",
+          "[server][conflict]") {
+  PhoneConflict c;  // conflict 1: 0811111111 (seq 2) against 0822222222 (seq 3)
+  PushService push(*c.f.store);
+  // The officer, still not having seen the trainer's, writes again: conflict 2.
+  REQUIRE(push.Push(c.f.Record(c.officer.id),
+                    c.officer.SealNext({Row("producer", c.producer, c.officer.HlcAt(kT0 + 30),
+                                            {{"phone", T("0833333333"), 0}})}))
+              .ok());
+  Conflicts conflicts(*c.f.store);
+  auto open = conflicts.List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 2);
+  const ConflictRecord& second =
+      open->front().id == c.conflict.id ? open->back() : open->front();
+  Resolver by = kCli;
+  by.reason = "ตามที่กลุ่มแจ้ง";
+  auto r = conflicts.Resolve(second.id, {Resolution::Kind::kValue, "0844444444", 0}, by);
+  INFO(r.status().message());
+  REQUIRE(r.ok());
+  CHECK(r->settled_with == 1);
+  auto first = conflicts.Get(c.conflict.id);
+  REQUIRE(first.ok());
+  CHECK(first->resolved());
+  CHECK(first->resolved_value == "0844444444");
+  CHECK(first->resolution_reason == "settled with conflict " + second.id + ": ตามที่กลุ่มแจ้ง");
+  CHECK(conflicts.List(/*open_only=*/true)->empty());
+  // Devices hear of both (each its own feed record).
+  CHECK(c.f.Count("SELECT COUNT(*) FROM conflict WHERE resolved_at IS NOT NULL") == 2);
+
+  // Deciding the earlier one first leaves the later open.
+  PhoneConflict d;
+  PushService push2(*d.f.store);
+  REQUIRE(push2.Push(d.f.Record(d.officer.id),
+                     d.officer.SealNext({Row("producer", d.producer, d.officer.HlcAt(kT0 + 30),
+                                             {{"phone", T("0833333333"), 0}})}))
+              .ok());
+  Conflicts later(*d.f.store);
+  auto both = later.List(/*open_only=*/true);
+  REQUIRE(both->size() == 2);
+  Resolution keep{Resolution::Kind::kValue, "0844444444", 0};
+  auto unseen = later.Resolve(d.conflict.id, keep, kCli);
+  REQUIRE_FALSE(unseen.ok());
+  const int64_t* now_seq = unseen.status().IntegerField("now_seq");
+  REQUIRE(now_seq != nullptr);
+  keep.seen_seq = static_cast<uint64_t>(*now_seq);
+  auto early = later.Resolve(d.conflict.id, keep, kCli);
+  INFO(early.status().message());
+  REQUIRE(early.ok());
+  CHECK(early->settled_with == 0);
+  CHECK(later.List(/*open_only=*/true)->size() == 1);
+}
+
 TEST_CASE("Conflicts: --value takes a named value by its Thai or English "
           "name, as the device does",
           "[server][conflict]") {

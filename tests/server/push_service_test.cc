@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
 #include <catch2/catch.hpp>
 #include <nlohmann/json.hpp>
 
+#include "server/blob_service.h"
 #include "server/conflicts.h"
 #include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
@@ -201,6 +204,43 @@ TEST_CASE("ServerStore: sequences jump ahead when server.db is older than its fo
   auto moved = ServerStore::Open(fresh, &wall);
   REQUIRE(moved.ok());
   CHECK(next_seq(**moved) == 2 + ServerStore::kRestoreGap);
+}
+
+TEST_CASE("ServerStore: a database rewound under a running server is caught at its next "
+          "write, a photo's too, and the high-water record never goes down",
+          "[server][push]") {
+  kbo::testing::TempDir tmp;
+  ManualWallClock wall(kT0);
+  SetLogEnabled(false);
+  auto store = ServerStore::Open(tmp.File("data"), &wall);
+  REQUIRE(store.ok());
+  ServerStore& s = **store;
+  {
+    Transaction txn(s.db());
+    REQUIRE(s.TakeSeqs(10).ok());
+    REQUIRE(txn.Commit().ok());
+  }
+  s.NoteCommittedSequences();
+  const auto high_water = [&] {
+    std::ifstream in(tmp.File("data") + "/sequence-high-water");
+    return std::string(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+  };
+  CHECK(high_water() == "next_seq 11\n");
+  // A backup of when 3 had been handed out, restored under it (the
+  // connection kept: nothing told it).
+  REQUIRE(s.db().Exec("UPDATE server_state SET next_seq = 4").ok());
+  // The first write after it is a photo received whole.
+  BlobService blobs(s);
+  const std::string photo(5000, 'p');
+  auto put = blobs.PutWhole(HexEncode(Sha256(photo)), photo);
+  INFO(put.status().message());
+  REQUIRE(put.ok());
+  CHECK(s.LastSeq().value() == 11 + ServerStore::kRestoreGap);
+  CHECK(high_water() == "next_seq " + std::to_string(12 + ServerStore::kRestoreGap) + "\n");
+  // A note of a lower number (another server's, noted late) leaves it.
+  REQUIRE(s.db().Exec("UPDATE server_state SET next_seq = 20").ok());
+  s.NoteCommittedSequences();
+  CHECK(high_water() == "next_seq " + std::to_string(12 + ServerStore::kRestoreGap) + "\n");
 }
 
 TEST_CASE("ServerStore: a server.db of an earlier development layout is refused",
@@ -676,6 +716,35 @@ TEST_CASE(
   REQUIRE(receipt.refused.size() == 1);
   CHECK(receipt.refused[0].reason == "invalid_value");
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 0);
+}
+
+TEST_CASE("PushService: a raw push of a name that turns around, or of a noncharacter, "
+          "refuses that row, the rest of the set taken",
+          "[server][push][attack]") {
+  ServerFixture f;
+  TestDevice trainer;
+  const DeviceRecord record = f.Enroll(trainer, kPhrao);
+  PushService push(*f.store);
+  const Uuid good = Uuid::Random();
+  auto r = push.Push(
+      record,
+      trainer.SealNext(
+          {Producer(good, trainer.HlcAt(kT0), kPhrao),
+           Row("producer", Uuid::Random(), trainer.HlcAt(kT0 + 1),
+               {{"district_code", T(kPhrao), 0},
+                {"kind", T("group"), 0},
+                {"name", T("Phrao weavers\xE2\x80\xAEgnp.exe"), 0}}),
+           Row("visit", Uuid::Random(), trainer.HlcAt(kT0 + 2),
+               {{"producer_id", T(good.ToString()), 0},
+                {"district_code", T(kPhrao), 0},
+                {"visited_at", T("2026-12-01T02:00:00Z"), 0},
+                {"notes", T("Bad\xEF\xBF\xBFXML"), 0}})}));
+  REQUIRE(r.ok());
+  const protocol::Receipt receipt = ReceiptOf(f, *r);
+  REQUIRE(receipt.refused.size() == 2);
+  for (const auto& refused : receipt.refused) CHECK(refused.reason == "invalid_value");
+  CHECK(f.Count("SELECT COUNT(*) FROM producer") == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM visit") == 0);
 }
 
 }  // namespace

@@ -763,8 +763,11 @@ TEST_CASE("Entities: text must be valid UTF-8 without control characters",
 }
 
 TEST_CASE("Entities: a character that turns a name around, or no character in any text, "
-          "is refused (a raw push of one is), and Thai marks are not",
+          "is not written (typed or pushed), and a row that holds one still validates",
           "[entities][attack]") {
+  const auto written = [](const char* entity, const char* column, const char* text) {
+    return CheckWrittenText(C(entity, column), T(text));
+  };
   for (const char* bad : {"Phrao weavers\xE2\x80\xAEgnp.exe",  // U+202E
                           "\xE2\x80\xAA" "a",                   // U+202A
                           "a\xE2\x81\xA6" "b",                  // U+2066
@@ -772,22 +775,28 @@ TEST_CASE("Entities: a character that turns a name around, or no character in an
                           "Bad\xEF\xBF\xBFXML",                  // U+FFFF
                           "\xEF\xBF\xBE"}) {                     // U+FFFE
     CAPTURE(bad);
-    const Status s = Cell("producer", "name", T(bad));
+    const Status s = written("producer", "name", bad);
     CHECK(s.code() == Code::kInvalidArgument);
     CHECK(Contains(s.message(), "name contains a control character (U+"));
+    // Stored before the rule (a raw push, an older server): still a valid
+    // row, so it pulls to every device and exports.
+    CHECK(Cell("producer", "name", T(bad)).ok());
   }
-  // Notes keep what was typed, bidi controls too; never a noncharacter.
-  CHECK(Cell("visit", "notes", T("a\xE2\x80\xAE" "b")).ok());
-  CHECK(Contains(Cell("visit", "notes", T("Bad\xEF\xBF\xBFXML")).message(),
+  CHECK(Contains(written("producer", "name", "x\xE2\x80\xAEy").message(),
+                 "U+202E, which turns the text around"));
+  // Notes keep what was typed, bidi controls too; never a noncharacter,
+  // typed or pushed.
+  CHECK(written("visit", "notes", "a\xE2\x80\xAE" "b").ok());
+  CHECK(Contains(written("visit", "notes", "Bad\xEF\xBF\xBFXML").message(),
                  "notes contains a control character (U+FFFF, which is no character)"));
-  const Status s = Cell("producer", "name", T("x\xE2\x80\xAEy"));
-  CHECK(Contains(s.message(), "U+202E, which turns the text around"));
+  const Result<Value> typed = ParseCellText(E("visit"), C("visit", "notes"), "Bad\xEF\xBF\xBFXML");
+  CHECK(typed.status().code() == Code::kInvalidArgument);
   // Neighbours that are text: a zero-width space (Thai word breaks), a
   // left-to-right mark, the replacement character, Thai itself.
   for (const char* good : {"นาง\xE2\x80\x8B" "สมศรี", "a\xE2\x80\x8E" "b", "a\xEF\xBF\xBD" "b",
                            "กลุ่มทอผ้าบ้านป่าตุ้ม", "\xE2\x80\xA9x"}) {
     CAPTURE(good);
-    CHECK(Cell("producer", "name", T(good)).ok());
+    CHECK(written("producer", "name", good).ok());
   }
 }
 

@@ -672,21 +672,45 @@
     } catch (e) { /* storage full or blocked: the form on the screen still holds it */ }
   }
   const draftForget = (key) => { try { localStorage.removeItem(key); } catch (e) { /* blocked */ } };
-  // The typed fields of one form (as formSnapshot, for one form; no secrets).
-  function typedFields(form) {
+  // The typed fields of one form (as formSnapshot, for one form; no
+  // secrets), each with the value the screen drew it with (`was`).
+  function typedFields(form, drawn) {
     const out = [];
     for (const el of form.elements) {
       if (!el.name || el.type === 'file' || el.type === 'search' || el.type === 'submit' ||
           el.type === 'button' || el.type === 'password' || /token|pin/.test(el.name)) continue;
+      const was = drawn.get(el.name);
       if (el.type === 'radio' || el.type === 'checkbox') {
         if (!form.querySelector(`[name="${CSS.escape(el.name)}"][data-typed]`)) continue;
-        if (el.checked) out.push({ form: 0, name: el.name, value: el.value, checked: true });
+        if (el.checked) out.push({ form: 0, name: el.name, value: el.value, checked: true, was });
       } else if (el.dataset.typed) {
-        out.push({ form: 0, name: el.name, value: el.value });
+        out.push({ form: 0, name: el.name, value: el.value, was });
       }
     }
     return out;
   }
+  // Each named field's value as the screen drew it (a radio group's: the
+  // one checked).
+  function drawnValues(form) {
+    const out = new Map();
+    for (const el of form.elements) {
+      if (!el.name || el.type === 'file') continue;
+      if (el.type === 'radio' || el.type === 'checkbox') {
+        if (el.checked || !out.has(el.name)) out.set(el.name, el.checked ? el.value : '');
+      } else {
+        out.set(el.name, el.value);
+      }
+    }
+    return out;
+  }
+  // An edit screen's draft outlives the page (a reload, a closed tab), not
+  // leaving it in the app: tapping back abandons an edit, and a draft
+  // found days later would put old values over newer ones.
+  const editDrafts = new Set();
+  window.addEventListener('hashchange', () => {
+    for (const key of editDrafts) draftForget(key);
+    editDrafts.clear();
+  });
 
   // A form over `fields`; `submit(values, form)` returns an api() reply.
   function formView(entity, fields, values, opts) {
@@ -699,15 +723,23 @@
       h('div', { class: 'actions' }, saveBtn, opts.secondary || null));
     const key = draftKey(entity);
     const drawnAt = location.hash;
+    // Never a draft of the enrolment screen: its address may hold a token.
+    const drafting = entity !== 'enrol' && !/^#\/enrol/.test(drawnAt);
+    const editing = !/\/new(\/|$|\?)/.test(drawnAt);
+    const drawn = drawnValues(form);
     let sending = false;
+    let restoring = false;
     const keep = () => {
-      if (location.hash !== drawnAt) return;
-      draftWrite(key, { at: Date.now(), typed: typedFields(form), sending });
+      if (!drafting || restoring || location.hash !== drawnAt) return;
+      draftWrite(key, { at: Date.now(), typed: typedFields(form, drawn), sending });
+      if (editing) editDrafts.add(key);
     };
     form.addEventListener('input', keep);
     form.addEventListener('change', keep);
     // Put back once the screen is drawn (its pickers and lists are there).
-    const kept = draftRead(key);
+    // A field the row holds another value in now than when it was typed
+    // (a sync brought the office's) is not put back over it.
+    const kept = drafting ? draftRead(key) : null;
     if (kept) {
       let tries = 0;
       const putBack = () => {
@@ -715,10 +747,15 @@
         // Drawn when the screen's other parts have loaded.
         if (!form.isConnected) { if (++tries < 100) setTimeout(putBack, 50); return; }
         const all = [...document.querySelectorAll('#app form')];
-        formRestore(kept.typed.map((x) => ({ ...x, form: all.indexOf(form) })));
-        for (const x of kept.typed) {
+        const still = kept.typed.filter((x) => x.was === undefined || drawn.get(x.name) === undefined || drawn.get(x.name) === x.was);
+        if (!still.length) { draftForget(key); return; }
+        restoring = true;
+        formRestore(still.map((x) => ({ ...x, form: all.indexOf(form) })));
+        restoring = false;
+        for (const x of still) {
           for (const el of form.elements) if (el.name === x.name) el.dataset.typed = '1';
         }
+        if (editing) editDrafts.add(key);
         const away = h('button', { type: 'button', class: 'link' }, t('draft.discard'));
         away.addEventListener('click', () => { draftForget(key); render(); });
         draftNote.replaceChildren(
@@ -751,8 +788,9 @@
       } finally {
         clearTimeout(waiting);
         // No answer (the page going away aborts the request; the link to
-        // the device's own server broke): it may have been saved.
-        sending = !reply || reply.status === 0;
+        // the device's own server broke): it may have been saved. Refused
+        // here before sending (null): it was not.
+        sending = !!reply && reply.status === 0;
         // Saved: nothing left to keep. Refused or not sent: kept, to send again.
         if (reply && reply.ok) draftForget(key);
         else keep();
