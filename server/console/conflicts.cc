@@ -318,6 +318,41 @@ Reply Detail(Context& ctx, bool api) {
           "</a></p>";
   if (!c->resolved() && ctx.user().role >= WebRole::kOffice) {
     body += "<h2>" + T(lang, "ตัดสิน", "Resolve") + "</h2>";
+    // The same field's earlier open conflicts are settled by this decision
+    // (Conflicts::Resolve): said before it is made, with their values.
+    if (c->column_name != kDeletedColumn) {
+      Result<std::vector<ConflictRecord>> of_row = Conflicts(ctx.store).OfRow(c->entity, c->row_id);
+      if (!of_row.ok()) return FromStatus(ctx, api, of_row.status());
+      const uint64_t upto = std::max(c->current_seq, c->incoming_seq);
+      std::string values;
+      size_t earlier = 0;
+      for (const ConflictRecord& o : *of_row) {
+        if (o.resolved() || o.id == c->id || o.column_name != c->column_name ||
+            std::max(o.current_seq, o.incoming_seq) > upto) {
+          continue;
+        }
+        if (++earlier <= 10) {
+          values += "<li>" +
+                    Escape(ValueLabel(lang, o.entity, o.column_name, o.current_value)) +
+                    " / " +
+                    Escape(ValueLabel(lang, o.entity, o.column_name, o.incoming_value)) +
+                    "</li>";
+        }
+      }
+      if (earlier > 0) {
+        body += "<div class=\"flash\" role=\"status\" data-settles=\"" +
+                std::to_string(earlier) + "\"><p>" +
+                (lang == Lang::kTh
+                     ? "ช่องนี้มีข้อมูลขัดแย้งก่อนหน้าที่ยังไม่ตัดสินอีก " +
+                           std::to_string(earlier) +
+                           " รายการ การตัดสินครั้งนี้จะตัดสินรายการเหล่านั้นไปด้วย ค่าที่ขัดแย้งกัน:"
+                     : "This field has " + std::to_string(earlier) +
+                           (earlier == 1 ? " earlier open conflict" : " earlier open conflicts") +
+                           "; this decision settles " + (earlier == 1 ? "it" : "them") +
+                           " too. Their values:") +
+                "</p><ul>" + values + "</ul></div>";
+      }
+    }
     // multipart: a value and a reason in Thai can pass the 8 KiB the HTTP
     // library takes URL-encoded.
     body += "<form class=\"stack\" method=\"post\" enctype=\"multipart/form-data\" "

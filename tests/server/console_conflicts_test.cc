@@ -382,6 +382,34 @@ TEST_CASE("Console conflicts: a stage conflict says the further stage is kept, "
   CHECK_THAT(Location(kept), Catch::Contains("done="));
 }
 
+TEST_CASE("Console conflicts: a field's earlier open conflicts are named on the newer "
+          "one's page, and deciding it settles them",
+          "[console][conflict]") {
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  // Somchai, not having seen malee's, marks the day again: a second
+  // conflict on the same mark.
+  PushService push(store);
+  REQUIRE(push.Push(c.f.Record(c.somchai.id),
+                    c.somchai.SealNext({Row("attendance", c.attendance, c.somchai.HlcAt(kT0 + 40),
+                                            {{"status", T("late"), 0}})}))
+              .ok());
+  auto open = Conflicts(store).List(/*open_only=*/true);
+  REQUIRE(open.ok());
+  REQUIRE(open->size() == 2);
+  const std::string newer = open->front().id == c.conflict.id ? open->back().id
+                                                              : open->front().id;
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  Signed office(console, "somying");
+  Reply page = office.Get("/conflicts/" + newer);
+  REQUIRE(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("data-settles=\"1\"") &&
+                            Catch::Contains("ข้อมูลขัดแย้งก่อนหน้าที่ยังไม่ตัดสินอีก 1 รายการ"));
+  // The older one's page names none (the newer is about later writes).
+  CHECK_THAT(office.Get("/conflicts/" + c.conflict.id).body, !Catch::Contains("data-settles"));
+}
+
 TEST_CASE("Console conflicts: a value written after the conflict is shown, kept "
           "if chosen, and never replaced unseen, and a bad value's API error has "
           "its problem",
