@@ -31,6 +31,7 @@
 #include "client/cli/command.h"
 #include "shared/fs.h"
 #include "client/sync_client.h"
+#include "client/sync_internal.h"
 
 namespace kbo::client::cli {
 namespace {
@@ -60,13 +61,6 @@ Status ForExit(const SyncClient& client, const Status& s) {
     return Status::Internal(s.message());
   }
   return s;
-}
-
-std::string MiB(uint64_t bytes) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.1f MiB",
-                static_cast<double>(bytes) / (1 << 20));
-  return buf;
 }
 
 // Progress on a terminal: one line per phase, rewritten in place.

@@ -373,6 +373,50 @@ test('a camera photo larger than 20 MB is taken by the app, which keeps its 1600
   assert.deepEqual(await page.$eval('.thumbs img', (i) => [i.naturalWidth, i.naturalHeight]), [1600, 1200]);
 });
 
+test('a sync says it is sending photos from the photo\'s first byte, not the step before it, on a link that stalls', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  officeDevice(server);
+  const link = await H.relay(t, server.url);
+  const via = { url: link.url, data: server.data };
+  const phone = newPhone({ width: 360, height: 740 });
+  H.defer(t, () => phone.close());
+  const { page } = await phone.open();
+  await openApp(page, via);
+  await enrolApp(page, via, 'trainer');
+  await syncApp(page);
+  const jpeg = path.join(H.freshHome(), 'camera.jpg');
+  const made = spawnSync(TEST_IMAGE, ['camera', '2000', '1500', '1', jpeg], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  await go(page, '#/visits/new');
+  await H.pick(page, 'producer_id', 'Producer 3');
+  await page.fill('#f-notes', 'ต้นแบบใหม่');
+  await page.setInputFiles('#f-photo', jpeg);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 30000 });
+  // The photo's first chunk is held 6 s on the way; the rest of the sync
+  // (the visit's push, the pull) goes at once.
+  await link.to(`${server.url} stallput=6000`);
+  await go(page, '#/');
+  await page.click('#sync');
+  const started = Date.now();
+  let photosAt = null;
+  while (Date.now() - started < 60000) {
+    const text = await page.evaluate(() => {
+      const p = document.querySelector('#sync-progress-text');
+      return p && !p.hidden ? p.textContent : '';
+    });
+    if (photosAt === null && text.includes('รูปภาพ')) photosAt = Date.now();
+    if (await page.locator('#sync-outcome:not([hidden])').count()) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const ended = Date.now();
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok');
+  assert.ok(photosAt !== null, 'the photos step was shown');
+  // Shown while its first chunk was held (it said "sending" of the push
+  // until the chunk's answer came, then ended at once).
+  assert.ok(ended - photosAt > 3000, `photos shown ${ended - photosAt} ms before the sync ended`);
+});
+
 test('a phone whose storage is full: an action is refused in Thai, and nothing of it stays, not even until the app is reopened', async (t) => {
   const server = await H.startServer(t, ['--app', APP_DIR]);
   const office = officeDevice(server);

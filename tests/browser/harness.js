@@ -156,6 +156,9 @@ async function startServer(t, extra = []) {
 const RELAY = `
 const net = require('node:net');
 let to = null;
+// "stallput=MS": the first photo upload (PUT /v1/blobs/) after it is held
+// that long before it goes on, as on a link that stalls mid-sync.
+let stallPut = 0;
 const srv = net.createServer((c) => {
   c.on('error', () => {});
   if (!to) { c.destroy(); return; }
@@ -163,7 +166,17 @@ const srv = net.createServer((c) => {
   up.on('error', () => c.destroy());
   up.on('close', () => c.destroy());
   c.on('close', () => up.destroy());
-  c.pipe(up);
+  c.on('data', (d) => {
+    if (stallPut > 0 && d.includes('PUT /v1/blobs/')) {
+      const ms = stallPut;
+      stallPut = 0;
+      c.pause();
+      setTimeout(() => { up.write(d); c.resume(); }, ms);
+      return;
+    }
+    up.write(d);
+  });
+  c.on('end', () => up.end());
   up.pipe(c);
 });
 let buf = '';
@@ -175,6 +188,8 @@ process.stdin.on('data', (d) => {
     buf = buf.slice(nl + 1);
     const m = /^http:\\/\\/([^:/]+):(\\d+)/.exec(line);
     to = m ? { host: m[1], port: Number(m[2]) } : null;
+    const stall = / stallput=(\\d+)/.exec(line);
+    stallPut = stall ? Number(stall[1]) : 0;
     process.stdout.write('ok\\n');
   }
 });

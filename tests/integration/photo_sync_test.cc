@@ -601,6 +601,13 @@ TEST_CASE("photos: a photo whose every row on the server gives it another size i
       officer, field.Add(officer, {"photo", "add", odd_file, "--subject", "producer:" + producer}));
   // Its row reaches the server by a bundle, without the photo; there its
   // size reads otherwise (as a row another device wrote would).
+  // (A small photo's size in a bundle is in KiB: it said "0.0 MiB".)
+  CliResult carried =
+      field.Kbo(officer, {"bundle", "export", field.dir() + "/with.kbo", "--photos"});
+  REQUIRE(carried.exit_code == 0);
+  CHECK(Has(carried.out, "1 photo ("));
+  CHECK(Has(carried.out, " KiB)"));
+  CHECK_FALSE(Has(carried.out, "0.0 MiB"));
   const std::string bundle = field.dir() + "/rows.kbo";
   REQUIRE(field.Kbo(officer, {"bundle", "export", bundle}).exit_code == 0);
   REQUIRE(RunServerCli({"--data", field.server().data_dir(), "bundle", "import", bundle})
