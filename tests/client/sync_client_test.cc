@@ -1989,6 +1989,17 @@ TEST_CASE("SyncClient: an unreachable server keeps everything", "[sync]") {
   CHECK(st->last_error.find("cannot reach") != std::string::npos);
 }
 
+// A device that takes itself to be a Phrao trainer's, enrolled with a
+// server at 127.0.0.1:1 whose key is nobody's: for answers that are not
+// the server's anyway.
+void PretendEnrolled(ClientStore& store) {
+  Statement st(store.db(),
+               "UPDATE device SET server_url = 'http://127.0.0.1:1', "
+               "server_public_key = ?1, role = 'trainer', districts = '5011'");
+  st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
+  REQUIRE(st.Run().ok());
+}
+
 TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
           "not as a damaged answer, and everything is kept",
           "[sync]") {
@@ -1997,13 +2008,7 @@ TEST_CASE("SyncClient: a sign-in page in the server's place is said as such, "
   auto opened = ClientStore::Open(dir.path(), &wall);
   REQUIRE(opened.ok());
   ClientStore& store = **opened;
-  {
-    Statement st(store.db(),
-                 "UPDATE device SET server_url = 'http://127.0.0.1:1', "
-                 "server_public_key = ?1, role = 'trainer', districts = '5011'");
-    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
-    REQUIRE(st.Run().ok());
-  }
+  PretendEnrolled(store);
   PhraoFixture f(store);
   // A hotspot's portal: every request answered 200 with its page (or a
   // redirect the browser's transport followed to it).
@@ -2103,13 +2108,7 @@ TEST_CASE("SyncClient: a web server that is not the KBO server (a 404 or 501 pag
   auto opened = ClientStore::Open(dir.path(), &wall);
   REQUIRE(opened.ok());
   ClientStore& store = **opened;
-  {
-    Statement st(store.db(),
-                 "UPDATE device SET server_url = 'http://127.0.0.1:1', "
-                 "server_public_key = ?1, role = 'trainer', districts = '5011'");
-    st.Bind(1, std::string_view(KeyPair::Generate().public_key().ToHex()));
-    REQUIRE(st.Run().ok());
-  }
+  PretendEnrolled(store);
   // python3 -m http.server: GET is 404, POST is 501, both in HTML.
   class WebServer : public HttpTransport {
    public:

@@ -187,15 +187,6 @@ TEST_CASE("PostgreSQL Db: schema version and a connection that fails", "[pg]") {
   CHECK_FALSE(OpenPostgres("/tmp/server.db").ok());
 }
 
-// Ends `db`'s backend from `admin`, as a restart or a cut cable would.
-void DropConnection(Db& db, Db& admin) {
-  Statement pid(db, "SELECT pg_backend_pid()");
-  REQUIRE(pid.Step());
-  Statement kill(admin, "SELECT pg_terminate_backend(?1::int)");
-  kill.Bind(1, pid.ColumnInt(0));
-  REQUIRE(kill.Step());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-}
 
 TEST_CASE("PostgreSQL Db: a dropped connection is opened again for the next statement",
           "[pg]") {
@@ -206,7 +197,7 @@ TEST_CASE("PostgreSQL Db: a dropped connection is opened again for the next stat
   Statement& cached = db->Cached("SELECT count(*) FROM r");
   REQUIRE(cached.Step());
   // PostgreSQL restarts, fails over, or a cable is cut: the backend is gone.
-  DropConnection(*db, *admin);
+  test::DropConnection(*db, *admin);
   // The first statement after it fails, as its request does.
   Statement lost(*db, "SELECT 1");
   bool failed_once = !lost.status().ok() || !lost.Step();
@@ -232,7 +223,7 @@ TEST_CASE("PostgreSQL Db: a cached statement whose first prepare met a dropped "
   auto admin = Connect(schema.url());
   REQUIRE(db->Exec("CREATE TABLE r (n BIGINT)").ok());
   REQUIRE(db->Exec("INSERT INTO r VALUES (1)").ok());
-  DropConnection(*db, *admin);
+  test::DropConnection(*db, *admin);
   // Its first use is on the lost connection: its prepare fails (as the
   // console's session lookup did after PostgreSQL restarted).
   Statement& first = db->Cached("SELECT count(*) FROM r WHERE n >= 0");

@@ -5,9 +5,11 @@
 // tools/pg-test-cluster started (tests/support/pg_url.h). Tests running side
 // by side each get their own schema, dropped at the end. A test that needs
 // PostgreSQL fails, never skips, when the cluster is missing.
+#include <chrono>
 #include <cstdlib>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include <catch2/catch.hpp>
 
@@ -42,6 +44,16 @@ class PgSchema {
   std::string url_;
   std::unique_ptr<Db> admin_;
 };
+
+// Ends `db`'s backend from `admin`, as a restart or a cut cable would.
+inline void DropConnection(Db& db, Db& admin) {
+  Statement pid(db, "SELECT pg_backend_pid()");
+  REQUIRE(pid.Step());
+  Statement kill(admin, "SELECT pg_terminate_backend(?1::int)");
+  kill.Bind(1, pid.ColumnInt(0));
+  REQUIRE(kill.Step());
+  std::this_thread::sleep_for(std::chrono::milliseconds(200));
+}
 
 }  // namespace kbo::test
 

@@ -40,15 +40,6 @@ std::unique_ptr<ServerStore> OpenStore(const std::string& dir, WallClock* wall,
   return std::move(store).value();
 }
 
-// Ends `db`'s session from the database's side, as a restart does.
-void DropConnection(Db& db, Db& admin) {
-  Statement pid(db, "SELECT pg_backend_pid()");
-  REQUIRE(pid.Step());
-  Statement kill(admin, "SELECT pg_terminate_backend(?1::int)");
-  kill.Bind(1, pid.ColumnInt(0));
-  REQUIRE(kill.Step());
-  std::this_thread::sleep_for(std::chrono::milliseconds(200));
-}
 
 void HandOut(ServerStore& store, uint64_t n) {
   Transaction txn(store.db());
@@ -92,13 +83,13 @@ TEST_CASE("ServerStore on PostgreSQL: a database restored under a running server
   SECTION("sequences jump past everything handed out before the restore") {
     // The backup was taken when 3 had been handed out.
     REQUIRE(admin->Exec("UPDATE server_state SET next_seq = 4").ok());
-    DropConnection(store->db(), *admin);
+    test::DropConnection(store->db(), *admin);
     Result<uint64_t> last = LastSeqAfterLoss(*store);
     INFO(last.status().message());
     REQUIRE(last.ok());
     CHECK(*last == 10 + ServerStore::kRestoreGap);
     // Once: the next reconnection finds nothing to do.
-    DropConnection(store->db(), *admin);
+    test::DropConnection(store->db(), *admin);
     last = LastSeqAfterLoss(*store);
     REQUIRE(last.ok());
     CHECK(*last == 10 + ServerStore::kRestoreGap);
@@ -126,7 +117,7 @@ TEST_CASE("ServerStore on PostgreSQL: a database restored under a running server
     storage::Devices devices(store->db());
     Result<std::optional<storage::DeviceRow>> found = devices.Find(other.ToString());
     REQUIRE(found.ok());  // no loss yet: the connection is alive
-    DropConnection(store->db(), *admin);
+    test::DropConnection(store->db(), *admin);
     {
       // The loss is found by a statement of its own...
       Statement probe(store->db(), "SELECT 1");
@@ -153,7 +144,7 @@ TEST_CASE("ServerStore on PostgreSQL: a database restored under a running server
     Statement other(*admin, "UPDATE server_state SET server_id = ?1");
     other.Bind(1, Uuid::Random().ToString());
     REQUIRE(other.Run().ok());
-    DropConnection(store->db(), *admin);
+    test::DropConnection(store->db(), *admin);
     for (int i = 0; i < 3; ++i) {
       Result<uint64_t> last = store->LastSeq();
       REQUIRE_FALSE(last.ok());
