@@ -9,7 +9,6 @@
 #include <catch2/catch.hpp>
 
 #include "shared/value.h"
-#include "tests/support/test_images.h"
 
 namespace kbo::client {
 namespace {
@@ -340,7 +339,15 @@ TEST_CASE("ImageInfo: JPEG size, date and GPS from EXIF, both byte orders",
 TEST_CASE("ImageInfo: a position from EXIF is the decimal degrees it names, not a "
           "binary sum's tail (18.79, not 18.790000000000003)",
           "[image]") {
-  auto r = ReadExact(kbo::testing::CameraJpeg(64, 48, 1));
+  // Chiang Mai's Tha Phae Gate as a camera writes it: 18°47'24" N, 98°59'6" E.
+  const bool big_endian = GENERATE(false, true);
+  auto r = ReadExact(BuildJpeg(BuildTiff(
+                                   big_endian, {}, {},
+                                   {Ascii(0x0001, "N"),
+                                    Rationals(big_endian, 0x0002, {{18, 1}, {47, 1}, {24, 1}}),
+                                    Ascii(0x0003, "E"),
+                                    Rationals(big_endian, 0x0004, {{98, 1}, {59, 1}, {6, 1}})}))
+                         .bytes);
   REQUIRE(r.ok());
   REQUIRE(r->lat);
   REQUIRE(r->lon);
