@@ -1011,6 +1011,8 @@ test('switching the language keeps a half-filled visit; a deleted producer opene
   await H.setLang(page, 'en');
   assert.equal(await page.inputValue('#f-notes'), 'ดูต้นแบบผ้าทอ ลายน้ำไหล');
   assert.equal(await page.inputValue('#f-producer_id'), producer);
+  // Not said to be back "after the page closed": it did not close.
+  assert.ok(await page.locator('.draft-note').isHidden());
   assert.ok((await page.textContent('.field[data-col="producer_id"] .picked')).includes(name));
   await H.go(page, `#/producers/${gone}`);
   await page.waitForSelector('#producer-deleted');

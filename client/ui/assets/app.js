@@ -707,6 +707,9 @@
   // leaving it in the app: tapping back abandons an edit, and a draft
   // found days later would put old values over newer ones.
   const editDrafts = new Set();
+  // A redraw of the same screen in the other language: its typing is put
+  // back by the switch itself, not as a draft.
+  let redrawing = false;
   window.addEventListener('hashchange', () => {
     for (const key of editDrafts) draftForget(key);
     editDrafts.clear();
@@ -739,7 +742,7 @@
     // Put back once the screen is drawn (its pickers and lists are there).
     // A field the row holds another value in now than when it was typed
     // (a sync brought the office's) is not put back over it.
-    const kept = drafting ? draftRead(key) : null;
+    const kept = drafting && !redrawing ? draftRead(key) : null;
     if (kept) {
       let tries = 0;
       const putBack = () => {
@@ -2710,7 +2713,14 @@
       // the other language (a half-filled visit is not thrown away).
       const typed = formSnapshot();
       const path = location.hash;
-      await render();
+      // (The forms' drafts are not put back by this redraw: the page did
+      // not close, and what is typed comes back just below.)
+      redrawing = true;
+      try {
+        await render();
+      } finally {
+        redrawing = false;
+      }
       // (Not if the person went elsewhere meanwhile: another screen's forms.)
       if (location.hash === path) formRestore(typed);
     });
