@@ -462,6 +462,7 @@ class Api {
     Result<EnrollRequest> parsed = wire::ParseEnrollRequest(req.body);
     if (!parsed.ok()) return Answer(req, res, parsed.status());
     std::lock_guard<std::timed_mutex> lock(store_.mutex());
+    if (Status s = store_.CheckStillOurs(); !s.ok()) return Answer(req, res, s);
     Result<EnrollReply> reply = enrolment_.Enroll(*parsed);
     if (!reply.ok()) return Answer(req, res, reply.status());
     res.status = 200;
@@ -1018,8 +1019,14 @@ class Api {
     }
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    return std::make_unique<DeviceTurn>(std::move(lock), store_.db(), left,
-                                        turns_);
+    auto turn = std::make_unique<DeviceTurn>(std::move(lock), store_.db(), left, turns_);
+    // The database still ours, not restored under us (before the device
+    // is authenticated: a revocation the restore lost is made again first).
+    if (Status s = store_.CheckStillOurs(); !s.ok()) {
+      Answer(req, res, s);
+      return nullptr;
+    }
+    return turn;
   }
   // WriteError, with the Retry-After estimate on a busy refusal.
   void Answer(const httplib::Request& req, httplib::Response& res,

@@ -67,6 +67,35 @@ std::string FormatIsoUtc(int64_t unix_ms) {
   return buf;
 }
 
+namespace {
+
+constexpr std::string_view kHighWaterPrefix = "next_seq ";
+
+// The next_seq `text` names ("next_seq N\n"); nullopt if it names none.
+std::optional<uint64_t> ParseHighWater(std::string_view text) {
+  if (text.compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) return std::nullopt;
+  const size_t newline = text.find('\n', kHighWaterPrefix.size());
+  if (newline == std::string_view::npos) return std::nullopt;
+  return ParseUint64(text.substr(kHighWaterPrefix.size(), newline - kHighWaterPrefix.size()));
+}
+
+// The file's next_seq, read under a shared lock (NoteHighWater writes it
+// under an exclusive one: several servers share a folder, and a read of a
+// half-written number could jump the sequences); nullopt if it is absent
+// or unreadable.
+std::optional<uint64_t> ReadHighWater(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return std::nullopt;
+  char buf[256];
+  ssize_t n = -1;
+  if (::flock(fd, LOCK_SH) == 0) n = ::pread(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  if (n <= 0) return std::nullopt;
+  return ParseHighWater(std::string_view(buf, static_cast<size_t>(n)));
+}
+
+}  // namespace
+
 ServerStore::~ServerStore() = default;
 
 Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
@@ -222,6 +251,36 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   return store;
 }
 
+Status ServerStore::CheckStillOurs() {
+  Statement& st = db_->Cached("SELECT server_id, next_seq FROM server_state WHERE singleton = 1");
+  if (!st.Step()) {
+    if (!st.status().ok()) return st.status();
+    return Status::Unavailable(db_where_ + " holds no server_state: not this server's database")
+        .WithReason("wrong_database");
+  }
+  const std::string id = st.IsNull(0) ? std::string() : st.ColumnText(0);
+  const int64_t next = st.ColumnInt(1);
+  if (Status s = st.Reset(); !s.ok()) return s;
+  if (id != server_id_.ToString()) {
+    const Status s = Status::Unavailable(
+                         db_where_ + " holds " +
+                         (id.empty() ? std::string("no server") : "server " + id + "'s data") +
+                         ", not this server's (" + server_id_.ToString() +
+                         "): another province's backup restored there? Nothing is read or "
+                         "written until it is this server's database again")
+                         .WithReason("wrong_database");
+    LogLine(s.message());
+    return s;
+  }
+  const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
+  if (high.has_value() && next >= 0 && static_cast<uint64_t>(next) < *high) {
+    // Restored under us: what Open does, before this request is answered.
+    if (Status s = GuardSequences(); !s.ok()) return s;
+    if (Status s = GuardRevocations(); !s.ok()) return s;
+  }
+  return Status();
+}
+
 Status ServerStore::CheckAfterReconnect() {
   Result<std::optional<std::string>> stored = storage::ServerState(*db_).ServerId();
   if (!stored.ok()) {
@@ -248,34 +307,6 @@ Status ServerStore::CheckAfterReconnect() {
   return Status();
 }
 
-namespace {
-
-constexpr std::string_view kHighWaterPrefix = "next_seq ";
-
-// The next_seq `text` names ("next_seq N\n"); nullopt if it names none.
-std::optional<uint64_t> ParseHighWater(std::string_view text) {
-  if (text.compare(0, kHighWaterPrefix.size(), kHighWaterPrefix) != 0) return std::nullopt;
-  const size_t newline = text.find('\n', kHighWaterPrefix.size());
-  if (newline == std::string_view::npos) return std::nullopt;
-  return ParseUint64(text.substr(kHighWaterPrefix.size(), newline - kHighWaterPrefix.size()));
-}
-
-// The file's next_seq, read under a shared lock (NoteHighWater writes it
-// under an exclusive one: several servers share a folder, and a read of a
-// half-written number could jump the sequences); nullopt if it is absent
-// or unreadable.
-std::optional<uint64_t> ReadHighWater(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return std::nullopt;
-  char buf[256];
-  ssize_t n = -1;
-  if (::flock(fd, LOCK_SH) == 0) n = ::pread(fd, buf, sizeof buf, 0);
-  ::close(fd);
-  if (n <= 0) return std::nullopt;
-  return ParseHighWater(std::string_view(buf, static_cast<size_t>(n)));
-}
-
-}  // namespace
 
 Result<uint64_t> ServerStore::TakeSeqs(uint64_t n) {
   storage::ServerState state(*db_);

@@ -120,6 +120,15 @@ class ServerStore {
   // Enrolment::Revoke calls it once the database holds the revocation.
   Status NoteRevocation(std::string_view device_id, std::string_view revoked_at);
 
+  // Before each request a server answers (a device's, an enrolment, the
+  // console's): the database must still be this server's and not behind
+  // DIR/sequence-high-water. A backup restored into the database while
+  // the server kept its connection (pg_restore --clean) is seen here
+  // before anything is authenticated: another province's database is
+  // refused (kUnavailable, "wrong_database"), an older one of our own gets
+  // the guards of Open (sequences jump, revocations made again). One
+  // cached SELECT and one small file read.
+  Status CheckStillOurs();
   // The server's hybrid logical clock as persisted (server_state.clock_hlc).
   // Load, use, save, all inside one Transaction.
   Result<Hlc> LoadClock();

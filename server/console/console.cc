@@ -518,6 +518,29 @@ Reply Console::Handle(const Request& request) {
   t_router = &router_;
   Reply reply;
   try {
+    // The database still this server's, not restored under it (another
+    // province's was shown as this one's): 503, said, until it is.
+    if (Status s = store_.CheckStillOurs(); !s.ok()) {
+      Lang lang = Lang::kTh;
+      if (auto l = ParseLang(request.Query("lang"))) {
+        lang = *l;
+      } else if (auto it = request.cookies.find(kLangCookie); it != request.cookies.end()) {
+        if (auto c = ParseLang(it->second)) lang = *c;
+      }
+      const std::string said =
+          s.reason() == "wrong_database"
+              ? T(lang, "ฐานข้อมูลที่เซิร์ฟเวอร์นี้ใช้ไม่ใช่ของจังหวัดนี้ (ดูบันทึกของเซิร์ฟเวอร์) ไม่มีการอ่านหรือเขียนข้อมูลใดจนกว่าจะแก้",
+                  "The database this server uses is not this province's (see the server's log); nothing is read or written until it is put right.")
+              : T(lang, "ฐานข้อมูลของเซิร์ฟเวอร์ไม่ตอบในขณะนี้ ไม่มีข้อมูลใดหาย โปรดลองอีกครั้งในอีกสักครู่",
+                  "The server's database is not answering just now; nothing is lost. Try again in a minute.");
+      return IsApi(request.path)
+                 ? Reply::Json(ErrorJson("unavailable", said, 503), 503)
+                 : Reply::Html(Page(lang, T(lang, "ยังใช้งานไม่ได้", "Not available"),
+                                    "<header><span class=\"brand\">KBO Field</span></header>",
+                                    "<p class=\"flash error\" role=\"alert\" id=\"db-unavailable\">" +
+                                        Escape(said) + "</p>"),
+                               503);
+    }
     reply = HandleLocked(request);
   } catch (const std::exception& e) {
     LogLine(std::string("error console ") + request.path + ": " + e.what());

@@ -738,6 +738,17 @@ test('a producer the office moved to another district: the phone\'s sync says it
   await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
   const said = await page.textContent('#sync-outcome');
   assert.match(said, /1 รายการย้ายไปอำเภอที่เครื่องนี้ไม่ได้ดูแล จึงไม่อยู่ในเครื่องนี้แล้ว/, said);
+  // The whole outcome in view at 360 × 740, not its top edge below the button.
+  const inView = () => {
+    const r = document.querySelector('#sync-outcome').getBoundingClientRect();
+    return r.top >= 0 && r.bottom <= window.innerHeight + 1;
+  };
+  await page.waitForFunction(inView, null, { timeout: 5000 }).catch(() => {});
+  const box = await page.$eval('#sync-outcome', (el) => {
+    const r = el.getBoundingClientRect();
+    return { top: r.top, bottom: r.bottom, height: window.innerHeight };
+  });
+  assert.ok(box.top >= 0 && box.bottom <= box.height + 1, `outcome at ${box.top}–${box.bottom} of ${box.height}`);
   assert.doesNotMatch(said, /ไม่มีข้อมูลใหม่/, said);
   const left = await (await fetch(`${ui.url}/api/producer`)).json();
   const ids = (left.rows || left).map((r) => r.id);

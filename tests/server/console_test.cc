@@ -81,6 +81,30 @@ struct ConsoleFixture {
   }
 };
 
+TEST_CASE("console: another province's database behind this server (a restore that kept "
+          "the connection) is 503, said, until it is this server's again",
+          "[console][attack]") {
+  ConsoleFixture cf;
+  cf.AddUser("somying", WebRole::kOffice);
+  Browser b{cf.console};
+  REQUIRE(b.Get("/login").status == 200);
+  Db& db = cf.f.store->db();
+  const std::string mine = cf.f.store->server_id().ToString();
+  Statement other(db, "UPDATE server_state SET server_id = ?1");
+  other.Bind(1, Uuid::Random().ToString());
+  REQUIRE(other.Run().ok());
+  SetLogEnabled(false);
+  Reply page = b.Get("/login", {{"lang", "en"}});
+  CHECK(page.status == 503);
+  CHECK_THAT(page.body, Catch::Contains("is not this province"));
+  Reply api = b.Get("/api/overview");
+  CHECK(api.status == 503);
+  Statement back(db, "UPDATE server_state SET server_id = ?1");
+  back.Bind(1, mine);
+  REQUIRE(back.Run().ok());
+  CHECK(b.Get("/login").status == 200);
+}
+
 TEST_CASE("console: nothing without a session (pages go to /login, the API gets 401)",
           "[console]") {
   ConsoleFixture cf;

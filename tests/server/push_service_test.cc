@@ -10,6 +10,7 @@
 
 #include "server/blob_service.h"
 #include "server/conflicts.h"
+#include "server/enrolment.h"
 #include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
 #include "tests/server/server_fixture.h"
@@ -241,6 +242,44 @@ TEST_CASE("ServerStore: a database rewound under a running server is caught at i
   REQUIRE(s.db().Exec("UPDATE server_state SET next_seq = 20").ok());
   s.NoteCommittedSequences();
   CHECK(high_water() == "next_seq " + std::to_string(12 + ServerStore::kRestoreGap) + "\n");
+}
+
+TEST_CASE("ServerStore: a restore under a server that kept its connection is seen before "
+          "the next request: revocations made again, sequences jumped, another "
+          "province's database refused",
+          "[server][push][attack]") {
+  ServerFixture f;
+  SetLogEnabled(false);
+  TestDevice thief, honest;
+  f.Enroll(thief, kPhrao);
+  f.Enroll(honest, kPhrao);
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(honest.id),
+                    honest.SealNext({Producer(Uuid::Random(), honest.HlcAt(kT0), kPhrao)}))
+              .ok());
+  REQUIRE(Enrolment(*f.store).Revoke(thief.id.ToString()).ok());
+  const uint64_t handed_out = f.store->LastSeq().value();
+  INFO("handed out " << handed_out);
+  CHECK(f.store->CheckStillOurs().ok());  // nothing restored: nothing done
+  CHECK(f.store->LastSeq().value() == handed_out);
+  // A backup from before both, restored with the connection kept.
+  REQUIRE(f.store->db().Exec("UPDATE device SET revoked_at = NULL; "
+                             "UPDATE server_state SET next_seq = 1").ok());
+  REQUIRE(f.store->CheckStillOurs().ok());
+  CHECK_FALSE(f.Record(thief.id).revoked_at.empty());
+  CHECK(f.store->LastSeq().value() >= handed_out + ServerStore::kRestoreGap);
+  // Another province's database behind the same URL.
+  const std::string mine = f.store->server_id().ToString();
+  Statement other(f.store->db(), "UPDATE server_state SET server_id = ?1");
+  other.Bind(1, Uuid::Random().ToString());
+  REQUIRE(other.Run().ok());
+  const Status refused = f.store->CheckStillOurs();
+  CHECK(refused.code() == Code::kUnavailable);
+  CHECK(refused.reason() == "wrong_database");
+  Statement back(f.store->db(), "UPDATE server_state SET server_id = ?1");
+  back.Bind(1, mine);
+  REQUIRE(back.Run().ok());
+  CHECK(f.store->CheckStillOurs().ok());
 }
 
 TEST_CASE("ServerStore: a server.db of an earlier development layout is refused",

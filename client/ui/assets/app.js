@@ -1187,6 +1187,8 @@
       // attempt's problem: the card does not say it a second time).
       const fresh = await api('GET', '/api/status');
       if (fresh.ok) updateCards(fresh.data, { sayError: false });
+      // In view (at 360 px it showed only its top edge below the button).
+      if (document.body.contains(outcome)) outcome.scrollIntoView({ block: 'nearest' });
     });
     const cards = h('div', { class: 'cards', id: 'status-cards' });
     const updateCards = (s, { sayError = true } = {}) => {
