@@ -3,6 +3,7 @@
 #include <libpq-fe.h>
 
 #include <charconv>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <functional>
@@ -344,18 +345,64 @@ class PgDb final : public Db {
   }
   // lock_timeout bounds the wait for the writer lock only: it is back to
   // none (0) for the rest of the transaction.
+  //
+  // The wait goes in slices (watch_slice_ms_, 15 s): after each, a holder
+  // of the lock that has waited on its own client for hung_writer_s_ (a
+  // server process stopped or hung mid-request, its transaction never
+  // ending) is ended, and the wait goes on. PostgreSQL's
+  // idle_in_transaction_session_timeout does not see a client stopped in
+  // the middle of a pipeline (its backend stays "active"): the lock was
+  // held for as long as the process was stopped. A slice long enough for
+  // any ordinary turn keeps the waiters' order but under such a stall.
   Status BeginWrite() override {
     const std::string lock =
         "SELECT pg_advisory_xact_lock(" + std::to_string(kWriterLock) + ")";
-    Status s = Exec(write_wait_ms_ > 0
-                        ? "BEGIN; SET LOCAL lock_timeout = " +
-                              std::to_string(write_wait_ms_) + "; " + lock +
-                              "; SET LOCAL lock_timeout = 0"
-                        : "BEGIN; " + lock);
-    in_transaction_ = s.ok();
-    if (!s.ok()) (void)Exec("ROLLBACK");  // BEGIN may have run
-    return s;
+    const auto start = std::chrono::steady_clock::now();
+    for (;;) {
+      int64_t slice = watch_slice_ms_;
+      if (write_wait_ms_ > 0) {
+        const int64_t spent = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                  std::chrono::steady_clock::now() - start)
+                                  .count();
+        slice = std::max<int64_t>(1, std::min(slice, write_wait_ms_ - spent));
+      }
+      Status s = Exec("BEGIN; SET LOCAL lock_timeout = " + std::to_string(slice) + "; " +
+                      lock + "; SET LOCAL lock_timeout = 0");
+      in_transaction_ = s.ok();
+      if (s.ok()) return s;
+      if (PQstatus(conn_) == CONNECTION_OK) (void)Exec("ROLLBACK");  // BEGIN may have run
+      if (s.reason() != kBusyReason) return s;
+      EndHungWriter();
+      if (write_wait_ms_ > 0 &&
+          std::chrono::steady_clock::now() - start >=
+              std::chrono::milliseconds(write_wait_ms_)) {
+        return s;
+      }
+    }
   }
+  // Ends the backend holding the writer lock if it has waited on its client
+  // for hung_writer_s_ (see BeginWrite). Best effort: its own failure is
+  // the lock wait's to report.
+  void EndHungWriter() {
+    const uint64_t key = static_cast<uint64_t>(kWriterLock);
+    const std::string sql =
+        "SELECT pg_terminate_backend(a.pid) FROM pg_locks l JOIN pg_stat_activity a "
+        "ON a.pid = l.pid WHERE l.locktype = 'advisory' AND l.granted AND l.classid = " +
+        std::to_string(key >> 32) + " AND l.objid = " + std::to_string(key & 0xffffffffu) +
+        " AND l.objsubid = 1 AND a.pid <> pg_backend_pid() AND a.wait_event = 'ClientRead'"
+        " AND a.state_change < clock_timestamp() - make_interval(secs => " +
+        std::to_string(hung_writer_s_) + ")";
+    PGresult* res = PQexec(conn_, sql.c_str());
+    if (PQresultStatus(res) == PGRES_TUPLES_OK && PQntuples(res) > 0) {
+      hung_writers_ended_ += static_cast<uint64_t>(PQntuples(res));
+    }
+    PQclear(res);
+  }
+  void SetWriterWatch(int64_t slice_ms, int64_t hung_s) {
+    watch_slice_ms_ = std::max<int64_t>(1, slice_ms);
+    hung_writer_s_ = std::max<int64_t>(1, hung_s);
+  }
+  uint64_t hung_writers_ended() const { return hung_writers_ended_; }
   void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
   int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
@@ -638,6 +685,9 @@ class PgDb final : public Db {
   uint64_t generation_ = 0;
   bool in_transaction_ = false;
   int64_t write_wait_ms_ = 0;  // 0: wait for the writer lock as long as it takes
+  int64_t watch_slice_ms_ = kWriterWatchSliceMs;
+  int64_t hung_writer_s_ = kIdleInTransactionSeconds;
+  uint64_t hung_writers_ended_ = 0;
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;
   bool flushing_ = false;
@@ -969,6 +1019,15 @@ std::string PgConnectionOption(Db& db, const char* key) {
   }
   PQconninfoFree(options);
   return value;
+}
+
+void SetWriterWatchForTests(Db& db, int64_t slice_ms, int64_t hung_s) {
+  if (auto* pg = dynamic_cast<PgDb*>(&db)) pg->SetWriterWatch(slice_ms, hung_s);
+}
+
+uint64_t HungWritersEnded(Db& db) {
+  auto* pg = dynamic_cast<PgDb*>(&db);
+  return pg != nullptr ? pg->hung_writers_ended() : 0;
 }
 
 }  // namespace kbo::server

@@ -44,6 +44,15 @@ std::string RedactUrl(std::string_view url);
 Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url);
 inline constexpr int kConnectTimeoutSeconds = 10;
 inline constexpr int kIdleInTransactionSeconds = 60;
+// A writer waits for the lock in slices of this long; after each, a holder
+// that has waited on its own client for kIdleInTransactionSeconds is ended
+// (a process stopped mid-pipeline, which the timeout above does not see).
+inline constexpr int64_t kWriterWatchSliceMs = 15000;
+
+// For tests: the slice and the time a holder may wait on its client.
+void SetWriterWatchForTests(Db& db, int64_t slice_ms, int64_t hung_s);
+// How many hung holders of the writer lock this connection has ended.
+uint64_t HungWritersEnded(Db& db);
 
 // The value libpq uses for connection option `key` ("keepalives_idle",
 // "connect_timeout"...) on a connection OpenPostgres made; empty if unset.

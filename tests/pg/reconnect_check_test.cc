@@ -183,6 +183,37 @@ TEST_CASE("ServerStore: a database rewound while the server kept its connection 
   REQUIRE(txn.Commit().ok());
 }
 
+TEST_CASE("PostgreSQL Db: a writer stopped in the middle of a request with the lock is "
+          "ended, and the next writer goes on",
+          "[pg]") {
+  const test::PgSchema schema;
+  auto stopped = Connect(schema.url());
+  auto next = Connect(schema.url());
+  REQUIRE(stopped->Exec("CREATE TABLE w (n BIGINT)").ok());
+  // A push under way: the lock taken, a write sent in a pipeline with no
+  // end, and the process stopped there (kill -STOP). Its backend is
+  // "active", so idle_in_transaction_session_timeout never ends it.
+  REQUIRE(stopped->BeginWrite().ok());
+  Statement ins(*stopped, "INSERT INTO w VALUES (?1)");
+  ins.Bind(1, int64_t{1});
+  REQUIRE(ins.RunDeferred().ok());
+  // (Slices of 0.3 s and 1 s on its client here; 15 s and 60 s in service.)
+  SetWriterWatchForTests(*next, 300, 1);
+  next->SetWriteWait(10000);
+  const auto start = std::chrono::steady_clock::now();
+  const Status got = next->BeginWrite();
+  const auto waited = std::chrono::steady_clock::now() - start;
+  INFO(got.message());
+  REQUIRE(got.ok());
+  CHECK(waited < std::chrono::seconds(6));
+  CHECK(HungWritersEnded(*next) == 1);
+  // Nothing of the stopped one's transaction was kept.
+  Statement count(*next, "SELECT count(*) FROM w");
+  REQUIRE(count.Step());
+  CHECK(count.ColumnInt(0) == 0);
+  REQUIRE(next->Commit().ok());
+}
+
 TEST_CASE("PostgreSQL Db: no wait is unbounded", "[pg]") {
   const test::PgSchema schema;
   auto db = Connect(schema.url());
