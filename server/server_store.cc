@@ -252,15 +252,17 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
 }
 
 Status ServerStore::CheckStillOurs() {
-  Statement& st = db_->Cached("SELECT server_id, next_seq FROM server_state WHERE singleton = 1");
-  if (!st.Step()) {
-    if (!st.status().ok()) return st.status();
+  storage::ServerState state(*db_);
+  Result<std::optional<std::string>> stored = state.ServerId();
+  if (!stored.ok()) {
+    if (stored.status().code() != Code::kCorruption) return stored.status();
     return Status::Unavailable(db_where_ + " holds no server_state: not this server's database")
         .WithReason("wrong_database");
   }
-  const std::string id = st.IsNull(0) ? std::string() : st.ColumnText(0);
-  const int64_t next = st.ColumnInt(1);
-  if (Status s = st.Reset(); !s.ok()) return s;
+  const std::string id = stored->value_or(std::string());
+  Result<int64_t> next_seq = state.NextSeq();
+  if (!next_seq.ok()) return next_seq.status();
+  const int64_t next = *next_seq;
   if (id != server_id_.ToString()) {
     const Status s = Status::Unavailable(
                          db_where_ + " holds " +
