@@ -251,29 +251,32 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
   return store;
 }
 
-Status ServerStore::CheckStillOurs() {
-  storage::ServerState state(*db_);
-  Result<std::optional<std::string>> stored = state.ServerId();
+Status ServerStore::CheckIdentity() {
+  Result<std::optional<std::string>> stored = storage::ServerState(*db_).ServerId();
   if (!stored.ok()) {
     if (stored.status().code() != Code::kCorruption) return stored.status();
     return Status::Unavailable(db_where_ + " holds no server_state: not this server's database")
         .WithReason("wrong_database");
   }
-  const std::string id = stored->value_or(std::string());
-  Result<int64_t> next_seq = state.NextSeq();
+  const std::string mine = server_id_.ToString();
+  if (stored->has_value() && **stored == mine) return Status();
+  const Status s =
+      Status::Unavailable(db_where_ + " holds " +
+                          (stored->has_value() ? "server " + **stored + "'s data"
+                                               : std::string("no server")) +
+                          ", not this server's (" + mine +
+                          "): another province's backup restored there? Nothing is read or "
+                          "written until it is this server's database again")
+          .WithReason("wrong_database");
+  LogLine(s.message());
+  return s;
+}
+
+Status ServerStore::CheckStillOurs() {
+  if (Status s = CheckIdentity(); !s.ok()) return s;
+  Result<int64_t> next_seq = storage::ServerState(*db_).NextSeq();
   if (!next_seq.ok()) return next_seq.status();
   const int64_t next = *next_seq;
-  if (id != server_id_.ToString()) {
-    const Status s = Status::Unavailable(
-                         db_where_ + " holds " +
-                         (id.empty() ? std::string("no server") : "server " + id + "'s data") +
-                         ", not this server's (" + server_id_.ToString() +
-                         "): another province's backup restored there? Nothing is read or "
-                         "written until it is this server's database again")
-                         .WithReason("wrong_database");
-    LogLine(s.message());
-    return s;
-  }
   const std::optional<uint64_t> high = ReadHighWater(paths_.high_water);
   if (high.has_value() && next >= 0 && static_cast<uint64_t>(next) < *high) {
     // Restored under us: what Open does, before this request is answered.
@@ -284,22 +287,7 @@ Status ServerStore::CheckStillOurs() {
 }
 
 Status ServerStore::CheckAfterReconnect() {
-  Result<std::optional<std::string>> stored = storage::ServerState(*db_).ServerId();
-  if (!stored.ok()) {
-    return Status::Unavailable("the connection to " + db_where_ +
-                               " was opened again, but its server_state cannot be read: " +
-                               stored.status().message());
-  }
-  const std::string mine = server_id_.ToString();
-  if (!stored->has_value() || **stored != mine) {
-    return Status::Unavailable(
-               "the connection to " + db_where_ + " was opened again, and it holds " +
-               (stored->has_value() ? "server " + **stored + "'s data" : "no server") +
-               ", not this server's (" + mine +
-               "): another province's backup restored there? Nothing is read or "
-               "written until it is this server's database again")
-        .WithReason("wrong_database");
-  }
+  if (Status s = CheckIdentity(); !s.ok()) return s;
   // Restored from a backup, or a standby that was behind: the same checks
   // as at start, before anything is handed out.
   if (Status s = GuardSequences(); !s.ok()) return s;

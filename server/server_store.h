@@ -137,6 +137,9 @@ class ServerStore {
  private:
   // See kRestoreGap. Called by Open (its own transaction).
   Status GuardSequences();
+  // The database holds this server's id (kUnavailable, reason
+  // "wrong_database", logged, otherwise).
+  Status CheckIdentity();
   // Run by the database connection each time it is opened again after it
   // was lost (Db::SetReconnectCheck): the database must still be this
   // server's (kUnavailable, reason "wrong_database", otherwise), then the

@@ -505,6 +505,24 @@ Console::Console(ServerStore& store) : store_(store) {
   RegisterPhotos(router_);
 }
 
+// 503 for a database that does not answer (PostgreSQL restarting, a disk
+// gone), or that is not this province's (ServerStore::CheckStillOurs): said
+// as such, never as "sign in".
+Reply DatabaseUnavailable(Lang lang, bool api, bool wrong_database) {
+  const std::string said =
+      wrong_database
+          ? T(lang, "ฐานข้อมูลที่เซิร์ฟเวอร์นี้ใช้ไม่ใช่ของจังหวัดนี้ (ดูบันทึกของเซิร์ฟเวอร์) ไม่มีการอ่านหรือเขียนข้อมูลใดจนกว่าจะแก้",
+              "The database this server uses is not this province's (see the server's log); nothing is read or written until it is put right.")
+          : T(lang, "ฐานข้อมูลของเซิร์ฟเวอร์ไม่ตอบในขณะนี้ ไม่มีข้อมูลใดหาย โปรดลองอีกครั้งในอีกสักครู่",
+              "The server's database is not answering just now; nothing is lost. Try again in a minute.");
+  if (api) return Reply::Json(ErrorJson("unavailable", said, 503), 503);
+  return Reply::Html(Page(lang, T(lang, "ยังใช้งานไม่ได้", "Not available"),
+                          "<header><span class=\"brand\">KBO Field</span></header>",
+                          "<p class=\"flash error\" role=\"alert\" id=\"db-unavailable\">" +
+                              Escape(said) + "</p>"),
+                     503);
+}
+
 Console::~Console() = default;
 
 bool Console::Owns(std::string_view path) {
@@ -527,19 +545,7 @@ Reply Console::Handle(const Request& request) {
       } else if (auto it = request.cookies.find(kLangCookie); it != request.cookies.end()) {
         if (auto c = ParseLang(it->second)) lang = *c;
       }
-      const std::string said =
-          s.reason() == "wrong_database"
-              ? T(lang, "ฐานข้อมูลที่เซิร์ฟเวอร์นี้ใช้ไม่ใช่ของจังหวัดนี้ (ดูบันทึกของเซิร์ฟเวอร์) ไม่มีการอ่านหรือเขียนข้อมูลใดจนกว่าจะแก้",
-                  "The database this server uses is not this province's (see the server's log); nothing is read or written until it is put right.")
-              : T(lang, "ฐานข้อมูลของเซิร์ฟเวอร์ไม่ตอบในขณะนี้ ไม่มีข้อมูลใดหาย โปรดลองอีกครั้งในอีกสักครู่",
-                  "The server's database is not answering just now; nothing is lost. Try again in a minute.");
-      return IsApi(request.path)
-                 ? Reply::Json(ErrorJson("unavailable", said, 503), 503)
-                 : Reply::Html(Page(lang, T(lang, "ยังใช้งานไม่ได้", "Not available"),
-                                    "<header><span class=\"brand\">KBO Field</span></header>",
-                                    "<p class=\"flash error\" role=\"alert\" id=\"db-unavailable\">" +
-                                        Escape(said) + "</p>"),
-                               503);
+      return DatabaseUnavailable(lang, IsApi(request.path), s.reason() == "wrong_database");
     }
     reply = HandleLocked(request);
   } catch (const std::exception& e) {
@@ -763,16 +769,7 @@ Reply Console::HandleLocked(const Request& req) {
       LogLine("error console session: " + session.status().ToString());
       // The database not answering (PostgreSQL restarting, a disk gone) is
       // said as such, not as "sign in" (which then failed too).
-      const std::string said =
-          T(lang, "ฐานข้อมูลของเซิร์ฟเวอร์ไม่ตอบในขณะนี้ ไม่มีข้อมูลใดหาย โปรดลองอีกครั้งในอีกสักครู่",
-            "The server's database is not answering just now; nothing is lost. Try again in a minute.");
-      if (api) return finish(Reply::Json(ErrorJson("unavailable", said, 503), 503));
-      return finish(Reply::Html(
-          Page(lang, T(lang, "ยังใช้งานไม่ได้", "Not available"),
-               "<header><span class=\"brand\">KBO Field</span></header>",
-               "<p class=\"flash error\" role=\"alert\" id=\"db-unavailable\">" +
-                   Escape(said) + "</p>"),
-          503));
+      return finish(DatabaseUnavailable(lang, api, /*wrong_database=*/false));
     }
     if (api) {
       return finish(Reply::Json(

@@ -16,12 +16,7 @@
 namespace kbo::server {
 namespace {
 
-std::unique_ptr<Db> Connect(const std::string& url) {
-  Result<std::unique_ptr<Db>> db = OpenPostgres(url);
-  INFO(db.status().message());
-  REQUIRE(db.ok());
-  return std::move(db).value();
-}
+using test::Connect;
 
 TEST_CASE("PostgreSQL Db: values of every kind round-trip", "[pg]") {
   const test::PgSchema schema;

@@ -45,6 +45,14 @@ class PgSchema {
   std::unique_ptr<Db> admin_;
 };
 
+// A connection to `url`, or the test fails saying why.
+inline std::unique_ptr<Db> Connect(const std::string& url) {
+  Result<std::unique_ptr<Db>> db = server::OpenPostgres(url);
+  INFO(db.status().message());
+  REQUIRE(db.ok());
+  return std::move(db).value();
+}
+
 // Ends `db`'s backend from `admin`, as a restart or a cut cable would.
 inline void DropConnection(Db& db, Db& admin) {
   Statement pid(db, "SELECT pg_backend_pid()");

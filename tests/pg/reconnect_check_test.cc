@@ -25,12 +25,7 @@ namespace {
 
 constexpr int64_t kT0 = 1'760'000'000'000;
 
-std::unique_ptr<Db> Connect(const std::string& url) {
-  Result<std::unique_ptr<Db>> db = OpenPostgres(url);
-  INFO(db.status().message());
-  REQUIRE(db.ok());
-  return std::move(db).value();
-}
+using test::Connect;
 
 std::unique_ptr<ServerStore> OpenStore(const std::string& dir, WallClock* wall,
                                        const std::string& url) {
