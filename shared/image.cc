@@ -139,6 +139,24 @@ Result<JpegCopy> MakeLocked(std::string_view image,
                  " megapixels a photo may have")
           .WithReason("too_many_pixels");
     }
+    // An interlaced PNG is decoded whole, at its own depth (IHDR, the first
+    // chunk: its interlace method at byte 28).
+    if (StartsWith(image, "\x89PNG\r\n\x1A\n") && image.size() > 28 &&
+        image.substr(12, 4) == "IHDR" && image[28] != 0) {
+      const uint64_t bytes =
+          static_cast<uint64_t>(w) * static_cast<uint64_t>(h) *
+          static_cast<uint64_t>(std::max(1, vips_image_get_bands(header.image))) *
+          static_cast<uint64_t>(
+              std::max<guint64>(1, vips_format_sizeof(vips_image_get_format(header.image))));
+      if (bytes > options.max_interlaced_bytes) {
+        return Status::ResourceExhausted(
+                   "the image is an interlaced PNG of " + std::to_string(w) + " x " +
+                   std::to_string(h) + " pixels, which would take " +
+                   std::to_string(bytes >> 20) + " MiB to decode, more than the " +
+                   std::to_string(options.max_interlaced_bytes >> 20) + " MiB allowed")
+            .WithReason("too_many_pixels");
+      }
+    }
     // Turning upright swaps the edges, never changes the longer one.
     copy.downscaled = std::max(w, h) > options.long_edge;
     copy.source_has_metadata = HasMetadata(header.image);

@@ -41,6 +41,12 @@ struct JpegCopyOptions {
   // photo costs a few megapixels of memory, not its own size.
   uint64_t max_jpeg_pixels = 200'000'000;
   int max_jpeg_edge = 32'768;
+  // An interlaced PNG cannot be decoded a strip at a time: libvips holds
+  // all of its pixels at their full depth (a 400 KB 16-bit RGBA PNG of
+  // 50 megapixels took 400 MB and 13 s). Such an image whose pixels would
+  // take more than this many bytes is refused from its header. Default:
+  // 64 MiB (a 16-megapixel RGBA photo; no phone saves interlaced PNG).
+  uint64_t max_interlaced_bytes = uint64_t{64} << 20;
   // Largest image read. Default: 64 MiB (the server's blob cap).
   size_t max_input_bytes = size_t{64} << 20;
   // Refuse a file cut short (its pixels end early) instead of filling the
@@ -72,7 +78,9 @@ struct JpegCopy {
 //   kFailedPrecondition: not a JPEG/PNG/WebP, or it does not decode
 //     (garbage; a truncated file may still give a partial picture);
 //   kResourceExhausted: its header says more than max_pixels or an edge
-//     longer than max_edge, or the bytes exceed max_input_bytes;
+//     longer than max_edge, or an interlaced PNG over max_interlaced_bytes
+//     (reason "too_many_pixels" for these), or the bytes exceed
+//     max_input_bytes;
 //   kInternal: libvips did not start.
 // Thread-safe (serialised, see above).
 Result<JpegCopy> MakeJpegCopy(std::string_view image,

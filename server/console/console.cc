@@ -532,7 +532,7 @@ bool Console::Owns(std::string_view path) {
 }
 
 Reply Console::Handle(const Request& request) {
-  std::lock_guard<std::timed_mutex> lock(store_.mutex());
+  std::unique_lock<std::timed_mutex> lock(store_.mutex());
   t_router = &router_;
   Reply reply;
   try {
@@ -548,6 +548,13 @@ Reply Console::Handle(const Request& request) {
       return DatabaseUnavailable(lang, IsApi(request.path), s.reason() == "wrong_database");
     }
     reply = HandleLocked(request);
+    if (reply.unlocked) {
+      t_router = nullptr;
+      lock.unlock();
+      const std::function<void(Reply&)> rest = std::move(reply.unlocked);
+      reply.unlocked = nullptr;
+      rest(reply);
+    }
   } catch (const std::exception& e) {
     LogLine(std::string("error console ") + request.path + ": " + e.what());
     reply = IsApi(request.path)

@@ -86,6 +86,11 @@ struct Reply {
   std::string body;
   // Extra headers (Location, Set-Cookie, Content-Disposition, ...).
   std::multimap<std::string, std::string> headers;
+  // Work that needs no store: run by Console::Handle after it releases the
+  // store's mutex, to fill this reply in (a photo's bytes read, a thumbnail
+  // decoded: seconds for a hostile image, which must not hold up every
+  // device's sync). The handler checks everything the store knows first.
+  std::function<void(Reply&)> unlocked;
 
   static Reply Html(std::string body, int status = 200);
   static Reply Json(std::string body, int status = 200);
@@ -179,7 +184,8 @@ std::string UrlEncode(std::string_view text);
 std::string WithLang(const Context& ctx, std::string_view url);
 
 // Answers console requests: /login, /logout, / and everything the areas
-// register. Thread-safe: holds store.mutex() for the whole of each request.
+// register. Thread-safe: holds store.mutex() for the whole of each request
+// but a reply's `unlocked` part.
 class Console {
  public:
   explicit Console(ServerStore& store);

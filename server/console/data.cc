@@ -943,13 +943,21 @@ Reply Blob(Context& ctx) {
   if (mime != "image/jpeg" && mime != "image/png" && mime != "image/webp") {
     mime = "application/octet-stream";
   }
-  std::ifstream in(ctx.store.paths().blobs + "/" + sha, std::ios::binary);
-  if (!in) return NotFound(ctx, "the photo has not been uploaded yet");
-  std::ostringstream bytes;
-  bytes << in.rdbuf();
+  // Read after the store's lock is released (Reply::unlocked): tens of MB
+  // from a slow disk hold up nobody's sync.
   Reply r;
   r.content_type = mime;
-  r.body = bytes.str();
+  r.unlocked = [path = ctx.store.paths().blobs + "/" + sha,
+                missing = NotFound(ctx, "the photo has not been uploaded yet")](Reply& out) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+      out = missing;
+      return;
+    }
+    std::ostringstream bytes;
+    bytes << in.rdbuf();
+    out.body = bytes.str();
+  };
   return r;
 }
 

@@ -478,27 +478,32 @@ Reply Thumb(Context& ctx) {
                            .NamedInScope(sha, ctx.user().scope);
   if (!named.ok()) return Fail(ctx, 500, "internal", "could not read the photo", "อ่านภาพถ่ายไม่ได้");
   if (!*named) return Fail(ctx, 404, "not_found", "no such photo", "ไม่พบภาพถ่ายนี้");
-  ThumbnailCache thumbs(ctx.store.paths().blobs);
-  Result<std::string> jpeg = thumbs.Get(sha);
+  // The decode after the store's lock is released (Reply::unlocked): a
+  // hostile image takes seconds, and holds up nobody's sync meanwhile.
   Reply r;
-  // Content-addressed: a thumbnail never changes (private: it is scoped).
-  r.headers.emplace("Cache-Control", "private, max-age=86400");
-  if (jpeg.ok()) {
-    r.content_type = "image/jpeg";
-    r.body = std::move(*jpeg);
-    return r;
-  }
-  r.content_type = "image/svg+xml";
-  if (jpeg.status().reason() == "not_uploaded") {
-    r.status = 404;
-    r.body = PlaceholderSvg(T(ctx.lang, "ยังไม่ได้อัปโหลด", "Not yet uploaded"));
-    r.headers.erase("Cache-Control");
-  } else if (jpeg.status().reason() == "no_thumbnail" ||
-             jpeg.status().reason() == "too_large") {
-    r.body = PlaceholderSvg(T(ctx.lang, "ไม่มีภาพย่อ", "No preview"));
-  } else {
-    return Fail(ctx, 500, "internal", "could not make the thumbnail", "ทำภาพย่อไม่ได้");
-  }
+  r.unlocked = [sha, blobs = ctx.store.paths().blobs, lang = ctx.lang,
+                failed = Fail(ctx, 500, "internal", "could not make the thumbnail",
+                              "ทำภาพย่อไม่ได้")](Reply& out) {
+    Result<std::string> jpeg = ThumbnailCache(blobs).Get(sha);
+    // Content-addressed: a thumbnail never changes (private: it is scoped).
+    out.headers.emplace("Cache-Control", "private, max-age=86400");
+    if (jpeg.ok()) {
+      out.content_type = "image/jpeg";
+      out.body = std::move(*jpeg);
+      return;
+    }
+    out.content_type = "image/svg+xml";
+    if (jpeg.status().reason() == "not_uploaded") {
+      out.status = 404;
+      out.body = PlaceholderSvg(T(lang, "ยังไม่ได้อัปโหลด", "Not yet uploaded"));
+      out.headers.erase("Cache-Control");
+    } else if (jpeg.status().reason() == "no_thumbnail" ||
+               jpeg.status().reason() == "too_large") {
+      out.body = PlaceholderSvg(T(lang, "ไม่มีภาพย่อ", "No preview"));
+    } else {
+      out = failed;
+    }
+  };
   return r;
 }
 

@@ -3,8 +3,14 @@
 // with their subjects' names, captions, who took them and when, thumbnails
 // made by the server; another district's photo is 404.
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <catch2/catch.hpp>
+#include <chrono>
+#include <thread>
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <string>
@@ -402,6 +408,43 @@ TEST_CASE("console photos: a corrupt photo gets the placeholder", "[console][pho
   CHECK(r.status == 200);
   CHECK(r.content_type == "image/svg+xml");
   CHECK(Has(r.body, "ไม่มีภาพย่อ"));
+}
+
+// A photo's bytes are read, and its thumbnail decoded, after the store's
+// lock is released (Reply::unlocked): a hostile image took 13 s to decode
+// with the lock held, and every device's sync waited. The blob is made a
+// pipe, so the console's read waits on this test: while it does, the store
+// must be free.
+TEST_CASE("console photos: a photo is read and its thumbnail made without "
+          "holding the store's lock",
+          "[console][photos]") {
+  const std::string path = GENERATE(std::string("/blob/"), std::string("/thumb/"));
+  GalleryFixture g;
+  Browser b{g.console};
+  b.SignIn("viewer");
+  const std::string blob = g.f.store->paths().blobs + "/" + g.sha;
+  REQUIRE(::unlink(blob.c_str()) == 0);
+  REQUIRE(::mkfifo(blob.c_str(), 0600) == 0);
+  Reply reply;
+  std::thread reader([&] { reply = b.Get(path + g.sha); });
+  // Opens once the console has begun to read it.
+  const int fd = ::open(blob.c_str(), O_WRONLY | O_CLOEXEC);
+  REQUIRE(fd >= 0);
+  const bool store_free =
+      g.f.store->mutex().try_lock_for(std::chrono::seconds(2));
+  if (store_free) g.f.store->mutex().unlock();
+  CHECK(::write(fd, g.jpeg.data(), g.jpeg.size()) ==
+        static_cast<ssize_t>(g.jpeg.size()));
+  ::close(fd);
+  reader.join();
+  CHECK(store_free);
+  REQUIRE(reply.status == 200);
+  CHECK(reply.content_type == "image/jpeg");
+  if (path == "/blob/") {
+    CHECK(reply.body == g.jpeg);
+  } else {
+    CHECK(kbo::testing::DecodedSize(reply.body).width == 320);
+  }
 }
 
 // Originals on request (issue 12; docs/protocol.md §8): the office asks,

@@ -12,6 +12,7 @@ namespace kbo::server::testing {
 namespace {
 
 using kbo::testing::DecodedSize;
+using kbo::testing::InterlacedPng16;
 using kbo::testing::PixelAt;
 using kbo::testing::SampleJpeg;
 using kbo::testing::SamplePng;
@@ -135,6 +136,28 @@ TEST_CASE("Thumbnails: absurd dimensions are refused from the header",
   auto capped = MakeThumbnail(SampleJpeg(200, 200), small);
   REQUIRE_FALSE(capped.ok());
   CHECK(capped.status().reason() == "too_large");
+}
+
+TEST_CASE("Thumbnails: an interlaced PNG too large to decode whole is refused "
+          "from its header",
+          "[thumbnails][untrusted]") {
+  // 4000 x 3000, 16-bit RGBA: 96 MB of pixels, decoded whole (Adam7), from
+  // a file of a few hundred KB.
+  const std::string big = InterlacedPng16(4000, 3000);
+  REQUIRE(big.size() > 28);
+  REQUIRE(big[24] == 16);  // bits a sample
+  REQUIRE(big[28] == 1);   // interlaced
+  auto r = MakeThumbnail(big, ThumbnailOptions{});
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kResourceExhausted);
+  CHECK(r.status().reason() == "too_large");
+  CHECK(r.status().message().find("interlaced PNG of 4000 x 3000") != std::string::npos);
+  // Under the cap, one is a thumbnail like any other.
+  auto small = MakeThumbnail(InterlacedPng16(800, 600), ThumbnailOptions{});
+  REQUIRE(small.ok());
+  CHECK(DecodedSize(*small).width == 320);
+  // Not interlaced, the same size streams: made.
+  CHECK(MakeThumbnail(SamplePng(4000, 3000, true), ThumbnailOptions{}).ok());
 }
 
 TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",

@@ -160,6 +160,24 @@ std::string SamplePng(int width, int height, bool alpha) {
   return Take(buf, len);
 }
 
+std::string InterlacedPng16(int width, int height) {
+  Start();
+  Ref img;
+  img.image = Gradient(width, height, 4);
+  if (img.image == nullptr) return "";
+  // 16-bit samples from a 16-bit image (libvips 8.14 writes past its
+  // buffer saving a uchar image at bitdepth 16, interlaced).
+  Ref wide;
+  if (vips_cast_ushort(img.image, &wide.image, nullptr) != 0) return "";
+  void* buf = nullptr;
+  size_t len = 0;
+  if (vips_pngsave_buffer(wide.image, &buf, &len, "interlace", TRUE,
+                          "bitdepth", 16, "compression", 9, nullptr) != 0) {
+    return "";
+  }
+  return Take(buf, len);
+}
+
 ImageSize DecodedSize(std::string_view bytes) {
   Start();
   Ref img;

@@ -21,6 +21,9 @@ inline constexpr double kCameraLat = 18.79;
 inline constexpr double kCameraLon = 98.985;
 // A w x h PNG, RGBA (half transparent) if `alpha`, else RGB.
 std::string SamplePng(int width, int height, bool alpha);
+// A w x h RGBA PNG, 16 bits a sample, Adam7-interlaced (what libvips must
+// decode whole: the hostile thumbnail).
+std::string InterlacedPng16(int width, int height);
 
 struct ImageSize {
   int width = 0;
