@@ -80,6 +80,20 @@ std::string LowerHex(std::string_view s) {
 
 }  // namespace
 
+namespace {
+
+// An uploader's name in a partial file's name: "server", or a device id.
+bool IsUploaderName(std::string_view who) {
+  if (who == "server") return true;
+  if (who.size() != 36) return false;
+  for (char c : who) {
+    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || c == '-')) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 bool IsBlobName(std::string_view sha256) {
   if (sha256.size() != 64) return false;
   for (char c : sha256) {
@@ -118,20 +132,56 @@ Result<BlobState> BlobService::State(std::string_view sha256) {
   Result<std::optional<storage::BlobRow>> row =
       storage::Blobs(store_.db()).Find(sha256);
   if (!row.ok()) return row.status();
-  if (row->has_value()) {
+  if (row->has_value() && (*row)->complete) {
     state.total = (*row)->total;
-    state.received = (*row)->received;
-    state.complete = (*row)->complete;
+    state.complete = true;
   }
   // The file is the truth for completeness: it is only ever put in place
   // after its hash was checked.
   if (state.complete && !FileExists(PathFor(sha256))) {
     state = BlobState{std::string(sha256), 0, 0, false};
-  } else if (!state.complete && FileExists(PathFor(sha256))) {
+  } else if (struct stat st; !state.complete &&
+             ::stat(PathFor(sha256).c_str(), &st) == 0 && S_ISREG(st.st_mode)) {
+    // Put in place, its record not yet (a crash between the two).
     state.complete = true;
+    state.total = static_cast<uint64_t>(st.st_size);
   }
   if (state.complete) state.received = state.total;
   return state;
+}
+
+std::string BlobService::UploaderKey() const {
+  return uploader_.empty() ? std::string("server") : uploader_;
+}
+
+std::string BlobService::PartialPath(std::string_view sha256,
+                                     std::string_view uploader) const {
+  return store_.paths().partial + "/" + std::string(sha256) + "." + std::string(uploader);
+}
+
+Result<BlobState> BlobService::StateOf(std::string_view sha256,
+                                       std::string_view uploader) {
+  Result<BlobState> state = State(sha256);
+  if (!state.ok() || state->complete) return state;
+  Result<std::optional<storage::UploadRow>> mine =
+      storage::Blobs(store_.db()).FindUpload(sha256, uploader);
+  if (!mine.ok()) return mine.status();
+  state->total = mine->has_value() ? (*mine)->total : 0;
+  state->received = mine->has_value() ? (*mine)->received : 0;
+  return state;
+}
+
+Status BlobService::EndUploads(std::string_view sha256) {
+  storage::Blobs blobs(store_.db());
+  Result<std::vector<std::string>> uploaders = blobs.UploadersOf(sha256);
+  if (!uploaders.ok()) return uploaders.status();
+  if (Status s = blobs.DeleteUpload(sha256, ""); !s.ok()) return s;
+  // Files after the records: a crash between leaves a file no record
+  // names, which the next start sweeps away (AdoptFiles).
+  for (const std::string& who : *uploaders) {
+    if (IsUploaderName(who)) ::unlink(PartialPath(sha256, who).c_str());
+  }
+  return Status();
 }
 
 Result<BlobState> BlobService::PutChunk(std::string_view sha256,
@@ -178,15 +228,23 @@ Status CommitTakingSequence(ServerStore& store, Transaction& txn) {
 Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
                                      uint64_t total, std::string_view chunk) {
   Db& db = store_.db();
+  storage::Blobs blobs(db);
+  const std::string me = UploaderKey();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();
-  Result<BlobState> held = State(sha256);
+  // This uploader's own upload: another device's of the same photo is
+  // another file (a false size or other bytes there spoil nothing here).
+  Result<BlobState> held = StateOf(sha256, me);
   if (!held.ok()) return held.status();
   if (held->complete) return held;
   if (held->total != 0 && held->total != total) {
-    return Status::InvalidArgument("this blob's upload began with total " +
-                                   std::to_string(held->total) +
-                                   " bytes, not " + std::to_string(total));
+    if (offset != 0) {
+      return Status::InvalidArgument(
+          "this device's upload of this blob began with total " +
+          std::to_string(held->total) + " bytes, not " + std::to_string(total) +
+          "; send it again from byte 0");
+    }
+    held->received = 0;  // begun again, with another size
   }
   if (offset != held->received) {
     return Status::SequenceGap("the server holds " +
@@ -199,8 +257,7 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
     return Status::InvalidArgument("the chunk runs past the blob's total size")
         .WithReason("bad_chunk");
   }
-  const std::string partial =
-      store_.paths().partial + "/" + std::string(sha256);
+  const std::string partial = PartialPath(sha256, me);
   if (Status s = AppendDurably(partial, offset, chunk); !s.ok()) return s;
   BlobState state;
   state.sha256 = std::string(sha256);
@@ -208,36 +265,42 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   state.received = offset + chunk.size();
   const std::string now = store_.NowIso();
 
-  if (state.received == total) {
-    Result<std::string> whole = ReadFileBounded(partial, total);
-    if (!whole.ok()) return whole.status();
-    if (HexEncode(Sha256(*whole)) != sha256) {
-      ::unlink(partial.c_str());
-      if (Status s = storage::Blobs(db).Delete(sha256); !s.ok()) return s;
-      if (Status s = txn.Commit(); !s.ok()) return s;
-      return Status::Corruption(
-                 "the uploaded bytes do not hash to " + std::string(sha256) +
-                 "; the upload was discarded, send it again from 0")
-          .WithReason("hash_mismatch");
+  if (state.received < total) {
+    if (Status s = blobs.RecordUpload(sha256, me, {total, state.received}, now);
+        !s.ok()) {
+      return s;
     }
-    const std::string final_path = PathFor(sha256);
-    if (::rename(partial.c_str(), final_path.c_str()) != 0)
-      return Errno("rename", partial);
-    if (Status s = FsyncDir(store_.paths().blobs); !s.ok()) return s;
-    state.complete = true;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    return state;
   }
+  Result<std::string> whole = ReadFileBounded(partial, total);
+  if (!whole.ok()) return whole.status();
+  if (HexEncode(Sha256(*whole)) != sha256) {
+    // This uploader's alone: another device's upload of it goes on.
+    if (Status s = blobs.DeleteUpload(sha256, me); !s.ok()) return s;
+    if (Status s = txn.Commit(); !s.ok()) return s;
+    ::unlink(partial.c_str());
+    return Status::Corruption(
+               "the uploaded bytes do not hash to " + std::string(sha256) +
+               "; the upload was discarded, send it again from 0")
+        .WithReason("hash_mismatch");
+  }
+  const std::string final_path = PathFor(sha256);
+  if (::rename(partial.c_str(), final_path.c_str()) != 0)
+    return Errno("rename", partial);
+  if (Status s = FsyncDir(store_.paths().blobs); !s.ok()) return s;
+  state.complete = true;
   storage::BlobProgress progress;
   progress.sha256 = sha256;
   progress.total = total;
   progress.received = state.received;
   progress.now_iso = now;
-  progress.complete = state.complete;
+  progress.complete = true;
   progress.uploader = uploader_;
-  if (Status s = storage::Blobs(db).RecordProgress(progress); !s.ok()) return s;
-  if (Status s = state.complete ? CommitTakingSequence(store_, txn) : txn.Commit();
-      !s.ok()) {
-    return s;
-  }
+  if (Status s = blobs.RecordProgress(progress); !s.ok()) return s;
+  // Whoever else was sending it need not: their uploads end here.
+  if (Status s = EndUploads(sha256); !s.ok()) return s;
+  if (Status s = CommitTakingSequence(store_, txn); !s.ok()) return s;
   return state;
 }
 
@@ -267,9 +330,7 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
   if (!txn.status().ok()) return txn.status();
   if (Status s = WriteFileAtomically(PathFor(sha256), bytes, 0600); !s.ok())
     return s;
-  const std::string partial =
-      store_.paths().partial + "/" + std::string(sha256);
-  ::unlink(partial.c_str());
+  if (Status s = EndUploads(sha256); !s.ok()) return s;
   const std::string at = store_.NowIso();
   if (Status s = storage::Blobs(db).RecordWhole(sha256, bytes.size(), at);
       !s.ok()) {
@@ -300,7 +361,7 @@ Result<BlobState> BlobService::StateFor(const DeviceRecord& device,
     return Status::NotFound("no photo in this device's districts names blob " +
                             std::string(sha256));
   }
-  return State(sha256);
+  return StateOf(sha256, device.id.ToString());
 }
 
 Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
@@ -370,6 +431,13 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
 }
 
 Result<size_t> BlobService::AdoptFiles() {
+  // Partial files no unfinished upload names (a crash after an upload
+  // ended, or uploads from before blob_upload) are swept away first.
+  if (const size_t swept = SweepPartialFiles(); swept > 0) {
+    LogLine("removed " + std::to_string(swept) +
+            " unfinished photo upload file(s) no upload names from " +
+            store_.paths().partial);
+  }
   const std::string& dir = store_.paths().blobs;
   std::vector<std::pair<std::string, uint64_t>> files;
   {
@@ -406,7 +474,7 @@ Result<size_t> BlobService::AdoptFiles() {
       continue;
     }
     if (Status s = blobs.RecordWhole(sha, bytes, now); !s.ok()) return s;
-    ::unlink((store_.paths().partial + "/" + sha).c_str());
+    if (Status s = EndUploads(sha); !s.ok()) return s;
     ++adopted;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
@@ -429,20 +497,44 @@ Result<size_t> BlobService::ReapPartials() {
   const std::string cutoff = FormatIsoUtc(store_.NowMillis() - partial_ttl_ms_);
   Db& db = store_.db();
   storage::Blobs blobs(db);
-  Result<std::vector<std::string>> stale = blobs.StalePartials(cutoff);
+  Result<std::vector<std::pair<std::string, std::string>>> stale =
+      blobs.StalePartials(cutoff);
   if (!stale.ok()) return stale.status();
-  const std::vector<std::string>& expired = *stale;
-  for (const std::string& sha : expired) {
+  for (const auto& [sha, who] : *stale) {
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
-    if (Status s = blobs.DeletePartial(sha); !s.ok()) return s;
-    if (IsBlobName(sha)) {
-      const std::string partial = store_.paths().partial + "/" + sha;
-      ::unlink(partial.c_str());
-    }
+    if (Status s = blobs.DeleteUpload(sha, who); !s.ok()) return s;
     if (Status s = txn.Commit(); !s.ok()) return s;
+    if (IsBlobName(sha) && IsUploaderName(who)) ::unlink(PartialPath(sha, who).c_str());
   }
-  return expired.size();
+  return stale->size();
+}
+
+size_t BlobService::SweepPartialFiles() {
+  storage::Blobs blobs(store_.db());
+  std::vector<std::string> stray;
+  {
+    std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(store_.paths().partial.c_str()),
+                                          ::closedir);
+    if (!d) return 0;
+    while (const dirent* e = ::readdir(d.get())) {
+      const std::string name = e->d_name;
+      if (name.size() < 64 || !IsBlobName(name.substr(0, 64))) continue;
+      const std::string sha = name.substr(0, 64);
+      if (name.size() == 64) {  // before blob_upload: one upload per photo
+        stray.push_back(name);
+        continue;
+      }
+      if (name[64] != '.') continue;
+      Result<std::optional<storage::UploadRow>> row =
+          blobs.FindUpload(sha, name.substr(65));
+      if (row.ok() && !row->has_value()) stray.push_back(name);
+    }
+  }
+  for (const std::string& name : stray) {
+    ::unlink((store_.paths().partial + "/" + name).c_str());
+  }
+  return stray.size();
 }
 
 Result<std::vector<std::string>> BlobService::CollectUnnamed() {
@@ -594,7 +686,7 @@ Result<std::optional<BlobState>> BlobService::AnnounceOriginal(
     r.announced_at = store_.NowIso();
     if (Status s = originals.Record(r); !s.ok()) return s;
   }
-  Result<BlobState> held = State(n.sha256);
+  Result<BlobState> held = StateOf(n.sha256, device.id.ToString());
   if (!held.ok()) return held.status();
   if (Status s = txn.Commit(); !s.ok()) return s;
   return std::optional<BlobState>(std::move(*held));

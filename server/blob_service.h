@@ -26,7 +26,9 @@ using BlobState = wire::BlobState;
 
 // Photo blobs: content-addressed, uploaded in resumable chunks, verified on
 // completion, deduplicated (DESIGN §6). Files live in the data directory's
-// blobs/ (complete, named by SHA-256) and blobs/partial/ (in progress). Not
+// blobs/ (complete, named by SHA-256) and blobs/partial/ (in progress, one
+// upload per blob and device: one device's upload of a photo is never
+// another's to spoil, with a false size or other bytes). Not
 // thread-safe (see ServerStore).
 class BlobService {
  public:
@@ -73,8 +75,9 @@ class BlobService {
                                 std::string_view sha256, uint64_t offset,
                                 uint64_t total, std::string_view chunk_sha256,
                                 std::string_view chunk);
-  // State for `device`: kNotFound, the same answer as for a blob nobody
-  // names, unless NamedInScope.
+  // GET /v1/blobs/<sha256>: State for `device` (short of complete, what it
+  // holds of its own upload); kNotFound, the same answer as for a blob
+  // nobody names, unless NamedInScope.
   Result<BlobState> StateFor(const DeviceRecord& device, std::string_view sha256);
 
   // Discards unfinished uploads idle for longer than the TTL (file and
@@ -105,20 +108,21 @@ class BlobService {
   // PUT /v1/blobs/<sha256>?offset=O&total=T with `chunk` as the body and
   // `chunk_sha256` (hex) from X-KBO-Chunk-Sha256. Checks, in order, with
   // nothing written on a refusal:
-  //   kInvalidArgument: `sha256` not a blob name; total 0 or not the total
-  //     given before;
+  //   kInvalidArgument: `sha256` not a blob name; total 0, or not the total
+  //     this uploader began with (at offset 0 it begins again);
   //   kResourceExhausted: chunk over protocol::kBlobChunkBytes, total over
   //     the maximum blob size;
   //   already complete: returns the state (complete, nothing written);
   //   kInvalidArgument ("bad_chunk"): the chunk's SHA-256 is not
   //     `chunk_sha256`, or it runs past `total`;
   //   kSequenceGap ("offset_mismatch", field "received"): `offset` is not
-  //     the number of bytes the server holds.
+  //     the number of bytes the server holds of this uploader's upload.
   // The chunk is written at `offset` and fsynced before the held count
   // advances, so a crash never claims bytes it does not have. When the held
   // bytes reach `total` the whole blob is hashed: equal to `sha256` -> moved
-  // to blobs/<sha256>, complete; otherwise the partial upload is discarded
-  // and kCorruption ("hash_mismatch") is returned (upload again from 0).
+  // to blobs/<sha256>, complete, and every other uploader's upload of it
+  // ends; otherwise this uploader's upload is discarded and kCorruption
+  // ("hash_mismatch") is returned (upload again from 0).
   Result<BlobState> PutChunk(std::string_view sha256, uint64_t offset,
                              uint64_t total, std::string_view chunk_sha256,
                              std::string_view chunk);
@@ -127,9 +131,12 @@ class BlobService {
   // chunk covering everything, without the chunk size limit.
   Result<BlobState> PutWhole(std::string_view sha256, std::string_view bytes);
 
-  // GET /v1/blobs/<sha256>: what the server holds (zeros if nothing).
+  // Whether the server holds the blob whole (zeros if not).
   // kInvalidArgument if `sha256` is not a blob name.
   Result<BlobState> State(std::string_view sha256);
+  // State, but short of complete, what `uploader` ("server" or a device
+  // id) holds of its own upload.
+  Result<BlobState> StateOf(std::string_view sha256, std::string_view uploader);
 
   // GET /v1/blobs/missing: the blobs named by live photo rows in the
   // device's districts that the server does not hold complete, sorted, at
@@ -168,8 +175,20 @@ class BlobService {
 
   // Where a complete blob lives.
   std::string PathFor(std::string_view sha256) const;
+  // Where `uploader`'s unfinished upload of it lives ("server" or a device
+  // id): blobs/partial/<sha256>.<uploader>.
+  std::string PartialPath(std::string_view sha256, std::string_view uploader) const;
+
+  // Removes files in blobs/partial/ that no unfinished upload names;
+  // returns how many. AdoptFiles runs it.
+  size_t SweepPartialFiles();
 
  private:
+  // uploader_, or "server" for the server's own (PutChunk without a device).
+  std::string UploaderKey() const;
+  // Every unfinished upload of `sha256` ends (records, then files): it is
+  // held whole.
+  Status EndUploads(std::string_view sha256);
   // The size caps of one chunk of a blob of `total` bytes.
   Status CheckCaps(uint64_t total, size_t chunk_bytes) const;
   Result<BlobState> Write(std::string_view sha256, uint64_t offset,

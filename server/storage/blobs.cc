@@ -75,6 +75,59 @@ Status Blobs::RecordWhole(std::string_view sha256, uint64_t bytes,
   return st.Run();
 }
 
+Result<std::optional<UploadRow>> Blobs::FindUpload(std::string_view sha256,
+                                                   std::string_view uploader) {
+  Statement& st = db_.Cached(
+      "SELECT bytes, received_bytes FROM blob_upload WHERE sha256 = ?1 AND uploader = ?2");
+  st.Bind(1, sha256).Bind(2, uploader);
+  std::optional<UploadRow> out;
+  if (st.Step()) {
+    out.emplace();
+    out->total = static_cast<uint64_t>(st.ColumnInt(0));
+    out->received = static_cast<uint64_t>(st.ColumnInt(1));
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return out;
+}
+
+Status Blobs::RecordUpload(std::string_view sha256, std::string_view uploader,
+                           const UploadRow& row, std::string_view now_iso) {
+  Statement& st = db_.Cached(
+      "INSERT INTO blob_upload (sha256, uploader, bytes, received_bytes, started_at, "
+      "updated_at) VALUES (?1, ?2, ?3, ?4, ?5, ?5) ON CONFLICT (sha256, uploader) DO "
+      "UPDATE SET bytes = excluded.bytes, received_bytes = excluded.received_bytes, "
+      "updated_at = excluded.updated_at");
+  st.Bind(1, sha256)
+      .Bind(2, uploader)
+      .Bind(3, static_cast<int64_t>(row.total))
+      .Bind(4, static_cast<int64_t>(row.received))
+      .Bind(5, now_iso);
+  return st.Run();
+}
+
+Result<std::vector<std::string>> Blobs::UploadersOf(std::string_view sha256) {
+  Statement& st = db_.Cached(
+      "SELECT uploader FROM blob_upload WHERE sha256 = ?1 ORDER BY uploader");
+  st.Bind(1, sha256);
+  std::vector<std::string> out;
+  while (st.Step()) out.push_back(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Status Blobs::DeleteUpload(std::string_view sha256, std::string_view uploader) {
+  if (uploader.empty()) {
+    Statement& all = db_.Cached("DELETE FROM blob_upload WHERE sha256 = ?1");
+    all.Bind(1, sha256);
+    return all.Run();
+  }
+  Statement& one =
+      db_.Cached("DELETE FROM blob_upload WHERE sha256 = ?1 AND uploader = ?2");
+  one.Bind(1, sha256).Bind(2, uploader);
+  return one.Run();
+}
+
 Result<bool> Blobs::NamedIn(std::string_view sha256, bool all_districts,
                             const std::vector<std::string>& districts, bool or_left) {
   const DistrictFilter filter{all_districts, &districts};
@@ -130,8 +183,8 @@ Result<bool> Blobs::SizeNamed(std::string_view sha256, uint64_t bytes) {
 Result<uint64_t> Blobs::PartialBytesOf(std::string_view uploader,
                                        std::string_view except_sha256) {
   Statement& st = db_.Cached(
-      "SELECT COALESCE(SUM(received_bytes), 0) FROM blob WHERE uploader = ?1 "
-      "AND complete_at IS NULL AND sha256 != ?2");
+      "SELECT COALESCE(SUM(received_bytes), 0) FROM blob_upload WHERE uploader = ?1 "
+      "AND sha256 != ?2");
   st.Bind(1, uploader).Bind(2, except_sha256);
   uint64_t held = 0;
   if (st.Step()) held = static_cast<uint64_t>(st.ColumnInt(0));
@@ -140,22 +193,16 @@ Result<uint64_t> Blobs::PartialBytesOf(std::string_view uploader,
   return held;
 }
 
-Result<std::vector<std::string>> Blobs::StalePartials(std::string_view cutoff_iso) {
+Result<std::vector<std::pair<std::string, std::string>>> Blobs::StalePartials(
+    std::string_view cutoff_iso) {
   Statement& st = db_.Cached(
-      "SELECT sha256 FROM blob WHERE complete_at IS NULL AND "
-      "COALESCE(updated_at, started_at, '') < ?1");
+      "SELECT sha256, uploader FROM blob_upload WHERE updated_at < ?1 "
+      "ORDER BY sha256, uploader");
   st.Bind(1, cutoff_iso);
-  std::vector<std::string> out;
-  while (st.Step()) out.push_back(st.ColumnText(0));
+  std::vector<std::pair<std::string, std::string>> out;
+  while (st.Step()) out.emplace_back(st.ColumnText(0), st.ColumnText(1));
   if (!st.status().ok()) return st.status();
   return out;
-}
-
-Status Blobs::DeletePartial(std::string_view sha256) {
-  Statement& del =
-      db_.Cached("DELETE FROM blob WHERE sha256 = ?1 AND complete_at IS NULL");
-  del.Bind(1, sha256);
-  return del.Run();
 }
 
 Status Blobs::MarkUnnamed(std::string_view now_iso) {

@@ -20,7 +20,7 @@ struct BlobRow {
   bool complete = false;
 };
 
-// A blob upload's progress for RecordProgress.
+// A complete blob's record for RecordProgress.
 struct BlobProgress {
   std::string_view sha256;
   uint64_t total = 0;
@@ -30,8 +30,15 @@ struct BlobProgress {
   std::string_view uploader; // "" stores NULL
 };
 
-// Blob metadata and partial uploads (table blob), with the photo rows
-// that name blobs (table photo). Callers hold the transactions.
+// One device's unfinished upload of one blob (table blob_upload).
+struct UploadRow {
+  uint64_t total = 0;
+  uint64_t received = 0;
+};
+
+// Blob metadata (table blob: complete blobs), unfinished uploads, one per
+// blob and uploader (table blob_upload), with the photo rows that name
+// blobs (table photo). Callers hold the transactions.
 class Blobs {
  public:
   explicit Blobs(Db& db) : db_(db) {}
@@ -43,6 +50,18 @@ class Blobs {
   Status RecordProgress(const BlobProgress& p);
   // Inserts or updates the record of a blob received whole at `at`.
   Status RecordWhole(std::string_view sha256, uint64_t bytes, std::string_view at);
+
+  // `uploader`'s unfinished upload of `sha256`; nullopt if none.
+  Result<std::optional<UploadRow>> FindUpload(std::string_view sha256,
+                                              std::string_view uploader);
+  // Inserts or updates it (started_at = now_iso when new, updated_at).
+  Status RecordUpload(std::string_view sha256, std::string_view uploader,
+                      const UploadRow& row, std::string_view now_iso);
+  // Who holds an unfinished upload of `sha256`.
+  Result<std::vector<std::string>> UploadersOf(std::string_view sha256);
+  // Deletes `uploader`'s unfinished upload of `sha256`, or ("" uploader)
+  // every one of `sha256`.
+  Status DeleteUpload(std::string_view sha256, std::string_view uploader);
 
   // Whether a live photo in the districts (all, or `districts`) names it:
   // as its upload copy, or as the original its device announced. With
@@ -58,10 +77,9 @@ class Blobs {
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
   Result<uint64_t> PartialBytesOf(std::string_view uploader,
                                   std::string_view except_sha256);
-  // Unfinished uploads last written before `cutoff_iso`.
-  Result<std::vector<std::string>> StalePartials(std::string_view cutoff_iso);
-  // Deletes the record if the upload is still unfinished.
-  Status DeletePartial(std::string_view sha256);
+  // Unfinished uploads last written before `cutoff_iso`: (sha256, uploader).
+  Result<std::vector<std::pair<std::string, std::string>>> StalePartials(
+      std::string_view cutoff_iso);
 
   // In one call: blobs named again lose their unnamed_since; complete blobs
   // no live photo names get unnamed_since = now_iso (if not set).

@@ -172,7 +172,8 @@ Result<std::vector<OriginalState>> Originals::StatesOf(
     const size_t n = std::min(kIdsPerQuery, photo_ids.size() - from);
     Statement st(db_,
                  "SELECT p.id, r.requested_at, r.declined_reason, o.sha256, "
-                 "b.received_bytes, b.complete_at FROM photo p "
+                 "COALESCE(b.received_bytes, (SELECT MAX(u.received_bytes) FROM "
+                 "blob_upload u WHERE u.sha256 = o.sha256)), b.complete_at FROM photo p "
                  "LEFT JOIN original_request r ON r.photo_id = p.id AND "
                  "r.upload_sha256 = p.sha256 "
                  "LEFT JOIN photo_original o ON o.photo_id = p.id AND "

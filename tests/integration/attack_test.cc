@@ -274,12 +274,13 @@ TEST_CASE("Attacks: forged, mutated, replayed, stale, revoked, other-device, "
                    << " refused:" << summary << " let through: "
                    << let_through.size() << " kinds; rows stored "
                    << entity_rows() - rows_before << ", blob bytes stored "
-                   << f.ServerCount("SELECT COALESCE(SUM(received_bytes), 0) FROM blob"));
+                   << f.ServerCount("SELECT COALESCE(SUM(received_bytes), 0) FROM blob_upload"));
   INFO(first_through);
   CHECK(let_through.empty());
   CHECK(refused_total == total);
   CHECK(entity_rows() == rows_before);
   CHECK(f.ServerCount("SELECT count(*) FROM blob") == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM blob_upload") == 0);
   CHECK(f.ServerCount("SELECT count(*) FROM refused_row") ==
         static_cast<int64_t>(refused["out-of-scope"] + refused["wrong-role"] +
                              refused["foreign-parent"]));

@@ -36,10 +36,11 @@ TEST_CASE(
   CHECK_FALSE(s1->complete);
 
   // The connection dropped; the phone asks what the server has.
-  auto state = blobs.State(sha);
+  auto state = blobs.StateOf(sha, "server");
   REQUIRE(state.ok());
   CHECK(state->received == first.size());
   CHECK(state->total == photo.size());
+  CHECK(FileExists(blobs.PartialPath(sha, "server")));
 
   // Sending the first chunk again is refused, naming where to resume.
   auto dup =
@@ -57,7 +58,7 @@ TEST_CASE(
   auto stored = ReadFileBounded(blobs.PathFor(sha), photo.size());
   REQUIRE(stored.ok());
   CHECK(*stored == photo);
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
 }
 
 TEST_CASE(
@@ -74,8 +75,8 @@ TEST_CASE(
       blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), damaged);
   CHECK(r.status().code() == Code::kInvalidArgument);
   CHECK(r.status().reason() == "bad_chunk");
-  CHECK(blobs.State(sha)->received == 0);
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK(blobs.StateOf(sha, "server")->received == 0);
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
   CHECK(blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo)
             ->complete);
 }
@@ -92,9 +93,9 @@ TEST_CASE(
   auto r = blobs.PutChunk(sha, 0, other.size(), ShaHex(other), other);
   CHECK(r.status().code() == Code::kCorruption);
   CHECK(r.status().reason() == "hash_mismatch");
-  CHECK(blobs.State(sha)->received == 0);
+  CHECK(blobs.StateOf(sha, "server")->received == 0);
   CHECK_FALSE(FileExists(blobs.PathFor(sha)));
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
 }
 
 TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
@@ -110,7 +111,7 @@ TEST_CASE("BlobService: a blob the server holds is not uploaded twice",
   REQUIRE(r.ok());
   CHECK(r->complete);
   CHECK(r->received == photo.size());
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + sha));
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
   CHECK(blobs.PutWhole(sha, photo)->complete);
   auto misnamed = blobs.PutWhole(ShaHex("x"), photo);
   CHECK(misnamed.status().code() == Code::kCorruption);
@@ -285,8 +286,9 @@ TEST_CASE(
   refused(phrao, stranger);  // nobody names it
   refused(fang, named);      // a Phrao photo, not Fang's
   CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(named)));
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(stranger)));
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 0);
+  CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(named), fang.id.ToString())));
+  CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(stranger), phrao.id.ToString())));
   // The Phrao device may.
   auto ok = blobs.PutChunkFor(f.Record(phrao.id), ShaHex(named), 0, named.size(),
                               ShaHex(named), named);
@@ -325,8 +327,8 @@ TEST_CASE(
   REQUIRE_FALSE(false_total.ok());
   CHECK(false_total.status().code() == Code::kInvalidArgument);
   CHECK(false_total.status().reason() == "bad_total");
-  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
-  CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(photo)));
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 0);
+  CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(photo), rogue.id.ToString())));
   // Nor with a row of its own naming the photo without a size.
   REQUIRE(push.Push(f.Record(rogue.id),
                     rogue.SealNext({Row("photo", Uuid::Random(), rogue.HlcAt(kT0 + 1),
@@ -346,6 +348,123 @@ TEST_CASE(
   INFO(sent.status().message());
   REQUIRE(sent.ok());
   CHECK(sent->complete);
+}
+
+// A device's upload of a photo is its own (table blob_upload): a rogue of
+// the district that pushes a row of its own naming the photo with a false
+// size, and sends that size or other bytes, neither blocks the device that
+// took it nor spoils what that device has sent.
+TEST_CASE(
+    "BlobService: another device's upload of the same photo, with a false size or "
+    "other bytes, neither blocks nor spoils the photo's own upload",
+    "[server][blob][attack]") {
+  ServerFixture f;
+  TestDevice taker, rogue;
+  f.Enroll(taker, kPhrao);
+  f.Enroll(rogue, kPhrao);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(12420, 'q');
+  const std::string sha = ShaHex(photo);
+  const uint64_t false_size = photo.size() + 5000;
+  const Uuid producer = Uuid::Random();
+  const auto photo_row = [&](TestDevice& d, uint64_t size, int64_t at) {
+    return Row("photo", Uuid::Random(), d.HlcAt(at),
+               {{"subject_type", T("producer"), 0},
+                {"subject_id", T(producer.ToString()), 0},
+                {"sha256", T(sha), 0},
+                {"bytes", Value::Integer(static_cast<int64_t>(size)), 0},
+                {"mime", T("image/jpeg"), 0},
+                {"district_code", T(kPhrao), 0}});
+  };
+  REQUIRE(push.Push(f.Record(taker.id),
+                    taker.SealNext({Producer(producer, taker.HlcAt(kT0), kPhrao),
+                                    photo_row(taker, photo.size(), kT0)}))
+              .ok());
+  REQUIRE(push.Push(f.Record(rogue.id),
+                    rogue.SealNext({photo_row(rogue, false_size, kT0 + 1)}))
+              .ok());
+  const auto send = [&](TestDevice& d, uint64_t offset, uint64_t total,
+                        const std::string& chunk) {
+    return blobs.PutChunkFor(f.Record(d.id), sha, offset, total, ShaHex(chunk), chunk);
+  };
+  // The rogue begins first, with its false size.
+  REQUIRE(send(rogue, 0, false_size, std::string(1, 'x')).ok());
+  // The taker sends half: its own upload, from 0.
+  const std::string first = photo.substr(0, photo.size() / 2);
+  auto half = send(taker, 0, photo.size(), first);
+  INFO(half.status().message());
+  REQUIRE(half.ok());
+  CHECK(half->received == first.size());
+  // The rogue sends other bytes of the true size, whole: its own upload
+  // fails its hash, and only its own.
+  const std::string junk(photo.size(), 'j');
+  CHECK(send(rogue, 0, photo.size(), junk).status().reason() == "hash_mismatch");
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, rogue.id.ToString())));
+  auto mine = blobs.StateFor(f.Record(taker.id), sha);
+  REQUIRE(mine.ok());
+  CHECK(mine->received == first.size());
+  CHECK(mine->total == photo.size());
+  // The rogue begins again; the taker finishes: complete, its bytes.
+  REQUIRE(send(rogue, 0, false_size, std::string(7, 'y')).ok());
+  auto done = send(taker, first.size(), photo.size(), photo.substr(first.size()));
+  REQUIRE(done.ok());
+  CHECK(done->complete);
+  auto stored = ReadFileBounded(blobs.PathFor(sha), photo.size());
+  REQUIRE(stored.ok());
+  CHECK(*stored == photo);
+  // Every upload of it ended with it: no record, no file.
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 0);
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, rogue.id.ToString())));
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, taker.id.ToString())));
+  // The rogue's next chunk hears it is complete, and writes nothing.
+  auto late = send(rogue, 7, false_size, std::string(3, 'z'));
+  REQUIRE(late.ok());
+  CHECK(late->complete);
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, rogue.id.ToString())));
+}
+
+// A device that began a photo's upload with another size (its row was
+// edited since) begins it again from byte 0; only from byte 0.
+TEST_CASE("BlobService: an upload begun with another size begins again at byte 0",
+          "[server][blob]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(4000, 'r');
+  const std::string sha = ShaHex(photo);
+  const std::string part = photo.substr(0, 1000);
+  REQUIRE(blobs.PutChunk(sha, 0, photo.size() + 10, ShaHex(part), part).ok());
+  auto later = blobs.PutChunk(sha, 1000, photo.size(), ShaHex(part), part);
+  CHECK(later.status().code() == Code::kInvalidArgument);
+  CHECK(blobs.StateOf(sha, "server")->total == photo.size() + 10);
+  auto again = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo);
+  REQUIRE(again.ok());
+  CHECK(again->complete);
+}
+
+// Partial files no upload names (uploads from before table blob_upload, a
+// crash after an upload ended) are removed when the server starts.
+TEST_CASE("BlobService: partial files no upload names are swept at start",
+          "[server][blob]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(3000, 's');
+  const std::string sha = ShaHex(photo);
+  const std::string part = photo.substr(0, 100);
+  REQUIRE(blobs.PutChunk(sha, 0, photo.size(), ShaHex(part), part).ok());
+  const std::string legacy = f.store->paths().partial + "/" + std::string(64, 'b');
+  const std::string orphan = blobs.PartialPath(std::string(64, 'c'), "server");
+  const std::string other = f.store->paths().partial + "/notes.txt";
+  for (const std::string& path : {legacy, orphan, other}) {
+    REQUIRE(WriteFileAtomically(path, "left", 0600).ok());
+  }
+  auto adopted = blobs.AdoptFiles();
+  REQUIRE(adopted.ok());
+  CHECK_FALSE(FileExists(legacy));
+  CHECK_FALSE(FileExists(orphan));
+  CHECK(FileExists(other));  // not a photo's: not ours to remove
+  CHECK(FileExists(blobs.PartialPath(sha, "server")));  // still being sent
+  CHECK(blobs.StateOf(sha, "server")->received == part.size());
 }
 
 TEST_CASE(
@@ -381,7 +500,7 @@ TEST_CASE(
   auto over = first_chunk(phrao, photos[3]);
   CHECK(over.status().code() == Code::kResourceExhausted);
   CHECK(over.status().reason() == "partial_cap");
-  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 3);
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 3);
   // Another device of the district is not held back by this one's cap.
   CHECK(first_chunk(other, photos[3]).ok());
 
@@ -390,10 +509,11 @@ TEST_CASE(
   auto reaped = blobs.ReapPartials();
   REQUIRE(reaped.ok());
   CHECK(*reaped == 4);
-  CHECK(f.Count("SELECT COUNT(*) FROM blob") == 0);
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 0);
   for (const std::string& p : photos) {
-    CHECK_FALSE(FileExists(f.store->paths().partial + "/" + ShaHex(p)));
+    CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(p), phrao.id.ToString())));
   }
+  CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(photos[3]), other.id.ToString())));
   // The device starts again from 0 and finishes.
   const std::string& p = photos[0];
   uint64_t at = 0;

@@ -643,9 +643,13 @@ TEST_CASE("Console devices: label, role, districts, last sync, clock, refused "
   photo("p3", std::string(64, 'c'), "5011", 0);
   photo("p4", std::string(64, 'd'), "5009", 0);
   photo("p5", std::string(64, 'e'), "5011", 1);
+  REQUIRE(db.Exec("INSERT INTO blob_upload (sha256, uploader, bytes, received_bytes, "
+                  "started_at, updated_at) VALUES ('" +
+                  std::string(64, 'b') + "', 'server', 10, 5, '2024-03-10T01:00:00Z', "
+                  "'2024-03-10T01:00:00Z')")
+              .ok());
   REQUIRE(db.Exec("INSERT INTO blob (sha256, bytes, received_bytes, "
                   "complete_at) VALUES ('" +
-                  std::string(64, 'b') + "', 10, 5, NULL), ('" +
                   std::string(64, 'c') + "', 10, 10, '2024-03-10T02:00:00Z')")
               .ok());
 
