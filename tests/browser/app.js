@@ -417,6 +417,66 @@ test('a sync says it is sending photos from the photo\'s first byte, not the ste
   assert.ok(ended - photosAt > 3000, `photos shown ${ended - photosAt} ms before the sync ended`);
 });
 
+test('a sync cut by closing the app mid-upload goes on by itself when the app is opened again, and says so', async (t) => {
+  const server = await H.startServer(t, ['--app', APP_DIR]);
+  officeDevice(server);
+  const link = await H.relay(t, server.url);
+  const via = { url: link.url, data: server.data };
+  const phone = newPhone({ width: 360, height: 740 });
+  H.defer(t, () => phone.close());
+  let { page } = await phone.open();
+  await openApp(page, via);
+  await enrolApp(page, via, 'trainer');
+  await syncApp(page);
+  const jpeg = path.join(H.freshHome(), 'camera.jpg');
+  const made = spawnSync(TEST_IMAGE, ['camera', '1600', '1200', '1', jpeg], { encoding: 'utf8' });
+  assert.equal(made.status, 0, made.stderr);
+  await go(page, '#/visits/new');
+  await H.pick(page, 'producer_id', 'Producer 4');
+  await page.fill('#f-notes', 'เยี่ยมกลุ่ม ภาพต้นแบบ');
+  await page.setInputFiles('#f-photo', jpeg);
+  await page.click('button[type=submit]');
+  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 30000 });
+  const visitId = /#\/visits\/([0-9a-f-]{36})/.exec(page.url())[1];
+  // The photo's upload hangs (the signal at one bar); the officer closes
+  // the app while it does.
+  await link.to(`${server.url} stallput=120000`);
+  await go(page, '#/');
+  await page.click('#sync');
+  await page.waitForFunction(() => {
+    const p = document.querySelector('#sync-progress-text');
+    return p && !p.hidden && p.textContent.includes('รูปภาพ');
+  }, null, { timeout: 60000 });
+  await phone.close();
+
+  // Opened again with a signal: the app says the sync was cut, and goes on.
+  await link.to(server.url);
+  ({ page } = await phone.open());
+  await page.goto(`${link.url}/app/#/`);
+  await page.waitForFunction(() => /ไม่จบ \(แอปถูกปิดระหว่างซิงก์\)/.test(document.querySelector('#toast').textContent),
+    null, { timeout: 30000 });
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok',
+    await page.textContent('#sync-outcome'));
+  assert.equal(await stat(page, 'pending_changes'), 0);
+  assert.equal(await stat(page, 'pending_blobs'), 0);
+  // The visit and its photo reached the server.
+  const office = H.enrolledHome(server, 'trainer', PHRAO);
+  H.kboOk(office, 'sync');
+  assert.ok(H.list(office, 'visit').find((v) => v.id === visitId), 'the visit reached the office');
+  const photo = H.list(office, 'photo').find((p) => p.subject_id === visitId);
+  assert.ok(photo, 'its photo row too');
+  assert.ok(fs.existsSync(path.join(server.data, 'blobs', photo.sha256)), 'and the photo itself');
+
+  // Opened once more: nothing was cut, nothing is said or started.
+  await page.reload();
+  await ready(page, '#/');
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await page.locator('#sync-outcome:not([hidden])').count(), 0, 'no sync was started');
+  assert.doesNotMatch(await page.textContent('#toast'), /ไม่จบ/);
+  assert.deepEqual(phone.errors, [], 'errors in the page');
+});
+
 test('a phone whose storage is full: an action is refused in Thai, and nothing of it stays, not even until the app is reopened', async (t) => {
   const server = await H.startServer(t, ['--app', APP_DIR]);
   const office = officeDevice(server);

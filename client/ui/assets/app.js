@@ -114,10 +114,12 @@
       }
       msg.id = nextId++;
       const sync = method === 'POST' && msg.path === '/api/sync';
-      if (sync) { syncing += 1; progress = null; }
+      if (sync) { syncing += 1; progress = null; noteSyncRunning(true); }
       try {
         const reply = await new Promise((resolve) => { waiting.set(msg.id, resolve); worker.postMessage(msg); });
         if (!reply) throw new Error(fatal || 'the app stopped');
+        // Answered, however it went: not cut by the page closing.
+        if (sync && syncing === 1) noteSyncRunning(false);
         return reply;
       } finally {
         if (sync) syncing -= 1;
@@ -2730,7 +2732,38 @@
     if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
     // What a page before this one had not made yet (a reload mid-roll-call).
     await sendKeptWrites();
-    if (!pinShown) render();
+    if (!pinShown) await render();
+    if (APP) await resumeCutSync();
+  }
+
+  // A sync the page's closing cut (a reload, the app swiped away, the
+  // phone's battery): noted while one runs, so the app opened again knows,
+  // says so, and goes on with it (what it had sent is kept on the server;
+  // the rest, and the pull, follow) — online now, else when the signal
+  // returns. Not in a second tab the app refused (its core does not
+  // answer): the first tab's sync runs on.
+  const SYNC_RUNNING_KEY = 'kbo.sync-running';
+  function noteSyncRunning(running) {
+    try {
+      if (running) localStorage.setItem(SYNC_RUNNING_KEY, new Date().toISOString());
+      else localStorage.removeItem(SYNC_RUNNING_KEY);
+    } catch (e) {
+      // Storage full: the note is a courtesy; the sync itself is whole.
+    }
+  }
+  async function resumeCutSync() {
+    let at = null;
+    try { at = localStorage.getItem(SYNC_RUNNING_KEY); } catch (e) { return; }
+    if (!at || !core || core.syncing()) return;
+    const st = await api('GET', '/api/status');
+    if (!st.ok || !st.data.enrolled) return;
+    noteSyncRunning(false);
+    const said = { at: fmtDateTime(at) };
+    if (!navigator.onLine) {
+      toast(t('home.sync_cut_later', said));
+      return;
+    }
+    await syncWhenOnline({ always: true, running: t('home.sync_cut_resume', said) });
   }
 
   // The phone app, when the signal returns: what waits to be sent goes
@@ -2738,20 +2771,24 @@
   // screens a note says how it went). Nothing happens while a sync runs,
   // before enrolment, or with nothing waiting; a failed attempt is left for
   // the next signal or the button.
+  // `always`: even with nothing waiting (a cut sync's pull); `running`: what
+  // the note says meanwhile.
   let onlineSyncing = false;
-  async function syncWhenOnline() {
+  async function syncWhenOnline({ always = false, running = null } = {}) {
     if (onlineSyncing || !core || core.syncing()) return;
     onlineSyncing = true;
     try {
       const st = await api('GET', '/api/status');
-      if (!st.ok || !st.data.enrolled || st.data.pending_changes + st.data.pending_blobs === 0) return;
+      if (!st.ok || !st.data.enrolled) return;
+      if (!always && st.data.pending_changes + st.data.pending_blobs === 0) return;
       const btn = document.getElementById('sync');
       if (btn) {
+        if (running) toast(running);
         if (!btn.disabled) btn.click();
         return;
       }
       document.documentElement.dataset.kboAutoSync = 'running';
-      toast(t('home.auto_sync_running'));
+      toast(running || t('home.auto_sync_running'));
       const r = await api('POST', '/api/sync', {});
       document.documentElement.dataset.kboAutoSync = r.ok ? 'ok' : 'failed';
       toast(t(r.ok ? 'home.auto_sync_ok' : 'home.auto_sync_failed'), !r.ok);
