@@ -189,7 +189,8 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
       // nonce twice, and the first try may have reached it.
       for (auto& h :
            SignRequest(store_.key(), store_.device_id(), req.method, req.path,
-                       req.body, store_.wall().NowMillis(), NewNonce())) {
+                       req.body, store_.wall().NowMillis() + request_clock_offset_ms_,
+                       NewNonce())) {
         req.headers.push_back(std::move(h));
       }
     }
@@ -220,6 +221,25 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
                               "--server at it)"
                         : std::string()))
             .WithReason("sign_in_page");
+      }
+      if (sign && r->status == 401 && !request_clock_adjusted_) {
+        // A clock a few minutes off (a phone without automatic time): the
+        // request is signed again by the server's clock, once. The server
+        // checks the window by its own clock still; nothing else changes.
+        Status said;
+        const std::optional<int64_t> server_now =
+            ParseErrorBody(r->body, r->status, &said).ok() && said.reason() == "clock_skew"
+                ? ServerClockOf(r->body, r->Header("date"))
+                : std::nullopt;
+        const int64_t off =
+            server_now ? *server_now - store_.wall().NowMillis() : 0;
+        if (server_now && off != 0 && off >= -protocol::kMaxRowAheadMs &&
+            off <= protocol::kMaxRowAheadMs) {
+          request_clock_adjusted_ = true;
+          request_clock_offset_ms_ = off;
+          if (options_.on_clock_off) options_.on_clock_off(-off);
+          continue;
+        }
       }
       const std::optional<int64_t> wait = RetryAfterMs(*r);
       if (!wait || waited_ms + *wait > options_.busy_patience_ms) return r;

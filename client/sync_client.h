@@ -168,6 +168,13 @@ struct SyncOptions {
   int64_t busy_patience_ms = 10 * 60 * 1000;
   // Told each such wait (ms) before it starts; null: silent.
   std::function<void(int64_t wait_ms)> on_busy;
+  // A device clock off by more than the request window (5 minutes) but
+  // within the row bound (protocol::kMaxRowAheadMs, an hour), either way:
+  // its requests are refused clock_skew, then signed again by the server's
+  // time (the server's answer gives it) for the rest of this sync; told the
+  // offset (device minus server, ms) once; null: silent. Further off, the
+  // refusal stands (the date must be set right: client/clock_repair.h).
+  std::function<void(int64_t device_minus_server_ms)> on_clock_off;
   // Row changes per pull page requested. Default protocol::kDefaultPullLimit;
   // at most protocol::kMaxPullLimit.
   int pull_limit = protocol::kDefaultPullLimit;
@@ -522,6 +529,9 @@ class SyncClient {
   // NoteEncodings.
   bool server_zstd_ = false;
   bool refused_ = false;
+  // Added to this device's clock when requests are signed (on_clock_off).
+  int64_t request_clock_offset_ms_ = 0;
+  bool request_clock_adjusted_ = false;
   bool redating_ = false;  // inside RedateAndPushAgain
   uint64_t photo_total_ = 0;
   uint64_t photo_done_ = 0;

@@ -21,6 +21,7 @@
 
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <iostream>
 #include <string>
 #include <utility>
@@ -141,6 +142,18 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
     ctx.err << "kbo: the server is busy with other devices' changes; trying "
                "again in "
             << (wait_ms + 999) / 1000 << " s (everything is kept)\n"
+            << std::flush;
+  };
+  // A clock a few minutes off: the sync goes on by the server's clock,
+  // and the person hears the phone's is wrong.
+  options.on_clock_off = [&line, &ctx](int64_t off_ms) {
+    line.Finish();
+    const int64_t minutes = (std::abs(off_ms) + 30000) / 60000;
+    ctx.err << "kbo: this device's clock is " << minutes
+            << (minutes == 1 ? " minute " : " minutes ")
+            << (off_ms > 0 ? "ahead of" : "behind")
+            << " the server's; this sync goes by the server's clock. Set the "
+               "device's date and time right (automatic time is best)\n"
             << std::flush;
   };
   SyncClient client(store, options);

@@ -35,6 +35,50 @@ std::string AddAt(const std::map<std::string, std::string>& env, const std::stri
 
 int64_t NowMs() { return SystemWallClock::Default()->NowMillis(); }
 
+// A phone without automatic time drifts minutes, not days: its requests
+// were refused clock_skew (the 5-minute request window) and it could not
+// even pull. Within the hour the rows may be ahead, the sync goes on by the
+// server's clock and says the phone's is wrong; beyond it, refused still.
+TEST_CASE("Clock: a device a few minutes off syncs by the server's clock and is told; "
+          "hours off, it is refused",
+          "[clock][integration]") {
+  Field f;
+  const std::string ahead = f.Enrolled("ahead", "field_officer", "5011");
+  const std::string behind = f.Enrolled("behind", "trainer", "5011");
+  const auto at = [](int64_t ms) {
+    return std::map<std::string, std::string>{{"KBO_TEST_CLOCK_OFFSET_MS", std::to_string(ms)}};
+  };
+  const std::string p1 = AddAt(at(6 * 60 * 1000), ahead,
+                               {"producer", "add", "--kind", "group", "--name",
+                                "กลุ่มทอผ้าบ้านป่าตุ้ม", "--district", "5011"});
+  CliResult six = KboAt(at(6 * 60 * 1000), ahead, {"sync"});
+  INFO(six.err << f.server().log());
+  CHECK(six.exit_code == 0);
+  CHECK(six.err.find("this device's clock is 6 minutes ahead of the server's") !=
+        std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p1 + "'") == 1);
+
+  const std::string p2 = AddAt(at(-30 * 60 * 1000), behind,
+                               {"producer", "add", "--kind", "entrepreneur", "--name",
+                                "ร้านน้ำพริกแม่แวน", "--district", "5011"});
+  CliResult thirty = KboAt(at(-30 * 60 * 1000), behind, {"sync"});
+  INFO(thirty.err);
+  CHECK(thirty.exit_code == 0);
+  CHECK(thirty.err.find("30 minutes behind the server's") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p2 + "'") == 1);
+  // It pulled the other's producer too.
+  CHECK(f.Kbo(behind, {"show", "producer", p1}).exit_code == 0);
+
+  // Two hours off: refused as before, nothing taken.
+  const std::string p3 = AddAt(at(2 * 3600 * 1000), ahead,
+                               {"producer", "add", "--kind", "group", "--name",
+                                "กลุ่มจักสาน", "--district", "5011"});
+  CliResult two = KboAt(at(2 * 3600 * 1000), ahead, {"sync"});
+  CHECK(two.exit_code == 5);
+  CHECK(two.err.find("clock_skew") != std::string::npos);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p3 + "'") == 0);
+}
+
 TEST_CASE("Clock: a device whose date ran ahead is re-dated once the date is right",
           "[clock][integration]") {
   Field f;

@@ -36,6 +36,17 @@ int UserVersion(Db& db) {
   return static_cast<int>(st.ColumnInt(0));
 }
 
+// How many of the server's migrations there are up to and including the
+// one whose name starts with `prefix` (a test of one migration applies the
+// ones before it, whatever is added after).
+size_t Upto(const std::string& prefix) {
+  for (size_t i = 0; i < schema::kServerMigrations_count; ++i) {
+    if (std::string(schema::kServerMigrations[i].name).rfind(prefix, 0) == 0) return i + 1;
+  }
+  FAIL("no server migration " << prefix);
+  return 0;
+}
+
 TEST_CASE("Migrate: client and server entity tables are identical", "[migrate]") {
   auto client = Migrated(schema::kClientMigrations, schema::kClientMigrations_count);
   auto server = Migrated(schema::kServerMigrations, schema::kServerMigrations_count);
@@ -88,7 +99,7 @@ TEST_CASE("Migrate: the server's conflicts of a row that moved before they follo
   REQUIRE(db.ok());
   // The server as it was before 0012: a producer moved to Fang, its
   // conflict still in Phrao, and one whose row is in Phrao still.
-  REQUIRE(Migrate(**db, schema::kServerMigrations, schema::kServerMigrations_count - 1).ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, Upto("0011_")).ok());
   REQUIRE((*db)->Exec(
       "INSERT INTO producer (id, kind, name, district_code) VALUES "
       " ('p-moved', 'group', 'A', '5009'), ('p-stays', 'group', 'B', '5011');"
@@ -105,6 +116,25 @@ TEST_CASE("Migrate: the server's conflicts of a row that moved before they follo
   CHECK(st.ColumnText(1) == "5009");
   REQUIRE(st.Step());
   CHECK(st.ColumnText(1) == "5011");
+}
+
+TEST_CASE("Migrate: the server's uploads in progress before blob_upload are dropped, "
+          "its complete photos kept",
+          "[migrate]") {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, Upto("0012_")).ok());
+  REQUIRE((*db)->Exec(
+      "INSERT INTO blob (sha256, bytes, received_bytes, started_at, complete_at, uploader) "
+      "VALUES ('half', 10, 5, 't', NULL, 'd'), ('whole', 10, 10, 't', 't2', 'd')").ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, schema::kServerMigrations_count).ok());
+  Statement st(**db, "SELECT sha256 FROM blob ORDER BY sha256");
+  REQUIRE(st.Step());
+  CHECK(st.ColumnText(0) == "whole");
+  CHECK_FALSE(st.Step());
+  Statement up(**db, "SELECT COUNT(*) FROM blob_upload");
+  REQUIRE(up.Step());
+  CHECK(up.ColumnInt(0) == 0);
 }
 
 TEST_CASE("Migrate: a failing migration leaves nothing behind", "[migrate]") {
