@@ -57,7 +57,7 @@ namespace {
 using nlohmann::json;
 
 constexpr const char* kUsage =
-    "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n"
+    "usage: kbo-server [--data DIR] [--db sqlite:PATH|postgresql://...] COMMAND ...\n"
     "\n"
     "  serve [--listen 127.0.0.1:8787] [--tls-cert FILE --tls-key FILE]\n"
     "        [--connections-per-address 32] [--max-write-wait 15]\n"
@@ -96,9 +96,11 @@ constexpr const char* kUsage =
     "  user list [--json] | user disable LOGIN | user passwd LOGIN\n"
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
-    "--db URL     keep the database in PostgreSQL (postgresql://USER@HOST[:PORT]/DB;\n"
-    "             a password from ~/.pgpass or PGPASSWORD) instead of DIR/server.db;\n"
-    "             the key and photos stay in DIR (docs/operations.md)\n"
+    "--db URL     the database: sqlite:PATH (default sqlite:DIR/server.db), or\n"
+    "             PostgreSQL (postgresql://USER@HOST[:PORT]/DB; a password from\n"
+    "             ~/.pgpass or PGPASSWORD); the key and photos stay in DIR\n"
+    "             (docs/operations.md)\n"
+    "             --data and --db may also follow the command\n"
     "--help       this text;  --version  the version\n";
 
 // The usage lines of command `noun` (its lines of kUsage, with their
@@ -124,7 +126,7 @@ std::string UsageOf(std::string_view noun) {
     if (in) lines.append(line);
   }
   if (lines.empty()) return kUsage;
-  return "usage: kbo-server [--data DIR] [--db postgresql://...] COMMAND ...\n" + lines +
+  return "usage: kbo-server [--data DIR] [--db sqlite:PATH|postgresql://...] COMMAND ...\n" + lines +
          "(kbo-server --help: every command)\n";
 }
 
@@ -154,8 +156,12 @@ struct Context {
       // opening it would make one.)
       const std::filesystem::path dir(data_dir);
       bool a_server = std::filesystem::exists(dir / "server.key", ec);
-      if (!a_server && db_url.empty() && std::filesystem::exists(dir / "server.db", ec)) {
-        Result<std::unique_ptr<Db>> db = Db::Open((dir / "server.db").string());
+      const std::optional<std::string> sqlite_file = SqliteUrlPath(db_url);
+      const std::string db_file =
+          sqlite_file ? *sqlite_file : (dir / "server.db").string();
+      if (!a_server && (db_url.empty() || sqlite_file) &&
+          std::filesystem::exists(db_file, ec)) {
+        Result<std::unique_ptr<Db>> db = Db::Open(db_file);
         Result<std::optional<std::string>> id =
             db.ok() ? storage::ServerState(**db).ServerId()
                     : Result<std::optional<std::string>>(db.status());
@@ -465,10 +471,17 @@ Status TokenCreate(Context& ctx, const std::vector<std::string>& args,
     if (!parsed.ok()) return parsed.status();
     ttl = *parsed;
   }
+  const std::string* label = a.Get("label");
+  // Checked before a server is opened, or made in a new folder: a mistyped
+  // role made a province.
+  if (Status s = Enrolment::CheckTokenRequest(*role, *districts, ttl,
+                                              label ? *label : std::string_view());
+      !s.ok()) {
+    return s;
+  }
   Result<ServerStore*> store = ctx.Store();
   if (!store.ok()) return store.status();
   Enrolment enrolment(**store);
-  const std::string* label = a.Get("label");
   Result<std::string> token = enrolment.CreateToken(
       *role, *districts, ttl, label ? *label : std::string_view());
   if (!token.ok()) return token.status();
@@ -1237,9 +1250,9 @@ Status PhotoCancelOriginal(Context& ctx, const std::vector<std::string>& args,
 // kbo-server --data DIR copy-to-postgres URL: moves a province from
 // DIR/server.db to a new PostgreSQL database (docs/operations.md).
 Status CopyToPostgresCmd(Context& ctx, const std::vector<std::string>& args, size_t at) {
-  if (!ctx.db_url.empty()) {
-    return ctx.Usage("copy-to-postgres reads DIR/server.db: give the PostgreSQL URL "
-                     "after the command, not as --db");
+  if (IsPostgresUrl(ctx.db_url)) {
+    return ctx.Usage("copy-to-postgres reads DIR/server.db (or --db sqlite:PATH): give "
+                     "the PostgreSQL URL after the command, not as --db");
   }
   if (at >= args.size()) return ctx.Usage("copy-to-postgres needs the PostgreSQL URL");
   if (at + 1 < args.size()) return ctx.Usage("unexpected argument: " + args[at + 1]);
@@ -1358,8 +1371,49 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
                    (verb.empty() ? "" : " " + verb) + "'");
 }
 
-int Run(const std::vector<std::string>& args, std::ostream& out,
+// The global flags (--data, --db) where they were given after the command
+// (`kbo-server list producer --data DIR`, as `kbo` takes --home anywhere)
+// moved before it; everything else as given.
+std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) {
+  const auto global = [](const std::string& a) {
+    return a == "--data" || a == "--db" || a.rfind("--data=", 0) == 0 ||
+           a.rfind("--db=", 0) == 0;
+  };
+  size_t command = 0;
+  while (command < args.size()) {
+    const std::string& a = args[command];
+    if (a == "--data" || a == "--db") {
+      command += 2;
+    } else if (!a.empty() && a[0] == '-') {
+      ++command;
+    } else {
+      break;
+    }
+  }
+  if (command >= args.size()) return args;
+  std::vector<std::string> flags(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command));
+  std::vector<std::string> rest;
+  for (size_t j = command; j < args.size(); ++j) {
+    if (args[j] == "--") {  // what follows is the command's
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(j), args.end());
+      break;
+    }
+    if (global(args[j])) {
+      flags.push_back(args[j]);
+      if ((args[j] == "--data" || args[j] == "--db") && j + 1 < args.size()) {
+        flags.push_back(args[++j]);
+      }
+      continue;
+    }
+    rest.push_back(args[j]);
+  }
+  flags.insert(flags.end(), rest.begin(), rest.end());
+  return flags;
+}
+
+int Run(const std::vector<std::string>& as_given, std::ostream& out,
         std::ostream& err) {
+  const std::vector<std::string> args = GlobalFlagsFirst(as_given);
   Context ctx{out, err, "kbo-data", "", false, nullptr, false, FolderLock::Kind::kShared, std::nullopt};
   // The global flags, once each (as every other flag): a second --data
   // silently won, and a list could read another province than meant.
@@ -1407,8 +1461,9 @@ int Run(const std::vector<std::string>& args, std::ostream& out,
         return 2;
       }
       ctx.db_url = a == "--db" ? args[++i] : a.substr(5);
-      if (!IsPostgresUrl(ctx.db_url)) {
-        err << "kbo-server: --db takes a PostgreSQL URL (postgresql://USER@HOST/DB), not '"
+      if (!IsPostgresUrl(ctx.db_url) && !SqliteUrlPath(ctx.db_url)) {
+        err << "kbo-server: --db takes sqlite:PATH or a PostgreSQL URL "
+               "(postgresql://USER@HOST/DB), not '"
             << RedactUrl(ctx.db_url).substr(0, 80)
             << "'; without --db the database is DIR/server.db\n";
         return 2;

@@ -204,10 +204,8 @@ Result<int64_t> ParseTtl(std::string_view text) {
   return n * scale;
 }
 
-Result<std::string> Enrolment::CreateToken(std::string_view role,
-                                           std::string_view districts,
-                                           int64_t ttl_ms,
-                                           std::string_view label) {
+Status Enrolment::CheckTokenRequest(std::string_view role, std::string_view districts,
+                                     int64_t ttl_ms, std::string_view label) {
   if (!IsRole(role)) {
     return Status::InvalidArgument(
         "role must be field_officer, trainer or "
@@ -219,6 +217,16 @@ Result<std::string> Enrolment::CreateToken(std::string_view role,
   if (ttl_ms <= 0 || ttl_ms > kMaxTtlMs) {
     return Status::InvalidArgument("a token lives between 1 s and 30 days");
   }
+  return CleanLabel(label).status();
+}
+
+Result<std::string> Enrolment::CreateToken(std::string_view role,
+                                           std::string_view districts,
+                                           int64_t ttl_ms,
+                                           std::string_view label) {
+  if (Status s = CheckTokenRequest(role, districts, ttl_ms, label); !s.ok()) return s;
+  Result<Scope> scope = Scope::Parse(districts);
+  if (!scope.ok()) return scope.status();
   Result<std::string> clean_label = CleanLabel(label);
   if (!clean_label.ok()) return clean_label.status();
   const std::string token = RandomTokenHex();

@@ -108,6 +108,10 @@ class Enrolment {
   Enrolment(const Enrolment&) = delete;
   Enrolment& operator=(const Enrolment&) = delete;
 
+  // CreateToken's checks of its arguments alone (nothing read or written):
+  // a command checks them before it opens, or makes, a server.
+  static Status CheckTokenRequest(std::string_view role, std::string_view districts,
+                                  int64_t ttl_ms, std::string_view label);
   // Makes a one-time token bound to `role` and `districts` ("all" or codes),
   // expiring `ttl_ms` from now, labelled `label` (see CleanLabel; the device
   // that enrols with it takes the label), and returns it (64 hex digits).

@@ -56,6 +56,14 @@ ServerPaths PathsFor(const std::string& dir) {
   return p;
 }
 
+std::optional<std::string> SqliteUrlPath(std::string_view db_url) {
+  if (db_url.rfind("sqlite:", 0) != 0) return std::nullopt;
+  std::string_view path = db_url.substr(7);
+  if (path.rfind("//", 0) == 0) path.remove_prefix(2);  // sqlite:///abs, sqlite://rel
+  if (path.empty() || path.find('\0') != std::string_view::npos) return std::nullopt;
+  return std::string(path);
+}
+
 std::string FormatIsoUtc(int64_t unix_ms) {
   int64_t secs = unix_ms / 1000;
   if (unix_ms < 0 && unix_ms % 1000 != 0) --secs;  // floor, not truncation
@@ -103,13 +111,15 @@ Result<std::unique_ptr<ServerStore>> ServerStore::Open(const std::string& dir,
                                                        const std::string& db_url) {
   std::unique_ptr<ServerStore> store(new ServerStore());
   store->paths_ = PathsFor(dir);
+  const std::optional<std::string> sqlite_file = SqliteUrlPath(db_url);
+  if (sqlite_file) store->paths_.db = *sqlite_file;
   store->wall_ = wall;
   const ServerPaths& p = store->paths_;
   for (const std::string* d : {&p.dir, &p.blobs, &p.partial}) {
     if (Status s = EnsureDir(*d); !s.ok()) return s;
   }
 
-  if (!db_url.empty()) {
+  if (!db_url.empty() && !sqlite_file) {
     Result<std::unique_ptr<Db>> db = OpenPostgres(db_url);
     if (!db.ok()) return db.status();
     store->db_ = std::move(db).value();

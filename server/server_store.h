@@ -4,7 +4,9 @@
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
+#include <string_view>
 
 #include "shared/hlc.h"
 #include "shared/result.h"
@@ -47,6 +49,10 @@ struct ServerPaths {
 };
 ServerPaths PathsFor(const std::string& dir);
 
+// The file a `--db sqlite:PATH` (or sqlite://PATH) names; nullopt if
+// `db_url` is not a SQLite one or names no file.
+std::optional<std::string> SqliteUrlPath(std::string_view db_url);
+
 // ISO 8601 UTC with second precision, "2024-03-10T02:15:00Z".
 std::string FormatIsoUtc(int64_t unix_ms);
 
@@ -69,7 +75,8 @@ class ServerStore {
   //   kFailedPrecondition: server.key is readable by group or others;
   //   kIOError / kCorruption: the folder, database or key file is unusable.
   //
-  // `db_url` empty: the database is DIR/server.db (SQLite). A PostgreSQL URL
+  // `db_url` empty: the database is DIR/server.db (SQLite); "sqlite:PATH":
+  // the SQLite database at PATH (SqliteUrlPath). A PostgreSQL URL
   // (postgresql://user@host/db, server/storage/pg_db.h): the database is
   // there, migrated with schema/server-pg; DIR still holds the key, the
   // blobs and the high-water file, and several servers on one database

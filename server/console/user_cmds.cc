@@ -80,6 +80,8 @@ Status UserCommand(const std::vector<std::string>& args,
                          Scope::Parse(has_districts ? districts : "all"));
     KBO_RETURN_IF_ERROR(ValidateLogin(positional[0]));
     KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
+    // Before a server is opened, or made in a new folder.
+    KBO_RETURN_IF_ERROR(ValidatePassword(password));
     KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
     Users users(*store);
     Result<WebUser> added = users.Add(positional[0], r, scope, password, "cli");
@@ -98,6 +100,7 @@ Status UserCommand(const std::vector<std::string>& args,
   }
   if (verb == "passwd") {
     KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
+    KBO_RETURN_IF_ERROR(ValidatePassword(password));
     KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
     Users users(*store);
     KBO_RETURN_IF_ERROR(users.SetPassword(positional[0], password, "cli"));

@@ -35,6 +35,13 @@ Result<WebUser> ToWebUser(const storage::UserRow& row) {
   return u;
 }
 
+
+std::string SessionKey(std::string_view cookie) {
+  return HexEncode(Sha256(cookie));
+}
+
+}  // namespace
+
 Status ValidatePassword(std::string_view password) {
   if (password.size() < kMinPasswordBytes) {
     return Status::InvalidArgument("the password must be at least " +
@@ -50,12 +57,6 @@ Status ValidatePassword(std::string_view password) {
   }
   return Status();
 }
-
-std::string SessionKey(std::string_view cookie) {
-  return HexEncode(Sha256(cookie));
-}
-
-}  // namespace
 
 Status ValidateLogin(std::string_view login) {
   const bool ok_len = login.size() >= 2 && login.size() <= 64;

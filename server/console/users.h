@@ -41,6 +41,8 @@ inline constexpr size_t kMaxPasswordBytes = 1024;
 
 // 2 to 64 of a-z 0-9 . _ - @.
 Status ValidateLogin(std::string_view login);
+// kMinPasswordBytes to kMaxPasswordBytes (reasons password_short/_long).
+Status ValidatePassword(std::string_view password);
 
 struct SignInResult {
   std::string cookie;  // the session cookie's value (64 hex digits)

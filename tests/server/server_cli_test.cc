@@ -885,6 +885,81 @@ TEST_CASE("kbo-server: only serve, token create and user add set a server up, an
   CHECK_FALSE(std::filesystem::exists(empty + "/server.key"));
 }
 
+// DESIGN §7: every command that touches data takes --db URL, sqlite:PATH
+// among them, and --data is global: after the command too.
+TEST_CASE("kbo-server: --db sqlite:PATH names the SQLite database, and --data and "
+          "--db may follow the command",
+          "[server][cli]") {
+  if (kbo::testing::TestOnPostgres()) return;  // SQLite's own
+  kbo::testing::TempDir tmp;
+  const std::string dir = tmp.File("phrao");
+  REQUIRE(RunServerCli({"--data", dir, "token", "create", "--role", "trainer",
+                        "--districts", "5011"})
+              .exit_code == 0);
+  // The default, said: the same server.
+  for (const std::string& url : {"sqlite:" + dir + "/server.db", "sqlite://" + dir + "/server.db"}) {
+    CliResult r = RunServerCli({"--data", dir, "--db", url, "token", "list"});
+    INFO(url << ": " << r.err);
+    CHECK(r.exit_code == 0);
+    CHECK_THAT(r.out, Catch::Contains("trainer"));
+  }
+  // After the command, as --home is for kbo.
+  CliResult after = RunServerCli({"token", "list", "--data", dir});
+  INFO(after.err);
+  CHECK(after.exit_code == 0);
+  CHECK_THAT(after.out, Catch::Contains("trainer"));
+  CHECK(RunServerCli({"list", "producer", "--data=" + dir, "--db", "sqlite:" + dir + "/server.db"})
+            .exit_code == 0);
+  // Elsewhere: the database is made there, not in the folder.
+  const std::string other = tmp.File("fang");
+  const std::string file = tmp.File("fang-server.db");
+  CliResult made = RunServerCli({"--data", other, "--db", "sqlite:" + file, "token", "create",
+                                 "--role", "field_officer", "--districts", "5009"});
+  INFO(made.err);
+  REQUIRE(made.exit_code == 0);
+  CHECK(std::filesystem::exists(file));
+  CHECK_FALSE(std::filesystem::exists(other + "/server.db"));
+  CliResult listed = RunServerCli({"--data", other, "--db", "sqlite:" + file, "token", "list"});
+  CHECK(listed.exit_code == 0);
+  CHECK_THAT(listed.out, Catch::Contains("field_officer"));
+  // Neither a file nor a URL: usage.
+  for (const std::string& bad : {std::string("sqlite:"), std::string("mysql://h/db"),
+                                 dir + "/server.db"}) {
+    CliResult r = RunServerCli({"--data", dir, "--db", bad, "token", "list"});
+    INFO(bad);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--db takes sqlite:PATH or a PostgreSQL URL"));
+  }
+}
+
+// Exit 2 writes nothing: a command that would set a server up checks what
+// it was given before it makes the folder (a mistyped role made a province).
+TEST_CASE("kbo-server: token create and user add refuse bad input before making a "
+          "server",
+          "[server][cli]") {
+  kbo::testing::TempDir tmp;
+  const std::string dir = tmp.File("new-province");
+  for (const std::vector<std::string>& cmd : std::vector<std::vector<std::string>>{
+           {"token", "create", "--role", "boss", "--districts", "5011"},
+           {"token", "create", "--role", "trainer", "--districts", "5099"},
+           {"token", "create", "--role", "trainer", "--districts", "5011", "--ttl", "90d"}}) {
+    std::vector<std::string> args = {"--data", dir};
+    args.insert(args.end(), cmd.begin(), cmd.end());
+    CliResult r = RunServerCli(args);
+    INFO(cmd[3] << " " << cmd[5] << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_FALSE(std::filesystem::exists(dir));
+  }
+  const std::string short_password = tmp.File("password");
+  WriteAll(short_password, "abc\n");
+  CliResult user = RunServerCli({"--data", dir, "user", "add", "somsri", "--role", "viewer"},
+                                {}, short_password);
+  INFO(user.err);
+  CHECK(user.exit_code == 2);
+  CHECK_THAT(user.err, Catch::Contains("at least 8 characters"));
+  CHECK_FALSE(std::filesystem::exists(dir));
+}
+
 TEST_CASE("kbo-server: a list or an export reads while another process holds "
           "the write lock (it waited, then exited 4)",
           "[server][cli]") {
