@@ -347,23 +347,40 @@ const Column* ResolveColumnName(const Entity& entity, std::string_view name) {
 
 namespace {
 
-// "with status 'present' there and 'absent' here": the first column two
-// rows of the same key say differently, for the refusal above.
-std::string FirstDifference(const RowValues& there, const RowValues& here) {
+// "with status 'absent' there and 'present' here": the columns two rows of
+// the same key say differently, in the entity's order (`entity` may be
+// null: by name). A cell one of them leaves empty is named only when no
+// column differs otherwise (an empty cell keeps what is held: the value
+// the other gives is not what the two disagree on).
+std::string FirstDifference(const Entity* entity, const RowValues& there,
+                            const RowValues& here) {
   const auto shown = [](const RowValues& row, const std::string& column) {
     const auto it = row.find(column);
     return it == row.end() || it->second.is_null() ? std::string("(empty)")
                                                    : "'" + it->second.ToDisplay() + "'";
   };
-  std::set<std::string> columns;
-  for (const auto& [name, value] : there) columns.insert(name);
-  for (const auto& [name, value] : here) columns.insert(name);
+  std::vector<std::string> columns;
+  if (entity != nullptr) {
+    for (const Column& c : entity->columns) columns.emplace_back(c.name);
+  }
+  std::set<std::string> rest;
+  for (const auto& [name, value] : there) rest.insert(name);
+  for (const auto& [name, value] : here) rest.insert(name);
+  for (const std::string& c : columns) rest.erase(c);
+  columns.insert(columns.end(), rest.begin(), rest.end());
+  std::vector<std::string> both, one_empty;
   for (const std::string& column : columns) {
     const std::string a = shown(there, column);
     const std::string b = shown(here, column);
-    if (a != b) return "with " + column + " " + a + " there and " + b + " here";
+    if (a == b) continue;
+    const std::string said = column + " " + a + " there and " + b + " here";
+    (a == "(empty)" || b == "(empty)" ? one_empty : both).push_back(said);
   }
-  return "said differently";
+  const std::vector<std::string>& differ = both.empty() ? one_empty : both;
+  if (differ.empty()) return "said differently";
+  std::string out = "with " + differ[0];
+  for (size_t i = 1; i < differ.size(); ++i) out += ", " + differ[i];
+  return out;
 }
 
 // The first of `here`'s values that `held` has otherwise ("phone
@@ -750,7 +767,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
           return Status::InvalidArgument(
               LinePrefix(lines[i]) + "this " + std::string(entity->name) +
               " is on line " + std::to_string(lines[at->second]) + " too, " +
-              FirstDifference(earlier, rows[i]) + "; keep one of the two lines");
+              FirstDifference(entity, earlier, rows[i]) + "; keep one of the two lines");
         });
         !s.ok()) {
       return s;
@@ -816,7 +833,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
           return Status::InvalidArgument(
                      LinePrefix(lines[i]) + "'" + name + "' is on line " +
                      std::to_string(lines[at->second]) + " too, " +
-                     FirstDifference(earlier, rows[i]) +
+                     FirstDifference(entity, earlier, rows[i]) +
                      "; keep one of the two lines")
               .With(field::kField, "name");
         });
@@ -878,7 +895,7 @@ Result<std::vector<Uuid>> ImportCsv(ClientStore& store,
                      text("participant_name") + "' is on line " +
                      std::to_string(lines[at->second]) +
                      " too, as the same participant for the same producer and "
-                     "workshop (" + FirstDifference(rows[at->second], rows[i]) +
+                     "workshop (" + FirstDifference(entity, rows[at->second], rows[i]) +
                      "); keep one of the two lines")
               .With(field::kField, "participant_name");
         });

@@ -891,6 +891,31 @@ TEST_CASE("ImportCsv: a roll-call sheet imported again keeps a colleague's note,
   CHECK(Text(*store->Show("attendance", (*first)[1]), "note") == "มาครบ");
 }
 
+TEST_CASE("ImportCsv: one mark on two lines of a sheet names what the two disagree on, "
+          "not a cell one leaves empty",
+          "[csv_import]") {
+  TempDir dir;
+  auto store = OpenStore(dir);
+  const Course course = RecordCourse(*store);
+  const std::string mark = course.workshop.ToString() + "," + course.enrolment.ToString() + ",1,";
+  const std::string sheet = "workshop,enrolment,day,status,note\n" + mark + "absent,ไม่มา\n" +
+                            mark + "present,\n";
+  auto r = ImportCsv(*store, "attendance", sheet);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().code() == Code::kInvalidArgument);
+  const std::string& m = r.status().message();
+  INFO(m);
+  CHECK_THAT(m, Catch::Contains("status 'absent' there and 'present' here"));
+  CHECK_THAT(m, !Catch::Contains("note"));
+  CHECK(LiveRows(*store, "attendance") == 0);
+  // Notes alone differ: named.
+  const std::string notes = "workshop,enrolment,day,status,note\n" + mark + "absent,ไม่มา\n" +
+                            mark + "absent,ป่วย\n";
+  auto n = ImportCsv(*store, "attendance", notes);
+  REQUIRE_FALSE(n.ok());
+  CHECK_THAT(n.status().message(), Catch::Contains("note 'ไม่มา' there and 'ป่วย' here"));
+}
+
 TEST_CASE("ImportCsv: a roll-call sheet names the participant within the row's workshop "
           "(one person in two workshops), title and spacing aside",
           "[csv_import][csv_thai]") {
