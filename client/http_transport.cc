@@ -43,7 +43,10 @@ class HttplibTransport final : public HttpTransport {
         return "the TLS (https) connection failed (a server without TLS is "
                "reached with http://, not https://)";
       case httplib::Error::SSLServerVerification:
-        return "the server's TLS certificate is not trusted";
+        return "the server's TLS certificate is not trusted by this device (a "
+               "network in between answering for it, such as a Wi-Fi sign-in "
+               "page, or a certificate this device's system does not know: ask "
+               "the office whether the address and its certificate are right)";
       case httplib::Error::SSLLoadingCerts:
         return "cannot load the system's TLS certificates";
       default:
