@@ -33,14 +33,22 @@ Status AppendBundleRecord(std::string* out, uint8_t kind, std::string_view a,
 }
 
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
-                                   bool include_photos) {
+                                   bool include_photos, uint64_t from_seq) {
   // Before sealing: a path that can take no file changes nothing.
   if (Status s = EnsureReplaceableFile(path); !s.ok()) return s;
   Outbox outbox(store);
   if (Result<size_t> sealed = outbox.SealAll(); !sealed.ok())
     return sealed.status();
-  Result<std::vector<SealedChangeSet>> sets = outbox.Unacked();
+  Result<std::vector<SealedChangeSet>> sets =
+      from_seq > 0 ? outbox.SealedFrom(from_seq) : outbox.Unacked();
   if (!sets.ok()) return sets.status();
+  if (from_seq > 0 && (sets->empty() || sets->front().seq != from_seq)) {
+    return Status::NotFound(
+        "this device holds no change set " + std::to_string(from_seq) +
+        (sets->empty() ? std::string(" or later")
+                       : "; its sets begin at " + std::to_string(sets->front().seq)) +
+        "; nothing was written");
+  }
 
   BundleSummary summary;
   std::string out(protocol::kBundleMagic);

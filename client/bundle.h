@@ -49,8 +49,11 @@ struct BundleSummary {
 //   kIOError  a photo missing or damaged in blobs/ (named), or the file
 //             cannot be written;
 //   others    from the store.
+// `from_seq` > 0: every sealed change set from that number on, those the
+// server confirmed too (a server restored from a backup older than them
+// lost them; the office's import names the number it expects).
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
-                                   bool include_photos);
+                                   bool include_photos, uint64_t from_seq = 0);
 
 // Appends one record (kind, then the u32 length of a || b, then a and b) to
 // `out`. kResourceExhausted if a and b together exceed 4 GiB.

@@ -166,8 +166,17 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
         }
       }
       std::string line = what + ": " + Describe(r.status());
-      if (const int64_t* expected = r.status().IntegerField(field::kExpected))
+      if (const int64_t* expected = r.status().IntegerField(field::kExpected)) {
         line += " (expected " + std::to_string(*expected) + ")";
+        // Sets the server does not hold before it (a database restored
+        // from an older backup lost them; a bundle holds only what the
+        // device had not seen confirmed): the device still has them.
+        if (r.status().reason() == "sequence_gap") {
+          line += "; on the device, kbo bundle export FILE --from " +
+                  std::to_string(*expected) +
+                  " writes every set from there, the confirmed ones too";
+        }
+      }
       summary.refusals.push_back(std::move(line));
     } else {
       if (len < 64) {

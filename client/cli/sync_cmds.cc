@@ -1,6 +1,6 @@
 // kbo enroll --server URL --token TOKEN [--force]
 // kbo sync [--server URL] [--full]
-// kbo bundle export FILE [--photos]
+// kbo bundle export FILE [--photos] [--from SEQ]
 //
 // Output (docs/cli.md):
 //   enroll  "device id: …", "server: …", "role: …", "districts: …" lines on
@@ -367,11 +367,22 @@ Status RunUploadOriginals(Context& ctx, const std::vector<std::string>& args) {
 Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
   ParsedArgs parsed;
   if (Status s =
-          ParseArgs(ctx, args, {{"photos", false, false}}, {"FILE"}, &parsed);
+          ParseArgs(ctx, args, {{"photos", false, false}, {"from"}}, {"FILE"}, &parsed);
       !s.ok()) {
     return s;
   }
   const std::string& path = parsed.positional[0];
+  // --from SEQ: the sets from SEQ on, confirmed ones too (the office's
+  // restored server asks for them by number).
+  uint64_t from_seq = 0;
+  if (const std::string* from = parsed.Get("from")) {
+    const std::optional<uint64_t> n = ParseUint64(*from, INT64_MAX);
+    if (!n || *n == 0) {
+      return UsageError(ctx, "--from takes a change set number (1 or more), as the "
+                             "office's import names it; not '" + *from + "'");
+    }
+    from_seq = *n;
+  }
   if (IsDirectory(path)) {
     return UsageError(ctx, path + " is a folder; name the bundle file in it, "
                            "e.g. " + path + "/phrao.kbo");
@@ -389,7 +400,7 @@ Status RunBundleExport(Context& ctx, const std::vector<std::string>& args) {
   ClientStore& store = **opened;
   Result<StoreStatus> st = store.GetStatus();
   if (!st.ok()) return st.status();
-  Result<BundleSummary> b = ExportBundle(store, path, parsed.Has("photos"));
+  Result<BundleSummary> b = ExportBundle(store, path, parsed.Has("photos"), from_seq);
   if (!b.ok()) return b.status();
 
   std::string line = "wrote " + path + ": ";
@@ -451,7 +462,7 @@ std::vector<Command> SyncCommands() {
        "and sync now; what cannot go now goes with the next sync",
        RunUploadOriginals});
   c.push_back(
-      {"bundle", "export", "bundle export FILE [--photos]",
+      {"bundle", "export", "bundle export FILE [--photos] [--from SEQ]",
        "write unsynced changes (and photos) to a file for bundle import",
        RunBundleExport});
   return c;

@@ -39,7 +39,7 @@ int64_t NowMs() { return SystemWallClock::Default()->NowMillis(); }
 // were refused clock_skew (the 5-minute request window) and it could not
 // even pull. Within the hour the rows may be ahead, the sync goes on by the
 // server's clock and says the phone's is wrong; beyond it, refused still.
-TEST_CASE("Clock: a device a few minutes off syncs by the server's clock and is told; "
+TEST_CASE("Clock: a device a few minutes off syncs by the server's clock and is told, "
           "hours off, it is refused",
           "[clock][integration]") {
   Field f;

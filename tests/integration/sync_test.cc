@@ -711,6 +711,52 @@ TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the devic
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
 }
 
+// A server that lost change sets a device saw confirmed (its database
+// restored from an older backup) gets them back by bundle: the import of a
+// later set names the one it expects and the command that writes it; the
+// device writes confirmed sets with --from.
+TEST_CASE("Sync: bundle export --from SEQ writes confirmed change sets too, and an "
+          "import that meets a gap names it",
+          "[sync][integration][bundle]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  f.Add(officer, NewProducer("ชุดที่หนึ่ง", "5011"));
+  f.SyncOk(officer);  // set 1, confirmed
+  f.Add(officer, NewProducer("ชุดที่สอง", "5011"));
+  const std::string first = f.dir() + "/two.kbo";
+  REQUIRE(f.Kbo(officer, {"bundle", "export", first}).exit_code == 0);  // seals set 2
+  f.Add(officer, NewProducer("ชุดที่สาม", "5011"));
+  // Set 3 alone: the server holds set 1 only.
+  const std::string later = f.dir() + "/three.kbo";
+  CliResult three = f.Kbo(officer, {"bundle", "export", later, "--from", "3"});
+  INFO(three.err);
+  REQUIRE(three.exit_code == 0);
+  CHECK(three.out.find("1 change set (#3") != std::string::npos);
+  CliResult gap = f.Server({"bundle", "import", later});
+  CHECK(gap.exit_code == 5);
+  const std::string said = gap.out + gap.err;
+  INFO(said);
+  CHECK(said.find("(expected 2); on the device, kbo bundle export FILE --from 2") !=
+        std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+  // From 1: the confirmed set too, then 2 and 3; the server takes what it lacks.
+  const std::string all = f.dir() + "/all.kbo";
+  CliResult from1 = f.Kbo(officer, {"bundle", "export", all, "--from", "1"});
+  REQUIRE(from1.exit_code == 0);
+  CHECK(from1.out.find("3 change sets (#1-#3") != std::string::npos);
+  CliResult in = f.Server({"bundle", "import", all});
+  INFO(in.out << in.err);
+  CHECK(in.exit_code == 0);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 3);
+  // A number the device does not hold, or none: nothing written.
+  const std::string none = f.dir() + "/none.kbo";
+  CHECK(f.Kbo(officer, {"bundle", "export", none, "--from", "9"}).exit_code == 3);
+  CHECK(f.Kbo(officer, {"bundle", "export", none, "--from", "0"}).exit_code == 2);
+  CHECK_FALSE(FileExists(none));
+  f.SyncOk(officer);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+}
+
 TEST_CASE("Sync: a bundle import the server's own disk stops is no refusal: it says "
           "what went in and to import the same file again, which then finishes",
           "[sync][integration][bundle]") {
