@@ -417,7 +417,7 @@ test('a sync says it is sending photos from the photo\'s first byte, not the ste
   assert.ok(ended - photosAt > 3000, `photos shown ${ended - photosAt} ms before the sync ended`);
 });
 
-test('a sync cut by closing the app mid-upload goes on by itself when the app is opened again, and says so', async (t) => {
+test('a sync cut by closing the app mid-upload goes on by itself when the app is opened again, once, and says so', async (t) => {
   const server = await H.startServer(t, ['--app', APP_DIR]);
   officeDevice(server);
   const link = await H.relay(t, server.url);
@@ -448,13 +448,34 @@ test('a sync cut by closing the app mid-upload goes on by itself when the app is
     return p && !p.hidden && p.textContent.includes('รูปภาพ');
   }, null, { timeout: 60000 });
   await phone.close();
+  const photosShown = () => page.waitForFunction(() => {
+    const p = document.querySelector('#sync-progress-text');
+    return p && !p.hidden && p.textContent.includes('รูปภาพ');
+  }, null, { timeout: 60000 });
 
-  // Opened again with a signal: the app says the sync was cut, and goes on.
-  await link.to(server.url);
+  // Opened again, the upload still hanging: it goes on by itself, and is
+  // cut again by the app's closing.
+  await link.to(`${server.url} stallput=120000`);
   ({ page } = await phone.open());
   await page.goto(`${link.url}/app/#/`);
   await page.waitForFunction(() => /ไม่จบ \(แอปถูกปิดระหว่างซิงก์\)/.test(document.querySelector('#toast').textContent),
     null, { timeout: 30000 });
+  await photosShown();
+  await phone.close();
+
+  // Cut twice: said, and left to the button (a sync that stops the app
+  // each time must not stop it from opening for work).
+  ({ page } = await phone.open());
+  await page.goto(`${link.url}/app/#/`);
+  await page.waitForFunction(() => /ไม่จบอีกครั้ง/.test(document.querySelector('#toast').textContent),
+    null, { timeout: 30000 });
+  await new Promise((r) => setTimeout(r, 1500));
+  assert.equal(await page.locator('#sync-progress:not([hidden])').count(), 0, 'no sync was started');
+  assert.equal(await page.isEnabled('#sync'), true);
+
+  // With a good signal, the officer taps Sync: everything goes.
+  await link.to(server.url);
+  await page.click('#sync');
   await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
   assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok',
     await page.textContent('#sync-outcome'));

@@ -2729,7 +2729,7 @@
       if (location.hash === path) formRestore(typed);
     });
     window.addEventListener('hashchange', () => { if (!pinShown) render(); });
-    if (APP) window.addEventListener('online', () => { syncWhenOnline(); });
+    if (APP) window.addEventListener('online', () => { if (readSyncNote()) resumeCutSync(); else syncWhenOnline(); });
     // What a page before this one had not made yet (a reload mid-roll-call).
     await sendKeptWrites();
     if (!pinShown) await render();
@@ -2740,37 +2740,59 @@
   // phone's battery): noted while one runs, so the app opened again knows,
   // says so, and goes on with it (what it had sent is kept on the server;
   // the rest, and the pull, follow) — online now, else when the signal
-  // returns. Not in a second tab the app refused (its core does not
-  // answer): the first tab's sync runs on.
+  // returns. Once only: a sync cut again after going on by itself (one
+  // that stops the app, say) waits for the Sync button, and the app opens
+  // for recording as ever. Not in a second tab the app refused (its core
+  // does not answer): the first tab's sync runs on.
   const SYNC_RUNNING_KEY = 'kbo.sync-running';
+  let resumedTries = 0;  // cut syncs this page went on with by itself
+  function readSyncNote() {
+    try {
+      const raw = localStorage.getItem(SYNC_RUNNING_KEY);
+      if (!raw) return null;
+      const note = JSON.parse(raw);
+      if (!note || typeof note.at !== 'string') return null;
+      return { at: note.at, tries: Number.isInteger(note.tries) ? note.tries : 1 };
+    } catch (e) {
+      return null;  // unreadable, or not ours: as if none
+    }
+  }
   function noteSyncRunning(running) {
     try {
-      if (running) localStorage.setItem(SYNC_RUNNING_KEY, new Date().toISOString());
-      else localStorage.removeItem(SYNC_RUNNING_KEY);
+      if (running) {
+        localStorage.setItem(SYNC_RUNNING_KEY,
+          JSON.stringify({ at: new Date().toISOString(), tries: resumedTries + 1 }));
+      } else {
+        resumedTries = 0;
+        localStorage.removeItem(SYNC_RUNNING_KEY);
+      }
     } catch (e) {
       // Storage full: the note is a courtesy; the sync itself is whole.
     }
   }
+  // With a signal now (`online`: the browser said it came back), a cut sync
+  // goes on; without, it waits for the signal (the note stays for it).
   async function resumeCutSync() {
-    let at = null;
-    try { at = localStorage.getItem(SYNC_RUNNING_KEY); } catch (e) { return; }
-    if (!at || !core || core.syncing()) return;
+    const note = readSyncNote();
+    if (!note || !core || core.syncing()) return;
     const st = await api('GET', '/api/status');
-    if (!st.ok || !st.data.enrolled) return;
-    noteSyncRunning(false);
-    const said = { at: fmtDateTime(at) };
+    if (!st.ok) return;
+    const said = { at: fmtDateTime(note.at) };
+    if (!st.data.enrolled) { noteSyncRunning(false); return; }
+    if (note.tries >= 2) {
+      // Cut twice: said, and left to the button.
+      noteSyncRunning(false);
+      toast(t('home.sync_cut_again', said), true);
+      return;
+    }
     if (!navigator.onLine) {
       toast(t('home.sync_cut_later', said));
       return;
     }
+    resumedTries = note.tries;
     await syncWhenOnline({ always: true, running: t('home.sync_cut_resume', said) });
   }
 
-  // The phone app, when the signal returns: what waits to be sent goes
-  // without a tap (the home screen's button shows it as if tapped; on other
-  // screens a note says how it went). Nothing happens while a sync runs,
-  // before enrolment, or with nothing waiting; a failed attempt is left for
-  // the next signal or the button.
   // `always`: even with nothing waiting (a cut sync's pull); `running`: what
   // the note says meanwhile.
   let onlineSyncing = false;
