@@ -168,6 +168,12 @@ struct Context {
         // (One that cannot be read is left to the store to say why.)
         a_server = !db.ok() || (id.ok() && id->has_value());
       }
+      // A database named by --db sqlite:PATH that is not there: a typo
+      // (only the commands that set a server up make one).
+      if (sqlite_file && !may_create && !std::filesystem::exists(*sqlite_file, ec)) {
+        return Status::NotFound("there is no database at " + *sqlite_file +
+                                " (--db sqlite:PATH): check the path; nothing was made");
+      }
       if (!may_create && !a_server) {
         return Status::NotFound(
             "there is no server in " + data_dir +

@@ -61,6 +61,11 @@ std::optional<std::string> SqliteUrlPath(std::string_view db_url) {
   std::string_view path = db_url.substr(7);
   if (path.rfind("//", 0) == 0) path.remove_prefix(2);  // sqlite:///abs, sqlite://rel
   if (path.empty() || path.find('\0') != std::string_view::npos) return std::nullopt;
+  // A file, never what SQLite reads as other than a file name: ":memory:"
+  // (or any name beginning ':'), a "file:" URI (?mode=memory served and
+  // signed receipts, then lost everything; ?nolock=1 dropped the locking
+  // between processes).
+  if (path[0] == ':' || path.rfind("file:", 0) == 0) return std::nullopt;
   return std::string(path);
 }
 

@@ -50,7 +50,8 @@ struct ServerPaths {
 ServerPaths PathsFor(const std::string& dir);
 
 // The file a `--db sqlite:PATH` (or sqlite://PATH) names; nullopt if
-// `db_url` is not a SQLite one or names no file.
+// `db_url` is not a SQLite one or names no file (empty, ":memory:" or any
+// name beginning ':', a "file:" URI).
 std::optional<std::string> SqliteUrlPath(std::string_view db_url);
 
 // ISO 8601 UTC with second precision, "2024-03-10T02:15:00Z".

@@ -923,13 +923,20 @@ TEST_CASE("kbo-server: --db sqlite:PATH names the SQLite database, and --data an
   CHECK(listed.exit_code == 0);
   CHECK_THAT(listed.out, Catch::Contains("field_officer"));
   // Neither a file nor a URL: usage.
-  for (const std::string& bad : {std::string("sqlite:"), std::string("mysql://h/db"),
-                                 dir + "/server.db"}) {
+  for (const std::string& bad :
+       {std::string("sqlite:"), std::string("mysql://h/db"), dir + "/server.db",
+        std::string("sqlite::memory:"), "sqlite:file:" + dir + "/server.db?mode=memory"}) {
     CliResult r = RunServerCli({"--data", dir, "--db", bad, "token", "list"});
     INFO(bad);
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("--db takes sqlite:PATH or a PostgreSQL URL"));
   }
+  // A path mistyped: no new database made there, for a command that reads.
+  const std::string typo = tmp.File("phrao-sever.db");
+  CliResult missing = RunServerCli({"--data", dir, "--db", "sqlite:" + typo, "token", "list"});
+  CHECK(missing.exit_code == 3);
+  CHECK_THAT(missing.err, Catch::Contains("there is no database at " + typo));
+  CHECK_FALSE(std::filesystem::exists(typo));
 }
 
 // Exit 2 writes nothing: a command that would set a server up checks what
