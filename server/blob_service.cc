@@ -171,18 +171,28 @@ Result<BlobState> BlobService::StateOf(std::string_view sha256,
   return state;
 }
 
-Status BlobService::EndUploads(std::string_view sha256) {
+Status BlobService::EndUploads(std::string_view sha256,
+                               std::vector<std::string>* files) {
   storage::Blobs blobs(store_.db());
   Result<std::vector<std::string>> uploaders = blobs.UploadersOf(sha256);
   if (!uploaders.ok()) return uploaders.status();
   if (Status s = blobs.DeleteUpload(sha256, ""); !s.ok()) return s;
-  // Files after the records: a crash between leaves a file no record
-  // names, which the next start sweeps away (AdoptFiles).
   for (const std::string& who : *uploaders) {
-    if (IsUploaderName(who)) ::unlink(PartialPath(sha256, who).c_str());
+    if (IsUploaderName(who)) files->push_back(PartialPath(sha256, who));
   }
   return Status();
 }
+
+namespace {
+
+// The files of uploads that ended, removed once their records' deletion
+// committed: a failed commit leaves them with their records. (A crash
+// between leaves files no record names: the next start sweeps them.)
+void UnlinkEnded(const std::vector<std::string>& files) {
+  for (const std::string& f : files) ::unlink(f.c_str());
+}
+
+}  // namespace
 
 Result<BlobState> BlobService::PutChunk(std::string_view sha256,
                                         uint64_t offset, uint64_t total,
@@ -258,6 +268,23 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
         .WithReason("bad_chunk");
   }
   const std::string partial = PartialPath(sha256, me);
+  if (offset > 0) {
+    // The record says `offset` bytes are held: the file must hold them
+    // (another server's start may have swept it away, a disk lost it).
+    // Written on otherwise, the upload's head would be zeros, found only
+    // by its hash at the end.
+    struct stat st;
+    if (::stat(partial.c_str(), &st) != 0 || static_cast<uint64_t>(st.st_size) < offset) {
+      if (Status s = blobs.DeleteUpload(sha256, me); !s.ok()) return s;
+      if (Status s = txn.Commit(); !s.ok()) return s;
+      ::unlink(partial.c_str());
+      return Status::SequenceGap(
+                 "the server no longer holds the bytes it had of this upload; "
+                 "send it again from 0")
+          .WithReason("offset_mismatch")
+          .With(field::kReceived, uint64_t{0});
+    }
+  }
   if (Status s = AppendDurably(partial, offset, chunk); !s.ok()) return s;
   BlobState state;
   state.sha256 = std::string(sha256);
@@ -299,8 +326,10 @@ Result<BlobState> BlobService::Write(std::string_view sha256, uint64_t offset,
   progress.uploader = uploader_;
   if (Status s = blobs.RecordProgress(progress); !s.ok()) return s;
   // Whoever else was sending it need not: their uploads end here.
-  if (Status s = EndUploads(sha256); !s.ok()) return s;
+  std::vector<std::string> ended;
+  if (Status s = EndUploads(sha256, &ended); !s.ok()) return s;
   if (Status s = CommitTakingSequence(store_, txn); !s.ok()) return s;
+  UnlinkEnded(ended);
   return state;
 }
 
@@ -330,13 +359,15 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
   if (!txn.status().ok()) return txn.status();
   if (Status s = WriteFileAtomically(PathFor(sha256), bytes, 0600); !s.ok())
     return s;
-  if (Status s = EndUploads(sha256); !s.ok()) return s;
+  std::vector<std::string> ended;
+  if (Status s = EndUploads(sha256, &ended); !s.ok()) return s;
   const std::string at = store_.NowIso();
   if (Status s = storage::Blobs(db).RecordWhole(sha256, bytes.size(), at);
       !s.ok()) {
     return s;
   }
   if (Status s = CommitTakingSequence(store_, txn); !s.ok()) return s;
+  UnlinkEnded(ended);
   return BlobState{std::string(sha256), bytes.size(), bytes.size(), true};
 }
 
@@ -458,6 +489,7 @@ Result<size_t> BlobService::AdoptFiles() {
   const std::string now = store_.NowIso();
   size_t adopted = 0;
   std::vector<std::string> damaged;
+  std::vector<std::string> ended;
   for (const auto& [sha, bytes] : files) {
     Result<std::optional<storage::BlobRow>> row = blobs.Find(sha);
     if (!row.ok()) return row.status();
@@ -474,10 +506,11 @@ Result<size_t> BlobService::AdoptFiles() {
       continue;
     }
     if (Status s = blobs.RecordWhole(sha, bytes, now); !s.ok()) return s;
-    if (Status s = EndUploads(sha); !s.ok()) return s;
+    if (Status s = EndUploads(sha, &ended); !s.ok()) return s;
     ++adopted;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  UnlinkEnded(ended);
   for (const std::string& sha : damaged) {
     LogLine("photo file " + PathFor(sha) +
             " does not hash to its name (cut short or damaged): moved aside to " +
@@ -520,6 +553,14 @@ size_t BlobService::SweepPartialFiles() {
     while (const dirent* e = ::readdir(d.get())) {
       const std::string name = e->d_name;
       if (name.size() < 64 || !IsBlobName(name.substr(0, 64))) continue;
+      // Not one written in the last hour: another server on the same
+      // folder may be writing it, its record not yet committed (or a
+      // server of the previous version, during a rolling restart).
+      struct stat st;
+      if (::stat((store_.paths().partial + "/" + name).c_str(), &st) != 0 ||
+          st.st_mtime > ::time(nullptr) - 3600) {
+        continue;
+      }
       const std::string sha = name.substr(0, 64);
       if (name.size() == 64) {  // before blob_upload: one upload per photo
         stray.push_back(name);

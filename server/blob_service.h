@@ -179,16 +179,17 @@ class BlobService {
   // id): blobs/partial/<sha256>.<uploader>.
   std::string PartialPath(std::string_view sha256, std::string_view uploader) const;
 
-  // Removes files in blobs/partial/ that no unfinished upload names;
-  // returns how many. AdoptFiles runs it.
+  // Removes files in blobs/partial/ that no unfinished upload names and
+  // nothing wrote in the last hour; returns how many. AdoptFiles runs it.
   size_t SweepPartialFiles();
 
  private:
   // uploader_, or "server" for the server's own (PutChunk without a device).
   std::string UploaderKey() const;
-  // Every unfinished upload of `sha256` ends (records, then files): it is
-  // held whole.
-  Status EndUploads(std::string_view sha256);
+  // Every unfinished upload of `sha256` ends (it is held whole): their
+  // records deleted, their files added to `files` for the caller to remove
+  // once that committed.
+  Status EndUploads(std::string_view sha256, std::vector<std::string>* files);
   // The size caps of one chunk of a blob of `total` bytes.
   Status CheckCaps(uint64_t total, size_t chunk_bytes) const;
   Result<BlobState> Write(std::string_view sha256, uint64_t offset,

@@ -1,5 +1,7 @@
 #include "server/blob_service.h"
 
+#include <sys/time.h>
+
 #include <catch2/catch.hpp>
 
 #include "server/push_service.h"
@@ -455,16 +457,52 @@ TEST_CASE("BlobService: partial files no upload names are swept at start",
   const std::string legacy = f.store->paths().partial + "/" + std::string(64, 'b');
   const std::string orphan = blobs.PartialPath(std::string(64, 'c'), "server");
   const std::string other = f.store->paths().partial + "/notes.txt";
-  for (const std::string& path : {legacy, orphan, other}) {
+  const std::string fresh = blobs.PartialPath(std::string(64, 'd'), "server");
+  // Two hours old, but `fresh`: another server on the folder may be
+  // writing it, its record not yet committed.
+  const auto age = [](const std::string& path, int64_t seconds) {
+    const struct timeval then[2] = {{::time(nullptr) - seconds, 0},
+                                    {::time(nullptr) - seconds, 0}};
+    REQUIRE(::utimes(path.c_str(), then) == 0);
+  };
+  for (const std::string& path : {legacy, orphan, other, fresh}) {
     REQUIRE(WriteFileAtomically(path, "left", 0600).ok());
+    if (path != fresh) age(path, 7200);
   }
+  age(blobs.PartialPath(sha, "server"), 7200);
   auto adopted = blobs.AdoptFiles();
   REQUIRE(adopted.ok());
   CHECK_FALSE(FileExists(legacy));
   CHECK_FALSE(FileExists(orphan));
+  CHECK(FileExists(fresh));
   CHECK(FileExists(other));  // not a photo's: not ours to remove
   CHECK(FileExists(blobs.PartialPath(sha, "server")));  // still being sent
   CHECK(blobs.StateOf(sha, "server")->received == part.size());
+}
+
+// The record says bytes are held that the file does not hold (swept by
+// another server's start, a disk's loss): the upload begins again at 0,
+// said, rather than going on over a head of zeros its hash finds only at
+// the end.
+TEST_CASE("BlobService: an upload whose file lost bytes the record counts begins again "
+          "at byte 0",
+          "[server][blob]") {
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(3000, 't');
+  const std::string sha = ShaHex(photo);
+  const std::string head = photo.substr(0, 1000), tail = photo.substr(1000);
+  REQUIRE(blobs.PutChunk(sha, 0, photo.size(), ShaHex(head), head).ok());
+  REQUIRE(::unlink(blobs.PartialPath(sha, "server").c_str()) == 0);
+  auto lost = blobs.PutChunk(sha, 1000, photo.size(), ShaHex(tail), tail);
+  CHECK(lost.status().code() == Code::kSequenceGap);
+  CHECK(lost.status().reason() == "offset_mismatch");
+  REQUIRE(lost.status().IntegerField(field::kReceived) != nullptr);
+  CHECK(*lost.status().IntegerField(field::kReceived) == 0);
+  CHECK(blobs.StateOf(sha, "server")->received == 0);
+  auto again = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo);
+  REQUIRE(again.ok());
+  CHECK(again->complete);
 }
 
 TEST_CASE(
