@@ -1377,14 +1377,12 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
                    (verb.empty() ? "" : " " + verb) + "'");
 }
 
-// The global flags (--data, --db) where they were given after the command
-// (`kbo-server list producer --data DIR`, as `kbo` takes --home anywhere)
-// moved before it; everything else as given.
+// The global flags (--data, --db) given at the end, after the command and
+// its own arguments (`kbo-server list producer --data DIR`, as `kbo` takes
+// --home anywhere), moved before it. Only at the end: in the middle, a
+// "--data" may be another flag's value (`--reason --data`), and a bare
+// "--data" last has no value to take.
 std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) {
-  const auto global = [](const std::string& a) {
-    return a == "--data" || a == "--db" || a.rfind("--data=", 0) == 0 ||
-           a.rfind("--db=", 0) == 0;
-  };
   size_t command = 0;
   while (command < args.size()) {
     const std::string& a = args[command];
@@ -1397,24 +1395,27 @@ std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) 
     }
   }
   if (command >= args.size()) return args;
-  std::vector<std::string> flags(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command));
-  std::vector<std::string> rest;
-  for (size_t j = command; j < args.size(); ++j) {
-    if (args[j] == "--") {  // what follows is the command's
-      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(j), args.end());
+  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(command), args.end());
+  std::vector<std::string> moved;
+  for (;;) {
+    const size_t n = rest.size();
+    if (n >= 2 && (rest[n - 2] == "--data" || rest[n - 2] == "--db") &&
+        !rest[n - 1].empty() && rest[n - 1][0] != '-' && n - 2 >= 1 &&
+        (n < 3 || (rest[n - 3] != "--data" && rest[n - 3] != "--db"))) {
+      moved.insert(moved.begin(), rest.end() - 2, rest.end());
+      rest.resize(n - 2);
+    } else if (n >= 2 && (rest[n - 1].rfind("--data=", 0) == 0 ||
+                          rest[n - 1].rfind("--db=", 0) == 0)) {
+      moved.insert(moved.begin(), rest.back());
+      rest.pop_back();
+    } else {
       break;
     }
-    if (global(args[j])) {
-      flags.push_back(args[j]);
-      if ((args[j] == "--data" || args[j] == "--db") && j + 1 < args.size()) {
-        flags.push_back(args[++j]);
-      }
-      continue;
-    }
-    rest.push_back(args[j]);
   }
-  flags.insert(flags.end(), rest.begin(), rest.end());
-  return flags;
+  std::vector<std::string> out(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command));
+  out.insert(out.end(), moved.begin(), moved.end());
+  out.insert(out.end(), rest.begin(), rest.end());
+  return out;
 }
 
 int Run(const std::vector<std::string>& as_given, std::ostream& out,

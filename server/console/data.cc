@@ -951,7 +951,10 @@ Reply Blob(Context& ctx) {
                 missing = NotFound(ctx, "the photo has not been uploaded yet")](Reply& out) {
     std::ifstream in(path, std::ios::binary);
     if (!in) {
-      out = missing;
+      // (Its headers kept: the language cookie set before.)
+      out.status = missing.status;
+      out.content_type = missing.content_type;
+      out.body = missing.body;
       return;
     }
     std::ostringstream bytes;

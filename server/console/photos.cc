@@ -501,7 +501,10 @@ Reply Thumb(Context& ctx) {
                jpeg.status().reason() == "too_large") {
       out.body = PlaceholderSvg(T(lang, "ไม่มีภาพย่อ", "No preview"));
     } else {
-      out = failed;
+      out.status = failed.status;
+      out.content_type = failed.content_type;
+      out.body = failed.body;
+      out.headers.erase("Cache-Control");
     }
   };
   return r;

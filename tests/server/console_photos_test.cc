@@ -427,9 +427,20 @@ TEST_CASE("console photos: a photo is read and its thumbnail made without "
   REQUIRE(::mkfifo(blob.c_str(), 0600) == 0);
   Reply reply;
   std::thread reader([&] { reply = b.Get(path + g.sha); });
-  // Opens once the console has begun to read it.
-  const int fd = ::open(blob.c_str(), O_WRONLY | O_CLOEXEC);
-  REQUIRE(fd >= 0);
+  // Opens once the console has begun to read it (tried without waiting,
+  // for at most 20 s: a handler that never reads it fails the test, not
+  // hangs it).
+  int fd = -1;
+  for (int i = 0; i < 2000 && fd < 0; ++i) {
+    fd = ::open(blob.c_str(), O_WRONLY | O_NONBLOCK | O_CLOEXEC);
+    if (fd < 0) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (fd < 0) {
+    // Never opened: let the reader go (it is blocked only if it opened).
+    reader.join();
+    FAIL("the console never read the photo's file: " << reply.status);
+  }
+  REQUIRE(::fcntl(fd, F_SETFL, 0) == 0);  // blocking writes from here
   const bool store_free =
       g.f.store->mutex().try_lock_for(std::chrono::seconds(2));
   if (store_free) g.f.store->mutex().unlock();

@@ -910,6 +910,11 @@ TEST_CASE("kbo-server: --db sqlite:PATH names the SQLite database, and --data an
   CHECK_THAT(after.out, Catch::Contains("trainer"));
   CHECK(RunServerCli({"list", "producer", "--data=" + dir, "--db", "sqlite:" + dir + "/server.db"})
             .exit_code == 0);
+  // Only at the end, and only with a value: a bare --data last is the
+  // command's (unknown) flag, never "token" taken as the folder.
+  CliResult bare = RunServerCli({"token", "list", "--data"});
+  CHECK(bare.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists("token"));
   // Elsewhere: the database is made there, not in the folder.
   const std::string other = tmp.File("fang");
   const std::string file = tmp.File("fang-server.db");
