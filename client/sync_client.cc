@@ -193,6 +193,11 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
                        NewNonce())) {
         req.headers.push_back(std::move(h));
       }
+      if (request_clock_offset_ms_ != 0) {
+        // What the office's device list shows is this device's own clock.
+        req.headers.emplace_back(protocol::kClockAdjustHeader,
+                                 std::to_string(request_clock_offset_ms_));
+      }
     }
     Result<HttpResponse> r = transport_->Send(base_url_, req);
     if (r.ok()) {
@@ -664,6 +669,8 @@ Result<SyncSummary> SyncClient::Sync() {
         FetchThumbnails(store_, *transport_, base_url_).fetched;
   }
   counters_ = nullptr;
+  // A clock minutes off (synced by the server's): said with the outcome.
+  if (request_clock_adjusted_) summary.clock_off_ms = -request_clock_offset_ms_;
   last_summary_ = summary;
   if (!s.ok()) return RecordSyncError(s);
 

@@ -252,6 +252,10 @@ struct SyncSummary {
   // Confirmed change sets sent again because the server no longer held
   // them (restored from a backup); also counted in pushed_sets.
   uint64_t resent_sets = 0;
+  // This device's clock minus the server's (ms), when it was off by more
+  // than the request window and the sync went by the server's (on_clock_off);
+  // 0 otherwise.
+  int64_t clock_off_ms = 0;
   // Thumbnails of other devices' photos received (client/photo_fetch.h).
   uint64_t thumbnails_fetched = 0;
   // Originals of photos (as taken) the server now holds whole, of those

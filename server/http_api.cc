@@ -433,8 +433,9 @@ class Api {
     const std::string nonce = req.get_header_value(protocol::kNonceHeader);
     const std::string signature =
         req.get_header_value(protocol::kSignatureHeader);
-    SignedRequest signed_request{req.method, req.target, device,  time,
-                                 nonce,      signature,  req.body};
+    const std::string clock_adjust = req.get_header_value(protocol::kClockAdjustHeader);
+    SignedRequest signed_request{req.method, req.target, device,   time,
+                                 nonce,      signature,  req.body, clock_adjust};
     Result<DeviceRecord> d = auth_.Authenticate(signed_request);
     if (!d.ok()) {
       Answer(req, res, d.status());

@@ -113,12 +113,23 @@ Result<DeviceRecord> RequestAuth::Authenticate(const SignedRequest& request) {
 
   const int64_t now = store_.NowMillis();
   const int64_t offset = time_ms - now;
-  if (Status s = storage::Devices(db).NoteSeen(device.id.ToString(), offset,
+  // The device's own clock, for the office to see: a device that signs by
+  // the server's clock (its own minutes off) says by how much it moved it.
+  // Unsigned, bounded, and read for nothing else.
+  int64_t adjust = 0;
+  if (int64_t said = 0; !request.clock_adjust.empty() &&
+                        ParseMillis(request.clock_adjust, &said) &&
+                        said <= protocol::kMaxRowAheadMs &&
+                        said >= -protocol::kMaxRowAheadMs) {
+    adjust = said;
+  }
+  const int64_t own_offset = offset - adjust;
+  if (Status s = storage::Devices(db).NoteSeen(device.id.ToString(), own_offset,
                                                FormatIsoUtc(now));
       !s.ok()) {
     return s;
   }
-  device.clock_offset_ms = offset;
+  device.clock_offset_ms = own_offset;
   device.last_seen_at = FormatIsoUtc(now);
   if (offset > protocol::kRequestWindowMs ||
       offset < -protocol::kRequestWindowMs) {

@@ -20,6 +20,7 @@ struct SignedRequest {
   std::string_view nonce;            // X-KBO-Nonce (32 hex digits)
   std::string_view signature;        // X-KBO-Signature (128 hex digits)
   std::string_view body;
+  std::string_view clock_adjust = {};  // X-KBO-Clock-Adjust (ms; may be empty)
 };
 
 // Verifies the signature a device puts on every /v1 request except enroll

@@ -78,6 +78,10 @@ inline constexpr const char* kDeviceHeader = "X-KBO-Device";
 inline constexpr const char* kTimeHeader = "X-KBO-Time";        // unix ms
 inline constexpr const char* kNonceHeader = "X-KBO-Nonce";      // 32 hex
 inline constexpr const char* kSignatureHeader = "X-KBO-Signature";  // 128 hex
+// The ms a device added to its own clock to sign a request by the server's
+// (a clock minutes off: docs/protocol.md "Signed requests"); read only for
+// the clock offset the office sees, never to accept a request.
+inline constexpr const char* kClockAdjustHeader = "X-KBO-Clock-Adjust";
 // Pull page headers (signed with the page: see PullPageMessage).
 inline constexpr const char* kNextCursorHeader = "X-KBO-Next-Cursor";
 inline constexpr const char* kMoreHeader = "X-KBO-More";        // "1" or "0"

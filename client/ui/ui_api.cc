@@ -859,7 +859,8 @@ class Handler {
                    {"needless_deletes", summary.needless_deletes},
                    {"redated_rows", summary.redated_rows},
                    {"future_times", summary.future_values.size()},
-                   {"resent_sets", summary.resent_sets}};
+                   {"resent_sets", summary.resent_sets},
+                   {"clock_off_ms", summary.clock_off_ms}};
     if (!s.ok()) {
       ApiReply failed = ErrorReply(s);
       // The server's 401 (it does not know this device, or its signature)

@@ -98,9 +98,11 @@ function list(home, entity) {
 }
 
 // Starts `kbo ui`; resolves once it printed its address (and PIN).
-function startUi(home, listen = '127.0.0.1:0') {
+// `env`: added to kbo's environment (KBO_TEST_CLOCK_OFFSET_MS).
+function startUi(home, listen = '127.0.0.1:0', env = {}) {
   return new Promise((resolve, reject) => {
-    const proc = spawn(KBO, ['--home', home, 'ui', '--listen', listen], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const proc = spawn(KBO, ['--home', home, 'ui', '--listen', listen],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
     let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`kbo ui did not start: ${out} ${err}`)), 15000);

@@ -716,6 +716,23 @@ test('a workshop\'s fiscal year its start is not in is asked about; a roll-call 
   assert.equal(await page.locator('#rc-future').count(), 0);
 });
 
+// ---- a clock minutes off ------------------------------------------------------
+test('a phone whose clock is 15 minutes ahead syncs, and is told in Thai to set it', async (t) => {
+  const server = await H.startServer(t);
+  const phone = H.freshHome();
+  H.kboOk(phone, 'enroll', '--server', server.url, '--token', H.serverToken(server, 'field_officer', '5011'));
+  H.importProducers(phone, 1);
+  const ui = await H.startUi(phone, '127.0.0.1:0', { KBO_TEST_CLOCK_OFFSET_MS: String(15 * 60 * 1000) });
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/');
+  await page.click('#sync');
+  await page.waitForSelector('#sync-outcome:not([hidden])', { timeout: 60000 });
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'ok', await page.textContent('#sync-outcome'));
+  assert.match(await page.textContent('#sync-clock'), /เร็วกว่าของเซิร์ฟเวอร์ 15 นาที/);
+  assert.equal(JSON.parse(H.kboOk(phone, 'status', '--json')).pending_changes, 0);
+});
+
 // ---- a producer moved away ----------------------------------------------------
 test('a producer the office moved to another district: the phone\'s sync says it left the device, in Thai', async (t) => {
   const server = await H.startServer(t);

@@ -57,6 +57,20 @@ TEST_CASE("Clock: a device a few minutes off syncs by the server's clock and is 
   CHECK(six.err.find("this device's clock is 6 minutes ahead of the server's") !=
         std::string::npos);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + p1 + "'") == 1);
+  // The office still sees the device's own clock: 6 minutes ahead.
+  {
+    const std::string id = f.KboJson(ahead, {"status"})["device_id"].get<std::string>();
+    bool seen = false;
+    for (const auto& d : f.ServerJson({"device", "list"})) {
+      if (d["device_id"] != id) continue;
+      seen = true;
+      REQUIRE(d["clock_offset_ms"].is_number());
+      const int64_t off = d["clock_offset_ms"].get<int64_t>();
+      CHECK(off > 5 * 60 * 1000);
+      CHECK(off < 7 * 60 * 1000);
+    }
+    CHECK(seen);
+  }
 
   const std::string p2 = AddAt(at(-30 * 60 * 1000), behind,
                                {"producer", "add", "--kind", "entrepreneur", "--name",
@@ -239,6 +253,32 @@ TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integrat
   CHECK(client::DescribeSummary(summary).find("1 unsent change re-dated") !=
         std::string::npos);
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE name = 'กลุ่มแม่บ้าน'") == 1);
+}
+
+// The phone screens' sync (kbo ui, the app) with a clock 20 minutes
+// behind: it goes by the server's clock, and the summary the screens draw
+// says the clock is off.
+TEST_CASE("Clock: the UI's sync goes on with a clock minutes off and says so",
+          "[clock][integration]") {
+  Field f;
+  const std::string home = f.Enrolled("trainer", "trainer", "5011");
+  struct Behind : WallClock {
+    int64_t NowMillis() override { return NowMs() - 20 * 60 * 1000; }
+  } behind;
+  auto store = client::ClientStore::Open(home, &behind);
+  REQUIRE(store.ok());
+  REQUIRE((*store)
+              ->Record("producer", {{"kind", Value::Text("group")},
+                                    {"name", Value::Text("กลุ่มทอผ้าบ้านโฮ่ง")},
+                                    {"district_code", Value::Text("5011")}})
+              .ok());
+  client::SyncSummary summary;
+  Status s = client::RunSyncForUi(**store, &summary);
+  INFO(s.ToString() << f.server().log());
+  REQUIRE(s.ok());
+  CHECK(summary.clock_off_ms < -19 * 60 * 1000);
+  CHECK(summary.clock_off_ms > -21 * 60 * 1000);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE name = 'กลุ่มทอผ้าบ้านโฮ่ง'") == 1);
 }
 
 }  // namespace

@@ -1178,6 +1178,13 @@
         outcome.dataset.outcome = 'error';
         outcome.append(...[t('home.sync_failed'), syncFailureDetail(r.data)].filter(Boolean));
       }
+      // A clock minutes off: the sync went by the server's; the person
+      // hears the phone's is wrong (its records carry its time).
+      const off = r.data && r.data.counts ? Number(r.data.counts.clock_off_ms) || 0 : 0;
+      if (Math.abs(off) >= 60000) {
+        outcome.append(h('div', { class: 'detail', id: 'sync-clock' },
+          t(off > 0 ? 'home.clock_ahead' : 'home.clock_behind', { m: Math.round(Math.abs(off) / 60000) })));
+      }
       // Cut part-way: what went before the cut is kept and said (a retry
       // then has only the rest to do).
       if (!r.ok && r.data.counts) {
