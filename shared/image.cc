@@ -95,6 +95,56 @@ bool HasMetadata(VipsImage* image) {
   return found;
 }
 
+// What libjpeg holds to decode `jpeg` if it is progressive (SOF2, SOF6,
+// SOF10, SOF14): 2 bytes for each sample of each component at its own
+// sampling, the whole picture; 0 for a baseline JPEG, or a header that
+// does not say (the decoder's own checks speak for it then). Reads only
+// the markers before the frame header, each within the bytes given.
+uint64_t ProgressiveBytes(std::string_view jpeg) {
+  const auto byte = [&](size_t i) { return static_cast<unsigned char>(jpeg[i]); };
+  size_t at = 2;  // after SOI
+  while (at + 4 <= jpeg.size()) {
+    if (byte(at) != 0xFF) return 0;
+    const unsigned char marker = byte(at + 1);
+    if (marker == 0xFF) {  // fill byte
+      ++at;
+      continue;
+    }
+    const size_t length = (static_cast<size_t>(byte(at + 2)) << 8) | byte(at + 3);
+    if (length < 2 || at + 2 + length > jpeg.size()) return 0;
+    const bool frame = marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 &&
+                       marker != 0xC8 && marker != 0xCC;
+    if (!frame) {
+      if (marker == 0xDA || marker == 0xD9) return 0;  // scan before a frame
+      at += 2 + length;
+      continue;
+    }
+    const bool progressive = marker == 0xC2 || marker == 0xC6 || marker == 0xCA ||
+                             marker == 0xCE;
+    // precision(1) height(2) width(2) count(1), then 3 bytes a component.
+    if (!progressive || length < 8) return 0;
+    const size_t p = at + 4;
+    const uint64_t h = (static_cast<uint64_t>(byte(p + 1)) << 8) | byte(p + 2);
+    const uint64_t w = (static_cast<uint64_t>(byte(p + 3)) << 8) | byte(p + 4);
+    const size_t n = byte(p + 5);
+    if (n == 0 || length < 8 + 3 * n) return 0;
+    unsigned hmax = 1, vmax = 1;
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned f = byte(p + 6 + 3 * i + 1);
+      hmax = std::max(hmax, f >> 4);
+      vmax = std::max(vmax, f & 0x0Fu);
+    }
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < n; ++i) {
+      const unsigned f = byte(p + 6 + 3 * i + 1);
+      const uint64_t hs = std::max(1u, f >> 4), vs = std::max(1u, f & 0x0Fu);
+      bytes += ((w * hs + hmax - 1) / hmax) * ((h * vs + vmax - 1) / vmax) * 2;
+    }
+    return bytes;
+  }
+  return 0;
+}
+
 Status Undecodable(std::string message) {
   return Status::FailedPrecondition(std::move(message));
 }
@@ -154,6 +204,17 @@ Result<JpegCopy> MakeLocked(std::string_view image,
                    std::to_string(h) + " pixels, which would take " +
                    std::to_string(bytes >> 20) + " MiB to decode, more than the " +
                    std::to_string(options.max_interlaced_bytes >> 20) + " MiB allowed")
+            .WithReason("too_many_pixels");
+      }
+    }
+    if (jpeg) {
+      const uint64_t held = ProgressiveBytes(image);
+      if (held > options.max_progressive_bytes) {
+        return Status::ResourceExhausted(
+                   "the image is a progressive JPEG of " + std::to_string(w) + " x " +
+                   std::to_string(h) + " pixels, which would take " +
+                   std::to_string(held >> 20) + " MiB to decode, more than the " +
+                   std::to_string(options.max_progressive_bytes >> 20) + " MiB allowed")
             .WithReason("too_many_pixels");
       }
     }

@@ -47,6 +47,13 @@ struct JpegCopyOptions {
   // take more than this many bytes is refused from its header. Default:
   // 64 MiB (a 16-megapixel RGBA photo; no phone saves interlaced PNG).
   uint64_t max_interlaced_bytes = uint64_t{64} << 20;
+  // A progressive JPEG is not shrunk on load for free either: libjpeg
+  // holds every DCT coefficient of the whole picture (2 bytes a sample,
+  // each component at its own sampling) until the last scan, from a file
+  // of a few hundred KB. Refused from its header above this many bytes.
+  // Default 256 MiB (about 85 megapixels of a 4:2:0 photo; phone cameras
+  // write baseline JPEG, which this does not touch).
+  uint64_t max_progressive_bytes = uint64_t{256} << 20;
   // Largest image read. Default: 64 MiB (the server's blob cap).
   size_t max_input_bytes = size_t{64} << 20;
   // Refuse a file cut short (its pixels end early) instead of filling the
@@ -78,8 +85,9 @@ struct JpegCopy {
 //   kFailedPrecondition: not a JPEG/PNG/WebP, or it does not decode
 //     (garbage; a truncated file may still give a partial picture);
 //   kResourceExhausted: its header says more than max_pixels or an edge
-//     longer than max_edge, or an interlaced PNG over max_interlaced_bytes
-//     (reason "too_many_pixels" for these), or the bytes exceed
+//     longer than max_edge, or an interlaced PNG over max_interlaced_bytes,
+//     or a progressive JPEG over max_progressive_bytes (reason
+//     "too_many_pixels" for these), or the bytes exceed
 //     max_input_bytes;
 //   kInternal: libvips did not start.
 // Thread-safe (serialised, see above).

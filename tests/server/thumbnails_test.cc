@@ -14,6 +14,7 @@ namespace {
 using kbo::testing::DecodedSize;
 using kbo::testing::InterlacedPng16;
 using kbo::testing::PixelAt;
+using kbo::testing::ProgressiveJpeg;
 using kbo::testing::SampleJpeg;
 using kbo::testing::SamplePng;
 
@@ -158,6 +159,24 @@ TEST_CASE("Thumbnails: an interlaced PNG too large to decode whole is refused "
   CHECK(DecodedSize(*small).width == 320);
   // Not interlaced, the same size streams: made.
   CHECK(MakeThumbnail(SamplePng(4000, 3000, true), ThumbnailOptions{}).ok());
+}
+
+TEST_CASE("Thumbnails: a progressive JPEG too large to decode whole is refused from "
+          "its header",
+          "[thumbnails][untrusted]") {
+  // 2000 x 1500, 4:2:0: 9 MB of coefficients; over a 4 MiB cap, under
+  // the default.
+  const std::string progressive = ProgressiveJpeg(2000, 1500);
+  REQUIRE(progressive.find("\xFF\xC2") != std::string::npos);
+  ThumbnailOptions capped;
+  capped.max_progressive_bytes = uint64_t{4} << 20;
+  auto r = MakeThumbnail(progressive, capped);
+  REQUIRE_FALSE(r.ok());
+  CHECK(r.status().reason() == "too_large");
+  CHECK(r.status().message().find("progressive JPEG of 2000 x 1500") != std::string::npos);
+  CHECK(MakeThumbnail(progressive, ThumbnailOptions{}).ok());
+  // A baseline JPEG of the same size is decoded shrunk, whatever the cap.
+  CHECK(MakeThumbnail(SampleJpeg(2000, 1500), capped).ok());
 }
 
 TEST_CASE("ThumbnailCache: made once, cached on disk, bad photos remembered",

@@ -160,6 +160,19 @@ std::string SamplePng(int width, int height, bool alpha) {
   return Take(buf, len);
 }
 
+std::string ProgressiveJpeg(int width, int height) {
+  Start();
+  Ref img;
+  img.image = Gradient(width, height, 3);
+  if (img.image == nullptr) return "";
+  void* buf = nullptr;
+  size_t len = 0;
+  if (vips_jpegsave_buffer(img.image, &buf, &len, "Q", 85, "interlace", TRUE, nullptr) != 0) {
+    return "";
+  }
+  return Take(buf, len);
+}
+
 std::string InterlacedPng16(int width, int height) {
   Start();
   Ref img;

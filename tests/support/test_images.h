@@ -24,6 +24,8 @@ std::string SamplePng(int width, int height, bool alpha);
 // A w x h RGBA PNG, 16 bits a sample, Adam7-interlaced (what libvips must
 // decode whole: the hostile thumbnail).
 std::string InterlacedPng16(int width, int height);
+// A w x h progressive JPEG (4:2:0) of the same gradient.
+std::string ProgressiveJpeg(int width, int height);
 
 struct ImageSize {
   int width = 0;
