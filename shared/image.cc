@@ -145,6 +145,17 @@ uint64_t ProgressiveBytes(std::string_view jpeg) {
   return 0;
 }
 
+// An image the decoder would have to hold whole, over `cap` bytes.
+Status TooMuchToDecode(const char* what, int64_t w, int64_t h, uint64_t bytes,
+                       uint64_t cap) {
+  return Status::ResourceExhausted("the image is " + std::string(what) + " of " +
+                                   std::to_string(w) + " x " + std::to_string(h) +
+                                   " pixels, which would take " + std::to_string(bytes >> 20) +
+                                   " MiB to decode, more than the " +
+                                   std::to_string(cap >> 20) + " MiB allowed")
+      .WithReason("too_many_pixels");
+}
+
 Status Undecodable(std::string message) {
   return Status::FailedPrecondition(std::move(message));
 }
@@ -199,23 +210,13 @@ Result<JpegCopy> MakeLocked(std::string_view image,
           static_cast<uint64_t>(
               std::max<guint64>(1, vips_format_sizeof(vips_image_get_format(header.image))));
       if (bytes > options.max_interlaced_bytes) {
-        return Status::ResourceExhausted(
-                   "the image is an interlaced PNG of " + std::to_string(w) + " x " +
-                   std::to_string(h) + " pixels, which would take " +
-                   std::to_string(bytes >> 20) + " MiB to decode, more than the " +
-                   std::to_string(options.max_interlaced_bytes >> 20) + " MiB allowed")
-            .WithReason("too_many_pixels");
+        return TooMuchToDecode("an interlaced PNG", w, h, bytes, options.max_interlaced_bytes);
       }
     }
     if (jpeg) {
       const uint64_t held = ProgressiveBytes(image);
       if (held > options.max_progressive_bytes) {
-        return Status::ResourceExhausted(
-                   "the image is a progressive JPEG of " + std::to_string(w) + " x " +
-                   std::to_string(h) + " pixels, which would take " +
-                   std::to_string(held >> 20) + " MiB to decode, more than the " +
-                   std::to_string(options.max_progressive_bytes >> 20) + " MiB allowed")
-            .WithReason("too_many_pixels");
+        return TooMuchToDecode("a progressive JPEG", w, h, held, options.max_progressive_bytes);
       }
     }
     // Turning upright swaps the edges, never changes the longer one.

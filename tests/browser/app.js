@@ -373,7 +373,10 @@ test('a camera photo larger than 20 MB is taken by the app, which keeps its 1600
   assert.deepEqual(await page.$eval('.thumbs img', (i) => [i.naturalWidth, i.naturalHeight]), [1600, 1200]);
 });
 
-test('a sync says it is sending photos from the photo\'s first byte, not the step before it, on a link that stalls', async (t) => {
+// The app from a server reached through a relay (H.relay), enrolled as a
+// trainer and synced, with a visit of `producer` recorded with a camera
+// photo of `size` ([w, h]); the visit's id.
+async function appWithVisitPhoto(t, producer, notes, size) {
   const server = await H.startServer(t, ['--app', APP_DIR]);
   officeDevice(server);
   const link = await H.relay(t, server.url);
@@ -385,14 +388,20 @@ test('a sync says it is sending photos from the photo\'s first byte, not the ste
   await enrolApp(page, via, 'trainer');
   await syncApp(page);
   const jpeg = path.join(H.freshHome(), 'camera.jpg');
-  const made = spawnSync(TEST_IMAGE, ['camera', '2000', '1500', '1', jpeg], { encoding: 'utf8' });
+  const made = spawnSync(TEST_IMAGE, ['camera', String(size[0]), String(size[1]), '1', jpeg], { encoding: 'utf8' });
   assert.equal(made.status, 0, made.stderr);
   await go(page, '#/visits/new');
-  await H.pick(page, 'producer_id', 'Producer 3');
-  await page.fill('#f-notes', 'ต้นแบบใหม่');
+  await H.pick(page, 'producer_id', producer);
+  await page.fill('#f-notes', notes);
   await page.setInputFiles('#f-photo', jpeg);
   await page.click('button[type=submit]');
   await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 30000 });
+  const visitId = /#\/visits\/([0-9a-f-]{36})/.exec(page.url())[1];
+  return { server, link, via, phone, page, visitId };
+}
+
+test('a sync says it is sending photos from the photo\'s first byte, not the step before it, on a link that stalls', async (t) => {
+  const { server, link, page } = await appWithVisitPhoto(t, 'Producer 3', 'ต้นแบบใหม่', [2000, 1500]);
   // The photo's first chunk is held 6 s on the way; the rest of the sync
   // (the visit's push, the pull) goes at once.
   await link.to(`${server.url} stallput=6000`);
@@ -418,26 +427,9 @@ test('a sync says it is sending photos from the photo\'s first byte, not the ste
 });
 
 test('a sync cut by closing the app mid-upload goes on by itself when the app is opened again, once, and says so', async (t) => {
-  const server = await H.startServer(t, ['--app', APP_DIR]);
-  officeDevice(server);
-  const link = await H.relay(t, server.url);
-  const via = { url: link.url, data: server.data };
-  const phone = newPhone({ width: 360, height: 740 });
-  H.defer(t, () => phone.close());
-  let { page } = await phone.open();
-  await openApp(page, via);
-  await enrolApp(page, via, 'trainer');
-  await syncApp(page);
-  const jpeg = path.join(H.freshHome(), 'camera.jpg');
-  const made = spawnSync(TEST_IMAGE, ['camera', '1600', '1200', '1', jpeg], { encoding: 'utf8' });
-  assert.equal(made.status, 0, made.stderr);
-  await go(page, '#/visits/new');
-  await H.pick(page, 'producer_id', 'Producer 4');
-  await page.fill('#f-notes', 'เยี่ยมกลุ่ม ภาพต้นแบบ');
-  await page.setInputFiles('#f-photo', jpeg);
-  await page.click('button[type=submit]');
-  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash), null, { timeout: 30000 });
-  const visitId = /#\/visits\/([0-9a-f-]{36})/.exec(page.url())[1];
+  const made = await appWithVisitPhoto(t, 'Producer 4', 'เยี่ยมกลุ่ม ภาพต้นแบบ', [1600, 1200]);
+  const { server, link, phone, visitId } = made;
+  let { page } = made;
   // The photo's upload hangs (the signal at one bar); the officer closes
   // the app while it does.
   await link.to(`${server.url} stallput=120000`);
