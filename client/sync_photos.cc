@@ -139,6 +139,7 @@ Status SyncClient::RecheckUploads() {
     for (const std::string& sha : *missing) {
       again.Bind(1, std::string_view(sha));
       if (Status s = again.Run(); !s.ok()) return s;
+      if (Status s = again.Reset(); !s.ok()) return s;
     }
   } else if (Status s = db.Exec(kAgain); !s.ok()) {
     return s;

@@ -50,15 +50,19 @@ class SqliteStatement final : public StatementImpl {
   ~SqliteStatement() override { sqlite3_finalize(stmt_); }
 
   void BindNull(int i) override {
+    Rearm();
     if (stmt_) Check(sqlite3_bind_null(stmt_, i));
   }
   void BindInt(int i, int64_t v) override {
+    Rearm();
     if (stmt_) Check(sqlite3_bind_int64(stmt_, i, v));
   }
   void BindDouble(int i, double v) override {
+    Rearm();
     if (stmt_) Check(sqlite3_bind_double(stmt_, i, v));
   }
   void BindText(int i, std::string_view text, bool copy) override {
+    Rearm();
     if (stmt_) {
       Check(sqlite3_bind_text64(stmt_, i, text.data(), text.size(),
                                 copy ? SQLITE_TRANSIENT : SQLITE_STATIC,
@@ -66,6 +70,7 @@ class SqliteStatement final : public StatementImpl {
     }
   }
   void BindBlob(int i, std::string_view bytes, bool copy) override {
+    Rearm();
     if (stmt_) {
       Check(sqlite3_bind_blob64(stmt_, i, bytes.data(), bytes.size(),
                                 copy ? SQLITE_TRANSIENT : SQLITE_STATIC));
@@ -73,6 +78,7 @@ class SqliteStatement final : public StatementImpl {
   }
   bool Step() override {
     if (!stmt_ || !status_.ok()) return false;
+    stepped_ = true;
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
     if (rc != SQLITE_DONE) {
@@ -84,8 +90,19 @@ class SqliteStatement final : public StatementImpl {
   }
   void Reset() override {
     if (!stmt_) return;
-    sqlite3_reset(stmt_);
+    Rearm();
     sqlite3_clear_bindings(stmt_);
+  }
+  // A statement stepped and bound again (the next row of a loop: Bind,
+  // Run, Bind, Run) is reset first, keeping its other bindings: SQLite
+  // refuses a bind to a statement part-way or at its end ("bind: bad
+  // parameter or other API misuse": a device whose restored server lost
+  // two of its photos failed every sync), as PostgreSQL's statements take
+  // it.
+  void Rearm() {
+    if (!stmt_ || !stepped_) return;
+    sqlite3_reset(stmt_);
+    stepped_ = false;
     status_ = Status();
     duplicate_key_ = false;
     unique_violation_ = false;
@@ -118,6 +135,7 @@ class SqliteStatement final : public StatementImpl {
   }
 
  private:
+  bool stepped_ = false;  // Step ran since the last reset
   void Check(int rc) {
     if (rc != SQLITE_OK && status_.ok()) status_ = SqliteError(db_, rc, "bind");
   }

@@ -37,6 +37,37 @@ TEST_CASE("Db: a statement left mid-result does not block later writes after "
   CHECK(count.ColumnInt(0) == 4);
 }
 
+// Regression: a statement bound again after it ran (Bind, Run, Bind, Run:
+// one UPDATE per row of a list) failed its second bind with SQLite's
+// "bad parameter or other API misuse": a device whose restored server had
+// lost two of its photos failed every sync.
+TEST_CASE("Db: a statement bound again after it ran runs again, its other "
+          "bindings kept", "[db][regression]") {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("CREATE TABLE t (k TEXT, v INTEGER);"
+                      "INSERT INTO t VALUES ('a', 0), ('b', 0), ('c', 0);").ok());
+  Statement& set = (*db)->Cached("UPDATE t SET v = ?2 WHERE k = ?1");
+  set.Bind(2, int64_t{7});
+  for (const char* k : {"a", "b"}) {
+    set.Bind(1, std::string_view(k));
+    INFO(k);
+    REQUIRE(set.Run().ok());
+  }
+  // A read, bound again part-way through its rows.
+  Statement& read = (*db)->Cached("SELECT v FROM t WHERE v >= ?1 ORDER BY k");
+  read.Bind(1, int64_t{0});
+  REQUIRE(read.Step());
+  read.Bind(1, int64_t{7});
+  int rows = 0;
+  while (read.Step()) ++rows;
+  REQUIRE(read.status().ok());
+  CHECK(rows == 2);
+  Statement count(**db, "SELECT count(*) FROM t WHERE v = 7");
+  REQUIRE(count.Step());
+  CHECK(count.ColumnInt(0) == 2);
+}
+
 TEST_CASE("Db: a full disk is an IOError with the reason storage_full, from "
           "a statement and from Exec",
           "[db]") {
