@@ -1377,12 +1377,17 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
                    (verb.empty() ? "" : " " + verb) + "'");
 }
 
-// The global flags (--data, --db) given at the end, after the command and
-// its own arguments (`kbo-server list producer --data DIR`, as `kbo` takes
-// --home anywhere), moved before it. Only at the end: in the middle, a
-// "--data" may be another flag's value (`--reason --data`), and a bare
-// "--data" last has no value to take.
+// The global flags (--data, --db) given after the command (`kbo-server
+// serve --data DIR --listen ...`, `list producer --data DIR`, as `kbo`
+// takes --home anywhere), moved before it. Not a "--data" that is another
+// flag's value (`--reason --data`: after a flag that takes one, which is
+// every flag but the switches below), nor one with no value after it (a
+// bare "--data" last took the command word as the folder): those stay for
+// the command to refuse.
 std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) {
+  // Every switch (a flag without a value) of every kbo-server command.
+  static const std::set<std::string, std::less<>> kSwitches = {
+      "--json", "--all", "--open", "--cascade", "--no-zstd", "--help", "-h"};
   size_t command = 0;
   while (command < args.size()) {
     const std::string& a = args[command];
@@ -1395,25 +1400,31 @@ std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) 
     }
   }
   if (command >= args.size()) return args;
-  std::vector<std::string> rest(args.begin() + static_cast<std::ptrdiff_t>(command), args.end());
-  std::vector<std::string> moved;
-  for (;;) {
-    const size_t n = rest.size();
-    if (n >= 2 && (rest[n - 2] == "--data" || rest[n - 2] == "--db") &&
-        !rest[n - 1].empty() && rest[n - 1][0] != '-' && n - 2 >= 1 &&
-        (n < 3 || (rest[n - 3] != "--data" && rest[n - 3] != "--db"))) {
-      moved.insert(moved.begin(), rest.end() - 2, rest.end());
-      rest.resize(n - 2);
-    } else if (n >= 2 && (rest[n - 1].rfind("--data=", 0) == 0 ||
-                          rest[n - 1].rfind("--db=", 0) == 0)) {
-      moved.insert(moved.begin(), rest.back());
-      rest.pop_back();
-    } else {
+  std::vector<std::string> out(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command));
+  std::vector<std::string> rest;
+  const auto takes_value = [&](const std::string& flag) {
+    return flag.size() > 2 && flag.rfind("--", 0) == 0 &&
+           flag.find('=') == std::string::npos && kSwitches.count(flag) == 0;
+  };
+  for (size_t j = command; j < args.size(); ++j) {
+    const std::string& a = args[j];
+    if (a == "--") {  // the rest is the command's, as given
+      rest.insert(rest.end(), args.begin() + static_cast<std::ptrdiff_t>(j), args.end());
       break;
     }
+    const bool a_value = !rest.empty() && j > command && takes_value(rest.back());
+    if (!a_value && (a == "--data" || a == "--db") && j + 1 < args.size() &&
+        !args[j + 1].empty() && args[j + 1][0] != '-') {
+      out.push_back(a);
+      out.push_back(args[++j]);
+      continue;
+    }
+    if (!a_value && (a.rfind("--data=", 0) == 0 || a.rfind("--db=", 0) == 0)) {
+      out.push_back(a);
+      continue;
+    }
+    rest.push_back(a);
   }
-  std::vector<std::string> out(args.begin(), args.begin() + static_cast<std::ptrdiff_t>(command));
-  out.insert(out.end(), moved.begin(), moved.end());
   out.insert(out.end(), rest.begin(), rest.end());
   return out;
 }
@@ -1490,6 +1501,14 @@ int Run(const std::vector<std::string>& as_given, std::ostream& out,
   if (ctx.data_dir.empty()) {
     err << "kbo-server: --data needs a folder\n";
     return 2;
+  }
+  // --db sqlite:DIR/server.db alone: the folder is the database's (the key
+  // and photos beside it), not ./kbo-data, where no key would be found.
+  if (!data_given) {
+    if (const std::optional<std::string> file = SqliteUrlPath(ctx.db_url)) {
+      const std::string folder = std::filesystem::path(*file).parent_path().string();
+      ctx.data_dir = folder.empty() ? "." : folder;
+    }
   }
   for (size_t j = i; j < args.size(); ++j) {
     if (args[j] == "--help" || args[j] == "-h") {

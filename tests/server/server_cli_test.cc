@@ -910,11 +910,27 @@ TEST_CASE("kbo-server: --db sqlite:PATH names the SQLite database, and --data an
   CHECK_THAT(after.out, Catch::Contains("trainer"));
   CHECK(RunServerCli({"list", "producer", "--data=" + dir, "--db", "sqlite:" + dir + "/server.db"})
             .exit_code == 0);
-  // Only at the end, and only with a value: a bare --data last is the
-  // command's (unknown) flag, never "token" taken as the folder.
+  // --db sqlite:DIR/server.db alone: DIR is the folder (not ./kbo-data).
+  CliResult alone = RunServerCli({"--db", "sqlite:" + dir + "/server.db", "token", "list"});
+  INFO(alone.err);
+  CHECK(alone.exit_code == 0);
+  CHECK_THAT(alone.out, Catch::Contains("trainer"));
+  CHECK_FALSE(std::filesystem::exists("kbo-data"));
+  // In the middle too, between the command's own flags.
+  CliResult middle = RunServerCli({"token", "create", "--role", "trainer", "--data", dir,
+                                   "--districts", "5011"});
+  INFO(middle.err);
+  CHECK(middle.exit_code == 0);
+  CHECK(RunServerCli({"list", "producer", "--data", dir, "--json"}).exit_code == 0);
+  // Only with a value: a bare --data last is the command's (unknown) flag,
+  // never "token" taken as the folder; nor a flag's value.
   CliResult bare = RunServerCli({"token", "list", "--data"});
   CHECK(bare.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists("token"));
+  CliResult value = RunServerCli({"--data", dir, "token", "create", "--role", "trainer",
+                                  "--districts", "5011", "--label", "--data", "other"});
+  CHECK(value.exit_code == 2);
+  CHECK_FALSE(std::filesystem::exists("other"));
   // Elsewhere: the database is made there, not in the folder.
   const std::string other = tmp.File("fang");
   const std::string file = tmp.File("fang-server.db");
