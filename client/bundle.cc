@@ -2,10 +2,13 @@
 
 #include <sys/stat.h>
 
+#include <set>
+
 #include "client/blob_store.h"
 #include "client/photo_record.h"
 #include "client/outbox.h"
 #include "shared/bytes.h"
+#include "shared/change_set_codec.h"
 #include "shared/fs.h"
 #include "shared/protocol.h"
 #include "shared/sqlite/db.h"
@@ -77,6 +80,33 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                        std::string(kBlobUploadWanted) + " ORDER BY rowid");
       while (st.Step()) photos.emplace_back(st.ColumnText(0), st.ColumnInt(1));
       if (!st.status().ok()) return st.status();
+    }
+    if (from_seq > 0) {
+      // The photos the written sets name, sent before too: a server that
+      // lost the sets lost their photos with them.
+      std::set<std::string> named;
+      for (const auto& [sha, bytes] : photos) named.insert(sha);
+      Statement size(store.db(),
+                     "SELECT bytes FROM blob_upload WHERE sha256 = ?1 AND refused_at IS NULL");
+      for (const SealedChangeSet& set : *sets) {
+        Result<ChangeSet> cs = DecodeChangeSet(set.bytes);
+        if (!cs.ok()) return cs.status();
+        for (const RowChange& row : cs->rows) {
+          if (row.entity != "photo") continue;
+          for (const CellWrite& cell : row.cells) {
+            if (cell.column != "sha256" || cell.value.type() != Value::Type::kText) continue;
+            const std::string& sha = cell.value.text();
+            if (named.count(sha) != 0) continue;
+            size.Bind(1, std::string_view(sha));
+            if (size.Step()) {
+              photos.emplace_back(sha, size.ColumnInt(0));
+              named.insert(sha);
+            }
+            if (!size.status().ok()) return size.status();
+            if (Status r = size.Reset(); !r.ok()) return r;
+          }
+        }
+      }
     }
     for (const auto& [sha, bytes] : photos) {
       Result<std::string> photo =

@@ -51,7 +51,9 @@ struct BundleSummary {
 //   others    from the store.
 // `from_seq` > 0: every sealed change set from that number on, those the
 // server confirmed too (a server restored from a backup older than them
-// lost them; the office's import names the number it expects).
+// lost them; the office's import names the number it expects), and with
+// `include_photos` every photo those sets name that this device holds,
+// sent before or not.
 Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                    bool include_photos, uint64_t from_seq = 0);
 

@@ -174,7 +174,8 @@ Result<BundleSummary> ImportBundle(ServerStore& store,
         if (r.status().reason() == "sequence_gap") {
           line += "; on the device, kbo bundle export FILE --from " +
                   std::to_string(*expected) +
-                  " writes every set from there, the confirmed ones too";
+                  " --photos writes every set from there, the confirmed ones too, "
+                  "with their photos";
         }
       }
       summary.refusals.push_back(std::move(line));

@@ -6,6 +6,7 @@
 #include <set>
 #include <thread>
 
+#include "client/bundle.h"
 #include "server/server_store.h"
 #include "tests/integration/field.h"
 #include "tests/support/test_images.h"
@@ -720,8 +721,12 @@ TEST_CASE("Sync: bundle export --from SEQ writes confirmed change sets too, and 
           "[sync][integration][bundle]") {
   Field f;
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  f.Add(officer, NewProducer("ชุดที่หนึ่ง", "5011"));
-  f.SyncOk(officer);  // set 1, confirmed
+  const std::string first_producer = f.Add(officer, NewProducer("ชุดที่หนึ่ง", "5011"));
+  const std::string file = f.dir() + "/IMG_0001.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(320, 240), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + first_producer}));
+  f.SyncOk(officer);  // set 1 and its photo, confirmed
   f.Add(officer, NewProducer("ชุดที่สอง", "5011"));
   const std::string first = f.dir() + "/two.kbo";
   REQUIRE(f.Kbo(officer, {"bundle", "export", first}).exit_code == 0);  // seals set 2
@@ -736,14 +741,23 @@ TEST_CASE("Sync: bundle export --from SEQ writes confirmed change sets too, and 
   CHECK(gap.exit_code == 5);
   const std::string said = gap.out + gap.err;
   INFO(said);
-  CHECK(said.find("(expected 2); on the device, kbo bundle export FILE --from 2") !=
+  CHECK(said.find("(expected 2); on the device, kbo bundle export FILE --from 2 --photos") !=
         std::string::npos);
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
   // From 1: the confirmed set too, then 2 and 3; the server takes what it lacks.
   const std::string all = f.dir() + "/all.kbo";
-  CliResult from1 = f.Kbo(officer, {"bundle", "export", all, "--from", "1"});
+  CliResult from1 = f.Kbo(officer, {"bundle", "export", all, "--from", "1", "--photos"});
   REQUIRE(from1.exit_code == 0);
   CHECK(from1.out.find("3 change sets (#1-#3") != std::string::npos);
+  // The photo set 1 names, sent before: in the bundle too.
+  CHECK(from1.out.find(", 1 photo (") != std::string::npos);
+  auto records = client::ParseBundle(*ReadFileBounded(all, size_t{64} << 20));
+  REQUIRE(records.ok());
+  bool photo_in = false;
+  for (const auto& r : *records) {
+    if (r.kind == client::kBundlePhoto && r.bytes.substr(0, 64) == sha) photo_in = true;
+  }
+  CHECK(photo_in);
   CliResult in = f.Server({"bundle", "import", all});
   INFO(in.out << in.err);
   CHECK(in.exit_code == 0);
