@@ -80,8 +80,8 @@ class BlobService {
   // nobody names, unless NamedInScope.
   Result<BlobState> StateFor(const DeviceRecord& device, std::string_view sha256);
 
-  // Discards unfinished uploads idle for longer than the TTL (file and
-  // record); returns how many.
+  // Discards unfinished uploads idle for longer than the TTL, or of a photo
+  // whose every row was deleted (file and record); returns how many.
   Result<size_t> ReapPartials();
 
   // Complete blobs no live photo row names (every naming row deleted, or

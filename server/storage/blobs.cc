@@ -195,8 +195,14 @@ Result<uint64_t> Blobs::PartialBytesOf(std::string_view uploader,
 
 Result<std::vector<std::pair<std::string, std::string>>> Blobs::StalePartials(
     std::string_view cutoff_iso) {
+  // Idle past the cutoff, or of a photo no live row names any more (its
+  // rows deleted: a device's unfinished upload of it counted against its
+  // cap for a week).
   Statement& st = db_.Cached(
-      "SELECT sha256, uploader FROM blob_upload WHERE updated_at < ?1 "
+      "SELECT sha256, uploader FROM blob_upload u WHERE updated_at < ?1 OR NOT ("
+      "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = u.sha256 AND p.deleted = 0) OR "
+      "EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.id = o.photo_id AND "
+      "p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = u.sha256)) "
       "ORDER BY sha256, uploader");
   st.Bind(1, cutoff_iso);
   std::vector<std::pair<std::string, std::string>> out;

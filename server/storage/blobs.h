@@ -77,7 +77,8 @@ class Blobs {
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
   Result<uint64_t> PartialBytesOf(std::string_view uploader,
                                   std::string_view except_sha256);
-  // Unfinished uploads last written before `cutoff_iso`: (sha256, uploader).
+  // Unfinished uploads last written before `cutoff_iso`, or of a blob no
+  // live photo row (nor announced original) names: (sha256, uploader).
   Result<std::vector<std::pair<std::string, std::string>>> StalePartials(
       std::string_view cutoff_iso);
 

@@ -426,6 +426,44 @@ TEST_CASE(
   CHECK_FALSE(FileExists(blobs.PartialPath(sha, rogue.id.ToString())));
 }
 
+// A photo deleted while its upload was unfinished: the upload is
+// discarded at the next reaping, not kept for a week against the device's
+// cap.
+TEST_CASE("BlobService: an unfinished upload of a photo whose rows were all deleted "
+          "is reaped",
+          "[server][blob]") {
+  ServerFixture f;
+  TestDevice d;
+  f.Enroll(d, kPhrao);
+  PushService push(*f.store);
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(5000, 'u');
+  const std::string sha = ShaHex(photo);
+  const Uuid producer = Uuid::Random(), row = Uuid::Random();
+  REQUIRE(push.Push(f.Record(d.id),
+                    d.SealNext({Producer(producer, d.HlcAt(kT0), kPhrao),
+                                Row("photo", row, d.HlcAt(kT0),
+                                    {{"subject_type", T("producer"), 0},
+                                     {"subject_id", T(producer.ToString()), 0},
+                                     {"sha256", T(sha), 0},
+                                     {"mime", T("image/jpeg"), 0},
+                                     {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  const std::string part = photo.substr(0, 1000);
+  REQUIRE(blobs.PutChunkFor(f.Record(d.id), sha, 0, photo.size(), ShaHex(part), part).ok());
+  auto kept = blobs.ReapPartials();
+  REQUIRE(kept.ok());
+  CHECK(*kept == 0);  // named: it goes on
+  REQUIRE(push.Push(f.Record(d.id),
+                    d.SealNext({Row("photo", row, d.HlcAt(kT0 + 1), {{"deleted", I(1), 0}})}))
+              .ok());
+  auto reaped = blobs.ReapPartials();
+  REQUIRE(reaped.ok());
+  CHECK(*reaped == 1);
+  CHECK(f.Count("SELECT COUNT(*) FROM blob_upload") == 0);
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, d.id.ToString())));
+}
+
 // A device that began a photo's upload with another size (its row was
 // edited since) begins it again from byte 0; only from byte 0.
 TEST_CASE("BlobService: an upload begun with another size begins again at byte 0",
