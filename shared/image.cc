@@ -214,7 +214,23 @@ Result<JpegCopy> MakeLocked(std::string_view image,
       }
     }
     if (jpeg) {
-      const uint64_t held = ProgressiveBytes(image);
+      // libjpeg keeps every coefficient for a file of several scans: a
+      // progressive one, or a baseline one whose first scan does not hold
+      // every component. libvips says so from the header ("interlaced"),
+      // however the markers before the frame were dressed (a restart
+      // marker, a stray byte); the frame's own sampling, when it can be
+      // read, counts the bytes exactly, else 2 bytes a sample of each band.
+      int multi_scan = 0;
+      if (vips_image_get_typeof(header.image, "interlaced") != 0 &&
+          vips_image_get_int(header.image, "interlaced", &multi_scan) != 0) {
+        multi_scan = 0;
+        vips_error_clear();
+      }
+      uint64_t held = ProgressiveBytes(image);
+      if (multi_scan != 0 && held == 0) {
+        held = static_cast<uint64_t>(w) * static_cast<uint64_t>(h) *
+               static_cast<uint64_t>(std::max(1, vips_image_get_bands(header.image))) * 2;
+      }
       if (held > options.max_progressive_bytes) {
         return TooMuchToDecode("a progressive JPEG", w, h, held, options.max_progressive_bytes);
       }

@@ -175,6 +175,20 @@ TEST_CASE("Thumbnails: a progressive JPEG too large to decode whole is refused f
   CHECK(r.status().reason() == "too_large");
   CHECK(r.status().message().find("progressive JPEG of 2000 x 1500") != std::string::npos);
   CHECK(MakeThumbnail(progressive, ThumbnailOptions{}).ok());
+  // Dressed so a reader of its markers loses the frame (a restart marker
+  // before it, a stray byte between segments): refused all the same.
+  std::string rst = progressive;
+  rst.insert(2, "\xFF\xD0", 2);
+  std::string stray = progressive;
+  stray.insert(2, "\x00", 1);
+  auto dressed_rst = MakeThumbnail(rst, capped);
+  REQUIRE_FALSE(dressed_rst.ok());
+  CHECK(dressed_rst.status().reason() == "too_large");
+  // (libvips itself refuses the stray byte's header.)
+  auto dressed_stray = MakeThumbnail(stray, capped);
+  REQUIRE_FALSE(dressed_stray.ok());
+  CHECK((dressed_stray.status().reason() == "too_large" ||
+         dressed_stray.status().reason() == "no_thumbnail"));
   // A baseline JPEG of the same size is decoded shrunk, whatever the cap.
   CHECK(MakeThumbnail(SampleJpeg(2000, 1500), capped).ok());
 }
