@@ -245,7 +245,7 @@ std::string DescribeSummary(const SyncSummary& s) {
            MiB(s.blob_bytes) +
            (s.blob_bytes_before > 0
                 ? " sent now; " + MiB(s.blob_bytes_before) +
-                      " were on the server already, from an earlier try"
+                      " were on the server already"
                 : std::string()) +
            ")";
   }

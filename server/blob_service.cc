@@ -533,14 +533,18 @@ Result<size_t> BlobService::ReapPartials() {
   Result<std::vector<std::pair<std::string, std::string>>> stale =
       blobs.StalePartials(cutoff);
   if (!stale.ok()) return stale.status();
+  size_t reaped = 0;
   for (const auto& [sha, who] : *stale) {
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
-    if (Status s = blobs.DeleteUpload(sha, who); !s.ok()) return s;
+    Result<bool> gone = blobs.DeleteStaleUpload(sha, who, cutoff);
+    if (!gone.ok()) return gone.status();
     if (Status s = txn.Commit(); !s.ok()) return s;
+    if (!*gone) continue;  // a chunk came, or its row came back, meanwhile
+    ++reaped;
     if (IsBlobName(sha) && IsUploaderName(who)) ::unlink(PartialPath(sha, who).c_str());
   }
-  return stale->size();
+  return reaped;
 }
 
 size_t BlobService::SweepPartialFiles() {

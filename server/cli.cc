@@ -1387,7 +1387,7 @@ Status Dispatch(Context& ctx, const std::vector<std::string>& args, size_t at) {
 std::vector<std::string> GlobalFlagsFirst(const std::vector<std::string>& args) {
   // Every switch (a flag without a value) of every kbo-server command.
   static const std::set<std::string, std::less<>> kSwitches = {
-      "--json", "--all", "--open", "--cascade", "--no-zstd", "--help", "-h"};
+      "--json", "--all", "--open", "--cascade", "--no-zstd", "--raw", "--help", "-h"};
   size_t command = 0;
   while (command < args.size()) {
     const std::string& a = args[command];
@@ -1502,12 +1502,19 @@ int Run(const std::vector<std::string>& as_given, std::ostream& out,
     err << "kbo-server: --data needs a folder\n";
     return 2;
   }
-  // --db sqlite:DIR/server.db alone: the folder is the database's (the key
-  // and photos beside it), not ./kbo-data, where no key would be found.
+  // --db sqlite:DIR/server.db alone, DIR a server's folder (its key there)
+  // and ./kbo-data not: the folder is DIR, not ./kbo-data, where no key
+  // would be found. A database kept apart from its folder (another disk)
+  // still takes --data, or ./kbo-data.
   if (!data_given) {
     if (const std::optional<std::string> file = SqliteUrlPath(ctx.db_url)) {
-      const std::string folder = std::filesystem::path(*file).parent_path().string();
-      ctx.data_dir = folder.empty() ? "." : folder;
+      std::string folder = std::filesystem::path(*file).parent_path().string();
+      if (folder.empty()) folder = ".";
+      std::error_code ec;
+      if (!std::filesystem::exists(ctx.data_dir + "/server.key", ec) &&
+          std::filesystem::exists(folder + "/server.key", ec)) {
+        ctx.data_dir = folder;
+      }
     }
   }
   for (size_t j = i; j < args.size(); ++j) {

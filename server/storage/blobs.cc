@@ -14,7 +14,25 @@ constexpr const char* kNamed =
     "ON p.id = o.photo_id AND p.sha256 = o.upload_sha256 AND p.deleted = 0 "
     "WHERE o.sha256 = blob.sha256))";
 
+// An unfinished upload (table blob_upload AS u) to reap: idle since before
+// ?1, or of a blob no live photo row (nor announced original) names.
+constexpr const char* kUploadStale =
+    "(u.updated_at < ?1 OR NOT ("
+    "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = u.sha256 AND p.deleted = 0) OR "
+    "EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.id = o.photo_id AND "
+    "p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = u.sha256)))";
+
 }  // namespace
+
+Result<bool> Blobs::DeleteStaleUpload(std::string_view sha256, std::string_view uploader,
+                                      std::string_view cutoff_iso) {
+  Statement& del = db_.Cached(
+      std::string("DELETE FROM blob_upload AS u WHERE u.sha256 = ?2 AND u.uploader = ?3 AND ") +
+      kUploadStale);
+  del.Bind(1, cutoff_iso).Bind(2, sha256).Bind(3, uploader);
+  if (Status s = del.Run(); !s.ok()) return s;
+  return db_.Changes() != 0;
+}
 
 Result<std::optional<BlobRow>> Blobs::Find(std::string_view sha256) {
   Statement& st = db_.Cached(
@@ -198,12 +216,8 @@ Result<std::vector<std::pair<std::string, std::string>>> Blobs::StalePartials(
   // Idle past the cutoff, or of a photo no live row names any more (its
   // rows deleted: a device's unfinished upload of it counted against its
   // cap for a week).
-  Statement& st = db_.Cached(
-      "SELECT sha256, uploader FROM blob_upload u WHERE updated_at < ?1 OR NOT ("
-      "EXISTS (SELECT 1 FROM photo p WHERE p.sha256 = u.sha256 AND p.deleted = 0) OR "
-      "EXISTS (SELECT 1 FROM photo_original o JOIN photo p ON p.id = o.photo_id AND "
-      "p.sha256 = o.upload_sha256 AND p.deleted = 0 WHERE o.sha256 = u.sha256)) "
-      "ORDER BY sha256, uploader");
+  Statement& st = db_.Cached(std::string("SELECT sha256, uploader FROM blob_upload u WHERE ") +
+                             kUploadStale + " ORDER BY sha256, uploader");
   st.Bind(1, cutoff_iso);
   std::vector<std::pair<std::string, std::string>> out;
   while (st.Step()) out.emplace_back(st.ColumnText(0), st.ColumnText(1));

@@ -77,6 +77,11 @@ class Blobs {
   // Bytes `uploader` holds in unfinished uploads other than `except_sha256`.
   Result<uint64_t> PartialBytesOf(std::string_view uploader,
                                   std::string_view except_sha256);
+  // Deletes `uploader`'s unfinished upload of `sha256` if it is still what
+  // StalePartials lists, checked in the deleting statement; false if not
+  // (a chunk came, its row came back).
+  Result<bool> DeleteStaleUpload(std::string_view sha256, std::string_view uploader,
+                                 std::string_view cutoff_iso);
   // Unfinished uploads last written before `cutoff_iso`, or of a blob no
   // live photo row (nor announced original) names: (sha256, uploader).
   Result<std::vector<std::pair<std::string, std::string>>> StalePartials(

@@ -231,6 +231,23 @@ class PgStatement final : public StatementImpl {
   };
   Param* At(int i) {
     if (!prepared_ || !status_.ok()) return nullptr;
+    if (executed_) {
+      // Bound again after it ran (Bind, Run, Bind, Run), as SQLite's
+      // statements take it (shared/sqlite/db.cc, Rearm): run to its end,
+      // it runs again with its other parameters kept; the next Step ran
+      // nothing and said nothing before, and the write was lost. Part-way
+      // through its rows, refused.
+      if (result_ != nullptr && row_ < rows_) {
+        status_ = Status::Internal("bind: the statement is part-way through its rows; "
+                                   "reset it first");
+        return nullptr;
+      }
+      PQclear(result_);
+      result_ = nullptr;
+      executed_ = false;
+      row_ = -1;
+      rows_ = 0;
+    }
     if (i < 1 || static_cast<size_t>(i) > params_.size()) {
       status_ = Status::IOError("bind: parameter " + std::to_string(i) +
                                 " is out of range (the statement has " +

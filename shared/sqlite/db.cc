@@ -81,6 +81,7 @@ class SqliteStatement final : public StatementImpl {
     stepped_ = true;
     const int rc = sqlite3_step(stmt_);
     if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) done_ = true;
     if (rc != SQLITE_DONE) {
       status_ = SqliteError(db_, rc, "step");
       duplicate_key_ = rc == SQLITE_CONSTRAINT_PRIMARYKEY;
@@ -90,22 +91,27 @@ class SqliteStatement final : public StatementImpl {
   }
   void Reset() override {
     if (!stmt_) return;
-    Rearm();
-    sqlite3_clear_bindings(stmt_);
-  }
-  // A statement stepped and bound again (the next row of a loop: Bind,
-  // Run, Bind, Run) is reset first, keeping its other bindings: SQLite
-  // refuses a bind to a statement part-way or at its end ("bind: bad
-  // parameter or other API misuse": a device whose restored server lost
-  // two of its photos failed every sync), as PostgreSQL's statements take
-  // it.
-  void Rearm() {
-    if (!stmt_ || !stepped_) return;
     sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
     stepped_ = false;
+    done_ = false;
     status_ = Status();
     duplicate_key_ = false;
     unique_violation_ = false;
+  }
+  // A statement run to its end, without error, and bound again (the next
+  // row of a loop: Bind, Run, Bind, Run) is reset first, keeping its other
+  // bindings (bind each again, or copy them: a no-copy one must outlive
+  // this run too): SQLite refuses a bind to a statement it has stepped
+  // ("bind: bad parameter or other API misuse": a device whose restored
+  // server lost two of its photos failed every sync). Part-way through its
+  // rows, or after an error, the bind is refused as before (an error is
+  // never cleared but by Reset).
+  void Rearm() {
+    if (!stmt_ || !stepped_ || !done_ || !status_.ok()) return;
+    sqlite3_reset(stmt_);
+    stepped_ = false;
+    done_ = false;
   }
   bool IsNull(int col) override {
     return sqlite3_column_type(stmt_, col) == SQLITE_NULL;
@@ -136,6 +142,7 @@ class SqliteStatement final : public StatementImpl {
 
  private:
   bool stepped_ = false;  // Step ran since the last reset
+  bool done_ = false;     // ... and ran to SQLITE_DONE
   void Check(int rc) {
     if (rc != SQLITE_OK && status_.ok()) status_ = SqliteError(db_, rc, "bind");
   }

@@ -60,6 +60,48 @@ TEST_CASE("PostgreSQL Db: values of every kind round-trip", "[pg]") {
   CHECK(get.status().ok());
 }
 
+// As on SQLite (tests/shared/db_test.cc): a statement bound again after
+// it ran runs again, its other parameters kept (the second Run of a loop
+// ran nothing and said nothing: its write was lost); inside a transaction,
+// deferred, too; part-way through its rows, refused.
+TEST_CASE("PostgreSQL Db: a statement bound again after it ran runs again", "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE t (k TEXT, v BIGINT);"
+                   "INSERT INTO t VALUES ('a', 0), ('b', 0), ('c', 0)").ok());
+  Statement& set = db->Cached("UPDATE t SET v = ?2 WHERE k = ?1");
+  set.Bind(2, int64_t{7});
+  for (const char* k : {"a", "b"}) {
+    set.Bind(1, std::string_view(k));
+    REQUIRE(set.Run().ok());
+  }
+  {
+    Transaction txn(*db);
+    REQUIRE(txn.status().ok());
+    Statement& later = db->Cached("UPDATE t SET v = ?2 WHERE k = ?1");
+    later.Bind(2, int64_t{9});
+    for (const char* k : {"b", "c"}) {
+      later.Bind(1, std::string_view(k));
+      REQUIRE(later.RunDeferred().ok());
+    }
+    REQUIRE(txn.Commit().ok());
+  }
+  Statement read(*db, "SELECT k || v FROM t WHERE v >= ?1 ORDER BY k");
+  read.Bind(1, int64_t{0});
+  std::string all;
+  while (read.Step()) all += read.ColumnText(0);
+  CHECK(all == "a7b9c9");
+  read.Bind(1, int64_t{8});
+  std::string high;
+  while (read.Step()) high += read.ColumnText(0);
+  CHECK(high == "b9c9");
+  REQUIRE(read.Reset().ok());
+  read.Bind(1, int64_t{0});
+  REQUIRE(read.Step());
+  read.Bind(1, int64_t{8});
+  CHECK_FALSE(read.status().ok());
+}
+
 TEST_CASE("PostgreSQL Db: ?N parameters, question marks in quotes stay", "[pg]") {
   const test::PgSchema schema;
   auto db = Connect(schema.url());

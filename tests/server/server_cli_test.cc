@@ -931,6 +931,9 @@ TEST_CASE("kbo-server: --db sqlite:PATH names the SQLite database, and --data an
                                   "--districts", "5011", "--label", "--data", "other"});
   CHECK(value.exit_code == 2);
   CHECK_FALSE(std::filesystem::exists("other"));
+  // After a switch, it is the global flag.
+  CHECK(RunServerCli({"export", "csv", "--out", tmp.File("csv"), "--raw", "--data", dir})
+            .exit_code == 0);
   // Elsewhere: the database is made there, not in the folder.
   const std::string other = tmp.File("fang");
   const std::string file = tmp.File("fang-server.db");

@@ -54,18 +54,33 @@ TEST_CASE("Db: a statement bound again after it ran runs again, its other "
     INFO(k);
     REQUIRE(set.Run().ok());
   }
-  // A read, bound again part-way through its rows.
-  Statement& read = (*db)->Cached("SELECT v FROM t WHERE v >= ?1 ORDER BY k");
+  Statement count(**db, "SELECT k FROM t WHERE v = 7 ORDER BY k");
+  std::string keys;
+  while (count.Step()) keys += count.ColumnText(0);
+  CHECK(keys == "ab");
+  // A read run to its end and bound again reads again, from its start.
+  Statement& read = (*db)->Cached("SELECT k FROM t WHERE v >= ?1 ORDER BY k");
+  read.Bind(1, int64_t{0});
+  while (read.Step()) {
+  }
+  read.Bind(1, int64_t{7});
+  std::string again;
+  while (read.Step()) again += read.ColumnText(0);
+  REQUIRE(read.status().ok());
+  CHECK(again == "ab");
+  // Part-way through its rows, a bind is refused (never a silent restart),
+  // and the error stays until Reset.
+  REQUIRE(read.Reset().ok());
   read.Bind(1, int64_t{0});
   REQUIRE(read.Step());
   read.Bind(1, int64_t{7});
+  CHECK_FALSE(read.status().ok());
+  CHECK_FALSE(read.Step());
+  REQUIRE(read.Reset().ok());
+  read.Bind(1, int64_t{0});
   int rows = 0;
   while (read.Step()) ++rows;
-  REQUIRE(read.status().ok());
-  CHECK(rows == 2);
-  Statement count(**db, "SELECT count(*) FROM t WHERE v = 7");
-  REQUIRE(count.Step());
-  CHECK(count.ColumnInt(0) == 2);
+  CHECK(rows == 3);
 }
 
 TEST_CASE("Db: a full disk is an IOError with the reason storage_full, from "
