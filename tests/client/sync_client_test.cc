@@ -1882,13 +1882,13 @@ TEST_CASE("SyncClient: a photo upload resumes from what the server holds",
     // Resumed from what the server said it holds: nothing of it again.
     CHECK(summary.blob_bytes ==
           jpeg.size() - kFirstUploadChunkBytes - protocol::kBlobChunkBytes);
-    // And the summary says the rest had gone before, not that a 2.5 MiB
+    // And the summary says the rest was on the server already, not that a 2.5 MiB
     // photo was 1.4 MiB.
     CHECK(summary.blob_bytes_before ==
           kFirstUploadChunkBytes + protocol::kBlobChunkBytes);
     CHECK(DescribeSummary(summary).find(
-              "uploaded 1 photo (1.4 MiB sent now; 1.1 MiB had gone before the "
-              "last sync stopped)") != std::string::npos);
+              "uploaded 1 photo (1.4 MiB sent now; 1.1 MiB were on the server "
+              "already)") != std::string::npos);
     CHECK(
         d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NOT NULL") ==
         1);
