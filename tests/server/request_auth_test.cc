@@ -63,6 +63,40 @@ TEST_CASE(
   CHECK_FALSE(rec.clock_off());
 }
 
+// X-KBO-Clock-Adjust (a device that signs by the server's clock says by how
+// much it moved its own): read only for the offset the office sees,
+// bounded to an hour; garbage or more is the request's own offset, and
+// never decides whether a request is taken.
+TEST_CASE("RequestAuth: the clock adjustment a device declares is bounded and "
+          "garbage is ignored",
+          "[server][auth][untrusted]") {
+  ServerFixture f;
+  TestDevice d;
+  f.Enroll(d, kPhrao);
+  RequestAuth auth(*f.store);
+  int n = 10;
+  const auto seen = [&](const std::string& adjust) {
+    Signed s = Sign(d, kT0 + 2000, Nonce(n++));
+    SignedRequest v = s.View();
+    v.clock_adjust = adjust;
+    REQUIRE(auth.Authenticate(v).ok());
+    return *f.Record(d.id).clock_offset_ms;
+  };
+  CHECK(seen("-420000") == 2000 + 420000);  // 7 minutes behind, moved ahead
+  CHECK(seen("") == 2000);
+  for (const std::string& bad :
+       std::vector<std::string>{"abc", "12x", "99999999999999999999", "-", "3600001",
+                                "-3600001", std::string(200, '9')}) {
+    INFO(bad);
+    CHECK(seen(bad) == 2000);
+  }
+  // A request outside the window is refused whatever it declares.
+  Signed late = Sign(d, kT0 + 20 * 60 * 1000, Nonce(n++));
+  SignedRequest v = late.View();
+  v.clock_adjust = "1200000";
+  CHECK(auth.Authenticate(v).status().reason() == "clock_skew");
+}
+
 TEST_CASE("RequestAuth: one flipped bit anywhere signed is refused",
           "[server][auth][untrusted]") {
   ServerFixture f;
