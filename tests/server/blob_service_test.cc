@@ -21,6 +21,19 @@ std::string PhotoBytes(size_t n, char seed = 'a') {
 
 std::string ShaHex(std::string_view bytes) { return HexEncode(Sha256(bytes)); }
 
+// A Phrao photo row of producer `producer` naming blob `sha`, with its size
+// (0: the row gives none).
+RowChange ProducerPhoto(const Uuid& id, const Hlc& hlc, const Uuid& producer,
+                        const std::string& sha, uint64_t size = 0) {
+  std::vector<CellWrite> cells = {{"subject_type", T("producer"), 0},
+                                  {"subject_id", T(producer.ToString()), 0},
+                                  {"sha256", T(sha), 0},
+                                  {"mime", T("image/jpeg"), 0},
+                                  {"district_code", T(kPhrao), 0}};
+  if (size > 0) cells.push_back({"bytes", I(static_cast<int64_t>(size)), 0});
+  return Row("photo", id, hlc, std::move(cells));
+}
+
 TEST_CASE(
     "BlobService: an upload cut half-way resumes from what the server "
     "holds",
@@ -270,12 +283,8 @@ TEST_CASE(
   REQUIRE(push.Push(f.Record(phrao.id),
                     phrao.SealNext(
                         {Producer(producer, phrao.HlcAt(kT0), kPhrao),
-                         Row("photo", Uuid::Random(), phrao.HlcAt(kT0),
-                             {{"subject_type", T("producer"), 0},
-                              {"subject_id", T(producer.ToString()), 0},
-                              {"sha256", T(ShaHex(named)), 0},
-                              {"mime", T("image/jpeg"), 0},
-                              {"district_code", T(kPhrao), 0}})}))
+                         ProducerPhoto(Uuid::Random(), phrao.HlcAt(kT0), producer,
+                                       ShaHex(named))}))
               .ok());
   auto refused = [&](TestDevice& d, const std::string& bytes) {
     auto r = blobs.PutChunkFor(f.Record(d.id), ShaHex(bytes), 0, bytes.size(),
@@ -314,13 +323,8 @@ TEST_CASE(
   REQUIRE(push.Push(f.Record(taker.id),
                     taker.SealNext(
                         {Producer(producer, taker.HlcAt(kT0), kPhrao),
-                         Row("photo", Uuid::Random(), taker.HlcAt(kT0),
-                             {{"subject_type", T("producer"), 0},
-                              {"subject_id", T(producer.ToString()), 0},
-                              {"sha256", T(ShaHex(photo)), 0},
-                              {"bytes", Value::Integer(static_cast<int64_t>(photo.size())), 0},
-                              {"mime", T("image/jpeg"), 0},
-                              {"district_code", T(kPhrao), 0}})}))
+                         ProducerPhoto(Uuid::Random(), taker.HlcAt(kT0), producer,
+                                       ShaHex(photo), photo.size())}))
               .ok());
   // The rogue read the missing list and begins it with 64 MiB, one byte.
   const std::string one = photo.substr(0, 1);
@@ -333,12 +337,8 @@ TEST_CASE(
   CHECK_FALSE(FileExists(blobs.PartialPath(ShaHex(photo), rogue.id.ToString())));
   // Nor with a row of its own naming the photo without a size.
   REQUIRE(push.Push(f.Record(rogue.id),
-                    rogue.SealNext({Row("photo", Uuid::Random(), rogue.HlcAt(kT0 + 1),
-                                        {{"subject_type", T("producer"), 0},
-                                         {"subject_id", T(producer.ToString()), 0},
-                                         {"sha256", T(ShaHex(photo)), 0},
-                                         {"mime", T("image/jpeg"), 0},
-                                         {"district_code", T(kPhrao), 0}})}))
+                    rogue.SealNext({ProducerPhoto(Uuid::Random(), rogue.HlcAt(kT0 + 1),
+                                                  producer, ShaHex(photo))}))
               .ok());
   CHECK(blobs.PutChunkFor(f.Record(rogue.id), ShaHex(photo), 0, uint64_t{64} << 20,
                           ShaHex(one), one)
@@ -371,13 +371,7 @@ TEST_CASE(
   const uint64_t false_size = photo.size() + 5000;
   const Uuid producer = Uuid::Random();
   const auto photo_row = [&](TestDevice& d, uint64_t size, int64_t at) {
-    return Row("photo", Uuid::Random(), d.HlcAt(at),
-               {{"subject_type", T("producer"), 0},
-                {"subject_id", T(producer.ToString()), 0},
-                {"sha256", T(sha), 0},
-                {"bytes", Value::Integer(static_cast<int64_t>(size)), 0},
-                {"mime", T("image/jpeg"), 0},
-                {"district_code", T(kPhrao), 0}});
+    return ProducerPhoto(Uuid::Random(), d.HlcAt(at), producer, sha, size);
   };
   REQUIRE(push.Push(f.Record(taker.id),
                     taker.SealNext({Producer(producer, taker.HlcAt(kT0), kPhrao),
@@ -442,12 +436,7 @@ TEST_CASE("BlobService: an unfinished upload of a photo whose rows were all dele
   const Uuid producer = Uuid::Random(), row = Uuid::Random();
   REQUIRE(push.Push(f.Record(d.id),
                     d.SealNext({Producer(producer, d.HlcAt(kT0), kPhrao),
-                                Row("photo", row, d.HlcAt(kT0),
-                                    {{"subject_type", T("producer"), 0},
-                                     {"subject_id", T(producer.ToString()), 0},
-                                     {"sha256", T(sha), 0},
-                                     {"mime", T("image/jpeg"), 0},
-                                     {"district_code", T(kPhrao), 0}})}))
+                                ProducerPhoto(row, d.HlcAt(kT0), producer, sha)}))
               .ok());
   const std::string part = photo.substr(0, 1000);
   REQUIRE(blobs.PutChunkFor(f.Record(d.id), sha, 0, photo.size(), ShaHex(part), part).ok());
