@@ -45,15 +45,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   Result<std::string> plain = compression::ZstdDecompress(input, kCap, "fuzz");
   if (plain.ok()) {
     FUZZ_CHECK(plain->size() <= kCap);
-    // zstd's one-shot decoder agrees (ours takes exactly one frame of the
-    // current format, so it may refuse what that one accepts, never the
-    // other way round).
+    // zstd's one-shot decoder agrees where it decodes (ours takes exactly
+    // one frame of the current format). libzstd's own two decoders differ
+    // on a corner: its streaming one (ours) takes a frame whose last block
+    // is an empty compressed block, which its one-shot one refuses
+    // (tests/corpus/zstd_body/empty_last_block, found by this target in
+    // CI): the cap above holds either way, and what it decodes must be
+    // what the one-shot decoder makes of it when that one decodes at all.
     std::string reference(plain->size() + 1, '\0');
     const size_t n =
         ZSTD_decompress(reference.data(), reference.size(), input.data(), input.size());
-    FUZZ_CHECK(!ZSTD_isError(n));
-    reference.resize(n);
-    FUZZ_CHECK(reference == *plain);
+    if (!ZSTD_isError(n)) {
+      reference.resize(n);
+      FUZZ_CHECK(reference == *plain);
+    }
     Result<std::string> again = compression::ZstdDecompress(
         compression::ZstdCompress(*plain), plain->size());
     FUZZ_CHECK(again.ok() && *again == *plain);
