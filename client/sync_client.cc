@@ -641,6 +641,12 @@ Result<SyncSummary> SyncClient::Sync() {
       rechecked = true;
     }
   }
+  if (s.ok() && summary.server_rewound && !rechecked) {
+    // Restored with its sequence-high-water file (no epoch moves): photos
+    // uploaded after the backup may be lost with blobs/.
+    s = RecheckUploads();
+    rechecked = true;
+  }
   if (s.ok() && server_seq_epoch_.has_value()) {
     // The server was restored from a backup since this device last looked
     // (its sequence epoch moved): photos uploaded after that backup may be

@@ -252,6 +252,11 @@ struct SyncSummary {
   // Confirmed change sets sent again because the server no longer held
   // them (restored from a backup); also counted in pushed_sets.
   uint64_t resent_sets = 0;
+  // The server was restored from a backup taken after this device's earlier
+  // pulls (with its sequence-high-water file): it sent this device back to
+  // the last cursor it remembered handing it, and what it holds from there
+  // was pulled again (docs/protocol.md §6).
+  bool server_rewound = false;
   // This device's clock minus the server's (ms), when it was off by more
   // than the request window and the sync went by the server's (on_clock_off);
   // 0 otherwise.

@@ -314,6 +314,10 @@ std::string DescribeSummary(const SyncSummary& s) {
     out += "; sent " + Count(s.resent_sets, "change set", "change sets") +
            " again that the server had lost (restored from a backup?)";
   }
+  if (s.server_rewound) {
+    out += "; the server holds less than this device pulled from it before "
+           "(restored from a backup?): what it holds since was pulled again";
+  }
   return out;
 }
 

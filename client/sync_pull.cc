@@ -330,22 +330,41 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // Back to the start: the cursors at 0 and the first page fetched again,
   // every row whole (docs/protocol.md §6). Pulling again from 0 is always
   // safe.
-  const auto restart_from_zero = [&]() -> Status {
-    if (Status s = SetCursor(db, "pull_cursor", 0); !s.ok()) return s;
-    if (Status s = SetCursor(db, "pull_since", 0); !s.ok()) return s;
-    after = 0;
-    since = 0;
-    current = fetch(0, 0);
+  // Back to `from` (< after): the cursors there, the cells from there on
+  // (or from where this pull began, if earlier), and the conflict records
+  // from there too (those of granted districts, or numbered again by a
+  // restored server, sit behind its conflict cursor as well; one held
+  // already is taken again as a no-op).
+  const auto restart_from = [&](uint64_t from) -> Status {
+    const uint64_t floor = std::min(since, from);
+    if (Status s = SetCursor(db, "pull_cursor", from); !s.ok()) return s;
+    if (Status s = SetCursor(db, "pull_since", floor); !s.ok()) return s;
+    Statement lower(db, "UPDATE sync_state SET conflict_cursor = ?1 "
+                        "WHERE singleton = 1 AND conflict_cursor > ?1");
+    lower.Bind(1, static_cast<int64_t>(from));
+    if (Status s = lower.Run(); !s.ok()) return s;
+    after = from;
+    since = floor;
+    current = fetch(from, floor);
     return Status();
   };
+  const auto restart_from_zero = [&]() -> Status { return restart_from(0); };
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
     if (!current.response.ok()) return stop(current.response.status());
     if (current.response->status == 409 && !restarted && after > 0) {
-      // Granted more districts: their rows come whole from the start.
-      if (ServerError(*current.response).reason() == "pull_restart") {
+      const Status said = ServerError(*current.response);
+      if (said.reason() == "pull_restart") {
+        // Granted more districts: their rows come whole from the start. Or
+        // the server was restored from a backup taken before it handed this
+        // device its cursor: back to the last cursor it remembers handing
+        // ("expected"), from which it misses nothing. Unsigned: a forged one
+        // costs a pull of rows this device holds, once per sync.
         restarted = true;
-        if (Status s = restart_from_zero(); !s.ok()) return stop(s);
+        uint64_t back = 0;
+        const bool rewound = ServerNumber(said, field::kExpected, &back) && back < after;
+        if (rewound && summary != nullptr) summary->server_rewound = true;
+        if (Status s = restart_from(rewound ? back : 0); !s.ok()) return stop(s);
         continue;
       }
     }

@@ -150,6 +150,7 @@ Result<std::optional<DeviceRecord>> LoadDevice(Db& db, const Uuid& id) {
   d.last_seen_at = row.last_seen_at;
   d.clock_offset_ms = row.clock_offset_ms;
   d.grant_seq = row.grant_seq;
+  d.served_seq = row.served_seq;
   d.label = row.label;
   return std::optional<DeviceRecord>(std::move(d));
 }

@@ -44,6 +44,11 @@ struct DeviceRecord {
   // device next pulls from 0: until then a pull from a cursor is answered
   // pull_restart (PullService).
   uint64_t grant_seq = 0;
+  // The highest pull cursor this server has handed the device (a page's
+  // next cursor); nullopt before its first pull on a server that records it.
+  // A device pulling after it was served by a server since restored from a
+  // backup: PullService sends it back here.
+  std::optional<uint64_t> served_seq;
 
   bool revoked() const { return !revoked_at.empty(); }
   // |clock offset| > protocol::kClockFlagMs.

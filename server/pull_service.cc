@@ -9,6 +9,7 @@
 
 #include "schema/schema.h"
 #include "server/conflicts.h"
+#include "server/log.h"
 #include "server/storage/devices.h"
 #include "server/storage/rows.h"
 #include "server/storage/server_state.h"
@@ -154,6 +155,26 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
       return s;
     }
   }
+  if (device.served_seq.has_value() && after > *device.served_seq) {
+    // The device holds a cursor this server never handed it: the server was
+    // restored from a backup taken before it was (with its
+    // sequence-high-water file, so its sequences did not jump). The rows it
+    // numbers again from there would sit behind the device's cursor and
+    // never reach it: it goes back to the last cursor the restored server
+    // remembers serving it (every cell up to there it held then, unchanged
+    // since), from which nothing is missed. An older client goes back to 0.
+    LogLine("device " + device.id.ToString() + " pulls after " + std::to_string(after) +
+            ", past the " + std::to_string(*device.served_seq) +
+            " this server remembers serving it (restored from a backup with "
+            "its sequence-high-water?): sent back to " +
+            std::to_string(*device.served_seq));
+    return Status::SequenceGap(
+               "this server holds less than this device pulled from it before "
+               "(restored from a backup?); pull again from " +
+               std::to_string(*device.served_seq))
+        .WithReason("pull_restart")
+        .With(field::kExpected, *device.served_seq);
+  }
   const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
   Transaction txn(db);  // one snapshot for the whole page
@@ -237,6 +258,15 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     Result<int64_t> next = storage::ServerState(db).NextSeq();
     if (!next.ok()) return next.status();
     page.seq_epoch = static_cast<uint64_t>(*next) >> protocol::kSeqEpochShift;
+  }
+  if (!device.served_seq.has_value() || page.next_cursor > *device.served_seq) {
+    // Noted before the page goes: a device never holds a cursor this
+    // database does not remember handing it (unless restored since).
+    if (Status s = storage::Devices(db).NoteServed(device.id.ToString(), page.next_cursor);
+        !s.ok()) {
+      return s;
+    }
+    if (Status s = txn.Commit(); !s.ok()) return s;
   }
   page.body = wire::EncodePullPage(cs.schema_version, std::move(cs.rows));
   page.departures = departures;

@@ -84,6 +84,11 @@ class PullService {
   // A device granted districts that has not pulled from 0 since is told to
   // start again: a pull with after > 0 gets kSequenceGap, reason
   // "pull_restart" (409); its pull from 0 clears that.
+  // A device whose `after` is past the highest cursor this database records
+  // handing it (DeviceRecord::served_seq: the server was restored from a
+  // backup with its sequence-high-water file) gets the same, with field
+  // "expected" that cursor: the pull goes on from there. Every page notes its
+  // next cursor there before it is returned.
   // `since` (<= after, else kInvalidArgument): the cursor at which the
   // device's pull began (the end of its last complete pull): it holds every
   // cell written up to it, not every cell up to `after` -- a row written

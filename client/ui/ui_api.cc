@@ -860,6 +860,7 @@ class Handler {
                    {"redated_rows", summary.redated_rows},
                    {"future_times", summary.future_values.size()},
                    {"resent_sets", summary.resent_sets},
+                   {"server_rewound", summary.server_rewound},
                    {"clock_off_ms", summary.clock_off_ms}};
     if (!s.ok()) {
       ApiReply failed = ErrorReply(s);

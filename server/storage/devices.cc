@@ -17,7 +17,8 @@ std::string TextOrEmpty(Statement& st, int col) {
 Result<std::optional<DeviceRow>> Devices::Find(std::string_view device_id) {
   Statement& st = db_.Cached(
       "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label FROM device "
+      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label, served_seq "
+      "FROM device "
       "WHERE device_id = ?1");
   st.Bind(1, device_id);
   if (!st.Step()) {
@@ -36,6 +37,7 @@ Result<std::optional<DeviceRow>> Devices::Find(std::string_view device_id) {
   if (!st.IsNull(8)) d.clock_offset_ms = st.ColumnInt(8);
   d.grant_seq = static_cast<uint64_t>(st.ColumnInt(9));
   d.label = st.ColumnText(10);
+  if (!st.IsNull(11)) d.served_seq = static_cast<uint64_t>(st.ColumnInt(11));
   if (Status s = st.Reset(); !s.ok()) return s;
   return std::optional<DeviceRow>(std::move(d));
 }
@@ -93,8 +95,8 @@ Result<bool> Devices::PublicKeyTaken(std::string_view public_key_hex) {
 Status Devices::Insert(const NewDevice& d) {
   Statement& st = db_.Cached(
       "INSERT INTO device (device_id, public_key, role, districts, "
-      "enrolled_at, label) "
-      "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+      "enrolled_at, label, served_seq) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6, 0)");
   st.Bind(1, std::string_view(d.device_id))
       .Bind(2, std::string_view(d.public_key_hex))
       .Bind(3, std::string_view(d.role))
@@ -171,6 +173,14 @@ Status Devices::RecordAccepted(std::string_view device_id, uint64_t seq,
   Statement& st = db_.Cached(
       "UPDATE device SET last_seq = ?2, last_hash = ?3 WHERE device_id = ?1");
   st.Bind(1, device_id).Bind(2, static_cast<int64_t>(seq)).BindBlob(3, hash);
+  return st.Run();
+}
+
+Status Devices::NoteServed(std::string_view device_id, uint64_t cursor) {
+  Statement& st = db_.Cached(
+      "UPDATE device SET served_seq = ?2 WHERE device_id = ?1 "
+      "AND (served_seq IS NULL OR served_seq < ?2)");
+  st.Bind(1, device_id).Bind(2, static_cast<int64_t>(cursor));
   return st.Run();
 }
 

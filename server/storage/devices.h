@@ -28,6 +28,9 @@ struct DeviceRow {
   std::optional<int64_t> clock_offset_ms;
   uint64_t grant_seq = 0;
   std::string label;
+  // 0 for a device enrolled since it is kept; nullopt: unknown (enrolled
+  // before), never checked until its next pull records it.
+  std::optional<uint64_t> served_seq;
 };
 
 // How a device is named to people.
@@ -86,6 +89,9 @@ class Devices {
   // After accepting change set `seq` (raw hash `hash`) from the device.
   Status RecordAccepted(std::string_view device_id, uint64_t seq,
                         std::string_view hash);
+  // A pull page whose next cursor is `cursor` is being sent to the device:
+  // served_seq rises to it (never falls).
+  Status NoteServed(std::string_view device_id, uint64_t cursor);
   // The device pulled from 0 after a grant: grant_seq = 0.
   // Only the grant `grant_seq` read with the device: a grant made since
   // (while this pull from 0 was built with the districts before it) stays,

@@ -836,8 +836,15 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
     CHECK_THAT(r.text, Catch::Contains("X-KBO-Departures: 1"));
     CHECK(signed_get("/v1/pull?after=0&left=0").status == 200);
   }
-  // The largest one is still a number: an empty page.
-  CHECK(signed_get("/v1/pull?after=9223372036854775807").status == 200);
+  // The largest one is still a number: past any cursor the server handed
+  // this device, so it is sent back to its last one (a restored server's
+  // answer), not refused as malformed.
+  {
+    const RawReply r = signed_get("/v1/pull?after=9223372036854775807");
+    CHECK(r.status == 409);
+    CHECK_THAT(r.text, Catch::Contains("pull_restart"));
+    CHECK_THAT(r.text, Catch::Contains("\"expected\""));
+  }
   f.SyncOk(device);
 }
 

@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <chrono>
 #include <string>
 #include <thread>
@@ -786,6 +787,57 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
   CHECK(received() == 0);
 }
 
+
+// The same, restored whole with sequence-high-water (no epoch moves): the
+// device learns of the restore from the pull it is sent back on.
+TEST_CASE("Photos: a photo whose file went up after the backup goes up again when the "
+          "server is restored whole, sequence-high-water with it",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0042.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  const auto received = [&]() {
+    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                         "' AND complete_at IS NOT NULL");
+  };
+  REQUIRE(received() == 1);
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  REQUIRE(f.server().Start());
+  // The trainer's work after the backup reaches the officer.
+  f.Producer(trainer, "กลุ่มจักสานบ้านแม่แวน", "5011");
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
+                             std::filesystem::copy_options::overwrite_existing);
+  {
+    // The backup as taken between the photo's row and its file.
+    auto db = OpenTestServerDb(data);
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
+  }
+  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+  REQUIRE(f.server().Start());
+  REQUIRE(received() == 0);
+
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(received() == 1);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+}
 
 // Regression (walk-through): two photos lost by a restore made every sync
 // of the device that took them fail ("bind: bad parameter or other API

@@ -9,6 +9,7 @@
 #include "client/bundle.h"
 #include "server/server_store.h"
 #include "tests/integration/field.h"
+#include "tests/support/test_db.h"
 #include "tests/support/test_images.h"
 
 namespace kbo::testing {
@@ -636,6 +637,114 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
   CHECK(Field::DeviceState(officer) == f.ServerState());
   CHECK(Field::DeviceState(other) == f.ServerState());
   CHECK(Field::DeviceState(trainer) == f.ServerState());
+}
+
+// Left by stop 48: docs/operations.md says never to restore
+// sequence-high-water, but a whole data folder copied back brings it. The
+// restored server's sequences then do not jump: rows it numbers again from
+// the backup's sequence sat behind the cursor of every device that pulled
+// after the backup, and never reached it (until `kbo sync --full`).
+TEST_CASE("Sync: a server restored whole, sequence-high-water with it, sends a device "
+          "whose cursor is past the backup back, and it misses nothing",
+          "[sync][integration][restore]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
+  f.Add(trainer, NewProducer("ก่อนสำรอง", "5011"));
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  REQUIRE(f.server().Start());
+
+  // After the backup: the visitor's work reaches the officer, whose pull
+  // cursor moves past everything the backup knows.
+  for (int i = 1; i <= 6; ++i) {
+    f.Add(visitor, NewProducer("หลังสำรอง " + std::to_string(i), "5011"));
+  }
+  f.SyncOk(visitor);
+  f.SyncOk(officer);
+  const auto officer_cursor = [&] {
+    return Field::Count(officer + "/field.db", "SELECT pull_cursor FROM sync_state");
+  };
+  const int64_t cursor_before = officer_cursor();
+
+  // The whole folder comes back from the backup, its high-water note too.
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(f.server().Start());
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
+
+  // The trainer records after the restore: its row takes a sequence the
+  // officer's cursor is already past.
+  const std::string late = f.Add(trainer, NewProducer("หลังกู้คืน", "5011"));
+  f.SyncOk(trainer);
+  REQUIRE(f.ServerCount("SELECT max(max_seq) FROM row_seq WHERE row_id = '" + late + "'") <=
+          cursor_before);
+
+  // The officer is sent back to the last cursor the restored server handed
+  // it, says so, and holds the trainer's row.
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("pulled again") != std::string::npos);
+  CHECK(f.server().log().find("sent back to") != std::string::npos);
+  CHECK(f.KboJson(officer, {"show", "producer", late})["name"] == "หลังกู้คืน");
+  // Once: the next sync goes on from where this one ended.
+  CliResult again = f.Sync(officer);
+  REQUIRE(again.exit_code == 0);
+  CHECK(again.out.find("pulled again") == std::string::npos);
+
+  // The visitor's lost work comes back from its own copies; in the end
+  // every device holds what the server holds.
+  f.SyncOk(visitor);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 8);
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  CHECK(Field::DeviceState(visitor) == f.ServerState());
+  CHECK(Field::DeviceState(trainer) == f.ServerState());
+}
+
+TEST_CASE("Sync: a device sent back by a restored server takes again the conflict "
+          "records its conflict cursor had passed",
+          "[sync][integration][restore][conflict]") {
+  Field f;
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
+  const std::string p = f.Add(trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  f.SyncOk(visitor);
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", p, "--set", "phone=0811111111"}).exit_code == 0);
+  REQUIRE(f.Kbo(visitor, {"edit", "producer", p, "--set", "phone=0822222222"}).exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(visitor);
+  REQUIRE(f.ServerJson({"conflicts", "list"}).size() == 1);
+  // The officer's cursors as a server since restored (sequence-high-water
+  // and all) left them: past everything this one holds, the conflict's
+  // number among them.
+  {
+    auto db = Db::Open(officer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE sync_state SET pull_cursor = 1000, pull_since = 1000, "
+                        "conflict_cursor = 1000")
+                .ok());
+  }
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("pulled again") != std::string::npos);
+  CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
 }
 
 TEST_CASE("Sync: a phone restored from an old backup is refused as forked, keeping "

@@ -69,6 +69,7 @@ TEST_CASE(
   // The trainer pulls from its cursor (3) and receives the resolution,
   // stamped by the server after the value it replaces, base = that value.
   PullService pull(*f.store);
+  f.PulledTo(c.trainer.id, 3);
   auto page = pull.Pull(f.Record(c.trainer.id), 3, 0, /*since=*/3);
   REQUIRE(page.ok());
   auto cs = DecodeChangeSet(page->body);

@@ -556,6 +556,7 @@ TEST_CASE("console data: rows by name in the user's districts, office edits go o
   REQUIRE(log.Step());
   CHECK(log.ColumnInt(0) == 1);
   PullService pull(*f.store);
+  f.PulledTo(officer.id, 2);
   auto page1 = pull.Pull(f.Record(officer.id), 2, 100);
   REQUIRE(page1.ok());
   CHECK_THAT(page1->body, Catch::Contains("0899999999"));

@@ -71,6 +71,63 @@ TEST_CASE("PullService: a Phrao device never receives a Fang row",
   CHECK(phrao_page->next_cursor == 1);
 }
 
+TEST_CASE("PullService: the server records the cursors it hands a device, and sends "
+          "one pulling past them (a restored server) back to the last",
+          "[server][pull][restore]") {
+  ServerFixture f;
+  TestDevice trainer, officer;
+  f.Enroll(trainer, kPhrao);
+  f.Enroll(officer, kPhrao, "field_officer");
+  PushService push(*f.store);
+  std::vector<RowChange> rows;
+  for (int i = 0; i < 4; ++i) {
+    rows.push_back(Producer(Uuid::Random(), trainer.HlcAt(kT0 + i), kPhrao));
+  }
+  REQUIRE(push.Push(f.Record(trainer.id), trainer.SealNext(rows)).ok());  // 1-4
+  PullService pull(*f.store);
+  const auto served = [&] { return f.Record(officer.id).served_seq; };
+  // Enrolled: served nothing yet. A cursor it was never handed goes back to 0.
+  CHECK(served() == std::optional<uint64_t>(0));
+  auto unknown = pull.Pull(f.Record(officer.id), 3, 0, 3);
+  CHECK(unknown.status().code() == Code::kSequenceGap);
+  CHECK(unknown.status().reason() == "pull_restart");
+  REQUIRE(unknown.status().IntegerField(field::kExpected) != nullptr);
+  CHECK(*unknown.status().IntegerField(field::kExpected) == 0);
+  CHECK(served() == std::optional<uint64_t>(0));  // a refusal records nothing
+
+  // Each page's next cursor is recorded before the page goes.
+  auto first = pull.Pull(f.Record(officer.id), 0, 2, 0);
+  REQUIRE(first.ok());
+  CHECK(first->next_cursor == 2);
+  CHECK(served() == std::optional<uint64_t>(2));
+  auto second = pull.Pull(f.Record(officer.id), 2, 2, 0);
+  REQUIRE(second.ok());
+  CHECK(second->next_cursor == 4);
+  CHECK(served() == std::optional<uint64_t>(4));
+  // Never lowered: a pull from 0 again (kbo sync --full) keeps it.
+  REQUIRE(pull.Pull(f.Record(officer.id), 0, 1, 0).ok());
+  CHECK(served() == std::optional<uint64_t>(4));
+  REQUIRE(pull.Pull(f.Record(officer.id), 4, 0, 4).ok());  // nothing new: fine
+
+  // The database restored from before its last pages: the device's cursor
+  // (4) is past what it remembers (2).
+  REQUIRE(f.store->db().Exec("UPDATE device SET served_seq = 2").ok());
+  auto past = pull.Pull(f.Record(officer.id), 4, 0, 4);
+  CHECK(past.status().code() == Code::kSequenceGap);
+  CHECK(past.status().reason() == "pull_restart");
+  REQUIRE(past.status().IntegerField(field::kExpected) != nullptr);
+  CHECK(*past.status().IntegerField(field::kExpected) == 2);
+  auto back = pull.Pull(f.Record(officer.id), 2, 0, 2);
+  REQUIRE(back.ok());
+  CHECK(RowIds(DecodePage(f, f.Record(officer.id), *back)).size() == 2);
+
+  // A device enrolled before the server kept this (NULL): unknown, never
+  // checked; its next pull records where it stands.
+  REQUIRE(f.store->db().Exec("UPDATE device SET served_seq = NULL").ok());
+  REQUIRE(pull.Pull(f.Record(officer.id), 4, 0, 4).ok());
+  CHECK(served() == std::optional<uint64_t>(4));
+}
+
 TEST_CASE(
     "PullService: pages follow the cursor, say whether more remain, and "
     "are signed",
@@ -95,7 +152,7 @@ TEST_CASE(
   uint64_t cursor = 0;
   std::vector<uint64_t> cursors;
   for (int page_no = 0; page_no < 10; ++page_no) {
-    auto page = pull.Pull(d, cursor, 2);
+    auto page = pull.Pull(f.Record(d.id), cursor, 2);
     REQUIRE(page.ok());
     const ChangeSet cs = DecodePage(f, d, *page);
     CHECK(cs.rows.size() <= 2);
@@ -107,14 +164,14 @@ TEST_CASE(
   CHECK(seen == all);
   CHECK(cursors == std::vector<uint64_t>{2, 4, 5});
   // Nothing after the end; the cursor stays.
-  auto empty = pull.Pull(d, cursor, 2);
+  auto empty = pull.Pull(f.Record(d.id), cursor, 2);
   REQUIRE(empty.ok());
   CHECK(empty->next_cursor == cursor);
   CHECK_FALSE(empty->more);
   CHECK(DecodePage(f, d, *empty).rows.empty());
 
   // A signature checked against another cursor fails.
-  auto page = pull.Pull(d, 0, 2);
+  auto page = pull.Pull(f.Record(d.id), 0, 2);
   REQUIRE(page.ok());
   auto sig = SignatureFromHex(page->signature_hex);
   CHECK_FALSE(Verify(
@@ -147,7 +204,7 @@ TEST_CASE(
 
   PullService pull(*f.store);
   const DeviceRecord d = f.Record(officer.id);
-  auto full = pull.Pull(d, 0, 0);
+  auto full = pull.Pull(f.Record(d.id), 0, 0);
   REQUIRE(full.ok());
   const ChangeSet all = DecodePage(f, d, *full);
   REQUIRE(all.rows.size() == 2);  // two hlcs: the creation and the edit
@@ -157,7 +214,7 @@ TEST_CASE(
   for (const CellWrite& c : all.rows[1].cells) CHECK(c.base == 2);
 
   // A device whose last complete pull ended at 1 (since = 1).
-  auto since = pull.Pull(d, 1, 0, 1);
+  auto since = pull.Pull(f.Record(d.id), 1, 0, 1);
   REQUIRE(since.ok());
   const ChangeSet later = DecodePage(f, d, *since);
   REQUIRE(later.rows.size() == 1);
@@ -195,7 +252,7 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
   uint64_t after = 0;
   std::map<std::string, std::set<std::string>> columns;
   for (int pages = 0; pages < 5; ++pages) {
-    auto page = pull.Pull(d, after, 1, /*since=*/0);
+    auto page = pull.Pull(f.Record(d.id), after, 1, /*since=*/0);
     REQUIRE(page.ok());
     for (const RowChange& r : DecodePage(f, d, *page).rows) {
       for (const CellWrite& c : r.cells) columns[r.row_id.ToString()].insert(c.column);
@@ -209,7 +266,7 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
   // A page built from its own cursor (the old rule, since = after) sends
   // the early row's new cell alone: right only for a device that already
   // holds the rest.
-  auto stale = pull.Pull(d, 3, 1, /*since=*/3);
+  auto stale = pull.Pull(f.Record(d.id), 3, 1, /*since=*/3);
   REQUIRE(stale.ok());
   const ChangeSet partial = DecodePage(f, d, *stale);
   REQUIRE(partial.rows.size() == 1);
@@ -217,7 +274,7 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
   CHECK(partial.rows[0].cells[0].column == "village");
   // A device that does not say where its pull began (an older client)
   // gets every row whole.
-  auto old_client = pull.Pull(d, 3, 1);
+  auto old_client = pull.Pull(f.Record(d.id), 3, 1);
   REQUIRE(old_client.ok());
   std::set<std::string> whole;
   for (const RowChange& r : DecodePage(f, d, *old_client).rows) {
@@ -225,7 +282,7 @@ TEST_CASE("PullService: cells come from where the device's pull began, so a "
   }
   CHECK(whole.count("name") == 1);
   // since past after is refused.
-  CHECK(pull.Pull(d, 2, 1, 3).status().code() == Code::kInvalidArgument);
+  CHECK(pull.Pull(f.Record(d.id), 2, 1, 3).status().code() == Code::kInvalidArgument);
   // The page is signed with its since: it does not verify as another's.
   auto sig = SignatureFromHex(stale->signature_hex);
   REQUIRE(sig.ok());
@@ -264,6 +321,7 @@ TEST_CASE("PullService: a row that left a device's districts is marked for "
   PullService pull(*f.store);
   const auto pulled = [&](TestDevice& device, uint64_t after, int limit,
                           bool departures) {
+    f.PulledTo(device.id, after);
     const DeviceRecord d = f.Record(device.id);
     auto page = pull.Pull(d, after, limit, after, departures);
     REQUIRE(page.ok());

@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "server/storage/devices.h"
 #include "server/enrolment.h"
 #include "server/log.h"
 #include "server/server_store.h"
@@ -134,6 +135,12 @@ class ServerFixture {
     req.public_key = device.key.public_key();
     auto reply = enrolment.Enroll(req);
     REQUIRE(reply.ok());
+  }
+
+  // The device pulled up to `cursor` before (the server records the
+  // cursors it hands out: PullService sends a device past them back).
+  void PulledTo(const Uuid& id, uint64_t cursor) {
+    REQUIRE(server::storage::Devices(store->db()).NoteServed(id.ToString(), cursor).ok());
   }
 
   DeviceRecord Record(const Uuid& id) {
