@@ -53,12 +53,38 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
         "; nothing was written");
   }
 
+  // Written as it is built, one record in memory at a time (a bundle of
+  // every photo a device ever took is larger than a phone's memory); put in
+  // place whole at the end, or not at all.
+  AtomicFileWriter file;
+  const auto write_failed = [&path](const Status& s) {
+    if (s.code() == Code::kInvalidArgument) return s;  // not a file to write
+    return Status::IOError("cannot write " + path + ": " + s.message() +
+                           " (nothing was written)");
+  };
+  if (Status s = file.Open(path, S_IRUSR | S_IWUSR); !s.ok()) return write_failed(s);
+  if (Status s = file.Append(protocol::kBundleMagic); !s.ok()) return write_failed(s);
+  // A record: its kind and length, then its two parts as they are (a
+  // photo is not copied again).
+  const auto put = [&](uint8_t kind, std::string_view a, std::string_view b) -> Status {
+    const uint64_t len = a.size() + b.size();
+    if (len > kMaxRecordBytes) {
+      return Status::ResourceExhausted("a bundle record is larger than 4 GiB");
+    }
+    std::string head;
+    ByteWriter w(&head);
+    w.U8(kind);
+    w.U32(static_cast<uint32_t>(len));
+    for (std::string_view part : {std::string_view(head), a, b}) {
+      if (Status s = file.Append(part); !s.ok()) return write_failed(s);
+    }
+    return Status();
+  };
+
   BundleSummary summary;
-  std::string out(protocol::kBundleMagic);
   for (const SealedChangeSet& set : *sets) {
-    if (Status s =
-            AppendBundleRecord(&out, kBundleChangeSet,
-                         protocol::EncodePushBody(set.signature, set.bytes));
+    if (Status s = put(kBundleChangeSet,
+                       protocol::EncodePushBody(set.signature, set.bytes), {});
         !s.ok()) {
       return s;
     }
@@ -116,18 +142,14 @@ Result<BundleSummary> ExportBundle(ClientStore& store, const std::string& path,
                                photo.status().message() +
                                " (nothing was written)");
       }
-      if (Status s = AppendBundleRecord(&out, kBundlePhoto, sha, *photo); !s.ok())
-        return s;
+      if (Status s = put(kBundlePhoto, sha, *photo); !s.ok()) return s;
       ++summary.photos;
       summary.photo_bytes += photo->size();
     }
   }
 
-  summary.file_bytes = out.size();
-  if (Status s = WriteFileAtomically(path, out, S_IRUSR | S_IWUSR); !s.ok()) {
-    if (s.code() == Code::kInvalidArgument) return s;  // not a file to write
-    return Status::IOError("cannot write " + path + ": " + s.message());
-  }
+  summary.file_bytes = file.size();
+  if (Status s = file.Commit(); !s.ok()) return write_failed(s);
   return summary;
 }
 

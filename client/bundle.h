@@ -42,8 +42,8 @@ struct BundleSummary {
 // Seals everything pending (Outbox::SealAll), then writes every sealed change
 // set not yet acknowledged and, if `include_photos`, every photo not yet
 // uploaded (blob_upload.done_at NULL) to `path`, atomically (temp file,
-// fsync, rename; mode 0600: it holds the records). The bundle is built in
-// memory, so it needs as much memory as the photos it carries.
+// fsync, rename; mode 0600: it holds the records). It is written as it is
+// built: one photo in memory at a time, whatever the bundle's size.
 // Errors, with no file written (sealing may already have happened, which
 // changes nothing a person can see):
 //   kIOError  a photo missing or damaged in blobs/ (named), or the file

@@ -641,11 +641,18 @@ Result<SyncSummary> SyncClient::Sync() {
       rechecked = true;
     }
   }
-  if (s.ok() && summary.server_rewound && !rechecked) {
-    // Restored with its sequence-high-water file (no epoch moves): photos
-    // uploaded after the backup may be lost with blobs/.
-    s = RecheckUploads();
-    rechecked = true;
+  if (s.ok()) {
+    // The server sent this device back, in this sync or one cut before it
+    // got here (restored with its sequence-high-water file: no epoch
+    // moves): photos uploaded after the backup may be lost with blobs/.
+    Result<uint64_t> pending = ReadCursor(store_.db(), "photos_recheck");
+    if (!pending.ok()) {
+      s = pending.status();
+    } else if (*pending != 0) {
+      if (!rechecked) s = RecheckUploads();
+      rechecked = true;
+      if (s.ok()) s = SetCursor(store_.db(), "photos_recheck", 0);
+    }
   }
   if (s.ok() && server_seq_epoch_.has_value()) {
     // The server was restored from a backup since this device last looked

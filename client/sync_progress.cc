@@ -315,7 +315,7 @@ std::string DescribeSummary(const SyncSummary& s) {
            " again that the server had lost (restored from a backup?)";
   }
   if (s.server_rewound) {
-    out += "; the server holds less than this device pulled from it before "
+    out += "; the server holds less than this device received from it before "
            "(restored from a backup?): what it holds since was pulled again";
   }
   return out;

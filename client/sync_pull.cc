@@ -335,20 +335,30 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // from there too (those of granted districts, or numbered again by a
   // restored server, sit behind its conflict cursor as well; one held
   // already is taken again as a no-op).
-  const auto restart_from = [&](uint64_t from) -> Status {
+  // `rewound`: the server was restored (below): the photos are asked
+  // after too, noted with the cursors (the server does not send the device
+  // back twice, and a sync cut before the photos are asked must still ask).
+  const auto restart_from = [&](uint64_t from, bool rewound) -> Status {
+    if (Status s = commit_group(); !s.ok()) return s;
     const uint64_t floor = std::min(since, from);
+    Transaction txn(db);
+    if (!txn.status().ok()) return txn.status();
     if (Status s = SetCursor(db, "pull_cursor", from); !s.ok()) return s;
     if (Status s = SetCursor(db, "pull_since", floor); !s.ok()) return s;
     Statement lower(db, "UPDATE sync_state SET conflict_cursor = ?1 "
                         "WHERE singleton = 1 AND conflict_cursor > ?1");
     lower.Bind(1, static_cast<int64_t>(from));
     if (Status s = lower.Run(); !s.ok()) return s;
+    if (rewound) {
+      if (Status s = SetCursor(db, "photos_recheck", 1); !s.ok()) return s;
+    }
+    if (Status s = txn.Commit(); !s.ok()) return s;
     after = from;
     since = floor;
     current = fetch(from, floor);
     return Status();
   };
-  const auto restart_from_zero = [&]() -> Status { return restart_from(0); };
+  const auto restart_from_zero = [&]() -> Status { return restart_from(0, false); };
   for (;;) {
     const std::string what = "the pull after " + std::to_string(after);
     if (!current.response.ok()) return stop(current.response.status());
@@ -364,7 +374,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
         uint64_t back = 0;
         const bool rewound = ServerNumber(said, field::kExpected, &back) && back < after;
         if (rewound && summary != nullptr) summary->server_rewound = true;
-        if (Status s = restart_from(rewound ? back : 0); !s.ok()) return stop(s);
+        if (Status s = restart_from(rewound ? back : 0, rewound); !s.ok()) return stop(s);
         continue;
       }
     }
@@ -535,13 +545,34 @@ Status SyncClient::PullConflicts(const Enrolment& e, SyncSummary* summary) {
   if (!cursor.ok()) return cursor.status();
   uint64_t after = *cursor;
   uint64_t received = 0;
+  bool restarted = false;
   for (int page = 0; page < kMaxConflictPages; ++page) {
     const std::string what = "the conflict list after " + std::to_string(after);
+    // restart=1: this client goes back when the server says its cursor is
+    // past what it holds (a restore), as on a pull.
     Result<HttpResponse> r = Call("GET",
                                   std::string(protocol::kConflictsPath) +
-                                      "?after=" + std::to_string(after),
+                                      "?after=" + std::to_string(after) + "&restart=1",
                                   "", "", kMaxConflictsBytes);
     if (!r.ok()) return r.status();
+    if (r->status == 409 && !restarted) {
+      const Status said = ServerError(*r);
+      uint64_t back = 0;
+      if (said.reason() == "pull_restart" && ServerNumber(said, field::kExpected, &back) &&
+          back < after) {
+        // Unsigned, like a pull's: a forged one costs records this device
+        // holds, once per sync.
+        restarted = true;
+        Transaction txn(db);
+        if (!txn.status().ok()) return txn.status();
+        if (Status s = SetCursor(db, "conflict_cursor", back); !s.ok()) return s;
+        if (Status s = SetCursor(db, "photos_recheck", 1); !s.ok()) return s;
+        if (Status s = txn.Commit(); !s.ok()) return s;
+        if (summary != nullptr) summary->server_rewound = true;
+        after = back;
+        continue;
+      }
+    }
     if (r->status != 200) return Refusal(*r, what);
     if (Status s = VerifyConflicts(e.server_key, store_.device_id(), after, *r);
         !s.ok()) {

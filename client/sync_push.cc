@@ -214,6 +214,9 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
             base_url_ + " expects change set " + std::to_string(expected) +
             ", which this device no longer holds; contact the central office");
       }
+      // Confirmed before, lost by the server: said in the summary as the
+      // sets Sync sends again after a pull are.
+      if (summary != nullptr && expected < seq) summary->resent_sets += seq - expected;
       sets = std::move(again).value();
       i = 0;
       expected_sets = 0;

@@ -614,8 +614,14 @@ class Api {
           req, res,
           Status::InvalidArgument("after and limit must be whole numbers"));
     }
+    // restart=1: a client that goes back when told (PullService).
+    uint64_t restart = 0;
+    if (!ParamU64(req, "restart", 0, &restart) || restart > 1) {
+      return Answer(req, res, Status::InvalidArgument("restart must be 0 or 1"));
+    }
     Result<ConflictsPage> page = pull_.ConflictsAfter(
-        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)));
+        *device, after, static_cast<int>(std::min<uint64_t>(limit, 1u << 30)),
+        restart == 1);
     if (!page.ok()) return Answer(req, res, page.status());
     res.status = 200;
     res.set_header(protocol::kSignatureHeader, page->signature_hex);

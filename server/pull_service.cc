@@ -114,6 +114,44 @@ Status DepartureMarker(Db& db, const IndexedRow& row, const DeviceRecord& device
   return Status();
 }
 
+// A device's cursor past what this database ever let it hold
+// (DeviceRecord::served_seq): the server was restored from a backup taken
+// before the device pulled past it, with its sequence-high-water file, so
+// its sequences did not jump, and the rows and conflict records it numbers
+// again from the backup's sequence would sit behind the device's cursor. It
+// goes back to served_seq: every row and record up to there it holds, the
+// same as the restored database's (they were in the backup).
+Status CheckCursor(const DeviceRecord& device, uint64_t after, std::string_view what) {
+  if (!device.served_seq.has_value() || after <= *device.served_seq) return Status();
+  LogLine("device " + device.id.ToString() + " " + std::string(what) + " after " +
+          std::to_string(after) + ", past the " + std::to_string(*device.served_seq) +
+          " this database let it hold (restored from a backup?): sent back to " +
+          std::to_string(*device.served_seq));
+  return Status::SequenceGap(
+             "this server holds less than this device received from it before "
+             "(restored from a backup?); pull again from " +
+             std::to_string(*device.served_seq))
+      .WithReason("pull_restart")
+      .With(field::kExpected, *device.served_seq);
+}
+
+// Before a page whose cursor is `cursor` goes (inside its transaction
+// `txn`, committed here if written): the device's served_seq rises to the
+// database's last sequence, which is past any cursor this or another page
+// built now can carry. Once a pull: the pages after it carry cursors below
+// it unless other devices pushed meanwhile.
+Status NoteServed(Db& db, const DeviceRecord& device, uint64_t cursor, Transaction* txn) {
+  if (device.served_seq.has_value() && cursor <= *device.served_seq) return Status();
+  Result<int64_t> next = storage::ServerState(db).NextSeq();
+  if (!next.ok()) return next.status();
+  const uint64_t last = *next > 0 ? static_cast<uint64_t>(*next) - 1 : 0;
+  if (Status s = storage::Devices(db).NoteServed(device.id.ToString(), std::max(last, cursor));
+      !s.ok()) {
+    return s;
+  }
+  return txn->Commit();
+}
+
 }  // namespace
 
 Status WholeRowChanges(Db& db, std::string_view entity, std::string_view row_id,
@@ -155,26 +193,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
       return s;
     }
   }
-  if (device.served_seq.has_value() && after > *device.served_seq) {
-    // The device holds a cursor this server never handed it: the server was
-    // restored from a backup taken before it was (with its
-    // sequence-high-water file, so its sequences did not jump). The rows it
-    // numbers again from there would sit behind the device's cursor and
-    // never reach it: it goes back to the last cursor the restored server
-    // remembers serving it (every cell up to there it held then, unchanged
-    // since), from which nothing is missed. An older client goes back to 0.
-    LogLine("device " + device.id.ToString() + " pulls after " + std::to_string(after) +
-            ", past the " + std::to_string(*device.served_seq) +
-            " this server remembers serving it (restored from a backup with "
-            "its sequence-high-water?): sent back to " +
-            std::to_string(*device.served_seq));
-    return Status::SequenceGap(
-               "this server holds less than this device pulled from it before "
-               "(restored from a backup?); pull again from " +
-               std::to_string(*device.served_seq))
-        .WithReason("pull_restart")
-        .With(field::kExpected, *device.served_seq);
-  }
+  if (Status s = CheckCursor(device, after, "pulls"); !s.ok()) return s;
   const size_t max_changes = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
   Transaction txn(db);  // one snapshot for the whole page
@@ -259,15 +278,7 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
     if (!next.ok()) return next.status();
     page.seq_epoch = static_cast<uint64_t>(*next) >> protocol::kSeqEpochShift;
   }
-  if (!device.served_seq.has_value() || page.next_cursor > *device.served_seq) {
-    // Noted before the page goes: a device never holds a cursor this
-    // database does not remember handing it (unless restored since).
-    if (Status s = storage::Devices(db).NoteServed(device.id.ToString(), page.next_cursor);
-        !s.ok()) {
-      return s;
-    }
-    if (Status s = txn.Commit(); !s.ok()) return s;
-  }
+  if (Status s = NoteServed(db, device, page.next_cursor, &txn); !s.ok()) return s;
   page.body = wire::EncodePullPage(cs.schema_version, std::move(cs.rows));
   page.departures = departures;
   page.districts = device.scope.ToString();
@@ -281,7 +292,14 @@ Result<PullPage> PullService::Pull(const DeviceRecord& device, uint64_t after,
 }
 
 Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
-                                                  uint64_t after, int limit) {
+                                                  uint64_t after, int limit,
+                                                  bool takes_restart) {
+  // A client that does not say it goes back (an older kbo) would stop its
+  // sync on the answer every time: it gets the records after its cursor, as
+  // before.
+  if (takes_restart) {
+    if (Status s = CheckCursor(device, after, "asks for conflicts"); !s.ok()) return s;
+  }
   const size_t max = static_cast<size_t>(ClampLimit(limit));
   Db& db = store_.db();
   Transaction txn(db);
@@ -300,6 +318,7 @@ Result<ConflictsPage> PullService::ConflictsAfter(const DeviceRecord& device,
     page.next = std::max(page.next, c.feed_seq);
   }
   page.count = feed->size();
+  if (Status s = NoteServed(db, device, page.next, &txn); !s.ok()) return s;
   wire_page.next = page.next;
   wire_page.more = page.more;
   page.body = wire::EncodeConflictsPage(wire_page);

@@ -84,11 +84,11 @@ class PullService {
   // A device granted districts that has not pulled from 0 since is told to
   // start again: a pull with after > 0 gets kSequenceGap, reason
   // "pull_restart" (409); its pull from 0 clears that.
-  // A device whose `after` is past the highest cursor this database records
-  // handing it (DeviceRecord::served_seq: the server was restored from a
-  // backup with its sequence-high-water file) gets the same, with field
-  // "expected" that cursor: the pull goes on from there. Every page notes its
-  // next cursor there before it is returned.
+  // A device whose `after` is past DeviceRecord::served_seq (the server was
+  // restored from a backup with its sequence-high-water file) gets the same,
+  // with field "expected" served_seq: the pull goes on from there. A page
+  // whose next cursor is past served_seq raises it to the database's last
+  // sequence before it is returned.
   // `since` (<= after, else kInvalidArgument): the cursor at which the
   // device's pull began (the end of its last complete pull): it holds every
   // cell written up to it, not every cell up to `after` -- a row written
@@ -101,9 +101,13 @@ class PullService {
                         bool departures = false);
 
   // Conflicts in the device's districts with feed_seq > after, at most
-  // `limit` (same defaults and cap as Pull).
+  // `limit` (same defaults and cap as Pull). `takes_restart` (a client that
+  // asks `restart=1`): an `after` past served_seq is answered like a pull's,
+  // 409 pull_restart with "expected"; an older client is not checked (it
+  // would stop its sync on the answer every time).
   Result<ConflictsPage> ConflictsAfter(const DeviceRecord& device,
-                                       uint64_t after, int limit);
+                                       uint64_t after, int limit,
+                                       bool takes_restart = false);
 
  private:
   ServerStore& store_;

@@ -79,36 +79,78 @@ Status EnsureReplaceableFile(const std::string& path) {
 
 Status WriteFileAtomically(const std::string& path, std::string_view bytes,
                            mode_t mode) {
-  if (Status s = EnsureReplaceableFile(path); !s.ok()) return s;
-  const std::string tmp = path + ".tmp";
+  AtomicFileWriter file;
+  if (Status s = file.Open(path, mode); !s.ok()) return s;
+  if (Status s = file.Append(bytes); !s.ok()) return s;
+  return file.Commit();
+}
+
+AtomicFileWriter::~AtomicFileWriter() { Abandon(); }
+
+void AtomicFileWriter::Abandon() {
+  if (fd_ < 0) return;
+  CloseQuietly(fd_);
+  fd_ = -1;
+  ::unlink(tmp_.c_str());
+}
+
+Status AtomicFileWriter::Open(const std::string& path, mode_t mode) {
+  Abandon();
+  path_ = path;
+  tmp_ = path + ".tmp";
+  size_ = 0;
+  status_ = EnsureReplaceableFile(path);
+  if (!status_.ok()) return status_;
   // O_TRUNC rather than O_EXCL: a ".tmp" left by a crash must not block every
   // later write. O_NOFOLLOW: never write through a planted symlink.
-  const int fd = ::open(
-      tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
-  if (fd < 0) return Errno("create", tmp, errno);
-
-  Status s;
+  fd_ = ::open(tmp_.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, mode);
+  if (fd_ < 0) {
+    status_ = Errno("create", tmp_, errno);
+    return status_;
+  }
   // The umask may have cleared bits, and a leftover .tmp keeps its old
   // mode: set the mode explicitly, before any secret byte is written.
-  if (::fchmod(fd, mode) != 0) s = Errno("chmod", tmp, errno);
-  if (s.ok()) s = WriteAll(fd, bytes, tmp);
-  if (s.ok() && ::fsync(fd) != 0) s = Errno("fsync", tmp, errno);
-  if (!s.ok()) {
-    CloseQuietly(fd);
-    ::unlink(tmp.c_str());
-    return s;
+  if (::fchmod(fd_, mode) != 0) {
+    status_ = Errno("chmod", tmp_, errno);
+    Abandon();
   }
+  return status_;
+}
+
+Status AtomicFileWriter::Append(std::string_view bytes) {
+  if (!status_.ok()) return status_;
+  if (fd_ < 0) return status_ = Status::FailedPrecondition("no file is open to write");
+  status_ = WriteAll(fd_, bytes, tmp_);
+  if (!status_.ok()) {
+    Abandon();
+    return status_;
+  }
+  size_ += bytes.size();
+  return status_;
+}
+
+Status AtomicFileWriter::Commit() {
+  if (!status_.ok()) return status_;
+  if (fd_ < 0) return status_ = Status::FailedPrecondition("no file is open to write");
+  if (::fsync(fd_) != 0) {
+    status_ = Errno("fsync", tmp_, errno);
+    Abandon();
+    return status_;
+  }
+  const int fd = fd_;
+  fd_ = -1;
   if (::close(fd) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return Errno("close", tmp, err);
+    status_ = Errno("close", tmp_, errno);
+    ::unlink(tmp_.c_str());
+    return status_;
   }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    const int err = errno;
-    ::unlink(tmp.c_str());
-    return Errno("rename to", path, err);
+  if (::rename(tmp_.c_str(), path_.c_str()) != 0) {
+    status_ = Errno("rename to", path_, errno);
+    ::unlink(tmp_.c_str());
+    return status_;
   }
-  return FsyncDir(DirName(path));
+  status_ = FsyncDir(DirName(path_));
+  return status_;
 }
 
 Result<std::string> ReadFileBounded(const std::string& path, size_t max_bytes) {

@@ -4,6 +4,7 @@
 #include <sys/types.h>
 
 #include <cstddef>
+#include <cstdint>
 #include <string>
 #include <string_view>
 
@@ -17,6 +18,36 @@ namespace kbo {
 // `path` exists and is not a regular file (EnsureReplaceableFile).
 Status WriteFileAtomically(const std::string& path, std::string_view bytes,
                            mode_t mode);
+
+// The same, for a file written in pieces (a bundle of photos larger than
+// memory): Open creates "<path>.tmp" with `mode`; Append adds to it;
+// Commit fsyncs it, renames it over `path` and fsyncs the directory.
+// Destroyed without a successful Commit (an error, a return part-way), the
+// ".tmp" is removed and `path` left as it was. After an error every later
+// call returns it.
+class AtomicFileWriter {
+ public:
+  AtomicFileWriter() = default;
+  ~AtomicFileWriter();
+  AtomicFileWriter(const AtomicFileWriter&) = delete;
+  AtomicFileWriter& operator=(const AtomicFileWriter&) = delete;
+
+  // kInvalidArgument, nothing created, when `path` exists and is not a
+  // regular file (EnsureReplaceableFile).
+  Status Open(const std::string& path, mode_t mode);
+  Status Append(std::string_view bytes);
+  Status Commit();
+  uint64_t size() const { return size_; }
+
+ private:
+  void Abandon();
+
+  std::string path_;
+  std::string tmp_;
+  int fd_ = -1;
+  uint64_t size_ = 0;
+  Status status_;
+};
 
 // OK when `path` does not exist or is a regular file (following links);
 // kInvalidArgument naming it otherwise. Renaming a new file over a device,

@@ -1014,6 +1014,21 @@ TEST_CASE(
     CHECK(third->resent_sets == 0);
     CHECK(d.pushed.size() == 5);
   }
+  SECTION("the server lost confirmed sets and a new one is waiting: the push "
+          "sends them again and says so") {
+    d.ServePushes();
+    SyncClient client(*d.store, d.Options());
+    SyncSummary first;
+    REQUIRE(client.Push(&first).ok());
+    CHECK(first.resent_sets == 0);
+    REQUIRE(d.store->Record("attendance", f.Mark(1, "late")).ok());
+    d.last_seq = 1;  // restored from a backup taken after set 1
+    SyncSummary second;
+    REQUIRE(client.Push(&second).ok());
+    CHECK(d.pushed == std::vector<uint64_t>{1, 2, 3, 2, 3, 4});
+    CHECK(second.resent_sets == 2);
+    CHECK(DescribeSummary(second).find("again that the server had lost") != std::string::npos);
+  }
   SECTION("cut after the push: what went is said, and a retry sends nothing "
           "again") {
     d.ServePushes();

@@ -6,6 +6,7 @@
 
 #include <map>
 #include <memory>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -32,6 +33,19 @@ class Field {
       : server_(tmp_.File("server"), std::move(serve_args)) {
     REQUIRE(server_.running());
   }
+
+  // A device sent back to pull again (PullService: "sent back to" in the
+  // log) means a restored server; in a test that restores none it is a
+  // fault, even though the sync goes on and ends well.
+  ~Field() {
+    if (std::uncaught_exceptions() == 0 && !sent_back_expected_) {
+      CHECK(server_.log().find("sent back to") == std::string::npos);
+    }
+  }
+  Field(const Field&) = delete;
+  Field& operator=(const Field&) = delete;
+  // This test restores the server, or sends a cursor past the server's.
+  void ExpectSentBack() { sent_back_expected_ = true; }
 
   ServerProcess& server() { return server_; }
   std::string url() const { return server_.url(); }
@@ -172,6 +186,7 @@ class Field {
  private:
   TempDir tmp_;
   ServerProcess server_;
+  bool sent_back_expected_ = false;
 };
 
 }  // namespace kbo::testing

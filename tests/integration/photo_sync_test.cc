@@ -670,6 +670,7 @@ TEST_CASE("Photos: after the server is restored from a backup, a photo it lost "
           "goes up again, and a photo file it kept counts as received",
           "[photos][integration][restore]") {
   Field f;
+  f.ExpectSentBack();
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
   f.SyncOk(officer);
@@ -794,6 +795,7 @@ TEST_CASE("Photos: a photo whose file went up after the backup goes up again whe
           "server is restored whole, sequence-high-water with it",
           "[photos][integration][restore]") {
   Field f;
+  f.ExpectSentBack();
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
@@ -837,6 +839,54 @@ TEST_CASE("Photos: a photo whose file went up after the backup goes up again whe
   REQUIRE(synced.exit_code == 0);
   CHECK(received() == 1);
   CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+}
+
+// The device notes that it must ask with the cursors the server sent it
+// back to: a sync cut between the two (the server does not send it back
+// again) still asks the next time, and once.
+TEST_CASE("Photos: a device that was sent back asks for its photos at its next whole "
+          "sync, and then no more",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0042.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  const auto received = [&]() {
+    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                         "' AND complete_at IS NOT NULL");
+  };
+  REQUIRE(received() == 1);
+  const std::string data = f.server().data_dir();
+  const auto lose_photo = [&] {
+    REQUIRE(f.server().Stop() == 0);
+    {
+      auto db = OpenTestServerDb(data);
+      REQUIRE(db.ok());
+      REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
+    }
+    REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+    REQUIRE(f.server().Start());
+  };
+  lose_photo();
+  // As a sync cut after the server sent the device back leaves it.
+  {
+    auto db = Db::Open(officer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE sync_state SET photos_recheck = 1").ok());
+  }
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(received() == 1);
+  CHECK(Field::Count(officer + "/field.db", "SELECT photos_recheck FROM sync_state") == 0);
+  // Asked once: a photo lost again without a restore is not looked for.
+  lose_photo();
+  REQUIRE(f.Sync(officer).exit_code == 0);
+  CHECK(received() == 0);
 }
 
 // Regression (walk-through): two photos lost by a restore made every sync

@@ -3,6 +3,7 @@
 // Fang (5009).
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <set>
 #include <thread>
 
@@ -575,6 +576,7 @@ TEST_CASE("Sync: after the server is restored from a backup every device still "
   // A copy of server.db on SQLite; pg_dump and pg_restore of the server's
   // schema on PostgreSQL (tests/support/test_db.h).
   Field f;
+  f.ExpectSentBack();
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string other = f.Enrolled("other", "field_officer", "5011");
@@ -648,6 +650,7 @@ TEST_CASE("Sync: a server restored whole, sequence-high-water with it, sends a d
           "whose cursor is past the backup back, and it misses nothing",
           "[sync][integration][restore]") {
   Field f;
+  f.ExpectSentBack();
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
@@ -717,6 +720,7 @@ TEST_CASE("Sync: a device sent back by a restored server takes again the conflic
           "records its conflict cursor had passed",
           "[sync][integration][restore][conflict]") {
   Field f;
+  f.ExpectSentBack();
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
@@ -745,6 +749,56 @@ TEST_CASE("Sync: a device sent back by a restored server takes again the conflic
   CHECK(synced.out.find("pulled again") != std::string::npos);
   CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
   CHECK(Field::DeviceState(officer) == f.ServerState());
+}
+
+TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server's "
+          "memory is sent back on the conflict list",
+          "[sync][integration][restore][conflict]") {
+  Field f;
+  f.ExpectSentBack();
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
+  const std::string p = f.Add(trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  f.SyncOk(visitor);
+  // The visitor's edit (offline, earlier) loses to the trainer's, which
+  // every device holds before the backup.
+  REQUIRE(f.Kbo(visitor, {"edit", "producer", p, "--set", "phone=0822222222"}).exit_code == 0);
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", p, "--set", "phone=0811111111"}).exit_code == 0);
+  f.SyncOk(trainer);
+  f.SyncOk(officer);
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  REQUIRE(f.server().Start());
+  // After the backup the visitor's losing edit makes a conflict record and
+  // moves no row: the officer's conflict cursor passes the backup, its pull
+  // cursor does not.
+  f.SyncOk(visitor);
+  f.SyncOk(officer);
+  REQUIRE(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
+
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
+                             std::filesystem::copy_options::overwrite_existing);
+  REQUIRE(f.server().Start());
+  // The visitor sends its lost set again: the conflict is found again, under
+  // a new id and the number the lost one had.
+  f.SyncOk(visitor);
+  const json found = f.ServerJson({"conflicts", "list"});
+  REQUIRE(found.size() == 1);
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(synced.out.find("pulled again") != std::string::npos);
+  bool held = false;
+  for (const json& c : f.KboJson(officer, {"conflicts"})) held = held || c["id"] == found[0]["id"];
+  CHECK(held);
 }
 
 TEST_CASE("Sync: a phone restored from an old backup is refused as forked, keeping "
@@ -819,6 +873,53 @@ TEST_CASE("Sync: a bundle carried on a USB stick is imported once, and the devic
   f.SyncOk(officer);
   CHECK(f.ServerCount("SELECT count(*) FROM change_set_log") == 1);
   CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+}
+
+// Left by stop 48: the bundle was built whole in memory (every photo a
+// device took, for `--from 1 --photos`), more than a phone or an old laptop
+// holds.
+TEST_CASE("Sync: a bundle of photos is written as it is built, one photo in memory at "
+          "a time", "[sync][integration][bundle][photos]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(officer, NewProducer("กลุ่มทอผ้า", "5011"));
+  // Six photos of 8 MiB, kept as taken (not decoded: a small JPEG and noise).
+  constexpr size_t kPhotoBytes = size_t{8} << 20;
+  std::mt19937_64 noise(49);
+  std::vector<std::string> shas;
+  for (int i = 0; i < 6; ++i) {
+    std::string photo = SampleJpeg(64, 48);
+    while (photo.size() < kPhotoBytes) {
+      const uint64_t v = noise();
+      photo.append(reinterpret_cast<const char*>(&v), sizeof v);
+    }
+    const std::string file = f.dir() + "/IMG_" + std::to_string(i) + ".jpg";
+    REQUIRE(WriteFileAtomically(file, photo, 0600).ok());
+    const std::string id = f.Add(officer, {"photo", "add", file, "--as-taken", "--subject",
+                                           "producer:" + producer});
+    shas.push_back(f.KboJson(officer, {"show", "photo", id})["sha256"].get<std::string>());
+  }
+  const CliResult rows_only = f.Kbo(officer, {"bundle", "export", f.dir() + "/rows.kbo"});
+  REQUIRE(rows_only.exit_code == 0);
+  const std::string bundle = f.dir() + "/photos.kbo";
+  const CliResult with_photos = f.Kbo(officer, {"bundle", "export", bundle, "--photos"});
+  INFO(with_photos.out << with_photos.err);
+  REQUIRE(with_photos.exit_code == 0);
+  CHECK(with_photos.out.find("6 photos") != std::string::npos);
+  // 48 MiB of photos; the export holds about one at a time.
+  INFO("peak RSS " << rows_only.max_rss_kib << " KiB without photos, "
+                   << with_photos.max_rss_kib << " KiB with");
+  CHECK(with_photos.max_rss_kib - rows_only.max_rss_kib < 24 * 1024);
+  CHECK_FALSE(FileExists(bundle + ".tmp"));
+
+  // What it wrote is whole: the office takes every photo from it.
+  CliResult imported = f.Server({"bundle", "import", bundle});
+  INFO(imported.out << imported.err);
+  REQUIRE(imported.exit_code == 0);
+  for (const std::string& sha : shas) {
+    CHECK(f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                        "' AND complete_at IS NOT NULL") == 1);
+  }
 }
 
 // A server that lost change sets a device saw confirmed (its database

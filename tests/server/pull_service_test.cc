@@ -71,8 +71,8 @@ TEST_CASE("PullService: a Phrao device never receives a Fang row",
   CHECK(phrao_page->next_cursor == 1);
 }
 
-TEST_CASE("PullService: the server records the cursors it hands a device, and sends "
-          "one pulling past them (a restored server) back to the last",
+TEST_CASE("PullService: the server records a sequence no cursor it handed a device is "
+          "past, and sends one pulling past it (a restored server) back there",
           "[server][pull][restore]") {
   ServerFixture f;
   TestDevice trainer, officer;
@@ -95,11 +95,13 @@ TEST_CASE("PullService: the server records the cursors it hands a device, and se
   CHECK(*unknown.status().IntegerField(field::kExpected) == 0);
   CHECK(served() == std::optional<uint64_t>(0));  // a refusal records nothing
 
-  // Each page's next cursor is recorded before the page goes.
+  // A page whose cursor is past it raises it to the last sequence, before
+  // the page goes: once for the pull, not at every page.
   auto first = pull.Pull(f.Record(officer.id), 0, 2, 0);
   REQUIRE(first.ok());
   CHECK(first->next_cursor == 2);
-  CHECK(served() == std::optional<uint64_t>(2));
+  CHECK(served() == std::optional<uint64_t>(4));
+  REQUIRE(f.store->db().Exec("UPDATE device SET served_seq = 3").ok());  // (to see it)
   auto second = pull.Pull(f.Record(officer.id), 2, 2, 0);
   REQUIRE(second.ok());
   CHECK(second->next_cursor == 4);
@@ -108,6 +110,15 @@ TEST_CASE("PullService: the server records the cursors it hands a device, and se
   REQUIRE(pull.Pull(f.Record(officer.id), 0, 1, 0).ok());
   CHECK(served() == std::optional<uint64_t>(4));
   REQUIRE(pull.Pull(f.Record(officer.id), 4, 0, 4).ok());  // nothing new: fine
+  // The conflict feed raises it too, and a client that takes a restart is
+  // sent back from it the same way; an older one is not checked.
+  REQUIRE(f.store->db().Exec("UPDATE device SET served_seq = 1").ok());
+  auto conflicts = pull.ConflictsAfter(f.Record(officer.id), 3, 0, /*takes_restart=*/true);
+  CHECK(conflicts.status().reason() == "pull_restart");
+  REQUIRE(conflicts.status().IntegerField(field::kExpected) != nullptr);
+  CHECK(*conflicts.status().IntegerField(field::kExpected) == 1);
+  REQUIRE(pull.ConflictsAfter(f.Record(officer.id), 3, 0).ok());
+  CHECK(served() == std::optional<uint64_t>(4));
 
   // The database restored from before its last pages: the device's cursor
   // (4) is past what it remembers (2).
@@ -121,8 +132,8 @@ TEST_CASE("PullService: the server records the cursors it hands a device, and se
   REQUIRE(back.ok());
   CHECK(RowIds(DecodePage(f, f.Record(officer.id), *back)).size() == 2);
 
-  // A device enrolled before the server kept this (NULL): unknown, never
-  // checked; its next pull records where it stands.
+  // Unknown (NULL: not a state a migrated database holds): never checked;
+  // its next pull records where it stands.
   REQUIRE(f.store->db().Exec("UPDATE device SET served_seq = NULL").ok());
   REQUIRE(pull.Pull(f.Record(officer.id), 4, 0, 4).ok());
   CHECK(served() == std::optional<uint64_t>(4));

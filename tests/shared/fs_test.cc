@@ -127,6 +127,50 @@ TEST_CASE(
   CHECK_FALSE(FileExists(path));
 }
 
+TEST_CASE("Fs: a file written in pieces appears whole on commit, and not at all "
+          "when abandoned",
+          "[fs]") {
+  testing::TempDir dir;
+  const std::string path = dir.File("officer.kbo");
+  REQUIRE(WriteFileAtomically(path, "the bundle before", 0600).ok());
+  {
+    AtomicFileWriter file;
+    REQUIRE(file.Open(path, 0600).ok());
+    REQUIRE(file.Append("KBOBUNDLE1\n").ok());
+    REQUIRE(file.Append("ภาพถ่าย").ok());
+    // Nothing is in place until the commit.
+    CHECK(Contents(path) == "the bundle before");
+    CHECK(FileExists(path + ".tmp"));
+    CHECK(file.size() == 11 + std::string("ภาพถ่าย").size());
+    REQUIRE(file.Commit().ok());
+  }
+  CHECK(Contents(path) == "KBOBUNDLE1\nภาพถ่าย");
+  CHECK(ModeOf(path) == 0600);
+  CHECK_FALSE(FileExists(path + ".tmp"));
+  {
+    // A photo missing part-way: the writer goes out of scope uncommitted.
+    AtomicFileWriter file;
+    REQUIRE(file.Open(path, 0600).ok());
+    REQUIRE(file.Append("half of another").ok());
+  }
+  CHECK(Contents(path) == "KBOBUNDLE1\nภาพถ่าย");
+  CHECK_FALSE(FileExists(path + ".tmp"));
+  // Used before it is open, or after its commit: an error, nothing written.
+  AtomicFileWriter unopened;
+  CHECK(unopened.Append("x").code() == Code::kFailedPrecondition);
+  CHECK(unopened.Commit().code() == Code::kFailedPrecondition);
+  AtomicFileWriter twice;
+  REQUIRE(twice.Open(dir.File("once"), 0600).ok());
+  REQUIRE(twice.Commit().ok());
+  CHECK_FALSE(twice.Append("more").ok());
+  CHECK(Contents(dir.File("once")).empty());
+  // A folder in its place: refused before anything is created.
+  REQUIRE(EnsureDir(dir.File("folder")).ok());
+  AtomicFileWriter folder;
+  CHECK(folder.Open(dir.File("folder"), 0600).code() == Code::kInvalidArgument);
+  CHECK_FALSE(FileExists(dir.File("folder") + ".tmp"));
+}
+
 TEST_CASE("Fs: ReadFileBounded reads up to the cap and refuses more", "[fs]") {
   testing::TempDir dir;
   const std::string path = dir.File("body");

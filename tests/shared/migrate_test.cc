@@ -80,9 +80,9 @@ TEST_CASE("Migrate: sets user_version, is idempotent, refuses a newer database",
     auto db = Db::Open(path);
     REQUIRE(db.ok());
     REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
-    CHECK(UserVersion(**db) == 14);
+    CHECK(UserVersion(**db) == 15);
     REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
-    CHECK(UserVersion(**db) == 14);
+    CHECK(UserVersion(**db) == 15);
     REQUIRE((*db)->Exec("PRAGMA user_version = 99").ok());
   }
   auto db = Db::Open(path);
@@ -91,6 +91,22 @@ TEST_CASE("Migrate: sets user_version, is idempotent, refuses a newer database",
       Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count);
   CHECK(s.code() == Code::kFailedPrecondition);
   CHECK(s.message().find("newer") != std::string::npos);
+}
+
+TEST_CASE("Migrate: devices enrolled before the server kept served_seq hold no cursor "
+          "past its last sequence then", "[migrate]") {
+  auto db = Db::Open(":memory:");
+  REQUIRE(db.ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, Upto("0013_")).ok());
+  REQUIRE((*db)->Exec(
+      "UPDATE server_state SET next_seq = 42;"
+      "INSERT INTO device (device_id, public_key, role, districts, enrolled_at) VALUES"
+      " ('d1', 'k1', 'trainer', '5011', 't'), ('d2', 'k2', 'field_officer', '5011', 't')")
+              .ok());
+  REQUIRE(Migrate(**db, schema::kServerMigrations, schema::kServerMigrations_count).ok());
+  Statement st(**db, "SELECT count(*) FROM device WHERE served_seq = 41");
+  REQUIRE(st.Step());
+  CHECK(st.ColumnInt(0) == 2);
 }
 
 TEST_CASE("Migrate: the server's conflicts of a row that moved before they followed "

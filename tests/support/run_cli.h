@@ -7,6 +7,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -25,6 +26,7 @@ struct CliResult {
   int exit_code = -1;  // 128 + signal if killed; -1 if it could not start
   std::string out;     // stdout, byte for byte
   std::string err;     // stderr
+  long max_rss_kib = 0;  // the child's peak resident memory (getrusage)
 };
 
 #ifdef KBO_BINARY_DIR
@@ -121,8 +123,10 @@ inline CliResult RunBinary(const std::string& binary,
     if (p.fd >= 0) close(p.fd);
   }
   int status = 0;
-  while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+  struct rusage usage {};
+  while (wait4(pid, &status, 0, &usage) < 0 && errno == EINTR) {
   }
+  result.max_rss_kib = usage.ru_maxrss;
   if (WIFEXITED(status)) {
     result.exit_code = WEXITSTATUS(status);
   } else if (WIFSIGNALED(status)) {
