@@ -225,6 +225,10 @@ struct SyncSummary {
                                  // it takes): kept here, not sent again
   uint64_t refused_rows = 0; // row changes the server refused (kept there,
                              // listed by `kbo refused`)
+  // Row changes the server keeps until a row it does not hold arrives
+  // (protocol::kWaitsForRowReason: restored from a backup, the row's writer
+  // has not sent it again yet), then applies as sent.
+  uint64_t waiting_rows = 0;
   // Row changes sent that the server neither applied nor refused: deletes of
   // rows it never held (a row it refused, then dismissed here), which need
   // nothing there.

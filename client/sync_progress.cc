@@ -279,6 +279,11 @@ std::string DescribeSummary(const SyncSummary& s) {
            " asked for could not go (kept here; `kbo photo upload-originals "
            "--photo ID` tries one again and says why)";
   }
+  if (s.waiting_rows > 0) {
+    out += "; " + Count(s.waiting_rows, "change waits", "changes wait") +
+           " on the server for a row it does not hold yet (restored from a "
+           "backup? its writer sends it again): applied when it arrives";
+  }
   if (s.refused_rows > 0) {
     out += "; the server refused " + Count(s.refused_rows, "change", "changes") +
            " (kept there for the office; `kbo refused list` says why, and "

@@ -156,15 +156,17 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
   struct Open {
     int64_t seq;
     int64_t index;
+    bool waiting;  // kept on the server for this row (kWaitsForRowReason)
   };
   std::map<std::pair<std::string, std::string>, std::vector<Open>> open;
   {
     Statement& st = db.Cached(
-        "SELECT entity, row_id, seq, row_index FROM refused_row WHERE restored = 0 "
+        "SELECT entity, row_id, seq, row_index, reason FROM refused_row WHERE restored = 0 "
         "AND seq > 0");
     while (st.Step()) {
       open[{st.ColumnText(0), st.ColumnText(1)}].push_back(
-          {st.ColumnInt(2), st.ColumnInt(3)});
+          {st.ColumnInt(2), st.ColumnInt(3),
+           st.ColumnText(4) == protocol::kWaitsForRowReason});
     }
     if (!st.status().ok()) return st.status();
     if (Status s = st.Reset(); !s.ok()) return s;
@@ -204,8 +206,12 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
           refused.cells.begin(), refused.cells.end(),
           [&brought](const CellWrite& c) { return brought.count(c.column) != 0; });
       if (!whole) continue;
-      Statement mark(db, "UPDATE refused_row SET restored = 1 WHERE seq = ?1 AND "
-                         "row_index = ?2");
+      // One that waited on the server for this row was applied there with
+      // it (the row as it comes holds it, or what won over it): settled.
+      Statement mark(db, o.waiting ? "DELETE FROM refused_row WHERE seq = ?1 AND "
+                                     "row_index = ?2"
+                                   : "UPDATE refused_row SET restored = 1 WHERE seq = ?1 AND "
+                                     "row_index = ?2");
       mark.Bind(1, o.seq).Bind(2, o.index);
       if (Status s = mark.Run(); !s.ok()) return s;
     }

@@ -139,7 +139,16 @@ Status SyncClient::PushFrom(SyncSummary* summary, uint64_t resend_from) {
         const std::vector<bool> made_good =
             sent.ok() ? protocol::RefusalsMadeGoodInSet(*sent, receipt.refused)
                       : std::vector<bool>(receipt.refused.size(), false);
-        for (bool good : made_good) summary->refused_rows += good ? 0 : 1;
+        for (size_t k = 0; k < made_good.size(); ++k) {
+          if (made_good[k]) continue;
+          // Kept on the server for a row it does not hold (a restore):
+          // applied there when the row arrives, not refused for good.
+          if (receipt.refused[k].reason == protocol::kWaitsForRowReason) {
+            ++summary->waiting_rows;
+          } else {
+            ++summary->refused_rows;
+          }
+        }
       }
       // Confirmed: its bytes are not needed here again (a server that asks
       // for earlier sets gets them from the outbox's copies).

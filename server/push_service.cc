@@ -287,7 +287,7 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
     }
   }
   if (Status s = RecordRefusals(db, device_text, cs.seq, cs, r.refused,
-                                r.received_at);
+                                r.received_at, &applied->waits);
       !s.ok()) {
     return s;
   }
@@ -302,6 +302,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
       !s.ok()) {
     return s;
   }
+  // Row changes kept waiting for a row this set brought (a restored server
+  // meeting the row again) are applied with it.
+  if (Status s = ApplyWaiting(store_, cs, r.refused, r.received_at); !s.ok()) return s;
   if (Status s = storage::Devices(db).RecordAccepted(
           device_text, cs.seq,
           std::string_view(reinterpret_cast<const char*>(hash.data()),

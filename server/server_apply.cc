@@ -14,6 +14,7 @@
 #include "server/storage/change_log.h"
 #include "server/storage/conflicts.h"
 #include "server/storage/rows.h"
+#include "shared/change_set_codec.h"
 #include "shared/derived_row_id.h"
 #include "shared/entities.h"
 #include "shared/labels.h"
@@ -31,6 +32,12 @@ constexpr int64_t kEarliestWallMs = 1577836800000;
 // CheckRow's verdict for a tombstone of a row the server does not hold: not
 // applied, not refused.
 constexpr const char* kNothingToDelete = "nothing_to_delete";
+// A row change that needs a row the server does not hold: kept waiting for
+// it (ApplyWaiting).
+constexpr const char* kWaitsForRow = protocol::kWaitsForRowReason;
+// Rounds of ApplyWaiting: a row applied from waiting may be one others
+// wait for (a visit waiting for a producer, a score for the visit).
+constexpr int kMaxWaitRounds = 8;
 
 // What this change set does to one entity row.
 struct RowInfo {
@@ -435,8 +442,16 @@ Status ReadAhead(Db& db, const ChangeSet& cs, RowsAhead* rows,
 // Reads the replica as it is now, inside the set's transaction, so a parent
 // created by an earlier row change of the same set is found.
 struct Refusal {
+  Refusal(std::string r, std::string m, std::string we = {}, std::string wr = {})
+      : reason(std::move(r)),
+        message(std::move(m)),
+        waits_entity(std::move(we)),
+        waits_row_id(std::move(wr)) {}
   std::string reason;
   std::string message;
+  // kWaitsForRow: the row it waits for.
+  std::string waits_entity;
+  std::string waits_row_id;
 };
 
 // `held` is set to the district the row is in now ("" if none), or nullopt
@@ -523,6 +538,20 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     *current = std::move(*read);
   }
   const bool exists = current->has_value();
+  // An edit of a row the device received from the server (a cell with a
+  // base: it saw that server sequence) that this server does not hold: the
+  // server lost it (restored from a backup), and whoever recorded it sends
+  // it again. Where it cannot stand alone as a new row, it waits for it.
+  const bool lost_row_edit =
+      !exists && std::any_of(row.cells.begin(), row.cells.end(),
+                             [](const CellWrite& c) { return c.base > 0; });
+  const auto wait_for_row = [&]() {
+    return R(Refusal{kWaitsForRow,
+                     "the server does not hold this row, which this device received "
+                     "from it (restored from a backup since?): kept, and applied when "
+                     "the row reaches the server again",
+                     std::string(entity.name), row.row_id.ToString()});
+  };
   // The district it is in now.
   std::string current_district;
   if (exists) {
@@ -542,12 +571,16 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                               : RowAction::kEdit;
   if (device != nullptr &&
       !RoleMayWrite(device->role, entity.name, action)) {
+    if (lost_row_edit && RoleMayWrite(device->role, entity.name, RowAction::kEdit)) {
+      return wait_for_row();
+    }
     return refuse("role", "a " + device->role + "'s device may not " +
                               std::string(RowActionName(action)) + " " +
                               WithArticle(entity.name) + " (docs/roles.md)");
   }
   // Districts: the one it writes and the one it is in now.
   if (!exists && written_district == nullptr) {
+    if (lost_row_edit) return wait_for_row();
     return refuse("missing_column",
                   "the server does not hold this row and the change does not "
                   "give its district_code");
@@ -573,6 +606,7 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     const bool missing = value == nullptr || IsMissing(*value);
     if (!c.required || !missing) continue;
     if (!exists) {
+      if (lost_row_edit) return wait_for_row();
       return refuse("missing_column", std::string(c.name) +
                                           " is required for a new " +
                                           std::string(entity.name));
@@ -619,11 +653,15 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     if (!read.ok()) return read.status();
     const ParentInfo* parent = *read;
     if (!parent->exists) {
-      return refuse("unknown_reference",
-                    "its " + std::string(c.name) + " names " +
-                        std::string(target) + " " + ref->ToString() +
-                        ", which the server does not hold (was it refused, "
-                        "or recorded on a device that has not synced?)");
+      // Its writer may send it yet (after a restore; or fixed, if it was
+      // refused): kept until then.
+      return R(Refusal{kWaitsForRow,
+                       "its " + std::string(c.name) + " names " + std::string(target) +
+                           " " + ref->ToString() +
+                           ", which the server does not hold (refused, lost in a "
+                           "restore, or not sent yet): kept, and applied when it "
+                           "reaches the server",
+                       std::string(te->name), ref->ToString()});
     }
     if (scope != nullptr && !parent->district.empty() &&
         !scope->Contains(parent->district)) {
@@ -659,6 +697,26 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   return R();
 }
 
+// A conflict's id: the same two writes of one cell make the same id,
+// whichever came first. A server restored from a backup finds a conflict
+// again when the writes are sent again; devices that held it before hear
+// of it, and of its decision, under the id they hold (a random id left
+// their copy open for good).
+std::string ConflictId(std::string_view entity, const Uuid& row_id, std::string_view column,
+                       const Hlc& a, const Hlc& b) {
+  static const Uuid ns = Uuid::Derived(Uuid{}, "kbo-field/conflict-ids/v1");
+  const bool a_first = a < b;
+  const Hlc& first = a_first ? a : b;
+  const Hlc& second = a_first ? b : a;
+  std::string name;
+  name.append(entity).push_back('\0');
+  name.append(row_id.ToString()).push_back('\0');
+  name.append(column).push_back('\0');
+  name.append(first.ToString()).push_back('\0');
+  name.append(second.ToString());
+  return Uuid::Derived(ns, name).ToString();
+}
+
 }  // namespace
 
 Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
@@ -674,7 +732,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   applied.first_seq = *first;
   applied.last_seq = *first + cs.rows.size() - 1;
   CollectingSink sink(store.server_id());
-  std::set<RowKey> refused_rows;
+  // Rows refused in the set so far, each with the row its refusal waits
+  // for (none: empty).
+  std::map<RowKey, std::pair<std::string, std::string>> refused_rows;
   // The rows the device's set deletes, and the sequence of that change.
   std::vector<std::pair<RowKey, uint64_t>> deletes;
   ParentDistricts parents;
@@ -700,13 +760,48 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
                    &current);
       if (!checked.ok()) return checked.status();
       refusal = std::move(*checked);
+      // A reference to a row this device had refused (in this set, or an
+      // earlier one not settled since) is refused with it, as before
+      // waiting: the device fixes or drops that row first (kbo refused),
+      // and this one with it. Only a row it does not know of waits.
+      if (refusal.has_value() && refusal->reason == kWaitsForRow && device != nullptr &&
+          refusal->waits_row_id != row.row_id.ToString()) {
+        const Entity* target = FindEntity(refusal->waits_entity);
+        Result<Uuid> target_id = Uuid::Parse(refusal->waits_row_id);
+        bool own_refused = false;
+        if (target != nullptr && target_id.ok()) {
+          auto in_set = refused_rows.find(RowKey{target, *target_id});
+          own_refused = in_set != refused_rows.end() && in_set->second.second.empty();
+        }
+        if (!own_refused) {
+          Result<bool> open = storage::RefusedRows(db).OpenOf(
+              device->id.ToString(), refusal->waits_entity, refusal->waits_row_id);
+          if (!open.ok()) return open.status();
+          own_refused = *open;
+        }
+        if (own_refused) {
+          refusal = Refusal{"unknown_reference",
+                            "it names " + refusal->waits_entity + " " +
+                                refusal->waits_row_id +
+                                ", which the server refused from this device: fix or "
+                                "delete that one first"};
+        }
+      }
       // An earlier change of this row in the set was refused: this one is
       // taken only if it stands on its own (a device sends a refused row
       // whole with its fix, and a person may save twice before a sync, the
       // first still wrong); one that needed the refused one follows it.
-      if (refused_rows.count(key) != 0) {
+      if (auto earlier = refused_rows.find(key); earlier != refused_rows.end()) {
         if (!refusal.has_value()) {
-          refused_rows.erase(key);
+          refused_rows.erase(earlier);
+        } else if (refusal->reason != kNothingToDelete &&
+                   !earlier->second.second.empty()) {
+          // It waits with the change it follows, to be applied after it.
+          refusal = Refusal{kWaitsForRow,
+                            "an earlier change to this row in the same change set "
+                            "waits for " + earlier->second.first + " " +
+                                earlier->second.second + ": kept with it",
+                            earlier->second.first, earlier->second.second};
         } else if (refusal->reason != kNothingToDelete) {
           refusal = Refusal{"follows_refused",
                             "an earlier change to this row in the same change set "
@@ -724,7 +819,12 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       }
       // (A row of an unknown entity is refused with every change: nothing
       // to look up.)
-      if (entity != nullptr) refused_rows.insert(key);
+      if (entity != nullptr) {
+        refused_rows[key] = {refusal->waits_entity, refusal->waits_row_id};
+      }
+      if (!refusal->waits_row_id.empty()) {
+        applied.waits[i] = {refusal->waits_entity, refusal->waits_row_id};
+      }
       protocol::RefusedRow r;
       r.index = i;
       r.entity = row.entity;
@@ -922,7 +1022,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     // Every conflict is of a row change the set applied: its row is there.
     const RowInfo& info = rows[RowKey{FindEntity(e.entity), e.row_id}];
     storage::ConflictRecord c;
-    c.id = Uuid::Random().ToString();
+    c.id = ConflictId(e.entity, e.row_id, e.column, e.current.hlc, e.incoming.hlc);
     c.entity = e.entity;
     c.row_id = e.row_id.ToString();
     c.column_name = e.column;
@@ -947,7 +1047,7 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
 Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const ChangeSet& cs,
                       const std::vector<protocol::RefusedRow>& refused,
-                      std::string_view now_iso) {
+                      std::string_view now_iso, const WaitsFor* waits) {
   // Made good later in the same set: kept for the record, settled by it.
   const std::vector<bool> made_good = protocol::RefusalsMadeGoodInSet(cs, refused);
   for (size_t k = 0; k < refused.size(); ++k) {
@@ -971,6 +1071,12 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
     record.cells_json =
         cells.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
     record.refused_at = std::string(now_iso);
+    if (waits != nullptr) {
+      if (auto w = waits->find(r.index); w != waits->end()) {
+        record.waits_entity = w->second.first;
+        record.waits_row_id = w->second.second;
+      }
+    }
     if (Status s = storage::RefusedRows(db).Insert(record); !s.ok()) return s;
     if (made_good[k]) {
       if (Status s = storage::RefusedRows(db).SettleInSet(device_id, seq, r.index, now_iso);
@@ -1007,6 +1113,80 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
     if (Status s = refusals.Settle(device_id, key.first, key.second, seq, now_iso);
         !s.ok()) {
       return s;
+    }
+  }
+  return Status();
+}
+
+Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
+                    const std::vector<protocol::RefusedRow>& refused,
+                    std::string_view now_iso) {
+  Db& db = store.db();
+  storage::RefusedRows refusals(db);
+  {
+    Result<bool> any = refusals.AnyWaiting();
+    if (!any.ok()) return any.status();
+    if (!*any) return Status();
+  }
+  std::set<uint64_t> not_applied;
+  for (const protocol::RefusedRow& r : refused) not_applied.insert(r.index);
+  std::vector<std::pair<std::string, std::string>> arrived;
+  for (size_t i = 0; i < cs.rows.size(); ++i) {
+    if (not_applied.count(i) == 0) {
+      arrived.emplace_back(cs.rows[i].entity, cs.rows[i].row_id.ToString());
+    }
+  }
+  DecodeLimits limits;
+  limits.max_bytes = protocol::kMaxPushBytes;
+  for (int round = 0; round < kMaxWaitRounds && !arrived.empty(); ++round) {
+    Result<std::vector<storage::WaitingRefusal>> waiting = refusals.WaitingFor(arrived);
+    if (!waiting.ok()) return waiting.status();
+    arrived.clear();
+    for (const storage::WaitingRefusal& w : *waiting) {
+      // The row change as its device sent it, from the log (verbatim and
+      // verified when it came).
+      Result<std::string> bytes = storage::ChangeLog(db).SetBytes(w.device_id, w.seq);
+      if (!bytes.ok()) return bytes.status();
+      Result<ChangeSet> sent = DecodeChangeSet(*bytes, limits);
+      if (!sent.ok() || w.row_index >= sent->rows.size()) continue;  // not one to apply
+      Result<Uuid> device_id = Uuid::Parse(w.device_id);
+      if (!device_id.ok()) continue;
+      Result<std::optional<DeviceRecord>> device = LoadDevice(db, *device_id);
+      if (!device.ok()) return device.status();
+      if (!device->has_value()) continue;
+      ChangeSet one;
+      one.schema_version = sent->schema_version;
+      one.device = sent->device;
+      one.seq = sent->seq;
+      one.rows.push_back(sent->rows[w.row_index]);
+      const RowChange& row = one.rows.front();
+      // Checked as it would have been when it came, against the server as
+      // it is now, and merged by its own hlc.
+      Result<AppliedSet> again = ApplyAtServer(store, one, &**device, /*texts_decoded=*/true);
+      if (!again.ok()) return again.status();
+      if (again->refused.empty()) {
+        if (Status s = refusals.SettleInSet(w.device_id, w.seq, w.row_index, now_iso);
+            !s.ok()) {
+          return s;
+        }
+        arrived.emplace_back(row.entity, row.row_id.ToString());
+        continue;
+      }
+      const protocol::RefusedRow& r = again->refused.front();
+      const auto waits = again->waits.find(0);
+      const std::string label = RowLabel(w.row_index, row);
+      // (The message names the row by its place in its own set.)
+      std::string message = r.message;
+      if (const std::string first = RowLabel(0, row); message.rfind(first, 0) == 0) {
+        message = label + message.substr(first.size());
+      }
+      if (Status s = refusals.Rerefuse(
+              w, r.reason, message,
+              waits != again->waits.end() ? waits->second.first : std::string(),
+              waits != again->waits.end() ? waits->second.second : std::string());
+          !s.ok()) {
+        return s;
+      }
     }
   }
   return Status();

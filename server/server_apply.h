@@ -2,6 +2,9 @@
 #define KBO_SERVER_SERVER_APPLY_H_
 
 #include <cstdint>
+#include <map>
+#include <string>
+#include <utility>
 #include <string_view>
 #include <vector>
 
@@ -26,7 +29,12 @@ struct AppliedSet {
   uint64_t conflicts = 0;
   // Row changes not applied, each with its reason (device writes only).
   std::vector<protocol::RefusedRow> refused;
+  // Of those, the ones kept waiting for a row the server does not hold
+  // (reason waits_for_row): row change index -> (entity, row id).
+  std::map<uint64_t, std::pair<std::string, std::string>> waits;
 };
+
+using WaitsFor = std::map<uint64_t, std::pair<std::string, std::string>>;
 
 // Checks each row change of `cs` in order against the replica as the set's
 // earlier changes left it, applies it if `device` may write it, and lists it
@@ -44,8 +52,13 @@ struct AppliedSet {
 //       required column, or an edit that empties a required column;
 //     out_of_scope: the district it writes, the district it is in, or the
 //       district of a row it references is outside the device's districts;
-//     unknown_reference: a reference it sets names a row the server does not
-//       hold (nor an earlier change of the set created);
+//     waits_for_row: an edit of a row the device received from the server
+//       (a cell with a base) that the server does not hold, where it cannot
+//       stand alone as a new row (the server lost it: a restore); a
+//       reference it sets names a row the server does not hold (nor an
+//       earlier change of the set created); or a later change of a row whose
+//       earlier change in the set waits. Listed in `waits` with the row it
+//       waits for; ApplyWaiting applies it when that row arrives;
 //     wrong_district: its district is not its district parent's
 //       (shared/roles.h DistrictParentColumn);
 //     derived_id: an attendance or contest score whose id is not the one
@@ -74,7 +87,17 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
 Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const ChangeSet& cs,
                       const std::vector<protocol::RefusedRow>& refused,
-                      std::string_view now_iso);
+                      std::string_view now_iso, const WaitsFor* waits = nullptr);
+
+// After change set `cs` was applied (its refusals `refused`) and logged:
+// every refusal kept waiting (waits_for_row) for a row the set brought is
+// applied now, as its device sent it, checked and merged like any row
+// change, and settled; one refused again keeps its new reason (waiting for
+// another row, or not). Rows those bring are waited for in turn (a few
+// rounds). Inside the accepting transaction.
+Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
+                    const std::vector<protocol::RefusedRow>& refused,
+                    std::string_view now_iso);
 
 // Settles the open refusals (refused_row.settled_at IS NULL) of device
 // `device_id`'s earlier sets for every row that change set `seq` carries and

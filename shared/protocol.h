@@ -175,6 +175,11 @@ Status DecodePushBody(std::string_view body, Signature* signature,
 // (DESIGN §6): the rest of the set was applied, this one is kept verbatim in
 // the server's log for the office and shown on the device for a person to
 // fix or delete. It never blocks the device's later sets.
+// RefusedRow::reason of a row change the server keeps until a row it does
+// not hold arrives (a restored server meeting the row again; a reference to
+// a row not sent yet), then applies as sent (docs/protocol.md §5).
+inline constexpr const char* kWaitsForRowReason = "waits_for_row";
+
 struct RefusedRow {
   uint64_t index = 0;      // position of the row change in the set, from 0
   std::string entity;

@@ -638,13 +638,17 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
   // What to do with each kind (docs/cli.md "Rows the server refused").
   // Rows are counted once however often they were refused (a row refused
   // in two sets is one row to see to); undone edits and deletes one by one.
-  size_t restored = 0, unaccepted = 0, gone = 0, to_fix = 0;
+  size_t restored = 0, unaccepted = 0, gone = 0, to_fix = 0, waiting = 0;
   std::map<std::pair<std::string, std::string>, std::vector<const RefusedEntry*>> by_row;
   for (const RefusedEntry& r : *list) by_row[{r.entity, r.row_id}].push_back(&r);
   int64_t by_role = 0;
   for (const auto& [key, entries] : by_row) {
     const RefusedEntry& first = *entries.front();
-    if (first.not_held) {
+    if (std::all_of(entries.begin(), entries.end(), [](const RefusedEntry* r) {
+          return r->reason == protocol::kWaitsForRowReason;
+        })) {
+      ++waiting;
+    } else if (first.not_held) {
       ++gone;
     } else if (first.unaccepted && first.reason == "role") {
       ++by_role;
@@ -664,6 +668,12 @@ Status RunRefusedList(Context& ctx, const std::vector<std::string>& args) {
             << " no longer on this device (moved to a district outside its "
                "own): nothing to fix here, the office keeps what was sent; "
                "`kbo refused dismiss ROW_ID` forgets the refusal once read\n";
+  }
+  if (waiting > 0) {
+    ctx.err << "kbo: " << waiting << (waiting == 1 ? " row waits" : " rows wait")
+            << " on the server for a row it does not hold yet (restored from a "
+               "backup? its writer sends it again): nothing to do here; the server "
+               "applies what this device sent when that row arrives\n";
   }
   if (restored > 0) {
     ctx.err << "kbo: " << restored

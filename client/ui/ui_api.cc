@@ -856,6 +856,7 @@ class Handler {
                    {"original_bytes", summary.original_bytes},
                    {"originals_held_back", summary.originals_held_back},
                    {"refused_rows", summary.refused_rows},
+                   {"waiting_rows", summary.waiting_rows},
                    {"needless_deletes", summary.needless_deletes},
                    {"redated_rows", summary.redated_rows},
                    {"future_times", summary.future_values.size()},

@@ -2,8 +2,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <tuple>
 #include <utility>
 
+#include "server/storage/sql_parts.h"
 #include "shared/compression.h"
 #include "shared/protocol.h"
 
@@ -200,8 +202,8 @@ Result<std::vector<RefusedRowView>> RefusedRows::List(bool include_settled) {
 Status RefusedRows::Insert(const RefusedRowRecord& r) {
   Statement& st = db_.Cached(
       "INSERT INTO refused_row (device_id, seq, row_index, entity, row_id, "
-      "reason, message, cells, refused_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-      "?7, ?8, ?9)");
+      "reason, message, cells, refused_at, waits_entity, waits_row_id) VALUES "
+      "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)");
   st.Bind(1, std::string_view(r.device_id))
       .Bind(2, static_cast<int64_t>(r.seq))
       .Bind(3, static_cast<int64_t>(r.row_index))
@@ -211,7 +213,91 @@ Status RefusedRows::Insert(const RefusedRowRecord& r) {
       .Bind(7, std::string_view(r.message))
       .Bind(8, std::string_view(r.cells_json))
       .Bind(9, std::string_view(r.refused_at));
+  if (r.waits_row_id.empty()) {
+    st.BindNull(10).BindNull(11);
+  } else {
+    st.Bind(10, std::string_view(r.waits_entity)).Bind(11, std::string_view(r.waits_row_id));
+  }
   return st.Run();
+}
+
+Result<bool> RefusedRows::OpenOf(std::string_view device_id, std::string_view entity,
+                                 std::string_view row_id) {
+  Statement& st = db_.Cached(
+      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE device_id = ?1 AND entity = ?2 AND "
+      "row_id = ?3 AND settled_at IS NULL)");
+  st.Bind(1, device_id).Bind(2, entity).Bind(3, row_id);
+  const bool open = st.Step() && st.ColumnInt(0) != 0;
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return open;
+}
+
+Result<bool> RefusedRows::AnyWaiting() {
+  Statement& any = db_.Cached(
+      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE waits_row_id IS NOT NULL "
+      "AND settled_at IS NULL)");
+  const bool waiting = any.Step() && any.ColumnInt(0) != 0;
+  if (!any.status().ok()) return any.status();
+  if (Status s = any.Reset(); !s.ok()) return s;
+  return waiting;
+}
+
+Result<std::vector<WaitingRefusal>> RefusedRows::WaitingFor(
+    const std::vector<std::pair<std::string, std::string>>& rows) {
+  std::vector<WaitingRefusal> out;
+  for (size_t from = 0; from < rows.size(); from += kIdsPerQuery) {
+    const size_t n = std::min(kIdsPerQuery, rows.size() - from);
+    Statement st(db_, "SELECT device_id, seq, row_index, waits_entity, waits_row_id "
+                      "FROM refused_row WHERE settled_at IS NULL AND waits_row_id IN (" +
+                          Placeholders(n) + ")");
+    if (!st.status().ok()) return st.status();
+    for (size_t i = 0; i < n; ++i) {
+      st.Bind(static_cast<int>(i + 1), std::string_view(rows[from + i].second));
+    }
+    while (st.Step()) {
+      const std::string entity = st.ColumnText(3);
+      const std::string id = st.ColumnText(4);
+      // The id matched; the entity must too.
+      if (std::find(rows.begin(), rows.end(), std::make_pair(entity, id)) == rows.end()) {
+        continue;
+      }
+      out.push_back({st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
+                     static_cast<uint64_t>(st.ColumnInt(2))});
+    }
+    if (!st.status().ok()) return st.status();
+  }
+  std::sort(out.begin(), out.end(), [](const WaitingRefusal& a, const WaitingRefusal& b) {
+    return std::tie(a.device_id, a.seq, a.row_index) <
+           std::tie(b.device_id, b.seq, b.row_index);
+  });
+  out.erase(std::unique(out.begin(), out.end(),
+                        [](const WaitingRefusal& a, const WaitingRefusal& b) {
+                          return a.device_id == b.device_id && a.seq == b.seq &&
+                                 a.row_index == b.row_index;
+                        }),
+            out.end());
+  return out;
+}
+
+Status RefusedRows::Rerefuse(const WaitingRefusal& w, std::string_view reason,
+                             std::string_view message, std::string_view waits_entity,
+                             std::string_view waits_row_id) {
+  Statement& st = db_.Cached(
+      "UPDATE refused_row SET reason = ?4, message = ?5, waits_entity = ?6, "
+      "waits_row_id = ?7 WHERE device_id = ?1 AND seq = ?2 AND row_index = ?3");
+  st.Bind(1, std::string_view(w.device_id))
+      .Bind(2, static_cast<int64_t>(w.seq))
+      .Bind(3, static_cast<int64_t>(w.row_index))
+      .Bind(4, reason)
+      .Bind(5, message);
+  if (waits_row_id.empty()) {
+    st.BindNull(6).BindNull(7);
+  } else {
+    st.Bind(6, waits_entity).Bind(7, waits_row_id);
+  }
+  if (Status s = st.Run(); !s.ok()) return s;
+  return st.Reset();
 }
 
 Result<bool> RefusedRows::AnyOpen(std::string_view device_id) {

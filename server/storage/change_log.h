@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "shared/result.h"
@@ -90,6 +91,16 @@ struct RefusedRowRecord {
   std::string message;
   std::string cells_json;
   std::string refused_at;
+  // The row it waits for (reason waits_for_row); empty if none.
+  std::string waits_entity;
+  std::string waits_row_id;
+};
+
+// A refusal waiting for a row: which row change of which set.
+struct WaitingRefusal {
+  std::string device_id;
+  uint64_t seq = 0;
+  uint64_t row_index = 0;
 };
 
 // A refused row change with its device's role and settling, for the
@@ -122,6 +133,20 @@ class RefusedRows {
   // (protocol::RefusalsMadeGoodInSet).
   Status SettleInSet(std::string_view device_id, uint64_t seq, uint64_t row_index,
                      std::string_view now_iso);
+  // Whether device `device_id` has an open refusal of (entity, row_id).
+  Result<bool> OpenOf(std::string_view device_id, std::string_view entity,
+                      std::string_view row_id);
+  // Whether any open refusal waits for a row.
+  Result<bool> AnyWaiting();
+  // The open refusals waiting for one of `rows` ((entity, row id)), by
+  // device, set and position.
+  Result<std::vector<WaitingRefusal>> WaitingFor(
+      const std::vector<std::pair<std::string, std::string>>& rows);
+  // A waiting refusal tried again and refused again: its reason, message
+  // and the row it waits for now ("" for none).
+  Status Rerefuse(const WaitingRefusal& w, std::string_view reason,
+                  std::string_view message, std::string_view waits_entity,
+                  std::string_view waits_row_id);
   // Settles the open refusals of (entity, row_id) from sets before `seq`:
   // settled_at = now_iso, settled_seq = seq.
   Status Settle(std::string_view device_id, std::string_view entity,

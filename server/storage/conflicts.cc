@@ -90,7 +90,7 @@ Status ConflictStore::Insert(const ConflictRecord& c) {
       "incoming_base, incoming_seq, winner, detected_at, feed_seq) VALUES "
       "(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, "
       "?16, "
-      "?17, ?18, ?19)");
+      "?17, ?18, ?19) ON CONFLICT (id) DO NOTHING");
   st.Bind(1, std::string_view(c.id))
       .Bind(2, std::string_view(c.entity))
       .Bind(3, std::string_view(c.row_id))

@@ -51,7 +51,9 @@ class ConflictStore {
   explicit ConflictStore(Db& db) : db_(db) {}
 
   // Records a new (open) conflict: every field up to feed_seq; the
-  // resolution fields are left empty. district_code "" stores NULL.
+  // resolution fields are left empty. district_code "" stores NULL. One
+  // whose id is held already (the same two writes: ConflictId) is left as
+  // it is.
   Status Insert(const ConflictRecord& c);
 
   // Conflicts with feed_seq > `after` in the districts (all, or

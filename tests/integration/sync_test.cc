@@ -752,7 +752,8 @@ TEST_CASE("Sync: a device sent back by a restored server takes again the conflic
 }
 
 TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server's "
-          "memory is sent back on the conflict list",
+          "memory is sent back on the conflict list, and the conflict found again is "
+          "the one it holds",
           "[sync][integration][restore][conflict]") {
   Field f;
   f.ExpectSentBack();
@@ -781,6 +782,8 @@ TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server'
   f.SyncOk(visitor);
   f.SyncOk(officer);
   REQUIRE(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
+  const json held_before = f.KboJson(officer, {"conflicts"});
+  REQUIRE(held_before.size() == 1);
 
   REQUIRE(f.server().Stop() == 0);
   RestoreTestServerDb(data, backup);
@@ -799,6 +802,74 @@ TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server'
   bool held = false;
   for (const json& c : f.KboJson(officer, {"conflicts"})) held = held || c["id"] == found[0]["id"];
   CHECK(held);
+  // The same two writes make the same conflict: found again under the id
+  // the devices hold, so the office's decision closes theirs (a new random
+  // id left the officer's copy open for good).
+  CHECK(found[0]["id"] == held_before[0]["id"]);
+  CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 1);
+  REQUIRE(f.Server({"conflicts", "resolve", found[0]["id"].get<std::string>(), "--value",
+                    "0811111111", "--reason", "โทรถามประธานกลุ่มแล้ว"})
+              .exit_code == 0);
+  f.SyncOk(officer);
+  CHECK(f.KboJson(officer, {"status"})["open_conflicts"] == 0);
+}
+
+// Walk-through (stop 49, HIGH): after the recommended restore, an officer who
+// edited a row the restore lost, and synced before the row's writer sent it
+// again, had the edit refused, then undone by the row's return; a visit of
+// the row sat refused on the device.
+TEST_CASE("Sync: after a restore, an edit and a visit of a row the server lost wait "
+          "for it, and are applied when its writer sends it again",
+          "[sync][integration][restore]") {
+  Field f;
+  f.ExpectSentBack();
+  const std::string creator = f.Enrolled("creator", "field_officer", "5011");
+  const std::string editor = f.Enrolled("editor", "field_officer", "5011");
+  f.SyncOk(creator);
+  f.SyncOk(editor);
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerDb(data, backup);
+  REQUIRE(f.server().Start());
+
+  std::vector<std::string> args = NewProducer("กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  args.insert(args.end(), {"--members", "10"});
+  const std::string x = f.Add(creator, args);
+  f.SyncOk(creator);
+  f.SyncOk(editor);
+  REQUIRE(f.Kbo(editor, {"edit", "producer", x, "--set", "members=25"}).exit_code == 0);
+  const std::string visit = f.Add(editor, {"visit", "add", "--producer", x});
+
+  // The recommended restore: server.db alone.
+  REQUIRE(f.server().Stop() == 0);
+  RestoreTestServerDb(data, backup);
+  REQUIRE(f.server().Start());
+
+  // The editor syncs first: kept waiting, not refused, and said so.
+  CliResult first = f.Sync(editor);
+  INFO(first.out << first.err << f.server().log());
+  REQUIRE(first.exit_code == 0);
+  CHECK(first.out.find("wait on the server") != std::string::npos);
+  CHECK(first.out.find("refused") == std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer") == 0);
+  CliResult listed = f.Kbo(editor, {"refused", "list"});
+  CHECK(listed.err.find("wait on the server for a row it does not hold yet") !=
+        std::string::npos);
+
+  // The creator sends its lost set again: the edit and the visit are
+  // applied with it.
+  f.SyncOk(creator);
+  CHECK(f.ServerCount("SELECT members FROM producer WHERE id = '" + x + "'") == 25);
+  CHECK(f.ServerCount("SELECT count(*) FROM visit WHERE id = '" + visit + "'") == 1);
+  CHECK(f.ServerCount("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 0);
+  f.SyncOk(editor);
+  f.SyncOk(creator);
+  CHECK(f.KboJson(editor, {"show", "producer", x})["members"] == 25);
+  CHECK(f.KboJson(creator, {"show", "producer", x})["members"] == 25);
+  CHECK(f.KboJson(editor, {"status"})["refused_rows"] == 0);
+  CHECK(Field::DeviceState(editor) == f.ServerState());
+  CHECK(Field::DeviceState(creator) == f.ServerState());
 }
 
 TEST_CASE("Sync: a phone restored from an old backup is refused as forked, keeping "

@@ -972,5 +972,99 @@ TEST_CASE(
   CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 3);
 }
 
+TEST_CASE("PushService: a row change that needs a row the server does not hold waits "
+          "for it, and is applied by its own hlc when the row arrives",
+          "[server][push][waiting]") {
+  ServerFixture f;
+  TestDevice creator, editor;
+  f.Enroll(creator, kPhrao, "field_officer");
+  f.Enroll(editor, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random(), visit = Uuid::Random(), other = Uuid::Random();
+  // The editor's set, as a restored server meets it: an edit of p, which it
+  // received at server sequence 7 (lost since), another edit of p, a visit
+  // of p, and an edit of another row with no base (never received: not
+  // one a restore explains, refused as before).
+  auto waiting = push.Push(
+      f.Record(editor.id),
+      editor.SealNext(
+          {Row("producer", p, editor.HlcAt(kT0 + 5000), {{"members", I(25), 7}}),
+           Row("producer", p, editor.HlcAt(kT0 + 6000), {{"phone", T("053-111111"), 0}}),
+           Row("visit", visit, editor.HlcAt(kT0 + 7000),
+               {{"producer_id", T(p.ToString()), 0},
+                {"visited_at", T("2026-09-01T03:00:00Z"), 0},
+                {"purpose", T("follow_up"), 0},
+                {"district_code", T(kPhrao), 0}}),
+           Row("producer", other, editor.HlcAt(kT0 + 8000), {{"members", I(3), 0}})}));
+  REQUIRE(waiting.ok());
+  const std::vector<protocol::RefusedRow>& refused = waiting->receipt.refused;
+  REQUIRE(refused.size() == 4);
+  for (size_t k = 0; k < 3; ++k) {
+    INFO(refused[k].message);
+    CHECK(refused[k].reason == protocol::kWaitsForRowReason);
+  }
+  CHECK(refused[3].reason == "missing_column");
+  CHECK(f.Count("SELECT count(*) FROM producer") == 0);
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE waits_row_id = '" + p.ToString() +
+                "' AND settled_at IS NULL") == 3);
+
+  // The creator sends p again (members 10, recorded before the edit): the
+  // waiting changes are applied with it, each by its own hlc.
+  RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
+  created.cells.push_back({"members", I(10), 0});
+  auto sent = push.Push(f.Record(creator.id), creator.SealNext({created}));
+  REQUIRE(sent.ok());
+  CHECK(sent->receipt.refused.empty());
+  CHECK(f.Count("SELECT members FROM producer WHERE id = '" + p.ToString() + "'") == 25);
+  CHECK(f.Text("SELECT phone FROM producer WHERE id = '" + p.ToString() + "'") == "053-111111");
+  CHECK(f.Count("SELECT count(*) FROM visit WHERE producer_id = '" + p.ToString() + "'") == 1);
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 1);  // other
+  // Devices pull what was applied: the rows are in the pull index.
+  CHECK(f.Count("SELECT count(*) FROM row_seq WHERE row_id IN ('" + p.ToString() + "', '" +
+                visit.ToString() + "')") == 2);
+}
+
+TEST_CASE("PushService: the same two writes of a cell make the same conflict id, in "
+          "either order",
+          "[server][push][conflict]") {
+  // A restored server finds a conflict again when the writes are sent again,
+  // maybe in the other order: devices hold it under its first id.
+  const Uuid p = Uuid::Random();
+  std::vector<std::string> ids;
+  // The same devices in both runs (the hlcs name them), each run from the
+  // start.
+  TestDevice office, trainer, officer;
+  for (bool trainer_first : {true, false}) {
+    for (TestDevice* d : {&office, &trainer, &officer}) {
+      d->seq = 0;
+      d->prev = {};
+      d->counter = 0;
+    }
+    ServerFixture f;
+    f.Enroll(office, "all", "central_office");
+    f.Enroll(trainer, kPhrao);
+    f.Enroll(officer, kPhrao, "field_officer");
+    PushService push(*f.store);
+    REQUIRE(push.Push(f.Record(office.id),
+                      office.SealNext({Producer(p, office.HlcAt(kT0), kPhrao)}))
+                .ok());
+    const auto edit = [&](TestDevice& d, const char* phone, int64_t at) {
+      return push.Push(f.Record(d.id),
+                       d.SealNext({Row("producer", p, d.HlcAt(at), {{"phone", T(phone), 1}})}));
+    };
+    if (trainer_first) {
+      REQUIRE(edit(trainer, "0811111111", kT0 + 10).ok());
+      REQUIRE(edit(officer, "0822222222", kT0 + 20).ok());
+    } else {
+      REQUIRE(edit(officer, "0822222222", kT0 + 20).ok());
+      REQUIRE(edit(trainer, "0811111111", kT0 + 10).ok());
+    }
+    REQUIRE(f.Count("SELECT count(*) FROM conflict") == 1);
+    ids.push_back(f.Text("SELECT id FROM conflict"));
+    CHECK(f.Text("SELECT phone FROM producer") == "0822222222");  // the later hlc
+  }
+  CHECK(ids[0] == ids[1]);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing

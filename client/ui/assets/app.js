@@ -233,6 +233,7 @@
     if (c.previews > 0) parts.push(t('home.sum.previews', { n: n(c.previews) }));
     if (c.photos_held_back > 0) parts.push(t('home.sum.held_back', { n: n(c.photos_held_back) }));
     if (c.originals_held_back > 0) parts.push(t('home.sum.originals_held_back', { n: n(c.originals_held_back) }));
+    if (c.waiting_rows > 0) parts.push(t('home.sum.waiting', { n: n(c.waiting_rows) }));
     if (c.refused_rows > 0) parts.push(t('home.sum.refused', { n: n(c.refused_rows) }));
     if (c.resent_sets > 0) parts.push(t('home.sum.resent', { n: n(c.resent_sets) }));
     if (c.server_rewound) parts.push(t('home.sum.rewound'));

@@ -1,0 +1,6 @@
+-- server/0015_waiting_rows.sql: row changes waiting for a row the server
+-- does not hold.
+ALTER TABLE refused_row ADD COLUMN waits_entity TEXT;
+ALTER TABLE refused_row ADD COLUMN waits_row_id TEXT;
+CREATE INDEX refused_row_waiting ON refused_row(waits_row_id)
+  WHERE settled_at IS NULL AND waits_row_id IS NOT NULL;
