@@ -370,6 +370,9 @@ Status Outbox::Acknowledge(uint64_t seq, std::string_view receipt,
     // The newest refused write of each row: later local writes are kept.
     std::map<std::pair<std::string, std::string>, Hlc> since;
     for (const protocol::RefusedRow& r : refused) {
+      // Waiting on the server for a row it lacks: kept here as typed (the
+      // server applies it when the row comes).
+      if (r.reason == protocol::kWaitsForRowReason) continue;
       if (r.index >= decoded->rows.size()) continue;
       const RowChange& rc = decoded->rows[r.index];
       if (rc.entity != r.entity || rc.row_id.ToString() != r.row_id) continue;

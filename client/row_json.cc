@@ -37,6 +37,7 @@ RowJsonValue StatusJson(const StoreStatus& st) {
   obj["last_sync"] = text_or_null(st.last_sync);
   obj["last_error"] = text_or_null(st.last_error);
   obj["refused_rows"] = st.refused_rows;
+  obj["waiting_rows"] = st.waiting_rows;
   RowJsonValue refused = RowJsonValue::array();
   for (const RefusedEntry& r : st.refused) refused.push_back(RefusedJson(r));
   obj["refused"] = std::move(refused);

@@ -1683,8 +1683,14 @@ Result<StoreStatus> ClientStore::GetStatus() {
     if (!st.status().ok()) return st.status();
   }
   {
-    Statement st(*db_, "SELECT count(*) FROM refused_row");
-    if (st.Step()) out.refused_rows = st.ColumnInt(0);
+    // Those kept on the server for a row it lacks apart: not refused.
+    Statement st(*db_, "SELECT count(*) FILTER (WHERE reason IS NOT ?1), "
+                       "count(*) FILTER (WHERE reason IS ?1) FROM refused_row");
+    st.Bind(1, std::string_view(protocol::kWaitsForRowReason));
+    if (st.Step()) {
+      out.refused_rows = st.ColumnInt(0);
+      out.waiting_rows = st.ColumnInt(1);
+    }
     if (!st.status().ok()) return st.status();
   }
   {

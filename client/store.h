@@ -149,6 +149,9 @@ struct StoreStatus {
   std::string last_sync;       // ISO 8601 UTC, empty if never
   std::string last_error;      // of the last sync attempt, empty if none
   int64_t refused_rows = 0;    // refusals not yet settled or dismissed
+  // Changes the server keeps until a row it lacks arrives (not refused:
+  // protocol::kWaitsForRowReason).
+  int64_t waiting_rows = 0;
   // Conflicts this device holds that the office has not decided yet.
   int64_t open_conflicts = 0;
   // Live visits dated more than 10 minutes after this device's clock (a

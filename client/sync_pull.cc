@@ -197,6 +197,27 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
       }
       const RowChange& refused = sent->rows[static_cast<size_t>(o.index)];
       if (refused.entity != key.first || refused.row_id.ToString() != key.second) continue;
+      // One that waited on the server for this row and was applied there
+      // with it: every cell it wrote comes with its hlc or a later one (what
+      // won over it). Settled, and nothing here is put back.
+      bool applied_there = o.waiting;
+      for (const CellWrite& c : refused.cells) {
+        bool later = false;
+        for (const RowChange* rc : changes) {
+          for (const CellWrite& got : rc->cells) {
+            if (got.column == c.column && !(rc->hlc < refused.hlc)) later = true;
+          }
+        }
+        applied_there = applied_there && later;
+      }
+      if (applied_there) {
+        Statement settled(db, "DELETE FROM refused_row WHERE seq = ?1 AND row_index = ?2");
+        settled.Bind(1, o.seq).Bind(2, o.index);
+        if (Status s = settled.Run(); !s.ok()) return s;
+        continue;
+      }
+      // (A waiting one the row came without was refused there after all:
+      // as any refusal.)
       if (Status s = RestoreRow(db, key.first, refused.row_id, held, refused.hlc, nullptr,
                                 /*keep_unheld=*/true);
           !s.ok()) {
@@ -206,12 +227,13 @@ Status SettleRefusedCells(Db& db, const ChangeSet& page) {
           refused.cells.begin(), refused.cells.end(),
           [&brought](const CellWrite& c) { return brought.count(c.column) != 0; });
       if (!whole) continue;
-      // One that waited on the server for this row was applied there with
-      // it (the row as it comes holds it, or what won over it): settled.
-      Statement mark(db, o.waiting ? "DELETE FROM refused_row WHERE seq = ?1 AND "
-                                     "row_index = ?2"
-                                   : "UPDATE refused_row SET restored = 1 WHERE seq = ?1 AND "
-                                     "row_index = ?2");
+      Statement mark(db, o.waiting
+                             ? "UPDATE refused_row SET restored = 1, reason = "
+                               "'refused_after_waiting', message = 'the server refused it "
+                               "when the row it waited for arrived (the office sees why: "
+                               "kbo-server refused list)' WHERE seq = ?1 AND row_index = ?2"
+                             : "UPDATE refused_row SET restored = 1 WHERE seq = ?1 AND "
+                               "row_index = ?2");
       mark.Bind(1, o.seq).Bind(2, o.index);
       if (Status s = mark.Run(); !s.ok()) return s;
     }

@@ -32,6 +32,8 @@ Result<std::string> HeldRows(Db& db, const DeviceRecord& device,
   std::set<std::pair<std::string, std::string>> seen;
   size_t bytes = 0;
   for (const protocol::RefusedRow& r : refused) {
+    // A waiting change is not undone on the device: applied here later.
+    if (r.reason == protocol::kWaitsForRowReason) continue;
     if (!seen.emplace(r.entity, r.row_id).second) continue;
     const Entity* e = FindEntity(r.entity);
     if (e == nullptr) continue;
@@ -304,7 +306,12 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   }
   // Row changes kept waiting for a row this set brought (a restored server
   // meeting the row again) are applied with it.
-  if (Status s = ApplyWaiting(store_, cs, r.refused, r.received_at); !s.ok()) return s;
+  {
+    AppliedSet brought;
+    brought.skipped = applied->skipped;
+    brought.refused = r.refused;
+    if (Status s = ApplyWaiting(store_, cs, brought, r.received_at); !s.ok()) return s;
+  }
   if (Status s = storage::Devices(db).RecordAccepted(
           device_text, cs.seq,
           std::string_view(reinterpret_cast<const char*>(hash.data()),

@@ -126,13 +126,21 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
   std::reverse(sets.begin(), sets.end());
   history.change_sets = sets.size();
 
-  // Row changes of this row the server refused: not part of its history.
+  // Row changes of this row the server refused: not part of its history,
+  // but for those applied after waiting for a row, at the sequence they
+  // took then.
   std::set<std::tuple<std::string, uint64_t, uint64_t>> refused;
+  std::map<std::tuple<std::string, uint64_t, uint64_t>, uint64_t> applied_later;
   {
-    Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> of_row =
-        storage::RefusedRows(db).OfRow(ent->name, id_text);
+    auto of_row = storage::RefusedRows(db).OfRow(ent->name, id_text);
     if (!of_row.ok()) return of_row.status();
-    refused.insert(of_row->begin(), of_row->end());
+    for (const auto& [key, applied_seq] : *of_row) {
+      if (applied_seq != 0) {
+        applied_later[key] = applied_seq;
+      } else {
+        refused.insert(key);
+      }
+    }
   }
 
   // 2. The row changes, by server sequence.
@@ -156,7 +164,9 @@ Result<RowHistory> LoadRowHistory(ServerStore& store, std::string_view entity,
       RowChange& row = cs->rows[i];
       if (row.row_id != *id || row.entity != ent->name) continue;
       if (refused.count({c.device_id, c.seq, i}) > 0) continue;
-      changes.push_back({c.first_server_seq + i, c.received_at, std::move(row)});
+      const auto later = applied_later.find({c.device_id, c.seq, i});
+      changes.push_back({later != applied_later.end() ? later->second : c.first_server_seq + i,
+                         c.received_at, std::move(row)});
     }
   }
   std::stable_sort(changes.begin(), changes.end(),

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "server/conflicts.h"
+#include "server/log.h"
 #include "server/storage/change_log.h"
 #include "server/storage/conflicts.h"
 #include "server/storage/rows.h"
@@ -560,10 +561,23 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     if (!now.is_null()) current_district = now.text();
     *held = current_district;
   }
+  // Whether the device holds an open refusal of this row: a row it recorded
+  // that the server never took (asked only where the row is not held and
+  // the change cannot stand alone).
+  const auto own_refused = [&]() -> Result<bool> {
+    if (device == nullptr) return true;
+    return storage::RefusedRows(db).OpenOf(device->id.ToString(), entity.name,
+                                           row.row_id.ToString());
+  };
   if (!exists && writes_tombstone && row.cells.size() == 1) {
     // Deleting a row the server never held (its creation was refused): there
-    // is nothing to delete, and nothing to keep.
-    return refuse(kNothingToDelete, "");
+    // is nothing to delete, and nothing to keep. A row it does not know the
+    // device for (lost in a restore): the delete waits for it, or the row
+    // would come back alive when its writer sends it again.
+    Result<bool> own = own_refused();
+    if (!own.ok()) return own.status();
+    if (*own) return refuse(kNothingToDelete, "");
+    return wait_for_row();
   }
   const EffectiveRow effective(entity, *current, row);
   const RowAction action = !exists          ? RowAction::kCreate
@@ -571,8 +585,13 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                                               : RowAction::kEdit;
   if (device != nullptr &&
       !RoleMayWrite(device->role, entity.name, action)) {
-    if (lost_row_edit && RoleMayWrite(device->role, entity.name, RowAction::kEdit)) {
-      return wait_for_row();
+    if (!exists && RoleMayWrite(device->role, entity.name, RowAction::kEdit)) {
+      if (lost_row_edit) return wait_for_row();
+      if (written_district == nullptr) {
+        Result<bool> own = own_refused();
+        if (!own.ok()) return own.status();
+        if (!*own) return wait_for_row();
+      }
     }
     return refuse("role", "a " + device->role + "'s device may not " +
                               std::string(RowActionName(action)) + " " +
@@ -580,7 +599,12 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   }
   // Districts: the one it writes and the one it is in now.
   if (!exists && written_district == nullptr) {
+    // An edit (no district: a new row always gives one) of a row the server
+    // does not hold, and not one of the device's own it refused: lost.
     if (lost_row_edit) return wait_for_row();
+    Result<bool> own = own_refused();
+    if (!own.ok()) return own.status();
+    if (!*own) return wait_for_row();
     return refuse("missing_column",
                   "the server does not hold this row and the change does not "
                   "give its district_code");
@@ -794,14 +818,18 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
       if (auto earlier = refused_rows.find(key); earlier != refused_rows.end()) {
         if (!refusal.has_value()) {
           refused_rows.erase(earlier);
-        } else if (refusal->reason != kNothingToDelete &&
-                   !earlier->second.second.empty()) {
+        } else if (!earlier->second.second.empty() &&
+                   (refusal->reason == kWaitsForRow || refusal->reason == kNothingToDelete ||
+                    refusal->reason == "missing_column" ||
+                    refusal->reason == "unknown_reference")) {
           // It waits with the change it follows, to be applied after it.
           refusal = Refusal{kWaitsForRow,
                             "an earlier change to this row in the same change set "
                             "waits for " + earlier->second.first + " " +
                                 earlier->second.second + ": kept with it",
                             earlier->second.first, earlier->second.second};
+        } else if (!earlier->second.second.empty()) {
+          // Wrong on its own account (its own reason says why).
         } else if (refusal->reason != kNothingToDelete) {
           refusal = Refusal{"follows_refused",
                             "an earlier change to this row in the same change set "
@@ -809,7 +837,10 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
         }
       }
     }
-    if (refusal.has_value() && refusal->reason == kNothingToDelete) continue;
+    if (refusal.has_value() && refusal->reason == kNothingToDelete) {
+      applied.skipped.push_back(i);
+      continue;
+    }
     if (refusal.has_value()) {
       if (device == nullptr) {
         // The server's own write (a resolution) must apply whole.
@@ -1119,8 +1150,7 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
 }
 
 Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
-                    const std::vector<protocol::RefusedRow>& refused,
-                    std::string_view now_iso) {
+                    const AppliedSet& applied, std::string_view now_iso) {
   Db& db = store.db();
   storage::RefusedRows refusals(db);
   {
@@ -1128,8 +1158,9 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
     if (!any.ok()) return any.status();
     if (!*any) return Status();
   }
-  std::set<uint64_t> not_applied;
-  for (const protocol::RefusedRow& r : refused) not_applied.insert(r.index);
+  // The rows the set brought: applied (neither refused nor skipped).
+  std::set<uint64_t> not_applied(applied.skipped.begin(), applied.skipped.end());
+  for (const protocol::RefusedRow& r : applied.refused) not_applied.insert(r.index);
   std::vector<std::pair<std::string, std::string>> arrived;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     if (not_applied.count(i) == 0) {
@@ -1142,50 +1173,100 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
     Result<std::vector<storage::WaitingRefusal>> waiting = refusals.WaitingFor(arrived);
     if (!waiting.ok()) return waiting.status();
     arrived.clear();
-    for (const storage::WaitingRefusal& w : *waiting) {
-      // The row change as its device sent it, from the log (verbatim and
-      // verified when it came).
-      Result<std::string> bytes = storage::ChangeLog(db).SetBytes(w.device_id, w.seq);
+    // By device and set (WaitingFor's order): each set read and decoded
+    // once, its waiting rows applied in one call, in their order.
+    for (size_t from = 0; from < waiting->size();) {
+      size_t to = from;
+      while (to < waiting->size() && (*waiting)[to].device_id == (*waiting)[from].device_id &&
+             (*waiting)[to].seq == (*waiting)[from].seq) {
+        ++to;
+      }
+      const std::string& device_text = (*waiting)[from].device_id;
+      const uint64_t seq = (*waiting)[from].seq;
+      const auto skip = [&](const std::string& why) {
+        LogLine("waiting row changes of device " + device_text + " set " +
+                std::to_string(seq) + " not applied: " + why);
+      };
+      Result<std::string> bytes = storage::ChangeLog(db).SetBytes(device_text, seq);
       if (!bytes.ok()) return bytes.status();
       Result<ChangeSet> sent = DecodeChangeSet(*bytes, limits);
-      if (!sent.ok() || w.row_index >= sent->rows.size()) continue;  // not one to apply
-      Result<Uuid> device_id = Uuid::Parse(w.device_id);
-      if (!device_id.ok()) continue;
-      Result<std::optional<DeviceRecord>> device = LoadDevice(db, *device_id);
+      Result<Uuid> device_id = Uuid::Parse(device_text);
+      Result<std::optional<DeviceRecord>> device =
+          device_id.ok() ? LoadDevice(db, *device_id)
+                         : Result<std::optional<DeviceRecord>>(std::nullopt);
       if (!device.ok()) return device.status();
-      if (!device->has_value()) continue;
-      ChangeSet one;
-      one.schema_version = sent->schema_version;
-      one.device = sent->device;
-      one.seq = sent->seq;
-      one.rows.push_back(sent->rows[w.row_index]);
-      const RowChange& row = one.rows.front();
-      // Checked as it would have been when it came, against the server as
-      // it is now, and merged by its own hlc.
-      Result<AppliedSet> again = ApplyAtServer(store, one, &**device, /*texts_decoded=*/true);
+      if (!sent.ok() || !device->has_value()) {
+        skip(!sent.ok() ? "its set in the log does not decode" : "no such device");
+        from = to;
+        continue;
+      }
+      ChangeSet some;
+      some.schema_version = sent->schema_version;
+      some.device = sent->device;
+      some.seq = sent->seq;
+      std::vector<const storage::WaitingRefusal*> of;
+      for (size_t k = from; k < to; ++k) {
+        const storage::WaitingRefusal& w = (*waiting)[k];
+        if (w.row_index >= sent->rows.size()) continue;
+        RowChange row = sent->rows[w.row_index];
+        if (w.waits_entity == row.entity && w.waits_row_id == row.row_id.ToString()) {
+          // It waited for its own row: its bases name versions of the row as
+          // the server held it before it was lost, in numbers it no longer
+          // gives them. A version older than the change (by hlc) is one its
+          // device saw; a newer one it did not, and is a conflict as always.
+          const Entity* entity = FindEntity(row.entity);
+          if (entity != nullptr) {
+            Result<std::optional<ReplicaRow>> now = storage::Rows(db).Read(*entity, row.row_id);
+            if (!now.ok()) return now.status();
+            if (now->has_value()) {
+              for (CellWrite& cell : row.cells) {
+                const auto v = (*now)->versions.find(cell.column);
+                if (v != (*now)->versions.end() && v->second.hlc < row.hlc) {
+                  cell.base = v->second.seq;
+                }
+              }
+            }
+          }
+        }
+        some.rows.push_back(std::move(row));
+        of.push_back(&w);
+      }
+      from = to;
+      if (some.rows.empty()) continue;
+      // Checked as they would have been when they came, against the server
+      // as it is now, and merged by their own hlcs.
+      Result<AppliedSet> again = ApplyAtServer(store, some, &**device, /*texts_decoded=*/true);
       if (!again.ok()) return again.status();
-      if (again->refused.empty()) {
-        if (Status s = refusals.SettleInSet(w.device_id, w.seq, w.row_index, now_iso);
+      std::map<uint64_t, const protocol::RefusedRow*> refused_again;
+      for (const protocol::RefusedRow& r : again->refused) refused_again[r.index] = &r;
+      for (size_t k = 0; k < of.size(); ++k) {
+        const storage::WaitingRefusal& w = *of[k];
+        const RowChange& row = some.rows[k];
+        const auto r = refused_again.find(k);
+        if (r == refused_again.end()) {
+          // Applied row change k took server sequence first_seq + k.
+          if (Status s = refusals.SettleApplied(w, now_iso, again->first_seq + k); !s.ok()) {
+            return s;
+          }
+          if (std::find(again->skipped.begin(), again->skipped.end(), k) ==
+              again->skipped.end()) {
+            arrived.emplace_back(row.entity, row.row_id.ToString());
+          }
+          continue;
+        }
+        const auto waits = again->waits.find(k);
+        // (The message names the row by its place in its own set.)
+        std::string message = r->second->message;
+        if (const std::string here = RowLabel(k, row); message.rfind(here, 0) == 0) {
+          message = RowLabel(w.row_index, row) + message.substr(here.size());
+        }
+        if (Status s = refusals.Rerefuse(
+                w, r->second->reason, message,
+                waits != again->waits.end() ? waits->second.first : std::string(),
+                waits != again->waits.end() ? waits->second.second : std::string());
             !s.ok()) {
           return s;
         }
-        arrived.emplace_back(row.entity, row.row_id.ToString());
-        continue;
-      }
-      const protocol::RefusedRow& r = again->refused.front();
-      const auto waits = again->waits.find(0);
-      const std::string label = RowLabel(w.row_index, row);
-      // (The message names the row by its place in its own set.)
-      std::string message = r.message;
-      if (const std::string first = RowLabel(0, row); message.rfind(first, 0) == 0) {
-        message = label + message.substr(first.size());
-      }
-      if (Status s = refusals.Rerefuse(
-              w, r.reason, message,
-              waits != again->waits.end() ? waits->second.first : std::string(),
-              waits != again->waits.end() ? waits->second.second : std::string());
-          !s.ok()) {
-        return s;
       }
     }
   }

@@ -32,6 +32,9 @@ struct AppliedSet {
   // Of those, the ones kept waiting for a row the server does not hold
   // (reason waits_for_row): row change index -> (entity, row id).
   std::map<uint64_t, std::pair<std::string, std::string>> waits;
+  // Row changes neither applied nor refused: deletes of rows the server
+  // never held that the device had refused (nothing to delete).
+  std::vector<uint64_t> skipped;
 };
 
 using WaitsFor = std::map<uint64_t, std::pair<std::string, std::string>>;
@@ -89,14 +92,14 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso, const WaitsFor* waits = nullptr);
 
-// After change set `cs` was applied (its refusals `refused`) and logged:
+// After change set `cs` was applied (`applied`: what it refused and skipped)
+// and logged:
 // every refusal kept waiting (waits_for_row) for a row the set brought is
 // applied now, as its device sent it, checked and merged like any row
 // change, and settled; one refused again keeps its new reason (waiting for
 // another row, or not). Rows those bring are waited for in turn (a few
 // rounds). Inside the accepting transaction.
-Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
-                    const std::vector<protocol::RefusedRow>& refused,
+Status ApplyWaiting(ServerStore& store, const ChangeSet& cs, const AppliedSet& applied,
                     std::string_view now_iso);
 
 // Settles the open refusals (refused_row.settled_at IS NULL) of device

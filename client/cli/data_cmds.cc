@@ -432,6 +432,10 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
   ctx.out
           << "refused by server:  " << st->refused_rows
           << (st->refused_rows > 0 ? "  (kbo refused list)" : "") << '\n';
+  if (st->waiting_rows > 0) {
+    ctx.out << "waiting on server:  " << st->waiting_rows
+            << "  (for a row it does not hold yet; applied when it arrives)\n";
+  }
   for (size_t i = 0; i < st->refused.size() && i < 5; ++i) {
     const RefusedEntry& r = st->refused[i];
     ctx.out << "  " << r.entity << ' ' << r.row_id << " [" << r.reason

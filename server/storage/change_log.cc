@@ -154,16 +154,17 @@ Result<std::string> ChangeLog::SetBytes(std::string_view device_id, uint64_t seq
   return Decompressed(stored, device_id, seq);
 }
 
-Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> RefusedRows::OfRow(
-    std::string_view entity, std::string_view row_id) {
+Result<std::vector<std::pair<std::tuple<std::string, uint64_t, uint64_t>, uint64_t>>>
+RefusedRows::OfRow(std::string_view entity, std::string_view row_id) {
   Statement& st = db_.Cached(
-      "SELECT device_id, seq, row_index FROM refused_row "
+      "SELECT device_id, seq, row_index, applied_seq FROM refused_row "
       "WHERE entity = ?1 AND row_id = ?2");
   st.Bind(1, entity).Bind(2, row_id);
-  std::vector<std::tuple<std::string, uint64_t, uint64_t>> out;
+  std::vector<std::pair<std::tuple<std::string, uint64_t, uint64_t>, uint64_t>> out;
   while (st.Step()) {
-    out.emplace_back(st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
-                     static_cast<uint64_t>(st.ColumnInt(2)));
+    out.push_back({{st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
+                    static_cast<uint64_t>(st.ColumnInt(2))},
+                   st.IsNull(3) ? 0 : static_cast<uint64_t>(st.ColumnInt(3))});
   }
   if (!st.status().ok()) return st.status();
   return out;
@@ -263,7 +264,7 @@ Result<std::vector<WaitingRefusal>> RefusedRows::WaitingFor(
         continue;
       }
       out.push_back({st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
-                     static_cast<uint64_t>(st.ColumnInt(2))});
+                     static_cast<uint64_t>(st.ColumnInt(2)), entity, id});
     }
     if (!st.status().ok()) return st.status();
   }
@@ -278,6 +279,20 @@ Result<std::vector<WaitingRefusal>> RefusedRows::WaitingFor(
                         }),
             out.end());
   return out;
+}
+
+Status RefusedRows::SettleApplied(const WaitingRefusal& w, std::string_view now_iso,
+                                  uint64_t applied_seq) {
+  Statement& st = db_.Cached(
+      "UPDATE refused_row SET settled_at = ?4, settled_seq = ?2, applied_seq = ?5 WHERE "
+      "device_id = ?1 AND seq = ?2 AND row_index = ?3 AND settled_at IS NULL");
+  st.Bind(1, std::string_view(w.device_id))
+      .Bind(2, static_cast<int64_t>(w.seq))
+      .Bind(3, static_cast<int64_t>(w.row_index))
+      .Bind(4, now_iso)
+      .Bind(5, static_cast<int64_t>(applied_seq));
+  if (Status s = st.Run(); !s.ok()) return s;
+  return st.Reset();
 }
 
 Status RefusedRows::Rerefuse(const WaitingRefusal& w, std::string_view reason,
@@ -341,7 +356,7 @@ Status RefusedRows::Settle(std::string_view device_id, std::string_view entity,
   Statement& st = db_.Cached(
       "UPDATE refused_row SET settled_at = ?5, settled_seq = ?4 WHERE "
       "device_id = ?1 AND entity = ?2 AND row_id = ?3 AND settled_at IS NULL "
-      "AND seq < ?4");
+      "AND seq < ?4 AND waits_row_id IS NULL");
   st.Bind(1, device_id)
       .Bind(2, entity)
       .Bind(3, row_id)

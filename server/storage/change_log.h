@@ -101,6 +101,8 @@ struct WaitingRefusal {
   std::string device_id;
   uint64_t seq = 0;
   uint64_t row_index = 0;
+  std::string waits_entity;  // the row it waits for
+  std::string waits_row_id;
 };
 
 // A refused row change with its device's role and settling, for the
@@ -122,8 +124,9 @@ class RefusedRows {
   Result<bool> AnyOpen(std::string_view device_id);
   // How many of device `device_id`'s refusals are not settled yet.
   Result<int64_t> CountOpen(std::string_view device_id);
-  // (device_id, seq, row_index) of every refusal of the row.
-  Result<std::vector<std::tuple<std::string, uint64_t, uint64_t>>> OfRow(
+  // (device_id, seq, row_index) of every refusal of the row, and the
+  // server sequence of those applied after waiting (0 for the others).
+  Result<std::vector<std::pair<std::tuple<std::string, uint64_t, uint64_t>, uint64_t>>> OfRow(
       std::string_view entity, std::string_view row_id);
   // Every open refusal (settled ones too with `include_settled`), newest
   // first.
@@ -142,12 +145,16 @@ class RefusedRows {
   // device, set and position.
   Result<std::vector<WaitingRefusal>> WaitingFor(
       const std::vector<std::pair<std::string, std::string>>& rows);
+  // A waiting refusal applied at last, with server sequence `applied_seq`.
+  Status SettleApplied(const WaitingRefusal& w, std::string_view now_iso,
+                       uint64_t applied_seq);
   // A waiting refusal tried again and refused again: its reason, message
   // and the row it waits for now ("" for none).
   Status Rerefuse(const WaitingRefusal& w, std::string_view reason,
                   std::string_view message, std::string_view waits_entity,
                   std::string_view waits_row_id);
-  // Settles the open refusals of (entity, row_id) from sets before `seq`:
+  // Settles the open refusals of (entity, row_id) from sets before `seq`
+  // but those waiting for a row (applied when it arrives, by their hlcs):
   // settled_at = now_iso, settled_seq = seq.
   Status Settle(std::string_view device_id, std::string_view entity,
                 std::string_view row_id, uint64_t seq, std::string_view now_iso);

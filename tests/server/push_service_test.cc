@@ -11,6 +11,7 @@
 #include "server/blob_service.h"
 #include "server/conflicts.h"
 #include "server/enrolment.h"
+#include "server/row_history.h"
 #include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
 #include "tests/server/server_fixture.h"
@@ -530,7 +531,9 @@ TEST_CASE("PushService: a row the server has never seen must name its district",
   const protocol::Receipt receipt = ReceiptOf(f, *r);
   CHECK(receipt.rows == 0);
   REQUIRE(receipt.refused.size() == 1);
-  CHECK(receipt.refused[0].reason == "missing_column");
+  // Not taken as a row: an edit of a row the server does not hold, kept
+  // until the row comes (a restored server; server_apply.h waits_for_row).
+  CHECK(receipt.refused[0].reason == "waits_for_row");
   CHECK(f.Count("SELECT COUNT(*) FROM producer") == 0);
   CHECK(f.Count("SELECT COUNT(*) FROM row_seq") == 0);
 
@@ -982,13 +985,13 @@ TEST_CASE("PushService: a row change that needs a row the server does not hold w
   PushService push(*f.store);
   const Uuid p = Uuid::Random(), visit = Uuid::Random(), other = Uuid::Random();
   // The editor's set, as a restored server meets it: an edit of p, which it
-  // received at server sequence 7 (lost since), another edit of p, a visit
-  // of p, and an edit of another row with no base (never received: not
-  // one a restore explains, refused as before).
+  // received at server sequence 7 (lost since), another edit of p (a cell
+  // p had no value in: no base), a visit of p, and an edit of another row
+  // the server does not hold, which waits too.
   auto waiting = push.Push(
       f.Record(editor.id),
       editor.SealNext(
-          {Row("producer", p, editor.HlcAt(kT0 + 5000), {{"members", I(25), 7}}),
+          {Row("producer", p, editor.HlcAt(kT0 + 5000), {{"members", I(25), 1}}),
            Row("producer", p, editor.HlcAt(kT0 + 6000), {{"phone", T("053-111111"), 0}}),
            Row("visit", visit, editor.HlcAt(kT0 + 7000),
                {{"producer_id", T(p.ToString()), 0},
@@ -999,15 +1002,22 @@ TEST_CASE("PushService: a row change that needs a row the server does not hold w
   REQUIRE(waiting.ok());
   const std::vector<protocol::RefusedRow>& refused = waiting->receipt.refused;
   REQUIRE(refused.size() == 4);
-  for (size_t k = 0; k < 3; ++k) {
+  for (size_t k = 0; k < 4; ++k) {
     INFO(refused[k].message);
     CHECK(refused[k].reason == protocol::kWaitsForRowReason);
   }
-  CHECK(refused[3].reason == "missing_column");
   CHECK(f.Count("SELECT count(*) FROM producer") == 0);
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE waits_row_id = '" + p.ToString() +
                 "' AND settled_at IS NULL") == 3);
 
+  // Other work first: the sequences the restored server hands out now are
+  // past the base the editor's edit names (1, in the lost numbering).
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(push.Push(f.Record(creator.id),
+                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
+                                                 kPhrao)}))
+                .ok());
+  }
   // The creator sends p again (members 10, recorded before the edit): the
   // waiting changes are applied with it, each by its own hlc.
   RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
@@ -1016,6 +1026,20 @@ TEST_CASE("PushService: a row change that needs a row the server does not hold w
   REQUIRE(sent.ok());
   CHECK(sent->receipt.refused.empty());
   CHECK(f.Count("SELECT members FROM producer WHERE id = '" + p.ToString() + "'") == 25);
+  // The edit saw the creation (its hlc is later than the value's): no
+  // conflict, though its base is a number the server no longer gives it.
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 0);
+  // The row's history shows the waiting changes where they were applied,
+  // after the creation they waited for.
+  Result<RowHistory> history = LoadRowHistory(*f.store, "producer", p.ToString(), Lang::kEn);
+  REQUIRE(history.ok());
+  std::vector<uint64_t> seqs;
+  for (const HistoryEntry& e : history->entries) {
+    if (e.kind == HistoryEntry::Kind::kChange) seqs.push_back(e.server_seq);
+  }
+  REQUIRE(seqs.size() == 3);  // the creation, the two edits
+  CHECK(std::is_sorted(seqs.begin(), seqs.end()));
+  CHECK(history->entries.back().cells.size() == 1);  // phone, last
   CHECK(f.Text("SELECT phone FROM producer WHERE id = '" + p.ToString() + "'") == "053-111111");
   CHECK(f.Count("SELECT count(*) FROM visit WHERE producer_id = '" + p.ToString() + "'") == 1);
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 1);  // other
@@ -1064,6 +1088,45 @@ TEST_CASE("PushService: the same two writes of a cell make the same conflict id,
     CHECK(f.Text("SELECT phone FROM producer") == "0822222222");  // the later hlc
   }
   CHECK(ids[0] == ids[1]);
+}
+
+TEST_CASE("PushService: a delete of a row the server lost waits for it, and the row "
+          "comes back deleted",
+          "[server][push][waiting]") {
+  ServerFixture f;
+  TestDevice creator, editor;
+  f.Enroll(creator, kPhrao, "field_officer");
+  f.Enroll(editor, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  auto deleted = push.Push(
+      f.Record(editor.id),
+      editor.SealNext({Row("producer", p, editor.HlcAt(kT0 + 5000), {{"deleted", I(1), 0}})}));
+  REQUIRE(deleted.ok());
+  REQUIRE(deleted->receipt.refused.size() == 1);
+  CHECK(deleted->receipt.refused[0].reason == protocol::kWaitsForRowReason);
+  REQUIRE(push.Push(f.Record(creator.id),
+                    creator.SealNext({Producer(p, creator.HlcAt(kT0), kPhrao)}))
+              .ok());
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" + p.ToString() + "'") == 1);
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 0);
+  // A delete of the device's own row the server refused is still nothing to
+  // do (and nothing waits).
+  const Uuid mine = Uuid::Random();
+  auto refused = push.Push(f.Record(editor.id),
+                           editor.SealNext({Row("producer", mine, editor.HlcAt(kT0 + 6000),
+                                                {{"kind", T("group"), 0},
+                                                 {"district_code", T(kPhrao), 0}})}));
+  REQUIRE(refused.ok());
+  REQUIRE(refused->receipt.refused.size() == 1);
+  CHECK(refused->receipt.refused[0].reason == "missing_column");
+  auto undo = push.Push(
+      f.Record(editor.id),
+      editor.SealNext({Row("producer", mine, editor.HlcAt(kT0 + 7000), {{"deleted", I(1), 0}})}));
+  REQUIRE(undo.ok());
+  CHECK(undo->receipt.refused.empty());
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE waits_row_id IS NOT NULL AND "
+                "settled_at IS NULL") == 0);
 }
 
 }  // namespace
