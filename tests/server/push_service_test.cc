@@ -12,6 +12,7 @@
 #include "server/conflicts.h"
 #include "server/enrolment.h"
 #include "server/row_history.h"
+#include "server/storage/devices.h"
 #include "shared/change_set_codec.h"
 #include "shared/replica/apply.h"
 #include "tests/server/server_fixture.h"
@@ -1127,6 +1128,43 @@ TEST_CASE("PushService: a delete of a row the server lost waits for it, and the 
   CHECK(undo->receipt.refused.empty());
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE waits_row_id IS NOT NULL AND "
                 "settled_at IS NULL") == 0);
+}
+
+TEST_CASE("PushService: a waiting change refused when its row arrives keeps the reason "
+          "it has then, and several devices' changes wait for one row",
+          "[server][push][waiting]") {
+  ServerFixture f;
+  TestDevice creator, moved, stays;
+  f.Enroll(creator, kPhrao, "field_officer");
+  f.Enroll(moved, kPhrao, "field_officer");
+  f.Enroll(stays, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  REQUIRE(push.Push(f.Record(moved.id),
+                    moved.SealNext({Row("producer", p, moved.HlcAt(kT0 + 5000),
+                                        {{"members", I(25), 3}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(stays.id),
+                    stays.SealNext({Row("producer", p, stays.HlcAt(kT0 + 6000),
+                                        {{"phone", T("053-222222"), 0}})}))
+              .ok());
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE waits_row_id = '" + p.ToString() +
+                "' AND settled_at IS NULL") == 2);
+  // One of them is moved to Fang meanwhile: Phrao's rows are no longer its.
+  REQUIRE(server::storage::Devices(f.store->db())
+              .SetDistricts(moved.id.ToString(), kFang, 0)
+              .ok());
+  RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
+  created.cells.push_back({"members", I(10), 0});
+  REQUIRE(push.Push(f.Record(creator.id), creator.SealNext({created})).ok());
+  CHECK(f.Count("SELECT members FROM producer WHERE id = '" + p.ToString() + "'") == 10);
+  CHECK(f.Text("SELECT phone FROM producer WHERE id = '" + p.ToString() + "'") == "053-222222");
+  CHECK(f.Text("SELECT reason FROM refused_row WHERE device_id = '" + moved.id.ToString() +
+               "'") == "out_of_scope");
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE device_id = '" + moved.id.ToString() +
+                "' AND settled_at IS NULL AND waits_row_id IS NULL") == 1);
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE device_id = '" + stays.id.ToString() +
+                "' AND settled_at IS NOT NULL AND applied_seq IS NOT NULL") == 1);
 }
 
 }  // namespace
