@@ -548,9 +548,9 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
                              [](const CellWrite& c) { return c.base > 0; });
   const auto wait_for_row = [&]() {
     return R(Refusal{kWaitsForRow,
-                     "the server does not hold this row, which this device received "
-                     "from it (restored from a backup since?): kept, and applied when "
-                     "the row reaches the server again",
+                     "the server does not hold this row (lost in a restore from a "
+                     "backup, or not sent yet by its writer): kept, and applied when "
+                     "it reaches the server",
                      std::string(entity.name), row.row_id.ToString()});
   };
   // The district it is in now.
@@ -564,19 +564,22 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
   // Whether the device holds an open refusal of this row: a row it recorded
   // that the server never took (asked only where the row is not held and
   // the change cannot stand alone).
-  const auto own_refused = [&]() -> Result<bool> {
-    if (device == nullptr) return true;
+  // Whether that refusal is one kept waiting: then the row may come yet
+  // (applied from waiting), and what the device does to it since waits for
+  // it too.
+  const auto own_refused = [&]() -> Result<storage::OpenRefusal> {
+    if (device == nullptr) return storage::OpenRefusal{true, false};
     return storage::RefusedRows(db).OpenOf(device->id.ToString(), entity.name,
                                            row.row_id.ToString());
   };
   if (!exists && writes_tombstone && row.cells.size() == 1) {
     // Deleting a row the server never held (its creation was refused): there
     // is nothing to delete, and nothing to keep. A row it does not know the
-    // device for (lost in a restore): the delete waits for it, or the row
-    // would come back alive when its writer sends it again.
-    Result<bool> own = own_refused();
+    // device for (lost in a restore), or the device's own that waits: the
+    // delete waits for it, or the row would come back alive.
+    Result<storage::OpenRefusal> own = own_refused();
     if (!own.ok()) return own.status();
-    if (*own) return refuse(kNothingToDelete, "");
+    if (own->open && !own->waiting) return refuse(kNothingToDelete, "");
     return wait_for_row();
   }
   const EffectiveRow effective(entity, *current, row);
@@ -588,9 +591,9 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     if (!exists && RoleMayWrite(device->role, entity.name, RowAction::kEdit)) {
       if (lost_row_edit) return wait_for_row();
       if (written_district == nullptr) {
-        Result<bool> own = own_refused();
+        Result<storage::OpenRefusal> own = own_refused();
         if (!own.ok()) return own.status();
-        if (!*own) return wait_for_row();
+        if (!own->open || own->waiting) return wait_for_row();
       }
     }
     return refuse("role", "a " + device->role + "'s device may not " +
@@ -602,9 +605,9 @@ Result<std::optional<Refusal>> CheckRow(Db& db, const RowChange& row,
     // An edit (no district: a new row always gives one) of a row the server
     // does not hold, and not one of the device's own it refused: lost.
     if (lost_row_edit) return wait_for_row();
-    Result<bool> own = own_refused();
+    Result<storage::OpenRefusal> own = own_refused();
     if (!own.ok()) return own.status();
-    if (!*own) return wait_for_row();
+    if (!own->open || own->waiting) return wait_for_row();
     return refuse("missing_column",
                   "the server does not hold this row and the change does not "
                   "give its district_code");
@@ -798,10 +801,10 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
           own_refused = in_set != refused_rows.end() && in_set->second.second.empty();
         }
         if (!own_refused) {
-          Result<bool> open = storage::RefusedRows(db).OpenOf(
+          Result<storage::OpenRefusal> open = storage::RefusedRows(db).OpenOf(
               device->id.ToString(), refusal->waits_entity, refusal->waits_row_id);
           if (!open.ok()) return open.status();
-          own_refused = *open;
+          own_refused = open->open && !open->waiting;  // a waiting one may come
         }
         if (own_refused) {
           refusal = Refusal{"unknown_reference",
@@ -1173,6 +1176,24 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
     Result<std::vector<storage::WaitingRefusal>> waiting = refusals.WaitingFor(arrived);
     if (!waiting.ok()) return waiting.status();
     arrived.clear();
+    // The cell versions of each lost row as it arrived, before any change
+    // waiting for it is applied: what an edit of it may have seen. (Read
+    // after one of them is applied, a second device's edit would pass for
+    // having seen the first's.)
+    std::map<std::pair<std::string, std::string>, std::map<std::string, StoredCellVersion, std::less<>>>
+        arrived_as;
+    for (const storage::WaitingRefusal& w : *waiting) {
+      if (w.entity != w.waits_entity || w.row_id != w.waits_row_id) continue;
+      const auto key = std::make_pair(w.entity, w.row_id);
+      if (arrived_as.count(key) != 0) continue;
+      const Entity* entity = FindEntity(w.entity);
+      Result<Uuid> id = Uuid::Parse(w.row_id);
+      if (entity == nullptr || !id.ok()) continue;
+      Result<std::optional<ReplicaRow>> now = storage::Rows(db).Read(*entity, *id);
+      if (!now.ok()) return now.status();
+      arrived_as[key] = now->has_value() ? std::move((*now)->versions)
+                                         : std::map<std::string, StoredCellVersion, std::less<>>();
+    }
     // By device and set (WaitingFor's order): each set read and decoded
     // once, its waiting rows applied in one call, in their order.
     for (size_t from = 0; from < waiting->size();) {
@@ -1209,22 +1230,28 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
         const storage::WaitingRefusal& w = (*waiting)[k];
         if (w.row_index >= sent->rows.size()) continue;
         RowChange row = sent->rows[w.row_index];
-        if (w.waits_entity == row.entity && w.waits_row_id == row.row_id.ToString()) {
-          // It waited for its own row: its bases name versions of the row as
-          // the server held it before it was lost, in numbers it no longer
-          // gives them. A version older than the change (by hlc) is one its
-          // device saw; a newer one it did not, and is a conflict as always.
-          const Entity* entity = FindEntity(row.entity);
-          if (entity != nullptr) {
-            Result<std::optional<ReplicaRow>> now = storage::Rows(db).Read(*entity, row.row_id);
-            if (!now.ok()) return now.status();
-            if (now->has_value()) {
-              for (CellWrite& cell : row.cells) {
-                const auto v = (*now)->versions.find(cell.column);
-                if (v != (*now)->versions.end() && v->second.hlc < row.hlc) {
-                  cell.base = v->second.seq;
-                }
-              }
+        if (const auto as = arrived_as.find({row.entity, row.row_id.ToString()});
+            as != arrived_as.end()) {
+          // It waited for its own row: the bases of the cells it edited name
+          // versions of the row as the server held it before it was lost, in
+          // numbers it no longer gives them. A version of the row as it
+          // arrived older than the change (by hlc) is one its device saw; a
+          // cell it wrote with no base (it saw none), or a newer version, is
+          // a conflict as always.
+          // A cell the row arrived without a version of (`deleted`, when
+          // its creation did not write it): the newest it saw of the row,
+          // so a delete of it is no delete of edits it did not know of.
+          uint64_t seen = 0;
+          for (const auto& [column, v] : as->second) {
+            if (v.hlc < row.hlc) seen = std::max(seen, v.seq);
+          }
+          for (CellWrite& cell : row.cells) {
+            if (cell.base == 0) continue;
+            const auto v = as->second.find(cell.column);
+            if (v == as->second.end()) {
+              cell.base = seen;
+            } else if (v->second.hlc < row.hlc) {
+              cell.base = v->second.seq;
             }
           }
         }

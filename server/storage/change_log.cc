@@ -222,16 +222,20 @@ Status RefusedRows::Insert(const RefusedRowRecord& r) {
   return st.Run();
 }
 
-Result<bool> RefusedRows::OpenOf(std::string_view device_id, std::string_view entity,
-                                 std::string_view row_id) {
+Result<OpenRefusal> RefusedRows::OpenOf(std::string_view device_id, std::string_view entity,
+                                        std::string_view row_id) {
   Statement& st = db_.Cached(
-      "SELECT EXISTS (SELECT 1 FROM refused_row WHERE device_id = ?1 AND entity = ?2 AND "
-      "row_id = ?3 AND settled_at IS NULL)");
+      "SELECT count(*), count(waits_row_id) FROM refused_row WHERE device_id = ?1 AND "
+      "entity = ?2 AND row_id = ?3 AND settled_at IS NULL");
   st.Bind(1, device_id).Bind(2, entity).Bind(3, row_id);
-  const bool open = st.Step() && st.ColumnInt(0) != 0;
+  OpenRefusal out;
+  if (st.Step()) {
+    out.open = st.ColumnInt(0) > 0;
+    out.waiting = st.ColumnInt(1) > 0;
+  }
   if (!st.status().ok()) return st.status();
   if (Status s = st.Reset(); !s.ok()) return s;
-  return open;
+  return out;
 }
 
 Result<bool> RefusedRows::AnyWaiting() {
@@ -249,7 +253,8 @@ Result<std::vector<WaitingRefusal>> RefusedRows::WaitingFor(
   std::vector<WaitingRefusal> out;
   for (size_t from = 0; from < rows.size(); from += kIdsPerQuery) {
     const size_t n = std::min(kIdsPerQuery, rows.size() - from);
-    Statement st(db_, "SELECT device_id, seq, row_index, waits_entity, waits_row_id "
+    Statement st(db_, "SELECT device_id, seq, row_index, waits_entity, waits_row_id, "
+                      "entity, row_id "
                       "FROM refused_row WHERE settled_at IS NULL AND waits_row_id IN (" +
                           Placeholders(n) + ")");
     if (!st.status().ok()) return st.status();
@@ -264,7 +269,8 @@ Result<std::vector<WaitingRefusal>> RefusedRows::WaitingFor(
         continue;
       }
       out.push_back({st.ColumnText(0), static_cast<uint64_t>(st.ColumnInt(1)),
-                     static_cast<uint64_t>(st.ColumnInt(2)), entity, id});
+                     static_cast<uint64_t>(st.ColumnInt(2)), entity, id, st.ColumnText(5),
+                     st.ColumnText(6)});
     }
     if (!st.status().ok()) return st.status();
   }

@@ -103,6 +103,13 @@ struct WaitingRefusal {
   uint64_t row_index = 0;
   std::string waits_entity;  // the row it waits for
   std::string waits_row_id;
+  std::string entity;  // its own row
+  std::string row_id;
+};
+
+struct OpenRefusal {
+  bool open = false;
+  bool waiting = false;  // (of those open) one waits for a row
 };
 
 // A refused row change with its device's role and settling, for the
@@ -136,9 +143,10 @@ class RefusedRows {
   // (protocol::RefusalsMadeGoodInSet).
   Status SettleInSet(std::string_view device_id, uint64_t seq, uint64_t row_index,
                      std::string_view now_iso);
-  // Whether device `device_id` has an open refusal of (entity, row_id).
-  Result<bool> OpenOf(std::string_view device_id, std::string_view entity,
-                      std::string_view row_id);
+  // Whether device `device_id` has an open refusal of (entity, row_id), and
+  // whether one of them waits for a row.
+  Result<OpenRefusal> OpenOf(std::string_view device_id, std::string_view entity,
+                             std::string_view row_id);
   // Whether any open refusal waits for a row.
   Result<bool> AnyWaiting();
   // The open refusals waiting for one of `rows` ((entity, row id)), by

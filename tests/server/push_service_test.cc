@@ -1102,15 +1102,26 @@ TEST_CASE("PushService: a delete of a row the server lost waits for it, and the 
   const Uuid p = Uuid::Random();
   auto deleted = push.Push(
       f.Record(editor.id),
-      editor.SealNext({Row("producer", p, editor.HlcAt(kT0 + 5000), {{"deleted", I(1), 0}})}));
+      editor.SealNext({Row("producer", p, editor.HlcAt(kT0 + 5000), {{"deleted", I(1), 2}})}));
   REQUIRE(deleted.ok());
   REQUIRE(deleted->receipt.refused.size() == 1);
   CHECK(deleted->receipt.refused[0].reason == protocol::kWaitsForRowReason);
+  // Other work first: the restored server's sequences pass the delete's
+  // base (2, in the lost numbering).
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(push.Push(f.Record(creator.id),
+                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
+                                                 kPhrao)}))
+                .ok());
+  }
+  // (No `deleted` written, as kbo writes a new row: the delete's base then
+  // has no version of its own to be read against.)
   REQUIRE(push.Push(f.Record(creator.id),
                     creator.SealNext({Producer(p, creator.HlcAt(kT0), kPhrao)}))
               .ok());
   CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" + p.ToString() + "'") == 1);
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 0);
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 0);  // the delete saw the row
   // A delete of the device's own row the server refused is still nothing to
   // do (and nothing waits).
   const Uuid mine = Uuid::Random();
@@ -1165,6 +1176,63 @@ TEST_CASE("PushService: a waiting change refused when its row arrives keeps the 
                 "' AND settled_at IS NULL AND waits_row_id IS NULL") == 1);
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE device_id = '" + stays.id.ToString() +
                 "' AND settled_at IS NOT NULL AND applied_seq IS NOT NULL") == 1);
+}
+
+TEST_CASE("PushService: waiting edits of a lost row keep the conflicts they had, and a "
+          "delete of a waiting row waits with it",
+          "[server][push][waiting]") {
+  ServerFixture f;
+  TestDevice creator, b, c, blind;
+  f.Enroll(creator, kPhrao, "field_officer");
+  f.Enroll(b, kPhrao, "field_officer");
+  f.Enroll(c, kPhrao, "field_officer");
+  f.Enroll(blind, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random(), visit = Uuid::Random();
+  // Two devices edited the lost row from the same version (base 2, lost);
+  // neither saw the other's. A third writes a cell it never saw (no base).
+  REQUIRE(push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 5000),
+                                                    {{"members", I(25), 2}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 6000),
+                                                    {{"members", I(30), 2}})}))
+              .ok());
+  REQUIRE(push.Push(f.Record(blind.id),
+                    blind.SealNext({Row("producer", p, blind.HlcAt(kT0 + 7000),
+                                        {{"name", T("ชื่อที่ไม่เคยเห็น"), 0}})}))
+              .ok());
+  // b also recorded a visit of it, then deleted the visit: both wait.
+  auto visited = push.Push(
+      f.Record(b.id), b.SealNext({Row("visit", visit, b.HlcAt(kT0 + 8000),
+                                      {{"producer_id", T(p.ToString()), 0},
+                                       {"visited_at", T("2026-09-01T03:00:00Z"), 0},
+                                       {"purpose", T("follow_up"), 0},
+                                       {"district_code", T(kPhrao), 0},
+                                       {"deleted", I(0), 0}})}));
+  REQUIRE(visited.ok());
+  auto undone = push.Push(f.Record(b.id), b.SealNext({Row("visit", visit, b.HlcAt(kT0 + 9000),
+                                                          {{"deleted", I(1), 0}})}));
+  REQUIRE(undone.ok());
+  REQUIRE(undone->receipt.refused.size() == 1);
+  CHECK(undone->receipt.refused[0].reason == protocol::kWaitsForRowReason);
+
+  RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
+  created.cells.push_back({"members", I(10), 0});
+  REQUIRE(push.Push(f.Record(creator.id), creator.SealNext({created})).ok());
+  CHECK(f.Count("SELECT members FROM producer WHERE id = '" + p.ToString() + "'") == 30);
+  // As on a server never restored: b against c on members, and the name
+  // written without seeing the creator's; b's edit of the creation none.
+  CHECK(f.Count("SELECT count(*) FROM conflict WHERE column_name = 'members'") == 1);
+  // (In whichever order they came.)
+  const std::string both = f.Text(
+      "SELECT CASE WHEN current_value < incoming_value THEN current_value || '/' || "
+      "incoming_value ELSE incoming_value || '/' || current_value END "
+      "FROM conflict WHERE column_name = 'members'");
+  CHECK(both == "25/30");
+  CHECK(f.Count("SELECT count(*) FROM conflict WHERE column_name = 'name'") == 1);
+  // The visit came, and went with b's delete.
+  CHECK(f.Count("SELECT deleted FROM visit WHERE id = '" + visit.ToString() + "'") == 1);
+  CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 0);
 }
 
 }  // namespace
