@@ -28,6 +28,23 @@ bool Has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
+// A photo of a producer group taken on `officer` and synced; its sha256.
+std::string SentPhoto(Field& f, const std::string& officer) {
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0042.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  return sha;
+}
+
+// 1 when the server holds photo `sha` whole, else 0.
+int64_t Received(Field& f, const std::string& sha) {
+  return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
+                       "' AND complete_at IS NOT NULL");
+}
+
 TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, the original on demand",
           "[integration][photos]") {
   Field field;
@@ -726,16 +743,8 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
   Field f;
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0042.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
-  f.SyncOk(officer);
-  const auto received = [&]() {
-    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
-                         "' AND complete_at IS NOT NULL");
-  };
+  const std::string sha = SentPhoto(f, officer);
+  const auto received = [&]() { return Received(f, sha); };
   REQUIRE(received() == 1);
   // The backup as taken between the photo's row and its file: the row in
   // server.db, the file not yet in blobs/.
@@ -798,22 +807,13 @@ TEST_CASE("Photos: a photo whose file went up after the backup goes up again whe
   f.ExpectSentBack();
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0042.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
-  f.SyncOk(officer);
-  const auto received = [&]() {
-    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
-                         "' AND complete_at IS NOT NULL");
-  };
+  const std::string sha = SentPhoto(f, officer);
+  const auto received = [&]() { return Received(f, sha); };
   REQUIRE(received() == 1);
   const std::string data = f.server().data_dir();
   REQUIRE(f.server().Stop() == 0);
   const std::string backup = f.dir() + "/backup";
-  BackupTestServerDb(data, backup);
-  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  BackupTestServerWhole(data, backup);
   REQUIRE(f.server().Start());
   // The trainer's work after the backup reaches the officer.
   f.Producer(trainer, "กลุ่มจักสานบ้านแม่แวน", "5011");
@@ -821,9 +821,7 @@ TEST_CASE("Photos: a photo whose file went up after the backup goes up again whe
   f.SyncOk(officer);
 
   REQUIRE(f.server().Stop() == 0);
-  RestoreTestServerDb(data, backup);
-  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
-                             std::filesystem::copy_options::overwrite_existing);
+  RestoreTestServerWhole(data, backup);
   {
     // The backup as taken between the photo's row and its file.
     auto db = OpenTestServerDb(data);
@@ -849,16 +847,8 @@ TEST_CASE("Photos: a device that was sent back asks for its photos at its next w
           "[photos][integration][restore]") {
   Field f;
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0042.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
-  f.SyncOk(officer);
-  const auto received = [&]() {
-    return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
-                         "' AND complete_at IS NOT NULL");
-  };
+  const std::string sha = SentPhoto(f, officer);
+  const auto received = [&]() { return Received(f, sha); };
   REQUIRE(received() == 1);
   const std::string data = f.server().data_dir();
   const auto lose_photo = [&] {

@@ -22,6 +22,23 @@ std::vector<std::string> NewProducer(const std::string& name, const std::string&
   return {"producer", "add", "--kind", "group", "--name", name, "--district", district};
 }
 
+// A trainer and two field officers of Phrao, all three holding one
+// producer group the trainer recorded.
+struct PhraoThree {
+  std::string trainer, officer, visitor, producer;
+};
+PhraoThree EnrolPhraoThree(Field& f) {
+  PhraoThree t;
+  t.trainer = f.Enrolled("trainer", "trainer", "5011");
+  t.officer = f.Enrolled("officer", "field_officer", "5011");
+  t.visitor = f.Enrolled("visitor", "field_officer", "5011");
+  t.producer = f.Add(t.trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
+  f.SyncOk(t.trainer);
+  f.SyncOk(t.officer);
+  f.SyncOk(t.visitor);
+  return t;
+}
+
 std::set<std::string> Ids(const json& rows) {
   std::set<std::string> ids;
   for (const json& r : rows) ids.insert(r["id"].get<std::string>());
@@ -661,8 +678,7 @@ TEST_CASE("Sync: a server restored whole, sequence-high-water with it, sends a d
   const std::string data = f.server().data_dir();
   REQUIRE(f.server().Stop() == 0);
   const std::string backup = f.dir() + "/backup";
-  BackupTestServerDb(data, backup);
-  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  BackupTestServerWhole(data, backup);
   REQUIRE(f.server().Start());
 
   // After the backup: the visitor's work reaches the officer, whose pull
@@ -679,9 +695,7 @@ TEST_CASE("Sync: a server restored whole, sequence-high-water with it, sends a d
 
   // The whole folder comes back from the backup, its high-water note too.
   REQUIRE(f.server().Stop() == 0);
-  RestoreTestServerDb(data, backup);
-  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
-                             std::filesystem::copy_options::overwrite_existing);
+  RestoreTestServerWhole(data, backup);
   REQUIRE(f.server().Start());
   CHECK(f.ServerCount("SELECT count(*) FROM producer") == 1);
 
@@ -721,13 +735,9 @@ TEST_CASE("Sync: a device sent back by a restored server takes again the conflic
           "[sync][integration][restore][conflict]") {
   Field f;
   f.ExpectSentBack();
-  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
-  const std::string p = f.Add(trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
-  f.SyncOk(trainer);
-  f.SyncOk(officer);
-  f.SyncOk(visitor);
+  const PhraoThree three = EnrolPhraoThree(f);
+  const std::string &trainer = three.trainer, &officer = three.officer,
+                    &visitor = three.visitor, &p = three.producer;
   REQUIRE(f.Kbo(trainer, {"edit", "producer", p, "--set", "phone=0811111111"}).exit_code == 0);
   REQUIRE(f.Kbo(visitor, {"edit", "producer", p, "--set", "phone=0822222222"}).exit_code == 0);
   f.SyncOk(trainer);
@@ -757,13 +767,9 @@ TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server'
           "[sync][integration][restore][conflict]") {
   Field f;
   f.ExpectSentBack();
-  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string visitor = f.Enrolled("visitor", "field_officer", "5011");
-  const std::string p = f.Add(trainer, NewProducer("กลุ่มจักสานไม้ไผ่", "5011"));
-  f.SyncOk(trainer);
-  f.SyncOk(officer);
-  f.SyncOk(visitor);
+  const PhraoThree three = EnrolPhraoThree(f);
+  const std::string &trainer = three.trainer, &officer = three.officer,
+                    &visitor = three.visitor, &p = three.producer;
   // The visitor's edit (offline, earlier) loses to the trainer's, which
   // every device holds before the backup.
   REQUIRE(f.Kbo(visitor, {"edit", "producer", p, "--set", "phone=0822222222"}).exit_code == 0);
@@ -773,8 +779,7 @@ TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server'
   const std::string data = f.server().data_dir();
   REQUIRE(f.server().Stop() == 0);
   const std::string backup = f.dir() + "/backup";
-  BackupTestServerDb(data, backup);
-  std::filesystem::copy_file(data + "/sequence-high-water", backup + "-high-water");
+  BackupTestServerWhole(data, backup);
   REQUIRE(f.server().Start());
   // After the backup the visitor's losing edit makes a conflict record and
   // moves no row: the officer's conflict cursor passes the backup, its pull
@@ -786,9 +791,7 @@ TEST_CASE("Sync: a device whose conflict cursor alone is past a restored server'
   REQUIRE(held_before.size() == 1);
 
   REQUIRE(f.server().Stop() == 0);
-  RestoreTestServerDb(data, backup);
-  std::filesystem::copy_file(backup + "-high-water", data + "/sequence-high-water",
-                             std::filesystem::copy_options::overwrite_existing);
+  RestoreTestServerWhole(data, backup);
   REQUIRE(f.server().Start());
   // The visitor sends its lost set again: the conflict is found again, under
   // a new id and the number the lost one had.

@@ -136,6 +136,20 @@ inline void RestoreTestServerDb(const std::string& data_dir, const std::string& 
   Run(PgTool("pg_restore") + " --exit-on-error -d " + base + " " + ShellQuoted(file));
 }
 
+// The same, as an operator who copies the whole data folder does it: the
+// database and `sequence-high-water` with it (docs/operations.md says not
+// to restore that file; a folder copied back does).
+inline void BackupTestServerWhole(const std::string& data_dir, const std::string& file) {
+  BackupTestServerDb(data_dir, file);
+  std::filesystem::copy_file(data_dir + "/sequence-high-water", file + "-high-water");
+}
+
+inline void RestoreTestServerWhole(const std::string& data_dir, const std::string& file) {
+  RestoreTestServerDb(data_dir, file);
+  std::filesystem::copy_file(file + "-high-water", data_dir + "/sequence-high-water",
+                             std::filesystem::copy_options::overwrite_existing);
+}
+
 }  // namespace kbo::testing
 
 #endif  // KBO_TESTS_SUPPORT_TEST_DB_H_
