@@ -1248,7 +1248,10 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
           for (CellWrite& cell : row.cells) {
             if (cell.base == 0) continue;
             const auto v = as->second.find(cell.column);
-            if (v == as->second.end()) {
+            if (v == as->second.end() ||
+                (cell.column == kDeletedColumn && cell.value == Value::Integer(1))) {
+              // (A delete is read against the whole row, as a device stamps
+              // it: its own `deleted` version may be older than edits it saw.)
               cell.base = seen;
             } else if (v->second.hlc < row.hlc) {
               cell.base = v->second.seq;

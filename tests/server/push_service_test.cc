@@ -1235,5 +1235,36 @@ TEST_CASE("PushService: waiting edits of a lost row keep the conflicts they had,
   CHECK(f.Count("SELECT count(*) FROM refused_row WHERE settled_at IS NULL") == 0);
 }
 
+TEST_CASE("PushService: a waiting delete is read against the whole row it saw, not its "
+          "own deleted cell alone",
+          "[server][push][waiting]") {
+  ServerFixture f;
+  TestDevice creator, editor;
+  f.Enroll(creator, kPhrao, "field_officer");
+  f.Enroll(editor, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  // The editor saw the row as its creator's one set made it (a creation
+  // writing deleted = 0, then an edit), and deleted it.
+  REQUIRE(push.Push(f.Record(editor.id),
+                    editor.SealNext({Row("producer", p, editor.HlcAt(kT0 + 5000),
+                                         {{"deleted", I(1), 2}})}))
+              .ok());
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(push.Push(f.Record(creator.id),
+                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
+                                                 kPhrao)}))
+                .ok());
+  }
+  RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
+  created.cells.push_back({"deleted", I(0), 0});
+  REQUIRE(push.Push(f.Record(creator.id),
+                    creator.SealNext({created, Row("producer", p, creator.HlcAt(kT0 + 10),
+                                                   {{"phone", T("053-333333"), 0}})}))
+              .ok());
+  CHECK(f.Count("SELECT deleted FROM producer WHERE id = '" + p.ToString() + "'") == 1);
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 0);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
