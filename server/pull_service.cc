@@ -139,13 +139,16 @@ Status CheckCursor(const DeviceRecord& device, uint64_t after, std::string_view 
 // `txn`, committed here if written): the device's served_seq rises to the
 // database's last sequence, which is past any cursor this or another page
 // built now can carry. Once a pull: the pages after it carry cursors below
-// it unless other devices pushed meanwhile.
+// it unless other devices pushed meanwhile. Never past the last sequence:
+// a cursor the device gave and nobody checked (an older client's conflict
+// list) must not raise it beyond what the database holds.
 Status NoteServed(Db& db, const DeviceRecord& device, uint64_t cursor, Transaction* txn) {
   if (device.served_seq.has_value() && cursor <= *device.served_seq) return Status();
   Result<int64_t> next = storage::ServerState(db).NextSeq();
   if (!next.ok()) return next.status();
   const uint64_t last = *next > 0 ? static_cast<uint64_t>(*next) - 1 : 0;
-  if (Status s = storage::Devices(db).NoteServed(device.id.ToString(), std::max(last, cursor));
+  if (device.served_seq.has_value() && last <= *device.served_seq) return Status();
+  if (Status s = storage::Devices(db).NoteServed(device.id.ToString(), last);
       !s.ok()) {
     return s;
   }

@@ -813,7 +813,10 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
         "/v1/pull?after=5&since=18446744073709551616",
         // Whether the device takes departure markers: 0 or 1, once.
         "/v1/pull?after=0&left=2", "/v1/pull?after=0&left=yes",
-        "/v1/pull?after=0&left=", "/v1/pull?after=0&left=0&left=1"}) {
+        "/v1/pull?after=0&left=", "/v1/pull?after=0&left=0&left=1",
+        // Whether the device goes back when told (a restored server): 0 or 1.
+        "/v1/conflicts?after=0&restart=2", "/v1/conflicts?after=0&restart=yes",
+        "/v1/conflicts?after=0&restart=", "/v1/conflicts?after=0&restart=0&restart=1"}) {
     const RawReply r = signed_get(target);
     INFO(target << " -> " << r.text);
     CHECK(r.status == 400);
@@ -836,6 +839,14 @@ TEST_CASE("Edge: numeric query parameters above INT64_MAX are a clean 400",
     CHECK(r.status == 200);
     CHECK_THAT(r.text, Catch::Contains("X-KBO-Departures: 1"));
     CHECK(signed_get("/v1/pull?after=0&left=0").status == 200);
+  }
+  // A conflict list asked with restart=1 past the server's memory: sent
+  // back like a pull; without it (an older client), answered as before.
+  {
+    const RawReply r = signed_get("/v1/conflicts?after=9223372036854775807&restart=1");
+    CHECK(r.status == 409);
+    CHECK_THAT(r.text, Catch::Contains("pull_restart"));
+    CHECK(signed_get("/v1/conflicts?after=9223372036854775807").status == 200);
   }
   // The largest one is still a number: past any cursor the server handed
   // this device, so it is sent back to its last one (a restored server's

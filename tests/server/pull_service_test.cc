@@ -119,6 +119,10 @@ TEST_CASE("PullService: the server records a sequence no cursor it handed a devi
   CHECK(*conflicts.status().IntegerField(field::kExpected) == 1);
   REQUIRE(pull.ConflictsAfter(f.Record(officer.id), 3, 0).ok());
   CHECK(served() == std::optional<uint64_t>(4));
+  // An older client's unchecked cursor never raises it past the last
+  // sequence (else a restore would go unseen).
+  REQUIRE(pull.ConflictsAfter(f.Record(officer.id), 1000, 0).ok());
+  CHECK(served() == std::optional<uint64_t>(4));
 
   // The database restored from before its last pages: the device's cursor
   // (4) is past what it remembers (2).
