@@ -306,11 +306,9 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   }
   // Row changes kept waiting for a row this set brought (a restored server
   // meeting the row again) are applied with it.
-  {
-    AppliedSet brought;
-    brought.skipped = applied->skipped;
-    brought.refused = r.refused;
-    if (Status s = ApplyWaiting(store_, cs, brought, r.received_at); !s.ok()) return s;
+  if (Status s = ApplyWaiting(store_, cs, r.refused, applied->skipped, r.received_at);
+      !s.ok()) {
+    return s;
   }
   if (Status s = storage::Devices(db).RecordAccepted(
           device_text, cs.seq,

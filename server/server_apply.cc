@@ -1153,7 +1153,8 @@ Status SettleRefusals(Db& db, std::string_view device_id, uint64_t seq,
 }
 
 Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
-                    const AppliedSet& applied, std::string_view now_iso) {
+                    const std::vector<protocol::RefusedRow>& refused,
+                    const std::vector<uint64_t>& skipped, std::string_view now_iso) {
   Db& db = store.db();
   storage::RefusedRows refusals(db);
   {
@@ -1162,8 +1163,8 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
     if (!*any) return Status();
   }
   // The rows the set brought: applied (neither refused nor skipped).
-  std::set<uint64_t> not_applied(applied.skipped.begin(), applied.skipped.end());
-  for (const protocol::RefusedRow& r : applied.refused) not_applied.insert(r.index);
+  std::set<uint64_t> not_applied(skipped.begin(), skipped.end());
+  for (const protocol::RefusedRow& r : refused) not_applied.insert(r.index);
   std::vector<std::pair<std::string, std::string>> arrived;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     if (not_applied.count(i) == 0) {

@@ -92,15 +92,16 @@ Status RecordRefusals(Db& db, std::string_view device_id, uint64_t seq,
                       const std::vector<protocol::RefusedRow>& refused,
                       std::string_view now_iso, const WaitsFor* waits = nullptr);
 
-// After change set `cs` was applied (`applied`: what it refused and skipped)
-// and logged:
+// After change set `cs` was applied (what it refused, and the indices it
+// skipped: AppliedSet) and logged:
 // every refusal kept waiting (waits_for_row) for a row the set brought is
 // applied now, as its device sent it, checked and merged like any row
 // change, and settled; one refused again keeps its new reason (waiting for
 // another row, or not). Rows those bring are waited for in turn (a few
 // rounds). Inside the accepting transaction.
-Status ApplyWaiting(ServerStore& store, const ChangeSet& cs, const AppliedSet& applied,
-                    std::string_view now_iso);
+Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
+                    const std::vector<protocol::RefusedRow>& refused,
+                    const std::vector<uint64_t>& skipped, std::string_view now_iso);
 
 // Settles the open refusals (refused_row.settled_at IS NULL) of device
 // `device_id`'s earlier sets for every row that change set `seq` carries and

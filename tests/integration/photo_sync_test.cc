@@ -39,6 +39,15 @@ std::string SentPhoto(Field& f, const std::string& officer) {
   return sha;
 }
 
+// The stopped server of data folder `data` no longer holds photo `sha`:
+// neither its record nor its file.
+void ForgetPhoto(const std::string& data, const std::string& sha) {
+  auto db = OpenTestServerDb(data);
+  REQUIRE(db.ok());
+  REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
+  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+}
+
 // 1 when the server holds photo `sha` whole, else 0.
 int64_t Received(Field& f, const std::string& sha) {
   return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
@@ -759,12 +768,7 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
 
   REQUIRE(f.server().Stop() == 0);
   RestoreTestServerDb(data, backup);
-  {
-    auto db = OpenTestServerDb(data);
-    REQUIRE(db.ok());
-    REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
-  }
-  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+  ForgetPhoto(data, sha);
   REQUIRE(f.server().Start());
   REQUIRE(received() == 0);
   CHECK(f.ServerCount("SELECT count(*) FROM photo") == 1);
@@ -785,12 +789,7 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
   CHECK(Field::Count(officer + "/field.db",
                      "SELECT server_seq_epoch FROM sync_state") == 1);
   REQUIRE(f.server().Stop() == 0);
-  {
-    auto db = OpenTestServerDb(data);
-    REQUIRE(db.ok());
-    REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
-  }
-  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+  ForgetPhoto(data, sha);
   REQUIRE(f.server().Start());
   CliResult again = f.Sync(officer);
   REQUIRE(again.exit_code == 0);
@@ -822,13 +821,7 @@ TEST_CASE("Photos: a photo whose file went up after the backup goes up again whe
 
   REQUIRE(f.server().Stop() == 0);
   RestoreTestServerWhole(data, backup);
-  {
-    // The backup as taken between the photo's row and its file.
-    auto db = OpenTestServerDb(data);
-    REQUIRE(db.ok());
-    REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
-  }
-  REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+  ForgetPhoto(data, sha);  // the backup as taken between the photo's row and its file
   REQUIRE(f.server().Start());
   REQUIRE(received() == 0);
 
@@ -853,12 +846,7 @@ TEST_CASE("Photos: a device that was sent back asks for its photos at its next w
   const std::string data = f.server().data_dir();
   const auto lose_photo = [&] {
     REQUIRE(f.server().Stop() == 0);
-    {
-      auto db = OpenTestServerDb(data);
-      REQUIRE(db.ok());
-      REQUIRE((*db)->Exec("DELETE FROM blob WHERE sha256 = '" + sha + "'").ok());
-    }
-    REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
+    ForgetPhoto(data, sha);
     REQUIRE(f.server().Start());
   };
   lose_photo();

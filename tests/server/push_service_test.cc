@@ -976,6 +976,17 @@ TEST_CASE(
   CHECK(f.Count("SELECT COUNT(*) FROM refused_row WHERE settled_at IS NULL") == 3);
 }
 
+// Three producers of `device`, one set each: a restored server's sequences
+// move on past the bases a waiting change names (in the lost numbering).
+void OtherWork(ServerFixture& f, PushService& push, TestDevice& device) {
+  for (int i = 0; i < 3; ++i) {
+    REQUIRE(push.Push(f.Record(device.id),
+                      device.SealNext({Producer(Uuid::Random(), device.HlcAt(kT0 + i),
+                                                kPhrao)}))
+                .ok());
+  }
+}
+
 TEST_CASE("PushService: a row change that needs a row the server does not hold waits "
           "for it, and is applied by its own hlc when the row arrives",
           "[server][push][waiting]") {
@@ -1013,12 +1024,7 @@ TEST_CASE("PushService: a row change that needs a row the server does not hold w
 
   // Other work first: the sequences the restored server hands out now are
   // past the base the editor's edit names (1, in the lost numbering).
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(push.Push(f.Record(creator.id),
-                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
-                                                 kPhrao)}))
-                .ok());
-  }
+  OtherWork(f, push, creator);
   // The creator sends p again (members 10, recorded before the edit): the
   // waiting changes are applied with it, each by its own hlc.
   RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
@@ -1108,12 +1114,7 @@ TEST_CASE("PushService: a delete of a row the server lost waits for it, and the 
   CHECK(deleted->receipt.refused[0].reason == protocol::kWaitsForRowReason);
   // Other work first: the restored server's sequences pass the delete's
   // base (2, in the lost numbering).
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(push.Push(f.Record(creator.id),
-                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
-                                                 kPhrao)}))
-                .ok());
-  }
+  OtherWork(f, push, creator);
   // (No `deleted` written, as kbo writes a new row: the delete's base then
   // has no version of its own to be read against.)
   REQUIRE(push.Push(f.Record(creator.id),
@@ -1250,12 +1251,7 @@ TEST_CASE("PushService: a waiting delete is read against the whole row it saw, n
                     editor.SealNext({Row("producer", p, editor.HlcAt(kT0 + 5000),
                                          {{"deleted", I(1), 2}})}))
               .ok());
-  for (int i = 0; i < 3; ++i) {
-    REQUIRE(push.Push(f.Record(creator.id),
-                      creator.SealNext({Producer(Uuid::Random(), creator.HlcAt(kT0 + i),
-                                                 kPhrao)}))
-                .ok());
-  }
+  OtherWork(f, push, creator);
   RowChange created = Producer(p, creator.HlcAt(kT0), kPhrao);
   created.cells.push_back({"deleted", I(0), 0});
   REQUIRE(push.Push(f.Record(creator.id),
