@@ -1,6 +1,7 @@
 #include "server/storage/pg_db.h"
 
 #include <libpq-fe.h>
+#include <poll.h>
 
 #include <charconv>
 #include <chrono>
@@ -547,6 +548,18 @@ class PgDb final : public Db {
   // it passes.
   Status EnsureConnected() {
     if (checking_) return Status();  // the check's own statements
+    // A backend PostgreSQL ended while this connection sat idle (a restart,
+    // pg_terminate_backend) has closed its socket, and said why: read what
+    // is there without waiting, so the loss is found here and the
+    // connection opened again, instead of failing the request's first
+    // statement. (A cable cut closes nothing: that statement still fails.)
+    // (Its last words and the end of the stream may take a read each.)
+    for (int reads = 0; reads < 4 && PQstatus(conn_) == CONNECTION_OK && !pipelining() &&
+                        PQtransactionStatus(conn_) == PQTRANS_IDLE;
+         ++reads) {
+      pollfd ready{PQsocket(conn_), POLLIN, 0};
+      if (poll(&ready, 1, 0) <= 0 || PQconsumeInput(conn_) != 1) break;
+    }
     if (PQstatus(conn_) == CONNECTION_OK && !recheck_) return Status();
     if (PQstatus(conn_) != CONNECTION_OK) {
       PQreset(conn_);
@@ -993,11 +1006,14 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
   // tcp_user_timeout: data sent to a host gone from the network is given
   // up after 60 s (keepalives alone leave a send retransmitting for ~15
   // minutes).
+  // fallback_application_name: pg_stat_activity names the server's
+  // connections "kbo-server" unless the URL or PGAPPNAME names them.
   const char* const keys[] = {"connect_timeout", "keepalives", "keepalives_idle",
                               "keepalives_interval", "keepalives_count",
-                              "tcp_user_timeout", "dbname", nullptr};
+                              "tcp_user_timeout", "fallback_application_name", "dbname",
+                              nullptr};
   const char* const values[] = {connect_timeout.c_str(), "1", "30", "10", "3", "60000",
-                                url.c_str(), nullptr};
+                                "kbo-server", url.c_str(), nullptr};
   PGconn* conn = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
   if (!conn) return Status::Unavailable("cannot connect to " + shown + ": out of memory");
   if (PQstatus(conn) != CONNECTION_OK) {

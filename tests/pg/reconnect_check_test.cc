@@ -224,5 +224,19 @@ TEST_CASE("PostgreSQL Db: no wait is unbounded", "[pg]") {
   CHECK(PgConnectionOption(*own, "connect_timeout") == "3");
 }
 
+TEST_CASE("PostgreSQL Db: pg_stat_activity names the server's connections kbo-server "
+          "unless the URL names them",
+          "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  Statement name(*db, "SHOW application_name");
+  REQUIRE(name.Step());
+  CHECK(name.ColumnText(0) == "kbo-server");
+  auto own = Connect(schema.url() + "&application_name=kbo-phrao");
+  Statement named(*own, "SHOW application_name");
+  REQUIRE(named.Step());
+  CHECK(named.ColumnText(0) == "kbo-phrao");
+}
+
 }  // namespace
 }  // namespace kbo::server
