@@ -645,10 +645,12 @@ Result<SyncSummary> SyncClient::Sync() {
     // The server sent this device back, in this sync or one cut before it
     // got here (restored with its sequence-high-water file: no epoch
     // moves): photos uploaded after the backup may be lost with blobs/.
+    // Or its newest photo is gone from the server (a restore after it came,
+    // before this device pulled again: protocol.h kLastUploadHeader).
     Result<uint64_t> pending = ReadCursor(store_.db(), "photos_recheck");
     if (!pending.ok()) {
       s = pending.status();
-    } else if (*pending != 0) {
+    } else if (*pending != 0 || last_upload_lost_) {
       if (!rechecked) s = RecheckUploads();
       rechecked = true;
       if (s.ok()) s = SetCursor(store_.db(), "photos_recheck", 0);

@@ -553,6 +553,11 @@ class SyncClient {
   // The last pull page said the office asked for originals of this
   // device's photos (X-KBO-Originals-Requested).
   bool originals_requested_ = false;
+  // The newest photo this device uploaded whole (sent on pull requests as
+  // X-KBO-Last-Upload), and whether the last pull page said the server no
+  // longer holds it (X-KBO-Last-Upload-Held: 0).
+  std::string last_upload_;
+  bool last_upload_lost_ = false;
   std::vector<std::string> original_refusals_;
 };
 

@@ -128,6 +128,12 @@ Status SyncClient::RecheckUploads() {
       missing = std::move(*listed);
     }
   }
+  // The server said it no longer holds this device's newest photo: sent
+  // again even if its list leaves it out (a file lost under a record).
+  if (missing.has_value() && last_upload_lost_ &&
+      std::find(missing->begin(), missing->end(), last_upload_) == missing->end()) {
+    missing->push_back(last_upload_);
+  }
   Db& db = store_.db();
   Transaction txn(db);
   if (!txn.status().ok()) return txn.status();

@@ -265,6 +265,18 @@ Status SyncClient::Pull(SyncSummary* summary) {
   limits.max_bytes = kMaxPageBytes;
   limits.max_rows = static_cast<uint32_t>(protocol::kMaxPullLimit);
   const PublicKey server_key = e->server_key;
+  // The newest photo uploaded from here, asked about on the last page
+  // (protocol.h kLastUploadHeader).
+  last_upload_.clear();
+  last_upload_lost_ = false;
+  {
+    Statement& newest = db.Cached(
+        "SELECT sha256 FROM blob_upload WHERE done_at IS NOT NULL AND refused_at IS NULL "
+        "ORDER BY done_at DESC, rowid DESC LIMIT 1");
+    if (newest.Step()) last_upload_ = newest.ColumnText(0);
+    if (!newest.status().ok()) return newest.status();
+    if (Status s = newest.Reset(); !s.ok()) return s;
+  }
   // Request, signature check and decoding of the page after `from`. Touches
   // only the transport, the device key and the wall clock, never the
   // database: while page k is applied, page k+1 is fetched with this on
@@ -274,14 +286,15 @@ Status SyncClient::Pull(SyncSummary* summary) {
   const auto fetch = [this, limit, limits, server_key](uint64_t from,
                                                        uint64_t floor) {
     FetchedPage f;
+    std::vector<std::pair<std::string, std::string>> headers = {
+        {protocol::kAcceptEncodingHeader, std::string(compression::kZstd)}};
+    if (!last_upload_.empty()) headers.emplace_back(protocol::kLastUploadHeader, last_upload_);
     f.response = Call("GET",
                       std::string(protocol::kPullPath) +
                           "?after=" + std::to_string(from) +
                           "&since=" + std::to_string(floor) +
                           "&limit=" + std::to_string(limit) + "&left=1",
-                      "", "", kMaxPageBytes,
-                      {{protocol::kAcceptEncodingHeader,
-                        std::string(compression::kZstd)}});
+                      "", "", kMaxPageBytes, headers);
     if (!f.response.ok() || f.response->status != 200) return f;
     // A zstd page (docs/protocol.md §1 "Compressed bodies"): decoded within the page cap, then
     // checked as any page (the signature is over the decoded bytes).
@@ -465,6 +478,10 @@ Status SyncClient::Pull(SyncSummary* summary) {
       // (SendOriginals lists them). A hint: anything but a number is none.
       uint64_t n = 0;
       originals_requested_ = ParseU64(*asked, &n) && n > 0;
+    }
+    if (const std::string* held = current.response->Header(protocol::kLastUploadHeldHeader);
+        held != nullptr && !current.more && !last_upload_.empty()) {
+      last_upload_lost_ = *held == "0";
     }
     if (const std::string* ds = districts; ds != nullptr) {
       // Granted more districts (docs/protocol.md §6): record in them too.

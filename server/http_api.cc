@@ -584,6 +584,16 @@ class Api {
         res.set_header(protocol::kOriginalsRequestedHeader,
                        std::to_string(asked->size()));
       }
+      // Whether the device's newest photo the server took is still here
+      // (protocol.h): only for one its districts' photos name; a hint, so
+      // a failure leaves it out.
+      if (const std::string last = req.get_header_value(protocol::kLastUploadHeader);
+          !last.empty()) {
+        Result<BlobState> held = blobs_.StateFor(*device, last);
+        if (held.ok()) {
+          res.set_header(protocol::kLastUploadHeldHeader, held->complete ? "1" : "0");
+        }
+      }
     }
     SayEncodings(res);
     // The signature is over the page as built; a zstd page is the same

@@ -60,6 +60,18 @@ inline constexpr std::string_view kOriginalsPath = "/v1/photos/originals";
 // and does not hold whole yet ("0" or absent: none). A hint, not signed: a
 // forged one costs one GET of the (signed-request, scoped) list.
 inline constexpr const char* kOriginalsRequestedHeader = "X-KBO-Originals-Requested";
+// On pull page requests: the newest photo this device uploaded that the
+// server confirmed whole (64 hex digits). On the last page the server
+// answers in kLastUploadHeldHeader whether it holds it whole now: "1" or
+// "0", absent when no photo of the device's districts names it (or an older
+// server). "0" means a restore lost it (a data folder restored whole, its
+// sequence-high-water with it, after the photo came and before the device
+// pulled again: no cursor or epoch shows that), and the device asks which
+// of its photos the server lacks and sends them again. Hints, not signed:
+// a forged one costs one GET of the (signed-request, scoped) list and one
+// photo sent again.
+inline constexpr const char* kLastUploadHeader = "X-KBO-Last-Upload";
+inline constexpr const char* kLastUploadHeldHeader = "X-KBO-Last-Upload-Held";
 // On an original's chunk: the whole blob's size in bytes.
 inline constexpr const char* kBlobTotalHeader = "X-KBO-Blob-Total";
 // The largest thumbnail a device accepts (the server's are 15-40 KB).

@@ -48,6 +48,20 @@ void ForgetPhoto(const std::string& data, const std::string& sha) {
   REQUIRE(std::remove((data + "/blobs/" + sha).c_str()) == 0);
 }
 
+// How many times the server's log holds `needle`.
+size_t Occurrences(const std::string& log, const std::string& needle) {
+  size_t n = 0;
+  for (size_t at = log.find(needle); at != std::string::npos; at = log.find(needle, at + 1)) {
+    ++n;
+  }
+  return n;
+}
+
+// The requests asking which photos the server lacks, in its log so far.
+size_t MissingAsked(Field& f) {
+  return Occurrences(f.server().log(), "GET /v1/blobs/missing ");
+}
+
 // 1 when the server holds photo `sha` whole, else 0.
 int64_t Received(Field& f, const std::string& sha) {
   return f.ServerCount("SELECT count(*) FROM blob WHERE sha256 = '" + sha +
@@ -784,16 +798,12 @@ TEST_CASE("Photos: a photo whose row the server's backup holds but whose file "
   CHECK(*back == f.UploadCopy(officer, sha));
   CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
   // Asked once per restore, not at every sync: the epoch it checked
-  // against is noted, and a photo the server loses without a restore (its
-  // file and record gone by hand here) is not looked for again.
+  // against is noted.
   CHECK(Field::Count(officer + "/field.db",
                      "SELECT server_seq_epoch FROM sync_state") == 1);
-  REQUIRE(f.server().Stop() == 0);
-  ForgetPhoto(data, sha);
-  REQUIRE(f.server().Start());
-  CliResult again = f.Sync(officer);
-  REQUIRE(again.exit_code == 0);
-  CHECK(received() == 0);
+  const size_t asked = MissingAsked(f);
+  f.SyncOk(officer);
+  CHECK(MissingAsked(f) == asked);
 }
 
 
@@ -861,10 +871,82 @@ TEST_CASE("Photos: a device that was sent back asks for its photos at its next w
   REQUIRE(synced.exit_code == 0);
   CHECK(received() == 1);
   CHECK(Field::Count(officer + "/field.db", "SELECT photos_recheck FROM sync_state") == 0);
-  // Asked once: a photo lost again without a restore is not looked for.
-  lose_photo();
+  // Asked once: the next sync does not ask again.
+  const size_t asked = MissingAsked(f);
   REQUIRE(f.Sync(officer).exit_code == 0);
-  CHECK(received() == 0);
+  CHECK(MissingAsked(f) == asked);
+}
+
+// A data folder restored whole (sequence-high-water with it) from a backup
+// taken after the photo's row came and before its file did, the device not
+// having pulled since: no cursor of it is past the backup and no epoch
+// moves. It asks on its pull whether the server still holds its newest
+// photo (X-KBO-Last-Upload), and sends it again.
+TEST_CASE("Photos: a photo whose file was the device's last word before a whole "
+          "restore goes up again, and only the device that sent it asks",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  f.Producer(trainer, "กลุ่มจักสานบ้านแม่แวน", "5011");
+  f.SyncOk(trainer);
+  const std::string sha = SentPhoto(f, officer);
+  REQUIRE(Received(f, sha) == 1);
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  const std::string backup = f.dir() + "/backup";
+  BackupTestServerWhole(data, backup);
+  RestoreTestServerWhole(data, backup);
+  ForgetPhoto(data, sha);  // the backup as taken between the photo's row and its file
+  REQUIRE(f.server().Start());
+  REQUIRE(Received(f, sha) == 0);
+
+  // The trainer never sent a photo: it does not ask.
+  f.SyncOk(trainer);
+  CHECK(MissingAsked(f) == 0);
+  CliResult synced = f.Sync(officer);
+  INFO(synced.out << synced.err << f.server().log());
+  REQUIRE(synced.exit_code == 0);
+  CHECK(MissingAsked(f) == 1);
+  CHECK(Received(f, sha) == 1);
+  Result<std::string> back = ReadFileBounded(data + "/blobs/" + sha, size_t{64} << 20);
+  REQUIRE(back.ok());
+  CHECK(*back == f.UploadCopy(officer, sha));
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+  // Held again: the next syncs do not ask.
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+  CHECK(MissingAsked(f) == 1);
+}
+
+// The server's answer is for photos the device's districts name: a device
+// asking about another district's photo by its hash learns nothing.
+TEST_CASE("Photos: the server says whether it holds a device's last photo only for a "
+          "photo of the device's districts",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string other = f.Enrolled("fang", "field_officer", "5009");
+  const std::string sha = SentPhoto(f, officer);
+  REQUIRE(Received(f, sha) == 1);
+  // The Fang device claims the Phrao photo as its own last upload.
+  {
+    auto db = Db::Open(other + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("INSERT INTO blob_upload (sha256, bytes, mime, uploaded_bytes, "
+                        "done_at) VALUES ('" + sha + "', 10, 'image/jpeg', 10, "
+                        "'2026-12-01T00:00:00Z')").ok());
+  }
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  ForgetPhoto(data, sha);
+  REQUIRE(f.server().Start());
+  f.SyncOk(other);
+  CHECK(MissingAsked(f) == 0);
+  // The Phrao device that sent it asks, and sends it again.
+  f.SyncOk(officer);
+  CHECK(MissingAsked(f) == 1);
+  CHECK(Received(f, sha) == 1);
 }
 
 // Regression (walk-through): two photos lost by a restore made every sync
