@@ -36,7 +36,7 @@ class HttplibTransport final : public HttpTransport {
       case httplib::Error::ConnectionTimeout:
         return "no answer to the connection attempt in time";
       case httplib::Error::Read:
-        return "the connection broke or stalled while receiving";
+        return "the connection broke or stalled before the answer came";
       case httplib::Error::Write:
         return "the connection broke or stalled while sending";
       case httplib::Error::SSLConnection:

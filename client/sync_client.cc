@@ -246,6 +246,19 @@ Result<HttpResponse> SyncClient::Call(std::string_view method, std::string path,
           continue;
         }
       }
+      if (r->status == 400) {
+        // The server received the body short (the connection cut, or
+        // half-closed by the network, while it went): a network failure,
+        // not a refusal; tried again as one.
+        Status said;
+        if (ParseErrorBody(r->body, r->status, &said).ok() &&
+            said.reason() == protocol::kIncompleteBodyReason) {
+          r = Status::Unavailable("the connection broke while sending (the server "
+                                  "received part of the request)");
+        }
+      }
+    }
+    if (r.ok()) {
       const std::optional<int64_t> wait = RetryAfterMs(*r);
       if (!wait || waited_ms + *wait > options_.busy_patience_ms) return r;
       // Busy (503) or rate-limited (429) with Retry-After: nothing was
@@ -613,6 +626,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
 Result<SyncSummary> SyncClient::Sync() {
   refused_ = false;
   last_summary_ = SyncSummary();
+  upload_ceiling_ = protocol::kBlobChunkBytes;
   SyncLock lock;
   if (Status s = lock.Take(store_.paths().dir); !s.ok()) return s;
   SyncSummary summary;

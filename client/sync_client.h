@@ -550,6 +550,12 @@ class SyncClient {
   uint64_t photo_done_ = 0;
   // Bytes/s the last photo chunk went up at (0: none yet this sync).
   uint64_t upload_rate_ = 0;
+  // The largest photo chunk this sync sends: half the last one whose
+  // answer did not come (a link that drops what takes too long drops a
+  // chunk that size again, however fast the smaller ones after it went,
+  // whose rate would send the next at full size). Each sync begins at the
+  // protocol's chunk size: the signal may be better where it is run.
+  size_t upload_ceiling_ = protocol::kBlobChunkBytes;
   // The last pull page said the office asked for originals of this
   // device's photos (X-KBO-Originals-Requested).
   bool originals_requested_ = false;

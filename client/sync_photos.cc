@@ -258,11 +258,12 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
     if (Status s = save(received, false, ""); !s.ok()) return s;
   }
   int mismatches = 0;
-  int lost_answers = 0;   // chunks whose answer did not come
+  int lost_answers = 0;   // chunks in a row whose answer did not come
   uint64_t sent_now = 0;  // this photo's bytes sent by this sync
   while (received < total && !complete) {
     const size_t n = static_cast<size_t>(std::min<uint64_t>(
-        UploadChunkBytes(upload_rate_, options_.timeouts.read_ms), total - received));
+        std::min(UploadChunkBytes(upload_rate_, options_.timeouts.read_ms), upload_ceiling_),
+        total - received));
     const std::string_view chunk =
         std::string_view(*bytes).substr(static_cast<size_t>(received), n);
     const auto sent_at = std::chrono::steady_clock::now();
@@ -309,9 +310,10 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       // The link is slower than measured: `n` bytes took longer than the
       // read timeout, so the rate is below n per timeout; half that, for
       // smaller chunks from here. Only answers lost with nothing gained
-      // count towards giving up.
+      // since the last one count towards giving up.
       upload_rate_ = static_cast<uint64_t>(n) * 1000 /
                      static_cast<uint64_t>(std::max<int64_t>(options_.timeouts.read_ms, 1)) / 2;
+      upload_ceiling_ = std::max(kMinUploadChunkBytes, n / 2);
       if (held > received) lost_answers = 0;
       photo_done_ = photo_done_ - std::min(received, photo_done_) + held;
       received = held;
@@ -335,6 +337,7 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       }
       if (summary != nullptr) summary->blob_bytes += n;
       sent_now += n;
+      lost_answers = 0;  // a chunk got through since the last lost answer
       const int64_t took_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
                                   std::chrono::steady_clock::now() - sent_at)
                                   .count();

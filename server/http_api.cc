@@ -36,6 +36,7 @@
 #include "server/request_auth.h"
 #include "shared/compression.h"
 #include "shared/edge_guard.h"
+#include "shared/encoding.h"
 #include "shared/error_body.h"
 #include "shared/protocol.h"
 #include "shared/wire.h"
@@ -339,6 +340,18 @@ class Api {
           } else if (res.status >= 500) {
             error = "internal";
             message = "the server could not complete this request";
+          } else if (res.status == 400) {
+            // The body ended short of its length: the connection was cut
+            // (or half-closed by the network) while it came. Said apart
+            // from a malformed request, so the device sends it again.
+            const std::optional<uint64_t> length =
+                ParseUint64(req.get_header_value("Content-Length"));
+            if (length.has_value() && req.body.size() < *length) {
+              error = protocol::kIncompleteBodyReason;
+              message = "the request's body ended after " + std::to_string(req.body.size()) +
+                        " of its " + std::to_string(*length) +
+                        " bytes (the connection was cut?); nothing of it was used";
+            }
           }
           res.set_content(EncodeErrorBody(error, message, res.status), kJson);
           return httplib::Server::HandlerResponse::Handled;

@@ -191,6 +191,10 @@ Status DecodePushBody(std::string_view body, Signature* signature,
 // not hold arrives (a restored server meeting the row again; a reference to
 // a row not sent yet), then applies as sent (docs/protocol.md §5).
 inline constexpr const char* kWaitsForRowReason = "waits_for_row";
+// A request whose body ended before its Content-Length (the connection cut,
+// or half-closed by the network, while it was sent): 400 with this reason;
+// nothing of it was used. Not a refusal: the device sends it again.
+inline constexpr const char* kIncompleteBodyReason = "incomplete_body";
 
 struct RefusedRow {
   uint64_t index = 0;      // position of the row change in the set, from 0

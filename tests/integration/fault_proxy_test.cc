@@ -432,6 +432,93 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
               Seconds(started));
 }
 
+// Walk-through: on a link that drops whatever takes too long, each sync
+// landed about half a MiB of a large photo: after each cut the rate it
+// measured on a small chunk sent the next chunk back to full size, cut
+// again, and those cuts used up the sync's tries though chunks got through
+// between them.
+TEST_CASE("Fault proxy: a photo over a link that cuts every large chunk goes up in "
+          "one sync, in chunks the link carries",
+          "[fault][integration][proxy][photo]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(
+      home, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
+  f.SyncOk(home);
+  const size_t total = 3 * protocol::kBlobChunkBytes + 777;
+  const std::string png = Png(4242, total - 33);
+  REQUIRE(png.size() == total);
+  const std::string sha = HexEncode(Sha256(png));
+  const std::string path = f.dir() + "/big.png";
+  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
+  // Every chunk over 300 KiB is cut a third of the way in.
+  const uint64_t carried = uint64_t{300} << 10;
+  proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha, "", carried / 3,
+                   /*times=*/1000, FaultProxy::kSpareShorter);
+  const uint64_t body_before = proxy.stats().body_bytes_up;
+  CliResult r = f.Kbo(home, {"sync", "--server", proxy.url()});
+  INFO(r.out << r.err);
+  for (const std::string& e : proxy.events()) INFO(e);
+  REQUIRE(r.exit_code == 0);
+  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
+  auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, png.size() + 1);
+  REQUIRE(stored.ok());
+  CHECK(*stored == png);
+  // A chunk cut is one too large for the link: no later chunk is as large.
+  CHECK(proxy.stats().rule_fired <= 3);
+  CHECK(proxy.stats().body_bytes_up - body_before <= total + 3 * (carried / 3));
+}
+
+// Walk-through: a network that half-closed a request part-way (the server
+// read a short body and answered 400 through the open half) made kbo say
+// the server refused the change set or photo, exit 5, and try no more.
+TEST_CASE("Fault proxy: a push and a photo chunk half-closed part-way by the network "
+          "are sent again, not taken as refused",
+          "[fault][integration][proxy][photo]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string home = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Add(
+      home, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
+  const std::string png = Png(777, 300000);
+  const std::string sha = HexEncode(Sha256(png));
+  const std::string path = f.dir() + "/photo.png";
+  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
+
+  proxy.CutRequest("POST", std::string(protocol::kPushPath), "", 200, 1,
+                   FaultProxy::kHalfClose);
+  CliResult pushed = f.Kbo(home, {"sync", "--server", proxy.url()});
+  INFO(pushed.out << pushed.err << f.server().log());
+  CHECK(proxy.stats().rule_fired == 1);
+  REQUIRE(pushed.exit_code == 0);
+  // The server did read it short, and said so.
+  CHECK(f.server().log().find("POST /v1/push 400") != std::string::npos);
+  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + producer + "'") == 1);
+  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
+  CHECK(f.KboJson(home, {"status"})["last_error"].is_null());
+
+  // A photo chunk, half-closed 100 KiB in.
+  const std::string png2 = Png(778, 600000);
+  const std::string sha2 = HexEncode(Sha256(png2));
+  REQUIRE(WriteFileAtomically(path, png2, 0644).ok());
+  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
+  proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha2, "", 100 << 10, 1,
+                   FaultProxy::kHalfClose);
+  CliResult uploaded = f.Kbo(home, {"sync", "--server", proxy.url()});
+  INFO(uploaded.out << uploaded.err);
+  CHECK(proxy.stats().rule_fired == 2);
+  REQUIRE(uploaded.exit_code == 0);
+  auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha2, png2.size() + 1);
+  REQUIRE(stored.ok());
+  CHECK(*stored == png2);
+  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
+}
+
 TEST_CASE("Fault proxy: an original cut off after it was announced goes with the "
           "next sync, counted as an original, not as a photo",
           "[fault][integration][proxy][photo][originals]") {

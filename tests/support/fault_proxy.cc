@@ -162,9 +162,9 @@ void FaultProxy::SetRandomFaults(uint64_t seed) {
 void FaultProxy::CutRequest(const std::string& method,
                             const std::string& path_prefix,
                             const std::string& query_contains,
-                            uint64_t body_bytes, int times) {
+                            uint64_t body_bytes, int times, unsigned how) {
   std::lock_guard<std::mutex> lock(mu_);
-  rule_ = Rule{method, path_prefix, query_contains, body_bytes, times > 0, times};
+  rule_ = Rule{method, path_prefix, query_contains, body_bytes, times > 0, times, how};
 }
 
 bool FaultProxy::rule_armed() const {
@@ -188,12 +188,13 @@ void FaultProxy::Event(const std::string& line) {
 }
 
 bool FaultProxy::TakeRule(const std::string& method, const std::string& target,
-                          uint64_t* body_bytes) {
+                          uint64_t length, uint64_t* body_bytes, bool* half_close) {
   std::lock_guard<std::mutex> lock(mu_);
   if (!rule_.armed || method != rule_.method ||
       target.compare(0, rule_.path_prefix.size(), rule_.path_prefix) != 0) {
     return false;
   }
+  if ((rule_.how & kSpareShorter) != 0 && length <= rule_.body_bytes) return false;
   const size_t q = target.find('?');
   const std::string query = q == std::string::npos ? "" : target.substr(q + 1);
   if (!rule_.query_contains.empty() &&
@@ -203,6 +204,7 @@ bool FaultProxy::TakeRule(const std::string& method, const std::string& target,
   rule_.armed = --rule_.times_left > 0;
   ++stats_.rule_fired;
   *body_bytes = rule_.body_bytes;
+  *half_close = (rule_.how & kHalfClose) != 0;
   return true;
 }
 
@@ -272,6 +274,8 @@ void FaultProxy::Serve(int cfd, uint64_t number, uint64_t seed) {
   uint64_t body_left = 0;
   uint64_t rule_cut_at = kNever;   // absolute `up` offset
   uint64_t swallow_after = kNever; // drop the answer once `up` reaches this
+  bool half_close = false;         // at rule_cut_at: end the way up only
+  bool up_ended = false;           // ended so: what comes up is dropped
 
   enum class End { kClose, kReset };
   auto finish = [&](End how) {
@@ -304,6 +308,7 @@ void FaultProxy::Serve(int cfd, uint64_t number, uint64_t seed) {
         return;
       }
       const size_t len = static_cast<size_t>(n);
+      if (is_up && up_ended) continue;
       if (!is_up && swallow_after != kNever && up >= swallow_after) {
         // The server has answered the request the rule named: the client
         // never hears of it.
@@ -347,7 +352,7 @@ void FaultProxy::Serve(int cfd, uint64_t number, uint64_t seed) {
             ++stats_.requests;
           }
           uint64_t cut_body = 0;
-          if (TakeRule(method, target, &cut_body)) {
+          if (TakeRule(method, target, length, &cut_body, &half_close)) {
             if (cut_body >= length) {
               swallow_after = body_start + length;
             } else {
@@ -387,8 +392,14 @@ void FaultProxy::Serve(int cfd, uint64_t number, uint64_t seed) {
         }
         if (pos != next) continue;
         if (is_up && pos == rule_cut_at) {
-          finish(End::kClose);
-          return;
+          if (!half_close) {
+            finish(End::kClose);
+            return;
+          }
+          shutdown(sfd, SHUT_WR);
+          up_ended = true;
+          rule_cut_at = kNever;
+          break;
         }
         plan_fired = true;
         Event(who + KindName(plan.kind) + (is_up ? " up at " : " down at ") +

@@ -26,7 +26,12 @@
 // path prefix and query match, after N bytes of its body; N equal to its
 // Content-Length forwards the whole request, waits until the server begins
 // its answer (so the server has done the work) and cuts before the client
-// sees a byte of it. One-shot: later requests pass.
+// sees a byte of it. One-shot: later requests pass. `how` (CutHow flags):
+// kSpareShorter lets a request whose body is no longer than N pass
+// untouched (a link that drops whatever takes too long); kHalfClose, instead
+// of closing both sockets, ends only the request's way to the server after
+// its N bytes (a FIN) and still carries the server's answer back (a
+// middlebox half-closing a connection).
 //
 // The upstream port may change (SetUpstreamPort) while the proxy runs, so a
 // server restarted on a new port keeps one address for the devices; a
@@ -78,7 +83,8 @@ class FaultProxy {
   // `query_contains` "" matches any query.
   void CutRequest(const std::string& method, const std::string& path_prefix,
                   const std::string& query_contains, uint64_t body_bytes,
-                  int times = 1);
+                  int times = 1, unsigned how = 0);
+  enum CutHow : unsigned { kSpareShorter = 1, kHalfClose = 2 };
   bool rule_armed() const;
 
   FaultProxyStats stats() const;
@@ -91,6 +97,7 @@ class FaultProxy {
     uint64_t body_bytes = 0;
     bool armed = false;
     int times_left = 0;
+    unsigned how = 0;
   };
   struct Conn;
 
@@ -98,8 +105,8 @@ class FaultProxy {
   void Serve(int client_fd, uint64_t number, uint64_t seed);
   void Event(const std::string& line);
   // Takes the rule if `method target` matches it.
-  bool TakeRule(const std::string& method, const std::string& target,
-                uint64_t* body_bytes);
+  bool TakeRule(const std::string& method, const std::string& target, uint64_t length,
+                uint64_t* body_bytes, bool* half_close);
 
   int listen_fd_ = -1;
   int port_ = 0;
