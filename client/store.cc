@@ -480,6 +480,13 @@ Result<Value> ClientStore::ParseText(std::string_view entity, std::string_view c
           .With(field::kField, std::string(column));
     }
   }
+  // A visit's purpose typed as one of the screens' and exports' names
+  // ("ติดตามผล", "Follow-up visit") is stored as its code, as the screens
+  // and an imported file store it: one value, however it came. Any other
+  // text is kept as typed.
+  if (e->name == "visit" && c->name == "purpose") {
+    return ParseCellText(*e, *c, ValueFromLabel(e->name, c->name, text));
+  }
   return ParseCellText(*e, *c, text);
 }
 

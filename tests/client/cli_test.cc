@@ -271,6 +271,10 @@ TEST_CASE("kbo: every add prints exactly one id line", "[cli]") {
   REQUIRE(v.size() == 1);
   CHECK(v[0]["accuracy_m"] == 8.0);
   CHECK(v[0]["follow_up"] == "ทำบรรจุภัณฑ์");
+  // A purpose typed by its name is stored as its code, as the screens and
+  // an imported file store it (walk-through: the same purpose came out two
+  // ways, and the office's export imported again changed it).
+  CHECK(v[0]["purpose"] == "follow_up");
   CHECK(v[0]["next_visit"] == "2024-04-05");
   const json w = kbo.Json({"show", "workshop", workshop, "--json"});
   CHECK(w["target_participants"] == 30);

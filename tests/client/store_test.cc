@@ -1136,5 +1136,23 @@ TEST_CASE("Store: a row received from the server in another district is not "
   REQUIRE(store->Delete("producer", *own).ok());
 }
 
+TEST_CASE("Store: a visit's purpose typed by its Thai or English name is its code; "
+          "other text stays as typed",
+          "[store]") {
+  const auto parsed = [](const std::string& text) {
+    Result<Value> v = ClientStore::ParseText("visit", "purpose", text);
+    REQUIRE(v.ok());
+    return v->text();
+  };
+  CHECK(parsed("ติดตามผล") == "follow_up");
+  CHECK(parsed(Label(Lang::kEn, "purpose.packaging")) == "packaging");
+  CHECK(parsed("follow_up") == "follow_up");
+  CHECK(parsed("ดูแปลงหม่อนกับผู้ใหญ่บ้าน") == "ดูแปลงหม่อนกับผู้ใหญ่บ้าน");
+  // Only the purpose: a note that happens to read as one stays a note.
+  Result<Value> note = ClientStore::ParseText("visit", "notes", "ติดตามผล");
+  REQUIRE(note.ok());
+  CHECK(note->text() == "ติดตามผล");
+}
+
 }  // namespace
 }  // namespace kbo::client
