@@ -38,6 +38,7 @@
 #include "shared/sqlite/migrate.h"
 #include "server/xlsx_export.h"
 #include "shared/encoding.h"
+#include "shared/entities.h"
 #include "shared/fs.h"
 #include "shared/hlc.h"
 #include "shared/protocol.h"
@@ -263,6 +264,8 @@ Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
     }
     if (parsed->values.count(name))
       return ctx.Usage("--" + name + " given twice");
+    // Districts by name too ("พร้าว", "Phrao"), as kbo takes them.
+    if (name == "district" || name == "districts") *value = DistrictsAsCodes(*value);
     parsed->values[name] = *value;
   }
   return Status();

@@ -218,6 +218,8 @@ Status Parse(const std::vector<std::string>& args, size_t from,
     if (p->values.count(name)) {
       return Usage(usage_error, "--" + name + " given twice");
     }
+    // A district by name too ("พร้าว", "Phrao"), as kbo takes it.
+    if (name == "district") *value = DistrictsAsCodes(*value);
     p->values[name] = *value;
   }
   return Status();
@@ -511,8 +513,8 @@ Status Report(const std::vector<std::string>& args,
   if (!filter.district.empty()) {
     Result<Scope> d = Scope::Parse(filter.district);
     if (!d.ok() || d->all || d->districts.size() != 1) {
-      return Usage(usage_error, "--district takes one district code, e.g. "
-                                "5011 (Phrao), not '" + filter.district + "'");
+      return Usage(usage_error, "--district takes one district, by code or name, e.g. "
+                                "5011 or Phrao (พร้าว), not '" + filter.district + "'");
     }
   }
   filter.workshop_id = flag("workshop");

@@ -1143,6 +1143,24 @@ const District* FindDistrict(std::string_view code) {
   return it == index->end() ? nullptr : it->second;
 }
 
+std::string DistrictsAsCodes(std::string_view typed) {
+  std::string out;
+  size_t start = 0;
+  while (true) {
+    const size_t comma = typed.find(',', start);
+    const std::string_view piece = TrimAsciiSpace(
+        typed.substr(start, comma == std::string_view::npos ? std::string_view::npos
+                                                             : comma - start));
+    const District* d =
+        AsciiLower(piece) == "all" ? nullptr : FindDistrictByAnyName(NormalizeThaiDigits(piece));
+    if (start > 0) out += ',';
+    out += d != nullptr ? std::string(d->code) : std::string(piece);
+    if (comma == std::string_view::npos) break;
+    start = comma + 1;
+  }
+  return out;
+}
+
 // ---- Validation -----------------------------------------------------------
 
 namespace {

@@ -197,6 +197,11 @@ struct District {
 };
 const std::vector<District>& Districts();
 const District* FindDistrict(std::string_view code);
+// Districts as a person types them, comma-separated ("พร้าว, Fang",
+// "๕๐๑๑", "อำเภอพร้าว"): each piece that names a district by its code or its
+// Thai or English name becomes its code; any other piece ("all", a typo)
+// stays as typed, for its parser to judge.
+std::string DistrictsAsCodes(std::string_view typed);
 
 }  // namespace kbo
 

@@ -979,7 +979,8 @@ TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
       {{id, "--districts", "5009\n5001"}, 2, "is not a Chiang Mai district"},
       {{id, "--districts", std::string("50\x01\x1b" "09")}, 2,
        "is not a Chiang Mai district"},
-      {{id, "--districts", "ฝาง"}, 2, "is not a Chiang Mai district"},
+      {{id, "--districts", "ฝางเหนือ"}, 2, "is not a Chiang Mai district"},
+      {{id, "--districts", "Atlantis"}, 2, "is not a Chiang Mai district"},
       {{id, "--districts", kFang, "--bogus"}, 2, "unknown option --bogus"},
       {{gone.id.ToString(), "--districts", kFang}, 1, "was revoked on"},
   };
@@ -1020,6 +1021,11 @@ TEST_CASE("kbo-server device grant refuses garbage with nothing stored",
       RunServer(data, {"device", "grant", id, "--districts", "5011,5009"});
   CHECK(again.code == 0);
   CHECK_THAT(again.out, Catch::Contains("nothing changed"));
+  CHECK(stored(phone) == granted);
+  // Districts by their Thai or English names, as kbo takes them.
+  Cli named = RunServer(data, {"device", "grant", id, "--districts", "ฝาง, Phrao"});
+  CHECK(named.code == 0);
+  CHECK_THAT(named.out, Catch::Contains("nothing changed"));
   CHECK(stored(phone) == granted);
   CHECK(stored(gone) == gone_before);
 }

@@ -66,6 +66,18 @@ TEST_CASE("Report CLI: each report as JSON for scripts and as Thai text by "
   CHECK(Contains(run({"report", "followups", "--district", "5011", "--lang", "en"}).out,
                  " — Phrao\n"));
 
+  // A district by its Thai or English name, as kbo takes it (walk-through:
+  // only the code was taken): the same report as by its code.
+  for (const std::string named : {"พร้าว", "Phrao", "อำเภอพร้าว", "๕๐๑๑"}) {
+    CliResult by_name = run({"report", "reach", "--district", named, "--json"});
+    INFO(named << ": " << by_name.err);
+    REQUIRE(by_name.exit_code == 0);
+    CHECK(by_name.out == phrao.out);
+  }
+  CliResult unknown = run({"report", "reach", "--district", "Atlantis"});
+  CHECK(unknown.exit_code == 2);
+  CHECK(Contains(unknown.err, "by code or name"));
+
   CliResult text = run({"report", "reach", "--fiscal-year", "2569"});
   REQUIRE(text.exit_code == 0);
   CHECK(Contains(text.out, "การเข้าถึงผู้ผลิต"));

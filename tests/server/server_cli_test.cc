@@ -82,6 +82,15 @@ TEST_CASE(
   CHECK(RunServerCli({"--data", data, "token", "create", "--role", "boss",
                       "--districts", "5011"})
             .exit_code == 2);
+  // Districts by name too, as kbo takes them.
+  CliResult named = RunServerCli({"--data", data, "token", "create", "--role", "trainer",
+                                  "--districts", "พร้าว, Fang"});
+  INFO(named.err);
+  CHECK(named.exit_code == 0);
+  CHECK_THAT(named.err, Catch::Contains("5009,5011") || Catch::Contains("5011,5009"));
+  CHECK(RunServerCli({"--data", data, "token", "create", "--role", "trainer",
+                      "--districts", "Atlantis"})
+            .exit_code == 2);
   CHECK(RunServerCli({"--data", data, "token", "create", "--role", "trainer"})
             .exit_code == 2);
   CHECK(RunServerCli({"--data", data, "frobnicate"}).exit_code == 2);
