@@ -110,10 +110,18 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
   }
   if (res.status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
+    // Unavailable: its database is down or restarting (said so: not a
+    // fault of this request, nor of the server's code).
     res.set_content(
-        EncodeErrorBody(Status::Internal(
-            "the server could not complete this request; it has been "
-            "logged. Nothing was half-applied; try again later.")),
+        EncodeErrorBody(s.code() == Code::kUnavailable
+                            ? Status::Unavailable(
+                                  "the server cannot reach its database just now; it "
+                                  "has been logged. Nothing was half-applied; try again "
+                                  "in a minute.")
+                            : Status::Internal(
+                                  "the server could not complete this request; it has "
+                                  "been logged. Nothing was half-applied; try again "
+                                  "later.")),
         kJson);
     return;
   }

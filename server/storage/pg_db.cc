@@ -13,6 +13,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "server/log.h"
 #include "shared/encoding.h"
 
 namespace kbo::server {
@@ -44,6 +45,13 @@ std::string Trimmed(const char* message) {
   return s;
 }
 
+// What PostgreSQL says outside an answer (a backend's last words before a
+// restart or pg_terminate_backend ends it, a warning): a line of the
+// server's log, timestamped as the rest, not bare text on stderr.
+void LogNotice(void* /*arg*/, const char* message) {
+  LogLine("PostgreSQL said: " + Trimmed(message));
+}
+
 Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
   std::string msg(what);
   msg += ": ";
@@ -58,6 +66,14 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
         .WithReason(kBusyReason);
   }
   if (PQstatus(conn) != CONNECTION_OK) return Status::Unavailable(msg);
+  // The backend ended by an operator or a restart (57P01 admin_shutdown,
+  // 57P02 crash_shutdown, 57P03 cannot_connect_now), or a connection
+  // failure (class 08): said before libpq has seen the connection close,
+  // and as unavailable as a lost connection (a 503 to try again, not a
+  // 500 for monitoring to call a bug).
+  if (state && (std::strncmp(state, "57P0", 4) == 0 || std::strncmp(state, "08", 2) == 0)) {
+    return Status::Unavailable(msg);
+  }
   return Status::IOError(msg);
 }
 
@@ -421,6 +437,7 @@ class PgDb final : public Db {
     hung_writer_s_ = std::max<int64_t>(1, hung_s);
   }
   uint64_t hung_writers_ended() const { return hung_writers_ended_; }
+  void LeaveDeferredErrorForTests(const Status& error) { deferred_error_ = error; }
   void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
   int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
@@ -459,6 +476,10 @@ class PgDb final : public Db {
     deferred_error_ = Status();
     Status s = Exec("ROLLBACK");
     in_transaction_ = false;
+    // On a lost connection the ROLLBACK's own pipeline sync fails: its
+    // error is the transaction's, not the next one's (EnsureConnected).
+    deferred_error_ = Status();
+    pending_.clear();
     return s;
   }
 
@@ -548,6 +569,27 @@ class PgDb final : public Db {
   // it passes.
   Status EnsureConnected() {
     if (checking_) return Status();  // the check's own statements
+    // What a transaction's deferred writes left (their error, a pipeline
+    // the lost connection would not let it leave) ended with it: a stale
+    // error here failed every reconnection's session set-up, and the
+    // server answered 503 to everything until it was restarted (a kill
+    // storm among pushes). A pipeline that cannot be left is a connection
+    // opened again.
+    if (!in_transaction_) {
+      deferred_error_ = Status();
+      pending_.clear();
+      if (pipelining()) {
+        while (PGresult* res = PQgetResult(conn_)) PQclear(res);
+        if (PQexitPipelineMode(conn_) != 1 && PQstatus(conn_) == CONNECTION_OK) {
+          PQreset(conn_);
+          if (PQstatus(conn_) == CONNECTION_OK) {
+            ++generation_;
+            to_deallocate_.clear();
+            recheck_ = true;
+          }
+        }
+      }
+    }
     // A backend PostgreSQL ended while this connection sat idle (a restart,
     // pg_terminate_backend) has closed its socket, and said why: read what
     // is there without waiting, so the loss is found here and the
@@ -1022,6 +1064,7 @@ Result<std::unique_ptr<Db>> OpenPostgres(const std::string& url) {
     PQfinish(conn);
     return s;
   }
+  PQsetNoticeProcessor(conn, LogNotice, nullptr);
   auto pg = std::make_unique<PgDb>(conn, shown);
   if (Status s = pg->SetUpSession(); !s.ok()) return s;
   std::unique_ptr<Db> db = std::move(pg);
@@ -1052,6 +1095,10 @@ std::string PgConnectionOption(Db& db, const char* key) {
   }
   PQconninfoFree(options);
   return value;
+}
+
+void LeaveDeferredErrorForTests(Db& db, const Status& error) {
+  if (auto* pg = dynamic_cast<PgDb*>(&db)) pg->LeaveDeferredErrorForTests(error);
 }
 
 void SetWriterWatchForTests(Db& db, int64_t slice_ms, int64_t hung_s) {

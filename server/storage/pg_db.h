@@ -51,6 +51,9 @@ inline constexpr int64_t kWriterWatchSliceMs = 15000;
 
 // For tests: the slice and the time a holder may wait on its client.
 void SetWriterWatchForTests(Db& db, int64_t slice_ms, int64_t hung_s);
+// Leaves `error` as a failed deferred write's, as a transaction ended on a
+// lost connection could (tests of what the next transaction does).
+void LeaveDeferredErrorForTests(Db& db, const Status& error);
 // How many hung holders of the writer lock this connection has ended.
 uint64_t HungWritersEnded(Db& db);
 
