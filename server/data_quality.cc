@@ -545,10 +545,13 @@ std::string QualityReportJson(const QualityReport& r) {
 // ---- Merge ------------------------------------------------------------------
 
 std::string MergeCounts::Summary() const {
+  std::string taken;
+  for (const std::string& column : fields_taken) taken += (taken.empty() ? "" : ",") + column;
   return "products=" + std::to_string(products) +
          " enrolments=" + std::to_string(enrolments) +
          " visits=" + std::to_string(visits) +
-         " photos=" + std::to_string(photos);
+         " photos=" + std::to_string(photos) +
+         (taken.empty() ? std::string() : " fields_taken=" + taken);
 }
 
 namespace {
@@ -694,6 +697,48 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
   const std::string why(reason);
   KBO_RETURN_IF_ERROR(RepointProducerRows(store, scope, drop, keep, why, actor,
                                           address, &counts));
+  // What the dropped producer holds and the kept one lacks (its members, a
+  // phone number): taken by the kept one, so the merge loses nothing a
+  // person recorded. A field both hold keeps the kept one's value (the
+  // dropped one's stays in its history).
+  {
+    const Entity* producer = FindEntity("producer");
+    KBO_ASSIGN_OR_RETURN(std::optional<ReplicaRow> kept_row,
+                         storage::Rows(db).Read(*producer, *keep_uuid));
+    KBO_ASSIGN_OR_RETURN(std::optional<ReplicaRow> dropped_row,
+                         storage::Rows(db).Read(*producer, *drop_uuid));
+    std::vector<std::pair<std::string, Value>> taken;
+    if (kept_row.has_value() && dropped_row.has_value()) {
+      for (size_t c = 0; c < producer->columns.size() && c < kept_row->values.size() &&
+                         c < dropped_row->values.size();
+           ++c) {
+        const Value& mine = kept_row->values[c];
+        const Value& theirs = dropped_row->values[c];
+        const bool lacking =
+            mine.is_null() || (mine.type() == Value::Type::kText && mine.text().empty());
+        const bool holds = !theirs.is_null() &&
+                           !(theirs.type() == Value::Type::kText && theirs.text().empty());
+        if (lacking && holds) {
+          taken.emplace_back(std::string(producer->columns[c].name), theirs);
+        }
+      }
+    }
+    if (!taken.empty()) {
+      KBO_ASSIGN_OR_RETURN(ServerWrite filled,
+                           WriteAsServer(store, "producer", *keep_uuid, taken));
+      if (!filled.lost.empty()) {
+        return Status::Internal("producer " + keep + " could not take " + drop + "'s fields");
+      }
+      std::string detail;
+      for (const auto& [column, value] : taken) {
+        counts.fields_taken.push_back(column);
+        detail += (detail.empty() ? "" : ", ") + column + ": '' -> '" + value.ToDisplay() + "'";
+      }
+      KBO_RETURN_IF_ERROR(console::AppendAudit(
+          store, actor, "edit", "producer:" + keep,
+          detail + " (taken from " + drop + ", merged into it); reason: " + why, address));
+    }
+  }
   KBO_ASSIGN_OR_RETURN(ServerWrite gone,
                        WriteAsServer(store, "producer", *drop_uuid,
                                      {{"deleted", Value::Integer(1)}}));

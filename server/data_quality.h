@@ -153,12 +153,18 @@ struct MergeCounts {
   std::string keep_name, drop_name, district_code;
   // Rows (live or deleted) repointed from the dropped producer to the kept.
   int64_t products = 0, enrolments = 0, visits = 0, photos = 0;
-  std::string Summary() const;  // "products=2 enrolments=3 visits=1 photos=0"
+  // Fields the kept producer lacked and took from the dropped one.
+  std::vector<std::string> fields_taken;
+  // "products=2 enrolments=3 visits=1 photos=0", and " fields_taken=members,phone"
+  // when some were.
+  std::string Summary() const;
 };
 
 // Merges producer `drop` into `keep`: every product, enrolment and visit
 // whose producer_id is `drop`, and every photo whose subject is producer
-// `drop`, is repointed to `keep`, then `drop` is tombstoned; each row
+// `drop`, is repointed to `keep`, each field `keep` lacks (null or empty)
+// that `drop` holds is written to `keep` (fields_taken), then `drop` is
+// tombstoned; each row
 // written with WriteAsServer (a signed change of the server's identity
 // that devices in scope pull). `actor` ("user:LOGIN" or "cli") and
 // `reason` go into the audit log: one "merge_producers" entry (subject

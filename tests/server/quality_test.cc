@@ -24,6 +24,7 @@
 #include "server/push_service.h"
 #include "server/report_queries.h"
 #include "server/row_history.h"
+#include "server/storage/rows.h"
 #include "shared/change_set_codec.h"
 #include "tests/server/console_client.h"
 #include "tests/server/report_fixture.h"
@@ -348,6 +349,53 @@ int64_t Count(ServerFixture& f, const std::string& sql, const std::string& id) {
   st.Bind(1, std::string_view(id));
   REQUIRE(st.Step());
   return st.ColumnInt(0);
+}
+
+// Walk-through: the dropped producer's members (the kept one had none)
+// were left in the deleted row, and the merge did not say so.
+TEST_CASE("Quality: a merge gives the kept producer what only the dropped one held, "
+          "keeps the kept one's own values, and says which fields it took",
+          "[quality][server][merge]") {
+  ServerFixture f;
+  QualityData d(f.store->db());
+  // p4 and p5: one person, her phone written two ways; p4 has her tambon
+  // and, here, the group's members; p5 has neither.
+  REQUIRE(f.store->db().Exec("UPDATE producer SET members = 25 WHERE id = '" + d.p4 + "'").ok());
+  Result<MergeCounts> m = [&] {
+    Transaction tx(f.store->db());
+    auto r = MergeProducers(*f.store, ScopeOf(kPhrao), d.p5, d.p4, "คนเดียวกัน", "cli", "");
+    if (r.ok()) REQUIRE(tx.Commit().ok());
+    return r;
+  }();
+  INFO(m.status().ToString());
+  REQUIRE(m.ok());
+  CHECK(m->fields_taken == std::vector<std::string>{"tambon", "members"});
+  CHECK_THAT(m->Summary(), Catch::EndsWith(" fields_taken=tambon,members"));
+  const auto text = [&](const std::string& column) {
+    Statement st(f.store->db(), "SELECT " + column + " FROM producer WHERE id = ?1");
+    st.Bind(1, std::string_view(d.p5));
+    REQUIRE(st.Step());
+    return st.ColumnValue(0).ToDisplay();
+  };
+  CHECK(text("tambon") == "เวียง");
+  CHECK(text("members") == "25");
+  CHECK(text("phone") == "+66 81 234 5678");  // its own, not the dropped one's
+  CHECK(text("name") == "Somsri Jaidee");
+  // Devices get it as any office edit: the kept row's cells by the server.
+  auto versions = storage::Rows(f.store->db()).CellVersions("producer", *Uuid::Parse(d.p5));
+  REQUIRE(versions.ok());
+  CHECK(versions->at("members").hlc.device == f.store->server_id());
+  auto audit = console::ReadAudit(*f.store, 100);
+  REQUIRE(audit.ok());
+  bool said = false;
+  for (const auto& a : *audit) {
+    if (a.action == "edit" && a.subject == "producer:" + d.p5) {
+      said = true;
+      CHECK_THAT(a.detail, Catch::Contains("members: '' -> '25'") &&
+                               Catch::Contains("taken from " + d.p4));
+    }
+  }
+  CHECK(said);
 }
 
 TEST_CASE("Quality: a merge repoints every reference, tombstones the dropped "
