@@ -474,6 +474,20 @@ Reply Merge(Context& ctx) {
                  std::to_string(m->visits) + " visits, " +
                  std::to_string(m->photos) + " photos") +
       "). " +
+      (m->fields_taken.empty()
+           ? std::string()
+           : (lang == Lang::kTh ? "ข้อมูลที่ " + m->keep_name + " ยังไม่มีแต่ " +
+                                      m->drop_name + " มี ได้นำมาใส่แล้ว: "
+                                : m->keep_name + " took what only " + m->drop_name +
+                                      " held: ") +
+                 [&] {
+                   std::string list;
+                   for (const std::string& c : m->fields_taken) {
+                     list += (list.empty() ? "" : ", ") + ColumnLabel(lang, "producer", c);
+                   }
+                   return list;
+                 }() +
+                 ". ") +
       T(lang, "อุปกรณ์จะได้รับเมื่อซิงก์ครั้งถัดไป",
         "Devices receive it when they next sync.");
   if (IsApi(ctx)) {
@@ -482,7 +496,8 @@ Reply Merge(Context& ctx) {
                                       {"products", m->products},
                                       {"enrolments", m->enrolments},
                                       {"visits", m->visits},
-                                      {"photos", m->photos}}
+                                      {"photos", m->photos},
+                                      {"fields_taken", m->fields_taken}}
                            .dump(-1, ' ', false,
                                  nlohmann::json::error_handler_t::replace));
   }

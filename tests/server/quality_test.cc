@@ -688,6 +688,15 @@ TEST_CASE("Quality console: the office merges with a reason and CSRF, and "
   CHECK(self.status == 400);
   CHECK(json::parse(self.body).value("error", "") == "merge_self");
   CHECK(json::parse(self.body).value("code", "") == "invalid_argument");
+  // What the kept producer took from the dropped one is said.
+  REQUIRE(fx.f.store->db().Exec("UPDATE producer SET members = 12 WHERE id = '" + fx.d.p7 +
+                                "'").ok());
+  r.body = json({{"keep", fx.d.p6}, {"drop", fx.d.p7}, {"reason", "ร้านเดียวกัน"}}).dump();
+  Reply took = b.Send(r);
+  INFO(took.body);
+  REQUIRE(took.status == 200);
+  CHECK(json::parse(took.body)["fields_taken"] == json::array({"members"}));
+  CHECK(Count(fx.f, "SELECT members FROM producer WHERE id = ?1", fx.d.p6) == 12);
 
   // A participant of p4 in Fang's course: this Phrao user's merge of p4 is
   // refused, 403 (it was a 500 with no reason), nothing changed.
