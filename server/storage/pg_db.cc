@@ -60,7 +60,8 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
   if (state && std::strncmp(state, "53100", 5) == 0) {
     return Status::IOError("disk full: " + msg);
   }
-  // lock_not_available: only the writer lock waits with a lock_timeout.
+  // lock_not_available: the writer lock's wait, or, holding it, a wait for
+  // a lock something outside the servers holds (kLockWaitInWriteMs).
   if (state && std::strncmp(state, "55P03", 5) == 0) {
     return Status::Unavailable("another writer held the database too long: " + msg)
         .WithReason(kBusyReason);
@@ -377,8 +378,8 @@ class PgDb final : public Db {
   std::unique_ptr<StatementImpl> Prepare(std::string_view sql, bool cached) override {
     return std::make_unique<PgStatement>(*this, sql, cached);
   }
-  // lock_timeout bounds the wait for the writer lock only: it is back to
-  // none (0) for the rest of the transaction.
+  // lock_timeout bounds the wait for the writer lock; for the rest of the
+  // transaction it is kLockWaitInWriteMs (a lock an operator holds).
   //
   // The wait goes in slices (watch_slice_ms_, 15 s): after each, a holder
   // of the lock that has waited on its own client for hung_writer_s_ (a
@@ -401,7 +402,7 @@ class PgDb final : public Db {
         slice = std::max<int64_t>(1, std::min(slice, write_wait_ms_ - spent));
       }
       Status s = Exec("BEGIN; SET LOCAL lock_timeout = " + std::to_string(slice) + "; " +
-                      lock + "; SET LOCAL lock_timeout = 0");
+                      lock + "; SET LOCAL lock_timeout = " + std::to_string(lock_wait_ms_));
       in_transaction_ = s.ok();
       if (s.ok()) return s;
       if (PQstatus(conn_) == CONNECTION_OK) (void)Exec("ROLLBACK");  // BEGIN may have run
@@ -438,6 +439,7 @@ class PgDb final : public Db {
   }
   uint64_t hung_writers_ended() const { return hung_writers_ended_; }
   void LeaveDeferredErrorForTests(const Status& error) { deferred_error_ = error; }
+  void SetLockWait(int64_t ms) { lock_wait_ms_ = std::max<int64_t>(1, ms); }
   void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
   int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
@@ -759,6 +761,7 @@ class PgDb final : public Db {
   int64_t write_wait_ms_ = 0;  // 0: wait for the writer lock as long as it takes
   int64_t watch_slice_ms_ = kWriterWatchSliceMs;
   int64_t hung_writer_s_ = kIdleInTransactionSeconds;
+  int64_t lock_wait_ms_ = kLockWaitInWriteMs;
   uint64_t hung_writers_ended_ = 0;
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;
@@ -1095,6 +1098,10 @@ std::string PgConnectionOption(Db& db, const char* key) {
   }
   PQconninfoFree(options);
   return value;
+}
+
+void SetLockWaitForTests(Db& db, int64_t ms) {
+  if (auto* pg = dynamic_cast<PgDb*>(&db)) pg->SetLockWait(ms);
 }
 
 void LeaveDeferredErrorForTests(Db& db, const Status& error) {

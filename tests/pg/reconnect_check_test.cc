@@ -224,6 +224,38 @@ TEST_CASE("PostgreSQL Db: no wait is unbounded", "[pg]") {
   CHECK(PgConnectionOption(*own, "connect_timeout") == "3");
 }
 
+// Helper's test: an operator's LOCK TABLE in psql held a push's statement,
+// and with it that server's store (its console hung, its connections
+// filled), for as long as the psql session lasted.
+TEST_CASE("PostgreSQL Db: holding the writer lock, a wait for a lock held outside the "
+          "servers is bounded, and said busy",
+          "[pg]") {
+  const test::PgSchema schema;
+  auto db = Connect(schema.url());
+  auto admin = Connect(schema.url());
+  REQUIRE(db->Exec("CREATE TABLE w (n BIGINT)").ok());
+  REQUIRE(admin->Exec("BEGIN; LOCK TABLE w IN ACCESS EXCLUSIVE MODE").ok());
+  SetLockWaitForTests(*db, 500);
+  {
+    Transaction t(*db);
+    REQUIRE(t.status().ok());
+    const auto start = std::chrono::steady_clock::now();
+    const Status s = db->Exec("INSERT INTO w VALUES (1)");
+    const auto waited = std::chrono::steady_clock::now() - start;
+    INFO(s.ToString());
+    CHECK_FALSE(s.ok());
+    CHECK(s.code() == Code::kUnavailable);
+    CHECK(s.reason() == kBusyReason);
+    CHECK(waited < std::chrono::seconds(5));
+  }
+  REQUIRE(admin->Exec("ROLLBACK").ok());
+  // Released: the next write goes through.
+  Transaction t(*db);
+  REQUIRE(t.status().ok());
+  REQUIRE(db->Exec("INSERT INTO w VALUES (2)").ok());
+  REQUIRE(t.Commit().ok());
+}
+
 TEST_CASE("PostgreSQL Db: pg_stat_activity names the server's connections kbo-server "
           "unless the URL names them",
           "[pg]") {
