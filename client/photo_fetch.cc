@@ -5,9 +5,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstring>
+#include <iterator>
 #include <nlohmann/json.hpp>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "shared/encoding.h"
@@ -342,12 +345,21 @@ Result<StoredBlob> FetchOriginal(ClientStore& store, HttpTransport& transport,
                         ? static_cast<uint64_t>(st.st_size)
                         : 0;
   uint64_t total = 0;
+  // A piece cut by the network is asked for again from what arrived, as a
+  // sync's requests are (0.5 s, 1 s, 2 s between); a piece that comes
+  // starts the count again.
+  constexpr int64_t kBackoffMs[] = {500, 1000, 2000};
+  size_t lost = 0;
   for (;;) {
     Result<HttpResponse> r = SignedGet(
         store, transport, base_url,
         std::string(protocol::kOriginalPathPrefix) + sha +
             "?offset=" + std::to_string(offset),
         protocol::kBlobChunkBytes + 1024);
+    if (!r.ok() && r.status().code() == Code::kUnavailable && lost < std::size(kBackoffMs)) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(kBackoffMs[lost++]));
+      continue;
+    }
     if (!r.ok()) {
       return Status::FromCode(r.status().code(),
                               "cannot fetch the photo from " + base_url +
@@ -384,6 +396,7 @@ Result<StoredBlob> FetchOriginal(ClientStore& store, HttpTransport& transport,
     }
     if (Status s = Append(partial, r->body); !s.ok()) return s;
     offset += r->body.size();
+    lost = 0;
     if (offset >= total) break;
   }
   Result<std::string> bytes = ReadFileBounded(partial, kMaxOriginalBytes);

@@ -519,6 +519,36 @@ TEST_CASE("Fault proxy: a push and a photo chunk half-closed part-way by the net
   CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
 }
 
+// Walk-through: a photo's download cut by the network made `kbo photo
+// fetch` exit 4 at once (the next run went on from what arrived).
+TEST_CASE("Fault proxy: kbo photo fetch asks again for a piece the network cut, "
+          "within the same command",
+          "[fault][integration][proxy][photo]") {
+  Field f;
+  FaultProxy proxy(f.server().port());
+  REQUIRE(proxy.running());
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::string producer = f.Add(
+      officer, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
+  const std::string png = Png(4343, 200000);
+  const std::string sha = HexEncode(Sha256(png));
+  const std::string path = f.dir() + "/photo.png";
+  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+  f.Add(officer, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
+  f.SyncOk(officer);
+  f.SyncOk(trainer);
+  // The answer to the first piece's request is lost on its way back.
+  proxy.CutRequest("GET", std::string(protocol::kOriginalPathPrefix) + sha, "", 0, 1);
+  CliResult fetch = f.Kbo(trainer, {"photo", "fetch", sha, "--server", proxy.url()});
+  INFO(fetch.out << fetch.err);
+  CHECK(proxy.stats().rule_fired == 1);
+  REQUIRE(fetch.exit_code == 0);
+  auto original = ReadFileBounded(trainer + "/blobs/" + sha.substr(0, 2) + "/" + sha, 64 << 20);
+  REQUIRE(original.ok());
+  CHECK(*original == png);
+}
+
 TEST_CASE("Fault proxy: an original cut off after it was announced goes with the "
           "next sync, counted as an original, not as a photo",
           "[fault][integration][proxy][photo][originals]") {
