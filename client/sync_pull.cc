@@ -47,13 +47,16 @@ struct FetchedPage {
 // otherwise count everything it had just pushed as pulled). A row change of
 // this device that still changed something here (a home restored from an
 // older copy) counts; so does every other device's, even one a later local
-// edit outranks: it was still received.
+// edit outranks: it was still received. A pull sent back to an earlier
+// cursor (`sent_back`: a restored server, districts granted) brings again
+// what this device held, some of it numbered anew by the restored server:
+// there only what changed something here is news.
 uint64_t NewsIn(const ChangeSet& page, const std::vector<RowApplyInfo>& applied,
-                const Uuid& self) {
+                const Uuid& self, bool sent_back) {
   uint64_t news = 0;
   for (size_t i = 0; i < page.rows.size(); ++i) {
     const bool unchanged = i < applied.size() && applied[i].won_cells == 0;
-    if (page.rows[i].hlc.device == self && unchanged) continue;
+    if ((page.rows[i].hlc.device == self || sent_back) && unchanged) continue;
     ++news;
   }
   return news;
@@ -368,6 +371,8 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // What applying each row change of the page did.
   std::vector<RowApplyInfo> applied;
   bool restarted = false;
+  // Pulling again from an earlier cursor: held rows come again (NewsIn).
+  bool sent_back = false;
   // Back to the start: the cursors at 0 and the first page fetched again,
   // every row whole (docs/protocol.md §6). Pulling again from 0 is always
   // safe.
@@ -381,6 +386,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
   // back twice, and a sync cut before the photos are asked must still ask).
   const auto restart_from = [&](uint64_t from, bool rewound) -> Status {
     if (Status s = commit_group(); !s.ok()) return s;
+    sent_back = true;
     const uint64_t floor = std::min(since, from);
     Transaction txn(db);
     if (!txn.status().ok()) return txn.status();
@@ -565,7 +571,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
     if (Status s = db.Exec("RELEASE kbo_pull_page"); !s.ok()) return undo_page(s);
     if (summary != nullptr) summary->rows_left_districts += left_here;
     group_rows += page.rows.size();
-    group_news += NewsIn(page, applied, store_.device_id());
+    group_news += NewsIn(page, applied, store_.device_id(), sent_back);
     const bool next_waiting =
         more && (options_.pull_group_always ||
                  ahead.wait_for(std::chrono::seconds(0)) == std::future_status::ready);

@@ -432,6 +432,37 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
               Seconds(started));
 }
 
+// A server behind a fault proxy, and a Phrao field officer with one group.
+struct ProxiedOfficer {
+  Field f;
+  FaultProxy proxy{f.server().port()};
+  std::string home, producer;
+  ProxiedOfficer() {
+    REQUIRE(proxy.running());
+    home = f.Enrolled("officer", "field_officer", "5011");
+    producer = f.Add(home, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ",
+                            "--district", "5011"});
+  }
+  // A PNG of `bytes` (seeded), recorded as taken on `on` under the group.
+  std::string Photo(const std::string& on, int seed, size_t bytes) {
+    const std::string png = Png(seed, bytes);
+    const std::string path = f.dir() + "/photo-" + std::to_string(seed) + ".png";
+    REQUIRE(WriteFileAtomically(path, png, 0644).ok());
+    f.Add(on, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
+    return png;
+  }
+  CliResult SyncThroughProxy(const std::string& who) {
+    return f.Kbo(who, {"sync", "--server", proxy.url()});
+  }
+  // The server holds `bytes` whole under their hash.
+  void CheckHeld(const std::string& bytes) {
+    const std::string sha = HexEncode(Sha256(bytes));
+    auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, bytes.size() + 1);
+    REQUIRE(stored.ok());
+    CHECK(*stored == bytes);
+  }
+};
+
 // Walk-through: on a link that drops whatever takes too long, each sync
 // landed about half a MiB of a large photo: after each cut the rate it
 // measured on a small chunk sent the next chunk back to full size, cut
@@ -440,36 +471,24 @@ TEST_CASE("Fault proxy: a photo upload cut at every chunk boundary resumes where
 TEST_CASE("Fault proxy: a photo over a link that cuts every large chunk goes up in "
           "one sync, in chunks the link carries",
           "[fault][integration][proxy][photo]") {
-  Field f;
-  FaultProxy proxy(f.server().port());
-  REQUIRE(proxy.running());
-  const std::string home = f.Enrolled("officer", "field_officer", "5011");
-  const std::string producer = f.Add(
-      home, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
-  f.SyncOk(home);
+  ProxiedOfficer o;
+  o.f.SyncOk(o.home);
   const size_t total = 3 * protocol::kBlobChunkBytes + 777;
-  const std::string png = Png(4242, total - 33);
+  const std::string png = o.Photo(o.home, 4242, total - 33);
   REQUIRE(png.size() == total);
-  const std::string sha = HexEncode(Sha256(png));
-  const std::string path = f.dir() + "/big.png";
-  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
-  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
   // Every chunk over 300 KiB is cut a third of the way in.
   const uint64_t carried = uint64_t{300} << 10;
-  proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha, "", carried / 3,
-                   /*times=*/1000, FaultProxy::kSpareShorter);
-  const uint64_t body_before = proxy.stats().body_bytes_up;
-  CliResult r = f.Kbo(home, {"sync", "--server", proxy.url()});
+  o.proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + HexEncode(Sha256(png)),
+                     "", carried / 3, /*times=*/1000, FaultProxy::kSpareShorter);
+  const uint64_t body_before = o.proxy.stats().body_bytes_up;
+  CliResult r = o.SyncThroughProxy(o.home);
   INFO(r.out << r.err);
-  for (const std::string& e : proxy.events()) INFO(e);
   REQUIRE(r.exit_code == 0);
-  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
-  auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha, png.size() + 1);
-  REQUIRE(stored.ok());
-  CHECK(*stored == png);
+  CHECK(o.f.KboJson(o.home, {"status"})["pending_blobs"] == 0);
+  o.CheckHeld(png);
   // A chunk cut is one too large for the link: no later chunk is as large.
-  CHECK(proxy.stats().rule_fired <= 3);
-  CHECK(proxy.stats().body_bytes_up - body_before <= total + 3 * (carried / 3));
+  CHECK(o.proxy.stats().rule_fired <= 3);
+  CHECK(o.proxy.stats().body_bytes_up - body_before <= total + 3 * (carried / 3));
 }
 
 // Walk-through: a network that half-closed a request part-way (the server
@@ -478,45 +497,30 @@ TEST_CASE("Fault proxy: a photo over a link that cuts every large chunk goes up 
 TEST_CASE("Fault proxy: a push and a photo chunk half-closed part-way by the network "
           "are sent again, not taken as refused",
           "[fault][integration][proxy][photo]") {
-  Field f;
-  FaultProxy proxy(f.server().port());
-  REQUIRE(proxy.running());
-  const std::string home = f.Enrolled("officer", "field_officer", "5011");
-  const std::string producer = f.Add(
-      home, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
-  const std::string png = Png(777, 300000);
-  const std::string sha = HexEncode(Sha256(png));
-  const std::string path = f.dir() + "/photo.png";
-  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
-  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
-
-  proxy.CutRequest("POST", std::string(protocol::kPushPath), "", 200, 1,
-                   FaultProxy::kHalfClose);
-  CliResult pushed = f.Kbo(home, {"sync", "--server", proxy.url()});
-  INFO(pushed.out << pushed.err << f.server().log());
-  CHECK(proxy.stats().rule_fired == 1);
+  ProxiedOfficer o;
+  o.Photo(o.home, 777, 300000);
+  o.proxy.CutRequest("POST", std::string(protocol::kPushPath), "", 200, 1,
+                     FaultProxy::kHalfClose);
+  CliResult pushed = o.SyncThroughProxy(o.home);
+  INFO(pushed.out << pushed.err << o.f.server().log());
+  CHECK(o.proxy.stats().rule_fired == 1);
   REQUIRE(pushed.exit_code == 0);
   // The server did read it short, and said so.
-  CHECK(f.server().log().find("POST /v1/push 400") != std::string::npos);
-  CHECK(f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + producer + "'") == 1);
-  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
-  CHECK(f.KboJson(home, {"status"})["last_error"].is_null());
+  CHECK(o.f.server().log().find("POST /v1/push 400") != std::string::npos);
+  CHECK(o.f.ServerCount("SELECT count(*) FROM producer WHERE id = '" + o.producer + "'") == 1);
+  CHECK(o.f.KboJson(o.home, {"status"})["pending_blobs"] == 0);
+  CHECK(o.f.KboJson(o.home, {"status"})["last_error"].is_null());
 
   // A photo chunk, half-closed 100 KiB in.
-  const std::string png2 = Png(778, 600000);
-  const std::string sha2 = HexEncode(Sha256(png2));
-  REQUIRE(WriteFileAtomically(path, png2, 0644).ok());
-  f.Add(home, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
-  proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + sha2, "", 100 << 10, 1,
-                   FaultProxy::kHalfClose);
-  CliResult uploaded = f.Kbo(home, {"sync", "--server", proxy.url()});
+  const std::string png = o.Photo(o.home, 778, 600000);
+  o.proxy.CutRequest("PUT", std::string(protocol::kBlobPathPrefix) + HexEncode(Sha256(png)),
+                     "", 100 << 10, 1, FaultProxy::kHalfClose);
+  CliResult uploaded = o.SyncThroughProxy(o.home);
   INFO(uploaded.out << uploaded.err);
-  CHECK(proxy.stats().rule_fired == 2);
+  CHECK(o.proxy.stats().rule_fired == 2);
   REQUIRE(uploaded.exit_code == 0);
-  auto stored = ReadFileBounded(f.server().data_dir() + "/blobs/" + sha2, png2.size() + 1);
-  REQUIRE(stored.ok());
-  CHECK(*stored == png2);
-  CHECK(f.KboJson(home, {"status"})["pending_blobs"] == 0);
+  o.CheckHeld(png);
+  CHECK(o.f.KboJson(o.home, {"status"})["pending_blobs"] == 0);
 }
 
 // Walk-through: a photo's download cut by the network made `kbo photo
@@ -524,25 +528,17 @@ TEST_CASE("Fault proxy: a push and a photo chunk half-closed part-way by the net
 TEST_CASE("Fault proxy: kbo photo fetch asks again for a piece the network cut, "
           "within the same command",
           "[fault][integration][proxy][photo]") {
-  Field f;
-  FaultProxy proxy(f.server().port());
-  REQUIRE(proxy.running());
-  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
-  const std::string producer = f.Add(
-      officer, {"producer", "add", "--kind", "group", "--name", "กลุ่มผ้าทอ", "--district", "5011"});
-  const std::string png = Png(4343, 200000);
+  ProxiedOfficer o;
+  const std::string trainer = o.f.Enrolled("trainer", "trainer", "5011");
+  const std::string png = o.Photo(o.home, 4343, 200000);
   const std::string sha = HexEncode(Sha256(png));
-  const std::string path = f.dir() + "/photo.png";
-  REQUIRE(WriteFileAtomically(path, png, 0644).ok());
-  f.Add(officer, {"photo", "add", path, "--as-taken", "--subject", "producer:" + producer});
-  f.SyncOk(officer);
-  f.SyncOk(trainer);
+  o.f.SyncOk(o.home);
+  o.f.SyncOk(trainer);
   // The answer to the first piece's request is lost on its way back.
-  proxy.CutRequest("GET", std::string(protocol::kOriginalPathPrefix) + sha, "", 0, 1);
-  CliResult fetch = f.Kbo(trainer, {"photo", "fetch", sha, "--server", proxy.url()});
+  o.proxy.CutRequest("GET", std::string(protocol::kOriginalPathPrefix) + sha, "", 0, 1);
+  CliResult fetch = o.f.Kbo(trainer, {"photo", "fetch", sha, "--server", o.proxy.url()});
   INFO(fetch.out << fetch.err);
-  CHECK(proxy.stats().rule_fired == 1);
+  CHECK(o.proxy.stats().rule_fired == 1);
   REQUIRE(fetch.exit_code == 0);
   auto original = ReadFileBounded(trainer + "/blobs/" + sha.substr(0, 2) + "/" + sha, 64 << 20);
   REQUIRE(original.ok());
