@@ -1136,7 +1136,7 @@ TEST_CASE("Store: a row received from the server in another district is not "
   REQUIRE(store->Delete("producer", *own).ok());
 }
 
-TEST_CASE("Store: a visit's purpose typed by its Thai or English name is its code; "
+TEST_CASE("Store: a visit's purpose typed by its Thai or English name is its code, "
           "other text stays as typed",
           "[store]") {
   const auto parsed = [](const std::string& text) {
