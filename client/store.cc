@@ -1605,6 +1605,20 @@ Result<std::vector<StoredRow>> ClientStore::List(std::string_view entity,
       Result<Value> v = ParseText(e->name, c->name, f.text);
       if (!v.ok()) return v.status();
       binds.push_back(*v);
+      // A visit's purpose by its code or its names: a purpose stored as
+      // typed (by an older kbo, or another device's) is found either way.
+      if (e->name == "visit" && c->name == "purpose" && v->type() == Value::Type::kText) {
+        const std::string key = "purpose." + v->text();
+        if (HasLabel(Lang::kTh, key)) {
+          sql += " AND " + f.column + " IN (?" + std::to_string(binds.size());
+          for (Lang lang : {Lang::kTh, Lang::kEn}) {
+            binds.push_back(Value::Text(Label(lang, key)));
+            sql += ", ?" + std::to_string(binds.size());
+          }
+          sql += ")";
+          continue;
+        }
+      }
     }
     sql += " AND " + f.column + (binds.back().is_null() ? " IS ?" : " = ?") +
            std::to_string(binds.size());

@@ -275,7 +275,7 @@ Status SyncClient::Pull(SyncSummary* summary) {
   {
     Statement& newest = db.Cached(
         "SELECT sha256 FROM blob_upload WHERE done_at IS NOT NULL AND refused_at IS NULL "
-        "ORDER BY done_at DESC, rowid DESC LIMIT 1");
+        "ORDER BY done_seq DESC, done_at DESC, rowid DESC LIMIT 1");
     if (newest.Step()) last_upload_ = newest.ColumnText(0);
     if (!newest.status().ok()) return newest.status();
     if (Status s = newest.Reset(); !s.ok()) return s;

@@ -708,7 +708,10 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
     KBO_ASSIGN_OR_RETURN(std::optional<ReplicaRow> dropped_row,
                          storage::Rows(db).Read(*producer, *drop_uuid));
     std::vector<std::pair<std::string, Value>> taken;
-    if (kept_row.has_value() && dropped_row.has_value()) {
+    size_t kind = 0;
+    while (kind < producer->columns.size() && producer->columns[kind].name != "kind") ++kind;
+    if (kept_row.has_value() && dropped_row.has_value() && kind < kept_row->values.size() &&
+        kind < dropped_row->values.size()) {
       for (size_t c = 0; c < producer->columns.size() && c < kept_row->values.size() &&
                          c < dropped_row->values.size();
            ++c) {
@@ -718,9 +721,13 @@ Result<MergeCounts> MergeProducers(ServerStore& store, const Scope& scope,
             mine.is_null() || (mine.type() == Value::Type::kText && mine.text().empty());
         const bool holds = !theirs.is_null() &&
                            !(theirs.type() == Value::Type::kText && theirs.text().empty());
-        if (lacking && holds) {
-          taken.emplace_back(std::string(producer->columns[c].name), theirs);
+        // A group's members are no entrepreneur's: taken only between two
+        // of one kind.
+        const std::string_view column = producer->columns[c].name;
+        if (column == "members" && !(kept_row->values[kind] == dropped_row->values[kind])) {
+          continue;
         }
+        if (lacking && holds) taken.emplace_back(std::string(column), theirs);
       }
     }
     if (!taken.empty()) {

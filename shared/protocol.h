@@ -63,8 +63,8 @@ inline constexpr const char* kOriginalsRequestedHeader = "X-KBO-Originals-Reques
 // On pull page requests: the newest photo this device uploaded that the
 // server confirmed whole (64 hex digits). On the last page the server
 // answers in kLastUploadHeldHeader whether it holds it whole now: "1" or
-// "0", absent when no photo of the device's districts names it (or an older
-// server). "0" means a restore lost it (a data folder restored whole, its
+// "0"; absent when the device may not ask about it (as GET /v1/blobs/<sha>:
+// no photo of its districts names it) or from an older server. "0" means a restore lost it (a data folder restored whole, its
 // sequence-high-water with it, after the photo came and before the device
 // pulled again: no cursor or epoch shows that), and the device asks which
 // of its photos the server lacks and sends them again. Hints, not signed:

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "server/console/users.h"
+#include "shared/entities.h"
 
 namespace kbo::server::console {
 namespace {
@@ -76,8 +77,9 @@ Status UserCommand(const std::vector<std::string>& args,
   if (verb == "add") {
     if (!has_role) return usage_error("user add needs --role");
     KBO_ASSIGN_OR_RETURN(WebRole r, ParseWebRole(role));
+    // Districts by name too ("พร้าว", "Phrao"), as kbo takes them.
     KBO_ASSIGN_OR_RETURN(Scope scope,
-                         Scope::Parse(has_districts ? districts : "all"));
+                         Scope::Parse(has_districts ? DistrictsAsCodes(districts) : "all"));
     KBO_RETURN_IF_ERROR(ValidateLogin(positional[0]));
     KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
     // Before a server is opened, or made in a new folder.

@@ -61,19 +61,24 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
     return Status::IOError("disk full: " + msg);
   }
   // lock_not_available: the writer lock's wait, or, holding it, a wait for
-  // a lock something outside the servers holds (kLockWaitInWriteMs).
+  // a lock something else holds (kLockWaitInWriteMs).
   if (state && std::strncmp(state, "55P03", 5) == 0) {
-    return Status::Unavailable("another writer held the database too long: " + msg)
+    return Status::Unavailable("waited too long for a lock on the database (another "
+                               "writer, or a session holding a table lock): " + msg)
         .WithReason(kBusyReason);
   }
   if (PQstatus(conn) != CONNECTION_OK) return Status::Unavailable(msg);
   // The backend ended by an operator or a restart (57P01 admin_shutdown,
-  // 57P02 crash_shutdown, 57P03 cannot_connect_now), or a connection
-  // failure (class 08): said before libpq has seen the connection close,
-  // and as unavailable as a lost connection (a 503 to try again, not a
-  // 500 for monitoring to call a bug).
-  if (state && (std::strncmp(state, "57P0", 4) == 0 || std::strncmp(state, "08", 2) == 0)) {
-    return Status::Unavailable(msg);
+  // 57P02 crash_shutdown, 57P03 cannot_connect_now), or the connection
+  // failed (08000, 08001, 08003, 08004, 08006; not 08P01, a protocol
+  // violation, which is a bug of ours): said before libpq has seen the
+  // connection close, and as unavailable as a lost connection (a 503 to try
+  // again, not a 500 for monitoring to call a bug).
+  if (state != nullptr) {
+    for (const char* gone : {"57P01", "57P02", "57P03", "08000", "08001", "08003", "08004",
+                             "08006"}) {
+      if (std::strncmp(state, gone, 5) == 0) return Status::Unavailable(msg);
+    }
   }
   return Status::IOError(msg);
 }
@@ -575,20 +580,19 @@ class PgDb final : public Db {
     // the lost connection would not let it leave) ended with it: a stale
     // error here failed every reconnection's session set-up, and the
     // server answered 503 to everything until it was restarted (a kill
-    // storm among pushes). A pipeline that cannot be left is a connection
-    // opened again.
+    // storm among pushes). A pipeline still open here was left by a
+    // transaction that could not end it (its connection lost): what it
+    // holds is nobody's, and reading it may wait on a dead socket, so the
+    // connection is opened afresh.
     if (!in_transaction_) {
       deferred_error_ = Status();
       pending_.clear();
-      if (pipelining()) {
-        while (PGresult* res = PQgetResult(conn_)) PQclear(res);
-        if (PQexitPipelineMode(conn_) != 1 && PQstatus(conn_) == CONNECTION_OK) {
-          PQreset(conn_);
-          if (PQstatus(conn_) == CONNECTION_OK) {
-            ++generation_;
-            to_deallocate_.clear();
-            recheck_ = true;
-          }
+      if (pipelining() && PQstatus(conn_) == CONNECTION_OK) {
+        PQreset(conn_);
+        if (PQstatus(conn_) == CONNECTION_OK) {
+          ++generation_;
+          to_deallocate_.clear();
+          recheck_ = true;
         }
       }
     }
@@ -603,6 +607,7 @@ class PgDb final : public Db {
          ++reads) {
       pollfd ready{PQsocket(conn_), POLLIN, 0};
       if (poll(&ready, 1, 0) <= 0 || PQconsumeInput(conn_) != 1) break;
+      (void)PQisBusy(conn_);  // parses what came: its last words to the log
     }
     if (PQstatus(conn_) == CONNECTION_OK && !recheck_) return Status();
     if (PQstatus(conn_) != CONNECTION_OK) {

@@ -1154,5 +1154,37 @@ TEST_CASE("Store: a visit's purpose typed by its Thai or English name is its cod
   CHECK(note->text() == "ติดตามผล");
 }
 
+TEST_CASE("Store: kbo list finds a visit by its purpose's code or names, also one stored "
+          "as typed by an older kbo",
+          "[store]") {
+  TempDir tmp;
+  auto opened = OpenStore(tmp.File("home"));
+  ClientStore& store = *opened;
+  PhraoFixture fx(store);
+  const auto visit = [&](const char* purpose) {
+    Result<Uuid> id = store.Record("visit", {{"producer_id", T(fx.producer.ToString().c_str())},
+                                             {"visited_at", T("2024-03-05T03:00:00Z")},
+                                             {"purpose", T(purpose)}});
+    REQUIRE(id.ok());
+    return *id;
+  };
+  const Uuid coded = visit("follow_up");
+  const Uuid typed = visit("ดูแปลงหม่อน");
+  const Uuid old = visit("ติดตามผล");  // as an older kbo stored it, typed by its name
+  for (const std::string& by : {std::string("follow_up"), std::string("ติดตามผล"),
+                               Label(Lang::kEn, "purpose.follow_up")}) {
+    INFO(by);
+    Result<std::vector<StoredRow>> found = store.List("visit", {{"purpose", by}});
+    REQUIRE(found.ok());
+    REQUIRE(found->size() == 2);
+    CHECK((*found)[0].id == coded);
+    CHECK((*found)[1].id == old);
+  }
+  Result<std::vector<StoredRow>> other = store.List("visit", {{"purpose", "ดูแปลงหม่อน"}});
+  REQUIRE(other.ok());
+  REQUIRE(other->size() == 1);
+  CHECK((*other)[0].id == typed);
+}
+
 }  // namespace
 }  // namespace kbo::client

@@ -919,6 +919,37 @@ TEST_CASE("Photos: a photo whose file was the device's last word before a whole 
   CHECK(MissingAsked(f) == 1);
 }
 
+// Review: the newest photo was found by the device's clock, which a clock
+// set back puts out of order: the one confirmed last is asked about.
+TEST_CASE("Photos: the photo a device asks the server about is the one confirmed last, "
+          "whatever its clock said then",
+          "[photos][integration][restore]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string first = SentPhoto(f, officer);
+  const std::string producer = f.Producer(officer, "กลุ่มจักสานบ้านแม่แวน", "5011");
+  const std::string file = f.dir() + "/IMG_0043.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(704, 480), 0600).ok());
+  const std::string second = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  REQUIRE(Received(f, second) == 1);
+  {
+    // Its clock had been set back a year when the second went up.
+    auto db = Db::Open(officer + "/field.db");
+    REQUIRE(db.ok());
+    REQUIRE((*db)->Exec("UPDATE blob_upload SET done_at = '2025-01-01T00:00:00Z' WHERE "
+                        "sha256 = '" + second + "'").ok());
+  }
+  const std::string data = f.server().data_dir();
+  REQUIRE(f.server().Stop() == 0);
+  ForgetPhoto(data, second);
+  REQUIRE(f.server().Start());
+  f.SyncOk(officer);
+  CHECK(Received(f, second) == 1);
+  CHECK(Received(f, first) == 1);
+}
+
 // The server's answer is for photos the device's districts name: a device
 // asking about another district's photo by its hash learns nothing.
 TEST_CASE("Photos: the server says whether it holds a device's last photo only for a "

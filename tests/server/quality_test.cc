@@ -396,6 +396,20 @@ TEST_CASE("Quality: a merge gives the kept producer what only the dropped one he
     }
   }
   CHECK(said);
+  // A group's members are not taken by an entrepreneur.
+  REQUIRE(f.store->db().Exec("UPDATE producer SET members = 9, kind = 'group' WHERE id = '" +
+                             d.p7 + "'").ok());
+  REQUIRE(f.store->db().Exec("UPDATE producer SET kind = 'entrepreneur' WHERE id = '" + d.p6 +
+                             "'").ok());
+  Result<MergeCounts> kinds = [&] {
+    Transaction tx(f.store->db());
+    auto r = MergeProducers(*f.store, ScopeOf(kPhrao), d.p6, d.p7, "ร้านเดียวกัน", "cli", "");
+    if (r.ok()) REQUIRE(tx.Commit().ok());
+    return r;
+  }();
+  REQUIRE(kinds.ok());
+  CHECK(kinds->fields_taken.empty());
+  CHECK(Count(f, "SELECT COUNT(*) FROM producer WHERE id = ?1 AND members IS NULL", d.p6) == 1);
 }
 
 TEST_CASE("Quality: a merge repoints every reference, tombstones the dropped "

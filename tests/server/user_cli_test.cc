@@ -75,6 +75,15 @@ TEST_CASE("kbo-server user: the password on stdin, garbage refused with nothing 
   REQUIRE(list.size() == 1);
   CHECK(list[0]["role"] == "office");
   CHECK(list[0]["districts"] == "5011");
+  // Districts by name too, as kbo takes them.
+  CliResult named = RunServerCli({"--data", data, "user", "add", "somsri", "--role", "viewer",
+                                  "--districts", "ฝาง, Phrao"},
+                                 {}, good);
+  INFO(named.err);
+  REQUIRE(named.exit_code == 0);
+  for (const json& u : json::parse(RunServerCli({"--data", data, "user", "list", "--json"}).out)) {
+    if (u["login"] == "somsri") CHECK(u["districts"] == "5009,5011");
+  }
 
   // Unknown logins: exit 3. A short new password: exit 2, the old one stays.
   CHECK(RunServerCli({"--data", data, "user", "disable", "nobody"}).exit_code == 3);
