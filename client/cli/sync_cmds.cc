@@ -139,8 +139,8 @@ Status SyncAndSay(Context& ctx, ClientStore& store, SyncOptions options,
   // A busy server (an evening rush) is waited for, said on stderr.
   options.on_busy = [&line, &ctx](int64_t wait_ms) {
     line.Finish();
-    ctx.err << "kbo: the server is busy with other devices' changes; trying "
-               "again in "
+    ctx.err << "kbo: the server is busy (other devices' changes, or its database); "
+               "trying again in "
             << (wait_ms + 999) / 1000 << " s (everything is kept)\n"
             << std::flush;
   };

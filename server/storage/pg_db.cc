@@ -61,7 +61,7 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
     return Status::IOError("disk full: " + msg);
   }
   // lock_not_available: the writer lock's wait, or, holding it, a wait for
-  // a lock something else holds (kLockWaitInWriteMs).
+  // a lock something else holds (kLockWaitMs).
   if (state && std::strncmp(state, "55P03", 5) == 0) {
     return Status::Unavailable("waited too long for a lock on the database (another "
                                "writer, or a session holding a table lock): " + msg)
@@ -384,7 +384,7 @@ class PgDb final : public Db {
     return std::make_unique<PgStatement>(*this, sql, cached);
   }
   // lock_timeout bounds the wait for the writer lock; for the rest of the
-  // transaction it is kLockWaitInWriteMs (a lock an operator holds).
+  // transaction it is kLockWaitMs (a lock an operator holds).
   //
   // The wait goes in slices (watch_slice_ms_, 15 s): after each, a holder
   // of the lock that has waited on its own client for hung_writer_s_ (a
@@ -444,7 +444,10 @@ class PgDb final : public Db {
   }
   uint64_t hung_writers_ended() const { return hung_writers_ended_; }
   void LeaveDeferredErrorForTests(const Status& error) { deferred_error_ = error; }
-  void SetLockWait(int64_t ms) { lock_wait_ms_ = std::max<int64_t>(1, ms); }
+  void SetLockWait(int64_t ms) {
+    lock_wait_ms_ = std::max<int64_t>(1, ms);
+    if (!in_transaction_) (void)Exec("SET lock_timeout = " + std::to_string(lock_wait_ms_));
+  }
   void SetWriteWait(int64_t ms) override { write_wait_ms_ = ms > 0 ? ms : 0; }
   int64_t write_wait() const override { return write_wait_ms_; }
   // Never reconnects: a COMMIT that could not be sent must fail, not
@@ -481,6 +484,12 @@ class PgDb final : public Db {
   Status Rollback() override {
     DiscardPipeline();
     deferred_error_ = Status();
+    if (!in_transaction_ && PQstatus(conn_) != CONNECTION_OK) {
+      // Ended with its lost connection (a COMMIT that failed so): nothing
+      // to roll back, and no connection to open again just to say so.
+      pending_.clear();
+      return Status();
+    }
     Status s = Exec("ROLLBACK");
     in_transaction_ = false;
     // On a lost connection the ROLLBACK's own pipeline sync fails: its
@@ -637,9 +646,13 @@ class PgDb final : public Db {
     if (PQsetClientEncoding(conn_, "UTF8") != 0) {
       return Status::IOError("cannot use UTF-8 with " + path());
     }
+    // lock_timeout: a read waits as long as a write may for a lock
+    // something outside the servers holds (kLockWaitMs; a console page
+    // behind an operator's LOCK TABLE held its server's store for as long).
     return Exec("SET bytea_output = 'hex'; SET client_min_messages = warning;"
                 "SET TIME ZONE 'UTC'; SET idle_in_transaction_session_timeout = '" +
-                std::to_string(kIdleInTransactionSeconds) + "s'");
+                std::to_string(kIdleInTransactionSeconds) + "s'; SET lock_timeout = " +
+                std::to_string(lock_wait_ms_));
   }
   std::string NextName() { return "kbo_" + std::to_string(++statements_); }
   // A statement's server-side half to drop when the connection is next idle.
@@ -766,7 +779,7 @@ class PgDb final : public Db {
   int64_t write_wait_ms_ = 0;  // 0: wait for the writer lock as long as it takes
   int64_t watch_slice_ms_ = kWriterWatchSliceMs;
   int64_t hung_writer_s_ = kIdleInTransactionSeconds;
-  int64_t lock_wait_ms_ = kLockWaitInWriteMs;
+  int64_t lock_wait_ms_ = kLockWaitMs;
   uint64_t hung_writers_ended_ = 0;
   std::vector<std::string> to_deallocate_;
   std::unordered_map<std::string, bool> untyped_ok_;

@@ -48,16 +48,18 @@ inline constexpr int kIdleInTransactionSeconds = 60;
 // that has waited on its own client for kIdleInTransactionSeconds is ended
 // (a process stopped mid-pipeline, which the timeout above does not see).
 inline constexpr int64_t kWriterWatchSliceMs = 15000;
-// Holding the writer lock, a statement waits at most this long for any
-// other lock: only something outside the servers (an operator's
-// `LOCK TABLE` in psql, a long migration) takes those, and a request that
-// waited for it held its server's store for as long (its console hung,
-// its connections filled). Past it the request is 503 busy, retried.
-inline constexpr int64_t kLockWaitInWriteMs = 30000;
+// A statement waits at most this long for a lock (holding the writer lock,
+// or reading): only something outside the servers (an operator's `LOCK
+// TABLE` in psql, another server's migration) takes one that stops them,
+// and a request that waited for it held its server's store for as long
+// (its console hung, its connections filled). Past it the request is 503
+// busy, and tried again. With the 15 s a device's write may wait for its
+// turn, under a device's 30 s read timeout.
+inline constexpr int64_t kLockWaitMs = 10000;
 
 // For tests: the slice and the time a holder may wait on its client.
 void SetWriterWatchForTests(Db& db, int64_t slice_ms, int64_t hung_s);
-// For tests: kLockWaitInWriteMs.
+// For tests: kLockWaitMs.
 void SetLockWaitForTests(Db& db, int64_t ms);
 // Leaves `error` as a failed deferred write's, as a transaction ended on a
 // lost connection could (tests of what the next transaction does).

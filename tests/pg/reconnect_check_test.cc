@@ -227,8 +227,8 @@ TEST_CASE("PostgreSQL Db: no wait is unbounded", "[pg]") {
 // Helper's test: an operator's LOCK TABLE in psql held a push's statement,
 // and with it that server's store (its console hung, its connections
 // filled), for as long as the psql session lasted.
-TEST_CASE("PostgreSQL Db: holding the writer lock, a wait for a lock held outside the "
-          "servers is bounded, and said busy",
+TEST_CASE("PostgreSQL Db: a write holding the writer lock, and a read, wait a bounded "
+          "time for a lock held outside the servers, and are said busy",
           "[pg]") {
   const test::PgSchema schema;
   auto db = Connect(schema.url());
@@ -248,8 +248,23 @@ TEST_CASE("PostgreSQL Db: holding the writer lock, a wait for a lock held outsid
     CHECK(s.reason() == kBusyReason);
     CHECK(waited < std::chrono::seconds(5));
   }
+  {
+    // A read (a console page) too: it held its server's store for as long.
+    const auto start = std::chrono::steady_clock::now();
+    Statement read(*db, "SELECT count(*) FROM w");
+    const bool stepped = read.status().ok() && read.Step();
+    const auto waited = std::chrono::steady_clock::now() - start;
+    INFO(read.status().ToString());
+    CHECK_FALSE(stepped);
+    CHECK(read.status().reason() == kBusyReason);
+    CHECK(waited < std::chrono::seconds(5));
+  }
   REQUIRE(admin->Exec("ROLLBACK").ok());
-  // Released: the next write goes through.
+  // Released: the next read and write go through.
+  {
+    Statement read(*db, "SELECT count(*) FROM w");
+    REQUIRE(read.Step());
+  }
   Transaction t(*db);
   REQUIRE(t.status().ok());
   REQUIRE(db->Exec("INSERT INTO w VALUES (2)").ok());
