@@ -319,7 +319,11 @@ test('a visit with GPS and a photo is recorded; a refused photo saves nothing', 
   assert.equal(v.id, visitId);
   assert.ok(Math.abs(v.lat - 19.362712) < 1e-6 && Math.abs(v.lon - 99.201534) < 1e-6, 'GPS position');
   assert.equal(v.accuracy_m, 12);
-  assert.equal(v.purpose, 'ติดตามผล');
+  // Picked by its name, stored as its code (as kbo import and the CLI
+  // store it), shown by its name.
+  assert.equal(v.purpose, 'follow_up');
+  assert.match(await page.textContent('dl.kv'), /ติดตามผล/);
+  assert.doesNotMatch(await page.textContent('dl.kv'), /follow_up/);
   assert.equal(v.follow_up, 'ส่งแบบฉลากภายในสัปดาห์หน้า');
   assert.equal(v.next_visit, nextVisit);
   assert.match(v.visited_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);

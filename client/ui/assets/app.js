@@ -206,6 +206,9 @@
     return s;
   }
   function has(key) { return key in state.dict || key in state.fallback; }
+  // A visit's purpose: one of the named ones is stored as its code
+  // (follow_up) and shown by its name; any other text as it was typed.
+  function purposeText(p) { return p && has(`purpose.${p}`) ? t(`purpose.${p}`) : p; }
 
   // A byte count as a person reads it: "900 B", "142 KB", "3.4 MB", "10.0 GB".
   function sizeText(n) {
@@ -1976,7 +1979,7 @@
         h('span', { class: 'title' }, byId[v.producer_id] ? byId[v.producer_id].name : (gone[v.producer_id] || v.producer_id)),
         h('span', { class: 'sub' }, ` · ${fmtDateTime(v.visited_at)}`),
         gone[v.producer_id] ? h('span', { class: 'notice-inline producer-gone' }, h('br'), t('product.producer_deleted', { name: gone[v.producer_id] })) : null,
-        v.purpose ? h('span', { class: 'sub' }, h('br'), v.purpose) : null,
+        v.purpose ? h('span', { class: 'sub' }, h('br'), purposeText(v.purpose)) : null,
         v.follow_up ? h('span', { class: 'sub' }, h('br'), `${t('col.follow_up')}: ${v.follow_up}`) : null))));
     if (!visits.length) list.append(h('li', { class: 'empty' }, t('visit.none')));
     return page(t('nav.visits'),
@@ -2059,7 +2062,7 @@
     const kv = h('dl', { class: 'kv' },
       [['producer_id', p.ok ? p.data.name : v.producer_id], ['visited_at', fmtDateTime(v.visited_at)],
         ['lat', v.lat != null ? `${v.lat}, ${v.lon}${v.accuracy_m != null ? ` (±${Math.round(v.accuracy_m)} ${state.lang === 'th' ? 'ม.' : 'm'})` : ''}` : ''],
-        ['purpose', v.purpose], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
+        ['purpose', purposeText(v.purpose)], ['notes', v.notes], ['follow_up', v.follow_up], ['next_visit', fmtDate(v.next_visit)]]
         .filter(([, val]) => val).map(([k, val]) => [h('dt', null, k === 'lat' ? t('visit.location') : colLabel('visit', k)), h('dd', null, val)]));
     return page(t('visit.title'), h('p', null, h('a', { class: 'back', href: '#/visits' }, `← ${t('nav.visits')}`)), producerGone, kv,
       h('div', { class: 'actions' },
@@ -2074,7 +2077,7 @@
   // delete and a new visit lost it).
   async function visitEditForm(id) {
     const v = await getJson(`/api/visit/${id}`);
-    const original = { ...v, visited_at: utcToLocalInput(v.visited_at) };
+    const original = { ...v, visited_at: utcToLocalInput(v.visited_at), purpose: purposeText(v.purpose) };
     const fields = [
       { col: 'visited_at', type: 'datetime', required: true },
       { node: h('div', { class: 'two' }, fieldView('visit', { col: 'lat', type: 'decimal' }, original.lat),
