@@ -80,9 +80,9 @@ TEST_CASE("Migrate: sets user_version, is idempotent, refuses a newer database",
     auto db = Db::Open(path);
     REQUIRE(db.ok());
     REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
-    CHECK(UserVersion(**db) == 15);
+    CHECK(UserVersion(**db) == 16);
     REQUIRE(Migrate(**db, schema::kClientMigrations, schema::kClientMigrations_count).ok());
-    CHECK(UserVersion(**db) == 15);
+    CHECK(UserVersion(**db) == 16);
     REQUIRE((*db)->Exec("PRAGMA user_version = 99").ok());
   }
   auto db = Db::Open(path);

@@ -2500,6 +2500,7 @@
     const lists = { status: 'statuses', stage: 'stages', category: 'categories', kind: 'kinds' };
     if (lists[col]) return named(lists[col], value);
     if (col === 'district_code') return districtName(value);
+    if (col === 'purpose') return purposeText(String(value));
     return String(value);
   }
   // A conflict's value as people read it: a referenced row by its name (the
