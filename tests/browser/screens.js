@@ -999,12 +999,19 @@ test('a roll-call tap the app did not answer stays as tapped and is said to be k
   await page.waitForSelector(`${row(people[0])} .rc-error:not([hidden])`);
   assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'present');
   assert.ok((await page.textContent(`${row(people[0])} .rc-error`)).includes('เก็บอยู่ในเครื่องนี้'));
+  // The header says so too (it said every tap was saved: walk-through).
+  await page.waitForSelector('#rc-pending[data-pending="0"][data-unsent="1"]');
+  assert.ok((await page.textContent('#rc-pending')).includes('ยังไม่ได้บันทึก 1 คน'));
+  assert.ok(!(await page.textContent('#rc-pending')).includes('บันทึกทุกการแตะแล้ว'));
   await page.unroute('**/api/attendance', fail);
   // Tapped again, answered: late. The kept tap (present) is superseded, not
   // made after it on the next opening (which set present back).
   await page.click(`${row(people[0])} .st`);
   await page.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
   assert.equal(await page.getAttribute(`${row(people[0])} .st`, 'data-status'), 'late');
+  // Saved now: every tap is.
+  assert.equal(await page.getAttribute('#rc-pending', 'data-unsent'), '0');
+  assert.equal(await page.textContent('#rc-pending'), 'บันทึกทุกการแตะแล้ว');
   // A note typed on the second person, not saved yet; then the rest are
   // marked present: the note and its box are still there.
   await page.click(`${row(people[1])} .note-btn`);

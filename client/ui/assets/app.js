@@ -219,16 +219,18 @@
   }
 
   // What a sync did (the counts of POST /api/sync), in the person's language.
-  function syncSummaryText(c) {
+  // `partial`: a sync cut part-way, said by what it did only ("nothing new"
+  // of a pull that never finished was untrue).
+  function syncSummaryText(c, partial) {
     const n = (x) => Number(x).toLocaleString(locale());
     const parts = [];
     if (c.redated_rows > 0) parts.push(t('home.sum.redated', { n: n(c.redated_rows) }));
     if (c.future_times > 0) parts.push(t('home.sum.future_times', { n: n(c.future_times) }));
     if (c.pushed_rows > 0) parts.push(t('home.sum.sent', { n: n(c.pushed_rows) }));
     if (c.needless_deletes > 0) parts.push(t('home.sum.needless_deletes', { n: n(c.needless_deletes) }));
-    if (!(c.pushed_rows > 0) && !(c.needless_deletes > 0)) parts.push(t('home.sum.nothing_sent'));
+    if (!partial && !(c.pushed_rows > 0) && !(c.needless_deletes > 0)) parts.push(t('home.sum.nothing_sent'));
     if (c.pulled_rows > 0) parts.push(t('home.sum.received', { n: n(c.pulled_rows) }));
-    else if (!(c.rows_left > 0)) parts.push(t('home.sum.nothing_received'));
+    else if (!partial && !(c.rows_left > 0)) parts.push(t('home.sum.nothing_received'));
     if (c.rows_left > 0) parts.push(t('home.sum.rows_left', { n: n(c.rows_left) }));
     if (c.new_conflicts > 0) parts.push(t('home.sum.conflicts', { n: n(c.new_conflicts) }));
     if (c.photos_sent > 0) parts.push(t('home.sum.photos', { n: n(c.photos_sent), size: sizeText(c.photo_bytes) }));
@@ -1170,6 +1172,12 @@
         outcome.dataset.outcome = 'ok';
         const said = r.data.counts ? syncSummaryText(r.data.counts) : r.data.summary;
         outcome.append(...[t('home.sync_ok'), said ? h('div', { class: 'detail', id: 'sync-summary' }, said) : null].filter(Boolean));
+      } else if (!APP && r.status === 0) {
+        // kbo ui itself did not answer (stopped, or killed during the
+        // sync): not the signal (it was said as "no signal").
+        outcome.className = 'outcome bad';
+        outcome.dataset.outcome = 'app_down';
+        outcome.append(t('home.app_down'));
       } else if (r.data.error === 'unavailable' || r.data.error === 'network') {
         outcome.className = 'outcome offline';
         outcome.dataset.outcome = 'unavailable';
@@ -1192,9 +1200,10 @@
       }
       // Cut part-way: what went before the cut is kept and said (a retry
       // then has only the rest to do).
-      if (!r.ok && r.data.counts) {
+      const partial = !r.ok && r.data.counts ? syncSummaryText(r.data.counts, true) : '';
+      if (partial) {
         outcome.append(h('div', { class: 'detail', id: 'sync-partial' },
-          t('home.sync_partial', { said: syncSummaryText(r.data.counts) })));
+          t('home.sync_partial', { said: partial })));
       }
       outcome.hidden = false;
       // Counts after the attempt (the outcome box stays, and says this
@@ -1740,6 +1749,9 @@
     const canMark = may('attendance', 'create') && may('attendance', 'edit');
     let queue = Promise.resolve();
     let pending = 0;
+    // The rows whose last tap this app did not answer (kept on the phone,
+    // saved when the roll-call is drawn again): not "every tap saved".
+    const unsent = new Set();
     const pendingEl = h('span', { id: 'rc-pending', dataset: { pending: '0' } });
     const counts = h('div', { class: 'counts', id: 'rc-counts' });
     const setPending = (d) => {
@@ -1748,8 +1760,10 @@
       // What it says is of the taps: "every tap saved", not "attendance
       // complete" (it read so beside people not yet marked). Not over an
       // empty roll-call, nor on one this device only reads.
+      pendingEl.dataset.unsent = String(unsent.size);
       pendingEl.textContent = pending ? t('rollcall.saving', { n: pending })
-        : rc.rows.length && canMark ? t('rollcall.all_saved') : '';
+        : unsent.size ? t('rollcall.unsent', { n: unsent.size })
+          : rc.rows.length && canMark ? t('rollcall.all_saved') : '';
     };
     const drawCounts = () => {
       const c = { present: 0, late: 0, absent: 0, excused: 0, unmarked: 0 };
@@ -1769,6 +1783,8 @@
       const key = keepWrite({ kind: 'mark', body });
       const p = queue.then(() => api('POST', '/api/attendance', body)).then((r) => {
         if (r.status !== 0) forgetWrite(key);
+        if (r.status === 0) unsent.add(row.enrolment_id);
+        else unsent.delete(row.enrolment_id);
         if (r.ok && r.data && r.data.id) row.attendance_id = r.data.id;
         return r;
       });
