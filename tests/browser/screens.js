@@ -245,6 +245,13 @@ test('conflicts: labels, names and the course day instead of codes and UUIDs, in
     await H.checkLayout(page, 'rollcall with a disputed mark');
     await H.go(page, `#/workshops/${ws}/rollcall/2`);
     assert.equal(await page.locator('.rc-disputed').count(), 0);
+    // The producer's form says which of its fields are disputed (it showed
+    // the other's phone with no word: walk-through), in Thai.
+    await H.go(page, `#/producers/${producer}`);
+    await page.waitForSelector('#row-disputed');
+    assert.equal(await page.getAttribute('#row-disputed', 'data-cols'), 'phone');
+    assert.match(await page.textContent('#row-disputed'), /ข้อมูลขัดแย้ง รอสำนักงานจังหวัดตัดสิน: โทรศัพท์/);
+    await H.checkLayout(page, 'producer form with a disputed field');
   }
   // What the page is given: the row's name, what it belongs to, its day.
   const mark = raw.find((c) => c.entity === 'attendance');

@@ -1470,9 +1470,25 @@
     const gone = id && original.deleted
       ? h('p', { class: 'notice', id: 'producer-deleted' }, t('err.deleted', { entity: entityLabel('producer') })) : null;
     if (gone) form.querySelectorAll('input, select, textarea, button').forEach((e) => { e.disabled = true; });
-    const kids = [h('p', null, h('a', { class: 'back', href: '#/producers' }, `← ${t('nav.producers')}`)), gone, form];
+    const disputed = id ? await disputedNotice('producer', id) : null;
+    const kids = [h('p', null, h('a', { class: 'back', href: '#/producers' }, `← ${t('nav.producers')}`)), gone, disputed, form];
     if (id) kids.push(await photoSection('producer', id));
     return page(id ? original.name : t('producer.add'), ...kids);
+  }
+
+  // The fields of a row two people set differently that the office has not
+  // decided, said over its form (the values shown may change when it does;
+  // a person who saw their value gone typed it again, not knowing).
+  async function disputedNotice(entity, id) {
+    const r = await api('GET', '/api/conflicts');
+    if (!r.ok || !Array.isArray(r.data)) return null;
+    const cols = [...new Set(r.data
+      .filter((c) => !c.resolved_at && c.entity === entity && c.row_id === id && c.column_name !== 'deleted')
+      .map((c) => c.column_name))];
+    if (!cols.length) return null;
+    return h('div', { class: 'notice', id: 'row-disputed', dataset: { cols: cols.join(',') } },
+      h('p', null, `⚠ ${t('form.disputed', { cols: cols.map((c) => colLabel(entity, c)).join(', ') })}`),
+      h('a', { class: 'button', href: '#/conflicts' }, t('form.disputed_link')));
   }
 
   // Rows recorded under this one (a producer's enrolments and their marks)
