@@ -986,6 +986,19 @@ test('a scorecard typed in Thai digits adds up and steps; another judge\'s name 
   assert.ok(his, 'his card saved');
   assert.deepEqual([his.identity, his.packaging, his.comment || ''], [16, 12, '']);
   assert.deepEqual([hers.identity, hers.packaging, hers.comment], [15, 12, 'ลายสวย'], 'hers untouched');
+  // Scores typed before the product is picked stay (picking it emptied
+  // them, or put her recorded card over them with no word: walk-through);
+  // her recorded card is said.
+  await H.go(page, '#/');
+  await H.go(page, '#/contest');
+  await page.fill('#f-judge', 'อ.สุดา แก้วมา');
+  await page.locator('#f-judge').blur();
+  await page.fill('#f-identity', '11');
+  await page.fill('#f-packaging', '9');
+  await H.pick(page, 'product_id', 'ผ้าซิ่นตีนจก');
+  assert.equal(await page.inputValue('#f-identity'), '11');
+  assert.equal(await page.inputValue('#f-packaging'), '9');
+  await page.waitForFunction(() => /เคยให้คะแนนผลิตภัณฑ์นี้แล้ว/.test((document.querySelector('#toast') || {}).textContent || ''));
 });
 
 // ---- 16. a tap the app did not answer; a note being typed ---------------------------

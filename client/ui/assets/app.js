@@ -2385,7 +2385,19 @@
         judgeKey = looseKey(v);
         if (shown || cardEmpty(form)) fill(form);
       } },
-      { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => fill(form) },
+      { col: 'product_id', type: 'picker', required: true, rows: products, rowLabel: (p) => `${p.name} · ${producerName[p.producer_id] || ''}`, onPick: () => {
+        // Scores typed before the product was picked are this product's
+        // card being written: kept (they were emptied, or replaced by the
+        // judge's recorded card with no word); a recorded card is said.
+        if (shown || cardEmpty(form)) { fill(form); return; }
+        const typed = criteria.map((c) => form.querySelector(`input[name="${c.value}"]`).value);
+        const comment = form.querySelector('[name="comment"]').value;
+        fill(form);
+        criteria.forEach((c, i) => { form.querySelector(`input[name="${c.value}"]`).value = typed[i]; });
+        form.querySelector('[name="comment"]').value = comment;
+        sumUp(form);
+        if (shown) toast(t('contest.typed_kept'));
+      } },
       ...crit.map((node) => ({ node })),
       { node: total },
       { col: 'comment', type: 'textarea' },
