@@ -1048,6 +1048,17 @@ test('a roll-call tap the app did not answer stays as tapped and is said to be k
   assert.equal(marks.length, 3);
   assert.deepEqual(people.map((e) => marks.find((m) => m.enrolment_id === e).status), ['late', 'present', 'present']);
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
+  // A form the app did not answer: its toast does not send the person to
+  // check marked fields (none is at fault).
+  await H.go(page, '#/producers/new');
+  await page.route('**/api/producer', fail);
+  await page.fill('#f-name', 'กลุ่มทดลองส่งไม่ถึง');
+  await page.click('button[type=submit]');
+  await page.waitForSelector('.form-error:not([hidden])');
+  await page.waitForFunction(() => /ยังไม่ได้บันทึก/.test((document.querySelector('#toast') || {}).textContent || ''));
+  const said = await page.textContent('#toast');
+  assert.ok(said.includes('ดูเหตุผลที่แสดงในแบบฟอร์ม') && !said.includes('โปรดตรวจช่อง'), said);
+  await page.unroute('**/api/producer', fail);
 });
 
 // ---- 17. the language switched with a form half-filled; a deleted producer ----------

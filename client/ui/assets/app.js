@@ -855,13 +855,16 @@
       if (!first) first = box;
     }
     if (!Object.keys(fields).length) loose.push(replyMessage(reply, entity));
+    // "Check the marked fields" only when one is marked (the app not
+    // answering is no field's fault).
+    const fieldMarked = !!first;
     if (loose.length) {
       const fe = $('.form-error', form);
       fe.textContent = `${t('form.not_saved')} ${loose.join(' ')}`;
       fe.hidden = false;
       if (!first) first = fe;
     }
-    toast(t('form.not_saved_toast'), true);
+    toast(fieldMarked ? t('form.not_saved_toast') : t('form.not_saved_see'), true);
     if (first) first.scrollIntoView({ block: 'center' });
   }
 
