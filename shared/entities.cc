@@ -724,7 +724,9 @@ Status CheckText(const Column& column, std::string_view text, bool utf8_known) {
                        " bytes, at most " + std::to_string(cap) +
                        " (a Thai character takes 3 bytes)"),
                    "err.too_long",
-                   {{"bytes", std::to_string(text.size())}, {"max", std::to_string(cap)}});
+                   {{"bytes", std::to_string(text.size())},
+                    {"max", std::to_string(cap)},
+                    {"thai", std::to_string(cap / 3)}});
   }
   return Status();
 }

@@ -178,6 +178,18 @@ TEST_CASE("labels: a value's problem in Thai, its message in English",
   CHECK(range.find("ต้องอยู่ระหว่าง") != std::string::npos);
   CHECK(range.find("-3") != std::string::npos);
   CHECK(range.find('{') == std::string::npos);
+  // Too long: said in Thai letters too (a Thai letter takes 3 bytes: 4,000
+  // bytes read as a limit of 4,000 letters; walk-through).
+  row["members"] = Value::Integer(12);
+  row["name"] = Value::Text(std::string(4800 * 3, 'x').replace(0, 3, "ก"));
+  Status long_name = ValidateNewRow(*producer, row);
+  REQUIRE_FALSE(long_name.ok());
+  const std::string too_long = ProblemText(Lang::kTh, "producer", long_name);
+  INFO(too_long);
+  CHECK(too_long.find("ประมาณ 1333 ตัวอักษรไทย") != std::string::npos);
+  CHECK(too_long.find('{') == std::string::npos);
+  row["name"] = Value::Text("กลุ่มทอผ้า");
+  row["members"] = Value::Integer(-3);
   // Two problems: no one key; the message as it is.
   row["district_code"] = Value::Text("9999");
   Status two = ValidateNewRow(*producer, row);

@@ -407,7 +407,7 @@
     [/^(\w+) '(.*)' is not a day of the calendar$/, 'err.no_such_day'],
     [/^(\w+) '(.*)' is not a time of day$/, 'err.datetime'],
     [/^(\w+) '(.*)' is not a Chiang Mai district/, 'err.district'],
-    [/^(\w+) is too long: (\d+) bytes, at most (\d+)/, 'err.too_long', (m) => ({ bytes: m[2], max: m[3] })],
+    [/^(\w+) is too long: (\d+) bytes, at most (\d+)/, 'err.too_long', (m) => ({ bytes: m[2], max: m[3], thai: Math.floor(Number(m[3]) / 3) })],
     [/^(\w+) contains a control character/, 'err.control'],
     [/^(\w+) is not valid UTF-8 text$/, 'err.control'],
     [/^(\w+) must be the id of a/, 'err.ref'],
