@@ -442,6 +442,51 @@ TEST_CASE("Attacks: photo downloads refuse the unsigned, the foreign, the "
 // forged and revoked requests, hostile bodies, and a device asking for a
 // photo outside its districts next to one inside -- refused, or answered
 // "not here" for that photo, never with its bytes.
+// The pull's X-KBO-Last-Upload hint (a photo the device says it sent last):
+// whatever a device puts there, the page is the page, the answer says
+// nothing of a photo the device may not ask about, and nothing is stored.
+TEST_CASE("Attacks: a pull's last-upload hint that is garbage, oversize, another "
+          "district's photo or nobody's gets no answer and stores nothing",
+          "[attack][integration][photos]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer =
+      f.Add(officer, {"producer", "add", "--kind", "group", "--name",
+                      "กลุ่มพร้าว", "--district", "5011"});
+  const std::string file = f.dir() + "/IMG_0001.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  f.SyncOk(officer);
+  Actor trainer = Load(f, f.Enrolled("trainer", "trainer", "5011"));
+  Actor fang = Load(f, f.Enrolled("fang", "field_officer", "5009"));
+  const std::string pull = std::string(protocol::kPullPath) + "?after=0";
+  const auto asked = [&](const Actor& who, const std::string& hint) {
+    HttpReply r = Signed(f, *who.key, who.id, "GET", pull, "", 0, "",
+                         {{protocol::kLastUploadHeader, hint}});
+    INFO(hint.substr(0, 80) << ": " << r.status << " " << r.body.substr(0, 200));
+    CHECK(r.status == 200);
+    return r.Header("x-kbo-last-upload-held");
+  };
+  // The honest answer, for a photo of its district the server holds.
+  CHECK(asked(trainer, sha) == "1");
+  CHECK(asked(fang, std::string(64, 'b')).empty());  // its first pull, before counting
+  const std::string before = f.ServerState();
+  std::string upper = sha;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  // Garbage: no answer.
+  for (const std::string& hint :
+       {std::string("zzz"), std::string(64, 'g'), upper, sha + "0", sha.substr(1),
+        std::string(6000, 'a'), std::string("../../server.key")}) {
+    CHECK(asked(trainer, hint).empty());
+  }
+  // Nobody's photo, and another district's: no answer either (the Fang
+  // device learns nothing of the Phrao photo).
+  CHECK(asked(trainer, std::string(64, 'a')).empty());
+  CHECK(asked(fang, sha).empty());
+  CHECK(f.ServerState() == before);
+}
+
 TEST_CASE("Attacks: batched thumbnails refuse the unsigned and malformed, and "
           "answer a foreign photo with no bytes", "[attack][integration][photos][thumbs]") {
   Field f;
