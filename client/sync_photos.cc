@@ -27,6 +27,10 @@ void AddOriginal(const SyncSummary& sent, SyncSummary* summary) {
 
 }  // namespace
 
+// The place of an upload confirmed whole now (blob_upload.done_seq): after
+// every other (the newest is what a pull asks the server about).
+constexpr const char* kNextDoneSeq = "(SELECT COALESCE(MAX(done_seq), 0) + 1 FROM blob_upload)";
+
 Status SyncClient::UploadBlobs(SyncSummary* summary) {
   refused_ = false;
   counters_ = summary;
@@ -175,8 +179,8 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
                              const std::string& now) {
     Statement st(
         db,
-        done ? "UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3, done_seq = "
-               "(SELECT COALESCE(MAX(done_seq), 0) + 1 FROM blob_upload) WHERE sha256 = ?1"
+        done ? std::string("UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3, done_seq = ") +
+                   kNextDoneSeq + " WHERE sha256 = ?1"
              : "UPDATE blob_upload SET uploaded_bytes = ?2 WHERE sha256 = ?1");
     st.Bind(1, std::string_view(sha256))
         .Bind(2, static_cast<int64_t>(received));
@@ -570,9 +574,9 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
       // What the server says it holds is what the upload goes on from (a
       // server restored from a backup may hold less than was confirmed).
       Statement& held = db.Cached(
-          "UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3, done_seq = CASE WHEN ?3 "
-          "IS NULL THEN done_seq ELSE (SELECT COALESCE(MAX(done_seq), 0) + 1 FROM "
-          "blob_upload) END WHERE sha256 = ?1");
+          std::string("UPDATE blob_upload SET uploaded_bytes = ?2, done_at = ?3, done_seq = "
+                      "CASE WHEN ?3 IS NULL THEN done_seq ELSE ") +
+          kNextDoneSeq + " END WHERE sha256 = ?1");
       held.Bind(1, std::string_view(sha))
           .Bind(2, static_cast<int64_t>(state->complete ? bytes : state->received));
       if (state->complete) {
