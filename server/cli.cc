@@ -18,6 +18,7 @@
 #include "server/app_files.h"
 #include "server/blob_service.h"
 #include "server/bundle_import.h"
+#include "server/cli_args.h"
 #include "server/conflict_view.h"
 #include "server/conflicts.h"
 #include "server/console/user_cmds.h"
@@ -212,63 +213,15 @@ struct Context {
   }
 };
 
-// Parsed flags and positional arguments of one command.
-struct Args {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string, std::less<>> values;
-  std::set<std::string, std::less<>> switches;
-
-  const std::string* Get(std::string_view name) const {
-    auto it = values.find(name);
-    return it == values.end() ? nullptr : &it->second;
-  }
-  bool Has(std::string_view name) const { return switches.count(name) > 0; }
-};
+// Parsed flags and positional arguments of one command (server/cli_args.h).
+using Args = CliArgs;
 
 Status ParseArgs(Context& ctx, const std::vector<std::string>& args,
-                 size_t from,
-                 const std::set<std::string, std::less<>>& value_flags,
-                 const std::set<std::string, std::less<>>& switch_flags,
-                 size_t max_positional, Args* parsed) {
-  bool flags_done = false;
-  for (size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (!flags_done && a == "--") {
-      flags_done = true;
-      continue;
-    }
-    if (flags_done || a.size() < 3 || a.compare(0, 2, "--") != 0) {
-      if (parsed->positional.size() >= max_positional) {
-        return ctx.Usage("unexpected argument '" + a + "'");
-      }
-      parsed->positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2);
-    std::optional<std::string> value;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (switch_flags.count(name)) {
-      if (value) return ctx.Usage("--" + name + " takes no value");
-      if (parsed->switches.count(name)) return ctx.Usage("--" + name + " given twice");
-      parsed->switches.insert(name);
-      continue;
-    }
-    if (!value_flags.count(name)) return ctx.Usage("unknown option --" + name);
-    if (!value) {
-      if (i + 1 >= args.size())
-        return ctx.Usage("--" + name + " needs a value");
-      value = args[++i];
-    }
-    if (parsed->values.count(name))
-      return ctx.Usage("--" + name + " given twice");
-    // Districts by name too ("พร้าว", "Phrao"), as kbo takes them.
-    if (name == "district" || name == "districts") *value = DistrictsAsCodes(*value);
-    parsed->values[name] = *value;
-  }
-  return Status();
+                 size_t from, const FlagNames& value_flags,
+                 const FlagNames& switch_flags, size_t max_positional,
+                 Args* parsed) {
+  return ParseCliArgs(args, from, value_flags, switch_flags, max_positional,
+                      parsed, &ctx.usage_error);
 }
 
 std::string Pad(std::string s, size_t width) {

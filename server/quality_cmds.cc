@@ -1,5 +1,8 @@
 #include "server/quality_cmds.h"
 
+#include <utility>
+
+#include "server/cli_args.h"
 #include "server/data_quality.h"
 #include "server/enrolment.h"
 #include "server/office_delete.h"
@@ -10,35 +13,26 @@ namespace kbo::server {
 
 namespace {
 
-// Positional words and --reason R (or --reason=R) of args[from...]; a usage
-// error for any other option. `command` names it in messages.
-// With `cascade` given, --cascade sets it.
+// KEEP DROP, or ENTITY ID, and --reason R of args[from...] (server/cli_args.h);
+// with `cascade` given, the switch --cascade too. A reason is required.
 Status ParseReasonArgs(const std::vector<std::string>& args, size_t from,
-                       const std::string& command,
+                       const std::string& command, const char* words_needed,
                        std::vector<std::string>* words, std::string* reason,
-                       bool* have_reason, bool* usage_error,
-                       bool* cascade = nullptr) {
+                       bool* usage_error, bool* cascade = nullptr) {
+  CliArgs parsed;
+  KBO_RETURN_IF_ERROR(ParseCliArgs(args, from, {"reason"},
+                                   cascade ? FlagNames{"cascade"} : FlagNames{},
+                                   2, &parsed, usage_error));
   const auto usage = [usage_error](const std::string& message) {
     *usage_error = true;
     return Status::InvalidArgument(message);
   };
-  for (size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a == "--reason") {
-      if (i + 1 >= args.size()) return usage("--reason needs a text");
-      *reason = args[++i];
-      *have_reason = true;
-    } else if (a.rfind("--reason=", 0) == 0) {
-      *reason = a.substr(9);
-      *have_reason = true;
-    } else if (a == "--cascade" && cascade != nullptr) {
-      *cascade = true;
-    } else if (a.size() > 1 && a[0] == '-') {
-      return usage(command + ": unknown option " + a);
-    } else {
-      words->push_back(a);
-    }
-  }
+  if (parsed.positional.size() != 2) return usage(command + " needs " + words_needed);
+  const std::string* r = parsed.Get("reason");
+  if (!r) return usage(command + " needs --reason R");
+  *words = std::move(parsed.positional);
+  *reason = *r;
+  if (cascade) *cascade = parsed.Has("cascade");
   return Status();
 }
 
@@ -73,11 +67,8 @@ Status ProducerCommand(const std::vector<std::string>& args,
   }
   std::vector<std::string> ids;
   std::string reason;
-  bool have_reason = false;
-  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 1, "producer merge", &ids, &reason,
-                                      &have_reason, usage_error));
-  if (ids.size() != 2) return usage("producer merge needs KEEP and DROP ids");
-  if (!have_reason) return usage("producer merge needs --reason R");
+  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 1, "producer merge", "KEEP and DROP ids",
+                                      &ids, &reason, usage_error));
   Result<MergeCounts> m = Status::Internal("not merged");
   KBO_RETURN_IF_ERROR(WriteAsCli(store, [&](ServerStore& st, const Scope& all) {
     m = MergeProducers(st, all, ids[0], ids[1], reason, "cli", "");
@@ -91,17 +82,10 @@ Status ProducerCommand(const std::vector<std::string>& args,
 Status RestoreCommand(const std::vector<std::string>& args,
                       const std::function<Result<ServerStore*>()>& store,
                       std::ostream& out, bool* usage_error) {
-  const auto usage = [usage_error](const std::string& message) {
-    *usage_error = true;
-    return Status::InvalidArgument(message);
-  };
   std::vector<std::string> words;
   std::string reason;
-  bool have_reason = false;
-  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 0, "restore", &words, &reason,
-                                      &have_reason, usage_error));
-  if (words.size() != 2) return usage("restore needs ENTITY and ID");
-  if (!have_reason) return usage("restore needs --reason R");
+  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 0, "restore", "ENTITY and ID", &words,
+                                      &reason, usage_error));
   Result<RestoredRow> r = Status::Internal("not restored");
   KBO_RETURN_IF_ERROR(WriteAsCli(store, [&](ServerStore& st, const Scope& all) {
     r = RestoreDeletedRow(st, all, words[0], words[1], reason, "cli", "");
@@ -138,17 +122,11 @@ Status RestoreCommand(const std::vector<std::string>& args,
 Status DeleteCommand(const std::vector<std::string>& args,
                      const std::function<Result<ServerStore*>()>& store,
                      std::ostream& out, bool* usage_error) {
-  const auto usage = [usage_error](const std::string& message) {
-    *usage_error = true;
-    return Status::InvalidArgument(message);
-  };
   std::vector<std::string> words;
   std::string reason;
-  bool have_reason = false, cascade = false;
-  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 0, "delete", &words, &reason,
-                                      &have_reason, usage_error, &cascade));
-  if (words.size() != 2) return usage("delete needs ENTITY and ID");
-  if (!have_reason) return usage("delete needs --reason R");
+  bool cascade = false;
+  KBO_RETURN_IF_ERROR(ParseReasonArgs(args, 0, "delete", "ENTITY and ID", &words,
+                                      &reason, usage_error, &cascade));
   Result<OfficeDeleted> d = Status::Internal("not deleted");
   const Status done =
       WriteAsCli(store, [&](ServerStore& st, const Scope& all) {

@@ -1,5 +1,7 @@
 #include "server/report_cmds.h"
 
+#include "server/cli_args.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <map>
@@ -143,12 +145,6 @@ std::string Join(const std::vector<std::string>& parts, std::string_view sep) {
 
 // ---- Arguments ------------------------------------------------------------------
 
-struct Parsed {
-  std::vector<std::string> positional;
-  std::map<std::string, std::string, std::less<>> values;
-  bool json = false;
-};
-
 // One workshop's report with a --fiscal-year it is not of: refused (the
 // year would otherwise be silently ignored).
 Status SameFiscalYear(const ReportFilter& filter, int64_t workshop_year) {
@@ -181,48 +177,6 @@ Status OutsideDistrict(Db& db, const ReportFilter& filter, Status refused) {
 Status Usage(bool* usage_error, std::string message) {
   *usage_error = true;
   return Status::InvalidArgument(std::move(message));
-}
-
-Status Parse(const std::vector<std::string>& args, size_t from,
-             const std::set<std::string, std::less<>>& flags, bool json_ok,
-             size_t max_positional, Parsed* p, bool* usage_error) {
-  for (size_t i = from; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    if (a.size() < 3 || a.compare(0, 2, "--") != 0) {
-      if (p->positional.size() >= max_positional) {
-        return Usage(usage_error, "unexpected argument '" + a + "'");
-      }
-      p->positional.push_back(a);
-      continue;
-    }
-    std::string name = a.substr(2);
-    std::optional<std::string> value;
-    if (const size_t eq = name.find('='); eq != std::string::npos) {
-      value = name.substr(eq + 1);
-      name.resize(eq);
-    }
-    if (json_ok && name == "json") {
-      if (value) return Usage(usage_error, "--json takes no value");
-      p->json = true;
-      continue;
-    }
-    if (!flags.count(name)) {
-      return Usage(usage_error, "unknown option --" + name);
-    }
-    if (!value) {
-      if (i + 1 >= args.size()) {
-        return Usage(usage_error, "--" + name + " needs a value");
-      }
-      value = args[++i];
-    }
-    if (p->values.count(name)) {
-      return Usage(usage_error, "--" + name + " given twice");
-    }
-    // A district by name too ("พร้าว", "Phrao"), as kbo takes it.
-    if (name == "district") *value = DistrictsAsCodes(*value);
-    p->values[name] = *value;
-  }
-  return Status();
 }
 
 // A whole number in [lo, hi]; nullopt otherwise.
@@ -490,18 +444,15 @@ Status Report(const std::vector<std::string>& args,
                                   "' (reach, attendance, certificates, "
                                   "contest, stages, followups)");
   }
-  Parsed p;
-  if (Status s = Parse(args, 1,
-                       {"fiscal-year", "district", "workshop", "contest",
-                        "lang", "today"},
-                       true, 0, &p, usage_error);
+  CliArgs p;
+  if (Status s = ParseCliArgs(args, 1,
+                              {"fiscal-year", "district", "workshop", "contest",
+                               "lang", "today"},
+                              {"json"}, 0, &p, usage_error);
       !s.ok()) {
     return s;
   }
-  auto flag = [&](std::string_view name) {
-    auto it = p.values.find(name);
-    return it == p.values.end() ? std::string() : it->second;
-  };
+  auto flag = [&](std::string_view name) { return p.ValueOr(name); };
   ReportFilter filter;
   filter.scope.all = true;  // a shell on the server sees every district
   if (const std::string fy = flag("fiscal-year"); !fy.empty()) {
@@ -551,7 +502,7 @@ Status Report(const std::vector<std::string>& args,
       r = Reach(db, filter);
     }
     if (!r.ok()) return r.status();
-    if (p.json) {
+    if (p.Has("json")) {
       out << ReachJson(*r) << "\n";
     } else {
       ReachText(*r, lang, out);
@@ -560,7 +511,7 @@ Status Report(const std::vector<std::string>& args,
     Result<AttendanceGrid> r = Attendance(db, filter.workshop_id, *scope);
     if (!r.ok()) return OutsideDistrict(db, filter, r.status());
     if (Status s = SameFiscalYear(filter, r->fiscal_year); !s.ok()) return s;
-    if (p.json) {
+    if (p.Has("json")) {
       out << AttendanceJson(*r) << "\n";
     } else {
       AttendanceText(*r, lang, out);
@@ -573,7 +524,7 @@ Status Report(const std::vector<std::string>& args,
       if (!head.ok()) return head.status();
       if (Status s = SameFiscalYear(filter, head->fiscal_year); !s.ok()) return s;
     }
-    if (p.json) {
+    if (p.Has("json")) {
       out << CertificatesJson(*r) << "\n";
     } else {
       CertificatesText(*r, lang, out);
@@ -581,7 +532,7 @@ Status Report(const std::vector<std::string>& args,
   } else if (kind == "contest") {
     Result<ContestReport> r = Contest(db, filter);
     if (!r.ok()) return r.status();
-    if (p.json) {
+    if (p.Has("json")) {
       out << ContestJson(*r) << "\n";
     } else {
       ContestText(*r, lang, out);
@@ -589,7 +540,7 @@ Status Report(const std::vector<std::string>& args,
   } else if (kind == "stages") {
     Result<StageReport> r = Stages(db, filter);
     if (!r.ok()) return r.status();
-    if (p.json) {
+    if (p.Has("json")) {
       out << StagesJson(*r) << "\n";
     } else {
       StagesText(*r, lang, out);
@@ -597,7 +548,7 @@ Status Report(const std::vector<std::string>& args,
   } else {
     Result<FollowupReport> r = Followups(db, filter, today);
     if (!r.ok()) return r.status();
-    if (p.json) {
+    if (p.Has("json")) {
       out << FollowupsJson(*r) << "\n";
     } else {
       FollowupsText(*r, lang, out);
@@ -612,10 +563,10 @@ Status TargetSet(const std::vector<std::string>& args,
   if (args.empty() || args[0] != "set") {
     return Usage(usage_error, "target needs 'set'");
   }
-  Parsed p;
-  if (Status s = Parse(args, 1,
-                       {"fiscal-year", "groups", "entrepreneurs", "producers"},
-                       false, 0, &p, usage_error);
+  CliArgs p;
+  if (Status s = ParseCliArgs(args, 1,
+                              {"fiscal-year", "groups", "entrepreneurs", "producers"},
+                              {}, 0, &p, usage_error);
       !s.ok()) {
     return s;
   }
@@ -679,8 +630,8 @@ Status WorkshopMinDays(const std::vector<std::string>& args,
   if (args.empty() || args[0] != "min-days") {
     return Usage(usage_error, "workshop needs 'min-days ID N'");
   }
-  Parsed p;
-  if (Status s = Parse(args, 1, {}, false, 2, &p, usage_error); !s.ok()) {
+  CliArgs p;
+  if (Status s = ParseCliArgs(args, 1, {}, {}, 2, &p, usage_error); !s.ok()) {
     return s;
   }
   if (p.positional.size() != 2) {

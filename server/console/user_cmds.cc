@@ -5,6 +5,7 @@
 #include <ostream>
 #include <string>
 
+#include "server/cli_args.h"
 #include "server/console/users.h"
 #include "shared/entities.h"
 
@@ -40,46 +41,28 @@ Status UserCommand(const std::vector<std::string>& args,
   };
   if (args.empty()) return usage_error("user needs a command");
   const std::string verb = args[0];
-  // Flags and positionals after the verb.
-  std::vector<std::string> positional;
-  std::string role, districts;
-  bool json = false, has_role = false, has_districts = false;
-  for (size_t i = 1; i < args.size(); ++i) {
-    const std::string& a = args[i];
-    const auto value = [&](std::string* into, bool* seen) -> Status {
-      if (*seen) return usage_error(a + " given twice");
-      if (i + 1 >= args.size()) return usage_error(a + " needs a value");
-      *into = args[++i];
-      *seen = true;
-      return Status();
-    };
-    if (a == "--role" && verb == "add") {
-      KBO_RETURN_IF_ERROR(value(&role, &has_role));
-    } else if (a == "--districts" && verb == "add") {
-      KBO_RETURN_IF_ERROR(value(&districts, &has_districts));
-    } else if (a == "--json" && verb == "list") {
-      json = true;
-    } else if (a.rfind("--", 0) == 0) {
-      return usage_error("user " + verb + " does not take " + a);
-    } else {
-      positional.push_back(a);
-    }
-  }
-  const size_t want = verb == "list" ? 0 : 1;
   if (verb != "add" && verb != "list" && verb != "disable" &&
       verb != "passwd") {
     return usage_error("unknown command 'user " + verb + "'");
   }
-  if (positional.size() != want) {
-    return usage_error(want == 0 ? "user list takes no LOGIN"
-                                 : "user " + verb + " needs one LOGIN");
+  // Flags and positionals after the verb (server/cli_args.h).
+  const bool adding = verb == "add", listing = verb == "list";
+  CliArgs parsed;
+  KBO_RETURN_IF_ERROR(ParseCliArgs(
+      args, 1, adding ? FlagNames{"role", "districts"} : FlagNames{},
+      listing ? FlagNames{"json"} : FlagNames{}, listing ? 0 : 1, &parsed, usage));
+  const std::vector<std::string>& positional = parsed.positional;
+  const bool json = parsed.Has("json");
+  if (positional.size() != (listing ? 0u : 1u)) {
+    return usage_error("user " + verb + " needs one LOGIN");
   }
+  const std::string* role = parsed.Get("role");
+  const std::string* districts = parsed.Get("districts");
   if (verb == "add") {
-    if (!has_role) return usage_error("user add needs --role");
-    KBO_ASSIGN_OR_RETURN(WebRole r, ParseWebRole(role));
-    // Districts by name too ("พร้าว", "Phrao"), as kbo takes them.
-    KBO_ASSIGN_OR_RETURN(Scope scope,
-                         Scope::Parse(has_districts ? DistrictsAsCodes(districts) : "all"));
+    if (!role) return usage_error("user add needs --role");
+    KBO_ASSIGN_OR_RETURN(WebRole r, ParseWebRole(*role));
+    // Districts by name too ("พร้าว", "Phrao"): ParseCliArgs gives codes.
+    KBO_ASSIGN_OR_RETURN(Scope scope, Scope::Parse(districts ? *districts : "all"));
     KBO_RETURN_IF_ERROR(ValidateLogin(positional[0]));
     KBO_ASSIGN_OR_RETURN(std::string password, ReadPassword(in));
     // Before a server is opened, or made in a new folder.

@@ -1087,5 +1087,49 @@ TEST_CASE("kbo-server: a usage error shows that command's usage, not all of them
   CHECK_FALSE(std::filesystem::exists(tmp.File("other")));
 }
 
+TEST_CASE("Every kbo-server command reads its flags one way: --flag=VALUE, "
+          "districts by name, a flag given twice refused with nothing written",
+          "[server][cli]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  const std::string password = tmp.File("password");
+  std::ofstream(password, std::ios::binary) << "ผ้าทอพร้าว-2569\n";
+  // `user add` took only `--role VALUE`: `--role=viewer` was "does not take".
+  CliResult added = RunServerCli({"--data", data, "user", "add", "somsri", "--role=viewer",
+                                  "--districts=พร้าว"},
+                                 {}, password);
+  INFO(added.err);
+  REQUIRE(added.exit_code == 0);
+  CliResult users = RunServerCli({"--data", data, "user", "list", "--json"});
+  REQUIRE(users.exit_code == 0);
+  CHECK(json::parse(users.out).at(0).at("districts") == "5011");
+  // A second value silently won in `producer merge`, `restore` and
+  // `delete` (--reason), and a second --json passed in `report`.
+  for (const std::vector<std::string>& twice : std::vector<std::vector<std::string>>{
+           {"producer", "merge", "a", "b", "--reason", "x", "--reason=y"},
+           {"delete", "producer", "a", "--reason", "x", "--cascade", "--cascade"},
+           {"restore", "producer", "a", "--reason=x", "--reason", "y"},
+           {"report", "reach", "--json", "--json"},
+           {"user", "add", "somchai", "--role", "viewer", "--districts", "5011",
+            "--districts=all"}}) {
+    std::vector<std::string> args = {"--data", data};
+    args.insert(args.end(), twice.begin(), twice.end());
+    CliResult r = RunServerCli(args, {}, password);
+    INFO(r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("given twice"));
+  }
+  CliResult unknown = RunServerCli({"--data", data, "restore", "producer", "a", "--reason",
+                                    "x", "--bogus"});
+  CHECK(unknown.exit_code == 2);
+  CHECK_THAT(unknown.err, Catch::Contains("unknown option --bogus"));
+  CliResult no_reason = RunServerCli({"--data", data, "producer", "merge", "a", "b"});
+  CHECK(no_reason.exit_code == 2);
+  CHECK_THAT(no_reason.err, Catch::Contains("producer merge needs --reason R"));
+  // Nothing written by the refusals: one user, no audit of a merge.
+  CliResult after = RunServerCli({"--data", data, "user", "list", "--json"});
+  CHECK(json::parse(after.out).size() == 1);
+}
+
 }  // namespace
 }  // namespace kbo::server::testing
