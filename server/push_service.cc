@@ -191,8 +191,23 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   // recorded after the revocation is refused on its own (after_revocation,
   // ApplyAtServer), the ones recorded before are taken.
   const int64_t now = store_.NowMillis();
-  const int64_t max_ahead_ms =
-      over_network ? protocol::kMaxRowAheadMs : HybridClock::kDefaultMaxSkewMs;
+  // How far past the server's clock a row may be stamped. Over the network
+  // an hour past the newer of that clock and the newest stamp a bundle
+  // brought (the server's hybrid clock observed it, below): every device
+  // that pulled such a row stamps its own after it, as the merge rule
+  // requires, and would otherwise be refused — and, re-dated, refused again
+  // — until the server's clock caught up (a phone set to UTC froze its
+  // district's pushes for 7 hours). Read only for a row past the hour.
+  std::optional<int64_t> newest_imported;
+  const auto max_ahead = [&]() -> Result<int64_t> {
+    if (!over_network) return HybridClock::kDefaultMaxSkewMs;
+    if (!newest_imported) {
+      KBO_ASSIGN_OR_RETURN(Hlc clock, store_.LoadClock());
+      newest_imported = std::min(clock.wall_ms, now + HybridClock::kDefaultMaxSkewMs);
+    }
+    return std::max<int64_t>(0, *newest_imported - now) + protocol::kMaxRowAheadMs;
+  };
+  Hlc newest_row;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     if (row.hlc.device != cs.device) {
@@ -202,7 +217,10 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                  row.hlc.device.ToString() + ", not by " + device_text)
           .WithReason("forged_hlc");
     }
-    if (row.hlc.wall_ms > now && row.hlc.wall_ms - now > max_ahead_ms) {
+    newest_row = std::max(newest_row, row.hlc);
+    if (row.hlc.wall_ms > now && row.hlc.wall_ms - now > protocol::kMaxRowAheadMs) {
+      KBO_ASSIGN_OR_RETURN(const int64_t max_ahead_ms, max_ahead());
+      if (row.hlc.wall_ms - now <= max_ahead_ms) continue;
       return Status::InvalidArgument(
                  "row " + std::to_string(i + 1) + " was recorded at " +
                  FormatIsoUtc(row.hlc.wall_ms) + " by the device's clock, more than " +
@@ -252,6 +270,16 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   Result<AppliedSet> applied =
       ApplyAtServer(store_, cs, &device, /*texts_decoded=*/true);
   if (!applied.ok()) return applied.status();
+  if (!over_network && newest_row.wall_ms - now > protocol::kMaxRowAheadMs) {
+    // A bundle stamped past the hour (a phone's clock was ahead): the
+    // server's clock observes it, so the devices that pull its rows may
+    // push theirs stamped after them (max_ahead, above) and the office's
+    // own writes are stamped after them too.
+    KBO_ASSIGN_OR_RETURN(Hlc last, store_.LoadClock());
+    KBO_RETURN_IF_ERROR(store_.SaveClock(std::max(last, Hlc{newest_row.wall_ms,
+                                                            newest_row.counter,
+                                                            store_.server_id()})));
+  }
 
   PushResult result;
   result.from_revoked = from_revoked;

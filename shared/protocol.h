@@ -140,7 +140,9 @@ inline constexpr int64_t kRequestWindowMs = 5 * 60 * 1000;
 // recorded (a time zone set to UTC is 7 hours) would otherwise move every
 // device's clock as far ahead, and its old edits would beat later ones. A
 // bundle, which cannot be re-dated once written, is held to the clock's own
-// bound (HybridClock::kDefaultMaxSkewMs, 24 hours).
+// bound (HybridClock::kDefaultMaxSkewMs, 24 hours); the hour then counts
+// from the newest stamp such a bundle brought, which the devices that pull
+// it stamp after (docs/protocol.md, "A bundle stamped ahead").
 inline constexpr int64_t kMaxRowAheadMs = 60 * 60 * 1000;
 // Push body (signature + change set). 16 MiB. A zstd push body is held to
 // it twice: as sent, and decompressed.

@@ -404,7 +404,9 @@ Status RunStatus(Context& ctx, const std::vector<std::string>& args) {
     ctx.out << "clock:              ahead: changes are dated up to "
             << ClockText(stamps) << ", this device's clock says "
             << ClockText(now)
-            << " (if the date was wrong, kbo sync re-dates unsent changes)\n";
+            << " (this device's date was wrong, or it pulled records another "
+               "device's clock dated ahead; if the date was wrong, kbo sync "
+               "re-dates unsent changes)\n";
   }
   if (st->future_visits > 0) {
     ctx.out << "visits ahead:       " << st->future_visits

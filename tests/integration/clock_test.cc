@@ -255,6 +255,43 @@ TEST_CASE("Clock: the UI's sync button re-dates the same way", "[clock][integrat
   CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE name = 'กลุ่มแม่บ้าน'") == 1);
 }
 
+// A phone whose time zone was set to UTC (seven hours ahead) recorded a day
+// with no signal and its bundle was imported at the office. The other
+// devices of the district pull its rows and stamp their own after them;
+// every push of theirs was refused clock_ahead — re-dated, and refused
+// again — until the server's clock caught up, seven hours later.
+TEST_CASE("Clock: a bundle stamped hours ahead does not stop the district's devices "
+          "from syncing",
+          "[clock][integration][bundle]") {
+  Field f;
+  const std::string phone = f.Enrolled("phone", "field_officer", "5011");
+  const std::string trainer = f.Enrolled("trainer", "trainer", "5011");
+  const std::map<std::string, std::string> seven_hours = {
+      {"KBO_TEST_CLOCK_OFFSET_MS", std::to_string(7LL * 3600 * 1000)}};
+  const std::string producer =
+      AddAt(seven_hours, phone,
+            {"producer", "add", "--kind", "group", "--name", "กลุ่มทอผ้าบ้านป่าตุ้ม",
+             "--district", "5011"});
+  const std::string bundle = f.dir() + "/phone.kbo";
+  REQUIRE(KboAt(seven_hours, phone, {"bundle", "export", bundle}).exit_code == 0);
+  CliResult imported = f.Server({"bundle", "import", bundle});
+  INFO(imported.err);
+  REQUIRE(imported.exit_code == 0);
+
+  // The trainer pulls it, edits it and records a producer: both go.
+  f.SyncOk(trainer);
+  REQUIRE(f.Kbo(trainer, {"edit", "producer", producer, "--set", "phone=0811111111"})
+              .exit_code == 0);
+  const std::string own = f.Add(trainer, {"producer", "add", "--kind", "entrepreneur",
+                                          "--name", "ร้านน้ำพริกแม่แวน", "--district", "5011"});
+  CliResult sync = f.Kbo(trainer, {"sync"});
+  INFO(sync.err << f.server().log());
+  CHECK(sync.exit_code == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE phone = '0811111111'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + own + "'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM conflict") == 0);
+}
+
 // The phone screens' sync (kbo ui, the app) with a clock 20 minutes
 // behind: it goes by the server's clock, and the summary the screens draw
 // says the clock is off.

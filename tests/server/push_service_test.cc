@@ -684,6 +684,51 @@ TEST_CASE(
 }
 
 TEST_CASE(
+    "PushService: after a bundle stamped hours ahead, devices that pulled its "
+    "rows push theirs stamped after them; past the hour after it still refused",
+    "[server][push][bundle]") {
+  // A phone set to UTC (seven hours ahead) carried its day in a bundle. The
+  // devices that pull its rows stamp their own after them (the merge rule:
+  // "I saw it and changed it" wins); their pushes were refused clock_ahead
+  // — and, re-dated after those rows again, refused again — for 7 hours.
+  ServerFixture f;
+  TestDevice phone, trainer, officer;
+  f.Enroll(phone, kPhrao);
+  f.Enroll(trainer, kPhrao);
+  f.Enroll(officer, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const int64_t seven_hours = 7LL * 3600 * 1000;
+  const Uuid producer = Uuid::Random();
+  REQUIRE(push.PushFromBundle(phone.SealNext(
+                  {Producer(producer, phone.HlcAt(kT0 + seven_hours), kPhrao)}))
+              .ok());
+  // The trainer pulled it: its next edit is stamped just after it.
+  Hlc after = phone.HlcAt(kT0 + seven_hours);
+  after.device = trainer.id;
+  after.counter = 1;
+  auto edit = push.Push(f.Record(trainer.id),
+                        trainer.SealNext({Row("producer", producer, after,
+                                              {{"phone", T("0811111111"), 1}})}));
+  INFO(edit.status().ToString());
+  REQUIRE(edit.ok());
+  CHECK(edit->receipt.conflicts == 0);
+  CHECK(f.Text("SELECT phone FROM producer") == "0811111111");
+  // An hour past the newest imported stamp is a wrong clock still.
+  const uint64_t next_seq = f.NextSeq();
+  auto beyond = push.Push(
+      f.Record(officer.id),
+      officer.SealNext({Producer(Uuid::Random(),
+                                 officer.HlcAt(kT0 + seven_hours + 61LL * 60 * 1000),
+                                 kPhrao)}));
+  CHECK(beyond.status().reason() == "clock_ahead");
+  CheckNothingStored(f, next_seq, 1, officer, 0);
+  // The office's own write is stamped after the bundle's rows too.
+  Result<Hlc> clock = f.store->LoadClock();
+  REQUIRE(clock.ok());
+  CHECK(clock->wall_ms == kT0 + seven_hours);
+}
+
+TEST_CASE(
     "PushService: a bundle's change set is authenticated by its own "
     "signature, revoked or unknown devices are refused",
     "[server][push][bundle]") {
