@@ -5,6 +5,7 @@
 #include <cstring>
 #include <utility>
 
+#include "server/log.h"
 #include "server/storage/devices.h"
 #include "server/storage/users.h"
 #include "shared/csv.h"
@@ -281,12 +282,33 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
   const std::string device_text = request.device_id.ToString();
   const int64_t now = store_.NowMillis();
 
+  const std::string token_hash = TokenHash(request.token);
+  // Its use as DIR/used-tokens records it: the database may have been
+  // restored from a backup older than the use, which a token seen (printed,
+  // sent unencrypted) must not make good again.
+  KBO_ASSIGN_OR_RETURN(std::optional<std::string> noted, store_.TokenUseNoted(token_hash));
   if (used) {
-    // The same device asking again after a lost answer gets the same answer.
+    // The same device asking again after a lost answer gets the same answer
+    // (and its use is noted now if the first answer could not note it).
     if (used_by == device_text && device &&
         device->public_key == request.public_key && !device->revoked()) {
+      if (!noted) {
+        KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text, store_.NowIso()));
+      }
       return ReplyFor(store_, device->id, device->role, device->scope);
     }
+    return Status::Unauthenticated(
+        "this enrolment token has already been used; each token enrols one "
+        "device once, so ask the central office for a new one");
+  }
+  if (noted) {
+    const std::string& use = *noted;
+    const size_t space = use.find(' ');
+    LogLine("enrolment refused: a token used by device " + use.substr(0, space) +
+            (space == std::string::npos ? "" : " on " + use.substr(space + 1)) +
+            " was asked for again; the database holds it as unused (restored from a "
+            "backup older than its use?) and " + store_.paths().used_tokens +
+            " records its use");
     return Status::Unauthenticated(
         "this enrolment token has already been used; each token enrols one "
         "device once, so ask the central office for a new one");
@@ -360,12 +382,13 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
       return s;
     }
   }
-  if (Status s = tokens.MarkUsed(TokenHash(request.token), FormatIsoUtc(now),
-                                 device_text);
-      !s.ok()) {
+  if (Status s = tokens.MarkUsed(token_hash, FormatIsoUtc(now), device_text); !s.ok()) {
     return s;
   }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  // Once the database holds the use (a failure here is answered as one; the
+  // device asks again and the same answer notes it).
+  KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text, FormatIsoUtc(now)));
   return ReplyFor(store_, request.device_id, role,
                   std::move(token_scope).value());
 }
@@ -441,6 +464,9 @@ Result<std::vector<TokenInfo>> Enrolment::ListTokens() {
   if (!rows.ok()) return rows.status();
   std::vector<TokenInfo> out;
   for (const storage::TokenRow& row : *rows) {
+    // Used, as DIR/used-tokens records, before the database was restored.
+    KBO_ASSIGN_OR_RETURN(std::optional<std::string> noted, store_.TokenUseNoted(row.token_hash));
+    if (noted) continue;
     Result<TokenInfo> t = TokenFromRow(row);
     if (!t.ok()) return t.status();
     out.push_back(std::move(t).value());

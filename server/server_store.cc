@@ -50,6 +50,7 @@ ServerPaths PathsFor(const std::string& dir) {
   p.partial = p.dir + "/blobs/partial";
   p.high_water = p.dir + "/sequence-high-water";
   p.revocations = p.dir + "/revoked-devices";
+  p.used_tokens = p.dir + "/used-tokens";
   p.identity = p.dir + "/server-id";
   p.moved = p.dir + "/moved-to-postgres";
   p.serving = p.dir + "/serving";
@@ -419,10 +420,11 @@ namespace {
 // Appends `line` to the file (created 0600) and flushes it to disk; after a
 // line an earlier append cut short (a crash, a full disk), on a line of its
 // own.
-Status AppendLineSynced(const std::string& path, const std::string& line) {
+Status AppendLineSynced(const std::string& path, const std::string& line,
+                        const std::string& what) {
   const int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return Status::IOError("cannot record the revocation in " + path + ": " +
+    return Status::IOError("cannot record the " + what + " in " + path + ": " +
                            std::strerror(errno));
   }
   std::string bytes = line;
@@ -438,7 +440,7 @@ Status AppendLineSynced(const std::string& path, const std::string& line) {
   const int err = errno;
   ::close(fd);
   if (!ok) {
-    return Status::IOError("cannot record the revocation in " + path + ": " +
+    return Status::IOError("cannot record the " + what + " in " + path + ": " +
                            std::strerror(err));
   }
   return Status();
@@ -448,8 +450,40 @@ Status AppendLineSynced(const std::string& path, const std::string& line) {
 
 Status ServerStore::NoteRevocation(std::string_view device_id,
                                    std::string_view revoked_at) {
-  return AppendLineSynced(paths_.revocations, std::string(device_id) + " " +
-                                                  std::string(revoked_at) + "\n");
+  return AppendLineSynced(paths_.revocations,
+                          std::string(device_id) + " " + std::string(revoked_at) + "\n",
+                          "revocation");
+}
+
+Status ServerStore::NoteTokenUse(std::string_view token_hash, std::string_view device_id,
+                                 std::string_view used_at) {
+  return AppendLineSynced(paths_.used_tokens,
+                          std::string(token_hash) + " " + std::string(device_id) + " " +
+                              std::string(used_at) + "\n",
+                          "token's use");
+}
+
+Result<std::optional<std::string>> ServerStore::TokenUseNoted(std::string_view token_hash) {
+  // A line per device ever enrolled here: about 130 bytes each.
+  Result<std::string> text = ReadFileBounded(paths_.used_tokens, size_t{64} << 20);
+  if (!text.ok()) {
+    if (text.status().code() == Code::kNotFound) return std::optional<std::string>();
+    return Status::IOError("cannot read the record of used enrolment tokens (" +
+                           paths_.used_tokens + "): " + text.status().message());
+  }
+  if (token_hash.empty()) return std::optional<std::string>();
+  const std::string key = std::string(token_hash) + " ";
+  for (size_t at = 0; at < text->size();) {
+    size_t end = text->find('\n', at);
+    if (end == std::string::npos) end = text->size();
+    std::string_view line(text->data() + at, end - at);
+    at = end + 1;
+    if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0) {
+      return std::optional<std::string>(std::string(line.substr(key.size())));
+    }
+  }
+  return std::optional<std::string>();
 }
 
 Status ServerStore::GuardRevocations() {

@@ -29,6 +29,10 @@ namespace kbo::server {
 //                     each, so that a server.db restored from a backup
 //                     older than a revocation does not let the device in
 //                     again (NoteRevocation, Open)
+//   DIR/used-tokens   every enrolment token used, one "TOKEN_HASH DEVICE_ID
+//                     USED_AT" line each, so that a server.db restored from
+//                     a backup older than its use does not let the token
+//                     enrol another device (NoteTokenUse, Enrolment::Enroll)
 struct ServerPaths {
   std::string dir;
   std::string db;
@@ -37,6 +41,7 @@ struct ServerPaths {
   std::string partial;
   std::string high_water;
   std::string revocations;
+  std::string used_tokens;
   // The id of the server this folder's key is (server_state.server_id),
   // written at its first open: a folder and a database of two provinces
   // are never served together.
@@ -127,6 +132,13 @@ class ServerStore {
   // Appends the revocation to DIR/revoked-devices and flushes it to disk;
   // Enrolment::Revoke calls it once the database holds the revocation.
   Status NoteRevocation(std::string_view device_id, std::string_view revoked_at);
+  // Appends the token's use to DIR/used-tokens and flushes it to disk;
+  // Enrolment::Enroll calls it once the database holds the use.
+  Status NoteTokenUse(std::string_view token_hash, std::string_view device_id,
+                      std::string_view used_at);
+  // "DEVICE_ID USED_AT" of the token as DIR/used-tokens records its use;
+  // nullopt if it names no use of it. kIOError if the file cannot be read.
+  Result<std::optional<std::string>> TokenUseNoted(std::string_view token_hash);
 
   // Before each request a server answers (a device's, an enrolment, the
   // console's): the database must still be this server's and not behind

@@ -1,5 +1,6 @@
 #include "server/enrolment.h"
 
+#include <algorithm>
 #include <catch2/catch.hpp>
 #include <cctype>
 #include <cstdio>
@@ -229,6 +230,42 @@ TEST_CASE("Enrolment: a revocation outlives a server.db restored from an older "
       ReadFileBounded(f.store->paths().revocations, size_t{1} << 20);
   REQUIRE(backfilled.ok());
   CHECK(*backfilled == lost.id.ToString() + " " + revoked_at + "\n");
+}
+
+TEST_CASE("Enrolment: a token's use outlives a server.db restored from a backup older "
+          "than it: it enrols no other device",
+          "[server][enrol][restore]") {
+  ServerFixture f;
+  Enrolment enrolment(*f.store);
+  auto token = enrolment.CreateToken("field_officer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(token.ok());
+  TestDevice first, thief;
+  REQUIRE(enrolment.Enroll(RequestFor(first, *token)).ok());
+  // The database as a backup taken before the use had it: the token unused,
+  // the device unknown (a token printed, or sent without TLS, was seen).
+  REQUIRE(f.store->db().Exec("UPDATE enrol_token SET used_at = NULL, used_by = NULL").ok());
+  REQUIRE(f.store->db()
+              .Exec("DELETE FROM device WHERE device_id = '" + first.id.ToString() + "'")
+              .ok());
+  auto listed = enrolment.ListTokens();
+  REQUIRE(listed.ok());
+  CHECK(listed->empty());
+  auto stolen = enrolment.Enroll(RequestFor(thief, *token));
+  CHECK(stolen.status().code() == Code::kUnauthenticated);
+  CHECK_THAT(stolen.status().message(), Catch::Contains("already been used"));
+  CHECK(f.Count("SELECT COUNT(*) FROM device WHERE device_id = '" + thief.id.ToString() +
+                "'") == 0);
+  // A token not used before the backup enrols as ever; the file names each
+  // use once.
+  auto other = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(other.ok());
+  REQUIRE(enrolment.Enroll(RequestFor(thief, *other)).ok());
+  REQUIRE(enrolment.Enroll(RequestFor(thief, *other)).ok());  // the answer lost
+  Result<std::string> noted = ReadFileBounded(f.store->paths().used_tokens, size_t{1} << 20);
+  REQUIRE(noted.ok());
+  CHECK(std::count(noted->begin(), noted->end(), '\n') == 2);
+  CHECK_THAT(*noted, Catch::Contains(first.id.ToString()) &&
+                         Catch::Contains(thief.id.ToString()));
 }
 
 TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
