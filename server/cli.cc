@@ -95,7 +95,8 @@ constexpr const char* kUsage =
     KBO_SERVER_QUALITY_USAGE
     "  user add LOGIN --role admin|office|viewer [--districts CODE,...|all]\n"
     "               (password on the first line of standard input)\n"
-    "  user list [--json] | user disable LOGIN | user passwd LOGIN\n"
+    "  user list [--json] | user disable LOGIN | user enable LOGIN\n"
+    "  user passwd LOGIN\n"
     "\n"
     "--data DIR   the server's data folder (default ./kbo-data)\n"
     "--db URL     the database: sqlite:PATH (default sqlite:DIR/server.db), or\n"

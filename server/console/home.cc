@@ -241,6 +241,7 @@ Reply Audit(Context& ctx) {
       {"device_reenrol", {"ลงทะเบียนอุปกรณ์ใหม่", "re-enrolled a device"}},
       {"user_add", {"เพิ่มผู้ใช้", "added a user"}},
       {"user_disable", {"ระงับผู้ใช้", "disabled a user"}},
+      {"user_enable", {"เปิดใช้ผู้ใช้อีกครั้ง", "enabled a user again"}},
       {"user_passwd", {"เปลี่ยนรหัสผ่านผู้ใช้", "changed a user's password"}},
       {"original_request", {"ขอภาพต้นฉบับ", "asked for an original photo"}},
       {"original_request_cancelled", {"ยกเลิกการขอภาพต้นฉบับ", "withdrew an original photo request"}},
@@ -313,8 +314,12 @@ Reply UsersPage(Context& ctx) {
          "</td><td>" + Escape(FormatIsoBangkok(lang, u.created_at)) +
          "</td><td>";
     if (u.disabled()) {
+      // A wrong click is undone here: the person keeps their login and
+      // their history in the audit.
       b += "<span class=\"badge\">" + T(lang, "ระงับแล้ว", "disabled") +
-           "</span>";
+           "</span> <form method=\"post\" action=\"/users/" + UrlEncode(u.login) +
+           "/enable\">" + CsrfField(ctx) + "<button type=\"submit\">" +
+           T(lang, "เปิดใช้อีกครั้ง", "Enable again") + "</button></form>";
     } else if (u.id != ctx.user().id) {
       // One click ends their sessions at once: asked first.
       const std::string ask = (lang == Lang::kTh ? "ระงับผู้ใช้ " + u.login +
@@ -413,6 +418,19 @@ Reply DisableUser(Context& ctx) {
               T(lang, "ระงับผู้ใช้แล้ว: ", "User disabled: ") + login);
 }
 
+Reply EnableUser(Context& ctx) {
+  const Lang lang = ctx.lang;
+  const std::string login = ctx.req.matches.at(0);
+  Users users(ctx.store);
+  Status s = users.Enable(login, ctx.user().actor());
+  if (s.code() == Code::kNotFound) return Back("/users", "error", s.message());
+  if (!s.ok()) return Reply::Html("could not enable the user", 500);
+  return Back("/users", "done",
+              T(lang, "เปิดใช้ผู้ใช้อีกครั้งแล้ว (เข้าสู่ระบบด้วยรหัสผ่านเดิม): ",
+                "User enabled again (they sign in with the password they had): ") +
+                  login);
+}
+
 Reply Me(Context& ctx) {
   Json j = UserJson(ctx.user());
   j["csrf"] = ctx.session.csrf;
@@ -433,6 +451,8 @@ void RegisterHome(Router& router) {
   router.Page("POST", "/users", WebRole::kAdmin, AddUser);
   router.Page("POST", "/users/([a-z0-9._@-]{2,64})/disable", WebRole::kAdmin,
               DisableUser);
+  router.Page("POST", "/users/([a-z0-9._@-]{2,64})/enable", WebRole::kAdmin,
+              EnableUser);
 }
 
 }  // namespace kbo::server::console

@@ -41,7 +41,7 @@ Status UserCommand(const std::vector<std::string>& args,
   };
   if (args.empty()) return usage_error("user needs a command");
   const std::string verb = args[0];
-  if (verb != "add" && verb != "list" && verb != "disable" &&
+  if (verb != "add" && verb != "list" && verb != "disable" && verb != "enable" &&
       verb != "passwd") {
     return usage_error("unknown command 'user " + verb + "'");
   }
@@ -91,6 +91,12 @@ Status UserCommand(const std::vector<std::string>& args,
     KBO_RETURN_IF_ERROR(users.SetPassword(positional[0], password, "cli"));
     err << "password changed; " << positional[0]
         << "'s sessions have ended\n";
+    KBO_ASSIGN_OR_RETURN(WebUser u, users.Find(positional[0]));
+    if (u.disabled()) {
+      err << positional[0] << " is disabled (since " << u.disabled_at
+          << ") and cannot sign in until `kbo-server user enable " << positional[0]
+          << "`\n";
+    }
     return Status();
   }
   KBO_ASSIGN_OR_RETURN(ServerStore * store, open_store());
@@ -98,6 +104,15 @@ Status UserCommand(const std::vector<std::string>& args,
   if (verb == "disable") {
     KBO_RETURN_IF_ERROR(users.Disable(positional[0], "cli"));
     err << "user " << positional[0] << " disabled; their sessions have ended\n";
+    return Status();
+  }
+  if (verb == "enable") {
+    KBO_ASSIGN_OR_RETURN(WebUser u, users.Find(positional[0]));
+    KBO_RETURN_IF_ERROR(users.Enable(positional[0], "cli"));
+    err << "user " << positional[0]
+        << (u.disabled() ? " may sign in again, with the password they had (`user passwd` "
+                           "sets a new one)\n"
+                         : " was not disabled; nothing changed\n");
     return Status();
   }
   KBO_ASSIGN_OR_RETURN(std::vector<WebUser> list, users.List());

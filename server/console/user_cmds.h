@@ -15,7 +15,7 @@ namespace kbo::server::console {
 //   user add LOGIN --role admin|office|viewer [--districts CODE,...|all]
 //       reads the password from the first line of standard input; prints
 //       the new user's id alone on stdout;
-//   user list [--json];  user disable LOGIN;
+//   user list [--json];  user disable LOGIN;  user enable LOGIN;
 //   user passwd LOGIN     the new password from standard input.
 // `args` are the words after "user". Sets *usage on a usage error (exit 2).
 Status UserCommand(const std::vector<std::string>& args,

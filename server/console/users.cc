@@ -140,6 +140,18 @@ Status Users::Disable(std::string_view login, std::string_view actor) {
   return tx.Commit();
 }
 
+Status Users::Enable(std::string_view login, std::string_view actor) {
+  Db& db = store_.db();
+  Transaction tx(db);
+  KBO_RETURN_IF_ERROR(tx.status());
+  KBO_ASSIGN_OR_RETURN(WebUser u, Find(login));
+  if (u.disabled()) {
+    KBO_RETURN_IF_ERROR(UserStore(db).ClearDisabled(u.id));
+    KBO_RETURN_IF_ERROR(AppendAudit(store_, actor, "user_enable", login, "", ""));
+  }
+  return tx.Commit();
+}
+
 Status Users::SetPassword(std::string_view login, std::string_view password,
                           std::string_view actor) {
   KBO_RETURN_IF_ERROR(ValidatePassword(password));

@@ -62,6 +62,9 @@ class Users {
   Result<WebUser> Find(std::string_view login);
   // Disables the user and ends every session of theirs. kNotFound.
   Status Disable(std::string_view login, std::string_view actor);
+  // Lets a disabled user sign in again (with the password they had, or one
+  // set since with SetPassword); audited. kNotFound.
+  Status Enable(std::string_view login, std::string_view actor);
   // Sets a new password and ends every session of the user. kNotFound,
   // kInvalidArgument.
   Status SetPassword(std::string_view login, std::string_view password,

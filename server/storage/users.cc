@@ -81,6 +81,12 @@ Status UserStore::SetDisabledAt(const std::string& id, std::string_view at) {
   return st.Run();
 }
 
+Status UserStore::ClearDisabled(const std::string& id) {
+  Statement& st = db_.Cached("UPDATE web_user SET disabled_at = NULL WHERE id = ?1");
+  st.Bind(1, std::string_view(id));
+  return st.Run();
+}
+
 Status UserStore::SetPasswordHash(const std::string& id, std::string_view hash,
                                   std::string_view changed_at) {
   Statement& st = db_.Cached(

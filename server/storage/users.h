@@ -46,6 +46,8 @@ class UserStore {
   Result<std::optional<UserRow>> FindByLogin(std::string_view login);
   Result<std::optional<UserCredentials>> CredentialsOf(std::string_view login);
   Status SetDisabledAt(const std::string& id, std::string_view at);
+  // disabled_at = NULL: the user may sign in again.
+  Status ClearDisabled(const std::string& id);
   Status SetPasswordHash(const std::string& id, std::string_view hash,
                          std::string_view changed_at);
 

@@ -297,6 +297,15 @@ TEST_CASE("console: every state-changing request needs the session's CSRF token"
   api.csrf_header = csrf;
   CHECK(b.Send(api).status == 303);
   CHECK(Users(*cf.f.store).Find("malee")->disabled());
+  // A disable clicked by mistake is undone on the same page (nothing could
+  // undo it: the person needed a new login), and she signs in as before.
+  CHECK_THAT(b.Get("/users").body, Catch::Contains("/users/malee/enable"));
+  Reply enabled = b.Post("/users/malee/enable", {{"csrf", csrf}});
+  CHECK(enabled.status == 303);
+  CHECK_FALSE(Users(*cf.f.store).Find("malee")->disabled());
+  Browser malee{cf.console};
+  CHECK(malee.SignIn("malee", kPassword).status == 303);
+  CHECK(cf.f.Count("SELECT COUNT(*) FROM audit_log WHERE action = 'user_enable'") == 1);
 }
 
 TEST_CASE("console: the add-user form says in Thai why a user was not added, "

@@ -96,6 +96,22 @@ TEST_CASE("kbo-server user: the password on stdin, garbage refused with nothing 
   const json after =
       json::parse(RunServerCli({"--data", data, "user", "list", "--json"}).out);
   CHECK(after[0]["disabled"] == true);
+  // A new password does not let a disabled user in, and says so (it said
+  // "password changed" alone); `user enable` does, and nothing undid a
+  // disable before it.
+  CliResult passwd = RunServerCli({"--data", data, "user", "passwd", "somchai"}, {}, good);
+  CHECK(passwd.exit_code == 0);
+  CHECK_THAT(passwd.err, Catch::Contains("somchai is disabled") &&
+                             Catch::Contains("kbo-server user enable somchai"));
+  CHECK(RunServerCli({"--data", data, "user", "enable", "nobody"}).exit_code == 3);
+  CliResult enabled = RunServerCli({"--data", data, "user", "enable", "somchai"});
+  CHECK(enabled.exit_code == 0);
+  CHECK_THAT(enabled.err, Catch::Contains("may sign in again"));
+  CHECK(json::parse(RunServerCli({"--data", data, "user", "list", "--json"}).out)[0]["disabled"] ==
+        false);
+  CliResult again = RunServerCli({"--data", data, "user", "enable", "somchai"});
+  CHECK(again.exit_code == 0);
+  CHECK_THAT(again.err, Catch::Contains("was not disabled"));
 }
 
 }  // namespace
