@@ -65,6 +65,7 @@ constexpr const char* kUsage =
     "        [--connections-per-address 32] [--max-write-wait 15]\n"
     "        [--no-zstd] [--app DIR]   (--app: serve the phone app from DIR at\n"
     "        /app/; default $KBO_APP_DIR; DIR must hold index.html)\n"
+    "        [--behind-proxy]   (a proxy on this machine sets X-Real-IP)\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -357,7 +358,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
                            {"listen", "tls-cert", "tls-key",
                             "connections-per-address", "max-write-wait",
                             "app"},
-                           {"no-zstd"}, 0, &a);
+                           {"no-zstd", "behind-proxy"}, 0, &a);
       !s.ok()) {
     return s;
   }
@@ -391,6 +392,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   // no compressed pull pages, zstd push bodies refused with 415, nothing
   // said about encodings.
   if (a.Has("no-zstd")) options.zstd = false;
+  options.behind_proxy = a.Has("behind-proxy");
   // The phone app's folder (docs/phone-app.md "Served by kbo-server"),
   // checked before the store is opened: a wrong folder is exit 2 at once,
   // not a server that answers /app/ with 404s.

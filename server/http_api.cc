@@ -280,9 +280,10 @@ class DeviceTurn {
 class Api {
  public:
   Api(ServerStore& store, bool tls, std::chrono::milliseconds max_write_wait,
-      bool zstd, std::string app_dir)
+      bool zstd, std::string app_dir, bool behind_proxy)
       : store_(store),
         tls_(tls),
+        behind_proxy_(behind_proxy),
         zstd_(zstd),
         app_dir_(std::move(app_dir)),
         turns_(max_write_wait),
@@ -466,7 +467,7 @@ class Api {
   }
 
   void Enroll(const httplib::Request& req, httplib::Response& res) {
-    if (!enrol_rate_.Take(req.remote_addr)) {
+    if (!enrol_rate_.Take(ClientAddress(req))) {
       res.set_header("Retry-After", "1");
       res.status = 429;
       return res.set_content(
@@ -1030,12 +1031,7 @@ class Api {
         req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
     c.tls = tls_ || (local_proxy &&
                      req.get_header_value("X-Forwarded-Proto") == "https");
-    const std::string real_ip = req.get_header_value("X-Real-IP");
-    if (local_proxy && !real_ip.empty() && real_ip.size() <= 45 &&
-        real_ip.find_first_not_of("0123456789abcdefABCDEF.:") ==
-            std::string::npos) {
-      c.remote_addr = real_ip;
-    }
+    c.remote_addr = ClientAddress(req);
     console::Reply r = console_.Handle(c);
     res.status = r.status;
     for (const auto& [k, v] : r.headers) res.headers.emplace(k, v);
@@ -1066,6 +1062,29 @@ class Api {
     }
     return turn;
   }
+  // The address a request is counted as from: its TCP peer, or with
+  // serve --behind-proxy and a peer on loopback (the proxy), the address
+  // the proxy wrote in X-Real-IP (ServeOptions::behind_proxy).
+  std::string ClientAddress(const httplib::Request& req) {
+    const bool local_peer = req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
+    if (!local_peer || !req.has_header("X-Real-IP")) return req.remote_addr;
+    const std::string real_ip = req.get_header_value("X-Real-IP");
+    if (!behind_proxy_) {
+      if (!said_real_ip_ignored_.exchange(true)) {
+        LogLine("a request from loopback carries X-Real-IP, which is ignored: if a "
+                "reverse proxy on this machine sets it, start serve with --behind-proxy "
+                "(until then every console sign-in counts as from " + req.remote_addr +
+                ")");
+      }
+      return req.remote_addr;
+    }
+    if (real_ip.empty() || real_ip.size() > 45 ||
+        real_ip.find_first_not_of("0123456789abcdefABCDEF.:") != std::string::npos) {
+      return req.remote_addr;
+    }
+    return real_ip;
+  }
+
   // WriteError, with the Retry-After estimate on a busy refusal.
   void Answer(const httplib::Request& req, httplib::Response& res,
               const Status& s) {
@@ -1074,6 +1093,8 @@ class Api {
 
   ServerStore& store_;
   const bool tls_;
+  const bool behind_proxy_;
+  std::atomic<bool> said_real_ip_ignored_{false};
   const bool zstd_;
   const std::string app_dir_;
   std::mutex gzip_mu_;
@@ -1349,7 +1370,7 @@ Status Serve(ServerStore& store, const ServeOptions& options,
     if (Status s = CheckAppDir(options.app_dir); !s.ok()) return s;
   }
   Api api(store, !options.tls_cert.empty(), options.max_write_wait,
-          options.zstd, options.app_dir);
+          options.zstd, options.app_dir, options.behind_proxy);
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's

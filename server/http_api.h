@@ -39,6 +39,13 @@ struct ServeOptions {
   // The phone app's folder (serve --app DIR, else $KBO_APP_DIR), served at
   // /app/ (server/app_files.h); empty: no app installed, /app/ says so.
   std::string app_dir;
+  // serve --behind-proxy: a reverse proxy on this machine (nginx,
+  // tools/deploy/nginx/kbo.conf) sets X-Real-IP, and a request from
+  // loopback is counted as from that address (console sign-in limits, the
+  // enrolment rate). Without it X-Real-IP is never believed: anyone who
+  // reaches the port through a forwarder that passes the header on (an ssh
+  // tunnel) would choose their own address and guess passwords unlimited.
+  bool behind_proxy = false;
 };
 
 // Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",

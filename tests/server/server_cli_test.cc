@@ -1087,6 +1087,63 @@ TEST_CASE("kbo-server: a usage error shows that command's usage, not all of them
   CHECK_FALSE(std::filesystem::exists(tmp.File("other")));
 }
 
+// Behind nginx on the same machine every request comes from 127.0.0.1 and
+// X-Real-IP names the person's address. kbo-server believed that header
+// from any loopback peer, so anyone reaching the port through a forwarder
+// that passes it on (an ssh tunnel) chose a new address per guess, and a
+// locked login still let in an address that had not failed: unlimited
+// password guesses. Now only with serve --behind-proxy.
+TEST_CASE("kbo-server serve: X-Real-IP names a sign-in's address only with --behind-proxy",
+          "[server][process][console]") {
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  const std::string password = tmp.File("password");
+  std::ofstream(password, std::ios::binary) << "ผ้าทอพร้าว-2569\n";
+  for (const char* login : {"somsri", "malee"}) {
+    REQUIRE(RunServerCli({"--data", data, "user", "add", login, "--role", "viewer"}, {},
+                         password)
+                .exit_code == 0);
+  }
+  const std::string token(32, 'a');
+  const auto sign_in = [&](int port, const std::string& login, const std::string& typed,
+                           const std::string& address) {
+    return HttpCall(port, "POST", "/login",
+                    "login=" + login + "&password=" + typed + "&login_token=" + token,
+                    {{"Content-Type", "application/x-www-form-urlencoded"},
+                     {"Cookie", "kbo_login=" + token},
+                     {"X-Real-IP", address}})
+        .status;
+  };
+  {
+    ServerProcess server(data);
+    REQUIRE(server.Start());
+    for (int i = 1; i <= 5; ++i) {
+      CHECK(sign_in(server.port(), "somsri", "guess" + std::to_string(i),
+                    "10.9.0." + std::to_string(i)) == 401);
+    }
+    // Locked for every address that guessed: all were 127.0.0.1.
+    CHECK(sign_in(server.port(), "somsri", "guess6", "10.9.0.6") == 429);
+    CHECK(sign_in(server.port(), "somsri", "%E0%B8%9C%E0%B9%89%E0%B8%B2%E0%B8%97%E0%B8%AD%E0%B8%9E%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%A7-2569",
+                  "10.9.0.7") == 429);
+    CHECK(server.Stop() == 0);
+    CHECK_THAT(server.log(), Catch::Contains("X-Real-IP, which is ignored") &&
+                                 Catch::Contains("--behind-proxy"));
+  }
+  {
+    ServerProcess server(data, {"--behind-proxy"});
+    REQUIRE(server.Start());
+    for (int i = 1; i <= 5; ++i) {
+      CHECK(sign_in(server.port(), "malee", "guess" + std::to_string(i),
+                    "10.9.1." + std::to_string(i)) == 401);
+    }
+    // The addresses that guessed wait; the person, from her own, gets in.
+    CHECK(sign_in(server.port(), "malee", "guess6", "10.9.1.1") == 429);
+    CHECK(sign_in(server.port(), "malee", "%E0%B8%9C%E0%B9%89%E0%B8%B2%E0%B8%97%E0%B8%AD%E0%B8%9E%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%A7-2569",
+                  "10.9.1.99") == 303);
+    CHECK(server.Stop() == 0);
+  }
+}
+
 TEST_CASE("Every kbo-server command reads its flags one way: --flag=VALUE, "
           "districts by name, a flag given twice refused with nothing written",
           "[server][cli]") {
