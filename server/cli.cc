@@ -965,7 +965,7 @@ Status ConflictsResolve(Context& ctx, const std::vector<std::string>& args,
   }
   if (r->settled_with > 0) {
     ctx.out << "; " << r->settled_with
-            << (r->settled_with == 1 ? " earlier conflict" : " earlier conflicts")
+            << (r->settled_with == 1 ? " other conflict" : " other conflicts")
             << " on this field settled with it";
   }
   ctx.out << "\n";

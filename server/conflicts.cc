@@ -525,6 +525,25 @@ Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
   return out;
 }
 
+Result<std::vector<ConflictRecord>> Conflicts::SettledWith(const ConflictRecord& c) {
+  std::vector<ConflictRecord> out;
+  if (c.resolved() || c.column_name == kDeletedColumn) return out;
+  KBO_ASSIGN_OR_RETURN(std::optional<LaterWrite> later, LaterWriteOf(store_.db(), c));
+  KBO_ASSIGN_OR_RETURN(std::vector<ConflictRecord> of_row, OfRow(c.entity, c.row_id));
+  const uint64_t upto = std::max(c.current_seq, c.incoming_seq);
+  const auto in_view = [&](uint64_t seq) {
+    return seq <= upto || (later.has_value() && seq == later->seq);
+  };
+  for (ConflictRecord& o : of_row) {
+    if (o.resolved() || o.id == c.id || o.column_name != c.column_name ||
+        !in_view(o.current_seq) || !in_view(o.incoming_seq)) {
+      continue;
+    }
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
 Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
                                           const Resolution& how,
                                           const Resolver& by) {
@@ -701,6 +720,10 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       return s;
     }
   }
+  // The field's other open conflicts this decision settles, read while the
+  // row still shows the write the person saw.
+  Result<std::vector<ConflictRecord>> settles = SettledWith(c);
+  if (!settles.ok()) return settles.status();
   // A device's delete decided against: the hlc it was written with, before
   // the write below replaces it (the rows it took come back too, below).
   std::optional<Hlc> undone_delete;
@@ -736,43 +759,35 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
       !s.ok()) {
     return s;
   }
-  // Earlier conflicts on the same field (two devices that went on
-  // disagreeing, sync after sync) are settled by this decision: the value
-  // decided is the field's, and each was left open, "written again since",
-  // to be decided one by one. Said in the outcome; each keeps its values
-  // and says with which conflict it was settled. Later ones (about writes
-  // after this conflict's) stay open, as do a delete's (below).
+  // The field's other open conflicts (SettledWith: two devices that went
+  // on disagreeing, sync after sync, left one per round, each then
+  // "written again since"; left open, a colleague working through the inbox
+  // was offered to undo this decision with the value it decided against)
+  // are settled by it: the value decided is the field's. Said in the
+  // outcome; each keeps its values and says with which conflict it was
+  // settled. A delete's conflicts have their own rule (below).
   int64_t settled = 0;
-  if (c.column_name != kDeletedColumn) {
-    Result<std::vector<ConflictRecord>> of_row = conflicts.OfRow(c.entity, c.row_id);
-    if (!of_row.ok()) return of_row.status();
-    const uint64_t upto = std::max(c.current_seq, c.incoming_seq);
-    for (const ConflictRecord& o : *of_row) {
-      if (o.resolved() || o.id == c.id || o.column_name != c.column_name ||
-          std::max(o.current_seq, o.incoming_seq) > upto) {
-        continue;
-      }
-      Result<uint64_t> seq = store_.TakeSeqs(1);
-      if (!seq.ok()) return seq.status();
-      const std::string why = "settled with conflict " + c.id +
-                              (by.reason.empty() ? std::string() : ": " + by.reason);
-      if (Status s = conflicts.MarkResolved(o.id, resolved_at, value.ToDisplay(),
-                                            applied->first_seq, *seq, by.actor, why);
-          !s.ok()) {
-        return s;
-      }
-      if (Status s = conflicts.AuditResolution(
-              resolved_at, by.actor, "conflict:" + o.id,
-              o.entity + " " + o.row_id + " " + o.column_name + " = " +
-                  (value.is_null() ? std::string("(empty)")
-                                   : "'" + value.ToDisplay() + "'") +
-                  "; " + why,
-              by.address);
-          !s.ok()) {
-        return s;
-      }
-      ++settled;
+  for (const ConflictRecord& o : *settles) {
+    Result<uint64_t> seq = store_.TakeSeqs(1);
+    if (!seq.ok()) return seq.status();
+    const std::string why = "settled with conflict " + c.id +
+                            (by.reason.empty() ? std::string() : ": " + by.reason);
+    if (Status s = conflicts.MarkResolved(o.id, resolved_at, value.ToDisplay(),
+                                          applied->first_seq, *seq, by.actor, why);
+        !s.ok()) {
+      return s;
     }
+    if (Status s = conflicts.AuditResolution(
+            resolved_at, by.actor, "conflict:" + o.id,
+            o.entity + " " + o.row_id + " " + o.column_name + " = " +
+                (value.is_null() ? std::string("(empty)")
+                                 : "'" + value.ToDisplay() + "'") +
+                "; " + why,
+            by.address);
+        !s.ok()) {
+      return s;
+    }
+    ++settled;
   }
   if (c.column_name == kDeletedColumn && value == Value::Integer(0)) {
     // The row is back: another device's edit of it that did not know of

@@ -115,7 +115,7 @@ struct ResolveOutcome {
   // another row still deleted).
   int64_t brought_back = 0;
   int64_t left_deleted = 0;
-  // Earlier open conflicts on the same field settled with this one.
+  // Other open conflicts on the same field settled with this one (SettledWith).
   int64_t settled_with = 0;
 };
 
@@ -139,6 +139,13 @@ class Conflicts {
   // The conflicts on one row, oldest first.
   Result<std::vector<ConflictRecord>> OfRow(std::string_view entity,
                                             std::string_view row_id);
+  // The other open conflicts on `c`'s field that deciding `c` settles (the
+  // console names them before the person decides): the earlier ones (no
+  // write later than c's), and later ones both of whose values were in
+  // view — c's sides, or the later write the row shows (LaterWriteOf),
+  // which a decision must have seen. None for a delete's conflict
+  // (SettleDeleteConflicts). Oldest first.
+  Result<std::vector<ConflictRecord>> SettledWith(const ConflictRecord& c);
 
   // Writes the chosen value as an ordinary change from the server's own
   // identity, in one transaction: a RowChange stamped by the server's

@@ -318,40 +318,31 @@ Reply Detail(Context& ctx, bool api) {
           "</a></p>";
   if (!c->resolved() && ctx.user().role >= WebRole::kOffice) {
     body += "<h2>" + T(lang, "ตัดสิน", "Resolve") + "</h2>";
-    // The same field's earlier open conflicts are settled by this decision
-    // (Conflicts::Resolve): said before it is made, with their values.
-    if (c->column_name != kDeletedColumn) {
-      Result<std::vector<ConflictRecord>> of_row = Conflicts(ctx.store).OfRow(c->entity, c->row_id);
-      if (!of_row.ok()) return FromStatus(ctx, api, of_row.status());
-      const uint64_t upto = std::max(c->current_seq, c->incoming_seq);
+    // The same field's other open conflicts are settled by this decision
+    // (Conflicts::SettledWith): said before it is made, with their values.
+    Result<std::vector<ConflictRecord>> settles = Conflicts(ctx.store).SettledWith(*c);
+    if (!settles.ok()) return FromStatus(ctx, api, settles.status());
+    if (!settles->empty()) {
+      const size_t n = settles->size();
       std::string values;
-      size_t earlier = 0;
-      for (const ConflictRecord& o : *of_row) {
-        if (o.resolved() || o.id == c->id || o.column_name != c->column_name ||
-            std::max(o.current_seq, o.incoming_seq) > upto) {
-          continue;
-        }
-        if (++earlier <= 10) {
-          values += "<li>" +
-                    Escape(ValueLabel(lang, o.entity, o.column_name, o.current_value)) +
-                    " / " +
-                    Escape(ValueLabel(lang, o.entity, o.column_name, o.incoming_value)) +
-                    "</li>";
-        }
+      for (size_t i = 0; i < n && i < 10; ++i) {
+        const ConflictRecord& o = (*settles)[i];
+        values += "<li>" +
+                  Escape(ValueLabel(lang, o.entity, o.column_name, o.current_value)) +
+                  " / " +
+                  Escape(ValueLabel(lang, o.entity, o.column_name, o.incoming_value)) +
+                  "</li>";
       }
-      if (earlier > 0) {
-        body += "<div class=\"flash\" role=\"status\" data-settles=\"" +
-                std::to_string(earlier) + "\"><p>" +
-                (lang == Lang::kTh
-                     ? "ช่องนี้มีข้อมูลขัดแย้งก่อนหน้าที่ยังไม่ตัดสินอีก " +
-                           std::to_string(earlier) +
-                           " รายการ การตัดสินครั้งนี้จะตัดสินรายการเหล่านั้นไปด้วย ค่าที่ขัดแย้งกัน:"
-                     : "This field has " + std::to_string(earlier) +
-                           (earlier == 1 ? " earlier open conflict" : " earlier open conflicts") +
-                           "; this decision settles " + (earlier == 1 ? "it" : "them") +
-                           " too. Their values:") +
-                "</p><ul>" + values + "</ul></div>";
-      }
+      body += "<div class=\"flash\" role=\"status\" data-settles=\"" +
+              std::to_string(n) + "\"><p>" +
+              (lang == Lang::kTh
+                   ? "ช่องนี้มีข้อมูลขัดแย้งอื่นที่ยังไม่ตัดสินอีก " + std::to_string(n) +
+                         " รายการ การตัดสินครั้งนี้จะตัดสินรายการเหล่านั้นไปด้วย ค่าที่ขัดแย้งกัน:"
+                   : "This field has " + std::to_string(n) +
+                         (n == 1 ? " other open conflict" : " other open conflicts") +
+                         "; this decision settles " + (n == 1 ? "it" : "them") +
+                         " too. Their values:") +
+              "</p><ul>" + values + "</ul></div>";
     }
     // multipart: a value and a reason in Thai can pass the 8 KiB the HTTP
     // library takes URL-encoded.
@@ -673,10 +664,10 @@ Reply Resolve(Context& ctx, bool api) {
   if (r->settled_with > 0) {
     const std::string n = std::to_string(r->settled_with);
     done += lang == Lang::kTh
-                ? " ข้อมูลขัดแย้งก่อนหน้าของช่องเดียวกันอีก " + n +
+                ? " ข้อมูลขัดแย้งอื่นของช่องเดียวกันอีก " + n +
                       " รายการ ถือว่าตัดสินไปพร้อมกันด้วย"
                 : " " + n +
-                      (r->settled_with == 1 ? " earlier conflict" : " earlier conflicts") +
+                      (r->settled_with == 1 ? " other conflict" : " other conflicts") +
                       " on this field settled with it.";
   }
   return Reply::Redirect(

@@ -678,8 +678,8 @@ TEST_CASE("Conflicts: a typed value, or either side by its sequence",
   }
 }
 
-TEST_CASE("Conflicts: deciding a field settles its earlier open conflicts, not its later "
-          "ones, each saying with which",
+TEST_CASE("Conflicts: deciding a field settles its earlier open conflicts, and later ones "
+          "whose values were in view, each saying with which",
           "[server][conflict]") {
   PhoneConflict c;  // conflict 1: 0811111111 (seq 2) against 0822222222 (seq 3)
   PushService push(*c.f.store);
@@ -709,7 +709,11 @@ TEST_CASE("Conflicts: deciding a field settles its earlier open conflicts, not i
   // Devices hear of both (each its own feed record).
   CHECK(c.f.Count("SELECT COUNT(*) FROM conflict WHERE resolved_at IS NOT NULL") == 2);
 
-  // Deciding the earlier one first leaves the later open.
+  // Deciding the earlier one first, with the later write in view (the page
+  // shows it), settles the later one too: both its values were seen (the
+  // trainer's, of this conflict, and the officer's later one). Left open,
+  // a colleague was offered to undo the decision with the value it decided
+  // against.
   PhoneConflict d;
   PushService push2(*d.f.store);
   REQUIRE(push2.Push(d.f.Record(d.officer.id),
@@ -728,8 +732,34 @@ TEST_CASE("Conflicts: deciding a field settles its earlier open conflicts, not i
   auto early = later.Resolve(d.conflict.id, keep, kCli);
   INFO(early.status().message());
   REQUIRE(early.ok());
-  CHECK(early->settled_with == 0);
-  CHECK(later.List(/*open_only=*/true)->size() == 1);
+  CHECK(early->settled_with == 1);
+  CHECK(later.List(/*open_only=*/true)->empty());
+  CHECK(d.f.Text("SELECT phone FROM producer") == "0844444444");
+
+  // A later conflict with a value the decision did not have in view stays
+  // open: the trainer wrote twice more without seeing, and the page showed
+  // only the newest.
+  PhoneConflict e;
+  PushService push3(*e.f.store);
+  REQUIRE(push3.Push(e.f.Record(e.officer.id),
+                     e.officer.SealNext({Row("producer", e.producer, e.officer.HlcAt(kT0 + 30),
+                                             {{"phone", T("0833333333"), 0}})}))
+              .ok());  // a conflict with the trainer's first write
+  REQUIRE(push3.Push(e.f.Record(e.trainer.id),
+                     e.trainer.SealNext({Row("producer", e.producer, e.trainer.HlcAt(kT0 + 40),
+                                             {{"phone", T("0855555555"), 3}})}))
+              .ok());  // a conflict with the officer's second write
+  Conflicts third(*e.f.store);
+  REQUIRE(third.List(/*open_only=*/true)->size() == 3);
+  Resolution decide{Resolution::Kind::kValue, "0844444444", 0};
+  auto refused = third.Resolve(e.conflict.id, decide, kCli);
+  REQUIRE(refused.status().IntegerField("now_seq") != nullptr);
+  decide.seen_seq = static_cast<uint64_t>(*refused.status().IntegerField("now_seq"));
+  auto decided = third.Resolve(e.conflict.id, decide, kCli);
+  INFO(decided.status().message());
+  REQUIRE(decided.ok());
+  CHECK(decided->settled_with == 0);  // each later one has the officer's second write, not shown
+  CHECK(third.List(/*open_only=*/true)->size() == 2);
 }
 
 TEST_CASE("Conflicts: --value takes a named value by its Thai or English "
