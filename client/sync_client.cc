@@ -392,7 +392,9 @@ Status SyncClient::Refusal(const HttpResponse& response,
     message += ". Everything recorded on this device is kept here. To bring "
                "what was not sent to the office: kbo bundle export FILE "
                "--photos, and give them the file (they import it with "
-               "--accept-revoked " + store_.device_id().ToString() + ")";
+               "--accept-revoked " + store_.device_id().ToString() +
+               "); or, if the office gives this device a new enrolment token, "
+               "kbo enroll with it: what was not sent goes as the new device's";
   }
   if (error == "clock_skew" || error == "clock_ahead") {
     // Both clocks, so the person sees which one to set.
@@ -444,6 +446,11 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
   // has not confirmed goes as that device's change sets (MoveToNewDevice).
   // The new identity is kept in field.db before the server hears of it, so
   // an enrolment tried again asks with the same one (docs/protocol.md).
+  // So does a device the server revoked, given a new token for it by the
+  // office (the person kept the phone): the server never lets the revoked
+  // identity in again, and what it did not confirm — recorded before the
+  // revocation or since — goes as the new device's, kept on the phone
+  // throughout (the phone app has no bundle to carry it).
   std::optional<int64_t> forked;
   std::optional<KeyPair> new_key;
   Uuid new_device;
@@ -452,6 +459,9 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     if (fs.Step() && !fs.IsNull(0)) forked = fs.ColumnInt(0);
     if (!fs.status().ok()) return fs.status();
   }
+  const bool was_revoked =
+      !forked.has_value() && st->enrolled && st->revoked && st->server == *url;
+  if (was_revoked) forked = 0;
   if (forked.has_value()) {
     Result<std::optional<NextIdentity>> next = ReadNextIdentity(store_.db());
     if (!next.ok()) return next.status();
@@ -519,6 +529,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     moved = *m;
     out.forked_from = store_.device_id();
     out.moved_rows = m->moved_rows;
+    out.was_revoked = was_revoked;
   }
   std::optional<DistrictScope> had;
   {

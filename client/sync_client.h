@@ -207,6 +207,9 @@ struct EnrollResult {
   // confirmed that now go as the new device's.
   std::optional<Uuid> forked_from;
   uint64_t moved_rows = 0;
+  // The old id was revoked by the server (forked_from is set too): the
+  // office gave this phone a new token, and it enrolled as a new device.
+  bool was_revoked = false;
   // Enrolled again with the same server for fewer districts: the rows of
   // the districts it no longer has that the server holds, removed here
   // (the server keeps them; a photo whose original is only here stays).

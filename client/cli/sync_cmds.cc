@@ -256,7 +256,15 @@ Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
             << " removed from it (the server keeps them; what was typed into "
                "them and not yet sent still goes, and is refused)\n";
   }
-  if (r->forked_from.has_value()) {
+  if (r->forked_from.has_value() && r->was_revoked) {
+    ctx.err << "kbo: the server had revoked this device, "
+            << r->forked_from->ToString() << ", so it is enrolled with the new token as a "
+               "new device, "
+            << r->device_id.ToString() << ", with a new key; "
+            << r->moved_rows << (r->moved_rows == 1 ? " change" : " changes")
+            << " the server had not confirmed will go as its own at the next "
+               "kbo sync, and what the server holds comes back then.\n";
+  } else if (r->forked_from.has_value()) {
     ctx.err << "kbo: this device's change sets had forked from the server's (a "
                "phone restored from a backup, or copied), so it is enrolled as a "
                "new device, "

@@ -1138,6 +1138,52 @@ TEST_CASE("Sync: a revoked device is told its records are kept, kbo status "
   CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + visit + "'") == 1);
 }
 
+// A phone app has no bundle: a revoked phone whose person the office takes
+// back is given a new token. Enrolling with it was refused ("revoked"), and
+// the phone's unsent records had no way off it but a fresh install, which
+// deletes them.
+TEST_CASE("Sync: a revoked device given a new token enrols as a new device and "
+          "sends what the server had not confirmed",
+          "[integration][sync]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  f.SyncOk(officer);
+  const std::string before =
+      f.Add(officer, {"visit", "add", "--producer", producer, "--notes", "ก่อนถูกเพิกถอน"});
+  const std::string id = f.KboJson(officer, {"status"})["device_id"].get<std::string>();
+  REQUIRE(f.Server({"device", "revoke", id}).exit_code == 0);
+  CHECK(f.Sync(officer).exit_code == 5);
+  const std::string after =
+      f.Add(officer, {"visit", "add", "--producer", producer, "--notes", "หลังถูกเพิกถอน"});
+  REQUIRE(f.Kbo(officer, {"edit", "producer", producer, "--set", "phone=0811111111"})
+              .exit_code == 0);
+
+  CliResult enrolled =
+      f.Kbo(officer, {"enroll", "--server", f.url(), "--token", f.Token("field_officer", "5011")});
+  INFO(enrolled.out << enrolled.err);
+  REQUIRE(enrolled.exit_code == 0);
+  CHECK_THAT(enrolled.err, Catch::Contains("the server had revoked this device") &&
+                               Catch::Contains("3 changes"));
+  const std::string now_id = f.KboJson(officer, {"status"})["device_id"].get<std::string>();
+  CHECK(now_id != id);
+  CHECK(f.KboJson(officer, {"status"})["revoked"] == false);
+  f.SyncOk(officer);
+  for (const std::string& v : {before, after}) {
+    CHECK(f.ServerCount("SELECT COUNT(*) FROM visit WHERE id = '" + v + "'") == 1);
+  }
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE phone = '0811111111'") == 1);
+  CHECK(Field::DeviceState(officer) == f.ServerState());
+  // The old identity stays revoked; the new one is the office's to see.
+  bool old_revoked = false, new_active = false;
+  for (const auto& d : f.ServerJson({"device", "list"})) {
+    if (d["device_id"] == id) old_revoked = !d["revoked_at"].is_null();
+    if (d["device_id"] == now_id) new_active = d["revoked_at"].is_null();
+  }
+  CHECK(old_revoked);
+  CHECK(new_active);
+}
+
 TEST_CASE("Sync: a producer moved to another district takes its products and "
           "visits along, and the server takes every change",
           "[sync][integration]") {
