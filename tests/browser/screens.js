@@ -827,6 +827,32 @@ test('roll-call taps still waiting to be saved when the page reloads are all mad
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
 });
 
+test('a huge paste stops at the field\'s limit, and a draft larger than a form is never put back', async (t) => {
+  // 200,000 Thai letters pasted into a visit's notes froze the page for half
+  // a minute (Chromium laying them out), said only "too large" on save, and
+  // the kept draft froze the form again each time it opened, for 14 days.
+  const home = H.freshHome();
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  await H.open(page, ui.url, '#/visits/new');
+  await H.setLang(page, 'th');
+  assert.equal(await page.getAttribute('#f-notes', 'maxlength'), String(Math.floor(65536 / 3)));
+  await page.fill('#f-notes', 'ก'.repeat(200000));
+  assert.equal((await page.inputValue('#f-notes')).length, Math.floor(65536 / 3));
+  await H.go(page, '#/producers/new');
+  assert.equal(await page.getAttribute('#f-name', 'maxlength'), '4000');
+  // A draft left by an older app, larger than a form may be: dropped.
+  const key = 'kbo.draft:#/visits/new|visit';
+  await page.evaluate((k) => localStorage.setItem(k, JSON.stringify({
+    at: Date.now(), typed: [{ form: 0, name: 'notes', value: 'ก'.repeat(70000) }],
+  })), key);
+  await H.go(page, '#/visits/new');
+  assert.equal(await page.inputValue('#f-notes'), '');
+  assert.ok(await page.locator('.draft-note').isHidden());
+  assert.equal(await page.evaluate((k) => localStorage.getItem(k), key), null);
+});
+
 test('what is typed in a form comes back after a reload until it is saved; a save held back when the page went says it may be saved already; another screen opens at its top', async (t) => {
   const home = H.freshHome();
   const [producer] = H.importProducers(home, 1);

@@ -540,6 +540,14 @@
   // inputmode, min, max, step, value, accept}. Types: text, textarea,
   // number, decimal, tel, date, datetime, select, seg (radio buttons),
   // picker (search a list of rows), file (photo).
+  // What a field takes, in the browser's own count (UTF-16 units): a text is
+  // at most 4,000 bytes, a note 64 KiB (shared/entities.cc), and a Thai
+  // letter is 3 bytes. A paste of 200,000 Thai letters froze the page for
+  // half a minute laying them out (and again from its draft each time the
+  // form opened) before saying the form was too large; now it stops here.
+  // A text longer in bytes than its limit is still said, by field, on save.
+  const TEXT_MAX_UNITS = 4000;
+  const NOTE_MAX_UNITS = Math.floor(65536 / 3);
   function fieldView(entity, f, value) {
     const id = `f-${f.col}`;
     const label = f.label || colLabel(entity, f.col);
@@ -550,7 +558,7 @@
     const v = value === undefined || value === null ? '' : String(value);
     switch (f.type) {
       case 'textarea':
-        control = h('textarea', Object.assign({ rows: 3 }, common), v);
+        control = h('textarea', Object.assign({ rows: 3, maxlength: NOTE_MAX_UNITS }, common), v);
         break;
       case 'select': {
         control = h('select', common,
@@ -595,6 +603,7 @@
           inputmode: f.inputmode || modes[f.type],
           min: f.min, max: f.max, step: f.step,
           list: f.list, autocomplete: 'off', value: v,
+          maxlength: ['text', 'tel', undefined].includes(f.type) ? TEXT_MAX_UNITS : undefined,
         }, common));
         if (f.onChange) control.addEventListener('change', () => f.onChange(control.value));
       }
@@ -660,13 +669,22 @@
     try {
       const d = JSON.parse(localStorage.getItem(key) || 'null');
       if (!d || !Array.isArray(d.typed) || !d.typed.length) return null;
-      if (Date.now() - (+d.at || 0) > DRAFT_DAYS * 86400000) { localStorage.removeItem(key); return null; }
+      if (Date.now() - (+d.at || 0) > DRAFT_DAYS * 86400000 ||
+          JSON.stringify(d.typed).length > 65536) {
+        localStorage.removeItem(key);
+        return null;
+      }
       return d;
     } catch (e) { return null; }
   }
   function draftWrite(key, draft) {
     try {
-      if (!draft.typed.length) { localStorage.removeItem(key); return; }
+      // A draft larger than a form may be (64 KiB) is never kept: it would
+      // be put back, and refused, each time the form opens.
+      if (!draft.typed.length || JSON.stringify(draft.typed).length > 65536) {
+        localStorage.removeItem(key);
+        return;
+      }
       localStorage.setItem(key, JSON.stringify(draft));
       // The oldest go first past DRAFT_MAX screens.
       const keys = [];
@@ -1862,7 +1880,7 @@
         if (!extra.hidden) { extra.hidden = true; return; }
         // A note may hold line breaks (typed on a device, imported from a
         // sheet): a text box keeps them, a one-line input would drop them.
-        const input = h('textarea', { rows: 2, value: row.note || '', 'aria-label': t('rollcall.note'), name: 'note', placeholder: t('rollcall.note_hint') });
+        const input = h('textarea', { rows: 2, value: row.note || '', maxlength: TEXT_MAX_UNITS, 'aria-label': t('rollcall.note'), name: 'note', placeholder: t('rollcall.note_hint') });
         const ok = h('button', { type: 'submit', class: 'primary' }, t('form.save'));
         // A mark tapped on the wrong name goes back to not marked (the
         // mark is deleted, after every tap before it is saved).
