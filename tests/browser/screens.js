@@ -1318,6 +1318,44 @@ test('a sync on a stalled link is followed by home when the officer comes back t
   lock.kill();
 });
 
+test('a visit dated years ahead or back is asked about before it is saved, as kbo visit add warns', async (t) => {
+  const home = H.freshHome();
+  const [producer] = H.importProducers(home, 1);
+  const name = JSON.parse(H.kboOk(home, 'show', 'producer', producer, '--json')).name;
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const page = await H.phone(t, H.PHONES[0]);
+  const asked = [];
+  const answers = [false, true];
+  page.on('dialog', async (d) => { asked.push(d.message()); await (answers.shift() ? d.accept() : d.dismiss()); });
+  await H.open(page, ui.url, '#/visits/new');
+  await H.setLang(page, 'th');
+  await H.pick(page, 'producer_id', name);
+  await page.fill('form input[name=visited_at]', `${new Date().getFullYear() + 5}-01-01T10:00`);
+  // Asked; "cancel": the field is marked, nothing is written.
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('.field[data-col="visited_at"] .field-error:not([hidden])');
+  assert.equal(asked.length, 1);
+  assert.match(asked[0], /หลังนาฬิกาของเครื่องนี้ \d+ วัน/);
+  assert.equal(H.list(home, 'visit').length, 0);
+  // "OK": saved as given.
+  await page.click('form button[type=submit]');
+  await page.waitForFunction(() => /^#\/visits\/[0-9a-f-]{36}$/.test(location.hash));
+  assert.equal(asked.length, 2);
+  const visits = H.list(home, 'visit');
+  assert.equal(visits.length, 1);
+  assert.match(visits[0].visited_at, new RegExp(`^${new Date().getFullYear() + 4}-12-31T|^${new Date().getFullYear() + 5}-01-01T`));
+  // An edit to 1999 is asked too (over ten years back).
+  answers.push(false);
+  await page.click('#visit-edit');
+  await page.waitForSelector('form input[name=visited_at]');
+  await page.fill('form input[name=visited_at]', '1999-01-01T10:00');
+  await page.click('form button[type=submit]');
+  await page.waitForSelector('.field[data-col="visited_at"] .field-error:not([hidden])');
+  assert.match(asked[2], /ก่อนนาฬิกาของเครื่องนี้กว่า \d+ ปี/);
+  assert.equal(H.list(home, 'visit')[0].visited_at, visits[0].visited_at);
+});
+
 test('a field officer puts a visit right on the phone (a wrong time, a typo in its notes), its position kept', async (t) => {
   const server = await H.startServer(t);
   const home = H.enrolledHome(server, 'field_officer', '5011');

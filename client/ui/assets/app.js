@@ -335,6 +335,22 @@
     if (Number.isNaN(d.getTime())) return value;
     return d.toISOString().slice(0, 19) + 'Z';
   }
+  // A visit's time more than a day after this phone's clock, or over ten
+  // years before it, is most likely a slip (2031 for 2026): asked, saved as
+  // given if the person says so (kbo visit add says the same on stderr).
+  // False, with the field marked, when they go back to correct it.
+  function visitTimeConfirmed(f, local) {
+    const at = new Date(local).getTime();
+    if (!local || Number.isNaN(at)) return true;
+    const day = 86400000;
+    const now = Date.now();
+    let question = null;
+    if (at - now > day) question = t('visit.time_ahead', { n: Math.floor((at - now) / day) });
+    else if (now - at > 3653 * day) question = t('visit.time_long_ago', { n: Math.floor((now - at) / (365 * day)) });
+    if (!question || confirm(question)) return true;
+    setFieldError(f, 'visited_at', t('visit.time_check'));
+    return false;
+  }
   function todayIso() {
     const p = bangkokParts(new Date());
     return `${p.year}-${p.month}-${p.day}`;
@@ -2060,6 +2076,7 @@
       submit: async (values, f) => {
         const check = checkPhoto(f, 'photo');
         if (!check.ok) return null;
+        if (!visitTimeConfirmed(f, values.visited_at)) return null;
         const fd = new FormData();
         for (const [k, v] of Object.entries(values)) {
           if (k === 'photo_caption') continue;
@@ -2142,14 +2159,17 @@
       { col: 'next_visit', type: 'date' },
     ];
     const form = formView('visit', fields, original, {
-      submit: async (values) => {
+      submit: async (values, f) => {
         const diff = changed(values, original);
         if (!Object.keys(diff).length) {
           toast(t('form.no_changes'));
           location.hash = `#/visits/${id}`;
           return { ok: true, status: 200, data: { id } };
         }
-        if (diff.visited_at !== undefined) diff.visited_at = localInputToUtc(diff.visited_at);
+        if (diff.visited_at !== undefined) {
+          if (!visitTimeConfirmed(f, diff.visited_at)) return null;
+          diff.visited_at = localInputToUtc(diff.visited_at);
+        }
         const r = await api('PATCH', `/api/visit/${id}`, diff);
         if (r.ok) { toast(t('form.saved')); location.hash = `#/visits/${id}`; }
         return r;
