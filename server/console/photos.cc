@@ -555,6 +555,12 @@ Reply AskOriginal(Context& ctx) {
     if (asked.status().code() == Code::kNotFound) {
       return Fail(ctx, 404, "not_found", "no such photo", "ไม่พบภาพถ่ายนี้");
     }
+    if (asked.status().reason() == "device_revoked") {
+      return Fail(ctx, 409, "device_revoked",
+                  T(lang, "อุปกรณ์ที่ถ่ายภาพนี้ถูกยกเลิกสิทธิ์แล้ว จึงไม่ซิงก์อีกและส่งภาพต้นฉบับไม่ได้",
+                    "The device that took this photo was revoked: it no longer syncs, so it "
+                    "cannot send the original."));
+    }
     if (asked.status().code() == Code::kFailedPrecondition) {
       return Fail(ctx, 409, "failed_precondition",
                   T(lang, "ไม่ทราบว่าอุปกรณ์ใดถ่ายภาพนี้",

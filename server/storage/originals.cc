@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 
+#include "server/storage/devices.h"
 #include "server/storage/sql_parts.h"
 #include "shared/entities.h"
 #include "shared/replica/apply.h"
@@ -73,6 +74,15 @@ Result<std::string> Originals::AskOf(const Uuid& photo, const Scope& scope,
                                       photo.ToString());
   }
   const std::string device = writer->second.hlc.device.ToString();
+  // A revoked device never syncs again: asked of it, the request would
+  // show "asked" for good.
+  KBO_ASSIGN_OR_RETURN(std::optional<DeviceRow> taker, Devices(db_).Find(device));
+  if (taker.has_value() && !taker->revoked_at.empty()) {
+    return Status::FailedPrecondition("the device that took photo " + photo.ToString() + ", " +
+                                      device + ", was revoked on " + taker->revoked_at +
+                                      ": it no longer syncs, so it cannot send the original")
+        .WithReason("device_revoked");
+  }
   const std::string id = photo.ToString();
   Statement& st = db_.Cached(
       "INSERT INTO original_request (photo_id, upload_sha256, device_id, "

@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <catch2/catch.hpp>
+
+#include "server/enrolment.h"
 #include <chrono>
 #include <thread>
 #include <nlohmann/json.hpp>
@@ -462,6 +464,23 @@ TEST_CASE("console photos: a photo is read and its thumbnail made without "
 // only the device that took the photo is asked and may name the original,
 // the original's upload is refused until named, and once whole the gallery
 // links it, scoped like the photo; it is kept while the photo lives.
+TEST_CASE("console photos: an original is not asked of a revoked device, which never syncs "
+          "again",
+          "[console][photos][originals]") {
+  GalleryFixture g;
+  REQUIRE(Enrolment(*g.f.store).Revoke(g.somchai.id.ToString()).ok());
+  Browser o{g.console};
+  o.SignIn("office");
+  std::smatch m;
+  const std::string page = o.Get("/photos").body;
+  REQUIRE(std::regex_search(page, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  // It said "asked", and the gallery showed the request open for good.
+  Reply asked = o.Post("/photos/original", {{"csrf", m[1].str()}, {"photo", g.photo.ToString()}});
+  CHECK(asked.status == 409);
+  CHECK(Has(asked.body, "ถูกยกเลิกสิทธิ์แล้ว"));
+  CHECK(g.f.Count("SELECT COUNT(*) FROM original_request") == 0);
+}
+
 TEST_CASE("console photos: the office asks for an original, and only the device that took it may send it",
           "[console][photos][originals]") {
   GalleryFixture g;
