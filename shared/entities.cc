@@ -512,10 +512,34 @@ std::string_view TrimAsciiSpace(std::string_view s) {
   return s;
 }
 
+// The length of a mark that only sits on a letter at text[i] (a Thai vowel
+// above or below, a tone mark, a combining accent), 0 if there is none: on
+// its own it shows nothing a person could read (a participant named only
+// with tone marks showed no name on the roll call or in the reports).
+size_t CombiningMarkAt(std::string_view text, size_t i) {
+  const auto byte = [&](size_t k) {
+    return i + k < text.size() ? static_cast<uint8_t>(text[i + k]) : 0;
+  };
+  // U+0300-U+036F, combining diacritical marks: CC 80 .. CD AF.
+  if ((byte(0) == 0xCC && byte(1) >= 0x80 && byte(1) <= 0xBF) ||
+      (byte(0) == 0xCD && byte(1) >= 0x80 && byte(1) <= 0xAF)) {
+    return 2;
+  }
+  // Thai: U+0E31 (E0 B8 B1), U+0E34-U+0E3A (E0 B8 B4..BA), U+0E47-U+0E4E
+  // (E0 B9 87..8E).
+  if (byte(0) == 0xE0 && byte(1) == 0xB8 &&
+      (byte(2) == 0xB1 || (byte(2) >= 0xB4 && byte(2) <= 0xBA))) {
+    return 3;
+  }
+  if (byte(0) == 0xE0 && byte(1) == 0xB9 && byte(2) >= 0x87 && byte(2) <= 0x8E) return 3;
+  return 0;
+}
+
 // True iff `text` holds nothing a person would call content: ASCII spaces,
-// and the Unicode blanks that Thai input produces (no-break space, zero-width
+// the Unicode blanks that Thai input produces (no-break space, zero-width
 // space, which Thai word processors insert between words, ideographic space,
-// BOM). Assumes valid UTF-8.
+// BOM), and marks with no letter to sit on (CombiningMarkAt). Assumes valid
+// UTF-8.
 bool IsBlank(std::string_view text) {
   static constexpr std::string_view kUnicodeBlanks[] = {
       "\xC2\xA0",      // U+00A0 no-break space
@@ -532,6 +556,10 @@ bool IsBlank(std::string_view text) {
     // Every Unicode blank starts with a byte of 0xC2 or above: other text
     // (nearly every value of every row) is told apart at its first letter.
     if (static_cast<uint8_t>(text[i]) < 0xC2) return false;
+    if (const size_t mark = CombiningMarkAt(text, i); mark > 0) {
+      i += mark;
+      continue;
+    }
     bool matched = false;
     for (std::string_view blank : kUnicodeBlanks) {
       if (text.substr(i, blank.size()) == blank) {
@@ -1282,7 +1310,10 @@ Status ValidateCell(const Entity& /*entity*/, const Column& column,
 }
 
 Status ValidateEdit(const Entity& entity, const Column& column, const Value& value) {
-  if (column.required && value.is_null()) {
+  // Blank text (IsBlank: spaces, or marks with no letter) empties it too.
+  if (column.required &&
+      (value.is_null() || (value.type() == Value::Type::kText &&
+                           IsValidUtf8(value.text()) && IsBlank(value.text())))) {
     return Problem(Status::InvalidArgument(std::string(column.name) +
                                            " is required and cannot be emptied"),
                    "err.required")

@@ -707,7 +707,8 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   assert.doesNotMatch(saidOriginal.replace(/\([\d.,]+ [KMG]?B\)/g, ''), /[A-Za-z]/, saidOriginal);
   assert.ok(fs.existsSync(path.join(server.data, 'blobs', crypto.createHash('sha256').update(fs.readFileSync(png)).digest('hex'))), 'the server holds the PNG as taken');
 
-  // The server gone: the same button says "no signal", and keeps everything.
+  // The server gone, the phone online: the same button says the server did
+  // not answer (it said "no signal" with full bars), and keeps everything.
   await stopProcess(server.proc);
   await link.to(null);
   const added = await page.evaluate(async () => (await fetch('/api/producer', {
@@ -718,7 +719,8 @@ test('the sync button pushes to a real kbo-server on loopback and shows the resu
   await page.click('#sync');
   await page.waitForSelector('#sync-outcome[data-outcome]:not([hidden])', { timeout: 60000 });
   assert.equal(await page.getAttribute('#sync-outcome', 'data-outcome'), 'unavailable', await page.textContent('#sync-outcome'));
-  assert.match(await page.textContent('#sync-outcome'), /ไม่มีสัญญาณ/);
+  assert.match(await page.textContent('#sync-outcome'), /เซิร์ฟเวอร์ไม่ตอบ/);
+  assert.equal(await page.getAttribute('#sync-outcome', 'data-said'), 'home.no_answer');
   // Said once: "everything is kept" is not said again by the reason's sentence.
   const keptSaid = (await page.$eval('#sync-outcome', (e) => e.innerText)).match(/ยังเก็บไว้ในเครื่องนี้/g) || [];
   assert.equal(keptSaid.length, 1, await page.$eval('#sync-outcome', (e) => e.innerText));

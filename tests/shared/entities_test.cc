@@ -370,13 +370,25 @@ TEST_CASE("Entities: blank text counts as missing for a required column",
           "[entities]") {
   const Entity& producer = E("producer");
   for (std::string_view blank :
-       {"", " ", "   \t\r\n", "\xC2\xA0", "\xE2\x80\x8B", "\xE3\x80\x80 "}) {
+       {"", " ", "   \t\r\n", "\xC2\xA0", "\xE2\x80\x8B", "\xE3\x80\x80 ",
+        // Marks with no letter to sit on showed no name at all (on the roll
+        // call, in the reports): tone marks, a vowel above, an accent.
+        "\xE0\xB9\x88\xE0\xB9\x88\xE0\xB9\x88", "\xE0\xB8\xB1\xE0\xB8\xB4\xE0\xB9\x88\xE0\xB9\x89",
+        " \xCC\x81 "}) {
     CAPTURE(blank);
     RowValues row = ValidRow("producer");
     row["name"] = T(blank);
     const Status s = ValidateNewRow(producer, row);
     CHECK(s.code() == Code::kInvalidArgument);
     CHECK(Contains(s.message(), "name is required"));
+    const Status edit = ValidateEdit(producer, *producer.FindColumn("name"), T(blank));
+    CHECK(Contains(edit.message(), "name is required"));
+  }
+  // A letter with its marks is a name.
+  for (std::string_view name : {"\xE0\xB8\x81\xE0\xB9\x88", "e\xCC\x81", "นางสมศรี"}) {
+    RowValues row = ValidRow("producer");
+    row["name"] = T(name);
+    CHECK(ValidateNewRow(producer, row).ok());
   }
   // Optional text may be blank.
   RowValues row = ValidRow("producer");

@@ -228,7 +228,10 @@
     if (c.future_times > 0) parts.push(t('home.sum.future_times', { n: n(c.future_times) }));
     if (c.pushed_rows > 0) parts.push(t('home.sum.sent', { n: n(c.pushed_rows) }));
     if (c.needless_deletes > 0) parts.push(t('home.sum.needless_deletes', { n: n(c.needless_deletes) }));
-    if (!partial && !(c.pushed_rows > 0) && !(c.needless_deletes > 0)) parts.push(t('home.sum.nothing_sent'));
+    // Rows refused or kept waiting were sent too: "nothing to send" beside
+    // "the server refused 1" said two things.
+    if (!partial && !(c.pushed_rows > 0) && !(c.needless_deletes > 0) &&
+        !(c.refused_rows > 0) && !(c.waiting_rows > 0)) parts.push(t('home.sum.nothing_sent'));
     if (c.pulled_rows > 0) parts.push(t('home.sum.received', { n: n(c.pulled_rows) }));
     else if (!partial && !(c.rows_left > 0)) parts.push(t('home.sum.nothing_received'));
     if (c.rows_left > 0) parts.push(t('home.sum.rows_left', { n: n(c.rows_left) }));
@@ -1194,6 +1197,7 @@
     };
     btn.addEventListener('click', async () => {
       const done = showProgress(Date.now());
+      delete outcome.dataset.said;
       const r = await api('POST', '/api/sync', {});
       done();
       if (!r.ok && r.data && r.data.error === 'sync_running') {
@@ -1221,8 +1225,13 @@
         // "No signal, everything is kept" says it: the reason's own
         // sentence would say it again; only its details (the address,
         // the socket's words) go under it.
+        // A phone that says it has no network: no signal. One that has a
+        // network did not hear the server, which may be down (a killed
+        // server was called "no signal" with full bars).
         const m = r.data.message;
-        outcome.append(...[t('home.no_signal'), REACH[0][0].test(m || '') ? techNode(m) : detailNode(m)].filter(Boolean));
+        const said = navigator.onLine === false ? 'home.no_signal' : 'home.no_answer';
+        outcome.dataset.said = said;
+        outcome.append(...[t(said), REACH[0][0].test(m || '') ? techNode(m) : detailNode(m)].filter(Boolean));
       } else if (!r.stop) {
         outcome.className = 'outcome bad';
         outcome.dataset.outcome = 'error';
