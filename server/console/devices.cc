@@ -666,6 +666,10 @@ Reply CreateToken(Context &ctx) {
         201);
   }
   std::string b = kDeviceStyle;
+  // The page answers a POST: reloaded, it made a second token, live and
+  // never shown to anyone. Its address becomes the list's, so a reload
+  // (or a phone waking the tab) shows the list instead.
+  b += "<script>if (history.replaceState) history.replaceState(null, '', '/tokens');</script>";
   b += "<p class=\"flash\" role=\"status\"><b>" +
        T(lang,
          "รหัสนี้แสดงเพียงครั้งเดียว: เซิร์ฟเวอร์เก็บไว้เพียงลายนิ้วมือของรหัส "

@@ -560,6 +560,13 @@ test('a Phrao course in the console: reports, a conflict resolved and received, 
   const zbar = spawnSync('zbarimg', ['--quiet', '--raw', qrPng], { encoding: 'utf8' });
   assert.equal(zbar.status, 0, `zbarimg could not read the QR code: ${zbar.stderr}`);
   assert.equal(zbar.stdout.trim(), url[1], 'the QR code holds the enrolment address');
+  // Reloaded, the page made a second live token nobody saw: now it shows
+  // the list, with the one token.
+  const liveTokens = () => JSON.parse(server.cli('token', 'list', '--json'));
+  assert.equal(liveTokens().length, 1);
+  await phone.reload();
+  assert.equal(new URL(phone.url()).pathname, '/tokens');
+  assert.equal(liveTokens().length, 1, 'a reload makes no second token');
   // The token works: a new phone enrols with it.
   const token = /token=([0-9a-f]{64})/.exec(url[1])[1];
   const home = freshDir('kbo-device-');
