@@ -347,6 +347,28 @@ std::string EnumCodeOfName(const Column& column, std::string_view text) {
   return std::string(text);
 }
 
+std::vector<std::string> PurposeCodesNamed(std::string_view part) {
+  const auto lower = [](std::string_view s) {
+    std::string out(s);
+    for (char& c : out) {
+      if (c >= 'A' && c <= 'Z') c = static_cast<char>(c - 'A' + 'a');
+    }
+    return out;
+  };
+  const std::string want = lower(part);
+  std::vector<std::string> codes;
+  if (want.empty()) return codes;
+  const std::string prefix = "purpose.";
+  for (Lang lang : {Lang::kTh, Lang::kEn}) {
+    for (const auto& [key, words] : WordsOf(lang)) {
+      if (key.rfind(prefix, 0) != 0 || lower(words).find(want) == std::string::npos) continue;
+      std::string code = key.substr(prefix.size());
+      if (std::find(codes.begin(), codes.end(), code) == codes.end()) codes.push_back(code);
+    }
+  }
+  return codes;
+}
+
 std::string ValueFromLabel(std::string_view entity, std::string_view column,
                            std::string_view text) {
   const std::string as_is(text);

@@ -96,6 +96,10 @@ std::string ValueLabel(Lang lang, std::string_view entity,
 // parsed.
 std::string ValueFromLabel(std::string_view entity, std::string_view column,
                            std::string_view text);
+// The visit purposes (codes: "follow_up", ...) whose Thai or English name
+// contains `part` (ASCII case ignored): a search for "ติดตาม" finds the
+// visits stored as follow_up, which is what the screens show them as.
+std::vector<std::string> PurposeCodesNamed(std::string_view part);
 
 // A device role (field_officer, trainer, central_office) or web user role
 // (admin, office, viewer) by name; the code itself if unknown.

@@ -223,6 +223,7 @@ Reply EntityRows(Context& ctx) {
   // A search ignores ASCII case on both backends (and Thai has no case).
   q.name_column = std::string(name_col);
   q.name_contains = f.q;
+  if (e->name == "visit" && name_col == "purpose") q.name_codes = PurposeCodesNamed(f.q);
   q.limit = kPageRows + 1;
   q.offset = f.page * kPageRows;
   Result<std::vector<std::vector<Value>>> read =

@@ -98,7 +98,7 @@ Result<std::vector<std::vector<Value>>> EntityReads::RowPage(
     }
   }
   if (!q.name_contains.empty() && !q.name_column.empty()) {
-    where += " AND t." + q.name_column +
+    where += " AND (t." + q.name_column +
              std::string(flavor.CaseInsensitiveLike()) + " ? ESCAPE '\\'";
     std::string like;
     for (char c : q.name_contains) {
@@ -106,6 +106,11 @@ Result<std::vector<std::vector<Value>>> EntityReads::RowPage(
       like += c;
     }
     binds.push_back("%" + like + "%");
+    for (const std::string& code : q.name_codes) {
+      where += " OR t." + q.name_column + " = ?";
+      binds.push_back(code);
+    }
+    where += ")";
   }
   std::string cols = "t.id";
   for (const Column& c : e.columns) cols += ", t." + std::string(c.name);

@@ -36,6 +36,9 @@ struct RowPageQuery {
   // (LIKE's wildcards in it match themselves).
   std::string name_column;
   std::string name_contains;
+  // ... or whose `name_column` is one of these (a visit's purpose stored as
+  // its code, searched for by its name: PurposeCodesNamed).
+  std::vector<std::string> name_codes;
   int64_t limit = 100;
   int64_t offset = 0;
 };

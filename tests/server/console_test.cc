@@ -500,6 +500,47 @@ TEST_CASE("console: users are validated and their passwords kept only as Argon2i
 namespace kbo::server::testing {
 namespace {
 
+TEST_CASE("console data: a visit is found by its purpose as the table shows it, Thai or "
+          "English, not only by the code it is stored as",
+          "[console]") {
+  ServerFixture f;
+  console::Console console(*f.store);
+  TestDevice officer;
+  f.Enroll(officer, "all", "central_office");
+  const Uuid producer = Uuid::Random(), follow = Uuid::Random(), typed = Uuid::Random();
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext(
+                        {Producer(producer, officer.HlcAt(kT0), kPhrao),
+                         Row("visit", follow, officer.HlcAt(kT0 + 1),
+                             {{"producer_id", T(producer.ToString()), 0},
+                              {"visited_at", T("2026-11-05T03:00:00Z"), 0},
+                              {"purpose", T("follow_up"), 0},
+                              {"district_code", T(kPhrao), 0}}),
+                         Row("visit", typed, officer.HlcAt(kT0 + 2),
+                             {{"producer_id", T(producer.ToString()), 0},
+                              {"visited_at", T("2026-11-06T03:00:00Z"), 0},
+                              {"purpose", T("ดูงานแสดงสินค้า"), 0},
+                              {"district_code", T(kPhrao), 0}})}))
+              .ok());
+  Users users(*f.store);
+  REQUIRE(users.Add("viewer", WebRole::kViewer, *Scope::Parse("all"), kPassword, "t").ok());
+  Browser viewer(console);
+  REQUIRE(viewer.SignIn("viewer", kPassword).status == 303);
+  const auto found = [&](const std::string& q) {
+    Reply r = viewer.Get("/api/data/visit", {{"q", q}});
+    REQUIRE(r.status == 200);
+    return std::make_pair(r.body.find(follow.ToString()) != std::string::npos,
+                          r.body.find(typed.ToString()) != std::string::npos);
+  };
+  // "ติดตาม" found nothing: the table shows ติดตามผล, the row holds follow_up.
+  CHECK(found("ติดตาม") == std::make_pair(true, false));
+  CHECK(found("FOLLOW") == std::make_pair(true, false));
+  CHECK(found("follow_up") == std::make_pair(true, false));
+  CHECK(found("แสดงสินค้า") == std::make_pair(false, true));  // free text as typed
+  CHECK(found("ไม่มีแบบนี้") == std::make_pair(false, false));
+}
+
 TEST_CASE("console data: rows by name in the user's districts, office edits go out as the server's signed change",
           "[console]") {
   ServerFixture f;
