@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
 
 #include <cstring>
@@ -212,7 +213,27 @@ Result<BlobState> BlobService::PutChunk(std::string_view sha256,
                "X-KBO-Chunk-Sha256; nothing was written")
         .WithReason("bad_chunk");
   }
+  KBO_RETURN_IF_ERROR(CheckDiskRoom(chunk.size()));
   return Write(sha256, offset, total, chunk);
+}
+
+Status BlobService::CheckDiskRoom(uint64_t bytes) {
+  struct statvfs fs {};
+  if (::statvfs(store_.paths().blobs.c_str(), &fs) != 0) return Status();  // the write says
+  const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;
+  if (free_bytes >= bytes && free_bytes - bytes >= min_free_bytes_) return Status();
+  const int64_t now = store_.NowMillis();
+  if (last_disk_full_log_ms_ < 0 || now - last_disk_full_log_ms_ >= 600000) {
+    last_disk_full_log_ms_ = now;
+    LogLine("DISK NEARLY FULL: " + std::to_string(free_bytes >> 20) + " MiB free where " +
+            store_.paths().blobs + " is, under the " + std::to_string(min_free_bytes_ >> 20) +
+            " MiB kept for records: photo uploads are refused (devices keep them and "
+            "try again later) until space is freed");
+  }
+  return Status::Unavailable("the server's disk is nearly full, so it takes no photos just "
+                             "now (records still go); the photo is kept on this device and "
+                             "sent at a later sync")
+      .WithReason("disk_full");
 }
 
 namespace {
@@ -349,6 +370,7 @@ Result<BlobState> BlobService::PutWhole(std::string_view sha256,
   Result<BlobState> now = State(sha256);
   if (!now.ok()) return now.status();
   if (now->complete) return now;
+  KBO_RETURN_IF_ERROR(CheckDiskRoom(bytes.size()));
   if (HexEncode(Sha256(bytes)) != sha256) {
     return Status::Corruption("the blob's bytes do not hash to " +
                               std::string(sha256) + "; nothing was written")

@@ -53,6 +53,12 @@ class BlobService {
                        uint64_t max_blob_bytes = kDefaultMaxBlobBytes)
       : store_(store), max_blob_bytes_(max_blob_bytes) {}
 
+  // Photos are refused while the data folder's disk would keep less than
+  // this free (503 "disk_full", the device keeps the photo and tries again
+  // later): an enrolled device adding photo rows could otherwise fill the
+  // disk at network speed, and then no record could be written either.
+  static constexpr uint64_t kDefaultMinFreeBytes = uint64_t{512} << 20;
+  void set_min_free_bytes(uint64_t n) { min_free_bytes_ = n; }
   void set_max_partial_bytes_per_device(uint64_t n) { max_partial_bytes_ = n; }
   void set_partial_ttl_ms(int64_t ms) { partial_ttl_ms_ = ms; }
   void set_unnamed_retention_ms(int64_t ms) { unnamed_retention_ms_ = ms; }
@@ -192,12 +198,16 @@ class BlobService {
   Status EndUploads(std::string_view sha256, std::vector<std::string>* files);
   // The size caps of one chunk of a blob of `total` bytes.
   Status CheckCaps(uint64_t total, size_t chunk_bytes) const;
+  // Room on the blobs' disk for `bytes` more, keeping min_free_bytes_ free.
+  Status CheckDiskRoom(uint64_t bytes);
   Result<BlobState> Write(std::string_view sha256, uint64_t offset,
                           uint64_t total, std::string_view chunk);
 
   ServerStore& store_;
   uint64_t max_blob_bytes_;
   uint64_t max_partial_bytes_ = kDefaultMaxPartialBytesPerDevice;
+  uint64_t min_free_bytes_ = kDefaultMinFreeBytes;
+  int64_t last_disk_full_log_ms_ = -1;
   int64_t partial_ttl_ms_ = kDefaultPartialTtlMs;
   int64_t unnamed_retention_ms_ = kDefaultUnnamedRetentionMs;
   int64_t last_reap_ms_ = 0;

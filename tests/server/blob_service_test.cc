@@ -3,6 +3,7 @@
 #include <sys/time.h>
 
 #include <catch2/catch.hpp>
+#include <limits>
 
 #include "server/push_service.h"
 #include "shared/fs.h"
@@ -74,6 +75,31 @@ TEST_CASE(
   REQUIRE(stored.ok());
   CHECK(*stored == photo);
   CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
+}
+
+TEST_CASE(
+    "BlobService: with the disk nearly full photos are refused as 'try again later', "
+    "nothing written, so records can still be",
+    "[server][blob]") {
+  // An enrolled device adding photo rows could fill the server's disk at
+  // network speed; then no record, of anyone, could be written.
+  ServerFixture f;
+  BlobService blobs(*f.store);
+  const std::string photo = PhotoBytes(4000);
+  const std::string sha = ShaHex(photo);
+  blobs.set_min_free_bytes(std::numeric_limits<uint64_t>::max() / 2);  // more than any disk
+  auto refused = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo);
+  CHECK(refused.status().code() == Code::kUnavailable);
+  CHECK(refused.status().reason() == "disk_full");
+  CHECK_FALSE(FileExists(blobs.PartialPath(sha, "server")));
+  CHECK_FALSE(FileExists(blobs.PathFor(sha)));
+  CHECK(blobs.PutWhole(sha, photo).status().reason() == "disk_full");
+  CHECK_FALSE(FileExists(blobs.PathFor(sha)));
+  // Room again: taken.
+  blobs.set_min_free_bytes(0);
+  auto taken = blobs.PutChunk(sha, 0, photo.size(), ShaHex(photo), photo);
+  REQUIRE(taken.ok());
+  CHECK(taken->complete);
 }
 
 TEST_CASE(
