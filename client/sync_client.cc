@@ -651,6 +651,9 @@ Result<SyncSummary> SyncClient::Sync() {
   server_seq_epoch_.reset();
   if (s.ok()) s = Pull(&summary);
   bool rechecked = false;
+  // (A records-only sync leaves every photo step below to the next sync:
+  // the cursors they clear stay set for it.)
+  const bool photos = !options_.records_only;
   if (s.ok() && server_device_seq_.has_value()) {
     // The server says it holds fewer of this device's change sets than it
     // confirmed (restored from a backup): send the rest again. It checks
@@ -661,12 +664,13 @@ Result<SyncSummary> SyncClient::Sync() {
     } else if (*server_device_seq_ < *confirmed) {
       summary.resent_sets = *confirmed - *server_device_seq_;
       s = PushFrom(&summary, *server_device_seq_ + 1);
-      // Its photos may be lost with them: the ones it lacks go again.
-      if (s.ok()) s = RecheckUploads();
-      rechecked = true;
+      // Its photos may be lost with them: the ones it lacks go again (in
+      // a records-only sync, noted for the next: photos_recheck).
+      if (s.ok()) s = photos ? RecheckUploads() : SetCursor(store_.db(), "photos_recheck", 1);
+      rechecked = photos;
     }
   }
-  if (s.ok()) {
+  if (s.ok() && photos) {
     // The server sent this device back, in this sync or one cut before it
     // got here (restored with its sequence-high-water file: no epoch
     // moves): photos uploaded after the backup may be lost with blobs/.
@@ -681,7 +685,7 @@ Result<SyncSummary> SyncClient::Sync() {
       if (s.ok()) s = SetCursor(store_.db(), "photos_recheck", 0);
     }
   }
-  if (s.ok() && server_seq_epoch_.has_value()) {
+  if (s.ok() && photos && server_seq_epoch_.has_value()) {
     // The server was restored from a backup since this device last looked
     // (its sequence epoch moved): photos uploaded after that backup may be
     // lost with blobs/ even when no change set was. Asked once per epoch.
@@ -693,7 +697,7 @@ Result<SyncSummary> SyncClient::Sync() {
       if (s.ok()) s = SetCursor(store_.db(), "server_seq_epoch", *server_seq_epoch_);
     }
   }
-  if (s.ok()) {
+  if (s.ok() && photos) {
     s = UploadBlobs(&summary);
     // A photo missing or damaged here (kIOError, after the others went)
     // does not hold back the originals asked for.
@@ -702,7 +706,7 @@ Result<SyncSummary> SyncClient::Sync() {
       if (s.ok()) s = originals;
     }
   }
-  if (s.ok()) {
+  if (s.ok() && photos) {
     // Other devices' photos, as thumbnails (client/photo_fetch.h). Never
     // fails the sync: what is not fetched now comes with the next one.
     summary.thumbnails_fetched =
@@ -765,9 +769,10 @@ Status SyncClient::SetServerZstd(bool says) {
 
 
 Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
-                    const SyncProgress& progress) {
+                    const SyncProgress& progress, bool records_only) {
   *summary = SyncSummary();
   SyncOptions options;
+  options.records_only = records_only;
   // The last report, repeated with the wait when the server is busy, so
   // that the screen can say so.
   auto last = std::make_shared<SyncProgressReport>();

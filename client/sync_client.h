@@ -188,6 +188,13 @@ struct SyncOptions {
   // to 0 after the push).
   // The merge makes it harmless: what the device holds is not lost.
   bool full_pull = false;
+  // Sync(): push and pull only; photos (uploads, originals asked for, other
+  // devices' thumbnails, and the checks of what a restored server lost)
+  // wait for a sync without it. The phone app's sync when the signal
+  // returns: the app's one worker is busy for the whole of a sync, and a
+  // photo on a slow link held a trainer's roll-call taps for the length of
+  // its upload.
+  bool records_only = false;
   // Sleeps between retries; null: std::this_thread::sleep_for. Tests pass a
   // recorder.
   std::function<void(int64_t ms)> sleep_ms;
@@ -575,8 +582,9 @@ class SyncClient {
 // what it did before the failure (the change sets confirmed, the conflicts
 // found), with the returned Status carrying the message to show.
 // kFailedPrecondition if the device is not enrolled.
+// `records_only`: as SyncOptions::records_only.
 Status RunSyncForUi(ClientStore& store, SyncSummary* summary,
-                    const SyncProgress& progress = nullptr);
+                    const SyncProgress& progress = nullptr, bool records_only = false);
 
 }  // namespace kbo::client
 

@@ -106,7 +106,8 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
   // synchronous), so the page cannot ask for the progress: each report is
   // sent to it, at most five a second, as GET /api/sync/progress answers.
   ui::SyncHook sync = [&s, &app](kbo::client::SyncSummary* summary,
-                                 const kbo::client::SyncProgress& progress) {
+                                 const kbo::client::SyncProgress& progress,
+                                 const ui::SyncRequest& request) {
     double last_ms = 0;
     int last_phase = -1;
     const kbo::client::SyncProgress tell =
@@ -128,7 +129,7 @@ EMSCRIPTEN_KEEPALIVE int kbo_app_open(const char* home) {
           ask.path = "/api/sync/progress";
           kbo_app_post_progress(app.api->Handle(ask).body.c_str());
         };
-    return kbo::client::RunSyncForUi(s, summary, tell);
+    return kbo::client::RunSyncForUi(s, summary, tell, request.records_only);
   };
   app.api = std::make_unique<ui::UiApi>(s, std::move(sync));
   app.api->set_enrol(ui::EnrolHookFor(s));

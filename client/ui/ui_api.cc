@@ -527,8 +527,21 @@ Json StageFollowJson(const StageFollow& follow) {
 // ---- The handler
 // --------------------------------------------------------------
 
+// What POST /api/sync asks for: {"records_only": true}, or a full sync
+// (no body, {}, or anything else: the sync as ever).
+SyncRequest SyncRequestOf(const ApiRequest& req) {
+  SyncRequest r;
+  if (req.body.empty() || req.body.size() > 1024) return r;
+  const nlohmann::json j = nlohmann::json::parse(req.body, nullptr, /*allow_exceptions=*/false);
+  if (j.is_object()) {
+    auto it = j.find("records_only");
+    r.records_only = it != j.end() && it->is_boolean() && it->get<bool>();
+  }
+  return r;
+}
+
 // Runs a sync (UiApi::RunSync); empty when the UI has none.
-using RunSyncFn = std::function<Status(SyncSummary* summary)>;
+using RunSyncFn = std::function<Status(SyncSummary* summary, const SyncRequest& request)>;
 
 class Handler {
  public:
@@ -556,7 +569,7 @@ class Handler {
       if (seg[0] == "status" && m == "GET") return GetStatus();
       if (seg[0] == "reference" && m == "GET") return Reference();
       if (seg[0] == "conflicts" && m == "GET") return Conflicts();
-      if (seg[0] == "sync" && m == "POST") return Sync();
+      if (seg[0] == "sync" && m == "POST") return Sync(req);
       if (seg[0] == "enrol" && m == "POST") return Enrol(req);
       if (seg[0] == "photo" && m == "POST") return AddPhoto(req);
     }
@@ -825,12 +838,12 @@ class Handler {
                            {"districts", r->districts}});
   }
 
-  ApiReply Sync() {
+  ApiReply Sync(const ApiRequest& req) {
     if (!sync_) {
       return ErrorReply(Status::Unavailable("sync not available"));
     }
     SyncSummary summary;
-    const Status s = sync_(&summary);
+    const Status s = sync_(&summary, SyncRequestOf(req));
     return SyncReply(s, summary);
   }
 
@@ -1367,7 +1380,7 @@ class Handler {
 UiApi::UiApi(ClientStore& store, SyncHook sync, PhotoHooks photos)
     : store_(store), sync_(std::move(sync)), photos_(std::move(photos)) {}
 
-Status UiApi::RunSync(SyncSummary* summary) {
+Status UiApi::RunSync(SyncSummary* summary, const SyncRequest& request) {
   {
     std::lock_guard<std::mutex> lock(board_.mu);
     // A second tap while a sync runs (without the store lock, it is not
@@ -1399,7 +1412,7 @@ Status UiApi::RunSync(SyncSummary* summary) {
     }
     board_.last = report;
     board_.reported = true;
-  });
+  }, request);
   std::lock_guard<std::mutex> lock(board_.mu);
   board_.running = false;
   return s;
@@ -1448,7 +1461,7 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
       // for minutes): the screens go on recording meanwhile, and only the
       // answer, read from this store, waits for the lock.
       SyncSummary summary;
-      const Status s = RunSync(&summary);
+      const Status s = RunSync(&summary, SyncRequestOf(request));
       std::lock_guard<std::mutex> lock(mu_);
       RunSyncFn none;
       Handler handler(store_, none, photos_);
@@ -1458,7 +1471,11 @@ ApiReply UiApi::Handle(const ApiRequest& request) {
     }
     std::lock_guard<std::mutex> lock(mu_);
     RunSyncFn run;
-    if (sync_) run = [this](SyncSummary* summary) { return RunSync(summary); };
+    if (sync_) {
+      run = [this](SyncSummary* summary, const SyncRequest& asked) {
+        return RunSync(summary, asked);
+      };
+    }
     Handler handler(store_, run, photos_);
     handler.set_enrol(&enrol_);
     ApiReply reply = handler.Handle(request);
@@ -1531,16 +1548,18 @@ ApiReply UiApi::Thumb(std::string_view sha256) {
 }
 
 SyncHook SyncHookFor(ClientStore& store) {
-  return [&store](SyncSummary* summary, const SyncProgress& progress) -> Status {
-    return RunSyncForUi(store, summary, progress);
+  return [&store](SyncSummary* summary, const SyncProgress& progress,
+                  const SyncRequest& request) -> Status {
+    return RunSyncForUi(store, summary, progress, request.records_only);
   };
 }
 
 SyncHook OwnStoreSyncHookFor(const std::string& home_dir, WallClock* wall) {
-  return [home_dir, wall](SyncSummary* summary, const SyncProgress& progress) -> Status {
+  return [home_dir, wall](SyncSummary* summary, const SyncProgress& progress,
+                          const SyncRequest& request) -> Status {
     Result<std::unique_ptr<ClientStore>> own = ClientStore::Open(home_dir, wall);
     if (!own.ok()) return own.status();
-    return RunSyncForUi(**own, summary, progress);
+    return RunSyncForUi(**own, summary, progress, request.records_only);
   };
 }
 

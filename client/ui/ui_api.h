@@ -40,8 +40,13 @@ inline constexpr size_t kMaxPhotoUploadBytes = kDefaultMaxPhotoBytes;
 // `progress` (call it as SyncOptions::progress is called).
 // On success it fills `summary` (the screen says it in the person's
 // language; the API also gives DescribeSummary's English line).
-using SyncHook =
-    std::function<Status(SyncSummary* summary, const SyncProgress& progress)>;
+// What POST /api/sync asked for: {"records_only": true} is
+// SyncOptions::records_only (the phone app's sync when the signal returns).
+struct SyncRequest {
+  bool records_only = false;
+};
+using SyncHook = std::function<Status(SyncSummary* summary, const SyncProgress& progress,
+                                      const SyncRequest& request)>;
 
 // Called by POST /api/enrol with a server URL (already normalized by
 // NormalizeServerUrl) and a token: what `kbo enroll --server URL --token
@@ -220,7 +225,7 @@ class UiApi {
     uint64_t phase_bytes = 0;  // wire_bytes at the phase's first report
   };
   ApiReply Progress();
-  Status RunSync(SyncSummary* summary);
+  Status RunSync(SyncSummary* summary, const SyncRequest& request);
 
   ClientStore& store_;
   SyncHook sync_;

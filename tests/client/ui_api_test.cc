@@ -588,7 +588,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
     CHECK(Body(api.Handle(Get("/api/status")))["open_conflicts"] == 1);
   }
   int calls = 0;
-  UiApi offline(*store, [&calls](SyncSummary*, const SyncProgress&) {
+  UiApi offline(*store, [&calls](SyncSummary*, const SyncProgress&, const SyncRequest&) {
     ++calls;
     return Status::Unavailable("cannot reach the server");
   });
@@ -603,7 +603,7 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   did.new_conflicts = 2;
   did.blobs_uploaded = 1;
   did.blob_bytes = 250000;
-  UiApi online(*store, [&did](SyncSummary* summary, const SyncProgress&) {
+  UiApi online(*store, [&did](SyncSummary* summary, const SyncProgress&, const SyncRequest&) {
     *summary = did;
     return Status();
   });
@@ -617,6 +617,19 @@ TEST_CASE("UiApi: status, reference, conflicts and the sync hook", "[ui]") {
   CHECK(Body(r)["counts"]["photos_sent"] == 1);
   CHECK(Body(r)["counts"]["photo_bytes"] == 250000);
   CHECK(Body(r)["status"]["sync_available"] == true);
+  // {"records_only": true} (the phone app's sync when the signal returns)
+  // reaches the hook; anything else is a full sync.
+  std::vector<bool> asked;
+  UiApi recorded(*store, [&asked](SyncSummary*, const SyncProgress&, const SyncRequest& q) {
+    asked.push_back(q.records_only);
+    return Status();
+  });
+  CHECK(recorded.Handle(JsonRequest("POST", "/api/sync", Json{{"records_only", true}})).http_status ==
+        200);
+  CHECK(recorded.Handle(JsonRequest("POST", "/api/sync", Json::object())).http_status == 200);
+  CHECK(recorded.Handle(JsonRequest("POST", "/api/sync", Json{{"records_only", "yes"}})).http_status ==
+        200);
+  CHECK(asked == std::vector<bool>{true, false, false});
 }
 
 TEST_CASE("UiApi: enrolment from the screens, as kbo enroll, only when not enrolled",
@@ -754,7 +767,7 @@ TEST_CASE("UiApi: a sync cut part-way says what it did before the cut",
   TempDir tmp;
   auto store = OpenStore(tmp.path());
   SyncSummary did;
-  UiApi api(*store, [&did](SyncSummary* summary, const SyncProgress&) {
+  UiApi api(*store, [&did](SyncSummary* summary, const SyncProgress&, const SyncRequest&) {
     *summary = did;
     return Status::Unavailable("cannot reach the server: Connection reset");
   });
@@ -781,7 +794,7 @@ TEST_CASE("UiApi: a sync cut part-way says what it did before the cut",
 TEST_CASE("UiApi: a full storage is said as such, not as a fault", "[ui]") {
   TempDir tmp;
   auto store = OpenStore(tmp.path());
-  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&, const SyncRequest&) {
     return Status::IOError("disk full: database or disk is full")
         .WithReason("storage_full");
   });
@@ -798,7 +811,7 @@ TEST_CASE("UiApi: a server's refusal naming storage_full is not this "
           "[ui]") {
   TempDir tmp;
   auto store = OpenStore(tmp.path());
-  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&, const SyncRequest&) {
     return Status::InvalidArgument("the server says: storage_full")
         .WithReason("storage_full");
   });
@@ -811,7 +824,7 @@ TEST_CASE("UiApi: a server's 401 to a sync is not the page's own PIN 401",
           "[ui]") {
   TempDir tmp;
   auto store = OpenStore(tmp.path());
-  UiApi api(*store, [](SyncSummary*, const SyncProgress&) {
+  UiApi api(*store, [](SyncSummary*, const SyncProgress&, const SyncRequest&) {
     return Status::Unauthenticated(
         "http://10.0.0.1:8787 refused the push of change set 2: the request could "
         "not be verified: this device is not enrolled on this server, or its "
@@ -834,7 +847,7 @@ TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
   std::mutex mu;
   std::condition_variable cv;
   bool started = false, release = false;
-  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress&) {
+  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress&, const SyncRequest&) {
     std::unique_lock<std::mutex> lock(mu);
     started = true;
     cv.notify_all();
@@ -871,7 +884,7 @@ TEST_CASE("UiApi: a sync through its own store (kbo ui) leaves every screen "
   // The hook kbo ui uses opens its own store: here, one not enrolled.
   SyncSummary summary;
   const Status own = OwnStoreSyncHookFor(tmp.path(), &store->wall())(
-      &summary, [](const SyncProgressReport&) {});
+      &summary, [](const SyncProgressReport&) {}, SyncRequest{});
   CHECK(own.code() == Code::kFailedPrecondition);
   CHECK(own.message().find("enrol") != std::string::npos);
 }
@@ -883,7 +896,7 @@ TEST_CASE("UiApi: a sync's progress is answered while the sync holds the store",
   std::mutex mu;
   std::condition_variable cv;
   bool reported = false, release = false;
-  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress& progress) {
+  UiApi api(*store, [&](SyncSummary* summary, const SyncProgress& progress, const SyncRequest&) {
     SyncProgressReport r;
     r.phase = SyncPhase::kPush;
     r.done = 1;

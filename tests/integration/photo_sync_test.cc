@@ -68,6 +68,39 @@ int64_t Received(Field& f, const std::string& sha) {
                        "' AND complete_at IS NOT NULL");
 }
 
+// The phone app's sync when the signal returns: its one worker is busy for
+// the whole of a sync, and a photo on a slow link held a trainer's roll-call
+// taps for the length of its upload. Records go; photos wait for a sync the
+// person starts.
+TEST_CASE("photos: a records-only sync sends the records and leaves the photo for the "
+          "next sync",
+          "[photos][integration]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0043.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  {
+    auto store = client::ClientStore::Open(officer);
+    REQUIRE(store.ok());
+    client::SyncSummary summary;
+    const Status s = client::RunSyncForUi(**store, &summary, nullptr, /*records_only=*/true);
+    INFO(s.ToString() << f.server().log());
+    REQUIRE(s.ok());
+    CHECK(summary.blobs_uploaded == 0);
+  }
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + producer + "'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM photo WHERE sha256 = '" + sha + "'") == 1);
+  CHECK(Received(f, sha) == 0);
+  CHECK(f.KboJson(officer, {"status"})["pending_changes"] == 0);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 1);
+  f.SyncOk(officer);
+  CHECK(Received(f, sha) == 1);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
+}
+
 TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, the original on demand",
           "[integration][photos]") {
   Field field;

@@ -2918,9 +2918,15 @@
       }
       document.documentElement.dataset.kboAutoSync = 'running';
       toast(running || t('home.auto_sync_running'));
-      const r = await api('POST', '/api/sync', {});
+      // Records only, away from home: the app's one worker is busy for the
+      // whole of a sync, and a photo on a slow link held a trainer's
+      // roll-call taps for the length of its upload. Photos go with the
+      // next sync the person starts (home's Sync button, or this one there).
+      const r = await api('POST', '/api/sync', { records_only: true });
       document.documentElement.dataset.kboAutoSync = r.ok ? 'ok' : 'failed';
-      toast(t(r.ok ? 'home.auto_sync_ok' : 'home.auto_sync_failed'), !r.ok);
+      const photos = r.ok && r.data && r.data.status ? Number(r.data.status.pending_blobs) || 0 : 0;
+      toast(r.ok ? (photos > 0 ? t('home.auto_sync_ok_photos', { n: photos }) : t('home.auto_sync_ok'))
+        : t('home.auto_sync_failed'), !r.ok);
     } finally {
       onlineSyncing = false;
     }
