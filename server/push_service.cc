@@ -12,6 +12,7 @@
 #include "server/storage/change_log.h"
 #include "server/storage/devices.h"
 #include "server/storage/rows.h"
+#include "server/storage/server_state.h"
 #include "server/storage/users.h"
 #include "shared/change_set_codec.h"
 #include "shared/entities.h"
@@ -21,6 +22,13 @@
 #include "shared/wire.h"
 
 namespace kbo::server {
+
+namespace {
+// What a pushed row's allowance past the newest bundle stamp keeps clear of
+// the day every device's pull and the server's own writes take: a row at
+// the very edge would be refused by them as more than a day ahead.
+constexpr int64_t kBundleAheadMarginMs = 10 * 60 * 1000;
+}  // namespace
 
 // The rows the server holds of a receipt's refused row changes, in the
 // device's districts, whole (Receipt::server_rows); "" if none.
@@ -193,21 +201,25 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   const int64_t now = store_.NowMillis();
   // How far past the server's clock a row may be stamped. Over the network
   // an hour past the newer of that clock and the newest stamp a bundle
-  // brought (the server's hybrid clock observed it, below): every device
-  // that pulled such a row stamps its own after it, as the merge rule
-  // requires, and would otherwise be refused — and, re-dated, refused again
-  // — until the server's clock caught up (a phone set to UTC froze its
-  // district's pushes for 7 hours). Read only for a row past the hour.
-  std::optional<int64_t> newest_imported;
+  // brought past the hour (server_state.bundle_ahead_ms, below): every
+  // device that pulled such a row stamps its own after it, as the merge
+  // rule requires, and would otherwise be refused — and, re-dated, refused
+  // again — until the server's clock caught up (a phone set to UTC froze
+  // its district's pushes for 7 hours). Only a bundle raises it (not the
+  // office's writes, which a device could otherwise walk ahead an hour at a
+  // time), and never past the day every device and the server's own writes
+  // take (HybridClock::kDefaultMaxSkewMs), less a margin. Read only for a
+  // row past the hour.
+  std::optional<int64_t> bundle_ahead;
   const auto max_ahead = [&]() -> Result<int64_t> {
     if (!over_network) return HybridClock::kDefaultMaxSkewMs;
-    if (!newest_imported) {
-      KBO_ASSIGN_OR_RETURN(Hlc clock, store_.LoadClock());
-      newest_imported = std::min(clock.wall_ms, now + HybridClock::kDefaultMaxSkewMs);
+    if (!bundle_ahead) {
+      KBO_ASSIGN_OR_RETURN(const int64_t ms, storage::ServerState(db).BundleAheadMs());
+      bundle_ahead = std::min(ms, now + HybridClock::kDefaultMaxSkewMs -
+                                      protocol::kMaxRowAheadMs - kBundleAheadMarginMs);
     }
-    return std::max<int64_t>(0, *newest_imported - now) + protocol::kMaxRowAheadMs;
+    return std::max<int64_t>(0, *bundle_ahead - now) + protocol::kMaxRowAheadMs;
   };
-  Hlc newest_row;
   for (size_t i = 0; i < cs.rows.size(); ++i) {
     const RowChange& row = cs.rows[i];
     if (row.hlc.device != cs.device) {
@@ -217,16 +229,21 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
                  row.hlc.device.ToString() + ", not by " + device_text)
           .WithReason("forged_hlc");
     }
-    newest_row = std::max(newest_row, row.hlc);
     if (row.hlc.wall_ms > now && row.hlc.wall_ms - now > protocol::kMaxRowAheadMs) {
       KBO_ASSIGN_OR_RETURN(const int64_t max_ahead_ms, max_ahead());
       if (row.hlc.wall_ms - now <= max_ahead_ms) continue;
+      const bool past_bundle = over_network && max_ahead_ms > protocol::kMaxRowAheadMs;
       return Status::InvalidArgument(
                  "row " + std::to_string(i + 1) + " was recorded at " +
                  FormatIsoUtc(row.hlc.wall_ms) + " by the device's clock, more than " +
                  (over_network ? "an hour" : "24 hours") + " ahead of the server (" +
-                 FormatIsoUtc(now) +
-                 "); set the device's date and time correctly. Nothing "
+                 FormatIsoUtc(now) + ")" +
+                 (past_bundle ? " and of the newest record a bundle brought (" +
+                                    FormatIsoUtc(now + max_ahead_ms -
+                                                 protocol::kMaxRowAheadMs) +
+                                    ")"
+                              : std::string()) +
+                 "; set the device's date and time correctly. Nothing "
                  "was stored")
           .WithReason("clock_ahead")
           .With(field::kServerMs, now);
@@ -270,15 +287,21 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   Result<AppliedSet> applied =
       ApplyAtServer(store_, cs, &device, /*texts_decoded=*/true);
   if (!applied.ok()) return applied.status();
-  if (!over_network && newest_row.wall_ms - now > protocol::kMaxRowAheadMs) {
-    // A bundle stamped past the hour (a phone's clock was ahead): the
-    // server's clock observes it, so the devices that pull its rows may
-    // push theirs stamped after them (max_ahead, above) and the office's
-    // own writes are stamped after them too.
-    KBO_ASSIGN_OR_RETURN(Hlc last, store_.LoadClock());
-    KBO_RETURN_IF_ERROR(store_.SaveClock(std::max(last, Hlc{newest_row.wall_ms,
-                                                            newest_row.counter,
-                                                            store_.server_id()})));
+  if (!over_network) {
+    // A bundle's rows taken stamped past the hour (a phone's clock was
+    // ahead): the devices that pull them may push theirs stamped after
+    // them (max_ahead, above). Refused rows bring nothing here.
+    std::vector<bool> refused(cs.rows.size(), false);
+    for (const protocol::RefusedRow& r : applied->refused) {
+      if (r.index < refused.size()) refused[r.index] = true;
+    }
+    int64_t newest = 0;
+    for (size_t i = 0; i < cs.rows.size(); ++i) {
+      if (!refused[i]) newest = std::max(newest, cs.rows[i].hlc.wall_ms);
+    }
+    if (newest - now > protocol::kMaxRowAheadMs) {
+      KBO_RETURN_IF_ERROR(storage::ServerState(db).RaiseBundleAheadMs(newest));
+    }
   }
 
   PushResult result;

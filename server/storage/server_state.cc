@@ -65,6 +65,26 @@ Result<std::optional<std::string>> ServerState::ClockText() {
   return OptionalText(get);
 }
 
+Result<int64_t> ServerState::BundleAheadMs() {
+  Statement& st =
+      db_.Cached("SELECT bundle_ahead_ms FROM server_state WHERE singleton = 1");
+  if (!st.Step()) {
+    KBO_RETURN_IF_ERROR(st.status());
+    return Status::Corruption("server_state is missing");
+  }
+  const int64_t ms = st.ColumnInt(0);
+  KBO_RETURN_IF_ERROR(st.Reset());
+  return ms;
+}
+
+Status ServerState::RaiseBundleAheadMs(int64_t ms) {
+  Statement& st = db_.Cached(
+      "UPDATE server_state SET bundle_ahead_ms = ?1 WHERE singleton = 1 AND "
+      "bundle_ahead_ms < ?1");
+  st.Bind(1, ms);
+  return st.Run();
+}
+
 Status ServerState::SaveClock(const Hlc& state) {
   Statement& put =
       db_.Cached("UPDATE server_state SET clock_hlc = ?1 WHERE singleton = 1");

@@ -38,6 +38,12 @@ class ServerState {
   Result<std::optional<std::string>> ClockText();
   Status SaveClock(const Hlc& state);
 
+  // server_state.bundle_ahead_ms: the newest stamp of a row a bundle
+  // brought more than an hour ahead of the server's clock (0: none).
+  Result<int64_t> BundleAheadMs();
+  // bundle_ahead_ms = max(bundle_ahead_ms, ms).
+  Status RaiseBundleAheadMs(int64_t ms);
+
  private:
   Db& db_;
 };

@@ -1,4 +1,6 @@
 #include "server/push_service.h"
+#include "server/server_write.h"
+#include "server/storage/server_state.h"
 
 #include <algorithm>
 #include <filesystem>
@@ -721,11 +723,70 @@ TEST_CASE(
                                  officer.HlcAt(kT0 + seven_hours + 61LL * 60 * 1000),
                                  kPhrao)}));
   CHECK(beyond.status().reason() == "clock_ahead");
+  CHECK_THAT(beyond.status().message(), Catch::Contains("newest record a bundle brought"));
   CheckNothingStored(f, next_seq, 1, officer, 0);
-  // The office's own write is stamped after the bundle's rows too.
-  Result<Hlc> clock = f.store->LoadClock();
-  REQUIRE(clock.ok());
-  CHECK(clock->wall_ms == kT0 + seven_hours);
+  Result<int64_t> noted = storage::ServerState(f.store->db()).BundleAheadMs();
+  REQUIRE(noted.ok());
+  CHECK(*noted == kT0 + seven_hours);
+}
+
+TEST_CASE(
+    "PushService: the allowance past a bundle's stamps moves only with bundles, stays "
+    "inside the day, and a refused row of a bundle moves nothing",
+    "[server][push][bundle]") {
+  ServerFixture f;
+  TestDevice phone, officer;
+  f.Enroll(phone, kPhrao);
+  f.Enroll(officer, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const int64_t hour = 3600LL * 1000;
+  // A push; a refused one leaves the device's chain where it was.
+  const auto try_push = [&](TestDevice& d, std::vector<RowChange> rows) {
+    const uint64_t seq = d.seq;
+    const Sha256Digest prev = d.prev;
+    auto r = push.Push(f.Record(d.id), d.SealNext(std::move(rows)));
+    if (!r.ok()) {
+      d.seq = seq;
+      d.prev = prev;
+    }
+    return r;
+  };
+  // An office write observing a row 59 minutes ahead moves the server's
+  // clock there: that must not let a device walk an hour further each time.
+  const Uuid producer = Uuid::Random();
+  REQUIRE(push.Push(f.Record(officer.id),
+                    officer.SealNext({Producer(producer, officer.HlcAt(kT0 + 59 * 60 * 1000),
+                                               kPhrao)}))
+              .ok());
+  REQUIRE(WriteAsServer(*f.store, "producer", producer, {{"phone", T("0811111111")}}).ok());
+  auto walked = try_push(
+      officer, {Producer(Uuid::Random(), officer.HlcAt(kT0 + 2 * hour - 60000), kPhrao)});
+  CHECK(walked.status().reason() == "clock_ahead");
+  // A bundle a whole day ahead: rows pushed after it stay inside the day
+  // (a row past it would be refused by every device's pull).
+  REQUIRE(push.PushFromBundle(phone.SealNext({Producer(Uuid::Random(),
+                                                       phone.HlcAt(kT0 + 24 * hour - 60000),
+                                                       kPhrao)}))
+              .ok());
+  auto edge = try_push(
+      officer, {Producer(Uuid::Random(), officer.HlcAt(kT0 + 24 * hour + 60000), kPhrao)});
+  CHECK(edge.status().reason() == "clock_ahead");
+  auto inside =
+      try_push(officer, {Producer(Uuid::Random(), officer.HlcAt(kT0 + 23 * hour), kPhrao)});
+  INFO(inside.status().ToString());
+  CHECK(inside.ok());
+  // A bundle row refused (not in the device's districts) moves nothing.
+  ServerFixture g;
+  TestDevice other;
+  g.Enroll(other, kPhrao);
+  PushService push2(*g.store);
+  auto bundled = push2.PushFromBundle(other.SealNext(
+      {Producer(Uuid::Random(), other.HlcAt(kT0 + 20 * hour), kFang)}));
+  REQUIRE(bundled.ok());
+  REQUIRE(bundled->receipt.refused.size() == 1);
+  Result<int64_t> noted = storage::ServerState(g.store->db()).BundleAheadMs();
+  REQUIRE(noted.ok());
+  CHECK(*noted == 0);
 }
 
 TEST_CASE(
