@@ -459,40 +459,52 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     if (fs.Step() && !fs.IsNull(0)) forked = fs.ColumnInt(0);
     if (!fs.status().ok()) return fs.status();
   }
-  const bool was_revoked =
-      !forked.has_value() && st->enrolled && st->revoked && st->server == *url;
-  if (was_revoked) forked = 0;
-  if (forked.has_value()) {
-    Result<std::optional<NextIdentity>> next = ReadNextIdentity(store_.db());
-    if (!next.ok()) return next.status();
-    if (next->has_value() && (*next)->device != store_.device_id()) {
-      new_device = (*next)->device;
-      new_key = std::move((*next)->key);
-    }
-  }
-  if (forked.has_value() && !new_key.has_value()) {
-    new_key = KeyPair::Generate();
-    new_device = Uuid::Random();
-    std::string text = new_key->ToKeyText();
-    Statement keep(store_.db(),
-                   "UPDATE sync_state SET next_device_id = ?1, next_device_key = ?2");
-    keep.Bind(1, std::string_view(new_device.ToString())).Bind(2, std::string_view(text));
-    const Status kept = keep.Run();
-    std::fill(text.begin(), text.end(), '\0');
-    if (!kept.ok()) return kept;
-  }
+  bool was_revoked = !forked.has_value() && st->enrolled && st->revoked && st->server == *url;
   wire::EnrollRequest req;
-  req.token = token;
-  req.device_id = forked.has_value() ? new_device : store_.device_id();
-  req.public_key = forked.has_value() ? new_key->public_key() : store_.key().public_key();
-  req.clock_ms = store_.wall().NowMillis();
-  Result<std::string> body = wire::EncodeEnrollRequest(req);
-  if (!body.ok()) return body.status();
-  Result<HttpResponse> r =
-      Call("POST", std::string(protocol::kEnrollPath), std::move(*body),
-           "application/json", protocol::kMaxJsonBytes, {}, /*sign=*/false);
-  if (!r.ok()) return r.status();
-  if (r->status != 200) return Refusal(*r, "the enrolment");
+  Result<HttpResponse> r = Status::Internal("the enrolment was not sent");
+  for (int attempt = 0;; ++attempt) {
+    if (was_revoked) forked = 0;
+    if (forked.has_value() && !new_key.has_value()) {
+      Result<std::optional<NextIdentity>> next = ReadNextIdentity(store_.db());
+      if (!next.ok()) return next.status();
+      if (next->has_value() && (*next)->device != store_.device_id()) {
+        new_device = (*next)->device;
+        new_key = std::move((*next)->key);
+      }
+    }
+    if (forked.has_value() && !new_key.has_value()) {
+      new_key = KeyPair::Generate();
+      new_device = Uuid::Random();
+      std::string text = new_key->ToKeyText();
+      Statement keep(store_.db(),
+                     "UPDATE sync_state SET next_device_id = ?1, next_device_key = ?2");
+      keep.Bind(1, std::string_view(new_device.ToString())).Bind(2, std::string_view(text));
+      const Status kept = keep.Run();
+      std::fill(text.begin(), text.end(), '\0');
+      if (!kept.ok()) return kept;
+    }
+    req = wire::EnrollRequest();
+    req.token = token;
+    req.device_id = forked.has_value() ? new_device : store_.device_id();
+    req.public_key = forked.has_value() ? new_key->public_key() : store_.key().public_key();
+    req.clock_ms = store_.wall().NowMillis();
+    Result<std::string> body = wire::EncodeEnrollRequest(req);
+    if (!body.ok()) return body.status();
+    r = Call("POST", std::string(protocol::kEnrollPath), std::move(*body),
+             "application/json", protocol::kMaxJsonBytes, {}, /*sign=*/false);
+    if (!r.ok()) return r.status();
+    if (r->status == 200) break;
+    // Revoked, and this device had not heard (no sync since): the server
+    // refused the identity, not the token, which it has not used. As
+    // above, a new device with the office's new token, asked once more.
+    Status said;
+    if (attempt == 0 && !forked.has_value() && r->status == 403 &&
+        ParseErrorBody(r->body, r->status, &said).ok() && said.reason() == "revoked") {
+      was_revoked = true;
+      continue;
+    }
+    return Refusal(*r, "the enrolment");
+  }
 
   Result<wire::EnrollReply> answer = wire::ParseEnrollReply(r->body);
   if (!answer.ok()) {
