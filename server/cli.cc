@@ -66,6 +66,7 @@ constexpr const char* kUsage =
     "        [--no-zstd] [--app DIR]   (--app: serve the phone app from DIR at\n"
     "        /app/; default $KBO_APP_DIR; DIR must hold index.html)\n"
     "        [--behind-proxy]   (a proxy on this machine sets X-Real-IP)\n"
+    "        [--min-free-mb 512]   (photos wait while the disk has less free)\n"
     "  token create --role field_officer|trainer|central_office\n"
     "               --districts CODE[,CODE...]|all [--ttl 24h] [--label L]\n"
     "  token list [--json]   tokens not yet used, expired or cancelled\n"
@@ -356,7 +357,7 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   Args a;
   if (Status s = ParseArgs(ctx, args, from,
                            {"listen", "tls-cert", "tls-key",
-                            "connections-per-address", "max-write-wait",
+                            "connections-per-address", "max-write-wait", "min-free-mb",
                             "app"},
                            {"no-zstd", "behind-proxy"}, 0, &a);
       !s.ok()) {
@@ -393,6 +394,13 @@ Status Serve(Context& ctx, const std::vector<std::string>& args, size_t from) {
   // said about encodings.
   if (a.Has("no-zstd")) options.zstd = false;
   options.behind_proxy = a.Has("behind-proxy");
+  if (const std::string* n = a.Get("min-free-mb")) {
+    const std::optional<int64_t> v = ParseInt64(*n, 0, int64_t{1} << 40);
+    if (!v) {
+      return ctx.Usage("--min-free-mb must be a whole number of MiB from 0; got '" + *n + "'");
+    }
+    options.min_free_bytes = static_cast<uint64_t>(*v) << 20;
+  }
   // The phone app's folder (docs/phone-app.md "Served by kbo-server"),
   // checked before the store is opened: a wrong folder is exit 2 at once,
   // not a server that answers /app/ with 404s.

@@ -108,6 +108,14 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
     res.set_content(EncodeErrorBody(s), kJson);
     return;
   }
+  if (s.reason() == "disk_full") {
+    // The disk is nearly full (BlobService::CheckDiskRoom): said as it is,
+    // logged there every 10 minutes, not per chunk. No Retry-After: a
+    // device would wait minutes inside its sync for it; it keeps the photo
+    // for a later sync instead.
+    res.set_content(EncodeErrorBody(s), kJson);
+    return;
+  }
   if (res.status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
     // Unavailable: its database is down or restarting (said so: not a
@@ -280,7 +288,7 @@ class DeviceTurn {
 class Api {
  public:
   Api(ServerStore& store, bool tls, std::chrono::milliseconds max_write_wait,
-      bool zstd, std::string app_dir, bool behind_proxy)
+      bool zstd, std::string app_dir, bool behind_proxy, uint64_t min_free_bytes)
       : store_(store),
         tls_(tls),
         behind_proxy_(behind_proxy),
@@ -293,7 +301,9 @@ class Api {
         push_(store),
         pull_(store),
         blobs_(store),
-        enrol_rate_(kEnrolBurst, kEnrolRefill) {}
+        enrol_rate_(kEnrolBurst, kEnrolRefill) {
+    blobs_.set_min_free_bytes(min_free_bytes);
+  }
 
   void Install(httplib::Server& svr) {
     svr.set_payload_max_length(protocol::kMaxPushBytes);
@@ -1370,7 +1380,7 @@ Status Serve(ServerStore& store, const ServeOptions& options,
     if (Status s = CheckAppDir(options.app_dir); !s.ok()) return s;
   }
   Api api(store, !options.tls_cert.empty(), options.max_write_wait,
-          options.zstd, options.app_dir, options.behind_proxy);
+          options.zstd, options.app_dir, options.behind_proxy, options.min_free_bytes);
   api.Install(*svr);
 
   // cpp-httplib 0.11 listens with a backlog of 5 (compiled into Debian's

@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "server/blob_service.h"
 #include "server/server_store.h"
 #include "shared/protocol.h"
 #include "shared/result.h"
@@ -46,6 +47,9 @@ struct ServeOptions {
   // reaches the port through a forwarder that passes the header on (an ssh
   // tunnel) would choose their own address and guess passwords unlimited.
   bool behind_proxy = false;
+  // serve --min-free-mb N: photos are refused (503 disk_full) while the disk
+  // under blobs/ would keep less free (BlobService::kDefaultMinFreeBytes).
+  uint64_t min_free_bytes = BlobService::kDefaultMinFreeBytes;
 };
 
 // Parses --listen "HOST:PORT" ("127.0.0.1:8787", "0.0.0.0:443",

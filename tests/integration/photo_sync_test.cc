@@ -101,6 +101,37 @@ TEST_CASE("photos: a records-only sync sends the records and leaves the photo fo
   CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 0);
 }
 
+// An enrolled device adding photo rows could fill the server's disk at
+// network speed, and then no record could be written. Photos stop first:
+// said to the device as the disk (its reason reached no device: every 5xx
+// said "cannot reach its database"), the records still go.
+TEST_CASE("photos: a server whose disk is nearly full takes the records, says why the photo "
+          "waits, and takes it once there is room",
+          "[photos][integration]") {
+  Field f({"--min-free-mb", "100000000"});  // more than this disk has
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  const std::string file = f.dir() + "/IMG_0044.jpg";
+  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
+  const std::string sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  for (int i = 0; i < 2; ++i) {
+    CliResult sync = f.Kbo(officer, {"sync"});
+    INFO(sync.out << sync.err);
+    CHECK(sync.exit_code == 4);  // try again later: everything kept
+    CHECK_THAT(sync.err, Catch::Contains("disk is nearly full"));
+  }
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + producer + "'") == 1);
+  CHECK(Received(f, sha) == 0);
+  CHECK(f.KboJson(officer, {"status"})["pending_blobs"] == 1);
+  CHECK(Occurrences(f.server().log(), "DISK NEARLY FULL") == 1);  // not once per chunk
+  f.server().Stop();
+  f.server().set_extra_args({});
+  REQUIRE(f.server().Start());
+  f.SyncOk(officer);
+  CHECK(Received(f, sha) == 1);
+}
+
 TEST_CASE("photos: a trainer receives the field officer's photo as a thumbnail, the original on demand",
           "[integration][photos]") {
   Field field;
