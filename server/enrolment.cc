@@ -286,14 +286,16 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
   // Its use as DIR/used-tokens records it: the database may have been
   // restored from a backup older than the use, which a token seen (printed,
   // sent unencrypted) must not make good again.
-  KBO_ASSIGN_OR_RETURN(std::optional<std::string> noted, store_.TokenUseNoted(token_hash));
+  KBO_ASSIGN_OR_RETURN(std::optional<ServerStore::TokenUse> noted,
+                       store_.TokenUseNoted(token_hash));
   if (used) {
     // The same device asking again after a lost answer gets the same answer
     // (and its use is noted now if the first answer could not note it).
     if (used_by == device_text && device &&
         device->public_key == request.public_key && !device->revoked()) {
       if (!noted) {
-        KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text, store_.NowIso()));
+        KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text,
+                                                request.public_key.ToHex(), store_.NowIso()));
       }
       return ReplyFor(store_, device->id, device->role, device->scope);
     }
@@ -301,11 +303,15 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
         "this enrolment token has already been used; each token enrols one "
         "device once, so ask the central office for a new one");
   }
+  // Noted for this very device and key: its use was written before a
+  // commit that then failed (below); the device asks again.
+  if (noted && noted->device_id == device_text &&
+      noted->public_key_hex == request.public_key.ToHex()) {
+    noted.reset();
+  }
   if (noted) {
-    const std::string& use = *noted;
-    const size_t space = use.find(' ');
-    LogLine("enrolment refused: a token used by device " + use.substr(0, space) +
-            (space == std::string::npos ? "" : " on " + use.substr(space + 1)) +
+    LogLine("enrolment refused: a token used by device " + noted->device_id +
+            (noted->used_at.empty() ? "" : " on " + noted->used_at) +
             " was asked for again; the database holds it as unused (restored from a "
             "backup older than its use?) and " + store_.paths().used_tokens +
             " records its use");
@@ -385,10 +391,13 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
   if (Status s = tokens.MarkUsed(token_hash, FormatIsoUtc(now), device_text); !s.ok()) {
     return s;
   }
+  // Noted before the commit: a device enrolled is never left without its
+  // token's use on disk (a note that cannot be written refuses the
+  // enrolment, nothing committed; one whose commit then fails names this
+  // device, which may ask again, above).
+  KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text, request.public_key.ToHex(),
+                                          FormatIsoUtc(now)));
   if (Status s = txn.Commit(); !s.ok()) return s;
-  // Once the database holds the use (a failure here is answered as one; the
-  // device asks again and the same answer notes it).
-  KBO_RETURN_IF_ERROR(store_.NoteTokenUse(token_hash, device_text, FormatIsoUtc(now)));
   return ReplyFor(store_, request.device_id, role,
                   std::move(token_scope).value());
 }
@@ -465,7 +474,8 @@ Result<std::vector<TokenInfo>> Enrolment::ListTokens() {
   std::vector<TokenInfo> out;
   for (const storage::TokenRow& row : *rows) {
     // Used, as DIR/used-tokens records, before the database was restored.
-    KBO_ASSIGN_OR_RETURN(std::optional<std::string> noted, store_.TokenUseNoted(row.token_hash));
+    KBO_ASSIGN_OR_RETURN(std::optional<ServerStore::TokenUse> noted,
+                         store_.TokenUseNoted(row.token_hash));
     if (noted) continue;
     Result<TokenInfo> t = TokenFromRow(row);
     if (!t.ok()) return t.status();

@@ -456,22 +456,23 @@ Status ServerStore::NoteRevocation(std::string_view device_id,
 }
 
 Status ServerStore::NoteTokenUse(std::string_view token_hash, std::string_view device_id,
-                                 std::string_view used_at) {
+                                 std::string_view public_key_hex, std::string_view used_at) {
   return AppendLineSynced(paths_.used_tokens,
                           std::string(token_hash) + " " + std::string(device_id) + " " +
-                              std::string(used_at) + "\n",
+                              std::string(public_key_hex) + " " + std::string(used_at) + "\n",
                           "token's use");
 }
 
-Result<std::optional<std::string>> ServerStore::TokenUseNoted(std::string_view token_hash) {
-  // A line per device ever enrolled here: about 130 bytes each.
+Result<std::optional<ServerStore::TokenUse>> ServerStore::TokenUseNoted(
+    std::string_view token_hash) {
+  // A line per device ever enrolled here: about 200 bytes each.
   Result<std::string> text = ReadFileBounded(paths_.used_tokens, size_t{64} << 20);
   if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return std::optional<std::string>();
+    if (text.status().code() == Code::kNotFound) return std::optional<TokenUse>();
     return Status::IOError("cannot read the record of used enrolment tokens (" +
                            paths_.used_tokens + "): " + text.status().message());
   }
-  if (token_hash.empty()) return std::optional<std::string>();
+  if (token_hash.empty()) return std::optional<TokenUse>();
   const std::string key = std::string(token_hash) + " ";
   for (size_t at = 0; at < text->size();) {
     size_t end = text->find('\n', at);
@@ -479,11 +480,22 @@ Result<std::optional<std::string>> ServerStore::TokenUseNoted(std::string_view t
     std::string_view line(text->data() + at, end - at);
     at = end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() > key.size() && line.compare(0, key.size(), key) == 0) {
-      return std::optional<std::string>(std::string(line.substr(key.size())));
+    if (line.size() <= key.size() || line.compare(0, key.size(), key) != 0) continue;
+    // DEVICE_ID PUBLIC_KEY USED_AT (a line cut short names the device alone:
+    // used all the same).
+    std::vector<std::string> words;
+    for (std::string_view rest = line.substr(key.size()); !rest.empty();) {
+      const size_t space = rest.find(' ');
+      words.emplace_back(rest.substr(0, space));
+      rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
     }
+    TokenUse use;
+    if (!words.empty()) use.device_id = words[0];
+    if (words.size() > 1) use.public_key_hex = words[1];
+    if (words.size() > 2) use.used_at = words[2];
+    return std::optional<TokenUse>(std::move(use));
   }
-  return std::optional<std::string>();
+  return std::optional<TokenUse>();
 }
 
 Status ServerStore::GuardRevocations() {

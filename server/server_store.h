@@ -30,7 +30,7 @@ namespace kbo::server {
 //                     older than a revocation does not let the device in
 //                     again (NoteRevocation, Open)
 //   DIR/used-tokens   every enrolment token used, one "TOKEN_HASH DEVICE_ID
-//                     USED_AT" line each, so that a server.db restored from
+//                     PUBLIC_KEY USED_AT" line each, so that a server.db restored from
 //                     a backup older than its use does not let the token
 //                     enrol another device (NoteTokenUse, Enrolment::Enroll)
 struct ServerPaths {
@@ -133,12 +133,17 @@ class ServerStore {
   // Enrolment::Revoke calls it once the database holds the revocation.
   Status NoteRevocation(std::string_view device_id, std::string_view revoked_at);
   // Appends the token's use to DIR/used-tokens and flushes it to disk;
-  // Enrolment::Enroll calls it once the database holds the use.
+  // Enrolment::Enroll calls it before it commits the use.
   Status NoteTokenUse(std::string_view token_hash, std::string_view device_id,
-                      std::string_view used_at);
-  // "DEVICE_ID USED_AT" of the token as DIR/used-tokens records its use;
-  // nullopt if it names no use of it. kIOError if the file cannot be read.
-  Result<std::optional<std::string>> TokenUseNoted(std::string_view token_hash);
+                      std::string_view public_key_hex, std::string_view used_at);
+  // A token's use as DIR/used-tokens records it.
+  struct TokenUse {
+    std::string device_id;
+    std::string public_key_hex;
+    std::string used_at;
+  };
+  // Its use; nullopt if the file names none. kIOError if it cannot be read.
+  Result<std::optional<TokenUse>> TokenUseNoted(std::string_view token_hash);
 
   // Before each request a server answers (a device's, an enrolment, the
   // console's): the database must still be this server's and not behind

@@ -266,6 +266,22 @@ TEST_CASE("Enrolment: a token's use outlives a server.db restored from a backup 
   CHECK(std::count(noted->begin(), noted->end(), '\n') == 2);
   CHECK_THAT(*noted, Catch::Contains(first.id.ToString()) &&
                          Catch::Contains(thief.id.ToString()));
+  // The use is written before the commit: a commit that then failed leaves
+  // it noted for a device the database does not hold. That device, with its
+  // key, asks again and is enrolled; its id with another key is not.
+  auto third = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(third.ok());
+  TestDevice asked, posing;
+  posing.id = asked.id;
+  const std::string hash = HexEncode(Sha256(*third));
+  REQUIRE(f.store->NoteTokenUse(hash, asked.id.ToString(), asked.key.public_key().ToHex(),
+                                "2024-03-10T02:00:00Z")
+              .ok());
+  auto imposter = enrolment.Enroll(RequestFor(posing, *third));
+  CHECK(imposter.status().code() == Code::kUnauthenticated);
+  auto again = enrolment.Enroll(RequestFor(asked, *third));
+  INFO(again.status().ToString());
+  CHECK(again.ok());
 }
 
 TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",
