@@ -325,7 +325,9 @@ Reply Detail(Context& ctx, bool api) {
     if (!settles->empty()) {
       const size_t n = settles->size();
       std::string values;
-      for (size_t i = 0; i < n && i < 10; ++i) {
+      // Every one: each is settled, so each value is shown (ten were, of
+      // any number).
+      for (size_t i = 0; i < n; ++i) {
         const ConflictRecord& o = (*settles)[i];
         values += "<li>" +
                   Escape(ValueLabel(lang, o.entity, o.column_name, o.current_value)) +
