@@ -218,6 +218,7 @@ Result<BlobState> BlobService::PutChunk(std::string_view sha256,
 }
 
 Status BlobService::CheckDiskRoom(uint64_t bytes) {
+  if (min_free_bytes_ == 0) return Status();  // no reserve: the disk's own errors say it
   struct statvfs fs {};
   if (::statvfs(store_.paths().blobs.c_str(), &fs) != 0) return Status();  // the write says
   const uint64_t free_bytes = static_cast<uint64_t>(fs.f_bavail) * fs.f_frsize;

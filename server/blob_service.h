@@ -57,6 +57,7 @@ class BlobService {
   // this free (503 "disk_full", the device keeps the photo and tries again
   // later): an enrolled device adding photo rows could otherwise fill the
   // disk at network speed, and then no record could be written either.
+  // 0: no check (a full disk fails the write itself, ENOSPC).
   static constexpr uint64_t kDefaultMinFreeBytes = uint64_t{512} << 20;
   void set_min_free_bytes(uint64_t n) { min_free_bytes_ = n; }
   void set_max_partial_bytes_per_device(uint64_t n) { max_partial_bytes_ = n; }

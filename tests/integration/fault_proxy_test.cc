@@ -1115,7 +1115,9 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
   TmpfsMount mount(data, "8m");
   INFO("mount -t tmpfs -o size=8m: " << mount.error());
   REQUIRE(mount.mounted());  // root, yet no mount: fail, never skip
-  ServerProcess server(data);
+  // No free-space reserve for photos (serve --min-free-mb 0; 512 MiB by
+  // default, more than this whole filesystem): the disk itself runs out.
+  ServerProcess server(data, {"--min-free-mb", "0"});
   REQUIRE(server.running());
   auto server_cli = [&data](std::vector<std::string> args) {
     args.insert(args.begin(), {"--data", data});
