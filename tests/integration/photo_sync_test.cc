@@ -28,13 +28,24 @@ bool Has(const std::string& hay, const std::string& needle) {
   return hay.find(needle) != std::string::npos;
 }
 
-// A photo of a producer group taken on `officer` and synced; its sha256.
-std::string SentPhoto(Field& f, const std::string& officer) {
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+// A producer group recorded on `officer` with a photo of it, not synced.
+struct UnsentPhoto {
+  std::string producer;
+  std::string sha;  // the photo's sha256
+};
+UnsentPhoto PhotoOfNewProducer(Field& f, const std::string& officer) {
+  UnsentPhoto p;
+  p.producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
   const std::string file = f.dir() + "/IMG_0042.jpg";
   REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  p.sha = f.PhotoSha(
+      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + p.producer}));
+  return p;
+}
+
+// A photo of a producer group taken on `officer` and synced; its sha256.
+std::string SentPhoto(Field& f, const std::string& officer) {
+  const std::string sha = PhotoOfNewProducer(f, officer).sha;
   f.SyncOk(officer);
   return sha;
 }
@@ -77,11 +88,7 @@ TEST_CASE("photos: a records-only sync sends the records and leaves the photo fo
           "[photos][integration]") {
   Field f;
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0043.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const auto [producer, sha] = PhotoOfNewProducer(f, officer);
   {
     auto store = client::ClientStore::Open(officer);
     REQUIRE(store.ok());
@@ -110,11 +117,7 @@ TEST_CASE("photos: a server whose disk is nearly full takes the records, says wh
           "[photos][integration]") {
   Field f({"--min-free-mb", "100000000"});  // more than this disk has
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
-  const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0044.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const auto [producer, sha] = PhotoOfNewProducer(f, officer);
   for (int i = 0; i < 2; ++i) {
     CliResult sync = f.Kbo(officer, {"sync"});
     INFO(sync.out << sync.err);

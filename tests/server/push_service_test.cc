@@ -687,7 +687,7 @@ TEST_CASE(
 
 TEST_CASE(
     "PushService: after a bundle stamped hours ahead, devices that pulled its "
-    "rows push theirs stamped after them; past the hour after it still refused",
+    "rows push theirs stamped after them, past the hour after it still refused",
     "[server][push][bundle]") {
   // A phone set to UTC (seven hours ahead) carried its day in a bundle. The
   // devices that pull its rows stamp their own after them (the merge rule:
