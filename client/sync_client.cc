@@ -460,6 +460,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     if (!fs.status().ok()) return fs.status();
   }
   bool was_revoked = !forked.has_value() && st->enrolled && st->revoked && st->server == *url;
+  bool key_taken = false;
   wire::EnrollRequest req;
   Result<HttpResponse> r = Status::Internal("the enrolment was not sent");
   for (int attempt = 0;; ++attempt) {
@@ -498,9 +499,20 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     // refused the identity, not the token, which it has not used. As
     // above, a new device with the office's new token, asked once more.
     Status said;
-    if (attempt == 0 && !forked.has_value() && r->status == 403 &&
-        ParseErrorBody(r->body, r->status, &said).ok() && said.reason() == "revoked") {
+    const bool told = ParseErrorBody(r->body, r->status, &said).ok();
+    if (attempt == 0 && !forked.has_value() && r->status == 403 && told &&
+        said.reason() == "revoked") {
       was_revoked = true;
+      continue;
+    }
+    // A device never enrolled whose key the server holds for another
+    // device: its field.db was lost or replaced and device.key kept (kbo
+    // reuses a key it finds). Nothing was ever signed for the server under
+    // this id, so a new id and key are as good: asked once more with them.
+    if (attempt == 0 && !forked.has_value() && !st->enrolled && told &&
+        said.reason() == "device_exists") {
+      key_taken = true;
+      forked = 0;
       continue;
     }
     return Refusal(*r, "the enrolment");
@@ -542,6 +554,7 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     out.forked_from = store_.device_id();
     out.moved_rows = m->moved_rows;
     out.was_revoked = was_revoked;
+    out.key_was_taken = key_taken;
   }
   std::optional<DistrictScope> had;
   {

@@ -217,6 +217,10 @@ struct EnrollResult {
   // The old id was revoked by the server (forked_from is set too): the
   // office gave this phone a new token, and it enrolled as a new device.
   bool was_revoked = false;
+  // The device had never enrolled, and the server held its key for another
+  // device (field.db lost, device.key kept): it enrolled with a new key
+  // (forked_from is set too).
+  bool key_was_taken = false;
   // Enrolled again with the same server for fewer districts: the rows of
   // the districts it no longer has that the server holds, removed here
   // (the server keeps them; a photo whose original is only here stays).

@@ -256,7 +256,12 @@ Status RunEnroll(Context& ctx, const std::vector<std::string>& args) {
             << " removed from it (the server keeps them; what was typed into "
                "them and not yet sent still goes, and is refused)\n";
   }
-  if (r->forked_from.has_value() && r->was_revoked) {
+  if (r->forked_from.has_value() && r->key_was_taken) {
+    ctx.err << "kbo: this device's key (device.key) was already enrolled as another "
+               "device (its field.db lost or replaced?), so it is enrolled as device "
+            << r->device_id.ToString()
+            << " with a new key; the office may revoke the other one\n";
+  } else if (r->forked_from.has_value() && r->was_revoked) {
     ctx.err << "kbo: the server had revoked this device, "
             << r->forked_from->ToString() << ", so it is enrolled with the new token as a "
                "new device, "

@@ -1,6 +1,7 @@
 // End-to-end sync (issue #4) through the command lines of DESIGN §7: a real
 // kbo-server on a loopback port and real kbo devices in Phrao (5011) and
 // Fang (5009).
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <random>
@@ -1186,6 +1187,34 @@ TEST_CASE("Sync: a revoked device given a new token enrols as a new device and "
   }
   CHECK(old_revoked);
   CHECK(new_active);
+}
+
+// kbo reuses a device.key it finds when it makes a new field.db (a crash
+// between the two at first use). A field.db lost or deleted with the key
+// kept made every new enrolment fail: "this public key is already enrolled
+// for another device", with no way out but knowing to delete the key.
+TEST_CASE("Sync: a home whose field.db was lost but device.key kept enrols again with a "
+          "new key",
+          "[integration][sync]") {
+  Field f;
+  const std::string officer = f.Enrolled("officer", "field_officer", "5011");
+  f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  f.SyncOk(officer);
+  const std::string old_id = f.KboJson(officer, {"status"})["device_id"].get<std::string>();
+  for (const char* file : {"/field.db", "/field.db-wal", "/field.db-shm"}) {
+    std::remove((officer + file).c_str());
+  }
+  const std::string after_loss = f.Producer(officer, "ร้านน้ำพริกแม่แวน", "5011");
+  CliResult enrolled =
+      f.Kbo(officer, {"enroll", "--server", f.url(), "--token", f.Token("field_officer", "5011")});
+  INFO(enrolled.out << enrolled.err);
+  REQUIRE(enrolled.exit_code == 0);
+  CHECK_THAT(enrolled.err, Catch::Contains("already enrolled as another device"));
+  const std::string new_id = f.KboJson(officer, {"status"})["device_id"].get<std::string>();
+  CHECK(new_id != old_id);
+  f.SyncOk(officer);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer WHERE id = '" + after_loss + "'") == 1);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM producer") == 2);
 }
 
 TEST_CASE("Sync: a producer moved to another district takes its products and "
