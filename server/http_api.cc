@@ -1036,10 +1036,11 @@ class Api {
              : req.local_addr) +
         ":" + std::to_string(req.local_port);
     // Secure cookies when this process speaks TLS, or when nginx on this
-    // machine does (tools/deploy/nginx/kbo.conf sets X-Forwarded-Proto).
+    // machine does (tools/deploy/nginx/kbo.conf sets X-Forwarded-Proto),
+    // believed as X-Real-IP is: with serve --behind-proxy only.
     const bool local_proxy =
         req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
-    c.tls = tls_ || (local_proxy &&
+    c.tls = tls_ || (behind_proxy_ && local_proxy &&
                      req.get_header_value("X-Forwarded-Proto") == "https");
     c.remote_addr = ClientAddress(req);
     console::Reply r = console_.Handle(c);

@@ -1105,14 +1105,17 @@ TEST_CASE("kbo-server serve: X-Real-IP names a sign-in's address only with --beh
                 .exit_code == 0);
   }
   const std::string token(32, 'a');
+  std::string last_cookie;
   const auto sign_in = [&](int port, const std::string& login, const std::string& typed,
                            const std::string& address) {
-    return HttpCall(port, "POST", "/login",
-                    "login=" + login + "&password=" + typed + "&login_token=" + token,
-                    {{"Content-Type", "application/x-www-form-urlencoded"},
-                     {"Cookie", "kbo_login=" + token},
-                     {"X-Real-IP", address}})
-        .status;
+    HttpReply r = HttpCall(port, "POST", "/login",
+                           "login=" + login + "&password=" + typed + "&login_token=" + token,
+                           {{"Content-Type", "application/x-www-form-urlencoded"},
+                            {"Cookie", "kbo_login=" + token},
+                            {"X-Real-IP", address},
+                            {"X-Forwarded-Proto", "https"}});
+    last_cookie = r.Header("set-cookie");
+    return r.status;
   };
   {
     ServerProcess server(data);
@@ -1125,6 +1128,11 @@ TEST_CASE("kbo-server serve: X-Real-IP names a sign-in's address only with --beh
     CHECK(sign_in(server.port(), "somsri", "guess6", "10.9.0.6") == 429);
     CHECK(sign_in(server.port(), "somsri", "%E0%B8%9C%E0%B9%89%E0%B8%B2%E0%B8%97%E0%B8%AD%E0%B8%9E%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%A7-2569",
                   "10.9.0.7") == 429);
+    // X-Forwarded-Proto is not believed either: no Secure cookie over HTTP.
+    CHECK(sign_in(server.port(), "malee", "%E0%B8%9C%E0%B9%89%E0%B8%B2%E0%B8%97%E0%B8%AD%E0%B8%9E%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%A7-2569",
+                  "10.9.0.8") == 303);
+    REQUIRE_FALSE(last_cookie.empty());
+    CHECK_THAT(last_cookie, !Catch::Contains("Secure"));
     CHECK(server.Stop() == 0);
     CHECK_THAT(server.log(), Catch::Contains("X-Real-IP, which is ignored") &&
                                  Catch::Contains("--behind-proxy"));
@@ -1140,6 +1148,7 @@ TEST_CASE("kbo-server serve: X-Real-IP names a sign-in's address only with --beh
     CHECK(sign_in(server.port(), "malee", "guess6", "10.9.1.1") == 429);
     CHECK(sign_in(server.port(), "malee", "%E0%B8%9C%E0%B9%89%E0%B8%B2%E0%B8%97%E0%B8%AD%E0%B8%9E%E0%B8%A3%E0%B9%89%E0%B8%B2%E0%B8%A7-2569",
                   "10.9.1.99") == 303);
+    CHECK_THAT(last_cookie, Catch::Contains("Secure"));  // nginx spoke TLS
     CHECK(server.Stop() == 0);
   }
 }
