@@ -283,6 +283,13 @@ Result<std::vector<ConflictView>> Describe(
                                "' (keep the delete; make the edit there)");
       }
     }
+    if (!c.resolved() && c.column_name != kDeletedColumn) {
+      if (const RowValues* row = names.Find(c.entity, c.row_id)) {
+        const auto d = row->find(std::string(kDeletedColumn));
+        v.row_deleted = d != row->end() && d->second.type() == Value::Type::kInteger &&
+                        d->second.integer() != 0;
+      }
+    }
     v.detected = FormatIsoBangkokValue(lang, c.detected_at);
     if (c.resolved()) {
       const Value resolved =
@@ -324,6 +331,7 @@ std::string ConflictViewJson(const ConflictView& v) {
   j["workshop_title"] = v.workshop_title;
   j["participant_name"] = v.participant_name;
   j["product_name"] = v.product_name;
+  j["row_deleted"] = v.row_deleted;
   j["day"] = v.day;
   j["subject"] = v.subject;
   j["current"] = WriteJson(v.current);

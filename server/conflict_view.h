@@ -91,6 +91,10 @@ struct ConflictView {
   std::string participant_name;
   std::string product_name;
   int64_t day = 0;            // attendance: the course day (1-based); else 0
+  // An open conflict on a field of a row deleted since (by the office, or
+  // a device): deciding it writes to a deleted row. False for a conflict
+  // on the delete itself.
+  bool row_deleted = false;
   // One line naming the row for a person, from the above ("กลุ่มจักสาน ·
   // อบรมพัฒนาผลิตภัณฑ์ · นางสมศรี · วันที่ 3").
   std::string subject;

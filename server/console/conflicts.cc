@@ -203,6 +203,16 @@ std::string CardHtml(const Context& ctx, const ConflictView& v, bool link) {
   h += "</div><div class=\"muted\">" + Escape(v.entity_label) + " · " +
        Escape(v.column_label) +
        (v.district.empty() ? "" : " · " + Escape(v.district)) + "</div>";
+  if (v.row_deleted) {
+    // Deciding it edits a row nobody sees: said, with the way back.
+    h += "<p class=\"flash error\" role=\"status\" data-row-deleted=\"1\">" +
+         T(lang,
+           "รายการนี้ถูกลบไปแล้ว การตัดสินจะแก้ไขรายการที่ถูกลบ หากรายการยังสำคัญ "
+           "ให้กู้คืนจากประวัติของรายการก่อน",
+           "This row has been deleted since: a decision edits a deleted row. If the "
+           "row still matters, restore it from its history first.") +
+         "</p>";
+  }
   const bool later = v.later.has_value();
   // Named by arrival at the server, not by when they were typed (the
   // first to arrive may have been typed later, on a clock behind).

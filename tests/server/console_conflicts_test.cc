@@ -9,6 +9,7 @@
 
 #include "server/console/console.h"
 #include "server/console/users.h"
+#include "server/office_delete.h"
 #include "shared/encoding.h"
 #include "tests/server/console_client.h"
 #include "tests/server/conflict_fixture.h"
@@ -412,6 +413,36 @@ TEST_CASE("Console conflicts: a field's other open conflicts are named on a "
   // offered to undo the decision with the value it decided against).
   CHECK_THAT(office.Get("/conflicts/" + c.conflict.id).body,
              Catch::Contains("data-settles=\"1\""));
+}
+
+TEST_CASE("Console conflicts: an open conflict on a row deleted since says so, on the page "
+          "and in the API",
+          "[console][conflict]") {
+  // The office deleted a workshop and its marks; a mark's open conflict
+  // still counted in the inbox, its page with no hint that deciding it
+  // would edit a deleted row.
+  AttendanceConflict c;
+  ServerStore& store = *c.f.store;
+  AddUser(store, "somying", WebRole::kOffice, "all");
+  Console console(store);
+  Signed office(console, "somying");
+  CHECK_THAT(office.Get("/conflicts/" + c.conflict.id).body, !Catch::Contains("data-row-deleted"));
+  Scope all;
+  all.all = true;
+  {
+    Transaction tx(store.db());
+    REQUIRE(DeleteAsOffice(store, all, "attendance", c.attendance.ToString(), "ซ้ำ",
+                           RowsUnder::kRefuse, "user:somying", "")
+                .ok());
+    REQUIRE(tx.Commit().ok());
+  }
+  Reply page = office.Get("/conflicts/" + c.conflict.id);
+  REQUIRE(page.status == 200);
+  CHECK_THAT(page.body, Catch::Contains("data-row-deleted") &&
+                            Catch::Contains("รายการนี้ถูกลบไปแล้ว"));
+  Reply api = office.Get("/api/conflicts/" + c.conflict.id);
+  REQUIRE(api.status == 200);
+  CHECK(nlohmann::json::parse(api.body)["row_deleted"] == true);
 }
 
 TEST_CASE("Console conflicts: a value written after the conflict is shown, kept "
