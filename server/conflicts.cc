@@ -526,9 +526,15 @@ Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
 }
 
 Result<std::vector<ConflictRecord>> Conflicts::SettledWith(const ConflictRecord& c) {
+  if (c.resolved() || c.column_name == kDeletedColumn) return std::vector<ConflictRecord>();
+  KBO_ASSIGN_OR_RETURN(std::optional<LaterWrite> later, LaterWriteOf(store_.db(), c));
+  return SettledWith(c, later);
+}
+
+Result<std::vector<ConflictRecord>> Conflicts::SettledWith(
+    const ConflictRecord& c, const std::optional<LaterWrite>& later) {
   std::vector<ConflictRecord> out;
   if (c.resolved() || c.column_name == kDeletedColumn) return out;
-  KBO_ASSIGN_OR_RETURN(std::optional<LaterWrite> later, LaterWriteOf(store_.db(), c));
   KBO_ASSIGN_OR_RETURN(std::vector<ConflictRecord> of_row, OfRow(c.entity, c.row_id));
   const uint64_t upto = std::max(c.current_seq, c.incoming_seq);
   const auto in_view = [&](uint64_t seq) {
@@ -722,7 +728,7 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
   }
   // The field's other open conflicts this decision settles, read while the
   // row still shows the write the person saw.
-  Result<std::vector<ConflictRecord>> settles = SettledWith(c);
+  Result<std::vector<ConflictRecord>> settles = SettledWith(c, *later);
   if (!settles.ok()) return settles.status();
   // A device's delete decided against: the hlc it was written with, before
   // the write below replaces it (the rows it took come back too, below).

@@ -172,6 +172,10 @@ class Conflicts {
                                  const Resolver& by);
 
  private:
+  // SettledWith, with `c`'s later write already read (LaterWriteOf).
+  Result<std::vector<ConflictRecord>> SettledWith(const ConflictRecord& c,
+                                                  const std::optional<LaterWrite>& later);
+
   ServerStore& store_;
 };
 

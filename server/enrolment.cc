@@ -471,12 +471,12 @@ Result<std::vector<TokenInfo>> Enrolment::ListTokens() {
   Result<std::vector<storage::TokenRow>> rows =
       storage::EnrolTokens(store_.db()).ListUsable(store_.NowIso());
   if (!rows.ok()) return rows.status();
+  // Used, as DIR/used-tokens records, before the database was restored:
+  // not listed (the file read once).
+  KBO_ASSIGN_OR_RETURN(auto used, store_.TokenUses());
   std::vector<TokenInfo> out;
   for (const storage::TokenRow& row : *rows) {
-    // Used, as DIR/used-tokens records, before the database was restored.
-    KBO_ASSIGN_OR_RETURN(std::optional<ServerStore::TokenUse> noted,
-                         store_.TokenUseNoted(row.token_hash));
-    if (noted) continue;
+    if (used.count(row.token_hash) != 0) continue;
     Result<TokenInfo> t = TokenFromRow(row);
     if (!t.ok()) return t.status();
     out.push_back(std::move(t).value());

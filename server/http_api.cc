@@ -1038,9 +1038,7 @@ class Api {
     // Secure cookies when this process speaks TLS, or when nginx on this
     // machine does (tools/deploy/nginx/kbo.conf sets X-Forwarded-Proto),
     // believed as X-Real-IP is: with serve --behind-proxy only.
-    const bool local_proxy =
-        req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
-    c.tls = tls_ || (behind_proxy_ && local_proxy &&
+    c.tls = tls_ || (FromTrustedProxy(req) &&
                      req.get_header_value("X-Forwarded-Proto") == "https");
     c.remote_addr = ClientAddress(req);
     console::Reply r = console_.Handle(c);
@@ -1076,11 +1074,17 @@ class Api {
   // The address a request is counted as from: its TCP peer, or with
   // serve --behind-proxy and a peer on loopback (the proxy), the address
   // the proxy wrote in X-Real-IP (ServeOptions::behind_proxy).
+  // A request from loopback: the proxy's, with serve --behind-proxy.
+  static bool FromLoopback(const httplib::Request& req) {
+    return req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
+  }
+  bool FromTrustedProxy(const httplib::Request& req) const {
+    return behind_proxy_ && FromLoopback(req);
+  }
   std::string ClientAddress(const httplib::Request& req) {
-    const bool local_peer = req.remote_addr == "127.0.0.1" || req.remote_addr == "::1";
-    if (!local_peer || !req.has_header("X-Real-IP")) return req.remote_addr;
+    if (!FromLoopback(req) || !req.has_header("X-Real-IP")) return req.remote_addr;
     const std::string real_ip = req.get_header_value("X-Real-IP");
-    if (!behind_proxy_) {
+    if (!FromTrustedProxy(req)) {
       if (!said_real_ip_ignored_.exchange(true)) {
         LogLine("a request from loopback carries X-Real-IP, which is ignored: if a "
                 "reverse proxy on this machine sets it, start serve with --behind-proxy "

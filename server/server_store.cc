@@ -463,39 +463,45 @@ Status ServerStore::NoteTokenUse(std::string_view token_hash, std::string_view d
                           "token's use");
 }
 
-Result<std::optional<ServerStore::TokenUse>> ServerStore::TokenUseNoted(
-    std::string_view token_hash) {
+Result<std::map<std::string, ServerStore::TokenUse, std::less<>>> ServerStore::TokenUses() {
+  std::map<std::string, TokenUse, std::less<>> uses;
   // A line per device ever enrolled here: about 200 bytes each.
   Result<std::string> text = ReadFileBounded(paths_.used_tokens, size_t{64} << 20);
   if (!text.ok()) {
-    if (text.status().code() == Code::kNotFound) return std::optional<TokenUse>();
+    if (text.status().code() == Code::kNotFound) return uses;
     return Status::IOError("cannot read the record of used enrolment tokens (" +
                            paths_.used_tokens + "): " + text.status().message());
   }
-  if (token_hash.empty()) return std::optional<TokenUse>();
-  const std::string key = std::string(token_hash) + " ";
   for (size_t at = 0; at < text->size();) {
     size_t end = text->find('\n', at);
     if (end == std::string::npos) end = text->size();
     std::string_view line(text->data() + at, end - at);
     at = end + 1;
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-    if (line.size() <= key.size() || line.compare(0, key.size(), key) != 0) continue;
-    // DEVICE_ID PUBLIC_KEY USED_AT (a line cut short names the device alone:
-    // used all the same).
+    // TOKEN_HASH DEVICE_ID PUBLIC_KEY USED_AT (a line cut short names less:
+    // the token is used all the same).
     std::vector<std::string> words;
-    for (std::string_view rest = line.substr(key.size()); !rest.empty();) {
+    for (std::string_view rest = line; !rest.empty();) {
       const size_t space = rest.find(' ');
       words.emplace_back(rest.substr(0, space));
       rest = space == std::string_view::npos ? std::string_view() : rest.substr(space + 1);
     }
-    TokenUse use;
-    if (!words.empty()) use.device_id = words[0];
-    if (words.size() > 1) use.public_key_hex = words[1];
-    if (words.size() > 2) use.used_at = words[2];
-    return std::optional<TokenUse>(std::move(use));
+    if (words.size() < 2 || words[0].empty()) continue;
+    TokenUse& use = uses[words[0]];  // the first use a line records stands
+    if (!use.device_id.empty()) continue;
+    use.device_id = words[1];
+    if (words.size() > 2) use.public_key_hex = words[2];
+    if (words.size() > 3) use.used_at = words[3];
   }
-  return std::optional<TokenUse>();
+  return uses;
+}
+
+Result<std::optional<ServerStore::TokenUse>> ServerStore::TokenUseNoted(
+    std::string_view token_hash) {
+  KBO_ASSIGN_OR_RETURN(auto uses, TokenUses());
+  auto it = uses.find(token_hash);
+  if (token_hash.empty() || it == uses.end()) return std::optional<TokenUse>();
+  return std::optional<TokenUse>(std::move(it->second));
 }
 
 Status ServerStore::GuardRevocations() {

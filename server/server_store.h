@@ -2,6 +2,8 @@
 #define KBO_SERVER_SERVER_STORE_H_
 
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -142,7 +144,9 @@ class ServerStore {
     std::string public_key_hex;
     std::string used_at;
   };
-  // Its use; nullopt if the file names none. kIOError if it cannot be read.
+  // Every use the file records, by token hash. kIOError if it cannot be read.
+  Result<std::map<std::string, TokenUse, std::less<>>> TokenUses();
+  // One token's use; nullopt if the file names none.
   Result<std::optional<TokenUse>> TokenUseNoted(std::string_view token_hash);
 
   // Before each request a server answers (a device's, an enrolment, the

@@ -307,12 +307,7 @@ TEST_CASE("Attacks: photo downloads refuse the unsigned, the foreign, the "
   const std::string producer =
       f.Add(officer, {"producer", "add", "--kind", "group", "--name",
                       "กลุ่มพร้าว", "--district", "5011"});
-  const std::string jpeg = SampleJpeg(640, 480);
-  const std::string file = f.dir() + "/IMG_0001.jpg";
-  REQUIRE(WriteFileAtomically(file, jpeg, 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer,
-      f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const std::string sha = f.ProducerPhoto(officer, producer);
   // What syncs is the officer's upload copy (client/photo_copy.h).
   const std::string copy = f.UploadCopy(officer, sha);
   f.SyncOk(officer);
@@ -453,10 +448,7 @@ TEST_CASE("Attacks: a pull's last-upload hint that is garbage, oversize, another
   const std::string producer =
       f.Add(officer, {"producer", "add", "--kind", "group", "--name",
                       "กลุ่มพร้าว", "--district", "5011"});
-  const std::string file = f.dir() + "/IMG_0001.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const std::string sha = f.ProducerPhoto(officer, producer);
   f.SyncOk(officer);
   Actor trainer = Load(f, f.Enrolled("trainer", "trainer", "5011"));
   Actor fang = Load(f, f.Enrolled("fang", "field_officer", "5009"));
@@ -494,10 +486,7 @@ TEST_CASE("Attacks: batched thumbnails refuse the unsigned and malformed, and "
   const std::string producer =
       f.Add(officer, {"producer", "add", "--kind", "group", "--name",
                       "กลุ่มพร้าว", "--district", "5011"});
-  const std::string file = f.dir() + "/IMG_0001.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  const std::string sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + producer}));
+  const std::string sha = f.ProducerPhoto(officer, producer);
   f.SyncOk(officer);
   Actor trainer = Load(f, f.Enrolled("trainer", "trainer", "5011"));
   Actor fang = Load(f, f.Enrolled("fang", "field_officer", "5009"));

@@ -20,6 +20,7 @@
 #include "tests/support/run_cli.h"
 #include "tests/support/server_process.h"
 #include "tests/support/temp_dir.h"
+#include "tests/support/test_images.h"
 
 namespace kbo::testing {
 
@@ -114,6 +115,14 @@ class Field {
                        const std::string& district) {
     return Add(home, {"producer", "add", "--kind", "group", "--name", name,
                       "--district", district});
+  }
+  // A 640 x 480 photo of producer `producer` taken on `home` (as
+  // dir()/`file`), not synced; its sha256 (the upload copy's).
+  std::string ProducerPhoto(const std::string& home, const std::string& producer,
+                            const std::string& file = "IMG_0001.jpg") {
+    const std::string path = dir() + "/" + file;
+    REQUIRE(WriteFileAtomically(path, SampleJpeg(640, 480), 0600).ok());
+    return PhotoSha(home, Add(home, {"photo", "add", path, "--subject", "producer:" + producer}));
   }
   // The upload copy `home` holds as blob `sha` (what its sync sends).
   std::string UploadCopy(const std::string& home, const std::string& sha) {

@@ -36,10 +36,7 @@ struct UnsentPhoto {
 UnsentPhoto PhotoOfNewProducer(Field& f, const std::string& officer) {
   UnsentPhoto p;
   p.producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
-  const std::string file = f.dir() + "/IMG_0042.jpg";
-  REQUIRE(WriteFileAtomically(file, SampleJpeg(640, 480), 0600).ok());
-  p.sha = f.PhotoSha(
-      officer, f.Add(officer, {"photo", "add", file, "--subject", "producer:" + p.producer}));
+  p.sha = f.ProducerPhoto(officer, p.producer, "IMG_0042.jpg");
   return p;
 }
 
