@@ -5,6 +5,7 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <nlohmann/json.hpp>
 
 #include "shared/fs.h"
@@ -282,6 +283,31 @@ TEST_CASE("Enrolment: a token's use outlives a server.db restored from a backup 
   auto again = enrolment.Enroll(RequestFor(asked, *third));
   INFO(again.status().ToString());
   CHECK(again.ok());
+
+  // A file edited by hand or cut by a crash: lines that name nothing are
+  // passed over, a line cut after the device still marks its token used,
+  // and other tokens enrol as ever.
+  auto fourth = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  auto fifth = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE((fourth.ok() && fifth.ok()));
+  {
+    std::ofstream out(f.store->paths().used_tokens, std::ios::app | std::ios::binary);
+    out << "\n\r\n   \n" << std::string(200, '\xff') << "\n"
+        << HexEncode(Sha256(*fourth)) << " " << Uuid::Random().ToString();  // cut short
+  }
+  TestDevice late, fresh;
+  CHECK(enrolment.Enroll(RequestFor(late, *fourth)).status().code() == Code::kUnauthenticated);
+  CHECK(enrolment.Enroll(RequestFor(fresh, *fifth)).ok());
+  // An unreadable file (a folder in its place) refuses, with nothing stored.
+  auto sixth = enrolment.CreateToken("trainer", "5011", Enrolment::kDefaultTtlMs);
+  REQUIRE(sixth.ok());
+  REQUIRE(std::remove(f.store->paths().used_tokens.c_str()) == 0);
+  std::filesystem::create_directory(f.store->paths().used_tokens);
+  TestDevice blocked;
+  auto refused = enrolment.Enroll(RequestFor(blocked, *sixth));
+  CHECK_FALSE(refused.ok());
+  CHECK(f.Count("SELECT COUNT(*) FROM device WHERE device_id = '" + blocked.id.ToString() +
+                "'") == 0);
 }
 
 TEST_CASE("Enrolment: a damaged, hand-edited or oversized revoked-devices file",

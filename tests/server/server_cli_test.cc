@@ -1185,6 +1185,17 @@ TEST_CASE("Every kbo-server command reads its flags one way: --flag=VALUE, "
     CHECK(r.exit_code == 2);
     CHECK_THAT(r.err, Catch::Contains("given twice"));
   }
+  // serve's new numbers: refused before anything is bound or made.
+  for (const char* bad : {"x", "-1", "1.5", "", "99999999999999999", "512MB"}) {
+    CliResult r = RunServerCli({"--data", tmp.File("never"), "serve", "--listen",
+                                "127.0.0.1:0", "--min-free-mb", bad});
+    INFO(bad << ": " << r.err);
+    CHECK(r.exit_code == 2);
+    CHECK_THAT(r.err, Catch::Contains("--min-free-mb must be a whole number"));
+  }
+  CHECK(RunServerCli({"--data", tmp.File("never"), "serve", "--behind-proxy=yes"}).exit_code ==
+        2);
+  CHECK_FALSE(std::filesystem::exists(tmp.File("never")));
   CliResult unknown = RunServerCli({"--data", data, "restore", "producer", "a", "--reason",
                                     "x", "--bogus"});
   CHECK(unknown.exit_code == 2);
