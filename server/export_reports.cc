@@ -10,7 +10,8 @@
 // any exported workshop; a shorter workshop leaves its later days empty.
 // contest_ranking: one row per product of every contest in scope,
 //   contest | rank | product | producer | district | five criteria
-//   (means over judges) | mean total | judges | number of judges | id.
+//   (means over judges) | mean total | judges | number of judges |
+//   disputed scores (empty when none) | id.
 
 #include <algorithm>
 #include <cmath>
@@ -160,6 +161,10 @@ Result<ExportSheet> ContestSheet(Db& db, const ExportFilter& filter,
   sheet.header.push_back(Pick(lang, "คะแนนรวมเฉลี่ย", "Mean total"));
   sheet.header.push_back(ColumnLabel(lang, "contest_score", "judge"));
   sheet.header.push_back(Pick(lang, "จำนวนกรรมการ", "Judges"));
+  // Its scores with a conflict the office has not decided: its mean, and
+  // its rank, may change.
+  sheet.header.push_back(Pick(lang, "คะแนนที่มีข้อขัดแย้ง (ยังไม่ตัดสิน)",
+                              "Disputed scores (not decided)"));
   sheet.header.push_back(Pick(lang, "รหัสผลิตภัณฑ์", "Product ID"));
 
   ReportFilter rf;
@@ -193,6 +198,10 @@ Result<ExportSheet> ContestSheet(Db& db, const ExportFilter& filter,
       row.push_back(TextOrEmpty(judges));
       row.push_back(ExportCell::Number(static_cast<double>(e.judges.size()),
                                        std::to_string(e.judges.size())));
+      row.push_back(e.disputed_scores > 0
+                        ? ExportCell::Number(static_cast<double>(e.disputed_scores),
+                                             std::to_string(e.disputed_scores))
+                        : ExportCell::Empty());
       row.push_back(ExportCell::Text(e.product_id));
       sheet.rows.push_back(std::move(row));
     }

@@ -12,6 +12,7 @@
 #include "server/enrolment.h"
 #include "server/report_queries.h"
 #include "server/storage/report_store.h"
+#include "shared/csv.h"
 #include "shared/entities.h"
 #include "server/storage/users.h"
 #include "shared/labels.h"
@@ -256,7 +257,7 @@ void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
   }
   out << "\t" << w("days_attended") << "\n";
   for (const AttendanceRow& row : g.participants) {
-    out << row.participant_name;
+    out << TextCell(row.participant_name);
     for (size_t d = 0; d < row.statuses.size(); ++d) {
       const std::string& s = row.statuses[d];
       const bool disputed =
@@ -310,7 +311,7 @@ void CertificatesText(const CertificateReport& r, Lang lang,
       << w("participant") << "\t" << w("producer") << "\t"
       << w("days_attended") << "\t" << w("eligible") << "\n";
   for (const CertificateRow& c : r.participants) {
-    out << c.participant_name << "\t" << c.producer_name << "\t"
+    out << TextCell(c.participant_name) << "\t" << TextCell(c.producer_name) << "\t"
         << c.days_attended << "\t"
         << (c.eligible ? w("eligible") : w("not_eligible"))
         << (c.disputed_days.empty() ? "" : "*") << "\n";
@@ -345,11 +346,15 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
   for (const Named& c : Criteria()) out << "\t" << c.name(lang);
   out << "\t" << w("mean_total") << "\t" << w("judges") << "\n";
   for (const ContestEntry& e : r.ranking) {
-    out << e.rank << "\t" << e.product_name << "\t" << e.producer_name << "\t"
+    out << e.rank << (e.disputed_scores > 0 ? "*" : "") << "\t"
+        << TextCell(e.product_name) << "\t" << TextCell(e.producer_name) << "\t"
         << District(lang, e.district_code);
     for (double c : e.criteria) out << "\t" << Fixed(c, 2);
     out << "\t" << Fixed(e.mean_total, 2) << "\t" << e.judges.size() << ": "
-        << Join(e.judges, ", ") << "\n";
+        << TextCell(Join(e.judges, ", ")) << "\n";
+  }
+  if (r.disputed_scores > 0) {
+    out << "\n" << DisputedScoresNote(lang, r.disputed_scores) << "\n";
   }
   if (!r.left_out.empty()) out << "\n" << w("left_out") << ":\n";
   for (const LeftOutScore& l : r.left_out) {
@@ -408,10 +413,10 @@ void FollowupsText(const FollowupReport& r, Lang lang, std::ostream& out) {
       << "\t" << w("next_visit") << "\t" << w("days_overdue") << "\t"
       << w("follow_up") << "\n";
   for (const OverdueFollowup& f : r.overdue) {
-    out << f.producer_name << "\t" << District(lang, f.district_code) << "\t"
+    out << TextCell(f.producer_name) << "\t" << District(lang, f.district_code) << "\t"
         << FormatIsoBangkok(lang, f.visited_at) << "\t"
         << FormatDateLabel(lang, f.next_visit.substr(0, 10)) << "\t"
-        << f.days_overdue << "\t" << f.follow_up << "\n";
+        << f.days_overdue << "\t" << TextCell(f.follow_up) << "\n";
   }
 }
 
@@ -681,6 +686,29 @@ std::string DisputedMarksNote(Lang lang, int64_t marks) {
          " a conflict the office has not decided: the value shown may "
          "change, and with it the days attended and the certificate "
          "(the conflicts page, or kbo-server conflicts list)";
+}
+
+std::string DisputedScoresNote(Lang lang, int64_t scores) {
+  if (scores <= 0) return "";
+  const std::string n = std::to_string(scores);
+  if (lang == Lang::kTh) {
+    return "* คะแนน " + n +
+           " รายการยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน คะแนนเฉลี่ยที่แสดง"
+           "อาจเปลี่ยน และอันดับอาจเปลี่ยนตาม "
+           "(ดูหน้าข้อขัดแย้ง หรือ kbo-server conflicts list)";
+  }
+  return "* " + n + (scores == 1 ? " score has" : " scores have") +
+         " a conflict the office has not decided: the mean shown may "
+         "change, and with it the rank "
+         "(the conflicts page, or kbo-server conflicts list)";
+}
+
+std::string TextCell(std::string_view text) {
+  std::string flat(text);
+  for (char& c : flat) {
+    if (c == '\t' || c == '\n' || c == '\r') c = ' ';
+  }
+  return GuardFormula(flat);
 }
 
 std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,

@@ -53,6 +53,17 @@ std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,
 // console's pages use it too.
 std::string DisputedMarksNote(Lang lang, int64_t marks);
 
+// What the * beside a contest's rank means: `scores` of its counted scores
+// with a conflict the office has not decided (ContestReport::
+// disputed_scores); "" when 0. The console's pages use it too.
+std::string DisputedScoresNote(Lang lang, int64_t scores);
+
+// A person's text as one cell of a tab-separated report: its tabs and line
+// breaks as spaces (they would end the cell or the row), and a text a
+// spreadsheet would take for a formula guarded as the CSV export guards it
+// (GuardFormula): the reports paste into a spreadsheet.
+std::string TextCell(std::string_view text);
+
 // The usage lines of these commands, spliced into kbo-server's usage text
 // (a literal, so it joins the literal there).
 #define KBO_SERVER_REPORT_USAGE                                              \

@@ -459,6 +459,7 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
       sum.entry.district_code = score.district_code;
     }
     ++sum.scores;
+    if (score.disputed) ++sum.entry.disputed_scores;
     sum.judges.insert(score.judge);
     for (int c = 0; c < 5; ++c) {
       const int64_t v = score.criteria[c];
@@ -493,6 +494,7 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
         (i > 0 && cmp(ranked[i], ranked[i - 1]) == 0)
             ? ranked[i - 1].entry.rank
             : static_cast<int64_t>(i) + 1;
+    r.disputed_scores += ranked[i].entry.disputed_scores;
     r.ranking.push_back(ranked[i].entry);
   }
   std::sort(r.left_out.begin(), r.left_out.end(),
@@ -710,9 +712,11 @@ std::string ContestJson(const ContestReport& r) {
                            {"district_code", e.district_code},
                            {"judges", e.judges},
                            {"criteria", std::move(criteria)},
-                           {"mean_total", Round(e.mean_total, 100)}});
+                           {"mean_total", Round(e.mean_total, 100)},
+                           {"disputed_scores", e.disputed_scores}});
   }
   j["ranking"] = std::move(ranking);
+  j["disputed_scores"] = r.disputed_scores;
   Json left_out = Json::array();
   for (const LeftOutScore& l : r.left_out) {
     left_out.push_back(Json{{"product_id", l.product_id},

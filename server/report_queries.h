@@ -206,6 +206,9 @@ struct ContestEntry {
   // left empty counts 0.
   std::vector<double> criteria;
   double mean_total = 0;  // the sum of the five, averaged over the judges
+  // Its counted scores with a conflict the office has not decided
+  // (storage::ScoreRow::disputed): its mean, and so its rank, may change.
+  int64_t disputed_scores = 0;
 };
 
 // A judge scores a product once. A second score by one judge for one
@@ -251,6 +254,7 @@ struct ContestReport {
   std::vector<std::string> contests;  // every contest with a live score in scope
   std::vector<ContestEntry> ranking;  // highest mean_total first, then name
   std::vector<LeftOutScore> left_out;  // by product name, then judge
+  int64_t disputed_scores = 0;  // summed over the ranking
 };
 
 // `filter.contest` unset: the first contest by name (an empty report if

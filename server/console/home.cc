@@ -177,6 +177,18 @@ Reply Overview(Context& ctx) {
          T(lang, "ยังไม่มีข้อมูล", "Nothing recorded yet") + "</td></tr>";
   }
   b += "</tbody></table></div>";
+  // Every row kept is counted here; the reports and exports leave out
+  // those recorded under a deleted row (another device's, made offline),
+  // so their numbers may be smaller: said, with where to see them.
+  b += "<p class=\"muted\" id=\"counts-kept\">" +
+       T(lang,
+         "ตัวเลขนี้นับทุกรายการที่เก็บไว้ รวมถึงรายการที่บันทึกไว้ใต้รายการที่ถูกลบ"
+         " ซึ่งรายงานและไฟล์ส่งออกไม่นับ จนกว่าจะกู้คืนรายการที่ถูกลบ ",
+         "These count every row kept, rows recorded under a deleted row among "
+         "them; the reports and exports leave those out until the deleted row "
+         "is restored. ") +
+       "<a href=\"" + Escape(WithLang(ctx, "/quality")) + "\">" +
+       T(lang, "ดูรายการที่ต้องตรวจ", "See what needs attention") + "</a></p>";
   b += "<p class=\"muted\">" +
        T(lang, "อำเภอที่เห็นได้: ", "Districts you can see: ") +
        Escape(ctx.user().scope.all ? T(lang, "ทุกอำเภอ", "all")

@@ -500,15 +500,16 @@ std::string WorkshopList(Context& ctx, const ReportFilter& f,
 
 Result<Scope> ScopeOf(const ReportFilter& f) { return EffectiveScope(f); }
 
-// The note under a grid or list with disputed marks (DisputedMarksNote),
-// its conflicts page a link away.
-std::string DisputedNote(const Context& ctx, int64_t marks,
+// The note under a grid or list with disputed marks (DisputedMarksNote) or
+// a ranking with disputed scores (DisputedScoresNote), its conflicts page a
+// link away.
+std::string DisputedNote(const Context& ctx, const std::string& note,
                          const std::string& district) {
-  if (marks <= 0) return "";
+  if (note.empty()) return "";
   std::string href = "/conflicts?status=open";
   if (!district.empty()) href += "&district=" + UrlEncode(district);
-  return "<p class=\"flash error\" role=\"note\">" +
-         Escape(DisputedMarksNote(ctx.lang, marks)) + " <a href=\"" +
+  return "<p class=\"flash error\" role=\"note\" id=\"disputed-note\">" +
+         Escape(note) + " <a href=\"" +
          Escape(WithLang(ctx, href)) + "\">" +
          T(ctx, "ไปหน้าข้อขัดแย้ง", "Open the conflicts") + "</a></p>";
 }
@@ -592,7 +593,7 @@ Reply AttendancePage(Context& ctx) {
                       : "-");
   }
   b += "<th></th></tr></tfoot></table></div>";
-  b += DisputedNote(ctx, g->disputed_marks, g->district_code);
+  b += DisputedNote(ctx, DisputedMarksNote(ctx.lang, g->disputed_marks), g->district_code);
   // Marks after the workshop's last day (it was shortened): not in the
   // grid, said here.
   if (g->marks_beyond_days > 0) {
@@ -650,7 +651,7 @@ Reply CertificatesPage(Context& ctx) {
          T(ctx, "ยังไม่มีผู้เข้าอบรม", "No participants yet") + "</td></tr>";
   }
   b += "</tbody></table></div>";
-  b += DisputedNote(ctx, r->disputed_marks, "");
+  b += DisputedNote(ctx, DisputedMarksNote(ctx.lang, r->disputed_marks), "");
   if (r->marks_beyond_days > 0) {
     b += "<p class=\"flash\" role=\"note\">" +
          Escape(MarksBeyondDaysNote(ctx.lang, r->marks_beyond_days, r->days,
@@ -751,7 +752,14 @@ Reply ContestPage(Context& ctx) {
     b += ThNum(W(ctx, "mean_total")) + Th(W(ctx, "judges")) +
          "</tr></thead><tbody>";
     for (const ContestEntry& e : r->ranking) {
-      b += "<tr>" + TdNum(Num(e.rank)) + "<td>" + Escape(e.product_name) +
+      b += "<tr>" +
+           (e.disputed_scores > 0
+                ? "<td class=\"num disputed\" title=\"" +
+                      Escape(T(ctx, "มีคะแนนที่ยังมีข้อขัดแย้ง",
+                               "a score here has an open conflict")) +
+                      "\">" + Escape(Num(e.rank)) + "<b class=\"disputed-mark\">*</b></td>"
+                : TdNum(Num(e.rank))) +
+           "<td>" + Escape(e.product_name) +
            (e.producer_name.empty() ? ""
                                     : "<br><span class=\"muted\">" +
                                           Escape(e.producer_name) + "</span>") +
@@ -765,6 +773,7 @@ Reply ContestPage(Context& ctx) {
            Td(Num(static_cast<int64_t>(e.judges.size())) + ": " + judges) + "</tr>";
     }
     b += "</tbody></table></div>";
+    b += DisputedNote(ctx, DisputedScoresNote(ctx.lang, r->disputed_scores), f->district);
   }
   if (!r->left_out.empty()) {
     b += "<div class=\"report-note\" id=\"left-out\"><p>" +

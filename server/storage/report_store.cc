@@ -281,7 +281,12 @@ Result<std::vector<ScoreRow>> ReportStore::Scores(const Scope& scope,
       " COALESCE(pr.district_code, s.district_code, ''),"
       " COALESCE(s.judge, ''), COALESCE(s.identity, 0),"
       " COALESCE(s.uniqueness, 0), COALESCE(s.quality, 0),"
-      " COALESCE(s.packaging, 0), COALESCE(s.marketability, 0)" +
+      " COALESCE(s.packaging, 0), COALESCE(s.marketability, 0),"
+      " CASE WHEN EXISTS (SELECT 1 FROM conflict c WHERE c.row_id = s.id"
+      " AND c.entity = 'contest_score' AND c.resolved_at IS NULL"
+      " AND c.column_name IN ('identity', 'uniqueness', 'quality', 'packaging',"
+      " 'marketability', 'judge', 'contest', 'product_id', 'deleted'))"
+      " THEN 1 ELSE 0 END" +
           std::string(kScoresFrom) + LiveScores(db_) +
           " AND s.contest = ?2");
   BindScope(st, scope);
@@ -296,6 +301,7 @@ Result<std::vector<ScoreRow>> ReportStore::Scores(const Scope& scope,
     row.district_code = st.ColumnText(4);
     row.judge = st.ColumnText(5);
     for (int c = 0; c < 5; ++c) row.criteria[c] = st.ColumnInt(6 + c);
+    row.disputed = st.ColumnInt(11) != 0;
     rows.push_back(std::move(row));
   }
   if (Status s = Failed(st); !s.ok()) return s;

@@ -67,6 +67,9 @@ struct ScoreRow {
   std::string district_code;
   std::string judge;
   int64_t criteria[5] = {0, 0, 0, 0, 0};  // Criteria() order; NULL as 0
+  // An open conflict on one of its criteria, its judge, contest or product,
+  // or its deletion: what it counts for may change when the office decides.
+  bool disputed = false;
 };
 
 struct StageCountRow {

@@ -164,6 +164,12 @@ TEST_CASE("console: a district office's overview counts the devices and missing 
   auto mine = nlohmann::json::parse(phrao.Get("/api/overview").body);
   CHECK(mine["devices"] == 2);  // phrao1 and the central office's; not Fang's
   CHECK(mine["photos_missing"] == 0);
+  // Its counts are of rows kept: said to differ from the reports (rows
+  // under a deleted row), with the page that lists those.
+  const Reply page = phrao.Get("/");
+  CHECK_THAT(page.body, Catch::Contains("id=\"counts-kept\"") &&
+                            Catch::Contains("รายงานและไฟล์ส่งออกไม่นับ") &&
+                            Catch::Contains("href=\"/quality"));
   Browser central{cf.console};
   REQUIRE(central.SignIn("central", kPassword).status == 303);
   auto all = nlohmann::json::parse(central.Get("/api/overview").body);

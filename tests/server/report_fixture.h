@@ -46,11 +46,13 @@ inline Value In(int64_t v) { return Value::Integer(v); }
 
 // An open (or decided) conflict on one cell of a mark, as the merge keeps
 // it (only the columns the reports read matter).
-inline void InsertMarkConflict(Db& db, const std::string& id, const std::string& row_id,
-                    const std::string& column, bool resolved) {
+// An open (or decided) conflict on one cell of `entity`'s row `row_id`.
+inline void InsertConflict(Db& db, const std::string& id, const std::string& entity,
+                           const std::string& row_id, const std::string& column,
+                           bool resolved) {
   std::vector<std::pair<std::string, Value>> cells = {
       {"id", Tx(id)},
-      {"entity", Tx("attendance")},
+      {"entity", Tx(entity)},
       {"row_id", Tx(row_id)},
       {"column_name", Tx(column)},
       {"district_code", Tx(kReportPhrao)},
@@ -70,6 +72,11 @@ inline void InsertMarkConflict(Db& db, const std::string& id, const std::string&
       {"feed_seq", In(1)}};
   if (resolved) cells.push_back({"resolved_at", Tx("2026-03-11T02:00:00Z")});
   InsertRow(db, "conflict", cells);
+}
+
+inline void InsertMarkConflict(Db& db, const std::string& id, const std::string& row_id,
+                               const std::string& column, bool resolved) {
+  InsertConflict(db, id, "attendance", row_id, column, resolved);
 }
 
 

@@ -629,6 +629,91 @@ TEST_CASE("Reports: a mark with a conflict the office has not decided is "
   CHECK(g->disputed_marks == 0);
 }
 
+TEST_CASE("Reports: a contest score with a conflict the office has not decided "
+          "stars its product's rank in every form, and a comment's conflict or "
+          "a decided one does not",
+          "[reports]") {
+  // Two devices scored one judge's product differently offline: the
+  // ranking showed the winning value's mean with nothing to say it may
+  // change (the attendance grid stars such marks).
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  InsertConflict(db, "c1", "contest_score", "s12", "quality", false);    // pr1
+  InsertConflict(db, "c2", "contest_score", "s13", "deleted", false);    // pr1
+  InsertConflict(db, "c3", "contest_score", "s01", "comment", false);    // a comment
+  InsertConflict(db, "c4", "contest_score", "s02", "identity", true);    // decided
+  InsertConflict(db, "c5", "contest_score", "s21", "quality", false);    // pr2
+  ReportFilter filter = Filter(PhraoScope(), std::nullopt);
+  filter.contest = d.contest;
+  auto r = Contest(db, filter);
+  REQUIRE(r.ok());
+  CHECK(r->disputed_scores == 3);
+  std::map<std::string, int64_t> by;
+  for (const ContestEntry& e : r->ranking) by[e.product_id] = e.disputed_scores;
+  CHECK(by == std::map<std::string, int64_t>{{"pr0", 0}, {"pr1", 2}, {"pr2", 1}});
+  const json j = json::parse(ContestJson(*r));
+  CHECK(j["disputed_scores"] == 3);
+  CHECK(j["ranking"][0]["product_id"] == "pr0");
+  CHECK(j["ranking"][0]["disputed_scores"] == 0);
+  auto text = [&](const char* lang) {
+    std::ostringstream out;
+    bool usage = false;
+    const Status s = ReportCommand(
+        "report", {"contest", "--contest", d.contest, "--district", kReportPhrao, "--lang", lang},
+        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+    INFO(s.ToString());
+    CHECK(s.ok());
+    return out.str();
+  };
+  const std::string en = text("en");
+  CHECK(en.find("\n1\t") != std::string::npos);   // pr0: no star
+  CHECK(en.find("\n2*\t") != std::string::npos);  // the tied pair, both disputed
+  CHECK(en.find("\n1*\t") == std::string::npos);
+  CHECK(en.find("3 scores have a conflict the office has not decided") != std::string::npos);
+  CHECK(text("th").find("คะแนน 3 รายการยังมีข้อขัดแย้ง") != std::string::npos);
+
+  // Decided: no star, no note.
+  Statement done(db, "UPDATE conflict SET resolved_at = 'x'");
+  REQUIRE(done.Run().ok());
+  r = Contest(db, filter);
+  REQUIRE(r.ok());
+  CHECK(r->disputed_scores == 0);
+  CHECK(text("en").find("conflict") == std::string::npos);
+}
+
+TEST_CASE("Reports: a text report's cells are one cell each when pasted into a "
+          "spreadsheet: a name that reads as a formula is guarded, tabs and "
+          "line breaks become spaces",
+          "[reports]") {
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  Statement name(db, "UPDATE enrolment SET participant_name = ?1 WHERE id = 'e00'");
+  name.Bind(1, std::string_view("=HYPERLINK(\"http://x\",\"สมชาย\")"));
+  REQUIRE(name.Run().ok());
+  Statement product(db, "UPDATE product SET name = ?1 WHERE id = 'pr0'");
+  product.Bind(1, std::string_view("ผ้าทอ\tลาย\nดอก"));
+  REQUIRE(product.Run().ok());
+  auto text = [&](std::vector<std::string> args) {
+    std::ostringstream out;
+    bool usage = false;
+    const Status s = ReportCommand(
+        "report", args, [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+    INFO(s.ToString());
+    CHECK(s.ok());
+    return out.str();
+  };
+  for (const char* kind : {"attendance", "certificates"}) {
+    CAPTURE(kind);
+    const std::string t = text({kind, "--workshop", d.course, "--lang", "th"});
+    CHECK(t.find("\n'=HYPERLINK(\"http://x\",\"สมชาย\")\t") != std::string::npos);
+    CHECK(t.find("\n=HYPERLINK") == std::string::npos);
+  }
+  const std::string c = text({"contest", "--contest", d.contest, "--lang", "en"});
+  CHECK(c.find("\tผ้าทอ ลาย ดอก\t") != std::string::npos);
+}
+
 TEST_CASE("Reports: a contest typed two ways on two devices is one contest, and "
           "a judge's score of a product counts once",
           "[reports]") {

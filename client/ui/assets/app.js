@@ -564,9 +564,11 @@
   // letter is 3 bytes. A paste of 200,000 Thai letters froze the page for
   // half a minute laying them out (and again from its draft each time the
   // form opened) before saying the form was too large; now it stops here.
-  // A text longer in bytes than its limit is still said, by field, on save.
+  // A text longer in bytes than its limit is still said, by field, on save
+  // (a note of 64 KiB in Latin letters fits; in Thai, 21,845 letters do),
+  // and a field that stops a paste short says so as it happens (atLimit).
   const TEXT_MAX_UNITS = 4000;
-  const NOTE_MAX_UNITS = Math.floor(65536 / 3);
+  const NOTE_MAX_UNITS = 65536;
   function fieldView(entity, f, value) {
     const id = `f-${f.col}`;
     const label = f.label || colLabel(entity, f.col);
@@ -683,13 +685,15 @@
   const DRAFT_PREFIX = 'kbo.draft:';
   const DRAFT_DAYS = 14;
   const DRAFT_MAX = 20;
+  // A form's largest typed text: a whole note and its other fields.
+  const DRAFT_MAX_UNITS = 2 * 65536;
   const draftKey = (entity) => `${DRAFT_PREFIX}${location.hash || '#/'}|${entity}`;
   function draftRead(key) {
     try {
       const d = JSON.parse(localStorage.getItem(key) || 'null');
       if (!d || !Array.isArray(d.typed) || !d.typed.length) return null;
       if (Date.now() - (+d.at || 0) > DRAFT_DAYS * 86400000 ||
-          JSON.stringify(d.typed).length > 65536) {
+          JSON.stringify(d.typed).length > DRAFT_MAX_UNITS) {
         localStorage.removeItem(key);
         return null;
       }
@@ -698,9 +702,9 @@
   }
   function draftWrite(key, draft) {
     try {
-      // A draft larger than a form may be (64 KiB) is never kept: it would
-      // be put back, and refused, each time the form opens.
-      if (!draft.typed.length || JSON.stringify(draft.typed).length > 65536) {
+      // A draft larger than a form may hold is never kept: it would be put
+      // back, and refused, each time the form opens.
+      if (!draft.typed.length || JSON.stringify(draft.typed).length > DRAFT_MAX_UNITS) {
         localStorage.removeItem(key);
         return;
       }
@@ -785,6 +789,7 @@
     };
     form.addEventListener('input', keep);
     form.addEventListener('change', keep);
+    form.addEventListener('input', atLimit);
     // Put back once the screen is drawn (its pickers and lists are there).
     // A field the row holds another value in now than when it was typed
     // (a sync brought the office's) is not put back over it.
@@ -903,6 +908,27 @@
     }
     toast(fieldMarked ? t('form.not_saved_toast') : t('form.not_saved_see'), true);
     if (first) first.scrollIntoView({ block: 'center' });
+  }
+
+  // A field at its maxlength has been cut short by the browser (a paste
+  // longer than it takes): said under it, not left to be found later.
+  function atLimit(e) {
+    const c = e.target;
+    if (!c || !(c.maxLength > 0) || !c.name) return;
+    const box = c.closest('.field');
+    const p = box && $('.field-error', box);
+    if (!p) return;
+    const label = $('label, .label', box);
+    const said = t('form.at_limit', { label: label ? label.textContent.replace(/\s*\*$/, '') : '', max: c.maxLength.toLocaleString() });
+    if (c.value.length >= c.maxLength) {
+      p.textContent = said;
+      p.hidden = false;
+      p.dataset.atLimit = '1';
+    } else if (p.dataset.atLimit) {
+      delete p.dataset.atLimit;
+      p.textContent = '';
+      p.hidden = true;
+    }
   }
 
   function setFieldError(form, col, text) {
