@@ -14,6 +14,37 @@
 namespace kbo::client {
 namespace {
 
+// What a person is told of a photo whose file is gone from blobs/ (deleted
+// by hand, a card replaced): which photo rows it is, and the two ways out.
+// Their records sync without it; the sync ends non-zero until one is taken.
+std::string MissingPhotoMessage(Db& db, const std::string& sha256,
+                                const std::string& blobs_dir) {
+  Statement st(db,
+               "SELECT id, subject_type, subject_id, COALESCE(caption, '') FROM photo "
+               "WHERE sha256 = ?1 AND deleted = 0 ORDER BY id LIMIT 4");
+  st.Bind(1, std::string_view(sha256));
+  std::vector<std::string> rows;
+  std::string first;
+  while (st.Step()) {
+    if (first.empty()) first = st.ColumnText(0);
+    std::string one = st.ColumnText(0) + " (of " + st.ColumnText(1) + " " +
+                      st.ColumnText(2).substr(0, 8);
+    if (!st.ColumnText(3).empty()) one += ", \"" + st.ColumnText(3) + "\"";
+    rows.push_back(one + ")");
+  }
+  if (rows.empty()) {
+    return "the photo file " + sha256.substr(0, 12) + " is missing from " + blobs_dir +
+           " and no photo here names it any more";
+  }
+  std::string said = rows.size() == 1 ? "the file of photo " : "the file of photos ";
+  for (size_t i = 0; i < rows.size() && i < 3; ++i) said += (i ? ", " : "") + rows[i];
+  if (rows.size() > 3) said += " and more";
+  return said + " is missing from " + blobs_dir + " (" + sha256.substr(0, 12) +
+         "…): its record went to the server without it. Put the file back (from a "
+         "copy of this folder), or delete the photo (kbo delete photo " + first +
+         ") and take it again; the other photos were sent";
+}
+
 // What an original's upload (counted by UploadOne as a photo's, in `sent`)
 // adds to the sync's counts of originals.
 void AddOriginal(const SyncSummary& sent, SyncSummary* summary) {
@@ -251,6 +282,10 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
       ReadQueuedBlob(store_.paths().blobs, sha256, static_cast<size_t>(total));
   if (!bytes.ok()) {
     *local = true;
+    if (bytes.status().code() == Code::kNotFound) {
+      return Status::IOError(MissingPhotoMessage(db, sha256, store_.paths().blobs))
+          .WithReason("photo_file_missing");
+    }
     return Status::IOError(what + " (" + sha256 +
                            ") cannot be uploaded: " + bytes.status().message());
   }

@@ -866,13 +866,20 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     // what it is (the value received first, and the one received later),
     // and the "shown now" line gives its value, so keeping what shows is
     // never read as "--keep current".
+    // A column that only moves forward (a product's stage) keeps the
+    // further value: the side that cannot be kept is said so, not offered.
+    const KeepableSides keepable =
+        Keepable(c, later->has_value() ? &(*later)->value : nullptr);
+    const char* kForwardOnly = "cannot be kept: this column only moves forward";
     ctx.out << "  current : " << Shown(c.current_value) << " by "
             << who(c.current_device) << " at " << HlcTime(c.current_hlc) << "  [seq "
-            << c.current_seq << "]  received first (--keep current)\n";
+            << c.current_seq << "]  received first ("
+            << (keepable.current ? "--keep current" : kForwardOnly) << ")\n";
     ctx.out << "  incoming: " << Shown(c.incoming_value) << " by "
             << who(c.incoming_device) << " at " << HlcTime(c.incoming_hlc)
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
-            << "]  received later (--keep incoming)\n";
+            << "]  received later ("
+            << (keepable.incoming ? "--keep incoming" : kForwardOnly) << ")\n";
     // `winner` is the merge's choice when the conflict was found; once it
     // is resolved, the resolution is what shows; a write after the
     // conflict (LaterWriteOf) shows instead of either side.

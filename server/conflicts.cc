@@ -155,6 +155,27 @@ std::vector<std::pair<const Entity*, std::string>> ParentsOf(const Entity& entit
 
 }  // namespace
 
+KeepableSides Keepable(const ConflictRecord& c, const Value* later) {
+  KeepableSides out;
+  const Entity* entity = FindEntity(c.entity);
+  const Column* column = entity != nullptr ? entity->FindColumn(c.column_name) : nullptr;
+  if (column == nullptr || column->policy != MergePolicy::kForward) return out;
+  out.forward_only = true;
+  const auto rank = [column](const Value* value) {
+    if (value == nullptr || value->type() != Value::Type::kText) return -1;
+    const auto& order = column->enum_values;
+    const auto at = std::find(order.begin(), order.end(), value->text());
+    return at == order.end() ? -1 : static_cast<int>(at - order.begin());
+  };
+  const int current_rank = rank(&c.current_value);
+  const int incoming_rank = rank(&c.incoming_value);
+  // A later write moved it on too: nothing behind that can be kept.
+  const int later_rank = rank(later);
+  out.current = current_rank >= incoming_rank && current_rank >= later_rank;
+  out.incoming = incoming_rank >= current_rank && incoming_rank >= later_rank;
+  return out;
+}
+
 std::optional<Hlc> DeviceDeleteStamp(const ReplicaRow& row, const Uuid& server_id) {
   if (row.values.empty() || row.values.back() != Value::Integer(1)) return std::nullopt;
   const auto v = row.versions.find(kDeletedColumn);
@@ -748,7 +769,8 @@ Result<ResolveOutcome> Conflicts::Resolve(std::string_view id,
         "'" + value.ToDisplay() + "' cannot replace the current value of " +
         c.column_name +
         ": this column only moves forward (e.g. a product's "
-        "stage never goes back)")
+        "stage never goes back); keep the further value (conflicts list says "
+        "which side), and give your reason")
         .WithReason("moves_back")
         .With(field::kField, c.column_name);
   }

@@ -70,6 +70,18 @@ Result<std::optional<LaterWrite>> LaterWriteOf(Db& db, const ConflictRecord& c);
 // side the row shows now without a read per conflict.
 Result<std::vector<std::optional<LaterWrite>>> LaterWritesOf(
     Db& db, const std::vector<ConflictRecord>& conflicts);
+// Which side of a conflict a decision may keep. Both, but on a column that
+// only moves forward (a product's stage, MergePolicy::kForward) only the
+// value furthest on (with `later`, a write since, among them): keeping an
+// earlier stage is refused as moves_back. The console offers, and
+// `conflicts list` names, only what can be kept.
+struct KeepableSides {
+  bool current = true;
+  bool incoming = true;
+  bool forward_only = false;  // the column only moves forward
+};
+KeepableSides Keepable(const ConflictRecord& c, const Value* later);
+
 // Status::reason() of Resolve's refusal to replace a later write the person
 // did not see; the status carries field::kField, "now_value" and "now_seq".
 inline constexpr std::string_view kChangedSince = "changed_since";

@@ -373,24 +373,14 @@ Reply Detail(Context& ctx, bool api) {
     const Entity* entity = FindEntity(c->entity);
     const Column* column =
         entity != nullptr ? entity->FindColumn(c->column_name) : nullptr;
-    const auto rank = [column](const Value& value) {
-      if (value.type() != Value::Type::kText) return -1;
-      const auto& order = column->enum_values;
-      const auto at = std::find(order.begin(), order.end(), value.text());
-      return at == order.end() ? -1 : static_cast<int>(at - order.begin());
-    };
-    bool current_ok = true;
-    bool incoming_ok = true;
-    if (column != nullptr && column->policy == MergePolicy::kForward) {
-      const int current_rank = rank(c->current_value);
-      const int incoming_rank = rank(c->incoming_value);
-      // A later write moved it on too: nothing behind that can be kept.
-      const int later_rank =
-          v->later.has_value() && !v->later->value_null
-              ? rank(Value::Text(v->later->value_text))
-              : -1;
-      current_ok = current_rank >= incoming_rank && current_rank >= later_rank;
-      incoming_ok = incoming_rank >= current_rank && incoming_rank >= later_rank;
+    const Value later_value = v->later.has_value() && !v->later->value_null
+                                  ? Value::Text(v->later->value_text)
+                                  : Value();
+    const KeepableSides keepable =
+        Keepable(*c, v->later.has_value() && !v->later->value_null ? &later_value : nullptr);
+    const bool current_ok = keepable.current;
+    const bool incoming_ok = keepable.incoming;
+    if (keepable.forward_only) {
       body += "<p class=\"muted\">" +
               T(lang,
                 "ช่องนี้เดินหน้าอย่างเดียว (ขั้นการพัฒนาผลิตภัณฑ์ย้อนกลับไม่ได้): "

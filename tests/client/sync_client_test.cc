@@ -1703,6 +1703,63 @@ TEST_CASE("SyncClient: a new sequence epoch on the last pull page asks once "
   CHECK(d.Count("SELECT count(*) FROM blob_upload WHERE done_at IS NULL") == 0);
 }
 
+TEST_CASE("SyncClient: a photo whose file is gone from blobs/ names its row, its caption and "
+          "the two ways out, and stays queued; the other photos go",
+          "[sync]") {
+  // A file deleted by hand made every later sync end with "blob … is not
+  // in the store": no row, nothing to do about it.
+  Device d;
+  d.Enroll();
+  PhraoFixture f(*d.store);
+  const std::string gone(64, 'a');
+  auto photo = d.store->RecordPhoto({{"subject_type", testing::T("producer")},
+                                     {"subject_id", Value::Text(f.producer.ToString())},
+                                     {"sha256", Value::Text(gone)},
+                                     {"bytes", Value::Integer(1234)},
+                                     {"mime", testing::T("image/jpeg")},
+                                     {"caption", testing::T("ผ้าทอลายน้ำไหล")},
+                                     {"district_code", testing::T("5011")}});
+  REQUIRE(photo.ok());
+  // Another photo, its file here.
+  std::string jpeg = "\xFF\xD8\xFF\xC0";
+  jpeg += std::string("\x00\x11\x08\x00\x10\x00\x10\x03\x01\x22\x00\x02\x11\x01\x03\x11\x01", 17);
+  jpeg += std::string("\xFF\xDA\x00\x08\x01\x01\x00\x00\x3F\x00", 10);
+  jpeg += std::string(1000, 'x') + "\xFF\xD9";
+  auto blob = BlobStore(d.store->paths().blobs).AddPhotoBytes(jpeg, "p.jpg", size_t{8} << 20);
+  REQUIRE(blob.ok());
+  auto other = d.store->RecordPhoto({{"subject_type", testing::T("producer")},
+                                     {"subject_id", Value::Text(f.producer.ToString())},
+                                     {"sha256", Value::Text(blob->sha256)},
+                                     {"bytes", Value::Integer(static_cast<int64_t>(jpeg.size()))},
+                                     {"mime", testing::T("image/jpeg")},
+                                     {"district_code", testing::T("5011")}});
+  REQUIRE(other.ok());
+  std::string sent;
+  d.fake->handler = [&](const HttpRequest& req) {
+    if (req.method == "GET" && req.path == protocol::kBlobsMissingPath) {
+      return Answer(200, wire::EncodeMissingBlobs({gone, blob->sha256}));
+    }
+    if (req.method == "PUT" &&
+        req.path.rfind(std::string(protocol::kBlobPathPrefix) + blob->sha256 + "?", 0) == 0) {
+      sent += req.body;
+      return Answer(200, BlobStateJson(blob->sha256, sent.size(), jpeg.size()));
+    }
+    return ErrorAnswer(404, "not_found", req.path);
+  };
+  SyncClient client(*d.store, d.Options());
+  SyncSummary summary;
+  const Status s = client.UploadBlobs(&summary);
+  CHECK(s.code() == Code::kIOError);
+  CHECK(s.reason() == "photo_file_missing");
+  CHECK_THAT(s.message(), Catch::Contains(photo->ToString()) &&
+                              Catch::Contains("ผ้าทอลายน้ำไหล") &&
+                              Catch::Contains("kbo delete photo " + photo->ToString()) &&
+                              Catch::Contains("Put the file back") &&
+                              Catch::Contains(d.store->paths().blobs));
+  CHECK(sent == jpeg);
+  CHECK(d.store->GetStatus()->pending_blobs == 1);
+}
+
 TEST_CASE("SyncClient: photos the server lists as missing go up without asking their state first",
           "[sync]") {
   Device d;

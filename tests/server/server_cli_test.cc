@@ -653,6 +653,54 @@ TEST_CASE("kbo-server conflicts list: a value's line break does not split "
   CHECK_THAT(text.out, Catch::Contains("incoming: 'ยังไม่เสร็จ  โทรก่อน' by"));
 }
 
+TEST_CASE("kbo-server conflicts list: a stage conflict offers only the further "
+          "stage to keep, and resolving the earlier one says what to do",
+          "[server][cli][conflict]") {
+  // The list said "(--keep current)" beside the earlier stage, and
+  // resolving with it was refused with nothing about the other side.
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  TestDevice a, b;
+  std::string id;
+  WithTwoDevices(data, "trainer", a, b, [&](ServerStore& store) {
+    PushService push(store);
+    const Uuid producer = Uuid::Random(), product = Uuid::Random();
+    REQUIRE(push.PushFromBundle(
+                    a.SealNext({Producer(producer, a.HlcAt(kT0), kPhrao),
+                                Row("product", product, a.HlcAt(kT0),
+                                    {{"producer_id", T(producer.ToString()), 0},
+                                     {"name", T("ผ้าฝ้ายทอมือ"), 0},
+                                     {"stage", T("idea"), 0},
+                                     {"district_code", T(kPhrao), 0}}),
+                                Row("product", product, a.HlcAt(kT0 + 1),
+                                    {{"stage", T("packaging"), 0}})}))
+                .ok());
+    // b, offline since before, moves it to design.
+    REQUIRE(push.PushFromBundle(b.SealNext({Row("product", product, b.HlcAt(kT0 + 2),
+                                                {{"stage", T("design"), 0}})}))
+                .ok());
+    auto list = Conflicts(store).List();
+    REQUIRE(list.ok());
+    REQUIRE(list->size() == 1);
+    id = list->front().id;
+  });
+  CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
+  REQUIRE(text.exit_code == 0);
+  CHECK_THAT(text.out, Catch::Contains("current : 'packaging'") &&
+                           Catch::Contains("received first (--keep current)") &&
+                           Catch::Contains("received later (cannot be kept: this column "
+                                           "only moves forward)") &&
+                           !Catch::Contains("--keep incoming"));
+  CliResult back = RunServerCli({"--data", data, "conflicts", "resolve", id.substr(0, 8),
+                                 "--keep", "incoming", "--reason", "x"});
+  CHECK(back.exit_code == 2);
+  CHECK_THAT(back.err, Catch::Contains("keep the further value"));
+  CliResult kept = RunServerCli({"--data", data, "conflicts", "resolve", id.substr(0, 8),
+                                 "--keep", "current", "--reason", "บรรจุภัณฑ์แล้ว"});
+  INFO(kept.out << kept.err);
+  CHECK(kept.exit_code == 0);
+}
+
 TEST_CASE("kbo-server conflicts list and resolve from the command line",
           "[server][cli][conflict]") {
   kbo::testing::TempDir tmp;
