@@ -148,6 +148,11 @@ class CollectingSink : public ConflictSink {
 
   Status OnUnseenWrite(const ConflictEvent& write) override {
     if (write.edit_of_deleted || write.delete_of_edited) return Status();
+    // The very value the cell holds, written over it unseen: the value
+    // has not changed since the cell's sequence (NoteValuesSince).
+    if (write.incoming_won && write.incoming.value == write.current.value) {
+      same_values.push_back(write);
+    }
     const CellKey key{write.entity, write.row_id, write.column};
     const Uuid& device = write.incoming.hlc.device;
     if (ConflictEvent* open = OpenFor(key, device); open != nullptr) {
@@ -176,6 +181,8 @@ class CollectingSink : public ConflictSink {
   }
 
   std::vector<ConflictEvent> events;
+  // Unseen writes that won a cell with the value it held (OnUnseenWrite).
+  std::vector<ConflictEvent> same_values;
 
  private:
   using CellKey = std::tuple<std::string, Uuid, std::string>;
@@ -241,6 +248,55 @@ bool DeletesRow(const RowChange& row) {
     if (c.column == kDeletedColumn && c.value == Value::Integer(1)) return true;
   }
   return false;
+}
+
+// An agreement is not a disagreement (docs/protocol.md). A write of the
+// value a cell held, made without seeing it (two trainers both marked a
+// participant present offline; a device that imported the office's
+// export), wins by its later stamp and takes a new sequence, though the
+// value did not change: noted in value_since as unchanged since the cell's
+// earlier sequence. A conflict whose writer saw the value the cell holds
+// (its base at or after that sequence, the cell's version still the one
+// noted) is none: it edits what it saw. Both touch only the rare paths (a
+// same-value write over an unseen one; a conflict found).
+Status NoteValuesSince(storage::ConflictStore& store,
+                       const std::vector<ConflictEvent>& same_values) {
+  for (const ConflictEvent& w : same_values) {
+    const IdText id(w.row_id);
+    Result<std::optional<storage::ValueSince>> held =
+        store.FindValueSince(w.entity, id.view(), w.column);
+    if (!held.ok()) return held.status();
+    storage::ValueSince v;
+    const std::string current_hlc = w.current.hlc.ToString();
+    v.since_seq = held->has_value() && (*held)->hlc == current_hlc ? (*held)->since_seq
+                                                                    : w.current_seq;
+    v.hlc = w.incoming.hlc.ToString();
+    if (Status s = store.NoteValueSince(w.entity, id.view(), w.column, v); !s.ok()) {
+      return s;
+    }
+  }
+  return Status();
+}
+
+Status DropConflictsOnSeenValues(storage::ConflictStore& store,
+                                 std::vector<ConflictEvent>* events) {
+  std::vector<ConflictEvent> kept;
+  kept.reserve(events->size());
+  for (ConflictEvent& e : *events) {
+    if (!e.edit_of_deleted && !e.delete_of_edited && e.incoming_base > 0) {
+      const IdText id(e.row_id);
+      Result<std::optional<storage::ValueSince>> held =
+          store.FindValueSince(e.entity, id.view(), e.column);
+      if (!held.ok()) return held.status();
+      if (held->has_value() && (*held)->hlc == e.current.hlc.ToString() &&
+          e.incoming_base >= (*held)->since_seq) {
+        continue;
+      }
+    }
+    kept.push_back(std::move(e));
+  }
+  *events = std::move(kept);
+  return Status();
 }
 
 // See ApplyAtServer, step 4.
@@ -897,8 +953,35 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     // Nothing reads the write's answer: sent without waiting on PostgreSQL
     // (an error fails the next statement that waits, or the commit).
     options.defer_write = true;
+    // A base this server never handed out (every number it has is below
+    // this set's first): its writer saw values of a history the server no
+    // longer has -- the whole data folder restored from a backup, the
+    // sequence record with it, so nothing jumped. Such a base says nothing
+    // of what the writer saw here: taken as 0 (it saw nothing), so a value
+    // written since the restore is a conflict, not silently overwritten.
+    const RowChange* to_apply = &row;
+    RowChange rebased;
+    if (std::any_of(row.cells.begin(), row.cells.end(),
+                    [&](const CellWrite& c) { return c.base >= *first; })) {
+      rebased = row;
+      uint64_t highest = 0;
+      for (CellWrite& c : rebased.cells) {
+        if (c.base < *first) continue;
+        highest = std::max(highest, c.base);
+        c.base = 0;
+      }
+      to_apply = &rebased;
+      if (!applied.bases_past_sequence) {
+        LogLine("a change set names server sequence " + std::to_string(highest) +
+                " but this server hands out from " + std::to_string(*first) +
+                " (its whole data folder restored from a backup? docs/operations.md): "
+                "those writes are taken as made without seeing any value, so each "
+                "one that differs from a value held is kept as a conflict");
+      }
+      applied.bases_past_sequence = true;
+    }
     RowApplyInfo result;
-    if (Status s = storage::Rows(db).Apply(row, options, &result); !s.ok()) {
+    if (Status s = storage::Rows(db).Apply(*to_apply, options, &result); !s.ok()) {
       return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
     }
     // Its district, existence or references may have changed: a later row
@@ -1019,6 +1102,11 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   if (Status s = DropRepeatedEditsOfDeleted(db, cs, &sink.events); !s.ok()) {
     return s;
   }
+  storage::ConflictStore conflicts(db);
+  if (Status s = NoteValuesSince(conflicts, sink.same_values); !s.ok()) return s;
+  if (!sink.events.empty()) {
+    if (Status s = DropConflictsOnSeenValues(conflicts, &sink.events); !s.ok()) return s;
+  }
   // 4. Conflicts, each with a fresh feed sequence after the rows'.
   applied.conflicts = sink.events.size();
   // 5. A crossing of the device's own edit with a delete, still open, is
@@ -1050,7 +1138,6 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   Result<uint64_t> feed = store.TakeSeqs(sink.events.size());
   if (!feed.ok()) return feed.status();
   const std::string now = store.NowIso();
-  storage::ConflictStore conflicts(db);
   for (size_t k = 0; k < sink.events.size(); ++k) {
     const ConflictEvent& e = sink.events[k];
     // Every conflict is of a row change the set applied: its row is there.

@@ -35,6 +35,9 @@ struct AppliedSet {
   // Row changes neither applied nor refused: deletes of rows the server
   // never held that the device had refused (nothing to delete).
   std::vector<uint64_t> skipped;
+  // Some cell named a base this server never handed out (restored whole
+  // from a backup): taken as 0, and logged once per set.
+  bool bases_past_sequence = false;
 };
 
 using WaitsFor = std::map<uint64_t, std::pair<std::string, std::string>>;

@@ -81,6 +81,37 @@ void BindDisplay(Statement& st, int i, const Value& v) {
 
 }  // namespace
 
+Result<std::optional<ValueSince>> ConflictStore::FindValueSince(
+    std::string_view entity, std::string_view row_id, std::string_view column) {
+  Statement& st = db_.Cached(
+      "SELECT since_seq, hlc FROM value_since WHERE entity = ?1 AND row_id = ?2 "
+      "AND column_name = ?3");
+  st.Bind(1, entity).Bind(2, row_id).Bind(3, column);
+  std::optional<ValueSince> out;
+  if (st.Step()) {
+    out.emplace();
+    out->since_seq = static_cast<uint64_t>(st.ColumnInt(0));
+    out->hlc = st.ColumnText(1);
+  }
+  if (!st.status().ok()) return st.status();
+  if (Status s = st.Reset(); !s.ok()) return s;
+  return out;
+}
+
+Status ConflictStore::NoteValueSince(std::string_view entity, std::string_view row_id,
+                                     std::string_view column, const ValueSince& v) {
+  Statement& st = db_.Cached(
+      "INSERT INTO value_since (entity, row_id, column_name, since_seq, hlc) "
+      "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (entity, row_id, column_name) "
+      "DO UPDATE SET since_seq = excluded.since_seq, hlc = excluded.hlc");
+  st.Bind(1, entity)
+      .Bind(2, row_id)
+      .Bind(3, column)
+      .Bind(4, static_cast<int64_t>(v.since_seq))
+      .Bind(5, std::string_view(v.hlc));
+  return st.Run();
+}
+
 Status ConflictStore::Insert(const ConflictRecord& c) {
   Statement& st = db_.Cached(
       "INSERT INTO conflict (id, entity, row_id, column_name, district_code, "

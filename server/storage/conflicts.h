@@ -46,9 +46,26 @@ struct ConflictRecord {
 
 // The conflicts table. Values go in as display text with their type name
 // beside them (Value::ToDisplay, TypeName) and come back exactly.
+// A cell's value unchanged since an earlier sequence (table value_since,
+// schema/server/0017_value_since.sql): valid while the cell's version is
+// still `hlc`.
+struct ValueSince {
+  uint64_t since_seq = 0;
+  std::string hlc;  // Hlc text of the version it was noted for
+};
+
 class ConflictStore {
  public:
   explicit ConflictStore(Db& db) : db_(db) {}
+
+  // The cell's noted ValueSince, nullopt when none (a stale one is
+  // returned: the caller compares `hlc` with the version it holds).
+  Result<std::optional<ValueSince>> FindValueSince(std::string_view entity,
+                                                   std::string_view row_id,
+                                                   std::string_view column);
+  // Notes (replaces) the cell's ValueSince.
+  Status NoteValueSince(std::string_view entity, std::string_view row_id,
+                        std::string_view column, const ValueSince& v);
 
   // Records a new (open) conflict: every field up to feed_seq; the
   // resolution fields are left empty. district_code "" stores NULL. One

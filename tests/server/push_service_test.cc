@@ -1368,5 +1368,81 @@ TEST_CASE("PushService: a waiting delete is read against the whole row it saw, n
   CHECK(f.Count("SELECT count(*) FROM conflict") == 0);
 }
 
+
+TEST_CASE("PushService: a device that saw the value a cell holds edits it without a "
+          "conflict, though another device wrote that same value since unseen; one "
+          "that saw nothing still conflicts",
+          "[server][push][conflict]") {
+  // Two trainers marked a participant present offline (or a device
+  // imported the office's export): the second "present" won by its later
+  // stamp and took a new sequence. A third device, which had pulled the
+  // first "present", corrects it to "late": it saw what the cell holds,
+  // yet its base was older than the cell's sequence, and the office got a
+  // conflict "present / late" that nobody disagreed about.
+  ServerFixture f;
+  TestDevice a, b, c, d, e;
+  f.Enroll(a, kPhrao, "field_officer");
+  for (TestDevice* t : {&b, &c, &d, &e}) f.Enroll(*t, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  auto first = push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)}));
+  REQUIRE(first.ok());
+  auto phone = push.Push(f.Record(a.id), a.SealNext({Row("producer", p, a.HlcAt(kT0 + 10),
+                                                         {{"phone", T("0811111111"), 0}})}));
+  REQUIRE(phone.ok());
+  const uint64_t seen = phone->receipt.first_server_seq;  // what c pulls
+  const auto write = [&](TestDevice& t, const char* value, uint64_t base, int64_t at) {
+    auto r = push.Push(f.Record(t.id), t.SealNext({Row("producer", p, t.HlcAt(at),
+                                                       {{"phone", T(value), base}})}));
+    REQUIRE(r.ok());
+    return r->receipt.conflicts;
+  };
+  // b and then e, never having seen it, write the same number: they agree.
+  CHECK(write(b, "0811111111", 0, kT0 + 20) == 0);
+  CHECK(write(e, "0811111111", 0, kT0 + 25) == 0);
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 0);
+  // c saw a's number and changes it: no conflict; the value is c's.
+  CHECK(write(c, "0822222222", seen, kT0 + 30) == 0);
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 0);
+  CHECK(f.Text("SELECT phone FROM producer") == "0822222222");
+  // d saw nothing of it and writes another number: a conflict with c's.
+  CHECK(write(d, "0833333333", 0, kT0 + 40) == 1);
+  // And an edit based on the value before c's (seen) is a conflict with
+  // c's value, which it never saw: the note was for e's version only.
+  CHECK(write(b, "0844444444", seen, kT0 + 50) == 1);
+  CHECK(f.Count("SELECT count(*) FROM conflict") == 2);
+}
+
+TEST_CASE("PushService: a base past every sequence the server has handed out (its "
+          "whole folder restored) is taken as seeing nothing: a value written since "
+          "the restore is kept as a conflict, not overwritten silently",
+          "[server][push][conflict][restore]") {
+  ServerFixture f;
+  TestDevice a, b, c;
+  f.Enroll(a, kPhrao, "field_officer");
+  f.Enroll(b, kPhrao, "field_officer");
+  f.Enroll(c, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  REQUIRE(push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)})).ok());
+  // After the restore: c writes a contact, taking a low sequence again.
+  auto c1 = push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 10),
+                                                      {{"contact", T("c1"), 0}})}));
+  REQUIRE(c1.ok());
+  // b, which pulled sequence 1004 of the history the restore lost, edits.
+  const uint64_t lost = c1->receipt.last_server_seq + 1000;
+  auto b1 = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
+                                                      {{"contact", T("b1"), lost}})}));
+  REQUIRE(b1.ok());
+  CHECK(b1->receipt.conflicts == 1);
+  CHECK(f.Count("SELECT count(*) FROM conflict WHERE column_name = 'contact' AND "
+                "current_value = 'c1' AND incoming_value = 'b1' AND incoming_base = 0") == 1);
+  // A base the server did hand out is taken as it is: no conflict.
+  auto again = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 30),
+                                                         {{"contact", T("b2"),
+                                                           b1->receipt.first_server_seq}})}));
+  REQUIRE(again.ok());
+  CHECK(again->receipt.conflicts == 0);
+}
 }  // namespace
 }  // namespace kbo::server::testing
