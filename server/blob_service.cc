@@ -10,6 +10,7 @@
 #include <cstring>
 #include <memory>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -484,6 +485,10 @@ Result<BlobState> BlobService::PutChunkFor(const DeviceRecord& device,
   return r;
 }
 
+// More photo files missing than this, and more than half of those held,
+// looks like a folder not mounted rather than files lost (AdoptFiles).
+constexpr size_t kMaxLostFilesForgotten = 10;
+
 Result<size_t> BlobService::AdoptFiles() {
   // Partial files no unfinished upload names (a crash after an upload
   // ended, or uploads from before blob_upload) are swept away first.
@@ -532,8 +537,49 @@ Result<size_t> BlobService::AdoptFiles() {
     if (Status s = EndUploads(sha, &ended); !s.ok()) return s;
     ++adopted;
   }
+  // The other way: photos held as received whose files are gone (blobs/
+  // restored from a copy older than server.db, a file deleted by hand).
+  // Held as received, no device is asked for them, and the console shows
+  // nothing; forgotten here, the devices that took them are told (the
+  // sequences jump one epoch, as after a restore: a device that sees it
+  // asks which photos the server lacks and sends its own again). Not when
+  // most are gone: blobs/ not mounted, say, rather than lost.
+  std::set<std::string> present;
+  for (const auto& f : files) present.insert(f.first);
+  Result<std::vector<std::string>> complete = blobs.Complete();
+  if (!complete.ok()) return complete.status();
+  std::vector<std::string> lost;
+  for (const std::string& sha : *complete) {
+    if (!present.count(sha) && !FileExists(PathFor(sha))) lost.push_back(sha);
+  }
+  const bool looks_unmounted =
+      lost.size() > kMaxLostFilesForgotten && lost.size() * 2 > complete->size();
+  uint64_t jumped_to = 0;
+  if (!lost.empty() && !looks_unmounted) {
+    for (const std::string& sha : lost) {
+      if (Status s = blobs.Forget(sha); !s.ok()) return s;
+    }
+    Result<uint64_t> gap = store_.TakeSeqs(ServerStore::kRestoreGap);
+    if (!gap.ok()) return gap.status();
+    jumped_to = *gap + ServerStore::kRestoreGap;
+  }
   if (Status s = txn.Commit(); !s.ok()) return s;
+  if (jumped_to != 0) store_.NoteCommittedSequences();
   UnlinkEnded(ended);
+  if (looks_unmounted) {
+    LogLine(dir + " lacks " + std::to_string(lost.size()) + " of the " +
+            std::to_string(complete->size()) + " photo files " + store_.db_where() +
+            " holds as received: is the folder mounted, or the right one? Nothing "
+            "was changed; if they are lost, restore them from a backup of " + dir);
+  } else if (jumped_to != 0) {
+    LogLine(std::to_string(lost.size()) +
+            (lost.size() == 1 ? " photo file " : " photo files ") + store_.db_where() +
+            " held as received " + (lost.size() == 1 ? "is" : "are") + " missing from " +
+            dir + " (e.g. " + lost.front().substr(0, 12) +
+            "…; blobs/ restored from an older copy?): recorded as not received, and "
+            "sequences jump to " + std::to_string(jumped_to) +
+            " so that the devices that took them send them again");
+  }
   for (const std::string& sha : damaged) {
     LogLine("photo file " + PathFor(sha) +
             " does not hash to its name (cut short or damaged): moved aside to " +

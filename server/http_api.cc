@@ -116,6 +116,23 @@ void WriteError(const httplib::Request& req, httplib::Response& res,
     res.set_content(EncodeErrorBody(s), kJson);
     return;
   }
+  if (s.reason() == "storage_full") {
+    // The database could not write (a full disk, Db's storage_full): the
+    // same answer as disk_full, so the device says what is wrong rather
+    // than "could not complete"; logged per request (records are refused,
+    // which the office must hear of).
+    LogLine("error " + req.method + " " + req.path + ": " + s.ToString() +
+            " (the server's disk is full: free space on it)");
+    res.status = 503;
+    res.set_content(
+        EncodeErrorBody(Status::Unavailable(
+                            "the server's disk is full, so it took nothing of this "
+                            "request; everything stays on this device and is sent at a "
+                            "later sync (the office must free space on the server)")
+                            .WithReason("disk_full")),
+        kJson);
+    return;
+  }
   if (res.status >= 500) {
     LogLine("error " + req.method + " " + req.path + ": " + s.ToString());
     // Unavailable: its database is down or restarting (said so: not a

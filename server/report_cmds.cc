@@ -311,13 +311,19 @@ void CertificatesText(const CertificateReport& r, Lang lang,
       << w("participant") << "\t" << w("producer") << "\t"
       << w("days_attended") << "\t" << w("eligible") << "\n";
   for (const CertificateRow& c : r.participants) {
-    out << TextCell(c.participant_name) << "\t" << TextCell(c.producer_name) << "\t"
-        << c.days_attended << "\t"
+    out << TextCell(c.participant_name) << (c.enrolled_again.empty() ? "" : "†") << "\t"
+        << TextCell(c.producer_name) << "\t" << c.days_attended
+        << (c.enrolled_again.empty() ? std::string()
+                                     : " " + DaysTogether(lang, c.days_together))
+        << "\t"
         << (c.eligible ? w("eligible") : w("not_eligible"))
         << (c.disputed_days.empty() ? "" : "*") << "\n";
   }
   if (r.disputed_marks > 0) {
     out << "\n" << DisputedMarksNote(lang, r.disputed_marks) << "\n";
+  }
+  if (r.enrolled_twice > 0) {
+    out << "\n" << EnrolledTwiceNote(lang, r.enrolled_twice) << "\n";
   }
   if (r.marks_beyond_days > 0) {
     out << "\n"
@@ -686,6 +692,29 @@ std::string DisputedMarksNote(Lang lang, int64_t marks) {
          " a conflict the office has not decided: the value shown may "
          "change, and with it the days attended and the certificate "
          "(the conflicts page, or kbo-server conflicts list)";
+}
+
+std::string DaysTogether(Lang lang, int64_t days) {
+  const std::string n = std::to_string(days);
+  return lang == Lang::kTh ? "(รวม " + n + " วัน)" : "(" + n + " together)";
+}
+
+std::string EnrolledTwiceNote(Lang lang, int64_t people) {
+  if (people <= 0) return "";
+  const std::string n = std::to_string(people);
+  if (lang == Lang::kTh) {
+    return "† ผู้เข้าอบรม " + n +
+           " คนมีชื่อลงทะเบียนซ้ำในการอบรมนี้ (ลงทะเบียนจากสองเครื่องขณะออฟไลน์) "
+           "แต่ละรายการนับวันที่มาของตัวเอง ถ้าเป็นคนเดียวกัน จำนวนวันที่มารวมกันแสดงในวงเล็บ "
+           "สำนักงานตัดสินวุฒิบัตรจากวันรวมนั้น หากจะเหลือไว้รายการเดียว ให้บันทึกวันที่มา"
+           "ของรายการที่ซ้ำลงในอีกรายการจากเครื่องก่อน แล้วจึงลบรายการที่ซ้ำ (ดูหน้าต้องตรวจสอบ)";
+  }
+  return "† " + n + (people == 1 ? " participant is" : " participants are") +
+         " enrolled more than once in this workshop (enrolled on two devices "
+         "offline): each enrolment counts its own marks; if one person, the days "
+         "together are in brackets, and the office decides the certificate on "
+         "them. To keep one enrolment, mark the other's days on it from a device "
+         "first, then delete the other (the Needs attention page lists it)";
 }
 
 std::string DisputedScoresNote(Lang lang, int64_t scores) {

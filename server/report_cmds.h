@@ -53,6 +53,13 @@ std::string MarksBeyondDaysNote(Lang lang, int64_t marks, int64_t days,
 // console's pages use it too.
 std::string DisputedMarksNote(Lang lang, int64_t marks);
 
+// What the † beside a participant's name means: `people` enrolled more
+// than once in the workshop (CertificateReport::enrolled_twice), their
+// days together in brackets; "" when 0. The console's pages use it too.
+std::string EnrolledTwiceNote(Lang lang, int64_t people);
+// "(4 together)", "(รวม 4 วัน)": a person's days over their enrolments.
+std::string DaysTogether(Lang lang, int64_t days);
+
 // What the * beside a contest's rank means: `scores` of its counted scores
 // with a conflict the office has not decided (ContestReport::
 // disputed_scores); "" when 0. The console's pages use it too.

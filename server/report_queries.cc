@@ -369,6 +369,31 @@ Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
     if (c.eligible) ++r.eligible;
     r.participants.push_back(std::move(c));
   }
+  // One person enrolled twice (two devices offline): each enrolment alone
+  // may fall short of the minimum the person met. Said, not merged.
+  std::map<std::pair<std::string, std::string>, std::vector<size_t>> people;
+  for (size_t i = 0; i < grid->participants.size(); ++i) {
+    const AttendanceRow& row = grid->participants[i];
+    people[{row.producer_id, LooseNameKey(row.participant_name)}].push_back(i);
+  }
+  for (const auto& [key, rows] : people) {
+    if (rows.size() < 2) continue;
+    ++r.enrolled_twice;
+    std::set<size_t> days;
+    for (size_t i : rows) {
+      const std::vector<std::string>& statuses = grid->participants[i].statuses;
+      for (size_t d = 0; d < statuses.size(); ++d) {
+        if (statuses[d] == "present" || statuses[d] == "late") days.insert(d);
+      }
+    }
+    for (size_t i : rows) {
+      CertificateRow& c = r.participants[i];
+      c.days_together = static_cast<int64_t>(days.size());
+      for (size_t j : rows) {
+        if (j != i) c.enrolled_again.push_back(grid->participants[j].enrolment_id);
+      }
+    }
+  }
   return r;
 }
 
@@ -681,9 +706,12 @@ std::string CertificatesJson(const CertificateReport& r) {
                           {"producer_name", c.producer_name},
                           {"days_attended", c.days_attended},
                           {"eligible", c.eligible},
-                          {"disputed_days", c.disputed_days}});
+                          {"disputed_days", c.disputed_days},
+                          {"enrolled_again", c.enrolled_again},
+                          {"days_together", c.days_together}});
   }
   j["participants"] = std::move(people);
+  j["enrolled_twice"] = r.enrolled_twice;
   j["marks_beyond_days"] = r.marks_beyond_days;
   j["last_marked_day"] = r.last_marked_day;
   j["disputed_marks"] = r.disputed_marks;

@@ -170,6 +170,14 @@ struct CertificateRow {
   int64_t days_attended = 0;  // distinct days marked present or late
   bool eligible = false;      // days_attended >= min_days
   std::vector<int64_t> disputed_days;  // as AttendanceRow's
+  // The person's other enrolments in this workshop: the same producer and
+  // name (LooseNameKey), enrolled on two devices offline. Each enrolment
+  // counts its own marks; `days_together` is the distinct days attended
+  // over all of them, what the person attended if they are one person (a
+  // person decides: the office deletes the extra one, the Needs attention
+  // page lists it). Empty, and 0, for a person enrolled once.
+  std::vector<std::string> enrolled_again;
+  int64_t days_together = 0;
 };
 
 struct CertificateReport {
@@ -178,6 +186,9 @@ struct CertificateReport {
   int64_t days = 5;      // as AttendanceGrid::days
   int64_t min_days = 4;  // LoadMinDays
   int64_t eligible = 0;
+  // Participants enrolled more than once (CertificateRow::enrolled_again),
+  // counted once each.
+  int64_t enrolled_twice = 0;
   std::vector<CertificateRow> participants;  // as the attendance grid
   // As AttendanceGrid: marks after the last day, not counted.
   int64_t marks_beyond_days = 0;

@@ -127,6 +127,20 @@ Reply Fail(const Context& ctx, const Status& s) {
 
 // The filter from the query string, within the user's districts.
 Result<ReportFilter> FilterOf(const Context& ctx) {
+  // The command line's spelling (--fiscal-year) in a URL was ignored, and
+  // the report of another year came back as if asked for: refused, naming
+  // the parameter's spelling here.
+  for (const auto& [key, value] : ctx.req.query) {
+    (void)value;
+    std::string underscored = key;
+    std::replace(underscored.begin(), underscored.end(), '-', '_');
+    if (underscored != key && (underscored == "fiscal_year" || underscored == "district" ||
+                               underscored == "workshop" || underscored == "contest")) {
+      return Status::InvalidArgument("unknown parameter '" + key + "': did you mean '" +
+                                     underscored + "'?")
+          .WithReason("invalid_argument");
+    }
+  }
   ReportFilter f;
   f.scope = ctx.user().scope;
   const std::string fy = ctx.req.Query("fiscal_year");
@@ -638,8 +652,18 @@ Reply CertificatesPage(Context& ctx) {
        Th(W(ctx, "producer")) + ThNum(W(ctx, "days_attended")) +
        Th(W(ctx, "eligible")) + "</tr></thead><tbody>";
   for (const CertificateRow& c : r->participants) {
-    b += "<tr>" + Td(c.participant_name) + Td(c.producer_name) +
-         TdNum(Num(c.days_attended)) + "<td>" +
+    b += "<tr>" +
+         (c.enrolled_again.empty()
+              ? Td(c.participant_name)
+              : "<td class=\"enrolled-again\">" + Escape(c.participant_name) +
+                    "<b class=\"disputed-mark\">†</b></td>") +
+         Td(c.producer_name) +
+         (c.enrolled_again.empty()
+              ? TdNum(Num(c.days_attended))
+              : "<td class=\"num\">" + Escape(Num(c.days_attended)) +
+                    " <span class=\"muted\">" +
+                    Escape(DaysTogether(ctx.lang, c.days_together)) + "</span></td>") +
+         "<td>" +
          (c.eligible ? "<span class=\"badge done\">" + Escape(W(ctx, "eligible"))
                      : "<span class=\"badge\">" + Escape(W(ctx, "not_eligible"))) +
          "</span>" +
@@ -652,6 +676,12 @@ Reply CertificatesPage(Context& ctx) {
   }
   b += "</tbody></table></div>";
   b += DisputedNote(ctx, DisputedMarksNote(ctx.lang, r->disputed_marks), "");
+  if (r->enrolled_twice > 0) {
+    b += "<p class=\"flash\" role=\"note\" id=\"enrolled-twice\">" +
+         Escape(EnrolledTwiceNote(ctx.lang, r->enrolled_twice)) + " <a href=\"" +
+         Escape(WithLang(ctx, "/quality")) + "\">" +
+         T(ctx, "ดูรายการที่ต้องตรวจ", "See what needs attention") + "</a></p>";
+  }
   if (r->marks_beyond_days > 0) {
     b += "<p class=\"flash\" role=\"note\">" +
          Escape(MarksBeyondDaysNote(ctx.lang, r->marks_beyond_days, r->days,

@@ -265,6 +265,20 @@ Result<bool> Blobs::DeleteIfUnnamed(std::string_view sha256,
   return db_.Changes() != 0;
 }
 
+Result<std::vector<std::string>> Blobs::Complete() {
+  Statement st(db_, "SELECT sha256 FROM blob WHERE complete_at IS NOT NULL ORDER BY sha256");
+  std::vector<std::string> out;
+  while (st.Step()) out.push_back(st.ColumnText(0));
+  if (!st.status().ok()) return st.status();
+  return out;
+}
+
+Status Blobs::Forget(std::string_view sha256) {
+  Statement& st = db_.Cached("DELETE FROM blob WHERE sha256 = ?1");
+  st.Bind(1, sha256);
+  return st.Run();
+}
+
 Result<std::vector<std::string>> Blobs::MissingIn(
     bool all_districts, const std::vector<std::string>& districts, size_t limit) {
   const DistrictFilter filter{all_districts, &districts};

@@ -98,6 +98,11 @@ class Blobs {
   // false if it was named again meanwhile.
   Result<bool> DeleteIfUnnamed(std::string_view sha256, std::string_view cutoff_iso);
 
+  // Every blob held as received whole, by sha256.
+  Result<std::vector<std::string>> Complete();
+  // Forgets blob `sha256` (as if never received): its file is gone.
+  Status Forget(std::string_view sha256);
+
   // Blobs live photos in the districts name that the server lacks whole,
   // by sha256, at most `limit`.
   Result<std::vector<std::string>> MissingIn(bool all_districts,

@@ -58,7 +58,7 @@ Status PgError(const PGresult* res, PGconn* conn, std::string_view what) {
   msg += Trimmed(res ? PQresultErrorMessage(res) : PQerrorMessage(conn));
   const char* state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : nullptr;
   if (state && std::strncmp(state, "53100", 5) == 0) {
-    return Status::IOError("disk full: " + msg);
+    return Status::IOError("disk full: " + msg).WithReason("storage_full");
   }
   // lock_not_available: the writer lock's wait, or, holding it, a wait for
   // a lock something else holds (kLockWaitMs).

@@ -1704,7 +1704,7 @@ TEST_CASE("SyncClient: a new sequence epoch on the last pull page asks once "
 }
 
 TEST_CASE("SyncClient: a photo whose file is gone from blobs/ names its row, its caption and "
-          "the two ways out, and stays queued; the other photos go",
+          "the two ways out, and stays queued, and the other photos go",
           "[sync]") {
   // A file deleted by hand made every later sync end with "blob … is not
   // in the store": no row, nothing to do about it.

@@ -1068,8 +1068,11 @@ TEST_CASE("Faults: PostgreSQL out of space during a push: a clean error, nothing
   CliResult full_push = sync();
   {
     INFO(full_push.err << server.log());
-    CHECK((full_push.exit_code == 4 || full_push.exit_code == 5));
-    CHECK(full_push.err.find("HTTP 5") != std::string::npos);
+    // Said as the server's full disk (503 disk_full), not "could not
+    // complete": the device keeps everything (exit 4, try again).
+    CHECK(full_push.exit_code == 4);
+    CHECK(full_push.err.find("HTTP 503") != std::string::npos);
+    CHECK(full_push.err.find("disk is full") != std::string::npos);
     CHECK(server.log().find("disk full") != std::string::npos);
     CHECK(HttpCall(server.port(), "GET", "/v1/health").status == 200);
   }
@@ -1171,10 +1174,11 @@ TEST_CASE("Faults: the server's data folder fills up during a push and an upload
   CliResult full_push = sync();
   {
     INFO(full_push.err << server.log());
-    CHECK((full_push.exit_code == 4 || full_push.exit_code == 5));
-    // The server's JSON error, passed on: "(HTTP 500: the server could not
-    // complete this request …)"; its log names the full disk.
-    CHECK(full_push.err.find("HTTP 5") != std::string::npos);
+    // The server's JSON error, passed on: "(HTTP 503: the server's disk is
+    // full …)", exit 4 (everything kept); its log names the full disk.
+    CHECK(full_push.exit_code == 4);
+    CHECK(full_push.err.find("HTTP 503") != std::string::npos);
+    CHECK(full_push.err.find("disk is full") != std::string::npos);
     CHECK(server.log().find("full") != std::string::npos);
     CHECK(healthy());  // the server is still up
     CHECK(server.log().find("POST /v1/push 5") != std::string::npos);

@@ -6,6 +6,8 @@
 #include <limits>
 
 #include "server/push_service.h"
+#include "server/storage/blobs.h"
+#include "server/storage/server_state.h"
 #include "shared/fs.h"
 #include "tests/server/server_fixture.h"
 
@@ -531,6 +533,50 @@ TEST_CASE("BlobService: partial files no upload names are swept at start",
   CHECK(FileExists(other));  // not a photo's: not ours to remove
   CHECK(FileExists(blobs.PartialPath(sha, "server")));  // still being sent
   CHECK(blobs.StateOf(sha, "server")->received == part.size());
+}
+
+TEST_CASE("BlobService: a photo held as received whose file is gone is forgotten at "
+          "start, listed as missing, and the sequences jump so devices send it "
+          "again, but most files gone is taken for a folder not mounted",
+          "[server][blob]") {
+  // blobs/ restored from a copy older than server.db: the database said the
+  // photo was held, no device was asked for it, and nothing was logged.
+  ServerFixture f;
+  TestDevice d;
+  f.Enroll(d, kPhrao);
+  BlobService blobs(*f.store);
+  std::vector<std::string> shas;
+  for (int i = 0; i < 12; ++i) {
+    const std::string photo = PhotoBytes(2000 + static_cast<size_t>(i), 'k');
+    shas.push_back(ShaHex(photo));
+    REQUIRE(blobs.PutChunk(shas.back(), 0, photo.size(), ShaHex(photo), photo)->complete);
+  }
+  const auto next_seq = [&] { return *storage::ServerState(f.store->db()).NextSeq(); };
+  SECTION("one file lost") {
+    REQUIRE(::unlink(blobs.PathFor(shas[3]).c_str()) == 0);
+    const int64_t before = next_seq();
+    REQUIRE(blobs.AdoptFiles().ok());
+    CHECK_FALSE(storage::Blobs(f.store->db()).Find(shas[3])->has_value());
+    CHECK((*storage::Blobs(f.store->db()).Find(shas[4]))->complete);
+    CHECK(next_seq() >= before + static_cast<int64_t>(ServerStore::kRestoreGap));
+    // Started again: nothing more to do, no second jump.
+    const int64_t after = next_seq();
+    REQUIRE(blobs.AdoptFiles().ok());
+    CHECK(next_seq() == after);
+    // The file comes back (sent again): whole again.
+    const std::string photo = PhotoBytes(2003, 'k');
+    CHECK(blobs.PutChunk(shas[3], 0, photo.size(), ShaHex(photo), photo)->complete);
+  }
+  SECTION("eleven of twelve gone: not mounted, nothing changed") {
+    for (int i = 0; i < 11; ++i) REQUIRE(::unlink(blobs.PathFor(shas[i]).c_str()) == 0);
+    const int64_t before = next_seq();
+    REQUIRE(blobs.AdoptFiles().ok());
+    // (The records: what a device is told reads the file too.)
+    for (const std::string& sha : shas) {
+      CHECK((*storage::Blobs(f.store->db()).Find(sha))->complete);
+    }
+    CHECK(next_seq() == before);
+  }
 }
 
 // The record says bytes are held that the file does not hold (swept by

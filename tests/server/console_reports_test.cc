@@ -167,6 +167,39 @@ TEST_CASE("Console reports: a mark with a conflict not decided is starred in "
   CHECK(Has(certs.body, "/conflicts?status=open"));
 }
 
+TEST_CASE("Console reports: a person enrolled twice is marked in the certificates "
+          "with the days together, and a contest score in conflict stars its rank",
+          "[reports][console]") {
+  Fixture fx;
+  ReportBrowser b{fx.console};
+  b.SignIn("viewer");
+  Db& db = fx.f.store->db();
+  Statement who(db, "SELECT producer_id, participant_name FROM enrolment WHERE id = 'e00'");
+  REQUIRE(who.Step());
+  const std::string producer = who.ColumnText(0), name = who.ColumnText(1);
+  REQUIRE(who.Reset().ok());
+  InsertRow(db, "enrolment", {{"id", Tx("e00-again")}, {"workshop_id", Tx(fx.d.course)},
+                              {"producer_id", Tx(producer)}, {"participant_name", Tx(name)},
+                              {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
+  InsertRow(db, "attendance", {{"id", Tx("a00-again-2")}, {"workshop_id", Tx(fx.d.course)},
+                               {"enrolment_id", Tx("e00-again")}, {"day", In(2)},
+                               {"status", Tx("present")}, {"district_code", Tx(kReportPhrao)},
+                               {"deleted", In(0)}});
+  Reply certs = b.Get("/reports/certificates", {{"workshop", fx.d.course}});
+  REQUIRE(certs.status == 200);
+  CHECK(Has(certs.body, "<b class=\"disputed-mark\">†</b>"));
+  CHECK(Has(certs.body, "(รวม 4 วัน)"));
+  CHECK(Has(certs.body, "id=\"enrolled-twice\""));
+  Reply contest = b.Get("/reports/contest", {{"contest", fx.d.contest}});
+  REQUIRE(contest.status == 200);
+  CHECK_FALSE(Has(contest.body, "id=\"disputed-note\""));
+  InsertConflict(db, "c1", "contest_score", "s01", "quality", false);
+  contest = b.Get("/reports/contest", {{"contest", fx.d.contest}});
+  REQUIRE(contest.status == 200);
+  CHECK(Has(contest.body, "1<b class=\"disputed-mark\">*</b>"));
+  CHECK(Has(contest.body, "id=\"disputed-note\""));
+}
+
 TEST_CASE("Console reports: a report of one district says so in its title, and "
           "a contest's ranks are said to be the district's",
           "[reports][console]") {
@@ -286,6 +319,11 @@ TEST_CASE("Console reports: the JSON twins match the report JSON, scoped to "
   CHECK(b.Get("/data/producer", {{"district", "5009"}}).status == 403);
   CHECK(b.Get("/api/reports/contest", {{"contest", "ไม่มี"}}).status == 404);
   CHECK(b.Get("/api/reports/certificates").status == 400);
+  // The command line's spelling: refused, not ignored (it gave this
+  // year's report for any year asked).
+  Reply typo = b.Get("/api/reports/reach", {{"fiscal-year", "2568"}});
+  CHECK(typo.status == 400);
+  CHECK(Has(typo.body, "did you mean 'fiscal_year'"));
 }
 
 TEST_CASE("Console reports: office users edit targets and min days, with "

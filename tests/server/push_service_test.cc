@@ -1370,7 +1370,7 @@ TEST_CASE("PushService: a waiting delete is read against the whole row it saw, n
 
 
 TEST_CASE("PushService: a device that saw the value a cell holds edits it without a "
-          "conflict, though another device wrote that same value since unseen; one "
+          "conflict, though another device wrote that same value since unseen, while one "
           "that saw nothing still conflicts",
           "[server][push][conflict]") {
   // Two trainers marked a participant present offline (or a device

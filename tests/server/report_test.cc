@@ -629,6 +629,68 @@ TEST_CASE("Reports: a mark with a conflict the office has not decided is "
   CHECK(g->disputed_marks == 0);
 }
 
+TEST_CASE("Reports: a person enrolled twice in a workshop (two devices offline) is "
+          "flagged in the certificates with the days attended together, in every form",
+          "[reports]") {
+  // Each enrolment counted its own marks: 3 days and 1 day, neither
+  // eligible, for a person who attended 4 of 5 days, and nothing said.
+  ServerFixture f;
+  ReportData d(f.store->db());
+  Db& db = f.store->db();
+  Statement who(db, "SELECT producer_id, participant_name FROM enrolment WHERE id = 'e00'");
+  REQUIRE(who.Step());
+  const std::string producer = who.ColumnText(0), name = who.ColumnText(1);
+  REQUIRE(who.Reset().ok());
+  // The same person typed with another space, on another device; day 2
+  // marked there (e00 has days 1, 4 and 5).
+  InsertRow(db, "enrolment", {{"id", Tx("e00-again")}, {"workshop_id", Tx(d.course)},
+                              {"producer_id", Tx(producer)},
+                              {"participant_name", Tx(" " + name + " ")},
+                              {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
+  InsertRow(db, "attendance", {{"id", Tx("a00-again-2")}, {"workshop_id", Tx(d.course)},
+                               {"enrolment_id", Tx("e00-again")}, {"day", In(2)},
+                               {"status", Tx("present")}, {"district_code", Tx(kReportPhrao)},
+                               {"deleted", In(0)}});
+  auto c = Certificates(db, d.course, PhraoScope());
+  REQUIRE(c.ok());
+  CHECK(c->enrolled_twice == 1);
+  for (const CertificateRow& row : c->participants) {
+    CAPTURE(row.enrolment_id);
+    if (row.enrolment_id == "e00") {
+      CHECK(row.days_attended == 3);
+      CHECK_FALSE(row.eligible);
+      CHECK(row.enrolled_again == std::vector<std::string>{"e00-again"});
+      CHECK(row.days_together == 4);
+    } else if (row.enrolment_id == "e00-again") {
+      CHECK(row.days_attended == 1);
+      CHECK(row.enrolled_again == std::vector<std::string>{"e00"});
+      CHECK(row.days_together == 4);
+    } else {
+      CHECK(row.enrolled_again.empty());
+      CHECK(row.days_together == 0);
+    }
+  }
+  const json j = json::parse(CertificatesJson(*c));
+  CHECK(j["enrolled_twice"] == 1);
+  auto text = [&](const char* lang) {
+    std::ostringstream out;
+    bool usage = false;
+    const Status s = ReportCommand(
+        "report", {"certificates", "--workshop", d.course, "--lang", lang},
+        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+    INFO(s.ToString());
+    CHECK(s.ok());
+    return out.str();
+  };
+  const std::string en = text("en");
+  CHECK(en.find(name + "†\t") != std::string::npos);
+  CHECK(en.find("\t3 (4 together)\t") != std::string::npos);
+  CHECK(en.find("1 participant is enrolled more than once") != std::string::npos);
+  const std::string th = text("th");
+  CHECK(th.find("(รวม 4 วัน)") != std::string::npos);
+  CHECK(th.find("มีชื่อลงทะเบียนซ้ำ") != std::string::npos);
+}
+
 TEST_CASE("Reports: a contest score with a conflict the office has not decided "
           "stars its product's rank in every form, and a comment's conflict or "
           "a decided one does not",
