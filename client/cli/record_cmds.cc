@@ -195,6 +195,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   // A time given well after this device's clock is most likely a typing
   // slip (2099 for 2026): recorded as given, but said.
   std::optional<int64_t> given_at;
+  std::string given_column;
   for (const auto& [flag, text] : parsed.flags) {
     const Column* column = ResolveColumnName(*entity, flag);
     if (column == nullptr) {
@@ -213,6 +214,7 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     if (column->type == ColumnType::kDateTime &&
         value->type() == Value::Type::kText) {
       given_at = ParseIsoUtcMillis(value->text());
+      given_column = std::string(column->name);
     }
     if (value->is_null()) {
       again.cleared.insert(std::string(column->name));
@@ -232,14 +234,16 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
   Result<Uuid> id = (*store)->Record(entity->name, std::move(row), again);
   if (!id.ok()) return id.status();
   WarnSlips(ctx, **store, spec.entity, *id, given);
+  // The command that corrects it, with this row's id and column.
+  const std::string correct = "kbo edit " + std::string(entity->name) + " " + id->ToString() +
+                              " --set " + given_column + "=... corrects it";
   constexpr int64_t kDayMs = 86400000;
   if (given_at.has_value() &&
       *given_at - (*store)->wall().NowMillis() > kDayMs) {
     const int64_t days = (*given_at - (*store)->wall().NowMillis()) / kDayMs;
     ctx.err << "kbo: warning: that time is " << days
             << (days == 1 ? " day" : " days")
-            << " after this device's clock; recorded as given (kbo edit "
-               "corrects it)\n";
+            << " after this device's clock; recorded as given (" << correct << ")\n";
   }
   // More than ten years back: a visit from an old notebook is fine, a 1970
   // one a slip of the keyboard. Said, recorded as given.
@@ -249,8 +253,8 @@ Status RunRecord(const RecordSpec& spec, Context& ctx,
     const int64_t years =
         ((*store)->wall().NowMillis() - *given_at) / (kDayMs * 365);
     ctx.err << "kbo: warning: that time is over " << years
-            << " years before this device's clock; recorded as given (kbo "
-               "edit corrects it)\n";
+            << " years before this device's clock; recorded as given (" << correct
+            << ")\n";
   }
   ctx.out << id->ToString() << '\n';
   if (spec.entity == "progress") ReportStageFollow(ctx, (*store)->stage_follow());

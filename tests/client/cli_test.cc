@@ -684,11 +684,15 @@ TEST_CASE("kbo: visit --at takes a UTC offset and defaults to now", "[cli]") {
                                    "--at", "2099-01-01T10:00:00+07:00"});
   CHECK(ahead.exit_code == 0);
   CHECK_THAT(ahead.err, Catch::Contains("days after this device's clock"));
+  // Naming the command that corrects it: this row, this column.
+  CHECK_THAT(ahead.err, Catch::Contains("kbo edit visit " + ahead.out.substr(0, 36) +
+                                        " --set visited_at="));
   // Far behind it (a slip of the keyboard): recorded, said.
   const CliResult behind = kbo.Run({"visit", "add", "--producer", producer,
                                     "--at", "1970-01-01T00:00:00Z"});
   CHECK(behind.exit_code == 0);
   CHECK_THAT(behind.err, Catch::Contains("years before this device's clock"));
+  CHECK_THAT(behind.err, Catch::Contains("kbo edit visit " + behind.out.substr(0, 36)));
   const CliResult today = kbo.Run({"visit", "add", "--producer", producer,
                                    "--at", "2024-03-01T06:30:00+07:00"});
   CHECK(today.err.empty());  // A position is a pair, recorded or edited.
