@@ -1,10 +1,13 @@
 #include "client/photo_copy.h"
 
+#include <unistd.h>
+
 #include <utility>
 
 #include "client/image_info.h"
 #include "shared/image.h"
 #include "shared/protocol.h"
+#include "shared/signing.h"
 #include "shared/status.h"
 
 namespace kbo::client {
@@ -80,13 +83,20 @@ Result<StoredPhoto> StorePhoto(const std::string& blobs_dir,
     photo.copied = false;
     return photo;
   }
+  // The copy written here and the original not (a disk that filled
+  // between the two): the copy goes again, so that "nothing was recorded"
+  // leaves nothing behind on a disk already short of room.
+  const bool copy_was_here = blobs.Has(HexEncode(Sha256(copy->jpeg)));
   Result<StoredBlob> upload =
       blobs.AddPhotoBytes(copy->jpeg, name, copy->jpeg.size());
   if (!upload.ok()) return upload.status();
   BlobStore originals(OriginalsDir(blobs_dir));
   Result<StoredBlob> original =
       originals.AddPhotoBytes(bytes, name, options.max_bytes);
-  if (!original.ok()) return original.status();
+  if (!original.ok()) {
+    if (!copy_was_here) (void)::unlink(blobs.PathFor(upload->sha256).c_str());
+    return original.status();
+  }
   photo.upload = std::move(*upload);
   photo.upload.info.taken_at = info->taken_at;
   photo.upload.info.lat = info->lat;

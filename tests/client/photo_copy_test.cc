@@ -4,7 +4,11 @@
 #include <string>
 #include <vector>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+#include <filesystem>
 
 #include "client/image_info.h"
 #include "shared/fs.h"
@@ -265,6 +269,30 @@ TEST_CASE("PhotoCopy: a photo of a high-resolution phone camera (over 50 "
     CHECK(refused.status().message().find("; ") == std::string::npos);
     CHECK_THAT(refused.status().message(), Catch::Contains("megapixels a photo may have"));
   }
+}
+
+TEST_CASE("PhotoCopy: the original not written (a full disk) takes the upload copy "
+          "back with it, so nothing is left behind",
+          "[photo_copy]") {
+  // The copy was written, the original failed for want of room, and the
+  // message said nothing was recorded while the copy stayed on the disk.
+  TempDir home;
+  const std::string blobs = home.File("blobs");
+  const std::string camera = testing::CameraJpeg(3000, 2000, 1);
+  REQUIRE(!camera.empty());
+  // No originals folder can be made: a file holds its name.
+  REQUIRE(::mkdir(blobs.c_str(), 0700) == 0);
+  REQUIRE(WriteFileAtomically(OriginalsDir(blobs), "in the way", 0600).ok());
+  Result<StoredPhoto> photo = StorePhoto(blobs, camera, "IMG_0002.jpg", {});
+  REQUIRE_FALSE(photo.ok());
+  size_t photos = 0;
+  for (const auto& e : std::filesystem::directory_iterator(blobs)) {
+    if (IsBlobName(e.path().filename().string())) ++photos;
+  }
+  CHECK(photos == 0);
+  // With room again, it is recorded.
+  REQUIRE(::unlink(OriginalsDir(blobs).c_str()) == 0);
+  REQUIRE(StorePhoto(blobs, camera, "IMG_0002.jpg", {}).ok());
 }
 
 TEST_CASE("PhotoCopy: what is not a picture is refused, nothing written",
