@@ -1074,7 +1074,7 @@ Result<Uuid> ClientStore::RecordPhoto(RowValues row,
 }
 
 Result<std::optional<ClientStore::OwnOriginal>> ClientStore::OriginalOf(
-    const Uuid& photo) {
+    const Uuid& photo, bool taken_here_only) {
   const std::string id = photo.ToString();
   std::optional<OwnOriginal> own;
   {
@@ -1092,7 +1092,7 @@ Result<std::optional<ClientStore::OwnOriginal>> ClientStore::OriginalOf(
     if (Status s = st.Reset(); !s.ok()) return s;
     if (!found) return Status::NotFound("no photo with id " + id);
   }
-  if (!own) return own;
+  if (!own || !taken_here_only) return own;
   // Taken here: this device wrote the row's picture. (A row of another
   // device may name the same copy, pulled from the server.)
   Result<std::map<std::string, StoredCellVersion, std::less<>>> versions =

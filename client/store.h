@@ -264,9 +264,12 @@ class ClientStore {
     std::string mime;
   };
   // kNotFound if there is no live photo row `photo`; nullopt if this device
-  // did not take it (another device wrote its picture) or keeps no original
-  // of it (recorded before kbo kept originals).
-  Result<std::optional<OwnOriginal>> OriginalOf(const Uuid& photo);
+  // did not take it (another device wrote its picture; not asked when
+  // `taken_here_only` is false: the server asked this device for it, and
+  // it may have been taken under an earlier identity, MoveToNewDevice) or
+  // keeps no original of it (recorded before kbo kept originals).
+  Result<std::optional<OwnOriginal>> OriginalOf(const Uuid& photo,
+                                                bool taken_here_only = true);
 
   // What AskForOriginals marked.
   struct OriginalsAsked {

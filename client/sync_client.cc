@@ -489,6 +489,15 @@ Result<EnrollResult> SyncClient::Enroll(const std::string& server_url,
     req.device_id = forked.has_value() ? new_device : store_.device_id();
     req.public_key = forked.has_value() ? new_key->public_key() : store_.key().public_key();
     req.clock_ms = store_.wall().NowMillis();
+    if (forked.has_value()) {
+      // The identity it leaves signs for the new one: the server then asks
+      // this device for the originals of the photos that one took.
+      req.predecessor = wire::EnrollPredecessor{
+          store_.device_id(),
+          store_.key().Sign(wire::kSuccessorDomain,
+                            wire::SuccessorMessage(store_.device_id(), req.device_id,
+                                                   req.public_key))};
+    }
     Result<std::string> body = wire::EncodeEnrollRequest(req);
     if (!body.ok()) return body.status();
     r = Call("POST", std::string(protocol::kEnrollPath), std::move(*body),

@@ -17,6 +17,8 @@ namespace {
 // What a person is told of a photo whose file is gone from blobs/ (deleted
 // by hand, a card replaced): which photo rows it is, and the two ways out.
 // Their records sync without it; the sync ends non-zero until one is taken.
+// "" when no live photo row names it (an original, whose row names its
+// upload copy: the caller says it as before).
 std::string MissingPhotoMessage(Db& db, const std::string& sha256,
                                 const std::string& blobs_dir) {
   Statement st(db,
@@ -32,10 +34,7 @@ std::string MissingPhotoMessage(Db& db, const std::string& sha256,
     if (!st.ColumnText(3).empty()) one += ", \"" + st.ColumnText(3) + "\"";
     rows.push_back(one + ")");
   }
-  if (rows.empty()) {
-    return "the photo file " + sha256.substr(0, 12) + " is missing from " + blobs_dir +
-           " and no photo here names it any more";
-  }
+  if (!st.status().ok() || rows.empty()) return std::string();
   std::string said = rows.size() == 1 ? "the file of photo " : "the file of photos ";
   for (size_t i = 0; i < rows.size() && i < 3; ++i) said += (i ? ", " : "") + rows[i];
   if (rows.size() > 3) said += " and more";
@@ -283,8 +282,10 @@ Status SyncClient::UploadOne(const std::string& sha256, uint64_t total,
   if (!bytes.ok()) {
     *local = true;
     if (bytes.status().code() == Code::kNotFound) {
-      return Status::IOError(MissingPhotoMessage(db, sha256, store_.paths().blobs))
-          .WithReason("photo_file_missing");
+      if (std::string said = MissingPhotoMessage(db, sha256, store_.paths().blobs);
+          !said.empty()) {
+        return Status::IOError(said).WithReason("photo_file_missing");
+      }
     }
     return Status::IOError(what + " (" + sha256 +
                            ") cannot be uploaded: " + bytes.status().message());
@@ -478,7 +479,11 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
                                   asked.status().message());
       }
       for (const Uuid& photo : *asked) {
-        Result<std::optional<ClientStore::OwnOriginal>> own = store_.OriginalOf(photo);
+        // Asked of this device by the server, which knows who took it (an
+        // earlier identity of this phone, too): not checked against this
+        // identity.
+        Result<std::optional<ClientStore::OwnOriginal>> own =
+            store_.OriginalOf(photo, /*taken_here_only=*/false);
         if (!own.ok()) {
           // Deleted here since: the deletion goes with the next push.
           if (own.status().code() == Code::kNotFound) continue;
@@ -529,7 +534,7 @@ Status SyncClient::SendOriginals(SyncSummary* summary) {
   for (const std::string& id : pending) {
     Result<Uuid> photo = Uuid::Parse(id);
     Result<std::optional<ClientStore::OwnOriginal>> own =
-        photo.ok() ? store_.OriginalOf(*photo)
+        photo.ok() ? store_.OriginalOf(*photo, /*taken_here_only=*/false)
                    : Result<std::optional<ClientStore::OwnOriginal>>(
                          Status::NotFound("not a photo id"));
     if (!own.ok() && own.status().code() != Code::kNotFound) return own.status();

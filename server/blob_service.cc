@@ -17,6 +17,7 @@
 
 #include "server/log.h"
 #include "server/storage/blobs.h"
+#include "server/storage/devices.h"
 #include "server/storage/server_state.h"
 #include "server/storage/originals.h"
 #include "server/storage/rows.h"
@@ -756,7 +757,17 @@ Result<std::optional<BlobState>> BlobService::AnnounceOriginal(
                             " in this device's districts; nothing was written");
   }
   const auto writer = (*row)->versions.find("sha256");
-  if (writer == (*row)->versions.end() || writer->second.hlc.device != device.id) {
+  // The device that took it, or the identity that device moved to (its
+  // successor: a revoked phone given a new token keeps its photos).
+  bool taken_here = writer != (*row)->versions.end() &&
+                    writer->second.hlc.device == device.id;
+  if (!taken_here && writer != (*row)->versions.end()) {
+    Result<bool> succeeds = storage::Devices(db).IsOrSucceeds(
+        device.id.ToString(), writer->second.hlc.device.ToString());
+    if (!succeeds.ok()) return succeeds.status();
+    taken_here = *succeeds;
+  }
+  if (!taken_here) {
     return Status::PermissionDenied(
                "photo " + photo + " was taken on another device; only that "
                "device can send its original; nothing was written")

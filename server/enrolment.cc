@@ -372,6 +372,33 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
                  "this public key is already enrolled for another device")
           .WithReason("device_exists");
     }
+    // The identity it leaves (a revoked phone given a new token, one
+    // restored from a backup), if this server knows it: proved by that
+    // identity's key, it becomes this one's predecessor, whose photos'
+    // originals are asked of this device. A signature that does not
+    // verify is refused, nothing stored: a device that cannot prove it
+    // must not take another's place.
+    std::string predecessor;
+    if (request.predecessor && request.predecessor->device_id != request.device_id) {
+      const std::string old_id = request.predecessor->device_id.ToString();
+      Result<std::optional<storage::DeviceRow>> old = devices.Find(old_id);
+      if (!old.ok()) return old.status();
+      if (old->has_value()) {
+        Result<PublicKey> old_key = PublicKey::FromHex((*old)->public_key_hex);
+        if (!old_key.ok() ||
+            !Verify(*old_key, wire::kSuccessorDomain,
+                    wire::SuccessorMessage(request.predecessor->device_id,
+                                           request.device_id, request.public_key),
+                    request.predecessor->signature)) {
+          return Status::InvalidArgument(
+                     "the enrolment names device " + old_id +
+                     " as the one it replaces, but that device's signature does not "
+                     "verify; nothing was stored")
+              .WithReason("bad_signature");
+        }
+        predecessor = old_id;
+      }
+    }
     storage::NewDevice d;
     d.device_id = device_text;
     d.public_key_hex = request.public_key.ToHex();
@@ -380,6 +407,22 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
     d.enrolled_at = FormatIsoUtc(now);
     d.label = label;
     if (Status s = devices.Insert(d); !s.ok()) return s;
+    if (!predecessor.empty()) {
+      Result<bool> set = devices.SetSuccessor(predecessor, device_text);
+      if (!set.ok()) return set.status();
+      storage::AuditEntry entry;
+      entry.at = FormatIsoUtc(now);
+      entry.actor = "device:" + device_text;
+      entry.action = "device_successor";
+      entry.subject = predecessor;
+      entry.detail = *set ? "device " + device_text + " takes the place of " + predecessor +
+                                " (its key's signature): originals of its photos are "
+                                "asked of the new one"
+                          : "device " + device_text + " names " + predecessor +
+                                " as the one it replaces, which has a successor already: "
+                                "that one stays";
+      if (Status s = storage::AuditLog(db).Append(entry); !s.ok()) return s;
+    }
   }
   if (request.clock_ms) {
     if (Status s = devices.NoteSeen(device_text, *request.clock_ms - now,

@@ -236,7 +236,7 @@ void ReachText(const ReachReport& r, Lang lang, std::ostream& out) {
 std::string WorkshopLine(Lang lang, const std::string& title, int64_t fy,
                          const std::string& district,
                          const std::string& start) {
-  std::string s = title + " — " + ReportWord(lang, "fiscal_year") + " " +
+  std::string s = TextCell(title) + " — " + ReportWord(lang, "fiscal_year") + " " +
                   std::to_string(fy) + ", " + District(lang, district);
   if (!start.empty()) {
     s += ", " + ReportWord(lang, "start") + " " + FormatDateLabel(lang, start);
@@ -304,7 +304,7 @@ void AttendanceText(const AttendanceGrid& g, Lang lang, std::ostream& out) {
 void CertificatesText(const CertificateReport& r, Lang lang,
                       std::ostream& out) {
   auto w = [lang](const char* k) { return ReportWord(lang, k); };
-  out << w("certificates") << ": " << r.title << "\n"
+  out << w("certificates") << ": " << TextCell(r.title) << "\n"
       << w("min_days") << ": " << r.min_days << "/" << r.days << "; "
       << w("eligible") << ": " << r.eligible << "/" << r.participants.size()
       << "\n\n"
@@ -339,7 +339,7 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
     out << w("contest") << ": " << w("no_scores") << "\n";
     return;
   }
-  out << w("contest") << ": " << r.contest;
+  out << w("contest") << ": " << TextCell(r.contest);
   if (!r.district.empty()) {
     out << " — " << District(lang, r.district) << " (" << w("ranks_within") << ")";
   }
@@ -364,12 +364,12 @@ void ContestText(const ContestReport& r, Lang lang, std::ostream& out) {
   }
   if (!r.left_out.empty()) out << "\n" << w("left_out") << ":\n";
   for (const LeftOutScore& l : r.left_out) {
-    out << "  " << l.product_name << ": " << w("judge") << " '" << l.judge << "' "
-        << w("in_contest") << " '" << l.contest << "' = " << l.total << " ("
-        << w("score_id") << " " << l.score_id << "); " << w("counted") << ": '"
-        << l.counted_judge << "' " << w("in_contest") << " '" << l.counted_contest
-        << "' = " << l.counted_total << " (" << w("score_id") << " " << l.counted_id
-        << ")\n";
+    out << "  " << TextCell(l.product_name) << ": " << w("judge") << " '"
+        << TextCell(l.judge) << "' " << w("in_contest") << " '" << TextCell(l.contest)
+        << "' = " << l.total << " (" << w("score_id") << " " << l.score_id << "); "
+        << w("counted") << ": '" << TextCell(l.counted_judge) << "' " << w("in_contest")
+        << " '" << TextCell(l.counted_contest) << "' = " << l.counted_total << " ("
+        << w("score_id") << " " << l.counted_id << ")\n";
   }
 }
 

@@ -283,7 +283,11 @@ Status DropConflictsOnSeenValues(storage::ConflictStore& store,
   std::vector<ConflictEvent> kept;
   kept.reserve(events->size());
   for (ConflictEvent& e : *events) {
-    if (!e.edit_of_deleted && !e.delete_of_edited && e.incoming_base > 0) {
+    // Only a write that won: one that lost to the same-value write (an
+    // older stamp) would vanish with no record. Never `deleted`: a delete
+    // crossing an edit is told by this cell's conflict alone.
+    if (!e.edit_of_deleted && !e.delete_of_edited && e.incoming_won &&
+        e.column != kDeletedColumn && e.incoming_base > 0) {
       const IdText id(e.row_id);
       Result<std::optional<storage::ValueSince>> held =
           store.FindValueSince(e.entity, id.view(), e.column);
@@ -982,7 +986,9 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     }
     RowApplyInfo result;
     if (Status s = storage::Rows(db).Apply(*to_apply, options, &result); !s.ok()) {
-      return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message());
+      // Its reason kept (a full disk's storage_full is said as such).
+      return Status::FromCode(s.code(), RowLabel(i, row) + ": " + s.message())
+          .WithReason(s.reason());
     }
     // Its district, existence or references may have changed: a later row
     // change that references it reads it again.
@@ -1102,11 +1108,14 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
   if (Status s = DropRepeatedEditsOfDeleted(db, cs, &sink.events); !s.ok()) {
     return s;
   }
+  // Dropped against what earlier sets noted, then this set's noted: a
+  // device's own same-value tap earlier in the set does not hide the note
+  // its later tap was seen against.
   storage::ConflictStore conflicts(db);
-  if (Status s = NoteValuesSince(conflicts, sink.same_values); !s.ok()) return s;
   if (!sink.events.empty()) {
     if (Status s = DropConflictsOnSeenValues(conflicts, &sink.events); !s.ok()) return s;
   }
+  if (Status s = NoteValuesSince(conflicts, sink.same_values); !s.ok()) return s;
   // 4. Conflicts, each with a fresh feed sequence after the rows'.
   applied.conflicts = sink.events.size();
   // 5. A crossing of the device's own edit with a delete, still open, is

@@ -255,6 +255,10 @@ Result<std::string> EncodeEnrollRequest(const EnrollRequest& r) {
             {"device_id", r.device_id.ToString()},
             {"public_key", r.public_key.ToHex()}};
   if (r.clock_ms) j["clock_ms"] = *r.clock_ms;
+  if (r.predecessor) {
+    j["predecessor"] = {{"device_id", r.predecessor->device_id.ToString()},
+                        {"signature", SignatureToHex(r.predecessor->signature)}};
+  }
   // A token is typed by a person: refuse text that is not UTF-8 rather than
   // send something else than was typed. dump() throws only for that.
   try {
@@ -294,7 +298,31 @@ Result<EnrollRequest> ParseEnrollRequest(std::string_view json_text) {
     }
     r.clock_ms = c->get<int64_t>();
   }
+  if (const json* p = f.Find("predecessor"); p != nullptr && !p->is_null()) {
+    const auto text = [&](const char* name, size_t max) -> const std::string* {
+      if (!p->is_object()) return nullptr;
+      const auto it = p->find(name);
+      if (it == p->end() || !it->is_string()) return nullptr;
+      const std::string* s = it->get_ptr<const std::string*>();
+      return s->size() <= max ? s : nullptr;
+    };
+    const std::string* old = text("device_id", kMaxShortText);
+    const std::string* sig = text("signature", 128);
+    Result<Uuid> old_id = old ? Uuid::Parse(*old) : Result<Uuid>(Status::InvalidArgument(""));
+    Result<Signature> signature =
+        sig ? SignatureFromHex(*sig) : Result<Signature>(Status::InvalidArgument(""));
+    if (!old_id.ok() || old_id->IsNil() || !signature.ok()) {
+      return f.Bad("predecessor",
+                   "must be {\"device_id\": a uuid, \"signature\": 128 hex digits}");
+    }
+    r.predecessor = EnrollPredecessor{*old_id, *signature};
+  }
   return r;
+}
+
+std::string SuccessorMessage(const Uuid& old_device, const Uuid& new_device,
+                             const PublicKey& new_key) {
+  return old_device.ToString() + "\n" + new_device.ToString() + "\n" + new_key.ToHex();
 }
 
 std::string EncodeEnrollReply(const EnrollReply& r) {

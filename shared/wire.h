@@ -64,13 +64,29 @@ inline constexpr size_t kMaxMissingBlobs = 10000;
 
 // POST /v1/enroll
 //   {"clock_ms":1710036000000,"device_id":"<uuid>","public_key":"<64 hex>",
-//    "token":"<64 hex>"}                        (clock_ms optional)
+//    "token":"<64 hex>",
+//    "predecessor":{"device_id":"<uuid>","signature":"<128 hex>"}}
+//                                      (clock_ms and predecessor optional)
+// The identity a device leaves for this one (revoked, or forked from a
+// backup: MoveToNewDevice), proved by its key's signature over
+// SuccessorMessage: the server lets this one send what that one took
+// (the originals of its photos).
+struct EnrollPredecessor {
+  Uuid device_id;
+  Signature signature{};
+};
 struct EnrollRequest {
   std::string token;  // 64 hex digits, as printed by `token create`
   Uuid device_id;
   PublicKey public_key;
   std::optional<int64_t> clock_ms;  // the device's clock when it asked
+  std::optional<EnrollPredecessor> predecessor;
 };
+// What a predecessor signs (domain kSuccessorDomain):
+//   old device id "\n" new device id "\n" new public key (64 hex)
+inline constexpr std::string_view kSuccessorDomain = "kbo/successor/v1";
+std::string SuccessorMessage(const Uuid& old_device, const Uuid& new_device,
+                             const PublicKey& new_key);
 // kInvalidArgument if the token is not UTF-8 text (a person typed it).
 Result<std::string> EncodeEnrollRequest(const EnrollRequest& r);
 // kInvalidArgument naming the field that is missing or malformed: the token

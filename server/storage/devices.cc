@@ -14,11 +14,33 @@ std::string TextOrEmpty(Statement& st, int col) {
 
 }  // namespace
 
+Result<bool> Devices::SetSuccessor(std::string_view device_id,
+                                   std::string_view successor_id) {
+  Statement& st = db_.Cached(
+      "UPDATE device SET successor_id = ?2 WHERE device_id = ?1 AND successor_id IS NULL");
+  st.Bind(1, device_id).Bind(2, successor_id);
+  if (Status s = st.Run(); !s.ok()) return s;
+  return db_.Changes() > 0;
+}
+
+Result<bool> Devices::IsOrSucceeds(std::string_view device_id,
+                                   std::string_view ancestor_id) {
+  std::string at(ancestor_id);
+  for (int step = 0; step <= kMaxSuccessors; ++step) {
+    if (at == device_id) return true;
+    Result<std::optional<DeviceRow>> row = Find(at);
+    if (!row.ok()) return row.status();
+    if (!row->has_value() || (*row)->successor_id.empty()) return false;
+    at = (*row)->successor_id;
+  }
+  return false;
+}
+
 Result<std::optional<DeviceRow>> Devices::Find(std::string_view device_id) {
   Statement& st = db_.Cached(
       "SELECT public_key, role, districts, enrolled_at, revoked_at, last_seq, "
-      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label, served_seq "
-      "FROM device "
+      "last_hash, last_seen_at, clock_offset_ms, grant_seq, label, served_seq, "
+      "successor_id FROM device "
       "WHERE device_id = ?1");
   st.Bind(1, device_id);
   if (!st.Step()) {
@@ -38,6 +60,7 @@ Result<std::optional<DeviceRow>> Devices::Find(std::string_view device_id) {
   d.grant_seq = static_cast<uint64_t>(st.ColumnInt(9));
   d.label = st.ColumnText(10);
   if (!st.IsNull(11)) d.served_seq = static_cast<uint64_t>(st.ColumnInt(11));
+  d.successor_id = TextOrEmpty(st, 12);
   if (Status s = st.Reset(); !s.ok()) return s;
   return std::optional<DeviceRow>(std::move(d));
 }

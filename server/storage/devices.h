@@ -31,6 +31,9 @@ struct DeviceRow {
   // 0 for a device enrolled since it is kept; nullopt: unknown (enrolled
   // before), never checked until its next pull records it.
   std::optional<uint64_t> served_seq;
+  // The identity it moved to (schema/server/0018_device_successor.sql);
+  // "" if none.
+  std::string successor_id;
 };
 
 // How a device is named to people.
@@ -66,6 +69,13 @@ class Devices {
   // Whether some device holds this public key.
   Result<bool> PublicKeyTaken(std::string_view public_key_hex);
   Status Insert(const NewDevice& d);
+  // Records `successor_id` as the identity `device_id` moved to, unless it
+  // has one already (the first stays); false if it had.
+  Result<bool> SetSuccessor(std::string_view device_id, std::string_view successor_id);
+  static constexpr int kMaxSuccessors = 8;
+  // Whether `device_id` is `ancestor_id` or one of the identities it moved
+  // to (successor after successor, at most kMaxSuccessors).
+  Result<bool> IsOrSucceeds(std::string_view device_id, std::string_view ancestor_id);
   // A device enrolling again with a new token: its role and districts, and
   // its label unless `label` is empty.
   Status ReEnrol(std::string_view device_id, std::string_view role,

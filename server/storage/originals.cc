@@ -73,10 +73,19 @@ Result<std::string> Originals::AskOf(const Uuid& photo, const Scope& scope,
     return Status::FailedPrecondition("no device is known to have taken photo " +
                                       photo.ToString());
   }
-  const std::string device = writer->second.hlc.device.ToString();
+  std::string device = writer->second.hlc.device.ToString();
   // A revoked device never syncs again: asked of it, the request would
-  // show "asked" for good.
+  // show "asked" for good. The identity it moved to (a new token for the
+  // same phone: its successor, proved at enrolment) holds the original.
   KBO_ASSIGN_OR_RETURN(std::optional<DeviceRow> taker, Devices(db_).Find(device));
+  for (int step = 0; step < Devices::kMaxSuccessors && taker.has_value() &&
+                     !taker->revoked_at.empty() && !taker->successor_id.empty();
+       ++step) {
+    KBO_ASSIGN_OR_RETURN(std::optional<DeviceRow> next, Devices(db_).Find(taker->successor_id));
+    if (!next.has_value()) break;
+    device = taker->successor_id;
+    taker = std::move(next);
+  }
   if (taker.has_value() && !taker->revoked_at.empty()) {
     return Status::FailedPrecondition("the device that took photo " + photo.ToString() + ", " +
                                       device + ", was revoked on " + taker->revoked_at +
@@ -159,7 +168,10 @@ Result<std::vector<std::string>> Originals::OpenFor(
            "l.row_id = p.id" + left + "))";
   }
   sql +=
-      " WHERE r.device_id = ?1 AND r.declined_at IS NULL AND NOT EXISTS "
+      // Asked of it, or of the identity it moved from (asked before that
+      // one was revoked and this one took its place).
+      " WHERE (r.device_id = ?1 OR r.device_id IN (SELECT d.device_id FROM device d "
+      "WHERE d.successor_id = ?1)) AND r.declined_at IS NULL AND NOT EXISTS "
       "(SELECT 1 FROM photo_original o JOIN blob b ON b.sha256 = o.sha256 "
       "WHERE o.photo_id = r.photo_id AND o.upload_sha256 = r.upload_sha256 "
       "AND b.complete_at IS NOT NULL) ORDER BY r.requested_at, r.photo_id "

@@ -844,6 +844,12 @@ test('a huge paste stops at the field\'s limit and says so, a long note in Latin
   assert.equal(await page.getAttribute('#f-notes', 'maxlength'), '65536');
   await page.fill('#f-notes', 'ก'.repeat(200000));
   assert.equal((await page.inputValue('#f-notes')).length, 65536);
+  // In Thai letters the store's 64 KiB is 21,845 of them: said now, in
+  // bytes as the store counts them, not on save.
+  assert.match(await page.innerText('#e-notes'), /ยาวเกินไป \(196,608 ไบต์ ไม่เกิน 65,536 หรือประมาณ 21,845 ตัวอักษรไทย\)/);
+  // In Latin letters the field's own limit cuts it: said so.
+  await page.fill('#f-notes', 'x'.repeat(70000));
+  assert.equal((await page.inputValue('#f-notes')).length, 65536);
   assert.match(await page.innerText('#e-notes'), /ไม่เกิน 65,536 ตัวอักษร/);
   // Shorter again: the notice goes.
   await page.fill('#f-notes', 'ก'.repeat(10));

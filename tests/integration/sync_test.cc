@@ -1153,6 +1153,13 @@ TEST_CASE("Sync: a revoked device given a new token enrols as a new device and "
   Field f;
   const std::string officer = f.Enrolled("officer", "field_officer", "5011");
   const std::string producer = f.Producer(officer, "กลุ่มทอผ้าบ้านป่าตุ้ม", "5011");
+  // A photo taken and sent (its upload copy) before the revocation: its
+  // original stays on the phone.
+  const std::string original = SampleJpeg(2400, 1800);
+  const std::string original_sha = HexEncode(Sha256(original));
+  REQUIRE(WriteFileAtomically(f.dir() + "/IMG_0042.jpg", original, 0644).ok());
+  const std::string photo = f.Add(officer, {"photo", "add", f.dir() + "/IMG_0042.jpg",
+                                            "--subject", "producer:" + producer});
   f.SyncOk(officer);
   const std::string before =
       f.Add(officer, {"visit", "add", "--producer", producer, "--notes", "ก่อนถูกเพิกถอน"});
@@ -1187,6 +1194,18 @@ TEST_CASE("Sync: a revoked device given a new token enrols as a new device and "
   }
   CHECK(old_revoked);
   CHECK(new_active);
+  // The new identity took the old one's place (its key signed for it): the
+  // office's request for the original reaches this phone, which sends it.
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM device WHERE device_id = '" + id +
+                      "' AND successor_id = '" + now_id + "'") == 1);
+  CliResult asked = f.Server({"photo", "ask-original", photo});
+  INFO(asked.out << asked.err);
+  REQUIRE(asked.exit_code == 0);
+  CliResult sent = f.Kbo(officer, {"sync", "--server", f.url()});
+  INFO(sent.out << sent.err << f.server().log());
+  CHECK(sent.exit_code == 0);
+  CHECK(f.ServerCount("SELECT COUNT(*) FROM blob WHERE sha256 = '" + original_sha +
+                      "' AND complete_at IS NOT NULL") == 1);
 }
 
 // kbo reuses a device.key it finds when it makes a new field.db (a crash

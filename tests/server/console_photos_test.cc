@@ -481,6 +481,70 @@ TEST_CASE("console photos: an original is not asked of a revoked device, which n
   CHECK(g.f.Count("SELECT COUNT(*) FROM original_request") == 0);
 }
 
+TEST_CASE("console photos: a revoked phone that enrols again naming its old identity, "
+          "proved by its key, is asked for the originals that identity took, and may "
+          "send them",
+          "[console][photos][originals]") {
+  // The office revoked Somchai's phone (reported lost, then found) and gave
+  // it a new token: kbo enrols it as a new device. The originals of the
+  // photos it took before could then never be had.
+  GalleryFixture g;
+  BlobService blobs(*g.f.store);
+  Browser o{g.console};
+  o.SignIn("office");
+  std::smatch m;
+  const std::string page = o.Get("/photos").body;
+  REQUIRE(std::regex_search(page, m, std::regex("name=\"csrf\" value=\"([0-9a-f]+)\"")));
+  const std::string csrf = m[1].str();
+  // SECTION: asked before the revocation, or after the new enrolment.
+  const bool asked_first = GENERATE(true, false);
+  CAPTURE(asked_first);
+  if (asked_first) {
+    REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
+                .status == 303);
+  }
+  Enrolment enrolment(*g.f.store);
+  REQUIRE(enrolment.Revoke(g.somchai.id.ToString()).ok());
+  TestDevice phone;
+  auto enrol = [&](const KeyPair& signer) {
+    auto token = enrolment.CreateToken("trainer", kPhrao, 3600000);
+    REQUIRE(token.ok());
+    EnrollRequest req{*token, phone.id, phone.key.public_key(), std::nullopt, std::nullopt};
+    req.predecessor = wire::EnrollPredecessor{
+        g.somchai.id, signer.Sign(wire::kSuccessorDomain,
+                                  wire::SuccessorMessage(g.somchai.id, phone.id,
+                                                         phone.key.public_key()))};
+    return enrolment.Enroll(req);
+  };
+  // Signed by another key: refused, nothing stored.
+  KeyPair stranger = KeyPair::Generate();
+  auto forged = enrol(stranger);
+  CHECK(forged.status().reason() == "bad_signature");
+  CHECK(g.f.Count("SELECT count(*) FROM device WHERE device_id = '" + phone.id.ToString() +
+                  "'") == 0);
+  REQUIRE(enrol(g.somchai.key).ok());
+  CHECK(g.f.Text("SELECT successor_id FROM device WHERE device_id = '" +
+                 g.somchai.id.ToString() + "'") == phone.id.ToString());
+  if (!asked_first) {
+    REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
+                .status == 303);
+  }
+  CHECK(*blobs.RequestedOriginals(g.f.Record(phone.id)) ==
+        std::vector<std::string>{g.photo.ToString()});
+  const std::string original = kbo::testing::SampleJpeg(3200, 2400);
+  wire::OriginalNotice notice;
+  notice.photo_id = g.photo;
+  notice.upload_sha256 = g.sha;
+  notice.sha256 = HexEncode(Sha256(original));
+  notice.bytes = original.size();
+  notice.mime = "image/jpeg";
+  REQUIRE(blobs.AnnounceOriginal(g.f.Record(phone.id), notice).ok());
+  REQUIRE(blobs.PutChunkFor(g.f.Record(phone.id), notice.sha256, 0, original.size(),
+                            notice.sha256, original)
+              ->complete);
+  CHECK(blobs.RequestedOriginals(g.f.Record(phone.id))->empty());
+}
+
 TEST_CASE("console photos: the office asks for an original, and only the device that took it may send it",
           "[console][photos][originals]") {
   GalleryFixture g;

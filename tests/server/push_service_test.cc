@@ -1444,5 +1444,105 @@ TEST_CASE("PushService: a base past every sequence the server has handed out (it
   REQUIRE(again.ok());
   CHECK(again->receipt.conflicts == 0);
 }
+
+TEST_CASE("PushService: an edit of a seen value that loses to a later same-value write "
+          "is still a conflict, in either order",
+          "[server][push][conflict]") {
+  // d saw a's number and changed it offline (10:30); b, who saw nothing,
+  // wrote a's number again later (10:40). Whoever arrives first, d's edit
+  // loses by its older stamp: the office must hear of it (a review found
+  // it dropped when b came first).
+  for (bool b_first : {true, false}) {
+    CAPTURE(b_first);
+    ServerFixture f;
+    TestDevice a, b, d;
+    for (TestDevice* t : {&a, &b, &d}) f.Enroll(*t, kPhrao, "field_officer");
+    PushService push(*f.store);
+    const Uuid p = Uuid::Random();
+    REQUIRE(push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)})).ok());
+    auto phone = push.Push(f.Record(a.id), a.SealNext({Row("producer", p, a.HlcAt(kT0 + 10),
+                                                           {{"phone", T("0811111111"), 0}})}));
+    REQUIRE(phone.ok());
+    const uint64_t seen = phone->receipt.first_server_seq;
+    const auto by_b = [&] {
+      REQUIRE(push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 40),
+                                                        {{"phone", T("0811111111"), 0}})}))
+                  .ok());
+    };
+    const auto by_d = [&] {
+      REQUIRE(push.Push(f.Record(d.id), d.SealNext({Row("producer", p, d.HlcAt(kT0 + 30),
+                                                        {{"phone", T("0822222222"), seen}})}))
+                  .ok());
+    };
+    if (b_first) {
+      by_b();
+      by_d();
+    } else {
+      by_d();
+      by_b();
+    }
+    CHECK(f.Text("SELECT phone FROM producer") == "0811111111");
+    CHECK(f.Count("SELECT count(*) FROM conflict WHERE incoming_value = '0822222222' OR "
+                  "current_value = '0822222222'") == 1);
+  }
+}
+
+TEST_CASE("PushService: a delete based on a revival that another device's unseen revival "
+          "with an edit followed is still a conflict",
+          "[server][push][conflict]") {
+  // The note said "not deleted since s2"; c's revival carried a new phone
+  // d never saw, and d's delete took it: the crossing must be told.
+  ServerFixture f;
+  TestDevice a, b, c, d;
+  for (TestDevice* t : {&a, &b, &c, &d}) f.Enroll(*t, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  auto made = push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)}));
+  REQUIRE(made.ok());
+  const uint64_t s0 = made->receipt.first_server_seq;
+  auto del = push.Push(f.Record(a.id), a.SealNext({Row("producer", p, a.HlcAt(kT0 + 10),
+                                                       {{"deleted", I(1), s0}})}));
+  REQUIRE(del.ok());
+  const uint64_t s1 = del->receipt.first_server_seq;
+  auto rb = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
+                                                      {{"deleted", I(0), s1}})}));
+  REQUIRE(rb.ok());
+  const uint64_t s2 = rb->receipt.first_server_seq;
+  REQUIRE(push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 30),
+                                                    {{"deleted", I(0), s1},
+                                                     {"phone", T("0899999999"), s0}})}))
+              .ok());
+  auto dd = push.Push(f.Record(d.id), d.SealNext({Row("producer", p, d.HlcAt(kT0 + 40),
+                                                      {{"deleted", I(1), s2}})}));
+  REQUIRE(dd.ok());
+  CHECK(f.Count("SELECT count(*) FROM producer WHERE deleted = 1") == 1);
+  CHECK(dd->receipt.conflicts == 1);
+}
+
+TEST_CASE("PushService: a device that taps through the value it saw and on to another "
+          "in one set makes no conflict with an unseen agreement",
+          "[server][push][conflict]") {
+  ServerFixture f;
+  TestDevice a, b, d;
+  for (TestDevice* t : {&a, &b, &d}) f.Enroll(*t, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  REQUIRE(push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)})).ok());
+  auto phone = push.Push(f.Record(a.id), a.SealNext({Row("producer", p, a.HlcAt(kT0 + 10),
+                                                         {{"phone", T("0811111111"), 0}})}));
+  REQUIRE(phone.ok());
+  const uint64_t seen = phone->receipt.first_server_seq;
+  REQUIRE(push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
+                                                    {{"phone", T("0811111111"), 0}})}))
+              .ok());
+  auto r = push.Push(f.Record(d.id), d.SealNext({Row("producer", p, d.HlcAt(kT0 + 40),
+                                                     {{"phone", T("0811111111"), seen}}),
+                                                 Row("producer", p, d.HlcAt(kT0 + 41),
+                                                     {{"phone", T("0822222222"), seen}})}));
+  REQUIRE(r.ok());
+  CHECK(r->receipt.conflicts == 0);
+  CHECK(f.Text("SELECT phone FROM producer") == "0822222222");
+}
+
 }  // namespace
 }  // namespace kbo::server::testing

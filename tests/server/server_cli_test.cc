@@ -280,7 +280,7 @@ TEST_CASE(
     TestDevice d;
     Enrolment enrolment(**store);
     auto token = enrolment.CreateToken("trainer", "5011", 3600000);
-    EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt};
+    EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt, std::nullopt};
     REQUIRE(enrolment.Enroll(req).ok());
     PushService push(**store);
     const Uuid visit = Uuid::Random(), producer = Uuid::Random();
@@ -372,7 +372,7 @@ TEST_CASE(
     REQUIRE(store.ok());
     Enrolment enrolment(**store);
     auto token = enrolment.CreateToken("trainer", "5011", 3600000);
-    EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt};
+    EnrollRequest req{*token, d.id, d.key.public_key(), std::nullopt, std::nullopt};
     REQUIRE(enrolment.Enroll(req).ok());
   }
   const std::string photo = "\xFF\xD8\xFF photo bytes";
@@ -430,7 +430,7 @@ TEST_CASE(
       Enrolment enrolment(**store);
       auto token = enrolment.CreateToken("trainer", "5011", 3600000);
       REQUIRE(enrolment.Enroll({*token, revoked.id, revoked.key.public_key(),
-                                std::nullopt}).ok());
+                                std::nullopt, std::nullopt}).ok());
     }
     // Recorded before the revocation, exported as a bundle.
     const std::string own = "\xFF\xD8\xFF the revoked device's photo";
@@ -508,7 +508,7 @@ TEST_CASE(
       Enrolment enrolment(**store);
       auto token = enrolment.CreateToken("trainer", "5011", 3600000);
       REQUIRE(enrolment.Enroll({*token, other_revoked.id,
-                                other_revoked.key.public_key(), std::nullopt})
+                                other_revoked.key.public_key(), std::nullopt, std::nullopt})
                   .ok());
     }
     const std::string other_set = other_revoked.SealNext(
@@ -619,7 +619,7 @@ void WithTwoDevices(const std::string& data, const std::string& role, TestDevice
   Enrolment enrolment(**store);
   for (TestDevice* d : {&a, &b}) {
     auto token = enrolment.CreateToken(role, "5011", 3600000);
-    EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
+    EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt, std::nullopt};
     REQUIRE(enrolment.Enroll(req).ok());
   }
   then(**store);
@@ -808,7 +808,7 @@ TEST_CASE("kbo-server conflicts: a value written after the conflict is listed "
     Enrolment enrolment(*store);
     for (TestDevice* d : {&a, &b}) {
       auto token = enrolment.CreateToken("trainer", "5011", 3600000);
-      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt};
+      EnrollRequest req{*token, d->id, d->key.public_key(), std::nullopt, std::nullopt};
       REQUIRE(enrolment.Enroll(req).ok());
     }
     PushService push(*store);

@@ -224,6 +224,45 @@ TEST_CASE("Wire: the enrolment request refuses what is not one, naming the field
   CHECK(wire::EncodeEnrollRequest(bad).status().code() == Code::kInvalidArgument);
 }
 
+TEST_CASE("Wire: an enrolment naming the identity it leaves carries that one's "
+          "signature, and a malformed one is refused",
+          "[wire]") {
+  KeyPair old_key = KeyPair::Generate();
+  KeyPair new_key = KeyPair::Generate();
+  wire::EnrollRequest req;
+  req.token = std::string(64, 'a');
+  req.device_id = U(kDevice);
+  req.public_key = new_key.public_key();
+  const Uuid old_id = Uuid::Random();
+  req.predecessor = wire::EnrollPredecessor{
+      old_id, old_key.Sign(wire::kSuccessorDomain,
+                           wire::SuccessorMessage(old_id, req.device_id, req.public_key))};
+  Result<std::string> text = wire::EncodeEnrollRequest(req);
+  REQUIRE(text.ok());
+  Result<wire::EnrollRequest> back = wire::ParseEnrollRequest(*text);
+  REQUIRE(back.ok());
+  REQUIRE(back->predecessor.has_value());
+  CHECK(back->predecessor->device_id == old_id);
+  CHECK(Verify(old_key.public_key(), wire::kSuccessorDomain,
+               wire::SuccessorMessage(old_id, back->device_id, back->public_key),
+               back->predecessor->signature));
+  // Not the new key's, nor over another device.
+  CHECK_FALSE(Verify(new_key.public_key(), wire::kSuccessorDomain,
+                     wire::SuccessorMessage(old_id, back->device_id, back->public_key),
+                     back->predecessor->signature));
+  // Without one: none.
+  CHECK_FALSE(wire::ParseEnrollRequest(kEnrollRequest)->predecessor.has_value());
+  for (const char* bad : {R"("predecessor":7)", R"("predecessor":{"device_id":"x","signature":"00"})",
+                          R"("predecessor":{"device_id":"00000000-0000-0000-0000-000000000000","signature":"00"})"}) {
+    std::string t = kEnrollRequest;
+    t.insert(1, std::string(bad) + ",");
+    Result<wire::EnrollRequest> r = wire::ParseEnrollRequest(t);
+    INFO(t);
+    REQUIRE_FALSE(r.ok());
+    CHECK_THAT(r.status().message(), Catch::Contains("\"predecessor\""));
+  }
+}
+
 TEST_CASE("Wire: the enrolment answer refuses forms no server sends", "[wire]") {
   const auto refused = [](std::string text, const char* field) {
     Result<wire::EnrollReply> r = wire::ParseEnrollReply(text);

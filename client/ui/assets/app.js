@@ -569,6 +569,8 @@
   // and a field that stops a paste short says so as it happens (atLimit).
   const TEXT_MAX_UNITS = 4000;
   const NOTE_MAX_UNITS = 65536;
+  const NOTE_MAX_BYTES = 65536;
+  const utf8Bytes = (s) => new TextEncoder().encode(s).length;
   function fieldView(entity, f, value) {
     const id = `f-${f.col}`;
     const label = f.label || colLabel(entity, f.col);
@@ -685,15 +687,18 @@
   const DRAFT_PREFIX = 'kbo.draft:';
   const DRAFT_DAYS = 14;
   const DRAFT_MAX = 20;
-  // A form's largest typed text: a whole note and its other fields.
-  const DRAFT_MAX_UNITS = 2 * 65536;
+  // A form's largest typed text, in UTF-8 bytes: a whole note and its other
+  // fields (a Thai note past the store's 64 KiB is not kept to be refused
+  // again each time the form opens).
+  const DRAFT_MAX_BYTES = 2 * 65536;
+  const draftTooLarge = (typed) => utf8Bytes(JSON.stringify(typed)) > DRAFT_MAX_BYTES;
   const draftKey = (entity) => `${DRAFT_PREFIX}${location.hash || '#/'}|${entity}`;
   function draftRead(key) {
     try {
       const d = JSON.parse(localStorage.getItem(key) || 'null');
       if (!d || !Array.isArray(d.typed) || !d.typed.length) return null;
       if (Date.now() - (+d.at || 0) > DRAFT_DAYS * 86400000 ||
-          JSON.stringify(d.typed).length > DRAFT_MAX_UNITS) {
+          draftTooLarge(d.typed)) {
         localStorage.removeItem(key);
         return null;
       }
@@ -704,7 +709,7 @@
     try {
       // A draft larger than a form may hold is never kept: it would be put
       // back, and refused, each time the form opens.
-      if (!draft.typed.length || JSON.stringify(draft.typed).length > DRAFT_MAX_UNITS) {
+      if (!draft.typed.length || draftTooLarge(draft.typed)) {
         localStorage.removeItem(key);
         return;
       }
@@ -891,6 +896,7 @@
         : msg.split('; ').map((m) => translateError(m, entity)).join(' ');
       if (!box) { loose.push(text); continue; }
       const p = $('.field-error', box);
+      delete p.dataset.atLimit;  // the save's word: typing does not clear it
       p.textContent = text;
       p.hidden = false;
       for (const c of $$('input, select, textarea', box)) c.setAttribute('aria-invalid', 'true');
@@ -919,8 +925,14 @@
     const p = box && $('.field-error', box);
     if (!p) return;
     const label = $('label, .label', box);
-    const said = t('form.at_limit', { label: label ? label.textContent.replace(/\s*\*$/, '') : '', max: c.maxLength.toLocaleString() });
-    if (c.value.length >= c.maxLength) {
+    const name = label ? label.textContent.replace(/\s*\*$/, '') : '';
+    // A note is counted in bytes, as the store counts it (a Thai letter is
+    // three): past them it is said now, not on save.
+    const bytes = c.tagName === 'TEXTAREA' ? utf8Bytes(c.value) : 0;
+    const said = bytes > NOTE_MAX_BYTES
+      ? t('err.too_long', { label: name, bytes: bytes.toLocaleString(), max: NOTE_MAX_BYTES.toLocaleString(), thai: Math.floor(NOTE_MAX_BYTES / 3).toLocaleString() })
+      : t('form.at_limit', { label: name, max: c.maxLength.toLocaleString() });
+    if (c.value.length >= c.maxLength || bytes > NOTE_MAX_BYTES) {
       p.textContent = said;
       p.hidden = false;
       p.dataset.atLimit = '1';
@@ -935,6 +947,7 @@
     const box = form.querySelector(`.field[data-col="${CSS.escape(col)}"]`);
     if (!box) return;
     const p = $('.field-error', box);
+    delete p.dataset.atLimit;  // not cleared by typing: it is this save's
     p.textContent = text;
     p.hidden = false;
     for (const c of $$('input, select, textarea', box)) c.setAttribute('aria-invalid', 'true');
