@@ -118,6 +118,18 @@ void CheckReach(const ReportData& d, const Scope& scope, int64_t fy,
   CHECK(keys[4] == "herbal_nonfood");
 }
 
+// `kbo-server report ARGS` on the fixture's store: what it prints, the
+// command checked to succeed.
+std::string ReportText(ServerFixture& f, const std::vector<std::string>& args) {
+  std::ostringstream out;
+  bool usage = false;
+  const Status s = ReportCommand(
+      "report", args, [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
+  INFO(s.ToString());
+  CHECK(s.ok());
+  return out.str();
+}
+
 TEST_CASE("Reports: reach counts producers enrolled in the year's live "
           "workshops, by district and category",
           "[reports]") {
@@ -597,14 +609,7 @@ TEST_CASE("Reports: a mark with a conflict the office has not decided is "
   CHECK(of(j["participants"], "e00")["disputed_days"] == json::array({1, 3}));
   CHECK(of(j["participants"], "e01")["disputed_days"] == json::array());
   auto report = [&](const char* kind, const char* lang) {
-    std::ostringstream out;
-    bool usage = false;
-    const Status s = ReportCommand(
-        "report", {kind, "--workshop", d.course, "--lang", lang},
-        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
-    INFO(s.ToString());
-    CHECK(s.ok());
-    return out.str();
+    return ReportText(f, {kind, "--workshop", d.course, "--lang", lang});
   };
   const std::string text = report("attendance", "en");
   CHECK(text.find("Late*") != std::string::npos);
@@ -673,14 +678,7 @@ TEST_CASE("Reports: a person enrolled twice in a workshop (two devices offline) 
   const json j = json::parse(CertificatesJson(*c));
   CHECK(j["enrolled_twice"] == 1);
   auto text = [&](const char* lang) {
-    std::ostringstream out;
-    bool usage = false;
-    const Status s = ReportCommand(
-        "report", {"certificates", "--workshop", d.course, "--lang", lang},
-        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
-    INFO(s.ToString());
-    CHECK(s.ok());
-    return out.str();
+    return ReportText(f, {"certificates", "--workshop", d.course, "--lang", lang});
   };
   const std::string en = text("en");
   CHECK(en.find(name + "†\t") != std::string::npos);
@@ -719,14 +717,8 @@ TEST_CASE("Reports: a contest score with a conflict the office has not decided "
   CHECK(j["ranking"][0]["product_id"] == "pr0");
   CHECK(j["ranking"][0]["disputed_scores"] == 0);
   auto text = [&](const char* lang) {
-    std::ostringstream out;
-    bool usage = false;
-    const Status s = ReportCommand(
-        "report", {"contest", "--contest", d.contest, "--district", kReportPhrao, "--lang", lang},
-        [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
-    INFO(s.ToString());
-    CHECK(s.ok());
-    return out.str();
+    return ReportText(f, {"contest", "--contest", d.contest, "--district", kReportPhrao,
+                          "--lang", lang});
   };
   const std::string en = text("en");
   CHECK(en.find("\n1\t") != std::string::npos);   // pr0: no star
@@ -757,15 +749,7 @@ TEST_CASE("Reports: a text report's cells are one cell each when pasted into a "
   Statement product(db, "UPDATE product SET name = ?1 WHERE id = 'pr0'");
   product.Bind(1, std::string_view("ผ้าทอ\tลาย\nดอก"));
   REQUIRE(product.Run().ok());
-  auto text = [&](std::vector<std::string> args) {
-    std::ostringstream out;
-    bool usage = false;
-    const Status s = ReportCommand(
-        "report", args, [&]() -> Result<ServerStore*> { return f.store.get(); }, out, &usage);
-    INFO(s.ToString());
-    CHECK(s.ok());
-    return out.str();
-  };
+  auto text = [&](const std::vector<std::string>& args) { return ReportText(f, args); };
   for (const char* kind : {"attendance", "certificates"}) {
     CAPTURE(kind);
     const std::string t = text({kind, "--workshop", d.course, "--lang", "th"});
