@@ -873,13 +873,19 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     const char* kForwardOnly = "cannot be kept: this column only moves forward";
     ctx.out << "  current : " << Shown(c.current_value) << " by "
             << who(c.current_device) << " at " << HlcTime(c.current_hlc) << "  [seq "
-            << c.current_seq << "]  received first ("
-            << (keepable.current ? "--keep current" : kForwardOnly) << ")\n";
+            << c.current_seq << "]  received first"
+            << (c.resolved() ? std::string()
+                             : std::string(" (") +
+                                   (keepable.current ? "--keep current" : kForwardOnly) + ")")
+            << "\n";
     ctx.out << "  incoming: " << Shown(c.incoming_value) << " by "
             << who(c.incoming_device) << " at " << HlcTime(c.incoming_hlc)
             << "  [seq " << c.incoming_seq << ", base " << c.incoming_base
-            << "]  received later ("
-            << (keepable.incoming ? "--keep incoming" : kForwardOnly) << ")\n";
+            << "]  received later"
+            << (c.resolved() ? std::string()
+                             : std::string(" (") +
+                                   (keepable.incoming ? "--keep incoming" : kForwardOnly) + ")")
+            << "\n";
     // `winner` is the merge's choice when the conflict was found; once it
     // is resolved, the resolution is what shows; a write after the
     // conflict (LaterWriteOf) shows instead of either side.

@@ -699,6 +699,11 @@ TEST_CASE("kbo-server conflicts list: a stage conflict offers only the further "
                                  "--keep", "current", "--reason", "บรรจุภัณฑ์แล้ว"});
   INFO(kept.out << kept.err);
   CHECK(kept.exit_code == 0);
+  // Decided: no side is offered any more.
+  CliResult after = RunServerCli({"--data", data, "conflicts", "list"});
+  REQUIRE(after.exit_code == 0);
+  CHECK_THAT(after.out, Catch::Contains("resolved ") && !Catch::Contains("--keep current") &&
+                            !Catch::Contains("cannot be kept"));
 }
 
 TEST_CASE("kbo-server conflicts list and resolve from the command line",
