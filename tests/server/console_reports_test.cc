@@ -174,17 +174,7 @@ TEST_CASE("Console reports: a person enrolled twice is marked in the certificate
   ReportBrowser b{fx.console};
   b.SignIn("viewer");
   Db& db = fx.f.store->db();
-  Statement who(db, "SELECT producer_id, participant_name FROM enrolment WHERE id = 'e00'");
-  REQUIRE(who.Step());
-  const std::string producer = who.ColumnText(0), name = who.ColumnText(1);
-  REQUIRE(who.Reset().ok());
-  InsertRow(db, "enrolment", {{"id", Tx("e00-again")}, {"workshop_id", Tx(fx.d.course)},
-                              {"producer_id", Tx(producer)}, {"participant_name", Tx(name)},
-                              {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
-  InsertRow(db, "attendance", {{"id", Tx("a00-again-2")}, {"workshop_id", Tx(fx.d.course)},
-                               {"enrolment_id", Tx("e00-again")}, {"day", In(2)},
-                               {"status", Tx("present")}, {"district_code", Tx(kReportPhrao)},
-                               {"deleted", In(0)}});
+  InsertEnrolledAgain(db, fx.d.course);
   Reply certs = b.Get("/reports/certificates", {{"workshop", fx.d.course}});
   REQUIRE(certs.status == 200);
   CHECK(Has(certs.body, "<b class=\"disputed-mark\">†</b>"));

@@ -74,6 +74,24 @@ inline void InsertConflict(Db& db, const std::string& id, const std::string& ent
   InsertRow(db, "conflict", cells);
 }
 
+// Participant e00 of `course` enrolled again (as another device did
+// offline), named `name` (spacing aside, the same), with day 2 marked
+// present there: e00 has days 1, 4 and 5, so 4 days together.
+inline void InsertEnrolledAgain(Db& db, const std::string& course) {
+  Statement who(db, "SELECT producer_id, participant_name FROM enrolment WHERE id = 'e00'");
+  REQUIRE(who.Step());
+  const std::string producer = who.ColumnText(0), name = who.ColumnText(1);
+  REQUIRE(who.Reset().ok());
+  InsertRow(db, "enrolment", {{"id", Tx("e00-again")}, {"workshop_id", Tx(course)},
+                              {"producer_id", Tx(producer)},
+                              {"participant_name", Tx(" " + name + " ")},
+                              {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
+  InsertRow(db, "attendance", {{"id", Tx("a00-again-2")}, {"workshop_id", Tx(course)},
+                               {"enrolment_id", Tx("e00-again")}, {"day", In(2)},
+                               {"status", Tx("present")}, {"district_code", Tx(kReportPhrao)},
+                               {"deleted", In(0)}});
+}
+
 inline void InsertMarkConflict(Db& db, const std::string& id, const std::string& row_id,
                                const std::string& column, bool resolved) {
   InsertConflict(db, id, "attendance", row_id, column, resolved);
