@@ -269,14 +269,17 @@ std::string HlcTime(const std::string& text) {
 // note's line break split a conflict's line, as `kbo conflicts` once did),
 // and no control character a device sent reaches the operator's terminal
 // (an escape sequence would rewrite what the screen shows).
-std::string Shown(const Value& v) {
-  if (v.is_null()) return "(empty)";
-  std::string text = v.ToDisplay();
+std::string OneLine(std::string text) {
   for (char& ch : text) {
     const auto byte = static_cast<unsigned char>(ch);
     if (byte < 0x20 || byte == 0x7f) ch = ' ';
   }
-  return "'" + text + "'";
+  return text;
+}
+
+std::string Shown(const Value& v) {
+  if (v.is_null()) return "(empty)";
+  return "'" + OneLine(v.ToDisplay()) + "'";
 }
 
 // The audit log line of a token or device action from the shell (actor
@@ -811,10 +814,17 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
   Result<std::vector<std::optional<LaterWrite>>> laters =
       LaterWritesOf((*store)->db(), *list);
   if (!laters.ok()) return laters.status();
+  // The row each conflict is about, by the names a person knows it by (its
+  // producer, workshop, participant, product, course day), as the console
+  // names it: an id alone sent the office to `list` to find out.
+  Result<std::vector<ConflictView>> views =
+      DescribeConflicts((*store)->db(), *list, Lang::kEn);
+  if (!views.ok()) return views.status();
   if (a.Has("json")) {
     json arr = json::array();
     for (size_t i = 0; i < list->size(); ++i) {
       json j = json::parse(ConflictJson((*list)[i]));
+      j["subject"] = (*views)[i].subject;
       const std::optional<LaterWrite>& l = (*laters)[i];
       j["later"] = l.has_value()
                        ? json{{"value", l->value.is_null()
@@ -862,6 +872,7 @@ Status ConflictsList(Context& ctx, const std::vector<std::string>& args,
     ctx.out << "  " << c.entity << " " << c.row_id << " ." << c.column_name
             << "  (district "
             << (c.district_code.empty() ? "-" : c.district_code) << ")\n";
+    ctx.out << "  about   : " << OneLine((*views)[i].subject) << "\n";
     // "current" and "incoming" are the words --keep takes: each line says
     // what it is (the value received first, and the one received later),
     // and the "shown now" line gives its value, so keeping what shows is

@@ -653,6 +653,59 @@ TEST_CASE("kbo-server conflicts list: a value's line break does not split "
   CHECK_THAT(text.out, Catch::Contains("incoming: 'ยังไม่เสร็จ  โทรก่อน' by"));
 }
 
+TEST_CASE("kbo-server conflicts list names the row a conflict is about by its "
+          "producer, workshop, participant and course day, in text and JSON",
+          "[server][cli][conflict]") {
+  // The list gave "attendance 3f0c… .status" alone: the office had to look
+  // the id up to know whose mark it was.
+  kbo::testing::TempDir tmp;
+  const std::string data = tmp.File("data");
+  TestDevice a, b;
+  WithTwoDevices(data, "trainer", a, b, [&](ServerStore& store) {
+    PushService push(store);
+    const Uuid producer = Uuid::Random(), workshop = Uuid::Random(),
+               enrolment = Uuid::Random();
+    RowValues key;
+    key["workshop_id"] = T(workshop.ToString());
+    key["enrolment_id"] = T(enrolment.ToString());
+    key["day"] = I(3);
+    const Uuid mark = DerivedRowId(*FindEntity("attendance"), key).value();
+    auto status = [&](TestDevice& d, int64_t at, const char* value) {
+      return Row("attendance", mark, d.HlcAt(at),
+                 {{"workshop_id", T(workshop.ToString()), 0},
+                  {"enrolment_id", T(enrolment.ToString()), 0},
+                  {"day", I(3), 0},
+                  {"status", T(value), 0},
+                  {"district_code", T(kPhrao), 0}});
+    };
+    REQUIRE(push.PushFromBundle(
+                    a.SealNext({Producer(producer, a.HlcAt(kT0), kPhrao,
+                                         "กลุ่มจักสาน\tบ้านโป่ง"),
+                                Workshop(workshop, a.HlcAt(kT0), kPhrao,
+                                         "อบรมพัฒนาผลิตภัณฑ์"),
+                                Row("enrolment", enrolment, a.HlcAt(kT0),
+                                    {{"workshop_id", T(workshop.ToString()), 0},
+                                     {"producer_id", T(producer.ToString()), 0},
+                                     {"participant_name", T("นางสมศรี ใจดี"), 0},
+                                     {"district_code", T(kPhrao), 0}}),
+                                status(a, kT0 + 10, "present")}))
+                .ok());
+    REQUIRE(push.PushFromBundle(b.SealNext({status(b, kT0 + 20, "absent")})).ok());
+  });
+  CliResult text = RunServerCli({"--data", data, "conflicts", "list"});
+  REQUIRE(text.exit_code == 0);
+  // The producer's name as sent, its tab made a space (one line).
+  CHECK_THAT(text.out,
+             Catch::Contains("  about   : อบรมพัฒนาผลิตภัณฑ์ · นางสมศรี ใจดี · "
+                             "กลุ่มจักสาน บ้านโป่ง · day 3\n"));
+  CliResult js = RunServerCli({"--data", data, "conflicts", "list", "--json"});
+  REQUIRE(js.exit_code == 0);
+  const nlohmann::json arr = nlohmann::json::parse(js.out);
+  REQUIRE(arr.size() == 1);
+  CHECK(arr[0]["subject"] ==
+        "อบรมพัฒนาผลิตภัณฑ์ · นางสมศรี ใจดี · กลุ่มจักสาน\tบ้านโป่ง · day 3");
+}
+
 TEST_CASE("kbo-server conflicts list: a stage conflict offers only the further "
           "stage to keep, and resolving the earlier one says what to do",
           "[server][cli][conflict]") {
