@@ -9,6 +9,7 @@
 #include <set>
 #include <utility>
 
+#include "server/conflicts.h"
 #include "server/enrolment.h"
 #include "server/report_queries.h"
 #include "server/storage/report_store.h"
@@ -173,6 +174,37 @@ Status OutsideDistrict(Db& db, const ReportFilter& filter, Status refused) {
                                  in + ", not " + filter.district +
                                  " (leave out --district for one workshop's report)")
       .WithReason("workshop_not_in_district");
+}
+
+// --workshop ID, or a unique start of it (at least kMinIdPrefix characters,
+// any case), as `conflicts resolve` takes a conflict's: the id a workshop
+// list prints is 36 characters. A start no live workshop has is left as
+// given (the report says "no workshop"); one several have is refused,
+// naming them.
+Result<std::string> WorkshopIdOrPrefix(Db& db, const std::string& given) {
+  std::string prefix = given;
+  for (char& ch : prefix) {
+    if (ch >= 'A' && ch <= 'F') ch = static_cast<char>(ch - 'A' + 'a');
+  }
+  storage::ReportStore store(db);
+  Result<std::optional<storage::WorkshopRow>> exact = store.FindLiveWorkshop(prefix);
+  if (!exact.ok()) return exact.status();
+  if (exact->has_value() || prefix.size() < kMinIdPrefix || prefix.size() >= 36) {
+    return prefix;
+  }
+  Result<std::vector<std::string>> found = store.LiveWorkshopIdsStartingWith(prefix);
+  if (!found.ok()) return found.status();
+  if (found->size() == 1) return found->front();
+  if (found->empty()) return prefix;
+  std::string names;
+  for (size_t i = 0; i < found->size() && i < 3; ++i) {
+    names += (i ? ", " : "") + (*found)[i];
+  }
+  return Status::InvalidArgument(
+      "--workshop " + given + " is the start of " +
+      (found->size() > 3 ? std::string("more than 3") : std::to_string(found->size())) +
+      " workshops' ids (" + names + (found->size() > 3 ? ", ..." : "") +
+      "); give more of the id");
 }
 
 Status Usage(bool* usage_error, std::string message) {
@@ -501,6 +533,11 @@ Status Report(const std::vector<std::string>& args,
   ServerStore& st = **opened;
   Db& db = st.db();
   if (today.empty()) today = BangkokDate(st.NowMillis());
+  if (!filter.workshop_id.empty()) {
+    Result<std::string> id = WorkshopIdOrPrefix(db, filter.workshop_id);
+    if (!id.ok()) return Usage(usage_error, id.status().message());
+    filter.workshop_id = std::move(id).value();
+  }
   Result<Scope> scope = EffectiveScope(filter);
   if (!scope.ok()) return Usage(usage_error, scope.status().message());
 

@@ -155,6 +155,20 @@ Result<std::optional<WorkshopRow>> ReportStore::FindLiveWorkshop(
   return w;
 }
 
+Result<std::vector<std::string>> ReportStore::LiveWorkshopIdsStartingWith(
+    std::string_view prefix) {
+  // Ids are lowercase uuids: [prefix, prefix + '\x7f') walks the primary
+  // key (ConflictStore::WithIdPrefix does the same).
+  Statement st(db_,
+               "SELECT id FROM workshop WHERE id >= ?1 AND id < ?2 AND deleted = 0"
+               " ORDER BY id LIMIT 4");
+  st.Bind(1, prefix).Bind(2, std::string_view(std::string(prefix) + "\x7f"));
+  std::vector<std::string> ids;
+  while (st.Step()) ids.push_back(Text(st, 0));
+  if (Status s = Failed(st); !s.ok()) return s;
+  return ids;
+}
+
 namespace {
 // A row's own district, else its workshop's (?3): rows take it from their
 // parent; one not yet filled in is the workshop's.

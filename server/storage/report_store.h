@@ -127,6 +127,9 @@ class ReportStore {
   // ---- Attendance and certificates
   // A live workshop by id (whatever its district); nullopt if none.
   Result<std::optional<WorkshopRow>> FindLiveWorkshop(std::string_view id);
+  // The ids of live workshops starting with `prefix` (lowercase), in order,
+  // at most 4 (a command's "give more of the id" needs no more).
+  Result<std::vector<std::string>> LiveWorkshopIdsStartingWith(std::string_view prefix);
   // Its live enrolments in scope (a row without a district takes
   // `workshop_district`), by participant name, then id.
   Result<std::vector<EnrolmentRow>> Enrolments(const Scope& scope,

@@ -157,6 +157,26 @@ TEST_CASE("Report CLI: bad usage exits 2, an unknown workshop or contest 3",
   CHECK(code({"report", "attendance"}) == 2);
   CHECK(code({"report", "followups", "--today", "15/01/2026"}) == 2);
   CHECK(code({"report", "attendance", "--workshop", "no-such"}) == 3);
+  // A unique start of a workshop's id (at least 4 characters), as
+  // `conflicts resolve` takes a conflict's: the same report as the whole id.
+  {
+    CliResult whole = RunServerCli({"--data", data, "report", "attendance", "--workshop",
+                                    d.fang_course, "--json"});
+    REQUIRE(whole.exit_code == 0);
+    CliResult start = RunServerCli({"--data", data, "report", "attendance", "--workshop",
+                                    "w-fang", "--json"});
+    INFO(start.err);
+    CHECK(start.exit_code == 0);
+    CHECK(start.out == whole.out);
+    // A start several workshops share: refused, naming them.
+    CliResult shared = RunServerCli(
+        {"--data", data, "report", "certificates", "--workshop", "w-phrao"});
+    CHECK(shared.exit_code == 2);
+    CHECK_THAT(shared.err, Catch::Contains("w-phrao-2569"));
+    CHECK_THAT(shared.err, Catch::Contains("give more of the id"));
+    // Under 4 characters: only a whole id.
+    CHECK(code({"report", "attendance", "--workshop", "w-f"}) == 3);
+  }
   // One workshop's report with a year it is not of: refused, not ignored.
   CHECK(code({"report", "attendance", "--workshop", d.course, "--fiscal-year",
               "2568"}) == 2);
