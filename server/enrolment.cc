@@ -379,6 +379,7 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
     // verify is refused, nothing stored: a device that cannot prove it
     // must not take another's place.
     std::string predecessor;
+    std::optional<uint64_t> predecessor_served;
     if (request.predecessor && request.predecessor->device_id != request.device_id) {
       const std::string old_id = request.predecessor->device_id.ToString();
       Result<std::optional<storage::DeviceRow>> old = devices.Find(old_id);
@@ -397,6 +398,7 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
               .WithReason("bad_signature");
         }
         predecessor = old_id;
+        predecessor_served = (*old)->served_seq;
       }
     }
     storage::NewDevice d;
@@ -407,6 +409,12 @@ Result<EnrollReply> Enrolment::Enroll(const EnrollRequest& request) {
     d.enrolled_at = FormatIsoUtc(now);
     d.label = label;
     if (Status s = devices.Insert(d); !s.ok()) return s;
+    // What the identity it leaves was served, its home holds: the bases it
+    // writes over those rows are ones this server handed out (a base past
+    // served_seq is taken for one of a lost history, ApplyAtServer).
+    if (predecessor_served.has_value() && *predecessor_served > 0) {
+      if (Status s = devices.NoteServed(device_text, *predecessor_served); !s.ok()) return s;
+    }
     if (!predecessor.empty()) {
       Result<bool> set = devices.SetSuccessor(predecessor, device_text);
       if (!set.ok()) return set.status();

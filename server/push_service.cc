@@ -349,6 +349,18 @@ Result<PushResult> PushService::Ingest(const Uuid* authenticated,
   } else {
     r.server_rows = std::move(*held);
   }
+  if (!r.server_rows.empty()) {
+    // The device holds these rows' numbers from now on, as from a pull:
+    // a base it writes over them is one it was handed (ApplyAtServer takes
+    // a base past served_seq for one of a history the server lost).
+    // (The database's last number, as a pull's: past every row read.)
+    Result<int64_t> next = storage::ServerState(db).NextSeq();
+    if (!next.ok()) return next.status();
+    const uint64_t last = *next > 0 ? static_cast<uint64_t>(*next) - 1 : 0;
+    if (Status s = storage::Devices(db).NoteServed(device_text, last); !s.ok()) {
+      return s;
+    }
+  }
   result.response_json = SignedReceiptJson(store_.key(), r);
   if (Status s =
           AppendToLog(db, r, hash, cs_bytes, signature, result.response_json);

@@ -957,27 +957,34 @@ Result<AppliedSet> ApplyAtServer(ServerStore& store, const ChangeSet& cs,
     // Nothing reads the write's answer: sent without waiting on PostgreSQL
     // (an error fails the next statement that waits, or the commit).
     options.defer_write = true;
-    // A base this server never handed out (every number it has is below
-    // this set's first): its writer saw values of a history the server no
-    // longer has -- the whole data folder restored from a backup, the
-    // sequence record with it, so nothing jumped. Such a base says nothing
-    // of what the writer saw here: taken as 0 (it saw nothing), so a value
-    // written since the restore is a conflict, not silently overwritten.
+    // A base this server never handed out to this device: past the last
+    // sequence the database let it hold (served_seq: a pull raises it to
+    // the database's last before a page goes, and a receipt's rows too), or
+    // past every number it has (below this set's first). Its writer saw
+    // values of a history the server no longer has -- the whole data folder
+    // restored from a backup, the sequence record with it, so nothing
+    // jumped and the numbers since the backup were handed out again for
+    // other writes. Such a base says nothing of what the writer saw here:
+    // taken as 0 (it saw nothing), so a value written since the restore is
+    // a conflict, not silently overwritten.
+    const uint64_t known = device != nullptr && device->served_seq.has_value()
+                               ? std::min(*device->served_seq, *first - 1)
+                               : *first - 1;
     const RowChange* to_apply = &row;
     RowChange rebased;
     if (std::any_of(row.cells.begin(), row.cells.end(),
-                    [&](const CellWrite& c) { return c.base >= *first; })) {
+                    [&](const CellWrite& c) { return c.base > known; })) {
       rebased = row;
       uint64_t highest = 0;
       for (CellWrite& c : rebased.cells) {
-        if (c.base < *first) continue;
+        if (c.base <= known) continue;
         highest = std::max(highest, c.base);
         c.base = 0;
       }
       to_apply = &rebased;
       if (!applied.bases_past_sequence) {
         LogLine("a change set names server sequence " + std::to_string(highest) +
-                " but this server hands out from " + std::to_string(*first) +
+                " but this server let its device hold up to " + std::to_string(known) +
                 " (its whole data folder restored from a backup? docs/operations.md): "
                 "those writes are taken as made without seeing any value, so each "
                 "one that differs from a value held is kept as a conflict");
@@ -1362,7 +1369,11 @@ Status ApplyWaiting(ServerStore& store, const ChangeSet& cs,
       if (some.rows.empty()) continue;
       // Checked as they would have been when they came, against the server
       // as it is now, and merged by their own hlcs.
-      Result<AppliedSet> again = ApplyAtServer(store, some, &**device, /*texts_decoded=*/true);
+      // The bases above are the server's own numbers, not ones the device
+      // was handed: not checked against what it was served.
+      DeviceRecord bases_here = **device;
+      bases_here.served_seq.reset();
+      Result<AppliedSet> again = ApplyAtServer(store, some, &bases_here, /*texts_decoded=*/true);
       if (!again.ok()) return again.status();
       std::map<uint64_t, const protocol::RefusedRow*> refused_again;
       for (const protocol::RefusedRow& r : again->refused) refused_again[r.index] = &r;

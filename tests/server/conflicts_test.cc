@@ -144,6 +144,7 @@ struct RollCallTaps {
                            Mark(attendance, somchai.HlcAt(kT0 + 10), workshop,
                                 enrolment, 5, "late")}))
                 .ok());
+    f.Pulled(malee);
     REQUIRE(push.Push(f.Record(malee.id),
                       malee.SealNext({Tap(attendance, malee.HlcAt(kT0 + 20),
                                           malee_status)}))
@@ -152,6 +153,7 @@ struct RollCallTaps {
                       somchai.SealNext({Mark(day4, somchai.HlcAt(kT0 + 11),
                                              workshop, enrolment, 4, "late")}))
                 .ok());
+    f.Pulled(malee);
     REQUIRE(push.Push(f.Record(malee.id),
                       malee.SealNext({Tap(day4, malee.HlcAt(kT0 + 21), "absent", 6)}))
                 .ok());
@@ -175,6 +177,7 @@ struct RollCallTaps {
 
   // His taps as given, in one change set.
   void SomchaiSends(std::vector<RowChange> rows) {
+    f.Pulled(somchai);  // what his bases name, he was served
     REQUIRE(PushService(*f.store).Push(f.Record(somchai.id), somchai.SealNext(rows)).ok());
   }
 
@@ -483,6 +486,7 @@ TEST_CASE("Conflicts: a set that deletes a row and brings it back settles "
                                           officer.HlcAt(kT0 + 10),
                                           {{"deleted", I(1), 1}})}))
               .ok());  // seq 2
+  f.PulledTo(trainer.id, 1);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", producer,
                                           trainer.HlcAt(kT0 + 20),
@@ -490,6 +494,7 @@ TEST_CASE("Conflicts: a set that deletes a row and brings it back settles "
               .ok());
   Conflicts conflicts(*f.store);
   REQUIRE(conflicts.List(/*open_only=*/true)->size() == 1);
+  f.Pulled(trainer);
   REQUIRE(push.Push(f.Record(trainer.id),
                     trainer.SealNext({Row("producer", producer,
                                           trainer.HlcAt(kT0 + 30),
@@ -895,6 +900,7 @@ struct WorkshopDeletedWithRows {
     // and syncs; somchai, not having pulled, still holds it live.
     RowChange blurred_gone = tombstone("photo", blurred, malee.HlcAt(kT0 + 15));
     blurred_gone.cells[0].base = f.NextSeq() - 1;
+    f.Pulled(malee);
     REQUIRE(push.Push(f.Record(malee.id), malee.SealNext({blurred_gone})).ok());
     // Somchai deletes one photo on its own (its own hlc), then the
     // workshop with everything under it: one hlc for all of those (the
@@ -1039,6 +1045,8 @@ TEST_CASE("Conflicts: a row two devices' cascades took comes back when both dele
     r.cells[0].base = 1;
     return r;
   };
+  f.PulledTo(malee.id, 1);
+  f.PulledTo(somchai.id, 1);
   REQUIRE(push.Push(f.Record(malee.id),
                     malee.SealNext({seen(tombstone("attendance", mark, by_malee)),
                                     seen(tombstone("enrolment", enrolment, by_malee)),
@@ -1119,6 +1127,7 @@ TEST_CASE("Conflicts: a delete of a row another device edited after what the del
                     somchai.SealNext({made,
                                       Producer(seen, somchai.HlcAt(kT0), kPhrao, "กลุ่มสอง")}))
               .ok());  // seqs 1, 2
+  f.Pulled(malee);
   REQUIRE(push.Push(f.Record(malee.id),
                     malee.SealNext({Row("producer", producer, malee.HlcAt(kT0 + 10),
                                         {{"phone", T("0899999999"), 1}}),
@@ -1129,6 +1138,7 @@ TEST_CASE("Conflicts: a delete of a row another device edited after what the del
   // the second having pulled it (base 4).
   RowChange gone = Row("producer", producer, somchai.HlcAt(kT0 + 20), {{"deleted", I(1), 0}});
   RowChange knew = Row("producer", seen, somchai.HlcAt(kT0 + 20), {{"deleted", I(1), 4}});
+  f.PulledTo(somchai.id, 4);
   REQUIRE(push.Push(f.Record(somchai.id), somchai.SealNext({gone, knew})).ok());
   auto open = Conflicts(*f.store).List(/*open_only=*/true);
   REQUIRE(open.ok());

@@ -454,6 +454,7 @@ TEST_CASE("Console conflicts: a value written after the conflict is shown, kept 
   // Somchai, having pulled the conflict (malee's excused, seq 5), marks
   // the day late: no new conflict, the row now shows late.
   PushService push(store);
+  c.f.Pulled(c.somchai);
   REQUIRE(push.Push(c.f.Record(c.somchai.id),
                     c.somchai.SealNext({Row("attendance", c.attendance,
                                             c.somchai.HlcAt(kT0 + 30),

@@ -503,6 +503,9 @@ TEST_CASE("console photos: a revoked phone that enrols again naming its old iden
     REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
                 .status == 303);
   }
+  g.f.Pulled(g.somchai);
+  const int64_t served = static_cast<int64_t>(g.f.NextSeq()) - 1;
+  REQUIRE(served > 0);
   Enrolment enrolment(*g.f.store);
   REQUIRE(enrolment.Revoke(g.somchai.id.ToString()).ok());
   TestDevice phone;
@@ -525,6 +528,10 @@ TEST_CASE("console photos: a revoked phone that enrols again naming its old iden
   REQUIRE(enrol(g.somchai.key).ok());
   CHECK(g.f.Text("SELECT successor_id FROM device WHERE device_id = '" +
                  g.somchai.id.ToString() + "'") == phone.id.ToString());
+  // What the old identity was served, the phone's home holds: the bases it
+  // writes over those rows are taken as seen (a new device's would not be).
+  CHECK(g.f.Count("SELECT served_seq FROM device WHERE device_id = '" +
+                  phone.id.ToString() + "'") == served);
   if (!asked_first) {
     REQUIRE(o.Post("/photos/original", {{"csrf", csrf}, {"photo", g.photo.ToString()}})
                 .status == 303);

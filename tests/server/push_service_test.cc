@@ -1392,6 +1392,7 @@ TEST_CASE("PushService: a device that saw the value a cell holds edits it withou
   REQUIRE(phone.ok());
   const uint64_t seen = phone->receipt.first_server_seq;  // what c pulls
   const auto write = [&](TestDevice& t, const char* value, uint64_t base, int64_t at) {
+    if (base > 0) f.PulledTo(t.id, base);  // it pulled what it saw
     auto r = push.Push(f.Record(t.id), t.SealNext({Row("producer", p, t.HlcAt(at),
                                                        {{"phone", T(value), base}})}));
     REQUIRE(r.ok());
@@ -1445,6 +1446,44 @@ TEST_CASE("PushService: a base past every sequence the server has handed out (it
   CHECK(again->receipt.conflicts == 0);
 }
 
+TEST_CASE("PushService: a base the server handed out again since a restore (its whole "
+          "folder, one write since) but never to this device is taken as seeing nothing: "
+          "a conflict, not a silent overwrite",
+          "[server][push][conflict][restore]") {
+  // An attack walk-through: the backup held seq 1 and b's served_seq 1;
+  // seq 2 (lost with the restore) was a's edit, which b pulled. After the
+  // restore c's write took seq 2 again; b's edit with base 2 passed as
+  // having seen c's value (2 is below the set's first), overwriting it.
+  ServerFixture f;
+  TestDevice a, b, c;
+  for (TestDevice* t : {&a, &b, &c}) f.Enroll(*t, kPhrao, "field_officer");
+  PushService push(*f.store);
+  const Uuid p = Uuid::Random();
+  auto made = push.Push(f.Record(a.id), a.SealNext({Producer(p, a.HlcAt(kT0), kPhrao)}));
+  REQUIRE(made.ok());
+  f.Pulled(b);  // served 1, as the backup has it
+  auto c1 = push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 10),
+                                                      {{"members", I(3), 0}})}));
+  REQUIRE(c1.ok());
+  const uint64_t reused = c1->receipt.first_server_seq;
+  REQUIRE(reused == made->receipt.last_server_seq + 1);
+  auto b1 = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
+                                                      {{"members", I(5), reused}})}));
+  REQUIRE(b1.ok());
+  CHECK(b1->receipt.conflicts == 1);
+  CHECK(f.Count("SELECT count(*) FROM conflict WHERE column_name = 'members' AND "
+                "incoming_base = 0") == 1);
+  // A base b was served (a pull) is taken as it is: c's next value seen.
+  auto c2 = push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 40),
+                                                      {{"members", I(7), b1->receipt.first_server_seq}})}));
+  REQUIRE(c2.ok());
+  f.Pulled(b);
+  auto b2 = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 50),
+                                                      {{"members", I(8), c2->receipt.first_server_seq}})}));
+  REQUIRE(b2.ok());
+  CHECK(b2->receipt.conflicts == 0);
+}
+
 TEST_CASE("PushService: an edit of a seen value that loses to a later same-value write "
           "is still a conflict, in either order",
           "[server][push][conflict]") {
@@ -1469,6 +1508,7 @@ TEST_CASE("PushService: an edit of a seen value that loses to a later same-value
                                                         {{"phone", T("0811111111"), 0}})}))
                   .ok());
     };
+    f.PulledTo(d.id, seen);
     const auto by_d = [&] {
       REQUIRE(push.Push(f.Record(d.id), d.SealNext({Row("producer", p, d.HlcAt(kT0 + 30),
                                                         {{"phone", T("0822222222"), seen}})}))
@@ -1504,10 +1544,13 @@ TEST_CASE("PushService: a delete based on a revival that another device's unseen
                                                        {{"deleted", I(1), s0}})}));
   REQUIRE(del.ok());
   const uint64_t s1 = del->receipt.first_server_seq;
+  f.PulledTo(b.id, s1);
+  f.PulledTo(c.id, s1);
   auto rb = push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
                                                       {{"deleted", I(0), s1}})}));
   REQUIRE(rb.ok());
   const uint64_t s2 = rb->receipt.first_server_seq;
+  f.PulledTo(d.id, s2);
   REQUIRE(push.Push(f.Record(c.id), c.SealNext({Row("producer", p, c.HlcAt(kT0 + 30),
                                                     {{"deleted", I(0), s1},
                                                      {"phone", T("0899999999"), s0}})}))
@@ -1535,6 +1578,7 @@ TEST_CASE("PushService: a device that taps through the value it saw and on to an
   REQUIRE(push.Push(f.Record(b.id), b.SealNext({Row("producer", p, b.HlcAt(kT0 + 20),
                                                     {{"phone", T("0811111111"), 0}})}))
               .ok());
+  f.PulledTo(d.id, seen);
   auto r = push.Push(f.Record(d.id), d.SealNext({Row("producer", p, d.HlcAt(kT0 + 40),
                                                      {{"phone", T("0811111111"), seen}}),
                                                  Row("producer", p, d.HlcAt(kT0 + 41),

@@ -888,6 +888,7 @@ TEST_CASE("kbo-server conflicts: a value written after the conflict is listed "
     // Device a, having pulled the conflict, names the group a third way.
     ManualWallClock wall(kT0 + 10);
     auto store = open(&wall);
+    REQUIRE(server::storage::Devices(store->db()).NoteServed(a.id.ToString(), incoming_seq).ok());
     REQUIRE(PushService(*store)
                 .PushFromBundle(a.SealNext({Row("producer", id, a.HlcAt(kT0 + 5),
                                                 {{"name", T("กลุ่มที่สาม"), incoming_seq}})}))

@@ -143,6 +143,11 @@ class ServerFixture {
     REQUIRE(server::storage::Devices(store->db()).NoteServed(id.ToString(), cursor).ok());
   }
 
+  // The device pulled everything the server holds now: the bases it then
+  // writes are ones the server handed out (ApplyAtServer takes a base past
+  // what the device was served for one of a lost history).
+  void Pulled(const TestDevice& device) { PulledTo(device.id, NextSeq() - 1); }
+
   DeviceRecord Record(const Uuid& id) {
     auto d = LoadDevice(store->db(), id);
     REQUIRE(d.ok());
