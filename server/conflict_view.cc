@@ -251,6 +251,14 @@ Result<std::vector<ConflictView>> Describe(
     if (v.day > 0) {
       parts.push_back(Word(lang, "วันที่ ", "day ") + std::to_string(v.day));
     }
+    // A score is one judge's card in one contest: two judges' cards for
+    // one product read alike without them (a walk-through).
+    if (c.entity == "contest_score") {
+      const std::string contest = names.Text(c.entity, c.row_id, "contest");
+      const std::string judge = names.Text(c.entity, c.row_id, "judge");
+      if (!contest.empty()) parts.push_back(contest);
+      if (!judge.empty()) parts.push_back(Word(lang, "กรรมการ ", "judge ") + judge);
+    }
     if (parts.empty()) {
       parts.push_back(v.entity_label + " " + c.row_id.substr(0, 8));
     }

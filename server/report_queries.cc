@@ -374,7 +374,10 @@ Result<CertificateReport> Certificates(Db& db, std::string_view workshop_id,
   std::map<std::pair<std::string, std::string>, std::vector<size_t>> people;
   for (size_t i = 0; i < grid->participants.size(); ++i) {
     const AttendanceRow& row = grid->participants[i];
-    people[{row.producer_id, LooseNameKey(row.participant_name)}].push_back(i);
+    // A person's name: a title one device typed and another did not
+    // ("นายใหม่ ทดสอบ", "ใหม่  ทดสอบ") is one person, as Needs attention
+    // (data_quality) and the phone take it.
+    people[{row.producer_id, PersonNameKey(row.participant_name)}].push_back(i);
   }
   for (const auto& [key, rows] : people) {
     if (rows.size() < 2) continue;

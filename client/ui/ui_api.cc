@@ -147,6 +147,63 @@ ApiReply FieldError(std::string field, std::string message) {
                         .With(field::kField, std::move(field)));
 }
 
+// Text with each CR LF made LF (a lone CR is left as it is).
+std::string CrLfAsLf(const std::string& text) {
+  if (text.find("\r\n") == std::string::npos) return text;
+  std::string out;
+  out.reserve(text.size());
+  for (size_t i = 0; i < text.size(); ++i) {
+    if (text[i] == '\r' && i + 1 < text.size() && text[i + 1] == '\n') continue;
+    out.push_back(text[i]);
+  }
+  return out;
+}
+
+// A value as a page shows it in a form: "" for none, text as it is, a
+// number or a flag as JSON writes it (and JavaScript's String()).
+std::string AsShown(const Json& v) {
+  if (v.is_null()) return std::string();
+  if (v.is_string()) return v.get<std::string>();
+  return v.dump();
+}
+
+// What a screen saw, checked before its write (`seen`: column -> the value
+// the screen was drawn with; `current`: the row as stored now, RowJson, or
+// null for none). A value changed since (a sync brought a colleague's, or
+// another screen on this device saved one) refuses the write, 409
+// changed_since, each such column with what it holds now: the write was
+// made against a value the person did not see, and would replace it with no
+// conflict (on one device, a later write is simply the newer).
+std::optional<Status> ChangedSince(const Entity& entity, const Json& seen,
+                                   const Json& current) {
+  std::vector<std::pair<std::string, std::string>> changed;
+  std::string names;
+  for (const auto& [column, was] : seen.items()) {
+    const Json now = current.is_object() && current.contains(column) ? current[column]
+                                                                      : Json();
+    // A list: any of them (a kept tap made after others it superseded:
+    // what each of those saw or made, the person saw).
+    if (was.is_array() ? std::any_of(was.begin(), was.end(),
+                                     [&](const Json& w) { return AsShown(now) == AsShown(w); })
+                       : AsShown(now) == AsShown(was)) {
+      continue;
+    }
+    const std::string shown = AsShown(now);
+    changed.emplace_back(column, shown.empty() ? "changed since this screen was opened: "
+                                                 "now empty"
+                                               : "changed since this screen was opened: "
+                                                 "now " + shown);
+    names += (names.empty() ? "" : ", ") + column;
+  }
+  if (changed.empty()) return std::nullopt;
+  return Status::FailedPrecondition(
+             std::string(entity.name) + " " + names +
+             " changed since this screen was opened (a sync, or another screen): "
+             "nothing was saved. Look at what it holds now, then save again")
+      .WithReason("changed_since")
+      .With(field::kFields, changed);
+}
+
 // An InvalidArgument listing `problems` ("a; b"), each with its column in
 // field::kFields (a column's problems joined by "; "), the first column in
 // field::kField.
@@ -955,7 +1012,12 @@ class Handler {
         } else if (part.content.size() > kMaxJsonBodyBytes) {
           return FieldError(part.name, part.name + " is larger than 64 KiB");
         } else {
-          form->emplace_back(part.name, Json(part.content));
+          // A browser sends a text box's line breaks as CR LF in a form
+          // (HTML's form encoding); typed, the box holds LF, as kbo does.
+          // Stored as typed: else a later edit of another field sends the
+          // box again (LF) as a change, a conflict with a colleague's real
+          // edit that hides it (a walk-through).
+          form->emplace_back(part.name, Json(CrLfAsLf(part.content)));
         }
       }
       return std::nullopt;
@@ -1011,9 +1073,45 @@ class Handler {
       return RecordMarks(entity, form[0].second, only_unmarked);
     }
 
+    // A roll-call tap names the mark it saw ("seen_status", "seen_note":
+    // "" for none): one changed since (a sync, another tablet on this
+    // `kbo ui`, a tap kept on the phone and made later) is not written over.
+    Json seen = Json::object();
+    for (auto it = form.begin(); it != form.end();) {
+      if (it->first == "seen_status" || it->first == "seen_note") {
+        const Json& v = it->second;
+        const bool texts =
+            v.is_string() || v.is_null() ||
+            (v.is_array() && v.size() <= 16 &&
+             std::all_of(v.begin(), v.end(),
+                         [](const Json& x) { return x.is_string() || x.is_null(); }));
+        if (!texts) {
+          return FieldError(it->first, it->first + " must be text, or a list of texts");
+        }
+        seen[it->first.substr(5)] = it->second;
+        it = form.erase(it);
+      } else {
+        ++it;
+      }
+    }
     RowValues row;
     if (auto refused = FormToRow(entity, form, /*for_edit=*/false, &row)) {
       return ErrorReply(*refused);
+    }
+    if (!seen.empty() && !entity.natural_key.empty()) {
+      Result<Uuid> key = DerivedRowId(entity, row);
+      if (key.ok()) {
+        Result<StoredRow> held = store_.Show(entity.name, *key);
+        Json current;  // none (or deleted): every column empty
+        if (held.ok() && !held->deleted) {
+          current = Json(RowJson(entity, *held));
+        } else if (!held.ok() && held.status().code() != Code::kNotFound) {
+          return ErrorReply(held.status());
+        }
+        if (std::optional<Status> moved = ChangedSince(entity, seen, current)) {
+          return ErrorReply(*moved);
+        }
+      }
     }
     const ClientStore::RecordAgain again = KeepUnnamed(entity, form, row);
     // A visit is recorded where and when it happens (as `kbo visit add`).
@@ -1215,9 +1313,27 @@ class Handler {
     }
     Json obj;
     if (auto bad = ParseJsonObject(req, &obj)) return *bad;
+    // "_seen": {column: the value the form was drawn with}, for the columns
+    // it changes: one changed since is not written over unseen.
+    Json seen;
+    if (auto it = obj.find("_seen"); it != obj.end()) {
+      seen = *it;
+      obj.erase(it);
+      if (!seen.is_object()) {
+        return FieldError("_seen", "_seen must be an object of column: value");
+      }
+    }
     RowValues changes;
     if (auto refused = FormToRow(entity, ObjectEntries(obj), true, &changes)) {
       return ErrorReply(*refused);
+    }
+    if (!seen.empty()) {
+      Result<StoredRow> now = store_.Show(entity.name, id);
+      if (!now.ok()) return ErrorReply(now.status());
+      if (std::optional<Status> moved =
+              ChangedSince(entity, seen, Json(RowJson(entity, *now)))) {
+        return ErrorReply(*moved);
+      }
     }
     if (Status s = store_.Edit(entity.name, id, changes); !s.ok()) {
       return ErrorReply(s);

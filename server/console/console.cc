@@ -82,8 +82,9 @@ td.num,th.num{text-align:right;font-variant-numeric:tabular-nums}
 .cards{display:grid;grid-template-columns:repeat(auto-fit,minmax(10rem,1fr));gap:.75rem;margin-bottom:1rem}
 .card{background:#fff;border:1px solid var(--line);border-radius:6px;padding:.6rem .8rem}
 .card b{display:block;font-size:1.6rem}
-form.stack{display:grid;gap:.6rem;max-width:28rem}
-label{display:grid;gap:.15rem}
+form.stack{display:grid;grid-template-columns:minmax(0,1fr);gap:.6rem;max-width:28rem}
+form.stack>*{min-width:0}
+label{display:grid;gap:.15rem;overflow-wrap:anywhere}
 input,select,textarea{font:inherit;padding:.35rem .45rem;border:1px solid #aab2bd;border-radius:4px;background:#fff;max-width:100%}
 button.primary,a.button{background:var(--brand);color:#fff;border:0;border-radius:4px;padding:.45rem .9rem;font:inherit;cursor:pointer;text-decoration:none;display:inline-block}
 .filters{display:flex;flex-wrap:wrap;gap:.5rem;align-items:end;margin-bottom:1rem}

@@ -827,6 +827,55 @@ test('roll-call taps still waiting to be saved when the page reloads are all mad
   assert.equal(await page.evaluate(() => localStorage.getItem('kbo.kept-writes')), null);
 });
 
+test('a roll-call tap or a form saved over a value changed since it was drawn (another screen, a sync) is refused and shows what is there now; saved again, it goes through', async (t) => {
+  // A walk-through: two tablets on one kbo ui, a stale roll-call and a stale
+  // edit form wrote over newer values (one device: no conflict possible).
+  const home = H.freshHome();
+  const { ws, people } = workshopOf(home, 2);
+  const ui = await H.startUi(home);
+  H.defer(t, () => ui.stop());
+  const a = await H.phone(t, H.PHONES[0]);
+  const b = await H.phone(t, H.PHONES[1]);
+  const row = (e) => `#rollcall .rc-row[data-enrolment="${e}"]`;
+  await H.open(a, ui.url, `#/workshops/${ws}/rollcall/1`);
+  await H.setLang(a, 'en');
+  await H.open(b, ui.url, `#/workshops/${ws}/rollcall/1`);
+  // B taps twice: present, late.
+  await b.click(`${row(people[0])} .st`);
+  await b.click(`${row(people[0])} .st`);
+  await b.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.equal(H.list(home, 'attendance')[0].status, 'late');
+  // A, still showing it unmarked, taps once: refused, shows late, says so.
+  await a.click(`${row(people[0])} .st`);
+  await a.waitForSelector(`${row(people[0])} .rc-error:not([hidden])`);
+  assert.equal(await a.getAttribute(`${row(people[0])} .st`, 'data-status'), 'late');
+  assert.match(await a.textContent(`${row(people[0])} .rc-error`), /Changed since this screen was drawn.*now Late/);
+  assert.equal(H.list(home, 'attendance')[0].status, 'late', 'B\'s mark kept');
+  // Tapped again, having seen it: late -> absent.
+  await a.click(`${row(people[0])} .st`);
+  await a.waitForFunction(() => document.querySelector('#rc-pending').dataset.pending === '0');
+  assert.equal(H.list(home, 'attendance')[0].status, 'absent');
+
+  // An edit form drawn before another screen saved a new phone number.
+  const producer = H.list(home, 'producer')[0].id;
+  await H.go(a, `#/producers/${producer}`);
+  await H.go(b, `#/producers/${producer}`);
+  await b.fill('#f-phone', '0870000000');
+  await b.click('button[type=submit]');
+  await b.waitForFunction(() => /Saved|บันทึกแล้ว/.test((document.querySelector('#toast') || {}).textContent || ''));
+  await a.fill('#f-phone', '0879999999');
+  await a.click('button[type=submit]');
+  await a.waitForSelector('.field[data-col="phone"] .field-error:not([hidden])');
+  assert.match(await a.textContent('.field[data-col="phone"] .field-error'), /it now holds “0870000000”/);
+  assert.equal(H.list(home, 'producer').find((p) => p.id === producer).phone, '0870000000', 'B\'s number kept');
+  assert.equal(await a.inputValue('#f-phone'), '0879999999', 'what A typed is kept in the form');
+  // Saved again, seen: it goes through.
+  await a.click('button[type=submit]');
+  await a.waitForFunction((id) => location.hash === `#/producers/${id}` && !document.querySelector('.field[data-col="phone"] .field-error:not([hidden])'), producer);
+  await a.waitForFunction(() => /Saved/.test((document.querySelector('#toast') || {}).textContent || ''));
+  assert.equal(H.list(home, 'producer').find((p) => p.id === producer).phone, '0879999999');
+});
+
 test('a huge paste stops at the field\'s limit and says so, a long note in Latin letters is kept whole, and a draft larger than a form is never put back', async (t) => {
   // 200,000 Thai letters pasted into a visit's notes froze the page for half
   // a minute (Chromium laying them out), said only "too large" on save, and

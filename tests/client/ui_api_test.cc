@@ -333,6 +333,93 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
   CHECK(r.http_status == 400);
 }
 
+TEST_CASE("UiApi: a roll-call tap or an edit made against a value changed since the "
+          "screen was drawn is refused (409 changed_since), nothing written; one made "
+          "against what is stored goes through",
+          "[ui]") {
+  // A walk-through: a stale roll-call (another tablet on this kbo ui, a
+  // sync that brought a colleague's mark) and a stale edit form wrote over
+  // newer values on the same device, where no conflict is possible.
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 1);
+  Json mark = {{"workshop_id", p.workshop}, {"enrolment_id", p.enrolments[0]},
+               {"day", 1}, {"status", "absent"}, {"note", "ป่วย"}};
+  const std::string id = Create(api, "attendance", mark);
+  // Tablet A still shows the row unmarked and taps "present".
+  Json stale = {{"workshop_id", p.workshop}, {"enrolment_id", p.enrolments[0]},
+                {"day", 1}, {"status", "present"}, {"seen_status", ""}};
+  ApiReply r = api.Handle(JsonRequest("POST", "/api/attendance", stale));
+  INFO(r.body);
+  CHECK(r.http_status == 409);
+  CHECK(Body(r)["error"] == "changed_since");
+  CHECK(Body(r)["fields"].contains("status"));
+  Json held = Body(api.Handle(Get("/api/attendance/" + id)));
+  CHECK(held["status"] == "absent");
+  CHECK(held["note"] == "ป่วย");
+  // Drawn again, it saw "absent": the tap goes through, the note kept.
+  stale["seen_status"] = "absent";
+  r = api.Handle(JsonRequest("POST", "/api/attendance", stale));
+  CHECK(r.http_status == 201);
+  held = Body(api.Handle(Get("/api/attendance/" + id)));
+  CHECK(held["status"] == "present");
+  CHECK(held["note"] == "ป่วย");
+  // A note typed over one it did not see: refused too.
+  Json note = {{"workshop_id", p.workshop}, {"enrolment_id", p.enrolments[0]},
+               {"day", 1}, {"status", "present"}, {"note", "มาสาย"},
+               {"seen_status", "present"}, {"seen_note", ""}};
+  CHECK(api.Handle(JsonRequest("POST", "/api/attendance", note)).http_status == 409);
+  CHECK(Body(api.Handle(Get("/api/attendance/" + id)))["note"] == "ป่วย");
+
+  // An edit form drawn with the old phone number, saved after a new one.
+  REQUIRE(api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                                 {{"phone", "0870000000"}}))
+              .http_status == 200);
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                             {{"phone", "0879999999"}, {"_seen", {{"phone", nullptr}}}}));
+  CHECK(r.http_status == 409);
+  CHECK(Body(r)["error"] == "changed_since");
+  CHECK(Body(api.Handle(Get("/api/producer/" + p.producer)))["phone"] == "0870000000");
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                             {{"phone", "0879999999"}, {"_seen", {{"phone", "0870000000"}}}}));
+  CHECK(r.http_status == 200);
+  CHECK(Body(api.Handle(Get("/api/producer/" + p.producer)))["phone"] == "0879999999");
+  // A number seen as the page got it (JSON's number): the same value.
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                             {{"members", 12}, {"_seen", {{"members", nullptr}}}}));
+  CHECK(r.http_status == 200);
+  r = api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                             {{"members", 13}, {"_seen", {{"members", 12}}}}));
+  CHECK(r.http_status == 200);
+  CHECK(api.Handle(JsonRequest("PATCH", "/api/producer/" + p.producer,
+                               {{"members", 14}, {"_seen", "x"}}))
+            .http_status == 400);
+}
+
+TEST_CASE("UiApi: a form's text box sent as multipart keeps its line breaks as typed "
+          "(LF), not the browser's CR LF",
+          "[ui]") {
+  // The browser encodes a textarea's line breaks as CR LF in a form post; a
+  // later edit of another field sent the box again (LF) as a change.
+  TempDir tmp;
+  auto store = OpenStore(tmp.path());
+  UiApi api(*store, nullptr);
+  Phrao p = Seed(api, 0);
+  ApiRequest visit;
+  visit.method = "POST";
+  visit.path = "/api/visit";
+  visit.content_type = "multipart/form-data; boundary=x";
+  visit.form = {{"producer_id", "", "", p.producer},
+                {"notes", "", "", "ผลผลิตดี\r\nต้องปรับฉลาก\rเท่านั้น"}};
+  ApiReply r = api.Handle(visit);
+  INFO(r.body);
+  REQUIRE(r.http_status == 201);
+  const std::string id = Body(r)["id"];
+  CHECK(Body(api.Handle(Get("/api/visit/" + id)))["notes"] ==
+        "ผลผลิตดี\nต้องปรับฉลาก\rเท่านั้น");
+}
+
 TEST_CASE("UiApi: a district outside the device's is refused next to the "
           "district field",
           "[ui]") {

@@ -56,6 +56,55 @@ TEST_CASE("ConflictView: an attendance conflict reads in Thai with names, "
   CHECK(j["id"] == c.conflict.id);
 }
 
+TEST_CASE("ConflictView: a contest score's conflict names its contest and judge",
+          "[server][conflict][view]") {
+  // Two judges' cards for one product read alike in the inbox ("product ·
+  // producer · Contest score · Quality"): which card was it?
+  ServerFixture f;
+  TestDevice somchai, malee;
+  f.Enroll(somchai, kPhrao);
+  f.Enroll(malee, kPhrao);
+  const Uuid producer = Uuid::Random(), product = Uuid::Random();
+  RowValues key;
+  key["product_id"] = T(product.ToString());
+  key["contest"] = T("ประกวด KBO 2570");
+  key["judge"] = T("อ.อนันต์");
+  const Uuid score = DerivedRowId(*FindEntity("contest_score"), key).value();
+  const auto card = [&](TestDevice& d, int64_t at, int64_t quality) {
+    return Row("contest_score", score, d.HlcAt(at),
+               {{"product_id", T(product.ToString()), 0},
+                {"contest", T("ประกวด KBO 2570"), 0},
+                {"judge", T("อ.อนันต์"), 0},
+                {"identity", I(15), 0},
+                {"uniqueness", I(15), 0},
+                {"quality", I(quality), 0},
+                {"packaging", I(15), 0},
+                {"marketability", I(15), 0},
+                {"district_code", T(kPhrao), 0}});
+  };
+  PushService push(*f.store);
+  REQUIRE(push.Push(f.Record(somchai.id),
+                    somchai.SealNext({Producer(producer, somchai.HlcAt(kT0), kPhrao),
+                                      Row("product", product, somchai.HlcAt(kT0),
+                                          {{"producer_id", T(producer.ToString()), 0},
+                                           {"name", T("ตะกร้าไม้ไผ่"), 0},
+                                           {"district_code", T(kPhrao), 0}}),
+                                      card(somchai, kT0 + 10, 12)}))
+              .ok());
+  REQUIRE(push.Push(f.Record(malee.id), malee.SealNext({card(malee, kT0 + 20, 18)})).ok());
+  auto list = Conflicts(*f.store).List();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 1);
+  auto en = DescribeConflict(f.store->db(), list->front(), Lang::kEn);
+  REQUIRE(en.ok());
+  CHECK_THAT(en->subject, Catch::Contains("ตะกร้าไม้ไผ่") &&
+                              Catch::Contains("ประกวด KBO 2570") &&
+                              Catch::Contains("judge อ.อนันต์"));
+  auto th = DescribeConflict(f.store->db(), list->front(), Lang::kTh);
+  REQUIRE(th.ok());
+  CHECK_THAT(th->subject, Catch::Contains("กรรมการ อ.อนันต์"));
+}
+
 TEST_CASE("ConflictView: two devices of one label are told apart by the "
           "start of their ids",
           "[server][conflict][view]") {

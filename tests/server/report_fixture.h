@@ -75,7 +75,8 @@ inline void InsertConflict(Db& db, const std::string& id, const std::string& ent
 }
 
 // Participant e00 of `course` enrolled again (as another device did
-// offline), named `name` (spacing aside, the same), with day 2 marked
+// offline), named the same but for a title and spacing ("นาย" and spaces
+// around: a walk-through saw a title split one person), with day 2 marked
 // present there: e00 has days 1, 4 and 5, so 4 days together.
 inline void InsertEnrolledAgain(Db& db, const std::string& course) {
   Statement who(db, "SELECT producer_id, participant_name FROM enrolment WHERE id = 'e00'");
@@ -84,7 +85,7 @@ inline void InsertEnrolledAgain(Db& db, const std::string& course) {
   REQUIRE(who.Reset().ok());
   InsertRow(db, "enrolment", {{"id", Tx("e00-again")}, {"workshop_id", Tx(course)},
                               {"producer_id", Tx(producer)},
-                              {"participant_name", Tx(" " + name + " ")},
+                              {"participant_name", Tx(" นาย" + name + " ")},
                               {"district_code", Tx(kReportPhrao)}, {"deleted", In(0)}});
   InsertRow(db, "attendance", {{"id", Tx("a00-again-2")}, {"workshop_id", Tx(course)},
                                {"enrolment_id", Tx("e00-again")}, {"day", In(2)},

@@ -960,7 +960,38 @@
       toast(t('form.no_changes'));
       return { ok: true, status: 200, data: { id } };
     }
-    return api('PATCH', `/api/${entity}/${id}`, diff);
+    return patchSeen(entity, id, diff, original);
+  }
+
+  // An edit names what the form was drawn with for each column it changes
+  // (`_seen`, the row as read: `raw`): one changed since (a sync brought a
+  // colleague's value, another screen saved one) is refused, 409
+  // changed_since, not written over unseen. The form is then told what the
+  // row holds now, beside each such field, and the next save (the person
+  // has seen it) goes through.
+  async function patchSeen(entity, id, diff, raw) {
+    const seen = {};
+    for (const k of Object.keys(diff)) seen[k] = raw[k] === undefined ? null : raw[k];
+    const r = await api('PATCH', `/api/${entity}/${id}`, { ...diff, _seen: seen });
+    if (r.status !== 409 || !r.data || r.data.error !== 'changed_since') return r;
+    const now = await api('GET', `/api/${entity}/${id}`);
+    if (!now.ok || !now.data) return r;
+    const fields = {};
+    for (const k of Object.keys((r.data && r.data.fields) || seen)) {
+      if (!(k in seen)) continue;
+      raw[k] = now.data[k];
+      const v = now.data[k];
+      fields[k] = t('err.changed_since_field', { value: v === null || v === undefined || v === '' ? '—' : shownValue(entity, k, v) });
+    }
+    return { ok: false, status: 409, data: { error: 'changed_since', fields } };
+  }
+  // A stored value as a form shows it (an option's label).
+  function shownValue(entity, col, v) {
+    const opts = { status: 'statuses', stage: 'stages', category: 'categories', kind: 'kinds', purpose: 'purposes' };
+    if (opts[col] && state.ref && state.ref[opts[col]]) {
+      try { return named(opts[col], v); } catch (e) { return String(v); }
+    }
+    return String(v);
   }
 
   // Only what changed, for an edit.
@@ -1809,8 +1840,32 @@
     // answer never came): made later, the older one would undo it.
     const cell = keptCell(write);
     const device = state.deviceId || '';
-    const left = keptList().filter((k) => !cell || keptCell(k) !== cell || (k.device && k.device !== device));
-    keptSave([...left, { ...write, key, device }]);
+    const all = keptList();
+    const left = all.filter((k) => !cell || keptCell(k) !== cell || (k.device && k.device !== device));
+    // What the superseded taps saw and made, this one saw too (the person
+    // tapped through them): the store holding any of them is no change
+    // made since by someone else (the first may have been saved, its
+    // answer lost, or not).
+    let kept = { ...write, key, device };
+    if (write.kind === 'mark' && write.body) {
+      const gone = all.filter((k) => !left.includes(k) && k.kind === 'mark' && k.body);
+      if (gone.length) {
+        const seenOf = (col) => {
+          const out = [];
+          const add = (v) => { const x = Array.isArray(v) ? v : [v === undefined || v === null ? '' : v]; for (const y of x) if (!out.includes(y)) out.push(y); };
+          for (const k of gone) { add(k.body[`seen_${col}`]); if (col in k.body) add(k.body[col]); }
+          add(write.body[`seen_${col}`]);
+          return out;
+        };
+        // (In place: the tap sent now names them too, when the one before
+        // it never reached the store.)
+        const seenNote = 'seen_note' in write.body ? seenOf('note') : undefined;
+        write.body.seen_status = seenOf('status');
+        if (seenNote !== undefined) write.body.seen_note = seenNote;
+        kept = { ...write, key, device };
+      }
+    }
+    keptSave([...left, kept]);
     return key;
   }
   const forgetWrite = (key) => keptSave(keptList().filter((x) => x.key !== key));
@@ -1823,6 +1878,9 @@
     const st = await api('GET', '/api/status');
     if (!st.ok || !st.data) return;
     state.deviceId = st.data.device_id;
+    // Kept taps whose mark was changed since (a sync brought a colleague's):
+    // not made, and said so, not written over the newer mark.
+    let changedSince = 0;
     for (const k of keptList()) {
       if (k.device && k.device !== state.deviceId) continue;  // another home's: left for it
       let r;
@@ -1836,8 +1894,10 @@
       }
       // Not reachable, or locked: made later. Anything else was answered.
       if (r.status === 0 || r.status === 401) return;
+      if (r.status === 409 && r.data && r.data.error === 'changed_since') changedSince += 1;
       forgetWrite(k.key);
     }
+    if (changedSince) toast(t('rollcall.kept_changed', { n: changedSince }), true);
   }
 
   // Roll-call: one tap cycles present → late → absent → excused; each tap is
@@ -1872,9 +1932,14 @@
       counts.replaceChildren(...['present', 'late', 'absent', 'excused', 'unmarked'].map((s) =>
         h('span', { dataset: { count: s } }, `${s === 'unmarked' ? t('rollcall.unmarked') : named('statuses', s)} ${c[s]}`)));
     };
-    const save = (row, status, note) => {
+    const save = (row, status, note, seen) => {
       setPending(1);
       const body = { workshop_id: w.id, enrolment_id: row.enrolment_id, day, status };
+      // What the row showed before this tap: a mark changed since (a sync
+      // brought a colleague's, another screen tapped it, or this tap is
+      // kept and made later) is refused, not written over unseen.
+      body.seen_status = seen.status || '';
+      if (note !== undefined) body.seen_note = seen.note || '';
       // A tap on the status sends no note: the one recorded (perhaps by a
       // colleague, synced since this screen was drawn) is kept. The note
       // form sends what it holds, '' to clear it.
@@ -1910,14 +1975,26 @@
         noteLine.textContent = row.note || '';
         noteLine.hidden = !row.note;
       };
-      const commit = async (withNote) => {
+      // `seen`: the mark as the row showed it before this tap or note.
+      const commit = async (withNote, seen) => {
         li.classList.add('saving');
         errLine.hidden = true;
-        const r = await save(row, row.status, withNote ? (row.note || '') : undefined);
+        const r = await save(row, row.status, withNote ? (row.note || '') : undefined, seen);
         li.classList.remove('saving');
         li.classList.toggle('unsent', r.status === 0);
         if (r.ok) {
           saved = { status: row.status, note: row.note };
+        } else if (r.status === 409 && r.data && r.data.error === 'changed_since') {
+          // Changed since it was drawn: shown as it is now, and said so.
+          const now = await api('GET', `/api/workshop/${w.id}/rollcall?day=${day}`);
+          const held = now.ok && now.data && Array.isArray(now.data.rows) ? now.data.rows.find((x) => x.enrolment_id === row.enrolment_id) : null;
+          row.status = held ? held.status : saved.status;
+          row.note = held ? held.note : saved.note;
+          if (held) row.attendance_id = held.attendance_id;
+          saved = { status: row.status, note: row.note };
+          draw(); drawCounts();
+          errLine.textContent = t('rollcall.changed_since', { status: row.status ? named('statuses', row.status) : t('rollcall.unmarked') });
+          errLine.hidden = false;
         } else if (r.status === 0) {
           // Kept (keepWrite) and made when a roll-call is drawn again: the
           // row goes on showing what was tapped, not what was before.
@@ -1935,10 +2012,11 @@
       if (!canMark) noteBtn.hidden = true;
       btn.addEventListener('click', () => {
         if (!canMark) return;
+        const seen = { status: row.status, note: row.note };
         const i = STATUS_CYCLE.indexOf(row.status);
         row.status = STATUS_CYCLE[(i + 1) % STATUS_CYCLE.length];
         draw(); drawCounts();
-        commit();
+        commit(false, seen);
       });
       noteBtn.addEventListener('click', () => {
         if (!extra.hidden) { extra.hidden = true; return; }
@@ -1995,9 +2073,10 @@
         f.addEventListener('submit', async (ev) => {
           ev.preventDefault();
           if (!row.status) { errLine.textContent = t('rollcall.status_first'); errLine.hidden = false; return; }
+          const seen = { status: row.status, note: row.note };
           row.note = input.value;
           draw();
-          const r = await commit(true);
+          const r = await commit(true, seen);
           if (r.ok) extra.hidden = true;
         });
         extra.replaceChildren(f);
@@ -2218,8 +2297,11 @@
           if (!visitTimeConfirmed(f, diff.visited_at)) return null;
           diff.visited_at = localInputToUtc(diff.visited_at);
         }
-        const r = await api('PATCH', `/api/visit/${id}`, diff);
+        const r = await patchSeen('visit', id, diff, v);
         if (r.ok) { toast(t('form.saved')); location.hash = `#/visits/${id}`; }
+        // Told what it holds now: the form's own view follows the row, so
+        // the next save sends only what still differs.
+        if (r.status === 409) for (const k of Object.keys(r.data.fields || {})) original[k] = k === 'visited_at' ? utcToLocalInput(v[k]) : k === 'purpose' ? purposeText(v[k]) : v[k];
         return r;
       },
     });
