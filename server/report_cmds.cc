@@ -759,13 +759,15 @@ std::string DisputedScoresNote(Lang lang, int64_t scores) {
   const std::string n = std::to_string(scores);
   if (lang == Lang::kTh) {
     return "* คะแนน " + n +
-           " รายการยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน คะแนนเฉลี่ยที่แสดง"
+           " รายการยังมีข้อขัดแย้งที่สำนักงานยังไม่ได้ตัดสิน หรือกรรมการคนเดียวกันให้คะแนนไว้อีกใบ"
+           "ด้วยชื่อที่สะกดต่างกันและคะแนนไม่เท่ากัน (ไม่นับ แสดงไว้ด้านล่าง) คะแนนเฉลี่ยที่แสดง"
            "อาจเปลี่ยน และอันดับอาจเปลี่ยนตาม "
            "(ดูหน้าข้อขัดแย้ง หรือ kbo-server conflicts list)";
   }
   return "* " + n + (scores == 1 ? " score has" : " scores have") +
-         " a conflict the office has not decided: the mean shown may "
-         "change, and with it the rank "
+         " a conflict the office has not decided, or another card by the same "
+         "judge under another spelling with other scores (not counted, listed "
+         "below): the mean shown may change, and with it the rank "
          "(the conflicts page, or kbo-server conflicts list)";
 }
 

@@ -473,6 +473,15 @@ Result<ContestReport> Contest(Db& db, const ReportFilter& filter) {
         scored.emplace(std::make_pair(score.product_id, LooseNameKey(score.judge)), i);
     if (!first) {
       const auto& [counted, counted_contest] = scores[it->second];
+      // Another card of this judge with other scores: which stands is for
+      // the office to decide (delete one), and the rank may change when it
+      // does: its product's rank is starred as for an open conflict (a
+      // walk-through: "Dr. Anan" and "dr.  anan" decided the winner by
+      // the order of their letters, with nothing to say so).
+      if (!std::equal(std::begin(score.criteria), std::end(score.criteria),
+                      std::begin(counted.criteria))) {
+        ++sums[score.product_id].entry.disputed_scores;
+      }
       r.left_out.push_back(LeftOutScore{score.product_id, score.product_name, score.id,
                                         *scores[i].second, score.judge, total_of(score),
                                         counted.id, *counted_contest, counted.judge,

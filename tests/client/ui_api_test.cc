@@ -334,7 +334,7 @@ TEST_CASE("UiApi: roll-call marks, one at a time or a sheet in one transaction",
 }
 
 TEST_CASE("UiApi: a roll-call tap or an edit made against a value changed since the "
-          "screen was drawn is refused (409 changed_since), nothing written; one made "
+          "screen was drawn is refused (409 changed_since), nothing written, and one made "
           "against what is stored goes through",
           "[ui]") {
   // A walk-through: a stale roll-call (another tablet on this kbo ui, a
